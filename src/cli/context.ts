@@ -1,0 +1,36 @@
+import { loadConfig, ConfigError, type Config } from '../config.js';
+import { createLogger, type Logger } from '../platform/logger.js';
+import { MigrationError } from '../platform/migrate.js';
+import { EmbeddedPostgresError } from '../platform/embedded-postgres.js';
+import { StartupError } from '../main.js';
+import { isAppError } from '../platform/errors.js';
+
+export interface CliContext {
+  config: Config;
+  logger: Logger;
+}
+
+/** Config and a logger on stderr, so stdout stays free for command output. */
+export function createCliContext(): CliContext {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, destination: process.stderr });
+  return { config, logger };
+}
+
+/** Prints one clear line for errors we expect, a generic one otherwise, and sets the exit code. */
+export function reportFailure(error: unknown): void {
+  process.exitCode = 1;
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    return;
+  }
+  if (error instanceof StartupError || error instanceof MigrationError || error instanceof EmbeddedPostgresError) {
+    console.error(`kluis: ${error.message}`);
+    return;
+  }
+  if (isAppError(error)) {
+    console.error(`kluis: ${error.publicMessage ?? error.code} (${error.code})`);
+    return;
+  }
+  console.error('kluis: unexpected error:', error instanceof Error ? error.message : String(error));
+}

@@ -1,0 +1,21 @@
+import { Command } from 'commander';
+import { KLUIS_VERSION } from '../main.js';
+import { registerMigrateCommand } from './migrate.command.js';
+import { registerServeCommand } from './serve.command.js';
+import { registerTenantCommands } from './tenant.command.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('kluis')
+    .description('Kluis: a back office in which the privacy statement is enforced by the software')
+    .version(KLUIS_VERSION)
+    .showHelpAfterError()
+    .showSuggestionAfterError();
+  registerServeCommand(program);
+  registerMigrateCommand(program);
+  registerTenantCommands(program);
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);

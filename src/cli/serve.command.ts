@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { bootstrapFirstRun, type FirstRunLogin } from '../bootstrap.js';
+import { startKluis } from '../main.js';
+import { createCliContext, reportFailure } from './context.js';
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('start Kluis: database (embedded unless DATABASE_URL is set), migrations, first-run setup, HTTP server')
+    .action(async () => {
+      try {
+        const { config, logger } = createCliContext();
+        const kluis = await startKluis(config, logger);
+        const logins = await bootstrapFirstRun(kluis.database.db, logger);
+        printBanner(kluis.url, logins);
+        const stop = (signal: string): void => {
+          logger.info({ signal }, 'stopping');
+          kluis.stop().then(
+            () => process.exit(0),
+            (err: unknown) => {
+              logger.error({ err }, 'stop failed');
+              process.exit(1);
+            },
+          );
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      } catch (error) {
+        reportFailure(error);
+        process.exit(1);
+      }
+    });
+}
+
+function printBanner(url: string, logins: FirstRunLogin[]): void {
+  console.log(`\nKluis is running at ${url}  (API reference: ${url}/api/docs)`);
+  if (logins.length === 0) {
+    console.log('Press Ctrl-C to stop.\n');
+    return;
+  }
+  console.log('\nFirst run: these staff logins are shown once; change the password at first login.');
+  for (const login of logins) {
+    console.log(`  tenant ${login.tenantSlug.padEnd(10)} ${login.email.padEnd(28)} role ${login.role.padEnd(6)} password ${login.oneTimePassword}`);
+  }
+  console.log('\nPress Ctrl-C to stop.\n');
+}

@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Configuration is read once, from the environment and an optional JSON file named by
+ * KLUIS_CONFIG (environment wins). Errors name the variable and what was expected, never the
+ * value, because values may be secrets (DATABASE_URL carries a password).
+ */
+const booleanString = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+const port = z.coerce.number().int().min(0).max(65535);
+
+const settingsSchema = z.object({
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL')
+    .optional(),
+  KLUIS_APP_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL')
+    .optional(),
+  KLUIS_DATA_DIR: z.string().min(1).default('.kluis'),
+  KLUIS_HOST: z.string().min(1).default('127.0.0.1'),
+  KLUIS_PORT: port.default(3000),
+  KLUIS_PG_PORT: port.default(54329),
+  KLUIS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KLUIS_MASTER_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9+/]{43}=$/, 'expected 32 bytes, base64-encoded (44 characters)')
+    .optional(),
+  KLUIS_POLICY_DIR: z.string().min(1).default('policies'),
+  KLUIS_DEMO: booleanString.default(true),
+  KLUIS_PUBLIC_URL: z.string().url('expected an absolute URL').optional(),
+  KLUIS_CONFIG: z.string().min(1).optional(),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+export interface Config {
+  databaseUrl: string | undefined;
+  appDatabaseUrl: string | undefined;
+  dataDir: string;
+  http: { host: string; port: number; publicUrl: string };
+  embeddedPostgresPort: number;
+  logLevel: Settings['KLUIS_LOG_LEVEL'];
+  masterKey: string | undefined;
+  policyDir: string;
+  createDemoData: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const KNOWN_KEYS = new Set(Object.keys(settingsSchema.shape));
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new ConfigError([`KLUIS_CONFIG: cannot read the file ${file}`]);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ConfigError([`KLUIS_CONFIG: ${file} is not valid JSON`]);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError([`KLUIS_CONFIG: ${file} must hold a JSON object of settings`]);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function stringify(value: unknown): unknown {
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
+}
+
+/** Parses the environment (and the optional file); throws ConfigError listing every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const problems: string[] = [];
+  const fromFile = env.KLUIS_CONFIG ? readConfigFile(path.resolve(cwd, env.KLUIS_CONFIG)) : {};
+  for (const key of Object.keys(fromFile)) {
+    if (!KNOWN_KEYS.has(key) || key === 'KLUIS_CONFIG') problems.push(`${key}: unknown setting in KLUIS_CONFIG file`);
+  }
+  for (const key of Object.keys(env)) {
+    if (key.startsWith('KLUIS_') && !KNOWN_KEYS.has(key)) problems.push(`${key}: unknown setting`);
+  }
+  const raw: Record<string, unknown> = {};
+  for (const key of KNOWN_KEYS) {
+    const value = env[key] !== undefined && env[key] !== '' ? env[key] : stringify(fromFile[key]);
+    if (value !== undefined) raw[key] = value;
+  }
+  const result = settingsSchema.safeParse(raw);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      // zod's messages describe the expectation only; we never add the received value.
+      problems.push(`${issue.path.join('.')}: ${issue.message}`);
+    }
+  }
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+  const settings = result.data;
+  const dataDir = path.resolve(cwd, settings.KLUIS_DATA_DIR);
+  const displayHost = settings.KLUIS_HOST === '127.0.0.1' || settings.KLUIS_HOST === '0.0.0.0' ? 'localhost' : settings.KLUIS_HOST;
+  return {
+    databaseUrl: settings.DATABASE_URL,
+    appDatabaseUrl: settings.KLUIS_APP_DATABASE_URL,
+    dataDir,
+    http: {
+      host: settings.KLUIS_HOST,
+      port: settings.KLUIS_PORT,
+      publicUrl: settings.KLUIS_PUBLIC_URL ?? `http://${displayHost}:${settings.KLUIS_PORT}`,
+    },
+    embeddedPostgresPort: settings.KLUIS_PG_PORT,
+    logLevel: settings.KLUIS_LOG_LEVEL,
+    masterKey: settings.KLUIS_MASTER_KEY,
+    policyDir: path.resolve(cwd, settings.KLUIS_POLICY_DIR),
+    createDemoData: settings.KLUIS_DEMO,
+  };
+}

@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { pingDatabase, type Db } from '../platform/db.js';
+import type { Logger } from '../platform/logger.js';
+import { handleError } from './error-handler.js';
+
+export interface HttpDependencies {
+  db: Db;
+  logger: Logger;
+  version: string;
+}
+
+export type App = FastifyInstance;
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
+
+export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    // Keep a caller's request id when it looks like one, so logs correlate across systems.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    bodyLimit: 1024 * 1024,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: { code: 'not_found', message: 'no such route', requestId: request.id } }),
+  );
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'Kluis API',
+        version: deps.version,
+        description:
+          'Back office for telecom and IT service providers. Every error has the shape `{"error":{"code","message","requestId"}}` with a stable `code`.',
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
+
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  typed.get('/api/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  typed.get(
+    '/health',
+    {
+      schema: {
+        summary: 'Liveness and database reachability',
+        tags: ['system'],
+        response: {
+          200: z.object({ status: z.literal('ok'), db: z.literal('ok') }),
+          503: z.object({ status: z.literal('degraded'), db: z.literal('unreachable') }),
+        },
+      },
+    },
+    async (_request, reply) => {
+      if (await pingDatabase(deps.db)) return reply.status(200).send({ status: 'ok', db: 'ok' });
+      return reply.status(503).send({ status: 'degraded', db: 'unreachable' });
+    },
+  );
+  return app;
+}

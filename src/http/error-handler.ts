@@ -1,0 +1,67 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { isAppError, type ErrorCode } from '../platform/errors.js';
+
+/** The only place where an error code becomes an HTTP status. */
+export const STATUS_BY_CODE = {
+  validation_failed: 400,
+  not_found: 404,
+  tenant_not_found: 404,
+  conflict: 409,
+  unauthenticated: 401,
+  forbidden: 403,
+  rate_limited: 429,
+  invalid_policy: 422,
+  purpose_not_allowed: 403,
+  role_not_allowed: 403,
+  category_not_allowed: 403,
+  subject_restricted: 403,
+  subject_objected: 403,
+  consent_missing: 403,
+  subject_erased: 410,
+  database_unavailable: 503,
+  internal: 500,
+} as const satisfies Record<ErrorCode, number>;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; requestId: string; details?: unknown };
+}
+
+const GENERIC_MESSAGE: Partial<Record<ErrorCode, string>> = {
+  internal: 'internal error',
+  unauthenticated: 'authentication required',
+  forbidden: 'not allowed',
+};
+
+export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const requestId = request.id;
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    // Paths and expectations only; zod issues do not carry the rejected input.
+    const details = error.validation.map((issue) => ({
+      path: `${error.validationContext ?? 'body'}${issue.instancePath}`,
+      message: issue.message,
+    }));
+    return send(reply, 'validation_failed', 'the request does not match the schema', requestId, details);
+  }
+  if (isAppError(error)) {
+    const level = STATUS_BY_CODE[error.code] >= 500 ? 'error' : 'info';
+    request.log[level]({ code: error.code, err: { message: error.message } }, 'request failed');
+    const message = error.publicMessage ?? GENERIC_MESSAGE[error.code] ?? error.code.replaceAll('_', ' ');
+    return send(reply, error.code, message, requestId, error.details);
+  }
+  if (isResponseSerializationError(error)) {
+    request.log.error({ err: { message: error.message } }, 'response did not match its schema');
+    return send(reply, 'internal', 'internal error', requestId);
+  }
+  if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    // Fastify's own client errors (bad JSON, body too large, unsupported media type).
+    return send(reply, 'validation_failed', error.message, requestId);
+  }
+  request.log.error({ err: error }, 'unexpected error');
+  return send(reply, 'internal', 'internal error', requestId);
+}
+
+function send(reply: FastifyReply, code: ErrorCode, message: string, requestId: string, details?: unknown): FastifyReply {
+  const body: ErrorBody = { error: { code, message, requestId, ...(details === undefined ? {} : { details }) } };
+  return reply.status(STATUS_BY_CODE[code]).type('application/json').send(body);
+}

@@ -1,0 +1,130 @@
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { buildApp } from './http/app.js';
+import { createAppDb, type Db } from './platform/db.js';
+import { describeDatabaseUrl, withDatabase } from './platform/database-url.js';
+import { startEmbeddedPostgres, type EmbeddedServer } from './platform/embedded-postgres.js';
+import type { Logger } from './platform/logger.js';
+import { migrate } from './platform/migrate.js';
+
+export const KLUIS_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
+
+/** Why Kluis could not start, said once, in words an operator can act on. */
+export class StartupError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StartupError';
+  }
+}
+
+export interface DatabaseHandle {
+  /** Owner connection: migrations and administrative work (never used for requests). */
+  ownerUrl: string;
+  db: Db;
+  close(): Promise<void>;
+}
+
+const EMBEDDED_DATABASE = 'kluis';
+
+/** Connects to DATABASE_URL, or starts the embedded server; applies migrations either way. */
+export async function openDatabase(config: Config, logger: Logger): Promise<DatabaseHandle> {
+  let embedded: EmbeddedServer | undefined;
+  let ownerUrl: string;
+  if (config.databaseUrl) {
+    ownerUrl = config.databaseUrl;
+  } else {
+    embedded = await startEmbeddedPostgres({
+      dataDir: config.dataDir,
+      preferredPort: config.embeddedPostgresPort,
+      logger,
+    });
+    ownerUrl = embedded.url(EMBEDDED_DATABASE);
+    await ensureDatabaseExists(embedded.url('postgres'), EMBEDDED_DATABASE);
+  }
+  try {
+    await assertReachable(ownerUrl);
+    await migrate(ownerUrl, logger);
+  } catch (error) {
+    await embedded?.stop();
+    throw error;
+  }
+  const { db } = createAppDb({
+    connectionString: config.appDatabaseUrl ?? ownerUrl,
+    assumeAppRole: config.appDatabaseUrl === undefined,
+    logger,
+  });
+  return {
+    ownerUrl,
+    db,
+    close: async () => {
+      await db.destroy();
+      await embedded?.stop();
+    },
+  };
+}
+
+async function ensureDatabaseExists(serverUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [database]);
+    if (rowCount === 0) await client.query(`create database ${database}`);
+  } finally {
+    await client.end();
+  }
+}
+
+async function assertReachable(connectionString: string): Promise<void> {
+  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : 'unknown error';
+    throw new StartupError(`cannot connect to the database at ${describeDatabaseUrl(connectionString)}: ${reason}`, { cause });
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export interface RunningKluis {
+  app: FastifyInstance;
+  database: DatabaseHandle;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** The composition root: config → database → services → HTTP. */
+export async function startKluis(config: Config, logger: Logger): Promise<RunningKluis> {
+  const database = await openDatabase(config, logger);
+  const app = await buildApp({ db: database.db, logger, version: KLUIS_VERSION });
+  try {
+    await app.listen({ host: config.http.host, port: config.http.port });
+  } catch (cause) {
+    await app.close();
+    await database.close();
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new StartupError(`port ${config.http.port} is already in use; set KLUIS_PORT to a free port`, { cause });
+    }
+    throw new StartupError(`the HTTP server could not listen on ${config.http.host}:${config.http.port} (${code ?? 'unknown'})`, {
+      cause,
+    });
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.http.port;
+  const url = config.http.port === port ? config.http.publicUrl : `http://localhost:${port}`;
+  return {
+    app,
+    database,
+    url,
+    stop: async () => {
+      await app.close();
+      await database.close();
+    },
+  };
+}
+
+export { withDatabase };

@@ -1,0 +1,2 @@
+export { createTenant, findTenantBySlug, listTenants, tenantSlugSchema, type Tenant, type CreateTenantInput } from './tenant.service.js';
+export type { TenantTables } from './tenant.tables.js';

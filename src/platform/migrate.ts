@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import type { Logger } from './logger.js';
+
+export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
+
+const FILE_PATTERN = /^(\d{4})_([a-z0-9_]+)\.sql$/;
+// Any constant works; it only has to be the same for every Kluis process.
+const MIGRATION_LOCK_KEY = 7_412_093_001;
+
+export interface Migration {
+  version: number;
+  name: string;
+  file: string;
+  sql: string;
+  checksum: string;
+}
+
+export class MigrationError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MigrationError';
+  }
+}
+
+export async function readMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]> {
+  const files = (await readdir(dir)).filter((file) => file.endsWith('.sql')).sort();
+  const migrations: Migration[] = [];
+  for (const file of files) {
+    const match = FILE_PATTERN.exec(file);
+    if (!match) throw new MigrationError(`${file}: migration files are named NNNN_lowercase_name.sql`);
+    const text = await readFile(path.join(dir, file), 'utf8');
+    const version = Number(match[1]);
+    if (migrations.some((migration) => migration.version === version)) {
+      throw new MigrationError(`${file}: version ${version} is used twice`);
+    }
+    migrations.push({
+      version,
+      name: match[2] ?? file,
+      file,
+      sql: text,
+      checksum: createHash('sha256').update(text).digest('hex'),
+    });
+  }
+  return migrations;
+}
+
+export interface MigrateResult {
+  applied: string[];
+  alreadyApplied: number;
+}
+
+/**
+ * Applies pending migrations in order, each in its own transaction, under an advisory lock so
+ * two starting processes cannot race. A migration that was applied and whose file has since
+ * changed is refused: forward-only means a new file, never an edit.
+ */
+export async function migrate(connectionString: string, logger: Logger, dir = MIGRATIONS_DIR): Promise<MigrateResult> {
+  const migrations = await readMigrations(dir);
+  const client = new pg.Client({ connectionString, application_name: 'kluis-migrate' });
+  await client.connect();
+  try {
+    await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await client.query(`create table if not exists schema_migrations (
+      version integer primary key,
+      name text not null,
+      checksum text not null,
+      applied_at timestamptz not null default now()
+    )`);
+    const { rows } = await client.query<{ version: number; name: string; checksum: string }>(
+      'select version, name, checksum from schema_migrations order by version',
+    );
+    verifyApplied(rows, migrations);
+    const appliedVersions = new Set(rows.map((row) => row.version));
+    const applied: string[] = [];
+    for (const migration of migrations) {
+      if (appliedVersions.has(migration.version)) continue;
+      await applyOne(client, migration);
+      logger.info({ migration: migration.file }, 'migration applied');
+      applied.push(migration.file);
+    }
+    return { applied, alreadyApplied: appliedVersions.size };
+  } finally {
+    await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await client.end();
+  }
+}
+
+function verifyApplied(rows: { version: number; name: string; checksum: string }[], migrations: Migration[]): void {
+  for (const row of rows) {
+    const migration = migrations.find((candidate) => candidate.version === row.version);
+    if (!migration) {
+      throw new MigrationError(
+        `the database has migration ${row.version} (${row.name}) that this version of Kluis does not know; refusing to run an older Kluis on a newer schema`,
+      );
+    }
+    if (migration.checksum !== row.checksum) {
+      throw new MigrationError(
+        `migration ${migration.file} was changed after it was applied (checksum differs); migrations are forward-only: restore the file and add a new migration instead`,
+      );
+    }
+  }
+}
+
+async function applyOne(client: pg.Client, migration: Migration): Promise<void> {
+  await client.query('begin');
+  try {
+    await client.query(migration.sql);
+    await client.query('insert into schema_migrations (version, name, checksum) values ($1, $2, $3)', [
+      migration.version,
+      migration.name,
+      migration.checksum,
+    ]);
+    await client.query('commit');
+  } catch (cause) {
+    await client.query('rollback').catch(() => undefined);
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new MigrationError(`migration ${migration.file} failed and was rolled back: ${reason}`, { cause });
+  }
+}

@@ -1,0 +1,51 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+import { startEmbeddedPostgres, type EmbeddedServer } from '../src/platform/embedded-postgres.js';
+import { createLogger } from '../src/platform/logger.js';
+import { migrate } from '../src/platform/migrate.js';
+
+/**
+ * One throwaway PostgreSQL for the whole run (never ./.kluis), with a migrated template
+ * database; each test file clones its own database from it (test/database.ts).
+ * With KLUIS_TEST_DATABASE_URL set, an external server is used instead.
+ */
+export const TEMPLATE_DATABASE = 'kluis_template';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    serverUrl: string;
+  }
+}
+
+let server: EmbeddedServer | undefined;
+let dataDir: string | undefined;
+
+export async function setup(project: TestProject): Promise<void> {
+  const logger = createLogger({ level: 'warn', destination: process.stderr });
+  let serverUrl = process.env.KLUIS_TEST_DATABASE_URL;
+  if (!serverUrl) {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'kluis-test-'));
+    server = await startEmbeddedPostgres({ dataDir, preferredPort: 0, logger, persistent: false });
+    serverUrl = server.url('postgres');
+  }
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(`drop database if exists ${TEMPLATE_DATABASE}`);
+    await admin.query(`create database ${TEMPLATE_DATABASE}`);
+  } finally {
+    await admin.end();
+  }
+  const templateUrl = new URL(serverUrl);
+  templateUrl.pathname = `/${TEMPLATE_DATABASE}`;
+  await migrate(templateUrl.toString(), logger);
+  project.provide('serverUrl', serverUrl);
+}
+
+export async function teardown(): Promise<void> {
+  await server?.stop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+}
