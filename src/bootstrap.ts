@@ -30,7 +30,12 @@ export async function bootstrapFirstRun(db: Db, logger: Logger): Promise<FirstRu
       displayName: `${demo.name} administrator`,
       role: 'admin',
     });
-    logins.push({ tenantSlug: tenant.slug, email: admin.email, role: admin.role, oneTimePassword: admin.oneTimePassword });
+    logins.push({
+      tenantSlug: tenant.slug,
+      email: admin.email,
+      role: admin.role,
+      oneTimePassword: admin.oneTimePassword,
+    });
     logger.info({ tenant: tenant.slug }, 'first run: tenant and admin created');
   }
   return logins;

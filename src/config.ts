@@ -7,7 +7,9 @@ import { z } from 'zod';
  * KLUIS_CONFIG (environment wins). Errors name the variable and what was expected, never the
  * value, because values may be secrets (DATABASE_URL carries a password).
  */
-const booleanString = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+const booleanString = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((value) => value === 'true' || value === '1');
 const port = z.coerce.number().int().min(0).max(65535);
 
 const settingsSchema = z.object({
@@ -85,7 +87,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const problems: string[] = [];
   const fromFile = env.KLUIS_CONFIG ? readConfigFile(path.resolve(cwd, env.KLUIS_CONFIG)) : {};
   for (const key of Object.keys(fromFile)) {
-    if (!KNOWN_KEYS.has(key) || key === 'KLUIS_CONFIG') problems.push(`${key}: unknown setting in KLUIS_CONFIG file`);
+    if (!KNOWN_KEYS.has(key) || key === 'KLUIS_CONFIG')
+      problems.push(`${key}: unknown setting in KLUIS_CONFIG file`);
   }
   for (const key of Object.keys(env)) {
     if (key.startsWith('KLUIS_') && !KNOWN_KEYS.has(key)) problems.push(`${key}: unknown setting`);
@@ -105,7 +108,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   const settings = result.data;
   const dataDir = path.resolve(cwd, settings.KLUIS_DATA_DIR);
-  const displayHost = settings.KLUIS_HOST === '127.0.0.1' || settings.KLUIS_HOST === '0.0.0.0' ? 'localhost' : settings.KLUIS_HOST;
+  const displayHost =
+    settings.KLUIS_HOST === '127.0.0.1' || settings.KLUIS_HOST === '0.0.0.0'
+      ? 'localhost'
+      : settings.KLUIS_HOST;
   return {
     databaseUrl: settings.DATABASE_URL,
     appDatabaseUrl: settings.KLUIS_APP_DATABASE_URL,

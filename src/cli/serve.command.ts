@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { bootstrapFirstRun, type FirstRunLogin } from '../bootstrap.js';
 import { startKluis } from '../main.js';
-import { createCliContext, reportFailure } from './context.js';
+import { createCliContext, exitWithFailure } from './context.js';
 
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
-    .description('start Kluis: database (embedded unless DATABASE_URL is set), migrations, first-run setup, HTTP server')
+    .description(
+      'start Kluis: database (embedded unless DATABASE_URL is set), migrations, first-run setup, HTTP server',
+    )
     .action(async () => {
       try {
         const { config, logger } = createCliContext();
@@ -26,8 +28,7 @@ export function registerServeCommand(program: Command): void {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       } catch (error) {
-        reportFailure(error);
-        process.exit(1);
+        exitWithFailure(error);
       }
     });
 }
@@ -40,7 +41,9 @@ function printBanner(url: string, logins: FirstRunLogin[]): void {
   }
   console.log('\nFirst run: these staff logins are shown once; change the password at first login.');
   for (const login of logins) {
-    console.log(`  tenant ${login.tenantSlug.padEnd(10)} ${login.email.padEnd(28)} role ${login.role.padEnd(6)} password ${login.oneTimePassword}`);
+    console.log(
+      `  tenant ${login.tenantSlug.padEnd(10)} ${login.email.padEnd(28)} role ${login.role.padEnd(6)} password ${login.oneTimePassword}`,
+    );
   }
   console.log('\nPress Ctrl-C to stop.\n');
 }

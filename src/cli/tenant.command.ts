@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { openDatabase } from '../main.js';
 import { createTenant } from '../modules/tenants/index.js';
-import { createCliContext, reportFailure } from './context.js';
+import { createCliContext, exitWithFailure } from './context.js';
 
 export function registerTenantCommands(program: Command): void {
   const tenant = program.command('tenant').description('manage tenants (one per provider)');
@@ -21,7 +21,7 @@ export function registerTenantCommands(program: Command): void {
           await database.close();
         }
       } catch (error) {
-        reportFailure(error);
+        exitWithFailure(error);
       }
     });
 }

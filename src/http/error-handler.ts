@@ -61,7 +61,15 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   return send(reply, 'internal', 'internal error', requestId);
 }
 
-function send(reply: FastifyReply, code: ErrorCode, message: string, requestId: string, details?: unknown): FastifyReply {
-  const body: ErrorBody = { error: { code, message, requestId, ...(details === undefined ? {} : { details }) } };
+function send(
+  reply: FastifyReply,
+  code: ErrorCode,
+  message: string,
+  requestId: string,
+  details?: unknown,
+): FastifyReply {
+  const body: ErrorBody = {
+    error: { code, message, requestId, ...(details === undefined ? {} : { details }) },
+  };
   return reply.status(STATUS_BY_CODE[code]).type('application/json').send(body);
 }

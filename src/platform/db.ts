@@ -41,7 +41,9 @@ export function createAppDb(options: AppPoolOptions): { db: Db; pool: pg.Pool } 
       });
     });
   }
-  pool.on('error', (err) => options.logger.warn({ err: { message: err.message } }, 'idle database connection failed'));
+  pool.on('error', (err) =>
+    options.logger.warn({ err: { message: err.message } }, 'idle database connection failed'),
+  );
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, pool };
 }

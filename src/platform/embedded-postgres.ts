@@ -44,7 +44,11 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
   if (running) {
     // Another Kluis process (e.g. `npm start`) runs this cluster: share it, never stop it.
     options.logger.debug({ port: running.port }, 'using the embedded PostgreSQL of a running Kluis');
-    return { port: running.port, url: (database = 'postgres') => superuserUrl(password, running.port, database), stop: async () => {} };
+    return {
+      port: running.port,
+      url: (database = 'postgres') => superuserUrl(password, running.port, database),
+      stop: async () => {},
+    };
   }
   await stopOrphanedServer(clusterDir, options.logger);
   const port = await choosePort(options.preferredPort);
@@ -69,7 +73,10 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
     try {
       await server.initialise();
     } catch (cause) {
-      throw new EmbeddedPostgresError(`could not initialise PostgreSQL in ${clusterDir}: ${describeCause(cause)}`, { cause });
+      throw new EmbeddedPostgresError(
+        `could not initialise PostgreSQL in ${clusterDir}: ${describeCause(cause)}`,
+        { cause },
+      );
     }
   }
   try {
@@ -130,9 +137,12 @@ async function ensureWritableDirectory(dir: string): Promise<void> {
     if (process.getuid?.() === 0) await chmod(dir, 0o711);
     await access(dir, fsConstants.W_OK);
   } catch (cause) {
-    throw new EmbeddedPostgresError(`data directory ${dir} is not writable (set KLUIS_DATA_DIR to another folder)`, {
-      cause,
-    });
+    throw new EmbeddedPostgresError(
+      `data directory ${dir} is not writable (set KLUIS_DATA_DIR to another folder)`,
+      {
+        cause,
+      },
+    );
   }
 }
 
@@ -190,7 +200,9 @@ export async function choosePort(preferred: number): Promise<number> {
     probe.once('error', reject);
     probe.listen(0, '127.0.0.1', () => {
       const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      probe.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

@@ -58,7 +58,11 @@ export interface MigrateResult {
  * two starting processes cannot race. A migration that was applied and whose file has since
  * changed is refused: forward-only means a new file, never an edit.
  */
-export async function migrate(connectionString: string, logger: Logger, dir = MIGRATIONS_DIR): Promise<MigrateResult> {
+export async function migrate(
+  connectionString: string,
+  logger: Logger,
+  dir = MIGRATIONS_DIR,
+): Promise<MigrateResult> {
   const migrations = await readMigrations(dir);
   const client = new pg.Client({ connectionString, application_name: 'kluis-migrate' });
   await client.connect();
@@ -89,7 +93,10 @@ export async function migrate(connectionString: string, logger: Logger, dir = MI
   }
 }
 
-function verifyApplied(rows: { version: number; name: string; checksum: string }[], migrations: Migration[]): void {
+function verifyApplied(
+  rows: { version: number; name: string; checksum: string }[],
+  migrations: Migration[],
+): void {
   for (const row of rows) {
     const migration = migrations.find((candidate) => candidate.version === row.version);
     if (!migration) {

@@ -37,7 +37,13 @@ describe('tenant isolation', () => {
     const attempt = withTenant(database.db, a.tenantId, (tx) =>
       tx
         .insertInto('staff_users')
-        .values({ tenant_id: b.tenantId, email: 'x@d.example', display_name: 'X', role: 'admin', password_hash: 'x' })
+        .values({
+          tenant_id: b.tenantId,
+          email: 'x@d.example',
+          display_name: 'X',
+          role: 'admin',
+          password_hash: 'x',
+        })
         .execute(),
     );
     await expect(attempt).rejects.toThrow(/row-level security/);
@@ -74,14 +80,19 @@ describe('schema distributable by tenant (DESIGN.md "Scale")', () => {
     const problems: string[] = [];
     for (const table of tables.rows) {
       if (GLOBAL_TABLES.has(table.table_name)) continue;
-      if (!table.pk_columns?.includes('tenant_id')) problems.push(`${table.table_name}: primary key lacks tenant_id`);
+      if (!table.pk_columns?.includes('tenant_id'))
+        problems.push(`${table.table_name}: primary key lacks tenant_id`);
       if (!table.rls) problems.push(`${table.table_name}: row-level security is not enabled`);
     }
     expect(problems).toEqual([]);
   });
 
   it('every foreign key includes tenant_id on both sides', async () => {
-    const keys = await runAsOwner<{ constraint_name: string; local_columns: string[]; foreign_columns: string[] }>(
+    const keys = await runAsOwner<{
+      constraint_name: string;
+      local_columns: string[];
+      foreign_columns: string[];
+    }>(
       database.ownerUrl,
       `select con.conname as constraint_name,
               (select array_agg(a.attname::text) from pg_attribute a

@@ -1,2 +1,8 @@
-export { createStaffUser, countStaffUsers, hashPassword, type CreatedStaffUser, type CreateStaffInput } from './staff.service.js';
+export {
+  createStaffUser,
+  countStaffUsers,
+  hashPassword,
+  type CreatedStaffUser,
+  type CreateStaffInput,
+} from './staff.service.js';
 export type { StaffTables } from './staff.tables.js';

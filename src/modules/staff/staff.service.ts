@@ -5,7 +5,12 @@ import { AppError } from '../../platform/errors.js';
 import { withTenant, type Db, type TenantId } from '../../platform/db.js';
 
 // argon2id with OWASP's suggested minimum (19 MiB, 2 passes, 1 lane).
-const ARGON2_OPTIONS = { algorithm: 2 /* Argon2id */, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+const ARGON2_OPTIONS = {
+  algorithm: 2 /* Argon2id */,
+  memoryCost: 19_456,
+  timeCost: 2,
+  parallelism: 1,
+} as const;
 
 export const createStaffInputSchema = z.object({
   email: z.string().trim().toLowerCase().email('expected an e-mail address'),
@@ -28,18 +33,31 @@ export function hashPassword(password: string): Promise<string> {
 }
 
 /** Creates a staff account with a random one-time password that must be changed at first login. */
-export async function createStaffUser(db: Db, tenantId: TenantId, input: CreateStaffInput): Promise<CreatedStaffUser> {
+export async function createStaffUser(
+  db: Db,
+  tenantId: TenantId,
+  input: CreateStaffInput,
+): Promise<CreatedStaffUser> {
   const parsed = createStaffInputSchema.safeParse(input);
   if (!parsed.success) {
     throw new AppError('validation_failed', 'invalid staff input', {
-      publicMessage: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '),
+      publicMessage: parsed.error.issues
+        .map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+        .join('; '),
     });
   }
   const oneTimePassword = randomBytes(15).toString('base64url');
   const passwordHash = await hashPassword(oneTimePassword);
   return withTenant(db, tenantId, async (tx) => {
-    const existing = await tx.selectFrom('staff_users').select('staff_id').where('email', '=', parsed.data.email).executeTakeFirst();
-    if (existing) throw new AppError('conflict', 'staff e-mail taken', { publicMessage: 'a staff user with this e-mail exists' });
+    const existing = await tx
+      .selectFrom('staff_users')
+      .select('staff_id')
+      .where('email', '=', parsed.data.email)
+      .executeTakeFirst();
+    if (existing)
+      throw new AppError('conflict', 'staff e-mail taken', {
+        publicMessage: 'a staff user with this e-mail exists',
+      });
     const row = await tx
       .insertInto('staff_users')
       .values({
@@ -57,7 +75,10 @@ export async function createStaffUser(db: Db, tenantId: TenantId, input: CreateS
 
 export async function countStaffUsers(db: Db, tenantId: TenantId): Promise<number> {
   return withTenant(db, tenantId, async (tx) => {
-    const row = await tx.selectFrom('staff_users').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+    const row = await tx
+      .selectFrom('staff_users')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .executeTakeFirstOrThrow();
     return Number(row.count);
   });
 }

@@ -1,2 +1,9 @@
-export { createTenant, findTenantBySlug, listTenants, tenantSlugSchema, type Tenant, type CreateTenantInput } from './tenant.service.js';
+export {
+  createTenant,
+  findTenantBySlug,
+  listTenants,
+  tenantSlugSchema,
+  type Tenant,
+  type CreateTenantInput,
+} from './tenant.service.js';
 export type { TenantTables } from './tenant.tables.js';

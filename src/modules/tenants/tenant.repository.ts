@@ -26,6 +26,15 @@ export async function selectTenantBySlug(db: Db, slug: string): Promise<TenantRo
 }
 
 export async function selectTenants(db: Db): Promise<TenantRow[]> {
-  const rows = await db.selectFrom('tenants').select(['tenant_id', 'slug', 'name', 'created_at']).orderBy('tenant_id').execute();
-  return rows.map((row) => ({ tenantId: row.tenant_id, slug: row.slug, name: row.name, createdAt: row.created_at }));
+  const rows = await db
+    .selectFrom('tenants')
+    .select(['tenant_id', 'slug', 'name', 'created_at'])
+    .orderBy('tenant_id')
+    .execute();
+  return rows.map((row) => ({
+    tenantId: row.tenant_id,
+    slug: row.slug,
+    name: row.name,
+    createdAt: row.created_at,
+  }));
 }

@@ -7,7 +7,10 @@ export type Tenant = TenantRow;
 
 export const tenantSlugSchema = z
   .string()
-  .regex(/^[a-z][a-z0-9-]{1,62}$/, 'a slug is 2-63 characters: lowercase letters, digits and dashes, starting with a letter');
+  .regex(
+    /^[a-z][a-z0-9-]{1,62}$/,
+    'a slug is 2-63 characters: lowercase letters, digits and dashes, starting with a letter',
+  );
 
 export const createTenantInputSchema = z.object({
   slug: tenantSlugSchema,
@@ -20,18 +23,23 @@ export async function createTenant(db: Db, input: CreateTenantInput): Promise<Te
   const parsed = createTenantInputSchema.safeParse(input);
   if (!parsed.success) {
     throw new AppError('validation_failed', 'invalid tenant input', {
-      publicMessage: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '),
+      publicMessage: parsed.error.issues
+        .map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+        .join('; '),
     });
   }
   if (await selectTenantBySlug(db, parsed.data.slug)) {
-    throw new AppError('conflict', 'tenant slug taken', { publicMessage: `a tenant with slug "${parsed.data.slug}" exists` });
+    throw new AppError('conflict', 'tenant slug taken', {
+      publicMessage: `a tenant with slug "${parsed.data.slug}" exists`,
+    });
   }
   return insertTenant(db, parsed.data);
 }
 
 export async function findTenantBySlug(db: Db, slug: string): Promise<Tenant> {
   const tenant = await selectTenantBySlug(db, slug);
-  if (!tenant) throw new AppError('tenant_not_found', 'no such tenant', { publicMessage: `no tenant "${slug}"` });
+  if (!tenant)
+    throw new AppError('tenant_not_found', 'no such tenant', { publicMessage: `no tenant "${slug}"` });
   return tenant;
 }
 

@@ -1,0 +1,60 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('configuration', () => {
+  it('has working defaults: embedded database in ./.kluis, HTTP on port 3000', () => {
+    const config = loadConfig({}, '/srv/kluis');
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.dataDir).toBe('/srv/kluis/.kluis');
+    expect(config.http.port).toBe(3000);
+    expect(config.http.publicUrl).toBe('http://localhost:3000');
+  });
+
+  it('reads typed values from the environment', () => {
+    const config = loadConfig(
+      { KLUIS_PORT: '8080', DATABASE_URL: 'postgres://u:p@db:5432/k', KLUIS_DEMO: 'false' },
+      '/x',
+    );
+    expect(config.http.port).toBe(8080);
+    expect(config.databaseUrl).toBe('postgres://u:p@db:5432/k');
+    expect(config.createDemoData).toBe(false);
+  });
+
+  it('stops on an unknown KLUIS_ setting, naming it', () => {
+    expect(() => loadConfig({ KLUIS_PROT: '3000' })).toThrow(/KLUIS_PROT: unknown setting/);
+  });
+
+  it('names a malformed variable but never prints its value', () => {
+    const secret = 'mysql://root:hunter2@db/x';
+    let error: unknown;
+    try {
+      loadConfig({ DATABASE_URL: secret, KLUIS_PORT: 'eighty' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).toMatch(/DATABASE_URL: expected a postgres:\/\//);
+    expect(message).toMatch(/KLUIS_PORT/);
+    expect(message).not.toContain('hunter2');
+    expect(message).not.toContain('eighty');
+  });
+
+  it('reads an optional JSON file, with the environment taking precedence', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-config-'));
+    await writeFile(
+      path.join(dir, 'kluis.json'),
+      JSON.stringify({ KLUIS_PORT: 4000, KLUIS_LOG_LEVEL: 'warn' }),
+    );
+    const config = loadConfig({ KLUIS_CONFIG: 'kluis.json', KLUIS_LOG_LEVEL: 'debug' }, dir);
+    expect(config.http.port).toBe(4000);
+    expect(config.logLevel).toBe('debug');
+    await writeFile(path.join(dir, 'bad.json'), JSON.stringify({ KLUIS_NOPE: 1 }));
+    expect(() => loadConfig({ KLUIS_CONFIG: 'bad.json' }, dir)).toThrow(
+      /KLUIS_NOPE: unknown setting in KLUIS_CONFIG file/,
+    );
+  });
+});

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, testLogger, type TestDatabase } from '../../test/database.js';
+import { createAppDb } from '../platform/db.js';
+import { buildApp } from './app.js';
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => database.close());
+
+describe('HTTP foundation', () => {
+  it('GET /health answers ok when the database is reachable, with a request id', async () => {
+    const app = await buildApp({ db: database.db, logger: testLogger, version: 'test' });
+    const response = await app.inject({ method: 'GET', url: '/health' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ status: 'ok', db: 'ok' });
+    expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    await app.close();
+  });
+
+  it('GET /health answers 503 when the database is unreachable', async () => {
+    const { db } = createAppDb({
+      connectionString: 'postgres://nobody:x@127.0.0.1:1/none',
+      assumeAppRole: false,
+      logger: testLogger,
+    });
+    const app = await buildApp({ db, logger: testLogger, version: 'test' });
+    const response = await app.inject({ method: 'GET', url: '/health' });
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toEqual({ status: 'degraded', db: 'unreachable' });
+    await app.close();
+    await db.destroy();
+  });
+
+  it('keeps a well-formed caller request id and reports unknown routes with a stable code', async () => {
+    const app = await buildApp({ db: database.db, logger: testLogger, version: 'test' });
+    const response = await app.inject({
+      method: 'GET',
+      url: '/nope',
+      headers: { 'x-request-id': 'abc-12345678' },
+    });
+    expect(response.statusCode).toBe(404);
+    expect(response.json()).toEqual({
+      error: { code: 'not_found', message: 'no such route', requestId: 'abc-12345678' },
+    });
+    await app.close();
+  });
+
+  it('serves the OpenAPI document and a readable API reference', async () => {
+    const app = await buildApp({ db: database.db, logger: testLogger, version: 'test' });
+    const spec = await app.inject({ method: 'GET', url: '/api/openapi.json' });
+    expect(spec.statusCode).toBe(200);
+    const document = spec.json<{ openapi: string; paths: Record<string, unknown> }>();
+    expect(document.openapi).toMatch(/^3\./);
+    expect(Object.keys(document.paths)).toContain('/health');
+    const docs = await app.inject({ method: 'GET', url: '/api/docs/' });
+    expect(docs.statusCode).toBe(200);
+    expect(docs.headers['content-type']).toContain('text/html');
+    await app.close();
+  });
+});

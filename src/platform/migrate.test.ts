@@ -1,0 +1,96 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { runAsOwner, testLogger } from '../../test/database.js';
+import { withDatabase } from './database-url.js';
+import { migrate, MigrationError, readMigrations } from './migrate.js';
+
+const serverUrl = inject('serverUrl');
+const databaseName = `kluis_migrate_${process.pid}_${Date.now()}`;
+const url = withDatabase(serverUrl, databaseName);
+
+beforeAll(async () => {
+  await runAsOwner(serverUrl, `create database ${databaseName}`);
+});
+afterAll(async () => {
+  await runAsOwner(serverUrl, `drop database if exists ${databaseName} with (force)`);
+});
+
+async function migrationsDir(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-migrations-'));
+  for (const [name, text] of Object.entries(files)) await writeFile(path.join(dir, name), text);
+  return dir;
+}
+
+describe('migration runner', () => {
+  it('applies numbered files once, in order, and records each with a checksum', async () => {
+    const dir = await migrationsDir({
+      '0001_first.sql': 'create table m_first (id int);',
+      '0002_second.sql': 'alter table m_first add column name text;',
+    });
+    const first = await migrate(url, testLogger, dir);
+    expect(first.applied).toEqual(['0001_first.sql', '0002_second.sql']);
+    const second = await migrate(url, testLogger, dir);
+    expect(second.applied).toEqual([]);
+    const rows = await runAsOwner<{ version: number; checksum: string }>(
+      url,
+      'select version, checksum from schema_migrations order by version',
+    );
+    expect(rows.rows.map((row) => row.version)).toEqual([1, 2]);
+    expect(rows.rows[0]?.checksum).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('refuses an applied migration whose file changed, and applies nothing', async () => {
+    const dir = await migrationsDir({
+      '0001_first.sql': 'create table m_first (id int); -- edited',
+      '0002_second.sql': 'alter table m_first add column name text;',
+      '0003_third.sql': 'create table m_third (id int);',
+    });
+    await expect(migrate(url, testLogger, dir)).rejects.toThrow(
+      /0001_first\.sql was changed after it was applied/,
+    );
+    const third = await runAsOwner(url, "select to_regclass('m_third') as t");
+    expect(third.rows[0]).toEqual({ t: null });
+  });
+
+  it('rolls back a migration that fails half-way and applies it once fixed', async () => {
+    const broken = await migrationsDir({
+      '0001_first.sql': 'create table m_first (id int);',
+      '0002_second.sql': 'alter table m_first add column name text;',
+      '0003_half.sql': 'create table m_half (id int); select * from no_such_table;',
+    });
+    await expect(migrate(url, testLogger, broken)).rejects.toThrow(MigrationError);
+    await expect(migrate(url, testLogger, broken)).rejects.toThrow(
+      /0003_half\.sql failed and was rolled back/,
+    );
+    const half = await runAsOwner(url, "select to_regclass('m_half') as t");
+    expect(half.rows[0]).toEqual({ t: null });
+    const fixed = await migrationsDir({
+      '0001_first.sql': 'create table m_first (id int);',
+      '0002_second.sql': 'alter table m_first add column name text;',
+      '0003_half.sql': 'create table m_half (id int);',
+    });
+    expect((await migrate(url, testLogger, fixed)).applied).toEqual(['0003_half.sql']);
+  });
+
+  it('refuses to run against a database with a migration it does not know', async () => {
+    const older = await migrationsDir({ '0001_first.sql': 'create table m_first (id int);' });
+    await expect(migrate(url, testLogger, older)).rejects.toThrow(/does not know/);
+  });
+
+  it('rejects misnamed and duplicate migration files', async () => {
+    await expect(readMigrations(await migrationsDir({ '1_bad.sql': 'select 1;' }))).rejects.toThrow(
+      /NNNN_lowercase_name/,
+    );
+    await expect(
+      readMigrations(await migrationsDir({ '0001_a.sql': 'select 1;', '0001_b.sql': 'select 1;' })),
+    ).rejects.toThrow(/used twice/);
+  });
+
+  it('the shipped migrations read cleanly and are numbered without gaps', async () => {
+    const shipped = await readMigrations();
+    expect(shipped.map((migration) => migration.version)).toEqual(shipped.map((_, index) => index + 1));
+  });
+});
