@@ -1,0 +1,127 @@
+/**
+ * Reads a policy file: YAML → schema → cross-references, with every problem located at
+ * file:line:column so the person editing the YAML can jump to it.
+ */
+import { readFile } from 'node:fs/promises';
+import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import type { Document, Node } from 'yaml';
+import type { z } from 'zod';
+import { PolicyValidationError } from './policy.errors.js';
+import type { PolicyIssue } from './policy.errors.js';
+import { checkPolicyReferences } from './policy.references.js';
+import type { PathSegment } from './policy.references.js';
+import { PolicySchema } from './policy.schema.js';
+import type { Policy } from './policy.schema.js';
+
+export type PolicyParseResult = { ok: true; policy: Policy } | { ok: false; issues: PolicyIssue[] };
+
+/** Validates policy source text; `file` is only used to name the location in issues. */
+export function validatePolicySource(source: string, file: string): PolicyParseResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
+
+  if (doc.errors.length > 0) {
+    const issues = doc.errors.map((error): PolicyIssue => {
+      const pos = error.linePos?.[0] ?? lineCounter.linePos(error.pos[0]);
+      return { file, line: pos.line, column: pos.col, path: '', message: `YAML syntax error: ${firstLine(error.message)}` };
+    });
+    return { ok: false, issues };
+  }
+
+  const locate = (path: readonly PathSegment[], message: string, onKey = false): PolicyIssue => {
+    const offset = findOffset(doc, path, onKey);
+    const pos = lineCounter.linePos(offset);
+    return { file, line: pos.line, column: pos.col, path: formatPath(path), message };
+  };
+
+  const parsed = PolicySchema.safeParse(doc.toJS());
+  if (!parsed.success) {
+    return { ok: false, issues: sortIssues(parsed.error.issues.flatMap((issue) => zodIssueToPolicyIssues(issue, locate))) };
+  }
+
+  const refIssues = checkPolicyReferences(parsed.data);
+  if (refIssues.length > 0) {
+    return { ok: false, issues: sortIssues(refIssues.map((issue) => locate(issue.path, issue.message))) };
+  }
+  return { ok: true, policy: parsed.data };
+}
+
+/** Like validatePolicySource, but throws PolicyValidationError (code `invalid_policy`). */
+export function parsePolicy(source: string, file: string): Policy {
+  const result = validatePolicySource(source, file);
+  if (!result.ok) throw new PolicyValidationError(result.issues);
+  return result.policy;
+}
+
+/** Reads and validates a policy file; the path as given is used in error locations. */
+export async function loadPolicyFile(path: string): Promise<Policy> {
+  return parsePolicy(await readFile(path, 'utf8'), path);
+}
+
+type Locate = (path: readonly PathSegment[], message: string, onKey?: boolean) => PolicyIssue;
+
+function zodIssueToPolicyIssues(issue: z.core.$ZodIssue, locate: Locate): PolicyIssue[] {
+  const path = issue.path.filter((segment): segment is PathSegment => typeof segment !== 'symbol');
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      // One issue per key, pointing at the key itself, so a typo is found at once.
+      return issue.keys.map((key) => locate([...path, key], `unknown key "${key}"`, true));
+    case 'invalid_key': {
+      const inner = issue.issues[0]?.message ?? issue.message;
+      return [locate(path, `invalid key: ${inner}`, true)];
+    }
+    default:
+      return [locate(path, issue.message)];
+  }
+}
+
+/** The offset of the node at `path`, or of its nearest existing ancestor when it is missing. */
+function findOffset(doc: Document, path: readonly PathSegment[], onKey: boolean): number {
+  let node: unknown = doc.contents;
+  let offset = rangeStart(node) ?? 0;
+  for (const [index, segment] of path.entries()) {
+    const isLast = index === path.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment));
+      if (pair === undefined) return offset;
+      const keyStart = rangeStart(pair.key);
+      if (isLast && onKey && keyStart !== undefined) return keyStart;
+      node = pair.value;
+      // A key with no value (`legalBasis:`) has no node: point at the key.
+      offset = rangeStart(node) ?? keyStart ?? offset;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      node = node.items[segment];
+      const start = rangeStart(node);
+      if (start === undefined) return offset;
+      offset = start;
+    } else {
+      return offset;
+    }
+  }
+  return offset;
+}
+
+function rangeStart(node: unknown): number | undefined {
+  return isNode(node) ? (node as Node).range?.[0] : undefined;
+}
+
+const identifier = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/** `purposes.newsletter.categories[2]`; keys that are not identifiers are quoted: `categories["user.name"]`. */
+export function formatPath(path: readonly PathSegment[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (identifier.test(segment)) out += out === '' ? segment : `.${segment}`;
+    else out += `[${JSON.stringify(segment)}]`;
+  }
+  return out;
+}
+
+function sortIssues(issues: PolicyIssue[]): PolicyIssue[] {
+  return [...issues].sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0] ?? message;
+}
