@@ -1,0 +1,30 @@
+import { benchTenantIsolation } from './tenant-isolation.bench.js';
+import { startBenchDatabase, writeResults, type Figure } from './harness.js';
+
+/**
+ * `npm run bench`: every figure is printed with the physical limit measured in the same run
+ * and the ratio between them, because these machines are shared and absolute times drift.
+ */
+const scenarios: Array<{ name: string; run: typeof benchTenantIsolation }> = [
+  { name: 'tenant-isolation', run: benchTenantIsolation },
+];
+
+const only = process.argv.slice(2);
+const bench = await startBenchDatabase();
+const figures: Figure[] = [];
+try {
+  for (const scenario of scenarios) {
+    if (only.length > 0 && !only.includes(scenario.name)) continue;
+    console.log(`bench: ${scenario.name} …`);
+    figures.push(...(await scenario.run(bench)));
+  }
+} finally {
+  await bench.close();
+}
+for (const figure of figures) {
+  const base = figure.baseline ? `  baseline ${figure.baseline.value.toFixed(2)} ${figure.baseline.unit} (${figure.baseline.what})` : '';
+  const ratio = figure.ratio === undefined ? '' : `  ratio ${figure.ratio.toFixed(3)}`;
+  console.log(`${figure.scenario}: ${figure.metric}: ${figure.value.toFixed(2)} ${figure.unit}${ratio}${base}`);
+}
+console.log(`results written to ${await writeResults(figures)}`);
+process.exit(0);
