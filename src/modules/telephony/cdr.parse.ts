@@ -1,0 +1,601 @@
+/**
+ * Streaming parser for the call-record files switches write (VX-5): Asterisk cdr_csv
+ * Master.csv, FreeSWITCH mod_cdr_csv (default and "example" templates) and any CSV with a
+ * column mapping. Pure: no database, no file system; a stream of bytes in, one result per
+ * line out, in file order, in constant memory.
+ *
+ * Every line of the file ends up as exactly one `CallRecord` or one `Rejection` (header
+ * lines of a mapped CSV excepted), so an importer can prove imported + rejected + skipped
+ * = lines read. A file whose layout does not fit is refused with a `CdrLayoutError` before
+ * the first result.
+ *
+ * Decisions:
+ * - Encoding: each field is read as UTF-8 when it is valid UTF-8, else as Latin-1. Asterisk
+ *   copies caller names byte for byte from the SIP peer, so one file can mix both; per-field
+ *   decoding never fails, and numbers, timestamps and ids are ASCII either way.
+ * - Caller names (Asterisk clid, FreeSWITCH caller_id_name) are not carried: billing needs
+ *   date, time, caller, destination and duration only (VX-5), so the name stays in the file.
+ * - Time: timestamps without an offset are wall-clock time in `timeZone` (Europe/Brussels
+ *   unless the switch is configured for UTC). In the repeated autumn hour the instants are
+ *   chosen so that end − start best matches the duration the switch recorded.
+ * - Legs: every leg is its own record, nothing is merged or dropped. `isBillableLeg` is false
+ *   for the ";2" half of an Asterisk Local/ channel: that half is the dialplan talking to
+ *   itself, and the real call is already charged on the leg whose channel is the caller's
+ *   (it either bridges the outside leg itself or dials the Local/ channel). Rating charges
+ *   billable legs that were answered with billsec > 0, so a forked call is charged once.
+ * - Identity: `uniqueId` is only set where the switch's id names one record: Asterisk with
+ *   21 columns (uniqueid + sequence; forked legs share the uniqueid) and FreeSWITCH (uuid).
+ *   Elsewhere deduplication uses `recordHash`, which also covers the channel names so two
+ *   forked legs with equal times are not mistaken for one.
+ */
+import { createHash } from 'node:crypto';
+import { Readable, pipeline } from 'node:stream';
+import { parse } from 'csv-parse';
+import type { CsvError, Info } from 'csv-parse';
+import { assertTimeZone, parseTimestamp, resolveWallClock } from './local-time.js';
+
+export type CdrFormat = 'asterisk' | 'freeswitch' | 'generic';
+
+export type CallDisposition = 'answered' | 'no_answer' | 'busy' | 'failed' | 'congestion' | 'unknown';
+
+export interface CallRecord {
+  kind: 'record';
+  /** First line of the record in the file, counting from 1. */
+  lineNumber: number;
+  uniqueId: string | null;
+  /** Groups the legs of one call (Asterisk linkedid); null when the format has none. */
+  linkedId: string | null;
+  callerRaw: string;
+  destinationRaw: string;
+  startedAt: Date;
+  answeredAt: Date | null;
+  endedAt: Date;
+  durationSeconds: number;
+  billableSeconds: number;
+  disposition: CallDisposition;
+  isBillableLeg: boolean;
+  /** sha256 (hex) of the canonical encoding of the normalised record; the dedup key when uniqueId is null. */
+  recordHash: string;
+}
+
+export type RejectionReason =
+  | 'empty_line'
+  | 'malformed_csv'
+  | 'wrong_column_count'
+  | 'invalid_timestamp'
+  | 'invalid_duration'
+  | 'end_before_start'
+  | 'answer_outside_call';
+
+export interface Rejection {
+  kind: 'rejection';
+  lineNumber: number;
+  reason: RejectionReason;
+  /** Says what is wrong without quoting the line (it holds personal data). */
+  message: string;
+}
+
+export type CdrParseResult = CallRecord | Rejection;
+
+export type ColumnRef = string | number;
+
+/** Generic CSV: column names (from the header line) or 0-based indexes. */
+export interface GenericColumnMapping {
+  start: ColumnRef;
+  caller: ColumnRef;
+  destination: ColumnRef;
+  answer?: ColumnRef;
+  end?: ColumnRef;
+  duration?: ColumnRef;
+  billsec?: ColumnRef;
+  disposition?: ColumnRef;
+  uniqueId?: ColumnRef;
+}
+
+export interface ParseCdrOptions {
+  /** 'auto' (default) detects Asterisk and FreeSWITCH by column count and field shapes. */
+  format?: CdrFormat | 'auto';
+  /** IANA zone of timestamps without offset; default Europe/Brussels. 'UTC' for switches logging UTC. */
+  timeZone?: string;
+  /** Required for 'generic'. */
+  mapping?: GenericColumnMapping;
+  /** Generic only: whether line 1 is a header. Default: true when the mapping names any column. */
+  hasHeader?: boolean;
+  /** Generic only: field delimiter, default ','. */
+  delimiter?: string;
+}
+
+/** The file does not have the layout it claims or that could be detected; nothing was yielded. */
+export class CdrLayoutError extends Error {
+  override readonly name = 'CdrLayoutError';
+}
+
+type CdrInput = Readable | AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
+
+/** The fields every layout is reduced to before normalisation. */
+interface RawCall {
+  caller: string;
+  destination: string;
+  start: string;
+  answer: string | null;
+  end: string | null;
+  duration: string | null;
+  billsec: string | null;
+  disposition: string | null;
+  uniqueId: string | null;
+  linkedId: string | null;
+  isBillableLeg: boolean;
+  /** Switch-side names of the leg (channels, b-leg uuid), hashed but not returned. */
+  legIdentity: readonly string[];
+  /** FreeSWITCH writes the epoch for "never answered" in old versions. */
+  isEpochUnanswered: boolean;
+}
+
+interface Layout {
+  description: string;
+  columnCount: number;
+  extract(fields: readonly Buffer[]): RawCall;
+  /** Names of columns whose shape is checked on the first record, with their index. */
+  shape: ReadonlyArray<{ name: string; index: number; kind: 'timestamp' | 'optional_timestamp' | 'integer' }>;
+}
+
+const DEFAULT_TIME_ZONE = 'Europe/Brussels';
+const ASTERISK_COLUMN_COUNTS = [16, 18, 21] as const;
+const FREESWITCH_COLUMN_COUNTS = [13, 15] as const;
+const INTEGER = /^\d+$/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Parses a call-record file. Yields one result per line, in order. Throws `CdrLayoutError`
+ * from the first `next()` when the layout is wrong, and a RangeError for an unknown zone.
+ * Call records are personal data of the caller (VX-5): the consumer must hold the billing purpose.
+ */
+export async function* parseCdrStream(input: CdrInput, options: ParseCdrOptions = {}): AsyncGenerator<CdrParseResult> {
+  const timeZone = options.timeZone ?? DEFAULT_TIME_ZONE;
+  assertTimeZone(timeZone);
+  const format = options.format ?? 'auto';
+  if (format === 'generic' && options.mapping === undefined) throw new CdrLayoutError('a generic CSV needs a column mapping');
+  const hasHeader = format === 'generic' && (options.hasHeader ?? hasNamedColumn(options.mapping));
+
+  const skipped: Array<{ endLine: number; code: string }> = [];
+  const parser = parse({
+    encoding: null,
+    info: true,
+    bom: true,
+    delimiter: format === 'generic' ? (options.delimiter ?? ',') : ',',
+    record_delimiter: ['\r\n', '\n'],
+    relax_column_count: true,
+    // FreeSWITCH does not escape quotes inside names; without this one stray quote would
+    // swallow the rest of the file. The damaged line then fails its column count instead.
+    relax_quotes: true,
+    ltrim: true,
+    skip_empty_lines: false,
+    skip_records_with_error: true,
+    on_skip: (error: CsvError | undefined) => {
+      // CsvError carries the line it stopped on as an untyped extra property.
+      const endLine = typeof error?.lines === 'number' ? error.lines : 0;
+      skipped.push({ endLine, code: error?.code ?? 'unknown' });
+      return undefined;
+    },
+  });
+  const source = toReadable(input);
+  pipeline(source, parser, () => undefined);
+
+  let layout: Layout | null = null;
+  let isShapeCheckPending = hasHeader;
+  const cursor = { lastLine: 0 };
+  const held: Rejection[] = [];
+  try {
+    for await (const item of parser as AsyncIterable<{ record: Buffer[]; info: Info }>) {
+      held.push(...takeSkipped(skipped, item.info.lines, cursor));
+      const line = cursor.lastLine + 1;
+      cursor.lastLine = item.info.lines;
+      if (isEmptyRecord(item.record)) {
+        held.push(reject(line, 'empty_line', 'the line is empty'));
+        continue;
+      }
+      if (layout === null) {
+        layout = chooseLayout(item.record, line, format, options);
+        if (hasHeader) continue;
+      } else if (isShapeCheckPending) {
+        assertFirstDataRecord(item.record, line, layout);
+        isShapeCheckPending = false;
+      }
+      yield* drain(held);
+      yield normaliseRecord(item.record, line, layout, timeZone);
+    }
+    held.push(...takeSkipped(skipped, Number.MAX_SAFE_INTEGER, cursor));
+    if (layout === null) throw new CdrLayoutError(describeMissingLayout(held));
+    yield* drain(held);
+  } finally {
+    parser.destroy();
+    source.destroy();
+  }
+}
+
+function describeMissingLayout(held: readonly Rejection[]): string {
+  const malformed = held.find((rejection) => rejection.reason === 'malformed_csv');
+  if (malformed === undefined) return 'the file holds no call records';
+  return `line ${malformed.lineNumber} is not valid CSV and no line before it is; the layout cannot be determined`;
+}
+
+// Errors csv-parse skipped are reported at the position they had in the file: every skip
+// that ended before the current record comes first, starting right after the previous one.
+function takeSkipped(skipped: Array<{ endLine: number; code: string }>, beforeLine: number, cursor: { lastLine: number }): Rejection[] {
+  const rejections: Rejection[] = [];
+  while ((skipped[0]?.endLine ?? Number.MAX_SAFE_INTEGER) < beforeLine) {
+    const skip = skipped.shift();
+    if (skip === undefined) break;
+    rejections.push(reject(cursor.lastLine + 1, 'malformed_csv', `the line is not valid CSV (${skip.code})`));
+    cursor.lastLine = skip.endLine;
+  }
+  return rejections;
+}
+
+function* drain(held: Rejection[]): Generator<Rejection> {
+  while (held.length > 0) {
+    const next = held.shift();
+    if (next !== undefined) yield next;
+  }
+}
+
+function toReadable(input: CdrInput): Readable {
+  if (input instanceof Readable) return input;
+  return Readable.from(toBuffers(input), { objectMode: false });
+}
+
+async function* toBuffers(input: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>): AsyncGenerator<Buffer> {
+  for await (const chunk of input) yield typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk);
+}
+
+function isEmptyRecord(record: readonly Buffer[]): boolean {
+  return record.length === 1 && (record[0]?.length ?? 0) === 0;
+}
+
+function hasNamedColumn(mapping: GenericColumnMapping | undefined): boolean {
+  return mapping !== undefined && Object.values(mapping).some((ref) => typeof ref === 'string');
+}
+
+// ---------------------------------------------------------------------------------------
+// Layout detection and validation, on the first record, before anything is yielded.
+
+function chooseLayout(first: readonly Buffer[], line: number, format: CdrFormat | 'auto', options: ParseCdrOptions): Layout {
+  const count = first.length;
+  if (format === 'generic') return buildGenericLayout(first, line, options);
+  const asteriskOk = (ASTERISK_COLUMN_COUNTS as readonly number[]).includes(count);
+  const freeswitchOk = (FREESWITCH_COLUMN_COUNTS as readonly number[]).includes(count);
+  if (format === 'asterisk' && !asteriskOk) {
+    throw new CdrLayoutError(`line ${line} has ${count} columns; Asterisk Master.csv has 16, 18 or 21`);
+  }
+  if (format === 'freeswitch' && !freeswitchOk) {
+    throw new CdrLayoutError(`line ${line} has ${count} columns; FreeSWITCH cdr_csv has 13 (default template) or 15 ("example" template)`);
+  }
+  if (!asteriskOk && !freeswitchOk) {
+    throw new CdrLayoutError(
+      `line ${line} has ${count} columns; Asterisk Master.csv has 16, 18 or 21 and FreeSWITCH cdr_csv 13 or 15; state the format or give a column mapping`,
+    );
+  }
+  const layout = asteriskOk ? buildAsteriskLayout(count) : buildFreeswitchLayout(count);
+  assertShape(first, line, layout);
+  return layout;
+}
+
+function assertFirstDataRecord(fields: readonly Buffer[], line: number, layout: Layout): void {
+  if (fields.length !== layout.columnCount) {
+    throw new CdrLayoutError(`line ${line} has ${fields.length} columns; the header has ${layout.columnCount}`);
+  }
+  assertShape(fields, line, layout);
+}
+
+function assertShape(fields: readonly Buffer[], line: number, layout: Layout): void {
+  for (const column of layout.shape) {
+    const value = decodeField(fields[column.index]);
+    const problem = describeShapeProblem(value, column.kind);
+    if (problem !== null) {
+      throw new CdrLayoutError(`line ${line} column ${column.index + 1} (${column.name}) ${problem}; this is not ${layout.description}`);
+    }
+  }
+}
+
+function describeShapeProblem(value: string, kind: 'timestamp' | 'optional_timestamp' | 'integer'): string | null {
+  if (kind === 'integer') return INTEGER.test(value) ? null : 'is not a whole number of seconds';
+  if (kind === 'optional_timestamp' && value === '') return null;
+  return parseTimestamp(value) === null ? 'is not a YYYY-MM-DD HH:MM:SS timestamp' : null;
+}
+
+function buildAsteriskLayout(columnCount: number): Layout {
+  const hasUniqueId = columnCount >= 18;
+  const hasSequence = columnCount === 21;
+  return {
+    description: `an Asterisk Master.csv with ${columnCount} columns`,
+    columnCount,
+    shape: [
+      { name: 'start', index: 9, kind: 'timestamp' },
+      { name: 'answer', index: 10, kind: 'optional_timestamp' },
+      { name: 'end', index: 11, kind: 'timestamp' },
+      { name: 'duration', index: 12, kind: 'integer' },
+      { name: 'billsec', index: 13, kind: 'integer' },
+    ],
+    extract(fields) {
+      const channel = decodeField(fields[5]);
+      const dstChannel = decodeField(fields[6]);
+      const uniqueId = hasUniqueId ? decodeField(fields[16]) : '';
+      const sequence = hasSequence ? decodeField(fields[20]) : '';
+      const linkedId = hasSequence ? decodeField(fields[19]) : '';
+      return {
+        caller: decodeField(fields[1]),
+        destination: decodeField(fields[2]),
+        start: decodeField(fields[9]),
+        answer: decodeField(fields[10]),
+        end: decodeField(fields[11]),
+        duration: decodeField(fields[12]),
+        billsec: decodeField(fields[13]),
+        disposition: decodeField(fields[14]),
+        uniqueId: hasSequence && uniqueId !== '' ? `${uniqueId}#${sequence}` : null,
+        linkedId: linkedId === '' ? null : linkedId,
+        isBillableLeg: !channel.startsWith('Local/'),
+        legIdentity: [channel, dstChannel, uniqueId, sequence],
+        isEpochUnanswered: false,
+      };
+    },
+  };
+}
+
+function buildFreeswitchLayout(columnCount: number): Layout {
+  return {
+    description: `a FreeSWITCH cdr_csv file with ${columnCount} columns`,
+    columnCount,
+    shape: [
+      { name: 'start_stamp', index: 4, kind: 'timestamp' },
+      { name: 'answer_stamp', index: 5, kind: 'optional_timestamp' },
+      { name: 'end_stamp', index: 6, kind: 'timestamp' },
+      { name: 'duration', index: 7, kind: 'integer' },
+      { name: 'billsec', index: 8, kind: 'integer' },
+    ],
+    extract(fields) {
+      const uuid = decodeField(fields[10]);
+      const answer = decodeField(fields[5]);
+      return {
+        caller: decodeField(fields[1]),
+        destination: decodeField(fields[2]),
+        start: decodeField(fields[4]),
+        answer,
+        end: decodeField(fields[6]),
+        duration: decodeField(fields[7]),
+        billsec: decodeField(fields[8]),
+        disposition: decodeField(fields[9]),
+        uniqueId: uuid === '' ? null : uuid,
+        linkedId: null,
+        isBillableLeg: true,
+        legIdentity: [uuid, decodeField(fields[11])],
+        isEpochUnanswered: answer.startsWith('1970-01-01') || answer.startsWith('1969-12-31'),
+      };
+    },
+  };
+}
+
+function buildGenericLayout(first: readonly Buffer[], line: number, options: ParseCdrOptions): Layout {
+  const mapping = options.mapping;
+  if (mapping === undefined) throw new CdrLayoutError('a generic CSV needs a column mapping');
+  const hasHeader = options.hasHeader ?? hasNamedColumn(mapping);
+  const header = hasHeader ? first.map((field) => decodeField(field).trim()) : null;
+  const columnCount = first.length;
+  const resolve = (name: keyof GenericColumnMapping): number | null => {
+    const ref = mapping[name];
+    if (ref === undefined) return null;
+    if (typeof ref === 'number') {
+      if (!Number.isInteger(ref) || ref < 0 || ref >= columnCount) {
+        throw new CdrLayoutError(`the mapping puts ${name} in column index ${ref}, but line ${line} has ${columnCount} columns (indexes start at 0)`);
+      }
+      return ref;
+    }
+    if (header === null) throw new CdrLayoutError(`the mapping names column "${ref}" for ${name}, but the file is read without a header line`);
+    const index = header.indexOf(ref);
+    if (index < 0) throw new CdrLayoutError(`the header on line ${line} has no column "${ref}" (mapped to ${name})`);
+    return index;
+  };
+  const at = {
+    start: resolve('start'),
+    caller: resolve('caller'),
+    destination: resolve('destination'),
+    answer: resolve('answer'),
+    end: resolve('end'),
+    duration: resolve('duration'),
+    billsec: resolve('billsec'),
+    disposition: resolve('disposition'),
+    uniqueId: resolve('uniqueId'),
+  };
+  if (at.end === null && at.duration === null) throw new CdrLayoutError('the mapping needs an end or a duration column');
+  const read = (fields: readonly Buffer[], index: number | null): string | null => (index === null ? null : decodeField(fields[index]));
+  const layout: Layout = {
+    description: 'the CSV described by the column mapping',
+    columnCount,
+    shape: at.start === null ? [] : [{ name: 'start', index: at.start, kind: 'timestamp' }],
+    extract(fields) {
+      const uniqueId = read(fields, at.uniqueId);
+      return {
+        caller: read(fields, at.caller) ?? '',
+        destination: read(fields, at.destination) ?? '',
+        start: read(fields, at.start) ?? '',
+        answer: read(fields, at.answer),
+        end: read(fields, at.end),
+        duration: read(fields, at.duration),
+        billsec: read(fields, at.billsec),
+        disposition: read(fields, at.disposition),
+        uniqueId: uniqueId === '' ? null : uniqueId,
+        linkedId: null,
+        isBillableLeg: true,
+        legIdentity: [],
+        isEpochUnanswered: false,
+      };
+    },
+  };
+  if (!hasHeader) assertShape(first, line, layout);
+  return layout;
+}
+
+// ---------------------------------------------------------------------------------------
+// Normalisation of one record.
+
+function normaliseRecord(fields: readonly Buffer[], line: number, layout: Layout, timeZone: string): CdrParseResult {
+  if (fields.length !== layout.columnCount) {
+    return reject(line, 'wrong_column_count', `the line has ${fields.length} columns; expected ${layout.columnCount} (${layout.description})`);
+  }
+  const raw = layout.extract(fields);
+  const start = parseTimestamp(raw.start);
+  if (start === null) return reject(line, 'invalid_timestamp', 'the start time is not a valid timestamp');
+  const answerText = raw.isEpochUnanswered ? '' : (raw.answer ?? '').trim();
+  const answer = answerText === '' ? null : parseTimestamp(answerText);
+  if (answerText !== '' && answer === null) return reject(line, 'invalid_timestamp', 'the answer time is not a valid timestamp');
+  const endText = (raw.end ?? '').trim();
+  const end = endText === '' ? null : parseTimestamp(endText);
+  if (endText !== '' && end === null) return reject(line, 'invalid_timestamp', 'the end time is not a valid timestamp');
+
+  const durationText = raw.duration?.trim() ?? '';
+  const billsecText = raw.billsec?.trim() ?? '';
+  if (durationText !== '' && !INTEGER.test(durationText)) return reject(line, 'invalid_duration', 'the duration is not a whole, non-negative number of seconds');
+  if (billsecText !== '' && !INTEGER.test(billsecText)) return reject(line, 'invalid_duration', 'the billable seconds are not a whole, non-negative number of seconds');
+  const recordedDuration = durationText === '' ? null : Number(durationText);
+  if (end === null && recordedDuration === null) return reject(line, 'invalid_duration', 'the line has neither an end time nor a duration');
+
+  const startCandidates = toCandidates(start, timeZone);
+  const endCandidates = end === null ? null : toCandidates(end, timeZone);
+  const [startMs, endMs] = pickStartAndEnd(startCandidates, endCandidates, recordedDuration);
+  if (endMs < startMs) return reject(line, 'end_before_start', 'the call ends before it starts');
+
+  const durationSeconds = recordedDuration ?? Math.round((endMs - startMs) / 1000);
+  const answerMs = answer === null ? null : pickClosest(toCandidates(answer, timeZone), billsecText === '' ? endMs : endMs - Number(billsecText) * 1000);
+  if (answerMs !== null && (answerMs < startMs || answerMs > endMs)) {
+    return reject(line, 'answer_outside_call', 'the answer time is outside the call');
+  }
+  const disposition = normaliseDisposition(raw.disposition, raw.answer !== null, answerMs !== null);
+  const billableSeconds = computeBillableSeconds(billsecText, answerMs, endMs, disposition, durationSeconds);
+
+  const callerRaw = raw.caller.trim();
+  const destinationRaw = raw.destination.trim();
+  const record: Omit<CallRecord, 'recordHash'> = {
+    kind: 'record',
+    lineNumber: line,
+    uniqueId: raw.uniqueId,
+    linkedId: raw.linkedId,
+    callerRaw,
+    destinationRaw,
+    startedAt: new Date(startMs),
+    answeredAt: answerMs === null ? null : new Date(answerMs),
+    endedAt: new Date(endMs),
+    durationSeconds,
+    billableSeconds,
+    disposition,
+    isBillableLeg: raw.isBillableLeg,
+  };
+  return { ...record, recordHash: computeRecordHash(record, raw.legIdentity) };
+}
+
+function toCandidates(parsed: NonNullable<ReturnType<typeof parseTimestamp>>, timeZone: string): number[] {
+  return parsed.kind === 'instant' ? [parsed.epochMs] : resolveWallClock(parsed.wall, timeZone);
+}
+
+// In the repeated autumn hour a wall time has two instants; take the pair whose span is
+// closest to the recorded duration, earliest first on a tie.
+function pickStartAndEnd(starts: number[], ends: number[] | null, duration: number | null): [number, number] {
+  const firstStart = starts[0] ?? 0;
+  if (ends === null) return [firstStart, firstStart + (duration ?? 0) * 1000];
+  let best: [number, number] = [firstStart, ends[0] ?? firstStart];
+  let bestError = Number.POSITIVE_INFINITY;
+  for (const s of starts) {
+    for (const e of ends) {
+      const error = duration === null ? (e >= s ? 0 : 1) : Math.abs(e - s - duration * 1000);
+      if (error < bestError) {
+        best = [s, e];
+        bestError = error;
+      }
+    }
+  }
+  return best;
+}
+
+function pickClosest(candidates: number[], expected: number): number {
+  let best = candidates[0] ?? expected;
+  for (const candidate of candidates) if (Math.abs(candidate - expected) < Math.abs(best - expected)) best = candidate;
+  return best;
+}
+
+const DISPOSITIONS: Readonly<Record<string, CallDisposition>> = {
+  ANSWERED: 'answered',
+  ANSWER: 'answered',
+  NORMAL_CLEARING: 'answered',
+  'NO ANSWER': 'no_answer',
+  NO_ANSWER: 'no_answer',
+  NO_USER_RESPONSE: 'no_answer',
+  ORIGINATOR_CANCEL: 'no_answer',
+  BUSY: 'busy',
+  USER_BUSY: 'busy',
+  FAILED: 'failed',
+  CONGESTION: 'congestion',
+  NORMAL_CIRCUIT_CONGESTION: 'congestion',
+  SWITCH_CONGESTION: 'congestion',
+};
+
+// An answer time, where the format has that column, decides: FreeSWITCH writes a hangup
+// cause (NORMAL_CLEARING ends answered and unanswered calls alike), not a disposition.
+// Other texts (Asterisk dispositions, FreeSWITCH causes) map by the table; the rest is a failure.
+function normaliseDisposition(text: string | null, hasAnswerColumn: boolean, isAnswered: boolean): CallDisposition {
+  if (isAnswered) return 'answered';
+  const upper = (text ?? '').trim().toUpperCase();
+  const mapped = upper === '' ? 'unknown' : (DISPOSITIONS[upper] ?? 'failed');
+  if (hasAnswerColumn && mapped === 'answered') return 'no_answer';
+  return mapped;
+}
+
+// Without a billsec column (generic files) the answer time gives it; failing that, a
+// carrier export's duration is taken as the billed duration of an answered call.
+function computeBillableSeconds(
+  billsecText: string,
+  answerMs: number | null,
+  endMs: number,
+  disposition: CallDisposition,
+  durationSeconds: number,
+): number {
+  if (billsecText !== '') return Number(billsecText);
+  if (answerMs !== null) return Math.round((endMs - answerMs) / 1000);
+  return disposition === 'answered' || disposition === 'unknown' ? durationSeconds : 0;
+}
+
+// Canonical encoding: a JSON array in fixed order, instants as epoch milliseconds, so the
+// same call read from a re-export (other quoting, other line) hashes the same.
+function computeRecordHash(record: Omit<CallRecord, 'recordHash'>, legIdentity: readonly string[]): string {
+  const canonical = JSON.stringify([
+    'cdr/v1',
+    record.uniqueId,
+    record.linkedId,
+    record.callerRaw,
+    record.destinationRaw,
+    record.startedAt.getTime(),
+    record.answeredAt?.getTime() ?? null,
+    record.endedAt.getTime(),
+    record.durationSeconds,
+    record.billableSeconds,
+    record.disposition,
+    legIdentity,
+  ]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+function reject(lineNumber: number, reason: RejectionReason, message: string): Rejection {
+  return { kind: 'rejection', lineNumber, reason, message };
+}
+
+function decodeField(field: Buffer | undefined): string {
+  if (field === undefined) return '';
+  if (isAscii(field)) return field.toString('latin1');
+  try {
+    return utf8.decode(field);
+  } catch {
+    return field.toString('latin1');
+  }
+}
+
+function isAscii(field: Buffer): boolean {
+  for (const byte of field) if (byte > 0x7f) return false;
+  return true;
+}
