@@ -237,7 +237,7 @@ describe('call-record parsing: streaming', () => {
     expect(records(await collect(chunks))).toHaveLength(3);
 
     let produced = 0;
-    async function* endless(): AsyncGenerator<string> {
+    function* endless(): Generator<string> {
       for (;;) {
         produced += 1;
         yield line.repeat(100);

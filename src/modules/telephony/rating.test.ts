@@ -1,0 +1,217 @@
+import { describe, expect, it } from 'vitest';
+import {
+  TariffError,
+  buildRatingTable,
+  computeChargedSeconds,
+  computeCost,
+  findRate,
+  parseEurosToMicros,
+  parseTariffCsv,
+  rateCall,
+  selectBillableSeconds,
+} from './rating.js';
+import type { TariffRate } from './rating.js';
+
+const JAN_2024 = new Date('2024-01-01T00:00:00Z');
+
+function rate(prefix: string, overrides: Partial<TariffRate> = {}): TariffRate {
+  return {
+    prefix,
+    pricePerMinute: 60_000, // €0.06 per minute = 1,000 µ€ per second
+    minimumSeconds: 0,
+    incrementSeconds: 1,
+    connectionFee: 0,
+    validFrom: JAN_2024,
+    validTo: null,
+    ...overrides,
+  };
+}
+
+const AT = new Date('2024-06-03T12:00:00Z');
+
+describe('rating: charged seconds', () => {
+  it('VX-5: 30/6 charges 30 s minimum, then 6-second steps, exactly at the boundaries', () => {
+    expect(computeChargedSeconds(1, 30, 6)).toBe(30);
+    expect(computeChargedSeconds(30, 30, 6)).toBe(30);
+    expect(computeChargedSeconds(31, 30, 6)).toBe(36);
+    expect(computeChargedSeconds(36, 30, 6)).toBe(36);
+    expect(computeChargedSeconds(37, 30, 6)).toBe(42);
+  });
+
+  it('VX-5: 60/60 charges whole minutes; 1/1 charges per second', () => {
+    expect(computeChargedSeconds(1, 60, 60)).toBe(60);
+    expect(computeChargedSeconds(60, 60, 60)).toBe(60);
+    expect(computeChargedSeconds(61, 60, 60)).toBe(120);
+    expect(computeChargedSeconds(1, 1, 1)).toBe(1);
+    expect(computeChargedSeconds(61, 1, 1)).toBe(61);
+  });
+
+  it('VX-5: no billable seconds, nothing charged (not even the minimum)', () => {
+    expect(computeChargedSeconds(0, 30, 6)).toBe(0);
+  });
+});
+
+describe('rating: cost', () => {
+  it('VX-5: price per minute × charged seconds, in integer micro-euros', () => {
+    const table = buildRatingTable([rate('32', { minimumSeconds: 30, incrementSeconds: 6 })]);
+    expect(rateCall(table, '+3256223344', 30, AT)).toBe(30_000);
+    expect(rateCall(table, '+3256223344', 31, AT)).toBe(36_000);
+    expect(rateCall(table, '+3256223344', 36, AT)).toBe(36_000);
+    expect(rateCall(table, '+3256223344', 37, AT)).toBe(42_000);
+    expect(rateCall(table, '+3256223344', 1, AT)).toBe(30_000);
+  });
+
+  it('VX-5: the connection fee is added once to an answered call, and not to an unanswered one', () => {
+    const table = buildRatingTable([rate('32', { connectionFee: 50_000, minimumSeconds: 60, incrementSeconds: 60 })]);
+    expect(rateCall(table, '+3256223344', 61, AT)).toBe(50_000 + 120_000);
+    expect(rateCall(table, '+3256223344', 0, AT)).toBe(0);
+  });
+
+  it('VX-5: sub-cent prices stay exact and the cost is rounded half up once, to the micro-euro', () => {
+    // €0.0125/min for 7 s = 1458.33… µ€ → 1458; €0.0127/min for 15 s = 3175 µ€ exactly
+    expect(computeCost(rate('32', { pricePerMinute: 12_500 }), 7)).toBe(1_458);
+    expect(computeCost(rate('32', { pricePerMinute: 12_700 }), 15)).toBe(3_175);
+    // 1 µ€/min for 30 s = 0.5 µ€ → rounds up to 1
+    expect(computeCost(rate('32', { pricePerMinute: 1 }), 30)).toBe(1);
+    expect(Number.isInteger(computeCost(rate('32', { pricePerMinute: 99_999 }), 7))).toBe(true);
+  });
+
+  it('VX-5: unanswered calls cost nothing even without a rate; answered calls without one are no_rate', () => {
+    const table = buildRatingTable([rate('32')]);
+    expect(rateCall(table, '+447700900123', 0, AT)).toBe(0);
+    expect(rateCall(table, '+447700900123', 10, AT)).toBe('no_rate');
+  });
+
+  it('VX-5: only answered calls on a billable leg carry billable seconds', () => {
+    expect(selectBillableSeconds({ disposition: 'answered', billableSeconds: 42, isBillableLeg: true })).toBe(42);
+    expect(selectBillableSeconds({ disposition: 'answered', billableSeconds: 42, isBillableLeg: false })).toBe(0);
+    expect(selectBillableSeconds({ disposition: 'no_answer', billableSeconds: 42, isBillableLeg: true })).toBe(0);
+  });
+});
+
+describe('rating: prefix lookup', () => {
+  const table = buildRatingTable([
+    rate('32', { pricePerMinute: 10_000 }),
+    rate('324', { pricePerMinute: 150_000 }),
+    rate('3247', { pricePerMinute: 120_000 }),
+  ]);
+
+  it('VX-5: the longest matching prefix wins (32 vs 324 vs 3247)', () => {
+    expect(findRate(table, '+32470123456', AT)?.prefix).toBe('3247');
+    expect(findRate(table, '+32490123456', AT)?.prefix).toBe('324');
+    expect(findRate(table, '+3256223344', AT)?.prefix).toBe('32');
+    expect(findRate(table, '32470123456', AT)?.prefix).toBe('3247');
+    expect(findRate(table, '+31201234567', AT)).toBeNull();
+  });
+
+  it('a destination that is not digits has no rate', () => {
+    expect(findRate(table, '+32 470', AT)).toBeNull();
+    expect(rateCall(table, 'ch1', 10, AT)).toBe('no_rate');
+  });
+});
+
+describe('rating: validity dates', () => {
+  const JUL_2024 = new Date('2024-07-01T00:00:00Z');
+  const table = buildRatingTable([
+    rate('32', { pricePerMinute: 10_000 }),
+    rate('3247', { pricePerMinute: 120_000, validTo: JUL_2024 }),
+    rate('3247', { pricePerMinute: 90_000, validFrom: JUL_2024 }),
+    rate('3249', { pricePerMinute: 200_000, validFrom: new Date('2024-03-01T00:00:00Z'), validTo: new Date('2024-04-01T00:00:00Z') }),
+  ]);
+
+  it('VX-5: the rate valid at the call\'s start applies; validTo is exclusive', () => {
+    expect(findRate(table, '+32470123456', new Date('2024-06-30T23:59:59Z'))?.pricePerMinute).toBe(120_000);
+    expect(findRate(table, '+32470123456', JUL_2024)?.pricePerMinute).toBe(90_000);
+  });
+
+  it('VX-5: outside a longer prefix\'s validity the shorter prefix applies', () => {
+    expect(findRate(table, '+32490123456', new Date('2024-03-15T00:00:00Z'))?.prefix).toBe('3249');
+    expect(findRate(table, '+32490123456', new Date('2024-04-01T00:00:00Z'))?.prefix).toBe('32');
+    expect(findRate(table, '+32490123456', new Date('2023-12-31T23:59:59Z'))).toBeNull();
+  });
+
+  it('two rates for one prefix with overlapping validity are refused', () => {
+    expect(() => buildRatingTable([rate('3247'), rate('3247', { validFrom: JUL_2024 })])).toThrow(
+      new TariffError('prefix 3247 has two rates with overlapping validity'),
+    );
+  });
+
+  it('invalid rates are refused: prefix, increment, money not in whole micro-euros', () => {
+    expect(() => buildRatingTable([rate('+32')])).toThrow(TariffError);
+    expect(() => buildRatingTable([rate('32', { incrementSeconds: 0 })])).toThrow(TariffError);
+    expect(() => buildRatingTable([rate('32', { pricePerMinute: 0.5 })])).toThrow(TariffError);
+  });
+});
+
+describe('rating: tariff CSV', () => {
+  const header = 'prefix,price_per_minute,minimum_seconds,increment_seconds,connection_fee,valid_from,valid_to';
+
+  it('VX-5: reads euros exactly into micro-euros and dates at Brussels midnight', () => {
+    const text = `${header}\n32,0.0125,30,6,0.05,2024-01-01,\n+3247,0.12,60,60,0,2024-01-01,2024-07-01\n`;
+    const result = parseTariffCsv(text);
+    expect(result).toEqual({
+      ok: true,
+      rates: [
+        { prefix: '32', pricePerMinute: 12_500, minimumSeconds: 30, incrementSeconds: 6, connectionFee: 50_000, validFrom: new Date('2023-12-31T23:00:00Z'), validTo: null },
+        { prefix: '3247', pricePerMinute: 120_000, minimumSeconds: 60, incrementSeconds: 60, connectionFee: 0, validFrom: new Date('2023-12-31T23:00:00Z'), validTo: new Date('2024-06-30T22:00:00Z') },
+      ],
+    });
+  });
+
+  it('reads the semicolon-and-decimal-comma files spreadsheets write in Belgium, columns in any order', () => {
+    const text = 'valid_to;valid_from;connection_fee;increment_seconds;minimum_seconds;price_per_minute;prefix\r\n;2024-01-01;0;1;1;0,0125;32\r\n';
+    const result = parseTariffCsv(text);
+    expect(result.ok && result.rates[0]?.pricePerMinute).toBe(12_500);
+  });
+
+  it('reports every bad line with its number and what is wrong, and returns no rates', () => {
+    const text = [
+      header,
+      '32,0.0125,30,6,0,2024-01-01,',
+      '',
+      '32x,0.01,30,6,0,2024-01-01,',
+      '33,0.0000001,30,6,0,2024-01-01,',
+      '34,0.01,30,0,0,2024-01-01,',
+      '35,0.01,30,6,0,2024-02-30,',
+      '36,0.01,30,6,0,2024-03-01,2024-02-01',
+      '37,0.01,30,6',
+    ].join('\n');
+    expect(parseTariffCsv(text)).toEqual({
+      ok: false,
+      errors: [
+        { line: 4, message: 'prefix is not 1 to 15 digits (E.164, country code first)' },
+        { line: 5, message: 'price_per_minute is not an amount in euros with at most six decimals' },
+        { line: 6, message: 'increment_seconds is not a whole number of at least 1' },
+        { line: 7, message: 'valid_from is not a date YYYY-MM-DD' },
+        { line: 8, message: 'valid_to is not after valid_from' },
+        { line: 9, message: 'the line has 4 columns; the header has 7' },
+      ],
+    });
+  });
+
+  it('names the missing header columns, and the line of an overlapping rate', () => {
+    expect(parseTariffCsv('prefix,price\n32,0.01\n')).toEqual({
+      ok: false,
+      errors: [{ line: 1, message: 'the header lacks the column(s) price_per_minute, minimum_seconds, increment_seconds, connection_fee, valid_from, valid_to' }],
+    });
+    const overlapping = `${header}\n32,0.01,1,1,0,2024-01-01,\n32,0.02,1,1,0,2024-06-01,\n`;
+    expect(parseTariffCsv(overlapping)).toEqual({ ok: false, errors: [{ line: 3, message: 'prefix 32 has two rates with overlapping validity' }] });
+  });
+
+  it('parses euro amounts without floating point', () => {
+    expect(parseEurosToMicros('0.1')).toBe(100_000);
+    expect(parseEurosToMicros('0,000001')).toBe(1);
+    expect(parseEurosToMicros('12')).toBe(12_000_000);
+    expect(parseEurosToMicros('-1')).toBeNull();
+    expect(parseEurosToMicros('1e3')).toBeNull();
+  });
+});
+
+describe('rating: size', () => {
+  it('a 50,000-prefix tariff builds and resolves the longest prefix', () => {
+    const rates = Array.from({ length: 50_000 }, (_, i) => rate(`32${String(i).padStart(5, '0')}`));
+    const table = buildRatingTable(rates);
+    expect(table.size).toBe(50_000);
+    expect(findRate(table, '+3212345678', AT)?.prefix).toBe('3212345');
+  });
+});
