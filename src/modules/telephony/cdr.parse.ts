@@ -12,7 +12,9 @@
  * Decisions:
  * - Encoding: each field is read as UTF-8 when it is valid UTF-8, else as Latin-1. Asterisk
  *   copies caller names byte for byte from the SIP peer, so one file can mix both; per-field
- *   decoding never fails, and numbers, timestamps and ids are ASCII either way.
+ *   decoding never fails, and numbers, timestamps and ids are ASCII either way. The CSV is
+ *   split as Latin-1 (one char per byte, so a chunk boundary never cuts a character) and
+ *   only fields we use that hold non-ASCII are re-read as UTF-8.
  * - Caller names (Asterisk clid, FreeSWITCH caller_id_name) are not carried: billing needs
  *   date, time, caller, destination and duration only (VX-5), so the name stays in the file.
  * - Time: timestamps without an offset are wall-clock time in `timeZone` (Europe/Brussels
@@ -134,7 +136,7 @@ interface RawCall {
 interface Layout {
   description: string;
   columnCount: number;
-  extract(fields: readonly Buffer[]): RawCall;
+  extract(fields: readonly string[]): RawCall;
   /** Names of columns whose shape is checked on the first record, with their index. */
   shape: ReadonlyArray<{ name: string; index: number; kind: 'timestamp' | 'optional_timestamp' | 'integer' }>;
 }
@@ -144,6 +146,7 @@ const ASTERISK_COLUMN_COUNTS = [16, 18, 21] as const;
 const FREESWITCH_COLUMN_COUNTS = [13, 15] as const;
 const INTEGER = /^\d+$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /**
  * Parses a call-record file. Yields one result per line, in order. Throws `CdrLayoutError`
@@ -159,7 +162,7 @@ export async function* parseCdrStream(input: CdrInput, options: ParseCdrOptions 
 
   const skipped: Array<{ endLine: number; code: string }> = [];
   const parser = parse({
-    encoding: null,
+    encoding: 'latin1',
     info: true,
     bom: true,
     delimiter: format === 'generic' ? (options.delimiter ?? ',') : ',',
@@ -186,7 +189,7 @@ export async function* parseCdrStream(input: CdrInput, options: ParseCdrOptions 
   const cursor = { lastLine: 0 };
   const held: Rejection[] = [];
   try {
-    for await (const item of parser as AsyncIterable<{ record: Buffer[]; info: Info }>) {
+    for await (const item of parser as AsyncIterable<{ record: string[]; info: Info }>) {
       held.push(...takeSkipped(skipped, item.info.lines, cursor));
       const line = cursor.lastLine + 1;
       cursor.lastLine = item.info.lines;
@@ -248,8 +251,8 @@ async function* toBuffers(input: AsyncIterable<Uint8Array | string> | Iterable<U
   for await (const chunk of input) yield typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk);
 }
 
-function isEmptyRecord(record: readonly Buffer[]): boolean {
-  return record.length === 1 && (record[0]?.length ?? 0) === 0;
+function isEmptyRecord(record: readonly string[]): boolean {
+  return record.length === 1 && record[0] === '';
 }
 
 function hasNamedColumn(mapping: GenericColumnMapping | undefined): boolean {
@@ -259,7 +262,7 @@ function hasNamedColumn(mapping: GenericColumnMapping | undefined): boolean {
 // ---------------------------------------------------------------------------------------
 // Layout detection and validation, on the first record, before anything is yielded.
 
-function chooseLayout(first: readonly Buffer[], line: number, format: CdrFormat | 'auto', options: ParseCdrOptions): Layout {
+function chooseLayout(first: readonly string[], line: number, format: CdrFormat | 'auto', options: ParseCdrOptions): Layout {
   const count = first.length;
   if (format === 'generic') return buildGenericLayout(first, line, options);
   const asteriskOk = (ASTERISK_COLUMN_COUNTS as readonly number[]).includes(count);
@@ -280,14 +283,14 @@ function chooseLayout(first: readonly Buffer[], line: number, format: CdrFormat 
   return layout;
 }
 
-function assertFirstDataRecord(fields: readonly Buffer[], line: number, layout: Layout): void {
+function assertFirstDataRecord(fields: readonly string[], line: number, layout: Layout): void {
   if (fields.length !== layout.columnCount) {
     throw new CdrLayoutError(`line ${line} has ${fields.length} columns; the header has ${layout.columnCount}`);
   }
   assertShape(fields, line, layout);
 }
 
-function assertShape(fields: readonly Buffer[], line: number, layout: Layout): void {
+function assertShape(fields: readonly string[], line: number, layout: Layout): void {
   for (const column of layout.shape) {
     const value = decodeField(fields[column.index]);
     const problem = describeShapeProblem(value, column.kind);
@@ -374,7 +377,7 @@ function buildFreeswitchLayout(columnCount: number): Layout {
   };
 }
 
-function buildGenericLayout(first: readonly Buffer[], line: number, options: ParseCdrOptions): Layout {
+function buildGenericLayout(first: readonly string[], line: number, options: ParseCdrOptions): Layout {
   const mapping = options.mapping;
   if (mapping === undefined) throw new CdrLayoutError('a generic CSV needs a column mapping');
   const hasHeader = options.hasHeader ?? hasNamedColumn(mapping);
@@ -406,7 +409,7 @@ function buildGenericLayout(first: readonly Buffer[], line: number, options: Par
     uniqueId: resolve('uniqueId'),
   };
   if (at.end === null && at.duration === null) throw new CdrLayoutError('the mapping needs an end or a duration column');
-  const read = (fields: readonly Buffer[], index: number | null): string | null => (index === null ? null : decodeField(fields[index]));
+  const read = (fields: readonly string[], index: number | null): string | null => (index === null ? null : decodeField(fields[index]));
   const layout: Layout = {
     description: 'the CSV described by the column mapping',
     columnCount,
@@ -437,7 +440,7 @@ function buildGenericLayout(first: readonly Buffer[], line: number, options: Par
 // ---------------------------------------------------------------------------------------
 // Normalisation of one record.
 
-function normaliseRecord(fields: readonly Buffer[], line: number, layout: Layout, timeZone: string): CdrParseResult {
+function normaliseRecord(fields: readonly string[], line: number, layout: Layout, timeZone: string): CdrParseResult {
   if (fields.length !== layout.columnCount) {
     return reject(line, 'wrong_column_count', `the line has ${fields.length} columns; expected ${layout.columnCount} (${layout.description})`);
   }
@@ -585,17 +588,12 @@ function reject(lineNumber: number, reason: RejectionReason, message: string): R
   return { kind: 'rejection', lineNumber, reason, message };
 }
 
-function decodeField(field: Buffer | undefined): string {
+function decodeField(field: string | undefined): string {
   if (field === undefined) return '';
-  if (isAscii(field)) return field.toString('latin1');
+  if (!NON_ASCII.test(field)) return field;
   try {
-    return utf8.decode(field);
+    return utf8.decode(Buffer.from(field, 'latin1'));
   } catch {
-    return field.toString('latin1');
+    return field;
   }
-}
-
-function isAscii(field: Buffer): boolean {
-  for (const byte of field) if (byte > 0x7f) return false;
-  return true;
 }

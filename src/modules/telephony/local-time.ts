@@ -22,9 +22,10 @@ const TIMESTAMP =
   /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})?$/;
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
-const offsetCache = new Map<string, number>();
-const OFFSET_CACHE_LIMIT = 200_000;
+const offsetCaches = new Map<string, Map<number, number>>();
+const OFFSET_CACHE_LIMIT = 100_000;
 const MINUTE_MS = 60_000;
+const HOUR_MS = 3_600_000;
 const HALF_DAY_MS = 12 * 3_600_000;
 
 /**
@@ -69,16 +70,24 @@ export function resolveWallClock(wall: WallClock, timeZone: string): number[] {
 
 /** The zone's UTC offset at an instant, in milliseconds (Brussels in summer: 7,200,000). */
 export function findOffsetMs(epochMs: number, timeZone: string): number {
-  // Offsets change on whole minutes in every zone since 1972, so a per-minute cache is exact
-  // for call records and turns millions of Intl calls into a few thousand.
-  const minute = Math.floor(epochMs / MINUTE_MS);
-  const key = `${timeZone}|${minute}`;
-  const cached = offsetCache.get(key);
+  // Intl is slow; millions of call records fall in a few thousand hours. An hour whose
+  // start and end have the same offset holds no change (changes are at least a day apart),
+  // so its offset is cached; the rare hour with a change is computed per minute, and
+  // offsets change on whole minutes in every zone since 1972.
+  let cache = offsetCaches.get(timeZone);
+  if (cache === undefined) {
+    cache = new Map<number, number>();
+    offsetCaches.set(timeZone, cache);
+  }
+  const hour = Math.floor(epochMs / HOUR_MS);
+  const cached = cache.get(hour);
   if (cached !== undefined) return cached;
-  const offset = computeOffsetMs(minute * MINUTE_MS, timeZone);
-  if (offsetCache.size >= OFFSET_CACHE_LIMIT) offsetCache.clear();
-  offsetCache.set(key, offset);
-  return offset;
+  const atStart = computeOffsetMs(hour * HOUR_MS, timeZone);
+  const atEnd = computeOffsetMs((hour + 1) * HOUR_MS - MINUTE_MS, timeZone);
+  if (atStart !== atEnd) return computeOffsetMs(Math.floor(epochMs / MINUTE_MS) * MINUTE_MS, timeZone);
+  if (cache.size >= OFFSET_CACHE_LIMIT) cache.clear();
+  cache.set(hour, atStart);
+  return atStart;
 }
 
 function computeOffsetMs(epochMs: number, timeZone: string): number {
