@@ -75,7 +75,10 @@ function zodIssueToPolicyIssues(issue: z.core.$ZodIssue, locate: Locate): Policy
   }
 }
 
-/** The offset of the node at `path`, or of its nearest existing ancestor when it is missing. */
+/**
+ * The offset to report for `path`: the value for a scalar, the key for a whole map or list
+ * (its first line is its name), and the nearest existing key when part of the path is missing.
+ */
 function findOffset(doc: Document, path: readonly PathSegment[], onKey: boolean): number {
   let node: unknown = doc.contents;
   let offset = rangeStart(node) ?? 0;
@@ -85,10 +88,10 @@ function findOffset(doc: Document, path: readonly PathSegment[], onKey: boolean)
       const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment));
       if (pair === undefined) return offset;
       const keyStart = rangeStart(pair.key);
-      if (isLast && onKey && keyStart !== undefined) return keyStart;
       node = pair.value;
-      // A key with no value (`legalBasis:`) has no node: point at the key.
-      offset = rangeStart(node) ?? keyStart ?? offset;
+      if (keyStart !== undefined && (onKey && isLast)) return keyStart;
+      // A key without a value (`legalBasis:`) or with a collection: point at the key.
+      offset = (isMap(node) || isSeq(node) || rangeStart(node) === undefined ? keyStart : rangeStart(node)) ?? offset;
     } else if (isSeq(node) && typeof segment === 'number') {
       node = node.items[segment];
       const start = rangeStart(node);
