@@ -210,7 +210,7 @@ describe('call-record parsing: generic CSV with a column mapping', () => {
   it('VX-5: maps columns by index without a header', async () => {
     const text = '+3256223344,+3225551234,2024-06-03 14:00:00,2024-06-03 14:01:00,60\n';
     const [record] = records(await collect([text], { format: 'generic', mapping: { caller: 0, destination: 1, start: 2, end: 3, billsec: 4 } }));
-    expect(record).toMatchObject({ lineNumber: 1, durationSeconds: 60, billableSeconds: 60 });
+    expect(record).toMatchObject({ lineNumber: 1, durationSeconds: 60, billableSeconds: 60, disposition: 'answered' });
     expect(record?.startedAt.toISOString()).toBe('2024-06-03T12:00:00.000Z');
   });
 

@@ -445,48 +445,23 @@ function normaliseRecord(fields: readonly string[], line: number, layout: Layout
     return reject(line, 'wrong_column_count', `the line has ${fields.length} columns; expected ${layout.columnCount} (${layout.description})`);
   }
   const raw = layout.extract(fields);
-  const start = parseTimestamp(raw.start);
-  if (start === null) return reject(line, 'invalid_timestamp', 'the start time is not a valid timestamp');
-  const answerText = raw.isEpochUnanswered ? '' : (raw.answer ?? '').trim();
-  const answer = answerText === '' ? null : parseTimestamp(answerText);
-  if (answerText !== '' && answer === null) return reject(line, 'invalid_timestamp', 'the answer time is not a valid timestamp');
-  const endText = (raw.end ?? '').trim();
-  const end = endText === '' ? null : parseTimestamp(endText);
-  if (endText !== '' && end === null) return reject(line, 'invalid_timestamp', 'the end time is not a valid timestamp');
-
-  const durationText = raw.duration?.trim() ?? '';
-  const billsecText = raw.billsec?.trim() ?? '';
-  if (durationText !== '' && !INTEGER.test(durationText)) return reject(line, 'invalid_duration', 'the duration is not a whole, non-negative number of seconds');
-  if (billsecText !== '' && !INTEGER.test(billsecText)) return reject(line, 'invalid_duration', 'the billable seconds are not a whole, non-negative number of seconds');
-  const recordedDuration = durationText === '' ? null : Number(durationText);
-  if (end === null && recordedDuration === null) return reject(line, 'invalid_duration', 'the line has neither an end time nor a duration');
-
-  const startCandidates = toCandidates(start, timeZone);
-  const endCandidates = end === null ? null : toCandidates(end, timeZone);
-  const [startMs, endMs] = pickStartAndEnd(startCandidates, endCandidates, recordedDuration);
-  if (endMs < startMs) return reject(line, 'end_before_start', 'the call ends before it starts');
-
-  const durationSeconds = recordedDuration ?? Math.round((endMs - startMs) / 1000);
-  const answerMs = answer === null ? null : pickClosest(toCandidates(answer, timeZone), billsecText === '' ? endMs : endMs - Number(billsecText) * 1000);
-  if (answerMs !== null && (answerMs < startMs || answerMs > endMs)) {
-    return reject(line, 'answer_outside_call', 'the answer time is outside the call');
-  }
-  const disposition = normaliseDisposition(raw.disposition, raw.answer !== null, answerMs !== null);
-  const billableSeconds = computeBillableSeconds(billsecText, answerMs, endMs, disposition, durationSeconds);
-
-  const callerRaw = raw.caller.trim();
-  const destinationRaw = raw.destination.trim();
+  const times = readCallTimes(raw, timeZone);
+  if ('reason' in times) return reject(line, times.reason, times.message);
+  const stated = normaliseDisposition(raw.disposition, raw.answer !== null, times.answerMs !== null);
+  const billableSeconds = computeBillableSeconds(times, stated);
+  // A mapped CSV without a disposition column: billed seconds are the only evidence of an answer.
+  const disposition = stated === 'unknown' && raw.disposition === null ? (billableSeconds > 0 ? 'answered' : 'no_answer') : stated;
   const record: Omit<CallRecord, 'recordHash'> = {
     kind: 'record',
     lineNumber: line,
     uniqueId: raw.uniqueId,
     linkedId: raw.linkedId,
-    callerRaw,
-    destinationRaw,
-    startedAt: new Date(startMs),
-    answeredAt: answerMs === null ? null : new Date(answerMs),
-    endedAt: new Date(endMs),
-    durationSeconds,
+    callerRaw: raw.caller.trim(),
+    destinationRaw: raw.destination.trim(),
+    startedAt: new Date(times.startMs),
+    answeredAt: times.answerMs === null ? null : new Date(times.answerMs),
+    endedAt: new Date(times.endMs),
+    durationSeconds: times.durationSeconds,
     billableSeconds,
     disposition,
     isBillableLeg: raw.isBillableLeg,
@@ -494,7 +469,60 @@ function normaliseRecord(fields: readonly string[], line: number, layout: Layout
   return { ...record, recordHash: computeRecordHash(record, raw.legIdentity) };
 }
 
-function toCandidates(parsed: NonNullable<ReturnType<typeof parseTimestamp>>, timeZone: string): number[] {
+interface CallTimes {
+  startMs: number;
+  answerMs: number | null;
+  endMs: number;
+  durationSeconds: number;
+  /** As recorded by the switch; null when the format has no such column. */
+  billsec: number | null;
+}
+
+interface Problem {
+  reason: RejectionReason;
+  message: string;
+}
+
+function readCallTimes(raw: RawCall, timeZone: string): CallTimes | Problem {
+  const stamps = readTimestamps(raw);
+  if ('reason' in stamps) return stamps;
+  const seconds = readSeconds(raw);
+  if ('reason' in seconds) return seconds;
+  if (stamps.end === null && seconds.duration === null) return { reason: 'invalid_duration', message: 'the line has neither an end time nor a duration' };
+
+  const endCandidates = stamps.end === null ? null : toCandidates(stamps.end, timeZone);
+  const [startMs, endMs] = pickStartAndEnd(toCandidates(stamps.start, timeZone), endCandidates, seconds.duration);
+  if (endMs < startMs) return { reason: 'end_before_start', message: 'the call ends before it starts' };
+  const expectedAnswerMs = seconds.billsec === null ? endMs : endMs - seconds.billsec * 1000;
+  const answerMs = stamps.answer === null ? null : pickClosest(toCandidates(stamps.answer, timeZone), expectedAnswerMs);
+  if (answerMs !== null && (answerMs < startMs || answerMs > endMs)) return { reason: 'answer_outside_call', message: 'the answer time is outside the call' };
+  const durationSeconds = seconds.duration ?? Math.round((endMs - startMs) / 1000);
+  return { startMs, answerMs, endMs, durationSeconds, billsec: seconds.billsec };
+}
+
+type Timestamp = NonNullable<ReturnType<typeof parseTimestamp>>;
+
+function readTimestamps(raw: RawCall): { start: Timestamp; answer: Timestamp | null; end: Timestamp | null } | Problem {
+  const start = parseTimestamp(raw.start);
+  if (start === null) return { reason: 'invalid_timestamp', message: 'the start time is not a valid timestamp' };
+  const answerText = raw.isEpochUnanswered ? '' : (raw.answer ?? '').trim();
+  const answer = answerText === '' ? null : parseTimestamp(answerText);
+  if (answerText !== '' && answer === null) return { reason: 'invalid_timestamp', message: 'the answer time is not a valid timestamp' };
+  const endText = (raw.end ?? '').trim();
+  const end = endText === '' ? null : parseTimestamp(endText);
+  if (endText !== '' && end === null) return { reason: 'invalid_timestamp', message: 'the end time is not a valid timestamp' };
+  return { start, answer, end };
+}
+
+function readSeconds(raw: RawCall): { duration: number | null; billsec: number | null } | Problem {
+  const durationText = raw.duration?.trim() ?? '';
+  const billsecText = raw.billsec?.trim() ?? '';
+  if (durationText !== '' && !INTEGER.test(durationText)) return { reason: 'invalid_duration', message: 'the duration is not a whole, non-negative number of seconds' };
+  if (billsecText !== '' && !INTEGER.test(billsecText)) return { reason: 'invalid_duration', message: 'the billable seconds are not a whole, non-negative number of seconds' };
+  return { duration: durationText === '' ? null : Number(durationText), billsec: billsecText === '' ? null : Number(billsecText) };
+}
+
+function toCandidates(parsed: Timestamp, timeZone: string): number[] {
   return parsed.kind === 'instant' ? [parsed.epochMs] : resolveWallClock(parsed.wall, timeZone);
 }
 
@@ -552,16 +580,10 @@ function normaliseDisposition(text: string | null, hasAnswerColumn: boolean, isA
 
 // Without a billsec column (generic files) the answer time gives it; failing that, a
 // carrier export's duration is taken as the billed duration of an answered call.
-function computeBillableSeconds(
-  billsecText: string,
-  answerMs: number | null,
-  endMs: number,
-  disposition: CallDisposition,
-  durationSeconds: number,
-): number {
-  if (billsecText !== '') return Number(billsecText);
-  if (answerMs !== null) return Math.round((endMs - answerMs) / 1000);
-  return disposition === 'answered' || disposition === 'unknown' ? durationSeconds : 0;
+function computeBillableSeconds(times: CallTimes, disposition: CallDisposition): number {
+  if (times.billsec !== null) return times.billsec;
+  if (times.answerMs !== null) return Math.round((times.endMs - times.answerMs) / 1000);
+  return disposition === 'answered' || disposition === 'unknown' ? times.durationSeconds : 0;
 }
 
 // Canonical encoding: a JSON array in fixed order, instants as epoch milliseconds, so the
