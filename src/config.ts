@@ -21,6 +21,10 @@ const settingsSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL')
     .optional(),
+  KLUIS_KEYSTORE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL')
+    .optional(),
   KLUIS_DATA_DIR: z.string().min(1).default('.kluis'),
   KLUIS_HOST: z.string().min(1).default('127.0.0.1'),
   KLUIS_PORT: port.default(3000),
@@ -41,6 +45,7 @@ export type Settings = z.infer<typeof settingsSchema>;
 export interface Config {
   databaseUrl: string | undefined;
   appDatabaseUrl: string | undefined;
+  keystoreUrl: string | undefined;
   dataDir: string;
   http: { host: string; port: number; publicUrl: string };
   embeddedPostgresPort: number;
@@ -115,6 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   return {
     databaseUrl: settings.DATABASE_URL,
     appDatabaseUrl: settings.KLUIS_APP_DATABASE_URL,
+    keystoreUrl: settings.KLUIS_KEYSTORE_URL,
     dataDir,
     http: {
       host: settings.KLUIS_HOST,

@@ -7,7 +7,8 @@ import { createAppDb, type Db } from './platform/db.js';
 import { describeDatabaseUrl, withDatabase } from './platform/database-url.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './platform/embedded-postgres.js';
 import type { Logger } from './platform/logger.js';
-import { migrate } from './platform/migrate.js';
+import { KEYSTORE_MIGRATIONS_DIR, migrate } from './platform/migrate.js';
+import type { KeystoreDatabase, KeystoreDb } from './kernel/keyring/keystore.tables.js';
 
 export const KLUIS_VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -25,17 +26,23 @@ export interface DatabaseHandle {
   /** Owner connection: migrations and administrative work (never used for requests). */
   ownerUrl: string;
   db: Db;
+  /** The key store: a separate database, so a backup of the data carries no keys. */
+  keystoreOwnerUrl: string;
+  keystore: KeystoreDb;
   close(): Promise<void>;
 }
 
 const EMBEDDED_DATABASE = 'kluis';
+const EMBEDDED_KEYSTORE = 'kluis_keys';
 
 /** Connects to DATABASE_URL, or starts the embedded server; applies migrations either way. */
 export async function openDatabase(config: Config, logger: Logger): Promise<DatabaseHandle> {
   let embedded: EmbeddedServer | undefined;
   let ownerUrl: string;
+  let keystoreOwnerUrl: string;
   if (config.databaseUrl) {
     ownerUrl = config.databaseUrl;
+    keystoreOwnerUrl = config.keystoreUrl ?? withDatabase(ownerUrl, `${databaseName(ownerUrl)}_keys`);
   } else {
     embedded = await startEmbeddedPostgres({
       dataDir: config.dataDir,
@@ -43,11 +50,17 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
       logger,
     });
     ownerUrl = embedded.url(EMBEDDED_DATABASE);
-    await ensureDatabaseExists(embedded.url('postgres'), EMBEDDED_DATABASE);
+    keystoreOwnerUrl = config.keystoreUrl ?? embedded.url(EMBEDDED_KEYSTORE);
   }
   try {
+    if (embedded) await ensureDatabaseExists(embedded.url('postgres'), EMBEDDED_DATABASE);
     await assertReachable(ownerUrl);
+    if (!config.keystoreUrl) {
+      await ensureDatabaseExists(withDatabase(ownerUrl, 'postgres'), databaseName(keystoreOwnerUrl));
+    }
+    await assertReachable(keystoreOwnerUrl);
     await migrate(ownerUrl, logger);
+    await migrate(keystoreOwnerUrl, logger, KEYSTORE_MIGRATIONS_DIR);
   } catch (error) {
     await embedded?.stop();
     throw error;
@@ -57,24 +70,44 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
     assumeAppRole: config.appDatabaseUrl === undefined,
     logger,
   });
+  const { db: keystore } = createAppDb<KeystoreDatabase>({
+    connectionString: keystoreOwnerUrl,
+    assumeAppRole: true,
+    logger,
+    max: 4,
+  });
   return {
     ownerUrl,
     db,
+    keystoreOwnerUrl,
+    keystore,
     close: async () => {
       await db.destroy();
+      await keystore.destroy();
       await embedded?.stop();
     },
   };
 }
 
+function databaseName(connectionString: string): string {
+  return decodeURIComponent(new URL(connectionString).pathname.replace(/^\//, '')) || 'postgres';
+}
+
+/** Creates a database when missing; a login without CREATEDB gets a message saying what to create. */
 async function ensureDatabaseExists(serverUrl: string, database: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
+  const client = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 5000 });
   try {
+    await client.connect();
     const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [database]);
-    if (rowCount === 0) await client.query(`create database ${database}`);
+    if (rowCount === 0) await client.query(`create database "${database.replaceAll('"', '""')}"`);
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : 'unknown error';
+    throw new StartupError(
+      `database "${database}" is missing and could not be created (${reason}); create it, or set KLUIS_KEYSTORE_URL`,
+      { cause },
+    );
   } finally {
-    await client.end();
+    await client.end().catch(() => undefined);
   }
 }
 

@@ -5,7 +5,8 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/platform/embedded-postgres.js';
 import { createLogger } from '../src/platform/logger.js';
-import { migrate } from '../src/platform/migrate.js';
+import { withDatabase } from '../src/platform/database-url.js';
+import { KEYSTORE_MIGRATIONS_DIR, migrate } from '../src/platform/migrate.js';
 
 /**
  * One throwaway PostgreSQL for the whole run (never ./.kluis), with a migrated template
@@ -13,6 +14,7 @@ import { migrate } from '../src/platform/migrate.js';
  * With KLUIS_TEST_DATABASE_URL set, an external server is used instead.
  */
 export const TEMPLATE_DATABASE = 'kluis_template';
+export const KEYSTORE_TEMPLATE_DATABASE = 'kluis_keys_template';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -34,14 +36,15 @@ export async function setup(project: TestProject): Promise<void> {
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   try {
-    await admin.query(`drop database if exists ${TEMPLATE_DATABASE}`);
-    await admin.query(`create database ${TEMPLATE_DATABASE}`);
+    for (const template of [TEMPLATE_DATABASE, KEYSTORE_TEMPLATE_DATABASE]) {
+      await admin.query(`drop database if exists ${template}`);
+      await admin.query(`create database ${template}`);
+    }
   } finally {
     await admin.end();
   }
-  const templateUrl = new URL(serverUrl);
-  templateUrl.pathname = `/${TEMPLATE_DATABASE}`;
-  await migrate(templateUrl.toString(), logger);
+  await migrate(withDatabase(serverUrl, TEMPLATE_DATABASE), logger);
+  await migrate(withDatabase(serverUrl, KEYSTORE_TEMPLATE_DATABASE), logger, KEYSTORE_MIGRATIONS_DIR);
   project.provide('serverUrl', serverUrl);
 }
 

@@ -1,5 +1,8 @@
 import type { TenantTables } from '../modules/tenants/tenant.tables.js';
 import type { StaffTables } from '../modules/staff/staff.tables.js';
+import type { AuditTables } from '../kernel/audit/audit.tables.js';
+import type { TenantPolicyTables } from '../kernel/tenant-policy/tenant-policy.tables.js';
+import type { SubjectTables } from '../kernel/subjects/subject.tables.js';
 
 /** The typed shape of the whole database, composed from each module's own tables. */
-export interface Database extends TenantTables, StaffTables {}
+export interface Database extends TenantTables, StaffTables, TenantPolicyTables, SubjectTables, AuditTables {}

@@ -27,7 +27,7 @@ export interface AppPoolOptions {
  * a DATABASE_URL without a separate app login), each connection does `SET ROLE kluis_app`
  * before its first query, so row-level security applies to everything the app runs.
  */
-export function createAppDb(options: AppPoolOptions): { db: Db; pool: pg.Pool } {
+export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysely<DB>; pool: pg.Pool } {
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.max ?? 10,
@@ -44,7 +44,7 @@ export function createAppDb(options: AppPoolOptions): { db: Db; pool: pg.Pool } 
   pool.on('error', (err) =>
     options.logger.warn({ err: { message: err.message } }, 'idle database connection failed'),
   );
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return { db, pool };
 }
 
@@ -52,7 +52,11 @@ export function createAppDb(options: AppPoolOptions): { db: Db; pool: pg.Pool } 
  * Runs `work` in a transaction scoped to one tenant: row-level security policies read
  * `app.tenant`, which `set_config(…, true)` sets for this transaction only.
  */
-export async function withTenant<T>(db: Db, tenantId: TenantId, work: (tx: Tx) => Promise<T>): Promise<T> {
+export async function withTenant<T, DB = Database>(
+  db: Kysely<DB>,
+  tenantId: TenantId,
+  work: (tx: Transaction<DB>) => Promise<T>,
+): Promise<T> {
   return db.transaction().execute(async (tx) => {
     await sql`select set_config('app.tenant', ${String(tenantId)}, true)`.execute(tx);
     return work(tx);
@@ -60,7 +64,7 @@ export async function withTenant<T>(db: Db, tenantId: TenantId, work: (tx: Tx) =
 }
 
 /** True when the database answers a trivial query within the timeout. */
-export async function pingDatabase(db: Db, timeoutMs = 2000): Promise<boolean> {
+export async function pingDatabase<DB>(db: Kysely<DB>, timeoutMs = 2000): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), timeoutMs);

@@ -6,6 +6,11 @@ import pg from 'pg';
 import type { Logger } from './logger.js';
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
+/** The key store is its own database with its own migrations (docs/decisions/0004). */
+export const KEYSTORE_MIGRATIONS_DIR = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../migrations-keystore',
+);
 
 const FILE_PATTERN = /^(\d{4})_([a-z0-9_]+)\.sql$/;
 // Any constant works; it only has to be the same for every Kluis process.

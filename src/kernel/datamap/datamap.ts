@@ -1,0 +1,66 @@
+/**
+ * The data map: every module declares, next to its tables, which column holds which data
+ * category of which data subject, and how a subject's rows are erased. Access reports,
+ * exports, erasure and retention walk this map; no module writes its own "delete this person".
+ */
+
+export interface PersonalColumn {
+  /** A category key of the tenant's policy, e.g. `user.contact.email`. */
+  category: string;
+  /** Stored as AES-256-GCM ciphertext under the subject's data key (shredded on erasure). */
+  encrypted?: boolean;
+  /** A keyed hash of another column for exact-match search; erased with it. */
+  blindIndexOf?: string;
+}
+
+/**
+ * How a subject's rows in a table are erased:
+ * - delete_rows: the rows go;
+ * - null_personal: personal columns are set to NULL, the row (e.g. a contract's commercial
+ *   facts) stays without its link to a person;
+ * - held: the rows stay as long as the named legal hold of the policy keeps them, readable only
+ *   under that hold's purposes; retention erases them when it ends.
+ */
+export type ErasureRule =
+  | { kind: 'delete_rows' }
+  | { kind: 'null_personal' }
+  | { kind: 'held'; legalHold: string; then: 'delete_rows' | 'null_personal' };
+
+export interface TableDataMap {
+  table: string;
+  module: string;
+  /** The column holding `data_subjects.subject_id`, when rows belong to a data subject. */
+  subjectColumn?: string;
+  /** The column holding the row's own id, bound into encrypted fields' associated data. */
+  rowIdColumn?: string;
+  erasure?: ErasureRule;
+  personal: Record<string, PersonalColumn>;
+  /** Columns that hold no personal data, each with the reason. */
+  notPersonal: Record<string, string>;
+}
+
+/** Checks one table's declaration for internal consistency (a test runs it over every map). */
+export function findDataMapProblems(map: TableDataMap): string[] {
+  const problems: string[] = [];
+  const personal = Object.keys(map.personal);
+  const hasPersonal = personal.length > 0;
+  for (const column of personal) {
+    if (column in map.notPersonal) problems.push(`${map.table}.${column} is both personal and not personal`);
+    const blindOf = map.personal[column]?.blindIndexOf;
+    if (blindOf && !(blindOf in map.personal))
+      problems.push(`${map.table}.${column} indexes unknown column ${blindOf}`);
+  }
+  if (hasPersonal && !map.subjectColumn)
+    problems.push(`${map.table} holds personal data but names no subject column`);
+  if (hasPersonal && !map.erasure) problems.push(`${map.table} holds personal data but has no erasure rule`);
+  const encrypted = personal.filter((column) => map.personal[column]?.encrypted);
+  if (encrypted.length > 0 && !map.rowIdColumn)
+    problems.push(`${map.table} encrypts columns but names no row id column`);
+  return problems;
+}
+
+export function categoriesOf(maps: readonly TableDataMap[]): Set<string> {
+  const categories = new Set<string>();
+  for (const map of maps) for (const column of Object.values(map.personal)) categories.add(column.category);
+  return categories;
+}

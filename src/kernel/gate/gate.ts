@@ -1,0 +1,309 @@
+import { AppError, type ErrorCode } from '../../platform/errors.js';
+import type { AuditEvent, AuditedTx } from '../audit/index.js';
+import type { FieldRef, Keyring } from '../keyring/keyring.js';
+import type { Policy, Purpose } from '../policy/policy.schema.js';
+import { selectSubjectStates, type SubjectStateRow } from '../subjects/subject.repository.js';
+import type { TenantPolicyStore } from '../tenant-policy/index.js';
+
+/** Who is acting. A use case receives this as plain data, never an HTTP request. */
+export type Actor =
+  | { kind: 'staff'; staffId: number; role: string }
+  | { kind: 'subject'; subjectId: number }
+  | { kind: 'system'; job: string };
+
+/**
+ * - read / write / export: ordinary processing under the purpose;
+ * - store: only keeping data (allowed while a subject is restricted, GDPR Art. 18(2));
+ * - erase: erasure and retention, always allowed on a subject that is not yet erased.
+ */
+export type AccessAction = 'read' | 'write' | 'export' | 'store' | 'erase';
+
+export interface AccessRequest {
+  purpose: string;
+  action: AccessAction;
+  categories: readonly string[];
+  subjectIds: readonly number[];
+  requestId?: string;
+}
+
+export type DenialCode = Extract<
+  ErrorCode,
+  | 'purpose_not_allowed'
+  | 'role_not_allowed'
+  | 'category_not_allowed'
+  | 'subject_restricted'
+  | 'subject_objected'
+  | 'consent_missing'
+  | 'subject_erased'
+  | 'not_found'
+  | 'forbidden'
+>;
+
+const GRANT_TOKEN = Symbol('grant');
+
+/**
+ * Proof that the gate allowed an access. Only the gate can make one (the constructor needs a
+ * module-private token), and repositories that return or write personal fields take one, so
+ * personal data cannot be read or written around the gate. It also carries the keys: encrypted
+ * fields are decrypted through a grant that covers their category and subject, or not at all.
+ */
+export class Grant {
+  readonly tenantId: number;
+  readonly purpose: string;
+  readonly action: AccessAction;
+  readonly actor: Actor;
+  readonly categories: ReadonlySet<string>;
+  readonly subjectIds: ReadonlySet<number>;
+  readonly #keyring: Keyring;
+
+  constructor(
+    token: typeof GRANT_TOKEN,
+    fields: {
+      tenantId: number;
+      purpose: string;
+      action: AccessAction;
+      actor: Actor;
+      categories: readonly string[];
+      subjectIds: readonly number[];
+    },
+    keyring: Keyring,
+  ) {
+    if (token !== GRANT_TOKEN) throw new Error('grants are issued by the access gate only');
+    this.tenantId = fields.tenantId;
+    this.purpose = fields.purpose;
+    this.action = fields.action;
+    this.actor = fields.actor;
+    this.categories = new Set(fields.categories);
+    this.subjectIds = new Set(fields.subjectIds);
+    this.#keyring = keyring;
+  }
+
+  /** Throws unless this grant covers the category for the subject. */
+  assertCovers(category: string, subjectId: number): void {
+    if (!this.categories.has(category) || !this.subjectIds.has(subjectId)) {
+      throw new AppError(
+        'category_not_allowed',
+        `grant for ${this.purpose} does not cover ${category} of this subject`,
+      );
+    }
+  }
+
+  assertWritable(): void {
+    if (this.action === 'read' || this.action === 'export') {
+      throw new AppError('forbidden', `a ${this.action} grant cannot change data`);
+    }
+  }
+
+  async encrypt(category: string, subjectId: number, ref: FieldRef, plaintext: string): Promise<Buffer> {
+    this.assertCovers(category, subjectId);
+    this.assertWritable();
+    return this.#keyring.encrypt(this.tenantId, subjectId, ref, plaintext);
+  }
+
+  /** `null` when the subject's key has been destroyed (crypto-shredded). */
+  async decrypt(
+    category: string,
+    subjectId: number,
+    ref: FieldRef,
+    ciphertext: Buffer,
+  ): Promise<string | null> {
+    this.assertCovers(category, subjectId);
+    return this.#keyring.decrypt(this.tenantId, subjectId, ref, ciphertext);
+  }
+
+  /** Keyed hash for exact-match search on an encrypted field; needs no subject. */
+  async blindIndex(category: string, field: string, normalisedValue: string): Promise<Buffer> {
+    if (!this.categories.has(category)) {
+      throw new AppError('category_not_allowed', `grant for ${this.purpose} does not cover ${category}`);
+    }
+    return this.#keyring.blindIndex(this.tenantId, field, normalisedValue);
+  }
+}
+
+export interface GateDependencies {
+  policies: TenantPolicyStore;
+  keyring: Keyring;
+  /** Writes denial entries in their own committed transaction (the caller's is rolled back). */
+  recordDenial(tenantId: number, event: AuditEvent): Promise<void>;
+}
+
+/**
+ * The access gate: personal data is read and written under a purpose by an actor with a role,
+ * as the tenant's policy allows and the subjects' state permits. Every decision is audited,
+ * allowed ones in the caller's transaction, denials on their own.
+ */
+export class AccessGate {
+  readonly #deps: GateDependencies;
+
+  constructor(deps: GateDependencies) {
+    this.#deps = deps;
+  }
+
+  /** Authorises one batch (any number of subjects) with a single policy check and query. */
+  async authorize(atx: AuditedTx, actor: Actor, request: AccessRequest): Promise<Grant> {
+    const { policy } = await this.#deps.policies.current(atx.tenantId);
+    const subjects = await selectSubjectStates(atx.tx, request.subjectIds, request.purpose);
+    const denial = decide(policy, actor, request, subjects);
+    const event = auditEvent(actor, request, denial);
+    if (denial) {
+      await this.#deps.recordDenial(atx.tenantId, event);
+      throw new AppError(denial.code, `access denied: ${denial.reason}`, { publicMessage: denial.reason });
+    }
+    atx.audit.record(event);
+    return new Grant(
+      GRANT_TOKEN,
+      {
+        tenantId: atx.tenantId,
+        purpose: request.purpose,
+        action: request.action,
+        actor,
+        categories: request.categories,
+        subjectIds: request.subjectIds,
+      },
+      this.#deps.keyring,
+    );
+  }
+}
+
+interface Denial {
+  code: DenialCode;
+  reason: string;
+}
+
+function auditEvent(actor: Actor, request: AccessRequest, denial: Denial | undefined): AuditEvent {
+  return {
+    actor: auditActor(actor),
+    role: actor.kind === 'staff' ? actor.role : actor.kind === 'subject' ? 'data_subject' : 'system',
+    purpose: request.purpose,
+    action: request.action,
+    subjectIds: [...request.subjectIds],
+    categories: [...request.categories],
+    records: request.subjectIds.length,
+    decision: denial ? 'denied' : 'allowed',
+    ...(denial ? { reason: denial.code } : {}),
+    ...(request.requestId ? { requestId: request.requestId } : {}),
+  };
+}
+
+export function auditActor(actor: Actor): AuditEvent['actor'] {
+  switch (actor.kind) {
+    case 'staff':
+      return { kind: 'staff', id: String(actor.staffId) };
+    case 'subject':
+      return { kind: 'subject', id: 'self' };
+    case 'system':
+      return { kind: 'system', id: actor.job };
+  }
+}
+
+/** The rules, as a pure function of the policy, the request and the subjects' state. */
+export function decide(
+  policy: Policy,
+  actor: Actor,
+  request: AccessRequest,
+  subjects: readonly SubjectStateRow[],
+): Denial | undefined {
+  const purpose = policy.purposes[request.purpose];
+  if (!purpose)
+    return { code: 'purpose_not_allowed', reason: `the policy has no purpose "${request.purpose}"` };
+  const roleDenial = checkActor(purpose, actor, request);
+  if (roleDenial) return roleDenial;
+  const categoryDenial = checkCategories(policy, purpose, request);
+  if (categoryDenial) return categoryDenial;
+  if (subjects.length !== new Set(request.subjectIds).size)
+    return { code: 'not_found', reason: 'no such data subject' };
+  for (const subject of subjects) {
+    const denial = checkSubject(policy, purpose, actor, request, subject);
+    if (denial) return denial;
+  }
+  return undefined;
+}
+
+function checkActor(purpose: Purpose, actor: Actor, request: AccessRequest): Denial | undefined {
+  switch (actor.kind) {
+    case 'staff':
+      return purpose.roles.includes(actor.role)
+        ? undefined
+        : {
+            code: 'role_not_allowed',
+            reason: `role ${actor.role} may not act under purpose ${request.purpose}`,
+          };
+    case 'subject':
+      // A person acts on their own data only (their rights: access, portability, rectification).
+      return request.subjectIds.every((id) => id === actor.subjectId) && request.action !== 'erase'
+        ? undefined
+        : { code: 'forbidden', reason: 'a data subject may act on their own data only' };
+    case 'system':
+      return undefined;
+  }
+}
+
+function checkCategories(policy: Policy, purpose: Purpose, request: AccessRequest): Denial | undefined {
+  for (const key of request.categories) {
+    if (!purpose.categories.includes(key)) {
+      return { code: 'category_not_allowed', reason: `purpose ${request.purpose} does not cover ${key}` };
+    }
+    const category = policy.categories[key];
+    if (category?.special && !purpose.consent?.explicit) {
+      return {
+        code: 'category_not_allowed',
+        reason: `${key} is a special category and needs explicit consent`,
+      };
+    }
+  }
+  return undefined;
+}
+
+function checkSubject(
+  policy: Policy,
+  purpose: Purpose,
+  actor: Actor,
+  request: AccessRequest,
+  subject: SubjectStateRow,
+): Denial | undefined {
+  if (subject.erasedAt) return { code: 'subject_erased', reason: 'the data subject has been erased' };
+  if (!purpose.subjectTypes.includes(subject.subjectType)) {
+    return {
+      code: 'purpose_not_allowed',
+      reason: `purpose ${request.purpose} does not apply to ${subject.subjectType}`,
+    };
+  }
+  for (const key of request.categories) {
+    if (!policy.categories[key]?.subjectTypes.includes(subject.subjectType)) {
+      return { code: 'category_not_allowed', reason: `${key} is not kept for ${subject.subjectType}` };
+    }
+  }
+  // Erasure and the person's own access are never blocked by the person's other choices.
+  if (request.action === 'erase' || actor.kind === 'subject') return undefined;
+  if (subject.restrictedAt && request.action !== 'store' && !isRestrictionExempt(purpose)) {
+    return {
+      code: 'subject_restricted',
+      reason: 'processing of this data subject is restricted (GDPR Art. 18)',
+    };
+  }
+  if (purpose.marketing && subject.marketingObjectedAt) {
+    return { code: 'subject_objected', reason: 'the data subject objected to direct marketing' };
+  }
+  if (purpose.legalBasis === 'legitimate_interests' && subject.purposeState === 'objected') {
+    return { code: 'subject_objected', reason: `the data subject objected to ${request.purpose}` };
+  }
+  if (purpose.legalBasis === 'consent' && subject.purposeState !== 'consented') {
+    return {
+      code: 'consent_missing',
+      reason:
+        subject.purposeState === 'withdrawn'
+          ? `consent for ${request.purpose} was withdrawn`
+          : `no consent for ${request.purpose}`,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Art. 18(2): a restricted subject's data may, besides being stored, be used for legal claims
+ * and legal obligations. Purposes based on a legal obligation (accounting, answering
+ * authorities, answering the rights request itself) stay allowed.
+ */
+function isRestrictionExempt(purpose: Purpose): boolean {
+  return purpose.legalBasis === 'legal_obligation';
+}

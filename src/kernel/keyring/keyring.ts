@@ -1,0 +1,290 @@
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { withTenant } from '../../platform/db.js';
+import type { Clock } from '../../platform/clock.js';
+import type { KeyManagementService } from './kms.js';
+import type { Transaction } from 'kysely';
+import type { KeystoreDatabase, KeystoreDb } from './keystore.tables.js';
+
+/** Where an encrypted value lives; bound as associated data so a ciphertext cannot be moved. */
+export interface FieldRef {
+  table: string;
+  column: string;
+  rowId: string;
+}
+
+export interface KeyringOptions {
+  kms: KeyManagementService;
+  keystore: KeystoreDb;
+  clock: Clock;
+  /** How long an unwrapped key may be reused from memory; bounds how long another process may
+   * still decrypt after a key was destroyed elsewhere (the gate refuses erased subjects anyway). */
+  cacheTtlMs?: number;
+  cacheSize?: number;
+}
+
+const FIELD_FORMAT = 0x01;
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+
+type OwnerKind = 'subject' | 'secret';
+
+interface CachedKey {
+  key: Buffer;
+  until: number;
+}
+
+/**
+ * Per-subject data keys (AES-256-GCM) and per-tenant keyed-hash secrets, all stored wrapped in
+ * the key store. Destroying a subject's key (crypto-shredding) makes every encrypted field of
+ * that subject unreadable everywhere, including in older backups of the data database.
+ */
+export class Keyring {
+  readonly #kms: KeyManagementService;
+  readonly #keystore: KeystoreDb;
+  readonly #clock: Clock;
+  readonly #ttl: number;
+  readonly #size: number;
+  readonly #cache = new Map<string, CachedKey>();
+
+  constructor(options: KeyringOptions) {
+    this.#kms = options.kms;
+    this.#keystore = options.keystore;
+    this.#clock = options.clock;
+    this.#ttl = options.cacheTtlMs ?? 60_000;
+    this.#size = options.cacheSize ?? 10_000;
+  }
+
+  /** Keyed pseudonym of a subject, for the audit log: stable, and meaningless without the key. */
+  async pseudonym(tenantId: number, subjectId: number): Promise<string> {
+    const secret = await this.#secret(tenantId, 'pseudonym');
+    return createHmac('sha256', secret).update(`subject:${subjectId}`).digest('hex').slice(0, 32);
+  }
+
+  /** Blind index for exact-match lookup of an encrypted value; callers normalise the value first. */
+  async blindIndex(tenantId: number, field: string, normalisedValue: string): Promise<Buffer> {
+    const secret = await this.#secret(tenantId, `blind-index:${field}`);
+    return createHmac('sha256', secret).update(normalisedValue).digest().subarray(0, 16);
+  }
+
+  /** HMAC for signed audit checkpoints. */
+  async checkpointMac(tenantId: number, data: Buffer): Promise<Buffer> {
+    const secret = await this.#secret(tenantId, 'audit-checkpoint');
+    return createHmac('sha256', secret).update(data).digest();
+  }
+
+  /** Encrypts a field with the subject's data key, creating the key on first use. */
+  async encrypt(tenantId: number, subjectId: number, ref: FieldRef, plaintext: string): Promise<Buffer> {
+    const key = await this.#key(tenantId, 'subject', String(subjectId), true);
+    if (!key) throw new Error('the data key of this subject was destroyed');
+    const nonce = randomBytes(NONCE_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', key, nonce);
+    cipher.setAAD(associatedData(tenantId, ref));
+    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return Buffer.concat([Buffer.of(FIELD_FORMAT), nonce, body, cipher.getAuthTag()]);
+  }
+
+  /**
+   * Decrypts a field; `null` when the subject's key was destroyed (shredded). Throws when the
+   * ciphertext was tampered with or moved to another row, column or tenant.
+   */
+  async decrypt(
+    tenantId: number,
+    subjectId: number,
+    ref: FieldRef,
+    ciphertext: Buffer,
+  ): Promise<string | null> {
+    const key = await this.#key(tenantId, 'subject', String(subjectId), false);
+    if (!key) return null;
+    if (ciphertext[0] !== FIELD_FORMAT || ciphertext.length < 1 + NONCE_BYTES + TAG_BYTES) {
+      throw new Error(`unknown ciphertext format in ${ref.table}.${ref.column}`);
+    }
+    const decipher = createDecipheriv('aes-256-gcm', key, ciphertext.subarray(1, 1 + NONCE_BYTES));
+    decipher.setAAD(associatedData(tenantId, ref));
+    decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES));
+    try {
+      const body = ciphertext.subarray(1 + NONCE_BYTES, ciphertext.length - TAG_BYTES);
+      return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
+    } catch {
+      throw new Error(`ciphertext in ${ref.table}.${ref.column} does not belong to this row or was altered`);
+    }
+  }
+
+  /** Crypto-shredding: the wrapped key is overwritten by a tombstone. Returns false if none existed. */
+  async destroySubjectKey(tenantId: number, subjectId: number): Promise<boolean> {
+    this.#cache.delete(cacheKey(tenantId, 'subject', String(subjectId)));
+    const result = await withTenant(this.#keystore, tenantId, (tx) =>
+      tx
+        .updateTable('data_keys')
+        .set({ wrapped: null, destroyed_at: this.#clock.now() })
+        .where('owner_kind', '=', 'subject')
+        .where('owner_ref', '=', String(subjectId))
+        .where('wrapped', 'is not', null)
+        .executeTakeFirst(),
+    );
+    return result.numUpdatedRows > 0n;
+  }
+
+  /** True when the subject has a live data key (false after shredding or when never created). */
+  async hasSubjectKey(tenantId: number, subjectId: number): Promise<boolean> {
+    return (await this.#key(tenantId, 'subject', String(subjectId), false)) !== undefined;
+  }
+
+  /**
+   * Rotates the tenant's key-encryption key: every data key is re-wrapped under the next version,
+   * in committed batches. Interrupted, it resumes where it stopped when run again.
+   */
+  async rotateTenantKek(
+    tenantId: number,
+    options: { batchSize?: number; onBatch?: (done: number) => void; stopAfterBatches?: number } = {},
+  ): Promise<{ version: number; rewrapped: number }> {
+    const batchSize = options.batchSize ?? 500;
+    const target = await withTenant(this.#keystore, tenantId, async (tx) => {
+      const state = await ensureKekRow(tx, tenantId);
+      if (state.rotating_to !== null) return state.rotating_to;
+      const next = state.current_version + 1;
+      await tx
+        .updateTable('tenant_keks')
+        .set({ rotating_to: next, updated_at: this.#clock.now() })
+        .where('tenant_id', '=', tenantId)
+        .execute();
+      return next;
+    });
+    let rewrapped = 0;
+    let batches = 0;
+    for (;;) {
+      if (options.stopAfterBatches !== undefined && batches >= options.stopAfterBatches) {
+        return { version: target, rewrapped };
+      }
+      const count = await withTenant(this.#keystore, tenantId, async (tx) => {
+        const rows = await tx
+          .selectFrom('data_keys')
+          .select(['owner_kind', 'owner_ref', 'kek_version', 'wrapped'])
+          .where('kek_version', '<>', target)
+          .where('wrapped', 'is not', null)
+          .limit(batchSize)
+          .forUpdate()
+          .skipLocked()
+          .execute();
+        for (const row of rows) {
+          if (!row.wrapped) continue;
+          const context = `${row.owner_kind}:${row.owner_ref}`;
+          const key = await this.#kms.unwrap(tenantId, row.kek_version, context, row.wrapped);
+          const wrapped = await this.#kms.wrap(tenantId, target, context, key);
+          await tx
+            .updateTable('data_keys')
+            .set({ wrapped, kek_version: target })
+            .where('owner_kind', '=', row.owner_kind)
+            .where('owner_ref', '=', row.owner_ref)
+            .execute();
+        }
+        return rows.length;
+      });
+      batches += 1;
+      rewrapped += count;
+      options.onBatch?.(rewrapped);
+      if (count === 0) break;
+    }
+    await withTenant(this.#keystore, tenantId, (tx) =>
+      tx
+        .updateTable('tenant_keks')
+        .set({ current_version: target, rotating_to: null, updated_at: this.#clock.now() })
+        .where('tenant_id', '=', tenantId)
+        .execute(),
+    );
+    return { version: target, rewrapped };
+  }
+
+  async #secret(tenantId: number, label: string): Promise<Buffer> {
+    const key = await this.#key(tenantId, 'secret', label, true);
+    if (!key) throw new Error(`tenant secret ${label} was destroyed`);
+    return key;
+  }
+
+  async #key(tenantId: number, kind: OwnerKind, ref: string, create: boolean): Promise<Buffer | undefined> {
+    const id = cacheKey(tenantId, kind, ref);
+    const cached = this.#cache.get(id);
+    const now = Date.now();
+    if (cached && cached.until > now) return cached.key;
+    const key = await this.#loadKey(tenantId, kind, ref, create);
+    if (key) this.#remember(id, key, now);
+    return key;
+  }
+
+  async #loadKey(
+    tenantId: number,
+    kind: OwnerKind,
+    ref: string,
+    create: boolean,
+  ): Promise<Buffer | undefined> {
+    const context = `${kind}:${ref}`;
+    const existing = await this.#readKey(tenantId, kind, ref);
+    if (existing === 'destroyed') return undefined;
+    if (existing) return this.#kms.unwrap(tenantId, existing.kekVersion, context, existing.wrapped);
+    if (!create) return undefined;
+    const fresh = randomBytes(32);
+    const inserted = await withTenant(this.#keystore, tenantId, async (tx) => {
+      const kek = await ensureKekRow(tx, tenantId);
+      const version = kek.rotating_to ?? kek.current_version;
+      const wrapped = await this.#kms.wrap(tenantId, version, context, fresh);
+      const result = await tx
+        .insertInto('data_keys')
+        .values({ tenant_id: tenantId, owner_kind: kind, owner_ref: ref, kek_version: version, wrapped })
+        .onConflict((conflict) => conflict.doNothing())
+        .executeTakeFirst();
+      return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+    });
+    if (inserted) return fresh;
+    // Another process created it first: use theirs.
+    return this.#loadKey(tenantId, kind, ref, false);
+  }
+
+  async #readKey(
+    tenantId: number,
+    kind: OwnerKind,
+    ref: string,
+  ): Promise<{ kekVersion: number; wrapped: Buffer } | 'destroyed' | undefined> {
+    const row = await withTenant(this.#keystore, tenantId, (tx) =>
+      tx
+        .selectFrom('data_keys')
+        .select(['kek_version', 'wrapped'])
+        .where('owner_kind', '=', kind)
+        .where('owner_ref', '=', ref)
+        .executeTakeFirst(),
+    );
+    if (!row) return undefined;
+    if (!row.wrapped) return 'destroyed';
+    return { kekVersion: row.kek_version, wrapped: row.wrapped };
+  }
+
+  #remember(id: string, key: Buffer, now: number): void {
+    if (this.#cache.size >= this.#size) {
+      const oldest = this.#cache.keys().next().value;
+      if (oldest !== undefined) this.#cache.delete(oldest);
+    }
+    this.#cache.set(id, { key, until: now + this.#ttl });
+  }
+}
+
+function cacheKey(tenantId: number, kind: OwnerKind, ref: string): string {
+  return `${tenantId}|${kind}|${ref}`;
+}
+
+function associatedData(tenantId: number, ref: FieldRef): Buffer {
+  return Buffer.from(`field|${tenantId}|${ref.table}|${ref.column}|${ref.rowId}`);
+}
+
+async function ensureKekRow(
+  tx: Transaction<KeystoreDatabase>,
+  tenantId: number,
+): Promise<{ current_version: number; rotating_to: number | null }> {
+  await tx
+    .insertInto('tenant_keks')
+    .values({ tenant_id: tenantId })
+    .onConflict((conflict) => conflict.column('tenant_id').doNothing())
+    .execute();
+  return tx
+    .selectFrom('tenant_keks')
+    .select(['current_version', 'rotating_to'])
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirstOrThrow();
+}

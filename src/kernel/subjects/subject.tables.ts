@@ -1,0 +1,29 @@
+import type { ColumnType, Generated } from 'kysely';
+
+export interface DataSubjectsTable {
+  tenant_id: number;
+  subject_id: Generated<number>;
+  subject_type: string;
+  restricted_at: Date | null;
+  marketing_objected_at: Date | null;
+  erased_at: Date | null;
+  last_activity_at: ColumnType<Date, Date | undefined, Date>;
+  created_at: ColumnType<Date, Date | undefined, never>;
+}
+
+export type PurposeState = 'consented' | 'withdrawn' | 'objected';
+
+export interface SubjectPurposeStatesTable {
+  tenant_id: number;
+  subject_id: number;
+  purpose: string;
+  state: PurposeState;
+  policy_version: string;
+  channel: string;
+  changed_at: Date;
+}
+
+export interface SubjectTables {
+  data_subjects: DataSubjectsTable;
+  subject_purpose_states: SubjectPurposeStatesTable;
+}

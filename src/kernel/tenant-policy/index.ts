@@ -1,0 +1,2 @@
+export { TenantPolicyStore, type TenantPolicy, type InstalledPolicy } from './tenant-policy.service.js';
+export type { TenantPolicyTables } from './tenant-policy.tables.js';

@@ -1,0 +1,119 @@
+import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
+import { withTenant, type Db } from '../../platform/db.js';
+import { AppError } from '../../platform/errors.js';
+import { parsePolicy, validatePolicySource } from '../policy/policy.loader.js';
+import { formatPolicyIssue } from '../policy/policy.errors.js';
+import type { Policy } from '../policy/policy.schema.js';
+
+export interface TenantPolicy {
+  tenantId: number;
+  versionNo: number;
+  /** The statement's own version string (policy `statement.version`), recorded with consents. */
+  statementVersion: string;
+  policy: Policy;
+}
+
+export interface InstalledPolicy {
+  versionNo: number;
+  statementVersion: string;
+}
+
+// Policies change rarely; a short cache keeps the gate at one query per decision, and another
+// process's new version is seen within this many milliseconds.
+const CACHE_TTL_MS = 5_000;
+
+/**
+ * The policy in force per tenant, read from `tenant_policies` (all versions are kept).
+ * Sources are re-validated when loaded, so a policy in force is always a valid one.
+ */
+export class TenantPolicyStore {
+  readonly #db: Db;
+  readonly #cache = new Map<number, { value: TenantPolicy; until: number }>();
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  async current(tenantId: number): Promise<TenantPolicy> {
+    const cached = this.#cache.get(tenantId);
+    if (cached && cached.until > Date.now()) return cached.value;
+    const row = await withTenant(this.#db, tenantId, (tx) =>
+      tx
+        .selectFrom('tenant_policies')
+        .select(['version_no', 'statement_version', 'source_yaml', 'source_file'])
+        .orderBy('version_no', 'desc')
+        .limit(1)
+        .executeTakeFirst(),
+    );
+    if (!row) {
+      throw new AppError('invalid_policy', `tenant ${tenantId} has no policy`, {
+        publicMessage: 'this tenant has no privacy policy installed',
+      });
+    }
+    const value: TenantPolicy = {
+      tenantId,
+      versionNo: row.version_no,
+      statementVersion: row.statement_version,
+      policy: parsePolicy(row.source_yaml, row.source_file),
+    };
+    this.#cache.set(tenantId, { value, until: Date.now() + CACHE_TTL_MS });
+    return value;
+  }
+
+  /**
+   * Validates a policy source and makes it the tenant's policy in force, keeping every earlier
+   * version. An invalid source changes nothing and is reported issue by issue.
+   */
+  async install(tenantId: number, source: string, file: string): Promise<InstalledPolicy> {
+    const result = validatePolicySource(source, file);
+    if (!result.ok) {
+      throw new AppError('invalid_policy', 'policy validation failed', {
+        publicMessage: result.issues.map(formatPolicyIssue).join('\n'),
+        details: { issues: result.issues.length },
+      });
+    }
+    const installed = await withTenant(this.#db, tenantId, async (tx) => {
+      // Serialise installs per tenant so two never get the same version number.
+      await sql`select pg_advisory_xact_lock(7412093002, ${tenantId})`.execute(tx);
+      const last = await tx
+        .selectFrom('tenant_policies')
+        .select((eb) => eb.fn.max('version_no').as('max'))
+        .executeTakeFirst();
+      const versionNo = (last?.max ?? 0) + 1;
+      await tx
+        .insertInto('tenant_policies')
+        .values({
+          tenant_id: tenantId,
+          version_no: versionNo,
+          statement_version: result.policy.statement.version,
+          effective_date: result.policy.statement.effectiveDate,
+          source_file: file,
+          source_yaml: source,
+          source_sha256: createHash('sha256').update(source).digest('hex'),
+        })
+        .execute();
+      return { versionNo, statementVersion: result.policy.statement.version };
+    });
+    this.#cache.delete(tenantId);
+    return installed;
+  }
+
+  async versions(
+    tenantId: number,
+  ): Promise<Array<InstalledPolicy & { effectiveDate: string; loadedAt: Date }>> {
+    const rows = await withTenant(this.#db, tenantId, (tx) =>
+      tx
+        .selectFrom('tenant_policies')
+        .select(['version_no', 'statement_version', 'effective_date', 'loaded_at'])
+        .orderBy('version_no')
+        .execute(),
+    );
+    return rows.map((row) => ({
+      versionNo: row.version_no,
+      statementVersion: row.statement_version,
+      effectiveDate: String(row.effective_date),
+      loadedAt: row.loaded_at,
+    }));
+  }
+}
