@@ -1,0 +1,57 @@
+import type { Clock } from '../platform/clock.js';
+import type { Db } from '../platform/db.js';
+import { appendAuditNow, withAudit, type AuditDeps, type AuditedTx } from './audit/index.js';
+import { AccessGate } from './gate/gate.js';
+import { Keyring } from './keyring/keyring.js';
+import type { KeyManagementService } from './keyring/kms.js';
+import type { KeystoreDb } from './keyring/keystore.tables.js';
+import { TenantPolicyStore } from './tenant-policy/index.js';
+
+export interface KernelOptions {
+  db: Db;
+  keystore: KeystoreDb;
+  kms: KeyManagementService;
+  clock: Clock;
+}
+
+/** The privacy core, assembled once by the composition root and handed to every service. */
+export interface Kernel {
+  db: Db;
+  clock: Clock;
+  policies: TenantPolicyStore;
+  keyring: Keyring;
+  gate: AccessGate;
+  audit: AuditDeps;
+  /**
+   * A tenant-scoped transaction whose audit entries commit with it. Every use case that touches
+   * personal data runs inside one: the gate needs its AuditedTx, so the type system holds the rule.
+   */
+  transact<T>(tenantId: number, work: (atx: AuditedTx) => Promise<T>): Promise<T>;
+}
+
+export function createKernel(options: KernelOptions): Kernel {
+  const keyring = new Keyring({ kms: options.kms, keystore: options.keystore, clock: options.clock });
+  const audit: AuditDeps = {
+    db: options.db,
+    clock: options.clock,
+    keys: {
+      pseudonym: (tenantId, subjectId) => keyring.pseudonym(tenantId, subjectId),
+      checkpointMac: (tenantId, data) => keyring.checkpointMac(tenantId, data),
+    },
+  };
+  const policies = new TenantPolicyStore(options.db);
+  const gate = new AccessGate({
+    policies,
+    keyring,
+    recordDenial: (tenantId, event) => appendAuditNow(audit, tenantId, [event]),
+  });
+  return {
+    db: options.db,
+    clock: options.clock,
+    policies,
+    keyring,
+    gate,
+    audit,
+    transact: (tenantId, work) => withAudit(audit, tenantId, work),
+  };
+}
