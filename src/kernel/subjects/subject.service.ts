@@ -1,0 +1,97 @@
+import type { AuditedTx } from '../audit/index.js';
+import type { PurposeState } from './subject.tables.js';
+
+/**
+ * Registers a new data subject and returns its id. The caller then writes the person's data
+ * under a grant for that id; the registration itself carries no personal data.
+ */
+export async function registerSubject(atx: AuditedTx, subjectType: string, at: Date): Promise<number> {
+  const row = await atx.tx
+    .insertInto('data_subjects')
+    .values({ tenant_id: atx.tenantId, subject_type: subjectType, last_activity_at: at, created_at: at })
+    .returning('subject_id')
+    .executeTakeFirstOrThrow();
+  return row.subject_id;
+}
+
+/** The inactivity clock (VK-13): any interaction of the person with the provider moves it. */
+export async function touchSubjects(atx: AuditedTx, subjectIds: readonly number[], at: Date): Promise<void> {
+  if (subjectIds.length === 0) return;
+  await atx.tx
+    .updateTable('data_subjects')
+    .set({ last_activity_at: at })
+    .where('subject_id', '=', (eb) => eb.fn.any(eb.val([...subjectIds])))
+    .where('last_activity_at', '<', at)
+    .execute();
+}
+
+export interface PurposeStateChange {
+  subjectId: number;
+  purpose: string;
+  state: PurposeState;
+  policyVersion: string;
+  channel: string;
+  at: Date;
+}
+
+/** Records consent, its withdrawal, or an objection; the gate enforces it from the next decision on. */
+export async function setPurposeState(atx: AuditedTx, change: PurposeStateChange): Promise<void> {
+  await atx.tx
+    .insertInto('subject_purpose_states')
+    .values({
+      tenant_id: atx.tenantId,
+      subject_id: change.subjectId,
+      purpose: change.purpose,
+      state: change.state,
+      policy_version: change.policyVersion,
+      channel: change.channel,
+      changed_at: change.at,
+    })
+    .onConflict((conflict) =>
+      conflict.columns(['tenant_id', 'subject_id', 'purpose']).doUpdateSet({
+        state: change.state,
+        policy_version: change.policyVersion,
+        channel: change.channel,
+        changed_at: change.at,
+      }),
+    )
+    .execute();
+  atx.audit.record({
+    actor: { kind: 'system', id: `purpose-state.${change.channel}` },
+    role: null,
+    purpose: change.purpose,
+    action: `purpose_state.${change.state}`,
+    subjectIds: [change.subjectId],
+    decision: 'allowed',
+  });
+}
+
+/** GDPR Art. 18: set or lift a restriction. */
+export async function setRestriction(atx: AuditedTx, subjectId: number, restricted: boolean, at: Date): Promise<void> {
+  await atx.tx
+    .updateTable('data_subjects')
+    .set({ restricted_at: restricted ? at : null })
+    .where('subject_id', '=', subjectId)
+    .execute();
+  atx.audit.record({
+    actor: { kind: 'system', id: 'subject-state' },
+    role: null,
+    purpose: null,
+    action: restricted ? 'subject.restrict' : 'subject.unrestrict',
+    subjectIds: [subjectId],
+    decision: 'allowed',
+  });
+}
+
+/** GDPR Art. 21(2)-(3): an objection to direct marketing stops every marketing purpose. */
+export async function setMarketingObjection(atx: AuditedTx, subjectId: number, at: Date): Promise<void> {
+  await atx.tx.updateTable('data_subjects').set({ marketing_objected_at: at }).where('subject_id', '=', subjectId).execute();
+  atx.audit.record({
+    actor: { kind: 'system', id: 'subject-state' },
+    role: null,
+    purpose: null,
+    action: 'subject.object_marketing',
+    subjectIds: [subjectId],
+    decision: 'allowed',
+  });
+}
