@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The canonical encoding the chain hashes: a JSON array with a version tag and every field in a
+ * fixed order (arrays keep no object keys whose order could vary). Any verifier can rebuild it:
+ *
+ *   sha256(JSON.stringify(["kluis.audit.v1", tenant_id, seq, at_iso, actor_kind, actor_id, role,
+ *     purpose, action, [subject_pseudonyms…], [categories…], records, decision, reason,
+ *     request_id, prev_hash_hex]))
+ *
+ * `at` is the ISO string with milliseconds (what timestamptz round-trips); nulls stay null.
+ */
+export const AUDIT_ENCODING_VERSION = 'kluis.audit.v1';
+export const CHECKPOINT_ENCODING_VERSION = 'kluis.audit-checkpoint.v1';
+
+/** prev_hash of the first entry of every chain. */
+export const GENESIS_HASH: Buffer = Buffer.alloc(32);
+
+export interface ChainedEntry {
+  tenantId: number;
+  seq: number;
+  at: Date;
+  actorKind: 'staff' | 'subject' | 'system';
+  actorId: string;
+  role: string | null;
+  purpose: string | null;
+  action: string;
+  subjectPseudonyms: readonly string[];
+  categories: readonly string[];
+  records: number;
+  decision: 'allowed' | 'denied';
+  reason: string | null;
+  requestId: string | null;
+  prevHash: Buffer;
+}
+
+/** The bytes hashed for one entry. */
+export function encodeAuditEntry(entry: ChainedEntry): Buffer {
+  return Buffer.from(
+    JSON.stringify([
+      AUDIT_ENCODING_VERSION,
+      entry.tenantId,
+      entry.seq,
+      entry.at.toISOString(),
+      entry.actorKind,
+      entry.actorId,
+      entry.role,
+      entry.purpose,
+      entry.action,
+      entry.subjectPseudonyms,
+      entry.categories,
+      entry.records,
+      entry.decision,
+      entry.reason,
+      entry.requestId,
+      entry.prevHash.toString('hex'),
+    ]),
+    'utf8',
+  );
+}
+
+/** SHA-256 of the canonical encoding: the entry's `hash`, and the next entry's `prev_hash`. */
+export function hashAuditEntry(entry: ChainedEntry): Buffer {
+  return createHash('sha256').update(encodeAuditEntry(entry)).digest();
+}
+
+/** The bytes a checkpoint's MAC covers. */
+export function encodeCheckpoint(checkpoint: {
+  tenantId: number;
+  seq: number;
+  headHash: Buffer;
+  signedAt: Date;
+}): Buffer {
+  return Buffer.from(
+    JSON.stringify([
+      CHECKPOINT_ENCODING_VERSION,
+      checkpoint.tenantId,
+      checkpoint.seq,
+      checkpoint.headHash.toString('hex'),
+      checkpoint.signedAt.toISOString(),
+    ]),
+    'utf8',
+  );
+}

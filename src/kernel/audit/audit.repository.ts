@@ -1,0 +1,174 @@
+import { sql, type Insertable, type Selectable } from 'kysely';
+import type { Tx } from '../../platform/db.js';
+import { GENESIS_HASH } from './audit.canonical.js';
+import type { AuditCheckpointsTable, AuditLogTable } from './audit.tables.js';
+
+// All queries run inside withTenant: row-level security limits them to the transaction's tenant,
+// and every WHERE names tenant_id too, so the plans use the (tenant_id, seq) keys.
+
+export type AuditLogRow = Selectable<AuditLogTable>;
+export type AuditCheckpointRow = Selectable<AuditCheckpointsTable>;
+export interface AuditHead {
+  seq: number;
+  hash: Buffer;
+}
+
+// 16 parameters per row; PostgreSQL allows 65535 per statement.
+const INSERT_CHUNK = 1000;
+
+/**
+ * Locks the tenant's chain head until the transaction ends, creating it on the first append.
+ * Concurrent appenders of one tenant wait here, so each sees the head the previous one wrote.
+ */
+export async function lockAuditHead(tx: Tx, tenantId: number): Promise<AuditHead> {
+  const existing = await selectHeadForUpdate(tx, tenantId);
+  if (existing) return existing;
+  // Two first appends may race: one inserts, the other waits on the key and then does nothing.
+  await tx
+    .insertInto('audit_heads')
+    .values({ tenant_id: tenantId, seq: 0, hash: GENESIS_HASH })
+    .onConflict((conflict) => conflict.column('tenant_id').doNothing())
+    .execute();
+  const created = await selectHeadForUpdate(tx, tenantId);
+  if (!created) throw new Error('the audit chain head could not be created');
+  return created;
+}
+
+async function selectHeadForUpdate(tx: Tx, tenantId: number): Promise<AuditHead | undefined> {
+  return tx
+    .selectFrom('audit_heads')
+    .select(['seq', 'hash'])
+    .where('tenant_id', '=', tenantId)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+/** Inserts chained rows and moves the head to the last one; the head must be locked. */
+export async function insertAuditEntries(
+  tx: Tx,
+  tenantId: number,
+  rows: Insertable<AuditLogTable>[],
+  head: AuditHead,
+): Promise<void> {
+  for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
+    const chunk = rows.slice(start, start + INSERT_CHUNK);
+    const isLast = start + INSERT_CHUNK >= rows.length;
+    if (!isLast) {
+      await tx.insertInto('audit_log').values(chunk).execute();
+      continue;
+    }
+    // One round trip for the last chunk and the head: a data-modifying CTE.
+    await tx
+      .with('appended', (db) => db.insertInto('audit_log').values(chunk))
+      .updateTable('audit_heads')
+      .set({ seq: head.seq, hash: head.hash })
+      .where('tenant_id', '=', tenantId)
+      .execute();
+  }
+}
+
+/** The head as committed (no lock): what a checkpoint signs and what verification compares. */
+export async function selectAuditHead(tx: Tx, tenantId: number): Promise<AuditHead | undefined> {
+  return tx
+    .selectFrom('audit_heads')
+    .select(['seq', 'hash'])
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirst();
+}
+
+/** One page of the chain in seq order, for streaming verification. */
+export async function selectAuditEntriesAfter(
+  tx: Tx,
+  tenantId: number,
+  afterSeq: number,
+  limit: number,
+): Promise<AuditLogRow[]> {
+  return tx
+    .selectFrom('audit_log')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('seq', '>', afterSeq)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+}
+
+export async function selectAuditEntry(
+  tx: Tx,
+  tenantId: number,
+  seq: number,
+): Promise<AuditLogRow | undefined> {
+  return tx
+    .selectFrom('audit_log')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('seq', '=', seq)
+    .executeTakeFirst();
+}
+
+/** One page of checkpoints in seq order. */
+export async function selectCheckpointsAfter(
+  tx: Tx,
+  tenantId: number,
+  afterSeq: number,
+  limit: number,
+): Promise<AuditCheckpointRow[]> {
+  return tx
+    .selectFrom('audit_checkpoints')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('seq', '>', afterSeq)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+}
+
+export async function selectLatestCheckpoint(
+  tx: Tx,
+  tenantId: number,
+): Promise<AuditCheckpointRow | undefined> {
+  return tx
+    .selectFrom('audit_checkpoints')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** Writes a checkpoint; a second one for the same seq is ignored (checkpoints are append-only). */
+export async function insertCheckpoint(tx: Tx, row: Insertable<AuditCheckpointsTable>): Promise<void> {
+  await tx
+    .insertInto('audit_checkpoints')
+    .values(row)
+    .onConflict((conflict) => conflict.columns(['tenant_id', 'seq']).doNothing())
+    .execute();
+}
+
+export interface AuditEntryFilter {
+  /** Entries naming this pseudonym, as a subject of the access or as the acting subject. */
+  pseudonym?: string;
+  since?: Date;
+  afterSeq?: number;
+  limit: number;
+}
+
+export async function selectAuditEntries(
+  tx: Tx,
+  tenantId: number,
+  filter: AuditEntryFilter,
+): Promise<AuditLogRow[]> {
+  let query = tx.selectFrom('audit_log').selectAll().where('tenant_id', '=', tenantId);
+  const { pseudonym } = filter;
+  if (pseudonym !== undefined) {
+    query = query.where((eb) =>
+      eb.or([
+        eb(sql<string[]>`subject_pseudonyms`, '@>', sql<string[]>`array[${pseudonym}]::text[]`),
+        eb.and([eb('actor_kind', '=', 'subject'), eb('actor_id', '=', pseudonym)]),
+      ]),
+    );
+  }
+  if (filter.since !== undefined) query = query.where('at', '>=', filter.since);
+  if (filter.afterSeq !== undefined) query = query.where('seq', '>', filter.afterSeq);
+  return query.orderBy('seq').limit(filter.limit).execute();
+}

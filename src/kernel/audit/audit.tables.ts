@@ -1,0 +1,47 @@
+import type { ColumnType } from 'kysely';
+
+/** Written once, never updated: Kysely refuses `.set()` on these columns at compile time. */
+type Immutable<T> = ColumnType<T, T, never>;
+type ImmutableWithDefault<T> = ColumnType<T, T | undefined, never>;
+
+/** One entry of a tenant's hash chain; rows are only ever inserted (migrations/0004_audit.sql). */
+export interface AuditLogTable {
+  tenant_id: Immutable<number>;
+  seq: Immutable<number>;
+  at: Immutable<Date>;
+  actor_kind: Immutable<'staff' | 'subject' | 'system'>;
+  actor_id: Immutable<string>;
+  role: Immutable<string | null>;
+  purpose: Immutable<string | null>;
+  action: Immutable<string>;
+  subject_pseudonyms: ImmutableWithDefault<string[]>;
+  categories: ImmutableWithDefault<string[]>;
+  records: ImmutableWithDefault<number>;
+  decision: Immutable<'allowed' | 'denied'>;
+  reason: Immutable<string | null>;
+  request_id: Immutable<string | null>;
+  prev_hash: Immutable<Buffer>;
+  hash: Immutable<Buffer>;
+}
+
+/** The head of a tenant's chain, locked while appending. */
+export interface AuditHeadsTable {
+  tenant_id: ColumnType<number, number, never>;
+  seq: number;
+  hash: Buffer;
+}
+
+/** A signed (HMAC) statement of a chain head at some seq; append-only like the log. */
+export interface AuditCheckpointsTable {
+  tenant_id: Immutable<number>;
+  seq: Immutable<number>;
+  head_hash: Immutable<Buffer>;
+  signed_at: Immutable<Date>;
+  mac: Immutable<Buffer>;
+}
+
+export interface AuditTables {
+  audit_log: AuditLogTable;
+  audit_heads: AuditHeadsTable;
+  audit_checkpoints: AuditCheckpointsTable;
+}

@@ -1,0 +1,172 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { fixedClock } from '../../platform/clock.js';
+import type { Db } from '../../platform/db.js';
+import { createTenant } from '../../modules/tenants/index.js';
+import { hashAuditEntry, type ChainedEntry } from './audit.canonical.js';
+import type { AuditEvent } from './audit.event.js';
+import type { AuditDeps } from './audit.service.js';
+import { createLocalAuditKeys } from './local-audit-keys.js';
+
+export const MASTER_KEY = randomBytes(32);
+
+export function createAuditDeps(
+  db: Db,
+  masterKey: Buffer = MASTER_KEY,
+): AuditDeps & { clock: ReturnType<typeof fixedClock> } {
+  return {
+    db,
+    keys: createLocalAuditKeys(masterKey),
+    clock: fixedClock(new Date('2026-03-01T09:00:00.123Z')),
+  };
+}
+
+let tenantCounter = 0;
+/** A fresh tenant per test, so tests never see each other's chains. */
+export async function createAuditTenant(db: Db, label: string): Promise<number> {
+  tenantCounter += 1;
+  const tenant = await createTenant(db, {
+    slug: `${label}-${tenantCounter}-${randomBytes(3).toString('hex')}`,
+    name: label,
+  });
+  return tenant.tenantId;
+}
+
+export function readEvent(subjectIds: number[] = [], overrides: Partial<AuditEvent> = {}): AuditEvent {
+  return {
+    actor: { kind: 'staff', id: '17' },
+    role: 'billing',
+    purpose: 'billing.invoicing',
+    action: 'read',
+    subjectIds,
+    categories: ['user.contact.email', 'user.financial.bank_account'],
+    records: subjectIds.length,
+    decision: 'allowed',
+    requestId: 'req-1',
+    ...overrides,
+  };
+}
+
+/** Runs statements as the superuser with triggers disabled: what an attacker with the server could do. */
+export async function tamper<T>(ownerUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: ownerUrl });
+  await client.connect();
+  try {
+    await client.query('set session_replication_role = replica');
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+interface RawRow {
+  tenant_id: number;
+  seq: string;
+  at: Date;
+  actor_kind: 'staff' | 'subject' | 'system';
+  actor_id: string;
+  role: string | null;
+  purpose: string | null;
+  action: string;
+  subject_pseudonyms: string[];
+  categories: string[];
+  records: number;
+  decision: 'allowed' | 'denied';
+  reason: string | null;
+  request_id: string | null;
+  prev_hash: Buffer;
+  hash: Buffer;
+}
+
+export function toChained(row: RawRow): ChainedEntry {
+  return {
+    tenantId: row.tenant_id,
+    seq: Number(row.seq),
+    at: row.at,
+    actorKind: row.actor_kind,
+    actorId: row.actor_id,
+    role: row.role,
+    purpose: row.purpose,
+    action: row.action,
+    subjectPseudonyms: row.subject_pseudonyms,
+    categories: row.categories,
+    records: row.records,
+    decision: row.decision,
+    reason: row.reason,
+    requestId: row.request_id,
+    prevHash: row.prev_hash,
+  };
+}
+
+export async function selectRaw(client: pg.Client, tenantId: number, fromSeq: number): Promise<RawRow[]> {
+  const { rows } = await client.query<RawRow>(
+    'select * from audit_log where tenant_id = $1 and seq >= $2 order by seq',
+    [tenantId, fromSeq],
+  );
+  return rows;
+}
+
+/**
+ * Rewrites the chain from `fromSeq` on as an attacker who knows the algorithm would: change
+ * entry `fromSeq`, then recompute every hash and link after it, and move the head along.
+ */
+export async function rewriteTail(ownerUrl: string, tenantId: number, fromSeq: number): Promise<void> {
+  await tamper(ownerUrl, async (client) => {
+    const [before] = await selectRaw(client, tenantId, fromSeq - 1);
+    if (!before) throw new Error('no entry before the rewrite');
+    let prevHash = before.hash;
+    for (const row of await selectRaw(client, tenantId, fromSeq)) {
+      const entry = toChained(row);
+      entry.prevHash = prevHash;
+      if (entry.seq === fromSeq) entry.action = 'login';
+      const hash = hashAuditEntry(entry);
+      await client.query(
+        'update audit_log set action = $3, prev_hash = $4, hash = $5 where tenant_id = $1 and seq = $2',
+        [tenantId, entry.seq, entry.action, entry.prevHash, hash],
+      );
+      prevHash = hash;
+    }
+    await client.query('update audit_heads set hash = $2 where tenant_id = $1', [tenantId, prevHash]);
+  });
+}
+
+/** Shifts entries from `atSeq` up by one and forges a well-formed entry at `atSeq`. */
+export async function insertForgedEntry(ownerUrl: string, tenantId: number, atSeq: number): Promise<void> {
+  await tamper(ownerUrl, async (client) => {
+    // Two steps, so the primary key never sees two rows with the same seq mid-statement.
+    await client.query('update audit_log set seq = seq + 1000000 where tenant_id = $1 and seq >= $2', [
+      tenantId,
+      atSeq,
+    ]);
+    await client.query('update audit_log set seq = seq - 999999 where tenant_id = $1 and seq >= 1000000', [
+      tenantId,
+    ]);
+    const [before] = await selectRaw(client, tenantId, atSeq - 1);
+    if (!before) throw new Error('no entry before the insertion');
+    const forged = { ...toChained(before), seq: atSeq, action: 'export', prevHash: before.hash };
+    await client.query(
+      `insert into audit_log (tenant_id, seq, at, actor_kind, actor_id, role, purpose, action, subject_pseudonyms,
+         categories, records, decision, reason, request_id, prev_hash, hash)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+      [
+        tenantId,
+        forged.seq,
+        forged.at,
+        forged.actorKind,
+        forged.actorId,
+        forged.role,
+        forged.purpose,
+        forged.action,
+        forged.subjectPseudonyms,
+        forged.categories,
+        forged.records,
+        forged.decision,
+        forged.reason,
+        forged.requestId,
+        forged.prevHash,
+        hashAuditEntry(forged),
+      ],
+    );
+    await client.query('update audit_heads set seq = seq + 1 where tenant_id = $1', [tenantId]);
+  });
+}

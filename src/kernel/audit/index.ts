@@ -1,0 +1,21 @@
+// The audit log's public surface (DESIGN.md point 5). The access gate and services call these.
+export type { AuditActor, AuditEvent } from './audit.event.js';
+export {
+  withAudit,
+  appendAuditNow,
+  verifyAuditChain,
+  writeCheckpoint,
+  listAuditEntries,
+  AuditChainError,
+  // A type only: trails are created by withAudit, bound to its transaction.
+  type AuditTrail,
+  type AuditedTx,
+  type AuditKeys,
+  type AuditDeps,
+  type AuditProblem,
+  type AuditVerification,
+  type AuditEntryView,
+  type AuditEntryQuery,
+} from './audit.service.js';
+export type { AuditTables } from './audit.tables.js';
+export { createLocalAuditKeys, loadLocalAuditKeys } from './local-audit-keys.js';
