@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { formatEnterpriseNumber, isValidEnterpriseNumber, parseEnterpriseNumber } from './enterprise-number.js';
+import {
+  formatEnterpriseNumber,
+  isValidEnterpriseNumber,
+  parseEnterpriseNumber,
+} from './enterprise-number.js';
 
 describe('Belgian enterprise number', () => {
   it.each(['BE0649.503.981', '0649503981', 'BE 0649 503 981', 'be0649503981', '0649.503.981'])(
@@ -29,9 +33,12 @@ describe('Belgian enterprise number', () => {
     expect(parseEnterpriseNumber('2649503926')).toMatchObject({ ok: false, problem: 'first_digit' });
   });
 
-  it.each(['', 'BE', '06495039', '06495039811', 'BE0649.5O3.981', 'NL0649503981'])('rejects the malformed %j', (input) => {
-    expect(parseEnterpriseNumber(input)).toMatchObject({ ok: false, problem: 'format' });
-  });
+  it.each(['', 'BE', '06495039', '06495039811', 'BE0649.5O3.981', 'NL0649503981'])(
+    'rejects the malformed %j',
+    (input) => {
+      expect(parseEnterpriseNumber(input)).toMatchObject({ ok: false, problem: 'format' });
+    },
+  );
 
   it('computes the check as 97 minus the first eight digits mod 97', () => {
     // 10000000 mod 97 = 76, so the check is 21.

@@ -9,8 +9,7 @@ export type EnterpriseNumber = string & { readonly __brand: 'EnterpriseNumber' }
 export type EnterpriseNumberProblem = 'format' | 'first_digit' | 'check_digits';
 
 export type EnterpriseNumberResult =
-  | { ok: true; value: EnterpriseNumber }
-  | { ok: false; problem: EnterpriseNumberProblem; message: string };
+  { ok: true; value: EnterpriseNumber } | { ok: false; problem: EnterpriseNumberProblem; message: string };
 
 // Accepts the usual spellings: "BE0649.503.981", "0649503981", "BE 0649 503 981", "0649-503-981".
 const SEPARATORS = /[\s.\-/]/g;

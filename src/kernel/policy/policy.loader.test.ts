@@ -62,7 +62,9 @@ describe('policy loader: the seeds', () => {
 
 describe('policy loader: each kind of invalid policy is rejected with file:line:column, path and reason', () => {
   it('an unknown data category referenced by a purpose', () => {
-    const source = mutate((doc) => doc.setIn(['purposes', 'newsletter_opt_in', 'categories', 2], 'user.contact.fax'));
+    const source = mutate((doc) =>
+      doc.setIn(['purposes', 'newsletter_opt_in', 'categories', 2], 'user.contact.fax'),
+    );
     const issue = onlyIssue(source);
     const { line, column } = positionOf(source, 'user.contact.fax');
     expect(formatPolicyIssue(issue)).toBe(
@@ -84,7 +86,10 @@ describe('policy loader: each kind of invalid policy is rejected with file:line:
   it('a purpose with an invalid legal basis', () => {
     const source = mutate((doc) => doc.setIn(['purposes', 'billing', 'legalBasis'], 'because_we_can'));
     const issue = onlyIssue(source);
-    expect(issue).toMatchObject({ path: 'purposes.billing.legalBasis', ...positionOf(source, 'because_we_can') });
+    expect(issue).toMatchObject({
+      path: 'purposes.billing.legalBasis',
+      ...positionOf(source, 'because_we_can'),
+    });
     expect(issue.message).toMatch(/^invalid legal basis "because_we_can": expected one of consent, contract/);
   });
 
@@ -106,7 +111,9 @@ describe('policy loader: each kind of invalid policy is rejected with file:line:
     );
     const issue = onlyIssue(source);
     expect(issue.path).toBe('categories["user.contact.fax"]');
-    expect(issue.message).toBe('data category "user.contact.fax" has no retention rule: no purpose that keeps data uses it');
+    expect(issue.message).toBe(
+      'data category "user.contact.fax" has no retention rule: no purpose that keeps data uses it',
+    );
     expect(issue).toMatchObject(positionOf(source, 'user.contact.fax:'));
   });
 
@@ -204,13 +211,17 @@ describe('policy loader: each kind of invalid policy is rejected with file:line:
     const source = withHealth(() => undefined);
     const issue = onlyIssue(source);
     expect(issue.path).toBe('purposes.installation_support.categories[8]');
-    expect(issue.message).toContain('special-category data "user.health_and_medical" (GDPR Art. 9) may only be used under explicit consent');
+    expect(issue.message).toContain(
+      'special-category data "user.health_and_medical" (GDPR Art. 9) may only be used under explicit consent',
+    );
     expect(issue).toMatchObject(positionOf(source, 'user.health_and_medical', 1));
 
     // Ordinary consent is not enough; explicit consent is.
     const plainConsent = withHealth((doc) => {
       doc.setIn(['purposes', 'installation_support', 'legalBasis'], 'consent');
-      doc.setIn(['purposes', 'installation_support', 'consent'], { withdrawal: [{ kind: 'email', address: 'info@voiceking.be' }] });
+      doc.setIn(['purposes', 'installation_support', 'consent'], {
+        withdrawal: [{ kind: 'email', address: 'info@voiceking.be' }],
+      });
     });
     expect(onlyIssue(plainConsent).message).toContain('explicit consent');
     const explicit = withHealth((doc) => {
@@ -226,7 +237,9 @@ describe('policy loader: each kind of invalid policy is rejected with file:line:
   it('a special category declared while the policy says it collects none (VK-16)', () => {
     const source = mutate((doc) => doc.setIn(['categories', 'user.name', 'special'], true));
     const messages = issuesOf(source).map(formatPolicyIssue);
-    expect(messages.some((m) => m.includes('categories["user.name"].special: a special category is declared'))).toBe(true);
+    expect(
+      messages.some((m) => m.includes('categories["user.name"].special: a special category is declared')),
+    ).toBe(true);
   });
 
   it('an unknown role', () => {
@@ -252,7 +265,9 @@ describe('policy loader: each kind of invalid policy is rejected with file:line:
   });
 
   it('a recipient that would receive a category none of its purposes uses (VK-11)', () => {
-    const source = mutate((doc) => doc.addIn(['recipients', 'email_marketing', 'categories'], 'user.financial.bank_account'));
+    const source = mutate((doc) =>
+      doc.addIn(['recipients', 'email_marketing', 'categories'], 'user.financial.bank_account'),
+    );
     expect(onlyIssue(source).message).toBe(
       'data category "user.financial.bank_account" is not used by any of this recipient\'s purposes',
     );
@@ -260,7 +275,9 @@ describe('policy loader: each kind of invalid policy is rejected with file:line:
 
   it('a newsletter purpose for non-customers that is not based on consent (VK-17)', () => {
     const source = mutate((doc) => doc.setIn(['newsletter', 'optIn', 'purpose'], 'newsletter_customers'));
-    expect(onlyIssue(source).message).toBe('purpose "newsletter_customers" must be based on consent, not legitimate_interests');
+    expect(onlyIssue(source).message).toBe(
+      'purpose "newsletter_customers" must be based on consent, not legitimate_interests',
+    );
   });
 
   it('a tracking cookie whose purpose is not based on consent (VK-20)', () => {
@@ -293,7 +310,10 @@ describe('policy loader: each kind of invalid policy is rejected with file:line:
   });
 
   it('a duplicate key is a syntax error at its line', () => {
-    const source = seed.replace('  answerDeadlineDays: 30', '  answerDeadlineDays: 30\n  answerDeadlineDays: 20');
+    const source = seed.replace(
+      '  answerDeadlineDays: 30',
+      '  answerDeadlineDays: 30\n  answerDeadlineDays: 20',
+    );
     const issue = issuesOf(source)[0] as PolicyIssue;
     expect(issue.line).toBe(positionOf(source, 'answerDeadlineDays: 20').line);
     expect(issue.message).toContain('unique');
@@ -332,6 +352,8 @@ describe('policy loader: each kind of invalid policy is rejected with file:line:
 
   it('formats paths with quoted keys where a key is not an identifier', () => {
     expect(formatPath(['purposes', 'newsletter', 'categories', 2])).toBe('purposes.newsletter.categories[2]');
-    expect(formatPath(['categories', 'user.contact.email', 'label'])).toBe('categories["user.contact.email"].label');
+    expect(formatPath(['categories', 'user.contact.email', 'label'])).toBe(
+      'categories["user.contact.email"].label',
+    );
   });
 });

@@ -23,7 +23,13 @@ export function validatePolicySource(source: string, file: string): PolicyParseR
   if (doc.errors.length > 0) {
     const issues = doc.errors.map((error): PolicyIssue => {
       const pos = error.linePos?.[0] ?? lineCounter.linePos(error.pos[0]);
-      return { file, line: pos.line, column: pos.col, path: '', message: `YAML syntax error: ${firstLine(error.message)}` };
+      return {
+        file,
+        line: pos.line,
+        column: pos.col,
+        path: '',
+        message: `YAML syntax error: ${firstLine(error.message)}`,
+      };
     });
     return { ok: false, issues };
   }
@@ -36,7 +42,10 @@ export function validatePolicySource(source: string, file: string): PolicyParseR
 
   const parsed = PolicySchema.safeParse(doc.toJS());
   if (!parsed.success) {
-    return { ok: false, issues: sortIssues(parsed.error.issues.flatMap((issue) => zodIssueToPolicyIssues(issue, locate))) };
+    return {
+      ok: false,
+      issues: sortIssues(parsed.error.issues.flatMap((issue) => zodIssueToPolicyIssues(issue, locate))),
+    };
   }
 
   const refIssues = checkPolicyReferences(parsed.data);
@@ -62,17 +71,15 @@ type Locate = (path: readonly PathSegment[], message: string, onKey?: boolean) =
 
 function zodIssueToPolicyIssues(issue: z.core.$ZodIssue, locate: Locate): PolicyIssue[] {
   const path = issue.path.filter((segment): segment is PathSegment => typeof segment !== 'symbol');
-  switch (issue.code) {
-    case 'unrecognized_keys':
-      // One issue per key, pointing at the key itself, so a typo is found at once.
-      return issue.keys.map((key) => locate([...path, key], `unknown key "${key}"`, true));
-    case 'invalid_key': {
-      const inner = issue.issues[0]?.message ?? issue.message;
-      return [locate(path, `invalid key: ${inner}`, true)];
-    }
-    default:
-      return [locate(path, issue.message)];
+  if (issue.code === 'unrecognized_keys') {
+    // One issue per key, pointing at the key itself, so a typo is found at once.
+    return issue.keys.map((key) => locate([...path, key], `unknown key "${key}"`, true));
   }
+  if (issue.code === 'invalid_key') {
+    const inner = issue.issues[0]?.message ?? issue.message;
+    return [locate(path, `invalid key: ${inner}`, true)];
+  }
+  return [locate(path, issue.message)];
 }
 
 /**
@@ -85,13 +92,17 @@ function findOffset(doc: Document, path: readonly PathSegment[], onKey: boolean)
   for (const [index, segment] of path.entries()) {
     const isLast = index === path.length - 1;
     if (isMap(node)) {
-      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment));
+      const pair = node.items.find(
+        (item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment),
+      );
       if (pair === undefined) return offset;
       const keyStart = rangeStart(pair.key);
       node = pair.value;
-      if (keyStart !== undefined && (onKey && isLast)) return keyStart;
+      if (keyStart !== undefined && onKey && isLast) return keyStart;
       // A key without a value (`legalBasis:`) or with a collection: point at the key.
-      offset = (isMap(node) || isSeq(node) || rangeStart(node) === undefined ? keyStart : rangeStart(node)) ?? offset;
+      offset =
+        (isMap(node) || isSeq(node) || rangeStart(node) === undefined ? keyStart : rangeStart(node)) ??
+        offset;
     } else if (isSeq(node) && typeof segment === 'number') {
       node = node.items[segment];
       const start = rangeStart(node);

@@ -6,8 +6,33 @@ import type { Category, LegalHold, Policy, Purpose, Recipient, RetentionRule } f
 
 // EU member states (ISO 3166-1 alpha-2; Greece is GR here, not the EU's own "EL").
 const EU_COUNTRIES = new Set([
-  'AT', 'BE', 'BG', 'HR', 'CY', 'CZ', 'DK', 'EE', 'FI', 'FR', 'DE', 'GR', 'HU', 'IE', 'IT', 'LV', 'LT',
-  'LU', 'MT', 'NL', 'PL', 'PT', 'RO', 'SK', 'SI', 'ES', 'SE',
+  'AT',
+  'BE',
+  'BG',
+  'HR',
+  'CY',
+  'CZ',
+  'DK',
+  'EE',
+  'FI',
+  'FR',
+  'DE',
+  'GR',
+  'HU',
+  'IE',
+  'IT',
+  'LV',
+  'LT',
+  'LU',
+  'MT',
+  'NL',
+  'PL',
+  'PT',
+  'RO',
+  'SK',
+  'SI',
+  'ES',
+  'SE',
 ]);
 const EEA_ONLY_COUNTRIES = new Set(['IS', 'LI', 'NO']);
 
@@ -80,7 +105,8 @@ export function retentionRulesFor(policy: Policy, categoryKey: string): Retentio
   for (const purposeKey of purposesUsingCategory(policy, categoryKey)) {
     const purpose = policy.purposes[purposeKey];
     const rule = purpose === undefined ? undefined : policy.retentionRules[purpose.retention];
-    if (purpose !== undefined && rule !== undefined && rule.kind !== 'inherited') refs.push({ key: purpose.retention, rule, purpose: purposeKey });
+    if (purpose !== undefined && rule !== undefined && rule.kind !== 'inherited')
+      refs.push({ key: purpose.retention, rule, purpose: purposeKey });
   }
   return refs;
 }
@@ -97,7 +123,10 @@ export function legalHoldsFor(policy: Policy, categoryKey: string): Array<{ key:
 }
 
 /** Recipients that may receive data under a purpose. */
-export function recipientsForPurpose(policy: Policy, purposeKey: string): Array<{ key: string; recipient: Recipient }> {
+export function recipientsForPurpose(
+  policy: Policy,
+  purposeKey: string,
+): Array<{ key: string; recipient: Recipient }> {
   return Object.entries(policy.recipients)
     .filter(([, recipient]) => recipient.purposes.includes(purposeKey))
     .map(([key, recipient]) => ({ key, recipient }));

@@ -33,11 +33,16 @@ export function checkPolicyReferences(policy: Policy): ReferenceIssue[] {
 
   const languages = policy.statement.languages;
   languages.forEach((lang, index) => {
-    if (languages.indexOf(lang) !== index) add(['statement', 'languages', index], `language "${lang}" is listed twice`);
+    if (languages.indexOf(lang) !== index)
+      add(['statement', 'languages', index], `language "${lang}" is listed twice`);
   });
 
   for (const [key, category] of Object.entries(policy.categories)) {
-    checkKeys(category.subjectTypes, policy.subjectTypes, 'data subject type', ['categories', key, 'subjectTypes']);
+    checkKeys(category.subjectTypes, policy.subjectTypes, 'data subject type', [
+      'categories',
+      key,
+      'subjectTypes',
+    ]);
     if (category.special && !policy.sensitiveData.collected) {
       add(
         ['categories', key, 'special'],
@@ -87,7 +92,10 @@ export function checkPolicyReferences(policy: Policy): ReferenceIssue[] {
   );
   for (const key of Object.keys(policy.categories)) {
     if (!used.has(key)) {
-      add(['categories', key], `data category "${key}" has no retention rule: no purpose that keeps data uses it`);
+      add(
+        ['categories', key],
+        `data category "${key}" has no retention rule: no purpose that keeps data uses it`,
+      );
     }
   }
 
@@ -106,9 +114,14 @@ export function checkPolicyReferences(policy: Policy): ReferenceIssue[] {
     // A recipient may only receive what one of its purposes actually uses.
     recipient.categories.forEach((categoryKey, index) => {
       if (!has(policy.categories, categoryKey)) return;
-      const coveredBy = recipient.purposes.some((p) => policy.purposes[p]?.categories.includes(categoryKey) === true);
+      const coveredBy = recipient.purposes.some(
+        (p) => policy.purposes[p]?.categories.includes(categoryKey) === true,
+      );
       if (!coveredBy) {
-        add([...at, 'categories', index], `data category "${categoryKey}" is not used by any of this recipient's purposes`);
+        add(
+          [...at, 'categories', index],
+          `data category "${categoryKey}" is not used by any of this recipient's purposes`,
+        );
       }
     });
 
@@ -137,14 +150,22 @@ export function checkPolicyReferences(policy: Policy): ReferenceIssue[] {
 
   const newsletter = policy.newsletter;
   if (newsletter !== undefined) {
-    const expectBasis = (path: PathSegment[], purposeKey: string, basis: Policy['purposes'][string]['legalBasis']): void => {
+    const expectBasis = (
+      path: PathSegment[],
+      purposeKey: string,
+      basis: Policy['purposes'][string]['legalBasis'],
+    ): void => {
       const purpose = policy.purposes[purposeKey];
       if (purpose === undefined) add(path, `unknown purpose "${purposeKey}"`);
       else if (purpose.legalBasis !== basis) {
         add(path, `purpose "${purposeKey}" must be based on ${basis}, not ${purpose.legalBasis}`);
       }
     };
-    expectBasis(['newsletter', 'legitimateInterest', 'purpose'], newsletter.legitimateInterest.purpose, 'legitimate_interests');
+    expectBasis(
+      ['newsletter', 'legitimateInterest', 'purpose'],
+      newsletter.legitimateInterest.purpose,
+      'legitimate_interests',
+    );
     checkKeys(newsletter.legitimateInterest.subjectTypes, policy.subjectTypes, 'data subject type', [
       'newsletter',
       'legitimateInterest',
@@ -152,7 +173,11 @@ export function checkPolicyReferences(policy: Policy): ReferenceIssue[] {
     ]);
     if (newsletter.optIn !== undefined) {
       expectBasis(['newsletter', 'optIn', 'purpose'], newsletter.optIn.purpose, 'consent');
-      checkKeys(newsletter.optIn.subjectTypes, policy.subjectTypes, 'data subject type', ['newsletter', 'optIn', 'subjectTypes']);
+      checkKeys(newsletter.optIn.subjectTypes, policy.subjectTypes, 'data subject type', [
+        'newsletter',
+        'optIn',
+        'subjectTypes',
+      ]);
     }
     if (newsletter.tracking !== undefined) {
       expectBasis(['newsletter', 'tracking', 'purpose'], newsletter.tracking.purpose, 'consent');
@@ -166,10 +191,16 @@ export function checkPolicyReferences(policy: Policy): ReferenceIssue[] {
     // ePrivacy: only strictly functional cookies may be set without consent.
     const purpose = cookie.purposeKey === undefined ? undefined : policy.purposes[cookie.purposeKey];
     if (cookie.category !== 'functional' && purpose !== undefined && purpose.legalBasis !== 'consent') {
-      add(['cookies', 'items', index, 'purposeKey'], `a ${cookie.category} cookie needs a purpose based on consent`);
+      add(
+        ['cookies', 'items', index, 'purposeKey'],
+        `a ${cookie.category} cookie needs a purpose based on consent`,
+      );
     }
   });
-  checkKeys(policy.rights.highlightedCategories, policy.categories, 'data category', ['rights', 'highlightedCategories']);
+  checkKeys(policy.rights.highlightedCategories, policy.categories, 'data category', [
+    'rights',
+    'highlightedCategories',
+  ]);
 
   return issues;
 }

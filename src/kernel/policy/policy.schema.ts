@@ -105,7 +105,8 @@ const EnterpriseNumberField = z
   .string()
   .superRefine((value, ctx) => {
     const parsed = parseEnterpriseNumber(value);
-    if (!parsed.ok) ctx.addIssue({ code: 'custom', message: `invalid enterprise number "${value}": ${parsed.message}` });
+    if (!parsed.ok)
+      ctx.addIssue({ code: 'custom', message: `invalid enterprise number "${value}": ${parsed.message}` });
   })
   .meta({ description: 'Belgian KBO/BCE number, e.g. BE0649.503.981 (check digits are verified).' });
 
@@ -154,7 +155,9 @@ const Category = z.strictObject({
   group: z.enum(CATEGORY_GROUPS),
   subjectTypes: z.array(Key).min(1),
   special: z.boolean().default(false).meta({ description: 'A special category of GDPR Art. 9.' }),
-  source: LocalizedText.optional().meta({ description: 'Where the data comes from when not from the subject.' }),
+  source: LocalizedText.optional().meta({
+    description: 'Where the data comes from when not from the subject.',
+  }),
 });
 
 const OnExpiry = z.enum(['erase', 'return_on_request_else_erase']).default('erase');
@@ -177,7 +180,11 @@ export const RetentionRule = z.discriminatedUnion('kind', [
     ...retentionCommon,
   }),
   z.strictObject({ kind: z.literal('after_collection'), months: PositiveInt, ...retentionCommon }),
-  z.strictObject({ kind: z.literal('until_withdrawn'), maxYears: PositiveInt.optional(), ...retentionCommon }),
+  z.strictObject({
+    kind: z.literal('until_withdrawn'),
+    maxYears: PositiveInt.optional(),
+    ...retentionCommon,
+  }),
   // For purposes that only pass on or look at data another purpose keeps (e.g. a disclosure
   // to the police): they never extend how long anything is kept.
   z.strictObject({ kind: z.literal('inherited'), ...retentionCommon }),
@@ -194,7 +201,10 @@ const Purpose = z.strictObject({
   subjectTypes: z.array(Key).min(1),
   roles: z.array(Key),
   retention: Key,
-  marketing: z.boolean().default(false).meta({ description: 'Direct marketing: an objection stops it at once.' }),
+  marketing: z
+    .boolean()
+    .default(false)
+    .meta({ description: 'Direct marketing: an objection stops it at once.' }),
   consent: z
     .strictObject({
       explicit: z.boolean().default(false).meta({ description: 'Explicit consent (Art. 9(2)(a)).' }),
@@ -258,7 +268,9 @@ const Rights = z.strictObject({
 
 const Newsletter = z.strictObject({
   legitimateInterest: z.strictObject({ purpose: Key, subjectTypes: z.array(Key).min(1) }),
-  optIn: z.strictObject({ purpose: Key, subjectTypes: z.array(Key).min(1), doubleOptIn: z.boolean() }).optional(),
+  optIn: z
+    .strictObject({ purpose: Key, subjectTypes: z.array(Key).min(1), doubleOptIn: z.boolean() })
+    .optional(),
   unsubscribeInEveryMessage: z.literal(true, { error: 'every mailing must carry an opt-out' }),
   tracking: z.strictObject({ purpose: Key, opensAndClicks: z.boolean() }).optional(),
 });
@@ -287,7 +299,9 @@ export const PolicySchema = z
     security: Security,
     cookies: z.strictObject({
       consentAtFirstVisit: z.boolean(),
-      externalPolicyUrl: Text.optional().meta({ description: 'A hosting platform policy the statement refers to.' }),
+      externalPolicyUrl: Text.optional().meta({
+        description: 'A hosting platform policy the statement refers to.',
+      }),
       items: z.array(Cookie).default([]),
     }),
     newsletter: Newsletter.optional(),
@@ -298,7 +312,9 @@ export const PolicySchema = z
     }),
     sensitiveData: z.strictObject({
       collected: z.boolean(),
-      requiresExplicitConsent: z.literal(true, { error: 'special categories need explicit consent (GDPR Art. 9)' }),
+      requiresExplicitConsent: z.literal(true, {
+        error: 'special categories need explicit consent (GDPR Art. 9)',
+      }),
     }),
   })
   .meta({

@@ -79,7 +79,11 @@ const CONTROLLER: Record<Language, string> = {
   fr: 'Responsable du traitement',
   en: 'Controller',
 };
-const POLICY_VERSION: Record<Language, string> = { nl: 'Beleidsversie', fr: 'Version de la politique', en: 'Policy version' };
+const POLICY_VERSION: Record<Language, string> = {
+  nl: 'Beleidsversie',
+  fr: 'Version de la politique',
+  en: 'Policy version',
+};
 
 /** One row per purpose, in the policy's order; cells are plain text, lists joined with "; ". */
 export function buildRegisterRows(policy: Policy, lang: Language): RegisterRow[] {
@@ -93,10 +97,15 @@ export function buildRegisterRows(policy: Policy, lang: Language): RegisterRow[]
     const transfers = recipients
       .filter(({ recipient }) => !isWithinRegion(recipient.country, 'EEA'))
       .map(({ recipient }) => {
-        const safeguard = recipient.transferSafeguard === undefined ? '' : ` (${t.sharing.safeguards[recipient.transferSafeguard]})`;
+        const safeguard =
+          recipient.transferSafeguard === undefined
+            ? ''
+            : ` (${t.sharing.safeguards[recipient.transferSafeguard]})`;
         return `${label(recipient.label)}, ${recipient.country}${safeguard}`;
       });
-    const holds = purpose.categories.flatMap((category) => legalHoldsFor(policy, category).map(({ hold }) => hold));
+    const holds = purpose.categories.flatMap((category) =>
+      legalHoldsFor(policy, category).map(({ hold }) => hold),
+    );
     const rule = policy.retentionRules[purpose.retention];
     return {
       purposeKey: key,
@@ -108,7 +117,9 @@ export function buildRegisterRows(policy: Policy, lang: Language): RegisterRow[]
       recipients: join(
         recipients.map(({ recipient }) => {
           const agreement =
-            recipient.agreement === undefined ? '' : `, ${recipient.agreement.reference} ${recipient.agreement.date}`;
+            recipient.agreement === undefined
+              ? ''
+              : `, ${recipient.agreement.reference} ${recipient.agreement.date}`;
           return `${label(recipient.label)} (${t.sharing.kinds[recipient.kind]}, ${recipient.country}${agreement})`;
         }),
       ),
@@ -137,7 +148,10 @@ export function generateRegister(policy: Policy, options: RegisterOptions = {}):
   const columns = COLUMNS[lang];
   const keys = Object.keys(columns) as Array<keyof RegisterRow>;
   if ((options.format ?? 'csv') === 'csv') {
-    const lines = [keys.map((k) => csvCell(columns[k])), ...rows.map((row) => keys.map((k) => csvCell(row[k])))];
+    const lines = [
+      keys.map((k) => csvCell(columns[k])),
+      ...rows.map((row) => keys.map((k) => csvCell(row[k]))),
+    ];
     return lines.map((cells) => cells.join(',')).join('\r\n') + '\r\n';
   }
   const c = policy.controller;

@@ -28,8 +28,13 @@ export function formatAddress(address: Policy['controller']['address']): string 
   return `${address.street}, ${address.postalCode} ${address.city}`;
 }
 
+// Belgian conventions for Dutch and French; British English for English ("22 November 2026").
+const LOCALES: Record<Language, string> = { nl: 'nl-BE', fr: 'fr-BE', en: 'en-GB' };
+
 export function formatDate(isoDate: string, lang: Language): string {
-  return new Intl.DateTimeFormat(lang, { dateStyle: 'long', timeZone: 'UTC' }).format(new Date(`${isoDate}T00:00:00Z`));
+  return new Intl.DateTimeFormat(LOCALES[lang], { dateStyle: 'long', timeZone: 'UTC' }).format(
+    new Date(`${isoDate}T00:00:00Z`),
+  );
 }
 
 export function joinList(items: readonly string[], lang: Language): string {
@@ -107,7 +112,9 @@ export function buildStatement(policy: Policy, lang: Language): TextDocument {
   controllerLines.push(`${t.fields.email}: ${c.email}`);
   if (c.website !== undefined) controllerLines.push(`${t.fields.website}: ${c.website}`);
   const privacy = c.privacyContact;
-  controllerLines.push(`${t.fields.privacyContact}: ${privacy.email}${privacy.phone === undefined ? '' : `, ${privacy.phone}`}`);
+  controllerLines.push(
+    `${t.fields.privacyContact}: ${privacy.email}${privacy.phone === undefined ? '' : `, ${privacy.phone}`}`,
+  );
   list(controllerLines);
 
   // Data categories, grouped as people think of them (VK-2, VK-3).
@@ -127,8 +134,17 @@ export function buildStatement(policy: Policy, lang: Language): TextDocument {
 
   // Purposes and legal bases (VK-4 / VX-2).
   h2(t.headings.purposes);
-  const basesUsed = LEGAL_BASES.filter((basis) => Object.values(policy.purposes).some((pp) => pp.legalBasis === basis));
-  p(t.legalBasesUsed(joinList(basesUsed.map((basis) => t.legalBases[basis]), lang)));
+  const basesUsed = LEGAL_BASES.filter((basis) =>
+    Object.values(policy.purposes).some((pp) => pp.legalBasis === basis),
+  );
+  p(
+    t.legalBasesUsed(
+      joinList(
+        basesUsed.map((basis) => t.legalBases[basis]),
+        lang,
+      ),
+    ),
+  );
   p(t.purposesIntro);
   list(
     Object.values(policy.purposes).map((purpose) => {
@@ -162,7 +178,12 @@ export function buildStatement(policy: Policy, lang: Language): TextDocument {
       );
     p(t.newsletter.legitimate(subjectsOf(newsletter.legitimateInterest.subjectTypes)));
     if (newsletter.optIn === undefined) p(t.newsletter.noOptIn);
-    else p(capitalize(t.newsletter.optIn(subjectsOf(newsletter.optIn.subjectTypes), newsletter.optIn.doubleOptIn)));
+    else
+      p(
+        capitalize(
+          t.newsletter.optIn(subjectsOf(newsletter.optIn.subjectTypes), newsletter.optIn.doubleOptIn),
+        ),
+      );
     p(t.newsletter.unsubscribe);
     if (newsletter.tracking?.opensAndClicks === true) p(t.newsletter.tracking);
   }
@@ -175,7 +196,9 @@ export function buildStatement(policy: Policy, lang: Language): TextDocument {
     .filter(([key]) => Object.values(policy.purposes).some((purpose) => purpose.roles.includes(key)))
     .map(([, role]) => label(role.label));
   p(t.security.roles(joinList(rolesWithAccess, lang)));
-  list(policy.security.measures.map((m) => `${capitalize(label(m.label))}: ${joinLabels(m.items.map(label))}`));
+  list(
+    policy.security.measures.map((m) => `${capitalize(label(m.label))}: ${joinLabels(m.items.map(label))}`),
+  );
   p(t.security.misuse(describeChannels(policy.security.misuseReport, policy, lang)));
 
   // Retention (VK-13, VK-14, VX-7, VX-8, G-1).
@@ -198,7 +221,14 @@ export function buildStatement(policy: Policy, lang: Language): TextDocument {
   for (const hold of Object.values(policy.legalHolds)) {
     const rule = policy.retentionRules[hold.retention];
     if (rule === undefined) continue;
-    p(t.retention.hold(label(hold.label), hold.legalReference, joinLabels(hold.categories.map(categoryLabel)), t.retention.rule(rule)));
+    p(
+      t.retention.hold(
+        label(hold.label),
+        hold.legalReference,
+        joinLabels(hold.categories.map(categoryLabel)),
+        t.retention.rule(rule),
+      ),
+    );
   }
 
   // Sharing and transfers (VK-10, VK-11, VK-12, VX-6).
@@ -220,7 +250,9 @@ export function buildStatement(policy: Policy, lang: Language): TextDocument {
         parts.push(`${capitalize(t.sharing.data)}: ${joinLabels(recipient.categories.map(categoryLabel))}.`);
         if (recipient.kind === 'processor') parts.push(`${capitalize(t.sharing.agreement)}.`);
         if (recipient.transferSafeguard !== undefined) {
-          parts.push(`${capitalize(t.sharing.safeguard)}: ${t.sharing.safeguards[recipient.transferSafeguard]}.`);
+          parts.push(
+            `${capitalize(t.sharing.safeguard)}: ${t.sharing.safeguards[recipient.transferSafeguard]}.`,
+          );
         }
         return parts.join(' ');
       }),
@@ -228,13 +260,19 @@ export function buildStatement(policy: Policy, lang: Language): TextDocument {
     p(t.sharing.measures);
   }
   p(t.sharing.confidentiality);
-  p(policy.transfers.allowSafeguardedTransfers ? t.sharing.safeguardedTransfers : t.sharing.noTransfers(policy.transfers.restrictTo));
+  p(
+    policy.transfers.allowSafeguardedTransfers
+      ? t.sharing.safeguardedTransfers
+      : t.sharing.noTransfers(policy.transfers.restrictTo),
+  );
 
   // Cookies and similar techniques (VK-19, VK-20).
   h2(t.headings.cookies);
   const cookies = policy.cookies.items;
   if (cookies.length > 0) {
-    const categoriesUsed = unique(cookies.map((cookie) => cookie.category)).map((cat) => t.cookies.categories[cat]);
+    const categoriesUsed = unique(cookies.map((cookie) => cookie.category)).map(
+      (cat) => t.cookies.categories[cat],
+    );
     p(t.cookies.used(joinList(categoriesUsed, lang)));
     p(t.cookies.what);
     if (policy.cookies.consentAtFirstVisit) p(t.cookies.consent);
@@ -278,7 +316,8 @@ export function buildStatement(policy: Policy, lang: Language): TextDocument {
     policy.rights.offered.map((right) => {
       let text = t.rights.items[right];
       if (right === 'erasure' && hasSelfService) text += ` ${t.rights.selfService}`;
-      if (right === 'portability' && policy.rights.portabilityToOtherOrganisation) text += ` ${t.rights.toOtherOrganisation}`;
+      if (right === 'portability' && policy.rights.portabilityToOtherOrganisation)
+        text += ` ${t.rights.toOtherOrganisation}`;
       return text;
     }),
   );
@@ -286,7 +325,12 @@ export function buildStatement(policy: Policy, lang: Language): TextDocument {
     p(t.rights.highlighted(joinLabels(policy.rights.highlightedCategories.map(categoryLabel))));
   }
   p(t.rights.how(describeChannels(policy.rights.channels, policy, lang)));
-  p(`${t.rights.verification} ${joinAlternatives(policy.rights.identityVerification.map((m) => t.rights.methods[m]), lang)}.`);
+  p(
+    `${t.rights.verification} ${joinAlternatives(
+      policy.rights.identityVerification.map((m) => t.rights.methods[m]),
+      lang,
+    )}.`,
+  );
   p(t.rights.deadline(policy.rights.answerDeadlineDays));
   p(t.rights.free);
 

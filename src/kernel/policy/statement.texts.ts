@@ -281,8 +281,10 @@ const nl: StatementTexts = {
       explicit_consent: 'uw uitdrukkelijke toestemming',
     },
     none: 'Wij geven geen persoonsgegevens door aan derden.',
-    measures: 'Wij eisen van alle ontvangers dat zij passende technische en organisatorische maatregelen nemen om uw gegevens te beschermen.',
-    confidentiality: 'Binnen ons bedrijf zijn onze medewerkers verplicht de vertrouwelijkheid van uw gegevens te respecteren.',
+    measures:
+      'Wij eisen van alle ontvangers dat zij passende technische en organisatorische maatregelen nemen om uw gegevens te beschermen.',
+    confidentiality:
+      'Binnen ons bedrijf zijn onze medewerkers verplicht de vertrouwelijkheid van uw gegevens te respecteren.',
     noTransfers: (region) =>
       region === 'EU'
         ? 'Wij verstrekken geen persoonsgegevens aan partijen die buiten de Europese Unie (EU) gevestigd zijn.'
@@ -320,7 +322,8 @@ const nl: StatementTexts = {
   },
   sensitive: {
     none: 'Wij verzamelen en verwerken geen gevoelige persoonsgegevens.',
-    withConsent: 'Mochten wij zulke gegevens ooit nodig hebben, dan vragen wij eerst uw uitdrukkelijke toestemming.',
+    withConsent:
+      'Mochten wij zulke gegevens ooit nodig hebben, dan vragen wij eerst uw uitdrukkelijke toestemming.',
     examples:
       'Gevoelige gegevens zijn onder meer identiteitsnummers zoals het rijksregisternummer, gegevens over ras of etnische afkomst, politieke opvattingen, religieuze of levensbeschouwelijke overtuigingen, vakbondslidmaatschap, fysieke of mentale gezondheid, biometrische of genetische gegevens, seksueel gedrag of geaardheid en strafrechtelijke gegevens.',
   },
@@ -334,7 +337,8 @@ const nl: StatementTexts = {
         'Recht op wissing: u kunt op elk moment vragen dat wij uw gegevens verwijderen. Wat wij wettelijk moeten bewaren, leggen wij u uit: wat, waarom en tot wanneer.',
       restriction:
         'Recht op beperking: u kunt vragen dat wij uw gegevens tijdelijk alleen nog bewaren en niet meer gebruiken, behalve voor rechtsvorderingen.',
-      objection: 'Recht van bezwaar: u kunt bezwaar maken tegen een verwerking op basis van ons gerechtvaardigd belang.',
+      objection:
+        'Recht van bezwaar: u kunt bezwaar maken tegen een verwerking op basis van ons gerechtvaardigd belang.',
       portability:
         'Recht op overdraagbaarheid: u kunt uw gegevens krijgen in een gestructureerde, gangbare en machineleesbare vorm (een computerbestand).',
       withdraw_consent:
@@ -342,8 +346,10 @@ const nl: StatementTexts = {
       object_direct_marketing:
         'Verzet tegen direct marketing: u kunt zich altijd kosteloos verzetten tegen het gebruik van uw gegevens voor direct marketing; dat gebruik stopt dan onmiddellijk.',
     },
-    selfService: 'Uw gegevens laten verwijderen kan ook zelf, via de persoonlijke instellingen van uw account.',
-    toOtherOrganisation: 'Op uw verzoek sturen wij dat bestand naar u of naar een andere organisatie die u aanwijst.',
+    selfService:
+      'Uw gegevens laten verwijderen kan ook zelf, via de persoonlijke instellingen van uw account.',
+    toOtherOrganisation:
+      'Op uw verzoek sturen wij dat bestand naar u of naar een andere organisatie die u aanwijst.',
     highlighted: (cats) => `Deze rechten gelden ook voor ${cats}.`,
     how: (ch) => `U oefent uw rechten uit via ${ch}.`,
     verification: 'Wij kunnen u vragen uw identiteit aan te tonen voor wij op uw verzoek ingaan:',
@@ -446,15 +452,16 @@ const fr: StatementTexts = {
     optIn: (s, double) =>
       `Les ${s} ne sont pas considérés comme des clients : ils ne reçoivent nos messages qu'après s'y être inscrits eux-mêmes (opt-in)${double ? ' et avoir confirmé cette inscription par un e-mail de confirmation' : ''}.`,
     noOptIn: 'Les personnes qui ne sont pas clientes ne reçoivent pas ces messages.',
-    unsubscribe: 'Chaque envoi contient un lien permettant de vous désinscrire immédiatement, sans vous connecter.',
+    unsubscribe:
+      'Chaque envoi contient un lien permettant de vous désinscrire immédiatement, sans vous connecter.',
     tracking:
-      "Nos e-mails peuvent mesurer si vous les ouvrez et sur quels liens vous cliquez, mais uniquement si vous y avez consenti ; sans votre consentement, ils ne contiennent ni pixel de mesure ni liens suivis.",
+      'Nos e-mails peuvent mesurer si vous les ouvrez et sur quels liens vous cliquez, mais uniquement si vous y avez consenti ; sans votre consentement, ils ne contiennent ni pixel de mesure ni liens suivis.',
   },
   security: {
     intro: (c) =>
       `${c} prend la protection de vos données au sérieux et prend des mesures techniques et organisationnelles contre l'abus, la perte, l'accès non autorisé, la divulgation non souhaitée et la modification illicite.`,
     environment:
-      "Vos données sont conservées dans un environnement sécurisé, non accessible au public. Seul le nombre limité de collaborateurs qui en ont besoin pour exercer leur fonction peut les consulter : chaque rôle ne voit que les données des finalités pour lesquelles il travaille, et chaque consultation est enregistrée.",
+      'Vos données sont conservées dans un environnement sécurisé, non accessible au public. Seul le nombre limité de collaborateurs qui en ont besoin pour exercer leur fonction peut les consulter : chaque rôle ne voit que les données des finalités pour lesquelles il travaille, et chaque consultation est enregistrée.',
     roles: (r) => `Rôles ayant accès : ${r}.`,
     misuse: (ch) =>
       `Vous avez l'impression que vos données ne sont pas bien protégées ou vous constatez des indices d'abus ? Signalez-le via ${ch}.`,
@@ -505,7 +512,7 @@ const fr: StatementTexts = {
     },
     region: { EU: "au sein de l'Union européenne", EEA: "au sein de l'Espace économique européen" },
     data: 'données',
-    agreement: "sous un contrat de sous-traitance ; ne peut utiliser les données que selon nos instructions",
+    agreement: 'sous un contrat de sous-traitance ; ne peut utiliser les données que selon nos instructions',
     safeguard: 'garantie pour le transfert',
     safeguards: {
       adequacy_decision: "décision d'adéquation de la Commission européenne",
@@ -516,7 +523,8 @@ const fr: StatementTexts = {
     none: 'Nous ne transmettons aucune donnée à caractère personnel à des tiers.',
     measures:
       'Nous exigeons de tous les destinataires des mesures techniques et organisationnelles appropriées pour protéger vos données.',
-    confidentiality: 'Au sein de notre entreprise, nos collaborateurs sont tenus de respecter la confidentialité de vos données.',
+    confidentiality:
+      'Au sein de notre entreprise, nos collaborateurs sont tenus de respecter la confidentialité de vos données.',
     noTransfers: (region) =>
       region === 'EU'
         ? "Nous ne fournissons aucune donnée à caractère personnel à des parties établies en dehors de l'Union européenne (UE)."
@@ -555,7 +563,8 @@ const fr: StatementTexts = {
   },
   sensitive: {
     none: 'Nous ne collectons ni ne traitons de données à caractère personnel sensibles.',
-    withConsent: "Si nous devions un jour avoir besoin de telles données, nous vous demanderions d'abord votre consentement explicite.",
+    withConsent:
+      "Si nous devions un jour avoir besoin de telles données, nous vous demanderions d'abord votre consentement explicite.",
     examples:
       "Sont notamment sensibles les numéros d'identification comme le numéro de registre national, les données révélant l'origine raciale ou ethnique, les opinions politiques, les convictions religieuses ou philosophiques, l'appartenance syndicale, la santé physique ou mentale, les données biométriques ou génétiques, la vie ou l'orientation sexuelle et les données pénales.",
   },
@@ -564,12 +573,14 @@ const fr: StatementTexts = {
     items: {
       access:
         "Droit d'accès : vous pouvez demander quelles données nous détenons sur vous, pourquoi et sur quelle base, à qui nous les avons communiquées, combien de temps nous les conservons et d'où elles proviennent.",
-      rectification: 'Droit de rectification : vous pouvez faire corriger des données inexactes ou incomplètes.',
+      rectification:
+        'Droit de rectification : vous pouvez faire corriger des données inexactes ou incomplètes.',
       erasure:
         "Droit à l'effacement : vous pouvez à tout moment demander que nous supprimions vos données. Ce que la loi nous oblige à conserver, nous vous l'expliquons : quoi, pourquoi et jusqu'à quand.",
       restriction:
-        "Droit à la limitation : vous pouvez demander que nous ne fassions plus que conserver vos données, sans les utiliser, sauf pour des actions en justice.",
-      objection: "Droit d'opposition : vous pouvez vous opposer à un traitement fondé sur notre intérêt légitime.",
+        'Droit à la limitation : vous pouvez demander que nous ne fassions plus que conserver vos données, sans les utiliser, sauf pour des actions en justice.',
+      objection:
+        "Droit d'opposition : vous pouvez vous opposer à un traitement fondé sur notre intérêt légitime.",
       portability:
         'Droit à la portabilité : vous pouvez recevoir vos données dans un format structuré, couramment utilisé et lisible par machine (un fichier informatique).',
       withdraw_consent:
@@ -577,15 +588,18 @@ const fr: StatementTexts = {
       object_direct_marketing:
         "Opposition au marketing direct : vous pouvez toujours vous opposer gratuitement à l'utilisation de vos données à des fins de marketing direct ; cette utilisation cesse alors immédiatement.",
     },
-    selfService: 'Vous pouvez aussi supprimer vos données vous-même, via les paramètres personnels de votre compte.',
-    toOtherOrganisation: 'À votre demande, nous envoyons ce fichier à vous-même ou à une autre organisation que vous désignez.',
+    selfService:
+      'Vous pouvez aussi supprimer vos données vous-même, via les paramètres personnels de votre compte.',
+    toOtherOrganisation:
+      'À votre demande, nous envoyons ce fichier à vous-même ou à une autre organisation que vous désignez.',
     highlighted: (cats) => `Ces droits s'appliquent aussi à ${cats}.`,
     how: (ch) => `Vous exercez vos droits via ${ch}.`,
-    verification: 'Nous pouvons vous demander de prouver votre identité avant de donner suite à votre demande :',
+    verification:
+      'Nous pouvons vous demander de prouver votre identité avant de donner suite à votre demande :',
     methods: {
       code_to_contact_on_file:
         'par un code envoyé aux coordonnées que nous avons déjà de vous (jamais à de nouvelles coordonnées)',
-      staff_check: "par un contrôle de votre identité par un collaborateur",
+      staff_check: 'par un contrôle de votre identité par un collaborateur',
     },
     deadline: (d) => `Nous donnons suite à votre demande dans les ${d} jours de sa réception.`,
     free: "L'exercice de vos droits est gratuit.",
@@ -749,7 +763,8 @@ const en: StatementTexts = {
       explicit_consent: 'your explicit consent',
     },
     none: 'We do not pass personal data to third parties.',
-    measures: 'We require all recipients to take appropriate technical and organisational measures to protect your data.',
+    measures:
+      'We require all recipients to take appropriate technical and organisational measures to protect your data.',
     confidentiality: 'Within our company, our staff are bound to respect the confidentiality of your data.',
     noTransfers: (region) =>
       region === 'EU'
@@ -805,7 +820,8 @@ const en: StatementTexts = {
       objection: 'Right to object: you can object to processing based on our legitimate interest.',
       portability:
         'Right to data portability: you can receive your data in a structured, commonly used and machine-readable format (a computer file).',
-      withdraw_consent: 'Withdrawing consent: whatever we do on the basis of your consent stops as soon as you withdraw it.',
+      withdraw_consent:
+        'Withdrawing consent: whatever we do on the basis of your consent stops as soon as you withdraw it.',
       object_direct_marketing:
         'Objecting to direct marketing: you can always object free of charge to the use of your data for direct marketing; that use then stops at once.',
     },
@@ -815,7 +831,8 @@ const en: StatementTexts = {
     how: (ch) => `You exercise your rights via ${ch}.`,
     verification: 'We may ask you to prove your identity before acting on your request:',
     methods: {
-      code_to_contact_on_file: 'with a code we send to contact details we already have for you (never to new ones)',
+      code_to_contact_on_file:
+        'with a code we send to contact details we already have for you (never to new ones)',
       staff_check: 'by a member of staff checking your identity',
     },
     deadline: (d) => `We act on your request within ${d} days of receiving it.`,

@@ -65,14 +65,29 @@ describe('VoiceKing: the generated Dutch statement holds every fact of the seed'
     ]);
     // …and nothing the policy declares is left out.
     for (const category of Object.values(policy.categories)) expect(data).toContain(category.label.nl);
-    expect(data).toContain('Wij krijgen kredietinformatie (externe kredietscores) van externe kredietinformatiebureaus.');
+    expect(data).toContain(
+      'Wij krijgen kredietinformatie (externe kredietscores) van externe kredietinformatiebureaus.',
+    );
   });
 
   it('VK-3: website visit data and what it is used for: administration, traffic filtering, statistics (only with consent)', () => {
-    expectAll(data, ['IP-adres', 'apparaattype, besturingssysteem, browsertype', 'details van uw bezoeken aan onze website']);
-    expectAll(purposeItem('website_operation'), ['systeembeheer', 'verkeer filteren', 'gebruikersdomeinen opzoeken', '6 maanden']);
+    expectAll(data, [
+      'IP-adres',
+      'apparaattype, besturingssysteem, browsertype',
+      'details van uw bezoeken aan onze website',
+    ]);
+    expectAll(purposeItem('website_operation'), [
+      'systeembeheer',
+      'verkeer filteren',
+      'gebruikersdomeinen opzoeken',
+      '6 maanden',
+    ]);
     const statistics = purposeItem('website_statistics');
-    expectAll(statistics, ['Statistieken over het gebruik van onze website rapporteren', 'Rechtsgrond: uw toestemming.', 'IP-adres']);
+    expectAll(statistics, [
+      'Statistieken over het gebruik van onze website rapporteren',
+      'Rechtsgrond: uw toestemming.',
+      'IP-adres',
+    ]);
   });
 
   it('VK-4: every purpose of the seed is listed with its legal basis', () => {
@@ -101,7 +116,10 @@ describe('VoiceKing: the generated Dutch statement holds every fact of the seed'
 
   it('VK-5: job applications are processed as their own purpose with their own retention', () => {
     expect(md).toContain('sollicitanten');
-    expectAll(purposeItem('recruitment'), ['sollicitatiegegevens (cv, motivatie)', 'Bewaring: 12 maanden nadat wij ze ontvingen.']);
+    expectAll(purposeItem('recruitment'), [
+      'sollicitatiegegevens (cv, motivatie)',
+      'Bewaring: 12 maanden nadat wij ze ontvingen.',
+    ]);
   });
 
   it('VK-6: interest profiles for advertising only with consent, and an objection is free', () => {
@@ -128,7 +146,11 @@ describe('VoiceKing: the generated Dutch statement holds every fact of the seed'
   });
 
   it('VK-8: password management and access codes are among the measures', () => {
-    expectAll(security, ['beveiliging met toegangscode', 'wachtwoordenbeheer en wijzigingsinterval', 'geheimhouden van digitale toegangscodes']);
+    expectAll(security, [
+      'beveiliging met toegangscode',
+      'wachtwoordenbeheer en wijzigingsinterval',
+      'geheimhouden van digitale toegangscodes',
+    ]);
   });
 
   it('VK-9: suspected misuse or insecurity can be reported to customer service or info@voiceking.be', () => {
@@ -141,10 +163,15 @@ describe('VoiceKing: the generated Dutch statement holds every fact of the seed'
     const items = listItems(sharing);
     expect(items).toHaveLength(Object.keys(policy.recipients).length);
     const authority = items.find((item) => item.startsWith('Gerechtelijke autoriteiten en politiediensten'));
-    expect(authority).toContain('Alleen om te voldoen aan een wettelijke verplichting of op hun uitdrukkelijk verzoek.');
+    expect(authority).toContain(
+      'Alleen om te voldoen aan een wettelijke verplichting of op hun uitdrukkelijk verzoek.',
+    );
     // Every other recipient is a processor: no third party receives data for its own use.
     expect(items.filter((item) => !item.includes('– verwerker,'))).toEqual([authority]);
-    expectAll(purposeItem('consented_sharing'), ['schriftelijk toestemming', 'U kunt uw toestemming altijd intrekken']);
+    expectAll(purposeItem('consented_sharing'), [
+      'schriftelijk toestemming',
+      'U kunt uw toestemming altijd intrekken',
+    ]);
     expect(sharing).toContain('medewerkers verplicht de vertrouwelijkheid van uw gegevens te respecteren');
   });
 
@@ -153,17 +180,23 @@ describe('VoiceKing: the generated Dutch statement holds every fact of the seed'
     for (const processor of ['e-mailmarketing', 'facturatie', 'nabestellingen', 'direct mailing']) {
       const item = items.find((line) => line.startsWith(`Dienstverlener voor ${processor} – verwerker`));
       expect(item, processor).toBeDefined();
-      expect(item).toContain('Gegevens: naam en voornaam; voorkeurstaal; geslacht; e-mailadres. Onder een verwerkersovereenkomst');
+      expect(item).toContain(
+        'Gegevens: naam en voornaam; voorkeurstaal; geslacht; e-mailadres. Onder een verwerkersovereenkomst',
+      );
     }
   });
 
   it('VK-12: no data to parties outside the EU', () => {
-    expect(sharing).toContain('Wij verstrekken geen persoonsgegevens aan partijen die buiten de Europese Unie (EU) gevestigd zijn.');
+    expect(sharing).toContain(
+      'Wij verstrekken geen persoonsgegevens aan partijen die buiten de Europese Unie (EU) gevestigd zijn.',
+    );
     expect(sharing).not.toMatch(/buiten de Europese Economische Ruimte/);
   });
 
   it('VK-13: data is deleted after at most 3 years of inactivity', () => {
-    expect(retention).toContain('Tot uiterlijk 3 jaar zonder activiteit; daarna verwijderen wij ze uit ons bestand');
+    expect(retention).toContain(
+      'Tot uiterlijk 3 jaar zonder activiteit; daarna verwijderen wij ze uit ons bestand',
+    );
   });
 
   it('VK-14: kept during the contract and after it for the legal period, then returned on request or destroyed', () => {
@@ -206,12 +239,17 @@ describe('VoiceKing: the generated Dutch statement holds every fact of the seed'
   });
 
   it('VK-18: every mailing carries an opt-out', () => {
-    expect(newsletter).toContain('Elke mailing bevat een link waarmee u zich zonder inloggen meteen kunt afmelden.');
-    expect(purposeItem('newsletter_opt_in')).toContain('via de afmeldlink in elke mailing of e-mail naar info@voiceking.be');
+    expect(newsletter).toContain(
+      'Elke mailing bevat een link waarmee u zich zonder inloggen meteen kunt afmelden.',
+    );
+    expect(purposeItem('newsletter_opt_in')).toContain(
+      'via de afmeldlink in elke mailing of e-mail naar info@voiceking.be',
+    );
   });
 
   it('VK-19: e-mails track opens and clicks only with consent', () => {
-    const promise = 'Onze e-mails kunnen meten of u ze opent en op welke links u klikt, maar alleen als u daarvoor toestemming gaf';
+    const promise =
+      'Onze e-mails kunnen meten of u ze opent en op welke links u klikt, maar alleen als u daarvoor toestemming gaf';
     expect(newsletter).toContain(promise);
     expect(cookies).toContain(promise);
     expect(purposeItem('email_tracking')).toContain('Rechtsgrond: uw toestemming.');
@@ -238,7 +276,9 @@ describe('VoiceKing: the generated Dutch statement holds every fact of the seed'
   });
 
   it('VK-22: the right to rectification', () => {
-    expect(rights).toContain('Recht op verbetering: u kunt onjuiste of onvolledige gegevens laten corrigeren.');
+    expect(rights).toContain(
+      'Recht op verbetering: u kunt onjuiste of onvolledige gegevens laten corrigeren.',
+    );
   });
 
   it('VK-23: erasure on request, also self-service in the account settings, by e-mail or by letter', () => {
@@ -251,7 +291,10 @@ describe('VoiceKing: the generated Dutch statement holds every fact of the seed'
   });
 
   it('VK-24: objection and withdrawal of consent', () => {
-    expectAll(rights, ['Recht van bezwaar', 'Toestemming intrekken: wat wij op basis van uw toestemming doen, stopt zodra u uw toestemming intrekt.']);
+    expectAll(rights, [
+      'Recht van bezwaar',
+      'Toestemming intrekken: wat wij op basis van uw toestemming doen, stopt zodra u uw toestemming intrekt.',
+    ]);
   });
 
   it('VK-25: portability in a machine-readable file, to you or to another organisation', () => {
@@ -300,7 +343,9 @@ describe('VoiceKing: the generated Dutch statement holds every fact of the seed'
     );
     // No other purpose keeps call records longer: they appear elsewhere only where nothing is kept.
     for (const line of listItems(purposes).filter((item) => item.includes('oproepgegevens (datum, uur'))) {
-      expect(line).toMatch(/Bewaring: (tot de factuur niet meer betwist kan worden: 12 maanden|wij bewaren hiervoor geen eigen kopie)\./);
+      expect(line).toMatch(
+        /Bewaring: (tot de factuur niet meer betwist kan worden: 12 maanden|wij bewaren hiervoor geen eigen kopie)\./,
+      );
     }
   });
 });

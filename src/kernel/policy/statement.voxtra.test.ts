@@ -30,7 +30,8 @@ function expectAll(text: string, facts: readonly string[]): void {
   for (const fact of facts) expect(text, `missing: ${fact}`).toContain(fact);
 }
 
-const CDR_LABEL = 'inkomende en uitgaande oproepen op die nummers (datum, uur, oproeper, bestemming, duurtijd)';
+const CDR_LABEL =
+  'inkomende en uitgaande oproepen op die nummers (datum, uur, oproeper, bestemming, duurtijd)';
 const DOSSIER_LABELS = [
   'technisch dossier – technische informatie zoals het merk en type van uw printer',
   'technisch dossier – paswoorden zoals het paswoord dat bij een e-mailadres hoort',
@@ -53,19 +54,30 @@ describe('Voxtra: the generated Dutch statement holds every fact of the seed', (
     expect(purposes).toContain(
       'Wij verwerken persoonsgegevens op basis van uw toestemming, de uitvoering van een overeenkomst met u (of stappen op uw verzoek vóór een overeenkomst), een wettelijke verplichting en ons gerechtvaardigd belang.',
     );
-    expect(purposeItem('news_opt_in')).toContain('U kunt uw toestemming altijd intrekken via de afmeldlink in elke mailing of e-mail naar administratie@voxtra.be.');
+    expect(purposeItem('news_opt_in')).toContain(
+      'U kunt uw toestemming altijd intrekken via de afmeldlink in elke mailing of e-mail naar administratie@voxtra.be.',
+    );
     expect(rights).toContain('Toestemming intrekken');
   });
 
   it('VX-3: customer and order management: administration, quotes, orders and deliveries, accounting, invoicing, solvency, personalised information', () => {
-    expect(purposeItem('customer_administration')).toContain('Rechtsgrond: de uitvoering van een overeenkomst');
+    expect(purposeItem('customer_administration')).toContain(
+      'Rechtsgrond: de uitvoering van een overeenkomst',
+    );
     expect(purposeItem('quotes')).toMatch(/^Offertebeheer\./);
     expect(purposeItem('orders_deliveries')).toMatch(/^Opvolgen van bestellingen en leveringen\./);
     expect(purposeItem('accounting')).toContain('Rechtsgrond: een wettelijke verplichting.');
     expect(purposeItem('invoicing')).toMatch(/^Facturatie\./);
-    expectAll(purposeItem('solvency'), ['Opvolgen van de solvabiliteit.', 'solvabiliteitsgegevens (externe kredietscore)']);
-    expect(purposeItem('personalised_info')).toMatch(/^Occasioneel verzenden van gepersonaliseerde informatie/);
-    expect(data).toContain('Wij krijgen solvabiliteitsgegevens (externe kredietscore) van externe kredietinformatiebureaus.');
+    expectAll(purposeItem('solvency'), [
+      'Opvolgen van de solvabiliteit.',
+      'solvabiliteitsgegevens (externe kredietscore)',
+    ]);
+    expect(purposeItem('personalised_info')).toMatch(
+      /^Occasioneel verzenden van gepersonaliseerde informatie/,
+    );
+    expect(data).toContain(
+      'Wij krijgen solvabiliteitsgegevens (externe kredietscore) van externe kredietinformatiebureaus.',
+    );
     expectAll(data, [
       'naam',
       'adres',
@@ -78,7 +90,9 @@ describe('Voxtra: the generated Dutch statement holds every fact of the seed', (
 
   it('VX-4: the technical dossier (printer brand/type, e-mail passwords) is secured, for internal technical staff only, and can be consulted or removed', () => {
     expectAll(data, DOSSIER_LABELS);
-    expect(security).toContain('alleen de interne (technische) medewerkers van Voxtra hebben toegang tot het technisch dossier');
+    expect(security).toContain(
+      'alleen de interne (technische) medewerkers van Voxtra hebben toegang tot het technisch dossier',
+    );
     expect(security).toContain('paswoorden in het technisch dossier worden versleuteld bewaard');
     expect(policy.purposes.technical_dossier?.roles).toEqual(['technician']);
     expect(purposeItem('technical_dossier')).toContain('U kunt hiertegen bezwaar maken.');
@@ -92,20 +106,30 @@ describe('Voxtra: the generated Dutch statement holds every fact of the seed', (
       .filter(([, p]) => policy.retentionRules[p.retention]?.kind !== 'inherited')
       .map(([key]) => key);
     expect(keeping).toEqual(['call_billing']);
-    expect(purposeItem('call_billing')).toMatch(/^Facturatie van telefoniediensten op basis van de oproepgegevens\./);
+    expect(purposeItem('call_billing')).toMatch(
+      /^Facturatie van telefoniediensten op basis van de oproepgegevens\./,
+    );
     expect(policy.purposes.call_billing?.roles).toEqual(['billing']);
   });
 
   it('VX-6: data goes to a supplier or transport firm as intermediary, to group companies in the EEA, to authorities and to a buyer of the business', () => {
     const items = listItems(sharing);
     const find = (start: string): string => items.find((item) => item.startsWith(start)) ?? '';
-    expect(find("Telecomfirma's bij wie wij in uw naam een aansluiting regelen")).toContain('Wanneer wij in uw naam een nieuwe aansluiting regelen.');
-    expect(find("Transportfirma's")).toContain('Gegevens: naam; adres.');
-    expect(find('Vennootschappen binnen de Europese Economische Ruimte die rechtstreeks of onrechtstreeks met Voxtra bvba verbonden zijn')).toContain(
-      'verbonden vennootschap, binnen de Europese Economische Ruimte',
+    expect(find("Telecomfirma's bij wie wij in uw naam een aansluiting regelen")).toContain(
+      'Wanneer wij in uw naam een nieuwe aansluiting regelen.',
     );
-    expect(find('Partners van Voxtra bvba zoals leveranciers en onderaannemers')).toContain('verwerkersovereenkomst');
-    expect(find('Overheden en gerechtelijke instanties')).toContain('Wanneer wet- en regelgeving en/of rechtspraak ons daartoe verplicht.');
+    expect(find("Transportfirma's")).toContain('Gegevens: naam; adres.');
+    expect(
+      find(
+        'Vennootschappen binnen de Europese Economische Ruimte die rechtstreeks of onrechtstreeks met Voxtra bvba verbonden zijn',
+      ),
+    ).toContain('verbonden vennootschap, binnen de Europese Economische Ruimte');
+    expect(find('Partners van Voxtra bvba zoals leveranciers en onderaannemers')).toContain(
+      'verwerkersovereenkomst',
+    );
+    expect(find('Overheden en gerechtelijke instanties')).toContain(
+      'Wanneer wet- en regelgeving en/of rechtspraak ons daartoe verplicht.',
+    );
     expect(find('De koper van (een deel van) onze organisatie')).toContain('verder te zetten');
     expect(sharing).toContain('passende technische en organisatorische maatregelen');
     expect(sharing).toContain('buiten de Europese Economische Ruimte (EER) gevestigd zijn');
@@ -139,7 +163,9 @@ describe('Voxtra: the generated Dutch statement holds every fact of the seed', (
 
   it('VX-10: objecting to direct marketing is free of charge', () => {
     expect(purposeItem('personalised_info')).toContain('U kunt zich hier altijd kosteloos tegen verzetten.');
-    expect(rights).toContain('u kunt zich altijd kosteloos verzetten tegen het gebruik van uw gegevens voor direct marketing');
+    expect(rights).toContain(
+      'u kunt zich altijd kosteloos verzetten tegen het gebruik van uw gegevens voor direct marketing',
+    );
   });
 
   it('VX-11: the right of access, including the technical dossier', () => {
@@ -148,7 +174,9 @@ describe('Voxtra: the generated Dutch statement holds every fact of the seed', (
   });
 
   it('VX-12: the right to rectification', () => {
-    expect(rights).toContain('Recht op verbetering: u kunt onjuiste of onvolledige gegevens laten corrigeren.');
+    expect(rights).toContain(
+      'Recht op verbetering: u kunt onjuiste of onvolledige gegevens laten corrigeren.',
+    );
   });
 
   it('VX-13: the right to erasure', () => {
@@ -188,6 +216,8 @@ describe('Voxtra: the generated Dutch statement holds every fact of the seed', (
   });
 
   it('the website data and cookies are referred to the hosting platform, as in the seed', () => {
-    expect(cookies).toContain('verwijzen wij naar het privacybeleid van ons hostingplatform: https://nl.wix.com/about/privacy');
+    expect(cookies).toContain(
+      'verwijzen wij naar het privacybeleid van ons hostingplatform: https://nl.wix.com/about/privacy',
+    );
   });
 });

@@ -6,7 +6,9 @@ import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { renderPolicyJsonSchema } from './policy.json-schema.js';
 
-export const POLICY_JSON_SCHEMA_PATH = fileURLToPath(new URL('../../../schema/policy.schema.json', import.meta.url));
+export const POLICY_JSON_SCHEMA_PATH = fileURLToPath(
+  new URL('../../../schema/policy.schema.json', import.meta.url),
+);
 
 export async function writePolicyJsonSchema(path = POLICY_JSON_SCHEMA_PATH): Promise<void> {
   await writeFile(path, renderPolicyJsonSchema(), 'utf8');
