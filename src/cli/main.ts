@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { KLUIS_VERSION } from '../main.js';
+import { registerAuditCommands } from './audit.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerServeCommand } from './serve.command.js';
 import { registerTenantCommands } from './tenant.command.js';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerMigrateCommand(program);
   registerTenantCommands(program);
+  registerAuditCommands(program);
   return program;
 }
 

@@ -48,6 +48,15 @@ describe('audit events never carry personal data', () => {
     expect(recorded.records).toBe(0);
     expect(recorded.reason).toBe('subject_erased after 30 days');
   });
+
+  it("accepts a subject acting as 'self' or by numeric id", () => {
+    for (const id of ['self', '42']) {
+      expect(validateAuditEvent({ ...event, actor: { kind: 'subject', id } }, at).actor).toEqual({
+        kind: 'subject',
+        id,
+      });
+    }
+  });
 });
 
 describe('canonical encoding', () => {

@@ -1,6 +1,9 @@
 import { AppError } from '../../platform/errors.js';
 
-/** Who acted: a staff user (their staff id), the data subject themself, or a named system job. */
+/**
+ * Who acted: a staff user (their staff id), a named system job, or the data subject themself:
+ * their numeric id (stored as its pseudonym) or 'self' (one of the event's subjects).
+ */
 export type AuditActor = { kind: 'staff' | 'subject' | 'system'; id: string };
 
 /**
@@ -47,6 +50,8 @@ const KEY_MAX = 120;
 // Staff ids, job names, request ids: short tokens without '@' or spaces, so no e-mail fits.
 const TOKEN_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 const TOKEN_MAX = 128;
+/** A subject acting on their own data, named among the event's subjectIds. */
+export const SELF_ACTOR_ID = 'self';
 const SUBJECT_ID_PATTERN = /^[1-9][0-9]{0,15}$/;
 const REASON_MAX = 300;
 // Six digits or more, spaces, dots, dashes and slashes allowed between them: phone numbers,
@@ -92,7 +97,9 @@ export function validateAuditEvent(event: AuditEvent, at: Date): RecordedAuditEv
     refuse('actor.kind', "must be 'staff', 'subject' or 'system'");
   }
   if (actor.kind === 'subject') {
-    if (!SUBJECT_ID_PATTERN.test(actor.id)) refuse('actor.id', 'of a subject must be its numeric id');
+    if (actor.id !== SELF_ACTOR_ID && !SUBJECT_ID_PATTERN.test(actor.id)) {
+      refuse('actor.id', "of a subject must be its numeric id or 'self'");
+    }
   } else {
     checkToken('actor.id', actor.id);
   }

@@ -4,7 +4,13 @@ import type { Clock } from '../../platform/clock.js';
 import { withTenant, type Db, type Tx } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import { encodeCheckpoint, GENESIS_HASH, hashAuditEntry, type ChainedEntry } from './audit.canonical.js';
-import { validateAuditEvent, type AuditEvent, type RecordedAuditEvent } from './audit.event.js';
+import {
+  SELF_ACTOR_ID,
+  validateAuditEvent,
+  type AuditActor,
+  type AuditEvent,
+  type RecordedAuditEvent,
+} from './audit.event.js';
 import {
   insertAuditEntries,
   insertCheckpoint,
@@ -121,7 +127,7 @@ async function pseudonymize(
   const ids = new Set<number>();
   for (const event of events) {
     for (const id of event.subjectIds) ids.add(id);
-    if (event.actor.kind === 'subject') ids.add(Number(event.actor.id));
+    if (isSubjectActorId(event.actor)) ids.add(Number(event.actor.id));
   }
   const pairs = await Promise.all(
     [...ids].map(async (id) => [id, await keys.pseudonym(tenantId, id)] as const),
@@ -132,6 +138,11 @@ async function pseudonymize(
       throw new Error('AuditKeys.pseudonym must return a hex keyed hash');
   }
   return new Map(pairs);
+}
+
+/** A subject actor named by id (stored as its pseudonym), not as 'self'. */
+function isSubjectActorId(actor: AuditActor): boolean {
+  return actor.kind === 'subject' && actor.id !== SELF_ACTOR_ID;
 }
 
 function requirePseudonym(pseudonyms: Map<number, string>, id: number): string {
@@ -159,10 +170,9 @@ async function appendEvents(
       seq,
       at: event.at,
       actorKind: event.actor.kind,
-      actorId:
-        event.actor.kind === 'subject'
-          ? requirePseudonym(pseudonyms, Number(event.actor.id))
-          : event.actor.id,
+      actorId: isSubjectActorId(event.actor)
+        ? requirePseudonym(pseudonyms, Number(event.actor.id))
+        : event.actor.id,
       role: event.role,
       purpose: event.purpose,
       action: event.action,
