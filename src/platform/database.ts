@@ -3,6 +3,8 @@ import type { StaffTables } from '../modules/staff/staff.tables.js';
 import type { AuditTables } from '../kernel/audit/audit.tables.js';
 import type { TenantPolicyTables } from '../kernel/tenant-policy/tenant-policy.tables.js';
 import type { SubjectTables } from '../kernel/subjects/subject.tables.js';
+import type { PartiesTables } from '../modules/parties/people.tables.js';
 
 /** The typed shape of the whole database, composed from each module's own tables. */
-export interface Database extends TenantTables, StaffTables, TenantPolicyTables, SubjectTables, AuditTables {}
+export interface Database
+  extends TenantTables, StaffTables, TenantPolicyTables, SubjectTables, AuditTables, PartiesTables {}

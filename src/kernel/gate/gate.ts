@@ -208,7 +208,8 @@ export function decide(
     return { code: 'purpose_not_allowed', reason: `the policy has no purpose "${request.purpose}"` };
   const roleDenial = checkActor(purpose, actor, request);
   if (roleDenial) return roleDenial;
-  const categoryDenial = checkCategories(policy, purpose, request);
+  // Erasure reaches every category of the subject (Art. 17); other actions only the purpose's.
+  const categoryDenial = request.action === 'erase' ? undefined : checkCategories(policy, purpose, request);
   if (categoryDenial) return categoryDenial;
   if (subjects.length !== new Set(request.subjectIds).size)
     return { code: 'not_found', reason: 'no such data subject' };
@@ -262,13 +263,13 @@ function checkSubject(
   subject: SubjectStateRow,
 ): Denial | undefined {
   if (subject.erasedAt) return { code: 'subject_erased', reason: 'the data subject has been erased' };
-  if (!purpose.subjectTypes.includes(subject.subjectType)) {
+  if (request.action !== 'erase' && !purpose.subjectTypes.includes(subject.subjectType)) {
     return {
       code: 'purpose_not_allowed',
       reason: `purpose ${request.purpose} does not apply to ${subject.subjectType}`,
     };
   }
-  for (const key of request.categories) {
+  for (const key of request.action === 'erase' ? [] : request.categories) {
     if (!policy.categories[key]?.subjectTypes.includes(subject.subjectType)) {
       return { code: 'category_not_allowed', reason: `${key} is not kept for ${subject.subjectType}` };
     }

@@ -75,7 +75,7 @@ export class TenantPolicyStore {
     }
     const installed = await withTenant(this.#db, tenantId, async (tx) => {
       // Serialise installs per tenant so two never get the same version number.
-      await sql`select pg_advisory_xact_lock(7412093002, ${tenantId})`.execute(tx);
+      await sql`select pg_advisory_xact_lock(741209, ${tenantId}::integer)`.execute(tx);
       const last = await tx
         .selectFrom('tenant_policies')
         .select((eb) => eb.fn.max('version_no').as('max'))

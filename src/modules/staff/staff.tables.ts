@@ -3,6 +3,7 @@ import type { ColumnType, Generated } from 'kysely';
 export interface StaffUsersTable {
   tenant_id: number;
   staff_id: Generated<number>;
+  subject_id: number | null;
   email: string;
   display_name: string;
   role: string;

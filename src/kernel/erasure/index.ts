@@ -1,0 +1,1 @@
+export { eraseSubject, type ErasureOutcome, type EraseOptions } from './erasure.service.js';

@@ -1,0 +1,345 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import {
+  createPerson,
+  findPeopleByContact,
+  getPerson,
+  type UseCaseContext,
+} from '../../modules/parties/index.js';
+import type { Tenant } from '../../modules/tenants/index.js';
+import type { Kernel } from '../kernel.js';
+import {
+  registerSubject,
+  setMarketingObjection,
+  setPurposeState,
+  setRestriction,
+} from '../subjects/index.js';
+import type { Actor } from './gate.js';
+
+let database: TestDatabase;
+let kernel: Kernel;
+let voiceking: Tenant;
+let voxtra: Tenant;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database);
+  voiceking = await createPolicyTenant(kernel, 'voiceking');
+  voxtra = await createPolicyTenant(kernel, 'voxtra');
+});
+afterAll(async () => database.close());
+
+const staff = (role: string, staffId = 1): Actor => ({ kind: 'staff', staffId, role });
+const as = (tenant: Tenant, actor: Actor, purpose: string): UseCaseContext => ({
+  tenantId: tenant.tenantId,
+  actor,
+  purpose,
+});
+
+async function newCustomer(
+  tenant: Tenant,
+  purpose: string,
+  email = `c${Math.random().toString(36).slice(2)}@example.be`,
+) {
+  return createPerson(kernel, as(tenant, staff('sales'), purpose), {
+    subjectType: 'customer',
+    familyName: 'Peeters',
+    givenName: 'An',
+    // Voxtra's statement does not name gender or language, so its policy does not allow them.
+    ...(tenant === voiceking ? { gender: 'female' as const, preferredLanguage: 'nl' as const } : {}),
+    email,
+    phone: '0470 12 34 56',
+  });
+}
+
+async function auditRows(tenant: Tenant) {
+  const result = await runAsOwner<{
+    action: string;
+    purpose: string;
+    decision: string;
+    reason: string | null;
+    role: string;
+    records: number;
+    n: number;
+  }>(
+    database.ownerUrl,
+    'select action, purpose, decision, reason, role, records, cardinality(subject_pseudonyms) as n from audit_log where tenant_id = $1 order by seq',
+    [tenant.tenantId],
+  );
+  return result.rows;
+}
+
+describe('access gate: role × purpose × category (VK-4, VX-2, VK-7)', () => {
+  it('VK-7: a role the policy lists for the purpose may act; every access is audited', async () => {
+    const person = await newCustomer(voiceking, 'order_processing');
+    const read = await getPerson(
+      kernel,
+      as(voiceking, staff('billing'), 'order_processing'),
+      person.subjectId,
+    );
+    expect(read).toMatchObject({ familyName: 'Peeters', email: person.email, phone: '+32470123456' });
+    const rows = await auditRows(voiceking);
+    expect(rows.at(-1)).toMatchObject({
+      action: 'read',
+      purpose: 'order_processing',
+      decision: 'allowed',
+      role: 'billing',
+      n: 1,
+    });
+  });
+
+  it('VK-7: a role without the purpose is refused with role_not_allowed, and the refusal is audited', async () => {
+    const person = await newCustomer(voiceking, 'order_processing');
+    await expect(
+      getPerson(kernel, as(voiceking, staff('technician'), 'order_processing'), person.subjectId),
+    ).rejects.toMatchObject({
+      code: 'role_not_allowed',
+    });
+    const rows = await auditRows(voiceking);
+    expect(rows.at(-1)).toMatchObject({
+      decision: 'denied',
+      reason: 'role_not_allowed',
+      role: 'technician',
+      purpose: 'order_processing',
+    });
+  });
+
+  it('VK-4: a purpose the policy does not declare is refused', async () => {
+    const person = await newCustomer(voiceking, 'order_processing');
+    await expect(
+      getPerson(kernel, as(voiceking, staff('admin'), 'selling_lists'), person.subjectId),
+    ).rejects.toMatchObject({
+      code: 'purpose_not_allowed',
+    });
+  });
+
+  it('VK-7: need to know — a technician under installation support sees contact data but not gender', async () => {
+    const person = await newCustomer(voiceking, 'order_processing');
+    const seen = await getPerson(
+      kernel,
+      as(voiceking, staff('technician'), 'installation_support'),
+      person.subjectId,
+    );
+    expect(seen.email).toBe(person.email);
+    expect(seen).not.toHaveProperty('gender');
+  });
+
+  it('VX-2: data the policy does not declare for the purpose is refused on write (gender at Voxtra)', async () => {
+    const attempt = createPerson(kernel, as(voxtra, staff('sales'), 'customer_administration'), {
+      subjectType: 'customer',
+      familyName: 'Claes',
+      givenName: 'Els',
+      gender: 'female',
+    });
+    await expect(attempt).rejects.toMatchObject({ code: 'category_not_allowed' });
+    const rows = await runAsOwner(
+      database.ownerUrl,
+      "select 1 from people where tenant_id = $1 and family_name = 'Claes'",
+      [voxtra.tenantId],
+    );
+    expect(rows.rowCount).toBe(0);
+  });
+
+  it('VK-4: a category outside the purpose is refused (bank account under answering questions)', async () => {
+    const person = await newCustomer(voiceking, 'order_processing');
+    const attempt = kernel.transact(voiceking.tenantId, (atx) =>
+      kernel.gate.authorize(atx, staff('support'), {
+        purpose: 'answering_questions',
+        action: 'read',
+        categories: ['user.financial.bank_account'],
+        subjectIds: [person.subjectId],
+      }),
+    );
+    await expect(attempt).rejects.toMatchObject({ code: 'category_not_allowed' });
+  });
+
+  it('VX-4: in Voxtra only the technician may touch the technical dossier; sales is refused', async () => {
+    const person = await newCustomer(voxtra, 'customer_administration');
+    const request = {
+      purpose: 'technical_dossier',
+      action: 'read' as const,
+      categories: ['kluis.dossier.credential'],
+      subjectIds: [person.subjectId],
+    };
+    const grant = await kernel.transact(voxtra.tenantId, (atx) =>
+      kernel.gate.authorize(atx, staff('technician'), request),
+    );
+    expect(grant.categories.has('kluis.dossier.credential')).toBe(true);
+    await expect(
+      kernel.transact(voxtra.tenantId, (atx) => kernel.gate.authorize(atx, staff('sales'), request)),
+    ).rejects.toMatchObject({
+      code: 'role_not_allowed',
+    });
+  });
+
+  it('a staff member of tenant A cannot read tenant B’s person by id or by search', async () => {
+    const person = await newCustomer(voxtra, 'customer_administration', 'only-in-voxtra@example.be');
+    await expect(
+      getPerson(kernel, as(voiceking, staff('billing'), 'order_processing'), person.subjectId),
+    ).rejects.toMatchObject({
+      code: 'not_found',
+    });
+    const found = await findPeopleByContact(kernel, as(voiceking, staff('billing'), 'order_processing'), {
+      email: 'only-in-voxtra@example.be',
+    });
+    expect(found).toEqual([]);
+  });
+});
+
+describe('access gate: the subject’s state', () => {
+  it('VX-14: a restricted subject is refused for ordinary purposes, allowed for storage and legal obligations', async () => {
+    const person = await newCustomer(voiceking, 'order_processing');
+    await kernel.transact(voiceking.tenantId, (atx) =>
+      setRestriction(atx, person.subjectId, true, new Date()),
+    );
+    await expect(
+      getPerson(kernel, as(voiceking, staff('billing'), 'order_processing'), person.subjectId),
+    ).rejects.toMatchObject({
+      code: 'subject_restricted',
+    });
+    const accounting = await getPerson(
+      kernel,
+      as(voiceking, staff('billing'), 'accounting'),
+      person.subjectId,
+    );
+    expect(accounting.familyName).toBe('Peeters');
+    const store = await kernel.transact(voiceking.tenantId, (atx) =>
+      kernel.gate.authorize(atx, staff('billing'), {
+        purpose: 'order_processing',
+        action: 'store',
+        categories: ['user.name'],
+        subjectIds: [person.subjectId],
+      }),
+    );
+    expect(store.action).toBe('store');
+    await kernel.transact(voiceking.tenantId, (atx) =>
+      setRestriction(atx, person.subjectId, false, new Date()),
+    );
+    expect(
+      (await getPerson(kernel, as(voiceking, staff('billing'), 'order_processing'), person.subjectId))
+        .familyName,
+    ).toBe('Peeters');
+  });
+
+  it('VK-24 / VX-10: an objection stops legitimate-interest and marketing purposes at once, not the contract', async () => {
+    const person = await newCustomer(voiceking, 'order_processing');
+    const marketing = as(voiceking, staff('sales'), 'newsletter_customers');
+    expect((await getPerson(kernel, marketing, person.subjectId)).email).toBe(person.email);
+    await kernel.transact(voiceking.tenantId, (atx) =>
+      setMarketingObjection(atx, person.subjectId, new Date()),
+    );
+    await expect(getPerson(kernel, marketing, person.subjectId)).rejects.toMatchObject({
+      code: 'subject_objected',
+    });
+
+    await kernel.transact(voiceking.tenantId, (atx) =>
+      setPurposeState(atx, {
+        subjectId: person.subjectId,
+        purpose: 'eligibility',
+        state: 'objected',
+        policyVersion: '2026.1',
+        channel: 'email',
+        at: new Date(),
+      }),
+    );
+    await expect(
+      getPerson(kernel, as(voiceking, staff('sales'), 'eligibility'), person.subjectId),
+    ).rejects.toMatchObject({
+      code: 'subject_objected',
+    });
+    expect(
+      (await getPerson(kernel, as(voiceking, staff('sales'), 'order_processing'), person.subjectId))
+        .familyName,
+    ).toBe('Peeters');
+  });
+
+  it('VK-24: a consent-based purpose needs consent; withdrawal stops it at once', async () => {
+    const prospect = await createPerson(kernel, as(voiceking, staff('sales'), 'newsletter_opt_in'), {
+      subjectType: 'prospect',
+      familyName: 'Maes',
+      givenName: 'Jan',
+      email: 'jan.maes@example.be',
+    }).catch((error: unknown) => error);
+    // Writing a prospect's data for a consent-based purpose before consent exists is refused.
+    expect(prospect).toMatchObject({ code: 'consent_missing' });
+
+    const subjectId = await kernel.transact(voiceking.tenantId, async (atx) => {
+      const id = await registerSubject(atx, 'prospect', new Date());
+      await setPurposeState(atx, {
+        subjectId: id,
+        purpose: 'newsletter_opt_in',
+        state: 'consented',
+        policyVersion: '2026.1',
+        channel: 'web_form',
+        at: new Date(),
+      });
+      return id;
+    });
+    const request = {
+      purpose: 'newsletter_opt_in',
+      action: 'read' as const,
+      categories: ['user.contact.email'],
+      subjectIds: [subjectId],
+    };
+    await kernel.transact(voiceking.tenantId, (atx) => kernel.gate.authorize(atx, staff('sales'), request));
+    await kernel.transact(voiceking.tenantId, (atx) =>
+      setPurposeState(atx, {
+        subjectId,
+        purpose: 'newsletter_opt_in',
+        state: 'withdrawn',
+        policyVersion: '2026.1',
+        channel: 'unsubscribe_link',
+        at: new Date(),
+      }),
+    );
+    await expect(
+      kernel.transact(voiceking.tenantId, (atx) => kernel.gate.authorize(atx, staff('sales'), request)),
+    ).rejects.toMatchObject({
+      code: 'consent_missing',
+    });
+  });
+
+  it('an erased subject can no longer be read under any purpose', async () => {
+    const person = await newCustomer(voxtra, 'customer_administration');
+    await runAsOwner(
+      database.ownerUrl,
+      'update data_subjects set erased_at = now() where tenant_id = $1 and subject_id = $2',
+      [voxtra.tenantId, person.subjectId],
+    );
+    await expect(
+      getPerson(kernel, as(voxtra, staff('admin'), 'customer_administration'), person.subjectId),
+    ).rejects.toMatchObject({
+      code: 'subject_erased',
+    });
+  });
+
+  it('a batch of subjects passes the gate once: one decision, one audit entry naming every subject', async () => {
+    const ids = await kernel.transact(voxtra.tenantId, async (atx) => {
+      const created: number[] = [];
+      for (let i = 0; i < 200; i += 1) created.push(await registerSubject(atx, 'customer', new Date()));
+      return created;
+    });
+    const before = (await auditRows(voxtra)).length;
+    await kernel.transact(voxtra.tenantId, (atx) =>
+      kernel.gate.authorize(
+        atx,
+        { kind: 'system', job: 'cdr-import' },
+        {
+          purpose: 'call_billing',
+          action: 'write',
+          categories: ['kluis.telephony.call_record'],
+          subjectIds: ids,
+        },
+      ),
+    );
+    const after = await auditRows(voxtra);
+    expect(after.length).toBe(before + 1);
+    expect(after.at(-1)).toMatchObject({
+      purpose: 'call_billing',
+      records: 200,
+      n: 200,
+      decision: 'allowed',
+    });
+  });
+});
