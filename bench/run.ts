@@ -1,3 +1,4 @@
+import { benchAudit } from './audit.bench.js';
 import { benchTenantIsolation } from './tenant-isolation.bench.js';
 import { startBenchDatabase, writeResults, type Figure } from './harness.js';
 
@@ -7,6 +8,7 @@ import { startBenchDatabase, writeResults, type Figure } from './harness.js';
  */
 const scenarios: Array<{ name: string; run: typeof benchTenantIsolation }> = [
   { name: 'tenant-isolation', run: benchTenantIsolation },
+  { name: 'audit', run: benchAudit },
 ];
 
 const only = process.argv.slice(2);
