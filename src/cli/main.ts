@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { KLUIS_VERSION } from '../main.js';
 import { registerAuditCommands } from './audit.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
+import { registerPolicyCommands } from './policy.command.js';
 import { registerServeCommand } from './serve.command.js';
 import { registerTenantCommands } from './tenant.command.js';
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerMigrateCommand(program);
   registerTenantCommands(program);
   registerAuditCommands(program);
+  registerPolicyCommands(program);
   return program;
 }
 

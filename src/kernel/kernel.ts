@@ -1,7 +1,7 @@
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db.js';
 import { appendAuditNow, withAudit, type AuditDeps, type AuditedTx } from './audit/index.js';
-import { AccessGate } from './gate/gate.js';
+import { AccessDenied, AccessGate } from './gate/gate.js';
 import { Keyring } from './keyring/keyring.js';
 import type { KeyManagementService } from './keyring/kms.js';
 import type { KeystoreDb } from './keyring/keystore.tables.js';
@@ -25,6 +25,7 @@ export interface Kernel {
   /**
    * A tenant-scoped transaction whose audit entries commit with it. Every use case that touches
    * personal data runs inside one: the gate needs its AuditedTx, so the type system holds the rule.
+   * Refusals by the gate are audited after the rollback.
    */
   transact<T>(tenantId: number, work: (atx: AuditedTx) => Promise<T>): Promise<T>;
 }
@@ -40,11 +41,7 @@ export function createKernel(options: KernelOptions): Kernel {
     },
   };
   const policies = new TenantPolicyStore(options.db);
-  const gate = new AccessGate({
-    policies,
-    keyring,
-    recordDenial: (tenantId, event) => appendAuditNow(audit, tenantId, [event]),
-  });
+  const gate = new AccessGate({ policies, keyring });
   return {
     db: options.db,
     clock: options.clock,
@@ -52,6 +49,14 @@ export function createKernel(options: KernelOptions): Kernel {
     keyring,
     gate,
     audit,
-    transact: (tenantId, work) => withAudit(audit, tenantId, work),
+    transact: async (tenantId, work) => {
+      try {
+        return await withAudit(audit, tenantId, work);
+      } catch (error) {
+        // The work's transaction has rolled back; the refusal itself must stay on record.
+        if (error instanceof AccessDenied) await appendAuditNow(audit, error.tenantId, [error.auditEvent]);
+        throw error;
+      }
+    },
   };
 }

@@ -123,14 +123,29 @@ export class Grant {
 export interface GateDependencies {
   policies: TenantPolicyStore;
   keyring: Keyring;
-  /** Writes denial entries in their own committed transaction (the caller's is rolled back). */
-  recordDenial(tenantId: number, event: AuditEvent): Promise<void>;
+}
+
+/**
+ * A refusal by the gate. It carries its audit entry: the caller's transaction rolls back, so
+ * `Kernel.transact` appends the entry on its own once that transaction has ended (appending it
+ * while the transaction still held its connection could starve the pool under many denials).
+ */
+export class AccessDenied extends AppError {
+  readonly tenantId: number;
+  readonly auditEvent: AuditEvent;
+
+  constructor(code: DenialCode, reason: string, tenantId: number, auditEvent: AuditEvent) {
+    super(code, `access denied: ${reason}`, { publicMessage: reason });
+    this.name = 'AccessDenied';
+    this.tenantId = tenantId;
+    this.auditEvent = auditEvent;
+  }
 }
 
 /**
  * The access gate: personal data is read and written under a purpose by an actor with a role,
  * as the tenant's policy allows and the subjects' state permits. Every decision is audited,
- * allowed ones in the caller's transaction, denials on their own.
+ * allowed ones in the caller's transaction, denials after it (see AccessDenied).
  */
 export class AccessGate {
   readonly #deps: GateDependencies;
@@ -145,10 +160,7 @@ export class AccessGate {
     const subjects = await selectSubjectStates(atx.tx, request.subjectIds, request.purpose);
     const denial = decide(policy, actor, request, subjects);
     const event = auditEvent(actor, request, denial);
-    if (denial) {
-      await this.#deps.recordDenial(atx.tenantId, event);
-      throw new AppError(denial.code, `access denied: ${denial.reason}`, { publicMessage: denial.reason });
-    }
+    if (denial) throw new AccessDenied(denial.code, denial.reason, atx.tenantId, event);
     atx.audit.record(event);
     return new Grant(
       GRANT_TOKEN,
