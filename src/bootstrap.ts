@@ -1,6 +1,9 @@
-import type { Db } from './platform/db.js';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Kernel } from './kernel/kernel.js';
+import { parsePolicy } from './kernel/policy/policy.loader.js';
 import type { Logger } from './platform/logger.js';
-import { createTenant, listTenants } from './modules/tenants/index.js';
+import { createTenant, listTenants, type Tenant } from './modules/tenants/index.js';
 import { createStaffUser } from './modules/staff/index.js';
 
 export interface FirstRunLogin {
@@ -10,24 +13,41 @@ export interface FirstRunLogin {
   oneTimePassword: string;
 }
 
-/** The demo controllers `npm start` creates on an empty database (their policies ship in policies/). */
-export const DEMO_TENANTS = [
-  { slug: 'voiceking', name: 'VoiceKing CVBA', adminEmail: 'admin@voiceking.example' },
-  { slug: 'voxtra', name: 'Voxtra bvba', adminEmail: 'admin@voxtra.example' },
-] as const;
+const BOOTSTRAP_ACTOR = { kind: 'system', job: 'bootstrap' } as const;
 
 /**
- * On an empty database: creates the demo tenants with an admin each and returns the logins,
- * which the caller prints once. On any later start it does nothing.
+ * Creates a tenant from a policy file: name from the policy's controller, slug given or taken
+ * from the file name, the policy installed as version 1.
  */
-export async function bootstrapFirstRun(db: Db, logger: Logger): Promise<FirstRunLogin[]> {
-  if ((await listTenants(db)).length > 0) return [];
+export async function createTenantFromPolicy(kernel: Kernel, file: string, slug?: string): Promise<Tenant> {
+  const source = await readFile(file, 'utf8');
+  const policy = parsePolicy(source, file);
+  const tenant = await createTenant(kernel.db, {
+    slug: slug ?? path.basename(file, path.extname(file)),
+    name: `${policy.controller.legalName} ${policy.controller.legalForm}`,
+  });
+  await kernel.policies.install(tenant.tenantId, source, path.relative(process.cwd(), file) || file);
+  return tenant;
+}
+
+/**
+ * On an empty database: one tenant per policy file in the policy folder (the two demo providers
+ * `voiceking` and `voxtra`), each with an admin whose one-time password the caller prints once.
+ * On any later start it does nothing.
+ */
+export async function bootstrapFirstRun(
+  kernel: Kernel,
+  policyDir: string,
+  logger: Logger,
+): Promise<FirstRunLogin[]> {
+  if ((await listTenants(kernel.db)).length > 0) return [];
+  const files = (await readdir(policyDir)).filter((file) => file.endsWith('.yaml')).sort();
   const logins: FirstRunLogin[] = [];
-  for (const demo of DEMO_TENANTS) {
-    const tenant = await createTenant(db, { slug: demo.slug, name: demo.name });
-    const admin = await createStaffUser(db, tenant.tenantId, {
-      email: demo.adminEmail,
-      displayName: `${demo.name} administrator`,
+  for (const file of files) {
+    const tenant = await createTenantFromPolicy(kernel, path.join(policyDir, file));
+    const admin = await createStaffUser(kernel, tenant.tenantId, BOOTSTRAP_ACTOR, {
+      email: `admin@${tenant.slug}.example`,
+      displayName: `${tenant.name} administrator`,
       role: 'admin',
     });
     logins.push({
@@ -36,7 +56,7 @@ export async function bootstrapFirstRun(db: Db, logger: Logger): Promise<FirstRu
       role: admin.role,
       oneTimePassword: admin.oneTimePassword,
     });
-    logger.info({ tenant: tenant.slug }, 'first run: tenant and admin created');
+    logger.info({ tenant: tenant.slug }, 'first run: tenant created from its policy, with an admin');
   }
   return logins;
 }

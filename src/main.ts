@@ -8,6 +8,9 @@ import { describeDatabaseUrl, withDatabase } from './platform/database-url.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './platform/embedded-postgres.js';
 import type { Logger } from './platform/logger.js';
 import { KEYSTORE_MIGRATIONS_DIR, migrate } from './platform/migrate.js';
+import { systemClock, type Clock } from './platform/clock.js';
+import { createKernel, type Kernel } from './kernel/kernel.js';
+import { LocalKeyManagementService, loadMasterKey } from './kernel/keyring/kms.js';
 import type { KeystoreDatabase, KeystoreDb } from './kernel/keyring/keystore.tables.js';
 
 export const KLUIS_VERSION = (
@@ -126,17 +129,51 @@ async function assertReachable(connectionString: string): Promise<void> {
   }
 }
 
+export interface Runtime {
+  database: DatabaseHandle;
+  kernel: Kernel;
+  close(): Promise<void>;
+}
+
+/** Database, key store and the privacy core: what every CLI command and the server need. */
+export async function openRuntime(
+  config: Config,
+  logger: Logger,
+  clock: Clock = systemClock,
+): Promise<Runtime> {
+  const database = await openDatabase(config, logger);
+  let masterKey: Buffer;
+  try {
+    masterKey = await loadMasterKey({ fromEnvironment: config.masterKey, dataDir: config.dataDir });
+  } catch (cause) {
+    await database.close();
+    throw new StartupError(
+      `cannot read or create the master key in ${config.dataDir} (set KLUIS_MASTER_KEY, or make the folder writable)`,
+      { cause },
+    );
+  }
+  const kernel = createKernel({
+    db: database.db,
+    keystore: database.keystore,
+    kms: new LocalKeyManagementService(masterKey),
+    clock,
+  });
+  return { database, kernel, close: () => database.close() };
+}
+
 export interface RunningKluis {
   app: FastifyInstance;
   database: DatabaseHandle;
+  kernel: Kernel;
   url: string;
   stop(): Promise<void>;
 }
 
 /** The composition root: config → database → services → HTTP. */
 export async function startKluis(config: Config, logger: Logger): Promise<RunningKluis> {
-  const database = await openDatabase(config, logger);
-  const app = await buildApp({ db: database.db, logger, version: KLUIS_VERSION });
+  const runtime = await openRuntime(config, logger);
+  const { database } = runtime;
+  const app = await buildApp({ kernel: runtime.kernel, logger, version: KLUIS_VERSION });
   try {
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (cause) {
@@ -161,6 +198,7 @@ export async function startKluis(config: Config, logger: Logger): Promise<Runnin
   return {
     app,
     database,
+    kernel: runtime.kernel,
     url,
     stop: async () => {
       await app.close();

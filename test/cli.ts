@@ -1,9 +1,15 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const KLUIS_BIN = path.join(ROOT, 'bin/kluis.js');
+
+// Children never write to the repository's ./.kluis: their data folder (master key file,
+// embedded server) defaults to one throwaway folder per test file.
+const defaultDataDir = mkdtempSync(path.join(os.tmpdir(), 'kluis-cli-'));
 
 /** The environment a CLI child gets: nothing of ours leaks in except what the test sets. */
 function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
@@ -11,7 +17,7 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   for (const [key, value] of Object.entries(process.env)) {
     if (!key.startsWith('KLUIS_') && key !== 'DATABASE_URL') base[key] = value;
   }
-  return { ...base, KLUIS_LOG_LEVEL: 'warn', ...env };
+  return { ...base, KLUIS_LOG_LEVEL: 'warn', KLUIS_DATA_DIR: defaultDataDir, ...env };
 }
 
 export interface CliResult {

@@ -1,21 +1,20 @@
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
-import {
-  AuditChainError,
-  loadLocalAuditKeys,
-  verifyAuditChain,
-  writeCheckpoint,
-  type AuditKeys,
-} from '../kernel/audit/index.js';
-import { openDatabase } from '../main.js';
+import type { Logger } from '../platform/logger.js';
+import { AuditChainError, verifyAuditChain, writeCheckpoint, type AuditKeys } from '../kernel/audit/index.js';
+import { openRuntime, type DatabaseHandle } from '../main.js';
 import { findTenantBySlug, listTenants, type Tenant } from '../modules/tenants/index.js';
 import type { Db } from '../platform/db.js';
 import { systemClock } from '../platform/clock.js';
 import { createCliContext, exitWithFailure } from './context.js';
 
-export interface AuditCommandOptions {
-  /** Where the CLI gets its keyed functions; the local master-key derivation until the keyring is wired. */
-  loadKeys?: (config: Config) => Promise<AuditKeys>;
+/** The data database and the keyring's keyed functions (pseudonyms, checkpoint MACs). */
+async function openAudit(
+  config: Config,
+  logger: Logger,
+): Promise<{ database: DatabaseHandle; keys: AuditKeys; close(): Promise<void> }> {
+  const runtime = await openRuntime(config, logger);
+  return { database: runtime.database, keys: runtime.kernel.audit.keys, close: () => runtime.close() };
 }
 
 async function selectTenants(db: Db, slug: string | undefined): Promise<Tenant[]> {
@@ -23,8 +22,7 @@ async function selectTenants(db: Db, slug: string | undefined): Promise<Tenant[]
 }
 
 /** `kluis audit verify` and `kluis audit checkpoint`. */
-export function registerAuditCommands(program: Command, options: AuditCommandOptions = {}): void {
-  const loadKeys = options.loadKeys ?? loadLocalAuditKeys;
+export function registerAuditCommands(program: Command): void {
   const audit = program
     .command('audit')
     .description('prove and sign the audit log (one hash chain per tenant)');
@@ -36,8 +34,7 @@ export function registerAuditCommands(program: Command, options: AuditCommandOpt
     .action(async (flags: { tenant?: string }) => {
       try {
         const { config, logger } = createCliContext();
-        const keys = await loadKeys(config);
-        const database = await openDatabase(config, logger);
+        const { database, keys, close } = await openAudit(config, logger);
         let broken = 0;
         try {
           for (const tenant of await selectTenants(database.db, flags.tenant)) {
@@ -54,7 +51,7 @@ export function registerAuditCommands(program: Command, options: AuditCommandOpt
             }
           }
         } finally {
-          await database.close();
+          await close();
         }
         if (broken > 0) {
           console.error(`kluis: ${broken} audit chain(s) broken`);
@@ -72,8 +69,7 @@ export function registerAuditCommands(program: Command, options: AuditCommandOpt
     .action(async (flags: { tenant?: string }) => {
       try {
         const { config, logger } = createCliContext();
-        const keys = await loadKeys(config);
-        const database = await openDatabase(config, logger);
+        const { database, keys, close } = await openAudit(config, logger);
         let refused = 0;
         try {
           for (const tenant of await selectTenants(database.db, flags.tenant)) {
@@ -97,7 +93,7 @@ export function registerAuditCommands(program: Command, options: AuditCommandOpt
             }
           }
         } finally {
-          await database.close();
+          await close();
         }
         if (refused > 0) {
           console.error(`kluis: ${refused} audit chain(s) broken, not signed`);

@@ -1,10 +1,13 @@
 import { Command } from 'commander';
 import { KLUIS_VERSION } from '../main.js';
 import { registerAuditCommands } from './audit.command.js';
+import { registerKeysCommands } from './keys.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerPolicyCommands } from './policy.command.js';
 import { registerServeCommand } from './serve.command.js';
+import { registerStaffCommands } from './staff.command.js';
 import { registerTenantCommands } from './tenant.command.js';
+import { registerTelephonyCommands } from './telephony.command.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -19,6 +22,9 @@ export function buildProgram(): Command {
   registerTenantCommands(program);
   registerAuditCommands(program);
   registerPolicyCommands(program);
+  registerKeysCommands(program);
+  registerStaffCommands(program);
+  registerTelephonyCommands(program);
   return program;
 }
 

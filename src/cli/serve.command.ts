@@ -13,7 +13,7 @@ export function registerServeCommand(program: Command): void {
       try {
         const { config, logger } = createCliContext();
         const kluis = await startKluis(config, logger);
-        const logins = await bootstrapFirstRun(kluis.database.db, logger);
+        const logins = await bootstrapFirstRun(kluis.kernel, config.policyDir, logger);
         printBanner(kluis.url, logins);
         const stop = (signal: string): void => {
           logger.info({ signal }, 'stopping');

@@ -1,24 +1,87 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
-import { openDatabase } from '../main.js';
-import { createTenant } from '../modules/tenants/index.js';
+import { createTenantFromPolicy } from '../bootstrap.js';
+import { openRuntime } from '../main.js';
+import { createTenant, findTenantBySlug } from '../modules/tenants/index.js';
 import { createCliContext, exitWithFailure } from './context.js';
 
 export function registerTenantCommands(program: Command): void {
-  const tenant = program.command('tenant').description('manage tenants (one per provider)');
+  const tenant = program
+    .command('tenant')
+    .description('manage tenants (one per provider, each with its own policy)');
   tenant
     .command('create')
-    .description('create a tenant')
-    .requiredOption('--name <name>', 'legal name of the provider')
-    .requiredOption('--slug <slug>', 'short identifier used in URLs, e.g. voiceking')
-    .action(async (options: { name: string; slug: string }) => {
+    .description('create a tenant, from a policy file (--policy) or bare (--name, no policy yet)')
+    .option('--policy <file>', 'policy file; the tenant takes its name from the controller in it')
+    .option('--name <name>', 'legal name of the provider (without --policy)')
+    .option('--slug <slug>', 'short identifier used in URLs, e.g. voiceking (default: the policy file name)')
+    .action(async (options: { policy?: string; name?: string; slug?: string }, command: Command) => {
+      if (!options.policy && !(options.name && options.slug)) {
+        command.error('error: give --policy <file>, or --name <name> and --slug <slug>', { exitCode: 2 });
+      }
       try {
         const { config, logger } = createCliContext();
-        const database = await openDatabase(config, logger);
+        const runtime = await openRuntime(config, logger);
         try {
-          const created = await createTenant(database.db, { name: options.name, slug: options.slug });
-          console.log(`tenant ${created.slug} created (id ${created.tenantId})`);
+          const created = options.policy
+            ? await createTenantFromPolicy(runtime.kernel, path.resolve(options.policy), options.slug)
+            : await createTenant(runtime.database.db, { name: options.name ?? '', slug: options.slug ?? '' });
+          console.log(
+            `tenant ${created.slug} created (id ${created.tenantId})${options.policy ? ', policy version 1 installed' : ''}`,
+          );
         } finally {
-          await database.close();
+          await runtime.close();
+        }
+      } catch (error) {
+        exitWithFailure(error);
+      }
+    });
+
+  const policy = tenant.command('policy').description("a tenant's policy versions");
+  policy
+    .command('set')
+    .description('validate a policy file and make it the version in force (earlier versions are kept)')
+    .requiredOption('--tenant <slug>', 'tenant')
+    .argument('<file>', 'policy file')
+    .action(async (file: string, options: { tenant: string }) => {
+      try {
+        const { config, logger } = createCliContext();
+        const runtime = await openRuntime(config, logger);
+        try {
+          const found = await findTenantBySlug(runtime.database.db, options.tenant);
+          const installed = await runtime.kernel.policies.install(
+            found.tenantId,
+            await readFile(file, 'utf8'),
+            file,
+          );
+          console.log(
+            `tenant ${found.slug}: policy version ${installed.versionNo} (statement ${installed.statementVersion}) in force`,
+          );
+        } finally {
+          await runtime.close();
+        }
+      } catch (error) {
+        exitWithFailure(error);
+      }
+    });
+  policy
+    .command('list')
+    .description('list the policy versions of a tenant')
+    .requiredOption('--tenant <slug>', 'tenant')
+    .action(async (options: { tenant: string }) => {
+      try {
+        const { config, logger } = createCliContext();
+        const runtime = await openRuntime(config, logger);
+        try {
+          const found = await findTenantBySlug(runtime.database.db, options.tenant);
+          for (const version of await runtime.kernel.policies.versions(found.tenantId)) {
+            console.log(
+              `${String(version.versionNo).padStart(3)}  statement ${version.statementVersion}  effective ${version.effectiveDate}  loaded ${version.loadedAt.toISOString()}`,
+            );
+          }
+        } finally {
+          await runtime.close();
         }
       } catch (error) {
         exitWithFailure(error);

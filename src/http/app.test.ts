@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testLogger, type TestDatabase } from '../../test/database.js';
+import { randomBytes } from 'node:crypto';
 import { createAppDb } from '../platform/db.js';
+import { createTestKernel } from '../../test/kernel.js';
+import { createKernel } from '../kernel/kernel.js';
+import { LocalKeyManagementService } from '../kernel/keyring/kms.js';
+import { systemClock } from '../platform/clock.js';
 import { buildApp } from './app.js';
 
 let database: TestDatabase;
@@ -11,7 +16,7 @@ afterAll(async () => database.close());
 
 describe('HTTP foundation', () => {
   it('GET /health answers ok when the database is reachable, with a request id', async () => {
-    const app = await buildApp({ db: database.db, logger: testLogger, version: 'test' });
+    const app = await buildApp({ kernel: createTestKernel(database), logger: testLogger, version: 'test' });
     const response = await app.inject({ method: 'GET', url: '/health' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ status: 'ok', db: 'ok' });
@@ -25,7 +30,13 @@ describe('HTTP foundation', () => {
       assumeAppRole: false,
       logger: testLogger,
     });
-    const app = await buildApp({ db, logger: testLogger, version: 'test' });
+    const kernel = createKernel({
+      db,
+      keystore: database.keystore,
+      kms: new LocalKeyManagementService(randomBytes(32)),
+      clock: systemClock,
+    });
+    const app = await buildApp({ kernel, logger: testLogger, version: 'test' });
     const response = await app.inject({ method: 'GET', url: '/health' });
     expect(response.statusCode).toBe(503);
     expect(response.json()).toEqual({ status: 'degraded', db: 'unreachable' });
@@ -34,7 +45,7 @@ describe('HTTP foundation', () => {
   });
 
   it('keeps a well-formed caller request id and reports unknown routes with a stable code', async () => {
-    const app = await buildApp({ db: database.db, logger: testLogger, version: 'test' });
+    const app = await buildApp({ kernel: createTestKernel(database), logger: testLogger, version: 'test' });
     const response = await app.inject({
       method: 'GET',
       url: '/nope',
@@ -48,7 +59,7 @@ describe('HTTP foundation', () => {
   });
 
   it('serves the OpenAPI document and a readable API reference', async () => {
-    const app = await buildApp({ db: database.db, logger: testLogger, version: 'test' });
+    const app = await buildApp({ kernel: createTestKernel(database), logger: testLogger, version: 'test' });
     const spec = await app.inject({ method: 'GET', url: '/api/openapi.json' });
     expect(spec.statusCode).toBe(200);
     const document = spec.json<{ openapi: string; paths: Record<string, unknown> }>();

@@ -9,12 +9,13 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { pingDatabase, type Db } from '../platform/db.js';
+import { pingDatabase } from '../platform/db.js';
+import type { Kernel } from '../kernel/kernel.js';
 import type { Logger } from '../platform/logger.js';
 import { handleError } from './error-handler.js';
 
 export interface HttpDependencies {
-  db: Db;
+  kernel: Kernel;
   logger: Logger;
   version: string;
 }
@@ -71,7 +72,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
       },
     },
     async (_request, reply) => {
-      if (await pingDatabase(deps.db)) return reply.status(200).send({ status: 'ok', db: 'ok' });
+      if (await pingDatabase(deps.kernel.db)) return reply.status(200).send({ status: 'ok', db: 'ok' });
       return reply.status(503).send({ status: 'degraded', db: 'unreachable' });
     },
   );

@@ -4,6 +4,7 @@ import { createTestDatabase, runAsOwner, type TestDatabase } from '../../test/da
 import { createStaffUser } from '../modules/staff/index.js';
 import { createTenant } from '../modules/tenants/index.js';
 import { withTenant } from './db.js';
+import { createPolicyTenant, createTestKernel } from '../../test/kernel.js';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -16,10 +17,20 @@ const GLOBAL_TABLES = new Set(['tenants', 'schema_migrations']);
 
 describe('tenant isolation', () => {
   it('a query for tenant A cannot see tenant B rows even when the SQL forgets WHERE tenant_id', async () => {
-    const a = await createTenant(database.db, { slug: 'tenant-a', name: 'A' });
-    const b = await createTenant(database.db, { slug: 'tenant-b', name: 'B' });
-    await createStaffUser(database.db, a.tenantId, { email: 'a@a.example', displayName: 'A', role: 'admin' });
-    await createStaffUser(database.db, b.tenantId, { email: 'b@b.example', displayName: 'B', role: 'admin' });
+    const kernel = createTestKernel(database);
+    const a = await createPolicyTenant(kernel, 'voiceking');
+    const b = await createPolicyTenant(kernel, 'voxtra');
+    const actor = { kind: 'system', job: 'test' } as const;
+    await createStaffUser(kernel, a.tenantId, actor, {
+      email: 'a@a.example',
+      displayName: 'A',
+      role: 'admin',
+    });
+    await createStaffUser(kernel, b.tenantId, actor, {
+      email: 'b@b.example',
+      displayName: 'B',
+      role: 'admin',
+    });
 
     const seenByA = await withTenant(database.db, a.tenantId, (tx) =>
       sql<{ email: string; tenant_id: number }>`select email, tenant_id from staff_users`.execute(tx),

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { hash } from '@node-rs/argon2';
 import { z } from 'zod';
+import type { Actor } from '../../kernel/gate/gate.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { registerSubject } from '../../kernel/subjects/index.js';
 import { AppError } from '../../platform/errors.js';
-import { withTenant, type Db, type TenantId } from '../../platform/db.js';
 
 // argon2id with OWASP's suggested minimum (19 MiB, 2 passes, 1 lane).
 const ARGON2_OPTIONS = {
@@ -11,6 +13,10 @@ const ARGON2_OPTIONS = {
   timeCost: 2,
   parallelism: 1,
 } as const;
+
+/** The purpose under which staff accounts are managed (declared by every policy, decision 0006). */
+export const STAFF_PURPOSE = 'staff_accounts';
+const STAFF_CATEGORIES = ['user.name', 'user.contact.email', 'user.authorization.credentials'];
 
 export const createStaffInputSchema = z.object({
   email: z.string().trim().toLowerCase().email('expected an e-mail address'),
@@ -32,10 +38,15 @@ export function hashPassword(password: string): Promise<string> {
   return hash(password, ARGON2_OPTIONS);
 }
 
-/** Creates a staff account with a random one-time password that must be changed at first login. */
+/**
+ * Creates a staff account (a data subject of type `staff`) with a random one-time password that
+ * must be changed at first login. The role must be one of the tenant policy's roles.
+ * Categories: user.name, user.contact.email, user.authorization.credentials; purpose staff_accounts.
+ */
 export async function createStaffUser(
-  db: Db,
-  tenantId: TenantId,
+  kernel: Kernel,
+  tenantId: number,
+  actor: Actor,
   input: CreateStaffInput,
 ): Promise<CreatedStaffUser> {
   const parsed = createStaffInputSchema.safeParse(input);
@@ -46,10 +57,16 @@ export async function createStaffUser(
         .join('; '),
     });
   }
+  const { policy } = await kernel.policies.current(tenantId);
+  if (!policy.roles[parsed.data.role]) {
+    throw new AppError('validation_failed', 'unknown role', {
+      publicMessage: `role: "${parsed.data.role}" is not a role of this tenant's policy (${Object.keys(policy.roles).join(', ')})`,
+    });
+  }
   const oneTimePassword = randomBytes(15).toString('base64url');
   const passwordHash = await hashPassword(oneTimePassword);
-  return withTenant(db, tenantId, async (tx) => {
-    const existing = await tx
+  return kernel.transact(tenantId, async (atx) => {
+    const existing = await atx.tx
       .selectFrom('staff_users')
       .select('staff_id')
       .where('email', '=', parsed.data.email)
@@ -58,10 +75,19 @@ export async function createStaffUser(
       throw new AppError('conflict', 'staff e-mail taken', {
         publicMessage: 'a staff user with this e-mail exists',
       });
-    const row = await tx
+    const subjectId = await registerSubject(atx, 'staff', kernel.clock.now());
+    const grant = await kernel.gate.authorize(atx, actor, {
+      purpose: STAFF_PURPOSE,
+      action: 'write',
+      categories: STAFF_CATEGORIES,
+      subjectIds: [subjectId],
+    });
+    grant.assertWritable();
+    const row = await atx.tx
       .insertInto('staff_users')
       .values({
         tenant_id: tenantId,
+        subject_id: subjectId,
         email: parsed.data.email,
         display_name: parsed.data.displayName,
         role: parsed.data.role,
@@ -73,9 +99,9 @@ export async function createStaffUser(
   });
 }
 
-export async function countStaffUsers(db: Db, tenantId: TenantId): Promise<number> {
-  return withTenant(db, tenantId, async (tx) => {
-    const row = await tx
+export async function countStaffUsers(kernel: Kernel, tenantId: number): Promise<number> {
+  return kernel.transact(tenantId, async (atx) => {
+    const row = await atx.tx
       .selectFrom('staff_users')
       .select((eb) => eb.fn.countAll<number>().as('count'))
       .executeTakeFirstOrThrow();
