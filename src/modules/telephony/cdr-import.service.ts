@@ -1,0 +1,510 @@
+/**
+ * CDR import (VX-5): a switch's call-record file → normalised, attributed, rated call records,
+ * stored through COPY, each batch in one transaction with one gate decision, deduplicated on the
+ * switch's unique id (else the record hash). Streaming: memory holds at most two batches.
+ *
+ * Every line read ends as exactly one of: imported, rejected (reject file, with line number and
+ * reason), or skipped as a duplicate. A run killed half-way leaves whole batches behind; running
+ * the same file again adds only what is missing, so the end state equals one clean run.
+ */
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { rm } from 'node:fs/promises';
+import { sql } from 'kysely';
+import type { CountryCode } from 'libphonenumber-js/max';
+import { withAudit, type AuditedTx } from '../../kernel/audit/index.js';
+import type { Actor, Grant } from '../../kernel/gate/gate.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { normalisePhoneNumber } from '../../kernel/identifiers/phone.js';
+import { withTenant } from '../../platform/db.js';
+import { AppError } from '../../platform/errors.js';
+import { parseCdrStream, type CallRecord, type CdrFormat, type GenericColumnMapping } from './cdr.parse.js';
+import { openCopyConnection, type CopyConnection, type CopyConnectionOptions } from './copy-connection.js';
+import { TELEPHONY_CATEGORIES } from './datamap.js';
+import { rateCall, selectBillableSeconds, type RatingTable } from './rating.js';
+import { loadRatingTable } from './tariff.service.js';
+
+/** The purpose call records serve, and the only one (VX-5). */
+export const CALL_BILLING_PURPOSE = 'call_billing';
+export const CDR_IMPORT_ACTOR: Actor = { kind: 'system', job: 'cdr-import' };
+export const DEFAULT_BATCH_SIZE = 50_000;
+
+export type ImportRejectReason =
+  'caller_not_normalisable' | 'destination_not_normalisable' | 'caller_not_held';
+
+export interface CdrImportDeps {
+  kernel: Kernel;
+  /** How to open the bulk connection (the app's own database, as the app role). */
+  connection: CopyConnectionOptions;
+}
+
+export interface CdrImportOptions {
+  tenantId: number;
+  file: string;
+  format?: CdrFormat | 'auto';
+  timeZone?: string;
+  mapping?: GenericColumnMapping;
+  /** Country for numbers in national form; default: the country of the policy's controller. */
+  defaultCountry?: string;
+  /** Where rejects go; default `<file>.rejects.csv`. */
+  rejectFile?: string;
+  batchSize?: number;
+  actor?: Actor;
+  onProgress?: (progress: CdrImportProgress) => void;
+}
+
+export interface CdrImportProgress {
+  linesRead: number;
+  imported: number;
+  rejected: number;
+  duplicates: number;
+  elapsedMs: number;
+}
+
+export interface CdrImportSummary extends CdrImportProgress {
+  file: string;
+  /** Calls that are chargeable but matched no rate: cost left empty, see `kluis cdr rerate`. */
+  unrated: number;
+  batches: number;
+  rejectFile: string | null;
+  rejectsByReason: Record<string, number>;
+}
+
+/**
+ * Imports one call-record file for a tenant. Call records are personal data of the caller
+ * (kluis.telephony.call_record, kluis.telephony.number), written under the call_billing purpose by
+ * the system actor `cdr-import`, one gate decision per batch over the batch's subjects.
+ * Throws CdrLayoutError (nothing written) when the file's layout is wrong.
+ */
+export async function importCdrFile(
+  deps: CdrImportDeps,
+  options: CdrImportOptions,
+): Promise<CdrImportSummary> {
+  const { kernel } = deps;
+  const started = performance.now();
+  const actor = options.actor ?? CDR_IMPORT_ACTOR;
+  const defaultCountry = (options.defaultCountry ??
+    (await findTenantCountry(kernel, options.tenantId))) as CountryCode;
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const connection = await openCopyConnection(deps.connection);
+  const rejectPath = options.rejectFile ?? `${options.file}.rejects.csv`;
+  const rejects = new RejectWriter(rejectPath);
+  const summary: CdrImportSummary = {
+    file: options.file,
+    linesRead: 0,
+    imported: 0,
+    rejected: 0,
+    duplicates: 0,
+    unrated: 0,
+    batches: 0,
+    elapsedMs: 0,
+    rejectFile: null,
+    rejectsByReason: {},
+  };
+  try {
+    await connection.client.query(STAGING_DDL);
+    const { holders, ratingTable, months } = await prepare(kernel, connection, options.tenantId, actor);
+    const normaliser = new NumberNormaliser(defaultCountry);
+    const writer = new BatchWriter(kernel, connection, options.tenantId, actor, months);
+    let batch = new Batch();
+    const onWritten = (written: { rows: number; inserted: number }): void => {
+      summary.rejected = rejects.count;
+      report(summary, written, started, options.onProgress);
+    };
+
+    const parsed = parseCdrStream(createReadStream(options.file), {
+      format: options.format ?? 'auto',
+      ...(options.timeZone ? { timeZone: options.timeZone } : {}),
+      ...(options.mapping ? { mapping: options.mapping } : {}),
+    });
+    for await (const result of parsed) {
+      summary.linesRead += 1;
+      if (result.kind === 'rejection') {
+        await rejects.write(result.lineNumber, result.reason, result.message);
+        continue;
+      }
+      const row = buildRow(result, normaliser, holders, ratingTable);
+      if (typeof row === 'string') {
+        await rejects.write(result.lineNumber, row, REJECT_MESSAGES[row]);
+        continue;
+      }
+      if (row.isUnrated) summary.unrated += 1;
+      batch.add(row);
+      if (batch.size >= batchSize) {
+        await writer.submit(batch, onWritten);
+        batch = new Batch();
+      }
+    }
+    if (batch.size > 0) await writer.submit(batch, onWritten);
+    await writer.drain();
+    summary.rejected = rejects.count;
+    summary.rejectsByReason = rejects.byReason;
+    summary.rejectFile = rejects.count > 0 ? rejectPath : null;
+  } finally {
+    await rejects.close();
+    await connection.close();
+  }
+  summary.elapsedMs = performance.now() - started;
+  return summary;
+}
+
+function report(
+  summary: CdrImportSummary,
+  written: { rows: number; inserted: number },
+  started: number,
+  onProgress: CdrImportOptions['onProgress'],
+): void {
+  summary.batches += 1;
+  summary.imported += written.inserted;
+  summary.duplicates += written.rows - written.inserted;
+  onProgress?.({
+    linesRead: summary.linesRead,
+    imported: summary.imported,
+    rejected: summary.rejected,
+    duplicates: summary.duplicates,
+    elapsedMs: performance.now() - started,
+  });
+}
+
+async function findTenantCountry(kernel: Kernel, tenantId: number): Promise<string> {
+  const country = (await kernel.policies.current(tenantId)).policy.controller.address.country;
+  return /^[A-Z]{2}$/.test(country) ? country : 'BE';
+}
+
+// ---------------------------------------------------------------------------------------
+// Preparation: who held which number, the tariff, the partitions that exist.
+
+/** Number → periods it was held, sorted by start; times as epoch ms, open end as +Infinity. */
+export type HolderIndex = Map<string, Array<{ from: number; to: number; subjectId: number }>>;
+
+async function prepare(
+  kernel: Kernel,
+  connection: CopyConnection,
+  tenantId: number,
+  actor: Actor,
+): Promise<{ holders: HolderIndex; ratingTable: RatingTable; months: Set<string> }> {
+  return withAudit(auditDeps(kernel, connection), tenantId, async (atx) => {
+    const subjectIds = (
+      await atx.tx.selectFrom('number_assignments').select('subject_id').distinct().execute()
+    ).map((row) => row.subject_id);
+    const grant = await kernel.gate.authorize(atx, actor, {
+      purpose: CALL_BILLING_PURPOSE,
+      action: 'read',
+      categories: [TELEPHONY_CATEGORIES.number],
+      subjectIds,
+    });
+    const holders = await loadHolderIndex(atx, grant);
+    const ratingTable = await loadRatingTable(atx.tx);
+    const partitions = await atx.tx
+      .selectFrom('call_record_partitions')
+      .select(sql<string>`to_char(month, 'YYYY-MM')`.as('month'))
+      .execute();
+    return { holders, ratingTable, months: new Set(partitions.map((row) => row.month)) };
+  });
+}
+
+/** Every assignment period of the grant's subjects, indexed by number, for attribution in memory. */
+export async function loadHolderIndex(atx: AuditedTx, grant: Grant): Promise<HolderIndex> {
+  const subjectIds = [...grant.subjectIds];
+  const index: HolderIndex = new Map();
+  if (subjectIds.length === 0) return index;
+  const rows = await atx.tx
+    .selectFrom('number_assignments')
+    .select(['e164', 'subject_id', 'valid_from', 'valid_to'])
+    .where('subject_id', '=', (eb) => eb.fn.any(eb.val(subjectIds)))
+    .orderBy('valid_from')
+    .execute();
+  for (const row of rows) {
+    grant.assertCovers(TELEPHONY_CATEGORIES.number, row.subject_id);
+    const periods = index.get(row.e164) ?? [];
+    periods.push({
+      from: row.valid_from.getTime(),
+      to: row.valid_to?.getTime() ?? Number.POSITIVE_INFINITY,
+      subjectId: row.subject_id,
+    });
+    index.set(row.e164, periods);
+  }
+  return index;
+}
+
+export function findHolder(index: HolderIndex, e164: string, at: number): number | null {
+  const periods = index.get(e164);
+  if (periods === undefined) return null;
+  for (const period of periods) if (period.from <= at && at < period.to) return period.subjectId;
+  return null;
+}
+
+function auditDeps(kernel: Kernel, connection: CopyConnection): Parameters<typeof withAudit>[0] {
+  return { db: connection.db, keys: kernel.audit.keys, clock: kernel.clock };
+}
+
+// ---------------------------------------------------------------------------------------
+// One record → one row (or a reject reason).
+
+const REJECT_MESSAGES: Readonly<Record<ImportRejectReason, string>> = {
+  caller_not_normalisable: "the caller's number is not a valid phone number in the tenant's numbering plan",
+  destination_not_normalisable: 'the destination is neither a valid phone number nor dialled digits',
+  caller_not_held: "no customer held the caller's number when the call started",
+};
+
+/** Digits as dialled when the destination is no E.164 number: short codes, service numbers. */
+const DIALLED = /^[0-9*#+]{1,32}$/;
+
+interface Row {
+  startedIso: string;
+  month: string;
+  line: string;
+  subjectId: number;
+  isUnrated: boolean;
+}
+
+type Normalised = { ok: true; e164: string } | { ok: false };
+
+/** libphonenumber costs tens of µs per call; a switch repeats the same few thousand numbers. */
+export class NumberNormaliser {
+  readonly #country: CountryCode;
+  readonly #cache = new Map<string, Normalised>();
+
+  constructor(country: CountryCode) {
+    this.#country = country;
+  }
+
+  normalise(raw: string): Normalised {
+    const cached = this.#cache.get(raw);
+    if (cached !== undefined) return cached;
+    const result = normalisePhoneNumber(raw, { defaultCountry: this.#country });
+    const value: Normalised = result.ok ? { ok: true, e164: result.e164 } : { ok: false };
+    if (this.#cache.size >= 500_000) this.#cache.clear();
+    this.#cache.set(raw, value);
+    return value;
+  }
+}
+
+function buildRow(
+  record: CallRecord,
+  normaliser: NumberNormaliser,
+  holders: HolderIndex,
+  ratingTable: RatingTable,
+): Row | ImportRejectReason {
+  const caller = normaliser.normalise(record.callerRaw);
+  if (!caller.ok) return 'caller_not_normalisable';
+  const normalisedDestination = normaliser.normalise(record.destinationRaw);
+  let destination: string;
+  if (normalisedDestination.ok) destination = normalisedDestination.e164;
+  else if (DIALLED.test(record.destinationRaw)) destination = record.destinationRaw;
+  else return 'destination_not_normalisable';
+  const startedMs = record.startedAt.getTime();
+  const subjectId = findHolder(holders, caller.e164, startedMs);
+  if (subjectId === null) return 'caller_not_held';
+
+  const seconds = selectBillableSeconds(record);
+  let cost: number | null = 0;
+  if (seconds > 0) {
+    const rated = normalisedDestination.ok
+      ? rateCall(ratingTable, destination, seconds, record.startedAt)
+      : 'no_rate';
+    cost = rated === 'no_rate' ? null : rated;
+  }
+  const startedIso = record.startedAt.toISOString();
+  const line = [
+    startedIso,
+    copyText(record.uniqueId ?? record.recordHash),
+    String(subjectId),
+    caller.e164,
+    destination,
+    record.answeredAt === null ? NULL : record.answeredAt.toISOString(),
+    record.endedAt.toISOString(),
+    String(record.durationSeconds),
+    String(record.billableSeconds),
+    record.disposition,
+    record.isBillableLeg ? 't' : 'f',
+    record.linkedId === null ? NULL : copyText(record.linkedId),
+    cost === null ? NULL : String(cost),
+  ].join('\t');
+  return { startedIso, month: startedIso.slice(0, 7), line, subjectId, isUnrated: cost === null };
+}
+
+const NULL = '\\N';
+const COPY_SPECIAL = /[\\\t\n\r]/;
+
+/** COPY text format: backslash, tab, newline and carriage return are escaped. */
+export function copyText(value: string): string {
+  if (!COPY_SPECIAL.test(value)) return value;
+  return value.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+}
+
+// ---------------------------------------------------------------------------------------
+// Batches: COPY into a session-private staging table, then one INSERT … ON CONFLICT DO NOTHING.
+
+export const CALL_RECORD_COLUMNS = [
+  'started_at',
+  'dedup_key',
+  'subject_id',
+  'caller_e164',
+  'destination',
+  'answered_at',
+  'ended_at',
+  'duration_seconds',
+  'billable_seconds',
+  'disposition',
+  'is_billable_leg',
+  'linked_id',
+  'cost_micros',
+] as const;
+
+const STAGING_DDL = `CREATE TEMP TABLE IF NOT EXISTS cdr_staging (
+  started_at timestamptz, dedup_key text, subject_id bigint, caller_e164 text, destination text,
+  answered_at timestamptz, ended_at timestamptz, duration_seconds integer, billable_seconds integer,
+  disposition text, is_billable_leg boolean, linked_id text, cost_micros bigint
+) ON COMMIT DELETE ROWS`;
+
+const COLUMN_LIST = CALL_RECORD_COLUMNS.join(', ');
+const COPY_STAGING = `COPY cdr_staging (${COLUMN_LIST}) FROM STDIN`;
+const LINES_PER_CHUNK = 512;
+
+class Batch {
+  readonly lines: string[] = [];
+  readonly subjects = new Set<number>();
+  readonly months = new Set<string>();
+
+  get size(): number {
+    return this.lines.length;
+  }
+
+  add(row: Row): void {
+    this.lines.push(row.line);
+    this.subjects.add(row.subjectId);
+    this.months.add(row.month);
+  }
+
+  *chunks(): Generator<string> {
+    for (let start = 0; start < this.lines.length; start += LINES_PER_CHUNK) {
+      yield `${this.lines.slice(start, start + LINES_PER_CHUNK).join('\n')}\n`;
+    }
+  }
+}
+
+/**
+ * Writes batches one after the other on the bulk connection while the caller parses the next
+ * one: at most one batch in flight, so the database and the parser work at the same time.
+ */
+class BatchWriter {
+  #inFlight: Promise<void> | null = null;
+  #failure: Error | null = null;
+  readonly #kernel: Kernel;
+  readonly #connection: CopyConnection;
+  readonly #tenantId: number;
+  readonly #actor: Actor;
+  readonly #months: Set<string>;
+
+  constructor(
+    kernel: Kernel,
+    connection: CopyConnection,
+    tenantId: number,
+    actor: Actor,
+    months: Set<string>,
+  ) {
+    this.#kernel = kernel;
+    this.#connection = connection;
+    this.#tenantId = tenantId;
+    this.#actor = actor;
+    this.#months = months;
+  }
+
+  async submit(batch: Batch, done: (written: { rows: number; inserted: number }) => void): Promise<void> {
+    await this.drain();
+    // The handler is attached at once: a failing batch must not become an unhandled rejection
+    // while the parser is still busy with the next one.
+    this.#inFlight = this.#write(batch).then(
+      (inserted) => done({ rows: batch.size, inserted }),
+      (error: unknown) => {
+        this.#failure = error instanceof Error ? error : new Error(String(error));
+      },
+    );
+  }
+
+  async drain(): Promise<void> {
+    if (this.#inFlight) await this.#inFlight;
+    this.#inFlight = null;
+    if (this.#failure !== null) throw this.#failure;
+  }
+
+  async #write(batch: Batch): Promise<number> {
+    await this.#ensurePartitions(batch.months);
+    return withAudit(auditDeps(this.#kernel, this.#connection), this.#tenantId, async (atx) => {
+      const grant = await this.#kernel.gate.authorize(atx, this.#actor, {
+        purpose: CALL_BILLING_PURPOSE,
+        action: 'write',
+        categories: [TELEPHONY_CATEGORIES.callRecord, TELEPHONY_CATEGORIES.number],
+        subjectIds: [...batch.subjects],
+      });
+      return insertCallRecordBatch(this.#connection, atx, grant, batch);
+    });
+  }
+
+  // In short transactions of their own, before the batch: creating a partition locks the parent.
+  async #ensurePartitions(months: ReadonlySet<string>): Promise<void> {
+    for (const month of [...months].sort()) {
+      if (this.#months.has(month)) continue;
+      await withTenant(this.#connection.db, this.#tenantId, (tx) =>
+        sql`select kluis_ensure_call_record_partition(${`${month}-01`}::date)`.execute(tx),
+      );
+      this.#months.add(month);
+    }
+  }
+}
+
+async function insertCallRecordBatch(
+  connection: CopyConnection,
+  atx: AuditedTx,
+  grant: Grant,
+  batch: Batch,
+): Promise<number> {
+  grant.assertWritable();
+  if (!grant.categories.has(TELEPHONY_CATEGORIES.callRecord)) {
+    throw new AppError('category_not_allowed', 'grant does not cover call records');
+  }
+  await connection.copyIn(COPY_STAGING, batch.chunks());
+  const result = await sql`
+    insert into call_records (tenant_id, ${sql.raw(COLUMN_LIST)})
+    select ${atx.tenantId}::integer, ${sql.raw(COLUMN_LIST)} from cdr_staging
+    on conflict do nothing`.execute(atx.tx);
+  return Number(result.numAffectedRows ?? 0n);
+}
+
+// ---------------------------------------------------------------------------------------
+// The reject file: line number, reason, message; never the line itself (it is personal data).
+
+class RejectWriter {
+  readonly #path: string;
+  #stream: WriteStream | null = null;
+  count = 0;
+  readonly byReason: Record<string, number> = {};
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  async write(line: number, reason: string, message: string): Promise<void> {
+    if (this.#stream === null) {
+      this.#stream = createWriteStream(this.#path, { flags: 'w', encoding: 'utf8' });
+      this.#stream.write('line,reason,message\n');
+    }
+    this.count += 1;
+    this.byReason[reason] = (this.byReason[reason] ?? 0) + 1;
+    const ok = this.#stream.write(`${line},${reason},"${message.replaceAll('"', '""')}"\n`);
+    if (!ok) await once(this.#stream, 'drain');
+  }
+
+  /** Closes the file; without rejects, a reject file of an earlier run of the same file goes. */
+  async close(): Promise<void> {
+    if (this.#stream === null) {
+      await rm(this.#path, { force: true });
+      return;
+    }
+    const stream = this.#stream;
+    this.#stream = null;
+    stream.end();
+    await once(stream, 'close');
+  }
+}

@@ -1,0 +1,94 @@
+import type { TableDataMap } from '../../kernel/datamap/datamap.js';
+
+/** Policy category keys of the telephony data (VX-5). */
+export const TELEPHONY_CATEGORIES = {
+  number: 'kluis.telephony.number',
+  callRecord: 'kluis.telephony.call_record',
+} as const;
+
+const CALL_RECORD = { category: TELEPHONY_CATEGORIES.callRecord };
+
+/** Children before parents: call records and assignments reference data_subjects. */
+export const telephonyDataMap: TableDataMap[] = [
+  {
+    table: 'call_records',
+    module: 'telephony',
+    subjectColumn: 'subject_id',
+    // Retention drops whole months (G-1); a person's erasure deletes their rows in every month.
+    erasure: { kind: 'delete_rows' },
+    personal: {
+      started_at: CALL_RECORD,
+      dedup_key: CALL_RECORD,
+      caller_e164: CALL_RECORD,
+      destination: CALL_RECORD,
+      answered_at: CALL_RECORD,
+      ended_at: CALL_RECORD,
+      duration_seconds: CALL_RECORD,
+      billable_seconds: CALL_RECORD,
+      disposition: CALL_RECORD,
+      is_billable_leg: CALL_RECORD,
+      linked_id: CALL_RECORD,
+      cost_micros: CALL_RECORD,
+    },
+    notPersonal: {
+      tenant_id: 'tenant key',
+      subject_id: 'internal subject id (the subject column), meaningless without the rest of the row',
+    },
+  },
+  {
+    table: 'number_assignments',
+    module: 'telephony',
+    subjectColumn: 'subject_id',
+    erasure: { kind: 'delete_rows' },
+    personal: {
+      e164: { category: TELEPHONY_CATEGORIES.number },
+      valid_from: { category: TELEPHONY_CATEGORIES.number },
+      valid_to: { category: TELEPHONY_CATEGORIES.number },
+    },
+    notPersonal: {
+      tenant_id: 'tenant key',
+      assignment_id: 'row id',
+      subject_id: 'internal subject id (the subject column)',
+      contract_ref: "reference of the provider's contract, a business key",
+    },
+  },
+  {
+    table: 'phone_numbers',
+    module: 'telephony',
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      e164: "the provider's number inventory; who held a number is in number_assignments",
+      ported_in_at: 'when the provider got the number',
+      ported_out_at: 'when the number left the provider',
+      created_at: 'row bookkeeping',
+    },
+  },
+  {
+    table: 'tariff_rates',
+    module: 'telephony',
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      prefix: 'destination prefix of the price list',
+      valid_from: 'price list validity',
+      valid_to: 'price list validity',
+      price_per_minute_micros: 'price list',
+      minimum_seconds: 'price list',
+      increment_seconds: 'price list',
+      connection_fee_micros: 'price list',
+      imported_at: 'row bookkeeping',
+    },
+  },
+  {
+    table: 'call_record_partitions',
+    module: 'telephony',
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      month: 'which month a partition holds',
+      partition_name: 'table name',
+      created_at: 'row bookkeeping',
+    },
+  },
+];

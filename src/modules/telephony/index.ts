@@ -1,0 +1,32 @@
+// The telephony module's public surface (VX-5, G-1): numbers, tariff, CDR import, rating, retention.
+export {
+  assignNumber,
+  recordPorting,
+  listNumberAssignments,
+  normaliseInventoryNumber,
+  type AssignNumberInput,
+  type NumberAssignment,
+} from './number.service.js';
+export { importTariff, type TariffImportResult } from './tariff.service.js';
+export {
+  importCdrFile,
+  CALL_BILLING_PURPOSE,
+  CDR_IMPORT_ACTOR,
+  type CdrImportDeps,
+  type CdrImportOptions,
+  type CdrImportProgress,
+  type CdrImportSummary,
+} from './cdr-import.service.js';
+export {
+  findCallRecords,
+  rerateCalls,
+  purgeExpiredCallRecords,
+  BILLING_TIME_ZONE,
+  type StoredCallRecord,
+  type RerateResult,
+  type PurgeResult,
+} from './call-record.service.js';
+export { parseDateOrInstant } from './date-input.js';
+export { CdrLayoutError, type CdrFormat, type GenericColumnMapping } from './cdr.parse.js';
+export { telephonyDataMap, TELEPHONY_CATEGORIES } from './datamap.js';
+export type { TelephonyTables } from './telephony.tables.js';

@@ -1,0 +1,83 @@
+import type { Kernel } from '../../kernel/kernel.js';
+import type { Tx } from '../../platform/db.js';
+import { AppError } from '../../platform/errors.js';
+import { buildRatingTable, parseTariffCsv, type RatingTable, type TariffRate } from './rating.js';
+
+export interface TariffImportResult {
+  rates: number;
+  prefixes: number;
+}
+
+const INSERT_CHUNK = 2_000;
+
+/**
+ * Replaces the tenant's tariff with the one in the CSV (see rating.ts for the columns). The file
+ * is the whole price list, validity history included, so importing it twice changes nothing.
+ * An invalid file changes nothing and every problem is reported with its line.
+ */
+export async function importTariff(
+  kernel: Kernel,
+  tenantId: number,
+  csvText: string,
+  options: { timeZone?: string } = {},
+): Promise<TariffImportResult> {
+  const parsed = parseTariffCsv(csvText, options.timeZone ? { timeZone: options.timeZone } : {});
+  if (!parsed.ok) {
+    const shown = parsed.errors.slice(0, 20).map((error) => `line ${error.line}: ${error.message}`);
+    if (parsed.errors.length > shown.length) shown.push(`… and ${parsed.errors.length - shown.length} more`);
+    throw new AppError('validation_failed', 'invalid tariff file', {
+      publicMessage: `the tariff file has errors:\n${shown.join('\n')}`,
+      details: { errors: parsed.errors.length },
+    });
+  }
+  const importedAt = kernel.clock.now();
+  await kernel.transact(tenantId, async (atx) => {
+    await atx.tx.deleteFrom('tariff_rates').execute();
+    for (let start = 0; start < parsed.rates.length; start += INSERT_CHUNK) {
+      const chunk = parsed.rates.slice(start, start + INSERT_CHUNK);
+      await atx.tx
+        .insertInto('tariff_rates')
+        .values(
+          chunk.map((rate) => ({
+            tenant_id: tenantId,
+            prefix: rate.prefix,
+            valid_from: rate.validFrom,
+            valid_to: rate.validTo,
+            price_per_minute_micros: rate.pricePerMinute,
+            minimum_seconds: rate.minimumSeconds,
+            increment_seconds: rate.incrementSeconds,
+            connection_fee_micros: rate.connectionFee,
+            imported_at: importedAt,
+          })),
+        )
+        .execute();
+    }
+  });
+  return { rates: parsed.rates.length, prefixes: new Set(parsed.rates.map((rate) => rate.prefix)).size };
+}
+
+/** The tenant's tariff as an in-memory trie (rating is a lookup per call, never SQL per call). */
+export async function loadRatingTable(tx: Tx): Promise<RatingTable> {
+  const rows = await tx
+    .selectFrom('tariff_rates')
+    .select([
+      'prefix',
+      'valid_from',
+      'valid_to',
+      'price_per_minute_micros',
+      'minimum_seconds',
+      'increment_seconds',
+      'connection_fee_micros',
+    ])
+    .execute();
+  const rates: TariffRate[] = rows.map((row) => ({
+    prefix: row.prefix,
+    pricePerMinute: row.price_per_minute_micros,
+    minimumSeconds: row.minimum_seconds,
+    incrementSeconds: row.increment_seconds,
+    connectionFee: row.connection_fee_micros,
+    validFrom: row.valid_from,
+    validTo: row.valid_to,
+  }));
+  return buildRatingTable(rates);
+}

@@ -1,0 +1,67 @@
+import type { ColumnType, Generated } from 'kysely';
+
+export interface PhoneNumbersTable {
+  tenant_id: number;
+  e164: string;
+  ported_in_at: Date | null;
+  ported_out_at: Date | null;
+  created_at: ColumnType<Date, Date | undefined, never>;
+}
+
+export interface NumberAssignmentsTable {
+  tenant_id: number;
+  assignment_id: Generated<number>;
+  e164: string;
+  subject_id: number;
+  contract_ref: string | null;
+  valid_from: Date;
+  valid_to: Date | null;
+}
+
+export interface TariffRatesTable {
+  tenant_id: number;
+  prefix: string;
+  valid_from: Date;
+  valid_to: Date | null;
+  price_per_minute_micros: number;
+  minimum_seconds: number;
+  increment_seconds: number;
+  connection_fee_micros: number;
+  imported_at: Date;
+}
+
+export type CallDispositionColumn = 'answered' | 'no_answer' | 'busy' | 'failed' | 'congestion' | 'unknown';
+
+/** Written by COPY (cdr-import.service.ts); Kysely reads and re-rates. */
+export interface CallRecordsTable {
+  tenant_id: number;
+  started_at: Date;
+  dedup_key: string;
+  subject_id: number;
+  caller_e164: string;
+  destination: string;
+  answered_at: Date | null;
+  ended_at: Date;
+  duration_seconds: number;
+  billable_seconds: number;
+  disposition: CallDispositionColumn;
+  is_billable_leg: boolean;
+  linked_id: string | null;
+  cost_micros: number | null;
+}
+
+export interface CallRecordPartitionsTable {
+  tenant_id: number;
+  /** First day of the UTC month, as 'YYYY-MM-DD' (pg returns date as Date; we select it as text). */
+  month: ColumnType<Date, never, never>;
+  partition_name: ColumnType<string, never, never>;
+  created_at: ColumnType<Date, never, never>;
+}
+
+export interface TelephonyTables {
+  phone_numbers: PhoneNumbersTable;
+  number_assignments: NumberAssignmentsTable;
+  tariff_rates: TariffRatesTable;
+  call_records: CallRecordsTable;
+  call_record_partitions: CallRecordPartitionsTable;
+}
