@@ -5,16 +5,23 @@ import { CdrLayoutError, parseCdrStream } from './cdr.parse.js';
 import type { CallRecord, CdrParseResult, ParseCdrOptions, Rejection } from './cdr.parse.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-const REAL_SAMPLE = fileURLToPath(new URL('../../../../shared/cdr-samples/asterisk-21col-real.csv', import.meta.url));
+const REAL_SAMPLE = fileURLToPath(
+  new URL('../../../../shared/cdr-samples/asterisk-21col-real.csv', import.meta.url),
+);
 
-async function collect(input: Parameters<typeof parseCdrStream>[0], options?: ParseCdrOptions): Promise<CdrParseResult[]> {
+async function collect(
+  input: Parameters<typeof parseCdrStream>[0],
+  options?: ParseCdrOptions,
+): Promise<CdrParseResult[]> {
   const results: CdrParseResult[] = [];
   for await (const result of parseCdrStream(input, options)) results.push(result);
   return results;
 }
 
-const records = (results: CdrParseResult[]): CallRecord[] => results.filter((r): r is CallRecord => r.kind === 'record');
-const rejections = (results: CdrParseResult[]): Rejection[] => results.filter((r): r is Rejection => r.kind === 'rejection');
+const records = (results: CdrParseResult[]): CallRecord[] =>
+  results.filter((r): r is CallRecord => r.kind === 'record');
+const rejections = (results: CdrParseResult[]): Rejection[] =>
+  results.filter((r): r is Rejection => r.kind === 'rejection');
 
 function recordAt(results: CdrParseResult[], line: number): CallRecord {
   const found = results.find((r) => r.lineNumber === line);
@@ -50,7 +57,12 @@ describe('call-record parsing: the real Asterisk sample', () => {
 
   it('VX-5: unanswered legs have no answer time and no billable seconds', async () => {
     const line7 = recordAt(await collect(createReadStream(REAL_SAMPLE), { timeZone: 'UTC' }), 7);
-    expect(line7).toMatchObject({ answeredAt: null, billableSeconds: 0, disposition: 'no_answer', isBillableLeg: false });
+    expect(line7).toMatchObject({
+      answeredAt: null,
+      billableSeconds: 0,
+      disposition: 'no_answer',
+      isBillableLeg: false,
+    });
   });
 
   it('VX-5: multi-leg calls stay separate records; every leg has its own id and hash; one leg per answered conversation is billable', async () => {
@@ -59,12 +71,13 @@ describe('call-record parsing: the real Asterisk sample', () => {
     expect(new Set(results.map((r) => r.recordHash)).size).toBe(84);
     const legsOfOneCall = results.filter((r) => r.linkedId === '1706407446.50');
     expect(legsOfOneCall).toHaveLength(5);
-    const charged = legsOfOneCall.filter((r) => r.isBillableLeg && r.disposition === 'answered' && r.billableSeconds > 0);
+    const charged = legsOfOneCall.filter(
+      (r) => r.isBillableLeg && r.disposition === 'answered' && r.billableSeconds > 0,
+    );
     expect(charged.map((r) => r.billableSeconds)).toEqual([17]);
-    expect(results.filter((r) => r.linkedId === 'mainserverdss-1706420300.0').map((r) => r.uniqueId)).toEqual([
-      'mainserverdss-1706420300.0#0',
-      'mainserverdss-1706420300.0#3',
-    ]);
+    expect(results.filter((r) => r.linkedId === 'mainserverdss-1706420300.0').map((r) => r.uniqueId)).toEqual(
+      ['mainserverdss-1706420300.0#0', 'mainserverdss-1706420300.0#3'],
+    );
   });
 
   it('VX-5: non-ASCII bytes in caller names do not break the line; names are not carried', async () => {
@@ -88,10 +101,23 @@ describe('call-record parsing: Asterisk layouts', () => {
     const results = await collect(createReadStream(fixture('asterisk-16col.csv')));
     expect(rejections(results)).toEqual([]);
     const [answered, unanswered, busy] = records(results);
-    expect(answered).toMatchObject({ callerRaw: '0470123456', destinationRaw: '056223344', uniqueId: null, linkedId: null, durationSeconds: 158, billableSeconds: 151, disposition: 'answered' });
+    expect(answered).toMatchObject({
+      callerRaw: '0470123456',
+      destinationRaw: '056223344',
+      uniqueId: null,
+      linkedId: null,
+      durationSeconds: 158,
+      billableSeconds: 151,
+      disposition: 'answered',
+    });
     expect(answered?.startedAt.toISOString()).toBe('2024-05-14T07:15:02.000Z');
     expect(answered?.answeredAt?.toISOString()).toBe('2024-05-14T07:15:09.000Z');
-    expect(unanswered).toMatchObject({ destinationRaw: '+32499887766', answeredAt: null, billableSeconds: 0, disposition: 'no_answer' });
+    expect(unanswered).toMatchObject({
+      destinationRaw: '+32499887766',
+      answeredAt: null,
+      billableSeconds: 0,
+      disposition: 'no_answer',
+    });
     expect(busy).toMatchObject({ destinationRaw: '003215123456', disposition: 'busy' });
   });
 
@@ -119,32 +145,44 @@ describe('call-record parsing: Asterisk layouts', () => {
     expect(recordAt(results, 2).isBillableLeg).toBe(false);
     expect(recordAt(results, 3)).toMatchObject({ callerRaw: '3256223344', answeredAt: null });
     expect(JSON.stringify(results)).not.toMatch(/Ren|Zo|Dupont/);
-    expect(rejections(results).find((r) => r.lineNumber === 7)?.message).toBe('the line has 20 columns; expected 21 (an Asterisk Master.csv with 21 columns)');
+    expect(rejections(results).find((r) => r.lineNumber === 7)?.message).toBe(
+      'the line has 20 columns; expected 21 (an Asterisk Master.csv with 21 columns)',
+    );
   });
 
   it('rejection messages never quote the line', async () => {
     const results = await collect(createReadStream(fixture('asterisk-21col-edge.csv')));
-    for (const rejection of rejections(results)) expect(rejection.message).not.toMatch(/3256223344|3225551234/);
+    for (const rejection of rejections(results))
+      expect(rejection.message).not.toMatch(/3256223344|3225551234/);
   });
 
   it('VX-5: a file with 17 columns is refused before anything is yielded, saying why', async () => {
     const iterator = parseCdrStream(createReadStream(fixture('asterisk-17col.csv')));
     await expect(iterator.next()).rejects.toThrow(
-      new CdrLayoutError('line 1 has 17 columns; Asterisk Master.csv has 16, 18 or 21 and FreeSWITCH cdr_csv 13 or 15; state the format or give a column mapping'),
+      new CdrLayoutError(
+        'line 1 has 17 columns; Asterisk Master.csv has 16, 18 or 21 and FreeSWITCH cdr_csv 13 or 15; state the format or give a column mapping',
+      ),
     );
-    await expect(collect(createReadStream(fixture('asterisk-17col.csv')), { format: 'asterisk' })).rejects.toThrow(
-      'line 1 has 17 columns; Asterisk Master.csv has 16, 18 or 21',
-    );
+    await expect(
+      collect(createReadStream(fixture('asterisk-17col.csv')), { format: 'asterisk' }),
+    ).rejects.toThrow('line 1 has 17 columns; Asterisk Master.csv has 16, 18 or 21');
   });
 
   it('VX-5: a stated format that does not fit is refused (an Asterisk file read as FreeSWITCH)', async () => {
-    await expect(collect(createReadStream(fixture('asterisk-16col.csv')), { format: 'freeswitch' })).rejects.toThrow(/line 1 has 16 columns; FreeSWITCH/);
+    await expect(
+      collect(createReadStream(fixture('asterisk-16col.csv')), { format: 'freeswitch' }),
+    ).rejects.toThrow(/line 1 has 16 columns; FreeSWITCH/);
   });
 
   it('VX-5: a header line or a wrong field shape on line 1 is refused even when the column count fits', async () => {
-    const header = 'accountcode,src,dst,dcontext,clid,channel,dstchannel,lastapp,lastdata,start,answer,end,duration,billsec,disposition,amaflags\n';
-    const text = header + '"","0470123456","056223344","x","","SIP/1","","Dial","","2024-05-14 09:15:02","","2024-05-14 09:15:09",7,0,"NO ANSWER","BILLING"\n';
-    await expect(collect([text])).rejects.toThrow('line 1 column 10 (start) is not a YYYY-MM-DD HH:MM:SS timestamp; this is not an Asterisk Master.csv with 16 columns');
+    const header =
+      'accountcode,src,dst,dcontext,clid,channel,dstchannel,lastapp,lastdata,start,answer,end,duration,billsec,disposition,amaflags\n';
+    const text =
+      header +
+      '"","0470123456","056223344","x","","SIP/1","","Dial","","2024-05-14 09:15:02","","2024-05-14 09:15:09",7,0,"NO ANSWER","BILLING"\n';
+    await expect(collect([text])).rejects.toThrow(
+      'line 1 column 10 (start) is not a YYYY-MM-DD HH:MM:SS timestamp; this is not an Asterisk Master.csv with 16 columns',
+    );
   });
 
   it('a layout error after good-looking empty lines still yields nothing', async () => {
@@ -165,7 +203,14 @@ describe('call-record parsing: FreeSWITCH layouts', () => {
     const results = await collect(createReadStream(fixture('freeswitch-13col.csv')));
     expect(rejections(results)).toEqual([]);
     const [answered, unanswered, busy] = records(results);
-    expect(answered).toMatchObject({ uniqueId: 'a1b2c3d4-0000-4000-8000-000000000001', callerRaw: '0470123456', destinationRaw: '056223344', durationSeconds: 158, billableSeconds: 151, disposition: 'answered' });
+    expect(answered).toMatchObject({
+      uniqueId: 'a1b2c3d4-0000-4000-8000-000000000001',
+      callerRaw: '0470123456',
+      destinationRaw: '056223344',
+      durationSeconds: 158,
+      billableSeconds: 151,
+      disposition: 'answered',
+    });
     expect(unanswered).toMatchObject({ answeredAt: null, billableSeconds: 0, disposition: 'no_answer' });
     expect(busy).toMatchObject({ disposition: 'busy' });
   });
@@ -185,23 +230,46 @@ describe('call-record parsing: FreeSWITCH layouts', () => {
   });
 
   it('VX-5: timestamps read as UTC when the switch is configured so', async () => {
-    const [answered] = records(await collect(createReadStream(fixture('freeswitch-13col.csv')), { timeZone: 'UTC' }));
+    const [answered] = records(
+      await collect(createReadStream(fixture('freeswitch-13col.csv')), { timeZone: 'UTC' }),
+    );
     expect(answered?.startedAt.toISOString()).toBe('2024-05-14T09:15:02.000Z');
   });
 
   it('an unknown time zone is refused', async () => {
-    await expect(collect(createReadStream(fixture('freeswitch-13col.csv')), { timeZone: 'Europe/Kortrijk' })).rejects.toThrow(RangeError);
+    await expect(
+      collect(createReadStream(fixture('freeswitch-13col.csv')), { timeZone: 'Europe/Kortrijk' }),
+    ).rejects.toThrow(RangeError);
   });
 });
 
 describe('call-record parsing: generic CSV with a column mapping', () => {
-  const mapping = { uniqueId: 'call_id', caller: 'from', destination: 'to', start: 'begin', duration: 'seconds', disposition: 'status' };
+  const mapping = {
+    uniqueId: 'call_id',
+    caller: 'from',
+    destination: 'to',
+    start: 'begin',
+    duration: 'seconds',
+    disposition: 'status',
+  };
 
   it('VX-5: maps columns by header name, semicolons, CRLF, ISO times with offsets', async () => {
-    const results = await collect(createReadStream(fixture('generic-carrier.csv')), { format: 'generic', mapping, delimiter: ';' });
+    const results = await collect(createReadStream(fixture('generic-carrier.csv')), {
+      format: 'generic',
+      mapping,
+      delimiter: ';',
+    });
     expect(rejections(results)).toEqual([]);
     const [first, second] = records(results);
-    expect(first).toMatchObject({ lineNumber: 2, uniqueId: 'X-1', callerRaw: '+3256223344', destinationRaw: '+3225551234', durationSeconds: 120, billableSeconds: 120, disposition: 'answered' });
+    expect(first).toMatchObject({
+      lineNumber: 2,
+      uniqueId: 'X-1',
+      callerRaw: '+3256223344',
+      destinationRaw: '+3225551234',
+      durationSeconds: 120,
+      billableSeconds: 120,
+      disposition: 'answered',
+    });
     expect(first?.startedAt.toISOString()).toBe('2024-06-03T12:00:04.000Z');
     expect(first?.endedAt.toISOString()).toBe('2024-06-03T12:02:04.000Z');
     expect(second).toMatchObject({ lineNumber: 3, disposition: 'no_answer', billableSeconds: 0 });
@@ -209,29 +277,49 @@ describe('call-record parsing: generic CSV with a column mapping', () => {
 
   it('VX-5: maps columns by index without a header', async () => {
     const text = '+3256223344,+3225551234,2024-06-03 14:00:00,2024-06-03 14:01:00,60\n';
-    const [record] = records(await collect([text], { format: 'generic', mapping: { caller: 0, destination: 1, start: 2, end: 3, billsec: 4 } }));
-    expect(record).toMatchObject({ lineNumber: 1, durationSeconds: 60, billableSeconds: 60, disposition: 'answered' });
+    const [record] = records(
+      await collect([text], {
+        format: 'generic',
+        mapping: { caller: 0, destination: 1, start: 2, end: 3, billsec: 4 },
+      }),
+    );
+    expect(record).toMatchObject({
+      lineNumber: 1,
+      durationSeconds: 60,
+      billableSeconds: 60,
+      disposition: 'answered',
+    });
     expect(record?.startedAt.toISOString()).toBe('2024-06-03T12:00:00.000Z');
   });
 
   it('VX-5: a mapping that names a missing column is refused before anything is yielded', async () => {
-    await expect(collect(createReadStream(fixture('generic-carrier.csv')), { format: 'generic', mapping: { ...mapping, start: 'started' }, delimiter: ';' })).rejects.toThrow(
-      'the header on line 1 has no column "started" (mapped to start)',
+    await expect(
+      collect(createReadStream(fixture('generic-carrier.csv')), {
+        format: 'generic',
+        mapping: { ...mapping, start: 'started' },
+        delimiter: ';',
+      }),
+    ).rejects.toThrow('the header on line 1 has no column "started" (mapped to start)');
+    await expect(collect([''], { format: 'generic' })).rejects.toThrow(
+      'a generic CSV needs a column mapping',
     );
-    await expect(collect([''], { format: 'generic' })).rejects.toThrow('a generic CSV needs a column mapping');
   });
 
   it('VX-5: a first data line that does not fit the mapping is refused before anything is yielded', async () => {
     const text = 'from,to,begin,seconds\n+3256223344,+3225551234,yesterday,60\n';
-    await expect(collect([text], { format: 'generic', mapping: { caller: 'from', destination: 'to', start: 'begin', duration: 'seconds' } })).rejects.toThrow(
-      'line 2 column 3 (start) is not a YYYY-MM-DD HH:MM:SS timestamp',
-    );
+    await expect(
+      collect([text], {
+        format: 'generic',
+        mapping: { caller: 'from', destination: 'to', start: 'begin', duration: 'seconds' },
+      }),
+    ).rejects.toThrow('line 2 column 3 (start) is not a YYYY-MM-DD HH:MM:SS timestamp');
   });
 });
 
 describe('call-record parsing: streaming', () => {
   it('reads lines split across chunks at any byte, and stops reading when the consumer stops', async () => {
-    const line = '"","0470123456","056223344","x","""Zoë"" <1>","SIP/1","","Dial","","2024-05-14 09:15:02","","2024-05-14 09:15:09",7,0,"NO ANSWER","BILLING"\n';
+    const line =
+      '"","0470123456","056223344","x","""Zoë"" <1>","SIP/1","","Dial","","2024-05-14 09:15:02","","2024-05-14 09:15:09",7,0,"NO ANSWER","BILLING"\n';
     const bytes = Buffer.from(line.repeat(3), 'utf8');
     const chunks = Array.from({ length: bytes.length }, (_, i) => bytes.subarray(i, i + 1));
     expect(records(await collect(chunks))).toHaveLength(3);
@@ -253,9 +341,13 @@ describe('call-record parsing: streaming', () => {
   });
 
   it('a quote left open at the end of the file is one malformed_csv rejection, not a crash', async () => {
-    const good = '"","0470123456","056223344","x","","SIP/1","","Dial","","2024-05-14 09:15:02","","2024-05-14 09:15:09",7,0,"NO ANSWER","BILLING"\n';
+    const good =
+      '"","0470123456","056223344","x","","SIP/1","","Dial","","2024-05-14 09:15:02","","2024-05-14 09:15:09",7,0,"NO ANSWER","BILLING"\n';
     const results = await collect([good + '"","0470123456","x\n']);
-    expect(results.map((r) => (r.kind === 'record' ? 'record' : r.reason))).toEqual(['record', 'malformed_csv']);
+    expect(results.map((r) => (r.kind === 'record' ? 'record' : r.reason))).toEqual([
+      'record',
+      'malformed_csv',
+    ]);
     expect(results[1]?.lineNumber).toBe(2);
   });
 });

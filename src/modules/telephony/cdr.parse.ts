@@ -153,11 +153,15 @@ const NON_ASCII = /[^\x00-\x7f]/;
  * from the first `next()` when the layout is wrong, and a RangeError for an unknown zone.
  * Call records are personal data of the caller (VX-5): the consumer must hold the billing purpose.
  */
-export async function* parseCdrStream(input: CdrInput, options: ParseCdrOptions = {}): AsyncGenerator<CdrParseResult> {
+export async function* parseCdrStream(
+  input: CdrInput,
+  options: ParseCdrOptions = {},
+): AsyncGenerator<CdrParseResult> {
   const timeZone = options.timeZone ?? DEFAULT_TIME_ZONE;
   assertTimeZone(timeZone);
   const format = options.format ?? 'auto';
-  if (format === 'generic' && options.mapping === undefined) throw new CdrLayoutError('a generic CSV needs a column mapping');
+  if (format === 'generic' && options.mapping === undefined)
+    throw new CdrLayoutError('a generic CSV needs a column mapping');
   const hasHeader = format === 'generic' && (options.hasHeader ?? hasNamedColumn(options.mapping));
 
   const skipped: Array<{ endLine: number; code: string }> = [];
@@ -224,7 +228,11 @@ function describeMissingLayout(held: readonly Rejection[]): string {
 
 // Errors csv-parse skipped are reported at the position they had in the file: every skip
 // that ended before the current record comes first, starting right after the previous one.
-function takeSkipped(skipped: Array<{ endLine: number; code: string }>, beforeLine: number, cursor: { lastLine: number }): Rejection[] {
+function takeSkipped(
+  skipped: Array<{ endLine: number; code: string }>,
+  beforeLine: number,
+  cursor: { lastLine: number },
+): Rejection[] {
   const rejections: Rejection[] = [];
   while ((skipped[0]?.endLine ?? Number.MAX_SAFE_INTEGER) < beforeLine) {
     const skip = skipped.shift();
@@ -247,8 +255,11 @@ function toReadable(input: CdrInput): Readable {
   return Readable.from(toBuffers(input), { objectMode: false });
 }
 
-async function* toBuffers(input: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>): AsyncGenerator<Buffer> {
-  for await (const chunk of input) yield typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk);
+async function* toBuffers(
+  input: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
+): AsyncGenerator<Buffer> {
+  for await (const chunk of input)
+    yield typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk);
 }
 
 function isEmptyRecord(record: readonly string[]): boolean {
@@ -262,7 +273,12 @@ function hasNamedColumn(mapping: GenericColumnMapping | undefined): boolean {
 // ---------------------------------------------------------------------------------------
 // Layout detection and validation, on the first record, before anything is yielded.
 
-function chooseLayout(first: readonly string[], line: number, format: CdrFormat | 'auto', options: ParseCdrOptions): Layout {
+function chooseLayout(
+  first: readonly string[],
+  line: number,
+  format: CdrFormat | 'auto',
+  options: ParseCdrOptions,
+): Layout {
   const count = first.length;
   if (format === 'generic') return buildGenericLayout(first, line, options);
   const asteriskOk = (ASTERISK_COLUMN_COUNTS as readonly number[]).includes(count);
@@ -271,7 +287,9 @@ function chooseLayout(first: readonly string[], line: number, format: CdrFormat 
     throw new CdrLayoutError(`line ${line} has ${count} columns; Asterisk Master.csv has 16, 18 or 21`);
   }
   if (format === 'freeswitch' && !freeswitchOk) {
-    throw new CdrLayoutError(`line ${line} has ${count} columns; FreeSWITCH cdr_csv has 13 (default template) or 15 ("example" template)`);
+    throw new CdrLayoutError(
+      `line ${line} has ${count} columns; FreeSWITCH cdr_csv has 13 (default template) or 15 ("example" template)`,
+    );
   }
   if (!asteriskOk && !freeswitchOk) {
     throw new CdrLayoutError(
@@ -285,7 +303,9 @@ function chooseLayout(first: readonly string[], line: number, format: CdrFormat 
 
 function assertFirstDataRecord(fields: readonly string[], line: number, layout: Layout): void {
   if (fields.length !== layout.columnCount) {
-    throw new CdrLayoutError(`line ${line} has ${fields.length} columns; the header has ${layout.columnCount}`);
+    throw new CdrLayoutError(
+      `line ${line} has ${fields.length} columns; the header has ${layout.columnCount}`,
+    );
   }
   assertShape(fields, line, layout);
 }
@@ -295,12 +315,17 @@ function assertShape(fields: readonly string[], line: number, layout: Layout): v
     const value = decodeField(fields[column.index]);
     const problem = describeShapeProblem(value, column.kind);
     if (problem !== null) {
-      throw new CdrLayoutError(`line ${line} column ${column.index + 1} (${column.name}) ${problem}; this is not ${layout.description}`);
+      throw new CdrLayoutError(
+        `line ${line} column ${column.index + 1} (${column.name}) ${problem}; this is not ${layout.description}`,
+      );
     }
   }
 }
 
-function describeShapeProblem(value: string, kind: 'timestamp' | 'optional_timestamp' | 'integer'): string | null {
+function describeShapeProblem(
+  value: string,
+  kind: 'timestamp' | 'optional_timestamp' | 'integer',
+): string | null {
   if (kind === 'integer') return INTEGER.test(value) ? null : 'is not a whole number of seconds';
   if (kind === 'optional_timestamp' && value === '') return null;
   return parseTimestamp(value) === null ? 'is not a YYYY-MM-DD HH:MM:SS timestamp' : null;
@@ -388,13 +413,19 @@ function buildGenericLayout(first: readonly string[], line: number, options: Par
     if (ref === undefined) return null;
     if (typeof ref === 'number') {
       if (!Number.isInteger(ref) || ref < 0 || ref >= columnCount) {
-        throw new CdrLayoutError(`the mapping puts ${name} in column index ${ref}, but line ${line} has ${columnCount} columns (indexes start at 0)`);
+        throw new CdrLayoutError(
+          `the mapping puts ${name} in column index ${ref}, but line ${line} has ${columnCount} columns (indexes start at 0)`,
+        );
       }
       return ref;
     }
-    if (header === null) throw new CdrLayoutError(`the mapping names column "${ref}" for ${name}, but the file is read without a header line`);
+    if (header === null)
+      throw new CdrLayoutError(
+        `the mapping names column "${ref}" for ${name}, but the file is read without a header line`,
+      );
     const index = header.indexOf(ref);
-    if (index < 0) throw new CdrLayoutError(`the header on line ${line} has no column "${ref}" (mapped to ${name})`);
+    if (index < 0)
+      throw new CdrLayoutError(`the header on line ${line} has no column "${ref}" (mapped to ${name})`);
     return index;
   };
   const at = {
@@ -408,8 +439,10 @@ function buildGenericLayout(first: readonly string[], line: number, options: Par
     disposition: resolve('disposition'),
     uniqueId: resolve('uniqueId'),
   };
-  if (at.end === null && at.duration === null) throw new CdrLayoutError('the mapping needs an end or a duration column');
-  const read = (fields: readonly string[], index: number | null): string | null => (index === null ? null : decodeField(fields[index]));
+  if (at.end === null && at.duration === null)
+    throw new CdrLayoutError('the mapping needs an end or a duration column');
+  const read = (fields: readonly string[], index: number | null): string | null =>
+    index === null ? null : decodeField(fields[index]);
   const layout: Layout = {
     description: 'the CSV described by the column mapping',
     columnCount,
@@ -440,9 +473,18 @@ function buildGenericLayout(first: readonly string[], line: number, options: Par
 // ---------------------------------------------------------------------------------------
 // Normalisation of one record.
 
-function normaliseRecord(fields: readonly string[], line: number, layout: Layout, timeZone: string): CdrParseResult {
+function normaliseRecord(
+  fields: readonly string[],
+  line: number,
+  layout: Layout,
+  timeZone: string,
+): CdrParseResult {
   if (fields.length !== layout.columnCount) {
-    return reject(line, 'wrong_column_count', `the line has ${fields.length} columns; expected ${layout.columnCount} (${layout.description})`);
+    return reject(
+      line,
+      'wrong_column_count',
+      `the line has ${fields.length} columns; expected ${layout.columnCount} (${layout.description})`,
+    );
   }
   const raw = layout.extract(fields);
   const times = readCallTimes(raw, timeZone);
@@ -450,7 +492,12 @@ function normaliseRecord(fields: readonly string[], line: number, layout: Layout
   const stated = normaliseDisposition(raw.disposition, raw.answer !== null, times.answerMs !== null);
   const billableSeconds = computeBillableSeconds(times, stated);
   // A mapped CSV without a disposition column: billed seconds are the only evidence of an answer.
-  const disposition = stated === 'unknown' && raw.disposition === null ? (billableSeconds > 0 ? 'answered' : 'no_answer') : stated;
+  const disposition =
+    stated === 'unknown' && raw.disposition === null
+      ? billableSeconds > 0
+        ? 'answered'
+        : 'no_answer'
+      : stated;
   const record: Omit<CallRecord, 'recordHash'> = {
     kind: 'record',
     lineNumber: line,
@@ -488,38 +535,61 @@ function readCallTimes(raw: RawCall, timeZone: string): CallTimes | Problem {
   if ('reason' in stamps) return stamps;
   const seconds = readSeconds(raw);
   if ('reason' in seconds) return seconds;
-  if (stamps.end === null && seconds.duration === null) return { reason: 'invalid_duration', message: 'the line has neither an end time nor a duration' };
+  if (stamps.end === null && seconds.duration === null)
+    return { reason: 'invalid_duration', message: 'the line has neither an end time nor a duration' };
 
   const endCandidates = stamps.end === null ? null : toCandidates(stamps.end, timeZone);
-  const [startMs, endMs] = pickStartAndEnd(toCandidates(stamps.start, timeZone), endCandidates, seconds.duration);
+  const [startMs, endMs] = pickStartAndEnd(
+    toCandidates(stamps.start, timeZone),
+    endCandidates,
+    seconds.duration,
+  );
   if (endMs < startMs) return { reason: 'end_before_start', message: 'the call ends before it starts' };
   const expectedAnswerMs = seconds.billsec === null ? endMs : endMs - seconds.billsec * 1000;
-  const answerMs = stamps.answer === null ? null : pickClosest(toCandidates(stamps.answer, timeZone), expectedAnswerMs);
-  if (answerMs !== null && (answerMs < startMs || answerMs > endMs)) return { reason: 'answer_outside_call', message: 'the answer time is outside the call' };
+  const answerMs =
+    stamps.answer === null ? null : pickClosest(toCandidates(stamps.answer, timeZone), expectedAnswerMs);
+  if (answerMs !== null && (answerMs < startMs || answerMs > endMs))
+    return { reason: 'answer_outside_call', message: 'the answer time is outside the call' };
   const durationSeconds = seconds.duration ?? Math.round((endMs - startMs) / 1000);
   return { startMs, answerMs, endMs, durationSeconds, billsec: seconds.billsec };
 }
 
 type Timestamp = NonNullable<ReturnType<typeof parseTimestamp>>;
 
-function readTimestamps(raw: RawCall): { start: Timestamp; answer: Timestamp | null; end: Timestamp | null } | Problem {
+function readTimestamps(
+  raw: RawCall,
+): { start: Timestamp; answer: Timestamp | null; end: Timestamp | null } | Problem {
   const start = parseTimestamp(raw.start);
-  if (start === null) return { reason: 'invalid_timestamp', message: 'the start time is not a valid timestamp' };
+  if (start === null)
+    return { reason: 'invalid_timestamp', message: 'the start time is not a valid timestamp' };
   const answerText = raw.isEpochUnanswered ? '' : (raw.answer ?? '').trim();
   const answer = answerText === '' ? null : parseTimestamp(answerText);
-  if (answerText !== '' && answer === null) return { reason: 'invalid_timestamp', message: 'the answer time is not a valid timestamp' };
+  if (answerText !== '' && answer === null)
+    return { reason: 'invalid_timestamp', message: 'the answer time is not a valid timestamp' };
   const endText = (raw.end ?? '').trim();
   const end = endText === '' ? null : parseTimestamp(endText);
-  if (endText !== '' && end === null) return { reason: 'invalid_timestamp', message: 'the end time is not a valid timestamp' };
+  if (endText !== '' && end === null)
+    return { reason: 'invalid_timestamp', message: 'the end time is not a valid timestamp' };
   return { start, answer, end };
 }
 
 function readSeconds(raw: RawCall): { duration: number | null; billsec: number | null } | Problem {
   const durationText = raw.duration?.trim() ?? '';
   const billsecText = raw.billsec?.trim() ?? '';
-  if (durationText !== '' && !INTEGER.test(durationText)) return { reason: 'invalid_duration', message: 'the duration is not a whole, non-negative number of seconds' };
-  if (billsecText !== '' && !INTEGER.test(billsecText)) return { reason: 'invalid_duration', message: 'the billable seconds are not a whole, non-negative number of seconds' };
-  return { duration: durationText === '' ? null : Number(durationText), billsec: billsecText === '' ? null : Number(billsecText) };
+  if (durationText !== '' && !INTEGER.test(durationText))
+    return {
+      reason: 'invalid_duration',
+      message: 'the duration is not a whole, non-negative number of seconds',
+    };
+  if (billsecText !== '' && !INTEGER.test(billsecText))
+    return {
+      reason: 'invalid_duration',
+      message: 'the billable seconds are not a whole, non-negative number of seconds',
+    };
+  return {
+    duration: durationText === '' ? null : Number(durationText),
+    billsec: billsecText === '' ? null : Number(billsecText),
+  };
 }
 
 function toCandidates(parsed: Timestamp, timeZone: string): number[] {
@@ -547,7 +617,8 @@ function pickStartAndEnd(starts: number[], ends: number[] | null, duration: numb
 
 function pickClosest(candidates: number[], expected: number): number {
   let best = candidates[0] ?? expected;
-  for (const candidate of candidates) if (Math.abs(candidate - expected) < Math.abs(best - expected)) best = candidate;
+  for (const candidate of candidates)
+    if (Math.abs(candidate - expected) < Math.abs(best - expected)) best = candidate;
   return best;
 }
 
@@ -570,7 +641,11 @@ const DISPOSITIONS: Readonly<Record<string, CallDisposition>> = {
 // An answer time, where the format has that column, decides: FreeSWITCH writes a hangup
 // cause (NORMAL_CLEARING ends answered and unanswered calls alike), not a disposition.
 // Other texts (Asterisk dispositions, FreeSWITCH causes) map by the table; the rest is a failure.
-function normaliseDisposition(text: string | null, hasAnswerColumn: boolean, isAnswered: boolean): CallDisposition {
+function normaliseDisposition(
+  text: string | null,
+  hasAnswerColumn: boolean,
+  isAnswered: boolean,
+): CallDisposition {
   if (isAnswered) return 'answered';
   const upper = (text ?? '').trim().toUpperCase();
   const mapped = upper === '' ? 'unknown' : (DISPOSITIONS[upper] ?? 'failed');

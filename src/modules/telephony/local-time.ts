@@ -14,12 +14,9 @@ export interface WallClock {
   second: number;
 }
 
-export type ParsedTimestamp =
-  | { kind: 'wall'; wall: WallClock }
-  | { kind: 'instant'; epochMs: number };
+export type ParsedTimestamp = { kind: 'wall'; wall: WallClock } | { kind: 'instant'; epochMs: number };
 
-const TIMESTAMP =
-  /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})?$/;
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})?$/;
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 const offsetCaches = new Map<string, Map<number, number>>();
@@ -37,7 +34,14 @@ export function parseTimestamp(text: string): ParsedTimestamp | null {
   const match = TIMESTAMP.exec(text.trim());
   if (match === null) return null;
   const [, y, mo, d, h, mi, s, zone] = match;
-  const wall = { year: Number(y), month: Number(mo), day: Number(d), hour: Number(h), minute: Number(mi), second: Number(s) };
+  const wall = {
+    year: Number(y),
+    month: Number(mo),
+    day: Number(d),
+    hour: Number(h),
+    minute: Number(mi),
+    second: Number(s),
+  };
   if (!isValidWallClock(wall)) return null;
   if (zone === undefined) return { kind: 'wall', wall };
   return { kind: 'instant', epochMs: wallAsUtc(wall) - parseOffsetMs(zone) };
@@ -92,8 +96,16 @@ export function findOffsetMs(epochMs: number, timeZone: string): number {
 
 function computeOffsetMs(epochMs: number, timeZone: string): number {
   const parts = findFormatter(timeZone).formatToParts(new Date(epochMs));
-  const read = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find((p) => p.type === type)?.value);
-  const wall = { year: read('year'), month: read('month'), day: read('day'), hour: read('hour'), minute: read('minute'), second: read('second') };
+  const read = (type: Intl.DateTimeFormatPartTypes): number =>
+    Number(parts.find((p) => p.type === type)?.value);
+  const wall = {
+    year: read('year'),
+    month: read('month'),
+    day: read('day'),
+    hour: read('hour'),
+    minute: read('minute'),
+    second: read('second'),
+  };
   return wallAsUtc(wall) - epochMs;
 }
 

@@ -62,7 +62,9 @@ describe('rating: cost', () => {
   });
 
   it('VX-5: the connection fee is added once to an answered call, and not to an unanswered one', () => {
-    const table = buildRatingTable([rate('32', { connectionFee: 50_000, minimumSeconds: 60, incrementSeconds: 60 })]);
+    const table = buildRatingTable([
+      rate('32', { connectionFee: 50_000, minimumSeconds: 60, incrementSeconds: 60 }),
+    ]);
     expect(rateCall(table, '+3256223344', 61, AT)).toBe(50_000 + 120_000);
     expect(rateCall(table, '+3256223344', 0, AT)).toBe(0);
   });
@@ -83,9 +85,15 @@ describe('rating: cost', () => {
   });
 
   it('VX-5: only answered calls on a billable leg carry billable seconds', () => {
-    expect(selectBillableSeconds({ disposition: 'answered', billableSeconds: 42, isBillableLeg: true })).toBe(42);
-    expect(selectBillableSeconds({ disposition: 'answered', billableSeconds: 42, isBillableLeg: false })).toBe(0);
-    expect(selectBillableSeconds({ disposition: 'no_answer', billableSeconds: 42, isBillableLeg: true })).toBe(0);
+    expect(selectBillableSeconds({ disposition: 'answered', billableSeconds: 42, isBillableLeg: true })).toBe(
+      42,
+    );
+    expect(
+      selectBillableSeconds({ disposition: 'answered', billableSeconds: 42, isBillableLeg: false }),
+    ).toBe(0);
+    expect(
+      selectBillableSeconds({ disposition: 'no_answer', billableSeconds: 42, isBillableLeg: true }),
+    ).toBe(0);
   });
 });
 
@@ -116,15 +124,19 @@ describe('rating: validity dates', () => {
     rate('32', { pricePerMinute: 10_000 }),
     rate('3247', { pricePerMinute: 120_000, validTo: JUL_2024 }),
     rate('3247', { pricePerMinute: 90_000, validFrom: JUL_2024 }),
-    rate('3249', { pricePerMinute: 200_000, validFrom: new Date('2024-03-01T00:00:00Z'), validTo: new Date('2024-04-01T00:00:00Z') }),
+    rate('3249', {
+      pricePerMinute: 200_000,
+      validFrom: new Date('2024-03-01T00:00:00Z'),
+      validTo: new Date('2024-04-01T00:00:00Z'),
+    }),
   ]);
 
-  it('VX-5: the rate valid at the call\'s start applies; validTo is exclusive', () => {
+  it("VX-5: the rate valid at the call's start applies; validTo is exclusive", () => {
     expect(findRate(table, '+32470123456', new Date('2024-06-30T23:59:59Z'))?.pricePerMinute).toBe(120_000);
     expect(findRate(table, '+32470123456', JUL_2024)?.pricePerMinute).toBe(90_000);
   });
 
-  it('VX-5: outside a longer prefix\'s validity the shorter prefix applies', () => {
+  it("VX-5: outside a longer prefix's validity the shorter prefix applies", () => {
     expect(findRate(table, '+32490123456', new Date('2024-03-15T00:00:00Z'))?.prefix).toBe('3249');
     expect(findRate(table, '+32490123456', new Date('2024-04-01T00:00:00Z'))?.prefix).toBe('32');
     expect(findRate(table, '+32490123456', new Date('2023-12-31T23:59:59Z'))).toBeNull();
@@ -144,7 +156,8 @@ describe('rating: validity dates', () => {
 });
 
 describe('rating: tariff CSV', () => {
-  const header = 'prefix,price_per_minute,minimum_seconds,increment_seconds,connection_fee,valid_from,valid_to';
+  const header =
+    'prefix,price_per_minute,minimum_seconds,increment_seconds,connection_fee,valid_from,valid_to';
 
   it('VX-5: reads euros exactly into micro-euros and dates at Brussels midnight', () => {
     const text = `${header}\n32,0.0125,30,6,0.05,2024-01-01,\n+3247,0.12,60,60,0,2024-01-01,2024-07-01\n`;
@@ -152,14 +165,31 @@ describe('rating: tariff CSV', () => {
     expect(result).toEqual({
       ok: true,
       rates: [
-        { prefix: '32', pricePerMinute: 12_500, minimumSeconds: 30, incrementSeconds: 6, connectionFee: 50_000, validFrom: new Date('2023-12-31T23:00:00Z'), validTo: null },
-        { prefix: '3247', pricePerMinute: 120_000, minimumSeconds: 60, incrementSeconds: 60, connectionFee: 0, validFrom: new Date('2023-12-31T23:00:00Z'), validTo: new Date('2024-06-30T22:00:00Z') },
+        {
+          prefix: '32',
+          pricePerMinute: 12_500,
+          minimumSeconds: 30,
+          incrementSeconds: 6,
+          connectionFee: 50_000,
+          validFrom: new Date('2023-12-31T23:00:00Z'),
+          validTo: null,
+        },
+        {
+          prefix: '3247',
+          pricePerMinute: 120_000,
+          minimumSeconds: 60,
+          incrementSeconds: 60,
+          connectionFee: 0,
+          validFrom: new Date('2023-12-31T23:00:00Z'),
+          validTo: new Date('2024-06-30T22:00:00Z'),
+        },
       ],
     });
   });
 
   it('reads the semicolon-and-decimal-comma files spreadsheets write in Belgium, columns in any order', () => {
-    const text = 'valid_to;valid_from;connection_fee;increment_seconds;minimum_seconds;price_per_minute;prefix\r\n;2024-01-01;0;1;1;0,0125;32\r\n';
+    const text =
+      'valid_to;valid_from;connection_fee;increment_seconds;minimum_seconds;price_per_minute;prefix\r\n;2024-01-01;0;1;1;0,0125;32\r\n';
     const result = parseTariffCsv(text);
     expect(result.ok && result.rates[0]?.pricePerMinute).toBe(12_500);
   });
@@ -192,10 +222,19 @@ describe('rating: tariff CSV', () => {
   it('names the missing header columns, and the line of an overlapping rate', () => {
     expect(parseTariffCsv('prefix,price\n32,0.01\n')).toEqual({
       ok: false,
-      errors: [{ line: 1, message: 'the header lacks the column(s) price_per_minute, minimum_seconds, increment_seconds, connection_fee, valid_from, valid_to' }],
+      errors: [
+        {
+          line: 1,
+          message:
+            'the header lacks the column(s) price_per_minute, minimum_seconds, increment_seconds, connection_fee, valid_from, valid_to',
+        },
+      ],
     });
     const overlapping = `${header}\n32,0.01,1,1,0,2024-01-01,\n32,0.02,1,1,0,2024-06-01,\n`;
-    expect(parseTariffCsv(overlapping)).toEqual({ ok: false, errors: [{ line: 3, message: 'prefix 32 has two rates with overlapping validity' }] });
+    expect(parseTariffCsv(overlapping)).toEqual({
+      ok: false,
+      errors: [{ line: 3, message: 'prefix 32 has two rates with overlapping validity' }],
+    });
   });
 
   it('parses euro amounts without floating point', () => {

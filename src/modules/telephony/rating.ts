@@ -27,8 +27,7 @@ export interface TariffRate {
 }
 
 export type TariffCsvResult =
-  | { ok: true; rates: TariffRate[] }
-  | { ok: false; errors: Array<{ line: number; message: string }> };
+  { ok: true; rates: TariffRate[] } | { ok: false; errors: Array<{ line: number; message: string }> };
 
 export interface ParseTariffCsvOptions {
   /** Zone in which validity dates start at midnight; default Europe/Brussels. */
@@ -102,7 +101,12 @@ export function findRate(table: RatingTable, destinationE164: string, at: Date):
  * Cost of a call in micro-euros, or 'no_rate' when no prefix matches. A call with no
  * billable seconds costs nothing, rated or not: unanswered calls are free.
  */
-export function rateCall(table: RatingTable, destinationE164: string, billableSeconds: number, at: Date): number | 'no_rate' {
+export function rateCall(
+  table: RatingTable,
+  destinationE164: string,
+  billableSeconds: number,
+  at: Date,
+): number | 'no_rate' {
   if (billableSeconds <= 0) return 0;
   const rate = findRate(table, destinationE164, at);
   if (rate === null) return 'no_rate';
@@ -117,7 +121,11 @@ export function computeCost(rate: TariffRate, billableSeconds: number): number {
 }
 
 /** max(minimum, billable rounded up to the increment): 30/6 charges 31 s as 36 s, 1 s as 30 s. */
-export function computeChargedSeconds(billableSeconds: number, minimumSeconds: number, incrementSeconds: number): number {
+export function computeChargedSeconds(
+  billableSeconds: number,
+  minimumSeconds: number,
+  incrementSeconds: number,
+): number {
   if (billableSeconds <= 0) return 0;
   const rounded = Math.ceil(billableSeconds / incrementSeconds) * incrementSeconds;
   return Math.max(minimumSeconds, rounded);
@@ -127,7 +135,11 @@ export function computeChargedSeconds(billableSeconds: number, minimumSeconds: n
  * Seconds a call record is charged for: only answered calls on a billable leg (see
  * cdr.parse.ts for why the inner half of an Asterisk Local/ channel is not).
  */
-export function selectBillableSeconds(record: { disposition: CallDisposition; billableSeconds: number; isBillableLeg: boolean }): number {
+export function selectBillableSeconds(record: {
+  disposition: CallDisposition;
+  billableSeconds: number;
+  isBillableLeg: boolean;
+}): number {
   if (record.disposition !== 'answered' || !record.isBillableLeg) return 0;
   return record.billableSeconds;
 }
@@ -147,9 +159,17 @@ export function parseTariffCsv(text: string, options: ParseTariffCsvOptions = {}
   let rows: Array<{ record: string[]; info: { lines: number } }>;
   try {
     // csv-parse's typings do not model `info: true`, which wraps each record with its line.
-    rows = parse(text, { delimiter, bom: true, skip_empty_lines: true, trim: true, relax_column_count: true, info: true }) as unknown as typeof rows;
+    rows = parse(text, {
+      delimiter,
+      bom: true,
+      skip_empty_lines: true,
+      trim: true,
+      relax_column_count: true,
+      info: true,
+    }) as unknown as typeof rows;
   } catch (error) {
-    const line = error instanceof Error && 'lines' in error && typeof error.lines === 'number' ? error.lines : 1;
+    const line =
+      error instanceof Error && 'lines' in error && typeof error.lines === 'number' ? error.lines : 1;
     return { ok: false, errors: [{ line, message: 'the file is not valid CSV' }] };
   }
   const [header, ...body] = rows;
@@ -171,7 +191,8 @@ export function parseTariffCsv(text: string, options: ParseTariffCsvOptions = {}
   }
   if (errors.length === 0) {
     const overlap = describeOverlap(rates);
-    if (overlap !== null) errors.push({ line: rateLines[overlap.lineIndex] ?? header.info.lines, message: overlap.message });
+    if (overlap !== null)
+      errors.push({ line: rateLines[overlap.lineIndex] ?? header.info.lines, message: overlap.message });
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, rates };
 }
@@ -200,11 +221,22 @@ function findValidRate(rates: readonly TariffRate[], time: number): TariffRate |
 
 function assertRate(rate: TariffRate): void {
   if (!PREFIX.test(rate.prefix)) throw new TariffError(`prefix "${rate.prefix}" is not 1 to 15 digits`);
-  if (!Number.isSafeInteger(rate.pricePerMinute) || rate.pricePerMinute < 0) throw new TariffError(`prefix ${rate.prefix}: the price per minute is not a whole, non-negative number of micro-euros`);
-  if (!Number.isSafeInteger(rate.connectionFee) || rate.connectionFee < 0) throw new TariffError(`prefix ${rate.prefix}: the connection fee is not a whole, non-negative number of micro-euros`);
-  if (!Number.isInteger(rate.incrementSeconds) || rate.incrementSeconds < 1) throw new TariffError(`prefix ${rate.prefix}: the increment must be at least 1 second`);
-  if (!Number.isInteger(rate.minimumSeconds) || rate.minimumSeconds < 0) throw new TariffError(`prefix ${rate.prefix}: the minimum is not a whole, non-negative number of seconds`);
-  if (rate.validTo !== null && rate.validTo.getTime() <= rate.validFrom.getTime()) throw new TariffError(`prefix ${rate.prefix}: valid_to is not after valid_from`);
+  if (!Number.isSafeInteger(rate.pricePerMinute) || rate.pricePerMinute < 0)
+    throw new TariffError(
+      `prefix ${rate.prefix}: the price per minute is not a whole, non-negative number of micro-euros`,
+    );
+  if (!Number.isSafeInteger(rate.connectionFee) || rate.connectionFee < 0)
+    throw new TariffError(
+      `prefix ${rate.prefix}: the connection fee is not a whole, non-negative number of micro-euros`,
+    );
+  if (!Number.isInteger(rate.incrementSeconds) || rate.incrementSeconds < 1)
+    throw new TariffError(`prefix ${rate.prefix}: the increment must be at least 1 second`);
+  if (!Number.isInteger(rate.minimumSeconds) || rate.minimumSeconds < 0)
+    throw new TariffError(
+      `prefix ${rate.prefix}: the minimum is not a whole, non-negative number of seconds`,
+    );
+  if (rate.validTo !== null && rate.validTo.getTime() <= rate.validFrom.getTime())
+    throw new TariffError(`prefix ${rate.prefix}: valid_to is not after valid_from`);
 }
 
 function sortAndCheckOverlaps(node: TrieNode, prefix: string): void {
@@ -237,15 +269,25 @@ function describeOverlap(rates: readonly TariffRate[]): { lineIndex: number; mes
 
 type ColumnIndexes = Record<(typeof TARIFF_COLUMNS)[number], number>;
 
-function locateColumns(header: readonly string[]): { ok: true; indexes: ColumnIndexes } | { ok: false; message: string } {
+function locateColumns(
+  header: readonly string[],
+): { ok: true; indexes: ColumnIndexes } | { ok: false; message: string } {
   const names = header.map((name) => name.trim().toLowerCase());
   const missing = TARIFF_COLUMNS.filter((column) => !names.includes(column));
-  if (missing.length > 0) return { ok: false, message: `the header lacks the column(s) ${missing.join(', ')}` };
-  const indexes = Object.fromEntries(TARIFF_COLUMNS.map((column) => [column, names.indexOf(column)])) as ColumnIndexes;
+  if (missing.length > 0)
+    return { ok: false, message: `the header lacks the column(s) ${missing.join(', ')}` };
+  const indexes = Object.fromEntries(
+    TARIFF_COLUMNS.map((column) => [column, names.indexOf(column)]),
+  ) as ColumnIndexes;
   return { ok: true, indexes };
 }
 
-function parseTariffRow(row: readonly string[], at: ColumnIndexes, timeZone: string, columnCount: number): TariffRate | string {
+function parseTariffRow(
+  row: readonly string[],
+  at: ColumnIndexes,
+  timeZone: string,
+  columnCount: number,
+): TariffRate | string {
   if (row.length !== columnCount) return `the line has ${row.length} columns; the header has ${columnCount}`;
   const cell = (column: keyof ColumnIndexes): string => row[at[column]] ?? '';
   const prefix = cell('prefix').replace(/^\+/, '');
@@ -257,7 +299,8 @@ function parseTariffRow(row: readonly string[], at: ColumnIndexes, timeZone: str
   const minimumSeconds = parseWholeNumber(cell('minimum_seconds'));
   if (minimumSeconds === null) return 'minimum_seconds is not a whole number';
   const incrementSeconds = parseWholeNumber(cell('increment_seconds'));
-  if (incrementSeconds === null || incrementSeconds < 1) return 'increment_seconds is not a whole number of at least 1';
+  if (incrementSeconds === null || incrementSeconds < 1)
+    return 'increment_seconds is not a whole number of at least 1';
   const validFrom = parseDateAtMidnight(cell('valid_from'), timeZone);
   if (validFrom === null) return 'valid_from is not a date YYYY-MM-DD';
   const validToText = cell('valid_to');
@@ -274,7 +317,14 @@ function parseWholeNumber(text: string): number | null {
 function parseDateAtMidnight(text: string, timeZone: string): Date | null {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
   if (match === null) return null;
-  const wall = { year: Number(match[1]), month: Number(match[2]), day: Number(match[3]), hour: 0, minute: 0, second: 0 };
+  const wall = {
+    year: Number(match[1]),
+    month: Number(match[2]),
+    day: Number(match[3]),
+    hour: 0,
+    minute: 0,
+    second: 0,
+  };
   const check = new Date(Date.UTC(wall.year, wall.month - 1, wall.day));
   if (check.getUTCMonth() !== wall.month - 1 || check.getUTCDate() !== wall.day) return null;
   const [instant] = resolveWallClock(wall, timeZone);
