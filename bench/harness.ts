@@ -6,13 +6,20 @@ import { createAppDb, type Db } from '../src/platform/db.js';
 import { withDatabase } from '../src/platform/database-url.js';
 import { startEmbeddedPostgres } from '../src/platform/embedded-postgres.js';
 import { createLogger } from '../src/platform/logger.js';
-import { migrate } from '../src/platform/migrate.js';
+import { KEYSTORE_MIGRATIONS_DIR, migrate } from '../src/platform/migrate.js';
+import { randomBytes } from 'node:crypto';
+import { systemClock } from '../src/platform/clock.js';
+import { createKernel, type Kernel } from '../src/kernel/kernel.js';
+import { LocalKeyManagementService } from '../src/kernel/keyring/kms.js';
+import type { KeystoreDatabase } from '../src/kernel/keyring/keystore.tables.js';
 
 export const benchLogger = createLogger({ level: 'warn', destination: process.stderr });
 
 export interface BenchDatabase {
   ownerUrl: string;
   db: Db;
+  keystoreOwnerUrl: string;
+  kernel: Kernel;
   close(): Promise<void>;
 }
 
@@ -25,7 +32,12 @@ export async function startBenchDatabase(): Promise<BenchDatabase> {
     serverUrl = external;
   } else {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'kluis-bench-'));
-    const server = await startEmbeddedPostgres({ dataDir, preferredPort: 0, logger: benchLogger, persistent: false });
+    const server = await startEmbeddedPostgres({
+      dataDir,
+      preferredPort: 0,
+      logger: benchLogger,
+      persistent: false,
+    });
     serverUrl = server.url('postgres');
     stopServer = async () => {
       await server.stop();
@@ -34,21 +46,43 @@ export async function startBenchDatabase(): Promise<BenchDatabase> {
   }
   const name = `kluis_bench_${Date.now()}`;
   await ownerQuery(serverUrl, `create database ${name}`);
+  await ownerQuery(serverUrl, `create database ${name}_keys`);
   const ownerUrl = withDatabase(serverUrl, name);
+  const keystoreOwnerUrl = withDatabase(serverUrl, `${name}_keys`);
   await migrate(ownerUrl, benchLogger);
+  await migrate(keystoreOwnerUrl, benchLogger, KEYSTORE_MIGRATIONS_DIR);
   const { db } = createAppDb({ connectionString: ownerUrl, assumeAppRole: true, logger: benchLogger });
+  const { db: keystore } = createAppDb<KeystoreDatabase>({
+    connectionString: keystoreOwnerUrl,
+    assumeAppRole: true,
+    logger: benchLogger,
+  });
+  const kernel = createKernel({
+    db,
+    keystore,
+    kms: new LocalKeyManagementService(randomBytes(32)),
+    clock: systemClock,
+  });
   return {
     ownerUrl,
     db,
+    keystoreOwnerUrl,
+    kernel,
     close: async () => {
       await db.destroy();
+      await keystore.destroy();
       await ownerQuery(serverUrl, `drop database if exists ${name} with (force)`);
+      await ownerQuery(serverUrl, `drop database if exists ${name}_keys with (force)`);
       await stopServer();
     },
   };
 }
 
-export async function ownerQuery(connectionString: string, text: string, values: unknown[] = []): Promise<pg.QueryResult> {
+export async function ownerQuery(
+  connectionString: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<pg.QueryResult> {
   const client = new pg.Client({ connectionString });
   await client.connect();
   try {

@@ -13,7 +13,7 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  deps = createAuditDeps(database.db, masterKey);
+  deps = createAuditDeps(database, masterKey);
   // The CLI derives its audit keys from the same master key the entries were written with.
   env = { DATABASE_URL: database.ownerUrl, KLUIS_MASTER_KEY: masterKey.toString('base64') };
 });

@@ -6,18 +6,30 @@ import { createTenant } from '../../modules/tenants/index.js';
 import { hashAuditEntry, type ChainedEntry } from './audit.canonical.js';
 import type { AuditEvent } from './audit.event.js';
 import type { AuditDeps } from './audit.service.js';
-import { createLocalAuditKeys } from './local-audit-keys.js';
+import { Keyring } from '../keyring/keyring.js';
+import { LocalKeyManagementService } from '../keyring/kms.js';
+import type { KeystoreDb } from '../keyring/keystore.tables.js';
 
 export const MASTER_KEY = randomBytes(32);
 
+/** Audit dependencies whose keyed functions come from the real keyring (key store + master key). */
 export function createAuditDeps(
-  db: Db,
+  database: { db: Db; keystore: KeystoreDb },
   masterKey: Buffer = MASTER_KEY,
 ): AuditDeps & { clock: ReturnType<typeof fixedClock> } {
+  const clock = fixedClock(new Date('2026-03-01T09:00:00.123Z'));
+  const keyring = new Keyring({
+    kms: new LocalKeyManagementService(masterKey),
+    keystore: database.keystore,
+    clock,
+  });
   return {
-    db,
-    keys: createLocalAuditKeys(masterKey),
-    clock: fixedClock(new Date('2026-03-01T09:00:00.123Z')),
+    db: database.db,
+    keys: {
+      pseudonym: (tenantId, subjectId) => keyring.pseudonym(tenantId, subjectId),
+      checkpointMac: (tenantId, data) => keyring.checkpointMac(tenantId, data),
+    },
+    clock,
   };
 }
 

@@ -18,4 +18,3 @@ export {
   type AuditEntryQuery,
 } from './audit.service.js';
 export type { AuditTables } from './audit.tables.js';
-export { createLocalAuditKeys, loadLocalAuditKeys } from './local-audit-keys.js';
