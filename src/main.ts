@@ -173,7 +173,12 @@ export interface RunningKluis {
 export async function startKluis(config: Config, logger: Logger): Promise<RunningKluis> {
   const runtime = await openRuntime(config, logger);
   const { database } = runtime;
-  const app = await buildApp({ kernel: runtime.kernel, logger, version: KLUIS_VERSION });
+  const app = await buildApp({
+    kernel: runtime.kernel,
+    secureCookies: config.http.publicUrl.startsWith('https:'),
+    logger,
+    version: KLUIS_VERSION,
+  });
   try {
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (cause) {

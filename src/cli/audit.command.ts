@@ -12,7 +12,7 @@ import { createCliContext, exitWithFailure } from './context.js';
 async function openAudit(
   config: Config,
   logger: Logger,
-): Promise<{ database: DatabaseHandle; keys: AuditKeys; close(): Promise<void> }> {
+): Promise<{ database: DatabaseHandle; keys: AuditKeys; close: () => Promise<void> }> {
   const runtime = await openRuntime(config, logger);
   return { database: runtime.database, keys: runtime.kernel.audit.keys, close: () => runtime.close() };
 }

@@ -27,7 +27,7 @@ export function registerKeysCommands(program: Command): void {
               if (process.stderr.isTTY) process.stderr.write(`\rre-wrapped ${done} keys`);
             },
           });
-          await runtime.kernel.transact(tenant.tenantId, async (atx) => {
+          await runtime.kernel.transact(tenant.tenantId, (atx) => {
             atx.audit.record({
               actor: { kind: 'system', id: 'cli' },
               role: null,
@@ -36,6 +36,7 @@ export function registerKeysCommands(program: Command): void {
               records: result.rewrapped,
               decision: 'allowed',
             });
+            return Promise.resolve();
           });
           console.log(
             `tenant ${tenant.slug}: key-encryption key now at version ${result.version} (${result.rewrapped} keys re-wrapped)`,

@@ -13,9 +13,13 @@ import { pingDatabase } from '../platform/db.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Logger } from '../platform/logger.js';
 import { handleError } from './error-handler.js';
+import { registerAuthRoutes } from '../modules/staff/auth.routes.js';
+import { registerPolicyRoutes } from '../kernel/tenant-policy/tenant-policy.routes.js';
 
 export interface HttpDependencies {
   kernel: Kernel;
+  /** Mark cookies Secure (when served over HTTPS, i.e. KLUIS_PUBLIC_URL is https). */
+  secureCookies?: boolean;
   logger: Logger;
   version: string;
 }
@@ -26,6 +30,8 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
 
 export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance> {
   const app = Fastify({
+    // Typed as Fastify's base logger so the app is a plain FastifyInstance that route modules accept.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Keep a caller's request id when it looks like one, so logs correlate across systems.
     genReqId: (request) => {
@@ -76,5 +82,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
       return reply.status(503).send({ status: 'degraded', db: 'unreachable' });
     },
   );
+  registerAuthRoutes(app, deps.kernel, { secureCookies: deps.secureCookies ?? false });
+  registerPolicyRoutes(app, deps.kernel);
   return app;
 }

@@ -97,7 +97,7 @@ export async function eraseSubject(
   if (!outcome.heldEncrypted) {
     // After commit: if the erasure had rolled back, the key must still exist.
     outcome.result.keyDestroyed = await kernel.keyring.destroySubjectKey(options.tenantId, options.subjectId);
-    await kernel.transact(options.tenantId, async (atx) => {
+    await kernel.transact(options.tenantId, (atx) => {
       atx.audit.record({
         actor: { kind: 'system', id: 'erasure' },
         role: null,
@@ -107,6 +107,7 @@ export async function eraseSubject(
         decision: 'allowed',
         reason: outcome.result.keyDestroyed ? 'crypto_shredded' : 'no_key',
       });
+      return Promise.resolve();
     });
   }
   return outcome.result;

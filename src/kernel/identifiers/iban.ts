@@ -6,7 +6,10 @@
 
 export type IbanValidation =
   | { ok: true; iban: string; country: string }
-  | { ok: false; reason: 'empty' | 'bad_characters' | 'unknown_country' | 'wrong_length' | 'bad_check_digits' };
+  | {
+      ok: false;
+      reason: 'empty' | 'bad_characters' | 'unknown_country' | 'wrong_length' | 'bad_check_digits';
+    };
 
 export interface IbanMatch {
   /** Electronic form: upper case, no spaces. */
@@ -21,13 +24,70 @@ export interface IbanMatch {
  * pay from. A country missing here is refused rather than guessed.
  */
 const IBAN_LENGTHS: Readonly<Record<string, number>> = {
-  AD: 24, AE: 23, AL: 28, AT: 20, AZ: 28, BA: 20, BE: 16, BG: 22, BH: 22, BR: 29,
-  CH: 21, CY: 28, CZ: 24, DE: 22, DK: 18, DO: 28, EE: 20, EG: 29, ES: 24, FI: 18,
-  FO: 18, FR: 27, GB: 22, GE: 22, GI: 23, GL: 18, GR: 27, HR: 21, HU: 28, IE: 22,
-  IL: 23, IS: 26, IT: 27, JO: 30, KW: 30, KZ: 20, LB: 28, LI: 21, LT: 20, LU: 20,
-  LV: 21, MC: 27, MD: 24, ME: 22, MK: 19, MT: 31, MU: 30, NL: 18, NO: 15, PL: 28,
-  PT: 25, QA: 29, RO: 24, RS: 22, SA: 24, SE: 24, SI: 19, SK: 24, SM: 27, TN: 24,
-  TR: 26, UA: 29, VA: 22, XK: 20,
+  AD: 24,
+  AE: 23,
+  AL: 28,
+  AT: 20,
+  AZ: 28,
+  BA: 20,
+  BE: 16,
+  BG: 22,
+  BH: 22,
+  BR: 29,
+  CH: 21,
+  CY: 28,
+  CZ: 24,
+  DE: 22,
+  DK: 18,
+  DO: 28,
+  EE: 20,
+  EG: 29,
+  ES: 24,
+  FI: 18,
+  FO: 18,
+  FR: 27,
+  GB: 22,
+  GE: 22,
+  GI: 23,
+  GL: 18,
+  GR: 27,
+  HR: 21,
+  HU: 28,
+  IE: 22,
+  IL: 23,
+  IS: 26,
+  IT: 27,
+  JO: 30,
+  KW: 30,
+  KZ: 20,
+  LB: 28,
+  LI: 21,
+  LT: 20,
+  LU: 20,
+  LV: 21,
+  MC: 27,
+  MD: 24,
+  ME: 22,
+  MK: 19,
+  MT: 31,
+  MU: 30,
+  NL: 18,
+  NO: 15,
+  PL: 28,
+  PT: 25,
+  QA: 29,
+  RO: 24,
+  RS: 22,
+  SA: 24,
+  SE: 24,
+  SI: 19,
+  SK: 24,
+  SM: 27,
+  TN: 24,
+  TR: 26,
+  UA: 29,
+  VA: 22,
+  XK: 20,
 };
 
 const ALPHANUMERIC = /^[A-Z0-9]+$/;
@@ -42,13 +102,15 @@ export function normaliseIban(input: string): string {
 export function validateIban(input: string): IbanValidation {
   const iban = normaliseIban(input);
   if (iban.length === 0) return { ok: false, reason: 'empty' };
-  if (!ALPHANUMERIC.test(iban) || !/^[A-Z]{2}\d{2}/.test(iban)) return { ok: false, reason: 'bad_characters' };
+  if (!ALPHANUMERIC.test(iban) || !/^[A-Z]{2}\d{2}/.test(iban))
+    return { ok: false, reason: 'bad_characters' };
   const country = iban.slice(0, 2);
   const expectedLength = IBAN_LENGTHS[country];
   if (expectedLength === undefined) return { ok: false, reason: 'unknown_country' };
   if (iban.length !== expectedLength) return { ok: false, reason: 'wrong_length' };
   if (computeIbanRemainder(iban) !== 1) return { ok: false, reason: 'bad_check_digits' };
-  if (country === 'BE' && !hasValidBelgianAccountCheck(iban.slice(4))) return { ok: false, reason: 'bad_check_digits' };
+  if (country === 'BE' && !hasValidBelgianAccountCheck(iban.slice(4)))
+    return { ok: false, reason: 'bad_check_digits' };
   return { ok: true, iban, country };
 }
 

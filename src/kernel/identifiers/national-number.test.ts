@@ -49,7 +49,8 @@ describe('national register number', () => {
     const note = 'RRN 85.07.30-033.28, ook als 85073003328 of (850730 033 28). Kind: 01020312345.';
     const found = findNationalNumbers(note);
     expect(found.map((m) => m.digits)).toEqual(['85073003328', '85073003328', '85073003328', '01020312345']);
-    for (const match of found) expect(normaliseNationalNumber(note.slice(match.start, match.end))).toBe(match.digits);
+    for (const match of found)
+      expect(normaliseNationalNumber(note.slice(match.start, match.end))).toBe(match.digits);
   });
 
   it('VK-16: eleven digits with a wrong check, or inside a longer number, are not flagged', () => {

@@ -2,8 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { findPaymentCardNumbers, hasValidLuhnCheck, isValidPaymentCardNumber } from './payment-card.js';
 
 describe('payment card number', () => {
-  it('accepts the networks\' published test numbers (Luhn-valid, 13–19 digits)', () => {
-    for (const pan of ['4111111111111111', '5555555555554444', '378282246310005', '6011111111111117', '4222222222222', '3530111333300000']) {
+  it("accepts the networks' published test numbers (Luhn-valid, 13–19 digits)", () => {
+    for (const pan of [
+      '4111111111111111',
+      '5555555555554444',
+      '378282246310005',
+      '6011111111111117',
+      '4222222222222',
+      '3530111333300000',
+    ]) {
       expect(isValidPaymentCardNumber(pan)).toBe(true);
     }
   });
@@ -19,7 +26,10 @@ describe('payment card number', () => {
   it('VK-16: card numbers in a note are found with spaces or dashes', () => {
     const note = 'Kaart: 4111 1111 1111 1111, amex 3782-822463-10005.';
     const found = findPaymentCardNumbers(note);
-    expect(found.map((m) => note.slice(m.start, m.end))).toEqual(['4111 1111 1111 1111', '3782-822463-10005']);
+    expect(found.map((m) => note.slice(m.start, m.end))).toEqual([
+      '4111 1111 1111 1111',
+      '3782-822463-10005',
+    ]);
   });
 
   it('VK-16: Luhn failures, IBAN digits and numbers glued to letters are not flagged', () => {

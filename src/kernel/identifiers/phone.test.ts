@@ -6,13 +6,26 @@ const BE = { defaultCountry: 'BE' } as const;
 describe('phone number normalisation', () => {
   it('normalises Belgian national, international and 00-prefixed forms to E.164', () => {
     for (const input of ['0470 12 34 56', '+32 470 12 34 56', '0032 470 12 34 56', '0470/12.34.56']) {
-      expect(normalisePhoneNumber(input, BE)).toMatchObject({ ok: true, e164: '+32470123456', country: 'BE', type: 'MOBILE' });
+      expect(normalisePhoneNumber(input, BE)).toMatchObject({
+        ok: true,
+        e164: '+32470123456',
+        country: 'BE',
+        type: 'MOBILE',
+      });
     }
-    expect(normalisePhoneNumber('056 22 33 44', BE)).toMatchObject({ ok: true, e164: '+3256223344', type: 'FIXED_LINE' });
+    expect(normalisePhoneNumber('056 22 33 44', BE)).toMatchObject({
+      ok: true,
+      e164: '+3256223344',
+      type: 'FIXED_LINE',
+    });
   });
 
   it('keeps a foreign number written internationally', () => {
-    expect(normalisePhoneNumber('+31 20 123 4567', BE)).toMatchObject({ ok: true, e164: '+31201234567', country: 'NL' });
+    expect(normalisePhoneNumber('+31 20 123 4567', BE)).toMatchObject({
+      ok: true,
+      e164: '+31201234567',
+      country: 'NL',
+    });
   });
 
   it('refuses a number outside the numbering plan (max metadata, not only length)', () => {

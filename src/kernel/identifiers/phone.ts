@@ -10,12 +10,7 @@ import { ParseError, parsePhoneNumberWithError } from 'libphonenumber-js/max';
 import type { CountryCode, NumberType } from 'libphonenumber-js/max';
 
 export type PhoneNormalisationFailure =
-  | 'empty'
-  | 'not_a_number'
-  | 'invalid_country'
-  | 'too_short'
-  | 'too_long'
-  | 'invalid';
+  'empty' | 'not_a_number' | 'invalid_country' | 'too_short' | 'too_long' | 'invalid';
 
 export type PhoneNormalisation =
   | { ok: true; e164: string; country: CountryCode | null; type: NumberType }
@@ -45,7 +40,8 @@ export function normalisePhoneNumber(input: string, options: NormalisePhoneOptio
     if (!phone.isValid()) return { ok: false, reason: 'invalid' };
     return { ok: true, e164: phone.number, country: phone.country ?? null, type: phone.getType() };
   } catch (error) {
-    if (error instanceof ParseError) return { ok: false, reason: PARSE_ERROR_REASONS[error.message] ?? 'invalid' };
+    if (error instanceof ParseError)
+      return { ok: false, reason: PARSE_ERROR_REASONS[error.message] ?? 'invalid' };
     return { ok: false, reason: 'invalid' };
   }
 }

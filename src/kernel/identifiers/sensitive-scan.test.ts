@@ -27,7 +27,10 @@ describe('sensitive data scan', () => {
     ];
     for (const [note, category] of cases) {
       const findings = scanForSensitiveData(note);
-      expect(findings.map((f) => f.specialCategory), note).toContain(category);
+      expect(
+        findings.map((f) => f.specialCategory),
+        note,
+      ).toContain(category);
     }
   });
 

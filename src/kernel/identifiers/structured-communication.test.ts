@@ -30,10 +30,19 @@ describe('structured communication (OGM/VCS)', () => {
   });
 
   it('refuses wrong check digits, other lengths, letters', () => {
-    expect(parseStructuredCommunication('+++123/4567/89003+++')).toEqual({ ok: false, reason: 'bad_check_digits' });
-    expect(parseStructuredCommunication('+++000/0000/09700+++')).toEqual({ ok: false, reason: 'bad_check_digits' });
+    expect(parseStructuredCommunication('+++123/4567/89003+++')).toEqual({
+      ok: false,
+      reason: 'bad_check_digits',
+    });
+    expect(parseStructuredCommunication('+++000/0000/09700+++')).toEqual({
+      ok: false,
+      reason: 'bad_check_digits',
+    });
     expect(parseStructuredCommunication('12345678900')).toEqual({ ok: false, reason: 'wrong_length' });
-    expect(parseStructuredCommunication('+++12A/4567/89002+++')).toEqual({ ok: false, reason: 'bad_characters' });
+    expect(parseStructuredCommunication('+++12A/4567/89002+++')).toEqual({
+      ok: false,
+      reason: 'bad_characters',
+    });
     expect(parseStructuredCommunication('   ')).toEqual({ ok: false, reason: 'empty' });
     expect(isValidStructuredCommunication('+++000/0000/09797+++')).toBe(true);
   });

@@ -21,12 +21,16 @@ export function createStructuredCommunication(base: string): string {
  * spaces, or bare digits. Returns the twelve digits and the canonical print form.
  */
 export function parseStructuredCommunication(input: string): StructuredCommunicationParse {
-  const stripped = input.trim().replace(/^(?:\+{3}|\*{3})/, '').replace(/(?:\+{3}|\*{3})$/, '');
+  const stripped = input
+    .trim()
+    .replace(/^(?:\+{3}|\*{3})/, '')
+    .replace(/(?:\+{3}|\*{3})$/, '');
   const digits = stripped.replace(/[\s/.-]/g, '');
   if (digits.length === 0) return { ok: false, reason: 'empty' };
   if (!/^\d+$/.test(digits)) return { ok: false, reason: 'bad_characters' };
   if (digits.length !== 12) return { ok: false, reason: 'wrong_length' };
-  if (computeStructuredCheck(digits.slice(0, 10)) !== digits.slice(10)) return { ok: false, reason: 'bad_check_digits' };
+  if (computeStructuredCheck(digits.slice(0, 10)) !== digits.slice(10))
+    return { ok: false, reason: 'bad_check_digits' };
   return { ok: true, digits, formatted: formatStructuredCommunication(digits) };
 }
 

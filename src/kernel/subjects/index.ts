@@ -1,3 +1,9 @@
-export { registerSubject, touchSubjects, setPurposeState, setRestriction, setMarketingObjection } from './subject.service.js';
+export {
+  registerSubject,
+  touchSubjects,
+  setPurposeState,
+  setRestriction,
+  setMarketingObjection,
+} from './subject.service.js';
 export type { PurposeStateChange } from './subject.service.js';
 export type { SubjectTables, PurposeState } from './subject.tables.js';

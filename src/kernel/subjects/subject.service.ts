@@ -67,7 +67,12 @@ export async function setPurposeState(atx: AuditedTx, change: PurposeStateChange
 }
 
 /** GDPR Art. 18: set or lift a restriction. */
-export async function setRestriction(atx: AuditedTx, subjectId: number, restricted: boolean, at: Date): Promise<void> {
+export async function setRestriction(
+  atx: AuditedTx,
+  subjectId: number,
+  restricted: boolean,
+  at: Date,
+): Promise<void> {
   await atx.tx
     .updateTable('data_subjects')
     .set({ restricted_at: restricted ? at : null })
@@ -85,7 +90,11 @@ export async function setRestriction(atx: AuditedTx, subjectId: number, restrict
 
 /** GDPR Art. 21(2)-(3): an objection to direct marketing stops every marketing purpose. */
 export async function setMarketingObjection(atx: AuditedTx, subjectId: number, at: Date): Promise<void> {
-  await atx.tx.updateTable('data_subjects').set({ marketing_objected_at: at }).where('subject_id', '=', subjectId).execute();
+  await atx.tx
+    .updateTable('data_subjects')
+    .set({ marketing_objected_at: at })
+    .where('subject_id', '=', subjectId)
+    .execute();
   atx.audit.record({
     actor: { kind: 'system', id: 'subject-state' },
     role: null,

@@ -1,0 +1,95 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { requireStaff, staffOf } from '../../http/auth.js';
+import { AppError } from '../../platform/errors.js';
+import { findTenantBySlug } from '../../modules/tenants/index.js';
+import type { Kernel } from '../kernel.js';
+import { generateRegister } from '../policy/register.generator.js';
+import { generateStatement } from '../policy/statement.generator.js';
+import { LANGUAGES, type Language, type Policy } from '../policy/policy.schema.js';
+
+/** Roles that may read the record of processing activities (an internal document, Art. 30). */
+const REGISTER_ROLES = new Set(['admin', 'privacy_officer']);
+
+/** `?lang=` first, then the best Accept-Language match, then the policy's first language. */
+export function chooseLanguage(
+  policy: Policy,
+  query: string | undefined,
+  acceptLanguage: string | undefined,
+): Language {
+  const offered = policy.statement.languages;
+  if (query && (offered as readonly string[]).includes(query)) return query as Language;
+  const ranked = (acceptLanguage ?? '')
+    .split(',')
+    .map((part) => {
+      const [tag = '', ...params] = part.trim().split(';');
+      const q = params.find((param) => param.trim().startsWith('q='));
+      return { lang: tag.trim().slice(0, 2).toLowerCase(), q: q ? Number(q.trim().slice(2)) : 1 };
+    })
+    .filter((entry) => Number.isFinite(entry.q) && entry.q > 0)
+    .sort((a, b) => b.q - a.q);
+  const match = ranked.find((entry) => (offered as readonly string[]).includes(entry.lang));
+  return (match?.lang as Language | undefined) ?? offered[0] ?? 'nl';
+}
+
+export function registerPolicyRoutes(app: FastifyInstance, kernel: Kernel): void {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  typed.get(
+    '/t/:slug/privacy',
+    {
+      schema: {
+        summary: "A tenant's privacy statement in force, as HTML (generated from its policy)",
+        tags: ['public'],
+        params: z.object({ slug: z.string().regex(/^[a-z][a-z0-9-]{1,62}$/) }),
+        querystring: z.object({
+          lang: z.enum(LANGUAGES).optional(),
+          format: z.enum(['html', 'md']).default('html'),
+        }),
+        response: { 200: z.string() },
+      },
+    },
+    async (request, reply) => {
+      const tenant = await findTenantBySlug(kernel.db, request.params.slug);
+      const { policy } = await kernel.policies.current(tenant.tenantId);
+      const lang = chooseLanguage(policy, request.query.lang, request.headers['accept-language']);
+      const body = generateStatement(policy, { lang, format: request.query.format });
+      return reply
+        .type(request.query.format === 'md' ? 'text/markdown; charset=utf-8' : 'text/html; charset=utf-8')
+        .header('content-language', lang)
+        .header('vary', 'accept-language')
+        .send(body);
+    },
+  );
+  typed.get(
+    '/api/v1/policy/register',
+    {
+      preHandler: requireStaff(kernel),
+      schema: {
+        summary: 'The record of processing activities (GDPR Art. 30) of the staff member’s tenant',
+        tags: ['policy'],
+        querystring: z.object({
+          format: z.enum(['csv', 'md']).default('csv'),
+          lang: z.enum(LANGUAGES).optional(),
+        }),
+        response: { 200: z.string() },
+      },
+    },
+    async (request: FastifyRequest<{ Querystring: { format: 'csv' | 'md'; lang?: Language } }>, reply) => {
+      const staff = staffOf(request);
+      if (!REGISTER_ROLES.has(staff.role)) {
+        throw new AppError('forbidden', 'role may not read the register', {
+          publicMessage: 'only admins and privacy officers may read the register',
+        });
+      }
+      const { policy } = await kernel.policies.current(staff.tenantId);
+      const body = generateRegister(policy, {
+        format: request.query.format,
+        ...(request.query.lang ? { lang: request.query.lang } : {}),
+      });
+      return reply
+        .type(request.query.format === 'csv' ? 'text/csv; charset=utf-8' : 'text/markdown; charset=utf-8')
+        .send(body);
+    },
+  );
+}

@@ -1,0 +1,13 @@
+export interface StaffSessionsTable {
+  tenant_id: number;
+  session_hash: Buffer;
+  staff_id: number;
+  csrf_hash: Buffer;
+  created_at: Date;
+  last_seen_at: Date;
+  expires_at: Date;
+}
+
+export interface StaffSessionTables {
+  staff_sessions: StaffSessionsTable;
+}
