@@ -1,5 +1,6 @@
 import type { TenantTables } from '../modules/tenants/tenant.tables.js';
 import type { StaffTables } from '../modules/staff/staff.tables.js';
+import type { StaffSessionTables } from '../modules/staff/session.tables.js';
 import type { AuditTables } from '../kernel/audit/audit.tables.js';
 import type { TenantPolicyTables } from '../kernel/tenant-policy/tenant-policy.tables.js';
 import type { SubjectTables } from '../kernel/subjects/subject.tables.js';
@@ -11,6 +12,7 @@ export interface Database
   extends
     TenantTables,
     StaffTables,
+    StaffSessionTables,
     TenantPolicyTables,
     SubjectTables,
     AuditTables,
