@@ -14,7 +14,9 @@ import type { Kernel } from '../kernel/kernel.js';
 import type { Logger } from '../platform/logger.js';
 import { handleError } from './error-handler.js';
 import { registerAuthRoutes } from '../modules/staff/auth.routes.js';
+import { registerStaffRoutes } from '../modules/staff/staff.routes.js';
 import { registerPolicyRoutes } from '../kernel/tenant-policy/tenant-policy.routes.js';
+import { registerPartiesRoutes } from '../modules/parties/parties.routes.js';
 
 export interface HttpDependencies {
   kernel: Kernel;
@@ -83,6 +85,8 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
     },
   );
   registerAuthRoutes(app, deps.kernel, { secureCookies: deps.secureCookies ?? false });
+  registerStaffRoutes(app, deps.kernel);
   registerPolicyRoutes(app, deps.kernel);
+  registerPartiesRoutes(app, deps.kernel);
   return app;
 }

@@ -5,6 +5,7 @@ import { isAppError, type ErrorCode } from '../platform/errors.js';
 /** The only place where an error code becomes an HTTP status. */
 export const STATUS_BY_CODE = {
   validation_failed: 400,
+  sensitive_data_refused: 422,
   not_found: 404,
   tenant_not_found: 404,
   conflict: 409,

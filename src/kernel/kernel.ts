@@ -41,7 +41,7 @@ export function createKernel(options: KernelOptions): Kernel {
     },
   };
   const policies = new TenantPolicyStore(options.db);
-  const gate = new AccessGate({ policies, keyring });
+  const gate = new AccessGate({ policies, keyring, clock: options.clock });
   return {
     db: options.db,
     clock: options.clock,

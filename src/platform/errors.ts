@@ -4,6 +4,7 @@
  */
 export const ERROR_CODES = [
   'validation_failed',
+  'sensitive_data_refused',
   'not_found',
   'tenant_not_found',
   'conflict',

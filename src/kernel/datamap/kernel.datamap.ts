@@ -39,6 +39,8 @@ export const kernelDataMap: TableDataMap[] = [
       restricted_at: 'processing state enforced by the gate',
       marketing_objected_at: 'processing state enforced by the gate',
       erased_at: 'processing state enforced by the gate',
+      minor_until: 'VK-15 processing state (the day the person reaches the policy age); cleared on erasure',
+      parental_consent_at: 'VK-15 processing state enforced by the gate',
       last_activity_at: 'inactivity clock for retention (VK-13)',
       created_at: 'row bookkeeping',
     },

@@ -88,7 +88,12 @@ export async function eraseSubject(
     }
     await atx.tx
       .updateTable('data_subjects')
-      .set({ erased_at: kernel.clock.now(), restricted_at: null })
+      .set({
+        erased_at: kernel.clock.now(),
+        restricted_at: null,
+        minor_until: null,
+        parental_consent_at: null,
+      })
       .where('subject_id', '=', options.subjectId)
       .execute();
     await atx.tx.deleteFrom('subject_purpose_states').where('subject_id', '=', options.subjectId).execute();

@@ -1,6 +1,7 @@
 import { AppError, type ErrorCode } from '../../platform/errors.js';
 import type { AuditEvent, AuditedTx } from '../audit/index.js';
 import type { FieldRef, Keyring } from '../keyring/keyring.js';
+import type { Clock } from '../../platform/clock.js';
 import type { Policy, Purpose } from '../policy/policy.schema.js';
 import { selectSubjectStates, type SubjectStateRow } from '../subjects/subject.repository.js';
 import type { TenantPolicyStore } from '../tenant-policy/index.js';
@@ -123,6 +124,7 @@ export class Grant {
 export interface GateDependencies {
   policies: TenantPolicyStore;
   keyring: Keyring;
+  clock: Clock;
 }
 
 /**
@@ -158,7 +160,7 @@ export class AccessGate {
   async authorize(atx: AuditedTx, actor: Actor, request: AccessRequest): Promise<Grant> {
     const { policy } = await this.#deps.policies.current(atx.tenantId);
     const subjects = await selectSubjectStates(atx.tx, request.subjectIds, request.purpose);
-    const denial = decide(policy, actor, request, subjects);
+    const denial = decide(policy, actor, request, subjects, isoDate(this.#deps.clock.now()));
     const event = auditEvent(actor, request, denial);
     if (denial) throw new AccessDenied(denial.code, denial.reason, atx.tenantId, event);
     atx.audit.record(event);
@@ -214,6 +216,7 @@ export function decide(
   actor: Actor,
   request: AccessRequest,
   subjects: readonly SubjectStateRow[],
+  today: string,
 ): Denial | undefined {
   const purpose = policy.purposes[request.purpose];
   if (!purpose)
@@ -226,7 +229,7 @@ export function decide(
   if (subjects.length !== new Set(request.subjectIds).size)
     return { code: 'not_found', reason: 'no such data subject' };
   for (const subject of subjects) {
-    const denial = checkSubject(policy, purpose, actor, request, subject);
+    const denial = checkSubject(policy, purpose, actor, request, subject, today);
     if (denial) return denial;
   }
   return undefined;
@@ -273,6 +276,7 @@ function checkSubject(
   actor: Actor,
   request: AccessRequest,
   subject: SubjectStateRow,
+  today: string,
 ): Denial | undefined {
   if (subject.erasedAt) return { code: 'subject_erased', reason: 'the data subject has been erased' };
   if (request.action !== 'erase' && !purpose.subjectTypes.includes(subject.subjectType)) {
@@ -300,6 +304,12 @@ function checkSubject(
   if (purpose.legalBasis === 'legitimate_interests' && subject.purposeState === 'objected') {
     return { code: 'subject_objected', reason: `the data subject objected to ${request.purpose}` };
   }
+  if (purpose.legalBasis === 'consent' && isMinorWithoutParentalConsent(subject, today)) {
+    return {
+      code: 'consent_missing',
+      reason: 'the data subject is a minor and no parental consent is recorded (VK-15)',
+    };
+  }
   if (purpose.legalBasis === 'consent' && subject.purposeState !== 'consented') {
     return {
       code: 'consent_missing',
@@ -310,6 +320,14 @@ function checkSubject(
     };
   }
   return undefined;
+}
+
+function isMinorWithoutParentalConsent(subject: SubjectStateRow, today: string): boolean {
+  return subject.minorUntil !== null && subject.minorUntil > today && subject.parentalConsentAt === null;
+}
+
+function isoDate(at: Date): string {
+  return at.toISOString().slice(0, 10);
 }
 
 /**

@@ -7,6 +7,9 @@ export interface SubjectStateRow {
   restrictedAt: Date | null;
   marketingObjectedAt: Date | null;
   erasedAt: Date | null;
+  /** VK-15: the day the person reaches the policy's age (YYYY-MM-DD), while a minor. */
+  minorUntil: string | null;
+  parentalConsentAt: Date | null;
   /** State for the purpose asked about, if any was recorded. */
   purposeState: PurposeState | null;
 }
@@ -32,6 +35,8 @@ export async function selectSubjectStates(
       's.restricted_at',
       's.marketing_objected_at',
       's.erased_at',
+      's.minor_until',
+      's.parental_consent_at',
       'p.state',
     ])
     .where('s.subject_id', '=', (eb) => eb.fn.any(eb.val([...subjectIds])))
@@ -42,6 +47,8 @@ export async function selectSubjectStates(
     restrictedAt: row.restricted_at,
     marketingObjectedAt: row.marketing_objected_at,
     erasedAt: row.erased_at,
+    minorUntil: row.minor_until === null ? null : String(row.minor_until),
+    parentalConsentAt: row.parental_consent_at,
     purposeState: row.state,
   }));
 }

@@ -7,6 +7,8 @@ export interface DataSubjectsTable {
   restricted_at: Date | null;
   marketing_objected_at: Date | null;
   erased_at: Date | null;
+  minor_until: ColumnType<string | null, string | null | undefined, string | null>;
+  parental_consent_at: Date | null;
   last_activity_at: ColumnType<Date, Date | undefined, Date>;
   created_at: ColumnType<Date, Date | undefined, never>;
 }

@@ -2,6 +2,23 @@ import type { TableDataMap } from '../../kernel/datamap/datamap.js';
 
 export const partiesDataMap: TableDataMap[] = [
   {
+    table: 'parental_consents',
+    module: 'parties',
+    subjectColumn: 'subject_id',
+    erasure: { kind: 'delete_rows' },
+    personal: {
+      relation: { category: 'user.demographic.date_of_birth' },
+      verification_method: { category: 'user.demographic.date_of_birth' },
+      evidence_reference: { category: 'user.demographic.date_of_birth' },
+    },
+    notPersonal: {
+      tenant_id: 'tenant key',
+      subject_id: 'internal subject id',
+      recorded_by_staff_id: 'staff id',
+      recorded_at: 'when it was recorded',
+    },
+  },
+  {
     table: 'people',
     module: 'parties',
     subjectColumn: 'subject_id',
@@ -16,13 +33,33 @@ export const partiesDataMap: TableDataMap[] = [
       email_bidx: { category: 'user.contact.email', blindIndexOf: 'email_enc' },
       phone_enc: { category: 'user.contact.phone_number', encrypted: true },
       phone_bidx: { category: 'user.contact.phone_number', blindIndexOf: 'phone_enc' },
+      birth_date_enc: { category: 'user.demographic.date_of_birth', encrypted: true },
+      address_enc: { category: 'user.contact.address', encrypted: true },
+      job_title: { category: 'user.job_title' },
+      job_function: { category: 'user.job_title' },
+      decision_authority: { category: 'user.job_title' },
+      notes_enc: { category: 'kluis.communication.correspondence', encrypted: true },
     },
     notPersonal: {
       tenant_id: 'tenant key',
       subject_id: 'internal subject id, meaningless without the rest of the row',
       source: 'kind of source (e.g. data_subject, credit_bureau), a fixed key',
+      organisation_id: 'link to an organisation (a legal person)',
       created_at: 'row bookkeeping',
       updated_at: 'row bookkeeping',
+    },
+  },
+  {
+    table: 'organisations',
+    module: 'parties',
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      organisation_id: 'internal id',
+      name: 'name of a legal person (a company)',
+      enterprise_number: 'enterprise number of a legal person',
+      country: 'country of a legal person',
+      created_at: 'row bookkeeping',
     },
   },
 ];

@@ -2,9 +2,20 @@ export {
   createPerson,
   getPerson,
   findPeopleByContact,
+  listPeople,
   normaliseEmail,
+  ageOn,
+  assertNoForbiddenData,
   PERSON_CATEGORIES,
 } from './people.service.js';
-export type { Person, CreatePersonInput, UseCaseContext } from './people.service.js';
+export type { Person, CreatePersonInput, UseCaseContext, PeoplePage } from './people.service.js';
+export {
+  createOrganisation,
+  getOrganisation,
+  listOrganisations,
+  type Organisation,
+} from './organisation.service.js';
+export { recordParentalConsent, reportMinorWithoutConsent } from './minors.service.js';
+export { registerPartiesRoutes } from './parties.routes.js';
 export type { PartiesTables } from './people.tables.js';
 export { partiesDataMap } from './datamap.js';

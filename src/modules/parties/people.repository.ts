@@ -1,16 +1,32 @@
+import { sql } from 'kysely';
 import type { Grant } from '../../kernel/gate/gate.js';
 import type { Tx } from '../../platform/db.js';
 
+export interface PostalAddress {
+  street: string;
+  postalCode: string;
+  city: string;
+  country: string;
+}
+
+/** A person as read under a grant: only the fields whose category the grant covers are set. */
 export interface PersonRecord {
   subjectId: number;
   subjectType: string;
+  source: string;
+  organisationId: number | null;
   familyName?: string | null;
   givenName?: string | null;
   gender?: 'female' | 'male' | 'x' | null;
   preferredLanguage?: 'nl' | 'fr' | 'en' | 'de' | null;
   email?: string | null;
   phone?: string | null;
-  source: string;
+  birthDate?: string | null;
+  address?: PostalAddress | null;
+  jobTitle?: string | null;
+  jobFunction?: string | null;
+  decisionAuthority?: boolean | null;
+  notes?: string | null;
 }
 
 export interface NewPersonRow {
@@ -21,44 +37,73 @@ export interface NewPersonRow {
   preferredLanguage: 'nl' | 'fr' | 'en' | 'de' | null;
   email: string | null;
   phone: string | null;
+  birthDate: string | null;
+  address: PostalAddress | null;
+  jobTitle: string | null;
+  jobFunction: string | null;
+  decisionAuthority: boolean | null;
+  notes: string | null;
+  organisationId: number | null;
   source: string;
   at: Date;
 }
 
+export const PERSON_COLUMN_CATEGORIES = {
+  name: 'user.name',
+  gender: 'user.demographic.gender',
+  language: 'user.demographic.language',
+  email: 'user.contact.email',
+  phone: 'user.contact.phone_number',
+  birthDate: 'user.demographic.date_of_birth',
+  address: 'user.contact.address',
+  job: 'user.job_title',
+  notes: 'kluis.communication.correspondence',
+} as const;
+
+const C = PERSON_COLUMN_CATEGORIES;
 const ref = (column: string, subjectId: number) => ({ table: 'people', column, rowId: String(subjectId) });
 
-/** Writes a person; e-mail and phone are encrypted and blind-indexed through the grant. */
+async function encryptOptional(
+  grant: Grant,
+  category: string,
+  subjectId: number,
+  column: string,
+  value: string | null,
+): Promise<Buffer | null> {
+  return value === null ? null : grant.encrypt(category, subjectId, ref(column, subjectId), value);
+}
+
+/** Writes a person; e-mail, phone, birth date, address and notes are encrypted through the grant. */
 export async function insertPerson(tx: Tx, grant: Grant, row: NewPersonRow): Promise<void> {
   grant.assertWritable();
-  grant.assertCovers('user.name', row.subjectId);
-  const email =
-    row.email === null
-      ? null
-      : await grant.encrypt('user.contact.email', row.subjectId, ref('email_enc', row.subjectId), row.email);
-  const phone =
-    row.phone === null
-      ? null
-      : await grant.encrypt(
-          'user.contact.phone_number',
-          row.subjectId,
-          ref('phone_enc', row.subjectId),
-          row.phone,
-        );
+  grant.assertCovers(C.name, row.subjectId);
+  const id = row.subjectId;
   await tx
     .insertInto('people')
     .values({
       tenant_id: grant.tenantId,
-      subject_id: row.subjectId,
+      subject_id: id,
       family_name: row.familyName,
       given_name: row.givenName,
       gender: row.gender,
       preferred_language: row.preferredLanguage,
-      email_enc: email,
-      email_bidx:
-        row.email === null ? null : await grant.blindIndex('user.contact.email', 'email', row.email),
-      phone_enc: phone,
-      phone_bidx:
-        row.phone === null ? null : await grant.blindIndex('user.contact.phone_number', 'phone', row.phone),
+      email_enc: await encryptOptional(grant, C.email, id, 'email_enc', row.email),
+      email_bidx: row.email === null ? null : await grant.blindIndex(C.email, 'email', row.email),
+      phone_enc: await encryptOptional(grant, C.phone, id, 'phone_enc', row.phone),
+      phone_bidx: row.phone === null ? null : await grant.blindIndex(C.phone, 'phone', row.phone),
+      birth_date_enc: await encryptOptional(grant, C.birthDate, id, 'birth_date_enc', row.birthDate),
+      address_enc: await encryptOptional(
+        grant,
+        C.address,
+        id,
+        'address_enc',
+        row.address && JSON.stringify(row.address),
+      ),
+      job_title: row.jobTitle,
+      job_function: row.jobFunction,
+      decision_authority: row.decisionAuthority,
+      notes_enc: await encryptOptional(grant, C.notes, id, 'notes_enc', row.notes),
+      organisation_id: row.organisationId,
       source: row.source,
       created_at: row.at,
       updated_at: row.at,
@@ -78,55 +123,48 @@ export async function selectPeople(
     .innerJoin('data_subjects as s', (join) =>
       join.onRef('s.tenant_id', '=', 'p.tenant_id').onRef('s.subject_id', '=', 'p.subject_id'),
     )
-    .select([
-      'p.subject_id',
-      's.subject_type',
-      'p.family_name',
-      'p.given_name',
-      'p.gender',
-      'p.preferred_language',
-      'p.email_enc',
-      'p.phone_enc',
-      'p.source',
-    ])
+    .selectAll('p')
+    .select('s.subject_type')
     .where('p.subject_id', '=', (eb) => eb.fn.any(eb.val([...subjectIds])))
     .orderBy('p.subject_id')
     .execute();
-  const covers = (category: string) => grant.categories.has(category);
+  const covers = (category: string): boolean => grant.categories.has(category);
+  const decrypt = async (
+    category: string,
+    id: number,
+    column: string,
+    value: Buffer | null,
+  ): Promise<string | null> => (value === null ? null : grant.decrypt(category, id, ref(column, id), value));
   const people: PersonRecord[] = [];
   for (const row of rows) {
+    const id = row.subject_id;
     const person: PersonRecord = {
-      subjectId: row.subject_id,
+      subjectId: id,
       subjectType: row.subject_type,
       source: row.source,
+      organisationId: row.organisation_id,
     };
-    if (covers('user.name')) {
-      grant.assertCovers('user.name', row.subject_id);
+    if (covers(C.name)) {
+      grant.assertCovers(C.name, id);
       person.familyName = row.family_name;
       person.givenName = row.given_name;
     }
-    if (covers('user.demographic.gender')) person.gender = row.gender;
-    if (covers('user.demographic.language')) person.preferredLanguage = row.preferred_language;
-    if (covers('user.contact.email')) {
-      person.email =
-        row.email_enc &&
-        (await grant.decrypt(
-          'user.contact.email',
-          row.subject_id,
-          ref('email_enc', row.subject_id),
-          row.email_enc,
-        ));
+    if (covers(C.gender)) person.gender = row.gender;
+    if (covers(C.language)) person.preferredLanguage = row.preferred_language;
+    if (covers(C.email)) person.email = await decrypt(C.email, id, 'email_enc', row.email_enc);
+    if (covers(C.phone)) person.phone = await decrypt(C.phone, id, 'phone_enc', row.phone_enc);
+    if (covers(C.birthDate))
+      person.birthDate = await decrypt(C.birthDate, id, 'birth_date_enc', row.birth_date_enc);
+    if (covers(C.address)) {
+      const address = await decrypt(C.address, id, 'address_enc', row.address_enc);
+      person.address = address === null ? null : (JSON.parse(address) as PostalAddress);
     }
-    if (covers('user.contact.phone_number')) {
-      person.phone =
-        row.phone_enc &&
-        (await grant.decrypt(
-          'user.contact.phone_number',
-          row.subject_id,
-          ref('phone_enc', row.subject_id),
-          row.phone_enc,
-        ));
+    if (covers(C.job)) {
+      person.jobTitle = row.job_title;
+      person.jobFunction = row.job_function;
+      person.decisionAuthority = row.decision_authority;
     }
+    if (covers(C.notes)) person.notes = await decrypt(C.notes, id, 'notes_enc', row.notes_enc);
     people.push(person);
   }
   return people;
@@ -138,6 +176,47 @@ export async function selectSubjectIdsByBlindIndex(
   column: 'email_bidx' | 'phone_bidx',
   index: Buffer,
 ): Promise<number[]> {
-  const rows = await tx.selectFrom('people').select('subject_id').where(column, '=', index).execute();
+  const rows = await tx
+    .selectFrom('people')
+    .select('subject_id')
+    .where(column, '=', index)
+    .orderBy('subject_id')
+    .limit(100)
+    .execute();
+  return rows.map((row) => row.subject_id);
+}
+
+/** Search by (the start of) the family or given name, case-insensitive; a page of ids. */
+export async function selectSubjectIdsByName(
+  tx: Tx,
+  name: string,
+  page: { limit: number; afterSubjectId: number },
+): Promise<number[]> {
+  const pattern = `${name.toLowerCase().replaceAll('\\', '\\\\').replaceAll('%', '\\%').replaceAll('_', '\\_')}%`;
+  const rows = await tx
+    .selectFrom('people')
+    .select('subject_id')
+    .where((eb) =>
+      eb.or([eb(sql`lower(family_name)`, 'like', pattern), eb(sql`lower(given_name)`, 'like', pattern)]),
+    )
+    .where('subject_id', '>', page.afterSubjectId)
+    .orderBy('subject_id')
+    .limit(page.limit)
+    .execute();
+  return rows.map((row) => row.subject_id);
+}
+
+/** A page of all people's ids (for lists without a search). */
+export async function selectSubjectIdsPage(
+  tx: Tx,
+  page: { limit: number; afterSubjectId: number },
+): Promise<number[]> {
+  const rows = await tx
+    .selectFrom('people')
+    .select('subject_id')
+    .where('subject_id', '>', page.afterSubjectId)
+    .orderBy('subject_id')
+    .limit(page.limit)
+    .execute();
   return rows.map((row) => row.subject_id);
 }

@@ -1,13 +1,17 @@
 import { z } from 'zod';
-import type { Kernel } from '../../kernel/kernel.js';
 import type { Actor } from '../../kernel/gate/gate.js';
+import type { Kernel } from '../../kernel/kernel.js';
 import { registerSubject } from '../../kernel/subjects/index.js';
 import { normalisePhoneNumber } from '../../kernel/identifiers/phone.js';
+import { listSensitiveKinds, scanForSensitiveData } from '../../kernel/identifiers/sensitive-scan.js';
 import { AppError } from '../../platform/errors.js';
 import {
   insertPerson,
+  PERSON_COLUMN_CATEGORIES as C,
   selectPeople,
   selectSubjectIdsByBlindIndex,
+  selectSubjectIdsByName,
+  selectSubjectIdsPage,
   type PersonRecord,
 } from './people.repository.js';
 
@@ -19,13 +23,9 @@ export interface UseCaseContext {
   requestId?: string;
 }
 
-export const PERSON_CATEGORIES = {
-  name: 'user.name',
-  gender: 'user.demographic.gender',
-  language: 'user.demographic.language',
-  email: 'user.contact.email',
-  phone: 'user.contact.phone_number',
-} as const;
+export const PERSON_CATEGORIES = C;
+
+const isoDate = z.iso.date('expected a date as YYYY-MM-DD');
 
 export const createPersonInputSchema = z.object({
   subjectType: z.string().regex(/^[a-z][a-z0-9_]*$/),
@@ -35,6 +35,23 @@ export const createPersonInputSchema = z.object({
   preferredLanguage: z.enum(['nl', 'fr', 'en', 'de']).nullish(),
   email: z.string().trim().toLowerCase().email('expected an e-mail address').nullish(),
   phone: z.string().trim().min(3).max(40).nullish(),
+  birthDate: isoDate.nullish(),
+  address: z
+    .object({
+      street: z.string().trim().min(1).max(200),
+      postalCode: z.string().trim().min(1).max(20),
+      city: z.string().trim().min(1).max(100),
+      country: z
+        .string()
+        .regex(/^[A-Z]{2}$/, 'expected an ISO 3166 country code')
+        .default('BE'),
+    })
+    .nullish(),
+  jobTitle: z.string().trim().min(1).max(200).nullish(),
+  jobFunction: z.string().trim().min(1).max(200).nullish(),
+  decisionAuthority: z.boolean().nullish(),
+  notes: z.string().trim().min(1).max(10_000).nullish(),
+  organisationId: z.number().int().positive().nullish(),
   source: z
     .string()
     .regex(/^[a-z][a-z0-9_]*$/)
@@ -42,7 +59,6 @@ export const createPersonInputSchema = z.object({
 });
 
 export type CreatePersonInput = z.input<typeof createPersonInputSchema>;
-
 export type Person = PersonRecord;
 
 /** Normalised e-mail as stored and blind-indexed. */
@@ -61,8 +77,51 @@ function normalisePhone(phone: string): string {
 }
 
 /**
- * Registers a person as a data subject and stores their identifying and contact data under the
- * context's purpose (categories: user.name and, when given, gender, language, e-mail, phone).
+ * VK-16: free text is scanned before it is stored. A note holding a national register number,
+ * an IBAN, a card number or special-category data is refused, naming the kind found, never
+ * the value, unless the purpose is based on explicit consent for such data.
+ */
+export function assertNoForbiddenData(text: string, field: string, allowSpecial: boolean): void {
+  if (allowSpecial) return;
+  const kinds = listSensitiveKinds(scanForSensitiveData(text));
+  if (kinds.length === 0) return;
+  throw new AppError('sensitive_data_refused', `${field} holds forbidden data`, {
+    publicMessage: `${field}: refused, it appears to contain ${kinds.map((kind) => kind.replaceAll('_', ' ')).join(', ')}; such data may not be stored here`,
+    details: { field, kinds },
+  });
+}
+
+/** Age in whole years on a given day (both YYYY-MM-DD). */
+export function ageOn(birthDate: string, day: string): number {
+  const [by, bm, bd] = birthDate.split('-').map(Number) as [number, number, number];
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  return y - by - (m < bm || (m === bm && d < bd) ? 1 : 0);
+}
+
+function addYears(date: string, years: number): string {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  // 29 February + N years falls on 1 March in a common year: the day the person has the age.
+  const result = new Date(Date.UTC(y + years, m - 1, d));
+  return result.toISOString().slice(0, 10);
+}
+
+function categoriesOf(data: z.output<typeof createPersonInputSchema>, phone: string | null): string[] {
+  const categories: string[] = [C.name];
+  if (data.gender) categories.push(C.gender);
+  if (data.preferredLanguage) categories.push(C.language);
+  if (data.email) categories.push(C.email);
+  if (phone) categories.push(C.phone);
+  if (data.birthDate) categories.push(C.birthDate);
+  if (data.address) categories.push(C.address);
+  if (data.jobTitle || data.jobFunction || data.decisionAuthority != null) categories.push(C.job);
+  if (data.notes) categories.push(C.notes);
+  return categories;
+}
+
+/**
+ * Registers a person as a data subject and stores their data under the context's purpose; the
+ * gate refuses any category the purpose does not cover. A birth date showing the person is
+ * younger than the policy's age marks them as a minor (VK-15) until that day.
  */
 export async function createPerson(
   kernel: Kernel,
@@ -79,18 +138,42 @@ export async function createPerson(
   }
   const data = parsed.data;
   const phone = data.phone ? normalisePhone(data.phone) : null;
-  const categories: string[] = [PERSON_CATEGORIES.name];
-  if (data.gender) categories.push(PERSON_CATEGORIES.gender);
-  if (data.preferredLanguage) categories.push(PERSON_CATEGORIES.language);
-  if (data.email) categories.push(PERSON_CATEGORIES.email);
-  if (phone) categories.push(PERSON_CATEGORIES.phone);
+  const { policy } = await kernel.policies.current(context.tenantId);
+  if (data.notes)
+    assertNoForbiddenData(data.notes, 'notes', policy.purposes[context.purpose]?.consent?.explicit === true);
+  const now = kernel.clock.now();
+  const today = now.toISOString().slice(0, 10);
+  if (data.birthDate && data.birthDate > today) {
+    throw new AppError('validation_failed', 'birth date in the future', {
+      publicMessage: 'birthDate: lies in the future',
+    });
+  }
+  const minorAge = policy.minors.parentalConsentBelowAge;
+  const minorUntil =
+    data.birthDate && ageOn(data.birthDate, today) < minorAge ? addYears(data.birthDate, minorAge) : null;
   return kernel.transact(context.tenantId, async (atx) => {
-    const at = kernel.clock.now();
-    const subjectId = await registerSubject(atx, data.subjectType, at);
+    const subjectId = await registerSubject(atx, data.subjectType, now);
+    if (minorUntil)
+      await atx.tx
+        .updateTable('data_subjects')
+        .set({ minor_until: minorUntil })
+        .where('subject_id', '=', subjectId)
+        .execute();
+    if (data.organisationId) {
+      const organisation = await atx.tx
+        .selectFrom('organisations')
+        .select('organisation_id')
+        .where('organisation_id', '=', data.organisationId)
+        .executeTakeFirst();
+      if (!organisation)
+        throw new AppError('not_found', 'no such organisation', {
+          publicMessage: 'organisationId: no such organisation',
+        });
+    }
     const grant = await kernel.gate.authorize(atx, context.actor, {
       purpose: context.purpose,
       action: 'write',
-      categories,
+      categories: categoriesOf(data, phone),
       subjectIds: [subjectId],
       ...(context.requestId ? { requestId: context.requestId } : {}),
     });
@@ -102,38 +185,46 @@ export async function createPerson(
       preferredLanguage: data.preferredLanguage ?? null,
       email: data.email ?? null,
       phone,
+      birthDate: data.birthDate ?? null,
+      address: data.address ?? null,
+      jobTitle: data.jobTitle ?? null,
+      jobFunction: data.jobFunction ?? null,
+      decisionAuthority: data.decisionAuthority ?? null,
+      notes: data.notes ?? null,
+      organisationId: data.organisationId ?? null,
       source: data.source,
-      at,
+      at: now,
     });
-    return {
-      subjectId,
-      subjectType: data.subjectType,
-      familyName: data.familyName,
-      givenName: data.givenName,
-      gender: data.gender ?? null,
-      preferredLanguage: data.preferredLanguage ?? null,
-      email: data.email ?? null,
-      phone,
-      source: data.source,
-    };
+    const [created] = await selectPeople(atx.tx, grant, [subjectId]);
+    if (!created) throw new AppError('internal', 'person vanished');
+    return created;
   });
 }
 
-/** The person's fields that the purpose covers; the rest is left out (need to know). */
-export async function getPerson(kernel: Kernel, context: UseCaseContext, subjectId: number): Promise<Person> {
+async function readUnderPurpose(
+  kernel: Kernel,
+  context: UseCaseContext,
+  subjectIds: number[],
+): Promise<Person[]> {
+  if (subjectIds.length === 0) return [];
   return kernel.transact(context.tenantId, async (atx) => {
     const categories = await personCategoriesOfPurpose(kernel, context);
     const grant = await kernel.gate.authorize(atx, context.actor, {
       purpose: context.purpose,
       action: 'read',
       categories,
-      subjectIds: [subjectId],
+      subjectIds,
       ...(context.requestId ? { requestId: context.requestId } : {}),
     });
-    const [person] = await selectPeople(atx.tx, grant, [subjectId]);
-    if (!person) throw new AppError('not_found', 'no such person', { publicMessage: 'no such person' });
-    return person;
+    return selectPeople(atx.tx, grant, subjectIds);
   });
+}
+
+/** The person's fields that the purpose covers; the rest is left out (need to know). */
+export async function getPerson(kernel: Kernel, context: UseCaseContext, subjectId: number): Promise<Person> {
+  const [person] = await readUnderPurpose(kernel, context, [subjectId]);
+  if (!person) throw new AppError('not_found', 'no such person', { publicMessage: 'no such person' });
+  return person;
 }
 
 /** Finds people by exact e-mail or phone through the blind index, then reads them under the purpose. */
@@ -143,9 +234,9 @@ export async function findPeopleByContact(
   query: { email?: string; phone?: string },
 ): Promise<Person[]> {
   const byEmail = query.email !== undefined;
-  const category = byEmail ? PERSON_CATEGORIES.email : PERSON_CATEGORIES.phone;
+  const category = byEmail ? C.email : C.phone;
   const value = byEmail ? normaliseEmail(query.email ?? '') : normalisePhone(query.phone ?? '');
-  return kernel.transact(context.tenantId, async (atx) => {
+  const subjectIds = await kernel.transact(context.tenantId, async (atx) => {
     const search = await kernel.gate.authorize(atx, context.actor, {
       purpose: context.purpose,
       action: 'read',
@@ -153,26 +244,41 @@ export async function findPeopleByContact(
       subjectIds: [],
     });
     const index = await search.blindIndex(category, byEmail ? 'email' : 'phone', value);
-    const subjectIds = await selectSubjectIdsByBlindIndex(
-      atx.tx,
-      byEmail ? 'email_bidx' : 'phone_bidx',
-      index,
-    );
-    if (subjectIds.length === 0) return [];
-    const categories = await personCategoriesOfPurpose(kernel, context);
-    const grant = await kernel.gate.authorize(atx, context.actor, {
+    return selectSubjectIdsByBlindIndex(atx.tx, byEmail ? 'email_bidx' : 'phone_bidx', index);
+  });
+  return readUnderPurpose(kernel, context, subjectIds);
+}
+
+export interface PeoplePage {
+  items: Person[];
+  nextCursor: string | null;
+}
+
+/** A page of people, optionally by name; the cursor is the last subject id seen. */
+export async function listPeople(
+  kernel: Kernel,
+  context: UseCaseContext,
+  query: { name?: string; limit: number; cursor?: string },
+): Promise<PeoplePage> {
+  const afterSubjectId = query.cursor ? Number.parseInt(query.cursor, 10) : 0;
+  if (!Number.isInteger(afterSubjectId) || afterSubjectId < 0)
+    throw new AppError('validation_failed', 'bad cursor', { publicMessage: 'cursor: invalid' });
+  const ids = await kernel.transact(context.tenantId, async (atx) => {
+    await kernel.gate.authorize(atx, context.actor, {
       purpose: context.purpose,
       action: 'read',
-      categories,
-      subjectIds,
+      categories: [C.name],
+      subjectIds: [],
     });
-    return selectPeople(atx.tx, grant, subjectIds);
+    const page = { limit: query.limit, afterSubjectId };
+    return query.name ? selectSubjectIdsByName(atx.tx, query.name, page) : selectSubjectIdsPage(atx.tx, page);
   });
+  const items = await readUnderPurpose(kernel, context, ids);
+  return { items, nextCursor: ids.length === query.limit ? String(ids.at(-1)) : null };
 }
 
 async function personCategoriesOfPurpose(kernel: Kernel, context: UseCaseContext): Promise<string[]> {
   const { policy } = await kernel.policies.current(context.tenantId);
-  const purpose = policy.purposes[context.purpose];
-  const covered = new Set(purpose?.categories ?? []);
-  return Object.values(PERSON_CATEGORIES).filter((category) => covered.has(category));
+  const covered = new Set(policy.purposes[context.purpose]?.categories ?? []);
+  return Object.values(C).filter((category) => covered.has(category));
 }

@@ -1,0 +1,347 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
+import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { setPurposeState } from '../../kernel/subjects/index.js';
+import type { Tenant } from '../tenants/index.js';
+
+let database: TestDatabase;
+let kernel: Kernel;
+let app: FastifyInstance;
+let voiceking: Tenant;
+let voxtra: Tenant;
+let sales: StaffSession;
+let hr: StaffSession;
+let voxtraSales: StaffSession;
+let support: StaffSession;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database);
+  app = await createTestApp(kernel);
+  voiceking = await createPolicyTenant(kernel, 'voiceking');
+  voxtra = await createPolicyTenant(kernel, 'voxtra');
+  sales = await loginAs(app, kernel, voiceking, 'sales');
+  hr = await loginAs(app, kernel, voiceking, 'hr');
+  voxtraSales = await loginAs(app, kernel, voxtra, 'sales');
+  support = await loginAs(app, kernel, voiceking, 'support');
+});
+afterAll(async () => {
+  await app.close();
+  await database.close();
+});
+
+function call(
+  session: StaffSession,
+  method: 'GET' | 'POST',
+  url: string,
+  purpose?: string,
+  payload?: unknown,
+) {
+  return app.inject({
+    method,
+    url,
+    headers: {
+      cookie: session.cookie,
+      'x-csrf-token': session.csrfToken,
+      ...(purpose ? { 'x-kluis-purpose': purpose } : {}),
+    },
+    ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
+  });
+}
+
+const customer = {
+  subjectType: 'customer',
+  familyName: 'Vermeulen',
+  givenName: 'Sofie',
+  gender: 'female',
+  preferredLanguage: 'nl',
+  email: 'Sofie.Vermeulen@example.be',
+  phone: '056 20 30 40',
+  address: { street: 'Grote Markt 1', postalCode: '8500', city: 'Kortrijk', country: 'BE' },
+  jobTitle: 'Zaakvoerder',
+  decisionAuthority: true,
+};
+
+async function countPeople(tenant: Tenant, familyName: string): Promise<number> {
+  const rows = await runAsOwner<{ n: number }>(
+    database.ownerUrl,
+    'select count(*)::int as n from people where tenant_id = $1 and family_name = $2',
+    [tenant.tenantId, familyName],
+  );
+  return rows.rows[0]?.n ?? -1;
+}
+
+describe('people over HTTP (VK-2, VX-3)', () => {
+  it('VK-2: a customer is registered under a purpose with identifying, contact and professional data; contact data is encrypted at rest', async () => {
+    const created = await call(sales, 'POST', '/api/v1/people', 'order_processing', customer);
+    expect(created.statusCode).toBe(201);
+    const person = created.json<{
+      subjectId: number;
+      email: string;
+      phone: string;
+      address: { city: string };
+      jobTitle: string;
+    }>();
+    expect(person).toMatchObject({
+      email: 'sofie.vermeulen@example.be',
+      phone: '+3256203040',
+      jobTitle: 'Zaakvoerder',
+      address: { city: 'Kortrijk' },
+    });
+    const raw = await runAsOwner<{ email_enc: Buffer; address_enc: Buffer }>(
+      database.ownerUrl,
+      'select email_enc, address_enc from people where subject_id = $1',
+      [person.subjectId],
+    );
+    expect(raw.rows[0]?.email_enc.toString('latin1')).not.toContain('vermeulen');
+    expect(raw.rows[0]?.address_enc.toString('latin1')).not.toContain('Kortrijk');
+    const read = await call(sales, 'GET', `/api/v1/people/${person.subjectId}`, 'order_processing');
+    expect(read.json()).toMatchObject({ familyName: 'Vermeulen', email: 'sofie.vermeulen@example.be' });
+  });
+
+  it('every access must name its purpose', async () => {
+    const response = await call(sales, 'POST', '/api/v1/people', undefined, {
+      ...customer,
+      familyName: 'Zonderdoel',
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ error: { code: 'validation_failed' } });
+    expect(await countPeople(voiceking, 'Zonderdoel')).toBe(0);
+  });
+
+  it('search by name prefix, exact e-mail and exact phone; pages with a cursor', async () => {
+    for (const given of ['Arne', 'Bram', 'Cas']) {
+      await call(sales, 'POST', '/api/v1/people', 'order_processing', {
+        subjectType: 'customer',
+        familyName: 'Zoekmans',
+        givenName: given,
+        email: `${given.toLowerCase()}@zoek.example`,
+      });
+    }
+    const first = await call(sales, 'GET', '/api/v1/people?name=zoek&limit=2', 'order_processing');
+    const page = first.json<{ items: Array<{ givenName: string }>; nextCursor: string }>();
+    expect(page.items.map((item) => item.givenName)).toEqual(['Arne', 'Bram']);
+    const second = await call(
+      sales,
+      'GET',
+      `/api/v1/people?name=zoek&limit=2&cursor=${page.nextCursor}`,
+      'order_processing',
+    );
+    expect(
+      second.json<{ items: Array<{ givenName: string }> }>().items.map((item) => item.givenName),
+    ).toEqual(['Cas']);
+    const byEmail = await call(sales, 'GET', '/api/v1/people?email=BRAM@zoek.example', 'order_processing');
+    expect(
+      byEmail.json<{ items: Array<{ givenName: string }> }>().items.map((item) => item.givenName),
+    ).toEqual(['Bram']);
+    const byPhone = await call(sales, 'GET', '/api/v1/people?phone=%2B3256203040', 'order_processing');
+    expect(
+      byPhone.json<{ items: Array<{ familyName: string }> }>().items.map((item) => item.familyName),
+    ).toContain('Vermeulen');
+  });
+
+  it('VK-5: a job applicant is kept under recruitment by HR; sales cannot read them under order processing', async () => {
+    const applicant = await call(hr, 'POST', '/api/v1/people', 'recruitment', {
+      subjectType: 'job_applicant',
+      familyName: 'Kandidaat',
+      givenName: 'Tom',
+      email: 'tom@cv.example',
+    });
+    expect(applicant.statusCode).toBe(201);
+    const id = applicant.json<{ subjectId: number }>().subjectId;
+    const refused = await call(sales, 'GET', `/api/v1/people/${id}`, 'order_processing');
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ error: { code: 'purpose_not_allowed' } });
+    const notHrWork = await call(hr, 'GET', `/api/v1/people/${id}`, 'order_processing');
+    expect(notHrWork.json()).toMatchObject({ error: { code: 'role_not_allowed' } });
+    const ownWork = await call(hr, 'GET', `/api/v1/people/${id}`, 'recruitment');
+    expect(ownWork.json()).toMatchObject({ familyName: 'Kandidaat', email: 'tom@cv.example' });
+  });
+
+  it('a staff member of another tenant cannot read the person by id, by search or by guessing ids', async () => {
+    const created = await call(sales, 'POST', '/api/v1/people', 'order_processing', {
+      ...customer,
+      familyName: 'Geheim',
+      email: 'geheim@example.be',
+    });
+    const id = created.json<{ subjectId: number }>().subjectId;
+    const byId = await call(voxtraSales, 'GET', `/api/v1/people/${id}`, 'customer_administration');
+    expect(byId.statusCode).toBe(404);
+    const bySearch = await call(voxtraSales, 'GET', '/api/v1/people?name=Geheim', 'customer_administration');
+    expect(bySearch.json()).toEqual({ items: [], nextCursor: null });
+    const byEmail = await call(
+      voxtraSales,
+      'GET',
+      '/api/v1/people?email=geheim@example.be',
+      'customer_administration',
+    );
+    expect(byEmail.json()).toEqual({ items: [], nextCursor: null });
+  });
+});
+
+describe('sensitive data in free text (VK-16)', () => {
+  const cases: Array<[string, string, string, string]> = [
+    [
+      'a Belgian national register number',
+      'Rijksregisternummer 85.07.30-033.28 gekregen',
+      'national register number',
+      '85.07.30-033.28',
+    ],
+    ['an IBAN', 'betaalt via BE68 5390 0754 7034', 'iban', 'BE68 5390'],
+    ['a payment card number', 'kaart 4111 1111 1111 1111 exp 12/29', 'payment card', '4111 1111'],
+    ['special-category data', 'klant heeft diabetes en vraagt uitstel', 'special category', 'diabetes'],
+  ];
+  it.each(cases)(
+    'VK-16: a note with %s is refused, naming the kind, never echoing it, and nothing is written',
+    async (_label, note, kind, secret) => {
+      const response = await call(support, 'POST', '/api/v1/people', 'installation_support', {
+        subjectType: 'customer',
+        familyName: 'Notitie',
+        givenName: 'Nele',
+        notes: note,
+      });
+      expect(response.statusCode).toBe(422);
+      const body = response.json<{ error: { code: string; message: string } }>();
+      expect(body.error.code).toBe('sensitive_data_refused');
+      expect(body.error.message).toContain(kind);
+      expect(response.body).not.toContain(secret);
+      expect(await countPeople(voiceking, 'Notitie')).toBe(0);
+    },
+  );
+
+  it('VK-16: an ordinary note is stored encrypted and read back under a purpose that covers correspondence', async () => {
+    const response = await call(support, 'POST', '/api/v1/people', 'installation_support', {
+      subjectType: 'customer',
+      familyName: 'Notitie',
+      givenName: 'Nele',
+      notes: 'Belt liefst na 17 uur over de modem.',
+    });
+    expect(response.statusCode).toBe(201);
+    expect(response.json()).toMatchObject({ notes: 'Belt liefst na 17 uur over de modem.' });
+  });
+});
+
+describe('minors (VK-15)', () => {
+  it('VK-15: an under-16 cannot be used for consent-based purposes until a parent consents; reporting a minor erases them', async () => {
+    const created = await call(sales, 'POST', '/api/v1/people', 'age_verification', {
+      subjectType: 'prospect',
+      familyName: 'Jong',
+      givenName: 'Lotte',
+      birthDate: '2013-05-01',
+    });
+    expect(created.statusCode).toBe(201);
+    const id = created.json<{ subjectId: number }>().subjectId;
+    const minor = await runAsOwner<{ minor_until: string }>(
+      database.ownerUrl,
+      "select to_char(minor_until, 'YYYY-MM-DD') as minor_until from data_subjects where subject_id = $1",
+      [id],
+    );
+    expect(minor.rows[0]?.minor_until).toBe('2029-05-01');
+    await kernel.transact(voiceking.tenantId, (atx) =>
+      setPurposeState(atx, {
+        subjectId: id,
+        purpose: 'newsletter_opt_in',
+        state: 'consented',
+        policyVersion: '2026.1',
+        channel: 'web_form',
+        at: new Date(),
+      }),
+    );
+    const refused = await call(sales, 'GET', `/api/v1/people/${id}`, 'newsletter_opt_in');
+    expect(refused.statusCode).toBe(403);
+    const refusal = refused.json<{ error: { code: string; message: string } }>().error;
+    expect(refusal.code).toBe('consent_missing');
+    expect(refusal.message).toMatch(/minor/);
+
+    const consent = await call(sales, 'POST', `/api/v1/people/${id}/parental-consent`, 'age_verification', {
+      relation: 'parent',
+      verificationMethod: 'id_card_seen_in_shop',
+      evidenceReference: 'form 2026-118',
+    });
+    expect(consent.statusCode).toBe(204);
+    const allowed = await call(sales, 'GET', `/api/v1/people/${id}`, 'newsletter_opt_in');
+    expect(allowed.statusCode).toBe(200);
+
+    const other = await call(sales, 'POST', '/api/v1/people', 'age_verification', {
+      subjectType: 'prospect',
+      familyName: 'Jonger',
+      givenName: 'Mats',
+      birthDate: '2014-02-03',
+    });
+    const otherId = other.json<{ subjectId: number }>().subjectId;
+    const report = await call(sales, 'POST', `/api/v1/people/${otherId}/report-minor`, 'age_verification');
+    expect(report.statusCode).toBe(200);
+    expect(report.json()).toMatchObject({ erased: [{ table: 'people', rows: 1 }], keyDestroyed: true });
+    expect(await countPeople(voiceking, 'Jonger')).toBe(0);
+    const gone = await call(sales, 'GET', `/api/v1/people/${otherId}`, 'age_verification');
+    expect(gone.statusCode).toBe(410);
+  });
+
+  it('an adult is not marked as a minor; a birth date in the future is refused', async () => {
+    const adult = await call(sales, 'POST', '/api/v1/people', 'age_verification', {
+      subjectType: 'prospect',
+      familyName: 'Volwassen',
+      givenName: 'Ruth',
+      birthDate: '1990-01-01',
+    });
+    const id = adult.json<{ subjectId: number }>().subjectId;
+    const row = await runAsOwner<{ minor_until: string | null }>(
+      database.ownerUrl,
+      'select minor_until from data_subjects where subject_id = $1',
+      [id],
+    );
+    expect(row.rows[0]?.minor_until).toBeNull();
+    const future = await call(sales, 'POST', '/api/v1/people', 'age_verification', {
+      subjectType: 'prospect',
+      familyName: 'Toekomst',
+      givenName: 'X',
+      birthDate: '2999-01-01',
+    });
+    expect(future.statusCode).toBe(400);
+  });
+});
+
+describe('organisations (VX-3)', () => {
+  it('VX-3: a business customer with a valid enterprise number, and a contact person linked to it', async () => {
+    const organisation = await call(voxtraSales, 'POST', '/api/v1/organisations', undefined, {
+      name: 'Drukkerij Meetjesland',
+      enterpriseNumber: 'BE0649.503.981',
+    });
+    expect(organisation.statusCode).toBe(201);
+    const { organisationId, enterpriseNumber } = organisation.json<{
+      organisationId: number;
+      enterpriseNumber: string;
+    }>();
+    expect(enterpriseNumber).toBe('0649503981');
+    const contact = await call(voxtraSales, 'POST', '/api/v1/people', 'customer_administration', {
+      subjectType: 'contact_person',
+      familyName: 'De Smet',
+      givenName: 'Pieter',
+      organisationId,
+    });
+    expect(contact.statusCode).toBe(201);
+    const detail = await call(voxtraSales, 'GET', `/api/v1/organisations/${organisationId}`);
+    expect(detail.json()).toMatchObject({
+      name: 'Drukkerij Meetjesland',
+      contactSubjectIds: [contact.json<{ subjectId: number }>().subjectId],
+    });
+    const elsewhere = await call(sales, 'GET', `/api/v1/organisations/${organisationId}`);
+    expect(elsewhere.statusCode).toBe(404);
+  });
+
+  it('wrong check digits are refused with the reason and nothing is written', async () => {
+    const response = await call(voxtraSales, 'POST', '/api/v1/organisations', undefined, {
+      name: 'Fout BV',
+      enterpriseNumber: '0649.503.982',
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json<{ error: { message: string } }>().error.message).toMatch(
+      /enterpriseNumber: .*check/,
+    );
+    const rows = await runAsOwner(database.ownerUrl, "select 1 from organisations where name = 'Fout BV'");
+    expect(rows.rowCount).toBe(0);
+  });
+});

@@ -1,0 +1,244 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { requireStaff, staffOf } from '../../http/auth.js';
+import { PURPOSE_HEADER, purposeOf } from '../../http/purpose.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import {
+  recordParentalConsent,
+  reportMinorWithoutConsent,
+  parentalConsentInputSchema,
+} from './minors.service.js';
+import {
+  createOrganisation,
+  createOrganisationInputSchema,
+  getOrganisation,
+  listOrganisations,
+} from './organisation.service.js';
+import {
+  createPerson,
+  createPersonInputSchema,
+  findPeopleByContact,
+  getPerson,
+  listPeople,
+  type Person,
+  type UseCaseContext,
+} from './people.service.js';
+
+const purposeHeaders = z
+  .object({ [PURPOSE_HEADER]: z.string().describe("purpose key of the tenant's policy") })
+  .passthrough();
+
+/** The presenter: the fields of a person that may leave, each only when the purpose covers it. */
+const personSchema = z.object({
+  subjectId: z.number().int(),
+  subjectType: z.string(),
+  source: z.string(),
+  organisationId: z.number().int().nullable(),
+  familyName: z.string().nullable().optional(),
+  givenName: z.string().nullable().optional(),
+  gender: z.enum(['female', 'male', 'x']).nullable().optional(),
+  preferredLanguage: z.enum(['nl', 'fr', 'en', 'de']).nullable().optional(),
+  email: z.string().nullable().optional(),
+  phone: z.string().nullable().optional(),
+  birthDate: z.string().nullable().optional(),
+  address: z
+    .object({ street: z.string(), postalCode: z.string(), city: z.string(), country: z.string() })
+    .nullable()
+    .optional(),
+  jobTitle: z.string().nullable().optional(),
+  jobFunction: z.string().nullable().optional(),
+  decisionAuthority: z.boolean().nullable().optional(),
+  notes: z.string().nullable().optional(),
+});
+
+const organisationSchema = z.object({
+  organisationId: z.number().int(),
+  name: z.string(),
+  enterpriseNumber: z.string().nullable(),
+  country: z.string(),
+});
+
+const idParams = z.object({ id: z.coerce.number().int().positive() });
+const pageQuery = {
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().regex(/^\d+$/).optional(),
+};
+
+function context(request: FastifyRequest): UseCaseContext {
+  const staff = staffOf(request);
+  return {
+    tenantId: staff.tenantId,
+    actor: { kind: 'staff', staffId: staff.staffId, role: staff.role },
+    purpose: purposeOf(request),
+    requestId: request.id,
+  };
+}
+
+export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): void {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  const preHandler = requireStaff(kernel);
+  typed.post(
+    '/api/v1/people',
+    {
+      preHandler,
+      schema: {
+        summary: 'Register a person (customer, prospect, contact person, applicant …) under a purpose',
+        tags: ['people'],
+        headers: purposeHeaders,
+        body: createPersonInputSchema,
+        response: { 201: personSchema },
+      },
+    },
+    async (request, reply) =>
+      reply.status(201).send(await createPerson(kernel, context(request), request.body)),
+  );
+  typed.get(
+    '/api/v1/people',
+    {
+      preHandler,
+      schema: {
+        summary:
+          'List or search people (by name prefix, exact e-mail or exact phone); only the fields the purpose covers',
+        tags: ['people'],
+        headers: purposeHeaders,
+        querystring: z.object({
+          name: z.string().min(1).max(100).optional(),
+          email: z.string().max(320).optional(),
+          phone: z.string().max(40).optional(),
+          ...pageQuery,
+        }),
+        response: { 200: z.object({ items: z.array(personSchema), nextCursor: z.string().nullable() }) },
+      },
+    },
+    async (request) => {
+      const { email, phone, name, limit, cursor } = request.query;
+      if (email !== undefined || phone !== undefined) {
+        const items: Person[] = await findPeopleByContact(
+          kernel,
+          context(request),
+          email !== undefined ? { email } : { phone: phone ?? '' },
+        );
+        return { items, nextCursor: null };
+      }
+      return listPeople(kernel, context(request), {
+        limit,
+        ...(name ? { name } : {}),
+        ...(cursor ? { cursor } : {}),
+      });
+    },
+  );
+  typed.get(
+    '/api/v1/people/:id',
+    {
+      preHandler,
+      schema: {
+        summary: 'One person, the fields the purpose covers',
+        tags: ['people'],
+        headers: purposeHeaders,
+        params: idParams,
+        response: { 200: personSchema },
+      },
+    },
+    async (request) => getPerson(kernel, context(request), request.params.id),
+  );
+  typed.post(
+    '/api/v1/people/:id/parental-consent',
+    {
+      preHandler,
+      schema: {
+        summary: 'VK-15: record that a parent or guardian consented for a minor',
+        tags: ['people'],
+        headers: purposeHeaders,
+        params: idParams,
+        body: parentalConsentInputSchema,
+        response: { 204: z.null() },
+      },
+    },
+    async (request, reply) => {
+      await recordParentalConsent(kernel, context(request), request.params.id, request.body);
+      return reply.status(204).send(null);
+    },
+  );
+  typed.post(
+    '/api/v1/people/:id/report-minor',
+    {
+      preHandler,
+      schema: {
+        summary: 'VK-15: report a minor without parental consent; erases the person at once',
+        tags: ['people'],
+        headers: purposeHeaders,
+        params: idParams,
+        response: {
+          200: z.object({
+            erased: z.array(
+              z.object({ table: z.string(), rows: z.number().int(), categories: z.array(z.string()) }),
+            ),
+            kept: z.array(
+              z.object({
+                table: z.string(),
+                rows: z.number().int(),
+                categories: z.array(z.string()),
+                legalHold: z.string(),
+                legalReference: z.string(),
+                retention: z.string(),
+              }),
+            ),
+            keyDestroyed: z.boolean(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const outcome = await reportMinorWithoutConsent(kernel, context(request), request.params.id);
+      return { erased: outcome.erased, kept: outcome.kept, keyDestroyed: outcome.keyDestroyed };
+    },
+  );
+  typed.post(
+    '/api/v1/organisations',
+    {
+      preHandler,
+      schema: {
+        summary: 'Register a business customer (enterprise number checked)',
+        tags: ['organisations'],
+        body: createOrganisationInputSchema,
+        response: { 201: organisationSchema },
+      },
+    },
+    async (request, reply) =>
+      reply.status(201).send(await createOrganisation(kernel, staffOf(request).tenantId, request.body)),
+  );
+  typed.get(
+    '/api/v1/organisations',
+    {
+      preHandler,
+      schema: {
+        summary: 'List or search organisations',
+        tags: ['organisations'],
+        querystring: z.object({ name: z.string().min(1).max(100).optional(), ...pageQuery }),
+        response: {
+          200: z.object({ items: z.array(organisationSchema), nextCursor: z.string().nullable() }),
+        },
+      },
+    },
+    async (request) =>
+      listOrganisations(kernel, staffOf(request).tenantId, {
+        limit: request.query.limit,
+        ...(request.query.name ? { name: request.query.name } : {}),
+        ...(request.query.cursor ? { cursor: request.query.cursor } : {}),
+      }),
+  );
+  typed.get(
+    '/api/v1/organisations/:id',
+    {
+      preHandler,
+      schema: {
+        summary: 'One organisation and the subject ids of its contact persons',
+        tags: ['organisations'],
+        params: idParams,
+        response: { 200: organisationSchema.extend({ contactSubjectIds: z.array(z.number().int()) }) },
+      },
+    },
+    async (request) => getOrganisation(kernel, staffOf(request).tenantId, request.params.id),
+  );
+}
