@@ -1,4 +1,5 @@
 import { benchAudit } from './audit.bench.js';
+import { benchCdrImport } from './cdr-import.bench.js';
 import { benchTenantIsolation } from './tenant-isolation.bench.js';
 import { startBenchDatabase, writeResults, type Figure } from './harness.js';
 
@@ -9,6 +10,7 @@ import { startBenchDatabase, writeResults, type Figure } from './harness.js';
 const scenarios: Array<{ name: string; run: typeof benchTenantIsolation }> = [
   { name: 'tenant-isolation', run: benchTenantIsolation },
   { name: 'audit', run: benchAudit },
+  { name: 'cdr-import', run: benchCdrImport },
 ];
 
 const only = process.argv.slice(2);

@@ -114,6 +114,7 @@ export async function importCdrFile(
 
     const parsed = parseCdrStream(createReadStream(options.file), {
       format: options.format ?? 'auto',
+      fastSplit: options.format !== 'generic',
       ...(options.timeZone ? { timeZone: options.timeZone } : {}),
       ...(options.mapping ? { mapping: options.mapping } : {}),
     });

@@ -34,6 +34,7 @@ import { createHash } from 'node:crypto';
 import { Readable, pipeline } from 'node:stream';
 import { parse } from 'csv-parse';
 import type { CsvError, Info } from 'csv-parse';
+import { splitCsvLines } from './cdr.split.js';
 import { assertTimeZone, parseTimestamp, resolveWallClock } from './local-time.js';
 
 export type CdrFormat = 'asterisk' | 'freeswitch' | 'generic';
@@ -105,6 +106,12 @@ export interface ParseCdrOptions {
   hasHeader?: boolean;
   /** Generic only: field delimiter, default ','. */
   delimiter?: string;
+  /**
+   * Asterisk/FreeSWITCH only: split lines with the line splitter of cdr.split.ts instead of
+   * csv-parse (several times faster; the bulk import uses it). Lines it cannot split cleanly
+   * are handed to csv-parse one by one, so the results are the same (cdr.split.test.ts).
+   */
+  fastSplit?: boolean;
 }
 
 /** The file does not have the layout it claims or that could be detected; nothing was yielded. */
@@ -163,6 +170,10 @@ export async function* parseCdrStream(
   if (format === 'generic' && options.mapping === undefined)
     throw new CdrLayoutError('a generic CSV needs a column mapping');
   const hasHeader = format === 'generic' && (options.hasHeader ?? hasNamedColumn(options.mapping));
+  if (options.fastSplit === true && format !== 'generic') {
+    yield* parseSplitLines(input, format, timeZone, options);
+    return;
+  }
 
   const skipped: Array<{ endLine: number; code: string }> = [];
   const parser = parse({
@@ -216,6 +227,37 @@ export async function* parseCdrStream(
     yield* drain(held);
   } finally {
     parser.destroy();
+    source.destroy();
+  }
+}
+
+// The same loop over records as parseCdrStream's, fed by the fast line splitter.
+async function* parseSplitLines(
+  input: CdrInput,
+  format: CdrFormat | 'auto',
+  timeZone: string,
+  options: ParseCdrOptions,
+): AsyncGenerator<CdrParseResult> {
+  let layout: Layout | null = null;
+  const held: Rejection[] = [];
+  const source = toReadable(input);
+  try {
+    for await (const item of splitCsvLines(source)) {
+      if (item.fields === null) {
+        held.push(reject(item.line, 'malformed_csv', `the line is not valid CSV (${item.error})`));
+        continue;
+      }
+      if (isEmptyRecord(item.fields)) {
+        held.push(reject(item.line, 'empty_line', 'the line is empty'));
+        continue;
+      }
+      if (layout === null) layout = chooseLayout(item.fields, item.line, format, options);
+      yield* drain(held);
+      yield normaliseRecord(item.fields, item.line, layout, timeZone);
+    }
+    if (layout === null) throw new CdrLayoutError(describeMissingLayout(held));
+    yield* drain(held);
+  } finally {
     source.destroy();
   }
 }
