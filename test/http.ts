@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { generate } from 'otplib';
 import { buildApp } from '../src/http/app.js';
 import type { Kernel } from '../src/kernel/kernel.js';
 import { createStaffUser } from '../src/modules/staff/index.js';
@@ -12,9 +13,22 @@ export interface StaffSession {
   cookie: string;
   csrfToken: string;
   staffId: number;
+  /** Set when the role required a second factor and loginAs enrolled one. */
+  totpSecret?: string;
 }
 
-/** Creates a staff member with a role and logs in through the API. */
+const cookieOf = (response: { headers: Record<string, unknown> }): string =>
+  String(response.headers['set-cookie']).split(';')[0] ?? '';
+
+/** A TOTP code for the kernel's clock (tests may fix it). */
+export async function totpCode(kernel: Kernel, secret: string, offsetSeconds = 0): Promise<string> {
+  return generate({ secret, epoch: Math.floor(kernel.clock.now().getTime() / 1000) + offsetSeconds });
+}
+
+/**
+ * Creates a staff member with a role and logs in through the API. A role that requires a second
+ * factor (decision 0020) is enrolled on the way, so the session returned is always a full one.
+ */
 export async function loginAs(
   app: FastifyInstance,
   kernel: Kernel,
@@ -34,7 +48,28 @@ export async function loginAs(
     payload: { tenant: tenant.slug, email, password: created.oneTimePassword },
   });
   if (response.statusCode !== 200) throw new Error(`login failed: ${response.body}`);
-  const setCookie = String(response.headers['set-cookie']);
-  const cookie = setCookie.split(';')[0] ?? '';
-  return { cookie, csrfToken: response.json<{ csrfToken: string }>().csrfToken, staffId: created.staffId };
+  const login = response.json<{ csrfToken: string; session: string }>();
+  const session: StaffSession = {
+    cookie: cookieOf(response),
+    csrfToken: login.csrfToken,
+    staffId: created.staffId,
+  };
+  if (login.session !== 'mfa_enrolment') return session;
+  const headers = { cookie: session.cookie, 'x-csrf-token': session.csrfToken };
+  const enrol = await app.inject({ method: 'POST', url: '/api/v1/auth/mfa/enrol', headers });
+  if (enrol.statusCode !== 200) throw new Error(`MFA enrolment failed: ${enrol.body}`);
+  const { secret } = enrol.json<{ secret: string }>();
+  const confirm = await app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/mfa/confirm',
+    headers,
+    payload: { code: await totpCode(kernel, secret) },
+  });
+  if (confirm.statusCode !== 200) throw new Error(`MFA confirmation failed: ${confirm.body}`);
+  return {
+    cookie: cookieOf(confirm),
+    csrfToken: confirm.json<{ csrfToken: string }>().csrfToken,
+    staffId: created.staffId,
+    totpSecret: secret,
+  };
 }

@@ -1,6 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Actor } from '../kernel/gate/gate.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { authenticateSession, type StaffPrincipal } from '../modules/staff/auth.service.js';
+import type { SessionStage } from '../modules/staff/session.tables.js';
+import { authenticateApiToken } from '../modules/staff/token.service.js';
 import { AppError } from '../platform/errors.js';
 
 export const SESSION_COOKIE = 'kluis_session';
@@ -30,17 +33,52 @@ export function sessionCookie(value: string, options: { secure: boolean; maxAgeS
   return parts.join('; ');
 }
 
+export interface RequireStaffOptions {
+  /** Session stages the route accepts (default: only `full`). */
+  stages?: readonly SessionStage[];
+  /** Whether an API token may call the route (default: yes). */
+  tokens?: boolean;
+}
+
+const STAGE_MESSAGE: Record<SessionStage, string> = {
+  full: 'not allowed',
+  mfa_pending: 'complete the login with a second factor (POST /api/v1/auth/mfa/verify)',
+  mfa_enrolment: 'your role requires a second factor: set one up first (POST /api/v1/auth/mfa/enrol)',
+};
+
 /**
- * preHandler for staff routes: a valid session cookie, and on writes the CSRF token issued at
- * login in `x-csrf-token` (the cookie is SameSite=Strict as well).
+ * preHandler for staff routes. Either `Authorization: Bearer kluis_…` (an API token; no CSRF,
+ * browsers never attach it on their own), or a session cookie with, on writes, the CSRF token
+ * issued at login in `x-csrf-token` (the cookie is SameSite=Strict as well). A session that still
+ * owes its second factor reaches only the routes that accept its stage.
  */
-export function requireStaff(kernel: Kernel) {
+export function requireStaff(kernel: Kernel, options: RequireStaffOptions = {}) {
+  const stages = new Set<SessionStage>(options.stages ?? ['full']);
+  const allowTokens = options.tokens ?? true;
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    const authorization = request.headers.authorization;
+    if (authorization !== undefined) {
+      const match = /^Bearer ([^\s]+)$/.exec(authorization);
+      if (!match?.[1]) throw new AppError('unauthenticated', 'malformed Authorization header');
+      if (!allowTokens)
+        throw new AppError('forbidden', 'route refuses API tokens', {
+          publicMessage: 'this route needs a staff login, not an API token',
+        });
+      request.staff = await authenticateApiToken(kernel, match[1]);
+      return;
+    }
     const cookie = readCookie(request, SESSION_COOKIE);
     if (!cookie) throw new AppError('unauthenticated', 'no session cookie');
     const csrf = WRITE_METHODS.has(request.method) ? (request.headers['x-csrf-token'] ?? '') : undefined;
     if (Array.isArray(csrf)) throw new AppError('forbidden', 'several CSRF headers');
-    request.staff = await authenticateSession(kernel, cookie, csrf);
+    const principal = await authenticateSession(kernel, cookie, csrf);
+    if (!stages.has(principal.stage)) {
+      throw new AppError('forbidden', `session stage ${principal.stage} refused`, {
+        publicMessage: STAGE_MESSAGE[principal.stage],
+        details: { stage: principal.stage },
+      });
+    }
+    request.staff = principal;
   };
 }
 
@@ -48,4 +86,9 @@ export function requireStaff(kernel: Kernel) {
 export function staffOf(request: FastifyRequest): StaffPrincipal {
   if (!request.staff) throw new AppError('unauthenticated', 'route is missing requireStaff');
   return request.staff;
+}
+
+/** The actor the gate sees for a principal: the staff member (or accountable admin) with the role. */
+export function actorOf(principal: StaffPrincipal): Actor & { kind: 'staff' } {
+  return { kind: 'staff', staffId: principal.staffId, role: principal.role };
 }

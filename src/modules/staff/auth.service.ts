@@ -1,40 +1,192 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { verify } from '@node-rs/argon2';
+import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { withTenant } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import { findTenantBySlug } from '../tenants/index.js';
+import { checkSecondFactor } from './mfa.service.js';
+import type { SessionStage } from './session.tables.js';
+import { roleRequiresMfa } from './staff.policy.js';
 import { hashPassword, STAFF_PURPOSE } from './staff.service.js';
 
-/** Idle and absolute session lifetimes (decision 0007). */
+/** Idle and absolute session lifetimes (decision 0020). */
 export const SESSION_IDLE_MS = 30 * 60 * 1000;
 export const SESSION_ABSOLUTE_MS = 12 * 60 * 60 * 1000;
+/** A session waiting for its second factor, or one that may only enrol, lives briefly. */
+export const RESTRICTED_SESSION_MS = 10 * 60 * 1000;
+/** Lockout: this many failures per account within the window lock it for LOCKOUT_MS. */
+export const LOCKOUT_THRESHOLD = 5;
+export const LOCKOUT_WINDOW_MS = 15 * 60 * 1000;
+export const LOCKOUT_MS = 15 * 60 * 1000;
+export const PASSWORD_MIN_LENGTH = 12;
 
 export interface StaffPrincipal {
   tenantId: number;
   tenantSlug: string;
+  /** The staff member; for an API token, the admin accountable for it (decision 0020). */
   staffId: number;
   role: string;
+  via: 'session' | 'token';
+  /** Always `full` for tokens. */
+  stage: SessionStage;
+  tokenId?: number;
 }
 
-export interface LoginResult {
-  principal: StaffPrincipal;
+export interface IssuedSession {
   /** `<tenantId>.<token>`: goes in an HttpOnly cookie, never in a log. */
   sessionToken: string;
   /** Double-submit CSRF token the client echoes in `x-csrf-token` on writes. */
   csrfToken: string;
+  stage: SessionStage;
+}
+
+export interface LoginResult extends IssuedSession {
+  principal: StaffPrincipal;
   mustChangePassword: boolean;
 }
 
 const AUTH_ACTOR = { kind: 'system', id: 'staff-auth' } as const;
+const FAILED = (): AppError =>
+  new AppError('unauthenticated', 'login failed', { publicMessage: 'unknown account or wrong password' });
 // Verifying against a real-looking hash when the account does not exist keeps the timing equal.
 const DUMMY_HASH_PROMISE = hashPassword(randomBytes(16).toString('hex'));
 
-const sha256 = (value: string): Buffer => createHash('sha256').update(value).digest();
+export const sha256 = (value: string): Buffer => createHash('sha256').update(value).digest();
+
+const COOKIE_PATTERN = /^(\d{1,9})\.([A-Za-z0-9_-]{43})$/;
+
+export function parseSessionCookie(cookie: string): { tenantId: number; token: string } | undefined {
+  const match = COOKIE_PATTERN.exec(cookie);
+  if (!match) return undefined;
+  return { tenantId: Number(match[1]), token: match[2] ?? '' };
+}
+
+/** Creates a session row in the caller's transaction; the tokens leave only through the result. */
+export async function issueSession(
+  atx: AuditedTx,
+  staffId: number,
+  stage: SessionStage,
+  now: Date,
+): Promise<IssuedSession> {
+  const sessionToken = randomBytes(32).toString('base64url');
+  const csrfToken = randomBytes(32).toString('base64url');
+  const lifetime = stage === 'full' ? SESSION_ABSOLUTE_MS : RESTRICTED_SESSION_MS;
+  await atx.tx
+    .insertInto('staff_sessions')
+    .values({
+      tenant_id: atx.tenantId,
+      session_hash: sha256(sessionToken),
+      staff_id: staffId,
+      csrf_hash: sha256(csrfToken),
+      created_at: now,
+      last_seen_at: now,
+      expires_at: new Date(now.getTime() + lifetime),
+      stage,
+    })
+    .execute();
+  return { sessionToken: `${atx.tenantId}.${sessionToken}`, csrfToken, stage };
+}
+
+/**
+ * Replaces a restricted session by a full one (a new token, so a token seen before the second
+ * factor is worth nothing after it).
+ */
+export async function upgradeSession(
+  atx: AuditedTx,
+  staffId: number,
+  currentCookie: string | undefined,
+  now: Date,
+): Promise<IssuedSession> {
+  const current = currentCookie ? parseSessionCookie(currentCookie) : undefined;
+  if (current && current.tenantId === atx.tenantId) {
+    await atx.tx
+      .deleteFrom('staff_sessions')
+      .where('session_hash', '=', sha256(current.token))
+      .where('staff_id', '=', staffId)
+      .execute();
+  }
+  return issueSession(atx, staffId, 'full', now);
+}
+
+interface AccountRow {
+  staff_id: number;
+  subject_id: number | null;
+  role: string;
+  password_hash: string;
+  status: 'active' | 'disabled';
+  must_change_password: boolean;
+  totp_enabled_at: Date | null;
+  locked_until: Date | null;
+}
+
+/**
+ * Counts a failed password or second factor against the account and locks it when the count
+ * reaches LOCKOUT_THRESHOLD within LOCKOUT_WINDOW_MS. Audited in the same transaction.
+ */
+export async function recordAuthFailure(
+  kernel: Kernel,
+  tenantId: number,
+  account: { staffId: number; subjectId: number | null } | undefined,
+  action: string,
+): Promise<void> {
+  const now = kernel.clock.now();
+  await kernel.transact(tenantId, async (atx) => {
+    let reason = 'bad_credentials';
+    if (account) {
+      const row = await atx.tx
+        .selectFrom('staff_users')
+        .select(['failed_logins', 'failed_window_started_at', 'locked_until'])
+        .where('staff_id', '=', account.staffId)
+        .forUpdate()
+        .executeTakeFirst();
+      if (row && row.locked_until !== null && row.locked_until > now) {
+        reason = 'account_locked';
+      } else if (row) {
+        const fresh =
+          row.failed_window_started_at === null ||
+          now.getTime() - row.failed_window_started_at.getTime() >= LOCKOUT_WINDOW_MS;
+        const failures = fresh ? 1 : row.failed_logins + 1;
+        const locks = failures >= LOCKOUT_THRESHOLD;
+        await atx.tx
+          .updateTable('staff_users')
+          .set({
+            failed_logins: locks ? 0 : failures,
+            failed_window_started_at: locks ? null : fresh ? now : row.failed_window_started_at,
+            locked_until: locks ? new Date(now.getTime() + LOCKOUT_MS) : row.locked_until,
+          })
+          .where('staff_id', '=', account.staffId)
+          .execute();
+        if (locks) {
+          reason = 'account_locked_now';
+          // A locked account keeps no half-finished login.
+          await atx.tx
+            .deleteFrom('staff_sessions')
+            .where('staff_id', '=', account.staffId)
+            .where('stage', '=', 'mfa_pending')
+            .execute();
+        }
+      }
+    }
+    atx.audit.record({
+      actor: AUTH_ACTOR,
+      role: null,
+      purpose: STAFF_PURPOSE,
+      action,
+      ...(account?.subjectId ? { subjectIds: [account.subjectId] } : {}),
+      decision: 'denied',
+      reason,
+    });
+  });
+}
 
 /**
  * Password login. The answer is the same whether the e-mail is unknown, the account disabled or
- * the password wrong (`unauthenticated`), so the form reveals nothing. Both outcomes are audited.
+ * locked, or the password wrong (`unauthenticated`), and takes the same argon2 work, so the form
+ * reveals nothing. Both outcomes are audited; failures count towards the account's lockout.
+ *
+ * With a second factor set up, the session is `mfa_pending` until a code is given; a role that
+ * requires one without it gets an `mfa_enrolment` session that may only enrol (decision 0020).
  */
 export async function loginStaff(
   kernel: Kernel,
@@ -42,86 +194,143 @@ export async function loginStaff(
 ): Promise<LoginResult> {
   const tenant = await findTenantBySlug(kernel.db, input.tenant).catch(() => undefined);
   const email = input.email.trim().toLowerCase();
-  const account = tenant
+  const account: AccountRow | undefined = tenant
     ? await withTenant(kernel.db, tenant.tenantId, (tx) =>
         tx
           .selectFrom('staff_users')
-          .select(['staff_id', 'subject_id', 'role', 'password_hash', 'status', 'must_change_password'])
+          .select([
+            'staff_id',
+            'subject_id',
+            'role',
+            'password_hash',
+            'status',
+            'must_change_password',
+            'totp_enabled_at',
+            'locked_until',
+          ])
           .where('email', '=', email)
           .executeTakeFirst(),
       )
     : undefined;
   const passwordOk = await verify(account?.password_hash ?? (await DUMMY_HASH_PROMISE), input.password);
-  if (!tenant || !account || !passwordOk || account.status !== 'active' || account.subject_id === null) {
-    if (tenant) {
-      await kernel.transact(tenant.tenantId, (atx) => {
-        atx.audit.record({
-          actor: AUTH_ACTOR,
-          role: null,
-          purpose: STAFF_PURPOSE,
-          action: 'login',
-          ...(account?.subject_id ? { subjectIds: [account.subject_id] } : {}),
-          decision: 'denied',
-          reason: 'bad_credentials',
-        });
-        return Promise.resolve();
-      });
-    }
-    throw new AppError('unauthenticated', 'login failed', {
-      publicMessage: 'unknown account or wrong password',
-    });
-  }
-  const sessionToken = randomBytes(32).toString('base64url');
-  const csrfToken = randomBytes(32).toString('base64url');
   const now = kernel.clock.now();
-  await kernel.transact(tenant.tenantId, async (atx) => {
+  const isLocked = account?.locked_until != null && account.locked_until > now;
+  if (!tenant || !account || !passwordOk || isLocked || account.status !== 'active' || !account.subject_id) {
+    if (tenant) {
+      await recordAuthFailure(
+        kernel,
+        tenant.tenantId,
+        account ? { staffId: account.staff_id, subjectId: account.subject_id } : undefined,
+        'login',
+      );
+    }
+    throw FAILED();
+  }
+  const subjectId = account.subject_id;
+  const { policy } = await kernel.policies.current(tenant.tenantId);
+  const stage: SessionStage =
+    account.totp_enabled_at !== null
+      ? 'mfa_pending'
+      : roleRequiresMfa(policy, account.role)
+        ? 'mfa_enrolment'
+        : 'full';
+  const issued = await kernel.transact(tenant.tenantId, async (atx) => {
     await atx.tx
-      .insertInto('staff_sessions')
-      .values({
-        tenant_id: tenant.tenantId,
-        session_hash: sha256(sessionToken),
-        staff_id: account.staff_id,
-        csrf_hash: sha256(csrfToken),
-        created_at: now,
-        last_seen_at: now,
-        expires_at: new Date(now.getTime() + SESSION_ABSOLUTE_MS),
-      })
+      .updateTable('staff_users')
+      .set({ failed_logins: 0, failed_window_started_at: null, locked_until: null })
+      .where('staff_id', '=', account.staff_id)
       .execute();
+    const session = await issueSession(atx, account.staff_id, stage, now);
     atx.audit.record({
       actor: { kind: 'staff', id: String(account.staff_id) },
       role: account.role,
       purpose: STAFF_PURPOSE,
-      action: 'login',
-      subjectIds: [account.subject_id ?? 0],
+      action: stage === 'mfa_pending' ? 'login.password' : 'login',
+      subjectIds: [subjectId],
       decision: 'allowed',
+      ...(stage === 'full'
+        ? {}
+        : { reason: stage === 'mfa_pending' ? 'second factor pending' : 'must enrol a second factor' }),
     });
+    return session;
   });
   return {
+    ...issued,
     principal: {
       tenantId: tenant.tenantId,
       tenantSlug: tenant.slug,
       staffId: account.staff_id,
       role: account.role,
+      via: 'session',
+      stage,
     },
-    sessionToken: `${tenant.tenantId}.${sessionToken}`,
-    csrfToken,
     mustChangePassword: account.must_change_password,
   };
 }
 
 /**
+ * Second step of a login: a TOTP code or an unused recovery code turns an `mfa_pending` session
+ * into a full one (with a new token). A wrong code counts towards the account's lockout.
+ */
+export async function completeMfaLogin(
+  kernel: Kernel,
+  principal: StaffPrincipal,
+  currentCookie: string | undefined,
+  code: string,
+): Promise<IssuedSession> {
+  if (principal.stage !== 'mfa_pending') throw new AppError('conflict', 'no second factor pending');
+  const now = kernel.clock.now();
+  const outcome = await kernel.transact(principal.tenantId, async (atx) => {
+    const account = await atx.tx
+      .selectFrom('staff_users')
+      .select(['subject_id', 'locked_until', 'status'])
+      .where('staff_id', '=', principal.staffId)
+      .executeTakeFirst();
+    if (!account?.subject_id || account.status !== 'active') return { ok: false as const, subjectId: null };
+    if (account.locked_until !== null && account.locked_until > now)
+      return { ok: false as const, subjectId: account.subject_id };
+    const check = await checkSecondFactor(kernel, atx, principal.staffId, account.subject_id, code, now);
+    if (!check.ok) return { ok: false as const, subjectId: account.subject_id };
+    const session = await upgradeSession(atx, principal.staffId, currentCookie, now);
+    atx.audit.record({
+      actor: { kind: 'staff', id: String(principal.staffId) },
+      role: principal.role,
+      purpose: STAFF_PURPOSE,
+      action: 'login',
+      subjectIds: [account.subject_id],
+      decision: 'allowed',
+      reason: check.method === 'totp' ? 'second factor: authenticator code' : 'second factor: recovery code',
+    });
+    return { ok: true as const, session };
+  });
+  if (!outcome.ok) {
+    await recordAuthFailure(
+      kernel,
+      principal.tenantId,
+      { staffId: principal.staffId, subjectId: outcome.subjectId },
+      'login.second-factor',
+    );
+    throw new AppError('unauthenticated', 'second factor failed', {
+      publicMessage: 'wrong or used code',
+    });
+  }
+  return outcome.session;
+}
+
+/**
  * Resolves a session cookie to the staff member behind it; refuses expired sessions (idle or
- * absolute) and disabled accounts at once. Moves the idle clock on.
+ * absolute) and disabled accounts at once. Moves the idle clock on. A full session of a role
+ * that requires a second factor not set up (the policy changed) counts as `mfa_enrolment`.
  */
 export async function authenticateSession(
   kernel: Kernel,
   cookie: string,
   csrfHeader?: string,
 ): Promise<StaffPrincipal> {
-  const match = /^(\d{1,9})\.([A-Za-z0-9_-]{43})$/.exec(cookie);
-  if (!match) throw new AppError('unauthenticated', 'malformed session');
-  const tenantId = Number(match[1]);
-  const token = match[2] ?? '';
+  const parsed = parseSessionCookie(cookie);
+  if (!parsed) throw new AppError('unauthenticated', 'malformed session');
+  const { tenantId, token } = parsed;
+  const hash = sha256(token);
   const now = kernel.clock.now();
   const found = await withTenant(kernel.db, tenantId, async (tx) => {
     const row = await tx
@@ -130,19 +339,29 @@ export async function authenticateSession(
         join.onRef('u.tenant_id', '=', 's.tenant_id').onRef('u.staff_id', '=', 's.staff_id'),
       )
       .innerJoin('tenants as t', 't.tenant_id', 's.tenant_id')
-      .select(['s.staff_id', 's.csrf_hash', 's.last_seen_at', 's.expires_at', 'u.role', 'u.status', 't.slug'])
-      .where('s.session_hash', '=', sha256(token))
+      .select([
+        's.staff_id',
+        's.csrf_hash',
+        's.last_seen_at',
+        's.expires_at',
+        's.stage',
+        'u.role',
+        'u.status',
+        'u.totp_enabled_at',
+        't.slug',
+      ])
+      .where('s.session_hash', '=', hash)
       .executeTakeFirst();
     if (!row) return undefined;
     const expired = row.expires_at <= now || now.getTime() - row.last_seen_at.getTime() > SESSION_IDLE_MS;
     if (expired || row.status !== 'active') {
-      await tx.deleteFrom('staff_sessions').where('session_hash', '=', sha256(token)).execute();
+      await tx.deleteFrom('staff_sessions').where('session_hash', '=', hash).execute();
       return undefined;
     }
     await tx
       .updateTable('staff_sessions')
       .set({ last_seen_at: now })
-      .where('session_hash', '=', sha256(token))
+      .where('session_hash', '=', hash)
       .execute();
     return row;
   }).catch(() => undefined);
@@ -154,16 +373,120 @@ export async function authenticateSession(
         publicMessage: 'missing or wrong CSRF token',
       });
   }
-  return { tenantId, tenantSlug: found.slug, staffId: found.staff_id, role: found.role };
+  let stage = found.stage;
+  if (stage === 'full' && found.totp_enabled_at === null) {
+    const { policy } = await kernel.policies.current(tenantId);
+    if (roleRequiresMfa(policy, found.role)) stage = 'mfa_enrolment';
+  }
+  return {
+    tenantId,
+    tenantSlug: found.slug,
+    staffId: found.staff_id,
+    role: found.role,
+    via: 'session',
+    stage,
+  };
 }
 
 export async function logoutSession(kernel: Kernel, cookie: string): Promise<void> {
-  const match = /^(\d{1,9})\.([A-Za-z0-9_-]{43})$/.exec(cookie);
-  if (!match) return;
-  await withTenant(kernel.db, Number(match[1]), (tx) =>
+  const parsed = parseSessionCookie(cookie);
+  if (!parsed) return;
+  await withTenant(kernel.db, parsed.tenantId, (tx) =>
+    tx.deleteFrom('staff_sessions').where('session_hash', '=', sha256(parsed.token)).execute(),
+  ).catch(() => undefined);
+}
+
+/**
+ * Changes one's own password: the current password is required, the new one is argon2id-hashed,
+ * `must_change_password` is cleared and every other session of the account ends. A wrong current
+ * password counts towards the lockout. Category user.authorization.credentials, purpose
+ * staff_accounts, the staff member acting as the data subject.
+ */
+export async function changeOwnPassword(
+  kernel: Kernel,
+  principal: StaffPrincipal,
+  currentCookie: string | undefined,
+  input: { currentPassword: string; newPassword: string },
+): Promise<void> {
+  if (principal.via !== 'session') throw new AppError('forbidden', 'tokens cannot change passwords');
+  const account = await withTenant(kernel.db, principal.tenantId, (tx) =>
     tx
-      .deleteFrom('staff_sessions')
-      .where('session_hash', '=', sha256(match[2] ?? ''))
-      .execute(),
+      .selectFrom('staff_users')
+      .select(['subject_id', 'password_hash', 'email'])
+      .where('staff_id', '=', principal.staffId)
+      .executeTakeFirst(),
   );
+  if (!account?.subject_id) throw new AppError('unauthenticated', 'no such account');
+  const subjectId = account.subject_id;
+  if (!(await verify(account.password_hash, input.currentPassword))) {
+    await recordAuthFailure(
+      kernel,
+      principal.tenantId,
+      { staffId: principal.staffId, subjectId },
+      'password.change',
+    );
+    throw new AppError('forbidden', 'wrong current password', {
+      publicMessage: 'the current password is wrong',
+    });
+  }
+  const problem = passwordProblem(input.newPassword, input.currentPassword, account.email);
+  if (problem) throw new AppError('validation_failed', 'weak new password', { publicMessage: problem });
+  const passwordHash = await hashPassword(input.newPassword);
+  const current = currentCookie ? parseSessionCookie(currentCookie) : undefined;
+  await kernel.transact(principal.tenantId, async (atx) => {
+    const grant = await kernel.gate.authorize(
+      atx,
+      { kind: 'subject', subjectId },
+      {
+        purpose: STAFF_PURPOSE,
+        action: 'write',
+        categories: ['user.authorization.credentials'],
+        subjectIds: [subjectId],
+      },
+    );
+    grant.assertWritable();
+    await atx.tx
+      .updateTable('staff_users')
+      .set({ password_hash: passwordHash, must_change_password: false })
+      .where('staff_id', '=', principal.staffId)
+      .execute();
+    let others = atx.tx.deleteFrom('staff_sessions').where('staff_id', '=', principal.staffId);
+    if (current) others = others.where('session_hash', '<>', sha256(current.token));
+    await others.execute();
+    atx.audit.record({
+      actor: { kind: 'staff', id: String(principal.staffId) },
+      role: principal.role,
+      purpose: STAFF_PURPOSE,
+      action: 'password.change',
+      subjectIds: [subjectId],
+      decision: 'allowed',
+    });
+  });
+}
+
+/** A fixed sentence naming what is wrong with a new password, or undefined when it is fine. */
+export function passwordProblem(password: string, current: string, email: string): string | undefined {
+  if (password.length < PASSWORD_MIN_LENGTH) return `newPassword: at least ${PASSWORD_MIN_LENGTH} characters`;
+  if (password === current) return 'newPassword: must differ from the current password';
+  const local = email.split('@')[0]?.toLowerCase() ?? '';
+  if (local.length >= 4 && password.toLowerCase().includes(local))
+    return 'newPassword: must not contain the e-mail address';
+  return undefined;
+}
+
+/** One audit entry when an address uses up its failed logins (not one per refused attempt). */
+export async function recordRateLimited(kernel: Kernel, tenantSlug: string): Promise<void> {
+  const tenant = await findTenantBySlug(kernel.db, tenantSlug).catch(() => undefined);
+  if (!tenant) return;
+  await kernel.transact(tenant.tenantId, (atx) => {
+    atx.audit.record({
+      actor: AUTH_ACTOR,
+      role: null,
+      purpose: STAFF_PURPOSE,
+      action: 'login.rate-limit',
+      decision: 'denied',
+      reason: 'too many failed attempts from one address',
+    });
+    return Promise.resolve();
+  });
 }

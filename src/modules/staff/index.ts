@@ -2,9 +2,17 @@ export {
   createStaffUser,
   countStaffUsers,
   hashPassword,
+  listStaff,
+  getStaff,
+  changeStaff,
   STAFF_PURPOSE,
   type CreatedStaffUser,
   type CreateStaffInput,
+  type StaffChange,
+  type StaffView,
 } from './staff.service.js';
+export { mfaRequiredRoles, roleRequiresMfa, staffAdminRoles } from './staff.policy.js';
+export { createApiToken, listApiTokens, revokeApiToken } from './token.service.js';
+export { registerStaffRoutes } from './staff.routes.js';
 export type { StaffTables } from './staff.tables.js';
 export { staffDataMap } from './datamap.js';

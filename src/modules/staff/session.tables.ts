@@ -1,3 +1,5 @@
+export type SessionStage = 'full' | 'mfa_pending' | 'mfa_enrolment';
+
 export interface StaffSessionsTable {
   tenant_id: number;
   session_hash: Buffer;
@@ -6,6 +8,7 @@ export interface StaffSessionsTable {
   created_at: Date;
   last_seen_at: Date;
   expires_at: Date;
+  stage: SessionStage;
 }
 
 export interface StaffSessionTables {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hash } from '@node-rs/argon2';
 import { z } from 'zod';
-import type { Actor } from '../../kernel/gate/gate.js';
+import { auditActor, type Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { registerSubject } from '../../kernel/subjects/index.js';
 import { AppError } from '../../platform/errors.js';
@@ -106,5 +106,216 @@ export async function countStaffUsers(kernel: Kernel, tenantId: number): Promise
       .select((eb) => eb.fn.countAll<number>().as('count'))
       .executeTakeFirstOrThrow();
     return Number(row.count);
+  });
+}
+
+/** A staff account as the service hands it out: no password hash, TOTP secret or code hashes. */
+export interface StaffView {
+  staffId: number;
+  email: string;
+  displayName: string;
+  role: string;
+  status: 'active' | 'disabled';
+  mustChangePassword: boolean;
+  mfaEnabled: boolean;
+  isLocked: boolean;
+  createdAt: Date;
+}
+
+const VIEW_COLUMNS = [
+  'staff_id',
+  'subject_id',
+  'email',
+  'display_name',
+  'role',
+  'status',
+  'must_change_password',
+  'totp_enabled_at',
+  'locked_until',
+  'created_at',
+] as const;
+
+type ViewRow = {
+  staff_id: number;
+  subject_id: number | null;
+  email: string;
+  display_name: string;
+  role: string;
+  status: 'active' | 'disabled';
+  must_change_password: boolean;
+  totp_enabled_at: Date | null;
+  locked_until: Date | null;
+  created_at: Date;
+};
+
+function toView(row: ViewRow, now: Date): StaffView {
+  return {
+    staffId: row.staff_id,
+    email: row.email,
+    displayName: row.display_name,
+    role: row.role,
+    status: row.status,
+    mustChangePassword: row.must_change_password,
+    mfaEnabled: row.totp_enabled_at !== null,
+    isLocked: row.locked_until !== null && row.locked_until > now,
+    createdAt: row.created_at,
+  };
+}
+
+const subjectsOf = (rows: readonly { subject_id: number | null }[]): number[] =>
+  rows.flatMap((row) => (row.subject_id === null ? [] : [row.subject_id]));
+
+/**
+ * One page of the tenant's staff, ordered by id (keyset pagination: pass the last id as `after`).
+ * Categories user.name, user.contact.email; purpose staff_accounts (admin roles only).
+ */
+export async function listStaff(
+  kernel: Kernel,
+  tenantId: number,
+  actor: Actor,
+  page: { limit: number; after?: number | undefined },
+): Promise<{ items: StaffView[]; nextAfter: number | null }> {
+  const now = kernel.clock.now();
+  return kernel.transact(tenantId, async (atx) => {
+    const rows = await atx.tx
+      .selectFrom('staff_users')
+      .select(VIEW_COLUMNS)
+      .where('staff_id', '>', page.after ?? 0)
+      .orderBy('staff_id')
+      .limit(page.limit + 1)
+      .execute();
+    const items = rows.slice(0, page.limit);
+    await kernel.gate.authorize(atx, actor, {
+      purpose: STAFF_PURPOSE,
+      action: 'read',
+      categories: ['user.name', 'user.contact.email'],
+      subjectIds: subjectsOf(items),
+    });
+    const last = items.at(-1);
+    return {
+      items: items.map((row) => toView(row, now)),
+      nextAfter: rows.length > page.limit && last ? last.staff_id : null,
+    };
+  });
+}
+
+/** One staff account. Categories user.name, user.contact.email; purpose staff_accounts. */
+export async function getStaff(
+  kernel: Kernel,
+  tenantId: number,
+  actor: Actor,
+  staffId: number,
+): Promise<StaffView> {
+  const now = kernel.clock.now();
+  return kernel.transact(tenantId, async (atx) => {
+    const row = await atx.tx
+      .selectFrom('staff_users')
+      .select(VIEW_COLUMNS)
+      .where('staff_id', '=', staffId)
+      .executeTakeFirst();
+    if (!row) throw new AppError('not_found', 'no such staff user', { publicMessage: 'no such staff user' });
+    await kernel.gate.authorize(atx, actor, {
+      purpose: STAFF_PURPOSE,
+      action: 'read',
+      categories: ['user.name', 'user.contact.email'],
+      subjectIds: subjectsOf([row]),
+    });
+    return toView(row, now);
+  });
+}
+
+export type StaffChange =
+  { kind: 'role'; role: string } | { kind: 'status'; status: 'active' | 'disabled' } | { kind: 'mfa_reset' };
+
+/**
+ * Changes a staff account: its role (one of the policy's), its status, or removes its second
+ * factor. The account's sessions end with any change, so a new role or a disabled account takes
+ * effect at once. The last active account with a staff-managing role cannot be demoted or
+ * disabled (`conflict`). Category user.authorization.credentials; purpose staff_accounts.
+ */
+export async function changeStaff(
+  kernel: Kernel,
+  tenantId: number,
+  actor: Actor,
+  staffId: number,
+  change: StaffChange,
+): Promise<StaffView> {
+  const { policy } = await kernel.policies.current(tenantId);
+  if (change.kind === 'role' && !policy.roles[change.role]) {
+    throw new AppError('validation_failed', 'unknown role', {
+      publicMessage: `role: not a role of this tenant's policy (${Object.keys(policy.roles).join(', ')})`,
+    });
+  }
+  const adminRoles = new Set(policy.purposes[STAFF_PURPOSE]?.roles ?? []);
+  const now = kernel.clock.now();
+  return kernel.transact(tenantId, async (atx) => {
+    const target = await atx.tx
+      .selectFrom('staff_users')
+      .select(VIEW_COLUMNS)
+      .where('staff_id', '=', staffId)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!target)
+      throw new AppError('not_found', 'no such staff user', { publicMessage: 'no such staff user' });
+    const grant = await kernel.gate.authorize(atx, actor, {
+      purpose: STAFF_PURPOSE,
+      action: 'write',
+      categories: ['user.authorization.credentials'],
+      subjectIds: subjectsOf([target]),
+    });
+    grant.assertWritable();
+    const after = {
+      role: change.kind === 'role' ? change.role : target.role,
+      status: change.kind === 'status' ? change.status : target.status,
+    };
+    const wasAdmin = target.status === 'active' && adminRoles.has(target.role);
+    const staysAdmin = after.status === 'active' && adminRoles.has(after.role);
+    if (wasAdmin && !staysAdmin) {
+      // Locks every active admin row: two admins demoting each other concurrently serialise here.
+      const admins = await atx.tx
+        .selectFrom('staff_users')
+        .select('staff_id')
+        .where('status', '=', 'active')
+        .where('role', 'in', [...adminRoles])
+        .forUpdate()
+        .execute();
+      if (admins.filter((row) => row.staff_id !== staffId).length === 0) {
+        throw new AppError('conflict', 'last admin', {
+          publicMessage: 'this is the last active admin; make another admin first',
+        });
+      }
+    }
+    if (change.kind === 'mfa_reset') {
+      await atx.tx
+        .updateTable('staff_users')
+        .set({ totp_secret: null, totp_enabled_at: null, totp_last_step: null, recovery_code_hashes: [] })
+        .where('staff_id', '=', staffId)
+        .execute();
+    } else {
+      await atx.tx.updateTable('staff_users').set(after).where('staff_id', '=', staffId).execute();
+    }
+    await atx.tx.deleteFrom('staff_sessions').where('staff_id', '=', staffId).execute();
+    atx.audit.record({
+      actor: auditActor(actor),
+      role: actor.kind === 'staff' ? actor.role : null,
+      purpose: STAFF_PURPOSE,
+      action:
+        change.kind === 'role'
+          ? 'staff.role.change'
+          : change.kind === 'mfa_reset'
+            ? 'staff.mfa.reset'
+            : change.status === 'disabled'
+              ? 'staff.disable'
+              : 'staff.enable',
+      subjectIds: subjectsOf([target]),
+      decision: 'allowed',
+      ...(change.kind === 'role' ? { reason: `role ${target.role} changed to ${change.role}` } : {}),
+    });
+    const updated = await atx.tx
+      .selectFrom('staff_users')
+      .select(VIEW_COLUMNS)
+      .where('staff_id', '=', staffId)
+      .executeTakeFirstOrThrow();
+    return toView(updated, now);
   });
 }

@@ -1,0 +1,31 @@
+import type { Policy } from '../../kernel/policy/policy.schema.js';
+import { STAFF_PURPOSE } from './staff.service.js';
+
+/** The dossier's secrets (VX-4): a role that may read them needs a second factor. */
+export const CREDENTIAL_CATEGORY = 'kluis.dossier.credential';
+/** Answering data-subject requests: a role that handles them needs a second factor. */
+export const RIGHTS_PURPOSE = 'rights_requests';
+
+/** Roles that manage staff accounts: those the policy lists on the staff_accounts purpose. */
+export function staffAdminRoles(policy: Policy): ReadonlySet<string> {
+  return new Set(policy.purposes[STAFF_PURPOSE]?.roles ?? []);
+}
+
+/**
+ * Roles that must log in with a second factor (VK-7, VK-8), derived from the policy rather than
+ * listed by hand: every role on a purpose that covers the dossier's credentials, every role on
+ * the rights-requests purpose, and the roles that manage staff accounts.
+ */
+export function mfaRequiredRoles(policy: Policy): ReadonlySet<string> {
+  const roles = new Set(staffAdminRoles(policy));
+  for (const [key, purpose] of Object.entries(policy.purposes)) {
+    if (key === RIGHTS_PURPOSE || purpose.categories.includes(CREDENTIAL_CATEGORY)) {
+      for (const role of purpose.roles) roles.add(role);
+    }
+  }
+  return roles;
+}
+
+export function roleRequiresMfa(policy: Policy, role: string): boolean {
+  return mfaRequiredRoles(policy).has(role);
+}

@@ -1,0 +1,212 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { apiTokenSchema, presentApiToken, presentStaff, staffSchema } from './staff.presenter.js';
+import { changeStaff, createStaffUser, getStaff, listStaff, type StaffChange } from './staff.service.js';
+import { createApiToken, listApiTokens, revokeApiToken } from './token.service.js';
+
+const staffParams = z.object({
+  staffId: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(2 ** 53),
+});
+const tokenParams = z.object({
+  tokenId: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(2 ** 53),
+});
+const roleKey = z.string().regex(/^[a-z][a-z0-9_]{1,40}$/, 'expected a role key');
+
+/**
+ * Staff management and API tokens (issue 5): admin roles only, decided by the gate under the
+ * staff_accounts purpose. These routes take a staff login, not an API token, so a token can
+ * neither mint tokens nor make accounts (decision 0020).
+ */
+export function registerStaffRoutes(app: FastifyInstance, kernel: Kernel): void {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  const sessionOnly = requireStaff(kernel, { tokens: false });
+
+  typed.get(
+    '/api/v1/staff',
+    {
+      preHandler: sessionOnly,
+      schema: {
+        summary: 'Staff accounts of the tenant, by id (pass nextAfter as after for the next page)',
+        tags: ['staff'],
+        querystring: z.object({
+          limit: z.coerce.number().int().min(1).max(200).default(50),
+          after: z.coerce.number().int().min(0).optional(),
+        }),
+        response: { 200: z.object({ items: z.array(staffSchema), nextAfter: z.number().int().nullable() }) },
+      },
+    },
+    async (request) => {
+      const staff = staffOf(request);
+      const page = await listStaff(kernel, staff.tenantId, actorOf(staff), request.query);
+      return { items: page.items.map(presentStaff), nextAfter: page.nextAfter };
+    },
+  );
+
+  typed.post(
+    '/api/v1/staff',
+    {
+      preHandler: sessionOnly,
+      schema: {
+        summary: 'Invite a staff member: returns a one-time password, once (to be changed at first login)',
+        tags: ['staff'],
+        body: z.object({
+          email: z.string().min(3).max(320),
+          displayName: z.string().min(1).max(200),
+          role: roleKey,
+        }),
+        response: {
+          201: z.object({
+            staffId: z.number().int(),
+            email: z.string(),
+            role: z.string(),
+            oneTimePassword: z.string(),
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const staff = staffOf(request);
+      const created = await createStaffUser(kernel, staff.tenantId, actorOf(staff), request.body);
+      return reply.status(201).send({
+        staffId: created.staffId,
+        email: created.email,
+        role: created.role,
+        oneTimePassword: created.oneTimePassword,
+      });
+    },
+  );
+
+  typed.get(
+    '/api/v1/staff/:staffId',
+    {
+      preHandler: sessionOnly,
+      schema: {
+        summary: 'One staff account',
+        tags: ['staff'],
+        params: staffParams,
+        response: { 200: staffSchema },
+      },
+    },
+    async (request) => {
+      const staff = staffOf(request);
+      return presentStaff(await getStaff(kernel, staff.tenantId, actorOf(staff), request.params.staffId));
+    },
+  );
+
+  typed.put(
+    '/api/v1/staff/:staffId/role',
+    {
+      preHandler: sessionOnly,
+      schema: {
+        summary:
+          'Change a staff member’s role (one of the policy’s); their sessions end. The last admin cannot be demoted.',
+        tags: ['staff'],
+        params: staffParams,
+        body: z.object({ role: roleKey }),
+        response: { 200: staffSchema },
+      },
+    },
+    async (request) => {
+      const staff = staffOf(request);
+      const change: StaffChange = { kind: 'role', role: request.body.role };
+      return presentStaff(
+        await changeStaff(kernel, staff.tenantId, actorOf(staff), request.params.staffId, change),
+      );
+    },
+  );
+
+  const simpleChanges: [string, string, StaffChange][] = [
+    [
+      'disable',
+      'Disable an account: its sessions and API tokens stop at once. Not the last admin.',
+      { kind: 'status', status: 'disabled' },
+    ],
+    ['enable', 'Enable a disabled account', { kind: 'status', status: 'active' }],
+    [
+      'mfa/reset',
+      'Remove an account’s second factor (lost device and codes); it enrols again at its next login',
+      { kind: 'mfa_reset' },
+    ],
+  ];
+  for (const [path, summary, change] of simpleChanges) {
+    typed.post(
+      `/api/v1/staff/:staffId/${path}`,
+      {
+        preHandler: sessionOnly,
+        schema: { summary, tags: ['staff'], params: staffParams, response: { 200: staffSchema } },
+      },
+      async (request) => {
+        const staff = staffOf(request);
+        return presentStaff(
+          await changeStaff(kernel, staff.tenantId, actorOf(staff), request.params.staffId, change),
+        );
+      },
+    );
+  }
+
+  typed.get(
+    '/api/v1/tokens',
+    {
+      preHandler: sessionOnly,
+      schema: {
+        summary: 'API tokens of the tenant (never the tokens themselves)',
+        tags: ['tokens'],
+        response: { 200: z.object({ items: z.array(apiTokenSchema) }) },
+      },
+    },
+    async (request) => {
+      const staff = staffOf(request);
+      const items = await listApiTokens(kernel, staff.tenantId, actorOf(staff));
+      return { items: items.map(presentApiToken) };
+    },
+  );
+
+  typed.post(
+    '/api/v1/tokens',
+    {
+      preHandler: sessionOnly,
+      schema: {
+        summary:
+          'Create an API token scoped to one role; the token is shown once. Use it as `Authorization: Bearer kluis_…`.',
+        tags: ['tokens'],
+        body: z.object({ label: z.string().min(1).max(80), role: roleKey }),
+        response: { 201: apiTokenSchema.extend({ token: z.string() }) },
+      },
+    },
+    async (request, reply) => {
+      const staff = staffOf(request);
+      const created = await createApiToken(kernel, staff.tenantId, actorOf(staff), request.body);
+      return reply.status(201).send({ ...presentApiToken(created.view), token: created.token });
+    },
+  );
+
+  typed.delete(
+    '/api/v1/tokens/:tokenId',
+    {
+      preHandler: sessionOnly,
+      schema: {
+        summary: 'Revoke an API token; the next request with it is refused',
+        tags: ['tokens'],
+        params: tokenParams,
+        response: { 200: apiTokenSchema },
+      },
+    },
+    async (request) => {
+      const staff = staffOf(request);
+      return presentApiToken(
+        await revokeApiToken(kernel, staff.tenantId, actorOf(staff), request.params.tokenId),
+      );
+    },
+  );
+}

@@ -1,0 +1,231 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { AuditedTx } from '../../kernel/audit/index.js';
+import { auditActor, type Actor } from '../../kernel/gate/gate.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { withTenant } from '../../platform/db.js';
+import { AppError } from '../../platform/errors.js';
+import { sha256, type StaffPrincipal } from './auth.service.js';
+import { staffAdminRoles } from './staff.policy.js';
+import { STAFF_PURPOSE } from './staff.service.js';
+
+/** `kluis_<tenantId>_<43 characters>`: the tenant id picks the tenant (RLS), the rest is 256 random bits. */
+const TOKEN_PATTERN = /^kluis_(\d{1,9})_([A-Za-z0-9_-]{43})$/;
+// Writing last_used_at on every request would turn each read into a write; a minute is precise enough.
+const LAST_USED_PRECISION_MS = 60_000;
+
+export const createTokenInputSchema = z.object({
+  label: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,79}$/, 'letters, digits, spaces and ._- (at most 80)'),
+  role: z.string().regex(/^[a-z][a-z0-9_]{1,40}$/, 'expected a role key'),
+});
+
+export type CreateTokenInput = z.input<typeof createTokenInputSchema>;
+
+export interface ApiTokenView {
+  tokenId: number;
+  label: string;
+  role: string;
+  createdBy: number;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+/** Only staff-managing roles (admins) manage tokens; the gate decides and audits it. */
+async function authorizeTokenAdmin(
+  kernel: Kernel,
+  atx: AuditedTx,
+  actor: Actor,
+  write: boolean,
+): Promise<void> {
+  const grant = await kernel.gate.authorize(atx, actor, {
+    purpose: STAFF_PURPOSE,
+    action: write ? 'write' : 'read',
+    categories: [],
+    subjectIds: [],
+  });
+  if (write) grant.assertWritable();
+}
+
+const TOKEN_COLUMNS = [
+  'token_id',
+  'label',
+  'role',
+  'created_by',
+  'created_at',
+  'last_used_at',
+  'revoked_at',
+] as const;
+
+function toView(row: {
+  token_id: number;
+  label: string;
+  role: string;
+  created_by: number;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}): ApiTokenView {
+  return {
+    tokenId: row.token_id,
+    label: row.label,
+    role: row.role,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+/**
+ * Creates an API token for an integration, scoped to one role of the policy. The token is
+ * returned once; only its SHA-256 is stored. The creating admin is accountable for it: requests
+ * made with it act as that admin's staff id with the token's role (decision 0020). Audited.
+ */
+export async function createApiToken(
+  kernel: Kernel,
+  tenantId: number,
+  actor: Actor & { kind: 'staff' },
+  input: CreateTokenInput,
+): Promise<{ token: string; view: ApiTokenView }> {
+  const parsed = createTokenInputSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new AppError('validation_failed', 'invalid token input', {
+      publicMessage: parsed.error.issues
+        .map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+        .join('; '),
+    });
+  }
+  const { policy } = await kernel.policies.current(tenantId);
+  if (!policy.roles[parsed.data.role]) {
+    throw new AppError('validation_failed', 'unknown role', {
+      publicMessage: `role: not a role of this tenant's policy (${Object.keys(policy.roles).join(', ')})`,
+    });
+  }
+  const secret = randomBytes(32).toString('base64url');
+  const now = kernel.clock.now();
+  return kernel.transact(tenantId, async (atx) => {
+    await authorizeTokenAdmin(kernel, atx, actor, true);
+    const row = await atx.tx
+      .insertInto('staff_api_tokens')
+      .values({
+        tenant_id: tenantId,
+        token_hash: sha256(secret),
+        label: parsed.data.label,
+        role: parsed.data.role,
+        created_by: actor.staffId,
+        created_at: now,
+      })
+      .returning(TOKEN_COLUMNS)
+      .executeTakeFirstOrThrow();
+    atx.audit.record({
+      actor: auditActor(actor),
+      role: actor.role,
+      purpose: STAFF_PURPOSE,
+      action: 'token.create',
+      decision: 'allowed',
+      reason: `api token ${row.token_id} for role ${row.role}`,
+    });
+    return { token: `kluis_${tenantId}_${secret}`, view: toView(row) };
+  });
+}
+
+export async function listApiTokens(kernel: Kernel, tenantId: number, actor: Actor): Promise<ApiTokenView[]> {
+  return kernel.transact(tenantId, async (atx) => {
+    await authorizeTokenAdmin(kernel, atx, actor, false);
+    const rows = await atx.tx
+      .selectFrom('staff_api_tokens')
+      .select(TOKEN_COLUMNS)
+      .orderBy('token_id')
+      .execute();
+    return rows.map(toView);
+  });
+}
+
+/** Revokes a token at once (the next request with it is refused). Audited. */
+export async function revokeApiToken(
+  kernel: Kernel,
+  tenantId: number,
+  actor: Actor,
+  tokenId: number,
+): Promise<ApiTokenView> {
+  const now = kernel.clock.now();
+  return kernel.transact(tenantId, async (atx) => {
+    await authorizeTokenAdmin(kernel, atx, actor, true);
+    const existing = await atx.tx
+      .selectFrom('staff_api_tokens')
+      .select(TOKEN_COLUMNS)
+      .where('token_id', '=', tokenId)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!existing) throw new AppError('not_found', 'no such token', { publicMessage: 'no such token' });
+    if (existing.revoked_at !== null) return toView(existing);
+    const row = await atx.tx
+      .updateTable('staff_api_tokens')
+      .set({ revoked_at: now })
+      .where('token_id', '=', tokenId)
+      .returning(TOKEN_COLUMNS)
+      .executeTakeFirstOrThrow();
+    atx.audit.record({
+      actor: auditActor(actor),
+      role: actor.kind === 'staff' ? actor.role : null,
+      purpose: STAFF_PURPOSE,
+      action: 'token.revoke',
+      decision: 'allowed',
+      reason: `api token ${row.token_id} revoked`,
+    });
+    return toView(row);
+  });
+}
+
+/**
+ * Resolves a bearer token. Refused when malformed, unknown, revoked, or when the accountable
+ * admin is disabled or no longer has a staff-managing role.
+ */
+export async function authenticateApiToken(kernel: Kernel, bearer: string): Promise<StaffPrincipal> {
+  const match = TOKEN_PATTERN.exec(bearer);
+  if (!match) throw new AppError('unauthenticated', 'malformed API token');
+  const tenantId = Number(match[1]);
+  const hash = sha256(match[2] ?? '');
+  const now = kernel.clock.now();
+  const found = await withTenant(kernel.db, tenantId, async (tx) => {
+    const row = await tx
+      .selectFrom('staff_api_tokens as k')
+      .innerJoin('staff_users as u', (join) =>
+        join.onRef('u.tenant_id', '=', 'k.tenant_id').onRef('u.staff_id', '=', 'k.created_by'),
+      )
+      .innerJoin('tenants as t', 't.tenant_id', 'k.tenant_id')
+      .select(['k.token_id', 'k.role', 'k.created_by', 'k.last_used_at', 'u.role as creator_role', 't.slug'])
+      .where('k.token_hash', '=', hash)
+      .where('k.revoked_at', 'is', null)
+      .where('u.status', '=', 'active')
+      .executeTakeFirst();
+    if (
+      row &&
+      (row.last_used_at === null || now.getTime() - row.last_used_at.getTime() >= LAST_USED_PRECISION_MS)
+    ) {
+      await tx
+        .updateTable('staff_api_tokens')
+        .set({ last_used_at: now })
+        .where('token_id', '=', row.token_id)
+        .execute();
+    }
+    return row;
+  }).catch(() => undefined);
+  if (!found) throw new AppError('unauthenticated', 'no valid API token');
+  const { policy } = await kernel.policies.current(tenantId);
+  if (!staffAdminRoles(policy).has(found.creator_role))
+    throw new AppError('unauthenticated', 'the accountable admin no longer manages staff');
+  return {
+    tenantId,
+    tenantSlug: found.slug,
+    staffId: found.created_by,
+    role: found.role,
+    via: 'token',
+    stage: 'full',
+    tokenId: found.token_id,
+  };
+}
