@@ -1,0 +1,509 @@
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { createTestApp, loginAs, totpCode, type StaffSession } from '../../../test/http.js';
+import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import { buildApp } from '../../http/app.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { createLogger } from '../../platform/logger.js';
+import type { Tenant } from '../tenants/index.js';
+import { createStaffUser } from './staff.service.js';
+
+let database: TestDatabase;
+let kernel: Kernel;
+let app: FastifyInstance;
+let voiceking: Tenant;
+let voxtra: Tenant;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database);
+  app = await createTestApp(kernel);
+  voiceking = await createPolicyTenant(kernel, 'voiceking');
+  voxtra = await createPolicyTenant(kernel, 'voxtra');
+});
+afterAll(async () => {
+  await app.close();
+  await database.close();
+});
+
+const writeHeaders = (session: StaffSession) => ({
+  cookie: session.cookie,
+  'x-csrf-token': session.csrfToken,
+});
+const cookieOf = (response: LightMyRequestResponse): string =>
+  String(response.headers['set-cookie']).split(';')[0] ?? '';
+
+async function auditActions(tenant: Tenant): Promise<{ action: string; reason: string | null }[]> {
+  const result = await runAsOwner<{ action: string; reason: string | null }>(
+    database.ownerUrl,
+    'select action, reason from audit_log where tenant_id = $1 order by seq',
+    [tenant.tenantId],
+  );
+  return result.rows;
+}
+
+describe('staff management (admin only, purpose staff_accounts)', () => {
+  it('VK-7: only a staff-managing role may list or change staff; the gate refuses and audits the others', async () => {
+    const sales = await loginAs(app, kernel, voiceking, 'sales');
+    const list = await app.inject({ method: 'GET', url: '/api/v1/staff', headers: { cookie: sales.cookie } });
+    expect(list.statusCode).toBe(403);
+    expect(list.json()).toMatchObject({ error: { code: 'role_not_allowed' } });
+    const disable = await app.inject({
+      method: 'POST',
+      url: `/api/v1/staff/${sales.staffId}/disable`,
+      headers: writeHeaders(sales),
+    });
+    expect(disable.statusCode).toBe(403);
+    const tokens = await app.inject({
+      method: 'POST',
+      url: '/api/v1/tokens',
+      headers: writeHeaders(sales),
+      payload: { label: 'sneaky', role: 'admin' },
+    });
+    expect(tokens.statusCode).toBe(403);
+  });
+
+  it('VK-7: an admin lists staff page by page; no hash, secret or code leaves', async () => {
+    const admin = await loginAs(app, kernel, voxtra, 'admin');
+    for (const role of ['sales', 'billing', 'support']) await loginAs(app, kernel, voxtra, role);
+    const first = await app.inject({
+      method: 'GET',
+      url: '/api/v1/staff?limit=2',
+      headers: { cookie: admin.cookie },
+    });
+    expect(first.statusCode).toBe(200);
+    const page1 = first.json<{ items: { staffId: number }[]; nextAfter: number | null }>();
+    expect(page1.items).toHaveLength(2);
+    expect(page1.nextAfter).toBe(page1.items[1]?.staffId);
+    const second = await app.inject({
+      method: 'GET',
+      url: `/api/v1/staff?limit=2&after=${page1.nextAfter}`,
+      headers: { cookie: admin.cookie },
+    });
+    const page2 = second.json<{ items: { staffId: number }[] }>();
+    expect(page2.items[0]?.staffId).toBeGreaterThan(page1.nextAfter ?? 0);
+    expect(Object.keys(page1.items[0] ?? {}).sort()).toEqual([
+      'createdAt',
+      'displayName',
+      'email',
+      'isLocked',
+      'mfaEnabled',
+      'mustChangePassword',
+      'role',
+      'staffId',
+      'status',
+    ]);
+    expect(first.body).not.toMatch(/argon2|password_hash|totp|recovery/i);
+  });
+
+  it('VK-7: inviting returns a one-time password once; a role must be one of the policy', async () => {
+    const admin = await loginAs(app, kernel, voiceking, 'admin');
+    const invite = await app.inject({
+      method: 'POST',
+      url: '/api/v1/staff',
+      headers: writeHeaders(admin),
+      payload: { email: 'New.Tech@Staff.example', displayName: 'New tech', role: 'technician' },
+    });
+    expect(invite.statusCode).toBe(201);
+    const created = invite.json<{ staffId: number; email: string; oneTimePassword: string }>();
+    expect(created.email).toBe('new.tech@staff.example');
+    expect(created.oneTimePassword.length).toBeGreaterThanOrEqual(20);
+    const shown = await app.inject({
+      method: 'GET',
+      url: `/api/v1/staff/${created.staffId}`,
+      headers: { cookie: admin.cookie },
+    });
+    expect(shown.json()).toMatchObject({ role: 'technician', status: 'active', mustChangePassword: true });
+    expect(shown.body).not.toContain(created.oneTimePassword);
+    const badRole = await app.inject({
+      method: 'PUT',
+      url: `/api/v1/staff/${created.staffId}/role`,
+      headers: writeHeaders(admin),
+      payload: { role: 'wizard' },
+    });
+    expect(badRole.statusCode).toBe(400);
+    const promoted = await app.inject({
+      method: 'PUT',
+      url: `/api/v1/staff/${created.staffId}/role`,
+      headers: writeHeaders(admin),
+      payload: { role: 'billing' },
+    });
+    expect(promoted.json()).toMatchObject({ role: 'billing' });
+    const actions = await auditActions(voiceking);
+    expect(actions).toContainEqual({
+      action: 'staff.role.change',
+      reason: 'role technician changed to billing',
+    });
+  });
+
+  it('VK-7: an admin cannot disable or demote the last active admin', async () => {
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    const admin = await loginAs(app, kernel, tenant, 'admin');
+    const demote = await app.inject({
+      method: 'PUT',
+      url: `/api/v1/staff/${admin.staffId}/role`,
+      headers: writeHeaders(admin),
+      payload: { role: 'sales' },
+    });
+    expect(demote.statusCode).toBe(409);
+    expect(demote.json()).toMatchObject({ error: { code: 'conflict' } });
+    const disable = await app.inject({
+      method: 'POST',
+      url: `/api/v1/staff/${admin.staffId}/disable`,
+      headers: writeHeaders(admin),
+    });
+    expect(disable.statusCode).toBe(409);
+    // With a second admin, the first may step down.
+    const second = await loginAs(app, kernel, tenant, 'admin');
+    const stepDown = await app.inject({
+      method: 'PUT',
+      url: `/api/v1/staff/${admin.staffId}/role`,
+      headers: writeHeaders(admin),
+      payload: { role: 'sales' },
+    });
+    expect(stepDown.statusCode).toBe(200);
+    // The role change ended the demoted admin's sessions.
+    expect(
+      (await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie: admin.cookie } }))
+        .statusCode,
+    ).toBe(401);
+    const last = await app.inject({
+      method: 'POST',
+      url: `/api/v1/staff/${second.staffId}/disable`,
+      headers: writeHeaders(second),
+    });
+    expect(last.statusCode).toBe(409);
+  });
+
+  it('VK-8: an admin resets a lost second factor; the member must enrol again at the next login', async () => {
+    const admin = await loginAs(app, kernel, voxtra, 'admin');
+    const tech = await loginAs(app, kernel, voxtra, 'technician');
+    const reset = await app.inject({
+      method: 'POST',
+      url: `/api/v1/staff/${tech.staffId}/mfa/reset`,
+      headers: writeHeaders(admin),
+    });
+    expect(reset.json()).toMatchObject({ mfaEnabled: false });
+    expect(
+      (await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie: tech.cookie } }))
+        .statusCode,
+    ).toBe(401);
+  });
+});
+
+describe('API tokens', () => {
+  it('VK-7: a token is scoped to one role, shown once, stored hashed, audited, and stops at revocation', async () => {
+    const admin = await loginAs(app, kernel, voiceking, 'admin');
+    const create = await app.inject({
+      method: 'POST',
+      url: '/api/v1/tokens',
+      headers: writeHeaders(admin),
+      payload: { label: 'invoicing sync', role: 'billing' },
+    });
+    expect(create.statusCode).toBe(201);
+    const created = create.json<{ tokenId: number; token: string; role: string }>();
+    expect(created.token).toMatch(new RegExp(`^kluis_${voiceking.tenantId}_[A-Za-z0-9_-]{43}$`));
+    const bearer = { authorization: `Bearer ${created.token}` };
+
+    const me = await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer });
+    expect(me.json()).toMatchObject({ role: 'billing', via: 'token', session: 'full' });
+    // Scoped: billing may not read the register, whoever created the token.
+    const register = await app.inject({ method: 'GET', url: '/api/v1/policy/register', headers: bearer });
+    expect(register.statusCode).toBe(403);
+    // Tokens cannot manage staff or mint tokens.
+    expect((await app.inject({ method: 'GET', url: '/api/v1/staff', headers: bearer })).statusCode).toBe(403);
+
+    const officer = await app.inject({
+      method: 'POST',
+      url: '/api/v1/tokens',
+      headers: writeHeaders(admin),
+      payload: { label: 'register export', role: 'privacy_officer' },
+    });
+    const officerBearer = { authorization: `Bearer ${officer.json<{ token: string }>().token}` };
+    expect(
+      (await app.inject({ method: 'GET', url: '/api/v1/policy/register', headers: officerBearer }))
+        .statusCode,
+    ).toBe(200);
+
+    const stored = await runAsOwner<{ token_hash: Buffer; last_used_at: Date | null }>(
+      database.ownerUrl,
+      'select token_hash, last_used_at from staff_api_tokens where tenant_id = $1 and token_id = $2',
+      [voiceking.tenantId, created.tokenId],
+    );
+    expect(stored.rows[0]?.token_hash).toHaveLength(32);
+    expect(stored.rows[0]?.token_hash.toString('latin1')).not.toContain(created.token.slice(-43));
+    expect(stored.rows[0]?.last_used_at).not.toBeNull();
+
+    const list = await app.inject({
+      method: 'GET',
+      url: '/api/v1/tokens',
+      headers: { cookie: admin.cookie },
+    });
+    expect(list.statusCode).toBe(200);
+    expect(list.body).not.toContain(created.token.slice(-43));
+    expect(list.json<{ items: { tokenId: number }[] }>().items.map((item) => item.tokenId)).toContain(
+      created.tokenId,
+    );
+
+    const revoke = await app.inject({
+      method: 'DELETE',
+      url: `/api/v1/tokens/${created.tokenId}`,
+      headers: writeHeaders(admin),
+    });
+    expect(revoke.statusCode).toBe(200);
+    expect(revoke.json<{ revokedAt: string | null }>().revokedAt).not.toBeNull();
+    expect((await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer })).statusCode).toBe(
+      401,
+    );
+    const actions = (await auditActions(voiceking)).map((row) => row.action);
+    expect(actions).toContain('token.create');
+    expect(actions).toContain('token.revoke');
+  });
+
+  it('VK-7: a token stops when its accountable admin is disabled', async () => {
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    const first = await loginAs(app, kernel, tenant, 'admin');
+    const second = await loginAs(app, kernel, tenant, 'admin');
+    const create = await app.inject({
+      method: 'POST',
+      url: '/api/v1/tokens',
+      headers: writeHeaders(first),
+      payload: { label: 'crm', role: 'sales' },
+    });
+    const bearer = { authorization: `Bearer ${create.json<{ token: string }>().token}` };
+    expect((await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer })).statusCode).toBe(
+      200,
+    );
+    await app.inject({
+      method: 'POST',
+      url: `/api/v1/staff/${first.staffId}/disable`,
+      headers: writeHeaders(second),
+    });
+    expect((await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer })).statusCode).toBe(
+      401,
+    );
+  });
+});
+
+describe('tenant isolation', () => {
+  it('VK-7: a technician of tenant A cannot act in tenant B with a session or a token', async () => {
+    const technician = await loginAs(app, kernel, voxtra, 'technician');
+    const adminA = await loginAs(app, kernel, voxtra, 'admin');
+    const adminB = await loginAs(app, kernel, voiceking, 'admin');
+    // The same session token presented for the other tenant.
+    const [, token] = technician.cookie.split('=')[1]?.split('.') ?? [];
+    const forged = `kluis_session=${voiceking.tenantId}.${token}`;
+    expect(
+      (await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie: forged } })).statusCode,
+    ).toBe(401);
+
+    const create = await app.inject({
+      method: 'POST',
+      url: '/api/v1/tokens',
+      headers: writeHeaders(adminA),
+      payload: { label: 'field app', role: 'technician' },
+    });
+    const apiToken = create.json<{ token: string }>().token;
+    const forgedToken = apiToken.replace(`kluis_${voxtra.tenantId}_`, `kluis_${voiceking.tenantId}_`);
+    expect(
+      (
+        await app.inject({
+          method: 'GET',
+          url: '/api/v1/auth/me',
+          headers: { authorization: `Bearer ${forgedToken}` },
+        })
+      ).statusCode,
+    ).toBe(401);
+    expect(
+      (
+        await app.inject({
+          method: 'GET',
+          url: '/api/v1/auth/me',
+          headers: { authorization: `Bearer ${apiToken}` },
+        })
+      ).json(),
+    ).toMatchObject({ tenant: voxtra.slug, role: 'technician' });
+
+    // Tenant A's admin cannot see or change tenant B's staff or tokens by id.
+    const staffB = await createStaffUser(
+      kernel,
+      voiceking.tenantId,
+      { kind: 'system', job: 'test' },
+      { email: 'b-only@staff.example', displayName: 'B', role: 'sales' },
+    );
+    const tokenB = await app.inject({
+      method: 'POST',
+      url: '/api/v1/tokens',
+      headers: writeHeaders(adminB),
+      payload: { label: 'b integration', role: 'sales' },
+    });
+    const get = await app.inject({
+      method: 'GET',
+      url: `/api/v1/staff/${staffB.staffId}`,
+      headers: { cookie: adminA.cookie },
+    });
+    expect(get.statusCode).toBe(404);
+    const disable = await app.inject({
+      method: 'POST',
+      url: `/api/v1/staff/${staffB.staffId}/disable`,
+      headers: writeHeaders(adminA),
+    });
+    expect(disable.statusCode).toBe(404);
+    const revoke = await app.inject({
+      method: 'DELETE',
+      url: `/api/v1/tokens/${tokenB.json<{ tokenId: number }>().tokenId}`,
+      headers: writeHeaders(adminA),
+    });
+    expect(revoke.statusCode).toBe(404);
+    const listA = await app.inject({
+      method: 'GET',
+      url: '/api/v1/staff?limit=200',
+      headers: { cookie: adminA.cookie },
+    });
+    expect(listA.body).not.toContain('b-only@staff.example');
+  });
+});
+
+describe('secrets stay out of responses and logs', () => {
+  it('VK-8: no response body and no log line carries a password, session token, API token or TOTP secret', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({
+      level: 'trace',
+      destination: { write: (line: string) => void lines.push(line) },
+    });
+    const logged = await buildApp({ kernel, logger, version: 'test' });
+    const bodies: { url: string; body: string }[] = [];
+    const call = async (
+      options: InjectOptions & { method: string; url: string },
+    ): Promise<LightMyRequestResponse> => {
+      const response = await logged.inject(options);
+      bodies.push({ url: `${options.method} ${options.url}`, body: response.body });
+      return response;
+    };
+    try {
+      const tenant = await createPolicyTenant(kernel, 'voxtra');
+      const bootstrap = await createStaffUser(
+        kernel,
+        tenant.tenantId,
+        { kind: 'system', job: 'test' },
+        { email: 'first-admin@staff.example', displayName: 'First', role: 'admin' },
+      );
+      const secrets: { label: string; value: string; shownBy?: string }[] = [
+        { label: 'bootstrap password', value: bootstrap.oneTimePassword },
+      ];
+      const login = await call({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: {
+          tenant: tenant.slug,
+          email: 'first-admin@staff.example',
+          password: bootstrap.oneTimePassword,
+        },
+      });
+      const enrolCookie = cookieOf(login);
+      const enrolCsrf = login.json<{ csrfToken: string }>().csrfToken;
+      secrets.push({ label: 'enrolment session', value: enrolCookie.split('=')[1] ?? '' });
+      secrets.push({ label: 'enrolment csrf', value: enrolCsrf, shownBy: 'POST /api/v1/auth/login' });
+      const enrol = await call({
+        method: 'POST',
+        url: '/api/v1/auth/mfa/enrol',
+        headers: { cookie: enrolCookie, 'x-csrf-token': enrolCsrf },
+      });
+      const { secret } = enrol.json<{ secret: string }>();
+      secrets.push({ label: 'TOTP secret', value: secret, shownBy: 'POST /api/v1/auth/mfa/enrol' });
+      const confirm = await call({
+        method: 'POST',
+        url: '/api/v1/auth/mfa/confirm',
+        headers: { cookie: enrolCookie, 'x-csrf-token': enrolCsrf },
+        payload: { code: await totpCode(kernel, secret) },
+      });
+      const session = {
+        cookie: cookieOf(confirm),
+        'x-csrf-token': confirm.json<{ csrfToken: string }>().csrfToken,
+      };
+      secrets.push({ label: 'full session', value: session.cookie.split('=')[1] ?? '' });
+      for (const code of confirm.json<{ recoveryCodes: string[] }>().recoveryCodes)
+        secrets.push({ label: 'recovery code', value: code, shownBy: 'POST /api/v1/auth/mfa/confirm' });
+
+      await call({
+        method: 'POST',
+        url: '/api/v1/auth/password',
+        headers: session,
+        payload: { currentPassword: bootstrap.oneTimePassword, newPassword: 'the new admin passphrase' },
+      });
+      secrets.push({ label: 'new password', value: 'the new admin passphrase' });
+      // A wrong password and a wrong code, so the failure paths log too.
+      await call({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: {
+          tenant: tenant.slug,
+          email: 'first-admin@staff.example',
+          password: 'Wrong-Guess-Passphrase',
+        },
+      });
+      secrets.push({ label: 'wrong password', value: 'Wrong-Guess-Passphrase' });
+      const invite = await call({
+        method: 'POST',
+        url: '/api/v1/staff',
+        headers: session,
+        payload: { email: 'invited@staff.example', displayName: 'Invited', role: 'sales' },
+      });
+      secrets.push({
+        label: 'invited one-time password',
+        value: invite.json<{ oneTimePassword: string }>().oneTimePassword,
+        shownBy: 'POST /api/v1/staff',
+      });
+      const token = await call({
+        method: 'POST',
+        url: '/api/v1/tokens',
+        headers: session,
+        payload: { label: 'integration', role: 'billing' },
+      });
+      const apiToken = token.json<{ token: string }>().token;
+      secrets.push({ label: 'API token', value: apiToken, shownBy: 'POST /api/v1/tokens' });
+      await call({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: `Bearer ${apiToken}` } });
+      await call({ method: 'GET', url: '/api/v1/tokens', headers: { cookie: session.cookie } });
+      await call({ method: 'GET', url: '/api/v1/staff', headers: { cookie: session.cookie } });
+      await call({
+        method: 'GET',
+        url: '/api/v1/auth/me',
+        headers: { authorization: `Bearer ${apiToken.slice(0, -2)}xx` },
+      });
+
+      expect(lines.length).toBeGreaterThan(10);
+      const log = lines.join('\n');
+      for (const { label, value, shownBy } of secrets) {
+        expect(value.length, label).toBeGreaterThanOrEqual(16);
+        expect(log.includes(value), `${label} in a log line`).toBe(false);
+        const leaks = bodies
+          .filter(({ url, body }) => url !== shownBy && body.includes(value))
+          .map(({ url }) => url);
+        expect(leaks, `${label} in a response`).toEqual([]);
+      }
+      // The secret of the otpauth URI is the TOTP secret: shown in the enrolment answer only.
+      expect(bodies.filter(({ body }) => body.includes('otpauth://')).map(({ url }) => url)).toEqual([
+        'POST /api/v1/auth/mfa/enrol',
+      ]);
+    } finally {
+      await logged.close();
+    }
+  });
+
+  it('the OpenAPI document lists the staff, MFA and token routes', async () => {
+    const response = await app.inject({ method: 'GET', url: '/api/openapi.json' });
+    const paths = Object.keys(response.json<{ paths: Record<string, unknown> }>().paths);
+    for (const path of [
+      '/api/v1/auth/mfa/enrol',
+      '/api/v1/auth/mfa/confirm',
+      '/api/v1/auth/mfa/verify',
+      '/api/v1/auth/password',
+      '/api/v1/staff',
+      '/api/v1/staff/{staffId}/role',
+      '/api/v1/tokens',
+      '/api/v1/tokens/{tokenId}',
+    ])
+      expect(paths).toContain(path);
+  });
+});
