@@ -17,6 +17,7 @@ import { registerAuthRoutes } from '../modules/staff/auth.routes.js';
 import { registerStaffRoutes } from '../modules/staff/staff.routes.js';
 import { registerPolicyRoutes } from '../kernel/tenant-policy/tenant-policy.routes.js';
 import { registerPartiesRoutes } from '../modules/parties/parties.routes.js';
+import { registerContractRoutes } from '../modules/contracts/index.js';
 
 export interface HttpDependencies {
   kernel: Kernel;
@@ -88,5 +89,6 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   registerStaffRoutes(app, deps.kernel);
   registerPolicyRoutes(app, deps.kernel);
   registerPartiesRoutes(app, deps.kernel);
+  registerContractRoutes(app, deps.kernel);
   return app;
 }

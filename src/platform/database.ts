@@ -6,6 +6,7 @@ import type { TenantPolicyTables } from '../kernel/tenant-policy/tenant-policy.t
 import type { SubjectTables } from '../kernel/subjects/subject.tables.js';
 import type { PartiesTables } from '../modules/parties/people.tables.js';
 import type { TelephonyTables } from '../modules/telephony/telephony.tables.js';
+import type { ContractsTables } from '../modules/contracts/contracts.tables.js';
 
 /** The typed shape of the whole database, composed from each module's own tables. */
 export interface Database
@@ -17,4 +18,5 @@ export interface Database
     SubjectTables,
     AuditTables,
     PartiesTables,
-    TelephonyTables {}
+    TelephonyTables,
+    ContractsTables {}

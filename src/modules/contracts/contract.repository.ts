@@ -1,0 +1,195 @@
+import { sql } from 'kysely';
+import type { Grant } from '../../kernel/gate/gate.js';
+import type { Tx } from '../../platform/db.js';
+import type { TerminationChannel } from './contracts.tables.js';
+import { CONTRACT_CATEGORIES } from './datamap.js';
+
+export interface Termination {
+  terminatedOn: string;
+  channel: TerminationChannel;
+  reasonCode: string;
+  recordedAt: Date;
+  recordedByStaffId: number | null;
+}
+
+export interface ContractRow {
+  contractId: number;
+  subjectId: number | null;
+  organisationId: number | null;
+  orderId: number | null;
+  startDate: string;
+  endDate: string | null;
+  termination: Termination | null;
+  createdByStaffId: number | null;
+  createdAt: Date;
+}
+
+const columns = [
+  'contract_id',
+  'subject_id',
+  'organisation_id',
+  'order_id',
+  sql<string>`start_date::text`.as('start_date'),
+  sql<string | null>`end_date::text`.as('end_date'),
+  sql<string | null>`terminated_on::text`.as('terminated_on'),
+  'termination_channel',
+  'termination_reason',
+  'termination_recorded_at',
+  'terminated_by_staff_id',
+  'created_by_staff_id',
+  'created_at',
+] as const;
+
+function toRow(row: {
+  contract_id: number;
+  subject_id: number | null;
+  organisation_id: number | null;
+  order_id: number | null;
+  start_date: string;
+  end_date: string | null;
+  terminated_on: string | null;
+  termination_channel: TerminationChannel | null;
+  termination_reason: string | null;
+  termination_recorded_at: Date | null;
+  terminated_by_staff_id: number | null;
+  created_by_staff_id: number | null;
+  created_at: Date;
+}): ContractRow {
+  return {
+    contractId: row.contract_id,
+    subjectId: row.subject_id,
+    organisationId: row.organisation_id,
+    orderId: row.order_id,
+    startDate: row.start_date,
+    endDate: row.end_date,
+    termination:
+      row.terminated_on !== null &&
+      row.termination_channel !== null &&
+      row.termination_reason !== null &&
+      row.termination_recorded_at !== null
+        ? {
+            terminatedOn: row.terminated_on,
+            channel: row.termination_channel,
+            reasonCode: row.termination_reason,
+            recordedAt: row.termination_recorded_at,
+            recordedByStaffId: row.terminated_by_staff_id,
+          }
+        : null,
+    createdByStaffId: row.created_by_staff_id,
+    createdAt: row.created_at,
+  };
+}
+
+export interface NewContractRow {
+  subjectId: number;
+  organisationId: number | null;
+  orderId: number | null;
+  startDate: string;
+  endDate: string | null;
+  createdByStaffId: number | null;
+  at: Date;
+}
+
+export async function insertContract(tx: Tx, grant: Grant, row: NewContractRow): Promise<number> {
+  grant.assertWritable();
+  grant.assertCovers(CONTRACT_CATEGORIES.product, row.subjectId);
+  const inserted = await tx
+    .insertInto('contracts')
+    .values({
+      tenant_id: grant.tenantId,
+      subject_id: row.subjectId,
+      organisation_id: row.organisationId,
+      order_id: row.orderId,
+      start_date: row.startDate,
+      end_date: row.endDate,
+      created_by_staff_id: row.createdByStaffId,
+      created_at: row.at,
+    })
+    .returning('contract_id')
+    .executeTakeFirstOrThrow();
+  return inserted.contract_id;
+}
+
+export async function selectContract(
+  tx: Tx,
+  contractId: number,
+  forUpdate = false,
+): Promise<ContractRow | undefined> {
+  let query = tx.selectFrom('contracts').select(columns).where('contract_id', '=', contractId);
+  if (forUpdate) query = query.forUpdate();
+  const row = await query.executeTakeFirst();
+  return row && toRow(row);
+}
+
+export async function selectContractPage(
+  tx: Tx,
+  options: { afterId: number; limit: number; subjectId?: number },
+): Promise<ContractRow[]> {
+  let query = tx
+    .selectFrom('contracts')
+    .select(columns)
+    .where('contract_id', '>', options.afterId)
+    .orderBy('contract_id')
+    .limit(options.limit);
+  if (options.subjectId !== undefined) query = query.where('subject_id', '=', options.subjectId);
+  return (await query.execute()).map(toRow);
+}
+
+/** Every contract period of a subject, for the derived customer status. */
+export async function selectContractPeriods(
+  tx: Tx,
+  grant: Grant,
+  subjectId: number,
+): Promise<Array<{ startDate: string; endDate: string | null }>> {
+  grant.assertCovers(CONTRACT_CATEGORIES.product, subjectId);
+  const rows = await tx
+    .selectFrom('contracts')
+    .select([
+      sql<string>`start_date::text`.as('start_date'),
+      sql<string | null>`end_date::text`.as('end_date'),
+    ])
+    .where('subject_id', '=', subjectId)
+    .execute();
+  return rows.map((row) => ({ startDate: row.start_date, endDate: row.end_date }));
+}
+
+export interface TerminationRow {
+  terminatedOn: string;
+  channel: TerminationChannel;
+  reasonCode: string;
+  recordedByStaffId: number | null;
+  at: Date;
+}
+
+/** Records the termination; the contract's end date becomes the day it takes effect. */
+export async function updateTermination(
+  tx: Tx,
+  grant: Grant,
+  contract: { contractId: number; subjectId: number },
+  termination: TerminationRow,
+): Promise<void> {
+  grant.assertWritable();
+  grant.assertCovers(CONTRACT_CATEGORIES.product, contract.subjectId);
+  await tx
+    .updateTable('contracts')
+    .set({
+      end_date: termination.terminatedOn,
+      terminated_on: termination.terminatedOn,
+      termination_channel: termination.channel,
+      termination_reason: termination.reasonCode,
+      termination_recorded_at: termination.at,
+      terminated_by_staff_id: termination.recordedByStaffId,
+    })
+    .where('contract_id', '=', contract.contractId)
+    .execute();
+}
+
+/** The subject's type (kernel bookkeeping, not personal data); undefined when there is none. */
+export async function selectSubjectType(tx: Tx, subjectId: number): Promise<string | undefined> {
+  const row = await tx
+    .selectFrom('data_subjects')
+    .select('subject_type')
+    .where('subject_id', '=', subjectId)
+    .executeTakeFirst();
+  return row?.subject_type;
+}

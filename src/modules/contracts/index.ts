@@ -1,0 +1,42 @@
+export { purposeFor, orderCategoryOf } from './access.js';
+export type { ContractWork } from './access.js';
+export { CONTRACT_CATEGORIES, contractsDataMap } from './datamap.js';
+export {
+  createProduct,
+  changeProduct,
+  getProduct,
+  listProducts,
+  CATALOGUE_ROLES,
+} from './product.service.js';
+export type { Product, CatalogueContext, CreateProductInput, Page, PageOptions } from './product.service.js';
+export { createQuote, getQuote, listQuotes, changeQuoteStatus } from './quote.service.js';
+export type { Quote, QuoteStatus, CreateQuoteInput } from './quote.service.js';
+export { createOrder, getOrder, listOrders, changeOrderStatus } from './order.service.js';
+export type { Order, Address, CreateOrderInput } from './order.service.js';
+export {
+  createContract,
+  getContract,
+  listContracts,
+  terminateContract,
+  getCustomerStatus,
+  deriveCustomerStatus,
+} from './contract.service.js';
+export type {
+  Contract,
+  ContractStatus,
+  CustomerStatus,
+  CustomerStatusValue,
+  Termination,
+  CreateContractInput,
+  TerminateContractInput,
+} from './contract.service.js';
+export { listPendingEvents, markEventProcessed, DomainEventSubscribers } from './domain-events.js';
+export type {
+  DomainEvent,
+  DomainEventType,
+  DomainEventPayloads,
+  DomainEventHandler,
+  ContractTerminatedPayload,
+} from './domain-events.js';
+export { registerContractRoutes } from './contracts.routes.js';
+export type { ContractsTables } from './contracts.tables.js';

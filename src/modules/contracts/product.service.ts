@@ -1,0 +1,152 @@
+import { z } from 'zod';
+import type { Actor } from '../../kernel/gate/gate.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { AppError } from '../../platform/errors.js';
+import { conflict, invalid, notFound } from './access.js';
+import {
+  insertProduct,
+  selectProduct,
+  selectProductPage,
+  updateProduct as updateProductRow,
+  type Product,
+} from './product.repository.js';
+
+export type { Product };
+
+/**
+ * The catalogue holds no personal data, so the gate is not involved; only these roles of the
+ * tenant's policy may change it (both seed policies have them).
+ */
+export const CATALOGUE_ROLES: ReadonlySet<string> = new Set(['admin', 'sales']);
+
+export interface CatalogueContext {
+  tenantId: number;
+  actor: Actor;
+}
+
+/** VAT as a percentage with at most two decimals (21, 6, 5.5 …), stored in basis points. */
+const vatRatePercent = z
+  .number()
+  .min(0)
+  .max(100)
+  .refine((value) => Math.abs(value * 100 - Math.round(value * 100)) < 1e-6, 'at most two decimals');
+
+export const createProductInputSchema = z.object({
+  code: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/, '1-40 letters, digits and ._-'),
+  name: z.string().trim().min(1).max(200),
+  kind: z.enum(['subscription', 'one_off', 'service']),
+  priceCents: z.number().int().min(0).max(1_000_000_000),
+  vatRatePercent,
+  isActive: z.boolean().default(true),
+});
+
+export const updateProductInputSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    priceCents: z.number().int().min(0).max(1_000_000_000).optional(),
+    vatRatePercent: vatRatePercent.optional(),
+    isActive: z.boolean().optional(),
+  })
+  .refine((patch) => Object.values(patch).some((value) => value !== undefined), 'nothing to change');
+
+export type CreateProductInput = z.input<typeof createProductInputSchema>;
+export type UpdateProductInput = z.input<typeof updateProductInputSchema>;
+
+function parse<T>(schema: z.ZodType<T>, input: unknown): T {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    throw invalid(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+  }
+  return parsed.data;
+}
+
+function assertCatalogueRole(actor: Actor): void {
+  if (actor.kind === 'staff' && !CATALOGUE_ROLES.has(actor.role)) {
+    throw new AppError('role_not_allowed', `role ${actor.role} may not change the catalogue`, {
+      publicMessage: `role ${actor.role} may not change the catalogue`,
+    });
+  }
+}
+
+export async function createProduct(
+  kernel: Kernel,
+  context: CatalogueContext,
+  input: CreateProductInput,
+): Promise<Product> {
+  const data = parse(createProductInputSchema, input);
+  assertCatalogueRole(context.actor);
+  return kernel.transact(context.tenantId, async (atx) => {
+    const product = await insertProduct(atx.tx, context.tenantId, {
+      code: data.code,
+      name: data.name,
+      kind: data.kind,
+      priceCents: data.priceCents,
+      vatRateBp: Math.round(data.vatRatePercent * 100),
+      isActive: data.isActive,
+      at: kernel.clock.now(),
+    });
+    if (!product) throw conflict(`a product with code ${data.code} exists`);
+    return product;
+  });
+}
+
+export async function changeProduct(
+  kernel: Kernel,
+  context: CatalogueContext,
+  productId: number,
+  input: UpdateProductInput,
+): Promise<Product> {
+  const data = parse(updateProductInputSchema, input);
+  assertCatalogueRole(context.actor);
+  return kernel.transact(context.tenantId, async (atx) => {
+    const product = await updateProductRow(
+      atx.tx,
+      productId,
+      {
+        ...(data.name === undefined ? {} : { name: data.name }),
+        ...(data.priceCents === undefined ? {} : { priceCents: data.priceCents }),
+        ...(data.vatRatePercent === undefined ? {} : { vatRateBp: Math.round(data.vatRatePercent * 100) }),
+        ...(data.isActive === undefined ? {} : { isActive: data.isActive }),
+      },
+      kernel.clock.now(),
+    );
+    if (!product) throw notFound('product');
+    return product;
+  });
+}
+
+export async function getProduct(kernel: Kernel, tenantId: number, productId: number): Promise<Product> {
+  return kernel.transact(tenantId, async (atx) => {
+    const product = await selectProduct(atx.tx, productId);
+    if (!product) throw notFound('product');
+    return product;
+  });
+}
+
+export interface PageOptions {
+  limit: number;
+  /** The last id of the previous page. */
+  after?: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export async function listProducts(
+  kernel: Kernel,
+  tenantId: number,
+  options: PageOptions & { activeOnly: boolean },
+): Promise<Page<Product>> {
+  return kernel.transact(tenantId, async (atx) => {
+    const rows = await selectProductPage(atx.tx, {
+      afterId: options.after ?? 0,
+      limit: options.limit + 1,
+      activeOnly: options.activeOnly,
+    });
+    const items = rows.slice(0, options.limit);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > options.limit && last ? String(last.productId) : null };
+  });
+}
