@@ -1,8 +1,33 @@
 import type { Command } from 'commander';
-import { openRuntime } from '../main.js';
-import { createStaffUser } from '../modules/staff/index.js';
-import { findTenantBySlug } from '../modules/tenants/index.js';
+import { openRuntime, type Runtime } from '../main.js';
+import { changeStaff, createStaffUser, listStaff, type StaffChange } from '../modules/staff/index.js';
+import { findTenantBySlug, type Tenant } from '../modules/tenants/index.js';
 import { createCliContext, exitWithFailure } from './context.js';
+
+const CLI_ACTOR = { kind: 'system', job: 'cli' } as const;
+
+/** Opens the runtime, finds the tenant, runs the work, closes; one clear line on failure. */
+async function withTenantRuntime(slug: string, work: (runtime: Runtime, tenant: Tenant) => Promise<void>) {
+  try {
+    const { config, logger } = createCliContext();
+    const runtime = await openRuntime(config, logger);
+    try {
+      const tenant = await findTenantBySlug(runtime.database.db, slug);
+      await work(runtime, tenant);
+    } finally {
+      await runtime.close();
+    }
+  } catch (error) {
+    exitWithFailure(error);
+  }
+}
+
+function parseStaffId(value: string): number {
+  const id = Number(value);
+  if (!Number.isSafeInteger(id) || id < 1)
+    throw new Error(`expected a staff id (a positive number), got "${value}"`);
+  return id;
+}
 
 export function registerStaffCommands(program: Command): void {
   const staff = program.command('staff').description("a tenant's staff accounts");
@@ -13,30 +38,72 @@ export function registerStaffCommands(program: Command): void {
     .requiredOption('--email <email>', 'login e-mail address')
     .requiredOption('--role <role>', "one of the roles of the tenant's policy")
     .option('--name <name>', 'display name (default: the e-mail address)')
-    .action(async (options: { tenant: string; email: string; role: string; name?: string }) => {
-      try {
-        const { config, logger } = createCliContext();
-        const runtime = await openRuntime(config, logger);
-        try {
-          const tenant = await findTenantBySlug(runtime.database.db, options.tenant);
-          const created = await createStaffUser(
+    .action((options: { tenant: string; email: string; role: string; name?: string }) =>
+      withTenantRuntime(options.tenant, async (runtime, tenant) => {
+        const created = await createStaffUser(runtime.kernel, tenant.tenantId, CLI_ACTOR, {
+          email: options.email,
+          displayName: options.name ?? options.email,
+          role: options.role,
+        });
+        console.log(
+          `staff ${created.email} (${created.role}) created in ${tenant.slug}; one-time password: ${created.oneTimePassword}`,
+        );
+      }),
+    );
+
+  staff
+    .command('list')
+    .description("list a tenant's staff accounts (id, e-mail, role, status, second factor)")
+    .requiredOption('--tenant <slug>', 'tenant')
+    .action((options: { tenant: string }) =>
+      withTenantRuntime(options.tenant, async (runtime, tenant) => {
+        let after: number | undefined;
+        for (;;) {
+          const page = await listStaff(runtime.kernel, tenant.tenantId, CLI_ACTOR, { limit: 200, after });
+          for (const item of page.items) {
+            const flags = [
+              item.status,
+              item.mfaEnabled ? 'mfa' : 'no-mfa',
+              ...(item.isLocked ? ['locked'] : []),
+            ];
+            console.log(`${item.staffId}\t${item.email}\t${item.role}\t${flags.join(',')}`);
+          }
+          if (page.nextAfter === null) break;
+          after = page.nextAfter;
+        }
+      }),
+    );
+
+  const change = (name: string, description: string, toChange: (options: { role?: string }) => StaffChange) =>
+    staff
+      .command(`${name} <staffId>`)
+      .description(description)
+      .requiredOption('--tenant <slug>', 'tenant')
+      .action((staffId: string, options: { tenant: string; role?: string }) =>
+        withTenantRuntime(options.tenant, async (runtime, tenant) => {
+          const view = await changeStaff(
             runtime.kernel,
             tenant.tenantId,
-            { kind: 'system', job: 'cli' },
-            {
-              email: options.email,
-              displayName: options.name ?? options.email,
-              role: options.role,
-            },
+            CLI_ACTOR,
+            parseStaffId(staffId),
+            toChange(options),
           );
           console.log(
-            `staff ${created.email} (${created.role}) created in ${tenant.slug}; one-time password: ${created.oneTimePassword}`,
+            `staff ${view.staffId} in ${tenant.slug}: ${view.role}, ${view.status}, ${view.mfaEnabled ? 'mfa' : 'no-mfa'}`,
           );
-        } finally {
-          await runtime.close();
-        }
-      } catch (error) {
-        exitWithFailure(error);
-      }
-    });
+        }),
+      );
+
+  change('role', "change a staff member's role (ends their sessions; never the last admin)", (options) => ({
+    kind: 'role',
+    role: options.role ?? '',
+  })).requiredOption('--role <role>', "one of the roles of the tenant's policy");
+  change('disable', 'disable an account at once (never the last admin)', () => ({
+    kind: 'status',
+    status: 'disabled',
+  }));
+  change('enable', 'enable a disabled account', () => ({ kind: 'status', status: 'active' }));
+  change('reset-mfa', 'remove a lost second factor; the member enrols again at the next login', () => ({
+    kind: 'mfa_reset',
+  }));
 }
