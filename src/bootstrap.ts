@@ -5,6 +5,7 @@ import { parsePolicy } from './kernel/policy/policy.loader.js';
 import type { Logger } from './platform/logger.js';
 import { createTenant, listTenants, type Tenant } from './modules/tenants/index.js';
 import { createStaffUser } from './modules/staff/index.js';
+import { seedDemoData, seedDemoStaff } from './demo/demo-data.js';
 
 export interface FirstRunLogin {
   tenantSlug: string;
@@ -37,10 +38,11 @@ export async function createTenantFromPolicy(kernel: Kernel, file: string, slug?
  */
 export async function bootstrapFirstRun(
   kernel: Kernel,
-  policyDir: string,
+  options: { policyDir: string; demoData: boolean },
   logger: Logger,
 ): Promise<FirstRunLogin[]> {
   if ((await listTenants(kernel.db)).length > 0) return [];
+  const policyDir = options.policyDir;
   const files = (await readdir(policyDir)).filter((file) => file.endsWith('.yaml')).sort();
   const logins: FirstRunLogin[] = [];
   for (const file of files) {
@@ -57,6 +59,14 @@ export async function bootstrapFirstRun(
       oneTimePassword: admin.oneTimePassword,
     });
     logger.info({ tenant: tenant.slug }, 'first run: tenant created from its policy, with an admin');
+    if (!options.demoData) continue;
+    logins.push(...(await seedDemoStaff(kernel, tenant)));
+    const seeded = await seedDemoData(kernel, tenant, tenant.slug, {
+      people: 300,
+      organisations: 40,
+      seed: tenant.tenantId,
+    });
+    logger.info({ tenant: tenant.slug, ...seeded }, 'first run: demo data created');
   }
   return logins;
 }

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { KLUIS_VERSION } from '../main.js';
 import { registerAuditCommands } from './audit.command.js';
+import { registerDemoCommand } from './demo.command.js';
 import { registerKeysCommands } from './keys.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerPolicyCommands } from './policy.command.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerPolicyCommands(program);
   registerKeysCommands(program);
   registerStaffCommands(program);
+  registerDemoCommand(program);
   registerTelephonyCommands(program);
   return program;
 }

@@ -13,7 +13,11 @@ export function registerServeCommand(program: Command): void {
       try {
         const { config, logger } = createCliContext();
         const kluis = await startKluis(config, logger);
-        const logins = await bootstrapFirstRun(kluis.kernel, config.policyDir, logger);
+        const logins = await bootstrapFirstRun(
+          kluis.kernel,
+          { policyDir: config.policyDir, demoData: config.createDemoData },
+          logger,
+        );
         printBanner(kluis.url, logins);
         const stop = (signal: string): void => {
           logger.info({ signal }, 'stopping');
@@ -42,7 +46,7 @@ function printBanner(url: string, logins: FirstRunLogin[]): void {
   console.log('\nFirst run: these staff logins are shown once; change the password at first login.');
   for (const login of logins) {
     console.log(
-      `  tenant ${login.tenantSlug.padEnd(10)} ${login.email.padEnd(28)} role ${login.role.padEnd(6)} password ${login.oneTimePassword}`,
+      `  tenant ${login.tenantSlug.padEnd(10)} ${login.email.padEnd(36)} role ${login.role.padEnd(16)} password ${login.oneTimePassword}`,
     );
   }
   console.log('\nPress Ctrl-C to stop.\n');

@@ -109,6 +109,39 @@ export class Keyring {
     }
   }
 
+  /**
+   * Bulk path (demo data, imports): creates the data keys of many new subjects with one insert
+   * and keeps them in the cache, so the encryptions that follow need no key-store round trip.
+   */
+  async createSubjectKeys(tenantId: number, subjectIds: readonly number[]): Promise<void> {
+    if (subjectIds.length === 0) return;
+    const fresh = subjectIds.map((subjectId) => ({ subjectId, key: randomBytes(32) }));
+    await withTenant(this.#keystore, tenantId, async (tx) => {
+      const kek = await ensureKekRow(tx, tenantId);
+      const version = kek.rotating_to ?? kek.current_version;
+      const rows = [];
+      for (const { subjectId, key } of fresh) {
+        const wrapped = await this.#kms.wrap(tenantId, version, `subject:${subjectId}`, key);
+        rows.push({
+          tenant_id: tenantId,
+          owner_kind: 'subject' as const,
+          owner_ref: String(subjectId),
+          kek_version: version,
+          wrapped,
+        });
+      }
+      for (let start = 0; start < rows.length; start += 5000) {
+        await tx
+          .insertInto('data_keys')
+          .values(rows.slice(start, start + 5000))
+          .execute();
+      }
+    });
+    const now = Date.now();
+    for (const { subjectId, key } of fresh)
+      this.#remember(cacheKey(tenantId, 'subject', String(subjectId)), key, now);
+  }
+
   /** Crypto-shredding: the wrapped key is overwritten by a tombstone. Returns false if none existed. */
   async destroySubjectKey(tenantId: number, subjectId: number): Promise<boolean> {
     this.#cache.delete(cacheKey(tenantId, 'subject', String(subjectId)));

@@ -1,5 +1,6 @@
 export {
   registerSubject,
+  registerSubjects,
   touchSubjects,
   setPurposeState,
   setRestriction,

@@ -104,3 +104,25 @@ export async function setMarketingObjection(atx: AuditedTx, subjectId: number, a
     decision: 'allowed',
   });
 }
+
+/** Bulk registration (demo data, imports): one insert for many subjects, ids in input order. */
+export async function registerSubjects(
+  atx: AuditedTx,
+  subjectTypes: readonly string[],
+  at: Date,
+): Promise<number[]> {
+  if (subjectTypes.length === 0) return [];
+  const rows = await atx.tx
+    .insertInto('data_subjects')
+    .values(
+      subjectTypes.map((subjectType) => ({
+        tenant_id: atx.tenantId,
+        subject_type: subjectType,
+        last_activity_at: at,
+        created_at: at,
+      })),
+    )
+    .returning('subject_id')
+    .execute();
+  return rows.map((row) => row.subject_id);
+}

@@ -75,12 +75,17 @@ async function encryptOptional(
 
 /** Writes a person; e-mail, phone, birth date, address and notes are encrypted through the grant. */
 export async function insertPerson(tx: Tx, grant: Grant, row: NewPersonRow): Promise<void> {
+  await insertPeopleRows(tx, grant, [row]);
+}
+
+/** Writes many people with multi-row inserts (1,000 rows per statement, under PostgreSQL's parameter limit). */
+export async function insertPeopleRows(tx: Tx, grant: Grant, rows: readonly NewPersonRow[]): Promise<void> {
   grant.assertWritable();
-  grant.assertCovers(C.name, row.subjectId);
-  const id = row.subjectId;
-  await tx
-    .insertInto('people')
-    .values({
+  const values = [];
+  for (const row of rows) {
+    grant.assertCovers(C.name, row.subjectId);
+    const id = row.subjectId;
+    values.push({
       tenant_id: grant.tenantId,
       subject_id: id,
       family_name: row.familyName,
@@ -107,8 +112,14 @@ export async function insertPerson(tx: Tx, grant: Grant, row: NewPersonRow): Pro
       source: row.source,
       created_at: row.at,
       updated_at: row.at,
-    })
-    .execute();
+    });
+  }
+  for (let start = 0; start < values.length; start += 1000) {
+    await tx
+      .insertInto('people')
+      .values(values.slice(start, start + 1000))
+      .execute();
+  }
 }
 
 /** Reads people, returning only the fields whose category the grant covers (need to know). */

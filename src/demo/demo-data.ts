@@ -1,0 +1,212 @@
+import type { Kernel } from '../kernel/kernel.js';
+import { createOrganisation } from '../modules/parties/index.js';
+import { createPeopleInBulk, type BulkPerson } from '../modules/parties/people.bulk.js';
+import { PERSON_COLUMN_CATEGORIES as C } from '../modules/parties/people.repository.js';
+import { createStaffUser } from '../modules/staff/index.js';
+import type { Tenant } from '../modules/tenants/index.js';
+import {
+  COMPANY_FORMS,
+  COMPANY_WORDS,
+  FAMILY_NAMES,
+  GIVEN_NAMES_FEMALE,
+  GIVEN_NAMES_MALE,
+  JOB_TITLES,
+  PLACES,
+  STREETS_FR,
+  STREETS_NL,
+} from './belgian-fixtures.js';
+
+/** mulberry32: a small seeded generator, so the same seed gives the same demo data. */
+export function createRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Random = () => number;
+const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+const digits = (random: Random, count: number): string =>
+  Array.from({ length: count }, () => Math.floor(random() * 10)).join('');
+
+/** A valid Belgian enterprise number: 0 + 7 digits, then 97 − (those 8 digits mod 97). */
+export function generateEnterpriseNumber(random: Random): string {
+  const base = `0${digits(random, 7)}`;
+  const check = 97 - (Number(base) % 97);
+  return `${base}${String(check).padStart(2, '0')}`;
+}
+
+const ascii = (text: string): string =>
+  text
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^A-Za-z]/g, '')
+    .toLowerCase();
+
+/** Which purpose a tenant's staff use to register each kind of person (policy keys). */
+const REGISTRATION: Record<string, Record<string, { purpose: string; role: string }>> = {
+  voiceking: {
+    customer: { purpose: 'order_processing', role: 'sales' },
+    contact_person: { purpose: 'order_processing', role: 'sales' },
+    prospect: { purpose: 'answering_questions', role: 'sales' },
+    job_applicant: { purpose: 'recruitment', role: 'hr' },
+  },
+  voxtra: {
+    customer: { purpose: 'customer_administration', role: 'sales' },
+    contact_person: { purpose: 'customer_administration', role: 'sales' },
+    prospect: { purpose: 'quotes', role: 'sales' },
+  },
+};
+
+export interface DemoOptions {
+  people: number;
+  organisations: number;
+  seed: number;
+}
+
+export interface DemoResult {
+  people: number;
+  organisations: number;
+}
+
+function generatePerson(
+  random: Random,
+  subjectType: string,
+  serial: number,
+  organisationId: number | null,
+): BulkPerson {
+  const female = random() < 0.5;
+  const givenName = pick(random, female ? GIVEN_NAMES_FEMALE : GIVEN_NAMES_MALE);
+  const familyName = pick(random, FAMILY_NAMES);
+  const place = pick(random, PLACES);
+  const street = pick(random, place.language === 'nl' ? STREETS_NL : STREETS_FR);
+  return {
+    subjectType,
+    familyName,
+    givenName,
+    gender: female ? 'female' : 'male',
+    preferredLanguage: place.language,
+    email: `${ascii(givenName)}.${ascii(familyName)}${serial}@mail.example`,
+    // Belgian mobile ranges 0470–0499 (E.164 +3247x … +3249x).
+    phone: `+324${7 + Math.floor(random() * 3)}${digits(random, 7)}`,
+    birthDate: null,
+    address: {
+      street: `${street} ${1 + Math.floor(random() * 180)}`,
+      postalCode: place.postalCode,
+      city: place.city,
+      country: 'BE',
+    },
+    jobTitle: organisationId === null ? null : pick(random, JOB_TITLES),
+    jobFunction: null,
+    decisionAuthority: organisationId === null ? null : random() < 0.4,
+    notes: null,
+    organisationId,
+    source: 'data_subject',
+  };
+}
+
+/** Leaves out the fields the registering purpose does not cover (Voxtra keeps no gender, …). */
+function fitToPurpose(person: BulkPerson, covered: ReadonlySet<string>): BulkPerson {
+  return {
+    ...person,
+    gender: covered.has(C.gender) ? person.gender : null,
+    preferredLanguage: covered.has(C.language) ? person.preferredLanguage : null,
+    email: covered.has(C.email) ? person.email : null,
+    phone: covered.has(C.phone) ? person.phone : null,
+    address: covered.has(C.address) ? person.address : null,
+    jobTitle: covered.has(C.job) ? person.jobTitle : null,
+    decisionAuthority: covered.has(C.job) ? person.decisionAuthority : null,
+  };
+}
+
+/**
+ * Realistic Belgian demo data for a demo tenant (`voiceking` or `voxtra` policies): organisations
+ * with valid enterprise numbers, their contact persons, customers, prospects and (VoiceKing)
+ * applicants, each registered under the purpose the tenant's staff would use.
+ */
+export async function seedDemoData(
+  kernel: Kernel,
+  tenant: Tenant,
+  policyKey: string,
+  options: DemoOptions,
+): Promise<DemoResult> {
+  const random = createRandom(options.seed);
+  const plan = REGISTRATION[policyKey];
+  if (!plan) throw new Error(`no demo plan for policy ${policyKey}`);
+  const { policy } = await kernel.policies.current(tenant.tenantId);
+  const organisationIds: number[] = [];
+  for (let i = 0; i < options.organisations; i += 1) {
+    const name = `${pick(random, COMPANY_WORDS)} ${pick(random, FAMILY_NAMES)} ${pick(random, COMPANY_FORMS)}`;
+    const organisation = await createOrganisation(kernel, tenant.tenantId, {
+      name,
+      enterpriseNumber: generateEnterpriseNumber(random),
+    }).catch(() => undefined);
+    if (organisation) organisationIds.push(organisation.organisationId);
+  }
+  const kinds = Object.keys(plan);
+  const batches = new Map<string, BulkPerson[]>();
+  for (let serial = 1; serial <= options.people; serial += 1) {
+    const roll = random();
+    let subjectType =
+      roll < 0.65 ? 'customer' : roll < 0.85 ? 'prospect' : roll < 0.95 ? 'contact_person' : 'job_applicant';
+    if (!kinds.includes(subjectType)) subjectType = 'customer';
+    const organisationId =
+      subjectType === 'contact_person' && organisationIds.length > 0 ? pick(random, organisationIds) : null;
+    const batch = batches.get(subjectType) ?? [];
+    batch.push(generatePerson(random, subjectType, serial, organisationId));
+    batches.set(subjectType, batch);
+  }
+  let created = 0;
+  for (const [subjectType, people] of batches) {
+    const registration = plan[subjectType];
+    if (!registration) continue;
+    const covered = new Set(policy.purposes[registration.purpose]?.categories ?? []);
+    const context = {
+      tenantId: tenant.tenantId,
+      actor: { kind: 'system' as const, job: 'demo' },
+      purpose: registration.purpose,
+    };
+    for (let start = 0; start < people.length; start += 2000) {
+      const batch = people.slice(start, start + 2000).map((person) => fitToPurpose(person, covered));
+      created += (await createPeopleInBulk(kernel, context, batch)).length;
+    }
+  }
+  return { people: created, organisations: organisationIds.length };
+}
+
+export interface DemoLogin {
+  tenantSlug: string;
+  email: string;
+  role: string;
+  oneTimePassword: string;
+}
+
+/** One staff member per policy role (admin is created by the first run itself). */
+export async function seedDemoStaff(kernel: Kernel, tenant: Tenant): Promise<DemoLogin[]> {
+  const { policy } = await kernel.policies.current(tenant.tenantId);
+  const logins: DemoLogin[] = [];
+  for (const role of Object.keys(policy.roles)) {
+    if (role === 'admin') continue;
+    const staff = await createStaffUser(
+      kernel,
+      tenant.tenantId,
+      { kind: 'system', job: 'demo' },
+      {
+        email: `${role.replaceAll('_', '-')}@${tenant.slug}.example`,
+        displayName: `${role.replaceAll('_', ' ')} (demo)`,
+        role,
+      },
+    );
+    logins.push({
+      tenantSlug: tenant.slug,
+      email: staff.email,
+      role: staff.role,
+      oneTimePassword: staff.oneTimePassword,
+    });
+  }
+  return logins;
+}
