@@ -4,7 +4,9 @@ import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test
 import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
 import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import { eraseSubject } from '../../kernel/erasure/index.js';
 import { setRestriction } from '../../kernel/subjects/index.js';
+import { DATA_MAP } from '../data-map.js';
 import type { Tenant } from '../tenants/index.js';
 import { DomainEventSubscribers, listPendingEvents, terminateContract, type DomainEvent } from './index.js';
 
@@ -492,5 +494,62 @@ describe('contracts and orders over HTTP (VX-3)', () => {
     const contracts = await call(technician, 'GET', '/api/v1/contracts');
     expect(contracts.statusCode).toBe(403);
     expect(contracts.json()).toMatchObject({ error: { code: 'role_not_allowed' } });
+  });
+  it('VK-23: erasing a customer unlinks their quotes, orders and contracts and drops the delivery address; the commercial facts stay', async () => {
+    const subjectId = await createPerson(voxtraSales, 'customer_administration', 'customer', 'Erased');
+    const productId = await createProduct(voxtraSales, 'VX-ERASE');
+    const quote = await call(voxtraSales, 'POST', '/api/v1/quotes', {
+      subjectId,
+      validUntil: '2026-03-31',
+      lines: [{ productId }],
+    });
+    const quoteId = quote.json<{ quoteId: number }>().quoteId;
+    await call(voxtraSales, 'POST', `/api/v1/quotes/${quoteId}/send`);
+    await call(voxtraSales, 'POST', `/api/v1/quotes/${quoteId}/accept`);
+    const order = await call(voxtraSales, 'POST', '/api/v1/orders', {
+      quoteId,
+      deliveryAddress: { street: 'Markt 3', postalCode: '9900', city: 'Eeklo' },
+    });
+    const orderId = order.json<{ orderId: number }>().orderId;
+    const contract = await call(voxtraSales, 'POST', '/api/v1/contracts', {
+      orderId,
+      startDate: '2026-03-01',
+    });
+    const contractId = contract.json<{ contractId: number }>().contractId;
+
+    const outcome = await eraseSubject(kernel, DATA_MAP, {
+      tenantId: voxtra.tenantId,
+      actor: { kind: 'staff', staffId: 1, role: 'privacy_officer' },
+      purpose: 'rights_requests',
+      subjectId,
+    });
+    expect(outcome.erased.map((entry) => entry.table)).toEqual(
+      expect.arrayContaining(['contracts', 'orders', 'quotes']),
+    );
+    const rows = await runAsOwner<{ kind: string; subject_id: number | null; street: string | null }>(
+      database.ownerUrl,
+      `select 'quote' as kind, subject_id, null as street from quotes where tenant_id = $1 and quote_id = $2
+       union all select 'order', subject_id, delivery_street from orders where tenant_id = $1 and order_id = $3
+       union all select 'contract', subject_id, null from contracts where tenant_id = $1 and contract_id = $4`,
+      [voxtra.tenantId, quoteId, orderId, contractId],
+    );
+    expect(rows.rows).toEqual([
+      { kind: 'quote', subject_id: null, street: null },
+      { kind: 'order', subject_id: null, street: null },
+      { kind: 'contract', subject_id: null, street: null },
+    ]);
+    // The contract is still there as a fact (product, dates), belonging to no one.
+    const anonymous = await call(voxtraSales, 'GET', `/api/v1/contracts/${contractId}`);
+    expect(anonymous.json()).toMatchObject({
+      contractId,
+      subjectId: null,
+      lines: [{ productCode: 'VX-ERASE' }],
+    });
+    const terminate = await call(voxtraSales, 'POST', `/api/v1/contracts/${contractId}/terminate`, {
+      terminatedOn: '2026-03-31',
+      channel: 'written',
+      reasonCode: 'erased',
+    });
+    expect(terminate.statusCode).toBe(409);
   });
 });
