@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { openRuntime, type Runtime } from '../main.js';
 import { changeStaff, createStaffUser, listStaff, type StaffChange } from '../modules/staff/index.js';
 import { findTenantBySlug, type Tenant } from '../modules/tenants/index.js';
+import { AppError } from '../platform/errors.js';
 import { createCliContext, exitWithFailure } from './context.js';
 
 const CLI_ACTOR = { kind: 'system', job: 'cli' } as const;
@@ -25,7 +26,9 @@ async function withTenantRuntime(slug: string, work: (runtime: Runtime, tenant: 
 function parseStaffId(value: string): number {
   const id = Number(value);
   if (!Number.isSafeInteger(id) || id < 1)
-    throw new Error(`expected a staff id (a positive number), got "${value}"`);
+    throw new AppError('validation_failed', 'bad staff id', {
+      publicMessage: 'staffId: expected a positive number',
+    });
   return id;
 }
 
