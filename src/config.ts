@@ -37,6 +37,11 @@ const settingsSchema = z.object({
   KLUIS_POLICY_DIR: z.string().min(1).default('policies'),
   KLUIS_DEMO: booleanString.default(true),
   KLUIS_PUBLIC_URL: z.string().url('expected an absolute URL').optional(),
+  KLUIS_SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'expected an smtp:// or smtps:// URL')
+    .optional(),
+  KLUIS_MAIL_FROM: z.string().email('expected an e-mail address').default('no-reply@kluis.localhost'),
   KLUIS_CONFIG: z.string().min(1).optional(),
 });
 
@@ -53,6 +58,7 @@ export interface Config {
   masterKey: string | undefined;
   policyDir: string;
   createDemoData: boolean;
+  mail: { smtpUrl: string | undefined; from: string };
 }
 
 export class ConfigError extends Error {
@@ -132,5 +138,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     masterKey: settings.KLUIS_MASTER_KEY,
     policyDir: path.resolve(cwd, settings.KLUIS_POLICY_DIR),
     createDemoData: settings.KLUIS_DEMO,
+    mail: { smtpUrl: settings.KLUIS_SMTP_URL, from: settings.KLUIS_MAIL_FROM },
   };
 }

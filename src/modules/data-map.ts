@@ -2,6 +2,7 @@ import { kernelDataMap } from '../kernel/datamap/kernel.datamap.js';
 import type { TableDataMap } from '../kernel/datamap/datamap.js';
 import { contractsDataMap } from './contracts/datamap.js';
 import { partiesDataMap } from './parties/datamap.js';
+import { requestsDataMap } from './requests/datamap.js';
 import { staffDataMap } from './staff/datamap.js';
 import { telephonyDataMap } from './telephony/datamap.js';
 
@@ -10,6 +11,7 @@ import { telephonyDataMap } from './telephony/datamap.js';
  * A test compares this list with the live catalogue: a column nobody classified fails it.
  */
 export const DATA_MAP: readonly TableDataMap[] = [
+  ...requestsDataMap,
   ...contractsDataMap,
   ...telephonyDataMap,
   ...partiesDataMap,

@@ -5,6 +5,7 @@ import type { AuditTables } from '../kernel/audit/audit.tables.js';
 import type { TenantPolicyTables } from '../kernel/tenant-policy/tenant-policy.tables.js';
 import type { SubjectTables } from '../kernel/subjects/subject.tables.js';
 import type { PartiesTables } from '../modules/parties/people.tables.js';
+import type { RequestsTables } from '../modules/requests/requests.tables.js';
 import type { TelephonyTables } from '../modules/telephony/telephony.tables.js';
 import type { ContractsTables } from '../modules/contracts/contracts.tables.js';
 
@@ -18,5 +19,6 @@ export interface Database
     SubjectTables,
     AuditTables,
     PartiesTables,
+    RequestsTables,
     TelephonyTables,
     ContractsTables {}

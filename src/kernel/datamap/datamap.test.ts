@@ -90,6 +90,9 @@ describe('data map (VK-2: nothing personal is stored that the policy does not de
     expect(perTenant).toEqual([
       'people.gender → user.demographic.gender (voiceking only)',
       'people.preferred_language → user.demographic.language (voiceking only)',
+      'people.job_title → user.job_title (voiceking only)',
+      'people.job_function → user.job_title (voiceking only)',
+      'people.decision_authority → user.job_title (voiceking only)',
     ]);
   });
 

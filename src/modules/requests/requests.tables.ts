@@ -1,0 +1,60 @@
+import type { ColumnType } from 'kysely';
+
+export type RequestKind =
+  | 'access'
+  | 'portability'
+  | 'rectification'
+  | 'erasure'
+  | 'restriction'
+  | 'objection'
+  | 'withdraw_consent'
+  | 'object_direct_marketing';
+export type RequestChannel = 'portal' | 'account' | 'letter' | 'email' | 'phone' | 'in_person';
+export type RequestState = 'awaiting_verification' | 'verified' | 'fulfilled' | 'rejected';
+
+export interface RightsRequestsTable {
+  tenant_id: number;
+  request_id: string;
+  status_token_hash: Buffer;
+  kind: RequestKind;
+  channel: RequestChannel;
+  subject_id: number | null;
+  state: RequestState;
+  language: 'nl' | 'fr' | 'en';
+  received_at: Date;
+  due_on: ColumnType<string, string, string>;
+  extended_due_on: ColumnType<string | null, string | null | undefined, string | null>;
+  extension_reason: string | null;
+  verified_at: Date | null;
+  verification_method: string | null;
+  scan_reference: string | null;
+  purposes: ColumnType<string[], string[] | undefined, string[]>;
+  corrections_enc: Buffer | null;
+  fulfilled_at: Date | null;
+  rejected_reason: string | null;
+  outcome: ColumnType<unknown, string | null | undefined, string | null>;
+  last_reminder_on: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export interface VerificationCodesTable {
+  tenant_id: number;
+  request_id: string;
+  code_hash: Buffer;
+  expires_at: Date;
+  attempts: ColumnType<number, number | undefined, number>;
+  used_at: Date | null;
+}
+
+export interface ExportDownloadsTable {
+  tenant_id: number;
+  token_hash: Buffer;
+  request_id: string;
+  expires_at: Date;
+  used_at: Date | null;
+}
+
+export interface RequestsTables {
+  rights_requests: RightsRequestsTable;
+  verification_codes: VerificationCodesTable;
+  export_downloads: ExportDownloadsTable;
+}

@@ -1,0 +1,57 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+import type { Logger } from './logger.js';
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  html?: string;
+  headers?: Record<string, string>;
+  /** Display name for From (e.g. the tenant); the address is the configured sender. */
+  fromName?: string;
+}
+
+export interface Mailer {
+  send(message: MailMessage): Promise<void>;
+}
+
+export interface MailerOptions {
+  /** smtp:// or smtps:// URL; without it mail goes to `<dataDir>/outbox/*.eml`. */
+  smtpUrl: string | undefined;
+  from: string;
+  outboxDir: string;
+  logger: Logger;
+}
+
+/**
+ * SMTP through nodemailer. Without an SMTP server configured (the `npm start` demo), messages are
+ * written as .eml files to the outbox folder so nothing is lost and nothing leaves the machine.
+ */
+export function createMailer(options: MailerOptions): Mailer {
+  const transport = options.smtpUrl
+    ? nodemailer.createTransport(options.smtpUrl)
+    : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  return {
+    async send(message) {
+      const info = (await transport.sendMail({
+        from: message.fromName ? { name: message.fromName, address: options.from } : options.from,
+        to: message.to,
+        subject: message.subject,
+        text: message.text,
+        ...(message.html ? { html: message.html } : {}),
+        ...(message.headers ? { headers: message.headers } : {}),
+      })) as { messageId?: string; message?: Buffer };
+      if (!options.smtpUrl && info.message) {
+        await mkdir(options.outboxDir, { recursive: true, mode: 0o700 });
+        const file = path.join(
+          options.outboxDir,
+          `${Date.now()}-${Math.random().toString(36).slice(2, 8)}.eml`,
+        );
+        await writeFile(file, info.message, { mode: 0o600 });
+        options.logger.info({ file }, 'mail written to the outbox (no SMTP server configured)');
+      }
+    },
+  };
+}
