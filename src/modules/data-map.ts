@@ -1,5 +1,6 @@
 import { kernelDataMap } from '../kernel/datamap/kernel.datamap.js';
 import type { TableDataMap } from '../kernel/datamap/datamap.js';
+import { billingDataMap } from './billing/datamap.js';
 import { contractsDataMap } from './contracts/datamap.js';
 import { partiesDataMap } from './parties/datamap.js';
 import { requestsDataMap } from './requests/datamap.js';
@@ -11,6 +12,7 @@ import { telephonyDataMap } from './telephony/datamap.js';
  * A test compares this list with the live catalogue: a column nobody classified fails it.
  */
 export const DATA_MAP: readonly TableDataMap[] = [
+  ...billingDataMap,
   ...requestsDataMap,
   ...contractsDataMap,
   ...telephonyDataMap,

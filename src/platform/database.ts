@@ -8,6 +8,7 @@ import type { PartiesTables } from '../modules/parties/people.tables.js';
 import type { RequestsTables } from '../modules/requests/requests.tables.js';
 import type { TelephonyTables } from '../modules/telephony/telephony.tables.js';
 import type { ContractsTables } from '../modules/contracts/contracts.tables.js';
+import type { BillingTables } from '../modules/billing/billing.tables.js';
 
 /** The typed shape of the whole database, composed from each module's own tables. */
 export interface Database
@@ -21,4 +22,5 @@ export interface Database
     PartiesTables,
     RequestsTables,
     TelephonyTables,
-    ContractsTables {}
+    ContractsTables,
+    BillingTables {}

@@ -1,0 +1,145 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/** A `date` column, always selected as `::text` (YYYY-MM-DD) so no time zone touches it. */
+type DateColumn = ColumnType<string, string, string>;
+
+export type InvoiceKind = 'invoice' | 'credit_note';
+export type InvoiceSeries = 'F' | 'C';
+export type InvoiceLineKind = 'subscription' | 'calls' | 'correction';
+export type DestinationClass = 'be_fixed' | 'be_mobile' | 'international' | 'special';
+
+export interface BillingSettingsTable {
+  tenant_id: number;
+  payee_iban: string;
+  payee_bic: string | null;
+  payment_term_days: number;
+  updated_at: Date;
+}
+
+export interface BankAccountsTable {
+  tenant_id: number;
+  bank_account_id: Generated<number>;
+  subject_id: number;
+  iban_enc: Buffer;
+  iban_bidx: Buffer;
+  direct_debit_mandate: string | null;
+  mandate_signed_on: DateColumn | null;
+  created_at: Date;
+}
+
+export interface CreditScoresTable {
+  tenant_id: number;
+  credit_score_id: Generated<number>;
+  subject_id: number;
+  score_enc: Buffer;
+  source: string;
+  observed_on: DateColumn;
+  recorded_by_staff_id: number | null;
+  created_at: Date;
+}
+
+export interface ContractBillingOptionsTable {
+  tenant_id: number;
+  contract_id: number;
+  itemised_calls: boolean;
+  updated_at: Date;
+}
+
+export interface InvoiceCountersTable {
+  tenant_id: number;
+  series: InvoiceSeries;
+  year: number;
+  last_number: number;
+}
+
+/** The seller as printed on the document (the provider: business data, from its policy). */
+export interface SellerSnapshot {
+  legalName: string;
+  legalForm?: string;
+  enterpriseNumber: string;
+  street: string;
+  postalCode: string;
+  city: string;
+  country: string;
+  email?: string;
+  payeeIban: string;
+  payeeBic?: string;
+}
+
+export interface InvoicesTable {
+  tenant_id: number;
+  invoice_id: Generated<number>;
+  kind: InvoiceKind;
+  series: InvoiceSeries;
+  year: number;
+  number: number;
+  invoice_number: string;
+  subject_id: number | null;
+  organisation_id: number | null;
+  credited_invoice_id: number | null;
+  period_start: DateColumn | null;
+  period_end: DateColumn | null;
+  issue_date: DateColumn;
+  due_date: DateColumn;
+  hold_until: DateColumn;
+  currency: string;
+  total_excl_vat_cents: number;
+  vat_cents: number;
+  total_incl_vat_cents: number;
+  paid_cents: ColumnType<number, number | undefined, number>;
+  credited_cents: ColumnType<number, number | undefined, number>;
+  structured_communication: string;
+  itemised_calls: boolean;
+  credit_reason: string | null;
+  buyer_name: string | null;
+  buyer_street: string | null;
+  buyer_postal_code: string | null;
+  buyer_city: string | null;
+  buyer_country: string | null;
+  buyer_enterprise_number: string | null;
+  buyer_iban: string | null;
+  buyer_mandate: string | null;
+  seller: ColumnType<SellerSnapshot, string, string>;
+  created_by_staff_id: number | null;
+  created_at: Date;
+}
+
+export interface InvoiceLinesTable {
+  tenant_id: number;
+  invoice_id: number;
+  line_no: number;
+  kind: InvoiceLineKind;
+  description: string;
+  product_id: number | null;
+  contract_id: number | null;
+  destination_class: DestinationClass | null;
+  call_count: number | null;
+  call_seconds: number | null;
+  quantity: number;
+  unit_price_cents: number;
+  amount_cents: number;
+  vat_rate_bp: number;
+}
+
+export interface PaymentsTable {
+  tenant_id: number;
+  payment_id: Generated<number>;
+  bank_reference: string;
+  value_date: DateColumn;
+  amount_cents: number;
+  structured_communication: string | null;
+  invoice_id: number | null;
+  subject_id: number | null;
+  imported_at: Date;
+}
+
+export interface BillingTables {
+  billing_settings: BillingSettingsTable;
+  bank_accounts: BankAccountsTable;
+  credit_scores: CreditScoresTable;
+  contract_billing_options: ContractBillingOptionsTable;
+  invoice_counters: InvoiceCountersTable;
+  invoices: InvoicesTable;
+  invoice_lines: InvoiceLinesTable;
+  payments: PaymentsTable;
+}

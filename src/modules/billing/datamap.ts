@@ -1,0 +1,185 @@
+import type { TableDataMap } from '../../kernel/datamap/datamap.js';
+
+/** Policy category keys of billing data (VX-3, VK-2). Both seed policies declare every one. */
+export const BILLING_CATEGORIES = {
+  name: 'user.name',
+  address: 'user.contact.address',
+  bankAccount: 'user.financial.bank_account',
+  creditScore: 'kluis.financial.credit_score',
+  payment: 'kluis.billing.payment',
+  product: 'kluis.contract.product',
+  callRecord: 'kluis.telephony.call_record',
+} as const;
+
+/** The legal hold (policy key) that keeps invoices, their party snapshot and payments. */
+export const ACCOUNTING_HOLD = 'accounting';
+
+const C = BILLING_CATEGORIES;
+const HELD = { kind: 'held', legalHold: ACCOUNTING_HOLD, then: 'null_personal' } as const;
+const UNLINKED =
+  'about a person only through subject_id and the buyer snapshot, which the end of the accounting ' +
+  'hold nulls: the amounts stay as anonymous bookkeeping figures';
+
+/** Children before parents (erasure walks this order). */
+export const billingDataMap: TableDataMap[] = [
+  {
+    table: 'payments',
+    module: 'billing',
+    subjectColumn: 'subject_id',
+    // An accounting document: kept under the hold, unlinked from the person when it ends.
+    erasure: HELD,
+    personal: { subject_id: { category: C.payment } },
+    notPersonal: {
+      tenant_id: 'tenant key',
+      payment_id: 'row id',
+      bank_reference: "the bank's reference of the transaction (a bank statement line id)",
+      value_date: UNLINKED,
+      amount_cents: UNLINKED,
+      structured_communication: `the invoice's payment reference; ${UNLINKED}`,
+      invoice_id: 'the invoice paid',
+      imported_at: 'row bookkeeping',
+    },
+  },
+  {
+    table: 'invoice_lines',
+    module: 'billing',
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      invoice_id: 'parent invoice',
+      line_no: 'position of the line',
+      kind: 'fixed key (subscription, calls, correction)',
+      description: 'catalogue product name or destination class label, never a number or a name',
+      product_id: 'catalogue product',
+      contract_id: "the contract billed; about a person only through the invoice's subject_id",
+      destination_class: 'fixed key: calls are summarised per class, never listed on the line',
+      call_count: `a monthly total; ${UNLINKED}`,
+      call_seconds: `a monthly total; ${UNLINKED}`,
+      quantity: `a commercial fact; ${UNLINKED}`,
+      unit_price_cents: `a commercial fact; ${UNLINKED}`,
+      amount_cents: `a commercial fact; ${UNLINKED}`,
+      vat_rate_bp: 'tax rate of the line',
+    },
+  },
+  {
+    table: 'invoices',
+    module: 'billing',
+    subjectColumn: 'subject_id',
+    // The party snapshot is in clear on purpose (docs/decisions/0040-billing.md): encrypting it
+    // under the subject's key would keep that key alive for ten years and defeat crypto-shredding.
+    erasure: HELD,
+    personal: {
+      subject_id: { category: C.payment },
+      buyer_name: { category: C.name },
+      buyer_street: { category: C.address },
+      buyer_postal_code: { category: C.address },
+      buyer_city: { category: C.address },
+      buyer_country: { category: C.address },
+      // A sole trader's enterprise number identifies the person.
+      buyer_enterprise_number: { category: C.payment },
+      buyer_iban: { category: C.bankAccount },
+      buyer_mandate: { category: C.payment },
+    },
+    notPersonal: {
+      tenant_id: 'tenant key',
+      invoice_id: 'row id',
+      kind: 'fixed key (invoice, credit_note)',
+      series: 'numbering series',
+      year: 'numbering year',
+      number: 'sequential number',
+      invoice_number: 'the document number',
+      organisation_id: 'business customer (a company)',
+      credited_invoice_id: 'the invoice a credit note corrects',
+      period_start: `billing period; ${UNLINKED}`,
+      period_end: `billing period; ${UNLINKED}`,
+      issue_date: `document date; ${UNLINKED}`,
+      due_date: `document date; ${UNLINKED}`,
+      hold_until: 'end of the accounting retention (computed from the issue date)',
+      currency: 'currency code',
+      total_excl_vat_cents: UNLINKED,
+      vat_cents: UNLINKED,
+      total_incl_vat_cents: UNLINKED,
+      paid_cents: UNLINKED,
+      credited_cents: UNLINKED,
+      structured_communication: `the document's payment reference; ${UNLINKED}`,
+      itemised_calls: 'a contract option (fixed flag)',
+      credit_reason: 'fixed reason code, never free text',
+      seller: "the provider's own identity and payee account (a company)",
+      created_by_staff_id: 'staff id (staff are their own subjects, docs/decisions/0006)',
+      created_at: 'row bookkeeping',
+    },
+  },
+  {
+    table: 'invoice_counters',
+    module: 'billing',
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      series: 'numbering series',
+      year: 'numbering year',
+      last_number: 'last number issued',
+    },
+  },
+  {
+    table: 'contract_billing_options',
+    module: 'billing',
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      contract_id: "the contract; about a person only through the contract's subject_id",
+      itemised_calls: 'a contract option (fixed flag)',
+      updated_at: 'row bookkeeping',
+    },
+  },
+  {
+    table: 'credit_scores',
+    module: 'billing',
+    subjectColumn: 'subject_id',
+    rowIdColumn: 'credit_score_id',
+    erasure: { kind: 'delete_rows' },
+    personal: {
+      score_enc: { category: C.creditScore, encrypted: true },
+      source: { category: C.creditScore },
+      observed_on: { category: C.creditScore },
+    },
+    notPersonal: {
+      tenant_id: 'tenant key',
+      credit_score_id: 'row id',
+      subject_id: 'internal subject id (the subject column)',
+      recorded_by_staff_id: 'staff id (staff are their own subjects, docs/decisions/0006)',
+      created_at: 'row bookkeeping',
+    },
+  },
+  {
+    table: 'bank_accounts',
+    module: 'billing',
+    subjectColumn: 'subject_id',
+    rowIdColumn: 'bank_account_id',
+    // The account itself goes; an IBAN printed on an invoice stays in that invoice's snapshot.
+    erasure: { kind: 'delete_rows' },
+    personal: {
+      iban_enc: { category: C.bankAccount, encrypted: true },
+      iban_bidx: { category: C.bankAccount, blindIndexOf: 'iban_enc' },
+      direct_debit_mandate: { category: C.payment },
+      mandate_signed_on: { category: C.payment },
+    },
+    notPersonal: {
+      tenant_id: 'tenant key',
+      bank_account_id: 'row id',
+      subject_id: 'internal subject id (the subject column)',
+      created_at: 'row bookkeeping',
+    },
+  },
+  {
+    table: 'billing_settings',
+    module: 'billing',
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      payee_iban: "the provider's own account (a company)",
+      payee_bic: "the provider's bank",
+      payment_term_days: 'payment terms',
+      updated_at: 'row bookkeeping',
+    },
+  },
+];
