@@ -187,6 +187,32 @@ describe('access gate: role × purpose × category (VK-4, VX-2, VK-7)', () => {
   });
 });
 
+describe('access gate: erasure and export of a whole person', () => {
+  it('VK-23: only a rights purpose may erase or export a whole person; sales under order processing may not', async () => {
+    const person = await newCustomer(voiceking, 'order_processing');
+    for (const action of ['erase', 'export'] as const) {
+      const attempt = kernel.transact(voiceking.tenantId, (atx) =>
+        kernel.gate.authorize(atx, staff('sales'), {
+          purpose: 'order_processing',
+          action,
+          categories: ['user.name'],
+          subjectIds: [person.subjectId],
+        }),
+      );
+      await expect(attempt).rejects.toMatchObject({ code: 'purpose_not_allowed' });
+    }
+    const officer = await kernel.transact(voiceking.tenantId, (atx) =>
+      kernel.gate.authorize(atx, staff('privacy_officer'), {
+        purpose: 'rights_requests',
+        action: 'export',
+        categories: ['user.name', 'user.demographic.gender', 'user.contact.phone_number'],
+        subjectIds: [person.subjectId],
+      }),
+    );
+    expect(officer.categories.has('user.demographic.gender')).toBe(true);
+  });
+});
+
 describe('access gate: the subject’s state', () => {
   it('VX-14: a restricted subject is refused for ordinary purposes, allowed for storage and legal obligations', async () => {
     const person = await newCustomer(voiceking, 'order_processing');

@@ -224,7 +224,14 @@ export function decide(
   const roleDenial = checkActor(purpose, actor, request);
   if (roleDenial) return roleDenial;
   // Erasure reaches every category of the subject (Art. 17); other actions only the purpose's.
-  const categoryDenial = request.action === 'erase' ? undefined : checkCategories(policy, purpose, request);
+  const wideReach = reachesEveryCategory(request.action);
+  if (wideReach && actor.kind === 'staff' && !RIGHTS_PURPOSES.has(request.purpose)) {
+    return {
+      code: 'purpose_not_allowed',
+      reason: `${request.action} of a whole person is done under a rights purpose, not ${request.purpose}`,
+    };
+  }
+  const categoryDenial = wideReach ? undefined : checkCategories(policy, purpose, request);
   if (categoryDenial) return categoryDenial;
   if (subjects.length !== new Set(request.subjectIds).size)
     return { code: 'not_found', reason: 'no such data subject' };
@@ -279,19 +286,19 @@ function checkSubject(
   today: string,
 ): Denial | undefined {
   if (subject.erasedAt) return { code: 'subject_erased', reason: 'the data subject has been erased' };
-  if (request.action !== 'erase' && !purpose.subjectTypes.includes(subject.subjectType)) {
+  if (!reachesEveryCategory(request.action) && !purpose.subjectTypes.includes(subject.subjectType)) {
     return {
       code: 'purpose_not_allowed',
       reason: `purpose ${request.purpose} does not apply to ${subject.subjectType}`,
     };
   }
-  for (const key of request.action === 'erase' ? [] : request.categories) {
+  for (const key of reachesEveryCategory(request.action) ? [] : request.categories) {
     if (!policy.categories[key]?.subjectTypes.includes(subject.subjectType)) {
       return { code: 'category_not_allowed', reason: `${key} is not kept for ${subject.subjectType}` };
     }
   }
   // Erasure and the person's own access are never blocked by the person's other choices.
-  if (request.action === 'erase' || actor.kind === 'subject') return undefined;
+  if (reachesEveryCategory(request.action) || actor.kind === 'subject') return undefined;
   if (subject.restrictedAt && request.action !== 'store' && !isRestrictionExempt(purpose)) {
     return {
       code: 'subject_restricted',
@@ -320,6 +327,17 @@ function checkSubject(
     };
   }
   return undefined;
+}
+
+/**
+ * Erasure (Art. 17) and the access/portability export (Art. 15, 20) reach every category the
+ * person has, whatever purpose holds it. Staff may do them only under the purposes that exist for
+ * answering rights and the age check (VK-15); system jobs (retention) under their own purpose.
+ */
+const RIGHTS_PURPOSES = new Set(['rights_requests', 'age_verification']);
+
+function reachesEveryCategory(action: AccessAction): boolean {
+  return action === 'erase' || action === 'export';
 }
 
 function isMinorWithoutParentalConsent(subject: SubjectStateRow, today: string): boolean {
