@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createMailer } from './platform/mailer.js';
 import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
@@ -176,6 +178,13 @@ export async function startKluis(config: Config, logger: Logger): Promise<Runnin
   const app = await buildApp({
     kernel: runtime.kernel,
     secureCookies: config.http.publicUrl.startsWith('https:'),
+    mailer: createMailer({
+      smtpUrl: config.mail.smtpUrl,
+      from: config.mail.from,
+      outboxDir: path.join(config.dataDir, 'outbox'),
+      logger,
+    }),
+    publicUrl: config.http.publicUrl,
     logger,
     version: KLUIS_VERSION,
   });

@@ -4,9 +4,13 @@ import { buildApp } from '../src/http/app.js';
 import type { Kernel } from '../src/kernel/kernel.js';
 import { createStaffUser } from '../src/modules/staff/index.js';
 import { testLogger } from './database.js';
+import type { Mailer } from '../src/platform/mailer.js';
 
-export async function createTestApp(kernel: Kernel): Promise<FastifyInstance> {
-  return buildApp({ kernel, logger: testLogger, version: 'test' });
+export async function createTestApp(
+  kernel: Kernel,
+  options: { mailer?: Mailer; publicUrl?: string } = {},
+): Promise<FastifyInstance> {
+  return buildApp({ kernel, logger: testLogger, version: 'test', ...options });
 }
 
 export interface StaffSession {

@@ -13,11 +13,17 @@ import { pingDatabase } from '../platform/db.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Logger } from '../platform/logger.js';
 import { handleError } from './error-handler.js';
+import os from 'node:os';
+import path from 'node:path';
+import { createMailer, type Mailer } from '../platform/mailer.js';
+import { DATA_MAP } from '../modules/data-map.js';
+import { registerRequestsRoutes } from '../modules/requests/requests.routes.js';
 import { registerAuthRoutes } from '../modules/staff/auth.routes.js';
 import { registerStaffRoutes } from '../modules/staff/staff.routes.js';
 import { registerPolicyRoutes } from '../kernel/tenant-policy/tenant-policy.routes.js';
 import { registerPartiesRoutes } from '../modules/parties/parties.routes.js';
 import { registerContractRoutes } from '../modules/contracts/index.js';
+import { registerBillingRoutes } from '../modules/billing/index.js';
 
 export interface HttpDependencies {
   kernel: Kernel;
@@ -25,6 +31,10 @@ export interface HttpDependencies {
   secureCookies?: boolean;
   logger: Logger;
   version: string;
+  /** Outgoing mail (verification codes, answers); without it mail goes to an outbox folder in tmp. */
+  mailer?: Mailer;
+  /** Base URL used in links that Kluis mails. */
+  publicUrl?: string;
 }
 
 export type App = FastifyInstance;
@@ -90,5 +100,20 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   registerPolicyRoutes(app, deps.kernel);
   registerPartiesRoutes(app, deps.kernel);
   registerContractRoutes(app, deps.kernel);
+  registerBillingRoutes(app, deps.kernel);
+  registerRequestsRoutes(app, {
+    kernel: deps.kernel,
+    mailer:
+      deps.mailer ??
+      createMailer({
+        smtpUrl: undefined,
+        from: 'no-reply@kluis.localhost',
+        outboxDir: path.join(os.tmpdir(), 'kluis-outbox'),
+        logger: deps.logger,
+      }),
+    dataMap: DATA_MAP,
+    publicUrl: deps.publicUrl ?? 'http://localhost:3000',
+    logger: deps.logger,
+  });
   return app;
 }

@@ -12,6 +12,9 @@ export const APP_ROLE = 'kluis_app';
 
 // int8 (bigint) as JS number: our counts and ids stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
+// date stays 'YYYY-MM-DD': a calendar date, not an instant (pg would make a local-midnight Date,
+// which shifts a day in any time zone west of the server's).
+pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
 // numeric stays a string (money is integer cents elsewhere; exact decimals must not turn into floats).
 
 export interface AppPoolOptions {

@@ -1,5 +1,7 @@
 export {
   createPerson,
+  rectifyPerson,
+  rectificationSchema,
   getPerson,
   findPeopleByContact,
   listPeople,
@@ -8,7 +10,13 @@ export {
   assertNoForbiddenData,
   PERSON_CATEGORIES,
 } from './people.service.js';
-export type { Person, CreatePersonInput, UseCaseContext, PeoplePage } from './people.service.js';
+export type {
+  Rectification,
+  Person,
+  CreatePersonInput,
+  UseCaseContext,
+  PeoplePage,
+} from './people.service.js';
 export {
   createOrganisation,
   getOrganisation,

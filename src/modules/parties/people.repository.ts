@@ -231,3 +231,56 @@ export async function selectSubjectIdsPage(
     .execute();
   return rows.map((row) => row.subject_id);
 }
+
+export interface PersonChanges {
+  familyName?: string | undefined;
+  givenName?: string | undefined;
+  gender?: 'female' | 'male' | 'x' | null | undefined;
+  preferredLanguage?: 'nl' | 'fr' | 'en' | 'de' | null | undefined;
+  email?: string | null | undefined;
+  phone?: string | null | undefined;
+  address?: PostalAddress | null | undefined;
+  jobTitle?: string | null | undefined;
+  jobFunction?: string | null | undefined;
+}
+
+/** Overwrites the given fields (encrypted ones re-encrypted, blind indexes recomputed). */
+export async function updatePersonRow(
+  tx: Tx,
+  grant: Grant,
+  subjectId: number,
+  changes: PersonChanges,
+  at: Date,
+): Promise<void> {
+  grant.assertWritable();
+  const id = subjectId;
+  const set: Record<string, unknown> = { updated_at: at };
+  if (changes.familyName !== undefined) set.family_name = changes.familyName;
+  if (changes.givenName !== undefined) set.given_name = changes.givenName;
+  if (changes.gender !== undefined) set.gender = changes.gender;
+  if (changes.preferredLanguage !== undefined) set.preferred_language = changes.preferredLanguage;
+  if (changes.email !== undefined) {
+    set.email_enc = await encryptOptional(grant, C.email, id, 'email_enc', changes.email);
+    set.email_bidx = changes.email === null ? null : await grant.blindIndex(C.email, 'email', changes.email);
+  }
+  if (changes.phone !== undefined) {
+    set.phone_enc = await encryptOptional(grant, C.phone, id, 'phone_enc', changes.phone);
+    set.phone_bidx = changes.phone === null ? null : await grant.blindIndex(C.phone, 'phone', changes.phone);
+  }
+  if (changes.address !== undefined) {
+    set.address_enc = await encryptOptional(
+      grant,
+      C.address,
+      id,
+      'address_enc',
+      changes.address && JSON.stringify(changes.address),
+    );
+  }
+  if (changes.jobTitle !== undefined) set.job_title = changes.jobTitle;
+  if (changes.jobFunction !== undefined) set.job_function = changes.jobFunction;
+  if (changes.familyName !== undefined || changes.givenName !== undefined) grant.assertCovers(C.name, id);
+  if (changes.jobTitle !== undefined || changes.jobFunction !== undefined) grant.assertCovers(C.job, id);
+  if (changes.gender !== undefined) grant.assertCovers(C.gender, id);
+  if (changes.preferredLanguage !== undefined) grant.assertCovers(C.language, id);
+  await tx.updateTable('people').set(set).where('subject_id', '=', id).execute();
+}

@@ -12,6 +12,7 @@ import {
   selectSubjectIdsByBlindIndex,
   selectSubjectIdsByName,
   selectSubjectIdsPage,
+  updatePersonRow,
   type PersonRecord,
 } from './people.repository.js';
 
@@ -281,4 +282,68 @@ async function personCategoriesOfPurpose(kernel: Kernel, context: UseCaseContext
   const { policy } = await kernel.policies.current(context.tenantId);
   const covered = new Set(policy.purposes[context.purpose]?.categories ?? []);
   return Object.values(C).filter((category) => covered.has(category));
+}
+
+export const rectificationSchema = createPersonInputSchema
+  .pick({
+    familyName: true,
+    givenName: true,
+    gender: true,
+    preferredLanguage: true,
+    email: true,
+    phone: true,
+    address: true,
+    jobTitle: true,
+    jobFunction: true,
+  })
+  .partial()
+  .refine((changes) => Object.keys(changes).length > 0, 'name at least one field to correct');
+
+export type Rectification = z.input<typeof rectificationSchema>;
+
+/**
+ * GDPR Art. 16: applies corrections to a person. The old values are overwritten (not kept); the
+ * audit entry names the categories that changed, never the values.
+ */
+export async function rectifyPerson(
+  kernel: Kernel,
+  context: UseCaseContext,
+  subjectId: number,
+  input: Rectification,
+): Promise<string[]> {
+  const parsed = rectificationSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new AppError('validation_failed', 'invalid corrections', {
+      publicMessage: parsed.error.issues
+        .map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+        .join('; '),
+    });
+  }
+  const changes = parsed.data;
+  const phone = changes.phone ? normalisePhone(changes.phone) : changes.phone;
+  const categories = new Set<string>();
+  if (changes.familyName !== undefined || changes.givenName !== undefined) categories.add(C.name);
+  if (changes.gender !== undefined) categories.add(C.gender);
+  if (changes.preferredLanguage !== undefined) categories.add(C.language);
+  if (changes.email !== undefined) categories.add(C.email);
+  if (phone !== undefined) categories.add(C.phone);
+  if (changes.address !== undefined) categories.add(C.address);
+  if (changes.jobTitle !== undefined || changes.jobFunction !== undefined) categories.add(C.job);
+  return kernel.transact(context.tenantId, async (atx) => {
+    const grant = await kernel.gate.authorize(atx, context.actor, {
+      purpose: context.purpose,
+      action: 'write',
+      categories: [...categories],
+      subjectIds: [subjectId],
+      ...(context.requestId ? { requestId: context.requestId } : {}),
+    });
+    await updatePersonRow(
+      atx.tx,
+      grant,
+      subjectId,
+      { ...changes, ...(phone !== undefined ? { phone } : {}) },
+      kernel.clock.now(),
+    );
+    return [...categories];
+  });
 }

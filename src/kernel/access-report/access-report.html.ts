@@ -1,0 +1,104 @@
+import type { AccessReport } from './access-report.schema.js';
+
+const escapeHtml = (text: string): string =>
+  text.replace(
+    /[&<>"']/g,
+    (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char] ?? char,
+  );
+
+const TITLES = {
+  nl: {
+    title: 'Uw gegevens bij',
+    data: 'Welke gegevens we van u hebben',
+    why: 'Waarom en op welke rechtsgrond',
+    who: 'Wie ze kan ontvangen',
+    keep: 'Hoe lang we ze bewaren',
+    complain: 'Klacht',
+    table: 'Bron',
+    none: 'geen',
+  },
+  fr: {
+    title: 'Vos données chez',
+    data: 'Les données que nous avons',
+    why: 'Pourquoi et sur quelle base légale',
+    who: 'Qui peut les recevoir',
+    keep: 'Combien de temps nous les gardons',
+    complain: 'Plainte',
+    table: 'Source',
+    none: 'aucun',
+  },
+  en: {
+    title: 'Your data at',
+    data: 'The data we hold about you',
+    why: 'Why, and on which legal basis',
+    who: 'Who may receive it',
+    keep: 'How long we keep it',
+    complain: 'Complaints',
+    table: 'Source',
+    none: 'none',
+  },
+} as const;
+
+function renderValue(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return escapeHtml(value);
+  if (typeof value === 'object') {
+    const parts = Object.values(value as Record<string, unknown>).map((part) =>
+      typeof part === 'string' ? part : JSON.stringify(part),
+    );
+    return escapeHtml(parts.join(', '));
+  }
+  return escapeHtml(JSON.stringify(value));
+}
+
+/** The access report for a person to read: the same facts as the JSON, every value escaped. */
+export function renderAccessReportHtml(report: AccessReport): string {
+  const t = TITLES[report.language];
+  const labelOf = new Map(report.categories.map((category) => [category.key, category.label]));
+  const dataRows = report.data
+    .flatMap((table) =>
+      table.rows.flatMap((row) =>
+        Object.values(row).map(
+          (cell) =>
+            `<tr><td>${escapeHtml(labelOf.get(cell.category) ?? cell.category)}</td><td>${renderValue(cell.value)}</td><td>${escapeHtml(table.module)}</td></tr>`,
+        ),
+      ),
+    )
+    .join('\n');
+  const purposes = report.purposes
+    .map(
+      (purpose) => `<li>${escapeHtml(purpose.label)} — <code>${escapeHtml(purpose.legalBasis)}</code></li>`,
+    )
+    .join('\n');
+  const recipients =
+    report.recipients
+      .map((recipient) => `<li>${escapeHtml(recipient.label)} (${escapeHtml(recipient.country)})</li>`)
+      .join('\n') || `<li>${t.none}</li>`;
+  const retention = report.categories
+    .map((category) => {
+      const rules = category.retention.map((rule) => escapeHtml(rule.description ?? rule.kind)).join('; ');
+      const source = category.source ? ` — ${t.table}: ${escapeHtml(category.source)}` : '';
+      return `<li><strong>${escapeHtml(category.label)}</strong>: ${rules}${source}</li>`;
+    })
+    .join('\n');
+  return `<!doctype html>
+<html lang="${report.language}"><head><meta charset="utf-8"><title>${t.title} ${escapeHtml(report.controller.name)}</title></head>
+<body>
+<h1>${t.title} ${escapeHtml(report.controller.name)}</h1>
+<p>${escapeHtml(report.controller.address)} — ${escapeHtml(report.controller.enterpriseNumber)} — ${escapeHtml(report.controller.privacyContact)}</p>
+<h2>${t.data}</h2>
+<table><tbody>
+${dataRows}
+</tbody></table>
+<h2>${t.why}</h2>
+<ul>${purposes}</ul>
+<h2>${t.who}</h2>
+<ul>${recipients}</ul>
+<h2>${t.keep}</h2>
+<ul>${retention}</ul>
+<p>${escapeHtml(report.automatedDecisions)}</p>
+<h2>${t.complain}</h2>
+<p>${escapeHtml(report.supervisoryAuthority.name)}, ${escapeHtml(report.supervisoryAuthority.address)}, ${escapeHtml(report.supervisoryAuthority.email)}, ${escapeHtml(report.supervisoryAuthority.website)}</p>
+</body></html>
+`;
+}

@@ -1,0 +1,96 @@
+import { z } from 'zod';
+
+/**
+ * The machine-readable access report (GDPR Art. 15). Published as JSON Schema in
+ * schema/access-report.schema.json (generated from this file; a test keeps them equal).
+ */
+export const AccessReportSchema = z
+  .object({
+    format: z.literal('kluis.access-report.v1'),
+    generatedAt: z.string().describe('ISO 8601 instant'),
+    language: z.enum(['nl', 'fr', 'en']),
+    controller: z.object({
+      name: z.string(),
+      enterpriseNumber: z.string(),
+      address: z.string(),
+      email: z.string(),
+      privacyContact: z.string(),
+    }),
+    supervisoryAuthority: z.object({
+      name: z.string(),
+      address: z.string(),
+      email: z.string(),
+      website: z.string(),
+    }),
+    policyVersion: z.string().describe('version of the privacy statement in force'),
+    subject: z.object({
+      type: z.string(),
+      typeLabel: z.string(),
+      restricted: z.boolean(),
+      objectedToDirectMarketing: z.boolean(),
+      consents: z.array(
+        z.object({ purpose: z.string(), state: z.string(), since: z.string(), policyVersion: z.string() }),
+      ),
+    }),
+    categories: z.array(
+      z.object({
+        key: z.string(),
+        label: z.string(),
+        source: z
+          .string()
+          .nullable()
+          .describe('where the data came from when not from the person (e.g. a credit bureau)'),
+        retention: z.array(
+          z.object({ rule: z.string(), kind: z.string(), description: z.string().nullable() }),
+        ),
+        legalHolds: z.array(z.object({ key: z.string(), label: z.string(), legalReference: z.string() })),
+        purposes: z.array(z.string()),
+      }),
+    ),
+    data: z.array(
+      z.object({
+        table: z.string(),
+        module: z.string(),
+        rows: z.array(z.record(z.string(), z.object({ category: z.string(), value: z.unknown() }))),
+      }),
+    ),
+    purposes: z.array(
+      z.object({
+        key: z.string(),
+        label: z.string(),
+        legalBasis: z.string(),
+        categories: z.array(z.string()),
+      }),
+    ),
+    recipients: z.array(
+      z.object({
+        key: z.string(),
+        label: z.string(),
+        kind: z.string(),
+        country: z.string(),
+        categories: z.array(z.string()),
+        purposes: z.array(z.string()),
+      }),
+    ),
+    disclosures: z.array(
+      z.object({
+        at: z.string(),
+        recipient: z.string(),
+        legalGround: z.string(),
+        categories: z.array(z.string()),
+      }),
+    ),
+    automatedDecisions: z
+      .string()
+      .describe('existence of automated decision-making, including profiling (Art. 15(1)(h))'),
+  })
+  .meta({
+    title: 'Kluis access report',
+    description: 'Everything a provider holds about one person, with why, for how long and from where.',
+  });
+
+export type AccessReport = z.infer<typeof AccessReportSchema>;
+
+export function renderAccessReportJsonSchema(): string {
+  return `${JSON.stringify(z.toJSONSchema(AccessReportSchema, { target: 'draft-2020-12' }), null, 2)}\n`;
+}

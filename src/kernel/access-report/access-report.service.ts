@@ -1,0 +1,229 @@
+import { sql } from 'kysely';
+import type { TableDataMap } from '../datamap/datamap.js';
+import type { Actor, Grant } from '../gate/gate.js';
+import type { Kernel } from '../kernel.js';
+import type { Language, Policy } from '../policy/policy.schema.js';
+import { retentionRulesFor, legalHoldsFor } from '../policy/policy.query.js';
+import type { Tx } from '../../platform/db.js';
+import type { AccessReport } from './access-report.schema.js';
+
+export interface AccessReportOptions {
+  tenantId: number;
+  actor: Actor;
+  /** A rights purpose (the gate refuses others for a whole-person export). */
+  purpose: string;
+  subjectId: number;
+  language: Language;
+  requestId?: string;
+}
+
+const PAGE = 1000;
+
+/**
+ * The complete access report of one person: every datum the data map knows, by category, with
+ * purposes and legal bases, recipients, retention, sources and legal holds. Walks the data map;
+ * no module has its own export code. One gate decision (action `export`), audited.
+ */
+export async function buildAccessReport(
+  kernel: Kernel,
+  dataMap: readonly TableDataMap[],
+  options: AccessReportOptions,
+): Promise<AccessReport> {
+  const { policy, statementVersion } = await kernel.policies.current(options.tenantId);
+  const lang = options.language;
+  return kernel.transact(options.tenantId, async (atx) => {
+    const grant = await kernel.gate.authorize(atx, options.actor, {
+      purpose: options.purpose,
+      action: 'export',
+      categories: declaredCategories(policy, dataMap),
+      subjectIds: [options.subjectId],
+      ...(options.requestId ? { requestId: options.requestId } : {}),
+    });
+    const subject = await atx.tx
+      .selectFrom('data_subjects')
+      .select(['subject_type', 'restricted_at', 'marketing_objected_at'])
+      .where('subject_id', '=', options.subjectId)
+      .executeTakeFirstOrThrow();
+    const consents = await atx.tx
+      .selectFrom('subject_purpose_states')
+      .select(['purpose', 'state', 'changed_at', 'policy_version'])
+      .where('subject_id', '=', options.subjectId)
+      .orderBy('purpose')
+      .execute();
+    const data: AccessReport['data'] = [];
+    const present = new Set<string>();
+    for (const map of dataMap) {
+      if (!map.subjectColumn || Object.keys(map.personal).length === 0) continue;
+      const rows: AccessReport['data'][number]['rows'] = [];
+      for await (const row of readSubjectRows(atx.tx, map, options.subjectId)) {
+        const rendered = await renderRow(grant, map, row, options.subjectId);
+        if (Object.keys(rendered).length === 0) continue;
+        for (const cell of Object.values(rendered)) present.add(cell.category);
+        rows.push(rendered);
+      }
+      if (rows.length > 0) data.push({ table: map.table, module: map.module, rows });
+    }
+    const purposes = Object.entries(policy.purposes).filter(([, purpose]) =>
+      purpose.subjectTypes.includes(subject.subject_type),
+    );
+    const categories = [...present].sort().map((key) => {
+      const category = policy.categories[key];
+      return {
+        key,
+        label: category?.label[lang] ?? key,
+        source: category?.source?.[lang] ?? null,
+        retention: retentionRulesFor(policy, key).map((ref) => ({
+          rule: ref.key,
+          kind: ref.rule.kind,
+          description: ref.rule.description?.[lang] ?? null,
+        })),
+        legalHolds: legalHoldsFor(policy, key).map(({ key: holdKey, hold }) => ({
+          key: holdKey,
+          label: hold.label[lang],
+          legalReference: hold.legalReference,
+        })),
+        purposes: purposes
+          .filter(([, purpose]) => purpose.categories.includes(key))
+          .map(([purposeKey]) => purposeKey),
+      };
+    });
+    const recipients = Object.entries(policy.recipients)
+      .filter(([, recipient]) => recipient.categories.some((key) => present.has(key)))
+      .map(([key, recipient]) => ({
+        key,
+        label: recipient.label[lang],
+        kind: recipient.kind,
+        country: recipient.country,
+        categories: recipient.categories.filter((category) => present.has(category)),
+        purposes: recipient.purposes,
+      }));
+    const authority = policy.supervisoryAuthority;
+    const controller = policy.controller;
+    return {
+      format: 'kluis.access-report.v1',
+      generatedAt: kernel.clock.now().toISOString(),
+      language: lang,
+      controller: {
+        name: `${controller.legalName} ${controller.legalForm}`,
+        enterpriseNumber: controller.enterpriseNumber,
+        address: `${controller.address.street}, ${controller.address.postalCode} ${controller.address.city}`,
+        email: controller.email,
+        privacyContact: controller.privacyContact.email,
+      },
+      supervisoryAuthority: {
+        name: authority.name[lang],
+        address: `${authority.address.street}, ${authority.address.postalCode} ${authority.address.city}`,
+        email: authority.email,
+        website: authority.website,
+      },
+      policyVersion: statementVersion,
+      subject: {
+        type: subject.subject_type,
+        typeLabel: policy.subjectTypes[subject.subject_type]?.label[lang] ?? subject.subject_type,
+        restricted: subject.restricted_at !== null,
+        objectedToDirectMarketing: subject.marketing_objected_at !== null,
+        consents: consents.map((consent) => ({
+          purpose: consent.purpose,
+          state: consent.state,
+          since: consent.changed_at.toISOString(),
+          policyVersion: consent.policy_version,
+        })),
+      },
+      categories,
+      data,
+      purposes: purposes.map(([key, purpose]) => ({
+        key,
+        label: purpose.label[lang],
+        legalBasis: purpose.legalBasis,
+        categories: purpose.categories,
+      })),
+      recipients,
+      // The disclosure log (VK-10) is not built yet; until it is, Kluis records no disclosures.
+      disclosures: [],
+      automatedDecisions: AUTOMATED_DECISIONS[lang],
+    };
+  });
+}
+
+const AUTOMATED_DECISIONS: Record<Language, string> = {
+  nl: 'Er worden over u geen beslissingen genomen die uitsluitend op geautomatiseerde verwerking, waaronder profilering, berusten.',
+  fr: "Aucune décision fondée exclusivement sur un traitement automatisé, y compris le profilage, n'est prise à votre égard.",
+  en: 'No decisions are taken about you based solely on automated processing, including profiling.',
+};
+
+function declaredCategories(policy: Policy, dataMap: readonly TableDataMap[]): string[] {
+  const keys = new Set<string>();
+  for (const map of dataMap)
+    for (const column of Object.values(map.personal))
+      if (policy.categories[column.category]) keys.add(column.category);
+  return [...keys];
+}
+
+type Row = Record<string, unknown>;
+
+/** Reads a subject's rows of one table through a cursor, a page at a time (constant memory). */
+export async function* readSubjectRows(
+  tx: Tx,
+  map: TableDataMap,
+  subjectId: number,
+  cursorSuffix = '',
+): AsyncGenerator<Row> {
+  const cursor = `kluis_export_${map.table}${cursorSuffix}`;
+  await sql`declare ${sql.id(cursor)} no scroll cursor for select * from ${sql.table(map.table)} where ${sql.ref(map.subjectColumn ?? '')} = ${subjectId}`.execute(
+    tx,
+  );
+  try {
+    for (;;) {
+      const page = await sql<Row>`fetch forward ${sql.lit(PAGE)} from ${sql.id(cursor)}`.execute(tx);
+      for (const row of page.rows) yield row;
+      if (page.rows.length < PAGE) return;
+    }
+  } finally {
+    await sql`close ${sql.id(cursor)}`.execute(tx);
+  }
+}
+
+/** The personal cells of a row, decrypted through the grant; blind indexes are left out. */
+export async function renderRow(
+  grant: Grant,
+  map: TableDataMap,
+  row: Row,
+  subjectId: number,
+): Promise<Record<string, { category: string; value: unknown }>> {
+  const cells: Record<string, { category: string; value: unknown }> = {};
+  for (const [column, declaration] of Object.entries(map.personal)) {
+    if (declaration.blindIndexOf) continue;
+    const raw = row[column];
+    if (raw === null || raw === undefined) continue;
+    let value: unknown = raw;
+    if (declaration.encrypted && Buffer.isBuffer(raw)) {
+      const rowIdValue = row[map.rowIdColumn ?? map.subjectColumn ?? ''];
+      const rowId =
+        typeof rowIdValue === 'string' || typeof rowIdValue === 'number' ? String(rowIdValue) : '';
+      const text = await grant.decrypt(
+        declaration.category,
+        subjectId,
+        { table: map.table, column, rowId },
+        raw,
+      );
+      if (text === null) continue;
+      value = parseStoredValue(text);
+    } else if (raw instanceof Date) {
+      value = raw.toISOString();
+    } else if (Buffer.isBuffer(raw)) {
+      continue;
+    }
+    cells[column.replace(/_enc$/, '')] = { category: declaration.category, value };
+  }
+  return cells;
+}
+
+/** Encrypted values are strings, or JSON for structured ones (an address). */
+function parseStoredValue(text: string): unknown {
+  if (!text.startsWith('{') && !text.startsWith('[')) return text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,13 @@
+export {
+  buildAccessReport,
+  readSubjectRows,
+  renderRow,
+  type AccessReportOptions,
+} from './access-report.service.js';
+export {
+  AccessReportSchema,
+  renderAccessReportJsonSchema,
+  type AccessReport,
+} from './access-report.schema.js';
+export { renderAccessReportHtml } from './access-report.html.js';
+export { streamPortabilityZip, csvCell } from './portability.js';

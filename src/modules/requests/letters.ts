@@ -1,0 +1,155 @@
+import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
+import type { RequestKind } from './requests.tables.js';
+
+export type LetterOutcome =
+  'verification_code' | 'received' | 'extended' | 'fulfilled' | 'rejected' | 'download_ready';
+
+export interface LetterFacts {
+  kind: RequestKind;
+  outcome: LetterOutcome;
+  receivedOn: string;
+  dueOn: string;
+  code?: string;
+  link?: string;
+  reason?: string;
+  erased?: string[];
+  kept?: Array<{ what: string; why: string; until: string }>;
+}
+
+const KIND_LABEL: Record<Language, Record<RequestKind, string>> = {
+  nl: {
+    access: 'inzage in uw gegevens',
+    portability: 'overdracht van uw gegevens',
+    rectification: 'verbetering van uw gegevens',
+    erasure: 'wissing van uw gegevens',
+    restriction: 'beperking van de verwerking',
+    objection: 'bezwaar tegen de verwerking',
+    withdraw_consent: 'intrekking van uw toestemming',
+    object_direct_marketing: 'bezwaar tegen direct marketing',
+  },
+  fr: {
+    access: 'accès à vos données',
+    portability: 'portabilité de vos données',
+    rectification: 'rectification de vos données',
+    erasure: 'effacement de vos données',
+    restriction: 'limitation du traitement',
+    objection: 'opposition au traitement',
+    withdraw_consent: 'retrait de votre consentement',
+    object_direct_marketing: 'opposition au marketing direct',
+  },
+  en: {
+    access: 'access to your data',
+    portability: 'portability of your data',
+    rectification: 'rectification of your data',
+    erasure: 'erasure of your data',
+    restriction: 'restriction of processing',
+    objection: 'objection to processing',
+    withdraw_consent: 'withdrawal of your consent',
+    object_direct_marketing: 'objection to direct marketing',
+  },
+};
+
+const TEXT = {
+  nl: {
+    subject: (kind: string) => `Uw verzoek: ${kind}`,
+    greeting: 'Beste,',
+    code: (code: string) =>
+      `Om te bevestigen dat u het bent, geeft u deze code in op het formulier: ${code}\nDe code is 15 minuten geldig. Vroeg u niets aan, dan mag u deze e-mail negeren.`,
+    received: (received: string, due: string) =>
+      `We ontvingen uw verzoek op ${received}. U krijgt ons antwoord uiterlijk op ${due}.`,
+    extended: (due: string, reason: string) =>
+      `We hebben meer tijd nodig om uw verzoek te beantwoorden. U krijgt ons antwoord uiterlijk op ${due}. Reden: ${reason}`,
+    fulfilled: 'We hebben uw verzoek uitgevoerd.',
+    erased: 'Gewist:',
+    kept: 'Wat we nog moeten bewaren, waarom en tot wanneer:',
+    rejected: (reason: string) => `We kunnen op uw verzoek niet ingaan. Reden: ${reason}`,
+    download: (link: string) => `Uw gegevens staan klaar. Deze link werkt één keer en 7 dagen lang:\n${link}`,
+    complaint: (authority: string) =>
+      `Bent u niet tevreden, dan kunt u een klacht indienen bij de ${authority}.`,
+    regards: 'Met vriendelijke groeten,',
+  },
+  fr: {
+    subject: (kind: string) => `Votre demande : ${kind}`,
+    greeting: 'Bonjour,',
+    code: (code: string) =>
+      `Pour confirmer qu'il s'agit bien de vous, saisissez ce code dans le formulaire : ${code}\nLe code est valable 15 minutes. Si vous n'avez rien demandé, ignorez cet e-mail.`,
+    received: (received: string, due: string) =>
+      `Nous avons reçu votre demande le ${received}. Vous recevrez notre réponse au plus tard le ${due}.`,
+    extended: (due: string, reason: string) =>
+      `Nous avons besoin de plus de temps pour répondre. Vous recevrez notre réponse au plus tard le ${due}. Motif : ${reason}`,
+    fulfilled: 'Nous avons exécuté votre demande.',
+    erased: 'Effacé :',
+    kept: 'Ce que nous devons encore conserver, pourquoi et jusqu’à quand :',
+    rejected: (reason: string) => `Nous ne pouvons pas donner suite à votre demande. Motif : ${reason}`,
+    download: (link: string) =>
+      `Vos données sont prêtes. Ce lien fonctionne une seule fois, pendant 7 jours :\n${link}`,
+    complaint: (authority: string) =>
+      `Si vous n'êtes pas satisfait, vous pouvez introduire une plainte auprès de l'${authority}.`,
+    regards: 'Meilleures salutations,',
+  },
+  en: {
+    subject: (kind: string) => `Your request: ${kind}`,
+    greeting: 'Hello,',
+    code: (code: string) =>
+      `To confirm it is you, enter this code in the form: ${code}\nThe code is valid for 15 minutes. If you did not ask for anything, ignore this e-mail.`,
+    received: (received: string, due: string) =>
+      `We received your request on ${received}. You will have our answer by ${due} at the latest.`,
+    extended: (due: string, reason: string) =>
+      `We need more time to answer your request. You will have our answer by ${due} at the latest. Reason: ${reason}`,
+    fulfilled: 'We have carried out your request.',
+    erased: 'Erased:',
+    kept: 'What we still have to keep, why and until when:',
+    rejected: (reason: string) => `We cannot act on your request. Reason: ${reason}`,
+    download: (link: string) => `Your data is ready. This link works once, for 7 days:\n${link}`,
+    complaint: (authority: string) =>
+      `If you are not satisfied, you can lodge a complaint with the ${authority}.`,
+    regards: 'Kind regards,',
+  },
+} as const;
+
+/** An answer letter in the person's language, naming the supervisory authority (VK-28). */
+export function writeLetter(
+  policy: Policy,
+  lang: Language,
+  facts: LetterFacts,
+): { subject: string; text: string } {
+  const t = TEXT[lang];
+  const kind = KIND_LABEL[lang][facts.kind];
+  const controller = `${policy.controller.legalName} ${policy.controller.legalForm}`;
+  const authority = policy.supervisoryAuthority;
+  const body: string[] = [t.greeting, ''];
+  switch (facts.outcome) {
+    case 'verification_code':
+      body.push(t.code(facts.code ?? ''));
+      break;
+    case 'received':
+      body.push(t.received(facts.receivedOn, facts.dueOn));
+      break;
+    case 'extended':
+      body.push(t.extended(facts.dueOn, facts.reason ?? ''));
+      break;
+    case 'download_ready':
+      body.push(t.download(facts.link ?? ''));
+      break;
+    case 'rejected':
+      body.push(t.rejected(facts.reason ?? ''));
+      break;
+    case 'fulfilled':
+      body.push(t.fulfilled);
+      if (facts.erased && facts.erased.length > 0)
+        body.push('', t.erased, ...facts.erased.map((line) => `- ${line}`));
+      if (facts.kept && facts.kept.length > 0)
+        body.push('', t.kept, ...facts.kept.map((item) => `- ${item.what}: ${item.why} (${item.until})`));
+      break;
+  }
+  if (facts.outcome !== 'verification_code') {
+    body.push(
+      '',
+      t.complaint(
+        `${authority.name[lang]}, ${authority.address.street}, ${authority.address.postalCode} ${authority.address.city} (${authority.website}, ${authority.email})`,
+      ),
+    );
+  }
+  body.push('', t.regards, controller, policy.controller.privacyContact.email);
+  return { subject: `${t.subject(kind)} — ${controller}`, text: body.join('\n') };
+}

@@ -1,0 +1,381 @@
+import type { FastifyInstance } from 'fastify';
+import type { ParsedMail } from 'mailparser';
+import yauzl from 'yauzl';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { dumpWholeDatabase } from '../../../test/dump.js';
+import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
+import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
+import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
+import { AccessReportSchema } from '../../kernel/access-report/index.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { createPerson, getPerson } from '../parties/index.js';
+import type { Tenant } from '../tenants/index.js';
+
+let database: TestDatabase;
+let kernel: Kernel;
+let app: FastifyInstance;
+let smtp: SmtpSink;
+let voiceking: Tenant;
+let officer: StaffSession;
+let sales: StaffSession;
+const clock = fixedClock(new Date('2026-03-02T09:00:00Z'));
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database, clock);
+  smtp = await startSmtpSink();
+  app = await createTestApp(kernel, { mailer: smtp.mailer, publicUrl: 'https://privacy.voiceking.example' });
+  voiceking = await createPolicyTenant(kernel, 'voiceking');
+  officer = await loginAs(app, kernel, voiceking, 'privacy_officer');
+  sales = await loginAs(app, kernel, voiceking, 'sales');
+});
+afterAll(async () => {
+  await app.close();
+  await smtp.close();
+  await database.close();
+});
+
+let serial = 0;
+async function customer(overrides: Record<string, unknown> = {}) {
+  serial += 1;
+  return createPerson(
+    kernel,
+    {
+      tenantId: voiceking.tenantId,
+      actor: { kind: 'staff', staffId: 1, role: 'sales' },
+      purpose: 'order_processing',
+    },
+    {
+      subjectType: 'customer',
+      familyName: `Wouters${serial}x`,
+      givenName: 'Hanne',
+      gender: 'female',
+      email: `hanne.wouters${serial}@mail.example`,
+      phone: `+3247712${String(serial).padStart(4, '0')}`,
+      address: { street: `Molenstraat ${serial}`, postalCode: '8500', city: 'Kortrijk', country: 'BE' },
+      ...overrides,
+    },
+  );
+}
+
+async function mailTo(address: string, count = 1): Promise<ParsedMail> {
+  for (let i = 0; i < 100; i += 1) {
+    const mails = smtp.to(address);
+    if (mails.length >= count) return mails[count - 1] as ParsedMail;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no mail ${count} to ${address}`);
+}
+
+const codeIn = (mail: ParsedMail): string => /\b(\d{6})\b/.exec(mail.text ?? '')?.[1] ?? '';
+const linkIn = (mail: ParsedMail): string =>
+  /(https:\/\/privacy\.voiceking\.example\S+)/.exec(mail.text ?? '')?.[1] ?? '';
+
+function submit(body: Record<string, unknown>) {
+  return app.inject({ method: 'POST', url: `/t/${voiceking.slug}/privacy/requests`, payload: body });
+}
+function verify(requestId: string, code: string) {
+  return app.inject({
+    method: 'POST',
+    url: `/t/${voiceking.slug}/privacy/requests/${requestId}/verify`,
+    payload: { code },
+  });
+}
+function staffCall(
+  session: StaffSession,
+  method: 'GET' | 'POST',
+  url: string,
+  payload?: Record<string, unknown>,
+) {
+  return app.inject({
+    method,
+    url,
+    headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken },
+    ...(payload ? { payload } : {}),
+  });
+}
+
+async function unzip(buffer: Buffer): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
+    yauzl.fromBuffer(buffer, { lazyEntries: true }, (error, file) => (error ? reject(error) : resolve(file))),
+  );
+  await new Promise<void>((resolve, reject) => {
+    zip.on('entry', (entry: yauzl.Entry) => {
+      zip.openReadStream(entry, (error, stream) => {
+        if (error) return reject(error);
+        const chunks: Buffer[] = [];
+        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        stream.on('end', () => {
+          files.set(entry.fileName, Buffer.concat(chunks).toString('utf8'));
+          zip.readEntry();
+        });
+      });
+    });
+    zip.on('end', () => resolve());
+    zip.on('error', reject);
+    zip.readEntry();
+  });
+  return files;
+}
+
+describe('identity verification (VK-26)', () => {
+  it('VK-26: an impostor learns nothing: same answer for a known and an unknown address, the code goes only to the address on file', async () => {
+    const victim = await customer();
+    const known = await submit({ kind: 'access', email: victim.email });
+    const unknown = await submit({ kind: 'access', email: 'nobody@nowhere.example' });
+    expect(known.statusCode).toBe(202);
+    expect(unknown.statusCode).toBe(202);
+    const shape = (body: Record<string, string>) => Object.keys(body).sort();
+    expect(shape(known.json())).toEqual(shape(unknown.json()));
+    expect(known.json<{ next: string }>().next).toBe(unknown.json<{ next: string }>().next);
+    await mailTo(victim.email ?? '');
+    expect(smtp.to('nobody@nowhere.example')).toEqual([]);
+    // The unknown request cannot be verified, with the same answer as a wrong code.
+    const wrongForUnknown = await verify(unknown.json<{ requestId: string }>().requestId, '123456');
+    const wrongForKnown = await verify(known.json<{ requestId: string }>().requestId, '000000');
+    expect(wrongForUnknown.statusCode).toBe(400);
+    expect(wrongForUnknown.json<{ error: { message: string } }>().error.message).toBe(
+      wrongForKnown.json<{ error: { message: string } }>().error.message,
+    );
+  });
+
+  it('VK-26: guessing codes is stopped after five attempts, even the right code no longer works', async () => {
+    const victim = await customer();
+    const receipt = (await submit({ kind: 'access', email: victim.email })).json<{ requestId: string }>();
+    const code = codeIn(await mailTo(victim.email ?? ''));
+    for (let i = 0; i < 5; i += 1)
+      expect((await verify(receipt.requestId, code === '111111' ? '222222' : '111111')).statusCode).toBe(400);
+    const late = await verify(receipt.requestId, code);
+    expect(late.statusCode).toBe(400);
+    const state = await runAsOwner<{ state: string }>(
+      database.ownerUrl,
+      'select state from rights_requests where request_id = $1',
+      [receipt.requestId],
+    );
+    expect(state.rows[0]?.state).toBe('awaiting_verification');
+  });
+
+  it('VK-26: a code expires after 15 minutes', async () => {
+    const person = await customer();
+    const receipt = (await submit({ kind: 'restriction', email: person.email })).json<{
+      requestId: string;
+    }>();
+    const code = codeIn(await mailTo(person.email ?? ''));
+    clock.advance(16 * 60 * 1000);
+    expect((await verify(receipt.requestId, code)).statusCode).toBe(400);
+  });
+
+  it('nothing is written about the typed address when it matches no one', async () => {
+    await submit({ kind: 'erasure', email: 'stranger.danger@nowhere.example' });
+    const dump = await dumpWholeDatabase(database.ownerUrl);
+    expect(dump).not.toContain('stranger.danger');
+  });
+});
+
+describe('access and portability (VK-21, VK-25)', () => {
+  it('VK-21: after verification a single-use link to the complete access report goes to the address on file', async () => {
+    const person = await customer();
+    const receipt = (await submit({ kind: 'access', email: person.email, language: 'nl' })).json<{
+      requestId: string;
+      statusToken: string;
+    }>();
+    const verified = await verify(receipt.requestId, codeIn(await mailTo(person.email ?? '')));
+    expect(verified.json()).toEqual({ state: 'fulfilled' });
+    const link = linkIn(await mailTo(person.email ?? '', 2));
+    const download = await app.inject({
+      method: 'GET',
+      url: link.replace('https://privacy.voiceking.example', ''),
+    });
+    expect(download.statusCode).toBe(200);
+    expect(download.headers['content-type']).toBe('application/zip');
+    const files = await unzip(download.rawPayload);
+    const report = AccessReportSchema.parse(JSON.parse(files.get('access-report.json') ?? '{}'));
+    expect(report.controller.enterpriseNumber).toBe('BE0653.989.638');
+    expect(report.supervisoryAuthority.name).toContain('Gegevensbeschermingsautoriteit');
+    const values = report.data.flatMap((table) =>
+      table.rows.flatMap((row) => Object.values(row).map((cell) => JSON.stringify(cell.value))),
+    );
+    expect(values).toContain(JSON.stringify(person.email));
+    expect(values).toContain(JSON.stringify(person.phone));
+    expect(report.categories.map((category) => category.key)).toEqual(
+      expect.arrayContaining(['user.name', 'user.contact.email', 'user.contact.address']),
+    );
+    expect(
+      report.categories.find((category) => category.key === 'user.contact.email')?.retention.length,
+    ).toBeGreaterThan(0);
+    expect(report.purposes.map((purpose) => purpose.key)).toContain('order_processing');
+    expect(report.purposes.find((purpose) => purpose.key === 'order_processing')?.legalBasis).toBe(
+      'contract',
+    );
+    expect(files.get('access-report.html')).toContain(person.familyName ?? '');
+    const again = await app.inject({
+      method: 'GET',
+      url: link.replace('https://privacy.voiceking.example', ''),
+    });
+    expect(again.statusCode).toBe(404);
+    const status = await app.inject({
+      method: 'GET',
+      url: `/t/${voiceking.slug}/privacy/requests/${receipt.requestId}?token=${receipt.statusToken}`,
+    });
+    expect(status.json()).toMatchObject({ kind: 'access', state: 'fulfilled' });
+    expect(status.body).not.toContain(person.email ?? '');
+  });
+
+  it('VK-25: portability gives a ZIP with a JSON and a CSV per table', async () => {
+    const person = await customer({ familyName: 'Portabel, "Jr"' });
+    const receipt = (await submit({ kind: 'portability', email: person.email })).json<{
+      requestId: string;
+    }>();
+    await verify(receipt.requestId, codeIn(await mailTo(person.email ?? '')));
+    const link = linkIn(await mailTo(person.email ?? '', 2));
+    const download = await app.inject({
+      method: 'GET',
+      url: link.replace('https://privacy.voiceking.example', ''),
+    });
+    const files = await unzip(download.rawPayload);
+    expect(JSON.parse(files.get('manifest.json') ?? '{}')).toMatchObject({ format: 'kluis.portability.v1' });
+    const people = JSON.parse(files.get('people.json') ?? '[]') as Array<Record<string, unknown>>;
+    expect(people).toEqual([
+      expect.objectContaining({ family_name: 'Portabel, "Jr"', email: person.email, phone: person.phone }),
+    ]);
+    const csv = files.get('people.csv') ?? '';
+    expect(csv.split('\r\n')[0]).toContain('family_name');
+    expect(csv).toContain('"Portabel, ""Jr"""');
+  });
+});
+
+describe('restriction, objection, rectification, erasure (VX-14, VK-24, VK-22, VK-23)', () => {
+  it('VX-14: a verified restriction takes effect at once: ordinary purposes are refused', async () => {
+    const person = await customer();
+    const receipt = (await submit({ kind: 'restriction', email: person.email })).json<{
+      requestId: string;
+    }>();
+    await verify(receipt.requestId, codeIn(await mailTo(person.email ?? '')));
+    const read = await app.inject({
+      method: 'GET',
+      url: `/api/v1/people/${person.subjectId}`,
+      headers: { cookie: sales.cookie, 'x-kluis-purpose': 'order_processing' },
+    });
+    expect(read.statusCode).toBe(403);
+    expect(read.json()).toMatchObject({ error: { code: 'subject_restricted' } });
+  });
+
+  it('VK-24: objecting to direct marketing is free and stops every marketing purpose at once', async () => {
+    const person = await customer();
+    const receipt = (await submit({ kind: 'object_direct_marketing', email: person.email })).json<{
+      requestId: string;
+    }>();
+    await verify(receipt.requestId, codeIn(await mailTo(person.email ?? '')));
+    const read = await app.inject({
+      method: 'GET',
+      url: `/api/v1/people/${person.subjectId}`,
+      headers: { cookie: sales.cookie, 'x-kluis-purpose': 'newsletter_customers' },
+    });
+    expect(read.json()).toMatchObject({ error: { code: 'subject_objected' } });
+    const letter = await mailTo(person.email ?? '', 2);
+    expect(letter.text).toContain('Gegevensbeschermingsautoriteit');
+  });
+
+  it('VK-22: a rectification registered by staff is applied; the audit names categories, not values', async () => {
+    const person = await customer();
+    const registered = await staffCall(officer, 'POST', '/api/v1/requests', {
+      kind: 'rectification',
+      channel: 'email',
+      subjectId: person.subjectId,
+      verificationMethod: 'reply_from_address_on_file',
+    });
+    expect(registered.statusCode).toBe(201);
+    const { requestId } = registered.json<{ requestId: string }>();
+    const fulfilled = await staffCall(officer, 'POST', `/api/v1/requests/${requestId}/fulfil`, {
+      corrections: { familyName: 'Correctnaam', email: 'nieuw.adres@mail.example' },
+    });
+    expect(fulfilled.json()).toEqual({ outcome: { changedCategories: ['user.name', 'user.contact.email'] } });
+    const after = await getPerson(
+      kernel,
+      {
+        tenantId: voiceking.tenantId,
+        actor: { kind: 'staff', staffId: 1, role: 'billing' },
+        purpose: 'order_processing',
+      },
+      person.subjectId,
+    );
+    expect(after).toMatchObject({ familyName: 'Correctnaam', email: 'nieuw.adres@mail.example' });
+    const audit = await runAsOwner(database.ownerUrl, 'select * from audit_log where tenant_id = $1', [
+      voiceking.tenantId,
+    ]);
+    expect(JSON.stringify(audit.rows)).not.toContain('Correctnaam');
+  });
+
+  it('VK-23: erasure walks the data map; afterwards a dump of the whole database holds none of the person’s values, and the letter says so', async () => {
+    const person = await customer();
+    const registered = await staffCall(officer, 'POST', '/api/v1/requests', {
+      kind: 'erasure',
+      channel: 'letter',
+      subjectId: person.subjectId,
+      scanReference: 'scan-2026-0042',
+      verificationMethod: 'id_card_seen',
+    });
+    const { requestId } = registered.json<{ requestId: string }>();
+    const fulfilled = await staffCall(officer, 'POST', `/api/v1/requests/${requestId}/fulfil`, {});
+    expect(fulfilled.json()).toMatchObject({ outcome: { keyDestroyed: true, kept: [] } });
+    const dump = await dumpWholeDatabase(database.ownerUrl);
+    for (const value of [person.familyName, person.email, person.phone, 'scan-2026-0042'])
+      expect(dump).not.toContain(value);
+    const letter = await mailTo(person.email ?? '');
+    expect(letter.text).toMatch(/Gewist:/);
+    expect(letter.text).toContain('Drukpersstraat 35');
+  });
+
+  it('only roles under the rights purpose handle requests', async () => {
+    const refused = await staffCall(sales, 'GET', '/api/v1/requests');
+    expect(refused.statusCode).toBe(403);
+  });
+});
+
+describe('deadlines (VK-27)', () => {
+  it('VK-27: due date, extension with a reason (at most two further months), overdue dashboard and daily reminder', async () => {
+    clock.set(new Date('2026-01-31T10:00:00Z'));
+    const person = await customer();
+    const registered = await staffCall(officer, 'POST', '/api/v1/requests', {
+      kind: 'erasure',
+      channel: 'phone',
+      subjectId: person.subjectId,
+    });
+    const request = registered.json<{ requestId: string; dueOn: string; state: string }>();
+    expect(request).toMatchObject({ dueOn: '2026-02-28', state: 'awaiting_verification' });
+
+    const tooLong = await staffCall(officer, 'POST', `/api/v1/requests/${request.requestId}/extend`, {
+      until: '2026-05-01',
+      reason: 'many systems to search through',
+    });
+    expect(tooLong.statusCode).toBe(400);
+    const extended = await staffCall(officer, 'POST', `/api/v1/requests/${request.requestId}/extend`, {
+      until: '2026-04-28',
+      reason: 'many systems to search through',
+    });
+    expect(extended.json()).toMatchObject({ dueOn: '2026-04-28' });
+    expect((await mailTo(person.email ?? '')).text).toMatch(/meer tijd[\s\S]*2026-04-28/);
+
+    clock.set(new Date('2026-04-29T08:00:00Z'));
+    const later = await loginAs(app, kernel, voiceking, 'privacy_officer'); // sessions last 12 hours
+    const overdue = await staffCall(later, 'GET', '/api/v1/requests?overdue=true');
+    expect(overdue.json<{ items: Array<{ requestId: string; overdue: boolean }> }>().items).toEqual(
+      expect.arrayContaining([expect.objectContaining({ requestId: request.requestId, overdue: true })]),
+    );
+    const { sendDeadlineReminders } = await import('./requests.service.js');
+    const deps = {
+      kernel,
+      mailer: smtp.mailer,
+      dataMap: [],
+      publicUrl: '',
+      logger: (await import('../../../test/database.js')).testLogger,
+    };
+    const first = await sendDeadlineReminders(deps, voiceking.tenantId);
+    expect(first.overdue).toBeGreaterThan(0);
+    const reminder = await mailTo('info@voiceking.be');
+    expect(reminder.text).toContain(request.requestId);
+    expect(await sendDeadlineReminders(deps, voiceking.tenantId)).toEqual({ dueSoon: 0, overdue: 0 });
+  });
+});

@@ -1,0 +1,252 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
+import {
+  buildAccessReport,
+  renderAccessReportHtml,
+  streamPortabilityZip,
+} from '../../kernel/access-report/index.js';
+import yazl from 'yazl';
+import {
+  consumeDownload,
+  extendRequest,
+  fulfilByStaff,
+  getPublicStatus,
+  listRequests,
+  publicRequestSchema,
+  registerStaffRequest,
+  rejectRequest,
+  REQUEST_KINDS,
+  RIGHTS_PURPOSE,
+  staffRequestSchema,
+  submitPublicRequest,
+  verifyByStaff,
+  verifyPublicRequest,
+  type RequestsDeps,
+  type StaffContext,
+} from './requests.service.js';
+
+const statusSchema = z.object({
+  requestId: z.string(),
+  kind: z.enum(REQUEST_KINDS),
+  state: z.enum(['awaiting_verification', 'verified', 'fulfilled', 'rejected']),
+  receivedOn: z.string(),
+  dueOn: z.string(),
+});
+const listItemSchema = statusSchema.extend({
+  channel: z.string(),
+  subjectId: z.number().int().nullable(),
+  overdue: z.boolean(),
+  verificationMethod: z.string().nullable(),
+});
+const slugParams = z.object({ slug: z.string().regex(/^[a-z][a-z0-9-]{1,62}$/) });
+const requestParams = z.object({ id: z.string().uuid() });
+
+function staffContext(request: FastifyRequest): StaffContext {
+  const staff = staffOf(request);
+  return { tenantId: staff.tenantId, actor: actorOf(staff), requestId: request.id };
+}
+
+export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps): void {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  // ------------------------------------------------------------------ public privacy portal
+  typed.post(
+    '/t/:slug/privacy/requests',
+    {
+      schema: {
+        summary:
+          'File a data-subject request (VK-21…VK-27); a code is sent to the e-mail address on file, if any. The answer never reveals whether the address is known.',
+        tags: ['privacy portal'],
+        params: slugParams,
+        body: publicRequestSchema,
+        response: {
+          202: z.object({
+            requestId: z.string(),
+            statusToken: z.string(),
+            dueOn: z.string(),
+            next: z.string(),
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const receipt = await submitPublicRequest(deps, request.params.slug, request.body);
+      return reply
+        .status(202)
+        .send({
+          ...receipt,
+          next: 'if this e-mail address is known to us, a code was sent to it; enter it to confirm your request',
+        });
+    },
+  );
+  typed.post(
+    '/t/:slug/privacy/requests/:id/verify',
+    {
+      schema: {
+        summary: 'Confirm a request with the code sent to the e-mail address on file',
+        tags: ['privacy portal'],
+        params: slugParams.extend({ id: z.string().max(64) }),
+        body: z.object({ code: z.string().max(12) }),
+        response: {
+          200: z.object({ state: z.enum(['awaiting_verification', 'verified', 'fulfilled', 'rejected']) }),
+        },
+      },
+    },
+    async (request) => verifyPublicRequest(deps, request.params.slug, request.params.id, request.body.code),
+  );
+  typed.get(
+    '/t/:slug/privacy/requests/:id',
+    {
+      schema: {
+        summary: 'Status of a request by its unguessable status token (no personal data)',
+        tags: ['privacy portal'],
+        params: slugParams.extend({ id: z.string().max(64) }),
+        querystring: z.object({ token: z.string().min(20).max(64) }),
+        response: { 200: statusSchema },
+      },
+    },
+    async (request) => getPublicStatus(deps, request.params.slug, request.params.id, request.query.token),
+  );
+  typed.get(
+    '/t/:slug/privacy/downloads/:token',
+    {
+      schema: {
+        summary:
+          'Single-use, expiring download of an access or portability package (link sent to the contact on file)',
+        tags: ['privacy portal'],
+        params: slugParams.extend({ token: z.string().max(64) }),
+      },
+    },
+    async (request, reply) => {
+      const { tenant, request: rightsRequest } = await consumeDownload(
+        deps,
+        request.params.slug,
+        request.params.token,
+      );
+      const subjectId = rightsRequest.subject_id ?? 0;
+      const options = {
+        tenantId: tenant.tenantId,
+        actor: { kind: 'system' as const, job: 'rights-download' },
+        purpose: RIGHTS_PURPOSE,
+        subjectId,
+        language: rightsRequest.language,
+      };
+      void reply
+        .header('content-type', 'application/zip')
+        .header('content-disposition', `attachment; filename="${tenant.slug}-${rightsRequest.kind}.zip"`)
+        .header('cache-control', 'no-store');
+      if (rightsRequest.kind === 'portability') {
+        reply.hijack();
+        reply.raw.writeHead(200, reply.getHeaders() as Record<string, string>);
+        await streamPortabilityZip(deps.kernel, deps.dataMap, options, reply.raw);
+        return reply;
+      }
+      const report = await buildAccessReport(deps.kernel, deps.dataMap, options);
+      const zip = new yazl.ZipFile();
+      zip.addBuffer(Buffer.from(`${JSON.stringify(report, null, 2)}\n`), 'access-report.json');
+      zip.addBuffer(Buffer.from(renderAccessReportHtml(report)), 'access-report.html');
+      zip.end();
+      return reply.send(zip.outputStream);
+    },
+  );
+  // ------------------------------------------------------------------ staff
+  const preHandler = requireStaff(deps.kernel);
+  typed.get(
+    '/api/v1/requests',
+    {
+      preHandler,
+      schema: {
+        summary: 'Data-subject requests by due date; filter by state or overdue (VK-27 dashboard)',
+        tags: ['requests'],
+        querystring: z.object({
+          state: z.enum(['awaiting_verification', 'verified', 'fulfilled', 'rejected']).optional(),
+          overdue: z.enum(['true', 'false']).optional(),
+          limit: z.coerce.number().int().min(1).max(500).default(100),
+        }),
+        response: { 200: z.object({ items: z.array(listItemSchema) }) },
+      },
+    },
+    async (request) => ({
+      items: await listRequests(deps, staffContext(request), {
+        limit: request.query.limit,
+        ...(request.query.state ? { state: request.query.state } : {}),
+        ...(request.query.overdue === 'true' ? { overdue: true } : {}),
+      }),
+    }),
+  );
+  typed.post(
+    '/api/v1/requests',
+    {
+      preHandler,
+      schema: {
+        summary: 'Register a request received by letter, e-mail, phone or in person',
+        tags: ['requests'],
+        body: staffRequestSchema,
+        response: { 201: statusSchema },
+      },
+    },
+    async (request, reply) =>
+      reply.status(201).send(await registerStaffRequest(deps, staffContext(request), request.body)),
+  );
+  typed.post(
+    '/api/v1/requests/:id/verify',
+    {
+      preHandler,
+      schema: {
+        summary: 'Record that staff verified the person by another method',
+        tags: ['requests'],
+        params: requestParams,
+        body: z.object({ method: z.string() }),
+        response: { 200: statusSchema },
+      },
+    },
+    async (request) => verifyByStaff(deps, staffContext(request), request.params.id, request.body.method),
+  );
+  typed.post(
+    '/api/v1/requests/:id/extend',
+    {
+      preHandler,
+      schema: {
+        summary: 'Extend the deadline by up to two further months, with a reason (the person is told)',
+        tags: ['requests'],
+        params: requestParams,
+        body: z.object({ until: z.string(), reason: z.string() }),
+        response: { 200: statusSchema },
+      },
+    },
+    async (request) => extendRequest(deps, staffContext(request), request.params.id, request.body),
+  );
+  typed.post(
+    '/api/v1/requests/:id/fulfil',
+    {
+      preHandler,
+      schema: {
+        summary: 'Carry out a verified request (rectification takes the corrections)',
+        tags: ['requests'],
+        params: requestParams,
+        body: z.object({ corrections: z.record(z.string(), z.unknown()).optional() }),
+        response: { 200: z.object({ outcome: z.record(z.string(), z.unknown()) }) },
+      },
+    },
+    async (request) => ({
+      outcome: await fulfilByStaff(deps, staffContext(request), request.params.id, {
+        corrections: request.body.corrections,
+      }),
+    }),
+  );
+  typed.post(
+    '/api/v1/requests/:id/reject',
+    {
+      preHandler,
+      schema: {
+        summary: 'Reject a request with a reason (the person is told)',
+        tags: ['requests'],
+        params: requestParams,
+        body: z.object({ reason: z.string() }),
+        response: { 200: statusSchema },
+      },
+    },
+    async (request) => rejectRequest(deps, staffContext(request), request.params.id, request.body.reason),
+  );
+}

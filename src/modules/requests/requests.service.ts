@@ -1,0 +1,785 @@
+import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { buildAccessReport } from '../../kernel/access-report/index.js';
+import type { TableDataMap } from '../../kernel/datamap/datamap.js';
+import { eraseSubject } from '../../kernel/erasure/index.js';
+import type { Actor } from '../../kernel/gate/gate.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
+import { setMarketingObjection, setPurposeState, setRestriction } from '../../kernel/subjects/index.js';
+import { withTenant } from '../../platform/db.js';
+import { AppError } from '../../platform/errors.js';
+import type { Logger } from '../../platform/logger.js';
+import type { Mailer } from '../../platform/mailer.js';
+import { findPeopleByContact, getPerson, rectificationSchema, rectifyPerson } from '../parties/index.js';
+import { findTenantBySlug, type Tenant } from '../tenants/index.js';
+import { brusselsDate, computeDueDate, latestExtension } from './deadlines.js';
+import { writeLetter, type LetterFacts } from './letters.js';
+import type { Selectable } from 'kysely';
+import type { RequestChannel, RequestKind, RequestState, RightsRequestsTable } from './requests.tables.js';
+
+type RequestRow = Selectable<RightsRequestsTable>;
+
+export interface RequestsDeps {
+  kernel: Kernel;
+  mailer: Mailer;
+  dataMap: readonly TableDataMap[];
+  /** Base URL for links in mail, e.g. https://privacy.voiceking.be */
+  publicUrl: string;
+  logger: Logger;
+}
+
+/** The purpose under which rights requests are handled; both seed policies declare it. */
+export const RIGHTS_PURPOSE = 'rights_requests';
+const PORTAL: Actor = { kind: 'system', job: 'rights-portal' };
+const CODE_TTL_MS = 15 * 60 * 1000;
+const MAX_CODE_ATTEMPTS = 5;
+const DOWNLOAD_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+
+export const REQUEST_KINDS = [
+  'access',
+  'portability',
+  'rectification',
+  'erasure',
+  'restriction',
+  'objection',
+  'withdraw_consent',
+  'object_direct_marketing',
+] as const satisfies readonly RequestKind[];
+
+const sha256 = (value: string): Buffer => createHash('sha256').update(value).digest();
+
+export const publicRequestSchema = z.object({
+  kind: z.enum(REQUEST_KINDS),
+  email: z.string().trim().toLowerCase().email('expected an e-mail address').max(320),
+  language: z.enum(['nl', 'fr', 'en']).optional(),
+  purposes: z
+    .array(z.string().regex(/^[a-z][a-z0-9_]*$/))
+    .max(30)
+    .default([]),
+});
+
+export type PublicRequestInput = z.input<typeof publicRequestSchema>;
+
+export interface RequestReceipt {
+  requestId: string;
+  /** Shown once to the requester: lets them follow the status without logging in. */
+  statusToken: string;
+  dueOn: string;
+}
+
+function invalid(message: string): AppError {
+  return new AppError('validation_failed', message, { publicMessage: message });
+}
+
+function assertOffered(policy: Policy, kind: RequestKind): void {
+  if (!(policy.rights.offered as readonly string[]).includes(kind))
+    throw invalid(`kind: this provider's policy does not offer "${kind}"`);
+}
+
+/**
+ * The public form (VK-26). The answer is the same whether or not the e-mail belongs to someone:
+ * a code goes only to the e-mail address already on file, and what was typed is not stored.
+ */
+export async function submitPublicRequest(
+  deps: RequestsDeps,
+  tenantSlug: string,
+  input: PublicRequestInput,
+): Promise<RequestReceipt> {
+  const parsed = publicRequestSchema.safeParse(input);
+  if (!parsed.success)
+    throw invalid(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+  const tenant = await findTenantBySlug(deps.kernel.db, tenantSlug);
+  const { policy } = await deps.kernel.policies.current(tenant.tenantId);
+  assertOffered(policy, parsed.data.kind);
+  const language = parsed.data.language ?? policy.statement.languages[0] ?? 'nl';
+  const context = { tenantId: tenant.tenantId, actor: PORTAL, purpose: RIGHTS_PURPOSE };
+  const matches = await findPeopleByContact(deps.kernel, context, { email: parsed.data.email });
+  // Two people sharing an address (a family mailbox) is no proof of who asks: staff verify those.
+  const match = matches.length === 1 ? matches[0] : undefined;
+  const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+  const receipt = await insertRequest(deps, tenant, {
+    kind: parsed.data.kind,
+    channel: 'portal',
+    subjectId: match?.subjectId ?? null,
+    language,
+    purposes: parsed.data.purposes,
+    verified: undefined,
+    scanReference: null,
+  });
+  await withTenant(deps.kernel.db, tenant.tenantId, (tx) =>
+    tx
+      .insertInto('verification_codes')
+      .values({
+        tenant_id: tenant.tenantId,
+        request_id: receipt.requestId,
+        // Unmatched requests get a code too, which is never sent: every later answer looks the same.
+        code_hash: sha256(`${receipt.requestId}:${code}`),
+        expires_at: new Date(deps.kernel.clock.now().getTime() + CODE_TTL_MS),
+      })
+      .execute(),
+  );
+  if (match?.email) {
+    const letter = writeLetter(policy, language, {
+      kind: parsed.data.kind,
+      outcome: 'verification_code',
+      code,
+      receivedOn: receipt.receivedOn,
+      dueOn: receipt.dueOn,
+    });
+    sendInBackground(deps, policy, match.email, letter);
+  }
+  return { requestId: receipt.requestId, statusToken: receipt.statusToken, dueOn: receipt.dueOn };
+}
+
+/** Mail is sent after the answer so the form's timing does not reveal whether someone matched. */
+function sendInBackground(
+  deps: RequestsDeps,
+  policy: Policy,
+  to: string,
+  letter: { subject: string; text: string },
+): void {
+  deps.mailer
+    .send({
+      to,
+      subject: letter.subject,
+      text: letter.text,
+      fromName: `${policy.controller.legalName} ${policy.controller.legalForm}`,
+    })
+    .catch((error: unknown) =>
+      deps.logger.error(
+        { err: { message: error instanceof Error ? error.message : 'unknown' } },
+        'request mail failed',
+      ),
+    );
+}
+
+interface NewRequest {
+  kind: RequestKind;
+  channel: RequestChannel;
+  subjectId: number | null;
+  language: Language;
+  purposes: string[];
+  verified: { method: string } | undefined;
+  scanReference: string | null;
+}
+
+async function insertRequest(
+  deps: RequestsDeps,
+  tenant: Tenant,
+  request: NewRequest,
+): Promise<RequestReceipt & { receivedOn: string }> {
+  const { policy } = await deps.kernel.policies.current(tenant.tenantId);
+  const now = deps.kernel.clock.now();
+  const receivedOn = brusselsDate(now);
+  const dueOn = computeDueDate(receivedOn, policy.rights.answerDeadlineDays);
+  const requestId = randomUUID();
+  const statusToken = randomBytes(24).toString('base64url');
+  await deps.kernel.transact(tenant.tenantId, async (atx) => {
+    await atx.tx
+      .insertInto('rights_requests')
+      .values({
+        tenant_id: tenant.tenantId,
+        request_id: requestId,
+        status_token_hash: sha256(statusToken),
+        kind: request.kind,
+        channel: request.channel,
+        subject_id: request.subjectId,
+        state: request.verified ? 'verified' : 'awaiting_verification',
+        language: request.language,
+        received_at: now,
+        due_on: dueOn,
+        verified_at: request.verified ? now : null,
+        verification_method: request.verified?.method ?? null,
+        scan_reference: request.scanReference,
+        purposes: request.purposes,
+      })
+      .execute();
+    atx.audit.record({
+      actor: { kind: 'system', id: `request.${request.channel}` },
+      role: null,
+      purpose: RIGHTS_PURPOSE,
+      action: `request.${request.kind}`,
+      ...(request.subjectId ? { subjectIds: [request.subjectId] } : {}),
+      decision: 'allowed',
+      reason: request.subjectId ? 'matched' : 'unmatched',
+    });
+  });
+  return { requestId, statusToken, dueOn, receivedOn };
+}
+
+/**
+ * Checks a code. Wrong, expired, used-up or never-sent codes all get the same answer; after five
+ * attempts the request can no longer be verified by code. A correct code verifies the request and
+ * starts its fulfilment.
+ */
+export async function verifyPublicRequest(
+  deps: RequestsDeps,
+  tenantSlug: string,
+  requestId: string,
+  code: string,
+): Promise<{ state: RequestState }> {
+  const tenant = await findTenantBySlug(deps.kernel.db, tenantSlug);
+  const now = deps.kernel.clock.now();
+  const refused = (): AppError =>
+    new AppError('validation_failed', 'verification failed', {
+      publicMessage: 'the code is wrong or no longer valid',
+    });
+  const verified = await withTenant(deps.kernel.db, tenant.tenantId, async (tx) => {
+    const row = await tx
+      .selectFrom('verification_codes')
+      .select(['code_hash', 'expires_at', 'attempts', 'used_at'])
+      .where('request_id', '=', requestId)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!row || row.used_at !== null || row.attempts >= MAX_CODE_ATTEMPTS || row.expires_at <= now)
+      return false;
+    const ok = /^\d{6}$/.test(code) && timingSafeEqual(row.code_hash, sha256(`${requestId}:${code}`));
+    if (!ok) {
+      await tx
+        .updateTable('verification_codes')
+        .set({ attempts: row.attempts + 1 })
+        .where('request_id', '=', requestId)
+        .execute();
+      return false;
+    }
+    const request = await tx
+      .selectFrom('rights_requests')
+      .select(['subject_id'])
+      .where('request_id', '=', requestId)
+      .executeTakeFirstOrThrow();
+    if (request.subject_id === null) return false;
+    await tx
+      .updateTable('verification_codes')
+      .set({ used_at: now })
+      .where('request_id', '=', requestId)
+      .execute();
+    await tx
+      .updateTable('rights_requests')
+      .set({ state: 'verified', verified_at: now, verification_method: 'code_to_contact_on_file' })
+      .where('request_id', '=', requestId)
+      .where('state', '=', 'awaiting_verification')
+      .execute();
+    return true;
+  }).catch((error: unknown) => {
+    if (error instanceof Error && /invalid input syntax for type uuid/.test(error.message)) return false;
+    throw error;
+  });
+  if (!verified) throw refused();
+  const state = await fulfilAutomatically(deps, tenant, requestId);
+  return { state };
+}
+
+/** Requests the person's own action settles at once; erasure and rectification wait for staff. */
+const AUTOMATIC: ReadonlySet<RequestKind> = new Set([
+  'access',
+  'portability',
+  'restriction',
+  'objection',
+  'withdraw_consent',
+  'object_direct_marketing',
+]);
+
+async function fulfilAutomatically(
+  deps: RequestsDeps,
+  tenant: Tenant,
+  requestId: string,
+): Promise<RequestState> {
+  const request = await loadRequest(deps, tenant.tenantId, requestId);
+  if (!AUTOMATIC.has(request.kind)) return request.state;
+  await fulfil(deps, tenant, request, PORTAL, {});
+  return 'fulfilled';
+}
+
+async function loadRequest(deps: RequestsDeps, tenantId: number, requestId: string): Promise<RequestRow> {
+  if (!/^[0-9a-f-]{36}$/.test(requestId))
+    throw new AppError('not_found', 'no such request', { publicMessage: 'no such request' });
+  const row = await withTenant(deps.kernel.db, tenantId, (tx) =>
+    tx.selectFrom('rights_requests').selectAll().where('request_id', '=', requestId).executeTakeFirst(),
+  );
+  if (!row) throw new AppError('not_found', 'no such request', { publicMessage: 'no such request' });
+  return row;
+}
+
+export interface RequestStatus {
+  requestId: string;
+  kind: RequestKind;
+  state: RequestState;
+  receivedOn: string;
+  dueOn: string;
+}
+
+/** Status by the unguessable token: kind, state and dates only, nothing about the person. */
+export async function getPublicStatus(
+  deps: RequestsDeps,
+  tenantSlug: string,
+  requestId: string,
+  statusToken: string,
+): Promise<RequestStatus> {
+  const tenant = await findTenantBySlug(deps.kernel.db, tenantSlug);
+  const request = await loadRequest(deps, tenant.tenantId, requestId);
+  if (!timingSafeEqual(request.status_token_hash, sha256(statusToken)))
+    throw new AppError('not_found', 'no such request', { publicMessage: 'no such request' });
+  return present(request);
+}
+
+function present(request: RequestRow): RequestStatus {
+  return {
+    requestId: request.request_id,
+    kind: request.kind,
+    state: request.state,
+    receivedOn: brusselsDate(request.received_at),
+    dueOn: String(request.extended_due_on ?? request.due_on),
+  };
+}
+
+async function contactOnFile(
+  deps: RequestsDeps,
+  tenantId: number,
+  subjectId: number,
+): Promise<string | null> {
+  const person = await getPerson(
+    deps.kernel,
+    { tenantId, actor: PORTAL, purpose: RIGHTS_PURPOSE },
+    subjectId,
+  ).catch(() => undefined);
+  return person?.email ?? null;
+}
+
+export interface FulfilOptions {
+  corrections?: unknown;
+}
+
+/**
+ * Carries out a verified request: walks the data map (access, portability, erasure) or sets the
+ * state the gate enforces (restriction, objection, withdrawal) — effective at once — and sends the
+ * answer letter to the contact on file. Returns the outcome stored with the request.
+ */
+async function fulfil(
+  deps: RequestsDeps,
+  tenant: Tenant,
+  request: RequestRow,
+  actor: Actor,
+  options: FulfilOptions,
+): Promise<Record<string, unknown>> {
+  if (request.state !== 'verified')
+    throw new AppError('conflict', 'request not verified', {
+      publicMessage: `the request is ${request.state.replaceAll('_', ' ')}`,
+    });
+  const subjectId = request.subject_id;
+  if (subjectId === null)
+    throw new AppError('conflict', 'request without subject', {
+      publicMessage: 'the request is not linked to a person',
+    });
+  const { kernel } = deps;
+  const { policy } = await kernel.policies.current(tenant.tenantId);
+  const lang = request.language;
+  const context = { tenantId: tenant.tenantId, actor, purpose: RIGHTS_PURPOSE };
+  const email = await contactOnFile(deps, tenant.tenantId, subjectId);
+  const now = kernel.clock.now();
+  const facts: LetterFacts = {
+    kind: request.kind,
+    outcome: 'fulfilled',
+    receivedOn: brusselsDate(request.received_at),
+    dueOn: String(request.extended_due_on ?? request.due_on),
+  };
+  let outcome: Record<string, unknown> = {};
+  switch (request.kind) {
+    case 'access':
+    case 'portability': {
+      const report = await buildAccessReport(kernel, deps.dataMap, { ...context, subjectId, language: lang });
+      const token = randomBytes(32).toString('base64url');
+      await withTenant(kernel.db, tenant.tenantId, (tx) =>
+        tx
+          .insertInto('export_downloads')
+          .values({
+            tenant_id: tenant.tenantId,
+            token_hash: sha256(token),
+            request_id: request.request_id,
+            expires_at: new Date(now.getTime() + DOWNLOAD_TTL_MS),
+          })
+          .execute(),
+      );
+      facts.outcome = 'download_ready';
+      facts.link = `${deps.publicUrl}/t/${tenant.slug}/privacy/downloads/${token}`;
+      outcome = {
+        categories: report.categories.map((category) => category.key),
+        tables: report.data.map((table) => table.table),
+      };
+      break;
+    }
+    case 'erasure': {
+      const erased = await eraseSubject(kernel, deps.dataMap, { ...context, subjectId });
+      facts.erased = erased.erased.map(
+        (item) =>
+          `${item.categories.map((key) => policy.categories[key]?.label[lang] ?? key).join(', ')} (${item.rows})`,
+      );
+      facts.kept = erased.kept.map((item) => ({
+        what: item.categories.map((key) => policy.categories[key]?.label[lang] ?? key).join(', '),
+        why: `${policy.legalHolds[item.legalHold]?.label[lang] ?? item.legalHold} (${item.legalReference})`,
+        until: item.retention,
+      }));
+      outcome = { erased: erased.erased, kept: erased.kept, keyDestroyed: erased.keyDestroyed };
+      break;
+    }
+    case 'rectification': {
+      const corrections = rectificationSchema.safeParse(options.corrections);
+      if (!corrections.success)
+        throw invalid(
+          `corrections: ${corrections.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
+        );
+      const changed = await rectifyPerson(kernel, context, subjectId, corrections.data);
+      outcome = { changedCategories: changed };
+      break;
+    }
+    case 'restriction':
+      await kernel.transact(tenant.tenantId, (atx) => setRestriction(atx, subjectId, true, now));
+      outcome = { restricted: true };
+      break;
+    case 'object_direct_marketing':
+      await kernel.transact(tenant.tenantId, (atx) => setMarketingObjection(atx, subjectId, now));
+      outcome = { marketingObjected: true };
+      break;
+    case 'objection':
+    case 'withdraw_consent': {
+      const basis = request.kind === 'objection' ? 'legitimate_interests' : 'consent';
+      const purposes = request.purposes.length > 0 ? request.purposes : Object.keys(policy.purposes);
+      const affected = purposes.filter((key) => policy.purposes[key]?.legalBasis === basis);
+      await kernel.transact(tenant.tenantId, async (atx) => {
+        for (const purpose of affected) {
+          await setPurposeState(atx, {
+            subjectId,
+            purpose,
+            state: request.kind === 'objection' ? 'objected' : 'withdrawn',
+            policyVersion: policy.statement.version,
+            channel: request.channel,
+            at: now,
+          });
+        }
+      });
+      outcome = { purposes: affected };
+      break;
+    }
+  }
+  await withTenant(kernel.db, tenant.tenantId, (tx) =>
+    tx
+      .updateTable('rights_requests')
+      .set({ state: 'fulfilled', fulfilled_at: now, outcome: JSON.stringify(outcome), corrections_enc: null })
+      .where('request_id', '=', request.request_id)
+      .execute(),
+  );
+  if (email) sendInBackground(deps, policy, email, writeLetter(policy, lang, facts));
+  return outcome;
+}
+
+// ---------------------------------------------------------------- staff side
+
+export interface StaffContext {
+  tenantId: number;
+  actor: Extract<Actor, { kind: 'staff' }>;
+  requestId?: string;
+}
+
+/** Staff handling requests must be allowed under the rights purpose; the gate checks and audits it. */
+async function authorizeStaff(
+  deps: RequestsDeps,
+  context: StaffContext,
+  subjectIds: number[] = [],
+): Promise<void> {
+  await deps.kernel.transact(context.tenantId, async (atx) => {
+    await deps.kernel.gate.authorize(atx, context.actor, {
+      purpose: RIGHTS_PURPOSE,
+      action: 'read',
+      categories: [],
+      subjectIds,
+    });
+  });
+}
+
+async function tenantOf(deps: RequestsDeps, tenantId: number): Promise<Tenant> {
+  const row = await deps.kernel.db
+    .selectFrom('tenants')
+    .select(['tenant_id', 'slug', 'name', 'created_at'])
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirstOrThrow();
+  return { tenantId: row.tenant_id, slug: row.slug, name: row.name, createdAt: row.created_at };
+}
+
+export const staffRequestSchema = z.object({
+  kind: z.enum(REQUEST_KINDS),
+  channel: z.enum(['letter', 'email', 'phone', 'in_person']),
+  subjectId: z.number().int().positive(),
+  language: z.enum(['nl', 'fr', 'en']).optional(),
+  scanReference: z.string().trim().min(1).max(200).optional(),
+  /** How staff verified the person's identity, e.g. `id_card_seen`, `callback_on_file_number`. */
+  verificationMethod: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{2,40}$/)
+    .optional(),
+  purposes: z
+    .array(z.string().regex(/^[a-z][a-z0-9_]*$/))
+    .max(30)
+    .default([]),
+});
+
+export type StaffRequestInput = z.input<typeof staffRequestSchema>;
+
+/** A request received by letter, e-mail or phone, registered by staff (with the scan reference, never the ID). */
+export async function registerStaffRequest(
+  deps: RequestsDeps,
+  context: StaffContext,
+  input: StaffRequestInput,
+): Promise<RequestStatus> {
+  const parsed = staffRequestSchema.safeParse(input);
+  if (!parsed.success)
+    throw invalid(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+  await authorizeStaff(deps, context, [parsed.data.subjectId]);
+  const tenant = await tenantOf(deps, context.tenantId);
+  const { policy } = await deps.kernel.policies.current(context.tenantId);
+  assertOffered(policy, parsed.data.kind);
+  const receipt = await insertRequest(deps, tenant, {
+    kind: parsed.data.kind,
+    channel: parsed.data.channel,
+    subjectId: parsed.data.subjectId,
+    language: parsed.data.language ?? policy.statement.languages[0] ?? 'nl',
+    purposes: parsed.data.purposes,
+    verified: parsed.data.verificationMethod
+      ? { method: `staff_${parsed.data.verificationMethod}` }
+      : undefined,
+    scanReference: parsed.data.scanReference ?? null,
+  });
+  return present(await loadRequest(deps, context.tenantId, receipt.requestId));
+}
+
+/** Identity checked by staff by another method (recorded). */
+export async function verifyByStaff(
+  deps: RequestsDeps,
+  context: StaffContext,
+  requestId: string,
+  method: string,
+): Promise<RequestStatus> {
+  if (!/^[a-z][a-z0-9_]{2,40}$/.test(method))
+    throw invalid('method: expected a method key like id_card_seen');
+  const request = await loadRequest(deps, context.tenantId, requestId);
+  if (request.subject_id === null)
+    throw new AppError('conflict', 'unmatched request', {
+      publicMessage: 'link the request to a person first',
+    });
+  await authorizeStaff(deps, context, [request.subject_id]);
+  if (request.state !== 'awaiting_verification')
+    throw new AppError('conflict', 'not awaiting verification', {
+      publicMessage: `the request is ${request.state.replaceAll('_', ' ')}`,
+    });
+  await withTenant(deps.kernel.db, context.tenantId, (tx) =>
+    tx
+      .updateTable('rights_requests')
+      .set({
+        state: 'verified',
+        verified_at: deps.kernel.clock.now(),
+        verification_method: `staff_${method}`,
+      })
+      .where('request_id', '=', requestId)
+      .execute(),
+  );
+  return present(await loadRequest(deps, context.tenantId, requestId));
+}
+
+/** Art. 12(3): up to two further months, with a reason, notified to the person. */
+export async function extendRequest(
+  deps: RequestsDeps,
+  context: StaffContext,
+  requestId: string,
+  input: { until: string; reason: string },
+): Promise<RequestStatus> {
+  const request = await loadRequest(deps, context.tenantId, requestId);
+  await authorizeStaff(deps, context, request.subject_id ? [request.subject_id] : []);
+  if (request.state === 'fulfilled' || request.state === 'rejected')
+    throw new AppError('conflict', 'request closed', { publicMessage: 'the request is closed' });
+  const reason = input.reason.trim();
+  if (reason.length < 10 || reason.length > 500)
+    throw invalid('reason: give the reason in 10 to 500 characters');
+  const due = String(request.due_on);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(input.until) || input.until <= due || input.until > latestExtension(due)) {
+    throw invalid(
+      `until: must lie after ${due} and no later than ${latestExtension(due)} (two further months, GDPR Art. 12(3))`,
+    );
+  }
+  await withTenant(deps.kernel.db, context.tenantId, (tx) =>
+    tx
+      .updateTable('rights_requests')
+      .set({ extended_due_on: input.until, extension_reason: reason })
+      .where('request_id', '=', requestId)
+      .execute(),
+  );
+  await notify(deps, request, { outcome: 'extended', dueOn: input.until, reason });
+  return present(await loadRequest(deps, context.tenantId, requestId));
+}
+
+export async function rejectRequest(
+  deps: RequestsDeps,
+  context: StaffContext,
+  requestId: string,
+  reason: string,
+): Promise<RequestStatus> {
+  const request = await loadRequest(deps, context.tenantId, requestId);
+  await authorizeStaff(deps, context, request.subject_id ? [request.subject_id] : []);
+  if (request.state === 'fulfilled' || request.state === 'rejected')
+    throw new AppError('conflict', 'request closed', { publicMessage: 'the request is closed' });
+  if (reason.trim().length < 10 || reason.length > 500)
+    throw invalid('reason: give the reason in 10 to 500 characters');
+  await withTenant(deps.kernel.db, context.tenantId, (tx) =>
+    tx
+      .updateTable('rights_requests')
+      .set({ state: 'rejected', rejected_reason: reason.trim() })
+      .where('request_id', '=', requestId)
+      .execute(),
+  );
+  await notify(deps, request, { outcome: 'rejected', reason: reason.trim() });
+  return present(await loadRequest(deps, context.tenantId, requestId));
+}
+
+async function notify(
+  deps: RequestsDeps,
+  request: RequestRow,
+  facts: Partial<LetterFacts> & { outcome: LetterFacts['outcome'] },
+): Promise<void> {
+  if (request.subject_id === null) return;
+  const email = await contactOnFile(deps, request.tenant_id, request.subject_id);
+  if (!email) return;
+  const { policy } = await deps.kernel.policies.current(request.tenant_id);
+  sendInBackground(
+    deps,
+    policy,
+    email,
+    writeLetter(policy, request.language, {
+      kind: request.kind,
+      receivedOn: brusselsDate(request.received_at),
+      dueOn: String(request.extended_due_on ?? request.due_on),
+      ...facts,
+    }),
+  );
+}
+
+export async function fulfilByStaff(
+  deps: RequestsDeps,
+  context: StaffContext,
+  requestId: string,
+  options: FulfilOptions,
+): Promise<Record<string, unknown>> {
+  const request = await loadRequest(deps, context.tenantId, requestId);
+  await authorizeStaff(deps, context, request.subject_id ? [request.subject_id] : []);
+  return fulfil(deps, await tenantOf(deps, context.tenantId), request, context.actor, options);
+}
+
+export interface RequestListItem extends RequestStatus {
+  channel: RequestChannel;
+  subjectId: number | null;
+  overdue: boolean;
+  verificationMethod: string | null;
+}
+
+/** The dashboard: open requests by due date; `overdue` = past the (extended) due date and still open. */
+export async function listRequests(
+  deps: RequestsDeps,
+  context: StaffContext,
+  filter: { state?: RequestState; overdue?: boolean; limit: number },
+): Promise<RequestListItem[]> {
+  await authorizeStaff(deps, context);
+  const today = brusselsDate(deps.kernel.clock.now());
+  const rows = await withTenant(deps.kernel.db, context.tenantId, (tx) => {
+    let query = tx
+      .selectFrom('rights_requests')
+      .selectAll()
+      .orderBy('due_on')
+      .orderBy('received_at')
+      .limit(filter.limit);
+    if (filter.state) query = query.where('state', '=', filter.state);
+    if (filter.overdue) {
+      query = query
+        .where('state', 'in', ['awaiting_verification', 'verified'])
+        .where((eb) => eb(eb.fn.coalesce('extended_due_on', 'due_on'), '<', today));
+    }
+    return query.execute();
+  });
+  return rows.map((row) => ({
+    ...present(row),
+    channel: row.channel,
+    subjectId: row.subject_id,
+    verificationMethod: row.verification_method,
+    overdue:
+      (row.state === 'awaiting_verification' || row.state === 'verified') &&
+      String(row.extended_due_on ?? row.due_on) < today,
+  }));
+}
+
+/**
+ * The daily job (VK-27): mails the privacy contact the open requests due within 7 days or
+ * overdue, once a day, and returns them.
+ */
+export async function sendDeadlineReminders(
+  deps: RequestsDeps,
+  tenantId: number,
+): Promise<{ dueSoon: number; overdue: number }> {
+  const today = brusselsDate(deps.kernel.clock.now());
+  const soon = new Date(`${today}T00:00:00Z`);
+  soon.setUTCDate(soon.getUTCDate() + 7);
+  const horizon = soon.toISOString().slice(0, 10);
+  const rows = await withTenant(deps.kernel.db, tenantId, (tx) =>
+    tx
+      .selectFrom('rights_requests')
+      .select(['request_id', 'kind', 'due_on', 'extended_due_on', 'last_reminder_on'])
+      .where('state', 'in', ['awaiting_verification', 'verified'])
+      .where((eb) => eb(eb.fn.coalesce('extended_due_on', 'due_on'), '<=', horizon))
+      .execute(),
+  );
+  const pending = rows.filter((row) => String(row.last_reminder_on ?? '') !== today);
+  if (pending.length === 0) return { dueSoon: 0, overdue: 0 };
+  const due = (row: (typeof rows)[number]): string => String(row.extended_due_on ?? row.due_on);
+  const overdue = pending.filter((row) => due(row) < today);
+  const { policy } = await deps.kernel.policies.current(tenantId);
+  const lines = pending.map(
+    (row) => `${due(row) < today ? 'OVERDUE' : 'due'} ${due(row)}  ${row.kind}  ${row.request_id}`,
+  );
+  await deps.mailer.send({
+    to: policy.controller.privacyContact.email,
+    subject: `Kluis: ${overdue.length} overdue, ${pending.length - overdue.length} due within 7 days`,
+    text: `Open data-subject requests (GDPR Art. 12(3)):\n\n${lines.join('\n')}\n`,
+  });
+  await withTenant(deps.kernel.db, tenantId, (tx) =>
+    tx
+      .updateTable('rights_requests')
+      .set({ last_reminder_on: today })
+      .where(
+        'request_id',
+        'in',
+        pending.map((row) => row.request_id),
+      )
+      .execute(),
+  );
+  return { dueSoon: pending.length - overdue.length, overdue: overdue.length };
+}
+
+/** Consumes a single-use download token; returns what to stream, or refuses (expired, used, unknown). */
+export async function consumeDownload(
+  deps: RequestsDeps,
+  tenantSlug: string,
+  token: string,
+): Promise<{ tenant: Tenant; request: RequestRow }> {
+  const tenant = await findTenantBySlug(deps.kernel.db, tenantSlug);
+  const gone = (): AppError =>
+    new AppError('not_found', 'no such download', { publicMessage: 'this link is unknown, used or expired' });
+  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) throw gone();
+  const now = deps.kernel.clock.now();
+  const row = await withTenant(deps.kernel.db, tenant.tenantId, (tx) =>
+    tx
+      .updateTable('export_downloads')
+      .set({ used_at: now })
+      .where('token_hash', '=', sha256(token))
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', now)
+      .returning('request_id')
+      .executeTakeFirst(),
+  );
+  if (!row) throw gone();
+  return { tenant, request: await loadRequest(deps, tenant.tenantId, row.request_id) };
+}
