@@ -24,6 +24,7 @@ import { registerPolicyRoutes } from '../kernel/tenant-policy/tenant-policy.rout
 import { registerPartiesRoutes } from '../modules/parties/parties.routes.js';
 import { registerContractRoutes } from '../modules/contracts/index.js';
 import { registerBillingRoutes } from '../modules/billing/index.js';
+import { registerBillingRoutes } from '../modules/billing/index.js';
 
 export interface HttpDependencies {
   kernel: Kernel;
@@ -100,6 +101,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   registerPolicyRoutes(app, deps.kernel);
   registerPartiesRoutes(app, deps.kernel);
   registerContractRoutes(app, deps.kernel);
+  registerBillingRoutes(app, deps.kernel);
   registerBillingRoutes(app, deps.kernel);
   registerRequestsRoutes(app, {
     kernel: deps.kernel,

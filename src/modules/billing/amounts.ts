@@ -1,0 +1,158 @@
+import { createStructuredCommunication } from '../../kernel/identifiers/structured-communication.js';
+import type { DestinationClass, InvoiceSeries } from './billing.tables.js';
+
+/** A billing period: one calendar month, as `YYYY-MM`. */
+export interface BillingPeriod {
+  key: string;
+  year: number;
+  month: number;
+  /** First and last day (inclusive), YYYY-MM-DD. */
+  start: string;
+  end: string;
+  days: number;
+}
+
+export function parsePeriod(text: string): BillingPeriod | undefined {
+  const match = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(text);
+  if (!match) return undefined;
+  const year = Number(match[1]);
+  const month = Number(match[2]);
+  const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const mm = String(month).padStart(2, '0');
+  return { key: text, year, month, start: `${year}-${mm}-01`, end: `${year}-${mm}-${days}`, days };
+}
+
+/** Whole days from `from` to `to`, both YYYY-MM-DD, inclusive. */
+export function daysInclusive(from: string, to: string): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1;
+}
+
+export function addDays(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+}
+
+/**
+ * VK-14 / VX-8: accounting documents are kept `years` from 1 January after the document date;
+ * the hold ends on the returned day.
+ */
+export function holdUntil(issueDate: string, years: number): string {
+  return `${Number(issueDate.slice(0, 4)) + 1 + years}-01-01`;
+}
+
+/** Half away from zero, in integers only: `numerator / denominator` rounded. */
+export function divideRounded(numerator: number, denominator: number): number {
+  const sign = Math.sign(numerator) * Math.sign(denominator);
+  const n = Math.abs(numerator);
+  const d = Math.abs(denominator);
+  return sign * Math.floor((2 * n + d) / (2 * d));
+}
+
+/** VAT on a taxable amount; rates in basis points (2100 = 21 %). */
+export function vatOf(baseCents: number, rateBp: number): number {
+  return divideRounded(baseCents * rateBp, 10_000);
+}
+
+/** A subscription for part of the month costs the share of its days, rounded to the cent. */
+export function prorate(monthlyCents: number, coveredDays: number, monthDays: number): number {
+  return coveredDays >= monthDays ? monthlyCents : divideRounded(monthlyCents * coveredDays, monthDays);
+}
+
+/** Call costs are rated in micro-euros; the bill rounds each summary line once, to the cent. */
+export function microsToCents(micros: number): number {
+  return divideRounded(micros, 10_000);
+}
+
+export interface TaxSubtotal {
+  rateBp: number;
+  taxableCents: number;
+  vatCents: number;
+}
+
+export interface Totals {
+  totalExclVatCents: number;
+  vatCents: number;
+  totalInclVatCents: number;
+  subtotals: TaxSubtotal[];
+}
+
+/** VAT per rate over the sum of the lines of that rate (EN 16931 BR-CO-17), then the totals. */
+export function totalsOf(lines: ReadonlyArray<{ amountCents: number; vatRateBp: number }>): Totals {
+  const byRate = new Map<number, number>();
+  for (const line of lines) byRate.set(line.vatRateBp, (byRate.get(line.vatRateBp) ?? 0) + line.amountCents);
+  const subtotals = [...byRate.entries()]
+    .sort(([a], [b]) => b - a)
+    .map(([rateBp, taxableCents]) => ({ rateBp, taxableCents, vatCents: vatOf(taxableCents, rateBp) }));
+  const totalExclVatCents = subtotals.reduce((sum, subtotal) => sum + subtotal.taxableCents, 0);
+  const vatCents = subtotals.reduce((sum, subtotal) => sum + subtotal.vatCents, 0);
+  return { totalExclVatCents, vatCents, totalInclVatCents: totalExclVatCents + vatCents, subtotals };
+}
+
+/**
+ * The class a dialled destination is billed under: calls are summarised per class, not listed.
+ * Mirrored in SQL by DESTINATION_CLASS_SQL (invoice-run.repository.ts); a test keeps both equal.
+ */
+export function destinationClassOf(destination: string): DestinationClass {
+  if (/^\+32(70|78|80|90)/.test(destination)) return 'special';
+  if (destination.startsWith('+324')) return 'be_mobile';
+  if (destination.startsWith('+32')) return 'be_fixed';
+  if (destination.startsWith('+')) return 'international';
+  return 'special';
+}
+
+export const DESTINATION_CLASS_LABELS: Record<DestinationClass, string> = {
+  be_fixed: 'Calls to Belgian fixed numbers',
+  be_mobile: 'Calls to Belgian mobile numbers',
+  international: 'International calls',
+  special: 'Calls to service and special numbers',
+};
+
+const SERIES_DIGIT: Record<InvoiceSeries, string> = { F: '1', C: '2' };
+
+/** The document number as printed: F2026-000042, C2026-000003. */
+export function formatInvoiceNumber(series: InvoiceSeries, year: number, number: number): string {
+  return `${series}${year}-${String(number).padStart(6, '0')}`;
+}
+
+/**
+ * The structured communication of a document: two digits of the year, the series, the number on
+ * seven digits, then the mod-97 check: unique per tenant for a century of numbering.
+ */
+export function structuredCommunicationOf(series: InvoiceSeries, year: number, number: number): string {
+  const base = `${String(year % 100).padStart(2, '0')}${SERIES_DIGIT[series]}${String(number).padStart(7, '0')}`;
+  return createStructuredCommunication(base).replace(/\D/g, '');
+}
+
+/** 1234 → "12.34" (UBL amounts: a dot, two decimals, no grouping). */
+export function formatAmount(cents: number): string {
+  const sign = cents < 0 ? '-' : '';
+  const abs = Math.abs(cents);
+  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+}
+
+/** 123456 → "€ 1.234,56" (Belgian print form). */
+export function formatEuro(cents: number): string {
+  const [units = '0', decimals = '00'] = formatAmount(Math.abs(cents)).split('.');
+  const grouped = units.replace(/\B(?=(\d{3})+(?!\d))/g, '.');
+  return `${cents < 0 ? '-' : ''}€ ${grouped},${decimals}`;
+}
+
+/** 2100 → "21" or 550 → "5.5" (UBL percent). */
+export function formatPercent(rateBp: number): string {
+  return String(rateBp / 100);
+}
+
+/** Parses an amount in euros from a bank statement ("12.34", "12,34", "1.234,56") into cents. */
+export function parseEuroAmount(text: string): number | undefined {
+  const trimmed = text.trim().replace(/\s/g, '');
+  let normalised: string;
+  if (/^-?\d{1,3}(\.\d{3})+,\d{1,2}$/.test(trimmed))
+    normalised = trimmed.replaceAll('.', '').replace(',', '.');
+  else if (/^-?\d+,\d{1,2}$/.test(trimmed)) normalised = trimmed.replace(',', '.');
+  else if (/^-?\d+(\.\d{1,2})?$/.test(trimmed)) normalised = trimmed;
+  else return undefined;
+  const negative = normalised.startsWith('-');
+  const [units = '0', decimals = ''] = normalised.replace('-', '').split('.');
+  const cents = Number(units) * 100 + Number(decimals.padEnd(2, '0'));
+  if (!Number.isSafeInteger(cents)) return undefined;
+  return negative ? -cents : cents;
+}

@@ -1,0 +1,525 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
+import { PURPOSE_HEADER, purposeOf } from '../../http/purpose.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { defaultPurpose, notFound, type BillingContext, type BillingWork } from './access.js';
+import { setContractBillingOptions } from './contract-options.service.js';
+import { getInvoiceHtml, getInvoiceUbl } from './documents.service.js';
+import {
+  addBankAccount,
+  addBankAccountInputSchema,
+  listBankAccounts,
+  listCreditScores,
+  recordCreditScore,
+  recordCreditScoreInputSchema,
+  type BankAccountRecord,
+  type CreditScoreRecord,
+} from './financial.service.js';
+import { runInvoices } from './invoice-run.service.js';
+import {
+  createCreditNote,
+  creditNoteInputSchema,
+  getInvoice,
+  listInvoices,
+  type InvoiceDocument,
+  type InvoiceSummary,
+} from './invoice.service.js';
+import { importPayments } from './payment.service.js';
+import { billingSettingsInputSchema, getBillingSettings, setBillingSettings } from './settings.service.js';
+
+const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const idParams = z.object({ id });
+const purposeHeaders = z
+  .object({ [PURPOSE_HEADER]: z.string().optional().describe("purpose key of the tenant's policy") })
+  .passthrough();
+
+// Presenters: the fields that may leave, one by one.
+const buyerSchema = z.object({
+  name: z.string().nullable().optional(),
+  street: z.string().nullable().optional(),
+  postalCode: z.string().nullable().optional(),
+  city: z.string().nullable().optional(),
+  country: z.string().nullable().optional(),
+  enterpriseNumber: z.string().nullable().optional(),
+  iban: z.string().nullable().optional(),
+  mandate: z.string().nullable().optional(),
+});
+const invoiceSummarySchema = z.object({
+  invoiceId: z.number().int(),
+  kind: z.enum(['invoice', 'credit_note']),
+  invoiceNumber: z.string(),
+  subjectId: z.number().int().nullable(),
+  organisationId: z.number().int().nullable(),
+  creditedInvoiceId: z.number().int().nullable(),
+  periodStart: z.string().nullable(),
+  periodEnd: z.string().nullable(),
+  issueDate: z.string(),
+  dueDate: z.string(),
+  holdUntil: z.string(),
+  currency: z.string(),
+  totalExclVatCents: z.number().int(),
+  vatCents: z.number().int(),
+  totalInclVatCents: z.number().int(),
+  paidCents: z.number().int(),
+  creditedCents: z.number().int(),
+  balanceCents: z.number().int(),
+  status: z.enum(['open', 'overdue', 'partially_paid', 'paid', 'overpaid', 'credited', 'credit_note']),
+  structuredCommunication: z.string(),
+  itemisedCalls: z.boolean(),
+  creditReason: z.string().nullable(),
+  buyer: buyerSchema,
+});
+const invoiceDocumentSchema = invoiceSummarySchema.extend({
+  creditedInvoiceNumber: z.string().nullable(),
+  lines: z.array(
+    z.object({
+      lineNo: z.number().int(),
+      kind: z.enum(['subscription', 'calls', 'correction']),
+      description: z.string(),
+      destinationClass: z.string().nullable(),
+      callCount: z.number().int().nullable(),
+      callSeconds: z.number().int().nullable(),
+      quantity: z.number().int(),
+      unitPriceCents: z.number().int(),
+      amountCents: z.number().int(),
+      vatRateBp: z.number().int(),
+    }),
+  ),
+  subtotals: z.array(
+    z.object({ rateBp: z.number().int(), taxableCents: z.number().int(), vatCents: z.number().int() }),
+  ),
+  payments: z.array(
+    z.object({ bankReference: z.string(), valueDate: z.string(), amountCents: z.number().int() }),
+  ),
+});
+const bankAccountSchema = z.object({
+  bankAccountId: z.number().int(),
+  subjectId: z.number().int(),
+  iban: z.string().nullable(),
+  directDebitMandate: z.string().nullable(),
+  mandateSignedOn: z.string().nullable(),
+});
+const creditScoreSchema = z.object({
+  creditScoreId: z.number().int(),
+  subjectId: z.number().int(),
+  score: z.number().int().nullable(),
+  source: z.string(),
+  observedOn: z.string(),
+});
+const runSummarySchema = z.object({
+  period: z.string(),
+  issueDate: z.string(),
+  candidates: z.number().int(),
+  invoiced: z.number().int(),
+  empty: z.number().int(),
+  alreadyInvoiced: z.number().int(),
+  refused: z.number().int(),
+  firstNumber: z.string().nullable(),
+  lastNumber: z.string().nullable(),
+  totalInclVatCents: z.number().int(),
+});
+const paymentSummarySchema = z.object({
+  lines: z.number().int(),
+  imported: z.number().int(),
+  duplicates: z.number().int(),
+  matched: z.number().int(),
+  unmatched: z.number().int(),
+  outgoing: z.number().int(),
+  overpaid: z.array(z.string()),
+  partiallyPaid: z.array(z.string()),
+});
+const settingsSchema = z.object({
+  payeeIban: z.string(),
+  payeeBic: z.string().nullable(),
+  paymentTermDays: z.number().int(),
+});
+
+function presentSummary(invoice: InvoiceSummary): z.infer<typeof invoiceSummarySchema> {
+  return {
+    invoiceId: invoice.invoiceId,
+    kind: invoice.kind,
+    invoiceNumber: invoice.invoiceNumber,
+    subjectId: invoice.subjectId,
+    organisationId: invoice.organisationId,
+    creditedInvoiceId: invoice.creditedInvoiceId,
+    periodStart: invoice.periodStart,
+    periodEnd: invoice.periodEnd,
+    issueDate: invoice.issueDate,
+    dueDate: invoice.dueDate,
+    holdUntil: invoice.holdUntil,
+    currency: invoice.currency,
+    totalExclVatCents: invoice.totalExclVatCents,
+    vatCents: invoice.vatCents,
+    totalInclVatCents: invoice.totalInclVatCents,
+    paidCents: invoice.paidCents,
+    creditedCents: invoice.creditedCents,
+    balanceCents: invoice.balanceCents,
+    status: invoice.status,
+    structuredCommunication: invoice.structuredCommunication,
+    itemisedCalls: invoice.itemisedCalls,
+    creditReason: invoice.creditReason,
+    buyer: invoice.buyer,
+  };
+}
+
+function presentDocument(invoice: InvoiceDocument): z.infer<typeof invoiceDocumentSchema> {
+  return {
+    ...presentSummary(invoice),
+    creditedInvoiceNumber: invoice.creditedInvoiceNumber,
+    lines: invoice.lines.map((line) => ({
+      lineNo: line.lineNo,
+      kind: line.kind,
+      description: line.description,
+      destinationClass: line.destinationClass,
+      callCount: line.callCount,
+      callSeconds: line.callSeconds,
+      quantity: line.quantity,
+      unitPriceCents: line.unitPriceCents,
+      amountCents: line.amountCents,
+      vatRateBp: line.vatRateBp,
+    })),
+    subtotals: invoice.subtotals,
+    payments: invoice.payments.map((payment) => ({
+      bankReference: payment.bankReference,
+      valueDate: payment.valueDate,
+      amountCents: payment.amountCents,
+    })),
+  };
+}
+
+const presentBankAccount = (account: BankAccountRecord) => ({
+  bankAccountId: account.bankAccountId,
+  subjectId: account.subjectId,
+  iban: account.iban,
+  directDebitMandate: account.directDebitMandate,
+  mandateSignedOn: account.mandateSignedOn,
+});
+const presentCreditScore = (score: CreditScoreRecord) => ({
+  creditScoreId: score.creditScoreId,
+  subjectId: score.subjectId,
+  score: score.score,
+  source: score.source,
+  observedOn: score.observedOn,
+});
+
+/** The purpose named in the header, else the tenant's purpose for this kind of work. */
+async function contextOf(
+  kernel: Kernel,
+  request: FastifyRequest,
+  work: BillingWork,
+): Promise<BillingContext> {
+  const staff = staffOf(request);
+  const named = request.headers[PURPOSE_HEADER] === undefined ? undefined : purposeOf(request);
+  return {
+    tenantId: staff.tenantId,
+    actor: actorOf(staff),
+    purpose: named ?? (await defaultPurpose(kernel, staff.tenantId, work)),
+    requestId: request.id,
+  };
+}
+
+/** Invoices, credit notes, payments, bank accounts and credit scores (VX-3), under /api/v1/. */
+export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): void {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  const preHandler = requireStaff(kernel);
+  if (!app.hasContentTypeParser('text/csv')) {
+    app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  }
+
+  typed.get(
+    '/api/v1/billing/settings',
+    {
+      preHandler,
+      schema: {
+        summary: "The provider's payee account and payment terms",
+        tags: ['billing'],
+        response: { 200: settingsSchema },
+      },
+    },
+    async (request) => {
+      const settings = await getBillingSettings(kernel, staffOf(request).tenantId);
+      if (!settings) throw notFound('billing settings');
+      return settings;
+    },
+  );
+  typed.put(
+    '/api/v1/billing/settings',
+    {
+      preHandler,
+      schema: {
+        summary: "Set the provider's payee account and payment terms (admin, billing)",
+        tags: ['billing'],
+        body: billingSettingsInputSchema,
+        response: { 200: settingsSchema },
+      },
+    },
+    async (request) =>
+      setBillingSettings(kernel, staffOf(request).tenantId, actorOf(staffOf(request)), request.body),
+  );
+  typed.post(
+    '/api/v1/invoice-runs',
+    {
+      preHandler,
+      schema: {
+        summary: 'Bill a month: one invoice per customer, numbered without gaps; a second run adds nothing',
+        tags: ['billing'],
+        headers: purposeHeaders,
+        body: z.object({
+          period: z.string().regex(/^\d{4}-\d{2}$/, 'a month as YYYY-MM'),
+          issueDate: z.iso.date().optional(),
+          allowUnrated: z.boolean().default(false),
+        }),
+        response: { 200: runSummarySchema },
+      },
+    },
+    async (request) =>
+      runInvoices(kernel, await contextOf(kernel, request, 'billing'), {
+        period: request.body.period,
+        allowUnrated: request.body.allowUnrated,
+        ...(request.body.issueDate ? { issueDate: request.body.issueDate } : {}),
+      }),
+  );
+  typed.get(
+    '/api/v1/invoices',
+    {
+      preHandler,
+      schema: {
+        summary: 'Invoices and credit notes; the buyer fields the purpose covers',
+        tags: ['billing'],
+        headers: purposeHeaders,
+        querystring: z.object({
+          limit: z.coerce.number().int().min(1).max(200).default(50),
+          cursor: z
+            .string()
+            .regex(/^\d{1,15}$/)
+            .optional(),
+          subjectId: id.optional(),
+          period: z
+            .string()
+            .regex(/^\d{4}-\d{2}$/)
+            .optional(),
+          kind: z.enum(['invoice', 'credit_note']).optional(),
+        }),
+        response: {
+          200: z.object({
+            items: z.array(invoiceSummarySchema),
+            nextCursor: z.string().nullable(),
+            withheld: z.number().int(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const query = request.query;
+      const page = await listInvoices(kernel, await contextOf(kernel, request, 'billing'), {
+        limit: query.limit,
+        ...(query.cursor ? { after: Number(query.cursor) } : {}),
+        ...(query.subjectId ? { subjectId: query.subjectId } : {}),
+        ...(query.period ? { period: query.period } : {}),
+        ...(query.kind ? { kind: query.kind } : {}),
+      });
+      return { items: page.items.map(presentSummary), nextCursor: page.nextCursor, withheld: page.withheld };
+    },
+  );
+  typed.get(
+    '/api/v1/invoices/:id',
+    {
+      preHandler,
+      schema: {
+        summary: 'One invoice or credit note with lines, VAT, payments and status',
+        tags: ['billing'],
+        headers: purposeHeaders,
+        params: idParams,
+        response: { 200: invoiceDocumentSchema },
+      },
+    },
+    async (request) =>
+      presentDocument(
+        await getInvoice(kernel, await contextOf(kernel, request, 'billing'), request.params.id),
+      ),
+  );
+  typed.get(
+    '/api/v1/invoices/:id/ubl',
+    {
+      preHandler,
+      schema: {
+        summary: 'Peppol BIS Billing 3.0 (UBL 2.1) document of a business customer’s invoice or credit note',
+        tags: ['billing'],
+        headers: purposeHeaders,
+        params: idParams,
+      },
+    },
+    async (request, reply) => {
+      const xml = await getInvoiceUbl(kernel, await contextOf(kernel, request, 'billing'), request.params.id);
+      return reply.type('application/xml; charset=utf-8').send(xml);
+    },
+  );
+  typed.get(
+    '/api/v1/invoices/:id/html',
+    {
+      preHandler,
+      schema: {
+        summary: 'Printable HTML invoice (itemised calls when the contract asks for them)',
+        tags: ['billing'],
+        headers: purposeHeaders,
+        params: idParams,
+      },
+    },
+    async (request, reply) => {
+      const html = await getInvoiceHtml(
+        kernel,
+        await contextOf(kernel, request, 'billing'),
+        request.params.id,
+      );
+      return reply
+        .type('text/html; charset=utf-8')
+        .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+        .send(html);
+    },
+  );
+  typed.post(
+    '/api/v1/invoices/:id/credit-notes',
+    {
+      preHandler,
+      schema: {
+        summary: 'Credit an invoice, wholly or partly (a credit note in its own gapless series)',
+        tags: ['billing'],
+        headers: purposeHeaders,
+        params: idParams,
+        body: creditNoteInputSchema,
+        response: { 201: invoiceDocumentSchema },
+      },
+    },
+    async (request, reply) => {
+      const note = await createCreditNote(
+        kernel,
+        await contextOf(kernel, request, 'billing'),
+        request.params.id,
+        request.body,
+      );
+      return reply.status(201).send(presentDocument(note));
+    },
+  );
+  typed.post(
+    '/api/v1/payments/import',
+    {
+      preHandler,
+      bodyLimit: 10 * 1024 * 1024,
+      schema: {
+        summary:
+          'Import a bank statement (CSV: date, amount, communication, reference); matched by structured communication',
+        tags: ['billing'],
+        headers: purposeHeaders,
+        consumes: ['text/csv'],
+        body: z.string().min(1),
+        response: { 200: paymentSummarySchema },
+      },
+    },
+    async (request) => importPayments(kernel, await contextOf(kernel, request, 'billing'), request.body),
+  );
+  typed.put(
+    '/api/v1/contracts/:id/billing-options',
+    {
+      preHandler,
+      schema: {
+        summary: 'Whether the contract asks for an itemised bill',
+        tags: ['billing'],
+        headers: purposeHeaders,
+        params: idParams,
+        body: z.object({ itemisedCalls: z.boolean() }),
+        response: { 200: z.object({ contractId: z.number().int(), itemisedCalls: z.boolean() }) },
+      },
+    },
+    async (request) =>
+      setContractBillingOptions(
+        kernel,
+        await contextOf(kernel, request, 'billing'),
+        request.params.id,
+        request.body,
+      ),
+  );
+  typed.post(
+    '/api/v1/customers/:id/bank-accounts',
+    {
+      preHandler,
+      schema: {
+        summary: 'Add a bank account (IBAN validated, stored encrypted) to a customer',
+        tags: ['billing'],
+        headers: purposeHeaders,
+        params: idParams,
+        body: addBankAccountInputSchema,
+        response: { 201: bankAccountSchema },
+      },
+    },
+    async (request, reply) => {
+      const account = await addBankAccount(
+        kernel,
+        await contextOf(kernel, request, 'billing'),
+        request.params.id,
+        request.body,
+      );
+      return reply.status(201).send(presentBankAccount(account));
+    },
+  );
+  typed.get(
+    '/api/v1/customers/:id/bank-accounts',
+    {
+      preHandler,
+      schema: {
+        summary: "A customer's bank accounts",
+        tags: ['billing'],
+        headers: purposeHeaders,
+        params: idParams,
+        response: { 200: z.object({ items: z.array(bankAccountSchema) }) },
+      },
+    },
+    async (request) => ({
+      items: (
+        await listBankAccounts(kernel, await contextOf(kernel, request, 'billing'), request.params.id)
+      ).map(presentBankAccount),
+    }),
+  );
+  typed.post(
+    '/api/v1/customers/:id/credit-scores',
+    {
+      preHandler,
+      schema: {
+        summary: 'Record an external credit score with its source (e.g. graydon) and date',
+        tags: ['billing'],
+        headers: purposeHeaders,
+        params: idParams,
+        body: recordCreditScoreInputSchema,
+        response: { 201: creditScoreSchema },
+      },
+    },
+    async (request, reply) => {
+      const score = await recordCreditScore(
+        kernel,
+        await contextOf(kernel, request, 'solvency'),
+        request.params.id,
+        request.body,
+      );
+      return reply.status(201).send(presentCreditScore(score));
+    },
+  );
+  typed.get(
+    '/api/v1/customers/:id/credit-scores',
+    {
+      preHandler,
+      schema: {
+        summary: "A customer's external credit scores, each with its source",
+        tags: ['billing'],
+        headers: purposeHeaders,
+        params: idParams,
+        response: { 200: z.object({ items: z.array(creditScoreSchema) }) },
+      },
+    },
+    async (request) => ({
+      items: (
+        await listCreditScores(kernel, await contextOf(kernel, request, 'solvency'), request.params.id)
+      ).map(presentCreditScore),
+    }),
+  );
+}

@@ -1,0 +1,42 @@
+// The billing module's public surface (VX-3, VX-8, VK-2, VK-14): bank accounts, credit scores,
+// the monthly invoice run, credit notes, payments, Peppol UBL and HTML documents, retention.
+export { defaultPurpose, purposeOf, type BillingContext, type BillingWork } from './access.js';
+export { billingDataMap, BILLING_CATEGORIES, ACCOUNTING_HOLD } from './datamap.js';
+export type { BillingTables } from './billing.tables.js';
+export {
+  addBankAccount,
+  listBankAccounts,
+  recordCreditScore,
+  listCreditScores,
+  type BankAccountRecord,
+  type CreditScoreRecord,
+  type AddBankAccountInput,
+  type RecordCreditScoreInput,
+} from './financial.service.js';
+export {
+  setBillingSettings,
+  getBillingSettings,
+  type BillingSettings,
+  type BillingSettingsInput,
+} from './settings.service.js';
+export { setContractBillingOptions, type ContractBillingOptions } from './contract-options.service.js';
+export {
+  runInvoices,
+  CALL_BILLING_PURPOSE,
+  type InvoiceRunOptions,
+  type InvoiceRunSummary,
+} from './invoice-run.service.js';
+export {
+  getInvoice,
+  listInvoices,
+  createCreditNote,
+  statusOf,
+  type InvoiceDocument,
+  type InvoiceSummary,
+  type InvoiceStatus,
+  type CreditNoteInput,
+} from './invoice.service.js';
+export { getInvoiceUbl, getInvoiceHtml } from './documents.service.js';
+export { importPayments, parseStatementCsv, type PaymentImportSummary } from './payment.service.js';
+export { releaseExpiredInvoices, type InvoiceReleaseResult } from './retention.service.js';
+export { registerBillingRoutes } from './billing.routes.js';

@@ -1,0 +1,441 @@
+import { sql } from 'kysely';
+import type { Grant } from '../../kernel/gate/gate.js';
+import type { Tx } from '../../platform/db.js';
+import type { DestinationClass, InvoiceSeries, SellerSnapshot } from './billing.tables.js';
+import { BILLING_CATEGORIES as C } from './datamap.js';
+
+/**
+ * The SQL twin of `destinationClassOf` (amounts.ts); `amounts.test.ts` runs both on the same
+ * numbers. Calls are billed per class, never listed on the invoice line.
+ */
+export const DESTINATION_CLASS_SQL = sql<DestinationClass>`case
+  when destination ~ '^\\+32(70|78|80|90)' then 'special'
+  when destination like '+324%' then 'be_mobile'
+  when destination like '+32%' then 'be_fixed'
+  when destination like '+%' then 'international'
+  else 'special' end`;
+
+export interface CallWindow {
+  from: Date;
+  to: Date;
+}
+
+/** The instants of a Belgian calendar month's first and next-first midnight. */
+export async function selectCallWindow(tx: Tx, start: string, end: string): Promise<CallWindow> {
+  const result = await sql<{ from: Date; to: Date }>`select
+      (${start}::date)::timestamp at time zone 'Europe/Brussels' as "from",
+      (${end}::date + 1)::timestamp at time zone 'Europe/Brussels' as "to"`.execute(tx);
+  const row = result.rows[0];
+  if (!row) throw new Error('no call window');
+  return row;
+}
+
+/**
+ * Customers to bill for the period: a contract that overlaps it, or charged calls in it; not
+ * erased, not billed for this period yet. Subject ids only (no personal values).
+ */
+export async function selectCandidateSubjects(
+  tx: Tx,
+  period: { start: string; end: string },
+  window: CallWindow,
+): Promise<number[]> {
+  const result = await sql<{ subject_id: number }>`
+    select s.subject_id from (
+      select c.subject_id from contracts c
+       where c.subject_id is not null and c.start_date <= ${period.end}::date
+         and (c.end_date is null or c.end_date >= ${period.start}::date)
+      union
+      select r.subject_id from call_records r
+       where r.started_at >= ${window.from} and r.started_at < ${window.to} and r.cost_micros > 0
+    ) s
+    join data_subjects d on d.subject_id = s.subject_id
+    where d.erased_at is null
+      and not exists (select 1 from invoices i where i.kind = 'invoice'
+                       and i.subject_id = s.subject_id and i.period_start = ${period.start}::date)
+    order by s.subject_id`.execute(tx);
+  return result.rows.map((row) => row.subject_id);
+}
+
+/** Chargeable calls the tariff could not rate: a month with any cannot be billed completely. */
+export async function countUnratedCalls(tx: Tx, window: CallWindow): Promise<number> {
+  const result = await sql<{ n: number }>`select count(*)::int as n from call_records
+     where started_at >= ${window.from} and started_at < ${window.to}
+       and is_billable_leg and billable_seconds > 0 and cost_micros is null`.execute(tx);
+  return result.rows[0]?.n ?? 0;
+}
+
+/** Subjects among `subjectIds` already billed for the period (read after the counter lock). */
+export async function selectInvoicedSubjects(
+  tx: Tx,
+  periodStart: string,
+  subjectIds: readonly number[],
+): Promise<Set<number>> {
+  if (subjectIds.length === 0) return new Set();
+  const rows = await tx
+    .selectFrom('invoices')
+    .select('subject_id')
+    .where('kind', '=', 'invoice')
+    .where('period_start', '=', periodStart)
+    .where('subject_id', '=', (eb) => eb.fn.any(eb.val([...subjectIds])))
+    .execute();
+  return new Set(rows.flatMap((row) => (row.subject_id === null ? [] : [row.subject_id])));
+}
+
+export interface ContractLineRow {
+  subjectId: number;
+  contractId: number;
+  organisationId: number | null;
+  startDate: string;
+  endDate: string | null;
+  productId: number;
+  productName: string;
+  productKind: 'subscription' | 'one_off' | 'service';
+  quantity: number;
+  unitPriceCents: number;
+  vatRateBp: number;
+  itemisedCalls: boolean;
+}
+
+/**
+ * The batch's contract lines that bill in the period: subscriptions of contracts overlapping it,
+ * one-off products and services of contracts starting in it. kluis.contract.product.
+ */
+export async function selectContractLines(
+  tx: Tx,
+  grant: Grant,
+  period: { start: string; end: string },
+  subjectIds: readonly number[],
+): Promise<ContractLineRow[]> {
+  if (subjectIds.length === 0) return [];
+  for (const id of subjectIds) grant.assertCovers(C.product, id);
+  const result = await sql<{
+    subject_id: number;
+    contract_id: number;
+    organisation_id: number | null;
+    start_date: string;
+    end_date: string | null;
+    product_id: number;
+    name: string;
+    kind: 'subscription' | 'one_off' | 'service';
+    quantity: number;
+    unit_price_cents: number;
+    vat_rate_bp: number;
+    itemised_calls: boolean;
+  }>`
+    select c.subject_id, c.contract_id, c.organisation_id, c.start_date::text as start_date,
+           c.end_date::text as end_date, l.product_id, p.name, p.kind, l.quantity,
+           l.unit_price_cents, l.vat_rate_bp, coalesce(o.itemised_calls, false) as itemised_calls
+      from contracts c
+      join contract_lines l on l.tenant_id = c.tenant_id and l.contract_id = c.contract_id
+      join contract_products p on p.tenant_id = l.tenant_id and p.product_id = l.product_id
+      left join contract_billing_options o on o.tenant_id = c.tenant_id and o.contract_id = c.contract_id
+     where c.subject_id = any(${[...subjectIds]}::bigint[])
+       and c.start_date <= ${period.end}::date
+       and (c.end_date is null or c.end_date >= ${period.start}::date)
+       and (p.kind = 'subscription' or c.start_date >= ${period.start}::date)
+     order by c.subject_id, c.contract_id, l.line_no`.execute(tx);
+  return result.rows.map((row) => ({
+    subjectId: row.subject_id,
+    contractId: row.contract_id,
+    organisationId: row.organisation_id,
+    startDate: row.start_date,
+    endDate: row.end_date,
+    productId: row.product_id,
+    productName: row.name,
+    productKind: row.kind,
+    quantity: row.quantity,
+    unitPriceCents: row.unit_price_cents,
+    vatRateBp: row.vat_rate_bp,
+    itemisedCalls: row.itemised_calls,
+  }));
+}
+
+export interface CallSummaryRow {
+  subjectId: number;
+  destinationClass: DestinationClass;
+  calls: number;
+  seconds: number;
+  costMicros: number;
+}
+
+/**
+ * Charged calls of the batch in the window, summed per customer and destination class
+ * (kluis.telephony.call_record, read under call_billing). One aggregate query; nothing is listed.
+ */
+export async function selectCallSummaries(
+  tx: Tx,
+  grant: Grant,
+  window: CallWindow,
+  subjectIds: readonly number[],
+): Promise<CallSummaryRow[]> {
+  if (subjectIds.length === 0) return [];
+  for (const id of subjectIds) grant.assertCovers(C.callRecord, id);
+  const result = await sql<{
+    subject_id: number;
+    destination_class: DestinationClass;
+    calls: number;
+    seconds: number;
+    cost_micros: number;
+  }>`
+    select subject_id, ${DESTINATION_CLASS_SQL} as destination_class, count(*)::int as calls,
+           sum(billable_seconds)::bigint as seconds, sum(cost_micros)::bigint as cost_micros
+      from call_records
+     where started_at >= ${window.from} and started_at < ${window.to}
+       and subject_id = any(${[...subjectIds]}::bigint[]) and cost_micros > 0
+     group by 1, 2
+     order by 1, 2`.execute(tx);
+  return result.rows.map((row) => ({
+    subjectId: row.subject_id,
+    destinationClass: row.destination_class,
+    calls: row.calls,
+    seconds: row.seconds,
+    costMicros: row.cost_micros,
+  }));
+}
+
+export interface ItemisedCallRow {
+  startedAt: Date;
+  destination: string;
+  billableSeconds: number;
+  costMicros: number;
+}
+
+/** One customer's charged calls in the window, for an itemised bill (call_billing, read). */
+export async function selectItemisedCalls(
+  tx: Tx,
+  grant: Grant,
+  window: CallWindow,
+  subjectId: number,
+): Promise<ItemisedCallRow[]> {
+  grant.assertCovers(C.callRecord, subjectId);
+  const rows = await tx
+    .selectFrom('call_records')
+    .select(['started_at', 'destination', 'billable_seconds', 'cost_micros'])
+    .where('subject_id', '=', subjectId)
+    .where('started_at', '>=', window.from)
+    .where('started_at', '<', window.to)
+    .where('cost_micros', '>', 0)
+    .orderBy('started_at')
+    .execute();
+  return rows.map((row) => ({
+    startedAt: row.started_at,
+    destination: row.destination,
+    billableSeconds: row.billable_seconds,
+    costMicros: row.cost_micros ?? 0,
+  }));
+}
+
+export interface OrganisationRow {
+  organisationId: number;
+  name: string;
+  enterpriseNumber: string | null;
+  country: string;
+}
+
+/** Business customers (legal persons: not personal data). */
+export async function selectOrganisations(
+  tx: Tx,
+  organisationIds: readonly number[],
+): Promise<Map<number, OrganisationRow>> {
+  if (organisationIds.length === 0) return new Map();
+  const rows = await tx
+    .selectFrom('organisations')
+    .select(['organisation_id', 'name', 'enterprise_number', 'country'])
+    .where('organisation_id', '=', (eb) => eb.fn.any(eb.val([...new Set(organisationIds)])))
+    .execute();
+  return new Map(
+    rows.map((row) => [
+      row.organisation_id,
+      {
+        organisationId: row.organisation_id,
+        name: row.name,
+        enterpriseNumber: row.enterprise_number,
+        country: row.country,
+      },
+    ]),
+  );
+}
+
+/**
+ * Takes the lock on the numbering row of (series, year), creating it at 0, and returns the last
+ * number issued. Concurrent runs wait here until this transaction ends, so numbers allocated by
+ * `advanceCounter` in the same transaction are gapless: a rollback returns them.
+ */
+export async function lockCounter(
+  tx: Tx,
+  tenantId: number,
+  series: InvoiceSeries,
+  year: number,
+): Promise<number> {
+  const row = await tx
+    .insertInto('invoice_counters')
+    .values({ tenant_id: tenantId, series, year, last_number: 0 })
+    .onConflict((oc) =>
+      oc
+        .columns(['tenant_id', 'series', 'year'])
+        .doUpdateSet((eb) => ({ last_number: eb.ref('invoice_counters.last_number') })),
+    )
+    .returning('last_number')
+    .executeTakeFirstOrThrow();
+  return row.last_number;
+}
+
+/** Advances a counter locked by `lockCounter` in this transaction; returns the new last number. */
+export async function advanceCounter(
+  tx: Tx,
+  series: InvoiceSeries,
+  year: number,
+  count: number,
+): Promise<number> {
+  const row = await tx
+    .updateTable('invoice_counters')
+    .set((eb) => ({ last_number: eb('last_number', '+', count) }))
+    .where('series', '=', series)
+    .where('year', '=', year)
+    .returning('last_number')
+    .executeTakeFirstOrThrow();
+  return row.last_number;
+}
+
+export interface NewInvoiceLine {
+  kind: 'subscription' | 'calls' | 'correction';
+  description: string;
+  productId: number | null;
+  contractId: number | null;
+  destinationClass: DestinationClass | null;
+  callCount: number | null;
+  callSeconds: number | null;
+  quantity: number;
+  unitPriceCents: number;
+  amountCents: number;
+  vatRateBp: number;
+}
+
+export interface BuyerSnapshot {
+  name: string | null;
+  street: string | null;
+  postalCode: string | null;
+  city: string | null;
+  country: string | null;
+  enterpriseNumber: string | null;
+  iban: string | null;
+  mandate: string | null;
+}
+
+export interface NewInvoice {
+  kind: 'invoice' | 'credit_note';
+  series: InvoiceSeries;
+  year: number;
+  number: number;
+  invoiceNumber: string;
+  subjectId: number | null;
+  organisationId: number | null;
+  creditedInvoiceId: number | null;
+  periodStart: string | null;
+  periodEnd: string | null;
+  issueDate: string;
+  dueDate: string;
+  holdUntil: string;
+  totalExclVatCents: number;
+  vatCents: number;
+  totalInclVatCents: number;
+  structuredCommunication: string;
+  itemisedCalls: boolean;
+  creditReason: string | null;
+  buyer: BuyerSnapshot;
+  seller: SellerSnapshot;
+  createdByStaffId: number | null;
+  createdAt: Date;
+  lines: NewInvoiceLine[];
+}
+
+/**
+ * Writes documents and their lines with multi-row inserts. The party snapshot is personal data
+ * of the subject (name, address, bank account, billing): the grant must cover it for writing.
+ */
+export async function insertInvoices(
+  tx: Tx,
+  grant: Grant,
+  invoices: readonly NewInvoice[],
+): Promise<number[]> {
+  grant.assertWritable();
+  const ids: number[] = [];
+  for (let start = 0; start < invoices.length; start += 500) {
+    const chunk = invoices.slice(start, start + 500);
+    const values = chunk.map((invoice) => {
+      if (invoice.subjectId !== null) {
+        grant.assertCovers(C.payment, invoice.subjectId);
+        if (invoice.buyer.name !== null) grant.assertCovers(C.name, invoice.subjectId);
+        if (invoice.buyer.street !== null) grant.assertCovers(C.address, invoice.subjectId);
+        if (invoice.buyer.iban !== null) grant.assertCovers(C.bankAccount, invoice.subjectId);
+      }
+      return {
+        tenant_id: grant.tenantId,
+        kind: invoice.kind,
+        series: invoice.series,
+        year: invoice.year,
+        number: invoice.number,
+        invoice_number: invoice.invoiceNumber,
+        subject_id: invoice.subjectId,
+        organisation_id: invoice.organisationId,
+        credited_invoice_id: invoice.creditedInvoiceId,
+        period_start: invoice.periodStart,
+        period_end: invoice.periodEnd,
+        issue_date: invoice.issueDate,
+        due_date: invoice.dueDate,
+        hold_until: invoice.holdUntil,
+        currency: 'EUR',
+        total_excl_vat_cents: invoice.totalExclVatCents,
+        vat_cents: invoice.vatCents,
+        total_incl_vat_cents: invoice.totalInclVatCents,
+        structured_communication: invoice.structuredCommunication,
+        itemised_calls: invoice.itemisedCalls,
+        credit_reason: invoice.creditReason,
+        buyer_name: invoice.buyer.name,
+        buyer_street: invoice.buyer.street,
+        buyer_postal_code: invoice.buyer.postalCode,
+        buyer_city: invoice.buyer.city,
+        buyer_country: invoice.buyer.country,
+        buyer_enterprise_number: invoice.buyer.enterpriseNumber,
+        buyer_iban: invoice.buyer.iban,
+        buyer_mandate: invoice.buyer.mandate,
+        seller: JSON.stringify(invoice.seller),
+        created_by_staff_id: invoice.createdByStaffId,
+        created_at: invoice.createdAt,
+      };
+    });
+    const inserted = await tx
+      .insertInto('invoices')
+      .values(values)
+      .returning(['invoice_id', 'invoice_number'])
+      .execute();
+    const idByNumber = new Map(inserted.map((row) => [row.invoice_number, row.invoice_id]));
+    const chunkIds = chunk.map((invoice) => idByNumber.get(invoice.invoiceNumber) ?? 0);
+    ids.push(...chunkIds);
+    const lines = chunk.flatMap((invoice, index) =>
+      invoice.lines.map((line, lineIndex) => ({
+        tenant_id: grant.tenantId,
+        invoice_id: chunkIds[index] ?? 0,
+        line_no: lineIndex + 1,
+        kind: line.kind,
+        description: line.description,
+        product_id: line.productId,
+        contract_id: line.contractId,
+        destination_class: line.destinationClass,
+        call_count: line.callCount,
+        call_seconds: line.callSeconds,
+        quantity: line.quantity,
+        unit_price_cents: line.unitPriceCents,
+        amount_cents: line.amountCents,
+        vat_rate_bp: line.vatRateBp,
+      })),
+    );
+    for (let at = 0; at < lines.length; at += 2000) {
+      await tx
+        .insertInto('invoice_lines')
+        .values(lines.slice(at, at + 2000))
+        .execute();
+    }
+  }
+  return ids;
+}

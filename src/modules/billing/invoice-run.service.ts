@@ -1,0 +1,380 @@
+import type { Kernel } from '../../kernel/kernel.js';
+import type { Policy } from '../../kernel/policy/policy.schema.js';
+// The parties module's batch read with a grant (one query, decryption through the grant); its
+// index exports only per-person reads, each its own transaction, too slow for a monthly run.
+import { selectPeople } from '../parties/people.repository.js';
+import type { Person as PersonRecord } from '../parties/index.js';
+import { authorizeBatch, conflict, coveredBy, invalid, staffIdOf, type BillingContext } from './access.js';
+import {
+  addDays,
+  daysInclusive,
+  DESTINATION_CLASS_LABELS,
+  formatInvoiceNumber,
+  holdUntil,
+  microsToCents,
+  parsePeriod,
+  prorate,
+  structuredCommunicationOf,
+  totalsOf,
+  type BillingPeriod,
+} from './amounts.js';
+import type { SellerSnapshot } from './billing.tables.js';
+import { ACCOUNTING_HOLD, BILLING_CATEGORIES as C } from './datamap.js';
+import { selectBankAccounts, type BankAccountRecord } from './financial.repository.js';
+import {
+  advanceCounter,
+  countUnratedCalls,
+  insertInvoices,
+  lockCounter,
+  selectCallSummaries,
+  selectCallWindow,
+  selectCandidateSubjects,
+  selectContractLines,
+  selectInvoicedSubjects,
+  selectOrganisations,
+  type BuyerSnapshot,
+  type CallSummaryRow,
+  type ContractLineRow,
+  type NewInvoice,
+  type NewInvoiceLine,
+  type OrganisationRow,
+} from './invoice-run.repository.js';
+import { loadSeller } from './settings.service.js';
+
+/** Calls are telecommunication services: the standard Belgian rate. */
+export const CALL_VAT_RATE_BP = 2100;
+/** Call records are read under this purpose only (G-1, VX-5). */
+export const CALL_BILLING_PURPOSE = 'call_billing';
+
+export interface InvoiceRunOptions {
+  /** The billing month, `YYYY-MM`. */
+  period: string;
+  /** The invoices' date; default today in Belgium. */
+  issueDate?: string;
+  /** Customers per transaction (default 1,000). */
+  batchSize?: number;
+  /** Bill even though some chargeable calls of the month have no rate (they are left out). */
+  allowUnrated?: boolean;
+}
+
+export interface InvoiceRunSummary {
+  period: string;
+  issueDate: string;
+  /** Customers with a contract or charged calls in the period, not billed for it before. */
+  candidates: number;
+  invoiced: number;
+  /** Nothing to bill (e.g. a free product and no calls). */
+  empty: number;
+  /** Billed for this period by an earlier or concurrent run. */
+  alreadyInvoiced: number;
+  /** Refused by the gate (restricted, objected …): audited, not billed. */
+  refused: number;
+  firstNumber: string | null;
+  lastNumber: string | null;
+  totalInclVatCents: number;
+}
+
+/** Today in Belgium (YYYY-MM-DD). */
+export function belgianDate(at: Date): string {
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone: 'Europe/Brussels',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(at);
+}
+
+export function accountingYears(policy: Policy): number {
+  const hold = policy.legalHolds[ACCOUNTING_HOLD];
+  const rule = hold ? policy.retentionRules[hold.retention] : undefined;
+  if (!rule || rule.kind !== 'accounting') {
+    throw conflict(`the tenant's policy has no ${ACCOUNTING_HOLD} legal hold with an accounting retention`);
+  }
+  return rule.years;
+}
+
+/**
+ * The monthly invoice run (VX-3): one invoice per customer for the period with the contract's
+ * subscriptions (pro-rated for part of a month), one-off products of contracts starting in it,
+ * and charged calls summarised per destination class; VAT per rate; a structured communication;
+ * the party snapshot (name, address, enterprise number, the IBAN collected from) kept under the
+ * accounting hold. Numbers are gapless per tenant and year even under concurrent runs: every
+ * batch locks the year's counter row in the transaction that inserts its invoices, and only then
+ * looks for customers already billed. Running a month twice bills nobody twice.
+ *
+ * Reads and writes user.name, user.contact.address, user.financial.bank_account,
+ * kluis.contract.product and kluis.billing.payment under the context's (billing) purpose, and
+ * reads kluis.telephony.call_record under call_billing; one gate decision per batch each.
+ */
+export async function runInvoices(
+  kernel: Kernel,
+  context: BillingContext,
+  options: InvoiceRunOptions,
+): Promise<InvoiceRunSummary> {
+  const period = parsePeriod(options.period);
+  if (!period) throw invalid('period: expected a month as YYYY-MM', { field: 'period' });
+  const issueDate = options.issueDate ?? belgianDate(kernel.clock.now());
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(issueDate) || Number.isNaN(Date.parse(issueDate))) {
+    throw invalid('issueDate: expected a date as YYYY-MM-DD', { field: 'issueDate' });
+  }
+  if (issueDate <= period.end) throw invalid('issueDate: a month is billed once it has ended');
+  const { policy } = await kernel.policies.current(context.tenantId);
+  const years = accountingYears(policy);
+  const categories = [
+    C.payment,
+    C.product,
+    ...coveredBy(policy, context.purpose, [C.name, C.address, C.bankAccount]),
+  ];
+  const seller = await loadSeller(kernel, context.tenantId, policy);
+  const batchSize = options.batchSize ?? 1000;
+  const { window, candidates } = await kernel.transact(context.tenantId, async (atx) => {
+    const found = await selectCallWindow(atx.tx, period.start, period.end);
+    if (!options.allowUnrated) {
+      const unrated = await countUnratedCalls(atx.tx, found);
+      if (unrated > 0) {
+        throw conflict(
+          `${unrated} chargeable calls in ${period.key} have no rate; import a tariff that covers them and rerate, or bill without them`,
+        );
+      }
+    }
+    return { window: found, candidates: await selectCandidateSubjects(atx.tx, period, found) };
+  });
+  const summary: InvoiceRunSummary = {
+    period: period.key,
+    issueDate,
+    candidates: candidates.length,
+    invoiced: 0,
+    empty: 0,
+    alreadyInvoiced: 0,
+    refused: 0,
+    firstNumber: null,
+    lastNumber: null,
+    totalInclVatCents: 0,
+  };
+  const year = Number(issueDate.slice(0, 4));
+  const callContext: BillingContext = { ...context, purpose: CALL_BILLING_PURPOSE };
+  for (let start = 0; start < candidates.length; start += batchSize) {
+    const batch = candidates.slice(start, start + batchSize);
+    await kernel.transact(context.tenantId, async (atx) => {
+      const billing = await authorizeBatch(kernel, atx, context, 'write', categories, batch);
+      const calls = await authorizeBatch(kernel, atx, callContext, 'read', [C.callRecord], batch);
+      const refused = new Set([...billing.refused, ...calls.refused]);
+      const subjects = batch.filter((id) => !refused.has(id));
+      const lines = groupBy(
+        await selectContractLines(atx.tx, billing.grant, period, subjects),
+        (row) => row.subjectId,
+      );
+      const callSummaries = groupBy(
+        await selectCallSummaries(atx.tx, calls.grant, window, subjects),
+        (row) => row.subjectId,
+      );
+      const people = new Map(
+        (await selectPeople(atx.tx, billing.grant, subjects)).map((person) => [person.subjectId, person]),
+      );
+      const mandates = new Map(
+        categories.includes(C.bankAccount)
+          ? (await selectBankAccounts(atx.tx, billing.grant, subjects, { mandatesOnly: true })).map(
+              (account) => [account.subjectId, account],
+            )
+          : [],
+      );
+      const organisations = await selectOrganisations(
+        atx.tx,
+        [...lines.values()].flatMap((rows) => rows.flatMap((row) => row.organisationId ?? [])),
+      );
+      // The lock, then the check: a concurrent run's invoices for these customers are committed
+      // and visible once it is ours, so nobody is billed twice and no number is skipped.
+      const last = await lockCounter(atx.tx, context.tenantId, 'F', year);
+      const billed = await selectInvoicedSubjects(atx.tx, period.start, subjects);
+      const drafts: NewInvoice[] = [];
+      const createdAt = kernel.clock.now();
+      for (const subjectId of subjects) {
+        if (billed.has(subjectId)) continue;
+        const draft = draftInvoice({
+          subjectId,
+          period,
+          contractLines: lines.get(subjectId) ?? [],
+          callSummaries: callSummaries.get(subjectId) ?? [],
+          person: people.get(subjectId),
+          mandate: mandates.get(subjectId),
+          organisations,
+        });
+        if (!draft) {
+          summary.empty += 1;
+          continue;
+        }
+        const number = last + drafts.length + 1;
+        drafts.push({
+          kind: 'invoice',
+          series: 'F',
+          year,
+          number,
+          invoiceNumber: formatInvoiceNumber('F', year, number),
+          subjectId,
+          organisationId: draft.organisationId,
+          creditedInvoiceId: null,
+          periodStart: period.start,
+          periodEnd: period.end,
+          issueDate,
+          dueDate: addDays(issueDate, seller.paymentTermDays),
+          holdUntil: holdUntil(issueDate, years),
+          ...totalsFields(draft.lines),
+          structuredCommunication: structuredCommunicationOf('F', year, number),
+          itemisedCalls: draft.itemisedCalls,
+          creditReason: null,
+          buyer: draft.buyer,
+          seller: seller.snapshot,
+          createdByStaffId: staffIdOf(context.actor),
+          createdAt,
+          lines: draft.lines,
+        });
+      }
+      if (drafts.length > 0) {
+        await advanceCounter(atx.tx, 'F', year, drafts.length);
+        await insertInvoices(atx.tx, billing.grant, drafts);
+      }
+      summary.invoiced += drafts.length;
+      summary.alreadyInvoiced += billed.size;
+      summary.refused += refused.size;
+      summary.totalInclVatCents += drafts.reduce((sum, draft) => sum + draft.totalInclVatCents, 0);
+      const first = drafts[0];
+      const lastDraft = drafts.at(-1);
+      if (first && summary.firstNumber === null) summary.firstNumber = first.invoiceNumber;
+      if (lastDraft) summary.lastNumber = lastDraft.invoiceNumber;
+    });
+  }
+  return summary;
+}
+
+function totalsFields(lines: readonly NewInvoiceLine[]): {
+  totalExclVatCents: number;
+  vatCents: number;
+  totalInclVatCents: number;
+} {
+  const totals = totalsOf(lines);
+  return {
+    totalExclVatCents: totals.totalExclVatCents,
+    vatCents: totals.vatCents,
+    totalInclVatCents: totals.totalInclVatCents,
+  };
+}
+
+interface Draft {
+  organisationId: number | null;
+  itemisedCalls: boolean;
+  buyer: BuyerSnapshot;
+  lines: NewInvoiceLine[];
+}
+
+/** One customer's invoice for the period, or undefined when there is nothing to bill. */
+export function draftInvoice(input: {
+  subjectId: number;
+  period: BillingPeriod;
+  contractLines: readonly ContractLineRow[];
+  callSummaries: readonly CallSummaryRow[];
+  person: PersonRecord | undefined;
+  mandate: BankAccountRecord | undefined;
+  organisations: ReadonlyMap<number, OrganisationRow>;
+}): Draft | undefined {
+  const { period } = input;
+  const lines: NewInvoiceLine[] = [];
+  for (const row of input.contractLines) {
+    const full = row.quantity * row.unitPriceCents;
+    if (row.productKind !== 'subscription') {
+      lines.push(line(row, `${row.productName}`, row.quantity, row.unitPriceCents));
+      continue;
+    }
+    const from = row.startDate > period.start ? row.startDate : period.start;
+    const to = row.endDate !== null && row.endDate < period.end ? row.endDate : period.end;
+    const covered = daysInclusive(from, to);
+    if (covered >= period.days) {
+      lines.push(line(row, `${row.productName} (${period.key})`, row.quantity, row.unitPriceCents));
+    } else {
+      const amount = prorate(full, covered, period.days);
+      const times = row.quantity > 1 ? `${row.quantity} × ` : '';
+      lines.push(line(row, `${times}${row.productName} (${from} – ${to})`, 1, amount));
+    }
+  }
+  for (const summary of input.callSummaries) {
+    const cents = microsToCents(summary.costMicros);
+    if (cents <= 0) continue;
+    lines.push({
+      kind: 'calls',
+      description: `${DESTINATION_CLASS_LABELS[summary.destinationClass]}: ${summary.calls} calls, ${formatDuration(summary.seconds)}`,
+      productId: null,
+      contractId: null,
+      destinationClass: summary.destinationClass,
+      callCount: summary.calls,
+      callSeconds: summary.seconds,
+      quantity: 1,
+      unitPriceCents: cents,
+      amountCents: cents,
+      vatRateBp: CALL_VAT_RATE_BP,
+    });
+  }
+  if (lines.length === 0 || lines.every((candidate) => candidate.amountCents === 0)) return undefined;
+  const organisationId =
+    input.contractLines.find((row) => row.organisationId !== null)?.organisationId ?? null;
+  const organisation = organisationId === null ? undefined : input.organisations.get(organisationId);
+  const person = input.person;
+  const personName = [person?.givenName, person?.familyName].filter((part) => part).join(' ');
+  const address = person?.address ?? null;
+  return {
+    organisationId,
+    itemisedCalls: input.contractLines.some((row) => row.itemisedCalls),
+    buyer: {
+      name: organisation?.name ?? (personName === '' ? null : personName),
+      street: address?.street ?? null,
+      postalCode: address?.postalCode ?? null,
+      city: address?.city ?? null,
+      country: address?.country ?? organisation?.country ?? null,
+      enterpriseNumber: organisation?.enterpriseNumber ?? null,
+      iban: input.mandate?.iban ?? null,
+      mandate: input.mandate?.iban ? input.mandate.directDebitMandate : null,
+    },
+    lines,
+  };
+}
+
+function line(
+  row: ContractLineRow,
+  description: string,
+  quantity: number,
+  unitPriceCents: number,
+): NewInvoiceLine {
+  return {
+    kind: 'subscription',
+    description: description.slice(0, 300),
+    productId: row.productId,
+    contractId: row.contractId,
+    destinationClass: null,
+    callCount: null,
+    callSeconds: null,
+    quantity,
+    unitPriceCents,
+    amountCents: quantity * unitPriceCents,
+    vatRateBp: row.vatRateBp,
+  };
+}
+
+/** 3725 → "1 h 02 min 05 s". */
+export function formatDuration(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  const pad = (value: number) => String(value).padStart(2, '0');
+  return h > 0 ? `${h} h ${pad(m)} min ${pad(s)} s` : `${m} min ${pad(s)} s`;
+}
+
+function groupBy<T>(rows: readonly T[], key: (row: T) => number): Map<number, T[]> {
+  const groups = new Map<number, T[]>();
+  for (const row of rows) {
+    const id = key(row);
+    const group = groups.get(id);
+    if (group) group.push(row);
+    else groups.set(id, [row]);
+  }
+  return groups;
+}
+
+export type { SellerSnapshot };

@@ -1,0 +1,360 @@
+import { z } from 'zod';
+import type { AuditedTx } from '../../kernel/audit/index.js';
+import type { AccessAction } from '../../kernel/gate/gate.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import type { Policy } from '../../kernel/policy/policy.schema.js';
+import { AppError } from '../../platform/errors.js';
+import {
+  authorize,
+  authorizeBatch,
+  conflict,
+  coveredBy,
+  invalid,
+  isHoldPurpose,
+  notFound,
+  staffIdOf,
+  type BillingContext,
+} from './access.js';
+import {
+  addDays,
+  formatInvoiceNumber,
+  holdUntil,
+  parsePeriod,
+  structuredCommunicationOf,
+  totalsOf,
+  type TaxSubtotal,
+} from './amounts.js';
+import type { InvoiceKind } from './billing.tables.js';
+import { BILLING_CATEGORIES as C } from './datamap.js';
+import { accountingYears, belgianDate } from './invoice-run.service.js';
+import {
+  advanceCounter,
+  insertInvoices,
+  lockCounter,
+  type BuyerSnapshot,
+  type NewInvoiceLine,
+} from './invoice-run.repository.js';
+import {
+  addCredited,
+  selectErasedSubjects,
+  selectInvoice,
+  selectInvoiceLines,
+  selectInvoicePage,
+  selectPaymentsOf,
+  type InvoiceLineRow,
+  type InvoiceRow,
+  type PaymentRow,
+} from './invoice.repository.js';
+
+export type InvoiceStatus =
+  'open' | 'overdue' | 'partially_paid' | 'paid' | 'overpaid' | 'credited' | 'credit_note';
+
+/** A document as shown: the buyer snapshot holds only what the purpose covers. */
+export interface InvoiceDocument extends Omit<InvoiceRow, 'buyer'> {
+  buyer: Partial<BuyerSnapshot>;
+  status: InvoiceStatus;
+  /** What is still to be paid; negative when the customer paid too much. */
+  balanceCents: number;
+  lines: InvoiceLineRow[];
+  subtotals: TaxSubtotal[];
+  payments: PaymentRow[];
+  creditedInvoiceNumber: string | null;
+}
+
+export type InvoiceSummary = Omit<
+  InvoiceDocument,
+  'lines' | 'subtotals' | 'payments' | 'creditedInvoiceNumber'
+>;
+
+/** Derived from the amounts and today, never stored. */
+export function statusOf(
+  row: Pick<InvoiceRow, 'kind' | 'totalInclVatCents' | 'creditedCents' | 'paidCents' | 'dueDate'>,
+  today: string,
+): { status: InvoiceStatus; balanceCents: number } {
+  if (row.kind === 'credit_note') return { status: 'credit_note', balanceCents: 0 };
+  const due = row.totalInclVatCents - row.creditedCents;
+  const balanceCents = due - row.paidCents;
+  if (due <= 0) return { status: row.paidCents > 0 ? 'overpaid' : 'credited', balanceCents };
+  if (row.paidCents === 0) return { status: row.dueDate < today ? 'overdue' : 'open', balanceCents };
+  if (balanceCents > 0) return { status: 'partially_paid', balanceCents };
+  return { status: balanceCents === 0 ? 'paid' : 'overpaid', balanceCents };
+}
+
+/** The buyer fields whose category `categories` covers (need to know). */
+function visibleBuyer(buyer: BuyerSnapshot, categories: ReadonlySet<string>): Partial<BuyerSnapshot> {
+  const shown: Partial<BuyerSnapshot> = {};
+  if (categories.has(C.name)) shown.name = buyer.name;
+  if (categories.has(C.address)) {
+    shown.street = buyer.street;
+    shown.postalCode = buyer.postalCode;
+    shown.city = buyer.city;
+    shown.country = buyer.country;
+  }
+  if (categories.has(C.payment)) {
+    shown.enterpriseNumber = buyer.enterpriseNumber;
+    shown.mandate = buyer.mandate;
+  }
+  if (categories.has(C.bankAccount)) shown.iban = buyer.iban;
+  return shown;
+}
+
+function summarise(row: InvoiceRow, categories: ReadonlySet<string>, today: string): InvoiceSummary {
+  return { ...row, buyer: visibleBuyer(row.buyer, categories), ...statusOf(row, today) };
+}
+
+interface DocumentAccess {
+  /** Invoice ids whose data may be shown. */
+  allowed: Set<number>;
+  categories: Set<string>;
+  withheld: number;
+}
+
+/**
+ * The gate for documents. A live customer's documents: one decision for their subjects under the
+ * context's purpose (those refused are withheld). Documents of an erased customer (or unlinked
+ * ones) are kept by the accounting hold: readable only under a purpose of that hold (a legal
+ * obligation with the hold's retention, `accounting` in both seeds), audited without a subject.
+ */
+async function authorizeDocuments(
+  kernel: Kernel,
+  atx: AuditedTx,
+  context: BillingContext,
+  policy: Policy,
+  action: AccessAction,
+  rows: readonly InvoiceRow[],
+): Promise<DocumentAccess> {
+  const wanted = [C.payment, ...coveredBy(policy, context.purpose, [C.name, C.address, C.bankAccount])];
+  const linked = [...new Set(rows.flatMap((row) => (row.subjectId === null ? [] : [row.subjectId])))];
+  const erased = await selectErasedSubjects(atx.tx, linked);
+  const live = linked.filter((id) => !erased.has(id));
+  const allowedSubjects = new Set<number>();
+  if (live.length > 0 || rows.length === 0) {
+    const batch = await authorizeBatch(kernel, atx, context, action, wanted, live);
+    for (const id of live) if (!batch.refused.includes(id)) allowedSubjects.add(id);
+  }
+  const held = rows.some((row) => row.subjectId === null || erased.has(row.subjectId));
+  const holdAllowed = held && isHoldPurpose(policy, context.purpose);
+  if (holdAllowed) await authorize(kernel, atx, context, action, wanted, []);
+  const allowed = new Set<number>();
+  for (const row of rows) {
+    const isHeld = row.subjectId === null || erased.has(row.subjectId);
+    if (isHeld ? holdAllowed : allowedSubjects.has(row.subjectId ?? -1)) allowed.add(row.invoiceId);
+  }
+  return { allowed, categories: new Set(wanted), withheld: rows.length - allowed.size };
+}
+
+async function loadDocument(
+  kernel: Kernel,
+  context: BillingContext,
+  atx: AuditedTx,
+  invoiceId: number,
+  action: AccessAction,
+): Promise<{ row: InvoiceRow; document: InvoiceDocument }> {
+  const { policy } = await kernel.policies.current(context.tenantId);
+  const row = await selectInvoice(atx.tx, invoiceId, action === 'write');
+  if (!row) throw notFound('invoice');
+  const access = await authorizeDocuments(kernel, atx, context, policy, action, [row]);
+  if (!access.allowed.has(invoiceId)) {
+    throw new AppError('subject_erased', 'document of an erased customer outside the hold purpose', {
+      publicMessage:
+        'this document is kept under the accounting legal hold; read it under the accounting purpose',
+    });
+  }
+  const today = belgianDate(kernel.clock.now());
+  const lines = await selectInvoiceLines(atx.tx, invoiceId);
+  const credited =
+    row.creditedInvoiceId === null ? undefined : await selectInvoice(atx.tx, row.creditedInvoiceId);
+  return {
+    row,
+    document: {
+      ...summarise(row, access.categories, today),
+      lines,
+      subtotals: totalsOf(lines).subtotals,
+      payments: await selectPaymentsOf(atx.tx, invoiceId),
+      creditedInvoiceNumber: credited?.invoiceNumber ?? null,
+    },
+  };
+}
+
+/**
+ * One invoice or credit note with its lines, tax subtotals, payments and status. Reads
+ * kluis.billing.payment and the snapshot's name, address and bank account as far as the
+ * context's purpose covers them.
+ */
+export async function getInvoice(
+  kernel: Kernel,
+  context: BillingContext,
+  invoiceId: number,
+): Promise<InvoiceDocument> {
+  return kernel.transact(context.tenantId, async (atx) => {
+    const { document } = await loadDocument(kernel, context, atx, invoiceId, 'read');
+    return document;
+  });
+}
+
+export interface InvoiceListQuery {
+  limit: number;
+  after?: number;
+  subjectId?: number;
+  period?: string;
+  kind?: InvoiceKind;
+}
+
+export async function listInvoices(
+  kernel: Kernel,
+  context: BillingContext,
+  query: InvoiceListQuery,
+): Promise<{ items: InvoiceSummary[]; nextCursor: string | null; withheld: number }> {
+  const period = query.period === undefined ? undefined : parsePeriod(query.period);
+  if (query.period !== undefined && !period) throw invalid('period: expected a month as YYYY-MM');
+  const { policy } = await kernel.policies.current(context.tenantId);
+  const today = belgianDate(kernel.clock.now());
+  return kernel.transact(context.tenantId, async (atx) => {
+    const rows = await selectInvoicePage(atx.tx, {
+      afterId: query.after ?? 0,
+      limit: query.limit + 1,
+      ...(query.subjectId === undefined ? {} : { subjectId: query.subjectId }),
+      ...(period ? { periodStart: period.start } : {}),
+      ...(query.kind ? { kind: query.kind } : {}),
+    });
+    const page = rows.slice(0, query.limit);
+    const access = await authorizeDocuments(kernel, atx, context, policy, 'read', page);
+    const last = page.at(-1);
+    return {
+      items: page
+        .filter((row) => access.allowed.has(row.invoiceId))
+        .map((row) => summarise(row, access.categories, today)),
+      nextCursor: rows.length > query.limit && last ? String(last.invoiceId) : null,
+      withheld: access.withheld,
+    };
+  });
+}
+
+export const creditNoteInputSchema = z.object({
+  reasonCode: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'a reason code: lowercase letters, digits and _'),
+  /** A partial credit, excluding VAT; the whole invoice when left out. */
+  amountExclVatCents: z.number().int().min(1).max(1_000_000_000).optional(),
+});
+
+export type CreditNoteInput = z.input<typeof creditNoteInputSchema>;
+
+/**
+ * A credit note for an invoice (VX-3): the whole invoice (its lines again) or a partial amount at
+ * the invoice's main VAT rate; numbered gaplessly in its own series (C), with the invoice's party
+ * snapshot; the invoice's amount due drops by the credit note's total. Writes
+ * kluis.billing.payment of the invoice's customer.
+ */
+export async function createCreditNote(
+  kernel: Kernel,
+  context: BillingContext,
+  invoiceId: number,
+  input: CreditNoteInput,
+): Promise<InvoiceDocument> {
+  const parsed = creditNoteInputSchema.safeParse(input);
+  if (!parsed.success) {
+    throw invalid(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+  }
+  const data = parsed.data;
+  const { policy } = await kernel.policies.current(context.tenantId);
+  const years = accountingYears(policy);
+  const issueDate = belgianDate(kernel.clock.now());
+  const year = Number(issueDate.slice(0, 4));
+  const creditNoteId = await kernel.transact(context.tenantId, async (atx) => {
+    const { row, document } = await loadDocument(kernel, context, atx, invoiceId, 'write');
+    if (row.kind !== 'invoice') throw conflict('only an invoice can be credited');
+    const creditedExcl = await sumCreditedExcl(atx, invoiceId);
+    const remaining = row.totalExclVatCents - creditedExcl;
+    if (remaining <= 0) throw conflict('the invoice is already fully credited');
+    let lines: NewInvoiceLine[];
+    if (data.amountExclVatCents === undefined) {
+      if (creditedExcl > 0) throw conflict('the invoice is partly credited already; give amountExclVatCents');
+      lines = document.lines.map((line) => ({ ...line }));
+    } else {
+      if (data.amountExclVatCents > remaining) {
+        throw invalid(`amountExclVatCents: at most ${remaining} remains to be credited on this invoice`);
+      }
+      const mainRate =
+        [...document.subtotals].sort((a, b) => b.taxableCents - a.taxableCents)[0]?.rateBp ?? 2100;
+      lines = [
+        {
+          kind: 'correction',
+          description: `Correction of invoice ${row.invoiceNumber}`,
+          productId: null,
+          contractId: null,
+          destinationClass: null,
+          callCount: null,
+          callSeconds: null,
+          quantity: 1,
+          unitPriceCents: data.amountExclVatCents,
+          amountCents: data.amountExclVatCents,
+          vatRateBp: mainRate,
+        },
+      ];
+    }
+    const totals = totalsOf(lines);
+    const last = await lockCounter(atx.tx, context.tenantId, 'C', year);
+    const number = last + 1;
+    const grant = await authorizeWrite(kernel, atx, context, policy, row);
+    const [id] = await insertInvoices(atx.tx, grant, [
+      {
+        kind: 'credit_note',
+        series: 'C',
+        year,
+        number,
+        invoiceNumber: formatInvoiceNumber('C', year, number),
+        subjectId: row.subjectId,
+        organisationId: row.organisationId,
+        creditedInvoiceId: row.invoiceId,
+        periodStart: row.periodStart,
+        periodEnd: row.periodEnd,
+        issueDate,
+        dueDate: addDays(issueDate, 0),
+        holdUntil: holdUntil(issueDate, years),
+        totalExclVatCents: totals.totalExclVatCents,
+        vatCents: totals.vatCents,
+        totalInclVatCents: totals.totalInclVatCents,
+        structuredCommunication: structuredCommunicationOf('C', year, number),
+        itemisedCalls: false,
+        creditReason: data.reasonCode,
+        buyer: row.buyer,
+        seller: row.seller,
+        createdByStaffId: staffIdOf(context.actor),
+        createdAt: kernel.clock.now(),
+        lines,
+      },
+    ]);
+    await advanceCounter(atx.tx, 'C', year, 1);
+    await addCredited(atx.tx, row.invoiceId, totals.totalInclVatCents);
+    if (id === undefined) throw new Error('credit note not inserted');
+    return id;
+  });
+  return getInvoice(kernel, context, creditNoteId);
+}
+
+/** The grant a new document for `row`'s party is written under (live subject, or the hold). */
+async function authorizeWrite(
+  kernel: Kernel,
+  atx: AuditedTx,
+  context: BillingContext,
+  policy: Policy,
+  row: InvoiceRow,
+) {
+  const wanted = [C.payment, ...coveredBy(policy, context.purpose, [C.name, C.address, C.bankAccount])];
+  const erased =
+    row.subjectId === null ? true : (await selectErasedSubjects(atx.tx, [row.subjectId])).size > 0;
+  if (!erased && row.subjectId !== null)
+    return authorize(kernel, atx, context, 'write', wanted, [row.subjectId]);
+  // The invoice stays readable under the hold, but the gate grants nothing for an erased subject.
+  throw new AppError('subject_erased', 'credit notes for an erased customer are not supported yet', {
+    publicMessage: 'this customer was erased; a credit note on a held invoice is not supported yet',
+  });
+}
+
+async function sumCreditedExcl(atx: AuditedTx, invoiceId: number): Promise<number> {
+  const row = await atx.tx
+    .selectFrom('invoices')
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('total_excl_vat_cents'), eb.lit(0)).as('sum'))
+    .where('credited_invoice_id', '=', invoiceId)
+    .executeTakeFirst();
+  return Number(row?.sum ?? 0);
+}

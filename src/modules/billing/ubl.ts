@@ -1,0 +1,253 @@
+import { formatEnterpriseNumber } from '../../kernel/identifiers/enterprise-number.js';
+import { parseStructuredCommunication } from '../../kernel/identifiers/structured-communication.js';
+import { AppError } from '../../platform/errors.js';
+import { formatAmount, formatPercent } from './amounts.js';
+import type { InvoiceDocument } from './invoice.service.js';
+
+/** Peppol BIS Billing 3.0 on UBL 2.1. */
+export const PEPPOL_CUSTOMIZATION_ID =
+  'urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0';
+export const PEPPOL_PROFILE_ID = 'urn:fdc:peppol.eu:2017:poacc:billing:01:1.0';
+/** ISO 6523 ICD of the Belgian enterprise number (KBO/BCE). */
+export const BELGIAN_ENTERPRISE_SCHEME = '0208';
+
+export function escapeXml(text: string): string {
+  return text
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+    .replaceAll("'", '&apos;');
+}
+
+/** A tiny writer: elements in the order the UBL schema's sequences require. */
+class Xml {
+  readonly #parts: string[] = [];
+  #depth = 0;
+
+  open(name: string, attributes: Record<string, string> = {}): this {
+    this.#parts.push(`${'  '.repeat(this.#depth)}<${name}${attrs(attributes)}>`);
+    this.#depth += 1;
+    return this;
+  }
+
+  close(name: string): this {
+    this.#depth -= 1;
+    this.#parts.push(`${'  '.repeat(this.#depth)}</${name}>`);
+    return this;
+  }
+
+  leaf(name: string, value: string | null | undefined, attributes: Record<string, string> = {}): this {
+    if (value === null || value === undefined || value === '') return this;
+    this.#parts.push(`${'  '.repeat(this.#depth)}<${name}${attrs(attributes)}>${escapeXml(value)}</${name}>`);
+    return this;
+  }
+
+  toString(): string {
+    return `<?xml version="1.0" encoding="UTF-8"?>\n${this.#parts.join('\n')}\n`;
+  }
+}
+
+function attrs(attributes: Record<string, string>): string {
+  return Object.entries(attributes)
+    .map(([key, value]) => ` ${key}="${escapeXml(value)}"`)
+    .join('');
+}
+
+const EUR = { currencyID: 'EUR' };
+
+function taxCategory(xml: Xml, element: string, rateBp: number): void {
+  xml
+    .open(element)
+    .leaf('cbc:ID', rateBp === 0 ? 'Z' : 'S')
+    .leaf('cbc:Percent', formatPercent(rateBp))
+    .open('cac:TaxScheme')
+    .leaf('cbc:ID', 'VAT')
+    .close('cac:TaxScheme')
+    .close(element);
+}
+
+interface PartyData {
+  name: string;
+  enterpriseNumber: string;
+  street: string | null;
+  postalCode: string | null;
+  city: string | null;
+  country: string;
+  email?: string | undefined;
+}
+
+function party(xml: Xml, element: string, data: PartyData): void {
+  const vat = formatEnterpriseNumber(data.enterpriseNumber).replaceAll('.', '');
+  xml
+    .open(element)
+    .open('cac:Party')
+    .leaf('cbc:EndpointID', data.enterpriseNumber, { schemeID: BELGIAN_ENTERPRISE_SCHEME })
+    .open('cac:PartyName')
+    .leaf('cbc:Name', data.name)
+    .close('cac:PartyName')
+    .open('cac:PostalAddress')
+    .leaf('cbc:StreetName', data.street)
+    .leaf('cbc:CityName', data.city)
+    .leaf('cbc:PostalZone', data.postalCode)
+    .open('cac:Country')
+    .leaf('cbc:IdentificationCode', data.country)
+    .close('cac:Country')
+    .close('cac:PostalAddress')
+    .open('cac:PartyTaxScheme')
+    .leaf('cbc:CompanyID', vat)
+    .open('cac:TaxScheme')
+    .leaf('cbc:ID', 'VAT')
+    .close('cac:TaxScheme')
+    .close('cac:PartyTaxScheme')
+    .open('cac:PartyLegalEntity')
+    .leaf('cbc:RegistrationName', data.name)
+    .leaf('cbc:CompanyID', data.enterpriseNumber, { schemeID: BELGIAN_ENTERPRISE_SCHEME })
+    .close('cac:PartyLegalEntity');
+  if (data.email) xml.open('cac:Contact').leaf('cbc:ElectronicMail', data.email).close('cac:Contact');
+  xml.close('cac:Party').close(element);
+}
+
+/**
+ * The Peppol BIS Billing 3.0 document (UBL 2.1 Invoice or CreditNote) of a business customer's
+ * invoice, field by field as the official Peppol examples: enterprise numbers with scheme 0208,
+ * Belgian VAT numbers, VAT per rate, the structured communication as payment id with the payee
+ * IBAN (credit transfer, code 30) or the mandate (SEPA direct debit, code 59).
+ */
+export function renderUbl(document: InvoiceDocument): string {
+  const buyer = document.buyer;
+  if (!buyer.enterpriseNumber) {
+    throw new AppError('conflict', 'not a business customer', {
+      publicMessage:
+        'Peppol e-invoices are for business customers with an enterprise number; this customer gets the HTML invoice',
+    });
+  }
+  if (!buyer.name) {
+    throw new AppError('category_not_allowed', 'buyer name not covered', {
+      publicMessage: "the purpose does not cover the buyer's name, which an e-invoice must carry",
+    });
+  }
+  const isCredit = document.kind === 'credit_note';
+  const root = isCredit ? 'CreditNote' : 'Invoice';
+  const seller = document.seller;
+  const xml = new Xml();
+  xml
+    .open(root, {
+      'xmlns:cac': 'urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2',
+      'xmlns:cbc': 'urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2',
+      xmlns: `urn:oasis:names:specification:ubl:schema:xsd:${root}-2`,
+    })
+    .leaf('cbc:CustomizationID', PEPPOL_CUSTOMIZATION_ID)
+    .leaf('cbc:ProfileID', PEPPOL_PROFILE_ID)
+    .leaf('cbc:ID', document.invoiceNumber)
+    .leaf('cbc:IssueDate', document.issueDate);
+  if (isCredit) xml.leaf('cbc:CreditNoteTypeCode', '381');
+  else xml.leaf('cbc:DueDate', document.dueDate).leaf('cbc:InvoiceTypeCode', '380');
+  xml.leaf('cbc:DocumentCurrencyCode', 'EUR').leaf('cbc:BuyerReference', document.invoiceNumber);
+  if (document.periodStart && document.periodEnd) {
+    xml
+      .open('cac:InvoicePeriod')
+      .leaf('cbc:StartDate', document.periodStart)
+      .leaf('cbc:EndDate', document.periodEnd)
+      .close('cac:InvoicePeriod');
+  }
+  if (isCredit && document.creditedInvoiceNumber) {
+    xml
+      .open('cac:BillingReference')
+      .open('cac:InvoiceDocumentReference')
+      .leaf('cbc:ID', document.creditedInvoiceNumber)
+      .close('cac:InvoiceDocumentReference')
+      .close('cac:BillingReference');
+  }
+  party(xml, 'cac:AccountingSupplierParty', {
+    name: seller.legalForm ? `${seller.legalName} ${seller.legalForm}` : seller.legalName,
+    enterpriseNumber: seller.enterpriseNumber,
+    street: seller.street,
+    postalCode: seller.postalCode,
+    city: seller.city,
+    country: seller.country,
+    email: seller.email,
+  });
+  party(xml, 'cac:AccountingCustomerParty', {
+    name: buyer.name,
+    enterpriseNumber: buyer.enterpriseNumber,
+    street: buyer.street ?? null,
+    postalCode: buyer.postalCode ?? null,
+    city: buyer.city ?? null,
+    country: buyer.country ?? 'BE',
+  });
+  const ogm = parseStructuredCommunication(document.structuredCommunication);
+  const paymentId = ogm.ok ? ogm.formatted : document.structuredCommunication;
+  if (!isCredit && buyer.mandate && buyer.iban) {
+    xml
+      .open('cac:PaymentMeans')
+      .leaf('cbc:PaymentMeansCode', '59', { name: 'SEPA direct debit' })
+      .leaf('cbc:PaymentID', paymentId)
+      .open('cac:PaymentMandate')
+      .leaf('cbc:ID', buyer.mandate)
+      .open('cac:PayerFinancialAccount')
+      .leaf('cbc:ID', buyer.iban)
+      .close('cac:PayerFinancialAccount')
+      .close('cac:PaymentMandate')
+      .close('cac:PaymentMeans');
+  } else {
+    xml
+      .open('cac:PaymentMeans')
+      .leaf('cbc:PaymentMeansCode', '30', { name: 'Credit transfer' })
+      .leaf('cbc:PaymentID', paymentId)
+      .open('cac:PayeeFinancialAccount')
+      .leaf('cbc:ID', seller.payeeIban)
+      .leaf('cbc:Name', seller.legalName);
+    if (seller.payeeBic) {
+      xml
+        .open('cac:FinancialInstitutionBranch')
+        .leaf('cbc:ID', seller.payeeBic)
+        .close('cac:FinancialInstitutionBranch');
+    }
+    xml.close('cac:PayeeFinancialAccount').close('cac:PaymentMeans');
+  }
+  if (!isCredit) {
+    xml
+      .open('cac:PaymentTerms')
+      .leaf('cbc:Note', `Payment by ${document.dueDate} with structured communication ${paymentId}`)
+      .close('cac:PaymentTerms');
+  }
+  xml.open('cac:TaxTotal').leaf('cbc:TaxAmount', formatAmount(document.vatCents), EUR);
+  for (const subtotal of document.subtotals) {
+    xml
+      .open('cac:TaxSubtotal')
+      .leaf('cbc:TaxableAmount', formatAmount(subtotal.taxableCents), EUR)
+      .leaf('cbc:TaxAmount', formatAmount(subtotal.vatCents), EUR);
+    taxCategory(xml, 'cac:TaxCategory', subtotal.rateBp);
+    xml.close('cac:TaxSubtotal');
+  }
+  xml
+    .close('cac:TaxTotal')
+    .open('cac:LegalMonetaryTotal')
+    .leaf('cbc:LineExtensionAmount', formatAmount(document.totalExclVatCents), EUR)
+    .leaf('cbc:TaxExclusiveAmount', formatAmount(document.totalExclVatCents), EUR)
+    .leaf('cbc:TaxInclusiveAmount', formatAmount(document.totalInclVatCents), EUR)
+    .leaf('cbc:PayableAmount', formatAmount(document.totalInclVatCents), EUR)
+    .close('cac:LegalMonetaryTotal');
+  const lineElement = isCredit ? 'cac:CreditNoteLine' : 'cac:InvoiceLine';
+  for (const line of document.lines) {
+    xml
+      .open(lineElement)
+      .leaf('cbc:ID', String(line.lineNo))
+      .leaf(isCredit ? 'cbc:CreditedQuantity' : 'cbc:InvoicedQuantity', String(line.quantity), {
+        unitCode: 'C62',
+      })
+      .leaf('cbc:LineExtensionAmount', formatAmount(line.amountCents), EUR)
+      .open('cac:Item')
+      .leaf('cbc:Name', line.description.slice(0, 100));
+    taxCategory(xml, 'cac:ClassifiedTaxCategory', line.vatRateBp);
+    xml
+      .close('cac:Item')
+      .open('cac:Price')
+      .leaf('cbc:PriceAmount', formatAmount(line.unitPriceCents), EUR)
+      .close('cac:Price')
+      .close(lineElement);
+  }
+  xml.close(root);
+  return xml.toString();
+}
