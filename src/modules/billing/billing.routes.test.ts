@@ -1,0 +1,184 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
+import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
+import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
+import { parseStructuredCommunication } from '../../kernel/identifiers/structured-communication.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import type { Tenant } from '../tenants/index.js';
+import { createBusiness, createCustomer, prepareTenant, startContract } from './billing.test-helpers.js';
+
+const clock = fixedClock(new Date('2026-11-05T10:00:00Z'));
+
+let database: TestDatabase;
+let kernel: Kernel;
+let app: FastifyInstance;
+let voxtra: Tenant;
+let voiceking: Tenant;
+let billing: StaffSession;
+let technician: StaffSession;
+let otherBilling: StaffSession;
+let business: number;
+let person: number;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database, clock);
+  app = await createTestApp(kernel);
+  voxtra = await createPolicyTenant(kernel, 'voxtra');
+  voiceking = await createPolicyTenant(kernel, 'voiceking');
+  const catalogue = await prepareTenant(kernel, voxtra);
+  const organisation = await createBusiness(kernel, voxtra);
+  business = await createCustomer(kernel, voxtra, { familyName: 'Janssens', organisationId: organisation });
+  person = await createCustomer(kernel, voxtra, { familyName: 'Peeters' });
+  await startContract(kernel, voxtra, business, {
+    startDate: '2026-10-01',
+    organisationId: organisation,
+    lines: [{ productId: catalogue.subscription }],
+  });
+  await startContract(kernel, voxtra, person, {
+    startDate: '2026-10-01',
+    lines: [{ productId: catalogue.subscription }],
+  });
+  billing = await loginAs(app, kernel, voxtra, 'billing');
+  technician = await loginAs(app, kernel, voxtra, 'technician');
+  otherBilling = await loginAs(app, kernel, voiceking, 'billing');
+});
+afterAll(async () => {
+  await app.close();
+  await database.close();
+});
+
+function call(
+  session: StaffSession,
+  method: 'GET' | 'POST' | 'PUT',
+  url: string,
+  payload?: unknown,
+  headers: Record<string, string> = {},
+) {
+  return app.inject({
+    method,
+    url,
+    headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken, ...headers },
+    ...(payload === undefined ? {} : { payload: payload as string }),
+  });
+}
+
+describe('billing API (VX-3, VK-2)', () => {
+  it('VX-3: a billing clerk runs October, lists the invoices, downloads UBL and HTML, and imports a statement', async () => {
+    const run = await call(billing, 'POST', '/api/v1/invoice-runs', { period: '2026-10' });
+    expect(run.statusCode).toBe(200);
+    expect(run.json()).toMatchObject({
+      invoiced: 2,
+      firstNumber: 'F2026-000001',
+      lastNumber: 'F2026-000002',
+    });
+
+    const list = await call(billing, 'GET', '/api/v1/invoices?period=2026-10', undefined, {
+      'x-kluis-purpose': 'invoicing',
+    });
+    expect(list.statusCode).toBe(200);
+    const items = list.json<{
+      items: Array<{ invoiceId: number; subjectId: number; structuredCommunication: string; status: string }>;
+    }>().items;
+    expect(items).toHaveLength(2);
+    const businessInvoice = items.find((item) => item.subjectId === business);
+    const personInvoice = items.find((item) => item.subjectId === person);
+    if (!businessInvoice || !personInvoice) throw new Error('missing');
+
+    const ubl = await call(billing, 'GET', `/api/v1/invoices/${businessInvoice.invoiceId}/ubl`);
+    expect(ubl.statusCode).toBe(200);
+    expect(ubl.headers['content-type']).toContain('application/xml');
+    expect(ubl.body).toContain('schemeID="0208"');
+    expect((await call(billing, 'GET', `/api/v1/invoices/${personInvoice.invoiceId}/ubl`)).statusCode).toBe(
+      409,
+    );
+
+    const html = await call(billing, 'GET', `/api/v1/invoices/${personInvoice.invoiceId}/html`);
+    expect(html.statusCode).toBe(200);
+    expect(html.headers['content-type']).toContain('text/html');
+    expect(html.body).toContain('An Peeters');
+
+    const ogm = parseStructuredCommunication(personInvoice.structuredCommunication);
+    const csv = `date,amount,communication,reference\n2026-11-10,18.15,${ogm.ok ? ogm.formatted : ''},STMT-1\n`;
+    const imported = await app.inject({
+      method: 'POST',
+      url: '/api/v1/payments/import',
+      headers: { cookie: billing.cookie, 'x-csrf-token': billing.csrfToken, 'content-type': 'text/csv' },
+      payload: csv,
+    });
+    expect(imported.statusCode).toBe(200);
+    expect(imported.json()).toMatchObject({ imported: 1, matched: 1 });
+    const detail = await call(billing, 'GET', `/api/v1/invoices/${personInvoice.invoiceId}`);
+    expect(detail.json()).toMatchObject({
+      status: 'paid',
+      payments: [{ bankReference: 'STMT-1', amountCents: 1815 }],
+    });
+
+    const credit = await call(billing, 'POST', `/api/v1/invoices/${businessInvoice.invoiceId}/credit-notes`, {
+      reasonCode: 'goodwill',
+      amountExclVatCents: 100,
+    });
+    expect(credit.statusCode).toBe(201);
+    expect(credit.json()).toMatchObject({
+      kind: 'credit_note',
+      invoiceNumber: 'C2026-000001',
+      status: 'credit_note',
+    });
+  });
+
+  it('VK-2: bank accounts are billing data: a billing clerk adds and reads them, a technician is refused', async () => {
+    const bad = await call(billing, 'POST', `/api/v1/customers/${person}/bank-accounts`, {
+      iban: 'BE00 0000 0000 0000',
+    });
+    expect(bad.statusCode).toBe(400);
+    const added = await call(billing, 'POST', `/api/v1/customers/${person}/bank-accounts`, {
+      iban: 'BE68 5390 0754 7034',
+    });
+    expect(added.statusCode).toBe(201);
+    expect(added.json()).toMatchObject({ iban: 'BE68539007547034' });
+    const read = await call(billing, 'GET', `/api/v1/customers/${person}/bank-accounts`);
+    expect(read.json()).toMatchObject({ items: [{ iban: 'BE68539007547034' }] });
+    const refused = await call(technician, 'GET', `/api/v1/customers/${person}/bank-accounts`);
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ error: { code: 'role_not_allowed' } });
+    expect(refused.body).not.toContain('BE68');
+    const ownPurpose = await call(technician, 'GET', `/api/v1/customers/${person}/bank-accounts`, undefined, {
+      'x-kluis-purpose': 'technical_support',
+    });
+    expect(ownPurpose.statusCode).toBe(403);
+  });
+
+  it('VK-2: a credit score is recorded and read under solvency with its source', async () => {
+    const recorded = await call(billing, 'POST', `/api/v1/customers/${person}/credit-scores`, {
+      score: 705,
+      source: 'graydon',
+      observedOn: '2026-10-20',
+    });
+    expect(recorded.statusCode).toBe(201);
+    const read = await call(billing, 'GET', `/api/v1/customers/${person}/credit-scores`);
+    expect(read.json()).toMatchObject({
+      items: [{ score: 705, source: 'graydon', observedOn: '2026-10-20' }],
+    });
+    expect((await call(technician, 'GET', `/api/v1/customers/${person}/credit-scores`)).statusCode).toBe(403);
+  });
+
+  it("a billing clerk of another tenant sees none of this tenant's invoices", async () => {
+    const list = await call(otherBilling, 'GET', '/api/v1/invoices');
+    expect(list.statusCode).toBe(200);
+    expect(list.json()).toMatchObject({ items: [] });
+    const own = await call(billing, 'GET', '/api/v1/invoices');
+    const first = own.json<{ items: Array<{ invoiceId: number }> }>().items[0];
+    expect((await call(otherBilling, 'GET', `/api/v1/invoices/${first?.invoiceId}`)).statusCode).toBe(404);
+  });
+
+  it('writes need the CSRF token', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/v1/invoice-runs',
+      headers: { cookie: billing.cookie },
+      payload: { period: '2026-10' },
+    });
+    expect(response.statusCode).toBe(403);
+  });
+});
