@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../../test/cli.js';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { createPolicyTenant } from '../../../test/kernel.js';
+import { createKernel, type Kernel } from '../../kernel/kernel.js';
+import { LocalKeyManagementService } from '../../kernel/keyring/kms.js';
+import { parseStructuredCommunication } from '../../kernel/identifiers/structured-communication.js';
+import { systemClock } from '../../platform/clock.js';
+import type { Tenant } from '../tenants/index.js';
+import { createCustomer, prepareTenant, startContract } from './billing.test-helpers.js';
+
+let database: TestDatabase;
+let kernel: Kernel;
+let tenant: Tenant;
+let env: Record<string, string>;
+let dir: string;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-billing-cli-'));
+  const masterKey = randomBytes(32);
+  kernel = createKernel({
+    db: database.db,
+    keystore: database.keystore,
+    kms: new LocalKeyManagementService(masterKey),
+    clock: systemClock,
+  });
+  env = {
+    DATABASE_URL: database.ownerUrl,
+    KLUIS_KEYSTORE_URL: database.keystoreOwnerUrl,
+    KLUIS_MASTER_KEY: masterKey.toString('base64'),
+    KLUIS_DATA_DIR: path.join(dir, 'data'),
+  };
+  tenant = await createPolicyTenant(kernel, 'voiceking');
+  const catalogue = await prepareTenant(kernel, tenant);
+  for (const name of ['Claes', 'Maes', 'Jacobs']) {
+    const id = await createCustomer(kernel, tenant, { familyName: name });
+    await startContract(kernel, tenant, id, {
+      startDate: '2026-01-01',
+      lines: [{ productId: catalogue.subscription }],
+    });
+  }
+});
+afterAll(async () => database.close());
+
+describe('kluis invoices / payments (VX-3)', () => {
+  it('VX-3: `kluis invoices run` bills a month once; `kluis payments import` matches a statement by OGM', async () => {
+    const args = [
+      'invoices',
+      'run',
+      '--tenant',
+      tenant.slug,
+      '--period',
+      '2026-06',
+      '--issue-date',
+      '2026-07-01',
+    ];
+    const first = await runCli(args, env, 120_000);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(
+      '2026-06: 3 invoices (F2026-000001 … F2026-000003), total € 54.45 incl. VAT',
+    );
+    const second = await runCli(args, env, 120_000);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('2026-06: 0 invoices');
+
+    const invoices = await runAsOwner<{ invoice_number: string; structured_communication: string }>(
+      database.ownerUrl,
+      'select invoice_number, structured_communication from invoices where tenant_id = $1 order by number',
+      [tenant.tenantId],
+    );
+    const ogm = parseStructuredCommunication(invoices.rows[0]?.structured_communication ?? '');
+    const file = path.join(dir, 'statement.csv');
+    await writeFile(
+      file,
+      `date;amount;communication;reference\n2026-07-10;18,15;${ogm.ok ? ogm.formatted : ''};CODA-1\n2026-07-11;3,00;;CODA-2\n`,
+    );
+    const imported = await runCli(['payments', 'import', '--tenant', tenant.slug, file], env, 120_000);
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toContain('2 lines: 2 imported (1 matched, 1 unmatched), 0 already imported');
+
+    await writeFile(file, 'date;amount;communication;reference\nyesterday;18,15;;CODA-3\n');
+    const refused = await runCli(['payments', 'import', '--tenant', tenant.slug, file], env, 120_000);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('line 2: date: expected YYYY-MM-DD or DD/MM/YYYY');
+  });
+
+  it('a month that has not ended is refused with a clear message', async () => {
+    const result = await runCli(
+      ['invoices', 'run', '--tenant', tenant.slug, '--period', '2026-06', '--issue-date', '2026-06-15'],
+      env,
+      120_000,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('issueDate: a month is billed once it has ended');
+  });
+});
