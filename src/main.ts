@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createMailer } from './platform/mailer.js';
+import { startDeadlineReminders } from './jobs/deadline-reminders.job.js';
+import { DATA_MAP } from './modules/data-map.js';
 import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
@@ -175,15 +177,16 @@ export interface RunningKluis {
 export async function startKluis(config: Config, logger: Logger): Promise<RunningKluis> {
   const runtime = await openRuntime(config, logger);
   const { database } = runtime;
+  const mailer = createMailer({
+    smtpUrl: config.mail.smtpUrl,
+    from: config.mail.from,
+    outboxDir: path.join(config.dataDir, 'outbox'),
+    logger,
+  });
   const app = await buildApp({
     kernel: runtime.kernel,
     secureCookies: config.http.publicUrl.startsWith('https:'),
-    mailer: createMailer({
-      smtpUrl: config.mail.smtpUrl,
-      from: config.mail.from,
-      outboxDir: path.join(config.dataDir, 'outbox'),
-      logger,
-    }),
+    mailer,
     publicUrl: config.http.publicUrl,
     logger,
     version: KLUIS_VERSION,
@@ -209,12 +212,17 @@ export async function startKluis(config: Config, logger: Logger): Promise<Runnin
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   const url = config.http.port === port ? config.http.publicUrl : `http://localhost:${port}`;
+  const stopJobs = startDeadlineReminders(
+    { kernel: runtime.kernel, mailer, dataMap: DATA_MAP, publicUrl: config.http.publicUrl, logger },
+    logger,
+  );
   return {
     app,
     database,
     kernel: runtime.kernel,
     url,
     stop: async () => {
+      stopJobs();
       await app.close();
       await database.close();
     },

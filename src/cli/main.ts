@@ -6,6 +6,7 @@ import { registerDemoCommand } from './demo.command.js';
 import { registerKeysCommands } from './keys.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerPolicyCommands } from './policy.command.js';
+import { registerRequestsCommands } from './requests.command.js';
 import { registerServeCommand } from './serve.command.js';
 import { registerStaffCommands } from './staff.command.js';
 import { registerTenantCommands } from './tenant.command.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerKeysCommands(program);
   registerStaffCommands(program);
   registerDemoCommand(program);
+  registerRequestsCommands(program);
   registerTelephonyCommands(program);
   registerBillingCommands(program);
   return program;

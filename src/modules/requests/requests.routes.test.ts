@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ParsedMail } from 'mailparser';
 import yauzl from 'yauzl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../../test/cli.js';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { dumpWholeDatabase } from '../../../test/dump.js';
 import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
@@ -377,5 +378,13 @@ describe('deadlines (VK-27)', () => {
     const reminder = await mailTo('info@voiceking.be');
     expect(reminder.text).toContain(request.requestId);
     expect(await sendDeadlineReminders(deps, voiceking.tenantId)).toEqual({ dueSoon: 0, overdue: 0 });
+
+    const cli = await runCli(['requests', 'list', '--tenant', voiceking.slug, '--overdue'], {
+      DATABASE_URL: database.ownerUrl,
+    });
+    expect(cli.stderr).toBe('');
+    expect(cli.stdout).toMatch(
+      new RegExp(`OVERDUE 2026-04-28 +awaiting_verification +erasure +phone +${request.requestId}`),
+    );
   });
 });

@@ -72,12 +72,10 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
     },
     async (request, reply) => {
       const receipt = await submitPublicRequest(deps, request.params.slug, request.body);
-      return reply
-        .status(202)
-        .send({
-          ...receipt,
-          next: 'if this e-mail address is known to us, a code was sent to it; enter it to confirm your request',
-        });
+      return reply.status(202).send({
+        ...receipt,
+        next: 'if this e-mail address is known to us, a code was sent to it; enter it to confirm your request',
+      });
     },
   );
   typed.post(

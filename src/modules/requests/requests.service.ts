@@ -685,8 +685,25 @@ export async function listRequests(
   filter: { state?: RequestState; overdue?: boolean; limit: number },
 ): Promise<RequestListItem[]> {
   await authorizeStaff(deps, context);
+  return selectRequests(deps, context.tenantId, filter);
+}
+
+/** The same list for the operator's CLI (`kluis requests list`); it shows no personal data. */
+export async function listRequestsForOperator(
+  deps: RequestsDeps,
+  tenantId: number,
+  filter: { state?: RequestState; overdue?: boolean; limit: number },
+): Promise<RequestListItem[]> {
+  return selectRequests(deps, tenantId, filter);
+}
+
+async function selectRequests(
+  deps: RequestsDeps,
+  tenantId: number,
+  filter: { state?: RequestState; overdue?: boolean; limit: number },
+): Promise<RequestListItem[]> {
   const today = brusselsDate(deps.kernel.clock.now());
-  const rows = await withTenant(deps.kernel.db, context.tenantId, (tx) => {
+  const rows = await withTenant(deps.kernel.db, tenantId, (tx) => {
     let query = tx
       .selectFrom('rights_requests')
       .selectAll()

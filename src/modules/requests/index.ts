@@ -1,0 +1,22 @@
+export {
+  submitPublicRequest,
+  verifyPublicRequest,
+  getPublicStatus,
+  registerStaffRequest,
+  verifyByStaff,
+  extendRequest,
+  rejectRequest,
+  fulfilByStaff,
+  listRequests,
+  listRequestsForOperator,
+  sendDeadlineReminders,
+  consumeDownload,
+  RIGHTS_PURPOSE,
+  REQUEST_KINDS,
+  type RequestsDeps,
+  type RequestStatus,
+  type RequestListItem,
+} from './requests.service.js';
+export { registerRequestsRoutes } from './requests.routes.js';
+export { requestsDataMap } from './datamap.js';
+export type { RequestsTables } from './requests.tables.js';
