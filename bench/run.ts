@@ -1,5 +1,6 @@
 import { benchAudit } from './audit.bench.js';
 import { benchCdrImport } from './cdr-import.bench.js';
+import { benchInvoiceRun } from './invoice-run.bench.js';
 import { benchTenantIsolation } from './tenant-isolation.bench.js';
 import { startBenchDatabase, writeResults, type Figure } from './harness.js';
 
@@ -11,6 +12,7 @@ const scenarios: Array<{ name: string; run: typeof benchTenantIsolation }> = [
   { name: 'tenant-isolation', run: benchTenantIsolation },
   { name: 'audit', run: benchAudit },
   { name: 'cdr-import', run: benchCdrImport },
+  { name: 'invoice-run', run: benchInvoiceRun },
 ];
 
 const only = process.argv.slice(2);
