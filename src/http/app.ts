@@ -18,12 +18,12 @@ import path from 'node:path';
 import { createMailer, type Mailer } from '../platform/mailer.js';
 import { DATA_MAP } from '../modules/data-map.js';
 import { registerRequestsRoutes } from '../modules/requests/requests.routes.js';
+import { registerAccountRoutes } from '../modules/requests/account.routes.js';
 import { registerAuthRoutes } from '../modules/staff/auth.routes.js';
 import { registerStaffRoutes } from '../modules/staff/staff.routes.js';
 import { registerPolicyRoutes } from '../kernel/tenant-policy/tenant-policy.routes.js';
 import { registerPartiesRoutes } from '../modules/parties/parties.routes.js';
 import { registerContractRoutes } from '../modules/contracts/index.js';
-import { registerBillingRoutes } from '../modules/billing/index.js';
 import { registerBillingRoutes } from '../modules/billing/index.js';
 
 export interface HttpDependencies {
@@ -102,8 +102,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   registerPartiesRoutes(app, deps.kernel);
   registerContractRoutes(app, deps.kernel);
   registerBillingRoutes(app, deps.kernel);
-  registerBillingRoutes(app, deps.kernel);
-  registerRequestsRoutes(app, {
+  const requestsDeps = {
     kernel: deps.kernel,
     mailer:
       deps.mailer ??
@@ -116,6 +115,8 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
     dataMap: DATA_MAP,
     publicUrl: deps.publicUrl ?? 'http://localhost:3000',
     logger: deps.logger,
-  });
+  };
+  registerRequestsRoutes(app, requestsDeps);
+  registerAccountRoutes(app, requestsDeps, { secureCookies: deps.secureCookies ?? false });
   return app;
 }

@@ -2,6 +2,48 @@ import type { TableDataMap } from '../../kernel/datamap/datamap.js';
 
 export const requestsDataMap: TableDataMap[] = [
   {
+    table: 'subject_sessions',
+    module: 'requests',
+    subjectColumn: 'subject_id',
+    erasure: { kind: 'delete_rows' },
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      session_hash: 'hash of a random session token',
+      subject_id: 'internal subject id',
+      csrf_hash: 'hash of a random token',
+      created_at: 'session bookkeeping',
+      last_seen_at: 'session bookkeeping',
+      expires_at: 'session bookkeeping',
+    },
+  },
+  {
+    table: 'subject_login_links',
+    module: 'requests',
+    subjectColumn: 'subject_id',
+    erasure: { kind: 'delete_rows' },
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      token_hash: 'hash of a random link token',
+      subject_id: 'internal subject id',
+      expires_at: 'expiry',
+      used_at: 'when used',
+    },
+  },
+  {
+    table: 'subject_accounts',
+    module: 'requests',
+    subjectColumn: 'subject_id',
+    erasure: { kind: 'delete_rows' },
+    personal: { password_hash: { category: 'user.authorization.credentials' } },
+    notPersonal: {
+      tenant_id: 'tenant key',
+      subject_id: 'internal subject id',
+      created_at: 'account bookkeeping',
+    },
+  },
+  {
     table: 'verification_codes',
     module: 'requests',
     personal: {},

@@ -18,5 +18,6 @@ export {
   type RequestListItem,
 } from './requests.service.js';
 export { registerRequestsRoutes } from './requests.routes.js';
+export { registerAccountRoutes } from './account.routes.js';
 export { requestsDataMap } from './datamap.js';
 export type { RequestsTables } from './requests.tables.js';

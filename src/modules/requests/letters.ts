@@ -2,7 +2,7 @@ import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import type { RequestKind } from './requests.tables.js';
 
 export type LetterOutcome =
-  'verification_code' | 'received' | 'extended' | 'fulfilled' | 'rejected' | 'download_ready';
+  'verification_code' | 'login_link' | 'received' | 'extended' | 'fulfilled' | 'rejected' | 'download_ready';
 
 export interface LetterFacts {
   kind: RequestKind;
@@ -64,6 +64,8 @@ const TEXT = {
     kept: 'Wat we nog moeten bewaren, waarom en tot wanneer:',
     rejected: (reason: string) => `We kunnen op uw verzoek niet ingaan. Reden: ${reason}`,
     download: (link: string) => `Uw gegevens staan klaar. Deze link werkt één keer en 7 dagen lang:\n${link}`,
+    login: (link: string) =>
+      `Met deze link meldt u zich aan op uw privacyportaal. Hij werkt één keer en 15 minuten lang:\n${link}`,
     complaint: (authority: string) =>
       `Bent u niet tevreden, dan kunt u een klacht indienen bij de ${authority}.`,
     regards: 'Met vriendelijke groeten,',
@@ -83,6 +85,8 @@ const TEXT = {
     rejected: (reason: string) => `Nous ne pouvons pas donner suite à votre demande. Motif : ${reason}`,
     download: (link: string) =>
       `Vos données sont prêtes. Ce lien fonctionne une seule fois, pendant 7 jours :\n${link}`,
+    login: (link: string) =>
+      `Ce lien vous connecte à votre portail vie privée. Il fonctionne une seule fois, pendant 15 minutes :\n${link}`,
     complaint: (authority: string) =>
       `Si vous n'êtes pas satisfait, vous pouvez introduire une plainte auprès de l'${authority}.`,
     regards: 'Meilleures salutations,',
@@ -101,6 +105,8 @@ const TEXT = {
     kept: 'What we still have to keep, why and until when:',
     rejected: (reason: string) => `We cannot act on your request. Reason: ${reason}`,
     download: (link: string) => `Your data is ready. This link works once, for 7 days:\n${link}`,
+    login: (link: string) =>
+      `This link logs you in to your privacy portal. It works once, for 15 minutes:\n${link}`,
     complaint: (authority: string) =>
       `If you are not satisfied, you can lodge a complaint with the ${authority}.`,
     regards: 'Kind regards,',
@@ -131,6 +137,9 @@ export function writeLetter(
     case 'download_ready':
       body.push(t.download(facts.link ?? ''));
       break;
+    case 'login_link':
+      body.push(t.login(facts.link ?? ''));
+      break;
     case 'rejected':
       body.push(t.rejected(facts.reason ?? ''));
       break;
@@ -142,7 +151,7 @@ export function writeLetter(
         body.push('', t.kept, ...facts.kept.map((item) => `- ${item.what}: ${item.why} (${item.until})`));
       break;
   }
-  if (facts.outcome !== 'verification_code') {
+  if (facts.outcome !== 'verification_code' && facts.outcome !== 'login_link') {
     body.push(
       '',
       t.complaint(

@@ -800,3 +800,26 @@ export async function consumeDownload(
   if (!row) throw gone();
   return { tenant, request: await loadRequest(deps, tenant.tenantId, row.request_id) };
 }
+
+/** A request from the person's own account: verified by the login, carried out at once. */
+export async function createVerifiedRequest(
+  deps: RequestsDeps,
+  tenant: Tenant,
+  subjectId: number,
+  input: { kind: RequestKind; purposes?: string[]; corrections?: unknown },
+): Promise<RequestStatus> {
+  const { policy } = await deps.kernel.policies.current(tenant.tenantId);
+  assertOffered(policy, input.kind);
+  const receipt = await insertRequest(deps, tenant, {
+    kind: input.kind,
+    channel: 'account',
+    subjectId,
+    language: policy.statement.languages[0] ?? 'nl',
+    purposes: input.purposes ?? [],
+    verified: { method: 'account_login' },
+    scanReference: null,
+  });
+  const request = await loadRequest(deps, tenant.tenantId, receipt.requestId);
+  await fulfil(deps, tenant, request, PORTAL, { corrections: input.corrections });
+  return present(await loadRequest(deps, tenant.tenantId, receipt.requestId));
+}

@@ -53,8 +53,39 @@ export interface ExportDownloadsTable {
   used_at: Date | null;
 }
 
-export interface RequestsTables {
+export interface RequestsTables extends SubjectAccountTables {
   rights_requests: RightsRequestsTable;
   verification_codes: VerificationCodesTable;
   export_downloads: ExportDownloadsTable;
+}
+
+export interface SubjectAccountsTable {
+  tenant_id: number;
+  subject_id: number;
+  password_hash: string | null;
+  created_at: Date;
+}
+
+export interface SubjectLoginLinksTable {
+  tenant_id: number;
+  token_hash: Buffer;
+  subject_id: number;
+  expires_at: Date;
+  used_at: Date | null;
+}
+
+export interface SubjectSessionsTable {
+  tenant_id: number;
+  session_hash: Buffer;
+  subject_id: number;
+  csrf_hash: Buffer;
+  created_at: Date;
+  last_seen_at: Date;
+  expires_at: Date;
+}
+
+export interface SubjectAccountTables {
+  subject_accounts: SubjectAccountsTable;
+  subject_login_links: SubjectLoginLinksTable;
+  subject_sessions: SubjectSessionsTable;
 }

@@ -1,0 +1,184 @@
+import type { FastifyInstance } from 'fastify';
+import type { ParsedMail } from 'mailparser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { createTestApp } from '../../../test/http.js';
+import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { createPerson } from '../parties/index.js';
+import type { Tenant } from '../tenants/index.js';
+
+let database: TestDatabase;
+let kernel: Kernel;
+let app: FastifyInstance;
+let smtp: SmtpSink;
+let voxtra: Tenant;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database);
+  smtp = await startSmtpSink();
+  app = await createTestApp(kernel, { mailer: smtp.mailer, publicUrl: 'https://portal.voxtra.example' });
+  voxtra = await createPolicyTenant(kernel, 'voxtra');
+});
+afterAll(async () => {
+  await app.close();
+  await smtp.close();
+  await database.close();
+});
+
+async function mailTo(address: string): Promise<ParsedMail> {
+  for (let i = 0; i < 100; i += 1) {
+    const [mail] = smtp.to(address);
+    if (mail) return mail;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no mail to ${address}`);
+}
+
+async function loginByLink(email: string): Promise<{ cookie: string; csrf: string }> {
+  const asked = await app.inject({
+    method: 'POST',
+    url: `/t/${voxtra.slug}/account/link`,
+    payload: { email },
+  });
+  expect(asked.statusCode).toBe(202);
+  const token = /token=([A-Za-z0-9_-]{43})/.exec((await mailTo(email)).text ?? '')?.[1] ?? '';
+  const login = await app.inject({
+    method: 'POST',
+    url: `/t/${voxtra.slug}/account/login`,
+    payload: { token },
+  });
+  expect(login.statusCode).toBe(200);
+  return {
+    cookie: String(login.headers['set-cookie']).split(';')[0] ?? '',
+    csrf: login.json<{ csrfToken: string }>().csrfToken,
+  };
+}
+
+describe('privacy portal accounts (VK-23, VX-13)', () => {
+  it('VK-23: a person logs in with a link sent to the address on file, sees their data, sets a password, and erases everything from the account settings', async () => {
+    const person = await createPerson(
+      kernel,
+      {
+        tenantId: voxtra.tenantId,
+        actor: { kind: 'staff', staffId: 1, role: 'sales' },
+        purpose: 'customer_administration',
+      },
+      {
+        subjectType: 'customer',
+        familyName: 'Selfservice',
+        givenName: 'Ine',
+        email: 'ine.selfservice@mail.example',
+        phone: '+32 9 377 00 11',
+      },
+    );
+    const unknown = await app.inject({
+      method: 'POST',
+      url: `/t/${voxtra.slug}/account/link`,
+      payload: { email: 'who@mail.example' },
+    });
+    expect(unknown.statusCode).toBe(202);
+    const session = await loginByLink('ine.selfservice@mail.example');
+    const data = await app.inject({
+      method: 'GET',
+      url: `/t/${voxtra.slug}/account/data`,
+      headers: { cookie: session.cookie },
+    });
+    expect(data.statusCode).toBe(200);
+    expect(data.body).toContain('ine.selfservice@mail.example');
+
+    const password = await app.inject({
+      method: 'POST',
+      url: `/t/${voxtra.slug}/account/password`,
+      headers: { cookie: session.cookie, 'x-csrf-token': session.csrf },
+      payload: { password: 'correct horse battery staple' },
+    });
+    expect(password.statusCode).toBe(204);
+    const wrong = await app.inject({
+      method: 'POST',
+      url: `/t/${voxtra.slug}/account/login`,
+      payload: { email: 'ine.selfservice@mail.example', password: 'nope nope nope' },
+    });
+    const nobody = await app.inject({
+      method: 'POST',
+      url: `/t/${voxtra.slug}/account/login`,
+      payload: { email: 'nobody@mail.example', password: 'nope nope nope' },
+    });
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.body.replace(/"requestId":"[^"]+"/, '')).toBe(
+      nobody.body.replace(/"requestId":"[^"]+"/, ''),
+    );
+    const byPassword = await app.inject({
+      method: 'POST',
+      url: `/t/${voxtra.slug}/account/login`,
+      payload: { email: 'ine.selfservice@mail.example', password: 'correct horse battery staple' },
+    });
+    expect(byPassword.statusCode).toBe(200);
+
+    const noCsrf = await app.inject({
+      method: 'POST',
+      url: `/t/${voxtra.slug}/account/requests`,
+      headers: { cookie: session.cookie },
+      payload: { kind: 'erasure' },
+    });
+    expect(noCsrf.statusCode).toBe(403);
+    const erased = await app.inject({
+      method: 'POST',
+      url: `/t/${voxtra.slug}/account/requests`,
+      headers: { cookie: session.cookie, 'x-csrf-token': session.csrf },
+      payload: { kind: 'erasure' },
+    });
+    expect(erased.statusCode).toBe(200);
+    expect(erased.json()).toMatchObject({ kind: 'erasure', state: 'fulfilled' });
+    const people = await runAsOwner(database.ownerUrl, 'select 1 from people where subject_id = $1', [
+      person.subjectId,
+    ]);
+    expect(people.rowCount).toBe(0);
+    const accounts = await runAsOwner(
+      database.ownerUrl,
+      'select 1 from subject_accounts where subject_id = $1',
+      [person.subjectId],
+    );
+    expect(accounts.rowCount).toBe(0);
+    const after = await app.inject({
+      method: 'GET',
+      url: `/t/${voxtra.slug}/account/data`,
+      headers: { cookie: session.cookie },
+    });
+    expect(after.statusCode).toBe(401);
+  });
+
+  it('VX-12: a correction from the account is applied at once', async () => {
+    await createPerson(
+      kernel,
+      {
+        tenantId: voxtra.tenantId,
+        actor: { kind: 'staff', staffId: 1, role: 'sales' },
+        purpose: 'customer_administration',
+      },
+      {
+        subjectType: 'customer',
+        familyName: 'Tikfout',
+        givenName: 'Bart',
+        email: 'bart.tikfout@mail.example',
+      },
+    );
+    const session = await loginByLink('bart.tikfout@mail.example');
+    const corrected = await app.inject({
+      method: 'POST',
+      url: `/t/${voxtra.slug}/account/requests`,
+      headers: { cookie: session.cookie, 'x-csrf-token': session.csrf },
+      payload: { kind: 'rectification', corrections: { familyName: 'Tijdfout' } },
+    });
+    expect(corrected.json()).toMatchObject({ state: 'fulfilled' });
+    const data = await app.inject({
+      method: 'GET',
+      url: `/t/${voxtra.slug}/account/data`,
+      headers: { cookie: session.cookie },
+    });
+    expect(data.body).toContain('Tijdfout');
+    expect(data.body).not.toContain('Tikfout');
+  });
+});

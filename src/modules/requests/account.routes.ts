@@ -1,0 +1,159 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { readCookie } from '../../http/auth.js';
+import { AccessReportSchema } from '../../kernel/access-report/index.js';
+import {
+  authenticateSubject,
+  fileAccountRequest,
+  loginWithLink,
+  loginWithPassword,
+  readOwnData,
+  requestLoginLink,
+  setPortalPassword,
+  type PortalLogin,
+  type SubjectSession,
+} from './account.service.js';
+import { REQUEST_KINDS, type RequestsDeps } from './requests.service.js';
+
+export const SUBJECT_COOKIE = 'kluis_subject';
+const slugParams = z.object({ slug: z.string().regex(/^[a-z][a-z0-9-]{1,62}$/) });
+const statusSchema = z.object({
+  requestId: z.string(),
+  kind: z.enum(REQUEST_KINDS),
+  state: z.string(),
+  receivedOn: z.string(),
+  dueOn: z.string(),
+});
+
+function setSessionCookie(
+  reply: FastifyReply,
+  slug: string,
+  login: PortalLogin,
+  secure: boolean,
+): { csrfToken: string } {
+  const parts = [
+    `${SUBJECT_COOKIE}=${login.sessionToken}`,
+    `Path=/t/${slug}/`,
+    'HttpOnly',
+    'SameSite=Strict',
+    `Max-Age=${8 * 3600}`,
+  ];
+  if (secure) parts.push('Secure');
+  void reply.header('set-cookie', parts.join('; '));
+  return { csrfToken: login.csrfToken };
+}
+
+async function session(
+  deps: RequestsDeps,
+  request: FastifyRequest<{ Params: { slug: string } }>,
+  write: boolean,
+): Promise<SubjectSession> {
+  const cookie = readCookie(request, SUBJECT_COOKIE) ?? '';
+  const csrf = write ? String(request.headers['x-csrf-token'] ?? '') : undefined;
+  return authenticateSubject(deps, request.params.slug, cookie, csrf);
+}
+
+/** The privacy portal for the provider's customers: login, own data, requests from the account. */
+export function registerAccountRoutes(
+  app: FastifyInstance,
+  deps: RequestsDeps,
+  options: { secureCookies: boolean },
+): void {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  typed.post(
+    '/t/:slug/account/link',
+    {
+      schema: {
+        summary:
+          'Send a one-time login link to the e-mail address on file (the answer is the same for unknown addresses)',
+        tags: ['privacy portal'],
+        params: slugParams,
+        body: z.object({ email: z.string().max(320) }),
+        response: { 202: z.object({ next: z.string() }) },
+      },
+    },
+    async (request, reply) => {
+      await requestLoginLink(deps, request.params.slug, request.body.email);
+      return reply
+        .status(202)
+        .send({ next: 'if this e-mail address is known to us, a login link was sent to it' });
+    },
+  );
+  typed.post(
+    '/t/:slug/account/login',
+    {
+      schema: {
+        summary: 'Log in with the one-time link token, or with e-mail and password',
+        tags: ['privacy portal'],
+        params: slugParams,
+        body: z.union([
+          z.object({ token: z.string().max(64) }),
+          z.object({ email: z.string().max(320), password: z.string().max(200) }),
+        ]),
+        response: { 200: z.object({ csrfToken: z.string() }) },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const login =
+        'token' in body
+          ? await loginWithLink(deps, request.params.slug, body.token)
+          : await loginWithPassword(deps, request.params.slug, body.email, body.password);
+      return setSessionCookie(reply, request.params.slug, login, options.secureCookies);
+    },
+  );
+  typed.post(
+    '/t/:slug/account/password',
+    {
+      schema: {
+        summary: 'Set the account password',
+        tags: ['privacy portal'],
+        params: slugParams,
+        body: z.object({ password: z.string().max(200) }),
+        response: { 204: z.null() },
+      },
+    },
+    async (request, reply) => {
+      await setPortalPassword(deps, await session(deps, request, true), request.body.password);
+      return reply.status(204).send(null);
+    },
+  );
+  typed.get(
+    '/t/:slug/account/data',
+    {
+      schema: {
+        summary: 'Everything the provider holds about me (the access report)',
+        tags: ['privacy portal'],
+        params: slugParams,
+        response: { 200: AccessReportSchema },
+      },
+    },
+    async (request) => readOwnData(deps, await session(deps, request, false)),
+  );
+  typed.post(
+    '/t/:slug/account/requests',
+    {
+      schema: {
+        summary:
+          'Exercise a right from the account: carried out at once (erasure included; legal holds respected)',
+        tags: ['privacy portal'],
+        params: slugParams,
+        body: z.object({
+          kind: z.enum(REQUEST_KINDS),
+          purposes: z.array(z.string()).max(30).optional(),
+          corrections: z.record(z.string(), z.unknown()).optional(),
+        }),
+        response: { 200: statusSchema },
+      },
+    },
+    async (request) => {
+      const subject = await session(deps, request, true);
+      return fileAccountRequest(deps, subject, {
+        kind: request.body.kind,
+        ...(request.body.purposes ? { purposes: request.body.purposes } : {}),
+        ...(request.body.corrections ? { corrections: request.body.corrections } : {}),
+      });
+    },
+  );
+}

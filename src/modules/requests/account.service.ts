@@ -1,0 +1,264 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, verify } from '@node-rs/argon2';
+import type { Selectable } from 'kysely';
+import { buildAccessReport, type AccessReport } from '../../kernel/access-report/index.js';
+import type { Actor } from '../../kernel/gate/gate.js';
+import { withTenant } from '../../platform/db.js';
+import { AppError } from '../../platform/errors.js';
+import { findPeopleByContact } from '../parties/index.js';
+import { findTenantBySlug, type Tenant } from '../tenants/index.js';
+import { writeLetter } from './letters.js';
+import { brusselsDate } from './deadlines.js';
+import {
+  createVerifiedRequest,
+  RIGHTS_PURPOSE,
+  type RequestsDeps,
+  type RequestStatus,
+} from './requests.service.js';
+import type { RequestKind, SubjectSessionsTable } from './requests.tables.js';
+
+const LINK_TTL_MS = 15 * 60 * 1000;
+const SESSION_IDLE_MS = 30 * 60 * 1000;
+const SESSION_ABSOLUTE_MS = 8 * 60 * 60 * 1000;
+const ARGON2 = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+const PORTAL: Actor = { kind: 'system', job: 'rights-portal' };
+const DUMMY_HASH = hash(randomBytes(16).toString('hex'), ARGON2);
+
+const sha256 = (value: string): Buffer => createHash('sha256').update(value).digest();
+const failed = (): AppError =>
+  new AppError('unauthenticated', 'portal login failed', {
+    publicMessage: 'unknown account, wrong password or expired link',
+  });
+
+export interface SubjectSession {
+  tenant: Tenant;
+  subjectId: number;
+}
+
+export interface PortalLogin {
+  /** `<tenantId>.<token>` for an HttpOnly cookie. */
+  sessionToken: string;
+  csrfToken: string;
+}
+
+async function matchSubject(
+  deps: RequestsDeps,
+  tenant: Tenant,
+  email: string,
+): Promise<{ subjectId: number; email: string } | undefined> {
+  const matches = await findPeopleByContact(
+    deps.kernel,
+    { tenantId: tenant.tenantId, actor: PORTAL, purpose: RIGHTS_PURPOSE },
+    { email },
+  ).catch(() => []);
+  const [match] = matches;
+  return matches.length === 1 && match?.email
+    ? { subjectId: match.subjectId, email: match.email }
+    : undefined;
+}
+
+/** Sends a one-time login link to the e-mail address on file; the answer never says whether it exists. */
+export async function requestLoginLink(deps: RequestsDeps, tenantSlug: string, email: string): Promise<void> {
+  const tenant = await findTenantBySlug(deps.kernel.db, tenantSlug);
+  const match = await matchSubject(deps, tenant, email.trim().toLowerCase());
+  if (!match) return;
+  const token = randomBytes(32).toString('base64url');
+  await withTenant(deps.kernel.db, tenant.tenantId, (tx) =>
+    tx
+      .insertInto('subject_login_links')
+      .values({
+        tenant_id: tenant.tenantId,
+        token_hash: sha256(token),
+        subject_id: match.subjectId,
+        expires_at: new Date(deps.kernel.clock.now().getTime() + LINK_TTL_MS),
+      })
+      .execute(),
+  );
+  const { policy } = await deps.kernel.policies.current(tenant.tenantId);
+  const lang = policy.statement.languages[0] ?? 'nl';
+  const letter = writeLetter(policy, lang, {
+    kind: 'access',
+    outcome: 'login_link',
+    link: `${deps.publicUrl}/t/${tenant.slug}/account/login?token=${token}`,
+    receivedOn: brusselsDate(deps.kernel.clock.now()),
+    dueOn: '',
+  });
+  deps.mailer
+    .send({ to: match.email, subject: letter.subject, text: letter.text })
+    .catch((error: unknown) =>
+      deps.logger.error(
+        { err: { message: error instanceof Error ? error.message : 'unknown' } },
+        'login link mail failed',
+      ),
+    );
+}
+
+async function openSession(deps: RequestsDeps, tenant: Tenant, subjectId: number): Promise<PortalLogin> {
+  const token = randomBytes(32).toString('base64url');
+  const csrf = randomBytes(32).toString('base64url');
+  const now = deps.kernel.clock.now();
+  await withTenant(deps.kernel.db, tenant.tenantId, (tx) =>
+    tx
+      .insertInto('subject_sessions')
+      .values({
+        tenant_id: tenant.tenantId,
+        session_hash: sha256(token),
+        subject_id: subjectId,
+        csrf_hash: sha256(csrf),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: new Date(now.getTime() + SESSION_ABSOLUTE_MS),
+      })
+      .execute(),
+  );
+  await deps.kernel.transact(tenant.tenantId, (atx) => {
+    atx.audit.record({
+      actor: { kind: 'subject', id: String(subjectId) },
+      role: 'data_subject',
+      purpose: RIGHTS_PURPOSE,
+      action: 'login',
+      decision: 'allowed',
+    });
+    return Promise.resolve();
+  });
+  return { sessionToken: `${tenant.tenantId}.${token}`, csrfToken: csrf };
+}
+
+/** Logs in with a one-time link from the e-mail on file (single use, 15 minutes). */
+export async function loginWithLink(
+  deps: RequestsDeps,
+  tenantSlug: string,
+  token: string,
+): Promise<PortalLogin> {
+  const tenant = await findTenantBySlug(deps.kernel.db, tenantSlug);
+  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) throw failed();
+  const now = deps.kernel.clock.now();
+  const row = await withTenant(deps.kernel.db, tenant.tenantId, (tx) =>
+    tx
+      .updateTable('subject_login_links')
+      .set({ used_at: now })
+      .where('token_hash', '=', sha256(token))
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', now)
+      .returning('subject_id')
+      .executeTakeFirst(),
+  );
+  if (!row) throw failed();
+  return openSession(deps, tenant, row.subject_id);
+}
+
+/** Password login; unknown address, no password set and wrong password answer alike. */
+export async function loginWithPassword(
+  deps: RequestsDeps,
+  tenantSlug: string,
+  email: string,
+  password: string,
+): Promise<PortalLogin> {
+  const tenant = await findTenantBySlug(deps.kernel.db, tenantSlug);
+  const match = await matchSubject(deps, tenant, email.trim().toLowerCase());
+  const account = match
+    ? await withTenant(deps.kernel.db, tenant.tenantId, (tx) =>
+        tx
+          .selectFrom('subject_accounts')
+          .select('password_hash')
+          .where('subject_id', '=', match.subjectId)
+          .executeTakeFirst(),
+      )
+    : undefined;
+  const ok = await verify(account?.password_hash ?? (await DUMMY_HASH), password);
+  if (!match || !account?.password_hash || !ok) throw failed();
+  return openSession(deps, tenant, match.subjectId);
+}
+
+/** Resolves the portal cookie; on writes the CSRF token must match too. */
+export async function authenticateSubject(
+  deps: RequestsDeps,
+  tenantSlug: string,
+  cookie: string,
+  csrf: string | undefined,
+): Promise<SubjectSession> {
+  const tenant = await findTenantBySlug(deps.kernel.db, tenantSlug);
+  const match = /^(\d{1,9})\.([A-Za-z0-9_-]{43})$/.exec(cookie);
+  if (!match || Number(match[1]) !== tenant.tenantId) throw failed();
+  const now = deps.kernel.clock.now();
+  const session = await withTenant(deps.kernel.db, tenant.tenantId, async (tx) => {
+    const row: Selectable<SubjectSessionsTable> | undefined = await tx
+      .selectFrom('subject_sessions')
+      .selectAll()
+      .where('session_hash', '=', sha256(match[2] ?? ''))
+      .executeTakeFirst();
+    if (!row || row.expires_at <= now || now.getTime() - row.last_seen_at.getTime() > SESSION_IDLE_MS)
+      return undefined;
+    await tx
+      .updateTable('subject_sessions')
+      .set({ last_seen_at: now })
+      .where('session_hash', '=', row.session_hash)
+      .execute();
+    return row;
+  });
+  if (!session) throw failed();
+  if (csrf !== undefined && !timingSafeEqual(sha256(csrf), session.csrf_hash))
+    throw new AppError('forbidden', 'CSRF token mismatch', { publicMessage: 'missing or wrong CSRF token' });
+  return { tenant, subjectId: session.subject_id };
+}
+
+/** Sets the account password (through the gate: the person writes their own credentials). */
+export async function setPortalPassword(
+  deps: RequestsDeps,
+  session: SubjectSession,
+  password: string,
+): Promise<void> {
+  if (password.length < 12 || password.length > 200)
+    throw new AppError('validation_failed', 'weak password', {
+      publicMessage: 'password: 12 to 200 characters',
+    });
+  const passwordHash = await hash(password, ARGON2);
+  await deps.kernel.transact(session.tenant.tenantId, async (atx) => {
+    await deps.kernel.gate.authorize(
+      atx,
+      { kind: 'subject', subjectId: session.subjectId },
+      {
+        purpose: RIGHTS_PURPOSE,
+        action: 'write',
+        categories: ['user.authorization.credentials'],
+        subjectIds: [session.subjectId],
+      },
+    );
+    await atx.tx
+      .insertInto('subject_accounts')
+      .values({
+        tenant_id: session.tenant.tenantId,
+        subject_id: session.subjectId,
+        password_hash: passwordHash,
+        created_at: deps.kernel.clock.now(),
+      })
+      .onConflict((conflict) =>
+        conflict.columns(['tenant_id', 'subject_id']).doUpdateSet({ password_hash: passwordHash }),
+      )
+      .execute();
+  });
+}
+
+/** The person's own data, from their account: the full access report (the strongest identity proof). */
+export async function readOwnData(deps: RequestsDeps, session: SubjectSession): Promise<AccessReport> {
+  const { policy } = await deps.kernel.policies.current(session.tenant.tenantId);
+  return buildAccessReport(deps.kernel, deps.dataMap, {
+    tenantId: session.tenant.tenantId,
+    actor: { kind: 'subject', subjectId: session.subjectId },
+    purpose: RIGHTS_PURPOSE,
+    subjectId: session.subjectId,
+    language: policy.statement.languages[0] ?? 'nl',
+  });
+}
+
+/**
+ * A request filed from the account is verified by the login itself, and carried out at once —
+ * erasure too (VK-23 "via the personal settings of your account"), legal holds respected.
+ */
+export async function fileAccountRequest(
+  deps: RequestsDeps,
+  session: SubjectSession,
+  input: { kind: RequestKind; purposes?: string[]; corrections?: unknown },
+): Promise<RequestStatus> {
+  return createVerifiedRequest(deps, session.tenant, session.subjectId, input);
+}
