@@ -1,6 +1,7 @@
 import { benchAudit } from './audit.bench.js';
 import { benchCdrImport } from './cdr-import.bench.js';
 import { benchInvoiceRun } from './invoice-run.bench.js';
+import { benchGate } from './gate.bench.js';
 import { benchTenantIsolation } from './tenant-isolation.bench.js';
 import { startBenchDatabase, writeResults, type Figure } from './harness.js';
 
@@ -11,6 +12,7 @@ import { startBenchDatabase, writeResults, type Figure } from './harness.js';
 const scenarios: Array<{ name: string; run: typeof benchTenantIsolation }> = [
   { name: 'tenant-isolation', run: benchTenantIsolation },
   { name: 'audit', run: benchAudit },
+  { name: 'gate', run: benchGate },
   { name: 'cdr-import', run: benchCdrImport },
   { name: 'invoice-run', run: benchInvoiceRun },
 ];
@@ -28,9 +30,13 @@ try {
   await bench.close();
 }
 for (const figure of figures) {
-  const base = figure.baseline ? `  baseline ${figure.baseline.value.toFixed(2)} ${figure.baseline.unit} (${figure.baseline.what})` : '';
+  const base = figure.baseline
+    ? `  baseline ${figure.baseline.value.toFixed(2)} ${figure.baseline.unit} (${figure.baseline.what})`
+    : '';
   const ratio = figure.ratio === undefined ? '' : `  ratio ${figure.ratio.toFixed(3)}`;
-  console.log(`${figure.scenario}: ${figure.metric}: ${figure.value.toFixed(2)} ${figure.unit}${ratio}${base}`);
+  console.log(
+    `${figure.scenario}: ${figure.metric}: ${figure.value.toFixed(2)} ${figure.unit}${ratio}${base}`,
+  );
 }
 console.log(`results written to ${await writeResults(figures)}`);
 process.exit(0);

@@ -29,7 +29,9 @@ export async function benchTenantIsolation(bench: BenchDatabase): Promise<Figure
   });
   await owner.end();
   const isolated = await medianMs(15, async () => {
-    await withTenant(bench.db, a.tenantId, (tx) => sql`select email, display_name from staff_users`.execute(tx));
+    await withTenant(bench.db, a.tenantId, (tx) =>
+      sql`select email, display_name from staff_users`.execute(tx),
+    );
   });
   return [
     {
@@ -37,7 +39,11 @@ export async function benchTenantIsolation(bench: BenchDatabase): Promise<Figure
       metric: `read ${ROWS_PER_TENANT} rows of one tenant under RLS`,
       value: isolated,
       unit: 'ms',
-      baseline: { what: 'same read by the owner with WHERE tenant_id (no RLS, no transaction)', value: bare, unit: 'ms' },
+      baseline: {
+        what: 'same read by the owner with WHERE tenant_id (no RLS, no transaction)',
+        value: bare,
+        unit: 'ms',
+      },
       ratio: bare / isolated,
       note: 'ratio = baseline time / our time (1.0 = no overhead)',
     },
