@@ -2,6 +2,7 @@ import { benchAudit } from './audit.bench.js';
 import { benchCdrImport } from './cdr-import.bench.js';
 import { benchInvoiceRun } from './invoice-run.bench.js';
 import { benchGate } from './gate.bench.js';
+import { benchRightsExport } from './rights-export.bench.js';
 import { benchTenantIsolation } from './tenant-isolation.bench.js';
 import { startBenchDatabase, writeResults, type Figure } from './harness.js';
 
@@ -15,6 +16,7 @@ const scenarios: Array<{ name: string; run: typeof benchTenantIsolation }> = [
   { name: 'gate', run: benchGate },
   { name: 'cdr-import', run: benchCdrImport },
   { name: 'invoice-run', run: benchInvoiceRun },
+  { name: 'rights-export', run: benchRightsExport },
 ];
 
 const only = process.argv.slice(2);

@@ -4,7 +4,10 @@ import { renderAccessReportJsonSchema } from './access-report.schema.js';
 
 describe('access report JSON Schema', () => {
   it('VK-21: schema/access-report.schema.json is the published form of the report schema (regenerate with write-json-schema.ts)', async () => {
-    const committed = await readFile(new URL('../../../schema/access-report.schema.json', import.meta.url), 'utf8');
+    const committed = await readFile(
+      new URL('../../../schema/access-report.schema.json', import.meta.url),
+      'utf8',
+    );
     expect(committed).toBe(renderAccessReportJsonSchema());
   });
 });

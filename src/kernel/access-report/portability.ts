@@ -49,8 +49,14 @@ export async function streamPortabilityZip(
     };
     zip.addBuffer(Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), 'manifest.json');
     for (const map of tables) {
-      zip.addReadStream(Readable.from(jsonLines(tx, grant, map, options.subjectId)), `${map.table}.json`);
-      zip.addReadStream(Readable.from(csvLines(tx, grant, map, options.subjectId)), `${map.table}.csv`);
+      zip.addReadStream(
+        Readable.from(inChunks(jsonLines(tx, grant, map, options.subjectId))),
+        `${map.table}.json`,
+      );
+      zip.addReadStream(
+        Readable.from(inChunks(csvLines(tx, grant, map, options.subjectId))),
+        `${map.table}.csv`,
+      );
     }
     zip.end();
     if (!output.writableFinished)
@@ -94,6 +100,22 @@ async function* csvLines(
     if (Object.keys(cells).length === 0) continue;
     yield `${columns.map((column) => csvCell(cells[column]?.value)).join(',')}\r\n`;
   }
+}
+
+/** Joins small pieces into ~64 KiB chunks: deflating one row at a time costs more than the query. */
+async function* inChunks(pieces: AsyncIterable<string>): AsyncGenerator<string> {
+  let buffer: string[] = [];
+  let size = 0;
+  for await (const piece of pieces) {
+    buffer.push(piece);
+    size += piece.length;
+    if (size >= 65_536) {
+      yield buffer.join('');
+      buffer = [];
+      size = 0;
+    }
+  }
+  if (buffer.length > 0) yield buffer.join('');
 }
 
 /** RFC 4180 quoting; a leading = + - @ is defused so a spreadsheet never runs it as a formula. */

@@ -1,0 +1,145 @@
+import { readFile } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
+import { buildAccessReport, streamPortabilityZip } from '../src/kernel/access-report/index.js';
+import { DATA_MAP } from '../src/modules/data-map.js';
+import { createPerson } from '../src/modules/parties/index.js';
+import { createTenant } from '../src/modules/tenants/index.js';
+import { medianMs, type BenchDatabase, type Figure } from './harness.js';
+
+const CALLS = Number(process.env.KLUIS_BENCH_EXPORT_CALLS ?? 200_000);
+
+/** Counts bytes, keeps nothing: the export's memory is what is measured, not the sink's. */
+function byteCounter(): Writable & { bytes: number } {
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      sink.bytes += chunk.length;
+      done();
+    },
+  }) as Writable & { bytes: number };
+  sink.bytes = 0;
+  return sink;
+}
+
+/**
+ * VK-21 / VK-25 for one person with a long history (CALLS call records over a year): the access
+ * report (JSON) and the streamed portability ZIP, each as a ratio against a bare `COPY (SELECT …)
+ * TO STDOUT` of the same person's rows in the same run; peak RSS growth of the streamed export.
+ */
+export async function benchRightsExport(bench: BenchDatabase): Promise<Figure[]> {
+  const { kernel } = bench;
+  const tenant = await createTenant(bench.db, { slug: 'bench-rights', name: 'Rights bench' });
+  await kernel.policies.install(
+    tenant.tenantId,
+    await readFile('policies/voiceking.yaml', 'utf8'),
+    'policies/voiceking.yaml',
+  );
+  const person = await createPerson(
+    kernel,
+    {
+      tenantId: tenant.tenantId,
+      actor: { kind: 'staff', staffId: 1, role: 'sales' },
+      purpose: 'order_processing',
+    },
+    {
+      subjectType: 'customer',
+      familyName: 'Veelbeller',
+      givenName: 'Vic',
+      email: 'vic@bench.example',
+      phone: '+32470000001',
+    },
+  );
+  const owner = new pg.Client({ connectionString: bench.ownerUrl });
+  await owner.connect();
+  try {
+    await owner.query('begin');
+    await owner.query("select set_config('app.tenant', $1, true)", [String(tenant.tenantId)]);
+    for (let month = 0; month < 12; month += 1)
+      await owner.query('select kluis_ensure_call_record_partition($1::date)', [
+        `2026-${String(month + 1).padStart(2, '0')}-01`,
+      ]);
+    await owner.query(
+      `insert into call_records (tenant_id, started_at, dedup_key, subject_id, caller_e164, destination, answered_at, ended_at,
+         duration_seconds, billable_seconds, disposition, is_billable_leg, linked_id, cost_micros)
+       select $1::int, timestamptz '2026-01-01' + ((g - 1) * (interval '364 days' / $3::int)), 'k' || g, $2::bigint, '+32470000001',
+              '+3256' || lpad((g % 1000000)::text, 6, '0'), timestamptz '2026-01-01' + ((g - 1) * (interval '364 days' / $3::int)) + interval '2 seconds',
+              timestamptz '2026-01-01' + ((g - 1) * (interval '364 days' / $3::int)) + interval '95 seconds', 95, 93, 'answered', true, null, 12000
+         from generate_series(1, $3::int) g`,
+      [tenant.tenantId, person.subjectId, CALLS],
+    );
+    await owner.query('commit');
+    await owner.query('analyze call_records');
+  } finally {
+    await owner.end();
+  }
+  const options = {
+    tenantId: tenant.tenantId,
+    actor: { kind: 'system' as const, job: 'bench' },
+    purpose: 'rights_requests',
+    subjectId: person.subjectId,
+    language: 'nl' as const,
+  };
+
+  const bareCopy = await medianMs(3, async () => {
+    const client = new pg.Client({ connectionString: bench.ownerUrl });
+    await client.connect();
+    try {
+      await pipeline(
+        client.query(
+          copyTo(
+            `COPY (SELECT * FROM call_records WHERE tenant_id = ${tenant.tenantId} AND subject_id = ${person.subjectId}) TO STDOUT`,
+          ),
+        ),
+        byteCounter(),
+      );
+    } finally {
+      await client.end();
+    }
+  });
+  globalThis.gc?.();
+  const rssBefore = process.memoryUsage().rss;
+  let peak = rssBefore;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 20);
+  let zipBytes = 0;
+  const exportMs = await medianMs(3, async () => {
+    const sink = byteCounter();
+    await streamPortabilityZip(kernel, DATA_MAP, options, sink);
+    zipBytes = sink.bytes;
+  });
+  clearInterval(sampler);
+  // After the export: building the full report holds it in memory and would inflate the RSS baseline.
+  const report = await medianMs(3, async () => {
+    await buildAccessReport(kernel, DATA_MAP, options);
+  });
+  return [
+    {
+      scenario: 'rights-export',
+      metric: `access report (JSON) for one person with ${CALLS} call records`,
+      value: report,
+      unit: 'ms',
+      baseline: { what: 'bare COPY (SELECT …) TO STDOUT of the same rows', value: bareCopy, unit: 'ms' },
+      ratio: bareCopy / report,
+      note: 'ratio = baseline time / our time',
+    },
+    {
+      scenario: 'rights-export',
+      metric: `portability ZIP (streamed, ${(zipBytes / 1e6).toFixed(1)} MB) for one person with ${CALLS} call records`,
+      value: exportMs,
+      unit: 'ms',
+      baseline: { what: 'bare COPY (SELECT …) TO STDOUT of the same rows', value: bareCopy, unit: 'ms' },
+      ratio: bareCopy / exportMs,
+      note: 'ratio = baseline time / our time',
+    },
+    {
+      scenario: 'rights-export',
+      metric: 'peak RSS growth during the streamed export',
+      value: (peak - rssBefore) / 1e6,
+      unit: 'MB',
+      note: `RSS before ${(rssBefore / 1e6).toFixed(0)} MB`,
+    },
+  ];
+}
