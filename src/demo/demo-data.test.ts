@@ -24,8 +24,28 @@ describe('demo data', () => {
 
   it('VX-2: fills a Voxtra tenant in bulk, through the gate, with only what Voxtra’s policy declares', async () => {
     const tenant = await createPolicyTenant(kernel, 'voxtra');
-    const result = await seedDemoData(kernel, tenant, 'voxtra', { people: 600, organisations: 20, seed: 3 });
+    const result = await seedDemoData(kernel, tenant, 'voxtra', {
+      people: 600,
+      organisations: 20,
+      seed: 3,
+      contracts: 25,
+    });
     expect(result.people).toBe(600);
+    expect(result.contracts).toBe(25);
+    const contracts = await runAsOwner<{ state: string; n: number }>(
+      database.ownerUrl,
+      `select case when terminated_on is not null then 'terminated' when start_date > current_date then 'upcoming'
+                   when end_date is not null and end_date < current_date then 'ended' else 'running' end as state, count(*)::int as n
+         from contracts where tenant_id = $1 group by 1 order by 1`,
+      [tenant.tenantId],
+    );
+    expect(contracts.rows.map((row) => row.state)).toEqual(['ended', 'running', 'terminated', 'upcoming']);
+    const events = await runAsOwner<{ n: number }>(
+      database.ownerUrl,
+      "select count(*)::int as n from domain_events where tenant_id = $1 and type = 'contract.terminated'",
+      [tenant.tenantId],
+    );
+    expect(events.rows[0]?.n).toBe(5);
     const counts = await runAsOwner<{ subject_type: string; n: number; with_gender: number }>(
       database.ownerUrl,
       `select s.subject_type, count(*)::int as n, count(p.gender)::int as with_gender
@@ -55,7 +75,7 @@ describe('demo data', () => {
     }
     const audit = await runAsOwner<{ n: number }>(
       database.ownerUrl,
-      "select count(*)::int as n from audit_log where tenant_id = $1 and action = 'write'",
+      "select count(*)::int as n from audit_log where tenant_id = $1 and action = 'write' and 'user.name' = any(categories)",
       [tenant.tenantId],
     );
     expect(audit.rows[0]?.n).toBeLessThan(10); // one gate decision per batch, not per person

@@ -3,6 +3,12 @@ import { createOrganisation } from '../modules/parties/index.js';
 import { createPeopleInBulk, type BulkPerson } from '../modules/parties/people.bulk.js';
 import { PERSON_COLUMN_CATEGORIES as C } from '../modules/parties/people.repository.js';
 import { createStaffUser } from '../modules/staff/index.js';
+import {
+  createContract,
+  createProduct,
+  terminateContract,
+  type CreateProductInput,
+} from '../modules/contracts/index.js';
 import type { Tenant } from '../modules/tenants/index.js';
 import {
   COMPANY_FORMS,
@@ -66,11 +72,14 @@ export interface DemoOptions {
   people: number;
   organisations: number;
   seed: number;
+  /** How many of the customers get a contract (in every state). Default 150. */
+  contracts?: number;
 }
 
 export interface DemoResult {
   people: number;
   organisations: number;
+  contracts: number;
 }
 
 function generatePerson(
@@ -161,6 +170,7 @@ export async function seedDemoData(
     batches.set(subjectType, batch);
   }
   let created = 0;
+  const customerIds: number[] = [];
   for (const [subjectType, people] of batches) {
     const registration = plan[subjectType];
     if (!registration) continue;
@@ -172,10 +182,119 @@ export async function seedDemoData(
     };
     for (let start = 0; start < people.length; start += 2000) {
       const batch = people.slice(start, start + 2000).map((person) => fitToPurpose(person, covered));
-      created += (await createPeopleInBulk(kernel, context, batch)).length;
+      const ids = await createPeopleInBulk(kernel, context, batch);
+      created += ids.length;
+      if (subjectType === 'customer') customerIds.push(...ids);
     }
   }
-  return { people: created, organisations: organisationIds.length };
+  const contracts = await seedDemoContracts(
+    kernel,
+    tenant,
+    policyKey,
+    customerIds.slice(0, options.contracts ?? 150),
+  );
+  return { people: created, organisations: organisationIds.length, contracts };
+}
+
+const DEMO_PRODUCTS: Record<string, CreateProductInput[]> = {
+  voiceking: [
+    {
+      code: 'VK-VOIP-BASIS',
+      name: 'VoIP-lijn Basis',
+      kind: 'subscription',
+      priceCents: 1995,
+      vatRatePercent: 21,
+    },
+    {
+      code: 'VK-MOBIEL',
+      name: 'Mobiel Onbeperkt',
+      kind: 'subscription',
+      priceCents: 2500,
+      vatRatePercent: 21,
+    },
+    {
+      code: 'VK-INSTALL',
+      name: 'Installatie aan huis',
+      kind: 'one_off',
+      priceCents: 7500,
+      vatRatePercent: 21,
+    },
+  ],
+  voxtra: [
+    {
+      code: 'VX-ITBEHEER',
+      name: 'IT-beheer per werkpost',
+      kind: 'subscription',
+      priceCents: 3500,
+      vatRatePercent: 21,
+    },
+    {
+      code: 'VX-CLOUDTEL',
+      name: 'Cloudtelefonie per toestel',
+      kind: 'subscription',
+      priceCents: 1500,
+      vatRatePercent: 21,
+    },
+    {
+      code: 'VX-INSTALL',
+      name: 'Installatie en configuratie',
+      kind: 'one_off',
+      priceCents: 9500,
+      vatRatePercent: 21,
+    },
+  ],
+};
+
+const addDays = (date: string, days: number): string => {
+  const at = new Date(`${date}T00:00:00Z`);
+  at.setUTCDate(at.getUTCDate() + days);
+  return at.toISOString().slice(0, 10);
+};
+
+/**
+ * Contracts in every state for the first customers: running, ended, terminated in writing
+ * (which records the contract.terminated event) and signed but not yet started.
+ */
+async function seedDemoContracts(
+  kernel: Kernel,
+  tenant: Tenant,
+  policyKey: string,
+  customerIds: readonly number[],
+): Promise<number> {
+  const actor = { kind: 'system' as const, job: 'demo' };
+  const products = [];
+  for (const product of DEMO_PRODUCTS[policyKey] ?? [])
+    products.push(await createProduct(kernel, { tenantId: tenant.tenantId, actor }, product));
+  const subscriptions = products.filter((product) => product.kind === 'subscription');
+  if (subscriptions.length === 0) return 0;
+  const context = {
+    tenantId: tenant.tenantId,
+    actor,
+    purpose: REGISTRATION[policyKey]?.customer?.purpose ?? 'order_processing',
+  };
+  const today = kernel.clock.now().toISOString().slice(0, 10);
+  let made = 0;
+  for (const [index, subjectId] of customerIds.entries()) {
+    const product = subscriptions[index % subscriptions.length];
+    if (!product) continue;
+    const state = index % 5;
+    const startDate = state === 4 ? addDays(today, 14) : addDays(today, -30 * (3 + (index % 24)));
+    const endDate = state === 2 ? addDays(today, -10 - (index % 60)) : null;
+    const contract = await createContract(kernel, context, {
+      subjectId,
+      startDate,
+      endDate,
+      lines: [{ productId: product.productId, quantity: 1 + (index % 3) }],
+    });
+    if (state === 3)
+      await terminateContract(kernel, context, contract.contractId, {
+        terminatedOn: addDays(today, -1),
+        channel: 'written',
+        reasonCode: 'moved_abroad',
+      });
+    made += 1;
+  }
+  return made;
 }
 
 export interface DemoLogin {
