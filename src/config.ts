@@ -43,6 +43,13 @@ const settingsSchema = z.object({
     .optional(),
   KLUIS_MAIL_FROM: z.string().email('expected an e-mail address').default('no-reply@kluis.localhost'),
   KLUIS_CONFIG: z.string().min(1).optional(),
+  // Portability transfers (Art. 20(2)): hosts exempt from the private-address refusal, and an extra
+  // trusted CA. Both are for tests and private deployments; production needs neither.
+  KLUIS_TRANSFER_ALLOW_HOSTS: z
+    .string()
+    .regex(/^[A-Za-z0-9.:-]+(,[A-Za-z0-9.:-]+)*$/, 'expected comma-separated host names or IP addresses')
+    .optional(),
+  KLUIS_TRANSFER_CA_FILE: z.string().min(1).optional(),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -59,6 +66,7 @@ export interface Config {
   policyDir: string;
   createDemoData: boolean;
   mail: { smtpUrl: string | undefined; from: string };
+  transfer: { allowHosts: string[]; caFile: string | undefined };
 }
 
 export class ConfigError extends Error {
@@ -139,5 +147,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     policyDir: path.resolve(cwd, settings.KLUIS_POLICY_DIR),
     createDemoData: settings.KLUIS_DEMO,
     mail: { smtpUrl: settings.KLUIS_SMTP_URL, from: settings.KLUIS_MAIL_FROM },
+    transfer: {
+      allowHosts: settings.KLUIS_TRANSFER_ALLOW_HOSTS?.split(',') ?? [],
+      caFile: settings.KLUIS_TRANSFER_CA_FILE
+        ? path.resolve(cwd, settings.KLUIS_TRANSFER_CA_FILE)
+        : undefined,
+    },
   };
 }
