@@ -1,0 +1,48 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../../../test/cli.js';
+import { parsePolicy } from '../../kernel/policy/policy.loader.js';
+import { writeLetter } from './letters.js';
+
+async function policy(name: string) {
+  const file = path.join(ROOT, 'policies', `${name}.yaml`);
+  return parsePolicy(await readFile(file, 'utf8'), file);
+}
+
+describe('answer letters (VK-28, VX-17)', () => {
+  const expected = {
+    nl: ['Gewist:', 'Wat we nog moeten bewaren', 'klacht', 'Gegevensbeschermingsautoriteit'],
+    fr: ['Effacé :', 'Ce que nous devons encore conserver', 'plainte', 'Autorité de protection des données'],
+    en: ['Erased:', 'What we still have to keep', 'complaint', 'Belgian Data Protection Authority'],
+  } as const;
+  for (const lang of ['nl', 'fr', 'en'] as const) {
+    it(`VK-28: an erasure answer in ${lang} lists what was erased and kept and names the supervisory authority`, async () => {
+      const letter = writeLetter(await policy('voxtra'), lang, {
+        kind: 'erasure',
+        outcome: 'fulfilled',
+        receivedOn: '2026-03-01',
+        dueOn: '2026-03-31',
+        erased: ['naam, e-mailadres (1)'],
+        kept: [{ what: 'facturen', why: 'boekhoudkundige bewaarplicht', until: 'accounting (10 years)' }],
+      });
+      for (const text of expected[lang]) expect(letter.text).toContain(text);
+      expect(letter.text).toContain('Drukpersstraat 35');
+      expect(letter.subject).toContain('Voxtra bvba');
+      expect(letter.text).not.toMatch(/Commissie voor de bescherming|Privacycommissie/);
+    });
+  }
+
+  it('a verification-code mail carries the code and no complaint paragraph', async () => {
+    const letter = writeLetter(await policy('voiceking'), 'en', {
+      kind: 'access',
+      outcome: 'verification_code',
+      code: '482913',
+      receivedOn: '2026-03-01',
+      dueOn: '2026-03-31',
+    });
+    expect(letter.text).toContain('482913');
+    expect(letter.text).toContain('15 minutes');
+    expect(letter.text).not.toContain('complaint');
+  });
+});
