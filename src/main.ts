@@ -173,6 +173,16 @@ export interface RunningKluis {
   stop(): Promise<void>;
 }
 
+/** The extra CA for portability transfers, read once at startup so a bad path fails fast. */
+function readTransferCa(file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new StartupError('KLUIS_TRANSFER_CA_FILE: cannot read the file', { cause });
+  }
+}
+
 /** The composition root: config → database → services → HTTP. */
 export async function startKluis(config: Config, logger: Logger): Promise<RunningKluis> {
   const runtime = await openRuntime(config, logger);
@@ -188,6 +198,7 @@ export async function startKluis(config: Config, logger: Logger): Promise<Runnin
     secureCookies: config.http.publicUrl.startsWith('https:'),
     mailer,
     publicUrl: config.http.publicUrl,
+    transfer: { allowHosts: config.transfer.allowHosts, ca: readTransferCa(config.transfer.caFile) },
     logger,
     version: KLUIS_VERSION,
   });

@@ -19,6 +19,7 @@ import { createMailer, type Mailer } from '../platform/mailer.js';
 import { DATA_MAP } from '../modules/data-map.js';
 import { registerRequestsRoutes } from '../modules/requests/requests.routes.js';
 import { registerAccountRoutes } from '../modules/requests/account.routes.js';
+import type { TransferSettings } from '../modules/requests/index.js';
 import { registerAuthRoutes } from '../modules/staff/auth.routes.js';
 import { registerStaffRoutes } from '../modules/staff/staff.routes.js';
 import { registerPolicyRoutes } from '../kernel/tenant-policy/tenant-policy.routes.js';
@@ -36,6 +37,8 @@ export interface HttpDependencies {
   mailer?: Mailer;
   /** Base URL used in links that Kluis mails. */
   publicUrl?: string;
+  /** Portability pushed to another organisation's endpoint: allow-list and extra CA. */
+  transfer?: TransferSettings;
 }
 
 export type App = FastifyInstance;
@@ -115,6 +118,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
     dataMap: DATA_MAP,
     publicUrl: deps.publicUrl ?? 'http://localhost:3000',
     logger: deps.logger,
+    ...(deps.transfer ? { transfer: deps.transfer } : {}),
   };
   registerRequestsRoutes(app, requestsDeps);
   registerAccountRoutes(app, requestsDeps, { secureCookies: deps.secureCookies ?? false });

@@ -143,6 +143,8 @@ export function registerAccountRoutes(
           kind: z.enum(REQUEST_KINDS),
           purposes: z.array(z.string()).max(30).optional(),
           corrections: z.record(z.string(), z.unknown()).optional(),
+          /** Portability only: push the package to this https:// endpoint (Art. 20(2)). */
+          transferTo: z.string().max(2048).optional(),
         }),
         response: { 200: statusSchema },
       },
@@ -153,6 +155,7 @@ export function registerAccountRoutes(
         kind: request.body.kind,
         ...(request.body.purposes ? { purposes: request.body.purposes } : {}),
         ...(request.body.corrections ? { corrections: request.body.corrections } : {}),
+        ...(request.body.transferTo === undefined ? {} : { transferTo: request.body.transferTo }),
       });
     },
   );

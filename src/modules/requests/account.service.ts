@@ -258,7 +258,7 @@ export async function readOwnData(deps: RequestsDeps, session: SubjectSession): 
 export async function fileAccountRequest(
   deps: RequestsDeps,
   session: SubjectSession,
-  input: { kind: RequestKind; purposes?: string[]; corrections?: unknown },
+  input: { kind: RequestKind; purposes?: string[]; corrections?: unknown; transferTo?: string },
 ): Promise<RequestStatus> {
   return createVerifiedRequest(deps, session.tenant, session.subjectId, input);
 }

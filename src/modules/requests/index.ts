@@ -20,4 +20,5 @@ export {
 export { registerRequestsRoutes } from './requests.routes.js';
 export { registerAccountRoutes } from './account.routes.js';
 export { requestsDataMap } from './datamap.js';
+export type { TransferSettings } from './transfer.js';
 export type { RequestsTables } from './requests.tables.js';

@@ -2,7 +2,15 @@ import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import type { RequestKind } from './requests.tables.js';
 
 export type LetterOutcome =
-  'verification_code' | 'login_link' | 'received' | 'extended' | 'fulfilled' | 'rejected' | 'download_ready';
+  | 'verification_code'
+  | 'login_link'
+  | 'received'
+  | 'extended'
+  | 'fulfilled'
+  | 'rejected'
+  | 'download_ready'
+  | 'transfer_sent'
+  | 'transfer_failed';
 
 export interface LetterFacts {
   kind: RequestKind;
@@ -11,6 +19,8 @@ export interface LetterFacts {
   dueOn: string;
   code?: string;
   link?: string;
+  /** Host of the organisation a portability package was pushed to (shown to the person only). */
+  transferHost?: string;
   reason?: string;
   erased?: string[];
   kept?: Array<{ what: string; why: string; until: string }>;
@@ -64,6 +74,9 @@ const TEXT = {
     kept: 'Wat we nog moeten bewaren, waarom en tot wanneer:',
     rejected: (reason: string) => `We kunnen op uw verzoek niet ingaan. Reden: ${reason}`,
     download: (link: string) => `Uw gegevens staan klaar. Deze link werkt één keer en 7 dagen lang:\n${link}`,
+    transferSent: (host: string) => `Zoals gevraagd hebben we uw gegevens overgedragen aan ${host}.`,
+    transferFailed: (host: string) =>
+      `Zoals gevraagd probeerden we uw gegevens over te dragen aan ${host}, maar dat is niet gelukt.`,
     login: (link: string) =>
       `Met deze link meldt u zich aan op uw privacyportaal. Hij werkt één keer en 15 minuten lang:\n${link}`,
     complaint: (authority: string) =>
@@ -85,6 +98,9 @@ const TEXT = {
     rejected: (reason: string) => `Nous ne pouvons pas donner suite à votre demande. Motif : ${reason}`,
     download: (link: string) =>
       `Vos données sont prêtes. Ce lien fonctionne une seule fois, pendant 7 jours :\n${link}`,
+    transferSent: (host: string) => `Comme demandé, nous avons transmis vos données à ${host}.`,
+    transferFailed: (host: string) =>
+      `Comme demandé, nous avons tenté de transmettre vos données à ${host}, sans succès.`,
     login: (link: string) =>
       `Ce lien vous connecte à votre portail vie privée. Il fonctionne une seule fois, pendant 15 minutes :\n${link}`,
     complaint: (authority: string) =>
@@ -105,6 +121,9 @@ const TEXT = {
     kept: 'What we still have to keep, why and until when:',
     rejected: (reason: string) => `We cannot act on your request. Reason: ${reason}`,
     download: (link: string) => `Your data is ready. This link works once, for 7 days:\n${link}`,
+    transferSent: (host: string) => `As you asked, we have transferred your data to ${host}.`,
+    transferFailed: (host: string) =>
+      `As you asked, we tried to transfer your data to ${host}, but this did not succeed.`,
     login: (link: string) =>
       `This link logs you in to your privacy portal. It works once, for 15 minutes:\n${link}`,
     complaint: (authority: string) =>
@@ -136,6 +155,13 @@ export function writeLetter(
       break;
     case 'download_ready':
       body.push(t.download(facts.link ?? ''));
+      break;
+    case 'transfer_sent':
+      body.push(t.transferSent(facts.transferHost ?? ''));
+      break;
+    case 'transfer_failed':
+      // The fallback: the same single-use link as without a transfer.
+      body.push(t.transferFailed(facts.transferHost ?? ''), '', t.download(facts.link ?? ''));
       break;
     case 'login_link':
       body.push(t.login(facts.link ?? ''));

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { buildAccessReport } from '../../kernel/access-report/index.js';
+import { buildAccessReport, streamPortabilityZip } from '../../kernel/access-report/index.js';
 import type { TableDataMap } from '../../kernel/datamap/datamap.js';
 import { eraseSubject } from '../../kernel/erasure/index.js';
 import type { Actor } from '../../kernel/gate/gate.js';
@@ -15,6 +15,13 @@ import { findPeopleByContact, getPerson, rectificationSchema, rectifyPerson } fr
 import { findTenantBySlug, type Tenant } from '../tenants/index.js';
 import { brusselsDate, computeDueDate, latestExtension } from './deadlines.js';
 import { writeLetter, type LetterFacts } from './letters.js';
+import {
+  checkTransferUrl,
+  pushPortabilityZip,
+  type TransferResult,
+  type TransferSettings,
+  type TransferTarget,
+} from './transfer.js';
 import type { Selectable } from 'kysely';
 import type { RequestChannel, RequestKind, RequestState, RightsRequestsTable } from './requests.tables.js';
 
@@ -27,6 +34,8 @@ export interface RequestsDeps {
   /** Base URL for links in mail, e.g. https://privacy.voiceking.be */
   publicUrl: string;
   logger: Logger;
+  /** Portability pushed to another organisation (Art. 20(2)); without it no host is allow-listed. */
+  transfer?: TransferSettings;
 }
 
 /** The purpose under which rights requests are handled; both seed policies declare it. */
@@ -57,6 +66,8 @@ export const publicRequestSchema = z.object({
     .array(z.string().regex(/^[a-z][a-z0-9_]*$/))
     .max(30)
     .default([]),
+  /** Portability only: the other organisation's HTTPS endpoint to push the package to (Art. 20(2)). */
+  transferTo: z.string().max(2048).optional(),
 });
 
 export type PublicRequestInput = z.input<typeof publicRequestSchema>;
@@ -77,6 +88,40 @@ function assertOffered(policy: Policy, kind: RequestKind): void {
     throw invalid(`kind: this provider's policy does not offer "${kind}"`);
 }
 
+/** Checks a transfer URL at intake, so a bad one is refused before anything is stored or sent. */
+async function checkTransferInput(
+  deps: RequestsDeps,
+  kind: RequestKind,
+  transferTo: string | undefined,
+): Promise<TransferTarget | undefined> {
+  if (transferTo === undefined) return undefined;
+  if (kind !== 'portability') throw invalid('transferTo: only a portability request can be transferred');
+  return checkTransferUrl(transferTo, deps.transfer ?? { allowHosts: [] });
+}
+
+/**
+ * Transfer URLs of public requests waiting for their code, in memory only and for as long as the
+ * code lives: the URL is personal data and is never written to the database (decision 0052).
+ */
+const pendingTransfers = new Map<string, { url: string; expiresAt: number }>();
+const MAX_PENDING_TRANSFERS = 10_000;
+
+function rememberTransfer(requestId: string, url: string, now: number): void {
+  for (const [key, entry] of pendingTransfers) if (entry.expiresAt <= now) pendingTransfers.delete(key);
+  // A flood of requests must not grow memory without bound; the oldest falls back to the link.
+  if (pendingTransfers.size >= MAX_PENDING_TRANSFERS) {
+    const oldest = pendingTransfers.keys().next();
+    if (!oldest.done) pendingTransfers.delete(oldest.value);
+  }
+  pendingTransfers.set(requestId, { url, expiresAt: now + CODE_TTL_MS });
+}
+
+function takeTransfer(requestId: string, now: number): string | undefined {
+  const entry = pendingTransfers.get(requestId);
+  pendingTransfers.delete(requestId);
+  return entry && entry.expiresAt > now ? entry.url : undefined;
+}
+
 /**
  * The public form (VK-26). The answer is the same whether or not the e-mail belongs to someone:
  * a code goes only to the e-mail address already on file, and what was typed is not stored.
@@ -92,6 +137,8 @@ export async function submitPublicRequest(
   const tenant = await findTenantBySlug(deps.kernel.db, tenantSlug);
   const { policy } = await deps.kernel.policies.current(tenant.tenantId);
   assertOffered(policy, parsed.data.kind);
+  // Checked for everyone before matching, so the answer does not depend on who the person is.
+  await checkTransferInput(deps, parsed.data.kind, parsed.data.transferTo);
   const language = parsed.data.language ?? policy.statement.languages[0] ?? 'nl';
   const context = { tenantId: tenant.tenantId, actor: PORTAL, purpose: RIGHTS_PURPOSE };
   const matches = await findPeopleByContact(deps.kernel, context, { email: parsed.data.email });
@@ -119,6 +166,8 @@ export async function submitPublicRequest(
       })
       .execute(),
   );
+  if (match && parsed.data.transferTo !== undefined)
+    rememberTransfer(receipt.requestId, parsed.data.transferTo, deps.kernel.clock.now().getTime());
   if (match?.email) {
     const letter = writeLetter(policy, language, {
       kind: parsed.data.kind,
@@ -286,8 +335,9 @@ async function fulfilAutomatically(
   requestId: string,
 ): Promise<RequestState> {
   const request = await loadRequest(deps, tenant.tenantId, requestId);
+  const transferTo = takeTransfer(requestId, deps.kernel.clock.now().getTime());
   if (!AUTOMATIC.has(request.kind)) return request.state;
-  await fulfil(deps, tenant, request, PORTAL, {});
+  await fulfil(deps, tenant, request, PORTAL, transferTo === undefined ? {} : { transferTo });
   return 'fulfilled';
 }
 
@@ -348,6 +398,8 @@ async function contactOnFile(
 
 export interface FulfilOptions {
   corrections?: unknown;
+  /** Portability: push the package to this HTTPS endpoint (checked again before sending). */
+  transferTo?: string;
 }
 
 /**
@@ -388,6 +440,24 @@ async function fulfil(
     case 'access':
     case 'portability': {
       const report = await buildAccessReport(kernel, deps.dataMap, { ...context, subjectId, language: lang });
+      outcome = {
+        categories: report.categories.map((category) => category.key),
+        tables: report.data.map((table) => table.table),
+      };
+      if (request.kind === 'portability' && options.transferTo !== undefined) {
+        const transfer = await transferPackage(deps, policy, options.transferTo, {
+          ...context,
+          subjectId,
+          language: lang,
+        });
+        outcome.transfer = transfer;
+        facts.transferHost = hostOf(options.transferTo);
+        if (transfer.ok) {
+          facts.outcome = 'transfer_sent';
+          break;
+        }
+        facts.outcome = 'transfer_failed';
+      } else facts.outcome = 'download_ready';
       const token = randomBytes(32).toString('base64url');
       await withTenant(kernel.db, tenant.tenantId, (tx) =>
         tx
@@ -400,12 +470,7 @@ async function fulfil(
           })
           .execute(),
       );
-      facts.outcome = 'download_ready';
       facts.link = `${deps.publicUrl}/t/${tenant.slug}/privacy/downloads/${token}`;
-      outcome = {
-        categories: report.categories.map((category) => category.key),
-        tables: report.data.map((table) => table.table),
-      };
       break;
     }
     case 'erasure': {
@@ -470,6 +535,44 @@ async function fulfil(
   );
   if (email) sendInBackground(deps, policy, email, writeLetter(policy, lang, facts));
   return outcome;
+}
+
+const hostOf = (url: string): string => {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '';
+  }
+};
+
+/**
+ * Streams the person's portability ZIP (every category of the data map, under the rights purpose)
+ * to the endpoint they named. The address is checked again here, right before connecting. The
+ * result (status, bytes) is kept with the request; the URL never reaches the outcome, logs or audit.
+ */
+async function transferPackage(
+  deps: RequestsDeps,
+  policy: Policy,
+  transferTo: string,
+  options: Parameters<typeof streamPortabilityZip>[2],
+): Promise<TransferResult> {
+  const settings = deps.transfer ?? { allowHosts: [] };
+  let target: TransferTarget;
+  try {
+    target = await checkTransferUrl(transferTo, settings);
+  } catch {
+    return { ok: false, httpStatus: null, bytesSent: 0, error: 'connection_failed' };
+  }
+  const { controller } = policy;
+  const result = await pushPortabilityZip(target, settings, {
+    controller: `${controller.legalName} ${controller.legalForm} (${controller.enterpriseNumber})`,
+    writeZip: (output) => streamPortabilityZip(deps.kernel, deps.dataMap, options, output),
+  });
+  deps.logger.info(
+    { transfer: { ok: result.ok, httpStatus: result.httpStatus, bytesSent: result.bytesSent } },
+    'portability transfer',
+  );
+  return result;
 }
 
 // ---------------------------------------------------------------- staff side
@@ -806,10 +909,11 @@ export async function createVerifiedRequest(
   deps: RequestsDeps,
   tenant: Tenant,
   subjectId: number,
-  input: { kind: RequestKind; purposes?: string[]; corrections?: unknown },
+  input: { kind: RequestKind; purposes?: string[]; corrections?: unknown; transferTo?: string },
 ): Promise<RequestStatus> {
   const { policy } = await deps.kernel.policies.current(tenant.tenantId);
   assertOffered(policy, input.kind);
+  await checkTransferInput(deps, input.kind, input.transferTo);
   const receipt = await insertRequest(deps, tenant, {
     kind: input.kind,
     channel: 'account',
@@ -820,6 +924,9 @@ export async function createVerifiedRequest(
     scanReference: null,
   });
   const request = await loadRequest(deps, tenant.tenantId, receipt.requestId);
-  await fulfil(deps, tenant, request, PORTAL, { corrections: input.corrections });
+  await fulfil(deps, tenant, request, PORTAL, {
+    corrections: input.corrections,
+    ...(input.transferTo === undefined ? {} : { transferTo: input.transferTo }),
+  });
   return present(await loadRequest(deps, tenant.tenantId, receipt.requestId));
 }
