@@ -2,7 +2,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
 // The parties module's batch read with a grant (one query, decryption through the grant); its
 // index exports only per-person reads, each its own transaction, too slow for a monthly run.
-import { selectPeople } from '../parties/people.repository.js';
+import { readPeopleUnderGrant } from '../parties/index.js';
 import type { Person as PersonRecord } from '../parties/index.js';
 import { authorizeBatch, conflict, coveredBy, invalid, staffIdOf, type BillingContext } from './access.js';
 import {
@@ -169,7 +169,10 @@ export async function runInvoices(
         (row) => row.subjectId,
       );
       const people = new Map(
-        (await selectPeople(atx.tx, billing.grant, subjects)).map((person) => [person.subjectId, person]),
+        (await readPeopleUnderGrant(atx.tx, billing.grant, subjects)).map((person) => [
+          person.subjectId,
+          person,
+        ]),
       );
       const mandates = new Map(
         categories.includes(C.bankAccount)

@@ -27,3 +27,8 @@ export { recordParentalConsent, reportMinorWithoutConsent } from './minors.servi
 export { registerPartiesRoutes } from './parties.routes.js';
 export type { PartiesTables } from './people.tables.js';
 export { partiesDataMap } from './datamap.js';
+/**
+ * Bulk read of people inside another module's transaction, under a grant that module obtained
+ * (e.g. the invoice run reads the party data of 5,000 customers under one gate decision).
+ */
+export { selectPeople as readPeopleUnderGrant } from './people.repository.js';
