@@ -58,7 +58,7 @@ export async function loginAs(
     csrfToken: login.csrfToken,
     staffId: created.staffId,
   };
-  if (login.session !== 'mfa_enrolment') return session;
+  if (login.session !== 'mfa_enrolment') return changeOneTimePassword(app, session, created.oneTimePassword);
   const headers = { cookie: session.cookie, 'x-csrf-token': session.csrfToken };
   const enrol = await app.inject({ method: 'POST', url: '/api/v1/auth/mfa/enrol', headers });
   if (enrol.statusCode !== 200) throw new Error(`MFA enrolment failed: ${enrol.body}`);
@@ -70,10 +70,30 @@ export async function loginAs(
     payload: { code: await totpCode(kernel, secret) },
   });
   if (confirm.statusCode !== 200) throw new Error(`MFA confirmation failed: ${confirm.body}`);
-  return {
-    cookie: cookieOf(confirm),
-    csrfToken: confirm.json<{ csrfToken: string }>().csrfToken,
-    staffId: created.staffId,
-    totpSecret: secret,
-  };
+  return changeOneTimePassword(
+    app,
+    {
+      cookie: cookieOf(confirm),
+      csrfToken: confirm.json<{ csrfToken: string }>().csrfToken,
+      staffId: created.staffId,
+      totpSecret: secret,
+    },
+    created.oneTimePassword,
+  );
+}
+
+/** A one-time password only opens the password change; the session then becomes a full one. */
+async function changeOneTimePassword(
+  app: FastifyInstance,
+  session: StaffSession,
+  oneTimePassword: string,
+): Promise<StaffSession> {
+  const changed = await app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/password',
+    headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken },
+    payload: { currentPassword: oneTimePassword, newPassword: `${oneTimePassword}-Changed-2026!` },
+  });
+  if (changed.statusCode !== 204) throw new Error(`password change failed: ${changed.body}`);
+  return session;
 }

@@ -44,6 +44,7 @@ const STAGE_MESSAGE: Record<SessionStage, string> = {
   full: 'not allowed',
   mfa_pending: 'complete the login with a second factor (POST /api/v1/auth/mfa/verify)',
   mfa_enrolment: 'your role requires a second factor: set one up first (POST /api/v1/auth/mfa/enrol)',
+  password_change: 'change your one-time password first (POST /api/v1/auth/password)',
 };
 
 /**

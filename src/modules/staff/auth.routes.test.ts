@@ -88,7 +88,42 @@ describe('staff passwords and second factor', () => {
     expect(hash).not.toContain(staff.password);
     const response = await login(voiceking, staff.email, staff.password);
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toMatchObject({ session: 'full', role: 'sales', mustChangePassword: true });
+    expect(response.json()).toMatchObject({
+      session: 'password_change',
+      role: 'sales',
+      mustChangePassword: true,
+    });
+  });
+
+  it('VK-8: a one-time password opens only the password change; afterwards the session reaches the API', async () => {
+    const staff = await newStaff(voiceking, 'sales');
+    const response = await login(voiceking, staff.email, staff.password);
+    const headers = {
+      cookie: cookieOf(response),
+      'x-csrf-token': response.json<{ csrfToken: string }>().csrfToken,
+    };
+    const refused = await app.inject({
+      method: 'GET',
+      url: '/api/v1/people',
+      headers: { ...headers, 'x-kluis-purpose': 'order_processing' },
+    });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json<{ error: { message: string } }>().error.message).toMatch(
+      /change your one-time password/,
+    );
+    const changed = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/password',
+      headers,
+      payload: { currentPassword: staff.password, newPassword: 'a much better password 2026' },
+    });
+    expect(changed.statusCode).toBe(204);
+    const allowed = await app.inject({
+      method: 'GET',
+      url: '/api/v1/people',
+      headers: { ...headers, 'x-kluis-purpose': 'order_processing' },
+    });
+    expect(allowed.statusCode).toBe(200);
   });
 
   it('VK-7: the roles that need a second factor come from the policy (credentials, rights requests, staff admin)', async () => {
@@ -156,9 +191,10 @@ describe('staff passwords and second factor', () => {
       (await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: restricted })).statusCode,
     ).toBe(401);
     const full = { cookie: cookieOf(confirm) };
+    // Still on the one-time password: the second factor is set, the password change is next.
     expect((await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: full })).json()).toMatchObject(
       {
-        session: 'full',
+        session: 'password_change',
       },
     );
     expect(await auditOf(voxtra)).toEqual(

@@ -18,7 +18,7 @@ import {
 import { LoginLimiter } from './login-limiter.js';
 import { confirmMfaEnrolment, startMfaEnrolment } from './mfa.service.js';
 
-const stageSchema = z.enum(['full', 'mfa_pending', 'mfa_enrolment']);
+const stageSchema = z.enum(['full', 'mfa_pending', 'mfa_enrolment', 'password_change']);
 const principalSchema = z.object({
   tenant: z.string(),
   staffId: z.number().int(),
@@ -100,7 +100,7 @@ export function registerAuthRoutes(app: FastifyInstance, kernel: Kernel, options
         tenant: result.principal.tenantSlug,
         staffId: result.principal.staffId,
         role: result.principal.role,
-        session: result.stage,
+        session: result.principal.stage,
         csrfToken: result.csrfToken,
         mustChangePassword: result.mustChangePassword,
       };
@@ -201,7 +201,10 @@ export function registerAuthRoutes(app: FastifyInstance, kernel: Kernel, options
   typed.post(
     '/api/v1/auth/password',
     {
-      preHandler: requireStaff(kernel, { stages: ['full', 'mfa_enrolment'], tokens: false }),
+      preHandler: requireStaff(kernel, {
+        stages: ['full', 'mfa_enrolment', 'password_change'],
+        tokens: false,
+      }),
       schema: {
         summary:
           'Change one’s own password (current password required); clears must-change and ends every other session',
@@ -236,7 +239,9 @@ export function registerAuthRoutes(app: FastifyInstance, kernel: Kernel, options
   typed.get(
     '/api/v1/auth/me',
     {
-      preHandler: requireStaff(kernel, { stages: ['full', 'mfa_pending', 'mfa_enrolment'] }),
+      preHandler: requireStaff(kernel, {
+        stages: ['full', 'mfa_pending', 'mfa_enrolment', 'password_change'],
+      }),
       schema: {
         summary: 'The logged-in staff member (or the API token’s role) and the session stage',
         tags: ['auth'],

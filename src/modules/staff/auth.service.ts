@@ -6,7 +6,7 @@ import { withTenant } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import { findTenantBySlug } from '../tenants/index.js';
 import { checkSecondFactor } from './mfa.service.js';
-import type { SessionStage } from './session.tables.js';
+import type { SessionStage, StoredSessionStage } from './session.tables.js';
 import { roleRequiresMfa } from './staff.policy.js';
 import { hashPassword, STAFF_PURPOSE } from './staff.service.js';
 
@@ -66,7 +66,7 @@ export function parseSessionCookie(cookie: string): { tenantId: number; token: s
 export async function issueSession(
   atx: AuditedTx,
   staffId: number,
-  stage: SessionStage,
+  stage: StoredSessionStage,
   now: Date,
 ): Promise<IssuedSession> {
   const sessionToken = randomBytes(32).toString('base64url');
@@ -228,7 +228,7 @@ export async function loginStaff(
   }
   const subjectId = account.subject_id;
   const { policy } = await kernel.policies.current(tenant.tenantId);
-  const stage: SessionStage =
+  const stage: StoredSessionStage =
     account.totp_enabled_at !== null
       ? 'mfa_pending'
       : roleRequiresMfa(policy, account.role)
@@ -262,7 +262,7 @@ export async function loginStaff(
       staffId: account.staff_id,
       role: account.role,
       via: 'session',
-      stage,
+      stage: stage === 'full' && account.must_change_password ? 'password_change' : stage,
     },
     mustChangePassword: account.must_change_password,
   };
@@ -348,6 +348,7 @@ export async function authenticateSession(
         'u.role',
         'u.status',
         'u.totp_enabled_at',
+        'u.must_change_password',
         't.slug',
       ])
       .where('s.session_hash', '=', hash)
@@ -373,11 +374,13 @@ export async function authenticateSession(
         publicMessage: 'missing or wrong CSRF token',
       });
   }
-  let stage = found.stage;
+  let stage: SessionStage = found.stage;
   if (stage === 'full' && found.totp_enabled_at === null) {
     const { policy } = await kernel.policies.current(tenantId);
     if (roleRequiresMfa(policy, found.role)) stage = 'mfa_enrolment';
   }
+  // A one-time password (invite, first run, reset) works only to choose a new one.
+  if (stage === 'full' && found.must_change_password) stage = 'password_change';
   return {
     tenantId,
     tenantSlug: found.slug,

@@ -1,4 +1,7 @@
-export type SessionStage = 'full' | 'mfa_pending' | 'mfa_enrolment';
+/** What a session may do, as stored. */
+export type StoredSessionStage = 'full' | 'mfa_pending' | 'mfa_enrolment';
+/** As seen by routes: a full session still holding a one-time password may only change it. */
+export type SessionStage = StoredSessionStage | 'password_change';
 
 export interface StaffSessionsTable {
   tenant_id: number;
@@ -8,7 +11,7 @@ export interface StaffSessionsTable {
   created_at: Date;
   last_seen_at: Date;
   expires_at: Date;
-  stage: SessionStage;
+  stage: StoredSessionStage;
 }
 
 export interface StaffSessionTables {
