@@ -1,4 +1,6 @@
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../platform/logger.js';
 import { createTestDatabase, testLogger, type TestDatabase } from '../../test/database.js';
 import { randomBytes } from 'node:crypto';
 import { createAppDb } from '../platform/db.js';
@@ -69,5 +71,33 @@ describe('HTTP foundation', () => {
     expect(docs.statusCode).toBe(200);
     expect(docs.headers['content-type']).toContain('text/html');
     await app.close();
+  });
+});
+
+describe('request logs', () => {
+  it('log the route pattern, never the URL with its tokens', async () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const app = await buildApp({
+      kernel: createTestKernel(database),
+      logger: createLogger({ level: 'info', destination }),
+      version: 'test',
+    });
+    const secret = 'SeCrEtToKeN1234567890abcdefghijklmnopqrstuvw';
+    await app.inject({ method: 'GET', url: `/t/voiceking/privacy/downloads/${secret}` });
+    await app.inject({
+      method: 'GET',
+      url: `/t/voiceking/privacy/requests/00000000-0000-0000-0000-000000000000?token=${secret}`,
+    });
+    await app.inject({ method: 'GET', url: `/nowhere?token=${secret}` });
+    await app.close();
+    const log = lines.join('');
+    expect(log).toContain('/t/:slug/privacy/downloads/:token');
+    expect(log).not.toContain(secret);
   });
 });

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import { isAppError, type ErrorCode } from '../platform/errors.js';
+import { describeUnexpected, isAppError, type ErrorCode } from '../platform/errors.js';
 
 /** The only place where an error code becomes an HTTP status. */
 export const STATUS_BY_CODE = {
@@ -58,7 +58,7 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
     // Fastify's own client errors (bad JSON, body too large, unsupported media type).
     return send(reply, 'validation_failed', error.message, requestId);
   }
-  request.log.error({ err: error }, 'unexpected error');
+  request.log.error({ err: describeUnexpected(error) }, 'unexpected error');
   return send(reply, 'internal', 'internal error', requestId);
 }
 

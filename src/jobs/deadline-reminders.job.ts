@@ -1,4 +1,5 @@
 import type { Logger } from '../platform/logger.js';
+import { describeUnexpected } from '../platform/errors.js';
 import { listTenants } from '../modules/tenants/index.js';
 import { sendDeadlineReminders, type RequestsDeps } from '../modules/requests/index.js';
 
@@ -19,10 +20,7 @@ export function startDeadlineReminders(deps: RequestsDeps, logger: Logger): () =
   };
   const tick = (): void => {
     run().catch((error: unknown) =>
-      logger.error(
-        { err: { message: error instanceof Error ? error.message : 'unknown' } },
-        'deadline reminders failed',
-      ),
+      logger.error({ err: describeUnexpected(error) }, 'deadline reminders failed'),
     );
   };
   const first = setTimeout(tick, 60_000);

@@ -50,3 +50,25 @@ export class AppError extends Error {
 export function isAppError(error: unknown): error is AppError {
   return error instanceof AppError;
 }
+
+/**
+ * What is logged of an unexpected error: its kind and where it came from, not its message or
+ * details — PostgreSQL puts row values there ("Failing row contains …", the rejected input).
+ */
+export function describeUnexpected(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { type: typeof error };
+  const fields = error as Error & {
+    code?: unknown;
+    constraint?: unknown;
+    routine?: unknown;
+    table?: unknown;
+  };
+  return {
+    type: error.name,
+    code: typeof fields.code === 'string' ? fields.code : undefined,
+    constraint: typeof fields.constraint === 'string' ? fields.constraint : undefined,
+    table: typeof fields.table === 'string' ? fields.table : undefined,
+    routine: typeof fields.routine === 'string' ? fields.routine : undefined,
+    stack: error.stack?.split('\n').slice(1, 8).join('\n'),
+  };
+}

@@ -42,11 +42,26 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
+interface LoggedRequest {
+  method?: string;
+  id?: string;
+  routeOptions?: { url?: string };
+}
+
+/**
+ * Requests are logged by route pattern (`/t/:slug/privacy/downloads/:token`), never by their URL:
+ * paths and query strings carry single-use tokens, status tokens and login links.
+ */
+function serializeRequest(request: LoggedRequest): Record<string, unknown> {
+  return { method: request.method, route: request.routeOptions?.url ?? '(no route)', id: request.id };
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const settings = {
     level: options.level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     base: { service: 'kluis' },
+    serializers: { req: serializeRequest },
   };
   return options.destination ? pino(settings, options.destination) : pino(settings);
 }

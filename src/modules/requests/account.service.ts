@@ -87,7 +87,7 @@ export async function requestLoginLink(deps: RequestsDeps, tenantSlug: string, e
     .send({ to: match.email, subject: letter.subject, text: letter.text })
     .catch((error: unknown) =>
       deps.logger.error(
-        { err: { message: error instanceof Error ? error.message : 'unknown' } },
+        { smtpResponseCode: (error as { responseCode?: unknown }).responseCode ?? null },
         'login link mail failed',
       ),
     );

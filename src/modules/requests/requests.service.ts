@@ -197,7 +197,7 @@ function sendInBackground(
     })
     .catch((error: unknown) =>
       deps.logger.error(
-        { err: { message: error instanceof Error ? error.message : 'unknown' } },
+        { smtpResponseCode: (error as { responseCode?: unknown }).responseCode ?? null },
         'request mail failed',
       ),
     );
