@@ -37,6 +37,7 @@ async function mailTo(address: string): Promise<ParsedMail> {
   throw new Error(`no mail to ${address}`);
 }
 
+/** Asks for a link and follows it exactly as mailed (a GET of the URL in the message). */
 async function loginByLink(email: string): Promise<{ cookie: string; csrf: string }> {
   const asked = await app.inject({
     method: 'POST',
@@ -44,17 +45,14 @@ async function loginByLink(email: string): Promise<{ cookie: string; csrf: strin
     payload: { email },
   });
   expect(asked.statusCode).toBe(202);
-  const token = /token=([A-Za-z0-9_-]{43})/.exec((await mailTo(email)).text ?? '')?.[1] ?? '';
-  const login = await app.inject({
-    method: 'POST',
-    url: `/t/${voxtra.slug}/account/login`,
-    payload: { token },
-  });
+  const link = /(https:\/\/portal\.voxtra\.example\S+)/.exec((await mailTo(email)).text ?? '')?.[1] ?? '';
+  const url = link.replace('https://portal.voxtra.example', '');
+  const login = await app.inject({ method: 'GET', url });
   expect(login.statusCode).toBe(200);
-  return {
-    cookie: String(login.headers['set-cookie']).split(';')[0] ?? '',
-    csrf: login.json<{ csrfToken: string }>().csrfToken,
-  };
+  expect(login.headers['content-type']).toContain('text/html');
+  expect((await app.inject({ method: 'GET', url })).statusCode).toBe(401); // single use
+  const csrf = /name="csrf-token" content="([^"]+)"/.exec(login.body)?.[1] ?? '';
+  return { cookie: String(login.headers['set-cookie']).split(';')[0] ?? '', csrf };
 }
 
 describe('privacy portal accounts (VK-23, VX-13)', () => {
@@ -148,6 +146,19 @@ describe('privacy portal accounts (VK-23, VX-13)', () => {
       headers: { cookie: session.cookie },
     });
     expect(after.statusCode).toBe(401);
+  });
+
+  it('portal password guessing is stopped: after 5 failures for one address the answer is 429', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i += 1) {
+      const response = await app.inject({
+        method: 'POST',
+        url: `/t/${voxtra.slug}/account/login`,
+        payload: { email: 'target@mail.example', password: `guess-${i}-guess` },
+      });
+      statuses.push(response.statusCode);
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
   });
 
   it('VX-12: a correction from the account is applied at once', async () => {

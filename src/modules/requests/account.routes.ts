@@ -15,6 +15,9 @@ import {
   type SubjectSession,
 } from './account.service.js';
 import { REQUEST_KINDS, type RequestsDeps } from './requests.service.js';
+import { createHash } from 'node:crypto';
+import { LoginLimiter } from '../staff/index.js';
+import { AppError } from '../../platform/errors.js';
 
 export const SUBJECT_COOKIE = 'kluis_subject';
 const slugParams = z.object({ slug: z.string().regex(/^[a-z][a-z0-9-]{1,62}$/) });
@@ -54,6 +57,36 @@ async function session(
   return authenticateSubject(deps, request.params.slug, cookie, csrf);
 }
 
+const WINDOW_MS = 15 * 60 * 1000;
+
+/**
+ * Limits, in this process's memory: failed portal logins per client address and per e-mail
+ * address tried (against password guessing), and login-link mails per client address and per
+ * e-mail address (against flooding a customer's inbox). Over a limit the answer is 429.
+ */
+function createPortalLimits(deps: RequestsDeps) {
+  const limiter = (maxFailures: number) =>
+    new LoginLimiter({ maxFailures, windowMs: WINDOW_MS, clock: deps.kernel.clock });
+  return {
+    loginByAddress: limiter(20),
+    loginByEmail: limiter(5),
+    linkByAddress: limiter(10),
+    linkByEmail: limiter(3),
+  };
+}
+
+function emailKey(email: string): string {
+  return createHash('sha256').update(email.trim().toLowerCase()).digest('hex');
+}
+
+function refuseIfBlocked(...checks: Array<[LoginLimiter, string]>): void {
+  if (checks.some(([limiter, key]) => key !== '' && limiter.isBlocked(key))) {
+    throw new AppError('rate_limited', 'portal limit reached', {
+      publicMessage: 'too many attempts; try again in 15 minutes',
+    });
+  }
+}
+
 /** The privacy portal for the provider's customers: login, own data, requests from the account. */
 export function registerAccountRoutes(
   app: FastifyInstance,
@@ -61,6 +94,7 @@ export function registerAccountRoutes(
   options: { secureCookies: boolean },
 ): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
+  const limits = createPortalLimits(deps);
   typed.post(
     '/t/:slug/account/link',
     {
@@ -74,6 +108,10 @@ export function registerAccountRoutes(
       },
     },
     async (request, reply) => {
+      const email = emailKey(request.body.email);
+      refuseIfBlocked([limits.linkByAddress, request.ip], [limits.linkByEmail, email]);
+      limits.linkByAddress.recordFailure(request.ip);
+      limits.linkByEmail.recordFailure(email);
       await requestLoginLink(deps, request.params.slug, request.body.email);
       return reply
         .status(202)
@@ -96,11 +134,50 @@ export function registerAccountRoutes(
     },
     async (request, reply) => {
       const body = request.body;
-      const login =
-        'token' in body
-          ? await loginWithLink(deps, request.params.slug, body.token)
-          : await loginWithPassword(deps, request.params.slug, body.email, body.password);
-      return setSessionCookie(reply, request.params.slug, login, options.secureCookies);
+      const email = 'email' in body ? emailKey(body.email) : '';
+      refuseIfBlocked([limits.loginByAddress, request.ip], [limits.loginByEmail, email]);
+      try {
+        const login =
+          'token' in body
+            ? await loginWithLink(deps, request.params.slug, body.token)
+            : await loginWithPassword(deps, request.params.slug, body.email, body.password);
+        return setSessionCookie(reply, request.params.slug, login, options.secureCookies);
+      } catch (error) {
+        limits.loginByAddress.recordFailure(request.ip);
+        if (email) limits.loginByEmail.recordFailure(email);
+        throw error;
+      }
+    },
+  );
+  typed.get(
+    '/t/:slug/account/login',
+    {
+      schema: {
+        summary:
+          'The one-time login link as mailed: logs in and shows the portal page (works once, for 15 minutes)',
+        tags: ['privacy portal'],
+        params: slugParams,
+        querystring: z.object({ token: z.string().max(64) }),
+        response: { 200: z.string() },
+      },
+    },
+    async (request, reply) => {
+      refuseIfBlocked([limits.loginByAddress, request.ip]);
+      let login: PortalLogin;
+      try {
+        login = await loginWithLink(deps, request.params.slug, request.query.token);
+      } catch (error) {
+        limits.loginByAddress.recordFailure(request.ip);
+        throw error;
+      }
+      const { csrfToken } = setSessionCookie(reply, request.params.slug, login, options.secureCookies);
+      const base = `/t/${request.params.slug}`;
+      return reply
+        .type('text/html; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .send(
+          `<!doctype html><html><head><meta charset="utf-8"><meta name="csrf-token" content="${csrfToken}"><title>Privacy portal</title></head><body><h1>Privacy portal</h1><p><a href="${base}/account/data">My data</a> · <a href="${base}/privacy">Privacy statement</a></p></body></html>`,
+        );
     },
   );
   typed.post(

@@ -16,3 +16,4 @@ export { createApiToken, listApiTokens, revokeApiToken } from './token.service.j
 export { registerStaffRoutes } from './staff.routes.js';
 export type { StaffTables } from './staff.tables.js';
 export { staffDataMap } from './datamap.js';
+export { LoginLimiter, type LoginLimiterOptions } from './login-limiter.js';
