@@ -252,6 +252,18 @@ describe('invoice run (VX-3)', () => {
     await kernel.transact(tenant.tenantId, (atx) => setRestriction(atx, b, true, clock.now()));
     const summary = await runInvoices(kernel, billingContext(tenant), { period: '2026-10' });
     expect(summary).toMatchObject({ invoiced: 1, refused: 1 });
+    const billed = await runAsOwner<{ subject_id: number }>(
+      database.ownerUrl,
+      'select subject_id from invoices where tenant_id = $1',
+      [tenant.tenantId],
+    );
+    expect(billed.rows.map((row) => row.subject_id)).toEqual([a]);
+    const refusals = await runAsOwner<{ reason: string }>(
+      database.ownerUrl,
+      "select reason from audit_log where tenant_id = $1 and decision = 'denied'",
+      [tenant.tenantId],
+    );
+    expect(refusals.rows.map((row) => row.reason)).toContain('subject_restricted');
   });
 });
 

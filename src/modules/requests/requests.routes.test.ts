@@ -164,12 +164,30 @@ describe('identity verification (VK-26)', () => {
       requestId: string;
     }>();
     const code = codeIn(await mailTo(person.email ?? ''));
+    expect(code).toMatch(/^\d{6}$/);
     clock.advance(16 * 60 * 1000);
-    expect((await verify(receipt.requestId, code)).statusCode).toBe(400);
+    const late = await verify(receipt.requestId, code);
+    expect(late.statusCode).toBe(400);
+    expect(late.json()).toMatchObject({
+      error: { code: 'validation_failed', message: 'the code is wrong or no longer valid' },
+    });
+    const state = await runAsOwner<{ state: string }>(
+      database.ownerUrl,
+      'select state from rights_requests where request_id = $1',
+      [receipt.requestId],
+    );
+    expect(state.rows[0]?.state).toBe('awaiting_verification');
   });
 
   it('nothing is written about the typed address when it matches no one', async () => {
-    await submit({ kind: 'erasure', email: 'stranger.danger@nowhere.example' });
+    const submitted = await submit({ kind: 'erasure', email: 'stranger.danger@nowhere.example' });
+    expect(submitted.statusCode).toBe(202);
+    const stored = await runAsOwner(
+      database.ownerUrl,
+      'select 1 from rights_requests where request_id = $1 and subject_id is null',
+      [submitted.json<{ requestId: string }>().requestId],
+    );
+    expect(stored.rowCount).toBe(1);
     const dump = await dumpWholeDatabase(database.ownerUrl);
     expect(dump).not.toContain('stranger.danger');
   });
