@@ -81,27 +81,22 @@ export async function createOrganisation(
   });
 }
 
+/** An organisation; its contact persons are people, listed through the gate (GET /api/v1/people?organisationId=). */
 export async function getOrganisation(
   kernel: Kernel,
   tenantId: number,
   organisationId: number,
-): Promise<Organisation & { contactSubjectIds: number[] }> {
-  return withTenant(kernel.db, tenantId, async (tx) => {
-    const row = await tx
+): Promise<Organisation> {
+  const row = await withTenant(kernel.db, tenantId, (tx) =>
+    tx
       .selectFrom('organisations')
       .select(['organisation_id', 'name', 'enterprise_number', 'country'])
       .where('organisation_id', '=', organisationId)
-      .executeTakeFirst();
-    if (!row)
-      throw new AppError('not_found', 'no such organisation', { publicMessage: 'no such organisation' });
-    const contacts = await tx
-      .selectFrom('people')
-      .select('subject_id')
-      .where('organisation_id', '=', organisationId)
-      .orderBy('subject_id')
-      .execute();
-    return { ...present(row), contactSubjectIds: contacts.map((contact) => contact.subject_id) };
-  });
+      .executeTakeFirst(),
+  );
+  if (!row)
+    throw new AppError('not_found', 'no such organisation', { publicMessage: 'no such organisation' });
+  return present(row);
 }
 
 export async function listOrganisations(

@@ -324,10 +324,27 @@ describe('organisations (VX-3)', () => {
     });
     expect(contact.statusCode).toBe(201);
     const detail = await call(voxtraSales, 'GET', `/api/v1/organisations/${organisationId}`);
-    expect(detail.json()).toMatchObject({
+    expect(detail.json()).toEqual({
+      organisationId,
       name: 'Drukkerij Meetjesland',
-      contactSubjectIds: [contact.json<{ subjectId: number }>().subjectId],
+      enterpriseNumber: '0649503981',
+      country: 'BE',
     });
+    // Who works there is personal data: listed through the gate, under a purpose.
+    const contacts = await call(
+      voxtraSales,
+      'GET',
+      `/api/v1/people?organisationId=${organisationId}`,
+      'customer_administration',
+    );
+    expect(contacts.json<{ items: Array<{ subjectId: number; familyName: string }> }>().items).toEqual([
+      expect.objectContaining({
+        subjectId: contact.json<{ subjectId: number }>().subjectId,
+        familyName: 'De Smet',
+      }),
+    ]);
+    const noPurpose = await call(voxtraSales, 'GET', `/api/v1/people?organisationId=${organisationId}`);
+    expect(noPurpose.statusCode).toBe(400);
     const elsewhere = await call(sales, 'GET', `/api/v1/organisations/${organisationId}`);
     expect(elsewhere.statusCode).toBe(404);
   });

@@ -106,13 +106,19 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
           name: z.string().min(1).max(100).optional(),
           email: z.string().max(320).optional(),
           phone: z.string().max(40).optional(),
+          organisationId: z.coerce
+            .number()
+            .int()
+            .positive()
+            .optional()
+            .describe('the contact persons of an organisation'),
           ...pageQuery,
         }),
         response: { 200: z.object({ items: z.array(personSchema), nextCursor: z.string().nullable() }) },
       },
     },
     async (request) => {
-      const { email, phone, name, limit, cursor } = request.query;
+      const { email, phone, name, organisationId, limit, cursor } = request.query;
       if (email !== undefined || phone !== undefined) {
         const items: Person[] = await findPeopleByContact(
           kernel,
@@ -124,6 +130,7 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
       return listPeople(kernel, context(request), {
         limit,
         ...(name ? { name } : {}),
+        ...(organisationId !== undefined ? { organisationId } : {}),
         ...(cursor ? { cursor } : {}),
       });
     },
@@ -233,10 +240,11 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
     {
       preHandler,
       schema: {
-        summary: 'One organisation and the subject ids of its contact persons',
+        summary:
+          'One organisation (its contact persons: GET /api/v1/people?organisationId=, under a purpose)',
         tags: ['organisations'],
         params: idParams,
-        response: { 200: organisationSchema.extend({ contactSubjectIds: z.array(z.number().int()) }) },
+        response: { 200: organisationSchema },
       },
     },
     async (request) => getOrganisation(kernel, staffOf(request).tenantId, request.params.id),

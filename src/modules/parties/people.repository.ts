@@ -220,15 +220,16 @@ export async function selectSubjectIdsByName(
 /** A page of all people's ids (for lists without a search). */
 export async function selectSubjectIdsPage(
   tx: Tx,
-  page: { limit: number; afterSubjectId: number },
+  page: { limit: number; afterSubjectId: number; organisationId?: number },
 ): Promise<number[]> {
-  const rows = await tx
+  let query = tx
     .selectFrom('people')
     .select('subject_id')
     .where('subject_id', '>', page.afterSubjectId)
     .orderBy('subject_id')
-    .limit(page.limit)
-    .execute();
+    .limit(page.limit);
+  if (page.organisationId !== undefined) query = query.where('organisation_id', '=', page.organisationId);
+  const rows = await query.execute();
   return rows.map((row) => row.subject_id);
 }
 

@@ -259,7 +259,7 @@ export interface PeoplePage {
 export async function listPeople(
   kernel: Kernel,
   context: UseCaseContext,
-  query: { name?: string; limit: number; cursor?: string },
+  query: { name?: string; organisationId?: number; limit: number; cursor?: string },
 ): Promise<PeoplePage> {
   const afterSubjectId = query.cursor ? Number.parseInt(query.cursor, 10) : 0;
   if (!Number.isInteger(afterSubjectId) || afterSubjectId < 0)
@@ -271,7 +271,11 @@ export async function listPeople(
       categories: [C.name],
       subjectIds: [],
     });
-    const page = { limit: query.limit, afterSubjectId };
+    const page = {
+      limit: query.limit,
+      afterSubjectId,
+      ...(query.organisationId !== undefined ? { organisationId: query.organisationId } : {}),
+    };
     return query.name ? selectSubjectIdsByName(atx.tx, query.name, page) : selectSubjectIdsPage(atx.tx, page);
   });
   const items = await readUnderPurpose(kernel, context, ids);
