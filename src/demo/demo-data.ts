@@ -1,7 +1,10 @@
 import type { Kernel } from '../kernel/kernel.js';
-import { createOrganisation } from '../modules/parties/index.js';
-import { createPeopleInBulk, type BulkPerson } from '../modules/parties/people.bulk.js';
-import { PERSON_COLUMN_CATEGORIES as C } from '../modules/parties/people.repository.js';
+import {
+  createOrganisation,
+  createPeopleInBulk,
+  PERSON_COLUMN_CATEGORIES as C,
+  type BulkPerson,
+} from '../modules/parties/index.js';
 import { createStaffUser } from '../modules/staff/index.js';
 import {
   createContract,

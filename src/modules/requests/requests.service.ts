@@ -12,7 +12,7 @@ import { AppError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Mailer } from '../../platform/mailer.js';
 import { findPeopleByContact, getPerson, rectificationSchema, rectifyPerson } from '../parties/index.js';
-import { findTenantBySlug, type Tenant } from '../tenants/index.js';
+import { findTenantById, findTenantBySlug, type Tenant } from '../tenants/index.js';
 import { brusselsDate, computeDueDate, latestExtension } from './deadlines.js';
 import { writeLetter, type LetterFacts } from './letters.js';
 import {
@@ -600,12 +600,7 @@ async function authorizeStaff(
 }
 
 async function tenantOf(deps: RequestsDeps, tenantId: number): Promise<Tenant> {
-  const row = await deps.kernel.db
-    .selectFrom('tenants')
-    .select(['tenant_id', 'slug', 'name', 'created_at'])
-    .where('tenant_id', '=', tenantId)
-    .executeTakeFirstOrThrow();
-  return { tenantId: row.tenant_id, slug: row.slug, name: row.name, createdAt: row.created_at };
+  return findTenantById(deps.kernel.db, tenantId);
 }
 
 export const staffRequestSchema = z.object({

@@ -1,6 +1,7 @@
 export {
   createTenant,
   findTenantBySlug,
+  findTenantById,
   listTenants,
   tenantSlugSchema,
   type Tenant,

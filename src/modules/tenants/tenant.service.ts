@@ -46,3 +46,13 @@ export async function findTenantBySlug(db: Db, slug: string): Promise<Tenant> {
 export async function listTenants(db: Db): Promise<Tenant[]> {
   return selectTenants(db);
 }
+
+export async function findTenantById(db: Db, tenantId: number): Promise<Tenant> {
+  const row = await db
+    .selectFrom('tenants')
+    .select(['tenant_id', 'slug', 'name', 'created_at'])
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirst();
+  if (!row) throw new AppError('tenant_not_found', 'no such tenant', { publicMessage: 'no such tenant' });
+  return { tenantId: row.tenant_id, slug: row.slug, name: row.name, createdAt: row.created_at };
+}
