@@ -4,7 +4,7 @@ import type { Selectable } from 'kysely';
 import { buildAccessReport, type AccessReport } from '../../kernel/access-report/index.js';
 import type { Actor } from '../../kernel/gate/gate.js';
 import { withTenant } from '../../platform/db.js';
-import { AppError } from '../../platform/errors.js';
+import { AppError, describeUnexpected } from '../../platform/errors.js';
 import { findPeopleByContact } from '../parties/index.js';
 import { findTenantBySlug, type Tenant } from '../tenants/index.js';
 import { writeLetter } from './letters.js';
@@ -62,6 +62,17 @@ export async function requestLoginLink(deps: RequestsDeps, tenantSlug: string, e
   const tenant = await findTenantBySlug(deps.kernel.db, tenantSlug);
   const match = await matchSubject(deps, tenant, email.trim().toLowerCase());
   if (!match) return;
+  // The link is stored and mailed after the answer, so a known address answers as fast as an unknown one.
+  sendLoginLink(deps, tenant, match).catch((error: unknown) =>
+    deps.logger.error({ err: describeUnexpected(error) }, 'login link failed'),
+  );
+}
+
+async function sendLoginLink(
+  deps: RequestsDeps,
+  tenant: Tenant,
+  match: { subjectId: number; email: string },
+): Promise<void> {
   const token = randomBytes(32).toString('base64url');
   await withTenant(deps.kernel.db, tenant.tenantId, (tx) =>
     tx
@@ -83,7 +94,7 @@ export async function requestLoginLink(deps: RequestsDeps, tenantSlug: string, e
     receivedOn: brusselsDate(deps.kernel.clock.now()),
     dueOn: '',
   });
-  deps.mailer
+  await deps.mailer
     .send({ to: match.email, subject: letter.subject, text: letter.text })
     .catch((error: unknown) =>
       deps.logger.error(
