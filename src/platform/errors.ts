@@ -72,3 +72,19 @@ export function describeUnexpected(error: unknown): Record<string, unknown> {
     stack: error.stack?.split('\n').slice(1, 8).join('\n'),
   };
 }
+
+/** A `validation_failed` whose message is safe to show (it names fields, never values). */
+export function validationError(message: string, details?: Record<string, unknown>): AppError {
+  return new AppError('validation_failed', message, {
+    publicMessage: message,
+    ...(details ? { details } : {}),
+  });
+}
+
+export function notFoundError(what: string): AppError {
+  return new AppError('not_found', `no such ${what}`, { publicMessage: `no such ${what}` });
+}
+
+export function conflictError(message: string): AppError {
+  return new AppError('conflict', message, { publicMessage: message });
+}

@@ -131,20 +131,11 @@ export async function authorizeBatch(
   return { grant: await authorize(kernel, atx, context, action, categories, allowed), refused };
 }
 
-export function invalid(message: string, details?: Record<string, unknown>): AppError {
-  return new AppError('validation_failed', message, {
-    publicMessage: message,
-    ...(details ? { details } : {}),
-  });
-}
-
-export function notFound(what: string): AppError {
-  return new AppError('not_found', `no such ${what}`, { publicMessage: `no such ${what}` });
-}
-
-export function conflict(message: string): AppError {
-  return new AppError('conflict', message, { publicMessage: message });
-}
+export {
+  validationError as invalid,
+  notFoundError as notFound,
+  conflictError as conflict,
+} from '../../platform/errors.js';
 
 export function staffIdOf(actor: Actor): number | null {
   return actor.kind === 'staff' ? actor.staffId : null;

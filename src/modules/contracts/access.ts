@@ -159,17 +159,8 @@ export function belgianDate(at: Date): string {
   }).format(at);
 }
 
-export function invalid(message: string, details?: Record<string, unknown>): AppError {
-  return new AppError('validation_failed', message, {
-    publicMessage: message,
-    ...(details ? { details } : {}),
-  });
-}
-
-export function notFound(what: string): AppError {
-  return new AppError('not_found', `no such ${what}`, { publicMessage: `no such ${what}` });
-}
-
-export function conflict(message: string): AppError {
-  return new AppError('conflict', message, { publicMessage: message });
-}
+export {
+  validationError as invalid,
+  notFoundError as notFound,
+  conflictError as conflict,
+} from '../../platform/errors.js';

@@ -58,13 +58,9 @@ export const createQuoteInputSchema = z.object({
 
 export type CreateQuoteInput = z.input<typeof createQuoteInputSchema>;
 
-export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    throw invalid(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
-  }
-  return parsed.data;
-}
+import { parseInput } from '../../platform/validation.js';
+
+export { parseInput };
 
 export function staffIdOf(context: UseCaseContext): number | null {
   return context.actor.kind === 'staff' ? context.actor.staffId : null;

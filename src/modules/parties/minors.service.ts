@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { eraseSubject, type ErasureOutcome } from '../../kernel/erasure/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { AppError } from '../../platform/errors.js';
+import { parseInput } from '../../platform/validation.js';
 import { DATA_MAP } from '../data-map.js';
 import type { UseCaseContext } from './people.service.js';
 
@@ -27,14 +28,7 @@ export async function recordParentalConsent(
   subjectId: number,
   input: ParentalConsentInput,
 ): Promise<void> {
-  const parsed = parentalConsentInputSchema.safeParse(input);
-  if (!parsed.success) {
-    throw new AppError('validation_failed', 'invalid parental consent', {
-      publicMessage: parsed.error.issues
-        .map((issue) => `${issue.path.join('.')}: ${issue.message}`)
-        .join('; '),
-    });
-  }
+  const valid = parseInput(parentalConsentInputSchema, input);
   await kernel.transact(context.tenantId, async (atx) => {
     await kernel.gate.authorize(atx, context.actor, {
       purpose: context.purpose,
@@ -58,9 +52,9 @@ export async function recordParentalConsent(
       .values({
         tenant_id: context.tenantId,
         subject_id: subjectId,
-        relation: parsed.data.relation,
-        verification_method: parsed.data.verificationMethod,
-        evidence_reference: parsed.data.evidenceReference ?? null,
+        relation: valid.relation,
+        verification_method: valid.verificationMethod,
+        evidence_reference: valid.evidenceReference ?? null,
         recorded_by_staff_id: context.actor.kind === 'staff' ? context.actor.staffId : null,
         recorded_at: at,
       })

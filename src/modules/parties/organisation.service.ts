@@ -3,6 +3,7 @@ import { parseEnterpriseNumber } from '../../kernel/identifiers/enterprise-numbe
 import type { Kernel } from '../../kernel/kernel.js';
 import { withTenant } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
+import { parseInput } from '../../platform/validation.js';
 
 export const createOrganisationInputSchema = z.object({
   name: z.string().trim().min(1).max(200),
@@ -32,23 +33,16 @@ export async function createOrganisation(
   tenantId: number,
   input: CreateOrganisationInput,
 ): Promise<Organisation> {
-  const parsed = createOrganisationInputSchema.safeParse(input);
-  if (!parsed.success) {
-    throw new AppError('validation_failed', 'invalid organisation', {
-      publicMessage: parsed.error.issues
-        .map((issue) => `${issue.path.join('.')}: ${issue.message}`)
-        .join('; '),
-    });
-  }
+  const valid = parseInput(createOrganisationInputSchema, input);
   let enterpriseNumber: string | null = null;
-  if (parsed.data.enterpriseNumber) {
-    if (parsed.data.country !== 'BE') {
+  if (valid.enterpriseNumber) {
+    if (valid.country !== 'BE') {
       throw new AppError('validation_failed', 'enterprise number outside BE', {
         publicMessage:
           'enterpriseNumber: only Belgian enterprise numbers are checked; leave it empty for other countries',
       });
     }
-    const number = parseEnterpriseNumber(parsed.data.enterpriseNumber);
+    const number = parseEnterpriseNumber(valid.enterpriseNumber);
     if (!number.ok)
       throw new AppError('validation_failed', 'bad enterprise number', {
         publicMessage: `enterpriseNumber: ${number.message}`,
@@ -71,9 +65,9 @@ export async function createOrganisation(
       .insertInto('organisations')
       .values({
         tenant_id: tenantId,
-        name: parsed.data.name,
+        name: valid.name,
         enterprise_number: enterpriseNumber,
-        country: parsed.data.country,
+        country: valid.country,
       })
       .returning(['organisation_id', 'name', 'enterprise_number', 'country'])
       .executeTakeFirstOrThrow();

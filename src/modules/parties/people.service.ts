@@ -5,6 +5,7 @@ import { registerSubject } from '../../kernel/subjects/index.js';
 import { normalisePhoneNumber } from '../../kernel/identifiers/phone.js';
 import { listSensitiveKinds, scanForSensitiveData } from '../../kernel/identifiers/sensitive-scan.js';
 import { AppError } from '../../platform/errors.js';
+import { parseInput } from '../../platform/validation.js';
 import {
   insertPerson,
   PERSON_COLUMN_CATEGORIES as C,
@@ -129,15 +130,7 @@ export async function createPerson(
   context: UseCaseContext,
   input: CreatePersonInput,
 ): Promise<Person> {
-  const parsed = createPersonInputSchema.safeParse(input);
-  if (!parsed.success) {
-    throw new AppError('validation_failed', 'invalid person', {
-      publicMessage: parsed.error.issues
-        .map((issue) => `${issue.path.join('.')}: ${issue.message}`)
-        .join('; '),
-    });
-  }
-  const data = parsed.data;
+  const data = parseInput(createPersonInputSchema, input);
   const phone = data.phone ? normalisePhone(data.phone) : null;
   const { policy } = await kernel.policies.current(context.tenantId);
   if (data.notes)
@@ -315,15 +308,7 @@ export async function rectifyPerson(
   subjectId: number,
   input: Rectification,
 ): Promise<string[]> {
-  const parsed = rectificationSchema.safeParse(input);
-  if (!parsed.success) {
-    throw new AppError('validation_failed', 'invalid corrections', {
-      publicMessage: parsed.error.issues
-        .map((issue) => `${issue.path.join('.')}: ${issue.message}`)
-        .join('; '),
-    });
-  }
-  const changes = parsed.data;
+  const changes = parseInput(rectificationSchema, input);
   const phone = changes.phone ? normalisePhone(changes.phone) : changes.phone;
   const categories = new Set<string>();
   if (changes.familyName !== undefined || changes.givenName !== undefined) categories.add(C.name);

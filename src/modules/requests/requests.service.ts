@@ -9,6 +9,7 @@ import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import { setMarketingObjection, setPurposeState, setRestriction } from '../../kernel/subjects/index.js';
 import { withTenant } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
+import { describeIssues, parseInput } from '../../platform/validation.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Mailer } from '../../platform/mailer.js';
 import { findPeopleByContact, getPerson, rectificationSchema, rectifyPerson } from '../parties/index.js';
@@ -131,26 +132,24 @@ export async function submitPublicRequest(
   tenantSlug: string,
   input: PublicRequestInput,
 ): Promise<RequestReceipt> {
-  const parsed = publicRequestSchema.safeParse(input);
-  if (!parsed.success)
-    throw invalid(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+  const request = parseInput(publicRequestSchema, input);
   const tenant = await findTenantBySlug(deps.kernel.db, tenantSlug);
   const { policy } = await deps.kernel.policies.current(tenant.tenantId);
-  assertOffered(policy, parsed.data.kind);
+  assertOffered(policy, request.kind);
   // Checked for everyone before matching, so the answer does not depend on who the person is.
-  await checkTransferInput(deps, parsed.data.kind, parsed.data.transferTo);
-  const language = parsed.data.language ?? policy.statement.languages[0] ?? 'nl';
+  await checkTransferInput(deps, request.kind, request.transferTo);
+  const language = request.language ?? policy.statement.languages[0] ?? 'nl';
   const context = { tenantId: tenant.tenantId, actor: PORTAL, purpose: RIGHTS_PURPOSE };
-  const matches = await findPeopleByContact(deps.kernel, context, { email: parsed.data.email });
+  const matches = await findPeopleByContact(deps.kernel, context, { email: request.email });
   // Two people sharing an address (a family mailbox) is no proof of who asks: staff verify those.
   const match = matches.length === 1 ? matches[0] : undefined;
   const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
   const receipt = await insertRequest(deps, tenant, {
-    kind: parsed.data.kind,
+    kind: request.kind,
     channel: 'portal',
     subjectId: match?.subjectId ?? null,
     language,
-    purposes: parsed.data.purposes,
+    purposes: request.purposes,
     verified: undefined,
     scanReference: null,
   });
@@ -166,11 +165,11 @@ export async function submitPublicRequest(
       })
       .execute(),
   );
-  if (match && parsed.data.transferTo !== undefined)
-    rememberTransfer(receipt.requestId, parsed.data.transferTo, deps.kernel.clock.now().getTime());
+  if (match && request.transferTo !== undefined)
+    rememberTransfer(receipt.requestId, request.transferTo, deps.kernel.clock.now().getTime());
   if (match?.email) {
     const letter = writeLetter(policy, language, {
-      kind: parsed.data.kind,
+      kind: request.kind,
       outcome: 'verification_code',
       code,
       receivedOn: receipt.receivedOn,
@@ -489,10 +488,7 @@ async function fulfil(
     }
     case 'rectification': {
       const corrections = rectificationSchema.safeParse(options.corrections);
-      if (!corrections.success)
-        throw invalid(
-          `corrections: ${corrections.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
-        );
+      if (!corrections.success) throw invalid(`corrections: ${describeIssues(corrections.error)}`);
       const changed = await rectifyPerson(kernel, context, subjectId, corrections.data);
       outcome = { changedCategories: changed };
       break;
@@ -628,23 +624,19 @@ export async function registerStaffRequest(
   context: StaffContext,
   input: StaffRequestInput,
 ): Promise<RequestStatus> {
-  const parsed = staffRequestSchema.safeParse(input);
-  if (!parsed.success)
-    throw invalid(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
-  await authorizeStaff(deps, context, [parsed.data.subjectId]);
+  const request = parseInput(staffRequestSchema, input);
+  await authorizeStaff(deps, context, [request.subjectId]);
   const tenant = await tenantOf(deps, context.tenantId);
   const { policy } = await deps.kernel.policies.current(context.tenantId);
-  assertOffered(policy, parsed.data.kind);
+  assertOffered(policy, request.kind);
   const receipt = await insertRequest(deps, tenant, {
-    kind: parsed.data.kind,
-    channel: parsed.data.channel,
-    subjectId: parsed.data.subjectId,
-    language: parsed.data.language ?? policy.statement.languages[0] ?? 'nl',
-    purposes: parsed.data.purposes,
-    verified: parsed.data.verificationMethod
-      ? { method: `staff_${parsed.data.verificationMethod}` }
-      : undefined,
-    scanReference: parsed.data.scanReference ?? null,
+    kind: request.kind,
+    channel: request.channel,
+    subjectId: request.subjectId,
+    language: request.language ?? policy.statement.languages[0] ?? 'nl',
+    purposes: request.purposes,
+    verified: request.verificationMethod ? { method: `staff_${request.verificationMethod}` } : undefined,
+    scanReference: request.scanReference ?? null,
   });
   return present(await loadRequest(deps, context.tenantId, receipt.requestId));
 }

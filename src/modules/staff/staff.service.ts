@@ -5,6 +5,7 @@ import { auditActor, type Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { registerSubject } from '../../kernel/subjects/index.js';
 import { AppError } from '../../platform/errors.js';
+import { parseInput } from '../../platform/validation.js';
 
 // argon2id with OWASP's suggested minimum (19 MiB, 2 passes, 1 lane).
 const ARGON2_OPTIONS = {
@@ -49,18 +50,11 @@ export async function createStaffUser(
   actor: Actor,
   input: CreateStaffInput,
 ): Promise<CreatedStaffUser> {
-  const parsed = createStaffInputSchema.safeParse(input);
-  if (!parsed.success) {
-    throw new AppError('validation_failed', 'invalid staff input', {
-      publicMessage: parsed.error.issues
-        .map((issue) => `${issue.path.join('.')}: ${issue.message}`)
-        .join('; '),
-    });
-  }
+  const valid = parseInput(createStaffInputSchema, input);
   const { policy } = await kernel.policies.current(tenantId);
-  if (!policy.roles[parsed.data.role]) {
+  if (!policy.roles[valid.role]) {
     throw new AppError('validation_failed', 'unknown role', {
-      publicMessage: `role: "${parsed.data.role}" is not a role of this tenant's policy (${Object.keys(policy.roles).join(', ')})`,
+      publicMessage: `role: "${valid.role}" is not a role of this tenant's policy (${Object.keys(policy.roles).join(', ')})`,
     });
   }
   const oneTimePassword = randomBytes(15).toString('base64url');
@@ -69,7 +63,7 @@ export async function createStaffUser(
     const existing = await atx.tx
       .selectFrom('staff_users')
       .select('staff_id')
-      .where('email', '=', parsed.data.email)
+      .where('email', '=', valid.email)
       .executeTakeFirst();
     if (existing)
       throw new AppError('conflict', 'staff e-mail taken', {
@@ -88,9 +82,9 @@ export async function createStaffUser(
       .values({
         tenant_id: tenantId,
         subject_id: subjectId,
-        email: parsed.data.email,
-        display_name: parsed.data.displayName,
-        role: parsed.data.role,
+        email: valid.email,
+        display_name: valid.displayName,
+        role: valid.role,
         password_hash: passwordHash,
       })
       .returning(['staff_id', 'email', 'role'])

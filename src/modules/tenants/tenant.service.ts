@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../../platform/errors.js';
+import { parseInput } from '../../platform/validation.js';
 import type { Db } from '../../platform/db.js';
 import { insertTenant, selectTenantBySlug, selectTenants, type TenantRow } from './tenant.repository.js';
 
@@ -20,20 +21,13 @@ export const createTenantInputSchema = z.object({
 export type CreateTenantInput = z.infer<typeof createTenantInputSchema>;
 
 export async function createTenant(db: Db, input: CreateTenantInput): Promise<Tenant> {
-  const parsed = createTenantInputSchema.safeParse(input);
-  if (!parsed.success) {
-    throw new AppError('validation_failed', 'invalid tenant input', {
-      publicMessage: parsed.error.issues
-        .map((issue) => `${issue.path.join('.')}: ${issue.message}`)
-        .join('; '),
-    });
-  }
-  if (await selectTenantBySlug(db, parsed.data.slug)) {
+  const valid = parseInput(createTenantInputSchema, input);
+  if (await selectTenantBySlug(db, valid.slug)) {
     throw new AppError('conflict', 'tenant slug taken', {
-      publicMessage: `a tenant with slug "${parsed.data.slug}" exists`,
+      publicMessage: `a tenant with slug "${valid.slug}" exists`,
     });
   }
-  return insertTenant(db, parsed.data);
+  return insertTenant(db, valid);
 }
 
 export async function findTenantBySlug(db: Db, slug: string): Promise<Tenant> {
