@@ -9,6 +9,8 @@ export interface SmtpSink {
   mailer: Mailer;
   /** Messages sent to an address, newest last. */
   to(address: string): ParsedMail[];
+  /** Waits (up to 5 s) for the count-th message to an address; mail is sent after the answer. */
+  waitFor(address: string, count?: number): Promise<ParsedMail>;
   close(): Promise<void>;
 }
 
@@ -31,6 +33,10 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const url = `smtp://127.0.0.1:${port}`;
+  const to = (recipient: string): ParsedMail[] =>
+    messages.filter((mail) =>
+      (Array.isArray(mail.to) ? mail.to : [mail.to]).some((address) => address?.text.includes(recipient)),
+    );
   return {
     url,
     messages,
@@ -40,10 +46,15 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       outboxDir: '/nonexistent',
       logger: testLogger,
     }),
-    to: (recipient) =>
-      messages.filter((mail) =>
-        (Array.isArray(mail.to) ? mail.to : [mail.to]).some((to) => to?.text.includes(recipient)),
-      ),
+    to,
+    waitFor: async (recipient, count = 1) => {
+      for (let attempt = 0; attempt < 100; attempt += 1) {
+        const mails = to(recipient);
+        if (mails.length >= count) return mails[count - 1] as ParsedMail;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error(`no mail ${count} to ${recipient}`);
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -28,14 +28,7 @@ afterAll(async () => {
   await database.close();
 });
 
-async function mailTo(address: string): Promise<ParsedMail> {
-  for (let i = 0; i < 100; i += 1) {
-    const [mail] = smtp.to(address);
-    if (mail) return mail;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`no mail to ${address}`);
-}
+const mailTo = (address: string, count = 1): Promise<ParsedMail> => smtp.waitFor(address, count);
 
 /** Asks for a link and follows it exactly as mailed (a GET of the URL in the message). */
 async function loginByLink(email: string): Promise<{ cookie: string; csrf: string }> {

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { ParsedMail } from 'mailparser';
-import yauzl from 'yauzl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/cli.js';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { dumpWholeDatabase } from '../../../test/dump.js';
 import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
 import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
+import { unzip } from '../../../test/zip.js';
 import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
 import { AccessReportSchema } from '../../kernel/access-report/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
@@ -60,14 +60,7 @@ async function customer(overrides: Record<string, unknown> = {}) {
   );
 }
 
-async function mailTo(address: string, count = 1): Promise<ParsedMail> {
-  for (let i = 0; i < 100; i += 1) {
-    const mails = smtp.to(address);
-    if (mails.length >= count) return mails[count - 1] as ParsedMail;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`no mail ${count} to ${address}`);
-}
+const mailTo = (address: string, count = 1): Promise<ParsedMail> => smtp.waitFor(address, count);
 
 const codeIn = (mail: ParsedMail): string => /\b(\d{6})\b/.exec(mail.text ?? '')?.[1] ?? '';
 const linkIn = (mail: ParsedMail): string =>
@@ -95,30 +88,6 @@ function staffCall(
     headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken },
     ...(payload ? { payload } : {}),
   });
-}
-
-async function unzip(buffer: Buffer): Promise<Map<string, string>> {
-  const files = new Map<string, string>();
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.fromBuffer(buffer, { lazyEntries: true }, (error, file) => (error ? reject(error) : resolve(file))),
-  );
-  await new Promise<void>((resolve, reject) => {
-    zip.on('entry', (entry: yauzl.Entry) => {
-      zip.openReadStream(entry, (error, stream) => {
-        if (error) return reject(error);
-        const chunks: Buffer[] = [];
-        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-        stream.on('end', () => {
-          files.set(entry.fileName, Buffer.concat(chunks).toString('utf8'));
-          zip.readEntry();
-        });
-      });
-    });
-    zip.on('end', () => resolve());
-    zip.on('error', reject);
-    zip.readEntry();
-  });
-  return files;
 }
 
 describe('identity verification (VK-26)', () => {

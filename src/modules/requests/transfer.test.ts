@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { ParsedMail } from 'mailparser';
-import yauzl from 'yauzl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import { unzip } from '../../../test/zip.js';
 import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
 import { buildApp } from '../../http/app.js';
 import type { Kernel } from '../../kernel/kernel.js';
@@ -118,43 +118,12 @@ async function customer() {
   );
 }
 
-async function mailTo(address: string, count = 1): Promise<ParsedMail> {
-  for (let i = 0; i < 100; i += 1) {
-    const mails = smtp.to(address);
-    if (mails.length >= count) return mails[count - 1] as ParsedMail;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`no mail ${count} to ${address}`);
-}
+const mailTo = (address: string, count = 1): Promise<ParsedMail> => smtp.waitFor(address, count);
 
 const codeIn = (mail: ParsedMail): string => /\b(\d{6})\b/.exec(mail.text ?? '')?.[1] ?? '';
 
 function submit(body: Record<string, unknown>) {
   return app.inject({ method: 'POST', url: `/t/${voiceking.slug}/privacy/requests`, payload: body });
-}
-
-async function unzip(buffer: Buffer): Promise<Map<string, string>> {
-  const files = new Map<string, string>();
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.fromBuffer(buffer, { lazyEntries: true }, (error, file) => (error ? reject(error) : resolve(file))),
-  );
-  await new Promise<void>((resolve, reject) => {
-    zip.on('entry', (entry: yauzl.Entry) => {
-      zip.openReadStream(entry, (error, stream) => {
-        if (error) return reject(error);
-        const chunks: Buffer[] = [];
-        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-        stream.on('end', () => {
-          files.set(entry.fileName, Buffer.concat(chunks).toString('utf8'));
-          zip.readEntry();
-        });
-      });
-    });
-    zip.on('end', () => resolve());
-    zip.on('error', reject);
-    zip.readEntry();
-  });
-  return files;
 }
 
 async function outcomeOf(requestId: string): Promise<Record<string, unknown>> {
