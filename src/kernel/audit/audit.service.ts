@@ -212,7 +212,8 @@ function toRow(entry: ChainedEntry, hash: Buffer): Insertable<AuditLogTable> {
   };
 }
 
-function fromRow(row: AuditLogRow): ChainedEntry {
+/** A stored row as the canonical encoding sees it (verification, and tests that forge entries). */
+export function fromRow(row: AuditLogRow): ChainedEntry {
   return {
     tenantId: row.tenant_id,
     seq: row.seq,

@@ -5,7 +5,7 @@ import type { Db } from '../../platform/db.js';
 import { createTenant } from '../../modules/tenants/index.js';
 import { hashAuditEntry, type ChainedEntry } from './audit.canonical.js';
 import type { AuditEvent } from './audit.event.js';
-import type { AuditDeps } from './audit.service.js';
+import { fromRow, type AuditDeps } from './audit.service.js';
 import { Keyring } from '../keyring/keyring.js';
 import { LocalKeyManagementService } from '../keyring/kms.js';
 import type { KeystoreDb } from '../keyring/keystore.tables.js';
@@ -91,23 +91,7 @@ interface RawRow {
 }
 
 export function toChained(row: RawRow): ChainedEntry {
-  return {
-    tenantId: row.tenant_id,
-    seq: Number(row.seq),
-    at: row.at,
-    actorKind: row.actor_kind,
-    actorId: row.actor_id,
-    role: row.role,
-    purpose: row.purpose,
-    action: row.action,
-    subjectPseudonyms: row.subject_pseudonyms,
-    categories: row.categories,
-    records: row.records,
-    decision: row.decision,
-    reason: row.reason,
-    requestId: row.request_id,
-    prevHash: row.prev_hash,
-  };
+  return fromRow({ ...row, seq: Number(row.seq) });
 }
 
 export async function selectRaw(client: pg.Client, tenantId: number, fromSeq: number): Promise<RawRow[]> {

@@ -7,37 +7,15 @@ import type {
   InvoiceSeries,
   SellerSnapshot,
 } from './billing.tables.js';
-import type { BuyerSnapshot } from './invoice-run.repository.js';
+import type { NewInvoice } from './invoice-run.repository.js';
 
-export interface InvoiceRow {
+/** A stored invoice: what was written (NewInvoice) plus what the database adds or sums up. */
+export type InvoiceRow = Omit<NewInvoice, 'createdByStaffId' | 'lines'> & {
   invoiceId: number;
-  kind: InvoiceKind;
-  series: InvoiceSeries;
-  year: number;
-  number: number;
-  invoiceNumber: string;
-  subjectId: number | null;
-  organisationId: number | null;
-  creditedInvoiceId: number | null;
-  periodStart: string | null;
-  periodEnd: string | null;
-  issueDate: string;
-  dueDate: string;
-  holdUntil: string;
   currency: string;
-  totalExclVatCents: number;
-  vatCents: number;
-  totalInclVatCents: number;
   paidCents: number;
   creditedCents: number;
-  structuredCommunication: string;
-  itemisedCalls: boolean;
-  creditReason: string | null;
-  /** Personal: returned only to callers that passed the gate for the categories they show. */
-  buyer: BuyerSnapshot;
-  seller: SellerSnapshot;
-  createdAt: Date;
-}
+};
 
 export interface InvoiceLineRow {
   lineNo: number;
