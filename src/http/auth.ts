@@ -48,7 +48,8 @@ const STAGE_MESSAGE: Record<SessionStage, string> = {
 };
 
 /**
- * preHandler for staff routes. Either `Authorization: Bearer kluis_…` (an API token; no CSRF,
+ * onRequest hook for staff routes (before the body is parsed or validated, so an anonymous caller
+ * learns nothing about the schema). Either `Authorization: Bearer kluis_…` (an API token; no CSRF,
  * browsers never attach it on their own), or a session cookie with, on writes, the CSRF token
  * issued at login in `x-csrf-token` (the cookie is SameSite=Strict as well). A session that still
  * owes its second factor reaches only the routes that accept its stage.

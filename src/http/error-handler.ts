@@ -72,5 +72,8 @@ function send(
   const body: ErrorBody = {
     error: { code, message, requestId, ...(details === undefined ? {} : { details }) },
   };
-  return reply.status(STATUS_BY_CODE[code]).type('application/json').send(body);
+  const status = STATUS_BY_CODE[code];
+  // RFC 9110: a 401 names how to authenticate (an API token; the session cookie is not an HTTP scheme).
+  if (status === 401) reply.header('www-authenticate', 'Bearer realm="kluis"');
+  return reply.status(status).type('application/json').send(body);
 }

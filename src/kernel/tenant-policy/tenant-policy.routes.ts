@@ -64,7 +64,7 @@ export function registerPolicyRoutes(app: FastifyInstance, kernel: Kernel): void
   typed.get(
     '/api/v1/policy/register',
     {
-      preHandler: requireStaff(kernel),
+      onRequest: requireStaff(kernel),
       schema: {
         summary: 'The record of processing activities (GDPR Art. 30) of the staff member’s tenant',
         tags: ['policy'],

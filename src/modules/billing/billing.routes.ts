@@ -223,7 +223,7 @@ async function contextOf(
 /** Invoices, credit notes, payments, bank accounts and credit scores (VX-3), under /api/v1/. */
 export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
-  const preHandler = requireStaff(kernel);
+  const onRequest = requireStaff(kernel);
   if (!app.hasContentTypeParser('text/csv')) {
     app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
   }
@@ -231,7 +231,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
   typed.get(
     '/api/v1/billing/settings',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: "The provider's payee account and payment terms",
         tags: ['billing'],
@@ -247,7 +247,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
   typed.put(
     '/api/v1/billing/settings',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: "Set the provider's payee account and payment terms (admin, billing)",
         tags: ['billing'],
@@ -261,7 +261,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
   typed.post(
     '/api/v1/invoice-runs',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Bill a month: one invoice per customer, numbered without gaps; a second run adds nothing',
         tags: ['billing'],
@@ -284,7 +284,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
   typed.get(
     '/api/v1/invoices',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Invoices and credit notes; the buyer fields the purpose covers',
         tags: ['billing'],
@@ -326,7 +326,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
   typed.get(
     '/api/v1/invoices/:id',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'One invoice or credit note with lines, VAT, payments and status',
         tags: ['billing'],
@@ -343,7 +343,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
   typed.get(
     '/api/v1/invoices/:id/ubl',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Peppol BIS Billing 3.0 (UBL 2.1) document of a business customer’s invoice or credit note',
         tags: ['billing'],
@@ -359,7 +359,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
   typed.get(
     '/api/v1/invoices/:id/html',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Printable HTML invoice (itemised calls when the contract asks for them)',
         tags: ['billing'],
@@ -382,7 +382,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
   typed.post(
     '/api/v1/invoices/:id/credit-notes',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Credit an invoice, wholly or partly (a credit note in its own gapless series)',
         tags: ['billing'],
@@ -405,7 +405,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
   typed.post(
     '/api/v1/payments/import',
     {
-      preHandler,
+      onRequest,
       bodyLimit: 10 * 1024 * 1024,
       schema: {
         summary:
@@ -422,7 +422,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
   typed.put(
     '/api/v1/contracts/:id/billing-options',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Whether the contract asks for an itemised bill',
         tags: ['billing'],
@@ -443,7 +443,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
   typed.post(
     '/api/v1/customers/:id/bank-accounts',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Add a bank account (IBAN validated, stored encrypted) to a customer',
         tags: ['billing'],
@@ -466,7 +466,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
   typed.get(
     '/api/v1/customers/:id/bank-accounts',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: "A customer's bank accounts",
         tags: ['billing'],
@@ -484,7 +484,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
   typed.post(
     '/api/v1/customers/:id/credit-scores',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Record an external credit score with its source (e.g. graydon) and date',
         tags: ['billing'],
@@ -507,7 +507,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
   typed.get(
     '/api/v1/customers/:id/credit-scores',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: "A customer's external credit scores, each with its source",
         tags: ['billing'],

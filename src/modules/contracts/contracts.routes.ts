@@ -98,13 +98,13 @@ function catalogueContextOf(request: FastifyRequest) {
 /** Products, quotes, orders and contracts (VX-3), under /api/v1/. */
 export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
-  const preHandler = requireStaff(kernel);
+  const onRequest = requireStaff(kernel);
 
   // The catalogue: not personal data.
   typed.get(
     '/api/v1/products',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'The catalogue of products and services',
         tags: ['contracts'],
@@ -123,7 +123,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
   typed.post(
     '/api/v1/products',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Add a product or service to the catalogue (admin, sales)',
         tags: ['contracts'],
@@ -139,7 +139,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
   typed.get(
     '/api/v1/products/:productId',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'One product',
         tags: ['contracts'],
@@ -153,7 +153,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
   typed.patch(
     '/api/v1/products/:productId',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Change a product’s name, price, VAT rate or availability (admin, sales)',
         tags: ['contracts'],
@@ -172,7 +172,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
   typed.get(
     '/api/v1/quotes',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Quotes, oldest first',
         tags: ['contracts'],
@@ -192,7 +192,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
   typed.post(
     '/api/v1/quotes',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Make a draft quote for a prospect or customer',
         tags: ['contracts'],
@@ -208,7 +208,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
   typed.get(
     '/api/v1/quotes/:quoteId',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'One quote',
         tags: ['contracts'],
@@ -223,7 +223,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
     typed.post(
       `/api/v1/quotes/:quoteId/${transition}`,
       {
-        preHandler,
+        onRequest,
         schema: {
           summary: `${transition[0]?.toUpperCase() ?? ''}${transition.slice(1)} a quote`,
           tags: ['contracts'],
@@ -247,7 +247,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
   typed.get(
     '/api/v1/orders',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Orders, oldest first',
         tags: ['contracts'],
@@ -267,7 +267,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
   typed.post(
     '/api/v1/orders',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Place an order, from an accepted quote or direct, with an optional delivery address',
         tags: ['contracts'],
@@ -283,7 +283,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
   typed.get(
     '/api/v1/orders/:orderId',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'One order',
         tags: ['contracts'],
@@ -297,7 +297,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
   typed.post(
     '/api/v1/orders/:orderId/deliver',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Record that an order was delivered',
         tags: ['contracts'],
@@ -319,7 +319,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
   typed.post(
     '/api/v1/orders/:orderId/cancel',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Cancel an order that was not delivered',
         tags: ['contracts'],
@@ -339,7 +339,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
   typed.get(
     '/api/v1/contracts',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Contracts, oldest first',
         tags: ['contracts'],
@@ -359,7 +359,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
   typed.post(
     '/api/v1/contracts',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Start a contract, from an order or direct',
         tags: ['contracts'],
@@ -379,7 +379,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
   typed.get(
     '/api/v1/contracts/:contractId',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'One contract',
         tags: ['contracts'],
@@ -395,7 +395,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
   typed.post(
     '/api/v1/contracts/:contractId/terminate',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Record a termination (effective day, channel, reason code); emits contract.terminated',
         tags: ['contracts'],
@@ -417,7 +417,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
   typed.get(
     '/api/v1/customer-status/:subjectId',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary:
           'A person’s customer status, derived from their contracts: prospect, customer or former customer',

@@ -77,11 +77,11 @@ function context(request: FastifyRequest): UseCaseContext {
 
 export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
-  const preHandler = requireStaff(kernel);
+  const onRequest = requireStaff(kernel);
   typed.post(
     '/api/v1/people',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Register a person (customer, prospect, contact person, applicant …) under a purpose',
         tags: ['people'],
@@ -96,7 +96,7 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
   typed.get(
     '/api/v1/people',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary:
           'List or search people (by name prefix, exact e-mail or exact phone); only the fields the purpose covers',
@@ -138,7 +138,7 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
   typed.get(
     '/api/v1/people/:id',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'One person, the fields the purpose covers',
         tags: ['people'],
@@ -152,7 +152,7 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
   typed.post(
     '/api/v1/people/:id/parental-consent',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'VK-15: record that a parent or guardian consented for a minor',
         tags: ['people'],
@@ -170,7 +170,7 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
   typed.post(
     '/api/v1/people/:id/report-minor',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'VK-15: report a minor without parental consent; erases the person at once',
         tags: ['people'],
@@ -204,7 +204,7 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
   typed.post(
     '/api/v1/organisations',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Register a business customer (enterprise number checked)',
         tags: ['organisations'],
@@ -218,7 +218,7 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
   typed.get(
     '/api/v1/organisations',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'List or search organisations',
         tags: ['organisations'],
@@ -238,7 +238,7 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
   typed.get(
     '/api/v1/organisations/:id',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary:
           'One organisation (its contact persons: GET /api/v1/people?organisationId=, under a purpose)',

@@ -149,11 +149,11 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
     },
   );
   // ------------------------------------------------------------------ staff
-  const preHandler = requireStaff(deps.kernel);
+  const onRequest = requireStaff(deps.kernel);
   typed.get(
     '/api/v1/requests',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Data-subject requests by due date; filter by state or overdue (VK-27 dashboard)',
         tags: ['requests'],
@@ -176,7 +176,7 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
   typed.post(
     '/api/v1/requests',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Register a request received by letter, e-mail, phone or in person',
         tags: ['requests'],
@@ -190,7 +190,7 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
   typed.post(
     '/api/v1/requests/:id/verify',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Record that staff verified the person by another method',
         tags: ['requests'],
@@ -204,7 +204,7 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
   typed.post(
     '/api/v1/requests/:id/extend',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Extend the deadline by up to two further months, with a reason (the person is told)',
         tags: ['requests'],
@@ -218,7 +218,7 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
   typed.post(
     '/api/v1/requests/:id/fulfil',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Carry out a verified request (rectification takes the corrections)',
         tags: ['requests'],
@@ -236,7 +236,7 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
   typed.post(
     '/api/v1/requests/:id/reject',
     {
-      preHandler,
+      onRequest,
       schema: {
         summary: 'Reject a request with a reason (the person is told)',
         tags: ['requests'],

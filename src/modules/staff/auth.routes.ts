@@ -110,7 +110,7 @@ export function registerAuthRoutes(app: FastifyInstance, kernel: Kernel, options
   typed.post(
     '/api/v1/auth/mfa/verify',
     {
-      preHandler: requireStaff(kernel, { stages: ['mfa_pending'], tokens: false }),
+      onRequest: requireStaff(kernel, { stages: ['mfa_pending'], tokens: false }),
       schema: {
         summary:
           'Second login step: a TOTP code or an unused recovery code; replaces the session by a full one',
@@ -138,7 +138,7 @@ export function registerAuthRoutes(app: FastifyInstance, kernel: Kernel, options
   typed.post(
     '/api/v1/auth/mfa/enrol',
     {
-      preHandler: requireStaff(kernel, { stages: ['full', 'mfa_enrolment'], tokens: false }),
+      onRequest: requireStaff(kernel, { stages: ['full', 'mfa_enrolment'], tokens: false }),
       schema: {
         summary:
           'Start TOTP enrolment: returns the otpauth:// URI (for a QR code) and the secret for manual entry, once',
@@ -155,7 +155,7 @@ export function registerAuthRoutes(app: FastifyInstance, kernel: Kernel, options
   typed.post(
     '/api/v1/auth/mfa/confirm',
     {
-      preHandler: requireStaff(kernel, { stages: ['full', 'mfa_enrolment'], tokens: false }),
+      onRequest: requireStaff(kernel, { stages: ['full', 'mfa_enrolment'], tokens: false }),
       schema: {
         summary:
           'Confirm TOTP enrolment with a first code; returns 10 single-use recovery codes, once. ' +
@@ -201,7 +201,7 @@ export function registerAuthRoutes(app: FastifyInstance, kernel: Kernel, options
   typed.post(
     '/api/v1/auth/password',
     {
-      preHandler: requireStaff(kernel, {
+      onRequest: requireStaff(kernel, {
         stages: ['full', 'mfa_enrolment', 'password_change'],
         tokens: false,
       }),
@@ -239,7 +239,7 @@ export function registerAuthRoutes(app: FastifyInstance, kernel: Kernel, options
   typed.get(
     '/api/v1/auth/me',
     {
-      preHandler: requireStaff(kernel, {
+      onRequest: requireStaff(kernel, {
         stages: ['full', 'mfa_pending', 'mfa_enrolment', 'password_change'],
       }),
       schema: {

@@ -35,7 +35,7 @@ export function registerStaffRoutes(app: FastifyInstance, kernel: Kernel): void 
   typed.get(
     '/api/v1/staff',
     {
-      preHandler: sessionOnly,
+      onRequest: sessionOnly,
       schema: {
         summary: 'Staff accounts of the tenant, by id (pass nextAfter as after for the next page)',
         tags: ['staff'],
@@ -56,7 +56,7 @@ export function registerStaffRoutes(app: FastifyInstance, kernel: Kernel): void 
   typed.post(
     '/api/v1/staff',
     {
-      preHandler: sessionOnly,
+      onRequest: sessionOnly,
       schema: {
         summary: 'Invite a staff member: returns a one-time password, once (to be changed at first login)',
         tags: ['staff'],
@@ -90,7 +90,7 @@ export function registerStaffRoutes(app: FastifyInstance, kernel: Kernel): void 
   typed.get(
     '/api/v1/staff/:staffId',
     {
-      preHandler: sessionOnly,
+      onRequest: sessionOnly,
       schema: {
         summary: 'One staff account',
         tags: ['staff'],
@@ -107,7 +107,7 @@ export function registerStaffRoutes(app: FastifyInstance, kernel: Kernel): void 
   typed.put(
     '/api/v1/staff/:staffId/role',
     {
-      preHandler: sessionOnly,
+      onRequest: sessionOnly,
       schema: {
         summary:
           'Change a staff member’s role (one of the policy’s); their sessions end. The last admin cannot be demoted.',
@@ -143,7 +143,7 @@ export function registerStaffRoutes(app: FastifyInstance, kernel: Kernel): void 
     typed.post(
       `/api/v1/staff/:staffId/${path}`,
       {
-        preHandler: sessionOnly,
+        onRequest: sessionOnly,
         schema: { summary, tags: ['staff'], params: staffParams, response: { 200: staffSchema } },
       },
       async (request) => {
@@ -158,7 +158,7 @@ export function registerStaffRoutes(app: FastifyInstance, kernel: Kernel): void 
   typed.get(
     '/api/v1/tokens',
     {
-      preHandler: sessionOnly,
+      onRequest: sessionOnly,
       schema: {
         summary: 'API tokens of the tenant (never the tokens themselves)',
         tags: ['tokens'],
@@ -175,7 +175,7 @@ export function registerStaffRoutes(app: FastifyInstance, kernel: Kernel): void 
   typed.post(
     '/api/v1/tokens',
     {
-      preHandler: sessionOnly,
+      onRequest: sessionOnly,
       schema: {
         summary:
           'Create an API token scoped to one role; the token is shown once. Use it as `Authorization: Bearer kluis_…`.',
@@ -194,7 +194,7 @@ export function registerStaffRoutes(app: FastifyInstance, kernel: Kernel): void 
   typed.delete(
     '/api/v1/tokens/:tokenId',
     {
-      preHandler: sessionOnly,
+      onRequest: sessionOnly,
       schema: {
         summary: 'Revoke an API token; the next request with it is refused',
         tags: ['tokens'],
