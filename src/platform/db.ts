@@ -27,28 +27,48 @@ export interface AppPoolOptions {
 
 /**
  * The pool the application uses. When the login is the owner/superuser (embedded server, or
- * a DATABASE_URL without a separate app login), each connection does `SET ROLE kluis_app`
- * before its first query, so row-level security applies to everything the app runs.
+ * a DATABASE_URL without a separate app login), each new connection does `SET ROLE kluis_app`
+ * before it is handed out, so row-level security applies to everything the app runs. A
+ * connection that cannot take the role is closed and the query that asked for it fails: it is
+ * never used as the login itself, which could bypass row-level security (docs/decisions/0065).
  */
 export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysely<DB>; pool: pg.Pool } {
-  const pool = new pg.Pool({
-    connectionString: options.connectionString,
-    max: options.max ?? 10,
-    application_name: 'kluis',
-  });
-  if (options.assumeAppRole) {
-    // pg queues queries per client in order, so this runs before anything the app sends.
-    pool.on('connect', (client) => {
-      client.query(`SET ROLE ${APP_ROLE}`).catch((err: unknown) => {
-        options.logger.error({ err }, 'could not switch to the application role');
-      });
-    });
-  }
+  // pg-pool awaits `onConnect` before it hands a new client out; when it rejects, the client is
+  // ended and the caller's connect() rejects (@types/pg types the hook as returning void).
+  const config: Omit<pg.PoolConfig, 'onConnect'> & { onConnect?: (client: pg.ClientBase) => Promise<void> } =
+    {
+      connectionString: options.connectionString,
+      max: options.max ?? 10,
+      application_name: 'kluis',
+    };
+  if (options.assumeAppRole) config.onConnect = (client) => assumeAppRole(client, options.logger);
+  const pool = new pg.Pool(config);
   pool.on('error', (err) =>
     options.logger.warn({ err: { message: err.message } }, 'idle database connection failed'),
   );
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return { db, pool };
+}
+
+/** Switches a fresh connection to APP_ROLE; rejects (the connection is then closed) when it cannot. */
+async function assumeAppRole(client: pg.ClientBase, logger: Logger): Promise<void> {
+  try {
+    await client.query(`SET ROLE ${APP_ROLE}`);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    logger.error({ code }, 'could not switch to the application role: connection closed');
+    throw new AppRoleError(typeof code === 'string' ? code : undefined);
+  }
+}
+
+/** A database connection could not take the application role; nothing ran on it. */
+export class AppRoleError extends Error {
+  readonly code: string | undefined;
+  constructor(code: string | undefined) {
+    super(`database connection could not switch to ${APP_ROLE}`);
+    this.name = 'AppRoleError';
+    this.code = code;
+  }
 }
 
 /**

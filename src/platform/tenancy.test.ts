@@ -1,9 +1,11 @@
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, runAsOwner, type TestDatabase } from '../../test/database.js';
+import { randomBytes } from 'node:crypto';
+import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../test/database.js';
 import { createStaffUser } from '../modules/staff/index.js';
 import { createTenant } from '../modules/tenants/index.js';
-import { withTenant } from './db.js';
+import { AppRoleError, createAppDb, withTenant } from './db.js';
 import { createPolicyTenant, createTestKernel } from '../../test/kernel.js';
 
 let database: TestDatabase;
@@ -75,32 +77,66 @@ describe('tenant isolation', () => {
   });
 });
 
-/** The rule of DESIGN.md "Scale" over the live catalogue: tenant_id in every primary key, RLS on. */
+/**
+ * The rule of DESIGN.md "Scale" over the live catalogue: tenant_id in every primary key, RLS
+ * enabled and forced (so it binds the tables' owner too). Partitions are reached only through
+ * their parent: the application role must hold no privilege on them.
+ */
 async function findTenantKeyProblems(ownerUrl: string): Promise<string[]> {
-  const tables = await runAsOwner<{ table_name: string; pk_columns: string[] | null; rls: boolean }>(
+  const tables = await runAsOwner<{
+    table_name: string;
+    pk_columns: string[] | null;
+    rls: boolean;
+    forced: boolean;
+    is_partition: boolean;
+    app_reaches: boolean;
+  }>(
     ownerUrl,
     `select c.relname as table_name,
             (select array_agg(a.attname::text) from pg_index i
                join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
               where i.indrelid = c.oid and i.indisprimary) as pk_columns,
-            c.relrowsecurity as rls
+            c.relrowsecurity as rls,
+            c.relforcerowsecurity as forced,
+            c.relispartition as is_partition,
+            has_table_privilege('kluis_app', c.oid, 'select, insert, update, delete') as app_reaches
        from pg_class c join pg_namespace n on n.oid = c.relnamespace
-      where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relispartition
+      where n.nspname = 'public' and c.relkind in ('r', 'p')
       order by c.relname`,
   );
   const problems: string[] = [];
   for (const table of tables.rows) {
     if (GLOBAL_TABLES.has(table.table_name)) continue;
+    if (table.is_partition) {
+      if (table.app_reaches)
+        problems.push(`${table.table_name}: partition reachable by the application role`);
+      continue;
+    }
     if (!table.pk_columns?.includes('tenant_id'))
       problems.push(`${table.table_name}: primary key lacks tenant_id`);
     if (!table.rls) problems.push(`${table.table_name}: row-level security is not enabled`);
+    if (!table.forced) problems.push(`${table.table_name}: row-level security is not forced`);
   }
   return problems;
 }
 
 describe('schema distributable by tenant (DESIGN.md "Scale")', () => {
-  it('every table has tenant_id in its primary key and row-level security enabled', async () => {
+  it('every table has tenant_id in its primary key and row-level security enabled and forced', async () => {
     expect(await findTenantKeyProblems(database.ownerUrl)).toEqual([]);
+  });
+
+  it('the key store tables have row-level security enabled and forced', async () => {
+    const tables = await runAsOwner<{ relname: string; rls: boolean; forced: boolean }>(
+      database.keystoreOwnerUrl,
+      `select c.relname, c.relrowsecurity as rls, c.relforcerowsecurity as forced
+         from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = 'public' and c.relkind in ('r', 'p') and c.relname <> 'schema_migrations'
+        order by c.relname`,
+    );
+    expect(tables.rows).toEqual([
+      { relname: 'data_keys', rls: true, forced: true },
+      { relname: 'tenant_keks', rls: true, forced: true },
+    ]);
   });
 
   it('every foreign key includes tenant_id on both sides', async () => {
@@ -131,9 +167,119 @@ describe('schema distributable by tenant (DESIGN.md "Scale")', () => {
       expect(await findTenantKeyProblems(database.ownerUrl)).toEqual([
         'bad_example: primary key lacks tenant_id',
         'bad_example: row-level security is not enabled',
+        'bad_example: row-level security is not forced',
       ]);
     } finally {
       await runAsOwner(database.ownerUrl, 'drop table bad_example');
     }
+  });
+});
+
+/** A login role of the test server (roles are cluster-wide: unique name, dropped afterwards). */
+async function withLoginRole<T>(
+  attributes: string,
+  work: (role: { name: string; url: string }) => Promise<T>,
+): Promise<T> {
+  const name = `kluis_t_${randomBytes(5).toString('hex')}`;
+  const password = randomBytes(12).toString('hex');
+  await runAsOwner(database.ownerUrl, `create role ${name} login ${attributes} password '${password}'`);
+  const url = new URL(database.ownerUrl);
+  url.username = name;
+  url.password = password;
+  try {
+    return await work({ name, url: url.toString() });
+  } finally {
+    await runAsOwner(database.ownerUrl, `reassign owned by ${name} to current_user`);
+    await runAsOwner(database.ownerUrl, `drop owned by ${name}`);
+    await runAsOwner(database.ownerUrl, `drop role ${name}`);
+  }
+}
+
+/** Two tenants with one staff account each; returns their ids. */
+async function twoTenantsWithStaff(): Promise<{ a: number; b: number }> {
+  const kernel = createTestKernel(database);
+  const a = await createPolicyTenant(kernel, 'voiceking');
+  const b = await createPolicyTenant(kernel, 'voxtra');
+  const actor = { kind: 'system', job: 'test' } as const;
+  for (const [tenant, email] of [
+    [a, 'owner-a@a.example'],
+    [b, 'owner-b@b.example'],
+  ] as const) {
+    await createStaffUser(kernel, tenant.tenantId, actor, { email, displayName: 'X', role: 'admin' });
+  }
+  return { a: a.tenantId, b: b.tenantId };
+}
+
+describe('tenant isolation fails closed (issue 10)', () => {
+  it('row-level security binds the owner of a table too (FORCE): the owner sees only the tenant it names', async () => {
+    const { a } = await twoTenantsWithStaff();
+    await withLoginRole('nosuperuser nobypassrls', async (role) => {
+      await runAsOwner(database.ownerUrl, `alter table staff_users owner to ${role.name}`);
+      try {
+        const client = new pg.Client({ connectionString: role.url });
+        await client.connect();
+        try {
+          await client.query('begin');
+          await client.query(`select set_config('app.tenant', $1, true)`, [String(a)]);
+          const seen = await client.query<{ tenant_id: number }>(
+            'select distinct tenant_id from staff_users',
+          );
+          expect(seen.rows).toEqual([{ tenant_id: a }]);
+          await client.query('rollback');
+          // Outside a transaction naming a tenant the policy's cast fails: an error, never all rows.
+          await expect(client.query('select count(*) from staff_users')).rejects.toThrow();
+        } finally {
+          await client.end();
+        }
+      } finally {
+        await runAsOwner(database.ownerUrl, 'alter table staff_users owner to current_user');
+      }
+    });
+  });
+
+  it('a connection that cannot take the application role is closed and the operation fails: no fallback to the login', async () => {
+    const { a, b } = await twoTenantsWithStaff();
+    // A login that would see every tenant if it ever ran a query as itself.
+    await withLoginRole('nosuperuser bypassrls', async (role) => {
+      await runAsOwner(database.ownerUrl, `grant kluis_app to ${role.name}`);
+      await runAsOwner(database.ownerUrl, `grant select on all tables in schema public to ${role.name}`);
+
+      const member = createAppDb({
+        connectionString: role.url,
+        assumeAppRole: true,
+        logger: testLogger,
+        max: 2,
+      });
+      const asMember = await withTenant(member.db, a, (tx) =>
+        sql<{
+          who: string;
+          tenant_id: number;
+        }>`select current_user as who, tenant_id from staff_users`.execute(tx),
+      );
+      expect(asMember.rows.map((row) => row.who)).toEqual(['kluis_app']);
+      expect(new Set(asMember.rows.map((row) => row.tenant_id))).toEqual(new Set([a]));
+      await member.db.destroy();
+
+      await runAsOwner(database.ownerUrl, `revoke kluis_app from ${role.name}`);
+      const revoked = createAppDb({
+        connectionString: role.url,
+        assumeAppRole: true,
+        logger: testLogger,
+        max: 2,
+      });
+      try {
+        const attempt = withTenant(revoked.db, a, (tx) =>
+          sql<{ tenant_id: number }>`select tenant_id from staff_users`.execute(tx),
+        );
+        await expect(attempt).rejects.toBeInstanceOf(AppRoleError);
+        // Every later operation fails the same way; the refused connections are gone, none idles.
+        await expect(
+          sql`select tenant_id from staff_users where tenant_id = ${b}`.execute(revoked.db),
+        ).rejects.toBeInstanceOf(AppRoleError);
+        expect(revoked.pool.totalCount).toBe(0);
+      } finally {
+        await revoked.db.destroy();
+      }
+    });
   });
 });

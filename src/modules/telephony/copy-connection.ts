@@ -28,7 +28,15 @@ export interface CopyConnection {
 export async function openCopyConnection(options: CopyConnectionOptions): Promise<CopyConnection> {
   const client = new pg.Client({ connectionString: options.connectionString, application_name: 'kluis-cdr' });
   await client.connect();
-  if (options.assumeAppRole) await client.query(`SET ROLE ${APP_ROLE}`);
+  if (options.assumeAppRole) {
+    // Fail closed: a connection that cannot take the role is closed, never used as the login.
+    try {
+      await client.query(`SET ROLE ${APP_ROLE}`);
+    } catch (error) {
+      await client.end();
+      throw error;
+    }
+  }
   const single = {
     connect: () => Promise.resolve({ query: client.query.bind(client), release: () => undefined }),
     end: () => Promise.resolve(),
