@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createMailer } from './platform/mailer.js';
-import { startDeadlineReminders } from './jobs/deadline-reminders.job.js';
+import { registerJobs } from './jobs/index.js';
+import { startJobQueue, type JobQueue } from './platform/job-queue.js';
 import { DATA_MAP } from './modules/data-map.js';
 import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
@@ -169,6 +170,7 @@ export interface RunningKluis {
   app: FastifyInstance;
   database: DatabaseHandle;
   kernel: Kernel;
+  jobs: JobQueue;
   url: string;
   stop(): Promise<void>;
 }
@@ -223,18 +225,33 @@ export async function startKluis(config: Config, logger: Logger): Promise<Runnin
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   const url = config.http.port === port ? config.http.publicUrl : `http://localhost:${port}`;
-  const stopJobs = startDeadlineReminders(
-    { kernel: runtime.kernel, mailer, dataMap: DATA_MAP, publicUrl: config.http.publicUrl, logger },
-    logger,
-  );
+  let jobs: JobQueue;
+  try {
+    jobs = await startJobQueue({ connectionString: database.ownerUrl, logger });
+    await registerJobs(jobs, {
+      requests: {
+        kernel: runtime.kernel,
+        mailer,
+        dataMap: DATA_MAP,
+        publicUrl: config.http.publicUrl,
+        logger,
+      },
+      logger,
+    });
+  } catch (cause) {
+    await app.close();
+    await database.close();
+    throw new StartupError('the job queue could not start', { cause });
+  }
   return {
     app,
     database,
     kernel: runtime.kernel,
+    jobs,
     url,
     stop: async () => {
-      stopJobs();
       await app.close();
+      await jobs.stop();
       await database.close();
     },
   };

@@ -1,34 +1,26 @@
 import type { Logger } from '../platform/logger.js';
-import { describeUnexpected } from '../platform/errors.js';
+import type { JobDefinition } from '../platform/job-queue.js';
 import { listTenants } from '../modules/tenants/index.js';
 import { sendDeadlineReminders, type RequestsDeps } from '../modules/requests/index.js';
 
-const HOUR_MS = 60 * 60 * 1000;
+export const DEADLINE_REMINDERS_JOB = 'deadline-reminders';
 
 /**
- * VK-27: once an hour, every tenant's privacy contact gets the requests due within 7 days or
- * overdue; each request is reminded at most once a day (last_reminder_on), so restarts and
- * several processes send no duplicates of the same day's reminder. Returns a stop function.
+ * VK-27: every hour, every tenant's privacy contact gets the requests due within 7 days or
+ * overdue; each request is reminded at most once a day. The queue runs each hour's run in one
+ * process, and sendDeadlineReminders claims before it mails, so even two runs at once (a retry
+ * next to a fresh run, `kluis requests remind` beside the server) mail a request once a day.
  */
-export function startDeadlineReminders(deps: RequestsDeps, logger: Logger): () => void {
-  const run = async (): Promise<void> => {
-    for (const tenant of await listTenants(deps.kernel.db)) {
-      const result = await sendDeadlineReminders(deps, tenant.tenantId);
-      if (result.overdue + result.dueSoon > 0)
-        logger.info({ tenant: tenant.slug, ...result }, 'deadline reminders sent');
-    }
-  };
-  const tick = (): void => {
-    run().catch((error: unknown) =>
-      logger.error({ err: describeUnexpected(error) }, 'deadline reminders failed'),
-    );
-  };
-  const first = setTimeout(tick, 60_000);
-  const timer = setInterval(tick, HOUR_MS);
-  first.unref();
-  timer.unref();
-  return () => {
-    clearTimeout(first);
-    clearInterval(timer);
+export function deadlineRemindersJob(deps: RequestsDeps, logger: Logger): JobDefinition {
+  return {
+    name: DEADLINE_REMINDERS_JOB,
+    cron: '7 * * * *',
+    run: async () => {
+      for (const tenant of await listTenants(deps.kernel.db)) {
+        const result = await sendDeadlineReminders(deps, tenant.tenantId);
+        if (result.overdue + result.dueSoon > 0)
+          logger.info({ tenant: tenant.slug, ...result }, 'deadline reminders sent');
+      }
+    },
   };
 }

@@ -7,10 +7,14 @@ import { createStaffUser } from '../modules/staff/index.js';
 import { createTenant } from '../modules/tenants/index.js';
 import { AppRoleError, createAppDb, withTenant } from './db.js';
 import { createPolicyTenant, createTestKernel } from '../../test/kernel.js';
+import { JOB_SCHEMA, startJobQueue } from './job-queue.js';
 
 let database: TestDatabase;
 beforeAll(async () => {
   database = await createTestDatabase();
+  // The job queue's schema exists in every real installation: the checks below must see it.
+  const queue = await startJobQueue({ connectionString: database.ownerUrl, logger: testLogger });
+  await queue.stop();
 });
 afterAll(async () => database.close());
 
@@ -78,6 +82,12 @@ describe('tenant isolation', () => {
 });
 
 /**
+ * Every schema but PostgreSQL's own and the job queue's (pg-boss infrastructure without tenant
+ * data, decision 0070): a table added to any other schema is held to the tenant rules.
+ */
+const CHECKED_SCHEMAS = `n.nspname not in ('pg_catalog', 'information_schema', '${JOB_SCHEMA}') and n.nspname not like 'pg\\_%'`;
+
+/**
  * The rule of DESIGN.md "Scale" over the live catalogue: tenant_id in every primary key, RLS
  * enabled and forced (so it binds the tables' owner too). Partitions are reached only through
  * their parent: the application role must hold no privilege on them.
@@ -101,7 +111,7 @@ async function findTenantKeyProblems(ownerUrl: string): Promise<string[]> {
             c.relispartition as is_partition,
             has_table_privilege('kluis_app', c.oid, 'select, insert, update, delete') as app_reaches
        from pg_class c join pg_namespace n on n.oid = c.relnamespace
-      where n.nspname = 'public' and c.relkind in ('r', 'p')
+      where ${CHECKED_SCHEMAS} and c.relkind in ('r', 'p')
       order by c.relname`,
   );
   const problems: string[] = [];
@@ -152,7 +162,7 @@ describe('schema distributable by tenant (DESIGN.md "Scale")', () => {
               (select array_agg(a.attname::text) from pg_attribute a
                 where a.attrelid = con.confrelid and a.attnum = any(con.confkey)) as foreign_columns
          from pg_constraint con join pg_namespace n on n.oid = con.connamespace
-        where con.contype = 'f' and n.nspname = 'public'`,
+        where con.contype = 'f' and ${CHECKED_SCHEMAS}`,
     );
     expect(keys.rows.length).toBeGreaterThan(0);
     const problems = keys.rows
@@ -171,6 +181,27 @@ describe('schema distributable by tenant (DESIGN.md "Scale")', () => {
       ]);
     } finally {
       await runAsOwner(database.ownerUrl, 'drop table bad_example');
+    }
+  });
+
+  it('only the job queue schema is exempt: its tables exist, and a tenant-less table in any other schema is caught', async () => {
+    const queueTables = await runAsOwner<{ n: number }>(
+      database.ownerUrl,
+      `select count(*)::int as n from pg_tables where schemaname = '${JOB_SCHEMA}'`,
+    );
+    expect(queueTables.rows[0]?.n).toBeGreaterThan(0);
+    await runAsOwner(
+      database.ownerUrl,
+      'create schema elsewhere; create table elsewhere.sneaky (id int primary key)',
+    );
+    try {
+      expect(await findTenantKeyProblems(database.ownerUrl)).toEqual([
+        'sneaky: primary key lacks tenant_id',
+        'sneaky: row-level security is not enabled',
+        'sneaky: row-level security is not forced',
+      ]);
+    } finally {
+      await runAsOwner(database.ownerUrl, 'drop schema elsewhere cascade');
     }
   });
 });

@@ -821,7 +821,10 @@ async function selectRequests(
 
 /**
  * The daily job (VK-27): mails the privacy contact the open requests due within 7 days or
- * overdue, once a day, and returns them.
+ * overdue, once a day, and returns them. Claim, then mail: the requests are marked reminded
+ * today in one transaction that locks them, so a second process running at the same moment
+ * claims nothing and sends nothing. If the mail fails the claim is given back for the next run;
+ * a crash between claim and mail loses that day's reminder, never duplicates it.
  */
 export async function sendDeadlineReminders(
   deps: RequestsDeps,
@@ -831,39 +834,56 @@ export async function sendDeadlineReminders(
   const soon = new Date(`${today}T00:00:00Z`);
   soon.setUTCDate(soon.getUTCDate() + 7);
   const horizon = soon.toISOString().slice(0, 10);
-  const rows = await withTenant(deps.kernel.db, tenantId, (tx) =>
-    tx
+  const claimed = await withTenant(deps.kernel.db, tenantId, async (tx) => {
+    const rows = await tx
       .selectFrom('rights_requests')
       .select(['request_id', 'kind', 'due_on', 'extended_due_on', 'last_reminder_on'])
       .where('state', 'in', ['awaiting_verification', 'verified'])
       .where((eb) => eb(eb.fn.coalesce('extended_due_on', 'due_on'), '<=', horizon))
-      .execute(),
-  );
-  const pending = rows.filter((row) => String(row.last_reminder_on ?? '') !== today);
-  if (pending.length === 0) return { dueSoon: 0, overdue: 0 };
-  const due = (row: (typeof rows)[number]): string => String(row.extended_due_on ?? row.due_on);
-  const overdue = pending.filter((row) => due(row) < today);
+      .where((eb) => eb.or([eb('last_reminder_on', 'is', null), eb('last_reminder_on', '<>', today)]))
+      .orderBy('request_id')
+      .forUpdate()
+      .execute();
+    if (rows.length > 0) {
+      await tx
+        .updateTable('rights_requests')
+        .set({ last_reminder_on: today })
+        .where(
+          'request_id',
+          'in',
+          rows.map((row) => row.request_id),
+        )
+        .execute();
+    }
+    return rows;
+  });
+  if (claimed.length === 0) return { dueSoon: 0, overdue: 0 };
+  const due = (row: (typeof claimed)[number]): string => String(row.extended_due_on ?? row.due_on);
+  const overdue = claimed.filter((row) => due(row) < today);
   const { policy } = await deps.kernel.policies.current(tenantId);
-  const lines = pending.map(
+  const lines = claimed.map(
     (row) => `${due(row) < today ? 'OVERDUE' : 'due'} ${due(row)}  ${row.kind}  ${row.request_id}`,
   );
-  await deps.mailer.send({
-    to: policy.controller.privacyContact.email,
-    subject: `Kluis: ${overdue.length} overdue, ${pending.length - overdue.length} due within 7 days`,
-    text: `Open data-subject requests (GDPR Art. 12(3)):\n\n${lines.join('\n')}\n`,
-  });
-  await withTenant(deps.kernel.db, tenantId, (tx) =>
-    tx
-      .updateTable('rights_requests')
-      .set({ last_reminder_on: today })
-      .where(
-        'request_id',
-        'in',
-        pending.map((row) => row.request_id),
-      )
-      .execute(),
-  );
-  return { dueSoon: pending.length - overdue.length, overdue: overdue.length };
+  try {
+    await deps.mailer.send({
+      to: policy.controller.privacyContact.email,
+      subject: `Kluis: ${overdue.length} overdue, ${claimed.length - overdue.length} due within 7 days`,
+      text: `Open data-subject requests (GDPR Art. 12(3)):\n\n${lines.join('\n')}\n`,
+    });
+  } catch (error) {
+    await withTenant(deps.kernel.db, tenantId, async (tx) => {
+      for (const row of claimed) {
+        await tx
+          .updateTable('rights_requests')
+          .set({ last_reminder_on: row.last_reminder_on })
+          .where('request_id', '=', row.request_id)
+          .where('last_reminder_on', '=', today)
+          .execute();
+      }
+    });
+    throw error;
+  }
+  return { dueSoon: claimed.length - overdue.length, overdue: overdue.length };
 }
 
 /** Consumes a single-use download token; returns what to stream, or refuses (expired, used, unknown). */
