@@ -100,4 +100,33 @@ describe('request logs', () => {
     expect(log).toContain('/t/:slug/privacy/downloads/:token');
     expect(log).not.toContain(secret);
   });
+
+  it('an AppError keeps its code in the log line; secrets and the codes people type are redacted by path', async () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const logger = createLogger({ level: 'info', destination });
+    const app = await buildApp({ kernel: createTestKernel(database), logger, version: 'test' });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { tenant: 'no-such-tenant', email: 'a@b.example', password: 'Pa55word-typed' },
+    });
+    await app.close();
+    expect(response.statusCode).toBe(401);
+    const failed = lines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((entry) => entry.msg === 'request failed');
+    expect(failed?.code).toBe('unauthenticated');
+    logger.info({ body: { code: '123456' }, err: { code: '23505' }, password: 'pw-typed' }, 'probe');
+    const probe = JSON.parse(lines.at(-1) ?? '{}') as { body: { code: string }; err: { code: string } };
+    expect(probe.err.code).toBe('23505');
+    expect(probe.body.code).toBe('[redacted]');
+    expect(lines.join('')).not.toContain('pw-typed');
+    expect(lines.join('')).not.toContain('Pa55word-typed');
+  });
 });

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { isDatabaseUnavailable } from '../platform/db.js';
 import { describeUnexpected, isAppError, type ErrorCode } from '../platform/errors.js';
 
 /** The only place where an error code becomes an HTTP status. */
@@ -57,6 +58,11 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
     // Fastify's own client errors (bad JSON, body too large, unsupported media type).
     return send(reply, 'validation_failed', error.message, requestId);
+  }
+  if (isDatabaseUnavailable(error)) {
+    // Not the caller's fault and not an answer about their input (a login is not "wrong password").
+    request.log.error({ err: describeUnexpected(error) }, 'database unavailable');
+    return send(reply, 'database_unavailable', 'the database is unavailable; try again shortly', requestId);
   }
   request.log.error({ err: describeUnexpected(error) }, 'unexpected error');
   return send(reply, 'internal', 'internal error', requestId);

@@ -100,3 +100,28 @@ export async function pingDatabase<DB>(db: Kysely<DB>, timeoutMs = 2000): Promis
     clearTimeout(timer);
   }
 }
+
+/** SQLSTATE classes and codes that mean "the database cannot serve now", not "this query is wrong". */
+const UNAVAILABLE_SQLSTATES = /^(08...|57P0[123]|53300|3D000|28000|28P01)$/;
+const UNAVAILABLE_NODE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+]);
+
+/**
+ * True for errors that say the database is unreachable (refused, reset, shut down, terminated,
+ * too many connections, pool timeout): worth a 503 "try again", never an answer about the input.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.test(code) || UNAVAILABLE_NODE_CODES.has(code)))
+    return true;
+  // pg and pg-pool report a lost or timed-out connection without a code.
+  if (/^Connection terminated|timeout exceeded when trying to connect/.test(error.message)) return true;
+  return error instanceof AggregateError && error.errors.some((inner) => isDatabaseUnavailable(inner));
+}

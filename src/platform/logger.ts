@@ -3,23 +3,33 @@ import { pino, type Logger, type DestinationStream } from 'pino';
 export type { Logger };
 
 /**
- * Field names whose values are never written to a log, at any depth we can name.
- * pino's redaction needs explicit paths, so each name is listed at the top level and one
- * and two levels down.
+ * Field names that hold a secret wherever they appear (pino's redaction needs explicit paths, so
+ * each is listed at the top level and one and two levels down). `code` is not one of them: error
+ * codes and SQLSTATEs must stay readable. The codes people type (verification codes, second
+ * factors, recovery codes) are redacted by path instead, below.
  */
 const SECRET_FIELDS = [
   'password',
   'newPassword',
+  'currentPassword',
+  'oneTimePassword',
   'passwordHash',
   'token',
+  'sessionToken',
+  'statusToken',
+  'csrfToken',
   'accessToken',
   'refreshToken',
   'secret',
   'totpSecret',
+  'recoveryCodes',
+  'verificationCode',
+  'totpCode',
+  'recoveryCode',
   'apiKey',
   'masterKey',
-  'key',
-  'code',
+  'dataKey',
+  'privateKey',
   'cookie',
   'authorization',
   'connectionString',
@@ -28,12 +38,17 @@ const SECRET_FIELDS = [
   'KLUIS_MASTER_KEY',
 ];
 
+/** Where a typed code travels: request bodies and use-case inputs, never an error's `code`. */
+const TYPED_CODE_PATHS = ['body.code', 'input.code', 'req.body.code', '*.body.code', '*.input.code'];
+
 export const REDACTED_PATHS = [
   ...SECRET_FIELDS,
   ...SECRET_FIELDS.map((field) => `*.${field}`),
   ...SECRET_FIELDS.map((field) => `*.*.${field}`),
+  ...TYPED_CODE_PATHS,
   'req.headers.authorization',
   'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
   'res.headers["set-cookie"]',
 ];
 

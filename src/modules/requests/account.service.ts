@@ -4,7 +4,7 @@ import type { Selectable } from 'kysely';
 import { buildAccessReport, type AccessReport } from '../../kernel/access-report/index.js';
 import type { Actor } from '../../kernel/gate/gate.js';
 import { withTenant } from '../../platform/db.js';
-import { AppError, describeUnexpected } from '../../platform/errors.js';
+import { AppError, describeUnexpected, isAppError } from '../../platform/errors.js';
 import { findPeopleByContact } from '../parties/index.js';
 import { findTenantBySlug, type Tenant } from '../tenants/index.js';
 import { writeLetter } from './letters.js';
@@ -50,7 +50,11 @@ async function matchSubject(
     deps.kernel,
     { tenantId: tenant.tenantId, actor: PORTAL, purpose: RIGHTS_PURPOSE },
     { email },
-  ).catch(() => []);
+  ).catch((error: unknown) => {
+    // A refusal of the gate reads as "no match"; a database error is a 503, not a failed login.
+    if (isAppError(error)) return [];
+    throw error;
+  });
   const [match] = matches;
   return matches.length === 1 && match?.email
     ? { subjectId: match.subjectId, email: match.email }

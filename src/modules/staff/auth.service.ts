@@ -3,7 +3,7 @@ import { verify } from '@node-rs/argon2';
 import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { withTenant } from '../../platform/db.js';
-import { AppError } from '../../platform/errors.js';
+import { AppError, isAppError } from '../../platform/errors.js';
 import { findTenantBySlug } from '../tenants/index.js';
 import { checkSecondFactor } from './mfa.service.js';
 import type { SessionStage, StoredSessionStage } from './session.tables.js';
@@ -192,7 +192,11 @@ export async function loginStaff(
   kernel: Kernel,
   input: { tenant: string; email: string; password: string },
 ): Promise<LoginResult> {
-  const tenant = await findTenantBySlug(kernel.db, input.tenant).catch(() => undefined);
+  // Only an unknown tenant reads as a failed login; a database error is a 503, not "wrong password".
+  const tenant = await findTenantBySlug(kernel.db, input.tenant).catch((error: unknown) => {
+    if (isAppError(error) && error.code === 'tenant_not_found') return undefined;
+    throw error;
+  });
   const email = input.email.trim().toLowerCase();
   const account: AccountRow | undefined = tenant
     ? await withTenant(kernel.db, tenant.tenantId, (tx) =>
@@ -365,7 +369,7 @@ export async function authenticateSession(
       .where('session_hash', '=', hash)
       .execute();
     return row;
-  }).catch(() => undefined);
+  });
   if (!found) throw new AppError('unauthenticated', 'no valid session');
   if (csrfHeader !== undefined) {
     const given = sha256(csrfHeader);

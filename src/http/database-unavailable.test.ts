@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, testLogger, type TestDatabase } from '../../test/database.js';
+import { createPolicyTenant, createTestKernel } from '../../test/kernel.js';
+import { createKernel } from '../kernel/kernel.js';
+import { LocalKeyManagementService } from '../kernel/keyring/kms.js';
+import { createStaffUser } from '../modules/staff/index.js';
+import { systemClock } from '../platform/clock.js';
+import { createAppDb, type Db } from '../platform/db.js';
+import { buildApp } from './app.js';
+
+let database: TestDatabase;
+let unreachable: Db;
+beforeAll(async () => {
+  database = await createTestDatabase();
+  // Nothing listens on port 1: every query fails to connect, as when PostgreSQL is down.
+  unreachable = createAppDb({
+    connectionString: 'postgres://kluis:x@127.0.0.1:1/kluis',
+    assumeAppRole: false,
+    logger: testLogger,
+  }).db;
+});
+afterAll(async () => {
+  await unreachable.destroy();
+  await database.close();
+});
+
+describe('a database error is a 503, never an answer about the input', () => {
+  it('a staff login with the database unreachable answers 503 database_unavailable, not 401 "wrong password"', async () => {
+    const kernel = createTestKernel(database);
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    const staff = await createStaffUser(
+      kernel,
+      tenant.tenantId,
+      { kind: 'system', job: 'test' },
+      { email: 'clerk@staff.example', displayName: 'clerk', role: 'sales' },
+    );
+    const down = createKernel({
+      db: unreachable,
+      keystore: database.keystore,
+      kms: new LocalKeyManagementService(randomBytes(32)),
+      clock: systemClock,
+    });
+    const app = await buildApp({ kernel: down, logger: testLogger, version: 'test' });
+    const login = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { tenant: tenant.slug, email: 'clerk@staff.example', password: staff.oneTimePassword },
+    });
+    expect(login.statusCode).toBe(503);
+    expect(login.json<{ error: { code: string } }>().error.code).toBe('database_unavailable');
+    const portal = await app.inject({
+      method: 'POST',
+      url: `/t/${tenant.slug}/account/login`,
+      payload: { email: 'someone@mail.example', password: 'a-password-long-enough' },
+    });
+    expect(portal.statusCode).toBe(503);
+    const session = await app.inject({
+      method: 'GET',
+      url: '/api/v1/auth/me',
+      headers: { cookie: `kluis_session=${tenant.tenantId}.${'A'.repeat(43)}` },
+    });
+    expect(session.statusCode).toBe(503);
+    await app.close();
+  });
+});
