@@ -16,6 +16,7 @@ const TITLES = {
     complain: 'Klacht',
     table: 'Bron',
     none: 'geen',
+    withheld: 'Wat we niet meegeven',
   },
   fr: {
     title: 'Vos données chez',
@@ -26,6 +27,7 @@ const TITLES = {
     complain: 'Plainte',
     table: 'Source',
     none: 'aucun',
+    withheld: 'Ce que nous ne communiquons pas',
   },
   en: {
     title: 'Your data at',
@@ -36,6 +38,7 @@ const TITLES = {
     complain: 'Complaints',
     table: 'Source',
     none: 'none',
+    withheld: 'What we leave out',
   },
 } as const;
 
@@ -90,7 +93,7 @@ export function renderAccessReportHtml(report: AccessReport): string {
 <table><tbody>
 ${dataRows}
 </tbody></table>
-<h2>${t.why}</h2>
+${report.withheld.items.length > 0 ? `<h2>${t.withheld}</h2>\n<p>${escapeHtml(report.withheld.note)}</p>\n` : ''}<h2>${t.why}</h2>
 <ul>${purposes}</ul>
 <h2>${t.who}</h2>
 <ul>${recipients}</ul>

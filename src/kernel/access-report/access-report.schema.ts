@@ -80,6 +80,14 @@ export const AccessReportSchema = z
         categories: z.array(z.string()),
       }),
     ),
+    withheld: z
+      .object({
+        note: z.string().describe('what is left out and why (GDPR Art. 15(4))'),
+        items: z.array(z.object({ table: z.string(), column: z.string(), category: z.string() })),
+      })
+      .describe(
+        "security secrets of the person's accounts (password hashes, second-factor secrets, recovery codes): kept to protect the account, left out of this report",
+      ),
     automatedDecisions: z
       .string()
       .describe('existence of automated decision-making, including profiling (Art. 15(1)(h))'),

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { TableDataMap } from '../datamap/datamap.js';
+import { securitySecretColumns, type TableDataMap } from '../datamap/datamap.js';
 import type { Actor, Grant } from '../gate/gate.js';
 import type { Kernel } from '../kernel.js';
 import type { Language, Policy } from '../policy/policy.schema.js';
@@ -63,6 +63,7 @@ export async function buildAccessReport(
       }
       if (rows.length > 0) data.push({ table: map.table, module: map.module, rows });
     }
+    const withheld = await findWithheldSecrets(atx.tx, dataMap, options.subjectId);
     const purposes = Object.entries(policy.purposes).filter(([, purpose]) =>
       purpose.subjectTypes.includes(subject.subject_type),
     );
@@ -140,6 +141,7 @@ export async function buildAccessReport(
       recipients,
       // The disclosure log (VK-10) is not built yet; until it is, Kluis records no disclosures.
       disclosures: [],
+      withheld: { note: WITHHELD_NOTE[lang], items: withheld },
       automatedDecisions: AUTOMATED_DECISIONS[lang],
     };
   });
@@ -150,6 +152,40 @@ const AUTOMATED_DECISIONS: Record<Language, string> = {
   fr: "Aucune décision fondée exclusivement sur un traitement automatisé, y compris le profilage, n'est prise à votre égard.",
   en: 'No decisions are taken about you based solely on automated processing, including profiling.',
 };
+
+/** Why security secrets are not in the report or the export (GDPR Art. 15(4)). */
+export const WITHHELD_NOTE: Record<Language, string> = {
+  nl: 'Voor de veiligheid van uw account nemen we de beveiligingsgeheimen ervan niet op: het wachtwoord (alleen als onomkeerbare hash bewaard), het geheim van de tweede factor, herstelcodes en sessie- of aanmeldtokens. Wie dit overzicht in handen krijgt, zou er anders uw account mee kunnen overnemen (AVG art. 15, lid 4). Ze worden samen met de account gewist.',
+  fr: "Pour la sécurité de votre compte, ses secrets de sécurité ne sont pas repris : le mot de passe (conservé uniquement sous forme d'empreinte irréversible), le secret du second facteur, les codes de récupération et les jetons de session ou de connexion. Quiconque obtiendrait ce rapport pourrait sinon prendre le contrôle de votre compte (RGPD art. 15, par. 4). Ils sont effacés avec le compte.",
+  en: 'For the security of your account, its security secrets are left out: the password (kept only as a one-way hash), the second-factor secret, recovery codes and session or login tokens. Anyone who obtained this report could otherwise take over your account (GDPR Art. 15(4)). They are erased with the account.',
+};
+
+export interface WithheldSecret {
+  table: string;
+  column: string;
+  category: string;
+}
+
+/** The security secrets the data map flags that the person has a value in (left out, but named). */
+export async function findWithheldSecrets(
+  tx: Tx,
+  dataMap: readonly TableDataMap[],
+  subjectId: number,
+): Promise<WithheldSecret[]> {
+  const items: WithheldSecret[] = [];
+  for (const map of dataMap) {
+    if (!map.subjectColumn) continue;
+    for (const column of securitySecretColumns(map)) {
+      const found = await sql<{ held: boolean }>`select exists (select 1 from ${sql.table(map.table)}
+        where ${sql.ref(map.subjectColumn)} = ${subjectId} and ${sql.ref(column)} is not null) as held`.execute(
+        tx,
+      );
+      if (found.rows[0]?.held)
+        items.push({ table: map.table, column, category: map.personal[column]?.category ?? '' });
+    }
+  }
+  return items;
+}
 
 function declaredCategories(policy: Policy, dataMap: readonly TableDataMap[]): string[] {
   const keys = new Set<string>();
@@ -183,7 +219,10 @@ export async function* readSubjectRows(
   }
 }
 
-/** The personal cells of a row, decrypted through the grant; blind indexes are left out. */
+/**
+ * The personal cells of a row, decrypted through the grant; blind indexes and security secrets
+ * (never shown, GDPR Art. 15(4)) are left out.
+ */
 export async function renderRow(
   grant: Grant,
   map: TableDataMap,
@@ -192,7 +231,7 @@ export async function renderRow(
 ): Promise<Record<string, { category: string; value: unknown }>> {
   const cells: Record<string, { category: string; value: unknown }> = {};
   for (const [column, declaration] of Object.entries(map.personal)) {
-    if (declaration.blindIndexOf) continue;
+    if (declaration.blindIndexOf || declaration.securitySecret) continue;
     const raw = row[column];
     if (raw === null || raw === undefined) continue;
     let value: unknown = raw;

@@ -11,7 +11,16 @@ export interface PersonalColumn {
   encrypted?: boolean;
   /** A keyed hash of another column for exact-match search; erased with it. */
   blindIndexOf?: string;
+  /**
+   * A security secret of the person's account (password hash, second-factor secret, recovery
+   * codes): kept to protect the account, erased with it, but never shown, exported or disclosed.
+   * Access reports and portability exports leave it out and say so (GDPR Art. 15(4)).
+   */
+  securitySecret?: true;
 }
+
+/** Column names that look like a credential: the data-map check wants them flagged as secrets. */
+const SECRET_NAME = /password|secret|totp|recovery|token|session|credential/;
 
 /**
  * How a subject's rows in a table are erased:
@@ -49,6 +58,8 @@ export function findDataMapProblems(map: TableDataMap): string[] {
     const blindOf = map.personal[column]?.blindIndexOf;
     if (blindOf && !(blindOf in map.personal))
       problems.push(`${map.table}.${column} indexes unknown column ${blindOf}`);
+    if (SECRET_NAME.test(column) && !map.personal[column]?.securitySecret)
+      problems.push(`${map.table}.${column} looks like a security secret but is not flagged as one`);
   }
   if (hasPersonal && !map.subjectColumn)
     problems.push(`${map.table} holds personal data but names no subject column`);
@@ -57,6 +68,13 @@ export function findDataMapProblems(map: TableDataMap): string[] {
   if (encrypted.length > 0 && !map.rowIdColumn)
     problems.push(`${map.table} encrypts columns but names no row id column`);
   return problems;
+}
+
+/** The columns of a table that reports and exports leave out (security secrets). */
+export function securitySecretColumns(map: TableDataMap): string[] {
+  return Object.entries(map.personal)
+    .filter(([, column]) => column.securitySecret)
+    .map(([column]) => column);
 }
 
 export function categoriesOf(maps: readonly TableDataMap[]): Set<string> {

@@ -5,6 +5,8 @@ import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test
 import { createTestApp } from '../../../test/http.js';
 import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
 import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
+import { unzip } from '../../../test/zip.js';
+import { AccessReportSchema } from '../../kernel/access-report/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { createPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
@@ -184,5 +186,67 @@ describe('privacy portal accounts (VK-23, VX-13)', () => {
     });
     expect(data.body).toContain('Tijdfout');
     expect(data.body).not.toContain('Tikfout');
+  });
+
+  it('VX-11: the access report and the portability export from the account leave out the portal password hash and say so (Art. 15(4))', async () => {
+    await createPerson(
+      kernel,
+      {
+        tenantId: voxtra.tenantId,
+        actor: { kind: 'staff', staffId: 1, role: 'sales' },
+        purpose: 'customer_administration',
+      },
+      { subjectType: 'customer', familyName: 'Geheim', givenName: 'Lies', email: 'lies.geheim@mail.example' },
+    );
+    const session = await loginByLink('lies.geheim@mail.example');
+    const headers = { cookie: session.cookie, 'x-csrf-token': session.csrf };
+    const password = await app.inject({
+      method: 'POST',
+      url: `/t/${voxtra.slug}/account/password`,
+      headers,
+      payload: { password: 'a long and secret pass phrase' },
+    });
+    expect(password.statusCode).toBe(204);
+    const stored = await runAsOwner<{ password_hash: string }>(
+      database.ownerUrl,
+      'select password_hash from subject_accounts a join people p using (tenant_id, subject_id) where p.family_name = $1',
+      ['Geheim'],
+    );
+    const hash = stored.rows[0]?.password_hash ?? '';
+    expect(hash).toMatch(/^\$argon2id\$/);
+
+    const data = await app.inject({ method: 'GET', url: `/t/${voxtra.slug}/account/data`, headers });
+    expect(data.statusCode).toBe(200);
+    expect(data.body).not.toContain(hash);
+    expect(data.body).not.toContain('$argon2');
+    const report = AccessReportSchema.parse(data.json());
+    expect(report.data.map((table) => table.table)).not.toContain('subject_accounts');
+    expect(report.withheld.items).toEqual([
+      { table: 'subject_accounts', column: 'password_hash', category: 'user.authorization.credentials' },
+    ]);
+    expect(report.withheld.note).toContain('15');
+
+    const exported = await app.inject({
+      method: 'POST',
+      url: `/t/${voxtra.slug}/account/requests`,
+      headers,
+      payload: { kind: 'portability' },
+    });
+    expect(exported.json()).toMatchObject({ state: 'fulfilled' });
+    const link =
+      /(https:\/\/portal\.voxtra\.example\S+)/.exec(
+        (await mailTo('lies.geheim@mail.example', 2)).text ?? '',
+      )?.[1] ?? '';
+    const download = await app.inject({
+      method: 'GET',
+      url: link.replace('https://portal.voxtra.example', ''),
+    });
+    expect(download.statusCode).toBe(200);
+    const files = await unzip(download.rawPayload);
+    for (const [, text] of files) expect(text).not.toContain('$argon2');
+    expect([...files.keys()].filter((name) => name.startsWith('subject_accounts'))).toEqual([]);
+    expect(JSON.parse(files.get('manifest.json') ?? '{}')).toMatchObject({
+      withheld: { items: [{ table: 'subject_accounts', column: 'password_hash' }] },
+    });
   });
 });

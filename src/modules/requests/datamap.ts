@@ -36,7 +36,7 @@ export const requestsDataMap: TableDataMap[] = [
     module: 'requests',
     subjectColumn: 'subject_id',
     erasure: { kind: 'delete_rows' },
-    personal: { password_hash: { category: 'user.authorization.credentials' } },
+    personal: { password_hash: { category: 'user.authorization.credentials', securitySecret: true } },
     notPersonal: {
       tenant_id: 'tenant key',
       subject_id: 'internal subject id',

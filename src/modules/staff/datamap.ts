@@ -45,9 +45,9 @@ export const staffDataMap: TableDataMap[] = [
     personal: {
       email: { category: 'user.contact.email' },
       display_name: { category: 'user.name' },
-      password_hash: { category: 'user.authorization.credentials' },
-      totp_secret: { category: 'user.authorization.credentials', encrypted: true },
-      recovery_code_hashes: { category: 'user.authorization.credentials' },
+      password_hash: { category: 'user.authorization.credentials', securitySecret: true },
+      totp_secret: { category: 'user.authorization.credentials', encrypted: true, securitySecret: true },
+      recovery_code_hashes: { category: 'user.authorization.credentials', securitySecret: true },
     },
     notPersonal: {
       tenant_id: 'tenant key',
