@@ -13,6 +13,7 @@ import { pingDatabase } from '../platform/db.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Logger } from '../platform/logger.js';
 import { handleError } from './error-handler.js';
+import { AppError } from '../platform/errors.js';
 import os from 'node:os';
 import path from 'node:path';
 import { createMailer, type Mailer } from '../platform/mailer.js';
@@ -63,6 +64,13 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ error: { code: 'not_found', message: 'no such route', requestId: request.id } }),
   );
+  // A NUL character is never part of a valid path id or query value, and PostgreSQL refuses it.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (!/%00|\0/i.test(request.raw.url ?? '')) return done();
+    done(
+      new AppError('validation_failed', 'NUL in URL', { publicMessage: 'the URL contains a NUL character' }),
+    );
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

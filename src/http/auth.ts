@@ -5,6 +5,7 @@ import { authenticateSession, type StaffPrincipal } from '../modules/staff/auth.
 import type { SessionStage } from '../modules/staff/session.tables.js';
 import { authenticateApiToken } from '../modules/staff/token.service.js';
 import { AppError } from '../platform/errors.js';
+import { checkDeclaredPurpose } from './purpose.js';
 
 export const SESSION_COOKIE = 'kluis_session';
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -67,6 +68,7 @@ export function requireStaff(kernel: Kernel, options: RequireStaffOptions = {}) 
           publicMessage: 'this route needs a staff login, not an API token',
         });
       request.staff = await authenticateApiToken(kernel, match[1]);
+      await checkDeclaredPurpose(kernel, request, request.staff.tenantId);
       return;
     }
     const cookie = readCookie(request, SESSION_COOKIE);
@@ -81,6 +83,7 @@ export function requireStaff(kernel: Kernel, options: RequireStaffOptions = {}) 
       });
     }
     request.staff = principal;
+    await checkDeclaredPurpose(kernel, request, principal.tenantId);
   };
 }
 

@@ -64,8 +64,29 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
     request.log.error({ err: describeUnexpected(error) }, 'database unavailable');
     return send(reply, 'database_unavailable', 'the database is unavailable; try again shortly', requestId);
   }
+  if (isRejectedInputValue(error)) {
+    // A value that passed the schema but that PostgreSQL cannot hold (an id beyond its integer
+    // range, a NUL character in text): bad input, not a fault of ours.
+    request.log.info({ err: describeUnexpected(error) }, 'request value refused by the database');
+    return send(reply, 'validation_failed', 'a value in the request is out of range or not valid', requestId);
+  }
   request.log.error({ err: describeUnexpected(error) }, 'unexpected error');
   return send(reply, 'internal', 'internal error', requestId);
+}
+
+/** PostgreSQL data exceptions that only a request value can cause (SQLSTATE class 22). */
+const INPUT_SQLSTATES = new Set([
+  '22003', // numeric_value_out_of_range
+  '22007', // invalid_datetime_format
+  '22008', // datetime_field_overflow
+  '22021', // character_not_in_repertoire (NUL in text)
+  '22P02', // invalid_text_representation
+  '22P05', // untranslatable_character
+]);
+
+function isRejectedInputValue(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return error instanceof Error && typeof code === 'string' && INPUT_SQLSTATES.has(code);
 }
 
 function send(

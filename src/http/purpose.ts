@@ -1,15 +1,41 @@
 import type { FastifyRequest } from 'fastify';
+import type { Kernel } from '../kernel/kernel.js';
+import { findPurpose } from '../kernel/policy/policy.query.js';
 import { AppError } from '../platform/errors.js';
 
 /** The header in which staff clients name the purpose they act under (DESIGN.md: every access names one). */
 export const PURPOSE_HEADER = 'x-kluis-purpose';
 
+const PURPOSE_KEY = /^[a-z][a-z0-9_]{1,60}$/;
+
+const missingPurpose = (): AppError =>
+  new AppError('validation_failed', 'missing purpose header', {
+    publicMessage: `name the purpose of this access in the ${PURPOSE_HEADER} header (a purpose key of the tenant's policy)`,
+  });
+
 export function purposeOf(request: FastifyRequest): string {
   const value = request.headers[PURPOSE_HEADER];
-  if (typeof value !== 'string' || !/^[a-z][a-z0-9_]{1,60}$/.test(value)) {
-    throw new AppError('validation_failed', 'missing purpose header', {
-      publicMessage: `name the purpose of this access in the ${PURPOSE_HEADER} header (a purpose key of the tenant's policy)`,
+  if (typeof value !== 'string' || !PURPOSE_KEY.test(value)) throw missingPurpose();
+  return value;
+}
+
+/**
+ * Checks a declared purpose at the door, before any route code runs: when the header is there it
+ * must be one purpose key of the tenant's policy (an unknown key, `constructor` included, is bad
+ * input: 400). Looked up as an own key of the policy, never on an object's prototype.
+ */
+export async function checkDeclaredPurpose(
+  kernel: Kernel,
+  request: FastifyRequest,
+  tenantId: number,
+): Promise<void> {
+  const value = request.headers[PURPOSE_HEADER];
+  if (value === undefined) return;
+  if (typeof value !== 'string' || !PURPOSE_KEY.test(value)) throw missingPurpose();
+  const { policy } = await kernel.policies.current(tenantId);
+  if (!findPurpose(policy, value)) {
+    throw new AppError('validation_failed', 'unknown purpose', {
+      publicMessage: `${PURPOSE_HEADER}: not a purpose of this tenant's policy`,
     });
   }
-  return value;
 }

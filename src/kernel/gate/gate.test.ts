@@ -15,7 +15,10 @@ import {
   setPurposeState,
   setRestriction,
 } from '../subjects/index.js';
-import type { Actor } from './gate.js';
+import path from 'node:path';
+import { ROOT } from '../../../test/cli.js';
+import { loadPolicyFile } from '../policy/policy.loader.js';
+import { decide, type Actor } from './gate.js';
 
 let database: TestDatabase;
 let kernel: Kernel;
@@ -104,6 +107,17 @@ describe('access gate: role × purpose × category (VK-4, VX-2, VK-7)', () => {
       purpose: 'order_processing',
     });
   });
+
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf'])(
+    'a purpose named like an Object.prototype member (%s) is an undeclared purpose, not a crash',
+    async (purpose) => {
+      const policy = await loadPolicyFile(path.join(ROOT, 'policies', 'voiceking.yaml'));
+      const request = { purpose, action: 'read' as const, categories: ['user.name'], subjectIds: [] };
+      expect(decide(policy, staff('admin'), request, [], '2026-11-29')).toMatchObject({
+        code: 'purpose_not_allowed',
+      });
+    },
+  );
 
   it('VK-4: a purpose the policy does not declare is refused', async () => {
     const person = await newCustomer(voiceking, 'order_processing');

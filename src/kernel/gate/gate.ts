@@ -2,6 +2,7 @@ import { AppError, type ErrorCode } from '../../platform/errors.js';
 import type { AuditEvent, AuditedTx } from '../audit/index.js';
 import type { FieldRef, Keyring } from '../keyring/keyring.js';
 import type { Clock } from '../../platform/clock.js';
+import { findCategory, findPurpose } from '../policy/policy.query.js';
 import type { Policy, Purpose } from '../policy/policy.schema.js';
 import { selectSubjectStates, type SubjectStateRow } from '../subjects/subject.repository.js';
 import type { TenantPolicyStore } from '../tenant-policy/index.js';
@@ -218,7 +219,8 @@ export function decide(
   subjects: readonly SubjectStateRow[],
   today: string,
 ): Denial | undefined {
-  const purpose = policy.purposes[request.purpose];
+  // The purpose comes from a request header: looked up as an own key, never on the prototype.
+  const purpose = findPurpose(policy, request.purpose);
   if (!purpose)
     return { code: 'purpose_not_allowed', reason: `the policy has no purpose "${request.purpose}"` };
   const roleDenial = checkActor(purpose, actor, request);
@@ -266,7 +268,7 @@ function checkCategories(policy: Policy, purpose: Purpose, request: AccessReques
     if (!purpose.categories.includes(key)) {
       return { code: 'category_not_allowed', reason: `purpose ${request.purpose} does not cover ${key}` };
     }
-    const category = policy.categories[key];
+    const category = findCategory(policy, key);
     if (category?.special && !purpose.consent?.explicit) {
       return {
         code: 'category_not_allowed',
@@ -293,7 +295,7 @@ function checkSubject(
     };
   }
   for (const key of reachesEveryCategory(request.action) ? [] : request.categories) {
-    if (!policy.categories[key]?.subjectTypes.includes(subject.subjectType)) {
+    if (!findCategory(policy, key)?.subjectTypes.includes(subject.subjectType)) {
       return { code: 'category_not_allowed', reason: `${key} is not kept for ${subject.subjectType}` };
     }
   }

@@ -52,7 +52,34 @@ export function validatePolicySource(source: string, file: string): PolicyParseR
   if (refIssues.length > 0) {
     return { ok: false, issues: sortIssues(refIssues.map((issue) => locate(issue.path, issue.message))) };
   }
-  return { ok: true, policy: parsed.data };
+  return { ok: true, policy: withoutPrototypes(parsed.data) };
+}
+
+/** The policy's keyed sections, whose keys callers look up with untrusted input (a purpose header, a role in a body). */
+const KEYED_SECTIONS = [
+  'subjectTypes',
+  'categories',
+  'retentionRules',
+  'legalHolds',
+  'roles',
+  'purposes',
+  'recipients',
+] as const satisfies ReadonlyArray<keyof Policy>;
+
+/**
+ * Re-creates the keyed sections as objects without a prototype, so that a lookup such as
+ * `policy.purposes['constructor']` finds nothing instead of Object.prototype's members. Lookups
+ * still go through Object.hasOwn (policy.query.ts); this is the second line.
+ */
+function withoutPrototypes(policy: Policy): Policy {
+  const copy: Policy = { ...policy };
+  for (const section of KEYED_SECTIONS) {
+    (copy as Record<(typeof KEYED_SECTIONS)[number], object>)[section] = Object.assign(
+      Object.create(null) as object,
+      policy[section],
+    );
+  }
+  return copy;
 }
 
 /** Like validatePolicySource, but throws PolicyValidationError (code `invalid_policy`). */

@@ -62,7 +62,11 @@ const organisationSchema = z.object({
 const idParams = z.object({ id: z.coerce.number().int().positive() });
 const pageQuery = {
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().regex(/^\d+$/).optional(),
+  // A subject id: PostgreSQL integers end at 2^31 - 1, so at most 10 digits (range checked below).
+  cursor: z
+    .string()
+    .regex(/^\d{1,10}$/, 'a cursor from a previous page')
+    .optional(),
 };
 
 function context(request: FastifyRequest): UseCaseContext {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import { findPurpose } from '../../kernel/policy/policy.query.js';
 import { registerSubject } from '../../kernel/subjects/index.js';
 import { normalisePhoneNumber } from '../../kernel/identifiers/phone.js';
 import { listSensitiveKinds, scanForSensitiveData } from '../../kernel/identifiers/sensitive-scan.js';
@@ -134,7 +135,11 @@ export async function createPerson(
   const phone = data.phone ? normalisePhone(data.phone) : null;
   const { policy } = await kernel.policies.current(context.tenantId);
   if (data.notes)
-    assertNoForbiddenData(data.notes, 'notes', policy.purposes[context.purpose]?.consent?.explicit === true);
+    assertNoForbiddenData(
+      data.notes,
+      'notes',
+      findPurpose(policy, context.purpose)?.consent?.explicit === true,
+    );
   const now = kernel.clock.now();
   const today = now.toISOString().slice(0, 10);
   if (data.birthDate && data.birthDate > today) {
@@ -255,7 +260,7 @@ export async function listPeople(
   query: { name?: string; organisationId?: number; limit: number; cursor?: string },
 ): Promise<PeoplePage> {
   const afterSubjectId = query.cursor ? Number.parseInt(query.cursor, 10) : 0;
-  if (!Number.isInteger(afterSubjectId) || afterSubjectId < 0)
+  if (!Number.isInteger(afterSubjectId) || afterSubjectId < 0 || afterSubjectId > 2 ** 31 - 1)
     throw new AppError('validation_failed', 'bad cursor', { publicMessage: 'cursor: invalid' });
   const ids = await kernel.transact(context.tenantId, async (atx) => {
     await kernel.gate.authorize(atx, context.actor, {
@@ -277,7 +282,7 @@ export async function listPeople(
 
 async function personCategoriesOfPurpose(kernel: Kernel, context: UseCaseContext): Promise<string[]> {
   const { policy } = await kernel.policies.current(context.tenantId);
-  const covered = new Set(policy.purposes[context.purpose]?.categories ?? []);
+  const covered = new Set(findPurpose(policy, context.purpose)?.categories ?? []);
   return Object.values(C).filter((category) => covered.has(category));
 }
 

@@ -52,7 +52,7 @@ export async function createStaffUser(
 ): Promise<CreatedStaffUser> {
   const valid = parseInput(createStaffInputSchema, input);
   const { policy } = await kernel.policies.current(tenantId);
-  if (!policy.roles[valid.role]) {
+  if (!Object.hasOwn(policy.roles, valid.role)) {
     throw new AppError('validation_failed', 'unknown role', {
       publicMessage: `role: "${valid.role}" is not a role of this tenant's policy (${Object.keys(policy.roles).join(', ')})`,
     });
@@ -235,7 +235,7 @@ export async function changeStaff(
   change: StaffChange,
 ): Promise<StaffView> {
   const { policy } = await kernel.policies.current(tenantId);
-  if (change.kind === 'role' && !policy.roles[change.role]) {
+  if (change.kind === 'role' && !Object.hasOwn(policy.roles, change.role)) {
     throw new AppError('validation_failed', 'unknown role', {
       publicMessage: `role: not a role of this tenant's policy (${Object.keys(policy.roles).join(', ')})`,
     });

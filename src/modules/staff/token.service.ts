@@ -100,7 +100,7 @@ export async function createApiToken(
     });
   }
   const { policy } = await kernel.policies.current(tenantId);
-  if (!policy.roles[parsed.data.role]) {
+  if (!Object.hasOwn(policy.roles, parsed.data.role)) {
     throw new AppError('validation_failed', 'unknown role', {
       publicMessage: `role: not a role of this tenant's policy (${Object.keys(policy.roles).join(', ')})`,
     });
