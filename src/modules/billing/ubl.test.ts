@@ -1,8 +1,4 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
@@ -20,41 +16,21 @@ import { getInvoiceUbl } from './documents.service.js';
 import { runInvoices } from './invoice-run.service.js';
 import { createCreditNote, listInvoices } from './invoice.service.js';
 import { sharedPath } from '../../../test/shared.js';
+import { checkPeppolRules, validateUbl } from '../../../test/xml.js';
 
-const run = promisify(execFile);
-const XSD = sharedPath('ubl-2.1', 'xsd', 'maindoc');
 const clock = fixedClock(new Date('2026-11-05T10:00:00Z'));
 
 let database: TestDatabase;
 let kernel: Kernel;
-let dir: string;
 
 beforeAll(async () => {
   database = await createTestDatabase();
   kernel = createTestKernel(database, clock);
-  dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-ubl-'));
 });
 afterAll(async () => database.close());
 
-/** xmllint against the official UBL 2.1 schema; resolves with its exit code and output. */
-async function validate(
-  xml: string,
-  name: string,
-  schema: string,
-): Promise<{ code: number; output: string }> {
-  const file = path.join(dir, name);
-  await writeFile(file, xml);
-  try {
-    const result = await run('xmllint', ['--noout', '--schema', path.join(XSD, schema), file]);
-    return { code: 0, output: result.stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stderr?: string };
-    return { code: failed.code ?? -1, output: failed.stderr ?? String(error) };
-  }
-}
-
 describe('Peppol BIS Billing 3.0 (VX-3)', () => {
-  it('VX-3: a business customer’s invoice and credit note are UBL 2.1 documents that xmllint validates against the XSD', async () => {
+  it('VX-3: a business customer’s invoice and credit note are UBL 2.1 documents that validate against the official XSD and pass every Peppol BIS 3.0 and EN 16931 rule', async () => {
     const tenant = await createPolicyTenant(kernel, 'voxtra');
     const catalogue = await prepareTenant(kernel, tenant);
     const organisation = await createBusiness(kernel, tenant, 'Bakkerij "Janssens" & Zonen BV');
@@ -100,9 +76,8 @@ describe('Peppol BIS Billing 3.0 (VX-3)', () => {
     if (!business || !private_) throw new Error('missing invoices');
 
     const xml = await getInvoiceUbl(kernel, billingContext(tenant), business.invoiceId);
-    const invoiceCheck = await validate(xml, 'invoice.xml', 'UBL-Invoice-2.1.xsd');
-    expect(invoiceCheck.output).toContain('validates');
-    expect(invoiceCheck.code).toBe(0);
+    expect(await validateUbl(xml, 'UBL-Invoice-2.1.xsd')).toEqual({ valid: true, errors: [] });
+    expect(await checkPeppolRules(xml)).toEqual([]);
     expect(xml).toContain(
       '<cbc:CustomizationID>urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0</cbc:CustomizationID>',
     );
@@ -122,9 +97,8 @@ describe('Peppol BIS Billing 3.0 (VX-3)', () => {
       amountExclVatCents: 1500,
     });
     const creditXml = await getInvoiceUbl(kernel, billingContext(tenant), note.invoiceId);
-    const creditCheck = await validate(creditXml, 'credit-note.xml', 'UBL-CreditNote-2.1.xsd');
-    expect(creditCheck.output).toContain('validates');
-    expect(creditCheck.code).toBe(0);
+    expect(await validateUbl(creditXml, 'UBL-CreditNote-2.1.xsd')).toEqual({ valid: true, errors: [] });
+    expect(await checkPeppolRules(creditXml)).toEqual([]);
     expect(creditXml).toContain('<cbc:CreditNoteTypeCode>381</cbc:CreditNoteTypeCode>');
     expect(creditXml).toContain(`<cbc:ID>${business.invoiceNumber}</cbc:ID>`);
 
@@ -134,12 +108,27 @@ describe('Peppol BIS Billing 3.0 (VX-3)', () => {
     });
   });
 
-  it('a document that breaks the schema fails xmllint (the check is real)', async () => {
-    const broken = await validate(
+  it('a document that breaks the schema is refused by the XSD check, naming the element (the check is real)', async () => {
+    const broken = await validateUbl(
       '<?xml version="1.0"?><Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"><Nonsense/></Invoice>',
-      'broken.xml',
       'UBL-Invoice-2.1.xsd',
     );
-    expect(broken.code).not.toBe(0);
+    expect(broken.valid).toBe(false);
+    expect(broken.errors[0]).toContain('Nonsense');
+    expect(broken.errors[0]).toContain('This element is not expected');
+  });
+
+  it('an invoice whose payable amount is off by a cent fails rule BR-CO-16 (the rules are real)', async () => {
+    const example = readFileSync(sharedPath('ubl-2.1', 'peppol-examples', 'base-example.xml'), 'utf8');
+    expect(await checkPeppolRules(example)).toEqual([]);
+    const payable = /<cbc:PayableAmount currencyID="EUR">([\d.]+)<\/cbc:PayableAmount>/.exec(example);
+    if (!payable?.[1]) throw new Error('example has no payable amount');
+    const wrong = (Number(payable[1]) + 0.01).toFixed(2);
+    const broken = example.replace(
+      payable[0],
+      `<cbc:PayableAmount currencyID="EUR">${wrong}</cbc:PayableAmount>`,
+    );
+    const failures = await checkPeppolRules(broken);
+    expect(failures.map((failure) => failure.id)).toContain('BR-CO-16');
   });
 });

@@ -1,9 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { generate } from 'selfsigned';
 import type { IncomingHttpHeaders } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,36 +27,18 @@ let smtp: SmtpSink;
 let voiceking: Tenant;
 let endpoint: Server;
 let base: string;
-let certDir: string;
 const received: Received[] = [];
 
 /** A real HTTPS endpoint on loopback with a certificate made now: /inbox accepts, /broken answers 500. */
 async function startEndpoint(): Promise<{ server: Server; ca: string }> {
-  certDir = mkdtempSync(path.join(tmpdir(), 'kluis-transfer-'));
-  const key = path.join(certDir, 'key.pem');
-  const cert = path.join(certDir, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    { stdio: 'ignore' },
-  );
-  const server = createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (request, response) => {
+  // Made in Node (npm `selfsigned`), so the test needs no openssl binary.
+  const { private: key, cert } = await generate([{ name: 'commonName', value: 'localhost' }], {
+    keyType: 'ec',
+    curve: 'P-256',
+    notAfterDate: new Date(Date.now() + 24 * 3600_000),
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+  });
+  const server = createServer({ key, cert }, (request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -69,7 +48,7 @@ async function startEndpoint(): Promise<{ server: Server; ca: string }> {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, ca: readFileSync(cert, 'utf8') };
+  return { server, ca: cert };
 }
 
 beforeAll(async () => {
@@ -95,7 +74,6 @@ afterAll(async () => {
   await smtp.close();
   await new Promise<void>((resolve) => endpoint.close(() => resolve()));
   await database.close();
-  rmSync(certDir, { recursive: true, force: true });
 });
 
 let serial = 0;
