@@ -50,6 +50,13 @@ const settingsSchema = z.object({
     .regex(/^[A-Za-z0-9.:-]+(,[A-Za-z0-9.:-]+)*$/, 'expected comma-separated host names or IP addresses')
     .optional(),
   KLUIS_TRANSFER_CA_FILE: z.string().min(1).optional(),
+  // Audit anchoring (issue 11): an append-only JSON-lines file that receives every signed checkpoint.
+  KLUIS_AUDIT_ANCHOR_FILE: z.string().min(1).optional(),
+  // Tests only: die or hang at a named point (src/platform/test-hooks.ts).
+  KLUIS_TEST_HOOK: z
+    .string()
+    .regex(/^[a-z0-9.:-]+:(kill|stall)$/, 'expected <point>:<kill|stall>')
+    .optional(),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -67,6 +74,8 @@ export interface Config {
   createDemoData: boolean;
   mail: { smtpUrl: string | undefined; from: string };
   transfer: { allowHosts: string[]; caFile: string | undefined };
+  audit: { anchorFile: string | undefined };
+  testHook: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -153,5 +162,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         ? path.resolve(cwd, settings.KLUIS_TRANSFER_CA_FILE)
         : undefined,
     },
+    audit: {
+      anchorFile: settings.KLUIS_AUDIT_ANCHOR_FILE
+        ? path.resolve(cwd, settings.KLUIS_AUDIT_ANCHOR_FILE)
+        : undefined,
+    },
+    testHook: settings.KLUIS_TEST_HOOK,
   };
 }

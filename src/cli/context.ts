@@ -4,6 +4,7 @@ import { MigrationError } from '../platform/migrate.js';
 import { EmbeddedPostgresError } from '../platform/embedded-postgres.js';
 import { StartupError } from '../main.js';
 import { isAppError } from '../platform/errors.js';
+import { armTestHook } from '../platform/test-hooks.js';
 
 export interface CliContext {
   config: Config;
@@ -13,6 +14,7 @@ export interface CliContext {
 /** Config and a logger on stderr, so stdout stays free for command output. */
 export function createCliContext(): CliContext {
   const config = loadConfig();
+  armTestHook(config.testHook);
   const logger = createLogger({ level: config.logLevel, destination: process.stderr });
   return { config, logger };
 }

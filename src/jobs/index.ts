@@ -2,6 +2,7 @@ import type { JobQueue } from '../platform/job-queue.js';
 import type { Logger } from '../platform/logger.js';
 import type { RequestsDeps } from '../modules/requests/index.js';
 import { deadlineRemindersJob } from './deadline-reminders.job.js';
+import { ERASURE_FINISHER_JOB, erasureFinisherJob } from './erasure-finisher.job.js';
 
 export interface JobDeps {
   requests: RequestsDeps;
@@ -11,6 +12,10 @@ export interface JobDeps {
 /** Every scheduled job of the server, registered in each process; the queue runs each once. */
 export async function registerJobs(queue: JobQueue, deps: JobDeps): Promise<void> {
   await queue.register(deadlineRemindersJob(deps.requests, deps.logger));
+  await queue.register(erasureFinisherJob(deps.requests.kernel, deps.logger));
+  // Work a crash left half-done is finished at every start, not only at the next tick.
+  await queue.runNow(ERASURE_FINISHER_JOB);
 }
 
 export { DEADLINE_REMINDERS_JOB } from './deadline-reminders.job.js';
+export { ERASURE_FINISHER_JOB } from './erasure-finisher.job.js';

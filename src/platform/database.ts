@@ -9,6 +9,7 @@ import type { RequestsTables } from '../modules/requests/requests.tables.js';
 import type { TelephonyTables } from '../modules/telephony/telephony.tables.js';
 import type { ContractsTables } from '../modules/contracts/contracts.tables.js';
 import type { BillingTables } from '../modules/billing/billing.tables.js';
+import type { ErasureTables } from '../kernel/erasure/erasure.tables.js';
 
 /** The typed shape of the whole database, composed from each module's own tables. */
 export interface Database
@@ -19,6 +20,7 @@ export interface Database
     TenantPolicyTables,
     SubjectTables,
     AuditTables,
+    ErasureTables,
     PartiesTables,
     RequestsTables,
     TelephonyTables,

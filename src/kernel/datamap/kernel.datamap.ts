@@ -60,6 +60,17 @@ export const kernelDataMap: TableDataMap[] = [
     },
   },
   {
+    table: 'subject_key_destructions',
+    module: 'kernel',
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      subject_id: 'internal subject id of an erased subject (a tombstone)',
+      requested_at: 'when the erasure committed',
+      destroyed_at: 'when the data key was destroyed in the key store',
+    },
+  },
+  {
     table: 'audit_log',
     module: 'kernel',
     personal: {},

@@ -4,6 +4,8 @@ import type { TableDataMap } from '../datamap/datamap.js';
 import type { Actor } from '../gate/gate.js';
 import type { Kernel } from '../kernel.js';
 import { AppError } from '../../platform/errors.js';
+import { withTenant } from '../../platform/db.js';
+import { reachTestHook } from '../../platform/test-hooks.js';
 
 export interface ErasureOutcome {
   subjectId: number;
@@ -17,8 +19,15 @@ export interface ErasureOutcome {
     legalReference: string;
     retention: string;
   }>;
-  /** True when the data key was destroyed (no encrypted data under a hold remained). */
+  /** True when the data key is destroyed (no encrypted data under a hold remained). */
   keyDestroyed: boolean;
+  /**
+   * 'scheduled': the key's destruction was recorded with the erasure and finishes after commit
+   * (at once, or by the erasure-finisher job after a crash); 'not_needed': held data keeps it.
+   */
+  keyDestruction: 'scheduled' | 'not_needed';
+  /** The subject had been erased before: nothing was left to erase, and nothing failed. */
+  alreadyErased: boolean;
 }
 
 export interface EraseOptions {
@@ -27,13 +36,20 @@ export interface EraseOptions {
   purpose: string;
   subjectId: number;
   requestId?: string;
+  /**
+   * Runs inside the erasure's transaction, after the data is gone: what must commit with the
+   * erasure or not at all (a rights request marks itself fulfilled here).
+   */
+  withinErasure?: (atx: AuditedTx, outcome: ErasureOutcome) => Promise<void>;
 }
 
 /**
  * Erases a data subject everywhere the data map says they are: rows deleted or their personal
- * columns nulled, except what a legal hold keeps; then the subject's data key is destroyed
- * (crypto-shredding) unless held encrypted data still needs it, and the subject is marked
- * erased so the gate refuses any later access. One transaction, audited.
+ * columns nulled, except what a legal hold keeps, and the subject marked erased so the gate
+ * refuses any later access. In the same transaction the destruction of the subject's data key
+ * (crypto-shredding) is recorded, unless held encrypted data still needs it; right after commit
+ * the key is destroyed in the key store. A crash in between leaves the destruction pending for
+ * the erasure-finisher job, and erasing an already erased subject succeeds (and finishes it).
  */
 export async function eraseSubject(
   kernel: Kernel,
@@ -41,22 +57,45 @@ export async function eraseSubject(
   options: EraseOptions,
 ): Promise<ErasureOutcome> {
   const { policy } = await kernel.policies.current(options.tenantId);
-  const outcome = await kernel.transact(options.tenantId, async (atx) => {
+  const result = await kernel.transact(options.tenantId, async (atx) => {
+    const subject = await atx.tx
+      .selectFrom('data_subjects')
+      .select(['erased_at'])
+      .where('subject_id', '=', options.subjectId)
+      .forUpdate()
+      .executeTakeFirst();
+    const alreadyErased = subject !== undefined && subject.erased_at !== null;
     const categories = [
       ...new Set(dataMap.flatMap((map) => Object.values(map.personal).map((column) => column.category))),
     ].filter((category) => policy.categories[category] !== undefined);
-    await kernel.gate.authorize(atx, options.actor, {
-      purpose: options.purpose,
-      action: 'erase',
-      categories,
-      subjectIds: [options.subjectId],
-      ...(options.requestId ? { requestId: options.requestId } : {}),
-    });
-    const result: ErasureOutcome = {
+    if (alreadyErased) {
+      // The gate refuses every access to an erased subject; finishing the erasure is no access.
+      atx.audit.record({
+        actor: { kind: 'system', id: 'erasure' },
+        role: null,
+        purpose: options.purpose,
+        action: 'erase',
+        subjectIds: [options.subjectId],
+        decision: 'allowed',
+        reason: 'already_erased',
+        ...(options.requestId ? { requestId: options.requestId } : {}),
+      });
+    } else {
+      await kernel.gate.authorize(atx, options.actor, {
+        purpose: options.purpose,
+        action: 'erase',
+        categories,
+        subjectIds: [options.subjectId],
+        ...(options.requestId ? { requestId: options.requestId } : {}),
+      });
+    }
+    const outcome: ErasureOutcome = {
       subjectId: options.subjectId,
       erased: [],
       kept: [],
       keyDestroyed: false,
+      keyDestruction: 'not_needed',
+      alreadyErased,
     };
     let heldEncrypted = false;
     for (const map of dataMap) {
@@ -69,7 +108,7 @@ export async function eraseSubject(
         if (!hold)
           throw new AppError('invalid_policy', `legal hold ${map.erasure.legalHold} is not in the policy`);
         const retention = policy.retentionRules[hold.retention];
-        result.kept.push({
+        outcome.kept.push({
           table: map.table,
           rows,
           categories: tableCategories,
@@ -84,38 +123,106 @@ export async function eraseSubject(
         map.erasure.kind === 'delete_rows'
           ? await deleteRows(atx, map, options.subjectId)
           : await nullPersonal(atx, map, options.subjectId);
-      if (rows > 0) result.erased.push({ table: map.table, rows, categories: tableCategories });
+      if (rows > 0) outcome.erased.push({ table: map.table, rows, categories: tableCategories });
     }
-    await atx.tx
-      .updateTable('data_subjects')
-      .set({
-        erased_at: kernel.clock.now(),
-        restricted_at: null,
-        minor_until: null,
-        parental_consent_at: null,
-      })
-      .where('subject_id', '=', options.subjectId)
-      .execute();
-    await atx.tx.deleteFrom('subject_purpose_states').where('subject_id', '=', options.subjectId).execute();
-    return { result, heldEncrypted };
+    if (!alreadyErased) {
+      await atx.tx
+        .updateTable('data_subjects')
+        .set({
+          erased_at: kernel.clock.now(),
+          restricted_at: null,
+          minor_until: null,
+          parental_consent_at: null,
+        })
+        .where('subject_id', '=', options.subjectId)
+        .execute();
+      await atx.tx.deleteFrom('subject_purpose_states').where('subject_id', '=', options.subjectId).execute();
+    }
+    if (!heldEncrypted) {
+      outcome.keyDestruction = 'scheduled';
+      await atx.tx
+        .insertInto('subject_key_destructions')
+        .values({
+          tenant_id: options.tenantId,
+          subject_id: options.subjectId,
+          requested_at: kernel.clock.now(),
+        })
+        .onConflict((conflict) => conflict.columns(['tenant_id', 'subject_id']).doNothing())
+        .execute();
+    }
+    await options.withinErasure?.(atx, outcome);
+    return outcome;
   });
-  if (!outcome.heldEncrypted) {
-    // After commit: if the erasure had rolled back, the key must still exist.
-    outcome.result.keyDestroyed = await kernel.keyring.destroySubjectKey(options.tenantId, options.subjectId);
-    await kernel.transact(options.tenantId, (atx) => {
-      atx.audit.record({
-        actor: { kind: 'system', id: 'erasure' },
-        role: null,
-        purpose: options.purpose,
-        action: 'key.destroy',
-        subjectIds: [options.subjectId],
-        decision: 'allowed',
-        reason: outcome.result.keyDestroyed ? 'crypto_shredded' : 'no_key',
-      });
-      return Promise.resolve();
-    });
+  await reachTestHook('erasure.committed');
+  if (result.keyDestruction === 'scheduled') {
+    // Best effort now; if the key store is unreachable the erasure-finisher job completes it.
+    result.keyDestroyed = await finishKeyDestruction(kernel, options.tenantId, options.subjectId).catch(
+      () => false,
+    );
   }
-  return outcome.result;
+  return result;
+}
+
+/**
+ * Destroys a subject's data key whose destruction an erasure recorded, then marks it done and
+ * audits it. Idempotent: the key store tombstone stays, a second run finds nothing left to do.
+ * Returns true when the key is destroyed (now or before).
+ */
+export async function finishKeyDestruction(
+  kernel: Kernel,
+  tenantId: number,
+  subjectId: number,
+): Promise<boolean> {
+  const destroyedNow = await kernel.keyring.destroySubjectKey(tenantId, subjectId);
+  await reachTestHook('erasure.key-destroyed');
+  const state = destroyedNow ? 'destroyed' : await kernel.keyring.subjectKeyState(tenantId, subjectId);
+  if (state === 'live') return false;
+  await kernel.transact(tenantId, async (atx) => {
+    const marked = await atx.tx
+      .updateTable('subject_key_destructions')
+      .set({ destroyed_at: kernel.clock.now() })
+      .where('subject_id', '=', subjectId)
+      .where('destroyed_at', 'is', null)
+      .returning('subject_id')
+      .executeTakeFirst();
+    if (!marked) return;
+    atx.audit.record({
+      actor: { kind: 'system', id: 'erasure' },
+      role: null,
+      purpose: null,
+      action: 'key.destroy',
+      subjectIds: [subjectId],
+      decision: 'allowed',
+      reason: state === 'destroyed' ? 'crypto_shredded' : 'no_key',
+    });
+  });
+  return true;
+}
+
+/**
+ * The erasure-finisher: destroys every data key whose destruction was recorded but not done
+ * (a crash or an unreachable key store after the erasure committed). Safe to run anywhere, any
+ * number of times. Returns how many it finished.
+ */
+export async function finishPendingKeyDestructions(
+  kernel: Kernel,
+  tenantIds: readonly number[],
+): Promise<number> {
+  let finished = 0;
+  for (const tenantId of tenantIds) {
+    const pending = await withTenant(kernel.db, tenantId, (tx) =>
+      tx
+        .selectFrom('subject_key_destructions')
+        .select('subject_id')
+        .where('destroyed_at', 'is', null)
+        .orderBy('subject_id')
+        .execute(),
+    );
+    for (const row of pending) {
+      if (await finishKeyDestruction(kernel, tenantId, row.subject_id)) finished += 1;
+    }
+  }
+  return finished;
 }
 
 async function countRows(atx: AuditedTx, map: TableDataMap, subjectId: number): Promise<number> {
@@ -136,9 +243,13 @@ async function deleteRows(atx: AuditedTx, map: TableDataMap, subjectId: number):
 }
 
 async function nullPersonal(atx: AuditedTx, map: TableDataMap, subjectId: number): Promise<number> {
-  const assignments = Object.keys(map.personal).map((column) => sql`${sql.ref(column)} = null`);
+  const columns = Object.keys(map.personal);
+  if (columns.length === 0) return 0;
+  const assignments = columns.map((column) => sql`${sql.ref(column)} = null`);
+  // Only rows that still hold something count: erasing again reports nothing erased.
+  const holding = columns.map((column) => sql`${sql.ref(column)} is not null`);
   const result =
-    await sql`update ${sql.table(map.table)} set ${sql.join(assignments)} where ${sql.ref(map.subjectColumn ?? '')} = ${subjectId}`.execute(
+    await sql`update ${sql.table(map.table)} set ${sql.join(assignments)} where ${sql.ref(map.subjectColumn ?? '')} = ${subjectId} and (${sql.join(holding, sql` or `)})`.execute(
       atx.tx,
     );
   return Number(result.numAffectedRows ?? 0n);

@@ -1,1 +1,8 @@
-export { eraseSubject, type ErasureOutcome, type EraseOptions } from './erasure.service.js';
+export {
+  eraseSubject,
+  finishKeyDestruction,
+  finishPendingKeyDestructions,
+  type ErasureOutcome,
+  type EraseOptions,
+} from './erasure.service.js';
+export type { ErasureTables } from './erasure.tables.js';

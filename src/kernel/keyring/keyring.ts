@@ -157,6 +157,13 @@ export class Keyring {
     return result.numUpdatedRows > 0n;
   }
 
+  /** Whether the subject's data key exists, was destroyed (a tombstone), or never existed. */
+  async subjectKeyState(tenantId: number, subjectId: number): Promise<'live' | 'destroyed' | 'none'> {
+    const row = await this.#readKey(tenantId, 'subject', String(subjectId));
+    if (row === 'destroyed') return 'destroyed';
+    return row ? 'live' : 'none';
+  }
+
   /** True when the subject has a live data key (false after shredding or when never created). */
   async hasSubjectKey(tenantId: number, subjectId: number): Promise<boolean> {
     return (await this.#key(tenantId, 'subject', String(subjectId), false)) !== undefined;

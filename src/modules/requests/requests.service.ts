@@ -7,7 +7,7 @@ import type { Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import { setMarketingObjection, setPurposeState, setRestriction } from '../../kernel/subjects/index.js';
-import { withTenant } from '../../platform/db.js';
+import { withTenant, type Tx } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import { describeIssues, parseInput } from '../../platform/validation.js';
 import type { Logger } from '../../platform/logger.js';
@@ -473,7 +473,19 @@ async function fulfil(
       break;
     }
     case 'erasure': {
-      const erased = await eraseSubject(kernel, deps.dataMap, { ...context, subjectId });
+      // The request is fulfilled in the erasure's own transaction: both commit, or neither.
+      const erased = await eraseSubject(kernel, deps.dataMap, {
+        ...context,
+        subjectId,
+        requestId: request.request_id,
+        withinErasure: async (atx, result) => {
+          await markFulfilled(atx.tx, request.request_id, now, {
+            erased: result.erased,
+            kept: result.kept,
+            keyDestruction: result.keyDestruction,
+          });
+        },
+      });
       facts.erased = erased.erased.map(
         (item) =>
           `${item.categories.map((key) => policy.categories[key]?.label[lang] ?? key).join(', ')} (${item.rows})`,
@@ -483,7 +495,12 @@ async function fulfil(
         why: `${policy.legalHolds[item.legalHold]?.label[lang] ?? item.legalHold} (${item.legalReference})`,
         until: item.retention,
       }));
-      outcome = { erased: erased.erased, kept: erased.kept, keyDestroyed: erased.keyDestroyed };
+      outcome = {
+        erased: erased.erased,
+        kept: erased.kept,
+        keyDestruction: erased.keyDestruction,
+        keyDestroyed: erased.keyDestroyed,
+      };
       break;
     }
     case 'rectification': {
@@ -522,15 +539,23 @@ async function fulfil(
       break;
     }
   }
-  await withTenant(kernel.db, tenant.tenantId, (tx) =>
-    tx
-      .updateTable('rights_requests')
-      .set({ state: 'fulfilled', fulfilled_at: now, outcome: JSON.stringify(outcome), corrections_enc: null })
-      .where('request_id', '=', request.request_id)
-      .execute(),
-  );
+  if (request.kind !== 'erasure')
+    await withTenant(kernel.db, tenant.tenantId, (tx) => markFulfilled(tx, request.request_id, now, outcome));
   if (email) sendInBackground(deps, policy, email, writeLetter(policy, lang, facts));
   return outcome;
+}
+
+async function markFulfilled(
+  tx: Tx,
+  requestId: string,
+  now: Date,
+  outcome: Record<string, unknown>,
+): Promise<void> {
+  await tx
+    .updateTable('rights_requests')
+    .set({ state: 'fulfilled', fulfilled_at: now, outcome: JSON.stringify(outcome), corrections_enc: null })
+    .where('request_id', '=', requestId)
+    .execute();
 }
 
 const hostOf = (url: string): string => {

@@ -1,0 +1,26 @@
+import type { Kernel } from '../kernel/kernel.js';
+import { finishPendingKeyDestructions } from '../kernel/erasure/index.js';
+import type { JobDefinition } from '../platform/job-queue.js';
+import type { Logger } from '../platform/logger.js';
+import { listTenants } from '../modules/tenants/index.js';
+
+export const ERASURE_FINISHER_JOB = 'erasure-finisher';
+
+/**
+ * Destroys the data keys whose destruction an erasure recorded but did not finish (a crash or an
+ * unreachable key store right after commit). Every minute, and once at every start.
+ */
+export function erasureFinisherJob(kernel: Kernel, logger: Logger): JobDefinition {
+  return {
+    name: ERASURE_FINISHER_JOB,
+    cron: '* * * * *',
+    run: async () => {
+      const tenants = await listTenants(kernel.db);
+      const finished = await finishPendingKeyDestructions(
+        kernel,
+        tenants.map((tenant) => tenant.tenantId),
+      );
+      if (finished > 0) logger.info({ finished }, 'pending data-key destructions finished');
+    },
+  };
+}
