@@ -124,6 +124,21 @@ export function formatIban(input: string): string {
 }
 
 /**
+ * The form an IBAN is kept in on a document that outlives the person's erasure (an invoice under
+ * the accounting hold, docs/decisions/0066): country code and last four characters, the rest
+ * starred ("BE**********7034"; printed "BE** **** **** 7034"). It names the account to its
+ * holder without being usable by anyone else, and needs no key.
+ */
+export function maskIban(input: string): string {
+  const iban = normaliseIban(input);
+  if (iban.length <= 6) return '*'.repeat(iban.length);
+  return `${iban.slice(0, 2)}${'*'.repeat(iban.length - 6)}${iban.slice(-4)}`;
+}
+
+/** True for the masked form maskIban returns (never a usable IBAN). */
+export const MASKED_IBAN = /^[A-Z]{2}\*+[0-9A-Z]{4}$/;
+
+/**
  * Finds valid IBANs in free text, written with or without single spaces between
  * characters, in either case. Only candidates that pass the full validation are returned.
  */

@@ -32,6 +32,10 @@ import { importPayments } from './payment.service.js';
 import { releaseExpiredInvoices } from './retention.service.js';
 import { sql } from 'kysely';
 import { withTenant } from '../../platform/db.js';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ROOT } from '../../../test/cli.js';
+import { dumpWholeDatabase } from '../../../test/dump.js';
 
 // "Today" is Thursday 5 November 2026 in Belgium: October 2026 can be billed.
 const clock = fixedClock(new Date('2026-11-05T10:00:00Z'));
@@ -505,7 +509,7 @@ describe('accounting legal hold (VX-8, VK-14)', () => {
     await runInvoices(kernel, billingContext(tenant), { period: '2026-10' });
     const [invoice] = (await listInvoices(kernel, billingContext(tenant), { limit: 10 })).items;
     if (!invoice) throw new Error('no invoice');
-    expect(invoice.buyer).toMatchObject({ iban: 'BE68539007547034', mandate: 'MANDATE-001' });
+    expect(invoice.buyer).toMatchObject({ iban: 'BE**********7034', mandate: 'MANDATE-001' });
     const ogm = parseStructuredCommunication(invoice.structuredCommunication);
     await importPayments(
       kernel,
@@ -537,7 +541,7 @@ describe('accounting legal hold (VX-8, VK-14)', () => {
       purpose: 'accounting',
     };
     expect(await getInvoice(kernel, accounting, invoice.invoiceId)).toMatchObject({
-      buyer: { name: 'An Vermeulen', street: 'Veldstraat 1', iban: 'BE68539007547034' },
+      buyer: { name: 'An Vermeulen', street: 'Veldstraat 1', iban: 'BE**********7034' },
       paidCents: 1815,
       status: 'paid',
       holdUntil: '2037-01-01',
@@ -568,6 +572,79 @@ describe('accounting legal hold (VX-8, VK-14)', () => {
         total_incl_vat_cents: 1815,
       },
     ]);
+  });
+});
+
+describe('the IBAN on an invoice (issue 10, decision 0066)', () => {
+  it('VX-8: an invoice keeps the IBAN it was collected from only masked: after erasure neither the invoice nor the database yields it in clear', async () => {
+    const { tenant, catalogue } = await freshTenant();
+    const customer = await createCustomer(kernel, tenant, { familyName: 'Wuyts' });
+    await startContract(kernel, tenant, customer, {
+      startDate: '2026-10-01',
+      lines: [{ productId: catalogue.subscription }],
+    });
+    await addBankAccount(kernel, billingContext(tenant), customer, {
+      iban: 'BE71 0961 2345 6769',
+      directDebitMandate: 'MANDATE-WUYTS',
+      mandateSignedOn: '2026-09-20',
+    });
+    await runInvoices(kernel, billingContext(tenant), { period: '2026-10' });
+    const [invoice] = (await listInvoices(kernel, billingContext(tenant), { limit: 10 })).items;
+    if (!invoice) throw new Error('no invoice');
+    expect(invoice.buyer.iban).toBe('BE**********6769');
+    const billingStaff = { kind: 'staff' as const, staffId: 3, role: 'billing' };
+    expect(await getInvoiceHtml(kernel, billingContext(tenant, billingStaff), invoice.invoiceId)).toContain(
+      'from BE** **** **** 6769',
+    );
+
+    await eraseSubject(kernel, DATA_MAP, {
+      tenantId: tenant.tenantId,
+      actor: { kind: 'staff', staffId: 1, role: 'privacy_officer' },
+      purpose: 'rights_requests',
+      subjectId: customer,
+    });
+    const accounting = { tenantId: tenant.tenantId, actor: billingStaff, purpose: 'accounting' };
+    const held = await getInvoice(kernel, accounting, invoice.invoiceId);
+    expect(held.buyer).toMatchObject({ name: 'An Wuyts', iban: 'BE**********6769' });
+    const html = await getInvoiceHtml(kernel, accounting, invoice.invoiceId);
+    expect(html).toContain('BE** **** **** 6769');
+    for (const clear of ['BE71096123456769', 'BE71 0961 2345 6769', '096123456769'])
+      expect(html).not.toContain(clear);
+    const dump = await dumpWholeDatabase(database.ownerUrl);
+    expect(dump).not.toContain('BE71096123456769');
+    expect(dump).not.toContain('0961234567');
+  });
+
+  it('migration 0066 masks the IBANs of existing invoices and the column refuses a clear one afterwards', async () => {
+    const { tenant, catalogue } = await freshTenant();
+    const customer = await createCustomer(kernel, tenant, { familyName: 'Oudfactuur' });
+    await startContract(kernel, tenant, customer, {
+      startDate: '2026-10-01',
+      lines: [{ productId: catalogue.subscription }],
+    });
+    await runInvoices(kernel, billingContext(tenant), { period: '2026-10' });
+    // An invoice as written before 0066: the clear IBAN in the snapshot.
+    await runAsOwner(database.ownerUrl, 'alter table invoices drop constraint invoices_buyer_iban_masked');
+    await runAsOwner(
+      database.ownerUrl,
+      "update invoices set buyer_iban = 'BE68539007547034', buyer_mandate = 'M-1' where tenant_id = $1",
+      [tenant.tenantId],
+    );
+    const migration = await readFile(path.join(ROOT, 'migrations', '0066_invoice_iban_masked.sql'), 'utf8');
+    await runAsOwner(database.ownerUrl, migration);
+    const after = await runAsOwner<{ buyer_iban: string }>(
+      database.ownerUrl,
+      'select buyer_iban from invoices where tenant_id = $1',
+      [tenant.tenantId],
+    );
+    expect(after.rows).toEqual([{ buyer_iban: 'BE**********7034' }]);
+    await expect(
+      runAsOwner(
+        database.ownerUrl,
+        "update invoices set buyer_iban = 'BE68539007547034' where tenant_id = $1",
+        [tenant.tenantId],
+      ),
+    ).rejects.toThrow(/invoices_buyer_iban_masked/);
   });
 });
 

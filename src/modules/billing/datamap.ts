@@ -77,6 +77,8 @@ export const billingDataMap: TableDataMap[] = [
       buyer_country: { category: C.address },
       // A sole trader's enterprise number identifies the person.
       buyer_enterprise_number: { category: C.payment },
+      // Masked (country code and last four characters, a CHECK holds it): the encrypted original
+      // in bank_accounts is shredded on erasure and nothing here can restore it (decision 0066).
       buyer_iban: { category: C.bankAccount },
       buyer_mandate: { category: C.payment },
     },

@@ -1,5 +1,6 @@
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
+import { maskIban } from '../../kernel/identifiers/iban.js';
 // The parties module's batch read with a grant (one query, decryption through the grant); its
 // index exports only per-person reads, each its own transaction, too slow for a monthly run.
 import { readPeopleUnderGrant } from '../parties/index.js';
@@ -332,7 +333,8 @@ export function draftInvoice(input: {
       city: address?.city ?? null,
       country: address?.country ?? organisation?.country ?? null,
       enterpriseNumber: organisation?.enterpriseNumber ?? null,
-      iban: input.mandate?.iban ?? null,
+      // Masked: the invoice outlives an erasure under the accounting hold (decision 0066).
+      iban: input.mandate?.iban ? maskIban(input.mandate.iban) : null,
       mandate: input.mandate?.iban ? input.mandate.directDebitMandate : null,
     },
     lines,
