@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createTestDatabase, type TestDatabase } from '../../test/database.js';
-import { createTestApp } from '../../test/http.js';
-import { createTestKernel } from '../../test/kernel.js';
+import { createTestApp, loginAs } from '../../test/http.js';
+import { createPolicyTenant, createTestKernel } from '../../test/kernel.js';
 import type { Kernel } from '../kernel/kernel.js';
 
 let database: TestDatabase;
@@ -37,5 +37,67 @@ describe('authentication before validation', () => {
     const params = await app.inject({ method: 'GET', url: '/api/v1/people/not-a-number' });
     expect(params.statusCode).toBe(401);
     expect(params.headers['www-authenticate']).toContain('Bearer');
+  });
+});
+
+describe('errors as RFC 9457 problems', () => {
+  it('a schema violation is an application/problem+json with type, title, status, detail, instance, code and details.issues', async () => {
+    const tenant = await createPolicyTenant(kernel, 'voxtra');
+    const session = await loginAs(app, kernel, tenant, 'sales');
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/v1/people',
+      headers: {
+        cookie: session.cookie,
+        'x-csrf-token': session.csrfToken,
+        'x-kluis-purpose': 'customer_administration',
+      },
+      payload: { subjectType: 'customer', email: 42 },
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+    const problem = response.json<{
+      type: string;
+      title: string;
+      status: number;
+      detail: string;
+      instance: string;
+      code: string;
+      details: { issues: { path: string; message: string }[] };
+    }>();
+    expect(problem).toMatchObject({
+      type: '/api/problems/validation_failed',
+      title: 'The request is not valid',
+      status: 400,
+      code: 'validation_failed',
+    });
+    expect(problem.detail).toBeTruthy();
+    expect(problem.instance).toBe(`urn:kluis:request:${response.headers['x-request-id'] as string}`);
+    expect(problem.details.issues.some((issue) => issue.path.startsWith('body'))).toBe(true);
+    expect(response.body).not.toContain('"error"');
+
+    const type = await app.inject({ method: 'GET', url: problem.type });
+    expect(type.json()).toEqual({
+      code: 'validation_failed',
+      title: 'The request is not valid',
+      status: 400,
+    });
+  });
+
+  it('an error raised by a service is a problem too, with its stable code as an extension member', async () => {
+    const tenant = await createPolicyTenant(kernel, 'voxtra');
+    const session = await loginAs(app, kernel, tenant, 'sales');
+    const response = await app.inject({
+      method: 'GET',
+      url: '/api/v1/people/999999',
+      headers: { cookie: session.cookie, 'x-kluis-purpose': 'customer_administration' },
+    });
+    expect(response.statusCode).toBe(404);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+    expect(response.json()).toMatchObject({
+      status: 404,
+      code: 'not_found',
+      type: '/api/problems/not_found',
+    });
   });
 });

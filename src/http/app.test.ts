@@ -54,8 +54,12 @@ describe('HTTP foundation', () => {
       headers: { 'x-request-id': 'abc-12345678' },
     });
     expect(response.statusCode).toBe(404);
-    expect(response.json()).toEqual({
-      error: { code: 'not_found', message: 'no such route', requestId: 'abc-12345678' },
+    expect(response.headers['content-type']).toContain('application/problem+json');
+    expect(response.json()).toMatchObject({
+      status: 404,
+      code: 'not_found',
+      detail: 'no such route',
+      requestId: 'abc-12345678',
     });
     await app.close();
   });

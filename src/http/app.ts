@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { pingDatabase } from '../platform/db.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Logger } from '../platform/logger.js';
-import { handleError } from './error-handler.js';
+import { describeProblemType, handleError, sendProblem } from './error-handler.js';
 import { AppError } from '../platform/errors.js';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,9 +61,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(handleError);
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: { code: 'not_found', message: 'no such route', requestId: request.id } }),
-  );
+  app.setNotFoundHandler((request, reply) => sendProblem(request, reply, 'not_found', 'no such route'));
   // A NUL character is never part of a valid path id or query value, and PostgreSQL refuses it.
   app.addHook('onRequest', (request, _reply, done) => {
     if (!/%00|\0/i.test(request.raw.url ?? '')) return done();
@@ -81,7 +79,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
         title: 'Kluis API',
         version: deps.version,
         description:
-          'Back office for telecom and IT service providers. Every error has the shape `{"error":{"code","message","requestId"}}` with a stable `code`.',
+          'Back office for telecom and IT service providers. Every error is an RFC 9457 problem (`application/problem+json`: `type`, `title`, `status`, `detail`, `instance`) with a stable `code`, the `requestId` and, where useful, `details` (input problems under `details.issues`).',
       },
     },
     transform: jsonSchemaTransform,
@@ -105,6 +103,22 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
     async (_request, reply) => {
       if (await pingDatabase(deps.kernel.db)) return reply.status(200).send({ status: 'ok', db: 'ok' });
       return reply.status(503).send({ status: 'degraded', db: 'unreachable' });
+    },
+  );
+  typed.get(
+    '/api/problems/:code',
+    {
+      schema: {
+        summary: 'What a problem type (the `type` of an error) means',
+        tags: ['system'],
+        params: z.object({ code: z.string().max(60) }),
+        response: { 200: z.object({ code: z.string(), title: z.string(), status: z.number().int() }) },
+      },
+    },
+    async (request, reply) => {
+      const described = describeProblemType(request.params.code);
+      if (!described) return sendProblem(request, reply, 'not_found', 'no such problem type');
+      return described;
     },
   );
   registerAuthRoutes(app, deps.kernel, { secureCookies: deps.secureCookies ?? false });

@@ -1,7 +1,13 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { isDatabaseUnavailable } from '../platform/db.js';
-import { describeUnexpected, isAppError, type ErrorCode } from '../platform/errors.js';
+import {
+  describeUnexpected,
+  ERROR_CODES,
+  isAppError,
+  type ErrorCode,
+  type ProblemDetails,
+} from '../platform/errors.js';
 
 /** The only place where an error code becomes an HTTP status. */
 export const STATUS_BY_CODE = {
@@ -25,8 +31,48 @@ export const STATUS_BY_CODE = {
   internal: 500,
 } as const satisfies Record<ErrorCode, number>;
 
-export interface ErrorBody {
-  error: { code: ErrorCode; message: string; requestId: string; details?: unknown };
+/** The short, fixed summary of each problem type (RFC 9457 `title`); `detail` says what happened. */
+export const TITLE_BY_CODE = {
+  validation_failed: 'The request is not valid',
+  sensitive_data_refused: 'Sensitive data refused',
+  not_found: 'Not found',
+  tenant_not_found: 'No such tenant',
+  conflict: 'Conflict with the current state',
+  unauthenticated: 'Authentication required',
+  forbidden: 'Not allowed',
+  rate_limited: 'Too many requests',
+  invalid_policy: 'The policy is not valid',
+  purpose_not_allowed: 'Purpose not allowed',
+  role_not_allowed: 'Role not allowed',
+  category_not_allowed: 'Data category not allowed',
+  subject_restricted: 'Processing restricted',
+  subject_objected: 'The person objected',
+  consent_missing: 'Consent missing',
+  subject_erased: 'Erased',
+  database_unavailable: 'Database unavailable',
+  internal: 'Internal error',
+} as const satisfies Record<ErrorCode, string>;
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** Where a problem type is described (RFC 9457 `type`, a URI reference resolved against the API). */
+export function problemType(code: ErrorCode): string {
+  return `/api/problems/${code}`;
+}
+
+/**
+ * Every error leaves as an RFC 9457 problem: the standard members plus the stable `code`, the
+ * request id and, when there is something structured to say, `details` (one shape: ProblemDetails).
+ */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
+  code: ErrorCode;
+  requestId: string;
+  details?: ProblemDetails;
 }
 
 const GENERIC_MESSAGE: Partial<Record<ErrorCode, string>> = {
@@ -36,42 +82,53 @@ const GENERIC_MESSAGE: Partial<Record<ErrorCode, string>> = {
 };
 
 export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const requestId = request.id;
   if (hasZodFastifySchemaValidationErrors(error)) {
     // Paths and expectations only; zod issues do not carry the rejected input.
-    const details = error.validation.map((issue) => ({
+    const issues = error.validation.map((issue) => ({
       path: `${error.validationContext ?? 'body'}${issue.instancePath}`,
-      message: issue.message,
+      message: issue.message ?? 'invalid',
     }));
-    return send(reply, 'validation_failed', 'the request does not match the schema', requestId, details);
+    return sendProblem(request, reply, 'validation_failed', 'the request does not match the schema', {
+      issues,
+    });
   }
   if (isAppError(error)) {
     const level = STATUS_BY_CODE[error.code] >= 500 ? 'error' : 'info';
     request.log[level]({ code: error.code, err: { message: error.message } }, 'request failed');
     const message = error.publicMessage ?? GENERIC_MESSAGE[error.code] ?? error.code.replaceAll('_', ' ');
-    return send(reply, error.code, message, requestId, error.details);
+    return sendProblem(request, reply, error.code, message, error.details);
   }
   if (isResponseSerializationError(error)) {
     request.log.error({ err: { message: error.message } }, 'response did not match its schema');
-    return send(reply, 'internal', 'internal error', requestId);
+    return sendProblem(request, reply, 'internal', 'internal error');
   }
   if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
     // Fastify's own client errors (bad JSON, body too large, unsupported media type).
-    return send(reply, 'validation_failed', error.message, requestId);
+    return sendProblem(request, reply, 'validation_failed', error.message);
   }
   if (isDatabaseUnavailable(error)) {
     // Not the caller's fault and not an answer about their input (a login is not "wrong password").
     request.log.error({ err: describeUnexpected(error) }, 'database unavailable');
-    return send(reply, 'database_unavailable', 'the database is unavailable; try again shortly', requestId);
+    return sendProblem(
+      request,
+      reply,
+      'database_unavailable',
+      'the database is unavailable; try again shortly',
+    );
   }
   if (isRejectedInputValue(error)) {
     // A value that passed the schema but that PostgreSQL cannot hold (an id beyond its integer
     // range, a NUL character in text): bad input, not a fault of ours.
     request.log.info({ err: describeUnexpected(error) }, 'request value refused by the database');
-    return send(reply, 'validation_failed', 'a value in the request is out of range or not valid', requestId);
+    return sendProblem(
+      request,
+      reply,
+      'validation_failed',
+      'a value in the request is out of range or not valid',
+    );
   }
   request.log.error({ err: describeUnexpected(error) }, 'unexpected error');
-  return send(reply, 'internal', 'internal error', requestId);
+  return sendProblem(request, reply, 'internal', 'internal error');
 }
 
 /** PostgreSQL data exceptions that only a request value can cause (SQLSTATE class 22). */
@@ -89,18 +146,37 @@ function isRejectedInputValue(error: unknown): boolean {
   return error instanceof Error && typeof code === 'string' && INPUT_SQLSTATES.has(code);
 }
 
-function send(
+/** Sends an error as `application/problem+json`; also used for unknown routes. */
+export function sendProblem(
+  request: FastifyRequest,
   reply: FastifyReply,
   code: ErrorCode,
-  message: string,
-  requestId: string,
-  details?: unknown,
+  detail: string,
+  details?: ProblemDetails,
 ): FastifyReply {
-  const body: ErrorBody = {
-    error: { code, message, requestId, ...(details === undefined ? {} : { details }) },
-  };
   const status = STATUS_BY_CODE[code];
+  const body: Problem = {
+    type: problemType(code),
+    title: TITLE_BY_CODE[code],
+    status,
+    detail,
+    // The occurrence, by request id: the URL may hold a token, so it is not echoed.
+    instance: `urn:kluis:request:${request.id}`,
+    code,
+    requestId: request.id,
+    ...(details === undefined ? {} : { details }),
+  };
   // RFC 9110: a 401 names how to authenticate (an API token; the session cookie is not an HTTP scheme).
   if (status === 401) reply.header('www-authenticate', 'Bearer realm="kluis"');
-  return reply.status(status).type('application/json').send(body);
+  return reply.status(status).type(PROBLEM_CONTENT_TYPE).send(body);
+}
+
+/** A short page per problem type, so that `type` resolves to its description. */
+export function describeProblemType(
+  code: string,
+): { code: ErrorCode; title: string; status: number } | undefined {
+  const known = ERROR_CODES.find((candidate) => candidate === code);
+  return known === undefined
+    ? undefined
+    : { code: known, title: TITLE_BY_CODE[known], status: STATUS_BY_CODE[known] };
 }

@@ -25,18 +25,37 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/** One problem located in the input: a field path (`body/email`, `query/limit`) or a file line. */
+export interface ProblemIssue {
+  path: string;
+  message: string;
+  /** 1-based, for problems in an uploaded file (CSV, policy YAML). */
+  line?: number;
+  column?: number;
+}
+
+/**
+ * The one shape of an error's `details`: an object; problems located in the input are always
+ * listed under `issues`, other facts (e.g. `validPurposes`, `stage`) are named members.
+ * Never personal data or secrets.
+ */
+export interface ProblemDetails {
+  issues?: ProblemIssue[];
+  [member: string]: unknown;
+}
+
 export interface AppErrorOptions {
   /** Safe to show to the caller; never contains personal data or secrets. */
   publicMessage?: string;
-  /** Structured, non-personal details (e.g. which field failed). */
-  details?: Record<string, unknown>;
+  /** Structured, non-personal details (which field failed, which values are valid). */
+  details?: ProblemDetails;
   cause?: unknown;
 }
 
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly publicMessage: string | undefined;
-  readonly details: Record<string, unknown> | undefined;
+  readonly details: ProblemDetails | undefined;
 
   constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -74,7 +93,7 @@ export function describeUnexpected(error: unknown): Record<string, unknown> {
 }
 
 /** A `validation_failed` whose message is safe to show (it names fields, never values). */
-export function validationError(message: string, details?: Record<string, unknown>): AppError {
+export function validationError(message: string, details?: ProblemDetails): AppError {
   return new AppError('validation_failed', message, {
     publicMessage: message,
     ...(details ? { details } : {}),

@@ -83,10 +83,10 @@ describe('GET /t/<slug>/privacy — the statement in force, generated from the p
   it('an unknown tenant is a 404 with a stable code; a bad language a 400', async () => {
     const missing = await app.inject({ method: 'GET', url: '/t/nobody-here/privacy' });
     expect(missing.statusCode).toBe(404);
-    expect(missing.json()).toMatchObject({ error: { code: 'tenant_not_found' } });
+    expect(missing.json()).toMatchObject({ code: 'tenant_not_found' });
     const badLang = await app.inject({ method: 'GET', url: `/t/${voxtra.slug}/privacy?lang=de` });
     expect(badLang.statusCode).toBe(400);
-    expect(badLang.json()).toMatchObject({ error: { code: 'validation_failed' } });
+    expect(badLang.json()).toMatchObject({ code: 'validation_failed' });
   });
 });
 
@@ -94,7 +94,7 @@ describe('GET /api/v1/policy/register — the record of processing activities, f
   it('requires a session', async () => {
     const response = await app.inject({ method: 'GET', url: '/api/v1/policy/register' });
     expect(response.statusCode).toBe(401);
-    expect(response.json()).toMatchObject({ error: { code: 'unauthenticated' } });
+    expect(response.json()).toMatchObject({ code: 'unauthenticated' });
   });
 
   it('gives an admin one CSV row per purpose of their own tenant', async () => {
@@ -139,9 +139,7 @@ describe('staff login (VK-8)', () => {
     });
     expect(wrong.statusCode).toBe(401);
     expect(unknown.statusCode).toBe(401);
-    expect(wrong.json<{ error: { message: string } }>().error.message).toBe(
-      unknown.json<{ error: { message: string } }>().error.message,
-    );
+    expect(wrong.json<{ detail: string }>().detail).toBe(unknown.json<{ detail: string }>().detail);
     const denied = await runAsOwner<{ n: number }>(
       database.ownerUrl,
       "select count(*)::int as n from audit_log where tenant_id = $1 and action = 'login' and decision = 'denied'",

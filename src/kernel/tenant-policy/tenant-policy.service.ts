@@ -70,7 +70,7 @@ export class TenantPolicyStore {
     if (!result.ok) {
       throw new AppError('invalid_policy', 'policy validation failed', {
         publicMessage: result.issues.map(formatPolicyIssue).join('\n'),
-        details: { issues: result.issues.length },
+        details: { issues: result.issues.map((issue) => ({ ...issue })) },
       });
     }
     const installed = await withTenant(this.#db, tenantId, async (tx) => {

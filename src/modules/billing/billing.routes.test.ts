@@ -141,7 +141,7 @@ describe('billing API (VX-3, VK-2)', () => {
     expect(read.json()).toMatchObject({ items: [{ iban: 'BE68539007547034' }] });
     const refused = await call(technician, 'GET', `/api/v1/customers/${person}/bank-accounts`);
     expect(refused.statusCode).toBe(403);
-    expect(refused.json()).toMatchObject({ error: { code: 'role_not_allowed' } });
+    expect(refused.json()).toMatchObject({ code: 'role_not_allowed' });
     expect(refused.body).not.toContain('BE68');
     const ownPurpose = await call(technician, 'GET', `/api/v1/customers/${person}/bank-accounts`, undefined, {
       'x-kluis-purpose': 'technical_support',

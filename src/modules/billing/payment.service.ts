@@ -34,7 +34,7 @@ const COLUMN_ALIASES: Record<string, keyof Omit<StatementLine, 'line'> | 'commun
 function statementError(line: number, message: string): AppError {
   return new AppError('validation_failed', `statement line ${line}: ${message}`, {
     publicMessage: `line ${line}: ${message}`,
-    details: { line },
+    details: { issues: [{ path: 'body', line, message }] },
   });
 }
 

@@ -283,7 +283,7 @@ describe('contracts and orders over HTTP (VX-3)', () => {
       lines: [{ productId }],
     });
     expect(response.statusCode).toBe(403);
-    expect(response.json()).toMatchObject({ error: { code: 'role_not_allowed' } });
+    expect(response.json()).toMatchObject({ code: 'role_not_allowed' });
     expect(await counts(voiceking)).toEqual(before);
     const denied = await runAsOwner<{ n: number }>(
       database.ownerUrl,
@@ -308,7 +308,7 @@ describe('contracts and orders over HTTP (VX-3)', () => {
     const before = await counts(voiceking);
     const byId = await call(voxtraSales, 'GET', `/api/v1/contracts/${contractId}`);
     expect(byId.statusCode).toBe(404);
-    expect(byId.json()).toMatchObject({ error: { code: 'not_found' } });
+    expect(byId.json()).toMatchObject({ code: 'not_found' });
     const list = await call(voxtraSales, 'GET', `/api/v1/contracts?subjectId=${subjectId}`);
     expect(list.json()).toEqual({ items: [], nextCursor: null, withheld: 0 });
     const status = await call(voxtraSales, 'GET', `/api/v1/customer-status/${subjectId}`);
@@ -337,7 +337,7 @@ describe('contracts and orders over HTTP (VX-3)', () => {
       lines: [{ productId }],
     });
     expect(endBeforeStart.statusCode).toBe(400);
-    expect(endBeforeStart.json()).toMatchObject({ error: { code: 'validation_failed' } });
+    expect(endBeforeStart.json()).toMatchObject({ code: 'validation_failed' });
 
     for (const [url, body] of [
       ['/api/v1/quotes', { subjectId, validUntil: '2026-03-31', lines: [{ productId: 987654 }] }],
@@ -347,7 +347,8 @@ describe('contracts and orders over HTTP (VX-3)', () => {
       const unknown = await call(voicekingSales, 'POST', url, body);
       expect(unknown.statusCode, url).toBe(400);
       expect(unknown.json(), url).toMatchObject({
-        error: { code: 'validation_failed', message: 'lines.0.productId: no such product' },
+        code: 'validation_failed',
+        detail: 'lines.0.productId: no such product',
       });
     }
     const notADate = await call(voicekingSales, 'POST', '/api/v1/contracts', {
@@ -361,7 +362,7 @@ describe('contracts and orders over HTTP (VX-3)', () => {
       validUntil: '2026-03-01',
       lines: [{ productId }],
     });
-    expect(pastQuote.json()).toMatchObject({ error: { code: 'validation_failed' } });
+    expect(pastQuote.json()).toMatchObject({ code: 'validation_failed' });
     expect(await counts(voiceking)).toEqual(before);
 
     const { contractId } = await voicekingContract('Twice');
@@ -377,7 +378,7 @@ describe('contracts and orders over HTTP (VX-3)', () => {
       channel: 'pigeon',
       reasonCode: 'price',
     });
-    expect(noChannel.json()).toMatchObject({ error: { code: 'validation_failed' } });
+    expect(noChannel.json()).toMatchObject({ code: 'validation_failed' });
     expect(await counts(voiceking)).toEqual(afterCreate);
 
     const first = await call(voicekingSales, 'POST', `/api/v1/contracts/${contractId}/terminate`, {
@@ -393,9 +394,7 @@ describe('contracts and orders over HTTP (VX-3)', () => {
       reasonCode: 'other',
     });
     expect(second.statusCode).toBe(409);
-    expect(second.json()).toMatchObject({
-      error: { code: 'conflict', message: 'the contract is already terminated' },
-    });
+    expect(second.json()).toMatchObject({ code: 'conflict', detail: 'the contract is already terminated' });
     expect(await counts(voiceking)).toEqual(afterFirst);
     const kept = await call(voicekingSales, 'GET', `/api/v1/contracts/${contractId}`);
     expect(kept.json()).toMatchObject({
@@ -420,9 +419,7 @@ describe('contracts and orders over HTTP (VX-3)', () => {
     expect((await call(voicekingSales, 'POST', `/api/v1/quotes/${quoteId}/accept`)).statusCode).toBe(409);
     expect((await call(voicekingSales, 'POST', '/api/v1/orders', { quoteId })).statusCode).toBe(201);
     const again = await call(voicekingSales, 'POST', '/api/v1/orders', { quoteId });
-    expect(again.json()).toMatchObject({
-      error: { code: 'conflict', message: 'the quote already has an order' },
-    });
+    expect(again.json()).toMatchObject({ code: 'conflict', detail: 'the quote already has an order' });
 
     const late = (
       await call(voicekingSales, 'POST', '/api/v1/quotes', {
@@ -440,9 +437,7 @@ describe('contracts and orders over HTTP (VX-3)', () => {
         status: 'expired',
       });
       const accept = await call(nextDay, 'POST', `/api/v1/quotes/${late}/accept`);
-      expect(accept.json()).toMatchObject({
-        error: { code: 'conflict', message: 'a expired quote cannot be accepted' },
-      });
+      expect(accept.json()).toMatchObject({ code: 'conflict', detail: 'a expired quote cannot be accepted' });
     } finally {
       clock.set(new Date('2026-03-02T10:00:00Z'));
     }
@@ -475,7 +470,7 @@ describe('contracts and orders over HTTP (VX-3)', () => {
     expect(listed.items.map((item) => item.contractId)).toContain(a.contractId);
     expect(listed.items.map((item) => item.contractId)).not.toContain(b.contractId);
     const one = await call(voicekingSales, 'GET', `/api/v1/contracts/${b.contractId}`);
-    expect(one.json()).toMatchObject({ error: { code: 'subject_restricted' } });
+    expect(one.json()).toMatchObject({ code: 'subject_restricted' });
   });
 
   it('VX-3: at Voxtra a technician follows orders (orders_deliveries) but cannot read contracts (customer_administration)', async () => {
@@ -493,7 +488,7 @@ describe('contracts and orders over HTTP (VX-3)', () => {
     expect(read.json()).toMatchObject({ orderId, deliveryAddress: { city: 'Eeklo', country: 'BE' } });
     const contracts = await call(technician, 'GET', '/api/v1/contracts');
     expect(contracts.statusCode).toBe(403);
-    expect(contracts.json()).toMatchObject({ error: { code: 'role_not_allowed' } });
+    expect(contracts.json()).toMatchObject({ code: 'role_not_allowed' });
   });
   it('VK-23: erasing a customer unlinks their quotes, orders and contracts and drops the delivery address; the commercial facts stay', async () => {
     const subjectId = await createPerson(voxtraSales, 'customer_administration', 'customer', 'Erased');

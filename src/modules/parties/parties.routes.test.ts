@@ -108,7 +108,7 @@ describe('people over HTTP (VK-2, VX-3)', () => {
       familyName: 'Zonderdoel',
     });
     expect(response.statusCode).toBe(400);
-    expect(response.json()).toMatchObject({ error: { code: 'validation_failed' } });
+    expect(response.json()).toMatchObject({ code: 'validation_failed' });
     expect(await countPeople(voiceking, 'Zonderdoel')).toBe(0);
   });
 
@@ -154,9 +154,9 @@ describe('people over HTTP (VK-2, VX-3)', () => {
     const id = applicant.json<{ subjectId: number }>().subjectId;
     const refused = await call(sales, 'GET', `/api/v1/people/${id}`, 'order_processing');
     expect(refused.statusCode).toBe(403);
-    expect(refused.json()).toMatchObject({ error: { code: 'purpose_not_allowed' } });
+    expect(refused.json()).toMatchObject({ code: 'purpose_not_allowed' });
     const notHrWork = await call(hr, 'GET', `/api/v1/people/${id}`, 'order_processing');
-    expect(notHrWork.json()).toMatchObject({ error: { code: 'role_not_allowed' } });
+    expect(notHrWork.json()).toMatchObject({ code: 'role_not_allowed' });
     const ownWork = await call(hr, 'GET', `/api/v1/people/${id}`, 'recruitment');
     expect(ownWork.json()).toMatchObject({ familyName: 'Kandidaat', email: 'tom@cv.example' });
   });
@@ -204,9 +204,9 @@ describe('sensitive data in free text (VK-16)', () => {
         notes: note,
       });
       expect(response.statusCode).toBe(422);
-      const body = response.json<{ error: { code: string; message: string } }>();
-      expect(body.error.code).toBe('sensitive_data_refused');
-      expect(body.error.message).toContain(kind);
+      const body = response.json<{ code: string; detail: string }>();
+      expect(body.code).toBe('sensitive_data_refused');
+      expect(body.detail).toContain(kind);
       expect(response.body).not.toContain(secret);
       expect(await countPeople(voiceking, 'Notitie')).toBe(0);
     },
@@ -252,9 +252,9 @@ describe('minors (VK-15)', () => {
     );
     const refused = await call(sales, 'GET', `/api/v1/people/${id}`, 'newsletter_opt_in');
     expect(refused.statusCode).toBe(403);
-    const refusal = refused.json<{ error: { code: string; message: string } }>().error;
+    const refusal = refused.json<{ code: string; detail: string }>();
     expect(refusal.code).toBe('consent_missing');
-    expect(refusal.message).toMatch(/minor/);
+    expect(refusal.detail).toMatch(/minor/);
 
     const consent = await call(sales, 'POST', `/api/v1/people/${id}/parental-consent`, 'age_verification', {
       relation: 'parent',
@@ -355,9 +355,7 @@ describe('organisations (VX-3)', () => {
       enterpriseNumber: '0649.503.982',
     });
     expect(response.statusCode).toBe(400);
-    expect(response.json<{ error: { message: string } }>().error.message).toMatch(
-      /enterpriseNumber: .*check/,
-    );
+    expect(response.json<{ detail: string }>().detail).toMatch(/enterpriseNumber: .*check/);
     const rows = await runAsOwner(database.ownerUrl, "select 1 from organisations where name = 'Fout BV'");
     expect(rows.rowCount).toBe(0);
   });

@@ -90,7 +90,10 @@ export function assertNoForbiddenData(text: string, field: string, allowSpecial:
   if (kinds.length === 0) return;
   throw new AppError('sensitive_data_refused', `${field} holds forbidden data`, {
     publicMessage: `${field}: refused, it appears to contain ${kinds.map((kind) => kind.replaceAll('_', ' ')).join(', ')}; such data may not be stored here`,
-    details: { field, kinds },
+    details: {
+      issues: [{ path: `body/${field}`, message: 'holds data that may not be stored here' }],
+      kinds,
+    },
   });
 }
 

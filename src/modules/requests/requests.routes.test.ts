@@ -106,8 +106,8 @@ describe('identity verification (VK-26)', () => {
     const wrongForUnknown = await verify(unknown.json<{ requestId: string }>().requestId, '123456');
     const wrongForKnown = await verify(known.json<{ requestId: string }>().requestId, '000000');
     expect(wrongForUnknown.statusCode).toBe(400);
-    expect(wrongForUnknown.json<{ error: { message: string } }>().error.message).toBe(
-      wrongForKnown.json<{ error: { message: string } }>().error.message,
+    expect(wrongForUnknown.json<{ detail: string }>().detail).toBe(
+      wrongForKnown.json<{ detail: string }>().detail,
     );
   });
 
@@ -138,7 +138,8 @@ describe('identity verification (VK-26)', () => {
     const late = await verify(receipt.requestId, code);
     expect(late.statusCode).toBe(400);
     expect(late.json()).toMatchObject({
-      error: { code: 'validation_failed', message: 'the code is wrong or no longer valid' },
+      code: 'validation_failed',
+      detail: 'the code is wrong or no longer valid',
     });
     const state = await runAsOwner<{ state: string }>(
       database.ownerUrl,
@@ -247,7 +248,7 @@ describe('restriction, objection, rectification, erasure (VX-14, VK-24, VK-22, V
       headers: { cookie: sales.cookie, 'x-kluis-purpose': 'order_processing' },
     });
     expect(read.statusCode).toBe(403);
-    expect(read.json()).toMatchObject({ error: { code: 'subject_restricted' } });
+    expect(read.json()).toMatchObject({ code: 'subject_restricted' });
   });
 
   it('VK-24: objecting to direct marketing is free and stops every marketing purpose at once', async () => {
@@ -261,7 +262,7 @@ describe('restriction, objection, rectification, erasure (VX-14, VK-24, VK-22, V
       url: `/api/v1/people/${person.subjectId}`,
       headers: { cookie: sales.cookie, 'x-kluis-purpose': 'newsletter_customers' },
     });
-    expect(read.json()).toMatchObject({ error: { code: 'subject_objected' } });
+    expect(read.json()).toMatchObject({ code: 'subject_objected' });
     const letter = await mailTo(person.email ?? '', 2);
     expect(letter.text).toContain('Gegevensbeschermingsautoriteit');
   });

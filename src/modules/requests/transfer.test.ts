@@ -195,13 +195,11 @@ describe('portability pushed to another organisation (VK-25, Art. 20(2))', () =>
     ]) {
       const response = await submit({ kind: 'portability', email, transferTo });
       expect(response.statusCode, transferTo).toBe(400);
-      expect(response.json<{ error: { code: string; message: string } }>().error.code).toBe(
-        'validation_failed',
-      );
+      expect(response.json<{ code: string; detail: string }>().code).toBe('validation_failed');
       expect(response.body).not.toContain('secret');
     }
     const wrongKind = await submit({ kind: 'access', email, transferTo: `${base}/inbox` });
-    expect(wrongKind.json<{ error: { code: string } }>().error.code).toBe('validation_failed');
+    expect(wrongKind.json<{ code: string }>().code).toBe('validation_failed');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(smtp.to(email)).toEqual([]);
     expect(received.length).toBe(before);

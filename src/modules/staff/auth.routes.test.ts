@@ -59,8 +59,9 @@ function login(tenant: Tenant, email: string, password: string, remoteAddress = 
 }
 
 function withoutRequestId(response: LightMyRequestResponse): unknown {
-  const body = response.json<{ error: { requestId?: string } }>();
-  delete body.error.requestId;
+  const body = response.json<{ requestId?: string; instance?: string }>();
+  delete body.requestId;
+  delete body.instance;
   return body;
 }
 
@@ -108,9 +109,7 @@ describe('staff passwords and second factor', () => {
       headers: { ...headers, 'x-kluis-purpose': 'order_processing' },
     });
     expect(refused.statusCode).toBe(403);
-    expect(refused.json<{ error: { message: string } }>().error.message).toMatch(
-      /change your one-time password/,
-    );
+    expect(refused.json<{ detail: string }>().detail).toMatch(/change your one-time password/);
     const changed = await app.inject({
       method: 'POST',
       url: '/api/v1/auth/password',
@@ -144,9 +143,7 @@ describe('staff passwords and second factor', () => {
 
     const refused = await app.inject({ method: 'GET', url: '/api/v1/policy/register', headers: restricted });
     expect(refused.statusCode).toBe(403);
-    expect(refused.json()).toMatchObject({
-      error: { code: 'forbidden', details: { stage: 'mfa_enrolment' } },
-    });
+    expect(refused.json()).toMatchObject({ code: 'forbidden', details: { stage: 'mfa_enrolment' } });
     const me = await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: restricted });
     expect(me.json()).toMatchObject({ session: 'mfa_enrolment', role: 'technician' });
 
@@ -226,7 +223,7 @@ describe('staff passwords and second factor', () => {
     };
     const early = await app.inject({ method: 'GET', url: '/api/v1/policy/register', headers: pending });
     expect(early.statusCode).toBe(403);
-    expect(early.json()).toMatchObject({ error: { details: { stage: 'mfa_pending' } } });
+    expect(early.json()).toMatchObject({ details: { stage: 'mfa_pending' } });
 
     const code = await totpCode(kernel, secret);
     const step2 = await app.inject({
@@ -255,9 +252,7 @@ describe('staff passwords and second factor', () => {
       payload: { code },
     });
     expect(replay.statusCode).toBe(401);
-    expect(replay.json()).toMatchObject({
-      error: { code: 'unauthenticated', message: 'wrong or used code' },
-    });
+    expect(replay.json()).toMatchObject({ code: 'unauthenticated', detail: 'wrong or used code' });
 
     clock.advance(30_000);
     const next = await login(voiceking, email, password);
@@ -404,7 +399,7 @@ describe('lockout and rate limits', () => {
     }
     const limited = await login(voiceking, 'guess@staff.example', 'guess', address);
     expect(limited.statusCode).toBe(429);
-    expect(limited.json()).toMatchObject({ error: { code: 'rate_limited' } });
+    expect(limited.json()).toMatchObject({ code: 'rate_limited' });
     expect(limited.headers['retry-after']).toBe('900');
     const staff = await newStaff(voiceking, 'sales');
     // Even the right password waits: the address is refused before any check.

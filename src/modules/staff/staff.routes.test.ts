@@ -48,7 +48,7 @@ describe('staff management (admin only, purpose staff_accounts)', () => {
     const sales = await loginAs(app, kernel, voiceking, 'sales');
     const list = await app.inject({ method: 'GET', url: '/api/v1/staff', headers: { cookie: sales.cookie } });
     expect(list.statusCode).toBe(403);
-    expect(list.json()).toMatchObject({ error: { code: 'role_not_allowed' } });
+    expect(list.json()).toMatchObject({ code: 'role_not_allowed' });
     const disable = await app.inject({
       method: 'POST',
       url: `/api/v1/staff/${sales.staffId}/disable`,
@@ -147,7 +147,7 @@ describe('staff management (admin only, purpose staff_accounts)', () => {
       payload: { role: 'sales' },
     });
     expect(demote.statusCode).toBe(409);
-    expect(demote.json()).toMatchObject({ error: { code: 'conflict' } });
+    expect(demote.json()).toMatchObject({ code: 'conflict' });
     const disable = await app.inject({
       method: 'POST',
       url: `/api/v1/staff/${admin.staffId}/disable`,

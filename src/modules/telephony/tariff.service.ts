@@ -27,7 +27,11 @@ export async function importTariff(
     if (parsed.errors.length > shown.length) shown.push(`… and ${parsed.errors.length - shown.length} more`);
     throw new AppError('validation_failed', 'invalid tariff file', {
       publicMessage: `the tariff file has errors:\n${shown.join('\n')}`,
-      details: { errors: parsed.errors.length },
+      details: {
+        issues: parsed.errors
+          .slice(0, 100)
+          .map((error) => ({ path: 'body', line: error.line, message: error.message })),
+      },
     });
   }
   const importedAt = kernel.clock.now();
