@@ -48,7 +48,7 @@ describe('a database error is a 503, never an answer about the input', () => {
       payload: { tenant: tenant.slug, email: 'clerk@staff.example', password: staff.oneTimePassword },
     });
     expect(login.statusCode).toBe(503);
-    expect(login.json<{ error: { code: string } }>().error.code).toBe('database_unavailable');
+    expect(login.json<{ code: string }>().code).toBe('database_unavailable');
     const portal = await app.inject({
       method: 'POST',
       url: `/t/${tenant.slug}/account/login`,
