@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../test/database.js';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../test/database.js';
 import { createTestApp, loginAs, type StaffSession } from '../../test/http.js';
 import { createPolicyTenant, createTestKernel } from '../../test/kernel.js';
 import type { Kernel } from '../kernel/kernel.js';
@@ -116,5 +116,161 @@ describe('hostile keys and values are bad input (400), never a crash', () => {
     const voxtraSales = await loginAs(app, kernel, voxtra, 'sales');
     const response = await call(voxtraSales, 'GET', '/api/v1/people', { 'x-kluis-purpose': 'constructor' });
     expect(response.statusCode).toBe(400);
+  });
+});
+
+async function subjectOfStaff(staffId: number): Promise<number> {
+  const result = await runAsOwner<{ subject_id: number }>(
+    database.ownerUrl,
+    'select subject_id from staff_users where staff_id = $1',
+    [staffId],
+  );
+  const subjectId = result.rows[0]?.subject_id;
+  if (subjectId === undefined) throw new Error('no such staff member');
+  return subjectId;
+}
+
+async function staffRow(staffId: number) {
+  const result = await runAsOwner<{ status: string; erased_at: Date | null }>(
+    database.ownerUrl,
+    `select u.status, s.erased_at from staff_users u
+       join data_subjects s on s.tenant_id = u.tenant_id and s.subject_id = u.subject_id
+      where u.staff_id = $1`,
+    [staffId],
+  );
+  return result.rows[0];
+}
+
+async function createPerson(
+  session: StaffSession,
+  purpose: string,
+  person: Record<string, unknown>,
+): Promise<number> {
+  const response = await call(session, 'POST', '/api/v1/people', { 'x-kluis-purpose': purpose }, person);
+  if (response.statusCode !== 201) throw new Error(`create failed: ${response.body}`);
+  return response.json<{ subjectId: number }>().subjectId;
+}
+
+describe('erasure needs a purpose, role and subject type the policy grants for it (VK-15, VK-23)', () => {
+  it('sales under age_verification cannot erase the admin through report-minor; the admin still exists', async () => {
+    const adminSubject = await subjectOfStaff(admin.staffId);
+    const url = `/api/v1/people/${adminSubject}/report-minor`;
+    const plain = await call(sales, 'POST', url, { 'x-kluis-purpose': 'age_verification' });
+    expect(plain.statusCode).toBe(403);
+    const claimed = await call(
+      sales,
+      'POST',
+      url,
+      { 'x-kluis-purpose': 'age_verification' },
+      { birthDate: '2015-01-01' },
+    );
+    expect(claimed.statusCode).toBe(403);
+    expect(await staffRow(admin.staffId)).toEqual({ status: 'active', erased_at: null });
+    const me = await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie: admin.cookie } });
+    expect(me.statusCode).toBe(200);
+  });
+
+  it.each(['voiceking', 'voxtra'] as const)(
+    'support cannot erase the privacy officer (%s)',
+    async (policy) => {
+      const tenant = policy === 'voiceking' ? voiceking : voxtra;
+      const support = await loginAs(app, kernel, tenant, 'support');
+      const officer = await loginAs(app, kernel, tenant, 'privacy_officer');
+      const subject = await subjectOfStaff(officer.staffId);
+      for (const purpose of ['age_verification', 'rights_requests', 'staff_accounts']) {
+        const response = await call(support, 'POST', `/api/v1/people/${subject}/report-minor`, {
+          'x-kluis-purpose': purpose,
+        });
+        expect(response.statusCode).toBe(403);
+      }
+      expect(await staffRow(officer.staffId)).toEqual({ status: 'active', erased_at: null });
+    },
+  );
+
+  it('the privacy officer cannot erase staff either, not even under the rights purpose', async () => {
+    const officer = await loginAs(app, kernel, voiceking, 'privacy_officer');
+    const subject = await subjectOfStaff(admin.staffId);
+    const response = await call(officer, 'POST', `/api/v1/people/${subject}/report-minor`, {
+      'x-kluis-purpose': 'rights_requests',
+    });
+    expect(response.statusCode).toBe(403);
+    expect(await staffRow(admin.staffId)).toEqual({ status: 'active', erased_at: null });
+  });
+
+  it('VK-15: report-minor erases only a minor: an adult customer is refused and kept', async () => {
+    const adult = await createPerson(sales, 'order_processing', {
+      subjectType: 'customer',
+      familyName: 'Meerderjarig',
+      givenName: 'Els',
+    });
+    const url = `/api/v1/people/${adult}/report-minor`;
+    const unrecorded = await call(sales, 'POST', url, { 'x-kluis-purpose': 'age_verification' });
+    expect(unrecorded.statusCode).toBe(403);
+    const adultDate = await call(
+      sales,
+      'POST',
+      url,
+      { 'x-kluis-purpose': 'age_verification' },
+      { birthDate: '1990-04-04' },
+    );
+    expect(adultDate.statusCode).toBe(409);
+    const still = await call(sales, 'GET', `/api/v1/people/${adult}`, {
+      'x-kluis-purpose': 'order_processing',
+    });
+    expect(still.statusCode).toBe(200);
+  });
+
+  it('VK-15: a birth date given with the report that makes the person a minor erases them', async () => {
+    const person = await createPerson(sales, 'order_processing', {
+      subjectType: 'customer',
+      familyName: 'Jongmans',
+      givenName: 'Lotte',
+    });
+    const response = await call(
+      sales,
+      'POST',
+      `/api/v1/people/${person}/report-minor`,
+      { 'x-kluis-purpose': 'age_verification' },
+      { birthDate: '2014-06-01' },
+    );
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ erased: [{ table: 'people', rows: 1 }] });
+  });
+
+  it('VK-15: a minor whose parent consented is not erased on a report', async () => {
+    const minor = await createPerson(sales, 'age_verification', {
+      subjectType: 'prospect',
+      familyName: 'Toestemming',
+      givenName: 'Noor',
+      birthDate: '2013-03-03',
+    });
+    const consent = await call(
+      sales,
+      'POST',
+      `/api/v1/people/${minor}/parental-consent`,
+      { 'x-kluis-purpose': 'age_verification' },
+      { relation: 'parent', verificationMethod: 'id_card_seen_in_shop' },
+    );
+    expect(consent.statusCode).toBe(204);
+    const report = await call(sales, 'POST', `/api/v1/people/${minor}/report-minor`, {
+      'x-kluis-purpose': 'age_verification',
+    });
+    expect(report.statusCode).toBe(403);
+  });
+
+  it('a role without the erasing purpose (billing) cannot report a minor', async () => {
+    const minor = await createPerson(sales, 'age_verification', {
+      subjectType: 'prospect',
+      familyName: 'Facturatie',
+      givenName: 'Jens',
+      birthDate: '2013-03-03',
+    });
+    const billing = await loginAs(app, kernel, voiceking, 'billing');
+    for (const purpose of ['age_verification', 'billing', 'order_processing']) {
+      const response = await call(billing, 'POST', `/api/v1/people/${minor}/report-minor`, {
+        'x-kluis-purpose': purpose,
+      });
+      expect(response.statusCode).toBe(403);
+    }
   });
 });

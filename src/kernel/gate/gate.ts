@@ -225,13 +225,12 @@ export function decide(
     return { code: 'purpose_not_allowed', reason: `the policy has no purpose "${request.purpose}"` };
   const roleDenial = checkActor(purpose, actor, request);
   if (roleDenial) return roleDenial;
-  // Erasure reaches every category of the subject (Art. 17); other actions only the purpose's.
+  // Erasure and the access/portability export reach every category of the subject (Art. 15, 17,
+  // 20); only a purpose the policy declares for it allows that (wholePerson), whoever acts.
   const wideReach = reachesEveryCategory(request.action);
-  if (wideReach && actor.kind === 'staff' && !RIGHTS_PURPOSES.has(request.purpose)) {
-    return {
-      code: 'purpose_not_allowed',
-      reason: `${request.action} of a whole person is done under a rights purpose, not ${request.purpose}`,
-    };
+  if (wideReach && actor.kind !== 'subject') {
+    const wholePersonDenial = checkWholePerson(purpose, request);
+    if (wholePersonDenial) return wholePersonDenial;
   }
   const categoryDenial = wideReach ? undefined : checkCategories(policy, purpose, request);
   if (categoryDenial) return categoryDenial;
@@ -288,7 +287,11 @@ function checkSubject(
   today: string,
 ): Denial | undefined {
   if (subject.erasedAt) return { code: 'subject_erased', reason: 'the data subject has been erased' };
-  if (!reachesEveryCategory(request.action) && !purpose.subjectTypes.includes(subject.subjectType)) {
+  // Erasure is limited to the purpose's subject types like any other action: a staff member is
+  // never erased under a purpose for customers (the staff module's own rules, such as the last
+  // admin, cannot be gone around). The export alone is left open: a person's own access (Art. 15)
+  // covers every type they are, staff included.
+  if (request.action !== 'export' && !purpose.subjectTypes.includes(subject.subjectType)) {
     return {
       code: 'purpose_not_allowed',
       reason: `purpose ${request.purpose} does not apply to ${subject.subjectType}`,
@@ -298,6 +301,17 @@ function checkSubject(
     if (!findCategory(policy, key)?.subjectTypes.includes(subject.subjectType)) {
       return { code: 'category_not_allowed', reason: `${key} is not kept for ${subject.subjectType}` };
     }
+  }
+  if (
+    request.action === 'erase' &&
+    purpose.wholePerson === 'minor_erasure' &&
+    actor.kind !== 'subject' &&
+    !isMinorWithoutParentalConsent(subject, today)
+  ) {
+    return {
+      code: 'purpose_not_allowed',
+      reason: `only a person recorded as a minor without parental consent is erased under ${request.purpose}`,
+    };
   }
   // Erasure and the person's own access are never blocked by the person's other choices.
   if (reachesEveryCategory(request.action) || actor.kind === 'subject') return undefined;
@@ -333,10 +347,20 @@ function checkSubject(
 
 /**
  * Erasure (Art. 17) and the access/portability export (Art. 15, 20) reach every category the
- * person has, whatever purpose holds it. Staff may do them only under the purposes that exist for
- * answering rights and the age check (VK-15); system jobs (retention) under their own purpose.
+ * person has, whatever purpose holds it: allowed only under a purpose whose `wholePerson` says so
+ * in the policy (rights requests: both; the age check, VK-15: erasure of a minor only).
  */
-const RIGHTS_PURPOSES = new Set(['rights_requests', 'age_verification']);
+function checkWholePerson(purpose: Purpose, request: AccessRequest): Denial | undefined {
+  const allowed =
+    purpose.wholePerson === 'rights' ||
+    (purpose.wholePerson === 'minor_erasure' && request.action === 'erase');
+  return allowed
+    ? undefined
+    : {
+        code: 'purpose_not_allowed',
+        reason: `${request.action} of a whole person is not done under ${request.purpose}`,
+      };
+}
 
 function reachesEveryCategory(action: AccessAction): boolean {
   return action === 'erase' || action === 'export';

@@ -46,6 +46,10 @@ export const RIGHTS = [
 ] as const;
 export type Right = (typeof RIGHTS)[number];
 
+/** What a purpose allows on a whole person (every category at once): see Purpose.wholePerson. */
+export const WHOLE_PERSON_ACTIONS = ['none', 'rights', 'minor_erasure'] as const;
+export type WholePersonAction = (typeof WHOLE_PERSON_ACTIONS)[number];
+
 export const COOKIE_CATEGORIES = ['functional', 'analytical', 'tracking'] as const;
 export const CATEGORY_GROUPS = [
   'identification',
@@ -205,6 +209,16 @@ const Purpose = z.strictObject({
     .boolean()
     .default(false)
     .meta({ description: 'Direct marketing: an objection stops it at once.' }),
+  wholePerson: z
+    .enum(WHOLE_PERSON_ACTIONS)
+    .default('none')
+    .meta({
+      description:
+        'What staff may do to a whole person (every category) under this purpose, for its subject types only: ' +
+        '"rights" = answer rights requests (access and portability exports, erasure; Art. 15, 17, 20); ' +
+        '"minor_erasure" = erase a person recorded as a minor without parental consent (deletion on notice); ' +
+        '"none" (default) = neither.',
+    }),
   consent: z
     .strictObject({
       explicit: z.boolean().default(false).meta({ description: 'Explicit consent (Art. 9(2)(a)).' }),

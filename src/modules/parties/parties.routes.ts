@@ -8,6 +8,7 @@ import {
   recordParentalConsent,
   reportMinorWithoutConsent,
   parentalConsentInputSchema,
+  reportMinorInputSchema,
 } from './minors.service.js';
 import {
   createOrganisation,
@@ -176,10 +177,14 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
     {
       onRequest,
       schema: {
-        summary: 'VK-15: report a minor without parental consent; erases the person at once',
+        summary:
+          'VK-15: report a minor without parental consent; erases the person at once. Only a person recorded as a ' +
+          "minor, or whose birth date given here makes them one by the policy's age, under a purpose the policy " +
+          'declares for it (wholePerson: minor_erasure)',
         tags: ['people'],
         headers: purposeHeaders,
         params: idParams,
+        body: reportMinorInputSchema.nullish(),
         response: {
           200: z.object({
             erased: z.array(
@@ -201,7 +206,12 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
       },
     },
     async (request) => {
-      const outcome = await reportMinorWithoutConsent(kernel, context(request), request.params.id);
+      const outcome = await reportMinorWithoutConsent(
+        kernel,
+        context(request),
+        request.params.id,
+        request.body ?? {},
+      );
       return { erased: outcome.erased, kept: outcome.kept, keyDestroyed: outcome.keyDestroyed };
     },
   );

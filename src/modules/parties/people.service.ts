@@ -104,7 +104,7 @@ export function ageOn(birthDate: string, day: string): number {
   return y - by - (m < bm || (m === bm && d < bd) ? 1 : 0);
 }
 
-function addYears(date: string, years: number): string {
+export function addYears(date: string, years: number): string {
   const [y, m, d] = date.split('-').map(Number) as [number, number, number];
   // 29 February + N years falls on 1 March in a common year: the day the person has the age.
   const result = new Date(Date.UTC(y + years, m - 1, d));
