@@ -7,6 +7,8 @@ import { promisify } from 'node:util';
 import { Command, CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { POLICY_ERROR_CODES, registerPolicyCommands } from './policy.command.js';
+import { loadPolicyFile, PROMISES, unenforcedPromises } from '../kernel/policy/index.js';
+import { ENFORCED_PROMISES } from '../modules/enforcement.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const VOICEKING = join(root, 'policies/voiceking.yaml');
@@ -55,7 +57,10 @@ describe('kluis policy check', () => {
   it('exits 0 with a one-line summary for a valid policy', async () => {
     const result = await run('policy', 'check', VOICEKING);
     expect(result.exitCode).toBe(0);
-    expect(result.stderr).toBe('');
+    // stderr holds only the warnings about promises no module keeps (tested below).
+    expect(result.stderr.split('\n').filter((line) => line !== '' && !line.includes(': warning: '))).toEqual(
+      [],
+    );
     expect(result.stdout.trimEnd().split('\n')).toHaveLength(1);
     expect(result.stdout).toMatch(
       /^.*voiceking\.yaml: valid policy of VoiceKing CVBA \(BE0653\.989\.638\), version 2026\.1 of 2026-11-22: 23 categories, 23 purposes, 7 roles, 5 recipients, nl\/fr\/en \(sha256:[0-9a-f]{12}\)\n$/,
@@ -198,6 +203,25 @@ describe('bin/kluis.js policy (end to end)', () => {
     );
     expect(stdout).toMatch(/^policies\/voiceking\.yaml: valid policy of VoiceKing CVBA/);
   });
+
+  it(
+    'policy check warns about each promise of the policy that no module keeps, so the statement leaves it out',
+    { timeout: 30_000 },
+    async () => {
+      const { stderr } = await exec(
+        process.execPath,
+        ['bin/kluis.js', 'policy', 'check', 'policies/voiceking.yaml'],
+        {
+          cwd: root,
+        },
+      );
+      const voiceking = await loadPolicyFile(VOICEKING);
+      const unkept = unenforcedPromises(voiceking, ENFORCED_PROMISES);
+      const warnings = stderr.split('\n').filter((line) => line.includes('warning: no module'));
+      expect(warnings).toHaveLength(unkept.length);
+      for (const key of unkept) expect(stderr).toContain(PROMISES[key].what);
+    },
+  );
 
   it('policy check of a broken file exits 1 with located errors', { timeout: 30_000 }, async () => {
     const file = tempPolicy(

@@ -12,10 +12,13 @@ import {
   generateStatement,
   LANGUAGES,
   policyVersionHash,
+  PROMISES,
+  unenforcedPromises,
   renderPolicyJsonSchema,
   validatePolicySource,
 } from '../kernel/policy/index.js';
 import type { Language, Policy } from '../kernel/policy/index.js';
+import { ENFORCED_PROMISES } from '../modules/enforcement.js';
 
 export interface PolicyCommandIo {
   stdout: (text: string) => void;
@@ -56,6 +59,11 @@ export function registerPolicyCommands(program: Command, io?: PolicyCommandIo): 
       const out = writers(command);
       const loaded = await loadOrFail(file, command, out);
       out.stdout(`${summarize(file, loaded)}\n`);
+      for (const key of unenforcedPromises(loaded, ENFORCED_PROMISES)) {
+        out.stderr(
+          `${file}: warning: no module of this installation keeps "${PROMISES[key].what}" (${PROMISES[key].requirements.join(', ')}); the statement leaves it out\n`,
+        );
+      }
     });
 
   policy
@@ -82,7 +90,13 @@ export function registerPolicyCommands(program: Command, io?: PolicyCommandIo): 
           POLICY_ERROR_CODES.language,
         );
       }
-      out.stdout(generateStatement(loaded, { lang: options.lang, format: options.format }));
+      out.stdout(
+        generateStatement(loaded, {
+          lang: options.lang,
+          format: options.format,
+          enforced: ENFORCED_PROMISES,
+        }),
+      );
     });
 
   program

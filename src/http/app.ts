@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createMailer, type Mailer } from '../platform/mailer.js';
 import { DATA_MAP } from '../modules/data-map.js';
+import { ENFORCED_PROMISES } from '../modules/enforcement.js';
 import { registerRequestsRoutes } from '../modules/requests/requests.routes.js';
 import { registerAccountRoutes } from '../modules/requests/account.routes.js';
 import type { TransferSettings } from '../modules/requests/index.js';
@@ -123,7 +124,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   );
   registerAuthRoutes(app, deps.kernel, { secureCookies: deps.secureCookies ?? false });
   registerStaffRoutes(app, deps.kernel);
-  registerPolicyRoutes(app, deps.kernel);
+  registerPolicyRoutes(app, deps.kernel, ENFORCED_PROMISES);
   registerPartiesRoutes(app, deps.kernel);
   registerContractRoutes(app, deps.kernel);
   registerBillingRoutes(app, deps.kernel);

@@ -33,7 +33,9 @@ describe('IBAN', () => {
     expect(formatIban('fr1420041010050500013m02606')).toBe('FR14 2004 1010 0505 0001 3M02 606');
   });
 
-  it('VK-16: IBANs in a note are found with or without spaces, and a near miss is not', () => {
+  // Part of VK-16, at unit level (requirement IDs title end-to-end tests only).
+
+  it('IBANs in a note are found with or without spaces, and a near miss is not', () => {
     const note = 'Betaalt via BE68 5390 0754 7034. Oud: NL91ABNA0417164300; fout: BE68 5390 0754 7035.';
     const found = findIbans(note);
     expect(found.map((m) => m.iban)).toEqual(['BE68539007547034', 'NL91ABNA0417164300']);
@@ -41,7 +43,9 @@ describe('IBAN', () => {
     expect(first && note.slice(first.start, first.end)).toBe('BE68 5390 0754 7034');
   });
 
-  it('VK-16: an IBAN glued to more letters or digits is not taken', () => {
+  // Part of VK-16, at unit level (requirement IDs title end-to-end tests only).
+
+  it('an IBAN glued to more letters or digits is not taken', () => {
     expect(findIbans('XBE68539007547034')).toEqual([]);
     expect(findIbans('BE685390075470341')).toEqual([]);
   });

@@ -45,7 +45,9 @@ describe('national register number', () => {
     expect(formatNationalNumber('85073003328')).toBe('85.07.30-033.28');
   });
 
-  it('VK-16: a national register number in a note is detected in each written form', () => {
+  // Part of VK-16, at unit level (requirement IDs title end-to-end tests only).
+
+  it('a national register number in a note is detected in each written form', () => {
     const note = 'RRN 85.07.30-033.28, ook als 85073003328 of (850730 033 28). Kind: 01020312345.';
     const found = findNationalNumbers(note);
     expect(found.map((m) => m.digits)).toEqual(['85073003328', '85073003328', '85073003328', '01020312345']);
@@ -53,7 +55,9 @@ describe('national register number', () => {
       expect(normaliseNationalNumber(note.slice(match.start, match.end))).toBe(match.digits);
   });
 
-  it('VK-16: eleven digits with a wrong check, or inside a longer number, are not flagged', () => {
+  // Part of VK-16, at unit level (requirement IDs title end-to-end tests only).
+
+  it('eleven digits with a wrong check, or inside a longer number, are not flagged', () => {
     expect(findNationalNumbers('order 85073003329 shipped')).toEqual([]);
     expect(findNationalNumbers('ref 1285073003328')).toEqual([]);
     expect(findNationalNumbers('ref 12 85073003328')).toEqual([]);

@@ -2,19 +2,24 @@ import { describe, expect, it } from 'vitest';
 import { listSensitiveKinds, scanForSensitiveData } from './sensitive-scan.js';
 
 describe('sensitive data scan', () => {
-  it('VK-16: a Belgian national register number in a note is detected, with its position only', () => {
+  // Part of VK-16, at unit level (requirement IDs title end-to-end tests only).
+  it('a Belgian national register number in a note is detected, with its position only', () => {
     const note = 'Klant gaf zijn rijksregisternummer 85.07.30-033.28 door.';
     const findings = scanForSensitiveData(note);
     expect(findings).toEqual([{ kind: 'national_register_number', start: 35, end: 50 }]);
     expect(JSON.stringify(findings)).not.toContain('033');
   });
 
-  it('VK-16: an IBAN and a card number in one note are each reported by kind', () => {
+  // Part of VK-16, at unit level (requirement IDs title end-to-end tests only).
+
+  it('an IBAN and a card number in one note are each reported by kind', () => {
     const note = 'IBAN BE68 5390 0754 7034, kaart 5555 5555 5555 4444';
     expect(scanForSensitiveData(note).map((f) => f.kind)).toEqual(['iban', 'payment_card']);
   });
 
-  it('VK-16: special-category keywords are flagged in Dutch, French and English', () => {
+  // Part of VK-16, at unit level (requirement IDs title end-to-end tests only).
+
+  it('special-category keywords are flagged in Dutch, French and English', () => {
     const cases: Array<[string, string]> = [
       ['Klant heeft diabetes, bellen na 10u', 'health'],
       ['Le client est diabétique', 'health'],
@@ -34,13 +39,17 @@ describe('sensitive data scan', () => {
     }
   });
 
-  it('VK-16: keyword positions point into the original text, accents included', () => {
+  // Part of VK-16, at unit level (requirement IDs title end-to-end tests only).
+
+  it('keyword positions point into the original text, accents included', () => {
     const note = 'Client diabétique.';
     const [finding] = scanForSensitiveData(note);
     expect(finding && note.slice(finding.start, finding.end)).toBe('diabétique');
   });
 
-  it('VK-16: whole words only, so ordinary notes stay quiet', () => {
+  // Part of VK-16, at unit level (requirement IDs title end-to-end tests only).
+
+  it('whole words only, so ordinary notes stay quiet', () => {
     const quiet = [
       'Levering op het terras, Gaylord Street 5',
       'Router vervangen, firmware bijgewerkt; klant tevreden.',

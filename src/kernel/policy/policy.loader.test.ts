@@ -141,7 +141,9 @@ describe('policy loader: each kind of invalid policy is rejected with file:line:
     );
   });
 
-  it('VK-12: Norway is in the EEA but not in the EU, so VoiceKing may not send data there either', () => {
+  // Part of VK-12, at unit level (requirement IDs title end-to-end tests only).
+
+  it('Norway is in the EEA but not in the EU, so VoiceKing may not send data there either', () => {
     const source = mutate((doc) => doc.setIn(['recipients', 'invoicing', 'country'], 'NO'));
     expect(onlyIssue(source).message).toContain('outside the EU');
   });

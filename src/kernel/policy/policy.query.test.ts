@@ -27,14 +27,18 @@ describe('policy queries for the access gate', () => {
     expect(categoriesOfPurpose(voxtra, 'nope')).toEqual([]);
   });
 
-  it('VX-4: only the technician role may act on the technical dossier', () => {
+  // Part of VX-4, at unit level (requirement IDs title end-to-end tests only).
+
+  it('only the technician role may act on the technical dossier', () => {
     expect(rolesForPurpose(voxtra, 'technical_dossier')).toEqual(['technician']);
     expect(isAllowed(voxtra, 'technician', 'technical_dossier', 'kluis.dossier.credential')).toBe(true);
     expect(isAllowed(voxtra, 'sales', 'technical_dossier', 'kluis.dossier.credential')).toBe(false);
     expect(isAllowed(voxtra, 'technician', 'invoicing', 'kluis.dossier.credential')).toBe(false);
   });
 
-  it('VX-5: the billing role reaches call records only under call billing', () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('the billing role reaches call records only under call billing', () => {
     expect(purposesForRole(voxtra, 'billing')).toEqual(
       expect.arrayContaining([
         'accounting',
@@ -67,7 +71,9 @@ describe('policy queries for the access gate', () => {
     expect(legalHoldsFor(voxtra, 'kluis.dossier.credential')).toEqual([]);
   });
 
-  it('VK-6 / VK-20b: lists the marketing purposes an objection must stop', () => {
+  // Part of VK-6 / VK-20b, at unit level (requirement IDs title end-to-end tests only).
+
+  it('lists the marketing purposes an objection must stop', () => {
     expect(marketingPurposes(voiceking)).toEqual([
       'interest_profiles',
       'newsletter_customers',

@@ -1,3 +1,4 @@
+import { ALL_PROMISES } from './promises.js';
 import { describe, expect, it } from 'vitest';
 import { LANGUAGES } from './policy.schema.js';
 import { buildStatement, generateStatement } from './statement.generator.js';
@@ -10,7 +11,7 @@ describe('statement generator', () => {
   for (const [name, policy] of Object.entries(policies)) {
     for (const lang of LANGUAGES) {
       it(`${name} (${lang}): every section is present, in the language's own words, with no template holes`, () => {
-        const md = generateStatement(policy, { lang, format: 'md' });
+        const md = generateStatement(policy, { lang, format: 'md', enforced: ALL_PROMISES });
         const t = STATEMENT_TEXTS[lang];
         for (const heading of [
           t.headings.controller,
@@ -39,8 +40,8 @@ describe('statement generator', () => {
 
   it('French and English statements use their own wording for the same facts', () => {
     const policy = policies.voiceking;
-    const fr = generateStatement(policy, { lang: 'fr' });
-    const en = generateStatement(policy, { lang: 'en' });
+    const fr = generateStatement(policy, { lang: 'fr', enforced: ALL_PROMISES });
+    const en = generateStatement(policy, { lang: 'en', enforced: ALL_PROMISES });
     expect(fr).toContain('# Déclaration de confidentialité de VoiceKing CVBA');
     expect(fr).toContain("Numéro d'entreprise: BE0653.989.638");
     expect(fr).toContain('Nous donnons suite à votre demande dans les 30 jours de sa réception.');
@@ -57,7 +58,7 @@ describe('statement generator', () => {
 
   it('HTML is a complete page in the requested language with every text escaped', () => {
     const policy = policies.voxtra;
-    const html = generateStatement(policy, { lang: 'fr', format: 'html' });
+    const html = generateStatement(policy, { lang: 'fr', format: 'html', enforced: ALL_PROMISES });
     expect(html).toMatch(/^<!doctype html>\n<html lang="fr">/);
     expect(html).toContain('<title>Déclaration de confidentialité de Voxtra bvba</title>');
     expect(html).toContain('<h2>Qui est responsable de vos données ?</h2>');
@@ -71,15 +72,15 @@ describe('statement generator', () => {
     const purpose = hostile.purposes.quotes;
     if (purpose === undefined) throw new Error('fixture');
     purpose.label.fr = '<script>alert(1)</script> & co';
-    const escaped = generateStatement(hostile, { lang: 'fr', format: 'html' });
+    const escaped = generateStatement(hostile, { lang: 'fr', format: 'html', enforced: ALL_PROMISES });
     expect(escaped).toContain('&lt;script&gt;alert(1)&lt;/script&gt; &amp; co');
     expect(escaped).not.toContain('<script>');
-    const md = generateStatement(hostile, { lang: 'fr', format: 'md' });
+    const md = generateStatement(hostile, { lang: 'fr', format: 'md', enforced: ALL_PROMISES });
     expect(md).toContain('\\<script\\>alert(1)\\</script\\>');
   });
 
   it('the document model names the language and title', () => {
-    const doc = buildStatement(policies.voiceking, 'en');
+    const doc = buildStatement(policies.voiceking, 'en', ALL_PROMISES);
     expect(doc.lang).toBe('en');
     expect(doc.title).toBe('Privacy statement of VoiceKing CVBA');
     expect(doc.blocks[0]).toEqual({ kind: 'heading', level: 1, text: 'Privacy statement of VoiceKing CVBA' });

@@ -6,18 +6,21 @@ import { formatEnterpriseNumber } from '../identifiers/enterprise-number.js';
 import { renderDocument } from './document.render.js';
 import type { Block, DocumentFormat, TextDocument } from './document.render.js';
 import { CATEGORY_GROUPS, LEGAL_BASES } from './policy.schema.js';
-import type { Channel, Language, Policy } from './policy.schema.js';
+import type { Channel, Language, Policy, RetentionRule } from './policy.schema.js';
+import type { EnforcedPromises } from './promises.js';
 import { STATEMENT_TEXTS } from './statement.texts.js';
 import type { StatementTexts } from './statement.texts.js';
 
 export interface StatementOptions {
   lang: Language;
   format?: DocumentFormat;
+  /** The promises a module of this installation keeps; the statement makes no other (promises.ts). */
+  enforced: EnforcedPromises;
 }
 
 /** The statement as Markdown (default) or a complete HTML page. */
 export function generateStatement(policy: Policy, options: StatementOptions): string {
-  return renderDocument(buildStatement(policy, options.lang), options.format ?? 'md');
+  return renderDocument(buildStatement(policy, options.lang, options.enforced), options.format ?? 'md');
 }
 
 export function controllerDisplayName(policy: Policy): string {
@@ -72,8 +75,11 @@ export function joinAlternatives(items: readonly string[], lang: Language): stri
   return new Intl.ListFormat(lang, { type: 'disjunction' }).format(items);
 }
 
-export function buildStatement(policy: Policy, lang: Language): TextDocument {
+export function buildStatement(policy: Policy, lang: Language, enforced: EnforcedPromises): TextDocument {
   const t = STATEMENT_TEXTS[lang];
+  // A retention period is stated only where code erases when it ends.
+  const isRetentionKept = (rule: RetentionRule): boolean =>
+    rule.kind === 'on_termination' ? enforced.has('dossier_erasure') : enforced.has('retention_sweeps');
   const name = controllerDisplayName(policy);
   const label = (text: { nl: string; fr: string; en: string }): string => text[lang];
   const categoryLabel = (key: string): string => {
@@ -154,7 +160,9 @@ export function buildStatement(policy: Policy, lang: Language): TextDocument {
         `${t.purpose.basis}: ${t.legalBases[purpose.legalBasis]}.`,
         `${t.purpose.data}: ${joinLabels(purpose.categories.map(categoryLabel))}.`,
       ];
-      if (rule !== undefined) parts.push(`${t.purpose.retention}: ${t.retention.rule(rule)}.`);
+      if (rule !== undefined && isRetentionKept(rule)) {
+        parts.push(`${t.purpose.retention}: ${t.retention.rule(rule)}.`);
+      }
       if (purpose.legalBasis === 'consent' && purpose.consent?.withdrawal !== undefined) {
         parts.push(t.purpose.withdraw(describeChannels(purpose.consent.withdrawal, policy, lang)));
       }
@@ -165,7 +173,9 @@ export function buildStatement(policy: Policy, lang: Language): TextDocument {
   );
 
   // Newsletter rules (VK-17, VK-18, VK-19, VX-9).
-  const newsletter = policy.newsletter;
+  const newsletter = enforced.has('newsletter_consent') ? policy.newsletter : undefined;
+  const isTrackingKept =
+    policy.newsletter?.tracking?.opensAndClicks === true && enforced.has('email_tracking_consent');
   if (newsletter !== undefined) {
     h2(t.headings.newsletter);
     const subjectsOf = (keys: readonly string[]): string =>
@@ -185,7 +195,7 @@ export function buildStatement(policy: Policy, lang: Language): TextDocument {
         ),
       );
     p(t.newsletter.unsubscribe);
-    if (newsletter.tracking?.opensAndClicks === true) p(t.newsletter.tracking);
+    if (isTrackingKept) p(t.newsletter.tracking);
   }
 
   // Security (VK-7, VK-8, VK-9, VX-4).
@@ -201,13 +211,11 @@ export function buildStatement(policy: Policy, lang: Language): TextDocument {
   );
   p(t.security.misuse(describeChannels(policy.security.misuseReport, policy, lang)));
 
-  // Retention (VK-13, VK-14, VX-7, VX-8, G-1).
-  h2(t.headings.retention);
-  p(t.retention.intro);
+  // Retention (VK-13, VK-14, VX-7, VX-8, G-1): only the periods that code enforces.
   const retentionLines: string[] = [];
   let returnsOnRequest = false;
   for (const [key, rule] of Object.entries(policy.retentionRules)) {
-    if (rule.kind === 'inherited') continue;
+    if (rule.kind === 'inherited' || !isRetentionKept(rule)) continue;
     const purposes = Object.values(policy.purposes).filter((purpose) => purpose.retention === key);
     if (purposes.length === 0) continue;
     const categories = unique(purposes.flatMap((purpose) => purpose.categories)).map(categoryLabel);
@@ -216,9 +224,13 @@ export function buildStatement(policy: Policy, lang: Language): TextDocument {
     );
     if (rule.onExpiry === 'return_on_request_else_erase') returnsOnRequest = true;
   }
-  list(retentionLines);
+  if (retentionLines.length > 0) {
+    h2(t.headings.retention);
+    p(t.retention.intro);
+    list(retentionLines);
+  }
   if (returnsOnRequest) p(t.retention.returnOnRequest);
-  for (const hold of Object.values(policy.legalHolds)) {
+  for (const hold of enforced.has('retention_sweeps') ? Object.values(policy.legalHolds) : []) {
     const rule = policy.retentionRules[hold.retention];
     if (rule === undefined) continue;
     p(
@@ -237,6 +249,7 @@ export function buildStatement(policy: Policy, lang: Language): TextDocument {
   if (recipients.length === 0) p(t.sharing.none);
   else {
     p(t.sharing.intro);
+    if (enforced.has('disclosure_log')) p(t.sharing.logged);
     list(
       recipients.map((recipient) => {
         const where =
@@ -275,7 +288,8 @@ export function buildStatement(policy: Policy, lang: Language): TextDocument {
     );
     p(t.cookies.used(joinList(categoriesUsed, lang)));
     p(t.cookies.what);
-    if (policy.cookies.consentAtFirstVisit) p(t.cookies.consent);
+    const isConsentKept = policy.cookies.consentAtFirstVisit && enforced.has('cookie_consent');
+    if (isConsentKept) p(t.cookies.consent);
     list(
       cookies.map((cookie) =>
         t.cookies.item(
@@ -287,12 +301,12 @@ export function buildStatement(policy: Policy, lang: Language): TextDocument {
         ),
       ),
     );
-    p(t.cookies.withdraw);
+    if (isConsentKept) p(t.cookies.withdraw);
   } else if (policy.cookies.externalPolicyUrl === undefined) {
     p(t.cookies.none);
   }
   if (policy.cookies.externalPolicyUrl !== undefined) p(t.cookies.external(policy.cookies.externalPolicyUrl));
-  if (newsletter?.tracking?.opensAndClicks === true) p(t.newsletter.tracking);
+  if (isTrackingKept) p(t.newsletter.tracking);
 
   // Minors and sensitive data (VK-15, VK-16).
   h2(t.headings.minors);

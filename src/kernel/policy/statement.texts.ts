@@ -85,6 +85,8 @@ export interface StatementTexts {
   };
   sharing: {
     intro: string;
+    /** Said only where a module logs and limits every disclosure (promise `disclosure_log`). */
+    logged: string;
     kinds: Record<RecipientKind, string>;
     region: { EU: string; EEA: string };
     data: string;
@@ -262,8 +264,9 @@ const nl: StatementTexts = {
       `Wettelijke bewaarplicht – ${label} (${ref}): ${cats} bewaren wij ${period}, ook als u vraagt ze te wissen. Na die termijn worden ze gewist.`,
   },
   sharing: {
-    intro:
-      'Wij geven uw persoonsgegevens alleen door aan de ontvangers hieronder, en elke ontvanger krijgt alleen de gegevens die voor zijn taak nodig zijn. Elke doorgifte wordt vastgelegd.',
+    intro: 'Wij geven uw persoonsgegevens alleen door aan de ontvangers hieronder.',
+    logged:
+      'Elke ontvanger krijgt alleen de gegevens die voor zijn taak nodig zijn, en elke doorgifte wordt vastgelegd.',
     kinds: {
       processor: 'verwerker',
       third_party: 'derde',
@@ -502,8 +505,9 @@ const fr: StatementTexts = {
       `Obligation légale de conservation – ${label} (${ref}) : nous conservons ${cats} ${period}, même si vous en demandez l'effacement. Ensuite, elles sont effacées.`,
   },
   sharing: {
-    intro:
-      "Nous ne transmettons vos données qu'aux destinataires ci-dessous, et chacun ne reçoit que les données nécessaires à sa tâche. Chaque communication est enregistrée.",
+    intro: "Nous ne transmettons vos données qu'aux destinataires ci-dessous.",
+    logged:
+      'Chaque destinataire ne reçoit que les données nécessaires à sa tâche, et chaque communication est enregistrée.',
     kinds: {
       processor: 'sous-traitant',
       third_party: 'tiers',
@@ -744,8 +748,8 @@ const en: StatementTexts = {
       `Legal retention obligation – ${label} (${ref}): we keep ${cats} ${period}, even if you ask us to erase them. After that period they are erased.`,
   },
   sharing: {
-    intro:
-      'We pass your personal data only to the recipients below, and each recipient gets only the data its task requires. Every disclosure is recorded.',
+    intro: 'We pass your personal data only to the recipients below.',
+    logged: 'Each recipient gets only the data its task requires, and every disclosure is recorded.',
     kinds: {
       processor: 'processor',
       third_party: 'third party',

@@ -8,6 +8,9 @@ import { createTestApp, loginAs } from '../../../test/http.js';
 import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
 import type { Tenant } from '../../modules/tenants/index.js';
 import type { Kernel } from '../kernel.js';
+import { ENFORCED_PROMISES } from '../../modules/enforcement.js';
+import type { PromiseKey } from '../policy/promises.js';
+import { STATEMENT_TEXTS } from '../policy/statement.texts.js';
 
 let database: TestDatabase;
 let kernel: Kernel;
@@ -28,6 +31,29 @@ afterAll(async () => {
 });
 
 describe('GET /t/<slug>/privacy — the statement in force, generated from the policy', () => {
+  it('makes only the promises a module of this installation keeps (a promise is kept by code or not made)', async () => {
+    const response = await app.inject({
+      method: 'GET',
+      url: `/t/${voiceking.slug}/privacy?lang=en&format=md`,
+    });
+    expect(response.statusCode).toBe(200);
+    const en = STATEMENT_TEXTS.en;
+    const sentenceOf: Record<Exclude<PromiseKey, 'dossier_erasure'>, string> = {
+      newsletter_consent: en.newsletter.unsubscribe,
+      email_tracking_consent: en.newsletter.tracking,
+      cookie_consent: en.cookies.consent,
+      disclosure_log: en.sharing.logged,
+      retention_sweeps: 'years without activity',
+    };
+    for (const [key, sentence] of Object.entries(sentenceOf)) {
+      const isKept = ENFORCED_PROMISES.has(key as PromiseKey);
+      expect({ key, said: response.body.includes(sentence) }).toEqual({ key, said: isKept });
+    }
+    // What the gate and the rights module enforce is always said.
+    expect(response.body).toContain(en.security.environment);
+    expect(response.body).toContain(en.rights.deadline(30));
+  });
+
   it('VK-1 / VK-28: serves the Dutch statement by default, naming the controller and the current authority', async () => {
     const response = await app.inject({ method: 'GET', url: `/t/${voiceking.slug}/privacy` });
     expect(response.statusCode).toBe(200);

@@ -7,6 +7,7 @@ import { findTenantBySlug } from '../../modules/tenants/index.js';
 import type { Kernel } from '../kernel.js';
 import { generateRegister } from '../policy/register.generator.js';
 import { generateStatement } from '../policy/statement.generator.js';
+import type { EnforcedPromises } from '../policy/promises.js';
 import { LANGUAGES, type Language, type Policy } from '../policy/policy.schema.js';
 
 /** Roles that may read the record of processing activities (an internal document, Art. 30). */
@@ -33,7 +34,7 @@ export function chooseLanguage(
   return (match?.lang as Language | undefined) ?? offered[0] ?? 'nl';
 }
 
-export function registerPolicyRoutes(app: FastifyInstance, kernel: Kernel): void {
+export function registerPolicyRoutes(app: FastifyInstance, kernel: Kernel, enforced: EnforcedPromises): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   typed.get(
     '/t/:slug/privacy',
@@ -53,7 +54,7 @@ export function registerPolicyRoutes(app: FastifyInstance, kernel: Kernel): void
       const tenant = await findTenantBySlug(kernel.db, request.params.slug);
       const { policy } = await kernel.policies.current(tenant.tenantId);
       const lang = chooseLanguage(policy, request.query.lang, request.headers['accept-language']);
-      const body = generateStatement(policy, { lang, format: request.query.format });
+      const body = generateStatement(policy, { lang, format: request.query.format, enforced });
       return reply
         .type(request.query.format === 'md' ? 'text/markdown; charset=utf-8' : 'text/html; charset=utf-8')
         .header('content-language', lang)

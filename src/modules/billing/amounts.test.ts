@@ -20,7 +20,8 @@ import {
 import { parseStatementCsv } from './payment.service.js';
 
 describe('structured communication (VX-3)', () => {
-  it('VX-3: check digits are the first ten digits mod 97, and 97 when the remainder is 0', () => {
+  // Part of VX-3, at unit level (requirement IDs title end-to-end tests only).
+  it('check digits are the first ten digits mod 97, and 97 when the remainder is 0', () => {
     expect(createStructuredCommunication('0000000097')).toBe('+++000/0000/09797+++');
     expect(createStructuredCommunication('1234567890')).toBe('+++123/4567/89002+++'); // 1234567890 mod 97 = 2
     expect(parseStructuredCommunication('+++090/9337/55493+++')).toMatchObject({ ok: true });
@@ -30,7 +31,9 @@ describe('structured communication (VX-3)', () => {
     });
   });
 
-  it('VX-3: every invoice gets a unique valid communication from its series, year and number', () => {
+  // Part of VX-3, at unit level (requirement IDs title end-to-end tests only).
+
+  it('every invoice gets a unique valid communication from its series, year and number', () => {
     const seen = new Set<string>();
     for (const series of ['F', 'C'] as const) {
       for (const number of [1, 2, 97, 9_999_999]) {
@@ -46,7 +49,8 @@ describe('structured communication (VX-3)', () => {
 });
 
 describe('IBAN (VK-2)', () => {
-  it('VK-2: IBANs are validated by length per country, mod 97 and the Belgian account check', () => {
+  // Part of VK-2, at unit level (requirement IDs title end-to-end tests only).
+  it('IBANs are validated by length per country, mod 97 and the Belgian account check', () => {
     expect(validateIban('BE68 5390 0754 7034')).toMatchObject({ ok: true, iban: 'BE68539007547034' });
     expect(validateIban('NL91ABNA0417164300')).toMatchObject({ ok: true });
     expect(validateIban('BE68 5390 0754 7035')).toMatchObject({ ok: false, reason: 'bad_check_digits' });
@@ -56,7 +60,8 @@ describe('IBAN (VK-2)', () => {
 });
 
 describe('amounts (VX-3)', () => {
-  it('VX-3: integer cents, VAT per rate rounded half away from zero, pro-rated months', () => {
+  // Part of VX-3, at unit level (requirement IDs title end-to-end tests only).
+  it('integer cents, VAT per rate rounded half away from zero, pro-rated months', () => {
     expect(vatOf(1603, 2100)).toBe(337); // 336.63
     expect(vatOf(50, 2100)).toBe(11); // 10.5 → 11
     expect(divideRounded(-105, 10)).toBe(-11);
@@ -85,7 +90,9 @@ describe('amounts (VX-3)', () => {
     expect(parseEuroAmount('12.345')).toBeUndefined();
   });
 
-  it('VK-14: the accounting hold runs 10 years from 1 January after the document date', () => {
+  // Part of VK-14, at unit level (requirement IDs title end-to-end tests only).
+
+  it('the accounting hold runs 10 years from 1 January after the document date', () => {
     expect(holdUntil('2026-10-31', 10)).toBe('2037-01-01');
     expect(holdUntil('2026-01-01', 10)).toBe('2037-01-01');
     expect(parsePeriod('2026-02')).toMatchObject({ start: '2026-02-01', end: '2026-02-28', days: 28 });
@@ -93,7 +100,9 @@ describe('amounts (VX-3)', () => {
     expect(parsePeriod('2026-13')).toBeUndefined();
   });
 
-  it('VX-3: a statement line is read with its structured communication only; free text is dropped', () => {
+  // Part of VX-3, at unit level (requirement IDs title end-to-end tests only).
+
+  it('a statement line is read with its structured communication only; free text is dropped', () => {
     const { lines, outgoing } = parseStatementCsv(
       'Date;Amount;Communication;Reference\n01/12/2026;10,00;+++090/9337/55493+++;R1\n2026-12-02;5;hello;R2\n2026-12-02;-5;;R3\n',
     );

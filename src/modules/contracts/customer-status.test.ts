@@ -5,7 +5,9 @@ import { deriveCustomerStatus } from './contract.service.js';
 describe('derived customer status (VX-3, VK-14)', () => {
   const today = '2026-03-02';
 
-  it('VX-3: no contract is a prospect; a running or signed contract a customer', () => {
+  // Part of VX-3, at unit level (requirement IDs title end-to-end tests only).
+
+  it('no contract is a prospect; a running or signed contract a customer', () => {
     expect(deriveCustomerStatus(1, [], today)).toMatchObject({
       status: 'prospect',
       lastContractEndedOn: null,
@@ -22,7 +24,9 @@ describe('derived customer status (VX-3, VK-14)', () => {
     });
   });
 
-  it('VK-14: a former customer carries the last day of their last contract, which starts the retention clocks', () => {
+  // Part of VK-14, at unit level (requirement IDs title end-to-end tests only).
+
+  it('a former customer carries the last day of their last contract, which starts the retention clocks', () => {
     const status = deriveCustomerStatus(
       1,
       [

@@ -17,7 +17,8 @@ describe('answer letters (VK-28, VX-17)', () => {
     en: ['Erased:', 'What we still have to keep', 'complaint', 'Belgian Data Protection Authority'],
   } as const;
   for (const lang of ['nl', 'fr', 'en'] as const) {
-    it(`VK-28: an erasure answer in ${lang} lists what was erased and kept and names the supervisory authority`, async () => {
+    // Part of VK-28, at unit level (requirement IDs title end-to-end tests only).
+    it(`an erasure answer in ${lang} lists what was erased and kept and names the supervisory authority`, async () => {
       const letter = writeLetter(await policy('voxtra'), lang, {
         kind: 'erasure',
         outcome: 'fulfilled',

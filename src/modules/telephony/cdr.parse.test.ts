@@ -29,14 +29,17 @@ function recordAt(results: CdrParseResult[], line: number): CallRecord {
 }
 
 describe('call-record parsing: the real Asterisk sample', () => {
-  it('VX-5: all 84 lines of the public 21-column Master.csv parse, none rejected', async () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+  it('all 84 lines of the public 21-column Master.csv parse, none rejected', async () => {
     const results = await collect(createReadStream(REAL_SAMPLE), { timeZone: 'UTC' });
     expect(results).toHaveLength(84);
     expect(rejections(results)).toEqual([]);
     expect(results.map((r) => r.lineNumber)).toEqual(Array.from({ length: 84 }, (_, i) => i + 1));
   });
 
-  it('VX-5: fields of the first line: caller, destination, times, durations, ids', async () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('fields of the first line: caller, destination, times, durations, ids', async () => {
     const first = recordAt(await collect(createReadStream(REAL_SAMPLE), { timeZone: 'UTC' }), 1);
     expect(first).toMatchObject({
       uniqueId: '1706368044.0#0',
@@ -54,7 +57,9 @@ describe('call-record parsing: the real Asterisk sample', () => {
     expect(first.recordHash).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('VX-5: unanswered legs have no answer time and no billable seconds', async () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('unanswered legs have no answer time and no billable seconds', async () => {
     const line7 = recordAt(await collect(createReadStream(REAL_SAMPLE), { timeZone: 'UTC' }), 7);
     expect(line7).toMatchObject({
       answeredAt: null,
@@ -64,7 +69,9 @@ describe('call-record parsing: the real Asterisk sample', () => {
     });
   });
 
-  it('VX-5: multi-leg calls stay separate records; every leg has its own id and hash; one leg per answered conversation is billable', async () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('multi-leg calls stay separate records; every leg has its own id and hash; one leg per answered conversation is billable', async () => {
     const results = records(await collect(createReadStream(REAL_SAMPLE), { timeZone: 'UTC' }));
     expect(new Set(results.map((r) => r.uniqueId)).size).toBe(84);
     expect(new Set(results.map((r) => r.recordHash)).size).toBe(84);
@@ -79,7 +86,9 @@ describe('call-record parsing: the real Asterisk sample', () => {
     );
   });
 
-  it('VX-5: non-ASCII bytes in caller names do not break the line; names are not carried', async () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('non-ASCII bytes in caller names do not break the line; names are not carried', async () => {
     const results = await collect(createReadStream(REAL_SAMPLE), { timeZone: 'UTC' });
     const line41 = recordAt(results, 41);
     expect(line41.callerRaw).toBe('81079246516548');
@@ -96,7 +105,8 @@ describe('call-record parsing: the real Asterisk sample', () => {
 });
 
 describe('call-record parsing: Asterisk layouts', () => {
-  it('VX-5: 16 columns: doubled quotes in the caller name, empty answer time, Brussels local time', async () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+  it('16 columns: doubled quotes in the caller name, empty answer time, Brussels local time', async () => {
     const results = await collect(createReadStream(fixture('asterisk-16col.csv')));
     expect(rejections(results)).toEqual([]);
     const [answered, unanswered, busy] = records(results);
@@ -120,14 +130,18 @@ describe('call-record parsing: Asterisk layouts', () => {
     expect(busy).toMatchObject({ destinationRaw: '003215123456', disposition: 'busy' });
   });
 
-  it('VX-5: 18 columns: the uniqueid alone is not a record key (forked legs share it), the hash is used', async () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('18 columns: the uniqueid alone is not a record key (forked legs share it), the hash is used', async () => {
     const [first, second] = records(await collect(createReadStream(fixture('asterisk-18col.csv'))));
     expect(first).toMatchObject({ uniqueId: null, billableSeconds: 60 });
     expect(first?.startedAt.toISOString()).toBe('2024-02-01T07:00:00.000Z');
     expect(second?.recordHash).not.toBe(first?.recordHash);
   });
 
-  it('VX-5: 21-column edge cases: Local/ legs, Latin-1 and UTF-8 names, and each bad line rejected with its line and reason', async () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('21-column edge cases: Local/ legs, Latin-1 and UTF-8 names, and each bad line rejected with its line and reason', async () => {
     const results = await collect(createReadStream(fixture('asterisk-21col-edge.csv')));
     expect(results.map((r) => [r.lineNumber, r.kind === 'record' ? 'record' : r.reason])).toEqual([
       [1, 'record'],
@@ -155,7 +169,9 @@ describe('call-record parsing: Asterisk layouts', () => {
       expect(rejection.message).not.toMatch(/3256223344|3225551234/);
   });
 
-  it('VX-5: a file with 17 columns is refused before anything is yielded, saying why', async () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('a file with 17 columns is refused before anything is yielded, saying why', async () => {
     const iterator = parseCdrStream(createReadStream(fixture('asterisk-17col.csv')));
     await expect(iterator.next()).rejects.toThrow(
       new CdrLayoutError(
@@ -167,13 +183,17 @@ describe('call-record parsing: Asterisk layouts', () => {
     ).rejects.toThrow('line 1 has 17 columns; Asterisk Master.csv has 16, 18 or 21');
   });
 
-  it('VX-5: a stated format that does not fit is refused (an Asterisk file read as FreeSWITCH)', async () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('a stated format that does not fit is refused (an Asterisk file read as FreeSWITCH)', async () => {
     await expect(
       collect(createReadStream(fixture('asterisk-16col.csv')), { format: 'freeswitch' }),
     ).rejects.toThrow(/line 1 has 16 columns; FreeSWITCH/);
   });
 
-  it('VX-5: a header line or a wrong field shape on line 1 is refused even when the column count fits', async () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('a header line or a wrong field shape on line 1 is refused even when the column count fits', async () => {
     const header =
       'accountcode,src,dst,dcontext,clid,channel,dstchannel,lastapp,lastdata,start,answer,end,duration,billsec,disposition,amaflags\n';
     const text =
@@ -198,7 +218,8 @@ describe('call-record parsing: Asterisk layouts', () => {
 });
 
 describe('call-record parsing: FreeSWITCH layouts', () => {
-  it('VX-5: the default 13-column template (with its space before accountcode)', async () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+  it('the default 13-column template (with its space before accountcode)', async () => {
     const results = await collect(createReadStream(fixture('freeswitch-13col.csv')));
     expect(rejections(results)).toEqual([]);
     const [answered, unanswered, busy] = records(results);
@@ -214,7 +235,9 @@ describe('call-record parsing: FreeSWITCH layouts', () => {
     expect(busy).toMatchObject({ disposition: 'busy' });
   });
 
-  it('VX-5: the 15-column "example" template, across both DST changes of Europe/Brussels', async () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('the 15-column "example" template, across both DST changes of Europe/Brussels', async () => {
     const results = await collect(createReadStream(fixture('freeswitch-15col.csv')));
     expect(rejections(results)).toEqual([]);
     const [spring, autumn, cancelled] = records(results);
@@ -228,7 +251,9 @@ describe('call-record parsing: FreeSWITCH layouts', () => {
     expect(cancelled).toMatchObject({ disposition: 'no_answer', billableSeconds: 0, answeredAt: null });
   });
 
-  it('VX-5: timestamps read as UTC when the switch is configured so', async () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('timestamps read as UTC when the switch is configured so', async () => {
     const [answered] = records(
       await collect(createReadStream(fixture('freeswitch-13col.csv')), { timeZone: 'UTC' }),
     );
@@ -252,7 +277,9 @@ describe('call-record parsing: generic CSV with a column mapping', () => {
     disposition: 'status',
   };
 
-  it('VX-5: maps columns by header name, semicolons, CRLF, ISO times with offsets', async () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('maps columns by header name, semicolons, CRLF, ISO times with offsets', async () => {
     const results = await collect(createReadStream(fixture('generic-carrier.csv')), {
       format: 'generic',
       mapping,
@@ -274,7 +301,9 @@ describe('call-record parsing: generic CSV with a column mapping', () => {
     expect(second).toMatchObject({ lineNumber: 3, disposition: 'no_answer', billableSeconds: 0 });
   });
 
-  it('VX-5: maps columns by index without a header', async () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('maps columns by index without a header', async () => {
     const text = '+3256223344,+3225551234,2024-06-03 14:00:00,2024-06-03 14:01:00,60\n';
     const [record] = records(
       await collect([text], {
@@ -291,7 +320,9 @@ describe('call-record parsing: generic CSV with a column mapping', () => {
     expect(record?.startedAt.toISOString()).toBe('2024-06-03T12:00:00.000Z');
   });
 
-  it('VX-5: a mapping that names a missing column is refused before anything is yielded', async () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('a mapping that names a missing column is refused before anything is yielded', async () => {
     await expect(
       collect(createReadStream(fixture('generic-carrier.csv')), {
         format: 'generic',
@@ -304,7 +335,9 @@ describe('call-record parsing: generic CSV with a column mapping', () => {
     );
   });
 
-  it('VX-5: a first data line that does not fit the mapping is refused before anything is yielded', async () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('a first data line that does not fit the mapping is refused before anything is yielded', async () => {
     const text = 'from,to,begin,seconds\n+3256223344,+3225551234,yesterday,60\n';
     await expect(
       collect([text], {

@@ -31,6 +31,7 @@ async function expectSameResults(
 }
 
 describe('fast line splitter (bulk import path)', () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
   it.each([
     'asterisk-16col.csv',
     'asterisk-17col.csv',
@@ -38,17 +39,21 @@ describe('fast line splitter (bulk import path)', () => {
     'asterisk-21col-edge.csv',
     'freeswitch-13col.csv',
     'freeswitch-15col.csv',
-  ])('VX-5: gives the same records and rejections as csv-parse on %s', async (name) => {
+  ])('gives the same records and rejections as csv-parse on %s', async (name) => {
     await expectSameResults(() => createReadStream(fixture(name)));
     await expectSameResults(() => createReadStream(fixture(name)), { format: 'asterisk' });
   });
 
-  it('VX-5: gives the same records as csv-parse on the real 21-column sample, in 7-byte chunks too', async () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('gives the same records as csv-parse on the real 21-column sample, in 7-byte chunks too', async () => {
     await expectSameResults(() => createReadStream(REAL_SAMPLE), { timeZone: 'UTC' });
     await expectSameResults(() => createReadStream(REAL_SAMPLE, { highWaterMark: 7 }), { timeZone: 'UTC' });
   });
 
-  it('VX-5: irregular quoting, a name over two lines, CRLF, a BOM and an unclosed quote agree with csv-parse', async () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('irregular quoting, a name over two lines, CRLF, a BOM and an unclosed quote agree with csv-parse', async () => {
     const line = (src: string, name: string, id: number): string =>
       `"","${src}","022345678","from-internal",${name},"SIP/201-1","SIP/trunk-2","Dial","","2024-06-03 14:00:00","2024-06-03 14:00:04","2024-06-03 14:02:04",124,120,"ANSWERED","DOCUMENTATION","17.${id}","","","17.${id}",${id}`;
     const text = [

@@ -30,7 +30,8 @@ function rate(prefix: string, overrides: Partial<TariffRate> = {}): TariffRate {
 const AT = new Date('2024-06-03T12:00:00Z');
 
 describe('rating: charged seconds', () => {
-  it('VX-5: 30/6 charges 30 s minimum, then 6-second steps, exactly at the boundaries', () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+  it('30/6 charges 30 s minimum, then 6-second steps, exactly at the boundaries', () => {
     expect(computeChargedSeconds(1, 30, 6)).toBe(30);
     expect(computeChargedSeconds(30, 30, 6)).toBe(30);
     expect(computeChargedSeconds(31, 30, 6)).toBe(36);
@@ -38,7 +39,9 @@ describe('rating: charged seconds', () => {
     expect(computeChargedSeconds(37, 30, 6)).toBe(42);
   });
 
-  it('VX-5: 60/60 charges whole minutes; 1/1 charges per second', () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('60/60 charges whole minutes; 1/1 charges per second', () => {
     expect(computeChargedSeconds(1, 60, 60)).toBe(60);
     expect(computeChargedSeconds(60, 60, 60)).toBe(60);
     expect(computeChargedSeconds(61, 60, 60)).toBe(120);
@@ -46,13 +49,16 @@ describe('rating: charged seconds', () => {
     expect(computeChargedSeconds(61, 1, 1)).toBe(61);
   });
 
-  it('VX-5: no billable seconds, nothing charged (not even the minimum)', () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('no billable seconds, nothing charged (not even the minimum)', () => {
     expect(computeChargedSeconds(0, 30, 6)).toBe(0);
   });
 });
 
 describe('rating: cost', () => {
-  it('VX-5: price per minute × charged seconds, in integer micro-euros', () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+  it('price per minute × charged seconds, in integer micro-euros', () => {
     const table = buildRatingTable([rate('32', { minimumSeconds: 30, incrementSeconds: 6 })]);
     expect(rateCall(table, '+3256223344', 30, AT)).toBe(30_000);
     expect(rateCall(table, '+3256223344', 31, AT)).toBe(36_000);
@@ -61,7 +67,9 @@ describe('rating: cost', () => {
     expect(rateCall(table, '+3256223344', 1, AT)).toBe(30_000);
   });
 
-  it('VX-5: the connection fee is added once to an answered call, and not to an unanswered one', () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('the connection fee is added once to an answered call, and not to an unanswered one', () => {
     const table = buildRatingTable([
       rate('32', { connectionFee: 50_000, minimumSeconds: 60, incrementSeconds: 60 }),
     ]);
@@ -69,7 +77,9 @@ describe('rating: cost', () => {
     expect(rateCall(table, '+3256223344', 0, AT)).toBe(0);
   });
 
-  it('VX-5: sub-cent prices stay exact and the cost is rounded half up once, to the micro-euro', () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('sub-cent prices stay exact and the cost is rounded half up once, to the micro-euro', () => {
     // €0.0125/min for 7 s = 1458.33… µ€ → 1458; €0.0127/min for 15 s = 3175 µ€ exactly
     expect(computeCost(rate('32', { pricePerMinute: 12_500 }), 7)).toBe(1_458);
     expect(computeCost(rate('32', { pricePerMinute: 12_700 }), 15)).toBe(3_175);
@@ -78,13 +88,17 @@ describe('rating: cost', () => {
     expect(Number.isInteger(computeCost(rate('32', { pricePerMinute: 99_999 }), 7))).toBe(true);
   });
 
-  it('VX-5: unanswered calls cost nothing even without a rate; answered calls without one are no_rate', () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('unanswered calls cost nothing even without a rate; answered calls without one are no_rate', () => {
     const table = buildRatingTable([rate('32')]);
     expect(rateCall(table, '+447700900123', 0, AT)).toBe(0);
     expect(rateCall(table, '+447700900123', 10, AT)).toBe('no_rate');
   });
 
-  it('VX-5: only answered calls on a billable leg carry billable seconds', () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('only answered calls on a billable leg carry billable seconds', () => {
     expect(selectBillableSeconds({ disposition: 'answered', billableSeconds: 42, isBillableLeg: true })).toBe(
       42,
     );
@@ -104,7 +118,9 @@ describe('rating: prefix lookup', () => {
     rate('3247', { pricePerMinute: 120_000 }),
   ]);
 
-  it('VX-5: the longest matching prefix wins (32 vs 324 vs 3247)', () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('the longest matching prefix wins (32 vs 324 vs 3247)', () => {
     expect(findRate(table, '+32470123456', AT)?.prefix).toBe('3247');
     expect(findRate(table, '+32490123456', AT)?.prefix).toBe('324');
     expect(findRate(table, '+3256223344', AT)?.prefix).toBe('32');
@@ -159,7 +175,9 @@ describe('rating: tariff CSV', () => {
   const header =
     'prefix,price_per_minute,minimum_seconds,increment_seconds,connection_fee,valid_from,valid_to';
 
-  it('VX-5: reads euros exactly into micro-euros and dates at Brussels midnight', () => {
+  // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('reads euros exactly into micro-euros and dates at Brussels midnight', () => {
     const text = `${header}\n32,0.0125,30,6,0.05,2024-01-01,\n+3247,0.12,60,60,0,2024-01-01,2024-07-01\n`;
     const result = parseTariffCsv(text);
     expect(result).toEqual({
