@@ -101,3 +101,53 @@ describe('errors as RFC 9457 problems', () => {
     });
   });
 });
+
+describe('GET /api/v1/me/purposes', () => {
+  it('lists the purposes the signed-in role may act under, with nl/fr/en labels, per tenant policy', async () => {
+    const voxtra = await createPolicyTenant(kernel, 'voxtra');
+    const voiceking = await createPolicyTenant(kernel, 'voiceking');
+    const atVoxtra = await loginAs(app, kernel, voxtra, 'billing');
+    const atVoiceking = await loginAs(app, kernel, voiceking, 'billing');
+    const list = async (cookie: string) => {
+      const response = await app.inject({ method: 'GET', url: '/api/v1/me/purposes', headers: { cookie } });
+      expect(response.statusCode).toBe(200);
+      return response.json<{
+        role: { key: string; label: { nl: string } | null };
+        purposes: { key: string; label: { nl: string; fr: string; en: string } }[];
+      }>();
+    };
+    const voxtraPurposes = await list(atVoxtra.cookie);
+    expect(voxtraPurposes.role.key).toBe('billing');
+    const voxtraKeys = voxtraPurposes.purposes.map((purpose) => purpose.key);
+    expect(voxtraKeys).toContain('invoicing');
+    expect(voxtraKeys).not.toContain('billing');
+    expect(voxtraKeys).not.toContain('quotes'); // sales only
+    expect(voxtraPurposes.purposes.find((purpose) => purpose.key === 'invoicing')?.label).toEqual({
+      nl: 'facturatie',
+      fr: 'facturation',
+      en: 'invoicing',
+    });
+    const voicekingKeys = (await list(atVoiceking.cookie)).purposes.map((purpose) => purpose.key);
+    expect(voicekingKeys).toContain('billing');
+    expect(voicekingKeys).not.toContain('invoicing');
+  });
+
+  it('an unknown purpose is refused with the valid ones for the role in details.validPurposes', async () => {
+    const voxtra = await createPolicyTenant(kernel, 'voxtra');
+    const session = await loginAs(app, kernel, voxtra, 'billing');
+    const valid = (
+      await app.inject({ method: 'GET', url: '/api/v1/me/purposes', headers: { cookie: session.cookie } })
+    )
+      .json<{ purposes: { key: string }[] }>()
+      .purposes.map((purpose) => purpose.key);
+    const response = await app.inject({
+      method: 'GET',
+      url: '/api/v1/invoices',
+      headers: { cookie: session.cookie, 'x-kluis-purpose': 'billing' },
+    });
+    expect(response.statusCode).toBe(400);
+    const problem = response.json<{ code: string; details: { validPurposes: string[] } }>();
+    expect(problem.code).toBe('validation_failed');
+    expect(problem.details.validPurposes).toEqual(valid);
+  });
+});

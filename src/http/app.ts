@@ -24,6 +24,7 @@ import { registerAccountRoutes } from '../modules/requests/account.routes.js';
 import type { TransferSettings } from '../modules/requests/index.js';
 import { registerAuthRoutes } from '../modules/staff/auth.routes.js';
 import { registerStaffRoutes } from '../modules/staff/staff.routes.js';
+import { registerMeRoutes } from '../modules/staff/me.routes.js';
 import { registerPolicyRoutes } from '../kernel/tenant-policy/tenant-policy.routes.js';
 import { registerPartiesRoutes } from '../modules/parties/parties.routes.js';
 import { registerContractRoutes } from '../modules/contracts/index.js';
@@ -124,6 +125,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   );
   registerAuthRoutes(app, deps.kernel, { secureCookies: deps.secureCookies ?? false });
   registerStaffRoutes(app, deps.kernel);
+  registerMeRoutes(app, deps.kernel);
   registerPolicyRoutes(app, deps.kernel, ENFORCED_PROMISES);
   registerPartiesRoutes(app, deps.kernel);
   registerContractRoutes(app, deps.kernel);

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { Kernel } from '../kernel/kernel.js';
+import { listPurposeKeysFor } from '../kernel/gate/gate.js';
 import { findPurpose } from '../kernel/policy/policy.query.js';
 import { AppError } from '../platform/errors.js';
 
@@ -34,8 +35,17 @@ export async function checkDeclaredPurpose(
   if (typeof value !== 'string' || !PURPOSE_KEY.test(value)) throw missingPurpose();
   const { policy } = await kernel.policies.current(tenantId);
   if (!findPurpose(policy, value)) {
+    // The caller can correct itself: the purposes its role may act under (GET /api/v1/me/purposes).
+    const validPurposes = request.staff
+      ? listPurposeKeysFor(policy, {
+          kind: 'staff',
+          staffId: request.staff.staffId,
+          role: request.staff.role,
+        })
+      : [];
     throw new AppError('validation_failed', 'unknown purpose', {
       publicMessage: `${PURPOSE_HEADER}: not a purpose of this tenant's policy`,
+      details: { issues: [{ path: `headers/${PURPOSE_HEADER}`, message: 'unknown purpose' }], validPurposes },
     });
   }
 }

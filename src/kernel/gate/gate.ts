@@ -1,4 +1,4 @@
-import { AppError, type ErrorCode } from '../../platform/errors.js';
+import { AppError, type ErrorCode, type ProblemDetails } from '../../platform/errors.js';
 import type { AuditEvent, AuditedTx } from '../audit/index.js';
 import type { FieldRef, Keyring } from '../keyring/keyring.js';
 import type { Clock } from '../../platform/clock.js';
@@ -137,8 +137,14 @@ export class AccessDenied extends AppError {
   readonly tenantId: number;
   readonly auditEvent: AuditEvent;
 
-  constructor(code: DenialCode, reason: string, tenantId: number, auditEvent: AuditEvent) {
-    super(code, `access denied: ${reason}`, { publicMessage: reason });
+  constructor(
+    code: DenialCode,
+    reason: string,
+    tenantId: number,
+    auditEvent: AuditEvent,
+    details?: ProblemDetails,
+  ) {
+    super(code, `access denied: ${reason}`, { publicMessage: reason, ...(details ? { details } : {}) });
     this.name = 'AccessDenied';
     this.tenantId = tenantId;
     this.auditEvent = auditEvent;
@@ -163,7 +169,7 @@ export class AccessGate {
     const subjects = await selectSubjectStates(atx.tx, request.subjectIds, request.purpose);
     const denial = decide(policy, actor, request, subjects, isoDate(this.#deps.clock.now()));
     const event = auditEvent(actor, request, denial);
-    if (denial) throw new AccessDenied(denial.code, denial.reason, atx.tenantId, event);
+    if (denial) throw new AccessDenied(denial.code, denial.reason, atx.tenantId, event, denial.details);
     atx.audit.record(event);
     return new Grant(
       GRANT_TOKEN,
@@ -183,6 +189,8 @@ export class AccessGate {
 interface Denial {
   code: DenialCode;
   reason: string;
+  /** For an unknown purpose: the purposes the actor may act under (the caller can correct itself). */
+  details?: ProblemDetails;
 }
 
 function auditEvent(actor: Actor, request: AccessRequest, denial: Denial | undefined): AuditEvent {
@@ -222,7 +230,11 @@ export function decide(
   // The purpose comes from a request header: looked up as an own key, never on the prototype.
   const purpose = findPurpose(policy, request.purpose);
   if (!purpose)
-    return { code: 'purpose_not_allowed', reason: `the policy has no purpose "${request.purpose}"` };
+    return {
+      code: 'purpose_not_allowed',
+      reason: `the policy has no purpose "${request.purpose}"`,
+      details: { validPurposes: listPurposeKeysFor(policy, actor) },
+    };
   const roleDenial = checkActor(purpose, actor, request);
   if (roleDenial) return roleDenial;
   // Erasure and the access/portability export reach every category of the subject (Art. 15, 17,
@@ -241,6 +253,14 @@ export function decide(
     if (denial) return denial;
   }
   return undefined;
+}
+
+/** The purposes an actor may act under: a staff member's by role; any for a system job. */
+export function listPurposeKeysFor(policy: Policy, actor: Actor): string[] {
+  return Object.entries(policy.purposes)
+    .filter(([, purpose]) => actor.kind !== 'staff' || purpose.roles.includes(actor.role))
+    .map(([key]) => key)
+    .sort();
 }
 
 function checkActor(purpose: Purpose, actor: Actor, request: AccessRequest): Denial | undefined {

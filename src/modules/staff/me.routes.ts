@@ -1,0 +1,60 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { requireStaff, staffOf } from '../../http/auth.js';
+import type { Kernel } from '../../kernel/kernel.js';
+
+const localized = z.object({ nl: z.string(), fr: z.string(), en: z.string() });
+
+const purposesSchema = z.object({
+  role: z.object({ key: z.string(), label: localized.nullable() }),
+  purposes: z.array(
+    z.object({
+      key: z.string().describe('the value to send in the x-kluis-purpose header'),
+      label: localized,
+      legalBasis: z.string(),
+      subjectTypes: z.array(z.string()),
+      categories: z.array(z.string()),
+    }),
+  ),
+});
+
+/**
+ * What the signed-in staff member (or API token) may do: the purposes of the tenant's policy in
+ * force that list their role, with their labels, so a client need not know that one provider
+ * bills under `billing` and another under `invoicing`.
+ */
+export function registerMeRoutes(app: FastifyInstance, kernel: Kernel): void {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  typed.get(
+    '/api/v1/me/purposes',
+    {
+      onRequest: requireStaff(kernel),
+      schema: {
+        summary: 'The purposes the signed-in role may act under, with labels in nl/fr/en',
+        description:
+          'Send one of these keys in the `x-kluis-purpose` header. The list follows the policy in force.',
+        tags: ['auth'],
+        response: { 200: purposesSchema },
+      },
+    },
+    async (request) => {
+      const staff = staffOf(request);
+      const { policy } = await kernel.policies.current(staff.tenantId);
+      const role = Object.hasOwn(policy.roles, staff.role) ? policy.roles[staff.role] : undefined;
+      return {
+        role: { key: staff.role, label: role?.label ?? null },
+        purposes: Object.entries(policy.purposes)
+          .filter(([, purpose]) => purpose.roles.includes(staff.role))
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([key, purpose]) => ({
+            key,
+            label: purpose.label,
+            legalBasis: purpose.legalBasis,
+            subjectTypes: [...purpose.subjectTypes],
+            categories: [...purpose.categories],
+          })),
+      };
+    },
+  );
+}
