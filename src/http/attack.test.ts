@@ -274,3 +274,53 @@ describe('erasure needs a purpose, role and subject type the policy grants for i
     }
   });
 });
+
+describe('API tokens carry at most their maker’s role (separation of duties, VK-7)', () => {
+  const mint = (session: StaffSession, role: string) =>
+    call(session, 'POST', '/api/v1/tokens', {}, { label: `t ${role}`, role });
+
+  it('an admin cannot mint a privacy officer token (voiceking and voxtra)', async () => {
+    const voxtraAdmin = await loginAs(app, kernel, voxtra, 'admin');
+    for (const session of [admin, voxtraAdmin]) {
+      const response = await mint(session, 'privacy_officer');
+      expect(response.statusCode).toBe(403);
+      expect(codeOf(response)).toBe('role_not_allowed');
+    }
+    const rows = await runAsOwner<{ n: number }>(
+      database.ownerUrl,
+      "select count(*)::int as n from staff_api_tokens where role = 'privacy_officer'",
+    );
+    expect(rows.rows[0]?.n).toBe(0);
+  });
+
+  it('an admin cannot mint any role with a purpose beyond their own (sales, billing, support)', async () => {
+    for (const role of ['sales', 'billing', 'support', 'hr']) {
+      expect((await mint(admin, role)).statusCode).toBe(403);
+    }
+  });
+
+  it('the privacy officer mints their own token only after signing in with a second factor', async () => {
+    const officer = await loginAs(app, kernel, voiceking, 'privacy_officer');
+    expect(officer.totpSecret).toBeDefined();
+    const response = await mint(officer, 'privacy_officer');
+    expect(response.statusCode).toBe(201);
+    expect((await mint(officer, 'admin')).statusCode).toBe(403);
+  });
+
+  it('a token made under the old rule, beyond its maker’s role, is refused at use', async () => {
+    const secret = 'A'.repeat(43);
+    const { createHash } = await import('node:crypto');
+    await runAsOwner(
+      database.ownerUrl,
+      `insert into staff_api_tokens (tenant_id, token_hash, label, role, created_by, created_at)
+       values ($1, $2, 'legacy', 'privacy_officer', $3, now())`,
+      [voiceking.tenantId, createHash('sha256').update(secret).digest(), admin.staffId],
+    );
+    const response = await app.inject({
+      method: 'GET',
+      url: '/api/v1/auth/me',
+      headers: { authorization: `Bearer kluis_${voiceking.tenantId}_${secret}` },
+    });
+    expect(response.statusCode).toBe(401);
+  });
+});

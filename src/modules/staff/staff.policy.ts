@@ -1,3 +1,4 @@
+import { purposesForRole } from '../../kernel/policy/policy.query.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { STAFF_PURPOSE } from './staff.service.js';
 
@@ -28,4 +29,14 @@ export function mfaRequiredRoles(policy: Policy): ReadonlySet<string> {
 
 export function roleRequiresMfa(policy: Policy, role: string): boolean {
   return mfaRequiredRoles(policy).has(role);
+}
+
+/**
+ * The purposes `role` acts under that `holder` does not: empty when a token (or anything else
+ * handed on) with `role` carries no more than its holder may do. Roles are not ranked in the
+ * policy, so "at most the holder's role" means: no purpose beyond the holder's own.
+ */
+export function purposesBeyond(policy: Policy, role: string, holder: string): string[] {
+  const held = new Set(purposesForRole(policy, holder));
+  return purposesForRole(policy, role).filter((purpose) => !held.has(purpose));
 }

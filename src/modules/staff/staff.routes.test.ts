@@ -195,10 +195,12 @@ describe('staff management (admin only, purpose staff_accounts)', () => {
 describe('API tokens', () => {
   it('VK-7: a token is scoped to one role, shown once, stored hashed, audited, and stops at revocation', async () => {
     const admin = await loginAs(app, kernel, voiceking, 'admin');
+    const billing = await loginAs(app, kernel, voiceking, 'billing');
+    const privacyOfficer = await loginAs(app, kernel, voiceking, 'privacy_officer');
     const create = await app.inject({
       method: 'POST',
       url: '/api/v1/tokens',
-      headers: writeHeaders(admin),
+      headers: writeHeaders(billing),
       payload: { label: 'invoicing sync', role: 'billing' },
     });
     expect(create.statusCode).toBe(201);
@@ -217,7 +219,7 @@ describe('API tokens', () => {
     const officer = await app.inject({
       method: 'POST',
       url: '/api/v1/tokens',
-      headers: writeHeaders(admin),
+      headers: writeHeaders(privacyOfficer),
       payload: { label: 'register export', role: 'privacy_officer' },
     });
     const officerBearer = { authorization: `Bearer ${officer.json<{ token: string }>().token}` };
@@ -261,9 +263,9 @@ describe('API tokens', () => {
     expect(actions).toContain('token.revoke');
   });
 
-  it('VK-7: a token stops when its accountable admin is disabled', async () => {
+  it('VK-7: a token stops when its accountable maker is disabled', async () => {
     const tenant = await createPolicyTenant(kernel, 'voiceking');
-    const first = await loginAs(app, kernel, tenant, 'admin');
+    const first = await loginAs(app, kernel, tenant, 'sales');
     const second = await loginAs(app, kernel, tenant, 'admin');
     const create = await app.inject({
       method: 'POST',
@@ -301,7 +303,7 @@ describe('tenant isolation', () => {
     const create = await app.inject({
       method: 'POST',
       url: '/api/v1/tokens',
-      headers: writeHeaders(adminA),
+      headers: writeHeaders(technician),
       payload: { label: 'field app', role: 'technician' },
     });
     const apiToken = create.json<{ token: string }>().token;
@@ -336,7 +338,7 @@ describe('tenant isolation', () => {
       method: 'POST',
       url: '/api/v1/tokens',
       headers: writeHeaders(adminB),
-      payload: { label: 'b integration', role: 'sales' },
+      payload: { label: 'b integration', role: 'admin' },
     });
     const get = await app.inject({
       method: 'GET',
@@ -459,7 +461,7 @@ describe('secrets stay out of responses and logs', () => {
         method: 'POST',
         url: '/api/v1/tokens',
         headers: session,
-        payload: { label: 'integration', role: 'billing' },
+        payload: { label: 'integration', role: 'admin' },
       });
       const apiToken = token.json<{ token: string }>().token;
       secrets.push({ label: 'API token', value: apiToken, shownBy: 'POST /api/v1/tokens' });

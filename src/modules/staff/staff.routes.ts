@@ -160,7 +160,8 @@ export function registerStaffRoutes(app: FastifyInstance, kernel: Kernel): void 
     {
       onRequest: sessionOnly,
       schema: {
-        summary: 'API tokens of the tenant (never the tokens themselves)',
+        summary:
+          'API tokens (never the tokens themselves): all of the tenant for a staff-managing role, else your own',
         tags: ['tokens'],
         response: { 200: z.object({ items: z.array(apiTokenSchema) }) },
       },
@@ -178,7 +179,8 @@ export function registerStaffRoutes(app: FastifyInstance, kernel: Kernel): void 
       onRequest: sessionOnly,
       schema: {
         summary:
-          'Create an API token scoped to one role; the token is shown once. Use it as `Authorization: Bearer kluis_…`.',
+          'Create an API token scoped to one role, at most your own (no purpose beyond yours); a role that requires ' +
+          'a second factor needs an account with one. The token is shown once. Use it as `Authorization: Bearer kluis_…`.',
         tags: ['tokens'],
         body: z.object({ label: z.string().min(1).max(80), role: roleKey }),
         response: { 201: apiTokenSchema.extend({ token: z.string() }) },
@@ -196,7 +198,8 @@ export function registerStaffRoutes(app: FastifyInstance, kernel: Kernel): void 
     {
       onRequest: sessionOnly,
       schema: {
-        summary: 'Revoke an API token; the next request with it is refused',
+        summary:
+          'Revoke an API token (any, for a staff-managing role; else your own); the next request with it is refused',
         tags: ['tokens'],
         params: tokenParams,
         response: { 200: apiTokenSchema },

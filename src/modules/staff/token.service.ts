@@ -6,7 +6,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { withTenant } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import { sha256, type StaffPrincipal } from './auth.service.js';
-import { staffAdminRoles } from './staff.policy.js';
+import { purposesBeyond, roleRequiresMfa, staffAdminRoles } from './staff.policy.js';
 import { STAFF_PURPOSE } from './staff.service.js';
 
 /** `kluis_<tenantId>_<43 characters>`: the tenant id picks the tenant (RLS), the rest is 256 random bits. */
@@ -34,7 +34,7 @@ export interface ApiTokenView {
   revokedAt: Date | null;
 }
 
-/** Only staff-managing roles (admins) manage tokens; the gate decides and audits it. */
+/** Staff-managing roles (admins) manage every token; the gate decides and audits it. */
 async function authorizeTokenAdmin(
   kernel: Kernel,
   atx: AuditedTx,
@@ -81,9 +81,11 @@ function toView(row: {
 }
 
 /**
- * Creates an API token for an integration, scoped to one role of the policy. The token is
- * returned once; only its SHA-256 is stored. The creating admin is accountable for it: requests
- * made with it act as that admin's staff id with the token's role (decision 0020). Audited.
+ * Creates an API token scoped to one role of the policy, for the staff member who asks: the token
+ * carries at most their own role (no purpose beyond theirs, so no admin can mint a privacy
+ * officer's powers), and a role that requires a second factor is minted only by an account that
+ * signs in with one. The token is returned once; only its SHA-256 is stored. Requests made with it
+ * act as its maker's staff id with the token's role (decision 0020, 0062). Audited, refusals too.
  */
 export async function createApiToken(
   kernel: Kernel,
@@ -105,17 +107,30 @@ export async function createApiToken(
       publicMessage: `role: not a role of this tenant's policy (${Object.keys(policy.roles).join(', ')})`,
     });
   }
+  const role = parsed.data.role;
+  const beyond = purposesBeyond(policy, role, actor.role);
+  if (beyond.length > 0) {
+    await recordTokenRefusal(kernel, tenantId, actor, 'role_beyond_maker');
+    throw new AppError('role_not_allowed', 'token role beyond its maker', {
+      publicMessage: `role: a token carries at most your own role; ${role} acts under purposes yours does not (${beyond.join(', ')})`,
+    });
+  }
+  if (roleRequiresMfa(policy, role) && !(await hasSecondFactor(kernel, tenantId, actor.staffId))) {
+    await recordTokenRefusal(kernel, tenantId, actor, 'second_factor_missing');
+    throw new AppError('forbidden', 'token role needs a second factor', {
+      publicMessage: `role ${role} requires a second factor: set one up and sign in with it before making its token`,
+    });
+  }
   const secret = randomBytes(32).toString('base64url');
   const now = kernel.clock.now();
   return kernel.transact(tenantId, async (atx) => {
-    await authorizeTokenAdmin(kernel, atx, actor, true);
     const row = await atx.tx
       .insertInto('staff_api_tokens')
       .values({
         tenant_id: tenantId,
         token_hash: sha256(secret),
         label: parsed.data.label,
-        role: parsed.data.role,
+        role,
         created_by: actor.staffId,
         created_at: now,
       })
@@ -133,14 +148,47 @@ export async function createApiToken(
   });
 }
 
+/** Whether the account has a second factor set up (its logins then need it, decision 0020). */
+async function hasSecondFactor(kernel: Kernel, tenantId: number, staffId: number): Promise<boolean> {
+  const row = await withTenant(kernel.db, tenantId, (tx) =>
+    tx.selectFrom('staff_users').select('totp_enabled_at').where('staff_id', '=', staffId).executeTakeFirst(),
+  );
+  return row?.totp_enabled_at != null;
+}
+
+async function recordTokenRefusal(
+  kernel: Kernel,
+  tenantId: number,
+  actor: Actor & { kind: 'staff' },
+  reason: string,
+): Promise<void> {
+  await kernel.transact(tenantId, (atx) => {
+    atx.audit.record({
+      actor: auditActor(actor),
+      role: actor.role,
+      purpose: STAFF_PURPOSE,
+      action: 'token.create',
+      decision: 'denied',
+      reason,
+    });
+    return Promise.resolve();
+  });
+}
+
+/** Whether the actor manages staff (sees and revokes every token); others see only their own. */
+async function isTokenAdmin(kernel: Kernel, tenantId: number, actor: Actor): Promise<boolean> {
+  if (actor.kind !== 'staff') return true;
+  const { policy } = await kernel.policies.current(tenantId);
+  return staffAdminRoles(policy).has(actor.role);
+}
+
 export async function listApiTokens(kernel: Kernel, tenantId: number, actor: Actor): Promise<ApiTokenView[]> {
+  const isAdmin = await isTokenAdmin(kernel, tenantId, actor);
   return kernel.transact(tenantId, async (atx) => {
-    await authorizeTokenAdmin(kernel, atx, actor, false);
-    const rows = await atx.tx
-      .selectFrom('staff_api_tokens')
-      .select(TOKEN_COLUMNS)
-      .orderBy('token_id')
-      .execute();
+    if (isAdmin) await authorizeTokenAdmin(kernel, atx, actor, false);
+    let query = atx.tx.selectFrom('staff_api_tokens').select(TOKEN_COLUMNS).orderBy('token_id');
+    if (!isAdmin && actor.kind === 'staff') query = query.where('created_by', '=', actor.staffId);
+    const rows = await query.execute();
     return rows.map(toView);
   });
 }
@@ -153,15 +201,19 @@ export async function revokeApiToken(
   tokenId: number,
 ): Promise<ApiTokenView> {
   const now = kernel.clock.now();
+  const isAdmin = await isTokenAdmin(kernel, tenantId, actor);
   return kernel.transact(tenantId, async (atx) => {
-    await authorizeTokenAdmin(kernel, atx, actor, true);
+    if (isAdmin) await authorizeTokenAdmin(kernel, atx, actor, true);
     const existing = await atx.tx
       .selectFrom('staff_api_tokens')
       .select(TOKEN_COLUMNS)
       .where('token_id', '=', tokenId)
       .forUpdate()
       .executeTakeFirst();
-    if (!existing) throw new AppError('not_found', 'no such token', { publicMessage: 'no such token' });
+    // Someone who does not manage staff sees only their own tokens: another's is "no such token".
+    const isVisible = isAdmin || (actor.kind === 'staff' && existing?.created_by === actor.staffId);
+    if (!existing || !isVisible)
+      throw new AppError('not_found', 'no such token', { publicMessage: 'no such token' });
     if (existing.revoked_at !== null) return toView(existing);
     const row = await atx.tx
       .updateTable('staff_api_tokens')
@@ -182,8 +234,8 @@ export async function revokeApiToken(
 }
 
 /**
- * Resolves a bearer token. Refused when malformed, unknown, revoked, or when the accountable
- * admin is disabled or no longer has a staff-managing role.
+ * Resolves a bearer token. Refused when malformed, unknown, revoked, or when its maker is
+ * disabled or their role no longer covers the token's.
  */
 export async function authenticateApiToken(kernel: Kernel, bearer: string): Promise<StaffPrincipal> {
   const match = TOKEN_PATTERN.exec(bearer);
@@ -217,8 +269,13 @@ export async function authenticateApiToken(kernel: Kernel, bearer: string): Prom
   }).catch(() => undefined);
   if (!found) throw new AppError('unauthenticated', 'no valid API token');
   const { policy } = await kernel.policies.current(tenantId);
-  if (!staffAdminRoles(policy).has(found.creator_role))
-    throw new AppError('unauthenticated', 'the accountable admin no longer manages staff');
+  // A token never carries more than its maker's current role (a maker moved to a narrower role
+  // takes their tokens along), nor a role the policy no longer has.
+  if (
+    !Object.hasOwn(policy.roles, found.role) ||
+    purposesBeyond(policy, found.role, found.creator_role).length > 0
+  )
+    throw new AppError('unauthenticated', 'the token role exceeds its maker');
   return {
     tenantId,
     tenantSlug: found.slug,
