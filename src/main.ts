@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createMailer } from './platform/mailer.js';
-import { registerJobs } from './jobs/index.js';
+import { describeUnexpected } from './platform/errors.js';
+import { checkpointAllTenants, registerJobs } from './jobs/index.js';
 import { startJobQueue, type JobQueue } from './platform/job-queue.js';
 import { DATA_MAP } from './modules/data-map.js';
 import pg from 'pg';
@@ -162,6 +163,7 @@ export async function openRuntime(
     keystore: database.keystore,
     kms: new LocalKeyManagementService(masterKey),
     clock,
+    ...(config.audit.anchorFile === undefined ? {} : { auditAnchorFile: config.audit.anchorFile }),
   });
   return { database, kernel, close: () => database.close() };
 }
@@ -252,6 +254,10 @@ export async function startKluis(config: Config, logger: Logger): Promise<Runnin
     stop: async () => {
       await app.close();
       await jobs.stop();
+      // The last entries of this run are anchored before the database goes away.
+      await checkpointAllTenants(runtime.kernel, logger).catch((error: unknown) =>
+        logger.error({ err: describeUnexpected(error) }, 'audit checkpoint at shutdown failed'),
+      );
       await database.close();
     },
   };

@@ -1,21 +1,23 @@
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
 import type { Logger } from '../platform/logger.js';
-import { AuditChainError, verifyAuditChain, writeCheckpoint, type AuditKeys } from '../kernel/audit/index.js';
+import { AuditChainError, verifyAuditChain, writeCheckpoint, type AuditDeps } from '../kernel/audit/index.js';
 import { openRuntime, type DatabaseHandle } from '../main.js';
 import { findTenantBySlug, listTenants, type Tenant } from '../modules/tenants/index.js';
 import type { Db } from '../platform/db.js';
 import { systemClock } from '../platform/clock.js';
 import { createCliContext, exitWithFailure } from './context.js';
 
-/** The data database and the keyring's keyed functions (pseudonyms, checkpoint MACs). */
+/** The data database, the keyring's keyed functions and the anchor places (key store, file). */
 async function openAudit(
   config: Config,
   logger: Logger,
-): Promise<{ database: DatabaseHandle; keys: AuditKeys; close: () => Promise<void> }> {
+): Promise<{ database: DatabaseHandle; audit: AuditDeps; close: () => Promise<void> }> {
   const runtime = await openRuntime(config, logger);
-  return { database: runtime.database, keys: runtime.kernel.audit.keys, close: () => runtime.close() };
+  return { database: runtime.database, audit: runtime.kernel.audit, close: () => runtime.close() };
 }
+
+const DEFAULT_ANCHOR_GRACE_MINUTES = 60;
 
 async function selectTenants(db: Db, slug: string | undefined): Promise<Tenant[]> {
   return slug === undefined ? listTenants(db) : [await findTenantBySlug(db, slug)];
@@ -31,17 +33,28 @@ export function registerAuditCommands(program: Command): void {
     .command('verify')
     .description('recompute every audit chain; exit 1 naming the first entry that does not match')
     .option('--tenant <slug>', 'only this tenant (default: all tenants)')
-    .action(async (flags: { tenant?: string }) => {
+    .option(
+      '--anchor-grace-minutes <minutes>',
+      'entries older than this must be covered by a checkpoint outside the database',
+      String(DEFAULT_ANCHOR_GRACE_MINUTES),
+    )
+    .action(async (flags: { tenant?: string; anchorGraceMinutes: string }) => {
       try {
+        const grace = Number(flags.anchorGraceMinutes);
+        if (!Number.isInteger(grace) || grace < 0) {
+          console.error('kluis: --anchor-grace-minutes: expected a whole number of minutes');
+          process.exit(1);
+        }
         const { config, logger } = createCliContext();
-        const { database, keys, close } = await openAudit(config, logger);
+        const { database, audit, close } = await openAudit(config, logger);
         let broken = 0;
         try {
+          const anchorsRequiredBefore = new Date(systemClock.now().getTime() - grace * 60_000);
           for (const tenant of await selectTenants(database.db, flags.tenant)) {
-            const result = await verifyAuditChain({ db: database.db, keys }, tenant.tenantId);
+            const result = await verifyAuditChain(audit, tenant.tenantId, { anchorsRequiredBefore });
             if (result.ok) {
               console.log(
-                `audit ${tenant.slug}: intact (${result.entries} entries, ${result.checkpoints} checkpoints)`,
+                `audit ${tenant.slug}: intact (${result.entries} entries, ${result.checkpoints} checkpoints, ${result.anchors ?? 0} outside the database)`,
               );
             } else {
               broken += 1;
@@ -69,15 +82,12 @@ export function registerAuditCommands(program: Command): void {
     .action(async (flags: { tenant?: string }) => {
       try {
         const { config, logger } = createCliContext();
-        const { database, keys, close } = await openAudit(config, logger);
+        const { database, audit, close } = await openAudit(config, logger);
         let refused = 0;
         try {
           for (const tenant of await selectTenants(database.db, flags.tenant)) {
             try {
-              const written = await writeCheckpoint(
-                { db: database.db, keys, clock: systemClock },
-                tenant.tenantId,
-              );
+              const written = await writeCheckpoint(audit, tenant.tenantId);
               console.log(
                 written
                   ? `audit ${tenant.slug}: checkpoint at seq ${written.seq}`

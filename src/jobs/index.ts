@@ -3,6 +3,7 @@ import type { Logger } from '../platform/logger.js';
 import type { RequestsDeps } from '../modules/requests/index.js';
 import { deadlineRemindersJob } from './deadline-reminders.job.js';
 import { ERASURE_FINISHER_JOB, erasureFinisherJob } from './erasure-finisher.job.js';
+import { AUDIT_CHECKPOINT_JOB, auditCheckpointJob } from './audit-checkpoint.job.js';
 
 export interface JobDeps {
   requests: RequestsDeps;
@@ -13,9 +14,13 @@ export interface JobDeps {
 export async function registerJobs(queue: JobQueue, deps: JobDeps): Promise<void> {
   await queue.register(deadlineRemindersJob(deps.requests, deps.logger));
   await queue.register(erasureFinisherJob(deps.requests.kernel, deps.logger));
-  // Work a crash left half-done is finished at every start, not only at the next tick.
+  await queue.register(auditCheckpointJob(deps.requests.kernel, deps.logger));
+  // Work a crash left half-done is finished at every start, not only at the next tick, and what
+  // was audited while no server ran is anchored.
   await queue.runNow(ERASURE_FINISHER_JOB);
+  await queue.runNow(AUDIT_CHECKPOINT_JOB);
 }
 
 export { DEADLINE_REMINDERS_JOB } from './deadline-reminders.job.js';
 export { ERASURE_FINISHER_JOB } from './erasure-finisher.job.js';
+export { AUDIT_CHECKPOINT_JOB, checkpointAllTenants } from './audit-checkpoint.job.js';

@@ -1,6 +1,13 @@
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db.js';
-import { appendAuditNow, withAudit, type AuditDeps, type AuditedTx } from './audit/index.js';
+import {
+  appendAuditNow,
+  FileAnchors,
+  KeystoreAnchors,
+  withAudit,
+  type AuditDeps,
+  type AuditedTx,
+} from './audit/index.js';
 import { AccessDenied, AccessGate } from './gate/gate.js';
 import { Keyring } from './keyring/keyring.js';
 import type { KeyManagementService } from './keyring/kms.js';
@@ -12,6 +19,8 @@ export interface KernelOptions {
   keystore: KeystoreDb;
   kms: KeyManagementService;
   clock: Clock;
+  /** KLUIS_AUDIT_ANCHOR_FILE: an append-only file that also receives every audit checkpoint. */
+  auditAnchorFile?: string;
 }
 
 /** The privacy core, assembled once by the composition root and handed to every service. */
@@ -39,6 +48,11 @@ export function createKernel(options: KernelOptions): Kernel {
       pseudonym: (tenantId, subjectId) => keyring.pseudonym(tenantId, subjectId),
       checkpointMac: (tenantId, data) => keyring.checkpointMac(tenantId, data),
     },
+    // Checkpoints also go outside the data database: the key store, and the operator's file.
+    anchors: [
+      new KeystoreAnchors(options.keystore),
+      ...(options.auditAnchorFile === undefined ? [] : [new FileAnchors(options.auditAnchorFile)]),
+    ],
   };
   const policies = new TenantPolicyStore(options.db);
   const gate = new AccessGate({ policies, keyring, clock: options.clock });

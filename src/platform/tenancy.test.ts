@@ -144,6 +144,7 @@ describe('schema distributable by tenant (DESIGN.md "Scale")', () => {
         order by c.relname`,
     );
     expect(tables.rows).toEqual([
+      { relname: 'audit_anchors', rls: true, forced: true },
       { relname: 'data_keys', rls: true, forced: true },
       { relname: 'tenant_keks', rls: true, forced: true },
     ]);

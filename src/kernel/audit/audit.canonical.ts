@@ -82,3 +82,17 @@ export function encodeCheckpoint(checkpoint: {
     'utf8',
   );
 }
+
+export const ENTRY_MAC_ENCODING_VERSION = 'kluis.audit-entry-mac.v1';
+
+/**
+ * The bytes an entry's own MAC covers: its place and its hash (which covers everything else).
+ * Without the tenant's key nobody can append or rewrite an entry that verifies, even with every
+ * hash recomputed.
+ */
+export function encodeEntryMac(entry: { tenantId: number; seq: number; hash: Buffer }): Buffer {
+  return Buffer.from(
+    JSON.stringify([ENTRY_MAC_ENCODING_VERSION, entry.tenantId, entry.seq, entry.hash.toString('hex')]),
+    'utf8',
+  );
+}

@@ -306,18 +306,18 @@ describe('tamper detection (verifyAuditChain)', () => {
     });
   });
 
-  it('an entry inserted in the middle (with a well-formed hash) breaks the link of the entry after it', async () => {
+  it('an entry inserted in the middle (with a well-formed hash and link) is named: it carries no signature', async () => {
     const tenantId = await createAuditTenant(database.db, 'inserted');
     await appendTen(tenantId);
     await insertForgedEntry(database.ownerUrl, tenantId, 6);
     expect(await verifyAuditChain(deps, tenantId)).toMatchObject({
       ok: false,
-      firstBadSeq: 7,
-      problem: 'broken_link',
+      firstBadSeq: 6,
+      problem: 'entry_mac_missing',
     });
   });
 
-  it('a chain rewritten from some seq on with every hash recomputed is caught by the signed checkpoint', async () => {
+  it('a chain rewritten from some seq on with every hash recomputed is named at its first rewritten entry (entry signatures)', async () => {
     const tenantId = await createAuditTenant(database.db, 'rewritten');
     await appendTen(tenantId);
     await withAudit(deps, tenantId, ({ audit }) => Promise.resolve(audit.record(readEvent([1]))));
@@ -326,16 +326,15 @@ describe('tamper detection (verifyAuditChain)', () => {
     expect(await writeCheckpoint(deps, tenantId)).toEqual({ seq: 21 });
     expect(await verifyAuditChain(deps, tenantId)).toEqual({ ok: true, entries: 21, checkpoints: 2 });
 
-    // The rewrite starts right after the first checkpoint: named exactly.
     await rewriteTail(database.ownerUrl, tenantId, 12);
     expect(await verifyAuditChain(deps, tenantId)).toMatchObject({
       ok: false,
       firstBadSeq: 12,
-      problem: 'checkpoint_mismatch',
+      problem: 'entry_mac_invalid',
     });
   });
 
-  it('a rewrite inside a checkpointed stretch is named from the last matching checkpoint on', async () => {
+  it('a rewrite inside a checkpointed stretch is named at the rewritten entry, not only from the last checkpoint', async () => {
     const tenantId = await createAuditTenant(database.db, 'rewritten-mid');
     await appendTen(tenantId);
     await writeCheckpoint(deps, tenantId);
@@ -343,9 +342,8 @@ describe('tamper detection (verifyAuditChain)', () => {
     await writeCheckpoint(deps, tenantId);
     await rewriteTail(database.ownerUrl, tenantId, 15);
     const result = await verifyAuditChain(deps, tenantId);
-    // Without a per-entry key, all that is proven is "after seq 10, up to checkpoint 20".
-    expect(result).toMatchObject({ ok: false, firstBadSeq: 11, problem: 'checkpoint_mismatch' });
-    expect(result.ok ? '' : result.message).toMatch(/checkpoint at seq 20/);
+    // Each entry's own signature names the first rewritten one, not just "after checkpoint 10".
+    expect(result).toMatchObject({ ok: false, firstBadSeq: 15, problem: 'entry_mac_invalid' });
   });
 
   it('a forged checkpoint (wrong MAC) is reported', async () => {

@@ -3,7 +3,14 @@ import { sql, type Insertable } from 'kysely';
 import type { Clock } from '../../platform/clock.js';
 import { withTenant, type Db, type Tx } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
-import { encodeCheckpoint, GENESIS_HASH, hashAuditEntry, type ChainedEntry } from './audit.canonical.js';
+import {
+  encodeCheckpoint,
+  encodeEntryMac,
+  GENESIS_HASH,
+  hashAuditEntry,
+  type ChainedEntry,
+} from './audit.canonical.js';
+import { AnchorSourceError, type AnchorSource, type AuditAnchor } from './audit.anchors.js';
 import {
   SELF_ACTOR_ID,
   validateAuditEvent,
@@ -39,6 +46,8 @@ export interface AuditDeps {
   db: Db;
   keys: AuditKeys;
   clock: Clock;
+  /** Where checkpoints are also written, outside the data database (key store, anchor file). */
+  anchors?: readonly AnchorSource[];
 }
 
 const DRAIN = Symbol('drain');
@@ -185,13 +194,15 @@ async function appendEvents(
       prevHash,
     };
     const hash = hashAuditEntry(entry);
-    rows.push(toRow(entry, hash));
+    rows.push(
+      toRow(entry, hash, await keys.checkpointMac(tenantId, encodeEntryMac({ tenantId, seq, hash }))),
+    );
     prevHash = hash;
   }
   await insertAuditEntries(tx, tenantId, rows, { seq, hash: prevHash });
 }
 
-function toRow(entry: ChainedEntry, hash: Buffer): Insertable<AuditLogTable> {
+function toRow(entry: ChainedEntry, hash: Buffer, mac: Buffer): Insertable<AuditLogTable> {
   return {
     tenant_id: entry.tenantId,
     seq: entry.seq,
@@ -209,11 +220,12 @@ function toRow(entry: ChainedEntry, hash: Buffer): Insertable<AuditLogTable> {
     request_id: entry.requestId,
     prev_hash: entry.prevHash,
     hash,
+    mac,
   };
 }
 
 /** A stored row as the canonical encoding sees it (verification, and tests that forge entries). */
-export function fromRow(row: AuditLogRow): ChainedEntry {
+export function fromRow(row: Omit<AuditLogRow, 'mac'>): ChainedEntry {
   return {
     tenantId: row.tenant_id,
     seq: row.seq,
@@ -234,10 +246,27 @@ export function fromRow(row: AuditLogRow): ChainedEntry {
 }
 
 export type AuditProblem =
-  'hash_mismatch' | 'broken_link' | 'gap' | 'checkpoint_mismatch' | 'checkpoint_mac_invalid';
+  | 'hash_mismatch'
+  | 'broken_link'
+  | 'gap'
+  | 'entry_mac_invalid'
+  | 'entry_mac_missing'
+  | 'checkpoint_mismatch'
+  | 'checkpoint_mac_invalid'
+  | 'checkpoint_backwards'
+  | 'truncated'
+  | 'unanchored'
+  | 'anchor_unreadable';
 
 export type AuditVerification =
-  | { ok: true; entries: number; checkpoints: number }
+  | {
+      ok: true;
+      entries: number;
+      /** Checkpoints in the data database. */
+      checkpoints: number;
+      /** Checkpoints found outside it (key store, anchor file); present when sources are configured. */
+      anchors?: number;
+    }
   | {
       ok: false;
       /** Entries found intact before the first bad one. */
@@ -247,85 +276,288 @@ export type AuditVerification =
       message: string;
     };
 
+type AuditFailure = Extract<AuditVerification, { ok: false }>;
+
 /** Thrown by writeCheckpoint: a broken chain is never signed. */
 export class AuditChainError extends Error {
-  constructor(readonly verification: Extract<AuditVerification, { ok: false }>) {
+  constructor(readonly verification: AuditFailure) {
     super(`the audit chain is broken at seq ${verification.firstBadSeq}: ${verification.message}`);
     this.name = 'AuditChainError';
   }
 }
 
+/** A signed checkpoint and where it was found (messages name the place). */
+interface Checkpoint extends AuditAnchor {
+  source: string;
+}
+
 const VERIFY_BATCH = 1000;
-const CHECKPOINT_BATCH = 500;
+
+export interface VerifyOptions {
+  batchSize?: number;
+  /**
+   * Entries written before this instant must be covered by a checkpoint in every anchor source:
+   * the server anchors every few minutes and at shutdown, so an older entry without one means
+   * checkpoints were deleted (or never written). Omitted: not checked.
+   */
+  anchorsRequiredBefore?: Date;
+}
 
 /**
  * Recomputes a tenant's whole chain in seq order, in pages (constant memory), from one
- * consistent snapshot, and names the first entry that does not hold:
- * - `gap`: an entry is missing (also at the end, against the head or a checkpoint);
+ * consistent snapshot, against the checkpoints in the data database AND those kept outside it
+ * (key store, anchor file), and names the first entry that does not hold:
+ * - `gap`: an entry is missing (also at the end, against the head);
  * - `broken_link`: an entry's prev_hash is not the previous entry's hash (an entry was
  *   inserted or removed before it), or entries exist beyond the head;
  * - `hash_mismatch`: an entry's content was changed;
+ * - `entry_mac_invalid` / `entry_mac_missing`: an entry was written or rewritten without the
+ *   tenant's key (a forged append with the head moved, a rewrite with recomputed hashes);
  * - `checkpoint_mac_invalid`: a checkpoint was not signed with the tenant's key;
- * - `checkpoint_mismatch`: the chain was rewritten with recomputed hashes. The rewrite is only
- *   known to lie after the last matching checkpoint, so firstBadSeq is the first entry after
- *   it. A rewrite after the last checkpoint is caught only by the next checkpoint: write them
- *   often (`kluis audit checkpoint`).
+ * - `checkpoint_mismatch`: a signed checkpoint disagrees with the chain (rewritten entries);
+ * - `truncated`: the chain ends before a signed checkpoint;
+ * - `checkpoint_backwards`: a place's checkpoints, in the order written, go back (the chain was
+ *   cut back and rebuilt);
+ * - `unanchored`: an entry older than `anchorsRequiredBefore` is covered by no checkpoint of
+ *   some anchor source (checkpoints deleted);
+ * - `anchor_unreadable`: an anchor source cannot be read (the message says which and where).
+ * What cannot be detected: entries removed from the end after the last checkpoint, with the
+ * head moved back (docs/decisions/0072); checkpoints are written every 5 minutes and at shutdown.
  */
 export async function verifyAuditChain(
-  deps: Pick<AuditDeps, 'db' | 'keys'>,
+  deps: Pick<AuditDeps, 'db' | 'keys' | 'anchors'>,
   tenantId: number,
-  options: { batchSize?: number } = {},
+  options: VerifyOptions = {},
 ): Promise<AuditVerification> {
-  return withTenantSnapshot(deps.db, tenantId, 'read only', (tx) =>
-    verifyChainFrom(
+  const external = await readAnchorSources(deps, tenantId);
+  if (!Array.isArray(external)) return external;
+  for (const source of external) {
+    const problem = await checkAnchorOrder(deps.keys, tenantId, source.name, source.anchors);
+    if (problem) return problem;
+  }
+  return withTenantSnapshot(deps.db, tenantId, 'read only', async (tx) => {
+    const internal = await selectAllCheckpoints(tx, tenantId);
+    const checkpoints = [...internal, ...external.flatMap((source) => source.anchors)].sort(
+      (a, b) => a.seq - b.seq,
+    );
+    const result = await verifyChainFrom(
       tx,
       deps.keys,
       tenantId,
       { seq: 0, hash: GENESIS_HASH },
       options.batchSize ?? VERIFY_BATCH,
-    ),
-  );
+      checkpoints,
+    );
+    if (!result.ok) return result;
+    if (options.anchorsRequiredBefore) {
+      for (const source of external) {
+        const covered = Math.max(0, ...source.anchors.map((anchor) => anchor.seq));
+        const unanchored = await tx
+          .selectFrom('audit_log')
+          .select(['seq', 'at'])
+          .where('tenant_id', '=', tenantId)
+          .where('seq', '>', covered)
+          .where('at', '<', options.anchorsRequiredBefore)
+          .orderBy('seq')
+          .limit(1)
+          .executeTakeFirst();
+        if (unanchored) {
+          return {
+            ok: false,
+            entries: unanchored.seq - 1,
+            firstBadSeq: unanchored.seq,
+            problem: 'unanchored',
+            message: `entry ${unanchored.seq} (${unanchored.at.toISOString()}) is covered by no checkpoint in the ${source.name}${covered > 0 ? ` (its last is at seq ${covered})` : ''}: checkpoints are missing or were deleted`,
+          };
+        }
+      }
+    }
+    return deps.anchors === undefined
+      ? result
+      : {
+          ...result,
+          checkpoints: internal.length,
+          anchors: external.reduce((n, s) => n + s.anchors.length, 0),
+        };
+  });
 }
 
 /**
- * Signs the tenant's chain head with an HMAC (keys.checkpointMac). The entries since the
- * previous checkpoint are verified first, so a tampered chain is never signed (AuditChainError).
- * Returns null when the chain is empty; signing an already signed head writes nothing.
+ * Signs the tenant's chain head with an HMAC (keys.checkpointMac) and writes the checkpoint to the
+ * data database and every anchor source. The entries since the last checkpoint are verified
+ * first, so a tampered chain is never signed (AuditChainError); a head behind a checkpoint already
+ * written anywhere (a truncated chain) is refused too. Checkpoint writers of a tenant take turns
+ * (an advisory lock), so the places' checkpoints never go backwards. Returns null when the chain
+ * is empty; signing an already signed head writes nothing new.
  */
 export async function writeCheckpoint(deps: AuditDeps, tenantId: number): Promise<{ seq: number } | null> {
-  return withTenantSnapshot(deps.db, tenantId, 'read write', async (tx) => {
-    const head = await selectAuditHead(tx, tenantId);
-    if (!head || head.seq === 0) return null;
-    let start: AuditHead = { seq: 0, hash: GENESIS_HASH };
-    const latest = await selectLatestCheckpoint(tx, tenantId);
-    if (latest) {
-      await assertCheckpointHolds(tx, deps.keys, tenantId, latest);
-      if (latest.seq === head.seq) return { seq: head.seq };
-      start = { seq: latest.seq, hash: latest.head_hash };
-    }
-    const verification = await verifyChainFrom(tx, deps.keys, tenantId, start, VERIFY_BATCH);
-    if (!verification.ok) throw new AuditChainError(verification);
-    const signedAt = deps.clock.now();
-    const mac = await deps.keys.checkpointMac(
-      tenantId,
-      encodeCheckpoint({ tenantId, seq: head.seq, headHash: head.hash, signedAt }),
-    );
-    await insertCheckpoint(tx, {
-      tenant_id: tenantId,
-      seq: head.seq,
-      head_hash: head.hash,
-      signed_at: signedAt,
-      mac,
+  return withCheckpointLock(deps.db, tenantId, async () => {
+    const external = await readAnchorSources(deps, tenantId);
+    if (!Array.isArray(external)) throw new AuditChainError(external);
+    const signed = await withTenantSnapshot(deps.db, tenantId, 'read write', async (tx) => {
+      const head = await selectAuditHead(tx, tenantId);
+      const headSeq = head?.seq ?? 0;
+      const latestInternal = await selectLatestCheckpoint(tx, tenantId);
+      const candidates: Checkpoint[] = [
+        ...(latestInternal ? [fromCheckpointRow(latestInternal)] : []),
+        ...external.flatMap((source) => source.anchors.slice(-1)),
+      ];
+      const latest = candidates.reduce<Checkpoint | undefined>(
+        (best, candidate) => (best === undefined || candidate.seq > best.seq ? candidate : best),
+        undefined,
+      );
+      if (latest && latest.seq > headSeq) {
+        throw new AuditChainError({
+          ok: false,
+          entries: 0,
+          firstBadSeq: headSeq + 1,
+          problem: 'truncated',
+          message: `the chain ends at seq ${headSeq}, but the ${latest.source} holds a signed checkpoint at seq ${latest.seq}`,
+        });
+      }
+      if (!head || headSeq === 0) return null;
+      let start: AuditHead = { seq: 0, hash: GENESIS_HASH };
+      if (latest) {
+        await assertCheckpointHolds(tx, deps.keys, tenantId, latest);
+        if (latest.seq === headSeq) return latest;
+        start = { seq: latest.seq, hash: latest.headHash };
+      }
+      const verification = await verifyChainFrom(tx, deps.keys, tenantId, start, VERIFY_BATCH, []);
+      if (!verification.ok) throw new AuditChainError(verification);
+      const signedAt = deps.clock.now();
+      const mac = await deps.keys.checkpointMac(
+        tenantId,
+        encodeCheckpoint({ tenantId, seq: head.seq, headHash: head.hash, signedAt }),
+      );
+      const checkpoint: Checkpoint = {
+        tenantId,
+        seq: head.seq,
+        headHash: head.hash,
+        signedAt,
+        mac,
+        source: 'database',
+      };
+      await insertCheckpoint(tx, {
+        tenant_id: tenantId,
+        seq: head.seq,
+        head_hash: head.hash,
+        signed_at: signedAt,
+        mac,
+      });
+      return checkpoint;
     });
-    return { seq: head.seq };
+    if (!signed) return null;
+    // After the data database: a failure here leaves a checkpoint that the next run copies out.
+    for (const [index, source] of (deps.anchors ?? []).entries()) {
+      const known = external[index]?.anchors ?? [];
+      if (!known.some((anchor) => anchor.seq >= signed.seq)) await source.append(signed);
+    }
+    return { seq: signed.seq };
   });
+}
+
+const CHECKPOINT_LOCK = 0x6b6c6370; // 'klcp'
+
+/** One checkpoint writer per tenant at a time, across processes (a session advisory lock). */
+async function withCheckpointLock<T>(db: Db, tenantId: number, work: () => Promise<T>): Promise<T> {
+  return db.connection().execute(async (connection) => {
+    await sql`select pg_advisory_lock(${CHECKPOINT_LOCK}, ${tenantId})`.execute(connection);
+    try {
+      return await work();
+    } finally {
+      await sql`select pg_advisory_unlock(${CHECKPOINT_LOCK}, ${tenantId})`.execute(connection);
+    }
+  });
+}
+
+/** Every anchor source's anchors of a tenant, in written order; a failure when one is unreadable. */
+async function readAnchorSources(
+  deps: Pick<AuditDeps, 'anchors'>,
+  tenantId: number,
+): Promise<Array<{ name: string; anchors: Checkpoint[] }> | AuditFailure> {
+  const result: Array<{ name: string; anchors: Checkpoint[] }> = [];
+  for (const source of deps.anchors ?? []) {
+    try {
+      const anchors = await source.list(tenantId);
+      result.push({
+        name: source.name,
+        anchors: anchors.map((anchor) => ({ ...anchor, source: source.name })),
+      });
+    } catch (error) {
+      if (!(error instanceof AnchorSourceError)) throw error;
+      return { ok: false, entries: 0, firstBadSeq: 1, problem: 'anchor_unreadable', message: error.message };
+    }
+  }
+  return result;
+}
+
+/** In the order they were written, a place's checkpoints must be validly signed and move forward. */
+async function checkAnchorOrder(
+  keys: AuditKeys,
+  tenantId: number,
+  name: string,
+  anchors: readonly Checkpoint[],
+): Promise<AuditFailure | undefined> {
+  let previous: Checkpoint | undefined;
+  for (const anchor of anchors) {
+    if (!(await isCheckpointMacValid(keys, tenantId, anchor))) {
+      return {
+        ok: false,
+        entries: 0,
+        firstBadSeq: anchor.seq,
+        problem: 'checkpoint_mac_invalid',
+        message: `the checkpoint at seq ${anchor.seq} in the ${name} is not signed with this tenant's key`,
+      };
+    }
+    if (previous && anchor.seq < previous.seq) {
+      return {
+        ok: false,
+        entries: 0,
+        firstBadSeq: anchor.seq + 1,
+        problem: 'checkpoint_backwards',
+        message: `the ${name} has a checkpoint at seq ${anchor.seq} written after one at seq ${previous.seq}: the chain was cut back after seq ${anchor.seq} and written again`,
+      };
+    }
+    if (previous && anchor.seq === previous.seq && !anchor.headHash.equals(previous.headHash)) {
+      return {
+        ok: false,
+        entries: 0,
+        firstBadSeq: anchor.seq,
+        problem: 'checkpoint_mismatch',
+        message: `the ${name} holds two different signed heads for seq ${anchor.seq}`,
+      };
+    }
+    previous = anchor;
+  }
+  return undefined;
+}
+
+function fromCheckpointRow(row: AuditCheckpointRow): Checkpoint {
+  return {
+    tenantId: row.tenant_id,
+    seq: row.seq,
+    headHash: row.head_hash,
+    signedAt: row.signed_at,
+    mac: row.mac,
+    source: 'database',
+  };
+}
+
+async function selectAllCheckpoints(tx: Tx, tenantId: number): Promise<Checkpoint[]> {
+  const rows: AuditCheckpointRow[] = [];
+  for (;;) {
+    const page = await selectCheckpointsAfter(tx, tenantId, rows.at(-1)?.seq ?? 0, 1000);
+    rows.push(...page);
+    if (page.length < 1000) break;
+  }
+  return rows.map(fromCheckpointRow);
 }
 
 async function assertCheckpointHolds(
   tx: Tx,
   keys: AuditKeys,
   tenantId: number,
-  checkpoint: AuditCheckpointRow,
+  checkpoint: Checkpoint,
 ): Promise<void> {
   const fail = (problem: AuditProblem, message: string): never => {
     throw new AuditChainError({ ok: false, entries: 0, firstBadSeq: checkpoint.seq, problem, message });
@@ -333,70 +565,63 @@ async function assertCheckpointHolds(
   if (!(await isCheckpointMacValid(keys, tenantId, checkpoint))) {
     fail(
       'checkpoint_mac_invalid',
-      `the checkpoint at seq ${checkpoint.seq} is not signed with this tenant's key`,
+      `the checkpoint at seq ${checkpoint.seq} in the ${checkpoint.source} is not signed with this tenant's key`,
     );
   }
   const entry = await selectAuditEntry(tx, tenantId, checkpoint.seq);
   if (!entry) fail('gap', `entry ${checkpoint.seq}, covered by a signed checkpoint, is missing`);
-  else if (!hashAuditEntry(fromRow(entry)).equals(checkpoint.head_hash)) {
-    fail('checkpoint_mismatch', `entry ${checkpoint.seq} does not match its signed checkpoint`);
+  else if (!hashAuditEntry(fromRow(entry)).equals(checkpoint.headHash)) {
+    fail(
+      'checkpoint_mismatch',
+      `entry ${checkpoint.seq} does not match its signed checkpoint in the ${checkpoint.source}`,
+    );
   }
 }
 
 async function isCheckpointMacValid(
   keys: AuditKeys,
   tenantId: number,
-  checkpoint: AuditCheckpointRow,
+  checkpoint: AuditAnchor,
 ): Promise<boolean> {
   const expected = await keys.checkpointMac(
     tenantId,
     encodeCheckpoint({
       tenantId,
       seq: checkpoint.seq,
-      headHash: checkpoint.head_hash,
-      signedAt: checkpoint.signed_at,
+      headHash: checkpoint.headHash,
+      signedAt: checkpoint.signedAt,
     }),
   );
   return expected.length === checkpoint.mac.length && timingSafeEqual(expected, checkpoint.mac);
 }
 
-/** Streams checkpoints after a seq in pages. */
-function openCheckpointCursor(
-  tx: Tx,
-  tenantId: number,
-  afterSeq: number,
-): { next(): Promise<AuditCheckpointRow | undefined> } {
-  let page: AuditCheckpointRow[] = [];
-  let index = 0;
-  let lastSeq = afterSeq;
-  let exhausted = false;
-  return {
-    async next() {
-      if (index >= page.length && !exhausted) {
-        page = await selectCheckpointsAfter(tx, tenantId, lastSeq, CHECKPOINT_BATCH);
-        index = 0;
-        exhausted = page.length < CHECKPOINT_BATCH;
-      }
-      const row = page[index];
-      index += 1;
-      if (row) lastSeq = row.seq;
-      return row;
-    },
-  };
+async function isEntryMacValid(keys: AuditKeys, tenantId: number, row: AuditLogRow): Promise<boolean> {
+  if (row.mac === null) return false;
+  const expected = await keys.checkpointMac(
+    tenantId,
+    encodeEntryMac({ tenantId, seq: row.seq, hash: row.hash }),
+  );
+  return expected.length === row.mac.length && timingSafeEqual(expected, row.mac);
 }
 
-/** Verifies the entries after `start` (a trusted entry, or seq 0 with the genesis hash). */
+/**
+ * Verifies the entries after `start` (a trusted entry, or seq 0 with the genesis hash) against
+ * the given checkpoints (sorted by seq; those at or before `start` are ignored).
+ */
 async function verifyChainFrom(
   tx: Tx,
   keys: AuditKeys,
   tenantId: number,
   start: AuditHead,
   batchSize: number,
+  allCheckpoints: readonly Checkpoint[],
 ): Promise<AuditVerification> {
   let expectedSeq = start.seq + 1;
   let prevHash = start.hash;
   let entries = 0;
-  let checkpoints = 0;
+  let checkpointsSeen = 0;
+  // Entries from before migration 0071 carry no MAC; once one does, every later one must.
+  let macSeen = false;
   // The last seq vouched for by a matching checkpoint: a rewrite can only start after it.
   let trustedSeq = start.seq;
   const fail = (firstBadSeq: number, problem: AuditProblem, message: string): AuditVerification => ({
@@ -406,8 +631,8 @@ async function verifyChainFrom(
     problem,
     message,
   });
-  const cursor = openCheckpointCursor(tx, tenantId, start.seq);
-  let checkpoint = await cursor.next();
+  const checkpoints = allCheckpoints.filter((checkpoint) => checkpoint.seq > start.seq);
+  let next = 0;
 
   for (;;) {
     const rows = await selectAuditEntriesAfter(tx, tenantId, expectedSeq - 1, batchSize);
@@ -429,24 +654,45 @@ async function verifyChainFrom(
           `entry ${row.seq} was changed: its content does not match its hash`,
         );
       }
-      while (checkpoint && checkpoint.seq <= row.seq) {
+      if (row.mac !== null || macSeen) {
+        if (row.mac === null) {
+          return fail(
+            row.seq,
+            'entry_mac_missing',
+            `entry ${row.seq} carries no signature while the entries before it do: it was not written by Kluis`,
+          );
+        }
+        macSeen = true;
+        if (!(await isEntryMacValid(keys, tenantId, row))) {
+          return fail(
+            row.seq,
+            'entry_mac_invalid',
+            `entry ${row.seq} was not written by Kluis: its signature does not match (appended or rewritten without the key)`,
+          );
+        }
+      }
+      for (
+        let checkpoint = checkpoints[next];
+        checkpoint && checkpoint.seq <= row.seq;
+        checkpoint = checkpoints[next]
+      ) {
         if (!(await isCheckpointMacValid(keys, tenantId, checkpoint))) {
           return fail(
             checkpoint.seq,
             'checkpoint_mac_invalid',
-            `the checkpoint at seq ${checkpoint.seq} is not signed with this tenant's key`,
+            `the checkpoint at seq ${checkpoint.seq} in the ${checkpoint.source} is not signed with this tenant's key`,
           );
         }
-        if (checkpoint.seq !== row.seq || !checkpoint.head_hash.equals(row.hash)) {
+        if (checkpoint.seq !== row.seq || !checkpoint.headHash.equals(row.hash)) {
           return fail(
             trustedSeq + 1,
             'checkpoint_mismatch',
-            `the signed checkpoint at seq ${checkpoint.seq} does not match the chain: entries ${trustedSeq + 1}-${checkpoint.seq} were rewritten`,
+            `the signed checkpoint at seq ${checkpoint.seq} in the ${checkpoint.source} does not match the chain: entries ${trustedSeq + 1}-${checkpoint.seq} were rewritten`,
           );
         }
         trustedSeq = checkpoint.seq;
-        checkpoints += 1;
-        checkpoint = await cursor.next();
+        if (checkpoint.source === 'database') checkpointsSeen += 1;
+        next += 1;
       }
       prevHash = row.hash;
       expectedSeq += 1;
@@ -456,18 +702,20 @@ async function verifyChainFrom(
   }
 
   const lastSeq = expectedSeq - 1;
-  if (checkpoint) {
-    if (!(await isCheckpointMacValid(keys, tenantId, checkpoint))) {
+  const beyond = checkpoints[next];
+  if (beyond) {
+    if (!(await isCheckpointMacValid(keys, tenantId, beyond))) {
       return fail(
-        checkpoint.seq,
+        beyond.seq,
         'checkpoint_mac_invalid',
-        `the checkpoint at seq ${checkpoint.seq} is not signed with this tenant's key`,
+        `the checkpoint at seq ${beyond.seq} in the ${beyond.source} is not signed with this tenant's key`,
       );
     }
+    const last = checkpoints.at(-1) ?? beyond;
     return fail(
       lastSeq + 1,
-      'gap',
-      `entries from seq ${lastSeq + 1} are missing: a signed checkpoint covers seq ${checkpoint.seq}`,
+      'truncated',
+      `the chain ends at seq ${lastSeq}, but the ${last.source} holds a signed checkpoint at seq ${last.seq}: entries from seq ${lastSeq + 1} were removed`,
     );
   }
   const head = await selectAuditHead(tx, tenantId);
@@ -493,7 +741,7 @@ async function verifyChainFrom(
       `the chain head does not match entry ${lastSeq}: entries ${trustedSeq + 1}-${lastSeq} were rewritten`,
     );
   }
-  return { ok: true, entries, checkpoints };
+  return { ok: true, entries, checkpoints: checkpointsSeen };
 }
 
 /** A tenant transaction on one consistent snapshot, so pages and the head agree. */

@@ -22,6 +22,8 @@ export interface AuditLogTable {
   request_id: Immutable<string | null>;
   prev_hash: Immutable<Buffer>;
   hash: Immutable<Buffer>;
+  /** HMAC of (tenant, seq, hash) under the tenant's audit key; NULL only on entries from before 0071. */
+  mac: ColumnType<Buffer | null, Buffer | null | undefined, never>;
 }
 
 /** The head of a tenant's chain, locked while appending. */

@@ -16,5 +16,13 @@ export {
   type AuditVerification,
   type AuditEntryView,
   type AuditEntryQuery,
+  type VerifyOptions,
 } from './audit.service.js';
+export {
+  KeystoreAnchors,
+  FileAnchors,
+  AnchorSourceError,
+  type AnchorSource,
+  type AuditAnchor,
+} from './audit.anchors.js';
 export type { AuditTables } from './audit.tables.js';

@@ -91,6 +91,7 @@ export const kernelDataMap: TableDataMap[] = [
       request_id: 'request correlation id',
       prev_hash: 'hash chain',
       hash: 'hash chain',
+      mac: 'keyed signature of the entry (seq and hash)',
     },
   },
   {

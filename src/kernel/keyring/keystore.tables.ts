@@ -17,10 +17,21 @@ export interface DataKeysTable {
   destroyed_at: Date | null;
 }
 
+/** A signed audit checkpoint kept outside the data database (migrations-keystore/0070). */
+export interface AuditAnchorsTable {
+  tenant_id: ColumnType<number, number, never>;
+  seq: ColumnType<number, number, never>;
+  head_hash: ColumnType<Buffer, Buffer, never>;
+  signed_at: ColumnType<Date, Date, never>;
+  mac: ColumnType<Buffer, Buffer, never>;
+  written_no: ColumnType<number, never, never>;
+}
+
 /** The key store is a separate database (migrations-keystore/), never joined with the data. */
 export interface KeystoreDatabase {
   tenant_keks: TenantKeksTable;
   data_keys: DataKeysTable;
+  audit_anchors: AuditAnchorsTable;
 }
 
 export type KeystoreDb = Kysely<KeystoreDatabase>;

@@ -1,0 +1,33 @@
+import { AuditChainError, writeCheckpoint } from '../kernel/audit/index.js';
+import type { Kernel } from '../kernel/kernel.js';
+import type { JobDefinition } from '../platform/job-queue.js';
+import type { Logger } from '../platform/logger.js';
+import { listTenants } from '../modules/tenants/index.js';
+
+export const AUDIT_CHECKPOINT_JOB = 'audit-checkpoint';
+
+/**
+ * Signs every tenant's audit chain head and writes the checkpoint to the data database, the key
+ * store and the anchor file (decision 0072). A broken chain is not signed: it is logged as an
+ * error naming the tenant and seq, and the other tenants are still signed.
+ */
+export async function checkpointAllTenants(kernel: Kernel, logger: Logger): Promise<void> {
+  for (const tenant of await listTenants(kernel.db)) {
+    try {
+      await writeCheckpoint(kernel.audit, tenant.tenantId);
+    } catch (error) {
+      if (!(error instanceof AuditChainError)) throw error;
+      const { firstBadSeq, problem } = error.verification;
+      logger.error({ tenant: tenant.slug, firstBadSeq, problem }, 'audit chain broken: not signed');
+    }
+  }
+}
+
+/** Every 5 minutes, at every start, and (outside the queue) at shutdown. */
+export function auditCheckpointJob(kernel: Kernel, logger: Logger): JobDefinition {
+  return {
+    name: AUDIT_CHECKPOINT_JOB,
+    cron: '*/5 * * * *',
+    run: () => checkpointAllTenants(kernel, logger),
+  };
+}
