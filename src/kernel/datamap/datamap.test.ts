@@ -106,4 +106,97 @@ describe('data map (VK-2: nothing personal is stored that the policy does not de
     expect(problems).toEqual(['people.nickname: not classified']);
     await runAsOwner(database.ownerUrl, 'alter table people drop column nickname');
   });
+
+  it('VK-16: every text column a person can type into is declared free text in the data map (and so scanned on write)', async () => {
+    expect(findUndeclaredFreeText(await liveTextColumns(database.ownerUrl), DATA_MAP)).toEqual([]);
+  });
+
+  it('the free-text check fails on a new unrestricted text column', async () => {
+    await runAsOwner(database.ownerUrl, 'alter table rights_requests add column remark text');
+    try {
+      expect(findUndeclaredFreeText(await liveTextColumns(database.ownerUrl), DATA_MAP)).toEqual([
+        'rights_requests.remark: text without a format',
+      ]);
+    } finally {
+      await runAsOwner(database.ownerUrl, 'alter table rights_requests drop column remark');
+    }
+  });
 });
+
+/**
+ * Text columns the program writes (hashes, keys, copies of scanned fields, machine records) or the
+ * operator sets up: no person types into them through Kluis, so they are not scanned.
+ */
+const PROGRAM_TEXT: Readonly<Record<string, string>> = {
+  'audit_log.action': 'fixed action key',
+  'audit_log.actor_id': 'staff id or job name',
+  'audit_log.categories': 'policy category keys',
+  'audit_log.purpose': 'policy purpose key',
+  'audit_log.reason': 'fixed reason code',
+  'audit_log.request_id': 'request correlation id',
+  'audit_log.role': 'policy role key',
+  'audit_log.subject_pseudonyms': 'keyed pseudonyms',
+  'call_record_partitions.partition_name': 'table name made by the database',
+  'call_records.caller_e164': 'from the switch, normalised by the parser',
+  'call_records.destination': 'from the switch, normalised by the parser',
+  'call_records.linked_id': 'from the switch',
+  'call_records.dedup_key': 'from the switch or a hash of the record',
+  'invoice_lines.description': 'catalogue product name (scanned when typed) or a fixed label',
+  'invoices.buyer_name': 'copy of scanned party fields',
+  'invoices.buyer_street': 'copy of scanned party fields',
+  'invoices.buyer_postal_code': 'copy of scanned party fields',
+  'invoices.buyer_city': 'copy of scanned party fields',
+  'invoices.buyer_mandate': 'copy of a mandate reference with a format',
+  'invoices.invoice_number': 'made by the numbering',
+  'invoices.seller': "the provider's own identity and settings",
+  'number_assignments.e164': 'validated E.164 number',
+  'rights_requests.outcome': 'made by fulfilment: category and table names and counts',
+  'rights_requests.purposes': 'policy purpose keys',
+  'staff_api_tokens.role': 'policy role key',
+  'staff_users.email': 'an e-mail address, its format checked by the service',
+  'staff_users.password_hash': 'argon2id hash',
+  'staff_users.role': 'policy role key',
+  'subject_accounts.password_hash': 'argon2id hash',
+  'subject_purpose_states.policy_version': 'policy version label',
+  'tenant_policies.source_file': "file name of the operator's policy",
+  'tenant_policies.source_sha256': 'hash',
+  'tenant_policies.source_yaml': "the operator's validated policy",
+  'tenant_policies.statement_version': 'policy version label',
+  'tenants.name': "the provider's legal name, set by the operator",
+};
+
+interface TextColumn {
+  table: string;
+  column: string;
+  /** A CHECK restricts it to a pattern or a list of values (a format, not free text). */
+  hasFormat: boolean;
+}
+
+async function liveTextColumns(ownerUrl: string): Promise<TextColumn[]> {
+  const result = await runAsOwner<{ table_name: string; column_name: string; checks: string[] | null }>(
+    ownerUrl,
+    `select c.relname as table_name, a.attname as column_name,
+            (select array_agg(pg_get_constraintdef(k.oid)) from pg_constraint k
+              where k.conrelid = c.oid and k.contype = 'c' and a.attnum = any(k.conkey)) as checks
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+      where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relispartition
+        and a.atttypid in ('text'::regtype, 'varchar'::regtype, 'text[]'::regtype, 'jsonb'::regtype)
+      order by 1, 2`,
+  );
+  return result.rows.map((row) => ({
+    table: row.table_name,
+    column: row.column_name,
+    hasFormat: (row.checks ?? []).some((check) => /~|= ANY \(ARRAY\[|= '[^']*'::text/.test(check)),
+  }));
+}
+
+function findUndeclaredFreeText(columns: readonly TextColumn[], maps: readonly TableDataMap[]): string[] {
+  return columns
+    .filter(({ table, column, hasFormat }) => {
+      if (hasFormat || UNMAPPED_TABLES.has(table) || `${table}.${column}` in PROGRAM_TEXT) return false;
+      const map = maps.find((candidate) => candidate.table === table);
+      return !map?.freeText?.[column];
+    })
+    .map(({ table, column }) => `${table}.${column}: text without a format`);
+}

@@ -35,6 +35,15 @@ export type ErasureRule =
   | { kind: 'null_personal' }
   | { kind: 'held'; legalHold: string; then: 'delete_rows' | 'null_personal' };
 
+/**
+ * Free text typed by a person (staff or the data subject) rather than written by the program:
+ * scanned on every write (VK-16) before it is stored.
+ * - all: identifiers (national register number, IBAN, card number) and special-category words;
+ * - identifiers: identifiers only, for names, titles and addresses, where a word like
+ *   "psychiater" is a job title, not health data about the person.
+ */
+export type FreeTextScan = 'all' | 'identifiers';
+
 export interface TableDataMap {
   table: string;
   module: string;
@@ -46,6 +55,8 @@ export interface TableDataMap {
   personal: Record<string, PersonalColumn>;
   /** Columns that hold no personal data, each with the reason. */
   notPersonal: Record<string, string>;
+  /** Columns (personal or not) that hold free text typed by a person, and how they are scanned. */
+  freeText?: Record<string, FreeTextScan>;
 }
 
 /** Checks one table's declaration for internal consistency (a test runs it over every map). */
@@ -60,6 +71,10 @@ export function findDataMapProblems(map: TableDataMap): string[] {
       problems.push(`${map.table}.${column} indexes unknown column ${blindOf}`);
     if (SECRET_NAME.test(column) && !map.personal[column]?.securitySecret)
       problems.push(`${map.table}.${column} looks like a security secret but is not flagged as one`);
+  }
+  for (const column of Object.keys(map.freeText ?? {})) {
+    if (!(column in map.personal) && !(column in map.notPersonal))
+      problems.push(`${map.table}.${column} is free text but not classified`);
   }
   if (hasPersonal && !map.subjectColumn)
     problems.push(`${map.table} holds personal data but names no subject column`);

@@ -103,6 +103,11 @@ export const contractsDataMap: TableDataMap[] = [
       created_by_staff_id: 'staff id (staff are their own subjects, docs/decisions/0006)',
       created_at: 'row bookkeeping',
     },
+    freeText: {
+      delivery_street: 'identifiers',
+      delivery_postal_code: 'identifiers',
+      delivery_city: 'identifiers',
+    },
   },
   {
     table: 'quote_lines',
@@ -144,5 +149,6 @@ export const contractsDataMap: TableDataMap[] = [
       created_at: 'row bookkeeping',
       updated_at: 'row bookkeeping',
     },
+    freeText: { name: 'identifiers' },
   },
 ];

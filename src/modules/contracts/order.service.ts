@@ -13,7 +13,8 @@ import {
   orderCategoryOf,
 } from './access.js';
 import type { OrderStatus } from './contracts.tables.js';
-import { CONTRACT_CATEGORIES } from './datamap.js';
+import { CONTRACT_CATEGORIES, contractsDataMap } from './datamap.js';
+import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
 import { insertLines, linesInputSchema, priceLines, selectLines, totalOf, type Line } from './lines.js';
 import {
   insertOrder,
@@ -114,6 +115,15 @@ export async function createOrder(
   input: CreateOrderInput,
 ): Promise<Order> {
   const data = parseInput(createOrderInputSchema, input);
+  assertFreeTextAllowed(tableMap(contractsDataMap, 'orders'), [
+    { column: 'delivery_street', field: 'deliveryAddress.street', value: data.deliveryAddress?.street },
+    {
+      column: 'delivery_postal_code',
+      field: 'deliveryAddress.postalCode',
+      value: data.deliveryAddress?.postalCode,
+    },
+    { column: 'delivery_city', field: 'deliveryAddress.city', value: data.deliveryAddress?.city },
+  ]);
   const categories = await categoriesFor(kernel, context);
   const at = kernel.clock.now();
   return kernel.transact(context.tenantId, async (atx) => {

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import type { Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { AppError } from '../../platform/errors.js';
+import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
+import { contractsDataMap } from './datamap.js';
 import { conflict, invalid, notFound } from './access.js';
 import {
   insertProduct,
@@ -68,12 +70,20 @@ function assertCatalogueRole(actor: Actor): void {
   }
 }
 
+/** A product name is typed by staff: scanned like notes (VK-16), by the data map. */
+function assertProductText(name: string | undefined): void {
+  assertFreeTextAllowed(tableMap(contractsDataMap, 'contract_products'), [
+    { column: 'name', field: 'name', value: name },
+  ]);
+}
+
 export async function createProduct(
   kernel: Kernel,
   context: CatalogueContext,
   input: CreateProductInput,
 ): Promise<Product> {
   const data = parse(createProductInputSchema, input);
+  assertProductText(data.name);
   assertCatalogueRole(context.actor);
   return kernel.transact(context.tenantId, async (atx) => {
     const product = await insertProduct(atx.tx, context.tenantId, {
@@ -97,6 +107,7 @@ export async function changeProduct(
   input: UpdateProductInput,
 ): Promise<Product> {
   const data = parse(updateProductInputSchema, input);
+  assertProductText(data.name);
   assertCatalogueRole(context.actor);
   return kernel.transact(context.tenantId, async (atx) => {
     const product = await updateProductRow(

@@ -17,6 +17,7 @@ export const partiesDataMap: TableDataMap[] = [
       recorded_by_staff_id: 'staff id',
       recorded_at: 'when it was recorded',
     },
+    freeText: { evidence_reference: 'all' },
   },
   {
     table: 'people',
@@ -48,6 +49,14 @@ export const partiesDataMap: TableDataMap[] = [
       created_at: 'row bookkeeping',
       updated_at: 'row bookkeeping',
     },
+    freeText: {
+      family_name: 'identifiers',
+      given_name: 'identifiers',
+      job_title: 'identifiers',
+      job_function: 'identifiers',
+      address_enc: 'identifiers',
+      notes_enc: 'all',
+    },
   },
   {
     table: 'organisations',
@@ -61,5 +70,6 @@ export const partiesDataMap: TableDataMap[] = [
       country: 'country of a legal person',
       created_at: 'row bookkeeping',
     },
+    freeText: { name: 'identifiers' },
   },
 ];

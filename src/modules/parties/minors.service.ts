@@ -5,6 +5,8 @@ import { AppError, validationError } from '../../platform/errors.js';
 import { parseInput } from '../../platform/validation.js';
 import { DATA_MAP } from '../data-map.js';
 import { addYears, ageOn, type UseCaseContext } from './people.service.js';
+import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
+import { partiesDataMap } from './datamap.js';
 
 export const parentalConsentInputSchema = z.object({
   relation: z.enum(['parent', 'guardian']),
@@ -29,6 +31,9 @@ export async function recordParentalConsent(
   input: ParentalConsentInput,
 ): Promise<void> {
   const valid = parseInput(parentalConsentInputSchema, input);
+  assertFreeTextAllowed(tableMap(partiesDataMap, 'parental_consents'), [
+    { column: 'evidence_reference', field: 'evidenceReference', value: valid.evidenceReference },
+  ]);
   await kernel.transact(context.tenantId, async (atx) => {
     await kernel.gate.authorize(atx, context.actor, {
       purpose: context.purpose,

@@ -4,6 +4,8 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { withTenant } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import { parseInput } from '../../platform/validation.js';
+import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
+import { partiesDataMap } from './datamap.js';
 
 export const createOrganisationInputSchema = z.object({
   name: z.string().trim().min(1).max(200),
@@ -34,6 +36,9 @@ export async function createOrganisation(
   input: CreateOrganisationInput,
 ): Promise<Organisation> {
   const valid = parseInput(createOrganisationInputSchema, input);
+  assertFreeTextAllowed(tableMap(partiesDataMap, 'organisations'), [
+    { column: 'name', field: 'name', value: valid.name },
+  ]);
   let enterpriseNumber: string | null = null;
   if (valid.enterpriseNumber) {
     if (valid.country !== 'BE') {

@@ -224,6 +224,35 @@ describe('sensitive data in free text (VK-16)', () => {
   });
 });
 
+describe('other free text typed by staff (VK-16, issue 10)', () => {
+  it('VK-16: a national register number typed into a name, a job title or an address is refused like a note; a job title such as "psychiater" is not special-category data', async () => {
+    for (const fields of [
+      { familyName: 'Vrij 85.07.30-033.28' },
+      { jobTitle: 'rrn 85073003328' },
+      { address: { street: 'Kerkstraat 1, 85.07.30-033.28', postalCode: '8500', city: 'Kortrijk' } },
+    ]) {
+      const response = await call(sales, 'POST', '/api/v1/people', 'order_processing', {
+        subjectType: 'customer',
+        familyName: 'Vrijetekst',
+        givenName: 'Vera',
+        ...fields,
+      });
+      expect(response.statusCode).toBe(422);
+      expect(response.json()).toMatchObject({ error: { code: 'sensitive_data_refused' } });
+      expect(response.body).toContain('national register number');
+      expect(response.body).not.toContain('033');
+    }
+    expect(await countPeople(voiceking, 'Vrijetekst')).toBe(0);
+    const psychiatrist = await call(sales, 'POST', '/api/v1/people', 'order_processing', {
+      subjectType: 'customer',
+      familyName: 'Vrijetekst',
+      givenName: 'Vera',
+      jobTitle: 'Psychiater',
+    });
+    expect(psychiatrist.statusCode).toBe(201);
+  });
+});
+
 describe('minors (VK-15)', () => {
   it('VK-15: an under-16 cannot be used for consent-based purposes until a parent consents; reporting a minor erases them', async () => {
     const created = await call(sales, 'POST', '/api/v1/people', 'age_verification', {

@@ -4,7 +4,13 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { findPurpose } from '../../kernel/policy/policy.query.js';
 import { registerSubject } from '../../kernel/subjects/index.js';
 import { normalisePhoneNumber } from '../../kernel/identifiers/phone.js';
-import { listSensitiveKinds, scanForSensitiveData } from '../../kernel/identifiers/sensitive-scan.js';
+import {
+  assertFreeTextAllowed,
+  refuseSensitiveText,
+  tableMap,
+  type FreeTextValue,
+} from '../../kernel/datamap/free-text.js';
+import { partiesDataMap } from './datamap.js';
 import { AppError } from '../../platform/errors.js';
 import { parseInput } from '../../platform/validation.js';
 import {
@@ -85,16 +91,29 @@ function normalisePhone(phone: string): string {
  * the value, unless the purpose is based on explicit consent for such data.
  */
 export function assertNoForbiddenData(text: string, field: string, allowSpecial: boolean): void {
-  if (allowSpecial) return;
-  const kinds = listSensitiveKinds(scanForSensitiveData(text));
-  if (kinds.length === 0) return;
-  throw new AppError('sensitive_data_refused', `${field} holds forbidden data`, {
-    publicMessage: `${field}: refused, it appears to contain ${kinds.map((kind) => kind.replaceAll('_', ' ')).join(', ')}; such data may not be stored here`,
-    details: {
-      issues: [{ path: `body/${field}`, message: 'holds data that may not be stored here' }],
-      kinds,
-    },
-  });
+  if (!allowSpecial) refuseSensitiveText(text, field, 'all');
+}
+
+const PEOPLE_MAP = tableMap(partiesDataMap, 'people');
+
+/** The free text of a person's fields, by the people table's data map (VK-16). */
+function freeTextOf(data: {
+  familyName?: string | null | undefined;
+  givenName?: string | null | undefined;
+  jobTitle?: string | null | undefined;
+  jobFunction?: string | null | undefined;
+  address?: { street: string; city: string } | null | undefined;
+  notes?: string | null | undefined;
+}): FreeTextValue[] {
+  return [
+    { column: 'family_name', field: 'familyName', value: data.familyName },
+    { column: 'given_name', field: 'givenName', value: data.givenName },
+    { column: 'job_title', field: 'jobTitle', value: data.jobTitle },
+    { column: 'job_function', field: 'jobFunction', value: data.jobFunction },
+    { column: 'address_enc', field: 'address.street', value: data.address?.street },
+    { column: 'address_enc', field: 'address.city', value: data.address?.city },
+    { column: 'notes_enc', field: 'notes', value: data.notes },
+  ];
 }
 
 /** Age in whole years on a given day (both YYYY-MM-DD). */
@@ -137,12 +156,9 @@ export async function createPerson(
   const data = parseInput(createPersonInputSchema, input);
   const phone = data.phone ? normalisePhone(data.phone) : null;
   const { policy } = await kernel.policies.current(context.tenantId);
-  if (data.notes)
-    assertNoForbiddenData(
-      data.notes,
-      'notes',
-      findPurpose(policy, context.purpose)?.consent?.explicit === true,
-    );
+  assertFreeTextAllowed(PEOPLE_MAP, freeTextOf(data), {
+    allowSpecial: findPurpose(policy, context.purpose)?.consent?.explicit === true,
+  });
   const now = kernel.clock.now();
   const today = now.toISOString().slice(0, 10);
   if (data.birthDate && data.birthDate > today) {
@@ -317,6 +333,7 @@ export async function rectifyPerson(
   input: Rectification,
 ): Promise<string[]> {
   const changes = parseInput(rectificationSchema, input);
+  assertFreeTextAllowed(PEOPLE_MAP, freeTextOf(changes));
   const phone = changes.phone ? normalisePhone(changes.phone) : changes.phone;
   const categories = new Set<string>();
   if (changes.familyName !== undefined || changes.givenName !== undefined) categories.add(C.name);

@@ -70,7 +70,8 @@ export const requestsDataMap: TableDataMap[] = [
   },
   {
     // The request itself is kept (proof that we answered, Art. 5(2)) but holds nothing
-    // identifying once the person is erased: corrections and the scan reference are cleared.
+    // identifying once the person is erased: corrections, the scan reference and the reasons
+    // staff typed (free text about the person's request, scanned on write, VK-16) are cleared.
     table: 'rights_requests',
     module: 'requests',
     subjectColumn: 'subject_id',
@@ -79,7 +80,10 @@ export const requestsDataMap: TableDataMap[] = [
     personal: {
       corrections_enc: { category: 'kluis.communication.correspondence', encrypted: true },
       scan_reference: { category: 'kluis.communication.correspondence' },
+      extension_reason: { category: 'kluis.communication.correspondence' },
+      rejected_reason: { category: 'kluis.communication.correspondence' },
     },
+    freeText: { scan_reference: 'all', extension_reason: 'all', rejected_reason: 'all' },
     notPersonal: {
       tenant_id: 'tenant key',
       request_id: 'request id',
@@ -92,12 +96,10 @@ export const requestsDataMap: TableDataMap[] = [
       received_at: 'date of receipt (deadline)',
       due_on: 'deadline',
       extended_due_on: 'deadline',
-      extension_reason: 'reason for an extension, written by staff about the workload, not the person',
       verified_at: 'workflow timestamp',
       verification_method: 'method key',
       purposes: 'policy purpose keys',
       fulfilled_at: 'workflow timestamp',
-      rejected_reason: 'reason, written by staff',
       outcome: 'what was done, as category and table names and counts',
       last_reminder_on: 'reminder bookkeeping',
     },

@@ -323,6 +323,67 @@ describe('restriction, objection, rectification, erasure (VX-14, VK-24, VK-22, V
   });
 });
 
+describe('free text typed by staff (VK-16)', () => {
+  it('VK-16: a national register number typed into a rejection reason, an extension reason or a scan reference is refused like a note, naming the kind, never echoing it, and nothing is written', async () => {
+    const person = await customer();
+    const withNumber = 'identity checked: rijksregisternummer 85.07.30-033.28 does not match';
+    const refusedRegistration = await staffCall(officer, 'POST', '/api/v1/requests', {
+      kind: 'erasure',
+      channel: 'letter',
+      subjectId: person.subjectId,
+      scanReference: 'scan of id 85.07.30-033.28',
+    });
+    expect(refusedRegistration.statusCode).toBe(422);
+    expect(refusedRegistration.json()).toMatchObject({ error: { code: 'sensitive_data_refused' } });
+    expect(refusedRegistration.body).toContain('national register number');
+    expect(refusedRegistration.body).not.toContain('033.28');
+    const before = await runAsOwner<{ n: number }>(
+      database.ownerUrl,
+      'select count(*)::int as n from rights_requests where subject_id = $1',
+      [person.subjectId],
+    );
+    expect(before.rows[0]?.n).toBe(0);
+
+    const registered = await staffCall(officer, 'POST', '/api/v1/requests', {
+      kind: 'erasure',
+      channel: 'letter',
+      subjectId: person.subjectId,
+    });
+    const { requestId } = registered.json<{ requestId: string }>();
+    for (const [action, payload] of [
+      ['reject', { reason: withNumber }],
+      ['extend', { until: '2026-04-01', reason: withNumber }],
+      ['reject', { reason: 'the customer has diabetes and asked us to wait' }],
+    ] as const) {
+      const refused = await staffCall(officer, 'POST', `/api/v1/requests/${requestId}/${action}`, payload);
+      expect(refused.statusCode).toBe(422);
+      expect(refused.json()).toMatchObject({ error: { code: 'sensitive_data_refused' } });
+      expect(refused.body).not.toContain('033.28');
+      expect(refused.body).not.toContain('diabetes');
+    }
+    const stored = await runAsOwner(
+      database.ownerUrl,
+      'select state, rejected_reason, extension_reason, extended_due_on from rights_requests where request_id = $1',
+      [requestId],
+    );
+    expect(stored.rows).toEqual([
+      {
+        state: 'awaiting_verification',
+        rejected_reason: null,
+        extension_reason: null,
+        extended_due_on: null,
+      },
+    ]);
+    const dump = await dumpWholeDatabase(database.ownerUrl);
+    expect(dump).not.toContain('85.07.30-033.28');
+
+    const fine = await staffCall(officer, 'POST', `/api/v1/requests/${requestId}/reject`, {
+      reason: 'the letter was not signed; we asked for a signed copy',
+    });
+    expect(fine.statusCode).toBe(200);
+  });
+});
+
 describe('deadlines (VK-27)', () => {
   it('VK-27: due date, extension with a reason (at most two further months), overdue dashboard and daily reminder', async () => {
     clock.set(new Date('2026-01-31T10:00:00Z'));

@@ -10,6 +10,8 @@ import { setMarketingObjection, setPurposeState, setRestriction } from '../../ke
 import { withTenant, type Tx } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import { describeIssues, parseInput } from '../../platform/validation.js';
+import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
+import { requestsDataMap } from './datamap.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Mailer } from '../../platform/mailer.js';
 import { findPeopleByContact, getPerson, rectificationSchema, rectifyPerson } from '../parties/index.js';
@@ -27,6 +29,10 @@ import type { Selectable } from 'kysely';
 import type { RequestChannel, RequestKind, RequestState, RightsRequestsTable } from './requests.tables.js';
 
 type RequestRow = Selectable<RightsRequestsTable>;
+
+/** Free text staff type about a request is scanned like notes (VK-16), by the data map. */
+const assertRequestText = (values: Parameters<typeof assertFreeTextAllowed>[1]): void =>
+  assertFreeTextAllowed(tableMap(requestsDataMap, 'rights_requests'), values);
 
 export interface RequestsDeps {
   kernel: Kernel;
@@ -650,6 +656,7 @@ export async function registerStaffRequest(
   input: StaffRequestInput,
 ): Promise<RequestStatus> {
   const request = parseInput(staffRequestSchema, input);
+  assertRequestText([{ column: 'scan_reference', field: 'scanReference', value: request.scanReference }]);
   await authorizeStaff(deps, context, [request.subjectId]);
   const tenant = await tenantOf(deps, context.tenantId);
   const { policy } = await deps.kernel.policies.current(context.tenantId);
@@ -713,6 +720,7 @@ export async function extendRequest(
   const reason = input.reason.trim();
   if (reason.length < 10 || reason.length > 500)
     throw invalid('reason: give the reason in 10 to 500 characters');
+  assertRequestText([{ column: 'extension_reason', field: 'reason', value: reason }]);
   const due = String(request.due_on);
   if (!/^\d{4}-\d{2}-\d{2}$/.test(input.until) || input.until <= due || input.until > latestExtension(due)) {
     throw invalid(
@@ -742,6 +750,7 @@ export async function rejectRequest(
     throw new AppError('conflict', 'request closed', { publicMessage: 'the request is closed' });
   if (reason.trim().length < 10 || reason.length > 500)
     throw invalid('reason: give the reason in 10 to 500 characters');
+  assertRequestText([{ column: 'rejected_reason', field: 'reason', value: reason }]);
   await withTenant(deps.kernel.db, context.tenantId, (tx) =>
     tx
       .updateTable('rights_requests')

@@ -20,6 +20,7 @@ export const staffDataMap: TableDataMap[] = [
       last_used_at: 'integration bookkeeping',
       revoked_at: 'token state',
     },
+    freeText: { label: 'identifiers' },
   },
   {
     table: 'staff_sessions',
@@ -63,5 +64,6 @@ export const staffDataMap: TableDataMap[] = [
       failed_window_started_at: 'lockout counter window',
       locked_until: 'lockout state',
     },
+    freeText: { display_name: 'identifiers' },
   },
 ];

@@ -6,6 +6,8 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { registerSubject } from '../../kernel/subjects/index.js';
 import { AppError } from '../../platform/errors.js';
 import { parseInput } from '../../platform/validation.js';
+import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
+import { staffDataMap } from './datamap.js';
 
 // argon2id with OWASP's suggested minimum (19 MiB, 2 passes, 1 lane).
 const ARGON2_OPTIONS = {
@@ -51,6 +53,9 @@ export async function createStaffUser(
   input: CreateStaffInput,
 ): Promise<CreatedStaffUser> {
   const valid = parseInput(createStaffInputSchema, input);
+  assertFreeTextAllowed(tableMap(staffDataMap, 'staff_users'), [
+    { column: 'display_name', field: 'displayName', value: valid.displayName },
+  ]);
   const { policy } = await kernel.policies.current(tenantId);
   if (!Object.hasOwn(policy.roles, valid.role)) {
     throw new AppError('validation_failed', 'unknown role', {

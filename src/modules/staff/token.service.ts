@@ -5,6 +5,8 @@ import { auditActor, type Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { withTenant } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
+import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
+import { staffDataMap } from './datamap.js';
 import { sha256, type StaffPrincipal } from './auth.service.js';
 import { purposesBeyond, roleRequiresMfa, staffAdminRoles } from './staff.policy.js';
 import { STAFF_PURPOSE } from './staff.service.js';
@@ -107,6 +109,9 @@ export async function createApiToken(
       publicMessage: `role: not a role of this tenant's policy (${Object.keys(policy.roles).join(', ')})`,
     });
   }
+  assertFreeTextAllowed(tableMap(staffDataMap, 'staff_api_tokens'), [
+    { column: 'label', field: 'label', value: parsed.data.label },
+  ]);
   const role = parsed.data.role;
   const beyond = purposesBeyond(policy, role, actor.role);
   if (beyond.length > 0) {
