@@ -238,7 +238,7 @@ describe('other free text typed by staff (VK-16, issue 10)', () => {
         ...fields,
       });
       expect(response.statusCode).toBe(422);
-      expect(response.json()).toMatchObject({ error: { code: 'sensitive_data_refused' } });
+      expect(response.json()).toMatchObject({ code: 'sensitive_data_refused' });
       expect(response.body).toContain('national register number');
       expect(response.body).not.toContain('033');
     }
