@@ -23,6 +23,18 @@ describe('configuration', () => {
     expect(config.createDemoData).toBe(false);
   });
 
+  it('KLUIS_TRUST_PROXY: unset trusts no proxy; true, a hop count or proxy addresses are passed on; nonsense stops startup', () => {
+    expect(loadConfig({}, '/x').trustProxy).toBe(false);
+    expect(loadConfig({ KLUIS_TRUST_PROXY: 'true' }, '/x').trustProxy).toBe(true);
+    expect(loadConfig({ KLUIS_TRUST_PROXY: '1' }, '/x').trustProxy).toBe(1);
+    expect(loadConfig({ KLUIS_TRUST_PROXY: '10.0.0.0/8,::1,loopback' }, '/x').trustProxy).toBe(
+      '10.0.0.0/8,::1,loopback',
+    );
+    expect(() => loadConfig({ KLUIS_TRUST_PROXY: 'everyone please' }, '/x')).toThrow(
+      /KLUIS_TRUST_PROXY: expected/,
+    );
+  });
+
   it('stops on an unknown KLUIS_ setting, naming it', () => {
     expect(() => loadConfig({ KLUIS_PROT: '3000' })).toThrow(/KLUIS_PROT: unknown setting/);
   });

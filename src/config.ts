@@ -57,6 +57,15 @@ const settingsSchema = z.object({
     .string()
     .regex(/^[a-z0-9.:-]+:(kill|stall)$/, 'expected <point>:<kill|stall>')
     .optional(),
+  // The reverse proxies whose X-Forwarded-For Kluis believes (Fastify's trustProxy): `true` (any),
+  // a hop count, or comma-separated addresses / CIDR ranges. Unset: the socket's address counts.
+  KLUIS_TRUST_PROXY: z
+    .string()
+    .regex(
+      /^(true|false|\d{1,2}|(loopback|linklocal|uniquelocal|[0-9A-Fa-f.:]+(\/\d{1,3})?)(,(loopback|linklocal|uniquelocal|[0-9A-Fa-f.:]+(\/\d{1,3})?))*)$/,
+      'expected true, false, a hop count, or comma-separated proxy addresses or CIDR ranges',
+    )
+    .optional(),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -76,6 +85,8 @@ export interface Config {
   transfer: { allowHosts: string[]; caFile: string | undefined };
   audit: { anchorFile: string | undefined };
   testHook: string | undefined;
+  /** Fastify's trustProxy: which proxies' X-Forwarded-For decides the client address. */
+  trustProxy: boolean | number | string;
 }
 
 export class ConfigError extends Error {
@@ -108,6 +119,12 @@ function readConfigFile(file: string): Record<string, unknown> {
 
 function stringify(value: unknown): unknown {
   return typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
+}
+
+function parseTrustProxy(value: string | undefined): boolean | number | string {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  return /^\d+$/.test(value) ? Number(value) : value;
 }
 
 /** Parses the environment (and the optional file); throws ConfigError listing every problem. */
@@ -156,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     policyDir: path.resolve(cwd, settings.KLUIS_POLICY_DIR),
     createDemoData: settings.KLUIS_DEMO,
     mail: { smtpUrl: settings.KLUIS_SMTP_URL, from: settings.KLUIS_MAIL_FROM },
+    trustProxy: parseTrustProxy(settings.KLUIS_TRUST_PROXY),
     transfer: {
       allowHosts: settings.KLUIS_TRANSFER_ALLOW_HOSTS?.split(',') ?? [],
       caFile: settings.KLUIS_TRANSFER_CA_FILE

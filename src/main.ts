@@ -203,6 +203,7 @@ export async function startKluis(config: Config, logger: Logger): Promise<Runnin
     mailer,
     publicUrl: config.http.publicUrl,
     transfer: { allowHosts: config.transfer.allowHosts, ca: readTransferCa(config.transfer.caFile) },
+    trustProxy: config.trustProxy,
     logger,
     version: KLUIS_VERSION,
   });

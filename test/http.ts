@@ -1,14 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { generate } from 'otplib';
-import { buildApp } from '../src/http/app.js';
+import { buildApp, type HttpDependencies } from '../src/http/app.js';
 import type { Kernel } from '../src/kernel/kernel.js';
 import { createStaffUser } from '../src/modules/staff/index.js';
 import { testLogger } from './database.js';
-import type { Mailer } from '../src/platform/mailer.js';
 
 export async function createTestApp(
   kernel: Kernel,
-  options: { mailer?: Mailer; publicUrl?: string } = {},
+  options: Partial<Pick<HttpDependencies, 'mailer' | 'publicUrl' | 'trustProxy' | 'publicLimits'>> = {},
 ): Promise<FastifyInstance> {
   return buildApp({ kernel, logger: testLogger, version: 'test', ...options });
 }

@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
 import { openRuntime, type Runtime } from '../main.js';
-import { changeStaff, createStaffUser, listStaff, type StaffChange } from '../modules/staff/index.js';
+import {
+  changeStaff,
+  createStaffUser,
+  listStaff,
+  unlockStaff,
+  type StaffChange,
+} from '../modules/staff/index.js';
 import { findTenantBySlug, type Tenant } from '../modules/tenants/index.js';
 import { AppError } from '../platform/errors.js';
 import { createCliContext, exitWithFailure } from './context.js';
@@ -74,6 +80,22 @@ export function registerStaffCommands(program: Command): void {
           if (page.nextAfter === null) break;
           after = page.nextAfter;
         }
+      }),
+    );
+
+  staff
+    .command('unlock')
+    .description(
+      'lift the lock of an account (wrong second-factor codes) and forget its failed logins, so the next correct login goes through',
+    )
+    .requiredOption('--tenant <slug>', 'tenant')
+    .requiredOption('--email <email>', 'login e-mail address')
+    .action((options: { tenant: string; email: string }) =>
+      withTenantRuntime(options.tenant, async (runtime, tenant) => {
+        const result = await unlockStaff(runtime.kernel, tenant.tenantId, CLI_ACTOR, options.email);
+        console.log(
+          `staff ${result.staffId} in ${tenant.slug} unlocked${result.wasLocked ? '' : ' (was not locked)'}; failed logins forgotten`,
+        );
       }),
     );
 

@@ -21,7 +21,7 @@ import { DATA_MAP } from '../modules/data-map.js';
 import { ENFORCED_PROMISES } from '../modules/enforcement.js';
 import { registerRequestsRoutes } from '../modules/requests/requests.routes.js';
 import { registerAccountRoutes } from '../modules/requests/account.routes.js';
-import type { TransferSettings } from '../modules/requests/index.js';
+import type { PublicDoorLimits, TransferSettings } from '../modules/requests/index.js';
 import { registerAuthRoutes } from '../modules/staff/auth.routes.js';
 import { registerStaffRoutes } from '../modules/staff/staff.routes.js';
 import { registerMeRoutes } from '../modules/staff/me.routes.js';
@@ -42,11 +42,23 @@ export interface HttpDependencies {
   publicUrl?: string;
   /** Portability pushed to another organisation's endpoint: allow-list and extra CA. */
   transfer?: TransferSettings;
+  /** Proxies whose X-Forwarded-For gives the client address (KLUIS_TRUST_PROXY); default none. */
+  trustProxy?: boolean | number | string;
+  /** Limits of the public rights doors (tests set small ones); the defaults otherwise. */
+  publicLimits?: PublicDoorLimits;
 }
 
 export type App = FastifyInstance;
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
+
+/** A hop count becomes the function Fastify's types expect (the proxies closest to us are trusted). */
+function trustProxyOption(
+  value: boolean | number | string | undefined,
+): boolean | string | ((address: string, hop: number) => boolean) {
+  if (typeof value === 'number') return (_address, hop) => hop < value;
+  return value ?? false;
+}
 
 export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance> {
   const app = Fastify({
@@ -59,6 +71,8 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     bodyLimit: 1024 * 1024,
+    // The client address counted by the limits of the public doors and logins.
+    trustProxy: trustProxyOption(deps.trustProxy),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -144,6 +158,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
     publicUrl: deps.publicUrl ?? 'http://localhost:3000',
     logger: deps.logger,
     ...(deps.transfer ? { transfer: deps.transfer } : {}),
+    ...(deps.publicLimits ? { limits: deps.publicLimits } : {}),
   };
   registerRequestsRoutes(app, requestsDeps);
   registerAccountRoutes(app, requestsDeps, { secureCookies: deps.secureCookies ?? false });

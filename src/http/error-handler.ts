@@ -19,6 +19,7 @@ export const STATUS_BY_CODE = {
   unauthenticated: 401,
   forbidden: 403,
   rate_limited: 429,
+  account_locked: 423,
   invalid_policy: 422,
   purpose_not_allowed: 403,
   role_not_allowed: 403,
@@ -41,6 +42,7 @@ export const TITLE_BY_CODE = {
   unauthenticated: 'Authentication required',
   forbidden: 'Not allowed',
   rate_limited: 'Too many requests',
+  account_locked: 'Account locked',
   invalid_policy: 'The policy is not valid',
   purpose_not_allowed: 'Purpose not allowed',
   role_not_allowed: 'Role not allowed',
@@ -96,6 +98,8 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
     const level = STATUS_BY_CODE[error.code] >= 500 ? 'error' : 'info';
     request.log[level]({ code: error.code, err: { message: error.message } }, 'request failed');
     const message = error.publicMessage ?? GENERIC_MESSAGE[error.code] ?? error.code.replaceAll('_', ' ');
+    const retryAfter = error.details?.retryAfterSeconds;
+    if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
     return sendProblem(request, reply, error.code, message, error.details);
   }
   if (isResponseSerializationError(error)) {

@@ -6,6 +6,7 @@ import { partiesDataMap } from './parties/datamap.js';
 import { requestsDataMap } from './requests/datamap.js';
 import { staffDataMap } from './staff/datamap.js';
 import { telephonyDataMap } from './telephony/datamap.js';
+import { throttleDataMap } from './throttle/datamap.js';
 
 /**
  * Every table's data map, in the order erasure walks them (children before parents).
@@ -18,5 +19,6 @@ export const DATA_MAP: readonly TableDataMap[] = [
   ...telephonyDataMap,
   ...partiesDataMap,
   ...staffDataMap,
+  ...throttleDataMap,
   ...kernelDataMap,
 ];

@@ -10,6 +10,7 @@ import type { TelephonyTables } from '../modules/telephony/telephony.tables.js';
 import type { ContractsTables } from '../modules/contracts/contracts.tables.js';
 import type { BillingTables } from '../modules/billing/billing.tables.js';
 import type { ErasureTables } from '../kernel/erasure/erasure.tables.js';
+import type { ThrottleTables } from '../modules/throttle/throttle.tables.js';
 
 /** The typed shape of the whole database, composed from each module's own tables. */
 export interface Database
@@ -25,4 +26,5 @@ export interface Database
     RequestsTables,
     TelephonyTables,
     ContractsTables,
-    BillingTables {}
+    BillingTables,
+    ThrottleTables {}

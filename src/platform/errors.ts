@@ -11,6 +11,7 @@ export const ERROR_CODES = [
   'unauthenticated',
   'forbidden',
   'rate_limited',
+  'account_locked',
   'invalid_policy',
   'purpose_not_allowed',
   'role_not_allowed',

@@ -15,9 +15,17 @@ import {
   type SubjectSession,
 } from './account.service.js';
 import { REQUEST_KINDS, type RequestsDeps } from './requests.service.js';
-import { createHash } from 'node:crypto';
-import { LoginLimiter } from '../staff/index.js';
-import { AppError } from '../../platform/errors.js';
+import { isAppError } from '../../platform/errors.js';
+import { findTenantBySlug } from '../tenants/index.js';
+import {
+  assertAllowed,
+  checkAttempt,
+  countAttempt,
+  recordFailure,
+  resetCounters,
+  type Counter,
+} from '../throttle/index.js';
+import { DEFAULT_PUBLIC_LIMITS, targetOf, type PublicDoorLimits } from './limits.js';
 
 export const SUBJECT_COOKIE = 'kluis_subject';
 const slugParams = z.object({ slug: z.string().regex(/^[a-z][a-z0-9-]{1,62}$/) });
@@ -57,33 +65,37 @@ async function session(
   return authenticateSubject(deps, request.params.slug, cookie, csrf);
 }
 
-const WINDOW_MS = 15 * 60 * 1000;
+/** The client address and typed e-mail counted for a portal login, known account or not. */
+function loginCounters(
+  limits: PublicDoorLimits,
+  address: string,
+  email: string | undefined,
+): { all: Counter[]; account: Counter[] } {
+  const account = email === undefined ? [] : [{ limit: limits.loginByAccount, value: targetOf(email) }];
+  return { all: [{ limit: limits.loginByAddress, value: address }, ...account], account };
+}
 
 /**
- * Limits, in this process's memory: failed portal logins per client address and per e-mail
- * address tried (against password guessing), and login-link mails per client address and per
- * e-mail address (against flooding a customer's inbox). Over a limit the answer is 429.
+ * Runs a portal login under its counters: refused (429, Retry-After) while a failure slow-down
+ * runs, failures counted, a success clears the account's count. Kept in PostgreSQL, so every
+ * process sees the same counts (docs/decisions/0075).
  */
-function createPortalLimits(deps: RequestsDeps) {
-  const limiter = (maxFailures: number) =>
-    new LoginLimiter({ maxFailures, windowMs: WINDOW_MS, clock: deps.kernel.clock });
-  return {
-    loginByAddress: limiter(20),
-    loginByEmail: limiter(5),
-    linkByAddress: limiter(10),
-    linkByEmail: limiter(3),
-  };
-}
-
-function emailKey(email: string): string {
-  return createHash('sha256').update(email.trim().toLowerCase()).digest('hex');
-}
-
-function refuseIfBlocked(...checks: Array<[LoginLimiter, string]>): void {
-  if (checks.some(([limiter, key]) => key !== '' && limiter.isBlocked(key))) {
-    throw new AppError('rate_limited', 'portal limit reached', {
-      publicMessage: 'too many attempts; try again in 15 minutes',
-    });
+async function throttledLogin(
+  deps: RequestsDeps,
+  slug: string,
+  counters: { all: Counter[]; account: Counter[] },
+  attempt: () => Promise<PortalLogin>,
+): Promise<PortalLogin> {
+  const tenant = await findTenantBySlug(deps.kernel.db, slug);
+  assertAllowed(await checkAttempt(deps.kernel, tenant.tenantId, counters.all), 'too many failed logins');
+  try {
+    const login = await attempt();
+    await resetCounters(deps.kernel, tenant.tenantId, counters.account);
+    return login;
+  } catch (error) {
+    if (isAppError(error) && error.code === 'unauthenticated')
+      await recordFailure(deps.kernel, tenant.tenantId, counters.all);
+    throw error;
   }
 }
 
@@ -94,7 +106,7 @@ export function registerAccountRoutes(
   options: { secureCookies: boolean },
 ): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
-  const limits = createPortalLimits(deps);
+  const limits = deps.limits ?? DEFAULT_PUBLIC_LIMITS;
   typed.post(
     '/t/:slug/account/link',
     {
@@ -108,10 +120,14 @@ export function registerAccountRoutes(
       },
     },
     async (request, reply) => {
-      const email = emailKey(request.body.email);
-      refuseIfBlocked([limits.linkByAddress, request.ip], [limits.linkByEmail, email]);
-      limits.linkByAddress.recordFailure(request.ip);
-      limits.linkByEmail.recordFailure(email);
+      // Every mail asked for counts: per client address, per typed address (known or not), per tenant.
+      const tenant = await findTenantBySlug(deps.kernel.db, request.params.slug);
+      const verdict = await countAttempt(deps.kernel, tenant.tenantId, [
+        { limit: limits.linkByAddress, value: request.ip },
+        { limit: limits.linkByTarget, value: targetOf(request.body.email) },
+        { limit: limits.linkByTenant, value: '' },
+      ]);
+      assertAllowed(verdict, 'too many login links asked for');
       await requestLoginLink(deps, request.params.slug, request.body.email);
       return reply
         .status(202)
@@ -134,19 +150,13 @@ export function registerAccountRoutes(
     },
     async (request, reply) => {
       const body = request.body;
-      const email = 'email' in body ? emailKey(body.email) : '';
-      refuseIfBlocked([limits.loginByAddress, request.ip], [limits.loginByEmail, email]);
-      try {
-        const login =
-          'token' in body
-            ? await loginWithLink(deps, request.params.slug, body.token)
-            : await loginWithPassword(deps, request.params.slug, body.email, body.password);
-        return setSessionCookie(reply, request.params.slug, login, options.secureCookies);
-      } catch (error) {
-        limits.loginByAddress.recordFailure(request.ip);
-        if (email) limits.loginByEmail.recordFailure(email);
-        throw error;
-      }
+      const counters = loginCounters(limits, request.ip, 'email' in body ? body.email : undefined);
+      const login = await throttledLogin(deps, request.params.slug, counters, () =>
+        'token' in body
+          ? loginWithLink(deps, request.params.slug, body.token)
+          : loginWithPassword(deps, request.params.slug, body.email, body.password),
+      );
+      return setSessionCookie(reply, request.params.slug, login, options.secureCookies);
     },
   );
   typed.get(
@@ -162,14 +172,12 @@ export function registerAccountRoutes(
       },
     },
     async (request, reply) => {
-      refuseIfBlocked([limits.loginByAddress, request.ip]);
-      let login: PortalLogin;
-      try {
-        login = await loginWithLink(deps, request.params.slug, request.query.token);
-      } catch (error) {
-        limits.loginByAddress.recordFailure(request.ip);
-        throw error;
-      }
+      const login = await throttledLogin(
+        deps,
+        request.params.slug,
+        loginCounters(limits, request.ip, undefined),
+        () => loginWithLink(deps, request.params.slug, request.query.token),
+      );
       const { csrfToken } = setSessionCookie(reply, request.params.slug, login, options.secureCookies);
       const base = `/t/${request.params.slug}`;
       return reply

@@ -20,5 +20,6 @@ export {
 export { registerRequestsRoutes } from './requests.routes.js';
 export { registerAccountRoutes } from './account.routes.js';
 export { requestsDataMap } from './datamap.js';
+export { DEFAULT_PUBLIC_LIMITS, type PublicDoorLimits } from './limits.js';
 export type { TransferSettings } from './transfer.js';
 export type { RequestsTables } from './requests.tables.js';

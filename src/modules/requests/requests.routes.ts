@@ -26,6 +26,9 @@ import {
   type RequestsDeps,
   type StaffContext,
 } from './requests.service.js';
+import { assertAllowed, countAttempt } from '../throttle/index.js';
+import { findTenantBySlug } from '../tenants/index.js';
+import { DEFAULT_PUBLIC_LIMITS } from './limits.js';
 
 const statusSchema = z.object({
   requestId: z.string(),
@@ -50,6 +53,7 @@ function staffContext(request: FastifyRequest): StaffContext {
 
 export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
+  const limits = deps.limits ?? DEFAULT_PUBLIC_LIMITS;
   // ------------------------------------------------------------------ public privacy portal
   typed.post(
     '/t/:slug/privacy/requests',
@@ -71,7 +75,9 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
       },
     },
     async (request, reply) => {
-      const receipt = await submitPublicRequest(deps, request.params.slug, request.body);
+      const receipt = await submitPublicRequest(deps, request.params.slug, request.body, {
+        address: request.ip,
+      });
       return reply.status(202).send({
         ...receipt,
         next: 'if this e-mail address is known to us, a code was sent to it; enter it to confirm your request',
@@ -91,7 +97,16 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
         },
       },
     },
-    async (request) => verifyPublicRequest(deps, request.params.slug, request.params.id, request.body.code),
+    async (request) => {
+      // Every guess counts, across all requests: five per request, and these per address and tenant.
+      const tenant = await findTenantBySlug(deps.kernel.db, request.params.slug);
+      const verdict = await countAttempt(deps.kernel, tenant.tenantId, [
+        { limit: limits.codeByAddress, value: request.ip },
+        { limit: limits.codeByTenant, value: '' },
+      ]);
+      assertAllowed(verdict, 'too many codes tried');
+      return verifyPublicRequest(deps, request.params.slug, request.params.id, request.body.code);
+    },
   );
   typed.get(
     '/t/:slug/privacy/requests/:id',

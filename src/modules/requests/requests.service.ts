@@ -26,6 +26,7 @@ import {
   type TransferTarget,
 } from './transfer.js';
 import type { Selectable } from 'kysely';
+import { countFormPost, DEFAULT_PUBLIC_LIMITS, type PublicDoorLimits } from './limits.js';
 import type { RequestChannel, RequestKind, RequestState, RightsRequestsTable } from './requests.tables.js';
 
 type RequestRow = Selectable<RightsRequestsTable>;
@@ -43,6 +44,8 @@ export interface RequestsDeps {
   logger: Logger;
   /** Portability pushed to another organisation (Art. 20(2)); without it no host is allow-listed. */
   transfer?: TransferSettings;
+  /** Limits of the public doors; the defaults unless a test or deployment sets others. */
+  limits?: PublicDoorLimits;
 }
 
 /** The purpose under which rights requests are handled; both seed policies declare it. */
@@ -137,6 +140,7 @@ export async function submitPublicRequest(
   deps: RequestsDeps,
   tenantSlug: string,
   input: PublicRequestInput,
+  from?: { address: string },
 ): Promise<RequestReceipt> {
   const request = parseInput(publicRequestSchema, input);
   const tenant = await findTenantBySlug(deps.kernel.db, tenantSlug);
@@ -144,6 +148,12 @@ export async function submitPublicRequest(
   assertOffered(policy, request.kind);
   // Checked for everyone before matching, so the answer does not depend on who the person is.
   await checkTransferInput(deps, request.kind, request.transferTo);
+  // Counted per client address, typed address and tenant once the input is valid (issue 11).
+  if (from)
+    await countFormPost(deps.kernel, deps.limits ?? DEFAULT_PUBLIC_LIMITS, tenant.tenantId, {
+      address: from.address,
+      email: request.email,
+    });
   const language = request.language ?? policy.statement.languages[0] ?? 'nl';
   const context = { tenantId: tenant.tenantId, actor: PORTAL, purpose: RIGHTS_PURPOSE };
   const matches = await findPeopleByContact(deps.kernel, context, { email: request.email });

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { readCookie, requireStaff, SESSION_COOKIE, sessionCookie, staffOf } from '../../http/auth.js';
 import type { Kernel } from '../../kernel/kernel.js';
-import { AppError, isAppError } from '../../platform/errors.js';
+import { isAppError } from '../../platform/errors.js';
 import {
   changeOwnPassword,
   completeMfaLogin,
@@ -15,7 +15,15 @@ import {
   upgradeSession,
   type IssuedSession,
 } from './auth.service.js';
-import { LoginLimiter } from './login-limiter.js';
+import { findTenantBySlug } from '../tenants/index.js';
+import {
+  assertAllowed,
+  checkAttempt,
+  recordFailure,
+  resetCounters,
+  type Counter,
+} from '../throttle/index.js';
+import { STAFF_LOGIN_LIMITS, staffAccountCounter } from './login-limits.js';
 import { confirmMfaEnrolment, startMfaEnrolment } from './mfa.service.js';
 
 const stageSchema = z.enum(['full', 'mfa_pending', 'mfa_enrolment', 'password_change']);
@@ -29,19 +37,10 @@ const codeSchema = z.object({ code: z.string().trim().min(6).max(32) });
 
 export interface AuthRouteOptions {
   secureCookies: boolean;
-  /** Failed logins per client address per window before `rate_limited` (default 20 per 15 min). */
-  loginLimiter?: LoginLimiter;
 }
-
-/** Per-address failures: 20 per 15 minutes, in this process's memory (decision 0020). */
-export const DEFAULT_IP_FAILURES = 20;
-const IP_WINDOW_MS = 15 * 60 * 1000;
 
 export function registerAuthRoutes(app: FastifyInstance, kernel: Kernel, options: AuthRouteOptions): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
-  const limiter =
-    options.loginLimiter ??
-    new LoginLimiter({ maxFailures: DEFAULT_IP_FAILURES, windowMs: IP_WINDOW_MS, clock: kernel.clock });
 
   const setSession = (reply: FastifyReply, issued: IssuedSession): void => {
     const lifetime = issued.stage === 'full' ? SESSION_ABSOLUTE_MS : RESTRICTED_SESSION_MS;
@@ -51,27 +50,46 @@ export function registerAuthRoutes(app: FastifyInstance, kernel: Kernel, options
     );
   };
 
-  /** Runs an attempt under the per-address limiter: refused when used up, failures counted. */
+  /**
+   * Runs an attempt under its counters: refused with 429 and Retry-After while a slow-down runs,
+   * failures counted (one audit entry when a count reaches its limit), `resetOnSuccess` cleared
+   * after a success. Without a tenant (unknown slug) there is nothing to count.
+   */
   async function limited<T>(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    tenantSlug: string,
+    tenantId: number | undefined,
+    counters: { all: Counter[]; resetOnSuccess: Counter[] },
     attempt: () => Promise<T>,
   ): Promise<T> {
-    if (limiter.isBlocked(request.ip)) {
-      void reply.header('retry-after', String(IP_WINDOW_MS / 1000));
-      throw new AppError('rate_limited', 'too many failed attempts from this address', {
-        publicMessage: 'too many failed attempts; try again later',
-      });
-    }
+    if (tenantId !== undefined)
+      assertAllowed(await checkAttempt(kernel, tenantId, counters.all), 'too many failed attempts');
     try {
-      return await attempt();
+      const result = await attempt();
+      if (tenantId !== undefined) await resetCounters(kernel, tenantId, counters.resetOnSuccess);
+      return result;
     } catch (error) {
       const isFailure = isAppError(error) && (error.code === 'unauthenticated' || error.code === 'forbidden');
-      if (isFailure && limiter.recordFailure(request.ip)) await recordRateLimited(kernel, tenantSlug);
+      if (isFailure && tenantId !== undefined) {
+        const usedUp = await recordFailure(kernel, tenantId, counters.all);
+        if (usedUp.length > 0) await recordRateLimited(kernel, tenantId, usedUp.join(', '));
+      }
       throw error;
     }
   }
+
+  const addressCounter = (request: FastifyRequest): Counter => ({
+    limit: STAFF_LOGIN_LIMITS.address,
+    value: request.ip,
+  });
+
+  /** The tenant of a login form, or undefined for an unknown slug (answered like a wrong password). */
+  const tenantIdOf = (slug: string): Promise<number | undefined> =>
+    findTenantBySlug(kernel.db, slug).then(
+      (tenant) => tenant.tenantId,
+      (error: unknown) => {
+        if (isAppError(error) && error.code === 'tenant_not_found') return undefined;
+        throw error;
+      },
+    );
 
   typed.post(
     '/api/v1/auth/login',
@@ -92,8 +110,11 @@ export function registerAuthRoutes(app: FastifyInstance, kernel: Kernel, options
       },
     },
     async (request, reply) => {
-      const result = await limited(request, reply, request.body.tenant, () =>
-        loginStaff(kernel, request.body),
+      const account = staffAccountCounter(request.body.email);
+      const result = await limited(
+        await tenantIdOf(request.body.tenant),
+        { all: [addressCounter(request), account], resetOnSuccess: [account] },
+        () => loginStaff(kernel, request.body),
       );
       setSession(reply, result);
       return {
@@ -121,8 +142,10 @@ export function registerAuthRoutes(app: FastifyInstance, kernel: Kernel, options
     },
     async (request, reply) => {
       const staff = staffOf(request);
-      const issued = await limited(request, reply, staff.tenantSlug, () =>
-        completeMfaLogin(kernel, staff, readCookie(request, SESSION_COOKIE), request.body.code),
+      const issued = await limited(
+        staff.tenantId,
+        { all: [addressCounter(request)], resetOnSuccess: [] },
+        () => completeMfaLogin(kernel, staff, readCookie(request, SESSION_COOKIE), request.body.code),
       );
       setSession(reply, issued);
       return {
@@ -218,7 +241,7 @@ export function registerAuthRoutes(app: FastifyInstance, kernel: Kernel, options
     },
     async (request, reply) => {
       const staff = staffOf(request);
-      await limited(request, reply, staff.tenantSlug, () =>
+      await limited(staff.tenantId, { all: [addressCounter(request)], resetOnSuccess: [] }, () =>
         changeOwnPassword(kernel, staff, readCookie(request, SESSION_COOKIE), request.body),
       );
       return reply.status(204).send(null);

@@ -121,8 +121,10 @@ interface AccountRow {
 }
 
 /**
- * Counts a failed password or second factor against the account and locks it when the count
- * reaches LOCKOUT_THRESHOLD within LOCKOUT_WINDOW_MS. Audited in the same transaction.
+ * Audits a failed login step. A wrong second factor or current password (the password was right)
+ * counts against the account and locks it when the count reaches LOCKOUT_THRESHOLD within
+ * LOCKOUT_WINDOW_MS; a wrong password at login does not: anyone can type one, so it only slows
+ * the next attempts down (auth.routes.ts, docs/decisions/0075). Audited in the same transaction.
  */
 export async function recordAuthFailure(
   kernel: Kernel,
@@ -133,7 +135,7 @@ export async function recordAuthFailure(
   const now = kernel.clock.now();
   await kernel.transact(tenantId, async (atx) => {
     let reason = 'bad_credentials';
-    if (account) {
+    if (account && action !== 'login') {
       const row = await atx.tx
         .selectFrom('staff_users')
         .select(['failed_logins', 'failed_window_started_at', 'locked_until'])
@@ -180,10 +182,41 @@ export async function recordAuthFailure(
   });
 }
 
+function lockedError(lockedUntil: Date, now: Date): AppError {
+  const until = `${lockedUntil.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return new AppError('account_locked', 'correct password on a locked account', {
+    publicMessage: `account locked until ${until} after wrong second-factor codes; an administrator can unlock it (kluis staff unlock)`,
+    details: {
+      lockedUntil: lockedUntil.toISOString(),
+      retryAfterSeconds: Math.max(1, Math.ceil((lockedUntil.getTime() - now.getTime()) / 1000)),
+    },
+  });
+}
+
+async function recordAuthLocked(
+  kernel: Kernel,
+  tenantId: number,
+  account: { staff_id: number; subject_id: number | null },
+): Promise<void> {
+  await kernel.transact(tenantId, (atx) => {
+    atx.audit.record({
+      actor: AUTH_ACTOR,
+      role: null,
+      purpose: STAFF_PURPOSE,
+      action: 'login',
+      ...(account.subject_id ? { subjectIds: [account.subject_id] } : {}),
+      decision: 'denied',
+      reason: 'account_locked',
+    });
+    return Promise.resolve();
+  });
+}
+
 /**
- * Password login. The answer is the same whether the e-mail is unknown, the account disabled or
- * locked, or the password wrong (`unauthenticated`), and takes the same argon2 work, so the form
- * reveals nothing. Both outcomes are audited; failures count towards the account's lockout.
+ * Password login. The answer is the same whether the e-mail is unknown, the account disabled, or
+ * the password wrong (`unauthenticated`), and takes the same argon2 work, so the form reveals
+ * nothing. A locked account (wrong second-factor codes) says `account_locked` with its end only
+ * to a correct password. Both outcomes are audited.
  *
  * With a second factor set up, the session is `mfa_pending` until a code is given; a role that
  * requires one without it gets an `mfa_enrolment` session that may only enrol (decision 0020).
@@ -218,8 +251,14 @@ export async function loginStaff(
     : undefined;
   const passwordOk = await verify(account?.password_hash ?? (await DUMMY_HASH_PROMISE), input.password);
   const now = kernel.clock.now();
-  const isLocked = account?.locked_until != null && account.locked_until > now;
-  if (!tenant || !account || !passwordOk || isLocked || account.status !== 'active' || !account.subject_id) {
+  const lockedUntil =
+    account?.locked_until != null && account.locked_until > now ? account.locked_until : null;
+  if (tenant && account && passwordOk && lockedUntil && account.status === 'active') {
+    // Said only after a correct password: to anyone else a locked account looks like any other.
+    await recordAuthLocked(kernel, tenant.tenantId, account);
+    throw lockedError(lockedUntil, now);
+  }
+  if (!tenant || !account || !passwordOk || account.status !== 'active' || !account.subject_id) {
     if (tenant) {
       await recordAuthFailure(
         kernel,
@@ -481,18 +520,16 @@ export function passwordProblem(password: string, current: string, email: string
   return undefined;
 }
 
-/** One audit entry when an address uses up its failed logins (not one per refused attempt). */
-export async function recordRateLimited(kernel: Kernel, tenantSlug: string): Promise<void> {
-  const tenant = await findTenantBySlug(kernel.db, tenantSlug).catch(() => undefined);
-  if (!tenant) return;
-  await kernel.transact(tenant.tenantId, (atx) => {
+/** One audit entry when a failure count reaches its limit (not one per refused attempt). */
+export async function recordRateLimited(kernel: Kernel, tenantId: number, buckets: string): Promise<void> {
+  await kernel.transact(tenantId, (atx) => {
     atx.audit.record({
       actor: AUTH_ACTOR,
       role: null,
       purpose: STAFF_PURPOSE,
       action: 'login.rate-limit',
       decision: 'denied',
-      reason: 'too many failed attempts from one address',
+      reason: `too many failed attempts (${buckets}); further attempts slowed down`,
     });
     return Promise.resolve();
   });

@@ -16,4 +16,5 @@ export { createApiToken, listApiTokens, revokeApiToken } from './token.service.j
 export { registerStaffRoutes } from './staff.routes.js';
 export type { StaffTables } from './staff.tables.js';
 export { staffDataMap } from './datamap.js';
-export { LoginLimiter, type LoginLimiterOptions } from './login-limiter.js';
+export { unlockStaff } from './unlock.service.js';
+export { STAFF_LOGIN_LIMITS } from './login-limits.js';

@@ -1,0 +1,212 @@
+import { hash } from '@node-rs/argon2';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { createTestApp } from '../../../test/http.js';
+import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
+import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { createPerson } from '../parties/index.js';
+import type { Tenant } from '../tenants/index.js';
+import { DEFAULT_PUBLIC_LIMITS } from './limits.js';
+
+// The public doors under abuse (issue 11): limits per client address, per typed address and per
+// tenant, counted in PostgreSQL so that every Kluis process sees the same counts. Two app instances
+// on one database stand for two processes behind a balancer.
+let database: TestDatabase;
+let kernel: Kernel;
+let smtp: SmtpSink;
+let first: FastifyInstance;
+let second: FastifyInstance;
+let voiceking: Tenant;
+const clock = fixedClock(new Date('2026-03-02T09:00:00Z'));
+let serial = 0;
+const newAddress = (): string => `10.1.${Math.floor(serial / 250)}.${(serial++ % 250) + 1}`;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database, clock);
+  smtp = await startSmtpSink();
+  first = await createTestApp(kernel, { mailer: smtp.mailer, publicUrl: 'https://privacy.example' });
+  second = await createTestApp(kernel, { mailer: smtp.mailer, publicUrl: 'https://privacy.example' });
+  voiceking = await createPolicyTenant(kernel, 'voiceking');
+});
+afterAll(async () => {
+  await first.close();
+  await second.close();
+  await smtp.close();
+  await database.close();
+});
+
+async function customer(tenant: Tenant = voiceking): Promise<{ subjectId: number; email: string }> {
+  serial += 1;
+  const email = `an.peeters${serial}@mail.example`;
+  const person = await createPerson(
+    kernel,
+    {
+      tenantId: tenant.tenantId,
+      actor: { kind: 'staff', staffId: 1, role: 'sales' },
+      purpose: 'order_processing',
+    },
+    { subjectType: 'customer', familyName: `Peeters${serial}`, givenName: 'An', email },
+  );
+  return { subjectId: person.subjectId, email };
+}
+
+function submit(app: FastifyInstance, email: string, remoteAddress: string, tenant: Tenant = voiceking) {
+  return app.inject({
+    method: 'POST',
+    url: `/t/${tenant.slug}/privacy/requests`,
+    remoteAddress,
+    payload: { kind: 'access', email },
+  });
+}
+
+function guess(app: FastifyInstance, requestId: string, code: string, remoteAddress: string) {
+  return app.inject({
+    method: 'POST',
+    url: `/t/${voiceking.slug}/privacy/requests/${requestId}/verify`,
+    remoteAddress,
+    payload: { code },
+  });
+}
+
+const errorCode = (response: LightMyRequestResponse): string =>
+  response.json<{ code?: string }>().code ?? '';
+
+describe('rate limits on the public request form (issue 11)', () => {
+  it('VK-26: the 6th request for one e-mail address within the hour gets 429 rate_limited, counted across two app instances; no 6th code is sent', async () => {
+    const victim = await customer();
+    const statuses: number[] = [];
+    for (let i = 0; i < DEFAULT_PUBLIC_LIMITS.formByTarget.max; i += 1)
+      statuses.push((await submit(i % 2 === 0 ? first : second, victim.email, newAddress())).statusCode);
+    expect(statuses).toEqual([202, 202, 202, 202, 202]);
+    const sixth = await submit(second, victim.email, newAddress());
+    expect(sixth.statusCode).toBe(429);
+    expect(errorCode(sixth)).toBe('rate_limited');
+    expect(Number(sixth.headers['retry-after'])).toBeGreaterThan(0);
+    expect(errorCode(await submit(first, victim.email, newAddress()))).toBe('rate_limited');
+    // An address that matches no one is limited alike: a 429 says nothing about who exists.
+    const stranger = `stranger${serial}@nowhere.example`;
+    for (let i = 0; i < DEFAULT_PUBLIC_LIMITS.formByTarget.max; i += 1)
+      await submit(first, stranger, newAddress());
+    expect(errorCode(await submit(second, stranger, newAddress()))).toBe('rate_limited');
+    const stored = await runAsOwner<{ count: string }>(
+      database.ownerUrl,
+      'select count(*) from rights_requests where tenant_id = $1 and subject_id = $2',
+      [voiceking.tenantId, victim.subjectId],
+    );
+    expect(Number(stored.rows[0]?.count)).toBe(5);
+    await smtp.waitFor(victim.email, 5);
+    clock.advance(60 * 60 * 1000);
+    expect((await submit(first, victim.email, newAddress())).statusCode).toBe(202);
+  });
+
+  it('VK-26: one client address gets 429 after 20 requests within the hour, on either instance; another address is unaffected', async () => {
+    const address = newAddress();
+    for (let i = 0; i < DEFAULT_PUBLIC_LIMITS.formByAddress.max; i += 1) {
+      const response = await submit(
+        i % 2 === 0 ? first : second,
+        `flood${i}-${serial}@nowhere.example`,
+        address,
+      );
+      expect(response.statusCode).toBe(202);
+    }
+    const over = await submit(first, `flood-x${serial}@nowhere.example`, address);
+    expect(over.statusCode).toBe(429);
+    expect(errorCode(over)).toBe('rate_limited');
+    expect((await submit(second, `flood-y${serial}@nowhere.example`, newAddress())).statusCode).toBe(202);
+  });
+
+  it('VK-26: a tenant as a whole gets 429 past its hourly limit, whoever asks; other tenants are unaffected', async () => {
+    const small = await createTestApp(kernel, {
+      mailer: smtp.mailer,
+      publicLimits: {
+        ...DEFAULT_PUBLIC_LIMITS,
+        formByTenant: { ...DEFAULT_PUBLIC_LIMITS.formByTenant, max: 3 },
+      },
+    });
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    const other = await createPolicyTenant(kernel, 'voxtra');
+    for (let i = 0; i < 3; i += 1)
+      expect(
+        (await submit(small, `many${i}-${serial}@nowhere.example`, newAddress(), tenant)).statusCode,
+      ).toBe(202);
+    const over = await submit(small, `many-x${serial}@nowhere.example`, newAddress(), tenant);
+    expect(errorCode(over)).toBe('rate_limited');
+    expect((await submit(small, `many-y${serial}@nowhere.example`, newAddress(), other)).statusCode).toBe(
+      202,
+    );
+    await small.close();
+  });
+
+  it('VK-26: code guesses are limited across requests: after 30 guesses from one address even the right code of a fresh request gets 429', async () => {
+    const attacker = newAddress();
+    let guesses = 0;
+    // Five wrong guesses on each of six requests (each request allows five on its own).
+    for (let r = 0; r < 6; r += 1) {
+      const target = await customer();
+      const receipt = (await submit(first, target.email, newAddress())).json<{ requestId: string }>();
+      for (let g = 0; g < 5; g += 1) {
+        const response = await guess(r % 2 === 0 ? first : second, receipt.requestId, '000000', attacker);
+        expect(response.statusCode).toBe(400);
+        guesses += 1;
+      }
+    }
+    expect(guesses).toBe(DEFAULT_PUBLIC_LIMITS.codeByAddress.max);
+    const victim = await customer();
+    const receipt = (await submit(first, victim.email, newAddress())).json<{ requestId: string }>();
+    const code = /\b(\d{6})\b/.exec((await smtp.waitFor(victim.email)).text ?? '')?.[1] ?? '';
+    const refused = await guess(second, receipt.requestId, code, attacker);
+    expect(refused.statusCode).toBe(429);
+    expect(errorCode(refused)).toBe('rate_limited');
+    // The refusal spent none of the request's own five attempts: its owner still gets in.
+    const owner = await guess(first, receipt.requestId, code, newAddress());
+    expect(owner.statusCode).toBe(200);
+  });
+});
+
+describe('privacy portal: limits shared by processes, slow-down instead of a lock (issue 11)', () => {
+  it('VX-13: five wrong portal passwords do not lock the person out: the next try waits 1 s (429, Retry-After), then the right password gets in', async () => {
+    const person = await customer();
+    const password = 'my own long portal password';
+    await runAsOwner(
+      database.ownerUrl,
+      'insert into subject_accounts (tenant_id, subject_id, password_hash, created_at) values ($1, $2, $3, now())',
+      [voiceking.tenantId, person.subjectId, await hash(password, { algorithm: 2 })],
+    );
+    const login = (app: FastifyInstance, secret: string) =>
+      app.inject({
+        method: 'POST',
+        url: `/t/${voiceking.slug}/account/login`,
+        remoteAddress: newAddress(),
+        payload: { email: person.email, password: secret },
+      });
+    for (let i = 0; i < DEFAULT_PUBLIC_LIMITS.loginByAccount.max; i += 1)
+      expect((await login(i % 2 === 0 ? first : second, `wrong-${i}`)).statusCode).toBe(401);
+    const slowed = await login(second, password);
+    expect(slowed.statusCode).toBe(429);
+    expect(slowed.headers['retry-after']).toBe('1');
+    clock.advance(1000);
+    expect((await login(first, password)).statusCode).toBe(200);
+  });
+
+  it('VX-13: login links: the 4th mail asked for one address within the hour gets 429, whichever instance is asked', async () => {
+    const person = await customer();
+    const ask = (app: FastifyInstance) =>
+      app.inject({
+        method: 'POST',
+        url: `/t/${voiceking.slug}/account/link`,
+        remoteAddress: newAddress(),
+        payload: { email: person.email },
+      });
+    expect([
+      (await ask(first)).statusCode,
+      (await ask(second)).statusCode,
+      (await ask(first)).statusCode,
+    ]).toEqual([202, 202, 202]);
+    const fourth = await ask(second);
+    expect(fourth.statusCode).toBe(429);
+    expect(errorCode(fourth)).toBe('rate_limited');
+  });
+});
