@@ -71,8 +71,7 @@ function guess(app: FastifyInstance, requestId: string, code: string, remoteAddr
   });
 }
 
-const errorCode = (response: LightMyRequestResponse): string =>
-  response.json<{ code?: string }>().code ?? '';
+const errorCode = (response: LightMyRequestResponse): string => response.json<{ code?: string }>().code ?? '';
 
 describe('rate limits on the public request form (issue 11)', () => {
   it('VK-26: the 6th request for one e-mail address within the hour gets 429 rate_limited, counted across two app instances; no 6th code is sent', async () => {
