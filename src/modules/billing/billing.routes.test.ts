@@ -143,10 +143,17 @@ describe('billing API (VX-3, VK-2)', () => {
     expect(refused.statusCode).toBe(403);
     expect(refused.json()).toMatchObject({ code: 'role_not_allowed' });
     expect(refused.body).not.toContain('BE68');
+    // The technician's own purpose does not cover bank accounts either.
     const ownPurpose = await call(technician, 'GET', `/api/v1/customers/${person}/bank-accounts`, undefined, {
-      'x-kluis-purpose': 'technical_support',
+      'x-kluis-purpose': 'technical_dossier',
     });
     expect(ownPurpose.statusCode).toBe(403);
+    expect(ownPurpose.body).not.toContain('BE68');
+    // A key that is no purpose of the policy is bad input, not a refusal.
+    const unknown = await call(technician, 'GET', `/api/v1/customers/${person}/bank-accounts`, undefined, {
+      'x-kluis-purpose': 'technical_support',
+    });
+    expect(unknown.statusCode).toBe(400);
   });
 
   it('VK-2: a credit score is recorded and read under solvency with its source', async () => {
