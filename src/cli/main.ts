@@ -7,6 +7,7 @@ import { registerKeysCommands } from './keys.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerPolicyCommands } from './policy.command.js';
 import { registerRequestsCommands } from './requests.command.js';
+import { registerRetentionCommands } from './retention.command.js';
 import { registerServeCommand } from './serve.command.js';
 import { registerStaffCommands } from './staff.command.js';
 import { registerTenantCommands } from './tenant.command.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerRequestsCommands(program);
   registerTelephonyCommands(program);
   registerBillingCommands(program);
+  registerRetentionCommands(program);
   return program;
 }
 

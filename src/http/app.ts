@@ -29,6 +29,7 @@ import { registerPolicyRoutes } from '../kernel/tenant-policy/tenant-policy.rout
 import { registerPartiesRoutes } from '../modules/parties/parties.routes.js';
 import { registerContractRoutes } from '../modules/contracts/index.js';
 import { registerBillingRoutes } from '../modules/billing/index.js';
+import { registerRetentionRoutes } from '../modules/retention/index.js';
 
 export interface HttpDependencies {
   kernel: Kernel;
@@ -144,6 +145,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   registerPartiesRoutes(app, deps.kernel);
   registerContractRoutes(app, deps.kernel);
   registerBillingRoutes(app, deps.kernel);
+  registerRetentionRoutes(app, deps.kernel, DATA_MAP);
   const requestsDeps = {
     kernel: deps.kernel,
     mailer:

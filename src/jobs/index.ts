@@ -4,6 +4,7 @@ import type { RequestsDeps } from '../modules/requests/index.js';
 import { deadlineRemindersJob } from './deadline-reminders.job.js';
 import { ERASURE_FINISHER_JOB, erasureFinisherJob } from './erasure-finisher.job.js';
 import { AUDIT_CHECKPOINT_JOB, auditCheckpointJob } from './audit-checkpoint.job.js';
+import { retentionSweepJob } from './retention-sweep.job.js';
 
 export interface JobDeps {
   requests: RequestsDeps;
@@ -15,6 +16,7 @@ export async function registerJobs(queue: JobQueue, deps: JobDeps): Promise<void
   await queue.register(deadlineRemindersJob(deps.requests, deps.logger));
   await queue.register(erasureFinisherJob(deps.requests.kernel, deps.logger));
   await queue.register(auditCheckpointJob(deps.requests.kernel, deps.logger));
+  await queue.register(retentionSweepJob(deps.requests.kernel, deps.requests.dataMap, deps.logger));
   // Work a crash left half-done is finished at every start, not only at the next tick, and what
   // was audited while no server ran is anchored.
   await queue.runNow(ERASURE_FINISHER_JOB);
@@ -24,3 +26,4 @@ export async function registerJobs(queue: JobQueue, deps: JobDeps): Promise<void
 export { DEADLINE_REMINDERS_JOB } from './deadline-reminders.job.js';
 export { ERASURE_FINISHER_JOB } from './erasure-finisher.job.js';
 export { AUDIT_CHECKPOINT_JOB, checkpointAllTenants } from './audit-checkpoint.job.js';
+export { RETENTION_SWEEP_JOB } from './retention-sweep.job.js';

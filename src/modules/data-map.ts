@@ -4,6 +4,7 @@ import { billingDataMap } from './billing/datamap.js';
 import { contractsDataMap } from './contracts/datamap.js';
 import { partiesDataMap } from './parties/datamap.js';
 import { requestsDataMap } from './requests/datamap.js';
+import { retentionDataMap } from './retention/datamap.js';
 import { staffDataMap } from './staff/datamap.js';
 import { telephonyDataMap } from './telephony/datamap.js';
 import { throttleDataMap } from './throttle/datamap.js';
@@ -17,6 +18,7 @@ export const DATA_MAP: readonly TableDataMap[] = [
   ...requestsDataMap,
   ...contractsDataMap,
   ...telephonyDataMap,
+  ...retentionDataMap,
   ...partiesDataMap,
   ...staffDataMap,
   ...throttleDataMap,

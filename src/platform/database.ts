@@ -11,6 +11,7 @@ import type { ContractsTables } from '../modules/contracts/contracts.tables.js';
 import type { BillingTables } from '../modules/billing/billing.tables.js';
 import type { ErasureTables } from '../kernel/erasure/erasure.tables.js';
 import type { ThrottleTables } from '../modules/throttle/throttle.tables.js';
+import type { RetentionTables } from '../modules/retention/retention.tables.js';
 
 /** The typed shape of the whole database, composed from each module's own tables. */
 export interface Database
@@ -27,4 +28,5 @@ export interface Database
     TelephonyTables,
     ContractsTables,
     BillingTables,
-    ThrottleTables {}
+    ThrottleTables,
+    RetentionTables {}

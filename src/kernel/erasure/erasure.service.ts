@@ -225,6 +225,71 @@ export async function finishPendingKeyDestructions(
   return finished;
 }
 
+export interface EraseCategoriesOptions {
+  tenantId: number;
+  actor: Actor;
+  purpose: string;
+  subjectId: number;
+  /** The categories to erase; the subject's other data stays, and so does the subject. */
+  categories: readonly string[];
+  /** Runs inside the erasure's transaction, after the data is gone (a deletion certificate). */
+  withinErasure?: (atx: AuditedTx, outcome: CategoryErasureOutcome) => Promise<void>;
+}
+
+export interface CategoryErasureOutcome {
+  subjectId: number;
+  erased: Array<{ table: string; rows: number; categories: string[] }>;
+}
+
+/**
+ * Erases some categories of a subject (retention: a rule ended for them, not for the person), on
+ * the same data-map walk and under the same erase grant as `eraseSubject`: a table whose personal
+ * columns all fall in the categories is erased by its own rule (rows deleted or personal columns
+ * nulled); otherwise only the columns of those categories are nulled. Tables under a legal hold
+ * are left alone, and so is the subject's key (the rest of their data still needs it). Erasing
+ * what is already gone changes nothing and reports nothing.
+ */
+export async function eraseCategories(
+  kernel: Kernel,
+  dataMap: readonly TableDataMap[],
+  options: EraseCategoriesOptions,
+): Promise<CategoryErasureOutcome> {
+  const wanted = new Set(options.categories);
+  return kernel.transact(options.tenantId, async (atx) => {
+    await kernel.gate.authorize(atx, options.actor, {
+      purpose: options.purpose,
+      action: 'erase',
+      categories: [...wanted],
+      subjectIds: [options.subjectId],
+    });
+    const outcome: CategoryErasureOutcome = { subjectId: options.subjectId, erased: [] };
+    for (const map of dataMap) {
+      if (!map.subjectColumn || !map.erasure || map.erasure.kind === 'held') continue;
+      const all = Object.entries(map.personal);
+      const due = all.filter(([, column]) => wanted.has(column.category));
+      if (due.length === 0) continue;
+      const categories = [...new Set(due.map(([, column]) => column.category))];
+      let rows: number;
+      if (due.length === all.length) {
+        rows =
+          map.erasure.kind === 'delete_rows'
+            ? await deleteRows(atx, map, options.subjectId)
+            : await nullPersonal(atx, map, options.subjectId);
+      } else {
+        rows = await nullColumns(
+          atx,
+          map,
+          options.subjectId,
+          due.map(([column]) => column),
+        );
+      }
+      if (rows > 0) outcome.erased.push({ table: map.table, rows, categories });
+    }
+    await options.withinErasure?.(atx, outcome);
+    return outcome;
+  });
+}
+
 async function countRows(atx: AuditedTx, map: TableDataMap, subjectId: number): Promise<number> {
   const result = await sql<{
     n: number;
@@ -243,7 +308,15 @@ async function deleteRows(atx: AuditedTx, map: TableDataMap, subjectId: number):
 }
 
 async function nullPersonal(atx: AuditedTx, map: TableDataMap, subjectId: number): Promise<number> {
-  const columns = Object.keys(map.personal);
+  return nullColumns(atx, map, subjectId, Object.keys(map.personal));
+}
+
+async function nullColumns(
+  atx: AuditedTx,
+  map: TableDataMap,
+  subjectId: number,
+  columns: readonly string[],
+): Promise<number> {
   if (columns.length === 0) return 0;
   const assignments = columns.map((column) => sql`${sql.ref(column)} = null`);
   // Only rows that still hold something count: erasing again reports nothing erased.

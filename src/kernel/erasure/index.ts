@@ -1,5 +1,8 @@
 export {
   eraseSubject,
+  eraseCategories,
+  type EraseCategoriesOptions,
+  type CategoryErasureOutcome,
   finishKeyDestruction,
   finishPendingKeyDestructions,
   type ErasureOutcome,

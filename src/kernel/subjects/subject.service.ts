@@ -56,6 +56,8 @@ export async function setPurposeState(atx: AuditedTx, change: PurposeStateChange
       }),
     )
     .execute();
+  // A confirmed opt-in is the person's own act: it moves the inactivity clock (decision 0095).
+  if (change.state === 'consented') await touchSubjects(atx, [change.subjectId], change.at);
   atx.audit.record({
     actor: { kind: 'system', id: `purpose-state.${change.channel}` },
     role: null,

@@ -129,7 +129,7 @@ export async function recordCreditScore(
       recordedByStaffId: staffIdOf(context.actor),
       at,
     });
-    await touchSubjects(atx, [subjectId], at);
+    // A score from a credit bureau is no activity of the person (decision 0095): no clock moves.
     const created = (await selectCreditScores(atx.tx, grant, subjectId)).find(
       (score) => score.creditScoreId === id,
     );

@@ -40,3 +40,4 @@ export { getInvoiceUbl, getInvoiceHtml } from './documents.service.js';
 export { importPayments, parseStatementCsv, type PaymentImportSummary } from './payment.service.js';
 export { releaseExpiredInvoices, type InvoiceReleaseResult } from './retention.service.js';
 export { registerBillingRoutes } from './billing.routes.js';
+export { readDocumentHolds, countReleasableInvoices, type DocumentHold } from './retention-clocks.js';

@@ -40,3 +40,4 @@ export type {
 } from './domain-events.js';
 export { registerContractRoutes } from './contracts.routes.js';
 export type { ContractsTables } from './contracts.tables.js';
+export { readContractClocks, type ContractClock } from './retention-clocks.js';

@@ -3,6 +3,7 @@ import { hash, verify } from '@node-rs/argon2';
 import type { Selectable } from 'kysely';
 import { buildAccessReport, type AccessReport } from '../../kernel/access-report/index.js';
 import type { Actor } from '../../kernel/gate/gate.js';
+import { touchSubjects } from '../../kernel/subjects/index.js';
 import { withTenant } from '../../platform/db.js';
 import { AppError, describeUnexpected, isAppError } from '../../platform/errors.js';
 import { findPeopleByContact } from '../parties/index.js';
@@ -126,7 +127,9 @@ async function openSession(deps: RequestsDeps, tenant: Tenant, subjectId: number
       })
       .execute(),
   );
-  await deps.kernel.transact(tenant.tenantId, (atx) => {
+  await deps.kernel.transact(tenant.tenantId, async (atx) => {
+    // A portal login is activity of the person: it moves their inactivity clock (decision 0095).
+    await touchSubjects(atx, [subjectId], now);
     atx.audit.record({
       actor: { kind: 'subject', id: String(subjectId) },
       role: 'data_subject',
@@ -134,7 +137,6 @@ async function openSession(deps: RequestsDeps, tenant: Tenant, subjectId: number
       action: 'login',
       decision: 'allowed',
     });
-    return Promise.resolve();
   });
   return { sessionToken: `${tenant.tenantId}.${token}`, csrfToken: csrf };
 }

@@ -23,3 +23,4 @@ export { requestsDataMap } from './datamap.js';
 export { DEFAULT_PUBLIC_LIMITS, type PublicDoorLimits } from './limits.js';
 export type { TransferSettings } from './transfer.js';
 export type { RequestsTables } from './requests.tables.js';
+export { readLastRequests } from './retention-clocks.js';

@@ -6,7 +6,12 @@ import { eraseSubject } from '../../kernel/erasure/index.js';
 import type { Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
-import { setMarketingObjection, setPurposeState, setRestriction } from '../../kernel/subjects/index.js';
+import {
+  setMarketingObjection,
+  setPurposeState,
+  setRestriction,
+  touchSubjects,
+} from '../../kernel/subjects/index.js';
 import { withTenant, type Tx } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import { describeIssues, parseInput } from '../../platform/validation.js';
@@ -259,6 +264,8 @@ async function insertRequest(
         purposes: request.purposes,
       })
       .execute();
+    // A message from the person moves their inactivity clock (decision 0095).
+    if (request.subjectId) await touchSubjects(atx, [request.subjectId], now);
     atx.audit.record({
       actor: { kind: 'system', id: `request.${request.channel}` },
       role: null,

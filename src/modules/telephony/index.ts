@@ -30,3 +30,4 @@ export { parseDateOrInstant } from './date-input.js';
 export { CdrLayoutError, type CdrFormat, type GenericColumnMapping } from './cdr.parse.js';
 export { telephonyDataMap, TELEPHONY_CATEGORIES } from './datamap.js';
 export type { TelephonyTables } from './telephony.tables.js';
+export { readLastCalls } from './retention-clocks.js';

@@ -1,0 +1,105 @@
+import type { Command } from 'commander';
+import { openRuntime } from '../main.js';
+import { DATA_MAP } from '../modules/data-map.js';
+import {
+  isIsoDay,
+  planRetention,
+  runRetentionSweep,
+  type RetentionPlan,
+} from '../modules/retention/index.js';
+import { findTenantBySlug } from '../modules/tenants/index.js';
+import { AppError } from '../platform/errors.js';
+import { createCliContext, exitWithFailure } from './context.js';
+
+function printPlan(plan: RetentionPlan): void {
+  console.log(`retention plan for ${plan.asOf}: ${plan.people.length} people`);
+  for (const person of plan.people) {
+    const held = person.held ? ' HELD' : '';
+    console.log(`${person.pseudonym} ${person.subjectType} ${person.scope}${held}`);
+    for (const item of person.categories) {
+      console.log(`  erase ${item.category} rule ${item.rule} (purpose ${item.purpose}) due ${item.dueOn}`);
+    }
+    for (const category of person.waiting) console.log(`  waits ${category} (goes with the person)`);
+    for (const hold of person.holds) {
+      console.log(
+        hold.kind === 'legal_hold'
+          ? `  held by legal hold ${hold.holdId} until ${hold.endsOn}: ${hold.reason}`
+          : `  kept: ${hold.invoices} invoices under the ${hold.legalHold} hold until ${hold.until}`,
+      );
+    }
+  }
+  console.log(`documents released from the accounting hold: ${plan.documentsReleased}`);
+}
+
+export function registerRetentionCommands(program: Command): void {
+  const retention = program
+    .command('retention')
+    .description('retention rules of the policy: dry run and sweep (VK-13, VK-14, VX-8, G-1)');
+  retention
+    .command('plan')
+    .description(
+      'dry run: per person (pseudonym) what the sweep would erase, under which rule, and what is held',
+    )
+    .requiredOption('--tenant <slug>', 'tenant')
+    .option('--until <YYYY-MM-DD>', 'what is due by this day (default: today)')
+    .option('--json', 'print the plan as JSON')
+    .action(async (options: { tenant: string; until?: string; json?: boolean }) => {
+      try {
+        if (options.until !== undefined && !isIsoDay(options.until)) {
+          throw new AppError('validation_failed', 'bad --until', {
+            publicMessage: '--until: expected YYYY-MM-DD',
+          });
+        }
+        const { config, logger } = createCliContext();
+        const runtime = await openRuntime(config, logger);
+        try {
+          const tenant = await findTenantBySlug(runtime.database.db, options.tenant);
+          const plan = await planRetention(
+            runtime.kernel,
+            DATA_MAP,
+            tenant.tenantId,
+            options.until ? { until: options.until } : {},
+          );
+          if (options.json) console.log(JSON.stringify(plan, null, 2));
+          else printPlan(plan);
+        } finally {
+          await runtime.close();
+        }
+      } catch (error) {
+        exitWithFailure(error);
+      }
+      process.exit(0);
+    });
+  retention
+    .command('run')
+    .description('sweep now: erase what is due, leaving a deletion certificate per person in the audit log')
+    .requiredOption('--tenant <slug>', 'tenant')
+    .action(async (options: { tenant: string }) => {
+      try {
+        const { config, logger } = createCliContext();
+        const runtime = await openRuntime(config, logger);
+        try {
+          const tenant = await findTenantBySlug(runtime.database.db, options.tenant);
+          const progress = process.stderr.isTTY
+            ? (done: number) => process.stderr.write(`\rretention: ${done} people done`)
+            : undefined;
+          const result = await runRetentionSweep(
+            runtime.kernel,
+            DATA_MAP,
+            tenant.tenantId,
+            progress ? { onProgress: progress } : {},
+          );
+          if (progress) process.stderr.write('\n');
+          console.log(
+            `retention ${result.asOf}: ${result.peopleErased} people erased, ${result.peoplePartlyErased} partly erased, ` +
+              `${result.peopleHeld} held, ${result.rows} rows, ${result.documentsReleased} documents released`,
+          );
+        } finally {
+          await runtime.close();
+        }
+      } catch (error) {
+        exitWithFailure(error);
+      }
+      process.exit(0);
+    });
+}

@@ -1,0 +1,295 @@
+import { sql } from 'kysely';
+import type { TableDataMap } from '../../kernel/datamap/datamap.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import type { Policy } from '../../kernel/policy/policy.schema.js';
+import { withTenant, type Tx } from '../../platform/db.js';
+import { readDocumentHolds, type DocumentHold } from '../billing/index.js';
+import { readContractClocks } from '../contracts/index.js';
+import { readLastRequests } from '../requests/index.js';
+import { readLastCalls } from '../telephony/index.js';
+import { belgianDay } from './dates.js';
+import { judgeCategory, type CategoryVerdict, type Claim, type PersonClocks } from './rules.js';
+
+/** A hold that keeps a person's data although a rule ended: why, and until when. */
+export type Hold =
+  | { kind: 'legal_hold'; holdId: number; reason: string; endsOn: string }
+  | { kind: 'accounting'; legalHold: string; invoices: number; until: string };
+
+/** What retention does with one person on a day. */
+export interface PersonVerdict {
+  subjectId: number;
+  subjectType: string;
+  /**
+   * person: nothing of them may be kept, they are erased and their key shredded;
+   * categories: only the due categories go; none: nothing is due.
+   */
+  scope: 'person' | 'categories' | 'none';
+  /** The categories that go (scope categories) or went due (scope person). */
+  due: CategoryVerdict[];
+  /** The rule that decides: for a person, the claim that ended last. */
+  binding: Claim | undefined;
+  /** Categories that wait for the person to go: due, but their column cannot be emptied alone. */
+  waiting: string[];
+  /** A legal hold placed on the person blocks everything while it runs. */
+  blockedBy: Extract<Hold, { kind: 'legal_hold' }> | undefined;
+  /** Holds that keep documents naming the person (kept even when the person goes). */
+  holds: Hold[];
+}
+
+const PAGE = 500;
+
+/**
+ * Walks every person of a tenant that retention may act on (not erased, not staff) in subject-id
+ * order, in pages, and judges each one on `today` from the clocks the owning modules keep.
+ * Staff accounts follow their employment (the staff module), not this sweep (decision 0095).
+ */
+export async function* judgePeople(
+  kernel: Kernel,
+  dataMap: readonly TableDataMap[],
+  tenantId: number,
+  today: string,
+): AsyncGenerator<PersonVerdict> {
+  const { policy } = await kernel.policies.current(tenantId);
+  const mandatoryColumns = await readMandatoryColumns(kernel, tenantId);
+  const tableCategories = new Map(
+    dataMap.map((map) => [
+      map.table,
+      [...new Set(Object.values(map.personal).map((column) => column.category))],
+    ]),
+  );
+  let after = 0;
+  for (;;) {
+    const page = await withTenant(kernel.db, tenantId, async (tx) => {
+      const subjects = await tx
+        .selectFrom('data_subjects')
+        .select(['subject_id', 'subject_type', 'last_activity_at'])
+        .where('erased_at', 'is', null)
+        .where('subject_type', '<>', 'staff')
+        .where('subject_id', '>', after)
+        .orderBy('subject_id')
+        .limit(PAGE)
+        .execute();
+      const ids = subjects.map((subject) => subject.subject_id);
+      const [contracts, calls, requests, consents, present, holds, documents] = await Promise.all([
+        readContractClocks(tx, ids),
+        readLastCalls(tx, ids),
+        readLastRequests(tx, ids),
+        readConsents(tx, ids),
+        readPresentCategories(tx, dataMap, ids),
+        readLegalHolds(tx, ids, today),
+        readDocumentHolds(tx, ids, today),
+      ]);
+      return subjects.map((subject) => ({
+        clocks: {
+          subjectId: subject.subject_id,
+          subjectType: subject.subject_type,
+          lastActivityOn: belgianDay(subject.last_activity_at),
+          contract: contracts.get(subject.subject_id),
+          lastCallOn: mapDay(calls.get(subject.subject_id)),
+          lastRequestOn: mapDay(requests.get(subject.subject_id)),
+          consents: consents.get(subject.subject_id) ?? new Map(),
+        } satisfies PersonClocks,
+        present: present.get(subject.subject_id) ?? new Map<string, string[]>(),
+        hold: holds.get(subject.subject_id),
+        documents: documents.get(subject.subject_id),
+      }));
+    });
+    for (const person of page) {
+      yield judgePerson(policy, person, mandatoryColumns, tableCategories, today);
+    }
+    const last = page.at(-1);
+    if (!last || page.length < PAGE) return;
+    after = last.clocks.subjectId;
+  }
+}
+
+interface PersonFacts {
+  clocks: PersonClocks;
+  /** Category → the "table.column"s holding it for this person (tables not under a legal hold). */
+  present: Map<string, string[]>;
+  hold: Extract<Hold, { kind: 'legal_hold' }> | undefined;
+  documents: DocumentHold | undefined;
+}
+
+function judgePerson(
+  policy: Policy,
+  facts: PersonFacts,
+  mandatoryColumns: ReadonlySet<string>,
+  tableCategories: ReadonlyMap<string, readonly string[]>,
+  today: string,
+): PersonVerdict {
+  const verdicts = [...facts.present.keys()]
+    .sort()
+    .map((category) => judgeCategory(policy, facts.clocks, category, today));
+  const due = verdicts.filter((verdict) => verdict.status === 'due');
+  const holds: Hold[] = [];
+  const accounting = Object.entries(policy.legalHolds).find(([, hold]) => {
+    const rule = policy.retentionRules[hold.retention];
+    return rule?.kind === 'accounting';
+  });
+  if (facts.documents) {
+    holds.push({
+      kind: 'accounting',
+      legalHold: accounting?.[0] ?? 'accounting',
+      invoices: facts.documents.invoices,
+      until: facts.documents.holdUntil,
+    });
+  }
+  const base = {
+    subjectId: facts.clocks.subjectId,
+    subjectType: facts.clocks.subjectType,
+    blockedBy: facts.hold,
+    holds: facts.hold ? [facts.hold, ...holds] : holds,
+  };
+  if (due.length === 0) return { ...base, scope: 'none', due, binding: undefined, waiting: [] };
+  // Nothing of the person may be kept when every category they have is due or claimed by none.
+  if (verdicts.every((verdict) => verdict.status !== 'kept')) {
+    return { ...base, scope: 'person', due, binding: latest(due), waiting: [] };
+  }
+  // A category whose column cannot be emptied alone (a row's required value, e.g. a person's
+  // name) waits until the whole person goes.
+  const erasableSet = new Set(due.map((verdict) => verdict.category));
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const category of [...erasableSet]) {
+      const blocked = (facts.present.get(category) ?? []).some((holder) => {
+        if (!mandatoryColumns.has(holder)) return false;
+        // A row whose personal columns are all due is erased whole, required values included.
+        const table = holder.slice(0, holder.indexOf('.'));
+        return !(tableCategories.get(table) ?? []).every((other) => erasableSet.has(other));
+      });
+      if (blocked) {
+        erasableSet.delete(category);
+        changed = true;
+      }
+    }
+  }
+  const waiting = due
+    .filter((verdict) => !erasableSet.has(verdict.category))
+    .map((verdict) => verdict.category);
+  const erasable = due.filter((verdict) => erasableSet.has(verdict.category));
+  return {
+    ...base,
+    scope: erasable.length > 0 ? 'categories' : 'none',
+    due: erasable,
+    binding: latest(erasable),
+    waiting,
+  };
+}
+
+function latest(verdicts: readonly CategoryVerdict[]): Claim | undefined {
+  let best: CategoryVerdict | undefined;
+  for (const verdict of verdicts) {
+    if (!best || (verdict.dueOn ?? '') > (best.dueOn ?? '')) best = verdict;
+  }
+  return best?.binding;
+}
+
+function mapDay(at: Date | undefined): string | undefined {
+  return at === undefined ? undefined : belgianDay(at);
+}
+
+/** Consent-based purposes' states (the kernel's subject_purpose_states), as days. */
+async function readConsents(
+  tx: Tx,
+  ids: readonly number[],
+): Promise<Map<number, Map<string, { state: 'consented' | 'withdrawn' | 'objected'; on: string }>>> {
+  const result = new Map<
+    number,
+    Map<string, { state: 'consented' | 'withdrawn' | 'objected'; on: string }>
+  >();
+  if (ids.length === 0) return result;
+  const rows = await tx
+    .selectFrom('subject_purpose_states')
+    .select(['subject_id', 'purpose', 'state', 'changed_at'])
+    .where('subject_id', '=', (eb) => eb.fn.any(eb.val([...ids])))
+    .execute();
+  for (const row of rows) {
+    const states =
+      result.get(row.subject_id) ??
+      new Map<string, { state: 'consented' | 'withdrawn' | 'objected'; on: string }>();
+    states.set(row.purpose, { state: row.state, on: belgianDay(row.changed_at) });
+    result.set(row.subject_id, states);
+  }
+  return result;
+}
+
+/**
+ * Which categories each person still has data in, walking the data map (tables under a legal
+ * hold are the hold's business). Counts of non-empty columns only: no value is read.
+ */
+async function readPresentCategories(
+  tx: Tx,
+  dataMap: readonly TableDataMap[],
+  ids: readonly number[],
+): Promise<Map<number, Map<string, string[]>>> {
+  const result = new Map<number, Map<string, string[]>>();
+  if (ids.length === 0) return result;
+  for (const map of dataMap) {
+    if (!map.subjectColumn || !map.erasure || map.erasure.kind === 'held') continue;
+    const columns = Object.entries(map.personal);
+    if (columns.length === 0) continue;
+    const counts = columns.map(
+      ([column], index) => sql`count(${sql.ref(column)})::int as ${sql.ref(`c${index}`)}`,
+    );
+    const rows = await sql<Record<string, number>>`
+      select ${sql.ref(map.subjectColumn)}::bigint as subject, ${sql.join(counts)}
+        from ${sql.table(map.table)}
+       where ${sql.ref(map.subjectColumn)} = any(${[...ids]}::bigint[])
+       group by 1`.execute(tx);
+    for (const row of rows.rows) {
+      const subject = Number(row.subject);
+      const categories = result.get(subject) ?? new Map<string, string[]>();
+      columns.forEach(([column, personal], index) => {
+        if ((row[`c${index}`] ?? 0) === 0) return;
+        const holders = categories.get(personal.category) ?? [];
+        holders.push(`${map.table}.${column}`);
+        categories.set(personal.category, holders);
+      });
+      result.set(subject, categories);
+    }
+  }
+  return result;
+}
+
+/** Legal holds placed by a privacy officer that still run on `today`, per person (the latest end). */
+async function readLegalHolds(
+  tx: Tx,
+  ids: readonly number[],
+  today: string,
+): Promise<Map<number, Extract<Hold, { kind: 'legal_hold' }>>> {
+  const result = new Map<number, Extract<Hold, { kind: 'legal_hold' }>>();
+  if (ids.length === 0) return result;
+  const rows = await tx
+    .selectFrom('legal_holds')
+    .select(['hold_id', 'subject_id', 'reason', 'ends_on'])
+    .where('subject_id', '=', (eb) => eb.fn.any(eb.val([...ids])))
+    .where('released_at', 'is', null)
+    .where('ends_on', '>=', today)
+    .orderBy('ends_on')
+    .execute();
+  for (const row of rows) {
+    result.set(row.subject_id, {
+      kind: 'legal_hold',
+      holdId: row.hold_id,
+      reason: row.reason,
+      endsOn: row.ends_on,
+    });
+  }
+  return result;
+}
+
+/** "table.column" of every column that may not be NULL: such a column is emptied only with its row. */
+async function readMandatoryColumns(kernel: Kernel, tenantId: number): Promise<Set<string>> {
+  const rows = await withTenant(kernel.db, tenantId, (tx) =>
+    sql<{ name: string }>`
+      select table_name || '.' || column_name as name from information_schema.columns
+       where table_schema = 'public' and is_nullable = 'NO'`.execute(tx),
+  );
+  return new Set(rows.rows.map((row) => row.name));
+}
+
+/** Today in Belgium on the kernel's clock. */
+export function today(kernel: Kernel): string {
+  return belgianDay(kernel.clock.now());
+}

@@ -1,0 +1,74 @@
+import type { TableDataMap } from '../../kernel/datamap/datamap.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { withTenant } from '../../platform/db.js';
+import { countReleasableInvoices } from '../billing/index.js';
+import { judgePeople, today, type Hold, type PersonVerdict } from './evaluation.js';
+
+/** One person in the dry run: named by pseudonym only. */
+export interface PlannedPerson {
+  pseudonym: string;
+  subjectType: string;
+  scope: 'person' | 'categories';
+  /** What goes, each with the rule that ended and the first day it is gone. */
+  categories: Array<{ category: string; rule: string; purpose: string; dueOn: string }>;
+  /** Categories that are due but go only with the whole person (a row's required value). */
+  waiting: string[];
+  /** True when a legal hold keeps everything of the person for now. */
+  held: boolean;
+  /** What is kept and why: a legal hold on the person, the accounting hold on documents. */
+  holds: Hold[];
+}
+
+export interface RetentionPlan {
+  /** The day the plan is for (YYYY-MM-DD): what is due on that day. */
+  asOf: string;
+  people: PlannedPerson[];
+  /** Documents whose accounting hold has ended: the party data on them is unlinked. */
+  documentsReleased: number;
+}
+
+export interface PlanOptions {
+  /** Plan for this day instead of today (YYYY-MM-DD, not before today). */
+  until?: string;
+}
+
+/**
+ * The dry run (VK-13, VK-14, VX-8): per person (pseudonym), what the sweep would erase on the
+ * day, under which rule, and what is held and why. Reads clocks, counts and dates only.
+ */
+export async function planRetention(
+  kernel: Kernel,
+  dataMap: readonly TableDataMap[],
+  tenantId: number,
+  options: PlanOptions = {},
+): Promise<RetentionPlan> {
+  const asOf = options.until ?? today(kernel);
+  const people: PlannedPerson[] = [];
+  for await (const verdict of judgePeople(kernel, dataMap, tenantId, asOf)) {
+    if (verdict.scope === 'none') continue;
+    people.push(await presentVerdict(kernel, tenantId, verdict));
+  }
+  const documentsReleased = await withTenant(kernel.db, tenantId, (tx) => countReleasableInvoices(tx, asOf));
+  return { asOf, people, documentsReleased };
+}
+
+async function presentVerdict(
+  kernel: Kernel,
+  tenantId: number,
+  verdict: PersonVerdict,
+): Promise<PlannedPerson> {
+  return {
+    pseudonym: await kernel.keyring.pseudonym(tenantId, verdict.subjectId),
+    subjectType: verdict.subjectType,
+    scope: verdict.scope === 'person' ? 'person' : 'categories',
+    categories: verdict.due.map((due) => ({
+      category: due.category,
+      rule: due.binding?.rule ?? '',
+      purpose: due.binding?.purpose ?? '',
+      dueOn: due.dueOn ?? '',
+    })),
+    waiting: verdict.waiting,
+    held: verdict.blockedBy !== undefined,
+    holds: verdict.holds,
+  };
+}

@@ -1,0 +1,170 @@
+import type { AuditedTx } from '../../kernel/audit/index.js';
+import type { TableDataMap } from '../../kernel/datamap/datamap.js';
+import { eraseCategories, eraseSubject, finishPendingKeyDestructions } from '../../kernel/erasure/index.js';
+import type { Actor } from '../../kernel/gate/gate.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { reachTestHook } from '../../platform/test-hooks.js';
+import { releaseExpiredInvoices } from '../billing/index.js';
+import { judgePeople, today, type PersonVerdict } from './evaluation.js';
+
+/** The sweep acts as this system actor; the gate still issues an erase grant per person. */
+export const RETENTION_ACTOR: Actor = { kind: 'system', job: 'retention' };
+
+/** The audit action of a deletion certificate. */
+export const CERTIFICATE_ACTION = 'retention.certificate';
+
+export interface SweepResult {
+  asOf: string;
+  /** Persons erased whole (key shredded unless held encrypted data needs it). */
+  peopleErased: number;
+  /** Persons of whom only some categories were erased. */
+  peoplePartlyErased: number;
+  /** Persons with something due that a legal hold kept. */
+  peopleHeld: number;
+  /** Rows deleted or emptied, over all tables. */
+  rows: number;
+  /** Documents whose accounting hold ended, unlinked from the person. */
+  documentsReleased: number;
+}
+
+export interface SweepOptions {
+  /** Called after each person the sweep acted on (a terminal's progress line). */
+  onProgress?: (done: number) => void;
+}
+
+/**
+ * The retention sweep (VK-13, VK-14, VX-8, G-1): erases what is due today through the same
+ * data-map erasure as an Art. 17 request, under an erase grant of the gate, and leaves a deletion
+ * certificate in the audit log in the erasure's own transaction. Resumable and idempotent by
+ * construction: every person is judged from what is still stored, so after a crash the next run
+ * finds erased data gone (nothing is erased or certified twice) and the rest still due.
+ */
+export async function runRetentionSweep(
+  kernel: Kernel,
+  dataMap: readonly TableDataMap[],
+  tenantId: number,
+  options: SweepOptions = {},
+): Promise<SweepResult> {
+  // Keys whose destruction a crashed erasure left pending go first.
+  await finishPendingKeyDestructions(kernel, [tenantId]);
+  const asOf = today(kernel);
+  const result: SweepResult = {
+    asOf,
+    peopleErased: 0,
+    peoplePartlyErased: 0,
+    peopleHeld: 0,
+    rows: 0,
+    documentsReleased: 0,
+  };
+  let done = 0;
+  for await (const verdict of judgePeople(kernel, dataMap, tenantId, asOf)) {
+    if (verdict.scope === 'none') continue;
+    if (verdict.blockedBy) {
+      result.peopleHeld += 1;
+      continue;
+    }
+    const rows = await erasePerson(kernel, dataMap, tenantId, verdict);
+    if (rows !== undefined) {
+      if (verdict.scope === 'person') result.peopleErased += 1;
+      else result.peoplePartlyErased += 1;
+      result.rows += rows;
+    }
+    done += 1;
+    options.onProgress?.(done);
+    await reachTestHook(`retention.after-person-${done}`);
+  }
+  result.documentsReleased = (await releaseExpiredInvoices(kernel, tenantId, { today: asOf })).invoices;
+  return result;
+}
+
+/** Erases one person's due data; returns the rows erased, or undefined when nothing was left. */
+async function erasePerson(
+  kernel: Kernel,
+  dataMap: readonly TableDataMap[],
+  tenantId: number,
+  verdict: PersonVerdict,
+): Promise<number | undefined> {
+  const binding = verdict.binding;
+  if (!binding) return undefined;
+  const { policy } = await kernel.policies.current(tenantId);
+  const kind = policy.retentionRules[binding.rule]?.kind ?? binding.rule;
+  let rows: number | undefined;
+  const certify = (
+    atx: AuditedTx,
+    erased: ReadonlyArray<{ table: string; rows: number; categories: string[] }>,
+    extra: string,
+  ): void => {
+    if (erased.length === 0 && verdict.scope === 'categories') return;
+    rows = erased.reduce((sum, table) => sum + table.rows, 0);
+    atx.audit.record(certificate(verdict, binding.purpose, binding.rule, kind, erased, rows, extra));
+  };
+  if (verdict.scope === 'person') {
+    await eraseSubject(kernel, dataMap, {
+      tenantId,
+      actor: RETENTION_ACTOR,
+      purpose: binding.purpose,
+      subjectId: verdict.subjectId,
+      withinErasure: async (atx, outcome) => {
+        // Another sweep got there first: its certificate stands, this one adds none.
+        if (outcome.alreadyErased) return;
+        const kept = outcome.kept.map((table) => `${table.table} ${table.rows} kept (${table.legalHold})`);
+        certify(
+          atx,
+          outcome.erased,
+          [outcome.keyDestruction === 'scheduled' ? 'key shredded' : 'key kept for held data', ...kept].join(
+            '; ',
+          ),
+        );
+        return Promise.resolve();
+      },
+    });
+  } else {
+    await eraseCategories(kernel, dataMap, {
+      tenantId,
+      actor: RETENTION_ACTOR,
+      purpose: binding.purpose,
+      subjectId: verdict.subjectId,
+      categories: verdict.due.map((due) => due.category),
+      withinErasure: (atx, outcome) => {
+        certify(atx, outcome.erased, '');
+        return Promise.resolve();
+      },
+    });
+  }
+  return rows;
+}
+
+/**
+ * A deletion certificate: the rule, the categories, the counts; the time is the entry's own. The
+ * person is named only by the audit log's pseudonym, and no value of theirs is in it.
+ */
+function certificate(
+  verdict: PersonVerdict,
+  purpose: string,
+  rule: string,
+  kind: string,
+  erased: ReadonlyArray<{ table: string; rows: number; categories: string[] }>,
+  rows: number,
+  extra: string,
+) {
+  const tables = erased.map((table) => `${table.table} ${table.rows}`).join(', ');
+  const reason = [
+    `rule ${rule} (${kind})`,
+    `scope ${verdict.scope}`,
+    tables ? `erased ${tables}` : 'nothing left',
+    extra,
+  ]
+    .filter((part) => part !== '')
+    .join('; ');
+  return {
+    actor: { kind: 'system' as const, id: 'retention' },
+    role: null,
+    purpose,
+    action: CERTIFICATE_ACTION,
+    subjectIds: [verdict.subjectId],
+    categories: [...new Set(erased.flatMap((table) => table.categories))].sort(),
+    records: rows,
+    decision: 'allowed' as const,
+    reason: reason.length <= 300 ? reason : `${reason.slice(0, 297)}...`,
+  };
+}
