@@ -11,6 +11,7 @@ export const retentionDataMap: TableDataMap[] = [
     // A hold outlives nothing it protects: when the person is erased, so is the hold.
     erasure: { kind: 'delete_rows' },
     personal: { reason: CASE, ends_on: CASE },
+    freeText: { reason: 'all' },
     notPersonal: {
       tenant_id: 'tenant key',
       hold_id: 'row id',

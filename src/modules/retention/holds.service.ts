@@ -3,6 +3,8 @@ import type { Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { AppError } from '../../platform/errors.js';
 import { parseInput } from '../../platform/validation.js';
+import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
+import { retentionDataMap } from './datamap.js';
 import { isIsoDay } from './dates.js';
 import { today } from './evaluation.js';
 
@@ -50,6 +52,10 @@ export async function placeLegalHold(
   input: unknown,
 ): Promise<LegalHold> {
   const data = parseInput(placeHoldInputSchema, input);
+  // The officer's words are scanned like any typed text (VK-16): no identifiers, no health data.
+  assertFreeTextAllowed(tableMap(retentionDataMap, 'legal_holds'), [
+    { column: 'reason', field: 'reason', value: data.reason },
+  ]);
   const now = kernel.clock.now();
   if (data.endsOn < today(kernel)) {
     throw new AppError('validation_failed', 'hold ends in the past', {

@@ -1,8 +1,10 @@
 import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { TableDataMap } from '../../kernel/datamap/datamap.js';
 import { eraseCategories, eraseSubject, finishPendingKeyDestructions } from '../../kernel/erasure/index.js';
-import type { Actor } from '../../kernel/gate/gate.js';
+import { AccessDenied, type Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import type { Policy } from '../../kernel/policy/policy.schema.js';
+import { AppError } from '../../platform/errors.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
 import { releaseExpiredInvoices } from '../billing/index.js';
 import { judgePeople, today, type PersonVerdict } from './evaluation.js';
@@ -21,6 +23,8 @@ export interface SweepResult {
   peoplePartlyErased: number;
   /** Persons with something due that a legal hold kept. */
   peopleHeld: number;
+  /** Persons whose erasure the gate refused (audited); the sweep went on. */
+  peopleRefused: number;
   /** Rows deleted or emptied, over all tables. */
   rows: number;
   /** Documents whose accounting hold ended, unlinked from the person. */
@@ -53,6 +57,7 @@ export async function runRetentionSweep(
     peopleErased: 0,
     peoplePartlyErased: 0,
     peopleHeld: 0,
+    peopleRefused: 0,
     rows: 0,
     documentsReleased: 0,
   };
@@ -63,7 +68,16 @@ export async function runRetentionSweep(
       result.peopleHeld += 1;
       continue;
     }
-    const rows = await erasePerson(kernel, dataMap, tenantId, verdict);
+    let rows: number | undefined;
+    try {
+      rows = await erasePerson(kernel, dataMap, tenantId, verdict);
+    } catch (error) {
+      // The gate's refusal is audited (a subject type no erasing purpose covers, say); the
+      // others' sweep goes on.
+      if (!(error instanceof AccessDenied)) throw error;
+      result.peopleRefused += 1;
+      continue;
+    }
     if (rows !== undefined) {
       if (verdict.scope === 'person') result.peopleErased += 1;
       else result.peoplePartlyErased += 1;
@@ -88,6 +102,7 @@ async function erasePerson(
   if (!binding) return undefined;
   const { policy } = await kernel.policies.current(tenantId);
   const kind = policy.retentionRules[binding.rule]?.kind ?? binding.rule;
+  const purpose = erasurePurpose(policy);
   let rows: number | undefined;
   const certify = (
     atx: AuditedTx,
@@ -102,7 +117,7 @@ async function erasePerson(
     await eraseSubject(kernel, dataMap, {
       tenantId,
       actor: RETENTION_ACTOR,
-      purpose: binding.purpose,
+      purpose,
       subjectId: verdict.subjectId,
       withinErasure: async (atx, outcome) => {
         // Another sweep got there first: its certificate stands, this one adds none.
@@ -122,7 +137,7 @@ async function erasePerson(
     await eraseCategories(kernel, dataMap, {
       tenantId,
       actor: RETENTION_ACTOR,
-      purpose: binding.purpose,
+      purpose,
       subjectId: verdict.subjectId,
       categories: verdict.due.map((due) => due.category),
       withinErasure: (atx, outcome) => {
@@ -132,6 +147,17 @@ async function erasePerson(
     });
   }
   return rows;
+}
+
+/**
+ * The purpose the gate grants the erasure under: the one the policy declares for erasing whole
+ * persons (`wholePerson: rights`, decision 0060), as for an Art. 17 request. The certificate names
+ * the purpose whose retention ended.
+ */
+function erasurePurpose(policy: Policy): string {
+  const found = Object.entries(policy.purposes).find(([, purpose]) => purpose.wholePerson === 'rights');
+  if (!found) throw new AppError('invalid_policy', 'the policy has no purpose for erasing whole persons');
+  return found[0];
 }
 
 /**
