@@ -85,7 +85,7 @@ export async function benchInvoiceRun(bench: BenchDatabase): Promise<Figure[]> {
   const summary = await runInvoices(
     kernel,
     { tenantId, actor: SYSTEM, purpose: 'invoicing' },
-    { period: '2026-10', issueDate: '2026-11-05' },
+    { period: '2026-10', issueDate: '2026-11-05', callsPurpose: 'call_billing' },
   );
   const ours = Number(process.hrtime.bigint() - started) / 1e9;
   if (summary.invoiced !== CUSTOMERS)

@@ -61,13 +61,21 @@ export function registerBillingCommands(program: Command): void {
     .requiredOption('--period <YYYY-MM>', 'the month to bill')
     .option('--issue-date <YYYY-MM-DD>', 'date of the invoices (default: today in Belgium)')
     .option('--allow-unrated', 'bill although some chargeable calls have no rate (they are left out)')
+    .option('--calls-purpose <key>', 'the purpose the call records are read under (G-1)', 'call_billing')
     .action(
-      async (options: { tenant: string; period: string; issueDate?: string; allowUnrated?: boolean }) => {
+      async (options: {
+        tenant: string;
+        period: string;
+        issueDate?: string;
+        allowUnrated?: boolean;
+        callsPurpose: string;
+      }) => {
         await withTenantSession(options.tenant, async (kernel, tenant) => {
           const summary = await runInvoices(kernel, await billingContext(kernel, tenant), {
             period: options.period,
             ...(options.issueDate ? { issueDate: options.issueDate } : {}),
             allowUnrated: options.allowUnrated === true,
+            callsPurpose: options.callsPurpose,
           });
           const range = summary.firstNumber ? ` (${summary.firstNumber} … ${summary.lastNumber})` : '';
           console.log(

@@ -8,6 +8,14 @@ import { createTestDatabase, runAsOwner, type TestDatabase } from '../../test/da
 import { createTestApp, loginAs, type StaffSession } from '../../test/http.js';
 import { createPolicyTenant, createTestKernel } from '../../test/kernel.js';
 import type { Kernel } from '../kernel/kernel.js';
+import { setContractBillingOptions } from '../modules/billing/contract-options.service.js';
+import {
+  billingContext,
+  createCustomer,
+  insertCalls,
+  prepareTenant,
+  startContract,
+} from '../modules/billing/billing.test-helpers.js';
 import type { Tenant } from '../modules/tenants/index.js';
 
 let database: TestDatabase;
@@ -324,3 +332,96 @@ describe('API tokens carry at most their maker’s role (separation of duties, V
     expect(response.statusCode).toBe(401);
   });
 });
+
+describe('the declared purpose is the one used and audited, never a substituted one', () => {
+  it('VX-5: a billing clerk reading an itemised invoice under solvency gets no calls; the audit names solvency', async () => {
+    const catalogue = await prepareTenant(kernel, voxtra);
+    const customer = await createCustomer(kernel, voxtra, { familyName: 'Belgegevens' });
+    const contract = await startContract(kernel, voxtra, customer, {
+      startDate: '2026-10-01',
+      lines: [{ productId: catalogue.subscription }],
+    });
+    await setContractBillingOptions(kernel, billingContext(voxtra), contract, { itemisedCalls: true });
+    await insertCalls(kernel, voxtra, [
+      {
+        subjectId: customer,
+        startedAt: '2026-10-03T09:00:00Z',
+        destination: '+32470333444',
+        seconds: 60,
+        costMicros: 150_000,
+      },
+    ]);
+    const billing = await loginAs(app, kernel, voxtra, 'billing');
+    const run = await call(
+      billing,
+      'POST',
+      '/api/v1/invoice-runs',
+      { 'x-kluis-purpose': 'invoicing' },
+      { period: '2026-10', callsPurpose: 'call_billing' },
+    );
+    expect(run.statusCode).toBe(200);
+    const list = await call(billing, 'GET', `/api/v1/invoices?subjectId=${customer}`, {
+      'x-kluis-purpose': 'invoicing',
+    });
+    const invoiceId = list.json<{ items: Array<{ invoiceId: number }> }>().items[0]?.invoiceId;
+    expect(invoiceId).toBeDefined();
+
+    const before = await auditCount(voxtra);
+    const html = await call(billing, 'GET', `/api/v1/invoices/${invoiceId}/html`, {
+      'x-kluis-purpose': 'solvency',
+    });
+    expect(html.statusCode).toBe(200);
+    expect(html.body).not.toContain('+32470333444');
+    expect(html.body).toContain('not available under this purpose');
+    const entries = await auditSince(voxtra, before);
+    expect(entries.length).toBeGreaterThan(0);
+    expect(new Set(entries.map((entry) => entry.purpose))).toEqual(new Set(['solvency']));
+    expect(entries).toContainEqual(
+      expect.objectContaining({ decision: 'denied', categories: ['kluis.telephony.call_record'] }),
+    );
+
+    // Declared for the calls, they are read under that purpose, and the audit says so.
+    const declared = await call(
+      billing,
+      'GET',
+      `/api/v1/invoices/${invoiceId}/html?callsPurpose=call_billing`,
+      { 'x-kluis-purpose': 'invoicing' },
+    );
+    expect(declared.body).toContain('+32470333444');
+
+    // No purpose declared: refused, not filled in by the route.
+    const undeclared = await call(billing, 'GET', `/api/v1/invoices/${invoiceId}/html`);
+    expect(undeclared.statusCode).toBe(400);
+  });
+
+  it('an invoice run whose purpose for calls does not cover call records is refused, nothing billed', async () => {
+    const billing = await loginAs(app, kernel, voxtra, 'billing');
+    const run = await call(
+      billing,
+      'POST',
+      '/api/v1/invoice-runs',
+      { 'x-kluis-purpose': 'invoicing' },
+      { period: '2026-09' },
+    );
+    expect(run.statusCode).toBe(403);
+    expect(codeOf(run)).toBe('category_not_allowed');
+  });
+});
+
+async function auditCount(tenant: Tenant): Promise<number> {
+  const result = await runAsOwner<{ n: string }>(
+    database.ownerUrl,
+    'select coalesce(max(seq), 0)::text as n from audit_log where tenant_id = $1',
+    [tenant.tenantId],
+  );
+  return Number(result.rows[0]?.n ?? 0);
+}
+
+async function auditSince(tenant: Tenant, seq: number) {
+  const result = await runAsOwner<{ purpose: string; decision: string; categories: string[] }>(
+    database.ownerUrl,
+    'select purpose, decision, categories from audit_log where tenant_id = $1 and seq > $2 order by seq',
+    [tenant.tenantId, seq],
+  );
+  return result.rows;
+}

@@ -59,14 +59,28 @@ function call(
   return app.inject({
     method,
     url,
-    headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken, ...headers },
+    headers: {
+      cookie: session.cookie,
+      'x-csrf-token': session.csrfToken,
+      'x-kluis-purpose': defaultPurposeOf(session, url),
+      ...headers,
+    },
     ...(payload === undefined ? {} : { payload: payload as string }),
   });
 }
 
+/** The purpose each call declares unless the test names one: the tenant's purpose for the work. */
+function defaultPurposeOf(session: StaffSession, url: string): string {
+  if (url.includes('/credit-scores')) return 'solvency';
+  return session === otherBilling ? 'billing' : 'invoicing';
+}
+
 describe('billing API (VX-3, VK-2)', () => {
   it('VX-3: a billing clerk runs October, lists the invoices, downloads UBL and HTML, and imports a statement', async () => {
-    const run = await call(billing, 'POST', '/api/v1/invoice-runs', { period: '2026-10' });
+    const run = await call(billing, 'POST', '/api/v1/invoice-runs', {
+      period: '2026-10',
+      callsPurpose: 'call_billing',
+    });
     expect(run.statusCode).toBe(200);
     expect(run.json()).toMatchObject({
       invoiced: 2,
@@ -104,7 +118,12 @@ describe('billing API (VX-3, VK-2)', () => {
     const imported = await app.inject({
       method: 'POST',
       url: '/api/v1/payments/import',
-      headers: { cookie: billing.cookie, 'x-csrf-token': billing.csrfToken, 'content-type': 'text/csv' },
+      headers: {
+        cookie: billing.cookie,
+        'x-csrf-token': billing.csrfToken,
+        'x-kluis-purpose': 'invoicing',
+        'content-type': 'text/csv',
+      },
       payload: csv,
     });
     expect(imported.statusCode).toBe(200);

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
 import { PURPOSE_HEADER, purposeOf } from '../../http/purpose.js';
 import type { Kernel } from '../../kernel/kernel.js';
-import { defaultPurpose, notFound, type BillingContext, type BillingWork } from './access.js';
+import { notFound, type BillingContext } from './access.js';
 import { setContractBillingOptions } from './contract-options.service.js';
 import { getInvoiceHtml, getInvoiceUbl } from './documents.service.js';
 import {
@@ -31,6 +31,7 @@ import { billingSettingsInputSchema, getBillingSettings, setBillingSettings } fr
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const idParams = z.object({ id });
+const purposeKey = z.string().regex(/^[a-z][a-z0-9_]{1,60}$/, "a purpose key of the tenant's policy");
 const purposeHeaders = z
   .object({ [PURPOSE_HEADER]: z.string().optional().describe("purpose key of the tenant's policy") })
   .passthrough();
@@ -204,18 +205,16 @@ const presentCreditScore = (score: CreditScoreRecord) => ({
   observedOn: score.observedOn,
 });
 
-/** The purpose named in the header, else the tenant's purpose for this kind of work. */
-async function contextOf(
-  kernel: Kernel,
-  request: FastifyRequest,
-  work: BillingWork,
-): Promise<BillingContext> {
+/**
+ * Who acts, under the purpose named in the header: required, never one chosen on the caller's
+ * behalf (VK-4; issue 10). The gate then decides whether the role may act under it.
+ */
+function contextOf(request: FastifyRequest): BillingContext {
   const staff = staffOf(request);
-  const named = request.headers[PURPOSE_HEADER] === undefined ? undefined : purposeOf(request);
   return {
     tenantId: staff.tenantId,
     actor: actorOf(staff),
-    purpose: named ?? (await defaultPurpose(kernel, staff.tenantId, work)),
+    purpose: purposeOf(request),
     requestId: request.id,
   };
 }
@@ -270,15 +269,21 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
           period: z.string().regex(/^\d{4}-\d{2}$/, 'a month as YYYY-MM'),
           issueDate: z.iso.date().optional(),
           allowUnrated: z.boolean().default(false),
+          callsPurpose: purposeKey
+            .optional()
+            .describe(
+              'the purpose the call records are read under (e.g. call_billing); default: the declared one',
+            ),
         }),
         response: { 200: runSummarySchema },
       },
     },
     async (request) =>
-      runInvoices(kernel, await contextOf(kernel, request, 'billing'), {
+      runInvoices(kernel, contextOf(request), {
         period: request.body.period,
         allowUnrated: request.body.allowUnrated,
         ...(request.body.issueDate ? { issueDate: request.body.issueDate } : {}),
+        ...(request.body.callsPurpose ? { callsPurpose: request.body.callsPurpose } : {}),
       }),
   );
   typed.get(
@@ -313,7 +318,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
     },
     async (request) => {
       const query = request.query;
-      const page = await listInvoices(kernel, await contextOf(kernel, request, 'billing'), {
+      const page = await listInvoices(kernel, contextOf(request), {
         limit: query.limit,
         ...(query.cursor ? { after: Number(query.cursor) } : {}),
         ...(query.subjectId ? { subjectId: query.subjectId } : {}),
@@ -335,10 +340,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
         response: { 200: invoiceDocumentSchema },
       },
     },
-    async (request) =>
-      presentDocument(
-        await getInvoice(kernel, await contextOf(kernel, request, 'billing'), request.params.id),
-      ),
+    async (request) => presentDocument(await getInvoice(kernel, contextOf(request), request.params.id)),
   );
   typed.get(
     '/api/v1/invoices/:id/ubl',
@@ -352,7 +354,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       },
     },
     async (request, reply) => {
-      const xml = await getInvoiceUbl(kernel, await contextOf(kernel, request, 'billing'), request.params.id);
+      const xml = await getInvoiceUbl(kernel, contextOf(request), request.params.id);
       return reply.type('application/xml; charset=utf-8').send(xml);
     },
   );
@@ -361,17 +363,24 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
     {
       onRequest,
       schema: {
-        summary: 'Printable HTML invoice (itemised calls when the contract asks for them)',
+        summary:
+          'Printable HTML invoice; itemised calls when the contract asks for them and the purpose declared for ' +
+          'them (callsPurpose, else the header) covers call records',
         tags: ['billing'],
         headers: purposeHeaders,
         params: idParams,
+        querystring: z.object({
+          callsPurpose: purposeKey.optional().describe('the purpose the itemised calls are read under'),
+        }),
       },
     },
     async (request, reply) => {
+      const { callsPurpose } = request.query;
       const html = await getInvoiceHtml(
         kernel,
-        await contextOf(kernel, request, 'billing'),
+        contextOf(request),
         request.params.id,
+        callsPurpose ? { callsPurpose } : {},
       );
       return reply
         .type('text/html; charset=utf-8')
@@ -393,12 +402,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       },
     },
     async (request, reply) => {
-      const note = await createCreditNote(
-        kernel,
-        await contextOf(kernel, request, 'billing'),
-        request.params.id,
-        request.body,
-      );
+      const note = await createCreditNote(kernel, contextOf(request), request.params.id, request.body);
       return reply.status(201).send(presentDocument(note));
     },
   );
@@ -417,7 +421,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
         response: { 200: paymentSummarySchema },
       },
     },
-    async (request) => importPayments(kernel, await contextOf(kernel, request, 'billing'), request.body),
+    async (request) => importPayments(kernel, contextOf(request), request.body),
   );
   typed.put(
     '/api/v1/contracts/:id/billing-options',
@@ -432,13 +436,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
         response: { 200: z.object({ contractId: z.number().int(), itemisedCalls: z.boolean() }) },
       },
     },
-    async (request) =>
-      setContractBillingOptions(
-        kernel,
-        await contextOf(kernel, request, 'billing'),
-        request.params.id,
-        request.body,
-      ),
+    async (request) => setContractBillingOptions(kernel, contextOf(request), request.params.id, request.body),
   );
   typed.post(
     '/api/v1/customers/:id/bank-accounts',
@@ -454,12 +452,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       },
     },
     async (request, reply) => {
-      const account = await addBankAccount(
-        kernel,
-        await contextOf(kernel, request, 'billing'),
-        request.params.id,
-        request.body,
-      );
+      const account = await addBankAccount(kernel, contextOf(request), request.params.id, request.body);
       return reply.status(201).send(presentBankAccount(account));
     },
   );
@@ -476,9 +469,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       },
     },
     async (request) => ({
-      items: (
-        await listBankAccounts(kernel, await contextOf(kernel, request, 'billing'), request.params.id)
-      ).map(presentBankAccount),
+      items: (await listBankAccounts(kernel, contextOf(request), request.params.id)).map(presentBankAccount),
     }),
   );
   typed.post(
@@ -495,12 +486,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       },
     },
     async (request, reply) => {
-      const score = await recordCreditScore(
-        kernel,
-        await contextOf(kernel, request, 'solvency'),
-        request.params.id,
-        request.body,
-      );
+      const score = await recordCreditScore(kernel, contextOf(request), request.params.id, request.body);
       return reply.status(201).send(presentCreditScore(score));
     },
   );
@@ -517,9 +503,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       },
     },
     async (request) => ({
-      items: (
-        await listCreditScores(kernel, await contextOf(kernel, request, 'solvency'), request.params.id)
-      ).map(presentCreditScore),
+      items: (await listCreditScores(kernel, contextOf(request), request.params.id)).map(presentCreditScore),
     }),
   );
 }

@@ -125,7 +125,10 @@ describe('invoice run (VX-3)', () => {
         costMicros: 150_000,
       },
     ]);
-    const summary = await runInvoices(kernel, billingContext(tenant), { period: '2026-10' });
+    const summary = await runInvoices(kernel, billingContext(tenant), {
+      callsPurpose: 'call_billing',
+      period: '2026-10',
+    });
     expect(summary).toMatchObject({
       candidates: 2,
       invoiced: 2,
@@ -171,7 +174,10 @@ describe('invoice run (VX-3)', () => {
     ]);
     expect(two).toMatchObject({ totalExclVatCents: 6548, vatCents: 1375, totalInclVatCents: 7923 });
 
-    const again = await runInvoices(kernel, billingContext(tenant), { period: '2026-10' });
+    const again = await runInvoices(kernel, billingContext(tenant), {
+      callsPurpose: 'call_billing',
+      period: '2026-10',
+    });
     expect(again).toMatchObject({ candidates: 0, invoiced: 0 });
     expect(await numbers(tenant)).toEqual([1, 2]);
   });
@@ -192,10 +198,13 @@ describe('invoice run (VX-3)', () => {
         costMicros: null,
       },
     ]);
-    await expect(runInvoices(kernel, billingContext(tenant), { period: '2026-10' })).rejects.toMatchObject({
+    await expect(
+      runInvoices(kernel, billingContext(tenant), { callsPurpose: 'call_billing', period: '2026-10' }),
+    ).rejects.toMatchObject({
       code: 'conflict',
     });
     const summary = await runInvoices(kernel, billingContext(tenant), {
+      callsPurpose: 'call_billing',
       period: '2026-10',
       allowUnrated: true,
     });
@@ -216,12 +225,12 @@ describe('invoice run (VX-3)', () => {
     const context = billingContext(tenant);
     // Four runs of October and two of September at once, in batches of 5: every batch locks the counter.
     const runs = await Promise.all([
-      runInvoices(kernel, context, { period: '2026-10', batchSize: 5 }),
-      runInvoices(kernel, context, { period: '2026-10', batchSize: 5 }),
-      runInvoices(kernel, context, { period: '2026-09', batchSize: 5 }),
-      runInvoices(kernel, context, { period: '2026-10', batchSize: 3 }),
-      runInvoices(kernel, context, { period: '2026-09', batchSize: 7 }),
-      runInvoices(kernel, context, { period: '2026-10', batchSize: 5 }),
+      runInvoices(kernel, context, { callsPurpose: 'call_billing', period: '2026-10', batchSize: 5 }),
+      runInvoices(kernel, context, { callsPurpose: 'call_billing', period: '2026-10', batchSize: 5 }),
+      runInvoices(kernel, context, { callsPurpose: 'call_billing', period: '2026-09', batchSize: 5 }),
+      runInvoices(kernel, context, { callsPurpose: 'call_billing', period: '2026-10', batchSize: 3 }),
+      runInvoices(kernel, context, { callsPurpose: 'call_billing', period: '2026-09', batchSize: 7 }),
+      runInvoices(kernel, context, { callsPurpose: 'call_billing', period: '2026-10', batchSize: 5 }),
     ]);
     expect(runs.reduce((sum, run) => sum + run.invoiced, 0)).toBe(48);
     expect(await numbers(tenant)).toEqual(Array.from({ length: 48 }, (_, i) => i + 1));
@@ -254,7 +263,10 @@ describe('invoice run (VX-3)', () => {
         lines: [{ productId: catalogue.subscription }],
       });
     await kernel.transact(tenant.tenantId, (atx) => setRestriction(atx, b, true, clock.now()));
-    const summary = await runInvoices(kernel, billingContext(tenant), { period: '2026-10' });
+    const summary = await runInvoices(kernel, billingContext(tenant), {
+      callsPurpose: 'call_billing',
+      period: '2026-10',
+    });
     expect(summary).toMatchObject({ invoiced: 1, refused: 1 });
     const billed = await runAsOwner<{ subject_id: number }>(
       database.ownerUrl,
@@ -279,7 +291,7 @@ describe('credit notes (VX-3)', () => {
       startDate: '2026-10-01',
       lines: [{ productId: catalogue.subscription }],
     });
-    await runInvoices(kernel, billingContext(tenant), { period: '2026-10' });
+    await runInvoices(kernel, billingContext(tenant), { callsPurpose: 'call_billing', period: '2026-10' });
     const [invoice] = (await listInvoices(kernel, billingContext(tenant), { limit: 10 })).items;
     if (!invoice) throw new Error('no invoice');
     const partial = await createCreditNote(kernel, billingContext(tenant), invoice.invoiceId, {
@@ -333,7 +345,7 @@ describe('payments (VX-3)', () => {
         startDate: '2026-10-01',
         lines: [{ productId: catalogue.subscription }],
       });
-    await runInvoices(kernel, billingContext(tenant), { period: '2026-10' });
+    await runInvoices(kernel, billingContext(tenant), { callsPurpose: 'call_billing', period: '2026-10' });
     const [first, second] = (await listInvoices(kernel, billingContext(tenant), { limit: 10 })).items;
     if (!first || !second) throw new Error('no invoices');
     const ogm = (digits: string) => parseStructuredCommunication(digits);
@@ -506,7 +518,7 @@ describe('accounting legal hold (VX-8, VK-14)', () => {
         observedOn: '2026-10-01',
       },
     );
-    await runInvoices(kernel, billingContext(tenant), { period: '2026-10' });
+    await runInvoices(kernel, billingContext(tenant), { callsPurpose: 'call_billing', period: '2026-10' });
     const [invoice] = (await listInvoices(kernel, billingContext(tenant), { limit: 10 })).items;
     if (!invoice) throw new Error('no invoice');
     expect(invoice.buyer).toMatchObject({ iban: 'BE**********7034', mandate: 'MANDATE-001' });
@@ -588,7 +600,7 @@ describe('the IBAN on an invoice (issue 10, decision 0066)', () => {
       directDebitMandate: 'MANDATE-WUYTS',
       mandateSignedOn: '2026-09-20',
     });
-    await runInvoices(kernel, billingContext(tenant), { period: '2026-10' });
+    await runInvoices(kernel, billingContext(tenant), { callsPurpose: 'call_billing', period: '2026-10' });
     const [invoice] = (await listInvoices(kernel, billingContext(tenant), { limit: 10 })).items;
     if (!invoice) throw new Error('no invoice');
     expect(invoice.buyer.iban).toBe('BE**********6769');
@@ -622,7 +634,7 @@ describe('the IBAN on an invoice (issue 10, decision 0066)', () => {
       startDate: '2026-10-01',
       lines: [{ productId: catalogue.subscription }],
     });
-    await runInvoices(kernel, billingContext(tenant), { period: '2026-10' });
+    await runInvoices(kernel, billingContext(tenant), { callsPurpose: 'call_billing', period: '2026-10' });
     // An invoice as written before 0066: the clear IBAN in the snapshot.
     await runAsOwner(database.ownerUrl, 'alter table invoices drop constraint invoices_buyer_iban_masked');
     await runAsOwner(
@@ -678,7 +690,7 @@ describe('documents', () => {
         costMicros: 150_000,
       },
     ]);
-    await runInvoices(kernel, billingContext(tenant), { period: '2026-10' });
+    await runInvoices(kernel, billingContext(tenant), { callsPurpose: 'call_billing', period: '2026-10' });
     const items = (await listInvoices(kernel, billingContext(tenant), { limit: 10 })).items;
     const plainInvoice = items.find((item) => item.subjectId === plain);
     const itemisedInvoice = items.find((item) => item.subjectId === itemised);
@@ -697,8 +709,17 @@ describe('documents', () => {
       kernel,
       billingContext(tenant, billingStaff),
       itemisedInvoice.invoiceId,
+      { callsPurpose: 'call_billing' },
     );
     expect(itemisedHtml).toContain('+32470222222');
+    // Under the invoicing purpose alone (it does not cover call records) the list is left out.
+    const withoutCalls = await getInvoiceHtml(
+      kernel,
+      billingContext(tenant, billingStaff),
+      itemisedInvoice.invoiceId,
+    );
+    expect(withoutCalls).not.toContain('+32470222222');
+    expect(withoutCalls).toContain('not available under this purpose');
   });
 
   it('the SQL destination classes equal the TypeScript ones', async () => {
@@ -731,7 +752,7 @@ describe('tenant isolation', () => {
         startDate: '2026-10-01',
         lines: [{ productId: catalogue.subscription }],
       });
-      await runInvoices(kernel, billingContext(tenant), { period: '2026-10' });
+      await runInvoices(kernel, billingContext(tenant), { callsPurpose: 'call_billing', period: '2026-10' });
     }
     const [invoiceA] = (await listInvoices(kernel, billingContext(a.tenant), { limit: 10 })).items;
     const listB = (await listInvoices(kernel, billingContext(b.tenant), { limit: 10 })).items;

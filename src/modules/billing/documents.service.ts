@@ -3,7 +3,6 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { authorize, type BillingContext } from './access.js';
 import { BILLING_CATEGORIES as C } from './datamap.js';
 import { renderInvoiceHtml, type ItemisedCalls } from './invoice.html.js';
-import { CALL_BILLING_PURPOSE } from './invoice-run.service.js';
 import { selectCallWindow, selectItemisedCalls } from './invoice-run.repository.js';
 import { selectErasedSubjects } from './invoice.repository.js';
 import { getInvoice, type InvoiceDocument } from './invoice.service.js';
@@ -20,17 +19,21 @@ export async function getInvoiceUbl(
 
 /**
  * The printable invoice. When the contract asks for an itemised bill, the charged calls are
- * listed from the call records themselves, read under call_billing (G-1): the invoice stores only
- * the per-class summary, so the list disappears with the records once the bill can no longer be
- * contested, and a role that may not read call records sees that it is withheld.
+ * listed from the call records themselves (G-1): the invoice stores only the per-class summary,
+ * so the list disappears with the records once the bill can no longer be contested. The calls are
+ * read under the purpose the caller declares for them (`callsPurpose`, else the context's own):
+ * never under one chosen on their behalf. A purpose or role that does not cover call records
+ * gets the invoice without them, and the refusal is audited under the declared purpose.
  */
 export async function getInvoiceHtml(
   kernel: Kernel,
   context: BillingContext,
   invoiceId: number,
+  options: { callsPurpose?: string } = {},
 ): Promise<string> {
   const document = await getInvoice(kernel, context, invoiceId);
-  return renderInvoiceHtml(document, await itemisedCallsOf(kernel, context, document));
+  const callContext = { ...context, purpose: options.callsPurpose ?? context.purpose };
+  return renderInvoiceHtml(document, await itemisedCallsOf(kernel, callContext, document));
 }
 
 async function itemisedCallsOf(
@@ -48,14 +51,7 @@ async function itemisedCallsOf(
       if ((await selectErasedSubjects(atx.tx, [subjectId])).size > 0) {
         return { calls: null, unavailableReason: 'Call details are no longer kept.' };
       }
-      const grant = await authorize(
-        kernel,
-        atx,
-        { ...context, purpose: CALL_BILLING_PURPOSE },
-        'read',
-        [C.callRecord],
-        [subjectId],
-      );
+      const grant = await authorize(kernel, atx, context, 'read', [C.callRecord], [subjectId]);
       const window = await selectCallWindow(atx.tx, periodStart, periodEnd);
       const calls = await selectItemisedCalls(atx.tx, grant, window, subjectId);
       const charged = document.lines.some((line) => line.kind === 'calls');
@@ -70,7 +66,7 @@ async function itemisedCallsOf(
     if (!(error instanceof AccessDenied)) throw error;
     return {
       calls: null,
-      unavailableReason: 'Call details are withheld: your role may not read call records.',
+      unavailableReason: 'Call details are not available under this purpose.',
     };
   }
 }

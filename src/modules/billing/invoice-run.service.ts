@@ -1,4 +1,6 @@
 import type { Kernel } from '../../kernel/kernel.js';
+import { findCategory } from '../../kernel/policy/policy.query.js';
+import { AppError } from '../../platform/errors.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { maskIban } from '../../kernel/identifiers/iban.js';
 // The parties module's batch read with a grant (one query, decryption through the grant); its
@@ -56,6 +58,11 @@ export interface InvoiceRunOptions {
   batchSize?: number;
   /** Bill even though some chargeable calls of the month have no rate (they are left out). */
   allowUnrated?: boolean;
+  /**
+   * The purpose the caller declares for reading the month's call records (G-1: e.g. call_billing);
+   * default: the context's own purpose. Never chosen on the caller's behalf.
+   */
+  callsPurpose?: string;
 }
 
 export interface InvoiceRunSummary {
@@ -105,7 +112,9 @@ export function accountingYears(policy: Policy): number {
  *
  * Reads and writes user.name, user.contact.address, user.financial.bank_account,
  * kluis.contract.product and kluis.billing.payment under the context's (billing) purpose, and
- * reads kluis.telephony.call_record under call_billing; one gate decision per batch each.
+ * reads kluis.telephony.call_record under the purpose the caller declares for calls
+ * (options.callsPurpose, else the context's); one gate decision per batch each. A purpose for
+ * calls that does not cover call records refuses the run (it would bill without the calls).
  */
 export async function runInvoices(
   kernel: Kernel,
@@ -126,6 +135,12 @@ export async function runInvoices(
     C.product,
     ...coveredBy(policy, context.purpose, [C.name, C.address, C.bankAccount]),
   ];
+  const callContext: BillingContext = { ...context, purpose: options.callsPurpose ?? context.purpose };
+  if (findCategory(policy, C.callRecord) && !coveredBy(policy, callContext.purpose, [C.callRecord]).length) {
+    throw new AppError('category_not_allowed', 'calls purpose does not cover call records', {
+      publicMessage: `purpose ${callContext.purpose} does not cover call records; declare one that does in callsPurpose`,
+    });
+  }
   const seller = await loadSeller(kernel, context.tenantId, policy);
   const batchSize = options.batchSize ?? 1000;
   const { window, candidates } = await kernel.transact(context.tenantId, async (atx) => {
@@ -153,7 +168,6 @@ export async function runInvoices(
     totalInclVatCents: 0,
   };
   const year = Number(issueDate.slice(0, 4));
-  const callContext: BillingContext = { ...context, purpose: CALL_BILLING_PURPOSE };
   for (let start = 0; start < candidates.length; start += batchSize) {
     const batch = candidates.slice(start, start + batchSize);
     await kernel.transact(context.tenantId, async (atx) => {

@@ -69,7 +69,7 @@ describe('Peppol BIS Billing 3.0 (VX-3)', () => {
       directDebitMandate: 'VX-MANDATE-7',
       mandateSignedOn: '2026-09-01',
     });
-    await runInvoices(kernel, billingContext(tenant), { period: '2026-10' });
+    await runInvoices(kernel, billingContext(tenant), { callsPurpose: 'call_billing', period: '2026-10' });
     const items = (await listInvoices(kernel, billingContext(tenant), { limit: 10 })).items;
     const business = items.find((item) => item.subjectId === contact);
     const private_ = items.find((item) => item.subjectId === person);

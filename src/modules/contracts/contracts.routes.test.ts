@@ -8,7 +8,15 @@ import { eraseSubject } from '../../kernel/erasure/index.js';
 import { setRestriction } from '../../kernel/subjects/index.js';
 import { DATA_MAP } from '../data-map.js';
 import type { Tenant } from '../tenants/index.js';
-import { DomainEventSubscribers, listPendingEvents, terminateContract, type DomainEvent } from './index.js';
+import { findTenantBySlug } from '../tenants/index.js';
+import type { ContractWork } from './access.js';
+import {
+  DomainEventSubscribers,
+  listPendingEvents,
+  purposeFor,
+  terminateContract,
+  type DomainEvent,
+} from './index.js';
 
 // "Today" is Monday 2 March 2026 in Belgium.
 const clock = fixedClock(new Date('2026-03-02T10:00:00Z'));
@@ -35,19 +43,44 @@ afterAll(async () => {
   await database.close();
 });
 
-function call(
+async function call(
   session: StaffSession,
   method: 'GET' | 'POST' | 'PATCH',
   url: string,
   payload?: unknown,
   headers: Record<string, string> = {},
 ) {
+  const purpose = headers['x-kluis-purpose'] ?? (await declaredPurposeOf(session, url));
   return app.inject({
     method,
     url,
-    headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken, ...headers },
+    headers: {
+      cookie: session.cookie,
+      'x-csrf-token': session.csrfToken,
+      ...(purpose ? { 'x-kluis-purpose': purpose } : {}),
+      ...headers,
+    },
     ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
   });
+}
+
+const WORK_BY_PATH: Array<[RegExp, ContractWork]> = [
+  [/^\/api\/v1\/quotes/, 'quote'],
+  [/^\/api\/v1\/orders/, 'order'],
+  [/^\/api\/v1\/(contracts|customer-status)/, 'contract'],
+];
+
+/**
+ * The purpose a call declares unless the test names one: the tenant's purpose for this kind of
+ * work and the session's role (every call must name one; the routes never choose it).
+ */
+async function declaredPurposeOf(session: StaffSession, url: string): Promise<string | undefined> {
+  const work = WORK_BY_PATH.find(([pattern]) => pattern.test(url))?.[1];
+  if (!work) return undefined;
+  const me = await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie: session.cookie } });
+  const { tenant, role } = me.json<{ tenant: string; role: string }>();
+  const found = await findTenantBySlug(kernel.db, tenant);
+  return purposeFor(kernel, found.tenantId, work, role);
 }
 
 async function count(table: string, tenant: Tenant, where = 'true'): Promise<number> {

@@ -2,10 +2,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireStaff, staffOf } from '../../http/auth.js';
-import { PURPOSE_HEADER, purposeOf } from '../../http/purpose.js';
+import { purposeOf } from '../../http/purpose.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { UseCaseContext } from '../parties/index.js';
-import { purposeFor, type ContractWork } from './access.js';
 import {
   createContract,
   createContractInputSchema,
@@ -69,20 +68,15 @@ function pageOptions(query: { limit: number; cursor?: string | undefined }): {
 }
 
 /**
- * Who acts and under which purpose: the one named in the purpose header, else the tenant's
- * purpose for this kind of work (access.ts, `purposeFor`). Plain data for the services.
+ * Who acts, under the purpose named in the header: required, never one chosen on the caller's
+ * behalf (VK-4; issue 10). Plain data for the services.
  */
-async function contextOf(
-  kernel: Kernel,
-  request: FastifyRequest,
-  work: ContractWork,
-): Promise<UseCaseContext> {
+function contextOf(request: FastifyRequest): UseCaseContext {
   const staff = staffOf(request);
-  const named = request.headers[PURPOSE_HEADER] === undefined ? undefined : purposeOf(request);
   return {
     tenantId: staff.tenantId,
     actor: { kind: 'staff', staffId: staff.staffId, role: staff.role },
-    purpose: named ?? (await purposeFor(kernel, staff.tenantId, work, staff.role)),
+    purpose: purposeOf(request),
     requestId: request.id,
   };
 }
@@ -181,7 +175,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
       },
     },
     async (request) => {
-      const context = await contextOf(kernel, request, 'quote');
+      const context = contextOf(request);
       const page = await listQuotes(kernel, context, {
         ...pageOptions(request.query),
         ...(request.query.subjectId === undefined ? {} : { subjectId: request.query.subjectId }),
@@ -201,7 +195,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
       },
     },
     async (request, reply) => {
-      const quote = await createQuote(kernel, await contextOf(kernel, request, 'quote'), request.body);
+      const quote = await createQuote(kernel, contextOf(request), request.body);
       return reply.status(201).send(presentQuote(quote));
     },
   );
@@ -216,8 +210,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
         response: { 200: quoteSchema },
       },
     },
-    async (request) =>
-      presentQuote(await getQuote(kernel, await contextOf(kernel, request, 'quote'), request.params.quoteId)),
+    async (request) => presentQuote(await getQuote(kernel, contextOf(request), request.params.quoteId)),
   );
   for (const transition of ['send', 'accept', 'reject'] as const) {
     typed.post(
@@ -232,14 +225,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
         },
       },
       async (request) =>
-        presentQuote(
-          await changeQuoteStatus(
-            kernel,
-            await contextOf(kernel, request, 'quote'),
-            request.params.quoteId,
-            transition,
-          ),
-        ),
+        presentQuote(await changeQuoteStatus(kernel, contextOf(request), request.params.quoteId, transition)),
     );
   }
 
@@ -256,7 +242,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
       },
     },
     async (request) => {
-      const context = await contextOf(kernel, request, 'order');
+      const context = contextOf(request);
       const page = await listOrders(kernel, context, {
         ...pageOptions(request.query),
         ...(request.query.subjectId === undefined ? {} : { subjectId: request.query.subjectId }),
@@ -276,7 +262,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
       },
     },
     async (request, reply) => {
-      const order = await createOrder(kernel, await contextOf(kernel, request, 'order'), request.body);
+      const order = await createOrder(kernel, contextOf(request), request.body);
       return reply.status(201).send(presentOrder(order));
     },
   );
@@ -291,8 +277,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
         response: { 200: orderSchema },
       },
     },
-    async (request) =>
-      presentOrder(await getOrder(kernel, await contextOf(kernel, request, 'order'), request.params.orderId)),
+    async (request) => presentOrder(await getOrder(kernel, contextOf(request), request.params.orderId)),
   );
   typed.post(
     '/api/v1/orders/:orderId/deliver',
@@ -309,7 +294,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
     async (request) => {
       const deliveredAt = request.body?.deliveredAt;
       return presentOrder(
-        await changeOrderStatus(kernel, await contextOf(kernel, request, 'order'), request.params.orderId, {
+        await changeOrderStatus(kernel, contextOf(request), request.params.orderId, {
           to: 'delivered',
           ...(deliveredAt === undefined ? {} : { deliveredAt: new Date(deliveredAt) }),
         }),
@@ -329,7 +314,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
     },
     async (request) =>
       presentOrder(
-        await changeOrderStatus(kernel, await contextOf(kernel, request, 'order'), request.params.orderId, {
+        await changeOrderStatus(kernel, contextOf(request), request.params.orderId, {
           to: 'cancelled',
         }),
       ),
@@ -348,7 +333,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
       },
     },
     async (request) => {
-      const context = await contextOf(kernel, request, 'contract');
+      const context = contextOf(request);
       const page = await listContracts(kernel, context, {
         ...pageOptions(request.query),
         ...(request.query.subjectId === undefined ? {} : { subjectId: request.query.subjectId }),
@@ -368,11 +353,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
       },
     },
     async (request, reply) => {
-      const contract = await createContract(
-        kernel,
-        await contextOf(kernel, request, 'contract'),
-        request.body,
-      );
+      const contract = await createContract(kernel, contextOf(request), request.body);
       return reply.status(201).send(presentContract(contract));
     },
   );
@@ -388,9 +369,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
       },
     },
     async (request) =>
-      presentContract(
-        await getContract(kernel, await contextOf(kernel, request, 'contract'), request.params.contractId),
-      ),
+      presentContract(await getContract(kernel, contextOf(request), request.params.contractId)),
   );
   typed.post(
     '/api/v1/contracts/:contractId/terminate',
@@ -406,12 +385,7 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
     },
     async (request) =>
       presentContract(
-        await terminateContract(
-          kernel,
-          await contextOf(kernel, request, 'contract'),
-          request.params.contractId,
-          request.body,
-        ),
+        await terminateContract(kernel, contextOf(request), request.params.contractId, request.body),
       ),
   );
   typed.get(
@@ -427,12 +401,6 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
       },
     },
     async (request) =>
-      presentCustomerStatus(
-        await getCustomerStatus(
-          kernel,
-          await contextOf(kernel, request, 'contract'),
-          request.params.subjectId,
-        ),
-      ),
+      presentCustomerStatus(await getCustomerStatus(kernel, contextOf(request), request.params.subjectId)),
   );
 }
