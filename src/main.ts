@@ -16,6 +16,7 @@ import type { Logger } from './platform/logger.js';
 import { KEYSTORE_MIGRATIONS_DIR, migrate } from './platform/migrate.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { createKernel, type Kernel } from './kernel/kernel.js';
+import { replayErasureJournal } from './kernel/erasure/index.js';
 import { LocalKeyManagementService, loadMasterKey } from './kernel/keyring/kms.js';
 import type { KeystoreDatabase, KeystoreDb } from './kernel/keyring/keystore.tables.js';
 
@@ -44,8 +45,20 @@ export interface DatabaseHandle {
 const EMBEDDED_DATABASE = 'kluis';
 const EMBEDDED_KEYSTORE = 'kluis_keys';
 
-/** Connects to DATABASE_URL, or starts the embedded server; applies migrations either way. */
-export async function openDatabase(config: Config, logger: Logger): Promise<DatabaseHandle> {
+export interface DatabaseServer {
+  ownerUrl: string;
+  keystoreOwnerUrl: string;
+  /** The embedded server when this process started (or shares) one; undefined on DATABASE_URL. */
+  embedded: EmbeddedServer | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * Reaches the data and key-store databases (starting the embedded server unless DATABASE_URL
+ * is set, creating the databases when missing) without touching their schema: a restore needs
+ * them empty, everything else migrates them next.
+ */
+export async function prepareDatabases(config: Config, logger: Logger): Promise<DatabaseServer> {
   let embedded: EmbeddedServer | undefined;
   let ownerUrl: string;
   let keystoreOwnerUrl: string;
@@ -68,10 +81,22 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
       await ensureDatabaseExists(withDatabase(ownerUrl, 'postgres'), databaseName(keystoreOwnerUrl));
     }
     await assertReachable(keystoreOwnerUrl);
+  } catch (error) {
+    await embedded?.stop();
+    throw error;
+  }
+  return { ownerUrl, keystoreOwnerUrl, embedded, stop: async () => embedded?.stop() };
+}
+
+/** Connects to DATABASE_URL, or starts the embedded server; applies migrations either way. */
+export async function openDatabase(config: Config, logger: Logger): Promise<DatabaseHandle> {
+  const server = await prepareDatabases(config, logger);
+  const { ownerUrl, keystoreOwnerUrl } = server;
+  try {
     await migrate(ownerUrl, logger);
     await migrate(keystoreOwnerUrl, logger, KEYSTORE_MIGRATIONS_DIR);
   } catch (error) {
-    await embedded?.stop();
+    await server.stop();
     throw error;
   }
   const { db } = createAppDb({
@@ -93,7 +118,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
     close: async () => {
       await db.destroy();
       await keystore.destroy();
-      await embedded?.stop();
+      await server.stop();
     },
   };
 }
@@ -191,6 +216,20 @@ function readTransferCa(file: string | undefined): string | undefined {
 export async function startKluis(config: Config, logger: Logger): Promise<RunningKluis> {
   const runtime = await openRuntime(config, logger);
   const { database } = runtime;
+  try {
+    // Data restored from an older backup (by `kluis restore` or by other means) never serves a
+    // person erased since: the journal in the key store erases them again first.
+    const replay = await replayErasureJournal(runtime.kernel, DATA_MAP, { ownerUrl: database.ownerUrl });
+    if (replay.replayed > 0 || replay.journaled > 0) logger.warn(replay, 'erasure journal replayed');
+  } catch (cause) {
+    await runtime.close();
+    throw new StartupError(
+      'the erasure journal could not be replayed; Kluis does not serve data it may not hold',
+      {
+        cause,
+      },
+    );
+  }
   const mailer = createMailer({
     smtpUrl: config.mail.smtpUrl,
     from: config.mail.from,

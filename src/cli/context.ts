@@ -5,6 +5,7 @@ import { EmbeddedPostgresError } from '../platform/embedded-postgres.js';
 import { StartupError } from '../main.js';
 import { isAppError } from '../platform/errors.js';
 import { armTestHook } from '../platform/test-hooks.js';
+import { BackupError } from '../backup/archive.js';
 
 export interface CliContext {
   config: Config;
@@ -36,7 +37,8 @@ function printFailure(error: unknown): void {
   if (
     error instanceof StartupError ||
     error instanceof MigrationError ||
-    error instanceof EmbeddedPostgresError
+    error instanceof EmbeddedPostgresError ||
+    error instanceof BackupError
   ) {
     console.error(`kluis: ${error.message}`);
     return;

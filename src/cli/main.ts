@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { KLUIS_VERSION } from '../main.js';
 import { registerAuditCommands } from './audit.command.js';
+import { registerBackupCommands } from './backup.command.js';
 import { registerBillingCommands } from './billing.command.js';
 import { registerDemoCommand } from './demo.command.js';
 import { registerKeysCommands } from './keys.command.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerTelephonyCommands(program);
   registerBillingCommands(program);
   registerRetentionCommands(program);
+  registerBackupCommands(program);
   return program;
 }
 

@@ -9,6 +9,7 @@ import {
   type AuditedTx,
 } from './audit/index.js';
 import { AccessDenied, AccessGate } from './gate/gate.js';
+import { ErasureJournal } from './erasure/erasure-journal.js';
 import { Keyring } from './keyring/keyring.js';
 import type { KeyManagementService } from './keyring/kms.js';
 import type { KeystoreDb } from './keyring/keystore.tables.js';
@@ -31,6 +32,8 @@ export interface Kernel {
   keyring: Keyring;
   gate: AccessGate;
   audit: AuditDeps;
+  /** Who was erased when, kept in the key store for replay after a restore (erasure/). */
+  erasureJournal: ErasureJournal;
   /**
    * A tenant-scoped transaction whose audit entries commit with it. Every use case that touches
    * personal data runs inside one: the gate needs its AuditedTx, so the type system holds the rule.
@@ -63,6 +66,7 @@ export function createKernel(options: KernelOptions): Kernel {
     keyring,
     gate,
     audit,
+    erasureJournal: new ErasureJournal(options.db, options.keystore),
     transact: async (tenantId, work) => {
       try {
         return await withAudit(audit, tenantId, work);

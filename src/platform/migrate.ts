@@ -73,15 +73,7 @@ export async function migrate(
   await client.connect();
   try {
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    await client.query(`create table if not exists schema_migrations (
-      version integer primary key,
-      name text not null,
-      checksum text not null,
-      applied_at timestamptz not null default now()
-    )`);
-    const { rows } = await client.query<{ version: number; name: string; checksum: string }>(
-      'select version, name, checksum from schema_migrations order by version',
-    );
+    const rows = await readAppliedMigrations(client);
     verifyApplied(rows, migrations);
     const appliedVersions = new Set(rows.map((row) => row.version));
     const applied: string[] = [];
@@ -98,10 +90,55 @@ export async function migrate(
   }
 }
 
-function verifyApplied(
-  rows: { version: number; name: string; checksum: string }[],
-  migrations: Migration[],
-): void {
+export interface AppliedMigration {
+  version: number;
+  name: string;
+  checksum: string;
+}
+
+/** The migrations a database has, creating the bookkeeping table when it is new. */
+export async function readAppliedMigrations(client: pg.ClientBase): Promise<AppliedMigration[]> {
+  await client.query(`create table if not exists schema_migrations (
+    version integer primary key,
+    name text not null,
+    checksum text not null,
+    applied_at timestamptz not null default now()
+  )`);
+  const { rows } = await client.query<AppliedMigration>(
+    'select version, name, checksum from schema_migrations order by version',
+  );
+  return rows;
+}
+
+/**
+ * Applies exactly the given migration versions, in order, inside the caller's transaction (a
+ * restore builds the schema a backup was made at and loads its rows in one all-or-nothing
+ * transaction).
+ */
+export async function applyMigrationsInTransaction(
+  client: pg.ClientBase,
+  migrations: readonly Migration[],
+  versions: ReadonlySet<number>,
+): Promise<void> {
+  await client.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+  const applied = new Set((await readAppliedMigrations(client)).map((row) => row.version));
+  for (const migration of migrations) {
+    if (!versions.has(migration.version) || applied.has(migration.version)) continue;
+    try {
+      await client.query(await withoutSatisfiedSteps(client, migration.sql));
+    } catch (cause) {
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      throw new MigrationError(`migration ${migration.file} failed: ${reason}`, { cause });
+    }
+    await client.query('insert into schema_migrations (version, name, checksum) values ($1, $2, $3)', [
+      migration.version,
+      migration.name,
+      migration.checksum,
+    ]);
+  }
+}
+
+function verifyApplied(rows: AppliedMigration[], migrations: Migration[]): void {
   for (const row of rows) {
     const migration = migrations.find((candidate) => candidate.version === row.version);
     if (!migration) {
@@ -117,10 +154,43 @@ function verifyApplied(
   }
 }
 
+/**
+ * Steps of old migrations (which are never edited) that a login without CREATEROLE cannot run,
+ * but whose effect an administrator provides beforehand (README, "External PostgreSQL"). Such a
+ * step is left out only when its effect already holds, so the schema is the same either way; the
+ * checksum stays that of the file.
+ */
+const SATISFIABLE_STEPS: ReadonlyArray<{ statement: string; holds: string }> = [
+  {
+    // Since PostgreSQL 16 granting a role needs ADMIN OPTION on it, even to an existing member.
+    statement: 'GRANT kluis_app TO CURRENT_USER;',
+    holds: `select pg_has_role(current_user, 'kluis_app', 'MEMBER') as holds`,
+  },
+];
+
+/** The migration's SQL without the steps whose effect already holds. */
+export async function withoutSatisfiedSteps(client: pg.ClientBase, sql: string): Promise<string> {
+  let result = sql;
+  for (const step of SATISFIABLE_STEPS) {
+    const lines = result.split('\n');
+    if (!lines.some((line) => line.trim() === step.statement)) continue;
+    const exists = await client.query<{ exists: boolean }>(
+      `select exists (select from pg_roles where rolname = 'kluis_app') as exists`,
+    );
+    if (!exists.rows[0]?.exists) continue;
+    const { rows } = await client.query<{ holds: boolean }>(step.holds);
+    if (!rows[0]?.holds) continue;
+    result = lines
+      .map((line) => (line.trim() === step.statement ? `-- already holds: ${step.statement}` : line))
+      .join('\n');
+  }
+  return result;
+}
+
 async function applyOne(client: pg.Client, migration: Migration): Promise<void> {
   await client.query('begin');
   try {
-    await client.query(migration.sql);
+    await client.query(await withoutSatisfiedSteps(client, migration.sql));
     await client.query('insert into schema_migrations (version, name, checksum) values ($1, $2, $3)', [
       migration.version,
       migration.name,

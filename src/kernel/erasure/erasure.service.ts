@@ -55,6 +55,12 @@ export async function eraseSubject(
   kernel: Kernel,
   dataMap: readonly TableDataMap[],
   options: EraseOptions,
+  /**
+   * 'journal': the erasure-journal replay after a restore (erasure-replay.ts, not exported from
+   * this folder): the erasure was authorised when it was first made, so it is re-applied and
+   * audited as such, whatever the policy in force says now.
+   */
+  mode: 'gate' | 'journal' = 'gate',
 ): Promise<ErasureOutcome> {
   const { policy } = await kernel.policies.current(options.tenantId);
   const result = await kernel.transact(options.tenantId, async (atx) => {
@@ -79,6 +85,16 @@ export async function eraseSubject(
         decision: 'allowed',
         reason: 'already_erased',
         ...(options.requestId ? { requestId: options.requestId } : {}),
+      });
+    } else if (mode === 'journal') {
+      atx.audit.record({
+        actor: { kind: 'system', id: 'erasure-journal' },
+        role: null,
+        purpose: null,
+        action: 'erase',
+        subjectIds: [options.subjectId],
+        decision: 'allowed',
+        reason: 'journal_replay',
       });
     } else {
       await kernel.gate.authorize(atx, options.actor, {
@@ -154,6 +170,9 @@ export async function eraseSubject(
     return outcome;
   });
   await reachTestHook('erasure.committed');
+  // Outside the data, so a restore of an older data backup erases the person again. Best effort
+  // like the key destruction: every start and every restore journals what this missed.
+  await kernel.erasureJournal.record(options.tenantId, options.subjectId).catch(() => undefined);
   if (result.keyDestruction === 'scheduled') {
     // Best effort now; if the key store is unreachable the erasure-finisher job completes it.
     result.keyDestroyed = await finishKeyDestruction(kernel, options.tenantId, options.subjectId).catch(

@@ -9,3 +9,5 @@ export {
   type EraseOptions,
 } from './erasure.service.js';
 export type { ErasureTables } from './erasure.tables.js';
+export { ErasureJournal } from './erasure-journal.js';
+export { replayErasureJournal, JOURNAL_REPLAY_ACTOR, type ReplayResult } from './erasure-replay.js';

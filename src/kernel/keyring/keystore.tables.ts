@@ -27,11 +27,20 @@ export interface AuditAnchorsTable {
   written_no: ColumnType<number, never, never>;
 }
 
+export interface ErasureJournalTable {
+  tenant_id: number;
+  subject_id: number;
+  subject_created_at: Date;
+  erased_at: Date;
+  journaled_at: ColumnType<Date, Date | undefined, never>;
+}
+
 /** The key store is a separate database (migrations-keystore/), never joined with the data. */
 export interface KeystoreDatabase {
   tenant_keks: TenantKeksTable;
   data_keys: DataKeysTable;
   audit_anchors: AuditAnchorsTable;
+  erasure_journal: ErasureJournalTable;
 }
 
 export type KeystoreDb = Kysely<KeystoreDatabase>;

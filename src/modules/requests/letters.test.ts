@@ -34,6 +34,24 @@ describe('answer letters (VK-28, VX-17)', () => {
     });
   }
 
+  it('an erasure answer says which mechanism protects which data in backups: key destruction for encrypted fields, the erasure register for the rest', async () => {
+    const expectedBackups = {
+      nl: ['sleutel die ze opende is vernietigd', 'naam en uw oproepgegevens', 'wissingsregister'],
+      fr: ['clé qui les ouvrait a été détruite', 'nom et vos données d’appel', 'registre des effacements'],
+      en: ['key that opened it has been destroyed', 'name and your call records', 'erasure register'],
+    } as const;
+    for (const lang of ['nl', 'fr', 'en'] as const) {
+      const letter = writeLetter(await policy('voiceking'), lang, {
+        kind: 'erasure',
+        outcome: 'fulfilled',
+        receivedOn: '2026-03-01',
+        dueOn: '2026-03-31',
+        erased: ['name (1)'],
+      });
+      for (const text of expectedBackups[lang]) expect(letter.text).toContain(text);
+    }
+  });
+
   it('a verification-code mail carries the code and no complaint paragraph', async () => {
     const letter = writeLetter(await policy('voiceking'), 'en', {
       kind: 'access',

@@ -71,6 +71,8 @@ const TEXT = {
       `We hebben meer tijd nodig om uw verzoek te beantwoorden. U krijgt ons antwoord uiterlijk op ${due}. Reden: ${reason}`,
     fulfilled: 'We hebben uw verzoek uitgevoerd.',
     erased: 'Gewist:',
+    backups:
+      'In onze back-ups: uw versleutelde gegevens (e-mailadres, telefoonnummer, rekeningnummers en andere gevoelige velden) kan niemand meer lezen, want de sleutel die ze opende is vernietigd. Uw overige gegevens (zoals uw naam en uw oproepgegevens) staan daar niet versleuteld; wordt ooit een oudere back-up teruggezet, dan wist het systeem ze opnieuw uit ons wissingsregister voor het weer in gebruik gaat.',
     kept: 'Wat we nog moeten bewaren, waarom en tot wanneer:',
     rejected: (reason: string) => `We kunnen op uw verzoek niet ingaan. Reden: ${reason}`,
     download: (link: string) => `Uw gegevens staan klaar. Deze link werkt één keer en 7 dagen lang:\n${link}`,
@@ -94,6 +96,8 @@ const TEXT = {
       `Nous avons besoin de plus de temps pour répondre. Vous recevrez notre réponse au plus tard le ${due}. Motif : ${reason}`,
     fulfilled: 'Nous avons exécuté votre demande.',
     erased: 'Effacé :',
+    backups:
+      'Dans nos sauvegardes : vos données chiffrées (adresse e-mail, numéro de téléphone, numéros de compte et autres champs sensibles) ne peuvent plus être lues par personne, car la clé qui les ouvrait a été détruite. Vos autres données (comme votre nom et vos données d’appel) n’y sont pas chiffrées ; si une sauvegarde plus ancienne est un jour restaurée, le système les efface à nouveau d’après notre registre des effacements avant d’être remis en service.',
     kept: 'Ce que nous devons encore conserver, pourquoi et jusqu’à quand :',
     rejected: (reason: string) => `Nous ne pouvons pas donner suite à votre demande. Motif : ${reason}`,
     download: (link: string) =>
@@ -118,6 +122,8 @@ const TEXT = {
       `We need more time to answer your request. You will have our answer by ${due} at the latest. Reason: ${reason}`,
     fulfilled: 'We have carried out your request.',
     erased: 'Erased:',
+    backups:
+      'In our backups: your encrypted data (e-mail address, phone number, account numbers and other sensitive fields) can no longer be read by anyone, because the key that opened it has been destroyed. Your other data (such as your name and your call records) is not encrypted there; if an older backup is ever restored, the system erases it again from our erasure register before it is used again.',
     kept: 'What we still have to keep, why and until when:',
     rejected: (reason: string) => `We cannot act on your request. Reason: ${reason}`,
     download: (link: string) => `Your data is ready. This link works once, for 7 days:\n${link}`,
@@ -172,7 +178,7 @@ export function writeLetter(
     case 'fulfilled':
       body.push(t.fulfilled);
       if (facts.erased && facts.erased.length > 0)
-        body.push('', t.erased, ...facts.erased.map((line) => `- ${line}`));
+        body.push('', t.erased, ...facts.erased.map((line) => `- ${line}`), '', t.backups);
       if (facts.kept && facts.kept.length > 0)
         body.push('', t.kept, ...facts.kept.map((item) => `- ${item.what}: ${item.why} (${item.until})`));
       break;

@@ -1,0 +1,390 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runCli, startServer } from '../../test/cli.js';
+import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../test/database.js';
+import { createPolicyTenant } from '../../test/kernel.js';
+import { eraseSubject } from '../kernel/erasure/index.js';
+import { createKernel, type Kernel } from '../kernel/kernel.js';
+import { LocalKeyManagementService } from '../kernel/keyring/kms.js';
+import type { KeystoreDatabase } from '../kernel/keyring/keystore.tables.js';
+import { DATA_MAP } from '../modules/data-map.js';
+import { createPerson, getPerson, type UseCaseContext } from '../modules/parties/index.js';
+import { assignNumber, importCdrFile } from '../modules/telephony/index.js';
+import { asteriskLine, writeLines } from '../modules/telephony/telephony.test-helpers.js';
+import type { Tenant } from '../modules/tenants/index.js';
+import { systemClock } from '../platform/clock.js';
+import { createAppDb } from '../platform/db.js';
+import { withDatabase } from '../platform/database-url.js';
+import { openArchive } from './restore.js';
+
+const masterKey = randomBytes(32);
+let database: TestDatabase;
+let kernel: Kernel;
+let tenant: Tenant;
+let dir: string;
+const extraDatabases: string[] = [];
+const cleanup: string[] = [];
+
+const sales = (): UseCaseContext => ({
+  tenantId: tenant.tenantId,
+  actor: { kind: 'staff', staffId: 1, role: 'sales' },
+  purpose: 'customer_administration',
+});
+const officer = () => ({
+  tenantId: tenant.tenantId,
+  actor: { kind: 'staff' as const, staffId: 9, role: 'privacy_officer' },
+  purpose: 'rights_requests',
+});
+
+function env(ownerUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: ownerUrl,
+    KLUIS_KEYSTORE_URL: database.keystoreOwnerUrl,
+    KLUIS_MASTER_KEY: masterKey.toString('base64'),
+    KLUIS_DATA_DIR: path.join(dir, 'data'),
+    ...extra,
+  };
+}
+
+async function emptyDatabase(suffix: string): Promise<string> {
+  const name = `${database.name}_${suffix}`;
+  await runAsOwner(inject('serverUrl'), `create database ${name}`);
+  extraDatabases.push(name);
+  return withDatabase(inject('serverUrl'), name);
+}
+
+/** A kernel over another data database with the current key store and master key. */
+function kernelOn(ownerUrl: string): { kernel: Kernel; close(): Promise<void> } {
+  const { db } = createAppDb({ connectionString: ownerUrl, assumeAppRole: true, logger: testLogger, max: 2 });
+  const { db: keystore } = createAppDb<KeystoreDatabase>({
+    connectionString: database.keystoreOwnerUrl,
+    assumeAppRole: true,
+    logger: testLogger,
+    max: 2,
+  });
+  return {
+    kernel: createKernel({ db, keystore, kms: new LocalKeyManagementService(masterKey), clock: systemClock }),
+    close: async () => {
+      await db.destroy();
+      await keystore.destroy();
+    },
+  };
+}
+
+async function customerWithCalls(email: string, familyName: string, number: string, calls: number) {
+  const person = await createPerson(kernel, sales(), {
+    subjectType: 'customer',
+    familyName,
+    givenName: 'Test',
+    email,
+  });
+  await assignNumber(
+    kernel,
+    { tenantId: tenant.tenantId, actor: { kind: 'system', job: 'test' }, purpose: 'telephony_service' },
+    { number, subjectId: person.subjectId, from: new Date('2026-01-01T00:00:00Z') },
+  );
+  const lines = Array.from({ length: calls }, (_, index) =>
+    asteriskLine({
+      src: number,
+      dst: '+3250123456',
+      start: `2026-03-0${index + 1} 10:00:00`,
+      answer: `2026-03-0${index + 1} 10:00:05`,
+      end: `2026-03-0${index + 1} 10:01:05`,
+      duration: 65,
+      billsec: 60,
+      uniqueId: `${familyName}-${index}`,
+      sequence: index,
+    }),
+  );
+  const file = await writeLines(dir, `${familyName}.csv`, lines);
+  const summary = await importCdrFile(
+    { kernel, connection: { connectionString: database.ownerUrl, assumeAppRole: true } },
+    { tenantId: tenant.tenantId, file, format: 'asterisk', timeZone: 'UTC' },
+  );
+  expect(summary.imported).toBe(calls);
+  return person;
+}
+
+async function count(ownerUrl: string, sql: string, values: unknown[] = []): Promise<number> {
+  const result = await runAsOwner<{ n: number }>(ownerUrl, sql, values);
+  return result.rows[0]?.n ?? -1;
+}
+
+let anna: { subjectId: number };
+let bert: { subjectId: number };
+let dataArchive: string;
+let keysArchive: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-backup-'));
+  database = await createTestDatabase();
+  kernel = createKernel({
+    db: database.db,
+    keystore: database.keystore,
+    kms: new LocalKeyManagementService(masterKey),
+    clock: systemClock,
+  });
+  tenant = await createPolicyTenant(kernel, 'voxtra');
+  anna = await customerWithCalls('anna.gone@example.be', 'Annasdottir', '+32471000001', 3);
+  bert = await customerWithCalls('bert.stays@example.be', 'Bertens', '+32471000002', 2);
+});
+afterAll(async () => {
+  await database.close();
+  for (const name of extraDatabases) {
+    await runAsOwner(inject('serverUrl'), `drop database if exists ${name} with (force)`);
+  }
+  for (const folder of [dir, ...cleanup]) await rm(folder, { recursive: true, force: true });
+});
+
+describe('kluis backup and kluis restore (issue 12, issue 11 erasure journal)', () => {
+  it('writes two archives, data and key store, each with a manifest (version, migration level, time, checksums)', async () => {
+    const out = path.join(dir, 'backups');
+    const result = await runCli(['backup', '--out', out], env(database.ownerUrl));
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      /^data backup: .*kluis-data-.*\.zip \(\d+ tables, \d+ rows, [\d.]+ MiB\)$/m,
+    );
+    expect(result.stdout).toMatch(/^key-store backup: .*kluis-keys-.*\.zip/m);
+    const files = (await readdir(out)).sort();
+    expect(files).toHaveLength(2);
+    keysArchive = path.join(out, files.find((file) => file.startsWith('kluis-keys-')) ?? '');
+    dataArchive = path.join(out, files.find((file) => file.startsWith('kluis-data-')) ?? '');
+
+    const data = await openArchive(dataArchive);
+    try {
+      expect(data.manifest).toMatchObject({ format: 'kluis-backup', kind: 'data', kluisVersion: '0.1.0' });
+      const level = await count(database.ownerUrl, 'select max(version)::int as n from schema_migrations');
+      expect(data.manifest.migrationLevel).toBe(level);
+      const calls = data.manifest.tables.find((table) => table.name === 'call_records');
+      expect(calls?.rows).toBe(5);
+      expect(calls?.sha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(data.manifest.partitions.map((partition) => partition.parent)).toContain('call_records');
+      expect(data.manifest.tables.map((table) => table.name)).not.toContain('data_keys');
+    } finally {
+      data.close();
+    }
+    const keys = await openArchive(keysArchive);
+    try {
+      expect(keys.manifest.kind).toBe('keys');
+      expect(keys.manifest.tables.map((table) => table.name)).toEqual(
+        expect.arrayContaining(['data_keys', 'erasure_journal']),
+      );
+      expect(keys.manifest.masterKeyCheck).toMatch(/^[0-9a-f]{32}$/);
+    } finally {
+      keys.close();
+    }
+  });
+
+  it('back up, change and erase, restore into an empty database: the state of the backup minus the later erasure', async () => {
+    // After the backup: a new person, and Anna is erased.
+    const carla = await createPerson(kernel, sales(), {
+      subjectType: 'customer',
+      familyName: 'Carlier',
+      givenName: 'Carla',
+      email: 'carla.new@example.be',
+    });
+    await eraseSubject(kernel, DATA_MAP, { ...officer(), subjectId: anna.subjectId });
+    // Carla came and went after the backup: her number must never be handed out again.
+    await eraseSubject(kernel, DATA_MAP, { ...officer(), subjectId: carla.subjectId });
+    const journal = await count(
+      database.keystoreOwnerUrl,
+      'select count(*)::int as n from erasure_journal where tenant_id = $1 and subject_id = $2',
+      [tenant.tenantId, anna.subjectId],
+    );
+    expect(journal).toBe(1);
+
+    const target = await emptyDatabase('restored');
+    const restored = await runCli(['restore', '--data', dataArchive], env(target));
+    expect(restored.stderr).toBe('');
+    expect(restored.code).toBe(0);
+    expect(restored.stdout).toMatch(/^data restored: \d+ tables, \d+ rows, backup of /m);
+    expect(restored.stdout).toContain('erasure journal: 1 person erased after the backup erased again');
+
+    const other = kernelOn(target);
+    try {
+      // Bert is as he was, with his encrypted e-mail readable and his calls.
+      expect((await getPerson(other.kernel, sales(), bert.subjectId)).email).toBe('bert.stays@example.be');
+      expect(
+        await count(target, 'select count(*)::int as n from call_records where subject_id = $1', [
+          bert.subjectId,
+        ]),
+      ).toBe(2);
+      // Carla came after the backup: not there.
+      expect(
+        await count(target, 'select count(*)::int as n from data_subjects where subject_id = $1', [
+          carla.subjectId,
+        ]),
+      ).toBe(0);
+      // Anna was erased after the backup: erased again, name and calls gone.
+      await expect(getPerson(other.kernel, sales(), anna.subjectId)).rejects.toMatchObject({
+        code: 'subject_erased',
+      });
+      expect(
+        await count(target, 'select count(*)::int as n from call_records where subject_id = $1', [
+          anna.subjectId,
+        ]),
+      ).toBe(0);
+      expect(
+        await count(target, "select count(*)::int as n from people where family_name = 'Annasdottir'"),
+      ).toBe(0);
+      // A new person never gets the number of someone erased since the backup.
+      const next = await createPerson(other.kernel, sales(), {
+        subjectType: 'customer',
+        familyName: 'Nieuw',
+        givenName: 'Nina',
+      });
+      expect(next.subjectId).toBeGreaterThan(carla.subjectId);
+    } finally {
+      await other.close();
+    }
+
+    const again = await runCli(['restore', '--data', dataArchive], env(target));
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(
+      /is not empty \(\d+ tables\): restore into an empty database, or add --force/,
+    );
+  });
+
+  it('an older data backup restored over live data with the current key store: the erased person’s encrypted fields cannot be read and the rest is gone', async () => {
+    // The archive itself still holds Anna's encrypted e-mail, which no current key opens.
+    const archive = await openArchive(dataArchive);
+    let annaRow: string | undefined;
+    try {
+      const people = archive.manifest.tables.find((table) => table.name === 'people');
+      let text = '';
+      for await (const chunk of await archive.open(people?.entry ?? '')) text += (chunk as Buffer).toString();
+      annaRow = text.split('\n').find((line) => line.includes('Annasdottir'));
+    } finally {
+      archive.close();
+    }
+    expect(annaRow).toBeDefined();
+    expect(annaRow).not.toContain('anna.gone');
+    const key = await count(
+      database.keystoreOwnerUrl,
+      `select count(*)::int as n from data_keys where tenant_id = $1 and owner_kind = 'subject'
+          and owner_ref = $2 and wrapped is null and destroyed_at is not null`,
+      [tenant.tenantId, String(anna.subjectId)],
+    );
+    expect(key).toBe(1);
+
+    const target = withDatabase(inject('serverUrl'), `${database.name}_restored`);
+    // A running Kluis is never overwritten, not even with --force.
+    const live = new pg.Client({ connectionString: target, application_name: 'kluis' });
+    await live.connect();
+    const refused = await runCli(['restore', '--data', dataArchive, '--force'], env(target));
+    await live.end();
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/Kluis is running on database .*: stop it before restoring/);
+
+    const forced = await runCli(['restore', '--data', dataArchive, '--force'], env(target));
+    expect(forced.stderr).toBe('');
+    expect(forced.stdout).toContain('erasure journal: 1 person erased after the backup erased again');
+    expect(
+      await count(target, "select count(*)::int as n from people where family_name = 'Annasdottir'"),
+    ).toBe(0);
+    expect(
+      await count(target, 'select count(*)::int as n from call_records where subject_id = $1', [
+        anna.subjectId,
+      ]),
+    ).toBe(0);
+    expect(
+      await count(
+        target,
+        'select count(*)::int as n from data_subjects where erased_at is not null and subject_id = $1',
+        [anna.subjectId],
+      ),
+    ).toBe(1);
+  });
+
+  it('kluis serve replays the journal before it serves when the data is behind it', async () => {
+    const target = withDatabase(inject('serverUrl'), `${database.name}_restored`);
+    // As if Bert had been erased in the key store's timeline after this data was restored.
+    const created = await runAsOwner<{ created_at: Date }>(
+      target,
+      'select created_at from data_subjects where subject_id = $1',
+      [bert.subjectId],
+    );
+    await runAsOwner(
+      database.keystoreOwnerUrl,
+      'insert into erasure_journal (tenant_id, subject_id, subject_created_at, erased_at) values ($1, $2, $3, now())',
+      [tenant.tenantId, bert.subjectId, created.rows[0]?.created_at],
+    );
+    const server = await startServer(env(target, { KLUIS_PORT: '0', KLUIS_DEMO: 'false' }));
+    try {
+      expect((await fetch(`${server.url}/health`)).status).toBe(200);
+      expect(
+        await count(target, 'select count(*)::int as n from call_records where subject_id = $1', [
+          bert.subjectId,
+        ]),
+      ).toBe(0);
+      expect(await count(target, "select count(*)::int as n from people where family_name = 'Bertens'")).toBe(
+        0,
+      );
+    } finally {
+      server.child.kill('SIGINT');
+      await server.exited;
+    }
+  });
+
+  it('a damaged archive is refused and changes nothing; a key-store archive needs the master key it was made with', async () => {
+    const target = await emptyDatabase('damaged');
+    const notZip = path.join(dir, 'data.csv');
+    await writeLines(dir, 'data.csv', ['not,a,backup']);
+    const bad = await runCli(['restore', '--data', notZip], env(target));
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/is not a Kluis backup/);
+    const wrongKind = await runCli(['restore', '--data', keysArchive], env(target));
+    expect(wrongKind.code).toBe(1);
+    expect(wrongKind.stderr).toContain('this is a keys archive, not a data archive');
+    const keysTarget = await emptyDatabase('damaged_keys');
+    const otherKey = await runCli(
+      ['restore', '--keys', keysArchive],
+      env(target, { KLUIS_KEYSTORE_URL: keysTarget, KLUIS_MASTER_KEY: randomBytes(32).toString('base64') }),
+    );
+    expect(otherKey.code).toBe(1);
+    expect(otherKey.stderr).toMatch(/backed up under another master key/);
+    expect(await count(target, "select count(*)::int as n from pg_tables where schemaname = 'public'")).toBe(
+      0,
+    );
+  });
+
+  it('on the embedded PostgreSQL: both archives of one data folder restore into an empty data folder', async () => {
+    const key = { KLUIS_MASTER_KEY: masterKey.toString('base64'), KLUIS_PG_PORT: '0' };
+    // Folders of their own in the temp folder: the server runs as `postgres` and must reach them.
+    const first = { ...key, KLUIS_DATA_DIR: await mkdtemp(path.join(os.tmpdir(), 'kluis-embedded-a-')) };
+    const second = { ...key, KLUIS_DATA_DIR: await mkdtemp(path.join(os.tmpdir(), 'kluis-embedded-b-')) };
+    cleanup.push(first.KLUIS_DATA_DIR, second.KLUIS_DATA_DIR);
+    const created = await runCli(
+      ['tenant', 'create', '--policy', 'policies/voxtra.yaml', '--slug', 'voxtra'],
+      first,
+    );
+    expect(created.code).toBe(0);
+    const staff = await runCli(
+      ['staff', 'create', '--tenant', 'voxtra', '--email', 'tech@voxtra.example', '--role', 'technician'],
+      first,
+    );
+    expect(staff.code).toBe(0);
+    const out = path.join(dir, 'embedded-backups');
+    const backup = await runCli(['backup', '--out', out], first);
+    expect(backup.stderr).toBe('');
+    const files = (await readdir(out)).sort();
+    const [data, keys] = [files.find((f) => f.includes('-data-')), files.find((f) => f.includes('-keys-'))];
+    const restored = await runCli(
+      ['restore', '--data', path.join(out, data ?? ''), '--keys', path.join(out, keys ?? '')],
+      second,
+      120_000,
+    );
+    expect(restored.stderr).toBe('');
+    expect(restored.stdout).toMatch(/^key-store restored: /m);
+    expect(restored.stdout).toMatch(/^data restored: /m);
+    // The restored staff account decrypts with the restored key store.
+    const listed = await runCli(['staff', 'list', '--tenant', 'voxtra'], second);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain('tech@voxtra.example');
+  }, 240_000);
+});
