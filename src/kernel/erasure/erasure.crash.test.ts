@@ -158,7 +158,8 @@ describe('erasure that finishes (issue 11)', () => {
     const server = await startServer(childEnv({ KLUIS_PORT: '0', KLUIS_DEMO: 'false' }));
     try {
       let after = await state(subjectId, requestId);
-      for (let attempt = 0; attempt < 100 && after.keyLive; attempt += 1) {
+      // The finisher destroys the key, then marks it done: wait for both.
+      for (let attempt = 0; attempt < 100 && (after.keyLive || !after.destructionDone); attempt += 1) {
         await new Promise((resolve) => setTimeout(resolve, 200));
         after = await state(subjectId, requestId);
       }
