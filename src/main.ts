@@ -12,6 +12,7 @@ import { buildApp } from './http/app.js';
 import { createAppDb, type Db } from './platform/db.js';
 import { describeDatabaseUrl, withDatabase } from './platform/database-url.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './platform/embedded-postgres.js';
+import { watchDatabase } from './platform/database-watchdog.js';
 import type { Logger } from './platform/logger.js';
 import { KEYSTORE_MIGRATIONS_DIR, migrate } from './platform/migrate.js';
 import { systemClock, type Clock } from './platform/clock.js';
@@ -39,6 +40,8 @@ export interface DatabaseHandle {
   /** The key store: a separate database, so a backup of the data carries no keys. */
   keystoreOwnerUrl: string;
   keystore: KeystoreDb;
+  /** The embedded server when Kluis runs one (undefined on DATABASE_URL). */
+  embedded: EmbeddedServer | undefined;
   close(): Promise<void>;
 }
 
@@ -115,6 +118,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
     db,
     keystoreOwnerUrl,
     keystore,
+    embedded: server.embedded,
     close: async () => {
       await db.destroy();
       await keystore.destroy();
@@ -213,7 +217,16 @@ function readTransferCa(file: string | undefined): string | undefined {
 }
 
 /** The composition root: config → database → services → HTTP. */
-export async function startKluis(config: Config, logger: Logger): Promise<RunningKluis> {
+export interface StartOptions {
+  /** The embedded server died and could not be started again: the caller exits non-zero. */
+  onDatabaseLost?: (cause: unknown) => void;
+}
+
+export async function startKluis(
+  config: Config,
+  logger: Logger,
+  options: StartOptions = {},
+): Promise<RunningKluis> {
   const runtime = await openRuntime(config, logger);
   const { database } = runtime;
   try {
@@ -236,7 +249,13 @@ export async function startKluis(config: Config, logger: Logger): Promise<Runnin
     outboxDir: path.join(config.dataDir, 'outbox'),
     logger,
   });
+  const watchdog = watchDatabase({
+    embedded: database.embedded,
+    logger,
+    onGiveUp: (cause) => options.onDatabaseLost?.(cause),
+  });
   const app = await buildApp({
+    databaseRecovery: () => watchdog.recovery(),
     kernel: runtime.kernel,
     secureCookies: config.http.publicUrl.startsWith('https:'),
     mailer,
@@ -292,6 +311,7 @@ export async function startKluis(config: Config, logger: Logger): Promise<Runnin
     jobs,
     url,
     stop: async () => {
+      watchdog.stop();
       await app.close();
       await jobs.stop();
       // The last entries of this run are anchored before the database goes away.

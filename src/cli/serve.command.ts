@@ -12,7 +12,16 @@ export function registerServeCommand(program: Command): void {
     .action(async () => {
       try {
         const { config, logger } = createCliContext();
-        const kluis = await startKluis(config, logger);
+        const kluis = await startKluis(config, logger, {
+          // A supervisor (systemd, Docker, Kubernetes) restarts a process that exits non-zero.
+          onDatabaseLost: (cause) => {
+            logger.fatal(
+              { err: { message: cause instanceof Error ? cause.message : 'unknown' } },
+              'the embedded PostgreSQL server could not be started again; exiting',
+            );
+            process.exit(70);
+          },
+        });
         const logins = await bootstrapFirstRun(
           kluis.kernel,
           { policyDir: config.policyDir, demoData: config.createDemoData },

@@ -41,7 +41,7 @@ describe('HTTP foundation', () => {
     const app = await buildApp({ kernel, logger: testLogger, version: 'test' });
     const response = await app.inject({ method: 'GET', url: '/health' });
     expect(response.statusCode).toBe(503);
-    expect(response.json()).toEqual({ status: 'degraded', db: 'unreachable' });
+    expect(response.json()).toEqual({ status: 'degraded', db: 'unreachable', recovery: 'reconnecting' });
     await app.close();
     await db.destroy();
   });

@@ -10,6 +10,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { pingDatabase } from '../platform/db.js';
+import type { DatabaseRecovery } from '../platform/database-watchdog.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Logger } from '../platform/logger.js';
 import { describeProblemType, handleError, sendProblem } from './error-handler.js';
@@ -33,6 +34,8 @@ import { registerRetentionRoutes } from '../modules/retention/index.js';
 
 export interface HttpDependencies {
   kernel: Kernel;
+  /** What is done about a database that went away (the server's watchdog); /health says it. */
+  databaseRecovery?: () => DatabaseRecovery;
   /** Mark cookies Secure (when served over HTTPS, i.e. KLUIS_PUBLIC_URL is https). */
   secureCookies?: boolean;
   logger: Logger;
@@ -113,13 +116,18 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
         tags: ['system'],
         response: {
           200: z.object({ status: z.literal('ok'), db: z.literal('ok') }),
-          503: z.object({ status: z.literal('degraded'), db: z.literal('unreachable') }),
+          503: z.object({
+            status: z.literal('degraded'),
+            db: z.literal('unreachable'),
+            recovery: z.enum(['restarting-embedded-server', 'exiting', 'reconnecting']),
+          }),
         },
       },
     },
     async (_request, reply) => {
       if (await pingDatabase(deps.kernel.db)) return reply.status(200).send({ status: 'ok', db: 'ok' });
-      return reply.status(503).send({ status: 'degraded', db: 'unreachable' });
+      const recovery = deps.databaseRecovery?.() ?? 'reconnecting';
+      return reply.status(503).send({ status: 'degraded', db: 'unreachable', recovery });
     },
   );
   typed.get(

