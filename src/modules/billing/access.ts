@@ -1,17 +1,12 @@
-import type { AuditedTx } from '../../kernel/audit/index.js';
-import { AccessDenied, type AccessAction, type Actor, type Grant } from '../../kernel/gate/gate.js';
+import type { AccessContext } from '../../kernel/gate/access.js';
+import type { Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { AppError } from '../../platform/errors.js';
 import { ACCOUNTING_HOLD } from './datamap.js';
 
 /** Who acts, for what: plain data, never an HTTP request. */
-export interface BillingContext {
-  tenantId: number;
-  actor: Actor;
-  purpose: string;
-  requestId?: string;
-}
+export type BillingContext = AccessContext;
 
 /** The kinds of work this module does, each under its own purpose of the tenant's policy. */
 export type BillingWork = 'billing' | 'solvency' | 'accounting';
@@ -57,79 +52,8 @@ export function isHoldPurpose(policy: Policy, purpose: string): boolean {
   );
 }
 
-/** The categories of `wanted` that the purpose covers (need to know on reads). */
-export function coveredBy(policy: Policy, purpose: string, wanted: readonly string[]): string[] {
-  const covered = new Set(policy.purposes[purpose]?.categories ?? []);
-  return wanted.filter((category) => covered.has(category));
-}
-
-export function requestIdOf(context: { requestId?: string | undefined }): { requestId?: string } {
-  return context.requestId ? { requestId: context.requestId } : {};
-}
-
-export async function authorize(
-  kernel: Kernel,
-  atx: AuditedTx,
-  context: BillingContext,
-  action: AccessAction,
-  categories: readonly string[],
-  subjectIds: readonly number[],
-): Promise<Grant> {
-  return kernel.gate.authorize(atx, context.actor, {
-    purpose: context.purpose,
-    action,
-    categories,
-    subjectIds: [...new Set(subjectIds)],
-    ...requestIdOf(context),
-  });
-}
-
-const SUBJECT_DENIALS = new Set([
-  'subject_restricted',
-  'subject_objected',
-  'consent_missing',
-  'subject_erased',
-  'not_found',
-  'purpose_not_allowed',
-  'category_not_allowed',
-]);
-
-/**
- * One gate decision for a batch; when it is refused because of some subjects, each is decided on
- * its own (refusals audited with this transaction) and only those are left out. Role and purpose
- * refusals still refuse the whole batch.
- */
-export async function authorizeBatch(
-  kernel: Kernel,
-  atx: AuditedTx,
-  context: BillingContext,
-  action: AccessAction,
-  categories: readonly string[],
-  subjectIds: readonly number[],
-): Promise<{ grant: Grant; refused: number[] }> {
-  const unique = [...new Set(subjectIds)];
-  try {
-    return { grant: await authorize(kernel, atx, context, action, categories, unique), refused: [] };
-  } catch (error) {
-    if (!(error instanceof AccessDenied) || unique.length === 0 || !SUBJECT_DENIALS.has(error.code))
-      throw error;
-    atx.audit.record(error.auditEvent);
-  }
-  await authorize(kernel, atx, context, action, categories, []);
-  const allowed: number[] = [];
-  const refused: number[] = [];
-  for (const subjectId of unique) {
-    try {
-      await authorize(kernel, atx, context, action, categories, [subjectId]);
-      allowed.push(subjectId);
-    } catch (error) {
-      if (!(error instanceof AccessDenied)) throw error;
-      atx.audit.record(error.auditEvent);
-      refused.push(subjectId);
-    }
-  }
-  return { grant: await authorize(kernel, atx, context, action, categories, allowed), refused };
-}
+// The gate helpers live in the kernel (one copy for every module).
+export { authorize, authorizeBatch, coveredBy, requestIdOf } from '../../kernel/gate/access.js';
 
 export {
   validationError as invalid,

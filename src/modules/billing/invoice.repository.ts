@@ -1,5 +1,8 @@
 import { sql } from 'kysely';
+import type { Grant } from '../../kernel/gate/gate.js';
 import type { Tx } from '../../platform/db.js';
+import { AppError } from '../../platform/errors.js';
+import { BILLING_CATEGORIES as C } from './datamap.js';
 import type {
   DestinationClass,
   InvoiceKind,
@@ -7,7 +10,7 @@ import type {
   InvoiceSeries,
   SellerSnapshot,
 } from './billing.tables.js';
-import type { NewInvoice } from './invoice-run.repository.js';
+import type { BuyerSnapshot, NewInvoice } from './invoice-run.repository.js';
 
 /** A stored invoice: what was written (NewInvoice) plus what the database adds or sums up. */
 export type InvoiceRow = Omit<NewInvoice, 'createdByStaffId' | 'lines'> & {
@@ -16,6 +19,12 @@ export type InvoiceRow = Omit<NewInvoice, 'createdByStaffId' | 'lines'> & {
   paidCents: number;
   creditedCents: number;
 };
+
+/**
+ * A document without its buyer snapshot: numbers, dates, amounts and the subject it is about
+ * (the key the gate is asked about). Read before the gate decides; the snapshot is not.
+ */
+export type InvoiceRef = Omit<InvoiceRow, 'buyer'>;
 
 export interface InvoiceLineRow {
   lineNo: number;
@@ -32,7 +41,7 @@ export interface InvoiceLineRow {
   vatRateBp: number;
 }
 
-const columns = [
+const refColumns = [
   'invoice_id',
   'kind',
   'series',
@@ -56,19 +65,11 @@ const columns = [
   'structured_communication',
   'itemised_calls',
   'credit_reason',
-  'buyer_name',
-  'buyer_street',
-  'buyer_postal_code',
-  'buyer_city',
-  'buyer_country',
-  'buyer_enterprise_number',
-  'buyer_iban',
-  'buyer_mandate',
   'seller',
   'created_at',
 ] as const;
 
-type Selected = {
+type SelectedRef = {
   invoice_id: number;
   kind: InvoiceKind;
   series: InvoiceSeries;
@@ -92,19 +93,11 @@ type Selected = {
   structured_communication: string;
   itemised_calls: boolean;
   credit_reason: string | null;
-  buyer_name: string | null;
-  buyer_street: string | null;
-  buyer_postal_code: string | null;
-  buyer_city: string | null;
-  buyer_country: string | null;
-  buyer_enterprise_number: string | null;
-  buyer_iban: string | null;
-  buyer_mandate: string | null;
   seller: SellerSnapshot;
   created_at: Date;
 };
 
-function toRow(row: Selected): InvoiceRow {
+function toRef(row: SelectedRef): InvoiceRef {
   return {
     invoiceId: row.invoice_id,
     kind: row.kind,
@@ -129,61 +122,111 @@ function toRow(row: Selected): InvoiceRow {
     structuredCommunication: row.structured_communication,
     itemisedCalls: row.itemised_calls,
     creditReason: row.credit_reason,
-    buyer: {
-      name: row.buyer_name,
-      street: row.buyer_street,
-      postalCode: row.buyer_postal_code,
-      city: row.buyer_city,
-      country: row.buyer_country,
-      enterpriseNumber: row.buyer_enterprise_number,
-      iban: row.buyer_iban,
-      mandate: row.buyer_mandate,
-    },
     seller: row.seller,
     createdAt: row.created_at,
   };
 }
 
-export async function selectInvoice(
+export async function selectInvoiceRef(
   tx: Tx,
   invoiceId: number,
   forUpdate = false,
-): Promise<InvoiceRow | undefined> {
-  let query = tx.selectFrom('invoices').select(columns).where('invoice_id', '=', invoiceId);
+): Promise<InvoiceRef | undefined> {
+  let query = tx.selectFrom('invoices').select(refColumns).where('invoice_id', '=', invoiceId);
   if (forUpdate) query = query.forUpdate();
   const row = await query.executeTakeFirst();
-  return row && toRow(row);
+  return row && toRef(row);
 }
 
 export async function selectInvoicesByCommunication(
   tx: Tx,
   communications: readonly string[],
-): Promise<Map<string, InvoiceRow>> {
+): Promise<Map<string, InvoiceRef>> {
   if (communications.length === 0) return new Map();
   const rows = await tx
     .selectFrom('invoices')
-    .select(columns)
+    .select(refColumns)
     .where('structured_communication', '=', (eb) => eb.fn.any(eb.val([...communications])))
     .orderBy('invoice_id')
     .forUpdate()
     .execute();
-  return new Map(rows.map((row) => [row.structured_communication, toRow(row)]));
+  return new Map(rows.map((row) => [row.structured_communication, toRef(row)]));
 }
 
-export async function selectInvoicePage(
+export async function selectInvoiceRefPage(
   tx: Tx,
   options: { afterId: number; limit: number; subjectId?: number; periodStart?: string; kind?: InvoiceKind },
-): Promise<InvoiceRow[]> {
+): Promise<InvoiceRef[]> {
   let query = tx
     .selectFrom('invoices')
-    .select(columns)
+    .select(refColumns)
     .where('invoice_id', '>', options.afterId)
     .orderBy('invoice_id')
     .limit(options.limit);
   if (options.subjectId !== undefined) query = query.where('subject_id', '=', options.subjectId);
   if (options.periodStart !== undefined) query = query.where('period_start', '=', options.periodStart);
   if (options.kind !== undefined) query = query.where('kind', '=', options.kind);
-  return (await query.execute()).map(toRow);
+  return (await query.execute()).map(toRef);
+}
+
+/**
+ * The buyer snapshots of documents, through a grant: only the fields whose category the grant
+ * covers (name, address, bank account, payment), the rest left out. A live customer's document
+ * needs a grant for that customer; a held one (customer erased or unlinked) a grant without
+ * subjects, which the service asks for only under a purpose of the accounting hold.
+ */
+export async function selectBuyers(
+  tx: Tx,
+  grant: Grant,
+  invoiceIds: readonly number[],
+): Promise<Map<number, Partial<BuyerSnapshot>>> {
+  if (invoiceIds.length === 0) return new Map();
+  const rows = await tx
+    .selectFrom('invoices')
+    .leftJoin('data_subjects', (join) =>
+      join
+        .onRef('data_subjects.tenant_id', '=', 'invoices.tenant_id')
+        .onRef('data_subjects.subject_id', '=', 'invoices.subject_id'),
+    )
+    .select([
+      'invoices.invoice_id',
+      'invoices.subject_id',
+      'data_subjects.erased_at',
+      'invoices.buyer_name',
+      'invoices.buyer_street',
+      'invoices.buyer_postal_code',
+      'invoices.buyer_city',
+      'invoices.buyer_country',
+      'invoices.buyer_enterprise_number',
+      'invoices.buyer_iban',
+      'invoices.buyer_mandate',
+    ])
+    .where('invoices.invoice_id', '=', (eb) => eb.fn.any(eb.val([...invoiceIds])))
+    .execute();
+  const buyers = new Map<number, Partial<BuyerSnapshot>>();
+  for (const row of rows) {
+    const held = row.subject_id === null || row.erased_at !== null;
+    if (held ? grant.subjectIds.size > 0 : !grant.subjectIds.has(row.subject_id ?? -1)) {
+      throw new AppError('forbidden', 'grant does not cover this document', {
+        publicMessage: 'not available under this purpose',
+      });
+    }
+    const shown: Partial<BuyerSnapshot> = {};
+    if (grant.categories.has(C.name)) shown.name = row.buyer_name;
+    if (grant.categories.has(C.address)) {
+      shown.street = row.buyer_street;
+      shown.postalCode = row.buyer_postal_code;
+      shown.city = row.buyer_city;
+      shown.country = row.buyer_country;
+    }
+    if (grant.categories.has(C.payment)) {
+      shown.enterpriseNumber = row.buyer_enterprise_number;
+      shown.mandate = row.buyer_mandate;
+    }
+    if (grant.categories.has(C.bankAccount)) shown.iban = row.buyer_iban;
+    buyers.set(row.invoice_id, shown);
+  }
+  return buyers;
 }
 
 export async function selectInvoiceLines(tx: Tx, invoiceId: number): Promise<InvoiceLineRow[]> {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AuditedTx } from '../../kernel/audit/index.js';
-import type { AccessAction } from '../../kernel/gate/gate.js';
+import type { AccessAction, Grant } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { AppError } from '../../platform/errors.js';
@@ -37,11 +37,13 @@ import {
 import {
   addCredited,
   selectErasedSubjects,
-  selectInvoice,
+  selectBuyers,
   selectInvoiceLines,
-  selectInvoicePage,
+  selectInvoiceRef,
+  selectInvoiceRefPage,
   selectPaymentsOf,
   type InvoiceLineRow,
+  type InvoiceRef,
   type InvoiceRow,
   type PaymentRow,
 } from './invoice.repository.js';
@@ -80,31 +82,15 @@ export function statusOf(
   return { status: balanceCents === 0 ? 'paid' : 'overpaid', balanceCents };
 }
 
-/** The buyer fields whose category `categories` covers (need to know). */
-function visibleBuyer(buyer: BuyerSnapshot, categories: ReadonlySet<string>): Partial<BuyerSnapshot> {
-  const shown: Partial<BuyerSnapshot> = {};
-  if (categories.has(C.name)) shown.name = buyer.name;
-  if (categories.has(C.address)) {
-    shown.street = buyer.street;
-    shown.postalCode = buyer.postalCode;
-    shown.city = buyer.city;
-    shown.country = buyer.country;
-  }
-  if (categories.has(C.payment)) {
-    shown.enterpriseNumber = buyer.enterpriseNumber;
-    shown.mandate = buyer.mandate;
-  }
-  if (categories.has(C.bankAccount)) shown.iban = buyer.iban;
-  return shown;
-}
-
-function summarise(row: InvoiceRow, categories: ReadonlySet<string>, today: string): InvoiceSummary {
-  return { ...row, buyer: visibleBuyer(row.buyer, categories), ...statusOf(row, today) };
+function summarise(row: InvoiceRef, buyer: Partial<BuyerSnapshot>, today: string): InvoiceSummary {
+  return { ...row, buyer, ...statusOf(row, today) };
 }
 
 interface DocumentAccess {
   /** Invoice ids whose data may be shown. */
   allowed: Set<number>;
+  /** The buyer snapshots of the allowed documents, as far as the grants cover them. */
+  buyers: Map<number, Partial<BuyerSnapshot>>;
   categories: Set<string>;
   withheld: number;
 }
@@ -121,26 +107,44 @@ async function authorizeDocuments(
   context: BillingContext,
   policy: Policy,
   action: AccessAction,
-  rows: readonly InvoiceRow[],
+  rows: readonly InvoiceRef[],
 ): Promise<DocumentAccess> {
   const wanted = [C.payment, ...coveredBy(policy, context.purpose, [C.name, C.address, C.bankAccount])];
   const linked = [...new Set(rows.flatMap((row) => (row.subjectId === null ? [] : [row.subjectId])))];
   const erased = await selectErasedSubjects(atx.tx, linked);
   const live = linked.filter((id) => !erased.has(id));
   const allowedSubjects = new Set<number>();
+  let liveGrant: Grant | undefined;
   if (live.length > 0 || rows.length === 0) {
     const batch = await authorizeBatch(kernel, atx, context, action, wanted, live);
+    liveGrant = batch.grant;
     for (const id of live) if (!batch.refused.includes(id)) allowedSubjects.add(id);
   }
   const held = rows.some((row) => row.subjectId === null || erased.has(row.subjectId));
-  const holdAllowed = held && isHoldPurpose(policy, context.purpose);
-  if (holdAllowed) await authorize(kernel, atx, context, action, wanted, []);
+  const holdGrant =
+    held && isHoldPurpose(policy, context.purpose)
+      ? await authorize(kernel, atx, context, action, wanted, [])
+      : undefined;
   const allowed = new Set<number>();
+  const buyers = new Map<number, Partial<BuyerSnapshot>>();
+  const liveIds: number[] = [];
+  const heldIds: number[] = [];
   for (const row of rows) {
     const isHeld = row.subjectId === null || erased.has(row.subjectId);
-    if (isHeld ? holdAllowed : allowedSubjects.has(row.subjectId ?? -1)) allowed.add(row.invoiceId);
+    if (isHeld ? holdGrant !== undefined : allowedSubjects.has(row.subjectId ?? -1)) {
+      allowed.add(row.invoiceId);
+      (isHeld ? heldIds : liveIds).push(row.invoiceId);
+    }
   }
-  return { allowed, categories: new Set(wanted), withheld: rows.length - allowed.size };
+  // Only now, with the gate's grants, are the buyer snapshots read.
+  for (const [grant, ids] of [
+    [liveGrant, liveIds],
+    [holdGrant, heldIds],
+  ] as const) {
+    if (grant && ids.length > 0)
+      for (const [id, buyer] of await selectBuyers(atx.tx, grant, ids)) buyers.set(id, buyer);
+  }
+  return { allowed, buyers, categories: new Set(wanted), withheld: rows.length - allowed.size };
 }
 
 async function loadDocument(
@@ -149,9 +153,10 @@ async function loadDocument(
   atx: AuditedTx,
   invoiceId: number,
   action: AccessAction,
-): Promise<{ row: InvoiceRow; document: InvoiceDocument }> {
+): Promise<{ row: InvoiceRef; buyer: Partial<BuyerSnapshot>; document: InvoiceDocument }> {
   const { policy } = await kernel.policies.current(context.tenantId);
-  const row = await selectInvoice(atx.tx, invoiceId, action === 'write');
+  // Authorise before reading: only the document's keys and amounts until the gate has decided.
+  const row = await selectInvoiceRef(atx.tx, invoiceId, action === 'write');
   if (!row) throw notFound('invoice');
   const access = await authorizeDocuments(kernel, atx, context, policy, action, [row]);
   if (!access.allowed.has(invoiceId)) {
@@ -163,11 +168,13 @@ async function loadDocument(
   const today = belgianDate(kernel.clock.now());
   const lines = await selectInvoiceLines(atx.tx, invoiceId);
   const credited =
-    row.creditedInvoiceId === null ? undefined : await selectInvoice(atx.tx, row.creditedInvoiceId);
+    row.creditedInvoiceId === null ? undefined : await selectInvoiceRef(atx.tx, row.creditedInvoiceId);
+  const buyer = access.buyers.get(invoiceId) ?? {};
   return {
     row,
+    buyer,
     document: {
-      ...summarise(row, access.categories, today),
+      ...summarise(row, buyer, today),
       lines,
       subtotals: totalsOf(lines).subtotals,
       payments: await selectPaymentsOf(atx.tx, invoiceId),
@@ -210,7 +217,7 @@ export async function listInvoices(
   const { policy } = await kernel.policies.current(context.tenantId);
   const today = belgianDate(kernel.clock.now());
   return kernel.transact(context.tenantId, async (atx) => {
-    const rows = await selectInvoicePage(atx.tx, {
+    const rows = await selectInvoiceRefPage(atx.tx, {
       afterId: query.after ?? 0,
       limit: query.limit + 1,
       ...(query.subjectId === undefined ? {} : { subjectId: query.subjectId }),
@@ -223,7 +230,7 @@ export async function listInvoices(
     return {
       items: page
         .filter((row) => access.allowed.has(row.invoiceId))
-        .map((row) => summarise(row, access.categories, today)),
+        .map((row) => summarise(row, access.buyers.get(row.invoiceId) ?? {}, today)),
       nextCursor: rows.length > query.limit && last ? String(last.invoiceId) : null,
       withheld: access.withheld,
     };
@@ -260,7 +267,7 @@ export async function createCreditNote(
   const issueDate = belgianDate(kernel.clock.now());
   const year = Number(issueDate.slice(0, 4));
   const creditNoteId = await kernel.transact(context.tenantId, async (atx) => {
-    const { row, document } = await loadDocument(kernel, context, atx, invoiceId, 'write');
+    const { row, buyer, document } = await loadDocument(kernel, context, atx, invoiceId, 'write');
     if (row.kind !== 'invoice') throw conflict('only an invoice can be credited');
     const creditedExcl = await sumCreditedExcl(atx, invoiceId);
     const remaining = row.totalExclVatCents - creditedExcl;
@@ -316,7 +323,7 @@ export async function createCreditNote(
         structuredCommunication: structuredCommunicationOf('C', year, number),
         itemisedCalls: false,
         creditReason: data.reasonCode,
-        buyer: row.buyer,
+        buyer: { ...EMPTY_BUYER, ...buyer },
         seller: row.seller,
         createdByStaffId: staffIdOf(context.actor),
         createdAt: kernel.clock.now(),
@@ -331,13 +338,24 @@ export async function createCreditNote(
   return getInvoice(kernel, context, creditNoteId);
 }
 
+const EMPTY_BUYER: BuyerSnapshot = {
+  name: null,
+  street: null,
+  postalCode: null,
+  city: null,
+  country: null,
+  enterpriseNumber: null,
+  iban: null,
+  mandate: null,
+};
+
 /** The grant a new document for `row`'s party is written under (live subject, or the hold). */
 async function authorizeWrite(
   kernel: Kernel,
   atx: AuditedTx,
   context: BillingContext,
   policy: Policy,
-  row: InvoiceRow,
+  row: InvoiceRef,
 ) {
   const wanted = [C.payment, ...coveredBy(policy, context.purpose, [C.name, C.address, C.bankAccount])];
   const erased =

@@ -1,5 +1,6 @@
 import type { AuditedTx } from '../../kernel/audit/index.js';
-import { AccessDenied, type AccessAction, type Grant } from '../../kernel/gate/gate.js';
+import type { AccessAction, Grant } from '../../kernel/gate/gate.js';
+import { authorize, authorizeBatch, type WithGate } from '../../kernel/gate/access.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { AppError } from '../../platform/errors.js';
@@ -53,32 +54,18 @@ export function orderCategoryOf(policy: Policy): string {
     : CONTRACT_CATEGORIES.product;
 }
 
-/** The categories of `wanted` that the context's purpose covers (need to know on reads). */
-export function coveredBy(policy: Policy, purpose: string, wanted: readonly string[]): string[] {
-  const covered = new Set(policy.purposes[purpose]?.categories ?? []);
-  return wanted.filter((category) => covered.has(category));
-}
-
-export function requestIdOf(context: UseCaseContext): { requestId?: string } {
-  return context.requestId ? { requestId: context.requestId } : {};
-}
+export { coveredBy, requestIdOf } from '../../kernel/gate/access.js';
 
 /** One gate decision for one subject. */
 export async function authorizeSubject(
-  kernel: Kernel,
+  kernel: WithGate,
   atx: AuditedTx,
   context: UseCaseContext,
   action: AccessAction,
   categories: readonly string[],
   subjectId: number,
 ): Promise<Grant> {
-  return kernel.gate.authorize(atx, context.actor, {
-    purpose: context.purpose,
-    action,
-    categories,
-    subjectIds: [subjectId],
-    ...requestIdOf(context),
-  });
+  return authorize(kernel, atx, context, action, categories, [subjectId]);
 }
 
 export interface RowsAccess {
@@ -86,67 +73,21 @@ export interface RowsAccess {
   allowed: ReadonlySet<number>;
   /** How many subjects' rows were withheld because the gate refused them. */
   withheld: number;
+  /** The read grant for the allowed subjects (repositories return personal columns through it). */
+  grant: Grant;
 }
 
-/**
- * Gate for a page of rows: one decision for the whole batch. When the batch is refused because of
- * some subjects (restricted, objected, erased …), each subject is decided on its own, refusals are
- * audited, and only the refused subjects' rows are withheld, so one restricted customer does not
- * hide everyone else's contracts. Role and purpose refusals still refuse the whole request.
- */
+/** Gate for a page of rows (the kernel's authorizeBatch): refused subjects' rows are withheld. */
 export async function authorizeRows(
-  kernel: Kernel,
+  kernel: WithGate,
   atx: AuditedTx,
   context: UseCaseContext,
   categories: readonly string[],
   subjectIds: readonly number[],
 ): Promise<RowsAccess> {
   const unique = [...new Set(subjectIds)];
-  try {
-    await kernel.gate.authorize(atx, context.actor, {
-      purpose: context.purpose,
-      action: 'read',
-      categories,
-      subjectIds: unique,
-      ...requestIdOf(context),
-    });
-    return { allowed: new Set(unique), withheld: 0 };
-  } catch (error) {
-    if (!(error instanceof AccessDenied) || unique.length === 0 || !isSubjectDenial(error)) throw error;
-    atx.audit.record(error.auditEvent);
-  }
-  // The batch decision named no subject-independent reason; decide per subject.
-  await kernel.gate.authorize(atx, context.actor, {
-    purpose: context.purpose,
-    action: 'read',
-    categories,
-    subjectIds: [],
-    ...requestIdOf(context),
-  });
-  const allowed = new Set<number>();
-  for (const subjectId of unique) {
-    try {
-      await authorizeSubject(kernel, atx, context, 'read', categories, subjectId);
-      allowed.add(subjectId);
-    } catch (error) {
-      if (!(error instanceof AccessDenied)) throw error;
-      // This transaction commits, so the refusal is recorded with it.
-      atx.audit.record(error.auditEvent);
-    }
-  }
-  return { allowed, withheld: unique.length - allowed.size };
-}
-
-function isSubjectDenial(error: AccessDenied): boolean {
-  return [
-    'subject_restricted',
-    'subject_objected',
-    'consent_missing',
-    'subject_erased',
-    'not_found',
-    'purpose_not_allowed',
-    'category_not_allowed',
-  ].includes(error.code);
+  const { grant, refused } = await authorizeBatch(kernel, atx, context, 'read', categories, unique);
+  return { allowed: new Set(unique.filter((id) => !refused.includes(id))), withheld: refused.length, grant };
 }
 
 /** The date of `at` in Belgium (YYYY-MM-DD): contracts start and end on Belgian calendar days. */

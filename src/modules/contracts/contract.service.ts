@@ -17,7 +17,7 @@ import {
 import { CONTRACT_CATEGORIES } from './datamap.js';
 import { recordDomainEvent } from './domain-events.js';
 import { insertLines, linesInputSchema, priceLines, selectLines, totalOf, type Line } from './lines.js';
-import { selectOrder } from './order.repository.js';
+import { selectOrderRef } from './order.repository.js';
 import type { Page, PageOptions } from './product.service.js';
 import { isoDate, parseInput, staffIdOf } from './quote.service.js';
 
@@ -121,7 +121,7 @@ export async function createContract(
     let organisationId = data.organisationId ?? null;
     let lines: Line[] | undefined = data.lines ? await priceLines(atx.tx, data.lines) : undefined;
     if (data.orderId !== undefined) {
-      const order = await selectOrder(atx.tx, data.orderId);
+      const order = await selectOrderRef(atx.tx, data.orderId);
       if (!order) throw invalid('orderId: no such order', { field: 'orderId' });
       if (order.subjectId === null) throw conflict('the order no longer belongs to anyone');
       if (subjectId !== undefined && subjectId !== order.subjectId) {

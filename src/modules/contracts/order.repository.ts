@@ -11,29 +11,24 @@ export interface Address {
   country: string;
 }
 
-export interface OrderRow {
+/** An order without its delivery address: read before the gate decides; the address is not. */
+export interface OrderRef {
   orderId: number;
   subjectId: number | null;
   organisationId: number | null;
   quoteId: number | null;
   status: OrderStatus;
-  /** user.contact.address: the service passes it on only when the gate allowed that category. */
-  address: Address | null;
   deliveredAt: Date | null;
   createdByStaffId: number | null;
   createdAt: Date;
 }
 
-const columns = [
+const refColumns = [
   'order_id',
   'subject_id',
   'organisation_id',
   'quote_id',
   'status',
-  'delivery_street',
-  'delivery_postal_code',
-  'delivery_city',
-  'delivery_country',
   'delivered_at',
   'created_by_staff_id',
   'created_at',
@@ -45,35 +40,18 @@ type SelectedOrder = {
   organisation_id: number | null;
   quote_id: number | null;
   status: OrderStatus;
-  delivery_street: string | null;
-  delivery_postal_code: string | null;
-  delivery_city: string | null;
-  delivery_country: string | null;
   delivered_at: Date | null;
   created_by_staff_id: number | null;
   created_at: Date;
 };
 
-function toRow(row: SelectedOrder): OrderRow {
-  const address =
-    row.delivery_street !== null &&
-    row.delivery_postal_code !== null &&
-    row.delivery_city !== null &&
-    row.delivery_country !== null
-      ? {
-          street: row.delivery_street,
-          postalCode: row.delivery_postal_code,
-          city: row.delivery_city,
-          country: row.delivery_country,
-        }
-      : null;
+function toRef(row: SelectedOrder): OrderRef {
   return {
     orderId: row.order_id,
     subjectId: row.subject_id,
     organisationId: row.organisation_id,
     quoteId: row.quote_id,
     status: row.status,
-    address,
     deliveredAt: row.delivered_at,
     createdByStaffId: row.created_by_staff_id,
     createdAt: row.created_at,
@@ -113,11 +91,62 @@ export async function insertOrder(tx: Tx, grant: Grant, category: string, row: N
   return inserted.order_id;
 }
 
-export async function selectOrder(tx: Tx, orderId: number, forUpdate = false): Promise<OrderRow | undefined> {
-  let query = tx.selectFrom('orders').select(columns).where('order_id', '=', orderId);
+export async function selectOrderRef(
+  tx: Tx,
+  orderId: number,
+  forUpdate = false,
+): Promise<OrderRef | undefined> {
+  let query = tx.selectFrom('orders').select(refColumns).where('order_id', '=', orderId);
   if (forUpdate) query = query.forUpdate();
   const row = await query.executeTakeFirst();
-  return row && toRow(row);
+  return row && toRef(row);
+}
+
+/**
+ * Delivery addresses (user.contact.address) of orders, through a grant that covers that category
+ * for each order's subject; orders whose link to a person was erased have none left.
+ */
+export async function selectDeliveryAddresses(
+  tx: Tx,
+  grant: Grant,
+  orderIds: readonly number[],
+): Promise<Map<number, Address | null>> {
+  if (orderIds.length === 0) return new Map();
+  const rows = await tx
+    .selectFrom('orders')
+    .select([
+      'order_id',
+      'subject_id',
+      'delivery_street',
+      'delivery_postal_code',
+      'delivery_city',
+      'delivery_country',
+    ])
+    .where('order_id', '=', (eb) => eb.fn.any(eb.val([...orderIds])))
+    .execute();
+  const addresses = new Map<number, Address | null>();
+  for (const row of rows) {
+    if (row.subject_id === null) {
+      addresses.set(row.order_id, null);
+      continue;
+    }
+    grant.assertCovers(CONTRACT_CATEGORIES.address, row.subject_id);
+    addresses.set(
+      row.order_id,
+      row.delivery_street !== null &&
+        row.delivery_postal_code !== null &&
+        row.delivery_city !== null &&
+        row.delivery_country !== null
+        ? {
+            street: row.delivery_street,
+            postalCode: row.delivery_postal_code,
+            city: row.delivery_city,
+            country: row.delivery_country,
+          }
+        : null,
+    );
+  }
+  return addresses;
 }
 
 export async function selectOrderIdOfQuote(tx: Tx, quoteId: number): Promise<number | undefined> {
@@ -129,18 +158,18 @@ export async function selectOrderIdOfQuote(tx: Tx, quoteId: number): Promise<num
   return row?.order_id;
 }
 
-export async function selectOrderPage(
+export async function selectOrderRefPage(
   tx: Tx,
   options: { afterId: number; limit: number; subjectId?: number },
-): Promise<OrderRow[]> {
+): Promise<OrderRef[]> {
   let query = tx
     .selectFrom('orders')
-    .select(columns)
+    .select(refColumns)
     .where('order_id', '>', options.afterId)
     .orderBy('order_id')
     .limit(options.limit);
   if (options.subjectId !== undefined) query = query.where('subject_id', '=', options.subjectId);
-  return (await query.execute()).map(toRow);
+  return (await query.execute()).map(toRef);
 }
 
 export async function updateOrderStatus(

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AuditedTx } from '../../kernel/audit/index.js';
+import type { Grant } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { touchSubjects } from '../../kernel/subjects/index.js';
 import type { UseCaseContext } from '../parties/index.js';
@@ -18,12 +19,13 @@ import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.
 import { insertLines, linesInputSchema, priceLines, selectLines, totalOf, type Line } from './lines.js';
 import {
   insertOrder,
-  selectOrder,
+  selectDeliveryAddresses,
   selectOrderIdOfQuote,
-  selectOrderPage,
+  selectOrderRef,
+  selectOrderRefPage,
   updateOrderStatus,
   type Address,
-  type OrderRow,
+  type OrderRef,
 } from './order.repository.js';
 import type { Page, PageOptions } from './product.service.js';
 import { selectQuote } from './quote.repository.js';
@@ -89,14 +91,14 @@ async function categoriesFor(
   return { order, read: [order, ...coveredBy(policy, context.purpose, [CONTRACT_CATEGORIES.address])] };
 }
 
-function toOrder(row: OrderRow, lines: Line[], showAddress: boolean): Order {
+function toOrder(row: OrderRef, lines: Line[], address: Address | null | undefined): Order {
   return {
     orderId: row.orderId,
     subjectId: row.subjectId,
     organisationId: row.organisationId,
     quoteId: row.quoteId,
     status: row.status,
-    ...(showAddress ? { deliveryAddress: row.address } : {}),
+    ...(address !== undefined ? { deliveryAddress: address } : {}),
     deliveredAt: row.deliveredAt,
     createdAt: row.createdAt,
     lines,
@@ -167,28 +169,42 @@ export async function createOrder(
     });
     await insertLines(atx.tx, context.tenantId, 'order_lines', orderId, lines);
     await touchSubjects(atx, [subjectId], at);
-    return loadOrder(atx, orderId, categories.read.includes(CONTRACT_CATEGORIES.address));
+    return loadOrder(atx, orderId, showsAddress(categories.read) ? (address ? grant : null) : undefined);
   });
 }
 
-async function loadOrder(atx: AuditedTx, orderId: number, showAddress: boolean): Promise<Order> {
-  const row = await selectOrder(atx.tx, orderId);
+/**
+ * The order as written. Its address is read through `addressGrant` when the purpose covers it;
+ * `null` shows it as absent without reading (none was given), `undefined` leaves it out.
+ */
+async function loadOrder(
+  atx: AuditedTx,
+  orderId: number,
+  addressGrant: Grant | null | undefined,
+): Promise<Order> {
+  const row = await selectOrderRef(atx.tx, orderId);
   if (!row) throw notFound('order');
   const lines = await selectLines(atx.tx, 'order_lines', [orderId]);
-  return toOrder(row, lines.get(orderId) ?? [], showAddress);
+  const address = addressGrant
+    ? ((await selectDeliveryAddresses(atx.tx, addressGrant, [orderId])).get(orderId) ?? null)
+    : addressGrant;
+  return toOrder(row, lines.get(orderId) ?? [], address);
 }
+
+const showsAddress = (read: readonly string[]): boolean => read.includes(CONTRACT_CATEGORIES.address);
 
 /** Reads one order; the delivery address only when the purpose covers user.contact.address. */
 export async function getOrder(kernel: Kernel, context: UseCaseContext, orderId: number): Promise<Order> {
   const categories = await categoriesFor(kernel, context);
   return kernel.transact(context.tenantId, async (atx) => {
-    const row = await selectOrder(atx.tx, orderId);
+    // Authorise before reading: only the order's keys until the gate has decided.
+    const row = await selectOrderRef(atx.tx, orderId);
     if (!row) throw notFound('order');
-    if (row.subjectId !== null)
-      await authorizeSubject(kernel, atx, context, 'read', categories.read, row.subjectId);
-    else await authorizeRows(kernel, atx, context, categories.read, []);
-    const lines = await selectLines(atx.tx, 'order_lines', [orderId]);
-    return toOrder(row, lines.get(orderId) ?? [], categories.read.includes(CONTRACT_CATEGORIES.address));
+    const grant =
+      row.subjectId !== null
+        ? await authorizeSubject(kernel, atx, context, 'read', categories.read, row.subjectId)
+        : (await authorizeRows(kernel, atx, context, categories.read, [])).grant;
+    return loadOrder(atx, orderId, showsAddress(categories.read) ? grant : undefined);
   });
 }
 
@@ -199,7 +215,7 @@ export async function listOrders(
 ): Promise<Page<Order> & { withheld: number }> {
   const categories = await categoriesFor(kernel, context);
   return kernel.transact(context.tenantId, async (atx) => {
-    const rows = await selectOrderPage(atx.tx, {
+    const rows = await selectOrderRefPage(atx.tx, {
       afterId: options.after ?? 0,
       limit: options.limit + 1,
       ...(options.subjectId === undefined ? {} : { subjectId: options.subjectId }),
@@ -213,10 +229,22 @@ export async function listOrders(
       'order_lines',
       visible.map((row) => row.orderId),
     );
-    const showAddress = categories.read.includes(CONTRACT_CATEGORIES.address);
+    const addresses = showsAddress(categories.read)
+      ? await selectDeliveryAddresses(
+          atx.tx,
+          access.grant,
+          visible.map((row) => row.orderId),
+        )
+      : undefined;
     const last = page.at(-1);
     return {
-      items: visible.map((row) => toOrder(row, lines.get(row.orderId) ?? [], showAddress)),
+      items: visible.map((row) =>
+        toOrder(
+          row,
+          lines.get(row.orderId) ?? [],
+          addresses ? (addresses.get(row.orderId) ?? null) : undefined,
+        ),
+      ),
       nextCursor: rows.length > options.limit && last ? String(last.orderId) : null,
       withheld: access.withheld,
     };
@@ -236,7 +264,7 @@ export async function changeOrderStatus(
   if (deliveredAt && deliveredAt.getTime() > at.getTime())
     throw invalid('deliveredAt: must not be in the future');
   return kernel.transact(context.tenantId, async (atx) => {
-    const row = await selectOrder(atx.tx, orderId, true);
+    const row = await selectOrderRef(atx.tx, orderId, true);
     if (!row) throw notFound('order');
     if (row.subjectId === null) throw conflict('the order no longer belongs to anyone');
     const grant = await authorizeSubject(kernel, atx, context, 'write', [categories.order], row.subjectId);
@@ -249,6 +277,9 @@ export async function changeOrderStatus(
       ...(deliveredAt ? { deliveredAt } : {}),
     });
     await touchSubjects(atx, [row.subjectId], at);
-    return loadOrder(atx, orderId, categories.read.includes(CONTRACT_CATEGORIES.address));
+    const reader = showsAddress(categories.read)
+      ? await authorizeSubject(kernel, atx, context, 'read', categories.read, row.subjectId)
+      : undefined;
+    return loadOrder(atx, orderId, reader);
   });
 }

@@ -1,0 +1,99 @@
+import type { AuditedTx } from '../audit/index.js';
+import type { Policy } from '../policy/policy.schema.js';
+import { AccessDenied, type AccessAction, type AccessGate, type Actor, type Grant } from './gate.js';
+
+/**
+ * The helpers every module uses to ask the gate (once: billing and contracts each had a copy).
+ * They take only the gate, not the kernel, so a module needs nothing more to authorise.
+ */
+
+/** Who acts, for what, from which request: plain data, never an HTTP request. */
+export interface AccessContext {
+  tenantId: number;
+  actor: Actor;
+  purpose: string;
+  requestId?: string;
+}
+
+/** Anything that carries the gate (the module surface, or the kernel itself). */
+export interface WithGate {
+  gate: AccessGate;
+}
+
+/** The categories of `wanted` that the purpose covers (need to know on reads). */
+export function coveredBy(policy: Policy, purpose: string, wanted: readonly string[]): string[] {
+  const covered = new Set(policy.purposes[purpose]?.categories ?? []);
+  return wanted.filter((category) => covered.has(category));
+}
+
+export function requestIdOf(context: { requestId?: string | undefined }): { requestId?: string } {
+  return context.requestId ? { requestId: context.requestId } : {};
+}
+
+/** One gate decision under the context's purpose for the subjects (duplicates removed). */
+export async function authorize(
+  kernel: WithGate,
+  atx: AuditedTx,
+  context: AccessContext,
+  action: AccessAction,
+  categories: readonly string[],
+  subjectIds: readonly number[],
+): Promise<Grant> {
+  return kernel.gate.authorize(atx, context.actor, {
+    purpose: context.purpose,
+    action,
+    categories,
+    subjectIds: [...new Set(subjectIds)],
+    ...requestIdOf(context),
+  });
+}
+
+/** Refusals that concern some subjects of a batch rather than the actor, role or purpose. */
+const SUBJECT_DENIALS: ReadonlySet<string> = new Set([
+  'subject_restricted',
+  'subject_objected',
+  'consent_missing',
+  'subject_erased',
+  'not_found',
+  'purpose_not_allowed',
+  'category_not_allowed',
+]);
+
+/**
+ * One gate decision for a batch; when it is refused because of some subjects, each is decided on
+ * its own (refusals audited with this transaction, which commits) and only those are left out, so
+ * one restricted customer does not hide everyone else's rows. Role and purpose refusals still
+ * refuse the whole batch. The grant covers exactly the subjects allowed.
+ */
+export async function authorizeBatch(
+  kernel: WithGate,
+  atx: AuditedTx,
+  context: AccessContext,
+  action: AccessAction,
+  categories: readonly string[],
+  subjectIds: readonly number[],
+): Promise<{ grant: Grant; refused: number[] }> {
+  const unique = [...new Set(subjectIds)];
+  try {
+    return { grant: await authorize(kernel, atx, context, action, categories, unique), refused: [] };
+  } catch (error) {
+    if (!(error instanceof AccessDenied) || unique.length === 0 || !SUBJECT_DENIALS.has(error.code))
+      throw error;
+    atx.audit.record(error.auditEvent);
+  }
+  // The batch decision named no subject-independent reason; decide per subject.
+  await authorize(kernel, atx, context, action, categories, []);
+  const allowed: number[] = [];
+  const refused: number[] = [];
+  for (const subjectId of unique) {
+    try {
+      await authorize(kernel, atx, context, action, categories, [subjectId]);
+      allowed.push(subjectId);
+    } catch (error) {
+      if (!(error instanceof AccessDenied)) throw error;
+      atx.audit.record(error.auditEvent);
+      refused.push(subjectId);
+    }
+  }
+  return { grant: await authorize(kernel, atx, context, action, categories, allowed), refused };
+}
