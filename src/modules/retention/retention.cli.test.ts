@@ -1,0 +1,343 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../../test/cli.js';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { dumpWholeDatabase } from '../../../test/dump.js';
+import { createTestApp, loginAs } from '../../../test/http.js';
+import { createPolicyTenant, fixedClock } from '../../../test/kernel.js';
+import { createKernel, type Kernel } from '../../kernel/kernel.js';
+import { LocalKeyManagementService } from '../../kernel/keyring/kms.js';
+import { billingContext, prepareTenant, SYSTEM, startContract } from '../billing/billing.test-helpers.js';
+import { runInvoices } from '../billing/index.js';
+import { createPerson } from '../parties/index.js';
+import type { Tenant } from '../tenants/index.js';
+import { addDays, addYears, belgianDay } from './dates.js';
+import { CERTIFICATE_ACTION, type RetentionPlan } from './index.js';
+
+let database: TestDatabase;
+let kernel: Kernel;
+let env: Record<string, string>;
+// Data is written "in the past" on an injected clock; the CLI children sweep on the real day.
+const clock = fixedClock(new Date());
+const today = belgianDay(new Date());
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const masterKey = randomBytes(32);
+  kernel = createKernel({
+    db: database.db,
+    keystore: database.keystore,
+    kms: new LocalKeyManagementService(masterKey),
+    clock,
+  });
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-retention-cli-'));
+  env = {
+    DATABASE_URL: database.ownerUrl,
+    KLUIS_KEYSTORE_URL: database.keystoreOwnerUrl,
+    KLUIS_MASTER_KEY: masterKey.toString('base64'),
+    KLUIS_DATA_DIR: path.join(dir, 'data'),
+  };
+});
+afterAll(async () => database.close());
+
+/** Noon in Belgium (10:00 UTC) on a day, for the injected clock. */
+function on(day: string): void {
+  clock.set(new Date(`${day}T10:00:00Z`));
+}
+
+async function prospect(
+  tenant: Tenant,
+  familyName: string,
+  purpose = 'answering_questions',
+): Promise<number> {
+  const created = await createPerson(
+    kernel,
+    { tenantId: tenant.tenantId, actor: SYSTEM, purpose },
+    {
+      subjectType: 'prospect',
+      familyName,
+      givenName: 'Mieke',
+      email: `${familyName.toLowerCase()}@mail.example`,
+    },
+  );
+  return created.subjectId;
+}
+
+async function certificates(tenant: Tenant): Promise<Array<{ pseudonym: string; reason: string }>> {
+  const rows = await runAsOwner<{ pseudonym: string; reason: string }>(
+    database.ownerUrl,
+    `select subject_pseudonyms[1] as pseudonym, reason from audit_log where tenant_id = $1 and action = $2 order by seq`,
+    [tenant.tenantId, CERTIFICATE_ACTION],
+  );
+  return rows.rows;
+}
+
+async function planOf(tenant: Tenant, extra: string[] = []): Promise<RetentionPlan> {
+  const result = await runCli(['retention', 'plan', '--tenant', tenant.slug, '--json', ...extra], env);
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  return JSON.parse(result.stdout) as RetentionPlan;
+}
+
+describe('kluis retention plan / run (issue 16)', () => {
+  it('VK-13: after three years of inactivity the dry run lists the prospects (by pseudonym), a sweep killed (SIGKILL) after 3 people is finished by the next run, each person erased and certified once, as planned; the day-before prospect stays; a database dump holds none of the swept values', async () => {
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    // Last activity three years and a day ago: today is the first day they are gone.
+    on(addDays(addYears(today, -3), -1));
+    const swept: number[] = [];
+    for (let i = 1; i <= 6; i += 1) swept.push(await prospect(tenant, `Vergeetmij${i}x`));
+    // Three years ago exactly: today is their last day.
+    on(addYears(today, -3));
+    const kept = await prospect(tenant, 'Blijftnog');
+    const pseudonyms = await Promise.all(swept.map((id) => kernel.keyring.pseudonym(tenant.tenantId, id)));
+
+    const plan = await planOf(tenant);
+    expect(plan.asOf).toBe(today);
+    expect(plan.people.map((person) => person.pseudonym).sort()).toEqual([...pseudonyms].sort());
+    for (const person of plan.people) {
+      expect(person).toMatchObject({ subjectType: 'prospect', scope: 'person', held: false });
+      expect(person.categories).toContainEqual({
+        category: 'user.name',
+        rule: 'inactivity_3y',
+        purpose: 'answering_questions',
+        dueOn: today,
+      });
+    }
+    const text = await runCli(['retention', 'plan', '--tenant', tenant.slug], env);
+    expect(text.stdout).toContain(`retention plan for ${today}: 6 people`);
+    expect(text.stdout).not.toMatch(/Vergeetmij|Mieke|mail\.example/);
+
+    const killed = await runCli(['retention', 'run', '--tenant', tenant.slug], {
+      ...env,
+      KLUIS_TEST_HOOK: 'retention.after-person-3:kill',
+    });
+    expect(killed.code).toBeNull();
+    expect(await certificates(tenant)).toHaveLength(3);
+
+    const rerun = await runCli(['retention', 'run', '--tenant', tenant.slug], env);
+    expect(rerun.stderr).toBe('');
+    expect(rerun.stdout).toMatch(/3 people erased, 0 partly erased, 0 held, 0 refused/);
+    const issued = await certificates(tenant);
+    expect(issued.map((entry) => entry.pseudonym).sort()).toEqual([...pseudonyms].sort());
+    for (const entry of issued) {
+      expect(entry.reason).toMatch(
+        /^rule inactivity_3y \(inactivity\); scope person; erased people 1.*key shredded/,
+      );
+    }
+
+    const again = await runCli(['retention', 'run', '--tenant', tenant.slug], env);
+    expect(again.stdout).toMatch(/0 people erased, 0 partly erased/);
+    expect(await certificates(tenant)).toHaveLength(6);
+
+    const state = await runAsOwner<{ subject_id: number; erased: boolean }>(
+      database.ownerUrl,
+      'select subject_id, erased_at is not null as erased from data_subjects where tenant_id = $1 order by subject_id',
+      [tenant.tenantId],
+    );
+    expect(state.rows).toEqual([
+      ...swept.map((id) => ({ subject_id: id, erased: true })),
+      { subject_id: kept, erased: false },
+    ]);
+    const dump = await dumpWholeDatabase(database.ownerUrl);
+    for (let i = 1; i <= 6; i += 1) expect(dump).not.toContain(`Vergeetmij${i}x`);
+    expect(dump).toContain('Blijftnog');
+    const keys = await runAsOwner<{ live: number }>(
+      database.keystoreOwnerUrl,
+      `select count(*)::int as live from data_keys where tenant_id = $1 and owner_kind = 'subject'
+          and owner_ref = any($2::text[]) and wrapped is not null`,
+      [tenant.tenantId, swept.map(String)],
+    );
+    expect(keys.rows[0]?.live).toBe(0);
+  });
+
+  it('VK-14: after the contract, data stays the legal period (3 years) and then goes; the plan says which rule, `--until` shows what goes by a later day; a bad date is refused', async () => {
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    on(addYears(today, -6));
+    const catalogue = await prepareTenant(kernel, tenant);
+    const customer = async (familyName: string, endDate: string): Promise<number> => {
+      const id = (
+        await createPerson(
+          kernel,
+          { tenantId: tenant.tenantId, actor: SYSTEM, purpose: 'order_processing' },
+          { subjectType: 'customer', familyName, givenName: 'Wim' },
+        )
+      ).subjectId;
+      await startContract(kernel, tenant, id, {
+        startDate: addYears(today, -6),
+        endDate,
+        lines: [{ productId: catalogue.subscription }],
+      });
+      return id;
+    };
+    // Last contract day three years and a day ago: gone today; three years ago exactly: kept.
+    const gone = await customer('Afgelopen', addDays(addYears(today, -3), -1));
+    const stays = await customer('Nogeven', addYears(today, -3));
+    const [gonePseudonym, staysPseudonym] = await Promise.all(
+      [gone, stays].map((id) => kernel.keyring.pseudonym(tenant.tenantId, id)),
+    );
+
+    const plan = await planOf(tenant);
+    expect(plan.people.map((person) => person.pseudonym)).toEqual([gonePseudonym]);
+    expect(plan.people[0]?.categories).toContainEqual({
+      category: 'kluis.contract.product',
+      rule: 'contract_then_3y',
+      purpose: 'order_processing',
+      dueOn: today,
+    });
+    const tomorrow = await planOf(tenant, ['--until', addDays(today, 1)]);
+    expect(tomorrow.people.map((person) => person.pseudonym).sort()).toEqual(
+      [gonePseudonym, staysPseudonym].sort(),
+    );
+    const bad = await runCli(['retention', 'plan', '--tenant', tenant.slug, '--until', '2026-02-30'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--until: expected YYYY-MM-DD');
+
+    const run = await runCli(['retention', 'run', '--tenant', tenant.slug], env);
+    expect(run.stdout).toMatch(/1 people erased/);
+    const rows = await runAsOwner<{ subject_id: number; contracts: number; people: number }>(
+      database.ownerUrl,
+      `select s.subject_id,
+              (select count(*)::int from contracts c where c.tenant_id = s.tenant_id and c.subject_id = s.subject_id) as contracts,
+              (select count(*)::int from people p where p.tenant_id = s.tenant_id and p.subject_id = s.subject_id) as people
+         from data_subjects s where s.tenant_id = $1 order by s.subject_id`,
+      [tenant.tenantId],
+    );
+    expect(rows.rows).toEqual([
+      { subject_id: gone, contracts: 0, people: 0 },
+      { subject_id: stays, contracts: 1, people: 1 },
+    ]);
+    expect((await certificates(tenant)).map((entry) => entry.pseudonym)).toEqual([gonePseudonym]);
+  });
+
+  it('VX-8: a swept Voxtra customer goes but the invoice naming them stays under the accounting hold: the plan says until when, the certificate says what was kept', async () => {
+    const tenant = await createPolicyTenant(kernel, 'voxtra');
+    const start = addYears(today, -4);
+    on(start);
+    const catalogue = await prepareTenant(kernel, tenant);
+    const id = (
+      await createPerson(
+        kernel,
+        { tenantId: tenant.tenantId, actor: SYSTEM, purpose: 'customer_administration' },
+        {
+          subjectType: 'customer',
+          familyName: 'Boekhouding',
+          givenName: 'Els',
+          address: { street: 'Markt 1', postalCode: '3000', city: 'Leuven', country: 'BE' },
+        },
+      )
+    ).subjectId;
+    const period = start.slice(0, 7);
+    await startContract(kernel, tenant, id, {
+      startDate: `${period}-01`,
+      endDate: addDays(`${addDays(`${period}-01`, 40).slice(0, 7)}-01`, -1),
+      lines: [{ productId: catalogue.subscription }],
+    });
+    on(addDays(`${period}-01`, 35));
+    const invoiced = await runInvoices(kernel, billingContext(tenant), { period });
+    expect(invoiced.invoiced).toBe(1);
+    const pseudonym = await kernel.keyring.pseudonym(tenant.tenantId, id);
+
+    const plan = await planOf(tenant);
+    const entry = plan.people.find((person) => person.pseudonym === pseudonym);
+    expect(entry).toMatchObject({
+      scope: 'person',
+      holds: [
+        {
+          kind: 'accounting',
+          legalHold: 'accounting',
+          invoices: 1,
+          // 1 January after the document date, plus the 10 years of accounting_10y.
+          until: `${Number(addDays(`${period}-01`, 35).slice(0, 4)) + 11}-01-01`,
+        },
+      ],
+    });
+    const run = await runCli(['retention', 'run', '--tenant', tenant.slug], env);
+    expect(run.stdout).toMatch(/1 people erased/);
+    const [certificate] = (await certificates(tenant)).filter((row) => row.pseudonym === pseudonym);
+    expect(certificate?.reason).toMatch(
+      /rule customer_file \(after_contract_end\); scope person; .*invoices 1 kept \(accounting\)/,
+    );
+    const invoice = await runAsOwner<{ subject_id: number | null; buyer_name: string | null }>(
+      database.ownerUrl,
+      'select subject_id, buyer_name from invoices where tenant_id = $1',
+      [tenant.tenantId],
+    );
+    expect(invoice.rows).toEqual([{ subject_id: id, buyer_name: 'Els Boekhouding' }]);
+  });
+});
+
+describe('GET /api/v1/retention/plan and legal holds over HTTP (issue 16)', () => {
+  let app: FastifyInstance;
+  let tenant: Tenant;
+  beforeAll(async () => {
+    tenant = await createPolicyTenant(kernel, 'voiceking');
+    clock.set(new Date());
+    app = await createTestApp(kernel);
+  });
+  afterAll(async () => app.close());
+
+  it("VK-14: a privacy officer's legal hold (reason, end date) keeps a due person out of the sweep, shows in the plan and on the person; sales may not see the plan", async () => {
+    on(addDays(addYears(today, -3), -10));
+    const held = await prospect(tenant, 'Rechtszaak');
+    clock.set(new Date());
+    const officer = await loginAs(app, kernel, tenant, 'privacy_officer');
+    const headers = { cookie: officer.cookie, 'x-csrf-token': officer.csrfToken };
+    const placed = await app.inject({
+      method: 'POST',
+      url: '/api/v1/retention/holds',
+      headers,
+      payload: { subjectId: held, reason: 'Claim before the labour court', endsOn: addYears(today, 1) },
+    });
+    expect(placed.statusCode).toBe(201);
+    expect(placed.json()).toMatchObject({ subjectId: held, active: true, endsOn: addYears(today, 1) });
+
+    const plan = await app.inject({ method: 'GET', url: '/api/v1/retention/plan', headers });
+    expect(plan.statusCode).toBe(200);
+    const body = plan.json<RetentionPlan>();
+    const pseudonym = await kernel.keyring.pseudonym(tenant.tenantId, held);
+    expect(body.people).toEqual([
+      expect.objectContaining({
+        pseudonym,
+        scope: 'person',
+        held: true,
+        holds: [expect.objectContaining({ kind: 'legal_hold', reason: 'Claim before the labour court' })],
+      }),
+    ]);
+    expect(plan.body).not.toContain('Rechtszaak');
+
+    const run = await runCli(['retention', 'run', '--tenant', tenant.slug], env);
+    expect(run.stdout).toMatch(/0 people erased, 0 partly erased, 1 held/);
+    const person = await runAsOwner(
+      database.ownerUrl,
+      'select 1 from people where tenant_id = $1 and subject_id = $2',
+      [tenant.tenantId, held],
+    );
+    expect(person.rows).toHaveLength(1);
+
+    const listed = await app.inject({
+      method: 'GET',
+      url: `/api/v1/retention/holds?subjectId=${held}`,
+      headers,
+    });
+    expect(listed.json<{ items: unknown[] }>().items).toEqual([
+      expect.objectContaining({ reason: 'Claim before the labour court', active: true }),
+    ]);
+    const sales = await loginAs(app, kernel, tenant, 'sales');
+    const refused = await app.inject({
+      method: 'GET',
+      url: '/api/v1/retention/plan',
+      headers: { cookie: sales.cookie },
+    });
+    expect(refused.statusCode).toBe(403);
+    const badDay = await app.inject({
+      method: 'GET',
+      url: '/api/v1/retention/plan?until=2020-13-01',
+      headers,
+    });
+    expect(badDay.statusCode).toBe(400);
+  });
+});
