@@ -203,6 +203,8 @@ export interface RunningKluis {
   kernel: Kernel;
   jobs: JobQueue;
   url: string;
+  /** /health answers "ok" from now on (until then "starting", 503). */
+  markReady(): void;
   stop(): Promise<void>;
 }
 
@@ -254,7 +256,9 @@ export async function startKluis(
     logger,
     onGiveUp: (cause) => options.onDatabaseLost?.(cause),
   });
+  let ready = false;
   const app = await buildApp({
+    isReady: () => ready,
     databaseRecovery: () => watchdog.recovery(),
     kernel: runtime.kernel,
     secureCookies: config.http.publicUrl.startsWith('https:'),
@@ -310,6 +314,9 @@ export async function startKluis(
     kernel: runtime.kernel,
     jobs,
     url,
+    markReady: () => {
+      ready = true;
+    },
     stop: async () => {
       watchdog.stop();
       await app.close();

@@ -56,8 +56,15 @@ export interface ServerProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `kluis serve` and resolves once it prints the URL it listens on. */
-export function startServer(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
+/**
+ * Starts `kluis serve` and resolves once it prints the URL it serves on (by default once the
+ * first-run setup is done; `until` /Kluis is starting at …/ resolves as soon as it listens).
+ */
+export function startServer(
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+  until = /Kluis is running at (http:\/\/\S+)/,
+): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [KLUIS_BIN, 'serve'], { cwd: ROOT, env: childEnv(env) });
     let output = '';
@@ -68,7 +75,7 @@ export function startServer(env: Record<string, string>, timeoutMs = 60_000): Pr
     }, timeoutMs);
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
-      const match = /Kluis is running at (http:\/\/\S+)/.exec(output);
+      const match = until.exec(output);
       if (match?.[1]) {
         clearTimeout(timer);
         resolve({ child, url: match[1], output: () => output, exited });

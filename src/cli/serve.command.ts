@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { bootstrapFirstRun, type FirstRunLogin } from '../bootstrap.js';
+import { bootstrapFirstRun, formatLogin, type FirstRunResult } from '../bootstrap.js';
 import { startKluis } from '../main.js';
 import { createCliContext, exitWithFailure } from './context.js';
 
@@ -22,12 +22,6 @@ export function registerServeCommand(program: Command): void {
             process.exit(70);
           },
         });
-        const logins = await bootstrapFirstRun(
-          kluis.kernel,
-          { policyDir: config.policyDir, demoData: config.createDemoData },
-          logger,
-        );
-        printBanner(kluis.url, logins);
         const stop = (signal: string): void => {
           logger.info({ signal }, 'stopping');
           kluis.stop().then(
@@ -40,23 +34,31 @@ export function registerServeCommand(program: Command): void {
         };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
+        // Listening, but /health says "starting" (503) until the first-run setup is done.
+        console.log(`\nKluis is starting at ${kluis.url}`);
+        const firstRun = await bootstrapFirstRun(
+          kluis.kernel,
+          { policyDir: config.policyDir, demoData: config.createDemoData, dataDir: config.dataDir },
+          logger,
+        );
+        kluis.markReady();
+        printBanner(kluis.url, firstRun);
       } catch (error) {
         exitWithFailure(error);
       }
     });
 }
 
-function printBanner(url: string, logins: FirstRunLogin[]): void {
+function printBanner(url: string, firstRun: FirstRunResult): void {
   console.log(`\nKluis is running at ${url}  (API reference: ${url}/api/docs)`);
-  if (logins.length === 0) {
-    console.log('Press Ctrl-C to stop.\n');
-    return;
+  if (firstRun.pending.length > 0 && !firstRun.issuedNow) {
+    console.log(`${firstRun.pending.length} first-run login(s) not yet handed over: see ${firstRun.file}`);
   }
-  console.log('\nFirst run: these staff logins are shown once; change the password at first login.');
-  for (const login of logins) {
+  if (firstRun.issuedNow) {
     console.log(
-      `  tenant ${login.tenantSlug.padEnd(10)} ${login.email.padEnd(36)} role ${login.role.padEnd(16)} password ${login.oneTimePassword}`,
+      `\nFirst run: staff logins not yet handed over (also in ${firstRun.file}, readable only by you;\neach line disappears once its password is changed at first login):`,
     );
+    for (const login of firstRun.pending) console.log(`  ${formatLogin(login)}`);
   }
   console.log('\nPress Ctrl-C to stop.\n');
 }

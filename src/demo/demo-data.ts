@@ -308,21 +308,25 @@ export interface DemoLogin {
 }
 
 /** One staff member per policy role (admin is created by the first run itself). */
-export async function seedDemoStaff(kernel: Kernel, tenant: Tenant): Promise<DemoLogin[]> {
+/** The demo staff accounts of a tenant: one per role of its policy except admin. */
+export async function demoStaffAccounts(
+  kernel: Kernel,
+  tenant: Tenant,
+): Promise<Array<{ email: string; displayName: string; role: string }>> {
   const { policy } = await kernel.policies.current(tenant.tenantId);
+  return Object.keys(policy.roles)
+    .filter((role) => role !== 'admin')
+    .map((role) => ({
+      email: `${role.replaceAll('_', '-')}@${tenant.slug}.example`,
+      displayName: `${role.replaceAll('_', ' ')} (demo)`,
+      role,
+    }));
+}
+
+export async function seedDemoStaff(kernel: Kernel, tenant: Tenant): Promise<DemoLogin[]> {
   const logins: DemoLogin[] = [];
-  for (const role of Object.keys(policy.roles)) {
-    if (role === 'admin') continue;
-    const staff = await createStaffUser(
-      kernel,
-      tenant.tenantId,
-      { kind: 'system', job: 'demo' },
-      {
-        email: `${role.replaceAll('_', '-')}@${tenant.slug}.example`,
-        displayName: `${role.replaceAll('_', ' ')} (demo)`,
-        role,
-      },
-    );
+  for (const account of await demoStaffAccounts(kernel, tenant)) {
+    const staff = await createStaffUser(kernel, tenant.tenantId, { kind: 'system', job: 'demo' }, account);
     logins.push({
       tenantSlug: tenant.slug,
       email: staff.email,

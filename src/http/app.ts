@@ -50,6 +50,8 @@ export interface HttpDependencies {
   trustProxy?: boolean | number | string;
   /** Limits of the public rights doors (tests set small ones); the defaults otherwise. */
   publicLimits?: PublicDoorLimits;
+  /** Readiness: false while the first-run setup is still running (/health answers "starting"). */
+  isReady?: () => boolean;
 }
 
 export type App = FastifyInstance;
@@ -112,19 +114,24 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
     '/health',
     {
       schema: {
-        summary: 'Liveness and database reachability',
+        summary: 'Readiness: setup done and database reachable',
         tags: ['system'],
         response: {
           200: z.object({ status: z.literal('ok'), db: z.literal('ok') }),
-          503: z.object({
-            status: z.literal('degraded'),
-            db: z.literal('unreachable'),
-            recovery: z.enum(['restarting-embedded-server', 'exiting', 'reconnecting']),
-          }),
+          503: z.union([
+            z.object({
+              status: z.literal('degraded'),
+              db: z.literal('unreachable'),
+              recovery: z.enum(['restarting-embedded-server', 'exiting', 'reconnecting']),
+            }),
+            z.object({ status: z.literal('starting') }),
+          ]),
         },
       },
     },
     async (_request, reply) => {
+      // Until the first-run setup is done the server is up but not ready for traffic.
+      if (deps.isReady && !deps.isReady()) return reply.status(503).send({ status: 'starting' });
       if (await pingDatabase(deps.kernel.db)) return reply.status(200).send({ status: 'ok', db: 'ok' });
       const recovery = deps.databaseRecovery?.() ?? 'reconnecting';
       return reply.status(503).send({ status: 'degraded', db: 'unreachable', recovery });

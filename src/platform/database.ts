@@ -12,6 +12,7 @@ import type { BillingTables } from '../modules/billing/billing.tables.js';
 import type { ErasureTables } from '../kernel/erasure/erasure.tables.js';
 import type { ThrottleTables } from '../modules/throttle/throttle.tables.js';
 import type { RetentionTables } from '../modules/retention/retention.tables.js';
+import type { FirstRunTables } from '../bootstrap.tables.js';
 
 /** The typed shape of the whole database, composed from each module's own tables. */
 export interface Database
@@ -29,4 +30,5 @@ export interface Database
     ContractsTables,
     BillingTables,
     ThrottleTables,
-    RetentionTables {}
+    RetentionTables,
+    FirstRunTables {}

@@ -18,8 +18,8 @@ beforeAll(async () => {
 });
 afterAll(async () => database.close());
 
-/** Tables that are not per-tenant data: the tenant list itself and the migration ledger. */
-const GLOBAL_TABLES = new Set(['tenants', 'schema_migrations']);
+/** Tables that are not per-tenant data: the tenant list, the first run's plan of it, the migration ledger. */
+const GLOBAL_TABLES = new Set(['tenants', 'first_run_plan', 'schema_migrations']);
 
 describe('tenant isolation', () => {
   it('a query for tenant A cannot see tenant B rows even when the SQL forgets WHERE tenant_id', async () => {

@@ -13,8 +13,8 @@ beforeAll(async () => {
 });
 afterAll(async () => database.close());
 
-/** Tables outside the tenant data model: the migration ledger only. */
-const UNMAPPED_TABLES = new Set(['schema_migrations']);
+/** Tables outside the tenant data model: the migration ledger and the first run's plan (slugs, file names). */
+const UNMAPPED_TABLES = new Set(['schema_migrations', 'first_run_plan']);
 
 async function liveColumns(ownerUrl: string): Promise<Map<string, string[]>> {
   const result = await runAsOwner<{ table_name: string; column_name: string }>(

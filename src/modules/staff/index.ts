@@ -1,5 +1,6 @@
 export {
   createStaffUser,
+  issueOneTimePassword,
   countStaffUsers,
   hashPassword,
   listStaff,

@@ -98,6 +98,42 @@ export async function createStaffUser(
   });
 }
 
+/**
+ * A fresh one-time password for an account not yet handed over: used when a first-run setup,
+ * resumed after a crash, finds an account whose first one-time password was never saved.
+ * Category user.authorization.credentials; purpose staff_accounts.
+ */
+export async function issueOneTimePassword(
+  kernel: Kernel,
+  tenantId: number,
+  actor: Actor,
+  staffId: number,
+): Promise<string> {
+  const oneTimePassword = randomBytes(15).toString('base64url');
+  const passwordHash = await hashPassword(oneTimePassword);
+  await kernel.transact(tenantId, async (atx) => {
+    const row = await atx.tx
+      .selectFrom('staff_users')
+      .select(['subject_id'])
+      .where('staff_id', '=', staffId)
+      .executeTakeFirst();
+    if (!row) throw new AppError('not_found', 'no such staff user', { publicMessage: 'no such staff user' });
+    const grant = await kernel.gate.authorize(atx, actor, {
+      purpose: STAFF_PURPOSE,
+      action: 'write',
+      categories: ['user.authorization.credentials'],
+      subjectIds: row.subject_id === null ? [] : [row.subject_id],
+    });
+    grant.assertWritable();
+    await atx.tx
+      .updateTable('staff_users')
+      .set({ password_hash: passwordHash, must_change_password: true })
+      .where('staff_id', '=', staffId)
+      .execute();
+  });
+  return oneTimePassword;
+}
+
 export async function countStaffUsers(kernel: Kernel, tenantId: number): Promise<number> {
   return kernel.transact(tenantId, async (atx) => {
     const row = await atx.tx
