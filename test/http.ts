@@ -7,7 +7,9 @@ import { testLogger } from './database.js';
 
 export async function createTestApp(
   kernel: Kernel,
-  options: Partial<Pick<HttpDependencies, 'mailer' | 'publicUrl' | 'trustProxy' | 'publicLimits'>> = {},
+  options: Partial<
+    Pick<HttpDependencies, 'mailer' | 'publicUrl' | 'trustProxy' | 'publicLimits' | 'answerQuanta'>
+  > = {},
 ): Promise<FastifyInstance> {
   return buildApp({ kernel, logger: testLogger, version: 'test', ...options });
 }

@@ -22,7 +22,7 @@ import { DATA_MAP } from '../modules/data-map.js';
 import { ENFORCED_PROMISES } from '../modules/enforcement.js';
 import { registerRequestsRoutes } from '../modules/requests/requests.routes.js';
 import { registerAccountRoutes } from '../modules/requests/account.routes.js';
-import type { PublicDoorLimits, TransferSettings } from '../modules/requests/index.js';
+import type { AnswerQuanta, PublicDoorLimits, TransferSettings } from '../modules/requests/index.js';
 import { registerAuthRoutes } from '../modules/staff/auth.routes.js';
 import { registerStaffRoutes } from '../modules/staff/staff.routes.js';
 import { registerMeRoutes } from '../modules/staff/me.routes.js';
@@ -52,6 +52,8 @@ export interface HttpDependencies {
   publicLimits?: PublicDoorLimits;
   /** Readiness: false while the first-run setup is still running (/health answers "starting"). */
   isReady?: () => boolean;
+  /** How long the form, link and login doors hold their answers; the defaults otherwise. */
+  answerQuanta?: AnswerQuanta;
 }
 
 export type App = FastifyInstance;
@@ -176,6 +178,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
     logger: deps.logger,
     ...(deps.transfer ? { transfer: deps.transfer } : {}),
     ...(deps.publicLimits ? { limits: deps.publicLimits } : {}),
+    ...(deps.answerQuanta ? { answerQuanta: deps.answerQuanta } : {}),
   };
   registerRequestsRoutes(app, requestsDeps);
   registerAccountRoutes(app, requestsDeps, { secureCookies: deps.secureCookies ?? false });

@@ -21,7 +21,12 @@ beforeAll(async () => {
   database = await createTestDatabase();
   kernel = createTestKernel(database);
   smtp = await startSmtpSink();
-  app = await createTestApp(kernel, { mailer: smtp.mailer, publicUrl: 'https://portal.voxtra.example' });
+  // Answers are not held to their time quantum here; existence-timing.test.ts is about that.
+  app = await createTestApp(kernel, {
+    mailer: smtp.mailer,
+    publicUrl: 'https://portal.voxtra.example',
+    answerQuanta: { form: 0, link: 0, login: 0 },
+  });
   voxtra = await createPolicyTenant(kernel, 'voxtra');
 });
 afterAll(async () => {
@@ -142,7 +147,7 @@ describe('privacy portal accounts (VK-23, VX-13)', () => {
     expect(after.statusCode).toBe(401);
   });
 
-  it('portal password guessing is stopped: after 5 failures for one address the answer is 429', async () => {
+  it('portal password guessing is slowed down: after 5 failures for one address the next attempts wait (429)', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 7; i += 1) {
       const response = await app.inject({

@@ -25,7 +25,7 @@ import {
   resetCounters,
   type Counter,
 } from '../throttle/index.js';
-import { DEFAULT_PUBLIC_LIMITS, targetOf, type PublicDoorLimits } from './limits.js';
+import { DEFAULT_PUBLIC_LIMITS, holdAnswer, targetOf, type PublicDoorLimits } from './limits.js';
 
 export const SUBJECT_COOKIE = 'kluis_subject';
 const slugParams = z.object({ slug: z.string().regex(/^[a-z][a-z0-9-]{1,62}$/) });
@@ -119,20 +119,24 @@ export function registerAccountRoutes(
         response: { 202: z.object({ next: z.string() }) },
       },
     },
-    async (request, reply) => {
-      // Every mail asked for counts: per client address, per typed address (known or not), per tenant.
-      const tenant = await findTenantBySlug(deps.kernel.db, request.params.slug);
-      const verdict = await countAttempt(deps.kernel, tenant.tenantId, [
-        { limit: limits.linkByAddress, value: request.ip },
-        { limit: limits.linkByTarget, value: targetOf(request.body.email) },
-        { limit: limits.linkByTenant, value: '' },
-      ]);
-      assertAllowed(verdict, 'too many login links asked for');
-      await requestLoginLink(deps, request.params.slug, request.body.email);
-      return reply
-        .status(202)
-        .send({ next: 'if this e-mail address is known to us, a login link was sent to it' });
-    },
+    async (request, reply) =>
+      // The same moment for a known and an unknown address (issue 11): held to the link's quantum.
+      holdAnswer(deps, 'link', async () => {
+        // Every mail asked for counts: per client address, per typed address (known or not), per tenant.
+        const tenant = await findTenantBySlug(deps.kernel.db, request.params.slug);
+        const verdict = await countAttempt(deps.kernel, tenant.tenantId, [
+          { limit: limits.linkByAddress, value: request.ip },
+          { limit: limits.linkByTarget, value: targetOf(request.body.email) },
+          { limit: limits.linkByTenant, value: '' },
+        ]);
+        assertAllowed(verdict, 'too many login links asked for');
+        await requestLoginLink(deps, request.params.slug, request.body.email);
+      }).then(() =>
+        // Sent after the hold, not inside it.
+        reply
+          .status(202)
+          .send({ next: 'if this e-mail address is known to us, a login link was sent to it' }),
+      ),
   );
   typed.post(
     '/t/:slug/account/login',
@@ -148,16 +152,18 @@ export function registerAccountRoutes(
         response: { 200: z.object({ csrfToken: z.string() }) },
       },
     },
-    async (request, reply) => {
-      const body = request.body;
-      const counters = loginCounters(limits, request.ip, 'email' in body ? body.email : undefined);
-      const login = await throttledLogin(deps, request.params.slug, counters, () =>
-        'token' in body
-          ? loginWithLink(deps, request.params.slug, body.token)
-          : loginWithPassword(deps, request.params.slug, body.email, body.password),
-      );
-      return setSessionCookie(reply, request.params.slug, login, options.secureCookies);
-    },
+    async (request, reply) =>
+      // A wrong password answers at the same moment for a known and an unknown address (issue 11).
+      holdAnswer(deps, 'login', async () => {
+        const body = request.body;
+        const counters = loginCounters(limits, request.ip, 'email' in body ? body.email : undefined);
+        const login = await throttledLogin(deps, request.params.slug, counters, () =>
+          'token' in body
+            ? loginWithLink(deps, request.params.slug, body.token)
+            : loginWithPassword(deps, request.params.slug, body.email, body.password),
+        );
+        return setSessionCookie(reply, request.params.slug, login, options.secureCookies);
+      }),
   );
   typed.get(
     '/t/:slug/account/login',

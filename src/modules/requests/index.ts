@@ -20,7 +20,12 @@ export {
 export { registerRequestsRoutes } from './requests.routes.js';
 export { registerAccountRoutes } from './account.routes.js';
 export { requestsDataMap } from './datamap.js';
-export { DEFAULT_PUBLIC_LIMITS, type PublicDoorLimits } from './limits.js';
+export {
+  DEFAULT_ANSWER_QUANTA,
+  DEFAULT_PUBLIC_LIMITS,
+  type AnswerQuanta,
+  type PublicDoorLimits,
+} from './limits.js';
 export type { TransferSettings } from './transfer.js';
 export type { RequestsTables } from './requests.tables.js';
 export { readLastRequests } from './retention-clocks.js';

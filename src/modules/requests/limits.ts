@@ -1,4 +1,6 @@
+import { answerInQuanta } from '../../http/constant-time.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import type { Logger } from '../../platform/logger.js';
 import { assertAllowed, countAttempt, type Limit } from '../throttle/index.js';
 
 const MINUTE = 60_000;
@@ -51,6 +53,19 @@ export const DEFAULT_PUBLIC_LIMITS: PublicDoorLimits = {
   },
 };
 
+/**
+ * How long the doors that must not tell known from unknown people hold every answer (a multiple
+ * of this, from the start of the handler; docs/decisions/0076). Several times the work measured
+ * on a loaded two-core machine (median 90-180 ms, maximum ~450 ms).
+ */
+export interface AnswerQuanta {
+  form: number;
+  link: number;
+  login: number;
+}
+
+export const DEFAULT_ANSWER_QUANTA: AnswerQuanta = { form: 400, link: 400, login: 600 };
+
 /** What a typed e-mail address is counted as: trimmed and lower-cased, like every lookup. */
 export const targetOf = (email: string): string => email.trim().toLowerCase();
 
@@ -70,4 +85,19 @@ export async function countFormPost(
     { limit: limits.formByTenant, value: '' },
   ]);
   assertAllowed(verdict, 'too many requests');
+}
+
+/** Runs a door's handler and holds its answer to the door's quantum; an overrun is logged. */
+export function holdAnswer<T>(
+  deps: { answerQuanta?: AnswerQuanta; logger: Logger },
+  door: keyof AnswerQuanta,
+  work: () => Promise<T>,
+): Promise<T> {
+  const quantum = (deps.answerQuanta ?? DEFAULT_ANSWER_QUANTA)[door];
+  return answerInQuanta(quantum, work, (elapsedMs) =>
+    deps.logger.warn(
+      { door, elapsedMs: Math.round(elapsedMs), quantumMs: quantum },
+      'a public door took longer than its answer quantum (timing may tell known from unknown people)',
+    ),
+  );
 }

@@ -19,6 +19,7 @@ let smtp: SmtpSink;
 let first: FastifyInstance;
 let second: FastifyInstance;
 let voiceking: Tenant;
+const NO_HOLD = { form: 0, link: 0, login: 0 };
 const clock = fixedClock(new Date('2026-03-02T09:00:00Z'));
 let serial = 0;
 const newAddress = (): string => `10.1.${Math.floor(serial / 250)}.${(serial++ % 250) + 1}`;
@@ -27,8 +28,10 @@ beforeAll(async () => {
   database = await createTestDatabase();
   kernel = createTestKernel(database, clock);
   smtp = await startSmtpSink();
-  first = await createTestApp(kernel, { mailer: smtp.mailer, publicUrl: 'https://privacy.example' });
-  second = await createTestApp(kernel, { mailer: smtp.mailer, publicUrl: 'https://privacy.example' });
+  // Answers are not held here (existence-timing.test.ts is about that): these tests count.
+  const options = { mailer: smtp.mailer, publicUrl: 'https://privacy.example', answerQuanta: NO_HOLD };
+  first = await createTestApp(kernel, options);
+  second = await createTestApp(kernel, options);
   voiceking = await createPolicyTenant(kernel, 'voiceking');
 });
 afterAll(async () => {
@@ -120,6 +123,7 @@ describe('rate limits on the public request form (issue 11)', () => {
   it('VK-26: a tenant as a whole gets 429 past its hourly limit, whoever asks; other tenants are unaffected', async () => {
     const small = await createTestApp(kernel, {
       mailer: smtp.mailer,
+      answerQuanta: NO_HOLD,
       publicLimits: {
         ...DEFAULT_PUBLIC_LIMITS,
         formByTenant: { ...DEFAULT_PUBLIC_LIMITS.formByTenant, max: 3 },

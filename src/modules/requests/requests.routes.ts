@@ -28,7 +28,7 @@ import {
 } from './requests.service.js';
 import { assertAllowed, countAttempt } from '../throttle/index.js';
 import { findTenantBySlug } from '../tenants/index.js';
-import { DEFAULT_PUBLIC_LIMITS } from './limits.js';
+import { DEFAULT_PUBLIC_LIMITS, holdAnswer } from './limits.js';
 
 const statusSchema = z.object({
   requestId: z.string(),
@@ -75,9 +75,11 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
       },
     },
     async (request, reply) => {
-      const receipt = await submitPublicRequest(deps, request.params.slug, request.body, {
-        address: request.ip,
-      });
+      // The same moment for a known and an unknown address (issue 11): held to the form's quantum.
+      // The body is sent after the hold; an error is held alike.
+      const receipt = await holdAnswer(deps, 'form', () =>
+        submitPublicRequest(deps, request.params.slug, request.body, { address: request.ip }),
+      );
       return reply.status(202).send({
         ...receipt,
         next: 'if this e-mail address is known to us, a code was sent to it; enter it to confirm your request',

@@ -31,7 +31,7 @@ import {
   type TransferTarget,
 } from './transfer.js';
 import type { Selectable } from 'kysely';
-import { countFormPost, DEFAULT_PUBLIC_LIMITS, type PublicDoorLimits } from './limits.js';
+import { countFormPost, DEFAULT_PUBLIC_LIMITS, type AnswerQuanta, type PublicDoorLimits } from './limits.js';
 import type { RequestChannel, RequestKind, RequestState, RightsRequestsTable } from './requests.tables.js';
 
 type RequestRow = Selectable<RightsRequestsTable>;
@@ -51,6 +51,8 @@ export interface RequestsDeps {
   transfer?: TransferSettings;
   /** Limits of the public doors; the defaults unless a test or deployment sets others. */
   limits?: PublicDoorLimits;
+  /** How long the form, link and login doors hold their answers (0 = not at all; tests of other things). */
+  answerQuanta?: AnswerQuanta;
 }
 
 /** The purpose under which rights requests are handled; both seed policies declare it. */
