@@ -20,6 +20,9 @@ function printPlan(plan: RetentionPlan): void {
       console.log(`  erase ${item.category} rule ${item.rule} (purpose ${item.purpose}) due ${item.dueOn}`);
     }
     for (const category of person.waiting) console.log(`  waits ${category} (goes with the person)`);
+    if (person.returnOnRequest) {
+      console.log('  returned on request, else destroyed: the person can still ask for a portability export');
+    }
     for (const hold of person.holds) {
       console.log(
         hold.kind === 'legal_hold'

@@ -1,5 +1,6 @@
 import type { TableDataMap } from '../../kernel/datamap/datamap.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { withTenant } from '../../platform/db.js';
 import { countReleasableInvoices } from '../billing/index.js';
 import { judgePeople, today, type Hold, type PersonVerdict } from './evaluation.js';
@@ -15,6 +16,11 @@ export interface PlannedPerson {
   waiting: string[];
   /** True when a legal hold keeps everything of the person for now. */
   held: boolean;
+  /**
+   * VK-14 "returned on request, else destroyed": a rule that ends says so (onExpiry); until the
+   * sweep runs the person can still get their data with the portability export.
+   */
+  returnOnRequest: boolean;
   /** What is kept and why: a legal hold on the person, the accounting hold on documents. */
   holds: Hold[];
 }
@@ -43,10 +49,11 @@ export async function planRetention(
   options: PlanOptions = {},
 ): Promise<RetentionPlan> {
   const asOf = options.until ?? today(kernel);
+  const { policy } = await kernel.policies.current(tenantId);
   const people: PlannedPerson[] = [];
   for await (const verdict of judgePeople(kernel, dataMap, tenantId, asOf)) {
     if (verdict.scope === 'none') continue;
-    people.push(await presentVerdict(kernel, tenantId, verdict));
+    people.push(await presentVerdict(kernel, policy, tenantId, verdict));
   }
   const documentsReleased = await withTenant(kernel.db, tenantId, (tx) => countReleasableInvoices(tx, asOf));
   return { asOf, people, documentsReleased };
@@ -54,6 +61,7 @@ export async function planRetention(
 
 async function presentVerdict(
   kernel: Kernel,
+  policy: Policy,
   tenantId: number,
   verdict: PersonVerdict,
 ): Promise<PlannedPerson> {
@@ -69,6 +77,11 @@ async function presentVerdict(
     })),
     waiting: verdict.waiting,
     held: verdict.blockedBy !== undefined,
+    returnOnRequest: verdict.due.some(
+      (due) =>
+        due.binding !== undefined &&
+        policy.retentionRules[due.binding.rule]?.onExpiry === 'return_on_request_else_erase',
+    ),
     holds: verdict.holds,
   };
 }

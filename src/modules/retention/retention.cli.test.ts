@@ -154,7 +154,7 @@ describe('kluis retention plan / run (issue 16)', () => {
     expect(keys.rows[0]?.live).toBe(0);
   });
 
-  it('VK-14: after the contract, data stays the legal period (3 years) and then goes; the plan says which rule, `--until` shows what goes by a later day; a bad date is refused', async () => {
+  it('VK-14: after the contract, data stays the legal period (3 years) and then goes; the plan says which rule and that the data is returned on request until then, `--until` shows what goes by a later day; a bad date is refused', async () => {
     const tenant = await createPolicyTenant(kernel, 'voiceking');
     on(addYears(today, -6));
     const catalogue = await prepareTenant(kernel, tenant);
@@ -188,6 +188,7 @@ describe('kluis retention plan / run (issue 16)', () => {
       purpose: 'order_processing',
       dueOn: today,
     });
+    expect(plan.people[0]).toMatchObject({ returnOnRequest: true });
     const tomorrow = await planOf(tenant, ['--until', addDays(today, 1)]);
     expect(tomorrow.people.map((person) => person.pseudonym).sort()).toEqual(
       [gonePseudonym, staysPseudonym].sort(),

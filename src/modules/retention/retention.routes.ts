@@ -45,6 +45,7 @@ const planSchema = z.object({
       ),
       waiting: z.array(z.string()),
       held: z.boolean(),
+      returnOnRequest: z.boolean(),
       holds: z.array(z.discriminatedUnion('kind', [holdSchema, accountingSchema])),
     }),
   ),
