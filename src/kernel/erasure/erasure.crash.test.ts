@@ -13,6 +13,7 @@ import { createMailer } from '../../platform/mailer.js';
 import { systemClock } from '../../platform/clock.js';
 import { createKernel, type Kernel } from '../kernel.js';
 import { LocalKeyManagementService } from '../keyring/kms.js';
+import { AccessDenied } from '../gate/gate.js';
 import { eraseSubject } from './index.js';
 
 let database: TestDatabase;
@@ -194,6 +195,15 @@ describe('erasure that finishes (issue 11)', () => {
       subjectId,
     });
     expect(again).toMatchObject({ alreadyErased: true, keyDestroyed: true, erased: [] });
+    // Finishing is no back door: an actor who may not erase is still refused.
+    await expect(
+      eraseSubject(kernel, DATA_MAP, {
+        tenantId: tenant.tenantId,
+        actor: { kind: 'staff', staffId: 2, role: 'sales' },
+        purpose: 'order_processing',
+        subjectId,
+      }),
+    ).rejects.toBeInstanceOf(AccessDenied);
     expect(await state(subjectId, requestId)).toEqual({
       erased: true,
       request: 'fulfilled',

@@ -75,7 +75,17 @@ export async function eraseSubject(
       ...new Set(dataMap.flatMap((map) => Object.values(map.personal).map((column) => column.category))),
     ].filter((category) => policy.categories[category] !== undefined);
     if (alreadyErased) {
-      // The gate refuses every access to an erased subject; finishing the erasure is no access.
+      // The gate refuses every access to an erased subject, and finishing an erasure is none; the
+      // actor must still be one who may erase under this purpose.
+      if (mode === 'gate') {
+        await kernel.gate.authorize(atx, options.actor, {
+          purpose: options.purpose,
+          action: 'erase',
+          categories,
+          subjectIds: [],
+          ...(options.requestId ? { requestId: options.requestId } : {}),
+        });
+      }
       atx.audit.record({
         actor: { kind: 'system', id: 'erasure' },
         role: null,
