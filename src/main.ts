@@ -4,6 +4,7 @@ import { createMailer } from './platform/mailer.js';
 import { describeUnexpected } from './platform/errors.js';
 import { checkpointAllTenants, registerJobs } from './jobs/index.js';
 import { startJobQueue, type JobQueue } from './platform/job-queue.js';
+import { createDomainEventSubscribers } from './jobs/domain-events.job.js';
 import { DATA_MAP } from './modules/data-map.js';
 import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
@@ -257,10 +258,12 @@ export async function startKluis(
     onGiveUp: (cause) => options.onDatabaseLost?.(cause),
   });
   let ready = false;
+  const events = createDomainEventSubscribers(runtime.kernel);
   const app = await buildApp({
     isReady: () => ready,
     databaseRecovery: () => watchdog.recovery(),
     kernel: runtime.kernel,
+    events,
     secureCookies: config.http.publicUrl.startsWith('https:'),
     mailer,
     publicUrl: config.http.publicUrl,
@@ -301,6 +304,7 @@ export async function startKluis(
         publicUrl: config.http.publicUrl,
         logger,
       },
+      events,
       logger,
     });
   } catch (cause) {

@@ -8,7 +8,7 @@ import { testLogger } from './database.js';
 export async function createTestApp(
   kernel: Kernel,
   options: Partial<
-    Pick<HttpDependencies, 'mailer' | 'publicUrl' | 'trustProxy' | 'publicLimits' | 'answerQuanta'>
+    Pick<HttpDependencies, 'mailer' | 'publicUrl' | 'trustProxy' | 'publicLimits' | 'answerQuanta' | 'events'>
   > = {},
 ): Promise<FastifyInstance> {
   return buildApp({ kernel, logger: testLogger, version: 'test', ...options });

@@ -31,6 +31,8 @@ import { registerPartiesRoutes } from '../modules/parties/parties.routes.js';
 import { registerContractRoutes } from '../modules/contracts/index.js';
 import { registerBillingRoutes } from '../modules/billing/index.js';
 import { registerRetentionRoutes } from '../modules/retention/index.js';
+import { registerDossierRoutes } from '../modules/dossier/index.js';
+import type { DomainEventSubscribers } from '../modules/contracts/index.js';
 
 export interface HttpDependencies {
   kernel: Kernel;
@@ -54,6 +56,8 @@ export interface HttpDependencies {
   isReady?: () => boolean;
   /** How long the form, link and login doors hold their answers; the defaults otherwise. */
   answerQuanta?: AnswerQuanta;
+  /** Subscribers of the domain events, handed each change's events at once (VX-7 dossier erasure). */
+  events?: DomainEventSubscribers;
 }
 
 export type App = FastifyInstance;
@@ -160,9 +164,17 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   registerMeRoutes(app, deps.kernel);
   registerPolicyRoutes(app, deps.kernel, ENFORCED_PROMISES);
   registerPartiesRoutes(app, deps.kernel);
-  registerContractRoutes(app, deps.kernel);
+  const events = deps.events;
+  registerContractRoutes(
+    app,
+    deps.kernel,
+    events
+      ? { afterTermination: async (tenantId) => void (await events.dispatchPending(deps.kernel, tenantId)) }
+      : {},
+  );
   registerBillingRoutes(app, deps.kernel);
   registerRetentionRoutes(app, deps.kernel, DATA_MAP);
+  registerDossierRoutes(app, deps.kernel);
   const requestsDeps = {
     kernel: deps.kernel,
     mailer:

@@ -5,9 +5,13 @@ import { deadlineRemindersJob } from './deadline-reminders.job.js';
 import { ERASURE_FINISHER_JOB, erasureFinisherJob } from './erasure-finisher.job.js';
 import { AUDIT_CHECKPOINT_JOB, auditCheckpointJob } from './audit-checkpoint.job.js';
 import { retentionSweepJob } from './retention-sweep.job.js';
+import { domainEventsJob } from './domain-events.job.js';
+import type { DomainEventSubscribers } from '../modules/contracts/index.js';
 
 export interface JobDeps {
   requests: RequestsDeps;
+  /** The subscribers the HTTP routes dispatch to at once; the job is their backstop. */
+  events: DomainEventSubscribers;
   logger: Logger;
 }
 
@@ -17,6 +21,7 @@ export async function registerJobs(queue: JobQueue, deps: JobDeps): Promise<void
   await queue.register(erasureFinisherJob(deps.requests.kernel, deps.logger));
   await queue.register(auditCheckpointJob(deps.requests.kernel, deps.logger));
   await queue.register(retentionSweepJob(deps.requests.kernel, deps.requests.dataMap, deps.logger));
+  await queue.register(domainEventsJob(deps.requests.kernel, deps.events, deps.logger));
   // Work a crash left half-done is finished at every start, not only at the next tick, and what
   // was audited while no server ran is anchored.
   await queue.runNow(ERASURE_FINISHER_JOB);
@@ -27,3 +32,4 @@ export { DEADLINE_REMINDERS_JOB } from './deadline-reminders.job.js';
 export { ERASURE_FINISHER_JOB } from './erasure-finisher.job.js';
 export { AUDIT_CHECKPOINT_JOB, checkpointAllTenants } from './audit-checkpoint.job.js';
 export { RETENTION_SWEEP_JOB } from './retention-sweep.job.js';
+export { DOMAIN_EVENTS_JOB } from './domain-events.job.js';

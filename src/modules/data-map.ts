@@ -2,6 +2,7 @@ import { kernelDataMap } from '../kernel/datamap/kernel.datamap.js';
 import type { TableDataMap } from '../kernel/datamap/datamap.js';
 import { billingDataMap } from './billing/datamap.js';
 import { contractsDataMap } from './contracts/datamap.js';
+import { dossierDataMap } from './dossier/datamap.js';
 import { partiesDataMap } from './parties/datamap.js';
 import { requestsDataMap } from './requests/datamap.js';
 import { retentionDataMap } from './retention/datamap.js';
@@ -15,6 +16,7 @@ import { throttleDataMap } from './throttle/datamap.js';
  */
 export const DATA_MAP: readonly TableDataMap[] = [
   ...billingDataMap,
+  ...dossierDataMap,
   ...requestsDataMap,
   ...contractsDataMap,
   ...telephonyDataMap,

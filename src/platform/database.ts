@@ -13,6 +13,7 @@ import type { ErasureTables } from '../kernel/erasure/erasure.tables.js';
 import type { ThrottleTables } from '../modules/throttle/throttle.tables.js';
 import type { RetentionTables } from '../modules/retention/retention.tables.js';
 import type { FirstRunTables } from '../bootstrap.tables.js';
+import type { DossierTables } from '../modules/dossier/dossier.tables.js';
 
 /** The typed shape of the whole database, composed from each module's own tables. */
 export interface Database
@@ -31,4 +32,5 @@ export interface Database
     BillingTables,
     ThrottleTables,
     RetentionTables,
-    FirstRunTables {}
+    FirstRunTables,
+    DossierTables {}

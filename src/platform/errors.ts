@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   'conflict',
   'unauthenticated',
   'forbidden',
+  'step_up_required',
   'rate_limited',
   'account_locked',
   'invalid_policy',

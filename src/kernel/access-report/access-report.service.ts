@@ -219,9 +219,12 @@ export async function* readSubjectRows(
   }
 }
 
+/** What a report shows in place of a masked secret's value. */
+export const MASKED = '********';
+
 /**
  * The personal cells of a row, decrypted through the grant; blind indexes and security secrets
- * (never shown, GDPR Art. 15(4)) are left out.
+ * (never shown, GDPR Art. 15(4)) are left out, masked secrets (dossier passwords) shown masked.
  */
 export async function renderRow(
   grant: Grant,
@@ -235,7 +238,9 @@ export async function renderRow(
     const raw = row[column];
     if (raw === null || raw === undefined) continue;
     let value: unknown = raw;
-    if (declaration.encrypted && Buffer.isBuffer(raw)) {
+    if (declaration.masked) {
+      value = MASKED;
+    } else if (declaration.encrypted && Buffer.isBuffer(raw)) {
       const rowIdValue = row[map.rowIdColumn ?? map.subjectColumn ?? ''];
       const rowId =
         typeof rowIdValue === 'string' || typeof rowIdValue === 'number' ? String(rowIdValue) : '';
@@ -244,6 +249,7 @@ export async function renderRow(
         subjectId,
         { table: map.table, column, rowId },
         raw,
+        declaration.keyScope,
       );
       if (text === null) continue;
       value = parseStoredValue(text);

@@ -88,6 +88,14 @@ describe('data map (VK-2: nothing personal is stored that the policy does not de
     // A category only one provider declares is refused by the gate for the other (gate.test.ts,
     // "gender at Voxtra"); these are the columns where that applies, kept visible on purpose.
     expect(perTenant).toEqual([
+      // VX-4: only Voxtra keeps a technical dossier.
+      'dossier_assets.details_enc → kluis.dossier.asset (voxtra only)',
+      'dossier_assets.hostname_bidx → kluis.dossier.asset (voxtra only)',
+      'dossier_assets.serial_bidx → kluis.dossier.asset (voxtra only)',
+      'dossier_credentials.details_enc → kluis.dossier.credential (voxtra only)',
+      'dossier_credentials.password_enc → kluis.dossier.credential (voxtra only)',
+      'dossier_credentials.totp_seed_enc → kluis.dossier.credential (voxtra only)',
+      'dossier_facts.details_enc → kluis.dossier.asset (voxtra only)',
       'people.gender → user.demographic.gender (voiceking only)',
       'people.preferred_language → user.demographic.language (voiceking only)',
       'people.job_title → user.job_title (voiceking only)',

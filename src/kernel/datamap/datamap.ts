@@ -9,6 +9,13 @@ export interface PersonalColumn {
   category: string;
   /** Stored as AES-256-GCM ciphertext under the subject's data key (shredded on erasure). */
   encrypted?: boolean;
+  /** Which of the subject's keys encrypts it (default the subject's own; 'dossier': VX-4/VX-7). */
+  keyScope?: 'subject' | 'dossier';
+  /**
+   * A secret the person may know of (a password or TOTP seed in their technical dossier): reports
+   * and exports show that it exists, masked, never its value.
+   */
+  masked?: boolean;
   /** A keyed hash of another column for exact-match search; erased with it. */
   blindIndexOf?: string;
   /**
@@ -69,7 +76,7 @@ export function findDataMapProblems(map: TableDataMap): string[] {
     const blindOf = map.personal[column]?.blindIndexOf;
     if (blindOf && !(blindOf in map.personal))
       problems.push(`${map.table}.${column} indexes unknown column ${blindOf}`);
-    if (SECRET_NAME.test(column) && !map.personal[column]?.securitySecret)
+    if (SECRET_NAME.test(column) && !map.personal[column]?.securitySecret && !map.personal[column]?.masked)
       problems.push(`${map.table}.${column} looks like a security secret but is not flagged as one`);
   }
   for (const column of Object.keys(map.freeText ?? {})) {

@@ -183,6 +183,8 @@ export async function eraseSubject(
   // Outside the data, so a restore of an older data backup erases the person again. Best effort
   // like the key destruction: every start and every restore journals what this missed.
   await kernel.erasureJournal.record(options.tenantId, options.subjectId).catch(() => undefined);
+  // The technical dossier's key is never held (VX-7): it goes whatever keeps the subject's own key.
+  await kernel.keyring.destroySubjectKey(options.tenantId, options.subjectId, 'dossier').catch(() => false);
   if (result.keyDestruction === 'scheduled') {
     // Best effort now; if the key store is unreachable the erasure-finisher job completes it.
     result.keyDestroyed = await finishKeyDestruction(kernel, options.tenantId, options.subjectId).catch(
@@ -202,6 +204,7 @@ export async function finishKeyDestruction(
   tenantId: number,
   subjectId: number,
 ): Promise<boolean> {
+  await kernel.keyring.destroySubjectKey(tenantId, subjectId, 'dossier');
   const destroyedNow = await kernel.keyring.destroySubjectKey(tenantId, subjectId);
   await reachTestHook('erasure.key-destroyed');
   const state = destroyedNow ? 'destroyed' : await kernel.keyring.subjectKeyState(tenantId, subjectId);

@@ -1,6 +1,6 @@
 import { AppError, type ErrorCode, type ProblemDetails } from '../../platform/errors.js';
 import type { AuditEvent, AuditedTx } from '../audit/index.js';
-import type { FieldRef, Keyring } from '../keyring/keyring.js';
+import type { FieldRef, KeyScope, Keyring } from '../keyring/keyring.js';
 import type { Clock } from '../../platform/clock.js';
 import { findCategory, findPurpose } from '../policy/policy.query.js';
 import type { Policy, Purpose } from '../policy/policy.schema.js';
@@ -96,21 +96,42 @@ export class Grant {
     }
   }
 
-  async encrypt(category: string, subjectId: number, ref: FieldRef, plaintext: string): Promise<Buffer> {
+  /** `scope` 'dossier': under the key of the subject's technical dossier, not the subject's own. */
+  async encrypt(
+    category: string,
+    subjectId: number,
+    ref: FieldRef,
+    plaintext: string,
+    scope: KeyScope = 'subject',
+  ): Promise<Buffer> {
     this.assertCovers(category, subjectId);
     this.assertWritable();
-    return this.#keyring.encrypt(this.tenantId, subjectId, ref, plaintext);
+    return this.#keyring.encrypt(this.tenantId, subjectId, ref, plaintext, scope);
   }
 
-  /** `null` when the subject's key has been destroyed (crypto-shredded). */
+  /** `null` when the key (of the subject, or of its dossier) has been destroyed (crypto-shredded). */
   async decrypt(
     category: string,
     subjectId: number,
     ref: FieldRef,
     ciphertext: Buffer,
+    scope: KeyScope = 'subject',
   ): Promise<string | null> {
     this.assertCovers(category, subjectId);
-    return this.#keyring.decrypt(this.tenantId, subjectId, ref, ciphertext);
+    return this.#keyring.decrypt(this.tenantId, subjectId, ref, ciphertext, scope);
+  }
+
+  /**
+   * Crypto-shreds the subject's dossier key; only an erase grant for that subject may. Done
+   * before the rows go, so that a failure half-way leaves unreadable rows rather than a live key.
+   * Returns false when there was no live key.
+   */
+  async destroyKey(subjectId: number, scope: Exclude<KeyScope, 'subject'>): Promise<boolean> {
+    // The subject's own key is destroyed by the kernel's erasure alone (held data may need it).
+    if (this.action !== 'erase' || !this.subjectIds.has(subjectId)) {
+      throw new AppError('forbidden', `a ${this.action} grant cannot destroy keys`);
+    }
+    return this.#keyring.destroySubjectKey(this.tenantId, subjectId, scope);
   }
 
   /** Keyed hash for exact-match search on an encrypted field; needs no subject. */
@@ -240,7 +261,7 @@ export function decide(
   // Erasure and the access/portability export reach every category of the subject (Art. 15, 17,
   // 20); only a purpose the policy declares for it allows that (wholePerson), whoever acts.
   const wideReach = reachesEveryCategory(request.action);
-  if (wideReach && actor.kind !== 'subject') {
+  if (wideReach && actor.kind !== 'subject' && !isPurposeErasure(purpose, actor, request)) {
     const wholePersonDenial = checkWholePerson(purpose, request);
     if (wholePersonDenial) return wholePersonDenial;
   }
@@ -380,6 +401,21 @@ function checkWholePerson(purpose: Purpose, request: AccessRequest): Denial | un
         code: 'purpose_not_allowed',
         reason: `${request.action} of a whole person is not done under ${request.purpose}`,
       };
+}
+
+/**
+ * Erasing only what one purpose holds, by a system job applying the policy's retention (VX-7: the
+ * technical dossier on termination), is not a whole-person erasure: allowed under that purpose
+ * for its own categories only. Staff erase only through a rights purpose.
+ */
+function isPurposeErasure(purpose: Purpose, actor: Actor, request: AccessRequest): boolean {
+  return (
+    actor.kind === 'system' &&
+    request.action === 'erase' &&
+    purpose.wholePerson === 'none' &&
+    request.categories.length > 0 &&
+    request.categories.every((category) => purpose.categories.includes(category))
+  );
 }
 
 function reachesEveryCategory(action: AccessAction): boolean {

@@ -26,7 +26,13 @@ const FIELD_FORMAT = 0x01;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 
-type OwnerKind = 'subject' | 'secret';
+/**
+ * Which of a subject's data keys encrypts a field: the subject's own key, or the key of the
+ * subject's technical dossier (VX-4), which a written termination destroys on its own (VX-7).
+ */
+export type KeyScope = 'subject' | 'dossier';
+
+type OwnerKind = KeyScope | 'secret';
 
 interface CachedKey {
   key: Buffer;
@@ -72,9 +78,15 @@ export class Keyring {
     return createHmac('sha256', secret).update(data).digest();
   }
 
-  /** Encrypts a field with the subject's data key, creating the key on first use. */
-  async encrypt(tenantId: number, subjectId: number, ref: FieldRef, plaintext: string): Promise<Buffer> {
-    const key = await this.#key(tenantId, 'subject', String(subjectId), true);
+  /** Encrypts a field with the subject's data key (or its dossier key), creating the key on first use. */
+  async encrypt(
+    tenantId: number,
+    subjectId: number,
+    ref: FieldRef,
+    plaintext: string,
+    scope: KeyScope = 'subject',
+  ): Promise<Buffer> {
+    const key = await this.#key(tenantId, scope, String(subjectId), true);
     if (!key) throw new Error('the data key of this subject was destroyed');
     const nonce = randomBytes(NONCE_BYTES);
     const cipher = createCipheriv('aes-256-gcm', key, nonce);
@@ -92,8 +104,9 @@ export class Keyring {
     subjectId: number,
     ref: FieldRef,
     ciphertext: Buffer,
+    scope: KeyScope = 'subject',
   ): Promise<string | null> {
-    const key = await this.#key(tenantId, 'subject', String(subjectId), false);
+    const key = await this.#key(tenantId, scope, String(subjectId), false);
     if (!key) return null;
     if (ciphertext[0] !== FIELD_FORMAT || ciphertext.length < 1 + NONCE_BYTES + TAG_BYTES) {
       throw new Error(`unknown ciphertext format in ${ref.table}.${ref.column}`);
@@ -143,13 +156,17 @@ export class Keyring {
   }
 
   /** Crypto-shredding: the wrapped key is overwritten by a tombstone. Returns false if none existed. */
-  async destroySubjectKey(tenantId: number, subjectId: number): Promise<boolean> {
-    this.#cache.delete(cacheKey(tenantId, 'subject', String(subjectId)));
+  async destroySubjectKey(
+    tenantId: number,
+    subjectId: number,
+    scope: KeyScope = 'subject',
+  ): Promise<boolean> {
+    this.#cache.delete(cacheKey(tenantId, scope, String(subjectId)));
     const result = await withTenant(this.#keystore, tenantId, (tx) =>
       tx
         .updateTable('data_keys')
         .set({ wrapped: null, destroyed_at: this.#clock.now() })
-        .where('owner_kind', '=', 'subject')
+        .where('owner_kind', '=', scope)
         .where('owner_ref', '=', String(subjectId))
         .where('wrapped', 'is not', null)
         .executeTakeFirst(),
@@ -165,8 +182,8 @@ export class Keyring {
   }
 
   /** True when the subject has a live data key (false after shredding or when never created). */
-  async hasSubjectKey(tenantId: number, subjectId: number): Promise<boolean> {
-    return (await this.#key(tenantId, 'subject', String(subjectId), false)) !== undefined;
+  async hasSubjectKey(tenantId: number, subjectId: number, scope: KeyScope = 'subject'): Promise<boolean> {
+    return (await this.#key(tenantId, scope, String(subjectId), false)) !== undefined;
   }
 
   /**

@@ -153,6 +153,31 @@ export async function selectContractPeriods(
   return rows.map((row) => ({ startDate: row.start_date, endDate: row.end_date }));
 }
 
+/**
+ * Where the customer relation stands, besides one contract: how many other contracts still run
+ * (or are yet to start) without a termination, and whether any termination came in writing.
+ */
+export async function selectRelationState(
+  tx: Tx,
+  grant: Grant,
+  subjectId: number,
+  exceptContractId: number,
+  today: string,
+): Promise<{ otherOpenContracts: number; writtenNoticeOnRecord: boolean }> {
+  grant.assertCovers(CONTRACT_CATEGORIES.product, subjectId);
+  const row = await tx
+    .selectFrom('contracts')
+    .select([
+      sql<number>`count(*) filter (where contract_id <> ${exceptContractId} and terminated_on is null and (end_date is null or end_date >= ${today}::date))::int`.as(
+        'open',
+      ),
+      sql<boolean>`coalesce(bool_or(termination_channel = 'written'), false)`.as('written'),
+    ])
+    .where('subject_id', '=', subjectId)
+    .executeTakeFirstOrThrow();
+  return { otherOpenContracts: row.open, writtenNoticeOnRecord: row.written };
+}
+
 export interface TerminationRow {
   terminatedOn: string;
   channel: TerminationChannel;

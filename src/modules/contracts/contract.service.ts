@@ -9,6 +9,7 @@ import {
   selectContract,
   selectContractPage,
   selectContractPeriods,
+  selectRelationState,
   selectSubjectType,
   updateTermination,
   type ContractRow,
@@ -251,6 +252,7 @@ export async function terminateContract(
         at,
       },
     );
+    const relation = await selectRelationState(atx.tx, grant, row.subjectId, contractId, today);
     await recordDomainEvent(
       atx.tx,
       context.tenantId,
@@ -262,6 +264,7 @@ export async function terminateContract(
         terminatedOn: data.terminatedOn,
         channel: data.channel,
         recordedAt: at.toISOString(),
+        ...relation,
       },
       at,
     );

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { requireStaff, staffOf } from '../../http/auth.js';
 import { purposeOf } from '../../http/purpose.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import { describeUnexpected } from '../../platform/errors.js';
 import type { UseCaseContext } from '../parties/index.js';
 import {
   createContract,
@@ -89,8 +90,21 @@ function catalogueContextOf(request: FastifyRequest) {
   };
 }
 
+export interface ContractRouteOptions {
+  /**
+   * Called after a termination committed, before the answer: hands the tenant's pending domain
+   * events to their subscribers at once (VX-7 erases the technical dossier). A failure is logged
+   * and left to the periodic dispatch; the termination itself stands.
+   */
+  afterTermination?: (tenantId: number) => Promise<void>;
+}
+
 /** Products, quotes, orders and contracts (VX-3), under /api/v1/. */
-export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): void {
+export function registerContractRoutes(
+  app: FastifyInstance,
+  kernel: Kernel,
+  options: ContractRouteOptions = {},
+): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   const onRequest = requireStaff(kernel);
 
@@ -383,10 +397,16 @@ export function registerContractRoutes(app: FastifyInstance, kernel: Kernel): vo
         response: { 200: contractSchema },
       },
     },
-    async (request) =>
-      presentContract(
-        await terminateContract(kernel, contextOf(request), request.params.contractId, request.body),
-      ),
+    async (request) => {
+      const context = contextOf(request);
+      const contract = await terminateContract(kernel, context, request.params.contractId, request.body);
+      if (options.afterTermination) {
+        await options.afterTermination(context.tenantId).catch((error: unknown) => {
+          request.log.error({ err: describeUnexpected(error) }, 'domain event dispatch failed');
+        });
+      }
+      return presentContract(contract);
+    },
   );
   typed.get(
     '/api/v1/customer-status/:subjectId',

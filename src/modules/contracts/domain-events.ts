@@ -19,6 +19,13 @@ export interface ContractTerminatedPayload {
   /** `written` is what VX-7's "on written termination" turns on. */
   channel: string;
   recordedAt: string;
+  /**
+   * The subject's other contracts still running or upcoming without a termination of their own:
+   * 0 when this termination ends the customer relation. Absent in events recorded before it existed.
+   */
+  otherOpenContracts?: number;
+  /** Whether any termination of the subject's contracts, this one included, came in writing. */
+  writtenNoticeOnRecord?: boolean;
 }
 
 export interface DomainEventPayloads {

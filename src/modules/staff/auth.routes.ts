@@ -12,6 +12,7 @@ import {
   recordRateLimited,
   RESTRICTED_SESSION_MS,
   SESSION_ABSOLUTE_MS,
+  stepUpSession,
   upgradeSession,
   type IssuedSession,
 } from './auth.service.js';
@@ -155,6 +156,28 @@ export function registerAuthRoutes(app: FastifyInstance, kernel: Kernel, options
         session: issued.stage,
         csrfToken: issued.csrfToken,
       };
+    },
+  );
+
+  typed.post(
+    '/api/v1/auth/mfa/step-up',
+    {
+      onRequest: requireStaff(kernel, { stages: ['full'], tokens: false }),
+      schema: {
+        summary:
+          'Step-up: a fresh TOTP code proves the second factor again; revealing a dossier secret needs one from the last 5 minutes',
+        tags: ['auth'],
+        operationId: 'stepUpSecondFactor',
+        body: codeSchema,
+        response: { 200: z.object({ secondFactorAt: z.string() }) },
+      },
+    },
+    async (request) => {
+      const staff = staffOf(request);
+      const at = await limited(staff.tenantId, { all: [addressCounter(request)], resetOnSuccess: [] }, () =>
+        stepUpSession(kernel, staff, readCookie(request, SESSION_COOKIE), request.body.code),
+      );
+      return { secondFactorAt: at.toISOString() };
     },
   );
 

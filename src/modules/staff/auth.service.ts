@@ -31,6 +31,8 @@ export interface StaffPrincipal {
   /** Always `full` for tokens. */
   stage: SessionStage;
   tokenId?: number;
+  /** When this session last proved a second factor (login, enrolment, step-up); null for tokens. */
+  secondFactorAt: Date | null;
 }
 
 export interface IssuedSession {
@@ -68,6 +70,7 @@ export async function issueSession(
   staffId: number,
   stage: StoredSessionStage,
   now: Date,
+  secondFactorAt: Date | null = null,
 ): Promise<IssuedSession> {
   const sessionToken = randomBytes(32).toString('base64url');
   const csrfToken = randomBytes(32).toString('base64url');
@@ -83,6 +86,7 @@ export async function issueSession(
       last_seen_at: now,
       expires_at: new Date(now.getTime() + lifetime),
       stage,
+      second_factor_at: secondFactorAt,
     })
     .execute();
   return { sessionToken: `${atx.tenantId}.${sessionToken}`, csrfToken, stage };
@@ -90,7 +94,7 @@ export async function issueSession(
 
 /**
  * Replaces a restricted session by a full one (a new token, so a token seen before the second
- * factor is worth nothing after it).
+ * factor is worth nothing after it). Called once a second factor was proven, which it records.
  */
 export async function upgradeSession(
   atx: AuditedTx,
@@ -106,7 +110,7 @@ export async function upgradeSession(
       .where('staff_id', '=', staffId)
       .execute();
   }
-  return issueSession(atx, staffId, 'full', now);
+  return issueSession(atx, staffId, 'full', now, now);
 }
 
 interface AccountRow {
@@ -306,6 +310,7 @@ export async function loginStaff(
       role: account.role,
       via: 'session',
       stage: stage === 'full' && account.must_change_password ? 'password_change' : stage,
+      secondFactorAt: null,
     },
     mustChangePassword: account.must_change_password,
   };
@@ -388,6 +393,7 @@ export async function authenticateSession(
         's.last_seen_at',
         's.expires_at',
         's.stage',
+        's.second_factor_at',
         'u.role',
         'u.status',
         'u.totp_enabled_at',
@@ -431,7 +437,68 @@ export async function authenticateSession(
     role: found.role,
     via: 'session',
     stage,
+    secondFactorAt: found.second_factor_at,
   };
+}
+
+/**
+ * Step-up (VX-4): a fresh TOTP code proves the second factor again on a full session, so that
+ * revealing a dossier secret can require one from the last few minutes. Recovery codes do not
+ * step up (they are for a lost device, not for routine use). A wrong code counts towards the
+ * account's lockout; both outcomes are audited.
+ */
+export async function stepUpSession(
+  kernel: Kernel,
+  principal: StaffPrincipal,
+  currentCookie: string | undefined,
+  code: string,
+): Promise<Date> {
+  const current = currentCookie ? parseSessionCookie(currentCookie) : undefined;
+  if (principal.via !== 'session' || !current || current.tenantId !== principal.tenantId)
+    throw new AppError('forbidden', 'step-up needs a session', {
+      publicMessage: 'a step-up needs a staff login session, not an API token',
+    });
+  const now = kernel.clock.now();
+  const outcome = await kernel.transact(principal.tenantId, async (atx) => {
+    const account = await atx.tx
+      .selectFrom('staff_users')
+      .select(['subject_id', 'locked_until', 'status'])
+      .where('staff_id', '=', principal.staffId)
+      .executeTakeFirst();
+    if (!account?.subject_id || account.status !== 'active') return { ok: false as const, subjectId: null };
+    const isLocked = account.locked_until !== null && account.locked_until > now;
+    const check =
+      isLocked || !/^\d{6}$/.test(code)
+        ? { ok: false as const }
+        : await checkSecondFactor(kernel, atx, principal.staffId, account.subject_id, code, now);
+    if (!check.ok) return { ok: false as const, subjectId: account.subject_id };
+    await atx.tx
+      .updateTable('staff_sessions')
+      .set({ second_factor_at: now })
+      .where('session_hash', '=', sha256(current.token))
+      .where('staff_id', '=', principal.staffId)
+      .execute();
+    atx.audit.record({
+      actor: { kind: 'staff', id: String(principal.staffId) },
+      role: principal.role,
+      purpose: STAFF_PURPOSE,
+      action: 'login.step-up',
+      subjectIds: [account.subject_id],
+      decision: 'allowed',
+      reason: 'second factor: authenticator code',
+    });
+    return { ok: true as const };
+  });
+  if (!outcome.ok) {
+    await recordAuthFailure(
+      kernel,
+      principal.tenantId,
+      { staffId: principal.staffId, subjectId: outcome.subjectId },
+      'login.step-up',
+    );
+    throw new AppError('forbidden', 'step-up failed', { publicMessage: 'wrong or used code' });
+  }
+  return now;
 }
 
 export async function logoutSession(kernel: Kernel, cookie: string): Promise<void> {

@@ -35,6 +35,7 @@ export const staffDataMap: TableDataMap[] = [
       last_seen_at: 'session bookkeeping (idle expiry), deleted at expiry or logout',
       expires_at: 'session bookkeeping',
       stage: 'session state',
+      second_factor_at: 'session bookkeeping: when the session last proved a second factor',
     },
   },
   {

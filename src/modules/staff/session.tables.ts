@@ -1,3 +1,5 @@
+import type { ColumnType } from 'kysely';
+
 /** What a session may do, as stored. */
 export type StoredSessionStage = 'full' | 'mfa_pending' | 'mfa_enrolment';
 /** As seen by routes: a full session still holding a one-time password may only change it. */
@@ -12,6 +14,7 @@ export interface StaffSessionsTable {
   last_seen_at: Date;
   expires_at: Date;
   stage: StoredSessionStage;
+  second_factor_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface StaffSessionTables {

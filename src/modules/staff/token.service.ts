@@ -289,5 +289,7 @@ export async function authenticateApiToken(kernel: Kernel, bearer: string): Prom
     via: 'token',
     stage: 'full',
     tokenId: found.token_id,
+    // A token proves no second factor: it can never reveal a dossier secret (VX-4).
+    secondFactorAt: null,
   };
 }

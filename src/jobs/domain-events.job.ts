@@ -1,0 +1,37 @@
+import type { Kernel } from '../kernel/kernel.js';
+import { DomainEventSubscribers } from '../modules/contracts/index.js';
+import { subscribeDossierErasure } from '../modules/dossier/index.js';
+import { listTenants } from '../modules/tenants/index.js';
+import type { JobDefinition } from '../platform/job-queue.js';
+import type { Logger } from '../platform/logger.js';
+
+export const DOMAIN_EVENTS_JOB = 'domain-events';
+
+/** Every subscriber of the domain events (the outbox): today the dossier erasure (VX-7). */
+export function createDomainEventSubscribers(kernel: Kernel): DomainEventSubscribers {
+  const subscribers = new DomainEventSubscribers();
+  subscribeDossierErasure(subscribers, kernel);
+  return subscribers;
+}
+
+/**
+ * The backstop of the outbox: every minute, every tenant's pending events go to their
+ * subscribers. The HTTP routes dispatch at once after the change; this catches what a crash or a
+ * failing subscriber left pending (handlers are idempotent).
+ */
+export function domainEventsJob(
+  kernel: Kernel,
+  subscribers: DomainEventSubscribers,
+  logger: Logger,
+): JobDefinition {
+  return {
+    name: DOMAIN_EVENTS_JOB,
+    cron: '* * * * *',
+    run: async () => {
+      for (const tenant of await listTenants(kernel.db)) {
+        const processed = await subscribers.dispatchPending(kernel, tenant.tenantId);
+        if (processed > 0) logger.info({ tenant: tenant.slug, processed }, 'domain events processed');
+      }
+    },
+  };
+}

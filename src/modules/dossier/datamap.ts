@@ -1,0 +1,61 @@
+import type { TableDataMap } from '../../kernel/datamap/datamap.js';
+
+/** The dossier's categories (policy keys; Voxtra declares both, VX-4). */
+export const DOSSIER_CATEGORIES = {
+  asset: 'kluis.dossier.asset',
+  credential: 'kluis.dossier.credential',
+} as const;
+
+const C = DOSSIER_CATEGORIES;
+
+const bookkeeping = {
+  tenant_id: 'tenant key',
+  subject_id: 'internal subject id of the customer',
+  created_by_staff_id: 'staff id',
+  created_at: 'row bookkeeping',
+  updated_at: 'row bookkeeping',
+};
+
+/**
+ * Every value of the dossier is encrypted under the dossier's own key (keyScope 'dossier'), which
+ * a written termination destroys (VX-7); the secrets are masked in reports and exports.
+ */
+export const dossierDataMap: TableDataMap[] = [
+  {
+    table: 'dossier_assets',
+    module: 'dossier',
+    subjectColumn: 'subject_id',
+    rowIdColumn: 'asset_id',
+    erasure: { kind: 'delete_rows' },
+    personal: {
+      details_enc: { category: C.asset, encrypted: true, keyScope: 'dossier' },
+      hostname_bidx: { category: C.asset, blindIndexOf: 'details_enc' },
+      serial_bidx: { category: C.asset, blindIndexOf: 'details_enc' },
+    },
+    notPersonal: { ...bookkeeping, asset_id: 'internal id' },
+  },
+  {
+    table: 'dossier_credentials',
+    module: 'dossier',
+    subjectColumn: 'subject_id',
+    rowIdColumn: 'credential_id',
+    erasure: { kind: 'delete_rows' },
+    personal: {
+      details_enc: { category: C.credential, encrypted: true, keyScope: 'dossier' },
+      password_enc: { category: C.credential, encrypted: true, keyScope: 'dossier', masked: true },
+      totp_seed_enc: { category: C.credential, encrypted: true, keyScope: 'dossier', masked: true },
+    },
+    notPersonal: { ...bookkeeping, credential_id: 'internal id' },
+  },
+  {
+    table: 'dossier_facts',
+    module: 'dossier',
+    subjectColumn: 'subject_id',
+    rowIdColumn: 'fact_id',
+    erasure: { kind: 'delete_rows' },
+    personal: {
+      details_enc: { category: C.asset, encrypted: true, keyScope: 'dossier' },
+    },
+    notPersonal: { ...bookkeeping, fact_id: 'internal id' },
+  },
+];

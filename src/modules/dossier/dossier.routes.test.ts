@@ -1,0 +1,487 @@
+import type { FastifyInstance } from 'fastify';
+import { generate } from 'otplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
+import { dumpTables, dumpWholeDatabase, restoreTables } from '../../../test/dump.js';
+import { createTestApp, loginAs, totpCode, type StaffSession } from '../../../test/http.js';
+import { createPolicyTenant, fixedClock } from '../../../test/kernel.js';
+import { createDomainEventSubscribers } from '../../jobs/domain-events.job.js';
+import { createKernel, type Kernel } from '../../kernel/kernel.js';
+import { LocalKeyManagementService } from '../../kernel/keyring/kms.js';
+import { createAppDb } from '../../platform/db.js';
+import { withDatabase } from '../../platform/database-url.js';
+import { createCustomer, prepareTenant, startContract } from '../billing/billing.test-helpers.js';
+import type { Tenant } from '../tenants/index.js';
+import { revealSecret } from './index.js';
+import { randomBytes } from 'node:crypto';
+
+// Thursday 5 November 2026; October is billed, contracts started on 1 October.
+const clock = fixedClock(new Date('2026-11-05T10:00:00Z'));
+const masterKey = randomBytes(32);
+
+let database: TestDatabase;
+let kernel: Kernel;
+let app: FastifyInstance;
+let voxtra: Tenant;
+let voiceking: Tenant;
+let subscription: number;
+let technician: StaffSession;
+let sales: StaffSession;
+let billing: StaffSession;
+
+const PASSWORD = 'Pr1nter-Adm1n!zz';
+// A Base32 seed as an authenticator app shows it.
+const SEED = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createKernel({
+    db: database.db,
+    keystore: database.keystore,
+    kms: new LocalKeyManagementService(masterKey),
+    clock,
+  });
+  app = await createTestApp(kernel, { events: createDomainEventSubscribers(kernel) });
+  voxtra = await createPolicyTenant(kernel, 'voxtra');
+  voiceking = await createPolicyTenant(kernel, 'voiceking');
+  subscription = (await prepareTenant(kernel, voxtra)).subscription;
+  technician = await loginAs(app, kernel, voxtra, 'technician');
+  sales = await loginAs(app, kernel, voxtra, 'sales');
+  billing = await loginAs(app, kernel, voxtra, 'billing');
+});
+afterAll(async () => {
+  await app.close();
+  await database.close();
+});
+
+function call(
+  session: StaffSession,
+  method: 'GET' | 'POST',
+  url: string,
+  payload?: unknown,
+  headers: Record<string, string> = {},
+) {
+  return app.inject({
+    method,
+    url,
+    headers: {
+      cookie: session.cookie,
+      'x-csrf-token': session.csrfToken,
+      'x-kluis-purpose': purposeFor(url),
+      ...headers,
+    },
+    ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
+  });
+}
+
+/** The purpose each call declares (decision 0061: never filled in by the server). */
+function purposeFor(url: string): string {
+  if (url.includes('/dossier')) return 'technical_dossier';
+  if (url.includes('/contracts')) return 'customer_administration';
+  return 'invoicing';
+}
+
+async function owner<R extends Record<string, unknown>>(text: string, values: unknown[] = []): Promise<R[]> {
+  return (await runAsOwner<R>(database.ownerUrl, text, values)).rows;
+}
+
+/** The audit entries of a tenant after a given sequence number. */
+async function auditSince(tenant: Tenant, seq: number) {
+  return owner<{ seq: number; action: string; role: string | null; decision: string; reason: string | null }>(
+    'select seq::int, action, role, decision, reason from audit_log where tenant_id = $1 and seq > $2 order by seq',
+    [tenant.tenantId, seq],
+  );
+}
+async function auditHead(tenant: Tenant): Promise<number> {
+  const [row] = await owner<{ seq: number }>(
+    'select coalesce(max(seq), 0)::int as seq from audit_log where tenant_id = $1',
+    [tenant.tenantId],
+  );
+  return row?.seq ?? 0;
+}
+
+/** A customer with a dossier built over HTTP by the technician: one asset, one credential, one licence. */
+async function customerWithDossier(familyName: string, hostname: string) {
+  const subjectId = await createCustomer(kernel, voxtra, { familyName });
+  const asset = await call(technician, 'POST', `/api/v1/customers/${subjectId}/dossier/assets`, {
+    kind: 'printer',
+    brand: 'Brother',
+    model: 'MFC-L3770CDW',
+    serial: 'E78 123-A45',
+    location: 'onthaal',
+    hostname,
+    ipAddress: '192.168.10.20',
+    purchasedOn: '2024-03-01',
+    warrantyUntil: '2027-03-01',
+  });
+  expect(asset.statusCode, asset.body).toBe(201);
+  const credential = await call(technician, 'POST', `/api/v1/customers/${subjectId}/dossier/credentials`, {
+    system: 'Microsoft 365 mailbox',
+    url: 'https://outlook.office.com',
+    username: `info-${familyName.toLowerCase()}`,
+    password: PASSWORD,
+    totpSeed: SEED.match(/.{4}/g)?.join(' ').toLowerCase(),
+  });
+  expect(credential.statusCode, credential.body).toBe(201);
+  const fact = await call(technician, 'POST', `/api/v1/customers/${subjectId}/dossier/facts`, {
+    kind: 'licence',
+    label: 'Microsoft 365 Business Standard',
+    seats: 5,
+    expiresOn: '2027-01-31',
+  });
+  expect(fact.statusCode, fact.body).toBe(201);
+  return {
+    subjectId,
+    assetId: asset.json<{ assetId: number }>().assetId,
+    credentialId: credential.json<{ credentialId: number }>().credentialId,
+  };
+}
+
+const reveal = (session: StaffSession, credentialId: number, body: Record<string, unknown>) =>
+  call(session, 'POST', `/api/v1/dossier/credentials/${credentialId}/reveal`, body);
+const REASON = 'mailbox of the customer does not sync, ticket T-4711';
+
+describe('technical dossier and credentials vault (VX-4)', () => {
+  it('VX-4: a technician keeps a dossier over HTTP; every value is ciphertext under the dossier key, secrets come back masked, search by hostname and serial works', async () => {
+    const { subjectId, assetId, credentialId } = await customerWithDossier('Verstraete', 'PRN-Onthaal.');
+
+    const dossier = await call(technician, 'GET', `/api/v1/customers/${subjectId}/dossier`);
+    expect(dossier.statusCode).toBe(200);
+    expect(dossier.headers['cache-control']).toBe('no-store');
+    expect(dossier.json()).toMatchObject({
+      subjectId,
+      assets: [
+        { assetId, kind: 'printer', brand: 'Brother', serial: 'E78 123-A45', hostname: 'PRN-Onthaal.' },
+      ],
+      credentials: [{ credentialId, system: 'Microsoft 365 mailbox', password: '********', hasTotp: true }],
+      facts: [{ kind: 'licence', seats: 5, expiresOn: '2027-01-31' }],
+    });
+    expect(dossier.body).not.toContain(PASSWORD);
+    expect(dossier.body).not.toContain(SEED);
+
+    // Nothing of the dossier is readable in the database; the key is the dossier's own.
+    const everything = await dumpWholeDatabase(database.ownerUrl);
+    for (const plain of [
+      PASSWORD,
+      SEED,
+      'MFC-L3770CDW',
+      'prn-onthaal',
+      'info-verstraete',
+      'Business Standard',
+    ])
+      expect(everything.toLowerCase()).not.toContain(plain.toLowerCase());
+    const keys = await runAsOwner<{ owner_kind: string }>(
+      database.keystoreOwnerUrl,
+      "select owner_kind from data_keys where tenant_id = $1 and owner_ref = $2 and wrapped is not null and owner_kind in ('subject', 'dossier') order by owner_kind",
+      [voxtra.tenantId, String(subjectId)],
+    );
+    expect(keys.rows.map((row) => row.owner_kind)).toEqual(['dossier', 'subject']);
+
+    // Exact-match search on normalised hostname and serial, across customers.
+    const byHost = await call(technician, 'GET', '/api/v1/dossier/assets?hostname=prn-onthaal');
+    expect(byHost.json<{ items: Array<{ assetId: number }> }>().items.map((item) => item.assetId)).toEqual([
+      assetId,
+    ]);
+    const bySerial = await call(technician, 'GET', '/api/v1/dossier/assets?serial=e78123a45');
+    expect(bySerial.json<{ items: Array<{ assetId: number }> }>().items.map((item) => item.assetId)).toEqual([
+      assetId,
+    ]);
+    expect((await call(technician, 'GET', '/api/v1/dossier/assets?serial=nope')).json()).toEqual({
+      items: [],
+    });
+
+    // Bad input: a clear 400 naming the field, nothing written.
+    const before = await owner<{ n: number }>('select count(*)::int as n from dossier_credentials');
+    const bad = await call(technician, 'POST', `/api/v1/customers/${subjectId}/dossier/credentials`, {
+      system: 'VPN',
+      totpSeed: 'not base32!',
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ code: 'validation_failed' });
+    expect(bad.body).not.toContain('not base32');
+    expect(await owner('select count(*)::int as n from dossier_credentials')).toEqual(before);
+  });
+
+  it('VX-4: only a technician with a typed reason and a second factor from the last 5 minutes may reveal a secret; every other role, a missing reason or a stale factor is refused, and all of it is audited', async () => {
+    const { subjectId, credentialId } = await customerWithDossier('Desmet', 'pc-desmet');
+    const start = await auditHead(voxtra);
+
+    // A fresh second factor (the login's, seconds ago) and a reason: the secret.
+    const allowed = await reveal(technician, credentialId, { field: 'password', reason: REASON });
+    expect(allowed.statusCode, allowed.body).toBe(200);
+    expect(allowed.headers['cache-control']).toBe('no-store');
+    expect(allowed.json()).toEqual({ field: 'password', value: PASSWORD });
+
+    // No reason, or one too short: refused, audited.
+    const noReason = await reveal(technician, credentialId, { field: 'password' });
+    expect(noReason.statusCode).toBe(400);
+    expect(noReason.json()).toMatchObject({
+      code: 'validation_failed',
+      details: { issues: [{ path: 'body/reason' }] },
+    });
+    expect(
+      (await reveal(technician, credentialId, { field: 'password', reason: 'because' })).statusCode,
+    ).toBe(400);
+
+    // Every other role of the Voxtra policy, each with a reason (and a second factor where the role has one).
+    for (const role of ['admin', 'privacy_officer', 'sales', 'billing', 'support']) {
+      const session = await loginAs(app, kernel, voxtra, role);
+      const refused = await reveal(session, credentialId, { field: 'password', reason: REASON });
+      expect(refused.statusCode, role).toBe(403);
+      expect(refused.json(), role).toMatchObject({ code: 'role_not_allowed' });
+      expect(refused.body).not.toContain(PASSWORD);
+      // Not even the masked dossier.
+      const dossier = await call(session, 'GET', `/api/v1/customers/${subjectId}/dossier`);
+      expect(dossier.statusCode, role).toBe(403);
+    }
+
+    // Six minutes later the second factor is stale: refused until a step-up.
+    clock.advance(6 * 60 * 1000);
+    const stale = await reveal(technician, credentialId, { field: 'totpSeed', reason: REASON });
+    expect(stale.statusCode).toBe(403);
+    expect(stale.json()).toMatchObject({ code: 'step_up_required' });
+    const wrong = await call(technician, 'POST', '/api/v1/auth/mfa/step-up', { code: '000000' });
+    expect(wrong.statusCode).toBe(403);
+    const stepUp = await call(technician, 'POST', '/api/v1/auth/mfa/step-up', {
+      code: await totpCode(kernel, technician.totpSecret ?? ''),
+    });
+    expect(stepUp.statusCode, stepUp.body).toBe(200);
+    const seed = await reveal(technician, credentialId, { field: 'totpSeed', reason: REASON });
+    expect(seed.statusCode, seed.body).toBe(200);
+    expect(seed.json()).toEqual({ field: 'totpSeed', value: SEED });
+
+    const entries = (await auditSince(voxtra, start)).filter((entry) => entry.action.startsWith('dossier.'));
+    expect(entries.map((entry) => [entry.action, entry.role, entry.decision, entry.reason])).toEqual([
+      ['dossier.reveal', 'technician', 'allowed', `password revealed: ${REASON}`],
+      ['dossier.reveal', 'technician', 'denied', 'reason_missing'],
+      ['dossier.reveal', 'technician', 'denied', 'reason_missing'],
+      ['dossier.reveal', 'technician', 'denied', 'second_factor_stale'],
+      ['dossier.reveal', 'technician', 'allowed', `TOTP seed revealed: ${REASON}`],
+    ]);
+    const gate = (await auditSince(voxtra, start)).filter(
+      (entry) => entry.action === 'read' && entry.decision === 'denied',
+    );
+    expect(gate.map((entry) => [entry.role, entry.reason])).toEqual(
+      expect.arrayContaining([
+        ['admin', 'role_not_allowed'],
+        ['privacy_officer', 'role_not_allowed'],
+        ['sales', 'role_not_allowed'],
+        ['billing', 'role_not_allowed'],
+        ['support', 'role_not_allowed'],
+      ]),
+    );
+    expect(
+      (await auditSince(voxtra, start))
+        .filter((entry) => entry.action === 'login.step-up')
+        .map((entry) => entry.decision),
+    ).toEqual(['denied', 'allowed']);
+    const log = await dumpWholeDatabase(database.ownerUrl);
+    expect(log).not.toContain(PASSWORD);
+    expect(log).not.toContain(SEED);
+  });
+
+  it('VX-4: the current TOTP code is shown without the seed, under the same rule, audited', async () => {
+    const { credentialId } = await customerWithDossier('Claeys', 'nas-claeys');
+    const step = await call(technician, 'POST', '/api/v1/auth/mfa/step-up', {
+      code: await totpCode(kernel, technician.totpSecret ?? '', 30),
+    });
+    // The code of the next step also proves the factor (one step of clock drift is allowed).
+    expect(step.statusCode, step.body).toBe(200);
+    const start = await auditHead(voxtra);
+    const shown = await call(technician, 'POST', `/api/v1/dossier/credentials/${credentialId}/totp-code`, {
+      reason: 'log in to the customer admin portal for ticket T-4712',
+    });
+    expect(shown.statusCode, shown.body).toBe(200);
+    const epoch = Math.floor(clock.now().getTime() / 1000);
+    expect(shown.json()).toEqual({
+      code: await generate({ secret: SEED, epoch }),
+      validForSeconds: 30 - (epoch % 30),
+    });
+    expect(shown.body).not.toContain(SEED);
+    const refused = await call(sales, 'POST', `/api/v1/dossier/credentials/${credentialId}/totp-code`, {
+      reason: 'log in to the customer admin portal',
+    });
+    expect(refused.statusCode).toBe(403);
+    const entries = (await auditSince(voxtra, start)).filter((entry) => entry.action === 'dossier.totp-code');
+    expect(entries).toEqual([
+      expect.objectContaining({
+        role: 'technician',
+        decision: 'allowed',
+        reason: 'TOTP code shown: log in to the customer admin portal for ticket T-4712',
+      }),
+    ]);
+  });
+
+  it('VX-4: VoiceKing keeps no technical dossier: its routes answer a clear 403 and store nothing', async () => {
+    const vkTechnician = await loginAs(app, kernel, voiceking, 'technician');
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/v1/customers/1/dossier/assets',
+      headers: { cookie: vkTechnician.cookie, 'x-csrf-token': vkTechnician.csrfToken },
+      payload: { kind: 'printer' },
+    });
+    expect(response.statusCode).toBe(403);
+    const problem = response.json<{ code: string; detail: string }>();
+    expect(problem.code).toBe('purpose_not_allowed');
+    expect(problem.detail).toContain('no technical dossier');
+    expect(
+      await owner('select count(*)::int as n from dossier_assets where tenant_id = $1', [voiceking.tenantId]),
+    ).toEqual([{ n: 0 }]);
+  });
+
+  it("a technician of another tenant cannot read this tenant's dossier", async () => {
+    const { subjectId } = await customerWithDossier('Maes', 'fw-maes');
+    const other = await createPolicyTenant(kernel, 'voxtra');
+    const foreign = await loginAs(app, kernel, other, 'technician');
+    const response = await call(foreign, 'GET', `/api/v1/customers/${subjectId}/dossier`);
+    expect(response.statusCode).toBe(404);
+    expect(response.body).not.toContain('Brother');
+  });
+});
+
+describe('erasure on written termination (VX-7)', () => {
+  it('VX-7: a written termination over HTTP erases the dossier at once; a dump taken before cannot be decrypted, the invoices stay readable', async () => {
+    const { subjectId, credentialId } = await customerWithDossier('Wouters', 'srv-wouters');
+    const contractId = await startContract(kernel, voxtra, subjectId, {
+      startDate: '2026-10-01',
+      lines: [{ productId: subscription }],
+    });
+    const run = await call(billing, 'POST', '/api/v1/invoice-runs', {
+      period: '2026-10',
+      callsPurpose: 'call_billing',
+    });
+    expect(run.statusCode, run.body).toBe(200);
+    const invoices = await call(billing, 'GET', '/api/v1/invoices?period=2026-10', undefined, {
+      'x-kluis-purpose': 'invoicing',
+    });
+    const invoice = invoices
+      .json<{ items: Array<{ invoiceId: number; subjectId: number }> }>()
+      .items.find((item) => item.subjectId === subjectId);
+    if (!invoice) throw new Error('no invoice for the customer');
+
+    // The backup, taken before the termination.
+    const tables = [
+      'tenants',
+      'tenant_policies',
+      'data_subjects',
+      'people',
+      'dossier_assets',
+      'dossier_credentials',
+      'dossier_facts',
+    ];
+    const backup = await dumpTables(database.ownerUrl, tables);
+    expect(backup.get('dossier_credentials')).toContain(String(credentialId));
+    const start = await auditHead(voxtra);
+
+    const terminated = await call(sales, 'POST', `/api/v1/contracts/${contractId}/terminate`, {
+      terminatedOn: '2026-11-30',
+      channel: 'written',
+      reasonCode: 'moved_abroad',
+    });
+    expect(terminated.statusCode, terminated.body).toBe(200);
+
+    // At once: rows gone, key destroyed, certificate in the audit log.
+    for (const table of ['dossier_assets', 'dossier_credentials', 'dossier_facts'])
+      expect(
+        await owner(`select count(*)::int as n from ${table} where subject_id = $1`, [subjectId]),
+      ).toEqual([{ n: 0 }]);
+    const key = await runAsOwner<{ wrapped: Buffer | null; destroyed_at: Date | null }>(
+      database.keystoreOwnerUrl,
+      "select wrapped, destroyed_at from data_keys where tenant_id = $1 and owner_kind = 'dossier' and owner_ref = $2",
+      [voxtra.tenantId, String(subjectId)],
+    );
+    expect(key.rows.map((row) => [row.wrapped, row.destroyed_at instanceof Date])).toEqual([[null, true]]);
+    const entries = (await auditSince(voxtra, start)).filter((entry) =>
+      ['key.destroy', 'dossier.erase'].includes(entry.action),
+    );
+    expect(entries).toEqual([
+      expect.objectContaining({ action: 'key.destroy', decision: 'allowed', reason: 'crypto_shredded' }),
+      expect.objectContaining({
+        action: 'dossier.erase',
+        decision: 'allowed',
+        reason:
+          'certificate: technical dossier erased on written termination; removed 1 assets, 1 credentials, 1 network facts and licences; dossier key destroyed',
+      }),
+    ]);
+    const gone = await call(technician, 'GET', `/api/v1/customers/${subjectId}/dossier`);
+    expect(gone.json()).toMatchObject({ assets: [], credentials: [], facts: [] });
+
+    // The invoice stays readable for accounting: the customer's own key was not touched.
+    const kept = await call(billing, 'GET', `/api/v1/invoices/${invoice.invoiceId}/html`);
+    expect(kept.statusCode).toBe(200);
+    expect(kept.body).toContain('Wouters');
+
+    // The backup restored next to the current key store: the dumped ciphertexts cannot be decrypted.
+    const restoredName = `${database.name}_restored`;
+    const serverUrl = inject('serverUrl');
+    await runAsOwner(serverUrl, `create database ${restoredName} template kluis_template`);
+    const { db: restoredDb } = createAppDb({
+      connectionString: withDatabase(serverUrl, restoredName),
+      assumeAppRole: true,
+      logger: testLogger,
+    });
+    try {
+      await restoreTables(withDatabase(serverUrl, restoredName), backup, tables);
+      const restored = createKernel({
+        db: restoredDb,
+        keystore: database.keystore,
+        kms: new LocalKeyManagementService(masterKey),
+        clock,
+      });
+      await expect(
+        revealSecret(
+          restored,
+          {
+            tenantId: voxtra.tenantId,
+            actor: { kind: 'staff', staffId: technician.staffId, role: 'technician' },
+            purpose: 'technical_dossier',
+            secondFactorAt: clock.now(),
+          },
+          credentialId,
+          { field: 'password', reason: 'restore test after the termination' },
+        ),
+      ).rejects.toMatchObject({ code: 'subject_erased' });
+    } finally {
+      await restoredDb.destroy();
+      await runAsOwner(serverUrl, `drop database ${restoredName} with (force)`);
+    }
+  });
+
+  it('VX-7: while another contract still runs, a written termination keeps the dossier (audited deferral); the termination that ends the relation erases it', async () => {
+    const { subjectId } = await customerWithDossier('Jacobs', 'ap-jacobs');
+    const first = await startContract(kernel, voxtra, subjectId, {
+      startDate: '2026-10-01',
+      lines: [{ productId: subscription }],
+    });
+    const second = await startContract(kernel, voxtra, subjectId, {
+      startDate: '2026-10-01',
+      lines: [{ productId: subscription }],
+    });
+    const start = await auditHead(voxtra);
+    const written = await call(sales, 'POST', `/api/v1/contracts/${first}/terminate`, {
+      terminatedOn: '2026-11-30',
+      channel: 'written',
+      reasonCode: 'fewer_lines',
+    });
+    expect(written.statusCode, written.body).toBe(200);
+    expect(
+      await owner('select count(*)::int as n from dossier_credentials where subject_id = $1', [subjectId]),
+    ).toEqual([{ n: 1 }]);
+    expect((await auditSince(voxtra, start)).map((entry) => entry.action)).toContain(
+      'dossier.erase.deferred',
+    );
+
+    // The last contract ends by phone: the written notice on record still ends the dossier.
+    const last = await call(sales, 'POST', `/api/v1/contracts/${second}/terminate`, {
+      terminatedOn: '2026-12-31',
+      channel: 'phone',
+      reasonCode: 'moved_abroad',
+    });
+    expect(last.statusCode, last.body).toBe(200);
+    expect(
+      await owner('select count(*)::int as n from dossier_credentials where subject_id = $1', [subjectId]),
+    ).toEqual([{ n: 0 }]);
+    expect((await auditSince(voxtra, start)).map((entry) => entry.action)).toContain('dossier.erase');
+  });
+});

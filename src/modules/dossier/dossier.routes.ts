@@ -1,0 +1,225 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { requireStaff, staffOf } from '../../http/auth.js';
+import { purposeOf } from '../../http/purpose.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import {
+  assetSchema,
+  credentialSchema,
+  dossierSchema,
+  factSchema,
+  presentAsset,
+  presentCredential,
+  presentDossier,
+  presentFact,
+} from './dossier.presenter.js';
+import {
+  createAsset,
+  createAssetInputSchema,
+  createCredential,
+  createCredentialInputSchema,
+  createFact,
+  createFactInputSchema,
+  assertDossierKept,
+  getDossier,
+  searchAssets,
+} from './dossier.service.js';
+import {
+  revealInputSchema,
+  revealSecret,
+  showTotpCode,
+  totpCodeInputSchema,
+  type RevealContext,
+} from './reveal.service.js';
+
+const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const TAGS = ['dossier'];
+
+/**
+ * Who acts, under the purpose declared in the x-kluis-purpose header (never substituted,
+ * decision 0061), and when their session last proved a second factor. A tenant whose policy
+ * keeps no dossier is told so first. Plain data for the services.
+ */
+async function contextOf(kernel: Kernel, request: FastifyRequest): Promise<RevealContext> {
+  const staff = staffOf(request);
+  await assertDossierKept(kernel, staff.tenantId);
+  return {
+    tenantId: staff.tenantId,
+    actor: { kind: 'staff', staffId: staff.staffId, role: staff.role },
+    purpose: purposeOf(request),
+    requestId: request.id,
+    secondFactorAt: staff.secondFactorAt,
+  };
+}
+
+/** A revealed secret must not linger in a cache. */
+const noStore = (reply: FastifyReply): void => void reply.header('cache-control', 'no-store');
+
+/** The technical dossier and credentials vault (VX-4), under /api/v1/. */
+export function registerDossierRoutes(app: FastifyInstance, kernel: Kernel): void {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  const onRequest = requireStaff(kernel);
+  const customer = z.object({ subjectId: id });
+
+  typed.get(
+    '/api/v1/customers/:subjectId/dossier',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'A customer’s technical dossier: assets, network facts, licences, credentials (secrets masked)',
+        tags: TAGS,
+        operationId: 'getDossier',
+        params: customer,
+        response: { 200: dossierSchema },
+      },
+    },
+    async (request, reply) => {
+      noStore(reply);
+      return presentDossier(
+        await getDossier(kernel, await contextOf(kernel, request), request.params.subjectId),
+      );
+    },
+  );
+  typed.post(
+    '/api/v1/customers/:subjectId/dossier/assets',
+    {
+      onRequest,
+      schema: {
+        summary: 'Add an asset (kind, brand, model, serial, location, hostname, IP, dates, notes)',
+        tags: TAGS,
+        operationId: 'createDossierAsset',
+        params: customer,
+        body: createAssetInputSchema,
+        response: { 201: assetSchema },
+      },
+    },
+    async (request, reply) => {
+      const asset = await createAsset(
+        kernel,
+        await contextOf(kernel, request),
+        request.params.subjectId,
+        request.body,
+      );
+      return reply.status(201).send(presentAsset(asset));
+    },
+  );
+  typed.post(
+    '/api/v1/customers/:subjectId/dossier/credentials',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'Add a credential (system, URL, username, password, TOTP seed, notes); secrets are never shown back',
+        tags: TAGS,
+        operationId: 'createDossierCredential',
+        params: customer,
+        body: createCredentialInputSchema,
+        response: { 201: credentialSchema },
+      },
+    },
+    async (request, reply) => {
+      const credential = await createCredential(
+        kernel,
+        await contextOf(kernel, request),
+        request.params.subjectId,
+        request.body,
+      );
+      return reply.status(201).send(presentCredential(credential));
+    },
+  );
+  typed.post(
+    '/api/v1/customers/:subjectId/dossier/facts',
+    {
+      onRequest,
+      schema: {
+        summary: 'Add a network fact or a licence',
+        tags: TAGS,
+        operationId: 'createDossierFact',
+        params: customer,
+        body: createFactInputSchema,
+        response: { 201: factSchema },
+      },
+    },
+    async (request, reply) => {
+      const fact = await createFact(
+        kernel,
+        await contextOf(kernel, request),
+        request.params.subjectId,
+        request.body,
+      );
+      return reply.status(201).send(presentFact(fact));
+    },
+  );
+  typed.get(
+    '/api/v1/dossier/assets',
+    {
+      onRequest,
+      schema: {
+        summary: 'Find assets by exact hostname or serial number, across customers',
+        tags: TAGS,
+        operationId: 'searchDossierAssets',
+        querystring: z
+          .object({
+            hostname: z.string().min(1).max(253).optional(),
+            serial: z.string().min(1).max(100).optional(),
+          })
+          .strict(),
+        response: { 200: z.object({ items: z.array(assetSchema) }) },
+      },
+    },
+    async (request, reply) => {
+      noStore(reply);
+      const items = await searchAssets(kernel, await contextOf(kernel, request), request.query);
+      return { items: items.map(presentAsset) };
+    },
+  );
+  typed.post(
+    '/api/v1/dossier/credentials/:credentialId/reveal',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'Reveal a password or TOTP seed: technician only, with a typed reason and a second factor from the last 5 minutes; audited',
+        tags: TAGS,
+        operationId: 'revealDossierSecret',
+        params: z.object({ credentialId: id }),
+        body: revealInputSchema,
+        response: { 200: z.object({ field: z.enum(['password', 'totpSeed']), value: z.string() }) },
+      },
+    },
+    async (request, reply) => {
+      noStore(reply);
+      return revealSecret(
+        kernel,
+        await contextOf(kernel, request),
+        request.params.credentialId,
+        request.body,
+      );
+    },
+  );
+  typed.post(
+    '/api/v1/dossier/credentials/:credentialId/totp-code',
+    {
+      onRequest,
+      schema: {
+        summary: 'The current TOTP code of a credential, without its seed; same rule and audit as a reveal',
+        tags: TAGS,
+        operationId: 'showDossierTotpCode',
+        params: z.object({ credentialId: id }),
+        body: totpCodeInputSchema,
+        response: { 200: z.object({ code: z.string(), validForSeconds: z.number().int() }) },
+      },
+    },
+    async (request, reply) => {
+      noStore(reply);
+      return showTotpCode(
+        kernel,
+        await contextOf(kernel, request),
+        request.params.credentialId,
+        request.body,
+      );
+    },
+  );
+}

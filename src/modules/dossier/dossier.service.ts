@@ -1,0 +1,276 @@
+import { z } from 'zod';
+import type { AuditedTx } from '../../kernel/audit/index.js';
+import { type AccessAction, type Actor, type Grant } from '../../kernel/gate/gate.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import type { Policy } from '../../kernel/policy/policy.schema.js';
+import { AppError, notFoundError } from '../../platform/errors.js';
+import { parseInput } from '../../platform/validation.js';
+import { DOSSIER_CATEGORIES as C } from './datamap.js';
+import {
+  findAssetOwners,
+  insertAsset,
+  insertCredential,
+  insertFact,
+  selectAssets,
+  selectCredentials,
+  selectFacts,
+  type AssetRecord,
+  type CredentialRecord,
+  type FactRecord,
+} from './dossier.repository.js';
+
+/** Who acts, for what: plain data, never an HTTP request. */
+export interface DossierContext {
+  tenantId: number;
+  actor: Actor;
+  purpose: string;
+  requestId?: string;
+}
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+const optionalText = (max: number) => text(max).nullable().default(null);
+const isoDate = z.iso.date('expected a date as YYYY-MM-DD').nullable().default(null);
+
+export const createAssetInputSchema = z
+  .object({
+    kind: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,39}$/, 'a lowercase key such as printer, laptop, router')
+      .default('other'),
+    brand: optionalText(100),
+    model: optionalText(100),
+    serial: optionalText(100),
+    location: optionalText(200),
+    hostname: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/, 'a host name (letters, digits, dots, dashes)')
+      .nullable()
+      .default(null),
+    ipAddress: z.union([z.ipv4(), z.ipv6()]).nullable().default(null),
+    purchasedOn: isoDate,
+    warrantyUntil: isoDate,
+    notes: optionalText(2000),
+  })
+  .strict();
+export type CreateAssetInput = z.input<typeof createAssetInputSchema>;
+
+const base32 = z
+  .string()
+  .transform((value) => value.replace(/[\s-]/g, '').toUpperCase())
+  .pipe(z.string().regex(/^[A-Z2-7]{16,128}=*$/, 'a Base32 TOTP seed (16-128 characters)'));
+
+export const createCredentialInputSchema = z
+  .object({
+    system: text(200),
+    url: z.url().max(2000).nullable().default(null),
+    username: optionalText(200),
+    password: z.string().min(1).max(1000).nullable().default(null),
+    totpSeed: base32.nullable().default(null),
+    notes: optionalText(2000),
+  })
+  .strict();
+export type CreateCredentialInput = z.input<typeof createCredentialInputSchema>;
+
+export const createFactInputSchema = z
+  .object({
+    kind: z.enum(['network', 'licence']),
+    label: text(200),
+    value: optionalText(1000),
+    seats: z.number().int().min(1).max(1_000_000).nullable().default(null),
+    expiresOn: isoDate,
+    notes: optionalText(2000),
+  })
+  .strict();
+export type CreateFactInput = z.input<typeof createFactInputSchema>;
+
+export interface Dossier {
+  subjectId: number;
+  assets: AssetRecord[];
+  credentials: CredentialRecord[];
+  facts: FactRecord[];
+}
+
+/** The purposes of a policy that cover the whole dossier (Voxtra: technical_dossier). */
+export function dossierPurposes(policy: Policy): string[] {
+  return Object.entries(policy.purposes)
+    .filter(
+      ([, purpose]) => purpose.categories.includes(C.asset) && purpose.categories.includes(C.credential),
+    )
+    .map(([key]) => key);
+}
+
+/**
+ * A tenant whose policy keeps no technical dossier (VoiceKing: no purpose covers the dossier's
+ * categories) answers a clear refusal on every dossier route.
+ */
+export async function assertDossierKept(kernel: Kernel, tenantId: number): Promise<void> {
+  const { policy } = await kernel.policies.current(tenantId);
+  if (dossierPurposes(policy).length === 0) {
+    throw new AppError('purpose_not_allowed', 'the policy keeps no technical dossier', {
+      publicMessage:
+        "this tenant's privacy policy keeps no technical dossier (no purpose covers kluis.dossier.*)",
+    });
+  }
+}
+
+export function staffIdOf(actor: Actor): number | null {
+  return actor.kind === 'staff' ? actor.staffId : null;
+}
+
+export function auditRole(actor: Actor): string | null {
+  return actor.kind === 'staff' ? actor.role : actor.kind === 'subject' ? 'data_subject' : null;
+}
+
+export function requestIdOf(context: DossierContext): { requestId?: string } {
+  return context.requestId ? { requestId: context.requestId } : {};
+}
+
+export async function authorizeDossier(
+  kernel: Kernel,
+  atx: AuditedTx,
+  context: DossierContext,
+  action: AccessAction,
+  categories: readonly string[],
+  subjectIds: readonly number[],
+): Promise<Grant> {
+  return kernel.gate.authorize(atx, context.actor, {
+    purpose: context.purpose,
+    action,
+    categories,
+    subjectIds,
+    ...requestIdOf(context),
+  });
+}
+
+/** A restored copy of erased rows decrypts to nothing: say so rather than show empty records. */
+export function shreddedError(): AppError {
+  return new AppError('subject_erased', 'dossier key destroyed', {
+    publicMessage: 'this technical dossier was erased: its key no longer exists (VX-7)',
+  });
+}
+
+/** Adds an asset (kluis.dossier.asset, write), every field under the dossier key. */
+export async function createAsset(
+  kernel: Kernel,
+  context: DossierContext,
+  subjectId: number,
+  input: CreateAssetInput,
+): Promise<AssetRecord> {
+  const details = parseInput(createAssetInputSchema, input);
+  const at = kernel.clock.now();
+  return kernel.transact(context.tenantId, async (atx) => {
+    const grant = await authorizeDossier(kernel, atx, context, 'write', [C.asset], [subjectId]);
+    const assetId = await insertAsset(atx.tx, grant, {
+      subjectId,
+      details,
+      staffId: staffIdOf(context.actor),
+      at,
+    });
+    const [record] = await selectAssets(atx.tx, grant, { assetIds: [assetId] });
+    if (!record) throw new AppError('internal', 'inserted asset not found');
+    return record;
+  });
+}
+
+/** Adds a credential (kluis.dossier.credential, write); password and TOTP seed are secrets. */
+export async function createCredential(
+  kernel: Kernel,
+  context: DossierContext,
+  subjectId: number,
+  input: CreateCredentialInput,
+): Promise<CredentialRecord> {
+  const data = parseInput(createCredentialInputSchema, input);
+  const at = kernel.clock.now();
+  return kernel.transact(context.tenantId, async (atx) => {
+    const grant = await authorizeDossier(kernel, atx, context, 'write', [C.credential], [subjectId]);
+    const credentialId = await insertCredential(atx.tx, grant, {
+      subjectId,
+      details: { system: data.system, url: data.url, username: data.username, notes: data.notes },
+      password: data.password,
+      totpSeed: data.totpSeed,
+      staffId: staffIdOf(context.actor),
+      at,
+    });
+    const record = (await selectCredentials(atx.tx, grant, subjectId)).find(
+      (candidate) => candidate.credentialId === credentialId,
+    );
+    if (!record) throw new AppError('internal', 'inserted credential not found');
+    return record;
+  });
+}
+
+/** Adds a network fact or a licence (kluis.dossier.asset, write). */
+export async function createFact(
+  kernel: Kernel,
+  context: DossierContext,
+  subjectId: number,
+  input: CreateFactInput,
+): Promise<FactRecord> {
+  const details = parseInput(createFactInputSchema, input);
+  const at = kernel.clock.now();
+  return kernel.transact(context.tenantId, async (atx) => {
+    const grant = await authorizeDossier(kernel, atx, context, 'write', [C.asset], [subjectId]);
+    const factId = await insertFact(atx.tx, grant, {
+      subjectId,
+      details,
+      staffId: staffIdOf(context.actor),
+      at,
+    });
+    const record = (await selectFacts(atx.tx, grant, subjectId)).find(
+      (candidate) => candidate.factId === factId,
+    );
+    if (!record) throw new AppError('internal', 'inserted fact not found');
+    return record;
+  });
+}
+
+/**
+ * A customer's dossier (kluis.dossier.asset and kluis.dossier.credential, read): assets, network
+ * facts, licences and credentials with their secrets masked (revealing one is its own use case).
+ */
+export async function getDossier(
+  kernel: Kernel,
+  context: DossierContext,
+  subjectId: number,
+): Promise<Dossier> {
+  return kernel.transact(context.tenantId, async (atx) => {
+    const grant = await authorizeDossier(kernel, atx, context, 'read', [C.asset, C.credential], [subjectId]);
+    const dossier = {
+      subjectId,
+      assets: await selectAssets(atx.tx, grant, { subjectId }),
+      credentials: await selectCredentials(atx.tx, grant, subjectId),
+      facts: await selectFacts(atx.tx, grant, subjectId),
+    };
+    const rows = [...dossier.assets, ...dossier.credentials, ...dossier.facts];
+    if (rows.some((row) => row.details === null)) throw shreddedError();
+    return dossier;
+  });
+}
+
+/**
+ * Assets whose hostname or serial number matches exactly, across customers (blind indexes; no
+ * table is decrypted to search). One gate decision for the search, one for the customers found.
+ */
+export async function searchAssets(
+  kernel: Kernel,
+  context: DossierContext,
+  search: { hostname?: string | undefined; serial?: string | undefined },
+): Promise<AssetRecord[]> {
+  if (search.hostname === undefined && search.serial === undefined)
+    throw new AppError('validation_failed', 'no search term', {
+      publicMessage: 'give hostname or serial (exact match)',
+    });
+  return kernel.transact(context.tenantId, async (atx) => {
+    const searchGrant = await authorizeDossier(kernel, atx, context, 'read', [C.asset], []);
+    const found = await findAssetOwners(atx.tx, searchGrant, search);
+    if (found.length === 0) return [];
+    const subjectIds = [...new Set(found.map((row) => row.subjectId))];
+    const grant = await authorizeDossier(kernel, atx, context, 'read', [C.asset], subjectIds);
+    const records = await selectAssets(atx.tx, grant, { assetIds: found.map((row) => row.assetId) });
+    if (records.some((row) => row.details === null)) throw shreddedError();
+    return records;
+  });
+}
+
+export { notFoundError };

@@ -1,0 +1,33 @@
+import type { ColumnType, Generated } from 'kysely';
+
+interface DossierRowBase {
+  tenant_id: number;
+  subject_id: number;
+  /** JSON of the non-secret fields, encrypted under the dossier key. */
+  details_enc: Buffer;
+  created_by_staff_id: number | null;
+  created_at: ColumnType<Date, Date, never>;
+  updated_at: Date;
+}
+
+export interface DossierAssetsTable extends DossierRowBase {
+  asset_id: Generated<number>;
+  hostname_bidx: Buffer | null;
+  serial_bidx: Buffer | null;
+}
+
+export interface DossierCredentialsTable extends DossierRowBase {
+  credential_id: Generated<number>;
+  password_enc: Buffer | null;
+  totp_seed_enc: Buffer | null;
+}
+
+export interface DossierFactsTable extends DossierRowBase {
+  fact_id: Generated<number>;
+}
+
+export interface DossierTables {
+  dossier_assets: DossierAssetsTable;
+  dossier_credentials: DossierCredentialsTable;
+  dossier_facts: DossierFactsTable;
+}

@@ -1,0 +1,217 @@
+import { generate } from 'otplib';
+import { z } from 'zod';
+import type { AuditEvent } from '../../kernel/audit/index.js';
+import { auditActor } from '../../kernel/gate/gate.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { AppError, notFoundError } from '../../platform/errors.js';
+import { parseInput } from '../../platform/validation.js';
+import { DOSSIER_CATEGORIES as C } from './datamap.js';
+import { selectCredentialOwner, selectSecret, type SecretField } from './dossier.repository.js';
+import {
+  auditRole,
+  authorizeDossier,
+  requestIdOf,
+  shreddedError,
+  type DossierContext,
+} from './dossier.service.js';
+
+/** How recent the second factor must be to reveal a secret (VX-4 step-up). */
+export const STEP_UP_MAX_AGE_MS = 5 * 60 * 1000;
+export const REASON_MIN = 10;
+export const REASON_MAX = 200;
+const TOTP_PERIOD_S = 30;
+
+/** A reveal is asked by someone who proved a second factor at `secondFactorAt` (null: never). */
+export interface RevealContext extends DossierContext {
+  secondFactorAt: Date | null;
+}
+
+export const revealInputSchema = z
+  .object({
+    field: z.enum(['password', 'totpSeed']),
+    // Checked by the reveal rule (refusals are audited), not by the schema.
+    reason: z.string().max(1000).optional(),
+  })
+  .strict();
+export const totpCodeInputSchema = z.object({ reason: z.string().max(1000).optional() }).strict();
+
+interface Refusal {
+  error: AppError;
+  /** A fixed key for the audit entry. */
+  auditReason: string;
+}
+
+/**
+ * The typed reason goes into the audit entry, so it follows the audit log's rule: no e-mail
+ * address, no long number, no control characters (docs/decisions/0091).
+ */
+export function checkReason(reason: string | undefined): Refusal | string {
+  const trimmed = reason?.trim() ?? '';
+  if (trimmed.length < REASON_MIN || trimmed.length > REASON_MAX) {
+    const message = `reason: say why you need this secret (${REASON_MIN}-${REASON_MAX} characters)`;
+    return {
+      error: new AppError('validation_failed', 'reveal without a reason', {
+        publicMessage: message,
+        details: { issues: [{ path: 'body/reason', message }] },
+      }),
+      auditReason: 'reason_missing',
+    };
+  }
+  if (trimmed.includes('@') || /\d(?:[\s./-]?\d){5,}/.test(trimmed) || /\p{Cc}/u.test(trimmed)) {
+    const message = 'reason: must not contain an e-mail address, a long number or control characters';
+    return {
+      error: new AppError('validation_failed', 'unusable reveal reason', {
+        publicMessage: message,
+        details: { issues: [{ path: 'body/reason', message }] },
+      }),
+      auditReason: 'reason_unusable',
+    };
+  }
+  return trimmed;
+}
+
+export function checkSecondFactor(secondFactorAt: Date | null, now: Date): Refusal | undefined {
+  if (secondFactorAt !== null && now.getTime() - secondFactorAt.getTime() <= STEP_UP_MAX_AGE_MS)
+    return undefined;
+  return {
+    error: new AppError('step_up_required', 'second factor missing or stale', {
+      publicMessage:
+        'revealing a secret needs a second factor from the last 5 minutes: POST /api/v1/auth/mfa/step-up with a fresh code',
+    }),
+    auditReason: secondFactorAt === null ? 'second_factor_missing' : 'second_factor_stale',
+  };
+}
+
+class RevealRefused extends Error {
+  constructor(
+    readonly refusal: Refusal,
+    readonly subjectId: number,
+  ) {
+    super('reveal refused');
+  }
+}
+
+type RevealAction = 'dossier.reveal' | 'dossier.totp-code';
+
+function revealEvent(
+  context: RevealContext,
+  action: RevealAction,
+  subjectId: number,
+  decision: 'allowed' | 'denied',
+  reason: string,
+): AuditEvent {
+  return {
+    actor: auditActor(context.actor),
+    role: auditRole(context.actor),
+    purpose: context.purpose,
+    action,
+    subjectIds: [subjectId],
+    categories: [C.credential],
+    records: 1,
+    decision,
+    reason,
+    ...requestIdOf(context),
+  };
+}
+
+/**
+ * The reveal rule (VX-4): the gate decides the role and purpose (only the technician at Voxtra);
+ * then a reason typed for this reveal and a second factor from the last 5 minutes. Every outcome
+ * is audited with the reason; a refusal after the gate is recorded once the transaction ended.
+ */
+async function withRevealRule<T>(
+  kernel: Kernel,
+  context: RevealContext,
+  credentialId: number,
+  action: RevealAction,
+  rawReason: string | undefined,
+  work: (
+    secret: (field: SecretField) => Promise<string>,
+    reason: string,
+  ) => Promise<{ value: T; audit: string }>,
+): Promise<T> {
+  const now = kernel.clock.now();
+  try {
+    return await kernel.transact(context.tenantId, async (atx) => {
+      const subjectId = await selectCredentialOwner(atx.tx, credentialId);
+      if (subjectId === undefined) throw notFoundError('credential');
+      const grant = await authorizeDossier(kernel, atx, context, 'read', [C.credential], [subjectId]);
+      const factor = checkSecondFactor(context.secondFactorAt, now);
+      if (factor) throw new RevealRefused(factor, subjectId);
+      const reason = checkReason(rawReason);
+      if (typeof reason !== 'string') throw new RevealRefused(reason, subjectId);
+      const secret = async (field: SecretField): Promise<string> => {
+        const found = await selectSecret(atx.tx, grant, credentialId, subjectId, field);
+        if (found.kind === 'shredded') throw shreddedError();
+        if (found.kind === 'absent')
+          throw notFoundError(
+            field === 'password' ? 'password on this credential' : 'TOTP seed on this credential',
+          );
+        return found.value;
+      };
+      const result = await work(secret, reason);
+      atx.audit.record(revealEvent(context, action, subjectId, 'allowed', result.audit));
+      return result.value;
+    });
+  } catch (error) {
+    if (!(error instanceof RevealRefused)) throw error;
+    await kernel.transact(context.tenantId, (atx) => {
+      atx.audit.record(revealEvent(context, action, error.subjectId, 'denied', error.refusal.auditReason));
+      return Promise.resolve();
+    });
+    throw error.refusal.error;
+  }
+}
+
+/**
+ * Reveals one secret of a credential (kluis.dossier.credential, read) under the reveal rule; the
+ * audit entry names the field and the typed reason, never the secret.
+ */
+export async function revealSecret(
+  kernel: Kernel,
+  context: RevealContext,
+  credentialId: number,
+  input: z.input<typeof revealInputSchema>,
+): Promise<{ field: SecretField; value: string }> {
+  const data = parseInput(revealInputSchema, input);
+  return withRevealRule(
+    kernel,
+    context,
+    credentialId,
+    'dossier.reveal',
+    data.reason,
+    async (secret, reason) => ({
+      value: { field: data.field, value: await secret(data.field) },
+      audit: `${data.field === 'password' ? 'password' : 'TOTP seed'} revealed: ${reason}`,
+    }),
+  );
+}
+
+/**
+ * The current TOTP code of a credential, computed from its seed without showing the seed; same
+ * rule and audit as a reveal.
+ */
+export async function showTotpCode(
+  kernel: Kernel,
+  context: RevealContext,
+  credentialId: number,
+  input: z.input<typeof totpCodeInputSchema>,
+): Promise<{ code: string; validForSeconds: number }> {
+  const data = parseInput(totpCodeInputSchema, input);
+  return withRevealRule(
+    kernel,
+    context,
+    credentialId,
+    'dossier.totp-code',
+    data.reason,
+    async (secret, reason) => {
+      const seed = await secret('totpSeed');
+      const epoch = Math.floor(kernel.clock.now().getTime() / 1000);
+      const code = await generate({ secret: seed, epoch, period: TOTP_PERIOD_S });
+      return {
+        value: { code, validForSeconds: TOTP_PERIOD_S - (epoch % TOTP_PERIOD_S) },
+        audit: `TOTP code shown: ${reason}`,
+      };
+    },
+  );
+}
