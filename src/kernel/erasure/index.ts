@@ -11,3 +11,4 @@ export {
 export type { ErasureTables } from './erasure.tables.js';
 export { ErasureJournal } from './erasure-journal.js';
 export { replayErasureJournal, JOURNAL_REPLAY_ACTOR, type ReplayResult } from './erasure-replay.js';
+export { releaseHeldRows } from './release.js';

@@ -294,8 +294,9 @@ function checkActor(purpose: Purpose, actor: Actor, request: AccessRequest): Den
             reason: `role ${actor.role} may not act under purpose ${request.purpose}`,
           };
     case 'subject':
-      // A person acts on their own data only (their rights: access, portability, rectification).
-      return request.subjectIds.every((id) => id === actor.subjectId) && request.action !== 'erase'
+      // A person acts on their own data only (their rights: access, portability, rectification,
+      // and erasure from their own account, VK-23).
+      return request.subjectIds.every((id) => id === actor.subjectId)
         ? undefined
         : { code: 'forbidden', reason: 'a data subject may act on their own data only' };
     case 'system':

@@ -570,6 +570,29 @@ describe('accounting legal hold (VX-8, VK-14)', () => {
       invoices: 1,
       payments: 1,
     });
+    // The purge went through the gate: an audited erase decision of the retention job.
+    const decisions = await runAsOwner(
+      database.ownerUrl,
+      `select actor_kind, actor_id, purpose, action, decision from audit_log
+        where tenant_id = $1 and actor_id = 'invoice-retention' order by seq`,
+      [tenant.tenantId],
+    );
+    expect(decisions.rows).toEqual([
+      {
+        actor_kind: 'system',
+        actor_id: 'invoice-retention',
+        purpose: 'accounting',
+        action: 'store',
+        decision: 'allowed',
+      },
+      {
+        actor_kind: 'system',
+        actor_id: 'invoice-retention',
+        purpose: 'accounting',
+        action: 'retention.erase',
+        decision: 'allowed',
+      },
+    ]);
     const after = await runAsOwner(
       database.ownerUrl,
       'select subject_id, buyer_name, buyer_street, buyer_iban, total_incl_vat_cents from invoices where tenant_id = $1',

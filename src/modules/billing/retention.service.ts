@@ -1,10 +1,14 @@
-import { sql } from 'kysely';
+import { tableMap } from '../../kernel/datamap/free-text.js';
+import { releaseHeldRows } from '../../kernel/erasure/index.js';
+import type { Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { defaultPurpose } from './access.js';
-import { BILLING_CATEGORIES as C } from './datamap.js';
+import { BILLING_CATEGORIES as C, billingDataMap } from './datamap.js';
 import { belgianDate } from './invoice-run.service.js';
+import { selectErasedSubjects } from './invoice.repository.js';
 
 export const INVOICE_RETENTION_ACTOR = { kind: 'system', id: 'invoice-retention' } as const;
+const INVOICE_RETENTION: Actor = { kind: 'system', job: 'invoice-retention' };
 
 export interface InvoiceReleaseResult {
   invoices: number;
@@ -14,8 +18,9 @@ export interface InvoiceReleaseResult {
 /**
  * VX-8 / VK-14: when the accounting hold of a document ends (hold_until, 10 years from 1 January
  * after its date), the party snapshot and the link to the person are nulled on the document and
- * its payments (the data map's `then: null_personal`); the amounts stay, anonymous. One audit
- * entry per sweep. The retention job calls this; `kluis invoices purge` runs it by hand.
+ * its payments (the data map's `then: null_personal`, applied by the kernel's releaseHeldRows under
+ * a store grant of the gate); the amounts stay, anonymous. One gate decision and one summary
+ * audit entry per sweep. The retention job calls this; `kluis invoices purge` runs it by hand.
  */
 export async function releaseExpiredInvoices(
   kernel: Kernel,
@@ -25,40 +30,51 @@ export async function releaseExpiredInvoices(
   const today = options.today ?? belgianDate(kernel.clock.now());
   const purpose = await defaultPurpose(kernel, tenantId, 'accounting');
   return kernel.transact(tenantId, async (atx) => {
-    const invoices = await sql<{ invoice_id: number }>`
-      update invoices set subject_id = null, buyer_name = null, buyer_street = null,
-             buyer_postal_code = null, buyer_city = null, buyer_country = null,
-             buyer_enterprise_number = null, buyer_iban = null, buyer_mandate = null
-       where hold_until <= ${today}::date
-         and (subject_id is not null or buyer_name is not null or buyer_street is not null
-              or buyer_enterprise_number is not null or buyer_iban is not null)
-      returning invoice_id`.execute(atx.tx);
-    const ids = invoices.rows.map((row) => row.invoice_id);
-    const payments =
-      ids.length === 0
-        ? 0
-        : Number(
-            (
-              await atx.tx
-                .updateTable('payments')
-                .set({ subject_id: null })
-                .where('invoice_id', '=', (eb) => eb.fn.any(eb.val(ids)))
-                .where('subject_id', 'is not', null)
-                .executeTakeFirst()
-            ).numUpdatedRows,
-          );
-    if (ids.length > 0) {
-      atx.audit.record({
-        actor: INVOICE_RETENTION_ACTOR,
-        role: null,
-        purpose,
-        action: 'retention.erase',
-        categories: [C.name, C.address, C.bankAccount, C.payment],
-        records: ids.length,
-        decision: 'allowed',
-        reason: 'accounting legal hold ended: party snapshots unlinked',
-      });
-    }
-    return { invoices: ids.length, payments };
+    const due = await atx.tx
+      .selectFrom('invoices')
+      .select(['invoice_id', 'subject_id'])
+      .where('hold_until', '<=', today)
+      .where((eb) =>
+        eb.or([
+          eb('subject_id', 'is not', null),
+          eb('buyer_name', 'is not', null),
+          eb('buyer_street', 'is not', null),
+          eb('buyer_enterprise_number', 'is not', null),
+          eb('buyer_iban', 'is not', null),
+        ]),
+      )
+      .execute();
+    if (due.length === 0) return { invoices: 0, payments: 0 };
+    const ids = due.map((row) => row.invoice_id);
+    const subjects = [...new Set(due.flatMap((row) => (row.subject_id === null ? [] : [row.subject_id])))];
+    const erased = await selectErasedSubjects(atx.tx, subjects);
+    // Through the gate: one `store` decision (the storage life cycle under the hold's own purpose,
+    // not a whole-person erasure) for the sweep, audited with its subjects; those already erased
+    // are past the gate's reach, and their documents are the hold's alone.
+    const grant = await kernel.gate.authorize(atx, INVOICE_RETENTION, {
+      purpose,
+      action: 'store',
+      categories: [C.name, C.address, C.bankAccount, C.payment],
+      subjectIds: subjects.filter((id) => !erased.has(id)),
+    });
+    const invoices = await releaseHeldRows(atx.tx, grant, tableMap(billingDataMap, 'invoices'), {
+      keyColumn: 'invoice_id',
+      keys: ids,
+    });
+    const payments = await releaseHeldRows(atx.tx, grant, tableMap(billingDataMap, 'payments'), {
+      keyColumn: 'invoice_id',
+      keys: ids,
+    });
+    atx.audit.record({
+      actor: INVOICE_RETENTION_ACTOR,
+      role: null,
+      purpose,
+      action: 'retention.erase',
+      categories: [C.name, C.address, C.bankAccount, C.payment],
+      records: invoices,
+      decision: 'allowed',
+      reason: 'accounting legal hold ended: party snapshots unlinked',
+    });
+    return { invoices, payments };
   });
 }

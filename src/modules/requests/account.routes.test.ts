@@ -139,6 +139,18 @@ describe('privacy portal accounts (VK-23, VX-13)', () => {
       [person.subjectId],
     );
     expect(accounts.rowCount).toBe(0);
+    // The person erased themselves: the audit names them (pseudonymised), not a system job.
+    const erasure = await runAsOwner<{ actor_kind: string; action: string }>(
+      database.ownerUrl,
+      `select actor_kind, action from audit_log
+        where tenant_id = $1 and action in ('erase', 'request.erasure', 'request.fulfil') order by seq`,
+      [voxtra.tenantId],
+    );
+    expect(erasure.rows).toEqual([
+      { actor_kind: 'subject', action: 'request.erasure' },
+      { actor_kind: 'subject', action: 'erase' },
+      { actor_kind: 'subject', action: 'request.fulfil' },
+    ]);
     const after = await app.inject({
       method: 'GET',
       url: `/t/${voxtra.slug}/account/data`,

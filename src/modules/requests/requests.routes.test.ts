@@ -384,6 +384,69 @@ describe('free text typed by staff (VK-16)', () => {
   });
 });
 
+describe('the requests module audits what it changes (issue 10)', () => {
+  it('every state change of a request is audited with its actor, and the scan reference is written under a grant for correspondence', async () => {
+    const person = await customer();
+    const registered = await staffCall(officer, 'POST', '/api/v1/requests', {
+      kind: 'restriction',
+      channel: 'letter',
+      subjectId: person.subjectId,
+      scanReference: 'scan-2026-0107',
+    });
+    expect(registered.statusCode).toBe(201);
+    const { requestId } = registered.json<{ requestId: string }>();
+    expect(
+      (await staffCall(officer, 'POST', `/api/v1/requests/${requestId}/verify`, { method: 'id_card_seen' }))
+        .statusCode,
+    ).toBe(200);
+    const extended = await staffCall(officer, 'POST', `/api/v1/requests/${requestId}/extend`, {
+      until: '2026-05-01',
+      reason: 'waiting for the signed form to arrive',
+    });
+    expect(extended.statusCode).toBe(200);
+    expect((await staffCall(officer, 'POST', `/api/v1/requests/${requestId}/fulfil`, {})).statusCode).toBe(
+      200,
+    );
+
+    const other = await customer();
+    const rejected = await staffCall(officer, 'POST', '/api/v1/requests', {
+      kind: 'erasure',
+      channel: 'phone',
+      subjectId: other.subjectId,
+    });
+    const reject = await staffCall(
+      officer,
+      'POST',
+      `/api/v1/requests/${rejected.json<{ requestId: string }>().requestId}/reject`,
+      { reason: 'the caller could not be identified' },
+    );
+    expect(reject.statusCode).toBe(200);
+
+    const audit = await runAsOwner<{
+      actor_kind: string;
+      actor_id: string;
+      action: string;
+      categories: string[] | null;
+    }>(
+      database.ownerUrl,
+      `select actor_kind, actor_id, action, categories from audit_log
+        where tenant_id = $1 and role = 'privacy_officer' and (action like 'request.%' or action = 'write')
+        order by seq`,
+      [voiceking.tenantId],
+    );
+    const staffId = String(officer.staffId);
+    const actions = audit.rows.filter((row) => row.actor_kind === 'staff' && row.actor_id === staffId);
+    expect(actions.map((row) => row.action)).toEqual(
+      expect.arrayContaining(['request.verify', 'request.extend', 'request.fulfil', 'request.reject']),
+    );
+    // Writing the scan reference and the reasons: gate decisions for the correspondence category.
+    const writes = actions.filter(
+      (row) => row.action === 'write' && row.categories?.join() === 'kluis.communication.correspondence',
+    );
+    expect(writes.length).toBeGreaterThanOrEqual(3);
+  });
+});
+
 describe('deadlines (VK-27)', () => {
   it('VK-27: due date, extension with a reason (at most two further months), overdue dashboard and daily reminder', async () => {
     clock.set(new Date('2026-01-31T10:00:00Z'));

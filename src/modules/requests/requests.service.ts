@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { buildAccessReport, streamPortabilityZip } from '../../kernel/access-report/index.js';
 import type { TableDataMap } from '../../kernel/datamap/datamap.js';
 import { eraseSubject } from '../../kernel/erasure/index.js';
-import type { Actor } from '../../kernel/gate/gate.js';
+import { auditActor, type Actor } from '../../kernel/gate/gate.js';
+import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import {
@@ -30,11 +31,62 @@ import {
   type TransferSettings,
   type TransferTarget,
 } from './transfer.js';
-import type { Selectable } from 'kysely';
+import type { Selectable, Updateable } from 'kysely';
 import { countFormPost, DEFAULT_PUBLIC_LIMITS, type AnswerQuanta, type PublicDoorLimits } from './limits.js';
 import type { RequestChannel, RequestKind, RequestState, RightsRequestsTable } from './requests.tables.js';
 
 type RequestRow = Selectable<RightsRequestsTable>;
+
+const CORRESPONDENCE = 'kluis.communication.correspondence';
+
+/**
+ * Every change of a request's state is one audited transaction (`request.<change>`). Values that
+ * are correspondence about the person (reasons staff type) are written under a gate grant for
+ * that category.
+ */
+async function changeRequest(
+  deps: RequestsDeps,
+  tenantId: number,
+  actor: Actor,
+  request: Pick<RequestRow, 'request_id' | 'subject_id'>,
+  change: 'verify' | 'extend' | 'reject',
+  values: Updateable<RightsRequestsTable>,
+  options: { correspondence?: boolean } = {},
+): Promise<void> {
+  await deps.kernel.transact(tenantId, async (atx) => {
+    if (options.correspondence) {
+      const grant = await deps.kernel.gate.authorize(atx, actor, {
+        purpose: RIGHTS_PURPOSE,
+        action: 'write',
+        categories: [CORRESPONDENCE],
+        subjectIds: request.subject_id === null ? [] : [request.subject_id],
+      });
+      grant.assertWritable();
+    }
+    await atx.tx
+      .updateTable('rights_requests')
+      .set(values)
+      .where('request_id', '=', request.request_id)
+      .execute();
+    recordRequestChange(atx, actor, request, change);
+  });
+}
+
+function recordRequestChange(
+  atx: AuditedTx,
+  actor: Actor,
+  request: Pick<RequestRow, 'subject_id'>,
+  change: string,
+): void {
+  atx.audit.record({
+    actor: auditActor(actor),
+    role: actor.kind === 'staff' ? actor.role : null,
+    purpose: RIGHTS_PURPOSE,
+    action: `request.${change}`,
+    ...(request.subject_id === null ? {} : { subjectIds: [request.subject_id] }),
+    decision: 'allowed',
+  });
+}
 
 /** Free text staff type about a request is scanned like notes (VK-16), by the data map. */
 const assertRequestText = (values: Parameters<typeof assertFreeTextAllowed>[1]): void =>
@@ -58,6 +110,7 @@ export interface RequestsDeps {
 /** The purpose under which rights requests are handled; both seed policies declare it. */
 export const RIGHTS_PURPOSE = 'rights_requests';
 const PORTAL: Actor = { kind: 'system', job: 'rights-portal' };
+const SELF = (subjectId: number): Actor => ({ kind: 'subject', subjectId });
 const CODE_TTL_MS = 15 * 60 * 1000;
 const MAX_CODE_ATTEMPTS = 5;
 const DOWNLOAD_TTL_MS = 7 * 24 * 60 * 60 * 1000;
@@ -168,6 +221,7 @@ export async function submitPublicRequest(
   const match = matches.length === 1 ? matches[0] : undefined;
   const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
   const receipt = await insertRequest(deps, tenant, {
+    actor: PORTAL,
     kind: request.kind,
     channel: 'portal',
     subjectId: match?.subjectId ?? null,
@@ -226,6 +280,8 @@ function sendInBackground(
 }
 
 interface NewRequest {
+  /** Who files it: the portal (a system job), the person from their account, or staff. */
+  actor: Actor;
   kind: RequestKind;
   channel: RequestChannel;
   subjectId: number | null;
@@ -247,6 +303,16 @@ async function insertRequest(
   const requestId = randomUUID();
   const statusToken = randomBytes(24).toString('base64url');
   await deps.kernel.transact(tenant.tenantId, async (atx) => {
+    // The scan reference is correspondence about the person: written under a grant for it.
+    if (request.scanReference !== null) {
+      const grant = await deps.kernel.gate.authorize(atx, request.actor, {
+        purpose: RIGHTS_PURPOSE,
+        action: 'write',
+        categories: [CORRESPONDENCE],
+        subjectIds: request.subjectId === null ? [] : [request.subjectId],
+      });
+      grant.assertWritable();
+    }
     await atx.tx
       .insertInto('rights_requests')
       .values({
@@ -269,8 +335,11 @@ async function insertRequest(
     // A message from the person moves their inactivity clock (decision 0095).
     if (request.subjectId) await touchSubjects(atx, [request.subjectId], now);
     atx.audit.record({
-      actor: { kind: 'system', id: `request.${request.channel}` },
-      role: null,
+      actor:
+        request.actor.kind === 'system'
+          ? { kind: 'system', id: `request.${request.channel}` }
+          : auditActor(request.actor),
+      role: request.actor.kind === 'staff' ? request.actor.role : null,
       purpose: RIGHTS_PURPOSE,
       action: `request.${request.kind}`,
       ...(request.subjectId ? { subjectIds: [request.subjectId] } : {}),
@@ -298,46 +367,50 @@ export async function verifyPublicRequest(
     new AppError('validation_failed', 'verification failed', {
       publicMessage: 'the code is wrong or no longer valid',
     });
-  const verified = await withTenant(deps.kernel.db, tenant.tenantId, async (tx) => {
-    const row = await tx
-      .selectFrom('verification_codes')
-      .select(['code_hash', 'expires_at', 'attempts', 'used_at'])
-      .where('request_id', '=', requestId)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!row || row.used_at !== null || row.attempts >= MAX_CODE_ATTEMPTS || row.expires_at <= now)
-      return false;
-    const ok = /^\d{6}$/.test(code) && timingSafeEqual(row.code_hash, sha256(`${requestId}:${code}`));
-    if (!ok) {
+  const verified = await deps.kernel
+    .transact(tenant.tenantId, async (atx) => {
+      const tx = atx.tx;
+      const row = await tx
+        .selectFrom('verification_codes')
+        .select(['code_hash', 'expires_at', 'attempts', 'used_at'])
+        .where('request_id', '=', requestId)
+        .forUpdate()
+        .executeTakeFirst();
+      if (!row || row.used_at !== null || row.attempts >= MAX_CODE_ATTEMPTS || row.expires_at <= now)
+        return false;
+      const ok = /^\d{6}$/.test(code) && timingSafeEqual(row.code_hash, sha256(`${requestId}:${code}`));
+      if (!ok) {
+        await tx
+          .updateTable('verification_codes')
+          .set({ attempts: row.attempts + 1 })
+          .where('request_id', '=', requestId)
+          .execute();
+        return false;
+      }
+      const request = await tx
+        .selectFrom('rights_requests')
+        .select(['subject_id'])
+        .where('request_id', '=', requestId)
+        .executeTakeFirstOrThrow();
+      if (request.subject_id === null) return false;
       await tx
         .updateTable('verification_codes')
-        .set({ attempts: row.attempts + 1 })
+        .set({ used_at: now })
         .where('request_id', '=', requestId)
         .execute();
-      return false;
-    }
-    const request = await tx
-      .selectFrom('rights_requests')
-      .select(['subject_id'])
-      .where('request_id', '=', requestId)
-      .executeTakeFirstOrThrow();
-    if (request.subject_id === null) return false;
-    await tx
-      .updateTable('verification_codes')
-      .set({ used_at: now })
-      .where('request_id', '=', requestId)
-      .execute();
-    await tx
-      .updateTable('rights_requests')
-      .set({ state: 'verified', verified_at: now, verification_method: 'code_to_contact_on_file' })
-      .where('request_id', '=', requestId)
-      .where('state', '=', 'awaiting_verification')
-      .execute();
-    return true;
-  }).catch((error: unknown) => {
-    if (error instanceof Error && /invalid input syntax for type uuid/.test(error.message)) return false;
-    throw error;
-  });
+      await tx
+        .updateTable('rights_requests')
+        .set({ state: 'verified', verified_at: now, verification_method: 'code_to_contact_on_file' })
+        .where('request_id', '=', requestId)
+        .where('state', '=', 'awaiting_verification')
+        .execute();
+      recordRequestChange(atx, PORTAL, request, 'verify');
+      return true;
+    })
+    .catch((error: unknown) => {
+      if (error instanceof Error && /invalid input syntax for type uuid/.test(error.message)) return false;
+      throw error;
+    });
   if (!verified) throw refused();
   const state = await fulfilAutomatically(deps, tenant, requestId);
   return { state };
@@ -504,6 +577,7 @@ async function fulfil(
         subjectId,
         requestId: request.request_id,
         withinErasure: async (atx, result) => {
+          recordRequestChange(atx, actor, request, 'fulfil');
           await markFulfilled(atx.tx, request.request_id, now, {
             erased: result.erased,
             kept: result.kept,
@@ -565,7 +639,10 @@ async function fulfil(
     }
   }
   if (request.kind !== 'erasure')
-    await withTenant(kernel.db, tenant.tenantId, (tx) => markFulfilled(tx, request.request_id, now, outcome));
+    await kernel.transact(tenant.tenantId, async (atx) => {
+      await markFulfilled(atx.tx, request.request_id, now, outcome);
+      recordRequestChange(atx, actor, request, 'fulfil');
+    });
   if (email) sendInBackground(deps, policy, email, writeLetter(policy, lang, facts));
   return outcome;
 }
@@ -681,6 +758,7 @@ export async function registerStaffRequest(
   const { policy } = await deps.kernel.policies.current(context.tenantId);
   assertOffered(policy, request.kind);
   const receipt = await insertRequest(deps, tenant, {
+    actor: context.actor,
     kind: request.kind,
     channel: request.channel,
     subjectId: request.subjectId,
@@ -711,17 +789,11 @@ export async function verifyByStaff(
     throw new AppError('conflict', 'not awaiting verification', {
       publicMessage: `the request is ${request.state.replaceAll('_', ' ')}`,
     });
-  await withTenant(deps.kernel.db, context.tenantId, (tx) =>
-    tx
-      .updateTable('rights_requests')
-      .set({
-        state: 'verified',
-        verified_at: deps.kernel.clock.now(),
-        verification_method: `staff_${method}`,
-      })
-      .where('request_id', '=', requestId)
-      .execute(),
-  );
+  await changeRequest(deps, context.tenantId, context.actor, request, 'verify', {
+    state: 'verified',
+    verified_at: deps.kernel.clock.now(),
+    verification_method: `staff_${method}`,
+  });
   return present(await loadRequest(deps, context.tenantId, requestId));
 }
 
@@ -746,12 +818,14 @@ export async function extendRequest(
       `until: must lie after ${due} and no later than ${latestExtension(due)} (two further months, GDPR Art. 12(3))`,
     );
   }
-  await withTenant(deps.kernel.db, context.tenantId, (tx) =>
-    tx
-      .updateTable('rights_requests')
-      .set({ extended_due_on: input.until, extension_reason: reason })
-      .where('request_id', '=', requestId)
-      .execute(),
+  await changeRequest(
+    deps,
+    context.tenantId,
+    context.actor,
+    request,
+    'extend',
+    { extended_due_on: input.until, extension_reason: reason },
+    { correspondence: true },
   );
   await notify(deps, request, { outcome: 'extended', dueOn: input.until, reason });
   return present(await loadRequest(deps, context.tenantId, requestId));
@@ -770,12 +844,14 @@ export async function rejectRequest(
   if (reason.trim().length < 10 || reason.length > 500)
     throw invalid('reason: give the reason in 10 to 500 characters');
   assertRequestText([{ column: 'rejected_reason', field: 'reason', value: reason }]);
-  await withTenant(deps.kernel.db, context.tenantId, (tx) =>
-    tx
-      .updateTable('rights_requests')
-      .set({ state: 'rejected', rejected_reason: reason.trim() })
-      .where('request_id', '=', requestId)
-      .execute(),
+  await changeRequest(
+    deps,
+    context.tenantId,
+    context.actor,
+    request,
+    'reject',
+    { state: 'rejected', rejected_reason: reason.trim() },
+    { correspondence: true },
   );
   await notify(deps, request, { outcome: 'rejected', reason: reason.trim() });
   return present(await loadRequest(deps, context.tenantId, requestId));
@@ -975,6 +1051,7 @@ export async function createVerifiedRequest(
   assertOffered(policy, input.kind);
   await checkTransferInput(deps, input.kind, input.transferTo);
   const receipt = await insertRequest(deps, tenant, {
+    actor: SELF(subjectId),
     kind: input.kind,
     channel: 'account',
     subjectId,
@@ -984,7 +1061,8 @@ export async function createVerifiedRequest(
     scanReference: null,
   });
   const request = await loadRequest(deps, tenant.tenantId, receipt.requestId);
-  await fulfil(deps, tenant, request, PORTAL, {
+  // The person acts from their own account: the audit names them (as a pseudonym), not a job.
+  await fulfil(deps, tenant, request, SELF(subjectId), {
     corrections: input.corrections,
     ...(input.transferTo === undefined ? {} : { transferTo: input.transferTo }),
   });
