@@ -209,10 +209,19 @@ export class AccessGate {
 
 interface Denial {
   code: DenialCode;
+  /** Shown to the caller: never names what the caller may not know (a subject's type). */
   reason: string;
   /** For an unknown purpose: the purposes the actor may act under (the caller can correct itself). */
   details?: ProblemDetails;
+  /** Recorded in the audit log instead of the code, when the code alone would hide why. */
+  auditReason?: string;
 }
+
+/**
+ * The one answer for a person who does not exist and for one the purpose does not reach (another
+ * subject type): the same code and sentence, so a refusal tells nothing about who is on file.
+ */
+export const NOT_AVAILABLE = 'not available under this purpose';
 
 function auditEvent(actor: Actor, request: AccessRequest, denial: Denial | undefined): AuditEvent {
   return {
@@ -224,7 +233,7 @@ function auditEvent(actor: Actor, request: AccessRequest, denial: Denial | undef
     categories: [...request.categories],
     records: request.subjectIds.length,
     decision: denial ? 'denied' : 'allowed',
-    ...(denial ? { reason: denial.code } : {}),
+    ...(denial ? { reason: denial.auditReason ?? denial.code } : {}),
     ...(request.requestId ? { requestId: request.requestId } : {}),
   };
 }
@@ -268,7 +277,7 @@ export function decide(
   const categoryDenial = wideReach ? undefined : checkCategories(policy, purpose, request);
   if (categoryDenial) return categoryDenial;
   if (subjects.length !== new Set(request.subjectIds).size)
-    return { code: 'not_found', reason: 'no such data subject' };
+    return { code: 'not_found', reason: NOT_AVAILABLE, auditReason: 'no_such_subject' };
   for (const subject of subjects) {
     const denial = checkSubject(policy, purpose, actor, request, subject, today);
     if (denial) return denial;
@@ -328,22 +337,20 @@ function checkSubject(
   subject: SubjectStateRow,
   today: string,
 ): Denial | undefined {
-  if (subject.erasedAt) return { code: 'subject_erased', reason: 'the data subject has been erased' };
   // Erasure is limited to the purpose's subject types like any other action: a staff member is
   // never erased under a purpose for customers (the staff module's own rules, such as the last
   // admin, cannot be gone around). The export alone is left open: a person's own access (Art. 15)
   // covers every type they are, staff included.
+  // A subject outside the purpose is answered like one that does not exist (NOT_AVAILABLE).
   if (request.action !== 'export' && !purpose.subjectTypes.includes(subject.subjectType)) {
-    return {
-      code: 'purpose_not_allowed',
-      reason: `purpose ${request.purpose} does not apply to ${subject.subjectType}`,
-    };
+    return { code: 'not_found', reason: NOT_AVAILABLE, auditReason: 'subject_type_outside_purpose' };
   }
   for (const key of reachesEveryCategory(request.action) ? [] : request.categories) {
     if (!findCategory(policy, key)?.subjectTypes.includes(subject.subjectType)) {
-      return { code: 'category_not_allowed', reason: `${key} is not kept for ${subject.subjectType}` };
+      return { code: 'not_found', reason: NOT_AVAILABLE, auditReason: 'category_not_kept_for_subject_type' };
     }
   }
+  if (subject.erasedAt) return { code: 'subject_erased', reason: 'the data subject has been erased' };
   if (
     request.action === 'erase' &&
     purpose.wholePerson === 'minor_erasure' &&

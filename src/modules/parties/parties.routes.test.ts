@@ -153,8 +153,9 @@ describe('people over HTTP (VK-2, VX-3)', () => {
     expect(applicant.statusCode).toBe(201);
     const id = applicant.json<{ subjectId: number }>().subjectId;
     const refused = await call(sales, 'GET', `/api/v1/people/${id}`, 'order_processing');
-    expect(refused.statusCode).toBe(403);
-    expect(refused.json()).toMatchObject({ code: 'purpose_not_allowed' });
+    // Answered like an id that does not exist (decision 0063): the refusal names no subject type.
+    expect(refused.statusCode).toBe(404);
+    expect(refused.json()).toMatchObject({ code: 'not_found' });
     const notHrWork = await call(hr, 'GET', `/api/v1/people/${id}`, 'order_processing');
     expect(notHrWork.json()).toMatchObject({ code: 'role_not_allowed' });
     const ownWork = await call(hr, 'GET', `/api/v1/people/${id}`, 'recruitment');

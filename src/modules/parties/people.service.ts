@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Actor } from '../../kernel/gate/gate.js';
+import { AccessDenied, NOT_AVAILABLE, type Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { findPurpose } from '../../kernel/policy/policy.query.js';
 import { registerSubject } from '../../kernel/subjects/index.js';
@@ -238,10 +238,64 @@ async function readUnderPurpose(
   });
 }
 
-/** The person's fields that the purpose covers; the rest is left out (need to know). */
+/** Refusals that depend on the subjects, not on the role or purpose: a list leaves those out. */
+const SUBJECT_DENIALS: ReadonlySet<string> = new Set([
+  'not_found',
+  'subject_restricted',
+  'subject_objected',
+  'consent_missing',
+  'subject_erased',
+]);
+
+/**
+ * Reads a list under the purpose: one gate decision for the whole batch; when that is refused
+ * because of some of the people (another subject type than the purpose's, restricted, objected,
+ * erased …), each is decided alone (every refusal audited) and only those are left out, so one
+ * person the purpose does not cover neither empties the list nor shows up as a refusal. A refusal
+ * of the role or purpose itself still refuses the whole list.
+ */
+async function readListUnderPurpose(
+  kernel: Kernel,
+  context: UseCaseContext,
+  subjectIds: number[],
+): Promise<Person[]> {
+  try {
+    return await readUnderPurpose(kernel, context, subjectIds);
+  } catch (error) {
+    if (!(error instanceof AccessDenied) || !SUBJECT_DENIALS.has(error.code)) throw error;
+  }
+  return kernel.transact(context.tenantId, async (atx) => {
+    const categories = await personCategoriesOfPurpose(kernel, context);
+    const request = {
+      purpose: context.purpose,
+      action: 'read' as const,
+      categories,
+      ...(context.requestId ? { requestId: context.requestId } : {}),
+    };
+    const allowed: number[] = [];
+    for (const subjectId of subjectIds) {
+      try {
+        await kernel.gate.authorize(atx, context.actor, { ...request, subjectIds: [subjectId] });
+        allowed.push(subjectId);
+      } catch (error) {
+        if (!(error instanceof AccessDenied)) throw error;
+        // This transaction commits, so the refusal is recorded with it.
+        atx.audit.record(error.auditEvent);
+      }
+    }
+    if (allowed.length === 0) return [];
+    const grant = await kernel.gate.authorize(atx, context.actor, { ...request, subjectIds: allowed });
+    return selectPeople(atx.tx, grant, allowed);
+  });
+}
+
+/**
+ * The person's fields that the purpose covers; the rest is left out (need to know). A person who
+ * does not exist and one the purpose does not reach get the same answer (NOT_AVAILABLE, 404).
+ */
 export async function getPerson(kernel: Kernel, context: UseCaseContext, subjectId: number): Promise<Person> {
   const [person] = await readUnderPurpose(kernel, context, [subjectId]);
-  if (!person) throw new AppError('not_found', 'no such person', { publicMessage: 'no such person' });
+  if (!person) throw new AppError('not_found', 'no such person', { publicMessage: NOT_AVAILABLE });
   return person;
 }
 
@@ -264,7 +318,7 @@ export async function findPeopleByContact(
     const index = await search.blindIndex(category, byEmail ? 'email' : 'phone', value);
     return selectSubjectIdsByBlindIndex(atx.tx, byEmail ? 'email_bidx' : 'phone_bidx', index);
   });
-  return readUnderPurpose(kernel, context, subjectIds);
+  return readListUnderPurpose(kernel, context, subjectIds);
 }
 
 export interface PeoplePage {
@@ -295,7 +349,7 @@ export async function listPeople(
     };
     return query.name ? selectSubjectIdsByName(atx.tx, query.name, page) : selectSubjectIdsPage(atx.tx, page);
   });
-  const items = await readUnderPurpose(kernel, context, ids);
+  const items = await readListUnderPurpose(kernel, context, ids);
   return { items, nextCursor: ids.length === query.limit ? String(ids.at(-1)) : null };
 }
 

@@ -353,7 +353,10 @@ describe('retention rules of the voxtra policy, walked across each boundary', ()
       lines: [{ productId: catalogue.subscription }],
     });
     on('2020-02-03');
-    const run = await runInvoices(kernel, billingContext(voxtra), { period: '2020-01' });
+    const run = await runInvoices(kernel, billingContext(voxtra), {
+      callsPurpose: 'call_billing',
+      period: '2020-01',
+    });
     expect(run.invoiced).toBeGreaterThan(0);
     const invoice = async () =>
       (

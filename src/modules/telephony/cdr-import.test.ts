@@ -378,7 +378,7 @@ describe('numbers (VX-5)', () => {
         { tenantId: tenant.tenantId, actor: cli, purpose: TELEPHONY_SERVICE },
         { number: '0470 99 88 77', subjectId: prospect, from: brussels('2024-01-01') },
       ),
-    ).rejects.toMatchObject({ code: 'purpose_not_allowed' });
+    ).rejects.toMatchObject({ code: 'not_found' });
     await expect(
       assignNumber(
         kernel,
