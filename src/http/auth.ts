@@ -34,6 +34,12 @@ export function sessionCookie(value: string, options: { secure: boolean; maxAgeS
   return parts.join('; ');
 }
 
+/** Marks an onRequest hook as staff authentication, so the OpenAPI document states the route's security. */
+export const STAFF_AUTH = Symbol('kluis.staffAuth');
+export interface StaffAuthMarker {
+  [STAFF_AUTH]?: { tokens: boolean };
+}
+
 export interface RequireStaffOptions {
   /** Session stages the route accepts (default: only `full`). */
   stages?: readonly SessionStage[];
@@ -58,7 +64,7 @@ const STAGE_MESSAGE: Record<SessionStage, string> = {
 export function requireStaff(kernel: Kernel, options: RequireStaffOptions = {}) {
   const stages = new Set<SessionStage>(options.stages ?? ['full']);
   const allowTokens = options.tokens ?? true;
-  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+  const hook = async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const authorization = request.headers.authorization;
     if (authorization !== undefined) {
       const match = /^Bearer ([^\s]+)$/.exec(authorization);
@@ -85,6 +91,7 @@ export function requireStaff(kernel: Kernel, options: RequireStaffOptions = {}) 
     request.staff = principal;
     await checkDeclaredPurpose(kernel, request, principal.tenantId);
   };
+  return Object.assign(hook, { [STAFF_AUTH]: { tokens: allowTokens } });
 }
 
 /** The principal of a route behind requireStaff. */

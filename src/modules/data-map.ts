@@ -1,3 +1,4 @@
+import { idempotencyDataMap } from '../http/idempotency.datamap.js';
 import { kernelDataMap } from '../kernel/datamap/kernel.datamap.js';
 import type { TableDataMap } from '../kernel/datamap/datamap.js';
 import { billingDataMap } from './billing/datamap.js';
@@ -24,5 +25,6 @@ export const DATA_MAP: readonly TableDataMap[] = [
   ...partiesDataMap,
   ...staffDataMap,
   ...throttleDataMap,
+  ...idempotencyDataMap,
   ...kernelDataMap,
 ];

@@ -14,6 +14,7 @@ import type { ThrottleTables } from '../modules/throttle/throttle.tables.js';
 import type { RetentionTables } from '../modules/retention/retention.tables.js';
 import type { FirstRunTables } from '../bootstrap.tables.js';
 import type { DossierTables } from '../modules/dossier/dossier.tables.js';
+import type { IdempotencyTables } from '../http/idempotency.tables.js';
 
 /** The typed shape of the whole database, composed from each module's own tables. */
 export interface Database
@@ -33,4 +34,5 @@ export interface Database
     ThrottleTables,
     RetentionTables,
     FirstRunTables,
-    DossierTables {}
+    DossierTables,
+    IdempotencyTables {}

@@ -8,6 +8,7 @@ export const ERROR_CODES = [
   'not_found',
   'tenant_not_found',
   'conflict',
+  'idempotency_key_reused',
   'unauthenticated',
   'forbidden',
   'step_up_required',

@@ -2,9 +2,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
+import { idempotencyHeaderSchema, runIdempotently } from '../../http/idempotency.js';
 import { PURPOSE_HEADER, purposeOf } from '../../http/purpose.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { notFound, type BillingContext } from './access.js';
+import { INVOICE_STATUSES } from './billing.tables.js';
 import { setContractBillingOptions } from './contract-options.service.js';
 import { getInvoiceHtml, getInvoiceUbl } from './documents.service.js';
 import {
@@ -35,6 +37,8 @@ const purposeKey = z.string().regex(/^[a-z][a-z0-9_]{1,60}$/, "a purpose key of 
 const purposeHeaders = z
   .object({ [PURPOSE_HEADER]: z.string().optional().describe("purpose key of the tenant's policy") })
   .passthrough();
+
+const idempotentHeaders = purposeHeaders.extend(idempotencyHeaderSchema);
 
 // Presenters: the fields that may leave, one by one.
 const buyerSchema = z.object({
@@ -264,7 +268,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       schema: {
         summary: 'Bill a month: one invoice per customer, numbered without gaps; a second run adds nothing',
         tags: ['billing'],
-        headers: purposeHeaders,
+        headers: idempotentHeaders,
         body: z.object({
           period: z.string().regex(/^\d{4}-\d{2}$/, 'a month as YYYY-MM'),
           issueDate: z.iso.date().optional(),
@@ -278,13 +282,20 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
         response: { 200: runSummarySchema },
       },
     },
-    async (request) =>
-      runInvoices(kernel, contextOf(request), {
-        period: request.body.period,
-        allowUnrated: request.body.allowUnrated,
-        ...(request.body.issueDate ? { issueDate: request.body.issueDate } : {}),
-        ...(request.body.callsPurpose ? { callsPurpose: request.body.callsPurpose } : {}),
-      }),
+    async (request, reply) => {
+      const context = contextOf(request);
+      const { status, body } = await runIdempotently(kernel, request, reply, context.tenantId, {
+        status: 200,
+        run: () =>
+          runInvoices(kernel, context, {
+            period: request.body.period,
+            allowUnrated: request.body.allowUnrated,
+            ...(request.body.issueDate ? { issueDate: request.body.issueDate } : {}),
+            ...(request.body.callsPurpose ? { callsPurpose: request.body.callsPurpose } : {}),
+          }),
+      });
+      return reply.status(status).send(body);
+    },
   );
   typed.get(
     '/api/v1/invoices',
@@ -306,6 +317,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
             .regex(/^\d{4}-\d{2}$/)
             .optional(),
           kind: z.enum(['invoice', 'credit_note']).optional(),
+          status: z.enum(INVOICE_STATUSES).optional().describe('as of today (Belgian date)'),
         }),
         response: {
           200: z.object({
@@ -324,6 +336,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
         ...(query.subjectId ? { subjectId: query.subjectId } : {}),
         ...(query.period ? { period: query.period } : {}),
         ...(query.kind ? { kind: query.kind } : {}),
+        ...(query.status ? { status: query.status } : {}),
       });
       return { items: page.items.map(presentSummary), nextCursor: page.nextCursor, withheld: page.withheld };
     },
@@ -395,15 +408,26 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       schema: {
         summary: 'Credit an invoice, wholly or partly (a credit note in its own gapless series)',
         tags: ['billing'],
-        headers: purposeHeaders,
+        headers: idempotentHeaders,
         params: idParams,
         body: creditNoteInputSchema,
         response: { 201: invoiceDocumentSchema },
       },
     },
     async (request, reply) => {
-      const note = await createCreditNote(kernel, contextOf(request), request.params.id, request.body);
-      return reply.status(201).send(presentDocument(note));
+      const context = contextOf(request);
+      const { status, body } = await runIdempotently(kernel, request, reply, context.tenantId, {
+        status: 201,
+        run: async () =>
+          presentDocument(await createCreditNote(kernel, context, request.params.id, request.body)),
+        // Kept: the credit note's id only; a replay reads it again through the gate.
+        remember: (note) => ({ invoiceId: note.invoiceId }),
+        replay: async (kept) =>
+          presentDocument(
+            await getInvoice(kernel, context, z.object({ invoiceId: id }).parse(kept).invoiceId),
+          ),
+      });
+      return reply.status(status).send(body);
     },
   );
   typed.post(
@@ -415,13 +439,20 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
         summary:
           'Import a bank statement (CSV: date, amount, communication, reference); matched by structured communication',
         tags: ['billing'],
-        headers: purposeHeaders,
+        headers: idempotentHeaders,
         consumes: ['text/csv'],
         body: z.string().min(1),
         response: { 200: paymentSummarySchema },
       },
     },
-    async (request) => importPayments(kernel, contextOf(request), request.body),
+    async (request, reply) => {
+      const context = contextOf(request);
+      const { status, body } = await runIdempotently(kernel, request, reply, context.tenantId, {
+        status: 200,
+        run: () => importPayments(kernel, context, request.body),
+      });
+      return reply.status(status).send(body);
+    },
   );
   typed.put(
     '/api/v1/contracts/:id/billing-options',

@@ -143,3 +143,15 @@ export interface BillingTables {
   invoice_lines: InvoiceLinesTable;
   payments: PaymentsTable;
 }
+
+/** An invoice's status: derived from its amounts and today, never stored (invoice.service statusOf). */
+export const INVOICE_STATUSES = [
+  'open',
+  'overdue',
+  'partially_paid',
+  'paid',
+  'overpaid',
+  'credited',
+  'credit_note',
+] as const;
+export type InvoiceStatus = (typeof INVOICE_STATUSES)[number];

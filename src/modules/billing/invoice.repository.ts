@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Grant } from '../../kernel/gate/gate.js';
 import type { Tx } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
@@ -8,6 +8,7 @@ import type {
   InvoiceKind,
   InvoiceLineKind,
   InvoiceSeries,
+  InvoiceStatus,
   SellerSnapshot,
 } from './billing.tables.js';
 import type { BuyerSnapshot, NewInvoice } from './invoice-run.repository.js';
@@ -153,9 +154,40 @@ export async function selectInvoicesByCommunication(
   return new Map(rows.map((row) => [row.structured_communication, toRef(row)]));
 }
 
+/** statusOf (invoice.service) as a SQL condition, so a status filter pages like any other. */
+function statusCondition(status: InvoiceStatus, today: string): RawBuilder<boolean> {
+  const due = sql`(total_incl_vat_cents - credited_cents)`;
+  const balance = sql`(total_incl_vat_cents - credited_cents - paid_cents)`;
+  switch (status) {
+    case 'credit_note':
+      return sql<boolean>`kind = 'credit_note'`;
+    case 'credited':
+      return sql<boolean>`kind = 'invoice' and ${due} <= 0 and paid_cents = 0`;
+    case 'overdue':
+      return sql<boolean>`kind = 'invoice' and ${due} > 0 and paid_cents = 0 and due_date < ${today}::date`;
+    case 'open':
+      return sql<boolean>`kind = 'invoice' and ${due} > 0 and paid_cents = 0 and due_date >= ${today}::date`;
+    case 'partially_paid':
+      return sql<boolean>`kind = 'invoice' and ${due} > 0 and paid_cents > 0 and ${balance} > 0`;
+    case 'paid':
+      return sql<boolean>`kind = 'invoice' and ${due} > 0 and paid_cents > 0 and ${balance} = 0`;
+    case 'overpaid':
+      return sql<boolean>`kind = 'invoice' and paid_cents > 0 and ${balance} < 0`;
+  }
+}
+
 export async function selectInvoiceRefPage(
   tx: Tx,
-  options: { afterId: number; limit: number; subjectId?: number; periodStart?: string; kind?: InvoiceKind },
+  options: {
+    afterId: number;
+    limit: number;
+    subjectId?: number;
+    periodStart?: string;
+    kind?: InvoiceKind;
+    status?: InvoiceStatus;
+    /** The Belgian date that tells open from overdue. */
+    today?: string;
+  },
 ): Promise<InvoiceRef[]> {
   let query = tx
     .selectFrom('invoices')
@@ -166,6 +198,7 @@ export async function selectInvoiceRefPage(
   if (options.subjectId !== undefined) query = query.where('subject_id', '=', options.subjectId);
   if (options.periodStart !== undefined) query = query.where('period_start', '=', options.periodStart);
   if (options.kind !== undefined) query = query.where('kind', '=', options.kind);
+  if (options.status !== undefined) query = query.where(statusCondition(options.status, options.today ?? ''));
   return (await query.execute()).map(toRef);
 }
 

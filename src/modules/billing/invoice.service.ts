@@ -48,8 +48,8 @@ import {
   type PaymentRow,
 } from './invoice.repository.js';
 
-export type InvoiceStatus =
-  'open' | 'overdue' | 'partially_paid' | 'paid' | 'overpaid' | 'credited' | 'credit_note';
+import type { InvoiceStatus } from './billing.tables.js';
+export type { InvoiceStatus };
 
 /** A document as shown: the buyer snapshot holds only what the purpose covers. */
 export interface InvoiceDocument extends Omit<InvoiceRow, 'buyer'> {
@@ -68,7 +68,7 @@ export type InvoiceSummary = Omit<
   'lines' | 'subtotals' | 'payments' | 'creditedInvoiceNumber'
 >;
 
-/** Derived from the amounts and today, never stored. */
+/** Derived from the amounts and today, never stored; statusCondition (repository) is the same rule in SQL. */
 export function statusOf(
   row: Pick<InvoiceRow, 'kind' | 'totalInclVatCents' | 'creditedCents' | 'paidCents' | 'dueDate'>,
   today: string,
@@ -205,6 +205,7 @@ export interface InvoiceListQuery {
   subjectId?: number;
   period?: string;
   kind?: InvoiceKind;
+  status?: InvoiceStatus;
 }
 
 export async function listInvoices(
@@ -223,6 +224,7 @@ export async function listInvoices(
       ...(query.subjectId === undefined ? {} : { subjectId: query.subjectId }),
       ...(period ? { periodStart: period.start } : {}),
       ...(query.kind ? { kind: query.kind } : {}),
+      ...(query.status ? { status: query.status, today } : {}),
     });
     const page = rows.slice(0, query.limit);
     const access = await authorizeDocuments(kernel, atx, context, policy, 'read', page);

@@ -116,14 +116,19 @@ export function registerContractRoutes(
       schema: {
         summary: 'The catalogue of products and services',
         tags: ['contracts'],
-        querystring: pageQuery.extend({ active: z.enum(['true', 'false', 'all']).default('true') }),
+        querystring: pageQuery.extend({
+          active: z
+            .enum(['true', 'false', 'all'])
+            .default('true')
+            .describe('true: products on sale; false: withdrawn ones; all: both'),
+        }),
         response: { 200: pageSchema(productSchema) },
       },
     },
     async (request) => {
       const page = await listProducts(kernel, staffOf(request).tenantId, {
         ...pageOptions(request.query),
-        activeOnly: request.query.active === 'true',
+        ...(request.query.active === 'all' ? {} : { active: request.query.active === 'true' }),
       });
       return { items: page.items.map(presentProduct), nextCursor: page.nextCursor, withheld: 0 };
     },

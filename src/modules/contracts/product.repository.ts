@@ -112,7 +112,7 @@ export async function selectProducts(tx: Tx, productIds: readonly number[]): Pro
 
 export async function selectProductPage(
   tx: Tx,
-  options: { afterId: number; limit: number; activeOnly: boolean },
+  options: { afterId: number; limit: number; active?: boolean },
 ): Promise<Product[]> {
   let query = tx
     .selectFrom('contract_products')
@@ -120,6 +120,6 @@ export async function selectProductPage(
     .where('product_id', '>', options.afterId)
     .orderBy('product_id')
     .limit(options.limit);
-  if (options.activeOnly) query = query.where('is_active', '=', true);
+  if (options.active !== undefined) query = query.where('is_active', '=', options.active);
   return (await query.execute()).map(toProduct);
 }

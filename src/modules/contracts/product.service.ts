@@ -148,13 +148,14 @@ export interface Page<T> {
 export async function listProducts(
   kernel: Kernel,
   tenantId: number,
-  options: PageOptions & { activeOnly: boolean },
+  /** `active`: only active (true) or only withdrawn (false) products; both when left out. */
+  options: PageOptions & { active?: boolean },
 ): Promise<Page<Product>> {
   return kernel.transact(tenantId, async (atx) => {
     const rows = await selectProductPage(atx.tx, {
       afterId: options.after ?? 0,
       limit: options.limit + 1,
-      activeOnly: options.activeOnly,
+      ...(options.active === undefined ? {} : { active: options.active }),
     });
     const items = rows.slice(0, options.limit);
     const last = items.at(-1);

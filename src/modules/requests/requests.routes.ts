@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { idempotencyHeaderSchema, runIdempotently } from '../../http/idempotency.js';
+import { pageQuery } from '../../http/pagination.js';
 import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
 import {
   buildAccessReport,
@@ -45,6 +47,7 @@ const listItemSchema = statusSchema.extend({
 });
 const slugParams = z.object({ slug: z.string().regex(/^[a-z][a-z0-9-]{1,62}$/) });
 const requestParams = z.object({ id: z.string().uuid() });
+const idempotentHeaders = z.object(idempotencyHeaderSchema).passthrough();
 
 function staffContext(request: FastifyRequest): StaffContext {
   const staff = staffOf(request);
@@ -177,18 +180,18 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
         querystring: z.object({
           state: z.enum(['awaiting_verification', 'verified', 'fulfilled', 'rejected']).optional(),
           overdue: z.enum(['true', 'false']).optional(),
-          limit: z.coerce.number().int().min(1).max(500).default(100),
+          ...pageQuery({ defaultLimit: 100, maxLimit: 500 }),
         }),
-        response: { 200: z.object({ items: z.array(listItemSchema) }) },
+        response: { 200: z.object({ items: z.array(listItemSchema), nextCursor: z.string().nullable() }) },
       },
     },
-    async (request) => ({
-      items: await listRequests(deps, staffContext(request), {
+    async (request) =>
+      listRequests(deps, staffContext(request), {
         limit: request.query.limit,
+        ...(request.query.cursor === undefined ? {} : { cursor: request.query.cursor }),
         ...(request.query.state ? { state: request.query.state } : {}),
-        ...(request.query.overdue === 'true' ? { overdue: true } : {}),
+        ...(request.query.overdue === undefined ? {} : { overdue: request.query.overdue === 'true' }),
       }),
-    }),
   );
   typed.post(
     '/api/v1/requests',
@@ -197,12 +200,19 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
       schema: {
         summary: 'Register a request received by letter, e-mail, phone or in person',
         tags: ['requests'],
+        headers: idempotentHeaders,
         body: staffRequestSchema,
         response: { 201: statusSchema },
       },
     },
-    async (request, reply) =>
-      reply.status(201).send(await registerStaffRequest(deps, staffContext(request), request.body)),
+    async (request, reply) => {
+      const context = staffContext(request);
+      const { status, body } = await runIdempotently(deps.kernel, request, reply, context.tenantId, {
+        status: 201,
+        run: () => registerStaffRequest(deps, context, request.body),
+      });
+      return reply.status(status).send(body);
+    },
   );
   typed.post(
     '/api/v1/requests/:id/verify',
@@ -226,11 +236,19 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
         summary: 'Extend the deadline by up to two further months, with a reason (the person is told)',
         tags: ['requests'],
         params: requestParams,
+        headers: idempotentHeaders,
         body: z.object({ until: z.string(), reason: z.string() }),
         response: { 200: statusSchema },
       },
     },
-    async (request) => extendRequest(deps, staffContext(request), request.params.id, request.body),
+    async (request, reply) => {
+      const context = staffContext(request);
+      const { status, body } = await runIdempotently(deps.kernel, request, reply, context.tenantId, {
+        status: 200,
+        run: () => extendRequest(deps, context, request.params.id, request.body),
+      });
+      return reply.status(status).send(body);
+    },
   );
   typed.post(
     '/api/v1/requests/:id/fulfil',
@@ -240,15 +258,24 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
         summary: 'Carry out a verified request (rectification takes the corrections)',
         tags: ['requests'],
         params: requestParams,
+        headers: idempotentHeaders,
         body: z.object({ corrections: z.record(z.string(), z.unknown()).optional() }),
         response: { 200: z.object({ outcome: z.record(z.string(), z.unknown()) }) },
       },
     },
-    async (request) => ({
-      outcome: await fulfilByStaff(deps, staffContext(request), request.params.id, {
-        corrections: request.body.corrections,
-      }),
-    }),
+    async (request, reply) => {
+      const context = staffContext(request);
+      // The outcome names categories, tables and counts (as rights_requests.outcome), no personal data.
+      const { status, body } = await runIdempotently(deps.kernel, request, reply, context.tenantId, {
+        status: 200,
+        run: async () => ({
+          outcome: await fulfilByStaff(deps, context, request.params.id, {
+            corrections: request.body.corrections,
+          }),
+        }),
+      });
+      return reply.status(status).send(body);
+    },
   );
   typed.post(
     '/api/v1/requests/:id/reject',
@@ -258,10 +285,18 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
         summary: 'Reject a request with a reason (the person is told)',
         tags: ['requests'],
         params: requestParams,
+        headers: idempotentHeaders,
         body: z.object({ reason: z.string() }),
         response: { 200: statusSchema },
       },
     },
-    async (request) => rejectRequest(deps, staffContext(request), request.params.id, request.body.reason),
+    async (request, reply) => {
+      const context = staffContext(request);
+      const { status, body } = await runIdempotently(deps.kernel, request, reply, context.tenantId, {
+        status: 200,
+        run: () => rejectRequest(deps, context, request.params.id, request.body.reason),
+      });
+      return reply.status(status).send(body);
+    },
   );
 }

@@ -14,7 +14,8 @@ import {
   touchSubjects,
 } from '../../kernel/subjects/index.js';
 import { withTenant, type Tx } from '../../platform/db.js';
-import { AppError } from '../../platform/errors.js';
+import { decodeCursor, encodeCursor } from '../../platform/cursor.js';
+import { AppError, validationError } from '../../platform/errors.js';
 import { describeIssues, parseInput } from '../../platform/validation.js';
 import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
 import { requestsDataMap } from './datamap.js';
@@ -31,7 +32,7 @@ import {
   type TransferSettings,
   type TransferTarget,
 } from './transfer.js';
-import type { Selectable, Updateable } from 'kysely';
+import { sql, type Selectable, type Updateable } from 'kysely';
 import { countFormPost, DEFAULT_PUBLIC_LIMITS, type AnswerQuanta, type PublicDoorLimits } from './limits.js';
 import type { RequestChannel, RequestKind, RequestState, RightsRequestsTable } from './requests.tables.js';
 
@@ -897,12 +898,21 @@ export interface RequestListItem extends RequestStatus {
   verificationMethod: string | null;
 }
 
-/** The dashboard: open requests by due date; `overdue` = past the (extended) due date and still open. */
+/** Filters of the request list; `cursor` is the nextCursor of the previous page. */
+export interface RequestListFilter {
+  state?: RequestState;
+  /** true: only requests past their (extended) due date and still open; false: all others. */
+  overdue?: boolean;
+  limit: number;
+  cursor?: string;
+}
+
+/** The dashboard: requests by due date; `overdue` = past the (extended) due date and still open. */
 export async function listRequests(
   deps: RequestsDeps,
   context: StaffContext,
-  filter: { state?: RequestState; overdue?: boolean; limit: number },
-): Promise<RequestListItem[]> {
+  filter: RequestListFilter,
+): Promise<{ items: RequestListItem[]; nextCursor: string | null }> {
   await authorizeStaff(deps, context);
   return selectRequests(deps, context.tenantId, filter);
 }
@@ -913,39 +923,60 @@ export async function listRequestsForOperator(
   tenantId: number,
   filter: { state?: RequestState; overdue?: boolean; limit: number },
 ): Promise<RequestListItem[]> {
-  return selectRequests(deps, tenantId, filter);
+  return (await selectRequests(deps, tenantId, filter)).items;
 }
+
+const OPEN_STATES: RequestState[] = ['awaiting_verification', 'verified'];
 
 async function selectRequests(
   deps: RequestsDeps,
   tenantId: number,
-  filter: { state?: RequestState; overdue?: boolean; limit: number },
-): Promise<RequestListItem[]> {
+  filter: RequestListFilter,
+): Promise<{ items: RequestListItem[]; nextCursor: string | null }> {
   const today = brusselsDate(deps.kernel.clock.now());
+  // Keyset on (due date, received at, id): the cursor is opaque and survives inserts.
+  const position = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor, 3);
+  if (filter.cursor !== undefined && !position) {
+    throw validationError('cursor: not a cursor from a previous page', {
+      issues: [{ path: 'querystring/cursor', message: 'not a cursor from a previous page' }],
+    });
+  }
   const rows = await withTenant(deps.kernel.db, tenantId, (tx) => {
     let query = tx
       .selectFrom('rights_requests')
       .selectAll()
+      .select(sql<string>`received_at::text`.as('received_key'))
       .orderBy('due_on')
       .orderBy('received_at')
-      .limit(filter.limit);
-    if (filter.state) query = query.where('state', '=', filter.state);
-    if (filter.overdue) {
-      query = query
-        .where('state', 'in', ['awaiting_verification', 'verified'])
-        .where((eb) => eb(eb.fn.coalesce('extended_due_on', 'due_on'), '<', today));
+      .orderBy('request_id')
+      .limit(filter.limit + 1);
+    if (position) {
+      const [dueOn, receivedAt, requestId] = position as [string, string, string];
+      query = query.where(
+        sql<boolean>`(due_on, received_at, request_id) > (${dueOn}::date, ${receivedAt}::timestamptz, ${requestId}::uuid)`,
+      );
     }
+    if (filter.state) query = query.where('state', '=', filter.state);
+    const isOverdue = sql<boolean>`(state in ('awaiting_verification', 'verified') and coalesce(extended_due_on, due_on) < ${today}::date)`;
+    if (filter.overdue === true) query = query.where(isOverdue);
+    if (filter.overdue === false) query = query.where(sql<boolean>`not ${isOverdue}`);
     return query.execute();
   });
-  return rows.map((row) => ({
-    ...present(row),
-    channel: row.channel,
-    subjectId: row.subject_id,
-    verificationMethod: row.verification_method,
-    overdue:
-      (row.state === 'awaiting_verification' || row.state === 'verified') &&
-      String(row.extended_due_on ?? row.due_on) < today,
-  }));
+  const page = rows.slice(0, filter.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map((row) => ({
+      ...present(row),
+      channel: row.channel,
+      subjectId: row.subject_id,
+      verificationMethod: row.verification_method,
+      overdue: OPEN_STATES.includes(row.state) && String(row.extended_due_on ?? row.due_on) < today,
+    })),
+    nextCursor:
+      rows.length > filter.limit && last
+        ? encodeCursor([String(last.due_on), last.received_key, last.request_id])
+        : null,
+  };
 }
 
 /**

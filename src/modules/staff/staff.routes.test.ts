@@ -73,16 +73,17 @@ describe('staff management (admin only, purpose staff_accounts)', () => {
       headers: { cookie: admin.cookie },
     });
     expect(first.statusCode).toBe(200);
-    const page1 = first.json<{ items: { staffId: number }[]; nextAfter: number | null }>();
+    const page1 = first.json<{ items: { staffId: number }[]; nextCursor: string | null }>();
     expect(page1.items).toHaveLength(2);
-    expect(page1.nextAfter).toBe(page1.items[1]?.staffId);
+    expect(page1.nextCursor).toBe(String(page1.items[1]?.staffId));
+    expect(first.headers.link).toBe(`</api/v1/staff?limit=2&cursor=${page1.nextCursor}>; rel="next"`);
     const second = await app.inject({
       method: 'GET',
-      url: `/api/v1/staff?limit=2&after=${page1.nextAfter}`,
+      url: `/api/v1/staff?limit=2&cursor=${page1.nextCursor}`,
       headers: { cookie: admin.cookie },
     });
     const page2 = second.json<{ items: { staffId: number }[] }>();
-    expect(page2.items[0]?.staffId).toBeGreaterThan(page1.nextAfter ?? 0);
+    expect(page2.items[0]?.staffId).toBeGreaterThan(Number(page1.nextCursor));
     expect(Object.keys(page1.items[0] ?? {}).sort()).toEqual([
       'createdAt',
       'displayName',

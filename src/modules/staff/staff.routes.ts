@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
+import { ID_CURSOR, pageQuery } from '../../http/pagination.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { apiTokenSchema, presentApiToken, presentStaff, staffSchema } from './staff.presenter.js';
 import { changeStaff, createStaffUser, getStaff, listStaff, type StaffChange } from './staff.service.js';
@@ -37,19 +38,23 @@ export function registerStaffRoutes(app: FastifyInstance, kernel: Kernel): void 
     {
       onRequest: sessionOnly,
       schema: {
-        summary: 'Staff accounts of the tenant, by id (pass nextAfter as after for the next page)',
+        summary: 'Staff accounts of the tenant, by id (pass nextCursor as cursor for the next page)',
         tags: ['staff'],
-        querystring: z.object({
-          limit: z.coerce.number().int().min(1).max(200).default(50),
-          after: z.coerce.number().int().min(0).optional(),
-        }),
-        response: { 200: z.object({ items: z.array(staffSchema), nextAfter: z.number().int().nullable() }) },
+        querystring: z.object({ ...pageQuery(), cursor: ID_CURSOR.optional() }),
+        response: { 200: z.object({ items: z.array(staffSchema), nextCursor: z.string().nullable() }) },
       },
     },
     async (request) => {
       const staff = staffOf(request);
-      const page = await listStaff(kernel, staff.tenantId, actorOf(staff), request.query);
-      return { items: page.items.map(presentStaff), nextAfter: page.nextAfter };
+      const { limit, cursor } = request.query;
+      const page = await listStaff(kernel, staff.tenantId, actorOf(staff), {
+        limit,
+        ...(cursor === undefined ? {} : { after: Number(cursor) }),
+      });
+      return {
+        items: page.items.map(presentStaff),
+        nextCursor: page.nextAfter === null ? null : String(page.nextAfter),
+      };
     },
   );
 
