@@ -30,12 +30,12 @@ beforeAll(async () => {
     });
   }
   billing = await loginAs(app, kernel, voxtra, 'billing');
-  const run = await post('/api/v1/invoice-runs', { period: '2026-10' });
+  const run = await post('/api/v1/invoice-runs', { period: '2026-10', callsPurpose: 'call_billing' });
   expect(run.statusCode).toBe(200);
   const list = await app.inject({
     method: 'GET',
     url: '/api/v1/invoices',
-    headers: { cookie: billing.cookie },
+    headers: { cookie: billing.cookie, 'x-kluis-purpose': 'invoicing' },
   });
   invoiceIds = list.json<{ items: { invoiceId: number }[] }>().items.map((item) => item.invoiceId);
 });
@@ -51,6 +51,7 @@ function post(url: string, payload: unknown, key?: string) {
     headers: {
       cookie: billing.cookie,
       'x-csrf-token': billing.csrfToken,
+      'x-kluis-purpose': 'invoicing',
       ...(key === undefined ? {} : { 'idempotency-key': key }),
     },
     payload: payload as Record<string, unknown>,
@@ -107,8 +108,16 @@ describe('Idempotency-Key', () => {
   });
 
   it('a second invoice run with the same key replays the first answer', async () => {
-    const run = await post('/api/v1/invoice-runs', { period: '2026-09' }, 'run-2026-09');
-    const again = await post('/api/v1/invoice-runs', { period: '2026-09' }, 'run-2026-09');
+    const run = await post(
+      '/api/v1/invoice-runs',
+      { period: '2026-09', callsPurpose: 'call_billing' },
+      'run-2026-09',
+    );
+    const again = await post(
+      '/api/v1/invoice-runs',
+      { period: '2026-09', callsPurpose: 'call_billing' },
+      'run-2026-09',
+    );
     expect(again.json()).toEqual(run.json());
     expect(again.headers['idempotent-replayed']).toBe('true');
   });
@@ -120,8 +129,13 @@ describe('Idempotency-Key', () => {
     const response = await app.inject({
       method: 'POST',
       url: '/api/v1/invoice-runs',
-      headers: { cookie: other.cookie, 'x-csrf-token': other.csrfToken, 'idempotency-key': 'run-2026-09' },
-      payload: { period: '2026-09' },
+      headers: {
+        cookie: other.cookie,
+        'x-csrf-token': other.csrfToken,
+        'x-kluis-purpose': 'billing',
+        'idempotency-key': 'run-2026-09',
+      },
+      payload: { period: '2026-09', callsPurpose: 'call_billing' },
     });
     expect(response.statusCode).toBe(200);
     expect(response.headers['idempotent-replayed']).toBeUndefined();

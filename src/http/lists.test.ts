@@ -38,8 +38,12 @@ afterAll(async () => {
   await database.close();
 });
 
+/** Billing routes take the purpose of the access (Voxtra bills under `invoicing`). */
+const purposeFor = (url: string) =>
+  url.startsWith('/api/v1/invoices') ? { 'x-kluis-purpose': 'invoicing' } : {};
+
 function get(session: StaffSession, url: string) {
-  return app.inject({ method: 'GET', url, headers: { cookie: session.cookie } });
+  return app.inject({ method: 'GET', url, headers: { cookie: session.cookie, ...purposeFor(url) } });
 }
 
 interface InvoicePage {
@@ -49,12 +53,16 @@ interface InvoicePage {
 
 describe('list filters filter', () => {
   it('GET /api/v1/invoices?status= returns only invoices in that status (open, paid, credited, credit_note)', async () => {
-    const headers = { cookie: billing.cookie, 'x-csrf-token': billing.csrfToken };
+    const headers = {
+      cookie: billing.cookie,
+      'x-csrf-token': billing.csrfToken,
+      'x-kluis-purpose': 'invoicing',
+    };
     const run = await app.inject({
       method: 'POST',
       url: '/api/v1/invoice-runs',
       headers,
-      payload: { period: '2026-10' },
+      payload: { period: '2026-10', callsPurpose: 'call_billing' },
     });
     expect(run.json()).toMatchObject({ invoiced: 3 });
     const all = (await get(billing, '/api/v1/invoices')).json<InvoicePage>().items;
