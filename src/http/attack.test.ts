@@ -16,7 +16,12 @@ import {
   prepareTenant,
   startContract,
 } from '../modules/billing/billing.test-helpers.js';
-import type { Tenant } from '../modules/tenants/index.js';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ROOT } from '../../test/cli.js';
+import { validatePolicySource } from '../kernel/policy/policy.loader.js';
+import { createStaffUser } from '../modules/staff/index.js';
+import { createTenant, type Tenant } from '../modules/tenants/index.js';
 
 let database: TestDatabase;
 let kernel: Kernel;
@@ -507,5 +512,88 @@ describe('refusals tell nothing the purpose does not cover', () => {
     expect(reasons.rows.map((row) => row.reason)).toEqual(
       expect.arrayContaining(['subject_type_outside_purpose', 'no_such_subject']),
     );
+  });
+});
+
+describe('a second factor for every role the policy says (VX: "two-factor authentication for staff")', () => {
+  async function firstLogin(tenant: Tenant, role: string) {
+    const email = `${role}-${Math.random().toString(36).slice(2, 8)}@staff.example`;
+    const created = await createStaffUser(
+      kernel,
+      tenant.tenantId,
+      { kind: 'system', job: 'test' },
+      { email, displayName: role, role },
+    );
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { tenant: tenant.slug, email, password: created.oneTimePassword },
+    });
+    expect(response.statusCode).toBe(200);
+    return {
+      session: response.json<{ session: string }>().session,
+      cookie: String(response.headers['set-cookie']).split(';')[0] ?? '',
+    };
+  }
+
+  it.each(['sales', 'billing', 'support', 'technician', 'admin', 'privacy_officer'])(
+    'at Voxtra a %s must enrol a second factor before reaching any data',
+    async (role) => {
+      const login = await firstLogin(voxtra, role);
+      expect(login.session).toBe('mfa_enrolment');
+      const people = await app.inject({
+        method: 'GET',
+        url: '/api/v1/people?name=a',
+        headers: { cookie: login.cookie, 'x-kluis-purpose': 'customer_administration' },
+      });
+      expect(people.statusCode).toBe(403);
+      // Enrolling at first login works, as for admins before (loginAs enrols and confirms).
+      const enrolled = await loginAs(app, kernel, voxtra, role);
+      expect(enrolled.totpSecret).toBeDefined();
+    },
+  );
+
+  it('at VoiceKing, whose statement promises no second factor for all staff, sales signs in with a password', async () => {
+    const login = await firstLogin(voiceking, 'sales');
+    expect(login.session).toBe('password_change');
+  });
+
+  it('security.mfa names roles of the policy only', async () => {
+    const source = await readFile(path.join(ROOT, 'policies', 'voiceking.yaml'), 'utf8');
+    const bad = source.replace(
+      '  misuseReport: [{ kind: customer_service }',
+      '  mfa: [sales, wizard]\n  misuseReport: [{ kind: customer_service }',
+    );
+    const result = validatePolicySource(bad, 'bad.yaml');
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.issues.map((issue) => issue.message)).toContain('unknown role "wizard"');
+  });
+
+  it('a token for a role that requires a second factor is refused to a maker without one', async () => {
+    const source = await readFile(path.join(ROOT, 'policies', 'voiceking.yaml'), 'utf8');
+    const tenant = await createTenant(kernel.db, { slug: `vk-mfa-${Date.now()}`, name: 'vk mfa' });
+    await kernel.policies.install(
+      tenant.tenantId,
+      source.replace(
+        '  misuseReport: [{ kind: customer_service }',
+        '  mfa: [technician]\n  misuseReport: [{ kind: customer_service }',
+      ),
+      'voiceking-mfa.yaml',
+    );
+    // VoiceKing support acts under every purpose of the technician, but has no second factor.
+    const support = await loginAs(app, kernel, tenant, 'support');
+    expect(support.totpSecret).toBeUndefined();
+    const response = await call(
+      support,
+      'POST',
+      '/api/v1/tokens',
+      {},
+      { label: 'field', role: 'technician' },
+    );
+    expect(response.statusCode).toBe(403);
+    expect(codeOf(response)).toBe('forbidden');
+    expect(
+      (await call(support, 'POST', '/api/v1/tokens', {}, { label: 'own', role: 'support' })).statusCode,
+    ).toBe(201);
   });
 });

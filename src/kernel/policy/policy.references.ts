@@ -37,6 +37,10 @@ export function checkPolicyReferences(policy: Policy): ReferenceIssue[] {
       add(['statement', 'languages', index], `language "${lang}" is listed twice`);
   });
 
+  if (Array.isArray(policy.security.mfa)) {
+    checkKeys(policy.security.mfa, policy.roles, 'role', ['security', 'mfa']);
+  }
+
   for (const [key, category] of Object.entries(policy.categories)) {
     checkKeys(category.subjectTypes, policy.subjectTypes, 'data subject type', [
       'categories',

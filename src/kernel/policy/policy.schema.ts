@@ -262,6 +262,14 @@ const Cookie = z.strictObject({
 const Security = z.strictObject({
   measures: z.array(z.strictObject({ label: LocalizedText, items: z.array(LocalizedText).min(1) })).min(1),
   misuseReport: z.array(Channel).min(1),
+  mfa: z
+    .union([z.literal('all_staff'), z.array(Key).min(1)])
+    .optional()
+    .meta({
+      description:
+        'Who signs in with a second factor besides the roles that always need one (staff managers, rights ' +
+        'requests, secrets): "all_staff" when the statement promises it to every member of staff, or a list of roles.',
+    }),
 });
 
 const Rights = z.strictObject({

@@ -125,10 +125,18 @@ describe('staff passwords and second factor', () => {
     expect(allowed.statusCode).toBe(200);
   });
 
-  it('VK-7: the roles that need a second factor come from the policy (credentials, rights requests, staff admin)', async () => {
+  it('VK-7: the roles that need a second factor come from the policy (credentials, rights requests, staff admin, security.mfa)', async () => {
     const { policy: voxtraPolicy } = await kernel.policies.current(voxtra.tenantId);
     const { policy: voicekingPolicy } = await kernel.policies.current(voiceking.tenantId);
-    expect([...mfaRequiredRoles(voxtraPolicy)].sort()).toEqual(['admin', 'privacy_officer', 'technician']);
+    // Voxtra's statement promises two-factor authentication to all staff (security.mfa: all_staff).
+    expect([...mfaRequiredRoles(voxtraPolicy)].sort()).toEqual([
+      'admin',
+      'billing',
+      'privacy_officer',
+      'sales',
+      'support',
+      'technician',
+    ]);
     expect([...mfaRequiredRoles(voicekingPolicy)].sort()).toEqual(['admin', 'privacy_officer']);
   });
 

@@ -13,14 +13,20 @@ export function staffAdminRoles(policy: Policy): ReadonlySet<string> {
 }
 
 /**
- * Roles that must log in with a second factor (VK-7, VK-8), derived from the policy rather than
- * listed by hand: every role on a purpose that covers the dossier's credentials, every role on
- * the rights-requests purpose, and the roles that manage staff accounts.
+ * Roles that must log in with a second factor (VK-7, VK-8), from the policy rather than listed
+ * in code: every role on a purpose that covers the dossier's credentials, every role on a purpose
+ * that answers rights requests (wholePerson: rights), the roles that manage staff accounts, and
+ * what the policy's security measures promise (security.mfa: all staff, or the roles listed).
  */
 export function mfaRequiredRoles(policy: Policy): ReadonlySet<string> {
-  const roles = new Set(staffAdminRoles(policy));
+  if (policy.security.mfa === 'all_staff') return new Set(Object.keys(policy.roles));
+  const roles = new Set([...staffAdminRoles(policy), ...(policy.security.mfa ?? [])]);
   for (const [key, purpose] of Object.entries(policy.purposes)) {
-    if (key === RIGHTS_PURPOSE || purpose.categories.includes(CREDENTIAL_CATEGORY)) {
+    if (
+      key === RIGHTS_PURPOSE ||
+      purpose.wholePerson === 'rights' ||
+      purpose.categories.includes(CREDENTIAL_CATEGORY)
+    ) {
       for (const role of purpose.roles) roles.add(role);
     }
   }
