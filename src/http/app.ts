@@ -204,7 +204,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   );
   registerBillingRoutes(app, deps.kernel);
   registerRetentionRoutes(app, deps.kernel, DATA_MAP);
-  registerDossierRoutes(app, deps.kernel);
+  registerDossierRoutes(app, deps.kernel, { publicUrl: deps.publicUrl ?? 'http://localhost:3000' });
   const requestsDeps = {
     kernel: deps.kernel,
     mailer:

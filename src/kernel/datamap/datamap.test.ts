@@ -89,6 +89,7 @@ describe('data map (VK-2: nothing personal is stored that the policy does not de
     // "gender at Voxtra"); these are the columns where that applies, kept visible on purpose.
     expect(perTenant).toEqual([
       // VX-4: only Voxtra keeps a technical dossier.
+      'dossier_share_links.field → kluis.dossier.credential (voxtra only)',
       'dossier_assets.details_enc → kluis.dossier.asset (voxtra only)',
       'dossier_assets.hostname_bidx → kluis.dossier.asset (voxtra only)',
       'dossier_assets.serial_bidx → kluis.dossier.asset (voxtra only)',

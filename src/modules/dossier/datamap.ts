@@ -22,6 +22,27 @@ const bookkeeping = {
  */
 export const dossierDataMap: TableDataMap[] = [
   {
+    // Before the credentials it points to (erasure walks the map in order).
+    table: 'dossier_share_links',
+    module: 'dossier',
+    subjectColumn: 'subject_id',
+    erasure: { kind: 'delete_rows' },
+    personal: {
+      field: { category: C.credential },
+    },
+    notPersonal: {
+      tenant_id: 'tenant key',
+      link_id: 'internal id',
+      token_hash: 'SHA-256 of a random link token',
+      subject_id: 'internal subject id of the customer',
+      credential_id: 'internal id of the credential',
+      expires_at: 'link bookkeeping',
+      viewed_at: 'link bookkeeping',
+      created_by_staff_id: 'staff id',
+      created_at: 'link bookkeeping',
+    },
+  },
+  {
     table: 'dossier_assets',
     module: 'dossier',
     subjectColumn: 'subject_id',

@@ -383,6 +383,7 @@ export async function deleteDossier(
   grant.assertCovers(C.credential, subjectId);
   grant.assertWritable();
   const count = (result: { numDeletedRows: bigint }) => Number(result.numDeletedRows);
+  await tx.deleteFrom('dossier_share_links').where('subject_id', '=', subjectId).execute();
   const credentials = count(
     await tx.deleteFrom('dossier_credentials').where('subject_id', '=', subjectId).executeTakeFirst(),
   );

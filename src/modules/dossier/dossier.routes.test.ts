@@ -485,3 +485,64 @@ describe('erasure on written termination (VX-7)', () => {
     expect((await auditSince(voxtra, start)).map((entry) => entry.action)).toContain('dossier.erase');
   });
 });
+
+describe('one-time share links (VX-4)', () => {
+  it('VX-4: a technician shares one secret by a one-time link: it opens once, an expired one never, and every step is audited', async () => {
+    const { credentialId } = await customerWithDossier('Peeters', 'pbx-peeters');
+    clock.advance(2 * 60 * 1000);
+    const stepUp = await call(technician, 'POST', '/api/v1/auth/mfa/step-up', {
+      code: await totpCode(kernel, technician.totpSecret ?? ''),
+    });
+    expect(stepUp.statusCode, stepUp.body).toBe(200);
+    const start = await auditHead(voxtra);
+    const share = (body: Record<string, unknown>, session = technician) =>
+      call(session, 'POST', `/api/v1/dossier/credentials/${credentialId}/share`, body);
+
+    expect((await share({ field: 'password', reason: REASON }, sales)).statusCode).toBe(403);
+    expect((await share({ field: 'password' })).statusCode).toBe(400);
+    const created = await share({ field: 'password', reason: REASON, expiresInHours: 2 });
+    expect(created.statusCode, created.body).toBe(201);
+    const { url } = created.json<{ url: string }>();
+    expect(url).toMatch(
+      new RegExp(`^http://localhost:3000/t/${voxtra.slug}/dossier/shares/[A-Za-z0-9_-]{43}$`),
+    );
+    expect(created.body).not.toContain(PASSWORD);
+    const path = url.replace('http://localhost:3000', '');
+    // Only a hash of the token is stored.
+    const token = path.split('/').at(-1) ?? '';
+    expect(await dumpWholeDatabase(database.ownerUrl)).not.toContain(token);
+
+    // Looking at the link (a mail scanner's GET) does not use it up; opening it does, once.
+    const described = await app.inject({ method: 'GET', url: path });
+    expect(described.statusCode).toBe(200);
+    expect(described.json()).toMatchObject({ field: 'password' });
+    expect(described.body).not.toContain(PASSWORD);
+    const opened = await app.inject({ method: 'POST', url: `${path}/open` });
+    expect(opened.statusCode, opened.body).toBe(200);
+    expect(opened.headers['cache-control']).toBe('no-store');
+    expect(opened.json()).toEqual({ field: 'password', value: PASSWORD });
+    const again = await app.inject({ method: 'POST', url: `${path}/open` });
+    expect(again.statusCode).toBe(404);
+    expect(again.body).not.toContain(PASSWORD);
+
+    // A link not opened in time is refused.
+    const late = await share({ field: 'totpSeed', reason: REASON, expiresInHours: 1 });
+    expect(late.statusCode, late.body).toBe(201);
+    clock.advance(61 * 60 * 1000);
+    const latePath = late.json<{ url: string }>().url.replace('http://localhost:3000', '');
+    expect((await app.inject({ method: 'POST', url: `${latePath}/open` })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: latePath })).statusCode).toBe(404);
+
+    const entries = (await auditSince(voxtra, start)).filter((entry) =>
+      entry.action.startsWith('dossier.share'),
+    );
+    expect(entries.map((entry) => [entry.action, entry.decision, entry.reason])).toEqual([
+      ['dossier.share.create', 'denied', 'reason_missing'],
+      ['dossier.share.create', 'allowed', `one-time link to the password (2 h): ${REASON}`],
+      ['dossier.share.view', 'allowed', 'one-time link opened'],
+      ['dossier.share.view', 'denied', 'share_used'],
+      ['dossier.share.create', 'allowed', `one-time link to the TOTP seed (1 h): ${REASON}`],
+      ['dossier.share.view', 'denied', 'share_expired'],
+    ]);
+  });
+});

@@ -22,9 +22,17 @@ import {
   createFact,
   createFactInputSchema,
   assertDossierKept,
+  dossierPurposes,
   getDossier,
   searchAssets,
 } from './dossier.service.js';
+import { findTenantBySlug } from '../tenants/index.js';
+import {
+  createShareInputSchema,
+  createShareLink,
+  describeShareLink,
+  openShareLink,
+} from './share.service.js';
 import {
   revealInputSchema,
   revealSecret,
@@ -56,8 +64,17 @@ async function contextOf(kernel: Kernel, request: FastifyRequest): Promise<Revea
 /** A revealed secret must not linger in a cache. */
 const noStore = (reply: FastifyReply): void => void reply.header('cache-control', 'no-store');
 
-/** The technical dossier and credentials vault (VX-4), under /api/v1/. */
-export function registerDossierRoutes(app: FastifyInstance, kernel: Kernel): void {
+export interface DossierRouteOptions {
+  /** Base URL of the one-time share links. */
+  publicUrl: string;
+}
+
+/** The technical dossier and credentials vault (VX-4), under /api/v1/; share links under /t/<slug>/. */
+export function registerDossierRoutes(
+  app: FastifyInstance,
+  kernel: Kernel,
+  options: DossierRouteOptions = { publicUrl: 'http://localhost:3000' },
+): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   const onRequest = requireStaff(kernel);
   const customer = z.object({ subjectId: id });
@@ -220,6 +237,84 @@ export function registerDossierRoutes(app: FastifyInstance, kernel: Kernel): voi
         request.params.credentialId,
         request.body,
       );
+    },
+  );
+
+  typed.post(
+    '/api/v1/dossier/credentials/:credentialId/share',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'A one-time link to one secret (expiring, single view), for a customer’s employee; same rule as a reveal; audited',
+        tags: TAGS,
+        operationId: 'createDossierShareLink',
+        params: z.object({ credentialId: id }),
+        body: createShareInputSchema,
+        response: {
+          201: z.object({ url: z.string(), field: z.enum(['password', 'totpSeed']), expiresAt: z.string() }),
+        },
+      },
+    },
+    async (request, reply) => {
+      noStore(reply);
+      const staff = staffOf(request);
+      const link = await createShareLink(
+        kernel,
+        await contextOf(kernel, request),
+        request.params.credentialId,
+        request.body,
+      );
+      return reply.status(201).send({
+        url: `${options.publicUrl}/t/${staff.tenantSlug}/dossier/shares/${link.token}`,
+        field: link.field,
+        expiresAt: link.expiresAt.toISOString(),
+      });
+    },
+  );
+
+  const shareParams = z.object({ slug: z.string().min(1).max(63), token: z.string().min(1).max(100) });
+  const shareTenant = async (slug: string): Promise<{ tenantId: number; purpose: string }> => {
+    const tenant = await findTenantBySlug(kernel.db, slug);
+    await assertDossierKept(kernel, tenant.tenantId);
+    const { policy } = await kernel.policies.current(tenant.tenantId);
+    const [purpose] = dossierPurposes(policy);
+    return { tenantId: tenant.tenantId, purpose: purpose ?? '' };
+  };
+  typed.get(
+    '/t/:slug/dossier/shares/:token',
+    {
+      schema: {
+        summary:
+          'What a one-time link gives (not the secret): opening it is a separate POST, so link scanners do not use it up',
+        tags: TAGS,
+        operationId: 'describeDossierShareLink',
+        params: shareParams,
+        response: { 200: z.object({ field: z.enum(['password', 'totpSeed']), expiresAt: z.string() }) },
+      },
+    },
+    async (request, reply) => {
+      noStore(reply);
+      const { tenantId } = await shareTenant(request.params.slug);
+      const link = await describeShareLink(kernel, tenantId, request.params.token);
+      return { field: link.field, expiresAt: link.expiresAt.toISOString() };
+    },
+  );
+  typed.post(
+    '/t/:slug/dossier/shares/:token/open',
+    {
+      schema: {
+        summary: 'Open a one-time link: the secret, once, before it expires; audited',
+        tags: TAGS,
+        operationId: 'openDossierShareLink',
+        params: shareParams,
+        response: { 200: z.object({ field: z.enum(['password', 'totpSeed']), value: z.string() }) },
+      },
+    },
+    async (request, reply) => {
+      noStore(reply);
+      const { tenantId, purpose } = await shareTenant(request.params.slug);
+      return openShareLink(kernel, tenantId, purpose, request.params.token);
     },
   );
 }

@@ -26,7 +26,21 @@ export interface DossierFactsTable extends DossierRowBase {
   fact_id: Generated<number>;
 }
 
+export interface DossierShareLinksTable {
+  tenant_id: number;
+  link_id: Generated<number>;
+  token_hash: Buffer;
+  subject_id: number;
+  credential_id: number;
+  field: 'password' | 'totpSeed';
+  expires_at: Date;
+  viewed_at: Date | null;
+  created_by_staff_id: number | null;
+  created_at: Date;
+}
+
 export interface DossierTables {
+  dossier_share_links: DossierShareLinksTable;
   dossier_assets: DossierAssetsTable;
   dossier_credentials: DossierCredentialsTable;
   dossier_facts: DossierFactsTable;

@@ -1,6 +1,6 @@
 import { generate } from 'otplib';
 import { z } from 'zod';
-import type { AuditEvent } from '../../kernel/audit/index.js';
+import type { AuditEvent, AuditedTx } from '../../kernel/audit/index.js';
 import { auditActor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { AppError, notFoundError } from '../../platform/errors.js';
@@ -91,7 +91,7 @@ class RevealRefused extends Error {
   }
 }
 
-type RevealAction = 'dossier.reveal' | 'dossier.totp-code';
+type RevealAction = 'dossier.reveal' | 'dossier.totp-code' | 'dossier.share.create';
 
 function revealEvent(
   context: RevealContext,
@@ -119,7 +119,7 @@ function revealEvent(
  * then a reason typed for this reveal and a second factor from the last 5 minutes. Every outcome
  * is audited with the reason; a refusal after the gate is recorded once the transaction ended.
  */
-async function withRevealRule<T>(
+export async function withRevealRule<T>(
   kernel: Kernel,
   context: RevealContext,
   credentialId: number,
@@ -128,6 +128,7 @@ async function withRevealRule<T>(
   work: (
     secret: (field: SecretField) => Promise<string>,
     reason: string,
+    held: { atx: AuditedTx; subjectId: number },
   ) => Promise<{ value: T; audit: string }>,
 ): Promise<T> {
   const now = kernel.clock.now();
@@ -149,7 +150,7 @@ async function withRevealRule<T>(
           );
         return found.value;
       };
-      const result = await work(secret, reason);
+      const result = await work(secret, reason, { atx, subjectId });
       atx.audit.record(revealEvent(context, action, subjectId, 'allowed', result.audit));
       return result.value;
     });

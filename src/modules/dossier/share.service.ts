@@ -1,0 +1,163 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { Kernel } from '../../kernel/kernel.js';
+import { AppError } from '../../platform/errors.js';
+import { parseInput } from '../../platform/validation.js';
+import { DOSSIER_CATEGORIES as C } from './datamap.js';
+import { selectSecret, type SecretField } from './dossier.repository.js';
+import { staffIdOf } from './dossier.service.js';
+import { withRevealRule, type RevealContext } from './reveal.service.js';
+
+const SHARE_ACTOR = { kind: 'system', job: 'dossier-share-link' } as const;
+const TOKEN = /^[A-Za-z0-9_-]{43}$/;
+
+export const createShareInputSchema = z
+  .object({
+    field: z.enum(['password', 'totpSeed']),
+    reason: z.string().max(1000).optional(),
+    /** How long the link may be opened; 24 hours unless said, a week at most. */
+    expiresInHours: z.number().int().min(1).max(168).default(24),
+  })
+  .strict();
+
+const hashToken = (token: string): Buffer => createHash('sha256').update(token).digest();
+
+/** One answer for an unknown, used or expired link: the caller learns nothing more. */
+const goneError = (): AppError =>
+  new AppError('not_found', 'share link unknown, used or expired', {
+    publicMessage: 'no such link, or it was already opened or has expired',
+  });
+
+/**
+ * Creates a one-time link to one secret of a credential (kluis.dossier.credential), under the
+ * reveal rule (technician, typed reason, fresh second factor), audited as `dossier.share.create`.
+ * The token leaves once, in the result; only its hash is stored.
+ */
+export async function createShareLink(
+  kernel: Kernel,
+  context: RevealContext,
+  credentialId: number,
+  input: z.input<typeof createShareInputSchema>,
+): Promise<{ token: string; field: SecretField; expiresAt: Date }> {
+  const data = parseInput(createShareInputSchema, input);
+  const now = kernel.clock.now();
+  const expiresAt = new Date(now.getTime() + data.expiresInHours * 3600 * 1000);
+  const token = randomBytes(32).toString('base64url');
+  return withRevealRule(
+    kernel,
+    context,
+    credentialId,
+    'dossier.share.create',
+    data.reason,
+    async (secret, reason, { atx, subjectId }) => {
+      await secret(data.field); // exists and readable, or a clear 404/410 now rather than for the recipient
+      await atx.tx
+        .insertInto('dossier_share_links')
+        .values({
+          tenant_id: atx.tenantId,
+          token_hash: hashToken(token),
+          subject_id: subjectId,
+          credential_id: credentialId,
+          field: data.field,
+          expires_at: expiresAt,
+          created_by_staff_id: staffIdOf(context.actor),
+          created_at: now,
+        })
+        .execute();
+      return {
+        value: { token, field: data.field, expiresAt },
+        audit: `one-time link to the ${data.field === 'password' ? 'password' : 'TOTP seed'} (${data.expiresInHours} h): ${reason}`,
+      };
+    },
+  );
+}
+
+/** What a link is about, without its secret (for the page that asks "open it now?"). */
+export async function describeShareLink(
+  kernel: Kernel,
+  tenantId: number,
+  token: string,
+): Promise<{ field: SecretField; expiresAt: Date }> {
+  if (!TOKEN.test(token)) throw goneError();
+  const now = kernel.clock.now();
+  return kernel.transact(tenantId, async (atx) => {
+    const link = await atx.tx
+      .selectFrom('dossier_share_links')
+      .select(['field', 'expires_at', 'viewed_at'])
+      .where('token_hash', '=', hashToken(token))
+      .executeTakeFirst();
+    if (!link || link.viewed_at !== null || link.expires_at <= now) throw goneError();
+    return { field: link.field, expiresAt: link.expires_at };
+  });
+}
+
+/**
+ * Opens a one-time link: the secret, once, before it expires. The read goes through the gate
+ * (system actor `dossier-share-link` under the dossier purpose) and is audited as
+ * `dossier.share.view`; a second opening or an expired link is refused and audited too.
+ */
+export async function openShareLink(
+  kernel: Kernel,
+  tenantId: number,
+  purpose: string,
+  token: string,
+): Promise<{ field: SecretField; value: string }> {
+  if (!TOKEN.test(token)) throw goneError();
+  const now = kernel.clock.now();
+  const outcome = await kernel.transact(tenantId, async (atx) => {
+    const link = await atx.tx
+      .selectFrom('dossier_share_links')
+      .select(['link_id', 'subject_id', 'credential_id', 'field', 'expires_at', 'viewed_at'])
+      .where('token_hash', '=', hashToken(token))
+      .forUpdate()
+      .executeTakeFirst();
+    if (!link) return { ok: false as const };
+    const refusal =
+      link.viewed_at !== null ? 'share_used' : link.expires_at <= now ? 'share_expired' : undefined;
+    if (refusal) return { ok: false as const, refusal, subjectId: link.subject_id };
+    const grant = await kernel.gate.authorize(atx, SHARE_ACTOR, {
+      purpose,
+      action: 'read',
+      categories: [C.credential],
+      subjectIds: [link.subject_id],
+    });
+    const secret = await selectSecret(atx.tx, grant, link.credential_id, link.subject_id, link.field);
+    if (secret.kind !== 'value')
+      return { ok: false as const, refusal: 'secret_gone', subjectId: link.subject_id };
+    await atx.tx
+      .updateTable('dossier_share_links')
+      .set({ viewed_at: now })
+      .where('link_id', '=', link.link_id)
+      .execute();
+    atx.audit.record({
+      actor: { kind: 'system', id: SHARE_ACTOR.job },
+      role: null,
+      purpose,
+      action: 'dossier.share.view',
+      subjectIds: [link.subject_id],
+      categories: [C.credential],
+      records: 1,
+      decision: 'allowed',
+      reason: 'one-time link opened',
+    });
+    return { ok: true as const, field: link.field, value: secret.value };
+  });
+  if (outcome.ok) return { field: outcome.field, value: outcome.value };
+  if (outcome.refusal !== undefined) {
+    const { refusal, subjectId } = outcome;
+    await kernel.transact(tenantId, (atx) => {
+      atx.audit.record({
+        actor: { kind: 'system', id: SHARE_ACTOR.job },
+        role: null,
+        purpose,
+        action: 'dossier.share.view',
+        subjectIds: [subjectId],
+        categories: [C.credential],
+        decision: 'denied',
+        reason: refusal,
+      });
+      return Promise.resolve();
+    });
+  }
+  throw goneError();
+}
