@@ -32,6 +32,7 @@ import { registerPolicyRoutes } from '../kernel/tenant-policy/tenant-policy.rout
 import { registerPartiesRoutes } from '../modules/parties/parties.routes.js';
 import { registerContractRoutes } from '../modules/contracts/index.js';
 import { registerBillingRoutes } from '../modules/billing/index.js';
+import { registerTelephonyRoutes } from '../modules/telephony/index.js';
 import { registerRetentionRoutes } from '../modules/retention/index.js';
 import { registerDossierRoutes } from '../modules/dossier/index.js';
 import type { DomainEventSubscribers } from '../modules/contracts/index.js';
@@ -203,6 +204,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
       : {},
   );
   registerBillingRoutes(app, deps.kernel);
+  registerTelephonyRoutes(app, deps.kernel);
   registerRetentionRoutes(app, deps.kernel, DATA_MAP);
   registerDossierRoutes(app, deps.kernel, { publicUrl: deps.publicUrl ?? 'http://localhost:3000' });
   const requestsDeps = {

@@ -24,6 +24,7 @@ export {
   type Organisation,
 } from './organisation.service.js';
 export { recordParentalConsent, reportMinorWithoutConsent } from './minors.service.js';
+export { erasePerson } from './erase.service.js';
 export { registerPartiesRoutes } from './parties.routes.js';
 export type { PartiesTables } from './people.tables.js';
 export { partiesDataMap } from './datamap.js';

@@ -16,8 +16,11 @@ import {
   getOrganisation,
   listOrganisations,
 } from './organisation.service.js';
+import { erasePerson } from './erase.service.js';
 import {
   createPerson,
+  rectificationSchema,
+  rectifyPerson,
   createPersonInputSchema,
   findPeopleByContact,
   getPerson,
@@ -58,6 +61,21 @@ const organisationSchema = z.object({
   name: z.string(),
   enterpriseNumber: z.string().nullable(),
   country: z.string(),
+});
+
+const erasureOutcomeSchema = z.object({
+  erased: z.array(z.object({ table: z.string(), rows: z.number().int(), categories: z.array(z.string()) })),
+  kept: z.array(
+    z.object({
+      table: z.string(),
+      rows: z.number().int(),
+      categories: z.array(z.string()),
+      legalHold: z.string(),
+      legalReference: z.string(),
+      retention: z.string(),
+    }),
+  ),
+  keyDestroyed: z.boolean(),
 });
 
 const idParams = z.object({ id: z.coerce.number().int().positive() });
@@ -154,6 +172,43 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
     },
     async (request) => getPerson(kernel, context(request), request.params.id),
   );
+  typed.patch(
+    '/api/v1/people/:id',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'Correct a person (GDPR Art. 16): the fields given are overwritten; the audit names categories, not values',
+        tags: ['people'],
+        headers: purposeHeaders,
+        params: idParams,
+        body: rectificationSchema,
+        response: { 200: personSchema },
+      },
+    },
+    async (request) => {
+      await rectifyPerson(kernel, context(request), request.params.id, request.body);
+      return getPerson(kernel, context(request), request.params.id);
+    },
+  );
+  typed.delete(
+    '/api/v1/people/:id',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'Erase a person everywhere (GDPR Art. 17), under a purpose the policy declares for erasing a whole person; legal holds keep what they keep',
+        tags: ['people'],
+        headers: purposeHeaders,
+        params: idParams,
+        response: { 200: erasureOutcomeSchema },
+      },
+    },
+    async (request) => {
+      const outcome = await erasePerson(kernel, context(request), request.params.id);
+      return { erased: outcome.erased, kept: outcome.kept, keyDestroyed: outcome.keyDestroyed };
+    },
+  );
   typed.post(
     '/api/v1/people/:id/parental-consent',
     {
@@ -185,24 +240,7 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
         headers: purposeHeaders,
         params: idParams,
         body: reportMinorInputSchema.nullish(),
-        response: {
-          200: z.object({
-            erased: z.array(
-              z.object({ table: z.string(), rows: z.number().int(), categories: z.array(z.string()) }),
-            ),
-            kept: z.array(
-              z.object({
-                table: z.string(),
-                rows: z.number().int(),
-                categories: z.array(z.string()),
-                legalHold: z.string(),
-                legalReference: z.string(),
-                retention: z.string(),
-              }),
-            ),
-            keyDestroyed: z.boolean(),
-          }),
-        },
+        response: { 200: erasureOutcomeSchema },
       },
     },
     async (request) => {

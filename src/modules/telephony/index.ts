@@ -7,7 +7,14 @@ export {
   type AssignNumberInput,
   type NumberAssignment,
 } from './number.service.js';
-export { importTariff, type TariffImportResult } from './tariff.service.js';
+export {
+  importTariff,
+  listTariffRates,
+  assertMayManageTariff,
+  type TariffImportResult,
+  type TariffRateView,
+} from './tariff.service.js';
+export { registerTelephonyRoutes } from './telephony.routes.js';
 export {
   importCdrFile,
   CALL_BILLING_PURPOSE,

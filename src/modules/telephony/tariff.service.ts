@@ -1,5 +1,7 @@
 import type { Kernel } from '../../kernel/kernel.js';
-import type { Tx } from '../../platform/db.js';
+import { sql } from 'kysely';
+import type { Actor } from '../../kernel/gate/gate.js';
+import { withTenant, type Tx } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import { buildRatingTable, parseTariffCsv, type RatingTable, type TariffRate } from './rating.js';
 
@@ -84,4 +86,67 @@ export async function loadRatingTable(tx: Tx): Promise<RatingTable> {
     validTo: row.valid_to,
   }));
   return buildRatingTable(rates);
+}
+
+/** Roles that may read and replace the price list (not personal data: no purpose, a role check). */
+const TARIFF_ROLES = new Set(['admin', 'billing']);
+
+export function assertMayManageTariff(actor: Actor): void {
+  if (actor.kind === 'staff' && !TARIFF_ROLES.has(actor.role)) {
+    throw new AppError('role_not_allowed', `role ${actor.role} may not manage the tariff`, {
+      publicMessage: `role ${actor.role} may not manage the tariff`,
+    });
+  }
+}
+
+export interface TariffRateView {
+  prefix: string;
+  validFrom: Date;
+  validTo: Date | null;
+  pricePerMinuteMicros: number;
+  minimumSeconds: number;
+  incrementSeconds: number;
+  connectionFeeMicros: number;
+}
+
+/** The tenant's price list, by prefix and validity, a page at a time (cursor: the last prefix + start). */
+export async function listTariffRates(
+  kernel: Kernel,
+  tenantId: number,
+  actor: Actor,
+  page: { limit: number; after?: { prefix: string; validFrom: Date } },
+): Promise<{ items: TariffRateView[]; next: { prefix: string; validFrom: Date } | null }> {
+  assertMayManageTariff(actor);
+  const rows = await withTenant(kernel.db, tenantId, (tx) => {
+    let query = tx
+      .selectFrom('tariff_rates')
+      .select([
+        'prefix',
+        'valid_from',
+        'valid_to',
+        'price_per_minute_micros',
+        'minimum_seconds',
+        'increment_seconds',
+        'connection_fee_micros',
+      ])
+      .orderBy('prefix')
+      .orderBy('valid_from')
+      .limit(page.limit + 1);
+    if (page.after) {
+      const { prefix, validFrom } = page.after;
+      query = query.where(sql<boolean>`(prefix, valid_from) > (${prefix}, ${validFrom})`);
+    }
+    return query.execute();
+  });
+  const items = rows.slice(0, page.limit).map((row) => ({
+    prefix: row.prefix,
+    validFrom: row.valid_from,
+    validTo: row.valid_to,
+    pricePerMinuteMicros: Number(row.price_per_minute_micros),
+    minimumSeconds: row.minimum_seconds,
+    incrementSeconds: row.increment_seconds,
+    connectionFeeMicros: Number(row.connection_fee_micros),
+  }));
+  const last = items.at(-1);
+  return { items, next: rows.length > page.limit && last ? { prefix: last.prefix, validFrom: last.validFrom } : null };
 }

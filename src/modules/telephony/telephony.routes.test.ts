@@ -1,0 +1,160 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
+import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
+import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import type { Tenant } from '../tenants/index.js';
+import { importCdrFile } from './cdr-import.service.js';
+import {
+  asteriskLine,
+  bulkConnection,
+  registerCustomers,
+  TARIFF_CSV,
+  tempDir,
+  writeLines,
+} from './telephony.test-helpers.js';
+
+let database: TestDatabase;
+let kernel: Kernel;
+let app: FastifyInstance;
+let voxtra: Tenant;
+let billing: StaffSession;
+let sales: StaffSession;
+let customer: number;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database);
+  app = await createTestApp(kernel);
+  voxtra = await createPolicyTenant(kernel, 'voxtra');
+  [customer = 0] = await registerCustomers(kernel, voxtra, 1);
+  billing = await loginAs(app, kernel, voxtra, 'billing');
+  sales = await loginAs(app, kernel, voxtra, 'sales');
+});
+afterAll(async () => {
+  await app.close();
+  await database.close();
+});
+
+function call(
+  session: StaffSession,
+  method: 'GET' | 'POST',
+  url: string,
+  purpose: string | undefined,
+  payload?: unknown,
+  contentType?: string,
+) {
+  return app.inject({
+    method,
+    url,
+    headers: {
+      cookie: session.cookie,
+      'x-csrf-token': session.csrfToken,
+      ...(purpose ? { 'x-kluis-purpose': purpose } : {}),
+      ...(contentType ? { 'content-type': contentType } : {}),
+    },
+    ...(payload === undefined ? {} : { payload: payload as string }),
+  });
+}
+
+describe('telephony over HTTP (issue 12, VX-5)', () => {
+  it('tariffs: billing replaces and lists the price list; sales is refused', async () => {
+    const created = await call(billing, 'POST', '/api/v1/tariffs', undefined, TARIFF_CSV, 'text/csv');
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json()).toEqual({ rates: 3, prefixes: 3 });
+    const first = await call(billing, 'GET', '/api/v1/tariffs?limit=2', undefined);
+    expect(first.statusCode).toBe(200);
+    const page = first.json<{ items: { prefix: string }[]; nextCursor: string | null }>();
+    expect(page.items.map((rate) => rate.prefix)).toEqual(['31', '32']);
+    expect(first.headers.link).toContain('rel="next"');
+    const rest = await call(billing, 'GET', `/api/v1/tariffs?limit=2&cursor=${page.nextCursor}`, undefined);
+    expect(rest.json<{ items: { prefix: string }[] }>().items.map((rate) => rate.prefix)).toEqual(['3247']);
+
+    expect((await call(sales, 'GET', '/api/v1/tariffs', undefined)).statusCode).toBe(403);
+    const refused = await call(sales, 'POST', '/api/v1/tariffs', undefined, TARIFF_CSV, 'text/csv');
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ code: 'role_not_allowed' });
+  });
+
+  it('phone numbers: billing assigns, lists and ports out a number under invoicing; sales is refused', async () => {
+    const assigned = await call(billing, 'POST', '/api/v1/phone-numbers/assignments', 'invoicing', {
+      number: '056 22 33 44',
+      subjectId: customer,
+      from: '2024-06-01',
+    });
+    expect(assigned.statusCode, assigned.body).toBe(201);
+    expect(assigned.json()).toMatchObject({ number: '+3256223344', subjectId: customer, validTo: null });
+
+    const listed = await call(billing, 'GET', '/api/v1/phone-numbers?number=056223344', 'invoicing');
+    expect(listed.statusCode).toBe(200);
+    expect(listed.json<{ items: { subjectId: number }[] }>().items.map((item) => item.subjectId)).toEqual([
+      customer,
+    ]);
+
+    const refused = await call(sales, 'GET', '/api/v1/phone-numbers', 'customer_administration');
+    expect(refused.statusCode).toBe(403);
+    const refusedWrite = await call(
+      sales,
+      'POST',
+      '/api/v1/phone-numbers/assignments',
+      'customer_administration',
+      {
+        number: '056 22 33 45',
+        subjectId: customer,
+        from: '2024-06-01',
+      },
+    );
+    expect(refusedWrite.statusCode).toBe(403);
+
+    const second = await call(billing, 'POST', '/api/v1/phone-numbers/assignments', 'invoicing', {
+      number: '056 22 33 46',
+      subjectId: customer,
+      from: '2024-06-01',
+    });
+    expect(second.statusCode).toBe(201);
+    const ported = await call(billing, 'POST', '/api/v1/phone-numbers/porting', 'invoicing', {
+      number: '056223346',
+      direction: 'out',
+      at: '2024-09-01',
+    });
+    expect(ported.statusCode, ported.body).toBe(204);
+    const after = await call(billing, 'GET', '/api/v1/phone-numbers?number=056223346', 'invoicing');
+    expect(after.json<{ items: { validTo: string | null }[] }>().items[0]?.validTo).toBe(
+      '2024-08-31T22:00:00.000Z',
+    );
+  });
+
+  it('VX-5: call records of a customer are read under the call billing purpose only; invoicing and sales are refused', async () => {
+    const dir = await tempDir();
+    const file = await writeLines(dir, 'calls.csv', [
+      asteriskLine({
+        src: '056223344',
+        dst: '0470123456',
+        start: '2024-06-03 09:00:00',
+        answer: '2024-06-03 09:00:04',
+        end: '2024-06-03 09:01:04',
+        duration: 64,
+        billsec: 60,
+        uniqueId: '1717398000.1',
+        sequence: 1,
+      }),
+    ]);
+    const summary = await importCdrFile(
+      { kernel, connection: bulkConnection(database) },
+      { tenantId: voxtra.tenantId, file },
+    );
+    expect(summary.imported).toBe(1);
+    const url = `/api/v1/customers/${customer}/call-records?from=2024-06-01&to=2024-07-01`;
+    const read = await call(billing, 'GET', url, 'call_billing');
+    expect(read.statusCode, read.body).toBe(200);
+    expect(read.json()).toMatchObject({
+      items: [{ caller: '+3256223344', destination: '+32470123456', billableSeconds: 60 }],
+    });
+    const underInvoicing = await call(billing, 'GET', url, 'invoicing');
+    expect(underInvoicing.statusCode).toBe(403);
+    expect(underInvoicing.json()).toMatchObject({ code: 'category_not_allowed' });
+    const bySales = await call(sales, 'GET', url, 'customer_administration');
+    expect(bySales.statusCode).toBe(403);
+  });
+});

@@ -1,0 +1,265 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
+import { pageQuery } from '../../http/pagination.js';
+import { PURPOSE_HEADER, purposeOf } from '../../http/purpose.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { decodeCursor, encodeCursor } from '../../platform/cursor.js';
+import { validationError } from '../../platform/errors.js';
+import type { UseCaseContext } from '../parties/index.js';
+import { BILLING_TIME_ZONE, findCallRecords } from './call-record.service.js';
+import { parseDateOrInstant } from './date-input.js';
+import { assignNumber, listNumberAssignments, recordPorting } from './number.service.js';
+import { assertMayManageTariff, importTariff, listTariffRates } from './tariff.service.js';
+
+const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const purposeHeaders = z
+  .object({ [PURPOSE_HEADER]: z.string().describe("purpose key of the tenant's policy") })
+  .passthrough();
+const when = z
+  .string()
+  .min(10)
+  .max(40)
+  .describe(
+    'YYYY-MM-DD (midnight in Brussels), YYYY-MM-DD HH:MM:SS (Brussels) or an ISO instant with Z/offset',
+  );
+
+// Presenters: the fields that may leave, one by one.
+const assignmentSchema = z.object({
+  assignmentId: z.number().int(),
+  number: z.string().describe('E.164'),
+  subjectId: z.number().int(),
+  contractRef: z.string().nullable(),
+  validFrom: z.string(),
+  validTo: z.string().nullable(),
+});
+const callRecordSchema = z.object({
+  startedAt: z.string(),
+  caller: z.string(),
+  destination: z.string(),
+  answeredAt: z.string().nullable(),
+  endedAt: z.string(),
+  durationSeconds: z.number().int(),
+  billableSeconds: z.number().int(),
+  disposition: z.string(),
+  costMicros: z.number().int().nullable(),
+});
+const tariffRateSchema = z.object({
+  prefix: z.string(),
+  validFrom: z.string(),
+  validTo: z.string().nullable(),
+  pricePerMinuteMicros: z.number().int(),
+  minimumSeconds: z.number().int(),
+  incrementSeconds: z.number().int(),
+  connectionFeeMicros: z.number().int(),
+});
+
+function contextOf(request: FastifyRequest): UseCaseContext {
+  const staff = staffOf(request);
+  return {
+    tenantId: staff.tenantId,
+    actor: actorOf(staff),
+    purpose: purposeOf(request),
+    requestId: request.id,
+  };
+}
+
+const instant = (text: string, field: string): Date => parseDateOrInstant(text, BILLING_TIME_ZONE, field);
+
+/**
+ * Phone numbers, call records and the tariff over HTTP (issue 12; the staff UI uses them). Numbers
+ * and call records are personal data, read and written through the gate under the declared
+ * purpose; call records only under the purpose that covers them (VX-5: billing). The tariff is
+ * not personal data: admins and billing staff manage it.
+ */
+export function registerTelephonyRoutes(app: FastifyInstance, kernel: Kernel): void {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  const onRequest = requireStaff(kernel);
+  if (!app.hasContentTypeParser('text/csv')) {
+    app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  }
+
+  typed.get(
+    '/api/v1/phone-numbers',
+    {
+      onRequest,
+      schema: {
+        summary: 'Number assignments (who held which number when), of all numbers or one',
+        tags: ['telephony'],
+        headers: purposeHeaders,
+        querystring: z.object({ number: z.string().min(3).max(40).optional() }),
+        response: { 200: z.object({ items: z.array(assignmentSchema) }) },
+      },
+    },
+    async (request) => {
+      const items = await listNumberAssignments(
+        kernel,
+        contextOf(request),
+        request.query.number === undefined ? {} : { number: request.query.number },
+      );
+      return {
+        items: items.map((item) => ({
+          assignmentId: item.assignmentId,
+          number: item.e164,
+          subjectId: item.subjectId,
+          contractRef: item.contractRef,
+          validFrom: item.validFrom.toISOString(),
+          validTo: item.validTo?.toISOString() ?? null,
+        })),
+      };
+    },
+  );
+  typed.post(
+    '/api/v1/phone-numbers/assignments',
+    {
+      onRequest,
+      schema: {
+        summary: 'Give a number to a customer from a moment (the previous open holder ends there)',
+        tags: ['telephony'],
+        headers: purposeHeaders,
+        body: z.object({
+          number: z.string().min(3).max(40),
+          subjectId: id,
+          contractRef: z.string().max(64).optional(),
+          from: when,
+          to: when.optional(),
+        }),
+        response: { 201: assignmentSchema },
+      },
+    },
+    async (request, reply) => {
+      const { number, subjectId, contractRef, from, to } = request.body;
+      const made = await assignNumber(kernel, contextOf(request), {
+        number,
+        subjectId,
+        ...(contractRef === undefined ? {} : { contractRef }),
+        from: instant(from, 'from'),
+        ...(to === undefined ? {} : { to: instant(to, 'to') }),
+      });
+      return reply.status(201).send({
+        assignmentId: made.assignmentId,
+        number: made.e164,
+        subjectId: made.subjectId,
+        contractRef: made.contractRef,
+        validFrom: made.validFrom.toISOString(),
+        validTo: made.validTo?.toISOString() ?? null,
+      });
+    },
+  );
+  typed.post(
+    '/api/v1/phone-numbers/porting',
+    {
+      onRequest,
+      schema: {
+        summary: 'Record a port-in or a port-out (a port-out ends the holder’s open period)',
+        tags: ['telephony'],
+        headers: purposeHeaders,
+        body: z.object({ number: z.string().min(3).max(40), direction: z.enum(['in', 'out']), at: when }),
+        response: { 204: z.null() },
+      },
+    },
+    async (request, reply) => {
+      await recordPorting(kernel, contextOf(request), {
+        number: request.body.number,
+        direction: request.body.direction,
+        at: instant(request.body.at, 'at'),
+      });
+      return reply.status(204).send(null);
+    },
+  );
+  typed.get(
+    '/api/v1/customers/:id/call-records',
+    {
+      onRequest,
+      schema: {
+        summary:
+          "A customer's call records in [from, to): only under the purpose that covers them (VX-5: billing)",
+        tags: ['telephony'],
+        headers: purposeHeaders,
+        params: z.object({ id }),
+        querystring: z.object({
+          from: when,
+          to: when,
+          limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
+        }),
+        response: { 200: z.object({ items: z.array(callRecordSchema) }) },
+      },
+    },
+    async (request) => {
+      const from = instant(request.query.from, 'from');
+      const to = instant(request.query.to, 'to');
+      if (to.getTime() <= from.getTime()) throw validationError('to: must be after from');
+      const records = await findCallRecords(kernel, contextOf(request), {
+        from,
+        to,
+        subjectId: request.params.id,
+        limit: request.query.limit,
+      });
+      return {
+        items: records.map((record) => ({
+          startedAt: record.startedAt.toISOString(),
+          caller: record.callerE164,
+          destination: record.destination,
+          answeredAt: record.answeredAt?.toISOString() ?? null,
+          endedAt: record.endedAt.toISOString(),
+          durationSeconds: record.durationSeconds,
+          billableSeconds: record.billableSeconds,
+          disposition: record.disposition,
+          costMicros: record.costMicros,
+        })),
+      };
+    },
+  );
+  typed.get(
+    '/api/v1/tariffs',
+    {
+      onRequest,
+      schema: {
+        summary: 'The price list: rate per destination prefix and validity (admin, billing)',
+        tags: ['telephony'],
+        querystring: z.object(pageQuery({ defaultLimit: 200, maxLimit: 1000 })),
+        response: { 200: z.object({ items: z.array(tariffRateSchema), nextCursor: z.string().nullable() }) },
+      },
+    },
+    async (request) => {
+      const staff = staffOf(request);
+      const position = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor, 2);
+      if (request.query.cursor !== undefined && (!position || Number.isNaN(Date.parse(position[1] ?? '')))) {
+        throw validationError('cursor: not a cursor from a previous page');
+      }
+      const page = await listTariffRates(kernel, staff.tenantId, actorOf(staff), {
+        limit: request.query.limit,
+        ...(position ? { after: { prefix: position[0] ?? '', validFrom: new Date(position[1] ?? '') } } : {}),
+      });
+      return {
+        items: page.items.map((rate) => ({
+          ...rate,
+          validFrom: rate.validFrom.toISOString(),
+          validTo: rate.validTo?.toISOString() ?? null,
+        })),
+        nextCursor: page.next ? encodeCursor([page.next.prefix, page.next.validFrom.toISOString()]) : null,
+      };
+    },
+  );
+  typed.post(
+    '/api/v1/tariffs',
+    {
+      onRequest,
+      bodyLimit: 10 * 1024 * 1024,
+      schema: {
+        summary:
+          'Replace the price list with a CSV (the whole list, validity history included; admin, billing)',
+        tags: ['telephony'],
+        consumes: ['text/csv'],
+        body: z.string().min(1),
+        response: { 201: z.object({ rates: z.number().int(), prefixes: z.number().int() }) },
+      },
+    },
+    async (request, reply) => {
+      const staff = staffOf(request);
+      assertMayManageTariff(actorOf(staff));
+      return reply.status(201).send(await importTariff(kernel, staff.tenantId, request.body));
+    },
+  );
+}
