@@ -238,7 +238,10 @@ describe('kluis retention plan / run (issue 16)', () => {
       lines: [{ productId: catalogue.subscription }],
     });
     on(addDays(`${period}-01`, 35));
-    const invoiced = await runInvoices(kernel, billingContext(tenant), { period });
+    const invoiced = await runInvoices(kernel, billingContext(tenant), {
+      period,
+      callsPurpose: 'call_billing',
+    });
     expect(invoiced.invoiced).toBe(1);
     const pseudonym = await kernel.keyring.pseudonym(tenant.tenantId, id);
 
