@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { withTenant } from '../src/platform/db.js';
+import { keyringOf } from '../src/kernel/kernel.js';
 import { createTenant } from '../src/modules/tenants/index.js';
 import { createPerson, getPerson, type UseCaseContext } from '../src/modules/parties/index.js';
 import { medianMs, type BenchDatabase, type Figure } from './harness.js';
@@ -50,14 +51,14 @@ export async function benchGate(bench: BenchDatabase): Promise<Figure[]> {
           .where('subject_id', '=', subjectId)
           .executeTakeFirstOrThrow();
         if (row.email_enc)
-          await kernel.keyring.decrypt(
+          await keyringOf(kernel).decrypt(
             tenant.tenantId,
             subjectId,
             { table: 'people', column: 'email_enc', rowId: String(subjectId) },
             row.email_enc,
           );
         if (row.phone_enc)
-          await kernel.keyring.decrypt(
+          await keyringOf(kernel).decrypt(
             tenant.tenantId,
             subjectId,
             { table: 'people', column: 'phone_enc', rowId: String(subjectId) },

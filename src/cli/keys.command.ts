@@ -21,7 +21,7 @@ export function registerKeysCommands(program: Command): void {
         const runtime = await openRuntime(config, logger);
         try {
           const tenant = await findTenantBySlug(runtime.database.db, options.tenant);
-          const result = await runtime.kernel.keyring.rotateTenantKek(tenant.tenantId, {
+          const result = await runtime.kernel.keys.rotateTenantKek(tenant.tenantId, {
             batchSize,
             onBatch: (done) => {
               if (process.stderr.isTTY) process.stderr.write(`\rre-wrapped ${done} keys`);

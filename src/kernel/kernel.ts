@@ -24,12 +24,24 @@ export interface KernelOptions {
   auditAnchorFile?: string;
 }
 
+/**
+ * The keyring's keyed functions that code outside the kernel may use: pseudonyms, blind indexes,
+ * creating keys ahead of a bulk load, and the operator's rotation. Decrypting goes through a
+ * Grant, destroying keys through erasure: the Keyring itself never leaves src/kernel.
+ */
+export interface KernelKeys {
+  pseudonym: Keyring['pseudonym'];
+  blindIndex: Keyring['blindIndex'];
+  createSubjectKeys: Keyring['createSubjectKeys'];
+  rotateTenantKek: Keyring['rotateTenantKek'];
+}
+
 /** The privacy core, assembled once by the composition root and handed to every service. */
 export interface Kernel {
   db: Db;
   clock: Clock;
   policies: TenantPolicyStore;
-  keyring: Keyring;
+  keys: KernelKeys;
   gate: AccessGate;
   audit: AuditDeps;
   /** Who was erased when, kept in the key store for replay after a restore (erasure/). */
@@ -59,11 +71,16 @@ export function createKernel(options: KernelOptions): Kernel {
   };
   const policies = new TenantPolicyStore(options.db);
   const gate = new AccessGate({ policies, keyring, clock: options.clock });
-  return {
+  const kernel: Kernel = {
     db: options.db,
     clock: options.clock,
     policies,
-    keyring,
+    keys: {
+      pseudonym: (tenantId, subjectId) => keyring.pseudonym(tenantId, subjectId),
+      blindIndex: (tenantId, field, value) => keyring.blindIndex(tenantId, field, value),
+      createSubjectKeys: (tenantId, subjectIds) => keyring.createSubjectKeys(tenantId, subjectIds),
+      rotateTenantKek: (...args) => keyring.rotateTenantKek(...args),
+    },
     gate,
     audit,
     erasureJournal: new ErasureJournal(options.db, options.keystore),
@@ -77,4 +94,18 @@ export function createKernel(options: KernelOptions): Kernel {
       }
     },
   };
+  KEYRINGS.set(kernel, keyring);
+  return kernel;
+}
+
+const KEYRINGS = new WeakMap<Kernel, Keyring>();
+
+/**
+ * The kernel's Keyring, for the kernel's own parts (erasure destroys keys) and for tests that
+ * inspect keys. Nothing outside src/kernel calls it (src/kernel/surface.test.ts checks).
+ */
+export function keyringOf(kernel: Kernel): Keyring {
+  const keyring = KEYRINGS.get(kernel);
+  if (!keyring) throw new Error('not a kernel made by createKernel');
+  return keyring;
 }

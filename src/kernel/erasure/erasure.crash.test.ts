@@ -129,7 +129,7 @@ async function state(subjectId: number, requestId: string) {
   const shredded = await runAsOwner<{ reason: string }>(
     database.ownerUrl,
     `select reason from audit_log where tenant_id = $1 and action = 'key.destroy' and subject_pseudonyms @> array[$2]::text[]`,
-    [tenant.tenantId, await kernel.keyring.pseudonym(tenant.tenantId, subjectId)],
+    [tenant.tenantId, await kernel.keys.pseudonym(tenant.tenantId, subjectId)],
   );
   return {
     erased: subject.rows[0]?.erased,

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { AuditedTx } from '../audit/index.js';
 import type { TableDataMap } from '../datamap/datamap.js';
 import type { Actor } from '../gate/gate.js';
-import type { Kernel } from '../kernel.js';
+import { keyringOf, type Kernel } from '../kernel.js';
 import { AppError } from '../../platform/errors.js';
 import { withTenant } from '../../platform/db.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
@@ -184,7 +184,9 @@ export async function eraseSubject(
   // like the key destruction: every start and every restore journals what this missed.
   await kernel.erasureJournal.record(options.tenantId, options.subjectId).catch(() => undefined);
   // The technical dossier's key is never held (VX-7): it goes whatever keeps the subject's own key.
-  await kernel.keyring.destroySubjectKey(options.tenantId, options.subjectId, 'dossier').catch(() => false);
+  await keyringOf(kernel)
+    .destroySubjectKey(options.tenantId, options.subjectId, 'dossier')
+    .catch(() => false);
   if (result.keyDestruction === 'scheduled') {
     // Best effort now; if the key store is unreachable the erasure-finisher job completes it.
     result.keyDestroyed = await finishKeyDestruction(kernel, options.tenantId, options.subjectId).catch(
@@ -204,10 +206,10 @@ export async function finishKeyDestruction(
   tenantId: number,
   subjectId: number,
 ): Promise<boolean> {
-  await kernel.keyring.destroySubjectKey(tenantId, subjectId, 'dossier');
-  const destroyedNow = await kernel.keyring.destroySubjectKey(tenantId, subjectId);
+  await keyringOf(kernel).destroySubjectKey(tenantId, subjectId, 'dossier');
+  const destroyedNow = await keyringOf(kernel).destroySubjectKey(tenantId, subjectId);
   await reachTestHook('erasure.key-destroyed');
-  const state = destroyedNow ? 'destroyed' : await kernel.keyring.subjectKeyState(tenantId, subjectId);
+  const state = destroyedNow ? 'destroyed' : await keyringOf(kernel).subjectKeyState(tenantId, subjectId);
   if (state === 'live') return false;
   await kernel.transact(tenantId, async (atx) => {
     const marked = await atx.tx

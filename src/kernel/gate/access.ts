@@ -97,3 +97,6 @@ export async function authorizeBatch(
   }
   return { grant: await authorize(kernel, atx, context, action, categories, allowed), refused };
 }
+
+/** Where an encrypted field lives (bound into its ciphertext): modules name their fields with it. */
+export type { FieldRef } from '../keyring/keyring.js';

@@ -16,7 +16,7 @@ import { systemClock } from '../../platform/clock.js';
 import { createAppDb } from '../../platform/db.js';
 import { withDatabase } from '../../platform/database-url.js';
 import { eraseSubject } from '../erasure/index.js';
-import { createKernel, type Kernel } from '../kernel.js';
+import { createKernel, keyringOf, type Kernel } from '../kernel.js';
 import { LocalKeyManagementService } from './kms.js';
 
 let database: TestDatabase;
@@ -182,12 +182,12 @@ describe('keys: encryption at rest, blind index, crypto-shredding (VK-7, VX-4, V
       ).rows;
     const total = (await versions()).reduce((sum, row) => sum + row.n, 0);
     // Interrupted after one batch of one key: some keys on v2, the rest still on v1.
-    await kernel.keyring.rotateTenantKek(tenant.tenantId, { batchSize: 1, stopAfterBatches: 1 });
+    await keyringOf(kernel).rotateTenantKek(tenant.tenantId, { batchSize: 1, stopAfterBatches: 1 });
     expect(await versions()).toEqual([
       { kek_version: 1, n: total - 1 },
       { kek_version: 2, n: 1 },
     ]);
-    const resumed = await kernel.keyring.rotateTenantKek(tenant.tenantId, { batchSize: 2 });
+    const resumed = await keyringOf(kernel).rotateTenantKek(tenant.tenantId, { batchSize: 2 });
     expect(resumed.version).toBe(2);
     expect(await versions()).toEqual([{ kek_version: 2, n: total }]);
     // A fresh process (no key cache) still decrypts with the same master key.

@@ -1,5 +1,5 @@
 import type { Grant } from '../../kernel/gate/gate.js';
-import type { FieldRef } from '../../kernel/keyring/keyring.js';
+import type { FieldRef } from '../../kernel/gate/access.js';
 import type { Tx } from '../../platform/db.js';
 import { BILLING_CATEGORIES as C } from './datamap.js';
 

@@ -39,7 +39,7 @@ export async function createPeopleInBulk(
       people.map((person) => person.subjectType),
       at,
     );
-    await kernel.keyring.createSubjectKeys(context.tenantId, subjectIds);
+    await kernel.keys.createSubjectKeys(context.tenantId, subjectIds);
     const grant = await kernel.gate.authorize(atx, context.actor, {
       purpose: context.purpose,
       action: 'write',

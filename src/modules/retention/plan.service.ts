@@ -66,7 +66,7 @@ async function presentVerdict(
   verdict: PersonVerdict,
 ): Promise<PlannedPerson> {
   return {
-    pseudonym: await kernel.keyring.pseudonym(tenantId, verdict.subjectId),
+    pseudonym: await kernel.keys.pseudonym(tenantId, verdict.subjectId),
     subjectType: verdict.subjectType,
     scope: verdict.scope === 'person' ? 'person' : 'categories',
     categories: verdict.due.map((due) => ({

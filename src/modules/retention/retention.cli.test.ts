@@ -93,7 +93,7 @@ describe('kluis retention plan / run (issue 16)', () => {
     // Three years ago exactly: today is their last day.
     on(addYears(today, -3));
     const kept = await prospect(tenant, 'Blijftnog');
-    const pseudonyms = await Promise.all(swept.map((id) => kernel.keyring.pseudonym(tenant.tenantId, id)));
+    const pseudonyms = await Promise.all(swept.map((id) => kernel.keys.pseudonym(tenant.tenantId, id)));
 
     const plan = await planOf(tenant);
     expect(plan.asOf).toBe(today);
@@ -177,7 +177,7 @@ describe('kluis retention plan / run (issue 16)', () => {
     const gone = await customer('Afgelopen', addDays(addYears(today, -3), -1));
     const stays = await customer('Nogeven', addYears(today, -3));
     const [gonePseudonym, staysPseudonym] = await Promise.all(
-      [gone, stays].map((id) => kernel.keyring.pseudonym(tenant.tenantId, id)),
+      [gone, stays].map((id) => kernel.keys.pseudonym(tenant.tenantId, id)),
     );
 
     const plan = await planOf(tenant);
@@ -243,7 +243,7 @@ describe('kluis retention plan / run (issue 16)', () => {
       callsPurpose: 'call_billing',
     });
     expect(invoiced.invoiced).toBe(1);
-    const pseudonym = await kernel.keyring.pseudonym(tenant.tenantId, id);
+    const pseudonym = await kernel.keys.pseudonym(tenant.tenantId, id);
 
     const plan = await planOf(tenant);
     const entry = plan.people.find((person) => person.pseudonym === pseudonym);
@@ -302,7 +302,7 @@ describe('GET /api/v1/retention/plan and legal holds over HTTP (issue 16)', () =
     const plan = await app.inject({ method: 'GET', url: '/api/v1/retention/plan', headers });
     expect(plan.statusCode).toBe(200);
     const body = plan.json<RetentionPlan>();
-    const pseudonym = await kernel.keyring.pseudonym(tenant.tenantId, held);
+    const pseudonym = await kernel.keys.pseudonym(tenant.tenantId, held);
     expect(body.people).toEqual([
       expect.objectContaining({
         pseudonym,

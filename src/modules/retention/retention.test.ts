@@ -83,7 +83,7 @@ interface PersonState {
 }
 
 async function stateOf(tenant: Tenant, subjectId: number): Promise<PersonState> {
-  const pseudonym = await kernel.keyring.pseudonym(tenant.tenantId, subjectId);
+  const pseudonym = await kernel.keys.pseudonym(tenant.tenantId, subjectId);
   const row = await runAsOwner<PersonState>(
     database.ownerUrl,
     `select (select erased_at is not null from data_subjects where tenant_id = $1 and subject_id = $2) as erased,
@@ -102,7 +102,7 @@ async function stateOf(tenant: Tenant, subjectId: number): Promise<PersonState> 
 /** The sweep on a day; returns what the dry run of that day said about the person. */
 async function sweepOn(tenant: Tenant, day: string, subjectId: number) {
   on(day);
-  const pseudonym = await kernel.keyring.pseudonym(tenant.tenantId, subjectId);
+  const pseudonym = await kernel.keys.pseudonym(tenant.tenantId, subjectId);
   const plan = await planRetention(kernel, DATA_MAP, tenant.tenantId);
   await runRetentionSweep(kernel, DATA_MAP, tenant.tenantId);
   return plan.people.find((entry) => entry.pseudonym === pseudonym);
@@ -483,7 +483,7 @@ describe('the sweep and its dry run', () => {
     for (let i = 0; i < 4; i += 1) people.push(await person(voxtra, 'prospect', 'quotes'));
     on('2017-06-01');
     const plan = await planRetention(kernel, DATA_MAP, voxtra.tenantId);
-    const pseudonyms = await Promise.all(people.map((id) => kernel.keyring.pseudonym(voxtra.tenantId, id)));
+    const pseudonyms = await Promise.all(people.map((id) => kernel.keys.pseudonym(voxtra.tenantId, id)));
     for (const pseudonym of pseudonyms)
       expect(plan.people.map((entry) => entry.pseudonym)).toContain(pseudonym);
 

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { generateSecret, generateURI, verify as verifyTotp } from 'otplib';
 import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { Grant } from '../../kernel/gate/gate.js';
-import type { FieldRef } from '../../kernel/keyring/keyring.js';
+import type { FieldRef } from '../../kernel/gate/access.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { AppError } from '../../platform/errors.js';
 import { STAFF_PURPOSE } from './staff.service.js';

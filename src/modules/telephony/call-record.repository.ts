@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Grant } from '../../kernel/gate/gate.js';
 import type { Tx } from '../../platform/db.js';
+import { AppError } from '../../platform/errors.js';
 import { TELEPHONY_CATEGORIES } from './datamap.js';
 import type { CallDispositionColumn } from './telephony.tables.js';
 
@@ -82,25 +83,42 @@ export async function selectCallRecords(
 }
 
 /** The next page of keys in [from, to) after `after` (keyset order: started_at, dedup_key). */
-export async function selectCallRecordKeys(
-  tx: Tx,
-  range: { from: Date; to: Date; after: { startedAt: Date; dedupKey: string } | null; limit: number },
-): Promise<CallRecordKey[]> {
+export interface CallRecordBatch {
+  from: Date;
+  to: Date;
+  after: { startedAt: Date; dedupKey: string } | null;
+  limit: number;
+}
+
+function batchQuery(tx: Tx, range: CallRecordBatch) {
   let query = tx
     .selectFrom('call_records')
-    .select(['started_at', 'dedup_key', 'subject_id'])
     .where('started_at', '>=', range.from)
     .where('started_at', '<', range.to);
   const after = range.after;
   if (after !== null) {
     query = query.where(sql<boolean>`(started_at, dedup_key) > (${after.startedAt}, ${after.dedupKey})`);
   }
-  const rows = await query.orderBy('started_at').orderBy('dedup_key').limit(range.limit).execute();
-  return rows.map((row) => ({
-    startedAt: row.started_at,
-    dedupKey: row.dedup_key,
-    subjectId: row.subject_id,
-  }));
+  return query.orderBy('started_at').orderBy('dedup_key').limit(range.limit);
+}
+
+/** The callers of one batch of call records: the subjects the gate is asked about, nothing else. */
+export async function selectCallRecordBatchSubjects(tx: Tx, range: CallRecordBatch): Promise<number[]> {
+  const rows = await batchQuery(tx, range).select('subject_id').execute();
+  return [...new Set(rows.map((row) => row.subject_id))];
+}
+
+/** The keys (start, dedup key, caller) of one batch of call records, through a grant for their callers. */
+export async function selectCallRecordKeys(
+  tx: Tx,
+  grant: Grant,
+  range: CallRecordBatch,
+): Promise<CallRecordKey[]> {
+  const rows = await batchQuery(tx, range).select(['started_at', 'dedup_key', 'subject_id']).execute();
+  return rows.map((row) => {
+    grant.assertCovers(TELEPHONY_CATEGORIES.callRecord, row.subject_id);
+    return { startedAt: row.started_at, dedupKey: row.dedup_key, subjectId: row.subject_id };
+  });
 }
 
 export interface RatingInput {
@@ -185,7 +203,26 @@ export async function dropPartition(tx: Tx, month: string): Promise<number> {
   return Number(result.rows[0]?.rows ?? 0);
 }
 
-export async function deleteCallRecordsBefore(tx: Tx, cutoff: Date): Promise<number> {
-  const result = await tx.deleteFrom('call_records').where('started_at', '<', cutoff).executeTakeFirst();
+/** The callers with call records before the cutoff: the subjects the purge asks the gate about. */
+export async function selectSubjectsWithCallsBefore(tx: Tx, cutoff: Date): Promise<number[]> {
+  const rows = await tx
+    .selectFrom('call_records')
+    .select('subject_id')
+    .distinct()
+    .where('started_at', '<', cutoff)
+    .execute();
+  return rows.map((row) => row.subject_id);
+}
+
+/** The retention purge of the rows of a month that expired in part, under a grant for their callers. */
+export async function deleteCallRecordsBefore(tx: Tx, grant: Grant, cutoff: Date): Promise<number> {
+  grant.assertWritable();
+  if (!grant.categories.has(TELEPHONY_CATEGORIES.callRecord))
+    throw new AppError('category_not_allowed', 'the grant does not cover call records');
+  const result = await tx
+    .deleteFrom('call_records')
+    .where('started_at', '<', cutoff)
+    .where('subject_id', '=', (eb) => eb.fn.any(eb.val([...grant.subjectIds])))
+    .executeTakeFirst();
   return Number(result.numDeletedRows);
 }

@@ -7,7 +7,9 @@ import {
   deleteCallRecordsBefore,
   dropPartition,
   selectCallerSubjectIds,
+  selectCallRecordBatchSubjects,
   selectCallRecordKeys,
+  selectSubjectsWithCallsBefore,
   selectCallRecords,
   selectPartitions,
   selectRatingInputs,
@@ -81,20 +83,19 @@ export async function rerateCalls(
   for (;;) {
     const cursor: Cursor = after;
     const last: Cursor = await kernel.transact(tenantId, async (atx) => {
-      const keys = await selectCallRecordKeys(atx.tx, {
-        from: options.from,
-        to: options.to,
-        after: cursor,
-        limit,
-      });
-      const lastKey = keys.at(-1);
-      if (lastKey === undefined) return null;
+      const batch = { from: options.from, to: options.to, after: cursor, limit };
+      // The gate decides on the batch's callers before any call record is read.
+      const callers = await selectCallRecordBatchSubjects(atx.tx, batch);
+      if (callers.length === 0) return null;
       const grant = await kernel.gate.authorize(atx, actor, {
         purpose: CALL_BILLING_PURPOSE,
         action: 'write',
         categories: [TELEPHONY_CATEGORIES.callRecord],
-        subjectIds: [...new Set(keys.map((key) => key.subjectId))],
+        subjectIds: callers,
       });
+      const keys = await selectCallRecordKeys(atx.tx, grant, batch);
+      const lastKey = keys.at(-1);
+      if (lastKey === undefined) return null;
       const changes: Array<{ startedAt: Date; dedupKey: string; costMicros: number | null }> = [];
       for (const call of await selectRatingInputs(atx.tx, grant, keys)) {
         const seconds = selectBillableSeconds(call);
@@ -127,6 +128,7 @@ export interface PurgeResult {
 }
 
 export const CDR_RETENTION_ACTOR = { kind: 'system', id: 'cdr-retention' } as const;
+const CDR_RETENTION: Actor = { kind: 'system', job: 'cdr-retention' };
 
 /**
  * G-1: call records are kept only while the bill can be contested. A call of billing month M is
@@ -165,7 +167,15 @@ export async function purgeExpiredCallRecords(
         result.droppedRows += await dropPartition(atx.tx, partition.month);
         result.droppedPartitions.push(partition.name);
       } else if (start < cutoff.getTime() && !isPartialDone) {
-        result.deletedRows += await deleteCallRecordsBefore(atx.tx, cutoff);
+        // The rows of the month the cutoff falls in go through the gate: one store decision for
+        // their callers under call_billing (the purpose that keeps them), audited.
+        const grant = await kernel.gate.authorize(atx, CDR_RETENTION, {
+          purpose: CALL_BILLING_PURPOSE,
+          action: 'store',
+          categories: [TELEPHONY_CATEGORIES.callRecord],
+          subjectIds: await selectSubjectsWithCallsBefore(atx.tx, cutoff),
+        });
+        result.deletedRows += await deleteCallRecordsBefore(atx.tx, grant, cutoff);
         isPartialDone = true;
       }
     }

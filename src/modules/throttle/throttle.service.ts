@@ -42,7 +42,7 @@ interface Row {
 
 async function keyOf(kernel: Kernel, tenantId: number, counter: Counter): Promise<Buffer> {
   // One tenant secret for all buckets; the bucket is part of what is hashed.
-  return kernel.keyring.blindIndex(tenantId, 'throttle', `${counter.limit.bucket}\u0000${counter.value}`);
+  return kernel.keys.blindIndex(tenantId, 'throttle', `${counter.limit.bucket}\u0000${counter.value}`);
 }
 
 function isExpired(limit: Limit, row: Row, now: Date): boolean {
