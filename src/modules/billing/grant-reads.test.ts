@@ -43,7 +43,7 @@ describe('repositories return personal columns only through a grant that covers 
         startDate: '2026-10-01',
         lines: [{ productId: catalogue.subscription }],
       });
-    await runInvoices(kernel, billingContext(tenant), { period: '2026-10' });
+    await runInvoices(kernel, billingContext(tenant), { callsPurpose: 'call_billing', period: '2026-10' });
     const refs = await kernel.transact(tenant.tenantId, (atx) =>
       selectInvoiceRefPage(atx.tx, { afterId: 0, limit: 10 }),
     );
