@@ -15,6 +15,9 @@ import { createCustomer, prepareTenant, startContract } from '../billing/billing
 import type { Tenant } from '../tenants/index.js';
 import { revealSecret } from './index.js';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ROOT } from '../../../test/cli.js';
 
 // Thursday 5 November 2026; October is billed, contracts started on 1 October.
 const clock = fixedClock(new Date('2026-11-05T10:00:00Z'));
@@ -483,6 +486,77 @@ describe('erasure on written termination (VX-7)', () => {
       await owner('select count(*)::int as n from dossier_credentials where subject_id = $1', [subjectId]),
     ).toEqual([{ n: 0 }]);
     expect((await auditSince(voxtra, start)).map((entry) => entry.action)).toContain('dossier.erase');
+  });
+});
+
+describe('import from other tools (issue 17)', () => {
+  it('imports the password exports of ITFlow, Hudu and IT Glue into a customer’s dossier, encrypted; a bad row imports nothing', async () => {
+    const subjectId = await createCustomer(kernel, voxtra, { familyName: 'Importeur' });
+    const importFile = async (format: string, file: string) =>
+      app.inject({
+        method: 'POST',
+        url: `/api/v1/customers/${subjectId}/dossier/import?format=${format}`,
+        headers: {
+          cookie: technician.cookie,
+          'x-csrf-token': technician.csrfToken,
+          'x-kluis-purpose': 'technical_dossier',
+          'content-type': 'text/csv',
+        },
+        payload: await readFile(path.join(ROOT, 'test/fixtures/dossier', file), 'utf8'),
+      });
+    for (const [format, file, count] of [
+      ['itflow', 'itflow-credentials.csv', 2],
+      ['hudu', 'hudu-passwords.csv', 1],
+      ['itglue', 'itglue-passwords.csv', 2],
+    ] as const) {
+      const response = await importFile(format, file);
+      expect(response.statusCode, response.body).toBe(200);
+      expect(response.json()).toEqual({ imported: count });
+    }
+    const dossier = await call(technician, 'GET', `/api/v1/customers/${subjectId}/dossier`);
+    const credentials = dossier.json<{
+      credentials: Array<{
+        system: string;
+        username: string | null;
+        url: string | null;
+        password: string | null;
+        hasTotp: boolean;
+      }>;
+    }>().credentials;
+    expect(credentials.map((c) => [c.system, c.username, c.password, c.hasTotp])).toEqual([
+      ['Microsoft 365 admin', 'admin@bakkerij-example.onmicrosoft.com', '********', true],
+      ['Router', 'admin', '********', false],
+      ['Synology NAS', 'nasadmin', '********', false],
+      ['Wi-Fi gasten', null, '********', false],
+      ['Boekhoudpakket', 'boekhouding', '********', true],
+    ]);
+    const everything = await dumpWholeDatabase(database.ownerUrl);
+    for (const secret of ['Itfl0w-Imp0rt!aa', 'Hud0-Imp0rt!cc', 'ItGlu3-B00k!ee', 'Synology'])
+      expect(everything).not.toContain(secret);
+
+    // A row without a name: 400 naming the line, and nothing of the file is kept.
+    const before = await owner<{ n: number }>(
+      'select count(*)::int as n from dossier_credentials where subject_id = $1',
+      [subjectId],
+    );
+    const bad = await app.inject({
+      method: 'POST',
+      url: `/api/v1/customers/${subjectId}/dossier/import?format=hudu`,
+      headers: {
+        cookie: technician.cookie,
+        'x-csrf-token': technician.csrfToken,
+        'x-kluis-purpose': 'technical_dossier',
+        'content-type': 'text/csv',
+      },
+      payload: 'name,username,password\nGood,u,Secret-One!1\n,u,Secret-Two!2\n',
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ code: 'validation_failed' });
+    expect(bad.json<{ detail: string }>().detail).toContain('line 3');
+    expect(bad.body).not.toContain('Secret-');
+    expect(
+      await owner('select count(*)::int as n from dossier_credentials where subject_id = $1', [subjectId]),
+    ).toEqual(before);
   });
 });
 

@@ -27,6 +27,7 @@ import {
   searchAssets,
 } from './dossier.service.js';
 import { findTenantBySlug } from '../tenants/index.js';
+import { IMPORT_FORMATS, importCredentials } from './import.service.js';
 import {
   createShareInputSchema,
   createShareLink,
@@ -168,6 +169,33 @@ export function registerDossierRoutes(
       );
       return reply.status(201).send(presentFact(fact));
     },
+  );
+  if (!app.hasContentTypeParser('text/csv')) {
+    app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  }
+  typed.post(
+    '/api/v1/customers/:subjectId/dossier/import',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'Import a password export of ITFlow, Hudu or IT Glue (text/csv) into the customer’s dossier: every row or none',
+        tags: TAGS,
+        operationId: 'importDossierCredentials',
+        params: customer,
+        querystring: z.object({ format: z.enum(IMPORT_FORMATS) }).strict(),
+        body: z.string().max(5_000_000),
+        response: { 200: z.object({ imported: z.number().int() }) },
+      },
+    },
+    async (request) =>
+      importCredentials(
+        kernel,
+        await contextOf(kernel, request),
+        request.params.subjectId,
+        request.query.format,
+        request.body,
+      ),
   );
   typed.get(
     '/api/v1/dossier/assets',
