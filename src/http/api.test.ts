@@ -151,3 +151,38 @@ describe('GET /api/v1/me/purposes', () => {
     expect(problem.details.validPurposes).toEqual(valid);
   });
 });
+
+describe('standard parts', () => {
+  it('every answer carries security headers (CSP without inline script, nosniff, frame-ancestors) from @fastify/helmet', async () => {
+    const response = await app.inject({ method: 'GET', url: '/health' });
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    const csp = String(response.headers['content-security-policy']);
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'self'");
+    expect(csp).not.toContain('upgrade-insecure-requests');
+    expect(response.headers['strict-transport-security']).toBeUndefined();
+    const docs = await app.inject({ method: 'GET', url: '/api/docs/' });
+    expect(docs.statusCode).toBe(200);
+    expect(docs.body).not.toMatch(/<script>(?!\s*<\/script>)/);
+  });
+
+  it('the session cookie is set and read by @fastify/cookie: HttpOnly, SameSite=Strict, Path=/', async () => {
+    const tenant = await createPolicyTenant(kernel, 'voxtra');
+    const session = await loginAs(app, kernel, tenant, 'sales');
+    expect(session.cookie).toMatch(/^kluis_session=[^;]+$/);
+    const me = await app.inject({
+      method: 'GET',
+      url: '/api/v1/auth/me',
+      headers: { cookie: `other=1; ${session.cookie}; third=x` },
+    });
+    expect(me.statusCode).toBe(200);
+    const logout = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/logout',
+      headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken },
+    });
+    expect(String(logout.headers['set-cookie'])).toMatch(
+      /^kluis_session=; Max-Age=0; Path=\/; HttpOnly; SameSite=Strict$/,
+    );
+  });
+});

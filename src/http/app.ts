@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
+import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -88,6 +90,22 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
     bodyLimit: 1024 * 1024,
     // The client address counted by the limits of the public doors and logins.
     trustProxy: trustProxyOption(deps.trustProxy),
+  });
+  // Cookie parsing and Set-Cookie serialisation (session cookies of staff and of the portal).
+  await app.register(fastifyCookie);
+  // Security headers on every answer: CSP (scripts only from here, no inline script), nosniff,
+  // frame-ancestors, referrer policy …; HSTS and upgrade-insecure-requests only when served over HTTPS.
+  const https = deps.secureCookies ?? false;
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      useDefaults: true,
+      directives: {
+        scriptSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        upgradeInsecureRequests: https ? [] : null,
+      },
+    },
+    hsts: https ? { maxAge: 31_536_000 } : false,
   });
   // Before any route: completes each route's schema for the OpenAPI document (decision 0087).
   app.addHook('onRoute', describeRoute);

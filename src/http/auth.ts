@@ -1,3 +1,4 @@
+import { fastifyCookie } from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../kernel/gate/gate.js';
 import type { Kernel } from '../kernel/kernel.js';
@@ -16,22 +17,20 @@ declare module 'fastify' {
   }
 }
 
-/** The value of one cookie from the Cookie header (we set exactly one). */
+/** The value of one cookie, parsed by @fastify/cookie (registered in app.ts). */
 export function readCookie(request: FastifyRequest, name: string): string | undefined {
-  const header = request.headers.cookie;
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const [key, ...rest] = part.trim().split('=');
-    if (key === name) return rest.join('=');
-  }
-  return undefined;
+  return request.cookies[name];
 }
 
+/** The staff session cookie: HttpOnly, SameSite=Strict, Secure over HTTPS (serialised by @fastify/cookie). */
 export function sessionCookie(value: string, options: { secure: boolean; maxAgeSeconds?: number }): string {
-  const parts = [`${SESSION_COOKIE}=${value}`, 'Path=/', 'HttpOnly', 'SameSite=Strict'];
-  if (options.secure) parts.push('Secure');
-  if (options.maxAgeSeconds !== undefined) parts.push(`Max-Age=${options.maxAgeSeconds}`);
-  return parts.join('; ');
+  return fastifyCookie.serialize(SESSION_COOKIE, value, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'strict',
+    secure: options.secure,
+    ...(options.maxAgeSeconds === undefined ? {} : { maxAge: options.maxAgeSeconds }),
+  });
 }
 
 /** Marks an onRequest hook as staff authentication, so the OpenAPI document states the route's security. */

@@ -43,15 +43,13 @@ function setSessionCookie(
   login: PortalLogin,
   secure: boolean,
 ): { csrfToken: string } {
-  const parts = [
-    `${SUBJECT_COOKIE}=${login.sessionToken}`,
-    `Path=/t/${slug}/`,
-    'HttpOnly',
-    'SameSite=Strict',
-    `Max-Age=${8 * 3600}`,
-  ];
-  if (secure) parts.push('Secure');
-  void reply.header('set-cookie', parts.join('; '));
+  void reply.setCookie(SUBJECT_COOKIE, login.sessionToken, {
+    path: `/t/${slug}/`,
+    httpOnly: true,
+    sameSite: 'strict',
+    maxAge: 8 * 3600,
+    secure,
+  });
   return { csrfToken: login.csrfToken };
 }
 
