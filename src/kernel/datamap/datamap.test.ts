@@ -150,6 +150,8 @@ const PROGRAM_TEXT: Readonly<Record<string, string>> = {
   'call_records.destination': 'from the switch, normalised by the parser',
   'call_records.linked_id': 'from the switch',
   'call_records.dedup_key': 'from the switch or a hash of the record',
+  'idempotency_keys.idempotency_key': 'an opaque retry key the API client chooses (e.g. a UUID)',
+  'idempotency_keys.response_body': 'the stored answer to replay, written by the program',
   'invoice_lines.description': 'catalogue product name (scanned when typed) or a fixed label',
   'invoices.buyer_name': 'copy of scanned party fields',
   'invoices.buyer_street': 'copy of scanned party fields',
