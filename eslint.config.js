@@ -2,7 +2,17 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.kluis/**', 'bench/out/**', 'bin/**', 'eslint.config.js'] },
+  {
+    ignores: [
+      'node_modules/**',
+      '.kluis/**',
+      'bench/out/**',
+      'bin/**',
+      'scripts/**',
+      'dist/**',
+      'eslint.config.js',
+    ],
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { KLUIS_VERSION } from './version.js';
 import path from 'node:path';
 import { createMailer } from './platform/mailer.js';
 import { describeUnexpected } from './platform/errors.js';
@@ -22,9 +23,7 @@ import { replayErasureJournal } from './kernel/erasure/index.js';
 import { LocalKeyManagementService, loadMasterKey } from './kernel/keyring/kms.js';
 import type { KeystoreDatabase, KeystoreDb } from './kernel/keyring/keystore.tables.js';
 
-export const KLUIS_VERSION = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+export { KLUIS_VERSION };
 
 /** Why Kluis could not start, said once, in words an operator can act on. */
 export class StartupError extends Error {

@@ -53,7 +53,10 @@ describe('External PostgreSQL with a login that is not a superuser (README setup
     expect(migrated.stderr).toBe('');
     expect(migrated.stdout).toContain('migrations: up to date');
 
-    const created = await runCli(['tenant', 'create', '--policy', 'policies/voxtra.yaml', '--slug', 'voxtra'], env);
+    const created = await runCli(
+      ['tenant', 'create', '--policy', 'policies/voxtra.yaml', '--slug', 'voxtra'],
+      env,
+    );
     expect(created.stderr).toBe('');
     const staff = await runCli(
       ['staff', 'create', '--tenant', 'voxtra', '--email', 'tech@voxtra.example', '--role', 'technician'],

@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { fileURLToPath } from 'node:url';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/platform/embedded-postgres.js';
 import { createLogger } from '../src/platform/logger.js';
 import { withDatabase } from '../src/platform/database-url.js';
@@ -13,6 +15,7 @@ import { KEYSTORE_MIGRATIONS_DIR, migrate } from '../src/platform/migrate.js';
  * database; each test file clones its own database from it (test/database.ts).
  * With KLUIS_TEST_DATABASE_URL set, an external server is used instead.
  */
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const TEMPLATE_DATABASE = 'kluis_template';
 export const KEYSTORE_TEMPLATE_DATABASE = 'kluis_keys_template';
 
@@ -26,6 +29,9 @@ let server: EmbeddedServer | undefined;
 let dataDir: string | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
+  // CLI tests run bin/kluis.js, which runs dist/ when it is current: build it first (incremental).
+  // A failed build leaves no stamp, and bin/kluis.js then runs the sources through tsx.
+  spawnSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: 'ignore' });
   const logger = createLogger({ level: 'warn', destination: process.stderr });
   let serverUrl = process.env.KLUIS_TEST_DATABASE_URL;
   if (!serverUrl) {
