@@ -13,6 +13,7 @@ import {
 } from '../modules/billing/index.js';
 import { findTenantBySlug, type Tenant } from '../modules/tenants/index.js';
 import { AppError } from '../platform/errors.js';
+import { parseWholeNumber } from './arguments.js';
 import { createCliContext, exitWithFailure } from './context.js';
 
 /** The operator at the console: a system actor; the gate still checks purpose and subjects. */
@@ -140,7 +141,7 @@ export function registerBillingCommands(program: Command): void {
         const settings = await setBillingSettings(kernel, tenant.tenantId, CLI_ACTOR, {
           payeeIban: options.iban,
           ...(options.bic ? { payeeBic: options.bic } : {}),
-          paymentTermDays: Number(options.term),
+          paymentTermDays: parseWholeNumber(options.term, '--term', { min: 1, max: 365 }),
         });
         console.log(`payee ${settings.payeeIban}, payment within ${settings.paymentTermDays} days`);
       });

@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { seedDemoData } from '../demo/demo-data.js';
 import { openRuntime } from '../main.js';
 import { findTenantBySlug } from '../modules/tenants/index.js';
+import { parseWholeNumber } from './arguments.js';
 import { createCliContext, exitWithFailure } from './context.js';
+import { createProgress } from './progress.js';
 
 export function registerDemoCommand(program: Command): void {
   program
@@ -24,22 +26,21 @@ export function registerDemoCommand(program: Command): void {
         seed: string;
       }) => {
         try {
-          const people = Number.parseInt(options.people, 10);
-          const organisations = Number.parseInt(options.organisations, 10);
-          const seed = Number.parseInt(options.seed, 10);
-          if (![people, organisations, seed].every((value) => Number.isInteger(value) && value >= 0)) {
-            throw new Error('--people, --organisations and --seed must be non-negative integers');
-          }
+          const people = parseWholeNumber(options.people, '--people', { max: 1_000_000 });
+          const organisations = parseWholeNumber(options.organisations, '--organisations', { max: 100_000 });
+          const seed = parseWholeNumber(options.seed, '--seed');
           const { config, logger } = createCliContext();
           const runtime = await openRuntime(config, logger);
           try {
             const tenant = await findTenantBySlug(runtime.database.db, options.tenant);
             const started = Date.now();
+            const progress = createProgress('demo people', people, 'people');
             const result = await seedDemoData(runtime.kernel, tenant, options.policy ?? tenant.slug, {
               people,
               organisations,
               seed,
-            });
+              onProgress: (done) => progress.update(done),
+            }).finally(() => progress.stop());
             console.log(
               `${tenant.slug}: ${result.people} people and ${result.organisations} organisations created in ${((Date.now() - started) / 1000).toFixed(1)} s`,
             );

@@ -67,9 +67,12 @@ export function registerStaffCommands(program: Command): void {
     .action((options: { tenant: string }) =>
       withTenantRuntime(options.tenant, async (runtime, tenant) => {
         let after: number | undefined;
+        let listed = 0;
         for (;;) {
           const page = await listStaff(runtime.kernel, tenant.tenantId, CLI_ACTOR, { limit: 200, after });
           for (const item of page.items) {
+            if (listed === 0) console.log('ID\tE-MAIL\tROLE\tSTATUS');
+            listed += 1;
             const flags = [
               item.status,
               item.mfaEnabled ? 'mfa' : 'no-mfa',
@@ -79,6 +82,11 @@ export function registerStaffCommands(program: Command): void {
           }
           if (page.nextAfter === null) break;
           after = page.nextAfter;
+        }
+        if (listed === 0) {
+          console.log(
+            `no staff accounts in ${tenant.slug}: create the first admin with kluis staff create --tenant ${tenant.slug} --email <e-mail> --role admin`,
+          );
         }
       }),
     );

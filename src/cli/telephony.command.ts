@@ -25,6 +25,7 @@ import {
 } from '../modules/telephony/index.js';
 import { AppError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
+import { formatLocal } from './arguments.js';
 import { createCliContext, exitWithFailure } from './context.js';
 
 /** The operator at the console: a system actor; the gate still checks purpose and subjects. */
@@ -178,8 +179,8 @@ function registerNumberCommands(program: Command): void {
             },
           );
           console.log(
-            `${assignment.e164} assigned to subject ${assignment.subjectId} from ${assignment.validFrom.toISOString()}` +
-              (assignment.validTo ? ` to ${assignment.validTo.toISOString()}` : ''),
+            `${assignment.e164} assigned to subject ${assignment.subjectId} from ${formatLocal(assignment.validFrom, BILLING_TIME_ZONE)}` +
+              (assignment.validTo ? ` to ${formatLocal(assignment.validTo, BILLING_TIME_ZONE)}` : ''),
           );
         });
       },
@@ -232,8 +233,8 @@ function registerNumberCommands(program: Command): void {
             [
               row.e164,
               `subject ${row.subjectId}`,
-              row.validFrom.toISOString(),
-              row.validTo?.toISOString() ?? 'open',
+              formatLocal(row.validFrom, BILLING_TIME_ZONE),
+              row.validTo ? formatLocal(row.validTo, BILLING_TIME_ZONE) : 'open',
               row.contractRef ?? '-',
             ].join('\t'),
           );
@@ -302,6 +303,7 @@ function registerCdrCommands(program: Command): void {
             assumeAppRole: config.appDatabaseUrl === undefined,
           };
           const isTty = process.stderr.isTTY;
+          const allRejected: string[] = [];
           for (const file of files) {
             const summary = await importCdrFile(
               { kernel, connection },
@@ -332,6 +334,13 @@ function registerCdrCommands(program: Command): void {
               ([reason, count]) => `${reason} ${count}`,
             );
             if (summary.rejectFile) console.log(`rejects: ${summary.rejectFile} (${reasons.join(', ')})`);
+            if (summary.linesRead > 0 && summary.rejected === summary.linesRead) allRejected.push(file);
+          }
+          // A file of which not one line could be used is a failed import, not a quiet success.
+          if (allRejected.length > 0) {
+            throw new AppError('validation_failed', 'every line rejected', {
+              publicMessage: `every line of ${allRejected.join(', ')} was rejected; nothing was imported from it (see the rejects file)`,
+            });
           }
         });
       },
@@ -361,7 +370,7 @@ function registerCdrCommands(program: Command): void {
       await withSession(flags.tenant, async ({ kernel, tenant }) => {
         const result = await purgeExpiredCallRecords(kernel, tenant.tenantId);
         console.log(
-          `call records before ${result.cutoff.toISOString()} (${result.months} months): ` +
+          `call records before ${formatLocal(result.cutoff, BILLING_TIME_ZONE)} (${result.months} months): ` +
             `${result.droppedPartitions.length} partition(s) dropped (${result.droppedRows} records), ${result.deletedRows} more deleted`,
         );
       });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { createTenantFromPolicy } from '../bootstrap.js';
 import { openRuntime } from '../main.js';
-import { createTenant, findTenantBySlug } from '../modules/tenants/index.js';
+import { createTenant, findTenantBySlug, listTenants } from '../modules/tenants/index.js';
 import { createCliContext, exitWithFailure } from './context.js';
 
 export function registerTenantCommands(program: Command): void {
@@ -30,6 +30,42 @@ export function registerTenantCommands(program: Command): void {
           console.log(
             `tenant ${created.slug} created (id ${created.tenantId})${options.policy ? ', policy version 1 installed' : ''}`,
           );
+          if (!options.policy) {
+            console.log(
+              `next: install its policy: kluis tenant policy set --tenant ${created.slug} <file>, then create its first admin`,
+            );
+          }
+          console.log(
+            `next: create its first admin: kluis staff create --tenant ${created.slug} --email <e-mail> --role admin`,
+          );
+        } finally {
+          await runtime.close();
+        }
+      } catch (error) {
+        exitWithFailure(error);
+      }
+    });
+
+  tenant
+    .command('list')
+    .description('list the tenants (slug, name, id, created)')
+    .action(async () => {
+      try {
+        const { config, logger } = createCliContext();
+        const runtime = await openRuntime(config, logger);
+        try {
+          const tenants = await listTenants(runtime.database.db);
+          if (tenants.length === 0) {
+            console.log('no tenants yet: create one with kluis tenant create --policy <file>');
+            return;
+          }
+          const width = Math.max(4, ...tenants.map((item) => item.slug.length));
+          console.log(`${'SLUG'.padEnd(width)}  ${'ID'.padStart(4)}  CREATED     NAME`);
+          for (const item of tenants) {
+            console.log(
+              `${item.slug.padEnd(width)}  ${String(item.tenantId).padStart(4)}  ${item.createdAt.toISOString().slice(0, 10)}  ${item.name}`,
+            );
+          }
         } finally {
           await runtime.close();
         }

@@ -1,7 +1,7 @@
 import type { Kernel } from '../kernel/kernel.js';
 import {
   createOrganisation,
-  createPeopleInBulk,
+  createPeopleInBulkWithin,
   PERSON_COLUMN_CATEGORIES as C,
   type BulkPerson,
 } from '../modules/parties/index.js';
@@ -9,10 +9,14 @@ import { createStaffUser } from '../modules/staff/index.js';
 import {
   createContract,
   createProduct,
+  listProducts,
   terminateContract,
+  type Product,
   type CreateProductInput,
 } from '../modules/contracts/index.js';
 import type { Tenant } from '../modules/tenants/index.js';
+import { AppError } from '../platform/errors.js';
+import { reachTestHook } from '../platform/test-hooks.js';
 import {
   COMPANY_FORMS,
   COMPANY_WORDS,
@@ -77,6 +81,8 @@ export interface DemoOptions {
   seed: number;
   /** How many of the customers get a contract (in every state). Default 150. */
   contracts?: number;
+  /** People created so far, after each committed-to-be batch (progress on a terminal). */
+  onProgress?: (people: number, total: number) => void;
 }
 
 export interface DemoResult {
@@ -148,7 +154,11 @@ export async function seedDemoData(
 ): Promise<DemoResult> {
   const random = createRandom(options.seed);
   const plan = REGISTRATION[policyKey];
-  if (!plan) throw new Error(`no demo plan for policy ${policyKey}`);
+  if (!plan) {
+    throw new AppError('validation_failed', 'no demo plan', {
+      publicMessage: `tenant ${tenant.slug} has no demo plan "${policyKey}": give --policy voiceking or --policy voxtra`,
+    });
+  }
   const { policy } = await kernel.policies.current(tenant.tenantId);
   const organisationIds: number[] = [];
   for (let i = 0; i < options.organisations; i += 1) {
@@ -172,24 +182,30 @@ export async function seedDemoData(
     batch.push(generatePerson(random, subjectType, serial, organisationId));
     batches.set(subjectType, batch);
   }
-  let created = 0;
+  // All people in one transaction: a failure half-way leaves none of them behind.
   const customerIds: number[] = [];
-  for (const [subjectType, people] of batches) {
-    const registration = plan[subjectType];
-    if (!registration) continue;
-    const covered = new Set(policy.purposes[registration.purpose]?.categories ?? []);
-    const context = {
-      tenantId: tenant.tenantId,
-      actor: { kind: 'system' as const, job: 'demo' },
-      purpose: registration.purpose,
-    };
-    for (let start = 0; start < people.length; start += 2000) {
-      const batch = people.slice(start, start + 2000).map((person) => fitToPurpose(person, covered));
-      const ids = await createPeopleInBulk(kernel, context, batch);
-      created += ids.length;
-      if (subjectType === 'customer') customerIds.push(...ids);
+  const created = await kernel.transact(tenant.tenantId, async (atx) => {
+    let done = 0;
+    for (const [subjectType, people] of batches) {
+      const registration = plan[subjectType];
+      if (!registration) continue;
+      const covered = new Set(policy.purposes[registration.purpose]?.categories ?? []);
+      const context = {
+        tenantId: tenant.tenantId,
+        actor: { kind: 'system' as const, job: 'demo' },
+        purpose: registration.purpose,
+      };
+      for (let start = 0; start < people.length; start += 2000) {
+        const batch = people.slice(start, start + 2000).map((person) => fitToPurpose(person, covered));
+        const ids = await createPeopleInBulkWithin(kernel, atx, context, batch);
+        done += ids.length;
+        options.onProgress?.(done, options.people);
+        await reachTestHook('demo.batch');
+        if (subjectType === 'customer') customerIds.push(...ids);
+      }
     }
-  }
+    return done;
+  });
   const contracts = await seedDemoContracts(
     kernel,
     tenant,
@@ -265,9 +281,15 @@ async function seedDemoContracts(
   customerIds: readonly number[],
 ): Promise<number> {
   const actor = { kind: 'system' as const, job: 'demo' };
+  // A product made by an earlier run (or by hand, with the same code) is used, not made again.
+  const existing = await listAllProducts(kernel, tenant.tenantId);
   const products = [];
-  for (const product of DEMO_PRODUCTS[policyKey] ?? [])
-    products.push(await createProduct(kernel, { tenantId: tenant.tenantId, actor }, product));
+  for (const product of DEMO_PRODUCTS[policyKey] ?? []) {
+    products.push(
+      existing.find((candidate) => candidate.code === product.code) ??
+        (await createProduct(kernel, { tenantId: tenant.tenantId, actor }, product)),
+    );
+  }
   const subscriptions = products.filter((product) => product.kind === 'subscription');
   if (subscriptions.length === 0) return 0;
   const context = {
@@ -298,6 +320,22 @@ async function seedDemoContracts(
     made += 1;
   }
   return made;
+}
+
+async function listAllProducts(kernel: Kernel, tenantId: number): Promise<Product[]> {
+  const products: Product[] = [];
+  let after: number | undefined;
+  for (;;) {
+    const page = await listProducts(kernel, tenantId, {
+      limit: 200,
+      activeOnly: false,
+      ...(after ? { after } : {}),
+    });
+    products.push(...page.items);
+    const last = page.items.at(-1);
+    if (page.items.length < 200 || !last) return products;
+    after = last.productId;
+  }
 }
 
 export interface DemoLogin {

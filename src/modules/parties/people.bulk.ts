@@ -1,4 +1,5 @@
 import { AppError } from '../../platform/errors.js';
+import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { registerSubjects } from '../../kernel/subjects/index.js';
 import { insertPeopleRows, PERSON_COLUMN_CATEGORIES as C, type NewPersonRow } from './people.repository.js';
@@ -13,6 +14,20 @@ export type BulkPerson = Omit<NewPersonRow, 'subjectId' | 'at'> & { subjectType:
  */
 export async function createPeopleInBulk(
   kernel: Kernel,
+  context: UseCaseContext,
+  people: readonly BulkPerson[],
+): Promise<number[]> {
+  if (people.length === 0) return [];
+  return kernel.transact(context.tenantId, (atx) => createPeopleInBulkWithin(kernel, atx, context, people));
+}
+
+/**
+ * The same inside the caller's transaction, so a caller can make many batches all or nothing
+ * (`kluis demo`: 20,000 people, or none when anything fails).
+ */
+export async function createPeopleInBulkWithin(
+  kernel: Kernel,
+  atx: AuditedTx,
   context: UseCaseContext,
   people: readonly BulkPerson[],
 ): Promise<number[]> {
@@ -33,21 +48,19 @@ export async function createPeopleInBulk(
     if (person.notes) categories.add(C.notes);
   }
   const at = kernel.clock.now();
-  return kernel.transact(context.tenantId, async (atx) => {
-    const subjectIds = await registerSubjects(
-      atx,
-      people.map((person) => person.subjectType),
-      at,
-    );
-    await kernel.keys.createSubjectKeys(context.tenantId, subjectIds);
-    const grant = await kernel.gate.authorize(atx, context.actor, {
-      purpose: context.purpose,
-      action: 'write',
-      categories: [...categories],
-      subjectIds,
-    });
-    const rows = people.map((person, index) => ({ ...person, subjectId: subjectIds[index] ?? 0, at }));
-    await insertPeopleRows(atx.tx, grant, rows);
-    return subjectIds;
+  const subjectIds = await registerSubjects(
+    atx,
+    people.map((person) => person.subjectType),
+    at,
+  );
+  await kernel.keys.createSubjectKeys(context.tenantId, subjectIds);
+  const grant = await kernel.gate.authorize(atx, context.actor, {
+    purpose: context.purpose,
+    action: 'write',
+    categories: [...categories],
+    subjectIds,
   });
+  const rows = people.map((person, index) => ({ ...person, subjectId: subjectIds[index] ?? 0, at }));
+  await insertPeopleRows(atx.tx, grant, rows);
+  return subjectIds;
 }
