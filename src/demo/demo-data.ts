@@ -328,7 +328,6 @@ async function listAllProducts(kernel: Kernel, tenantId: number): Promise<Produc
   for (;;) {
     const page = await listProducts(kernel, tenantId, {
       limit: 200,
-      activeOnly: false,
       ...(after ? { after } : {}),
     });
     products.push(...page.items);
