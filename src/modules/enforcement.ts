@@ -1,5 +1,6 @@
 import type { EnforcedPromises, PromiseKey } from '../kernel/policy/index.js';
 import { ENFORCES as DOSSIER } from './dossier/index.js';
+import { ENFORCES as RETENTION } from './retention/index.js';
 
 /**
  * The statement promises that a module of this installation keeps, from each module's
@@ -8,6 +9,7 @@ import { ENFORCES as DOSSIER } from './dossier/index.js';
  */
 const ENFORCED_BY_MODULE: Readonly<Record<string, readonly PromiseKey[]>> = {
   dossier: DOSSIER,
+  retention: RETENTION,
 };
 
 export const ENFORCED_PROMISES: EnforcedPromises = new Set(Object.values(ENFORCED_BY_MODULE).flat());
