@@ -10,7 +10,7 @@ export function decodeCursor(cursor: string, count: number): string[] | undefine
   try {
     const parts: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (!Array.isArray(parts) || parts.length !== count) return undefined;
-    return parts.every((part) => typeof part === 'string') ? (parts) : undefined;
+    return parts.every((part) => typeof part === 'string') ? parts : undefined;
   } catch {
     return undefined;
   }

@@ -1,10 +1,5 @@
+import { escapeHtml } from '../../platform/html.js';
 import type { AccessReport } from './access-report.schema.js';
-
-const escapeHtml = (text: string): string =>
-  text.replace(
-    /[&<>"']/g,
-    (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char] ?? char,
-  );
 
 const TITLES = {
   nl: {

@@ -10,4 +10,4 @@ export {
   type AccessReport,
 } from './access-report.schema.js';
 export { renderAccessReportHtml } from './access-report.html.js';
-export { streamPortabilityZip, csvCell } from './portability.js';
+export { streamPortabilityZip } from './portability.js';

@@ -1,3 +1,4 @@
+import { csvRecord } from '../../platform/csv.js';
 import { once } from 'node:events';
 import { Readable, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -98,11 +99,11 @@ async function* csvLines(
   subjectId: number,
 ): AsyncGenerator<string> {
   const columns = exportedColumns(map).map((column) => column.replace(/_enc$/, ''));
-  yield `${columns.map(csvCell).join(',')}\r\n`;
+  yield csvRecord(columns);
   for await (const row of readSubjectRows(tx, map, subjectId, '_csv')) {
     const cells = await renderRow(grant, map, row, subjectId);
     if (Object.keys(cells).length === 0) continue;
-    yield `${columns.map((column) => csvCell(cells[column]?.value)).join(',')}\r\n`;
+    yield csvRecord(columns.map((column) => cells[column]?.value));
   }
 }
 
@@ -127,12 +128,4 @@ async function* inChunks(pieces: AsyncIterable<string>): AsyncGenerator<string> 
     }
   }
   if (buffer.length > 0) yield buffer.join('');
-}
-
-/** RFC 4180 quoting; a leading = + - @ is defused so a spreadsheet never runs it as a formula. */
-export function csvCell(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  let text = typeof value === 'string' ? value : JSON.stringify(value);
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }

@@ -1,3 +1,4 @@
+import { escapeHtml } from '../../platform/html.js';
 /**
  * A tiny document model shared by the statement and the register, rendered to Markdown or HTML.
  * Generators build blocks of plain text; only the renderers know about escaping.
@@ -47,15 +48,6 @@ export function renderMarkdown(doc: TextDocument): string {
     }
   });
   return `${parts.join('\n\n')}\n`;
-}
-
-export function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
 }
 
 export function renderHtml(doc: TextDocument): string {

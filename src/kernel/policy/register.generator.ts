@@ -1,3 +1,4 @@
+import { csvRecord } from '../../platform/csv.js';
 /**
  * The record of processing activities (GDPR Art. 30(1)) generated from the policy: one row per
  * purpose, with its categories, subjects, recipients, transfers, retention and security measures.
@@ -148,11 +149,9 @@ export function generateRegister(policy: Policy, options: RegisterOptions = {}):
   const columns = COLUMNS[lang];
   const keys = Object.keys(columns) as Array<keyof RegisterRow>;
   if ((options.format ?? 'csv') === 'csv') {
-    const lines = [
-      keys.map((k) => csvCell(columns[k])),
-      ...rows.map((row) => keys.map((k) => csvCell(row[k]))),
-    ];
-    return lines.map((cells) => cells.join(',')).join('\r\n') + '\r\n';
+    return [keys.map((k) => columns[k]), ...rows.map((row) => keys.map((k) => row[k]))]
+      .map((cells) => csvRecord(cells))
+      .join('');
   }
   const c = policy.controller;
   const blocks: Block[] = [
@@ -168,10 +167,4 @@ export function generateRegister(policy: Policy, options: RegisterOptions = {}):
     { kind: 'table', header: keys.map((k) => columns[k]), rows: rows.map((row) => keys.map((k) => row[k])) },
   ];
   return renderMarkdown({ lang, title: TITLE[lang], blocks });
-}
-
-/** RFC 4180: quote when needed, double the quotes; a leading formula character is defused. */
-function csvCell(value: string): string {
-  const safe = /^[=+\-@]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }

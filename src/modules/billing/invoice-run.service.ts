@@ -82,15 +82,10 @@ export interface InvoiceRunSummary {
   totalInclVatCents: number;
 }
 
-/** Today in Belgium (YYYY-MM-DD). */
-export function belgianDate(at: Date): string {
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone: 'Europe/Brussels',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(at);
-}
+import { belgianDay as belgianDate } from '../../platform/calendar.js';
+
+/** The Belgian calendar day of an instant (platform/calendar.ts). */
+export { belgianDate };
 
 export function accountingYears(policy: Policy): number {
   const hold = policy.legalHolds[ACCOUNTING_HOLD];

@@ -1,3 +1,4 @@
+import { escapeHtml } from '../../platform/html.js';
 import { formatEnterpriseNumber } from '../../kernel/identifiers/enterprise-number.js';
 import { formatIban } from '../../kernel/identifiers/iban.js';
 import { parseStructuredCommunication } from '../../kernel/identifiers/structured-communication.js';
@@ -5,16 +6,7 @@ import { formatEuro, microsToCents } from './amounts.js';
 import type { ItemisedCallRow } from './invoice-run.repository.js';
 import type { InvoiceDocument } from './invoice.service.js';
 
-/** Every value that reaches the page goes through here: names and addresses are user input. */
-export function escapeHtml(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
-}
-
+// Every value that reaches the page goes through here: names and addresses are user input.
 const e = (value: string | null | undefined): string => escapeHtml(value ?? '');
 
 export interface ItemisedCalls {

@@ -90,15 +90,10 @@ export async function authorizeRows(
   return { allowed: new Set(unique.filter((id) => !refused.includes(id))), withheld: refused.length, grant };
 }
 
-/** The date of `at` in Belgium (YYYY-MM-DD): contracts start and end on Belgian calendar days. */
-export function belgianDate(at: Date): string {
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone: 'Europe/Brussels',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(at);
-}
+import { belgianDay as belgianDate } from '../../platform/calendar.js';
+
+/** The Belgian calendar day of an instant (platform/calendar.ts). */
+export { belgianDate };
 
 export {
   validationError as invalid,

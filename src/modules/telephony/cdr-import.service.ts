@@ -1,3 +1,4 @@
+import { csvRecord } from '../../platform/csv.js';
 /**
  * CDR import (VX-5): a switch's call-record file → normalised, attributed, rated call records,
  * stored through COPY, each batch in one transaction with one gate decision, deduplicated on the
@@ -489,11 +490,11 @@ class RejectWriter {
   async write(line: number, reason: string, message: string): Promise<void> {
     if (this.#stream === null) {
       this.#stream = createWriteStream(this.#path, { flags: 'w', encoding: 'utf8' });
-      this.#stream.write('line,reason,message\n');
+      this.#stream.write(csvRecord(['line', 'reason', 'message'], '\n'));
     }
     this.count += 1;
     this.byReason[reason] = (this.byReason[reason] ?? 0) + 1;
-    const ok = this.#stream.write(`${line},${reason},"${message.replaceAll('"', '""')}"\n`);
+    const ok = this.#stream.write(csvRecord([String(line), reason, message], '\n'));
     if (!ok) await once(this.#stream, 'drain');
   }
 

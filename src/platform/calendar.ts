@@ -1,0 +1,50 @@
+/**
+ * Calendar days (YYYY-MM-DD) and Belgian time, in one place (decision 0088). Before: the Belgian
+ * date of an instant was written four times, adding days three times, adding months twice.
+ *
+ * Days are civil dates, not instants: their arithmetic is done on UTC midnights, where every day
+ * has 24 hours, so a daylight-saving change cannot move a date. The one conversion that needs the
+ * zone, instant → Belgian day, uses Intl with the IANA database Node ships (full ICU).
+ */
+
+const BELGIAN_DAY = new Intl.DateTimeFormat('en-CA', {
+  timeZone: 'Europe/Brussels',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+});
+
+/** The calendar day in Belgium at an instant: contracts, invoices and requests run on Belgian days. */
+export function belgianDay(at: Date): string {
+  return BELGIAN_DAY.format(at);
+}
+
+const ISO_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+function partsOf(day: string): [number, number, number] {
+  const match = ISO_DAY.exec(day);
+  if (!match) throw new Error('not a calendar day');
+  return [Number(match[1]), Number(match[2]), Number(match[3])];
+}
+
+const dayOf = (utc: Date): string => utc.toISOString().slice(0, 10);
+
+export function isIsoDay(value: string): boolean {
+  const match = ISO_DAY.exec(value);
+  if (!match) return false;
+  return dayOf(new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])))) === value;
+}
+
+export function addDays(day: string, days: number): string {
+  const [year, month, date] = partsOf(day);
+  return dayOf(new Date(Date.UTC(year, month - 1, date + days)));
+}
+
+/** Adds months; a day that the target month lacks becomes its last day (31 Jan + 1 month = 28/29 Feb). */
+export function addMonths(day: string, months: number): string {
+  const [year, month, date] = partsOf(day);
+  const first = new Date(Date.UTC(year, month - 1 + months, 1));
+  const last = new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + 1, 0)).getUTCDate();
+  first.setUTCDate(Math.min(date, last));
+  return dayOf(first);
+}

@@ -1,0 +1,17 @@
+import { stringify } from 'csv-stringify/sync';
+
+/**
+ * One CSV record (RFC 4180), written by csv-stringify instead of three hand-written quoters:
+ * fields quoted when they hold a comma, quote or line break, quotes doubled, and a leading
+ * = + - @ tab or CR defused with an apostrophe so a spreadsheet never runs a cell as a formula.
+ * null and undefined are empty cells; other non-strings are written as JSON.
+ */
+export function csvRecord(values: readonly unknown[], lineEnd: '\r\n' | '\n' = '\r\n'): string {
+  const cells = values.map((value) =>
+    value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value),
+  );
+  return stringify([cells], {
+    record_delimiter: lineEnd === '\r\n' ? 'windows' : 'unix',
+    escape_formulas: true,
+  });
+}
