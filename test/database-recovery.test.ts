@@ -39,6 +39,7 @@ describe('the embedded database going away under a running Kluis (issue 12)', ()
       const killed = await postmasterPid();
       process.kill(killed, 'SIGKILL');
       while (isAlive(killed)) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(server.child.exitCode, server.output()).toBeNull();
       expect(await health(server.url)).toEqual({
         status: 503,
         body: { status: 'degraded', db: 'unreachable', recovery: 'restarting-embedded-server' },

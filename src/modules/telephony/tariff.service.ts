@@ -148,5 +148,8 @@ export async function listTariffRates(
     connectionFeeMicros: Number(row.connection_fee_micros),
   }));
   const last = items.at(-1);
-  return { items, next: rows.length > page.limit && last ? { prefix: last.prefix, validFrom: last.validFrom } : null };
+  return {
+    items,
+    next: rows.length > page.limit && last ? { prefix: last.prefix, validFrom: last.validFrom } : null,
+  };
 }
