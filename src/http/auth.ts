@@ -73,7 +73,7 @@ export function requireStaff(kernel: Kernel, options: RequireStaffOptions = {}) 
           publicMessage: 'this route needs a staff login, not an API token',
         });
       request.staff = await authenticateApiToken(kernel, match[1]);
-      await checkDeclaredPurpose(kernel, request, request.staff.tenantId);
+      await checkDeclaredPurpose(kernel, request, request.staff.tenantId, request.staff.role);
       return;
     }
     const cookie = readCookie(request, SESSION_COOKIE);
@@ -88,7 +88,7 @@ export function requireStaff(kernel: Kernel, options: RequireStaffOptions = {}) 
       });
     }
     request.staff = principal;
-    await checkDeclaredPurpose(kernel, request, principal.tenantId);
+    await checkDeclaredPurpose(kernel, request, principal.tenantId, principal.role);
   };
   return Object.assign(hook, { [STAFF_AUTH]: { tokens: allowTokens } });
 }

@@ -23,12 +23,14 @@ export function purposeOf(request: FastifyRequest): string {
 /**
  * Checks a declared purpose at the door, before any route code runs: when the header is there it
  * must be one purpose key of the tenant's policy (an unknown key, `constructor` included, is bad
- * input: 400). Looked up as an own key of the policy, never on an object's prototype.
+ * input: 400). Whether the role may act under it is the gate's decision (audited). Looked up as
+ * an own key of the policy, never on an object's prototype.
  */
 export async function checkDeclaredPurpose(
   kernel: Kernel,
   request: FastifyRequest,
   tenantId: number,
+  _role?: string,
 ): Promise<void> {
   const value = request.headers[PURPOSE_HEADER];
   if (value === undefined) return;

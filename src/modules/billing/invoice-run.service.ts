@@ -7,7 +7,15 @@ import { maskIban } from '../../kernel/identifiers/iban.js';
 // index exports only per-person reads, each its own transaction, too slow for a monthly run.
 import { readPeopleUnderGrant } from '../parties/index.js';
 import type { Person as PersonRecord } from '../parties/index.js';
-import { authorizeBatch, conflict, coveredBy, invalid, staffIdOf, type BillingContext } from './access.js';
+import {
+  authorize,
+  authorizeBatch,
+  conflict,
+  coveredBy,
+  invalid,
+  staffIdOf,
+  type BillingContext,
+} from './access.js';
 import {
   addDays,
   daysInclusive,
@@ -139,6 +147,8 @@ export async function runInvoices(
   const seller = await loadSeller(kernel, context.tenantId, policy);
   const batchSize = options.batchSize ?? 1000;
   const { window, candidates } = await kernel.transact(context.tenantId, async (atx) => {
+    // The run itself is decided first, even when the month has nobody to bill (issue 10).
+    await authorize(kernel, atx, context, 'write', categories, []);
     const found = await selectCallWindow(atx.tx, period.start, period.end);
     if (!options.allowUnrated) {
       const unrated = await countUnratedCalls(atx.tx, found);

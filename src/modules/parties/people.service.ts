@@ -225,8 +225,14 @@ async function readUnderPurpose(
   subjectIds: number[],
 ): Promise<Person[]> {
   if (subjectIds.length === 0) return [];
+  const categories = await personCategoriesOfPurpose(kernel, context);
+  if (categories.length === 0) {
+    // A purpose that covers no data of people (call records, the dossier) reads no person at all.
+    throw new AppError('category_not_allowed', 'purpose covers no person data', {
+      publicMessage: `purpose ${context.purpose} covers no data of people`,
+    });
+  }
   return kernel.transact(context.tenantId, async (atx) => {
-    const categories = await personCategoriesOfPurpose(kernel, context);
     const grant = await kernel.gate.authorize(atx, context.actor, {
       purpose: context.purpose,
       action: 'read',

@@ -1,0 +1,353 @@
+/**
+ * Issue 10, "Done when": every route of the OpenAPI document, as every role of both seed
+ * policies, under every purpose key of the policy and a few bogus ones, with path ids of the
+ * tenant's own data and of the other tenant's. Nothing may answer 5xx, and nothing may answer 2xx
+ * unless the policy grants the role that purpose for the data the route touches (derived below
+ * from the policy's purposes: their roles and categories). One database, app.inject, one session
+ * per role (created as the test helpers allow, with a second factor where the policy asks).
+ * A route without an expectation in `touchOf` fails the walk: a new route says what it touches.
+ */
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash, randomBytes } from 'node:crypto';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../test/database.js';
+import { createTestApp, loginAs, type StaffSession } from '../../test/http.js';
+import { createPolicyTenant, createTestKernel } from '../../test/kernel.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { findPurpose } from '../kernel/policy/policy.query.js';
+import type { Policy } from '../kernel/policy/policy.schema.js';
+import {
+  billingContext,
+  createBusiness,
+  createCustomer,
+  insertCalls,
+  prepareTenant,
+  startContract,
+} from '../modules/billing/billing.test-helpers.js';
+import { listInvoices, runInvoices } from '../modules/billing/index.js';
+import { createPerson } from '../modules/parties/index.js';
+import { createStaffUser } from '../modules/staff/index.js';
+import type { Tenant } from '../modules/tenants/index.js';
+
+const BOGUS_PURPOSES = ['constructor', '__proto__', '', 'x'];
+
+/**
+ * What a route touches, for the expectation: `public` routes need no staff login; `self` routes
+ * touch only the caller's own account and tokens; `none` routes touch no personal data (their own
+ * role rules are not the policy's); `fixed` routes act under one purpose whatever is declared;
+ * `data` routes act under the declared purpose on these categories (any one of them suffices for
+ * a 2xx, since a read returns only what the purpose covers).
+ */
+type Touch =
+  | { kind: 'public' }
+  | { kind: 'self' }
+  | { kind: 'none' }
+  | { kind: 'fixed'; purpose: string }
+  | { kind: 'data'; categories: readonly string[]; wholePerson?: boolean };
+
+const PERSON = ['user.name', 'user.contact.email', 'user.contact.phone_number', 'user.contact.address'];
+const CONTRACT = ['kluis.contract.product', 'kluis.contract.order'];
+const PAYMENT = ['kluis.billing.payment'];
+const DOSSIER = ['kluis.dossier.asset', 'kluis.dossier.credential'];
+
+function touchOf(method: string, path: string): Touch | undefined {
+  if (
+    path.startsWith('/t/') ||
+    path.startsWith('/api/problems') ||
+    path === '/api/v1/auth/login' ||
+    path === '/api/v1/auth/logout' ||
+    path === '/health'
+  )
+    return { kind: 'public' };
+  if (path.startsWith('/api/v1/auth/') || path.startsWith('/api/v1/tokens') || path.startsWith('/api/v1/me/'))
+    return { kind: 'self' };
+  if (path.startsWith('/api/v1/staff')) return { kind: 'fixed', purpose: 'staff_accounts' };
+  if (path.startsWith('/api/v1/requests')) return { kind: 'fixed', purpose: 'rights_requests' };
+  // Retention plans and holds are the declared purpose's work over every category it keeps.
+  if (path.startsWith('/api/v1/retention')) return { kind: 'data', categories: [] };
+  if (path.includes('/dossier')) return { kind: 'data', categories: DOSSIER };
+  if (path.endsWith('/report-minor')) return { kind: 'data', categories: [], wholePerson: true };
+  if (path.endsWith('/parental-consent'))
+    return { kind: 'data', categories: ['user.demographic.date_of_birth'] };
+  if (path.startsWith('/api/v1/people')) return { kind: 'data', categories: PERSON };
+  if (/^\/api\/v1\/(quotes|orders)/.test(path)) return { kind: 'data', categories: CONTRACT };
+  if (path.endsWith('/billing-options')) return { kind: 'data', categories: [...PAYMENT, ...CONTRACT] };
+  if (path.startsWith('/api/v1/contracts')) return { kind: 'data', categories: CONTRACT };
+  if (path.endsWith('/bank-accounts')) return { kind: 'data', categories: ['user.financial.bank_account'] };
+  if (path.endsWith('/credit-scores')) return { kind: 'data', categories: ['kluis.financial.credit_score'] };
+  if (/^\/api\/v1\/(invoices|invoice-runs|payments)/.test(path)) return { kind: 'data', categories: PAYMENT };
+  if (/^\/api\/v1\/(products|organisations|billing\/settings|policy\/register|customer-status)/.test(path))
+    return { kind: 'none' };
+  void method;
+  return undefined;
+}
+
+/** Whether the policy lets `role` get a 2xx from a route that touches `touch` under `purpose`. */
+function isGranted(policy: Policy, role: string, purposeKey: string, touch: Touch): boolean {
+  if (touch.kind === 'public') return true;
+  const declared = findPurpose(policy, purposeKey);
+  // Every staff route checks a declared purpose at the door: it must be one of the policy's.
+  if (!declared) return false;
+  if (touch.kind === 'self' || touch.kind === 'none') return true;
+  if (touch.kind === 'fixed') return findPurpose(policy, touch.purpose)?.roles.includes(role) === true;
+  if (!declared.roles.includes(role)) return false;
+  if (touch.wholePerson) return declared.wholePerson !== 'none';
+  if (touch.categories.length === 0) return true;
+  return touch.categories.some((category) => declared.categories.includes(category));
+}
+
+interface Operation {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  touch: Touch;
+}
+
+interface TenantFixture {
+  tenant: Tenant;
+  policy: Policy;
+  sessions: Map<string, StaffSession>;
+  /** An API token per role, made by that role's own staff member (bearer requests write nothing). */
+  tokens: Map<string, string>;
+  ids: Record<string, string>;
+}
+
+let database: TestDatabase;
+let kernel: Kernel;
+let app: FastifyInstance;
+let operations: Operation[];
+const fixtures: Record<'voiceking' | 'voxtra', TenantFixture> = {} as Record<
+  'voiceking' | 'voxtra',
+  TenantFixture
+>;
+
+async function prepare(name: 'voiceking' | 'voxtra'): Promise<TenantFixture> {
+  const tenant = await createPolicyTenant(kernel, name);
+  const { policy } = await kernel.policies.current(tenant.tenantId);
+  const catalogue = await prepareTenant(kernel, tenant);
+  const customer = await createCustomer(kernel, tenant, { familyName: 'Wandelaar' });
+  const organisation = await createBusiness(kernel, tenant, 'Wandel BV');
+  const contract = await startContract(kernel, tenant, customer, {
+    startDate: '2026-10-01',
+    lines: [{ productId: catalogue.subscription }],
+  });
+  await insertCalls(kernel, tenant, [
+    {
+      subjectId: customer,
+      startedAt: '2026-10-03T09:00:00Z',
+      destination: '+32470555666',
+      seconds: 60,
+      costMicros: 150_000,
+    },
+  ]);
+  await runInvoices(kernel, billingContext(tenant), { period: '2026-10', callsPurpose: 'call_billing' });
+  const invoice = (await listInvoices(kernel, billingContext(tenant), { limit: 1 })).items[0];
+  const minor = await createPerson(
+    kernel,
+    { tenantId: tenant.tenantId, actor: { kind: 'system', job: 'test' }, purpose: 'age_verification' },
+    { subjectType: 'prospect', familyName: 'Minderjarig', givenName: 'Kim', birthDate: '2014-01-01' },
+  );
+  const victim = await createStaffUser(
+    kernel,
+    tenant.tenantId,
+    { kind: 'system', job: 'test' },
+    { email: `victim-${tenant.slug}@staff.example`, displayName: 'Victim', role: 'sales' },
+  );
+  const sessions = new Map<string, StaffSession>();
+  const tokens = new Map<string, string>();
+  for (const role of Object.keys(policy.roles)) {
+    const session = await loginAs(app, kernel, tenant, role);
+    sessions.set(role, session);
+    const secret = randomBytes(32).toString('base64url');
+    await runAsOwner(
+      database.ownerUrl,
+      `insert into staff_api_tokens (tenant_id, token_hash, label, role, created_by, created_at)
+       values ($1, $2, 'route walk', $3, $4, now())`,
+      [tenant.tenantId, createHash('sha256').update(secret).digest(), role, session.staffId],
+    );
+    tokens.set(role, `kluis_${tenant.tenantId}_${secret}`);
+  }
+  return {
+    tenant,
+    policy,
+    sessions,
+    tokens,
+    ids: {
+      id: String(customer),
+      subjectId: String(customer),
+      staffId: String(victim.staffId),
+      tokenId: '1',
+      productId: String(catalogue.subscription),
+      quoteId: '1',
+      orderId: '1',
+      contractId: String(contract),
+      organisationId: String(organisation),
+      invoiceId: String(invoice?.invoiceId ?? 1),
+      minor: String(minor.subjectId),
+      slug: tenant.slug,
+      token: 'x'.repeat(43),
+    },
+  };
+}
+
+/** Fills a path's parameters; `{id}` is the person, invoice or contract the route is about. */
+function urlOf(operation: Operation, ids: Record<string, string>): string {
+  return operation.path.replace(/\{(\w+)\}/g, (_match, name: string) => {
+    if (name === 'id' && operation.path.startsWith('/api/v1/invoices')) return ids.invoiceId ?? '1';
+    if (name === 'id' && operation.path.startsWith('/api/v1/contracts')) return ids.contractId ?? '1';
+    if (name === 'id' && operation.path.startsWith('/api/v1/organisations')) return ids.organisationId ?? '1';
+    if (name === 'id' && operation.path.endsWith('/report-minor')) return ids.minor ?? '1';
+    return encodeURIComponent(ids[name] ?? '1');
+  });
+}
+
+/** Routes that refuse API tokens (staff, tokens, own account): walked with the role's session. */
+const SESSION_ONLY = /^\/api\/v1\/(staff|tokens|auth|me)\b/;
+
+const BODIES: Record<string, unknown> = {
+  'POST /api/v1/people': { subjectType: 'customer', familyName: 'Walk', givenName: 'Route' },
+  'POST /api/v1/people/{id}/parental-consent': { relation: 'parent', verificationMethod: 'id_card_seen' },
+  'POST /api/v1/tokens': { label: 'walk', role: 'admin' },
+  'POST /api/v1/invoice-runs': { period: '2026-09', callsPurpose: 'call_billing' },
+};
+
+/** Auth routes last (logout ends the session), so every other route sees a live session. */
+function walkOrder(a: Operation, b: Operation): number {
+  const rank = (operation: Operation) =>
+    operation.path === '/api/v1/auth/logout' ? 2 : operation.path.startsWith('/api/v1/auth/') ? 1 : 0;
+  return rank(a) - rank(b);
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database);
+  app = await createTestApp(kernel);
+  fixtures.voiceking = await prepare('voiceking');
+  fixtures.voxtra = await prepare('voxtra');
+  const document = (await app.inject({ method: 'GET', url: '/api/openapi.json' })).json<{
+    paths: Record<string, Record<string, unknown>>;
+  }>();
+  const unknown: string[] = [];
+  operations = Object.entries(document.paths)
+    .flatMap(([path, methods]) =>
+      Object.keys(methods)
+        .filter((method) => ['get', 'post', 'put', 'patch', 'delete'].includes(method))
+        .flatMap((method) => {
+          const touch = touchOf(method.toUpperCase(), path);
+          if (!touch) unknown.push(`${method.toUpperCase()} ${path}`);
+          return touch ? [{ method: method.toUpperCase() as Operation['method'], path, touch }] : [];
+        }),
+    )
+    .sort(walkOrder);
+  if (unknown.length > 0)
+    throw new Error(`route-walk: add to touchOf what these touch: ${unknown.join(', ')}`);
+}, 300_000);
+
+afterAll(async () => {
+  await app.close();
+  await database.close();
+});
+
+interface Finding {
+  tenant: string;
+  role: string;
+  purpose: string;
+  request: string;
+  status: number;
+}
+
+async function walk(
+  own: TenantFixture,
+  ids: Record<string, string>,
+  purposesOf: (role: string) => readonly string[],
+  only: (operation: Operation) => boolean = () => true,
+) {
+  const findings: Finding[] = [];
+  let requests = 0;
+  for (const [role, session] of own.sessions) {
+    const purposes = purposesOf(role);
+    for (const operation of operations.filter(only)) {
+      const url = urlOf(operation, ids);
+      const key = `${operation.method} ${operation.path}`;
+      const payload = BODIES[key];
+      // One request at a time: concurrent requests that each need a second connection could
+      // starve the pool, and the walk measures the gate, not the pool.
+      const answers = [];
+      for (const purpose of purposes) {
+        answers.push(
+          await app.inject({
+            method: operation.method,
+            url,
+            headers: {
+              ...(SESSION_ONLY.test(operation.path)
+                ? { cookie: session.cookie, 'x-csrf-token': session.csrfToken }
+                : { authorization: `Bearer ${own.tokens.get(role) ?? ''}` }),
+              'x-kluis-purpose': purpose,
+            },
+            ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
+          }),
+        );
+      }
+      requests += answers.length;
+      answers.forEach((response, index) => {
+        const purpose = purposes[index] ?? '';
+        const isOwnData = ids === own.ids;
+        const crossTenantData = !isOwnData && /\{(id|subjectId|contractId|staffId)\}/.test(operation.path);
+        const isWrongSuccess =
+          response.statusCode < 300 &&
+          (!isGranted(own.policy, role, purpose, operation.touch) || crossTenantData);
+        if (response.statusCode >= 500 || isWrongSuccess) {
+          findings.push({
+            tenant: own.tenant.slug,
+            role,
+            purpose,
+            request: `${operation.method} ${url}`,
+            status: response.statusCode,
+          });
+        }
+      });
+    }
+  }
+  return { findings, requests };
+}
+
+/**
+ * The purposes a role is walked with: every purpose it holds, the bogus keys, and one purpose it
+ * does not hold. Every purpose it does not hold is refused by the same door check before any route
+ * code runs (http/purpose.ts), so one of them stands for all; walking each would only repeat it
+ * (and cost a minute on a shared machine). FULL_WALK=1 walks every purpose key.
+ */
+function purposesFor(policy: Policy, role: string): string[] {
+  const all = Object.keys(policy.purposes);
+  if (process.env.FULL_WALK) return [...all, ...BOGUS_PURPOSES];
+  const held = all.filter((key) => findPurpose(policy, key)?.roles.includes(role) === true);
+  const notHeld = all.filter((key) => !held.includes(key));
+  return [...held, ...notHeld.slice(0, 1), ...BOGUS_PURPOSES];
+}
+
+describe('route walk: every route × every role × the purposes of both seed policies', () => {
+  it.each(['voiceking', 'voxtra'] as const)(
+    '%s: nothing answers 5xx, nothing answers 2xx the policy does not grant',
+    async (name) => {
+      const own = fixtures[name];
+      const { findings, requests } = await walk(own, own.ids, (role) => purposesFor(own.policy, role));
+      expect(requests).toBeGreaterThan(operations.length * own.sessions.size);
+      expect(findings).toEqual([]);
+    },
+    300_000,
+  );
+
+  it.each(['voiceking', 'voxtra'] as const)(
+    '%s staff with the other tenant’s ids: nothing of the other tenant answers 2xx, nothing 5xx',
+    async (name) => {
+      const own = fixtures[name];
+      const other = fixtures[name === 'voiceking' ? 'voxtra' : 'voiceking'];
+      const held = (role: string) =>
+        Object.keys(own.policy.purposes).filter((key) => own.policy.purposes[key]?.roles.includes(role));
+      const withIds = (operation: Operation) =>
+        /\{(id|subjectId|contractId|staffId|invoiceId)\}/.test(operation.path);
+      const { findings } = await walk(own, { ...other.ids, slug: own.tenant.slug }, held, withIds);
+      expect(findings).toEqual([]);
+    },
+    300_000,
+  );
+});
