@@ -22,7 +22,9 @@ describe('demo data', () => {
       expect(isValidEnterpriseNumber(generateEnterpriseNumber(random))).toBe(true);
   });
 
-  it('VX-2: fills a Voxtra tenant in bulk, through the gate, with only what Voxtra’s policy declares', async () => {
+  // Part of VX-2, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+
+  it('fills a Voxtra tenant in bulk, through the gate, with only what Voxtra’s policy declares', async () => {
     const tenant = await createPolicyTenant(kernel, 'voxtra');
     const result = await seedDemoData(kernel, tenant, 'voxtra', {
       people: 600,

@@ -64,7 +64,8 @@ async function openRequests(count: number): Promise<void> {
 const reminders = (): number => smtp.to('info@voiceking.be').length;
 
 describe('scheduled work runs once (issue 11)', () => {
-  it('VK-27: two processes sending the reminders at the same moment mail the privacy contact once', async () => {
+  // Part of VK-27, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('two processes sending the reminders at the same moment mail the privacy contact once', async () => {
     clock.set(new Date('2026-03-02T09:00:00Z'));
     await openRequests(3);
     clock.set(new Date('2026-03-27T09:00:00Z')); // due 2026-04-01: within 7 days
@@ -87,7 +88,9 @@ describe('scheduled work runs once (issue 11)', () => {
     expect(reminders() - before).toBe(2);
   });
 
-  it('VK-27: two job queues on one database run the hourly reminder job once, and its tables stay outside the tenant schema', async () => {
+  // Part of VK-27, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+
+  it('two job queues on one database run the hourly reminder job once, and its tables stay outside the tenant schema', async () => {
     clock.set(new Date('2026-03-29T09:00:00Z'));
     const queues: JobQueue[] = [];
     for (const deps of [first, second]) {

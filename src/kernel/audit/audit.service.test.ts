@@ -53,7 +53,8 @@ async function appendTen(tenantId: number): Promise<void> {
 }
 
 describe('appending', () => {
-  it('VK-7: every access is audited: one transaction appends its events as a valid chain', async () => {
+  // Part of VK-7, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('every access is audited: one transaction appends its events as a valid chain', async () => {
     const tenantId = await createAuditTenant(database.db, 'append');
     const pending = await withAudit(deps, tenantId, ({ audit }) => {
       audit.record(readEvent([1, 2]));

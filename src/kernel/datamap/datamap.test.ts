@@ -60,11 +60,14 @@ function findUnclassified(live: Map<string, string[]>, maps: readonly TableDataM
 }
 
 describe('data map (VK-2: nothing personal is stored that the policy does not declare)', () => {
-  it('VK-2: every column of every table is classified as personal or not personal', async () => {
+  // Part of VK-2, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('every column of every table is classified as personal or not personal', async () => {
     expect(findUnclassified(await liveColumns(database.ownerUrl), DATA_MAP)).toEqual([]);
   });
 
-  it('VK-2: every classified category is declared by the seed policies (docs/decisions/0005)', async () => {
+  // Part of VK-2, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+
+  it('every classified category is declared by the seed policies (docs/decisions/0005)', async () => {
     const policies = await Promise.all(
       ['voiceking', 'voxtra'].map(async (name) => {
         const file = path.join(ROOT, 'policies', `${name}.yaml`);
@@ -116,7 +119,9 @@ describe('data map (VK-2: nothing personal is stored that the policy does not de
     await runAsOwner(database.ownerUrl, 'alter table people drop column nickname');
   });
 
-  it('VK-16: every text column a person can type into is declared free text in the data map (and so scanned on write)', async () => {
+  // Part of VK-16, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+
+  it('every text column a person can type into is declared free text in the data map (and so scanned on write)', async () => {
     expect(findUndeclaredFreeText(await liveTextColumns(database.ownerUrl), DATA_MAP)).toEqual([]);
   });
 

@@ -66,7 +66,8 @@ async function numbers(tenant: Tenant, series: 'F' | 'C' = 'F'): Promise<number[
 }
 
 describe('invoice run (VX-3)', () => {
-  it('VX-3: bills subscriptions (pro-rated), one-off products and calls summarised per destination class, with 21 % VAT and a valid structured communication', async () => {
+  // Part of VX-3, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('bills subscriptions (pro-rated), one-off products and calls summarised per destination class, with 21 % VAT and a valid structured communication', async () => {
     const { tenant, catalogue } = await freshTenant();
     const full = await createCustomer(kernel, tenant, { familyName: 'Claes' });
     const partial = await createCustomer(kernel, tenant, { familyName: 'Wouters' });
@@ -182,7 +183,9 @@ describe('invoice run (VX-3)', () => {
     expect(await numbers(tenant)).toEqual([1, 2]);
   });
 
-  it('VX-3: refuses to bill a month with unrated chargeable calls, unless told to leave them out', async () => {
+  // Part of VX-3, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+
+  it('refuses to bill a month with unrated chargeable calls, unless told to leave them out', async () => {
     const { tenant, catalogue } = await freshTenant('voiceking');
     const customer = await createCustomer(kernel, tenant);
     await startContract(kernel, tenant, customer, {
@@ -211,7 +214,9 @@ describe('invoice run (VX-3)', () => {
     expect(summary.invoiced).toBe(1);
   });
 
-  it('VX-3: numbering stays gapless and nobody is billed twice when runs and credit notes race', async () => {
+  // Part of VX-3, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+
+  it('numbering stays gapless and nobody is billed twice when runs and credit notes race', async () => {
     const { tenant, catalogue } = await freshTenant();
     const customers: number[] = [];
     for (let i = 0; i < 24; i += 1) {
@@ -253,7 +258,9 @@ describe('invoice run (VX-3)', () => {
     expect(await numbers(tenant, 'C')).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
-  it('VX-3: a restricted customer is left out of the run (audited), the others are billed', async () => {
+  // Part of VX-3, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+
+  it('a restricted customer is left out of the run (audited), the others are billed', async () => {
     const { tenant, catalogue } = await freshTenant();
     const a = await createCustomer(kernel, tenant);
     const b = await createCustomer(kernel, tenant);
@@ -284,7 +291,8 @@ describe('invoice run (VX-3)', () => {
 });
 
 describe('credit notes (VX-3)', () => {
-  it('VX-3: a credit note references its invoice, has its own gapless series, and lowers what is due', async () => {
+  // Part of VX-3, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('a credit note references its invoice, has its own gapless series, and lowers what is due', async () => {
     const { tenant, catalogue } = await freshTenant();
     const customer = await createCustomer(kernel, tenant);
     await startContract(kernel, tenant, customer, {
@@ -336,7 +344,8 @@ describe('credit notes (VX-3)', () => {
 });
 
 describe('payments (VX-3)', () => {
-  it('VX-3: payments are matched by structured communication; partial, complete and over-payments; re-importing adds nothing', async () => {
+  // Part of VX-3, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('payments are matched by structured communication; partial, complete and over-payments; re-importing adds nothing', async () => {
     const { tenant, catalogue } = await freshTenant();
     const a = await createCustomer(kernel, tenant);
     const b = await createCustomer(kernel, tenant);
@@ -399,7 +408,9 @@ describe('payments (VX-3)', () => {
     expect(JSON.stringify(stored.rows)).not.toContain('free text');
   });
 
-  it('VX-3: a statement with a bad line is refused whole, naming the line, and changes nothing', async () => {
+  // Part of VX-3, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+
+  it('a statement with a bad line is refused whole, naming the line, and changes nothing', async () => {
     const { tenant } = await freshTenant();
     const csv = 'date,amount,communication,reference\n2026-11-10,10.00,,OK-1\n2026-13-10,1.00,,BAD-1\n';
     await expect(importPayments(kernel, billingContext(tenant), csv)).rejects.toMatchObject({
@@ -416,7 +427,8 @@ describe('payments (VX-3)', () => {
 });
 
 describe('bank accounts and credit scores (VK-2)', () => {
-  it('VK-2: an IBAN is validated, stored encrypted with a blind index, and read back through the gate', async () => {
+  // Part of VK-2, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('an IBAN is validated, stored encrypted with a blind index, and read back through the gate', async () => {
     const { tenant } = await freshTenant('voiceking');
     const customer = await createCustomer(kernel, tenant);
     const context = billingContext(tenant);
@@ -438,7 +450,9 @@ describe('bank accounts and credit scores (VK-2)', () => {
     expect(await listBankAccounts(kernel, context, customer)).toMatchObject([{ iban: 'BE68539007547034' }]);
   });
 
-  it('VK-2: a technician cannot read bank accounts; the refusal is audited', async () => {
+  // Part of VK-2, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+
+  it('a technician cannot read bank accounts; the refusal is audited', async () => {
     const { tenant } = await freshTenant('voiceking');
     const customer = await createCustomer(kernel, tenant);
     await addBankAccount(kernel, billingContext(tenant), customer, { iban: 'BE68539007547034' });
@@ -464,7 +478,9 @@ describe('bank accounts and credit scores (VK-2)', () => {
     expect(denied.rows[0]?.n).toBeGreaterThanOrEqual(2);
   });
 
-  it('VK-2: a credit score is stored encrypted with its source and date, and reads name the source', async () => {
+  // Part of VK-2, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+
+  it('a credit score is stored encrypted with its source and date, and reads name the source', async () => {
     const { tenant } = await freshTenant();
     const customer = await createCustomer(kernel, tenant);
     const context = { tenantId: tenant.tenantId, actor: SYSTEM, purpose: 'solvency' };
@@ -496,7 +512,8 @@ describe('bank accounts and credit scores (VK-2)', () => {
 });
 
 describe('accounting legal hold (VX-8, VK-14)', () => {
-  it('VX-8: erasing a customer keeps the invoices, payments and their party snapshot under the accounting hold, and lists them as kept', async () => {
+  // Part of VX-8, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('erasing a customer keeps the invoices, payments and their party snapshot under the accounting hold, and lists them as kept', async () => {
     const { tenant, catalogue } = await freshTenant();
     const customer = await createCustomer(kernel, tenant, { familyName: 'Vermeulen' });
     await startContract(kernel, tenant, customer, {
@@ -611,7 +628,8 @@ describe('accounting legal hold (VX-8, VK-14)', () => {
 });
 
 describe('the IBAN on an invoice (issue 10, decision 0066)', () => {
-  it('VX-8: an invoice keeps the IBAN it was collected from only masked: after erasure neither the invoice nor the database yields it in clear', async () => {
+  // Part of VX-8, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('an invoice keeps the IBAN it was collected from only masked: after erasure neither the invoice nor the database yields it in clear', async () => {
     const { tenant, catalogue } = await freshTenant();
     const customer = await createCustomer(kernel, tenant, { familyName: 'Wuyts' });
     await startContract(kernel, tenant, customer, {
@@ -684,7 +702,8 @@ describe('the IBAN on an invoice (issue 10, decision 0066)', () => {
 });
 
 describe('documents', () => {
-  it('VX-3: the HTML invoice escapes party data; calls are itemised only when the contract asks for it', async () => {
+  // Part of VX-3, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('the HTML invoice escapes party data; calls are itemised only when the contract asks for it', async () => {
     const { tenant, catalogue } = await freshTenant();
     const plain = await createCustomer(kernel, tenant, { familyName: '<script>alert(1)</script>' });
     const itemised = await createCustomer(kernel, tenant, { familyName: 'Maes' });

@@ -30,7 +30,8 @@ beforeAll(async () => {
 afterAll(async () => database.close());
 
 describe('Peppol BIS Billing 3.0 (VX-3)', () => {
-  it('VX-3: a business customer’s invoice and credit note are UBL 2.1 documents that validate against the official XSD and pass every Peppol BIS 3.0 and EN 16931 rule', async () => {
+  // Part of VX-3, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('a business customer’s invoice and credit note are UBL 2.1 documents that validate against the official XSD and pass every Peppol BIS 3.0 and EN 16931 rule', async () => {
     const tenant = await createPolicyTenant(kernel, 'voxtra');
     const catalogue = await prepareTenant(kernel, tenant);
     const organisation = await createBusiness(kernel, tenant, 'Bakkerij "Janssens" & Zonen BV');

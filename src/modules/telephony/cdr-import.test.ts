@@ -154,7 +154,8 @@ const billing = (tenant: Tenant, actor: Actor = staff('billing'), purpose = CALL
 const ALL_TIME = { from: new Date('2000-01-01T00:00:00Z'), to: new Date('2100-01-01T00:00:00Z') };
 
 describe('CDR import (VX-5)', () => {
-  it('VX-5: normalises, attributes each call to the holder at its start, rates answered calls, and rejects with line and reason', async () => {
+  // Part of VX-5, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('normalises, attributes each call to the holder at its start, rates answered calls, and rejects with line and reason', async () => {
     const { tenant, a, b } = await setUpTenant();
     const file = await writeLines(dir, 'basic.csv', FILE_LINES);
     const summary = await importCdrFile(
@@ -195,7 +196,9 @@ describe('CDR import (VX-5)', () => {
     expect(calls[0]?.startedAt.toISOString()).toBe('2024-05-10T08:00:00.000Z');
   });
 
-  it('VX-5: the same file twice adds nothing; an overlapping file adds only its new lines', async () => {
+  // Part of VX-5, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+
+  it('the same file twice adds nothing; an overlapping file adds only its new lines', async () => {
     const { tenant } = await setUpTenant();
     const file = await writeLines(dir, 'twice.csv', FILE_LINES);
     const deps = { kernel, connection: bulkConnection(database) };
@@ -221,7 +224,9 @@ describe('CDR import (VX-5)', () => {
     expect(await findCallRecords(kernel, billing(tenant), ALL_TIME)).toHaveLength(5);
   });
 
-  it('VX-5: records without a switch id deduplicate on their hash (16-column Master.csv)', async () => {
+  // Part of VX-5, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+
+  it('records without a switch id deduplicate on their hash (16-column Master.csv)', async () => {
     const { tenant } = await setUpTenant();
     const sixteen = LINES.answered.split(',').slice(0, 16).join(',');
     const file = await writeLines(dir, 'sixteen.csv', [sixteen, sixteen]);
@@ -232,7 +237,9 @@ describe('CDR import (VX-5)', () => {
     expect(call?.dedupKey).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('VX-5: a file in an unexpected layout is refused before anything is written', async () => {
+  // Part of VX-5, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+
+  it('a file in an unexpected layout is refused before anything is written', async () => {
     const { tenant } = await setUpTenant();
     const file = await writeLines(dir, 'wrong.csv', ['a,b,c,d,e,f,g,h,i,j', '1,2,3,4,5,6,7,8,9,10']);
     await expect(
@@ -247,7 +254,9 @@ describe('CDR import (VX-5)', () => {
     expect(count.rows[0]?.n).toBe(0);
   });
 
-  it('VX-5: rerating a period after a tariff correction updates the stored costs', async () => {
+  // Part of VX-5, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+
+  it('rerating a period after a tariff correction updates the stored costs', async () => {
     const { tenant } = await setUpTenant();
     const file = await writeLines(dir, 'rerate.csv', FILE_LINES);
     await importCdrFile(
@@ -267,7 +276,8 @@ describe('CDR import (VX-5)', () => {
 });
 
 describe('call records are used for billing only (VX-5)', () => {
-  it('VX-5: billing reads call records under call_billing; support and sales are refused, and the refusal is audited', async () => {
+  // Part of VX-5, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('billing reads call records under call_billing; support and sales are refused, and the refusal is audited', async () => {
     const { tenant } = await setUpTenant();
     const file = await writeLines(dir, 'purpose.csv', FILE_LINES);
     await importCdrFile(
@@ -314,7 +324,9 @@ describe('call records are used for billing only (VX-5)', () => {
     ]);
   });
 
-  it('VX-5: one gate decision per batch, not per row', async () => {
+  // Part of VX-5, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+
+  it('one gate decision per batch, not per row', async () => {
     const { tenant } = await setUpTenant();
     const file = await writeLines(dir, 'batches.csv', FILE_LINES);
     const summary = await importCdrFile(
@@ -332,7 +344,8 @@ describe('call records are used for billing only (VX-5)', () => {
 });
 
 describe('numbers (VX-5)', () => {
-  it('VX-5: a number moves between customers with its history kept; overlapping holders are refused', async () => {
+  // Part of VX-5, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('a number moves between customers with its history kept; overlapping holders are refused', async () => {
     const { tenant, a, b } = await setUpTenant();
     const context = { tenantId: tenant.tenantId, actor: cli, purpose: TELEPHONY_SERVICE };
     const history = await listNumberAssignments(kernel, context, { number: '056223344' });
@@ -366,7 +379,9 @@ describe('numbers (VX-5)', () => {
     ).rejects.toMatchObject({ code: 'validation_failed' });
   });
 
-  it('VX-5: a number can be given to a customer only, under a purpose that covers numbers', async () => {
+  // Part of VX-5, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+
+  it('a number can be given to a customer only, under a purpose that covers numbers', async () => {
     const tenant = await createPolicyTenant(kernel, 'voxtra');
     const prospect = await kernel.transact(tenant.tenantId, (atx) =>
       registerSubject(atx, 'prospect', new Date()),
@@ -390,7 +405,8 @@ describe('numbers (VX-5)', () => {
 });
 
 describe('retention of call records (G-1)', () => {
-  it('G-1: whole months past the contest period are dropped as partitions; the month the cutoff falls in loses its older rows', async () => {
+  // Part of G-1, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('whole months past the contest period are dropped as partitions; the month the cutoff falls in loses its older rows', async () => {
     const clock = fixedClock(new Date('2024-06-01T00:00:00Z'));
     const k = createTestKernel(database, clock);
     const { tenant } = await setUpTenant(k);
@@ -462,7 +478,9 @@ describe('retention of call records (G-1)', () => {
     expect(again).toMatchObject({ droppedPartitions: [], deletedRows: 0 });
   });
 
-  it("G-1: dropping one tenant's month leaves another tenant's same month alone", async () => {
+  // Part of G-1, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+
+  it("dropping one tenant's month leaves another tenant's same month alone", async () => {
     const clock = fixedClock(new Date('2024-06-01T00:00:00Z'));
     const k = createTestKernel(database, clock);
     const one = await setUpTenant(k);

@@ -147,12 +147,16 @@ describe('rating: validity dates', () => {
     }),
   ]);
 
-  it("VX-5: the rate valid at the call's start applies; validTo is exclusive", () => {
+  // Part of VX-5, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+
+  it("the rate valid at the call's start applies; validTo is exclusive", () => {
     expect(findRate(table, '+32470123456', new Date('2024-06-30T23:59:59Z'))?.pricePerMinute).toBe(120_000);
     expect(findRate(table, '+32470123456', JUL_2024)?.pricePerMinute).toBe(90_000);
   });
 
-  it("VX-5: outside a longer prefix's validity the shorter prefix applies", () => {
+  // Part of VX-5, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+
+  it("outside a longer prefix's validity the shorter prefix applies", () => {
     expect(findRate(table, '+32490123456', new Date('2024-03-15T00:00:00Z'))?.prefix).toBe('3249');
     expect(findRate(table, '+32490123456', new Date('2024-04-01T00:00:00Z'))?.prefix).toBe('32');
     expect(findRate(table, '+32490123456', new Date('2023-12-31T23:59:59Z'))).toBeNull();
