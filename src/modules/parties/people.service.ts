@@ -226,7 +226,9 @@ async function readUnderPurpose(
 ): Promise<Person[]> {
   if (subjectIds.length === 0) return [];
   const categories = await personCategoriesOfPurpose(kernel, context);
-  if (categories.length === 0) {
+  const { policy } = await kernel.policies.current(context.tenantId);
+  // An undeclared purpose is the gate's refusal (purpose_not_allowed, audited), not this one.
+  if (categories.length === 0 && findPurpose(policy, context.purpose)) {
     // A purpose that covers no data of people (call records, the dossier) reads no person at all.
     throw new AppError('category_not_allowed', 'purpose covers no person data', {
       publicMessage: `purpose ${context.purpose} covers no data of people`,
