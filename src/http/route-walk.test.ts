@@ -76,6 +76,11 @@ function touchOf(method: string, path: string): Touch | undefined {
   if (path.endsWith('/bank-accounts')) return { kind: 'data', categories: ['user.financial.bank_account'] };
   if (path.endsWith('/credit-scores')) return { kind: 'data', categories: ['kluis.financial.credit_score'] };
   if (/^\/api\/v1\/(invoices|invoice-runs|payments)/.test(path)) return { kind: 'data', categories: PAYMENT };
+  if (path.startsWith('/api/v1/phone-numbers'))
+    return { kind: 'data', categories: ['kluis.telephony.number'] };
+  if (path.endsWith('/call-records')) return { kind: 'data', categories: ['kluis.telephony.call_record'] };
+  // The price list is no personal data; its own role rule (admin, billing) is not the policy's.
+  if (path.startsWith('/api/v1/tariffs')) return { kind: 'none' };
   if (/^\/api\/v1\/(products|organisations|billing\/settings|policy\/register|customer-status)/.test(path))
     return { kind: 'none' };
   void method;

@@ -115,12 +115,14 @@ async function authorizeDocuments(
   const live = linked.filter((id) => !erased.has(id));
   const allowedSubjects = new Set<number>();
   let liveGrant: Grant | undefined;
-  if (live.length > 0 || rows.length === 0) {
+  const held = rows.some((row) => row.subjectId === null || erased.has(row.subjectId));
+  // The gate decides at least once: a page of held documents under a purpose that is not the
+  // hold's still has the role and purpose checked (and a refusal audited), not a silent 200.
+  if (live.length > 0 || !(held && isHoldPurpose(policy, context.purpose))) {
     const batch = await authorizeBatch(kernel, atx, context, action, wanted, live);
     liveGrant = batch.grant;
     for (const id of live) if (!batch.refused.includes(id)) allowedSubjects.add(id);
   }
-  const held = rows.some((row) => row.subjectId === null || erased.has(row.subjectId));
   const holdGrant =
     held && isHoldPurpose(policy, context.purpose)
       ? await authorize(kernel, atx, context, action, wanted, [])
