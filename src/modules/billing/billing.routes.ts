@@ -30,6 +30,7 @@ import {
 } from './invoice.service.js';
 import { importPayments } from './payment.service.js';
 import { billingSettingsInputSchema, getBillingSettings, setBillingSettings } from './settings.service.js';
+import { acceptCsvBodies } from '../../http/csv-body.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const idParams = z.object({ id });
@@ -227,9 +228,7 @@ function contextOf(request: FastifyRequest): BillingContext {
 export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   const onRequest = requireStaff(kernel);
-  if (!app.hasContentTypeParser('text/csv')) {
-    app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
-  }
+  acceptCsvBodies(app);
 
   typed.get(
     '/api/v1/billing/settings',

@@ -41,6 +41,7 @@ import {
   totpCodeInputSchema,
   type RevealContext,
 } from './reveal.service.js';
+import { acceptCsvBodies } from '../../http/csv-body.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const TAGS = ['dossier'];
@@ -170,9 +171,7 @@ export function registerDossierRoutes(
       return reply.status(201).send(presentFact(fact));
     },
   );
-  if (!app.hasContentTypeParser('text/csv')) {
-    app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
-  }
+  acceptCsvBodies(app);
   typed.post(
     '/api/v1/customers/:subjectId/dossier/import',
     {

@@ -12,6 +12,7 @@ import { BILLING_TIME_ZONE, findCallRecords } from './call-record.service.js';
 import { parseDateOrInstant } from './date-input.js';
 import { assignNumber, listNumberAssignments, recordPorting } from './number.service.js';
 import { assertMayManageTariff, importTariff, listTariffRates } from './tariff.service.js';
+import { acceptCsvBodies } from '../../http/csv-body.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const purposeHeaders = z
@@ -76,9 +77,7 @@ const instant = (text: string, field: string): Date => parseDateOrInstant(text, 
 export function registerTelephonyRoutes(app: FastifyInstance, kernel: Kernel): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   const onRequest = requireStaff(kernel);
-  if (!app.hasContentTypeParser('text/csv')) {
-    app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
-  }
+  acceptCsvBodies(app);
 
   typed.get(
     '/api/v1/phone-numbers',
