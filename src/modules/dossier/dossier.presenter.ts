@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../../platform/errors.js';
-import type { AssetRecord, CredentialRecord, FactRecord } from './dossier.repository.js';
+import type { ItemKind, ItemRecord } from './dossier.repository.js';
 import type { Dossier } from './dossier.service.js';
 
 /** The fields that may leave, listed one by one (the serializer drops anything else). */
@@ -8,120 +8,106 @@ import type { Dossier } from './dossier.service.js';
 /** What stands in for a secret everywhere but a reveal. */
 export const MASK = '********';
 
-export const assetSchema = z.object({
-  assetId: z.number().int(),
-  subjectId: z.number().int(),
-  kind: z.string(),
-  brand: z.string().nullable(),
-  model: z.string().nullable(),
-  serial: z.string().nullable(),
-  location: z.string().nullable(),
-  hostname: z.string().nullable(),
-  ipAddress: z.string().nullable(),
-  purchasedOn: z.string().nullable(),
-  warrantyUntil: z.string().nullable(),
-  notes: z.string().nullable(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
+const nullable = z.string().nullable();
 
-export const credentialSchema = z.object({
-  credentialId: z.number().int(),
-  subjectId: z.number().int(),
-  system: z.string(),
-  url: z.string().nullable(),
-  username: z.string().nullable(),
-  /** Always the mask (or null when none is stored): revealing is POST …/reveal. */
-  password: z.literal(MASK).nullable(),
-  hasTotp: z.boolean(),
-  notes: z.string().nullable(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
+/** Per kind: the id's name in the API and the fields of its details that may leave. */
+const ITEM_FIELDS = {
+  asset: {
+    idName: 'assetId',
+    details: {
+      kind: z.string(),
+      brand: nullable,
+      model: nullable,
+      serial: nullable,
+      location: nullable,
+      hostname: nullable,
+      ipAddress: nullable,
+      purchasedOn: nullable,
+      warrantyUntil: nullable,
+      notes: nullable,
+    },
+  },
+  credential: {
+    idName: 'credentialId',
+    details: {
+      system: z.string(),
+      url: nullable,
+      username: nullable,
+      /** Always the mask (or null when none is stored): revealing is POST …/reveal. */
+      password: z.literal(MASK).nullable(),
+      hasTotp: z.boolean(),
+      notes: nullable,
+    },
+  },
+  fact: {
+    idName: 'factId',
+    details: {
+      kind: z.enum(['network', 'licence']),
+      label: z.string(),
+      value: nullable,
+      seats: z.number().int().nullable(),
+      expiresOn: nullable,
+      notes: nullable,
+    },
+  },
+} as const;
 
-export const factSchema = z.object({
-  factId: z.number().int(),
-  subjectId: z.number().int(),
-  kind: z.enum(['network', 'licence']),
-  label: z.string(),
-  value: z.string().nullable(),
-  seats: z.number().int().nullable(),
-  expiresOn: z.string().nullable(),
-  notes: z.string().nullable(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
+function itemSchema<K extends ItemKind>(kind: K) {
+  const { idName, details } = ITEM_FIELDS[kind];
+  return z.object({
+    [idName]: z.number().int(),
+    subjectId: z.number().int(),
+    ...details,
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  } as unknown as { [P in (typeof ITEM_FIELDS)[K]['idName']]: z.ZodNumber } & {
+    subjectId: z.ZodNumber;
+    createdAt: z.ZodString;
+    updatedAt: z.ZodString;
+  } & (typeof ITEM_FIELDS)[K]['details']);
+}
+
+export const ITEM_SCHEMAS = {
+  asset: itemSchema('asset'),
+  credential: itemSchema('credential'),
+  fact: itemSchema('fact'),
+};
+export type PresentedItem<K extends ItemKind> = z.infer<(typeof ITEM_SCHEMAS)[K]>;
+export const assetSchema = ITEM_SCHEMAS.asset;
 
 export const dossierSchema = z.object({
   subjectId: z.number().int(),
-  assets: z.array(assetSchema),
-  credentials: z.array(credentialSchema),
-  facts: z.array(factSchema),
+  assets: z.array(ITEM_SCHEMAS.asset),
+  credentials: z.array(ITEM_SCHEMAS.credential),
+  facts: z.array(ITEM_SCHEMAS.fact),
 });
 
-function opened<T>(details: T | null): T {
+/** An item as it may leave: its allow-listed details, the secrets masked. */
+export function presentItem<K extends ItemKind>(item: ItemRecord<K>): PresentedItem<K> {
   // The service refuses shredded rows before presenting; this is the presenter's own guard.
-  if (details === null) throw new AppError('subject_erased', 'dossier key destroyed');
-  return details;
-}
-
-export function presentAsset(asset: AssetRecord): z.infer<typeof assetSchema> {
-  const d = opened(asset.details);
-  return {
-    assetId: asset.assetId,
-    subjectId: asset.subjectId,
-    kind: d.kind,
-    brand: d.brand,
-    model: d.model,
-    serial: d.serial,
-    location: d.location,
-    hostname: d.hostname,
-    ipAddress: d.ipAddress,
-    purchasedOn: d.purchasedOn,
-    warrantyUntil: d.warrantyUntil,
-    notes: d.notes,
-    createdAt: asset.createdAt.toISOString(),
-    updatedAt: asset.updatedAt.toISOString(),
+  if (item.details === null) throw new AppError('subject_erased', 'dossier key destroyed');
+  const { idName, details } = ITEM_FIELDS[item.kind];
+  const source: Record<string, unknown> = {
+    ...item.details,
+    password: item.hasPassword ? MASK : null,
+    hasTotp: item.hasTotp,
   };
-}
-
-export function presentCredential(credential: CredentialRecord): z.infer<typeof credentialSchema> {
-  const d = opened(credential.details);
+  const picked = Object.fromEntries(Object.keys(details).map((key) => [key, source[key] ?? null]));
+  // The keys are exactly the schema's (ITEM_FIELDS); the response schema checks the values.
   return {
-    credentialId: credential.credentialId,
-    subjectId: credential.subjectId,
-    system: d.system,
-    url: d.url,
-    username: d.username,
-    password: credential.hasPassword ? MASK : null,
-    hasTotp: credential.hasTotp,
-    notes: d.notes,
-    createdAt: credential.createdAt.toISOString(),
-    updatedAt: credential.updatedAt.toISOString(),
-  };
-}
-
-export function presentFact(fact: FactRecord): z.infer<typeof factSchema> {
-  const d = opened(fact.details);
-  return {
-    factId: fact.factId,
-    subjectId: fact.subjectId,
-    kind: d.kind,
-    label: d.label,
-    value: d.value,
-    seats: d.seats,
-    expiresOn: d.expiresOn,
-    notes: d.notes,
-    createdAt: fact.createdAt.toISOString(),
-    updatedAt: fact.updatedAt.toISOString(),
-  };
+    [idName]: item.id,
+    subjectId: item.subjectId,
+    ...picked,
+    createdAt: item.createdAt.toISOString(),
+    updatedAt: item.updatedAt.toISOString(),
+  } as PresentedItem<K>;
 }
 
 export function presentDossier(dossier: Dossier): z.infer<typeof dossierSchema> {
   return {
     subjectId: dossier.subjectId,
-    assets: dossier.assets.map(presentAsset),
-    credentials: dossier.credentials.map(presentCredential),
-    facts: dossier.facts.map(presentFact),
+    assets: dossier.assets.map((item) => presentItem(item)),
+    credentials: dossier.credentials.map((item) => presentItem(item)),
+    facts: dossier.facts.map((item) => presentItem(item)),
   };
 }

@@ -6,9 +6,6 @@ import { DOSSIER_CATEGORIES as C } from './datamap.js';
 /** Every dossier value is under the dossier's own key, never the customer's (VX-7). */
 const SCOPE = 'dossier' as const;
 
-type DossierTable = 'dossier_assets' | 'dossier_credentials' | 'dossier_facts';
-const ref = (table: DossierTable, column: string, rowId: number) => ({ table, column, rowId: String(rowId) });
-
 export interface AssetDetails {
   kind: string;
   brand: string | null;
@@ -38,30 +35,46 @@ export interface FactDetails {
   notes: string | null;
 }
 
-interface RowMeta {
+/**
+ * The three item tables of a dossier: assets, credentials, and network facts with licences. They
+ * share their shape (an id, the owner, `details_enc`, bookkeeping); the credential adds two secret
+ * columns, the asset two blind indexes. Every operation below is one path over this table.
+ */
+export const ITEM_TABLES = {
+  asset: { table: 'dossier_assets', idColumn: 'asset_id', category: C.asset },
+  credential: { table: 'dossier_credentials', idColumn: 'credential_id', category: C.credential },
+  fact: { table: 'dossier_facts', idColumn: 'fact_id', category: C.asset },
+} as const;
+export type ItemKind = keyof typeof ITEM_TABLES;
+export const ITEM_KINDS = Object.keys(ITEM_TABLES) as ItemKind[];
+type ItemTable = (typeof ITEM_TABLES)[ItemKind]['table'];
+
+export interface DetailsOf {
+  asset: AssetDetails;
+  credential: CredentialDetails;
+  fact: FactDetails;
+}
+
+/** `details` is null when the dossier key no longer exists (a restored copy of erased rows). */
+export interface ItemRecord<K extends ItemKind = ItemKind> {
+  kind: K;
+  id: number;
   subjectId: number;
+  details: DetailsOf[K] | null;
+  /** Credentials only (false elsewhere): whether a password / TOTP seed is stored. */
+  hasPassword: boolean;
+  hasTotp: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
 
-/** `details` is null when the dossier key no longer exists (a restored copy of erased rows). */
-export interface AssetRecord extends RowMeta {
-  assetId: number;
-  details: AssetDetails | null;
-}
-export interface CredentialRecord extends RowMeta {
-  credentialId: number;
-  details: CredentialDetails | null;
-  hasPassword: boolean;
-  hasTotp: boolean;
-}
-export interface FactRecord extends RowMeta {
-  factId: number;
-  details: FactDetails | null;
-}
-
 export type SecretField = 'password' | 'totpSeed';
 const SECRET_COLUMN = { password: 'password_enc', totpSeed: 'totp_seed_enc' } as const;
+/** A credential's secrets on a write: a value is stored, null removes it, undefined keeps it. */
+export type SecretValues = Partial<Record<SecretField, string | null>>;
+
+const ref = (table: ItemTable, column: string, rowId: number) => ({ table, column, rowId: String(rowId) });
+const idRef = (kind: ItemKind) => sql.ref<number>(ITEM_TABLES[kind].idColumn);
 
 /** Normalised forms for exact-match search (blind index), so "PRN-01." finds "prn-01". */
 export function normaliseHostname(value: string): string {
@@ -78,75 +91,70 @@ export async function serialIndex(grant: Grant, serial: string): Promise<Buffer>
   return grant.blindIndex(C.asset, 'dossier_serial', normaliseSerial(serial));
 }
 
-async function openJson<T>(
+/** The blind indexes an item keeps next to its ciphertext (assets only). */
+async function indexesOf(
   grant: Grant,
-  category: string,
-  subjectId: number,
-  table: DossierTable,
-  rowId: number,
-  ciphertext: Buffer,
-): Promise<T | null> {
-  const text = await grant.decrypt(category, subjectId, ref(table, 'details_enc', rowId), ciphertext, SCOPE);
-  // Written only by this repository from a validated shape.
-  return text === null ? null : (JSON.parse(text) as T);
+  kind: ItemKind,
+  details: DetailsOf[ItemKind],
+): Promise<Record<string, Buffer | null>> {
+  if (kind !== 'asset') return {};
+  const asset = details as AssetDetails;
+  return {
+    hostname_bidx: asset.hostname === null ? null : await hostnameIndex(grant, asset.hostname),
+    serial_bidx: asset.serial === null ? null : await serialIndex(grant, asset.serial),
+  };
 }
 
 /**
- * Inserts a row, then sets its ciphertexts: the row id is part of each ciphertext's associated
- * data, so a value copied to another row does not decrypt.
+ * Seals an item's details (and a credential's secrets) into its row. The row id is part of each
+ * ciphertext's associated data, so a value copied to another row does not decrypt.
  */
-export async function insertAsset(
+async function sealItem<K extends ItemKind>(
   tx: Tx,
   grant: Grant,
-  row: { subjectId: number; details: AssetDetails; staffId: number | null; at: Date },
-): Promise<number> {
-  grant.assertWritable();
-  grant.assertCovers(C.asset, row.subjectId);
-  const { asset_id: assetId } = await tx
-    .insertInto('dossier_assets')
-    .values({
-      tenant_id: grant.tenantId,
-      subject_id: row.subjectId,
-      details_enc: Buffer.alloc(0),
-      hostname_bidx: row.details.hostname === null ? null : await hostnameIndex(grant, row.details.hostname),
-      serial_bidx: row.details.serial === null ? null : await serialIndex(grant, row.details.serial),
-      created_by_staff_id: row.staffId,
-      created_at: row.at,
-      updated_at: row.at,
-    })
-    .returning('asset_id')
-    .executeTakeFirstOrThrow();
-  const details = await grant.encrypt(
-    C.asset,
-    row.subjectId,
-    ref('dossier_assets', 'details_enc', assetId),
-    JSON.stringify(row.details),
-    SCOPE,
-  );
+  kind: K,
+  item: { id: number; subjectId: number; details: DetailsOf[K]; secrets?: SecretValues; at: Date },
+): Promise<void> {
+  const { table, category } = ITEM_TABLES[kind];
+  const seal = (column: string, value: string) =>
+    grant.encrypt(category, item.subjectId, ref(table, column, item.id), value, SCOPE);
+  const values: Record<string, unknown> = {
+    details_enc: await seal('details_enc', JSON.stringify(item.details)),
+    updated_at: item.at,
+    ...(await indexesOf(grant, kind, item.details)),
+  };
+  if (kind === 'credential') {
+    for (const field of ['password', 'totpSeed'] as const) {
+      const value = item.secrets?.[field];
+      if (value !== undefined)
+        values[SECRET_COLUMN[field]] = value === null ? null : await seal(SECRET_COLUMN[field], value);
+    }
+  }
   await tx
-    .updateTable('dossier_assets')
-    .set({ details_enc: details })
-    .where('asset_id', '=', assetId)
+    .updateTable(table)
+    // The columns are those of `table` (indexes for assets, secrets for credentials only).
+    .set(values as never)
+    .where(idRef(kind), '=', item.id)
     .execute();
-  return assetId;
 }
 
-export async function insertCredential(
+/** Inserts an item of a subject covered by the grant; returns its id. */
+export async function insertItem<K extends ItemKind>(
   tx: Tx,
   grant: Grant,
+  kind: K,
   row: {
     subjectId: number;
-    details: CredentialDetails;
-    password: string | null;
-    totpSeed: string | null;
+    details: DetailsOf[K];
+    secrets?: SecretValues;
     staffId: number | null;
     at: Date;
   },
 ): Promise<number> {
   grant.assertWritable();
-  grant.assertCovers(C.credential, row.subjectId);
-  const { credential_id: credentialId } = await tx
-    .insertInto('dossier_credentials')
+  grant.assertCovers(ITEM_TABLES[kind].category, row.subjectId);
+  const inserted = await tx
+    .insertInto(ITEM_TABLES[kind].table)
     .values({
       tenant_id: grant.tenantId,
       subject_id: row.subjectId,
@@ -155,91 +163,104 @@ export async function insertCredential(
       created_at: row.at,
       updated_at: row.at,
     })
-    .returning('credential_id')
+    .returning(idRef(kind).as('id'))
     .executeTakeFirstOrThrow();
-  const seal = (column: string, value: string) =>
-    grant.encrypt(
-      C.credential,
-      row.subjectId,
-      ref('dossier_credentials', column, credentialId),
-      value,
-      SCOPE,
-    );
-  await tx
-    .updateTable('dossier_credentials')
-    .set({
-      details_enc: await seal('details_enc', JSON.stringify(row.details)),
-      password_enc: row.password === null ? null : await seal('password_enc', row.password),
-      totp_seed_enc: row.totpSeed === null ? null : await seal('totp_seed_enc', row.totpSeed),
-    })
-    .where('credential_id', '=', credentialId)
-    .execute();
-  return credentialId;
+  await sealItem(tx, grant, kind, { id: inserted.id, ...row });
+  return inserted.id;
 }
 
-export async function insertFact(
+/**
+ * Replaces an item's details (and the secrets given) with new ciphertexts under the dossier key;
+ * returns false when the subject holds no such item.
+ */
+export async function updateItem<K extends ItemKind>(
   tx: Tx,
   grant: Grant,
-  row: { subjectId: number; details: FactDetails; staffId: number | null; at: Date },
-): Promise<number> {
+  kind: K,
+  item: { id: number; subjectId: number; details: DetailsOf[K]; secrets?: SecretValues; at: Date },
+): Promise<boolean> {
   grant.assertWritable();
-  grant.assertCovers(C.asset, row.subjectId);
-  const { fact_id: factId } = await tx
-    .insertInto('dossier_facts')
-    .values({
-      tenant_id: grant.tenantId,
-      subject_id: row.subjectId,
-      details_enc: Buffer.alloc(0),
-      created_by_staff_id: row.staffId,
-      created_at: row.at,
-      updated_at: row.at,
-    })
-    .returning('fact_id')
-    .executeTakeFirstOrThrow();
-  const details = await grant.encrypt(
-    C.asset,
-    row.subjectId,
-    ref('dossier_facts', 'details_enc', factId),
-    JSON.stringify(row.details),
-    SCOPE,
-  );
-  await tx.updateTable('dossier_facts').set({ details_enc: details }).where('fact_id', '=', factId).execute();
-  return factId;
+  grant.assertCovers(ITEM_TABLES[kind].category, item.subjectId);
+  if ((await selectItemOwner(tx, kind, item.id)) !== item.subjectId) return false;
+  await sealItem(tx, grant, kind, item);
+  return true;
 }
 
-/** Assets of some subjects (all of them covered by the grant), or the ones with given ids. */
-export async function selectAssets(
+/** Deletes one item of a subject (a credential's share links go with it); false when none. */
+export async function deleteItem(
   tx: Tx,
   grant: Grant,
-  filter: { subjectId: number } | { assetIds: readonly number[] },
-): Promise<AssetRecord[]> {
+  kind: ItemKind,
+  item: { id: number; subjectId: number },
+): Promise<boolean> {
+  grant.assertWritable();
+  grant.assertCovers(ITEM_TABLES[kind].category, item.subjectId);
+  const result = await tx
+    .deleteFrom(ITEM_TABLES[kind].table)
+    .where(idRef(kind), '=', item.id)
+    .where('subject_id', '=', item.subjectId)
+    .executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
+
+/** Items of one subject, or the ones with given ids (all of their owners covered by the grant). */
+export async function selectItems<K extends ItemKind>(
+  tx: Tx,
+  grant: Grant,
+  kind: K,
+  filter: { subjectId: number } | { ids: readonly number[] },
+): Promise<Array<ItemRecord<K>>> {
+  const { table, category } = ITEM_TABLES[kind];
+  const secret = (column: string) =>
+    kind === 'credential' ? sql<boolean>`${sql.ref(column)} is not null` : sql<boolean>`false`;
   let query = tx
-    .selectFrom('dossier_assets')
-    .select(['asset_id', 'subject_id', 'details_enc', 'created_at', 'updated_at'])
-    .orderBy('asset_id');
+    .selectFrom(table)
+    .select([
+      idRef(kind).as('id'),
+      'subject_id',
+      'details_enc',
+      'created_at',
+      'updated_at',
+      secret('password_enc').as('has_password'),
+      secret('totp_seed_enc').as('has_totp'),
+    ])
+    .orderBy(idRef(kind));
   query =
     'subjectId' in filter
       ? query.where('subject_id', '=', filter.subjectId)
-      : query.where('asset_id', 'in', filter.assetIds.length > 0 ? [...filter.assetIds] : [-1]);
-  const rows = await query.execute();
-  const records: AssetRecord[] = [];
-  for (const row of rows) {
+      : query.where(idRef(kind), 'in', filter.ids.length > 0 ? [...filter.ids] : [-1]);
+  const records: Array<ItemRecord<K>> = [];
+  for (const row of await query.execute()) {
+    const text = await grant.decrypt(
+      category,
+      row.subject_id,
+      ref(table, 'details_enc', row.id),
+      row.details_enc,
+      SCOPE,
+    );
     records.push({
-      assetId: row.asset_id,
+      kind,
+      id: row.id,
       subjectId: row.subject_id,
-      details: await openJson<AssetDetails>(
-        grant,
-        C.asset,
-        row.subject_id,
-        'dossier_assets',
-        row.asset_id,
-        row.details_enc,
-      ),
+      // Written only by this repository from a validated shape.
+      details: text === null ? null : (JSON.parse(text) as DetailsOf[K]),
+      hasPassword: row.has_password,
+      hasTotp: row.has_totp,
       createdAt: row.created_at,
       updatedAt: row.updated_at,
     });
   }
   return records;
+}
+
+/** The owner of an item (nothing personal is read): for the gate decision before touching it. */
+export async function selectItemOwner(tx: Tx, kind: ItemKind, id: number): Promise<number | undefined> {
+  const row = await tx
+    .selectFrom(ITEM_TABLES[kind].table)
+    .select('subject_id')
+    .where(idRef(kind), '=', id)
+    .executeTakeFirst();
+  return row?.subject_id;
 }
 
 /** Ids and owners of the assets whose hostname or serial matches exactly (blind index). */
@@ -259,87 +280,6 @@ export async function findAssetOwners(
     query = query.where('serial_bidx', '=', await serialIndex(grant, search.serial));
   const rows = await query.execute();
   return rows.map((row) => ({ assetId: row.asset_id, subjectId: row.subject_id }));
-}
-
-/** Credentials of a subject, secrets left out (only whether they exist). */
-export async function selectCredentials(
-  tx: Tx,
-  grant: Grant,
-  subjectId: number,
-): Promise<CredentialRecord[]> {
-  grant.assertCovers(C.credential, subjectId);
-  const rows = await tx
-    .selectFrom('dossier_credentials')
-    .select([
-      'credential_id',
-      'subject_id',
-      'details_enc',
-      'created_at',
-      'updated_at',
-      sql<boolean>`password_enc is not null`.as('has_password'),
-      sql<boolean>`totp_seed_enc is not null`.as('has_totp'),
-    ])
-    .where('subject_id', '=', subjectId)
-    .orderBy('credential_id')
-    .execute();
-  const records: CredentialRecord[] = [];
-  for (const row of rows) {
-    records.push({
-      credentialId: row.credential_id,
-      subjectId: row.subject_id,
-      details: await openJson<CredentialDetails>(
-        grant,
-        C.credential,
-        row.subject_id,
-        'dossier_credentials',
-        row.credential_id,
-        row.details_enc,
-      ),
-      hasPassword: row.has_password,
-      hasTotp: row.has_totp,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-    });
-  }
-  return records;
-}
-
-export async function selectFacts(tx: Tx, grant: Grant, subjectId: number): Promise<FactRecord[]> {
-  grant.assertCovers(C.asset, subjectId);
-  const rows = await tx
-    .selectFrom('dossier_facts')
-    .select(['fact_id', 'subject_id', 'details_enc', 'created_at', 'updated_at'])
-    .where('subject_id', '=', subjectId)
-    .orderBy('fact_id')
-    .execute();
-  const records: FactRecord[] = [];
-  for (const row of rows) {
-    records.push({
-      factId: row.fact_id,
-      subjectId: row.subject_id,
-      details: await openJson<FactDetails>(
-        grant,
-        C.asset,
-        row.subject_id,
-        'dossier_facts',
-        row.fact_id,
-        row.details_enc,
-      ),
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-    });
-  }
-  return records;
-}
-
-/** The owner of a credential (no secret is read): for the gate decision before the reveal. */
-export async function selectCredentialOwner(tx: Tx, credentialId: number): Promise<number | undefined> {
-  const row = await tx
-    .selectFrom('dossier_credentials')
-    .select('subject_id')
-    .where('credential_id', '=', credentialId)
-    .executeTakeFirst();
-  return row?.subject_id;
 }
 
 /**
@@ -382,16 +322,14 @@ export async function deleteDossier(
   grant.assertCovers(C.asset, subjectId);
   grant.assertCovers(C.credential, subjectId);
   grant.assertWritable();
-  const count = (result: { numDeletedRows: bigint }) => Number(result.numDeletedRows);
   await tx.deleteFrom('dossier_share_links').where('subject_id', '=', subjectId).execute();
-  const credentials = count(
-    await tx.deleteFrom('dossier_credentials').where('subject_id', '=', subjectId).executeTakeFirst(),
-  );
-  const assets = count(
-    await tx.deleteFrom('dossier_assets').where('subject_id', '=', subjectId).executeTakeFirst(),
-  );
-  const facts = count(
-    await tx.deleteFrom('dossier_facts').where('subject_id', '=', subjectId).executeTakeFirst(),
-  );
-  return { assets, credentials, facts };
+  const removed = { assets: 0, credentials: 0, facts: 0 };
+  for (const kind of ['credential', 'asset', 'fact'] as const) {
+    const result = await tx
+      .deleteFrom(ITEM_TABLES[kind].table)
+      .where('subject_id', '=', subjectId)
+      .executeTakeFirst();
+    removed[`${kind}s`] = Number(result.numDeletedRows);
+  }
+  return removed;
 }

@@ -6,21 +6,15 @@ import { purposeOf } from '../../http/purpose.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import {
   assetSchema,
-  credentialSchema,
   dossierSchema,
-  factSchema,
-  presentAsset,
-  presentCredential,
+  ITEM_SCHEMAS,
   presentDossier,
-  presentFact,
+  presentItem,
 } from './dossier.presenter.js';
+import { ITEM_KINDS, type ItemKind } from './dossier.repository.js';
 import {
-  createAsset,
-  createAssetInputSchema,
-  createCredential,
-  createCredentialInputSchema,
-  createFact,
-  createFactInputSchema,
+  createItem,
+  ITEM_INPUT,
   assertDossierKept,
   dossierPurposes,
   getDossier,
@@ -63,6 +57,22 @@ async function contextOf(kernel: Kernel, request: FastifyRequest): Promise<Revea
   };
 }
 
+/** Each item kind's place in the API. */
+const ITEM_ROUTES: Record<ItemKind, { segment: string; name: string; createSummary: string }> = {
+  asset: {
+    segment: 'assets',
+    name: 'Asset',
+    createSummary: 'Add an asset (kind, brand, model, serial, location, hostname, IP, dates, notes)',
+  },
+  credential: {
+    segment: 'credentials',
+    name: 'Credential',
+    createSummary:
+      'Add a credential (system, URL, username, password, TOTP seed, notes); secrets are never shown back',
+  },
+  fact: { segment: 'facts', name: 'Fact', createSummary: 'Add a network fact or a licence' },
+};
+
 /** A revealed secret must not linger in a cache. */
 const noStore = (reply: FastifyReply): void => void reply.header('cache-control', 'no-store');
 
@@ -101,76 +111,33 @@ export function registerDossierRoutes(
       );
     },
   );
-  typed.post(
-    '/api/v1/customers/:subjectId/dossier/assets',
-    {
-      onRequest,
-      schema: {
-        summary: 'Add an asset (kind, brand, model, serial, location, hostname, IP, dates, notes)',
-        tags: TAGS,
-        operationId: 'createDossierAsset',
-        params: customer,
-        body: createAssetInputSchema,
-        response: { 201: assetSchema },
+  for (const kind of ITEM_KINDS) {
+    const route = ITEM_ROUTES[kind];
+    typed.post(
+      `/api/v1/customers/:subjectId/dossier/${route.segment}`,
+      {
+        onRequest,
+        schema: {
+          summary: route.createSummary,
+          tags: TAGS,
+          operationId: `createDossier${route.name}`,
+          params: customer,
+          body: ITEM_INPUT[kind],
+          response: { 201: ITEM_SCHEMAS[kind] },
+        },
       },
-    },
-    async (request, reply) => {
-      const asset = await createAsset(
-        kernel,
-        await contextOf(kernel, request),
-        request.params.subjectId,
-        request.body,
-      );
-      return reply.status(201).send(presentAsset(asset));
-    },
-  );
-  typed.post(
-    '/api/v1/customers/:subjectId/dossier/credentials',
-    {
-      onRequest,
-      schema: {
-        summary:
-          'Add a credential (system, URL, username, password, TOTP seed, notes); secrets are never shown back',
-        tags: TAGS,
-        operationId: 'createDossierCredential',
-        params: customer,
-        body: createCredentialInputSchema,
-        response: { 201: credentialSchema },
+      async (request, reply) => {
+        const item = await createItem(
+          kernel,
+          await contextOf(kernel, request),
+          kind,
+          request.params.subjectId,
+          request.body,
+        );
+        return reply.status(201).send(presentItem(item));
       },
-    },
-    async (request, reply) => {
-      const credential = await createCredential(
-        kernel,
-        await contextOf(kernel, request),
-        request.params.subjectId,
-        request.body,
-      );
-      return reply.status(201).send(presentCredential(credential));
-    },
-  );
-  typed.post(
-    '/api/v1/customers/:subjectId/dossier/facts',
-    {
-      onRequest,
-      schema: {
-        summary: 'Add a network fact or a licence',
-        tags: TAGS,
-        operationId: 'createDossierFact',
-        params: customer,
-        body: createFactInputSchema,
-        response: { 201: factSchema },
-      },
-    },
-    async (request, reply) => {
-      const fact = await createFact(
-        kernel,
-        await contextOf(kernel, request),
-        request.params.subjectId,
-        request.body,
-      );
-      return reply.status(201).send(presentFact(fact));
-    },
-  );
+    );
+  }
   acceptCsvBodies(app);
   typed.post(
     '/api/v1/customers/:subjectId/dossier/import',
@@ -216,7 +183,7 @@ export function registerDossierRoutes(
     async (request, reply) => {
       noStore(reply);
       const items = await searchAssets(kernel, await contextOf(kernel, request), request.query);
-      return { items: items.map(presentAsset) };
+      return { items: items.map((item) => presentItem(item)) };
     },
   );
   typed.post(

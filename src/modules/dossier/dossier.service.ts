@@ -8,15 +8,13 @@ import { parseInput } from '../../platform/validation.js';
 import { DOSSIER_CATEGORIES as C } from './datamap.js';
 import {
   findAssetOwners,
-  insertAsset,
-  insertCredential,
-  insertFact,
-  selectAssets,
-  selectCredentials,
-  selectFacts,
-  type AssetRecord,
-  type CredentialRecord,
-  type FactRecord,
+  insertItem,
+  ITEM_TABLES,
+  selectItems,
+  type DetailsOf,
+  type ItemKind,
+  type ItemRecord,
+  type SecretValues,
 } from './dossier.repository.js';
 
 /** Who acts, for what: plain data, never an HTTP request. */
@@ -84,11 +82,34 @@ export const createFactInputSchema = z
   .strict();
 export type CreateFactInput = z.input<typeof createFactInputSchema>;
 
+/** The create schema of each item kind (the API's body). */
+export const ITEM_INPUT = {
+  asset: createAssetInputSchema,
+  credential: createCredentialInputSchema,
+  fact: createFactInputSchema,
+} as const;
+
+/** The same fields as the create schema, each optional and without its default: a PATCH body. */
+function patchSchemaOf<S extends z.ZodRawShape>(schema: z.ZodObject<S>) {
+  const shape = Object.fromEntries(
+    Object.entries(schema.shape).map(([key, field]) => [
+      key,
+      (field instanceof z.ZodDefault ? (field.unwrap() as z.ZodType) : (field as z.ZodType)).optional(),
+    ]),
+  );
+  return z.object(shape).strict();
+}
+export const ITEM_PATCH = {
+  asset: patchSchemaOf(createAssetInputSchema),
+  credential: patchSchemaOf(createCredentialInputSchema),
+  fact: patchSchemaOf(createFactInputSchema),
+} as const;
+
 export interface Dossier {
   subjectId: number;
-  assets: AssetRecord[];
-  credentials: CredentialRecord[];
-  facts: FactRecord[];
+  assets: Array<ItemRecord<'asset'>>;
+  credentials: Array<ItemRecord<'credential'>>;
+  facts: Array<ItemRecord<'fact'>>;
 }
 
 /** The purposes of a policy that cover the whole dossier (Voxtra: technical_dossier). */
@@ -150,77 +171,43 @@ export function shreddedError(): AppError {
   });
 }
 
-/** Adds an asset (kluis.dossier.asset, write), every field under the dossier key. */
-export async function createAsset(
-  kernel: Kernel,
-  context: DossierContext,
-  subjectId: number,
-  input: CreateAssetInput,
-): Promise<AssetRecord> {
-  const details = parseInput(createAssetInputSchema, input);
-  const at = kernel.clock.now();
-  return kernel.transact(context.tenantId, async (atx) => {
-    const grant = await authorizeDossier(kernel, atx, context, 'write', [C.asset], [subjectId]);
-    const assetId = await insertAsset(atx.tx, grant, {
-      subjectId,
-      details,
-      staffId: staffIdOf(context.actor),
-      at,
-    });
-    const [record] = await selectAssets(atx.tx, grant, { assetIds: [assetId] });
-    if (!record) throw new AppError('internal', 'inserted asset not found');
-    return record;
-  });
+/** A validated input split into the item's details and (credentials only) its secrets. */
+function splitInput<K extends ItemKind>(
+  kind: K,
+  data: z.output<(typeof ITEM_INPUT)[ItemKind]>,
+): { details: DetailsOf[K]; secrets: SecretValues } {
+  if (kind !== 'credential') return { details: data as DetailsOf[K], secrets: {} };
+  const { password, totpSeed, ...details } = data as z.output<typeof createCredentialInputSchema>;
+  return { details: details as DetailsOf[K], secrets: { password, totpSeed } };
 }
 
-/** Adds a credential (kluis.dossier.credential, write); password and TOTP seed are secrets. */
-export async function createCredential(
+/**
+ * Adds an item to a customer's dossier (its kind's category, write): an asset, a credential
+ * (password and TOTP seed are secrets) or a network fact / licence; every field under the
+ * dossier key.
+ */
+export async function createItem<K extends ItemKind>(
   kernel: Kernel,
   context: DossierContext,
+  kind: K,
   subjectId: number,
-  input: CreateCredentialInput,
-): Promise<CredentialRecord> {
-  const data = parseInput(createCredentialInputSchema, input);
+  input: unknown,
+): Promise<ItemRecord<K>> {
+  const schema: z.ZodType<z.output<(typeof ITEM_INPUT)[ItemKind]>> = ITEM_INPUT[kind];
+  const { details, secrets } = splitInput(kind, parseInput(schema, input));
   const at = kernel.clock.now();
   return kernel.transact(context.tenantId, async (atx) => {
-    const grant = await authorizeDossier(kernel, atx, context, 'write', [C.credential], [subjectId]);
-    const credentialId = await insertCredential(atx.tx, grant, {
-      subjectId,
-      details: { system: data.system, url: data.url, username: data.username, notes: data.notes },
-      password: data.password,
-      totpSeed: data.totpSeed,
-      staffId: staffIdOf(context.actor),
-      at,
-    });
-    const record = (await selectCredentials(atx.tx, grant, subjectId)).find(
-      (candidate) => candidate.credentialId === credentialId,
-    );
-    if (!record) throw new AppError('internal', 'inserted credential not found');
-    return record;
-  });
-}
-
-/** Adds a network fact or a licence (kluis.dossier.asset, write). */
-export async function createFact(
-  kernel: Kernel,
-  context: DossierContext,
-  subjectId: number,
-  input: CreateFactInput,
-): Promise<FactRecord> {
-  const details = parseInput(createFactInputSchema, input);
-  const at = kernel.clock.now();
-  return kernel.transact(context.tenantId, async (atx) => {
-    const grant = await authorizeDossier(kernel, atx, context, 'write', [C.asset], [subjectId]);
-    const factId = await insertFact(atx.tx, grant, {
+    const category = ITEM_TABLES[kind].category;
+    const grant = await authorizeDossier(kernel, atx, context, 'write', [category], [subjectId]);
+    const id = await insertItem(atx.tx, grant, kind, {
       subjectId,
       details,
+      secrets,
       staffId: staffIdOf(context.actor),
       at,
     });
-    const record = (await selectFacts(atx.tx, grant, subjectId)).find(
-      (candidate) => candidate.factId === factId,
-    );
-    if (!record) throw new AppError('internal', 'inserted fact not found');
+    const [record] = await selectItems(atx.tx, grant, kind, { ids: [id] });
+    if (!record) throw new AppError('internal', 'inserted dossier item not found');
     return record;
   });
 }
@@ -238,9 +225,9 @@ export async function getDossier(
     const grant = await authorizeDossier(kernel, atx, context, 'read', [C.asset, C.credential], [subjectId]);
     const dossier = {
       subjectId,
-      assets: await selectAssets(atx.tx, grant, { subjectId }),
-      credentials: await selectCredentials(atx.tx, grant, subjectId),
-      facts: await selectFacts(atx.tx, grant, subjectId),
+      assets: await selectItems(atx.tx, grant, 'asset', { subjectId }),
+      credentials: await selectItems(atx.tx, grant, 'credential', { subjectId }),
+      facts: await selectItems(atx.tx, grant, 'fact', { subjectId }),
     };
     const rows = [...dossier.assets, ...dossier.credentials, ...dossier.facts];
     if (rows.some((row) => row.details === null)) throw shreddedError();
@@ -256,7 +243,7 @@ export async function searchAssets(
   kernel: Kernel,
   context: DossierContext,
   search: { hostname?: string | undefined; serial?: string | undefined },
-): Promise<AssetRecord[]> {
+): Promise<Array<ItemRecord<'asset'>>> {
   if (search.hostname === undefined && search.serial === undefined)
     throw new AppError('validation_failed', 'no search term', {
       publicMessage: 'give hostname or serial (exact match)',
@@ -267,7 +254,7 @@ export async function searchAssets(
     if (found.length === 0) return [];
     const subjectIds = [...new Set(found.map((row) => row.subjectId))];
     const grant = await authorizeDossier(kernel, atx, context, 'read', [C.asset], subjectIds);
-    const records = await selectAssets(atx.tx, grant, { assetIds: found.map((row) => row.assetId) });
+    const records = await selectItems(atx.tx, grant, 'asset', { ids: found.map((row) => row.assetId) });
     if (records.some((row) => row.details === null)) throw shreddedError();
     return records;
   });

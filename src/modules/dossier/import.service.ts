@@ -3,7 +3,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { AppError } from '../../platform/errors.js';
 import { describeIssues } from '../../platform/validation.js';
 import { DOSSIER_CATEGORIES as C } from './datamap.js';
-import { insertCredential } from './dossier.repository.js';
+import { insertItem } from './dossier.repository.js';
 import {
   authorizeDossier,
   createCredentialInputSchema,
@@ -100,11 +100,11 @@ export async function importCredentials(
   return kernel.transact(context.tenantId, async (atx) => {
     const grant = await authorizeDossier(kernel, atx, context, 'write', [C.credential], [subjectId]);
     for (const data of credentials) {
-      await insertCredential(atx.tx, grant, {
+      const { password, totpSeed, ...details } = data;
+      await insertItem(atx.tx, grant, 'credential', {
         subjectId,
-        details: { system: data.system, url: data.url, username: data.username, notes: data.notes },
-        password: data.password,
-        totpSeed: data.totpSeed,
+        details,
+        secrets: { password, totpSeed },
         staffId: staffIdOf(context.actor),
         at,
       });

@@ -8,9 +8,7 @@ export const ENFORCES: readonly PromiseKey[] = ['dossier_erasure'];
 
 export { DOSSIER_CATEGORIES, dossierDataMap } from './datamap.js';
 export {
-  createAsset,
-  createCredential,
-  createFact,
+  createItem,
   getDossier,
   searchAssets,
   assertDossierKept,

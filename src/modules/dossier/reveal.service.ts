@@ -6,7 +6,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { AppError, notFoundError } from '../../platform/errors.js';
 import { parseInput } from '../../platform/validation.js';
 import { DOSSIER_CATEGORIES as C } from './datamap.js';
-import { selectCredentialOwner, selectSecret, type SecretField } from './dossier.repository.js';
+import { selectItemOwner, selectSecret, type SecretField } from './dossier.repository.js';
 import {
   auditRole,
   authorizeDossier,
@@ -134,7 +134,7 @@ export async function withRevealRule<T>(
   const now = kernel.clock.now();
   try {
     return await kernel.transact(context.tenantId, async (atx) => {
-      const subjectId = await selectCredentialOwner(atx.tx, credentialId);
+      const subjectId = await selectItemOwner(atx.tx, 'credential', credentialId);
       if (subjectId === undefined) throw notFoundError('credential');
       const grant = await authorizeDossier(kernel, atx, context, 'read', [C.credential], [subjectId]);
       const factor = checkSecondFactor(context.secondFactorAt, now);
