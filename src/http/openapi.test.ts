@@ -1,8 +1,11 @@
+import { Ajv } from 'ajv';
+import ajvFormats from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/database.js';
 import { createTestApp } from '../../test/http.js';
 import { createTestKernel } from '../../test/kernel.js';
+import { REQUEST_BODY_EXAMPLES } from './openapi-examples.js';
 
 let database: TestDatabase;
 let app: FastifyInstance;
@@ -16,6 +19,7 @@ afterAll(async () => {
 });
 
 interface Operation {
+  requestBody?: { content: Record<string, { schema: Record<string, unknown>; example?: unknown }> };
   operationId?: string;
   description?: string;
   tags?: string[];
@@ -81,6 +85,53 @@ describe('the OpenAPI document', () => {
       { bearerToken: [] },
     ]);
     expect(document.paths['/health']?.get?.security).toEqual([]);
+  });
+
+  it('every operation with a request body has an example, and each example passes its own schema as published', async () => {
+    const document = (await app.inject({ method: 'GET', url: '/api/docs/json' })).json<OpenApiDocument>();
+    // The document is OpenAPI 3.0: `nullable` and a boolean `exclusiveMinimum` become JSON Schema.
+    const toJsonSchema = (node: unknown): unknown => {
+      if (Array.isArray(node)) return node.map(toJsonSchema);
+      if (node === null || typeof node !== 'object') return node;
+      const source = node as Record<string, unknown>;
+      const out: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(source)) {
+        if (key === 'nullable' || key === 'example') continue;
+        out[key] = key === 'properties' ? mapValues(value, toJsonSchema) : toJsonSchema(value);
+      }
+      if (source.exclusiveMinimum === true) {
+        out.exclusiveMinimum = source.minimum;
+        delete out.minimum;
+      }
+      if (source.nullable === true) return { anyOf: [out, { type: 'null' }] };
+      return out;
+    };
+    const mapValues = (value: unknown, map: (node: unknown) => unknown): Record<string, unknown> =>
+      Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, map(v)]));
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    // ajv-formats is CommonJS: under NodeNext its callable is the default export's default.
+    ajvFormats.default(ajv);
+    let bodies = 0;
+    for (const [path, methods] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        for (const [type, media] of Object.entries(operation.requestBody?.content ?? {})) {
+          const where = `${method.toUpperCase()} ${path} (${type})`;
+          bodies += 1;
+          const example = media.example ?? media.schema.example;
+          expect(example, `${where} has no example`).toBeDefined();
+          const validate = ajv.compile(toJsonSchema(media.schema) as object);
+          expect(validate(example), `${where}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+        }
+      }
+    }
+    expect(bodies).toBeGreaterThan(40);
+    // No example for a route that no longer exists (the registry would rot unnoticed).
+    const registered = new Set(
+      Object.entries(document.paths).flatMap(([path, methods]) =>
+        Object.keys(methods).map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+      ),
+    );
+    for (const key of Object.keys(REQUEST_BODY_EXAMPLES)) expect(registered, key).toContain(key);
   });
 
   it('the reference page offers to authorise and try calls', async () => {

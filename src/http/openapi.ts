@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ERROR_CODES } from '../platform/errors.js';
 import { PROBLEM_CONTENT_TYPE } from './error-handler.js';
 import { SESSION_COOKIE, STAFF_AUTH, type StaffAuthMarker } from './auth.js';
+import { REQUEST_BODY_EXAMPLES } from './openapi-examples.js';
 
 /**
  * The OpenAPI document's common parts (decision 0087): security schemes, the problem schema and,
@@ -93,6 +94,23 @@ function staffAuthOf(route: RouteOptions): { tokens: boolean } | undefined {
   return undefined;
 }
 
+/**
+ * The body schema with its example (decision 0110): the one declared on the schema, else the
+ * registry's. An example its own schema refuses stops the registration: it would teach integrators
+ * a request the server answers with 400.
+ */
+function bodyWithExample(key: string, body: unknown): unknown {
+  if (!(body instanceof z.ZodType)) return body;
+  const declared = (body.meta() as { example?: unknown } | undefined)?.example;
+  const example = declared ?? REQUEST_BODY_EXAMPLES[key];
+  if (example === undefined) return body;
+  const checked = body.safeParse(example);
+  if (!checked.success) {
+    throw new Error(`the OpenAPI example of ${key} does not match its body schema: ${checked.error.message}`);
+  }
+  return declared === undefined ? body.meta({ example }) : body;
+}
+
 /** The onRoute hook: completes each route's schema for the OpenAPI document. */
 export function describeRoute(route: RouteOptions): void {
   const schema = (route.schema ?? {}) as Record<string, unknown> & { hide?: boolean };
@@ -129,6 +147,7 @@ export function describeRoute(route: RouteOptions): void {
   const response = { ...errors, ...((schema.response as Record<string, unknown> | undefined) ?? {}) };
   route.schema = {
     ...schema,
+    ...(schema.body === undefined ? {} : { body: bodyWithExample(`${method} ${route.url}`, schema.body) }),
     operationId:
       typeof schema.operationId === 'string' ? schema.operationId : operationIdOf(method, route.url),
     ...(schema.description === undefined && summary !== undefined ? { description: summary } : {}),
