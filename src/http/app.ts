@@ -187,6 +187,12 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
     async (_request, reply) => {
       // Until the first-run setup is done the server is up but not ready for traffic.
       if (deps.isReady && !deps.isReady()) return reply.status(503).send({ status: 'starting' });
+      // A dead embedded postmaster is down even while one of its orphaned backends still answers
+      // a pooled connection's `select 1` for a moment: ask the watchdog before the database.
+      const known = deps.databaseRecovery?.() ?? 'reconnecting';
+      if (known !== 'reconnecting') {
+        return reply.status(503).send({ status: 'degraded', db: 'unreachable', recovery: known });
+      }
       if (await pingDatabase(deps.kernel.db)) return reply.status(200).send({ status: 'ok', db: 'ok' });
       const recovery = deps.databaseRecovery?.() ?? 'reconnecting';
       return reply.status(503).send({ status: 'degraded', db: 'unreachable', recovery });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, readFileSync } from 'node:fs';
 import { access, chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -126,7 +126,7 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
     port,
     url: (database = 'postgres') => superuserUrl(password, port, database),
     owned: true,
-    isRunning: () => postmasterPid === undefined || isAlive(postmasterPid),
+    isRunning: () => postmasterPid === undefined || (isAlive(postmasterPid) && !isZombie(postmasterPid)),
     restart: async () => {
       // The killed server's backends notice their postmaster is gone and exit; until they have,
       // PostgreSQL refuses to start on the same folder, so the caller retries.
@@ -237,6 +237,20 @@ function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A killed postmaster stays a zombie (signal 0 still reaches it) until Node reaps it; until then
+ * its backends may already have gone and the pool fails. It is dead all the same (Linux; elsewhere
+ * we cannot tell and say no).
+ */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
   } catch {
     return false;
   }
