@@ -22,6 +22,7 @@ import { createKernel, type Kernel } from './kernel/kernel.js';
 import { replayErasureJournal } from './kernel/erasure/index.js';
 import { LocalKeyManagementService, loadMasterKey } from './kernel/keyring/kms.js';
 import type { KeystoreDatabase, KeystoreDb } from './kernel/keyring/keystore.tables.js';
+import { WEB_ROOT } from './http/web.js';
 
 export { KLUIS_VERSION };
 
@@ -270,6 +271,7 @@ export async function startKluis(
     trustProxy: config.trustProxy,
     logger,
     version: KLUIS_VERSION,
+    webRoot: WEB_ROOT,
   });
   try {
     await app.listen({ host: config.http.host, port: config.http.port });

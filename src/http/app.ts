@@ -37,6 +37,7 @@ import { registerBillingRoutes } from '../modules/billing/index.js';
 import { registerTelephonyRoutes } from '../modules/telephony/index.js';
 import { registerRetentionRoutes } from '../modules/retention/index.js';
 import { registerDossierRoutes } from '../modules/dossier/index.js';
+import { registerWebApp } from './web.js';
 import type { DomainEventSubscribers } from '../modules/contracts/index.js';
 
 export interface HttpDependencies {
@@ -63,6 +64,8 @@ export interface HttpDependencies {
   answerQuanta?: AnswerQuanta;
   /** Subscribers of the domain events, handed each change's events at once (VX-7 dossier erasure). */
   events?: DomainEventSubscribers;
+  /** Folder of the built staff back office (main.ts: dist/web); without it, or unbuilt, not served. */
+  webRoot?: string;
 }
 
 export type App = FastifyInstance;
@@ -250,5 +253,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   };
   registerRequestsRoutes(app, requestsDeps);
   registerAccountRoutes(app, requestsDeps, { secureCookies: deps.secureCookies ?? false });
+  // The staff back office at `/` (after every API route, so none is shadowed).
+  if (deps.webRoot) await registerWebApp(app, deps.webRoot);
   return app;
 }

@@ -1,0 +1,65 @@
+import { useQuery } from '@tanstack/react-query';
+import { api, ApiError } from './client.js';
+
+export type SessionStage = 'full' | 'mfa_pending' | 'mfa_enrolment' | 'password_change';
+
+export interface Me {
+  tenant: string;
+  staffId: number;
+  role: string;
+  session: SessionStage;
+  via: 'session' | 'token';
+}
+
+export interface LoginAnswer {
+  tenant: string;
+  staffId: number;
+  role: string;
+  session: SessionStage;
+  csrfToken: string;
+  mustChangePassword: boolean;
+}
+
+export interface Localized {
+  nl: string;
+  fr: string;
+  en: string;
+}
+
+export interface PurposeInfo {
+  key: string;
+  label: Localized;
+  legalBasis: string;
+  subjectTypes: string[];
+  categories: string[];
+}
+
+export interface MyPurposes {
+  role: { key: string; label: Localized | null };
+  purposes: PurposeInfo[];
+}
+
+/** Who is signed in; undefined when nobody is (401). */
+export function useMe() {
+  return useQuery({
+    queryKey: ['me'],
+    queryFn: async (): Promise<Me | null> => {
+      try {
+        return await api<Me>('GET', '/api/v1/auth/me');
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 401) return null;
+        throw error;
+      }
+    },
+    staleTime: 60_000,
+  });
+}
+
+export function useMyPurposes(enabled = true) {
+  return useQuery({
+    queryKey: ['me', 'purposes'],
+    queryFn: () => api<MyPurposes>('GET', '/api/v1/me/purposes'),
+    staleTime: 5 * 60_000,
+    enabled,
+  });
+}

@@ -1,0 +1,195 @@
+import type { Messages } from './en.js';
+
+export const nl: Messages = {
+  app: { name: 'Kluis' },
+  common: {
+    loading: 'Bezig met laden',
+    language: 'Taal',
+    emailInvalid: 'Vul een e-mailadres in',
+    required: 'Verplicht',
+    signOut: 'Afmelden',
+    save: 'Bewaren',
+    cancel: 'Annuleren',
+    search: 'Zoeken',
+    none: 'Geen',
+    yes: 'Ja',
+    no: 'Nee',
+    back: 'Terug',
+    next: 'Volgende pagina',
+    previous: 'Vorige pagina',
+    download: 'Downloaden',
+    open: 'Openen',
+    close: 'Sluiten',
+    noRows: 'Niets te tonen',
+    filter: 'Filter',
+    actions: 'Acties',
+    details: 'Details',
+    sortBy: 'Sorteren op {{column}}',
+  },
+  login: {
+    title: 'Aanmelden',
+    intro: 'De backoffice van uw provider. Meld u aan met uw werk-e-mailadres.',
+    tenant: 'Organisatie',
+    tenantHelp: 'De korte naam van uw organisatie in Kluis, bv. voiceking',
+    tenantInvalid: 'Kleine letters, cijfers en streepjes',
+    email: 'E-mailadres',
+    password: 'Wachtwoord',
+    submit: 'Aanmelden',
+  },
+  mfa: {
+    verifyTitle: 'Tweede factor',
+    verifyIntro: 'Vul de code in die uw authenticator-app nu toont.',
+    code: 'Code',
+    codeOrRecovery: 'Zes cijfers uit de app, of een van uw herstelcodes',
+    codeInvalid: 'Vul de code in (minstens 6 tekens)',
+    codeSixDigits: 'Zes cijfers',
+    verifySubmit: 'Verder',
+    enrolTitle: 'Authenticator-app',
+    enrolMandatory:
+      'Uw rol vraagt een tweede factor. Stel nu een authenticator-app in (zoals FreeOTP, Aegis of Google Authenticator).',
+    scan: 'Scan deze QR-code met uw authenticator-app.',
+    qrTitle: 'QR-code voor uw authenticator-app',
+    manual: 'Of typ deze sleutel over:',
+    firstCode: 'De code die de app nu toont',
+    confirm: 'Bevestigen',
+    enrolled: 'Uw authenticator-app is ingesteld',
+    recoveryIntro:
+      'Met elk van deze tien herstelcodes komt u één keer binnen als u uw telefoon niet bij de hand hebt. Ze worden alleen nu getoond: druk ze af of bewaar ze in uw wachtwoordbeheerder.',
+    recoveryCodes: 'Herstelcodes',
+    recoverySaved: 'Ik heb deze codes bewaard',
+  },
+  password: {
+    title: 'Nieuw wachtwoord',
+    intro: 'Kies een nieuw wachtwoord.',
+    firstTimeIntro:
+      'U meldde zich aan met een eenmalig wachtwoord. Kies nu uw eigen wachtwoord; het eenmalige wachtwoord werkt daarna niet meer.',
+    current: 'Huidig wachtwoord',
+    new: 'Nieuw wachtwoord',
+    repeat: 'Herhaal het nieuwe wachtwoord',
+    rules: 'Minstens {{count}} tekens, zonder uw e-mailnaam',
+    tooShort: 'Minstens {{count}} tekens',
+    sameAsCurrent: 'Moet verschillen van het huidige wachtwoord',
+    mismatch: 'De twee wachtwoorden verschillen',
+    submit: 'Nieuw wachtwoord bewaren',
+    changed: 'Uw wachtwoord is gewijzigd',
+  },
+  problem: {
+    serverSaid: 'Kluis meldde:',
+    retryAfter: 'Probeer opnieuw over {{seconds}} seconden.',
+    requestId: 'Referentie voor de beheerder:',
+    network: {
+      what: 'Kluis is niet bereikbaar',
+      fix: 'Controleer de verbinding en probeer opnieuw.',
+    },
+    validation_failed: {
+      what: 'Niet alle invoer klopt',
+      fix: 'Verbeter de velden hieronder en probeer opnieuw. Er is niets gewijzigd.',
+    },
+    sensitive_data_refused: {
+      what: 'Deze tekst lijkt gevoelige gegevens te bevatten',
+      fix: 'Kluis controleert vrije tekst op gegevens die daar niet mogen staan (een rijksregisternummer, een bankkaart, gezondheids- of andere bijzondere gegevens). Laat ze weg of formuleer anders; er is niets bewaard.',
+    },
+    not_found: {
+      what: 'Niet beschikbaar voor dit doel',
+      fix: 'Het bestaat niet, of het doel waarvoor u werkt dekt het niet. Een ander doel misschien wel (kies het hierboven, als dat kan).',
+    },
+    tenant_not_found: { what: 'Onbekende organisatie', fix: 'Controleer de naam van de organisatie.' },
+    conflict: {
+      what: 'Dit kan niet in de huidige toestand',
+      fix: 'Iemand heeft het misschien intussen gewijzigd: laad opnieuw en bekijk de toestand.',
+    },
+    idempotency_key_reused: {
+      what: 'Een andere herhaling van een eerdere handeling',
+      fix: 'Laad de pagina opnieuw en doe het nog eens.',
+    },
+    unauthenticated: {
+      what: 'Niet aangemeld',
+      fix: 'Het e-mailadres of wachtwoord klopt niet, of uw sessie is afgelopen. Meld u opnieuw aan.',
+    },
+    forbidden: {
+      what: 'Niet toegestaan',
+      fix: 'Uw rol mag dit niet, of de sessie vraagt eerst een stap (een tweede factor, een nieuw wachtwoord). Denkt u dat het wel zou moeten, vraag het een beheerder.',
+    },
+    step_up_required: {
+      what: 'Een verse code is nodig',
+      fix: 'Hiervoor is een code van uw authenticator-app van de laatste vijf minuten nodig: vul een nieuwe in.',
+    },
+    rate_limited: {
+      what: 'Te veel pogingen',
+      fix: 'Kluis vertraagt herhaalde mislukkingen. Wacht even.',
+    },
+    account_locked: {
+      what: 'Account tijdelijk vergrendeld',
+      fix: 'Te veel foute codes. Wacht tot het genoemde tijdstip, of vraag een beheerder het account te ontgrendelen.',
+    },
+    purpose_not_allowed: {
+      what: 'Uw rol mag niet voor dit doel werken',
+      fix: 'Het privacybeleid noemt uw rol niet bij dit doel. Kies een ander doel, of vraag de privacyverantwoordelijke of het beleid dit zou moeten toelaten.',
+    },
+    role_not_allowed: {
+      what: 'Uw rol mag dit niet',
+      fix: 'Het privacybeleid geeft uw rol dit werk niet. Vraag het een beheerder of de privacyverantwoordelijke.',
+    },
+    category_not_allowed: {
+      what: 'Dit doel dekt deze gegevens niet',
+      fix: 'Het doel waarvoor u werkt omvat dit soort gegevens niet in het beleid. Kies een doel dat dat wel doet, als u er een hebt.',
+    },
+    subject_restricted: {
+      what: 'Deze persoon vroeg de verwerking te beperken',
+      fix: 'Hun gegevens mogen alleen bewaard worden, niet gebruikt, tot de beperking afloopt (AVG art. 18). De privacyverantwoordelijke weet meer.',
+    },
+    subject_objected: {
+      what: 'Deze persoon maakte bezwaar tegen deze verwerking',
+      fix: 'Hun bezwaar stopt dit doel voor hen (AVG art. 21). Werk alleen voor een ander doel als dat een eigen rechtsgrond heeft.',
+    },
+    consent_missing: {
+      what: 'Geen toestemming hiervoor',
+      fix: 'Dit doel steunt op toestemming, en deze persoon gaf die niet (of trok ze in).',
+    },
+    subject_erased: {
+      what: 'Deze persoon is gewist',
+      fix: 'Hun gegevens zijn weg; alleen wat een wettelijke plicht bewaart blijft, onder het doel van die plicht.',
+    },
+    database_unavailable: {
+      what: 'De databank is nu niet bereikbaar',
+      fix: 'Kluis maakt opnieuw verbinding. Probeer over een minuut opnieuw.',
+    },
+    internal: {
+      what: 'Er liep iets mis in Kluis',
+      fix: 'Er is niets gewijzigd. Probeer opnieuw; blijft het mislukken, geef de beheerder de referentie hieronder.',
+    },
+  },
+  purpose: {
+    actingFor: 'U werkt voor het doel',
+    pickHelp:
+      'Meerdere doelen van uw rol passen bij dit scherm: kies het doel waarvoor u nu werkt (het wordt vastgelegd).',
+    noneTitle: 'Geen doel voor dit werk',
+    noneText: 'Het privacybeleid geeft uw rol geen doel dat de gegevens van dit scherm dekt.',
+  },
+  nav: {
+    menu: 'Menu',
+    label: 'Schermen',
+    start: 'Start',
+    account: 'Mijn account',
+    requests: 'Privacyverzoeken',
+    people: 'Personen',
+    organisations: 'Organisaties',
+    catalogue: 'Catalogus',
+    sales: 'Offertes, bestellingen, contracten',
+    billing: 'Facturatie',
+    dossier: 'Technisch dossier',
+    staff: 'Medewerkers',
+    tokens: 'API-tokens',
+  },
+  start: {
+    title: 'Start',
+    intro: 'Aangemeld bij {{tenant}}. Uw werk vandaag:',
+  },
+  account: {
+    title: 'Mijn account',
+    changePassword: 'Mijn wachtwoord wijzigen',
+    mfaText:
+      'Stel een nieuwe authenticator-app in (een nieuwe telefoon). Uw vorige herstelcodes worden vervangen.',
+    newAuthenticator: 'Nieuwe authenticator instellen',
+  },
+};

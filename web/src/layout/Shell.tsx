@@ -1,0 +1,91 @@
+import { AppShell, Burger, Button, Group, NavLink, ScrollArea, Text } from '@mantine/core';
+import { useDisclosure } from '@mantine/hooks';
+import { useQueryClient } from '@tanstack/react-query';
+import { useTranslation } from 'react-i18next';
+import { Link, Navigate, Route, Routes, useLocation } from 'react-router';
+import { useMyPurposes, type Me } from '../api/auth.js';
+import { signOut } from '../auth/session.js';
+import { purposesFitting, SCREEN_NEEDS, type ScreenKey } from '../purposes/needs.js';
+import { localized } from '../purposes/usePurpose.js';
+import { AccountPage } from '../screens/AccountPage.js';
+import { StartPage } from '../screens/StartPage.js';
+import { LanguagePicker } from '../ui/LanguagePicker.js';
+import { SCREENS, type ScreenEntry } from './screens.js';
+
+/** The signed-in back office: header, the screens this role has work in, and the routes. */
+export function Shell({ me }: { me: Me }) {
+  const { t } = useTranslation();
+  const [opened, { toggle, close }] = useDisclosure();
+  const queryClient = useQueryClient();
+  const purposes = useMyPurposes();
+  const location = useLocation();
+  const keys = new Set(purposes.data?.purposes.map((purpose) => purpose.key) ?? []);
+  const fits = (screen: ScreenKey): boolean =>
+    purposesFitting(purposes.data?.purposes ?? [], SCREEN_NEEDS[screen]).length > 0;
+  const visible = SCREENS.filter((entry: ScreenEntry) => entry.isFor({ role: me.role, keys, fits }));
+  return (
+    <AppShell
+      header={{ height: 56 }}
+      navbar={{ width: 240, breakpoint: 'sm', collapsed: { mobile: !opened } }}
+      padding="md"
+    >
+      <AppShell.Header>
+        <Group h="100%" px="md" justify="space-between" wrap="nowrap">
+          <Group gap="sm" wrap="nowrap">
+            <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label={t('nav.menu')} />
+            <Text fw={700} c="indigo.8" component={Link} to="/">
+              {t('app.name')}
+            </Text>
+            <Text size="sm" c="dimmed" visibleFrom="xs">
+              {me.tenant} · {localized(purposes.data?.role.label, me.role)}
+            </Text>
+          </Group>
+          <Group gap="sm" wrap="nowrap">
+            <LanguagePicker />
+            <Button variant="default" size="xs" onClick={() => void signOut(queryClient)}>
+              {t('common.signOut')}
+            </Button>
+          </Group>
+        </Group>
+      </AppShell.Header>
+      <AppShell.Navbar p="xs" aria-label={t('nav.label')}>
+        <ScrollArea>
+          <NavLink
+            component={Link}
+            to="/"
+            label={t('nav.start')}
+            active={location.pathname === '/'}
+            onClick={close}
+          />
+          {visible.map((entry) => (
+            <NavLink
+              key={entry.path}
+              component={Link}
+              to={entry.path}
+              label={t(entry.label)}
+              active={location.pathname.startsWith(entry.path)}
+              onClick={close}
+            />
+          ))}
+          <NavLink
+            component={Link}
+            to="/account"
+            label={t('nav.account')}
+            active={location.pathname.startsWith('/account')}
+            onClick={close}
+          />
+        </ScrollArea>
+      </AppShell.Navbar>
+      <AppShell.Main>
+        <Routes>
+          <Route path="/" element={<StartPage me={me} screens={visible} />} />
+          {visible.map((entry) => (
+            <Route key={entry.path} path={`${entry.path}/*`} element={entry.element} />
+          ))}
+          <Route path="/account" element={<AccountPage />} />
+          <Route path="*" element={<Navigate to="/" replace />} />
+        </Routes>
+      </AppShell.Main>
+    </AppShell>
+  );
+}

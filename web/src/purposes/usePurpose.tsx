@@ -1,0 +1,83 @@
+import { Alert, Badge, Group, Select, Text } from '@mantine/core';
+import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { useMe, useMyPurposes, type Localized, type PurposeInfo } from '../api/auth.js';
+import { currentLanguage } from '../i18n/index.js';
+import { purposesFitting, SCREEN_NEEDS, type ScreenKey } from './needs.js';
+
+export function localized(label: Localized | null | undefined, fallback = ''): string {
+  return label ? label[currentLanguage()] : fallback;
+}
+
+export interface ScreenPurpose {
+  /** The purpose key to send, or undefined while loading or when none fits. */
+  purpose: string | undefined;
+  candidates: PurposeInfo[];
+  choose: (key: string) => void;
+  isLoading: boolean;
+}
+
+/**
+ * The purpose a screen acts under: the staff member's last choice for this screen when it still
+ * fits, else the best fitting purpose of their role.
+ */
+export function useScreenPurpose(screen: ScreenKey): ScreenPurpose {
+  const me = useMe();
+  const purposes = useMyPurposes();
+  const storageKey = `kluis.purpose.${me.data?.tenant ?? ''}.${screen}`;
+  const [chosen, setChosen] = useState<string | null>(() => localStorage.getItem(storageKey));
+  const candidates = purposes.data ? purposesFitting(purposes.data.purposes, SCREEN_NEEDS[screen]) : [];
+  const purpose = candidates.find((candidate) => candidate.key === chosen)?.key ?? candidates[0]?.key;
+  return {
+    purpose,
+    candidates,
+    isLoading: purposes.isPending,
+    choose: (key) => {
+      localStorage.setItem(storageKey, key);
+      setChosen(key);
+    },
+  };
+}
+
+/**
+ * Says under which purpose the screen acts; where several purposes fit, a labelled list to pick
+ * from. Without any, says that the policy gives this role no purpose for this work.
+ */
+export function PurposePicker({ state }: { state: ScreenPurpose }) {
+  const { t } = useTranslation();
+  if (state.isLoading) return null;
+  if (state.candidates.length === 0)
+    return (
+      <Alert color="gray" title={t('purpose.noneTitle')} role="status">
+        {t('purpose.noneText')}
+      </Alert>
+    );
+  const only = state.candidates.length === 1 ? state.candidates[0] : undefined;
+  if (only)
+    return (
+      <Group gap="xs" data-testid="purpose" data-purpose={only.key}>
+        <Text size="sm" c="dimmed">
+          {t('purpose.actingFor')}
+        </Text>
+        <Badge variant="light" color="indigo" tt="none" size="lg">
+          {localized(only.label, only.key)}
+        </Badge>
+      </Group>
+    );
+  return (
+    <Select
+      label={t('purpose.actingFor')}
+      description={t('purpose.pickHelp')}
+      data-testid="purpose-picker"
+      data-purpose={state.purpose}
+      allowDeselect={false}
+      value={state.purpose ?? null}
+      onChange={(value) => value && state.choose(value)}
+      data={state.candidates.map((candidate) => ({
+        value: candidate.key,
+        label: localized(candidate.label, candidate.key),
+      }))}
+      maw={520}
+    />
+  );
+}

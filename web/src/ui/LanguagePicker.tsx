@@ -1,0 +1,18 @@
+import { SegmentedControl } from '@mantine/core';
+import { useTranslation } from 'react-i18next';
+import { chooseLanguage, currentLanguage, LANGUAGES } from '../i18n/index.js';
+
+/** nl / fr / en, the staff member's choice (kept in this browser). */
+export function LanguagePicker() {
+  const { t, i18n } = useTranslation();
+  return (
+    <SegmentedControl
+      size="xs"
+      aria-label={t('common.language')}
+      value={currentLanguage()}
+      key={i18n.language}
+      onChange={(value) => chooseLanguage(value)}
+      data={LANGUAGES.map((language) => ({ value: language, label: language.toUpperCase() }))}
+    />
+  );
+}
