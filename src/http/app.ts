@@ -25,7 +25,8 @@ import { createMailer, type Mailer } from '../platform/mailer.js';
 import { DATA_MAP } from '../modules/data-map.js';
 import { ENFORCED_PROMISES } from '../modules/enforcement.js';
 import { registerRequestsRoutes } from '../modules/requests/requests.routes.js';
-import { registerAccountRoutes } from '../modules/requests/account.routes.js';
+import { portalSessionOf, registerAccountRoutes } from '../modules/requests/account.routes.js';
+import { registerConsentRoutes } from '../modules/consent/index.js';
 import type { AnswerQuanta, PublicDoorLimits, TransferSettings } from '../modules/requests/index.js';
 import { registerAuthRoutes } from '../modules/staff/auth.routes.js';
 import { registerStaffRoutes } from '../modules/staff/staff.routes.js';
@@ -155,6 +156,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
         { name: 'telephony', description: 'Phone numbers, call records, tariffs' },
         { name: 'billing', description: 'Invoices, credit notes, payments, bank accounts, credit scores' },
         { name: 'requests', description: 'Data-subject rights requests' },
+        { name: 'consent', description: 'Consent ledger, newsletters and mailings' },
         { name: 'system', description: 'Health and problem types' },
       ],
     },
@@ -253,6 +255,9 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   };
   registerRequestsRoutes(app, requestsDeps);
   registerAccountRoutes(app, requestsDeps, { secureCookies: deps.secureCookies ?? false });
+  registerConsentRoutes(app, deps.kernel, {
+    portalSession: (request, write) => portalSessionOf(requestsDeps, request, write),
+  });
   // The staff back office at `/` (after every API route, so none is shadowed).
   if (deps.webRoot) await registerWebApp(app, deps.webRoot);
   return app;

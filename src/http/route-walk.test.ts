@@ -66,6 +66,8 @@ function touchOf(method: string, path: string): Touch | undefined {
   // Retention plans and holds are the declared purpose's work over every category it keeps.
   if (path.startsWith('/api/v1/retention')) return { kind: 'data', categories: [] };
   if (path.includes('/dossier')) return { kind: 'data', categories: DOSSIER };
+  // The consent ledger of the declared purpose: the record's purpose is the declared one.
+  if (path.endsWith('/consents')) return { kind: 'data', categories: [] };
   if (path.endsWith('/report-minor')) return { kind: 'data', categories: [], wholePerson: true };
   if (path.endsWith('/parental-consent'))
     return { kind: 'data', categories: ['user.demographic.date_of_birth'] };

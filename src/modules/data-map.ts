@@ -2,6 +2,7 @@ import { idempotencyDataMap } from '../http/idempotency.datamap.js';
 import { kernelDataMap } from '../kernel/datamap/kernel.datamap.js';
 import type { TableDataMap } from '../kernel/datamap/datamap.js';
 import { billingDataMap } from './billing/datamap.js';
+import { consentDataMap } from './consent/datamap.js';
 import { contractsDataMap } from './contracts/datamap.js';
 import { dossierDataMap } from './dossier/datamap.js';
 import { partiesDataMap } from './parties/datamap.js';
@@ -19,6 +20,7 @@ export const DATA_MAP: readonly TableDataMap[] = [
   ...billingDataMap,
   ...dossierDataMap,
   ...requestsDataMap,
+  ...consentDataMap,
   ...contractsDataMap,
   ...telephonyDataMap,
   ...retentionDataMap,

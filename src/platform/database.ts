@@ -15,6 +15,7 @@ import type { RetentionTables } from '../modules/retention/retention.tables.js';
 import type { FirstRunTables } from '../bootstrap.tables.js';
 import type { DossierTables } from '../modules/dossier/dossier.tables.js';
 import type { IdempotencyTables } from '../http/idempotency.tables.js';
+import type { ConsentTables } from '../modules/consent/consent.tables.js';
 
 /** The typed shape of the whole database, composed from each module's own tables. */
 export interface Database
@@ -35,4 +36,5 @@ export interface Database
     RetentionTables,
     FirstRunTables,
     DossierTables,
-    IdempotencyTables {}
+    IdempotencyTables,
+    ConsentTables {}

@@ -382,6 +382,16 @@ function checkSubject(
       reason: 'the data subject is a minor and no parental consent is recorded (VK-15)',
     };
   }
+  // A newsletter sign-up waiting for its double opt-in confirmation (VK-17): the system may keep
+  // the address it was given, nothing more, until the person confirms (decision 0130).
+  if (
+    purpose.legalBasis === 'consent' &&
+    subject.purposeState === 'pending' &&
+    actor.kind === 'system' &&
+    request.action === 'store'
+  ) {
+    return undefined;
+  }
   if (purpose.legalBasis === 'consent' && subject.purposeState !== 'consented') {
     return {
       code: 'consent_missing',

@@ -13,7 +13,8 @@ export interface DataSubjectsTable {
   created_at: ColumnType<Date, Date | undefined, never>;
 }
 
-export type PurposeState = 'consented' | 'withdrawn' | 'objected';
+/** 'pending': a newsletter sign-up waiting for its double opt-in confirmation (decision 0130). */
+export type PurposeState = 'consented' | 'withdrawn' | 'objected' | 'pending';
 
 export interface SubjectPurposeStatesTable {
   tenant_id: number;

@@ -53,6 +53,18 @@ function setSessionCookie(
   return { csrfToken: login.csrfToken };
 }
 
+/**
+ * The portal account signed in on this request (the HttpOnly cookie; on writes also the CSRF
+ * token in x-csrf-token). Other modules' portal routes authenticate with it (consent).
+ */
+export async function portalSessionOf(
+  deps: RequestsDeps,
+  request: FastifyRequest<{ Params: { slug: string } }>,
+  write: boolean,
+): Promise<SubjectSession> {
+  return session(deps, request, write);
+}
+
 async function session(
   deps: RequestsDeps,
   request: FastifyRequest<{ Params: { slug: string } }>,

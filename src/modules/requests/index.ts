@@ -18,7 +18,8 @@ export {
   type RequestListItem,
 } from './requests.service.js';
 export { registerRequestsRoutes } from './requests.routes.js';
-export { registerAccountRoutes } from './account.routes.js';
+export { registerAccountRoutes, portalSessionOf, SUBJECT_COOKIE } from './account.routes.js';
+export type { SubjectSession } from './account.service.js';
 export { requestsDataMap } from './datamap.js';
 export {
   DEFAULT_ANSWER_QUANTA,

@@ -7,12 +7,7 @@ import { auditActor, type Actor } from '../../kernel/gate/gate.js';
 import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
-import {
-  setMarketingObjection,
-  setPurposeState,
-  setRestriction,
-  touchSubjects,
-} from '../../kernel/subjects/index.js';
+import { setRestriction, touchSubjects } from '../../kernel/subjects/index.js';
 import { withTenant, type Tx } from '../../platform/db.js';
 import { decodeCursor, encodeCursor } from '../../platform/cursor.js';
 import { AppError, validationError } from '../../platform/errors.js';
@@ -23,6 +18,7 @@ import type { Logger } from '../../platform/logger.js';
 import type { Mailer } from '../../platform/mailer.js';
 import { findPeopleByContact, getPerson, rectificationSchema, rectifyPerson } from '../parties/index.js';
 import { findTenantById, findTenantBySlug, type Tenant } from '../tenants/index.js';
+import { appendConsentWithin, recordConsent } from '../consent/index.js';
 import { brusselsDate, computeDueDate, latestExtension } from './deadlines.js';
 import { writeLetter, type LetterFacts } from './letters.js';
 import {
@@ -111,6 +107,8 @@ export interface RequestsDeps {
 /** The purpose under which rights requests are handled; both seed policies declare it. */
 export const RIGHTS_PURPOSE = 'rights_requests';
 const PORTAL: Actor = { kind: 'system', job: 'rights-portal' };
+/** Who writes a fulfilled objection or withdrawal into the consent ledger (the request was decided). */
+const LEDGER_ACTOR: Actor = { kind: 'system', job: 'rights-request' };
 const SELF = (subjectId: number): Actor => ({ kind: 'subject', subjectId });
 const CODE_TTL_MS = 15 * 60 * 1000;
 const MAX_CODE_ATTEMPTS = 5;
@@ -615,25 +613,51 @@ async function fulfil(
       outcome = { restricted: true };
       break;
     case 'object_direct_marketing':
-      await kernel.transact(tenant.tenantId, (atx) => setMarketingObjection(atx, subjectId, now));
+      // Into the consent ledger, which moves the gate's state in the same transaction.
+      await recordConsent(
+        kernel,
+        { tenantId: tenant.tenantId, actor: LEDGER_ACTOR },
+        {
+          subjectId,
+          purpose: null,
+          event: 'objected_marketing',
+          channel: 'rights_request',
+          proofReference: `rights_request:${request.request_id}`,
+        },
+      );
       outcome = { marketingObjected: true };
       break;
     case 'objection':
     case 'withdraw_consent': {
       const basis = request.kind === 'objection' ? 'legitimate_interests' : 'consent';
       const purposes = request.purposes.length > 0 ? request.purposes : Object.keys(policy.purposes);
-      const affected = purposes.filter((key) => policy.purposes[key]?.legalBasis === basis);
-      await kernel.transact(tenant.tenantId, async (atx) => {
-        for (const purpose of affected) {
-          await setPurposeState(atx, {
-            subjectId,
-            purpose,
-            state: request.kind === 'objection' ? 'objected' : 'withdrawn',
-            policyVersion: policy.statement.version,
-            channel: request.channel,
-            at: now,
-          });
+      // Into the consent ledger (one record per purpose the person is reached by), which moves
+      // the gate's state with it.
+      const affected = await kernel.transact(tenant.tenantId, async (atx) => {
+        const { subject_type: subjectType } = await atx.tx
+          .selectFrom('data_subjects')
+          .select('subject_type')
+          .where('subject_id', '=', subjectId)
+          .executeTakeFirstOrThrow();
+        const reached = purposes.filter((key) => {
+          const purpose = policy.purposes[key];
+          return purpose?.legalBasis === basis && purpose.subjectTypes.includes(subjectType);
+        });
+        for (const purpose of reached) {
+          await appendConsentWithin(
+            kernel,
+            atx,
+            { tenantId: tenant.tenantId, actor: LEDGER_ACTOR },
+            {
+              subjectId,
+              purpose,
+              event: request.kind === 'objection' ? 'objected' : 'withdrawn',
+              channel: 'rights_request',
+              proofReference: `rights_request:${request.request_id}`,
+            },
+          );
         }
+        return reached;
       });
       outcome = { purposes: affected };
       break;

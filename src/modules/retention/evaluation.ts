@@ -205,6 +205,8 @@ async function readConsents(
     .where('subject_id', '=', (eb) => eb.fn.any(eb.val([...ids])))
     .execute();
   for (const row of rows) {
+    // A sign-up still waiting for its confirmation has given no consent yet.
+    if (row.state === 'pending') continue;
     const states =
       result.get(row.subject_id) ??
       new Map<string, { state: 'consented' | 'withdrawn' | 'objected'; on: string }>();

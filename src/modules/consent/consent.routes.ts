@@ -1,0 +1,229 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
+import { ID_CURSOR, pageQuery } from '../../http/pagination.js';
+import { purposeOf } from '../../http/purpose.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { LANGUAGES, type Language } from '../../kernel/policy/policy.schema.js';
+import { AppError } from '../../platform/errors.js';
+import {
+  consentRecordSchema,
+  portalConsentsSchema,
+  presentConsentRecord,
+  presentConsentState,
+} from './consent.presenter.js';
+import {
+  consentWording,
+  listConsentRecords,
+  listConsentStates,
+  recordConsent,
+  type ConsentContext,
+} from './ledger.service.js';
+
+const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const slugParams = z.object({ slug: z.string().regex(/^[a-z][a-z0-9-]{1,62}$/) });
+
+/** The portal account of a request: its tenant and subject (the requests module's session). */
+export type PortalAuthenticator = (
+  request: FastifyRequest<{ Params: { slug: string } }>,
+  write: boolean,
+) => Promise<{ tenant: { tenantId: number; slug: string }; subjectId: number }>;
+
+export interface ConsentRouteOptions {
+  /** Authenticates the privacy-portal account (requests/account.routes.ts's session). */
+  portalSession: PortalAuthenticator;
+}
+
+const staffBody = z.object({
+  event: z
+    .enum(['given', 'withdrawn', 'objected', 'objected_marketing'])
+    .describe(
+      'given / withdrawn: consent (or, for a legitimate interest, opting back in); objected: Art. 21(1) objection; objected_marketing: objection to all direct marketing',
+    ),
+  channel: z.enum(['staff_phone', 'import']).default('staff_phone'),
+  wording: z
+    .object({ language: z.enum(LANGUAGES), text: z.string().trim().min(1).max(4000) })
+    .optional()
+    .describe('the wording read out to the person (required when consent is given)'),
+  statement: z
+    .string()
+    .trim()
+    .min(1)
+    .max(2000)
+    .optional()
+    .describe('what the person said (required when consent is given)'),
+});
+
+const portalBody = z.object({
+  purpose: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]*$/)
+    .optional(),
+  event: z.enum(['given', 'withdrawn', 'objected', 'objected_marketing']),
+  language: z.enum(LANGUAGES).optional(),
+});
+
+function staffContext(request: FastifyRequest): ConsentContext & { purpose: string } {
+  const staff = staffOf(request);
+  return {
+    tenantId: staff.tenantId,
+    actor: actorOf(staff),
+    purpose: purposeOf(request),
+    requestId: request.id,
+  };
+}
+
+/** The consent ledger over HTTP: staff (by phone, import) and the person's own privacy portal. */
+export function registerConsentRoutes(
+  app: FastifyInstance,
+  kernel: Kernel,
+  options: ConsentRouteOptions,
+): void {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  const onRequest = requireStaff(kernel);
+
+  typed.post(
+    '/api/v1/people/:subjectId/consents',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'Record a consent given or withdrawn, or an objection, for the purpose declared in x-kluis-purpose (e.g. by phone: what was read out and what the person said)',
+        tags: ['consent'],
+        operationId: 'recordConsent',
+        params: z.object({ subjectId: id }),
+        body: staffBody,
+        response: { 201: consentRecordSchema },
+      },
+    },
+    async (request, reply) => {
+      const context = staffContext(request);
+      const body = request.body;
+      if (body.event === 'given' && (body.wording === undefined || body.statement === undefined))
+        throw new AppError('validation_failed', 'consent without proof', {
+          publicMessage: 'wording and statement: say what was read out and what the person said',
+          details: { issues: [{ path: 'body/statement', message: 'required when consent is given' }] },
+        });
+      const record = await recordConsent(kernel, context, {
+        subjectId: request.params.subjectId,
+        purpose: body.event === 'objected_marketing' ? null : context.purpose,
+        event: body.event,
+        channel: body.channel,
+        wording: body.wording,
+        statement: body.statement,
+      });
+      return reply.status(201).send(presentConsentRecord(record));
+    },
+  );
+
+  typed.get(
+    '/api/v1/people/:subjectId/consents',
+    {
+      onRequest,
+      schema: {
+        summary: 'The consent ledger of a person for the declared purpose (oldest first; history is kept)',
+        tags: ['consent'],
+        operationId: 'listConsents',
+        params: z.object({ subjectId: id }),
+        querystring: z.object({ ...pageQuery({ defaultLimit: 100 }), cursor: ID_CURSOR.optional() }),
+        response: {
+          200: z.object({ items: z.array(consentRecordSchema), nextCursor: z.string().nullable() }),
+        },
+      },
+    },
+    async (request) => {
+      const records = await listConsentRecords(kernel, staffContext(request), request.params.subjectId);
+      const after = Number(request.query.cursor ?? 0);
+      const page = records.filter((record) => record.recordId > after).slice(0, request.query.limit + 1);
+      const more = page.length > request.query.limit;
+      const items = page.slice(0, request.query.limit);
+      return {
+        items: items.map(presentConsentRecord),
+        nextCursor: more ? String(items[items.length - 1]?.recordId ?? '') : null,
+      };
+    },
+  );
+
+  typed.get(
+    '/t/:slug/account/consents',
+    {
+      schema: {
+        summary:
+          'My consents and objections: the state per purpose, the wording to agree to, and the history',
+        tags: ['privacy portal'],
+        params: slugParams,
+        querystring: z.object({ lang: z.enum(LANGUAGES).optional() }),
+        response: { 200: portalConsentsSchema },
+      },
+    },
+    async (request) => {
+      const session = await options.portalSession(request, false);
+      const language = await languageOf(kernel, session.tenant.tenantId, request.query.lang);
+      const context = {
+        tenantId: session.tenant.tenantId,
+        actor: { kind: 'subject', subjectId: session.subjectId } as const,
+        requestId: request.id,
+      };
+      const states = await listConsentStates(kernel, context, language);
+      const history = await listConsentRecords(kernel, context, session.subjectId);
+      return {
+        objectedToDirectMarketing: states.marketingObjectedAt !== null,
+        objectedToDirectMarketingSince: states.marketingObjectedAt?.toISOString() ?? null,
+        purposes: states.purposes.map(presentConsentState),
+        history: history.map((record) => {
+          const { staffId: _staffId, statement: _statement, ...rest } = presentConsentRecord(record);
+          return rest;
+        }),
+      };
+    },
+  );
+
+  typed.post(
+    '/t/:slug/account/consents',
+    {
+      schema: {
+        summary:
+          'Give or withdraw my consent, object to a purpose, or object to all direct marketing: in effect at once',
+        tags: ['privacy portal'],
+        params: slugParams,
+        body: portalBody,
+        response: { 201: consentRecordSchema.omit({ staffId: true, statement: true }) },
+      },
+    },
+    async (request, reply) => {
+      const session = await options.portalSession(request, true);
+      const tenantId = session.tenant.tenantId;
+      const body = request.body;
+      if ((body.event === 'objected_marketing') !== (body.purpose === undefined))
+        throw new AppError('validation_failed', 'purpose mismatch', {
+          publicMessage: 'purpose: name the purpose, except for an objection to all direct marketing',
+        });
+      const language = await languageOf(kernel, tenantId, body.language);
+      const { policy } = await kernel.policies.current(tenantId);
+      const purpose = body.purpose ?? null;
+      const record = await recordConsent(
+        kernel,
+        { tenantId, actor: { kind: 'subject', subjectId: session.subjectId }, requestId: request.id },
+        {
+          subjectId: session.subjectId,
+          purpose,
+          event: body.event,
+          channel: 'privacy_portal',
+          wording:
+            body.event === 'given' && purpose !== null
+              ? { language, text: consentWording(policy, purpose, language) }
+              : undefined,
+        },
+      );
+      const { staffId: _staffId, statement: _statement, ...rest } = presentConsentRecord(record);
+      return reply.status(201).send(rest);
+    },
+  );
+}
+
+async function languageOf(kernel: Kernel, tenantId: number, asked: Language | undefined): Promise<Language> {
+  const { policy } = await kernel.policies.current(tenantId);
+  if (asked && policy.statement.languages.includes(asked)) return asked;
+  return policy.statement.languages[0] ?? 'nl';
+}
