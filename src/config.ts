@@ -30,6 +30,8 @@ const settingsSchema = z.object({
   KLUIS_PORT: port.default(3000),
   KLUIS_PG_PORT: port.default(54329),
   KLUIS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Progress bars of long CLI work on stderr: on a terminal (auto), always (e.g. into a log), never.
+  KLUIS_PROGRESS: z.enum(['auto', 'always', 'never']).default('auto'),
   KLUIS_MASTER_KEY: z
     .string()
     .regex(/^[A-Za-z0-9+/]{43}=$/, 'expected 32 bytes, base64-encoded (44 characters)')
@@ -78,6 +80,7 @@ export interface Config {
   http: { host: string; port: number; publicUrl: string };
   embeddedPostgresPort: number;
   logLevel: Settings['KLUIS_LOG_LEVEL'];
+  progress: Settings['KLUIS_PROGRESS'];
   masterKey: string | undefined;
   policyDir: string;
   createDemoData: boolean;
@@ -169,6 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     embeddedPostgresPort: settings.KLUIS_PG_PORT,
     logLevel: settings.KLUIS_LOG_LEVEL,
+    progress: settings.KLUIS_PROGRESS,
     masterKey: settings.KLUIS_MASTER_KEY,
     policyDir: path.resolve(cwd, settings.KLUIS_POLICY_DIR),
     createDemoData: settings.KLUIS_DEMO,

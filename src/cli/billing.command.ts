@@ -1,20 +1,28 @@
-import { readFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
+import yazl from 'yazl';
 import type { Actor } from '../kernel/gate/gate.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { openRuntime } from '../main.js';
 import {
   defaultPurpose,
+  getInvoiceHtml,
+  getInvoiceUbl,
   importPayments,
+  listInvoices,
   releaseExpiredInvoices,
   runInvoices,
   setBillingSettings,
   type BillingContext,
 } from '../modules/billing/index.js';
 import { findTenantBySlug, type Tenant } from '../modules/tenants/index.js';
-import { AppError } from '../platform/errors.js';
+import { AppError, isAppError } from '../platform/errors.js';
 import { parseWholeNumber } from './arguments.js';
 import { createCliContext, exitWithFailure } from './context.js';
+import { createProgress } from './progress.js';
 
 /** The operator at the console: a system actor; the gate still checks purpose and subjects. */
 const CLI_ACTOR: Actor = { kind: 'system', job: 'cli' };
@@ -88,6 +96,23 @@ export function registerBillingCommands(program: Command): void {
       },
     );
   invoices
+    .command('export')
+    .description(
+      "write a month's invoices and credit notes into one ZIP (HTML, plus Peppol UBL for businesses), e.g. for the bookkeeper",
+    )
+    .requiredOption('--tenant <slug>', 'tenant')
+    .requiredOption('--period <YYYY-MM>', 'the month billed')
+    .requiredOption('--out <file.zip>', 'the ZIP to write (must not exist)')
+    .action(async (options: { tenant: string; period: string; out: string }) => {
+      await withTenantSession(options.tenant, async (kernel, tenant) => {
+        const result = await exportInvoices(kernel, await billingContext(kernel, tenant), options);
+        console.log(
+          `${options.out}: ${result.written} documents of ${options.period} (${result.peppol} also as Peppol UBL)` +
+            (result.withheld > 0 ? `; ${result.withheld} withheld by the gate` : ''),
+        );
+      });
+    });
+  invoices
     .command('purge')
     .description('unlink invoices whose accounting hold has ended from the people they name (VX-8)')
     .requiredOption('--tenant <slug>', 'tenant')
@@ -118,7 +143,14 @@ export function registerBillingCommands(program: Command): void {
             publicMessage: `${file}: cannot be read`,
           });
         }
-        const summary = await importPayments(kernel, await billingContext(kernel, tenant), text);
+        const progress = createProgress('payments', 0, 'lines');
+        const summary = await importPayments(kernel, await billingContext(kernel, tenant), text, {
+          onProgress: (done, total) => {
+            progress.setTotal(total);
+            progress.update(done);
+          },
+        });
+        progress.stop();
         console.log(
           `${summary.lines} lines: ${summary.imported} imported (${summary.matched} matched, ${summary.unmatched} unmatched), ` +
             `${summary.duplicates} already imported, ${summary.outgoing} outgoing skipped`,
@@ -146,4 +178,67 @@ export function registerBillingCommands(program: Command): void {
         console.log(`payee ${settings.payeeIban}, payment within ${settings.paymentTermDays} days`);
       });
     });
+}
+
+/**
+ * The month's documents as printable HTML, plus Peppol UBL for business customers, in one ZIP, read under the billing purpose (the gate
+ * withholds what it refuses). Written to `<out>.partial` and renamed at the end: a run that dies
+ * half-way leaves no ZIP that looks complete.
+ */
+async function exportInvoices(
+  kernel: Kernel,
+  context: BillingContext,
+  options: { period: string; out: string },
+): Promise<{ written: number; peppol: number; withheld: number }> {
+  if (await stat(options.out).catch(() => undefined)) {
+    throw new AppError('validation_failed', 'export target exists', {
+      publicMessage: `${options.out} exists; choose another file`,
+    });
+  }
+  const documents: { invoiceId: number; invoiceNumber: string }[] = [];
+  let withheld = 0;
+  let after: number | undefined;
+  do {
+    const page = await listInvoices(kernel, context, {
+      limit: 500,
+      period: options.period,
+      ...(after === undefined ? {} : { after }),
+    });
+    documents.push(...page.items.map(({ invoiceId, invoiceNumber }) => ({ invoiceId, invoiceNumber })));
+    withheld += page.withheld;
+    after = page.nextCursor === null ? undefined : Number(page.nextCursor);
+  } while (after !== undefined);
+  const partial = `${options.out}.partial`;
+  const zip = new yazl.ZipFile();
+  const written = pipeline(zip.outputStream, createWriteStream(partial, { mode: 0o600 }));
+  const progress = createProgress('invoices', documents.length, 'documents');
+  let peppol = 0;
+  try {
+    for (const [index, document] of documents.entries()) {
+      const name = document.invoiceNumber.replace(/[^A-Za-z0-9._-]/g, '_');
+      const html = await getInvoiceHtml(kernel, context, document.invoiceId);
+      zip.addBuffer(Buffer.from(html, 'utf8'), `${name}.html`);
+      // Peppol UBL too where there is one (business customers with an enterprise number).
+      const ubl = await getInvoiceUbl(kernel, context, document.invoiceId).catch((error: unknown) => {
+        if (isAppError(error) && error.code === 'conflict') return undefined;
+        throw error;
+      });
+      if (ubl !== undefined) {
+        zip.addBuffer(Buffer.from(ubl, 'utf8'), `${name}.xml`);
+        peppol += 1;
+      }
+      progress.update(index + 1);
+    }
+    zip.end();
+    await written;
+    await rename(partial, options.out);
+  } catch (error) {
+    (zip.outputStream as Readable).destroy();
+    await written.catch(() => undefined);
+    await rm(partial, { force: true });
+    throw error;
+  } finally {
+    progress.stop();
+  }
+  return { written: documents.length, peppol, withheld };
 }

@@ -5,6 +5,7 @@ import { EmbeddedPostgresError } from '../platform/embedded-postgres.js';
 import { StartupError } from '../main.js';
 import { isAppError } from '../platform/errors.js';
 import { armTestHook } from '../platform/test-hooks.js';
+import { setProgressMode } from './progress.js';
 import { BackupError } from '../backup/archive.js';
 
 export interface CliContext {
@@ -16,6 +17,7 @@ export interface CliContext {
 export function createCliContext(): CliContext {
   const config = loadConfig();
   armTestHook(config.testHook);
+  setProgressMode(config.progress);
   const logger = createLogger({ level: config.logLevel, destination: process.stderr });
   return { config, logger };
 }

@@ -10,6 +10,7 @@ import {
 import { findTenantBySlug } from '../modules/tenants/index.js';
 import { AppError } from '../platform/errors.js';
 import { createCliContext, exitWithFailure } from './context.js';
+import { isProgressShown } from './progress.js';
 
 function printPlan(plan: RetentionPlan): void {
   console.log(`retention plan for ${plan.asOf}: ${plan.people.length} people`);
@@ -83,7 +84,7 @@ export function registerRetentionCommands(program: Command): void {
         const runtime = await openRuntime(config, logger);
         try {
           const tenant = await findTenantBySlug(runtime.database.db, options.tenant);
-          const progress = process.stderr.isTTY
+          const progress = isProgressShown()
             ? (done: number) => process.stderr.write(`\rretention: ${done} people done`)
             : undefined;
           const result = await runRetentionSweep(

@@ -255,7 +255,14 @@ function registerTariffCommands(program: Command): void {
     .argument('<csv>', 'tariff file')
     .action(async (file: string, flags: { tenant: string }) => {
       await withSession(flags.tenant, async ({ kernel, tenant }) => {
-        const result = await importTariff(kernel, tenant.tenantId, await readFile(file, 'utf8'));
+        const progress = createProgress('tariff', 0, 'rates');
+        const result = await importTariff(kernel, tenant.tenantId, await readFile(file, 'utf8'), {
+          onProgress: (done, total) => {
+            progress.setTotal(total);
+            progress.update(done);
+          },
+        });
+        progress.stop();
         console.log(`tariff imported: ${result.rates} rate(s) for ${result.prefixes} prefix(es)`);
       });
     });
@@ -302,7 +309,7 @@ function registerCdrCommands(program: Command): void {
             connectionString: config.appDatabaseUrl ?? database.ownerUrl,
             assumeAppRole: config.appDatabaseUrl === undefined,
           };
-          const isTty = process.stderr.isTTY;
+          const isTty = isProgressShown();
           const allRejected: string[] = [];
           for (const file of files) {
             const summary = await importCdrFile(
@@ -397,6 +404,7 @@ function registerCdrCommands(program: Command): void {
       });
     });
 }
+import { createProgress, isProgressShown } from './progress.js';
 
 function parseFormat(text: string | undefined, hasMapping: boolean): CdrFormat | 'auto' {
   if (text === undefined) return hasMapping ? 'generic' : 'auto';

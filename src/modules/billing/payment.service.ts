@@ -136,11 +136,13 @@ export interface PaymentImportSummary {
  * invoice's paid amount grows (partial and over-payments are kept as they are; the status is
  * derived). One transaction: an error changes nothing; re-importing the same statement adds
  * nothing (bank reference). Writes kluis.billing.payment of the invoices' customers.
+ * `onProgress` hears the statement lines done (of all, outgoing included) as the import goes.
  */
 export async function importPayments(
   kernel: Kernel,
   context: BillingContext,
   csv: string,
+  options: { onProgress?: (done: number, total: number) => void } = {},
 ): Promise<PaymentImportSummary> {
   const { lines, outgoing } = parseStatementCsv(csv);
   const at = kernel.clock.now();
@@ -167,7 +169,10 @@ export async function importPayments(
       partiallyPaid: [],
     };
     const paidNow = new Map<number, number>();
-    for (const line of lines) {
+    const total = lines.length + outgoing;
+    options.onProgress?.(outgoing, total);
+    for (const [index, line] of lines.entries()) {
+      options.onProgress?.(outgoing + index, total);
       const invoice =
         line.structuredCommunication === null ? undefined : invoices.get(line.structuredCommunication);
       const matched = invoice?.kind === 'invoice' ? invoice : undefined;
@@ -202,6 +207,7 @@ export async function importPayments(
       await addPaid(atx.tx, matched.invoiceId, line.amountCents);
       paidNow.set(matched.invoiceId, (paidNow.get(matched.invoiceId) ?? 0) + line.amountCents);
     }
+    options.onProgress?.(total, total);
     for (const invoice of invoices.values()) {
       const added = paidNow.get(invoice.invoiceId);
       if (added === undefined) continue;

@@ -21,7 +21,7 @@ export async function importTariff(
   kernel: Kernel,
   tenantId: number,
   csvText: string,
-  options: { timeZone?: string } = {},
+  options: { timeZone?: string; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<TariffImportResult> {
   const parsed = parseTariffCsv(csvText, options.timeZone ? { timeZone: options.timeZone } : {});
   if (!parsed.ok) {
@@ -39,6 +39,7 @@ export async function importTariff(
   const importedAt = kernel.clock.now();
   await kernel.transact(tenantId, async (atx) => {
     await atx.tx.deleteFrom('tariff_rates').execute();
+    options.onProgress?.(0, parsed.rates.length);
     for (let start = 0; start < parsed.rates.length; start += INSERT_CHUNK) {
       const chunk = parsed.rates.slice(start, start + INSERT_CHUNK);
       await atx.tx
@@ -57,6 +58,7 @@ export async function importTariff(
           })),
         )
         .execute();
+      options.onProgress?.(Math.min(start + INSERT_CHUNK, parsed.rates.length), parsed.rates.length);
     }
   });
   return { rates: parsed.rates.length, prefixes: new Set(parsed.rates.map((rate) => rate.prefix)).size };
