@@ -10,12 +10,16 @@ import type { TestDatabase } from './database.js';
 
 export { fixedClock };
 
-/** A kernel on a test database with its own random master key. */
-export function createTestKernel(database: TestDatabase, clock: Clock = systemClock): Kernel {
+/** A kernel on a test database with its own master key (random unless a child process shares it). */
+export function createTestKernel(
+  database: TestDatabase,
+  clock: Clock = systemClock,
+  masterKey: Buffer = randomBytes(32),
+): Kernel {
   return createKernel({
     db: database.db,
     keystore: database.keystore,
-    kms: new LocalKeyManagementService(randomBytes(32)),
+    kms: new LocalKeyManagementService(masterKey),
     clock,
   });
 }

@@ -65,6 +65,9 @@ function touchOf(method: string, path: string): Touch | undefined {
   if (path.startsWith('/api/v1/requests')) return { kind: 'fixed', purpose: 'rights_requests' };
   // Retention plans and holds are the declared purpose's work over every category it keeps.
   if (path.startsWith('/api/v1/retention')) return { kind: 'data', categories: [] };
+  // One dossier item: edit (PATCH) and delete under the declared purpose (issue 17).
+  if (/^\/api\/v1\/dossier\/(assets|credentials|facts)\/\{\w+\}$/.test(path))
+    return { kind: 'data', categories: DOSSIER };
   if (path.includes('/dossier')) return { kind: 'data', categories: DOSSIER };
   // The consent ledger of the declared purpose: the record's purpose is the declared one.
   if (path.endsWith('/consents')) return { kind: 'data', categories: [] };

@@ -54,6 +54,8 @@ export const dossierDataMap: TableDataMap[] = [
       serial_bidx: { category: C.asset, blindIndexOf: 'details_enc' },
     },
     notPersonal: { ...bookkeeping, asset_id: 'internal id' },
+    // VK-16: the item's notes (inside the JSON) are typed by staff.
+    freeText: { details_enc: 'all' },
   },
   {
     table: 'dossier_credentials',
@@ -67,6 +69,8 @@ export const dossierDataMap: TableDataMap[] = [
       totp_seed_enc: { category: C.credential, encrypted: true, keyScope: 'dossier', masked: true },
     },
     notPersonal: { ...bookkeeping, credential_id: 'internal id' },
+    // VK-16: the item's notes (inside the JSON) are typed by staff.
+    freeText: { details_enc: 'all' },
   },
   {
     table: 'dossier_facts',
@@ -78,5 +82,7 @@ export const dossierDataMap: TableDataMap[] = [
       details_enc: { category: C.asset, encrypted: true, keyScope: 'dossier' },
     },
     notPersonal: { ...bookkeeping, fact_id: 'internal id' },
+    // VK-16: the item's notes (inside the JSON) are typed by staff.
+    freeText: { details_enc: 'all' },
   },
 ];

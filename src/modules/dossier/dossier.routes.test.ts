@@ -18,6 +18,13 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ROOT } from '../../../test/cli.js';
+import {
+  auditHead as auditHeadIn,
+  auditSince as auditSinceIn,
+  dossierCall,
+  ownerRows,
+  type Method,
+} from './dossier.test-helpers.js';
 
 // Thursday 5 November 2026; October is billed, contracts started on 1 October.
 const clock = fixedClock(new Date('2026-11-05T10:00:00Z'));
@@ -60,22 +67,12 @@ afterAll(async () => {
 
 function call(
   session: StaffSession,
-  method: 'GET' | 'POST',
+  method: Method,
   url: string,
   payload?: unknown,
   headers: Record<string, string> = {},
 ) {
-  return app.inject({
-    method,
-    url,
-    headers: {
-      cookie: session.cookie,
-      'x-csrf-token': session.csrfToken,
-      'x-kluis-purpose': purposeFor(url),
-      ...headers,
-    },
-    ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
-  });
+  return dossierCall(app, session, method, url, payload, { 'x-kluis-purpose': purposeFor(url), ...headers });
 }
 
 /** The purpose each call declares (decision 0061: never filled in by the server). */
@@ -85,24 +82,10 @@ function purposeFor(url: string): string {
   return 'invoicing';
 }
 
-async function owner<R extends Record<string, unknown>>(text: string, values: unknown[] = []): Promise<R[]> {
-  return (await runAsOwner<R>(database.ownerUrl, text, values)).rows;
-}
-
-/** The audit entries of a tenant after a given sequence number. */
-async function auditSince(tenant: Tenant, seq: number) {
-  return owner<{ seq: number; action: string; role: string | null; decision: string; reason: string | null }>(
-    'select seq::int, action, role, decision, reason from audit_log where tenant_id = $1 and seq > $2 order by seq',
-    [tenant.tenantId, seq],
-  );
-}
-async function auditHead(tenant: Tenant): Promise<number> {
-  const [row] = await owner<{ seq: number }>(
-    'select coalesce(max(seq), 0)::int as seq from audit_log where tenant_id = $1',
-    [tenant.tenantId],
-  );
-  return row?.seq ?? 0;
-}
+const owner = <R extends Record<string, unknown>>(text: string, values: unknown[] = []) =>
+  ownerRows<R>(database, text, values);
+const auditSince = (tenant: Tenant, seq: number) => auditSinceIn(database, tenant, seq);
+const auditHead = (tenant: Tenant) => auditHeadIn(database, tenant);
 
 /** A customer with a dossier built over HTTP by the technician: one asset, one credential, one licence. */
 async function customerWithDossier(familyName: string, hostname: string) {

@@ -14,7 +14,10 @@ import {
 import { ITEM_KINDS, type ItemKind } from './dossier.repository.js';
 import {
   createItem,
+  deleteItem,
   ITEM_INPUT,
+  ITEM_PATCH,
+  updateItem,
   assertDossierKept,
   dossierPurposes,
   getDossier,
@@ -58,19 +61,32 @@ async function contextOf(kernel: Kernel, request: FastifyRequest): Promise<Revea
 }
 
 /** Each item kind's place in the API. */
-const ITEM_ROUTES: Record<ItemKind, { segment: string; name: string; createSummary: string }> = {
+const ITEM_ROUTES: Record<
+  ItemKind,
+  { segment: string; idParam: string; name: string; article: string; createSummary: string }
+> = {
   asset: {
     segment: 'assets',
+    idParam: 'assetId',
     name: 'Asset',
+    article: 'an asset',
     createSummary: 'Add an asset (kind, brand, model, serial, location, hostname, IP, dates, notes)',
   },
   credential: {
     segment: 'credentials',
+    idParam: 'credentialId',
     name: 'Credential',
+    article: 'a credential (a password or TOTP seed given is encrypted under the dossier key)',
     createSummary:
       'Add a credential (system, URL, username, password, TOTP seed, notes); secrets are never shown back',
   },
-  fact: { segment: 'facts', name: 'Fact', createSummary: 'Add a network fact or a licence' },
+  fact: {
+    segment: 'facts',
+    idParam: 'factId',
+    name: 'Fact',
+    article: 'a network fact or licence',
+    createSummary: 'Add a network fact or a licence',
+  },
 };
 
 /** A revealed secret must not linger in a cache. */
@@ -135,6 +151,50 @@ export function registerDossierRoutes(
           request.body,
         );
         return reply.status(201).send(presentItem(item));
+      },
+    );
+    const itemPath = `/api/v1/dossier/${route.segment}/:${route.idParam}`;
+    const itemParams = z.object({ [route.idParam]: id });
+    const itemIdOf = (params: Record<string, number>): number => params[route.idParam] ?? 0;
+    typed.patch(
+      itemPath,
+      {
+        onRequest,
+        schema: {
+          summary: `Change ${route.article} (fields left out keep their value, null clears one); audited`,
+          tags: TAGS,
+          operationId: `updateDossier${route.name}`,
+          params: itemParams,
+          body: ITEM_PATCH[kind],
+          response: { 200: ITEM_SCHEMAS[kind] },
+        },
+      },
+      async (request) => {
+        const item = await updateItem(
+          kernel,
+          await contextOf(kernel, request),
+          kind,
+          itemIdOf(request.params),
+          request.body,
+        );
+        return presentItem(item);
+      },
+    );
+    typed.delete(
+      itemPath,
+      {
+        onRequest,
+        schema: {
+          summary: `Delete ${route.article}; audited`,
+          tags: TAGS,
+          operationId: `deleteDossier${route.name}`,
+          params: itemParams,
+          response: { 204: z.null() },
+        },
+      },
+      async (request, reply) => {
+        await deleteItem(kernel, await contextOf(kernel, request), kind, itemIdOf(request.params));
+        return reply.status(204).send(null);
       },
     );
   }

@@ -1,14 +1,20 @@
 import { z } from 'zod';
-import type { AuditedTx } from '../../kernel/audit/index.js';
-import { type AccessAction, type Actor, type Grant } from '../../kernel/gate/gate.js';
+import type { AuditEvent, AuditedTx } from '../../kernel/audit/index.js';
+import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
+import { auditActor, type AccessAction, type Actor, type Grant } from '../../kernel/gate/gate.js';
+import { findPurpose } from '../../kernel/policy/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { AppError, notFoundError } from '../../platform/errors.js';
+import { reachTestHook } from '../../platform/test-hooks.js';
 import { parseInput } from '../../platform/validation.js';
-import { DOSSIER_CATEGORIES as C } from './datamap.js';
+import { DOSSIER_CATEGORIES as C, dossierDataMap } from './datamap.js';
 import {
+  deleteItem as deleteItemRow,
   findAssetOwners,
   insertItem,
+  selectItemOwner,
+  updateItem as updateItemRow,
   ITEM_TABLES,
   selectItems,
   type DetailsOf,
@@ -195,6 +201,7 @@ export async function createItem<K extends ItemKind>(
 ): Promise<ItemRecord<K>> {
   const schema: z.ZodType<z.output<(typeof ITEM_INPUT)[ItemKind]>> = ITEM_INPUT[kind];
   const { details, secrets } = splitInput(kind, parseInput(schema, input));
+  await assertDossierTextAllowed(kernel, context, kind, details);
   const at = kernel.clock.now();
   return kernel.transact(context.tenantId, async (atx) => {
     const category = ITEM_TABLES[kind].category;
@@ -261,3 +268,144 @@ export async function searchAssets(
 }
 
 export { notFoundError };
+
+const DOSSIER_MAPS = {
+  asset: tableMap(dossierDataMap, 'dossier_assets'),
+  credential: tableMap(dossierDataMap, 'dossier_credentials'),
+  fact: tableMap(dossierDataMap, 'dossier_facts'),
+};
+
+/**
+ * VK-16: the notes of a dossier item are free text typed by staff (data map `freeText`, level
+ * `all`), scanned before they are stored like every other note; the other fields have strict
+ * formats or name things, not people.
+ */
+export async function assertDossierTextAllowed(
+  kernel: Kernel,
+  context: DossierContext,
+  kind: ItemKind,
+  details: { notes?: string | null | undefined },
+  field = 'notes',
+): Promise<void> {
+  const { policy } = await kernel.policies.current(context.tenantId);
+  assertFreeTextAllowed(DOSSIER_MAPS[kind], [{ column: 'details_enc', field, value: details.notes }], {
+    allowSpecial: findPurpose(policy, context.purpose)?.consent?.explicit === true,
+  });
+}
+
+/** The item's owner, or a 404 naming the kind (another tenant's ids are not seen at all). */
+async function ownerOf(atx: AuditedTx, kind: ItemKind, id: number): Promise<number> {
+  const subjectId = await selectItemOwner(atx.tx, kind, id);
+  if (subjectId === undefined) throw notFoundError(ITEM_NAMES[kind]);
+  return subjectId;
+}
+
+const ITEM_NAMES: Record<ItemKind, string> = {
+  asset: 'asset',
+  credential: 'credential',
+  fact: 'network fact or licence',
+};
+
+/** An audit entry of a dossier use case on one subject's items, in the acting person's name. */
+export function dossierEvent(
+  context: DossierContext,
+  event: {
+    action: string;
+    subjectId: number;
+    category: string;
+    decision?: 'allowed' | 'denied';
+    reason: string;
+  },
+): AuditEvent {
+  return {
+    actor: auditActor(context.actor),
+    role: auditRole(context.actor),
+    purpose: context.purpose,
+    action: event.action,
+    subjectIds: [event.subjectId],
+    categories: [event.category],
+    records: 1,
+    decision: event.decision ?? 'allowed',
+    reason: event.reason,
+    ...requestIdOf(context),
+  };
+}
+
+/**
+ * Changes some fields of one dossier item (its kind's category, write). Fields left out keep
+ * their value, `null` clears one; a credential's password or TOTP seed given here is encrypted
+ * under the dossier key, one left out keeps its ciphertext (an edit reveals nothing). The whole
+ * item is sealed again under the dossier key, and the change is audited with the names of the
+ * fields changed, never their values.
+ */
+export async function updateItem<K extends ItemKind>(
+  kernel: Kernel,
+  context: DossierContext,
+  kind: K,
+  id: number,
+  input: unknown,
+): Promise<ItemRecord<K>> {
+  const patchSchema: z.ZodType<Record<string, unknown>> = ITEM_PATCH[kind];
+  const patch = parseInput(patchSchema, input);
+  const fields = Object.keys(patch).filter((key) => patch[key] !== undefined);
+  if (fields.length === 0)
+    throw new AppError('validation_failed', 'empty patch', {
+      publicMessage: 'give at least one field to change',
+    });
+  await assertDossierTextAllowed(kernel, context, kind, patch);
+  const at = kernel.clock.now();
+  return kernel.transact(context.tenantId, async (atx) => {
+    const subjectId = await ownerOf(atx, kind, id);
+    const category = ITEM_TABLES[kind].category;
+    const grant = await authorizeDossier(kernel, atx, context, 'write', [category], [subjectId]);
+    const [current] = await selectItems(atx.tx, grant, kind, { ids: [id] });
+    if (!current) throw notFoundError(ITEM_NAMES[kind]);
+    if (current.details === null) throw shreddedError();
+    // The merged item must still be a valid item of its kind (e.g. a system name stays required).
+    const { password, totpSeed, ...changes } = patch;
+    const schema: z.ZodType<z.output<(typeof ITEM_INPUT)[ItemKind]>> = ITEM_INPUT[kind];
+    const { details } = splitInput(kind, parseInput(schema, { ...current.details, ...changes }));
+    const secrets: SecretValues = {};
+    if (password !== undefined) secrets.password = password as string | null;
+    if (totpSeed !== undefined) secrets.totpSeed = totpSeed as string | null;
+    await updateItemRow(atx.tx, grant, kind, { id, subjectId, details, secrets, at });
+    await reachTestHook('dossier.item-written');
+    atx.audit.record(
+      dossierEvent(context, {
+        action: 'dossier.update',
+        subjectId,
+        category,
+        reason: `${ITEM_NAMES[kind]} changed: ${fields.join(', ')}`,
+      }),
+    );
+    const [record] = await selectItems(atx.tx, grant, kind, { ids: [id] });
+    if (!record) throw new AppError('internal', 'updated dossier item not found');
+    return record;
+  });
+}
+
+/**
+ * Deletes one dossier item (its kind's category, write); a credential's one-time links go with
+ * it. Audited; a second delete finds nothing (404).
+ */
+export async function deleteItem(
+  kernel: Kernel,
+  context: DossierContext,
+  kind: ItemKind,
+  id: number,
+): Promise<void> {
+  await kernel.transact(context.tenantId, async (atx) => {
+    const subjectId = await ownerOf(atx, kind, id);
+    const category = ITEM_TABLES[kind].category;
+    const grant = await authorizeDossier(kernel, atx, context, 'write', [category], [subjectId]);
+    if (!(await deleteItemRow(atx.tx, grant, kind, { id, subjectId }))) throw notFoundError(ITEM_NAMES[kind]);
+    atx.audit.record(
+      dossierEvent(context, {
+        action: 'dossier.delete',
+        subjectId,
+        category,
+        reason: `${ITEM_NAMES[kind]} deleted`,
+      }),
+    );
+  });
+}

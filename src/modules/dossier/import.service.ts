@@ -5,6 +5,7 @@ import { describeIssues } from '../../platform/validation.js';
 import { DOSSIER_CATEGORIES as C } from './datamap.js';
 import { insertItem } from './dossier.repository.js';
 import {
+  assertDossierTextAllowed,
   authorizeDossier,
   createCredentialInputSchema,
   staffIdOf,
@@ -96,6 +97,8 @@ export async function importCredentials(
     if (!parsed.success) throw invalid(`line ${index + 2}: ${describeIssues(parsed.error)}`);
     return parsed.data;
   });
+  for (const [index, data] of credentials.entries())
+    await assertDossierTextAllowed(kernel, context, 'credential', data, `line ${index + 2}: notes`);
   const at = kernel.clock.now();
   return kernel.transact(context.tenantId, async (atx) => {
     const grant = await authorizeDossier(kernel, atx, context, 'write', [C.credential], [subjectId]);

@@ -1,19 +1,12 @@
 import { generate } from 'otplib';
 import { z } from 'zod';
 import type { AuditEvent, AuditedTx } from '../../kernel/audit/index.js';
-import { auditActor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { AppError, notFoundError } from '../../platform/errors.js';
 import { parseInput } from '../../platform/validation.js';
 import { DOSSIER_CATEGORIES as C } from './datamap.js';
 import { selectItemOwner, selectSecret, type SecretField } from './dossier.repository.js';
-import {
-  auditRole,
-  authorizeDossier,
-  requestIdOf,
-  shreddedError,
-  type DossierContext,
-} from './dossier.service.js';
+import { authorizeDossier, dossierEvent, shreddedError, type DossierContext } from './dossier.service.js';
 
 /** How recent the second factor must be to reveal a secret (VX-4 step-up). */
 export const STEP_UP_MAX_AGE_MS = 5 * 60 * 1000;
@@ -100,18 +93,7 @@ function revealEvent(
   decision: 'allowed' | 'denied',
   reason: string,
 ): AuditEvent {
-  return {
-    actor: auditActor(context.actor),
-    role: auditRole(context.actor),
-    purpose: context.purpose,
-    action,
-    subjectIds: [subjectId],
-    categories: [C.credential],
-    records: 1,
-    decision,
-    reason,
-    ...requestIdOf(context),
-  };
+  return dossierEvent(context, { action, subjectId, category: C.credential, decision, reason });
 }
 
 /**
