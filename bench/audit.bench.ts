@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createTenant } from '../src/modules/tenants/index.js';
 import { verifyAuditChain, withAudit, type AuditEvent } from '../src/kernel/audit/index.js';
+import { kernelCore } from '../src/kernel/kernel.js';
 import { medianMs, ownerQuery, type BenchDatabase, type Figure } from './harness.js';
 
 const ENTRIES_PER_RUN = 400;
@@ -32,7 +33,7 @@ function benchEvent(index: number): AuditEvent {
  */
 export async function benchAudit(bench: BenchDatabase): Promise<Figure[]> {
   const tenant = await createTenant(bench.db, { slug: 'bench-audit', name: 'Audit bench' });
-  const deps = bench.kernel.audit;
+  const deps = kernelCore(bench.kernel).audit;
   await ownerQuery(
     bench.ownerUrl,
     'create table bench_audit_plain (like audit_log including defaults including constraints including indexes)',

@@ -1,12 +1,12 @@
 import { constants } from 'node:fs';
 import { chmod, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Kernel } from './kernel/kernel.js';
+import { kernelCore, type Kernel } from './kernel/kernel.js';
 import { parsePolicy } from './kernel/policy/policy.loader.js';
 import type { Logger } from './platform/logger.js';
 import { isAppError } from './platform/errors.js';
 import { reachTestHook } from './platform/test-hooks.js';
-import { createTenant, findTenantBySlug, listTenants, type Tenant } from './modules/tenants/index.js';
+import { createTenant, type Tenant } from './modules/tenants/index.js';
 import { createStaffUser, issueOneTimePassword, listStaff, type StaffView } from './modules/staff/index.js';
 import { demoStaffAccounts, seedDemoData } from './demo/demo-data.js';
 
@@ -37,7 +37,7 @@ const BOOTSTRAP_ACTOR = { kind: 'system', job: 'bootstrap' } as const;
 export async function createTenantFromPolicy(kernel: Kernel, file: string, slug?: string): Promise<Tenant> {
   const source = await readFile(file, 'utf8');
   const policy = parsePolicy(source, file);
-  const tenant = await createTenant(kernel.db, {
+  const tenant = await createTenant(kernelCore(kernel).db, {
     slug: slug ?? path.basename(file, path.extname(file)),
     name: `${policy.controller.legalName} ${policy.controller.legalForm}`,
   });
@@ -103,15 +103,15 @@ export async function bootstrapFirstRun(
         organisations: 40,
         seed: tenant.tenantId,
       });
-      await kernel.db
-        .updateTable('first_run_plan')
+      await kernelCore(kernel)
+        .db.updateTable('first_run_plan')
         .set({ demo_done_at: new Date() })
         .where('slug', '=', row.slug)
         .execute();
       logger.info({ tenant: tenant.slug, ...seeded }, 'first run: demo data created');
     }
-    await kernel.db
-      .updateTable('first_run_plan')
+    await kernelCore(kernel)
+      .db.updateTable('first_run_plan')
       .set({ completed_at: new Date() })
       .where('slug', '=', row.slug)
       .execute();
@@ -128,19 +128,19 @@ async function loadPlan(
   Array<{ slug: string; policy_file: string; demo_done_at: Date | null; completed_at: Date | null }>
 > {
   const read = () =>
-    kernel.db
-      .selectFrom('first_run_plan')
+    kernelCore(kernel)
+      .db.selectFrom('first_run_plan')
       .select(['slug', 'policy_file', 'demo_done_at', 'completed_at'])
       .orderBy('slug')
       .execute();
   const plan = await read();
   if (plan.length > 0) return plan;
   // Tenants but no plan: installed before plans existed, or tenants made with the CLI.
-  if ((await listTenants(kernel.db)).length > 0) return [];
+  if ((await kernel.tenants.list()).length > 0) return [];
   const files = (await readdir(policyDir)).filter((file) => file.endsWith('.yaml')).sort();
   if (files.length === 0) return [];
-  await kernel.db
-    .insertInto('first_run_plan')
+  await kernelCore(kernel)
+    .db.insertInto('first_run_plan')
     .values(
       files.map((file) => ({ slug: path.basename(file, '.yaml'), policy_file: path.join(policyDir, file) })),
     )
@@ -150,7 +150,7 @@ async function loadPlan(
 }
 
 async function ensureTenant(kernel: Kernel, slug: string, policyFile: string): Promise<Tenant> {
-  const existing = await findTenantBySlug(kernel.db, slug).catch((error: unknown) => {
+  const existing = await kernel.tenants.bySlug(slug).catch((error: unknown) => {
     if (isAppError(error) && error.code === 'tenant_not_found') return undefined;
     throw error;
   });
@@ -237,7 +237,7 @@ async function pruneHandedOver(kernel: Kernel, file: string): Promise<FirstRunLo
     return [];
   }
   const pending: FirstRunLogin[] = [];
-  const tenants = await listTenants(kernel.db);
+  const tenants = await kernel.tenants.list();
   const staffBySlug = new Map<string, StaffView[]>();
   for (const login of logins) {
     const tenant = tenants.find((candidate) => candidate.slug === login.tenantSlug);

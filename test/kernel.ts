@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fixedClock, systemClock, type Clock } from '../src/platform/clock.js';
-import { createKernel, type Kernel } from '../src/kernel/kernel.js';
+import { createKernel, kernelCore, type Kernel } from '../src/kernel/kernel.js';
 import { LocalKeyManagementService } from '../src/kernel/keyring/kms.js';
 import { createTenant, type Tenant } from '../src/modules/tenants/index.js';
 import { ROOT } from './cli.js';
@@ -29,7 +29,7 @@ export type SeedPolicy = 'voiceking' | 'voxtra';
 /** A fresh tenant (unique slug) with one of the seed policies installed. */
 export async function createPolicyTenant(kernel: Kernel, policy: SeedPolicy): Promise<Tenant> {
   const slug = `${policy}-${randomBytes(4).toString('hex')}`;
-  const tenant = await createTenant(kernel.db, { slug, name: policy });
+  const tenant = await createTenant(kernelCore(kernel).db, { slug, name: policy });
   const file = path.join(ROOT, 'policies', `${policy}.yaml`);
   await kernel.policies.install(tenant.tenantId, await readFile(file, 'utf8'), `policies/${policy}.yaml`);
   return tenant;

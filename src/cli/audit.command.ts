@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../platform/logger.js';
 import { AuditChainError, verifyAuditChain, writeCheckpoint, type AuditDeps } from '../kernel/audit/index.js';
 import { openRuntime, type DatabaseHandle } from '../main.js';
+import { kernelCore } from '../kernel/kernel.js';
 import { findTenantBySlug, listTenants, type Tenant } from '../modules/tenants/index.js';
 import type { Db } from '../platform/db.js';
 import { systemClock } from '../platform/clock.js';
@@ -14,7 +15,11 @@ async function openAudit(
   logger: Logger,
 ): Promise<{ database: DatabaseHandle; audit: AuditDeps; close: () => Promise<void> }> {
   const runtime = await openRuntime(config, logger);
-  return { database: runtime.database, audit: runtime.kernel.audit, close: () => runtime.close() };
+  return {
+    database: runtime.database,
+    audit: kernelCore(runtime.kernel).audit,
+    close: () => runtime.close(),
+  };
 }
 
 const DEFAULT_ANCHOR_GRACE_MINUTES = 60;

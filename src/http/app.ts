@@ -13,7 +13,7 @@ import {
 import { z } from 'zod';
 import { pingDatabase } from '../platform/db.js';
 import type { DatabaseRecovery } from '../platform/database-watchdog.js';
-import type { Kernel } from '../kernel/kernel.js';
+import { kernelCore, type Kernel } from '../kernel/kernel.js';
 import type { Logger } from '../platform/logger.js';
 import { linkNextPage } from './pagination.js';
 import { describeRoute, SECURITY_SCHEMES } from './openapi.js';
@@ -198,7 +198,8 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
       if (known !== 'reconnecting') {
         return reply.status(503).send({ status: 'degraded', db: 'unreachable', recovery: known });
       }
-      if (await pingDatabase(deps.kernel.db)) return reply.status(200).send({ status: 'ok', db: 'ok' });
+      if (await pingDatabase(kernelCore(deps.kernel).db))
+        return reply.status(200).send({ status: 'ok', db: 'ok' });
       const recovery = deps.databaseRecovery?.() ?? 'reconnecting';
       return reply.status(503).send({ status: 'degraded', db: 'unreachable', recovery });
     },

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../test/database.js';
 import { createTestApp, loginAs, type StaffSession } from '../../test/http.js';
 import { createPolicyTenant, createTestKernel } from '../../test/kernel.js';
-import type { Kernel } from '../kernel/kernel.js';
+import { kernelCore, type Kernel } from '../kernel/kernel.js';
 import { setContractBillingOptions } from '../modules/billing/contract-options.service.js';
 import {
   billingContext,
@@ -571,7 +571,10 @@ describe('a second factor for every role the policy says (VX: "two-factor authen
 
   it('a token for a role that requires a second factor is refused to a maker without one', async () => {
     const source = await readFile(path.join(ROOT, 'policies', 'voiceking.yaml'), 'utf8');
-    const tenant = await createTenant(kernel.db, { slug: `vk-mfa-${Date.now()}`, name: 'vk mfa' });
+    const tenant = await createTenant(kernelCore(kernel).db, {
+      slug: `vk-mfa-${Date.now()}`,
+      name: 'vk mfa',
+    });
     await kernel.policies.install(
       tenant.tenantId,
       source.replace(

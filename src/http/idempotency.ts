@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Kernel } from '../kernel/kernel.js';
-import { withTenant } from '../platform/db.js';
 import { AppError, validationError } from '../platform/errors.js';
 
 /**
@@ -52,7 +51,7 @@ export async function runIdempotently<T, S extends number>(
   }
   const fingerprint = fingerprintOf(request);
   const now = kernel.clock.now();
-  const existing = await withTenant(kernel.db, tenantId, async (tx) => {
+  const existing = await kernel.plain(tenantId, async (tx) => {
     await tx
       .deleteFrom('idempotency_keys')
       .where('created_at', '<', new Date(now.getTime() - KEEP_MS))
@@ -96,7 +95,7 @@ export async function runIdempotently<T, S extends number>(
     answer = await work.run();
   } catch (error) {
     // Nothing was made: the key may be used again for a corrected request.
-    await withTenant(kernel.db, tenantId, (tx) =>
+    await kernel.plain(tenantId, (tx) =>
       tx
         .deleteFrom('idempotency_keys')
         .where('idempotency_key', '=', key)
@@ -106,7 +105,7 @@ export async function runIdempotently<T, S extends number>(
     throw error;
   }
   const kept = work.remember ? work.remember(answer) : answer;
-  await withTenant(kernel.db, tenantId, (tx) =>
+  await kernel.plain(tenantId, (tx) =>
     tx
       .updateTable('idempotency_keys')
       .set({ state: 'done', response_status: work.status, response_body: JSON.stringify(kept) })

@@ -1,8 +1,7 @@
 import { AuditChainError, writeCheckpoint } from '../kernel/audit/index.js';
-import type { Kernel } from '../kernel/kernel.js';
+import { kernelCore, type Kernel } from '../kernel/kernel.js';
 import type { JobDefinition } from '../platform/job-queue.js';
 import type { Logger } from '../platform/logger.js';
-import { listTenants } from '../modules/tenants/index.js';
 
 export const AUDIT_CHECKPOINT_JOB = 'audit-checkpoint';
 
@@ -12,9 +11,9 @@ export const AUDIT_CHECKPOINT_JOB = 'audit-checkpoint';
  * error naming the tenant and seq, and the other tenants are still signed.
  */
 export async function checkpointAllTenants(kernel: Kernel, logger: Logger): Promise<void> {
-  for (const tenant of await listTenants(kernel.db)) {
+  for (const tenant of await kernel.tenants.list()) {
     try {
-      await writeCheckpoint(kernel.audit, tenant.tenantId);
+      await writeCheckpoint(kernelCore(kernel).audit, tenant.tenantId);
     } catch (error) {
       if (!(error instanceof AuditChainError)) throw error;
       const { firstBadSeq, problem } = error.verification;

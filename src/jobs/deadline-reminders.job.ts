@@ -1,6 +1,5 @@
 import type { Logger } from '../platform/logger.js';
 import type { JobDefinition } from '../platform/job-queue.js';
-import { listTenants } from '../modules/tenants/index.js';
 import { sendDeadlineReminders, type RequestsDeps } from '../modules/requests/index.js';
 
 export const DEADLINE_REMINDERS_JOB = 'deadline-reminders';
@@ -16,7 +15,7 @@ export function deadlineRemindersJob(deps: RequestsDeps, logger: Logger): JobDef
     name: DEADLINE_REMINDERS_JOB,
     cron: '7 * * * *',
     run: async () => {
-      for (const tenant of await listTenants(deps.kernel.db)) {
+      for (const tenant of await deps.kernel.tenants.list()) {
         const result = await sendDeadlineReminders(deps, tenant.tenantId);
         if (result.overdue + result.dueSoon > 0)
           logger.info({ tenant: tenant.slug, ...result }, 'deadline reminders sent');

@@ -1,7 +1,6 @@
 import type { Kernel } from '../kernel/kernel.js';
 import { DomainEventSubscribers } from '../modules/contracts/index.js';
 import { subscribeDossierErasure } from '../modules/dossier/index.js';
-import { listTenants } from '../modules/tenants/index.js';
 import type { JobDefinition } from '../platform/job-queue.js';
 import type { Logger } from '../platform/logger.js';
 
@@ -28,7 +27,7 @@ export function domainEventsJob(
     name: DOMAIN_EVENTS_JOB,
     cron: '* * * * *',
     run: async () => {
-      for (const tenant of await listTenants(kernel.db)) {
+      for (const tenant of await kernel.tenants.list()) {
         const processed = await subscribers.dispatchPending(kernel, tenant.tenantId);
         if (processed > 0) logger.info({ tenant: tenant.slug, processed }, 'domain events processed');
       }

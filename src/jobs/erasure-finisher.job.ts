@@ -2,7 +2,6 @@ import type { Kernel } from '../kernel/kernel.js';
 import { finishPendingKeyDestructions } from '../kernel/erasure/index.js';
 import type { JobDefinition } from '../platform/job-queue.js';
 import type { Logger } from '../platform/logger.js';
-import { listTenants } from '../modules/tenants/index.js';
 
 export const ERASURE_FINISHER_JOB = 'erasure-finisher';
 
@@ -15,7 +14,7 @@ export function erasureFinisherJob(kernel: Kernel, logger: Logger): JobDefinitio
     name: ERASURE_FINISHER_JOB,
     cron: '* * * * *',
     run: async () => {
-      const tenants = await listTenants(kernel.db);
+      const tenants = await kernel.tenants.list();
       const finished = await finishPendingKeyDestructions(
         kernel,
         tenants.map((tenant) => tenant.tenantId),

@@ -4,7 +4,6 @@ import type { JobDefinition } from '../platform/job-queue.js';
 import type { Logger } from '../platform/logger.js';
 import { describeUnexpected } from '../platform/errors.js';
 import { runRetentionSweep } from '../modules/retention/index.js';
-import { listTenants } from '../modules/tenants/index.js';
 
 export const RETENTION_SWEEP_JOB = 'retention-sweep';
 
@@ -23,7 +22,7 @@ export function retentionSweepJob(
     cron: '30 2 * * *',
     run: async () => {
       let failed = 0;
-      for (const tenant of await listTenants(kernel.db)) {
+      for (const tenant of await kernel.tenants.list()) {
         // One tenant's trouble (no policy installed yet) does not stop the others' sweeps.
         try {
           const result = await runRetentionSweep(kernel, dataMap, tenant.tenantId);

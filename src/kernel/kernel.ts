@@ -1,5 +1,6 @@
 import type { Clock } from '../platform/clock.js';
-import type { Db } from '../platform/db.js';
+import { withTenant, type Db, type Tx } from '../platform/db.js';
+import { findTenantById, findTenantBySlug, listTenants, type Tenant } from '../modules/tenants/index.js';
 import {
   appendAuditNow,
   FileAnchors,
@@ -36,22 +37,62 @@ export interface KernelKeys {
   rotateTenantKek: Keyring['rotateTenantKek'];
 }
 
-/** The privacy core, assembled once by the composition root and handed to every service. */
+/** Tenant look-ups (the tenants table: no personal data, not tenant-scoped). */
+export interface KernelTenants {
+  /** The tenant of a slug; `tenant_not_found` when there is none. */
+  bySlug(slug: string): Promise<Tenant>;
+  /** The tenant of an id; `tenant_not_found` when there is none. */
+  byId(tenantId: number): Promise<Tenant>;
+  list(): Promise<Tenant[]>;
+}
+
+/**
+ * The kernel's surface: what services, routes and jobs of src/modules receive, and all they get
+ * (docs/decisions/0100). There is no pool on it: a module reaches the database only inside a
+ * tenant transaction, either `transact` (audited; the gate needs its AuditedTx, and personal
+ * columns are read and written only by repository functions that take the Grant it gives) or
+ * `plain` (columns the data map calls not personal; src/kernel/surface.test.ts holds that rule).
+ */
 export interface Kernel {
-  db: Db;
   clock: Clock;
   policies: TenantPolicyStore;
   keys: KernelKeys;
   gate: AccessGate;
-  audit: AuditDeps;
-  /** Who was erased when, kept in the key store for replay after a restore (erasure/). */
-  erasureJournal: ErasureJournal;
+  tenants: KernelTenants;
   /**
    * A tenant-scoped transaction whose audit entries commit with it. Every use case that touches
    * personal data runs inside one: the gate needs its AuditedTx, so the type system holds the rule.
    * Refusals by the gate are audited after the rollback.
    */
   transact<T>(tenantId: number, work: (atx: AuditedTx) => Promise<T>): Promise<T>;
+  /**
+   * A tenant-scoped transaction for work on columns the data map calls not personal (counters,
+   * states, settings, ids): no audit entry, no grant. Naming a personal column in it fails
+   * src/kernel/surface.test.ts.
+   */
+  plain<T>(tenantId: number, work: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * `transact` on a dedicated connection the caller opened as the application role (the CDR
+   * import's COPY connection): same audit, same row-level security.
+   */
+  transactOn<T>(
+    connection: { readonly db: Db },
+    tenantId: number,
+    work: (atx: AuditedTx) => Promise<T>,
+  ): Promise<T>;
+}
+
+/**
+ * What only the kernel's own parts, the composition root, jobs and the CLI hold: the pool, the
+ * audit log's bookkeeping, the erasure journal and the Keyring. Reached with `kernelCore`, which
+ * nothing in src/modules may call (src/kernel/surface.test.ts).
+ */
+export interface KernelCore {
+  db: Db;
+  audit: AuditDeps;
+  /** Who was erased when, kept in the key store for replay after a restore (erasure/). */
+  erasureJournal: ErasureJournal;
+  keyring: Keyring;
 }
 
 export function createKernel(options: KernelOptions): Kernel {
@@ -71,8 +112,21 @@ export function createKernel(options: KernelOptions): Kernel {
   };
   const policies = new TenantPolicyStore(options.db);
   const gate = new AccessGate({ policies, keyring, clock: options.clock });
+  const withAuditedRefusals = async <T>(
+    deps: AuditDeps,
+    tenantId: number,
+    work: (atx: AuditedTx) => Promise<T>,
+  ) => {
+    try {
+      return await withAudit(deps, tenantId, work);
+    } catch (error) {
+      // The work's transaction has rolled back; the refusal itself must stay on record.
+      if (error instanceof AccessDenied) await appendAuditNow(audit, error.tenantId, [error.auditEvent]);
+      throw error;
+    }
+  };
+  const db = options.db;
   const kernel: Kernel = {
-    db: options.db,
     clock: options.clock,
     policies,
     keys: {
@@ -82,30 +136,42 @@ export function createKernel(options: KernelOptions): Kernel {
       rotateTenantKek: (...args) => keyring.rotateTenantKek(...args),
     },
     gate,
+    tenants: {
+      bySlug: (slug) => findTenantBySlug(db, slug),
+      byId: (tenantId) => findTenantById(db, tenantId),
+      list: () => listTenants(db),
+    },
+    transact: (tenantId, work) => withAuditedRefusals(audit, tenantId, work),
+    plain: (tenantId, work) => withTenant(db, tenantId, work),
+    transactOn: (connection, tenantId, work) =>
+      withAuditedRefusals({ ...audit, db: connection.db }, tenantId, work),
+  };
+  CORES.set(kernel, {
+    db,
     audit,
     erasureJournal: new ErasureJournal(options.db, options.keystore),
-    transact: async (tenantId, work) => {
-      try {
-        return await withAudit(audit, tenantId, work);
-      } catch (error) {
-        // The work's transaction has rolled back; the refusal itself must stay on record.
-        if (error instanceof AccessDenied) await appendAuditNow(audit, error.tenantId, [error.auditEvent]);
-        throw error;
-      }
-    },
-  };
-  KEYRINGS.set(kernel, keyring);
+    keyring,
+  });
   return kernel;
 }
 
-const KEYRINGS = new WeakMap<Kernel, Keyring>();
+const CORES = new WeakMap<Kernel, KernelCore>();
+
+/**
+ * The kernel's own parts (pool, audit bookkeeping, erasure journal, Keyring), for src/kernel,
+ * the composition root, jobs, the CLI and tests. Nothing in src/modules calls it
+ * (src/kernel/surface.test.ts checks).
+ */
+export function kernelCore(kernel: Kernel): KernelCore {
+  const core = CORES.get(kernel);
+  if (!core) throw new Error('not a kernel made by createKernel');
+  return core;
+}
 
 /**
  * The kernel's Keyring, for the kernel's own parts (erasure destroys keys) and for tests that
  * inspect keys. Nothing outside src/kernel calls it (src/kernel/surface.test.ts checks).
  */
 export function keyringOf(kernel: Kernel): Keyring {
-  const keyring = KEYRINGS.get(kernel);
-  if (!keyring) throw new Error('not a kernel made by createKernel');
-  return keyring;
+  return kernelCore(kernel).keyring;
 }

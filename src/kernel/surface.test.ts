@@ -81,38 +81,70 @@ function isLocator(fn: ts.FunctionLikeDeclaration): boolean {
   return !writes;
 }
 
+/** True when the function's own code builds a query (a column named for a FieldRef is no query). */
+function queries(fn: ts.FunctionLikeDeclaration): boolean {
+  let found = false;
+  const visit = (node: ts.Node): void => {
+    if (
+      ts.isIdentifier(node) &&
+      ['selectFrom', 'insertInto', 'updateTable', 'deleteFrom', 'sql'].includes(node.text)
+    )
+      found = true;
+    ts.forEachChild(node, visit);
+  };
+  visit(fn);
+  return found;
+}
+
 function takesGrant(fn: ts.FunctionLikeDeclaration): boolean {
   return fn.parameters.some((parameter) => parameter.type?.getText() === 'Grant');
 }
 
-/**
- * Every exported function of a repository whose code names a table and one of that table's
- * personal columns (other than the subject column, the key the gate is asked about) must take a
- * Grant, unless it is a locator (see isLocator).
- */
-function findUngrantedRepositoryFunctions(
-  file: string,
-  source: ts.SourceFile,
-  maps: readonly TableDataMap[],
-): string[] {
+/** The top-level functions of a file (exported or not, class methods too), and its constants. */
+function functionsOf(source: ts.SourceFile): {
+  functions: Array<{ name: string; node: ts.FunctionLikeDeclaration }>;
+  constants: Map<string, ts.Node>;
+} {
   const constants = new Map<string, ts.Node>();
   const functions: Array<{ name: string; node: ts.FunctionLikeDeclaration }> = [];
   for (const statement of source.statements) {
-    const exported = ts.canHaveModifiers(statement)
-      ? (ts.getModifiers(statement) ?? []).some((modifier) => modifier.kind === ts.SyntaxKind.ExportKeyword)
-      : false;
-    if (ts.isFunctionDeclaration(statement) && statement.name && exported)
+    if (ts.isFunctionDeclaration(statement) && statement.name)
       functions.push({ name: statement.name.text, node: statement });
+    if (ts.isClassDeclaration(statement)) {
+      for (const member of statement.members) {
+        if ((ts.isMethodDeclaration(member) || ts.isConstructorDeclaration(member)) && member.body)
+          functions.push({
+            name: `${statement.name?.text ?? 'class'}.${member.name?.getText() ?? 'constructor'}`,
+            node: member,
+          });
+      }
+    }
     if (ts.isVariableStatement(statement)) {
       for (const declaration of statement.declarationList.declarations) {
         if (!ts.isIdentifier(declaration.name) || !declaration.initializer) continue;
         const init = declaration.initializer;
-        if (exported && (ts.isArrowFunction(init) || ts.isFunctionExpression(init)))
+        if (ts.isArrowFunction(init) || ts.isFunctionExpression(init))
           functions.push({ name: declaration.name.text, node: init });
         else constants.set(declaration.name.text, init);
       }
     }
   }
+  return { functions, constants };
+}
+
+/**
+ * Every function of a module file whose code names a table and one of that table's personal
+ * columns (other than the subject column, the key the gate is asked about) must take a Grant,
+ * unless it is a locator (see isLocator). A service, route or job that queries a personal
+ * column itself, inside `kernel.transact` or `kernel.plain`, fails: that is a repository
+ * function's work, under a Grant.
+ */
+function findUngrantedFunctions(
+  file: string,
+  source: ts.SourceFile,
+  maps: readonly TableDataMap[],
+): string[] {
+  const { functions, constants } = functionsOf(source);
   const problems: string[] = [];
   for (const { name, node } of functions) {
     const literals = literalsOf(node, constants);
@@ -123,11 +155,76 @@ function findUngrantedRepositoryFunctions(
             .map((column) => `${map.table}.${column}`)
         : [],
     );
-    if (personal.length > 0 && !takesGrant(node) && !isLocator(node))
+    if (personal.length > 0 && queries(node) && !takesGrant(node) && !isLocator(node))
       problems.push(`${path.relative(ROOT, file)}: ${name} touches ${personal.join(', ')} without a Grant`);
   }
   return problems;
 }
+
+/**
+ * What only the kernel, the composition root, jobs and the CLI may hold: the pool and the
+ * transactions around the kernel's surface. A module reaches the database through
+ * `kernel.transact` and `kernel.plain` only.
+ */
+const CORE_ONLY = new Set(['withTenant', 'withAudit', 'appendAuditNow', 'kernelCore', 'createAppDb', 'Db']);
+/**
+ * The tenants module's functions take the pool from the kernel and the composition root (tenant
+ * look-ups are not tenant-scoped; modules use kernel.tenants); the CDR import's COPY connection
+ * is one pg client it opens as the application role (kernel.transactOn runs on it).
+ */
+const CORE_ONLY_EXCEPTIONS = /src\/modules\/(tenants\/|telephony\/copy-connection\.ts$)/;
+
+function findCoreUses(file: string, source: ts.SourceFile): string[] {
+  if (CORE_ONLY_EXCEPTIONS.test(file)) return [];
+  const problems: string[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isIdentifier(node) && CORE_ONLY.has(node.text)) problems.push(`${file}: uses ${node.text}`);
+    if (
+      ts.isPropertyAccessExpression(node) &&
+      ['db', 'audit', 'erasureJournal'].includes(node.name.text) &&
+      /kernel$/i.test(node.expression.getText())
+    )
+      problems.push(`${file}: reads kernel.${node.name.text}`);
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return [...new Set(problems)];
+}
+
+/**
+ * Functions that queried personal columns themselves when this check was widened from
+ * repositories to every module file (decision 0100). Each is to move its query into a
+ * repository function that takes the Grant the function already asked for; the list only
+ * shrinks: a new entry fails the test, and so does an entry that no longer applies.
+ */
+const KNOWN_UNGRANTED = new Set([
+  'src/modules/telephony/call-record.repository.ts: batchQuery',
+  'src/modules/telephony/retention-clocks.ts: readLastCalls',
+  'src/modules/staff/auth.service.ts: loginStaff',
+  'src/modules/staff/auth.service.ts: changeOwnPassword',
+  'src/modules/staff/mfa.service.ts: loadOwnAccount',
+  'src/modules/staff/mfa.service.ts: checkSecondFactor',
+  'src/modules/staff/staff.service.ts: createStaffUser',
+  'src/modules/staff/staff.service.ts: listStaff',
+  'src/modules/staff/staff.service.ts: getStaff',
+  'src/modules/staff/staff.service.ts: changeStaff',
+  'src/modules/staff/unlock.service.ts: unlockStaff',
+  'src/modules/retention/evaluation.ts: readLegalHolds',
+  'src/modules/retention/holds.service.ts: placeLegalHold',
+  'src/modules/retention/holds.service.ts: listLegalHolds',
+  'src/modules/requests/account.service.ts: loginWithPassword',
+  'src/modules/parties/minors.service.ts: recordParentalConsent',
+  'src/modules/dossier/share.service.ts: describeShareLink',
+  'src/modules/dossier/share.service.ts: openShareLink',
+  'src/modules/billing/retention-clocks.ts: countReleasableInvoices',
+  'src/modules/billing/retention.service.ts: releaseExpiredInvoices',
+]);
+
+/** Module files checked for personal columns: all but the data maps (declarations) and test helpers. */
+const isCheckedModuleFile = (file: string): boolean =>
+  !file.endsWith(`${path.sep}datamap.ts`) &&
+  !file.endsWith('.test-helpers.ts') &&
+  !file.endsWith('data-map.ts');
 
 describe('the kernel surface (issue 10)', () => {
   it('nothing outside src/kernel imports or holds the Keyring', async () => {
@@ -153,17 +250,60 @@ describe('the kernel surface (issue 10)', () => {
     ]);
   });
 
-  it('every repository function that reads or writes a personal column of the data map takes a Grant', async () => {
-    const files = (await sourceFiles(path.join(ROOT, 'src', 'modules'))).filter((file) =>
-      file.endsWith('.repository.ts'),
-    );
-    expect(files.length).toBeGreaterThan(5);
+  it('no module function reads or writes a personal column of the data map without a Grant', async () => {
+    const files = (await sourceFiles(path.join(ROOT, 'src', 'modules'))).filter(isCheckedModuleFile);
+    expect(files.length).toBeGreaterThan(50);
     const problems: string[] = [];
     for (const file of files)
-      problems.push(
-        ...findUngrantedRepositoryFunctions(file, parse(file, await readFile(file, 'utf8')), DATA_MAP),
-      );
+      problems.push(...findUngrantedFunctions(file, parse(file, await readFile(file, 'utf8')), DATA_MAP));
+    const known = (problem: string): string => problem.replace(/ touches .*$/, '');
+    expect(problems.filter((problem) => !KNOWN_UNGRANTED.has(known(problem)))).toEqual([]);
+    // The list only shrinks: remove an entry once its function takes a Grant.
+    expect([...KNOWN_UNGRANTED].filter((entry) => !problems.map(known).includes(entry))).toEqual([]);
+  });
+
+  it('no module holds the pool or opens a transaction around the kernel (only kernel.transact and kernel.plain)', async () => {
+    const files = await sourceFiles(path.join(ROOT, 'src', 'modules'));
+    const problems: string[] = [];
+    for (const file of files) {
+      const relative = path.relative(ROOT, file);
+      problems.push(...findCoreUses(relative, parse(file, await readFile(file, 'utf8'))));
+    }
     expect(problems).toEqual([]);
+  });
+
+  it('the core check catches the pool, a bare transaction and the kernel core', () => {
+    const source = parse(
+      'src/modules/x/x.service.ts',
+      `import { withTenant, type Db } from '../../platform/db.js';
+       import { kernelCore } from '../../kernel/kernel.js';
+       export const a = (kernel: Kernel) => withTenant(kernel.db, 1, (tx) => tx.selectFrom('people').execute());
+       export const b = (kernel: Kernel) => kernelCore(kernel).audit;`,
+    );
+    expect(findCoreUses('src/modules/x/x.service.ts', source)).toEqual([
+      'src/modules/x/x.service.ts: uses withTenant',
+      'src/modules/x/x.service.ts: uses Db',
+      'src/modules/x/x.service.ts: uses kernelCore',
+      'src/modules/x/x.service.ts: reads kernel.db',
+    ]);
+  });
+
+  it('the column check catches a service that queries a personal column inside kernel.plain or kernel.transact', () => {
+    const file = path.join(ROOT, 'src/modules/x/x.service.ts');
+    const source = parse(
+      file,
+      `export async function findName(kernel: Kernel, tenantId: number, id: number) {
+         return kernel.plain(tenantId, (tx) => tx.selectFrom('people').select('family_name').where('subject_id', '=', id).execute());
+       }
+       class Lister { async list(kernel: Kernel) { return kernel.transact(1, (atx) => atx.tx.selectFrom('people').select(['given_name']).execute()); } }
+       export async function countPeople(kernel: Kernel, tenantId: number) {
+         return kernel.plain(tenantId, (tx) => tx.selectFrom('people').select((eb) => eb.fn.countAll().as('n')).execute());
+       }`,
+    );
+    expect(findUngrantedFunctions(file, source, DATA_MAP)).toEqual([
+      'src/modules/x/x.service.ts: findName touches people.family_name without a Grant',
+      'src/modules/x/x.service.ts: Lister.list touches people.given_name without a Grant',
+    ]);
   });
 
   it('the repository check catches a function that selects a personal column without a Grant', () => {
@@ -177,7 +317,7 @@ describe('the kernel surface (issue 10)', () => {
        export async function deleteByName(tx: Tx, name: string): Promise<number[]> { return tx.deleteFrom('people').where('family_name', '=', name).execute(); }`,
     );
     expect(
-      findUngrantedRepositoryFunctions(path.join(ROOT, 'src/modules/x/x.repository.ts'), source, DATA_MAP),
+      findUngrantedFunctions(path.join(ROOT, 'src/modules/x/x.repository.ts'), source, DATA_MAP),
     ).toEqual([
       'src/modules/x/x.repository.ts: selectNames touches people.family_name without a Grant',
       'src/modules/x/x.repository.ts: deleteByName touches people.family_name without a Grant',

@@ -3,7 +3,6 @@ import { once } from 'node:events';
 import { Readable, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import yazl from 'yazl';
-import { withTenant } from '../../platform/db.js';
 import type { TableDataMap } from '../datamap/datamap.js';
 import type { Grant } from '../gate/gate.js';
 import type { Kernel } from '../kernel.js';
@@ -36,7 +35,7 @@ export async function streamPortabilityZip(
   );
   // Tables whose only personal columns are blind indexes or security secrets have nothing to give.
   const tables = dataMap.filter((map) => map.subjectColumn && exportedColumns(map).length > 0);
-  await withTenant(kernel.db, options.tenantId, async (tx) => {
+  await kernel.plain(options.tenantId, async (tx) => {
     const zip = new yazl.ZipFile();
     zip.outputStream.pipe(output);
     const manifest = {

@@ -7,7 +7,7 @@ import { runCli } from '../../../test/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
 import { createTenant, type Tenant } from '../../modules/tenants/index.js';
 import { fixedClock, systemClock, type Clock } from '../../platform/clock.js';
-import { createKernel, type Kernel } from '../kernel.js';
+import { createKernel, kernelCore, type Kernel } from '../kernel.js';
 import { LocalKeyManagementService } from '../keyring/kms.js';
 import { hashAuditEntry } from './audit.canonical.js';
 import { readEvent, selectRaw, tamper, toChained } from './audit.test-helpers.js';
@@ -50,7 +50,7 @@ async function tenantWithEntries(kernel: Kernel, label: string, count: number): 
 
 async function appendEntries(kernel: Kernel, tenant: Tenant, count: number): Promise<void> {
   for (let i = 0; i < count; i += 1) {
-    await withAudit(kernel.audit, tenant.tenantId, ({ audit }) =>
+    await withAudit(kernelCore(kernel).audit, tenant.tenantId, ({ audit }) =>
       Promise.resolve(audit.record(readEvent([i + 1]))),
     );
   }
@@ -84,7 +84,7 @@ describe('the audit log cannot be rewritten unseen (issue 11)', () => {
   it('an intact chain with its checkpoints in the database, the key store and the anchor file verifies', async () => {
     const kernel = kernelAt();
     const tenant = await tenantWithEntries(kernel, 'intact', 6);
-    expect(await writeCheckpoint(kernel.audit, tenant.tenantId)).toEqual({ seq: 6 });
+    expect(await writeCheckpoint(kernelCore(kernel).audit, tenant.tenantId)).toEqual({ seq: 6 });
     const lines = (await readFile(anchorFile, 'utf8'))
       .trim()
       .split('\n')
@@ -100,7 +100,7 @@ describe('the audit log cannot be rewritten unseen (issue 11)', () => {
   it('attack 1: a forged entry appended with the head moved is named (it carries no valid signature)', async () => {
     const kernel = kernelAt();
     const tenant = await tenantWithEntries(kernel, 'forged-append', 10);
-    await writeCheckpoint(kernel.audit, tenant.tenantId);
+    await writeCheckpoint(kernelCore(kernel).audit, tenant.tenantId);
     await tamper(database.ownerUrl, async (client) => {
       const [last] = await selectRaw(client, tenant.tenantId, 10);
       if (!last) throw new Error('no entry 10');
@@ -124,7 +124,7 @@ describe('the audit log cannot be rewritten unseen (issue 11)', () => {
       new RegExp(`audit ${tenant.slug}: BROKEN at seq 11 \\(entry_mac_invalid\\)`),
     );
     // Nor will the next checkpoint sign it.
-    await expect(writeCheckpoint(kernel.audit, tenant.tenantId)).rejects.toMatchObject({
+    await expect(writeCheckpoint(kernelCore(kernel).audit, tenant.tenantId)).rejects.toMatchObject({
       verification: { firstBadSeq: 11, problem: 'entry_mac_invalid' },
     });
   });
@@ -132,7 +132,7 @@ describe('the audit log cannot be rewritten unseen (issue 11)', () => {
   it('attack 2: a rewrite after the last checkpoint, every hash and the head recomputed, is named at its first entry', async () => {
     const kernel = kernelAt();
     const tenant = await tenantWithEntries(kernel, 'rewrite-after', 10);
-    await writeCheckpoint(kernel.audit, tenant.tenantId);
+    await writeCheckpoint(kernelCore(kernel).audit, tenant.tenantId);
     await appendEntries(kernel, tenant, 5);
     await tamper(database.ownerUrl, async (client) => {
       const [before] = await selectRaw(client, tenant.tenantId, 12);
@@ -162,7 +162,7 @@ describe('the audit log cannot be rewritten unseen (issue 11)', () => {
   it('attack 3: a truncated tail, with the database checkpoints deleted and the head moved back, is caught by the checkpoints outside the database', async () => {
     const kernel = kernelAt();
     const tenant = await tenantWithEntries(kernel, 'truncated', 10);
-    await writeCheckpoint(kernel.audit, tenant.tenantId);
+    await writeCheckpoint(kernelCore(kernel).audit, tenant.tenantId);
     await tamper(database.ownerUrl, async (client) => {
       await client.query('delete from audit_checkpoints where tenant_id = $1', [tenant.tenantId]);
       await client.query('delete from audit_log where tenant_id = $1 and seq > 7', [tenant.tenantId]);
@@ -185,7 +185,7 @@ describe('the audit log cannot be rewritten unseen (issue 11)', () => {
   it('attack 4: deleted checkpoints with a rewritten chain: the key store and the anchor file disagree; with every anchor gone, the unanchored entries fail', async () => {
     const kernel = kernelAt();
     const tenant = await tenantWithEntries(kernel, 'deleted-checkpoints', 10);
-    await writeCheckpoint(kernel.audit, tenant.tenantId);
+    await writeCheckpoint(kernelCore(kernel).audit, tenant.tenantId);
     await rewriteWholeChainWithoutSignatures(database.ownerUrl, tenant.tenantId);
     // Today's main said "intact (10 entries, 0 checkpoints)" here.
     const withAnchors = await verify(tenant);
@@ -217,13 +217,13 @@ describe('the audit log cannot be rewritten unseen (issue 11)', () => {
   it('checkpoints that go backwards (an old anchor line replayed after a newer one) are reported', async () => {
     const kernel = kernelAt();
     const tenant = await tenantWithEntries(kernel, 'backwards', 5);
-    await writeCheckpoint(kernel.audit, tenant.tenantId);
+    await writeCheckpoint(kernelCore(kernel).audit, tenant.tenantId);
     const firstLine = (await readFile(anchorFile, 'utf8'))
       .trim()
       .split('\n')
       .find((line) => (JSON.parse(line) as { tenantId: number }).tenantId === tenant.tenantId);
     await appendEntries(kernel, tenant, 5);
-    await writeCheckpoint(kernel.audit, tenant.tenantId);
+    await writeCheckpoint(kernelCore(kernel).audit, tenant.tenantId);
     await appendFile(anchorFile, `${firstLine}\n`);
     const result = await verify(tenant);
     expect(result.code).toBe(1);
@@ -241,6 +241,9 @@ describe('the audit log cannot be rewritten unseen (issue 11)', () => {
     // The same chain just written is within the grace period (the next checkpoint is minutes away).
     const fresh = await tenantWithEntries(kernelAt(), 'fresh', 3);
     expect((await verify(fresh)).code).toBe(0);
-    expect(await verifyAuditChain(kernelAt().audit, fresh.tenantId)).toMatchObject({ ok: true, anchors: 0 });
+    expect(await verifyAuditChain(kernelCore(kernelAt()).audit, fresh.tenantId)).toMatchObject({
+      ok: true,
+      anchors: 0,
+    });
   });
 });

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { TableDataMap } from '../datamap/datamap.js';
-import type { Kernel } from '../kernel.js';
+import { kernelCore, type Kernel } from '../kernel.js';
 import { eraseSubject } from './erasure.service.js';
 
 /** Erasures replayed from the journal run as the system; they were authorised when first made. */
@@ -31,14 +31,18 @@ export async function replayErasureJournal(
   dataMap: readonly TableDataMap[],
   options: ReplayOptions,
 ): Promise<ReplayResult> {
-  const tenants = await kernel.db.selectFrom('tenants').select(['tenant_id']).orderBy('tenant_id').execute();
+  const tenants = await kernelCore(kernel)
+    .db.selectFrom('tenants')
+    .select(['tenant_id'])
+    .orderBy('tenant_id')
+    .execute();
   const result: ReplayResult = { journaled: 0, replayed: 0 };
   const work: Array<{ tenantId: number; subjectIds: number[] }> = [];
   let highest = 0;
   for (const { tenant_id: tenantId } of tenants) {
-    result.journaled += await kernel.erasureJournal.reconcile(tenantId);
-    highest = Math.max(highest, await kernel.erasureJournal.highestSubjectId(tenantId));
-    const subjectIds = await kernel.erasureJournal.behind(tenantId);
+    result.journaled += await kernelCore(kernel).erasureJournal.reconcile(tenantId);
+    highest = Math.max(highest, await kernelCore(kernel).erasureJournal.highestSubjectId(tenantId));
+    const subjectIds = await kernelCore(kernel).erasureJournal.behind(tenantId);
     if (subjectIds.length > 0) work.push({ tenantId, subjectIds });
   }
   // A subject number of an erased person is never handed to a new person.

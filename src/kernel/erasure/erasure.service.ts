@@ -2,9 +2,8 @@ import { sql } from 'kysely';
 import type { AuditedTx } from '../audit/index.js';
 import type { TableDataMap } from '../datamap/datamap.js';
 import type { Actor } from '../gate/gate.js';
-import { keyringOf, type Kernel } from '../kernel.js';
+import { kernelCore, keyringOf, type Kernel } from '../kernel.js';
 import { AppError } from '../../platform/errors.js';
-import { withTenant } from '../../platform/db.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
 
 export interface ErasureOutcome {
@@ -182,7 +181,9 @@ export async function eraseSubject(
   await reachTestHook('erasure.committed');
   // Outside the data, so a restore of an older data backup erases the person again. Best effort
   // like the key destruction: every start and every restore journals what this missed.
-  await kernel.erasureJournal.record(options.tenantId, options.subjectId).catch(() => undefined);
+  await kernelCore(kernel)
+    .erasureJournal.record(options.tenantId, options.subjectId)
+    .catch(() => undefined);
   // The technical dossier's key is never held (VX-7): it goes whatever keeps the subject's own key.
   await keyringOf(kernel)
     .destroySubjectKey(options.tenantId, options.subjectId, 'dossier')
@@ -244,7 +245,7 @@ export async function finishPendingKeyDestructions(
 ): Promise<number> {
   let finished = 0;
   for (const tenantId of tenantIds) {
-    const pending = await withTenant(kernel.db, tenantId, (tx) =>
+    const pending = await kernel.plain(tenantId, (tx) =>
       tx
         .selectFrom('subject_key_destructions')
         .select('subject_id')

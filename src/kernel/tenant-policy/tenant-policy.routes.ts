@@ -3,7 +3,6 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireStaff, staffOf } from '../../http/auth.js';
 import { AppError } from '../../platform/errors.js';
-import { findTenantBySlug } from '../../modules/tenants/index.js';
 import type { Kernel } from '../kernel.js';
 import { generateRegister } from '../policy/register.generator.js';
 import { generateStatement } from '../policy/statement.generator.js';
@@ -51,7 +50,7 @@ export function registerPolicyRoutes(app: FastifyInstance, kernel: Kernel, enfor
       },
     },
     async (request, reply) => {
-      const tenant = await findTenantBySlug(kernel.db, request.params.slug);
+      const tenant = await kernel.tenants.bySlug(request.params.slug);
       const { policy } = await kernel.policies.current(tenant.tenantId);
       const lang = chooseLanguage(policy, request.query.lang, request.headers['accept-language']);
       const body = generateStatement(policy, { lang, format: request.query.format, enforced });

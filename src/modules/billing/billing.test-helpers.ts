@@ -1,7 +1,6 @@
 import { sql } from 'kysely';
 import type { Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
-import { withTenant } from '../../platform/db.js';
 import { createContract, createProduct } from '../contracts/index.js';
 import { createOrganisation, createPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
@@ -122,11 +121,11 @@ export interface TestCall {
 export async function insertCalls(kernel: Kernel, tenant: Tenant, calls: readonly TestCall[]): Promise<void> {
   const months = new Set(calls.map((call) => `${call.startedAt.slice(0, 7)}-01`));
   for (const month of months) {
-    await withTenant(kernel.db, tenant.tenantId, (tx) =>
+    await kernel.plain(tenant.tenantId, (tx) =>
       sql`select kluis_ensure_call_record_partition(${month}::date)`.execute(tx),
     );
   }
-  await withTenant(kernel.db, tenant.tenantId, async (tx) => {
+  await kernel.plain(tenant.tenantId, async (tx) => {
     let n = 0;
     for (const call of calls) {
       n += 1;

@@ -31,7 +31,6 @@ import { createCreditNote, getInvoice, listInvoices } from './invoice.service.js
 import { importPayments } from './payment.service.js';
 import { releaseExpiredInvoices } from './retention.service.js';
 import { sql } from 'kysely';
-import { withTenant } from '../../platform/db.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ROOT } from '../../../test/cli.js';
@@ -776,7 +775,7 @@ describe('documents', () => {
       '*98',
       '+3249',
     ];
-    const result = await withTenant(kernel.db, tenant.tenantId, (tx) =>
+    const result = await kernel.plain(tenant.tenantId, (tx) =>
       sql<{ destination: string; class: string }>`select destination, ${DESTINATION_CLASS_SQL} as class
         from unnest(${samples}::text[]) as destination`.execute(tx),
     );

@@ -4,7 +4,6 @@ import { validateIban } from '../../kernel/identifiers/iban.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { parseEnterpriseNumber } from '../../kernel/identifiers/enterprise-number.js';
-import { withTenant } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import { conflict, invalid } from './access.js';
 import type { SellerSnapshot } from './billing.tables.js';
@@ -55,7 +54,7 @@ export async function setBillingSettings(
     payment_term_days: parsed.data.paymentTermDays,
     updated_at: kernel.clock.now(),
   };
-  await withTenant(kernel.db, tenantId, (tx) =>
+  await kernel.plain(tenantId, (tx) =>
     tx
       .insertInto('billing_settings')
       .values(row)
@@ -76,7 +75,7 @@ export async function getBillingSettings(
   kernel: Kernel,
   tenantId: number,
 ): Promise<BillingSettings | undefined> {
-  const row = await withTenant(kernel.db, tenantId, (tx) =>
+  const row = await kernel.plain(tenantId, (tx) =>
     tx.selectFrom('billing_settings').selectAll().executeTakeFirst(),
   );
   return (

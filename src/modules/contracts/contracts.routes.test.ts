@@ -8,7 +8,6 @@ import { eraseSubject } from '../../kernel/erasure/index.js';
 import { setRestriction } from '../../kernel/subjects/index.js';
 import { DATA_MAP } from '../data-map.js';
 import type { Tenant } from '../tenants/index.js';
-import { findTenantBySlug } from '../tenants/index.js';
 import type { ContractWork } from './access.js';
 import {
   DomainEventSubscribers,
@@ -79,7 +78,7 @@ async function declaredPurposeOf(session: StaffSession, url: string): Promise<st
   if (!work) return undefined;
   const me = await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie: session.cookie } });
   const { tenant, role } = me.json<{ tenant: string; role: string }>();
-  const found = await findTenantBySlug(kernel.db, tenant);
+  const found = await kernel.tenants.bySlug(tenant);
   return purposeFor(kernel, found.tenantId, work, role);
 }
 

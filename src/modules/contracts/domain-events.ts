@@ -1,5 +1,5 @@
 import type { Kernel } from '../../kernel/kernel.js';
-import { withTenant, type Tx } from '../../platform/db.js';
+import type { Tx } from '../../platform/db.js';
 
 /**
  * Domain events: a transactional outbox. An event is inserted in the same transaction as the
@@ -70,7 +70,7 @@ export async function listPendingEvents(
   tenantId: number,
   options: PendingEventsOptions = {},
 ): Promise<DomainEvent[]> {
-  return withTenant(kernel.db, tenantId, async (tx) => {
+  return kernel.plain(tenantId, async (tx) => {
     let query = tx
       .selectFrom('domain_events')
       .selectAll()
@@ -98,7 +98,7 @@ export async function markEventProcessed(
   tenantId: number,
   eventId: number,
 ): Promise<boolean> {
-  return withTenant(kernel.db, tenantId, async (tx) => {
+  return kernel.plain(tenantId, async (tx) => {
     const result = await tx
       .updateTable('domain_events')
       .set({ processed_at: kernel.clock.now() })

@@ -23,7 +23,6 @@ import {
   getDossier,
   searchAssets,
 } from './dossier.service.js';
-import { findTenantBySlug } from '../tenants/index.js';
 import { IMPORT_FORMATS, importCredentials } from './import.service.js';
 import {
   createShareInputSchema,
@@ -329,7 +328,7 @@ export function registerDossierRoutes(
 
   const shareParams = z.object({ slug: z.string().min(1).max(63), token: z.string().min(1).max(100) });
   const shareTenant = async (slug: string): Promise<{ tenantId: number; purpose: string }> => {
-    const tenant = await findTenantBySlug(kernel.db, slug);
+    const tenant = await kernel.tenants.bySlug(slug);
     await assertDossierKept(kernel, tenant.tenantId);
     const { policy } = await kernel.policies.current(tenant.tenantId);
     const [purpose] = dossierPurposes(policy);

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { parseEnterpriseNumber } from '../../kernel/identifiers/enterprise-number.js';
 import type { Kernel } from '../../kernel/kernel.js';
-import { withTenant } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import { parseInput } from '../../platform/validation.js';
 import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
@@ -54,7 +53,7 @@ export async function createOrganisation(
       });
     enterpriseNumber = number.value;
   }
-  return withTenant(kernel.db, tenantId, async (tx) => {
+  return kernel.plain(tenantId, async (tx) => {
     if (enterpriseNumber) {
       const taken = await tx
         .selectFrom('organisations')
@@ -86,7 +85,7 @@ export async function getOrganisation(
   tenantId: number,
   organisationId: number,
 ): Promise<Organisation> {
-  const row = await withTenant(kernel.db, tenantId, (tx) =>
+  const row = await kernel.plain(tenantId, (tx) =>
     tx
       .selectFrom('organisations')
       .select(['organisation_id', 'name', 'enterprise_number', 'country'])
@@ -106,7 +105,7 @@ export async function listOrganisations(
   const after = query.cursor ? Number.parseInt(query.cursor, 10) : 0;
   if (!Number.isInteger(after) || after < 0)
     throw new AppError('validation_failed', 'bad cursor', { publicMessage: 'cursor: invalid' });
-  const rows = await withTenant(kernel.db, tenantId, (tx) => {
+  const rows = await kernel.plain(tenantId, (tx) => {
     let builder = tx
       .selectFrom('organisations')
       .select(['organisation_id', 'name', 'enterprise_number', 'country'])

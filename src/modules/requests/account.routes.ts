@@ -16,7 +16,6 @@ import {
 } from './account.service.js';
 import { REQUEST_KINDS, type RequestsDeps } from './requests.service.js';
 import { isAppError } from '../../platform/errors.js';
-import { findTenantBySlug } from '../tenants/index.js';
 import {
   assertAllowed,
   checkAttempt,
@@ -96,7 +95,7 @@ async function throttledLogin(
   counters: { all: Counter[]; account: Counter[] },
   attempt: () => Promise<PortalLogin>,
 ): Promise<PortalLogin> {
-  const tenant = await findTenantBySlug(deps.kernel.db, slug);
+  const tenant = await deps.kernel.tenants.bySlug(slug);
   assertAllowed(await checkAttempt(deps.kernel, tenant.tenantId, counters.all), 'too many failed logins');
   try {
     const login = await attempt();
@@ -133,7 +132,7 @@ export function registerAccountRoutes(
       // The same moment for a known and an unknown address (issue 11): held to the link's quantum.
       holdAnswer(deps, 'link', async () => {
         // Every mail asked for counts: per client address, per typed address (known or not), per tenant.
-        const tenant = await findTenantBySlug(deps.kernel.db, request.params.slug);
+        const tenant = await deps.kernel.tenants.bySlug(request.params.slug);
         const verdict = await countAttempt(deps.kernel, tenant.tenantId, [
           { limit: limits.linkByAddress, value: request.ip },
           { limit: limits.linkByTarget, value: targetOf(request.body.email) },

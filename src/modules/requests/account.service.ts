@@ -4,10 +4,9 @@ import type { Selectable } from 'kysely';
 import { buildAccessReport, type AccessReport } from '../../kernel/access-report/index.js';
 import type { Actor } from '../../kernel/gate/gate.js';
 import { touchSubjects } from '../../kernel/subjects/index.js';
-import { withTenant } from '../../platform/db.js';
 import { AppError, describeUnexpected, isAppError } from '../../platform/errors.js';
 import { findPeopleByContact } from '../parties/index.js';
-import { findTenantBySlug, type Tenant } from '../tenants/index.js';
+import type { Tenant } from '../tenants/index.js';
 import { writeLetter } from './letters.js';
 import { brusselsDate } from './deadlines.js';
 import {
@@ -64,7 +63,7 @@ async function matchSubject(
 
 /** Sends a one-time login link to the e-mail address on file; the answer never says whether it exists. */
 export async function requestLoginLink(deps: RequestsDeps, tenantSlug: string, email: string): Promise<void> {
-  const tenant = await findTenantBySlug(deps.kernel.db, tenantSlug);
+  const tenant = await deps.kernel.tenants.bySlug(tenantSlug);
   const match = await matchSubject(deps, tenant, email.trim().toLowerCase());
   if (!match) return;
   // The link is stored and mailed after the answer, so a known address answers as fast as an unknown one.
@@ -79,7 +78,7 @@ async function sendLoginLink(
   match: { subjectId: number; email: string },
 ): Promise<void> {
   const token = randomBytes(32).toString('base64url');
-  await withTenant(deps.kernel.db, tenant.tenantId, (tx) =>
+  await deps.kernel.plain(tenant.tenantId, (tx) =>
     tx
       .insertInto('subject_login_links')
       .values({
@@ -113,7 +112,7 @@ async function openSession(deps: RequestsDeps, tenant: Tenant, subjectId: number
   const token = randomBytes(32).toString('base64url');
   const csrf = randomBytes(32).toString('base64url');
   const now = deps.kernel.clock.now();
-  await withTenant(deps.kernel.db, tenant.tenantId, (tx) =>
+  await deps.kernel.plain(tenant.tenantId, (tx) =>
     tx
       .insertInto('subject_sessions')
       .values({
@@ -147,10 +146,10 @@ export async function loginWithLink(
   tenantSlug: string,
   token: string,
 ): Promise<PortalLogin> {
-  const tenant = await findTenantBySlug(deps.kernel.db, tenantSlug);
+  const tenant = await deps.kernel.tenants.bySlug(tenantSlug);
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) throw failed();
   const now = deps.kernel.clock.now();
-  const row = await withTenant(deps.kernel.db, tenant.tenantId, (tx) =>
+  const row = await deps.kernel.plain(tenant.tenantId, (tx) =>
     tx
       .updateTable('subject_login_links')
       .set({ used_at: now })
@@ -171,10 +170,10 @@ export async function loginWithPassword(
   email: string,
   password: string,
 ): Promise<PortalLogin> {
-  const tenant = await findTenantBySlug(deps.kernel.db, tenantSlug);
+  const tenant = await deps.kernel.tenants.bySlug(tenantSlug);
   const match = await matchSubject(deps, tenant, email.trim().toLowerCase());
   const account = match
-    ? await withTenant(deps.kernel.db, tenant.tenantId, (tx) =>
+    ? await deps.kernel.plain(tenant.tenantId, (tx) =>
         tx
           .selectFrom('subject_accounts')
           .select('password_hash')
@@ -194,11 +193,11 @@ export async function authenticateSubject(
   cookie: string,
   csrf: string | undefined,
 ): Promise<SubjectSession> {
-  const tenant = await findTenantBySlug(deps.kernel.db, tenantSlug);
+  const tenant = await deps.kernel.tenants.bySlug(tenantSlug);
   const match = /^(\d{1,9})\.([A-Za-z0-9_-]{43})$/.exec(cookie);
   if (!match || Number(match[1]) !== tenant.tenantId) throw failed();
   const now = deps.kernel.clock.now();
-  const session = await withTenant(deps.kernel.db, tenant.tenantId, async (tx) => {
+  const session = await deps.kernel.plain(tenant.tenantId, async (tx) => {
     const row: Selectable<SubjectSessionsTable> | undefined = await tx
       .selectFrom('subject_sessions')
       .selectAll()

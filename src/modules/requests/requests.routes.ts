@@ -29,7 +29,6 @@ import {
   type StaffContext,
 } from './requests.service.js';
 import { assertAllowed, countAttempt } from '../throttle/index.js';
-import { findTenantBySlug } from '../tenants/index.js';
 import { DEFAULT_PUBLIC_LIMITS, holdAnswer } from './limits.js';
 
 const statusSchema = z.object({
@@ -104,7 +103,7 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
     },
     async (request) => {
       // Every guess counts, across all requests: five per request, and these per address and tenant.
-      const tenant = await findTenantBySlug(deps.kernel.db, request.params.slug);
+      const tenant = await deps.kernel.tenants.bySlug(request.params.slug);
       const verdict = await countAttempt(deps.kernel, tenant.tenantId, [
         { limit: limits.codeByAddress, value: request.ip },
         { limit: limits.codeByTenant, value: '' },

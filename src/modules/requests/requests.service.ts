@@ -8,7 +8,7 @@ import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import { setRestriction, touchSubjects } from '../../kernel/subjects/index.js';
-import { withTenant, type Tx } from '../../platform/db.js';
+import type { Tx } from '../../platform/db.js';
 import { decodeCursor, encodeCursor } from '../../platform/cursor.js';
 import { AppError, validationError } from '../../platform/errors.js';
 import { describeIssues, parseInput } from '../../platform/validation.js';
@@ -17,7 +17,7 @@ import { requestsDataMap } from './datamap.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Mailer } from '../../platform/mailer.js';
 import { findPeopleByContact, getPerson, rectificationSchema, rectifyPerson } from '../parties/index.js';
-import { findTenantById, findTenantBySlug, type Tenant } from '../tenants/index.js';
+import type { Tenant } from '../tenants/index.js';
 import { appendConsentWithin, recordConsent } from '../consent/index.js';
 import { brusselsDate, computeDueDate, latestExtension } from './deadlines.js';
 import { writeLetter, type LetterFacts } from './letters.js';
@@ -202,7 +202,7 @@ export async function submitPublicRequest(
   from?: { address: string },
 ): Promise<RequestReceipt> {
   const request = parseInput(publicRequestSchema, input);
-  const tenant = await findTenantBySlug(deps.kernel.db, tenantSlug);
+  const tenant = await deps.kernel.tenants.bySlug(tenantSlug);
   const { policy } = await deps.kernel.policies.current(tenant.tenantId);
   assertOffered(policy, request.kind);
   // Checked for everyone before matching, so the answer does not depend on who the person is.
@@ -229,7 +229,7 @@ export async function submitPublicRequest(
     verified: undefined,
     scanReference: null,
   });
-  await withTenant(deps.kernel.db, tenant.tenantId, (tx) =>
+  await deps.kernel.plain(tenant.tenantId, (tx) =>
     tx
       .insertInto('verification_codes')
       .values({
@@ -360,7 +360,7 @@ export async function verifyPublicRequest(
   requestId: string,
   code: string,
 ): Promise<{ state: RequestState }> {
-  const tenant = await findTenantBySlug(deps.kernel.db, tenantSlug);
+  const tenant = await deps.kernel.tenants.bySlug(tenantSlug);
   const now = deps.kernel.clock.now();
   const refused = (): AppError =>
     new AppError('validation_failed', 'verification failed', {
@@ -440,7 +440,7 @@ async function fulfilAutomatically(
 async function loadRequest(deps: RequestsDeps, tenantId: number, requestId: string): Promise<RequestRow> {
   if (!/^[0-9a-f-]{36}$/.test(requestId))
     throw new AppError('not_found', 'no such request', { publicMessage: 'no such request' });
-  const row = await withTenant(deps.kernel.db, tenantId, (tx) =>
+  const row = await deps.kernel.plain(tenantId, (tx) =>
     tx.selectFrom('rights_requests').selectAll().where('request_id', '=', requestId).executeTakeFirst(),
   );
   if (!row) throw new AppError('not_found', 'no such request', { publicMessage: 'no such request' });
@@ -462,7 +462,7 @@ export async function getPublicStatus(
   requestId: string,
   statusToken: string,
 ): Promise<RequestStatus> {
-  const tenant = await findTenantBySlug(deps.kernel.db, tenantSlug);
+  const tenant = await deps.kernel.tenants.bySlug(tenantSlug);
   const request = await loadRequest(deps, tenant.tenantId, requestId);
   if (!timingSafeEqual(request.status_token_hash, sha256(statusToken)))
     throw new AppError('not_found', 'no such request', { publicMessage: 'no such request' });
@@ -555,7 +555,7 @@ async function fulfil(
         facts.outcome = 'transfer_failed';
       } else facts.outcome = 'download_ready';
       const token = randomBytes(32).toString('base64url');
-      await withTenant(kernel.db, tenant.tenantId, (tx) =>
+      await kernel.plain(tenant.tenantId, (tx) =>
         tx
           .insertInto('export_downloads')
           .values({
@@ -748,7 +748,7 @@ async function authorizeStaff(
 }
 
 async function tenantOf(deps: RequestsDeps, tenantId: number): Promise<Tenant> {
-  return findTenantById(deps.kernel.db, tenantId);
+  return deps.kernel.tenants.byId(tenantId);
 }
 
 export const staffRequestSchema = z.object({
@@ -965,7 +965,7 @@ async function selectRequests(
       issues: [{ path: 'querystring/cursor', message: 'not a cursor from a previous page' }],
     });
   }
-  const rows = await withTenant(deps.kernel.db, tenantId, (tx) => {
+  const rows = await deps.kernel.plain(tenantId, (tx) => {
     let query = tx
       .selectFrom('rights_requests')
       .selectAll()
@@ -1018,7 +1018,7 @@ export async function sendDeadlineReminders(
   const soon = new Date(`${today}T00:00:00Z`);
   soon.setUTCDate(soon.getUTCDate() + 7);
   const horizon = soon.toISOString().slice(0, 10);
-  const claimed = await withTenant(deps.kernel.db, tenantId, async (tx) => {
+  const claimed = await deps.kernel.plain(tenantId, async (tx) => {
     const rows = await tx
       .selectFrom('rights_requests')
       .select(['request_id', 'kind', 'due_on', 'extended_due_on', 'last_reminder_on'])
@@ -1055,7 +1055,7 @@ export async function sendDeadlineReminders(
       text: `Open data-subject requests (GDPR Art. 12(3)):\n\n${lines.join('\n')}\n`,
     });
   } catch (error) {
-    await withTenant(deps.kernel.db, tenantId, async (tx) => {
+    await deps.kernel.plain(tenantId, async (tx) => {
       for (const row of claimed) {
         await tx
           .updateTable('rights_requests')
@@ -1076,12 +1076,12 @@ export async function consumeDownload(
   tenantSlug: string,
   token: string,
 ): Promise<{ tenant: Tenant; request: RequestRow }> {
-  const tenant = await findTenantBySlug(deps.kernel.db, tenantSlug);
+  const tenant = await deps.kernel.tenants.bySlug(tenantSlug);
   const gone = (): AppError =>
     new AppError('not_found', 'no such download', { publicMessage: 'this link is unknown, used or expired' });
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) throw gone();
   const now = deps.kernel.clock.now();
-  const row = await withTenant(deps.kernel.db, tenant.tenantId, (tx) =>
+  const row = await deps.kernel.plain(tenant.tenantId, (tx) =>
     tx
       .updateTable('export_downloads')
       .set({ used_at: now })

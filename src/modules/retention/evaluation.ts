@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { TableDataMap } from '../../kernel/datamap/datamap.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
-import { withTenant, type Tx } from '../../platform/db.js';
+import type { Tx } from '../../platform/db.js';
 import { readDocumentHolds, type DocumentHold } from '../billing/index.js';
 import { readContractClocks } from '../contracts/index.js';
 import { readLastRequests } from '../requests/index.js';
@@ -59,7 +59,7 @@ export async function* judgePeople(
   );
   let after = 0;
   for (;;) {
-    const page = await withTenant(kernel.db, tenantId, async (tx) => {
+    const page = await kernel.plain(tenantId, async (tx) => {
       const subjects = await tx
         .selectFrom('data_subjects')
         .select(['subject_id', 'subject_type', 'last_activity_at'])
@@ -283,7 +283,7 @@ async function readLegalHolds(
 
 /** "table.column" of every column that may not be NULL: such a column is emptied only with its row. */
 async function readMandatoryColumns(kernel: Kernel, tenantId: number): Promise<Set<string>> {
-  const rows = await withTenant(kernel.db, tenantId, (tx) =>
+  const rows = await kernel.plain(tenantId, (tx) =>
     sql<{ name: string }>`
       select table_name || '.' || column_name as name from information_schema.columns
        where table_schema = 'public' and is_nullable = 'NO'`.execute(tx),

@@ -1,7 +1,6 @@
 import type { TableDataMap } from '../../kernel/datamap/datamap.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
-import { withTenant } from '../../platform/db.js';
 import { countReleasableInvoices } from '../billing/index.js';
 import { judgePeople, today, type Hold, type PersonVerdict } from './evaluation.js';
 
@@ -55,7 +54,7 @@ export async function planRetention(
     if (verdict.scope === 'none') continue;
     people.push(await presentVerdict(kernel, policy, tenantId, verdict));
   }
-  const documentsReleased = await withTenant(kernel.db, tenantId, (tx) => countReleasableInvoices(tx, asOf));
+  const documentsReleased = await kernel.plain(tenantId, (tx) => countReleasableInvoices(tx, asOf));
   return { asOf, people, documentsReleased };
 }
 

@@ -16,7 +16,6 @@ import {
   upgradeSession,
   type IssuedSession,
 } from './auth.service.js';
-import { findTenantBySlug } from '../tenants/index.js';
 import {
   assertAllowed,
   checkAttempt,
@@ -84,7 +83,7 @@ export function registerAuthRoutes(app: FastifyInstance, kernel: Kernel, options
 
   /** The tenant of a login form, or undefined for an unknown slug (answered like a wrong password). */
   const tenantIdOf = (slug: string): Promise<number | undefined> =>
-    findTenantBySlug(kernel.db, slug).then(
+    kernel.tenants.bySlug(slug).then(
       (tenant) => tenant.tenantId,
       (error: unknown) => {
         if (isAppError(error) && error.code === 'tenant_not_found') return undefined;

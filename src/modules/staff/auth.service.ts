@@ -2,9 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { verify } from '@node-rs/argon2';
 import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
-import { withTenant } from '../../platform/db.js';
 import { AppError, isAppError } from '../../platform/errors.js';
-import { findTenantBySlug } from '../tenants/index.js';
 import { checkSecondFactor } from './mfa.service.js';
 import type { SessionStage, StoredSessionStage } from './session.tables.js';
 import { roleRequiresMfa } from './staff.policy.js';
@@ -230,13 +228,13 @@ export async function loginStaff(
   input: { tenant: string; email: string; password: string },
 ): Promise<LoginResult> {
   // Only an unknown tenant reads as a failed login; a database error is a 503, not "wrong password".
-  const tenant = await findTenantBySlug(kernel.db, input.tenant).catch((error: unknown) => {
+  const tenant = await kernel.tenants.bySlug(input.tenant).catch((error: unknown) => {
     if (isAppError(error) && error.code === 'tenant_not_found') return undefined;
     throw error;
   });
   const email = input.email.trim().toLowerCase();
   const account: AccountRow | undefined = tenant
-    ? await withTenant(kernel.db, tenant.tenantId, (tx) =>
+    ? await kernel.plain(tenant.tenantId, (tx) =>
         tx
           .selectFrom('staff_users')
           .select([
@@ -380,7 +378,7 @@ export async function authenticateSession(
   const { tenantId, token } = parsed;
   const hash = sha256(token);
   const now = kernel.clock.now();
-  const found = await withTenant(kernel.db, tenantId, async (tx) => {
+  const found = await kernel.plain(tenantId, async (tx) => {
     const row = await tx
       .selectFrom('staff_sessions as s')
       .innerJoin('staff_users as u', (join) =>
@@ -504,9 +502,11 @@ export async function stepUpSession(
 export async function logoutSession(kernel: Kernel, cookie: string): Promise<void> {
   const parsed = parseSessionCookie(cookie);
   if (!parsed) return;
-  await withTenant(kernel.db, parsed.tenantId, (tx) =>
-    tx.deleteFrom('staff_sessions').where('session_hash', '=', sha256(parsed.token)).execute(),
-  ).catch(() => undefined);
+  await kernel
+    .plain(parsed.tenantId, (tx) =>
+      tx.deleteFrom('staff_sessions').where('session_hash', '=', sha256(parsed.token)).execute(),
+    )
+    .catch(() => undefined);
 }
 
 /**
@@ -522,7 +522,7 @@ export async function changeOwnPassword(
   input: { currentPassword: string; newPassword: string },
 ): Promise<void> {
   if (principal.via !== 'session') throw new AppError('forbidden', 'tokens cannot change passwords');
-  const account = await withTenant(kernel.db, principal.tenantId, (tx) =>
+  const account = await kernel.plain(principal.tenantId, (tx) =>
     tx
       .selectFrom('staff_users')
       .select(['subject_id', 'password_hash', 'email'])

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import type { AuditedTx } from '../../kernel/audit/index.js';
 import { auditActor, type Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
-import { withTenant } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
 import { staffDataMap } from './datamap.js';
@@ -155,7 +154,7 @@ export async function createApiToken(
 
 /** Whether the account has a second factor set up (its logins then need it, decision 0020). */
 async function hasSecondFactor(kernel: Kernel, tenantId: number, staffId: number): Promise<boolean> {
-  const row = await withTenant(kernel.db, tenantId, (tx) =>
+  const row = await kernel.plain(tenantId, (tx) =>
     tx.selectFrom('staff_users').select('totp_enabled_at').where('staff_id', '=', staffId).executeTakeFirst(),
   );
   return row?.totp_enabled_at != null;
@@ -248,30 +247,39 @@ export async function authenticateApiToken(kernel: Kernel, bearer: string): Prom
   const tenantId = Number(match[1]);
   const hash = sha256(match[2] ?? '');
   const now = kernel.clock.now();
-  const found = await withTenant(kernel.db, tenantId, async (tx) => {
-    const row = await tx
-      .selectFrom('staff_api_tokens as k')
-      .innerJoin('staff_users as u', (join) =>
-        join.onRef('u.tenant_id', '=', 'k.tenant_id').onRef('u.staff_id', '=', 'k.created_by'),
-      )
-      .innerJoin('tenants as t', 't.tenant_id', 'k.tenant_id')
-      .select(['k.token_id', 'k.role', 'k.created_by', 'k.last_used_at', 'u.role as creator_role', 't.slug'])
-      .where('k.token_hash', '=', hash)
-      .where('k.revoked_at', 'is', null)
-      .where('u.status', '=', 'active')
-      .executeTakeFirst();
-    if (
-      row &&
-      (row.last_used_at === null || now.getTime() - row.last_used_at.getTime() >= LAST_USED_PRECISION_MS)
-    ) {
-      await tx
-        .updateTable('staff_api_tokens')
-        .set({ last_used_at: now })
-        .where('token_id', '=', row.token_id)
-        .execute();
-    }
-    return row;
-  }).catch(() => undefined);
+  const found = await kernel
+    .plain(tenantId, async (tx) => {
+      const row = await tx
+        .selectFrom('staff_api_tokens as k')
+        .innerJoin('staff_users as u', (join) =>
+          join.onRef('u.tenant_id', '=', 'k.tenant_id').onRef('u.staff_id', '=', 'k.created_by'),
+        )
+        .innerJoin('tenants as t', 't.tenant_id', 'k.tenant_id')
+        .select([
+          'k.token_id',
+          'k.role',
+          'k.created_by',
+          'k.last_used_at',
+          'u.role as creator_role',
+          't.slug',
+        ])
+        .where('k.token_hash', '=', hash)
+        .where('k.revoked_at', 'is', null)
+        .where('u.status', '=', 'active')
+        .executeTakeFirst();
+      if (
+        row &&
+        (row.last_used_at === null || now.getTime() - row.last_used_at.getTime() >= LAST_USED_PRECISION_MS)
+      ) {
+        await tx
+          .updateTable('staff_api_tokens')
+          .set({ last_used_at: now })
+          .where('token_id', '=', row.token_id)
+          .execute();
+      }
+      return row;
+    })
+    .catch(() => undefined);
   if (!found) throw new AppError('unauthenticated', 'no valid API token');
   const { policy } = await kernel.policies.current(tenantId);
   // A token never carries more than its maker's current role (a maker moved to a narrower role

@@ -13,11 +13,10 @@ import { once } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { sql } from 'kysely';
 import type { CountryCode } from 'libphonenumber-js/max';
-import { withAudit, type AuditedTx } from '../../kernel/audit/index.js';
+import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { Actor, Grant } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { normalisePhoneNumber } from '../../kernel/identifiers/phone.js';
-import { withTenant } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import { parseCdrStream, type CallRecord, type CdrFormat, type GenericColumnMapping } from './cdr.parse.js';
 import { openCopyConnection, type CopyConnection, type CopyConnectionOptions } from './copy-connection.js';
@@ -185,7 +184,7 @@ async function prepare(
   tenantId: number,
   actor: Actor,
 ): Promise<{ holders: HolderIndex; ratingTable: RatingTable; months: Set<string> }> {
-  return withAudit(auditDeps(kernel, connection), tenantId, async (atx) => {
+  return kernel.transactOn(connection, tenantId, async (atx) => {
     const subjectIds = (
       await atx.tx.selectFrom('number_assignments').select('subject_id').distinct().execute()
     ).map((row) => row.subject_id);
@@ -234,10 +233,6 @@ export function findHolder(index: HolderIndex, e164: string, at: number): number
   if (periods === undefined) return null;
   for (const period of periods) if (period.from <= at && at < period.to) return period.subjectId;
   return null;
-}
-
-function auditDeps(kernel: Kernel, connection: CopyConnection): Parameters<typeof withAudit>[0] {
-  return { db: connection.db, keys: kernel.audit.keys, clock: kernel.clock };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -433,7 +428,7 @@ class BatchWriter {
 
   async #write(batch: Batch): Promise<number> {
     await this.#ensurePartitions(batch.months);
-    return withAudit(auditDeps(this.#kernel, this.#connection), this.#tenantId, async (atx) => {
+    return this.#kernel.transactOn(this.#connection, this.#tenantId, async (atx) => {
       const grant = await this.#kernel.gate.authorize(atx, this.#actor, {
         purpose: CALL_BILLING_PURPOSE,
         action: 'write',
@@ -444,11 +439,12 @@ class BatchWriter {
     });
   }
 
-  // In short transactions of their own, before the batch: creating a partition locks the parent.
+  // In short transactions of their own (on the pool), before the batch: creating a partition
+  // locks the parent.
   async #ensurePartitions(months: ReadonlySet<string>): Promise<void> {
     for (const month of [...months].sort()) {
       if (this.#months.has(month)) continue;
-      await withTenant(this.#connection.db, this.#tenantId, (tx) =>
+      await this.#kernel.plain(this.#tenantId, (tx) =>
         sql`select kluis_ensure_call_record_partition(${`${month}-01`}::date)`.execute(tx),
       );
       this.#months.add(month);

@@ -1,7 +1,7 @@
 import type { Kernel } from '../../kernel/kernel.js';
 import { sql } from 'kysely';
 import type { Actor } from '../../kernel/gate/gate.js';
-import { withTenant, type Tx } from '../../platform/db.js';
+import type { Tx } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import { buildRatingTable, parseTariffCsv, type RatingTable, type TariffRate } from './rating.js';
 
@@ -119,7 +119,7 @@ export async function listTariffRates(
   page: { limit: number; after?: { prefix: string; validFrom: Date } },
 ): Promise<{ items: TariffRateView[]; next: { prefix: string; validFrom: Date } | null }> {
   assertMayManageTariff(actor);
-  const rows = await withTenant(kernel.db, tenantId, (tx) => {
+  const rows = await kernel.plain(tenantId, (tx) => {
     let query = tx
       .selectFrom('tariff_rates')
       .select([

@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
 import type { Kernel } from '../../kernel/kernel.js';
-import { withTenant } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 
 /**
@@ -73,7 +72,7 @@ function refusal(limit: Limit, waitMs: number): Verdict {
 async function increment(kernel: Kernel, tenantId: number, counters: readonly Counter[]): Promise<Row[]> {
   const now = kernel.clock.now();
   const keys = await Promise.all(counters.map((counter) => keyOf(kernel, tenantId, counter)));
-  return withTenant(kernel.db, tenantId, async (tx) => {
+  return kernel.plain(tenantId, async (tx) => {
     const rows: Row[] = [];
     for (const [index, counter] of counters.entries()) {
       const { limit } = counter;
@@ -132,7 +131,7 @@ export async function checkAttempt(
 ): Promise<Verdict> {
   const now = kernel.clock.now();
   const keys = await Promise.all(counters.map((counter) => keyOf(kernel, tenantId, counter)));
-  const rows = await withTenant(kernel.db, tenantId, (tx) =>
+  const rows = await kernel.plain(tenantId, (tx) =>
     Promise.all(
       counters.map((counter, index) =>
         tx
@@ -174,7 +173,7 @@ export async function resetCounters(
 ): Promise<void> {
   if (counters.length === 0) return;
   const keys = await Promise.all(counters.map((counter) => keyOf(kernel, tenantId, counter)));
-  await withTenant(kernel.db, tenantId, async (tx) => {
+  await kernel.plain(tenantId, async (tx) => {
     for (const [index, counter] of counters.entries()) {
       await tx
         .deleteFrom('throttle_counters')
