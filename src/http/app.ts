@@ -39,6 +39,7 @@ import { registerTelephonyRoutes } from '../modules/telephony/index.js';
 import { registerRetentionRoutes } from '../modules/retention/index.js';
 import { registerDossierRoutes } from '../modules/dossier/index.js';
 import { registerWebApp } from './web.js';
+import { registerRecipientsRoutes } from '../modules/recipients/index.js';
 import type { DomainEventSubscribers } from '../modules/contracts/index.js';
 
 export interface HttpDependencies {
@@ -157,6 +158,12 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
         { name: 'billing', description: 'Invoices, credit notes, payments, bank accounts, credit scores' },
         { name: 'requests', description: 'Data-subject rights requests' },
         { name: 'consent', description: 'Consent ledger, newsletters and mailings' },
+        {
+          name: 'recipients',
+          description:
+            'Recipients of the policy, files for them, authority requests (every disclosure logged)',
+        },
+        { name: 'incidents', description: 'Misuse reports and the incident register (72-hour clock)' },
         { name: 'system', description: 'Health and problem types' },
       ],
     },
@@ -237,6 +244,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   registerTelephonyRoutes(app, deps.kernel);
   registerRetentionRoutes(app, deps.kernel, DATA_MAP);
   registerDossierRoutes(app, deps.kernel, { publicUrl: deps.publicUrl ?? 'http://localhost:3000' });
+  registerRecipientsRoutes(app, deps.kernel);
   const requestsDeps = {
     kernel: deps.kernel,
     mailer:

@@ -71,6 +71,11 @@ function touchOf(method: string, path: string): Touch | undefined {
   if (path.includes('/dossier')) return { kind: 'data', categories: DOSSIER };
   // The consent ledger of the declared purpose: the record's purpose is the declared one.
   if (path.endsWith('/consents')) return { kind: 'data', categories: [] };
+  // The registry is the policy's; a file for a recipient reads the person fields it may receive.
+  if (path === '/api/v1/recipients') return { kind: 'none' };
+  if (path.startsWith('/api/v1/authority-requests')) return { kind: 'fixed', purpose: 'legal_disclosure' };
+  if (path.startsWith('/api/v1/recipients/'))
+    return { kind: 'data', categories: [...PERSON, 'user.demographic.language', 'user.demographic.gender'] };
   if (path.endsWith('/report-minor')) return { kind: 'data', categories: [], wholePerson: true };
   if (path.endsWith('/parental-consent'))
     return { kind: 'data', categories: ['user.demographic.date_of_birth'] };

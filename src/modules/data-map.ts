@@ -6,6 +6,7 @@ import { consentDataMap } from './consent/datamap.js';
 import { contractsDataMap } from './contracts/datamap.js';
 import { dossierDataMap } from './dossier/datamap.js';
 import { partiesDataMap } from './parties/datamap.js';
+import { recipientsDataMap } from './recipients/datamap.js';
 import { requestsDataMap } from './requests/datamap.js';
 import { retentionDataMap } from './retention/datamap.js';
 import { staffDataMap } from './staff/datamap.js';
@@ -17,6 +18,7 @@ import { throttleDataMap } from './throttle/datamap.js';
  * A test compares this list with the live catalogue: a column nobody classified fails it.
  */
 export const DATA_MAP: readonly TableDataMap[] = [
+  ...recipientsDataMap,
   ...billingDataMap,
   ...dossierDataMap,
   ...requestsDataMap,

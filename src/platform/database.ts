@@ -16,6 +16,8 @@ import type { FirstRunTables } from '../bootstrap.tables.js';
 import type { DossierTables } from '../modules/dossier/dossier.tables.js';
 import type { IdempotencyTables } from '../http/idempotency.tables.js';
 import type { ConsentTables } from '../modules/consent/consent.tables.js';
+import type { DisclosureTables } from '../kernel/disclosure/disclosure.tables.js';
+import type { RecipientsTables } from '../modules/recipients/recipients.tables.js';
 
 /** The typed shape of the whole database, composed from each module's own tables. */
 export interface Database
@@ -37,4 +39,6 @@ export interface Database
     FirstRunTables,
     DossierTables,
     IdempotencyTables,
-    ConsentTables {}
+    ConsentTables,
+    DisclosureTables,
+    RecipientsTables {}

@@ -18,6 +18,8 @@ export const ERROR_CODES = [
   'purpose_not_allowed',
   'role_not_allowed',
   'category_not_allowed',
+  'recipient_not_allowed',
+  'transfer_not_allowed',
   'subject_restricted',
   'subject_objected',
   'consent_missing',

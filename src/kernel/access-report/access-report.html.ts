@@ -7,6 +7,7 @@ const TITLES = {
     data: 'Welke gegevens we van u hebben',
     why: 'Waarom en op welke rechtsgrond',
     who: 'Wie ze kan ontvangen',
+    disclosed: 'Aan wie we ze gaven',
     keep: 'Hoe lang we ze bewaren',
     complain: 'Klacht',
     table: 'Bron',
@@ -18,6 +19,7 @@ const TITLES = {
     data: 'Les données que nous avons',
     why: 'Pourquoi et sur quelle base légale',
     who: 'Qui peut les recevoir',
+    disclosed: 'À qui nous les avons communiquées',
     keep: 'Combien de temps nous les gardons',
     complain: 'Plainte',
     table: 'Source',
@@ -29,6 +31,7 @@ const TITLES = {
     data: 'The data we hold about you',
     why: 'Why, and on which legal basis',
     who: 'Who may receive it',
+    disclosed: 'To whom we disclosed it',
     keep: 'How long we keep it',
     complain: 'Complaints',
     table: 'Source',
@@ -72,6 +75,14 @@ export function renderAccessReportHtml(report: AccessReport): string {
     report.recipients
       .map((recipient) => `<li>${escapeHtml(recipient.label)} (${escapeHtml(recipient.country)})</li>`)
       .join('\n') || `<li>${t.none}</li>`;
+  const labelOfCategory = (key: string): string => labelOf.get(key) ?? key;
+  const disclosures =
+    report.disclosures
+      .map(
+        (disclosure) =>
+          `<li>${escapeHtml(disclosure.at.slice(0, 10))}: ${escapeHtml(disclosure.recipient)} — <code>${escapeHtml(disclosure.legalGround)}</code> — ${escapeHtml(disclosure.categories.map(labelOfCategory).join(', '))}</li>`,
+      )
+      .join('\n') || `<li>${t.none}</li>`;
   const retention = report.categories
     .map((category) => {
       const rules = category.retention.map((rule) => escapeHtml(rule.description ?? rule.kind)).join('; ');
@@ -92,6 +103,8 @@ ${report.withheld.items.length > 0 ? `<h2>${t.withheld}</h2>\n<p>${escapeHtml(re
 <ul>${purposes}</ul>
 <h2>${t.who}</h2>
 <ul>${recipients}</ul>
+<h2>${t.disclosed}</h2>
+<ul>${disclosures}</ul>
 <h2>${t.keep}</h2>
 <ul>${retention}</ul>
 <p>${escapeHtml(report.automatedDecisions)}</p>

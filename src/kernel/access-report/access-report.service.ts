@@ -6,6 +6,7 @@ import type { Language, Policy } from '../policy/policy.schema.js';
 import { retentionRulesFor, legalHoldsFor } from '../policy/policy.query.js';
 import type { Tx } from '../../platform/db.js';
 import type { AccessReport } from './access-report.schema.js';
+import { findSubjectDisclosures } from '../disclosure/disclosure.js';
 
 export interface AccessReportOptions {
   tenantId: number;
@@ -139,8 +140,23 @@ export async function buildAccessReport(
         categories: purpose.categories,
       })),
       recipients,
-      // The disclosure log (VK-10) is not built yet; until it is, Kluis records no disclosures.
-      disclosures: [],
+      // Art. 15(1)(c): every disclosure that concerned the person (VK-10), except while an
+      // authority's request forbids telling (kernel/disclosure).
+      disclosures: (
+        await findSubjectDisclosures(
+          kernel,
+          atx,
+          policy,
+          options.subjectId,
+          kernel.clock.now().toISOString().slice(0, 10),
+          lang,
+        )
+      ).map((disclosure) => ({
+        at: disclosure.at,
+        recipient: disclosure.recipient,
+        legalGround: disclosure.legalGround,
+        categories: disclosure.categories,
+      })),
       withheld: { note: WITHHELD_NOTE[lang], items: withheld },
       automatedDecisions: AUTOMATED_DECISIONS[lang],
     };

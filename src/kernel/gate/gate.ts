@@ -33,6 +33,8 @@ export type DenialCode = Extract<
   | 'purpose_not_allowed'
   | 'role_not_allowed'
   | 'category_not_allowed'
+  | 'recipient_not_allowed'
+  | 'transfer_not_allowed'
   | 'subject_restricted'
   | 'subject_objected'
   | 'consent_missing'

@@ -1,0 +1,252 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
+import { purposeOf } from '../../http/purpose.js';
+import type { AccessContext } from '../../kernel/gate/access.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import {
+  approveAuthorityRequest,
+  authorityRequestInputSchema,
+  discloseAuthorityRequest,
+  LEGAL_DISCLOSURE_PURPOSE,
+  listAuthorityRequests,
+  registerAuthorityRequest,
+  type AuthorityRequest,
+} from './authority.service.js';
+import { exportForRecipient, exportInputSchema } from './export.service.js';
+
+const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
+const authorityRequestSchema = z.object({
+  authorityRequestId: z.number(),
+  recipient: z.string(),
+  authority: z.string(),
+  country: z.string(),
+  legalBasis: z.string(),
+  orderReference: z.string(),
+  subjectIds: z.array(z.number()),
+  categories: z.array(z.string()),
+  period: z.object({ from: z.string(), to: z.string() }).nullable(),
+  decision: z.enum(['disclose', 'refuse']),
+  decisionNote: z.string().nullable(),
+  confidentialUntil: z.string().nullable(),
+  state: z.enum(['awaiting_approval', 'approved', 'refused', 'disclosed']),
+  registeredBy: z.number(),
+  registeredAt: z.string(),
+  approvedBy: z.number().nullable(),
+  approvedAt: z.string().nullable(),
+  disclosedAt: z.string().nullable(),
+  disclosureId: z.number().nullable(),
+});
+
+function presentAuthorityRequest(request: AuthorityRequest): z.infer<typeof authorityRequestSchema> {
+  return {
+    ...request,
+    registeredAt: request.registeredAt.toISOString(),
+    approvedAt: request.approvedAt?.toISOString() ?? null,
+    disclosedAt: request.disclosedAt?.toISOString() ?? null,
+  };
+}
+
+/** Authority requests have one purpose by nature (decision 0061): the policy's legal disclosure. */
+function legalDisclosureContext(request: FastifyRequest): AccessContext {
+  const staff = staffOf(request);
+  return {
+    tenantId: staff.tenantId,
+    actor: actorOf(staff),
+    purpose: LEGAL_DISCLOSURE_PURPOSE,
+    requestId: request.id,
+  };
+}
+
+const recipientKey = z.string().regex(/^[a-z][a-z0-9_]{0,60}$/, 'a recipient key of the policy');
+
+/** The context of a staff route that acts under the declared purpose (never one chosen for it). */
+export function declaredContext(request: FastifyRequest): AccessContext {
+  const staff = staffOf(request);
+  return {
+    tenantId: staff.tenantId,
+    actor: actorOf(staff),
+    purpose: purposeOf(request),
+    requestId: request.id,
+  };
+}
+
+/** Recipients (issue 18): the registry and files for processors and third parties. */
+export function registerRecipientsRoutes(app: FastifyInstance, kernel: Kernel): void {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  const onRequest = requireStaff(kernel);
+
+  typed.get(
+    '/api/v1/recipients',
+    {
+      onRequest,
+      schema: {
+        summary: "The recipients of the tenant's policy: kind, country, agreement, categories and purposes",
+        tags: ['recipients'],
+        response: {
+          200: z.object({
+            items: z.array(
+              z.object({
+                key: z.string(),
+                label: z.string(),
+                kind: z.string(),
+                country: z.string(),
+                agreement: z.object({ reference: z.string(), date: z.string() }).nullable(),
+                transferSafeguard: z.string().nullable(),
+                categories: z.array(z.string()),
+                purposes: z.array(z.string()),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const staff = staffOf(request);
+      const { policy } = await kernel.policies.current(staff.tenantId);
+      const lang = policy.statement.languages[0] ?? 'nl';
+      return {
+        items: Object.entries(policy.recipients).map(([key, recipient]) => ({
+          key,
+          label: recipient.label[lang],
+          kind: recipient.kind,
+          country: recipient.country,
+          agreement: recipient.agreement ?? null,
+          transferSafeguard: recipient.transferSafeguard ?? null,
+          categories: recipient.categories,
+          purposes: recipient.purposes,
+        })),
+      };
+    },
+  );
+
+  typed.post(
+    '/api/v1/recipients/:recipient/exports',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'A CSV file for a recipient (processor, third party) with exactly the columns it may receive; logged as a disclosure (VK-10, VK-11, VX-6)',
+        description:
+          'Acts under the purpose in x-kluis-purpose, which must be one the recipient receives data for. A category the recipient may not receive is refused (403 category_not_allowed, naming it); a recipient outside the region the policy allows is refused (403 transfer_not_allowed). Persons who objected, are restricted or are not covered by the purpose are left out (x-kluis-left-out).',
+        tags: ['recipients'],
+        params: z.strictObject({ recipient: recipientKey }),
+        body: exportInputSchema,
+        response: { 200: z.string() },
+      },
+    },
+    async (request, reply) => {
+      const result = await exportForRecipient(
+        kernel,
+        declaredContext(request),
+        request.params.recipient,
+        request.body,
+      );
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${request.params.recipient}.csv"`)
+        .header('x-kluis-disclosure', result.reference)
+        .header('x-kluis-disclosed', String(result.disclosed))
+        .header('x-kluis-left-out', String(result.leftOut))
+        .send(result.csv);
+    },
+  );
+
+  typed.post(
+    '/api/v1/authority-requests',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'Register a request of a judicial authority or the police and the decision on it (VK-10); nothing is disclosed before a second staff member approves',
+        tags: ['recipients'],
+        body: authorityRequestInputSchema,
+        response: { 201: authorityRequestSchema },
+      },
+    },
+    async (request, reply) => {
+      const registered = await registerAuthorityRequest(
+        kernel,
+        legalDisclosureContext(request),
+        request.body,
+      );
+      return reply.status(201).send(presentAuthorityRequest(registered));
+    },
+  );
+
+  typed.get(
+    '/api/v1/authority-requests',
+    {
+      onRequest,
+      schema: {
+        summary: 'Requests of authorities, newest first',
+        tags: ['recipients'],
+        response: { 200: z.object({ items: z.array(authorityRequestSchema) }) },
+      },
+    },
+    async (request) => ({
+      items: (await listAuthorityRequests(kernel, legalDisclosureContext(request))).map(
+        presentAuthorityRequest,
+      ),
+    }),
+  );
+
+  typed.post(
+    '/api/v1/authority-requests/:authorityRequestId/approve',
+    {
+      onRequest,
+      schema: {
+        summary: 'Approve a request as the second staff member (four eyes: not the one who registered it)',
+        tags: ['recipients'],
+        params: z.strictObject({ authorityRequestId: id }),
+        response: { 200: authorityRequestSchema },
+      },
+    },
+    async (request) =>
+      presentAuthorityRequest(
+        await approveAuthorityRequest(
+          kernel,
+          legalDisclosureContext(request),
+          request.params.authorityRequestId,
+        ),
+      ),
+  );
+
+  typed.post(
+    '/api/v1/authority-requests/:authorityRequestId/disclose',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'Disclose an approved request through the door: the data in scope (call records of the period still kept), logged once',
+        tags: ['recipients'],
+        params: z.strictObject({ authorityRequestId: id }),
+        response: {
+          200: z.object({
+            request: authorityRequestSchema,
+            persons: z.array(z.record(z.string(), z.unknown())),
+            callRecords: z.array(
+              z.object({
+                subjectId: z.number(),
+                startedAt: z.string(),
+                caller: z.string(),
+                destination: z.string(),
+                durationSeconds: z.number(),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const result = await discloseAuthorityRequest(
+        kernel,
+        legalDisclosureContext(request),
+        request.params.authorityRequestId,
+      );
+      return { ...result, request: presentAuthorityRequest(result.request) };
+    },
+  );
+}
