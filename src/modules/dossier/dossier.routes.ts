@@ -37,6 +37,12 @@ import {
   totpCodeInputSchema,
   type RevealContext,
 } from './reveal.service.js';
+import {
+  countShareCreation,
+  countShareOpen,
+  DEFAULT_SHARE_LIMITS,
+  type ShareLimits,
+} from './share-limits.js';
 import { acceptCsvBodies } from '../../http/csv-body.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -94,6 +100,8 @@ const noStore = (reply: FastifyReply): void => void reply.header('cache-control'
 export interface DossierRouteOptions {
   /** Base URL of the one-time share links. */
   publicUrl: string;
+  /** Limits of the share-link doors (defaults: DEFAULT_SHARE_LIMITS). */
+  shareLimits?: ShareLimits;
 }
 
 /** The technical dossier and credentials vault (VX-4), under /api/v1/; share links under /t/<slug>/. */
@@ -104,6 +112,7 @@ export function registerDossierRoutes(
 ): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   const onRequest = requireStaff(kernel);
+  const shareLimits = options.shareLimits ?? DEFAULT_SHARE_LIMITS;
   const customer = z.object({ subjectId: id });
 
   typed.get(
@@ -312,6 +321,8 @@ export function registerDossierRoutes(
     async (request, reply) => {
       noStore(reply);
       const staff = staffOf(request);
+      await assertDossierKept(kernel, staff.tenantId);
+      await countShareCreation(kernel, shareLimits, staff.tenantId, staff.staffId);
       const link = await createShareLink(
         kernel,
         await contextOf(kernel, request),
@@ -349,6 +360,10 @@ export function registerDossierRoutes(
     async (request, reply) => {
       noStore(reply);
       const { tenantId } = await shareTenant(request.params.slug);
+      await countShareOpen(kernel, shareLimits, tenantId, {
+        address: request.ip,
+        token: request.params.token,
+      });
       const link = await describeShareLink(kernel, tenantId, request.params.token);
       return { field: link.field, expiresAt: link.expiresAt.toISOString() };
     },
@@ -367,6 +382,10 @@ export function registerDossierRoutes(
     async (request, reply) => {
       noStore(reply);
       const { tenantId, purpose } = await shareTenant(request.params.slug);
+      await countShareOpen(kernel, shareLimits, tenantId, {
+        address: request.ip,
+        token: request.params.token,
+      });
       return openShareLink(kernel, tenantId, purpose, request.params.token);
     },
   );
