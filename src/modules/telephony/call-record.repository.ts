@@ -195,11 +195,21 @@ export async function selectPartitions(tx: Tx): Promise<PartitionRow[]> {
   return rows.map((row) => ({ month: row.month, name: row.partition_name }));
 }
 
-/** Drops a whole month of the transaction's tenant (schema-owner function); returns the rows it held. */
-export async function dropPartition(tx: Tx, month: string): Promise<number> {
+/**
+ * Drops a whole month of the transaction's tenant under an erase grant (schema-owner function):
+ * the month is locked, and dropped only when every row of it belongs to a subject the grant
+ * names (else nothing changes and the call fails). Returns the rows it held.
+ */
+export async function dropPartition(tx: Tx, grant: Grant, month: string): Promise<number> {
+  if (grant.action !== 'erase' || !grant.categories.has(TELEPHONY_CATEGORIES.callRecord)) {
+    throw new AppError('forbidden', `a ${grant.action} grant cannot drop call records`);
+  }
+  const subjects = [...grant.subjectIds];
   const result = await sql<{
     rows: number;
-  }>`select kluis_drop_call_record_partition(${`${month}-01`}::date) as rows`.execute(tx);
+  }>`select kluis_drop_granted_call_record_partition(${`${month}-01`}::date, ${subjects}::bigint[]) as rows`.execute(
+    tx,
+  );
   return Number(result.rows[0]?.rows ?? 0);
 }
 

@@ -17,7 +17,7 @@ import {
   type StoredCallRecord,
 } from './call-record.repository.js';
 import { CALL_BILLING_PURPOSE } from './cdr-import.service.js';
-import { TELEPHONY_CATEGORIES } from './datamap.js';
+import { TELEPHONY_CATEGORIES, telephonyDataMap } from './datamap.js';
 import { startOfMonthBefore } from './date-input.js';
 import { rateCall, selectBillableSeconds } from './rating.js';
 import { loadRatingTable } from './tariff.service.js';
@@ -130,6 +130,15 @@ export interface PurgeResult {
 export const CDR_RETENTION_ACTOR = { kind: 'system', id: 'cdr-retention' } as const;
 const CDR_RETENTION: Actor = { kind: 'system', job: 'cdr-retention' };
 
+/** The categories the data map gives call_records: what a purge erases. */
+const CALL_RECORD_CATEGORIES = [
+  ...new Set(
+    telephonyDataMap
+      .filter((map) => map.table === 'call_records')
+      .flatMap((map) => Object.values(map.personal).map((column) => column.category)),
+  ),
+];
+
 /**
  * G-1: call records are kept only while the bill can be contested. A call of billing month M is
  * on the bill issued when M ends; that bill can be contested for the policy's
@@ -158,27 +167,31 @@ export async function purgeExpiredCallRecords(
   const cutoff = startOfMonthBefore(kernel.clock.now(), months, options.timeZone ?? BILLING_TIME_ZONE);
   return kernel.transact(tenantId, async (atx) => {
     const result: PurgeResult = { months, cutoff, droppedPartitions: [], deletedRows: 0, droppedRows: 0 };
-    let isPartialDone = false;
-    for (const partition of await selectPartitions(atx.tx)) {
+    const partitions = (await selectPartitions(atx.tx)).map((partition) => {
       const [year, month] = partition.month.split('-').map(Number) as [number, number];
-      const start = Date.UTC(year, month - 1, 1);
-      const end = Date.UTC(year, month, 1);
-      if (end <= cutoff.getTime()) {
-        result.droppedRows += await dropPartition(atx.tx, partition.month);
-        result.droppedPartitions.push(partition.name);
-      } else if (start < cutoff.getTime() && !isPartialDone) {
-        // The rows of the month the cutoff falls in go through the gate: one store decision for
-        // their callers under call_billing (the purpose that keeps them), audited.
-        const grant = await kernel.gate.authorize(atx, CDR_RETENTION, {
-          purpose: CALL_BILLING_PURPOSE,
-          action: 'store',
-          categories: [TELEPHONY_CATEGORIES.callRecord],
-          subjectIds: await selectSubjectsWithCallsBefore(atx.tx, cutoff),
-        });
-        result.deletedRows += await deleteCallRecordsBefore(atx.tx, grant, cutoff);
-        isPartialDone = true;
-      }
+      return { ...partition, start: Date.UTC(year, month - 1, 1), end: Date.UTC(year, month, 1) };
+    });
+    const whole = partitions.filter((partition) => partition.end <= cutoff.getTime());
+    const partial = partitions.find(
+      (partition) => partition.start < cutoff.getTime() && partition.end > cutoff.getTime(),
+    );
+    if (whole.length === 0 && !partial) return result;
+    // One gate decision for everything that expires: an erase by the retention job under
+    // call_billing (the purpose that kept the records), over every caller with a record before
+    // the cutoff, for the categories the data map gives call_records. Audited with the purge.
+    const grant = await kernel.gate.authorize(atx, CDR_RETENTION, {
+      purpose: CALL_BILLING_PURPOSE,
+      action: 'erase',
+      categories: CALL_RECORD_CATEGORIES,
+      subjectIds: await selectSubjectsWithCallsBefore(atx.tx, cutoff),
+    });
+    // Whole months stay a partition drop (no row-by-row delete); each is checked to hold only
+    // the grant's subjects before it goes.
+    for (const partition of whole) {
+      result.droppedRows += await dropPartition(atx.tx, grant, partition.month);
+      result.droppedPartitions.push(partition.name);
     }
+    if (partial) result.deletedRows += await deleteCallRecordsBefore(atx.tx, grant, cutoff);
     const removed = result.droppedRows + result.deletedRows;
     if (removed > 0 || result.droppedPartitions.length > 0) {
       atx.audit.record({

@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
 import type { Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import { withTenant } from '../../platform/db.js';
 import { registerSubject } from '../../kernel/subjects/index.js';
 import type { Tenant } from '../tenants/index.js';
 import { findCallRecords, purgeExpiredCallRecords, rerateCalls } from './call-record.service.js';
@@ -497,5 +499,109 @@ describe('retention of call records (G-1)', () => {
     expect(purged.droppedRows).toBe(1);
     expect(await findCallRecords(k, billing(one.tenant), ALL_TIME)).toHaveLength(0);
     expect(await findCallRecords(k, billing(two.tenant), ALL_TIME)).toHaveLength(1);
+  });
+
+  /** A tenant with one May 2024 call of customer a, and the clock in July 2025 (May 2024 expired). */
+  async function tenantWithExpiredMay(): Promise<{ k: Kernel; tenant: Tenant; a: number; b: number }> {
+    const clock = fixedClock(new Date('2024-06-01T00:00:00Z'));
+    const k = createTestKernel(database, clock);
+    const set = await setUpTenant(k);
+    const file = await writeLines(dir, 'may.csv', [LINES.answered]);
+    await importCdrFile(
+      { kernel: k, connection: bulkConnection(database) },
+      { tenantId: set.tenant.tenantId, file },
+    );
+    clock.set(new Date('2025-07-01T12:00:00Z'));
+    return { k, ...set };
+  }
+
+  const partitionsOf = async (tenant: Tenant): Promise<string[]> =>
+    (
+      await runAsOwner<{ name: string }>(
+        database.ownerUrl,
+        'select partition_name as name from call_record_partitions where tenant_id = $1 order by month',
+        [tenant.tenantId],
+      )
+    ).rows.map((row) => row.name);
+
+  // Part of issue 10 (the purge goes through the gate), below the HTTP/CLI edge.
+  it("a whole-month drop is an erase decision of the gate under call_billing over the month's callers, audited with the purge", async () => {
+    const { k, tenant } = await tenantWithExpiredMay();
+    const purged = await purgeExpiredCallRecords(k, tenant.tenantId);
+    expect(purged.droppedPartitions).toEqual([`call_records_t${tenant.tenantId}_2024_05`]);
+    const audit = await runAsOwner<{
+      action: string;
+      purpose: string;
+      actor_id: string;
+      decision: string;
+      subjects: number;
+      categories: string[];
+    }>(
+      database.ownerUrl,
+      `select action, purpose, actor_id, decision, cardinality(subject_pseudonyms) as subjects, categories
+         from audit_log where tenant_id = $1 and actor_id = 'cdr-retention' order by seq`,
+      [tenant.tenantId],
+    );
+    expect(audit.rows).toEqual([
+      {
+        action: 'erase',
+        purpose: CALL_BILLING_PURPOSE,
+        actor_id: 'cdr-retention',
+        decision: 'allowed',
+        subjects: 1,
+        categories: ['kluis.telephony.call_record'],
+      },
+      expect.objectContaining({ action: 'retention.erase', decision: 'allowed' }),
+    ]);
+  });
+
+  // Part of issue 10, below the HTTP/CLI edge.
+  it('a month holding call records of a subject the gate refuses is not dropped, and the refusal is audited', async () => {
+    const { k, tenant } = await tenantWithExpiredMay();
+    // A staff member's row in May 2024: call_billing is not a purpose for staff.
+    const staffSubject = await k.transact(tenant.tenantId, (atx) =>
+      registerSubject(atx, 'staff', k.clock.now()),
+    );
+    await runAsOwner(
+      database.ownerUrl,
+      `insert into call_records (tenant_id, started_at, dedup_key, subject_id, caller_e164, destination, ended_at,
+         duration_seconds, billable_seconds, disposition, is_billable_leg)
+       select tenant_id, started_at + interval '1 hour', 'staff.1', $2, caller_e164, destination, ended_at + interval '1 hour',
+         duration_seconds, billable_seconds, disposition, is_billable_leg
+         from call_records where tenant_id = $1 limit 1`,
+      [tenant.tenantId, staffSubject],
+    );
+    await expect(purgeExpiredCallRecords(k, tenant.tenantId)).rejects.toMatchObject({ code: 'not_found' });
+    expect(await partitionsOf(tenant)).toEqual([`call_records_t${tenant.tenantId}_2024_05`]);
+    const denied = await runAsOwner<{ action: string; decision: string }>(
+      database.ownerUrl,
+      "select action, decision from audit_log where tenant_id = $1 and actor_id = 'cdr-retention'",
+      [tenant.tenantId],
+    );
+    expect(denied.rows).toEqual([{ action: 'erase', decision: 'denied' }]);
+  });
+
+  // Part of issue 10, below the HTTP/CLI edge.
+  it('the database drops a month only when the grant names every caller in it; the unchecked drop is gone', async () => {
+    const { tenant, a, b } = await tenantWithExpiredMay();
+    const asApp = (text: string, values: unknown[]) =>
+      withTenant(database.db, tenant.tenantId, (tx) =>
+        sql.raw(text.replace(/\$(\d)/g, (_, n: string) => `'${String(values[Number(n) - 1])}'`)).execute(tx),
+      );
+    await expect(
+      asApp('select kluis_drop_granted_call_record_partition(date $1, $2::bigint[])', [
+        '2024-05-01',
+        `{${b}}`,
+      ]),
+    ).rejects.toThrow(/grant does not name/);
+    await expect(asApp('select kluis_drop_call_record_partition(date $1)', ['2024-05-01'])).rejects.toThrow(
+      /permission denied/,
+    );
+    expect(await partitionsOf(tenant)).toEqual([`call_records_t${tenant.tenantId}_2024_05`]);
+    await asApp('select kluis_drop_granted_call_record_partition(date $1, $2::bigint[])', [
+      '2024-05-01',
+      `{${a}}`,
+    ]);
+    expect(await partitionsOf(tenant)).toEqual([]);
   });
 });
