@@ -96,7 +96,8 @@ export function registerRetentionCommands(program: Command): void {
           if (progress) process.stderr.write('\n');
           console.log(
             `retention ${result.asOf}: ${result.peopleErased} people erased, ${result.peoplePartlyErased} partly erased, ` +
-              `${result.peopleHeld} held, ${result.peopleRefused} refused, ${result.rows} rows, ${result.documentsReleased} documents released`,
+              `${result.peopleHeld} held, ${result.peopleRefused} refused, ${result.rows} rows, ${result.documentsReleased} documents released, ` +
+              `${result.websiteVisits} website visits and ${result.cookieReceipts} cookie receipts deleted`,
           );
         } finally {
           await runtime.close();

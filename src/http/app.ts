@@ -40,6 +40,7 @@ import { registerRetentionRoutes } from '../modules/retention/index.js';
 import { registerDossierRoutes } from '../modules/dossier/index.js';
 import { registerWebApp } from './web.js';
 import { registerRecipientsRoutes } from '../modules/recipients/index.js';
+import { registerCookiesRoutes } from '../modules/cookies/index.js';
 import type { DomainEventSubscribers } from '../modules/contracts/index.js';
 
 export interface HttpDependencies {
@@ -164,6 +165,10 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
             'Recipients of the policy, files for them, authority requests (every disclosure logged)',
         },
         { name: 'incidents', description: 'Misuse reports and the incident register (72-hour clock)' },
+        {
+          name: 'cookies',
+          description: 'Cookie banner, consent receipts, Global Privacy Control, visit log',
+        },
         { name: 'system', description: 'Health and problem types' },
       ],
     },
@@ -245,6 +250,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   registerRetentionRoutes(app, deps.kernel, DATA_MAP);
   registerDossierRoutes(app, deps.kernel, { publicUrl: deps.publicUrl ?? 'http://localhost:3000' });
   registerRecipientsRoutes(app, deps.kernel);
+  registerCookiesRoutes(app, deps.kernel, deps.publicUrl ? { publicUrl: deps.publicUrl } : {});
   const requestsDeps = {
     kernel: deps.kernel,
     mailer:

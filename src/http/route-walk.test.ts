@@ -53,6 +53,7 @@ const DOSSIER = ['kluis.dossier.asset', 'kluis.dossier.credential'];
 function touchOf(method: string, path: string): Touch | undefined {
   if (
     path.startsWith('/t/') ||
+    path.startsWith('/.well-known/') ||
     path.startsWith('/api/problems') ||
     path === '/api/v1/auth/login' ||
     path === '/api/v1/auth/logout' ||
@@ -89,6 +90,9 @@ function touchOf(method: string, path: string): Touch | undefined {
   if (path.startsWith('/api/v1/phone-numbers'))
     return { kind: 'data', categories: ['kluis.telephony.number'] };
   if (path.endsWith('/call-records')) return { kind: 'data', categories: ['kluis.telephony.call_record'] };
+  // Consent receipts by a random id, consent rates and visit statistics name no data subject
+  // (decision 0140); their own role rule (admin, privacy officer) is not the policy's.
+  if (path.startsWith('/api/v1/cookies/')) return { kind: 'none' };
   // The price list is no personal data; its own role rule (admin, billing) is not the policy's.
   if (path.startsWith('/api/v1/tariffs')) return { kind: 'none' };
   if (/^\/api\/v1\/(products|organisations|billing\/settings|policy\/register|customer-status)/.test(path))

@@ -4,6 +4,7 @@ import type { TableDataMap } from '../kernel/datamap/datamap.js';
 import { billingDataMap } from './billing/datamap.js';
 import { consentDataMap } from './consent/datamap.js';
 import { contractsDataMap } from './contracts/datamap.js';
+import { cookiesDataMap } from './cookies/datamap.js';
 import { dossierDataMap } from './dossier/datamap.js';
 import { partiesDataMap } from './parties/datamap.js';
 import { recipientsDataMap } from './recipients/datamap.js';
@@ -29,6 +30,7 @@ export const DATA_MAP: readonly TableDataMap[] = [
   ...partiesDataMap,
   ...staffDataMap,
   ...throttleDataMap,
+  ...cookiesDataMap,
   ...idempotencyDataMap,
   ...kernelDataMap,
 ];

@@ -18,6 +18,7 @@ import type { IdempotencyTables } from '../http/idempotency.tables.js';
 import type { ConsentTables } from '../modules/consent/consent.tables.js';
 import type { DisclosureTables } from '../kernel/disclosure/disclosure.tables.js';
 import type { RecipientsTables } from '../modules/recipients/recipients.tables.js';
+import type { CookiesTables } from '../modules/cookies/cookies.tables.js';
 
 /** The typed shape of the whole database, composed from each module's own tables. */
 export interface Database
@@ -41,4 +42,5 @@ export interface Database
     IdempotencyTables,
     ConsentTables,
     DisclosureTables,
-    RecipientsTables {}
+    RecipientsTables,
+    CookiesTables {}

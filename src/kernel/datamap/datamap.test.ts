@@ -151,6 +151,8 @@ describe('data map (VK-2: nothing personal is stored that the policy does not de
  */
 const PROGRAM_TEXT: Readonly<Record<string, string>> = {
   'audit_log.action': 'fixed action key',
+  'cookie_policy_versions.cookies': "the policy's cookie section, copied when a receipt names it",
+  'cookie_receipts.categories': 'cookie category keys (checked against a list)',
   'audit_log.actor_id': 'staff id or job name',
   'audit_log.categories': 'policy category keys',
   'audit_log.purpose': 'policy purpose key',

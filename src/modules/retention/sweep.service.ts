@@ -7,6 +7,7 @@ import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { AppError } from '../../platform/errors.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
 import { releaseExpiredInvoices } from '../billing/index.js';
+import { purgeWebsiteRecords } from '../cookies/index.js';
 import { judgePeople, today, type PersonVerdict } from './evaluation.js';
 
 /** The sweep acts as this system actor; the gate still issues an erase grant per person. */
@@ -29,6 +30,9 @@ export interface SweepResult {
   rows: number;
   /** Documents whose accounting hold ended, unlinked from the person. */
   documentsReleased: number;
+  /** Website visits and cookie receipts past their retention, deleted (modules/cookies). */
+  websiteVisits: number;
+  cookieReceipts: number;
 }
 
 export interface SweepOptions {
@@ -60,6 +64,8 @@ export async function runRetentionSweep(
     peopleRefused: 0,
     rows: 0,
     documentsReleased: 0,
+    websiteVisits: 0,
+    cookieReceipts: 0,
   };
   let done = 0;
   for await (const verdict of judgePeople(kernel, dataMap, tenantId, asOf)) {
@@ -88,6 +94,9 @@ export async function runRetentionSweep(
     await reachTestHook(`retention.after-person-${done}`);
   }
   result.documentsReleased = (await releaseExpiredInvoices(kernel, tenantId, { today: asOf })).invoices;
+  const website = await purgeWebsiteRecords(kernel, tenantId);
+  result.websiteVisits = website.visits;
+  result.cookieReceipts = website.receipts;
   return result;
 }
 

@@ -1,0 +1,484 @@
+import type { FastifyInstance } from 'fastify';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../../../test/cli.js';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
+import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { parsePolicy } from '../../kernel/policy/index.js';
+import type { Clock } from '../../platform/clock.js';
+import { DATA_MAP } from '../data-map.js';
+import { runRetentionSweep } from '../retention/index.js';
+import type { Tenant } from '../tenants/index.js';
+import { BANNER_VERSION } from './banner.texts.js';
+import { bannerSize } from './banner.script.js';
+import { cookieSectionVersion } from './cookie-policy.js';
+
+let now = new Date('2026-11-20T10:00:00Z');
+const clock: Clock = { now: () => new Date(now.getTime()) };
+
+let database: TestDatabase;
+let kernel: Kernel;
+let app: FastifyInstance;
+let voiceking: Tenant;
+let voxtra: Tenant;
+let policyVersion: string;
+const staff: Record<string, StaffSession> = {};
+
+const VOICEKING_YAML = path.join(ROOT, 'policies', 'voiceking.yaml');
+const FIREFOX = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0';
+const IPHONE =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database, clock);
+  app = await createTestApp(kernel);
+  voiceking = await createPolicyTenant(kernel, 'voiceking');
+  voxtra = await createPolicyTenant(kernel, 'voxtra');
+  policyVersion = cookieSectionVersion((await kernel.policies.current(voiceking.tenantId)).policy);
+  for (const role of ['admin', 'privacy_officer', 'sales', 'billing', 'technician', 'support', 'hr'])
+    staff[role] = await loginAs(app, kernel, voiceking, role);
+  for (const role of ['admin', 'technician'])
+    staff[`voxtra-${role}`] = await loginAs(app, kernel, voxtra, role);
+}, 120_000);
+afterAll(async () => {
+  await app.close();
+  await database.close();
+});
+
+interface ReceiptAnswer {
+  receiptId: string;
+  consentId: string;
+  categories: string[];
+  policyVersion: string;
+  bannerVersion: string;
+  source: string;
+  gpc: boolean;
+  expiresAt: string;
+}
+
+/** A choice as the banner posts it: JSON as text/plain, from another origin, no credentials. */
+function choose(body: Record<string, unknown>, headers: Record<string, string> = {}, slug = voiceking.slug) {
+  return app.inject({
+    method: 'POST',
+    url: `/t/${slug}/consent/receipts`,
+    headers: { 'content-type': 'text/plain;charset=UTF-8', origin: 'https://www.voiceking.be', ...headers },
+    payload: JSON.stringify({
+      policyVersion,
+      bannerVersion: BANNER_VERSION,
+      language: 'nl',
+      source: 'banner',
+      ...body,
+    }),
+  });
+}
+
+function visit(body: Record<string, unknown>, address: string, userAgent = FIREFOX) {
+  return app.inject({
+    method: 'POST',
+    url: `/t/${voiceking.slug}/visits`,
+    remoteAddress: address,
+    headers: { 'content-type': 'text/plain;charset=UTF-8', 'user-agent': userAgent },
+    payload: JSON.stringify(body),
+  });
+}
+
+function asStaff(role: string, url: string) {
+  const session = staff[role];
+  if (!session) throw new Error(`no session for ${role}`);
+  return app.inject({ method: 'GET', url, headers: { cookie: session.cookie } });
+}
+
+async function rows<T extends Record<string, unknown>>(query: string, params: unknown[] = []): Promise<T[]> {
+  return (await runAsOwner<T>(database.ownerUrl, query, params)).rows;
+}
+
+describe('the banner script and GPC resource', () => {
+  it('consent.js carries the policy’s cookies, its cookie section version and the banner text version; it loads cross-origin', async () => {
+    const response = await app.inject({ method: 'GET', url: `/t/${voiceking.slug}/consent.js` });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^text\/javascript/);
+    expect(response.headers['cross-origin-resource-policy']).toBe('cross-origin');
+    expect(response.headers['access-control-allow-origin']).toBe('*');
+    for (const name of ['kluis_consent', 'kluis_prefs', 'kluis_stats', 'kluis_profile'])
+      expect(response.body).toContain(`"name":"${name}"`);
+    expect(response.body).toContain(`"policyVersion":"${policyVersion}"`);
+    expect(response.body).toContain(`"bannerVersion":"${BANNER_VERSION}"`);
+    expect(response.body).not.toContain('__KLUIS_CONFIG__');
+    const size = bannerSize((await kernel.policies.current(voiceking.tenantId)).policy, {
+      tenantBase: 'https://kluis.example/t/voiceking',
+    });
+    // Small: the whole banner with Voiceking's configuration, gzipped, stays under 8 kB.
+    expect(size.scriptGzip).toBeLessThan(8 * 1024);
+  });
+
+  it('a policy without a banner (Voxtra refers to its host’s policy) gets no script and no receipts', async () => {
+    expect((await app.inject({ method: 'GET', url: `/t/${voxtra.slug}/consent.js` })).statusCode).toBe(404);
+    expect((await choose({ categories: [] }, {}, voxtra.slug)).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: `/t/${voxtra.slug}/cookies` })).statusCode).toBe(404);
+  });
+
+  it('/.well-known/gpc.json says GPC is honoured', async () => {
+    const response = await app.inject({ method: 'GET', url: '/.well-known/gpc.json' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ gpc: true, lastUpdate: '2026-11-29' });
+  });
+});
+
+describe('server receipts (VK-20)', () => {
+  it('VK-20: every choice is recorded with its consent id, categories, versions, time and GPC; staff can show an authority the record and the cookie section it was given under', async () => {
+    const first = await choose({ categories: ['analytical'] });
+    expect(first.statusCode).toBe(201);
+    expect(first.headers['access-control-allow-origin']).toBe('*');
+    const receipt = first.json<ReceiptAnswer>();
+    expect(receipt).toMatchObject({
+      categories: ['analytical'],
+      policyVersion,
+      bannerVersion: BANNER_VERSION,
+      source: 'banner',
+      gpc: false,
+      // kluis_consent lives 6 months in Voiceking's policy: the choice expires with it.
+      expiresAt: '2027-05-20T10:00:00.000Z',
+    });
+    expect(receipt.consentId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    // A change keeps the consent id and adds a receipt.
+    const second = (await choose({ consentId: receipt.consentId, categories: [] })).json<ReceiptAnswer>();
+    expect(second.consentId).toBe(receipt.consentId);
+
+    const stored = await rows<{ consent_id: string; categories: string[]; gpc: boolean; source: string }>(
+      'select consent_id, categories, gpc, source, policy_version, banner_version from cookie_receipts where consent_id = $1 order by receipt_id',
+      [receipt.consentId],
+    );
+    expect(stored).toEqual([
+      expect.objectContaining({ categories: ['analytical'], gpc: false, source: 'banner' }),
+      expect.objectContaining({ categories: [], gpc: false, source: 'banner' }),
+    ]);
+
+    for (const role of ['admin', 'privacy_officer']) {
+      const record = await asStaff(role, `/api/v1/cookies/consents/${receipt.consentId}`);
+      expect(record.statusCode).toBe(200);
+      const body = record.json<{
+        receipts: ReceiptAnswer[];
+        policyVersions: Array<{ version: string; cookies: { items: Array<{ name: string }> } }>;
+      }>();
+      expect(body.receipts.map((r) => r.categories)).toEqual([[], ['analytical']]);
+      expect(body.policyVersions).toHaveLength(1);
+      expect(body.policyVersions[0]?.version).toBe(policyVersion);
+      expect(body.policyVersions[0]?.cookies.items.map((item) => item.name)).toContain('kluis_stats');
+    }
+  });
+
+  it('VK-20: a browser sending Global Privacy Control gets no non-essential category from the signal; an explicit choice in the banner still counts', async () => {
+    const signal = await choose(
+      { categories: ['analytical', 'tracking'], source: 'gpc', gpc: true },
+      { 'sec-gpc': '1' },
+    );
+    expect(signal.json<ReceiptAnswer>()).toMatchObject({ categories: [], source: 'gpc', gpc: true });
+    const explicit = await choose(
+      { consentId: signal.json<ReceiptAnswer>().consentId, categories: ['analytical'] },
+      { 'sec-gpc': '1' },
+    );
+    expect(explicit.json<ReceiptAnswer>()).toMatchObject({
+      categories: ['analytical'],
+      source: 'banner',
+      gpc: true,
+    });
+  });
+
+  it('a consent id unknown to this tenant is replaced, and bad input changes nothing', async () => {
+    const planted = 'AAAAAAAAAAAAAAAAAAAAAA';
+    const answer = (await choose({ consentId: planted, categories: [] })).json<ReceiptAnswer>();
+    expect(answer.consentId).not.toBe(planted);
+    const before = await rows<{ n: string }>('select count(*) as n from cookie_receipts');
+    for (const bad of [
+      { categories: ['functional'] },
+      { categories: ['analytical'], policyVersion: 'nothex' },
+      { categories: 'analytical' },
+      { categories: [], consentId: 'x' },
+      { categories: [], extra: 1 },
+    ])
+      expect((await choose(bad)).statusCode).toBe(400);
+    expect((await choose({ categories: [], policyVersion: '000000000000' })).statusCode).toBe(409);
+    const notJson = await app.inject({
+      method: 'POST',
+      url: `/t/${voiceking.slug}/consent/receipts`,
+      headers: { 'content-type': 'text/plain' },
+      payload: '{nope',
+    });
+    expect(notJson.statusCode).toBe(400);
+    expect(await rows<{ n: string }>('select count(*) as n from cookie_receipts')).toEqual(before);
+  });
+
+  it('staff of other roles, of the other tenant, and other tenants’ ids get nothing', async () => {
+    const receipt = (await choose({ categories: ['tracking'] })).json<ReceiptAnswer>();
+    for (const role of ['sales', 'billing', 'technician', 'support', 'hr']) {
+      for (const url of [
+        `/api/v1/cookies/consents/${receipt.consentId}`,
+        '/api/v1/cookies/consent-rates?from=2026-11-01&to=2026-11-30',
+        '/api/v1/cookies/statistics?from=2026-11-01&to=2026-11-30',
+      ])
+        expect((await asStaff(role, url)).statusCode).toBe(403);
+    }
+    // Voxtra's admin asks for Voiceking's consent id: not found in its own tenant, twice.
+    for (let attempt = 0; attempt < 2; attempt += 1)
+      expect(
+        (await asStaff('voxtra-admin', `/api/v1/cookies/consents/${receipt.consentId}`)).statusCode,
+      ).toBe(404);
+    expect(
+      (await asStaff('voxtra-admin', '/api/v1/cookies/consent-rates?from=2026-11-01&to=2026-11-30'))
+        .statusCode,
+    ).toBe(404);
+    expect(
+      (await app.inject({ method: 'GET', url: `/api/v1/cookies/consents/${receipt.consentId}` })).statusCode,
+    ).toBe(401);
+    expect((await asStaff('admin', '/api/v1/cookies/consents/short')).statusCode).toBe(400);
+    expect(
+      (await asStaff('admin', '/api/v1/cookies/consent-rates?from=2026-12-01&to=2026-11-01')).statusCode,
+    ).toBe(400);
+  });
+
+  it('consent rates per category count the newest choice of each consent id', async () => {
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    const admin = await loginAs(app, kernel, tenant, 'admin');
+    const a = (await choose({ categories: ['analytical'] }, {}, tenant.slug)).json<ReceiptAnswer>();
+    await choose({ consentId: a.consentId, categories: ['analytical', 'tracking'] }, {}, tenant.slug);
+    await choose({ categories: [] }, {}, tenant.slug);
+    await choose({ categories: ['analytical'] }, {}, tenant.slug);
+    const rates = await app.inject({
+      method: 'GET',
+      url: '/api/v1/cookies/consent-rates?from=2026-11-01&to=2026-11-30',
+      headers: { cookie: admin.cookie },
+    });
+    expect(rates.json()).toEqual({
+      from: '2026-11-01',
+      to: '2026-11-30',
+      choices: 3,
+      withGpc: 0,
+      categories: [
+        { category: 'analytical', granted: 2, rate: 0.6667 },
+        { category: 'tracking', granted: 1, rate: 0.3333 },
+      ],
+    });
+  });
+});
+
+describe('the visit log (VK-3)', () => {
+  it('VK-3: a visit keeps the IPv4 /24 or IPv6 /48 network, never the address; device, OS, browser family, path and referrer host; the country only with analytics consent', async () => {
+    now = new Date('2026-11-20T12:00:00Z');
+    const consented = (await choose({ categories: ['analytical'] })).json<ReceiptAnswer>();
+    const refused = (await choose({ categories: ['tracking'] })).json<ReceiptAnswer>();
+    const answer = await visit(
+      {
+        page: '/internet?email=jan@example.be',
+        referrerHost: 'WWW.Google.be',
+        consentId: consented.consentId,
+      },
+      '81.82.83.84',
+    );
+    expect(answer.statusCode).toBe(200);
+    expect(answer.json()).toMatchObject({ recorded: true, consent: { consentId: consented.consentId } });
+    await visit({ page: '/internet', consentId: refused.consentId }, '81.82.83.85', IPHONE);
+    await visit({ page: '/telefonie' }, '2a02:1810:1234:5678:9abc::1');
+    await visit({ page: '/telefonie', consentId: consented.consentId }, '::ffff:81.82.83.86');
+    const stored = await rows<Record<string, unknown>>(
+      `select page, referrer_host, device_type, os, browser, host(network) || '/' || masklen(network) as network, country, analytics_consent
+         from website_visits where visited_at = $1 order by visit_id`,
+      [now],
+    );
+    expect(stored).toEqual([
+      {
+        page: '/internet',
+        referrer_host: 'www.google.be',
+        device_type: 'desktop',
+        os: 'Windows',
+        browser: 'Firefox',
+        network: '81.82.83.0/24',
+        country: 'BE',
+        analytics_consent: true,
+      },
+      {
+        page: '/internet',
+        referrer_host: null,
+        device_type: 'mobile',
+        os: 'iOS',
+        browser: 'Safari',
+        network: '81.82.83.0/24',
+        country: null,
+        analytics_consent: false,
+      },
+      expect.objectContaining({ network: '2a02:1810:1234::/48', country: null, analytics_consent: false }),
+      expect.objectContaining({ network: '81.82.83.0/24', country: 'BE', analytics_consent: true }),
+    ]);
+    const everything = JSON.stringify(await rows('select * from website_visits'));
+    expect(everything).not.toMatch(/81\.82\.83\.8[4-6]|5678|jan@example|Gecko|rv:133/);
+  });
+
+  it('VK-3: statistics per page and day count only visits with analytics consent', async () => {
+    now = new Date('2026-11-21T08:00:00Z');
+    const officer = await loginAs(app, kernel, voiceking, 'privacy_officer');
+    const consented = (await choose({ categories: ['analytical'] })).json<ReceiptAnswer>();
+    await visit({ page: '/shop', consentId: consented.consentId }, '81.82.83.84');
+    await visit({ page: '/shop', consentId: consented.consentId }, '81.82.83.84');
+    await visit({ page: '/shop' }, '81.82.83.90');
+    await visit({ page: '/hidden' }, '81.82.83.91');
+    const stats = await app.inject({
+      method: 'GET',
+      url: '/api/v1/cookies/statistics?from=2026-11-21&to=2026-11-21',
+      headers: { cookie: officer.cookie },
+    });
+    expect(stats.statusCode).toBe(200);
+    expect(stats.json()).toEqual({
+      from: '2026-11-21',
+      to: '2026-11-21',
+      days: [{ day: '2026-11-21', page: '/shop', visits: 2 }],
+      countries: [{ country: 'BE', visits: 2 }],
+    });
+  });
+
+  it('VK-20: a new version of the cookie section asks again: the earlier choice no longer holds', async () => {
+    now = new Date('2026-12-12T08:00:00Z');
+    const before = (await choose({ categories: ['analytical'] })).json<ReceiptAnswer>();
+    const source = (await readFile(VOICEKING_YAML, 'utf8')).replace(
+      'lifetime: P13M\n      purpose: { nl: meet het gebruik',
+      'lifetime: P12M\n      purpose: { nl: meet het gebruik',
+    );
+    const changed = parsePolicy(source, VOICEKING_YAML);
+    expect(cookieSectionVersion(changed)).not.toBe(policyVersion);
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    // The same tenant with a changed policy: use a fresh one so other tests keep theirs.
+    const first = await app.inject({
+      method: 'POST',
+      url: `/t/${tenant.slug}/consent/receipts`,
+      headers: { 'content-type': 'text/plain' },
+      payload: JSON.stringify({
+        policyVersion,
+        bannerVersion: BANNER_VERSION,
+        language: 'en',
+        source: 'banner',
+        categories: ['analytical'],
+      }),
+    });
+    const consentId = first.json<ReceiptAnswer>().consentId;
+    await kernel.policies.install(tenant.tenantId, source, 'policies/voiceking.yaml');
+    const after = await app.inject({
+      method: 'POST',
+      url: `/t/${tenant.slug}/visits`,
+      remoteAddress: '81.82.83.84',
+      headers: { 'content-type': 'text/plain' },
+      payload: JSON.stringify({ page: '/', consentId }),
+    });
+    expect(after.json()).toMatchObject({ recorded: true, consent: null });
+    const script = await app.inject({ method: 'GET', url: `/t/${tenant.slug}/consent.js` });
+    expect(script.body).toContain(`"policyVersion":"${cookieSectionVersion(changed)}"`);
+    // The old version is kept for the authority next to the new one.
+    const late = await app.inject({
+      method: 'POST',
+      url: `/t/${tenant.slug}/consent/receipts`,
+      headers: { 'content-type': 'text/plain' },
+      payload: JSON.stringify({
+        consentId,
+        policyVersion: cookieSectionVersion(changed),
+        bannerVersion: BANNER_VERSION,
+        language: 'en',
+        source: 'banner',
+        categories: [],
+      }),
+    });
+    expect(late.statusCode).toBe(201);
+    const versions = await rows<{ version: string }>(
+      'select version from cookie_policy_versions where tenant_id = $1 order by first_used_at',
+      [tenant.tenantId],
+    );
+    expect(versions.map((row) => row.version)).toEqual([policyVersion, cookieSectionVersion(changed)]);
+    void before;
+  });
+});
+
+describe('the cookie-settings page', () => {
+  it.each(['nl', 'fr', 'en'] as const)(
+    'shows the choice of a consent id and changes it without JavaScript (%s)',
+    async (lang) => {
+      now = new Date('2026-12-13T08:00:00Z');
+      const receipt = (await choose({ categories: ['analytical'] })).json<ReceiptAnswer>();
+      const page = await app.inject({
+        method: 'GET',
+        url: `/t/${voiceking.slug}/cookies?lang=${lang}&consent=${receipt.consentId}`,
+      });
+      expect(page.statusCode).toBe(200);
+      expect(page.headers['content-language']).toBe(lang);
+      expect(page.body).toContain(`<html lang="${lang}">`);
+      expect(page.body).toMatch(/id="c-analytical" name="categories" value="analytical" checked/);
+      expect(page.body).not.toMatch(/id="c-tracking"[^>]*checked/);
+      expect(page.body).not.toContain('<script');
+      for (const name of ['kluis_consent', 'kluis_stats', 'kluis_profile']) expect(page.body).toContain(name);
+      const post = await app.inject({
+        method: 'POST',
+        url: `/t/${voiceking.slug}/cookies`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: `lang=${lang}&consent=${receipt.consentId}&action=save&categories=tracking`,
+      });
+      expect(post.statusCode).toBe(303);
+      expect(post.headers.location).toContain(`consent=${receipt.consentId}`);
+      const latest = await rows<{ categories: string[]; source: string }>(
+        'select categories, source from cookie_receipts where consent_id = $1 order by receipt_id desc limit 1',
+        [receipt.consentId],
+      );
+      expect(latest).toEqual([{ categories: ['tracking'], source: 'settings' }]);
+    },
+  );
+});
+
+describe('retention of the website records', () => {
+  it('the retention sweep deletes visits and receipts past the policy’s retention, and only those', async () => {
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    const at = async (iso: string, work: () => Promise<unknown>) => {
+      now = new Date(iso);
+      await work();
+    };
+    const send = (body: Record<string, unknown>) =>
+      app.inject({
+        method: 'POST',
+        url: `/t/${tenant.slug}/consent/receipts`,
+        headers: { 'content-type': 'text/plain' },
+        payload: JSON.stringify({
+          policyVersion,
+          bannerVersion: BANNER_VERSION,
+          language: 'nl',
+          source: 'banner',
+          ...body,
+        }),
+      });
+    const log = (page: string) =>
+      app.inject({
+        method: 'POST',
+        url: `/t/${tenant.slug}/visits`,
+        remoteAddress: '81.82.83.84',
+        headers: { 'content-type': 'text/plain' },
+        payload: JSON.stringify({ page }),
+      });
+    await at('2026-01-10T10:00:00Z', () => log('/old'));
+    await at('2026-01-10T10:00:00Z', () => send({ categories: ['analytical'] }));
+    await at('2026-06-01T10:00:00Z', () => log('/recent'));
+    now = new Date('2026-07-11T10:00:00Z');
+    const result = await runRetentionSweep(kernel, DATA_MAP, tenant.tenantId);
+    // Visits: 6 months (visit_log_6m); the receipt expired 2026-07-10 and is kept as long as the
+    // longest retention of its consent purposes (interest profiles: at most 3 years).
+    expect(result).toMatchObject({ websiteVisits: 1, cookieReceipts: 0 });
+    const pages = await rows<{ page: string }>('select page from website_visits where tenant_id = $1', [
+      tenant.tenantId,
+    ]);
+    expect(pages).toEqual([{ page: '/recent' }]);
+    now = new Date('2029-07-11T10:00:00Z');
+    expect(await runRetentionSweep(kernel, DATA_MAP, tenant.tenantId)).toMatchObject({
+      websiteVisits: 1,
+      cookieReceipts: 1,
+    });
+    expect(await runRetentionSweep(kernel, DATA_MAP, tenant.tenantId)).toMatchObject({
+      websiteVisits: 0,
+      cookieReceipts: 0,
+    });
+  });
+});

@@ -1,0 +1,55 @@
+import type { TableDataMap } from '../../kernel/datamap/datamap.js';
+
+// None of these rows names a data subject of Kluis (docs/decisions/0140): a receipt carries a random
+// consent id the visitor's browser keeps and nothing else about them; a visit carries no id at all,
+// the address cut to its network and the browser reduced to its family. The policy's retention still
+// applies to both (retention sweep → purgeWebsiteRecords).
+export const cookiesDataMap: TableDataMap[] = [
+  {
+    table: 'cookie_receipts',
+    module: 'cookies',
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      receipt_id: 'row id',
+      consent_id: '128 random bits kept by the visitor’s browser; linked to nothing else Kluis holds',
+      categories: 'cookie category keys consented to',
+      policy_version: 'hash of the cookie section the choice was made under',
+      banner_version: 'hash of the banner texts shown',
+      language: 'language of the banner shown',
+      source: 'where the choice was made (banner, settings page, GPC signal)',
+      gpc: 'whether the browser sent Global Privacy Control',
+      given_at: 'when the choice was made',
+      expires_at: 'when the choice must be asked again',
+    },
+  },
+  {
+    table: 'cookie_policy_versions',
+    module: 'cookies',
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      version: 'hash of the cookie section',
+      cookies: 'the policy’s cookie section (cookie names, providers, lifetimes, purposes)',
+      first_used_at: 'when a receipt first named this version',
+    },
+  },
+  {
+    table: 'website_visits',
+    module: 'cookies',
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      visit_id: 'row id',
+      visited_at: 'time of the page view',
+      page: 'path of the provider’s page (no query string)',
+      referrer_host: 'host name of the referring site (no path)',
+      device_type: 'desktop, mobile, tablet, tv, bot or other',
+      os: 'operating system family',
+      browser: 'browser family',
+      network: 'the visitor’s IPv4 /24 or IPv6 /48 network (the address is cut before storage)',
+      country: 'country derived before the cut, only with analytics consent',
+      analytics_consent: 'whether the visitor had consented to analytical cookies',
+    },
+  },
+];

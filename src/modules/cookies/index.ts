@@ -1,0 +1,11 @@
+export {
+  registerCookiesRoutes,
+  DEFAULT_COOKIE_LIMITS,
+  type CookieLimits,
+  type CookiesRouteOptions,
+} from './cookies.routes.js';
+export { purgeWebsiteRecords, type WebsitePurge } from './purge.service.js';
+export { cookiesDataMap } from './datamap.js';
+export { cookieSectionVersion, isBannerOffered } from './cookie-policy.js';
+export { bannerSize } from './banner.script.js';
+export type { CookiesTables } from './cookies.tables.js';

@@ -1,0 +1,38 @@
+import { sql } from 'kysely';
+import type { Kernel } from '../../kernel/kernel.js';
+import { receiptRetentionMonths, visitRetentionMonths } from './cookie-policy.js';
+
+export interface WebsitePurge {
+  visits: number;
+  receipts: number;
+}
+
+/**
+ * Erases what the policy no longer lets the website part keep (VK-3, VK-20), run by the daily
+ * retention sweep (modules/retention): visits after the visit log's retention (the administration
+ * purpose's rule; consented visits the longer of it and the statistics purpose's), receipts once
+ * their choice has expired and the retention of what was collected under it has passed
+ * (docs/decisions/0140). Idempotent: a second run finds nothing.
+ */
+export async function purgeWebsiteRecords(kernel: Kernel, tenantId: number): Promise<WebsitePurge> {
+  const { policy } = await kernel.policies.current(tenantId);
+  const now = kernel.clock.now();
+  const visitMonths = visitRetentionMonths(policy);
+  const receiptMonths = receiptRetentionMonths(policy);
+  return kernel.plain(tenantId, async (tx) => {
+    // Without a visit-log purpose nothing may be kept at all.
+    const visits = await tx
+      .deleteFrom('website_visits')
+      .where(
+        visitMonths === undefined
+          ? sql<boolean>`true`
+          : sql<boolean>`visited_at < ${now}::timestamptz - make_interval(months => case when analytics_consent then ${visitMonths.consented}::int else ${visitMonths.plain}::int end)`,
+      )
+      .executeTakeFirst();
+    const receipts = await tx
+      .deleteFrom('cookie_receipts')
+      .where(sql<boolean>`expires_at < ${now}::timestamptz - make_interval(months => ${receiptMonths}::int)`)
+      .executeTakeFirst();
+    return { visits: Number(visits.numDeletedRows), receipts: Number(receipts.numDeletedRows) };
+  });
+}
