@@ -66,6 +66,7 @@ export const kernelDataMap: TableDataMap[] = [
     notPersonal: {
       tenant_id: 'tenant key',
       subject_id: 'internal subject id of an erased subject (a tombstone)',
+      key_scope: 'which key of the subject: subject or dossier',
       requested_at: 'when the erasure committed',
       destroyed_at: 'when the data key was destroyed in the key store',
     },

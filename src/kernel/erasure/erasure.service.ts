@@ -172,9 +172,21 @@ export async function eraseSubject(
           subject_id: options.subjectId,
           requested_at: kernel.clock.now(),
         })
-        .onConflict((conflict) => conflict.columns(['tenant_id', 'subject_id']).doNothing())
+        .onConflict((conflict) => conflict.columns(['tenant_id', 'subject_id', 'key_scope']).doNothing())
         .execute();
     }
+    // The technical dossier's key is never held (VX-7): its destruction is recorded whatever keeps
+    // the subject's own key, so a crash after commit cannot leave it alive (migration 0120).
+    await atx.tx
+      .insertInto('subject_key_destructions')
+      .values({
+        tenant_id: options.tenantId,
+        subject_id: options.subjectId,
+        key_scope: 'dossier',
+        requested_at: kernel.clock.now(),
+      })
+      .onConflict((conflict) => conflict.columns(['tenant_id', 'subject_id', 'key_scope']).doNothing())
+      .execute();
     await options.withinErasure?.(atx, outcome);
     return outcome;
   });
@@ -184,16 +196,14 @@ export async function eraseSubject(
   await kernelCore(kernel)
     .erasureJournal.record(options.tenantId, options.subjectId)
     .catch(() => undefined);
-  // The technical dossier's key is never held (VX-7): it goes whatever keeps the subject's own key.
-  await keyringOf(kernel)
-    .destroySubjectKey(options.tenantId, options.subjectId, 'dossier')
-    .catch(() => false);
   if (result.keyDestruction === 'scheduled') {
     // Best effort now; if the key store is unreachable the erasure-finisher job completes it.
     result.keyDestroyed = await finishKeyDestruction(kernel, options.tenantId, options.subjectId).catch(
       () => false,
     );
   }
+  // The dossier's key, recorded in the erasure: now, or by the erasure-finisher job.
+  await finishKeyDestruction(kernel, options.tenantId, options.subjectId, 'dossier').catch(() => false);
   return result;
 }
 
@@ -206,21 +216,26 @@ export async function finishKeyDestruction(
   kernel: Kernel,
   tenantId: number,
   subjectId: number,
+  scope: 'subject' | 'dossier' = 'subject',
 ): Promise<boolean> {
-  await keyringOf(kernel).destroySubjectKey(tenantId, subjectId, 'dossier');
-  const destroyedNow = await keyringOf(kernel).destroySubjectKey(tenantId, subjectId);
-  await reachTestHook('erasure.key-destroyed');
-  const state = destroyedNow ? 'destroyed' : await keyringOf(kernel).subjectKeyState(tenantId, subjectId);
+  const keyring = keyringOf(kernel);
+  // The dossier's key never outlives the subject's (it is never held).
+  if (scope === 'subject') await keyring.destroySubjectKey(tenantId, subjectId, 'dossier');
+  const destroyedNow = await keyring.destroySubjectKey(tenantId, subjectId, scope);
+  await reachTestHook(scope === 'subject' ? 'erasure.key-destroyed' : 'erasure.dossier-key-destroyed');
+  const state = destroyedNow ? 'destroyed' : await keyring.subjectKeyState(tenantId, subjectId, scope);
   if (state === 'live') return false;
   await kernel.transact(tenantId, async (atx) => {
     const marked = await atx.tx
       .updateTable('subject_key_destructions')
       .set({ destroyed_at: kernel.clock.now() })
       .where('subject_id', '=', subjectId)
+      .where('key_scope', '=', scope)
       .where('destroyed_at', 'is', null)
       .returning('subject_id')
       .executeTakeFirst();
-    if (!marked) return;
+    // Most subjects never had a dossier: no entry for a key that never existed.
+    if (!marked || (scope === 'dossier' && state === 'none')) return;
     atx.audit.record({
       actor: { kind: 'system', id: 'erasure' },
       role: null,
@@ -228,7 +243,8 @@ export async function finishKeyDestruction(
       action: 'key.destroy',
       subjectIds: [subjectId],
       decision: 'allowed',
-      reason: state === 'destroyed' ? 'crypto_shredded' : 'no_key',
+      reason:
+        scope === 'dossier' ? 'dossier_key_shredded' : state === 'destroyed' ? 'crypto_shredded' : 'no_key',
     });
   });
   return true;
@@ -248,13 +264,14 @@ export async function finishPendingKeyDestructions(
     const pending = await kernel.plain(tenantId, (tx) =>
       tx
         .selectFrom('subject_key_destructions')
-        .select('subject_id')
+        .select(['subject_id', 'key_scope'])
         .where('destroyed_at', 'is', null)
         .orderBy('subject_id')
+        .orderBy('key_scope')
         .execute(),
     );
     for (const row of pending) {
-      if (await finishKeyDestruction(kernel, tenantId, row.subject_id)) finished += 1;
+      if (await finishKeyDestruction(kernel, tenantId, row.subject_id, row.key_scope)) finished += 1;
     }
   }
   return finished;

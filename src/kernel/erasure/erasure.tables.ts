@@ -4,6 +4,8 @@ import type { ColumnType } from 'kysely';
 export interface SubjectKeyDestructionsTable {
   tenant_id: ColumnType<number, number, never>;
   subject_id: ColumnType<number, number, never>;
+  /** Which of the subject's keys (migrations/0120): their own, or their technical dossier's. */
+  key_scope: ColumnType<'subject' | 'dossier', 'subject' | 'dossier' | undefined, never>;
   requested_at: ColumnType<Date, Date, never>;
   destroyed_at: Date | null;
 }

@@ -175,8 +175,12 @@ export class Keyring {
   }
 
   /** Whether the subject's data key exists, was destroyed (a tombstone), or never existed. */
-  async subjectKeyState(tenantId: number, subjectId: number): Promise<'live' | 'destroyed' | 'none'> {
-    const row = await this.#readKey(tenantId, 'subject', String(subjectId));
+  async subjectKeyState(
+    tenantId: number,
+    subjectId: number,
+    scope: KeyScope = 'subject',
+  ): Promise<'live' | 'destroyed' | 'none'> {
+    const row = await this.#readKey(tenantId, scope, String(subjectId));
     if (row === 'destroyed') return 'destroyed';
     return row ? 'live' : 'none';
   }
