@@ -103,7 +103,12 @@ describe('hostile keys and values are bad input (400), never a crash', () => {
     '/api/v1/people?name=Jan%00',
   ])('%s answers 400', async (url) => {
     const method = url.includes('/verify') ? 'POST' : 'GET';
-    const purpose = url.includes('invoices') ? 'billing' : 'order_processing';
+    // The requests routes act under rights_requests only: another declared purpose is refused (403) first.
+    const purpose = url.includes('invoices')
+      ? 'billing'
+      : url.includes('/requests/')
+        ? 'rights_requests'
+        : 'order_processing';
     const session = url.includes('invoices') ? await loginAs(app, kernel, voiceking, 'billing') : sales;
     const response = await call(session, method, url, { 'x-kluis-purpose': purpose });
     expect(response.statusCode).toBe(400);
@@ -117,7 +122,12 @@ describe('hostile keys and values are bad input (400), never a crash', () => {
     '/api/v1/contracts/99999999999',
     '/api/v1/staff/99999999999',
   ])('%s (beyond the database integer range) answers without a 5xx', async (url) => {
-    const purpose = url.includes('invoices') ? 'billing' : 'order_processing';
+    // The requests routes act under rights_requests only: another declared purpose is refused (403) first.
+    const purpose = url.includes('invoices')
+      ? 'billing'
+      : url.includes('/requests/')
+        ? 'rights_requests'
+        : 'order_processing';
     const session = url.includes('invoices') ? await loginAs(app, kernel, voiceking, 'billing') : sales;
     const response = await call(url.includes('staff') ? admin : session, 'GET', url, {
       'x-kluis-purpose': purpose,

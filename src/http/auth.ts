@@ -44,6 +44,11 @@ export interface RequireStaffOptions {
   stages?: readonly SessionStage[];
   /** Whether an API token may call the route (default: yes). */
   tokens?: boolean;
+  /**
+   * The one purpose the route's work is done under (staff management, rights requests). A
+   * declared `x-kluis-purpose` naming another one is refused (decision 0061), never ignored.
+   */
+  purpose?: string;
 }
 
 const STAGE_MESSAGE: Record<SessionStage, string> = {
@@ -73,7 +78,7 @@ export function requireStaff(kernel: Kernel, options: RequireStaffOptions = {}) 
           publicMessage: 'this route needs a staff login, not an API token',
         });
       request.staff = await authenticateApiToken(kernel, match[1]);
-      await checkDeclaredPurpose(kernel, request, request.staff.tenantId, request.staff.role);
+      await checkDeclaredPurpose(kernel, request, request.staff.tenantId, options.purpose);
       return;
     }
     const cookie = readCookie(request, SESSION_COOKIE);
@@ -88,7 +93,7 @@ export function requireStaff(kernel: Kernel, options: RequireStaffOptions = {}) 
       });
     }
     request.staff = principal;
-    await checkDeclaredPurpose(kernel, request, principal.tenantId, principal.role);
+    await checkDeclaredPurpose(kernel, request, principal.tenantId, options.purpose);
   };
   return Object.assign(hook, { [STAFF_AUTH]: { tokens: allowTokens } });
 }

@@ -24,13 +24,15 @@ export function purposeOf(request: FastifyRequest): string {
  * Checks a declared purpose at the door, before any route code runs: when the header is there it
  * must be one purpose key of the tenant's policy (an unknown key, `constructor` included, is bad
  * input: 400). Whether the role may act under it is the gate's decision (audited). Looked up as
- * an own key of the policy, never on an object's prototype.
+ * an own key of the policy, never on an object's prototype. On a route whose work has one
+ * purpose by nature (`routePurpose`), a declared purpose that is another one is refused with
+ * `purpose_not_allowed` (403): used or refused, never substituted (decision 0061).
  */
 export async function checkDeclaredPurpose(
   kernel: Kernel,
   request: FastifyRequest,
   tenantId: number,
-  _role?: string,
+  routePurpose?: string,
 ): Promise<void> {
   const value = request.headers[PURPOSE_HEADER];
   if (value === undefined) return;
@@ -48,6 +50,15 @@ export async function checkDeclaredPurpose(
     throw new AppError('validation_failed', 'unknown purpose', {
       publicMessage: `${PURPOSE_HEADER}: not a purpose of this tenant's policy`,
       details: { issues: [{ path: `headers/${PURPOSE_HEADER}`, message: 'unknown purpose' }], validPurposes },
+    });
+  }
+  if (routePurpose !== undefined && value !== routePurpose) {
+    throw new AppError('purpose_not_allowed', 'declared purpose is not the route purpose', {
+      publicMessage: `this route acts under ${routePurpose} only; ${PURPOSE_HEADER} names another purpose`,
+      details: {
+        issues: [{ path: `headers/${PURPOSE_HEADER}`, message: `not ${routePurpose}` }],
+        validPurposes: [routePurpose],
+      },
     });
   }
 }

@@ -168,7 +168,7 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
     },
   );
   // ------------------------------------------------------------------ staff
-  const onRequest = requireStaff(deps.kernel);
+  const onRequest = requireStaff(deps.kernel, { purpose: RIGHTS_PURPOSE });
   typed.get(
     '/api/v1/requests',
     {

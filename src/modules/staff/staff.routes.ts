@@ -5,7 +5,14 @@ import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
 import { ID_CURSOR, pageQuery } from '../../http/pagination.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { apiTokenSchema, presentApiToken, presentStaff, staffSchema } from './staff.presenter.js';
-import { changeStaff, createStaffUser, getStaff, listStaff, type StaffChange } from './staff.service.js';
+import {
+  changeStaff,
+  createStaffUser,
+  getStaff,
+  listStaff,
+  STAFF_PURPOSE,
+  type StaffChange,
+} from './staff.service.js';
 import { createApiToken, listApiTokens, revokeApiToken } from './token.service.js';
 
 const staffParams = z.object({
@@ -31,7 +38,7 @@ const roleKey = z.string().regex(/^[a-z][a-z0-9_]{1,40}$/, 'expected a role key'
  */
 export function registerStaffRoutes(app: FastifyInstance, kernel: Kernel): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
-  const sessionOnly = requireStaff(kernel, { tokens: false });
+  const sessionOnly = requireStaff(kernel, { tokens: false, purpose: STAFF_PURPOSE });
 
   typed.get(
     '/api/v1/staff',
