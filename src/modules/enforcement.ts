@@ -1,4 +1,5 @@
 import type { EnforcedPromises, PromiseKey } from '../kernel/policy/index.js';
+import { ENFORCES as COOKIES } from './cookies/index.js';
 import { ENFORCES as DOSSIER } from './dossier/index.js';
 import { ENFORCES as RECIPIENTS } from './recipients/index.js';
 import { ENFORCES as RETENTION } from './retention/index.js';
@@ -9,6 +10,7 @@ import { ENFORCES as RETENTION } from './retention/index.js';
  * a module here only when its tests show the promise kept end to end.
  */
 const ENFORCED_BY_MODULE: Readonly<Record<string, readonly PromiseKey[]>> = {
+  cookies: COOKIES,
   dossier: DOSSIER,
   recipients: RECIPIENTS,
   retention: RETENTION,
