@@ -73,8 +73,10 @@ async function auditRows(tenant: Tenant) {
   return result.rows;
 }
 
-describe('access gate: role × purpose × category (VK-4, VX-2, VK-7)', () => {
-  it('VK-7: a role the policy lists for the purpose may act; every access is audited', async () => {
+// Parts of VK-4, VX-2 and VK-7 (their end-to-end tests go in over HTTP).
+describe('access gate: role × purpose × category', () => {
+  // Part of VK-7, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('a role the policy lists for the purpose may act; every access is audited', async () => {
     const person = await newCustomer(voiceking, 'order_processing');
     const read = await getPerson(
       kernel,
@@ -92,7 +94,8 @@ describe('access gate: role × purpose × category (VK-4, VX-2, VK-7)', () => {
     });
   });
 
-  it('VK-7: a role without the purpose is refused with role_not_allowed, and the refusal is audited', async () => {
+  // Part of VK-7, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('a role without the purpose is refused with role_not_allowed, and the refusal is audited', async () => {
     const person = await newCustomer(voiceking, 'order_processing');
     await expect(
       getPerson(kernel, as(voiceking, staff('technician'), 'order_processing'), person.subjectId),
@@ -119,7 +122,8 @@ describe('access gate: role × purpose × category (VK-4, VX-2, VK-7)', () => {
     },
   );
 
-  it('VK-4: a purpose the policy does not declare is refused', async () => {
+  // Part of VK-4, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('a purpose the policy does not declare is refused', async () => {
     const person = await newCustomer(voiceking, 'order_processing');
     await expect(
       getPerson(kernel, as(voiceking, staff('admin'), 'selling_lists'), person.subjectId),
@@ -128,7 +132,8 @@ describe('access gate: role × purpose × category (VK-4, VX-2, VK-7)', () => {
     });
   });
 
-  it('VK-7: need to know — a technician under installation support sees contact data but not gender', async () => {
+  // Part of VK-7, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('need to know — a technician under installation support sees contact data but not gender', async () => {
     const person = await newCustomer(voiceking, 'order_processing');
     const seen = await getPerson(
       kernel,
@@ -139,7 +144,8 @@ describe('access gate: role × purpose × category (VK-4, VX-2, VK-7)', () => {
     expect(seen).not.toHaveProperty('gender');
   });
 
-  it('VX-2: data the policy does not declare for the purpose is refused on write (gender at Voxtra)', async () => {
+  // Part of VX-2, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('data the policy does not declare for the purpose is refused on write (gender at Voxtra)', async () => {
     const attempt = createPerson(kernel, as(voxtra, staff('sales'), 'customer_administration'), {
       subjectType: 'customer',
       familyName: 'Claes',
@@ -155,7 +161,8 @@ describe('access gate: role × purpose × category (VK-4, VX-2, VK-7)', () => {
     expect(rows.rowCount).toBe(0);
   });
 
-  it('VK-4: a category outside the purpose is refused (bank account under answering questions)', async () => {
+  // Part of VK-4, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('a category outside the purpose is refused (bank account under answering questions)', async () => {
     const person = await newCustomer(voiceking, 'order_processing');
     const attempt = kernel.transact(voiceking.tenantId, (atx) =>
       kernel.gate.authorize(atx, staff('support'), {
@@ -168,7 +175,8 @@ describe('access gate: role × purpose × category (VK-4, VX-2, VK-7)', () => {
     await expect(attempt).rejects.toMatchObject({ code: 'category_not_allowed' });
   });
 
-  it('VX-4: in Voxtra only the technician may touch the technical dossier; sales is refused', async () => {
+  // Part of VX-4, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('in Voxtra only the technician may touch the technical dossier; sales is refused', async () => {
     const person = await newCustomer(voxtra, 'customer_administration');
     const request = {
       purpose: 'technical_dossier',
@@ -202,7 +210,8 @@ describe('access gate: role × purpose × category (VK-4, VX-2, VK-7)', () => {
 });
 
 describe('access gate: erasure and export of a whole person', () => {
-  it('VK-23: only a rights purpose may erase or export a whole person; sales under order processing may not', async () => {
+  // Part of VK-23, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('only a rights purpose may erase or export a whole person; sales under order processing may not', async () => {
     const person = await newCustomer(voiceking, 'order_processing');
     for (const action of ['erase', 'export'] as const) {
       const attempt = kernel.transact(voiceking.tenantId, (atx) =>
@@ -228,7 +237,8 @@ describe('access gate: erasure and export of a whole person', () => {
 });
 
 describe('access gate: the subject’s state', () => {
-  it('VX-14: a restricted subject is refused for ordinary purposes, allowed for storage and legal obligations', async () => {
+  // Part of VX-14, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('a restricted subject is refused for ordinary purposes, allowed for storage and legal obligations', async () => {
     const person = await newCustomer(voiceking, 'order_processing');
     await kernel.transact(voiceking.tenantId, (atx) =>
       setRestriction(atx, person.subjectId, true, new Date()),
@@ -262,7 +272,8 @@ describe('access gate: the subject’s state', () => {
     ).toBe('Peeters');
   });
 
-  it('VK-24 / VX-10: an objection stops legitimate-interest and marketing purposes at once, not the contract', async () => {
+  // Part of VK-24 and VX-10, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('an objection stops legitimate-interest and marketing purposes at once, not the contract', async () => {
     const person = await newCustomer(voiceking, 'order_processing');
     const marketing = as(voiceking, staff('sales'), 'newsletter_customers');
     expect((await getPerson(kernel, marketing, person.subjectId)).email).toBe(person.email);
@@ -294,7 +305,8 @@ describe('access gate: the subject’s state', () => {
     ).toBe('Peeters');
   });
 
-  it('VK-24: a consent-based purpose needs consent; withdrawal stops it at once', async () => {
+  // Part of VK-24, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('a consent-based purpose needs consent; withdrawal stops it at once', async () => {
     const prospect = await createPerson(kernel, as(voiceking, staff('sales'), 'newsletter_opt_in'), {
       subjectType: 'prospect',
       familyName: 'Maes',
