@@ -248,7 +248,6 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   registerBillingRoutes(app, deps.kernel);
   registerTelephonyRoutes(app, deps.kernel);
   registerRetentionRoutes(app, deps.kernel, DATA_MAP);
-  registerDossierRoutes(app, deps.kernel, { publicUrl: deps.publicUrl ?? 'http://localhost:3000' });
   registerRecipientsRoutes(app, deps.kernel);
   registerCookiesRoutes(app, deps.kernel, deps.publicUrl ? { publicUrl: deps.publicUrl } : {});
   const requestsDeps = {
@@ -271,6 +270,10 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   registerRequestsRoutes(app, requestsDeps);
   registerAccountRoutes(app, requestsDeps, { secureCookies: deps.secureCookies ?? false });
   registerConsentRoutes(app, deps.kernel, {
+    portalSession: (request, write) => portalSessionOf(requestsDeps, request, write),
+  });
+  registerDossierRoutes(app, deps.kernel, {
+    publicUrl: deps.publicUrl ?? 'http://localhost:3000',
     portalSession: (request, write) => portalSessionOf(requestsDeps, request, write),
   });
   // The staff back office at `/` (after every API route, so none is shadowed).

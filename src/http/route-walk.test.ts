@@ -51,6 +51,8 @@ const PAYMENT = ['kluis.billing.payment'];
 const DOSSIER = ['kluis.dossier.asset', 'kluis.dossier.credential'];
 
 function touchOf(method: string, path: string): Touch | undefined {
+  // The customer's own dossier: the privacy-portal account's session, no staff login (issue 17).
+  if (path.startsWith('/t/{slug}/account/dossier')) return { kind: 'public' };
   if (
     path.startsWith('/t/') ||
     path.startsWith('/.well-known/') ||

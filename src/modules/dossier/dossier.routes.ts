@@ -43,6 +43,7 @@ import {
   DEFAULT_SHARE_LIMITS,
   type ShareLimits,
 } from './share-limits.js';
+import { getOwnDossier, ownRevealInputSchema, revealOwnSecret } from './own-dossier.service.js';
 import { acceptCsvBodies } from '../../http/csv-body.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -102,7 +103,15 @@ export interface DossierRouteOptions {
   publicUrl: string;
   /** Limits of the share-link doors (defaults: DEFAULT_SHARE_LIMITS). */
   shareLimits?: ShareLimits;
+  /** The privacy-portal account of a request (requests/account.routes.ts's portalSessionOf). */
+  portalSession?: PortalAuthenticator;
 }
+
+/** The portal account of a request: its tenant and subject (the requests module's session). */
+export type PortalAuthenticator = (
+  request: FastifyRequest<{ Params: { slug: string } }>,
+  write: boolean,
+) => Promise<{ tenant: { tenantId: number }; subjectId: number }>;
 
 /** The technical dossier and credentials vault (VX-4), under /api/v1/; share links under /t/<slug>/. */
 export function registerDossierRoutes(
@@ -387,6 +396,60 @@ export function registerDossierRoutes(
         token: request.params.token,
       });
       return openShareLink(kernel, tenantId, purpose, request.params.token);
+    },
+  );
+
+  if (options.portalSession) registerOwnDossierRoutes(app, kernel, options.portalSession);
+}
+
+/**
+ * The customer's own dossier in the privacy portal (issue 17): masked, and their own secrets
+ * revealed after logging in to the portal account, audited in their name. JSON for the portal's
+ * pages; writes need the account's CSRF token.
+ */
+function registerOwnDossierRoutes(
+  app: FastifyInstance,
+  kernel: Kernel,
+  portalSession: PortalAuthenticator,
+): void {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  const slug = z.string().regex(/^[a-z][a-z0-9-]{1,62}$/);
+  const tags = ['privacy portal'];
+  const own = async (request: FastifyRequest<{ Params: { slug: string } }>, write: boolean) => {
+    const session = await portalSession(request, write);
+    return { tenantId: session.tenant.tenantId, subjectId: session.subjectId };
+  };
+  typed.get(
+    '/t/:slug/account/dossier',
+    {
+      schema: {
+        summary: 'My technical dossier (assets, network facts, licences, credentials), secrets masked',
+        tags,
+        operationId: 'getOwnDossier',
+        params: z.object({ slug }),
+        response: { 200: dossierSchema },
+      },
+    },
+    async (request, reply) => {
+      noStore(reply);
+      return presentDossier(await getOwnDossier(kernel, await own(request, false)));
+    },
+  );
+  typed.post(
+    '/t/:slug/account/dossier/credentials/:credentialId/reveal',
+    {
+      schema: {
+        summary: 'Reveal one of my own passwords or TOTP seeds (signed in to the portal account); audited',
+        tags,
+        operationId: 'revealOwnDossierSecret',
+        params: z.object({ slug, credentialId: id }),
+        body: ownRevealInputSchema,
+        response: { 200: z.object({ field: z.enum(['password', 'totpSeed']), value: z.string() }) },
+      },
+    },
+    async (request, reply) => {
+      noStore(reply);
+      return revealOwnSecret(kernel, await own(request, true), request.params.credentialId, request.body);
     },
   );
 }
