@@ -1,5 +1,6 @@
 import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -163,7 +164,12 @@ export async function startBrowser(suite: string): Promise<BrowserSuite> {
       const seen: string[] = [];
       problems.set(page, seen);
       page.on('console', (message) => {
-        if (message.type() === 'error') seen.push(message.text());
+        // Chromium logs every 4xx answer as a console error; a form answering 422 on purpose is not
+        // a problem of the page (tests check statuses themselves). Everything else is kept.
+        if (message.type() !== 'error') return;
+        if (/^Failed to load resource: the server responded with a status of 4\d\d/.test(message.text()))
+          return;
+        seen.push(message.text());
       });
       page.on('pageerror', (error) => seen.push(`uncaught: ${error.message}`));
       return page;
@@ -231,9 +237,22 @@ function describeViolation(violation: AxeViolation): string {
   return `  [${violation.impact ?? '?'}] ${violation.id}: ${violation.help}\n${nodes.join('\n')}`;
 }
 
+/**
+ * A free loopback port, for an app that must know its own URL before it listens (the links it
+ * mails): build the app with `publicUrl: http://127.0.0.1:<port>`, then `listenForBrowser(app, port)`.
+ */
+export async function reservePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (typeof address !== 'object' || address === null) throw new Error('no port');
+  return address.port;
+}
+
 /** Starts the app on a loopback port for a browser to reach; returns its base URL. */
-export async function listenForBrowser(app: FastifyInstance): Promise<string> {
-  await app.listen({ host: '127.0.0.1', port: 0 });
+export async function listenForBrowser(app: FastifyInstance, port = 0): Promise<string> {
+  await app.listen({ host: '127.0.0.1', port });
   const address = app.server.address();
   if (typeof address !== 'object' || address === null) throw new Error('app is not listening on a port');
   return `http://127.0.0.1:${address.port}`;

@@ -41,6 +41,7 @@ import { registerDossierRoutes } from '../modules/dossier/index.js';
 import { registerWebApp } from './web.js';
 import { registerRecipientsRoutes } from '../modules/recipients/index.js';
 import { registerCookiesRoutes } from '../modules/cookies/index.js';
+import { registerPortalRoutes, statementPage } from '../modules/portal/index.js';
 import type { DomainEventSubscribers } from '../modules/contracts/index.js';
 
 export interface HttpDependencies {
@@ -235,7 +236,12 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   registerAuthRoutes(app, deps.kernel, { secureCookies: deps.secureCookies ?? false });
   registerStaffRoutes(app, deps.kernel);
   registerMeRoutes(app, deps.kernel);
-  registerPolicyRoutes(app, deps.kernel, ENFORCED_PROMISES);
+  const portal = {
+    kernel: deps.kernel,
+    enforced: ENFORCED_PROMISES,
+    secureCookies: deps.secureCookies ?? false,
+  };
+  registerPolicyRoutes(app, deps.kernel, ENFORCED_PROMISES, { statementPage: statementPage(portal) });
   registerPartiesRoutes(app, deps.kernel);
   const events = deps.events;
   registerContractRoutes(
@@ -276,6 +282,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
     publicUrl: deps.publicUrl ?? 'http://localhost:3000',
     portalSession: (request, write) => portalSessionOf(requestsDeps, request, write),
   });
+  await registerPortalRoutes(app, { ...portal, requests: requestsDeps });
   // The staff back office at `/` (after every API route, so none is shadowed).
   if (deps.webRoot) await registerWebApp(app, deps.webRoot);
   return app;

@@ -53,6 +53,9 @@ const DOSSIER = ['kluis.dossier.asset', 'kluis.dossier.credential'];
 function touchOf(method: string, path: string): Touch | undefined {
   // The customer's own dossier: the privacy-portal account's session, no staff login (issue 17).
   if (path.startsWith('/t/{slug}/account/dossier')) return { kind: 'public' };
+  // The privacy portal's pages (issue 19): public, or the person's own account by its own cookie;
+  // a staff session or token opens nothing there.
+  if (/^\/t\/\{slug\}\/(rights|account)(\/|$)/.test(path)) return { kind: 'public' };
   if (
     path.startsWith('/t/') ||
     path.startsWith('/.well-known/') ||

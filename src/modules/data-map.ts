@@ -8,6 +8,7 @@ import { cookiesDataMap } from './cookies/datamap.js';
 import { dossierDataMap } from './dossier/datamap.js';
 import { partiesDataMap } from './parties/datamap.js';
 import { recipientsDataMap } from './recipients/datamap.js';
+import { portalDataMap } from './portal/datamap.js';
 import { requestsDataMap } from './requests/datamap.js';
 import { retentionDataMap } from './retention/datamap.js';
 import { staffDataMap } from './staff/datamap.js';
@@ -31,6 +32,7 @@ export const DATA_MAP: readonly TableDataMap[] = [
   ...staffDataMap,
   ...throttleDataMap,
   ...cookiesDataMap,
+  ...portalDataMap,
   ...idempotencyDataMap,
   ...kernelDataMap,
 ];

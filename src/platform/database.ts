@@ -19,6 +19,7 @@ import type { ConsentTables } from '../modules/consent/consent.tables.js';
 import type { DisclosureTables } from '../kernel/disclosure/disclosure.tables.js';
 import type { RecipientsTables } from '../modules/recipients/recipients.tables.js';
 import type { CookiesTables } from '../modules/cookies/cookies.tables.js';
+import type { PortalTables } from '../modules/portal/portal.tables.js';
 
 /** The typed shape of the whole database, composed from each module's own tables. */
 export interface Database
@@ -43,4 +44,5 @@ export interface Database
     ConsentTables,
     DisclosureTables,
     RecipientsTables,
-    CookiesTables {}
+    CookiesTables,
+    PortalTables {}

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireStaff, staffOf } from '../../http/auth.js';
@@ -33,7 +33,15 @@ export function chooseLanguage(
   return (match?.lang as Language | undefined) ?? offered[0] ?? 'nl';
 }
 
-export function registerPolicyRoutes(app: FastifyInstance, kernel: Kernel, enforced: EnforcedPromises): void {
+/** Draws the statement as a page of the privacy portal (the portal module passes it in). */
+export type StatementPage = (request: FastifyRequest, reply: FastifyReply, slug: string) => Promise<string>;
+
+export function registerPolicyRoutes(
+  app: FastifyInstance,
+  kernel: Kernel,
+  enforced: EnforcedPromises,
+  options: { statementPage?: StatementPage } = {},
+): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   typed.get(
     '/t/:slug/privacy',
@@ -50,6 +58,10 @@ export function registerPolicyRoutes(app: FastifyInstance, kernel: Kernel, enfor
       },
     },
     async (request, reply) => {
+      if (request.query.format === 'html' && options.statementPage) {
+        const page = await options.statementPage(request, reply, request.params.slug);
+        return reply.type('text/html; charset=utf-8').send(page);
+      }
       const tenant = await kernel.tenants.bySlug(request.params.slug);
       const { policy } = await kernel.policies.current(tenant.tenantId);
       const lang = chooseLanguage(policy, request.query.lang, request.headers['accept-language']);

@@ -48,11 +48,18 @@ async function loginByLink(email: string): Promise<{ cookie: string; csrf: strin
   const link = /(https:\/\/portal\.voxtra\.example\S+)/.exec((await mailTo(email)).text ?? '')?.[1] ?? '';
   const url = link.replace('https://portal.voxtra.example', '');
   const login = await app.inject({ method: 'GET', url });
-  expect(login.statusCode).toBe(200);
-  expect(login.headers['content-type']).toContain('text/html');
-  expect((await app.inject({ method: 'GET', url })).statusCode).toBe(401); // single use
-  const csrf = /name="csrf-token" content="([^"]+)"/.exec(login.body)?.[1] ?? '';
-  return { cookie: String(login.headers['set-cookie']).split(';')[0] ?? '', csrf };
+  // The link logs in and goes on to the account page (issue 19).
+  expect(login.statusCode).toBe(303);
+  expect(login.headers.location).toBe(`/t/${voxtra.slug}/account`);
+  const again = await app.inject({ method: 'GET', url });
+  expect(again.headers.location).toBe(`/t/${voxtra.slug}/account?failed=link`); // single use
+  expect(String(again.headers['set-cookie'] ?? '')).not.toContain('kluis_subject=');
+  const cookies = ([] as string[])
+    .concat(login.headers['set-cookie'] ?? [])
+    .map((line) => line.split(';')[0] ?? '');
+  const cookie = cookies.find((line) => line.startsWith('kluis_subject=')) ?? '';
+  const csrf = (cookies.find((line) => line.startsWith('kluis_subject_csrf=')) ?? '').split('=')[1] ?? '';
+  return { cookie, csrf };
 }
 
 describe('privacy portal accounts (VK-23, VX-13)', () => {

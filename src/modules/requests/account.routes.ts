@@ -6,27 +6,21 @@ import { AccessReportSchema } from '../../kernel/access-report/index.js';
 import {
   authenticateSubject,
   fileAccountRequest,
-  loginWithLink,
-  loginWithPassword,
   readOwnData,
-  requestLoginLink,
   setPortalPassword,
   type PortalLogin,
   type SubjectSession,
 } from './account.service.js';
 import { REQUEST_KINDS, type RequestsDeps } from './requests.service.js';
 import { isAppError } from '../../platform/errors.js';
-import {
-  assertAllowed,
-  checkAttempt,
-  countAttempt,
-  recordFailure,
-  resetCounters,
-  type Counter,
-} from '../throttle/index.js';
-import { DEFAULT_PUBLIC_LIMITS, holdAnswer, targetOf, type PublicDoorLimits } from './limits.js';
+import { askLoginLinkAtDoor, loginAtDoor, loginWithLinkAtDoor } from './doors.js';
 
 export const SUBJECT_COOKIE = 'kluis_subject';
+/**
+ * The session's CSRF token for the portal's server-rendered forms (HttpOnly, SameSite=Strict): the
+ * pages write it into each form, and a POST must bring it back in the body (decision 0160).
+ */
+export const SUBJECT_CSRF_COOKIE = 'kluis_subject_csrf';
 const slugParams = z.object({ slug: z.string().regex(/^[a-z][a-z0-9-]{1,62}$/) });
 const statusSchema = z.object({
   requestId: z.string(),
@@ -36,19 +30,21 @@ const statusSchema = z.object({
   dueOn: z.string(),
 });
 
-function setSessionCookie(
+export function setSessionCookie(
   reply: FastifyReply,
   slug: string,
   login: PortalLogin,
   secure: boolean,
 ): { csrfToken: string } {
-  void reply.setCookie(SUBJECT_COOKIE, login.sessionToken, {
+  const options = {
     path: `/t/${slug}/`,
     httpOnly: true,
     sameSite: 'strict',
     maxAge: 8 * 3600,
     secure,
-  });
+  } as const;
+  void reply.setCookie(SUBJECT_COOKIE, login.sessionToken, options);
+  void reply.setCookie(SUBJECT_CSRF_COOKIE, login.csrfToken, options);
   return { csrfToken: login.csrfToken };
 }
 
@@ -74,40 +70,6 @@ async function session(
   return authenticateSubject(deps, request.params.slug, cookie, csrf);
 }
 
-/** The client address and typed e-mail counted for a portal login, known account or not. */
-function loginCounters(
-  limits: PublicDoorLimits,
-  address: string,
-  email: string | undefined,
-): { all: Counter[]; account: Counter[] } {
-  const account = email === undefined ? [] : [{ limit: limits.loginByAccount, value: targetOf(email) }];
-  return { all: [{ limit: limits.loginByAddress, value: address }, ...account], account };
-}
-
-/**
- * Runs a portal login under its counters: refused (429, Retry-After) while a failure slow-down
- * runs, failures counted, a success clears the account's count. Kept in PostgreSQL, so every
- * process sees the same counts (docs/decisions/0075).
- */
-async function throttledLogin(
-  deps: RequestsDeps,
-  slug: string,
-  counters: { all: Counter[]; account: Counter[] },
-  attempt: () => Promise<PortalLogin>,
-): Promise<PortalLogin> {
-  const tenant = await deps.kernel.tenants.bySlug(slug);
-  assertAllowed(await checkAttempt(deps.kernel, tenant.tenantId, counters.all), 'too many failed logins');
-  try {
-    const login = await attempt();
-    await resetCounters(deps.kernel, tenant.tenantId, counters.account);
-    return login;
-  } catch (error) {
-    if (isAppError(error) && error.code === 'unauthenticated')
-      await recordFailure(deps.kernel, tenant.tenantId, counters.all);
-    throw error;
-  }
-}
-
 /** The privacy portal for the provider's customers: login, own data, requests from the account. */
 export function registerAccountRoutes(
   app: FastifyInstance,
@@ -115,7 +77,6 @@ export function registerAccountRoutes(
   options: { secureCookies: boolean },
 ): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
-  const limits = deps.limits ?? DEFAULT_PUBLIC_LIMITS;
   typed.post(
     '/t/:slug/account/link',
     {
@@ -128,24 +89,13 @@ export function registerAccountRoutes(
         response: { 202: z.object({ next: z.string() }) },
       },
     },
-    async (request, reply) =>
-      // The same moment for a known and an unknown address (issue 11): held to the link's quantum.
-      holdAnswer(deps, 'link', async () => {
-        // Every mail asked for counts: per client address, per typed address (known or not), per tenant.
-        const tenant = await deps.kernel.tenants.bySlug(request.params.slug);
-        const verdict = await countAttempt(deps.kernel, tenant.tenantId, [
-          { limit: limits.linkByAddress, value: request.ip },
-          { limit: limits.linkByTarget, value: targetOf(request.body.email) },
-          { limit: limits.linkByTenant, value: '' },
-        ]);
-        assertAllowed(verdict, 'too many login links asked for');
-        await requestLoginLink(deps, request.params.slug, request.body.email);
-      }).then(() =>
-        // Sent after the hold, not inside it.
-        reply
-          .status(202)
-          .send({ next: 'if this e-mail address is known to us, a login link was sent to it' }),
-      ),
+    async (request, reply) => {
+      await askLoginLinkAtDoor(deps, request.params.slug, request.body.email, request.ip);
+      // Sent after the hold, not inside it.
+      return reply
+        .status(202)
+        .send({ next: 'if this e-mail address is known to us, a login link was sent to it' });
+    },
   );
   typed.post(
     '/t/:slug/account/login',
@@ -161,46 +111,35 @@ export function registerAccountRoutes(
         response: { 200: z.object({ csrfToken: z.string() }) },
       },
     },
-    async (request, reply) =>
+    async (request, reply) => {
       // A wrong password answers at the same moment for a known and an unknown address (issue 11).
-      holdAnswer(deps, 'login', async () => {
-        const body = request.body;
-        const counters = loginCounters(limits, request.ip, 'email' in body ? body.email : undefined);
-        const login = await throttledLogin(deps, request.params.slug, counters, () =>
-          'token' in body
-            ? loginWithLink(deps, request.params.slug, body.token)
-            : loginWithPassword(deps, request.params.slug, body.email, body.password),
-        );
-        return setSessionCookie(reply, request.params.slug, login, options.secureCookies);
-      }),
+      const login = await loginAtDoor(deps, request.params.slug, request.body, request.ip);
+      return setSessionCookie(reply, request.params.slug, login, options.secureCookies);
+    },
   );
   typed.get(
     '/t/:slug/account/login',
     {
       schema: {
         summary:
-          'The one-time login link as mailed: logs in and shows the portal page (works once, for 15 minutes)',
+          'The one-time login link as mailed: logs in (works once, for 15 minutes) and goes on to the account page',
         tags: ['privacy portal'],
         params: slugParams,
         querystring: z.object({ token: z.string().max(64) }),
-        response: { 200: z.string() },
       },
     },
     async (request, reply) => {
-      const login = await throttledLogin(
-        deps,
-        request.params.slug,
-        loginCounters(limits, request.ip, undefined),
-        () => loginWithLink(deps, request.params.slug, request.query.token),
-      );
-      const { csrfToken } = setSessionCookie(reply, request.params.slug, login, options.secureCookies);
       const base = `/t/${request.params.slug}`;
-      return reply
-        .type('text/html; charset=utf-8')
-        .header('cache-control', 'no-store')
-        .send(
-          `<!doctype html><html><head><meta charset="utf-8"><meta name="csrf-token" content="${csrfToken}"><title>Privacy portal</title></head><body><h1>Privacy portal</h1><p><a href="${base}/account/data">My data</a> · <a href="${base}/privacy">Privacy statement</a></p></body></html>`,
-        );
+      try {
+        const login = await loginWithLinkAtDoor(deps, request.params.slug, request.query.token, request.ip);
+        setSessionCookie(reply, request.params.slug, login, options.secureCookies);
+      } catch (error) {
+        // A used or expired link lands on the login page, which says so in the person's language.
+        if (isAppError(error) && error.code === 'unauthenticated')
+          return reply.header('cache-control', 'no-store').redirect(`${base}/account?failed=link`, 303);
+        throw error;
+      }
+      return reply.header('cache-control', 'no-store').redirect(`${base}/account`, 303);
     },
   );
   typed.post(

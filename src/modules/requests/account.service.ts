@@ -3,9 +3,10 @@ import { hash, verify } from '@node-rs/argon2';
 import type { Selectable } from 'kysely';
 import { buildAccessReport, type AccessReport } from '../../kernel/access-report/index.js';
 import type { Actor } from '../../kernel/gate/gate.js';
+import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import { touchSubjects } from '../../kernel/subjects/index.js';
 import { AppError, describeUnexpected, isAppError } from '../../platform/errors.js';
-import { findPeopleByContact } from '../parties/index.js';
+import { findPeopleByContact, getPerson, type Person } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
 import { writeLetter } from './letters.js';
 import { brusselsDate } from './deadlines.js';
@@ -45,7 +46,7 @@ async function matchSubject(
   deps: RequestsDeps,
   tenant: Tenant,
   email: string,
-): Promise<{ subjectId: number; email: string } | undefined> {
+): Promise<{ subjectId: number; email: string; language: string | null } | undefined> {
   const matches = await findPeopleByContact(
     deps.kernel,
     { tenantId: tenant.tenantId, actor: PORTAL, purpose: RIGHTS_PURPOSE },
@@ -57,8 +58,16 @@ async function matchSubject(
   });
   const [match] = matches;
   return matches.length === 1 && match?.email
-    ? { subjectId: match.subjectId, email: match.email }
+    ? { subjectId: match.subjectId, email: match.email, language: match.preferredLanguage ?? null }
     : undefined;
+}
+
+/** The person's language if the policy's statement is offered in it, else the policy's first. */
+export function offeredLanguage(policy: Policy, language: string | null | undefined): Language {
+  const offered = policy.statement.languages as readonly string[];
+  return language && offered.includes(language)
+    ? (language as Language)
+    : (policy.statement.languages[0] ?? 'nl');
 }
 
 /** Sends a one-time login link to the e-mail address on file; the answer never says whether it exists. */
@@ -75,7 +84,7 @@ export async function requestLoginLink(deps: RequestsDeps, tenantSlug: string, e
 async function sendLoginLink(
   deps: RequestsDeps,
   tenant: Tenant,
-  match: { subjectId: number; email: string },
+  match: { subjectId: number; email: string; language: string | null },
 ): Promise<void> {
   const token = randomBytes(32).toString('base64url');
   await deps.kernel.plain(tenant.tenantId, (tx) =>
@@ -90,7 +99,8 @@ async function sendLoginLink(
       .execute(),
   );
   const { policy } = await deps.kernel.policies.current(tenant.tenantId);
-  const lang = policy.statement.languages[0] ?? 'nl';
+  // The person's own language when the statement is offered in it (issue 19).
+  const lang = offeredLanguage(policy, match.language);
   const letter = writeLetter(policy, lang, {
     kind: 'access',
     outcome: 'login_link',
@@ -256,15 +266,70 @@ export async function setPortalPassword(
 }
 
 /** The person's own data, from their account: the full access report (the strongest identity proof). */
-export async function readOwnData(deps: RequestsDeps, session: SubjectSession): Promise<AccessReport> {
+export async function readOwnData(
+  deps: RequestsDeps,
+  session: SubjectSession,
+  language?: Language,
+): Promise<AccessReport> {
   const { policy } = await deps.kernel.policies.current(session.tenant.tenantId);
   return buildAccessReport(deps.kernel, deps.dataMap, {
     tenantId: session.tenant.tenantId,
     actor: { kind: 'subject', subjectId: session.subjectId },
     purpose: RIGHTS_PURPOSE,
     subjectId: session.subjectId,
-    language: policy.statement.languages[0] ?? 'nl',
+    language: language ?? policy.statement.languages[0] ?? 'nl',
   });
+}
+
+/** The person's own contact record (name, contact, language) as they read it in their account. */
+export async function readOwnPerson(
+  deps: RequestsDeps,
+  session: SubjectSession,
+): Promise<Person | undefined> {
+  return getPerson(
+    deps.kernel,
+    {
+      tenantId: session.tenant.tenantId,
+      actor: { kind: 'subject', subjectId: session.subjectId },
+      purpose: RIGHTS_PURPOSE,
+    },
+    session.subjectId,
+  ).catch((error: unknown) => {
+    if (isAppError(error)) return undefined;
+    throw error;
+  });
+}
+
+/** The person's own requests, newest first (kind, state, dates: what the status page shows). */
+export async function listOwnRequests(deps: RequestsDeps, session: SubjectSession): Promise<RequestStatus[]> {
+  const rows = await deps.kernel.plain(session.tenant.tenantId, (tx) =>
+    tx
+      .selectFrom('rights_requests')
+      .select(['request_id', 'kind', 'state', 'received_at', 'due_on', 'extended_due_on'])
+      .where('subject_id', '=', session.subjectId)
+      .orderBy('received_at', 'desc')
+      .limit(200)
+      .execute(),
+  );
+  return rows.map((row) => ({
+    requestId: row.request_id,
+    kind: row.kind,
+    state: row.state,
+    receivedOn: brusselsDate(row.received_at),
+    dueOn: String(row.extended_due_on ?? row.due_on),
+  }));
+}
+
+/** Ends a portal session (log-out, or after the account was erased). */
+export async function endSession(deps: RequestsDeps, tenantId: number, cookie: string): Promise<void> {
+  const match = /^(\d{1,9})\.([A-Za-z0-9_-]{43})$/.exec(cookie);
+  if (!match || Number(match[1]) !== tenantId) return;
+  await deps.kernel.plain(tenantId, (tx) =>
+    tx
+      .deleteFrom('subject_sessions')
+      .where('session_hash', '=', sha256(match[2] ?? ''))
+      .execute(),
+  );
 }
 
 /**
@@ -274,7 +339,13 @@ export async function readOwnData(deps: RequestsDeps, session: SubjectSession): 
 export async function fileAccountRequest(
   deps: RequestsDeps,
   session: SubjectSession,
-  input: { kind: RequestKind; purposes?: string[]; corrections?: unknown; transferTo?: string },
+  input: {
+    kind: RequestKind;
+    purposes?: string[];
+    corrections?: unknown;
+    transferTo?: string;
+    language?: Language;
+  },
 ): Promise<RequestStatus> {
   return createVerifiedRequest(deps, session.tenant, session.subjectId, input);
 }

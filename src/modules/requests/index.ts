@@ -18,8 +18,31 @@ export {
   type RequestListItem,
 } from './requests.service.js';
 export { registerRequestsRoutes } from './requests.routes.js';
-export { registerAccountRoutes, portalSessionOf, SUBJECT_COOKIE } from './account.routes.js';
-export type { SubjectSession } from './account.service.js';
+export {
+  registerAccountRoutes,
+  portalSessionOf,
+  setSessionCookie,
+  SUBJECT_COOKIE,
+  SUBJECT_CSRF_COOKIE,
+} from './account.routes.js';
+export {
+  authenticateSubject,
+  endSession,
+  fileAccountRequest,
+  listOwnRequests,
+  offeredLanguage,
+  readOwnData,
+  readOwnPerson,
+  setPortalPassword,
+  type SubjectSession,
+} from './account.service.js';
+export {
+  askLoginLinkAtDoor,
+  fileRequestAtDoor,
+  loginAtDoor,
+  loginWithLinkAtDoor,
+  verifyAtDoor,
+} from './doors.js';
 export { requestsDataMap } from './datamap.js';
 export {
   DEFAULT_ANSWER_QUANTA,

@@ -63,8 +63,8 @@ const TEXT = {
   nl: {
     subject: (kind: string) => `Uw verzoek: ${kind}`,
     greeting: 'Beste,',
-    code: (code: string) =>
-      `Om te bevestigen dat u het bent, geeft u deze code in op het formulier: ${code}\nDe code is 15 minuten geldig. Vroeg u niets aan, dan mag u deze e-mail negeren.`,
+    code: (code: string, link: string) =>
+      `Om te bevestigen dat u het bent, geeft u deze code in op de pagina "Geef de code in": ${code}\nDie pagina opent u met deze link:\n${link}\nDe code is 15 minuten geldig. Vroeg u niets aan, dan mag u deze e-mail negeren.`,
     received: (received: string, due: string) =>
       `We ontvingen uw verzoek op ${received}. U krijgt ons antwoord uiterlijk op ${due}.`,
     extended: (due: string, reason: string) =>
@@ -88,8 +88,8 @@ const TEXT = {
   fr: {
     subject: (kind: string) => `Votre demande : ${kind}`,
     greeting: 'Bonjour,',
-    code: (code: string) =>
-      `Pour confirmer qu'il s'agit bien de vous, saisissez ce code dans le formulaire : ${code}\nLe code est valable 15 minutes. Si vous n'avez rien demandé, ignorez cet e-mail.`,
+    code: (code: string, link: string) =>
+      `Pour confirmer qu’il s’agit bien de vous, saisissez ce code sur la page « Saisissez le code » : ${code}\nCe lien ouvre cette page :\n${link}\nLe code est valable 15 minutes. Si vous n'avez rien demandé, ignorez cet e-mail.`,
     received: (received: string, due: string) =>
       `Nous avons reçu votre demande le ${received}. Vous recevrez notre réponse au plus tard le ${due}.`,
     extended: (due: string, reason: string) =>
@@ -114,8 +114,8 @@ const TEXT = {
   en: {
     subject: (kind: string) => `Your request: ${kind}`,
     greeting: 'Hello,',
-    code: (code: string) =>
-      `To confirm it is you, enter this code in the form: ${code}\nThe code is valid for 15 minutes. If you did not ask for anything, ignore this e-mail.`,
+    code: (code: string, link: string) =>
+      `To confirm it is you, enter this code on the page "Enter the code": ${code}\nThis link opens that page:\n${link}\nThe code is valid for 15 minutes. If you did not ask for anything, ignore this e-mail.`,
     received: (received: string, due: string) =>
       `We received your request on ${received}. You will have our answer by ${due} at the latest.`,
     extended: (due: string, reason: string) =>
@@ -151,7 +151,7 @@ export function writeLetter(
   const body: string[] = [t.greeting, ''];
   switch (facts.outcome) {
     case 'verification_code':
-      body.push(t.code(facts.code ?? ''));
+      body.push(t.code(facts.code ?? '', facts.link ?? ''));
       break;
     case 'received':
       body.push(t.received(facts.receivedOn, facts.dueOn));

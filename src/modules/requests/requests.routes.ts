@@ -22,14 +22,11 @@ import {
   REQUEST_KINDS,
   RIGHTS_PURPOSE,
   staffRequestSchema,
-  submitPublicRequest,
   verifyByStaff,
-  verifyPublicRequest,
   type RequestsDeps,
   type StaffContext,
 } from './requests.service.js';
-import { assertAllowed, countAttempt } from '../throttle/index.js';
-import { DEFAULT_PUBLIC_LIMITS, holdAnswer } from './limits.js';
+import { fileRequestAtDoor, verifyAtDoor } from './doors.js';
 
 const statusSchema = z.object({
   requestId: z.string(),
@@ -55,7 +52,6 @@ function staffContext(request: FastifyRequest): StaffContext {
 
 export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
-  const limits = deps.limits ?? DEFAULT_PUBLIC_LIMITS;
   // ------------------------------------------------------------------ public privacy portal
   typed.post(
     '/t/:slug/privacy/requests',
@@ -79,9 +75,7 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
     async (request, reply) => {
       // The same moment for a known and an unknown address (issue 11): held to the form's quantum.
       // The body is sent after the hold; an error is held alike.
-      const receipt = await holdAnswer(deps, 'form', () =>
-        submitPublicRequest(deps, request.params.slug, request.body, { address: request.ip }),
-      );
+      const receipt = await fileRequestAtDoor(deps, request.params.slug, request.body, request.ip);
       return reply.status(202).send({
         ...receipt,
         next: 'if this e-mail address is known to us, a code was sent to it; enter it to confirm your request',
@@ -101,16 +95,8 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
         },
       },
     },
-    async (request) => {
-      // Every guess counts, across all requests: five per request, and these per address and tenant.
-      const tenant = await deps.kernel.tenants.bySlug(request.params.slug);
-      const verdict = await countAttempt(deps.kernel, tenant.tenantId, [
-        { limit: limits.codeByAddress, value: request.ip },
-        { limit: limits.codeByTenant, value: '' },
-      ]);
-      assertAllowed(verdict, 'too many codes tried');
-      return verifyPublicRequest(deps, request.params.slug, request.params.id, request.body.code);
-    },
+    async (request) =>
+      verifyAtDoor(deps, request.params.slug, request.params.id, request.body.code, request.ip),
   );
   typed.get(
     '/t/:slug/privacy/requests/:id',

@@ -16,7 +16,13 @@ import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.
 import { requestsDataMap } from './datamap.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Mailer } from '../../platform/mailer.js';
-import { findPeopleByContact, getPerson, rectificationSchema, rectifyPerson } from '../parties/index.js';
+import {
+  findPeopleByContact,
+  getPerson,
+  rectificationSchema,
+  rectifyPerson,
+  type Rectification,
+} from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
 import { appendConsentWithin, recordConsent } from '../consent/index.js';
 import { brusselsDate, computeDueDate, latestExtension } from './deadlines.js';
@@ -137,6 +143,8 @@ export const publicRequestSchema = z.object({
     .default([]),
   /** Portability only: the other organisation's HTTPS endpoint to push the package to (Art. 20(2)). */
   transferTo: z.string().max(2048).optional(),
+  /** Rectification only: the corrected values (checked like staff corrections), applied once verified. */
+  corrections: z.record(z.string(), z.unknown()).optional(),
 });
 
 export type PublicRequestInput = z.input<typeof publicRequestSchema>;
@@ -169,26 +177,42 @@ async function checkTransferInput(
 }
 
 /**
- * Transfer URLs of public requests waiting for their code, in memory only and for as long as the
- * code lives: the URL is personal data and is never written to the database (decision 0052).
+ * What a public request carries until its code is entered, in memory only and for as long as the
+ * code lives: a transfer URL or corrected values are personal data and are never written to the
+ * database before the person is verified (decisions 0052, 0161). After a restart they are gone:
+ * a portability request then falls back to the download link, a rectification waits for staff.
  */
-const pendingTransfers = new Map<string, { url: string; expiresAt: number }>();
-const MAX_PENDING_TRANSFERS = 10_000;
+interface PendingInput {
+  transferTo?: string;
+  corrections?: Rectification;
+  expiresAt: number;
+}
+const pendingInputs = new Map<string, PendingInput>();
+const MAX_PENDING_INPUTS = 10_000;
 
-function rememberTransfer(requestId: string, url: string, now: number): void {
-  for (const [key, entry] of pendingTransfers) if (entry.expiresAt <= now) pendingTransfers.delete(key);
-  // A flood of requests must not grow memory without bound; the oldest falls back to the link.
-  if (pendingTransfers.size >= MAX_PENDING_TRANSFERS) {
-    const oldest = pendingTransfers.keys().next();
-    if (!oldest.done) pendingTransfers.delete(oldest.value);
+function rememberInput(requestId: string, input: Omit<PendingInput, 'expiresAt'>, now: number): void {
+  for (const [key, entry] of pendingInputs) if (entry.expiresAt <= now) pendingInputs.delete(key);
+  // A flood of requests must not grow memory without bound; the oldest falls back as above.
+  if (pendingInputs.size >= MAX_PENDING_INPUTS) {
+    const oldest = pendingInputs.keys().next();
+    if (!oldest.done) pendingInputs.delete(oldest.value);
   }
-  pendingTransfers.set(requestId, { url, expiresAt: now + CODE_TTL_MS });
+  pendingInputs.set(requestId, { ...input, expiresAt: now + CODE_TTL_MS });
 }
 
-function takeTransfer(requestId: string, now: number): string | undefined {
-  const entry = pendingTransfers.get(requestId);
-  pendingTransfers.delete(requestId);
-  return entry && entry.expiresAt > now ? entry.url : undefined;
+function takeInput(requestId: string, now: number): Omit<PendingInput, 'expiresAt'> {
+  const entry = pendingInputs.get(requestId);
+  pendingInputs.delete(requestId);
+  return entry && entry.expiresAt > now ? entry : {};
+}
+
+/** Corrections typed on the public form: only with a rectification, checked before anything is stored. */
+function checkCorrectionsInput(kind: RequestKind, corrections: unknown): Rectification | undefined {
+  if (corrections === undefined) return undefined;
+  if (kind !== 'rectification') throw invalid('corrections: only a rectification request takes corrections');
+  const parsed = rectificationSchema.safeParse(corrections);
+  if (!parsed.success) throw invalid(`corrections: ${describeIssues(parsed.error)}`);
+  return parsed.data;
 }
 
 /**
@@ -207,6 +231,7 @@ export async function submitPublicRequest(
   assertOffered(policy, request.kind);
   // Checked for everyone before matching, so the answer does not depend on who the person is.
   await checkTransferInput(deps, request.kind, request.transferTo);
+  const corrections = checkCorrectionsInput(request.kind, request.corrections);
   // Counted per client address, typed address and tenant once the input is valid (issue 11).
   if (from)
     await countFormPost(deps.kernel, deps.limits ?? DEFAULT_PUBLIC_LIMITS, tenant.tenantId, {
@@ -241,13 +266,22 @@ export async function submitPublicRequest(
       })
       .execute(),
   );
-  if (match && request.transferTo !== undefined)
-    rememberTransfer(receipt.requestId, request.transferTo, deps.kernel.clock.now().getTime());
+  if (match && (request.transferTo !== undefined || corrections !== undefined))
+    rememberInput(
+      receipt.requestId,
+      {
+        ...(request.transferTo === undefined ? {} : { transferTo: request.transferTo }),
+        ...(corrections === undefined ? {} : { corrections }),
+      },
+      deps.kernel.clock.now().getTime(),
+    );
   if (match?.email) {
     const letter = writeLetter(policy, language, {
       kind: request.kind,
       outcome: 'verification_code',
       code,
+      // The page the code is entered on; the status token lets it show the request's status after.
+      link: `${deps.publicUrl}/t/${tenant.slug}/rights/requests/${receipt.requestId}?token=${receipt.statusToken}`,
       receivedOn: receipt.receivedOn,
       dueOn: receipt.dueOn,
     });
@@ -415,7 +449,10 @@ export async function verifyPublicRequest(
   return { state };
 }
 
-/** Requests the person's own action settles at once; erasure and rectification wait for staff. */
+/**
+ * Requests the person's own action settles at once; erasure waits for staff, and so does a
+ * rectification unless the corrections came with it (then they are applied once verified).
+ */
 const AUTOMATIC: ReadonlySet<RequestKind> = new Set([
   'access',
   'portability',
@@ -431,9 +468,13 @@ async function fulfilAutomatically(
   requestId: string,
 ): Promise<RequestState> {
   const request = await loadRequest(deps, tenant.tenantId, requestId);
-  const transferTo = takeTransfer(requestId, deps.kernel.clock.now().getTime());
-  if (!AUTOMATIC.has(request.kind)) return request.state;
-  await fulfil(deps, tenant, request, PORTAL, transferTo === undefined ? {} : { transferTo });
+  const { transferTo, corrections } = takeInput(requestId, deps.kernel.clock.now().getTime());
+  const withCorrections = request.kind === 'rectification' && corrections !== undefined;
+  if (!AUTOMATIC.has(request.kind) && !withCorrections) return request.state;
+  await fulfil(deps, tenant, request, PORTAL, {
+    ...(transferTo === undefined ? {} : { transferTo }),
+    ...(withCorrections ? { corrections } : {}),
+  });
   return 'fulfilled';
 }
 
@@ -1100,7 +1141,14 @@ export async function createVerifiedRequest(
   deps: RequestsDeps,
   tenant: Tenant,
   subjectId: number,
-  input: { kind: RequestKind; purposes?: string[]; corrections?: unknown; transferTo?: string },
+  input: {
+    kind: RequestKind;
+    purposes?: string[];
+    corrections?: unknown;
+    transferTo?: string;
+    /** The person's own language (the letter is written in it); else the policy's first. */
+    language?: Language;
+  },
 ): Promise<RequestStatus> {
   const { policy } = await deps.kernel.policies.current(tenant.tenantId);
   assertOffered(policy, input.kind);
@@ -1110,7 +1158,7 @@ export async function createVerifiedRequest(
     kind: input.kind,
     channel: 'account',
     subjectId,
-    language: policy.statement.languages[0] ?? 'nl',
+    language: input.language ?? policy.statement.languages[0] ?? 'nl',
     purposes: input.purposes ?? [],
     verified: { method: 'account_login' },
     scanReference: null,

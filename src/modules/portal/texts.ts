@@ -1,0 +1,685 @@
+import type { Language, Right } from '../../kernel/policy/policy.schema.js';
+
+/**
+ * Every word the portal pages show, per language. One interface for the three languages, so a
+ * missing translation does not compile. Facts (names, periods, purposes) come from the policy.
+ */
+export interface PortalTexts {
+  languageName: string;
+  skip: string;
+  nav: { statement: string; rights: string; account: string; languages: string };
+  footer: (controller: string) => string;
+  statement: { contents: string; rightsLinks: string };
+  rights: {
+    title: string;
+    intro: string;
+    names: Record<Right, string>;
+    explain: Record<Right, string>;
+    open: string;
+    accountHint: string;
+  };
+  form: {
+    title: (right: string) => string;
+    email: string;
+    emailHint: string;
+    purposes: string;
+    purposesHint: string;
+    transferTo: string;
+    transferToHint: string;
+    fields: string;
+    fieldsHint: string;
+    fieldNames: Record<CorrectableField, string>;
+    submit: string;
+    required: string;
+    errorTitle: string;
+    expired: string;
+    invalid: { email: string; corrections: string; transferTo: string };
+  };
+  confirm: {
+    title: string;
+    sent: string;
+    code: string;
+    codeHint: string;
+    submit: string;
+    wrong: string;
+    tooMany: string;
+  };
+  status: {
+    title: string;
+    kind: string;
+    state: string;
+    received: string;
+    due: string;
+    states: Record<'awaiting_verification' | 'verified' | 'fulfilled' | 'rejected', string>;
+    next: Record<'awaiting_verification' | 'verified' | 'fulfilled' | 'rejected', string>;
+    downloadMailed: string;
+    keep: string;
+  };
+  errors: { notFound: string; generic: string; back: string; forbidden: string; tooMany: string };
+  mail: { codeIntro: string; codeLink: string };
+  account: {
+    title: string;
+    loginTitle: string;
+    linkIntro: string;
+    linkSubmit: string;
+    linkSent: string;
+    passwordIntro: string;
+    password: string;
+    passwordSubmit: string;
+    loginFailed: string;
+    logout: string;
+    home: string;
+    sections: {
+      data: string;
+      correct: string;
+      erase: string;
+      requests: string;
+      settings: string;
+      downloads: string;
+    };
+    homeIntro: string;
+  };
+  data: {
+    title: string;
+    intro: string;
+    category: string;
+    purposes: string;
+    basis: string;
+    recipients: string;
+    retention: string;
+    source: string;
+    fromYou: string;
+    noRecipients: string;
+    values: string;
+    rows: (count: number) => string;
+    previous: string;
+    next: string;
+    month: string;
+    page: (page: number, pages: number) => string;
+    downloadJson: string;
+    downloadZip: string;
+    withheld: string;
+  };
+  correct: { title: string; intro: string; submit: string; done: string };
+  erase: {
+    title: string;
+    intro: string;
+    kept: string;
+    nothingKept: string;
+    keptItem: (what: string, why: string, until: string) => string;
+    confirm: string;
+    submit: string;
+    done: string;
+    letter: string;
+  };
+  myRequests: { title: string; none: string };
+  settings: {
+    title: string;
+    language: string;
+    languageSubmit: string;
+    password: string;
+    passwordHint: string;
+    passwordSubmit: string;
+    saved: string;
+  };
+}
+
+export type CorrectableField =
+  'givenName' | 'familyName' | 'email' | 'phone' | 'street' | 'postalCode' | 'city';
+
+const nl: PortalTexts = {
+  languageName: 'Nederlands',
+  skip: 'Naar de inhoud',
+  nav: { statement: 'Privacyverklaring', rights: 'Uw rechten', account: 'Mijn account', languages: 'Taal' },
+  footer: (c) => `Privacyportaal van ${c}`,
+  statement: { contents: 'Inhoud', rightsLinks: 'Een recht uitoefenen' },
+  rights: {
+    title: 'Uw rechten',
+    intro: 'Kies wat u wilt vragen. Wij antwoorden binnen de termijn die de wet ons geeft, en het is gratis.',
+    names: {
+      access: 'Inzage in uw gegevens',
+      portability: 'Uw gegevens meenemen',
+      rectification: 'Uw gegevens laten verbeteren',
+      erasure: 'Uw gegevens laten wissen',
+      restriction: 'Het gebruik van uw gegevens laten beperken',
+      objection: 'Bezwaar maken',
+      withdraw_consent: 'Uw toestemming intrekken',
+      object_direct_marketing: 'Geen direct marketing meer',
+    },
+    explain: {
+      access: 'U krijgt alles wat wij over u bewaren, met waarom, hoelang en van waar.',
+      portability:
+        'U krijgt uw gegevens in een bestand dat een computer kan lezen, of wij sturen het naar een andere organisatie.',
+      rectification: 'Staat er iets fout, dan verbeteren wij het.',
+      erasure:
+        'Wij wissen uw gegevens, behalve wat de wet ons verplicht te bewaren; u hoort wat en tot wanneer.',
+      restriction:
+        'Wij bewaren uw gegevens nog, maar gebruiken ze niet meer, behalve voor rechtsvorderingen.',
+      objection: 'Wij stoppen met het gebruik van uw gegevens voor onze gerechtvaardigde belangen.',
+      withdraw_consent: 'Wat u ons toestond, stoppen wij meteen.',
+      object_direct_marketing: 'U krijgt geen reclame of nieuwsbrieven meer van ons.',
+    },
+    open: 'Naar het formulier',
+    accountHint: 'Hebt u een account? Meld u aan: dan is een code niet nodig.',
+  },
+  form: {
+    title: (right) => right,
+    email: 'Uw e-mailadres',
+    emailHint: 'Het adres dat wij van u hebben. Wij sturen er een code naar om te bevestigen dat u het bent.',
+    purposes: 'Voor welke doeleinden?',
+    purposesHint: 'Kiest u niets, dan geldt het voor alle doeleinden hieronder.',
+    transferTo: 'Naar een andere organisatie sturen (niet verplicht)',
+    transferToHint: 'Het https-adres dat die organisatie u gaf. Laat leeg om de gegevens zelf te downloaden.',
+    fields: 'Wat moet er verbeterd worden?',
+    fieldsHint:
+      'Vul alleen in wat fout is; voor een nieuw adres straat, postcode en gemeente samen. Zodra u de code ingeeft, verbeteren wij het.',
+    fieldNames: {
+      givenName: 'Voornaam',
+      familyName: 'Naam',
+      email: 'E-mailadres',
+      phone: 'Telefoonnummer',
+      street: 'Straat en nummer',
+      postalCode: 'Postcode',
+      city: 'Gemeente',
+    },
+    submit: 'Verzoek versturen',
+    required: 'verplicht',
+    errorTitle: 'Er ging iets mis',
+    invalid: {
+      email: 'Vul een geldig e-mailadres in.',
+      corrections: 'Vul minstens één veld in; voor een nieuw adres straat, postcode en gemeente samen.',
+      transferTo:
+        'Dit adres kunnen wij niet gebruiken: geef het https-adres van de organisatie, of laat het leeg.',
+    },
+    expired: 'Het formulier is verlopen. Probeer het opnieuw.',
+  },
+  confirm: {
+    title: 'Geef de code in',
+    sent: 'Als wij dit e-mailadres kennen, stuurden wij er een code van zes cijfers naar. De code is 15 minuten geldig.',
+    code: 'Code uit de e-mail',
+    codeHint: 'Zes cijfers',
+    submit: 'Bevestigen',
+    wrong: 'De code is fout of niet meer geldig.',
+    tooMany: 'Te veel pogingen. Wacht even en probeer het opnieuw.',
+  },
+  status: {
+    title: 'Stand van uw verzoek',
+    kind: 'Verzoek',
+    state: 'Stand',
+    received: 'Ontvangen op',
+    due: 'Antwoord uiterlijk op',
+    states: {
+      awaiting_verification: 'wacht op uw code',
+      verified: 'bevestigd, in behandeling',
+      fulfilled: 'uitgevoerd',
+      rejected: 'afgewezen',
+    },
+    next: {
+      awaiting_verification: 'Geef de code uit de e-mail in om uw verzoek te bevestigen.',
+      verified: 'Onze medewerkers behandelen uw verzoek. U krijgt een e-mail zodra het klaar is.',
+      fulfilled: 'Wij stuurden u een e-mail met het resultaat.',
+      rejected: 'Wij stuurden u een e-mail met de reden.',
+    },
+    downloadMailed:
+      'De link om uw gegevens te downloaden staat in de e-mail die wij u stuurden. Hij werkt één keer en 7 dagen lang.',
+    keep: 'Bewaar het adres van deze pagina om de stand later te bekijken.',
+  },
+  errors: {
+    notFound: 'Deze pagina bestaat niet of is verlopen.',
+    generic: 'Er ging iets mis. Probeer het later opnieuw.',
+    back: 'Terug',
+    forbidden: 'Dit formulier is verlopen of kwam niet van deze site. Probeer het opnieuw.',
+    tooMany: 'Te veel pogingen. Wacht even en probeer het opnieuw.',
+  },
+  mail: {
+    codeIntro: 'Om te bevestigen dat u het bent, geeft u deze code in op de pagina "Geef de code in":',
+    codeLink: 'Die pagina opent u met deze link:',
+  },
+  account: {
+    title: 'Mijn account',
+    loginTitle: 'Aanmelden',
+    linkIntro: 'Wij sturen een aanmeldlink naar uw e-mailadres. Hij werkt één keer en 15 minuten lang.',
+    linkSubmit: 'Stuur mij een aanmeldlink',
+    linkSent: 'Als wij dit e-mailadres kennen, staat er nu een aanmeldlink in uw mailbox.',
+    passwordIntro: 'Of meld u aan met uw wachtwoord.',
+    password: 'Wachtwoord',
+    passwordSubmit: 'Aanmelden',
+    loginFailed: 'Onbekend account, fout wachtwoord of verlopen link.',
+    logout: 'Afmelden',
+    home: 'Overzicht',
+    sections: {
+      data: 'Mijn gegevens',
+      correct: 'Mijn gegevens verbeteren',
+      erase: 'Mijn account wissen',
+      requests: 'Mijn verzoeken',
+      settings: 'Taal en wachtwoord',
+      downloads: 'Downloaden',
+    },
+    homeIntro: 'Hier ziet en beheert u wat wij over u bewaren.',
+  },
+  data: {
+    title: 'Mijn gegevens',
+    intro:
+      'Alles wat wij over u bewaren, per soort gegeven: waarvoor, op welke grond, met wie gedeeld, hoelang en van waar.',
+    category: 'Gegeven',
+    purposes: 'Waarvoor',
+    basis: 'Op grond van',
+    recipients: 'Gedeeld met',
+    retention: 'Hoelang',
+    source: 'Van waar',
+    fromYou: 'van u zelf of uit het gebruik van onze diensten',
+    noRecipients: 'met niemand',
+    values: 'Wat wij bewaren',
+    rows: (n) => (n === 1 ? '1 regel' : `${n} regels`),
+    previous: 'Vorige',
+    next: 'Volgende',
+    month: 'Maand',
+    page: (p, n) => `Pagina ${p} van ${n}`,
+    downloadJson: 'Alles downloaden (JSON)',
+    downloadZip: 'Alles downloaden (ZIP met JSON en CSV)',
+    withheld: 'Niet getoond, om uw account te beschermen: wachtwoord- en codegegevens.',
+  },
+  correct: {
+    title: 'Mijn gegevens verbeteren',
+    intro: 'Verbeter wat fout is. De oude waarde bewaren wij niet.',
+    submit: 'Opslaan',
+    done: 'Uw gegevens zijn verbeterd.',
+  },
+  erase: {
+    title: 'Mijn account wissen',
+    intro: 'Wij wissen al uw gegevens meteen, behalve wat de wet ons verplicht te bewaren.',
+    kept: 'Wat wij nog moeten bewaren, waarom en tot wanneer:',
+    nothingKept: 'Wij hoeven niets te bewaren: alles wordt gewist.',
+    keptItem: (what, why, until) => `${what}: ${why}. Tot: ${until}.`,
+    confirm: 'Ja, wis mijn account',
+    submit: 'Account wissen',
+    done: 'Uw account is gewist. U krijgt een brief per e-mail met wat gewist is en wat nog bewaard wordt.',
+    letter: 'Wissen kan niet ongedaan gemaakt worden.',
+  },
+  myRequests: { title: 'Mijn verzoeken', none: 'U hebt nog geen verzoeken ingediend.' },
+  settings: {
+    title: 'Taal en wachtwoord',
+    language: 'Taal van onze berichten en van dit portaal',
+    languageSubmit: 'Taal opslaan',
+    password: 'Nieuw wachtwoord',
+    passwordHint: '12 tot 200 tekens',
+    passwordSubmit: 'Wachtwoord opslaan',
+    saved: 'Opgeslagen.',
+  },
+};
+
+const fr: PortalTexts = {
+  languageName: 'Français',
+  skip: 'Aller au contenu',
+  nav: {
+    statement: 'Déclaration de confidentialité',
+    rights: 'Vos droits',
+    account: 'Mon compte',
+    languages: 'Langue',
+  },
+  footer: (c) => `Portail vie privée de ${c}`,
+  statement: { contents: 'Sommaire', rightsLinks: 'Exercer un droit' },
+  rights: {
+    title: 'Vos droits',
+    intro: 'Choisissez ce que vous souhaitez demander. Nous répondons dans le délai légal, et c’est gratuit.',
+    names: {
+      access: 'Accéder à vos données',
+      portability: 'Emporter vos données',
+      rectification: 'Faire corriger vos données',
+      erasure: 'Faire effacer vos données',
+      restriction: 'Faire limiter l’usage de vos données',
+      objection: 'Vous opposer',
+      withdraw_consent: 'Retirer votre consentement',
+      object_direct_marketing: 'Plus de marketing direct',
+    },
+    explain: {
+      access: 'Vous recevez tout ce que nous conservons sur vous, avec pourquoi, combien de temps et d’où.',
+      portability:
+        'Vous recevez vos données dans un fichier lisible par ordinateur, ou nous l’envoyons à une autre organisation.',
+      rectification: 'Si quelque chose est faux, nous le corrigeons.',
+      erasure:
+        'Nous effaçons vos données, sauf ce que la loi nous oblige à garder ; vous saurez quoi et jusqu’à quand.',
+      restriction: 'Nous gardons vos données mais ne les utilisons plus, sauf pour des actions en justice.',
+      objection: 'Nous cessons d’utiliser vos données pour nos intérêts légitimes.',
+      withdraw_consent: 'Ce que vous nous aviez permis, nous l’arrêtons aussitôt.',
+      object_direct_marketing: 'Vous ne recevez plus de publicité ni de lettres d’information de notre part.',
+    },
+    open: 'Vers le formulaire',
+    accountHint: 'Vous avez un compte ? Connectez-vous : aucun code n’est alors nécessaire.',
+  },
+  form: {
+    title: (right) => right,
+    email: 'Votre adresse e-mail',
+    emailHint:
+      'L’adresse que nous avons de vous. Nous y envoyons un code pour confirmer qu’il s’agit bien de vous.',
+    purposes: 'Pour quelles finalités ?',
+    purposesHint: 'Si vous ne choisissez rien, cela vaut pour toutes les finalités ci-dessous.',
+    transferTo: 'Envoyer à une autre organisation (facultatif)',
+    transferToHint:
+      'L’adresse https que cette organisation vous a donnée. Laissez vide pour télécharger vous-même.',
+    fields: 'Que faut-il corriger ?',
+    fieldsHint:
+      'Ne remplissez que ce qui est faux ; pour une nouvelle adresse, la rue, le code postal et la commune ensemble. Dès que vous saisissez le code, nous le corrigeons.',
+    fieldNames: {
+      givenName: 'Prénom',
+      familyName: 'Nom',
+      email: 'Adresse e-mail',
+      phone: 'Numéro de téléphone',
+      street: 'Rue et numéro',
+      postalCode: 'Code postal',
+      city: 'Commune',
+    },
+    submit: 'Envoyer la demande',
+    required: 'obligatoire',
+    errorTitle: 'Un problème est survenu',
+    invalid: {
+      email: 'Indiquez une adresse e-mail valable.',
+      corrections:
+        'Remplissez au moins un champ ; pour une nouvelle adresse, la rue, le code postal et la commune ensemble.',
+      transferTo:
+        'Nous ne pouvons pas utiliser cette adresse : indiquez l’adresse https de l’organisation, ou laissez vide.',
+    },
+    expired: 'Le formulaire a expiré. Veuillez réessayer.',
+  },
+  confirm: {
+    title: 'Saisissez le code',
+    sent: 'Si nous connaissons cette adresse e-mail, nous y avons envoyé un code de six chiffres. Le code est valable 15 minutes.',
+    code: 'Code reçu par e-mail',
+    codeHint: 'Six chiffres',
+    submit: 'Confirmer',
+    wrong: 'Le code est erroné ou n’est plus valable.',
+    tooMany: 'Trop de tentatives. Patientez un peu puis réessayez.',
+  },
+  status: {
+    title: 'Suivi de votre demande',
+    kind: 'Demande',
+    state: 'État',
+    received: 'Reçue le',
+    due: 'Réponse au plus tard le',
+    states: {
+      awaiting_verification: 'en attente de votre code',
+      verified: 'confirmée, en traitement',
+      fulfilled: 'exécutée',
+      rejected: 'refusée',
+    },
+    next: {
+      awaiting_verification: 'Saisissez le code reçu par e-mail pour confirmer votre demande.',
+      verified:
+        'Nos collaborateurs traitent votre demande. Vous recevrez un e-mail dès qu’elle sera terminée.',
+      fulfilled: 'Nous vous avons envoyé un e-mail avec le résultat.',
+      rejected: 'Nous vous avons envoyé un e-mail avec le motif.',
+    },
+    downloadMailed:
+      'Le lien pour télécharger vos données figure dans l’e-mail que nous vous avons envoyé. Il fonctionne une seule fois, pendant 7 jours.',
+    keep: 'Conservez l’adresse de cette page pour suivre votre demande plus tard.',
+  },
+  errors: {
+    notFound: 'Cette page n’existe pas ou a expiré.',
+    generic: 'Un problème est survenu. Réessayez plus tard.',
+    back: 'Retour',
+    forbidden: 'Ce formulaire a expiré ou ne vient pas de ce site. Veuillez réessayer.',
+    tooMany: 'Trop de tentatives. Patientez un peu puis réessayez.',
+  },
+  mail: {
+    codeIntro:
+      'Pour confirmer qu’il s’agit bien de vous, saisissez ce code sur la page « Saisissez le code » :',
+    codeLink: 'Ce lien ouvre cette page :',
+  },
+  account: {
+    title: 'Mon compte',
+    loginTitle: 'Se connecter',
+    linkIntro:
+      'Nous envoyons un lien de connexion à votre adresse e-mail. Il fonctionne une seule fois, pendant 15 minutes.',
+    linkSubmit: 'Envoyez-moi un lien de connexion',
+    linkSent: 'Si nous connaissons cette adresse e-mail, un lien de connexion vous attend dans votre boîte.',
+    passwordIntro: 'Ou connectez-vous avec votre mot de passe.',
+    password: 'Mot de passe',
+    passwordSubmit: 'Se connecter',
+    loginFailed: 'Compte inconnu, mot de passe erroné ou lien expiré.',
+    logout: 'Se déconnecter',
+    home: 'Aperçu',
+    sections: {
+      data: 'Mes données',
+      correct: 'Corriger mes données',
+      erase: 'Effacer mon compte',
+      requests: 'Mes demandes',
+      settings: 'Langue et mot de passe',
+      downloads: 'Télécharger',
+    },
+    homeIntro: 'Ici, vous voyez et gérez ce que nous conservons sur vous.',
+  },
+  data: {
+    title: 'Mes données',
+    intro:
+      'Tout ce que nous conservons sur vous, par type de donnée : pourquoi, sur quelle base, avec qui, combien de temps et d’où.',
+    category: 'Donnée',
+    purposes: 'Pourquoi',
+    basis: 'Sur la base de',
+    recipients: 'Partagée avec',
+    retention: 'Combien de temps',
+    source: 'D’où',
+    fromYou: 'de vous-même ou de l’utilisation de nos services',
+    noRecipients: 'personne',
+    values: 'Ce que nous conservons',
+    rows: (n) => (n === 1 ? '1 ligne' : `${n} lignes`),
+    previous: 'Précédent',
+    next: 'Suivant',
+    month: 'Mois',
+    page: (p, n) => `Page ${p} sur ${n}`,
+    downloadJson: 'Tout télécharger (JSON)',
+    downloadZip: 'Tout télécharger (ZIP avec JSON et CSV)',
+    withheld: 'Non affiché, pour protéger votre compte : données de mot de passe et de codes.',
+  },
+  correct: {
+    title: 'Corriger mes données',
+    intro: 'Corrigez ce qui est faux. Nous ne gardons pas l’ancienne valeur.',
+    submit: 'Enregistrer',
+    done: 'Vos données ont été corrigées.',
+  },
+  erase: {
+    title: 'Effacer mon compte',
+    intro: 'Nous effaçons aussitôt toutes vos données, sauf ce que la loi nous oblige à garder.',
+    kept: 'Ce que nous devons encore garder, pourquoi et jusqu’à quand :',
+    nothingKept: 'Nous ne devons rien garder : tout est effacé.',
+    keptItem: (what, why, until) => `${what} : ${why}. Jusqu’à : ${until}.`,
+    confirm: 'Oui, effacez mon compte',
+    submit: 'Effacer le compte',
+    done: 'Votre compte est effacé. Vous recevez une lettre par e-mail indiquant ce qui est effacé et ce qui est encore conservé.',
+    letter: 'L’effacement est définitif.',
+  },
+  myRequests: { title: 'Mes demandes', none: 'Vous n’avez encore fait aucune demande.' },
+  settings: {
+    title: 'Langue et mot de passe',
+    language: 'Langue de nos messages et de ce portail',
+    languageSubmit: 'Enregistrer la langue',
+    password: 'Nouveau mot de passe',
+    passwordHint: '12 à 200 caractères',
+    passwordSubmit: 'Enregistrer le mot de passe',
+    saved: 'Enregistré.',
+  },
+};
+
+const en: PortalTexts = {
+  languageName: 'English',
+  skip: 'Skip to content',
+  nav: {
+    statement: 'Privacy statement',
+    rights: 'Your rights',
+    account: 'My account',
+    languages: 'Language',
+  },
+  footer: (c) => `Privacy portal of ${c}`,
+  statement: { contents: 'Contents', rightsLinks: 'Exercise a right' },
+  rights: {
+    title: 'Your rights',
+    intro: 'Choose what you want to ask. We answer within the time the law gives us, free of charge.',
+    names: {
+      access: 'See your data',
+      portability: 'Take your data with you',
+      rectification: 'Have your data corrected',
+      erasure: 'Have your data erased',
+      restriction: 'Have the use of your data restricted',
+      objection: 'Object',
+      withdraw_consent: 'Withdraw your consent',
+      object_direct_marketing: 'No more direct marketing',
+    },
+    explain: {
+      access: 'You get everything we keep about you, with why, for how long and where it came from.',
+      portability: 'You get your data in a file a computer can read, or we send it to another organisation.',
+      rectification: 'If something is wrong, we correct it.',
+      erasure:
+        'We erase your data, except what the law obliges us to keep; you are told what and until when.',
+      restriction: 'We keep your data but no longer use it, except for legal claims.',
+      objection: 'We stop using your data for our legitimate interests.',
+      withdraw_consent: 'What you allowed us, we stop at once.',
+      object_direct_marketing: 'You no longer receive advertising or newsletters from us.',
+    },
+    open: 'Go to the form',
+    accountHint: 'Do you have an account? Log in: then no code is needed.',
+  },
+  form: {
+    title: (right) => right,
+    email: 'Your e-mail address',
+    emailHint: 'The address we have for you. We send a code to it to confirm it is you.',
+    purposes: 'For which purposes?',
+    purposesHint: 'If you choose none, it applies to all purposes below.',
+    transferTo: 'Send to another organisation (optional)',
+    transferToHint:
+      'The https address that organisation gave you. Leave empty to download the data yourself.',
+    fields: 'What needs correcting?',
+    fieldsHint:
+      'Fill in only what is wrong; for a new address, street, postcode and town together. As soon as you enter the code, we correct it.',
+    fieldNames: {
+      givenName: 'First name',
+      familyName: 'Last name',
+      email: 'E-mail address',
+      phone: 'Phone number',
+      street: 'Street and number',
+      postalCode: 'Postcode',
+      city: 'Town',
+    },
+    submit: 'Send request',
+    required: 'required',
+    errorTitle: 'Something went wrong',
+    invalid: {
+      email: 'Enter a valid e-mail address.',
+      corrections: 'Fill in at least one field; for a new address, street, postcode and town together.',
+      transferTo: 'We cannot use this address: give the organisation’s https address, or leave it empty.',
+    },
+    expired: 'The form has expired. Please try again.',
+  },
+  confirm: {
+    title: 'Enter the code',
+    sent: 'If we know this e-mail address, we sent a six-digit code to it. The code is valid for 15 minutes.',
+    code: 'Code from the e-mail',
+    codeHint: 'Six digits',
+    submit: 'Confirm',
+    wrong: 'The code is wrong or no longer valid.',
+    tooMany: 'Too many attempts. Wait a moment and try again.',
+  },
+  status: {
+    title: 'Status of your request',
+    kind: 'Request',
+    state: 'Status',
+    received: 'Received on',
+    due: 'Answer by',
+    states: {
+      awaiting_verification: 'waiting for your code',
+      verified: 'confirmed, being handled',
+      fulfilled: 'carried out',
+      rejected: 'rejected',
+    },
+    next: {
+      awaiting_verification: 'Enter the code from the e-mail to confirm your request.',
+      verified: 'Our staff are handling your request. You will get an e-mail when it is done.',
+      fulfilled: 'We sent you an e-mail with the result.',
+      rejected: 'We sent you an e-mail with the reason.',
+    },
+    downloadMailed: 'The link to download your data is in the e-mail we sent you. It works once, for 7 days.',
+    keep: 'Keep the address of this page to check the status later.',
+  },
+  errors: {
+    notFound: 'This page does not exist or has expired.',
+    generic: 'Something went wrong. Please try again later.',
+    back: 'Back',
+    forbidden: 'This form has expired or did not come from this site. Please try again.',
+    tooMany: 'Too many attempts. Wait a moment and try again.',
+  },
+  mail: {
+    codeIntro: 'To confirm it is you, enter this code on the page "Enter the code":',
+    codeLink: 'This link opens that page:',
+  },
+  account: {
+    title: 'My account',
+    loginTitle: 'Log in',
+    linkIntro: 'We send a login link to your e-mail address. It works once, for 15 minutes.',
+    linkSubmit: 'Send me a login link',
+    linkSent: 'If we know this e-mail address, a login link is now in your mailbox.',
+    passwordIntro: 'Or log in with your password.',
+    password: 'Password',
+    passwordSubmit: 'Log in',
+    loginFailed: 'Unknown account, wrong password or expired link.',
+    logout: 'Log out',
+    home: 'Overview',
+    sections: {
+      data: 'My data',
+      correct: 'Correct my data',
+      erase: 'Erase my account',
+      requests: 'My requests',
+      settings: 'Language and password',
+      downloads: 'Download',
+    },
+    homeIntro: 'Here you see and manage what we keep about you.',
+  },
+  data: {
+    title: 'My data',
+    intro:
+      'Everything we keep about you, by kind of data: what for, on what basis, shared with whom, for how long and from where.',
+    category: 'Data',
+    purposes: 'What for',
+    basis: 'On the basis of',
+    recipients: 'Shared with',
+    retention: 'For how long',
+    source: 'From where',
+    fromYou: 'from you, or from your use of our services',
+    noRecipients: 'nobody',
+    values: 'What we keep',
+    rows: (n) => (n === 1 ? '1 line' : `${n} lines`),
+    previous: 'Previous',
+    next: 'Next',
+    month: 'Month',
+    page: (p, n) => `Page ${p} of ${n}`,
+    downloadJson: 'Download everything (JSON)',
+    downloadZip: 'Download everything (ZIP with JSON and CSV)',
+    withheld: 'Not shown, to protect your account: password and code data.',
+  },
+  correct: {
+    title: 'Correct my data',
+    intro: 'Correct what is wrong. We do not keep the old value.',
+    submit: 'Save',
+    done: 'Your data has been corrected.',
+  },
+  erase: {
+    title: 'Erase my account',
+    intro: 'We erase all your data at once, except what the law obliges us to keep.',
+    kept: 'What we still have to keep, why and until when:',
+    nothingKept: 'We do not have to keep anything: everything is erased.',
+    keptItem: (what, why, until) => `${what}: ${why}. Until: ${until}.`,
+    confirm: 'Yes, erase my account',
+    submit: 'Erase account',
+    done: 'Your account has been erased. You will get a letter by e-mail saying what was erased and what is still kept.',
+    letter: 'Erasure cannot be undone.',
+  },
+  myRequests: { title: 'My requests', none: 'You have not made any requests yet.' },
+  settings: {
+    title: 'Language and password',
+    language: 'Language of our messages and of this portal',
+    languageSubmit: 'Save language',
+    password: 'New password',
+    passwordHint: '12 to 200 characters',
+    passwordSubmit: 'Save password',
+    saved: 'Saved.',
+  },
+};
+
+export const PORTAL_TEXTS: Record<Language, PortalTexts> = { nl, fr, en };
