@@ -141,6 +141,31 @@ function fitToPurpose(person: BulkPerson, covered: ReadonlySet<string>): BulkPer
   };
 }
 
+/** A company's registered office; one in four has a separate billing address, one in eight no VAT number. */
+function generateCompanyFacts(random: () => number, index: number) {
+  const place = pick(random, PLACES);
+  const street = pick(random, place.language === 'nl' ? STREETS_NL : STREETS_FR);
+  const billing = pick(random, PLACES);
+  return {
+    address: {
+      street: `${street} ${1 + Math.floor(random() * 180)}`,
+      postalCode: place.postalCode,
+      city: place.city,
+    },
+    billingAddress:
+      index % 4 === 3
+        ? {
+            street: `Postbus ${100 + Math.floor(random() * 900)}`,
+            postalCode: billing.postalCode,
+            city: billing.city,
+            country: 'BE',
+          }
+        : null,
+    vatRegistered: index % 8 !== 5,
+    buyerReference: index % 3 === 1 ? `KOST-${1000 + Math.floor(random() * 9000)}` : null,
+  };
+}
+
 /**
  * Realistic Belgian demo data for a demo tenant (`voiceking` or `voxtra` policies): organisations
  * with valid enterprise numbers, their contact persons, customers, prospects and (VoiceKing)
@@ -161,11 +186,14 @@ export async function seedDemoData(
   }
   const { policy } = await kernel.policies.current(tenant.tenantId);
   const organisationIds: number[] = [];
+  // Their own generator: company addresses leave the people of a seed as they were.
+  const companyRandom = createRandom(options.seed + 1);
   for (let i = 0; i < options.organisations; i += 1) {
     const name = `${pick(random, COMPANY_WORDS)} ${pick(random, FAMILY_NAMES)} ${pick(random, COMPANY_FORMS)}`;
     const organisation = await createOrganisation(kernel, tenant.tenantId, {
       name,
       enterpriseNumber: generateEnterpriseNumber(random),
+      ...generateCompanyFacts(companyRandom, i),
     }).catch(() => undefined);
     if (organisation) organisationIds.push(organisation.organisationId);
   }

@@ -79,7 +79,12 @@ export const REQUEST_BODY_EXAMPLES: Readonly<Record<string, unknown>> = {
     name: 'Bakkerij Vermeulen BV',
     enterpriseNumber: 'BE0653.989.638',
     country: 'BE',
+    address: { street: 'Grote Markt 3', postalCode: '8500', city: 'Kortrijk' },
+    billingAddress: { street: 'Postbus 120', postalCode: '8500', city: 'Kortrijk', country: 'BE' },
+    vatRegistered: true,
+    buyerReference: 'KOST-4410',
   },
+  'PATCH /api/v1/organisations/:id': { vatRegistered: false, buyerReference: null },
 
   // Contracts
   'POST /api/v1/products': {

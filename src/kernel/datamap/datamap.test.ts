@@ -173,6 +173,7 @@ const PROGRAM_TEXT: Readonly<Record<string, string>> = {
   'invoices.buyer_postal_code': 'copy of scanned party fields',
   'invoices.buyer_city': 'copy of scanned party fields',
   'invoices.buyer_mandate': 'copy of a mandate reference with a format',
+  'invoices.buyer_reference': 'copy of a scanned organisation field',
   'invoices.invoice_number': 'made by the numbering',
   'invoices.seller': "the provider's own identity and settings",
   'number_assignments.e164': 'validated E.164 number',

@@ -99,6 +99,8 @@ export interface InvoicesTable {
   buyer_enterprise_number: string | null;
   buyer_iban: string | null;
   buyer_mandate: string | null;
+  buyer_vat_registered: boolean | null;
+  buyer_reference: string | null;
   seller: ColumnType<SellerSnapshot, string, string>;
   created_by_staff_id: number | null;
   created_at: Date;

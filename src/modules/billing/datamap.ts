@@ -81,6 +81,8 @@ export const billingDataMap: TableDataMap[] = [
       // in bank_accounts is shredded on erasure and nothing here can restore it (decision 0066).
       buyer_iban: { category: C.bankAccount },
       buyer_mandate: { category: C.payment },
+      buyer_vat_registered: { category: C.payment },
+      buyer_reference: { category: C.payment },
     },
     notPersonal: {
       tenant_id: 'tenant key',

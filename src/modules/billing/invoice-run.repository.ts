@@ -225,37 +225,6 @@ export async function selectItemisedCalls(
   }));
 }
 
-export interface OrganisationRow {
-  organisationId: number;
-  name: string;
-  enterpriseNumber: string | null;
-  country: string;
-}
-
-/** Business customers (legal persons: not personal data). */
-export async function selectOrganisations(
-  tx: Tx,
-  organisationIds: readonly number[],
-): Promise<Map<number, OrganisationRow>> {
-  if (organisationIds.length === 0) return new Map();
-  const rows = await tx
-    .selectFrom('organisations')
-    .select(['organisation_id', 'name', 'enterprise_number', 'country'])
-    .where('organisation_id', '=', (eb) => eb.fn.any(eb.val([...new Set(organisationIds)])))
-    .execute();
-  return new Map(
-    rows.map((row) => [
-      row.organisation_id,
-      {
-        organisationId: row.organisation_id,
-        name: row.name,
-        enterpriseNumber: row.enterprise_number,
-        country: row.country,
-      },
-    ]),
-  );
-}
-
 /**
  * Takes the lock on the numbering row of (series, year), creating it at 0, and returns the last
  * number issued. Concurrent runs wait here until this transaction ends, so numbers allocated by
@@ -320,6 +289,10 @@ export interface BuyerSnapshot {
   enterpriseNumber: string | null;
   iban: string | null;
   mandate: string | null;
+  /** A business buyer's VAT registration: its VAT number (BT-48) is shown only when true. */
+  vatRegistered: boolean | null;
+  /** The buyer's own reference (BT-10); a credit note repeats its invoice's. */
+  reference: string | null;
 }
 
 export interface NewInvoice {
@@ -399,6 +372,8 @@ export async function insertInvoices(
         buyer_enterprise_number: invoice.buyer.enterpriseNumber,
         buyer_iban: invoice.buyer.iban,
         buyer_mandate: invoice.buyer.mandate,
+        buyer_vat_registered: invoice.buyer.vatRegistered,
+        buyer_reference: invoice.buyer.reference,
         seller: JSON.stringify(invoice.seller),
         created_by_staff_id: invoice.createdByStaffId,
         created_at: invoice.createdAt,

@@ -5,8 +5,8 @@ import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { maskIban } from '../../kernel/identifiers/iban.js';
 // The parties module's batch read with a grant (one query, decryption through the grant); its
 // index exports only per-person reads, each its own transaction, too slow for a monthly run.
-import { readPeopleUnderGrant } from '../parties/index.js';
-import type { Person as PersonRecord } from '../parties/index.js';
+import { readOrganisationsForInvoices, readPeopleUnderGrant } from '../parties/index.js';
+import type { InvoicedOrganisation, Person as PersonRecord } from '../parties/index.js';
 import {
   authorize,
   authorizeBatch,
@@ -42,13 +42,11 @@ import {
   selectCandidateSubjects,
   selectContractLines,
   selectInvoicedSubjects,
-  selectOrganisations,
   type BuyerSnapshot,
   type CallSummaryRow,
   type ContractLineRow,
   type NewInvoice,
   type NewInvoiceLine,
-  type OrganisationRow,
 } from './invoice-run.repository.js';
 import { loadSeller } from './settings.service.js';
 
@@ -201,7 +199,7 @@ export async function runInvoices(
             )
           : [],
       );
-      const organisations = await selectOrganisations(
+      const organisations = await readOrganisationsForInvoices(
         atx.tx,
         [...lines.values()].flatMap((rows) => rows.flatMap((row) => row.organisationId ?? [])),
       );
@@ -297,7 +295,7 @@ export function draftInvoice(input: {
   callSummaries: readonly CallSummaryRow[];
   person: PersonRecord | undefined;
   mandate: BankAccountRecord | undefined;
-  organisations: ReadonlyMap<number, OrganisationRow>;
+  organisations: ReadonlyMap<number, InvoicedOrganisation>;
 }): Draft | undefined {
   const { period } = input;
   const lines: NewInvoiceLine[] = [];
@@ -341,7 +339,9 @@ export function draftInvoice(input: {
   const organisation = organisationId === null ? undefined : input.organisations.get(organisationId);
   const person = input.person;
   const personName = [person?.givenName, person?.familyName].filter((part) => part).join(' ');
-  const address = person?.address ?? null;
+  // A business invoice goes to the company's billing (else registered) address, never to its
+  // contact person's home address.
+  const address = organisation ? organisation.invoiceAddress : (person?.address ?? null);
   return {
     organisationId,
     itemisedCalls: input.contractLines.some((row) => row.itemisedCalls),
@@ -352,6 +352,8 @@ export function draftInvoice(input: {
       city: address?.city ?? null,
       country: address?.country ?? organisation?.country ?? null,
       enterpriseNumber: organisation?.enterpriseNumber ?? null,
+      vatRegistered: organisation ? organisation.vatRegistered : null,
+      reference: organisation?.buyerReference ?? null,
       // Masked: the invoice outlives an erasure under the accounting hold (decision 0066).
       iban: input.mandate?.iban ? maskIban(input.mandate.iban) : null,
       mandate: input.mandate?.iban ? input.mandate.directDebitMandate : null,

@@ -233,6 +233,8 @@ export async function selectBuyers(
       'invoices.buyer_enterprise_number',
       'invoices.buyer_iban',
       'invoices.buyer_mandate',
+      'invoices.buyer_vat_registered',
+      'invoices.buyer_reference',
     ])
     .where('invoices.invoice_id', '=', (eb) => eb.fn.any(eb.val([...invoiceIds])))
     .execute();
@@ -255,6 +257,8 @@ export async function selectBuyers(
     if (grant.categories.has(C.payment)) {
       shown.enterpriseNumber = row.buyer_enterprise_number;
       shown.mandate = row.buyer_mandate;
+      shown.vatRegistered = row.buyer_vat_registered;
+      shown.reference = row.buyer_reference;
     }
     if (grant.categories.has(C.bankAccount)) shown.iban = row.buyer_iban;
     buyers.set(row.invoice_id, shown);

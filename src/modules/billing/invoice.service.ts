@@ -351,6 +351,8 @@ const EMPTY_BUYER: BuyerSnapshot = {
   enterpriseNumber: null,
   iban: null,
   mandate: null,
+  vatRegistered: null,
+  reference: null,
 };
 
 /** The grant a new document for `row`'s party is written under (live subject, or the hold). */

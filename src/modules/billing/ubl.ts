@@ -75,6 +75,8 @@ interface PartyData {
   city: string | null;
   country: string;
   email?: string | undefined;
+  /** Whether the VAT number (BT-31/BT-48) goes on the document: only for a VAT-registered party. */
+  vatRegistered: boolean;
 }
 
 function party(xml: Xml, element: string, data: PartyData): void {
@@ -93,19 +95,29 @@ function party(xml: Xml, element: string, data: PartyData): void {
     .open('cac:Country')
     .leaf('cbc:IdentificationCode', data.country)
     .close('cac:Country')
-    .close('cac:PostalAddress')
-    .open('cac:PartyTaxScheme')
-    .leaf('cbc:CompanyID', vat)
-    .open('cac:TaxScheme')
-    .leaf('cbc:ID', 'VAT')
-    .close('cac:TaxScheme')
-    .close('cac:PartyTaxScheme')
+    .close('cac:PostalAddress');
+  if (data.vatRegistered) {
+    xml
+      .open('cac:PartyTaxScheme')
+      .leaf('cbc:CompanyID', vat)
+      .open('cac:TaxScheme')
+      .leaf('cbc:ID', 'VAT')
+      .close('cac:TaxScheme')
+      .close('cac:PartyTaxScheme');
+  }
+  xml
     .open('cac:PartyLegalEntity')
     .leaf('cbc:RegistrationName', data.name)
     .leaf('cbc:CompanyID', data.enterpriseNumber, { schemeID: BELGIAN_ENTERPRISE_SCHEME })
     .close('cac:PartyLegalEntity');
   if (data.email) xml.open('cac:Contact').leaf('cbc:ElectronicMail', data.email).close('cac:Contact');
   xml.close('cac:Party').close(element);
+}
+
+/** The buyer's account at the seller: the organisation, else the person, as the seller knows it. */
+function customerNumberOf(document: InvoiceDocument): string {
+  if (document.organisationId !== null) return `customer O-${document.organisationId}`;
+  return document.subjectId !== null ? `customer P-${document.subjectId}` : document.invoiceNumber;
 }
 
 /**
@@ -143,7 +155,10 @@ export function renderUbl(document: InvoiceDocument): string {
     .leaf('cbc:IssueDate', document.issueDate);
   if (isCredit) xml.leaf('cbc:CreditNoteTypeCode', '381');
   else xml.leaf('cbc:DueDate', document.dueDate).leaf('cbc:InvoiceTypeCode', '380');
-  xml.leaf('cbc:DocumentCurrencyCode', 'EUR').leaf('cbc:BuyerReference', document.invoiceNumber);
+  // BT-10 is the buyer's own routing reference; a buyer that gave none is routed by its
+  // customer number at the seller (decision 0180), never by this document's own number.
+  const buyerReference = buyer.reference ?? customerNumberOf(document);
+  xml.leaf('cbc:DocumentCurrencyCode', 'EUR').leaf('cbc:BuyerReference', buyerReference);
   if (document.periodStart && document.periodEnd) {
     xml
       .open('cac:InvoicePeriod')
@@ -167,6 +182,7 @@ export function renderUbl(document: InvoiceDocument): string {
     city: seller.city,
     country: seller.country,
     email: seller.email,
+    vatRegistered: true,
   });
   party(xml, 'cac:AccountingCustomerParty', {
     name: buyer.name,
@@ -175,6 +191,8 @@ export function renderUbl(document: InvoiceDocument): string {
     postalCode: buyer.postalCode ?? null,
     city: buyer.city ?? null,
     country: buyer.country ?? 'BE',
+    // Documents issued before the flag existed were all written with the VAT number.
+    vatRegistered: buyer.vatRegistered ?? true,
   });
   const ogm = parseStructuredCommunication(document.structuredCommunication);
   const paymentId = ogm.ok ? ogm.formatted : document.structuredCommunication;

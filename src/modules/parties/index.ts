@@ -21,7 +21,10 @@ export {
   createOrganisation,
   getOrganisation,
   listOrganisations,
+  updateOrganisation,
+  readOrganisationsForInvoices,
   type Organisation,
+  type InvoicedOrganisation,
 } from './organisation.service.js';
 export { recordParentalConsent, reportMinorWithoutConsent } from './minors.service.js';
 export { erasePerson } from './erase.service.js';

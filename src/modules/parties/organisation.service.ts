@@ -1,21 +1,56 @@
 import { z } from 'zod';
 import { parseEnterpriseNumber } from '../../kernel/identifiers/enterprise-number.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import type { Tx } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import { parseInput } from '../../platform/validation.js';
 import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
 import { partiesDataMap } from './datamap.js';
 
+const countryCode = z.string().regex(/^[A-Z]{2}$/, 'expected an ISO 3166 country code');
+
+const registeredAddressSchema = z.object({
+  street: z.string().trim().min(1).max(200),
+  postalCode: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9 -]{1,11}$/, 'expected a postal code'),
+  city: z.string().trim().min(1).max(100),
+});
+
+const billingAddressSchema = registeredAddressSchema.extend({ country: countryCode });
+
+const organisationFacts = {
+  /** The registered office; its country is `country`. */
+  address: registeredAddressSchema.nullish(),
+  /** Where invoices go when not to the registered office. */
+  billingAddress: billingAddressSchema.nullish(),
+  /** Whether the company is VAT-registered: its VAT number (BT-48) is on invoices only then. */
+  vatRegistered: z.boolean().optional(),
+  /** The company's own reference for its invoices (BT-10), e.g. a cost centre. */
+  buyerReference: z.string().trim().min(1).max(100).nullish(),
+};
+
 export const createOrganisationInputSchema = z.object({
   name: z.string().trim().min(1).max(200),
   enterpriseNumber: z.string().trim().min(1).max(20).nullish(),
-  country: z
-    .string()
-    .regex(/^[A-Z]{2}$/, 'expected an ISO 3166 country code')
-    .default('BE'),
+  country: countryCode.default('BE'),
+  ...organisationFacts,
 });
 
+export const updateOrganisationInputSchema = z
+  .object({ name: z.string().trim().min(1).max(200).optional(), ...organisationFacts })
+  .refine((input) => Object.keys(input).length > 0, { message: 'give at least one field to change' });
+
 export type CreateOrganisationInput = z.input<typeof createOrganisationInputSchema>;
+export type UpdateOrganisationInput = z.input<typeof updateOrganisationInputSchema>;
+
+export interface PostalAddress {
+  street: string;
+  postalCode: string;
+  city: string;
+  country: string;
+}
 
 export interface Organisation {
   organisationId: number;
@@ -23,11 +58,77 @@ export interface Organisation {
   /** 10 digits, e.g. 0649503981. */
   enterpriseNumber: string | null;
   country: string;
+  address: PostalAddress | null;
+  billingAddress: PostalAddress | null;
+  vatRegistered: boolean;
+  buyerReference: string | null;
+}
+
+const COLUMNS = [
+  'organisation_id',
+  'name',
+  'enterprise_number',
+  'country',
+  'street',
+  'postal_code',
+  'city',
+  'billing_street',
+  'billing_postal_code',
+  'billing_city',
+  'billing_country',
+  'vat_registered',
+  'buyer_reference',
+] as const;
+
+interface OrganisationRow {
+  organisation_id: number;
+  name: string;
+  enterprise_number: string | null;
+  country: string;
+  street: string | null;
+  postal_code: string | null;
+  city: string | null;
+  billing_street: string | null;
+  billing_postal_code: string | null;
+  billing_city: string | null;
+  billing_country: string | null;
+  vat_registered: boolean;
+  buyer_reference: string | null;
+}
+
+type Facts = Pick<z.output<typeof updateOrganisationInputSchema>, keyof typeof organisationFacts | 'name'>;
+
+/** The columns an input sets: only the fields it names (undefined = unchanged, null = cleared). */
+function factColumns(input: Facts): Partial<Omit<OrganisationRow, 'organisation_id'>> {
+  assertFreeTextAllowed(tableMap(partiesDataMap, 'organisations'), [
+    { column: 'name', field: 'name', value: input.name ?? null },
+    { column: 'street', field: 'address.street', value: input.address?.street ?? null },
+    { column: 'city', field: 'address.city', value: input.address?.city ?? null },
+    { column: 'billing_street', field: 'billingAddress.street', value: input.billingAddress?.street ?? null },
+    { column: 'billing_city', field: 'billingAddress.city', value: input.billingAddress?.city ?? null },
+    { column: 'buyer_reference', field: 'buyerReference', value: input.buyerReference ?? null },
+  ]);
+  const columns: Partial<Omit<OrganisationRow, 'organisation_id'>> = {};
+  if (input.name !== undefined) columns.name = input.name;
+  if (input.address !== undefined) {
+    columns.street = input.address?.street ?? null;
+    columns.postal_code = input.address?.postalCode ?? null;
+    columns.city = input.address?.city ?? null;
+  }
+  if (input.billingAddress !== undefined) {
+    columns.billing_street = input.billingAddress?.street ?? null;
+    columns.billing_postal_code = input.billingAddress?.postalCode ?? null;
+    columns.billing_city = input.billingAddress?.city ?? null;
+    columns.billing_country = input.billingAddress?.country ?? null;
+  }
+  if (input.vatRegistered !== undefined) columns.vat_registered = input.vatRegistered;
+  if (input.buyerReference !== undefined) columns.buyer_reference = input.buyerReference ?? null;
+  return columns;
 }
 
 /**
- * Business customers are legal persons: their name and enterprise number are not personal
- * data, so no gate decision is needed (their contact persons are people, and are gated).
+ * Business customers are legal persons: their name, enterprise number and addresses are not
+ * personal data, so no gate decision is needed (their contact persons are people, and are gated).
  */
 export async function createOrganisation(
   kernel: Kernel,
@@ -35,9 +136,7 @@ export async function createOrganisation(
   input: CreateOrganisationInput,
 ): Promise<Organisation> {
   const valid = parseInput(createOrganisationInputSchema, input);
-  assertFreeTextAllowed(tableMap(partiesDataMap, 'organisations'), [
-    { column: 'name', field: 'name', value: valid.name },
-  ]);
+  const columns = factColumns(valid);
   let enterpriseNumber: string | null = null;
   if (valid.enterpriseNumber) {
     if (valid.country !== 'BE') {
@@ -68,15 +167,36 @@ export async function createOrganisation(
     const row = await tx
       .insertInto('organisations')
       .values({
+        ...columns,
         tenant_id: tenantId,
         name: valid.name,
         enterprise_number: enterpriseNumber,
         country: valid.country,
       })
-      .returning(['organisation_id', 'name', 'enterprise_number', 'country'])
+      .returning(COLUMNS)
       .executeTakeFirstOrThrow();
     return present(row);
   });
+}
+
+/** Changes a business customer's name, addresses, VAT registration or reference. */
+export async function updateOrganisation(
+  kernel: Kernel,
+  tenantId: number,
+  organisationId: number,
+  input: UpdateOrganisationInput,
+): Promise<Organisation> {
+  const columns = factColumns(parseInput(updateOrganisationInputSchema, input));
+  const row = await kernel.plain(tenantId, (tx) =>
+    tx
+      .updateTable('organisations')
+      .set(columns)
+      .where('organisation_id', '=', organisationId)
+      .returning(COLUMNS)
+      .executeTakeFirst(),
+  );
+  if (!row) throw notFound();
+  return present(row);
 }
 
 /** An organisation; its contact persons are people, listed through the gate (GET /api/v1/people?organisationId=). */
@@ -88,12 +208,11 @@ export async function getOrganisation(
   const row = await kernel.plain(tenantId, (tx) =>
     tx
       .selectFrom('organisations')
-      .select(['organisation_id', 'name', 'enterprise_number', 'country'])
+      .select(COLUMNS)
       .where('organisation_id', '=', organisationId)
       .executeTakeFirst(),
   );
-  if (!row)
-    throw new AppError('not_found', 'no such organisation', { publicMessage: 'no such organisation' });
+  if (!row) throw notFound();
   return present(row);
 }
 
@@ -108,7 +227,7 @@ export async function listOrganisations(
   const rows = await kernel.plain(tenantId, (tx) => {
     let builder = tx
       .selectFrom('organisations')
-      .select(['organisation_id', 'name', 'enterprise_number', 'country'])
+      .select(COLUMNS)
       .where('organisation_id', '>', after)
       .orderBy('organisation_id')
       .limit(query.limit);
@@ -126,16 +245,74 @@ export async function listOrganisations(
   };
 }
 
-function present(row: {
-  organisation_id: number;
+/** What an invoice says of a business customer: the billing address, else the registered one. */
+export interface InvoicedOrganisation {
+  organisationId: number;
   name: string;
-  enterprise_number: string | null;
+  enterpriseNumber: string | null;
   country: string;
-}): Organisation {
+  invoiceAddress: PostalAddress | null;
+  vatRegistered: boolean;
+  buyerReference: string | null;
+}
+
+/** Business customers read inside another module's transaction (the invoice run's). */
+export async function readOrganisationsForInvoices(
+  tx: Tx,
+  organisationIds: readonly number[],
+): Promise<Map<number, InvoicedOrganisation>> {
+  if (organisationIds.length === 0) return new Map();
+  const rows = await tx
+    .selectFrom('organisations')
+    .select(COLUMNS)
+    .where('organisation_id', '=', (eb) => eb.fn.any(eb.val([...new Set(organisationIds)])))
+    .execute();
+  return new Map(
+    rows.map((row) => {
+      const organisation = present(row);
+      return [
+        row.organisation_id,
+        {
+          organisationId: organisation.organisationId,
+          name: organisation.name,
+          enterpriseNumber: organisation.enterpriseNumber,
+          country: organisation.country,
+          invoiceAddress: organisation.billingAddress ?? organisation.address,
+          vatRegistered: organisation.vatRegistered,
+          buyerReference: organisation.buyerReference,
+        },
+      ];
+    }),
+  );
+}
+
+function notFound(): AppError {
+  return new AppError('not_found', 'no such organisation', { publicMessage: 'no such organisation' });
+}
+
+function present(row: OrganisationRow): Organisation {
   return {
     organisationId: row.organisation_id,
     name: row.name,
     enterpriseNumber: row.enterprise_number,
     country: row.country,
+    address:
+      row.street !== null && row.postal_code !== null && row.city !== null
+        ? { street: row.street, postalCode: row.postal_code, city: row.city, country: row.country }
+        : null,
+    billingAddress:
+      row.billing_street !== null &&
+      row.billing_postal_code !== null &&
+      row.billing_city !== null &&
+      row.billing_country !== null
+        ? {
+            street: row.billing_street,
+            postalCode: row.billing_postal_code,
+            city: row.billing_city,
+            country: row.billing_country,
+          }
+        : null,
+    vatRegistered: row.vat_registered,
+    buyerReference: row.buyer_reference,
   };
 }

@@ -359,6 +359,10 @@ describe('organisations (VX-3)', () => {
       name: 'Drukkerij Meetjesland',
       enterpriseNumber: '0649503981',
       country: 'BE',
+      address: null,
+      billingAddress: null,
+      vatRegistered: true,
+      buyerReference: null,
     });
     // Who works there is personal data: listed through the gate, under a purpose.
     const contacts = await call(

@@ -15,6 +15,8 @@ import {
   createOrganisationInputSchema,
   getOrganisation,
   listOrganisations,
+  updateOrganisation,
+  updateOrganisationInputSchema,
 } from './organisation.service.js';
 import { erasePerson } from './erase.service.js';
 import {
@@ -56,11 +58,22 @@ const personSchema = z.object({
   notes: z.string().nullable().optional(),
 });
 
+const postalAddressSchema = z.object({
+  street: z.string(),
+  postalCode: z.string(),
+  city: z.string(),
+  country: z.string(),
+});
+
 const organisationSchema = z.object({
   organisationId: z.number().int(),
   name: z.string(),
   enterpriseNumber: z.string().nullable(),
   country: z.string(),
+  address: postalAddressSchema.nullable(),
+  billingAddress: postalAddressSchema.nullable(),
+  vatRegistered: z.boolean(),
+  buyerReference: z.string().nullable(),
 });
 
 const erasureOutcomeSchema = z.object({
@@ -300,5 +313,19 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
       },
     },
     async (request) => getOrganisation(kernel, staffOf(request).tenantId, request.params.id),
+  );
+  typed.patch(
+    '/api/v1/organisations/:id',
+    {
+      onRequest,
+      schema: {
+        summary: "Change a business customer's name, addresses, VAT registration or invoice reference",
+        tags: ['organisations'],
+        params: idParams,
+        body: updateOrganisationInputSchema,
+        response: { 200: organisationSchema },
+      },
+    },
+    async (request) => updateOrganisation(kernel, staffOf(request).tenantId, request.params.id, request.body),
   );
 }

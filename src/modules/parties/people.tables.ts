@@ -29,6 +29,15 @@ export interface OrganisationsTable {
   name: string;
   enterprise_number: string | null;
   country: ColumnType<string, string | undefined, string>;
+  street: string | null;
+  postal_code: string | null;
+  city: string | null;
+  billing_street: string | null;
+  billing_postal_code: string | null;
+  billing_city: string | null;
+  billing_country: string | null;
+  vat_registered: ColumnType<boolean, boolean | undefined, boolean>;
+  buyer_reference: string | null;
   created_at: ColumnType<Date, Date | undefined, never>;
 }
 

@@ -1,0 +1,176 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
+import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
+import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
+import { checkPeppolRules, validateUbl } from '../../../test/xml.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import type { Tenant } from '../tenants/index.js';
+import { createCustomer, prepareTenant, startContract } from './billing.test-helpers.js';
+
+const clock = fixedClock(new Date('2026-11-05T10:00:00Z'));
+
+let database: TestDatabase;
+let kernel: Kernel;
+let app: FastifyInstance;
+let voxtra: Tenant;
+let billing: StaffSession;
+let otherBilling: StaffSession;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database, clock);
+  app = await createTestApp(kernel);
+  voxtra = await createPolicyTenant(kernel, 'voxtra');
+  const voiceking = await createPolicyTenant(kernel, 'voiceking');
+  billing = await loginAs(app, kernel, voxtra, 'billing');
+  otherBilling = await loginAs(app, kernel, voiceking, 'billing');
+});
+afterAll(async () => {
+  await app.close();
+  await database.close();
+});
+
+function call(session: StaffSession, method: 'GET' | 'POST' | 'PATCH', url: string, payload?: unknown) {
+  return app.inject({
+    method,
+    url,
+    headers: {
+      cookie: session.cookie,
+      'x-csrf-token': session.csrfToken,
+      'x-kluis-purpose': session === billing ? 'invoicing' : 'billing',
+    },
+    ...(payload === undefined ? {} : { payload: payload as string }),
+  });
+}
+
+async function registerCompany(body: Record<string, unknown>): Promise<number> {
+  const response = await call(billing, 'POST', '/api/v1/organisations', body);
+  expect(response.statusCode).toBe(201);
+  return response.json<{ organisationId: number }>().organisationId;
+}
+
+describe('business invoices carry the company’s own facts (issue 22)', () => {
+  it('VX-3: a business invoice goes to the company’s billing address with its own reference, without a VAT number when it is not VAT-registered, and its credit note repeats the reference (UBL over HTTP, every Peppol rule)', async () => {
+    const catalogue = await prepareTenant(kernel, voxtra);
+    const small = await registerCompany({
+      name: 'Kapsalon Lotte',
+      enterpriseNumber: '0649.503.981',
+      address: { street: 'Nederkouter 12', postalCode: '9000', city: 'Gent' },
+      billingAddress: { street: 'Postbus 77', postalCode: '9000', city: 'Gent', country: 'BE' },
+      vatRegistered: false,
+      buyerReference: 'KOST-4410',
+    });
+    const large = await registerCompany({
+      name: 'Bakkerij Janssens BV',
+      enterpriseNumber: '0403.536.628',
+      address: { street: 'Grote Markt 3', postalCode: '8500', city: 'Kortrijk' },
+    });
+    // The contact persons live at Veldstraat 1 (the helper's private address).
+    const lotte = await createCustomer(kernel, voxtra, { familyName: 'Claes', organisationId: small });
+    const jan = await createCustomer(kernel, voxtra, { familyName: 'Janssens', organisationId: large });
+    for (const [subjectId, organisationId] of [
+      [lotte, small],
+      [jan, large],
+    ] as const) {
+      await startContract(kernel, voxtra, subjectId, {
+        startDate: '2026-10-01',
+        organisationId,
+        lines: [{ productId: catalogue.subscription }],
+      });
+    }
+    const run = await call(billing, 'POST', '/api/v1/invoice-runs', {
+      period: '2026-10',
+      callsPurpose: 'call_billing',
+    });
+    expect(run.statusCode).toBe(200);
+    const items = (await call(billing, 'GET', '/api/v1/invoices?period=2026-10')).json<{
+      items: Array<{ invoiceId: number; invoiceNumber: string; organisationId: number | null }>;
+    }>().items;
+    const smallInvoice = items.find((item) => item.organisationId === small);
+    const largeInvoice = items.find((item) => item.organisationId === large);
+    if (!smallInvoice || !largeInvoice) throw new Error('missing invoices');
+
+    const smallXml = (await call(billing, 'GET', `/api/v1/invoices/${smallInvoice.invoiceId}/ubl`)).body;
+    expect(await validateUbl(smallXml, 'UBL-Invoice-2.1.xsd')).toEqual({ valid: true, errors: [] });
+    expect(await checkPeppolRules(smallXml)).toEqual([]);
+    expect(smallXml).toContain('<cbc:BuyerReference>KOST-4410</cbc:BuyerReference>');
+    const buyerParty = smallXml.slice(
+      smallXml.indexOf('<cac:AccountingCustomerParty>'),
+      smallXml.indexOf('</cac:AccountingCustomerParty>'),
+    );
+    expect(buyerParty).toContain('<cbc:StreetName>Postbus 77</cbc:StreetName>');
+    expect(buyerParty).not.toContain('Veldstraat');
+    expect(buyerParty).not.toContain('Nederkouter');
+    // Not VAT-registered: no BT-48, the enterprise number stays as legal registration (BT-47).
+    expect(buyerParty).not.toContain('<cac:PartyTaxScheme>');
+    expect(buyerParty).toContain('<cbc:CompanyID schemeID="0208">0649503981</cbc:CompanyID>');
+
+    const largeXml = (await call(billing, 'GET', `/api/v1/invoices/${largeInvoice.invoiceId}/ubl`)).body;
+    expect(await checkPeppolRules(largeXml)).toEqual([]);
+    expect(largeXml).toContain('<cbc:StreetName>Grote Markt 3</cbc:StreetName>');
+    expect(largeXml).toContain('<cbc:CompanyID>BE0403536628</cbc:CompanyID>');
+    // No reference given: routed by the customer number, not by the document's own number.
+    expect(largeXml).toContain(`<cbc:BuyerReference>customer O-${large}</cbc:BuyerReference>`);
+    expect(largeXml).not.toContain(`<cbc:BuyerReference>${largeInvoice.invoiceNumber}`);
+
+    const note = await call(billing, 'POST', `/api/v1/invoices/${smallInvoice.invoiceId}/credit-notes`, {
+      reasonCode: 'wrong_quantity',
+      amountExclVatCents: 500,
+    });
+    expect(note.statusCode).toBe(201);
+    const noteXml = (
+      await call(billing, 'GET', `/api/v1/invoices/${note.json<{ invoiceId: number }>().invoiceId}/ubl`)
+    ).body;
+    expect(await validateUbl(noteXml, 'UBL-CreditNote-2.1.xsd')).toEqual({ valid: true, errors: [] });
+    expect(await checkPeppolRules(noteXml)).toEqual([]);
+    expect(noteXml).toContain('<cbc:BuyerReference>KOST-4410</cbc:BuyerReference>');
+    expect(noteXml).toContain(`<cbc:ID>${smallInvoice.invoiceNumber}</cbc:ID>`);
+
+    // What the invoice says stays as issued: a later change of the company's facts changes no document.
+    const changed = await call(billing, 'PATCH', `/api/v1/organisations/${small}`, {
+      vatRegistered: true,
+      buyerReference: 'KOST-9999',
+    });
+    expect(changed.statusCode).toBe(200);
+    expect(changed.json()).toMatchObject({ vatRegistered: true, buyerReference: 'KOST-9999' });
+    const again = (await call(billing, 'GET', `/api/v1/invoices/${smallInvoice.invoiceId}/ubl`)).body;
+    expect(again).toBe(smallXml);
+  });
+
+  it('a company’s facts are checked and stay in their tenant', async () => {
+    const id = await registerCompany({ name: 'Drukkerij Peeters', country: 'BE' });
+    const shown = await call(billing, 'GET', `/api/v1/organisations/${id}`);
+    expect(shown.json()).toMatchObject({
+      address: null,
+      billingAddress: null,
+      vatRegistered: true,
+      buyerReference: null,
+    });
+
+    const badCountry = await call(billing, 'PATCH', `/api/v1/organisations/${id}`, {
+      billingAddress: { street: 'Rue Haute 1', postalCode: '1000', city: 'Bruxelles', country: 'belgium' },
+    });
+    expect(badCountry.statusCode).toBe(400);
+    expect(badCountry.json()).toMatchObject({ code: 'validation_failed' });
+    const empty = await call(billing, 'PATCH', `/api/v1/organisations/${id}`, {});
+    expect(empty.statusCode).toBe(400);
+    const iban = await call(billing, 'PATCH', `/api/v1/organisations/${id}`, {
+      buyerReference: 'BE71 0961 2345 6769',
+    });
+    expect(iban.statusCode).toBe(422);
+    expect(iban.json()).toMatchObject({ code: 'sensitive_data_refused' });
+    expect((await call(billing, 'GET', `/api/v1/organisations/${id}`)).json()).toMatchObject({
+      buyerReference: null,
+    });
+
+    // Another provider's clerk finds nothing under this id and changes nothing.
+    const foreign = await call(otherBilling, 'PATCH', `/api/v1/organisations/${id}`, {
+      vatRegistered: false,
+    });
+    expect(foreign.statusCode).toBe(404);
+    expect((await call(billing, 'GET', `/api/v1/organisations/${id}`)).json()).toMatchObject({
+      vatRegistered: true,
+    });
+  });
+});
