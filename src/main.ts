@@ -236,7 +236,7 @@ export async function startKluis(
     // Data restored from an older backup (by `kluis restore` or by other means) never serves a
     // person erased since: the journal in the key store erases them again first.
     const replay = await replayErasureJournal(runtime.kernel, DATA_MAP, { ownerUrl: database.ownerUrl });
-    if (replay.replayed > 0 || replay.journaled > 0) logger.warn(replay, 'erasure journal replayed');
+    if (Object.values(replay).some((count) => count > 0)) logger.warn(replay, 'erasure journal replayed');
   } catch (cause) {
     await runtime.close();
     throw new StartupError(

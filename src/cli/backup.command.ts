@@ -129,7 +129,7 @@ export function registerBackupCommands(program: Command): void {
           });
           progress.stop();
           console.log(
-            `erasure journal: ${replay.replayed} ${replay.replayed === 1 ? 'person' : 'people'} erased after the backup erased again${replay.journaled > 0 ? `; ${replay.journaled} erasures added to the journal` : ''}`,
+            `erasure journal: ${replay.replayed} ${replay.replayed === 1 ? 'person' : 'people'} erased after the backup erased again${replay.categoriesReplayed > 0 ? `; categories erased after the backup erased again for ${replay.categoriesReplayed}` : ''}${replay.journaled + replay.categoriesJournaled > 0 ? `; ${replay.journaled + replay.categoriesJournaled} erasures added to the journal` : ''}`,
           );
         } finally {
           await runtime.close();

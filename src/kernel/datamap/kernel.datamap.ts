@@ -72,6 +72,17 @@ export const kernelDataMap: TableDataMap[] = [
     },
   },
   {
+    table: 'subject_category_erasures',
+    module: 'kernel',
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      subject_id: 'internal subject id',
+      category: 'policy category key that was erased',
+      erased_at: 'when that category was last erased by itself (compared with the key store journal)',
+    },
+  },
+  {
     table: 'audit_log',
     module: 'kernel',
     personal: {},

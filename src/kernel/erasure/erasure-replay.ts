@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { TableDataMap } from '../datamap/datamap.js';
 import { kernelCore, type Kernel } from '../kernel.js';
-import { eraseSubject } from './erasure.service.js';
+import { eraseCategories, eraseSubject } from './erasure.service.js';
 
 /** Erasures replayed from the journal run as the system; they were authorised when first made. */
 export const JOURNAL_REPLAY_ACTOR = { kind: 'system', job: 'erasure-journal' } as const;
@@ -18,6 +18,10 @@ export interface ReplayResult {
   journaled: number;
   /** Subjects that were back un-erased (an older data backup) and are erased again. */
   replayed: number;
+  /** Category erasures the data had that the journal lacked (now journalled). */
+  categoriesJournaled: number;
+  /** Subjects some of whose categories were back (an older data backup) and are erased again. */
+  categoriesReplayed: number;
 }
 
 /**
@@ -36,7 +40,7 @@ export async function replayErasureJournal(
     .select(['tenant_id'])
     .orderBy('tenant_id')
     .execute();
-  const result: ReplayResult = { journaled: 0, replayed: 0 };
+  const result: ReplayResult = { journaled: 0, replayed: 0, categoriesJournaled: 0, categoriesReplayed: 0 };
   const work: Array<{ tenantId: number; subjectIds: number[] }> = [];
   let highest = 0;
   for (const { tenant_id: tenantId } of tenants) {
@@ -58,6 +62,27 @@ export async function replayErasureJournal(
       );
       result.replayed += 1;
       options.onProgress?.(result.replayed, total);
+    }
+  }
+  // Then the categories erased by themselves (retention) of people who are still there.
+  for (const { tenant_id: tenantId } of tenants) {
+    result.categoriesJournaled += await kernelCore(kernel).erasureJournal.reconcileCategories(tenantId);
+    const behind = await kernelCore(kernel).erasureJournal.categoriesBehind(tenantId);
+    for (const [subjectId, categories] of behind) {
+      await eraseCategories(
+        kernel,
+        dataMap,
+        {
+          tenantId,
+          actor: JOURNAL_REPLAY_ACTOR,
+          purpose: REPLAY_PURPOSE,
+          subjectId,
+          categories: [...categories.keys()],
+          erasedAt: categories,
+        },
+        'journal',
+      );
+      result.categoriesReplayed += 1;
     }
   }
   return result;

@@ -286,6 +286,12 @@ export interface EraseCategoriesOptions {
   categories: readonly string[];
   /** Runs inside the erasure's transaction, after the data is gone (a deletion certificate). */
   withinErasure?: (atx: AuditedTx, outcome: CategoryErasureOutcome) => Promise<void>;
+  /**
+   * The journal replay: when each category was first erased. The data is marked with that time,
+   * not now, so the replayed database is exactly up to the journal and a later backup of it that
+   * holds data given again is not taken for one from before the erasure.
+   */
+  erasedAt?: ReadonlyMap<string, Date>;
 }
 
 export interface CategoryErasureOutcome {
@@ -299,21 +305,38 @@ export interface CategoryErasureOutcome {
  * columns all fall in the categories is erased by its own rule (rows deleted or personal columns
  * nulled); otherwise only the columns of those categories are nulled. Tables under a legal hold
  * are left alone, and so is the subject's key (the rest of their data still needs it). Erasing
- * what is already gone changes nothing and reports nothing.
+ * what is already gone changes nothing and reports nothing. The erasure is marked in the data
+ * (subject_category_erasures, same transaction) and journalled in the key store right after
+ * commit, so a restore of an older backup erases the categories again (decision 0111).
  */
 export async function eraseCategories(
   kernel: Kernel,
   dataMap: readonly TableDataMap[],
   options: EraseCategoriesOptions,
+  /** 'journal': the replay after a restore; authorised when first made, audited as such. */
+  mode: 'gate' | 'journal' = 'gate',
 ): Promise<CategoryErasureOutcome> {
   const wanted = new Set(options.categories);
-  return kernel.transact(options.tenantId, async (atx) => {
-    await kernel.gate.authorize(atx, options.actor, {
-      purpose: options.purpose,
-      action: 'erase',
-      categories: [...wanted],
-      subjectIds: [options.subjectId],
-    });
+  const result = await kernel.transact(options.tenantId, async (atx) => {
+    if (mode === 'journal') {
+      atx.audit.record({
+        actor: { kind: 'system', id: 'erasure-journal' },
+        role: null,
+        purpose: null,
+        action: 'erase',
+        categories: [...wanted],
+        subjectIds: [options.subjectId],
+        decision: 'allowed',
+        reason: 'journal_replay',
+      });
+    } else {
+      await kernel.gate.authorize(atx, options.actor, {
+        purpose: options.purpose,
+        action: 'erase',
+        categories: [...wanted],
+        subjectIds: [options.subjectId],
+      });
+    }
     const outcome: CategoryErasureOutcome = { subjectId: options.subjectId, erased: [] };
     for (const map of dataMap) {
       if (!map.subjectColumn || !map.erasure || map.erasure.kind === 'held') continue;
@@ -337,9 +360,32 @@ export async function eraseCategories(
       }
       if (rows > 0) outcome.erased.push({ table: map.table, rows, categories });
     }
+    const erasedAt = kernel.clock.now();
+    await atx.tx
+      .insertInto('subject_category_erasures')
+      .values(
+        [...wanted].map((category) => ({
+          tenant_id: options.tenantId,
+          subject_id: options.subjectId,
+          category,
+          erased_at: options.erasedAt?.get(category) ?? erasedAt,
+        })),
+      )
+      .onConflict((conflict) =>
+        conflict.columns(['tenant_id', 'subject_id', 'category']).doUpdateSet({
+          erased_at: sql<Date>`greatest(subject_category_erasures.erased_at, excluded.erased_at)`,
+        }),
+      )
+      .execute();
     await options.withinErasure?.(atx, outcome);
     return outcome;
   });
+  await reachTestHook('category-erasure.committed');
+  // Best effort, like the person journal: every start and restore journals what this missed.
+  await kernelCore(kernel)
+    .erasureJournal.recordCategories(options.tenantId, options.subjectId)
+    .catch(() => undefined);
+  return result;
 }
 
 async function countRows(atx: AuditedTx, map: TableDataMap, subjectId: number): Promise<number> {

@@ -10,6 +10,15 @@ export interface SubjectKeyDestructionsTable {
   destroyed_at: Date | null;
 }
 
+/** The last erasure of a category of a subject by itself (migrations/0110). */
+export interface SubjectCategoryErasuresTable {
+  tenant_id: ColumnType<number, number, never>;
+  subject_id: ColumnType<number, number, never>;
+  category: ColumnType<string, string, never>;
+  erased_at: Date;
+}
+
 export interface ErasureTables {
   subject_key_destructions: SubjectKeyDestructionsTable;
+  subject_category_erasures: SubjectCategoryErasuresTable;
 }

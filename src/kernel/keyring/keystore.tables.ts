@@ -35,12 +35,23 @@ export interface ErasureJournalTable {
   journaled_at: ColumnType<Date, Date | undefined, never>;
 }
 
+/** One erasure of one category of a subject (migrations-keystore/0110), append-only. */
+export interface CategoryErasureJournalTable {
+  tenant_id: number;
+  subject_id: number;
+  subject_created_at: Date;
+  category: string;
+  erased_at: Date;
+  journaled_at: ColumnType<Date, Date | undefined, never>;
+}
+
 /** The key store is a separate database (migrations-keystore/), never joined with the data. */
 export interface KeystoreDatabase {
   tenant_keks: TenantKeksTable;
   data_keys: DataKeysTable;
   audit_anchors: AuditAnchorsTable;
   erasure_journal: ErasureJournalTable;
+  category_erasure_journal: CategoryErasureJournalTable;
 }
 
 export type KeystoreDb = Kysely<KeystoreDatabase>;
