@@ -319,6 +319,8 @@ describe('the cookie banner on a provider’s page (Chromium)', () => {
       await page.waitForURL(/saved=1/);
       await expect(page.getByRole('status').isVisible()).resolves.toBe(true);
       await browser.screenshot(page, `settings-page-${lang}`);
+      // Under Kluis's own CSP (helmet): nothing refused, no error.
+      expect(browser.problemsOf(page)).toEqual([]);
       await page.context().close();
     }
     expect((await receiptsOf(tenant)).map((receipt) => [receipt.source, receipt.categories])).toEqual([

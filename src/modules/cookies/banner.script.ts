@@ -34,7 +34,7 @@ export function bannerConfig(policy: Policy, urls: BannerUrls): Record<string, u
     })),
     texts: Object.fromEntries(
       languages.map((lang) => {
-        const { current: _current, source: _source, ...texts } = BANNER_TEXTS[lang];
+        const { current: _current, source: _source, sourceColumn: _column, ...texts } = BANNER_TEXTS[lang];
         return [lang, texts];
       }),
     ),

@@ -32,6 +32,7 @@ export interface BannerTexts {
   history: string;
   given: string;
   policyVersion: string;
+  sourceColumn: string;
   source: Record<'banner' | 'settings' | 'gpc', string>;
   back: string;
   statement: string;
@@ -76,6 +77,7 @@ const nl: BannerTexts = {
   history: 'Uw eerdere keuzes',
   given: 'Tijdstip',
   policyVersion: 'Versie van het cookiebeleid',
+  sourceColumn: 'Gekozen via',
   source: { banner: 'cookiebanner', settings: 'cookie-instellingen', gpc: 'Global Privacy Control' },
   back: 'Terug naar de website',
   statement: 'Privacyverklaring',
@@ -117,6 +119,7 @@ const fr: BannerTexts = {
   history: 'Vos choix précédents',
   given: 'Moment',
   policyVersion: 'Version de la politique de cookies',
+  sourceColumn: 'Choisi via',
   source: { banner: 'bannière de cookies', settings: 'paramètres de cookies', gpc: 'Global Privacy Control' },
   back: 'Retour au site',
   statement: 'Déclaration de confidentialité',
@@ -158,6 +161,7 @@ const en: BannerTexts = {
   history: 'Your earlier choices',
   given: 'Time',
   policyVersion: 'Cookie policy version',
+  sourceColumn: 'Chosen in',
   source: { banner: 'cookie banner', settings: 'cookie settings', gpc: 'Global Privacy Control' },
   back: 'Back to the website',
   statement: 'Privacy statement',

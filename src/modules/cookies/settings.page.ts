@@ -62,7 +62,7 @@ export function renderSettingsPage(input: SettingsPageInput): string {
       ? ''
       : `<h2>${e(t.history)}</h2><table><thead><tr><th scope="col">${e(t.given)}</th><th scope="col">${e(
           t.choose,
-        )}</th><th scope="col">${e(t.policyVersion)}</th><th scope="col">${e(t.settingsLink)}</th></tr></thead><tbody>${input.receipts
+        )}</th><th scope="col">${e(t.policyVersion)}</th><th scope="col">${e(t.sourceColumn)}</th></tr></thead><tbody>${input.receipts
           .map(
             (receipt) =>
               `<tr><td>${e(receipt.givenAt.toISOString().replace('T', ' ').slice(0, 16))} UTC</td><td>${e(
