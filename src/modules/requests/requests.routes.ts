@@ -15,7 +15,9 @@ import {
   extendRequest,
   fulfilByStaff,
   getPublicStatus,
+  letterPreviewSchema,
   listRequests,
+  previewLetter,
   publicRequestSchema,
   registerStaffRequest,
   rejectRequest,
@@ -261,6 +263,23 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
       });
       return reply.status(status).send(body);
     },
+  );
+  typed.post(
+    '/api/v1/requests/:id/letter-preview',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'The letter the person will get if the request is extended, rejected or fulfilled (changes and sends nothing)',
+        tags: ['requests'],
+        params: requestParams,
+        body: letterPreviewSchema,
+        response: {
+          200: z.object({ language: z.enum(['nl', 'fr', 'en']), subject: z.string(), text: z.string() }),
+        },
+      },
+    },
+    async (request) => previewLetter(deps, staffContext(request), request.params.id, request.body),
   );
   typed.post(
     '/api/v1/requests/:id/reject',

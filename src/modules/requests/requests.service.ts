@@ -1171,3 +1171,42 @@ export async function createVerifiedRequest(
   });
   return present(await loadRequest(deps, tenant.tenantId, receipt.requestId));
 }
+
+/** What the staff member is about to do with a request, for the letter preview. */
+export const letterPreviewSchema = z.object({
+  outcome: z.enum(['extended', 'rejected', 'fulfilled']),
+  reason: z.string().max(500).optional(),
+  until: z.string().max(10).optional(),
+});
+
+/**
+ * The letter as the person will get it (their language, the policy's controller and authority),
+ * before the staff member extends, rejects or fulfils. Changes nothing and sends nothing; a
+ * download link, made only when an access request is fulfilled, shows as a placeholder.
+ */
+export async function previewLetter(
+  deps: RequestsDeps,
+  context: StaffContext,
+  requestId: string,
+  input: z.infer<typeof letterPreviewSchema>,
+): Promise<{ language: Language; subject: string; text: string }> {
+  const request = await loadRequest(deps, context.tenantId, requestId);
+  await authorizeStaff(deps, context, request.subject_id ? [request.subject_id] : []);
+  const { policy } = await deps.kernel.policies.current(context.tenantId);
+  const base = {
+    kind: request.kind,
+    receivedOn: brusselsDate(request.received_at),
+    dueOn: String(request.extended_due_on ?? request.due_on),
+  };
+  const facts: LetterFacts =
+    input.outcome === 'extended'
+      ? { ...base, outcome: 'extended', dueOn: input.until ?? base.dueOn, reason: input.reason ?? '' }
+      : input.outcome === 'rejected'
+        ? { ...base, outcome: 'rejected', reason: input.reason ?? '' }
+        : request.kind === 'access' || request.kind === 'portability'
+          ? { ...base, outcome: 'download_ready', link: LINK_PLACEHOLDER }
+          : { ...base, outcome: 'fulfilled' };
+  return { language: request.language, ...writeLetter(policy, request.language, facts) };
+}
+
+const LINK_PLACEHOLDER = '[single-use download link, made when the request is fulfilled]';

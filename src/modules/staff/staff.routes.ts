@@ -9,6 +9,7 @@ import {
   changeStaff,
   createStaffUser,
   getStaff,
+  listRoles,
   listStaff,
   STAFF_PURPOSE,
   type StaffChange,
@@ -62,6 +63,31 @@ export function registerStaffRoutes(app: FastifyInstance, kernel: Kernel): void 
         items: page.items.map(presentStaff),
         nextCursor: page.nextAfter === null ? null : String(page.nextAfter),
       };
+    },
+  );
+
+  typed.get(
+    '/api/v1/staff/roles',
+    {
+      onRequest: sessionOnly,
+      schema: {
+        summary: 'The roles of the policy in force, with labels in nl/fr/en (to invite or change a role)',
+        tags: ['staff'],
+        response: {
+          200: z.object({
+            items: z.array(
+              z.object({
+                key: z.string(),
+                label: z.object({ nl: z.string(), fr: z.string(), en: z.string() }),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const staff = staffOf(request);
+      return { items: await listRoles(kernel, staff.tenantId, actorOf(staff)) };
     },
   );
 

@@ -354,3 +354,21 @@ export async function changeStaff(
     return toView(updated, now);
   });
 }
+
+/** The roles of the tenant's policy in force, with their labels (for inviting and changing roles). */
+export async function listRoles(
+  kernel: Kernel,
+  tenantId: number,
+  actor: Actor,
+): Promise<Array<{ key: string; label: { nl: string; fr: string; en: string } }>> {
+  const { policy } = await kernel.policies.current(tenantId);
+  await kernel.transact(tenantId, async (atx) => {
+    await kernel.gate.authorize(atx, actor, {
+      purpose: STAFF_PURPOSE,
+      action: 'read',
+      categories: [],
+      subjectIds: [],
+    });
+  });
+  return Object.entries(policy.roles).map(([key, role]) => ({ key, label: role.label }));
+}

@@ -1,9 +1,9 @@
 import { Button, PasswordInput, Stack } from '@mantine/core';
 import { useForm } from '@mantine/form';
-import { notifications } from '@mantine/notifications';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client.js';
+import { notifySuccess } from '../ui/notify.js';
 import { ProblemAlert } from '../ui/ProblemAlert.js';
 import { AuthFrame } from './AuthFrame.js';
 import { rememberOneTimePassword, sessionChanged, takeOneTimePassword } from './session.js';
@@ -40,7 +40,7 @@ export function PasswordForm({ onDone }: { onDone: () => Promise<void> | void })
       }),
     onSuccess: async () => {
       rememberOneTimePassword(undefined);
-      notifications.show({ color: 'green', message: t('password.changed') });
+      notifySuccess(t('password.changed'));
       await onDone();
     },
   });

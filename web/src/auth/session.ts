@@ -27,7 +27,7 @@ export async function signOut(queryClient: QueryClient): Promise<void> {
   } finally {
     setCsrfToken(undefined);
     rememberOneTimePassword(undefined);
-    queryClient.clear();
-    await queryClient.invalidateQueries({ queryKey: ['me'] });
+    queryClient.removeQueries({ predicate: (query) => query.queryKey[0] !== 'me' });
+    queryClient.setQueryData(['me'], null);
   }
 }

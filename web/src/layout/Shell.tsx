@@ -1,4 +1,4 @@
-import { AppShell, Burger, Button, Group, NavLink, ScrollArea, Text } from '@mantine/core';
+import { AppShell, Burger, Button, Group, Loader, NavLink, ScrollArea, Text } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
@@ -52,6 +52,7 @@ export function Shell({ me }: { me: Me }) {
         <ScrollArea>
           <NavLink
             component={Link}
+            variant="filled"
             to="/"
             label={t('nav.start')}
             active={location.pathname === '/'}
@@ -61,6 +62,7 @@ export function Shell({ me }: { me: Me }) {
             <NavLink
               key={entry.path}
               component={Link}
+              variant="filled"
               to={entry.path}
               label={t(entry.label)}
               active={location.pathname.startsWith(entry.path)}
@@ -69,6 +71,7 @@ export function Shell({ me }: { me: Me }) {
           ))}
           <NavLink
             component={Link}
+            variant="filled"
             to="/account"
             label={t('nav.account')}
             active={location.pathname.startsWith('/account')}
@@ -77,15 +80,26 @@ export function Shell({ me }: { me: Me }) {
         </ScrollArea>
       </AppShell.Navbar>
       <AppShell.Main>
-        <Routes>
-          <Route path="/" element={<StartPage me={me} screens={visible} />} />
-          {visible.map((entry) => (
-            <Route key={entry.path} path={`${entry.path}/*`} element={entry.element} />
-          ))}
-          <Route path="/account" element={<AccountPage />} />
-          <Route path="*" element={<Navigate to="/" replace />} />
-        </Routes>
+        {purposes.isPending ? (
+          <Loader aria-label={t('common.loading')} />
+        ) : (
+          <ShellRoutes me={me} visible={visible} />
+        )}
       </AppShell.Main>
     </AppShell>
+  );
+}
+
+/** Routes only once the role's purposes are known, so a deep link is not sent to the start page. */
+function ShellRoutes({ me, visible }: { me: Me; visible: ScreenEntry[] }) {
+  return (
+    <Routes>
+      <Route path="/" element={<StartPage me={me} screens={visible} />} />
+      {visible.map((entry) => (
+        <Route key={entry.path} path={`${entry.path}/*`} element={entry.element} />
+      ))}
+      <Route path="/account" element={<AccountPage />} />
+      <Route path="*" element={<Navigate to="/" replace />} />
+    </Routes>
   );
 }

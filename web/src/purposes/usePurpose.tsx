@@ -59,7 +59,7 @@ export function PurposePicker({ state }: { state: ScreenPurpose }) {
         <Text size="sm" c="dimmed">
           {t('purpose.actingFor')}
         </Text>
-        <Badge variant="light" color="indigo" tt="none" size="lg">
+        <Badge color="indigo.8" tt="none" size="lg">
           {localized(only.label, only.key)}
         </Badge>
       </Group>

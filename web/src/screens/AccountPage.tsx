@@ -20,7 +20,7 @@ export function AccountPage() {
           {changing ? (
             <PasswordForm onDone={() => setChanging(false)} />
           ) : (
-            <Button variant="light" onClick={() => setChanging(true)}>
+            <Button variant="default" onClick={() => setChanging(true)}>
               {t('account.changePassword')}
             </Button>
           )}
@@ -35,7 +35,7 @@ export function AccountPage() {
           {enrolling ? (
             <MfaEnrolment onDone={() => setEnrolling(false)} />
           ) : (
-            <Button variant="light" onClick={() => setEnrolling(true)}>
+            <Button variant="default" onClick={() => setEnrolling(true)}>
               {t('account.newAuthenticator')}
             </Button>
           )}

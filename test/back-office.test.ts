@@ -1,0 +1,355 @@
+/**
+ * Issue #20, "Done when": the staff back office in a real Chromium (test/browser.ts), one real task
+ * per role from sign-in to the database. Each staff member signs in for the first time through the
+ * browser (one-time password → QR-code enrolment where the role needs it → own password), then does
+ * the work by clicking; the database (and the SMTP sink) are checked afterwards. Every screen is
+ * checked with axe-core (no serious or critical violation) and saved as a screenshot under
+ * test-results/screenshots/back-office/.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { generate } from 'otplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/http/app.js';
+import { WEB_ROOT } from '../src/http/web.js';
+import type { Kernel } from '../src/kernel/kernel.js';
+import { createProduct } from '../src/modules/contracts/index.js';
+import { createPerson } from '../src/modules/parties/index.js';
+import { createStaffUser } from '../src/modules/staff/index.js';
+import type { Tenant } from '../src/modules/tenants/index.js';
+import { listenForBrowser, startBrowser, type BrowserSuite, type Page } from './browser.js';
+import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from './database.js';
+import { createPolicyTenant, createTestKernel } from './kernel.js';
+import { startSmtpSink, type SmtpSink } from './smtp.js';
+
+let database: TestDatabase;
+let kernel: Kernel;
+let app: FastifyInstance;
+let smtp: SmtpSink;
+let baseUrl: string;
+let browser: BrowserSuite;
+let voiceking: Tenant;
+
+beforeAll(async () => {
+  if (!existsSync(path.join(WEB_ROOT, 'index.html')))
+    throw new Error('the back office is not built: run `npm run build` (npm install does it)');
+  database = await createTestDatabase();
+  kernel = createTestKernel(database);
+  smtp = await startSmtpSink();
+  app = await buildApp({
+    kernel,
+    logger: testLogger,
+    version: 'test',
+    mailer: smtp.mailer,
+    publicUrl: 'https://privacy.voiceking.example',
+    webRoot: WEB_ROOT,
+  });
+  voiceking = await createPolicyTenant(kernel, 'voiceking');
+  baseUrl = await listenForBrowser(app);
+  browser = await startBrowser('back-office');
+});
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  await smtp?.close();
+  await database?.close();
+});
+
+const NEW_PASSWORD = 'Lange-Zin-Voor-Kluis-2026';
+
+interface SignedIn {
+  page: Page;
+  email: string;
+  staffId: number;
+  totpSecret: string | undefined;
+}
+
+/** Looks at the screen the way a person would (axe-core) and keeps a picture of it. */
+async function look(page: Page, name: string): Promise<void> {
+  await page.waitForLoadState('networkidle');
+  await browser.checkAccessibility(page);
+  await browser.screenshot(page, name);
+}
+
+/** Follows a link of the navigation. */
+async function goTo(page: Page, screen: string): Promise<void> {
+  await page.getByRole('navigation').getByRole('link', { name: screen, exact: true }).click();
+}
+
+/** The last code used per secret: the server refuses a code twice, so the next one waits for a new step. */
+const usedCodes = new Map<string, string>();
+
+async function freshCode(secret: string): Promise<string> {
+  for (;;) {
+    const code = await generate({ secret });
+    if (code !== usedCodes.get(secret)) {
+      usedCodes.set(secret, code);
+      return code;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+/**
+ * The first sign-in of a staff member with a one-time password, all in the browser: password, the
+ * QR-code enrolment and recovery codes where the role needs a second factor, a new password.
+ */
+async function firstSignIn(
+  page: Page,
+  tenant: Tenant,
+  email: string,
+  oneTimePassword: string,
+  shots?: string,
+): Promise<string | undefined> {
+  await page.goto(`${baseUrl}/`);
+  await page.getByLabel(/^Organisation/).fill(tenant.slug);
+  await page.getByLabel(/^E-mail address/).fill(email);
+  await page.getByLabel(/^Password/).fill(oneTimePassword);
+  if (shots) await look(page, `${shots}-1-sign-in`);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  let secret: string | undefined;
+  const enrolment = page.getByTestId('totp-secret');
+  const newPassword = page.getByLabel(/^New password/);
+  await enrolment.or(newPassword).first().waitFor();
+  if (await enrolment.isVisible()) {
+    expect(await page.getByRole('img', { name: 'QR code for your authenticator app' }).count()).toBe(1);
+    if (shots) await look(page, `${shots}-2-enrol-qr`);
+    secret = (await enrolment.textContent())?.trim() ?? '';
+    await page.getByLabel(/^The code the app shows now/).fill(await freshCode(secret));
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.getByTestId('recovery-codes').waitFor();
+    expect(await page.getByTestId('recovery-codes').locator('li').count()).toBe(10);
+    if (shots) await look(page, `${shots}-3-recovery-codes`);
+    await page.getByRole('button', { name: 'I have saved these codes' }).click();
+  }
+  await newPassword.waitFor();
+  if (shots) await look(page, `${shots}-4-new-password`);
+  await newPassword.fill(NEW_PASSWORD);
+  await page.getByLabel(/^Repeat the new password/).fill(NEW_PASSWORD);
+  await page.getByRole('button', { name: 'Save the new password' }).click();
+  await page.getByRole('heading', { name: 'Start', level: 1 }).waitFor();
+  return secret;
+}
+
+/** A staff member of a role made as an admin would, signed in for the first time in a new browser. */
+async function staffSignedIn(tenant: Tenant, role: string): Promise<SignedIn> {
+  const email = `${role.replaceAll('_', '-')}-${Math.random().toString(36).slice(2, 8)}@staff.example`;
+  const created = await createStaffUser(
+    kernel,
+    tenant.tenantId,
+    { kind: 'system', job: 'test' },
+    { email, displayName: `Test ${role}`, role },
+  );
+  const page = await browser.newPage({ locale: 'en-GB' });
+  const totpSecret = await firstSignIn(page, tenant, email, created.oneTimePassword);
+  return { page, email, staffId: created.staffId, totpSecret };
+}
+
+describe('the staff back office in the browser (issue #20)', () => {
+  it('an admin invites a staff member, who then signs in with the one-time password, enrols TOTP by QR code and chooses a password', async () => {
+    const admin = await staffSignedIn(voiceking, 'admin');
+    const { page } = admin;
+    await goTo(page, 'Staff');
+    await page.getByRole('heading', { name: 'Staff', level: 1 }).waitFor();
+    await look(page, 'admin-1-staff');
+    await page.getByRole('button', { name: 'Invite a staff member' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel(/^Name/).fill('Nadia Peeters');
+    await dialog.getByLabel(/^E-mail address/).fill('nadia.peeters@voiceking.example');
+    await dialog.getByRole('combobox', { name: /^Role/ }).click();
+    await page.getByRole('option', { name: 'privacy officer' }).click();
+    await dialog.getByRole('button', { name: 'Invite' }).click();
+    const oneTime = dialog.getByTestId('one-time-password');
+    await oneTime.waitFor();
+    await look(page, 'admin-2-invited');
+    const oneTimePassword = (await oneTime.textContent())?.trim() ?? '';
+    expect(oneTimePassword.length).toBeGreaterThanOrEqual(16);
+
+    const invited = await runAsOwner<{ role: string; must_change_password: boolean; totp: boolean }>(
+      database.ownerUrl,
+      `SELECT role, must_change_password, totp_enabled_at IS NOT NULL AS totp
+         FROM staff_users WHERE tenant_id = $1 AND email = $2`,
+      [voiceking.tenantId, 'nadia.peeters@voiceking.example'],
+    );
+    expect(invited.rows).toEqual([{ role: 'privacy_officer', must_change_password: true, totp: false }]);
+
+    // The invited privacy officer, in a browser of her own, in Dutch.
+    const nadia = await browser.newPage({ locale: 'en-GB' });
+    const secret = await firstSignIn(
+      nadia,
+      voiceking,
+      'nadia.peeters@voiceking.example',
+      oneTimePassword,
+      'invited',
+    );
+    expect(secret).toMatch(/^[A-Z2-7]{16,}$/);
+    await look(nadia, 'invited-5-start');
+    const after = await runAsOwner<{ must_change_password: boolean; totp: boolean; codes: number }>(
+      database.ownerUrl,
+      `SELECT must_change_password, totp_enabled_at IS NOT NULL AS totp,
+              cardinality(recovery_code_hashes) AS codes
+         FROM staff_users WHERE tenant_id = $1 AND email = $2`,
+      [voiceking.tenantId, 'nadia.peeters@voiceking.example'],
+    );
+    expect(after.rows).toEqual([{ must_change_password: false, totp: true, codes: 10 }]);
+
+    // Signing in again: password, then a code of the app.
+    await nadia.getByRole('button', { name: 'Sign out' }).click();
+    await nadia.getByLabel(/^E-mail address/).fill('nadia.peeters@voiceking.example');
+    await nadia.getByLabel(/^Password/).fill(NEW_PASSWORD);
+    await nadia.getByRole('button', { name: 'Sign in' }).click();
+    await nadia.getByLabel(/^Code/).fill(await freshCode(secret ?? ''));
+    await look(nadia, 'invited-6-second-factor');
+    await nadia.getByRole('button', { name: 'Continue' }).click();
+    await nadia.getByRole('heading', { name: 'Start', level: 1 }).waitFor();
+  });
+
+  it('the privacy officer handles an access request from the inbox to the letter', async () => {
+    const person = await createPerson(
+      kernel,
+      {
+        tenantId: voiceking.tenantId,
+        actor: { kind: 'staff', staffId: 1, role: 'sales' },
+        purpose: 'order_processing',
+      },
+      {
+        subjectType: 'customer',
+        familyName: 'Wouters',
+        givenName: 'Hanne',
+        email: 'hanne.wouters@mail.example',
+        preferredLanguage: 'nl',
+        address: { street: 'Molenstraat 12', postalCode: '8500', city: 'Kortrijk', country: 'BE' },
+      },
+    );
+    // The request comes in through the public form; the code mail is never answered.
+    const filed = await app.inject({
+      method: 'POST',
+      url: `/t/${voiceking.slug}/privacy/requests`,
+      payload: { kind: 'access', email: 'hanne.wouters@mail.example', language: 'nl' },
+    });
+    expect(filed.statusCode).toBe(202);
+    await smtp.waitFor('hanne.wouters@mail.example', 1);
+    const { requestId } = filed.json<{ requestId: string }>();
+
+    const { page } = await staffSignedIn(voiceking, 'privacy_officer');
+    await goTo(page, 'Privacy requests');
+    await page.getByTestId(`request-${requestId}`).waitFor();
+    await expect(page.getByTestId('purpose').getAttribute('data-purpose')).resolves.toBe('rights_requests');
+    await look(page, 'privacy-officer-1-inbox');
+    await page.getByTestId(`request-${requestId}`).getByRole('link').click();
+    await page.getByRole('heading', { name: 'Access', level: 1 }).waitFor();
+    await look(page, 'privacy-officer-2-request');
+
+    // Verify by another method than the code.
+    await page.getByRole('combobox', { name: /^How you verified/ }).click();
+    await page.getByRole('option', { name: 'Identity card seen (no copy kept)' }).click();
+    await page.getByRole('button', { name: 'Record the verification' }).click();
+    await expect
+      .poll(() => page.getByTestId('request-state').getAttribute('data-state'), { timeout: 30_000 })
+      .toBe('verified');
+
+    // Fulfil: the letter first, as the person will get it (in Dutch, her language).
+    await page.getByRole('button', { name: 'Preview the letter' }).click();
+    const letter = page.getByTestId('letter');
+    await letter.waitFor();
+    const previewText = (await page.getByTestId('letter-text').innerText()).trim();
+    expect(previewText).toMatch(/Geachte|Beste/);
+    await look(page, 'privacy-officer-3-letter');
+    await page.getByRole('button', { name: 'Fulfil and send this letter' }).click();
+    await expect
+      .poll(() => page.getByTestId('request-state').getAttribute('data-state'), { timeout: 30_000 })
+      .toBe('fulfilled');
+    await look(page, 'privacy-officer-4-fulfilled');
+
+    const stored = await runAsOwner<{ state: string; verification_method: string; outcome: unknown }>(
+      database.ownerUrl,
+      'SELECT state, verification_method, outcome FROM rights_requests WHERE tenant_id = $1 AND request_id = $2',
+      [voiceking.tenantId, requestId],
+    );
+    expect(stored.rows[0]).toMatchObject({ state: 'fulfilled', verification_method: 'staff_id_card_seen' });
+    // The letter that arrived is the one the preview showed, with the real single-use link.
+    const mail = await smtp.waitFor('hanne.wouters@mail.example', 2);
+    const link = /(https:\/\/privacy\.voiceking\.example\S+)/.exec(mail.text ?? '')?.[1];
+    expect(link).toBeDefined();
+    const normalise = (text: string) => text.replace(/\s+/g, ' ').trim();
+    expect(normalise((mail.text ?? '').replace(link ?? '', '[link]'))).toBe(
+      normalise(previewText.replace(/\[single-use download link[^\]]*\]/, '[link]')),
+    );
+    expect(person.subjectId).toBeGreaterThan(0);
+  });
+  it('sales turns a quote into an order and a contract', async () => {
+    await createProduct(
+      kernel,
+      { tenantId: voiceking.tenantId, actor: { kind: 'staff', staffId: 1, role: 'admin' } },
+      {
+        code: 'FIBER-500',
+        name: 'Glasvezel 500 Mbps',
+        kind: 'subscription',
+        priceCents: 4995,
+        vatRatePercent: 21,
+      },
+    );
+    const customer = await createPerson(
+      kernel,
+      {
+        tenantId: voiceking.tenantId,
+        actor: { kind: 'staff', staffId: 1, role: 'sales' },
+        purpose: 'order_processing',
+      },
+      {
+        subjectType: 'customer',
+        familyName: 'Maertens',
+        givenName: 'Jonas',
+        email: 'jonas.maertens@mail.example',
+        address: { street: 'Kerkstraat 4', postalCode: '9000', city: 'Gent', country: 'BE' },
+      },
+    );
+    const { page } = await staffSignedIn(voiceking, 'sales');
+    await goTo(page, 'Quotes, orders, contracts');
+    await page.getByRole('button', { name: 'New quote' }).waitFor();
+    await expect(page.locator('[data-purpose]').first().getAttribute('data-purpose')).resolves.toBe(
+      'order_processing',
+    );
+    await page.getByRole('button', { name: 'New quote' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('combobox', { name: /^Customer/ }).fill('Maer');
+    await page.getByRole('option', { name: /Jonas Maertens/ }).click();
+    await dialog.getByRole('combobox', { name: /^Product/ }).click();
+    await page.getByRole('option', { name: /Glasvezel 500 Mbps/ }).click();
+    await look(page, 'sales-1-new-quote');
+    await dialog.getByRole('button', { name: 'Make the quote' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+
+    const quoteRow = page.locator('[data-testid^="quote-"]').first();
+    await quoteRow.waitFor();
+    const quoteId = Number((await quoteRow.getAttribute('data-testid'))?.slice('quote-'.length));
+    await page.getByRole('button', { name: `Send #${quoteId}` }).click();
+    await page.getByRole('button', { name: `Accept #${quoteId}` }).click();
+    await look(page, 'sales-2-quote-accepted');
+    await page.getByRole('button', { name: `Place the order #${quoteId}` }).click();
+
+    const orderRow = page.locator('[data-testid^="order-"]').first();
+    await orderRow.waitFor();
+    const orderId = Number((await orderRow.getAttribute('data-testid'))?.slice('order-'.length));
+    await page.getByRole('button', { name: `Delivered #${orderId}` }).click();
+    await page.getByRole('button', { name: `Start the contract #${orderId}` }).click();
+    const contractRow = page.locator('[data-testid^="contract-"]').first();
+    await contractRow.waitFor();
+    await look(page, 'sales-3-contract');
+
+    const rows = await runAsOwner<{ quote: string; order: string; subject: number; ended: boolean }>(
+      database.ownerUrl,
+      `SELECT q.status AS quote, o.status AS order, c.subject_id::int AS subject,
+              c.terminated_on IS NOT NULL AS ended
+         FROM quotes q
+         JOIN orders o ON o.tenant_id = q.tenant_id AND o.quote_id = q.quote_id
+         JOIN contracts c ON c.tenant_id = o.tenant_id AND c.order_id = o.order_id
+        WHERE q.tenant_id = $1 AND q.quote_id = $2`,
+      [voiceking.tenantId, quoteId],
+    );
+    expect(rows.rows).toEqual([
+      { quote: 'accepted', order: 'delivered', subject: customer.subjectId, ended: false },
+    ]);
+  });
+});

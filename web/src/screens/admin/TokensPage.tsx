@@ -1,0 +1,128 @@
+import { Alert, Button, Code, Group, Select, Stack, Text, TextInput, Title } from '@mantine/core';
+import { useForm } from '@mantine/form';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import type { ColumnDef } from '@tanstack/react-table';
+import { useMemo, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { useMe } from '../../api/auth.js';
+import { api } from '../../api/client.js';
+import { localized } from '../../purposes/usePurpose.js';
+import { DataTable } from '../../ui/DataTable.js';
+import { ProblemAlert } from '../../ui/ProblemAlert.js';
+import { useRoles } from './StaffPage.js';
+
+interface ApiToken {
+  tokenId: number;
+  label: string;
+  role: string;
+  createdBy: number;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+/** API tokens: scoped to one role (at most one's own), shown once, revoked at once. */
+export function TokensPage() {
+  const { t } = useTranslation();
+  const queryClient = useQueryClient();
+  const me = useMe();
+  const roles = useRoles();
+  const tokens = useQuery({
+    queryKey: ['tokens'],
+    queryFn: async () => (await api<{ items: ApiToken[] }>('GET', '/api/v1/tokens')).items,
+  });
+  const [made, setMade] = useState<string | undefined>();
+  const form = useForm({
+    initialValues: { label: '', role: me.data?.role ?? '' },
+    validate: {
+      label: (value) => (value.trim() ? null : t('common.required')),
+      role: (value) => (value ? null : t('common.required')),
+    },
+  });
+  const create = useMutation({
+    mutationFn: (values: { label: string; role: string }) =>
+      api<{ token: string }>('POST', '/api/v1/tokens', {
+        body: { label: values.label.trim(), role: values.role },
+      }),
+    onSuccess: async (answer) => {
+      setMade(answer.token);
+      form.reset();
+      await queryClient.invalidateQueries({ queryKey: ['tokens'] });
+    },
+  });
+  const revoke = useMutation({
+    mutationFn: (tokenId: number) => api('DELETE', `/api/v1/tokens/${tokenId}`),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['tokens'] }),
+  });
+  const roleOptions = (roles.data ?? []).map((role) => ({
+    value: role.key,
+    label: localized(role.label, role.key),
+  }));
+  const columns = useMemo<ColumnDef<ApiToken, unknown>[]>(
+    () => [
+      { id: 'label', header: t('tokens.label'), accessorKey: 'label' },
+      { id: 'role', header: t('staff.role'), accessorKey: 'role' },
+      { id: 'created', header: t('staff.created'), accessorFn: (row) => row.createdAt.slice(0, 10) },
+      { id: 'used', header: t('tokens.lastUsed'), accessorFn: (row) => row.lastUsedAt?.slice(0, 16) ?? '—' },
+      {
+        id: 'revoke',
+        header: t('common.actions'),
+        enableSorting: false,
+        cell: ({ row }) =>
+          row.original.revokedAt ? (
+            <Text size="sm" c="dimmed">
+              {t('tokens.revoked')}
+            </Text>
+          ) : (
+            <Button
+              size="xs"
+              color="red.9"
+              variant="outline"
+              aria-label={t('tokens.revokeNamed', { label: row.original.label })}
+              onClick={() => revoke.mutate(row.original.tokenId)}
+            >
+              {t('tokens.revoke')}
+            </Button>
+          ),
+      },
+    ],
+    [t, revoke],
+  );
+  return (
+    <Stack>
+      <Title order={1}>{t('nav.tokens')}</Title>
+      <Text c="dimmed">{t('tokens.intro')}</Text>
+      {made ? (
+        <Alert color="green" title={t('tokens.made')}>
+          <Code block data-testid="api-token">
+            {made}
+          </Code>
+        </Alert>
+      ) : null}
+      <form onSubmit={form.onSubmit((values) => create.mutate(values))} noValidate>
+        <Group align="flex-end">
+          <TextInput label={t('tokens.label')} required {...form.getInputProps('label')} />
+          <Select
+            label={t('staff.role')}
+            required
+            data={
+              roleOptions.length > 0
+                ? roleOptions
+                : me.data
+                  ? [{ value: me.data.role, label: me.data.role }]
+                  : []
+            }
+            {...form.getInputProps('role')}
+          />
+          <Button type="submit" loading={create.isPending}>
+            {t('tokens.create')}
+          </Button>
+        </Group>
+      </form>
+      {create.error ? <ProblemAlert error={create.error} /> : null}
+      {revoke.error ? <ProblemAlert error={revoke.error} /> : null}
+      {tokens.error ? <ProblemAlert error={tokens.error} /> : null}
+      <DataTable data={tokens.data ?? []} columns={columns} caption={t('tokens.caption')} />
+    </Stack>
+  );
+}

@@ -1,0 +1,334 @@
+import {
+  Alert,
+  Badge,
+  Button,
+  Card,
+  Code,
+  Group,
+  Modal,
+  SimpleGrid,
+  Stack,
+  Tabs,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
+import { useForm } from '@mantine/form';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import type { ColumnDef } from '@tanstack/react-table';
+import { useMemo, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api, fetchText, newIdempotencyKey } from '../../api/client.js';
+import { currentLanguage } from '../../i18n/index.js';
+import { localized, PurposePicker, useScreenPurpose } from '../../purposes/usePurpose.js';
+import { DataTable } from '../../ui/DataTable.js';
+import { ProblemAlert } from '../../ui/ProblemAlert.js';
+import { euros } from '../sales/api.js';
+
+interface Invoice {
+  invoiceId: number;
+  kind: 'invoice' | 'credit_note';
+  invoiceNumber: string;
+  subjectId: number | null;
+  organisationId: number | null;
+  periodStart: string | null;
+  issueDate: string;
+  dueDate: string;
+  totalInclVatCents: number;
+  balanceCents: number;
+  status: string;
+  structuredCommunication: string;
+  buyer?: { name?: string | null } | null;
+}
+
+interface RunResult {
+  period: string;
+  issueDate: string;
+  candidates: number;
+  invoiced: number;
+  empty: number;
+  alreadyInvoiced: number;
+  refused: number;
+  firstNumber: string | null;
+  lastNumber: string | null;
+  totalInclVatCents: number;
+}
+
+const lastMonth = (): string => {
+  const now = new Date();
+  const date = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
+  return date.toISOString().slice(0, 7);
+};
+
+/** Billing: run a month (summary first), the invoices with their HTML and Peppol UBL documents. */
+export function BillingPage() {
+  const { t } = useTranslation();
+  const purpose = useScreenPurpose('billing');
+  const [tab, setTab] = useState<string | null>('invoices');
+  return (
+    <Stack>
+      <Title order={1}>{t('nav.billing')}</Title>
+      <PurposePicker state={purpose} />
+      <Tabs value={tab} onChange={setTab} keepMounted={false}>
+        <Tabs.List>
+          <Tabs.Tab value="invoices">{t('billing.invoices')}</Tabs.Tab>
+          <Tabs.Tab value="run">{t('billing.run')}</Tabs.Tab>
+        </Tabs.List>
+        <Tabs.Panel value="run" pt="md">
+          <InvoiceRun purpose={purpose.purpose} onDone={() => setTab('invoices')} />
+        </Tabs.Panel>
+        <Tabs.Panel value="invoices" pt="md">
+          <Invoices purpose={purpose.purpose} />
+        </Tabs.Panel>
+      </Tabs>
+    </Stack>
+  );
+}
+
+interface RunValues {
+  period: string;
+  issueDate: string;
+}
+
+function InvoiceRun({ purpose, onDone }: { purpose: string | undefined; onDone: () => void }) {
+  const { t } = useTranslation();
+  const queryClient = useQueryClient();
+  const purposes = useScreenPurpose('billing');
+  const [preview, setPreview] = useState<RunValues | undefined>();
+  const [result, setResult] = useState<RunResult | undefined>();
+  const [key, setKey] = useState(newIdempotencyKey);
+  const form = useForm<RunValues>({
+    initialValues: { period: lastMonth(), issueDate: new Date().toISOString().slice(0, 10) },
+    validate: {
+      period: (value) => (/^\d{4}-\d{2}$/.test(value) ? null : t('common.required')),
+      issueDate: (value) => (/^\d{4}-\d{2}-\d{2}$/.test(value) ? null : t('common.required')),
+    },
+  });
+  const run = useMutation({
+    mutationFn: (values: RunValues) =>
+      api<RunResult>('POST', '/api/v1/invoice-runs', { purpose, idempotencyKey: key, body: values }),
+    onSuccess: async (answer) => {
+      setResult(answer);
+      setPreview(undefined);
+      setKey(newIdempotencyKey());
+      await queryClient.invalidateQueries({ queryKey: ['invoices'] });
+    },
+  });
+  const purposeLabel = purposes.candidates.find((candidate) => candidate.key === purpose);
+  return (
+    <Stack maw={720}>
+      <form onSubmit={form.onSubmit((values) => setPreview(values))} noValidate>
+        <Group align="flex-end">
+          <TextInput type="month" label={t('billing.period')} required {...form.getInputProps('period')} />
+          <TextInput
+            type="date"
+            label={t('billing.issueDate')}
+            required
+            {...form.getInputProps('issueDate')}
+          />
+          <Button type="submit" variant="default">
+            {t('billing.preview')}
+          </Button>
+        </Group>
+      </form>
+      {preview ? (
+        <Card withBorder data-testid="run-preview">
+          <Stack gap="xs">
+            <Title order={2} size="h4">
+              {t('billing.previewTitle', { period: preview.period })}
+            </Title>
+            <Text size="sm">
+              {t('billing.previewText', { period: preview.period, issueDate: preview.issueDate })}
+            </Text>
+            <Text size="sm">
+              {t('purpose.actingFor')}: <b>{localized(purposeLabel?.label, purpose ?? '')}</b>
+            </Text>
+            <Text size="sm" c="dimmed">
+              {t('billing.previewOnce')}
+            </Text>
+            {run.error ? <ProblemAlert error={run.error} /> : null}
+            <Group>
+              <Button loading={run.isPending} onClick={() => run.mutate(preview)}>
+                {t('billing.runSubmit', { period: preview.period })}
+              </Button>
+              <Button variant="default" onClick={() => setPreview(undefined)}>
+                {t('common.cancel')}
+              </Button>
+            </Group>
+          </Stack>
+        </Card>
+      ) : null}
+      {result ? (
+        <Alert
+          color="green"
+          title={t('billing.ranTitle', { period: result.period })}
+          data-testid="run-result"
+        >
+          <SimpleGrid cols={2} spacing={4}>
+            <Text size="sm">{t('billing.invoiced')}</Text>
+            <Text size="sm">{result.invoiced}</Text>
+            <Text size="sm">{t('billing.numbers')}</Text>
+            <Text size="sm">
+              {result.firstNumber ? `${result.firstNumber} – ${result.lastNumber ?? ''}` : '—'}
+            </Text>
+            <Text size="sm">{t('billing.already')}</Text>
+            <Text size="sm">{result.alreadyInvoiced}</Text>
+            <Text size="sm">{t('billing.empty')}</Text>
+            <Text size="sm">{result.empty}</Text>
+            <Text size="sm">{t('billing.refused')}</Text>
+            <Text size="sm">{result.refused}</Text>
+            <Text size="sm">{t('billing.totalIncl')}</Text>
+            <Text size="sm">{euros(result.totalInclVatCents, currentLanguage())}</Text>
+          </SimpleGrid>
+          <Button mt="sm" size="xs" variant="default" onClick={onDone}>
+            {t('billing.showInvoices')}
+          </Button>
+        </Alert>
+      ) : null}
+    </Stack>
+  );
+}
+
+function Invoices({ purpose }: { purpose: string | undefined }) {
+  const { t } = useTranslation();
+  const [open, setOpen] = useState<Invoice | undefined>();
+  const invoices = useQuery({
+    queryKey: ['invoices', purpose],
+    enabled: purpose !== undefined,
+    queryFn: async () => {
+      const items: Invoice[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 20; page += 1) {
+        const answer = await api<{ items: Invoice[]; nextCursor: string | null }>('GET', '/api/v1/invoices', {
+          purpose,
+          query: { limit: 200, cursor },
+        });
+        items.push(...answer.items);
+        if (!answer.nextCursor) break;
+        cursor = answer.nextCursor;
+      }
+      return items;
+    },
+  });
+  const columns = useMemo<ColumnDef<Invoice, unknown>[]>(
+    () => [
+      {
+        id: 'number',
+        header: t('billing.number'),
+        accessorKey: 'invoiceNumber',
+        cell: ({ row }) => (
+          <Button variant="subtle" size="compact-sm" onClick={() => setOpen(row.original)}>
+            {row.original.invoiceNumber}
+          </Button>
+        ),
+      },
+      { id: 'kind', header: t('billing.kind'), accessorFn: (row) => t(`billing.kinds.${row.kind}`) },
+      {
+        id: 'buyer',
+        header: t('billing.buyer'),
+        accessorFn: (row) => row.buyer?.name ?? (row.subjectId ? `#${row.subjectId}` : '—'),
+      },
+      { id: 'issue', header: t('billing.issueDate'), accessorKey: 'issueDate' },
+      { id: 'due', header: t('billing.dueDate'), accessorKey: 'dueDate' },
+      {
+        id: 'total',
+        header: t('billing.totalIncl'),
+        accessorKey: 'totalInclVatCents',
+        cell: ({ row }) => euros(row.original.totalInclVatCents, currentLanguage()),
+      },
+      {
+        id: 'status',
+        header: t('billing.status'),
+        accessorFn: (row) => t(`billing.statuses.${row.status}`, { defaultValue: row.status }),
+        cell: ({ row, getValue }) => (
+          <Badge
+            color={
+              row.original.status === 'overdue'
+                ? 'red.9'
+                : row.original.status === 'paid'
+                  ? 'teal.9'
+                  : 'gray.7'
+            }
+            tt="none"
+          >
+            {String(getValue())}
+          </Badge>
+        ),
+      },
+    ],
+    [t],
+  );
+  return (
+    <Stack>
+      {invoices.error ? <ProblemAlert error={invoices.error} /> : null}
+      <DataTable
+        data={invoices.data ?? []}
+        columns={columns}
+        caption={t('billing.invoicesCaption')}
+        initialSorting={[{ id: 'number', desc: true }]}
+        rowTestId={(row) => `invoice-${row.invoiceNumber}`}
+      />
+      <Modal
+        opened={open !== undefined}
+        onClose={() => setOpen(undefined)}
+        title={open ? t('billing.invoiceTitle', { number: open.invoiceNumber }) : ''}
+        size="xl"
+        closeButtonProps={{ 'aria-label': t('common.close') }}
+      >
+        {open ? <InvoiceDocuments invoice={open} purpose={purpose} /> : null}
+      </Modal>
+    </Stack>
+  );
+}
+
+type Document = 'html' | 'ubl';
+
+/** The invoice as the customer gets it (HTML, shown in a sandboxed frame) and its Peppol UBL XML. */
+function InvoiceDocuments({ invoice, purpose }: { invoice: Invoice; purpose: string | undefined }) {
+  const { t } = useTranslation();
+  const [shown, setShown] = useState<Document>('html');
+  const document = useQuery({
+    queryKey: ['invoice-document', invoice.invoiceId, shown, purpose],
+    queryFn: () => fetchText(`/api/v1/invoices/${invoice.invoiceId}/${shown}`, { purpose }),
+  });
+  const download = () => {
+    if (!document.data) return;
+    const blob = new Blob([document.data], { type: shown === 'ubl' ? 'application/xml' : 'text/html' });
+    const url = URL.createObjectURL(blob);
+    const link = window.document.createElement('a');
+    link.href = url;
+    link.download = `${invoice.invoiceNumber}.${shown === 'ubl' ? 'xml' : 'html'}`;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  };
+  return (
+    <Stack>
+      <Group>
+        <Button variant={shown === 'html' ? 'filled' : 'default'} onClick={() => setShown('html')}>
+          {t('billing.html')}
+        </Button>
+        <Button variant={shown === 'ubl' ? 'filled' : 'default'} onClick={() => setShown('ubl')}>
+          {t('billing.ubl')}
+        </Button>
+        <Button variant="default" onClick={download} disabled={!document.data}>
+          {t('common.download')}
+        </Button>
+      </Group>
+      {document.error ? <ProblemAlert error={document.error} /> : null}
+      {document.data && shown === 'html' ? (
+        <iframe
+          title={t('billing.htmlTitle', { number: invoice.invoiceNumber })}
+          srcDoc={document.data}
+          sandbox=""
+          style={{ width: '100%', height: 560, border: '1px solid var(--mantine-color-gray-4)' }}
+          data-testid="invoice-html"
+        />
+      ) : null}
+      {document.data && shown === 'ubl' ? (
+        <Code block data-testid="invoice-ubl" style={{ maxHeight: 560, overflow: 'auto' }}>
+          {document.data}
+        </Code>
+      ) : null}
+    </Stack>
+  );
+}

@@ -1,0 +1,60 @@
+import { useQuery } from '@tanstack/react-query';
+import { api } from '../../api/client.js';
+
+export type RequestState = 'awaiting_verification' | 'verified' | 'fulfilled' | 'rejected';
+
+export interface RightsRequest {
+  requestId: string;
+  kind: string;
+  state: RequestState;
+  receivedOn: string;
+  dueOn: string;
+  channel: string;
+  subjectId: number | null;
+  overdue: boolean;
+  verificationMethod: string | null;
+}
+
+export interface Letter {
+  language: 'nl' | 'fr' | 'en';
+  subject: string;
+  text: string;
+}
+
+interface Page {
+  items: RightsRequest[];
+  nextCursor: string | null;
+}
+
+/**
+ * Every request of the tenant by due date (the routes act under the rights-requests purpose of the
+ * policy, fixed on the server). Pages of 500 are followed to the end: an inbox is hundreds, not
+ * millions.
+ */
+export function useRequests() {
+  return useQuery({
+    queryKey: ['requests'],
+    queryFn: async () => {
+      const items: RightsRequest[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 20; page += 1) {
+        const answer: Page = await api<Page>('GET', '/api/v1/requests', { query: { limit: 500, cursor } });
+        items.push(...answer.items);
+        if (!answer.nextCursor) break;
+        cursor = answer.nextCursor;
+      }
+      return items;
+    },
+  });
+}
+
+/** Days from today (Brussels calendar day of the browser) to a YYYY-MM-DD date. */
+export function daysUntil(date: string, today = new Date()): number {
+  const [year, month, day] = date.split('-').map(Number);
+  const target = Date.UTC(year ?? 1970, (month ?? 1) - 1, day ?? 1);
+  const now = Date.UTC(today.getFullYear(), today.getMonth(), today.getDate());
+  return Math.round((target - now) / 86_400_000);
+}
+
+export const isOpen = (request: RightsRequest): boolean =>
+  request.state === 'awaiting_verification' || request.state === 'verified';

@@ -1,0 +1,656 @@
+import {
+  Badge,
+  Button,
+  Card,
+  Group,
+  Modal,
+  NumberInput,
+  Select,
+  Stack,
+  Tabs,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
+import { useForm } from '@mantine/form';
+import { useDebouncedValue, useDisclosure } from '@mantine/hooks';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import type { ColumnDef } from '@tanstack/react-table';
+import { useMemo, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api } from '../../api/client.js';
+import { currentLanguage } from '../../i18n/index.js';
+import { PurposePicker, useScreenPurpose, type ScreenPurpose } from '../../purposes/usePurpose.js';
+import { DataTable } from '../../ui/DataTable.js';
+import { notifySuccess } from '../../ui/notify.js';
+import { ProblemAlert } from '../../ui/ProblemAlert.js';
+import { fullName, type Person } from '../people/PeoplePage.js';
+import { allPages, euros, totalOf, useProducts, type Contract, type Order, type Quote } from './api.js';
+
+const today = (): string => new Date().toISOString().slice(0, 10);
+const inDays = (days: number): string => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+
+/** Quotes → orders → contracts, and termination, each under the purpose that fits it. */
+export function SalesPage() {
+  const { t } = useTranslation();
+  const [tab, setTab] = useState<string | null>('quotes');
+  return (
+    <Stack>
+      <Title order={1}>{t('nav.sales')}</Title>
+      <Tabs value={tab} onChange={setTab} keepMounted={false}>
+        <Tabs.List>
+          <Tabs.Tab value="quotes">{t('sales.quotes')}</Tabs.Tab>
+          <Tabs.Tab value="orders">{t('sales.orders')}</Tabs.Tab>
+          <Tabs.Tab value="contracts">{t('sales.contracts')}</Tabs.Tab>
+          <Tabs.Tab value="catalogue">{t('nav.catalogue')}</Tabs.Tab>
+        </Tabs.List>
+        <Tabs.Panel value="quotes" pt="md">
+          <QuotesTab onOrdered={() => setTab('orders')} />
+        </Tabs.Panel>
+        <Tabs.Panel value="orders" pt="md">
+          <OrdersTab onContracted={() => setTab('contracts')} />
+        </Tabs.Panel>
+        <Tabs.Panel value="contracts" pt="md">
+          <ContractsTab />
+        </Tabs.Panel>
+        <Tabs.Panel value="catalogue" pt="md">
+          <CatalogueTab />
+        </Tabs.Panel>
+      </Tabs>
+    </Stack>
+  );
+}
+
+function useAction<T>(invalidate: string[]) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (call: { path: string; purpose: string | undefined; body?: unknown; done: string }) =>
+      api<T>('POST', call.path, { purpose: call.purpose, body: call.body ?? {} }),
+    onSuccess: async (_answer, call) => {
+      notifySuccess(call.done);
+      for (const key of invalidate) await queryClient.invalidateQueries({ queryKey: [key] });
+    },
+  });
+}
+
+function StatusBadge({ status }: { status: string }) {
+  const { t } = useTranslation();
+  const color = ['accepted', 'delivered', 'active'].includes(status)
+    ? 'teal.9'
+    : ['rejected', 'cancelled', 'expired', 'ended'].includes(status)
+      ? 'gray.7'
+      : 'indigo.8';
+  return (
+    <Badge color={color} tt="none">
+      {t(`salesStatus.${status}`, { defaultValue: status })}
+    </Badge>
+  );
+}
+
+function CatalogueTab() {
+  const { t } = useTranslation();
+  const products = useProducts();
+  const columns = useMemo<ColumnDef<(typeof rows)[number], unknown>[]>(
+    () => [
+      { id: 'code', header: t('sales.code'), accessorKey: 'code' },
+      { id: 'name', header: t('sales.product'), accessorKey: 'name' },
+      { id: 'kind', header: t('sales.kind'), accessorFn: (row) => t(`productKind.${row.kind}`) },
+      {
+        id: 'price',
+        header: t('sales.price'),
+        accessorKey: 'priceCents',
+        cell: ({ row }) => euros(row.original.priceCents, currentLanguage()),
+      },
+      { id: 'vat', header: t('sales.vat'), accessorFn: (row) => `${row.vatRatePercent} %` },
+    ],
+    [t],
+  );
+  const rows = (products.data ?? []).filter((product) => product.isActive);
+  return (
+    <Stack>
+      {products.error ? <ProblemAlert error={products.error} /> : null}
+      <DataTable data={rows} columns={columns} caption={t('sales.catalogueCaption')} />
+    </Stack>
+  );
+}
+
+/** A person of the purpose, found by the beginning of the family name. */
+function PersonSelect({
+  purpose,
+  label,
+  ...props
+}: {
+  purpose: string | undefined;
+  label: string;
+  value?: string | null;
+  onChange?: (value: string | null) => void;
+  error?: React.ReactNode;
+}) {
+  const { t } = useTranslation();
+  const [search, setSearch] = useState('');
+  const [debounced] = useDebouncedValue(search.trim(), 250);
+  const people = useQuery({
+    queryKey: ['people', purpose, { by: 'name', term: debounced }],
+    enabled: purpose !== undefined && debounced.length >= 2,
+    queryFn: () =>
+      api<{ items: Person[] }>('GET', '/api/v1/people', { purpose, query: { name: debounced, limit: 20 } }),
+  });
+  return (
+    <Select
+      label={label}
+      description={t('sales.personHelp')}
+      searchable
+      required
+      searchValue={search}
+      onSearchChange={setSearch}
+      nothingFoundMessage={debounced.length >= 2 ? t('common.noRows') : t('sales.typeTwo')}
+      data={(people.data?.items ?? []).map((person) => ({
+        value: String(person.subjectId),
+        label: `${fullName(person)}${person.address ? `, ${person.address.city}` : ''}`,
+      }))}
+      filter={({ options }) => options}
+      {...props}
+    />
+  );
+}
+
+interface QuoteValues {
+  subjectId: string | null;
+  productId: string | null;
+  quantity: number;
+  validUntil: string;
+}
+
+function NewQuote({ purpose, onDone }: { purpose: ScreenPurpose; onDone: () => void }) {
+  const { t } = useTranslation();
+  const queryClient = useQueryClient();
+  const products = useProducts(purpose.purpose);
+  const form = useForm<QuoteValues>({
+    initialValues: { subjectId: null, productId: null, quantity: 1, validUntil: inDays(30) },
+    validate: {
+      subjectId: (value) => (value ? null : t('common.required')),
+      productId: (value) => (value ? null : t('common.required')),
+      quantity: (value) => (value >= 1 ? null : t('common.required')),
+      validUntil: (value) => (value > today() ? null : t('sales.futureDate')),
+    },
+  });
+  const create = useMutation({
+    mutationFn: (values: QuoteValues) =>
+      api<Quote>('POST', '/api/v1/quotes', {
+        purpose: purpose.purpose,
+        body: {
+          subjectId: Number(values.subjectId),
+          validUntil: values.validUntil,
+          lines: [{ productId: Number(values.productId), quantity: values.quantity }],
+        },
+      }),
+    onSuccess: async (quote) => {
+      notifySuccess(t('sales.quoteMade', { id: quote.quoteId }));
+      await queryClient.invalidateQueries({ queryKey: ['quotes'] });
+      onDone();
+    },
+  });
+  return (
+    <form onSubmit={form.onSubmit((values) => create.mutate(values))} noValidate>
+      <Stack gap="sm">
+        <PersonSelect
+          purpose={purpose.purpose}
+          label={t('sales.customer')}
+          {...form.getInputProps('subjectId')}
+        />
+        <Select
+          label={t('sales.product')}
+          required
+          searchable
+          data={(products.data ?? [])
+            .filter((product) => product.isActive)
+            .map((product) => ({
+              value: String(product.productId),
+              label: `${product.name} (${euros(product.priceCents, currentLanguage())})`,
+            }))}
+          {...form.getInputProps('productId')}
+        />
+        <NumberInput label={t('sales.quantity')} min={1} required {...form.getInputProps('quantity')} />
+        <TextInput type="date" label={t('sales.validUntil')} required {...form.getInputProps('validUntil')} />
+        {create.error ? <ProblemAlert error={create.error} /> : null}
+        <Group justify="flex-end">
+          <Button type="submit" loading={create.isPending}>
+            {t('sales.makeQuote')}
+          </Button>
+        </Group>
+      </Stack>
+    </form>
+  );
+}
+
+function QuotesTab({ onOrdered }: { onOrdered: () => void }) {
+  const { t } = useTranslation();
+  const purpose = useScreenPurpose('quotes');
+  const orderPurpose = useScreenPurpose('orders');
+  const [opened, { open, close }] = useDisclosure(false);
+  const quotes = useQuery({
+    queryKey: ['quotes', purpose.purpose],
+    enabled: purpose.purpose !== undefined,
+    queryFn: () => allPages<Quote>('/api/v1/quotes', purpose.purpose),
+  });
+  const action = useAction<Quote>(['quotes', 'orders']);
+  const columns = useMemo<ColumnDef<Quote, unknown>[]>(
+    () => [
+      {
+        id: 'id',
+        header: t('sales.quote'),
+        accessorFn: (row) => row.quoteId,
+        cell: ({ row }) => `#${row.original.quoteId}`,
+      },
+      {
+        id: 'person',
+        header: t('sales.customer'),
+        accessorFn: (row) => (row.subjectId ? `#${row.subjectId}` : '—'),
+      },
+      {
+        id: 'total',
+        header: t('sales.total'),
+        accessorFn: (row) => totalOf(row.lines),
+        cell: ({ getValue }) => euros(Number(getValue()), currentLanguage()),
+      },
+      { id: 'validUntil', header: t('sales.validUntil'), accessorKey: 'validUntil' },
+      {
+        id: 'status',
+        header: t('sales.status'),
+        accessorKey: 'status',
+        cell: ({ row }) => <StatusBadge status={row.original.status} />,
+      },
+      {
+        id: 'actions',
+        header: t('common.actions'),
+        enableSorting: false,
+        cell: ({ row }) => {
+          const quote = row.original;
+          const path = `/api/v1/quotes/${quote.quoteId}`;
+          const named = (label: string) => `${label} #${quote.quoteId}`;
+          return (
+            <Group gap={4} wrap="nowrap">
+              {quote.status === 'draft' ? (
+                <Button
+                  size="xs"
+                  aria-label={named(t('sales.send'))}
+                  onClick={() =>
+                    action.mutate({ path: `${path}/send`, purpose: purpose.purpose, done: t('sales.sent') })
+                  }
+                >
+                  {t('sales.send')}
+                </Button>
+              ) : null}
+              {quote.status === 'sent' ? (
+                <>
+                  <Button
+                    size="xs"
+                    aria-label={named(t('sales.accept'))}
+                    onClick={() =>
+                      action.mutate({
+                        path: `${path}/accept`,
+                        purpose: purpose.purpose,
+                        done: t('sales.accepted'),
+                      })
+                    }
+                  >
+                    {t('sales.accept')}
+                  </Button>
+                  <Button
+                    size="xs"
+                    variant="default"
+                    aria-label={named(t('sales.rejectQuote'))}
+                    onClick={() =>
+                      action.mutate({
+                        path: `${path}/reject`,
+                        purpose: purpose.purpose,
+                        done: t('sales.rejected'),
+                      })
+                    }
+                  >
+                    {t('sales.rejectQuote')}
+                  </Button>
+                </>
+              ) : null}
+              {quote.status === 'accepted' ? (
+                <Button
+                  size="xs"
+                  aria-label={named(t('sales.placeOrder'))}
+                  onClick={() =>
+                    action.mutate(
+                      {
+                        path: '/api/v1/orders',
+                        purpose: orderPurpose.purpose,
+                        body: {
+                          quoteId: quote.quoteId,
+                          ...(quote.subjectId ? { subjectId: quote.subjectId } : {}),
+                        },
+                        done: t('sales.ordered'),
+                      },
+                      { onSuccess: onOrdered },
+                    )
+                  }
+                >
+                  {t('sales.placeOrder')}
+                </Button>
+              ) : null}
+            </Group>
+          );
+        },
+      },
+    ],
+    [t, action, purpose.purpose, orderPurpose.purpose, onOrdered],
+  );
+  return (
+    <Stack>
+      <Group justify="space-between" align="flex-end">
+        <PurposePicker state={purpose} />
+        <Button onClick={open} disabled={!purpose.purpose}>
+          {t('sales.newQuote')}
+        </Button>
+      </Group>
+      {quotes.error ? <ProblemAlert error={quotes.error} /> : null}
+      {action.error ? <ProblemAlert error={action.error} /> : null}
+      <DataTable
+        data={quotes.data ?? []}
+        columns={columns}
+        caption={t('sales.quotesCaption')}
+        initialSorting={[{ id: 'id', desc: true }]}
+        rowTestId={(row) => `quote-${row.quoteId}`}
+      />
+      <Modal
+        opened={opened}
+        onClose={close}
+        title={t('sales.newQuote')}
+        closeButtonProps={{ 'aria-label': t('common.close') }}
+      >
+        <NewQuote purpose={purpose} onDone={close} />
+      </Modal>
+    </Stack>
+  );
+}
+
+function OrdersTab({ onContracted }: { onContracted: () => void }) {
+  const { t } = useTranslation();
+  const purpose = useScreenPurpose('orders');
+  const contractPurpose = useScreenPurpose('contracts');
+  const orders = useQuery({
+    queryKey: ['orders', purpose.purpose],
+    enabled: purpose.purpose !== undefined,
+    queryFn: () => allPages<Order>('/api/v1/orders', purpose.purpose),
+  });
+  const action = useAction<Order>(['orders', 'contracts']);
+  const columns = useMemo<ColumnDef<Order, unknown>[]>(
+    () => [
+      {
+        id: 'id',
+        header: t('sales.order'),
+        accessorFn: (row) => row.orderId,
+        cell: ({ row }) => `#${row.original.orderId}`,
+      },
+      { id: 'quote', header: t('sales.quote'), accessorFn: (row) => (row.quoteId ? `#${row.quoteId}` : '—') },
+      {
+        id: 'person',
+        header: t('sales.customer'),
+        accessorFn: (row) => (row.subjectId ? `#${row.subjectId}` : '—'),
+      },
+      {
+        id: 'total',
+        header: t('sales.total'),
+        accessorFn: (row) => totalOf(row.lines),
+        cell: ({ getValue }) => euros(Number(getValue()), currentLanguage()),
+      },
+      {
+        id: 'status',
+        header: t('sales.status'),
+        accessorKey: 'status',
+        cell: ({ row }) => <StatusBadge status={row.original.status} />,
+      },
+      {
+        id: 'actions',
+        header: t('common.actions'),
+        enableSorting: false,
+        cell: ({ row }) => {
+          const order = row.original;
+          const named = (label: string) => `${label} #${order.orderId}`;
+          return (
+            <Group gap={4} wrap="nowrap">
+              {order.status === 'placed' ? (
+                <>
+                  <Button
+                    size="xs"
+                    aria-label={named(t('sales.deliver'))}
+                    onClick={() =>
+                      action.mutate({
+                        path: `/api/v1/orders/${order.orderId}/deliver`,
+                        purpose: purpose.purpose,
+                        done: t('sales.delivered'),
+                      })
+                    }
+                  >
+                    {t('sales.deliver')}
+                  </Button>
+                  <Button
+                    size="xs"
+                    variant="default"
+                    aria-label={named(t('sales.cancel'))}
+                    onClick={() =>
+                      action.mutate({
+                        path: `/api/v1/orders/${order.orderId}/cancel`,
+                        purpose: purpose.purpose,
+                        done: t('sales.cancelled'),
+                      })
+                    }
+                  >
+                    {t('sales.cancel')}
+                  </Button>
+                </>
+              ) : null}
+              {order.status === 'delivered' ? (
+                <Button
+                  size="xs"
+                  aria-label={named(t('sales.startContract'))}
+                  onClick={() =>
+                    action.mutate(
+                      {
+                        path: '/api/v1/contracts',
+                        purpose: contractPurpose.purpose,
+                        body: {
+                          orderId: order.orderId,
+                          ...(order.subjectId ? { subjectId: order.subjectId } : {}),
+                          startDate: today(),
+                        },
+                        done: t('sales.contracted'),
+                      },
+                      { onSuccess: onContracted },
+                    )
+                  }
+                >
+                  {t('sales.startContract')}
+                </Button>
+              ) : null}
+            </Group>
+          );
+        },
+      },
+    ],
+    [t, action, purpose.purpose, contractPurpose.purpose, onContracted],
+  );
+  return (
+    <Stack>
+      <PurposePicker state={purpose} />
+      {orders.error ? <ProblemAlert error={orders.error} /> : null}
+      {action.error ? <ProblemAlert error={action.error} /> : null}
+      <DataTable
+        data={orders.data ?? []}
+        columns={columns}
+        caption={t('sales.ordersCaption')}
+        initialSorting={[{ id: 'id', desc: true }]}
+        rowTestId={(row) => `order-${row.orderId}`}
+      />
+    </Stack>
+  );
+}
+
+interface TerminationValues {
+  terminatedOn: string;
+  channel: string | null;
+  reasonCode: string | null;
+}
+
+function ContractsTab() {
+  const { t } = useTranslation();
+  const purpose = useScreenPurpose('contracts');
+  const [terminating, setTerminating] = useState<Contract | undefined>();
+  const contracts = useQuery({
+    queryKey: ['contracts', purpose.purpose],
+    enabled: purpose.purpose !== undefined,
+    queryFn: () => allPages<Contract>('/api/v1/contracts', purpose.purpose),
+  });
+  const columns = useMemo<ColumnDef<Contract, unknown>[]>(
+    () => [
+      {
+        id: 'id',
+        header: t('sales.contract'),
+        accessorFn: (row) => row.contractId,
+        cell: ({ row }) => `#${row.original.contractId}`,
+      },
+      { id: 'order', header: t('sales.order'), accessorFn: (row) => (row.orderId ? `#${row.orderId}` : '—') },
+      {
+        id: 'person',
+        header: t('sales.customer'),
+        accessorFn: (row) => (row.subjectId ? `#${row.subjectId}` : '—'),
+      },
+      { id: 'start', header: t('sales.start'), accessorKey: 'startDate' },
+      {
+        id: 'end',
+        header: t('sales.end'),
+        accessorFn: (row) => row.termination?.terminatedOn ?? row.endDate ?? '—',
+      },
+      {
+        id: 'status',
+        header: t('sales.status'),
+        accessorKey: 'status',
+        cell: ({ row }) => <StatusBadge status={row.original.status} />,
+      },
+      {
+        id: 'actions',
+        header: t('common.actions'),
+        enableSorting: false,
+        cell: ({ row }) =>
+          row.original.termination === null && row.original.status !== 'ended' ? (
+            <Button
+              size="xs"
+              variant="outline"
+              color="red.9"
+              aria-label={`${t('sales.terminate')} #${row.original.contractId}`}
+              onClick={() => setTerminating(row.original)}
+            >
+              {t('sales.terminate')}
+            </Button>
+          ) : null,
+      },
+    ],
+    [t],
+  );
+  return (
+    <Stack>
+      <PurposePicker state={purpose} />
+      {contracts.error ? <ProblemAlert error={contracts.error} /> : null}
+      <DataTable
+        data={contracts.data ?? []}
+        columns={columns}
+        caption={t('sales.contractsCaption')}
+        initialSorting={[{ id: 'id', desc: true }]}
+        rowTestId={(row) => `contract-${row.contractId}`}
+      />
+      <Modal
+        opened={terminating !== undefined}
+        onClose={() => setTerminating(undefined)}
+        title={t('sales.terminate')}
+        closeButtonProps={{ 'aria-label': t('common.close') }}
+      >
+        {terminating ? (
+          <TerminationForm
+            contract={terminating}
+            purpose={purpose.purpose}
+            onDone={() => setTerminating(undefined)}
+          />
+        ) : null}
+      </Modal>
+    </Stack>
+  );
+}
+
+const REASONS = ['customer_request', 'moved', 'price', 'service_quality', 'non_payment', 'other'];
+
+function TerminationForm({
+  contract,
+  purpose,
+  onDone,
+}: {
+  contract: Contract;
+  purpose: string | undefined;
+  onDone: () => void;
+}) {
+  const { t } = useTranslation();
+  const queryClient = useQueryClient();
+  const form = useForm<TerminationValues>({
+    initialValues: { terminatedOn: today(), channel: null, reasonCode: null },
+    validate: {
+      terminatedOn: (value) => (/^\d{4}-\d{2}-\d{2}$/.test(value) ? null : t('common.required')),
+      channel: (value) => (value ? null : t('common.required')),
+      reasonCode: (value) => (value ? null : t('common.required')),
+    },
+  });
+  const terminate = useMutation({
+    mutationFn: (values: TerminationValues) =>
+      api<Contract>('POST', `/api/v1/contracts/${contract.contractId}/terminate`, {
+        purpose,
+        body: { terminatedOn: values.terminatedOn, channel: values.channel, reasonCode: values.reasonCode },
+      }),
+    onSuccess: async () => {
+      notifySuccess(t('sales.terminated'));
+      await queryClient.invalidateQueries({ queryKey: ['contracts'] });
+      onDone();
+    },
+  });
+  return (
+    <form onSubmit={form.onSubmit((values) => terminate.mutate(values))} noValidate>
+      <Stack gap="sm">
+        <TextInput
+          type="date"
+          label={t('sales.terminatedOn')}
+          required
+          {...form.getInputProps('terminatedOn')}
+        />
+        <Select
+          label={t('sales.channel')}
+          required
+          data={['written', 'email', 'phone', 'portal'].map((channel) => ({
+            value: channel,
+            label: t(`terminationChannel.${channel}`),
+          }))}
+          {...form.getInputProps('channel')}
+        />
+        {form.values.channel === 'written' ? (
+          <Card withBorder bg="yellow.0">
+            <Text size="sm">{t('sales.writtenNote')}</Text>
+          </Card>
+        ) : null}
+        <Select
+          label={t('sales.reason')}
+          required
+          data={REASONS.map((reason) => ({ value: reason, label: t(`terminationReason.${reason}`) }))}
+          {...form.getInputProps('reasonCode')}
+        />
+        {terminate.error ? <ProblemAlert error={terminate.error} /> : null}
+        <Group justify="flex-end">
+          <Button type="submit" color="red.9" loading={terminate.isPending}>
+            {t('sales.terminateSubmit')}
+          </Button>
+        </Group>
+      </Stack>
+    </form>
+  );
+}
