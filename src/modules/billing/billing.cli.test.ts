@@ -68,6 +68,7 @@ describe('kluis invoices / payments (VX-3)', () => {
     const second = await runCli(args, env, 120_000);
     expect(second.code).toBe(0);
     expect(second.stdout).toContain('2026-06: 0 invoices');
+    expect(second.stdout).toContain('3 already billed');
 
     const invoices = await runAsOwner<{ invoice_number: string; structured_communication: string }>(
       database.ownerUrl,

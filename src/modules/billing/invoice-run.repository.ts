@@ -64,6 +64,17 @@ export async function countUnratedCalls(tx: Tx, window: CallWindow): Promise<num
   return result.rows[0]?.n ?? 0;
 }
 
+/** How many customers already have their invoice for the period (before this run). */
+export async function countInvoicedSubjects(tx: Tx, periodStart: string): Promise<number> {
+  const row = await tx
+    .selectFrom('invoices')
+    .select((eb) => eb.fn.count<string>('subject_id').distinct().as('n'))
+    .where('kind', '=', 'invoice')
+    .where('period_start', '=', periodStart)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
 /** Subjects among `subjectIds` already billed for the period (read after the counter lock). */
 export async function selectInvoicedSubjects(
   tx: Tx,

@@ -40,6 +40,7 @@ import {
   selectCallSummaries,
   selectCallWindow,
   selectCandidateSubjects,
+  countInvoicedSubjects,
   selectContractLines,
   selectInvoicedSubjects,
   type BuyerSnapshot,
@@ -144,7 +145,7 @@ export async function runInvoices(
   }
   const seller = await loadSeller(kernel, context.tenantId, policy);
   const batchSize = options.batchSize ?? 1000;
-  const { window, candidates } = await kernel.transact(context.tenantId, async (atx) => {
+  const { window, candidates, billedBefore } = await kernel.transact(context.tenantId, async (atx) => {
     // The run itself is decided first, even when the month has nobody to bill (issue 10).
     await authorize(kernel, atx, context, 'write', categories, []);
     const found = await selectCallWindow(atx.tx, period.start, period.end);
@@ -156,7 +157,11 @@ export async function runInvoices(
         );
       }
     }
-    return { window: found, candidates: await selectCandidateSubjects(atx.tx, period, found) };
+    return {
+      window: found,
+      candidates: await selectCandidateSubjects(atx.tx, period, found),
+      billedBefore: await countInvoicedSubjects(atx.tx, period.start),
+    };
   });
   const summary: InvoiceRunSummary = {
     period: period.key,
@@ -164,7 +169,8 @@ export async function runInvoices(
     candidates: candidates.length,
     invoiced: 0,
     empty: 0,
-    alreadyInvoiced: 0,
+    // Customers billed by an earlier run are no candidates; a concurrent run's are added below.
+    alreadyInvoiced: billedBefore,
     refused: 0,
     firstNumber: null,
     lastNumber: null,
