@@ -35,7 +35,7 @@ interface OpenApiDocument {
 }
 
 // Public: health, problem types, the login and logout, and the tenant-facing pages under /t/ (the portal has its own cookie).
-const PUBLIC = /^\/(health|t\/|api\/problems\/)|^\/api\/v1\/auth\/(login|logout)$/;
+const PUBLIC = /^\/(health|t\/|api\/problems\/|\.well-known\/)|^\/api\/v1\/auth\/(login|logout)$/;
 
 describe('the OpenAPI document', () => {
   it('declares the session cookie, the CSRF header and the bearer token as security schemes', async () => {

@@ -297,15 +297,24 @@ export function registerCookiesRoutes(
           summary: 'Change a cookie choice from the settings page (a form post; answers 303 to the page)',
           tags: ['cookies'],
           params: slugParams,
-          body: z.object({
-            lang: z.enum(LANGUAGES),
-            consent: z.string().regex(CONSENT_ID).optional(),
-            action: z.enum(['accept', 'refuse', 'save']),
-            categories: z
-              .array(z.enum(CONSENT_CATEGORIES as ['analytical', 'tracking']))
-              .max(2)
-              .default([]),
-          }),
+          body: z
+            .object({
+              lang: z.enum(LANGUAGES),
+              consent: z.string().regex(CONSENT_ID).optional(),
+              action: z.enum(['accept', 'refuse', 'save']),
+              categories: z
+                .array(z.enum(CONSENT_CATEGORIES as ['analytical', 'tracking']))
+                .max(2)
+                .default([]),
+            })
+            .meta({
+              example: {
+                lang: 'nl',
+                consent: 'q3Xb8RkTn2VwYzL5mPa7Cw',
+                action: 'save',
+                categories: ['analytical'],
+              },
+            }),
           response: { 303: z.null() },
         },
       },

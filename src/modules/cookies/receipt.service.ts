@@ -17,15 +17,27 @@ import {
 export const CONSENT_ID = /^[A-Za-z0-9_-]{22}$/;
 const VERSION = /^[0-9a-f]{12}$/;
 
-export const receiptInputSchema = z.strictObject({
-  consentId: z.string().regex(CONSENT_ID).optional(),
-  categories: z.array(z.enum(CONSENT_CATEGORIES as [ConsentCategory, ...ConsentCategory[]])).max(2),
-  policyVersion: z.string().regex(VERSION),
-  bannerVersion: z.string().regex(VERSION),
-  language: z.enum(LANGUAGES),
-  source: z.enum(['banner', 'settings', 'gpc']),
-  gpc: z.boolean().default(false),
-});
+export const receiptInputSchema = z
+  .strictObject({
+    consentId: z.string().regex(CONSENT_ID).optional(),
+    categories: z.array(z.enum(CONSENT_CATEGORIES as [ConsentCategory, ...ConsentCategory[]])).max(2),
+    policyVersion: z.string().regex(VERSION),
+    bannerVersion: z.string().regex(VERSION),
+    language: z.enum(LANGUAGES),
+    source: z.enum(['banner', 'settings', 'gpc']),
+    gpc: z.boolean().default(false),
+  })
+  .meta({
+    example: {
+      consentId: 'q3Xb8RkTn2VwYzL5mPa7Cw',
+      categories: ['analytical'],
+      policyVersion: '24c74b718c37',
+      bannerVersion: '0a1b2c3d4e5f',
+      language: 'nl',
+      source: 'banner',
+      gpc: false,
+    },
+  });
 export type ReceiptInput = z.input<typeof receiptInputSchema>;
 
 export interface Receipt {

@@ -7,15 +7,23 @@ import { visitLogPurposes } from './cookie-policy.js';
 import { countryOf, truncateAddress } from './geo.js';
 import { CONSENT_ID, currentChoice, type Receipt } from './receipt.service.js';
 
-export const visitInputSchema = z.strictObject({
-  // The path only: a query string may carry anything (a search, an e-mail address in a link).
-  page: z
-    .string()
-    .max(2000)
-    .transform((page) => page.split(/[?#]/)[0] ?? '/'),
-  referrerHost: z.string().max(253).optional(),
-  consentId: z.string().regex(CONSENT_ID).optional(),
-});
+export const visitInputSchema = z
+  .strictObject({
+    // The path only: a query string may carry anything (a search, an e-mail address in a link).
+    page: z
+      .string()
+      .max(2000)
+      .transform((page) => page.split(/[?#]/)[0] ?? '/'),
+    referrerHost: z.string().max(253).optional(),
+    consentId: z.string().regex(CONSENT_ID).optional(),
+  })
+  .meta({
+    example: {
+      page: '/internet/glasvezel',
+      referrerHost: 'www.google.be',
+      consentId: 'q3Xb8RkTn2VwYzL5mPa7Cw',
+    },
+  });
 
 const DEVICE_TYPES = new Set(['desktop', 'mobile', 'tablet', 'tv', 'bot']);
 const FAMILY = /[^A-Za-z0-9 ._()/-]/g;
