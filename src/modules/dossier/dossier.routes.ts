@@ -23,7 +23,13 @@ import {
   getDossier,
   searchAssets,
 } from './dossier.service.js';
-import { IMPORT_FORMATS, importCredentials } from './import.service.js';
+import {
+  exportInputSchema,
+  exportItems,
+  IMPORT_FORMATS,
+  IMPORT_KINDS,
+  importItems,
+} from './import.service.js';
 import {
   createShareInputSchema,
   createShareLink,
@@ -222,23 +228,56 @@ export function registerDossierRoutes(
       onRequest,
       schema: {
         summary:
-          'Import a password export of ITFlow, Hudu or IT Glue (text/csv) into the customer’s dossier: every row or none',
+          'Import an export of ITFlow, Hudu or IT Glue (text/csv: credentials, assets or licences) into the customer’s dossier: every row or none',
         tags: TAGS,
-        operationId: 'importDossierCredentials',
+        operationId: 'importDossierItems',
         params: customer,
-        querystring: z.object({ format: z.enum(IMPORT_FORMATS) }).strict(),
+        querystring: z
+          .object({ format: z.enum(IMPORT_FORMATS), kind: z.enum(IMPORT_KINDS).default('credentials') })
+          .strict(),
         body: z.string().max(5_000_000),
         response: { 200: z.object({ imported: z.number().int() }) },
       },
     },
     async (request) =>
-      importCredentials(
+      importItems(
         kernel,
         await contextOf(kernel, request),
         request.params.subjectId,
-        request.query.format,
+        request.query,
         request.body,
       ),
+  );
+  typed.post(
+    '/api/v1/customers/:subjectId/dossier/export',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'Export credentials, assets or licences as CSV in the import layout of ITFlow, Hudu or IT Glue; secrets only with withSecrets under the reveal rule (reason, fresh second factor); audited',
+        tags: TAGS,
+        operationId: 'exportDossierItems',
+        params: customer,
+        body: exportInputSchema,
+        response: { 200: z.string() },
+      },
+    },
+    async (request, reply) => {
+      noStore(reply);
+      const csv = await exportItems(
+        kernel,
+        await contextOf(kernel, request),
+        request.params.subjectId,
+        request.body,
+      );
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header(
+          'content-disposition',
+          `attachment; filename="dossier-${request.params.subjectId}-${request.body.kind}-${request.body.format}.csv"`,
+        )
+        .send(csv);
+    },
   );
   typed.get(
     '/api/v1/dossier/assets',

@@ -1,6 +1,7 @@
 import { generate } from 'otplib';
 import { z } from 'zod';
 import type { AuditEvent, AuditedTx } from '../../kernel/audit/index.js';
+import type { Grant } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { AppError, notFoundError } from '../../platform/errors.js';
 import { parseInput } from '../../platform/validation.js';
@@ -84,7 +85,7 @@ class RevealRefused extends Error {
   }
 }
 
-type RevealAction = 'dossier.reveal' | 'dossier.totp-code' | 'dossier.share.create';
+type RevealAction = 'dossier.reveal' | 'dossier.totp-code' | 'dossier.share.create' | 'dossier.export';
 
 function revealEvent(
   context: RevealContext,
@@ -104,19 +105,22 @@ function revealEvent(
 export async function withRevealRule<T>(
   kernel: Kernel,
   context: RevealContext,
-  credentialId: number,
+  /** One credential, or a whole customer's credentials (the export with secrets). */
+  target: number | { subjectId: number },
   action: RevealAction,
   rawReason: string | undefined,
   work: (
     secret: (field: SecretField) => Promise<string>,
     reason: string,
-    held: { atx: AuditedTx; subjectId: number },
+    held: { atx: AuditedTx; subjectId: number; grant: Grant },
   ) => Promise<{ value: T; audit: string }>,
 ): Promise<T> {
   const now = kernel.clock.now();
+  const credentialId = typeof target === 'number' ? target : undefined;
   try {
     return await kernel.transact(context.tenantId, async (atx) => {
-      const subjectId = await selectItemOwner(atx.tx, 'credential', credentialId);
+      const subjectId =
+        typeof target === 'number' ? await selectItemOwner(atx.tx, 'credential', target) : target.subjectId;
       if (subjectId === undefined) throw notFoundError('credential');
       const grant = await authorizeDossier(kernel, atx, context, 'read', [C.credential], [subjectId]);
       const factor = checkSecondFactor(context.secondFactorAt, now);
@@ -124,6 +128,7 @@ export async function withRevealRule<T>(
       const reason = checkReason(rawReason);
       if (typeof reason !== 'string') throw new RevealRefused(reason, subjectId);
       const secret = async (field: SecretField): Promise<string> => {
+        if (credentialId === undefined) throw new AppError('internal', 'no credential to read a secret of');
         const found = await selectSecret(atx.tx, grant, credentialId, subjectId, field);
         if (found.kind === 'shredded') throw shreddedError();
         if (found.kind === 'absent')
@@ -132,7 +137,7 @@ export async function withRevealRule<T>(
           );
         return found.value;
       };
-      const result = await work(secret, reason, { atx, subjectId });
+      const result = await work(secret, reason, { atx, subjectId, grant });
       atx.audit.record(revealEvent(context, action, subjectId, 'allowed', result.audit));
       return result.value;
     });
