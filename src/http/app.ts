@@ -39,7 +39,7 @@ import { registerTelephonyRoutes } from '../modules/telephony/index.js';
 import { registerRetentionRoutes } from '../modules/retention/index.js';
 import { registerDossierRoutes } from '../modules/dossier/index.js';
 import { registerWebApp } from './web.js';
-import { registerRecipientsRoutes } from '../modules/recipients/index.js';
+import { registerIncidentRoutes, registerRecipientsRoutes } from '../modules/recipients/index.js';
 import { registerCookiesRoutes } from '../modules/cookies/index.js';
 import { registerPortalRoutes, statementPage } from '../modules/portal/index.js';
 import type { DomainEventSubscribers } from '../modules/contracts/index.js';
@@ -275,6 +275,11 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   };
   registerRequestsRoutes(app, requestsDeps);
   registerAccountRoutes(app, requestsDeps, { secureCookies: deps.secureCookies ?? false });
+  registerIncidentRoutes(app, deps.kernel, {
+    mailer: requestsDeps.mailer,
+    logger: deps.logger,
+    dataMap: DATA_MAP,
+  });
   registerConsentRoutes(app, deps.kernel, {
     portalSession: (request, write) => portalSessionOf(requestsDeps, request, write),
   });

@@ -79,6 +79,9 @@ function touchOf(method: string, path: string): Touch | undefined {
   if (path.endsWith('/consents')) return { kind: 'data', categories: [] };
   // The registry is the policy's; a file for a recipient reads the person fields it may receive.
   if (path === '/api/v1/recipients') return { kind: 'none' };
+  // Any member of staff reports an incident; the register is kept under the policy's incident purpose.
+  if (path === '/api/v1/incidents' && method === 'POST') return { kind: 'none' };
+  if (path.startsWith('/api/v1/incidents')) return { kind: 'fixed', purpose: 'breach_notification' };
   if (path.startsWith('/api/v1/authority-requests')) return { kind: 'fixed', purpose: 'legal_disclosure' };
   if (path.startsWith('/api/v1/recipients/'))
     return { kind: 'data', categories: [...PERSON, 'user.demographic.language', 'user.demographic.gender'] };

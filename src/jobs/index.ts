@@ -6,6 +6,7 @@ import { ERASURE_FINISHER_JOB, erasureFinisherJob } from './erasure-finisher.job
 import { AUDIT_CHECKPOINT_JOB, auditCheckpointJob } from './audit-checkpoint.job.js';
 import { retentionSweepJob } from './retention-sweep.job.js';
 import { domainEventsJob } from './domain-events.job.js';
+import { breachClockJob } from './breach-clock.job.js';
 import type { DomainEventSubscribers } from '../modules/contracts/index.js';
 
 export interface JobDeps {
@@ -22,6 +23,7 @@ export async function registerJobs(queue: JobQueue, deps: JobDeps): Promise<void
   await queue.register(auditCheckpointJob(deps.requests.kernel, deps.logger));
   await queue.register(retentionSweepJob(deps.requests.kernel, deps.requests.dataMap, deps.logger));
   await queue.register(domainEventsJob(deps.requests.kernel, deps.events, deps.logger));
+  await queue.register(breachClockJob(deps.requests, deps.logger));
   // Work a crash left half-done is finished at every start, not only at the next tick, and what
   // was audited while no server ran is anchored.
   await queue.runNow(ERASURE_FINISHER_JOB);
@@ -33,3 +35,4 @@ export { ERASURE_FINISHER_JOB } from './erasure-finisher.job.js';
 export { AUDIT_CHECKPOINT_JOB, checkpointAllTenants } from './audit-checkpoint.job.js';
 export { RETENTION_SWEEP_JOB } from './retention-sweep.job.js';
 export { DOMAIN_EVENTS_JOB } from './domain-events.job.js';
+export { BREACH_CLOCK_JOB } from './breach-clock.job.js';

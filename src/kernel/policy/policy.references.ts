@@ -188,6 +188,18 @@ export function checkPolicyReferences(policy: Policy): ReferenceIssue[] {
     }
   }
 
+  if (policy.incidents !== undefined) {
+    const purpose = policy.purposes[policy.incidents.purpose];
+    if (!has(policy.purposes, policy.incidents.purpose) || purpose === undefined) {
+      add(['incidents', 'purpose'], `unknown purpose "${policy.incidents.purpose}"`);
+    } else if (purpose.legalBasis !== 'legal_obligation') {
+      add(
+        ['incidents', 'purpose'],
+        `purpose "${policy.incidents.purpose}" must be based on legal_obligation (GDPR Art. 33, 34), not ${purpose.legalBasis}`,
+      );
+    }
+  }
+
   policy.cookies.items.forEach((cookie, index) => {
     if (cookie.purposeKey !== undefined && !has(policy.purposes, cookie.purposeKey)) {
       add(['cookies', 'items', index, 'purposeKey'], `unknown purpose "${cookie.purposeKey}"`);

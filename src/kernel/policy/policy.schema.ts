@@ -297,6 +297,17 @@ const Newsletter = z.strictObject({
   tracking: z.strictObject({ purpose: Key, opensAndClicks: z.boolean() }).optional(),
 });
 
+const Incidents = z.strictObject({
+  purpose: Key.meta({
+    description:
+      'The purpose under which the incident register is kept and a breach is notified (GDPR Art. 33, 34): its roles ' +
+      'keep the register, and the persons affected are written to under it. Must rest on a legal obligation.',
+  }),
+  authorityLanguage: z
+    .enum(['nl', 'fr'])
+    .meta({ description: 'The language of the notification to the Belgian Data Protection Authority.' }),
+});
+
 export const PolicySchema = z
   .strictObject({
     statement: z.strictObject({
@@ -327,6 +338,9 @@ export const PolicySchema = z
       items: z.array(Cookie).default([]),
     }),
     newsletter: Newsletter.optional(),
+    incidents: Incidents.optional().meta({
+      description: 'The incident register and breach notification (VK-9; GDPR Art. 33, 34).',
+    }),
     rights: Rights,
     minors: z.strictObject({
       parentalConsentBelowAge: z.number().int().min(13).max(16),

@@ -1,7 +1,25 @@
 // The recipients module (issue 18): files for recipients through the kernel's door, authority
 // requests under four eyes, the incident register on the 72-hour clock.
 export { exportForRecipient, exportInputSchema, type RecipientExport } from './export.service.js';
-export { registerRecipientsRoutes } from './recipients.routes.js';
+export {
+  registerRecipientsRoutes,
+  registerIncidentRoutes,
+  incidentReportPath,
+  type IncidentRouteOptions,
+} from './recipients.routes.js';
+/** For the privacy portal's report form page: the body the endpoint takes (VK-9). */
+export {
+  publicReportSchema as incidentReportSchema,
+  submitPublicIncidentReport,
+  sendBreachReminders,
+  dueReminderHour,
+  DEFAULT_INCIDENT_FORM_LIMITS,
+  NOTIFICATION_HOURS,
+  REMINDER_HOURS,
+  type Incident,
+  type IncidentDeps,
+  type IncidentFormLimits,
+} from './incident.service.js';
 export { recipientsDataMap } from './datamap.js';
 export {
   approveAuthorityRequest,

@@ -15,6 +15,27 @@ import {
   type AuthorityRequest,
 } from './authority.service.js';
 import { exportForRecipient, exportInputSchema } from './export.service.js';
+import {
+  assessIncident,
+  assessmentSchema,
+  authorityDecisionSchema,
+  decideAuthorityNotification,
+  decidePersonsNotification,
+  draftAuthorityNotification,
+  getIncident,
+  incidentPurpose,
+  listIncidents,
+  personsDecisionSchema,
+  publicReportSchema,
+  reportIncidentByStaff,
+  staffReportSchema,
+  submitPublicIncidentReport,
+  type Incident,
+  type IncidentFormLimits,
+} from './incident.service.js';
+import type { TableDataMap } from '../../kernel/datamap/datamap.js';
+import type { Logger } from '../../platform/logger.js';
+import type { Mailer } from '../../platform/mailer.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
@@ -247,6 +268,259 @@ export function registerRecipientsRoutes(app: FastifyInstance, kernel: Kernel): 
         request.params.authorityRequestId,
       );
       return { ...result, request: presentAuthorityRequest(result.request) };
+    },
+  );
+}
+
+export interface IncidentRouteOptions {
+  mailer: Mailer;
+  logger: Logger;
+  dataMap: readonly TableDataMap[];
+  limits?: IncidentFormLimits;
+}
+
+/** The path of the public form's endpoint, for the privacy portal's page (`slug` of the tenant). */
+export const incidentReportPath = (slug: string): string =>
+  `/t/${encodeURIComponent(slug)}/privacy/incident-reports`;
+
+const incidentSchema = z.object({
+  incidentId: z.number(),
+  kind: z.string(),
+  source: z.string(),
+  description: z.string(),
+  noticedAt: z.string(),
+  reportedAt: z.string(),
+  isBreach: z.boolean(),
+  awareAt: z.string().nullable(),
+  deadline: z.string().nullable(),
+  affectedCategories: z.array(z.string()),
+  affectedTables: z.array(z.string()),
+  affectedCount: z.number(),
+  risk: z.enum(['none', 'low', 'high']).nullable(),
+  riskAssessment: z.string().nullable(),
+  measures: z.string().nullable(),
+  authorityDecision: z.enum(['pending', 'notified', 'not_notified']),
+  authorityReason: z.string().nullable(),
+  personsDecision: z.enum(['pending', 'inform', 'not_inform']),
+  personsReason: z.string().nullable(),
+});
+
+function presentIncident(incident: Incident): z.infer<typeof incidentSchema> {
+  return {
+    ...incident,
+    noticedAt: incident.noticedAt.toISOString(),
+    reportedAt: incident.reportedAt.toISOString(),
+    awareAt: incident.awareAt?.toISOString() ?? null,
+    deadline: incident.deadline?.toISOString() ?? null,
+  };
+}
+
+/** The register's routes act under the policy's incident purpose (one purpose by nature, 0061). */
+async function incidentContext(kernel: Kernel, request: FastifyRequest): Promise<AccessContext> {
+  const staff = staffOf(request);
+  const { policy } = await kernel.policies.current(staff.tenantId);
+  const actor = actorOf(staff);
+  return { tenantId: staff.tenantId, actor, purpose: incidentPurpose(policy, actor), requestId: request.id };
+}
+
+/** VK-9: the public report form's endpoint, staff reports, the incident register on the 72-hour clock. */
+export function registerIncidentRoutes(
+  app: FastifyInstance,
+  kernel: Kernel,
+  options: IncidentRouteOptions,
+): void {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  const onRequest = requireStaff(kernel);
+  const deps = { kernel, ...options };
+  const incidentParams = z.strictObject({ incidentId: id });
+
+  typed.post(
+    '/t/:slug/privacy/incident-reports',
+    {
+      schema: {
+        summary:
+          'Report suspected misuse or insecurity (VK-9). Asks nothing about the reporter; the answer is the same for everyone. Limited per client address and tenant.',
+        tags: ['privacy portal'],
+        params: z.strictObject({ slug: z.string().min(1).max(80) }),
+        body: publicReportSchema,
+        response: { 202: z.object({ received: z.literal(true), next: z.string() }) },
+      },
+    },
+    async (request, reply) => {
+      await submitPublicIncidentReport(deps, request.params.slug, request.body, { address: request.ip });
+      return reply.status(202).send({
+        received: true,
+        next: 'thank you: your report is in our incident register; to get an answer, use the contact details in our privacy statement',
+      });
+    },
+  );
+
+  typed.post(
+    '/api/v1/incidents',
+    {
+      onRequest,
+      schema: {
+        summary: 'Report an incident as a member of staff (any role): into the register',
+        tags: ['incidents'],
+        body: staffReportSchema,
+        response: { 201: z.object({ incidentId: z.number() }) },
+      },
+    },
+    async (request, reply) => {
+      const staff = staffOf(request);
+      const created = await reportIncidentByStaff(
+        kernel,
+        {
+          tenantId: staff.tenantId,
+          actor: actorOf(staff),
+          purpose: 'incident_report',
+          requestId: request.id,
+        },
+        request.body,
+      );
+      return reply.status(201).send(created);
+    },
+  );
+
+  typed.get(
+    '/api/v1/incidents',
+    {
+      onRequest,
+      schema: {
+        summary: 'The incident register, newest first',
+        tags: ['incidents'],
+        response: { 200: z.object({ items: z.array(incidentSchema) }) },
+      },
+    },
+    async (request) => ({
+      items: (await listIncidents(kernel, await incidentContext(kernel, request))).map(presentIncident),
+    }),
+  );
+
+  typed.get(
+    '/api/v1/incidents/:incidentId',
+    {
+      onRequest,
+      schema: {
+        summary: 'One incident of the register',
+        tags: ['incidents'],
+        params: incidentParams,
+        response: { 200: incidentSchema },
+      },
+    },
+    async (request) =>
+      presentIncident(
+        await getIncident(kernel, await incidentContext(kernel, request), request.params.incidentId),
+      ),
+  );
+
+  typed.post(
+    '/api/v1/incidents/:incidentId/assessment',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'Assess an incident: breach or not, awareness (starts the 72-hour clock once), categories and tables affected (persons found through the data map), risk, measures',
+        tags: ['incidents'],
+        params: incidentParams,
+        body: assessmentSchema,
+        response: { 200: incidentSchema },
+      },
+    },
+    async (request) =>
+      presentIncident(
+        await assessIncident(
+          deps,
+          await incidentContext(kernel, request),
+          request.params.incidentId,
+          request.body,
+        ),
+      ),
+  );
+
+  typed.get(
+    '/api/v1/incidents/:incidentId/notification-draft',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'The notification for the Belgian Data Protection Authority with the content of GDPR Art. 33(3), in nl or fr',
+        tags: ['incidents'],
+        params: incidentParams,
+        querystring: z.strictObject({ lang: z.enum(['nl', 'fr']).optional() }),
+        response: {
+          200: z.object({
+            language: z.enum(['nl', 'fr']),
+            deadline: z.string(),
+            hoursLeft: z.number(),
+            subject: z.string(),
+            text: z.string(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const draft = await draftAuthorityNotification(
+        kernel,
+        await incidentContext(kernel, request),
+        request.params.incidentId,
+        request.query.lang,
+      );
+      return { ...draft, deadline: draft.deadline.toISOString() };
+    },
+  );
+
+  typed.post(
+    '/api/v1/incidents/:incidentId/authority-notification',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'Record that the authority was notified, or why it was not (GDPR Art. 33(5)); stops the clock',
+        tags: ['incidents'],
+        params: incidentParams,
+        body: authorityDecisionSchema,
+        response: { 200: incidentSchema },
+      },
+    },
+    async (request) =>
+      presentIncident(
+        await decideAuthorityNotification(
+          kernel,
+          await incidentContext(kernel, request),
+          request.params.incidentId,
+          request.body,
+        ),
+      ),
+  );
+
+  typed.post(
+    '/api/v1/incidents/:incidentId/persons-notification',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'Inform the persons affected (GDPR Art. 34: a letter to each in their language, once), or record why not',
+        tags: ['incidents'],
+        params: incidentParams,
+        body: personsDecisionSchema,
+        response: {
+          200: incidentSchema.extend({ lettersSent: z.number(), lettersWithoutAddress: z.number() }),
+        },
+      },
+    },
+    async (request) => {
+      const result = await decidePersonsNotification(
+        deps,
+        await incidentContext(kernel, request),
+        request.params.incidentId,
+        request.body,
+      );
+      return {
+        ...presentIncident(result),
+        lettersSent: result.lettersSent,
+        lettersWithoutAddress: result.lettersWithoutAddress,
+      };
     },
   );
 }

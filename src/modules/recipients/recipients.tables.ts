@@ -34,7 +34,45 @@ export interface AuthorityRequestSubjectsTable {
   subject_id: Fixed<number>;
 }
 
+/** The incident register (migrations/0152). */
+export interface IncidentsTable {
+  tenant_id: Fixed<number>;
+  incident_id: Generated<number>;
+  kind: Fixed<'misuse' | 'insecurity' | 'breach' | 'other'>;
+  source: Fixed<'public_form' | 'staff'>;
+  description: Fixed<string>;
+  noticed_at: Fixed<Date>;
+  reported_at: Fixed<Date>;
+  reported_by_staff_id: Fixed<number | null>;
+  is_breach: Generated<boolean>;
+  aware_at: Date | null;
+  affected_categories: Generated<string[]>;
+  affected_tables: Generated<string[]>;
+  affected_count: Generated<number>;
+  risk: 'none' | 'low' | 'high' | null;
+  risk_assessment: string | null;
+  measures: string | null;
+  assessed_at: Date | null;
+  assessed_by_staff_id: number | null;
+  authority_decision: Generated<'pending' | 'notified' | 'not_notified'>;
+  authority_reason: string | null;
+  authority_decided_at: Date | null;
+  persons_decision: Generated<'pending' | 'inform' | 'not_inform'>;
+  persons_reason: string | null;
+  persons_decided_at: Date | null;
+  last_reminder_hour: number | null;
+}
+
+export interface IncidentSubjectsTable {
+  tenant_id: Fixed<number>;
+  incident_id: Fixed<number>;
+  subject_id: Fixed<number>;
+  letter_sent_at: Date | null;
+}
+
 export interface RecipientsTables {
+  incidents: IncidentsTable;
+  incident_subjects: IncidentSubjectsTable;
   authority_requests: AuthorityRequestsTable;
   authority_request_subjects: AuthorityRequestSubjectsTable;
 }

@@ -1,0 +1,26 @@
+import type { Kernel } from '../kernel/kernel.js';
+import type { JobDefinition } from '../platform/job-queue.js';
+import type { Logger } from '../platform/logger.js';
+import type { Mailer } from '../platform/mailer.js';
+import { sendBreachReminders } from '../modules/recipients/index.js';
+
+export const BREACH_CLOCK_JOB = 'breach-clock';
+
+/**
+ * VK-9 / GDPR Art. 33: every ten minutes, the privacy contact of every tenant is reminded of each
+ * breach still on the 72-hour clock (at awareness, after 24, 48, 60 and 68 hours, at the deadline,
+ * then daily). Each reminder is claimed in the database before it is mailed: one mail per step,
+ * however many processes run the job.
+ */
+export function breachClockJob(deps: { kernel: Kernel; mailer: Mailer }, logger: Logger): JobDefinition {
+  return {
+    name: BREACH_CLOCK_JOB,
+    cron: '*/10 * * * *',
+    run: async () => {
+      for (const tenant of await deps.kernel.tenants.list()) {
+        const sent = await sendBreachReminders(deps, tenant.tenantId);
+        if (sent > 0) logger.info({ tenant: tenant.slug, sent }, 'breach reminders sent');
+      }
+    },
+  };
+}

@@ -1,0 +1,433 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
+import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
+import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
+import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
+import { breachClockJob } from '../../jobs/breach-clock.job.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { startJobQueue } from '../../platform/job-queue.js';
+import type { Tenant } from '../tenants/index.js';
+import { createCustomer, staffCall } from './recipients.test-helpers.js';
+
+const HOUR = 3_600_000;
+const T0 = new Date('2026-11-24T09:00:00Z');
+let database: TestDatabase;
+let kernel: Kernel;
+let app: FastifyInstance;
+let smtp: SmtpSink;
+const clock = fixedClock(T0);
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database, clock);
+  smtp = await startSmtpSink();
+  app = await createTestApp(kernel, { mailer: smtp.mailer });
+});
+afterAll(async () => {
+  await app.close();
+  await smtp.close();
+  await database.close();
+});
+
+interface Desk {
+  tenant: Tenant;
+  officer: StaffSession;
+  technician: StaffSession;
+}
+
+async function desk(policy: 'voiceking' | 'voxtra' = 'voiceking'): Promise<Desk> {
+  const tenant = await createPolicyTenant(kernel, policy);
+  return {
+    tenant,
+    officer: await loginAs(app, kernel, tenant, 'privacy_officer'),
+    technician: await loginAs(app, kernel, tenant, 'technician'),
+  };
+}
+
+const reportForm = (tenant: Tenant, payload: unknown, ip = '198.51.100.7') =>
+  app.inject({
+    method: 'POST',
+    url: `/t/${tenant.slug}/privacy/incident-reports`,
+    payload: payload as Record<string, unknown>,
+    remoteAddress: ip,
+  });
+
+/** A breach reported by a technician and assessed by the officer at `at` (the clock's now). */
+async function breach(d: Desk, assessment: Record<string, unknown> = {}): Promise<number> {
+  const reported = await staffCall(app, d.technician, 'POST', '/api/v1/incidents', {
+    payload: {
+      kind: 'breach',
+      description: 'Een laptop met een export van de klantenlijst is gestolen uit een bedrijfswagen.',
+    },
+  });
+  expect(reported.statusCode).toBe(201);
+  const { incidentId } = reported.json<{ incidentId: number }>();
+  const assessed = await staffCall(app, d.officer, 'POST', `/api/v1/incidents/${incidentId}/assessment`, {
+    payload: {
+      isBreach: true,
+      affectedCategories: ['user.name', 'user.contact.email'],
+      affectedTables: ['people'],
+      risk: 'high',
+      riskAssessment: 'Phishing in onze naam is mogelijk; de schijf was niet versleuteld.',
+      measures: 'Aangifte bij de politie, wachtwoorden van de portaalaccounts teruggezet.',
+      ...assessment,
+    },
+  });
+  expect(assessed.statusCode).toBe(200);
+  return incidentId;
+}
+
+const reminders = (address: string): number => smtp.to(address).length;
+
+describe('reports of misuse or insecurity (VK-9)', () => {
+  it('VK-9: a report from the public form lands in the register, the answer is the same for everyone, and the form is limited per address', async () => {
+    const d = await desk();
+    const first = await reportForm(d.tenant, {
+      kind: 'misuse',
+      description: 'Ik kreeg een e-mail in naam van VoiceKing die om mijn wachtwoord vroeg.',
+    });
+    expect(first.statusCode).toBe(202);
+    const rows = await runAsOwner<{ kind: string; source: string; description: string }>(
+      database.ownerUrl,
+      'select kind, source, description from incidents where tenant_id = $1',
+      [d.tenant.tenantId],
+    );
+    expect(rows.rows).toEqual([
+      {
+        kind: 'misuse',
+        source: 'public_form',
+        description: 'Ik kreeg een e-mail in naam van VoiceKing die om mijn wachtwoord vroeg.',
+      },
+    ]);
+    const again = await reportForm(d.tenant, {
+      kind: 'insecurity',
+      description: 'Uw portaal toont geen slotje in de browser.',
+    });
+    expect(again.json()).toEqual(first.json());
+    // VK-16: a national register number typed in the report is refused, nothing stored.
+    const sensitive = await reportForm(d.tenant, {
+      kind: 'misuse',
+      description: 'Mijn rijksregisternummer 85.07.30-033.28 werd misbruikt.',
+    });
+    expect(sensitive.statusCode).toBe(422);
+    expect(sensitive.body).not.toContain('85.07.30');
+    expect((await reportForm(d.tenant, { kind: 'misuse', description: 'kort' })).statusCode).toBe(400);
+    // Five valid reports an hour per address; another address still gets through.
+    for (let index = 0; index < 3; index += 1)
+      expect(
+        (
+          await reportForm(d.tenant, {
+            kind: 'misuse',
+            description: `Verdachte sms nummer ${index} ontvangen.`,
+          })
+        ).statusCode,
+      ).toBe(202);
+    const limited = await reportForm(d.tenant, {
+      kind: 'misuse',
+      description: 'Nog een verdachte sms ontvangen.',
+    });
+    expect(limited.statusCode).toBe(429);
+    expect(
+      (
+        await reportForm(
+          d.tenant,
+          { kind: 'misuse', description: 'Verdachte oproep ontvangen.' },
+          '203.0.113.9',
+        )
+      ).statusCode,
+    ).toBe(202);
+    const count = await runAsOwner(database.ownerUrl, 'select 1 from incidents where tenant_id = $1', [
+      d.tenant.tenantId,
+    ]);
+    expect(count.rowCount).toBe(6);
+    // Only the incident role keeps the register; other staff may report, not read.
+    const list = await staffCall(app, d.officer, 'GET', '/api/v1/incidents');
+    expect(list.json<{ items: unknown[] }>().items).toHaveLength(6);
+    const technicianList = await staffCall(app, d.technician, 'GET', '/api/v1/incidents');
+    expect(technicianList.statusCode).toBe(403);
+  });
+});
+
+describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () => {
+  it('VK-9: the clock, the reminders to the privacy contact (real SMTP) and the authority draft follow the clock across the 72 hours', async () => {
+    clock.set(T0);
+    const d = await desk();
+    const affected = [
+      await createCustomer(kernel, d.tenant, 'order_processing'),
+      await createCustomer(kernel, d.tenant, 'order_processing'),
+    ];
+    const incidentId = await breach(d);
+    const contact = 'info@voiceking.be';
+    const incident = (await staffCall(app, d.officer, 'GET', `/api/v1/incidents/${incidentId}`)).json<{
+      awareAt: string;
+      deadline: string;
+      affectedCount: number;
+    }>();
+    expect(incident.awareAt).toBe(T0.toISOString());
+    expect(incident.deadline).toBe(new Date(T0.getTime() + 72 * HOUR).toISOString());
+    expect(incident.affectedCount).toBe(affected.length);
+    const stored = await runAsOwner<{ subject_id: string }>(
+      database.ownerUrl,
+      'select subject_id from incident_subjects where tenant_id = $1 order by subject_id',
+      [d.tenant.tenantId],
+    );
+    expect(stored.rows.map((row) => Number(row.subject_id))).toEqual(
+      affected.map((person) => person.subjectId),
+    );
+
+    // The first reminder goes through the real job queue (pg-boss) at once.
+    const job = breachClockJob({ kernel, mailer: smtp.mailer }, testLogger);
+    const queue = await startJobQueue({
+      connectionString: database.ownerUrl,
+      logger: testLogger,
+      pollingIntervalSeconds: 0.5,
+    });
+    try {
+      await queue.register(job);
+      await queue.runNow(job.name);
+      await smtp.waitFor(contact, 1);
+      await queue.drain(job.name);
+    } finally {
+      await queue.stop();
+    }
+    expect(smtp.to(contact).at(-1)?.subject).toBe(
+      `Incident ${incidentId}: nog 72 uur om de inbreuk te melden (GDPR art. 33)`,
+    );
+
+    const expected: Array<[number, string | null]> = [
+      [1, null],
+      [23, null],
+      [24, 'nog 48 uur om de inbreuk te melden'],
+      [30, null],
+      [48, 'nog 24 uur om de inbreuk te melden'],
+      [60, 'nog 12 uur om de inbreuk te melden'],
+      [68, 'nog 4 uur om de inbreuk te melden'],
+      [71, null],
+      [72, 'de meldingstermijn is nu verstreken'],
+      [95, null],
+      [96, 'de meldingstermijn is 24 uur verstreken'],
+    ];
+    for (const [hours, subject] of expected) {
+      clock.set(new Date(T0.getTime() + hours * HOUR));
+      const before = reminders(contact);
+      // Two runs at the same moment (two processes) send one reminder.
+      await Promise.all([job.run(), job.run()]);
+      if (subject === null) expect(reminders(contact), `${hours} h`).toBe(before);
+      else {
+        const mail = await smtp.waitFor(contact, before + 1);
+        expect(mail.subject, `${hours} h`).toBe(`Incident ${incidentId}: ${subject} (GDPR art. 33)`);
+        expect(reminders(contact)).toBe(before + 1);
+      }
+      // Staff sessions expire as the injected clock moves on: the officer logs in again.
+      if (hours === 24 || hours === 96) d.officer = await loginAs(app, kernel, d.tenant, 'privacy_officer');
+      if (hours === 24) {
+        const draft = await staffCall(
+          app,
+          d.officer,
+          'GET',
+          `/api/v1/incidents/${incidentId}/notification-draft`,
+        );
+        expect(draft.statusCode).toBe(200);
+        const body = draft.json<{ language: string; hoursLeft: number; text: string; deadline: string }>();
+        expect(body.language).toBe('nl');
+        expect(body.hoursLeft).toBe(48);
+        expect(body.deadline).toBe(incident.deadline);
+        for (const part of [
+          'Aan: Gegevensbeschermingsautoriteit (GBA)',
+          'Verwerkingsverantwoordelijke: VoiceKing CVBA, BE0653.989.638',
+          'a) Aard van de inbreuk',
+          'Een laptop met een export van de klantenlijst is gestolen',
+          'Categorieën van betrokkenen: klanten',
+          'Geschat aantal betrokkenen: 2',
+          'Categorieën van persoonsgegevens: naam en voornaam, e-mailadres',
+          'b) Functionaris voor gegevensbescherming of ander contactpunt',
+          'info@voiceking.be, 0800 82 027',
+          'c) Waarschijnlijke gevolgen van de inbreuk',
+          'hoog risico: Phishing in onze naam is mogelijk',
+          'd) Genomen of voorgestelde maatregelen',
+        ])
+          expect(body.text).toContain(part);
+        expect(body.text).not.toContain('vertraging');
+        const french = await staffCall(
+          app,
+          d.officer,
+          'GET',
+          `/api/v1/incidents/${incidentId}/notification-draft?lang=fr`,
+        );
+        expect(french.json<{ text: string }>().text).toContain('a) Nature de la violation');
+        expect(french.json<{ text: string }>().text).toContain('Autorité de protection des données (APD)');
+      }
+      if (hours === 96) {
+        const late = await staffCall(
+          app,
+          d.officer,
+          'GET',
+          `/api/v1/incidents/${incidentId}/notification-draft`,
+        );
+        expect(late.json<{ hoursLeft: number; text: string }>()).toMatchObject({ hoursLeft: -24 });
+        expect(late.json<{ text: string }>().text).toContain('Redenen voor de vertraging (art. 33, lid 1)');
+      }
+    }
+    // Not notified without a reason: refused (Art. 33(5)); notified: the clock stops.
+    d.officer = await loginAs(app, kernel, d.tenant, 'privacy_officer');
+    d.officer = await loginAs(app, kernel, d.tenant, 'privacy_officer');
+    const noReason = await staffCall(
+      app,
+      d.officer,
+      'POST',
+      `/api/v1/incidents/${incidentId}/authority-notification`,
+      {
+        payload: { decision: 'not_notified' },
+      },
+    );
+    expect(noReason.statusCode).toBe(400);
+    const notified = await staffCall(
+      app,
+      d.officer,
+      'POST',
+      `/api/v1/incidents/${incidentId}/authority-notification`,
+      {
+        payload: { decision: 'notified' },
+      },
+    );
+    expect(notified.json()).toMatchObject({ authorityDecision: 'notified' });
+    clock.set(new Date(T0.getTime() + 120 * HOUR));
+    const before = reminders(contact);
+    await job.run();
+    expect(reminders(contact)).toBe(before);
+    clock.set(T0);
+  });
+
+  it('VK-9: a breach that is not notified keeps its reason; the persons affected get a letter in their own language, once', async () => {
+    clock.set(T0);
+    const d = await desk();
+    const dutch = await createCustomer(kernel, d.tenant, 'order_processing', {
+      preferredLanguage: 'nl',
+      givenName: 'Jan',
+    });
+    const french = await createCustomer(kernel, d.tenant, 'order_processing', {
+      preferredLanguage: 'fr',
+      givenName: 'Claire',
+    });
+    const incidentId = await breach(d, {
+      risk: 'low',
+      riskAssessment: 'Enkel namen en e-mailadressen, geen wachtwoorden.',
+    });
+    const reason =
+      'De gegevens waren versleuteld en de sleutel is niet gelekt: geen risico voor de betrokkenen.';
+    const decided = await staffCall(
+      app,
+      d.officer,
+      'POST',
+      `/api/v1/incidents/${incidentId}/authority-notification`,
+      {
+        payload: { decision: 'not_notified', reason },
+      },
+    );
+    expect(decided.statusCode).toBe(200);
+    const kept = await runAsOwner<{ authority_decision: string; authority_reason: string }>(
+      database.ownerUrl,
+      'select authority_decision, authority_reason from incidents where tenant_id = $1 and incident_id = $2',
+      [d.tenant.tenantId, incidentId],
+    );
+    expect(kept.rows[0]).toEqual({ authority_decision: 'not_notified', authority_reason: reason });
+    // Twice: the decision stands.
+    const twice = await staffCall(
+      app,
+      d.officer,
+      'POST',
+      `/api/v1/incidents/${incidentId}/authority-notification`,
+      {
+        payload: { decision: 'notified' },
+      },
+    );
+    expect(twice.statusCode).toBe(409);
+
+    const informed = await staffCall(
+      app,
+      d.officer,
+      'POST',
+      `/api/v1/incidents/${incidentId}/persons-notification`,
+      {
+        payload: { decision: 'inform' },
+      },
+    );
+    expect(informed.statusCode).toBe(200);
+    expect(informed.json()).toMatchObject({ personsDecision: 'inform', lettersSent: 2 });
+    const toDutch = await smtp.waitFor(dutch.email ?? '');
+    expect(toDutch.subject).toBe(
+      'Belangrijk: een inbreuk in verband met uw persoonsgegevens – VoiceKing CVBA',
+    );
+    expect(toDutch.text).toContain(`Beste Jan ${dutch.familyName},`);
+    expect(toDutch.text).toContain('Gegevensbeschermingsautoriteit (GBA)');
+    const toFrench = await smtp.waitFor(french.email ?? '');
+    expect(toFrench.subject).toBe(
+      'Important : une violation concernant vos données à caractère personnel – VoiceKing CVBA',
+    );
+    // A second call sends no letter twice.
+    const again = await staffCall(
+      app,
+      d.officer,
+      'POST',
+      `/api/v1/incidents/${incidentId}/persons-notification`,
+      {
+        payload: { decision: 'inform' },
+      },
+    );
+    expect(again.json()).toMatchObject({ lettersSent: 0 });
+    expect(smtp.to(dutch.email ?? '')).toHaveLength(1);
+  });
+
+  it('the register is the tenant’s own: another tenant’s officer, other roles and bad input are refused', async () => {
+    clock.set(T0);
+    const d = await desk();
+    const other = await desk('voxtra');
+    const incidentId = await breach(d);
+    expect((await staffCall(app, other.officer, 'GET', `/api/v1/incidents/${incidentId}`)).statusCode).toBe(
+      404,
+    );
+    expect(
+      (
+        await staffCall(
+          app,
+          other.officer,
+          'POST',
+          `/api/v1/incidents/${incidentId}/authority-notification`,
+          {
+            payload: { decision: 'notified' },
+          },
+        )
+      ).statusCode,
+    ).toBe(404);
+    const sales = await loginAs(app, kernel, d.tenant, 'sales');
+    const draft = await staffCall(app, sales, 'GET', `/api/v1/incidents/${incidentId}/notification-draft`);
+    expect(draft.statusCode).toBe(403);
+    expect(draft.json()).toMatchObject({ code: 'role_not_allowed' });
+    const unknownCategory = await staffCall(
+      app,
+      d.officer,
+      'POST',
+      `/api/v1/incidents/${incidentId}/assessment`,
+      {
+        payload: {
+          isBreach: true,
+          affectedCategories: ['constructor'],
+          risk: 'low',
+          riskAssessment: 'x',
+          measures: 'y',
+        },
+      },
+    );
+    expect(unknownCategory.statusCode).toBe(400);
+    // Voxtra's register works under its own policy (no language category: letters in Dutch).
+    const voxtraIncident = await breach(other, { affectedCategories: ['user.contact.email'] });
+    expect(
+      (
+        await staffCall(app, other.officer, 'GET', `/api/v1/incidents/${voxtraIncident}/notification-draft`)
+      ).json<{
+        text: string;
+      }>().text,
+    ).toContain('Verwerkingsverantwoordelijke: Voxtra bvba');
+  });
+});

@@ -1,0 +1,746 @@
+import { sql } from 'kysely';
+import { z } from 'zod';
+import type { TableDataMap } from '../../kernel/datamap/datamap.js';
+import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
+import { authorize, type AccessContext } from '../../kernel/gate/access.js';
+import { AccessDenied, auditActor, type Actor } from '../../kernel/gate/gate.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { findCategory, findPurpose } from '../../kernel/policy/policy.query.js';
+import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
+import type { Tx } from '../../platform/db.js';
+import { AppError } from '../../platform/errors.js';
+import type { Logger } from '../../platform/logger.js';
+import type { Mailer } from '../../platform/mailer.js';
+import { parseInput } from '../../platform/validation.js';
+import { readPeopleUnderGrant } from '../parties/index.js';
+import { assertAllowed, countAttempt, type Limit } from '../throttle/index.js';
+import { recipientsDataMap } from './datamap.js';
+import { authorityNotification, personLetter, reminderMail, type IncidentFacts } from './incident.texts.js';
+
+const HOUR = 3_600_000;
+/** GDPR Art. 33(1): without undue delay and, where feasible, not later than 72 hours after awareness. */
+export const NOTIFICATION_HOURS = 72;
+/** Hours after awareness at which the privacy contact is reminded; after the deadline, daily. */
+export const REMINDER_HOURS = [0, 24, 48, 60, 68, 72] as const;
+
+export const PUBLIC_FORM_ACTOR: Actor = { kind: 'system', job: 'incident-form' };
+
+export interface IncidentDeps {
+  kernel: Kernel;
+  mailer: Mailer;
+  logger: Logger;
+  /** The whole data map: where the persons an incident possibly affected are found. */
+  dataMap: readonly TableDataMap[];
+  limits?: IncidentFormLimits;
+}
+
+/** The public form's limits, counted per tenant (docs/decisions/0075). */
+export interface IncidentFormLimits {
+  byAddress: Limit;
+  byTenant: Limit;
+}
+
+export const DEFAULT_INCIDENT_FORM_LIMITS: IncidentFormLimits = {
+  byAddress: { bucket: 'incident-form.address', mode: 'block', max: 5, windowMs: HOUR },
+  byTenant: { bucket: 'incident-form.tenant', mode: 'block', max: 200, windowMs: HOUR },
+};
+
+const description = z.string().trim().min(10).max(5000);
+
+export const publicReportSchema = z.strictObject({
+  kind: z.enum(['misuse', 'insecurity']),
+  description,
+  /** The day the reporter noticed it; today when left out. */
+  noticedOn: z.iso.date().optional(),
+});
+
+export const staffReportSchema = z.strictObject({
+  kind: z.enum(['misuse', 'insecurity', 'breach', 'other']),
+  description,
+  noticedAt: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const assessmentSchema = z.strictObject({
+  isBreach: z.boolean(),
+  /** When we became aware of the breach (the 72-hour clock); now when left out. Set once. */
+  awareAt: z.iso.datetime({ offset: true }).optional(),
+  /** Categories of the policy possibly affected: persons with data of these are found through the data map. */
+  affectedCategories: z.array(z.string().max(120)).max(40).default([]),
+  /** Tables of the data map possibly affected (e.g. a leaked table); with categories: both must match. */
+  affectedTables: z
+    .array(z.string().regex(/^[a-z][a-z0-9_]{0,62}$/))
+    .max(40)
+    .default([]),
+  risk: z.enum(['none', 'low', 'high']),
+  riskAssessment: z.string().trim().min(1).max(5000),
+  measures: z.string().trim().min(1).max(5000),
+});
+
+export const authorityDecisionSchema = z
+  .strictObject({
+    decision: z.enum(['notified', 'not_notified']),
+    reason: z.string().trim().min(1).max(2000).optional(),
+  })
+  .refine((input) => input.decision === 'notified' || input.reason !== undefined, {
+    message: 'a breach that is not notified keeps its reason (GDPR Art. 33(5))',
+    path: ['reason'],
+  });
+
+export const personsDecisionSchema = z
+  .strictObject({
+    decision: z.enum(['inform', 'not_inform']),
+    reason: z.string().trim().min(1).max(2000).optional(),
+  })
+  .refine((input) => input.decision === 'inform' || input.reason !== undefined, {
+    message: 'say why the persons are not informed (GDPR Art. 34(3))',
+    path: ['reason'],
+  });
+
+export interface Incident {
+  incidentId: number;
+  kind: string;
+  source: string;
+  description: string;
+  noticedAt: Date;
+  reportedAt: Date;
+  isBreach: boolean;
+  awareAt: Date | null;
+  /** awareAt + 72 hours, for a breach. */
+  deadline: Date | null;
+  affectedCategories: string[];
+  affectedTables: string[];
+  affectedCount: number;
+  risk: 'none' | 'low' | 'high' | null;
+  riskAssessment: string | null;
+  measures: string | null;
+  authorityDecision: 'pending' | 'notified' | 'not_notified';
+  authorityReason: string | null;
+  personsDecision: 'pending' | 'inform' | 'not_inform';
+  personsReason: string | null;
+}
+
+const incidentsMap = (): TableDataMap => tableMap(recipientsDataMap, 'incidents');
+
+/**
+ * VK-9: a report of misuse or insecurity from the privacy portal's public form. It asks nothing
+ * about the reporter (an answer goes through the channels the statement names), so the answer is
+ * the same for everyone; limited per client address and per tenant; the text is scanned (VK-16).
+ */
+export async function submitPublicIncidentReport(
+  deps: Pick<IncidentDeps, 'kernel' | 'limits'>,
+  slug: string,
+  input: unknown,
+  from: { address: string },
+): Promise<void> {
+  const data = parseInput(publicReportSchema, input);
+  const tenant = await deps.kernel.tenants.bySlug(slug);
+  assertFreeTextAllowed(incidentsMap(), [
+    { column: 'description', field: 'description', value: data.description },
+  ]);
+  const limits = deps.limits ?? DEFAULT_INCIDENT_FORM_LIMITS;
+  const verdict = await countAttempt(deps.kernel, tenant.tenantId, [
+    { limit: limits.byAddress, value: from.address },
+    { limit: limits.byTenant, value: '' },
+  ]);
+  assertAllowed(verdict, 'too many reports');
+  const now = deps.kernel.clock.now();
+  const today = now.toISOString().slice(0, 10);
+  const noticedAt = data.noticedOn && data.noticedOn < today ? new Date(`${data.noticedOn}T12:00:00Z`) : now;
+  await insertIncident(deps.kernel, tenant.tenantId, PUBLIC_FORM_ACTOR, {
+    kind: data.kind,
+    source: 'public_form',
+    description: data.description,
+    noticedAt,
+  });
+}
+
+/** A report entered by any member of staff (a technician who notices something): into the register. */
+export async function reportIncidentByStaff(
+  kernel: Kernel,
+  context: AccessContext,
+  input: unknown,
+): Promise<{ incidentId: number }> {
+  const data = parseInput(staffReportSchema, input);
+  assertFreeTextAllowed(incidentsMap(), [
+    { column: 'description', field: 'description', value: data.description },
+  ]);
+  const now = kernel.clock.now();
+  const noticedAt = data.noticedAt ? new Date(data.noticedAt) : now;
+  if (noticedAt > now) {
+    throw new AppError('validation_failed', 'noticed in the future', {
+      publicMessage: 'noticedAt: lies in the future',
+    });
+  }
+  return insertIncident(kernel, context.tenantId, context.actor, {
+    kind: data.kind,
+    source: 'staff',
+    description: data.description,
+    noticedAt,
+  });
+}
+
+async function insertIncident(
+  kernel: Kernel,
+  tenantId: number,
+  actor: Actor,
+  row: {
+    kind: 'misuse' | 'insecurity' | 'breach' | 'other';
+    source: 'public_form' | 'staff';
+    description: string;
+    noticedAt: Date;
+  },
+): Promise<{ incidentId: number }> {
+  return kernel.transact(tenantId, async (atx) => {
+    const inserted = await atx.tx
+      .insertInto('incidents')
+      .values({
+        tenant_id: tenantId,
+        kind: row.kind,
+        source: row.source,
+        description: row.description,
+        noticed_at: row.noticedAt,
+        reported_at: kernel.clock.now(),
+        reported_by_staff_id: actor.kind === 'staff' ? actor.staffId : null,
+      })
+      .returning('incident_id')
+      .executeTakeFirstOrThrow();
+    atx.audit.record({
+      actor: auditActor(actor),
+      role: actor.kind === 'staff' ? actor.role : 'system',
+      purpose: null,
+      action: 'incident.report',
+      records: 1,
+      decision: 'allowed',
+    });
+    return { incidentId: inserted.incident_id };
+  });
+}
+
+/** The purpose the register is kept under (the policy's `incidents.purpose`) and its role check. */
+export function incidentPurpose(policy: Policy, actor: Actor): string {
+  const key = policy.incidents?.purpose;
+  const purpose = key === undefined ? undefined : findPurpose(policy, key);
+  if (key === undefined || !purpose) {
+    throw new AppError('purpose_not_allowed', 'no incident purpose', {
+      publicMessage: 'the policy names no purpose for the incident register (incidents.purpose)',
+    });
+  }
+  if (actor.kind === 'staff' && !purpose.roles.includes(actor.role)) {
+    throw new AppError('role_not_allowed', 'role may not keep the register', {
+      publicMessage: `only ${purpose.roles.join(', ')} may keep the incident register (purpose ${key})`,
+    });
+  }
+  return key;
+}
+
+function record(
+  atx: { audit: { record: (event: Parameters<AuditedRecord>[0]) => void } },
+  actor: Actor,
+  purpose: string,
+  action: string,
+  subjectIds: number[] = [],
+): void {
+  atx.audit.record({
+    actor: auditActor(actor),
+    role: actor.kind === 'staff' ? actor.role : 'system',
+    purpose,
+    action,
+    ...(subjectIds.length > 0 ? { subjectIds } : { records: 1 }),
+    decision: 'allowed',
+  });
+}
+type AuditedRecord = (event: import('../../kernel/audit/index.js').AuditEvent) => void;
+
+/** The register, newest first. */
+export async function listIncidents(kernel: Kernel, context: AccessContext): Promise<Incident[]> {
+  const { policy } = await kernel.policies.current(context.tenantId);
+  const purpose = incidentPurpose(policy, context.actor);
+  return kernel.transact(context.tenantId, async (atx) => {
+    const rows = await atx.tx
+      .selectFrom('incidents')
+      .selectAll()
+      .orderBy('incident_id', 'desc')
+      .limit(200)
+      .execute();
+    record(atx, context.actor, purpose, 'incident.list');
+    return rows.map(present);
+  });
+}
+
+export async function getIncident(
+  kernel: Kernel,
+  context: AccessContext,
+  incidentId: number,
+): Promise<Incident> {
+  const { policy } = await kernel.policies.current(context.tenantId);
+  const purpose = incidentPurpose(policy, context.actor);
+  return kernel.transact(context.tenantId, async (atx) => {
+    const row = await loadRow(atx.tx, incidentId);
+    record(atx, context.actor, purpose, 'incident.read');
+    return present(row);
+  });
+}
+
+/**
+ * The officer's assessment: a breach or not, when we became aware (the 72-hour clock; set once),
+ * the categories and tables possibly affected and the persons found through the data map, the
+ * risk and the measures.
+ */
+export async function assessIncident(
+  deps: Pick<IncidentDeps, 'kernel' | 'dataMap'>,
+  context: AccessContext,
+  incidentId: number,
+  input: unknown,
+): Promise<Incident> {
+  const { kernel } = deps;
+  const data = parseInput(assessmentSchema, input);
+  const { policy } = await kernel.policies.current(context.tenantId);
+  const purpose = incidentPurpose(policy, context.actor);
+  assertFreeTextAllowed(incidentsMap(), [
+    { column: 'risk_assessment', field: 'riskAssessment', value: data.riskAssessment },
+    { column: 'measures', field: 'measures', value: data.measures },
+  ]);
+  for (const category of data.affectedCategories) {
+    if (!findCategory(policy, category)) {
+      throw new AppError('validation_failed', 'unknown category', {
+        publicMessage: `affectedCategories: "${category}" is not a category of the policy`,
+      });
+    }
+  }
+  for (const table of data.affectedTables) {
+    if (!deps.dataMap.some((map) => map.table === table)) {
+      throw new AppError('validation_failed', 'unknown table', {
+        publicMessage: `affectedTables: "${table}" is not a table of the data map`,
+      });
+    }
+  }
+  const now = kernel.clock.now();
+  const awareAt = data.awareAt ? new Date(data.awareAt) : now;
+  if (awareAt > now) {
+    throw new AppError('validation_failed', 'aware in the future', {
+      publicMessage: 'awareAt: lies in the future',
+    });
+  }
+  return kernel.transact(context.tenantId, async (atx) => {
+    const current = await loadRow(atx.tx, incidentId, true);
+    if (current.persons_decision !== 'pending' || current.authority_decision !== 'pending') {
+      throw new AppError('conflict', 'decided', {
+        publicMessage: 'this incident was already notified or decided; it is no longer assessed',
+      });
+    }
+    const subjectIds = await findAffectedSubjects(
+      atx.tx,
+      deps.dataMap,
+      data.affectedCategories,
+      data.affectedTables,
+    );
+    await atx.tx
+      .updateTable('incidents')
+      .set({
+        is_breach: data.isBreach,
+        // The clock starts once: a later assessment does not move it.
+        aware_at: data.isBreach ? (current.aware_at ?? awareAt) : current.aware_at,
+        affected_categories: data.affectedCategories,
+        affected_tables: data.affectedTables,
+        affected_count: subjectIds.length,
+        risk: data.risk,
+        risk_assessment: data.riskAssessment,
+        measures: data.measures,
+        assessed_at: now,
+        assessed_by_staff_id: context.actor.kind === 'staff' ? context.actor.staffId : null,
+      })
+      .where('incident_id', '=', incidentId)
+      .execute();
+    await atx.tx.deleteFrom('incident_subjects').where('incident_id', '=', incidentId).execute();
+    for (let start = 0; start < subjectIds.length; start += 1000) {
+      await atx.tx
+        .insertInto('incident_subjects')
+        .values(
+          subjectIds.slice(start, start + 1000).map((subjectId) => ({
+            tenant_id: context.tenantId,
+            incident_id: incidentId,
+            subject_id: subjectId,
+          })),
+        )
+        .execute();
+    }
+    atx.audit.record({
+      actor: auditActor(context.actor),
+      role: context.actor.kind === 'staff' ? context.actor.role : 'system',
+      purpose,
+      action: 'incident.assess',
+      records: subjectIds.length,
+      decision: 'allowed',
+    });
+    return present(await loadRow(atx.tx, incidentId));
+  });
+}
+
+/**
+ * The persons with a value in a column of the affected categories (and tables), walking the data
+ * map: every table with a subject column, every personal column it classifies. Returns ids only.
+ */
+export async function findAffectedSubjects(
+  tx: Tx,
+  dataMap: readonly TableDataMap[],
+  categories: readonly string[],
+  tables: readonly string[],
+): Promise<number[]> {
+  if (categories.length === 0 && tables.length === 0) return [];
+  const found = new Set<number>();
+  for (const map of dataMap) {
+    if (!map.subjectColumn || (tables.length > 0 && !tables.includes(map.table))) continue;
+    const columns = Object.entries(map.personal)
+      .filter(
+        ([, column]) =>
+          !column.blindIndexOf && (categories.length === 0 || categories.includes(column.category)),
+      )
+      .map(([name]) => name);
+    if (columns.length === 0) continue;
+    const anyValue = sql.join(
+      columns.map((column) => sql`${sql.ref(column)} is not null`),
+      sql` or `,
+    );
+    const rows = await sql<{
+      subject_id: number | string;
+    }>`select distinct ${sql.ref(map.subjectColumn)} as subject_id
+      from ${sql.table(map.table)} where ${sql.ref(map.subjectColumn)} is not null and (${anyValue})`.execute(
+      tx,
+    );
+    for (const row of rows.rows) found.add(Number(row.subject_id));
+  }
+  // Erased persons have nothing left to lose.
+  if (found.size === 0) return [];
+  const alive = await tx
+    .selectFrom('data_subjects')
+    .select('subject_id')
+    .where('subject_id', '=', (eb) => eb.fn.any(eb.val([...found])))
+    .where('erased_at', 'is', null)
+    .orderBy('subject_id')
+    .execute();
+  return alive.map((row) => row.subject_id);
+}
+
+async function factsOf(tx: Tx, row: IncidentRow, now: Date): Promise<IncidentFacts> {
+  const awareAt = row.aware_at ?? now;
+  const deadline = new Date(awareAt.getTime() + NOTIFICATION_HOURS * HOUR);
+  const types = await tx
+    .selectFrom('incident_subjects as i')
+    .innerJoin('data_subjects as s', (join) =>
+      join.onRef('s.tenant_id', '=', 'i.tenant_id').onRef('s.subject_id', '=', 'i.subject_id'),
+    )
+    .select('s.subject_type')
+    .distinct()
+    .where('i.incident_id', '=', row.incident_id)
+    .orderBy('s.subject_type')
+    .execute();
+  return {
+    incidentId: row.incident_id,
+    description: row.description,
+    noticedAt: row.noticed_at,
+    awareAt,
+    deadline,
+    hoursLeft: Math.ceil((deadline.getTime() - now.getTime()) / HOUR),
+    affectedCount: row.affected_count,
+    subjectTypes: types.map((type) => type.subject_type),
+    categories: row.affected_categories,
+    risk: row.risk,
+    riskAssessment: row.risk_assessment,
+    measures: row.measures,
+  };
+}
+
+/** The notification for the Belgian authority (Art. 33(3)), in its language (nl or fr). */
+export async function draftAuthorityNotification(
+  kernel: Kernel,
+  context: AccessContext,
+  incidentId: number,
+  language?: 'nl' | 'fr',
+): Promise<{ language: 'nl' | 'fr'; deadline: Date; hoursLeft: number; subject: string; text: string }> {
+  const { policy } = await kernel.policies.current(context.tenantId);
+  const purpose = incidentPurpose(policy, context.actor);
+  const lang = language ?? policy.incidents?.authorityLanguage ?? 'nl';
+  return kernel.transact(context.tenantId, async (atx) => {
+    const row = await loadRow(atx.tx, incidentId);
+    if (!row.is_breach) {
+      throw new AppError('conflict', 'not a breach', {
+        publicMessage: 'only a personal-data breach is notified: assess the incident as one first',
+      });
+    }
+    const facts = await factsOf(atx.tx, row, kernel.clock.now());
+    record(atx, context.actor, purpose, 'incident.draft');
+    return {
+      language: lang,
+      deadline: facts.deadline,
+      hoursLeft: facts.hoursLeft,
+      ...authorityNotification(policy, facts, lang),
+    };
+  });
+}
+
+/** The authority was notified, or the reason it was not (Art. 33(5)): the clock stops either way. */
+export async function decideAuthorityNotification(
+  kernel: Kernel,
+  context: AccessContext,
+  incidentId: number,
+  input: unknown,
+): Promise<Incident> {
+  const data = parseInput(authorityDecisionSchema, input);
+  const { policy } = await kernel.policies.current(context.tenantId);
+  const purpose = incidentPurpose(policy, context.actor);
+  assertFreeTextAllowed(incidentsMap(), [
+    { column: 'authority_reason', field: 'reason', value: data.reason },
+  ]);
+  return kernel.transact(context.tenantId, async (atx) => {
+    const row = await loadRow(atx.tx, incidentId, true);
+    if (!row.is_breach)
+      throw new AppError('conflict', 'not a breach', { publicMessage: 'this incident is not a breach' });
+    if (row.authority_decision !== 'pending') {
+      throw new AppError('conflict', 'already decided', {
+        publicMessage: `the authority decision is already ${row.authority_decision}`,
+      });
+    }
+    await atx.tx
+      .updateTable('incidents')
+      .set({
+        authority_decision: data.decision,
+        authority_reason: data.reason ?? null,
+        authority_decided_at: kernel.clock.now(),
+      })
+      .where('incident_id', '=', incidentId)
+      .execute();
+    record(atx, context.actor, purpose, `incident.authority.${data.decision}`);
+    return present(await loadRow(atx.tx, incidentId));
+  });
+}
+
+/**
+ * Art. 34: inform the persons affected (a letter to each, in their language, to the e-mail
+ * address on file, read under the incident purpose through the gate), or record why not. Letters
+ * go once per person; a second call sends what the first did not (a crash half-way).
+ */
+export async function decidePersonsNotification(
+  deps: Pick<IncidentDeps, 'kernel' | 'mailer' | 'logger'>,
+  context: AccessContext,
+  incidentId: number,
+  input: unknown,
+): Promise<Incident & { lettersSent: number; lettersWithoutAddress: number }> {
+  const { kernel } = deps;
+  const data = parseInput(personsDecisionSchema, input);
+  const { policy } = await kernel.policies.current(context.tenantId);
+  const purpose = incidentPurpose(policy, context.actor);
+  assertFreeTextAllowed(incidentsMap(), [{ column: 'persons_reason', field: 'reason', value: data.reason }]);
+  const prepared = await kernel.transact(context.tenantId, async (atx) => {
+    const row = await loadRow(atx.tx, incidentId, true);
+    if (!row.is_breach)
+      throw new AppError('conflict', 'not a breach', { publicMessage: 'this incident is not a breach' });
+    if (row.persons_decision !== 'pending' && row.persons_decision !== data.decision) {
+      throw new AppError('conflict', 'already decided', {
+        publicMessage: `the persons decision is already ${row.persons_decision}`,
+      });
+    }
+    if (row.persons_decision === 'pending') {
+      await atx.tx
+        .updateTable('incidents')
+        .set({
+          persons_decision: data.decision,
+          persons_reason: data.reason ?? null,
+          persons_decided_at: kernel.clock.now(),
+        })
+        .where('incident_id', '=', incidentId)
+        .execute();
+      record(atx, context.actor, purpose, `incident.persons.${data.decision}`);
+    }
+    if (data.decision === 'not_inform') return { row, letters: [], pendingCount: 0 };
+    const pending = await atx.tx
+      .selectFrom('incident_subjects as i')
+      .innerJoin('data_subjects as s', (join) =>
+        join.onRef('s.tenant_id', '=', 'i.tenant_id').onRef('s.subject_id', '=', 'i.subject_id'),
+      )
+      .select(['i.subject_id', 's.subject_type'])
+      .where('i.incident_id', '=', incidentId)
+      .where('i.letter_sent_at', 'is', null)
+      .where('s.erased_at', 'is', null)
+      .orderBy('i.subject_id')
+      .execute();
+    const purposeCategories = policy.purposes[purpose]?.categories ?? [];
+    const letters: Array<{ subjectId: number; email: string; name: string; language: Language }> = [];
+    // Letters already sent before a crash are not sent again (letter_sent_at).
+    for (const person of pending) {
+      // Only the categories the policy keeps for this person's type (staff have no language, …).
+      const categories = purposeCategories.filter((key) =>
+        findCategory(policy, key)?.subjectTypes.includes(person.subject_type),
+      );
+      try {
+        const grant = await authorize(kernel, atx, { ...context, purpose }, 'read', categories, [
+          person.subject_id,
+        ]);
+        const [read] = await readPeopleUnderGrant(atx.tx, grant, [person.subject_id]);
+        if (!read?.email) continue;
+        const preferred = read.preferredLanguage;
+        const language: Language =
+          preferred === 'nl' || preferred === 'fr' || preferred === 'en'
+            ? preferred
+            : (policy.statement.languages[0] ?? 'nl');
+        letters.push({
+          subjectId: person.subject_id,
+          email: read.email,
+          name: [read.givenName, read.familyName].filter(Boolean).join(' '),
+          language,
+        });
+      } catch (error) {
+        // A person the purpose does not reach gets no letter here; the refusal is on record.
+        if (!(error instanceof AccessDenied)) throw error;
+        atx.audit.record(error.auditEvent);
+      }
+    }
+    return { row, letters, pendingCount: pending.length };
+  });
+  let sent = 0;
+  const facts = await kernel.plain(context.tenantId, (tx) => factsOf(tx, prepared.row, kernel.clock.now()));
+  for (const letter of prepared.letters) {
+    const mail = personLetter(policy, facts, letter.language, letter.name);
+    await deps.mailer.send({
+      to: letter.email,
+      subject: mail.subject,
+      text: mail.text,
+      fromName: `${policy.controller.legalName} ${policy.controller.legalForm}`,
+    });
+    await kernel.plain(context.tenantId, (tx) =>
+      tx
+        .updateTable('incident_subjects')
+        .set({ letter_sent_at: kernel.clock.now() })
+        .where('incident_id', '=', incidentId)
+        .where('subject_id', '=', letter.subjectId)
+        .execute(),
+    );
+    sent += 1;
+  }
+  const incident = await getIncident(kernel, context, incidentId);
+  return {
+    ...incident,
+    lettersSent: sent,
+    lettersWithoutAddress: prepared.pendingCount - prepared.letters.length,
+  };
+}
+
+/** The reminder due `hours` after awareness: the last of REMINDER_HOURS passed, then daily. */
+export function dueReminderHour(hours: number): number | null {
+  if (hours < 0) return null;
+  if (hours >= NOTIFICATION_HOURS)
+    return NOTIFICATION_HOURS + 24 * Math.floor((hours - NOTIFICATION_HOURS) / 24);
+  return [...REMINDER_HOURS].reverse().find((stage) => stage <= hours) ?? null;
+}
+
+/**
+ * Reminds the privacy contact of every breach still on the clock (neither notified nor recorded as
+ * not notified): at awareness, after 24, 48, 60 and 68 hours, at the deadline, then daily. Each
+ * reminder is claimed in the database before it is mailed, so two processes send it once.
+ */
+export async function sendBreachReminders(
+  deps: Pick<IncidentDeps, 'kernel' | 'mailer'>,
+  tenantId: number,
+): Promise<number> {
+  const { kernel } = deps;
+  const { policy } = await kernel.policies.current(tenantId);
+  if (!policy.incidents) return 0;
+  const now = kernel.clock.now();
+  const open = await kernel.plain(tenantId, (tx) =>
+    tx
+      .selectFrom('incidents')
+      .select(['incident_id', 'aware_at', 'last_reminder_hour'])
+      .where('is_breach', '=', true)
+      .where('authority_decision', '=', 'pending')
+      .execute(),
+  );
+  let sent = 0;
+  for (const breach of open) {
+    if (!breach.aware_at) continue;
+    const due = dueReminderHour(Math.floor((now.getTime() - breach.aware_at.getTime()) / HOUR));
+    if (due === null || (breach.last_reminder_hour !== null && breach.last_reminder_hour >= due)) continue;
+    const claimed = await kernel.plain(tenantId, (tx) =>
+      tx
+        .updateTable('incidents')
+        .set({ last_reminder_hour: due })
+        .where('incident_id', '=', breach.incident_id)
+        .where('authority_decision', '=', 'pending')
+        .where((eb) => eb.or([eb('last_reminder_hour', 'is', null), eb('last_reminder_hour', '<', due)]))
+        .returning('incident_id')
+        .executeTakeFirst(),
+    );
+    if (!claimed) continue;
+    const deadline = new Date(breach.aware_at.getTime() + NOTIFICATION_HOURS * HOUR);
+    const mail = reminderMail(
+      policy,
+      {
+        incidentId: breach.incident_id,
+        awareAt: breach.aware_at,
+        deadline,
+        hoursLeft: Math.ceil((deadline.getTime() - now.getTime()) / HOUR),
+      },
+      policy.statement.languages[0] ?? 'nl',
+    );
+    await deps.mailer.send({
+      to: policy.controller.privacyContact.email,
+      subject: mail.subject,
+      text: mail.text,
+      fromName: 'Kluis',
+    });
+    sent += 1;
+  }
+  return sent;
+}
+
+type IncidentRow = Awaited<ReturnType<typeof loadRow>>;
+
+async function loadRow(tx: Tx, incidentId: number, forUpdate = false) {
+  let query = tx.selectFrom('incidents').selectAll().where('incident_id', '=', incidentId);
+  if (forUpdate) query = query.forUpdate();
+  const row = await query.executeTakeFirst();
+  if (!row) throw new AppError('not_found', 'no such incident', { publicMessage: 'no such incident' });
+  return row;
+}
+
+function present(row: {
+  incident_id: number;
+  kind: string;
+  source: string;
+  description: string;
+  noticed_at: Date;
+  reported_at: Date;
+  is_breach: boolean;
+  aware_at: Date | null;
+  affected_categories: string[];
+  affected_tables: string[];
+  affected_count: number;
+  risk: 'none' | 'low' | 'high' | null;
+  risk_assessment: string | null;
+  measures: string | null;
+  authority_decision: 'pending' | 'notified' | 'not_notified';
+  authority_reason: string | null;
+  persons_decision: 'pending' | 'inform' | 'not_inform';
+  persons_reason: string | null;
+}): Incident {
+  return {
+    incidentId: row.incident_id,
+    kind: row.kind,
+    source: row.source,
+    description: row.description,
+    noticedAt: row.noticed_at,
+    reportedAt: row.reported_at,
+    isBreach: row.is_breach,
+    awareAt: row.aware_at,
+    deadline:
+      row.aware_at && row.is_breach ? new Date(row.aware_at.getTime() + NOTIFICATION_HOURS * HOUR) : null,
+    affectedCategories: row.affected_categories,
+    affectedTables: row.affected_tables,
+    affectedCount: row.affected_count,
+    risk: row.risk,
+    riskAssessment: row.risk_assessment,
+    measures: row.measures,
+    authorityDecision: row.authority_decision,
+    authorityReason: row.authority_reason,
+    personsDecision: row.persons_decision,
+    personsReason: row.persons_reason,
+  };
+}
