@@ -1,4 +1,5 @@
 import { AppError } from '../../platform/errors.js';
+import { reachTestHook } from '../../platform/test-hooks.js';
 import type { AuditEvent, AuditedTx } from '../audit/index.js';
 import { authorize, authorizeBatch } from '../gate/access.js';
 import { AccessDenied, auditActor, type Actor, type Grant } from '../gate/gate.js';
@@ -131,6 +132,8 @@ export async function disclose(
       )
       .execute();
   }
+  // Crash tests: the log row is written, the transaction not yet committed.
+  await reachTestHook('disclosure.logged');
   atx.audit.record({
     actor: auditedActor,
     role: actor.kind === 'staff' ? actor.role : actor.kind === 'system' ? 'system' : null,

@@ -23,6 +23,10 @@ export const PROMISES = {
     requirements: ['VK-10', 'VK-11', 'VX-6'],
     what: 'each recipient gets only its categories, and every disclosure is recorded',
   },
+  incident_register: {
+    requirements: ['VK-9'],
+    what: 'reports of misuse are registered, and a breach is notified to the authority within 72 hours',
+  },
   retention_sweeps: {
     requirements: ['VK-13', 'VK-14', 'VX-8', 'G-1'],
     what: 'data is erased when its retention period ends',
@@ -46,6 +50,7 @@ export function declaredPromises(policy: Policy): PromiseKey[] {
   if (policy.newsletter?.tracking?.opensAndClicks === true) declared.push('email_tracking_consent');
   if (policy.cookies.items.length > 0 && policy.cookies.consentAtFirstVisit) declared.push('cookie_consent');
   if (Object.keys(policy.recipients).length > 0) declared.push('disclosure_log');
+  if (policy.incidents !== undefined) declared.push('incident_register');
   if (rules.some((rule) => rule.kind !== 'inherited' && rule.kind !== 'on_termination')) {
     declared.push('retention_sweeps');
   }

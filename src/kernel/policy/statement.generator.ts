@@ -210,6 +210,7 @@ export function buildStatement(policy: Policy, lang: Language, enforced: Enforce
     policy.security.measures.map((m) => `${capitalize(label(m.label))}: ${joinLabels(m.items.map(label))}`),
   );
   p(t.security.misuse(describeChannels(policy.security.misuseReport, policy, lang)));
+  if (policy.incidents !== undefined && enforced.has('incident_register')) p(t.security.incidents);
 
   // Retention (VK-13, VK-14, VX-7, VX-8, G-1): only the periods that code enforces.
   const retentionLines: string[] = [];

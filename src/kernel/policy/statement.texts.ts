@@ -75,6 +75,8 @@ export interface StatementTexts {
     environment: string;
     roles: (roles: string) => string;
     misuse: (channels: string) => string;
+    /** Said only when the incident register keeps it (promise incident_register). */
+    incidents: string;
   };
   retention: {
     intro: string;
@@ -227,6 +229,8 @@ const nl: StatementTexts = {
     roles: (r) => `Rollen met toegang: ${r}.`,
     misuse: (ch) =>
       `Hebt u de indruk dat uw gegevens niet goed beveiligd zijn, of zijn er aanwijzingen van misbruik? Meld het via ${ch}.`,
+    incidents:
+      'Elke melding komt in ons incidentenregister. Een inbreuk in verband met persoonsgegevens melden we binnen 72 uur nadat we er kennis van kregen aan de toezichthouder, en loopt u er een hoog risico door, dan brengen we u op de hoogte.',
   },
   retention: {
     intro:
@@ -468,6 +472,8 @@ const fr: StatementTexts = {
     roles: (r) => `Rôles ayant accès : ${r}.`,
     misuse: (ch) =>
       `Vous avez l'impression que vos données ne sont pas bien protégées ou vous constatez des indices d'abus ? Signalez-le via ${ch}.`,
+    incidents:
+      "Chaque signalement est consigné dans notre registre des incidents. Nous notifions une violation de données à caractère personnel à l'autorité de contrôle dans les 72 heures après en avoir pris connaissance et, si elle vous expose à un risque élevé, nous vous en informons.",
   },
   retention: {
     intro:
@@ -711,6 +717,8 @@ const en: StatementTexts = {
     roles: (r) => `Roles with access: ${r}.`,
     misuse: (ch) =>
       `Do you feel your data is not properly secured, or do you see signs of misuse? Report it via ${ch}.`,
+    incidents:
+      'Every report is recorded in our incident register. We notify a personal data breach to the supervisory authority within 72 hours of becoming aware of it and, if it puts you at high risk, we inform you.',
   },
   retention: {
     intro:

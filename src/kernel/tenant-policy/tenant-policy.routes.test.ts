@@ -43,6 +43,7 @@ describe('GET /t/<slug>/privacy — the statement in force, generated from the p
       email_tracking_consent: en.newsletter.tracking,
       cookie_consent: en.cookies.consent,
       disclosure_log: en.sharing.logged,
+      incident_register: en.security.incidents,
       retention_sweeps: 'years without activity',
     };
     for (const [key, sentence] of Object.entries(sentenceOf)) {

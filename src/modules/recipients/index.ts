@@ -34,6 +34,7 @@ export type { RecipientsTables } from './recipients.tables.js';
 
 /**
  * Statement promises this module keeps end to end: each recipient gets only its categories (the
- * kernel's door refuses the rest) and every disclosure is logged and shown in access reports.
+ * kernel's door refuses the rest) and every disclosure is logged and shown in access reports;
+ * reports of misuse are registered and a breach runs on the 72-hour clock.
  */
-export const ENFORCES = ['disclosure_log'] as const;
+export const ENFORCES = ['disclosure_log', 'incident_register'] as const;

@@ -154,7 +154,9 @@ export function registerRecipientsRoutes(app: FastifyInstance, kernel: Kernel): 
           'Acts under the purpose in x-kluis-purpose, which must be one the recipient receives data for. A category the recipient may not receive is refused (403 category_not_allowed, naming it); a recipient outside the region the policy allows is refused (403 transfer_not_allowed). Persons who objected, are restricted or are not covered by the purpose are left out (x-kluis-left-out).',
         tags: ['recipients'],
         params: z.strictObject({ recipient: recipientKey }),
-        body: exportInputSchema,
+        body: exportInputSchema.meta({
+          example: { subjectIds: [1042, 1043], categories: ['user.name', 'user.contact.email'] },
+        }),
         response: { 200: z.string() },
       },
     },
@@ -183,7 +185,20 @@ export function registerRecipientsRoutes(app: FastifyInstance, kernel: Kernel): 
         summary:
           'Register a request of a judicial authority or the police and the decision on it (VK-10); nothing is disclosed before a second staff member approves',
         tags: ['recipients'],
-        body: authorityRequestInputSchema,
+        body: authorityRequestInputSchema.meta({
+          example: {
+            recipient: 'judicial_authorities',
+            authority: 'Parket West-Vlaanderen, afdeling Kortrijk',
+            country: 'BE',
+            legalBasis: 'art. 46bis en 88bis Wetboek van Strafvordering',
+            orderReference: 'KO.12.L1.0421/26',
+            subjectIds: [1042],
+            categories: ['user.name', 'kluis.telephony.call_record'],
+            period: { from: '2026-10-01', to: '2026-10-31' },
+            decision: 'disclose',
+            confidentialUntil: '2026-12-31',
+          },
+        }),
         response: { 201: authorityRequestSchema },
       },
     },
@@ -342,7 +357,13 @@ export function registerIncidentRoutes(
           'Report suspected misuse or insecurity (VK-9). Asks nothing about the reporter; the answer is the same for everyone. Limited per client address and tenant.',
         tags: ['privacy portal'],
         params: z.strictObject({ slug: z.string().min(1).max(80) }),
-        body: publicReportSchema,
+        body: publicReportSchema.meta({
+          example: {
+            kind: 'misuse',
+            description: 'Ik kreeg een e-mail in jullie naam die om mijn wachtwoord vroeg.',
+            noticedOn: '2026-11-23',
+          },
+        }),
         response: { 202: z.object({ received: z.literal(true), next: z.string() }) },
       },
     },
@@ -362,7 +383,13 @@ export function registerIncidentRoutes(
       schema: {
         summary: 'Report an incident as a member of staff (any role): into the register',
         tags: ['incidents'],
-        body: staffReportSchema,
+        body: staffReportSchema.meta({
+          example: {
+            kind: 'breach',
+            description: 'Een laptop met een export van de klantenlijst is gestolen uit een bedrijfswagen.',
+            noticedAt: '2026-11-24T08:15:00+01:00',
+          },
+        }),
         response: { 201: z.object({ incidentId: z.number() }) },
       },
     },
@@ -423,7 +450,17 @@ export function registerIncidentRoutes(
           'Assess an incident: breach or not, awareness (starts the 72-hour clock once), categories and tables affected (persons found through the data map), risk, measures',
         tags: ['incidents'],
         params: incidentParams,
-        body: assessmentSchema,
+        body: assessmentSchema.meta({
+          example: {
+            isBreach: true,
+            awareAt: '2026-11-24T09:00:00+01:00',
+            affectedCategories: ['user.name', 'user.contact.email'],
+            affectedTables: ['people'],
+            risk: 'high',
+            riskAssessment: 'Phishing in onze naam is mogelijk; de schijf was niet versleuteld.',
+            measures: 'Aangifte bij de politie; wachtwoorden van de portaalaccounts teruggezet.',
+          },
+        }),
         response: { 200: incidentSchema },
       },
     },
@@ -479,7 +516,12 @@ export function registerIncidentRoutes(
           'Record that the authority was notified, or why it was not (GDPR Art. 33(5)); stops the clock',
         tags: ['incidents'],
         params: incidentParams,
-        body: authorityDecisionSchema,
+        body: authorityDecisionSchema.meta({
+          example: {
+            decision: 'not_notified',
+            reason: 'De gegevens waren versleuteld en de sleutel is niet gelekt.',
+          },
+        }),
         response: { 200: incidentSchema },
       },
     },
@@ -503,7 +545,7 @@ export function registerIncidentRoutes(
           'Inform the persons affected (GDPR Art. 34: a letter to each in their language, once), or record why not',
         tags: ['incidents'],
         params: incidentParams,
-        body: personsDecisionSchema,
+        body: personsDecisionSchema.meta({ example: { decision: 'inform' } }),
         response: {
           200: incidentSchema.extend({ lettersSent: z.number(), lettersWithoutAddress: z.number() }),
         },
