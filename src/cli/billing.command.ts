@@ -168,16 +168,20 @@ export function registerBillingCommands(program: Command): void {
     .requiredOption('--iban <iban>', "the provider's own account")
     .option('--bic <bic>', "the provider's bank")
     .option('--term <days>', 'payment term in days', '30')
-    .action(async (options: { tenant: string; iban: string; bic?: string; term: string }) => {
-      await withTenantSession(options.tenant, async (kernel, tenant) => {
-        const settings = await setBillingSettings(kernel, tenant.tenantId, CLI_ACTOR, {
-          payeeIban: options.iban,
-          ...(options.bic ? { payeeBic: options.bic } : {}),
-          paymentTermDays: parseWholeNumber(options.term, '--term', { min: 1, max: 365 }),
+    .option('--creditor-id <id>', 'SEPA creditor identifier for direct debits (BT-90)')
+    .action(
+      async (options: { tenant: string; iban: string; bic?: string; term: string; creditorId?: string }) => {
+        await withTenantSession(options.tenant, async (kernel, tenant) => {
+          const settings = await setBillingSettings(kernel, tenant.tenantId, CLI_ACTOR, {
+            payeeIban: options.iban,
+            ...(options.bic ? { payeeBic: options.bic } : {}),
+            ...(options.creditorId ? { sepaCreditorId: options.creditorId } : {}),
+            paymentTermDays: parseWholeNumber(options.term, '--term', { min: 1, max: 365 }),
+          });
+          console.log(`payee ${settings.payeeIban}, payment within ${settings.paymentTermDays} days`);
         });
-        console.log(`payee ${settings.payeeIban}, payment within ${settings.paymentTermDays} days`);
-      });
-    });
+      },
+    );
 }
 
 /**

@@ -113,6 +113,7 @@ export const REQUEST_BODY_EXAMPLES: Readonly<Record<string, unknown>> = {
     payeeIban: 'BE68 5390 0754 7034',
     payeeBic: 'GKCCBEBB',
     paymentTermDays: 30,
+    sepaCreditorId: 'BE69ZZZ050D000000008',
   },
   'POST /api/v1/invoice-runs': {
     period: '2026-11',

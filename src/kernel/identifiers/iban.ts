@@ -180,9 +180,13 @@ function isAlphanumeric(char: string | undefined): boolean {
 // Moves the first four characters to the end and reads letters as 10..35, taking the
 // remainder chunk by chunk so the number never exceeds a double's exact range.
 function computeIbanRemainder(iban: string): number {
-  const rearranged = iban.slice(4) + iban.slice(0, 4);
+  return mod97(iban.slice(4) + iban.slice(0, 4));
+}
+
+/** ISO 7064 MOD 97-10 of an upper-case alphanumeric text, letters counted as 10 (A) to 35 (Z). */
+export function mod97(text: string): number {
   let remainder = 0;
-  for (const char of rearranged) {
+  for (const char of text) {
     const value = char >= 'A' ? char.charCodeAt(0) - 55 : char.charCodeAt(0) - 48;
     remainder = (remainder * (value >= 10 ? 100 : 10) + value) % 97;
   }

@@ -140,6 +140,7 @@ const settingsSchema = z.object({
   payeeIban: z.string(),
   payeeBic: z.string().nullable(),
   paymentTermDays: z.number().int(),
+  sepaCreditorId: z.string().nullable(),
 });
 
 function presentSummary(invoice: InvoiceSummary): z.infer<typeof invoiceSummarySchema> {

@@ -13,6 +13,7 @@ export interface BillingSettingsTable {
   payee_iban: string;
   payee_bic: string | null;
   payment_term_days: number;
+  sepa_creditor_id: string | null;
   updated_at: Date;
 }
 
@@ -64,6 +65,8 @@ export interface SellerSnapshot {
   email?: string;
   payeeIban: string;
   payeeBic?: string;
+  /** BT-90, on direct-debit invoices. */
+  sepaCreditorId?: string;
 }
 
 export interface InvoicesTable {

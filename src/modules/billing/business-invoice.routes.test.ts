@@ -16,6 +16,7 @@ let app: FastifyInstance;
 let voxtra: Tenant;
 let billing: StaffSession;
 let otherBilling: StaffSession;
+let catalogue: Awaited<ReturnType<typeof prepareTenant>>;
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -25,13 +26,19 @@ beforeAll(async () => {
   const voiceking = await createPolicyTenant(kernel, 'voiceking');
   billing = await loginAs(app, kernel, voxtra, 'billing');
   otherBilling = await loginAs(app, kernel, voiceking, 'billing');
+  catalogue = await prepareTenant(kernel, voxtra);
 });
 afterAll(async () => {
   await app.close();
   await database.close();
 });
 
-function call(session: StaffSession, method: 'GET' | 'POST' | 'PATCH', url: string, payload?: unknown) {
+function call(
+  session: StaffSession,
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT',
+  url: string,
+  payload?: unknown,
+) {
   return app.inject({
     method,
     url,
@@ -52,7 +59,6 @@ async function registerCompany(body: Record<string, unknown>): Promise<number> {
 
 describe('business invoices carry the company’s own facts (issue 22)', () => {
   it('VX-3: a business invoice goes to the company’s billing address with its own reference, without a VAT number when it is not VAT-registered, and its credit note repeats the reference (UBL over HTTP, every Peppol rule)', async () => {
-    const catalogue = await prepareTenant(kernel, voxtra);
     const small = await registerCompany({
       name: 'Kapsalon Lotte',
       enterpriseNumber: '0649.503.981',
@@ -172,5 +178,78 @@ describe('business invoices carry the company’s own facts (issue 22)', () => {
     expect((await call(billing, 'GET', `/api/v1/organisations/${id}`)).json()).toMatchObject({
       vatRegistered: true,
     });
+  });
+
+  it('VX-3: a direct-debit invoice names the provider’s SEPA creditor identifier (BT-90) and its credit note asks for no payment (UBL over HTTP, every Peppol rule)', async () => {
+    const wrong = await call(billing, 'PUT', '/api/v1/billing/settings', {
+      payeeIban: 'BE68 5390 0754 7034',
+      sepaCreditorId: 'BE69ZZZ050D000000009',
+    });
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json()).toMatchObject({ code: 'validation_failed' });
+    expect((await call(billing, 'GET', '/api/v1/billing/settings')).json()).toMatchObject({
+      sepaCreditorId: null,
+    });
+    const settings = await call(billing, 'PUT', '/api/v1/billing/settings', {
+      payeeIban: 'BE68 5390 0754 7034',
+      payeeBic: 'GKCCBEBB',
+      sepaCreditorId: 'be69 zzz 050d000000008',
+    });
+    expect(settings.statusCode).toBe(200);
+    expect(settings.json()).toMatchObject({ sepaCreditorId: 'BE69ZZZ050D000000008' });
+
+    const company = await registerCompany({
+      name: 'Garage Wouters NV',
+      enterpriseNumber: '0202.239.951',
+      address: { street: 'Stationsstraat 8', postalCode: '2800', city: 'Mechelen' },
+    });
+    const contact = await createCustomer(kernel, voxtra, { familyName: 'Wouters', organisationId: company });
+    await startContract(kernel, voxtra, contact, {
+      startDate: '2026-09-01',
+      endDate: '2026-09-30',
+      organisationId: company,
+      lines: [{ productId: catalogue.subscription }],
+    });
+    const mandate = await call(billing, 'POST', `/api/v1/customers/${contact}/bank-accounts`, {
+      iban: 'BE71 0961 2345 6769',
+      directDebitMandate: 'VX-MANDATE-9',
+      mandateSignedOn: '2026-08-20',
+    });
+    expect(mandate.statusCode).toBe(201);
+    expect(
+      (
+        await call(billing, 'POST', '/api/v1/invoice-runs', {
+          period: '2026-09',
+          callsPurpose: 'call_billing',
+        })
+      ).statusCode,
+    ).toBe(200);
+    const invoice = (await call(billing, 'GET', '/api/v1/invoices?period=2026-09'))
+      .json<{
+        items: Array<{ invoiceId: number; organisationId: number | null }>;
+      }>()
+      .items.find((item) => item.organisationId === company);
+    if (!invoice) throw new Error('missing invoice');
+    const xml = (await call(billing, 'GET', `/api/v1/invoices/${invoice.invoiceId}/ubl`)).body;
+    expect(await checkPeppolRules(xml)).toEqual([]);
+    expect(xml).toContain('<cbc:PaymentMeansCode name="SEPA direct debit">59</cbc:PaymentMeansCode>');
+    const seller = xml.slice(
+      xml.indexOf('<cac:AccountingSupplierParty>'),
+      xml.indexOf('</cac:AccountingSupplierParty>'),
+    );
+    expect(seller).toContain('<cbc:ID schemeID="SEPA">BE69ZZZ050D000000008</cbc:ID>');
+
+    const note = await call(billing, 'POST', `/api/v1/invoices/${invoice.invoiceId}/credit-notes`, {
+      reasonCode: 'wrong_quantity',
+      amountExclVatCents: 300,
+    });
+    expect(note.statusCode).toBe(201);
+    const noteXml = (
+      await call(billing, 'GET', `/api/v1/invoices/${note.json<{ invoiceId: number }>().invoiceId}/ubl`)
+    ).body;
+    expect(await checkPeppolRules(noteXml)).toEqual([]);
+    expect(noteXml).not.toContain('<cac:PaymentMeans>');
+    expect(noteXml).not.toContain('BE68539007547034');
+    expect(noteXml).not.toContain('schemeID="SEPA"');
   });
 });

@@ -183,6 +183,7 @@ export const billingDataMap: TableDataMap[] = [
       payee_iban: "the provider's own account (a company)",
       payee_bic: "the provider's bank",
       payment_term_days: 'payment terms',
+      sepa_creditor_id: "the provider's SEPA creditor identifier (a company)",
       updated_at: 'row bookkeeping',
     },
   },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Actor } from '../../kernel/gate/gate.js';
 import { validateIban } from '../../kernel/identifiers/iban.js';
+import { validateCreditorId } from '../../kernel/identifiers/sepa-creditor.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { parseEnterpriseNumber } from '../../kernel/identifiers/enterprise-number.js';
@@ -20,6 +21,8 @@ export const billingSettingsInputSchema = z.object({
     .regex(/^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$/, 'a BIC of 8 or 11 characters')
     .nullish(),
   paymentTermDays: z.number().int().min(0).max(120).default(30),
+  /** The SEPA creditor identifier direct debits are collected under (BT-90). */
+  sepaCreditorId: z.string().trim().min(1).max(40).nullish(),
 });
 
 export type BillingSettingsInput = z.input<typeof billingSettingsInputSchema>;
@@ -28,6 +31,7 @@ export interface BillingSettings {
   payeeIban: string;
   payeeBic: string | null;
   paymentTermDays: number;
+  sepaCreditorId: string | null;
 }
 
 export async function setBillingSettings(
@@ -47,11 +51,18 @@ export async function setBillingSettings(
   }
   const iban = validateIban(parsed.data.payeeIban);
   if (!iban.ok) throw invalid(`payeeIban: not a valid IBAN (${iban.reason.replaceAll('_', ' ')})`);
+  const creditor = parsed.data.sepaCreditorId ? validateCreditorId(parsed.data.sepaCreditorId) : undefined;
+  if (creditor && !creditor.ok) {
+    throw invalid(
+      `sepaCreditorId: not a valid SEPA creditor identifier (${creditor.reason.replaceAll('_', ' ')})`,
+    );
+  }
   const row = {
     tenant_id: tenantId,
     payee_iban: iban.iban,
     payee_bic: parsed.data.payeeBic ?? null,
     payment_term_days: parsed.data.paymentTermDays,
+    sepa_creditor_id: creditor?.ok ? creditor.creditorId : null,
     updated_at: kernel.clock.now(),
   };
   await kernel.plain(tenantId, (tx) =>
@@ -63,12 +74,27 @@ export async function setBillingSettings(
           payee_iban: row.payee_iban,
           payee_bic: row.payee_bic,
           payment_term_days: row.payment_term_days,
+          sepa_creditor_id: row.sepa_creditor_id,
           updated_at: row.updated_at,
         }),
       )
       .execute(),
   );
-  return { payeeIban: row.payee_iban, payeeBic: row.payee_bic, paymentTermDays: row.payment_term_days };
+  return presentSettings(row);
+}
+
+function presentSettings(row: {
+  payee_iban: string;
+  payee_bic: string | null;
+  payment_term_days: number;
+  sepa_creditor_id: string | null;
+}): BillingSettings {
+  return {
+    payeeIban: row.payee_iban,
+    payeeBic: row.payee_bic,
+    paymentTermDays: row.payment_term_days,
+    sepaCreditorId: row.sepa_creditor_id,
+  };
 }
 
 export async function getBillingSettings(
@@ -78,9 +104,7 @@ export async function getBillingSettings(
   const row = await kernel.plain(tenantId, (tx) =>
     tx.selectFrom('billing_settings').selectAll().executeTakeFirst(),
   );
-  return (
-    row && { payeeIban: row.payee_iban, payeeBic: row.payee_bic, paymentTermDays: row.payment_term_days }
-  );
+  return row && presentSettings(row);
 }
 
 /** The seller as printed: the policy's controller and the payee account of the settings. */
@@ -110,6 +134,7 @@ export async function loadSeller(
       ...(controller.email ? { email: controller.email } : {}),
       payeeIban: settings.payeeIban,
       ...(settings.payeeBic ? { payeeBic: settings.payeeBic } : {}),
+      ...(settings.sepaCreditorId ? { sepaCreditorId: settings.sepaCreditorId } : {}),
     },
     paymentTermDays: settings.paymentTermDays,
   };

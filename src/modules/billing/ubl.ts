@@ -77,6 +77,8 @@ interface PartyData {
   email?: string | undefined;
   /** Whether the VAT number (BT-31/BT-48) goes on the document: only for a VAT-registered party. */
   vatRegistered: boolean;
+  /** The SEPA creditor identifier (BT-90) of a seller collecting by direct debit. */
+  sepaCreditorId?: string | undefined;
 }
 
 function party(xml: Xml, element: string, data: PartyData): void {
@@ -84,7 +86,14 @@ function party(xml: Xml, element: string, data: PartyData): void {
   xml
     .open(element)
     .open('cac:Party')
-    .leaf('cbc:EndpointID', data.enterpriseNumber, { schemeID: BELGIAN_ENTERPRISE_SCHEME })
+    .leaf('cbc:EndpointID', data.enterpriseNumber, { schemeID: BELGIAN_ENTERPRISE_SCHEME });
+  if (data.sepaCreditorId) {
+    xml
+      .open('cac:PartyIdentification')
+      .leaf('cbc:ID', data.sepaCreditorId, { schemeID: 'SEPA' })
+      .close('cac:PartyIdentification');
+  }
+  xml
     .open('cac:PartyName')
     .leaf('cbc:Name', data.name)
     .close('cac:PartyName')
@@ -114,6 +123,39 @@ function party(xml: Xml, element: string, data: PartyData): void {
   xml.close('cac:Party').close(element);
 }
 
+/** How an invoice is paid: collected under the mandate, else transferred to the seller's account. */
+function paymentMeans(xml: Xml, document: InvoiceDocument, paymentId: string, directDebit: boolean): void {
+  const { buyer, seller } = document;
+  if (directDebit) {
+    xml
+      .open('cac:PaymentMeans')
+      .leaf('cbc:PaymentMeansCode', '59', { name: 'SEPA direct debit' })
+      .leaf('cbc:PaymentID', paymentId)
+      .open('cac:PaymentMandate')
+      .leaf('cbc:ID', buyer.mandate)
+      .open('cac:PayerFinancialAccount')
+      .leaf('cbc:ID', buyer.iban)
+      .close('cac:PayerFinancialAccount')
+      .close('cac:PaymentMandate')
+      .close('cac:PaymentMeans');
+    return;
+  }
+  xml
+    .open('cac:PaymentMeans')
+    .leaf('cbc:PaymentMeansCode', '30', { name: 'Credit transfer' })
+    .leaf('cbc:PaymentID', paymentId)
+    .open('cac:PayeeFinancialAccount')
+    .leaf('cbc:ID', seller.payeeIban)
+    .leaf('cbc:Name', seller.legalName);
+  if (seller.payeeBic) {
+    xml
+      .open('cac:FinancialInstitutionBranch')
+      .leaf('cbc:ID', seller.payeeBic)
+      .close('cac:FinancialInstitutionBranch');
+  }
+  xml.close('cac:PayeeFinancialAccount').close('cac:PaymentMeans');
+}
+
 /** The buyer's account at the seller: the organisation, else the person, as the seller knows it. */
 function customerNumberOf(document: InvoiceDocument): string {
   if (document.organisationId !== null) return `customer O-${document.organisationId}`;
@@ -140,6 +182,7 @@ export function renderUbl(document: InvoiceDocument): string {
     });
   }
   const isCredit = document.kind === 'credit_note';
+  const directDebit = !isCredit && Boolean(buyer.mandate && buyer.iban);
   const root = isCredit ? 'CreditNote' : 'Invoice';
   const seller = document.seller;
   const xml = new Xml();
@@ -183,6 +226,7 @@ export function renderUbl(document: InvoiceDocument): string {
     country: seller.country,
     email: seller.email,
     vatRegistered: true,
+    sepaCreditorId: directDebit ? seller.sepaCreditorId : undefined,
   });
   party(xml, 'cac:AccountingCustomerParty', {
     name: buyer.name,
@@ -196,35 +240,9 @@ export function renderUbl(document: InvoiceDocument): string {
   });
   const ogm = parseStructuredCommunication(document.structuredCommunication);
   const paymentId = ogm.ok ? ogm.formatted : document.structuredCommunication;
-  if (!isCredit && buyer.mandate && buyer.iban) {
-    xml
-      .open('cac:PaymentMeans')
-      .leaf('cbc:PaymentMeansCode', '59', { name: 'SEPA direct debit' })
-      .leaf('cbc:PaymentID', paymentId)
-      .open('cac:PaymentMandate')
-      .leaf('cbc:ID', buyer.mandate)
-      .open('cac:PayerFinancialAccount')
-      .leaf('cbc:ID', buyer.iban)
-      .close('cac:PayerFinancialAccount')
-      .close('cac:PaymentMandate')
-      .close('cac:PaymentMeans');
-  } else {
-    xml
-      .open('cac:PaymentMeans')
-      .leaf('cbc:PaymentMeansCode', '30', { name: 'Credit transfer' })
-      .leaf('cbc:PaymentID', paymentId)
-      .open('cac:PayeeFinancialAccount')
-      .leaf('cbc:ID', seller.payeeIban)
-      .leaf('cbc:Name', seller.legalName);
-    if (seller.payeeBic) {
-      xml
-        .open('cac:FinancialInstitutionBranch')
-        .leaf('cbc:ID', seller.payeeBic)
-        .close('cac:FinancialInstitutionBranch');
-    }
-    xml.close('cac:PayeeFinancialAccount').close('cac:PaymentMeans');
-  }
+  // A credit note asks the customer for nothing: no payment instructions to the seller's account.
   if (!isCredit) {
+    paymentMeans(xml, document, paymentId, directDebit);
     xml
       .open('cac:PaymentTerms')
       .leaf('cbc:Note', `Payment by ${document.dueDate} with structured communication ${paymentId}`)
