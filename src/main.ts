@@ -3,7 +3,7 @@ import { KLUIS_VERSION } from './version.js';
 import path from 'node:path';
 import { createMailer } from './platform/mailer.js';
 import { describeUnexpected } from './platform/errors.js';
-import { checkpointAllTenants, registerJobs } from './jobs/index.js';
+import { checkpointAllTenants, MAILING_SENDER_JOB, registerJobs } from './jobs/index.js';
 import { startJobQueue, type JobQueue } from './platform/job-queue.js';
 import { createDomainEventSubscribers } from './jobs/domain-events.job.js';
 import { DATA_MAP } from './modules/data-map.js';
@@ -259,7 +259,9 @@ export async function startKluis(
   });
   let ready = false;
   const events = createDomainEventSubscribers(runtime.kernel);
+  let jobs: JobQueue | undefined;
   const app = await buildApp({
+    wakeMailingSender: async () => jobs?.runNow(MAILING_SENDER_JOB),
     isReady: () => ready,
     databaseRecovery: () => watchdog.recovery(),
     kernel: runtime.kernel,
@@ -294,10 +296,11 @@ export async function startKluis(
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   const url = config.http.port === port ? config.http.publicUrl : `http://localhost:${port}`;
-  let jobs: JobQueue;
+  let queue: JobQueue;
   try {
-    jobs = await startJobQueue({ connectionString: database.ownerUrl, logger });
-    await registerJobs(jobs, {
+    queue = await startJobQueue({ connectionString: database.ownerUrl, logger });
+    jobs = queue;
+    await registerJobs(queue, {
       requests: {
         kernel: runtime.kernel,
         mailer,
@@ -317,7 +320,7 @@ export async function startKluis(
     app,
     database,
     kernel: runtime.kernel,
-    jobs,
+    jobs: queue,
     url,
     markReady: () => {
       ready = true;
@@ -325,7 +328,7 @@ export async function startKluis(
     stop: async () => {
       watchdog.stop();
       await app.close();
-      await jobs.stop();
+      await queue.stop();
       // The last entries of this run are anchored before the database goes away.
       await checkpointAllTenants(runtime.kernel, logger).catch((error: unknown) =>
         logger.error({ err: describeUnexpected(error) }, 'audit checkpoint at shutdown failed'),

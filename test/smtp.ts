@@ -9,24 +9,43 @@ export interface SmtpSink {
   mailer: Mailer;
   /** Messages sent to an address, newest last. */
   to(address: string): ParsedMail[];
+  /** The message as it arrived on the wire (headers and body), e.g. to verify a DKIM signature. */
+  rawOf(mail: ParsedMail): string;
   /** Waits (up to 5 s) for the count-th message to an address; mail is sent after the answer. */
   waitFor(address: string, count?: number): Promise<ParsedMail>;
   close(): Promise<void>;
 }
 
 /** A real SMTP server on loopback that keeps what it receives, and a mailer pointed at it. */
-export async function startSmtpSink(): Promise<SmtpSink> {
+export async function startSmtpSink(
+  options: { rejectRecipient?: (address: string) => boolean } = {},
+): Promise<SmtpSink> {
   const messages: ParsedMail[] = [];
+  const raw = new WeakMap<ParsedMail, string>();
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
+    onRcptTo(address, _session, callback) {
+      // A hard bounce, as a receiving server answers for a mailbox that does not exist.
+      if (options.rejectRecipient?.(address.address)) {
+        const error = Object.assign(new Error('5.1.1 mailbox unavailable'), { responseCode: 550 });
+        return callback(error);
+      }
+      callback();
+    },
     onData(stream, _session, callback) {
-      simpleParser(stream)
-        .then((mail) => {
-          messages.push(mail);
-          callback();
-        })
-        .catch((error: unknown) => callback(error instanceof Error ? error : new Error('parse failed')));
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        const source = Buffer.concat(chunks);
+        simpleParser(source)
+          .then((mail) => {
+            raw.set(mail, source.toString('utf8'));
+            messages.push(mail);
+            callback();
+          })
+          .catch((error: unknown) => callback(error instanceof Error ? error : new Error('parse failed')));
+      });
     },
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -47,6 +66,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       logger: testLogger,
     }),
     to,
+    rawOf: (mail) => raw.get(mail) ?? '',
     waitFor: async (recipient, count = 1) => {
       for (let attempt = 0; attempt < 100; attempt += 1) {
         const mails = to(recipient);

@@ -83,6 +83,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./retention.command.js')).registerRetentionCommands,
   },
   {
+    name: 'mailings',
+    description: 'newsletters and other mailings: send what is queued, status (VK-17, VK-18, VX-9)',
+    load: async () => (await import('./mailings.command.js')).registerMailingsCommands,
+  },
+  {
     name: 'backup',
     description:
       'write a backup of the data and of the key store, as two separate archives (keep them apart, for different lengths of time)',

@@ -26,7 +26,11 @@ import { DATA_MAP } from '../modules/data-map.js';
 import { ENFORCED_PROMISES } from '../modules/enforcement.js';
 import { registerRequestsRoutes } from '../modules/requests/requests.routes.js';
 import { portalSessionOf, registerAccountRoutes } from '../modules/requests/account.routes.js';
-import { registerConsentRoutes } from '../modules/consent/index.js';
+import {
+  registerConsentRoutes,
+  registerMailingRoutes,
+  registerNewsletterPublicRoutes,
+} from '../modules/consent/index.js';
 import type { AnswerQuanta, PublicDoorLimits, TransferSettings } from '../modules/requests/index.js';
 import { registerAuthRoutes } from '../modules/staff/auth.routes.js';
 import { registerStaffRoutes } from '../modules/staff/staff.routes.js';
@@ -66,6 +70,8 @@ export interface HttpDependencies {
   isReady?: () => boolean;
   /** How long the form, link and login doors hold their answers; the defaults otherwise. */
   answerQuanta?: AnswerQuanta;
+  /** Asks the job queue to send queued mailings now (the server; otherwise the next tick). */
+  wakeMailingSender?: () => Promise<void>;
   /** Subscribers of the domain events, handed each change's events at once (VX-7 dossier erasure). */
   events?: DomainEventSubscribers;
   /** Folder of the built staff back office (main.ts: dist/web); without it, or unbuilt, not served. */
@@ -288,6 +294,12 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
     portalSession: (request, write) => portalSessionOf(requestsDeps, request, write),
   });
   await registerPortalRoutes(app, { ...portal, requests: requestsDeps });
+  const consentDeps = {
+    ...requestsDeps,
+    ...(deps.wakeMailingSender ? { wakeSender: deps.wakeMailingSender } : {}),
+  };
+  registerMailingRoutes(app, consentDeps);
+  registerNewsletterPublicRoutes(app, consentDeps);
   // The staff back office at `/` (after every API route, so none is shadowed).
   if (deps.webRoot) await registerWebApp(app, deps.webRoot);
   return app;

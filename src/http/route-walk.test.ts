@@ -85,6 +85,10 @@ function touchOf(method: string, path: string): Touch | undefined {
   if (path.startsWith('/api/v1/authority-requests')) return { kind: 'fixed', purpose: 'legal_disclosure' };
   if (path.startsWith('/api/v1/recipients/'))
     return { kind: 'data', categories: [...PERSON, 'user.demographic.language', 'user.demographic.gender'] };
+  // Mailings are composed, previewed and sent under the declared (newsletter) purpose.
+  if (path.startsWith('/api/v1/mailings')) return { kind: 'data', categories: [] };
+  // The sender's address and DKIM key: no personal data; its own rule is admins only.
+  if (path.startsWith('/api/v1/mail-settings')) return { kind: 'none' };
   if (path.endsWith('/report-minor')) return { kind: 'data', categories: [], wholePerson: true };
   if (path.endsWith('/parental-consent'))
     return { kind: 'data', categories: ['user.demographic.date_of_birth'] };

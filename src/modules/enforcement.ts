@@ -1,5 +1,6 @@
 import type { EnforcedPromises, PromiseKey } from '../kernel/policy/index.js';
 import { ENFORCES as COOKIES } from './cookies/index.js';
+import { ENFORCES as CONSENT } from './consent/index.js';
 import { ENFORCES as DOSSIER } from './dossier/index.js';
 import { ENFORCES as RECIPIENTS } from './recipients/index.js';
 import { ENFORCES as RETENTION } from './retention/index.js';
@@ -11,6 +12,7 @@ import { ENFORCES as RETENTION } from './retention/index.js';
  */
 const ENFORCED_BY_MODULE: Readonly<Record<string, readonly PromiseKey[]>> = {
   cookies: COOKIES,
+  consent: CONSENT,
   dossier: DOSSIER,
   recipients: RECIPIENTS,
   retention: RETENTION,

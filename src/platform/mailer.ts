@@ -11,6 +11,10 @@ export interface MailMessage {
   headers?: Record<string, string>;
   /** Display name for From (e.g. the tenant); the address is the configured sender. */
   fromName?: string;
+  /** The sender address, when not the configured one (a tenant's own, for its mailings). */
+  fromAddress?: string;
+  /** DKIM signature (the tenant's key); `headerFieldNames` lists the signed headers. */
+  dkim?: { domainName: string; keySelector: string; privateKey: string; headerFieldNames: string };
 }
 
 export interface Mailer {
@@ -35,13 +39,15 @@ export function createMailer(options: MailerOptions): Mailer {
     : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
     async send(message) {
+      const address = message.fromAddress ?? options.from;
       const info = (await transport.sendMail({
-        from: message.fromName ? { name: message.fromName, address: options.from } : options.from,
+        from: message.fromName ? { name: message.fromName, address } : address,
         to: message.to,
         subject: message.subject,
         text: message.text,
         ...(message.html ? { html: message.html } : {}),
         ...(message.headers ? { headers: message.headers } : {}),
+        ...(message.dkim ? { dkim: message.dkim } : {}),
       })) as { messageId?: string; message?: Buffer };
       if (!options.smtpUrl && info.message) {
         await mkdir(options.outboxDir, { recursive: true, mode: 0o700 });

@@ -35,34 +35,48 @@ export interface ConsentRouteOptions {
   portalSession: PortalAuthenticator;
 }
 
-const staffBody = z.object({
-  event: z
-    .enum(['given', 'withdrawn', 'objected', 'objected_marketing'])
-    .describe(
-      'given / withdrawn: consent (or, for a legitimate interest, opting back in); objected: Art. 21(1) objection; objected_marketing: objection to all direct marketing',
-    ),
-  channel: z.enum(['staff_phone', 'import']).default('staff_phone'),
-  wording: z
-    .object({ language: z.enum(LANGUAGES), text: z.string().trim().min(1).max(4000) })
-    .optional()
-    .describe('the wording read out to the person (required when consent is given)'),
-  statement: z
-    .string()
-    .trim()
-    .min(1)
-    .max(2000)
-    .optional()
-    .describe('what the person said (required when consent is given)'),
-});
+const staffBody = z
+  .object({
+    event: z
+      .enum(['given', 'withdrawn', 'objected', 'objected_marketing'])
+      .describe(
+        'given / withdrawn: consent (or, for a legitimate interest, opting back in); objected: Art. 21(1) objection; objected_marketing: objection to all direct marketing',
+      ),
+    channel: z.enum(['staff_phone', 'import']).default('staff_phone'),
+    wording: z
+      .object({ language: z.enum(LANGUAGES), text: z.string().trim().min(1).max(4000) })
+      .optional()
+      .describe('the wording read out to the person (required when consent is given)'),
+    statement: z
+      .string()
+      .trim()
+      .min(1)
+      .max(2000)
+      .optional()
+      .describe('what the person said (required when consent is given)'),
+  })
+  .meta({
+    example: {
+      event: 'given',
+      channel: 'staff_phone',
+      wording: {
+        language: 'nl',
+        text: 'Mogen wij u onze nieuwsbrief sturen? U kunt zich altijd uitschrijven.',
+      },
+      statement: 'Ja, stuur mij de nieuwsbrief maar.',
+    },
+  });
 
-const portalBody = z.object({
-  purpose: z
-    .string()
-    .regex(/^[a-z][a-z0-9_]*$/)
-    .optional(),
-  event: z.enum(['given', 'withdrawn', 'objected', 'objected_marketing']),
-  language: z.enum(LANGUAGES).optional(),
-});
+const portalBody = z
+  .object({
+    purpose: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]*$/)
+      .optional(),
+    event: z.enum(['given', 'withdrawn', 'objected', 'objected_marketing']),
+    language: z.enum(LANGUAGES).optional(),
+  })
+  .meta({ example: { purpose: 'newsletter_opt_in', event: 'given', language: 'nl' } });
 
 function staffContext(request: FastifyRequest): ConsentContext & { purpose: string } {
   const staff = staffOf(request);

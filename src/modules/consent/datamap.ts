@@ -1,8 +1,8 @@
 import type { TableDataMap } from '../../kernel/datamap/datamap.js';
 
 /**
- * The consent module's tables. Ledger records and the mails sent to a person are their
- * correspondence with the provider (shown in the access report and exported, decision 0130);
+ * The consent module's tables. Ledger records are the person's correspondence with the provider
+ * (shown in the access report and exported, decision 0130);
  * tracking events and interest profiles are their own categories of the policy.
  */
 export const consentDataMap: TableDataMap[] = [
@@ -36,34 +36,38 @@ export const consentDataMap: TableDataMap[] = [
     module: 'consent',
     subjectColumn: 'subject_id',
     erasure: { kind: 'delete_rows' },
-    personal: { address_bidx: { category: 'user.contact.email' } },
+    personal: {},
     notPersonal: {
       tenant_id: 'tenant key',
       suppression_id: 'row id',
       subject_id: 'internal subject id',
+      address_bidx:
+        'HMAC of an address under a tenant secret, never read back as a value (as throttle keys); erased with the person',
       purpose: 'policy purpose key',
       reason: 'fixed reason key',
       created_at: 'row bookkeeping',
     },
   },
   {
+    // The outbox: delivery bookkeeping per recipient; the address is read through the gate when
+    // the mail goes out and never stored here. Erased with the person.
     table: 'mailing_recipients',
     module: 'consent',
     subjectColumn: 'subject_id',
     erasure: { kind: 'delete_rows' },
-    personal: {
-      address_bidx: { category: 'user.contact.email' },
-      mailing_id: { category: 'kluis.communication.correspondence' },
-      state: { category: 'kluis.communication.correspondence' },
-      sent_at: { category: 'kluis.communication.correspondence' },
-      tracked: { category: 'kluis.communication.correspondence' },
-    },
+    personal: {},
     notPersonal: {
       tenant_id: 'tenant key',
+      mailing_id: 'mailing id',
       subject_id: 'internal subject id',
+      address_bidx:
+        'HMAC of the address under a tenant secret (one mail per address), never read back as a value',
       address_source: 'fixed key: which record the address came from',
       language: 'language the mail was written in',
       token_hash: 'hash of a random link token',
+      tracked: 'whether the mail carried tracking (decided from the consent state)',
+      state: 'delivery state',
+      sent_at: 'delivery bookkeeping',
     },
   },
   {
@@ -75,8 +79,6 @@ export const consentDataMap: TableDataMap[] = [
     personal: {
       email_enc: { category: 'user.contact.email', encrypted: true },
       email_bidx: { category: 'user.contact.email', blindIndexOf: 'email_enc' },
-      created_at: { category: 'kluis.communication.correspondence' },
-      confirmed_at: { category: 'kluis.communication.correspondence' },
     },
     notPersonal: {
       tenant_id: 'tenant key',
@@ -85,6 +87,8 @@ export const consentDataMap: TableDataMap[] = [
       purpose: 'policy purpose key',
       language: 'language the newsletter is written in',
       token_hash: 'hash of a random confirmation token',
+      created_at: 'sign-up bookkeeping (the ledger holds the proof)',
+      confirmed_at: 'sign-up bookkeeping (the ledger holds the proof)',
       expires_at: 'expiry',
     },
   },

@@ -1,0 +1,34 @@
+import { expireSignups, sendQueuedMailings, type ConsentDeps } from '../modules/consent/index.js';
+import type { JobDefinition } from '../platform/job-queue.js';
+import { describeUnexpected } from '../platform/errors.js';
+
+export const MAILING_SENDER_JOB = 'mailing-sender';
+
+/**
+ * Sends queued mailings (VK-17, VX-9) and erases expired, unconfirmed newsletter sign-ups. Every
+ * minute, and at once when a mailing is queued; the outbox makes a retried or doubled run send
+ * nobody a mail twice. Logs counts only.
+ */
+export function mailingSenderJob(deps: ConsentDeps): JobDefinition {
+  return {
+    name: MAILING_SENDER_JOB,
+    cron: '* * * * *',
+    run: async () => {
+      for (const tenant of await deps.kernel.tenants.list()) {
+        try {
+          const erased = await expireSignups(deps, tenant.tenantId);
+          if (erased > 0)
+            deps.logger.info({ tenantId: tenant.tenantId, erased }, 'expired newsletter sign-ups erased');
+        } catch (error) {
+          deps.logger.error(
+            { tenantId: tenant.tenantId, err: describeUnexpected(error) },
+            'sign-up expiry failed',
+          );
+        }
+      }
+      const result = await sendQueuedMailings(deps);
+      if (result.sent + result.skipped + result.bounced + result.uncertain > 0)
+        deps.logger.info(result, 'mailings sent');
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../../test/cli.js';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { createPolicyTenant } from '../../../test/kernel.js';
+import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
+import { createKernel, type Kernel } from '../../kernel/kernel.js';
+import { LocalKeyManagementService } from '../../kernel/keyring/kms.js';
+import { systemClock } from '../../platform/clock.js';
+import { createPerson } from '../parties/index.js';
+import type { Tenant } from '../tenants/index.js';
+import { createMailing, queueMailing, writeMailSettings } from './index.js';
+
+let database: TestDatabase;
+let kernel: Kernel;
+let smtp: SmtpSink;
+let tenant: Tenant;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const masterKey = randomBytes(32);
+  kernel = createKernel({
+    db: database.db,
+    keystore: database.keystore,
+    kms: new LocalKeyManagementService(masterKey),
+    clock: systemClock,
+  });
+  smtp = await startSmtpSink();
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-mailings-cli-'));
+  env = {
+    DATABASE_URL: database.ownerUrl,
+    KLUIS_KEYSTORE_URL: database.keystoreOwnerUrl,
+    KLUIS_MASTER_KEY: masterKey.toString('base64'),
+    KLUIS_DATA_DIR: path.join(dir, 'data'),
+    KLUIS_SMTP_URL: smtp.url,
+    KLUIS_PUBLIC_URL: 'https://news.example',
+  };
+  tenant = await createPolicyTenant(kernel, 'voiceking');
+  await writeMailSettings(kernel, tenant.tenantId, {
+    fromAddress: 'news@voiceking.example',
+    dkim: null,
+    ratePerSecond: 1000,
+  });
+}, 60_000);
+afterAll(async () => {
+  await smtp.close();
+  await database.close();
+});
+
+describe('kluis mailings send|status', () => {
+  it('VK-17: a sender killed half-way and restarted sends every remaining mail once', async () => {
+    const addresses: string[] = [];
+    for (let index = 1; index <= 6; index += 1) {
+      const email = `crash${index}@mail.example`;
+      addresses.push(email);
+      await createPerson(
+        kernel,
+        { tenantId: tenant.tenantId, actor: { kind: 'system', job: 'test' }, purpose: 'order_processing' },
+        { subjectType: 'customer', familyName: `Crash${index}`, givenName: 'Kim', email },
+      );
+    }
+    const context = {
+      tenantId: tenant.tenantId,
+      actor: { kind: 'staff', staffId: 1, role: 'sales' } as const,
+      purpose: 'newsletter_customers',
+    };
+    const mailing = await createMailing(kernel, context, {
+      texts: { nl: { subject: 'Eens', body: 'Eén keer.' } },
+    });
+    const queued = await queueMailing(kernel, context, mailing.mailingId);
+    expect(queued.recipients.pending).toBe(6);
+
+    // Killed right after the SMTP server accepted the third mail, before it was marked sent.
+    const killed = await runCli(['mailings', 'send', '--tenant', tenant.slug], {
+      ...env,
+      KLUIS_TEST_HOOK: 'mailing.after-send-3:kill',
+    });
+    expect(killed.code).not.toBe(0);
+    expect(smtp.messages).toHaveLength(3);
+    const halfway = await runCli(
+      ['mailings', 'status', '--tenant', tenant.slug, '--mailing', String(mailing.mailingId)],
+      env,
+    );
+    expect(halfway.stdout).toContain('sending; pending 3, sending 1, sent 2');
+
+    const resumed = await runCli(['mailings', 'send', '--tenant', tenant.slug], env);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain('3 sent');
+    expect(resumed.stdout).toContain('1 uncertain');
+    // Twice: nothing left to send.
+    const again = await runCli(['mailings', 'send', '--tenant', tenant.slug], env);
+    expect(again.stdout).toContain('0 sent');
+    for (const address of addresses) expect(smtp.to(address)).toHaveLength(1);
+    expect(smtp.messages).toHaveLength(6);
+    const done = await runCli(
+      ['mailings', 'status', '--tenant', tenant.slug, '--mailing', String(mailing.mailingId)],
+      env,
+    );
+    expect(done.stdout).toContain(
+      `mailing ${mailing.mailingId} (newsletter_customers): sent; pending 0, sending 0, sent 5, skipped 0, uncertain 1, bounced 0`,
+    );
+    const states = await runAsOwner<{ state: string; count: number }>(
+      database.ownerUrl,
+      'select state, count(*)::int as count from mailing_recipients where tenant_id = $1 group by state order by state',
+      [tenant.tenantId],
+    );
+    expect(states.rows).toEqual([
+      { state: 'sent', count: 5 },
+      { state: 'uncertain', count: 1 },
+    ]);
+  }, 120_000);
+
+  it('status of an unknown mailing or another tenant’s says so and exits 1', async () => {
+    const other = await createPolicyTenant(kernel, 'voxtra');
+    const result = await runCli(['mailings', 'status', '--tenant', other.slug, '--mailing', '1'], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('no such mailing');
+    const bad = await runCli(['mailings', 'status', '--tenant', other.slug, '--mailing', 'abc'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--mailing');
+  }, 60_000);
+});

@@ -1,0 +1,74 @@
+import type { Grant } from '../../kernel/gate/gate.js';
+import type { Tx } from '../../platform/db.js';
+import type { MailLanguage } from './consent.tables.js';
+
+const EMAIL = 'user.contact.email';
+const ref = (signupId: number) => ({
+  table: 'newsletter_signups',
+  column: 'email_enc',
+  rowId: String(signupId),
+});
+
+/** Stores a sign-up's address, encrypted under the new subject's key (a store grant while pending). */
+export async function insertSignup(
+  tx: Tx,
+  grant: Grant,
+  row: {
+    subjectId: number;
+    purpose: string;
+    email: string;
+    language: MailLanguage;
+    tokenHash: Buffer;
+    at: Date;
+    expiresAt: Date;
+  },
+): Promise<number> {
+  grant.assertCovers(EMAIL, row.subjectId);
+  const bidx = await grant.blindIndex(EMAIL, 'email', row.email);
+  // The row id is bound into the ciphertext: insert first, then encrypt under it.
+  const inserted = await tx
+    .insertInto('newsletter_signups')
+    .values({
+      tenant_id: grant.tenantId,
+      subject_id: row.subjectId,
+      purpose: row.purpose,
+      email_enc: Buffer.alloc(0),
+      email_bidx: bidx,
+      language: row.language,
+      token_hash: row.tokenHash,
+      created_at: row.at,
+      expires_at: row.expiresAt,
+    })
+    .returning('signup_id')
+    .executeTakeFirstOrThrow();
+  const encrypted = await grant.encrypt(EMAIL, row.subjectId, ref(inserted.signup_id), row.email);
+  await tx
+    .updateTable('newsletter_signups')
+    .set({ email_enc: encrypted })
+    .where('signup_id', '=', inserted.signup_id)
+    .execute();
+  return inserted.signup_id;
+}
+
+/** The confirmed sign-up addresses of subjects, decrypted through the grant. */
+export async function selectSignupAddresses(
+  tx: Tx,
+  grant: Grant,
+  subjectIds: readonly number[],
+): Promise<Map<number, { email: string; language: MailLanguage }>> {
+  const result = new Map<number, { email: string; language: MailLanguage }>();
+  if (subjectIds.length === 0 || !grant.categories.has(EMAIL)) return result;
+  const rows = await tx
+    .selectFrom('newsletter_signups')
+    .select(['signup_id', 'subject_id', 'email_enc', 'language'])
+    .where('subject_id', '=', (eb) => eb.fn.any(eb.val([...subjectIds])))
+    .where('confirmed_at', 'is not', null)
+    .orderBy('signup_id', 'desc')
+    .execute();
+  for (const row of rows) {
+    if (result.has(row.subject_id)) continue;
+    const email = await grant.decrypt(EMAIL, row.subject_id, ref(row.signup_id), row.email_enc);
+    if (email !== null) result.set(row.subject_id, { email, language: row.language });
+  }
+  return result;
+}

@@ -1,0 +1,238 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { eraseSubject } from '../../kernel/erasure/index.js';
+import type { Actor } from '../../kernel/gate/gate.js';
+import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
+import { registerSubject } from '../../kernel/subjects/index.js';
+import { AppError, describeUnexpected } from '../../platform/errors.js';
+import { assertAllowed, countAttempt, type Limit } from '../throttle/index.js';
+import type { Tenant } from '../tenants/index.js';
+import type { MailLanguage } from './consent.tables.js';
+import type { ConsentDeps } from './deps.js';
+import { appendConsentWithin, consentWording } from './ledger.service.js';
+import { insertSignup } from './signup.repository.js';
+
+/** An unconfirmed sign-up is erased after a week (decision 0131). */
+export const SIGNUP_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+const HOUR = 60 * 60 * 1000;
+const SIGNUP: Actor = { kind: 'system', job: 'newsletter-signup' };
+const EXPIRY: Actor = { kind: 'system', job: 'newsletter-signup-expiry' };
+
+/** The sign-up form is a public door: per client address, per typed address, per tenant. */
+export const SIGNUP_LIMITS = {
+  byAddress: { bucket: 'newsletter-signup.address', mode: 'block', max: 20, windowMs: HOUR },
+  byTarget: { bucket: 'newsletter-signup.target', mode: 'block', max: 3, windowMs: HOUR },
+  byTenant: { bucket: 'newsletter-signup.tenant', mode: 'block', max: 1000, windowMs: HOUR },
+} as const satisfies Record<string, Limit>;
+
+const sha256 = (value: string): Buffer => createHash('sha256').update(value).digest();
+const emailSchema = z.string().trim().toLowerCase().max(320).email('expected an e-mail address');
+
+/** The opt-in newsletter of the policy that needs a confirmation (VK-17, VX-9), or a 404. */
+function optInOf(policy: Policy): { purpose: string; subjectType: string } {
+  const optIn = policy.newsletter?.optIn;
+  const subjectType = optIn?.subjectTypes[0];
+  if (!optIn || !subjectType)
+    throw new AppError('not_found', 'no newsletter sign-up', {
+      publicMessage: 'this provider has no newsletter to sign up for',
+    });
+  return { purpose: optIn.purpose, subjectType };
+}
+
+export function mailLanguageOf(policy: Policy, asked: string | undefined): MailLanguage {
+  const languages: readonly Language[] = policy.statement.languages;
+  const found = languages.find((language) => language === asked);
+  return found ?? languages[0] ?? 'nl';
+}
+
+const CONFIRM_MAIL: Record<MailLanguage, { subject: string; text: string }> = {
+  nl: {
+    subject: 'Bevestig uw inschrijving op onze nieuwsbrief',
+    text: 'Iemand, hopelijk u, schreef dit adres in op de nieuwsbrief van {controller}. Bevestig via deze link (7 dagen geldig):\n\n{link}\n\nWas u het niet? Dan hoeft u niets te doen: zonder bevestiging wissen we het adres.',
+  },
+  fr: {
+    subject: 'Confirmez votre inscription à notre lettre d’information',
+    text: 'Quelqu’un, vous espérons-le, a inscrit cette adresse à la lettre d’information de {controller}. Confirmez via ce lien (valable 7 jours) :\n\n{link}\n\nCe n’était pas vous ? Vous n’avez rien à faire : sans confirmation, nous effaçons l’adresse.',
+  },
+  en: {
+    subject: 'Confirm your newsletter subscription',
+    text: 'Someone, hopefully you, signed this address up for the newsletter of {controller}. Confirm with this link (valid for 7 days):\n\n{link}\n\nWasn’t it you? Then do nothing: without a confirmation we erase the address.',
+  },
+};
+
+export function controllerName(policy: Policy): string {
+  return `${policy.controller.legalName} ${policy.controller.legalForm}`;
+}
+
+/**
+ * A newsletter sign-up from the public form (double opt-in, VK-17): a new data subject whose state
+ * for the opt-in purpose is pending, the wording shown recorded in the ledger, the address kept
+ * encrypted, and a confirmation link mailed to it. Nothing is sent to the address but that mail
+ * until it is confirmed. The answer is the same whatever the address.
+ */
+export async function signUp(
+  deps: ConsentDeps,
+  tenantSlug: string,
+  input: { email: string; language?: string | undefined },
+  clientAddress: string,
+): Promise<void> {
+  const { kernel } = deps;
+  const tenant = await kernel.tenants.bySlug(tenantSlug);
+  const { policy } = await kernel.policies.current(tenant.tenantId);
+  const { purpose, subjectType } = optInOf(policy);
+  const parsed = emailSchema.safeParse(input.email);
+  if (!parsed.success)
+    throw new AppError('validation_failed', 'bad e-mail address', {
+      publicMessage: 'email: expected an e-mail address',
+      details: { issues: [{ path: 'body/email', message: 'expected an e-mail address' }] },
+    });
+  const email = parsed.data;
+  assertAllowed(
+    await countAttempt(kernel, tenant.tenantId, [
+      { limit: SIGNUP_LIMITS.byAddress, value: clientAddress },
+      { limit: SIGNUP_LIMITS.byTarget, value: email },
+      { limit: SIGNUP_LIMITS.byTenant, value: '' },
+    ]),
+    'too many sign-ups',
+  );
+  const language = mailLanguageOf(policy, input.language);
+  const token = randomBytes(32).toString('base64url');
+  const now = kernel.clock.now();
+  await kernel.transact(tenant.tenantId, async (atx) => {
+    const subjectId = await registerSubject(atx, subjectType, now);
+    await appendConsentWithin(
+      kernel,
+      atx,
+      { tenantId: tenant.tenantId, actor: SIGNUP },
+      {
+        subjectId,
+        purpose,
+        event: 'signed_up',
+        channel: 'web_form',
+        wording: { language, text: consentWording(policy, purpose, language) },
+      },
+    );
+    // While pending, the gate lets the system store the address it was given, nothing more.
+    const grant = await kernel.gate.authorize(atx, SIGNUP, {
+      purpose,
+      action: 'store',
+      categories: ['user.contact.email'],
+      subjectIds: [subjectId],
+    });
+    await insertSignup(atx.tx, grant, {
+      subjectId,
+      purpose,
+      email,
+      language,
+      tokenHash: sha256(token),
+      at: now,
+      expiresAt: new Date(now.getTime() + SIGNUP_TTL_MS),
+    });
+  });
+  // The address in hand is the one the link goes to; it is never read back before confirmation.
+  const text = CONFIRM_MAIL[language];
+  const link = `${deps.publicUrl}/t/${tenant.slug}/newsletter/confirm/${token}`;
+  deps.mailer
+    .send({
+      to: email,
+      subject: text.subject,
+      text: text.text.replace('{controller}', controllerName(policy)).replace('{link}', link),
+      fromName: controllerName(policy),
+    })
+    .catch((error: unknown) =>
+      deps.logger.error({ err: describeUnexpected(error) }, 'newsletter confirmation mail failed'),
+    );
+}
+
+export type ConfirmOutcome = 'confirmed' | 'unknown';
+
+/** The page language of a confirmation token (its sign-up's), or the policy's first. */
+export async function signupLanguage(
+  deps: ConsentDeps,
+  tenant: Tenant,
+  token: string,
+): Promise<MailLanguage> {
+  const row = await deps.kernel.plain(tenant.tenantId, (tx) =>
+    tx
+      .selectFrom('newsletter_signups')
+      .select('language')
+      .where('token_hash', '=', sha256(token))
+      .executeTakeFirst(),
+  );
+  if (row) return row.language;
+  const { policy } = await deps.kernel.policies.current(tenant.tenantId);
+  return mailLanguageOf(policy, undefined);
+}
+
+/**
+ * The confirmation (a POST from the page the link opens, never the GET a mail scanner makes):
+ * the ledger records the consent with the sign-up as its proof, and from then on the person is in
+ * the opt-in audience. A second confirmation changes nothing; an expired link is unknown.
+ */
+export async function confirmSignup(
+  deps: ConsentDeps,
+  tenant: Tenant,
+  token: string,
+): Promise<ConfirmOutcome> {
+  const { kernel } = deps;
+  const { policy } = await kernel.policies.current(tenant.tenantId);
+  const now = kernel.clock.now();
+  return kernel.transact(tenant.tenantId, async (atx) => {
+    const signup = await atx.tx
+      .selectFrom('newsletter_signups')
+      .select(['signup_id', 'subject_id', 'purpose', 'language', 'expires_at', 'confirmed_at'])
+      .where('token_hash', '=', sha256(token))
+      .forUpdate()
+      .executeTakeFirst();
+    if (!signup) return 'unknown';
+    if (signup.confirmed_at !== null) return 'confirmed';
+    if (signup.expires_at <= now) return 'unknown';
+    await appendConsentWithin(
+      kernel,
+      atx,
+      { tenantId: tenant.tenantId, actor: SIGNUP },
+      {
+        subjectId: signup.subject_id,
+        purpose: signup.purpose,
+        event: 'given',
+        channel: 'double_opt_in',
+        wording: { language: signup.language, text: consentWording(policy, signup.purpose, signup.language) },
+        proofReference: `signup:${signup.signup_id}`,
+      },
+    );
+    await atx.tx
+      .updateTable('newsletter_signups')
+      .set({ confirmed_at: now })
+      .where('signup_id', '=', signup.signup_id)
+      .execute();
+    return 'confirmed';
+  });
+}
+
+/**
+ * Unconfirmed sign-ups past their expiry are erased with their subject (the subject was made for
+ * the sign-up and holds nothing else). Idempotent: an erased subject's rows are gone.
+ */
+export async function expireSignups(deps: ConsentDeps, tenantId: number): Promise<number> {
+  const { kernel } = deps;
+  const { policy } = await kernel.policies.current(tenantId);
+  const purpose = Object.entries(policy.purposes).find(
+    ([, candidate]) => candidate.wholePerson === 'rights',
+  )?.[0];
+  if (!purpose) return 0;
+  const now = kernel.clock.now();
+  const due = await kernel.plain(tenantId, (tx) =>
+    tx
+      .selectFrom('newsletter_signups')
+      .select('subject_id')
+      .where('confirmed_at', 'is', null)
+      .where('expires_at', '<=', now)
+      .execute(),
+  );
+  let erased = 0;
+  for (const { subject_id: subjectId } of due) {
+    await eraseSubject(kernel, deps.dataMap, { tenantId, actor: EXPIRY, purpose, subjectId });
+    erased += 1;
+  }
+  return erased;
+}

@@ -1,0 +1,73 @@
+import type { Actor } from '../../kernel/gate/gate.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { findPurpose } from '../../kernel/policy/policy.query.js';
+import type { Tenant } from '../tenants/index.js';
+import { appendConsentWithin, optOutEventFor } from './ledger.service.js';
+import { findRecipient } from './tracking.service.js';
+
+const UNSUBSCRIBE: Actor = { kind: 'system', job: 'unsubscribe-link' };
+
+/**
+ * VK-18: the unsubscribe link's POST (the page's button, or a mail client's RFC 8058 one-click):
+ * at once, the ledger records the withdrawal (consent) or objection (legitimate interest) of the
+ * mailing's purpose, and the address is suppressed for that purpose. Doing it twice records it once.
+ */
+export async function unsubscribe(
+  kernel: Kernel,
+  tenant: Tenant,
+  token: string,
+): Promise<'done' | 'unknown'> {
+  const recipient = await findRecipient(kernel, tenant, token);
+  if (!recipient) return 'unknown';
+  const { policy } = await kernel.policies.current(tenant.tenantId);
+  const purpose = findPurpose(policy, recipient.purpose);
+  if (!purpose) return 'unknown';
+  await kernel.transact(tenant.tenantId, async (atx) => {
+    const subject = await atx.tx
+      .selectFrom('data_subjects')
+      .select('erased_at')
+      .where('subject_id', '=', recipient.subjectId)
+      .executeTakeFirst();
+    // An erased person gets nothing any more, and no trace of their address is kept.
+    if (!subject || subject.erased_at !== null) return;
+    const state = await atx.tx
+      .selectFrom('subject_purpose_states')
+      .select('state')
+      .where('subject_id', '=', recipient.subjectId)
+      .where('purpose', '=', recipient.purpose)
+      .executeTakeFirst();
+    const event = optOutEventFor(purpose);
+    if (state?.state !== event)
+      await appendConsentWithin(
+        kernel,
+        atx,
+        { tenantId: tenant.tenantId, actor: UNSUBSCRIBE },
+        {
+          subjectId: recipient.subjectId,
+          purpose: recipient.purpose,
+          event,
+          channel: 'unsubscribe_link',
+          proofReference: `mailing:${recipient.mailingId}`,
+        },
+      );
+    const suppressed = await atx.tx
+      .selectFrom('mail_suppressions')
+      .select('suppression_id')
+      .where('address_bidx', '=', recipient.addressBidx)
+      .where('purpose', '=', recipient.purpose)
+      .executeTakeFirst();
+    if (!suppressed)
+      await atx.tx
+        .insertInto('mail_suppressions')
+        .values({
+          tenant_id: tenant.tenantId,
+          subject_id: recipient.subjectId,
+          address_bidx: recipient.addressBidx,
+          purpose: recipient.purpose,
+          reason: 'unsubscribed',
+          created_at: kernel.clock.now(),
+        })
+        .execute();
+  });
+  return 'done';
+}
