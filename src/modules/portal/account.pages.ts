@@ -1,4 +1,868 @@
-import type { FastifyInstance } from 'fastify';
+import { PassThrough } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { streamPortabilityZip } from '../../kernel/access-report/index.js';
+import { AppError, isAppError } from '../../platform/errors.js';
+import {
+  askLoginLinkAtDoor,
+  authenticateSubject,
+  endSession,
+  fileAccountRequest,
+  listOwnRequests,
+  loginAtDoor,
+  readOwnData,
+  readOwnPerson,
+  RIGHTS_PURPOSE,
+  setPortalPassword,
+  setSessionCookie,
+  SUBJECT_COOKIE,
+  SUBJECT_CSRF_COOKIE,
+  type SubjectSession,
+} from '../requests/index.js';
+import { formatDate } from '../../kernel/policy/statement.generator.js';
+import { rectifyPerson } from '../parties/index.js';
+import { fieldOf, loadFrame, type FormBody } from './frame.js';
+import { html, type Html } from './html.js';
+import { isLanguage, renderPortalPage, textsOf, type PortalFrame } from './layout.js';
 import type { PortalDeps } from './portal.routes.js';
+import { formBody, sendErrorPage, sendPage, slugParams } from './public.routes.js';
+import {
+  columnLabel,
+  describeCategories,
+  describeKept,
+  describeTables,
+  displayValue,
+  monthOf,
+} from './account.view.js';
+import { CORRECTABLE_FIELDS } from './rights.pages.js';
 
-export function registerAccountPages(_app: FastifyInstance, _deps: PortalDeps): void {}
+const PAGE = { 200: z.string() };
+const ROWS_PER_PAGE = 50;
+const langQuery = z.object({ lang: z.string().max(5).optional() });
+
+const notFound = (): AppError => new AppError('not_found', 'no such page', { publicMessage: 'no such page' });
+
+interface Signed {
+  frame: PortalFrame;
+  session: SubjectSession;
+  csrf: string;
+}
+
+/** Account pages: the person's own data, changes and settings, behind the portal session. */
+export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): void {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  const secure = deps.secureCookies;
+  const tags = ['privacy portal pages'];
+
+  /** The session of the cookie (and on a POST the form's CSRF token), or none. */
+  async function sessionOf(
+    request: FastifyRequest,
+    slug: string,
+    csrf?: string,
+  ): Promise<SubjectSession | undefined> {
+    const cookie = request.cookies[SUBJECT_COOKIE] ?? '';
+    if (cookie === '') return undefined;
+    try {
+      return await authenticateSubject(deps.requests, slug, cookie, csrf);
+    } catch (error) {
+      if (isAppError(error) && error.code === 'unauthenticated') return undefined;
+      throw error;
+    }
+  }
+
+  /** Loads the frame for a logged-in person (their own language first) or answers with the login page. */
+  async function signedIn(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    slug: string,
+    csrfField?: string,
+  ): Promise<Signed | undefined> {
+    let session: SubjectSession | undefined;
+    try {
+      session = await sessionOf(request, slug, csrfField);
+    } catch (error) {
+      // A live session but a missing or wrong CSRF token: a form from elsewhere, refused as a page.
+      if (!isAppError(error) || error.code !== 'forbidden') throw error;
+      const frame = await loadFrame(deps.kernel, request, reply, slug, { secureCookies: secure });
+      void sendErrorPage(reply, frame, error, `${frame.base}/account`);
+      return undefined;
+    }
+    if (!session) {
+      const frame = await loadFrame(deps.kernel, request, reply, slug, { secureCookies: secure });
+      void sendPage(reply, renderLogin(frame), 401);
+      return undefined;
+    }
+    const person = await readOwnPerson(deps.requests, session);
+    const frame = await loadFrame(deps.kernel, request, reply, slug, {
+      secureCookies: secure,
+      personLanguage: person?.preferredLanguage ?? null,
+    });
+    const csrf = request.cookies[SUBJECT_CSRF_COOKIE] ?? '';
+    return { frame: { ...frame, account: { csrf } }, session, csrf };
+  }
+
+  function accountNav(frame: PortalFrame, current: string): Html {
+    const t = textsOf(frame);
+    const items: Array<[string, string]> = [
+      ['', t.account.home],
+      ['/my-data', t.account.sections.data],
+      ['/correct', t.account.sections.correct],
+      ['/my-requests', t.account.sections.requests],
+      ['/settings', t.account.sections.settings],
+      ['/erase', t.account.sections.erase],
+    ];
+    return html`<nav aria-label="${t.account.title}">
+      <ul class="cards">
+        ${items.map(
+          ([path, label]) =>
+            html`<li>
+              <a href="${frame.base}/account${path}" ${path === current ? html` aria-current="page"` : ''}
+                >${label}</a
+              >
+            </li>`,
+        )}
+      </ul>
+    </nav>`;
+  }
+
+  function renderLogin(frame: PortalFrame, notice?: { kind: 'info' | 'error'; text: string }): string {
+    const t = textsOf(frame);
+    const body = html`<h1>${t.account.loginTitle}</h1>
+      <h2>${t.account.linkSubmit}</h2>
+      <p>${t.account.linkIntro}</p>
+      <form method="post" action="${frame.base}/account/login-link">
+        <div class="field">
+          <label for="link-email">${t.form.email}</label>
+          <input type="email" id="link-email" name="email" required autocomplete="email" />
+        </div>
+        <button type="submit">${t.account.linkSubmit}</button>
+      </form>
+      <h2>${t.account.password}</h2>
+      <p>${t.account.passwordIntro}</p>
+      <form method="post" action="${frame.base}/account/login-password">
+        <div class="field">
+          <label for="pw-email">${t.form.email}</label>
+          <input type="email" id="pw-email" name="email" required autocomplete="username" />
+        </div>
+        <div class="field">
+          <label for="pw-password">${t.account.password}</label>
+          <input type="password" id="pw-password" name="password" required autocomplete="current-password" />
+        </div>
+        <button type="submit">${t.account.passwordSubmit}</button>
+      </form>`;
+    return renderPortalPage(frame, {
+      title: t.account.loginTitle,
+      path: `${frame.base}/account`,
+      body,
+      ...(notice ? { notice } : {}),
+    });
+  }
+
+  const page = (signed: Signed, title: string, sub: string, body: Html, notice?: string): string =>
+    renderPortalPage(signed.frame, {
+      title,
+      path: `${signed.frame.base}/account${sub}`,
+      body: html`${body}
+        <hr />
+        ${accountNav(signed.frame, sub)}`,
+      ...(notice ? { notice: { kind: 'info' as const, text: notice } } : {}),
+    });
+
+  const see = (reply: FastifyReply, location: string): FastifyReply =>
+    reply.header('cache-control', 'no-store').redirect(location, 303);
+
+  // ------------------------------------------------------------------ login
+  typed.get(
+    '/t/:slug/account',
+    {
+      schema: {
+        summary: 'Page: log in (mailed link or password), or the account overview',
+        tags,
+        params: slugParams,
+        querystring: langQuery.extend({
+          failed: z.string().max(10).optional(),
+          sent: z.string().max(5).optional(),
+        }),
+        response: { ...PAGE, 401: z.string() },
+      },
+    },
+    async (request, reply) => {
+      const session = await sessionOf(request, request.params.slug);
+      if (!session) {
+        const frame = await loadFrame(deps.kernel, request, reply, request.params.slug, {
+          secureCookies: secure,
+        });
+        const t = textsOf(frame);
+        const notice = request.query.sent
+          ? { kind: 'info' as const, text: t.account.linkSent }
+          : request.query.failed
+            ? { kind: 'error' as const, text: t.account.loginFailed }
+            : undefined;
+        return sendPage(reply, renderLogin(frame, notice));
+      }
+      const signed = await signedIn(request, reply, request.params.slug);
+      if (!signed) return reply;
+      const t = textsOf(signed.frame);
+      const body = html`<h1>${t.account.title}</h1>
+        <p>${t.account.homeIntro}</p>`;
+      return sendPage(reply, page(signed, t.account.title, '', body));
+    },
+  );
+
+  typed.post(
+    '/t/:slug/account/login-link',
+    {
+      schema: {
+        summary: 'Form post: mail a one-time login link to the address on file; 303 to the login page',
+        tags,
+        params: slugParams,
+        body: formBody,
+      },
+    },
+    async (request, reply) => {
+      const frame = await loadFrame(deps.kernel, request, reply, request.params.slug, {
+        secureCookies: secure,
+      });
+      try {
+        await askLoginLinkAtDoor(
+          deps.requests,
+          frame.tenant.slug,
+          fieldOf(request.body, 'email'),
+          request.ip,
+        );
+      } catch (error) {
+        return sendErrorPage(reply, frame, error, `${frame.base}/account`);
+      }
+      // The same answer whether or not the address is known.
+      return see(reply, `${frame.base}/account?sent=1`);
+    },
+  );
+
+  typed.post(
+    '/t/:slug/account/login-password',
+    {
+      schema: {
+        summary: 'Form post: log in with e-mail and password; 303 to the account',
+        tags,
+        params: slugParams,
+        body: formBody,
+      },
+    },
+    async (request, reply) => {
+      const frame = await loadFrame(deps.kernel, request, reply, request.params.slug, {
+        secureCookies: secure,
+      });
+      try {
+        const login = await loginAtDoor(
+          deps.requests,
+          frame.tenant.slug,
+          { email: fieldOf(request.body, 'email'), password: fieldOf(request.body, 'password') },
+          request.ip,
+        );
+        setSessionCookie(reply, frame.tenant.slug, login, secure);
+        return see(reply, `${frame.base}/account`);
+      } catch (error) {
+        if (isAppError(error) && error.code === 'unauthenticated')
+          return sendPage(
+            reply,
+            renderLogin(frame, { kind: 'error', text: textsOf(frame).account.loginFailed }),
+            401,
+          );
+        return sendErrorPage(reply, frame, error, `${frame.base}/account`);
+      }
+    },
+  );
+
+  typed.post(
+    '/t/:slug/account/logout',
+    {
+      schema: {
+        summary: 'Form post: log out; 303 to the login page',
+        tags,
+        params: slugParams,
+        body: formBody,
+      },
+    },
+    async (request, reply) => {
+      const signed = await signedIn(request, reply, request.params.slug, fieldOf(request.body, 'csrf'));
+      if (!signed) return reply;
+      await endSession(deps.requests, signed.session.tenant.tenantId, request.cookies[SUBJECT_COOKIE] ?? '');
+      clearCookies(reply, signed.frame.base);
+      return see(reply, `${signed.frame.base}/account`);
+    },
+  );
+
+  function clearCookies(reply: FastifyReply, base: string): void {
+    for (const name of [SUBJECT_COOKIE, SUBJECT_CSRF_COOKIE])
+      void reply.clearCookie(name, { path: `${base}/`, httpOnly: true, sameSite: 'strict', secure });
+  }
+
+  // ------------------------------------------------------------------ my data
+  typed.get(
+    '/t/:slug/account/my-data',
+    {
+      schema: {
+        summary:
+          'Page: my data by category, with purpose, legal basis, recipients, retention and source in words',
+        tags,
+        params: slugParams,
+        querystring: langQuery,
+        response: { ...PAGE, 401: z.string() },
+      },
+    },
+    async (request, reply) => {
+      const signed = await signedIn(request, reply, request.params.slug);
+      if (!signed) return reply;
+      const { frame } = signed;
+      const t = textsOf(frame);
+      const report = await readOwnData(deps.requests, signed.session, frame.lang);
+      const categories = describeCategories(report, frame.policy, frame.lang);
+      const tables = describeTables(report);
+      const body = html`<h1>${t.data.title}</h1>
+        <p>${t.data.intro}</p>
+        <p>
+          <a class="button" href="${frame.base}/account/download/json" download>${t.data.downloadJson}</a>
+          <a class="button" href="${frame.base}/account/download/zip" download>${t.data.downloadZip}</a>
+        </p>
+        ${categories.map(
+          (category) =>
+            html`<section aria-labelledby="cat-${category.key}">
+              <h2 id="cat-${category.key}">${category.label}</h2>
+              <dl class="facts">
+                <dt>${t.data.purposes}</dt>
+                <dd>
+                  <ul>
+                    ${category.purposes.map((purpose) => html`<li>${purpose.label} — ${t.data.basis.toLowerCase()} ${purpose.basis}</li>`)}
+                  </ul>
+                </dd>
+                <dt>${t.data.recipients}</dt>
+                <dd>
+                  ${category.recipients.length > 0 ? category.recipients.join('; ') : t.data.noRecipients}
+                </dd>
+                <dt>${t.data.retention}</dt>
+                <dd>${category.retention.join('; ')}</dd>
+                <dt>${t.data.source}</dt>
+                <dd>${category.source ?? t.data.fromYou}</dd>
+              </dl>
+            </section>`,
+        )}
+        <h2>${t.data.values}</h2>
+        <ul class="cards">
+          ${tables.map(
+            (table) =>
+              html`<li>
+                <a href="${frame.base}/account/my-data/${table.table}">${table.label}</a>
+                <span class="hint">(${t.data.rows(table.rows.length)})</span>
+              </li>`,
+          )}
+        </ul>
+        ${report.withheld.items.length > 0 ? html`<p class="hint">${t.data.withheld}</p>` : ''}`;
+      return sendPage(reply, page(signed, t.data.title, '/my-data', body));
+    },
+  );
+
+  typed.get(
+    '/t/:slug/account/my-data/:table',
+    {
+      schema: {
+        summary:
+          'Page: the rows of one kind of my data, by month where they are dated (call records), paginated',
+        tags,
+        params: slugParams.extend({ table: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/) }),
+        querystring: langQuery.extend({
+          month: z
+            .string()
+            .regex(/^\d{4}-\d{2}$/)
+            .optional(),
+          page: z.coerce.number().int().min(1).max(100_000).default(1),
+        }),
+        response: { ...PAGE, 401: z.string(), 404: z.string() },
+      },
+    },
+    async (request, reply) => {
+      const signed = await signedIn(request, reply, request.params.slug);
+      if (!signed) return reply;
+      const { frame } = signed;
+      const t = textsOf(frame);
+      const report = await readOwnData(deps.requests, signed.session, frame.lang);
+      const table = describeTables(report).find((candidate) => candidate.table === request.params.table);
+      if (!table) return sendErrorPage(reply, frame, notFound(), `${frame.base}/account/my-data`);
+      const labels = new Map(report.categories.map((category) => [category.key, category.label]));
+      const sub = `/my-data/${table.table}`;
+      let rows = table.rows;
+      let months: Html | '' = '';
+      const here = `${frame.base}/account${sub}`;
+      if (table.timeColumn && rows.length > ROWS_PER_PAGE) {
+        const column = table.timeColumn;
+        const counts = new Map<string, number>();
+        for (const row of rows) {
+          const month = monthOf(row[column]?.value);
+          if (month) counts.set(month, (counts.get(month) ?? 0) + 1);
+        }
+        const sorted = [...counts.keys()].sort().reverse();
+        const month = request.query.month ?? sorted[0];
+        rows = rows.filter((row) => monthOf(row[column]?.value) === month);
+        months = html`<nav aria-label="${t.data.month}">
+          <ul class="langs" style="flex-wrap:wrap">
+            ${sorted.map(
+              (key) =>
+                html`<li>
+                  <a href="${here}?month=${key}" ${key === month ? html` aria-current="true"` : ''}
+                    >${key} (${counts.get(key) ?? 0})</a
+                  >
+                </li>`,
+            )}
+          </ul>
+        </nav>`;
+      }
+      const pages = Math.max(1, Math.ceil(rows.length / ROWS_PER_PAGE));
+      const current = Math.min(request.query.page, pages);
+      const shown = rows.slice((current - 1) * ROWS_PER_PAGE, current * ROWS_PER_PAGE);
+      const columns = [...new Set(shown.flatMap((row) => Object.keys(row)))];
+      const categoryOf = (column: string): string => {
+        const cell = shown.find((row) => row[column])?.[column];
+        return cell ? (labels.get(cell.category) ?? cell.category) : column;
+      };
+      const query = (pageNumber: number): string =>
+        `${here}?${request.query.month ? `month=${request.query.month}&` : ''}page=${pageNumber}`;
+      const pager =
+        pages > 1
+          ? html`<nav class="pager" aria-label="${t.data.page(current, pages)}">
+              ${current > 1 ? html`<a href="${query(current - 1)}">${t.data.previous}</a>` : ''}<span>${t.data.page(current, pages)}</span>${current < pages ? html`<a href="${query(current + 1)}">${t.data.next}</a>` : ''}
+            </nav>`
+          : '';
+      const body = html`<h1>${table.label}</h1>
+        <p><a href="${frame.base}/account/my-data">${t.data.title}</a> · ${t.data.rows(table.rows.length)}</p>
+        ${months}
+        <div class="scroll" tabindex="0" role="region" aria-label="${table.label}">
+          <table>
+            <caption class="hint">
+              ${table.label}
+            </caption>
+            <thead>
+              <tr>
+                ${columns.map((column) => html`<th scope="col">${columnLabel(column, categoryOf(column), frame.lang)}</th>`)}
+              </tr>
+            </thead>
+            <tbody>
+              ${shown.map(
+                (row) =>
+                  html`<tr>
+                    ${columns.map((column) => html`<td>${displayValue(row[column]?.value)}</td>`)}
+                  </tr>`,
+              )}
+            </tbody>
+          </table>
+        </div>
+        ${pager}`;
+      return sendPage(reply, page(signed, table.label, sub, body));
+    },
+  );
+
+  typed.get(
+    '/t/:slug/account/download/:format',
+    {
+      schema: {
+        summary:
+          'My data as a file: the access report (JSON) or the portability package (ZIP with JSON and CSV)',
+        tags,
+        params: slugParams.extend({ format: z.enum(['json', 'zip']) }),
+      },
+    },
+    async (request, reply) => {
+      const signed = await signedIn(request, reply, request.params.slug);
+      if (!signed) return reply;
+      const { session, frame } = signed;
+      const name = `${frame.tenant.slug}-my-data`;
+      void reply.header('cache-control', 'no-store');
+      if (request.params.format === 'json') {
+        const report = await readOwnData(deps.requests, session, frame.lang);
+        return reply
+          .type('application/json; charset=utf-8')
+          .header('content-disposition', `attachment; filename="${name}.json"`)
+          .send(`${JSON.stringify(report, null, 2)}\n`);
+      }
+      const stream = new PassThrough();
+      void reply
+        .type('application/zip')
+        .header('content-disposition', `attachment; filename="${name}.zip"`)
+        .send(stream);
+      await streamPortabilityZip(
+        deps.kernel,
+        deps.requests.dataMap,
+        {
+          tenantId: session.tenant.tenantId,
+          actor: { kind: 'subject', subjectId: session.subjectId },
+          purpose: RIGHTS_PURPOSE,
+          subjectId: session.subjectId,
+          language: frame.lang,
+        },
+        stream,
+      );
+      return reply;
+    },
+  );
+
+  // ------------------------------------------------------------------ correct
+  typed.get(
+    '/t/:slug/account/correct',
+    {
+      schema: {
+        summary: 'Page: correct my name, contact data and address',
+        tags,
+        params: slugParams,
+        querystring: langQuery.extend({ done: z.string().max(5).optional() }),
+        response: { ...PAGE, 401: z.string() },
+      },
+    },
+    async (request, reply) => {
+      const signed = await signedIn(request, reply, request.params.slug);
+      if (!signed) return reply;
+      const person = await readOwnPerson(deps.requests, signed.session);
+      const t = textsOf(signed.frame);
+      const current: Record<string, string> = {
+        givenName: person?.givenName ?? '',
+        familyName: person?.familyName ?? '',
+        email: person?.email ?? '',
+        phone: person?.phone ?? '',
+        street: person?.address?.street ?? '',
+        postalCode: person?.address?.postalCode ?? '',
+        city: person?.address?.city ?? '',
+      };
+      const body = html`<h1>${t.correct.title}</h1>
+        <p>${t.correct.intro}</p>
+        <form method="post" action="${signed.frame.base}/account/correct">
+          <input type="hidden" name="csrf" value="${signed.csrf}" />
+          ${CORRECTABLE_FIELDS.map(
+            (field) =>
+              html`<div class="field">
+                <label for="f-${field}">${t.form.fieldNames[field]}</label
+                ><input
+                  type="${field === 'email' ? 'email' : field === 'phone' ? 'tel' : 'text'}"
+                  id="f-${field}"
+                  name="${field}"
+                  value="${current[field] ?? ''}"
+                />
+              </div>`,
+          )}
+          <button type="submit">${t.correct.submit}</button>
+        </form>`;
+      return sendPage(
+        reply,
+        page(signed, t.correct.title, '/correct', body, request.query.done ? t.correct.done : undefined),
+      );
+    },
+  );
+
+  typed.post(
+    '/t/:slug/account/correct',
+    {
+      schema: {
+        summary: 'Form post: apply my corrections at once; 303 back',
+        tags,
+        params: slugParams,
+        body: formBody,
+      },
+    },
+    async (request, reply) => {
+      const signed = await signedIn(request, reply, request.params.slug, fieldOf(request.body, 'csrf'));
+      if (!signed) return reply;
+      const person = await readOwnPerson(deps.requests, signed.session);
+      const body: FormBody = request.body;
+      const changes: Record<string, unknown> = {};
+      for (const field of ['givenName', 'familyName', 'email', 'phone'] as const) {
+        const value = fieldOf(body, field);
+        if (value !== '' && value !== (person?.[field] ?? '')) changes[field] = value;
+      }
+      const address = {
+        street: fieldOf(body, 'street'),
+        postalCode: fieldOf(body, 'postalCode'),
+        city: fieldOf(body, 'city'),
+      };
+      const before = person?.address;
+      if (
+        address.street !== (before?.street ?? '') ||
+        address.postalCode !== (before?.postalCode ?? '') ||
+        address.city !== (before?.city ?? '')
+      )
+        changes.address = { ...address, country: before?.country ?? 'BE' };
+      if (Object.keys(changes).length === 0) return see(reply, `${signed.frame.base}/account/correct`);
+      try {
+        await fileAccountRequest(deps.requests, signed.session, {
+          kind: 'rectification',
+          corrections: changes,
+          language: signed.frame.lang,
+        });
+      } catch (error) {
+        return sendErrorPage(reply, signed.frame, error, `${signed.frame.base}/account/correct`);
+      }
+      return see(reply, `${signed.frame.base}/account/correct?done=1`);
+    },
+  );
+
+  // ------------------------------------------------------------------ erase
+  typed.get(
+    '/t/:slug/account/erase',
+    {
+      schema: {
+        summary: 'Page: erase my account, saying first what will be kept, why and until when',
+        tags,
+        params: slugParams,
+        querystring: langQuery,
+        response: { ...PAGE, 401: z.string() },
+      },
+    },
+    async (request, reply) => {
+      const signed = await signedIn(request, reply, request.params.slug);
+      if (!signed) return reply;
+      const { frame } = signed;
+      const t = textsOf(frame);
+      const report = await readOwnData(deps.requests, signed.session, frame.lang);
+      const kept = describeKept(report, deps.requests.dataMap, frame.policy, frame.lang);
+      const body = html`<h1>${t.erase.title}</h1>
+        <p>${t.erase.intro}</p>
+        ${
+          kept.length > 0
+            ? html`<h2>${t.erase.kept}</h2>
+                <ul>
+                  ${kept.map((item) => html`<li>${t.erase.keptItem(item.what, item.why, item.until)}</li>`)}
+                </ul>`
+            : html`<p>${t.erase.nothingKept}</p>`
+        }
+        <p><strong>${t.erase.letter}</strong></p>
+        <form method="post" action="${frame.base}/account/erase">
+          <input type="hidden" name="csrf" value="${signed.csrf}" />
+          <label class="check"
+            ><input type="checkbox" name="confirm" value="yes" required />
+            <span>${t.erase.confirm}</span></label
+          >
+          <button type="submit">${t.erase.submit}</button>
+        </form>`;
+      return sendPage(reply, page(signed, t.erase.title, '/erase', body));
+    },
+  );
+
+  typed.post(
+    '/t/:slug/account/erase',
+    {
+      schema: {
+        summary: 'Form post: erase my account now (legal holds kept); 303 to the goodbye page',
+        tags,
+        params: slugParams,
+        body: formBody,
+      },
+    },
+    async (request, reply) => {
+      const signed = await signedIn(request, reply, request.params.slug, fieldOf(request.body, 'csrf'));
+      if (!signed) return reply;
+      if (fieldOf(request.body, 'confirm') !== 'yes') return see(reply, `${signed.frame.base}/account/erase`);
+      try {
+        await fileAccountRequest(deps.requests, signed.session, {
+          kind: 'erasure',
+          language: signed.frame.lang,
+        });
+      } catch (error) {
+        return sendErrorPage(reply, signed.frame, error, `${signed.frame.base}/account/erase`);
+      }
+      await endSession(deps.requests, signed.session.tenant.tenantId, request.cookies[SUBJECT_COOKIE] ?? '');
+      clearCookies(reply, signed.frame.base);
+      return see(reply, `${signed.frame.base}/account/erased?lang=${signed.frame.lang}`);
+    },
+  );
+
+  typed.get(
+    '/t/:slug/account/erased',
+    {
+      schema: {
+        summary: 'Page: the account was erased; the letter follows by e-mail',
+        tags,
+        params: slugParams,
+        querystring: langQuery,
+        response: PAGE,
+      },
+    },
+    async (request, reply) => {
+      const frame = await loadFrame(deps.kernel, request, reply, request.params.slug, {
+        secureCookies: secure,
+      });
+      const t = textsOf(frame);
+      return sendPage(
+        reply,
+        renderPortalPage(frame, {
+          title: t.erase.title,
+          path: `${frame.base}/account/erased`,
+          body: html`<h1>${t.erase.title}</h1>
+            <p role="status">${t.erase.done}</p>`,
+        }),
+      );
+    },
+  );
+
+  // ------------------------------------------------------------------ requests and settings
+  typed.get(
+    '/t/:slug/account/my-requests',
+    {
+      schema: {
+        summary: 'Page: my requests and their status',
+        tags,
+        params: slugParams,
+        querystring: langQuery,
+        response: { ...PAGE, 401: z.string() },
+      },
+    },
+    async (request, reply) => {
+      const signed = await signedIn(request, reply, request.params.slug);
+      if (!signed) return reply;
+      const { frame } = signed;
+      const t = textsOf(frame);
+      const requests = await listOwnRequests(deps.requests, signed.session);
+      const body = html`<h1>${t.myRequests.title}</h1>
+        ${
+          requests.length === 0
+            ? html`<p>${t.myRequests.none}</p>`
+            : html`<table>
+                <thead>
+                  <tr>
+                    <th scope="col">${t.status.kind}</th>
+                    <th scope="col">${t.status.state}</th>
+                    <th scope="col">${t.status.received}</th>
+                    <th scope="col">${t.status.due}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${requests.map(
+                    (item) =>
+                      html`<tr>
+                        <td>${t.rights.names[item.kind]}</td>
+                        <td>${t.status.states[item.state]}</td>
+                        <td>${formatDate(item.receivedOn, frame.lang)}</td>
+                        <td>${formatDate(item.dueOn, frame.lang)}</td>
+                      </tr>`,
+                  )}
+                </tbody>
+              </table>`
+        }
+        <p><a href="${frame.base}/rights">${t.nav.rights}</a></p>`;
+      return sendPage(reply, page(signed, t.myRequests.title, '/my-requests', body));
+    },
+  );
+
+  typed.get(
+    '/t/:slug/account/settings',
+    {
+      schema: {
+        summary: 'Page: my language and my password',
+        tags,
+        params: slugParams,
+        querystring: langQuery.extend({ saved: z.string().max(5).optional() }),
+        response: { ...PAGE, 401: z.string() },
+      },
+    },
+    async (request, reply) => {
+      const signed = await signedIn(request, reply, request.params.slug);
+      if (!signed) return reply;
+      const { frame } = signed;
+      const t = textsOf(frame);
+      const body = html`<h1>${t.settings.title}</h1>
+        <form method="post" action="${frame.base}/account/settings/language">
+          <input type="hidden" name="csrf" value="${signed.csrf}" />
+          <div class="field">
+            <label for="language">${t.settings.language}</label>
+            <select id="language" name="language">
+              ${frame.languages.map(
+                (lang) =>
+                  html`<option value="${lang}" ${lang === frame.lang ? html` selected` : ''}>
+                    ${textsOfLang(lang)}
+                  </option>`,
+              )}
+            </select>
+          </div>
+          <button type="submit">${t.settings.languageSubmit}</button>
+        </form>
+        <form method="post" action="${frame.base}/account/settings/password">
+          <input type="hidden" name="csrf" value="${signed.csrf}" />
+          <input
+            type="text"
+            name="username"
+            autocomplete="username"
+            hidden
+            aria-hidden="true"
+            tabindex="-1"
+            value=""
+          />
+          <div class="field">
+            <label for="password">${t.settings.password}</label>
+            <p class="hint" id="password-hint">${t.settings.passwordHint}</p>
+            <input
+              type="password"
+              id="password"
+              name="password"
+              autocomplete="new-password"
+              minlength="12"
+              maxlength="200"
+              required
+              aria-describedby="password-hint"
+            />
+          </div>
+          <button type="submit">${t.settings.passwordSubmit}</button>
+        </form>`;
+      return sendPage(
+        reply,
+        page(signed, t.settings.title, '/settings', body, request.query.saved ? t.settings.saved : undefined),
+      );
+    },
+  );
+
+  const textsOfLang = (lang: 'nl' | 'fr' | 'en'): string => textsOf({ lang } as PortalFrame).languageName;
+
+  typed.post(
+    '/t/:slug/account/settings/language',
+    {
+      schema: {
+        summary: 'Form post: my language (for this portal and for the mail we send); 303 back',
+        tags,
+        params: slugParams,
+        body: formBody,
+      },
+    },
+    async (request, reply) => {
+      const signed = await signedIn(request, reply, request.params.slug, fieldOf(request.body, 'csrf'));
+      if (!signed) return reply;
+      const language = fieldOf(request.body, 'language');
+      if (!isLanguage(language) || !signed.frame.languages.includes(language))
+        return sendErrorPage(reply, signed.frame, notFound(), `${signed.frame.base}/account/settings`);
+      try {
+        await rectifyPerson(
+          deps.kernel,
+          {
+            tenantId: signed.session.tenant.tenantId,
+            actor: { kind: 'subject', subjectId: signed.session.subjectId },
+            purpose: RIGHTS_PURPOSE,
+          },
+          signed.session.subjectId,
+          { preferredLanguage: language },
+        );
+      } catch (error) {
+        return sendErrorPage(reply, signed.frame, error, `${signed.frame.base}/account/settings`);
+      }
+      // The switcher's remembered choice follows the setting.
+      return see(reply, `${signed.frame.base}/account/settings?saved=1&lang=${language}`);
+    },
+  );
+
+  typed.post(
+    '/t/:slug/account/settings/password',
+    { schema: { summary: 'Form post: set my password; 303 back', tags, params: slugParams, body: formBody } },
+    async (request, reply) => {
+      const signed = await signedIn(request, reply, request.params.slug, fieldOf(request.body, 'csrf'));
+      if (!signed) return reply;
+      try {
+        await setPortalPassword(deps.requests, signed.session, fieldOf(request.body, 'password'));
+      } catch (error) {
+        return sendErrorPage(reply, signed.frame, error, `${signed.frame.base}/account/settings`);
+      }
+      return see(reply, `${signed.frame.base}/account/settings?saved=1`);
+    },
+  );
+}

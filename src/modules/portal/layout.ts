@@ -64,6 +64,7 @@ h3{font-size:1.1rem;margin:1.5rem 0 .5rem}
 .cards li{border:1px solid #d9dde3;border-radius:.5rem;padding:.75rem 1rem}
 .cards h2,.cards h3{margin:.1rem 0 .25rem;font-size:1.1rem}
 form{margin:1rem 0}
+form.inline{display:inline;margin:0}
 .field{margin:0 0 1rem}
 label,legend{display:block;font-weight:600;margin-bottom:.25rem}
 fieldset{border:1px solid #d9dde3;border-radius:.5rem;padding:.75rem 1rem;margin:0 0 1rem}
@@ -80,7 +81,8 @@ button.secondary{background:#fff;color:var(--link);border:2px solid var(--link)}
 dl.facts{display:grid;grid-template-columns:minmax(8rem,max-content) 1fr;gap:.35rem 1rem}
 dl.facts dt{font-weight:600}
 dl.facts dd{margin:0}
-table{border-collapse:collapse;width:100%;font-size:.95rem;display:block;overflow-x:auto}
+table{border-collapse:collapse;width:100%;font-size:.95rem}
+.scroll{overflow-x:auto;max-width:100%}
 th,td{text-align:left;border-bottom:1px solid #d9dde3;padding:.4rem .5rem;vertical-align:top}
 .pager{display:flex;gap:1rem;align-items:center;flex-wrap:wrap;margin:1rem 0}
 footer{border-top:1px solid #d9dde3;color:#4a4f57;font-size:.9rem;padding:1rem 0 2rem}

@@ -60,21 +60,23 @@ export function renderStatementPage(frame: PortalFrame, enforced: EnforcedPromis
         break;
       case 'table':
         parts.push(
-          html`<table>
-            <thead>
-              <tr>
-                ${block.header.map((cell) => html`<th scope="col">${cell}</th>`)}
-              </tr>
-            </thead>
-            <tbody>
-              ${block.rows.map(
-                (row) =>
-                  html`<tr>
-                    ${row.map((cell) => html`<td>${cell}</td>`)}
-                  </tr>`,
-              )}
-            </tbody>
-          </table>`,
+          html`<div class="scroll" tabindex="0" role="region" aria-label="${title}">
+            <table>
+              <thead>
+                <tr>
+                  ${block.header.map((cell) => html`<th scope="col">${cell}</th>`)}
+                </tr>
+              </thead>
+              <tbody>
+                ${block.rows.map(
+                  (row) =>
+                    html`<tr>
+                      ${row.map((cell) => html`<td>${cell}</td>`)}
+                    </tr>`,
+                )}
+              </tbody>
+            </table>
+          </div>`,
         );
         break;
     }

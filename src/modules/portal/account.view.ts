@@ -1,0 +1,182 @@
+import type { AccessReport } from '../../kernel/access-report/index.js';
+import type { TableDataMap } from '../../kernel/datamap/datamap.js';
+import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
+import { STATEMENT_TEXTS } from '../../kernel/policy/statement.texts.js';
+
+/**
+ * The access report in plain words for the account pages: every category with what it is used
+ * for, on what basis, shared with whom, for how long and from where, in the person's language —
+ * from the policy's own labels and the statement's own wording, never codes.
+ */
+export interface CategoryView {
+  key: string;
+  label: string;
+  purposes: Array<{ label: string; basis: string }>;
+  recipients: string[];
+  retention: string[];
+  source: string | null;
+}
+
+export function describeCategories(report: AccessReport, policy: Policy, lang: Language): CategoryView[] {
+  const words = STATEMENT_TEXTS[lang];
+  return report.categories.map((category) => ({
+    key: category.key,
+    label: category.label,
+    purposes: report.purposes
+      .filter((purpose) => purpose.categories.includes(category.key))
+      .map((purpose) => {
+        const basis = policy.purposes[purpose.key]?.legalBasis;
+        return { label: purpose.label, basis: basis ? words.legalBases[basis] : purpose.legalBasis };
+      }),
+    recipients: report.recipients
+      .filter((recipient) => recipient.categories.includes(category.key))
+      .map((recipient) => recipient.label),
+    retention: category.retention.map((ref) => {
+      const rule = policy.retentionRules[ref.rule];
+      return rule ? words.retention.rule(rule) : (ref.description ?? ref.rule);
+    }),
+    source: category.source,
+  }));
+}
+
+/** A table of the report as the person sees it: a name from its categories, its rows. */
+export interface TableView {
+  table: string;
+  label: string;
+  rows: AccessReport['data'][number]['rows'];
+  /** A column holding a moment, for tables read by month (call records). */
+  timeColumn: string | null;
+}
+
+export function describeTables(report: AccessReport): TableView[] {
+  const labels = new Map(report.categories.map((category) => [category.key, category.label]));
+  return report.data.map((table) => {
+    const categories = [
+      ...new Set(table.rows.flatMap((row) => Object.values(row).map((cell) => cell.category))),
+    ];
+    const first = table.rows[0] ?? {};
+    const timeColumn =
+      ['started_at', 'issued_on', 'created_at', 'received_at', 'at'].find((column) => column in first) ??
+      null;
+    return {
+      table: table.table,
+      label: categories.map((key) => labels.get(key) ?? key).join(', '),
+      rows: table.rows,
+      timeColumn,
+    };
+  });
+}
+
+/** What an erasure would keep, why and until when, from the data map and the policy (shown first). */
+export function describeKept(
+  report: AccessReport,
+  dataMap: readonly TableDataMap[],
+  policy: Policy,
+  lang: Language,
+): Array<{ what: string; why: string; until: string }> {
+  const labels = new Map(report.categories.map((category) => [category.key, category.label]));
+  const present = new Set(report.data.map((table) => table.table));
+  const words = STATEMENT_TEXTS[lang];
+  return dataMap.flatMap((map) => {
+    if (map.erasure?.kind !== 'held' || !present.has(map.table)) return [];
+    const hold = policy.legalHolds[map.erasure.legalHold];
+    if (!hold) return [];
+    const rule = policy.retentionRules[hold.retention];
+    const categories = [...new Set(Object.values(map.personal).map((column) => column.category))];
+    return [
+      {
+        what: categories
+          .map((key) => labels.get(key) ?? policy.categories[key]?.label[lang] ?? key)
+          .join(', '),
+        why: `${hold.label[lang]} (${hold.legalReference})`,
+        until: rule ? words.retention.rule(rule) : hold.retention,
+      },
+    ];
+  });
+}
+
+const COLUMN_LABELS: Record<Language, Record<string, string>> = {
+  nl: {
+    family_name: 'Naam',
+    given_name: 'Voornaam',
+    gender: 'Geslacht',
+    preferred_language: 'Taal',
+    email_enc: 'E-mailadres',
+    phone_enc: 'Telefoonnummer',
+    address_enc: 'Adres',
+    birth_date_enc: 'Geboortedatum',
+    job_title: 'Functie',
+    job_function: 'Taak',
+    started_at: 'Begin',
+    ended_at: 'Einde',
+    answered_at: 'Opgenomen',
+    caller_e164: 'Van',
+    destination: 'Naar',
+    duration_seconds: 'Duur (s)',
+    billable_seconds: 'Aangerekend (s)',
+    cost_micros: 'Kost (miljoenste euro)',
+  },
+  fr: {
+    family_name: 'Nom',
+    given_name: 'Prénom',
+    gender: 'Genre',
+    preferred_language: 'Langue',
+    email_enc: 'Adresse e-mail',
+    phone_enc: 'Téléphone',
+    address_enc: 'Adresse',
+    birth_date_enc: 'Date de naissance',
+    job_title: 'Fonction',
+    job_function: 'Rôle',
+    started_at: 'Début',
+    ended_at: 'Fin',
+    answered_at: 'Décroché',
+    caller_e164: 'De',
+    destination: 'Vers',
+    duration_seconds: 'Durée (s)',
+    billable_seconds: 'Facturé (s)',
+    cost_micros: 'Coût (millionièmes d’euro)',
+  },
+  en: {
+    family_name: 'Last name',
+    given_name: 'First name',
+    gender: 'Gender',
+    preferred_language: 'Language',
+    email_enc: 'E-mail address',
+    phone_enc: 'Phone number',
+    address_enc: 'Address',
+    birth_date_enc: 'Date of birth',
+    job_title: 'Job title',
+    job_function: 'Function',
+    started_at: 'Start',
+    ended_at: 'End',
+    answered_at: 'Answered',
+    caller_e164: 'From',
+    destination: 'To',
+    duration_seconds: 'Duration (s)',
+    billable_seconds: 'Billed (s)',
+    cost_micros: 'Cost (millionths of a euro)',
+  },
+};
+
+/** A column's name for people: known columns by name, others by their category's label. */
+export function columnLabel(column: string, categoryLabel: string, lang: Language): string {
+  return (
+    COLUMN_LABELS[lang][column] ?? `${categoryLabel} (${column.replace(/_enc$/, '').replaceAll('_', ' ')})`
+  );
+}
+
+/** A value as text: dates as dates, objects (an address) as their parts, nothing as a dash. */
+export function displayValue(value: unknown): string {
+  if (value === null || value === undefined || value === '') return '—';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'object')
+    return Object.values(value as Record<string, unknown>)
+      .filter((part) => part !== null && part !== undefined && part !== '')
+      .map(String)
+      .join(', ');
+  return JSON.stringify(value);
+}
+
+export const monthOf = (value: unknown): string | null =>
+  typeof value === 'string' && /^\d{4}-\d{2}/.test(value) ? value.slice(0, 7) : null;

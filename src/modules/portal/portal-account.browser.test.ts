@@ -1,0 +1,294 @@
+import { readFile } from 'node:fs/promises';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  listenForBrowser,
+  reservePort,
+  startBrowser,
+  type BrowserSuite,
+  type Page,
+} from '../../../test/browser.js';
+import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
+import { createTestApp, loginAs } from '../../../test/http.js';
+import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import {
+  billingContext,
+  insertCalls,
+  prepareTenant,
+  startContract,
+} from '../billing/billing.test-helpers.js';
+import { runInvoices } from '../billing/index.js';
+import { createPerson, getPerson } from '../parties/index.js';
+import type { Tenant } from '../tenants/index.js';
+
+let database: TestDatabase;
+let kernel: Kernel;
+let app: FastifyInstance;
+let smtp: SmtpSink;
+let browser: BrowserSuite;
+let baseUrl: string;
+let voiceking: Tenant;
+let voxtra: Tenant;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database);
+  smtp = await startSmtpSink();
+  const port = await reservePort();
+  app = await createTestApp(kernel, {
+    mailer: smtp.mailer,
+    publicUrl: `http://127.0.0.1:${port}`,
+    answerQuanta: { form: 0, link: 0, login: 0 },
+  });
+  baseUrl = await listenForBrowser(app, port);
+  voiceking = await createPolicyTenant(kernel, 'voiceking');
+  voxtra = await createPolicyTenant(kernel, 'voxtra');
+  browser = await startBrowser('portal-account');
+});
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  await smtp?.close();
+  await database?.close();
+});
+
+const STAFF = { kind: 'staff' as const, staffId: 1, role: 'sales' };
+
+/** A customer with a contract, 90 call records over two months and an invoice (kept for the accountant). */
+async function customerWithHistory(email: string): Promise<number> {
+  const catalogue = await prepareTenant(kernel, voiceking);
+  const person = await createPerson(
+    kernel,
+    { tenantId: voiceking.tenantId, actor: STAFF, purpose: 'order_processing' },
+    {
+      subjectType: 'customer',
+      familyName: 'Vermeersch',
+      givenName: 'Lotte',
+      email,
+      preferredLanguage: 'nl',
+      address: { street: 'Oude Vestingstraat 3', postalCode: '8500', city: 'Kortrijk' },
+    },
+  );
+  await startContract(kernel, voiceking, person.subjectId, {
+    startDate: '2026-09-01',
+    lines: [{ productId: catalogue.subscription }],
+  });
+  const calls = Array.from({ length: 90 }, (_, index) => ({
+    subjectId: person.subjectId,
+    startedAt: `2026-${index < 30 ? '09' : '10'}-${String((index % 28) + 1).padStart(2, '0')}T09:${String(index % 60).padStart(2, '0')}:00Z`,
+    destination: '+32470555666',
+    seconds: 60 + index,
+    costMicros: 150_000,
+  }));
+  await insertCalls(kernel, voiceking, calls);
+  await runInvoices(kernel, billingContext(voiceking), { period: '2026-10', callsPurpose: 'call_billing' });
+  return person.subjectId;
+}
+
+async function check(page: Page, name: string): Promise<void> {
+  await browser.checkAccessibility(page);
+  await browser.screenshot(page, name);
+  expect(browser.problemsOf(page)).toEqual([]);
+}
+
+async function mailMatching(email: string, pattern: RegExp): Promise<string> {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const found = smtp.to(email).find((mail) => pattern.test(mail.text ?? ''));
+    if (found) return found.text ?? '';
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no mail to ${email} matching ${pattern}`);
+}
+
+async function logInByMail(page: Page, email: string): Promise<void> {
+  await page.goto(`${baseUrl}/t/${voiceking.slug}/account`);
+  await page.getByLabel('Your e-mail address').first().fill(email);
+  await page.getByRole('button', { name: 'Send me a login link' }).click();
+  await page.waitForURL(/account\?sent=1/);
+  expect(await page.locator('[role=status]').textContent()).toContain('a login link is now in your mailbox');
+  await check(page, 'login-link-sent-en');
+  // The mail is in the person's own language (Dutch), not the browser's.
+  const text = await mailMatching(email, /account\/login\?token=/);
+  const link = /(http:\/\/127\.0\.0\.1:\d+\/t\/\S+\/account\/login\?token=\S+)/.exec(text)?.[1] ?? '';
+  await page.goto(link);
+  await page.waitForURL(/\/account$/);
+}
+
+describe('the privacy portal account (issue 19)', () => {
+  it('VK-23: a customer logs in by mailed link, reads their data by category and call records by month, downloads it, corrects the address, erases the account and reads the letter', async () => {
+    const email = 'lotte.vermeersch@example.be';
+    const subjectId = await customerWithHistory(email);
+    const page = await browser.newPage({ locale: 'en-GB', acceptDownloads: true });
+    await page.goto(`${baseUrl}/t/${voiceking.slug}/account`);
+    await check(page, 'login-en');
+    await logInByMail(page, email);
+    // Logged in, the person's own language (nl) comes before the browser's (en).
+    expect(await page.getAttribute('html', 'lang')).toBe('nl');
+    expect(await page.locator('h1').textContent()).toBe('Mijn account');
+    await check(page, 'home-nl');
+
+    for (const lang of ['fr', 'en', 'nl'] as const) {
+      await page.goto(`${baseUrl}/t/${voiceking.slug}/account/my-data?lang=${lang}`);
+      expect(await page.getAttribute('html', 'lang')).toBe(lang);
+      const text = (await page.locator('main').textContent()) ?? '';
+      // Plain words, not the policy's codes.
+      expect(text).not.toMatch(
+        /legal_obligation|after_contract_end|legitimate_interests|user\.contact|kluis\./,
+      );
+      await check(page, `my-data-${lang}`);
+    }
+    const main = (await page.locator('main').textContent()) ?? '';
+    expect(main).toContain('de uitvoering van een overeenkomst met u');
+    expect(main).toContain('Lotte'.length > 0 ? 'Hoelang' : '');
+
+    // Call records by month: 90 rows over two months (30 and 60), a month at a time, 50 rows a page.
+    await page.goto(`${baseUrl}/t/${voiceking.slug}/account/my-data/call_records`);
+    expect(await page.locator('nav[aria-label="Maand"] a').count()).toBe(2);
+    expect(await page.locator('tbody tr').count()).toBe(50);
+    expect(await page.locator('nav.pager').textContent()).toContain('Pagina 1 van 2');
+    await check(page, 'my-data-call-records-nl');
+    await page.getByRole('link', { name: '2026-09 (30)' }).click();
+    await page.waitForLoadState();
+    expect(await page.locator('tbody tr').count()).toBe(30);
+
+    // Downloads.
+    await page.goto(`${baseUrl}/t/${voiceking.slug}/account/my-data`);
+    const [json] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Alles downloaden (JSON)' }).click(),
+    ]);
+    const report = JSON.parse(await readFile(await json.path(), 'utf8')) as {
+      data: Array<{ table: string }>;
+    };
+    expect(report.data.map((table) => table.table)).toContain('call_records');
+
+    // Correct the address.
+    await page.goto(`${baseUrl}/t/${voiceking.slug}/account/correct`);
+    await check(page, 'correct-nl');
+    await page.getByLabel('Straat en nummer').fill('Grote Markt 12');
+    await page.getByLabel('Postcode').fill('8500');
+    await page.getByRole('button', { name: 'Opslaan' }).click();
+    await page.waitForURL(/correct\?done=1/);
+    expect(await page.locator('[role=status]').textContent()).toContain('Uw gegevens zijn verbeterd.');
+    const corrected = await getPerson(
+      kernel,
+      { tenantId: voiceking.tenantId, actor: STAFF, purpose: 'order_processing' },
+      subjectId,
+    );
+    expect(corrected.address).toMatchObject({
+      street: 'Grote Markt 12',
+      postalCode: '8500',
+      city: 'Kortrijk',
+    });
+
+    for (const lang of ['fr', 'en', 'nl'] as const) {
+      for (const sub of ['my-requests', 'settings', 'erase']) {
+        await page.goto(`${baseUrl}/t/${voiceking.slug}/account/${sub}?lang=${lang}`);
+        await check(page, `${sub}-${lang}`);
+      }
+    }
+
+    // Erase: the page says first what is kept, why and until when.
+    await page.goto(`${baseUrl}/t/${voiceking.slug}/account/erase`);
+    const kept = (await page.locator('main ul').first().textContent()) ?? '';
+    expect(kept).toMatch(/Tot: /);
+    await page.getByLabel('Ja, wis mijn account').check();
+    await page.getByRole('button', { name: 'Account wissen' }).click();
+    await page.waitForURL(/account\/erased/);
+    expect(await page.locator('[role=status]').textContent()).toContain('Uw account is gewist.');
+    await check(page, 'erased-nl');
+    const letter = await mailMatching(email, /Gewist:/);
+    expect(letter).toContain('Wat we nog moeten bewaren, waarom en tot wanneer:');
+    expect(letter).toContain('Gegevensbeschermingsautoriteit');
+    // The session is gone with the account.
+    await page.goto(`${baseUrl}/t/${voiceking.slug}/account/my-data`);
+    expect(await page.locator('h1').textContent()).toBe('Aanmelden');
+  });
+
+  it('refuses what is not the person’s own: another tenant’s slug, a staff session, a form without its token, an erased account twice', async () => {
+    const email = 'jonas.aanval@example.be';
+    const person = await createPerson(
+      kernel,
+      { tenantId: voiceking.tenantId, actor: STAFF, purpose: 'order_processing' },
+      { subjectType: 'customer', familyName: 'Aanval', givenName: 'Jonas', email, preferredLanguage: 'en' },
+    );
+    const page = await browser.newPage({ locale: 'en-GB' });
+    await logInByMail(page, email);
+    const cookies = await page.context().cookies();
+    const header = cookies.map((cookie) => `${cookie.name}=${cookie.value}`).join('; ');
+    const csrf = cookies.find((cookie) => cookie.name === 'kluis_subject_csrf')?.value ?? '';
+
+    // The same cookies against another tenant's pages: the login page, nothing of the person.
+    const other = await app.inject({
+      method: 'GET',
+      url: `/t/${voxtra.slug}/account/my-data`,
+      headers: { cookie: header },
+    });
+    expect(other.statusCode).toBe(401);
+    expect(other.body).not.toContain('Aanval');
+
+    // A staff session opens nothing in the portal.
+    const staff = await loginAs(app, kernel, voiceking, 'admin');
+    const asStaff = await app.inject({
+      method: 'GET',
+      url: `/t/${voiceking.slug}/account/my-data`,
+      headers: { cookie: staff.cookie, 'x-csrf-token': staff.csrfToken },
+    });
+    expect(asStaff.statusCode).toBe(401);
+
+    // A correction posted without the session's CSRF token (a form from elsewhere) changes nothing.
+    const forged = await app.inject({
+      method: 'POST',
+      url: `/t/${voiceking.slug}/account/correct`,
+      headers: { cookie: header, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'givenName=Mallory',
+    });
+    expect(forged.statusCode).toBe(403);
+    const unchanged = await getPerson(
+      kernel,
+      { tenantId: voiceking.tenantId, actor: STAFF, purpose: 'order_processing' },
+      person.subjectId,
+    );
+    expect(unchanged.givenName).toBe('Jonas');
+
+    // A public request form posted without its form cookie, or from another site, is refused.
+    const noToken = await app.inject({
+      method: 'POST',
+      url: `/t/${voiceking.slug}/rights/access`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `email=${encodeURIComponent(email)}&csrf=x`,
+    });
+    expect(noToken.statusCode).toBe(403);
+    const crossSite = await app.inject({
+      method: 'POST',
+      url: `/t/${voiceking.slug}/rights/access`,
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        cookie: 'kluis_form=abcdefghijabcdefghijabcdefghijabcdefghij123',
+        'sec-fetch-site': 'cross-site',
+      },
+      payload: `email=${encodeURIComponent(email)}&csrf=abcdefghijabcdefghijabcdefghijabcdefghij123`,
+    });
+    expect(crossSite.statusCode).toBe(403);
+    expect(
+      smtp
+        .to(email)
+        .filter((mail) => /code/.test(mail.subject ?? '') || /Enter the code/.test(mail.text ?? '')),
+    ).toEqual([]);
+
+    // Erase, then the same form again with the old session: nothing more happens.
+    const erase = async () =>
+      app.inject({
+        method: 'POST',
+        url: `/t/${voiceking.slug}/account/erase`,
+        headers: { cookie: header, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: `csrf=${encodeURIComponent(csrf)}&confirm=yes`,
+      });
+    const first = await erase();
+    expect(first.statusCode).toBe(303);
+    const second = await erase();
+    expect(second.statusCode).toBe(401);
+  });
+});
