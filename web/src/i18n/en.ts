@@ -433,6 +433,7 @@ export const en = {
     other: 'Other',
   },
   billing: {
+    callsUnder: 'Call records read for',
     invoices: 'Invoices',
     run: 'Invoice run',
     period: 'Month',

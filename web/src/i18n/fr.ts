@@ -436,6 +436,7 @@ export const fr: Messages = {
     other: 'Autre',
   },
   billing: {
+    callsUnder: 'Données d’appel lues pour',
     invoices: 'Factures',
     run: 'Facturation du mois',
     period: 'Mois',

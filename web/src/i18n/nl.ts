@@ -435,6 +435,7 @@ export const nl: Messages = {
     other: 'Andere',
   },
   billing: {
+    callsUnder: 'Oproepgegevens gelezen voor',
     invoices: 'Facturen',
     run: 'Facturatierun',
     period: 'Maand',

@@ -44,6 +44,8 @@ export const SCREEN_NEEDS = {
   contracts: { anyOf: [[PRODUCT, ADDRESS, EMAIL]], basis: 'contract', subjectType: 'customer' },
   billing: { anyOf: [[PAYMENT, BANK, PRODUCT]], basis: 'contract', subjectType: 'customer' },
   accounting: { anyOf: [[PAYMENT, BANK]], basis: 'legal_obligation', subjectType: 'customer' },
+  /** The call records an invoice run rates (VX-5: only a purpose that covers them). */
+  calls: { anyOf: [['kluis.telephony.call_record']], basis: 'contract', subjectType: 'customer' },
   dossier: { anyOf: [['kluis.dossier.asset', 'kluis.dossier.credential']], subjectType: 'customer' },
   customers: {
     anyOf: [

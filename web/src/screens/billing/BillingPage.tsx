@@ -94,6 +94,8 @@ function InvoiceRun({ purpose, onDone }: { purpose: string | undefined; onDone: 
   const { t } = useTranslation();
   const queryClient = useQueryClient();
   const purposes = useScreenPurpose('billing');
+  // The call records are read under the role's purpose that covers them (call billing), not the invoice one.
+  const calls = useScreenPurpose('calls');
   const [preview, setPreview] = useState<RunValues | undefined>();
   const [result, setResult] = useState<RunResult | undefined>();
   const [key, setKey] = useState(newIdempotencyKey);
@@ -106,7 +108,11 @@ function InvoiceRun({ purpose, onDone }: { purpose: string | undefined; onDone: 
   });
   const run = useMutation({
     mutationFn: (values: RunValues) =>
-      api<RunResult>('POST', '/api/v1/invoice-runs', { purpose, idempotencyKey: key, body: values }),
+      api<RunResult>('POST', '/api/v1/invoice-runs', {
+        purpose,
+        idempotencyKey: key,
+        body: { ...values, ...(calls.purpose ? { callsPurpose: calls.purpose } : {}) },
+      }),
     onSuccess: async (answer) => {
       setResult(answer);
       setPreview(undefined);
@@ -143,6 +149,12 @@ function InvoiceRun({ purpose, onDone }: { purpose: string | undefined; onDone: 
             <Text size="sm">
               {t('purpose.actingFor')}: <b>{localized(purposeLabel?.label, purpose ?? '')}</b>
             </Text>
+            {calls.candidates[0] ? (
+              <Text size="sm">
+                {t('billing.callsUnder')}:{' '}
+                <b>{localized(calls.candidates[0].label, calls.candidates[0].key)}</b>
+              </Text>
+            ) : null}
             <Text size="sm" c="dimmed">
               {t('billing.previewOnce')}
             </Text>
@@ -325,7 +337,13 @@ function InvoiceDocuments({ invoice, purpose }: { invoice: Invoice; purpose: str
         />
       ) : null}
       {document.data && shown === 'ubl' ? (
-        <Code block data-testid="invoice-ubl" style={{ maxHeight: 560, overflow: 'auto' }}>
+        <Code
+          block
+          data-testid="invoice-ubl"
+          tabIndex={0}
+          aria-label={t('billing.ubl')}
+          style={{ maxHeight: 560, overflow: 'auto' }}
+        >
           {document.data}
         </Code>
       ) : null}
