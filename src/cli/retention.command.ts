@@ -25,11 +25,14 @@ function printPlan(plan: RetentionPlan): void {
       console.log('  returned on request, else destroyed: the person can still ask for a portability export');
     }
     for (const hold of person.holds) {
-      console.log(
-        hold.kind === 'legal_hold'
-          ? `  held by legal hold ${hold.holdId} until ${hold.endsOn}: ${hold.reason}`
-          : `  kept: ${hold.invoices} invoices under the ${hold.legalHold} hold until ${hold.until}`,
-      );
+      if (hold.kind === 'legal_hold') {
+        const scope = hold.caseId === null ? '' : ` (case ${hold.caseId})`;
+        console.log(`  held by legal hold ${hold.holdId}${scope} until ${hold.endsOn}: ${hold.reason}`);
+      } else if (hold.kind === 'dispute') {
+        console.log(`  held: ${hold.invoices} disputed invoice(s) since ${hold.since}, until settled`);
+      } else {
+        console.log(`  kept: ${hold.invoices} invoices under the ${hold.legalHold} hold until ${hold.until}`);
+      }
     }
   }
   console.log(`documents released from the accounting hold: ${plan.documentsReleased}`);

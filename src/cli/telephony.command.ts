@@ -375,10 +375,15 @@ function registerCdrCommands(program: Command): void {
     .requiredOption('--tenant <slug>', 'tenant')
     .action(async (flags: { tenant: string }) => {
       await withSession(flags.tenant, async ({ kernel, tenant }) => {
-        const result = await purgeExpiredCallRecords(kernel, tenant.tenantId);
+        // A disputed invoice keeps the calls of its month until the dispute is settled (decision 0112).
+        const keepMonths = await kernel.plain(tenant.tenantId, (tx) => readDisputedMonths(tx));
+        const result = await purgeExpiredCallRecords(kernel, tenant.tenantId, { keepMonths });
         console.log(
           `call records before ${formatLocal(result.cutoff, BILLING_TIME_ZONE)} (${result.months} months): ` +
-            `${result.droppedPartitions.length} partition(s) dropped (${result.droppedRows} records), ${result.deletedRows} more deleted`,
+            `${result.droppedPartitions.length} partition(s) dropped (${result.droppedRows} records), ${result.deletedRows} more deleted` +
+            (result.keptMonths.length > 0
+              ? `; kept for disputed invoices: ${result.keptMonths.join(', ')}`
+              : ''),
         );
       });
     });
@@ -404,6 +409,7 @@ function registerCdrCommands(program: Command): void {
       });
     });
 }
+import { readDisputedMonths } from '../modules/billing/index.js';
 import { createProgress, isProgressShown } from './progress.js';
 
 function parseFormat(text: string | undefined, hasMapping: boolean): CdrFormat | 'auto' {

@@ -129,6 +129,9 @@ export const REQUEST_BODY_EXAMPLES: Readonly<Record<string, unknown>> = {
     directDebitMandate: 'VK-MANDATE-000042',
     mandateSignedOn: '2026-10-15',
   },
+  'POST /api/v1/invoices/:id/dispute': {
+    reason: 'The customer contests the call charges of October in a letter of 3 November.',
+  },
   'POST /api/v1/customers/:id/credit-scores': { score: 720, source: 'graydon', observedOn: '2026-11-02' },
 
   // Telephony
@@ -151,6 +154,14 @@ export const REQUEST_BODY_EXAMPLES: Readonly<Record<string, unknown>> = {
     reason: 'Litigation: summons of 2 November 2026 (Rechtbank Kortrijk)',
     endsOn: '2028-12-31',
   },
+
+  'POST /api/v1/retention/cases': {
+    name: 'Rechtbank Kortrijk A/26/0173',
+    reason: 'Collection case against a former customer; the file stays complete until judgment.',
+    endsOn: '2028-12-31',
+    subjectIds: [42, 57],
+  },
+  'POST /api/v1/retention/cases/:caseId/people': { subjectIds: [63] },
 
   // Technical dossier
   'POST /api/v1/customers/:subjectId/dossier/assets': {

@@ -30,6 +30,7 @@ import {
 } from './invoice.service.js';
 import { importPayments } from './payment.service.js';
 import { billingSettingsInputSchema, getBillingSettings, setBillingSettings } from './settings.service.js';
+import { disputeInputSchema, disputeInvoice, settleDispute } from './dispute.service.js';
 import { acceptCsvBodies } from '../../http/csv-body.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -428,6 +429,53 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
           ),
       });
       return reply.status(status).send(body);
+    },
+  );
+  typed.post(
+    '/api/v1/invoices/:id/dispute',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'Mark an invoice disputed: until settled, retention keeps the invoice, its customer and the call records it bills',
+        tags: ['billing'],
+        headers: purposeHeaders,
+        params: idParams,
+        body: disputeInputSchema,
+        response: {
+          201: z.object({
+            disputeId: z.number(),
+            invoiceId: z.number(),
+            reason: z.string().nullable(),
+            openedAt: z.string(),
+            closedAt: z.string().nullable(),
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const dispute = await disputeInvoice(kernel, contextOf(request), request.params.id, request.body);
+      return reply.status(201).send({
+        ...dispute,
+        openedAt: dispute.openedAt.toISOString(),
+        closedAt: dispute.closedAt?.toISOString() ?? null,
+      });
+    },
+  );
+  typed.delete(
+    '/api/v1/invoices/:id/dispute',
+    {
+      onRequest,
+      schema: {
+        summary: 'Settle the dispute on an invoice: retention treats it as usual again',
+        tags: ['billing'],
+        headers: purposeHeaders,
+        params: idParams,
+      },
+    },
+    async (request, reply) => {
+      await settleDispute(kernel, contextOf(request), request.params.id);
+      return reply.status(204).send();
     },
   );
   typed.post(

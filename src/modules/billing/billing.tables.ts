@@ -138,7 +138,21 @@ export interface PaymentsTable {
   imported_at: Date;
 }
 
+/** A dispute on an invoice (migrations/0111): while open, retention keeps what the bill needs. */
+export interface InvoiceDisputesTable {
+  tenant_id: ColumnType<number, number, never>;
+  dispute_id: Generated<number>;
+  invoice_id: ColumnType<number, number, never>;
+  subject_id: number | null;
+  reason: string | null;
+  opened_at: ColumnType<Date, Date, never>;
+  opened_by_staff_id: ColumnType<number | null, number | null, never>;
+  closed_at: Date | null;
+  closed_by_staff_id: number | null;
+}
+
 export interface BillingTables {
+  invoice_disputes: InvoiceDisputesTable;
   billing_settings: BillingSettingsTable;
   bank_accounts: BankAccountsTable;
   credit_scores: CreditScoresTable;

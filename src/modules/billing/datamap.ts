@@ -62,6 +62,27 @@ export const billingDataMap: TableDataMap[] = [
     },
   },
   {
+    table: 'invoice_disputes',
+    module: 'billing',
+    subjectColumn: 'subject_id',
+    // Part of the invoice's file: kept with it under the accounting hold.
+    erasure: HELD,
+    personal: {
+      subject_id: { category: C.payment },
+      reason: { category: C.payment },
+    },
+    freeText: { reason: 'all' },
+    notPersonal: {
+      tenant_id: 'tenant key',
+      dispute_id: 'row id',
+      invoice_id: 'the disputed document',
+      opened_at: 'when the dispute was recorded',
+      opened_by_staff_id: 'staff id',
+      closed_at: 'when the dispute was settled',
+      closed_by_staff_id: 'staff id',
+    },
+  },
+  {
     table: 'invoices',
     module: 'billing',
     subjectColumn: 'subject_id',

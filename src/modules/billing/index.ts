@@ -40,4 +40,11 @@ export { getInvoiceUbl, getInvoiceHtml } from './documents.service.js';
 export { importPayments, parseStatementCsv, type PaymentImportSummary } from './payment.service.js';
 export { releaseExpiredInvoices, type InvoiceReleaseResult } from './retention.service.js';
 export { registerBillingRoutes } from './billing.routes.js';
-export { readDocumentHolds, countReleasableInvoices, type DocumentHold } from './retention-clocks.js';
+export {
+  readDocumentHolds,
+  countReleasableInvoices,
+  readOpenDisputes,
+  readDisputedMonths,
+  type DocumentHold,
+} from './retention-clocks.js';
+export { disputeInvoice, settleDispute, disputeInputSchema, type InvoiceDispute } from './dispute.service.js';

@@ -1,3 +1,5 @@
+import type { ExpressionBuilder } from 'kysely';
+import type { Database } from '../../platform/database.js';
 import type { Tx } from '../../platform/db.js';
 
 /** The accounting legal hold on a person's documents (VX-8): how many, and until when. */
@@ -36,12 +38,52 @@ export async function readDocumentHolds(
   return holds;
 }
 
+/** Invoices with an open dispute, per subject (counts and the day of the oldest): retention keeps the person. */
+export async function readOpenDisputes(
+  tx: Tx,
+  subjectIds: readonly number[],
+): Promise<Map<number, { invoices: number; since: Date }>> {
+  const disputes = new Map<number, { invoices: number; since: Date }>();
+  if (subjectIds.length === 0) return disputes;
+  const rows = await tx
+    .selectFrom('invoice_disputes')
+    .select((eb) => [
+      'subject_id',
+      eb.fn.countAll<string>().as('invoices'),
+      eb.fn.min('opened_at').as('since'),
+    ])
+    .where('subject_id', '=', (eb) => eb.fn.any(eb.val([...subjectIds])))
+    .where('closed_at', 'is', null)
+    .groupBy('subject_id')
+    .execute();
+  for (const row of rows) {
+    if (row.subject_id === null) continue;
+    disputes.set(Number(row.subject_id), { invoices: Number(row.invoices), since: new Date(row.since) });
+  }
+  return disputes;
+}
+
+/** The billing months (YYYY-MM) of invoices under an open dispute: their call records stay. */
+export async function readDisputedMonths(tx: Tx): Promise<Set<string>> {
+  const rows = await tx
+    .selectFrom('invoice_disputes as d')
+    .innerJoin('invoices as i', (join) =>
+      join.onRef('i.tenant_id', '=', 'd.tenant_id').onRef('i.invoice_id', '=', 'd.invoice_id'),
+    )
+    .select(['i.period_start'])
+    .where('d.closed_at', 'is', null)
+    .where('i.period_start', 'is not', null)
+    .execute();
+  return new Set(rows.map((row) => String(row.period_start).slice(0, 7)));
+}
+
 /** How many documents still name a person although their accounting hold ends by `today`. */
 export async function countReleasableInvoices(tx: Tx, today: string): Promise<number> {
   const row = await tx
     .selectFrom('invoices')
     .select((eb) => eb.fn.countAll<string>().as('n'))
     .where('hold_until', '<=', today)
+    .where((eb) => eb.not(eb.exists(openDisputeOf(eb))))
     .where((eb) =>
       eb.or([
         eb('subject_id', 'is not', null),
@@ -53,4 +95,13 @@ export async function countReleasableInvoices(tx: Tx, today: string): Promise<nu
     )
     .executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/** An open dispute on the outer query's invoice: its accounting hold does not end while it lasts. */
+export function openDisputeOf(eb: ExpressionBuilder<Database, 'invoices'>) {
+  return eb
+    .selectFrom('invoice_disputes')
+    .select('invoice_disputes.dispute_id')
+    .whereRef('invoice_disputes.invoice_id', '=', 'invoices.invoice_id')
+    .where('invoice_disputes.closed_at', 'is', null);
 }

@@ -5,6 +5,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { defaultPurpose } from './access.js';
 import { BILLING_CATEGORIES as C, billingDataMap } from './datamap.js';
 import { belgianDate } from './invoice-run.service.js';
+import { openDisputeOf } from './retention-clocks.js';
 import { selectErasedSubjects } from './invoice.repository.js';
 
 export const INVOICE_RETENTION_ACTOR = { kind: 'system', id: 'invoice-retention' } as const;
@@ -34,6 +35,8 @@ export async function releaseExpiredInvoices(
       .selectFrom('invoices')
       .select(['invoice_id', 'subject_id'])
       .where('hold_until', '<=', today)
+      // A disputed invoice stays whole until the dispute is settled (decision 0112).
+      .where((eb) => eb.not(eb.exists(openDisputeOf(eb))))
       .where((eb) =>
         eb.or([
           eb('subject_id', 'is not', null),

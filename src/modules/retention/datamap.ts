@@ -20,6 +20,25 @@ export const retentionDataMap: TableDataMap[] = [
       placed_by_staff_id: 'staff id of the officer',
       released_at: 'when the hold was lifted',
       released_by_staff_id: 'staff id of the officer',
+      case_id: 'the case this hold is part of (legal_hold_cases)',
+    },
+  },
+  {
+    table: 'legal_hold_cases',
+    module: 'retention',
+    personal: {},
+    // The case's reason is written into each member's hold (personal, in their access report);
+    // the case itself keeps a reference the officer chooses (a docket number), scanned on write.
+    freeText: { name: 'all' },
+    notPersonal: {
+      tenant_id: 'tenant key',
+      case_id: 'row id',
+      name: 'case reference (e.g. a docket number), scanned for identifiers and sensitive words',
+      ends_on: 'the last day the case keeps its persons',
+      placed_at: 'when the case was opened',
+      placed_by_staff_id: 'staff id of the officer',
+      released_at: 'when the case was closed',
+      released_by_staff_id: 'staff id of the officer',
     },
   },
 ];

@@ -3,7 +3,7 @@ import type { TableDataMap } from '../../kernel/datamap/datamap.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
 import type { Tx } from '../../platform/db.js';
-import { readDocumentHolds, type DocumentHold } from '../billing/index.js';
+import { readDocumentHolds, readOpenDisputes, type DocumentHold } from '../billing/index.js';
 import { readContractClocks } from '../contracts/index.js';
 import { readLastRequests } from '../requests/index.js';
 import { readLastCalls } from '../telephony/index.js';
@@ -12,8 +12,13 @@ import { judgeCategory, type CategoryVerdict, type Claim, type PersonClocks } fr
 
 /** A hold that keeps a person's data although a rule ended: why, and until when. */
 export type Hold =
-  | { kind: 'legal_hold'; holdId: number; reason: string; endsOn: string }
-  | { kind: 'accounting'; legalHold: string; invoices: number; until: string };
+  | { kind: 'legal_hold'; holdId: number; reason: string; endsOn: string; caseId: number | null }
+  | { kind: 'accounting'; legalHold: string; invoices: number; until: string }
+  /** Invoices of the person under an open dispute (billing): kept until it is settled. */
+  | { kind: 'dispute'; invoices: number; since: string };
+
+/** A hold that keeps everything of the person while it runs. */
+export type BlockingHold = Extract<Hold, { kind: 'legal_hold' | 'dispute' }>;
 
 /** What retention does with one person on a day. */
 export interface PersonVerdict {
@@ -30,8 +35,8 @@ export interface PersonVerdict {
   binding: Claim | undefined;
   /** Categories that wait for the person to go: due, but their column cannot be emptied alone. */
   waiting: string[];
-  /** A legal hold placed on the person blocks everything while it runs. */
-  blockedBy: Extract<Hold, { kind: 'legal_hold' }> | undefined;
+  /** A legal hold placed on the person (alone or in a case), or a disputed invoice, blocks everything. */
+  blockedBy: BlockingHold | undefined;
   /** Holds that keep documents naming the person (kept even when the person goes). */
   holds: Hold[];
 }
@@ -70,7 +75,7 @@ export async function* judgePeople(
         .limit(PAGE)
         .execute();
       const ids = subjects.map((subject) => subject.subject_id);
-      const [contracts, calls, requests, consents, present, holds, documents] = await Promise.all([
+      const [contracts, calls, requests, consents, present, holds, documents, disputes] = await Promise.all([
         readContractClocks(tx, ids),
         readLastCalls(tx, ids),
         readLastRequests(tx, ids),
@@ -78,6 +83,7 @@ export async function* judgePeople(
         readPresentCategories(tx, dataMap, ids),
         readLegalHolds(tx, ids, today),
         readDocumentHolds(tx, ids, today),
+        readOpenDisputes(tx, ids),
       ]);
       return subjects.map((subject) => ({
         clocks: {
@@ -91,6 +97,7 @@ export async function* judgePeople(
         } satisfies PersonClocks,
         present: present.get(subject.subject_id) ?? new Map<string, string[]>(),
         hold: holds.get(subject.subject_id),
+        dispute: disputeHold(disputes.get(subject.subject_id)),
         documents: documents.get(subject.subject_id),
       }));
     });
@@ -108,7 +115,14 @@ interface PersonFacts {
   /** Category → the "table.column"s holding it for this person (tables not under a legal hold). */
   present: Map<string, string[]>;
   hold: Extract<Hold, { kind: 'legal_hold' }> | undefined;
+  dispute: Extract<Hold, { kind: 'dispute' }> | undefined;
   documents: DocumentHold | undefined;
+}
+
+function disputeHold(
+  dispute: { invoices: number; since: Date } | undefined,
+): Extract<Hold, { kind: 'dispute' }> | undefined {
+  return dispute && { kind: 'dispute', invoices: dispute.invoices, since: belgianDay(dispute.since) };
 }
 
 function judgePerson(
@@ -138,8 +152,8 @@ function judgePerson(
   const base = {
     subjectId: facts.clocks.subjectId,
     subjectType: facts.clocks.subjectType,
-    blockedBy: facts.hold,
-    holds: facts.hold ? [facts.hold, ...holds] : holds,
+    blockedBy: facts.hold ?? facts.dispute,
+    holds: [...(facts.hold ? [facts.hold] : []), ...(facts.dispute ? [facts.dispute] : []), ...holds],
   };
   if (due.length === 0) return { ...base, scope: 'none', due, binding: undefined, waiting: [] };
   // Nothing of the person may be kept when every category they have is due or claimed by none.
@@ -264,7 +278,7 @@ async function readLegalHolds(
   if (ids.length === 0) return result;
   const rows = await tx
     .selectFrom('legal_holds')
-    .select(['hold_id', 'subject_id', 'reason', 'ends_on'])
+    .select(['hold_id', 'subject_id', 'reason', 'ends_on', 'case_id'])
     .where('subject_id', '=', (eb) => eb.fn.any(eb.val([...ids])))
     .where('released_at', 'is', null)
     .where('ends_on', '>=', today)
@@ -276,6 +290,7 @@ async function readLegalHolds(
       holdId: row.hold_id,
       reason: row.reason,
       endsOn: row.ends_on,
+      caseId: row.case_id,
     });
   }
   return result;

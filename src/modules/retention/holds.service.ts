@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import type { Actor } from '../../kernel/gate/gate.js';
+import type { Actor, Grant } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import type { Tx } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import { parseInput } from '../../platform/validation.js';
 import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
@@ -26,6 +27,8 @@ export interface LegalHold {
   releasedAt: Date | null;
   /** Runs today: not released and its last day not passed. */
   active: boolean;
+  /** The case it is part of, or null for a hold on this person alone. */
+  caseId: number | null;
 }
 
 const day = z.string().refine(isIsoDay, 'a calendar day YYYY-MM-DD');
@@ -101,6 +104,7 @@ export async function placeLegalHold(
       placedAt: now,
       releasedAt: null,
       active: true,
+      caseId: null,
     };
   });
 }
@@ -121,7 +125,7 @@ export async function listLegalHolds(
     });
     const rows = await atx.tx
       .selectFrom('legal_holds')
-      .select(['hold_id', 'subject_id', 'reason', 'ends_on', 'placed_at', 'released_at'])
+      .select(['hold_id', 'subject_id', 'reason', 'ends_on', 'placed_at', 'released_at', 'case_id'])
       .where('subject_id', '=', subjectId)
       .orderBy('hold_id', 'desc')
       .execute();
@@ -133,6 +137,7 @@ export async function listLegalHolds(
       placedAt: row.placed_at,
       releasedAt: row.released_at,
       active: row.released_at === null && row.ends_on >= on,
+      caseId: row.case_id,
     }));
   });
 }
@@ -175,4 +180,293 @@ export async function releaseLegalHold(kernel: Kernel, context: HoldContext, hol
       decision: 'allowed',
     });
   });
+}
+
+/** A case a privacy officer holds: one hold per person, all ending and released together. */
+export interface HoldCase {
+  caseId: number;
+  name: string;
+  endsOn: string;
+  placedAt: Date;
+  releasedAt: Date | null;
+  active: boolean;
+  /** How many persons the case holds (no one is named). */
+  people: number;
+}
+
+const subjectIds = z.array(z.number().int().positive().max(Number.MAX_SAFE_INTEGER)).min(1).max(500);
+
+export const placeCaseInputSchema = z.strictObject({
+  name: z.string().trim().min(3).max(120),
+  reason: z.string().trim().min(3).max(360),
+  endsOn: day,
+  subjectIds,
+});
+export const addToCaseInputSchema = z.strictObject({ subjectIds });
+
+/** What each member's hold says: the case and its reason, in their own access report. */
+function memberReason(name: string, reason: string): string {
+  return `Case ${name}: ${reason}`;
+}
+
+/**
+ * Opens a case (litigation, an authority's request) that holds several persons until `endsOn`:
+ * each gets a legal hold naming the case (kluis.communication.correspondence, written under the
+ * caller's purpose for all of them at once: the gate refuses the whole case if it refuses one).
+ */
+export async function placeCaseHold(kernel: Kernel, context: HoldContext, input: unknown): Promise<HoldCase> {
+  const data = parseInput(placeCaseInputSchema, input);
+  const reason = scanCaseText(data.name, data.reason);
+  if (data.endsOn < today(kernel)) {
+    throw new AppError('validation_failed', 'case ends in the past', {
+      publicMessage: 'endsOn: lies in the past',
+    });
+  }
+  const now = kernel.clock.now();
+  return kernel.transact(context.tenantId, async (atx) => {
+    const row = await atx.tx
+      .insertInto('legal_hold_cases')
+      .values({
+        tenant_id: context.tenantId,
+        name: data.name,
+        ends_on: data.endsOn,
+        placed_at: now,
+        placed_by_staff_id: staffIdOf(context.actor),
+      })
+      .returning(['case_id'])
+      .executeTakeFirstOrThrow();
+    const added = await addMembers(kernel, context, atx, row.case_id, reason, data.endsOn, data.subjectIds);
+    return {
+      caseId: row.case_id,
+      name: data.name,
+      endsOn: data.endsOn,
+      placedAt: now,
+      releasedAt: null,
+      active: true,
+      people: added,
+    };
+  });
+}
+
+/** Adds persons to a running case (twice is once); they are held until the case's end. */
+export async function addToCaseHold(
+  kernel: Kernel,
+  context: HoldContext,
+  caseId: number,
+  input: unknown,
+): Promise<HoldCase> {
+  const data = parseInput(addToCaseInputSchema, input);
+  return kernel.transact(context.tenantId, async (atx) => {
+    const found = await atx.tx
+      .selectFrom('legal_hold_cases')
+      .select(['name', 'ends_on', 'released_at'])
+      .where('case_id', '=', caseId)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!found) throw new AppError('not_found', 'no such case', { publicMessage: 'no such case' });
+    if (found.released_at !== null || found.ends_on < today(kernel)) {
+      throw new AppError('conflict', 'case closed', { publicMessage: 'this case no longer holds anyone' });
+    }
+    await addMembers(kernel, context, atx, caseId, undefined, found.ends_on, data.subjectIds);
+    return caseOf(atx.tx, caseId, today(kernel));
+  });
+}
+
+/** Closes a case before its end: every hold of it is lifted at once. */
+export async function releaseCaseHold(kernel: Kernel, context: HoldContext, caseId: number): Promise<void> {
+  await kernel.transact(context.tenantId, async (atx) => {
+    const found = await atx.tx
+      .selectFrom('legal_hold_cases')
+      .select(['released_at'])
+      .where('case_id', '=', caseId)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!found) throw new AppError('not_found', 'no such case', { publicMessage: 'no such case' });
+    const members = await atx.tx
+      .selectFrom('legal_holds')
+      .select('subject_id')
+      .where('case_id', '=', caseId)
+      .execute();
+    await kernel.gate.authorize(atx, context.actor, {
+      purpose: context.purpose,
+      action: 'write',
+      categories: [HOLD_CATEGORY],
+      subjectIds: members.map((member) => member.subject_id),
+    });
+    if (found.released_at !== null) {
+      throw new AppError('conflict', 'case already released', {
+        publicMessage: 'this case was already closed',
+      });
+    }
+    const now = kernel.clock.now();
+    const by = staffIdOf(context.actor);
+    await atx.tx
+      .updateTable('legal_hold_cases')
+      .set({ released_at: now, released_by_staff_id: by })
+      .where('case_id', '=', caseId)
+      .execute();
+    await atx.tx
+      .updateTable('legal_holds')
+      .set({ released_at: now, released_by_staff_id: by })
+      .where('case_id', '=', caseId)
+      .where('released_at', 'is', null)
+      .execute();
+    atx.audit.record({
+      actor: auditActorOf(context.actor),
+      role: context.actor.kind === 'staff' ? context.actor.role : null,
+      purpose: context.purpose,
+      action: 'retention.case.release',
+      subjectIds: members.map((member) => member.subject_id),
+      categories: [HOLD_CATEGORY],
+      decision: 'allowed',
+    });
+  });
+}
+
+/** The tenant's cases, newest first (names and counts; no person). */
+export async function listCaseHolds(kernel: Kernel, context: HoldContext): Promise<HoldCase[]> {
+  const on = today(kernel);
+  return kernel.transact(context.tenantId, async (atx) => {
+    // Reading the list needs the officer's purpose over the hold category, as any hold does.
+    await kernel.gate.authorize(atx, context.actor, {
+      purpose: context.purpose,
+      action: 'read',
+      categories: [HOLD_CATEGORY],
+      subjectIds: [],
+    });
+    const rows = await atx.tx
+      .selectFrom('legal_hold_cases')
+      .select('case_id')
+      .orderBy('case_id', 'desc')
+      .execute();
+    return Promise.all(rows.map((row) => caseOf(atx.tx, row.case_id, on)));
+  });
+}
+
+async function addMembers(
+  kernel: Kernel,
+  context: HoldContext,
+  atx: Parameters<Parameters<Kernel['transact']>[1]>[0],
+  caseId: number,
+  /** The members' reason; undefined: the case's existing one (adding to a running case). */
+  reason: string | undefined,
+  endsOn: string,
+  subjects: readonly number[],
+): Promise<number> {
+  const unique = [...new Set(subjects)];
+  const grant = await kernel.gate.authorize(atx, context.actor, {
+    purpose: context.purpose,
+    action: 'write',
+    categories: [HOLD_CATEGORY],
+    subjectIds: unique,
+  });
+  const inserted = await insertMemberHolds(atx.tx, grant, {
+    tenantId: context.tenantId,
+    caseId,
+    reason: reason ?? (await selectCaseReason(atx.tx, grant, caseId)),
+    endsOn,
+    placedAt: kernel.clock.now(),
+    placedBy: staffIdOf(context.actor),
+  });
+  atx.audit.record({
+    actor: auditActorOf(context.actor),
+    role: context.actor.kind === 'staff' ? context.actor.role : null,
+    purpose: context.purpose,
+    action: 'retention.case.place',
+    subjectIds: inserted.map((row) => row.subject_id),
+    categories: [HOLD_CATEGORY],
+    decision: 'allowed',
+  });
+  return inserted.length;
+}
+
+async function caseOf(tx: Tx, caseId: number, on: string): Promise<HoldCase> {
+  const row = await tx
+    .selectFrom('legal_hold_cases')
+    .select(['case_id', 'name', 'ends_on', 'placed_at', 'released_at'])
+    .where('case_id', '=', caseId)
+    .executeTakeFirstOrThrow();
+  return {
+    caseId: row.case_id,
+    name: row.name,
+    endsOn: row.ends_on,
+    placedAt: row.placed_at,
+    releasedAt: row.released_at,
+    active: row.released_at === null && row.ends_on >= on,
+    people: await countCaseMembers(tx, caseId),
+  };
+}
+
+/** How many persons a case holds (counts only). */
+async function countCaseMembers(tx: Tx, caseId: number): Promise<number> {
+  const row = await tx
+    .selectFrom('legal_holds')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('case_id', '=', caseId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** The case's name and reason, scanned like any typed text (VK-16); returns the members' reason. */
+function scanCaseText(name: string, reason: string): string {
+  assertFreeTextAllowed(tableMap(retentionDataMap, 'legal_hold_cases'), [
+    { column: 'name', field: 'name', value: name },
+  ]);
+  const member = memberReason(name, reason);
+  assertFreeTextAllowed(tableMap(retentionDataMap, 'legal_holds'), [
+    { column: 'reason', field: 'reason', value: member },
+  ]);
+  return member;
+}
+
+/** The reason the case's holds carry, read under the write grant of the persons being added. */
+async function selectCaseReason(tx: Tx, grant: Grant, caseId: number): Promise<string> {
+  grant.assertWritable();
+  const row = await tx
+    .selectFrom('legal_holds')
+    .select('reason')
+    .where('case_id', '=', caseId)
+    .limit(1)
+    .executeTakeFirstOrThrow();
+  return row.reason;
+}
+
+/** One hold per person naming the case (kluis.communication.correspondence), under the gate's grant. */
+async function insertMemberHolds(
+  tx: Tx,
+  grant: Grant,
+  hold: {
+    tenantId: number;
+    caseId: number;
+    reason: string;
+    endsOn: string;
+    placedAt: Date;
+    placedBy: number | null;
+  },
+): Promise<Array<{ subject_id: number }>> {
+  grant.assertWritable();
+  return tx
+    .insertInto('legal_holds')
+    .values(
+      [...grant.subjectIds].map((subjectId) => ({
+        tenant_id: hold.tenantId,
+        subject_id: subjectId,
+        reason: hold.reason,
+        ends_on: hold.endsOn,
+        placed_at: hold.placedAt,
+        placed_by_staff_id: hold.placedBy,
+        case_id: hold.caseId,
+      })),
+    )
+    .onConflict((conflict) =>
+      conflict.columns(['tenant_id', 'case_id', 'subject_id']).where('case_id', 'is not', null).doNothing(),
+    )
+    .returning('subject_id')
+    .execute();
+}
+
+function auditActorOf(actor: Actor): { kind: 'staff' | 'system'; id: string } {
+  return actor.kind === 'staff'
+    ? { kind: 'staff', id: String(actor.staffId) }
+    : { kind: 'system', id: 'retention' };
 }

@@ -11,9 +11,16 @@ import { RIGHTS_PURPOSE } from '../requests/index.js';
 import { isIsoDay } from './dates.js';
 import { today } from './evaluation.js';
 import {
+  addToCaseHold,
+  addToCaseInputSchema,
+  listCaseHolds,
   listLegalHolds,
+  placeCaseHold,
+  placeCaseInputSchema,
   placeLegalHold,
+  releaseCaseHold,
   releaseLegalHold,
+  type HoldCase,
   type HoldContext,
   type LegalHold,
 } from './holds.service.js';
@@ -26,7 +33,9 @@ const holdSchema = z.object({
   holdId: z.number(),
   reason: z.string(),
   endsOn: z.string(),
+  caseId: z.number().nullable(),
 });
+const disputeSchema = z.object({ kind: z.literal('dispute'), invoices: z.number(), since: z.string() });
 const accountingSchema = z.object({
   kind: z.literal('accounting'),
   legalHold: z.string(),
@@ -46,7 +55,7 @@ const planSchema = z.object({
       waiting: z.array(z.string()),
       held: z.boolean(),
       returnOnRequest: z.boolean(),
-      holds: z.array(z.discriminatedUnion('kind', [holdSchema, accountingSchema])),
+      holds: z.array(z.discriminatedUnion('kind', [holdSchema, accountingSchema, disputeSchema])),
     }),
   ),
   documentsReleased: z.number(),
@@ -59,7 +68,25 @@ const legalHoldSchema = z.object({
   placedAt: z.string(),
   releasedAt: z.string().nullable(),
   active: z.boolean(),
+  caseId: z.number().nullable(),
 });
+const caseSchema = z.object({
+  caseId: z.number(),
+  name: z.string(),
+  endsOn: z.string(),
+  placedAt: z.string(),
+  releasedAt: z.string().nullable(),
+  active: z.boolean(),
+  people: z.number(),
+});
+
+function presentCase(found: HoldCase): z.infer<typeof caseSchema> {
+  return {
+    ...found,
+    placedAt: found.placedAt.toISOString(),
+    releasedAt: found.releasedAt?.toISOString() ?? null,
+  };
+}
 
 function presentHold(hold: LegalHold): z.infer<typeof legalHoldSchema> {
   return {
@@ -70,6 +97,7 @@ function presentHold(hold: LegalHold): z.infer<typeof legalHoldSchema> {
     placedAt: hold.placedAt.toISOString(),
     releasedAt: hold.releasedAt?.toISOString() ?? null,
     active: hold.active,
+    caseId: hold.caseId,
   };
 }
 
@@ -188,6 +216,78 @@ export function registerRetentionRoutes(
     },
     async (request, reply) => {
       await releaseLegalHold(kernel, await contextOf(kernel, request), request.params.holdId);
+      return reply.status(204).send();
+    },
+  );
+
+  typed.post(
+    '/api/v1/retention/cases',
+    {
+      onRequest,
+      schema: {
+        summary: 'Open a case that holds several persons (litigation, an authority’s request) until its end',
+        tags: ['retention'],
+        body: placeCaseInputSchema,
+        response: { 201: caseSchema },
+      },
+    },
+    async (request, reply) => {
+      const found = await placeCaseHold(kernel, await contextOf(kernel, request), request.body);
+      return reply.status(201).send(presentCase(found));
+    },
+  );
+
+  typed.get(
+    '/api/v1/retention/cases',
+    {
+      onRequest,
+      schema: {
+        summary: 'The cases that hold persons (names and counts)',
+        tags: ['retention'],
+        response: { 200: z.object({ items: z.array(caseSchema) }) },
+      },
+    },
+    async (request) => {
+      const cases = await listCaseHolds(kernel, await contextOf(kernel, request));
+      return { items: cases.map(presentCase) };
+    },
+  );
+
+  typed.post(
+    '/api/v1/retention/cases/:caseId/people',
+    {
+      onRequest,
+      schema: {
+        summary: 'Add persons to a running case',
+        tags: ['retention'],
+        params: z.strictObject({ caseId: id }),
+        body: addToCaseInputSchema,
+        response: { 200: caseSchema },
+      },
+    },
+    async (request) => {
+      const found = await addToCaseHold(
+        kernel,
+        await contextOf(kernel, request),
+        request.params.caseId,
+        request.body,
+      );
+      return presentCase(found);
+    },
+  );
+
+  typed.post(
+    '/api/v1/retention/cases/:caseId/release',
+    {
+      onRequest,
+      schema: {
+        summary: 'Close a case before its end: every hold of it is lifted',
+        tags: ['retention'],
+        params: z.strictObject({ caseId: id }),
+      },
+    },
+    async (request, reply) => {
+      await releaseCaseHold(kernel, await contextOf(kernel, request), request.params.caseId);
       return reply.status(204).send();
     },
   );

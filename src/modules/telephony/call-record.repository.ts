@@ -225,13 +225,19 @@ export async function selectSubjectsWithCallsBefore(tx: Tx, cutoff: Date): Promi
 }
 
 /** The retention purge of the rows of a month that expired in part, under a grant for their callers. */
-export async function deleteCallRecordsBefore(tx: Tx, grant: Grant, cutoff: Date): Promise<number> {
+export async function deleteCallRecordsBefore(
+  tx: Tx,
+  grant: Grant,
+  cutoff: Date,
+  from?: Date,
+): Promise<number> {
   grant.assertWritable();
   if (!grant.categories.has(TELEPHONY_CATEGORIES.callRecord))
     throw new AppError('category_not_allowed', 'the grant does not cover call records');
-  const result = await tx
-    .deleteFrom('call_records')
-    .where('started_at', '<', cutoff)
+  let query = tx.deleteFrom('call_records').where('started_at', '<', cutoff);
+  // Only the cutoff month's older rows: earlier months are dropped whole or kept on purpose.
+  if (from !== undefined) query = query.where('started_at', '>=', from);
+  const result = await query
     .where('subject_id', '=', (eb) => eb.fn.any(eb.val([...grant.subjectIds])))
     .executeTakeFirst();
   return Number(result.numDeletedRows);

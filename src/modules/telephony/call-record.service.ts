@@ -125,6 +125,8 @@ export interface PurgeResult {
   droppedPartitions: string[];
   deletedRows: number;
   droppedRows: number;
+  /** Months past the cutoff kept because a disputed invoice bills them. */
+  keptMonths: string[];
 }
 
 export const CDR_RETENTION_ACTOR = { kind: 'system', id: 'cdr-retention' } as const;
@@ -150,7 +152,11 @@ const CALL_RECORD_CATEGORIES = [
 export async function purgeExpiredCallRecords(
   kernel: Kernel,
   tenantId: number,
-  options: { timeZone?: string } = {},
+  options: {
+    timeZone?: string;
+    /** Months (YYYY-MM) whose calls a disputed invoice bills: kept until the dispute is settled. */
+    keepMonths?: ReadonlySet<string>;
+  } = {},
 ): Promise<PurgeResult> {
   const { policy } = await kernel.policies.current(tenantId);
   const months = Math.max(
@@ -166,14 +172,28 @@ export async function purgeExpiredCallRecords(
   }
   const cutoff = startOfMonthBefore(kernel.clock.now(), months, options.timeZone ?? BILLING_TIME_ZONE);
   return kernel.transact(tenantId, async (atx) => {
-    const result: PurgeResult = { months, cutoff, droppedPartitions: [], deletedRows: 0, droppedRows: 0 };
+    const result: PurgeResult = {
+      months,
+      cutoff,
+      droppedPartitions: [],
+      deletedRows: 0,
+      droppedRows: 0,
+      keptMonths: [],
+    };
     const partitions = (await selectPartitions(atx.tx)).map((partition) => {
       const [year, month] = partition.month.split('-').map(Number) as [number, number];
       return { ...partition, start: Date.UTC(year, month - 1, 1), end: Date.UTC(year, month, 1) };
     });
-    const whole = partitions.filter((partition) => partition.end <= cutoff.getTime());
+    const keep = options.keepMonths ?? new Set<string>();
+    result.keptMonths = partitions
+      .filter((partition) => partition.start < cutoff.getTime() && keep.has(partition.month))
+      .map((partition) => partition.month);
+    const whole = partitions.filter(
+      (partition) => partition.end <= cutoff.getTime() && !keep.has(partition.month),
+    );
     const partial = partitions.find(
-      (partition) => partition.start < cutoff.getTime() && partition.end > cutoff.getTime(),
+      (partition) =>
+        partition.start < cutoff.getTime() && partition.end > cutoff.getTime() && !keep.has(partition.month),
     );
     if (whole.length === 0 && !partial) return result;
     // One gate decision for everything that expires: an erase by the retention job under
@@ -191,7 +211,9 @@ export async function purgeExpiredCallRecords(
       result.droppedRows += await dropPartition(atx.tx, grant, partition.month);
       result.droppedPartitions.push(partition.name);
     }
-    if (partial) result.deletedRows += await deleteCallRecordsBefore(atx.tx, grant, cutoff);
+    if (partial) {
+      result.deletedRows += await deleteCallRecordsBefore(atx.tx, grant, cutoff, new Date(partial.start));
+    }
     const removed = result.droppedRows + result.deletedRows;
     if (removed > 0 || result.droppedPartitions.length > 0) {
       atx.audit.record({
