@@ -36,6 +36,7 @@ import {
   monthOf,
 } from './account.view.js';
 import { CORRECTABLE_FIELDS } from './rights.pages.js';
+import { registerConsentPages } from './consents.pages.js';
 
 const PAGE = { 200: z.string() };
 const ROWS_PER_PAGE = 50;
@@ -108,6 +109,7 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
       ['', t.account.home],
       ['/my-data', t.account.sections.data],
       ['/correct', t.account.sections.correct],
+      ['/my-consents', t.consents.title],
       ['/my-requests', t.account.sections.requests],
       ['/settings', t.account.sections.settings],
       ['/erase', t.account.sections.erase],
@@ -865,4 +867,6 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
       return see(reply, `${signed.frame.base}/account/settings?saved=1`);
     },
   );
+
+  registerConsentPages(app, deps, { signedIn, page });
 }

@@ -21,6 +21,7 @@ import {
 } from '../billing/billing.test-helpers.js';
 import { runInvoices } from '../billing/index.js';
 import { createPerson, getPerson } from '../parties/index.js';
+import { listConsentStates } from '../consent/index.js';
 import type { Tenant } from '../tenants/index.js';
 
 let database: TestDatabase;
@@ -290,5 +291,44 @@ describe('the privacy portal account (issue 19)', () => {
     expect(first.statusCode).toBe(303);
     const second = await erase();
     expect(second.statusCode).toBe(401);
+  });
+
+  it('VK-24: a customer gives and withdraws a consent on "my consents" and objects to direct marketing, each in effect at once', async () => {
+    const email = 'mira.keuze@example.be';
+    const person = await createPerson(
+      kernel,
+      { tenantId: voiceking.tenantId, actor: STAFF, purpose: 'order_processing' },
+      { subjectType: 'customer', familyName: 'Keuze', givenName: 'Mira', email, preferredLanguage: 'en' },
+    );
+    const page = await browser.newPage({ locale: 'en-GB', phone: true });
+    await logInByMail(page, email);
+    for (const lang of ['nl', 'fr', 'en'] as const) {
+      await page.goto(`${baseUrl}/t/${voiceking.slug}/account/my-consents?lang=${lang}`);
+      await check(page, `my-consents-${lang}`);
+    }
+    const card = page
+      .locator('ul.cards > li', { has: page.getByRole('button', { name: 'Give consent' }) })
+      .first();
+    const purpose = (await card.locator('h2').textContent()) ?? '';
+    await card.getByRole('button', { name: 'Give consent' }).click();
+    await page.waitForURL(/saved=1/);
+    const given = page.locator('ul.cards > li', { has: page.locator('h2', { hasText: purpose }) });
+    expect(await given.textContent()).toContain('you gave your consent');
+    await given.getByRole('button', { name: 'Withdraw consent' }).click();
+    await page.waitForURL(/saved=1/);
+    expect(
+      await page.locator('ul.cards > li', { has: page.locator('h2', { hasText: purpose }) }).textContent(),
+    ).toContain('you withdrew your consent');
+    await page.getByRole('button', { name: 'No more direct marketing' }).click();
+    await page.waitForURL(/saved=1/);
+    expect(await page.locator('main').textContent()).toContain('You objected to direct marketing.');
+    await check(page, 'my-consents-after-en');
+    const states = await listConsentStates(
+      kernel,
+      { tenantId: voiceking.tenantId, actor: { kind: 'subject', subjectId: person.subjectId } },
+      'en',
+    );
+    expect(states.marketingObjectedAt).not.toBeNull();
+    expect(states.purposes.find((item) => item.label === purpose)?.state).toBe('withdrawn');
   });
 });

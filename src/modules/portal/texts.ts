@@ -113,6 +113,20 @@ export interface PortalTexts {
     letter: string;
   };
   myRequests: { title: string; none: string };
+  consents: {
+    title: string;
+    intro: string;
+    states: Record<'consented' | 'withdrawn' | 'objected' | 'pending' | 'none', string>;
+    since: string;
+    give: string;
+    withdraw: string;
+    object: string;
+    marketingTitle: string;
+    marketingIntro: string;
+    marketingButton: string;
+    marketingDone: string;
+    saved: string;
+  };
   settings: {
     title: string;
     language: string;
@@ -297,6 +311,27 @@ const nl: PortalTexts = {
     letter: 'Wissen kan niet ongedaan gemaakt worden.',
   },
   myRequests: { title: 'Mijn verzoeken', none: 'U hebt nog geen verzoeken ingediend.' },
+  consents: {
+    title: 'Mijn toestemmingen',
+    intro: 'Wat u ons toestond en waartegen u bezwaar maakte. Een wijziging geldt meteen.',
+    states: {
+      consented: 'u gaf toestemming',
+      withdrawn: 'u trok uw toestemming in',
+      objected: 'u maakte bezwaar',
+      pending: 'wacht op uw bevestiging per e-mail',
+      none: 'geen keuze gemaakt',
+    },
+    since: 'sinds',
+    give: 'Toestemming geven',
+    withdraw: 'Toestemming intrekken',
+    object: 'Bezwaar maken',
+    marketingTitle: 'Direct marketing',
+    marketingIntro:
+      'U kunt zich kosteloos verzetten tegen elk gebruik van uw gegevens voor direct marketing.',
+    marketingButton: 'Geen direct marketing meer',
+    marketingDone: 'U maakte bezwaar tegen direct marketing.',
+    saved: 'Uw keuze is opgeslagen.',
+  },
   settings: {
     title: 'Taal en wachtwoord',
     language: 'Taal van onze berichten en van dit portaal',
@@ -488,6 +523,28 @@ const fr: PortalTexts = {
     letter: 'L’effacement est définitif.',
   },
   myRequests: { title: 'Mes demandes', none: 'Vous n’avez encore fait aucune demande.' },
+  consents: {
+    title: 'Mes consentements',
+    intro:
+      'Ce que vous nous avez permis et ce à quoi vous vous êtes opposé. Un changement s’applique aussitôt.',
+    states: {
+      consented: 'vous avez donné votre consentement',
+      withdrawn: 'vous avez retiré votre consentement',
+      objected: 'vous vous êtes opposé',
+      pending: 'en attente de votre confirmation par e-mail',
+      none: 'aucun choix fait',
+    },
+    since: 'depuis le',
+    give: 'Donner mon consentement',
+    withdraw: 'Retirer mon consentement',
+    object: 'M’opposer',
+    marketingTitle: 'Marketing direct',
+    marketingIntro:
+      'Vous pouvez vous opposer gratuitement à toute utilisation de vos données à des fins de marketing direct.',
+    marketingButton: 'Plus de marketing direct',
+    marketingDone: 'Vous vous êtes opposé au marketing direct.',
+    saved: 'Votre choix est enregistré.',
+  },
   settings: {
     title: 'Langue et mot de passe',
     language: 'Langue de nos messages et de ce portail',
@@ -671,6 +728,26 @@ const en: PortalTexts = {
     letter: 'Erasure cannot be undone.',
   },
   myRequests: { title: 'My requests', none: 'You have not made any requests yet.' },
+  consents: {
+    title: 'My consents',
+    intro: 'What you allowed us and what you objected to. A change applies at once.',
+    states: {
+      consented: 'you gave your consent',
+      withdrawn: 'you withdrew your consent',
+      objected: 'you objected',
+      pending: 'waiting for your confirmation by e-mail',
+      none: 'no choice made',
+    },
+    since: 'since',
+    give: 'Give consent',
+    withdraw: 'Withdraw consent',
+    object: 'Object',
+    marketingTitle: 'Direct marketing',
+    marketingIntro: 'You can object, free of charge, to any use of your data for direct marketing.',
+    marketingButton: 'No more direct marketing',
+    marketingDone: 'You objected to direct marketing.',
+    saved: 'Your choice has been saved.',
+  },
   settings: {
     title: 'Language and password',
     language: 'Language of our messages and of this portal',
