@@ -238,4 +238,55 @@ export const REQUEST_BODY_EXAMPLES: Readonly<Record<string, unknown>> = {
   },
   'POST /t/:slug/account/password': { password: 'my-own-portal-passphrase' },
   'POST /t/:slug/account/requests': { kind: 'objection', purposes: ['newsletter_customers'] },
+
+  // Added by other issues' routes (letters, dossier edits and export, the portal's HTML forms).
+  'POST /api/v1/requests/:id/letter-preview': {
+    outcome: 'extended',
+    reason: 'Many requests at once after the data breach notice.',
+    until: '2027-02-03',
+  },
+  'PATCH /api/v1/dossier/assets/:assetId': { location: 'Kantoor gelijkvloers', ipAddress: '192.168.1.21' },
+  'PATCH /api/v1/dossier/credentials/:credentialId': {
+    username: 'beheer@bakkerij-example.onmicrosoft.com',
+    notes: 'Owner changed after the takeover.',
+  },
+  'PATCH /api/v1/dossier/facts/:factId': { seats: 8, expiresOn: '2028-05-31' },
+  'POST /api/v1/customers/:subjectId/dossier/export': {
+    kind: 'credentials',
+    format: 'itflow',
+    withSecrets: false,
+    reason: 'Ticket 4720: the customer moves to another IT provider',
+  },
+  'POST /t/:slug/account/dossier/credentials/:credentialId/reveal': { field: 'password' },
+  // The portal's forms (application/x-www-form-urlencoded), each with the page's CSRF token.
+  'POST /t/:slug/rights/:right': {
+    csrf: 'k3c1Xb9-form-token',
+    email: 'lotte.vermeulen@example.be',
+    language: 'nl',
+  },
+  'POST /t/:slug/rights/requests/:id': {
+    csrf: 'k3c1Xb9-form-token',
+    token: 'r7Qe2m-status-token',
+    code: '583920',
+  },
+  'POST /t/:slug/account/login-link': { csrf: 'k3c1Xb9-form-token', email: 'lotte.vermeulen@example.be' },
+  'POST /t/:slug/account/login-password': {
+    csrf: 'k3c1Xb9-form-token',
+    email: 'lotte.vermeulen@example.be',
+    password: 'my-own-portal-passphrase',
+  },
+  'POST /t/:slug/account/logout': { csrf: 'k3c1Xb9-form-token' },
+  'POST /t/:slug/account/correct': {
+    csrf: 'k3c1Xb9-form-token',
+    email: 'lotte@bakkerij-vermeulen.example.be',
+    street: 'Grote Markt 3',
+    postalCode: '8500',
+    city: 'Kortrijk',
+  },
+  'POST /t/:slug/account/erase': { csrf: 'k3c1Xb9-form-token', confirm: 'yes' },
+  'POST /t/:slug/account/settings/language': { csrf: 'k3c1Xb9-form-token', language: 'fr' },
+  'POST /t/:slug/account/settings/password': {
+    csrf: 'k3c1Xb9-form-token',
+    password: 'a-new-portal-passphrase',
+  },
 };
