@@ -21,6 +21,7 @@ import {
   startContract,
 } from '../src/modules/billing/billing.test-helpers.js';
 import { createProduct } from '../src/modules/contracts/index.js';
+import { createItem } from '../src/modules/dossier/index.js';
 import { createPerson } from '../src/modules/parties/index.js';
 import { createStaffUser } from '../src/modules/staff/index.js';
 import type { Tenant } from '../src/modules/tenants/index.js';
@@ -413,5 +414,48 @@ describe('the staff back office in the browser (issue #20)', () => {
     expect(xml).toContain('urn:oasis:names:specification:ubl:schema:xsd:Invoice-2');
     expect(xml).toContain(`<cbc:ID>${number}</cbc:ID>`);
     await look(page, 'billing-4-invoice-ubl');
+  });
+  it('a technician reveals a secret of the dossier with a typed reason and a fresh code', async () => {
+    const voxtra = await createPolicyTenant(kernel, 'voxtra');
+    const catalogue = await prepareTenant(kernel, voxtra);
+    const customer = await createCustomer(kernel, voxtra, { familyName: 'Claes', givenName: 'Wim' });
+    await startContract(kernel, voxtra, customer, {
+      startDate: '2026-01-01',
+      lines: [{ productId: catalogue.subscription }],
+    });
+    const technician = await staffSignedIn(voxtra, 'technician');
+    await createItem(
+      kernel,
+      {
+        tenantId: voxtra.tenantId,
+        actor: { kind: 'staff', staffId: technician.staffId, role: 'technician' },
+        purpose: 'technical_dossier',
+      },
+      'credential',
+      customer,
+      { system: 'Router Fritz!Box 7590', username: 'admin', password: 'Zomer-Router-2026!' },
+    );
+    const { page } = technician;
+    await goTo(page, 'Technical dossier');
+    await page.getByLabel(/^Customer number/).fill(String(customer));
+    await page.getByRole('button', { name: 'Open' }).click();
+    await page.getByRole('button', { name: 'Reveal: Router Fritz!Box 7590' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel(/^Reason/).fill('Klant belt: internet valt weg, router herstarten');
+    await dialog.getByLabel(/^A fresh code/).fill(await freshCode(technician.totpSecret ?? ''));
+    await look(page, 'technician-1-reveal');
+    await dialog.getByRole('button', { name: 'Reveal' }).click();
+    await expect(dialog.getByTestId('revealed-secret').innerText()).resolves.toBe('Zomer-Router-2026!');
+    await look(page, 'technician-2-revealed');
+
+    const audit = await runAsOwner<{ role: string; purpose: string; reason: string }>(
+      database.ownerUrl,
+      `SELECT role, purpose, reason FROM audit_log
+        WHERE tenant_id = $1 AND action = 'dossier.reveal' AND decision = 'allowed'`,
+      [voxtra.tenantId],
+    );
+    expect(audit.rows).toHaveLength(1);
+    expect(audit.rows[0]).toMatchObject({ role: 'technician', purpose: 'technical_dossier' });
+    expect(audit.rows[0]?.reason).toContain('router herstarten');
   });
 });

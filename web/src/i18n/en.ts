@@ -473,6 +473,32 @@ export const en = {
       credit_note: 'credit note',
     },
   },
+  dossier: {
+    customer: 'Customer number',
+    customerHelp: 'The number of the customer (as on the contract)',
+    title: 'Technical dossier of customer #{{id}}',
+    credentials: 'Credentials',
+    credentialsCaption: 'Passwords stay masked until revealed',
+    assets: 'Devices',
+    assetsCaption: 'Devices and their place in the network',
+    system: 'System',
+    username: 'User name',
+    password: 'Password',
+    kind: 'Kind',
+    model: 'Brand and model',
+    hostname: 'Host name or address',
+    reveal: 'Reveal',
+    revealTitle: 'Reveal the password of {{system}}',
+    revealIntro:
+      'Say why you need it (it is recorded with your name) and give a fresh code of your authenticator app.',
+    reason: 'Reason',
+    reasonHelp: '10 to 200 characters; no e-mail address or long number',
+    reasonLength: 'Give the reason in 10 to 200 characters',
+    freshCode: 'A fresh code of your authenticator app',
+    revealSubmit: 'Reveal',
+    revealed: 'Revealed and recorded',
+    revealedNote: 'Use it now; it is not kept on this screen.',
+  },
 };
 
 type Strings<T> = { [K in keyof T]: T[K] extends string ? string : Strings<T[K]> };

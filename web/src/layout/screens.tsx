@@ -4,6 +4,7 @@ import { RequestsScreen } from '../screens/requests/RequestsPage.js';
 import { PeopleScreen } from '../screens/people/PeoplePage.js';
 import { SalesPage } from '../screens/sales/SalesPage.js';
 import { BillingPage } from '../screens/billing/BillingPage.js';
+import { DossierScreen } from '../screens/dossier/DossierPage.js';
 import { StaffPage } from '../screens/admin/StaffPage.js';
 import { TokensPage } from '../screens/admin/TokensPage.js';
 
@@ -48,6 +49,12 @@ export const SCREENS: ScreenEntry[] = [
     label: 'nav.billing',
     isFor: ({ fits }) => fits('billing'),
     element: <BillingPage />,
+  },
+  {
+    path: '/dossier',
+    label: 'nav.dossier',
+    isFor: ({ fits }) => fits('dossier'),
+    element: <DossierScreen />,
   },
   {
     path: '/staff',
