@@ -74,6 +74,8 @@ function touchOf(method: string, path: string): Touch | undefined {
   // One dossier item: edit (PATCH) and delete under the declared purpose (issue 17).
   if (/^\/api\/v1\/dossier\/(assets|credentials|facts)\/\{\w+\}$/.test(path))
     return { kind: 'data', categories: DOSSIER };
+  // Attachments (issue 17): asset data, a secret one's content credential data.
+  if (path.includes('/dossier/attachments')) return { kind: 'data', categories: DOSSIER };
   if (path.includes('/dossier')) return { kind: 'data', categories: DOSSIER };
   // The consent ledger of the declared purpose: the record's purpose is the declared one.
   if (path.endsWith('/consents')) return { kind: 'data', categories: [] };

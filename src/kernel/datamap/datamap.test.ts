@@ -100,6 +100,9 @@ describe('data map (VK-2: nothing personal is stored that the policy does not de
       'dossier_credentials.password_enc → kluis.dossier.credential (voxtra only)',
       'dossier_credentials.totp_seed_enc → kluis.dossier.credential (voxtra only)',
       'dossier_facts.details_enc → kluis.dossier.asset (voxtra only)',
+      'dossier_attachments.details_enc → kluis.dossier.asset (voxtra only)',
+      'dossier_attachments.content_enc → kluis.dossier.asset (voxtra only)',
+      'dossier_attachments.secret_content_enc → kluis.dossier.credential (voxtra only)',
       // VK-6 and VK-19: only VoiceKing builds interest profiles and tracks its mails (decision 0130).
       'interest_profiles.topic → kluis.marketing.interest_profile (voiceking only)',
       'interest_profiles.clicks → kluis.marketing.interest_profile (voiceking only)',

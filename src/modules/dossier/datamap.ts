@@ -85,4 +85,21 @@ export const dossierDataMap: TableDataMap[] = [
     // VK-16: the item's notes (inside the JSON) are typed by staff.
     freeText: { details_enc: 'all' },
   },
+  {
+    // Small attachments (issue 17): content under the dossier key; a secret one is revealed only
+    // under the reveal rule and masked in reports.
+    table: 'dossier_attachments',
+    module: 'dossier',
+    subjectColumn: 'subject_id',
+    rowIdColumn: 'attachment_id',
+    erasure: { kind: 'delete_rows' },
+    personal: {
+      details_enc: { category: C.asset, encrypted: true, keyScope: 'dossier' },
+      content_enc: { category: C.asset, encrypted: true, keyScope: 'dossier' },
+      secret_content_enc: { category: C.credential, encrypted: true, keyScope: 'dossier', masked: true },
+    },
+    notPersonal: { ...bookkeeping, attachment_id: 'internal id', size_bytes: 'file size' },
+    // VK-16: the note typed with an attachment.
+    freeText: { details_enc: 'all' },
+  },
 ];

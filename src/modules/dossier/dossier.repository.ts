@@ -318,12 +318,16 @@ export async function deleteDossier(
   tx: Tx,
   grant: Grant,
   subjectId: number,
-): Promise<{ assets: number; credentials: number; facts: number }> {
+): Promise<{ assets: number; credentials: number; facts: number; attachments: number }> {
   grant.assertCovers(C.asset, subjectId);
   grant.assertCovers(C.credential, subjectId);
   grant.assertWritable();
   await tx.deleteFrom('dossier_share_links').where('subject_id', '=', subjectId).execute();
-  const removed = { assets: 0, credentials: 0, facts: 0 };
+  const attachments = await tx
+    .deleteFrom('dossier_attachments')
+    .where('subject_id', '=', subjectId)
+    .executeTakeFirst();
+  const removed = { assets: 0, credentials: 0, facts: 0, attachments: Number(attachments.numDeletedRows) };
   for (const kind of ['credential', 'asset', 'fact'] as const) {
     const result = await tx
       .deleteFrom(ITEM_TABLES[kind].table)

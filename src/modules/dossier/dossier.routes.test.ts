@@ -387,7 +387,7 @@ describe('erasure on written termination (VX-7)', () => {
         action: 'dossier.erase',
         decision: 'allowed',
         reason:
-          'certificate: technical dossier erased on written termination; removed 1 assets, 1 credentials, 1 network facts and licences; dossier key destroyed',
+          'certificate: technical dossier erased on written termination; removed 1 assets, 1 credentials, 1 network facts and licences, 0 attachments; dossier key destroyed',
       }),
     ]);
     const gone = await call(technician, 'GET', `/api/v1/customers/${subjectId}/dossier`);

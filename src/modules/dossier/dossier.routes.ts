@@ -50,6 +50,18 @@ import {
   type ShareLimits,
 } from './share-limits.js';
 import { getOwnDossier, ownRevealInputSchema, revealOwnSecret } from './own-dossier.service.js';
+import type { AttachmentRecord } from './attachment.repository.js';
+import {
+  addAttachment,
+  ATTACHMENT_TYPES,
+  attachmentInputSchema,
+  deleteAttachment,
+  downloadAttachment,
+  listAttachments,
+  revealAttachment,
+  type AttachmentFile,
+} from './attachment.service.js';
+import { AppError } from '../../platform/errors.js';
 import { acceptCsvBodies } from '../../http/csv-body.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -221,6 +233,7 @@ export function registerDossierRoutes(
       },
     );
   }
+  registerAttachmentRoutes(app, kernel, customer);
   acceptCsvBodies(app);
   typed.post(
     '/api/v1/customers/:subjectId/dossier/import',
@@ -489,6 +502,157 @@ function registerOwnDossierRoutes(
     async (request, reply) => {
       noStore(reply);
       return revealOwnSecret(kernel, await own(request, true), request.params.credentialId, request.body);
+    },
+  );
+}
+
+const attachmentSchema = z.object({
+  attachmentId: z.number().int(),
+  subjectId: z.number().int(),
+  fileName: z.string(),
+  contentType: z.string(),
+  sizeBytes: z.number().int(),
+  secret: z.boolean(),
+  note: z.string().nullable(),
+  createdAt: z.string(),
+});
+
+function presentAttachment(record: AttachmentRecord): z.infer<typeof attachmentSchema> {
+  if (record.details === null) throw new AppError('subject_erased', 'dossier key destroyed');
+  return {
+    attachmentId: record.attachmentId,
+    subjectId: record.subjectId,
+    fileName: record.details.fileName,
+    contentType: record.details.contentType,
+    sizeBytes: record.sizeBytes,
+    secret: record.isSecret,
+    note: record.details.note,
+    createdAt: record.createdAt.toISOString(),
+  };
+}
+
+/** A file leaves as a download: never sniffed, never cached, never shown inline. */
+function sendFile(reply: FastifyReply, file: AttachmentFile): FastifyReply {
+  const ascii = file.fileName.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return reply
+    .header('content-type', file.contentType)
+    .header(
+      'content-disposition',
+      `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(file.fileName)}`,
+    )
+    .header('x-content-type-options', 'nosniff')
+    .header('cache-control', 'no-store')
+    .send(file.content);
+}
+
+/** Small attachments of the dossier (issue 17): upload, list, download, secret reveal, delete. */
+function registerAttachmentRoutes(
+  app: FastifyInstance,
+  kernel: Kernel,
+  customer: z.ZodObject<{ subjectId: typeof id }>,
+): void {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  const onRequest = requireStaff(kernel);
+  const attachment = z.object({ attachmentId: id });
+  typed.post(
+    '/api/v1/customers/:subjectId/dossier/attachments',
+    {
+      onRequest,
+      // Base64 of at most 1 MiB, in JSON.
+      bodyLimit: 2 * 1024 * 1024,
+      schema: {
+        summary: `Add a small attachment (Base64, at most 1 MiB; ${ATTACHMENT_TYPES.join(', ')}), optionally secret; audited`,
+        tags: TAGS,
+        operationId: 'addDossierAttachment',
+        params: customer,
+        body: attachmentInputSchema,
+        response: { 201: attachmentSchema },
+      },
+    },
+    async (request, reply) => {
+      const record = await addAttachment(
+        kernel,
+        await contextOf(kernel, request),
+        request.params.subjectId,
+        request.body,
+      );
+      return reply.status(201).send(presentAttachment(record));
+    },
+  );
+  typed.get(
+    '/api/v1/customers/:subjectId/dossier/attachments',
+    {
+      onRequest,
+      schema: {
+        summary: 'A customer’s dossier attachments (names, types, sizes; no content)',
+        tags: TAGS,
+        operationId: 'listDossierAttachments',
+        params: customer,
+        response: { 200: z.object({ items: z.array(attachmentSchema) }) },
+      },
+    },
+    async (request, reply) => {
+      noStore(reply);
+      const items = await listAttachments(kernel, await contextOf(kernel, request), request.params.subjectId);
+      return { items: items.map(presentAttachment) };
+    },
+  );
+  typed.get(
+    '/api/v1/dossier/attachments/:attachmentId/content',
+    {
+      onRequest,
+      schema: {
+        summary: 'Download an attachment that is not secret; audited',
+        tags: TAGS,
+        operationId: 'downloadDossierAttachment',
+        params: attachment,
+      },
+    },
+    async (request, reply) =>
+      sendFile(
+        reply,
+        await downloadAttachment(kernel, await contextOf(kernel, request), request.params.attachmentId),
+      ),
+  );
+  typed.post(
+    '/api/v1/dossier/attachments/:attachmentId/reveal',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'Reveal a secret attachment: technician, typed reason, second factor from the last 5 minutes; audited',
+        tags: TAGS,
+        operationId: 'revealDossierAttachment',
+        params: attachment,
+        body: totpCodeInputSchema,
+      },
+    },
+    async (request, reply) =>
+      sendFile(
+        reply,
+        await revealAttachment(
+          kernel,
+          await contextOf(kernel, request),
+          request.params.attachmentId,
+          request.body,
+        ),
+      ),
+  );
+  typed.delete(
+    '/api/v1/dossier/attachments/:attachmentId',
+    {
+      onRequest,
+      schema: {
+        summary: 'Delete an attachment; audited',
+        tags: TAGS,
+        operationId: 'deleteDossierAttachment',
+        params: attachment,
+        response: { 204: z.null() },
+      },
+    },
+    async (request, reply) => {
+      await deleteAttachment(kernel, await contextOf(kernel, request), request.params.attachmentId);
+      return reply.status(204).send(null);
     },
   );
 }

@@ -26,6 +26,14 @@ export interface DossierFactsTable extends DossierRowBase {
   fact_id: Generated<number>;
 }
 
+export interface DossierAttachmentsTable extends DossierRowBase {
+  attachment_id: Generated<number>;
+  /** Base64 of the file under the dossier key; exactly one of the two once written. */
+  content_enc: Buffer | null;
+  secret_content_enc: Buffer | null;
+  size_bytes: number;
+}
+
 export interface DossierShareLinksTable {
   tenant_id: number;
   link_id: Generated<number>;
@@ -44,4 +52,5 @@ export interface DossierTables {
   dossier_assets: DossierAssetsTable;
   dossier_credentials: DossierCredentialsTable;
   dossier_facts: DossierFactsTable;
+  dossier_attachments: DossierAttachmentsTable;
 }

@@ -13,7 +13,7 @@ export interface DossierErasure {
   /** False when the subject was already erased as a whole (nothing left to do). */
   erased: boolean;
   keyDestroyed: boolean;
-  removed: { assets: number; credentials: number; facts: number };
+  removed: { assets: number; credentials: number; facts: number; attachments: number };
 }
 
 /**
@@ -53,10 +53,11 @@ export async function eraseDossier(
       atx.audit.record({
         ...common,
         action: 'dossier.erase',
-        records: removed.assets + removed.credentials + removed.facts,
+        records: removed.assets + removed.credentials + removed.facts + removed.attachments,
         reason:
           `certificate: technical dossier erased on ${options.trigger}; removed ${removed.assets} assets, ` +
-          `${removed.credentials} credentials, ${removed.facts} network facts and licences; ` +
+          `${removed.credentials} credentials, ${removed.facts} network facts and licences, ` +
+          `${removed.attachments} attachments; ` +
           (keyDestroyed ? 'dossier key destroyed' : 'no dossier key existed'),
       });
       return { subjectId, erased: true, keyDestroyed, removed };
@@ -68,7 +69,7 @@ export async function eraseDossier(
         subjectId,
         erased: false,
         keyDestroyed: false,
-        removed: { assets: 0, credentials: 0, facts: 0 },
+        removed: { assets: 0, credentials: 0, facts: 0, attachments: 0 },
       };
     throw error;
   }

@@ -106,7 +106,7 @@ export async function withRevealRule<T>(
   kernel: Kernel,
   context: RevealContext,
   /** One credential, or a whole customer's credentials (the export with secrets). */
-  target: number | { subjectId: number },
+  target: number | { subjectId: number; categories?: readonly string[] },
   action: RevealAction,
   rawReason: string | undefined,
   work: (
@@ -122,7 +122,8 @@ export async function withRevealRule<T>(
       const subjectId =
         typeof target === 'number' ? await selectItemOwner(atx.tx, 'credential', target) : target.subjectId;
       if (subjectId === undefined) throw notFoundError('credential');
-      const grant = await authorizeDossier(kernel, atx, context, 'read', [C.credential], [subjectId]);
+      const categories = typeof target === 'number' ? [C.credential] : (target.categories ?? [C.credential]);
+      const grant = await authorizeDossier(kernel, atx, context, 'read', categories, [subjectId]);
       const factor = checkSecondFactor(context.secondFactorAt, now);
       if (factor) throw new RevealRefused(factor, subjectId);
       const reason = checkReason(rawReason);
