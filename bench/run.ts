@@ -2,6 +2,7 @@ import { benchAudit } from './audit.bench.js';
 import { benchCdrImport } from './cdr-import.bench.js';
 import { benchInvoiceRun } from './invoice-run.bench.js';
 import { benchGate } from './gate.bench.js';
+import { benchRetentionSweep } from './retention-sweep.bench.js';
 import { benchRightsExport } from './rights-export.bench.js';
 import { benchTenantIsolation } from './tenant-isolation.bench.js';
 import { startBenchDatabase, writeResults, type Figure } from './harness.js';
@@ -17,6 +18,7 @@ const scenarios: Array<{ name: string; run: typeof benchTenantIsolation }> = [
   { name: 'cdr-import', run: benchCdrImport },
   { name: 'invoice-run', run: benchInvoiceRun },
   { name: 'rights-export', run: benchRightsExport },
+  { name: 'retention-sweep', run: benchRetentionSweep },
 ];
 
 const only = process.argv.slice(2);
