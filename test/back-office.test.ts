@@ -241,6 +241,9 @@ describe('the staff back office in the browser (issue #20)', () => {
     const { requestId } = filed.json<{ requestId: string }>();
 
     const { page } = await staffSignedIn(voiceking, 'privacy_officer');
+    // The start page shows what is due.
+    await expect(page.getByTestId('requests-due').innerText()).resolves.toMatch(/open: 1/);
+    await look(page, 'privacy-officer-0-start');
     await goTo(page, 'Privacy requests');
     await page.getByTestId(`request-${requestId}`).waitFor();
     await expect(page.getByTestId('purpose').getAttribute('data-purpose')).resolves.toBe('rights_requests');

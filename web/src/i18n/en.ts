@@ -183,6 +183,8 @@ export const en = {
   start: {
     title: 'Start',
     intro: 'Signed in at {{tenant}}. Your work today:',
+    open: 'open: {{count}}',
+    overdue: 'overdue: {{count}}',
   },
   account: {
     title: 'My account',

@@ -185,6 +185,8 @@ export const fr: Messages = {
   start: {
     title: 'Accueil',
     intro: 'Connecté chez {{tenant}}. Votre travail aujourd’hui :',
+    open: 'ouvertes : {{count}}',
+    overdue: 'en retard : {{count}}',
   },
   account: {
     title: 'Mon compte',

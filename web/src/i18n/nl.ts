@@ -184,6 +184,8 @@ export const nl: Messages = {
   start: {
     title: 'Start',
     intro: 'Aangemeld bij {{tenant}}. Uw werk vandaag:',
+    open: 'open: {{count}}',
+    overdue: 'te laat: {{count}}',
   },
   account: {
     title: 'Mijn account',
