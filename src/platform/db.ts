@@ -46,6 +46,14 @@ export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysel
   pool.on('error', (err) =>
     options.logger.warn({ err: { message: err.message } }, 'idle database connection failed'),
   );
+  // A connection that is checked out (a transaction between two queries) has no pool listener:
+  // its 'error' (the server died under it) would be unhandled and end the process. Its work fails
+  // at its next query instead, and the pool drops it.
+  pool.on('connect', (client) => {
+    client.on('error', (err) =>
+      options.logger.warn({ err: { message: err.message } }, 'database connection failed'),
+    );
+  });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return { db, pool };
 }
