@@ -276,6 +276,21 @@ export const REQUEST_BODY_EXAMPLES: Readonly<Record<string, unknown>> = {
     password: 'my-own-portal-passphrase',
   },
   'POST /t/:slug/account/logout': { csrf: 'k3c1Xb9-form-token' },
+  'POST /api/v1/customers/:subjectId/dossier/attachments': {
+    fileName: 'firewall-config.txt',
+    contentType: 'text/plain',
+    content: 'aG9zdG5hbWUgZnctMDEKYWRtaW4gdmxhbiAxMAo=',
+    secret: true,
+    note: 'Configuratie na de migratie van november',
+  },
+  'POST /api/v1/dossier/attachments/:attachmentId/reveal': {
+    reason: 'Ticket 4712: restore the firewall after a hardware swap',
+  },
+  'POST /t/:slug/account/my-consents': {
+    csrf: 'k3c1Xb9-form-token',
+    event: 'withdrawn',
+    purpose: 'newsletter',
+  },
   'POST /t/:slug/account/correct': {
     csrf: 'k3c1Xb9-form-token',
     email: 'lotte@bakkerij-vermeulen.example.be',
