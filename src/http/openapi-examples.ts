@@ -286,6 +286,11 @@ export const REQUEST_BODY_EXAMPLES: Readonly<Record<string, unknown>> = {
   'POST /api/v1/dossier/attachments/:attachmentId/reveal': {
     reason: 'Ticket 4712: restore the firewall after a hardware swap',
   },
+  'POST /t/:slug/account/my-dossier/reveal': {
+    csrf: 'k3c1Xb9-form-token',
+    credentialId: '17',
+    field: 'password',
+  },
   'POST /t/:slug/account/my-consents': {
     csrf: 'k3c1Xb9-form-token',
     event: 'withdrawn',

@@ -37,6 +37,7 @@ import {
 } from './account.view.js';
 import { CORRECTABLE_FIELDS } from './rights.pages.js';
 import { registerConsentPages } from './consents.pages.js';
+import { keepsDossier, registerDossierPages } from './dossier.pages.js';
 
 const PAGE = { 200: z.string() };
 const ROWS_PER_PAGE = 50;
@@ -110,6 +111,7 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
       ['/my-data', t.account.sections.data],
       ['/correct', t.account.sections.correct],
       ['/my-consents', t.consents.title],
+      ...(keepsDossier(frame) ? [['/my-dossier', t.dossier.title] as [string, string]] : []),
       ['/my-requests', t.account.sections.requests],
       ['/settings', t.account.sections.settings],
       ['/erase', t.account.sections.erase],
@@ -869,4 +871,5 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
   );
 
   registerConsentPages(app, deps, { signedIn, page });
+  registerDossierPages(app, deps, { signedIn, page });
 }

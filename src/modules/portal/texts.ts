@@ -113,6 +113,30 @@ export interface PortalTexts {
     letter: string;
   };
   myRequests: { title: string; none: string };
+  dossier: {
+    title: string;
+    intro: string;
+    empty: string;
+    assets: string;
+    credentials: string;
+    facts: string;
+    revealPassword: string;
+    revealTotp: string;
+    revealed: string;
+    fields: Record<
+      | 'serial'
+      | 'location'
+      | 'hostname'
+      | 'ipAddress'
+      | 'url'
+      | 'username'
+      | 'password'
+      | 'totpSeed'
+      | 'value'
+      | 'expiresOn',
+      string
+    >;
+  };
   consents: {
     title: string;
     intro: string;
@@ -311,6 +335,30 @@ const nl: PortalTexts = {
     letter: 'Wissen kan niet ongedaan gemaakt worden.',
   },
   myRequests: { title: 'Mijn verzoeken', none: 'U hebt nog geen verzoeken ingediend.' },
+  dossier: {
+    title: 'Mijn technisch dossier',
+    intro:
+      'Wat onze technici bijhouden over uw toestellen, accounts en netwerk. Wachtwoorden staan versleuteld en verborgen; u kunt uw eigen wachtwoord hier tonen, en dat wordt vastgelegd.',
+    empty: 'Uw technisch dossier is leeg.',
+    assets: 'Toestellen',
+    credentials: 'Accounts en wachtwoorden',
+    facts: 'Netwerk en licenties',
+    revealPassword: 'Wachtwoord tonen',
+    revealTotp: 'TOTP-sleutel tonen',
+    revealed: 'Getoond op uw vraag; dit is vastgelegd',
+    fields: {
+      serial: 'Serienummer',
+      location: 'Plaats',
+      hostname: 'Hostnaam',
+      ipAddress: 'IP-adres',
+      url: 'Adres',
+      username: 'Gebruikersnaam',
+      password: 'Wachtwoord',
+      totpSeed: 'TOTP-sleutel',
+      value: 'Waarde',
+      expiresOn: 'Vervalt op',
+    },
+  },
   consents: {
     title: 'Mijn toestemmingen',
     intro: 'Wat u ons toestond en waartegen u bezwaar maakte. Een wijziging geldt meteen.',
@@ -523,6 +571,30 @@ const fr: PortalTexts = {
     letter: 'L’effacement est définitif.',
   },
   myRequests: { title: 'Mes demandes', none: 'Vous n’avez encore fait aucune demande.' },
+  dossier: {
+    title: 'Mon dossier technique',
+    intro:
+      'Ce que nos techniciens tiennent à jour sur vos appareils, comptes et réseau. Les mots de passe sont chiffrés et masqués ; vous pouvez afficher ici les vôtres, et cela est enregistré.',
+    empty: 'Votre dossier technique est vide.',
+    assets: 'Appareils',
+    credentials: 'Comptes et mots de passe',
+    facts: 'Réseau et licences',
+    revealPassword: 'Afficher le mot de passe',
+    revealTotp: 'Afficher la clé TOTP',
+    revealed: 'Affiché à votre demande ; cela est enregistré',
+    fields: {
+      serial: 'Numéro de série',
+      location: 'Emplacement',
+      hostname: "Nom d'hôte",
+      ipAddress: 'Adresse IP',
+      url: 'Adresse',
+      username: "Nom d'utilisateur",
+      password: 'Mot de passe',
+      totpSeed: 'Clé TOTP',
+      value: 'Valeur',
+      expiresOn: 'Expire le',
+    },
+  },
   consents: {
     title: 'Mes consentements',
     intro:
@@ -728,6 +800,30 @@ const en: PortalTexts = {
     letter: 'Erasure cannot be undone.',
   },
   myRequests: { title: 'My requests', none: 'You have not made any requests yet.' },
+  dossier: {
+    title: 'My technical dossier',
+    intro:
+      'What our technicians keep about your devices, accounts and network. Passwords are encrypted and hidden; you can show your own here, and that is recorded.',
+    empty: 'Your technical dossier is empty.',
+    assets: 'Devices',
+    credentials: 'Accounts and passwords',
+    facts: 'Network and licences',
+    revealPassword: 'Show password',
+    revealTotp: 'Show TOTP key',
+    revealed: 'Shown at your request; this is recorded',
+    fields: {
+      serial: 'Serial number',
+      location: 'Location',
+      hostname: 'Host name',
+      ipAddress: 'IP address',
+      url: 'Address',
+      username: 'User name',
+      password: 'Password',
+      totpSeed: 'TOTP key',
+      value: 'Value',
+      expiresOn: 'Expires on',
+    },
+  },
   consents: {
     title: 'My consents',
     intro: 'What you allowed us and what you objected to. A change applies at once.',

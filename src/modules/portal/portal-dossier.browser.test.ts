@@ -1,0 +1,177 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  listenForBrowser,
+  reservePort,
+  startBrowser,
+  type BrowserSuite,
+  type Page,
+} from '../../../test/browser.js';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { createTestApp } from '../../../test/http.js';
+import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { createItem } from '../dossier/index.js';
+import { createPerson } from '../parties/index.js';
+import type { Tenant } from '../tenants/index.js';
+
+let database: TestDatabase;
+let kernel: Kernel;
+let app: FastifyInstance;
+let smtp: SmtpSink;
+let browser: BrowserSuite;
+let baseUrl: string;
+let voxtra: Tenant;
+let voiceking: Tenant;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database);
+  smtp = await startSmtpSink();
+  const port = await reservePort();
+  app = await createTestApp(kernel, {
+    mailer: smtp.mailer,
+    publicUrl: `http://127.0.0.1:${port}`,
+    answerQuanta: { form: 0, link: 0, login: 0 },
+  });
+  baseUrl = await listenForBrowser(app, port);
+  voxtra = await createPolicyTenant(kernel, 'voxtra');
+  voiceking = await createPolicyTenant(kernel, 'voiceking');
+  browser = await startBrowser('portal-dossier');
+});
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  await smtp?.close();
+  await database?.close();
+});
+
+const TECHNICIAN = { kind: 'staff' as const, staffId: 1, role: 'technician' };
+
+async function check(page: Page, name: string): Promise<void> {
+  await browser.checkAccessibility(page);
+  await browser.screenshot(page, name);
+  expect(browser.problemsOf(page)).toEqual([]);
+}
+
+async function logInByMail(page: Page, tenant: Tenant, email: string): Promise<void> {
+  await page.goto(`${baseUrl}/t/${tenant.slug}/account?lang=en`);
+  await page.getByLabel('Your e-mail address').first().fill(email);
+  await page.getByRole('button', { name: 'Send me a login link' }).click();
+  await page.waitForURL(/account\?sent=1/);
+  let link = '';
+  for (let attempt = 0; attempt < 100 && link === ''; attempt += 1) {
+    const text = smtp.to(email).find((mail) => /account\/login\?token=/.test(mail.text ?? ''))?.text ?? '';
+    link = /(http:\/\/127\.0\.0\.1:\d+\/t\/\S+\/account\/login\?token=\S+)/.exec(text)?.[1] ?? '';
+    if (link === '') await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await page.goto(link);
+  await page.waitForURL(/\/account$/);
+}
+
+describe('my technical dossier in the privacy portal (issues 17 and 19)', () => {
+  it('VX-11: a customer logged in to the portal sees their dossier with the secrets masked and shows their own password, recorded in their name; another customer’s credential stays hidden', async () => {
+    const context = {
+      tenantId: voxtra.tenantId,
+      actor: { kind: 'staff' as const, staffId: 2, role: 'sales' },
+      purpose: 'customer_administration',
+    };
+    const newCustomer = (givenName: string, email: string) =>
+      createPerson(kernel, context, {
+        subjectType: 'customer',
+        familyName: 'Wouters',
+        givenName,
+        email,
+        address: { street: 'Stationsstraat 8', postalCode: '2800', city: 'Mechelen' },
+      });
+    const an = await newCustomer('An', 'an.wouters@example.be');
+    const bert = await newCustomer('Bert', 'bert.wouters@example.be');
+    const dossier = { tenantId: voxtra.tenantId, actor: TECHNICIAN, purpose: 'technical_dossier' };
+    await createItem(kernel, dossier, 'asset', an.subjectId, {
+      kind: 'printer',
+      brand: 'Brother',
+      model: 'HL-L2350DW',
+      serial: 'E78123K9N',
+      hostname: 'printer-01',
+    });
+    const mail = await createItem(kernel, dossier, 'credential', an.subjectId, {
+      system: 'Mailbox',
+      url: 'https://mail.example.be',
+      username: 'an@wouters.example.be',
+      password: 'Kortrijk-2026!',
+    });
+    const foreign = await createItem(kernel, dossier, 'credential', bert.subjectId, {
+      system: 'Router',
+      username: 'admin',
+      password: 'Bert-secret-77',
+    });
+
+    const page = await browser.newPage({ locale: 'en-GB' });
+    await logInByMail(page, voxtra, 'an.wouters@example.be');
+    await page.getByRole('link', { name: 'My technical dossier' }).click();
+    await page.waitForURL(/my-dossier/);
+    const masked = (await page.locator('main').textContent()) ?? '';
+    expect(masked).toContain('HL-L2350DW');
+    expect(masked).toContain('an@wouters.example.be');
+    expect(masked).toContain('********');
+    expect(masked).not.toContain('Kortrijk-2026!');
+    await check(page, 'my-dossier-en');
+
+    const before = await runAsOwner<{ n: number }>(
+      database.ownerUrl,
+      `select count(*)::int as n from audit_log where tenant_id = $1 and action = 'dossier.reveal' and actor_kind = 'subject'`,
+      [voxtra.tenantId],
+    );
+    await page.getByRole('button', { name: 'Show password' }).click();
+    await page.waitForLoadState();
+    const shown = (await page.locator('main').textContent()) ?? '';
+    expect(shown).toContain('Kortrijk-2026!');
+    expect(shown).toContain('this is recorded');
+    await check(page, 'my-dossier-revealed-en');
+    const after = await runAsOwner<{ n: number }>(
+      database.ownerUrl,
+      `select count(*)::int as n from audit_log where tenant_id = $1 and action = 'dossier.reveal' and actor_kind = 'subject'`,
+      [voxtra.tenantId],
+    );
+    expect((after.rows[0]?.n ?? 0) - (before.rows[0]?.n ?? 0)).toBe(1);
+    // The secret is in that one answer only: the page again shows it masked.
+    await page.goto(`${baseUrl}/t/${voxtra.slug}/account/my-dossier?lang=nl`);
+    expect(await page.locator('main').textContent()).not.toContain('Kortrijk-2026!');
+    await check(page, 'my-dossier-nl');
+
+    // Someone else's credential id in the form: nothing of it is shown.
+    await page
+      .locator('input[name=credentialId]')
+      .first()
+      .evaluate((input, id) => {
+        (input as unknown as { value: string }).value = id;
+      }, String(foreign.id));
+    const [forged] = await Promise.all([
+      page.waitForResponse(/my-dossier\/reveal/),
+      page.getByRole('button', { name: 'Wachtwoord tonen' }).first().click(),
+    ]);
+    expect(forged.status()).toBe(404);
+    expect(await forged.text()).not.toContain('Bert-secret-77');
+    expect(mail.id).not.toBe(foreign.id);
+  });
+
+  it('a provider whose policy keeps no dossier shows no dossier page', async () => {
+    const person = await createPerson(
+      kernel,
+      {
+        tenantId: voiceking.tenantId,
+        actor: { kind: 'staff', staffId: 1, role: 'sales' },
+        purpose: 'order_processing',
+      },
+      { subjectType: 'customer', familyName: 'Claes', givenName: 'Lien', email: 'lien.claes@example.be' },
+    );
+    expect(person.subjectId).toBeGreaterThan(0);
+    const page = await browser.newPage({ locale: 'en-GB' });
+    await logInByMail(page, voiceking, 'lien.claes@example.be');
+    expect(await page.getByRole('link', { name: 'My technical dossier' }).count()).toBe(0);
+    const response = await page.goto(`${baseUrl}/t/${voiceking.slug}/account/my-dossier`);
+    expect(response?.status()).toBeGreaterThanOrEqual(400);
+    expect(response?.status()).toBeLessThan(500);
+  });
+});
