@@ -286,6 +286,12 @@ export const REQUEST_BODY_EXAMPLES: Readonly<Record<string, unknown>> = {
   'POST /api/v1/dossier/attachments/:attachmentId/reveal': {
     reason: 'Ticket 4712: restore the firewall after a hardware swap',
   },
+  'POST /t/:slug/report': {
+    csrf: 'k3c1Xb9-form-token',
+    kind: 'insecurity',
+    description: 'Een factuur van iemand anders stond in mijn account.',
+    noticedOn: '2026-11-27',
+  },
   'POST /t/:slug/account/my-dossier/reveal': {
     csrf: 'k3c1Xb9-form-token',
     credentialId: '17',

@@ -5,6 +5,7 @@ import type { RequestsDeps } from '../requests/index.js';
 import { parseFormBody, loadFrame } from './frame.js';
 import { registerPublicPages } from './public.routes.js';
 import { registerAccountPages } from './account.pages.js';
+import { registerReportPages } from './report.pages.js';
 import { renderStatementPage } from './statement.page.js';
 
 export interface PortalDeps {
@@ -30,6 +31,7 @@ export async function registerPortalRoutes(app: FastifyInstance, deps: PortalDep
     );
     registerPublicPages(scope, deps);
     registerAccountPages(scope, deps);
+    registerReportPages(scope, deps);
   });
 }
 

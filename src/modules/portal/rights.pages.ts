@@ -37,7 +37,8 @@ export function renderRightsPage(frame: PortalFrame): string {
             <p>${t.rights.explain[right]}</p>
           </li>`,
       )}
-    </ul>`;
+    </ul>
+    <p><a href="${frame.base}/report">${t.report.link}</a></p>`;
   return renderPortalPage(frame, { title: t.rights.title, path: `${frame.base}/rights`, body });
 }
 

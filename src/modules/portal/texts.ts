@@ -113,6 +113,22 @@ export interface PortalTexts {
     letter: string;
   };
   myRequests: { title: string; none: string };
+  report: {
+    title: string;
+    intro: string;
+    kind: string;
+    misuse: string;
+    insecurity: string;
+    description: string;
+    descriptionHint: string;
+    noticedOn: string;
+    noticedOnHint: string;
+    submit: string;
+    received: string;
+    invalid: string;
+    sensitive: string;
+    link: string;
+  };
   dossier: {
     title: string;
     intro: string;
@@ -335,6 +351,24 @@ const nl: PortalTexts = {
     letter: 'Wissen kan niet ongedaan gemaakt worden.',
   },
   myRequests: { title: 'Mijn verzoeken', none: 'U hebt nog geen verzoeken ingediend.' },
+  report: {
+    title: 'Misbruik of onveiligheid melden',
+    intro:
+      'Merkte u dat uw gegevens of die van iemand anders misbruikt worden, of dat ze niet veilig zijn? Meld het hier. U hoeft uzelf niet bekend te maken; zet geen wachtwoorden, rijksregister- of rekeningnummers in uw melding.',
+    kind: 'Wat wilt u melden?',
+    misuse: 'Misbruik van persoonsgegevens',
+    insecurity: 'Een onveilige situatie (bijvoorbeeld een lek)',
+    description: 'Wat gebeurde er?',
+    descriptionHint: 'Minstens 10 tekens. Beschrijf wat u zag, waar en wanneer.',
+    noticedOn: 'Wanneer merkte u het?',
+    noticedOnHint: 'Laat leeg als het vandaag was.',
+    submit: 'Melding versturen',
+    received: 'Dank u. Uw melding is ontvangen; onze privacyverantwoordelijke bekijkt ze.',
+    invalid: 'Vul het soort melding in en beschrijf wat er gebeurde (minstens 10 tekens).',
+    sensitive:
+      'Uw melding lijkt gevoelige gegevens te bevatten (zoals een rekening- of rijksregisternummer). Laat die weg.',
+    link: 'Misbruik of onveiligheid melden',
+  },
   dossier: {
     title: 'Mijn technisch dossier',
     intro:
@@ -571,6 +605,24 @@ const fr: PortalTexts = {
     letter: 'L’effacement est définitif.',
   },
   myRequests: { title: 'Mes demandes', none: 'Vous n’avez encore fait aucune demande.' },
+  report: {
+    title: 'Signaler un abus ou une faille',
+    intro:
+      "Vous avez constaté que vos données ou celles d'une autre personne sont utilisées abusivement, ou qu'elles ne sont pas en sécurité ? Signalez-le ici. Vous ne devez pas vous identifier ; n'indiquez ni mot de passe, ni numéro de registre national ou de compte.",
+    kind: 'Que voulez-vous signaler ?',
+    misuse: 'Un abus de données personnelles',
+    insecurity: 'Une situation non sécurisée (par exemple une fuite)',
+    description: "Que s'est-il passé ?",
+    descriptionHint: 'Au moins 10 caractères. Décrivez ce que vous avez vu, où et quand.',
+    noticedOn: "Quand l'avez-vous constaté ?",
+    noticedOnHint: "Laissez vide si c'était aujourd'hui.",
+    submit: 'Envoyer le signalement',
+    received: 'Merci. Votre signalement est bien reçu ; notre responsable de la vie privée l’examine.',
+    invalid: 'Choisissez le type de signalement et décrivez ce qui s’est passé (au moins 10 caractères).',
+    sensitive:
+      'Votre signalement semble contenir des données sensibles (comme un numéro de compte ou de registre national). Retirez-les.',
+    link: 'Signaler un abus ou une faille',
+  },
   dossier: {
     title: 'Mon dossier technique',
     intro:
@@ -800,6 +852,24 @@ const en: PortalTexts = {
     letter: 'Erasure cannot be undone.',
   },
   myRequests: { title: 'My requests', none: 'You have not made any requests yet.' },
+  report: {
+    title: 'Report misuse or a security problem',
+    intro:
+      "Did you notice that your data or someone else's is being misused, or is not safe? Report it here. You need not say who you are; do not put passwords, national register or account numbers in your report.",
+    kind: 'What do you want to report?',
+    misuse: 'Misuse of personal data',
+    insecurity: 'Something unsafe (for example a leak)',
+    description: 'What happened?',
+    descriptionHint: 'At least 10 characters. Describe what you saw, where and when.',
+    noticedOn: 'When did you notice it?',
+    noticedOnHint: 'Leave empty if it was today.',
+    submit: 'Send the report',
+    received: 'Thank you. Your report has been received; our privacy officer will look at it.',
+    invalid: 'Choose what you report and describe what happened (at least 10 characters).',
+    sensitive:
+      'Your report seems to contain sensitive data (such as an account or national register number). Please leave it out.',
+    link: 'Report misuse or a security problem',
+  },
   dossier: {
     title: 'My technical dossier',
     intro:
