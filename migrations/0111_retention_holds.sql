@@ -37,6 +37,9 @@ CREATE TABLE legal_hold_cases (
 );
 SELECT kluis_isolate_tenant('legal_hold_cases');
 ALTER TABLE legal_holds ADD COLUMN case_id bigint NULL;
+-- NOT VALID: the column is new, so no row can break the key; validating would query legal_holds
+-- through its forced row-level security, which a non-superuser owner (external PostgreSQL) cannot
+-- do without a tenant. New and changed rows are checked as with any foreign key.
 ALTER TABLE legal_holds
-  ADD CONSTRAINT legal_holds_case FOREIGN KEY (tenant_id, case_id) REFERENCES legal_hold_cases (tenant_id, case_id);
+  ADD CONSTRAINT legal_holds_case FOREIGN KEY (tenant_id, case_id) REFERENCES legal_hold_cases (tenant_id, case_id) NOT VALID;
 CREATE UNIQUE INDEX legal_holds_case_member ON legal_holds (tenant_id, case_id, subject_id) WHERE case_id IS NOT NULL;

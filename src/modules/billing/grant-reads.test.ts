@@ -62,7 +62,13 @@ describe('repositories return personal columns only through a grant that covers 
       selectBuyers(atx.tx, forAlice, [invoiceOf(alice)]),
     );
     // Only what the grant covers: the name, not the address or the bank account.
-    expect(own.get(invoiceOf(alice))).toEqual({ name: 'An Alice', enterpriseNumber: null, mandate: null });
+    expect(own.get(invoiceOf(alice))).toEqual({
+      name: 'An Alice',
+      vatRegistered: null,
+      reference: null,
+      enterpriseNumber: null,
+      mandate: null,
+    });
     await expect(
       kernel.transact(tenant.tenantId, (atx) => selectBuyers(atx.tx, forAlice, [invoiceOf(bob)])),
     ).rejects.toMatchObject({ code: 'forbidden' });
