@@ -123,7 +123,11 @@ export const REQUEST_BODY_EXAMPLES: Readonly<Record<string, unknown>> = {
   },
   'POST /api/v1/invoices/:id/credit-notes': { reasonCode: 'billing_error', amountExclVatCents: 1500 },
   'POST /api/v1/payments/import': CSV_STATEMENT,
-  'PUT /api/v1/contracts/:id/billing-options': { itemisedCalls: true },
+  'PUT /api/v1/contracts/:id/billing-options': {
+    itemisedCalls: true,
+    purchaseOrderNumber: 'PO-4500012345',
+    buyerReference: 'KOST-4410',
+  },
   'POST /api/v1/customers/:id/bank-accounts': {
     iban: 'BE68 5390 0754 7034',
     directDebitMandate: 'VK-MANDATE-000042',

@@ -7,7 +7,7 @@ import { PURPOSE_HEADER, purposeOf } from '../../http/purpose.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { notFound, type BillingContext } from './access.js';
 import { INVOICE_STATUSES } from './billing.tables.js';
-import { setContractBillingOptions } from './contract-options.service.js';
+import { contractBillingOptionsSchema, setContractBillingOptions } from './contract-options.service.js';
 import { getInvoiceHtml, getInvoiceUbl } from './documents.service.js';
 import {
   addBankAccount,
@@ -52,6 +52,9 @@ const buyerSchema = z.object({
   enterpriseNumber: z.string().nullable().optional(),
   iban: z.string().nullable().optional(),
   mandate: z.string().nullable().optional(),
+  vatRegistered: z.boolean().nullable().optional(),
+  reference: z.string().nullable().optional(),
+  orderReference: z.string().nullable().optional(),
 });
 const invoiceSummarySchema = z.object({
   invoiceId: z.number().int(),
@@ -507,12 +510,20 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
     {
       onRequest,
       schema: {
-        summary: 'Whether the contract asks for an itemised bill',
+        summary:
+          "A contract's billing options: an itemised bill, the buyer's purchase-order number (BT-13) and reference (BT-10); options left out keep their value",
         tags: ['billing'],
         headers: purposeHeaders,
         params: idParams,
-        body: z.object({ itemisedCalls: z.boolean() }),
-        response: { 200: z.object({ contractId: z.number().int(), itemisedCalls: z.boolean() }) },
+        body: contractBillingOptionsSchema,
+        response: {
+          200: z.object({
+            contractId: z.number().int(),
+            itemisedCalls: z.boolean(),
+            purchaseOrderNumber: z.string().nullable(),
+            buyerReference: z.string().nullable(),
+          }),
+        },
       },
     },
     async (request) => setContractBillingOptions(kernel, contextOf(request), request.params.id, request.body),

@@ -42,7 +42,9 @@ export interface CreditScoresTable {
 export interface ContractBillingOptionsTable {
   tenant_id: number;
   contract_id: number;
-  itemised_calls: boolean;
+  itemised_calls: ColumnType<boolean, boolean | undefined, boolean>;
+  purchase_order_number: string | null;
+  buyer_reference: string | null;
   updated_at: Date;
 }
 
@@ -104,6 +106,7 @@ export interface InvoicesTable {
   buyer_mandate: string | null;
   buyer_vat_registered: boolean | null;
   buyer_reference: string | null;
+  buyer_order_reference: string | null;
   seller: ColumnType<SellerSnapshot, string, string>;
   created_by_staff_id: number | null;
   created_at: Date;

@@ -144,6 +144,115 @@ describe('business invoices carry the company’s own facts (issue 22)', () => {
     expect(again).toBe(smallXml);
   });
 
+  it('VX-3: a contract’s purchase-order number is the invoice’s OrderReference and its buyer reference overrides the company’s; the credit note repeats both (UBL over HTTP, every Peppol rule)', async () => {
+    const company = await registerCompany({
+      name: 'Brouwerij De Leeuw NV',
+      enterpriseNumber: '0404.616.494',
+      address: { street: 'Brouwerijstraat 2', postalCode: '9300', city: 'Aalst' },
+      buyerReference: 'COMPANY-REF',
+    });
+    const contact = await createCustomer(kernel, voxtra, { familyName: 'De Leeuw', organisationId: company });
+    const contract = await startContract(kernel, voxtra, contact, {
+      startDate: '2026-08-01',
+      endDate: '2026-08-31',
+      organisationId: company,
+      lines: [{ productId: catalogue.subscription }],
+    });
+    // Bad input changes nothing: a reference that is not a code, an IBAN typed as PO number,
+    // an empty body, another tenant's clerk.
+    const url = `/api/v1/contracts/${contract}/billing-options`;
+    const bad = await call(billing, 'PUT', url, { purchaseOrderNumber: 'PO <script>' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ code: 'validation_failed' });
+    const iban = await call(billing, 'PUT', url, { purchaseOrderNumber: 'BE71 0961 2345 6769' });
+    expect(iban.statusCode).toBe(422);
+    expect(iban.json()).toMatchObject({ code: 'sensitive_data_refused' });
+    expect((await call(billing, 'PUT', url, {})).statusCode).toBe(400);
+    expect((await call(otherBilling, 'PUT', url, { purchaseOrderNumber: 'PO-1' })).statusCode).toBe(404);
+
+    const set = await call(billing, 'PUT', url, {
+      purchaseOrderNumber: 'PO-4500012345',
+      buyerReference: 'DEPT-77',
+    });
+    expect(set.statusCode).toBe(200);
+    expect(set.json()).toEqual({
+      contractId: contract,
+      itemisedCalls: false,
+      purchaseOrderNumber: 'PO-4500012345',
+      buyerReference: 'DEPT-77',
+    });
+    // An option left out keeps its value.
+    const itemised = await call(billing, 'PUT', url, { itemisedCalls: true });
+    expect(itemised.json()).toMatchObject({ itemisedCalls: true, purchaseOrderNumber: 'PO-4500012345' });
+
+    const run = await call(billing, 'POST', '/api/v1/invoice-runs', {
+      period: '2026-08',
+      callsPurpose: 'call_billing',
+    });
+    expect(run.statusCode).toBe(200);
+    const invoice = (await call(billing, 'GET', '/api/v1/invoices?period=2026-08'))
+      .json<{ items: Array<{ invoiceId: number; invoiceNumber: string; organisationId: number | null }> }>()
+      .items.find((item) => item.organisationId === company);
+    if (!invoice) throw new Error('missing invoice');
+    const shown = (await call(billing, 'GET', `/api/v1/invoices/${invoice.invoiceId}`)).json<{
+      buyer: Record<string, unknown>;
+    }>();
+    expect(shown.buyer).toMatchObject({ reference: 'DEPT-77', orderReference: 'PO-4500012345' });
+    const xml = (await call(billing, 'GET', `/api/v1/invoices/${invoice.invoiceId}/ubl`)).body;
+    expect(await validateUbl(xml, 'UBL-Invoice-2.1.xsd')).toEqual({ valid: true, errors: [] });
+    expect(await checkPeppolRules(xml)).toEqual([]);
+    expect(xml).toContain('<cbc:BuyerReference>DEPT-77</cbc:BuyerReference>');
+    expect(xml).not.toContain('COMPANY-REF');
+    expect(xml).toMatch(/<cac:OrderReference>\s*<cbc:ID>PO-4500012345<\/cbc:ID>\s*<\/cac:OrderReference>/);
+
+    // A later change of the contract changes no issued document; the credit note repeats the
+    // invoice's references, not the contract's current ones.
+    await call(billing, 'PUT', url, { purchaseOrderNumber: 'PO-NEW', buyerReference: null });
+    const note = await call(billing, 'POST', `/api/v1/invoices/${invoice.invoiceId}/credit-notes`, {
+      reasonCode: 'wrong_quantity',
+      amountExclVatCents: 200,
+    });
+    expect(note.statusCode).toBe(201);
+    const noteXml = (
+      await call(billing, 'GET', `/api/v1/invoices/${note.json<{ invoiceId: number }>().invoiceId}/ubl`)
+    ).body;
+    expect(await validateUbl(noteXml, 'UBL-CreditNote-2.1.xsd')).toEqual({ valid: true, errors: [] });
+    expect(await checkPeppolRules(noteXml)).toEqual([]);
+    expect(noteXml).toContain('<cbc:BuyerReference>DEPT-77</cbc:BuyerReference>');
+    expect(noteXml).toMatch(/<cac:OrderReference>\s*<cbc:ID>PO-4500012345<\/cbc:ID>/);
+    expect(noteXml).not.toContain('PO-NEW');
+  });
+
+  it('two contracts with different purchase orders on one invoice: no document-level order, each line names its own', async () => {
+    const company = await registerCompany({ name: 'Transport Maes BV', enterpriseNumber: '0417.497.106' });
+    const contact = await createCustomer(kernel, voxtra, { familyName: 'Maes', organisationId: company });
+    for (const po of ['PO-A-1', 'PO-B-2']) {
+      const contract = await startContract(kernel, voxtra, contact, {
+        startDate: '2026-07-01',
+        endDate: '2026-07-31',
+        organisationId: company,
+        lines: [{ productId: catalogue.subscription }],
+      });
+      expect(
+        (
+          await call(billing, 'PUT', `/api/v1/contracts/${contract}/billing-options`, {
+            purchaseOrderNumber: po,
+          })
+        ).statusCode,
+      ).toBe(200);
+    }
+    await call(billing, 'POST', '/api/v1/invoice-runs', { period: '2026-07', callsPurpose: 'call_billing' });
+    const invoice = (await call(billing, 'GET', '/api/v1/invoices?period=2026-07'))
+      .json<{ items: Array<{ invoiceId: number; organisationId: number | null }> }>()
+      .items.find((item) => item.organisationId === company);
+    if (!invoice) throw new Error('missing invoice');
+    const xml = (await call(billing, 'GET', `/api/v1/invoices/${invoice.invoiceId}/ubl`)).body;
+    expect(await checkPeppolRules(xml)).toEqual([]);
+    expect(xml).not.toContain('<cac:OrderReference>');
+    expect(xml).toContain('PO PO-A-1');
+    expect(xml).toContain('PO PO-B-2');
+  });
+
   it('a company’s facts are checked and stay in their tenant', async () => {
     const id = await registerCompany({ name: 'Drukkerij Peeters', country: 'BE' });
     const shown = await call(billing, 'GET', `/api/v1/organisations/${id}`);

@@ -104,6 +104,7 @@ export const billingDataMap: TableDataMap[] = [
       buyer_mandate: { category: C.payment },
       buyer_vat_registered: { category: C.payment },
       buyer_reference: { category: C.payment },
+      buyer_order_reference: { category: C.payment },
     },
     notPersonal: {
       tenant_id: 'tenant key',
@@ -153,6 +154,10 @@ export const billingDataMap: TableDataMap[] = [
       tenant_id: 'tenant key',
       contract_id: "the contract; about a person only through the contract's subject_id",
       itemised_calls: 'a contract option (fixed flag)',
+      purchase_order_number:
+        "the buyer's purchase-order number (a company's document code: format CHECK, scanned for identifiers)",
+      buyer_reference:
+        "the buyer's own routing reference, e.g. a cost centre (a code: format CHECK, scanned for identifiers)",
       updated_at: 'row bookkeeping',
     },
   },

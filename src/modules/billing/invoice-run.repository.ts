@@ -105,6 +105,8 @@ export interface ContractLineRow {
   unitPriceCents: number;
   vatRateBp: number;
   itemisedCalls: boolean;
+  purchaseOrderNumber: string | null;
+  buyerReference: string | null;
 }
 
 /**
@@ -132,10 +134,13 @@ export async function selectContractLines(
     unit_price_cents: number;
     vat_rate_bp: number;
     itemised_calls: boolean;
+    purchase_order_number: string | null;
+    buyer_reference: string | null;
   }>`
     select c.subject_id, c.contract_id, c.organisation_id, c.start_date::text as start_date,
            c.end_date::text as end_date, l.product_id, p.name, p.kind, l.quantity,
-           l.unit_price_cents, l.vat_rate_bp, coalesce(o.itemised_calls, false) as itemised_calls
+           l.unit_price_cents, l.vat_rate_bp, coalesce(o.itemised_calls, false) as itemised_calls,
+           o.purchase_order_number, o.buyer_reference
       from contracts c
       join contract_lines l on l.tenant_id = c.tenant_id and l.contract_id = c.contract_id
       join contract_products p on p.tenant_id = l.tenant_id and p.product_id = l.product_id
@@ -158,6 +163,8 @@ export async function selectContractLines(
     unitPriceCents: row.unit_price_cents,
     vatRateBp: row.vat_rate_bp,
     itemisedCalls: row.itemised_calls,
+    purchaseOrderNumber: row.purchase_order_number,
+    buyerReference: row.buyer_reference,
   }));
 }
 
@@ -304,6 +311,8 @@ export interface BuyerSnapshot {
   vatRegistered: boolean | null;
   /** The buyer's own reference (BT-10); a credit note repeats its invoice's. */
   reference: string | null;
+  /** The buyer's purchase-order number (BT-13); a credit note repeats its invoice's. */
+  orderReference: string | null;
 }
 
 export interface NewInvoice {
@@ -385,6 +394,7 @@ export async function insertInvoices(
         buyer_mandate: invoice.buyer.mandate,
         buyer_vat_registered: invoice.buyer.vatRegistered,
         buyer_reference: invoice.buyer.reference,
+        buyer_order_reference: invoice.buyer.orderReference,
         seller: JSON.stringify(invoice.seller),
         created_by_staff_id: invoice.createdByStaffId,
         created_at: invoice.createdAt,

@@ -348,6 +348,7 @@ export function draftInvoice(input: {
   // A business invoice goes to the company's billing (else registered) address, never to its
   // contact person's home address.
   const address = organisation ? organisation.invoiceAddress : (person?.address ?? null);
+  const references = referencesOf(input.contractLines, lines);
   return {
     organisationId,
     itemisedCalls: input.contractLines.some((row) => row.itemisedCalls),
@@ -359,13 +360,49 @@ export function draftInvoice(input: {
       country: address?.country ?? organisation?.country ?? null,
       enterpriseNumber: organisation?.enterpriseNumber ?? null,
       vatRegistered: organisation ? organisation.vatRegistered : null,
-      reference: organisation?.buyerReference ?? null,
+      reference: references.buyerReference ?? organisation?.buyerReference ?? null,
+      orderReference: references.orderReference,
       // Masked: the invoice outlives an erasure under the accounting hold (decision 0066).
       iban: input.mandate?.iban ? maskIban(input.mandate.iban) : null,
       mandate: input.mandate?.iban ? input.mandate.directDebitMandate : null,
     },
     lines,
   };
+}
+
+/**
+ * The document's order reference (BT-13) and buyer reference (BT-10) from its contracts
+ * (decision 0260): one value shared by the contracts that give one goes on the document; when
+ * contracts on the same invoice name different ones, the document names none of them and each
+ * such contract's lines say theirs, so the buyer's accounts payable can still match them.
+ */
+export function referencesOf(
+  contractLines: readonly ContractLineRow[],
+  lines: NewInvoiceLine[],
+): { orderReference: string | null; buyerReference: string | null } {
+  const orders = distinct(contractLines.map((row) => row.purchaseOrderNumber));
+  const buyers = distinct(contractLines.map((row) => row.buyerReference));
+  if (orders.length > 1 || buyers.length > 1) {
+    const byContract = new Map(contractLines.map((row) => [row.contractId, row]));
+    for (const invoiceLine of lines) {
+      const row = invoiceLine.contractId === null ? undefined : byContract.get(invoiceLine.contractId);
+      if (!row) continue;
+      const notes = [
+        orders.length > 1 && row.purchaseOrderNumber ? `PO ${row.purchaseOrderNumber}` : null,
+        buyers.length > 1 && row.buyerReference ? `ref. ${row.buyerReference}` : null,
+      ].filter((note) => note !== null);
+      if (notes.length > 0)
+        invoiceLine.description = `${invoiceLine.description}, ${notes.join(', ')}`.slice(0, 300);
+    }
+  }
+  return {
+    orderReference: orders.length === 1 ? (orders[0] ?? null) : null,
+    buyerReference: buyers.length === 1 ? (buyers[0] ?? null) : null,
+  };
+}
+
+function distinct(values: ReadonlyArray<string | null>): string[] {
+  return [...new Set(values.filter((value): value is string => value !== null))];
 }
 
 function line(

@@ -235,6 +235,7 @@ export async function selectBuyers(
       'invoices.buyer_mandate',
       'invoices.buyer_vat_registered',
       'invoices.buyer_reference',
+      'invoices.buyer_order_reference',
     ])
     .where('invoices.invoice_id', '=', (eb) => eb.fn.any(eb.val([...invoiceIds])))
     .execute();
@@ -259,6 +260,7 @@ export async function selectBuyers(
       shown.mandate = row.buyer_mandate;
       shown.vatRegistered = row.buyer_vat_registered;
       shown.reference = row.buyer_reference;
+      shown.orderReference = row.buyer_order_reference;
     }
     if (grant.categories.has(C.bankAccount)) shown.iban = row.buyer_iban;
     buyers.set(row.invoice_id, shown);

@@ -353,6 +353,7 @@ const EMPTY_BUYER: BuyerSnapshot = {
   mandate: null,
   vatRegistered: null,
   reference: null,
+  orderReference: null,
 };
 
 /** The grant a new document for `row`'s party is written under (live subject, or the hold). */

@@ -209,6 +209,10 @@ export function renderUbl(document: InvoiceDocument): string {
       .leaf('cbc:EndDate', document.periodEnd)
       .close('cac:InvoicePeriod');
   }
+  // BT-13: the buyer's purchase order; a credit note repeats its invoice's (decision 0260).
+  if (buyer.orderReference) {
+    xml.open('cac:OrderReference').leaf('cbc:ID', buyer.orderReference).close('cac:OrderReference');
+  }
   if (isCredit && document.creditedInvoiceNumber) {
     xml
       .open('cac:BillingReference')
