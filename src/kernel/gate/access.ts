@@ -100,3 +100,42 @@ export async function authorizeBatch(
 
 /** Where an encrypted field lives (bound into its ciphertext): modules name their fields with it. */
 export type { FieldRef } from '../keyring/keyring.js';
+
+/**
+ * The pre-authentication doors: before anyone is known, a login reads the credentials of the
+ * account that the typed e-mail address names, to compare what was typed. Nobody is acting yet,
+ * so the door itself is the actor (a system actor named after it); the read still asks the gate
+ * (the account's subject type, state and the purpose) and is audited like any other. These are
+ * the only reads made before the caller is known; each has its reason here.
+ */
+export const SIGN_IN_DOORS = {
+  'staff-auth':
+    'staff login: the password hash and state of the named account, and its second factor (TOTP secret, recovery codes) while a login waits for it',
+  'rights-portal': 'privacy portal login: the password hash of the person the typed address names',
+} as const;
+export type SignInDoor = keyof typeof SIGN_IN_DOORS;
+
+/** The credential category every sign-in door reads (declared by both seed policies). */
+export const CREDENTIALS_CATEGORY = 'user.authorization.credentials';
+
+/**
+ * A grant for one sign-in door to read (or, for a used recovery code or a claimed TOTP step,
+ * write) the credentials of one account's subject under `purpose`; nothing else.
+ */
+export async function authorizeSignIn(
+  kernel: WithGate,
+  atx: AuditedTx,
+  door: SignInDoor,
+  request: { purpose: string; action: 'read' | 'write'; subjectId: number },
+): Promise<Grant> {
+  return kernel.gate.authorize(
+    atx,
+    { kind: 'system', job: door },
+    {
+      purpose: request.purpose,
+      action: request.action,
+      categories: [CREDENTIALS_CATEGORY],
+      subjectIds: [request.subjectId],
+    },
+  );
+}

@@ -550,4 +550,44 @@ describe('sessions', () => {
     const fresh = await login(voiceking, staff.email, 'a much better passphrase');
     expect(fresh.json()).toMatchObject({ mustChangePassword: false });
   });
+
+  it('a login reads the account it names through the sign-in door: asked of the gate and audited as the system actor staff-auth; a refusal answers like a wrong password', async () => {
+    const staff = await newStaff(voxtra, 'sales');
+    const before = (await auditOf(voxtra)).length;
+    expect((await login(voxtra, staff.email, staff.password, newAddress())).statusCode).toBe(200);
+    const entries = await runAsOwner<{
+      actor_kind: string;
+      actor_id: string;
+      action: string;
+      categories: string[];
+    }>(
+      database.ownerUrl,
+      'select actor_kind, actor_id, action, categories from audit_log where tenant_id = $1 order by seq offset $2',
+      [voxtra.tenantId, before],
+    );
+    expect(entries.rows.slice(0, 2)).toEqual([
+      {
+        actor_kind: 'system',
+        actor_id: 'staff-auth',
+        action: 'read',
+        categories: ['user.authorization.credentials'],
+      },
+      expect.objectContaining({ actor_kind: 'staff', action: 'login' }),
+    ]);
+    // A person whose processing is restricted (Art. 18): the door is refused, the answer is the ordinary one.
+    await runAsOwner(
+      database.ownerUrl,
+      'update data_subjects set restricted_at = now() where tenant_id = $1 and subject_id = (select subject_id from staff_users where tenant_id = $1 and staff_id = $2)',
+      [voxtra.tenantId, staff.staffId],
+    );
+    const refused = await login(voxtra, staff.email, staff.password, newAddress());
+    const wrong = await login(voxtra, staff.email, 'not the password at all', newAddress());
+    expect(refused.statusCode).toBe(401);
+    expect(withoutRequestId(refused)).toEqual(withoutRequestId(wrong));
+    expect(
+      (await auditOf(voxtra)).some(
+        (entry) => entry.decision === 'denied' && entry.reason === 'subject_restricted',
+      ),
+    ).toBe(true);
+  });
 });

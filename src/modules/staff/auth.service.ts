@@ -1,8 +1,17 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { verify } from '@node-rs/argon2';
 import type { AuditedTx } from '../../kernel/audit/index.js';
+import { authorizeSignIn } from '../../kernel/gate/access.js';
+import { AccessDenied } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { AppError, isAppError } from '../../platform/errors.js';
+import {
+  locateStaffByEmail,
+  selectLoginAccount,
+  selectOwnCredentials,
+  updatePasswordHash,
+  type LoginAccountRow,
+} from './account.repository.js';
 import { checkSecondFactor } from './mfa.service.js';
 import type { SessionStage, StoredSessionStage } from './session.tables.js';
 import { roleRequiresMfa } from './staff.policy.js';
@@ -111,15 +120,31 @@ export async function upgradeSession(
   return issueSession(atx, staffId, 'full', now, now);
 }
 
-interface AccountRow {
-  staff_id: number;
-  subject_id: number | null;
-  role: string;
-  password_hash: string;
-  status: 'active' | 'disabled';
-  must_change_password: boolean;
-  totp_enabled_at: Date | null;
-  locked_until: Date | null;
+/**
+ * The account a login names, read before anyone is known: through the gate's sign-in door
+ * (system actor `staff-auth`, audited), after locating the account's subject by its e-mail. A
+ * refusal (the account's person is restricted, say) reads as an unknown account.
+ */
+async function readLoginAccount(
+  kernel: Kernel,
+  tenantId: number,
+  email: string,
+): Promise<LoginAccountRow | undefined> {
+  try {
+    return await kernel.transact(tenantId, async (atx) => {
+      const [subjectId] = await locateStaffByEmail(atx.tx, email);
+      if (subjectId === undefined) return undefined;
+      const grant = await authorizeSignIn(kernel, atx, 'staff-auth', {
+        purpose: STAFF_PURPOSE,
+        action: 'read',
+        subjectId,
+      });
+      return selectLoginAccount(atx.tx, grant, subjectId);
+    });
+  } catch (error) {
+    if (error instanceof AccessDenied) return undefined;
+    throw error;
+  }
 }
 
 /**
@@ -198,7 +223,7 @@ function lockedError(lockedUntil: Date, now: Date): AppError {
 async function recordAuthLocked(
   kernel: Kernel,
   tenantId: number,
-  account: { staff_id: number; subject_id: number | null },
+  account: { staff_id: number; subject_id: number },
 ): Promise<void> {
   await kernel.transact(tenantId, (atx) => {
     atx.audit.record({
@@ -206,7 +231,7 @@ async function recordAuthLocked(
       role: null,
       purpose: STAFF_PURPOSE,
       action: 'login',
-      ...(account.subject_id ? { subjectIds: [account.subject_id] } : {}),
+      subjectIds: [account.subject_id],
       decision: 'denied',
       reason: 'account_locked',
     });
@@ -233,24 +258,7 @@ export async function loginStaff(
     throw error;
   });
   const email = input.email.trim().toLowerCase();
-  const account: AccountRow | undefined = tenant
-    ? await kernel.plain(tenant.tenantId, (tx) =>
-        tx
-          .selectFrom('staff_users')
-          .select([
-            'staff_id',
-            'subject_id',
-            'role',
-            'password_hash',
-            'status',
-            'must_change_password',
-            'totp_enabled_at',
-            'locked_until',
-          ])
-          .where('email', '=', email)
-          .executeTakeFirst(),
-      )
-    : undefined;
+  const account = tenant ? await readLoginAccount(kernel, tenant.tenantId, email) : undefined;
   const passwordOk = await verify(account?.password_hash ?? (await DUMMY_HASH_PROMISE), input.password);
   const now = kernel.clock.now();
   const lockedUntil =
@@ -260,7 +268,7 @@ export async function loginStaff(
     await recordAuthLocked(kernel, tenant.tenantId, account);
     throw lockedError(lockedUntil, now);
   }
-  if (!tenant || !account || !passwordOk || account.status !== 'active' || !account.subject_id) {
+  if (!tenant || !account || !passwordOk || account.status !== 'active') {
     if (tenant) {
       await recordAuthFailure(
         kernel,
@@ -522,16 +530,29 @@ export async function changeOwnPassword(
   input: { currentPassword: string; newPassword: string },
 ): Promise<void> {
   if (principal.via !== 'session') throw new AppError('forbidden', 'tokens cannot change passwords');
-  const account = await kernel.plain(principal.tenantId, (tx) =>
+  const self = await kernel.plain(principal.tenantId, (tx) =>
     tx
       .selectFrom('staff_users')
-      .select(['subject_id', 'password_hash', 'email'])
+      .select('subject_id')
       .where('staff_id', '=', principal.staffId)
       .executeTakeFirst(),
   );
-  if (!account?.subject_id) throw new AppError('unauthenticated', 'no such account');
-  const subjectId = account.subject_id;
-  if (!(await verify(account.password_hash, input.currentPassword))) {
+  if (!self?.subject_id) throw new AppError('unauthenticated', 'no such account');
+  const ownAccount = { staffId: principal.staffId, subjectId: self.subject_id };
+  const subjectId = ownAccount.subjectId;
+  // The staff member reads their own credentials, as the data subject they are.
+  const asSelf = { kind: 'subject', subjectId } as const;
+  const account = await kernel.transact(principal.tenantId, async (atx) => {
+    const grant = await kernel.gate.authorize(atx, asSelf, {
+      purpose: STAFF_PURPOSE,
+      action: 'read',
+      categories: ['user.authorization.credentials', 'user.contact.email'],
+      subjectIds: [subjectId],
+    });
+    return selectOwnCredentials(atx.tx, grant, principal.staffId, subjectId);
+  });
+  if (!account) throw new AppError('unauthenticated', 'no such account');
+  if (!(await verify(account.passwordHash, input.currentPassword))) {
     await recordAuthFailure(
       kernel,
       principal.tenantId,
@@ -547,22 +568,13 @@ export async function changeOwnPassword(
   const passwordHash = await hashPassword(input.newPassword);
   const current = currentCookie ? parseSessionCookie(currentCookie) : undefined;
   await kernel.transact(principal.tenantId, async (atx) => {
-    const grant = await kernel.gate.authorize(
-      atx,
-      { kind: 'subject', subjectId },
-      {
-        purpose: STAFF_PURPOSE,
-        action: 'write',
-        categories: ['user.authorization.credentials'],
-        subjectIds: [subjectId],
-      },
-    );
-    grant.assertWritable();
-    await atx.tx
-      .updateTable('staff_users')
-      .set({ password_hash: passwordHash, must_change_password: false })
-      .where('staff_id', '=', principal.staffId)
-      .execute();
+    const grant = await kernel.gate.authorize(atx, asSelf, {
+      purpose: STAFF_PURPOSE,
+      action: 'write',
+      categories: ['user.authorization.credentials'],
+      subjectIds: [subjectId],
+    });
+    await updatePasswordHash(atx.tx, grant, ownAccount, passwordHash, false);
     let others = atx.tx.deleteFrom('staff_sessions').where('staff_id', '=', principal.staffId);
     if (current) others = others.where('session_hash', '<>', sha256(current.token));
     await others.execute();

@@ -2,9 +2,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { generateSecret, generateURI, verify as verifyTotp } from 'otplib';
 import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { Grant } from '../../kernel/gate/gate.js';
-import type { FieldRef } from '../../kernel/gate/access.js';
+import { authorizeSignIn, type FieldRef } from '../../kernel/gate/access.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { AppError } from '../../platform/errors.js';
+import {
+  enableSecondFactor,
+  selectStaffEmail,
+  selectTotpSecret,
+  updateTotpSecret,
+  useRecoveryCode,
+} from './account.repository.js';
 import { STAFF_PURPOSE } from './staff.service.js';
 
 const CREDENTIALS = 'user.authorization.credentials';
@@ -13,8 +20,6 @@ const TOTP_PERIOD_S = 30;
 // One step either side absorbs clock drift between the server and the phone.
 const TOTP_TOLERANCE_S = TOTP_PERIOD_S;
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-/** Reads TOTP secrets to check a code during login; the gate audits each such read. */
-const AUTH_GATE_ACTOR = { kind: 'system', job: 'staff-auth' } as const;
 
 const totpRef = (staffId: number): FieldRef => ({
   table: 'staff_users',
@@ -45,31 +50,31 @@ export interface MfaEnrolment {
   secret: string;
 }
 
-async function loadOwnAccount(atx: AuditedTx, staffId: number) {
+/**
+ * The signed-in staff member's own account, located by staff id (subject and state only), and a
+ * grant of the gate for them to write their own credentials, as the data subject they are.
+ */
+async function authorizeOwnAccount(
+  kernel: Kernel,
+  atx: AuditedTx,
+  staffId: number,
+  categories: string[],
+): Promise<{ account: { staffId: number; subjectId: number }; enabled: boolean; grant: Grant }> {
   const row = await atx.tx
     .selectFrom('staff_users')
-    .select(['subject_id', 'email', 'totp_secret', 'totp_enabled_at'])
+    .select(['subject_id', 'totp_enabled_at'])
     .where('staff_id', '=', staffId)
     .where('status', '=', 'active')
     .executeTakeFirst();
   if (!row?.subject_id) throw new AppError('unauthenticated', 'no such account');
-  return { ...row, subjectId: row.subject_id };
-}
-
-/** The staff member acting on their own credentials, as the data subject they are. */
-async function authorizeOwnCredentials(
-  kernel: Kernel,
-  atx: AuditedTx,
-  subjectId: number,
-  categories: string[],
-): Promise<Grant> {
+  const subjectId = row.subject_id;
   const grant = await kernel.gate.authorize(
     atx,
     { kind: 'subject', subjectId },
     { purpose: STAFF_PURPOSE, action: 'write', categories, subjectIds: [subjectId] },
   );
   grant.assertWritable();
-  return grant;
+  return { account: { staffId, subjectId }, enabled: row.totp_enabled_at !== null, grant };
 }
 
 /**
@@ -85,22 +90,18 @@ export async function startMfaEnrolment(
   staffRole: string,
 ): Promise<MfaEnrolment> {
   return kernel.transact(tenant.tenantId, async (atx) => {
-    const account = await loadOwnAccount(atx, staffId);
-    if (account.totp_enabled_at !== null)
-      throw new AppError('conflict', 'second factor already set up', {
-        publicMessage: 'a second factor is already set up; an admin can reset it',
-      });
-    const grant = await authorizeOwnCredentials(kernel, atx, account.subjectId, [
+    const { account, enabled, grant } = await authorizeOwnAccount(kernel, atx, staffId, [
       CREDENTIALS,
       'user.contact.email',
     ]);
+    if (enabled)
+      throw new AppError('conflict', 'second factor already set up', {
+        publicMessage: 'a second factor is already set up; an admin can reset it',
+      });
+    const email = (await selectStaffEmail(atx.tx, grant, account)) ?? '';
     const secret = generateSecret({ length: 20 });
     const ciphertext = await grant.encrypt(CREDENTIALS, account.subjectId, totpRef(staffId), secret);
-    await atx.tx
-      .updateTable('staff_users')
-      .set({ totp_secret: ciphertext, totp_last_step: null })
-      .where('staff_id', '=', staffId)
-      .execute();
+    await updateTotpSecret(atx.tx, grant, account, ciphertext);
     atx.audit.record({
       actor: { kind: 'staff', id: String(staffId) },
       role: staffRole,
@@ -111,7 +112,7 @@ export async function startMfaEnrolment(
     });
     const otpauthUri = generateURI({
       issuer: `Kluis ${tenant.tenantSlug}`,
-      label: account.email,
+      label: email,
       secret,
       period: TOTP_PERIOD_S,
     });
@@ -168,32 +169,28 @@ export async function confirmMfaEnrolment(
 ): Promise<{ recoveryCodes: string[] }> {
   const now = kernel.clock.now();
   return kernel.transact(tenantId, async (atx) => {
-    const account = await loadOwnAccount(atx, staffId);
-    if (account.totp_enabled_at !== null)
+    const { account, enabled, grant } = await authorizeOwnAccount(kernel, atx, staffId, [CREDENTIALS]);
+    if (enabled)
       throw new AppError('conflict', 'second factor already set up', {
         publicMessage: 'a second factor is already set up',
       });
-    if (!account.totp_secret)
+    const ciphertext = await selectTotpSecret(atx.tx, grant, account);
+    if (!ciphertext)
       throw new AppError('conflict', 'enrolment not started', {
         publicMessage: 'start the enrolment first (POST /api/v1/auth/mfa/enrol)',
       });
-    const grant = await authorizeOwnCredentials(kernel, atx, account.subjectId, [CREDENTIALS]);
-    const secret = await grant.decrypt(CREDENTIALS, account.subjectId, totpRef(staffId), account.totp_secret);
+    const secret = await grant.decrypt(CREDENTIALS, account.subjectId, totpRef(staffId), ciphertext);
     const step = secret ? await matchTotp(secret, code, now, null) : undefined;
     if (step === undefined)
       throw new AppError('validation_failed', 'enrolment code does not match', {
         publicMessage: 'code: does not match the authenticator; check the device clock and try again',
       });
     const recoveryCodes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
-    await atx.tx
-      .updateTable('staff_users')
-      .set({
-        totp_enabled_at: now,
-        totp_last_step: step,
-        recovery_code_hashes: recoveryCodes.map(hashRecoveryCode),
-      })
-      .where('staff_id', '=', staffId)
-      .execute();
+    await enableSecondFactor(atx.tx, grant, account, {
+      at: now,
+      step,
+      recoveryCodeHashes: recoveryCodes.map(hashRecoveryCode),
+    });
     atx.audit.record({
       actor: { kind: 'staff', id: String(staffId) },
       role: staffRole,
@@ -219,34 +216,30 @@ export async function checkSecondFactor(
   code: string,
   now: Date,
 ): Promise<{ ok: true; method: 'totp' | 'recovery' } | { ok: false }> {
+  // The account's state (no personal column); the secret or the codes only through the gate.
   const row = await atx.tx
     .selectFrom('staff_users')
-    .select(['totp_secret', 'totp_enabled_at', 'totp_last_step'])
+    .select(['totp_enabled_at', 'totp_last_step'])
     .where('staff_id', '=', staffId)
+    .where('subject_id', '=', subjectId)
     .executeTakeFirst();
-  if (!row?.totp_secret || row.totp_enabled_at === null) return { ok: false };
-  if (/^\d{6}$/.test(code)) {
-    const grant = await kernel.gate.authorize(atx, AUTH_GATE_ACTOR, {
-      purpose: STAFF_PURPOSE,
-      action: 'read',
-      categories: [CREDENTIALS],
-      subjectIds: [subjectId],
-    });
-    const secret = await grant.decrypt(CREDENTIALS, subjectId, totpRef(staffId), row.totp_secret);
+  if (!row || row.totp_enabled_at === null) return { ok: false };
+  const account = { staffId, subjectId };
+  const isTotp = /^\d{6}$/.test(code);
+  // A TOTP code reads the secret; a recovery code is used up (a write).
+  const grant = await authorizeSignIn(kernel, atx, 'staff-auth', {
+    purpose: STAFF_PURPOSE,
+    action: isTotp ? 'read' : 'write',
+    subjectId,
+  });
+  if (isTotp) {
+    const ciphertext = await selectTotpSecret(atx.tx, grant, account);
+    if (!ciphertext) return { ok: false };
+    const secret = await grant.decrypt(CREDENTIALS, subjectId, totpRef(staffId), ciphertext);
     const step = secret ? await matchTotp(secret, code, now, row.totp_last_step) : undefined;
     if (step === undefined || !(await claimTimeStep(atx, staffId, step))) return { ok: false };
     return { ok: true, method: 'totp' };
   }
-  // array_remove under the row lock of UPDATE: two requests with one code cannot both succeed.
-  const hash = hashRecoveryCode(code);
-  const used = await atx.tx
-    .updateTable('staff_users')
-    .set((eb) => ({
-      recovery_code_hashes: eb.fn<Buffer[]>('array_remove', ['recovery_code_hashes', eb.val(hash)]),
-    }))
-    .where('staff_id', '=', staffId)
-    .where((eb) => eb(eb.val(hash), '=', eb.fn.any('recovery_code_hashes')))
-    .executeTakeFirst();
-  if (used.numUpdatedRows === 0n) return { ok: false };
-  return { ok: true, method: 'recovery' };
+  const used = await useRecoveryCode(atx.tx, grant, account, hashRecoveryCode(code));
+  return used ? { ok: true, method: 'recovery' } : { ok: false };
 }

@@ -8,6 +8,14 @@ import { AppError } from '../../platform/errors.js';
 import { parseInput } from '../../platform/validation.js';
 import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
 import { staffDataMap } from './datamap.js';
+import {
+  clearSecondFactor,
+  insertStaffUser,
+  isStaffEmailTaken,
+  selectStaffRows,
+  updatePasswordHash,
+  type StaffRow,
+} from './account.repository.js';
 
 // argon2id with OWASP's suggested minimum (19 MiB, 2 passes, 1 lane).
 const ARGON2_OPTIONS = {
@@ -65,12 +73,7 @@ export async function createStaffUser(
   const oneTimePassword = randomBytes(15).toString('base64url');
   const passwordHash = await hashPassword(oneTimePassword);
   return kernel.transact(tenantId, async (atx) => {
-    const existing = await atx.tx
-      .selectFrom('staff_users')
-      .select('staff_id')
-      .where('email', '=', valid.email)
-      .executeTakeFirst();
-    if (existing)
+    if (await isStaffEmailTaken(atx.tx, valid.email))
       throw new AppError('conflict', 'staff e-mail taken', {
         publicMessage: 'a staff user with this e-mail exists',
       });
@@ -81,20 +84,14 @@ export async function createStaffUser(
       categories: STAFF_CATEGORIES,
       subjectIds: [subjectId],
     });
-    grant.assertWritable();
-    const row = await atx.tx
-      .insertInto('staff_users')
-      .values({
-        tenant_id: tenantId,
-        subject_id: subjectId,
-        email: valid.email,
-        display_name: valid.displayName,
-        role: valid.role,
-        password_hash: passwordHash,
-      })
-      .returning(['staff_id', 'email', 'role'])
-      .executeTakeFirstOrThrow();
-    return { staffId: row.staff_id, email: row.email, role: row.role, oneTimePassword };
+    const row = await insertStaffUser(atx.tx, grant, {
+      subjectId,
+      email: valid.email,
+      displayName: valid.displayName,
+      role: valid.role,
+      passwordHash,
+    });
+    return { ...row, oneTimePassword };
   });
 }
 
@@ -117,19 +114,15 @@ export async function issueOneTimePassword(
       .select(['subject_id'])
       .where('staff_id', '=', staffId)
       .executeTakeFirst();
-    if (!row) throw new AppError('not_found', 'no such staff user', { publicMessage: 'no such staff user' });
+    if (!row?.subject_id)
+      throw new AppError('not_found', 'no such staff user', { publicMessage: 'no such staff user' });
     const grant = await kernel.gate.authorize(atx, actor, {
       purpose: STAFF_PURPOSE,
       action: 'write',
       categories: ['user.authorization.credentials'],
-      subjectIds: row.subject_id === null ? [] : [row.subject_id],
+      subjectIds: [row.subject_id],
     });
-    grant.assertWritable();
-    await atx.tx
-      .updateTable('staff_users')
-      .set({ password_hash: passwordHash, must_change_password: true })
-      .where('staff_id', '=', staffId)
-      .execute();
+    await updatePasswordHash(atx.tx, grant, { staffId, subjectId: row.subject_id }, passwordHash, true);
   });
   return oneTimePassword;
 }
@@ -157,33 +150,10 @@ export interface StaffView {
   createdAt: Date;
 }
 
-const VIEW_COLUMNS = [
-  'staff_id',
-  'subject_id',
-  'email',
-  'display_name',
-  'role',
-  'status',
-  'must_change_password',
-  'totp_enabled_at',
-  'locked_until',
-  'created_at',
-] as const;
+/** The account's subject and state, without a personal column: what the gate is asked about. */
+const LOCATE_COLUMNS = ['staff_id', 'subject_id', 'role', 'status'] as const;
 
-type ViewRow = {
-  staff_id: number;
-  subject_id: number | null;
-  email: string;
-  display_name: string;
-  role: string;
-  status: 'active' | 'disabled';
-  must_change_password: boolean;
-  totp_enabled_at: Date | null;
-  locked_until: Date | null;
-  created_at: Date;
-};
-
-function toView(row: ViewRow, now: Date): StaffView {
+function toView(row: StaffRow, now: Date): StaffView {
   return {
     staffId: row.staff_id,
     email: row.email,
@@ -212,24 +182,30 @@ export async function listStaff(
 ): Promise<{ items: StaffView[]; nextAfter: number | null }> {
   const now = kernel.clock.now();
   return kernel.transact(tenantId, async (atx) => {
-    const rows = await atx.tx
+    const located = await atx.tx
       .selectFrom('staff_users')
-      .select(VIEW_COLUMNS)
+      .select(LOCATE_COLUMNS)
       .where('staff_id', '>', page.after ?? 0)
+      .where('subject_id', 'is not', null)
       .orderBy('staff_id')
       .limit(page.limit + 1)
       .execute();
-    const items = rows.slice(0, page.limit);
-    await kernel.gate.authorize(atx, actor, {
+    const pageRows = located.slice(0, page.limit);
+    const grant = await kernel.gate.authorize(atx, actor, {
       purpose: STAFF_PURPOSE,
       action: 'read',
       categories: ['user.name', 'user.contact.email'],
-      subjectIds: subjectsOf(items),
+      subjectIds: subjectsOf(pageRows),
     });
-    const last = items.at(-1);
+    const rows = await selectStaffRows(
+      atx.tx,
+      grant,
+      pageRows.map((row) => row.staff_id),
+    );
+    const last = pageRows.at(-1);
     return {
-      items: items.map((row) => toView(row, now)),
-      nextAfter: rows.length > page.limit && last ? last.staff_id : null,
+      items: rows.map((row) => toView(row, now)),
+      nextAfter: located.length > page.limit && last ? last.staff_id : null,
     };
   });
 }
@@ -243,18 +219,21 @@ export async function getStaff(
 ): Promise<StaffView> {
   const now = kernel.clock.now();
   return kernel.transact(tenantId, async (atx) => {
-    const row = await atx.tx
+    const located = await atx.tx
       .selectFrom('staff_users')
-      .select(VIEW_COLUMNS)
+      .select(LOCATE_COLUMNS)
       .where('staff_id', '=', staffId)
       .executeTakeFirst();
-    if (!row) throw new AppError('not_found', 'no such staff user', { publicMessage: 'no such staff user' });
-    await kernel.gate.authorize(atx, actor, {
+    if (!located?.subject_id)
+      throw new AppError('not_found', 'no such staff user', { publicMessage: 'no such staff user' });
+    const grant = await kernel.gate.authorize(atx, actor, {
       purpose: STAFF_PURPOSE,
       action: 'read',
       categories: ['user.name', 'user.contact.email'],
-      subjectIds: subjectsOf([row]),
+      subjectIds: [located.subject_id],
     });
+    const [row] = await selectStaffRows(atx.tx, grant, [staffId]);
+    if (!row) throw new AppError('not_found', 'no such staff user', { publicMessage: 'no such staff user' });
     return toView(row, now);
   });
 }
@@ -286,17 +265,18 @@ export async function changeStaff(
   return kernel.transact(tenantId, async (atx) => {
     const target = await atx.tx
       .selectFrom('staff_users')
-      .select(VIEW_COLUMNS)
+      .select(LOCATE_COLUMNS)
       .where('staff_id', '=', staffId)
       .forUpdate()
       .executeTakeFirst();
-    if (!target)
+    if (!target?.subject_id)
       throw new AppError('not_found', 'no such staff user', { publicMessage: 'no such staff user' });
+    const account = { staffId, subjectId: target.subject_id };
     const grant = await kernel.gate.authorize(atx, actor, {
       purpose: STAFF_PURPOSE,
       action: 'write',
       categories: ['user.authorization.credentials'],
-      subjectIds: subjectsOf([target]),
+      subjectIds: [account.subjectId],
     });
     grant.assertWritable();
     const after = {
@@ -321,11 +301,7 @@ export async function changeStaff(
       }
     }
     if (change.kind === 'mfa_reset') {
-      await atx.tx
-        .updateTable('staff_users')
-        .set({ totp_secret: null, totp_enabled_at: null, totp_last_step: null, recovery_code_hashes: [] })
-        .where('staff_id', '=', staffId)
-        .execute();
+      await clearSecondFactor(atx.tx, grant, account);
     } else {
       await atx.tx.updateTable('staff_users').set(after).where('staff_id', '=', staffId).execute();
     }
@@ -346,11 +322,16 @@ export async function changeStaff(
       decision: 'allowed',
       ...(change.kind === 'role' ? { reason: `role ${target.role} changed to ${change.role}` } : {}),
     });
-    const updated = await atx.tx
-      .selectFrom('staff_users')
-      .select(VIEW_COLUMNS)
-      .where('staff_id', '=', staffId)
-      .executeTakeFirstOrThrow();
+    // The answer shows the account's name and e-mail: read under their own decision.
+    const readGrant = await kernel.gate.authorize(atx, actor, {
+      purpose: STAFF_PURPOSE,
+      action: 'read',
+      categories: ['user.name', 'user.contact.email'],
+      subjectIds: [account.subjectId],
+    });
+    const [updated] = await selectStaffRows(atx.tx, readGrant, [staffId]);
+    if (!updated)
+      throw new AppError('not_found', 'no such staff user', { publicMessage: 'no such staff user' });
     return toView(updated, now);
   });
 }

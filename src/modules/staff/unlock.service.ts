@@ -2,6 +2,7 @@ import { auditActor, type Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { notFoundError } from '../../platform/errors.js';
 import { resetCounters } from '../throttle/index.js';
+import { locateStaffByEmail } from './account.repository.js';
 import { staffAccountCounter } from './login-limits.js';
 import { STAFF_PURPOSE } from './staff.service.js';
 
@@ -18,13 +19,21 @@ export async function unlockStaff(
   const now = kernel.clock.now();
   const normalised = email.trim().toLowerCase();
   const result = await kernel.transact(tenantId, async (atx) => {
+    const [subjectId] = await locateStaffByEmail(atx.tx, normalised);
+    if (subjectId === undefined) throw notFoundError('staff account with that e-mail address');
+    // The lock guards the account's credentials: lifting it is a write the gate decides on.
+    await kernel.gate.authorize(atx, actor, {
+      purpose: STAFF_PURPOSE,
+      action: 'write',
+      categories: ['user.authorization.credentials'],
+      subjectIds: [subjectId],
+    });
     const row = await atx.tx
       .selectFrom('staff_users')
       .select(['staff_id', 'subject_id', 'locked_until'])
-      .where('email', '=', normalised)
+      .where('subject_id', '=', subjectId)
       .forUpdate()
-      .executeTakeFirst();
-    if (!row) throw notFoundError('staff account with that e-mail address');
+      .executeTakeFirstOrThrow();
     await atx.tx
       .updateTable('staff_users')
       .set({ failed_logins: 0, failed_window_started_at: null, locked_until: null })
