@@ -5,28 +5,24 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runCli, startServer } from '../../test/cli.js';
-import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../test/database.js';
+import { runAsOwner, type TestDatabase } from '../../test/database.js';
 import { createPolicyTenant } from '../../test/kernel.js';
 import { eraseSubject } from '../kernel/erasure/index.js';
-import { createKernel, type Kernel } from '../kernel/kernel.js';
-import { LocalKeyManagementService } from '../kernel/keyring/kms.js';
-import type { KeystoreDatabase } from '../kernel/keyring/keystore.tables.js';
+import { type Kernel } from '../kernel/kernel.js';
 import { DATA_MAP } from '../modules/data-map.js';
 import { createPerson, getPerson, type UseCaseContext } from '../modules/parties/index.js';
 import { assignNumber, importCdrFile } from '../modules/telephony/index.js';
 import { asteriskLine, writeLines } from '../modules/telephony/telephony.test-helpers.js';
 import type { Tenant } from '../modules/tenants/index.js';
-import { systemClock } from '../platform/clock.js';
-import { createAppDb } from '../platform/db.js';
 import { withDatabase } from '../platform/database-url.js';
+import { openBackupWorkspace, type BackupWorkspace } from './backup.test-helpers.js';
 import { openArchive } from './restore.js';
 
-const masterKey = randomBytes(32);
+let space: BackupWorkspace;
 let database: TestDatabase;
 let kernel: Kernel;
 let tenant: Tenant;
 let dir: string;
-const extraDatabases: string[] = [];
 const cleanup: string[] = [];
 
 const sales = (): UseCaseContext => ({
@@ -40,41 +36,7 @@ const officer = () => ({
   purpose: 'rights_requests',
 });
 
-function env(ownerUrl: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    DATABASE_URL: ownerUrl,
-    KLUIS_KEYSTORE_URL: database.keystoreOwnerUrl,
-    KLUIS_MASTER_KEY: masterKey.toString('base64'),
-    KLUIS_DATA_DIR: path.join(dir, 'data'),
-    ...extra,
-  };
-}
-
-async function emptyDatabase(suffix: string): Promise<string> {
-  const name = `${database.name}_${suffix}`;
-  await runAsOwner(inject('serverUrl'), `create database ${name}`);
-  extraDatabases.push(name);
-  return withDatabase(inject('serverUrl'), name);
-}
-
 /** A kernel over another data database with the current key store and master key. */
-function kernelOn(ownerUrl: string): { kernel: Kernel; close(): Promise<void> } {
-  const { db } = createAppDb({ connectionString: ownerUrl, assumeAppRole: true, logger: testLogger, max: 2 });
-  const { db: keystore } = createAppDb<KeystoreDatabase>({
-    connectionString: database.keystoreOwnerUrl,
-    assumeAppRole: true,
-    logger: testLogger,
-    max: 2,
-  });
-  return {
-    kernel: createKernel({ db, keystore, kms: new LocalKeyManagementService(masterKey), clock: systemClock }),
-    close: async () => {
-      await db.destroy();
-      await keystore.destroy();
-    },
-  };
-}
-
 async function customerWithCalls(email: string, familyName: string, number: string, calls: number) {
   const person = await createPerson(kernel, sales(), {
     subjectType: 'customer',
@@ -120,30 +82,21 @@ let dataArchive: string;
 let keysArchive: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-backup-'));
-  database = await createTestDatabase();
-  kernel = createKernel({
-    db: database.db,
-    keystore: database.keystore,
-    kms: new LocalKeyManagementService(masterKey),
-    clock: systemClock,
-  });
+  space = await openBackupWorkspace('kluis-backup-');
+  ({ database, kernel, dir } = space);
   tenant = await createPolicyTenant(kernel, 'voxtra');
   anna = await customerWithCalls('anna.gone@example.be', 'Annasdottir', '+32471000001', 3);
   bert = await customerWithCalls('bert.stays@example.be', 'Bertens', '+32471000002', 2);
 });
 afterAll(async () => {
-  await database.close();
-  for (const name of extraDatabases) {
-    await runAsOwner(inject('serverUrl'), `drop database if exists ${name} with (force)`);
-  }
-  for (const folder of [dir, ...cleanup]) await rm(folder, { recursive: true, force: true });
+  await space.close();
+  for (const folder of cleanup) await rm(folder, { recursive: true, force: true });
 });
 
 describe('kluis backup and kluis restore (issue 12, issue 11 erasure journal)', () => {
   it('writes two archives, data and key store, each with a manifest (version, migration level, time, checksums)', async () => {
     const out = path.join(dir, 'backups');
-    const result = await runCli(['backup', '--out', out], env(database.ownerUrl));
+    const result = await runCli(['backup', '--out', out], space.env(database.ownerUrl));
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(
@@ -198,14 +151,14 @@ describe('kluis backup and kluis restore (issue 12, issue 11 erasure journal)', 
     );
     expect(journal).toBe(1);
 
-    const target = await emptyDatabase('restored');
-    const restored = await runCli(['restore', '--data', dataArchive], env(target));
+    const target = await space.emptyDatabase('restored');
+    const restored = await runCli(['restore', '--data', dataArchive], space.env(target));
     expect(restored.stderr).toBe('');
     expect(restored.code).toBe(0);
     expect(restored.stdout).toMatch(/^data restored: \d+ tables, \d+ rows, backup of /m);
     expect(restored.stdout).toContain('erasure journal: 1 person erased after the backup erased again');
 
-    const other = kernelOn(target);
+    const other = space.kernelOn(target);
     try {
       // Bert is as he was, with his encrypted e-mail readable and his calls.
       expect((await getPerson(other.kernel, sales(), bert.subjectId)).email).toBe('bert.stays@example.be');
@@ -243,7 +196,7 @@ describe('kluis backup and kluis restore (issue 12, issue 11 erasure journal)', 
       await other.close();
     }
 
-    const again = await runCli(['restore', '--data', dataArchive], env(target));
+    const again = await runCli(['restore', '--data', dataArchive], space.env(target));
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(
       /is not empty \(\d+ tables\): restore into an empty database, or add --force/,
@@ -276,12 +229,12 @@ describe('kluis backup and kluis restore (issue 12, issue 11 erasure journal)', 
     // A running Kluis is never overwritten, not even with --force.
     const live = new pg.Client({ connectionString: target, application_name: 'kluis' });
     await live.connect();
-    const refused = await runCli(['restore', '--data', dataArchive, '--force'], env(target));
+    const refused = await runCli(['restore', '--data', dataArchive, '--force'], space.env(target));
     await live.end();
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/Kluis is running on database .*: stop it before restoring/);
 
-    const forced = await runCli(['restore', '--data', dataArchive, '--force'], env(target));
+    const forced = await runCli(['restore', '--data', dataArchive, '--force'], space.env(target));
     expect(forced.stderr).toBe('');
     expect(forced.stdout).toContain('erasure journal: 1 person erased after the backup erased again');
     expect(
@@ -314,7 +267,7 @@ describe('kluis backup and kluis restore (issue 12, issue 11 erasure journal)', 
       'insert into erasure_journal (tenant_id, subject_id, subject_created_at, erased_at) values ($1, $2, $3, now())',
       [tenant.tenantId, bert.subjectId, created.rows[0]?.created_at],
     );
-    const server = await startServer(env(target, { KLUIS_PORT: '0', KLUIS_DEMO: 'false' }));
+    const server = await startServer(space.env(target, { KLUIS_PORT: '0', KLUIS_DEMO: 'false' }));
     try {
       expect((await fetch(`${server.url}/health`)).status).toBe(200);
       expect(
@@ -332,19 +285,22 @@ describe('kluis backup and kluis restore (issue 12, issue 11 erasure journal)', 
   });
 
   it('a damaged archive is refused and changes nothing; a key-store archive needs the master key it was made with', async () => {
-    const target = await emptyDatabase('damaged');
+    const target = await space.emptyDatabase('damaged');
     const notZip = path.join(dir, 'data.csv');
     await writeLines(dir, 'data.csv', ['not,a,backup']);
-    const bad = await runCli(['restore', '--data', notZip], env(target));
+    const bad = await runCli(['restore', '--data', notZip], space.env(target));
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/is not a Kluis backup/);
-    const wrongKind = await runCli(['restore', '--data', keysArchive], env(target));
+    const wrongKind = await runCli(['restore', '--data', keysArchive], space.env(target));
     expect(wrongKind.code).toBe(1);
     expect(wrongKind.stderr).toContain('this is a keys archive, not a data archive');
-    const keysTarget = await emptyDatabase('damaged_keys');
+    const keysTarget = await space.emptyDatabase('damaged_keys');
     const otherKey = await runCli(
       ['restore', '--keys', keysArchive],
-      env(target, { KLUIS_KEYSTORE_URL: keysTarget, KLUIS_MASTER_KEY: randomBytes(32).toString('base64') }),
+      space.env(target, {
+        KLUIS_KEYSTORE_URL: keysTarget,
+        KLUIS_MASTER_KEY: randomBytes(32).toString('base64'),
+      }),
     );
     expect(otherKey.code).toBe(1);
     expect(otherKey.stderr).toMatch(/backed up under another master key/);
@@ -354,7 +310,7 @@ describe('kluis backup and kluis restore (issue 12, issue 11 erasure journal)', 
   });
 
   it('on the embedded PostgreSQL: both archives of one data folder restore into an empty data folder', async () => {
-    const key = { KLUIS_MASTER_KEY: masterKey.toString('base64'), KLUIS_PG_PORT: '0' };
+    const key = { KLUIS_MASTER_KEY: space.masterKey.toString('base64'), KLUIS_PG_PORT: '0' };
     // Folders of their own in the temp folder: the server runs as `postgres` and must reach them.
     const first = { ...key, KLUIS_DATA_DIR: await mkdtemp(path.join(os.tmpdir(), 'kluis-embedded-a-')) };
     const second = { ...key, KLUIS_DATA_DIR: await mkdtemp(path.join(os.tmpdir(), 'kluis-embedded-b-')) };

@@ -1,29 +1,22 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../test/cli.js';
-import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../test/database.js';
+import { runAsOwner, type TestDatabase } from '../../test/database.js';
 import { createPolicyTenant } from '../../test/kernel.js';
 import { eraseCategories, replayErasureJournal } from '../kernel/erasure/index.js';
-import { createKernel, type Kernel } from '../kernel/kernel.js';
-import { LocalKeyManagementService } from '../kernel/keyring/kms.js';
-import type { KeystoreDatabase } from '../kernel/keyring/keystore.tables.js';
+import { type Kernel } from '../kernel/kernel.js';
 import { DATA_MAP } from '../modules/data-map.js';
 import { createPerson, getPerson, rectifyPerson, type UseCaseContext } from '../modules/parties/index.js';
 import type { Tenant } from '../modules/tenants/index.js';
-import { systemClock } from '../platform/clock.js';
-import { createAppDb } from '../platform/db.js';
-import { withDatabase } from '../platform/database-url.js';
+import { openBackupWorkspace, type BackupWorkspace } from './backup.test-helpers.js';
 
-const masterKey = randomBytes(32);
+let space: BackupWorkspace;
 let database: TestDatabase;
 let kernel: Kernel;
 let tenant: Tenant;
 let other: Tenant;
 let dir: string;
-const extraDatabases: string[] = [];
 
 const sales = (t: Tenant = tenant): UseCaseContext => ({
   tenantId: t.tenantId,
@@ -38,42 +31,9 @@ const officer = (t: Tenant = tenant) => ({
 /** What a retention rule that ended for these two categories (not for the person) erases. */
 const DUE = ['user.contact.email', 'user.contact.address'];
 
-function env(ownerUrl: string): Record<string, string> {
-  return {
-    DATABASE_URL: ownerUrl,
-    KLUIS_KEYSTORE_URL: database.keystoreOwnerUrl,
-    KLUIS_MASTER_KEY: masterKey.toString('base64'),
-    KLUIS_DATA_DIR: path.join(dir, 'data'),
-  };
-}
-
-async function emptyDatabase(suffix: string): Promise<string> {
-  const name = `${database.name}_${suffix}`;
-  await runAsOwner(inject('serverUrl'), `create database ${name}`);
-  extraDatabases.push(name);
-  return withDatabase(inject('serverUrl'), name);
-}
-
-function kernelOn(ownerUrl: string): { kernel: Kernel; close(): Promise<void> } {
-  const { db } = createAppDb({ connectionString: ownerUrl, assumeAppRole: true, logger: testLogger, max: 2 });
-  const { db: keystore } = createAppDb<KeystoreDatabase>({
-    connectionString: database.keystoreOwnerUrl,
-    assumeAppRole: true,
-    logger: testLogger,
-    max: 2,
-  });
-  return {
-    kernel: createKernel({ db, keystore, kms: new LocalKeyManagementService(masterKey), clock: systemClock }),
-    close: async () => {
-      await db.destroy();
-      await keystore.destroy();
-    },
-  };
-}
-
 async function backup(name: string): Promise<string> {
   const out = path.join(dir, name);
-  const result = await runCli(['backup', '--out', out], env(database.ownerUrl));
+  const result = await runCli(['backup', '--out', out], space.env(database.ownerUrl));
   expect(result.code, result.stderr).toBe(0);
   const file = (await readdir(out)).find((entry) => entry.startsWith('kluis-data-'));
   return path.join(out, file ?? '');
@@ -109,14 +69,8 @@ let foreign: number;
 let before: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-category-replay-'));
-  database = await createTestDatabase();
-  kernel = createKernel({
-    db: database.db,
-    keystore: database.keystore,
-    kms: new LocalKeyManagementService(masterKey),
-    clock: systemClock,
-  });
+  space = await openBackupWorkspace('kluis-category-replay-');
+  ({ database, kernel, dir } = space);
   tenant = await createPolicyTenant(kernel, 'voxtra');
   other = await createPolicyTenant(kernel, 'voxtra');
   const person = (t: Tenant, familyName: string) =>
@@ -134,11 +88,7 @@ beforeAll(async () => {
   before = await backup('before');
 }, 120_000);
 afterAll(async () => {
-  await database.close();
-  for (const name of extraDatabases) {
-    await runAsOwner(inject('serverUrl'), `drop database if exists ${name} with (force)`);
-  }
-  await rm(dir, { recursive: true, force: true });
+  await space.close();
 });
 
 describe('category erasures in the erasure journal (issue 16, decision 0111)', () => {
@@ -153,8 +103,8 @@ describe('category erasures in the erasure journal (issue 16, decision 0111)', (
     // Another tenant's journal is its own: nothing of it names this subject number.
     expect(await journalLines(other, lotte)).toEqual([]);
 
-    const target = await emptyDatabase('older');
-    const restored = await runCli(['restore', '--data', before], env(target));
+    const target = await space.emptyDatabase('older');
+    const restored = await runCli(['restore', '--data', before], space.env(target));
     expect(restored.code, restored.stderr).toBe(0);
     expect(restored.stdout).toContain('categories erased after the backup erased again for 1');
 
@@ -170,7 +120,7 @@ describe('category erasures in the erasure journal (issue 16, decision 0111)', (
     expect(untouched?.email_enc).not.toBeNull();
     expect(untouched?.address_enc).not.toBeNull();
 
-    const served = kernelOn(target);
+    const served = space.kernelOn(target);
     try {
       const read = await getPerson(served.kernel, sales(), lotte);
       expect(read.email).toBeNull();
@@ -188,11 +138,11 @@ describe('category erasures in the erasure journal (issue 16, decision 0111)', (
   it('data given again after the category erasure survives a restore of a backup made after it', async () => {
     await rectifyPerson(kernel, sales(), lotte, { email: 'lotte.nieuw@example.be' });
     const after = await backup('after');
-    const target = await emptyDatabase('newer');
-    const restored = await runCli(['restore', '--data', after], env(target));
+    const target = await space.emptyDatabase('newer');
+    const restored = await runCli(['restore', '--data', after], space.env(target));
     expect(restored.code, restored.stderr).toBe(0);
     expect(restored.stdout).not.toContain('categories erased');
-    const served = kernelOn(target);
+    const served = space.kernelOn(target);
     try {
       expect((await getPerson(served.kernel, sales(), lotte)).email).toBe('lotte.nieuw@example.be');
     } finally {
@@ -216,8 +166,8 @@ describe('category erasures in the erasure journal (issue 16, decision 0111)', (
     expect(start.categoriesJournaled).toBeGreaterThanOrEqual(1);
     expect(await journalLines(tenant, piet)).toEqual(['user.contact.phone_number']);
 
-    const target = await emptyDatabase('lost');
-    const restored = await runCli(['restore', '--data', before], env(target));
+    const target = await space.emptyDatabase('lost');
+    const restored = await runCli(['restore', '--data', before], space.env(target));
     expect(restored.code, restored.stderr).toBe(0);
     expect((await personRow(target, piet))?.phone_enc).toBeNull();
     expect((await personRow(target, piet))?.email_enc).not.toBeNull();

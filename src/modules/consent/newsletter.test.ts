@@ -8,10 +8,11 @@ import type { FastifyInstance } from 'fastify';
 import type { ParsedMail } from 'mailparser';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
-import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
-import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
-import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
+import { runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
+import { loginAs, type StaffSession } from '../../../test/http.js';
+import { fixedClock } from '../../../test/kernel.js';
+import { startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
+import { type SmtpSink } from '../../../test/smtp.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { DATA_MAP } from '../data-map.js';
 import { createPerson } from '../parties/index.js';
@@ -23,6 +24,7 @@ const clock = fixedClock(new Date('2026-11-29T09:00:00Z'));
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const DKIM_TXT = `v=DKIM1; k=rsa; p=${publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`;
 
+let testApp: MailingTestApp;
 let database: TestDatabase;
 let kernel: Kernel;
 let app: FastifyInstance;
@@ -34,17 +36,13 @@ let sales: StaffSession;
 const BOUNCING = 'no-such-mailbox@mail.example';
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  kernel = createTestKernel(database, clock);
-  smtp = await startSmtpSink({ rejectRecipient: (address) => address === BOUNCING });
-  app = await createTestApp(kernel, {
-    mailer: smtp.mailer,
+  testApp = await startMailingTestApp({
     publicUrl: PUBLIC,
-    answerQuanta: { form: 0, link: 0, login: 0 },
+    clock,
+    rejectRecipient: (address) => address === BOUNCING,
   });
+  ({ database, kernel, smtp, app, voiceking, voxtra } = testApp);
   deps = { kernel, mailer: smtp.mailer, publicUrl: PUBLIC, dataMap: DATA_MAP, logger: testLogger };
-  voiceking = await createPolicyTenant(kernel, 'voiceking');
-  voxtra = await createPolicyTenant(kernel, 'voxtra');
   sales = await loginAs(app, kernel, voiceking, 'sales');
   const admin = await loginAs(app, kernel, voiceking, 'admin');
   const settings = await app.inject({
@@ -65,9 +63,7 @@ beforeAll(async () => {
   expect(settings.body).not.toContain('PRIVATE KEY');
 }, 120_000);
 afterAll(async () => {
-  await app.close();
-  await smtp.close();
-  await database.close();
+  await testApp.close();
 });
 
 let serial = 0;

@@ -1,13 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
-import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
-import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
-import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
+import { runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { loginAs, type StaffSession } from '../../../test/http.js';
+import { createPolicyTenant } from '../../../test/kernel.js';
+import { startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
+import { type SmtpSink } from '../../../test/smtp.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { createPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
 
+let testApp: MailingTestApp;
 let database: TestDatabase;
 let kernel: Kernel;
 let app: FastifyInstance;
@@ -18,21 +20,12 @@ let technician: StaffSession;
 const PASSWORD = 'Scanner-Adm1n!qq';
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  kernel = createTestKernel(database);
-  smtp = await startSmtpSink();
-  app = await createTestApp(kernel, {
-    mailer: smtp.mailer,
-    publicUrl: 'https://portal.voxtra.example',
-    answerQuanta: { form: 0, link: 0, login: 0 },
-  });
-  voxtra = await createPolicyTenant(kernel, 'voxtra');
+  testApp = await startMailingTestApp({ publicUrl: 'https://portal.voxtra.example' });
+  ({ database, kernel, smtp, app, voxtra } = testApp);
   technician = await loginAs(app, kernel, voxtra, 'technician');
 });
 afterAll(async () => {
-  await app.close();
-  await smtp.close();
-  await database.close();
+  await testApp.close();
 });
 
 /** The customer logs in to the privacy portal with the link mailed to the address on file. */

@@ -1,14 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
-import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
-import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
-import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
+import { runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { loginAs, type StaffSession } from '../../../test/http.js';
+import { fixedClock } from '../../../test/kernel.js';
+import { startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
+import { type SmtpSink } from '../../../test/smtp.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Tenant } from '../tenants/index.js';
 import { accessReportOf, createCustomer, staffCall } from './recipients.test-helpers.js';
 
 const PUBLIC_URL = 'https://privacy.voiceking.example';
+let testApp: MailingTestApp;
 let database: TestDatabase;
 let kernel: Kernel;
 let app: FastifyInstance;
@@ -21,24 +23,14 @@ let voxtraSales: StaffSession;
 const clock = fixedClock(new Date('2026-11-24T09:00:00Z'));
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  kernel = createTestKernel(database, clock);
-  smtp = await startSmtpSink();
-  app = await createTestApp(kernel, {
-    mailer: smtp.mailer,
-    publicUrl: PUBLIC_URL,
-    answerQuanta: { form: 0, link: 0, login: 0 },
-  });
-  voiceking = await createPolicyTenant(kernel, 'voiceking');
-  voxtra = await createPolicyTenant(kernel, 'voxtra');
+  testApp = await startMailingTestApp({ publicUrl: PUBLIC_URL, clock });
+  ({ database, kernel, smtp, app, voiceking, voxtra } = testApp);
   sales = await loginAs(app, kernel, voiceking, 'sales');
   billing = await loginAs(app, kernel, voiceking, 'billing');
   voxtraSales = await loginAs(app, kernel, voxtra, 'sales');
 });
 afterAll(async () => {
-  await app.close();
-  await smtp.close();
-  await database.close();
+  await testApp.close();
 });
 
 const logRows = (tenant: Tenant) =>

@@ -1,16 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
-import { createTestApp } from '../../../test/http.js';
-import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
-import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
+import { runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
+import { type SmtpSink } from '../../../test/smtp.js';
 import { unzip } from '../../../test/zip.js';
 import { AccessReportSchema } from '../../kernel/access-report/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { createPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
 
+let testApp: MailingTestApp;
 let database: TestDatabase;
 let kernel: Kernel;
 let app: FastifyInstance;
@@ -18,21 +18,11 @@ let smtp: SmtpSink;
 let voxtra: Tenant;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  kernel = createTestKernel(database);
-  smtp = await startSmtpSink();
-  // Answers are not held to their time quantum here; existence-timing.test.ts is about that.
-  app = await createTestApp(kernel, {
-    mailer: smtp.mailer,
-    publicUrl: 'https://portal.voxtra.example',
-    answerQuanta: { form: 0, link: 0, login: 0 },
-  });
-  voxtra = await createPolicyTenant(kernel, 'voxtra');
+  testApp = await startMailingTestApp({ publicUrl: 'https://portal.voxtra.example' });
+  ({ database, kernel, smtp, app, voxtra } = testApp);
 });
 afterAll(async () => {
-  await app.close();
-  await smtp.close();
-  await database.close();
+  await testApp.close();
 });
 
 const mailTo = (address: string, count = 1): Promise<ParsedMail> => smtp.waitFor(address, count);

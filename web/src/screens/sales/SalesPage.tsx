@@ -1,5 +1,4 @@
 import {
-  Badge,
   Button,
   Card,
   Group,
@@ -25,7 +24,8 @@ import { DataTable } from '../../ui/DataTable.js';
 import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 import { fullName, type Person } from '../people/PeoplePage.js';
-import { allPages, euros, totalOf, useProducts, type Contract, type Order, type Quote } from './api.js';
+import { allPages, euros, useProducts, type Contract, type Order, type Quote } from './api.js';
+import { customerColumn, numberColumn, RowAction, statusColumn, totalColumn } from './sales-table.js';
 
 const today = (): string => new Date().toISOString().slice(0, 10);
 const inDays = (days: number): string => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
@@ -71,20 +71,6 @@ function useAction<T>(invalidate: string[]) {
       for (const key of invalidate) await queryClient.invalidateQueries({ queryKey: [key] });
     },
   });
-}
-
-function StatusBadge({ status }: { status: string }) {
-  const { t } = useTranslation();
-  const color = ['accepted', 'delivered', 'active'].includes(status)
-    ? 'teal.9'
-    : ['rejected', 'cancelled', 'expired', 'ended'].includes(status)
-      ? 'gray.7'
-      : 'indigo.8';
-  return (
-    <Badge color={color} tt="none">
-      {t(`salesStatus.${status}`, { defaultValue: status })}
-    </Badge>
-  );
 }
 
 function CatalogueTab() {
@@ -236,30 +222,11 @@ function QuotesTab({ onOrdered }: { onOrdered: () => void }) {
   const action = useAction<Quote>(['quotes', 'orders']);
   const columns = useMemo<ColumnDef<Quote, unknown>[]>(
     () => [
-      {
-        id: 'id',
-        header: t('sales.quote'),
-        accessorFn: (row) => row.quoteId,
-        cell: ({ row }) => `#${row.original.quoteId}`,
-      },
-      {
-        id: 'person',
-        header: t('sales.customer'),
-        accessorFn: (row) => (row.subjectId ? `#${row.subjectId}` : '—'),
-      },
-      {
-        id: 'total',
-        header: t('sales.total'),
-        accessorFn: (row) => totalOf(row.lines),
-        cell: ({ getValue }) => euros(Number(getValue()), currentLanguage()),
-      },
+      numberColumn<Quote>(t('sales.quote'), (row) => row.quoteId),
+      customerColumn(t),
+      totalColumn(t),
       { id: 'validUntil', header: t('sales.validUntil'), accessorKey: 'validUntil' },
-      {
-        id: 'status',
-        header: t('sales.status'),
-        accessorKey: 'status',
-        cell: ({ row }) => <StatusBadge status={row.original.status} />,
-      },
+      statusColumn(t),
       {
         id: 'actions',
         header: t('common.actions'),
@@ -267,56 +234,49 @@ function QuotesTab({ onOrdered }: { onOrdered: () => void }) {
         cell: ({ row }) => {
           const quote = row.original;
           const path = `/api/v1/quotes/${quote.quoteId}`;
-          const named = (label: string) => `${label} #${quote.quoteId}`;
           return (
             <Group gap={4} wrap="nowrap">
               {quote.status === 'draft' ? (
-                <Button
-                  size="xs"
-                  aria-label={named(t('sales.send'))}
-                  onClick={() =>
+                <RowAction
+                  label={t('sales.send')}
+                  rowNumber={quote.quoteId}
+                  onRun={() =>
                     action.mutate({ path: `${path}/send`, purpose: purpose.purpose, done: t('sales.sent') })
                   }
-                >
-                  {t('sales.send')}
-                </Button>
+                />
               ) : null}
               {quote.status === 'sent' ? (
                 <>
-                  <Button
-                    size="xs"
-                    aria-label={named(t('sales.accept'))}
-                    onClick={() =>
+                  <RowAction
+                    label={t('sales.accept')}
+                    rowNumber={quote.quoteId}
+                    onRun={() =>
                       action.mutate({
                         path: `${path}/accept`,
                         purpose: purpose.purpose,
                         done: t('sales.accepted'),
                       })
                     }
-                  >
-                    {t('sales.accept')}
-                  </Button>
-                  <Button
-                    size="xs"
-                    variant="default"
-                    aria-label={named(t('sales.rejectQuote'))}
-                    onClick={() =>
+                  />
+                  <RowAction
+                    label={t('sales.rejectQuote')}
+                    rowNumber={quote.quoteId}
+                    secondary
+                    onRun={() =>
                       action.mutate({
                         path: `${path}/reject`,
                         purpose: purpose.purpose,
                         done: t('sales.rejected'),
                       })
                     }
-                  >
-                    {t('sales.rejectQuote')}
-                  </Button>
+                  />
                 </>
               ) : null}
               {quote.status === 'accepted' ? (
-                <Button
-                  size="xs"
-                  aria-label={named(t('sales.placeOrder'))}
-                  onClick={() =>
+                <RowAction
+                  label={t('sales.placeOrder')}
+                  rowNumber={quote.quoteId}
+                  onRun={() =>
                     action.mutate(
                       {
                         path: '/api/v1/orders',
@@ -330,9 +290,7 @@ function QuotesTab({ onOrdered }: { onOrdered: () => void }) {
                       { onSuccess: onOrdered },
                     )
                   }
-                >
-                  {t('sales.placeOrder')}
-                </Button>
+                />
               ) : null}
             </Group>
           );
@@ -382,75 +340,51 @@ function OrdersTab({ onContracted }: { onContracted: () => void }) {
   const action = useAction<Order>(['orders', 'contracts']);
   const columns = useMemo<ColumnDef<Order, unknown>[]>(
     () => [
-      {
-        id: 'id',
-        header: t('sales.order'),
-        accessorFn: (row) => row.orderId,
-        cell: ({ row }) => `#${row.original.orderId}`,
-      },
+      numberColumn<Order>(t('sales.order'), (row) => row.orderId),
       { id: 'quote', header: t('sales.quote'), accessorFn: (row) => (row.quoteId ? `#${row.quoteId}` : '—') },
-      {
-        id: 'person',
-        header: t('sales.customer'),
-        accessorFn: (row) => (row.subjectId ? `#${row.subjectId}` : '—'),
-      },
-      {
-        id: 'total',
-        header: t('sales.total'),
-        accessorFn: (row) => totalOf(row.lines),
-        cell: ({ getValue }) => euros(Number(getValue()), currentLanguage()),
-      },
-      {
-        id: 'status',
-        header: t('sales.status'),
-        accessorKey: 'status',
-        cell: ({ row }) => <StatusBadge status={row.original.status} />,
-      },
+      customerColumn(t),
+      totalColumn(t),
+      statusColumn(t),
       {
         id: 'actions',
         header: t('common.actions'),
         enableSorting: false,
         cell: ({ row }) => {
           const order = row.original;
-          const named = (label: string) => `${label} #${order.orderId}`;
           return (
             <Group gap={4} wrap="nowrap">
               {order.status === 'placed' ? (
                 <>
-                  <Button
-                    size="xs"
-                    aria-label={named(t('sales.deliver'))}
-                    onClick={() =>
+                  <RowAction
+                    label={t('sales.deliver')}
+                    rowNumber={order.orderId}
+                    onRun={() =>
                       action.mutate({
                         path: `/api/v1/orders/${order.orderId}/deliver`,
                         purpose: purpose.purpose,
                         done: t('sales.delivered'),
                       })
                     }
-                  >
-                    {t('sales.deliver')}
-                  </Button>
-                  <Button
-                    size="xs"
-                    variant="default"
-                    aria-label={named(t('sales.cancel'))}
-                    onClick={() =>
+                  />
+                  <RowAction
+                    label={t('sales.cancel')}
+                    rowNumber={order.orderId}
+                    secondary
+                    onRun={() =>
                       action.mutate({
                         path: `/api/v1/orders/${order.orderId}/cancel`,
                         purpose: purpose.purpose,
                         done: t('sales.cancelled'),
                       })
                     }
-                  >
-                    {t('sales.cancel')}
-                  </Button>
+                  />
                 </>
               ) : null}
               {order.status === 'delivered' ? (
-                <Button
-                  size="xs"
-                  aria-label={named(t('sales.startContract'))}
-                  onClick={() =>
+                <RowAction
+                  label={t('sales.startContract')}
+                  rowNumber={order.orderId}
+                  onRun={() =>
                     action.mutate(
                       {
                         path: '/api/v1/contracts',
@@ -465,9 +399,7 @@ function OrdersTab({ onContracted }: { onContracted: () => void }) {
                       { onSuccess: onContracted },
                     )
                   }
-                >
-                  {t('sales.startContract')}
-                </Button>
+                />
               ) : null}
             </Group>
           );
@@ -509,30 +441,16 @@ function ContractsTab() {
   });
   const columns = useMemo<ColumnDef<Contract, unknown>[]>(
     () => [
-      {
-        id: 'id',
-        header: t('sales.contract'),
-        accessorFn: (row) => row.contractId,
-        cell: ({ row }) => `#${row.original.contractId}`,
-      },
+      numberColumn<Contract>(t('sales.contract'), (row) => row.contractId),
       { id: 'order', header: t('sales.order'), accessorFn: (row) => (row.orderId ? `#${row.orderId}` : '—') },
-      {
-        id: 'person',
-        header: t('sales.customer'),
-        accessorFn: (row) => (row.subjectId ? `#${row.subjectId}` : '—'),
-      },
+      customerColumn(t),
       { id: 'start', header: t('sales.start'), accessorKey: 'startDate' },
       {
         id: 'end',
         header: t('sales.end'),
         accessorFn: (row) => row.termination?.terminatedOn ?? row.endDate ?? '—',
       },
-      {
-        id: 'status',
-        header: t('sales.status'),
-        accessorKey: 'status',
-        cell: ({ row }) => <StatusBadge status={row.original.status} />,
-      },
+      statusColumn(t),
       {
         id: 'actions',
         header: t('common.actions'),
