@@ -96,8 +96,11 @@ export interface BrowserSuite {
  * a private folder (TMPDIR pointed there for the call) and renames it into place, which is atomic.
  */
 async function chromiumExecutable(): Promise<string> {
+  // The file name @sparticuz/chromium gives the binary it unpacks from its own npm tarball; no
+  // system Chromium is looked for or used.
+  const NPM_CHROMIUM_FILE = 'chromium';
   const target = path.join(os.tmpdir(), `kluis-chromium-${CHROMIUM_VERSION}`);
-  const binary = path.join(target, 'chromium');
+  const binary = path.join(target, NPM_CHROMIUM_FILE);
   if (await exists(binary)) return binary;
   const staging = await mkdtemp(`${target}.staging-`);
   const previous = process.env.TMPDIR;
