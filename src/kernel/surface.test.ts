@@ -203,7 +203,6 @@ const KNOWN_UNGRANTED = new Set([
   'src/modules/retention/evaluation.ts: readLegalHolds',
   'src/modules/retention/holds.service.ts: placeLegalHold',
   'src/modules/retention/holds.service.ts: listLegalHolds',
-  'src/modules/requests/account.service.ts: loginWithPassword',
   'src/modules/parties/minors.service.ts: recordParentalConsent',
   'src/modules/dossier/share.service.ts: describeShareLink',
   'src/modules/dossier/share.service.ts: openShareLink',

@@ -2,12 +2,14 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import type { Selectable } from 'kysely';
 import { buildAccessReport, type AccessReport } from '../../kernel/access-report/index.js';
-import type { Actor } from '../../kernel/gate/gate.js';
+import { authorizeSignIn } from '../../kernel/gate/access.js';
+import { AccessDenied, type Actor } from '../../kernel/gate/gate.js';
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import { touchSubjects } from '../../kernel/subjects/index.js';
 import { AppError, describeUnexpected, isAppError } from '../../platform/errors.js';
 import { findPeopleByContact, getPerson, type Person } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
+import { selectPortalPasswordHash, upsertPortalPassword } from './account.repository.js';
 import { writeLetter } from './letters.js';
 import { brusselsDate } from './deadlines.js';
 import {
@@ -173,6 +175,30 @@ export async function loginWithLink(
   return openSession(deps, tenant, row.subject_id);
 }
 
+/**
+ * The password hash of the person a login names, read before anyone is known: through the
+ * gate's sign-in door (system actor `rights-portal`, audited). A refusal reads as no password.
+ */
+async function readPasswordHash(
+  deps: RequestsDeps,
+  tenant: Tenant,
+  subjectId: number,
+): Promise<string | undefined> {
+  try {
+    return await deps.kernel.transact(tenant.tenantId, async (atx) => {
+      const grant = await authorizeSignIn(deps.kernel, atx, 'rights-portal', {
+        purpose: RIGHTS_PURPOSE,
+        action: 'read',
+        subjectId,
+      });
+      return selectPortalPasswordHash(atx.tx, grant, subjectId);
+    });
+  } catch (error) {
+    if (error instanceof AccessDenied) return undefined;
+    throw error;
+  }
+}
+
 /** Password login; unknown address, no password set and wrong password answer alike. */
 export async function loginWithPassword(
   deps: RequestsDeps,
@@ -182,17 +208,9 @@ export async function loginWithPassword(
 ): Promise<PortalLogin> {
   const tenant = await deps.kernel.tenants.bySlug(tenantSlug);
   const match = await matchSubject(deps, tenant, email.trim().toLowerCase());
-  const account = match
-    ? await deps.kernel.plain(tenant.tenantId, (tx) =>
-        tx
-          .selectFrom('subject_accounts')
-          .select('password_hash')
-          .where('subject_id', '=', match.subjectId)
-          .executeTakeFirst(),
-      )
-    : undefined;
-  const ok = await verify(account?.password_hash ?? (await DUMMY_HASH), password);
-  if (!match || !account?.password_hash || !ok) throw failed();
+  const passwordHash = match ? await readPasswordHash(deps, tenant, match.subjectId) : undefined;
+  const ok = await verify(passwordHash ?? (await DUMMY_HASH), password);
+  if (!match || !passwordHash || !ok) throw failed();
   return openSession(deps, tenant, match.subjectId);
 }
 
@@ -240,7 +258,7 @@ export async function setPortalPassword(
     });
   const passwordHash = await hash(password, ARGON2);
   await deps.kernel.transact(session.tenant.tenantId, async (atx) => {
-    await deps.kernel.gate.authorize(
+    const grant = await deps.kernel.gate.authorize(
       atx,
       { kind: 'subject', subjectId: session.subjectId },
       {
@@ -250,18 +268,7 @@ export async function setPortalPassword(
         subjectIds: [session.subjectId],
       },
     );
-    await atx.tx
-      .insertInto('subject_accounts')
-      .values({
-        tenant_id: session.tenant.tenantId,
-        subject_id: session.subjectId,
-        password_hash: passwordHash,
-        created_at: deps.kernel.clock.now(),
-      })
-      .onConflict((conflict) =>
-        conflict.columns(['tenant_id', 'subject_id']).doUpdateSet({ password_hash: passwordHash }),
-      )
-      .execute();
+    await upsertPortalPassword(atx.tx, grant, session.subjectId, passwordHash, deps.kernel.clock.now());
   });
 }
 
