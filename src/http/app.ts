@@ -261,7 +261,10 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   registerTelephonyRoutes(app, deps.kernel);
   registerRetentionRoutes(app, deps.kernel, DATA_MAP);
   registerRecipientsRoutes(app, deps.kernel);
-  registerCookiesRoutes(app, deps.kernel, deps.publicUrl ? { publicUrl: deps.publicUrl } : {});
+  registerCookiesRoutes(app, deps.kernel, {
+    ...(deps.publicUrl ? { publicUrl: deps.publicUrl } : {}),
+    secureCookies: deps.secureCookies ?? false,
+  });
   const requestsDeps = {
     kernel: deps.kernel,
     mailer:

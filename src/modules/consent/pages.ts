@@ -1,10 +1,10 @@
-import { escapeHtml } from '../../platform/html.js';
+import { html, renderPortalPage, type PortalFrame } from '../portal/index.js';
 import type { MailLanguage } from './consent.tables.js';
 
 /**
  * The public pages of the unsubscribe link and the double opt-in confirmation: plain
- * server-rendered HTML, one form with one button, no script, no cookie (VK-18). The privacy
- * portal may later wrap them in its layout.
+ * server-rendered HTML in the privacy portal's frame, one form with one button, no script, no
+ * cookie (VK-18).
  */
 export interface PageText {
   title: string;
@@ -96,19 +96,23 @@ export const CONFIRM_TEXT: Record<MailLanguage, { ask: PageText; done: PageText;
   },
 };
 
-/** A page with a title, a lead and, when `action` is given, one POST form with one button. */
-export function renderPage(
-  language: MailLanguage,
-  controller: string,
-  text: PageText,
-  action?: string,
-): string {
+/**
+ * A page with a title, a lead and, when `action` is given, one POST form with one button, drawn
+ * in the privacy portal's frame (the tenant's name and colours, header, footer, language switcher).
+ * No script; the form works without JavaScript.
+ */
+export function renderPage(frame: PortalFrame, path: string, text: PageText, action?: string): string {
   const form =
     action && text.button
-      ? `<form method="post" action="${escapeHtml(action)}"><input type="hidden" name="confirm" value="1"><button type="submit">${escapeHtml(text.button)}</button></form>`
+      ? html`<form method="post" action="${action}">
+          <input type="hidden" name="confirm" value="1" /><button type="submit">${text.button}</button>
+        </form>`
       : '';
-  return `<!doctype html>
-<html lang="${language}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex"><title>${escapeHtml(text.title)} – ${escapeHtml(controller)}</title></head>
-<body><main><h1>${escapeHtml(text.title)}</h1><p>${escapeHtml(text.lead)}</p>${form}<p><small>${escapeHtml(controller)}</small></p></main></body></html>
-`;
+  return renderPortalPage(frame, {
+    title: text.title,
+    path,
+    body: html`<h1>${text.title}</h1>
+      <p>${text.lead}</p>
+      ${form}`,
+  });
 }

@@ -1,11 +1,11 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Tenant } from '../tenants/index.js';
+import { loadFrame, type PortalFrame } from '../portal/index.js';
 import type { MailLanguage } from './consent.tables.js';
 import type { ConsentDeps } from './deps.js';
 import { CONFIRM_TEXT, renderPage, UNSUBSCRIBE_TEXT } from './pages.js';
-import { confirmSignup, controllerName, mailLanguageOf, signUp, signupLanguage } from './signup.service.js';
+import { confirmSignup, signUp, signupLanguage } from './signup.service.js';
 import { findRecipient, followClick, recordOpen } from './tracking.service.js';
 import { unsubscribe } from './unsubscribe.service.js';
 
@@ -22,17 +22,28 @@ function privateAnswer(reply: FastifyReply): FastifyReply {
   return reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
 }
 
-async function pageLanguage(
+/**
+ * The portal's frame for one of these pages, in the language asked (`?lang=`), else the one of the
+ * link's mail, else the browser's; no cookie is set (the links carry the choice).
+ */
+function frameOf(
   deps: ConsentDeps,
-  tenant: Tenant,
-  asked: MailLanguage | undefined,
-  ofToken: MailLanguage | undefined,
-): Promise<MailLanguage> {
-  if (asked) return asked;
-  if (ofToken) return ofToken;
-  const { policy } = await deps.kernel.policies.current(tenant.tenantId);
-  return mailLanguageOf(policy, undefined);
+  request: FastifyRequest,
+  reply: FastifyReply,
+  linkLanguage: MailLanguage | undefined,
+): Promise<PortalFrame> {
+  const { slug } = request.params as { slug: string };
+  return loadFrame(deps.kernel, request, reply, slug, {
+    secureCookies: false,
+    rememberLanguage: false,
+    personLanguage: linkLanguage ?? null,
+  });
 }
+
+/** The page's own path (no query), and the form's action keeping the page's language. */
+const pathOf = (request: FastifyRequest): string => request.url.split('?')[0] ?? request.url;
+const actionOf = (request: FastifyRequest, frame: PortalFrame): string =>
+  `${pathOf(request)}?lang=${frame.lang}`;
 
 /**
  * The public newsletter doors under /t/<slug>/: sign-up and its double opt-in confirmation, the
@@ -90,18 +101,15 @@ export function registerNewsletterPublicRoutes(app: FastifyInstance, deps: Conse
       },
       async (request, reply) => {
         const tenant = await deps.kernel.tenants.bySlug(request.params.slug);
-        const { policy } = await deps.kernel.policies.current(tenant.tenantId);
-        const language = request.query.lang ?? (await signupLanguage(deps, tenant, request.params.token));
+        const frame = await frameOf(
+          deps,
+          request,
+          reply,
+          await signupLanguage(deps, tenant, request.params.token),
+        );
         return privateAnswer(reply)
           .type('text/html; charset=utf-8')
-          .send(
-            renderPage(
-              language,
-              controllerName(policy),
-              CONFIRM_TEXT[language].ask,
-              request.url.split('?')[0],
-            ),
-          );
+          .send(renderPage(frame, pathOf(request), CONFIRM_TEXT[frame.lang].ask, actionOf(request, frame)));
       },
     );
 
@@ -118,16 +126,14 @@ export function registerNewsletterPublicRoutes(app: FastifyInstance, deps: Conse
       },
       async (request, reply) => {
         const tenant = await deps.kernel.tenants.bySlug(request.params.slug);
-        const { policy } = await deps.kernel.policies.current(tenant.tenantId);
-        const language = request.query.lang ?? (await signupLanguage(deps, tenant, request.params.token));
+        const language = await signupLanguage(deps, tenant, request.params.token);
         const outcome = await confirmSignup(deps, tenant, request.params.token);
-        const text = CONFIRM_TEXT[language];
+        const frame = await frameOf(deps, request, reply, language);
+        const text = CONFIRM_TEXT[frame.lang];
         return privateAnswer(reply)
           .status(outcome === 'confirmed' ? 200 : 404)
           .type('text/html; charset=utf-8')
-          .send(
-            renderPage(language, controllerName(policy), outcome === 'confirmed' ? text.done : text.unknown),
-          );
+          .send(renderPage(frame, pathOf(request), outcome === 'confirmed' ? text.done : text.unknown));
       },
     );
 
@@ -145,19 +151,18 @@ export function registerNewsletterPublicRoutes(app: FastifyInstance, deps: Conse
       },
       async (request, reply) => {
         const tenant = await deps.kernel.tenants.bySlug(request.params.slug);
-        const { policy } = await deps.kernel.policies.current(tenant.tenantId);
         const recipient = await findRecipient(deps.kernel, tenant, request.params.token);
-        const language = await pageLanguage(deps, tenant, request.query.lang, recipient?.language);
-        const text = UNSUBSCRIBE_TEXT[language];
+        const frame = await frameOf(deps, request, reply, recipient?.language);
+        const text = UNSUBSCRIBE_TEXT[frame.lang];
         return privateAnswer(reply)
           .status(recipient ? 200 : 404)
           .type('text/html; charset=utf-8')
           .send(
             renderPage(
-              language,
-              controllerName(policy),
+              frame,
+              pathOf(request),
               recipient ? text.ask : text.unknown,
-              recipient ? request.url.split('?')[0] : undefined,
+              recipient ? actionOf(request, frame) : undefined,
             ),
           );
       },
@@ -177,15 +182,14 @@ export function registerNewsletterPublicRoutes(app: FastifyInstance, deps: Conse
       },
       async (request, reply) => {
         const tenant = await deps.kernel.tenants.bySlug(request.params.slug);
-        const { policy } = await deps.kernel.policies.current(tenant.tenantId);
         const recipient = await findRecipient(deps.kernel, tenant, request.params.token);
         const outcome = await unsubscribe(deps.kernel, tenant, request.params.token);
-        const language = await pageLanguage(deps, tenant, request.query.lang, recipient?.language);
-        const text = UNSUBSCRIBE_TEXT[language];
+        const frame = await frameOf(deps, request, reply, recipient?.language);
+        const text = UNSUBSCRIBE_TEXT[frame.lang];
         return privateAnswer(reply)
           .status(outcome === 'done' ? 200 : 404)
           .type('text/html; charset=utf-8')
-          .send(renderPage(language, controllerName(policy), outcome === 'done' ? text.done : text.unknown));
+          .send(renderPage(frame, pathOf(request), outcome === 'done' ? text.done : text.unknown));
       },
     );
 
@@ -219,12 +223,11 @@ export function registerNewsletterPublicRoutes(app: FastifyInstance, deps: Conse
         const tenant = await deps.kernel.tenants.bySlug(request.params.slug);
         const url = await followClick(deps.kernel, tenant, request.params.token, request.params.linkNo);
         if (!url) {
-          const { policy } = await deps.kernel.policies.current(tenant.tenantId);
-          const language = mailLanguageOf(policy, undefined);
+          const frame = await frameOf(deps, request, reply, undefined);
           return privateAnswer(reply)
             .status(404)
             .type('text/html; charset=utf-8')
-            .send(renderPage(language, controllerName(policy), UNSUBSCRIBE_TEXT[language].unknown));
+            .send(renderPage(frame, pathOf(request), UNSUBSCRIBE_TEXT[frame.lang].unknown));
         }
         return privateAnswer(reply).redirect(url, 302);
       },

@@ -431,7 +431,9 @@ describe('the cookie-settings page', () => {
       expect(page.statusCode).toBe(200);
       expect(page.headers['content-language']).toBe(lang);
       expect(page.body).toContain(`<html lang="${lang}">`);
-      expect(page.body).toMatch(/id="c-analytical" name="categories" value="analytical" checked/);
+      expect(page.body).toMatch(/id="c-analytical"\s+name="categories"\s+value="analytical"\s+checked/);
+      // In the privacy portal's frame (issue 19): the tenant's header and the portal's navigation.
+      expect(page.body).toContain('<header class="site">');
       expect(page.body).not.toMatch(/id="c-tracking"[^>]*checked/);
       expect(page.body).not.toContain('<script');
       for (const name of ['kluis_consent', 'kluis_stats', 'kluis_profile']) expect(page.body).toContain(name);

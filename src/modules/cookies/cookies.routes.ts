@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { requireStaff, staffOf } from '../../http/auth.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { LANGUAGES } from '../../kernel/policy/index.js';
-import { chooseLanguage } from '../../kernel/tenant-policy/tenant-policy.routes.js';
 import { AppError } from '../../platform/errors.js';
+import { loadFrame } from '../portal/index.js';
 import { countAttempt, throttledError, type Limit } from '../throttle/index.js';
 import { BANNER_CSS, renderBannerScript } from './banner.script.js';
 import { BANNER_VERSION } from './banner.texts.js';
@@ -33,6 +33,8 @@ export interface CookiesRouteOptions {
   publicUrl?: string;
   /** Limits of the public endpoints (tests set small ones). */
   limits?: CookieLimits;
+  /** Cookies set by the settings page carry `Secure` (production behind https). */
+  secureCookies?: boolean;
 }
 
 export interface CookieLimits {
@@ -268,12 +270,13 @@ export function registerCookiesRoutes(
         const tenant = await kernel.tenants.bySlug(request.params.slug);
         const { policy } = await kernel.policies.current(tenant.tenantId);
         assertBannerOffered(policy);
-        const lang = chooseLanguage(policy, request.query.lang, request.headers['accept-language']);
+        const frame = await loadFrame(kernel, request, reply, tenant.slug, {
+          secureCookies: options.secureCookies ?? false,
+        });
         const consentId = request.query.consent;
         const receipts = consentId ? await listReceipts(kernel, tenant.tenantId, consentId) : [];
         const page = renderSettingsPage({
-          policy,
-          lang,
+          frame,
           tenantBase: tenantBase(request, tenant.slug),
           // An id nobody chose under is not shown back as if it were the visitor's.
           consentId: receipts.length > 0 ? consentId : undefined,
@@ -286,7 +289,6 @@ export function registerCookiesRoutes(
           .type('text/html; charset=utf-8')
           .header('cache-control', 'no-store')
           .header('referrer-policy', 'no-referrer')
-          .header('content-language', lang)
           .send(page);
       },
     );

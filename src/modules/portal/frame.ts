@@ -16,6 +16,11 @@ export interface FrameOptions {
   /** The logged-in person's own language, which comes before the browser's. */
   personLanguage?: string | null;
   secureCookies: boolean;
+  /**
+   * Whether `?lang=` is remembered in a cookie (default yes). The unsubscribe page sets no cookie
+   * (VK-18): there the choice travels in the links only.
+   */
+  rememberLanguage?: boolean;
 }
 
 /**
@@ -38,13 +43,14 @@ export async function loadFrame(
   let lang: Language;
   if (offered(query)) {
     lang = query;
-    void reply.setCookie(LANGUAGE_COOKIE, query, {
-      path: `${base}/`,
-      httpOnly: true,
-      sameSite: 'lax',
-      maxAge: 365 * 24 * 3600,
-      secure: options.secureCookies,
-    });
+    if (options.rememberLanguage !== false)
+      void reply.setCookie(LANGUAGE_COOKIE, query, {
+        path: `${base}/`,
+        httpOnly: true,
+        sameSite: 'lax',
+        maxAge: 365 * 24 * 3600,
+        secure: options.secureCookies,
+      });
   } else {
     const remembered = request.cookies[LANGUAGE_COOKIE];
     if (offered(remembered)) lang = remembered;

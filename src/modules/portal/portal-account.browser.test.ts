@@ -1,17 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  listenForBrowser,
-  reservePort,
-  startBrowser,
-  type BrowserSuite,
-  type Page,
-} from '../../../test/browser.js';
-import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
-import { createTestApp, loginAs } from '../../../test/http.js';
-import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
-import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
+import type { BrowserSuite, Page } from '../../../test/browser.js';
+import { loginAs } from '../../../test/http.js';
+import type { SmtpSink } from '../../../test/smtp.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import {
   billingContext,
@@ -23,8 +15,9 @@ import { runInvoices } from '../billing/index.js';
 import { createPerson, getPerson } from '../parties/index.js';
 import { listConsentStates } from '../consent/index.js';
 import type { Tenant } from '../tenants/index.js';
+import { startPortalSuite, type PortalSuite } from './portal.test-helpers.js';
 
-let database: TestDatabase;
+let suite: PortalSuite;
 let kernel: Kernel;
 let app: FastifyInstance;
 let smtp: SmtpSink;
@@ -34,25 +27,12 @@ let voiceking: Tenant;
 let voxtra: Tenant;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  kernel = createTestKernel(database);
-  smtp = await startSmtpSink();
-  const port = await reservePort();
-  app = await createTestApp(kernel, {
-    mailer: smtp.mailer,
-    publicUrl: `http://127.0.0.1:${port}`,
-    answerQuanta: { form: 0, link: 0, login: 0 },
-  });
-  baseUrl = await listenForBrowser(app, port);
-  voiceking = await createPolicyTenant(kernel, 'voiceking');
-  voxtra = await createPolicyTenant(kernel, 'voxtra');
-  browser = await startBrowser('portal-account');
+  suite = await startPortalSuite('portal-account', { tenants: ['voiceking', 'voxtra'] });
+  ({ kernel, app, smtp, browser, baseUrl } = suite);
+  ({ voiceking, voxtra } = suite.tenants);
 });
 afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await smtp?.close();
-  await database?.close();
+  await suite?.close();
 });
 
 const STAFF = { kind: 'staff' as const, staffId: 1, role: 'sales' };
@@ -88,33 +68,18 @@ async function customerWithHistory(email: string): Promise<number> {
   return person.subjectId;
 }
 
-async function check(page: Page, name: string): Promise<void> {
-  await browser.checkAccessibility(page);
-  await browser.screenshot(page, name);
-  expect(browser.problemsOf(page)).toEqual([]);
-}
-
-async function mailMatching(email: string, pattern: RegExp): Promise<string> {
-  for (let attempt = 0; attempt < 100; attempt += 1) {
-    const found = smtp.to(email).find((mail) => pattern.test(mail.text ?? ''));
-    if (found) return found.text ?? '';
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`no mail to ${email} matching ${pattern}`);
-}
+const check = (page: Page, name: string): Promise<void> => suite.check(page, name);
+const mailMatching = (email: string, pattern: RegExp): Promise<string> => suite.mailMatching(email, pattern);
 
 async function logInByMail(page: Page, email: string): Promise<void> {
-  await page.goto(`${baseUrl}/t/${voiceking.slug}/account`);
-  await page.getByLabel('Your e-mail address').first().fill(email);
-  await page.getByRole('button', { name: 'Send me a login link' }).click();
-  await page.waitForURL(/account\?sent=1/);
-  expect(await page.locator('[role=status]').textContent()).toContain('a login link is now in your mailbox');
-  await check(page, 'login-link-sent-en');
-  // The mail is in the person's own language (Dutch), not the browser's.
-  const text = await mailMatching(email, /account\/login\?token=/);
-  const link = /(http:\/\/127\.0\.0\.1:\d+\/t\/\S+\/account\/login\?token=\S+)/.exec(text)?.[1] ?? '';
-  await page.goto(link);
-  await page.waitForURL(/\/account$/);
+  await suite.logInByMail(page, voiceking, email, {
+    onSent: async (sent) => {
+      expect(await sent.locator('[role=status]').textContent()).toContain(
+        'a login link is now in your mailbox',
+      );
+      await check(sent, 'login-link-sent-en');
+    },
+  });
 }
 
 describe('the privacy portal account (issue 19)', () => {

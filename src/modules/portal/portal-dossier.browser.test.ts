@@ -1,74 +1,34 @@
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  listenForBrowser,
-  reservePort,
-  startBrowser,
-  type BrowserSuite,
-  type Page,
-} from '../../../test/browser.js';
-import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
-import { createTestApp } from '../../../test/http.js';
-import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
-import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
+import type { BrowserSuite, Page } from '../../../test/browser.js';
+import { runAsOwner, type TestDatabase } from '../../../test/database.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { createItem } from '../dossier/index.js';
 import { createPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
+import { startPortalSuite, type PortalSuite } from './portal.test-helpers.js';
 
+let suite: PortalSuite;
 let database: TestDatabase;
 let kernel: Kernel;
-let app: FastifyInstance;
-let smtp: SmtpSink;
 let browser: BrowserSuite;
 let baseUrl: string;
 let voxtra: Tenant;
 let voiceking: Tenant;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  kernel = createTestKernel(database);
-  smtp = await startSmtpSink();
-  const port = await reservePort();
-  app = await createTestApp(kernel, {
-    mailer: smtp.mailer,
-    publicUrl: `http://127.0.0.1:${port}`,
-    answerQuanta: { form: 0, link: 0, login: 0 },
-  });
-  baseUrl = await listenForBrowser(app, port);
-  voxtra = await createPolicyTenant(kernel, 'voxtra');
-  voiceking = await createPolicyTenant(kernel, 'voiceking');
-  browser = await startBrowser('portal-dossier');
+  suite = await startPortalSuite('portal-dossier', { tenants: ['voxtra', 'voiceking'] });
+  ({ database, kernel, browser, baseUrl } = suite);
+  ({ voxtra, voiceking } = suite.tenants);
 });
 afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await smtp?.close();
-  await database?.close();
+  await suite?.close();
 });
 
 const TECHNICIAN = { kind: 'staff' as const, staffId: 1, role: 'technician' };
 
-async function check(page: Page, name: string): Promise<void> {
-  await browser.checkAccessibility(page);
-  await browser.screenshot(page, name);
-  expect(browser.problemsOf(page)).toEqual([]);
-}
-
-async function logInByMail(page: Page, tenant: Tenant, email: string): Promise<void> {
-  await page.goto(`${baseUrl}/t/${tenant.slug}/account?lang=en`);
-  await page.getByLabel('Your e-mail address').first().fill(email);
-  await page.getByRole('button', { name: 'Send me a login link' }).click();
-  await page.waitForURL(/account\?sent=1/);
-  let link = '';
-  for (let attempt = 0; attempt < 100 && link === ''; attempt += 1) {
-    const text = smtp.to(email).find((mail) => /account\/login\?token=/.test(mail.text ?? ''))?.text ?? '';
-    link = /(http:\/\/127\.0\.0\.1:\d+\/t\/\S+\/account\/login\?token=\S+)/.exec(text)?.[1] ?? '';
-    if (link === '') await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  await page.goto(link);
-  await page.waitForURL(/\/account$/);
-}
+const check = (page: Page, name: string): Promise<void> => suite.check(page, name);
+const logInByMail = (page: Page, tenant: Tenant, email: string): Promise<void> =>
+  suite.logInByMail(page, tenant, email, { lang: 'en' });
 
 describe('my technical dossier in the privacy portal (issues 17 and 19)', () => {
   it('VX-11: a customer logged in to the portal sees their dossier with the secrets masked and shows their own password, recorded in their name; another customer’s credential stays hidden', async () => {

@@ -1,45 +1,25 @@
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  listenForBrowser,
-  reservePort,
-  startBrowser,
-  type BrowserSuite,
-  type Page,
-} from '../../../test/browser.js';
-import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
-import { createTestApp } from '../../../test/http.js';
-import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
-import type { Kernel } from '../../kernel/kernel.js';
+import type { BrowserSuite, Page } from '../../../test/browser.js';
+import { runAsOwner, type TestDatabase } from '../../../test/database.js';
 import type { Tenant } from '../tenants/index.js';
+import { startPortalSuite, type PortalSuite } from './portal.test-helpers.js';
 
+let suite: PortalSuite;
 let database: TestDatabase;
-let kernel: Kernel;
-let app: FastifyInstance;
 let browser: BrowserSuite;
 let baseUrl: string;
 let voiceking: Tenant;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  kernel = createTestKernel(database);
-  const port = await reservePort();
-  app = await createTestApp(kernel, { publicUrl: `http://127.0.0.1:${port}` });
-  baseUrl = await listenForBrowser(app, port);
-  voiceking = await createPolicyTenant(kernel, 'voiceking');
-  browser = await startBrowser('portal-report');
+  suite = await startPortalSuite('portal-report');
+  ({ database, browser, baseUrl } = suite);
+  voiceking = suite.tenants.voiceking;
 });
 afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await database?.close();
+  await suite?.close();
 });
 
-async function check(page: Page, name: string): Promise<void> {
-  await browser.checkAccessibility(page);
-  await browser.screenshot(page, name);
-  expect(browser.problemsOf(page)).toEqual([]);
-}
+const check = (page: Page, name: string): Promise<void> => suite.check(page, name);
 
 const incidents = async (): Promise<Array<{ kind: string; source: string }>> =>
   (

@@ -1,51 +1,29 @@
 import { readFile } from 'node:fs/promises';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  listenForBrowser,
-  reservePort,
-  startBrowser,
-  type BrowserSuite,
-  type Page,
-} from '../../../test/browser.js';
-import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
-import { createTestApp } from '../../../test/http.js';
-import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
-import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
+import type { BrowserSuite, Page } from '../../../test/browser.js';
+import type { SmtpSink } from '../../../test/smtp.js';
 import { unzip } from '../../../test/zip.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { createPerson, getPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
+import { startPortalSuite, type PortalSuite } from './portal.test-helpers.js';
 import { savePortalTheme } from './theme.js';
 
-let database: TestDatabase;
+let suite: PortalSuite;
 let kernel: Kernel;
-let app: FastifyInstance;
 let smtp: SmtpSink;
 let browser: BrowserSuite;
 let baseUrl: string;
 let voiceking: Tenant;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  kernel = createTestKernel(database);
-  smtp = await startSmtpSink();
-  const port = await reservePort();
-  app = await createTestApp(kernel, {
-    mailer: smtp.mailer,
-    publicUrl: `http://127.0.0.1:${port}`,
-    answerQuanta: { form: 0, link: 0, login: 0 },
-  });
-  baseUrl = await listenForBrowser(app, port);
-  voiceking = await createPolicyTenant(kernel, 'voiceking');
+  suite = await startPortalSuite('portal-requests');
+  ({ kernel, smtp, browser, baseUrl } = suite);
+  voiceking = suite.tenants.voiceking;
   await savePortalTheme(kernel, voiceking.tenantId, { primary: '#e30613', accent: '#1d1d1b' });
-  browser = await startBrowser('portal-requests');
 });
 afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await smtp?.close();
-  await database?.close();
+  await suite?.close();
 });
 
 async function customer(
@@ -74,11 +52,7 @@ async function customer(
 
 const LANGS = ['nl', 'fr', 'en'] as const;
 
-async function check(page: Page, name: string): Promise<void> {
-  await browser.checkAccessibility(page);
-  await browser.screenshot(page, name);
-  expect(browser.problemsOf(page)).toEqual([]);
-}
+const check = (page: Page, name: string): Promise<void> => suite.check(page, name);
 
 describe('the privacy portal: statement and request pages (issue 19)', () => {
   it('shows the statement with a table of contents, the tenant colours and a link to each right, in nl, fr and en', async () => {
