@@ -22,7 +22,7 @@ import {
 } from '../src/modules/billing/billing.test-helpers.js';
 import { createProduct } from '../src/modules/contracts/index.js';
 import { createItem } from '../src/modules/dossier/index.js';
-import { createPerson } from '../src/modules/parties/index.js';
+import { createOrganisation, createPerson } from '../src/modules/parties/index.js';
 import { createStaffUser } from '../src/modules/staff/index.js';
 import type { Tenant } from '../src/modules/tenants/index.js';
 import { listenForBrowser, startBrowser, type BrowserSuite, type Page } from './browser.js';
@@ -211,7 +211,73 @@ describe('the staff back office in the browser (issue #20)', () => {
     await look(nadia, 'invited-6-second-factor');
     await nadia.getByRole('button', { name: 'Continue' }).click();
     await nadia.getByRole('heading', { name: 'Start', level: 1 }).waitFor();
-  });
+
+    // The admin's start page counts the staff who have not chosen their own password yet.
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
+    await page.getByRole('navigation').getByRole('link', { name: 'Start', exact: true }).click();
+    await expect(page.getByTestId('staff-due').innerText()).resolves.toMatch(/not signed in yet: \d/);
+    await look(page, 'admin-3-start');
+
+    // Organisations: search, open, change the invoice facts (no purpose: company facts only).
+    const organisation = await createOrganisation(kernel, voiceking.tenantId, {
+      name: 'Drukkerij Peeters NV',
+    });
+    await goTo(page, 'Organisations');
+    await page.getByLabel(/^Name contains/).fill('Peeters');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByTestId(`organisation-${organisation.organisationId}`).getByRole('link').click();
+    await page.getByRole('heading', { name: 'Drukkerij Peeters NV', level: 1 }).waitFor();
+    const office = page.getByRole('group', { name: 'Registered office' });
+    await office.getByLabel(/^Street and number/).fill('Industrieweg 7');
+    await office.getByLabel(/^Postal code/).fill('2800');
+    await office.getByLabel(/^City/).fill('Mechelen');
+    await page.getByLabel('Invoices go to another address').check();
+    const invoiceAddress = page.getByRole('group', { name: 'Invoice address' });
+    await invoiceAddress.getByLabel(/^Street and number/).fill('Postbus 12');
+    await invoiceAddress.getByLabel(/^Postal code/).fill('2800');
+    await invoiceAddress.getByLabel(/^City/).fill('Mechelen');
+    await page.getByLabel(/^VAT-registered/).uncheck();
+    await page.getByLabel(/^Invoice reference of the customer/).fill('KP-4711');
+    await look(page, 'admin-4-organisation');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.getByTestId('organisation-facts').innerText()).toContain('KP-4711');
+    const saved = await runAsOwner<{
+      vat_registered: boolean;
+      buyer_reference: string;
+      billing_street: string;
+    }>(
+      database.ownerUrl,
+      `SELECT vat_registered, buyer_reference, billing_street FROM organisations
+        WHERE tenant_id = $1 AND organisation_id = $2`,
+      [voiceking.tenantId, organisation.organisationId],
+    );
+    expect(saved.rows).toEqual([
+      { vat_registered: false, buyer_reference: 'KP-4711', billing_street: 'Postbus 12' },
+    ]);
+
+    // Settings: the billing settings; a wrong IBAN is refused in words, a right one is kept.
+    await goTo(page, 'Settings');
+    await page.getByLabel(/^IBAN of the payee account/).fill('BE00 1234');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect(page.locator('[data-problem-code]').first().getAttribute('data-problem-code')).resolves.toBe(
+      'validation_failed',
+    );
+    await look(page, 'admin-5-settings-refused');
+    await page.getByLabel(/^IBAN of the payee account/).fill('BE68 5390 0754 7034');
+    await page.getByLabel(/^Payment term/).fill('21');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect
+      .poll(async () => {
+        const rows = await runAsOwner<{ payee_iban: string; payment_term_days: number }>(
+          database.ownerUrl,
+          'SELECT payee_iban, payment_term_days FROM billing_settings WHERE tenant_id = $1',
+          [voiceking.tenantId],
+        );
+        return rows.rows;
+      })
+      .toEqual([{ payee_iban: 'BE68539007547034', payment_term_days: 21 }]);
+  }, 180_000);
 
   it('the privacy officer handles an access request from the inbox to the letter', async () => {
     const person = await createPerson(
@@ -288,7 +354,79 @@ describe('the staff back office in the browser (issue #20)', () => {
       normalise(previewText.replace(/\[single-use download link[^\]]*\]/, '[link]')),
     );
     expect(person.subjectId).toBeGreaterThan(0);
-  });
+
+    // The registers: an incident reported, assessed as a breach (the 72-hour clock starts, on the
+    // start page too), the authority's notification drafted and the decision not to notify kept.
+    await goTo(page, 'Privacy registers');
+    await page.getByRole('tab', { name: 'Incidents' }).waitFor();
+    await page.getByRole('button', { name: 'Report an incident' }).click();
+    const report = page.getByRole('dialog');
+    await report.getByRole('combobox', { name: /^Kind/ }).click();
+    await page.getByRole('option', { name: 'data breach' }).click();
+    await report
+      .getByLabel(/^What happened/)
+      .fill('Een export van de klantenlijst werd per vergissing naar een verkeerde leverancier gemaild.');
+    await look(page, 'privacy-officer-5-incident-report');
+    await report.getByRole('button', { name: 'Put in the register' }).click();
+    await report.waitFor({ state: 'hidden' });
+    const incidentRow = page.locator('[data-testid^="incident-"]').first();
+    await incidentRow.waitFor();
+    const incidentId = Number((await incidentRow.getAttribute('data-testid'))?.slice('incident-'.length));
+    await incidentRow.getByRole('button', { name: `Incident #${incidentId}` }).click();
+    const incident = page.getByRole('dialog');
+    await incident
+      .getByLabel(/^Why this risk/)
+      .fill('Alleen namen en e-mailadressen; de leverancier wiste de mail.');
+    await incident
+      .getByLabel(/^Measures taken/)
+      .fill('Schriftelijke bevestiging van de verwijdering gevraagd.');
+    await incident.getByRole('button', { name: 'Record the assessment' }).click();
+    await incident.getByTestId('incident-draft').waitFor();
+    await expect(incident.getByTestId('incident-draft').innerText()).resolves.toMatch(
+      /Gegevensbeschermingsautoriteit|inbreuk/i,
+    );
+    await look(page, 'privacy-officer-6-incident-draft');
+    await incident.getByRole('button', { name: 'Close' }).click();
+    await page.getByRole('navigation').getByRole('link', { name: 'Start', exact: true }).click();
+    await expect.poll(() => page.getByTestId('privacy-due').innerText()).toMatch(/72-hour clock: 1/);
+    await look(page, 'privacy-officer-7-start-clock');
+    await goTo(page, 'Privacy registers');
+    await page.getByRole('button', { name: `Incident #${incidentId}` }).click();
+    await incident.getByRole('combobox', { name: /^The authority/ }).click();
+    await page.getByRole('option', { name: 'authority not notified' }).click();
+    await incident
+      .getByLabel(/^Why the authority is not notified/)
+      .fill('Geen risico: de ontvanger is een verwerker onder overeenkomst en bevestigde de verwijdering.');
+    await incident.getByRole('button', { name: 'Record the decision' }).click();
+    await incident.getByText('authority not notified', { exact: true }).first().waitFor();
+    const decided = await runAsOwner<{ is_breach: boolean; authority_decision: string; risk: string }>(
+      database.ownerUrl,
+      'SELECT is_breach, authority_decision, risk FROM incidents WHERE tenant_id = $1 AND incident_id = $2',
+      [voiceking.tenantId, incidentId],
+    );
+    expect(decided.rows).toEqual([{ is_breach: true, authority_decision: 'not_notified', risk: 'low' }]);
+    await incident.getByRole('button', { name: 'Close' }).click();
+
+    // The other registers, each looked at once.
+    for (const [tab, ready, shot] of [
+      [
+        'Recipients',
+        page.getByRole('table', { name: 'Recipients of the policy' }),
+        'privacy-officer-8-recipients',
+      ],
+      ['Retention', page.getByTestId('retention-plan'), 'privacy-officer-9-retention'],
+      ['Register', page.getByTestId('register'), 'privacy-officer-10-register'],
+      [
+        "Authorities' requests",
+        page.getByRole('table', { name: /Authorities' requests/ }),
+        'privacy-officer-11-authorities',
+      ],
+    ] as const) {
+      await page.getByRole('tab', { name: tab }).click();
+      await ready.waitFor();
+      await look(page, shot);
+    }
+  }, 180_000);
   it('sales turns a quote into an order and a contract', async () => {
     await createProduct(
       kernel,
@@ -417,7 +555,57 @@ describe('the staff back office in the browser (issue #20)', () => {
     expect(xml).toContain('urn:oasis:names:specification:ubl:schema:xsd:Invoice-2');
     expect(xml).toContain(`<cbc:ID>${number}</cbc:ID>`);
     await look(page, 'billing-4-invoice-ubl');
-  });
+
+    // A partial credit note, its reason chosen from a list; then the invoice marked disputed.
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('combobox', { name: /^Reason/ }).click();
+    await page.getByRole('option', { name: 'service outage' }).click();
+    await dialog.getByRole('combobox', { name: /^How much/ }).click();
+    await page.getByRole('option', { name: 'Part of it' }).click();
+    await dialog.getByLabel(/^Amount excluding VAT/).fill('5');
+    await dialog.getByRole('button', { name: 'Make the credit note' }).click();
+    await dialog.getByTestId('credit-note').waitFor();
+    await dialog
+      .getByLabel(/^What the customer disputes/)
+      .fill('De klant betwist de tweede lijn van oktober.');
+    await dialog.getByRole('button', { name: 'Mark disputed' }).click();
+    await page.getByText(`Invoice ${number} is marked disputed`).waitFor();
+    await look(page, 'billing-5-credit-and-dispute');
+    const notes = await runAsOwner<{ credit_reason: string; total_excl_vat_cents: string; disputes: string }>(
+      database.ownerUrl,
+      `SELECT n.credit_reason, n.total_excl_vat_cents::text,
+              (SELECT count(*) FROM invoice_disputes d
+                WHERE d.tenant_id = i.tenant_id AND d.invoice_id = i.invoice_id AND d.closed_at IS NULL)::text AS disputes
+         FROM invoices i JOIN invoices n ON n.tenant_id = i.tenant_id AND n.credited_invoice_id = i.invoice_id
+        WHERE i.tenant_id = $1 AND i.invoice_number = $2`,
+      [voiceking.tenantId, number],
+    );
+    expect(notes.rows).toEqual([
+      { credit_reason: 'service_outage', total_excl_vat_cents: '500', disputes: '1' },
+    ]);
+    await dialog.getByRole('button', { name: 'Close' }).click();
+
+    // A bank statement pasted as CSV: the payment is matched by the structured communication.
+    const { rows: due } = await runAsOwner<{ structured_communication: string }>(
+      database.ownerUrl,
+      'SELECT structured_communication FROM invoices WHERE tenant_id = $1 AND invoice_number = $2',
+      [voiceking.tenantId, number],
+    );
+    await page.getByRole('tab', { name: 'Payments' }).click();
+    await page
+      .getByRole('textbox', { name: 'Statement', exact: true })
+      .fill(
+        `date,amount,communication,reference\n2026-11-10,10.00,${due[0]?.structured_communication ?? ''},BANK-2026-0001\n`,
+      );
+    await page.getByRole('button', { name: 'Import the payments' }).click();
+    const payments = page.getByTestId('payments-result');
+    await payments.waitFor();
+    await expect(payments.innerText()).resolves.toMatch(/Matched to an invoice\s+1/);
+    await look(page, 'billing-6-payments');
+    await page.getByRole('navigation').getByRole('link', { name: 'Start', exact: true }).click();
+    await expect.poll(() => page.getByTestId('invoices-due').innerText()).toMatch(/unpaid: 1/);
+    await look(page, 'billing-7-start');
+  }, 180_000);
   it('a technician reveals a secret of the dossier with a typed reason and a fresh code', async () => {
     const voxtra = await createPolicyTenant(kernel, 'voxtra');
     const catalogue = await prepareTenant(kernel, voxtra);

@@ -1,12 +1,27 @@
 import { Center, Loader } from '@mantine/core';
 import { useTranslation } from 'react-i18next';
-import { useMe } from './api/auth.js';
+import { useMe, type Me } from './api/auth.js';
 import { LoginPage } from './auth/LoginPage.js';
-import { MfaEnrolPage } from './auth/MfaEnrolPage.js';
-import { MfaVerifyPage } from './auth/MfaVerifyPage.js';
-import { PasswordChangePage } from './auth/PasswordChangePage.js';
-import { Shell } from './layout/Shell.js';
+import { LazyBoundary, lazyScreen } from './layout/lazy.js';
 import { ProblemAlert } from './ui/ProblemAlert.js';
+
+// The sign-in page comes with the first chunk; the rest when the session reaches it.
+const MfaVerifyPage = lazyScreen(
+  () => import('./auth/MfaVerifyPage.js'),
+  (m) => m.MfaVerifyPage,
+);
+const MfaEnrolPage = lazyScreen(
+  () => import('./auth/MfaEnrolPage.js'),
+  (m) => m.MfaEnrolPage,
+);
+const PasswordChangePage = lazyScreen(
+  () => import('./auth/PasswordChangePage.js'),
+  (m) => m.PasswordChangePage,
+);
+const Shell = lazyScreen(
+  () => import('./layout/Shell.js'),
+  (m) => m.Shell,
+);
 
 /** The session's stage decides the page: sign in, second factor, enrolment, new password, or work. */
 export function App() {
@@ -26,6 +41,10 @@ export function App() {
     );
   const session = me.data;
   if (!session) return <LoginPage />;
+  return <LazyBoundary>{stage(session)}</LazyBoundary>;
+}
+
+function stage(session: Me) {
   switch (session.session) {
     case 'mfa_pending':
       return <MfaVerifyPage />;

@@ -7,10 +7,15 @@ import { useMyPurposes, type Me } from '../api/auth.js';
 import { signOut } from '../auth/session.js';
 import { purposesFitting, SCREEN_NEEDS, type ScreenKey } from '../purposes/needs.js';
 import { localized } from '../purposes/usePurpose.js';
-import { AccountPage } from '../screens/AccountPage.js';
 import { StartPage } from '../screens/StartPage.js';
 import { LanguagePicker } from '../ui/LanguagePicker.js';
+import { LazyBoundary, lazyScreen } from './lazy.js';
 import { SCREENS, type ScreenEntry } from './screens.js';
+
+const AccountPage = lazyScreen(
+  () => import('../screens/AccountPage.js'),
+  (m) => m.AccountPage,
+);
 
 /** The signed-in back office: header, the screens this role has work in, and the routes. */
 export function Shell({ me }: { me: Me }) {
@@ -83,7 +88,9 @@ export function Shell({ me }: { me: Me }) {
         {purposes.isPending ? (
           <Loader aria-label={t('common.loading')} />
         ) : (
-          <ShellRoutes me={me} visible={visible} />
+          <LazyBoundary>
+            <ShellRoutes me={me} visible={visible} />
+          </LazyBoundary>
         )}
       </AppShell.Main>
     </AppShell>

@@ -1,12 +1,48 @@
 import type { ReactNode } from 'react';
 import type { ScreenKey } from '../purposes/needs.js';
-import { RequestsScreen } from '../screens/requests/RequestsPage.js';
-import { PeopleScreen } from '../screens/people/PeoplePage.js';
-import { SalesPage } from '../screens/sales/SalesPage.js';
-import { BillingPage } from '../screens/billing/BillingPage.js';
-import { DossierScreen } from '../screens/dossier/DossierPage.js';
-import { StaffPage } from '../screens/admin/StaffPage.js';
-import { TokensPage } from '../screens/admin/TokensPage.js';
+import { lazyScreen } from './lazy.js';
+
+// Each screen is a chunk of its own, loaded when the staff member first opens it (issue #20).
+const RequestsScreen = lazyScreen(
+  () => import('../screens/requests/RequestsPage.js'),
+  (m) => m.RequestsScreen,
+);
+const PeopleScreen = lazyScreen(
+  () => import('../screens/people/PeoplePage.js'),
+  (m) => m.PeopleScreen,
+);
+const SalesPage = lazyScreen(
+  () => import('../screens/sales/SalesPage.js'),
+  (m) => m.SalesPage,
+);
+const BillingPage = lazyScreen(
+  () => import('../screens/billing/BillingPage.js'),
+  (m) => m.BillingPage,
+);
+const DossierScreen = lazyScreen(
+  () => import('../screens/dossier/DossierPage.js'),
+  (m) => m.DossierScreen,
+);
+const StaffPage = lazyScreen(
+  () => import('../screens/admin/StaffPage.js'),
+  (m) => m.StaffPage,
+);
+const OrganisationsScreen = lazyScreen(
+  () => import('../screens/organisations/OrganisationsPage.js'),
+  (m) => m.OrganisationsScreen,
+);
+const PrivacyScreen = lazyScreen(
+  () => import('../screens/privacy/PrivacyPage.js'),
+  (m) => m.PrivacyScreen,
+);
+const SettingsPage = lazyScreen(
+  () => import('../screens/admin/SettingsPage.js'),
+  (m) => m.SettingsPage,
+);
+const TokensPage = lazyScreen(
+  () => import('../screens/admin/TokensPage.js'),
+  (m) => m.TokensPage,
+);
 
 export interface ScreenContext {
   role: string;
@@ -33,10 +69,23 @@ export const SCREENS: ScreenEntry[] = [
     element: <RequestsScreen />,
   },
   {
+    path: '/privacy',
+    label: 'nav.privacy',
+    // The registers of the privacy officer: shown to the roles that handle rights requests.
+    isFor: ({ keys }) => keys.has('rights_requests'),
+    element: <PrivacyScreen />,
+  },
+  {
     path: '/people',
     label: 'nav.people',
     isFor: ({ fits }) => fits('people'),
     element: <PeopleScreen />,
+  },
+  {
+    path: '/organisations',
+    label: 'nav.organisations',
+    isFor: ({ fits, role }) => fits('organisations') || role === 'admin',
+    element: <OrganisationsScreen />,
   },
   {
     path: '/sales',
@@ -61,6 +110,14 @@ export const SCREENS: ScreenEntry[] = [
     label: 'nav.staff',
     isFor: ({ keys }) => keys.has('staff_accounts'),
     element: <StaffPage />,
+  },
+  {
+    path: '/settings',
+    label: 'nav.settings',
+    // The roles the server lets change the billing settings (admin, billing); billing has them
+    // under its own screen too.
+    isFor: ({ role }) => role === 'admin',
+    element: <SettingsPage />,
   },
   {
     path: '/tokens',

@@ -24,6 +24,8 @@ import { localized, PurposePicker, useScreenPurpose } from '../../purposes/usePu
 import { DataTable } from '../../ui/DataTable.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 import { euros } from '../sales/api.js';
+import { InvoiceActions } from './InvoiceActions.js';
+import { BillingSettings, PaymentsImport } from './PaymentsAndSettings.js';
 
 interface Invoice {
   invoiceId: number;
@@ -73,7 +75,15 @@ export function BillingPage() {
         <Tabs.List>
           <Tabs.Tab value="invoices">{t('billing.invoices')}</Tabs.Tab>
           <Tabs.Tab value="run">{t('billing.run')}</Tabs.Tab>
+          <Tabs.Tab value="payments">{t('billing.payments')}</Tabs.Tab>
+          <Tabs.Tab value="settings">{t('billing.settings')}</Tabs.Tab>
         </Tabs.List>
+        <Tabs.Panel value="payments" pt="md">
+          <PaymentsImport purpose={purpose.purpose} />
+        </Tabs.Panel>
+        <Tabs.Panel value="settings" pt="md">
+          <BillingSettings />
+        </Tabs.Panel>
         <Tabs.Panel value="run" pt="md">
           <InvoiceRun purpose={purpose.purpose} onDone={() => setTab('invoices')} />
         </Tabs.Panel>
@@ -287,7 +297,17 @@ function Invoices({ purpose }: { purpose: string | undefined }) {
         size="xl"
         closeButtonProps={{ 'aria-label': t('common.close') }}
       >
-        {open ? <InvoiceDocuments invoice={open} purpose={purpose} /> : null}
+        {open ? (
+          <Stack>
+            <InvoiceDocuments invoice={open} purpose={purpose} />
+            <InvoiceActions
+              invoiceId={open.invoiceId}
+              invoiceNumber={open.invoiceNumber}
+              kind={open.kind}
+              purpose={purpose}
+            />
+          </Stack>
+        ) : null}
       </Modal>
     </Stack>
   );
