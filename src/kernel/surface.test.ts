@@ -204,8 +204,6 @@ const KNOWN_UNGRANTED = new Set([
   'src/modules/retention/holds.service.ts: placeLegalHold',
   'src/modules/retention/holds.service.ts: listLegalHolds',
   'src/modules/parties/minors.service.ts: recordParentalConsent',
-  'src/modules/dossier/share.service.ts: describeShareLink',
-  'src/modules/dossier/share.service.ts: openShareLink',
   'src/modules/billing/retention-clocks.ts: countReleasableInvoices',
   'src/modules/billing/retention.service.ts: releaseExpiredInvoices',
 ]);

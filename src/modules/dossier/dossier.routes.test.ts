@@ -570,10 +570,15 @@ describe('one-time share links (VX-4)', () => {
     expect(await dumpWholeDatabase(database.ownerUrl)).not.toContain(token);
 
     // Looking at the link (a mail scanner's GET) does not use it up; opening it does, once.
+    const beforeLook = await auditHead(voxtra);
     const described = await app.inject({ method: 'GET', url: path });
     expect(described.statusCode).toBe(200);
     expect(described.json()).toMatchObject({ field: 'password' });
     expect(described.body).not.toContain(PASSWORD);
+    // Even which secret a link gives is read under the link's authority: a gate decision, audited.
+    expect(
+      (await auditSince(voxtra, beforeLook)).map((entry) => [entry.actor_kind, entry.action, entry.decision]),
+    ).toEqual([['system', 'read', 'allowed']]);
     const opened = await app.inject({ method: 'POST', url: `${path}/open` });
     expect(opened.statusCode, opened.body).toBe(200);
     expect(opened.headers['cache-control']).toBe('no-store');

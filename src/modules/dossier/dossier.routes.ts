@@ -420,12 +420,12 @@ export function registerDossierRoutes(
     },
     async (request, reply) => {
       noStore(reply);
-      const { tenantId } = await shareTenant(request.params.slug);
+      const { tenantId, purpose } = await shareTenant(request.params.slug);
       await countShareOpen(kernel, shareLimits, tenantId, {
         address: request.ip,
         token: request.params.token,
       });
-      const link = await describeShareLink(kernel, tenantId, request.params.token);
+      const link = await describeShareLink(kernel, tenantId, purpose, request.params.token);
       return { field: link.field, expiresAt: link.expiresAt.toISOString() };
     },
   );

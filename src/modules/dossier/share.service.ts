@@ -1,6 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import type { AuditedTx } from '../../kernel/audit/index.js';
+import { AccessDenied, type Grant } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import type { Tx } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import { parseInput } from '../../platform/validation.js';
 import { DOSSIER_CATEGORIES as C } from './datamap.js';
@@ -72,23 +75,76 @@ export async function createShareLink(
   );
 }
 
+/** A link's bookkeeping, found by its token's hash (no personal column: which secret is not read). */
+async function locateShareLink(tx: Tx, token: string) {
+  return tx
+    .selectFrom('dossier_share_links')
+    .select(['link_id', 'subject_id', 'credential_id', 'expires_at', 'viewed_at'])
+    .where('token_hash', '=', hashToken(token))
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+/** Which secret a link gives (kluis.dossier.credential), through the link's grant. */
+async function selectShareLinkField(
+  tx: Tx,
+  grant: Grant,
+  link: { linkId: number; subjectId: number },
+): Promise<SecretField> {
+  grant.assertCovers(C.credential, link.subjectId);
+  const row = await tx
+    .selectFrom('dossier_share_links')
+    .select('field')
+    .where('link_id', '=', link.linkId)
+    .executeTakeFirstOrThrow();
+  return row.field;
+}
+
+/**
+ * The authority of a link: its token names one secret of one customer, and whoever holds it acts
+ * as the system actor `dossier-share-link` under the policy's dossier purpose, the purpose the
+ * technician created it under. The gate still decides (the customer's state, the purpose's
+ * reach) and audits; nothing is read before it has.
+ */
+function authorizeShareLink(
+  kernel: Kernel,
+  atx: AuditedTx,
+  purpose: string,
+  subjectId: number,
+): Promise<Grant> {
+  return kernel.gate.authorize(atx, SHARE_ACTOR, {
+    purpose,
+    action: 'read',
+    categories: [C.credential],
+    subjectIds: [subjectId],
+  });
+}
+
 /** What a link is about, without its secret (for the page that asks "open it now?"). */
 export async function describeShareLink(
   kernel: Kernel,
   tenantId: number,
+  purpose: string,
   token: string,
 ): Promise<{ field: SecretField; expiresAt: Date }> {
   if (!TOKEN.test(token)) throw goneError();
   const now = kernel.clock.now();
-  return kernel.transact(tenantId, async (atx) => {
-    const link = await atx.tx
-      .selectFrom('dossier_share_links')
-      .select(['field', 'expires_at', 'viewed_at'])
-      .where('token_hash', '=', hashToken(token))
-      .executeTakeFirst();
-    if (!link || link.viewed_at !== null || link.expires_at <= now) throw goneError();
-    return { field: link.field, expiresAt: link.expires_at };
-  });
+  try {
+    return await kernel.transact(tenantId, async (atx) => {
+      const link = await locateShareLink(atx.tx, token);
+      if (!link || link.viewed_at !== null || link.expires_at <= now) throw goneError();
+      const grant = await authorizeShareLink(kernel, atx, purpose, link.subject_id);
+      const field = await selectShareLinkField(atx.tx, grant, {
+        linkId: link.link_id,
+        subjectId: link.subject_id,
+      });
+      return { field, expiresAt: link.expires_at };
+    });
+  } catch (error) {
+    // A refusal (the customer's processing restricted, say) is audited; the holder learns nothing.
+    if (error instanceof AccessDenied) throw goneError();
+    throw error;
+  }
 }
 
 /**
@@ -105,23 +161,17 @@ export async function openShareLink(
   if (!TOKEN.test(token)) throw goneError();
   const now = kernel.clock.now();
   const outcome = await kernel.transact(tenantId, async (atx) => {
-    const link = await atx.tx
-      .selectFrom('dossier_share_links')
-      .select(['link_id', 'subject_id', 'credential_id', 'field', 'expires_at', 'viewed_at'])
-      .where('token_hash', '=', hashToken(token))
-      .forUpdate()
-      .executeTakeFirst();
+    const link = await locateShareLink(atx.tx, token);
     if (!link) return { ok: false as const };
     const refusal =
       link.viewed_at !== null ? 'share_used' : link.expires_at <= now ? 'share_expired' : undefined;
     if (refusal) return { ok: false as const, refusal, subjectId: link.subject_id };
-    const grant = await kernel.gate.authorize(atx, SHARE_ACTOR, {
-      purpose,
-      action: 'read',
-      categories: [C.credential],
-      subjectIds: [link.subject_id],
+    const grant = await authorizeShareLink(kernel, atx, purpose, link.subject_id);
+    const field = await selectShareLinkField(atx.tx, grant, {
+      linkId: link.link_id,
+      subjectId: link.subject_id,
     });
-    const secret = await selectSecret(atx.tx, grant, link.credential_id, link.subject_id, link.field);
+    const secret = await selectSecret(atx.tx, grant, link.credential_id, link.subject_id, field);
     if (secret.kind !== 'value')
       return { ok: false as const, refusal: 'secret_gone', subjectId: link.subject_id };
     await atx.tx
@@ -140,7 +190,7 @@ export async function openShareLink(
       decision: 'allowed',
       reason: 'one-time link opened',
     });
-    return { ok: true as const, field: link.field, value: secret.value };
+    return { ok: true as const, field, value: secret.value };
   });
   if (outcome.ok) return { field: outcome.field, value: outcome.value };
   if (outcome.refusal !== undefined) {
