@@ -8,7 +8,10 @@ import { testLogger } from './database.js';
 export async function createTestApp(
   kernel: Kernel,
   options: Partial<
-    Pick<HttpDependencies, 'mailer' | 'publicUrl' | 'trustProxy' | 'publicLimits' | 'answerQuanta' | 'events'>
+    Pick<
+      HttpDependencies,
+      'mailer' | 'publicUrl' | 'trustProxy' | 'publicLimits' | 'cookieLimits' | 'answerQuanta' | 'events'
+    >
   > = {},
 ): Promise<FastifyInstance> {
   return buildApp({ kernel, logger: testLogger, version: 'test', ...options });

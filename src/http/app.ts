@@ -44,7 +44,7 @@ import { registerRetentionRoutes } from '../modules/retention/index.js';
 import { registerDossierRoutes } from '../modules/dossier/index.js';
 import { registerWebApp } from './web.js';
 import { registerIncidentRoutes, registerRecipientsRoutes } from '../modules/recipients/index.js';
-import { registerCookiesRoutes } from '../modules/cookies/index.js';
+import { registerCookiesRoutes, type CookieLimits } from '../modules/cookies/index.js';
 import { registerPortalRoutes, statementPage } from '../modules/portal/index.js';
 import type { DomainEventSubscribers } from '../modules/contracts/index.js';
 
@@ -66,6 +66,8 @@ export interface HttpDependencies {
   trustProxy?: boolean | number | string;
   /** Limits of the public rights doors (tests set small ones); the defaults otherwise. */
   publicLimits?: PublicDoorLimits;
+  /** Limits of the cookie banner's receipts and the visit log (tests set small ones). */
+  cookieLimits?: CookieLimits;
   /** Readiness: false while the first-run setup is still running (/health answers "starting"). */
   isReady?: () => boolean;
   /** How long the form, link and login doors hold their answers; the defaults otherwise. */
@@ -264,6 +266,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   registerCookiesRoutes(app, deps.kernel, {
     ...(deps.publicUrl ? { publicUrl: deps.publicUrl } : {}),
     secureCookies: deps.secureCookies ?? false,
+    ...(deps.cookieLimits ? { limits: deps.cookieLimits } : {}),
   });
   const requestsDeps = {
     kernel: deps.kernel,
