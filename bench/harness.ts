@@ -105,6 +105,50 @@ export async function medianMs(repeats: number, run: () => Promise<void>): Promi
   return times[Math.floor(times.length / 2)] ?? Number.NaN;
 }
 
+/**
+ * Our work and its baseline measured in turn (baseline, ours, baseline, ours, …) after one warm-up
+ * each, so that a load spike on this shared machine hits both alike. Returns each one's median
+ * and spread, and the ratio baseline time ÷ our time of each pair (median and min–max).
+ */
+export async function pairedMs(
+  repeats: number,
+  ours: () => Promise<void>,
+  baseline: () => Promise<void>,
+): Promise<{ ours: Timing; baseline: Timing; ratio: Timing }> {
+  await baseline();
+  await ours();
+  const times = { ours: [] as number[], baseline: [] as number[] };
+  const clock = async (run: () => Promise<void>): Promise<number> => {
+    const started = process.hrtime.bigint();
+    await run();
+    return Number(process.hrtime.bigint() - started) / 1e6;
+  };
+  for (let i = 0; i < repeats; i += 1) {
+    times.baseline.push(await clock(baseline));
+    times.ours.push(await clock(ours));
+  }
+  return {
+    ours: timing(times.ours),
+    baseline: timing(times.baseline),
+    ratio: timing(times.baseline.map((base, i) => base / (times.ours[i] ?? Number.NaN))),
+  };
+}
+
+export interface Timing {
+  median: number;
+  min: number;
+  max: number;
+}
+
+function timing(samples: number[]): Timing {
+  const sorted = [...samples].sort((x, y) => x - y);
+  return {
+    median: sorted[Math.floor(sorted.length / 2)] ?? Number.NaN,
+    min: sorted[0] ?? Number.NaN,
+    max: sorted.at(-1) ?? Number.NaN,
+  };
+}
+
 export interface Figure {
   scenario: string;
   metric: string;
@@ -113,6 +157,10 @@ export interface Figure {
   /** The same work's physical limit measured in the same run, and ours as a ratio of it. */
   baseline?: { what: string; value: number; unit: string };
   ratio?: number;
+  /** The ratio from the fastest and slowest repeats (min–max), where the scenario measured it. */
+  ratioRange?: [number, number];
+  /** The issue's goal for the ratio, where it states one. */
+  goal?: number;
   note?: string;
 }
 
@@ -124,4 +172,23 @@ export async function writeResults(figures: Figure[]): Promise<string> {
   await writeFile(file, `${JSON.stringify(body, null, 2)}\n`);
   await writeFile(path.join(dir, 'latest.json'), `${JSON.stringify(body, null, 2)}\n`);
   return file;
+}
+
+/** The figures as a Markdown table: ours, the baseline, the ratio (with its spread) and the goal. */
+export function resultTable(figures: readonly Figure[]): string {
+  const number = (value: number): string =>
+    value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
+  const lines = ['| Figure | Ours | Baseline | Ratio (min–max) | Goal |', '| --- | --- | --- | --- | --- |'];
+  for (const figure of figures) {
+    const ratio =
+      figure.ratio === undefined
+        ? '—'
+        : `${figure.ratio.toFixed(2)}${figure.ratioRange ? ` (${figure.ratioRange[0].toFixed(2)}–${figure.ratioRange[1].toFixed(2)})` : ''}`;
+    lines.push(
+      `| ${figure.scenario}: ${figure.metric} | ${number(figure.value)} ${figure.unit} | ${
+        figure.baseline ? `${number(figure.baseline.value)} ${figure.baseline.unit}` : '—'
+      } | ${ratio} | ${figure.goal === undefined ? '—' : `≥ ${figure.goal}`} |`,
+    );
+  }
+  return lines.join('\n');
 }

@@ -5,7 +5,7 @@ import { benchGate } from './gate.bench.js';
 import { benchRetentionSweep } from './retention-sweep.bench.js';
 import { benchRightsExport } from './rights-export.bench.js';
 import { benchTenantIsolation } from './tenant-isolation.bench.js';
-import { startBenchDatabase, writeResults, type Figure } from './harness.js';
+import { resultTable, startBenchDatabase, writeResults, type Figure } from './harness.js';
 
 /**
  * `npm run bench`: every figure is printed with the physical limit measured in the same run
@@ -42,5 +42,6 @@ for (const figure of figures) {
     `${figure.scenario}: ${figure.metric}: ${figure.value.toFixed(2)} ${figure.unit}${ratio}${base}`,
   );
 }
+console.log(`\n${resultTable(figures)}`);
 console.log(`results written to ${await writeResults(figures)}`);
 process.exit(0);

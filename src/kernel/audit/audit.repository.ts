@@ -20,8 +20,12 @@ const INSERT_CHUNK = 1000;
  * Locks the tenant's chain head until the transaction ends, creating it on the first append.
  * Concurrent appenders of one tenant wait here, so each sees the head the previous one wrote.
  */
-export async function lockAuditHead(tx: Tx, tenantId: number): Promise<AuditHead> {
-  const existing = await selectHeadForUpdate(tx, tenantId);
+export async function lockAuditHead(
+  tx: Tx,
+  tenantId: number,
+  options: { relaxIfAuditOnly: boolean } = { relaxIfAuditOnly: false },
+): Promise<AuditHead> {
+  const existing = await selectHeadForUpdate(tx, tenantId, options.relaxIfAuditOnly);
   if (existing) return existing;
   // Two first appends may race: one inserts, the other waits on the key and then does nothing.
   await tx
@@ -34,13 +38,87 @@ export async function lockAuditHead(tx: Tx, tenantId: number): Promise<AuditHead
   return created;
 }
 
-async function selectHeadForUpdate(tx: Tx, tenantId: number): Promise<AuditHead | undefined> {
-  return tx
+/**
+ * `relaxIfAuditOnly`: when the transaction has written nothing yet (no transaction id assigned),
+ * its audit entries are all it will write, and it commits without waiting for the WAL flush
+ * (docs/decisions/0250), decided in this same statement: no extra round trip. The row lock
+ * below may assign the id first, which can only make the answer "wrote something" (the safe one).
+ */
+async function selectHeadForUpdate(
+  tx: Tx,
+  tenantId: number,
+  relaxIfAuditOnly = false,
+): Promise<AuditHead | undefined> {
+  const row = await tx
     .selectFrom('audit_heads')
-    .select(['seq', 'hash'])
+    .select([
+      'seq',
+      'hash',
+      sql<string | null>`case when ${relaxIfAuditOnly}::boolean and pg_current_xact_id_if_assigned() is null
+        then set_config('synchronous_commit', 'off', true) end`.as('relaxed'),
+    ])
     .where('tenant_id', '=', tenantId)
     .forUpdate()
     .executeTakeFirst();
+  return row && { seq: row.seq, hash: row.hash };
+}
+
+/** At most this many rows are appended speculatively in one statement (appendIfHeadIs). */
+export const SPECULATIVE_APPEND_MAX = 200;
+
+/**
+ * One round trip for the usual append: locks the head and, when it is still `expected` (the head
+ * this process last wrote), inserts the rows chained onto it and moves the head to `next`, in one
+ * statement. Otherwise it inserts nothing and returns the head it now holds locked (or undefined
+ * when the tenant has no head yet), and the caller chains onto that one. `relaxIfAuditOnly` as
+ * for lockAuditHead.
+ */
+export async function appendIfHeadIs(
+  tx: Tx,
+  tenantId: number,
+  rows: Insertable<AuditLogTable>[],
+  expected: AuditHead,
+  next: AuditHead,
+  relaxIfAuditOnly: boolean,
+): Promise<{ appended: true } | { appended: false; head: AuditHead | undefined }> {
+  const json = JSON.stringify(rows.map(toJsonRow));
+  const result = await sql<{ seq: number; hash: Buffer; moved: number }>`
+    with head as (
+      select seq, hash, case when ${relaxIfAuditOnly}::boolean and pg_current_xact_id_if_assigned() is null
+        then set_config('synchronous_commit', 'off', true) end as relaxed
+        from audit_heads where tenant_id = ${tenantId} for update
+    ), expected as (
+      select 1 from head where seq = ${expected.seq} and hash = ${expected.hash}
+    ), appended as (
+      insert into audit_log (tenant_id, seq, at, actor_kind, actor_id, role, purpose, action,
+          subject_pseudonyms, categories, records, decision, reason, request_id, prev_hash, hash, mac)
+        select r.tenant_id, r.seq, r.at, r.actor_kind, r.actor_id, r.role, r.purpose, r.action,
+            r.subject_pseudonyms, r.categories, r.records, r.decision, r.reason, r.request_id,
+            r.prev_hash, r.hash, r.mac
+          from jsonb_populate_recordset(null::audit_log, ${json}::jsonb) as r
+         where exists (select 1 from expected)
+    ), moved as (
+      update audit_heads set seq = ${next.seq}, hash = ${next.hash}
+       where tenant_id = ${tenantId} and exists (select 1 from expected)
+       returning 1
+    )
+    select head.seq, head.hash, (select count(*)::int from moved) as moved from head`.execute(tx);
+  const row = result.rows[0];
+  if (row?.moved === 1) return { appended: true };
+  return { appended: false, head: row && { seq: row.seq, hash: row.hash } };
+}
+
+/** A row as jsonb_populate_recordset reads it: bytea as '\\x' hex, instants as ISO strings. */
+function toJsonRow(row: Insertable<AuditLogTable>): Record<string, unknown> {
+  const hex = (value: Buffer | null | undefined): string | null =>
+    value ? `\\x${value.toString('hex')}` : null;
+  return {
+    ...row,
+    at: row.at.toISOString(),
+    prev_hash: hex(row.prev_hash),
+    hash: hex(row.hash),
+    mac: hex(row.mac),
+  };
 }
 
 /** Inserts chained rows and moves the head to the last one; the head must be locked. */
