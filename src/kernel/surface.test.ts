@@ -203,7 +203,6 @@ const KNOWN_UNGRANTED = new Set([
   'src/modules/retention/evaluation.ts: readLegalHolds',
   'src/modules/retention/holds.service.ts: placeLegalHold',
   'src/modules/retention/holds.service.ts: listLegalHolds',
-  'src/modules/parties/minors.service.ts: recordParentalConsent',
   'src/modules/billing/retention-clocks.ts: countReleasableInvoices',
   'src/modules/billing/retention.service.ts: releaseExpiredInvoices',
 ]);

@@ -4,9 +4,8 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { AppError, validationError } from '../../platform/errors.js';
 import { parseInput } from '../../platform/validation.js';
 import { DATA_MAP } from '../data-map.js';
+import { insertParentalConsent } from './minors.repository.js';
 import { addYears, ageOn, type UseCaseContext } from './people.service.js';
-import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
-import { partiesDataMap } from './datamap.js';
 
 export const parentalConsentInputSchema = z.object({
   relation: z.enum(['parent', 'guardian']),
@@ -31,11 +30,8 @@ export async function recordParentalConsent(
   input: ParentalConsentInput,
 ): Promise<void> {
   const valid = parseInput(parentalConsentInputSchema, input);
-  assertFreeTextAllowed(tableMap(partiesDataMap, 'parental_consents'), [
-    { column: 'evidence_reference', field: 'evidenceReference', value: valid.evidenceReference },
-  ]);
   await kernel.transact(context.tenantId, async (atx) => {
-    await kernel.gate.authorize(atx, context.actor, {
+    const grant = await kernel.gate.authorize(atx, context.actor, {
       purpose: context.purpose,
       action: 'write',
       categories: ['user.demographic.date_of_birth'],
@@ -52,19 +48,14 @@ export async function recordParentalConsent(
       });
     }
     const at = kernel.clock.now();
-    await atx.tx
-      .insertInto('parental_consents')
-      .values({
-        tenant_id: context.tenantId,
-        subject_id: subjectId,
-        relation: valid.relation,
-        verification_method: valid.verificationMethod,
-        evidence_reference: valid.evidenceReference ?? null,
-        recorded_by_staff_id: context.actor.kind === 'staff' ? context.actor.staffId : null,
-        recorded_at: at,
-      })
-      .onConflict((conflict) => conflict.columns(['tenant_id', 'subject_id']).doNothing())
-      .execute();
+    await insertParentalConsent(atx.tx, grant, {
+      subjectId,
+      relation: valid.relation,
+      verificationMethod: valid.verificationMethod,
+      evidenceReference: valid.evidenceReference ?? null,
+      recordedByStaffId: context.actor.kind === 'staff' ? context.actor.staffId : null,
+      at,
+    });
     await atx.tx
       .updateTable('data_subjects')
       .set({ parental_consent_at: at })
