@@ -3,7 +3,7 @@ import { KLUIS_VERSION } from './version.js';
 import path from 'node:path';
 import { createMailer } from './platform/mailer.js';
 import { describeUnexpected } from './platform/errors.js';
-import { checkpointAllTenants, MAILING_SENDER_JOB, registerJobs } from './jobs/index.js';
+import { checkpointAllTenants, LETTER_SENDER_JOB, MAILING_SENDER_JOB, registerJobs } from './jobs/index.js';
 import { startJobQueue, type JobQueue } from './platform/job-queue.js';
 import { createDomainEventSubscribers } from './jobs/domain-events.job.js';
 import { DATA_MAP } from './modules/data-map.js';
@@ -262,6 +262,11 @@ export async function startKluis(
   let jobs: JobQueue | undefined;
   const app = await buildApp({
     wakeMailingSender: async () => jobs?.runNow(MAILING_SENDER_JOB),
+    wakeLetterSender: async () => {
+      // Before the queue runs, the request path sends the letter itself.
+      if (!jobs) throw new Error('the job queue has not started yet');
+      await jobs.runNow(LETTER_SENDER_JOB);
+    },
     isReady: () => ready,
     databaseRecovery: () => watchdog.recovery(),
     kernel: runtime.kernel,

@@ -74,6 +74,8 @@ export interface HttpDependencies {
   answerQuanta?: AnswerQuanta;
   /** Asks the job queue to send queued mailings now (the server; otherwise the next tick). */
   wakeMailingSender?: () => Promise<void>;
+  /** Asks the job queue to send the letter outbox now (decision 0190); else sent in-process. */
+  wakeLetterSender?: () => Promise<void>;
   /** Subscribers of the domain events, handed each change's events at once (VX-7 dossier erasure). */
   events?: DomainEventSubscribers;
   /** Folder of the built staff back office (main.ts: dist/web); without it, or unbuilt, not served. */
@@ -284,6 +286,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
     ...(deps.transfer ? { transfer: deps.transfer } : {}),
     ...(deps.publicLimits ? { limits: deps.publicLimits } : {}),
     ...(deps.answerQuanta ? { answerQuanta: deps.answerQuanta } : {}),
+    ...(deps.wakeLetterSender ? { wakeLetterSender: deps.wakeLetterSender } : {}),
   };
   registerRequestsRoutes(app, requestsDeps);
   registerAccountRoutes(app, requestsDeps, { secureCookies: deps.secureCookies ?? false });

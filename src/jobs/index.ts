@@ -8,6 +8,7 @@ import { retentionSweepJob } from './retention-sweep.job.js';
 import { domainEventsJob } from './domain-events.job.js';
 import { breachClockJob } from './breach-clock.job.js';
 import { MAILING_SENDER_JOB, mailingSenderJob } from './mailing-sender.job.js';
+import { LETTER_SENDER_JOB, letterSenderJob } from './letter-sender.job.js';
 import type { DomainEventSubscribers } from '../modules/contracts/index.js';
 
 export interface JobDeps {
@@ -26,11 +27,13 @@ export async function registerJobs(queue: JobQueue, deps: JobDeps): Promise<void
   await queue.register(domainEventsJob(deps.requests.kernel, deps.events, deps.logger));
   await queue.register(breachClockJob(deps.requests, deps.logger));
   await queue.register(mailingSenderJob(deps.requests));
+  await queue.register(letterSenderJob(deps.requests.kernel, deps.requests.mailer, deps.logger));
   // Work a crash left half-done is finished at every start, not only at the next tick, and what
   // was audited while no server ran is anchored.
   await queue.runNow(ERASURE_FINISHER_JOB);
   await queue.runNow(AUDIT_CHECKPOINT_JOB);
   await queue.runNow(MAILING_SENDER_JOB);
+  await queue.runNow(LETTER_SENDER_JOB);
 }
 
 export { DEADLINE_REMINDERS_JOB } from './deadline-reminders.job.js';
@@ -40,3 +43,4 @@ export { RETENTION_SWEEP_JOB } from './retention-sweep.job.js';
 export { DOMAIN_EVENTS_JOB } from './domain-events.job.js';
 export { BREACH_CLOCK_JOB } from './breach-clock.job.js';
 export { MAILING_SENDER_JOB } from './mailing-sender.job.js';
+export { LETTER_SENDER_JOB } from './letter-sender.job.js';

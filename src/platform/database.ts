@@ -10,6 +10,7 @@ import type { TelephonyTables } from '../modules/telephony/telephony.tables.js';
 import type { ContractsTables } from '../modules/contracts/contracts.tables.js';
 import type { BillingTables } from '../modules/billing/billing.tables.js';
 import type { ErasureTables } from '../kernel/erasure/erasure.tables.js';
+import type { LettersTables } from '../kernel/letters/letters.tables.js';
 import type { ThrottleTables } from '../modules/throttle/throttle.tables.js';
 import type { RetentionTables } from '../modules/retention/retention.tables.js';
 import type { FirstRunTables } from '../bootstrap.tables.js';
@@ -31,6 +32,7 @@ export interface Database
     SubjectTables,
     AuditTables,
     ErasureTables,
+    LettersTables,
     PartiesTables,
     RequestsTables,
     TelephonyTables,

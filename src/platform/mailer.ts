@@ -13,6 +13,11 @@ export interface MailMessage {
   fromName?: string;
   /** The sender address, when not the configured one (a tenant's own, for its mailings). */
   fromAddress?: string;
+  /**
+   * The Message-ID (with its angle brackets); a letter sent again after a crash carries the same
+   * one, so the receiving side can tell the duplicate (decision 0190).
+   */
+  messageId?: string;
   /** DKIM signature (the tenant's key); `headerFieldNames` lists the signed headers. */
   dkim?: { domainName: string; keySelector: string; privateKey: string; headerFieldNames: string };
 }
@@ -47,6 +52,7 @@ export function createMailer(options: MailerOptions): Mailer {
         text: message.text,
         ...(message.html ? { html: message.html } : {}),
         ...(message.headers ? { headers: message.headers } : {}),
+        ...(message.messageId ? { messageId: message.messageId } : {}),
         ...(message.dkim ? { dkim: message.dkim } : {}),
       })) as { messageId?: string; message?: Buffer };
       if (!options.smtpUrl && info.message) {

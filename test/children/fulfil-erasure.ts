@@ -16,7 +16,7 @@ armTestHook(config.testHook);
 const logger = createLogger({ level: 'warn', destination: process.stderr });
 const runtime = await openRuntime(config, logger);
 const mailer = createMailer({
-  smtpUrl: undefined,
+  smtpUrl: config.mail.smtpUrl,
   from: config.mail.from,
   outboxDir: path.join(config.dataDir, 'outbox'),
   logger,

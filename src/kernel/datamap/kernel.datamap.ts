@@ -83,6 +83,26 @@ export const kernelDataMap: TableDataMap[] = [
     },
   },
   {
+    table: 'sealed_letters',
+    module: 'kernel',
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      letter_id: 'random row id',
+      purpose: 'policy purpose key',
+      kind: 'fixed key of what the letter is',
+      message_id: 'the letter id and the public host',
+      sealed:
+        'a letter in transit (recipient, text) sealed under its own key in the key store; unreadable without it, nulled and the key destroyed once sent (decision 0190)',
+      state: 'delivery state',
+      attempts: 'count',
+      next_attempt_at: 'retry time',
+      created_at: 'row bookkeeping',
+      done_at: 'when the letter left or was given up',
+      key_destroyed_at: "when the letter's key was destroyed",
+    },
+  },
+  {
     table: 'audit_log',
     module: 'kernel',
     personal: {},

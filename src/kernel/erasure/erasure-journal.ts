@@ -39,6 +39,27 @@ export class ErasureJournal {
     ]);
   }
 
+  /** Records the erasures of many subjects the data database has committed, in one write (idempotent). */
+  async recordMany(tenantId: number, subjectIds: readonly number[]): Promise<void> {
+    if (subjectIds.length === 0) return;
+    const subjects = await withTenant(this.#db, tenantId, (tx) =>
+      tx
+        .selectFrom('data_subjects')
+        .select(['subject_id', 'created_at', 'erased_at'])
+        .where('subject_id', 'in', [...subjectIds])
+        .where('erased_at', 'is not', null)
+        .execute(),
+    );
+    await this.#insert(
+      tenantId,
+      subjects.map((subject) => ({
+        subjectId: subject.subject_id,
+        subjectCreatedAt: subject.created_at,
+        erasedAt: subject.erased_at ?? subject.created_at,
+      })),
+    );
+  }
+
   /**
    * Journals every erased subject of the data that the journal lacks: an erasure whose process
    * died between its commit and the journal write, or a data backup newer than the key store.

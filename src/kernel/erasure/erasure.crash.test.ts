@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startServer } from '../../../test/cli.js';
+import { startServer } from '../../../test/cli.js';
+import { crashEnv, fulfilErasureInChild } from '../../../test/crash.js';
 import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant } from '../../../test/kernel.js';
 import { DATA_MAP } from '../../modules/data-map.js';
@@ -48,14 +47,8 @@ beforeAll(async () => {
 afterAll(async () => database.close());
 
 /** The environment of a child process on this test's databases, with the same master key. */
-function childEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    DATABASE_URL: database.ownerUrl,
-    KLUIS_KEYSTORE_URL: database.keystoreOwnerUrl,
-    KLUIS_MASTER_KEY: masterKey.toString('base64'),
-    ...extra,
-  };
-}
+const childEnv = (extra: Record<string, string> = {}): Record<string, string> =>
+  crashEnv(database, masterKey, extra);
 
 let serial = 0;
 async function customerWithErasureRequest(): Promise<{ subjectId: number; requestId: string }> {
@@ -83,27 +76,8 @@ async function customerWithErasureRequest(): Promise<{ subjectId: number; reques
 }
 
 /** Runs the erasure in a child process that dies (SIGKILL) at the given point. */
-function fulfilInChildThatDies(requestId: string, point: string): Promise<NodeJS.Signals | null> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env))
-    if (!key.startsWith('KLUIS_') && key !== 'DATABASE_URL') env[key] = value;
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(ROOT, 'test/children/fulfil-erasure.ts'),
-      String(tenant.tenantId),
-      requestId,
-    ],
-    {
-      cwd: ROOT,
-      env: { ...env, KLUIS_LOG_LEVEL: 'warn', ...childEnv({ KLUIS_TEST_HOOK: `${point}:kill` }) },
-      stdio: 'ignore',
-    },
-  );
-  return new Promise((resolve) => child.on('close', (_code, signal) => resolve(signal)));
-}
+const fulfilInChildThatDies = (requestId: string, point: string): Promise<NodeJS.Signals | null> =>
+  fulfilErasureInChild(tenant.tenantId, requestId, childEnv({ KLUIS_TEST_HOOK: `${point}:kill` }));
 
 async function state(subjectId: number, requestId: string) {
   const subject = await runAsOwner<{ erased: boolean }>(
@@ -118,7 +92,7 @@ async function state(subjectId: number, requestId: string) {
   );
   const pending = await runAsOwner<{ done: boolean }>(
     database.ownerUrl,
-    'select destroyed_at is not null as done from subject_key_destructions where tenant_id = $1 and subject_id = $2',
+    "select destroyed_at is not null as done from subject_key_destructions where tenant_id = $1 and subject_id = $2 and key_scope = 'subject'",
     [tenant.tenantId, subjectId],
   );
   const key = await runAsOwner<{ live: boolean }>(
@@ -160,7 +134,11 @@ describe('erasure that finishes (issue 11)', () => {
     try {
       let after = await state(subjectId, requestId);
       // The finisher destroys the key, then marks it done: wait for both.
-      for (let attempt = 0; attempt < 100 && (after.keyLive || !after.destructionDone); attempt += 1) {
+      for (
+        let attempt = 0;
+        attempt < 100 && (after.keyLive || !after.destructionDone || after.keyDestroyAudit.length === 0);
+        attempt += 1
+      ) {
         await new Promise((resolve) => setTimeout(resolve, 200));
         after = await state(subjectId, requestId);
       }

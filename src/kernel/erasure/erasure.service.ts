@@ -4,6 +4,7 @@ import type { TableDataMap } from '../datamap/datamap.js';
 import type { Actor } from '../gate/gate.js';
 import { kernelCore, keyringOf, type Kernel } from '../kernel.js';
 import { AppError } from '../../platform/errors.js';
+import { authorizeBatch } from '../gate/access.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
 
 export interface ErasureOutcome {
@@ -277,6 +278,242 @@ export async function finishPendingKeyDestructions(
   return finished;
 }
 
+export interface EraseSubjectsOptions {
+  tenantId: number;
+  actor: Actor;
+  purpose: string;
+  /** The subjects to erase whole, all of one tenant (a retention sweep's batch). */
+  subjectIds: readonly number[];
+  /**
+   * Runs inside the batch's transaction after the data is gone, with each erased subject's
+   * outcome (deletion certificates are written here).
+   */
+  withinErasure?: (atx: AuditedTx, outcomes: readonly ErasureOutcome[]) => Promise<void>;
+}
+
+export interface BatchErasureResult {
+  /** One per subject erased (or found already erased), in subject order. */
+  outcomes: ErasureOutcome[];
+  /** Subjects the gate refused (each refusal audited); nothing of theirs was touched. */
+  refused: number[];
+}
+
+/**
+ * `eraseSubject` for many subjects of one tenant in one transaction (decision 0191): one gate
+ * decision for the batch (a subject it refuses is decided alone, audited and left out), one
+ * statement per table of the data map, the subjects marked erased, and each subject's key
+ * destructions recorded, all committing together. After commit the erasure journal gets the
+ * batch in one write and the keys are destroyed in one key-store statement per scope; a crash
+ * in between leaves them for the erasure-finisher and the start-up journal reconcile, as for one
+ * subject. Erasing a subject already erased changes nothing and is reported as such.
+ */
+export async function eraseSubjects(
+  kernel: Kernel,
+  dataMap: readonly TableDataMap[],
+  options: EraseSubjectsOptions,
+): Promise<BatchErasureResult> {
+  const ids = [...new Set(options.subjectIds)].sort((a, b) => a - b);
+  if (ids.length === 0) return { outcomes: [], refused: [] };
+  const { tenantId } = options;
+  const { policy } = await kernel.policies.current(tenantId);
+  const now = kernel.clock.now();
+  const result = await kernel.transact(tenantId, async (atx) => {
+    const subjects = await atx.tx
+      .selectFrom('data_subjects')
+      .select(['subject_id', 'erased_at'])
+      .where('subject_id', 'in', ids)
+      .orderBy('subject_id')
+      .forUpdate()
+      .execute();
+    const erasedBefore = new Set(
+      subjects.filter((row) => row.erased_at !== null).map((row) => row.subject_id),
+    );
+    const categories = [
+      ...new Set(dataMap.flatMap((map) => Object.values(map.personal).map((column) => column.category))),
+    ].filter((category) => policy.categories[category] !== undefined);
+    const context = { tenantId, actor: options.actor, purpose: options.purpose };
+    // Subjects not erased yet (and unknown numbers, which the gate refuses as not found).
+    const fresh = ids.filter((id) => !erasedBefore.has(id));
+    const { refused } =
+      fresh.length > 0
+        ? await authorizeBatch(kernel, atx, context, 'erase', categories, fresh)
+        : { refused: [] as number[] };
+    const again = ids.filter((id) => erasedBefore.has(id));
+    if (again.length > 0) {
+      // As for one subject: the actor must still be one who may erase under this purpose.
+      await authorizeBatch(kernel, atx, context, 'erase', categories, []);
+      atx.audit.record({
+        actor: { kind: 'system', id: 'erasure' },
+        role: null,
+        purpose: options.purpose,
+        action: 'erase',
+        subjectIds: again,
+        decision: 'allowed',
+        reason: 'already_erased',
+      });
+    }
+    const refusedSet = new Set(refused);
+    const erasing = ids.filter((id) => !refusedSet.has(id));
+    const outcomes = new Map<number, ErasureOutcome>(
+      erasing.map((subjectId) => [
+        subjectId,
+        {
+          subjectId,
+          erased: [],
+          kept: [],
+          keyDestroyed: false,
+          keyDestruction: 'not_needed',
+          alreadyErased: erasedBefore.has(subjectId),
+        },
+      ]),
+    );
+    const heldEncrypted = new Set<number>();
+    if (erasing.length > 0) {
+      for (const map of dataMap) {
+        if (!map.subjectColumn || !map.erasure) continue;
+        const tableCategories = [...new Set(Object.values(map.personal).map((column) => column.category))];
+        if (map.erasure.kind === 'held') {
+          const hold = policy.legalHolds[map.erasure.legalHold];
+          const counts = await countRowsOf(atx, map, erasing);
+          if (counts.size === 0) continue;
+          if (!hold)
+            throw new AppError('invalid_policy', `legal hold ${map.erasure.legalHold} is not in the policy`);
+          const retention = policy.retentionRules[hold.retention];
+          const encrypted = Object.values(map.personal).some((column) => column.encrypted);
+          for (const [subjectId, rows] of counts) {
+            outcomes.get(subjectId)?.kept.push({
+              table: map.table,
+              rows,
+              categories: tableCategories,
+              legalHold: map.erasure.legalHold,
+              legalReference: hold.legalReference,
+              retention: retention ? describeRetention(retention) : hold.retention,
+            });
+            if (encrypted) heldEncrypted.add(subjectId);
+          }
+          continue;
+        }
+        const counts =
+          map.erasure.kind === 'delete_rows'
+            ? await deleteRowsOf(atx, map, erasing)
+            : await nullColumnsOf(atx, map, erasing, Object.keys(map.personal));
+        for (const [subjectId, rows] of counts)
+          outcomes.get(subjectId)?.erased.push({ table: map.table, rows, categories: tableCategories });
+      }
+      const newlyErased = erasing.filter((id) => !erasedBefore.has(id));
+      if (newlyErased.length > 0) {
+        await atx.tx
+          .updateTable('data_subjects')
+          .set({ erased_at: now, restricted_at: null, minor_until: null, parental_consent_at: null })
+          .where('subject_id', 'in', newlyErased)
+          .execute();
+        await atx.tx.deleteFrom('subject_purpose_states').where('subject_id', 'in', newlyErased).execute();
+      }
+      const destructions = erasing.flatMap((subjectId) => {
+        const scopes: Array<'subject' | 'dossier'> = heldEncrypted.has(subjectId)
+          ? ['dossier']
+          : ['subject', 'dossier'];
+        return scopes.map((scope) => ({
+          tenant_id: tenantId,
+          subject_id: subjectId,
+          key_scope: scope,
+          requested_at: now,
+        }));
+      });
+      for (let start = 0; start < destructions.length; start += 5000) {
+        await atx.tx
+          .insertInto('subject_key_destructions')
+          .values(destructions.slice(start, start + 5000))
+          .onConflict((conflict) => conflict.columns(['tenant_id', 'subject_id', 'key_scope']).doNothing())
+          .execute();
+      }
+      for (const subjectId of erasing)
+        if (!heldEncrypted.has(subjectId)) {
+          const outcome = outcomes.get(subjectId);
+          if (outcome) outcome.keyDestruction = 'scheduled';
+        }
+    }
+    const list = [...outcomes.values()];
+    await options.withinErasure?.(atx, list);
+    // Everything written, nothing committed: a kill here rolls the whole batch back.
+    await reachTestHook('erasure.batch-written');
+    return { outcomes: list, refused };
+  });
+  await reachTestHook('erasure.batch-committed');
+  const erased = result.outcomes.map((outcome) => outcome.subjectId);
+  if (erased.length === 0) return result;
+  await kernelCore(kernel)
+    .erasureJournal.recordMany(tenantId, erased)
+    .catch(() => undefined);
+  const scheduled = result.outcomes
+    .filter((outcome) => outcome.keyDestruction === 'scheduled')
+    .map((outcome) => outcome.subjectId);
+  // Best effort now, like one subject's; the erasure-finisher completes what this misses.
+  const destroyed = await finishKeyDestructions(kernel, tenantId, scheduled, 'subject').catch(
+    () => new Set<number>(),
+  );
+  for (const outcome of result.outcomes) outcome.keyDestroyed = destroyed.has(outcome.subjectId);
+  await finishKeyDestructions(kernel, tenantId, erased, 'dossier').catch(() => undefined);
+  return result;
+}
+
+/**
+ * `finishKeyDestruction` for many subjects: one key-store statement, one data transaction that
+ * marks the records and writes one `key.destroy` entry per reason naming the subjects. Returns the
+ * subjects whose key is destroyed (now or before).
+ */
+export async function finishKeyDestructions(
+  kernel: Kernel,
+  tenantId: number,
+  subjectIds: readonly number[],
+  scope: 'subject' | 'dossier',
+): Promise<Set<number>> {
+  const done = new Set<number>();
+  if (subjectIds.length === 0) return done;
+  const keyring = keyringOf(kernel);
+  if (scope === 'subject') await keyring.destroySubjectKeys(tenantId, subjectIds, 'dossier');
+  const destroyedNow = await keyring.destroySubjectKeys(tenantId, subjectIds, scope);
+  await reachTestHook(scope === 'subject' ? 'erasure.key-destroyed' : 'erasure.dossier-key-destroyed');
+  const states = await keyring.subjectKeyStates(tenantId, subjectIds, scope);
+  const reasons = new Map<string, number[]>();
+  const finished: number[] = [];
+  for (const subjectId of subjectIds) {
+    const state = destroyedNow.has(subjectId) ? 'destroyed' : (states.get(subjectId) ?? 'none');
+    if (state === 'live') continue;
+    finished.push(subjectId);
+    done.add(subjectId);
+  }
+  if (finished.length === 0) return done;
+  await kernel.transact(tenantId, async (atx) => {
+    const marked = await atx.tx
+      .updateTable('subject_key_destructions')
+      .set({ destroyed_at: kernel.clock.now() })
+      .where('subject_id', 'in', finished)
+      .where('key_scope', '=', scope)
+      .where('destroyed_at', 'is', null)
+      .returning('subject_id')
+      .execute();
+    for (const { subject_id: subjectId } of marked) {
+      const state = destroyedNow.has(subjectId) ? 'destroyed' : (states.get(subjectId) ?? 'none');
+      if (scope === 'dossier' && state === 'none') continue;
+      const reason =
+        scope === 'dossier' ? 'dossier_key_shredded' : state === 'destroyed' ? 'crypto_shredded' : 'no_key';
+      reasons.set(reason, [...(reasons.get(reason) ?? []), subjectId]);
+    }
+    for (const [reason, subjects] of reasons)
+      atx.audit.record({
+        actor: { kind: 'system', id: 'erasure' },
+        role: null,
+        purpose: null,
+        action: 'key.destroy',
+        subjectIds: subjects,
+        decision: 'allowed',
+        reason,
+      });
+  });
+  return done;
+}
+
 export interface EraseCategoriesOptions {
   tenantId: number;
   actor: Actor;
@@ -424,6 +661,65 @@ async function nullColumns(
       atx.tx,
     );
   return Number(result.numAffectedRows ?? 0n);
+}
+
+/** Rows per subject of a table, for many subjects. */
+async function countRowsOf(
+  atx: AuditedTx,
+  map: TableDataMap,
+  subjectIds: readonly number[],
+): Promise<Map<number, number>> {
+  const column = sql.ref(map.subjectColumn ?? '');
+  const result = await sql<{
+    subject_id: string | number;
+    n: number;
+  }>`select ${column} as subject_id, count(*)::int as n from ${sql.table(map.table)} where ${column} = any(${[...subjectIds]}::bigint[]) group by ${column}`.execute(
+    atx.tx,
+  );
+  return new Map(result.rows.map((row) => [Number(row.subject_id), row.n]));
+}
+
+/** Deletes many subjects' rows of a table in one statement; rows per subject. */
+async function deleteRowsOf(
+  atx: AuditedTx,
+  map: TableDataMap,
+  subjectIds: readonly number[],
+): Promise<Map<number, number>> {
+  const column = sql.ref(map.subjectColumn ?? '');
+  const result = await sql<{
+    subject_id: string | number;
+  }>`delete from ${sql.table(map.table)} where ${column} = any(${[...subjectIds]}::bigint[]) returning ${column} as subject_id`.execute(
+    atx.tx,
+  );
+  return tally(result.rows);
+}
+
+/** Nulls columns of many subjects' rows in one statement (rows still holding something); rows per subject. */
+async function nullColumnsOf(
+  atx: AuditedTx,
+  map: TableDataMap,
+  subjectIds: readonly number[],
+  columns: readonly string[],
+): Promise<Map<number, number>> {
+  if (columns.length === 0) return new Map();
+  const column = sql.ref(map.subjectColumn ?? '');
+  const assignments = columns.map((name) => sql`${sql.ref(name)} = null`);
+  const holding = columns.map((name) => sql`${sql.ref(name)} is not null`);
+  const result = await sql<{
+    subject_id: string | number;
+  }>`update ${sql.table(map.table)} set ${sql.join(assignments)} where ${column} = any(${[...subjectIds]}::bigint[]) and (${sql.join(holding, sql` or `)}) returning ${column} as subject_id`.execute(
+    atx.tx,
+  );
+  return tally(result.rows);
+}
+
+function tally(rows: ReadonlyArray<{ subject_id: string | number }>): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const row of rows) {
+    const subjectId = Number(row.subject_id);
+    counts.set(subjectId, (counts.get(subjectId) ?? 0) + 1);
+  }
+  return counts;
 }
 
 function describeRetention(rule: { kind: string; years?: number; months?: number }): string {

@@ -1,5 +1,9 @@
 export {
   eraseSubject,
+  eraseSubjects,
+  type EraseSubjectsOptions,
+  type BatchErasureResult,
+  finishKeyDestructions,
   eraseCategories,
   type EraseCategoriesOptions,
   type CategoryErasureOutcome,

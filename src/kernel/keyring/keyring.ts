@@ -32,7 +32,8 @@ const TAG_BYTES = 16;
  */
 export type KeyScope = 'subject' | 'dossier';
 
-type OwnerKind = KeyScope | 'secret';
+/** 'letter': a sealed letter in the outbox, one key per letter (kernel/letters, decision 0190). */
+type OwnerKind = KeyScope | 'secret' | 'letter';
 
 interface CachedKey {
   key: Buffer;
@@ -123,6 +124,51 @@ export class Keyring {
   }
 
   /**
+   * Seals a letter of the outbox under a key of its own (created here), bound to the tenant and
+   * the letter's id. The key is destroyed once the letter has left (`destroyLetterKey`).
+   */
+  async sealLetter(tenantId: number, letterId: string, plaintext: string): Promise<Buffer> {
+    const key = await this.#key(tenantId, 'letter', letterId, true);
+    if (!key) throw new Error('the key of this letter was destroyed');
+    const nonce = randomBytes(NONCE_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', key, nonce);
+    cipher.setAAD(letterData(tenantId, letterId));
+    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return Buffer.concat([Buffer.of(FIELD_FORMAT), nonce, body, cipher.getAuthTag()]);
+  }
+
+  /** Opens a sealed letter; `null` once its key was destroyed (the letter left, or was given up). */
+  async openLetter(tenantId: number, letterId: string, sealed: Buffer): Promise<string | null> {
+    const key = await this.#key(tenantId, 'letter', letterId, false);
+    if (!key) return null;
+    if (sealed[0] !== FIELD_FORMAT || sealed.length < 1 + NONCE_BYTES + TAG_BYTES)
+      throw new Error('unknown format of a sealed letter');
+    const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(1, 1 + NONCE_BYTES));
+    decipher.setAAD(letterData(tenantId, letterId));
+    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+    try {
+      const body = sealed.subarray(1 + NONCE_BYTES, sealed.length - TAG_BYTES);
+      return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
+    } catch {
+      throw new Error('a sealed letter does not belong to its row or was altered');
+    }
+  }
+
+  /** Destroys a letter's key (a tombstone stays); idempotent. */
+  async destroyLetterKey(tenantId: number, letterId: string): Promise<void> {
+    this.#cache.delete(cacheKey(tenantId, 'letter', letterId));
+    await withTenant(this.#keystore, tenantId, (tx) =>
+      tx
+        .updateTable('data_keys')
+        .set({ wrapped: null, destroyed_at: this.#clock.now() })
+        .where('owner_kind', '=', 'letter')
+        .where('owner_ref', '=', letterId)
+        .where('wrapped', 'is not', null)
+        .execute(),
+    );
+  }
+
+  /**
    * Bulk path (demo data, imports): creates the data keys of many new subjects with one insert
    * and keeps them in the cache, so the encryptions that follow need no key-store round trip.
    */
@@ -172,6 +218,55 @@ export class Keyring {
         .executeTakeFirst(),
     );
     return result.numUpdatedRows > 0n;
+  }
+
+  /** `destroySubjectKey` for many subjects in one statement; returns those destroyed now. */
+  async destroySubjectKeys(
+    tenantId: number,
+    subjectIds: readonly number[],
+    scope: KeyScope = 'subject',
+  ): Promise<Set<number>> {
+    if (subjectIds.length === 0) return new Set();
+    for (const subjectId of subjectIds) this.#cache.delete(cacheKey(tenantId, scope, String(subjectId)));
+    const rows = await withTenant(this.#keystore, tenantId, (tx) =>
+      tx
+        .updateTable('data_keys')
+        .set({ wrapped: null, destroyed_at: this.#clock.now() })
+        .where('owner_kind', '=', scope)
+        .where(
+          'owner_ref',
+          'in',
+          subjectIds.map((id) => String(id)),
+        )
+        .where('wrapped', 'is not', null)
+        .returning('owner_ref')
+        .execute(),
+    );
+    return new Set(rows.map((row) => Number(row.owner_ref)));
+  }
+
+  /** `subjectKeyState` for many subjects in one read. */
+  async subjectKeyStates(
+    tenantId: number,
+    subjectIds: readonly number[],
+    scope: KeyScope = 'subject',
+  ): Promise<Map<number, 'live' | 'destroyed' | 'none'>> {
+    const states = new Map<number, 'live' | 'destroyed' | 'none'>(subjectIds.map((id) => [id, 'none']));
+    if (subjectIds.length === 0) return states;
+    const rows = await withTenant(this.#keystore, tenantId, (tx) =>
+      tx
+        .selectFrom('data_keys')
+        .select(['owner_ref', 'wrapped'])
+        .where('owner_kind', '=', scope)
+        .where(
+          'owner_ref',
+          'in',
+          subjectIds.map((id) => String(id)),
+        )
+        .execute(),
+    );
+    for (const row of rows) states.set(Number(row.owner_ref), row.wrapped ? 'live' : 'destroyed');
+    return states;
   }
 
   /** Whether the subject's data key exists, was destroyed (a tombstone), or never existed. */
@@ -328,6 +423,10 @@ export class Keyring {
 
 function cacheKey(tenantId: number, kind: OwnerKind, ref: string): string {
   return `${tenantId}|${kind}|${ref}`;
+}
+
+function letterData(tenantId: number, letterId: string): Buffer {
+  return Buffer.from(`letter|${tenantId}|${letterId}`);
 }
 
 function associatedData(tenantId: number, ref: FieldRef): Buffer {

@@ -9,7 +9,7 @@ export interface TenantKeksTable {
 
 export interface DataKeysTable {
   tenant_id: number;
-  owner_kind: 'subject' | 'secret' | 'dossier';
+  owner_kind: 'subject' | 'secret' | 'dossier' | 'letter';
   owner_ref: string;
   kek_version: number;
   wrapped: Buffer | null;

@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startServer } from '../../../test/cli.js';
+import { startServer } from '../../../test/cli.js';
+import { crashEnv, fulfilErasureInChild } from '../../../test/crash.js';
 import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
 import { finishPendingKeyDestructions } from '../../kernel/erasure/index.js';
@@ -33,40 +32,12 @@ beforeAll(async () => {
 });
 afterAll(async () => database.close());
 
-const env = {
-  DATABASE_URL: '',
-  KLUIS_KEYSTORE_URL: '',
-  KLUIS_MASTER_KEY: masterKey.toString('base64'),
-};
-const childEnv = (extra: Record<string, string>) => ({
-  ...env,
-  DATABASE_URL: database.ownerUrl,
-  KLUIS_KEYSTORE_URL: database.keystoreOwnerUrl,
-  ...extra,
-});
+const childEnv = (extra: Record<string, string>): Record<string, string> =>
+  crashEnv(database, masterKey, extra);
 
 /** The erasure request fulfilled in a child process that dies (SIGKILL) at the hook. */
-function fulfilInChildThatDies(requestId: string, point: string): Promise<NodeJS.Signals | null> {
-  const base: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env))
-    if (!key.startsWith('KLUIS_') && key !== 'DATABASE_URL') base[key] = value;
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(ROOT, 'test/children/fulfil-erasure.ts'),
-      String(voxtra.tenantId),
-      requestId,
-    ],
-    {
-      cwd: ROOT,
-      env: { ...base, KLUIS_LOG_LEVEL: 'warn', ...childEnv({ KLUIS_TEST_HOOK: `${point}:kill` }) },
-      stdio: 'ignore',
-    },
-  );
-  return new Promise((resolve) => child.on('close', (_code, signal) => resolve(signal)));
-}
+const fulfilInChildThatDies = (requestId: string, point: string): Promise<NodeJS.Signals | null> =>
+  fulfilErasureInChild(voxtra.tenantId, requestId, childEnv({ KLUIS_TEST_HOOK: `${point}:kill` }));
 
 async function dossierKeyState(subjectId: number) {
   const key = await runAsOwner<{ live: boolean }>(

@@ -2,7 +2,8 @@ import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 
 import { z } from 'zod';
 import { buildAccessReport, streamPortabilityZip } from '../../kernel/access-report/index.js';
 import type { TableDataMap } from '../../kernel/datamap/datamap.js';
-import { eraseSubject } from '../../kernel/erasure/index.js';
+import { eraseSubject, type ErasureOutcome } from '../../kernel/erasure/index.js';
+import { deliverLetters, sealLetter } from '../../kernel/letters/index.js';
 import { auditActor, type Actor } from '../../kernel/gate/gate.js';
 import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
@@ -10,7 +11,7 @@ import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import { setRestriction, touchSubjects } from '../../kernel/subjects/index.js';
 import type { Tx } from '../../platform/db.js';
 import { decodeCursor, encodeCursor } from '../../platform/cursor.js';
-import { AppError, validationError } from '../../platform/errors.js';
+import { AppError, describeUnexpected, validationError } from '../../platform/errors.js';
 import { describeIssues, parseInput } from '../../platform/validation.js';
 import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
 import { requestsDataMap } from './datamap.js';
@@ -108,6 +109,8 @@ export interface RequestsDeps {
   limits?: PublicDoorLimits;
   /** How long the form, link and login doors hold their answers (0 = not at all; tests of other things). */
   answerQuanta?: AnswerQuanta;
+  /** Asks the job queue to send the letter outbox now (the server); else this process sends it. */
+  wakeLetterSender?: () => Promise<void>;
 }
 
 /** The purpose under which rights requests are handled; both seed policies declare it. */
@@ -244,28 +247,45 @@ export async function submitPublicRequest(
   // Two people sharing an address (a family mailbox) is no proof of who asks: staff verify those.
   const match = matches.length === 1 ? matches[0] : undefined;
   const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-  const receipt = await insertRequest(deps, tenant, {
-    actor: PORTAL,
-    kind: request.kind,
-    channel: 'portal',
-    subjectId: match?.subjectId ?? null,
-    language,
-    purposes: request.purposes,
-    verified: undefined,
-    scanReference: null,
-  });
-  await deps.kernel.plain(tenant.tenantId, (tx) =>
-    tx
-      .insertInto('verification_codes')
-      .values({
-        tenant_id: tenant.tenantId,
-        request_id: receipt.requestId,
-        // Unmatched requests get a code too, which is never sent: every later answer looks the same.
-        code_hash: sha256(`${receipt.requestId}:${code}`),
-        expires_at: new Date(deps.kernel.clock.now().getTime() + CODE_TTL_MS),
-      })
-      .execute(),
+  const receipt = await insertRequest(
+    deps,
+    tenant,
+    {
+      actor: PORTAL,
+      kind: request.kind,
+      channel: 'portal',
+      subjectId: match?.subjectId ?? null,
+      language,
+      purposes: request.purposes,
+      verified: undefined,
+      scanReference: null,
+    },
+    async (tx, written) => {
+      await tx
+        .insertInto('verification_codes')
+        .values({
+          tenant_id: tenant.tenantId,
+          request_id: written.requestId,
+          // Unmatched requests get a code too, which is never sent: every later answer looks the same.
+          code_hash: sha256(`${written.requestId}:${code}`),
+          expires_at: new Date(deps.kernel.clock.now().getTime() + CODE_TTL_MS),
+        })
+        .execute();
+      // The code letter is written and sealed for a known and an unknown address alike (issue 11):
+      // the same work on the request path; the letter sender drops the one without a recipient.
+      const letter = writeLetter(policy, language, {
+        kind: request.kind,
+        outcome: 'verification_code',
+        code,
+        // The page the code is entered on; the status token lets it show the request's status after.
+        link: `${deps.publicUrl}/t/${tenant.slug}/rights/requests/${written.requestId}?token=${written.statusToken}`,
+        receivedOn: written.receivedOn,
+        dueOn: written.dueOn,
+      });
+      await queueLetter(deps, tx, tenant.tenantId, policy, match?.email ?? null, letter, 'verification_code');
+    },
   );
+  dispatchLetters(deps, tenant.tenantId);
   if (match && (request.transferTo !== undefined || corrections !== undefined))
     rememberInput(
       receipt.requestId,
@@ -275,42 +295,64 @@ export async function submitPublicRequest(
       },
       deps.kernel.clock.now().getTime(),
     );
-  if (match?.email) {
-    const letter = writeLetter(policy, language, {
-      kind: request.kind,
-      outcome: 'verification_code',
-      code,
-      // The page the code is entered on; the status token lets it show the request's status after.
-      link: `${deps.publicUrl}/t/${tenant.slug}/rights/requests/${receipt.requestId}?token=${receipt.statusToken}`,
-      receivedOn: receipt.receivedOn,
-      dueOn: receipt.dueOn,
-    });
-    sendInBackground(deps, policy, match.email, letter);
-  }
   return { requestId: receipt.requestId, statusToken: receipt.statusToken, dueOn: receipt.dueOn };
 }
 
-/** Mail is sent after the answer so the form's timing does not reveal whether someone matched. */
-function sendInBackground(
+/**
+ * A letter to the person goes through the kernel's outbox (decision 0190): sealed in the
+ * transaction of what it reports, sent by the letter sender after commit.
+ */
+async function queueLetter(
   deps: RequestsDeps,
+  tx: Tx,
+  tenantId: number,
   policy: Policy,
-  to: string,
+  to: string | null,
   letter: { subject: string; text: string },
-): void {
-  deps.mailer
-    .send({
+  outcome: LetterFacts['outcome'],
+): Promise<void> {
+  await sealLetter(
+    deps.kernel,
+    tx,
+    {
       to,
       subject: letter.subject,
       text: letter.text,
       fromName: `${policy.controller.legalName} ${policy.controller.legalForm}`,
-    })
-    .catch((error: unknown) =>
-      deps.logger.error(
-        { smtpResponseCode: (error as { responseCode?: unknown }).responseCode ?? null },
-        'request mail failed',
-      ),
-    );
+    },
+    {
+      tenantId,
+      purpose: RIGHTS_PURPOSE,
+      kind: `request.${outcome}`,
+      messageDomain: hostnameOf(deps.publicUrl),
+    },
+  );
 }
+
+/**
+ * After commit: the server's job queue sends the outbox (the same call whoever the letter is for);
+ * without a queue (tests, before the queue runs) this process sends it, after the current answer.
+ * Either way a crash before sending leaves the letter for the letter-sender job.
+ */
+function dispatchLetters(deps: RequestsDeps, tenantId: number): void {
+  const inProcess = (): void => {
+    setImmediate(() => {
+      deliverLetters(deps.kernel, deps.mailer, [tenantId], deps.logger).catch((error: unknown) =>
+        deps.logger.error({ err: describeUnexpected(error) }, 'letter delivery failed; the job retries'),
+      );
+    });
+  };
+  if (!deps.wakeLetterSender) return inProcess();
+  deps.wakeLetterSender().catch(inProcess);
+}
+
+const hostnameOf = (url: string): string => {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return 'kluis.invalid';
+  }
+};
 
 interface NewRequest {
   /** Who files it: the portal (a system job), the person from their account, or staff. */
@@ -328,6 +370,8 @@ async function insertRequest(
   deps: RequestsDeps,
   tenant: Tenant,
   request: NewRequest,
+  /** What commits with the request (its code and code letter). */
+  withRequest?: (tx: Tx, receipt: RequestReceipt & { receivedOn: string }) => Promise<void>,
 ): Promise<RequestReceipt & { receivedOn: string }> {
   const { policy } = await deps.kernel.policies.current(tenant.tenantId);
   const now = deps.kernel.clock.now();
@@ -379,6 +423,7 @@ async function insertRequest(
       decision: 'allowed',
       reason: request.subjectId ? 'matched' : 'unmatched',
     });
+    await withRequest?.(atx.tx, { requestId, statusToken, dueOn, receivedOn });
   });
   return { requestId, statusToken, dueOn, receivedOn };
 }
@@ -611,7 +656,9 @@ async function fulfil(
       break;
     }
     case 'erasure': {
-      // The request is fulfilled in the erasure's own transaction: both commit, or neither.
+      // The request is fulfilled, and its letter written, in the erasure's own transaction: all
+      // commit, or none. The letter is sealed under its own key (the address is erased with the
+      // person); the letter sender sends it after commit (decision 0190).
       const erased = await eraseSubject(kernel, deps.dataMap, {
         ...context,
         subjectId,
@@ -623,17 +670,20 @@ async function fulfil(
             kept: result.kept,
             keyDestruction: result.keyDestruction,
           });
+          describeErasure(facts, policy, lang, result);
+          if (email)
+            await queueLetter(
+              deps,
+              atx.tx,
+              tenant.tenantId,
+              policy,
+              email,
+              writeLetter(policy, lang, facts),
+              facts.outcome,
+            );
         },
       });
-      facts.erased = erased.erased.map(
-        (item) =>
-          `${item.categories.map((key) => policy.categories[key]?.label[lang] ?? key).join(', ')} (${item.rows})`,
-      );
-      facts.kept = erased.kept.map((item) => ({
-        what: item.categories.map((key) => policy.categories[key]?.label[lang] ?? key).join(', '),
-        why: `${policy.legalHolds[item.legalHold]?.label[lang] ?? item.legalHold} (${item.legalReference})`,
-        until: item.retention,
-      }));
+      describeErasure(facts, policy, lang, erased);
       outcome = {
         erased: erased.erased,
         kept: erased.kept,
@@ -708,9 +758,37 @@ async function fulfil(
     await kernel.transact(tenant.tenantId, async (atx) => {
       await markFulfilled(atx.tx, request.request_id, now, outcome);
       recordRequestChange(atx, actor, request, 'fulfil');
+      if (email)
+        await queueLetter(
+          deps,
+          atx.tx,
+          tenant.tenantId,
+          policy,
+          email,
+          writeLetter(policy, lang, facts),
+          facts.outcome,
+        );
     });
-  if (email) sendInBackground(deps, policy, email, writeLetter(policy, lang, facts));
+  if (email) dispatchLetters(deps, tenant.tenantId);
   return outcome;
+}
+
+/** What the erasure letter lists: erased and kept categories, in the person's language. */
+function describeErasure(
+  facts: LetterFacts,
+  policy: Policy,
+  lang: Language,
+  erased: Pick<ErasureOutcome, 'erased' | 'kept'>,
+): void {
+  facts.erased = erased.erased.map(
+    (item) =>
+      `${item.categories.map((key) => policy.categories[key]?.label[lang] ?? key).join(', ')} (${item.rows})`,
+  );
+  facts.kept = erased.kept.map((item) => ({
+    what: item.categories.map((key) => policy.categories[key]?.label[lang] ?? key).join(', '),
+    why: `${policy.legalHolds[item.legalHold]?.label[lang] ?? item.legalHold} (${item.legalReference})`,
+    until: item.retention,
+  }));
 }
 
 async function markFulfilled(
@@ -932,17 +1010,16 @@ async function notify(
   const email = await contactOnFile(deps, request.tenant_id, request.subject_id);
   if (!email) return;
   const { policy } = await deps.kernel.policies.current(request.tenant_id);
-  sendInBackground(
-    deps,
-    policy,
-    email,
-    writeLetter(policy, request.language, {
-      kind: request.kind,
-      receivedOn: brusselsDate(request.received_at),
-      dueOn: String(request.extended_due_on ?? request.due_on),
-      ...facts,
-    }),
+  const letter = writeLetter(policy, request.language, {
+    kind: request.kind,
+    receivedOn: brusselsDate(request.received_at),
+    dueOn: String(request.extended_due_on ?? request.due_on),
+    ...facts,
+  });
+  await deps.kernel.plain(request.tenant_id, (tx) =>
+    queueLetter(deps, tx, request.tenant_id, policy, email, letter, facts.outcome),
   );
+  dispatchLetters(deps, request.tenant_id);
 }
 
 export async function fulfilByStaff(

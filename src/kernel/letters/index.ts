@@ -1,0 +1,9 @@
+export {
+  sealLetter,
+  deliverLetters,
+  countPendingLetters,
+  type Letter,
+  type SealOptions,
+  type DeliveryResult,
+} from './letters.service.js';
+export type { LettersTables, LetterState } from './letters.tables.js';
