@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { openRuntime } from '../main.js';
 import { DATA_MAP } from '../modules/data-map.js';
 import {
+  DEFAULT_SWEEP_BATCH,
   isIsoDay,
   planRetention,
   runRetentionSweep,
@@ -81,8 +82,14 @@ export function registerRetentionCommands(program: Command): void {
     .command('run')
     .description('sweep now: erase what is due, leaving a deletion certificate per person in the audit log')
     .requiredOption('--tenant <slug>', 'tenant')
-    .action(async (options: { tenant: string }) => {
+    .option('--batch <n>', `persons erased whole per transaction (default ${DEFAULT_SWEEP_BATCH})`)
+    .action(async (options: { tenant: string; batch?: string }) => {
       try {
+        if (options.batch !== undefined && !/^[1-9][0-9]{0,5}$/.test(options.batch)) {
+          throw new AppError('validation_failed', 'bad --batch', {
+            publicMessage: '--batch: expected a whole number from 1 to 999999',
+          });
+        }
         const { config, logger } = createCliContext();
         const runtime = await openRuntime(config, logger);
         try {
@@ -90,12 +97,10 @@ export function registerRetentionCommands(program: Command): void {
           const progress = isProgressShown()
             ? (done: number) => process.stderr.write(`\rretention: ${done} people done`)
             : undefined;
-          const result = await runRetentionSweep(
-            runtime.kernel,
-            DATA_MAP,
-            tenant.tenantId,
-            progress ? { onProgress: progress } : {},
-          );
+          const result = await runRetentionSweep(runtime.kernel, DATA_MAP, tenant.tenantId, {
+            ...(progress ? { onProgress: progress } : {}),
+            ...(options.batch === undefined ? {} : { batchSize: Number(options.batch) }),
+          });
           if (progress) process.stderr.write('\n');
           console.log(
             `retention ${result.asOf}: ${result.peopleErased} people erased, ${result.peoplePartlyErased} partly erased, ` +

@@ -514,6 +514,15 @@ export async function finishKeyDestructions(
   return done;
 }
 
+/**
+ * Journals the erasures of a tenant that the key store's journal lacks (a crash between an
+ * erasure's commit and its journal write). Idempotent; the server does it at every start, the
+ * retention sweep before it runs.
+ */
+export async function journalPendingErasures(kernel: Kernel, tenantId: number): Promise<number> {
+  return kernelCore(kernel).erasureJournal.reconcile(tenantId);
+}
+
 export interface EraseCategoriesOptions {
   tenantId: number;
   actor: Actor;

@@ -4,6 +4,7 @@ export {
   type EraseSubjectsOptions,
   type BatchErasureResult,
   finishKeyDestructions,
+  journalPendingErasures,
   eraseCategories,
   type EraseCategoriesOptions,
   type CategoryErasureOutcome,

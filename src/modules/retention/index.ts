@@ -3,6 +3,7 @@ export {
   runRetentionSweep,
   RETENTION_ACTOR,
   CERTIFICATE_ACTION,
+  DEFAULT_SWEEP_BATCH,
   type SweepResult,
   type SweepOptions,
 } from './sweep.service.js';

@@ -111,7 +111,8 @@ describe('kluis retention plan / run (issue 16)', () => {
     expect(text.stdout).toContain(`retention plan for ${today}: 6 people`);
     expect(text.stdout).not.toMatch(/Vergeetmij|Mieke|mail\.example/);
 
-    const killed = await runCli(['retention', 'run', '--tenant', tenant.slug], {
+    // Batches of three: killed after the first batch committed.
+    const killed = await runCli(['retention', 'run', '--tenant', tenant.slug, '--batch', '3'], {
       ...env,
       KLUIS_TEST_HOOK: 'retention.after-person-3:kill',
     });
@@ -152,6 +153,79 @@ describe('kluis retention plan / run (issue 16)', () => {
       [tenant.tenantId, swept.map(String)],
     );
     expect(keys.rows[0]?.live).toBe(0);
+  });
+
+  it('VK-13: a batched sweep killed (SIGKILL) inside a batch loses it whole, killed after a batch committed leaves only key destructions pending; the reruns erase and certify each person exactly once, keys destroyed and journalled', async () => {
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    on(addDays(addYears(today, -3), -1));
+    const swept: number[] = [];
+    for (let i = 1; i <= 7; i += 1) swept.push(await prospect(tenant, `Batchwis${i}x`));
+    const pseudonyms = await Promise.all(swept.map((id) => kernel.keys.pseudonym(tenant.tenantId, id)));
+    const erased = async (): Promise<number> =>
+      (
+        await runAsOwner<{ n: number }>(
+          database.ownerUrl,
+          'select count(*)::int as n from data_subjects where tenant_id = $1 and erased_at is not null',
+          [tenant.tenantId],
+        )
+      ).rows[0]?.n ?? -1;
+    const liveKeys = async (): Promise<number> =>
+      (
+        await runAsOwner<{ n: number }>(
+          database.keystoreOwnerUrl,
+          `select count(*)::int as n from data_keys where tenant_id = $1 and owner_kind = 'subject'
+              and owner_ref = any($2::text[]) and wrapped is not null`,
+          [tenant.tenantId, swept.map(String)],
+        )
+      ).rows[0]?.n ?? -1;
+    const run = (hook?: string) =>
+      runCli(['retention', 'run', '--tenant', tenant.slug, '--batch', '4'], {
+        ...env,
+        ...(hook ? { KLUIS_TEST_HOOK: `${hook}:kill` } : {}),
+      });
+
+    // Inside the first batch's transaction, all of it written: nothing commits.
+    expect((await run('erasure.batch-written')).code).toBeNull();
+    expect(await erased()).toBe(0);
+    expect(await certificates(tenant)).toHaveLength(0);
+    expect(await liveKeys()).toBe(7);
+
+    // After the first batch (4 people) committed, before the key store: erased and certified,
+    // their keys' destruction recorded and pending.
+    expect((await run('erasure.batch-committed')).code).toBeNull();
+    expect(await erased()).toBe(4);
+    expect(await certificates(tenant)).toHaveLength(4);
+    expect(await liveKeys()).toBe(7);
+    const pending = await runAsOwner<{ n: number }>(
+      database.ownerUrl,
+      `select count(*)::int as n from subject_key_destructions where tenant_id = $1 and key_scope = 'subject' and destroyed_at is null`,
+      [tenant.tenantId],
+    );
+    expect(pending.rows[0]?.n).toBe(4);
+
+    const rerun = await run();
+    expect(rerun.stderr).toBe('');
+    expect(rerun.stdout).toMatch(/3 people erased, 0 partly erased, 0 held, 0 refused/);
+    expect(await erased()).toBe(7);
+    const issued = await certificates(tenant);
+    expect(issued.map((entry) => entry.pseudonym).sort()).toEqual([...pseudonyms].sort());
+    expect(await liveKeys()).toBe(0);
+    // One key.destroy per subject (in batch entries), none twice.
+    const shredded = await runAsOwner<{ pseudonym: string }>(
+      database.ownerUrl,
+      `select unnest(subject_pseudonyms) as pseudonym from audit_log
+        where tenant_id = $1 and action = 'key.destroy' and reason = 'crypto_shredded'`,
+      [tenant.tenantId],
+    );
+    expect(shredded.rows.map((row) => row.pseudonym).sort()).toEqual([...pseudonyms].sort());
+    const journal = await runAsOwner<{ n: number }>(
+      database.keystoreOwnerUrl,
+      'select count(*)::int as n from erasure_journal where tenant_id = $1 and subject_id = any($2::bigint[])',
+      [tenant.tenantId, swept],
+    );
+    expect(journal.rows[0]?.n).toBe(7);
+    const dump = await dumpWholeDatabase(database.ownerUrl);
+    for (let i = 1; i <= 7; i += 1) expect(dump).not.toContain(`Batchwis${i}x`);
   });
 
   it('VK-14: after the contract, data stays the legal period (3 years) and then goes; the plan says which rule and that the data is returned on request until then, `--until` shows what goes by a later day; a bad date is refused', async () => {

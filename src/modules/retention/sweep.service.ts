@@ -1,6 +1,12 @@
 import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { TableDataMap } from '../../kernel/datamap/datamap.js';
-import { eraseCategories, eraseSubject, finishPendingKeyDestructions } from '../../kernel/erasure/index.js';
+import {
+  eraseCategories,
+  eraseSubject,
+  eraseSubjects,
+  finishPendingKeyDestructions,
+  journalPendingErasures,
+} from '../../kernel/erasure/index.js';
 import { AccessDenied, type Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
@@ -36,9 +42,14 @@ export interface SweepResult {
 }
 
 export interface SweepOptions {
-  /** Called after each person the sweep acted on (a terminal's progress line). */
+  /** Called after each batch or person the sweep acted on (a terminal's progress line). */
   onProgress?: (done: number) => void;
+  /** Whole persons erased per transaction (decision 0191); default 500. */
+  batchSize?: number;
 }
+
+/** Whole persons per erasure transaction: large enough to amortise, small enough to hold few locks. */
+export const DEFAULT_SWEEP_BATCH = 500;
 
 /**
  * The retention sweep (VK-13, VK-14, VX-8, G-1): erases what is due today through the same
@@ -55,6 +66,8 @@ export async function runRetentionSweep(
 ): Promise<SweepResult> {
   // Keys whose destruction a crashed erasure left pending go first.
   await finishPendingKeyDestructions(kernel, [tenantId]);
+  // And erasures a crash left out of the key store's journal (a restore must erase them again).
+  await journalPendingErasures(kernel, tenantId);
   const asOf = today(kernel);
   const result: SweepResult = {
     asOf,
@@ -68,10 +81,31 @@ export async function runRetentionSweep(
     cookieReceipts: 0,
   };
   let done = 0;
+  const batchSize = Math.max(1, options.batchSize ?? DEFAULT_SWEEP_BATCH);
+  let batch: PersonVerdict[] = [];
+  // Persons who go whole are erased in batches, one transaction each; a kill loses at most the
+  // batch in flight (rolled back) and the next run judges them again.
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const verdicts = batch;
+    batch = [];
+    const counted = await erasePeople(kernel, dataMap, tenantId, verdicts);
+    result.peopleErased += counted.erased;
+    result.peopleRefused += counted.refused;
+    result.rows += counted.rows;
+    done += verdicts.length;
+    options.onProgress?.(done);
+    await reachTestHook(`retention.after-person-${done}`);
+  };
   for await (const verdict of judgePeople(kernel, dataMap, tenantId, asOf)) {
     if (verdict.scope === 'none') continue;
     if (verdict.blockedBy) {
       result.peopleHeld += 1;
+      continue;
+    }
+    if (verdict.scope === 'person' && verdict.binding) {
+      batch.push(verdict);
+      if (batch.length >= batchSize) await flush();
       continue;
     }
     let rows: number | undefined;
@@ -93,11 +127,82 @@ export async function runRetentionSweep(
     options.onProgress?.(done);
     await reachTestHook(`retention.after-person-${done}`);
   }
+  await flush();
   result.documentsReleased = (await releaseExpiredInvoices(kernel, tenantId, { today: asOf })).invoices;
   const website = await purgeWebsiteRecords(kernel, tenantId);
   result.websiteVisits = website.visits;
   result.cookieReceipts = website.receipts;
   return result;
+}
+
+/**
+ * Erases whole persons in one transaction (`eraseSubjects`): one gate decision for the batch, a
+ * deletion certificate per person in the same transaction (decision 0191). A refusal of the whole
+ * batch (role or purpose) falls back to one person at a time, so each refusal is counted as before.
+ */
+async function erasePeople(
+  kernel: Kernel,
+  dataMap: readonly TableDataMap[],
+  tenantId: number,
+  verdicts: readonly PersonVerdict[],
+): Promise<{ erased: number; refused: number; rows: number }> {
+  const { policy } = await kernel.policies.current(tenantId);
+  const bySubject = new Map(verdicts.map((verdict) => [verdict.subjectId, verdict]));
+  const counted = { erased: 0, refused: 0, rows: 0 };
+  try {
+    const { refused } = await eraseSubjects(kernel, dataMap, {
+      tenantId,
+      actor: RETENTION_ACTOR,
+      purpose: erasurePurpose(policy),
+      subjectIds: verdicts.map((verdict) => verdict.subjectId),
+      withinErasure: (atx, outcomes) => {
+        for (const outcome of outcomes) {
+          const verdict = bySubject.get(outcome.subjectId);
+          // Another sweep got there first: its certificate stands, this one adds none.
+          if (!verdict?.binding || outcome.alreadyErased) continue;
+          const kind = policy.retentionRules[verdict.binding.rule]?.kind ?? verdict.binding.rule;
+          const rows = outcome.erased.reduce((sum, table) => sum + table.rows, 0);
+          const kept = outcome.kept.map((table) => `${table.table} ${table.rows} kept (${table.legalHold})`);
+          const extra = [
+            outcome.keyDestruction === 'scheduled' ? 'key shredded' : 'key kept for held data',
+            ...kept,
+          ].join('; ');
+          atx.audit.record(
+            certificate(
+              verdict,
+              verdict.binding.purpose,
+              verdict.binding.rule,
+              kind,
+              outcome.erased,
+              rows,
+              extra,
+            ),
+          );
+          counted.erased += 1;
+          counted.rows += rows;
+        }
+        return Promise.resolve();
+      },
+    });
+    counted.refused = refused.length;
+    return counted;
+  } catch (error) {
+    if (!(error instanceof AccessDenied)) throw error;
+  }
+  const alone = { erased: 0, refused: 0, rows: 0 };
+  for (const verdict of verdicts) {
+    try {
+      const rows = await erasePerson(kernel, dataMap, tenantId, verdict);
+      if (rows !== undefined) {
+        alone.erased += 1;
+        alone.rows += rows;
+      }
+    } catch (error) {
+      if (!(error instanceof AccessDenied)) throw error;
+      alone.refused += 1;
+    }
+  }
+  return alone;
 }
 
 /** Erases one person's due data; returns the rows erased, or undefined when nothing was left. */
