@@ -201,8 +201,6 @@ const KNOWN_UNGRANTED = new Set([
   'src/modules/telephony/call-record.repository.ts: batchQuery',
   'src/modules/telephony/retention-clocks.ts: readLastCalls',
   'src/modules/retention/evaluation.ts: readLegalHolds',
-  'src/modules/retention/holds.service.ts: placeLegalHold',
-  'src/modules/retention/holds.service.ts: listLegalHolds',
   'src/modules/billing/retention-clocks.ts: countReleasableInvoices',
   'src/modules/billing/retention.service.ts: releaseExpiredInvoices',
 ]);

@@ -8,6 +8,7 @@ import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.
 import { retentionDataMap } from './datamap.js';
 import { isIsoDay } from './dates.js';
 import { today } from './evaluation.js';
+import { insertLegalHold, selectLegalHolds } from './holds.repository.js';
 
 /** The category of a hold's reason and end (both seed policies declare it). */
 export const HOLD_CATEGORY = 'kluis.communication.correspondence';
@@ -66,24 +67,19 @@ export async function placeLegalHold(
     });
   }
   return kernel.transact(context.tenantId, async (atx) => {
-    await kernel.gate.authorize(atx, context.actor, {
+    const grant = await kernel.gate.authorize(atx, context.actor, {
       purpose: context.purpose,
       action: 'write',
       categories: [HOLD_CATEGORY],
       subjectIds: [data.subjectId],
     });
-    const row = await atx.tx
-      .insertInto('legal_holds')
-      .values({
-        tenant_id: context.tenantId,
-        subject_id: data.subjectId,
-        reason: data.reason,
-        ends_on: data.endsOn,
-        placed_at: now,
-        placed_by_staff_id: staffIdOf(context.actor),
-      })
-      .returning(['hold_id'])
-      .executeTakeFirstOrThrow();
+    const holdId = await insertLegalHold(atx.tx, grant, {
+      subjectId: data.subjectId,
+      reason: data.reason,
+      endsOn: data.endsOn,
+      placedAt: now,
+      placedBy: staffIdOf(context.actor),
+    });
     atx.audit.record({
       actor:
         context.actor.kind === 'staff'
@@ -97,7 +93,7 @@ export async function placeLegalHold(
       decision: 'allowed',
     });
     return {
-      holdId: row.hold_id,
+      holdId,
       subjectId: data.subjectId,
       reason: data.reason,
       endsOn: data.endsOn,
@@ -117,18 +113,13 @@ export async function listLegalHolds(
 ): Promise<LegalHold[]> {
   const on = today(kernel);
   return kernel.transact(context.tenantId, async (atx) => {
-    await kernel.gate.authorize(atx, context.actor, {
+    const grant = await kernel.gate.authorize(atx, context.actor, {
       purpose: context.purpose,
       action: 'read',
       categories: [HOLD_CATEGORY],
       subjectIds: [subjectId],
     });
-    const rows = await atx.tx
-      .selectFrom('legal_holds')
-      .select(['hold_id', 'subject_id', 'reason', 'ends_on', 'placed_at', 'released_at', 'case_id'])
-      .where('subject_id', '=', subjectId)
-      .orderBy('hold_id', 'desc')
-      .execute();
+    const rows = await selectLegalHolds(atx.tx, grant, subjectId);
     return rows.map((row) => ({
       holdId: row.hold_id,
       subjectId: row.subject_id,
