@@ -77,6 +77,8 @@ async function look(page: Page, name: string): Promise<void> {
   // Quiet network first where it comes (an invoice frame may keep a request open): at most 5 s.
   await page.waitForLoadState('networkidle', { timeout: 5_000 }).catch(() => undefined);
   await browser.checkAccessibility(page);
+  // From the top: a full-page picture of a scrolled page draws the fixed header in the middle.
+  await page.evaluate('window.scrollTo(0, 0)');
   await browser.screenshot(page, name);
 }
 
@@ -500,7 +502,35 @@ describe('the staff back office in the browser (issue #20)', () => {
     expect(rows.rows).toEqual([
       { quote: 'accepted', order: 'delivered', subject: customer.subjectId, ended: false },
     ]);
-  });
+
+    // By phone, the customer agrees to e-mail tracking: the purpose picked from the labelled list,
+    // the wording read out and the answer kept in the ledger.
+    await goTo(page, 'People');
+    await page.getByLabel(/^Family name begins with/).fill('Maertens');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('link', { name: 'Jonas Maertens' }).click();
+    // The person's contracts are on the page, read under the purpose for contracts.
+    await page.getByTestId('person-contracts').getByRole('table').waitFor();
+    const consents = page.getByTestId('consents');
+    await consents.getByRole('combobox', { name: /^For what/ }).click();
+    await page.getByRole('option', { name: /measuring whether you open our e-mails/ }).click();
+    await consents.getByText('Nothing recorded for this purpose').waitFor();
+    await consents
+      .getByLabel(/^What you read out/)
+      .fill(
+        'Mogen wij meten of u onze e-mails opent en op welke links u klikt? U kunt dit altijd intrekken.',
+      );
+    await consents.getByLabel(/^What the person said/).fill('Ja, dat mag.');
+    await consents.getByRole('button', { name: 'Record' }).click();
+    await consents.locator('[data-testid^="consent-"]').first().waitFor();
+    await look(page, 'sales-4-consent');
+    const ledger = await runAsOwner<{ purpose: string; event: string; channel: string }>(
+      database.ownerUrl,
+      'SELECT purpose, event, channel FROM consent_records WHERE tenant_id = $1 AND subject_id = $2',
+      [voiceking.tenantId, customer.subjectId],
+    );
+    expect(ledger.rows).toEqual([{ purpose: 'email_tracking', event: 'given', channel: 'staff_phone' }]);
+  }, 180_000);
   it('billing runs a month and opens an invoice as the customer gets it and as Peppol UBL', async () => {
     const catalogue = await prepareTenant(kernel, voiceking);
     const business = await createBusiness(kernel, voiceking);

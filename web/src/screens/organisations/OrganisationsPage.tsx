@@ -20,9 +20,11 @@ import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, Route, Routes, useNavigate, useParams } from 'react-router';
 import { api } from '../../api/client.js';
+import { useScreenPurpose } from '../../purposes/usePurpose.js';
 import { DataTable } from '../../ui/DataTable.js';
 import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
+import { fullName, type Person } from '../people/PeoplePage.js';
 
 interface Address {
   street: string;
@@ -204,6 +206,7 @@ function OrganisationDetail() {
       </Group>
       {organisation.error ? <ProblemAlert error={organisation.error} /> : null}
       {organisation.data ? <OrganisationFacts organisation={organisation.data} /> : null}
+      {organisation.data ? <ContactPersons organisationId={organisation.data.organisationId} /> : null}
       {organisation.data ? (
         <OrganisationEdit key={JSON.stringify(organisation.data)} organisation={organisation.data} />
       ) : null}
@@ -310,6 +313,46 @@ function OrganisationEdit({ organisation }: { organisation: Organisation }) {
           </Group>
         </Stack>
       </form>
+    </Card>
+  );
+}
+
+/** The organisation's contact persons, read under the role's purpose for people (names only shown). */
+function ContactPersons({ organisationId }: { organisationId: number }) {
+  const { t } = useTranslation();
+  const purpose = useScreenPurpose('people');
+  const people = useQuery({
+    queryKey: ['people', 'organisation', organisationId, purpose.purpose],
+    enabled: purpose.purpose !== undefined,
+    queryFn: async () =>
+      (
+        await api<{ items: Person[] }>('GET', '/api/v1/people', {
+          purpose: purpose.purpose,
+          query: { organisationId, limit: 200 },
+        })
+      ).items,
+  });
+  if (purpose.purpose === undefined) return null;
+  return (
+    <Card withBorder>
+      <Stack gap="xs">
+        <Title order={2} size="h4">
+          {t('orgs.contacts')}
+        </Title>
+        {people.error ? <ProblemAlert error={people.error} /> : null}
+        {people.data && people.data.length === 0 ? (
+          <Text size="sm" c="dimmed">
+            {t('orgs.noContacts')}
+          </Text>
+        ) : null}
+        <Group gap="md">
+          {(people.data ?? []).map((person) => (
+            <Anchor key={person.subjectId} component={Link} to={`/people/${person.subjectId}`}>
+              {fullName(person)}
+            </Anchor>
+          ))}
+        </Group>
+      </Stack>
     </Card>
   );
 }

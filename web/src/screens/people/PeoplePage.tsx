@@ -25,6 +25,8 @@ import { PurposePicker, useScreenPurpose } from '../../purposes/usePurpose.js';
 import { DataTable } from '../../ui/DataTable.js';
 import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
+import { ConsentsCard } from './ConsentsCard.js';
+import { PersonContracts, PersonInvoices } from './PersonRecords.js';
 
 export interface Person {
   subjectId: number;
@@ -183,6 +185,9 @@ function PersonDetail() {
       {person.isPending && purpose.purpose ? <Loader aria-label={t('common.loading')} /> : null}
       {person.data ? <PersonFacts person={person.data} /> : null}
       {person.data ? <NotesCard person={person.data} purpose={purpose.purpose} /> : null}
+      {person.data ? <PersonContracts subjectId={person.data.subjectId} /> : null}
+      {person.data ? <PersonInvoices subjectId={person.data.subjectId} /> : null}
+      {person.data ? <ConsentsCard subjectId={person.data.subjectId} /> : null}
     </Stack>
   );
 }
