@@ -78,8 +78,22 @@ describe('amounts (VX-3)', () => {
       vatCents: 280 + 60,
       totalInclVatCents: 2673,
       subtotals: [
-        { rateBp: 2100, taxableCents: 1333, vatCents: 280 },
-        { rateBp: 600, taxableCents: 1000, vatCents: 60 },
+        {
+          rateBp: 2100,
+          category: 'S',
+          exemptionCode: null,
+          exemptionReason: null,
+          taxableCents: 1333,
+          vatCents: 280,
+        },
+        {
+          rateBp: 600,
+          category: 'S',
+          exemptionCode: null,
+          exemptionReason: null,
+          taxableCents: 1000,
+          vatCents: 60,
+        },
       ],
     });
     expect(formatAmount(123456)).toBe('1234.56');

@@ -1,4 +1,5 @@
 import { createStructuredCommunication } from '../../kernel/identifiers/structured-communication.js';
+import { categoryOfRate, type VatCategory } from '../contracts/index.js';
 import type { DestinationClass, InvoiceSeries } from './billing.tables.js';
 
 /** A billing period: one calendar month, as `YYYY-MM`. */
@@ -62,6 +63,11 @@ export function microsToCents(micros: number): number {
 
 export interface TaxSubtotal {
   rateBp: number;
+  /** The VAT category (UNCL5305): S, Z, E, AE, K or G. */
+  category: VatCategory;
+  /** BT-121 / BT-120 of an exempt category (one per category on the document, EN 16931 BG-23). */
+  exemptionCode: string | null;
+  exemptionReason: string | null;
   taxableCents: number;
   vatCents: number;
 }
@@ -73,13 +79,50 @@ export interface Totals {
   subtotals: TaxSubtotal[];
 }
 
-/** VAT per rate over the sum of the lines of that rate (EN 16931 BR-CO-17), then the totals. */
-export function totalsOf(lines: ReadonlyArray<{ amountCents: number; vatRateBp: number }>): Totals {
-  const byRate = new Map<number, number>();
-  for (const line of lines) byRate.set(line.vatRateBp, (byRate.get(line.vatRateBp) ?? 0) + line.amountCents);
-  const subtotals = [...byRate.entries()]
-    .sort(([a], [b]) => b - a)
-    .map(([rateBp, taxableCents]) => ({ rateBp, taxableCents, vatCents: vatOf(taxableCents, rateBp) }));
+export interface TaxedAmount {
+  amountCents: number;
+  vatRateBp: number;
+  /** Left out: as before categories existed (S above 0 %, Z at 0 %). */
+  vatCategory?: VatCategory | undefined;
+  vatExemptionCode?: string | null | undefined;
+  vatExemptionReason?: string | null | undefined;
+}
+
+/**
+ * VAT per category and rate over the sum of the lines of that group (EN 16931 BR-CO-17 and the
+ * BR-x-08 rules), then the totals. An exempt category's reason is the one of its largest line
+ * (a document has one reason per category; decision 0261).
+ */
+export function totalsOf(lines: ReadonlyArray<TaxedAmount>): Totals {
+  const groups = new Map<string, { subtotal: TaxSubtotal; largest: number }>();
+  for (const line of lines) {
+    const category = line.vatCategory ?? categoryOfRate(line.vatRateBp);
+    const key = `${category}:${line.vatRateBp}`;
+    const group = groups.get(key);
+    if (!group) {
+      groups.set(key, {
+        largest: Math.abs(line.amountCents),
+        subtotal: {
+          rateBp: line.vatRateBp,
+          category,
+          exemptionCode: line.vatExemptionCode ?? null,
+          exemptionReason: line.vatExemptionReason ?? null,
+          taxableCents: line.amountCents,
+          vatCents: 0,
+        },
+      });
+      continue;
+    }
+    group.subtotal.taxableCents += line.amountCents;
+    if (Math.abs(line.amountCents) > group.largest) {
+      group.largest = Math.abs(line.amountCents);
+      group.subtotal.exemptionCode = line.vatExemptionCode ?? null;
+      group.subtotal.exemptionReason = line.vatExemptionReason ?? null;
+    }
+  }
+  const subtotals = [...groups.values()]
+    .map(({ subtotal }) => ({ ...subtotal, vatCents: vatOf(subtotal.taxableCents, subtotal.rateBp) }))
+    .sort((a, b) => b.rateBp - a.rateBp || a.category.localeCompare(b.category));
   const totalExclVatCents = subtotals.reduce((sum, subtotal) => sum + subtotal.taxableCents, 0);
   const vatCents = subtotals.reduce((sum, subtotal) => sum + subtotal.vatCents, 0);
   return { totalExclVatCents, vatCents, totalInclVatCents: totalExclVatCents + vatCents, subtotals };

@@ -55,7 +55,11 @@ const buyerSchema = z.object({
   vatRegistered: z.boolean().nullable().optional(),
   reference: z.string().nullable().optional(),
   orderReference: z.string().nullable().optional(),
+  vatNumber: z.string().nullable().optional(),
+  peppolScheme: z.string().nullable().optional(),
+  peppolId: z.string().nullable().optional(),
 });
+const vatCategorySchema = z.enum(['S', 'Z', 'E', 'AE', 'K', 'G']);
 const invoiceSummarySchema = z.object({
   invoiceId: z.number().int(),
   kind: z.enum(['invoice', 'credit_note']),
@@ -95,10 +99,20 @@ const invoiceDocumentSchema = invoiceSummarySchema.extend({
       unitPriceCents: z.number().int(),
       amountCents: z.number().int(),
       vatRateBp: z.number().int(),
+      vatCategory: vatCategorySchema,
+      vatExemptionCode: z.string().nullable(),
+      vatExemptionReason: z.string().nullable(),
     }),
   ),
   subtotals: z.array(
-    z.object({ rateBp: z.number().int(), taxableCents: z.number().int(), vatCents: z.number().int() }),
+    z.object({
+      rateBp: z.number().int(),
+      category: vatCategorySchema,
+      exemptionCode: z.string().nullable(),
+      exemptionReason: z.string().nullable(),
+      taxableCents: z.number().int(),
+      vatCents: z.number().int(),
+    }),
   ),
   payments: z.array(
     z.object({ bankReference: z.string(), valueDate: z.string(), amountCents: z.number().int() }),
@@ -190,6 +204,9 @@ function presentDocument(invoice: InvoiceDocument): z.infer<typeof invoiceDocume
       unitPriceCents: line.unitPriceCents,
       amountCents: line.amountCents,
       vatRateBp: line.vatRateBp,
+      vatCategory: line.vatCategory,
+      vatExemptionCode: line.vatExemptionCode,
+      vatExemptionReason: line.vatExemptionReason,
     })),
     subtotals: invoice.subtotals,
     payments: invoice.payments.map((payment) => ({

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { VatCategory } from '../contracts/index.js';
 
 /** A `date` column, always selected as `::text` (YYYY-MM-DD) so no time zone touches it. */
 type DateColumn = ColumnType<string, string, string>;
@@ -107,6 +108,9 @@ export interface InvoicesTable {
   buyer_vat_registered: boolean | null;
   buyer_reference: string | null;
   buyer_order_reference: string | null;
+  buyer_vat_number: string | null;
+  buyer_peppol_scheme: string | null;
+  buyer_peppol_id: string | null;
   seller: ColumnType<SellerSnapshot, string, string>;
   created_by_staff_id: number | null;
   created_at: Date;
@@ -127,6 +131,10 @@ export interface InvoiceLinesTable {
   unit_price_cents: number;
   amount_cents: number;
   vat_rate_bp: number;
+  /** NULL on lines written before categories existed: S above 0 %, Z at 0 %. */
+  vat_category: VatCategory | null;
+  vat_exemption_code: string | null;
+  vat_exemption_reason: string | null;
 }
 
 export interface PaymentsTable {

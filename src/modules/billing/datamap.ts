@@ -59,7 +59,11 @@ export const billingDataMap: TableDataMap[] = [
       unit_price_cents: `a commercial fact; ${UNLINKED}`,
       amount_cents: `a commercial fact; ${UNLINKED}`,
       vat_rate_bp: 'tax rate of the line',
+      vat_category: 'fixed key: the VAT category (UNCL5305) of the line',
+      vat_exemption_code: 'a VATEX code (format CHECK)',
+      vat_exemption_reason: 'the legal ground of a VAT exemption, copied from the product (scanned there)',
     },
+    freeText: { vat_exemption_reason: 'identifiers' },
   },
   {
     table: 'invoice_disputes',
@@ -105,6 +109,9 @@ export const billingDataMap: TableDataMap[] = [
       buyer_vat_registered: { category: C.payment },
       buyer_reference: { category: C.payment },
       buyer_order_reference: { category: C.payment },
+      buyer_vat_number: { category: C.payment },
+      buyer_peppol_scheme: { category: C.payment },
+      buyer_peppol_id: { category: C.payment },
     },
     notPersonal: {
       tenant_id: 'tenant key',

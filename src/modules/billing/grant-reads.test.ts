@@ -66,6 +66,10 @@ describe('repositories return personal columns only through a grant that covers 
       name: 'An Alice',
       vatRegistered: null,
       reference: null,
+      orderReference: null,
+      vatNumber: null,
+      peppolScheme: null,
+      peppolId: null,
       enterpriseNumber: null,
       mandate: null,
     });

@@ -1,3 +1,4 @@
+import { categoryOfRate, type VatCategory, type VatTreatment } from '../contracts/index.js';
 import { sql } from 'kysely';
 import type { Grant } from '../../kernel/gate/gate.js';
 import type { Tx } from '../../platform/db.js';
@@ -104,6 +105,7 @@ export interface ContractLineRow {
   quantity: number;
   unitPriceCents: number;
   vatRateBp: number;
+  vat: VatTreatment;
   itemisedCalls: boolean;
   purchaseOrderNumber: string | null;
   buyerReference: string | null;
@@ -133,13 +135,17 @@ export async function selectContractLines(
     quantity: number;
     unit_price_cents: number;
     vat_rate_bp: number;
+    vat_category: VatCategory | null;
+    vat_exemption_code: string | null;
+    vat_exemption_reason: string | null;
     itemised_calls: boolean;
     purchase_order_number: string | null;
     buyer_reference: string | null;
   }>`
     select c.subject_id, c.contract_id, c.organisation_id, c.start_date::text as start_date,
            c.end_date::text as end_date, l.product_id, p.name, p.kind, l.quantity,
-           l.unit_price_cents, l.vat_rate_bp, coalesce(o.itemised_calls, false) as itemised_calls,
+           l.unit_price_cents, l.vat_rate_bp, p.vat_category, p.vat_exemption_code,
+           p.vat_exemption_reason, coalesce(o.itemised_calls, false) as itemised_calls,
            o.purchase_order_number, o.buyer_reference
       from contracts c
       join contract_lines l on l.tenant_id = c.tenant_id and l.contract_id = c.contract_id
@@ -162,10 +168,30 @@ export async function selectContractLines(
     quantity: row.quantity,
     unitPriceCents: row.unit_price_cents,
     vatRateBp: row.vat_rate_bp,
+    vat: lineVat(row),
     itemisedCalls: row.itemised_calls,
     purchaseOrderNumber: row.purchase_order_number,
     buyerReference: row.buyer_reference,
   }));
+}
+
+/**
+ * A contract line's VAT treatment. The product's category holds when its rate is the one the
+ * contract line was agreed at; a product moved to another rate since (e.g. 0 % → 21 %) keeps the
+ * line at its agreed rate under the category that rate implies.
+ */
+function lineVat(row: {
+  vat_rate_bp: number;
+  vat_category: VatCategory | null;
+  vat_exemption_code: string | null;
+  vat_exemption_reason: string | null;
+}): VatTreatment {
+  const category = row.vat_category ?? categoryOfRate(row.vat_rate_bp);
+  const fits = category === 'S' ? row.vat_rate_bp > 0 : row.vat_rate_bp === 0;
+  if (!fits || row.vat_category === null) {
+    return { category: categoryOfRate(row.vat_rate_bp), exemptionCode: null, exemptionReason: null };
+  }
+  return { category, exemptionCode: row.vat_exemption_code, exemptionReason: row.vat_exemption_reason };
 }
 
 export interface CallSummaryRow {
@@ -286,6 +312,9 @@ export async function advanceCounter(
 
 export interface NewInvoiceLine {
   kind: 'subscription' | 'calls' | 'correction';
+  vatCategory: VatCategory;
+  vatExemptionCode: string | null;
+  vatExemptionReason: string | null;
   description: string;
   productId: number | null;
   contractId: number | null;
@@ -313,6 +342,11 @@ export interface BuyerSnapshot {
   reference: string | null;
   /** The buyer's purchase-order number (BT-13); a credit note repeats its invoice's. */
   orderReference: string | null;
+  /** A foreign EU company's VAT number (BT-48), with its country prefix. */
+  vatNumber: string | null;
+  /** The buyer's Peppol address (BT-49) when it is not its Belgian enterprise number. */
+  peppolScheme: string | null;
+  peppolId: string | null;
 }
 
 export interface NewInvoice {
@@ -395,6 +429,9 @@ export async function insertInvoices(
         buyer_vat_registered: invoice.buyer.vatRegistered,
         buyer_reference: invoice.buyer.reference,
         buyer_order_reference: invoice.buyer.orderReference,
+        buyer_vat_number: invoice.buyer.vatNumber,
+        buyer_peppol_scheme: invoice.buyer.peppolScheme,
+        buyer_peppol_id: invoice.buyer.peppolId,
         seller: JSON.stringify(invoice.seller),
         created_by_staff_id: invoice.createdByStaffId,
         created_at: invoice.createdAt,
@@ -424,6 +461,9 @@ export async function insertInvoices(
         unit_price_cents: line.unitPriceCents,
         amount_cents: line.amountCents,
         vat_rate_bp: line.vatRateBp,
+        vat_category: line.vatCategory,
+        vat_exemption_code: line.vatExemptionCode,
+        vat_exemption_reason: line.vatExemptionReason,
       })),
     );
     for (let at = 0; at < lines.length; at += 2000) {

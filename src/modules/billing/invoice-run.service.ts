@@ -29,6 +29,7 @@ import {
   totalsOf,
   type BillingPeriod,
 } from './amounts.js';
+import { EXEMPTION_TEXTS } from '../contracts/index.js';
 import type { SellerSnapshot } from './billing.tables.js';
 import { ACCOUNTING_HOLD, BILLING_CATEGORIES as C } from './datamap.js';
 import { selectBankAccounts, type BankAccountRecord } from './financial.repository.js';
@@ -337,12 +338,29 @@ export function draftInvoice(input: {
       unitPriceCents: cents,
       amountCents: cents,
       vatRateBp: CALL_VAT_RATE_BP,
+      vatCategory: 'S',
+      vatExemptionCode: null,
+      vatExemptionReason: null,
     });
   }
   if (lines.length === 0 || lines.every((candidate) => candidate.amountCents === 0)) return undefined;
   const organisationId =
     input.contractLines.find((row) => row.organisationId !== null)?.organisationId ?? null;
   const organisation = organisationId === null ? undefined : input.organisations.get(organisationId);
+  // A company established in another EU member state, identified by its VAT number, pays the
+  // VAT itself on services (VAT directive art. 44 and 196): standard-rated lines become AE.
+  const reverseCharge = Boolean(organisation?.vatNumber && organisation.country !== 'BE');
+  if (reverseCharge) {
+    for (const candidate of lines) {
+      if (candidate.vatCategory !== 'S') continue;
+      Object.assign(candidate, {
+        vatRateBp: 0,
+        vatCategory: 'AE',
+        vatExemptionCode: 'VATEX-EU-AE',
+        vatExemptionReason: EXEMPTION_TEXTS['VATEX-EU-AE'] ?? 'Reverse charge',
+      });
+    }
+  }
   const person = input.person;
   const personName = [person?.givenName, person?.familyName].filter((part) => part).join(' ');
   // A business invoice goes to the company's billing (else registered) address, never to its
@@ -362,6 +380,9 @@ export function draftInvoice(input: {
       vatRegistered: organisation ? organisation.vatRegistered : null,
       reference: references.buyerReference ?? organisation?.buyerReference ?? null,
       orderReference: references.orderReference,
+      vatNumber: organisation?.vatNumber ?? null,
+      peppolScheme: organisation?.peppolEndpoint?.scheme ?? null,
+      peppolId: organisation?.peppolEndpoint?.id ?? null,
       // Masked: the invoice outlives an erasure under the accounting hold (decision 0066).
       iban: input.mandate?.iban ? maskIban(input.mandate.iban) : null,
       mandate: input.mandate?.iban ? input.mandate.directDebitMandate : null,
@@ -423,6 +444,9 @@ function line(
     unitPriceCents,
     amountCents: quantity * unitPriceCents,
     vatRateBp: row.vatRateBp,
+    vatCategory: row.vat.category,
+    vatExemptionCode: row.vat.exemptionCode,
+    vatExemptionReason: row.vat.exemptionReason,
   };
 }
 

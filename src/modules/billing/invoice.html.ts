@@ -33,7 +33,9 @@ export function renderInvoiceHtml(document: InvoiceDocument, itemised?: Itemised
   const vat = document.subtotals
     .map(
       (subtotal) =>
-        `<tr><td>VAT ${subtotal.rateBp / 100} % on ${e(formatEuro(subtotal.taxableCents))}</td>` +
+        `<tr><td>VAT ${subtotal.rateBp / 100} % on ${e(formatEuro(subtotal.taxableCents))}` +
+        // An exempt category says why (a legal requirement on the invoice, VAT directive art. 226).
+        `${(subtotal.exemptionReason ?? subtotal.exemptionCode) ? ` (${e(subtotal.exemptionReason ?? subtotal.exemptionCode ?? '')})` : ''}</td>` +
         `<td class="n">${e(formatEuro(subtotal.vatCents))}</td></tr>`,
     )
     .join('\n');
@@ -42,7 +44,11 @@ export function renderInvoiceHtml(document: InvoiceDocument, itemised?: Itemised
     buyer.street,
     [buyer.postalCode, buyer.city].filter(Boolean).join(' '),
     buyer.country,
-    buyer.enterpriseNumber ? `VAT ${formatEnterpriseNumber(buyer.enterpriseNumber)}` : null,
+    buyer.vatNumber
+      ? `VAT ${buyer.vatNumber}`
+      : buyer.enterpriseNumber
+        ? `VAT ${formatEnterpriseNumber(buyer.enterpriseNumber)}`
+        : null,
   ]
     .filter((line): line is string => typeof line === 'string' && line !== '')
     .map((line) => e(line))

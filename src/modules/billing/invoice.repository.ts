@@ -1,4 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
+import { categoryOfRate, type VatCategory } from '../contracts/index.js';
 import type { Grant } from '../../kernel/gate/gate.js';
 import type { Tx } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
@@ -30,6 +31,9 @@ export type InvoiceRef = Omit<InvoiceRow, 'buyer'>;
 export interface InvoiceLineRow {
   lineNo: number;
   kind: InvoiceLineKind;
+  vatCategory: VatCategory;
+  vatExemptionCode: string | null;
+  vatExemptionReason: string | null;
   description: string;
   productId: number | null;
   contractId: number | null;
@@ -236,6 +240,9 @@ export async function selectBuyers(
       'invoices.buyer_vat_registered',
       'invoices.buyer_reference',
       'invoices.buyer_order_reference',
+      'invoices.buyer_vat_number',
+      'invoices.buyer_peppol_scheme',
+      'invoices.buyer_peppol_id',
     ])
     .where('invoices.invoice_id', '=', (eb) => eb.fn.any(eb.val([...invoiceIds])))
     .execute();
@@ -261,6 +268,9 @@ export async function selectBuyers(
       shown.vatRegistered = row.buyer_vat_registered;
       shown.reference = row.buyer_reference;
       shown.orderReference = row.buyer_order_reference;
+      shown.vatNumber = row.buyer_vat_number;
+      shown.peppolScheme = row.buyer_peppol_scheme;
+      shown.peppolId = row.buyer_peppol_id;
     }
     if (grant.categories.has(C.bankAccount)) shown.iban = row.buyer_iban;
     buyers.set(row.invoice_id, shown);
@@ -288,6 +298,9 @@ export async function selectInvoiceLines(tx: Tx, invoiceId: number): Promise<Inv
     unitPriceCents: row.unit_price_cents,
     amountCents: row.amount_cents,
     vatRateBp: row.vat_rate_bp,
+    vatCategory: row.vat_category ?? categoryOfRate(row.vat_rate_bp),
+    vatExemptionCode: row.vat_exemption_code,
+    vatExemptionReason: row.vat_exemption_reason,
   }));
 }
 

@@ -284,11 +284,15 @@ export async function createCreditNote(
       if (data.amountExclVatCents > remaining) {
         throw invalid(`amountExclVatCents: at most ${remaining} remains to be credited on this invoice`);
       }
-      const mainRate =
-        [...document.subtotals].sort((a, b) => b.taxableCents - a.taxableCents)[0]?.rateBp ?? 2100;
+      // At the invoice's main VAT group: its rate, category and exemption reason.
+      const main = [...document.subtotals].sort((a, b) => b.taxableCents - a.taxableCents)[0];
+      const mainRate = main?.rateBp ?? 2100;
       lines = [
         {
           kind: 'correction',
+          vatCategory: main?.category ?? 'S',
+          vatExemptionCode: main?.exemptionCode ?? null,
+          vatExemptionReason: main?.exemptionReason ?? null,
           description: `Correction of invoice ${row.invoiceNumber}`,
           productId: null,
           contractId: null,
@@ -354,6 +358,9 @@ const EMPTY_BUYER: BuyerSnapshot = {
   vatRegistered: null,
   reference: null,
   orderReference: null,
+  vatNumber: null,
+  peppolScheme: null,
+  peppolId: null,
 };
 
 /** The grant a new document for `row`'s party is written under (live subject, or the hold). */

@@ -56,20 +56,65 @@ function attrs(attributes: Record<string, string>): string {
 
 const EUR = { currencyID: 'EUR' };
 
-function taxCategory(xml: Xml, element: string, rateBp: number): void {
+interface TaxCategoryData {
+  category: string;
+  rateBp: number;
+  /** BT-121 / BT-120: in the VAT breakdown only (a line names its category and rate). */
+  exemptionCode?: string | null;
+  exemptionReason?: string | null;
+}
+
+function taxCategory(xml: Xml, element: string, data: TaxCategoryData): void {
   xml
     .open(element)
-    .leaf('cbc:ID', rateBp === 0 ? 'Z' : 'S')
-    .leaf('cbc:Percent', formatPercent(rateBp))
+    .leaf('cbc:ID', data.category)
+    .leaf('cbc:Percent', formatPercent(data.rateBp))
+    .leaf('cbc:TaxExemptionReasonCode', data.exemptionCode)
+    .leaf('cbc:TaxExemptionReason', data.exemptionReason)
     .open('cac:TaxScheme')
     .leaf('cbc:ID', 'VAT')
     .close('cac:TaxScheme')
     .close(element);
 }
 
+/**
+ * The Peppol address scheme (EAS) of an EU company known by its VAT number, for the member states
+ * whose VAT number is an EAS of its own; others must give their Peppol address (decision 0261).
+ */
+export const EAS_BY_VAT_PREFIX: Readonly<Record<string, string>> = {
+  AT: '9914',
+  BG: '9926',
+  CY: '9928',
+  CZ: '9929',
+  DE: '9930',
+  EE: '9931',
+  EL: '9933',
+  ES: '9920',
+  FR: '9957',
+  HR: '9934',
+  HU: '9910',
+  IE: '9935',
+  IT: '0211',
+  LT: '9937',
+  LU: '9938',
+  LV: '9939',
+  MT: '9943',
+  NL: '9944',
+  PL: '9945',
+  PT: '9946',
+  RO: '9947',
+  SI: '9949',
+  SK: '9950',
+};
+
 interface PartyData {
   name: string;
-  enterpriseNumber: string;
+  /** A Belgian company's enterprise number (legal registration, and Peppol address by default). */
+  enterpriseNumber: string | null;
+  /** A foreign EU company's VAT number, with its prefix. */
+  vatNumber?: string | null | undefined;
+  /** The Peppol address (BT-49 / BT-34). */
+  endpoint: { scheme: string; id: string };
   street: string | null;
   postalCode: string | null;
   city: string | null;
@@ -82,11 +127,13 @@ interface PartyData {
 }
 
 function party(xml: Xml, element: string, data: PartyData): void {
-  const vat = formatEnterpriseNumber(data.enterpriseNumber).replaceAll('.', '');
+  const vat =
+    data.vatNumber ??
+    (data.enterpriseNumber ? formatEnterpriseNumber(data.enterpriseNumber).replaceAll('.', '') : null);
   xml
     .open(element)
     .open('cac:Party')
-    .leaf('cbc:EndpointID', data.enterpriseNumber, { schemeID: BELGIAN_ENTERPRISE_SCHEME });
+    .leaf('cbc:EndpointID', data.endpoint.id, { schemeID: data.endpoint.scheme });
   if (data.sepaCreditorId) {
     xml
       .open('cac:PartyIdentification')
@@ -105,7 +152,7 @@ function party(xml: Xml, element: string, data: PartyData): void {
     .leaf('cbc:IdentificationCode', data.country)
     .close('cac:Country')
     .close('cac:PostalAddress');
-  if (data.vatRegistered) {
+  if (data.vatRegistered && vat) {
     xml
       .open('cac:PartyTaxScheme')
       .leaf('cbc:CompanyID', vat)
@@ -114,11 +161,11 @@ function party(xml: Xml, element: string, data: PartyData): void {
       .close('cac:TaxScheme')
       .close('cac:PartyTaxScheme');
   }
-  xml
-    .open('cac:PartyLegalEntity')
-    .leaf('cbc:RegistrationName', data.name)
-    .leaf('cbc:CompanyID', data.enterpriseNumber, { schemeID: BELGIAN_ENTERPRISE_SCHEME })
-    .close('cac:PartyLegalEntity');
+  xml.open('cac:PartyLegalEntity').leaf('cbc:RegistrationName', data.name);
+  if (data.enterpriseNumber) {
+    xml.leaf('cbc:CompanyID', data.enterpriseNumber, { schemeID: BELGIAN_ENTERPRISE_SCHEME });
+  }
+  xml.close('cac:PartyLegalEntity');
   if (data.email) xml.open('cac:Contact').leaf('cbc:ElectronicMail', data.email).close('cac:Contact');
   xml.close('cac:Party').close(element);
 }
@@ -156,6 +203,14 @@ function paymentMeans(xml: Xml, document: InvoiceDocument, paymentId: string, di
   xml.close('cac:PayeeFinancialAccount').close('cac:PaymentMeans');
 }
 
+/** The buyer's Peppol address: as given, else its enterprise number, else its VAT number's scheme. */
+function endpointOf(buyer: InvoiceDocument['buyer']): { scheme: string; id: string } | undefined {
+  if (buyer.peppolScheme && buyer.peppolId) return { scheme: buyer.peppolScheme, id: buyer.peppolId };
+  if (buyer.enterpriseNumber) return { scheme: BELGIAN_ENTERPRISE_SCHEME, id: buyer.enterpriseNumber };
+  const scheme = buyer.vatNumber ? EAS_BY_VAT_PREFIX[buyer.vatNumber.slice(0, 2)] : undefined;
+  return scheme && buyer.vatNumber ? { scheme, id: buyer.vatNumber } : undefined;
+}
+
 /** The buyer's account at the seller: the organisation, else the person, as the seller knows it. */
 function customerNumberOf(document: InvoiceDocument): string {
   if (document.organisationId !== null) return `customer O-${document.organisationId}`;
@@ -170,10 +225,11 @@ function customerNumberOf(document: InvoiceDocument): string {
  */
 export function renderUbl(document: InvoiceDocument): string {
   const buyer = document.buyer;
-  if (!buyer.enterpriseNumber) {
+  const buyerEndpoint = endpointOf(buyer);
+  if (!buyerEndpoint) {
     throw new AppError('conflict', 'not a business customer', {
       publicMessage:
-        'Peppol e-invoices are for business customers with an enterprise number; this customer gets the HTML invoice',
+        'Peppol e-invoices are for business customers with an enterprise number or an EU VAT number; this customer gets the HTML invoice',
     });
   }
   if (!buyer.name) {
@@ -224,6 +280,7 @@ export function renderUbl(document: InvoiceDocument): string {
   party(xml, 'cac:AccountingSupplierParty', {
     name: seller.legalForm ? `${seller.legalName} ${seller.legalForm}` : seller.legalName,
     enterpriseNumber: seller.enterpriseNumber,
+    endpoint: { scheme: BELGIAN_ENTERPRISE_SCHEME, id: seller.enterpriseNumber },
     street: seller.street,
     postalCode: seller.postalCode,
     city: seller.city,
@@ -234,7 +291,9 @@ export function renderUbl(document: InvoiceDocument): string {
   });
   party(xml, 'cac:AccountingCustomerParty', {
     name: buyer.name,
-    enterpriseNumber: buyer.enterpriseNumber,
+    enterpriseNumber: buyer.enterpriseNumber ?? null,
+    vatNumber: buyer.vatNumber,
+    endpoint: buyerEndpoint,
     street: buyer.street ?? null,
     postalCode: buyer.postalCode ?? null,
     city: buyer.city ?? null,
@@ -242,6 +301,19 @@ export function renderUbl(document: InvoiceDocument): string {
     // Documents issued before the flag existed were all written with the VAT number.
     vatRegistered: buyer.vatRegistered ?? true,
   });
+  // An intra-community supply names the country the goods go to (BT-80, BR-IC-12).
+  if (document.lines.some((line) => line.vatCategory === 'K')) {
+    xml
+      .open('cac:Delivery')
+      .open('cac:DeliveryLocation')
+      .open('cac:Address')
+      .open('cac:Country')
+      .leaf('cbc:IdentificationCode', buyer.country ?? 'BE')
+      .close('cac:Country')
+      .close('cac:Address')
+      .close('cac:DeliveryLocation')
+      .close('cac:Delivery');
+  }
   const ogm = parseStructuredCommunication(document.structuredCommunication);
   const paymentId = ogm.ok ? ogm.formatted : document.structuredCommunication;
   // A credit note asks the customer for nothing: no payment instructions to the seller's account.
@@ -258,7 +330,7 @@ export function renderUbl(document: InvoiceDocument): string {
       .open('cac:TaxSubtotal')
       .leaf('cbc:TaxableAmount', formatAmount(subtotal.taxableCents), EUR)
       .leaf('cbc:TaxAmount', formatAmount(subtotal.vatCents), EUR);
-    taxCategory(xml, 'cac:TaxCategory', subtotal.rateBp);
+    taxCategory(xml, 'cac:TaxCategory', subtotal);
     xml.close('cac:TaxSubtotal');
   }
   xml
@@ -280,7 +352,7 @@ export function renderUbl(document: InvoiceDocument): string {
       .leaf('cbc:LineExtensionAmount', formatAmount(line.amountCents), EUR)
       .open('cac:Item')
       .leaf('cbc:Name', line.description.slice(0, 100));
-    taxCategory(xml, 'cac:ClassifiedTaxCategory', line.vatRateBp);
+    taxCategory(xml, 'cac:ClassifiedTaxCategory', { category: line.vatCategory, rateBp: line.vatRateBp });
     xml
       .close('cac:Item')
       .open('cac:Price')

@@ -16,6 +16,10 @@ export interface ContractProductsTable {
   kind: ProductKind;
   price_cents: number;
   vat_rate_bp: number;
+  /** NULL: as before categories existed (S above 0 %, Z at 0 %). */
+  vat_category: 'S' | 'Z' | 'E' | 'AE' | 'K' | 'G' | null;
+  vat_exemption_code: string | null;
+  vat_exemption_reason: string | null;
   is_active: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: ColumnType<Date, Date | undefined, never>;
   updated_at: ColumnType<Date, Date | undefined, Date>;

@@ -41,3 +41,12 @@ export type {
 export { registerContractRoutes } from './contracts.routes.js';
 export type { ContractsTables } from './contracts.tables.js';
 export { readContractClocks, type ContractClock } from './retention-clocks.js';
+export {
+  VAT_CATEGORIES,
+  categoryOfRate,
+  resolveVatTreatment,
+  DEFAULT_EXEMPTION_CODE,
+  EXEMPTION_TEXTS,
+  type VatCategory,
+  type VatTreatment,
+} from './vat.js';

@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { Tx } from '../../platform/db.js';
 import type { ContractProductsTable, ProductKind } from './contracts.tables.js';
+import { categoryOfRate, type VatCategory } from './vat.js';
 
 export interface Product {
   productId: number;
@@ -9,6 +10,9 @@ export interface Product {
   kind: ProductKind;
   priceCents: number;
   vatRateBp: number;
+  vatCategory: VatCategory;
+  vatExemptionCode: string | null;
+  vatExemptionReason: string | null;
   isActive: boolean;
   createdAt: Date;
   updatedAt: Date;
@@ -22,6 +26,9 @@ function toProduct(row: Selectable<ContractProductsTable>): Product {
     kind: row.kind,
     priceCents: row.price_cents,
     vatRateBp: row.vat_rate_bp,
+    vatCategory: row.vat_category ?? categoryOfRate(row.vat_rate_bp),
+    vatExemptionCode: row.vat_exemption_code,
+    vatExemptionReason: row.vat_exemption_reason,
     isActive: row.is_active,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -34,6 +41,9 @@ export interface NewProductRow {
   kind: ProductKind;
   priceCents: number;
   vatRateBp: number;
+  vatCategory: VatCategory;
+  vatExemptionCode: string | null;
+  vatExemptionReason: string | null;
   isActive: boolean;
   at: Date;
 }
@@ -53,6 +63,9 @@ export async function insertProduct(
       kind: row.kind,
       price_cents: row.priceCents,
       vat_rate_bp: row.vatRateBp,
+      vat_category: row.vatCategory,
+      vat_exemption_code: row.vatExemptionCode,
+      vat_exemption_reason: row.vatExemptionReason,
       is_active: row.isActive,
       created_at: row.at,
       updated_at: row.at,
@@ -67,6 +80,7 @@ export interface ProductPatch {
   name?: string;
   priceCents?: number;
   vatRateBp?: number;
+  vat?: { category: VatCategory; exemptionCode: string | null; exemptionReason: string | null };
   isActive?: boolean;
 }
 
@@ -82,6 +96,13 @@ export async function updateProduct(
       ...(patch.name === undefined ? {} : { name: patch.name }),
       ...(patch.priceCents === undefined ? {} : { price_cents: patch.priceCents }),
       ...(patch.vatRateBp === undefined ? {} : { vat_rate_bp: patch.vatRateBp }),
+      ...(patch.vat === undefined
+        ? {}
+        : {
+            vat_category: patch.vat.category,
+            vat_exemption_code: patch.vat.exemptionCode,
+            vat_exemption_reason: patch.vat.exemptionReason,
+          }),
       ...(patch.isActive === undefined ? {} : { is_active: patch.isActive }),
       updated_at: at,
     })

@@ -6,6 +6,13 @@ import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.
 import { contractsDataMap } from './datamap.js';
 import { conflict, invalid, notFound } from './access.js';
 import {
+  categoryOfRate,
+  resolveVatTreatment,
+  VAT_CATEGORIES,
+  vatExemptionCodeSchema,
+  type VatTreatment,
+} from './vat.js';
+import {
   insertProduct,
   selectProduct,
   selectProductPage,
@@ -33,12 +40,20 @@ const vatRatePercent = z
   .max(100)
   .refine((value) => Math.abs(value * 100 - Math.round(value * 100)) < 1e-6, 'at most two decimals');
 
+/** The VAT category (default S, or Z at 0 %) and the exemption reason E, AE, K and G need. */
+const vatFields = {
+  vatCategory: z.enum(VAT_CATEGORIES).optional(),
+  vatExemptionCode: vatExemptionCodeSchema.nullish(),
+  vatExemptionReason: z.string().trim().min(1).max(200).nullish(),
+};
+
 export const createProductInputSchema = z.object({
   code: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/, '1-40 letters, digits and ._-'),
   name: z.string().trim().min(1).max(200),
   kind: z.enum(['subscription', 'one_off', 'service']),
   priceCents: z.number().int().min(0).max(1_000_000_000),
   vatRatePercent,
+  ...vatFields,
   isActive: z.boolean().default(true),
 });
 
@@ -47,6 +62,7 @@ export const updateProductInputSchema = z
     name: z.string().trim().min(1).max(200).optional(),
     priceCents: z.number().int().min(0).max(1_000_000_000).optional(),
     vatRatePercent: vatRatePercent.optional(),
+    ...vatFields,
     isActive: z.boolean().optional(),
   })
   .refine((patch) => Object.values(patch).some((value) => value !== undefined), 'nothing to change');
@@ -70,11 +86,18 @@ function assertCatalogueRole(actor: Actor): void {
   }
 }
 
-/** A product name is typed by staff: scanned like notes (VK-16), by the data map. */
-function assertProductText(name: string | undefined): void {
+/** A product name and exemption reason are typed by staff: scanned like notes (VK-16), by the data map. */
+function assertProductText(name: string | undefined, exemptionReason?: string | null): void {
   assertFreeTextAllowed(tableMap(contractsDataMap, 'contract_products'), [
     { column: 'name', field: 'name', value: name },
+    { column: 'vat_exemption_reason', field: 'vatExemptionReason', value: exemptionReason },
   ]);
+}
+
+function vatTreatment(input: Parameters<typeof resolveVatTreatment>[0]): VatTreatment {
+  const treatment = resolveVatTreatment(input);
+  if (typeof treatment === 'string') throw invalid(treatment);
+  return treatment;
 }
 
 export async function createProduct(
@@ -83,15 +106,25 @@ export async function createProduct(
   input: CreateProductInput,
 ): Promise<Product> {
   const data = parse(createProductInputSchema, input);
-  assertProductText(data.name);
+  assertProductText(data.name, data.vatExemptionReason);
   assertCatalogueRole(context.actor);
+  const vatRateBp = Math.round(data.vatRatePercent * 100);
+  const vat = vatTreatment({
+    rateBp: vatRateBp,
+    category: data.vatCategory,
+    exemptionCode: data.vatExemptionCode,
+    exemptionReason: data.vatExemptionReason,
+  });
   return kernel.transact(context.tenantId, async (atx) => {
     const product = await insertProduct(atx.tx, context.tenantId, {
       code: data.code,
       name: data.name,
       kind: data.kind,
       priceCents: data.priceCents,
-      vatRateBp: Math.round(data.vatRatePercent * 100),
+      vatRateBp,
+      vatCategory: vat.category,
+      vatExemptionCode: vat.exemptionCode,
+      vatExemptionReason: vat.exemptionReason,
       isActive: data.isActive,
       at: kernel.clock.now(),
     });
@@ -107,9 +140,42 @@ export async function changeProduct(
   input: UpdateProductInput,
 ): Promise<Product> {
   const data = parse(updateProductInputSchema, input);
-  assertProductText(data.name);
+  assertProductText(data.name, data.vatExemptionReason);
   assertCatalogueRole(context.actor);
+  const vatChanged =
+    data.vatRatePercent !== undefined ||
+    data.vatCategory !== undefined ||
+    data.vatExemptionCode !== undefined ||
+    data.vatExemptionReason !== undefined;
   return kernel.transact(context.tenantId, async (atx) => {
+    let vat: VatTreatment | undefined;
+    if (vatChanged) {
+      const current = await selectProduct(atx.tx, productId);
+      if (!current) throw notFound('product');
+      const rateBp =
+        data.vatRatePercent === undefined ? current.vatRateBp : Math.round(data.vatRatePercent * 100);
+      // A new rate without a category takes the category that rate implies; a new category starts
+      // from its own default reason; the same category keeps the reason it had.
+      const category =
+        data.vatCategory ?? (rateBp === current.vatRateBp ? current.vatCategory : categoryOfRate(rateBp));
+      const sameCategory = category === current.vatCategory;
+      vat = vatTreatment({
+        rateBp,
+        category,
+        exemptionCode:
+          data.vatExemptionCode !== undefined
+            ? data.vatExemptionCode
+            : sameCategory
+              ? current.vatExemptionCode
+              : undefined,
+        exemptionReason:
+          data.vatExemptionReason !== undefined
+            ? data.vatExemptionReason
+            : sameCategory && data.vatExemptionCode === undefined
+              ? current.vatExemptionReason
+              : undefined,
+      });
+    }
     const product = await updateProductRow(
       atx.tx,
       productId,
@@ -117,6 +183,7 @@ export async function changeProduct(
         ...(data.name === undefined ? {} : { name: data.name }),
         ...(data.priceCents === undefined ? {} : { priceCents: data.priceCents }),
         ...(data.vatRatePercent === undefined ? {} : { vatRateBp: Math.round(data.vatRatePercent * 100) }),
+        ...(vat === undefined ? {} : { vat }),
         ...(data.isActive === undefined ? {} : { isActive: data.isActive }),
       },
       kernel.clock.now(),

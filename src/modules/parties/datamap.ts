@@ -77,6 +77,9 @@ export const partiesDataMap: TableDataMap[] = [
       billing_country: 'billing address of a legal person',
       vat_registered: 'whether a legal person is VAT-registered',
       buyer_reference: "a company's own reference for its invoices (BT-10)",
+      vat_number: "a foreign EU company's VAT number (format CHECK)",
+      peppol_scheme: "a company's Peppol address scheme (EAS, format CHECK)",
+      peppol_id: "a company's Peppol address (format CHECK)",
       created_at: 'row bookkeeping',
     },
     freeText: {

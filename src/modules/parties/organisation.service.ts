@@ -29,7 +29,73 @@ const organisationFacts = {
   vatRegistered: z.boolean().optional(),
   /** The company's own reference for its invoices (BT-10), e.g. a cost centre. */
   buyerReference: z.string().trim().min(1).max(100).nullish(),
+  /** A company established in another EU member state: its VAT number, with the country prefix. */
+  vatNumber: z
+    .string()
+    .trim()
+    .transform((value) => value.replace(/[\s.-]/g, '').toUpperCase())
+    .pipe(
+      z
+        .string()
+        .regex(/^[A-Z]{2}[A-Z0-9+*]{2,12}$/, 'a VAT number with its country prefix, e.g. NL859048436B01'),
+    )
+    .nullish(),
+  /** Its Peppol address when it has one: an EAS scheme (e.g. 9944) and an identifier. */
+  peppolEndpoint: z
+    .object({
+      scheme: z.string().regex(/^[0-9]{4}$/, 'an EAS code of four digits, e.g. 9944'),
+      id: z
+        .string()
+        .trim()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9.:_-]{0,49}$/, 'letters, digits and . : _ -'),
+    })
+    .nullish(),
 };
+
+/** EU member states whose companies can be invoiced by their VAT number (Greece's prefix is EL). */
+export const EU_VAT_PREFIX: Readonly<Record<string, string>> = {
+  AT: 'AT',
+  BG: 'BG',
+  CY: 'CY',
+  CZ: 'CZ',
+  DE: 'DE',
+  DK: 'DK',
+  EE: 'EE',
+  ES: 'ES',
+  FI: 'FI',
+  FR: 'FR',
+  GR: 'EL',
+  HR: 'HR',
+  HU: 'HU',
+  IE: 'IE',
+  IT: 'IT',
+  LT: 'LT',
+  LU: 'LU',
+  LV: 'LV',
+  MT: 'MT',
+  NL: 'NL',
+  PL: 'PL',
+  PT: 'PT',
+  RO: 'RO',
+  SE: 'SE',
+  SI: 'SI',
+  SK: 'SK',
+};
+
+/** A foreign company's VAT number must be of its own (EU) country; a Belgian one has its enterprise number. */
+function assertVatNumberFits(country: string, vatNumber: string | null | undefined): void {
+  if (vatNumber === null || vatNumber === undefined) return;
+  const prefix = EU_VAT_PREFIX[country];
+  if (!prefix || !vatNumber.startsWith(prefix)) {
+    throw new AppError('validation_failed', 'vat number does not fit the country', {
+      publicMessage:
+        country === 'BE'
+          ? 'vatNumber: a Belgian company is invoiced by its enterprise number; leave vatNumber empty'
+          : `vatNumber: expected a VAT number of ${country} (prefix ${prefix ?? 'none: not an EU member state'})`,
+      details: { issues: [{ path: 'body/vatNumber', message: 'does not fit the country' }] },
+    });
+  }
+}
 
 export const createOrganisationInputSchema = z.object({
   name: z.string().trim().min(1).max(200),
@@ -62,6 +128,8 @@ export interface Organisation {
   billingAddress: PostalAddress | null;
   vatRegistered: boolean;
   buyerReference: string | null;
+  vatNumber: string | null;
+  peppolEndpoint: { scheme: string; id: string } | null;
 }
 
 const COLUMNS = [
@@ -78,6 +146,9 @@ const COLUMNS = [
   'billing_country',
   'vat_registered',
   'buyer_reference',
+  'vat_number',
+  'peppol_scheme',
+  'peppol_id',
 ] as const;
 
 interface OrganisationRow {
@@ -94,6 +165,9 @@ interface OrganisationRow {
   billing_country: string | null;
   vat_registered: boolean;
   buyer_reference: string | null;
+  vat_number: string | null;
+  peppol_scheme: string | null;
+  peppol_id: string | null;
 }
 
 type Facts = Pick<z.output<typeof updateOrganisationInputSchema>, keyof typeof organisationFacts | 'name'>;
@@ -123,6 +197,11 @@ function factColumns(input: Facts): Partial<Omit<OrganisationRow, 'organisation_
   }
   if (input.vatRegistered !== undefined) columns.vat_registered = input.vatRegistered;
   if (input.buyerReference !== undefined) columns.buyer_reference = input.buyerReference ?? null;
+  if (input.vatNumber !== undefined) columns.vat_number = input.vatNumber ?? null;
+  if (input.peppolEndpoint !== undefined) {
+    columns.peppol_scheme = input.peppolEndpoint?.scheme ?? null;
+    columns.peppol_id = input.peppolEndpoint?.id ?? null;
+  }
   return columns;
 }
 
@@ -137,6 +216,7 @@ export async function createOrganisation(
 ): Promise<Organisation> {
   const valid = parseInput(createOrganisationInputSchema, input);
   const columns = factColumns(valid);
+  assertVatNumberFits(valid.country, valid.vatNumber);
   let enterpriseNumber: string | null = null;
   if (valid.enterpriseNumber) {
     if (valid.country !== 'BE') {
@@ -186,15 +266,25 @@ export async function updateOrganisation(
   organisationId: number,
   input: UpdateOrganisationInput,
 ): Promise<Organisation> {
-  const columns = factColumns(parseInput(updateOrganisationInputSchema, input));
-  const row = await kernel.plain(tenantId, (tx) =>
-    tx
+  const valid = parseInput(updateOrganisationInputSchema, input);
+  const columns = factColumns(valid);
+  const row = await kernel.plain(tenantId, async (tx) => {
+    if (valid.vatNumber) {
+      const current = await tx
+        .selectFrom('organisations')
+        .select('country')
+        .where('organisation_id', '=', organisationId)
+        .executeTakeFirst();
+      if (!current) return undefined;
+      assertVatNumberFits(current.country, valid.vatNumber);
+    }
+    return tx
       .updateTable('organisations')
       .set(columns)
       .where('organisation_id', '=', organisationId)
       .returning(COLUMNS)
-      .executeTakeFirst(),
-  );
+      .executeTakeFirst();
+  });
   if (!row) throw notFound();
   return present(row);
 }
@@ -254,6 +344,8 @@ export interface InvoicedOrganisation {
   invoiceAddress: PostalAddress | null;
   vatRegistered: boolean;
   buyerReference: string | null;
+  vatNumber: string | null;
+  peppolEndpoint: { scheme: string; id: string } | null;
 }
 
 /** Business customers read inside another module's transaction (the invoice run's). */
@@ -280,6 +372,8 @@ export async function readOrganisationsForInvoices(
           invoiceAddress: organisation.billingAddress ?? organisation.address,
           vatRegistered: organisation.vatRegistered,
           buyerReference: organisation.buyerReference,
+          vatNumber: organisation.vatNumber,
+          peppolEndpoint: organisation.peppolEndpoint,
         },
       ];
     }),
@@ -314,5 +408,10 @@ function present(row: OrganisationRow): Organisation {
         : null,
     vatRegistered: row.vat_registered,
     buyerReference: row.buyer_reference,
+    vatNumber: row.vat_number,
+    peppolEndpoint:
+      row.peppol_scheme !== null && row.peppol_id !== null
+        ? { scheme: row.peppol_scheme, id: row.peppol_id }
+        : null,
   };
 }

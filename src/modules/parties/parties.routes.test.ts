@@ -363,6 +363,8 @@ describe('organisations (VX-3)', () => {
       billingAddress: null,
       vatRegistered: true,
       buyerReference: null,
+      vatNumber: null,
+      peppolEndpoint: null,
     });
     // Who works there is personal data: listed through the gate, under a purpose.
     const contacts = await call(

@@ -74,6 +74,8 @@ const organisationSchema = z.object({
   billingAddress: postalAddressSchema.nullable(),
   vatRegistered: z.boolean(),
   buyerReference: z.string().nullable(),
+  vatNumber: z.string().nullable(),
+  peppolEndpoint: z.object({ scheme: z.string(), id: z.string() }).nullable(),
 });
 
 const erasureOutcomeSchema = z.object({

@@ -38,6 +38,9 @@ export interface OrganisationsTable {
   billing_country: string | null;
   vat_registered: ColumnType<boolean, boolean | undefined, boolean>;
   buyer_reference: string | null;
+  vat_number: string | null;
+  peppol_scheme: string | null;
+  peppol_id: string | null;
   created_at: ColumnType<Date, Date | undefined, never>;
 }
 
