@@ -20,12 +20,8 @@ const INSERT_CHUNK = 1000;
  * Locks the tenant's chain head until the transaction ends, creating it on the first append.
  * Concurrent appenders of one tenant wait here, so each sees the head the previous one wrote.
  */
-export async function lockAuditHead(
-  tx: Tx,
-  tenantId: number,
-  options: { relaxIfAuditOnly: boolean } = { relaxIfAuditOnly: false },
-): Promise<AuditHead> {
-  const existing = await selectHeadForUpdate(tx, tenantId, options.relaxIfAuditOnly);
+export async function lockAuditHead(tx: Tx, tenantId: number): Promise<AuditHead> {
+  const existing = await selectHeadForUpdate(tx, tenantId);
   if (existing) return existing;
   // Two first appends may race: one inserts, the other waits on the key and then does nothing.
   await tx
@@ -38,25 +34,10 @@ export async function lockAuditHead(
   return created;
 }
 
-/**
- * `relaxIfAuditOnly`: when the transaction has written nothing yet (no transaction id assigned),
- * its audit entries are all it will write, and it commits without waiting for the WAL flush
- * (docs/decisions/0250), decided in this same statement: no extra round trip. The row lock
- * below may assign the id first, which can only make the answer "wrote something" (the safe one).
- */
-async function selectHeadForUpdate(
-  tx: Tx,
-  tenantId: number,
-  relaxIfAuditOnly = false,
-): Promise<AuditHead | undefined> {
+async function selectHeadForUpdate(tx: Tx, tenantId: number): Promise<AuditHead | undefined> {
   const row = await tx
     .selectFrom('audit_heads')
-    .select([
-      'seq',
-      'hash',
-      sql<string | null>`case when ${relaxIfAuditOnly}::boolean and pg_current_xact_id_if_assigned() is null
-        then set_config('synchronous_commit', 'off', true) end`.as('relaxed'),
-    ])
+    .select(['seq', 'hash'])
     .where('tenant_id', '=', tenantId)
     .forUpdate()
     .executeTakeFirst();
@@ -70,8 +51,7 @@ export const SPECULATIVE_APPEND_MAX = 200;
  * One round trip for the usual append: locks the head and, when it is still `expected` (the head
  * this process last wrote), inserts the rows chained onto it and moves the head to `next`, in one
  * statement. Otherwise it inserts nothing and returns the head it now holds locked (or undefined
- * when the tenant has no head yet), and the caller chains onto that one. `relaxIfAuditOnly` as
- * for lockAuditHead.
+ * when the tenant has no head yet), and the caller chains onto that one.
  */
 export async function appendIfHeadIs(
   tx: Tx,
@@ -79,14 +59,11 @@ export async function appendIfHeadIs(
   rows: Insertable<AuditLogTable>[],
   expected: AuditHead,
   next: AuditHead,
-  relaxIfAuditOnly: boolean,
 ): Promise<{ appended: true } | { appended: false; head: AuditHead | undefined }> {
   const json = JSON.stringify(rows.map(toJsonRow));
   const result = await sql<{ seq: number; hash: Buffer; moved: number }>`
     with head as (
-      select seq, hash, case when ${relaxIfAuditOnly}::boolean and pg_current_xact_id_if_assigned() is null
-        then set_config('synchronous_commit', 'off', true) end as relaxed
-        from audit_heads where tenant_id = ${tenantId} for update
+      select seq, hash from audit_heads where tenant_id = ${tenantId} for update
     ), expected as (
       select 1 from head where seq = ${expected.seq} and hash = ${expected.hash}
     ), appended as (

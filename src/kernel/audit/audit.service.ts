@@ -188,15 +188,12 @@ async function appendEvents(
   const { keys } = deps;
   // Keyed hashes are computed before taking the head lock, to hold it as briefly as possible.
   const pseudonyms = await pseudonymize(keys, tenantId, events);
-  // A transaction that only records allowed decisions (a read) need not wait for the disk; a
-  // refusal, and any transaction that changed data, does (docs/decisions/0250).
-  const relaxIfAuditOnly = events.every((event) => event.decision === 'allowed');
   const heads = lastHeads(deps.db);
   const guess = heads.get(tenantId);
   let head: AuditHead | undefined;
   if (guess && events.length <= SPECULATIVE_APPEND_MAX) {
     const chained = await chainEvents(keys, tenantId, pseudonyms, events, guess);
-    const outcome = await appendIfHeadIs(tx, tenantId, chained.rows, guess, chained.head, relaxIfAuditOnly);
+    const outcome = await appendIfHeadIs(tx, tenantId, chained.rows, guess, chained.head);
     if (outcome.appended) {
       heads.set(tenantId, chained.head);
       return;
@@ -204,7 +201,7 @@ async function appendEvents(
     // The head is now locked by this transaction (or there is none yet).
     head = outcome.head;
   }
-  head ??= await lockAuditHead(tx, tenantId, { relaxIfAuditOnly });
+  head ??= await lockAuditHead(tx, tenantId);
   const chained = await chainEvents(keys, tenantId, pseudonyms, events, head);
   await insertAuditEntries(tx, tenantId, chained.rows, chained.head);
   heads.set(tenantId, chained.head);
