@@ -201,8 +201,6 @@ const KNOWN_UNGRANTED = new Set([
   'src/modules/telephony/call-record.repository.ts: batchQuery',
   'src/modules/telephony/retention-clocks.ts: readLastCalls',
   'src/modules/retention/evaluation.ts: readLegalHolds',
-  'src/modules/billing/retention-clocks.ts: countReleasableInvoices',
-  'src/modules/billing/retention.service.ts: releaseExpiredInvoices',
 ]);
 
 /** Module files checked for personal columns: all but the data maps (declarations) and test helpers. */

@@ -77,11 +77,14 @@ export async function readDisputedMonths(tx: Tx): Promise<Set<string>> {
   return new Set(rows.map((row) => String(row.period_start).slice(0, 7)));
 }
 
-/** How many documents still name a person although their accounting hold ends by `today`. */
-export async function countReleasableInvoices(tx: Tx, today: string): Promise<number> {
-  const row = await tx
+/**
+ * Locator: the documents that still name a person although their accounting hold ends by
+ * `today` and no open dispute keeps them (decision 0112). The party columns are a filter only.
+ */
+export async function locateReleasableInvoices(tx: Tx, today: string): Promise<number[]> {
+  const rows = await tx
     .selectFrom('invoices')
-    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .select('invoice_id')
     .where('hold_until', '<=', today)
     .where((eb) => eb.not(eb.exists(openDisputeOf(eb))))
     .where((eb) =>
@@ -93,8 +96,14 @@ export async function countReleasableInvoices(tx: Tx, today: string): Promise<nu
         eb('buyer_iban', 'is not', null),
       ]),
     )
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+    .orderBy('invoice_id')
+    .execute();
+  return rows.map((row) => row.invoice_id);
+}
+
+/** How many documents the release would unlink on `today` (the dry run's count; no value read). */
+export async function countReleasableInvoices(tx: Tx, today: string): Promise<number> {
+  return (await locateReleasableInvoices(tx, today)).length;
 }
 
 /** An open dispute on the outer query's invoice: its accounting hold does not end while it lasts. */

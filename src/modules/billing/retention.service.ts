@@ -5,7 +5,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { defaultPurpose } from './access.js';
 import { BILLING_CATEGORIES as C, billingDataMap } from './datamap.js';
 import { belgianDate } from './invoice-run.service.js';
-import { openDisputeOf } from './retention-clocks.js';
+import { locateReleasableInvoices } from './retention-clocks.js';
 import { selectErasedSubjects } from './invoice.repository.js';
 
 export const INVOICE_RETENTION_ACTOR = { kind: 'system', id: 'invoice-retention' } as const;
@@ -31,25 +31,16 @@ export async function releaseExpiredInvoices(
   const today = options.today ?? belgianDate(kernel.clock.now());
   const purpose = await defaultPurpose(kernel, tenantId, 'accounting');
   return kernel.transact(tenantId, async (atx) => {
-    const due = await atx.tx
+    const ids = await locateReleasableInvoices(atx.tx, today);
+    if (ids.length === 0) return { invoices: 0, payments: 0 };
+    const owners = await atx.tx
       .selectFrom('invoices')
-      .select(['invoice_id', 'subject_id'])
-      .where('hold_until', '<=', today)
-      // A disputed invoice stays whole until the dispute is settled (decision 0112).
-      .where((eb) => eb.not(eb.exists(openDisputeOf(eb))))
-      .where((eb) =>
-        eb.or([
-          eb('subject_id', 'is not', null),
-          eb('buyer_name', 'is not', null),
-          eb('buyer_street', 'is not', null),
-          eb('buyer_enterprise_number', 'is not', null),
-          eb('buyer_iban', 'is not', null),
-        ]),
-      )
+      .select('subject_id')
+      .distinct()
+      .where('invoice_id', '=', (eb) => eb.fn.any(eb.val(ids)))
+      .where('subject_id', 'is not', null)
       .execute();
-    if (due.length === 0) return { invoices: 0, payments: 0 };
-    const ids = due.map((row) => row.invoice_id);
-    const subjects = [...new Set(due.flatMap((row) => (row.subject_id === null ? [] : [row.subject_id])))];
+    const subjects = owners.flatMap((row) => (row.subject_id === null ? [] : [row.subject_id]));
     const erased = await selectErasedSubjects(atx.tx, subjects);
     // Through the gate: one `store` decision (the storage life cycle under the hold's own purpose,
     // not a whole-person erasure) for the sweep, audited with its subjects; those already erased
