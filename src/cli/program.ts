@@ -72,6 +72,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./requests.command.js')).registerRequestsCommands,
   },
   { name: 'numbers', description: 'phone numbers and who held them when (VX-5)', load: telephony },
+  {
+    name: 'identifiers',
+    description: "a customer's account codes, channels, extensions, SIP users (VX-5)",
+    load: telephony,
+  },
   { name: 'tariff', description: 'the price list calls are rated with', load: telephony },
   { name: 'cdr', description: 'call records: import, re-rate, retention (VX-5, G-1)', load: telephony },
   { name: 'invoices', description: 'monthly invoice runs and retention (VX-3, VX-8)', load: billing },

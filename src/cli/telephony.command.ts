@@ -7,6 +7,9 @@ import type { Kernel } from '../kernel/kernel.js';
 import { openRuntime, type DatabaseHandle } from '../main.js';
 import { findTenantBySlug, type Tenant } from '../modules/tenants/index.js';
 import {
+  addLineIdentifier,
+  endLineIdentifier,
+  listLineIdentifiers,
   assignNumber,
   CdrLayoutError,
   findCallRecords,
@@ -90,7 +93,7 @@ function parseSubjectId(text: string): number {
   return id;
 }
 
-/** `--map start=calldate,caller=src,destination=dst,duration=4`: names of header columns or 0-based indexes. */
+/** `--map start=calldate,caller=src,destination=dst,duration=4`: names of header columns or column numbers counted from 0. */
 export function parseColumnMapping(text: string): GenericColumnMapping {
   const allowed = new Set([
     'start',
@@ -102,6 +105,11 @@ export function parseColumnMapping(text: string): GenericColumnMapping {
     'billsec',
     'disposition',
     'uniqueId',
+    'accountCode',
+    'channel',
+    'destinationChannel',
+    'context',
+    'bLeg',
   ]);
   const mapping: Record<string, string | number> = {};
   for (const pair of text.split(',')) {
@@ -137,6 +145,7 @@ function printProgress(file: string, progress: CdrImportProgress): void {
 
 export function registerTelephonyCommands(program: Command): void {
   registerNumberCommands(program);
+  registerIdentifierCommands(program);
   registerTariffCommands(program);
   registerCdrCommands(program);
 }
@@ -244,6 +253,126 @@ function registerNumberCommands(program: Command): void {
     });
 }
 
+const IDENTIFIER_KINDS = ['account_code', 'channel', 'extension', 'sip_user'] as const;
+
+function parseIdentifierKind(text: string): (typeof IDENTIFIER_KINDS)[number] {
+  const kind = IDENTIFIER_KINDS.find((candidate) => candidate === text);
+  if (kind === undefined) {
+    throw new AppError('validation_failed', 'bad kind', {
+      publicMessage: `--kind: one of ${IDENTIFIER_KINDS.join(', ')}`,
+    });
+  }
+  return kind;
+}
+
+function registerIdentifierCommands(program: Command): void {
+  const identifiers = program
+    .command('identifiers')
+    .description(
+      "a customer's line identifiers besides numbers: account codes, channel/trunk prefixes, extensions within a context, SIP users (VX-5)",
+    );
+  identifiers
+    .command('add')
+    .description('give a customer an identifier from a date (the previous open holder ends then)')
+    .requiredOption('--tenant <slug>', 'tenant')
+    .requiredOption('--subject <id>', 'data subject id of the customer')
+    .requiredOption('--kind <kind>', IDENTIFIER_KINDS.join(', '))
+    .requiredOption(
+      '--value <value>',
+      'the account code, the channel prefix (e.g. PJSIP/trunk-), the extension or the SIP user',
+    )
+    .option('--context <context>', 'dialplan context of an extension (required for --kind extension)')
+    .requiredOption('--from <date>', 'start (YYYY-MM-DD is midnight in Brussels)')
+    .option('--to <date>', 'end (exclusive); open when omitted')
+    .option('--purpose <purpose>', 'purpose under which the identifier is written', 'telephony_service')
+    .action(
+      async (flags: {
+        tenant: string;
+        subject: string;
+        kind: string;
+        value: string;
+        context?: string;
+        from: string;
+        to?: string;
+        purpose: string;
+      }) => {
+        await withSession(flags.tenant, async ({ kernel, tenant }) => {
+          const added = await addLineIdentifier(
+            kernel,
+            { tenantId: tenant.tenantId, actor: CLI_ACTOR, purpose: flags.purpose },
+            {
+              subjectId: parseSubjectId(flags.subject),
+              kind: parseIdentifierKind(flags.kind),
+              value: flags.value,
+              ...(flags.context === undefined ? {} : { context: flags.context }),
+              from: parseDateOrInstant(flags.from, BILLING_TIME_ZONE, '--from'),
+              to: flags.to === undefined ? null : parseDateOrInstant(flags.to, BILLING_TIME_ZONE, '--to'),
+            },
+          );
+          console.log(
+            `identifier ${added.identifierId}: ${added.kind} ${added.value}${added.context ? ` in ${added.context}` : ''} ` +
+              `held by subject ${added.subjectId} from ${formatLocal(added.validFrom, BILLING_TIME_ZONE)}` +
+              (added.validTo ? ` to ${formatLocal(added.validTo, BILLING_TIME_ZONE)}` : ''),
+          );
+        });
+      },
+    );
+  identifiers
+    .command('end')
+    .description("end an identifier's period (the customer stops using it)")
+    .requiredOption('--tenant <slug>', 'tenant')
+    .requiredOption('--id <id>', 'identifier id (from `identifiers list`)')
+    .requiredOption('--at <date>', 'end (exclusive)')
+    .option('--purpose <purpose>', 'purpose under which the identifier is written', 'telephony_service')
+    .action(async (flags: { tenant: string; id: string; at: string; purpose: string }) => {
+      await withSession(flags.tenant, async ({ kernel, tenant }) => {
+        const ended = await endLineIdentifier(
+          kernel,
+          { tenantId: tenant.tenantId, actor: CLI_ACTOR, purpose: flags.purpose },
+          {
+            identifierId: parseSubjectId(flags.id),
+            at: parseDateOrInstant(flags.at, BILLING_TIME_ZONE, '--at'),
+          },
+        );
+        const end = ended.validTo === null ? 'never' : formatLocal(ended.validTo, BILLING_TIME_ZONE);
+        console.log(`identifier ${ended.identifierId} ends ${end}`);
+      });
+    });
+  identifiers
+    .command('list')
+    .description('identifiers of every customer (or one)')
+    .requiredOption('--tenant <slug>', 'tenant')
+    .option('--subject <id>', 'only this customer')
+    .option('--kind <kind>', `only this kind: ${IDENTIFIER_KINDS.join(', ')}`)
+    .option('--purpose <purpose>', 'purpose under which the identifiers are read', 'telephony_service')
+    .action(async (flags: { tenant: string; subject?: string; kind?: string; purpose: string }) => {
+      await withSession(flags.tenant, async ({ kernel, tenant }) => {
+        const rows = await listLineIdentifiers(
+          kernel,
+          { tenantId: tenant.tenantId, actor: CLI_ACTOR, purpose: flags.purpose },
+          {
+            ...(flags.subject === undefined ? {} : { subjectId: parseSubjectId(flags.subject) }),
+            ...(flags.kind === undefined ? {} : { kind: parseIdentifierKind(flags.kind) }),
+          },
+        );
+        for (const row of rows) {
+          console.log(
+            [
+              String(row.identifierId),
+              row.kind,
+              row.value,
+              row.context || '-',
+              `subject ${row.subjectId}`,
+              formatLocal(row.validFrom, BILLING_TIME_ZONE),
+              row.validTo ? formatLocal(row.validTo, BILLING_TIME_ZONE) : 'open',
+            ].join('\t'),
+          );
+        }
+        console.log(`${rows.length} identifier(s)`);
+      });
+    });
+}
+
 function registerTariffCommands(program: Command): void {
   const tariff = program.command('tariff').description('the price list calls are rated with');
   tariff
@@ -277,7 +406,14 @@ function registerCdrCommands(program: Command): void {
     .option('--format <format>', 'asterisk, freeswitch or generic (default: detected)')
     .option(
       '--map <mapping>',
-      'generic CSV: field=column pairs, e.g. start=date,caller=from,destination=to,duration=secs',
+      'generic CSV: field=column pairs separated by commas; a column is a header name (then line 1 is the header) ' +
+        'or a column number counted from 0 (the first column is 0), e.g. start=begin,caller=from,destination=to,duration=seconds ' +
+        'or start=3,caller=1,destination=2,duration=4. Fields: start, caller, destination (required), answer, end, duration, ' +
+        'billsec, disposition, uniqueId, accountCode, channel, destinationChannel, context, bLeg',
+    )
+    .option(
+      '--delimiter <char>',
+      "field delimiter: ',', ';' or 'tab' (default: detected from the first line)",
     )
     .option('--time-zone <zone>', 'zone of timestamps without offset', 'Europe/Brussels')
     .option('--country <cc>', "country for national numbers (default: the controller's country)")
@@ -291,6 +427,7 @@ function registerCdrCommands(program: Command): void {
           tenant: string;
           format?: string;
           map?: string;
+          delimiter?: string;
           timeZone: string;
           country?: string;
           rejects?: string;
@@ -305,6 +442,7 @@ function registerCdrCommands(program: Command): void {
               publicMessage: '--batch-size: a positive whole number',
             });
           }
+          const delimiter = parseDelimiter(flags.delimiter);
           const connection = {
             connectionString: config.appDatabaseUrl ?? database.ownerUrl,
             assumeAppRole: config.appDatabaseUrl === undefined,
@@ -320,6 +458,7 @@ function registerCdrCommands(program: Command): void {
                 format,
                 timeZone: flags.timeZone,
                 batchSize,
+                ...(delimiter === undefined ? {} : { delimiter }),
                 ...(flags.map ? { mapping: parseColumnMapping(flags.map) } : {}),
                 ...(flags.country ? { defaultCountry: flags.country.toUpperCase() } : {}),
                 ...(flags.rejects
@@ -337,16 +476,15 @@ function registerCdrCommands(program: Command): void {
                 `${summary.duplicates} skipped as duplicates (${summary.unrated} unrated) in ${seconds.toFixed(1)} s, ` +
                 `${Math.round(summary.linesRead / Math.max(seconds, 0.001))} records/s`,
             );
-            const reasons = Object.entries(summary.rejectsByReason).map(
-              ([reason, count]) => `${reason} ${count}`,
-            );
+            const reasons = topRejectReasons(summary.rejectsByReason);
             if (summary.rejectFile) console.log(`rejects: ${summary.rejectFile} (${reasons.join(', ')})`);
-            if (summary.linesRead > 0 && summary.rejected === summary.linesRead) allRejected.push(file);
+            if (summary.linesRead > 0 && summary.rejected === summary.linesRead)
+              allRejected.push(`${file} (${reasons.slice(0, 3).join(', ')})`);
           }
           // A file of which not one line could be used is a failed import, not a quiet success.
           if (allRejected.length > 0) {
             throw new AppError('validation_failed', 'every line rejected', {
-              publicMessage: `every line of ${allRejected.join(', ')} was rejected; nothing was imported from it (see the rejects file)`,
+              publicMessage: `every line of ${allRejected.join('; ')} was rejected; nothing was imported from it (see the rejects file)`,
             });
           }
         });
@@ -411,6 +549,33 @@ function registerCdrCommands(program: Command): void {
 }
 import { readDisputedMonths } from '../modules/billing/index.js';
 import { createProgress, isProgressShown } from './progress.js';
+
+/** Reject reasons with their counts, the most frequent first. */
+export function topRejectReasons(byReason: Readonly<Record<string, number>>): string[] {
+  return Object.entries(byReason)
+    .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+    .map(([reason, count]) => `${reason} ${count}`);
+}
+
+function parseDelimiter(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const named: Record<string, string> = {
+    ',': ',',
+    comma: ',',
+    ';': ';',
+    semicolon: ';',
+    tab: '\t',
+    '\\t': '\t',
+    '\t': '\t',
+  };
+  const delimiter = named[text.toLowerCase()];
+  if (delimiter === undefined) {
+    throw new AppError('validation_failed', 'bad delimiter', {
+      publicMessage: "--delimiter: ',', ';' or 'tab'",
+    });
+  }
+  return delimiter;
+}
 
 function parseFormat(text: string | undefined, hasMapping: boolean): CdrFormat | 'auto' {
   if (text === undefined) return hasMapping ? 'generic' : 'auto';

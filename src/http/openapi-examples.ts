@@ -145,6 +145,13 @@ export const REQUEST_BODY_EXAMPLES: Readonly<Record<string, unknown>> = {
     contractRef: 'C-2026-0042',
     from: '2026-12-01',
   },
+  'POST /api/v1/line-identifiers': {
+    subjectId: 42,
+    kind: 'channel',
+    value: 'PJSIP/trunk-',
+    from: '2026-12-01',
+  },
+  'POST /api/v1/line-identifiers/:id/end': { at: '2027-01-01' },
   'POST /api/v1/phone-numbers/porting': {
     number: '+32 56 12 34 56',
     direction: 'in',

@@ -103,6 +103,9 @@ function touchOf(method: string, path: string): Touch | undefined {
   if (/^\/api\/v1\/(invoices|invoice-runs|payments)/.test(path)) return { kind: 'data', categories: PAYMENT };
   if (path.startsWith('/api/v1/phone-numbers'))
     return { kind: 'data', categories: ['kluis.telephony.number'] };
+  // Account codes, channels, extensions, SIP users: held like numbers (decision 0230).
+  if (path.startsWith('/api/v1/line-identifiers'))
+    return { kind: 'data', categories: ['kluis.telephony.number'] };
   if (path.endsWith('/call-records')) return { kind: 'data', categories: ['kluis.telephony.call_record'] };
   // Consent receipts by a random id, consent rates and visit statistics name no data subject
   // (decision 0140); their own role rule (admin, privacy officer) is not the policy's.

@@ -3,7 +3,7 @@ import type { Grant } from '../../kernel/gate/gate.js';
 import type { Tx } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import { TELEPHONY_CATEGORIES } from './datamap.js';
-import type { CallDispositionColumn } from './telephony.tables.js';
+import type { CallDirectionColumn, CallDispositionColumn } from './telephony.tables.js';
 
 export interface StoredCallRecord {
   subjectId: number;
@@ -19,6 +19,8 @@ export interface StoredCallRecord {
   isBillableLeg: boolean;
   linkedId: string | null;
   costMicros: number | null;
+  /** outbound and forwarded legs are chargeable; inbound and internal calls are not (decision 0230). */
+  direction: CallDirectionColumn;
 }
 
 export interface CallRecordKey {
@@ -79,6 +81,7 @@ export async function selectCallRecords(
     isBillableLeg: row.is_billable_leg,
     linkedId: row.linked_id,
     costMicros: row.cost_micros,
+    direction: row.direction,
   }));
 }
 

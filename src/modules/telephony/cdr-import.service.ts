@@ -10,7 +10,7 @@ import { csvRecord } from '../../platform/csv.js';
  */
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { sql } from 'kysely';
 import type { CountryCode } from 'libphonenumber-js/max';
 import type { AuditedTx } from '../../kernel/audit/index.js';
@@ -18,19 +18,34 @@ import type { Actor, Grant } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { normalisePhoneNumber } from '../../kernel/identifiers/phone.js';
 import { AppError } from '../../platform/errors.js';
-import { parseCdrStream, type CallRecord, type CdrFormat, type GenericColumnMapping } from './cdr.parse.js';
+import {
+  AttributionIndex,
+  isChargeableDirection,
+  type HeldPeriod,
+  type LineIdentifierPeriod,
+  type PeriodIndex,
+} from './attribution.js';
+import {
+  detectDelimiter,
+  parseCdrStream,
+  type CallRecord,
+  type CdrFormat,
+  type GenericColumnMapping,
+} from './cdr.parse.js';
 import { openCopyConnection, type CopyConnection, type CopyConnectionOptions } from './copy-connection.js';
 import { TELEPHONY_CATEGORIES } from './datamap.js';
 import { rateCall, selectBillableSeconds, type RatingTable } from './rating.js';
 import { loadRatingTable } from './tariff.service.js';
+import { isPgError } from './number.service.js';
 
 /** The purpose call records serve, and the only one (VX-5). */
 export const CALL_BILLING_PURPOSE = 'call_billing';
 export const CDR_IMPORT_ACTOR: Actor = { kind: 'system', job: 'cdr-import' };
 export const DEFAULT_BATCH_SIZE = 50_000;
+const MAX_BATCH_ATTEMPTS = 3;
 
 export type ImportRejectReason =
-  'caller_not_normalisable' | 'destination_not_normalisable' | 'caller_not_held';
+  'caller_not_normalisable' | 'destination_not_normalisable' | 'not_attributed';
 
 export interface CdrImportDeps {
   kernel: Kernel;
@@ -44,6 +59,8 @@ export interface CdrImportOptions {
   format?: CdrFormat | 'auto';
   timeZone?: string;
   mapping?: GenericColumnMapping;
+  /** Field delimiter; default: detected from the first line (comma, semicolon or tab). */
+  delimiter?: string;
   /** Country for numbers in national form; default: the country of the policy's controller. */
   defaultCountry?: string;
   /** Where rejects go; default `<file>.rejects.csv`. */
@@ -102,8 +119,9 @@ export async function importCdrFile(
     rejectsByReason: {},
   };
   try {
+    const delimiter = options.delimiter ?? (await detectFileDelimiter(options.file));
     await connection.client.query(STAGING_DDL);
-    const { holders, ratingTable, months } = await prepare(kernel, connection, options.tenantId, actor);
+    const { attribution, ratingTable, months } = await prepare(kernel, connection, options.tenantId, actor);
     const normaliser = new NumberNormaliser(defaultCountry);
     const writer = new BatchWriter(kernel, connection, options.tenantId, actor, months);
     let batch = new Batch();
@@ -115,6 +133,7 @@ export async function importCdrFile(
     const parsed = parseCdrStream(createReadStream(options.file), {
       format: options.format ?? 'auto',
       fastSplit: options.format !== 'generic',
+      delimiter,
       ...(options.timeZone ? { timeZone: options.timeZone } : {}),
       ...(options.mapping ? { mapping: options.mapping } : {}),
     });
@@ -124,7 +143,7 @@ export async function importCdrFile(
         await rejects.write(result.lineNumber, result.reason, result.message);
         continue;
       }
-      const row = buildRow(result, normaliser, holders, ratingTable);
+      const row = buildRow(result, normaliser, attribution, ratingTable);
       if (typeof row === 'string') {
         await rejects.write(result.lineNumber, row, REJECT_MESSAGES[row]);
         continue;
@@ -176,18 +195,21 @@ async function findTenantCountry(kernel: Kernel, tenantId: number): Promise<stri
 // Preparation: who held which number, the tariff, the partitions that exist.
 
 /** Number → periods it was held, sorted by start; times as epoch ms, open end as +Infinity. */
-export type HolderIndex = Map<string, Array<{ from: number; to: number; subjectId: number }>>;
+export type HolderIndex = PeriodIndex;
 
 async function prepare(
   kernel: Kernel,
   connection: CopyConnection,
   tenantId: number,
   actor: Actor,
-): Promise<{ holders: HolderIndex; ratingTable: RatingTable; months: Set<string> }> {
+): Promise<{ attribution: AttributionIndex; ratingTable: RatingTable; months: Set<string> }> {
   return kernel.transactOn(connection, tenantId, async (atx) => {
     const subjectIds = (
-      await atx.tx.selectFrom('number_assignments').select('subject_id').distinct().execute()
-    ).map((row) => row.subject_id);
+      await sql<{ subject_id: number }>`
+        select subject_id from number_assignments union select subject_id from line_identifiers`.execute(
+        atx.tx,
+      )
+    ).rows.map((row) => row.subject_id);
     const grant = await kernel.gate.authorize(atx, actor, {
       purpose: CALL_BILLING_PURPOSE,
       action: 'read',
@@ -195,12 +217,17 @@ async function prepare(
       subjectIds,
     });
     const holders = await loadHolderIndex(atx, grant);
+    const identifiers = await loadLineIdentifierPeriods(atx, grant);
     const ratingTable = await loadRatingTable(atx.tx);
     const partitions = await atx.tx
       .selectFrom('call_record_partitions')
       .select(sql<string>`to_char(month, 'YYYY-MM')`.as('month'))
       .execute();
-    return { holders, ratingTable, months: new Set(partitions.map((row) => row.month)) };
+    return {
+      attribution: new AttributionIndex(holders, identifiers),
+      ratingTable,
+      months: new Set(partitions.map((row) => row.month)),
+    };
   });
 }
 
@@ -222,26 +249,57 @@ export async function loadHolderIndex(atx: AuditedTx, grant: Grant): Promise<Hol
       from: row.valid_from.getTime(),
       to: row.valid_to?.getTime() ?? Number.POSITIVE_INFINITY,
       subjectId: row.subject_id,
-    });
+    } satisfies HeldPeriod);
     index.set(row.e164, periods);
   }
   return index;
 }
 
-export function findHolder(index: HolderIndex, e164: string, at: number): number | null {
-  const periods = index.get(e164);
-  if (periods === undefined) return null;
-  for (const period of periods) if (period.from <= at && at < period.to) return period.subjectId;
-  return null;
+/** Every line identifier period (account codes, channels, extensions, SIP users) of the grant's subjects. */
+async function loadLineIdentifierPeriods(atx: AuditedTx, grant: Grant): Promise<LineIdentifierPeriod[]> {
+  const subjectIds = [...grant.subjectIds];
+  if (subjectIds.length === 0) return [];
+  const rows = await atx.tx
+    .selectFrom('line_identifiers')
+    .select(['kind', 'value', 'context', 'subject_id', 'valid_from', 'valid_to'])
+    .where('subject_id', '=', (eb) => eb.fn.any(eb.val(subjectIds)))
+    .orderBy('valid_from')
+    .execute();
+  return rows.map((row) => {
+    grant.assertCovers(TELEPHONY_CATEGORIES.number, row.subject_id);
+    return {
+      kind: row.kind,
+      value: row.value,
+      context: row.context,
+      from: row.valid_from.getTime(),
+      to: row.valid_to?.getTime() ?? Number.POSITIVE_INFINITY,
+      subjectId: row.subject_id,
+    };
+  });
+}
+
+/** The delimiter of a file from its first line (the first 64 KiB are enough for any CDR line). */
+async function detectFileDelimiter(file: string): Promise<string> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(65_536);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return detectDelimiter(buffer.subarray(0, bytesRead).toString('latin1'));
+  } finally {
+    await handle.close();
+  }
 }
 
 // ---------------------------------------------------------------------------------------
 // One record → one row (or a reject reason).
 
 const REJECT_MESSAGES: Readonly<Record<ImportRejectReason, string>> = {
-  caller_not_normalisable: "the caller's number is not a valid phone number in the tenant's numbering plan",
-  destination_not_normalisable: 'the destination is neither a valid phone number nor dialled digits',
-  caller_not_held: "no customer held the caller's number when the call started",
+  caller_not_normalisable:
+    "no rule attributes the call to a customer, and the caller is not a valid phone number in the tenant's numbering plan",
+  destination_not_normalisable:
+    'the destination is neither a valid phone number, dialled digits nor an extension of the customer',
+  not_attributed:
+    "no customer held the call's account code, channel, SIP user, extension, caller number or called number when the call started",
 };
 
 /** Digits as dialled when the destination is no E.164 number: short codes, service numbers. */
@@ -253,6 +311,8 @@ interface Row {
   line: string;
   subjectId: number;
   isUnrated: boolean;
+  /** An a-leg naming its b-leg, or a record that may be one: the batch links legs after the insert. */
+  linksLegs: boolean;
 }
 
 type Normalised = { ok: true; e164: string } | { ok: false };
@@ -280,21 +340,40 @@ export class NumberNormaliser {
 function buildRow(
   record: CallRecord,
   normaliser: NumberNormaliser,
-  holders: HolderIndex,
+  attribution: AttributionIndex,
   ratingTable: RatingTable,
 ): Row | ImportRejectReason {
-  const caller = normaliser.normalise(record.callerRaw);
-  if (!caller.ok) return 'caller_not_normalisable';
+  const caller = record.callerRaw === '' ? null : normaliser.normalise(record.callerRaw);
+  const callerE164 = caller !== null && caller.ok ? caller.e164 : null;
   const normalisedDestination = normaliser.normalise(record.destinationRaw);
-  let destination: string;
-  if (normalisedDestination.ok) destination = normalisedDestination.e164;
-  else if (DIALLED.test(record.destinationRaw)) destination = record.destinationRaw;
-  else return 'destination_not_normalisable';
+  const destinationE164 = normalisedDestination.ok ? normalisedDestination.e164 : null;
   const startedMs = record.startedAt.getTime();
-  const subjectId = findHolder(holders, caller.e164, startedMs);
-  if (subjectId === null) return 'caller_not_held';
+  const attributed = attribution.attribute({
+    startedMs,
+    callerE164,
+    callerRaw: record.callerRaw,
+    destinationE164,
+    destinationRaw: record.destinationRaw,
+    accountCode: record.accountCode,
+    sourceChannel: record.sourceChannel,
+    destinationChannel: record.destinationChannel,
+    context: record.context,
+  });
+  if (attributed === null) {
+    const isCallerNumberLike =
+      callerE164 !== null || DIALLED.test(record.callerRaw) || isWithheld(record.callerRaw);
+    return isCallerNumberLike ? 'not_attributed' : 'caller_not_normalisable';
+  }
+  let destination: string;
+  if (destinationE164 !== null) destination = destinationE164;
+  else if (DIALLED.test(record.destinationRaw)) destination = record.destinationRaw;
+  else if (attributed.isDestinationExtension) destination = record.destinationRaw;
+  else return 'destination_not_normalisable';
+  // The stored caller: E.164, or an extension's digits; a withheld or named caller is stored empty.
+  const callerStored = callerE164 ?? (DIALLED.test(record.callerRaw) ? record.callerRaw : '');
 
-  const seconds = selectBillableSeconds(record);
+  const isChargeable = record.isBillableLeg && isChargeableDirection(attributed.direction);
+  const seconds = isChargeable ? selectBillableSeconds(record) : 0;
   let cost: number | null = 0;
   if (seconds > 0) {
     const rated = normalisedDestination.ok
@@ -306,19 +385,35 @@ function buildRow(
   const line = [
     startedIso,
     copyText(record.uniqueId ?? record.recordHash),
-    String(subjectId),
-    caller.e164,
-    destination,
+    String(attributed.subjectId),
+    copyText(callerStored),
+    copyText(destination),
     record.answeredAt === null ? NULL : record.answeredAt.toISOString(),
     record.endedAt.toISOString(),
     String(record.durationSeconds),
     String(record.billableSeconds),
     record.disposition,
-    record.isBillableLeg ? 't' : 'f',
+    isChargeable ? 't' : 'f',
     record.linkedId === null ? NULL : copyText(record.linkedId),
     cost === null ? NULL : String(cost),
+    attributed.direction,
+    record.bLegId === null ? NULL : copyText(record.bLegId),
   ].join('\t');
-  return { startedIso, month: startedIso.slice(0, 7), line, subjectId, isUnrated: cost === null };
+  return {
+    startedIso,
+    month: startedIso.slice(0, 7),
+    line,
+    subjectId: attributed.subjectId,
+    isUnrated: cost === null,
+    linksLegs: record.hasLegIds,
+  };
+}
+
+const WITHHELD = new Set(['anonymous', 'unknown', 'private', 'restricted', 'unavailable', 'withheld']);
+
+/** What switches write for a caller without caller ID. */
+function isWithheld(raw: string): boolean {
+  return raw === '' || WITHHELD.has(raw.toLowerCase());
 }
 
 const NULL = '\\N';
@@ -347,12 +442,14 @@ export const CALL_RECORD_COLUMNS = [
   'is_billable_leg',
   'linked_id',
   'cost_micros',
+  'direction',
+  'b_leg',
 ] as const;
 
 const STAGING_DDL = `CREATE TEMP TABLE IF NOT EXISTS cdr_staging (
   started_at timestamptz, dedup_key text, subject_id bigint, caller_e164 text, destination text,
   answered_at timestamptz, ended_at timestamptz, duration_seconds integer, billable_seconds integer,
-  disposition text, is_billable_leg boolean, linked_id text, cost_micros bigint
+  disposition text, is_billable_leg boolean, linked_id text, cost_micros bigint, direction text, b_leg text
 ) ON COMMIT DELETE ROWS`;
 
 const COLUMN_LIST = CALL_RECORD_COLUMNS.join(', ');
@@ -363,6 +460,7 @@ class Batch {
   readonly lines: string[] = [];
   readonly subjects = new Set<number>();
   readonly months = new Set<string>();
+  linksLegs = false;
 
   get size(): number {
     return this.lines.length;
@@ -372,6 +470,7 @@ class Batch {
     this.lines.push(row.line);
     this.subjects.add(row.subjectId);
     this.months.add(row.month);
+    if (row.linksLegs) this.linksLegs = true;
   }
 
   *chunks(): Generator<string> {
@@ -428,15 +527,28 @@ class BatchWriter {
 
   async #write(batch: Batch): Promise<number> {
     await this.#ensurePartitions(batch.months);
-    return this.#kernel.transactOn(this.#connection, this.#tenantId, async (atx) => {
-      const grant = await this.#kernel.gate.authorize(atx, this.#actor, {
-        purpose: CALL_BILLING_PURPOSE,
-        action: 'write',
-        categories: [TELEPHONY_CATEGORIES.callRecord, TELEPHONY_CATEGORIES.number],
-        subjectIds: [...batch.subjects],
-      });
-      return insertCallRecordBatch(this.#connection, atx, grant, batch);
-    });
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.#kernel.transactOn(this.#connection, this.#tenantId, async (atx) => {
+          // One batch of a tenant at a time: two imports of overlapping files would otherwise wait
+          // on each other's uncommitted keys in opposite orders (a deadlock).
+          await sql`select pg_advisory_xact_lock(hashtextextended('kluis.cdr_import', ${this.#tenantId}))`.execute(
+            atx.tx,
+          );
+          const grant = await this.#kernel.gate.authorize(atx, this.#actor, {
+            purpose: CALL_BILLING_PURPOSE,
+            action: 'write',
+            categories: [TELEPHONY_CATEGORIES.callRecord, TELEPHONY_CATEGORIES.number],
+            subjectIds: [...batch.subjects],
+          });
+          return insertCallRecordBatch(this.#connection, atx, grant, batch);
+        });
+      } catch (error) {
+        // Whatever else holds the same rows (a re-rate, an erasure) may still deadlock with a batch;
+        // the batch rolled back whole, so it is sent again.
+        if (attempt >= MAX_BATCH_ATTEMPTS || !isPgError(error, '40P01')) throw error;
+      }
+    }
   }
 
   // In short transactions of their own (on the pool), before the batch: creating a partition
@@ -467,7 +579,37 @@ async function insertCallRecordBatch(
     insert into call_records (tenant_id, ${sql.raw(COLUMN_LIST)})
     select ${atx.tenantId}::integer, ${sql.raw(COLUMN_LIST)} from cdr_staging
     on conflict do nothing`.execute(atx.tx);
+  if (batch.linksLegs) await linkLegs(atx);
   return Number(result.numAffectedRows ?? 0n);
+}
+
+/**
+ * FreeSWITCH writes one record per leg; an a-leg names its b-leg (bleg_uuid). The pair is one
+ * call, charged once: on the a-leg when it is chargeable, so the b-leg of the same customer is
+ * then kept at no charge and joins the a-leg's linked id. Either leg may come first, in one
+ * batch, in two, or in two files. When each names the other, the earlier one is the a-leg.
+ * The b-leg of a call that is not charged on its a-leg (an inbound call forwarded onwards)
+ * keeps its own charge.
+ */
+async function linkLegs(atx: AuditedTx): Promise<void> {
+  const notMutualEarlier = sql`not (b.b_leg is not null and b.b_leg = a.dedup_key
+    and (b.started_at, b.dedup_key) < (a.started_at, a.dedup_key))`;
+  // b-legs (stored before or now) named by this batch's chargeable a-legs
+  await sql`
+    update call_records b set is_billable_leg = false, cost_micros = 0, linked_id = a.dedup_key
+      from cdr_staging a
+     where a.b_leg is not null and a.is_billable_leg
+       and b.dedup_key = a.b_leg
+       and b.started_at >= a.started_at - interval '1 minute' and b.started_at <= a.ended_at + interval '1 minute'
+       and b.subject_id = a.subject_id and b.is_billable_leg and ${notMutualEarlier}`.execute(atx.tx);
+  // this batch's records that a chargeable a-leg stored earlier names as its b-leg
+  await sql`
+    update call_records b set is_billable_leg = false, cost_micros = 0, linked_id = a.dedup_key
+      from cdr_staging s
+      join call_records a on a.b_leg = s.dedup_key and a.is_billable_leg
+           and a.started_at >= s.started_at - interval '1 day' and a.started_at <= s.started_at + interval '1 minute'
+     where b.started_at = s.started_at and b.dedup_key = s.dedup_key
+       and b.subject_id = a.subject_id and b.is_billable_leg and ${notMutualEarlier}`.execute(atx.tx);
 }
 
 // ---------------------------------------------------------------------------------------

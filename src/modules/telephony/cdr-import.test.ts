@@ -170,10 +170,10 @@ describe('CDR import (VX-5)', () => {
     const rejects = (await readFile(`${file}.rejects.csv`, 'utf8')).trim().split('\n');
     expect(rejects[0]).toBe('line,reason,message');
     expect(rejects.slice(1).map((line) => line.split(',').slice(0, 2).join(','))).toEqual([
-      '3,caller_not_held',
-      '4,caller_not_normalisable',
+      '3,not_attributed',
+      '4,not_attributed',
       '5,wrong_column_count',
-      '9,caller_not_held',
+      '9,not_attributed',
     ]);
     // The reject file says what is wrong, never the line itself: no number in it.
     expect(rejects.join('\n')).not.toMatch(/0471999999|056223344/);

@@ -162,9 +162,7 @@ describe('kluis cdr import (VX-5)', () => {
     const rejectLines = (await readFile(`${file}.rejects.csv`, 'utf8')).trim().split('\n').slice(1);
     expect(rejectLines).toHaveLength(84 - expected.length);
     const reasons = new Set(rejectLines.map((line) => line.split(',')[1]));
-    expect(reasons).toEqual(
-      new Set(['caller_not_held', 'caller_not_normalisable', 'destination_not_normalisable']),
-    );
+    expect(reasons).toEqual(new Set(['not_attributed', 'destination_not_normalisable']));
     expect(result.stdout).toContain(`rejects: ${file}.rejects.csv`);
 
     const attributed = await runAsOwner<{ subject_id: number; caller_e164: string; n: number }>(

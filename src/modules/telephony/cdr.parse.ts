@@ -57,6 +57,19 @@ export interface CallRecord {
   billableSeconds: number;
   disposition: CallDisposition;
   isBillableLeg: boolean;
+  /**
+   * What the switch says about the line the call came from and went to, for attribution
+   * (decision 0230): account code, source and destination channel (Asterisk), the dialplan
+   * context. Empty when the format has no such column. Not part of the record hash.
+   */
+  accountCode: string;
+  sourceChannel: string;
+  destinationChannel: string;
+  context: string;
+  /** FreeSWITCH a-leg: the uuid of its b-leg (bleg_uuid); the import charges the pair once. */
+  bLegId: string | null;
+  /** The format names legs by uuid (FreeSWITCH, a mapped bLeg column): this record may be another's b-leg. */
+  hasLegIds: boolean;
   /** sha256 (hex) of the canonical encoding of the normalised record; the dedup key when uniqueId is null. */
   recordHash: string;
 }
@@ -82,7 +95,7 @@ export type CdrParseResult = CallRecord | Rejection;
 
 export type ColumnRef = string | number;
 
-/** Generic CSV: column names (from the header line) or 0-based indexes. */
+/** Generic CSV: column names (from the header line) or indexes counted from 0. */
 export interface GenericColumnMapping {
   start: ColumnRef;
   caller: ColumnRef;
@@ -93,6 +106,12 @@ export interface GenericColumnMapping {
   billsec?: ColumnRef;
   disposition?: ColumnRef;
   uniqueId?: ColumnRef;
+  accountCode?: ColumnRef;
+  channel?: ColumnRef;
+  destinationChannel?: ColumnRef;
+  context?: ColumnRef;
+  /** The b-leg's id on an a-leg (FreeSWITCH bleg_uuid). */
+  bLeg?: ColumnRef;
 }
 
 export interface ParseCdrOptions {
@@ -104,7 +123,7 @@ export interface ParseCdrOptions {
   mapping?: GenericColumnMapping;
   /** Generic only: whether line 1 is a header. Default: true when the mapping names any column. */
   hasHeader?: boolean;
-  /** Generic only: field delimiter, default ','. */
+  /** Field delimiter (',', ';' or a tab), default ','. `detectDelimiter` guesses it from the first line. */
   delimiter?: string;
   /**
    * Asterisk/FreeSWITCH only: split lines with the line splitter of cdr.split.ts instead of
@@ -136,6 +155,12 @@ interface RawCall {
   isBillableLeg: boolean;
   /** Switch-side names of the leg (channels, b-leg uuid), hashed but not returned. */
   legIdentity: readonly string[];
+  accountCode: string;
+  sourceChannel: string;
+  destinationChannel: string;
+  context: string;
+  bLegId: string | null;
+  hasLegIds: boolean;
   /** FreeSWITCH writes the epoch for "never answered" in old versions. */
   isEpochUnanswered: boolean;
 }
@@ -149,9 +174,12 @@ interface Layout {
 }
 
 const DEFAULT_TIME_ZONE = 'Europe/Brussels';
-const ASTERISK_COLUMN_COUNTS = [16, 18, 21] as const;
+/** 16 base columns, + uniqueid and/or userfield (loguniqueid, loguserfield), + peeraccount, linkedid, sequence (newcdrcolumns). */
+const ASTERISK_COLUMN_COUNTS = [16, 17, 18, 19, 20, 21] as const;
 const FREESWITCH_COLUMN_COUNTS = [13, 15] as const;
 const INTEGER = /^\d+$/;
+/** What a b-leg reference may look like (the column's CHECK); anything else is not a reference. */
+const LEG_ID = /^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,199}$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const NON_ASCII = /[^\x00-\x7f]/;
 
@@ -170,7 +198,10 @@ export async function* parseCdrStream(
   if (format === 'generic' && options.mapping === undefined)
     throw new CdrLayoutError('a generic CSV needs a column mapping');
   const hasHeader = format === 'generic' && (options.hasHeader ?? hasNamedColumn(options.mapping));
-  if (options.fastSplit === true && format !== 'generic') {
+  const delimiter = options.delimiter ?? ',';
+  if (delimiter.length !== 1 || /["\r\n]/.test(delimiter))
+    throw new CdrLayoutError('the delimiter must be one character other than a quote or a line break');
+  if (options.fastSplit === true && format !== 'generic' && delimiter === ',') {
     yield* parseSplitLines(input, format, timeZone, options);
     return;
   }
@@ -180,7 +211,7 @@ export async function* parseCdrStream(
     encoding: 'latin1',
     info: true,
     bom: true,
-    delimiter: format === 'generic' ? (options.delimiter ?? ',') : ',',
+    delimiter,
     record_delimiter: ['\r\n', '\n'],
     relax_column_count: true,
     // FreeSWITCH does not escape quotes inside names; without this one stray quote would
@@ -325,20 +356,26 @@ function chooseLayout(
   if (format === 'generic') return buildGenericLayout(first, line, options);
   const asteriskOk = (ASTERISK_COLUMN_COUNTS as readonly number[]).includes(count);
   const freeswitchOk = (FREESWITCH_COLUMN_COUNTS as readonly number[]).includes(count);
+  const delimiterHint =
+    count < 13 && (options.delimiter ?? ',') === ','
+      ? ' (is the file separated by semicolons or tabs? see --delimiter)'
+      : '';
   if (format === 'asterisk' && !asteriskOk) {
-    throw new CdrLayoutError(`line ${line} has ${count} columns; Asterisk Master.csv has 16, 18 or 21`);
+    throw new CdrLayoutError(
+      `line ${line} has ${count} columns; Asterisk Master.csv has 16 to 21${delimiterHint}`,
+    );
   }
   if (format === 'freeswitch' && !freeswitchOk) {
     throw new CdrLayoutError(
-      `line ${line} has ${count} columns; FreeSWITCH cdr_csv has 13 (default template) or 15 ("example" template)`,
+      `line ${line} has ${count} columns; FreeSWITCH cdr_csv has 13 (default template) or 15 ("example" template)${delimiterHint}`,
     );
   }
   if (!asteriskOk && !freeswitchOk) {
     throw new CdrLayoutError(
-      `line ${line} has ${count} columns; Asterisk Master.csv has 16, 18 or 21 and FreeSWITCH cdr_csv 13 or 15; state the format or give a column mapping`,
+      `line ${line} has ${count} columns; Asterisk Master.csv has 16 to 21 and FreeSWITCH cdr_csv 13 or 15; state the format or give a column mapping${delimiterHint}`,
     );
   }
-  const layout = asteriskOk ? buildAsteriskLayout(count) : buildFreeswitchLayout(count);
+  const layout = asteriskOk ? buildAsteriskLayout(count, first) : buildFreeswitchLayout(count);
   assertShape(first, line, layout);
   return layout;
 }
@@ -373,9 +410,22 @@ function describeShapeProblem(
   return parseTimestamp(value) === null ? 'is not a YYYY-MM-DD HH:MM:SS timestamp' : null;
 }
 
-function buildAsteriskLayout(columnCount: number): Layout {
-  const hasUniqueId = columnCount >= 18;
-  const hasSequence = columnCount === 21;
+/** An Asterisk unique id: epoch seconds and a counter, optionally after a system name ("pbx1-1706770800.1"). */
+const ASTERISK_UNIQUE_ID = /^(?:[A-Za-z0-9._-]+-)?\d{9,}\.\d+$/;
+
+// Which optional columns a Master.csv has follows from its count, except for 17 and 20, where
+// the one column after amaflags is either the unique id or the user field: the first record's
+// value decides (a unique id is never empty, and has its own shape).
+function buildAsteriskLayout(columnCount: number, first: readonly string[]): Layout {
+  const hasNewColumns = columnCount >= 19;
+  const optional = columnCount - 16 - (hasNewColumns ? 3 : 0);
+  const hasUniqueId =
+    optional === 2 || (optional === 1 && ASTERISK_UNIQUE_ID.test(decodeField(first[16]).trim()));
+  const uniqueIdAt = hasUniqueId ? 16 : -1;
+  const linkedIdAt = hasNewColumns ? columnCount - 2 : -1;
+  const sequenceAt = hasNewColumns ? columnCount - 1 : -1;
+  const field = (fields: readonly string[], index: number): string =>
+    index < 0 ? '' : decodeField(fields[index]);
   return {
     description: `an Asterisk Master.csv with ${columnCount} columns`,
     columnCount,
@@ -389,9 +439,9 @@ function buildAsteriskLayout(columnCount: number): Layout {
     extract(fields) {
       const channel = decodeField(fields[5]);
       const dstChannel = decodeField(fields[6]);
-      const uniqueId = hasUniqueId ? decodeField(fields[16]) : '';
-      const sequence = hasSequence ? decodeField(fields[20]) : '';
-      const linkedId = hasSequence ? decodeField(fields[19]) : '';
+      const uniqueId = field(fields, uniqueIdAt);
+      const sequence = field(fields, sequenceAt);
+      const linkedId = field(fields, linkedIdAt);
       return {
         caller: decodeField(fields[1]),
         destination: decodeField(fields[2]),
@@ -401,11 +451,17 @@ function buildAsteriskLayout(columnCount: number): Layout {
         duration: decodeField(fields[12]),
         billsec: decodeField(fields[13]),
         disposition: decodeField(fields[14]),
-        uniqueId: hasSequence && uniqueId !== '' ? `${uniqueId}#${sequence}` : null,
+        uniqueId: hasNewColumns && uniqueId !== '' ? `${uniqueId}#${sequence}` : null,
         linkedId: linkedId === '' ? null : linkedId,
         isBillableLeg: !channel.startsWith('Local/'),
         legIdentity: [channel, dstChannel, uniqueId, sequence],
         isEpochUnanswered: false,
+        accountCode: decodeField(fields[0]).trim(),
+        sourceChannel: channel.trim(),
+        destinationChannel: dstChannel.trim(),
+        context: decodeField(fields[3]).trim(),
+        bLegId: null,
+        hasLegIds: false,
       };
     },
   };
@@ -424,6 +480,8 @@ function buildFreeswitchLayout(columnCount: number): Layout {
     ],
     extract(fields) {
       const uuid = decodeField(fields[10]);
+      const named = decodeField(fields[11]).trim();
+      const bLeg = LEG_ID.test(named) ? named : '';
       const answer = decodeField(fields[5]);
       return {
         caller: decodeField(fields[1]),
@@ -435,10 +493,17 @@ function buildFreeswitchLayout(columnCount: number): Layout {
         billsec: decodeField(fields[8]),
         disposition: decodeField(fields[9]),
         uniqueId: uuid === '' ? null : uuid,
-        linkedId: null,
+        // The legs of one bridged call share the a-leg's uuid; the b-leg learns it at import.
+        linkedId: bLeg === '' || uuid === '' ? null : uuid,
         isBillableLeg: true,
         legIdentity: [uuid, decodeField(fields[11])],
         isEpochUnanswered: answer.startsWith('1970-01-01') || answer.startsWith('1969-12-31'),
+        accountCode: decodeField(fields[12]).trim(),
+        sourceChannel: '',
+        destinationChannel: '',
+        context: decodeField(fields[3]).trim(),
+        bLegId: bLeg === '' || uuid === '' ? null : bLeg,
+        hasLegIds: uuid !== '',
       };
     },
   };
@@ -480,6 +545,11 @@ function buildGenericLayout(first: readonly string[], line: number, options: Par
     billsec: resolve('billsec'),
     disposition: resolve('disposition'),
     uniqueId: resolve('uniqueId'),
+    accountCode: resolve('accountCode'),
+    channel: resolve('channel'),
+    destinationChannel: resolve('destinationChannel'),
+    context: resolve('context'),
+    bLeg: resolve('bLeg'),
   };
   if (at.end === null && at.duration === null)
     throw new CdrLayoutError('the mapping needs an end or a duration column');
@@ -491,6 +561,9 @@ function buildGenericLayout(first: readonly string[], line: number, options: Par
     shape: at.start === null ? [] : [{ name: 'start', index: at.start, kind: 'timestamp' }],
     extract(fields) {
       const uniqueId = read(fields, at.uniqueId);
+      const named = (read(fields, at.bLeg) ?? '').trim();
+      const bLeg = LEG_ID.test(named) ? named : '';
+      const hasLegs = bLeg !== '' && uniqueId !== null && uniqueId !== '';
       return {
         caller: read(fields, at.caller) ?? '',
         destination: read(fields, at.destination) ?? '',
@@ -501,10 +574,16 @@ function buildGenericLayout(first: readonly string[], line: number, options: Par
         billsec: read(fields, at.billsec),
         disposition: read(fields, at.disposition),
         uniqueId: uniqueId === '' ? null : uniqueId,
-        linkedId: null,
+        linkedId: hasLegs ? uniqueId : null,
         isBillableLeg: true,
         legIdentity: [],
         isEpochUnanswered: false,
+        accountCode: (read(fields, at.accountCode) ?? '').trim(),
+        sourceChannel: (read(fields, at.channel) ?? '').trim(),
+        destinationChannel: (read(fields, at.destinationChannel) ?? '').trim(),
+        context: (read(fields, at.context) ?? '').trim(),
+        bLegId: hasLegs ? bLeg : null,
+        hasLegIds: at.bLeg !== null && uniqueId !== null && uniqueId !== '',
       };
     },
   };
@@ -540,7 +619,7 @@ function normaliseRecord(
         ? 'answered'
         : 'no_answer'
       : stated;
-  const record: Omit<CallRecord, 'recordHash'> = {
+  const record: HashedFields = {
     kind: 'record',
     lineNumber: line,
     uniqueId: raw.uniqueId,
@@ -555,7 +634,16 @@ function normaliseRecord(
     disposition,
     isBillableLeg: raw.isBillableLeg,
   };
-  return { ...record, recordHash: computeRecordHash(record, raw.legIdentity) };
+  return {
+    ...record,
+    accountCode: raw.accountCode,
+    sourceChannel: raw.sourceChannel,
+    destinationChannel: raw.destinationChannel,
+    context: raw.context,
+    bLegId: raw.bLegId,
+    hasLegIds: raw.hasLegIds,
+    recordHash: computeRecordHash(record, raw.legIdentity),
+  };
 }
 
 interface CallTimes {
@@ -705,7 +793,12 @@ function computeBillableSeconds(times: CallTimes, disposition: CallDisposition):
 
 // Canonical encoding: a JSON array in fixed order, instants as epoch milliseconds, so the
 // same call read from a re-export (other quoting, other line) hashes the same.
-function computeRecordHash(record: Omit<CallRecord, 'recordHash'>, legIdentity: readonly string[]): string {
+type HashedFields = Omit<
+  CallRecord,
+  'recordHash' | 'accountCode' | 'sourceChannel' | 'destinationChannel' | 'context' | 'bLegId' | 'hasLegIds'
+>;
+
+function computeRecordHash(record: HashedFields, legIdentity: readonly string[]): string {
   const canonical = JSON.stringify([
     'cdr/v1',
     record.uniqueId,
@@ -721,6 +814,28 @@ function computeRecordHash(record: Omit<CallRecord, 'recordHash'>, legIdentity: 
     legIdentity,
   ]);
   return createHash('sha256').update(canonical).digest('hex');
+}
+
+const DELIMITERS = [',', ';', '\t'] as const;
+
+/**
+ * The field delimiter of a call-record file from its first line: the one of comma, semicolon
+ * and tab that splits it most often outside quotes (a comma on a tie). Spreadsheet exports in
+ * a Belgian locale use semicolons; some tools write tabs.
+ */
+export function detectDelimiter(sample: string): ',' | ';' | '\t' {
+  const end = sample.indexOf('\n');
+  const line = end < 0 ? sample : sample.slice(0, end);
+  const counts = new Map<string, number>(DELIMITERS.map((d) => [d, 0]));
+  let isQuoted = false;
+  for (const char of line) {
+    if (char === '"') isQuoted = !isQuoted;
+    else if (!isQuoted && counts.has(char)) counts.set(char, (counts.get(char) ?? 0) + 1);
+  }
+  let best: ',' | ';' | '\t' = ',';
+  for (const candidate of DELIMITERS)
+    if ((counts.get(candidate) ?? 0) > (counts.get(best) ?? 0)) best = candidate;
+  return best;
 }
 
 function reject(lineNumber: number, reason: RejectionReason, message: string): Rejection {

@@ -29,6 +29,8 @@ export const telephonyDataMap: TableDataMap[] = [
       is_billable_leg: CALL_RECORD,
       linked_id: CALL_RECORD,
       cost_micros: CALL_RECORD,
+      direction: CALL_RECORD,
+      b_leg: CALL_RECORD,
     },
     notPersonal: {
       tenant_id: 'tenant key',
@@ -50,6 +52,25 @@ export const telephonyDataMap: TableDataMap[] = [
       assignment_id: 'row id',
       subject_id: 'internal subject id (the subject column)',
       contract_ref: "reference of the provider's contract, a business key",
+    },
+  },
+  {
+    // Account codes, channels, extensions, SIP users: which line is whose, like numbers (decision 0230).
+    table: 'line_identifiers',
+    module: 'telephony',
+    subjectColumn: 'subject_id',
+    erasure: { kind: 'delete_rows' },
+    personal: {
+      kind: { category: TELEPHONY_CATEGORIES.number },
+      value: { category: TELEPHONY_CATEGORIES.number },
+      context: { category: TELEPHONY_CATEGORIES.number },
+      valid_from: { category: TELEPHONY_CATEGORIES.number },
+      valid_to: { category: TELEPHONY_CATEGORIES.number },
+    },
+    notPersonal: {
+      tenant_id: 'tenant key',
+      identifier_id: 'row id',
+      subject_id: 'internal subject id (the subject column)',
     },
   },
   {

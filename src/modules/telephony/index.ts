@@ -8,6 +8,15 @@ export {
   type NumberAssignment,
 } from './number.service.js';
 export {
+  addLineIdentifier,
+  endLineIdentifier,
+  listLineIdentifiers,
+  LINE_IDENTIFIER_KINDS,
+  type AddLineIdentifierInput,
+  type LineIdentifier,
+  type LineIdentifierKind,
+} from './line-identifier.service.js';
+export {
   importTariff,
   listTariffRates,
   assertMayManageTariff,

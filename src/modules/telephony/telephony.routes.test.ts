@@ -149,12 +149,123 @@ describe('telephony over HTTP (issue 12, VX-5)', () => {
     const read = await call(billing, 'GET', url, 'call_billing');
     expect(read.statusCode, read.body).toBe(200);
     expect(read.json()).toMatchObject({
-      items: [{ caller: '+3256223344', destination: '+32470123456', billableSeconds: 60 }],
+      items: [
+        { caller: '+3256223344', destination: '+32470123456', billableSeconds: 60, direction: 'outbound' },
+      ],
     });
     const underInvoicing = await call(billing, 'GET', url, 'invoicing');
     expect(underInvoicing.statusCode).toBe(403);
     expect(underInvoicing.json()).toMatchObject({ code: 'category_not_allowed' });
     const bySales = await call(sales, 'GET', url, 'customer_administration');
     expect(bySales.statusCode).toBe(403);
+  });
+
+  it('VX-5: line identifiers over HTTP: billing gives a customer a trunk and an extension, lists and ends them, and the import attributes a withheld caller on that trunk; bad input is a 400, sales is refused', async () => {
+    const [trunkCustomer = 0, next = 0] = await registerCustomers(kernel, voxtra, 2);
+    const trunk = await call(billing, 'POST', '/api/v1/line-identifiers', 'telephony_service', {
+      subjectId: trunkCustomer,
+      kind: 'channel',
+      value: 'PJSIP/trunk-',
+      from: '2024-01-01',
+    });
+    expect(trunk.statusCode, trunk.body).toBe(201);
+    expect(trunk.json()).toMatchObject({
+      subjectId: trunkCustomer,
+      kind: 'channel',
+      value: 'PJSIP/trunk-',
+      context: null,
+      validFrom: '2023-12-31T23:00:00.000Z',
+      validTo: null,
+    });
+    const extension = await call(billing, 'POST', '/api/v1/line-identifiers', 'telephony_service', {
+      subjectId: trunkCustomer,
+      kind: 'extension',
+      value: '1002',
+      context: 'cust318-internal',
+      from: '2024-01-01',
+    });
+    expect(extension.statusCode, extension.body).toBe(201);
+
+    const noContext = await call(billing, 'POST', '/api/v1/line-identifiers', 'telephony_service', {
+      subjectId: trunkCustomer,
+      kind: 'extension',
+      value: '1003',
+      from: '2024-01-01',
+    });
+    expect(noContext.statusCode).toBe(400);
+    expect(noContext.json()).toMatchObject({ code: 'validation_failed' });
+    const badValue = await call(billing, 'POST', '/api/v1/line-identifiers', 'telephony_service', {
+      subjectId: trunkCustomer,
+      kind: 'account_code',
+      value: 'two words',
+      from: '2024-01-01',
+    });
+    expect(badValue.statusCode).toBe(400);
+    const refused = await call(sales, 'POST', '/api/v1/line-identifiers', 'customer_administration', {
+      subjectId: trunkCustomer,
+      kind: 'account_code',
+      value: 'cust9',
+      from: '2024-01-01',
+    });
+    expect(refused.statusCode).toBe(403);
+    expect((await call(sales, 'GET', '/api/v1/line-identifiers', 'customer_administration')).statusCode).toBe(
+      403,
+    );
+
+    // A withheld caller on the trunk is the trunk customer's call.
+    const dir = await tempDir();
+    const line = asteriskLine({
+      src: 'anonymous',
+      dst: '0470123456',
+      start: '2024-06-03 10:00:00',
+      answer: '2024-06-03 10:00:02',
+      end: '2024-06-03 10:01:02',
+      duration: 62,
+      billsec: 60,
+      uniqueId: '1717401600.9',
+      sequence: 9,
+      channel: 'PJSIP/trunk-00000009',
+    });
+    const summary = await importCdrFile(
+      { kernel, connection: bulkConnection(database) },
+      { tenantId: voxtra.tenantId, file: await writeLines(dir, 'trunk.csv', [line]) },
+    );
+    expect(summary).toMatchObject({ imported: 1, rejected: 0 });
+    const read = await call(
+      billing,
+      'GET',
+      `/api/v1/customers/${trunkCustomer}/call-records?from=2024-06-01&to=2024-07-01`,
+      'call_billing',
+    );
+    expect(read.json()).toMatchObject({ items: [{ caller: '', direction: 'outbound' }] });
+
+    // The trunk moves to another customer on 1 July: the first period ends there.
+    const moved = await call(billing, 'POST', '/api/v1/line-identifiers', 'telephony_service', {
+      subjectId: next,
+      kind: 'channel',
+      value: 'PJSIP/trunk-',
+      from: '2024-07-01',
+    });
+    expect(moved.statusCode, moved.body).toBe(201);
+    const listed = await call(
+      billing,
+      'GET',
+      `/api/v1/line-identifiers?subjectId=${trunkCustomer}&kind=channel`,
+      'telephony_service',
+    );
+    expect(listed.statusCode).toBe(200);
+    expect(listed.json()).toMatchObject({
+      items: [{ value: 'PJSIP/trunk-', subjectId: trunkCustomer, validTo: '2024-06-30T22:00:00.000Z' }],
+    });
+    const id = extension.json<{ identifierId: number }>().identifierId;
+    const ended = await call(billing, 'POST', `/api/v1/line-identifiers/${id}/end`, 'telephony_service', {
+      at: '2024-08-01',
+    });
+    expect(ended.statusCode, ended.body).toBe(200);
+    expect(ended.json()).toMatchObject({ identifierId: id, validTo: '2024-07-31T22:00:00.000Z' });
+    const missing = await call(billing, 'POST', '/api/v1/line-identifiers/999999/end', 'telephony_service', {
+      at: '2024-08-01',
+    });
+    expect(missing.statusCode).toBe(404);
   });
 });

@@ -11,6 +11,13 @@ import type { UseCaseContext } from '../parties/index.js';
 import { BILLING_TIME_ZONE, findCallRecords } from './call-record.service.js';
 import { parseDateOrInstant } from './date-input.js';
 import { assignNumber, listNumberAssignments, recordPorting } from './number.service.js';
+import {
+  addLineIdentifier,
+  endLineIdentifier,
+  LINE_IDENTIFIER_KINDS,
+  listLineIdentifiers,
+  type LineIdentifier,
+} from './line-identifier.service.js';
 import { assertMayManageTariff, importTariff, listTariffRates } from './tariff.service.js';
 import { acceptCsvBodies } from '../../http/csv-body.js';
 
@@ -35,6 +42,26 @@ const assignmentSchema = z.object({
   validFrom: z.string(),
   validTo: z.string().nullable(),
 });
+const lineIdentifierSchema = z.object({
+  identifierId: z.number().int(),
+  subjectId: z.number().int(),
+  kind: z.enum(LINE_IDENTIFIER_KINDS),
+  value: z.string(),
+  context: z.string().nullable().describe('dialplan context of an extension; null for the other kinds'),
+  validFrom: z.string(),
+  validTo: z.string().nullable(),
+});
+function presentIdentifier(item: LineIdentifier): z.infer<typeof lineIdentifierSchema> {
+  return {
+    identifierId: item.identifierId,
+    subjectId: item.subjectId,
+    kind: item.kind,
+    value: item.value,
+    context: item.context === '' ? null : item.context,
+    validFrom: item.validFrom.toISOString(),
+    validTo: item.validTo?.toISOString() ?? null,
+  };
+}
 const callRecordSchema = z.object({
   startedAt: z.string(),
   caller: z.string(),
@@ -44,6 +71,9 @@ const callRecordSchema = z.object({
   durationSeconds: z.number().int(),
   billableSeconds: z.number().int(),
   disposition: z.string(),
+  direction: z
+    .enum(['outbound', 'inbound', 'internal', 'forwarded'])
+    .describe('outbound and forwarded legs are charged; inbound and internal calls are not'),
   costMicros: z.number().int().nullable(),
 });
 const tariffRateSchema = z.object({
@@ -168,6 +198,91 @@ export function registerTelephonyRoutes(app: FastifyInstance, kernel: Kernel): v
     },
   );
   typed.get(
+    '/api/v1/line-identifiers',
+    {
+      onRequest,
+      schema: {
+        summary:
+          "Customers' line identifiers besides numbers (account codes, channel/trunk prefixes, extensions, SIP users) with their periods",
+        tags: ['telephony'],
+        headers: purposeHeaders,
+        querystring: z.object({ subjectId: id.optional(), kind: z.enum(LINE_IDENTIFIER_KINDS).optional() }),
+        response: { 200: z.object({ items: z.array(lineIdentifierSchema) }) },
+      },
+    },
+    async (request) => {
+      const { subjectId, kind } = request.query;
+      const items = await listLineIdentifiers(kernel, contextOf(request), {
+        ...(subjectId === undefined ? {} : { subjectId }),
+        ...(kind === undefined ? {} : { kind }),
+      });
+      return { items: items.map(presentIdentifier) };
+    },
+  );
+  typed.post(
+    '/api/v1/line-identifiers',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'Give a customer an identifier the switch names its calls by, from a moment (the previous open holder ends there)',
+        tags: ['telephony'],
+        headers: purposeHeaders,
+        body: z.object({
+          subjectId: id,
+          kind: z.enum(LINE_IDENTIFIER_KINDS),
+          value: z
+            .string()
+            .min(1)
+            .max(80)
+            .describe('account code, channel prefix (PJSIP/trunk-), extension or SIP user'),
+          context: z
+            .string()
+            .min(1)
+            .max(80)
+            .optional()
+            .describe('dialplan context; required for an extension'),
+          from: when,
+          to: when.optional(),
+        }),
+        response: { 201: lineIdentifierSchema },
+      },
+    },
+    async (request, reply) => {
+      const { subjectId, kind, value, context, from, to } = request.body;
+      const made = await addLineIdentifier(kernel, contextOf(request), {
+        subjectId,
+        kind,
+        value,
+        ...(context === undefined ? {} : { context }),
+        from: instant(from, 'from'),
+        ...(to === undefined ? {} : { to: instant(to, 'to') }),
+      });
+      return reply.status(201).send(presentIdentifier(made));
+    },
+  );
+  typed.post(
+    '/api/v1/line-identifiers/:id/end',
+    {
+      onRequest,
+      schema: {
+        summary: "End a line identifier's period (the customer stops using it)",
+        tags: ['telephony'],
+        headers: purposeHeaders,
+        params: z.object({ id }),
+        body: z.object({ at: when }),
+        response: { 200: lineIdentifierSchema },
+      },
+    },
+    async (request) => {
+      const ended = await endLineIdentifier(kernel, contextOf(request), {
+        identifierId: request.params.id,
+        at: instant(request.body.at, 'at'),
+      });
+      return presentIdentifier(ended);
+    },
+  );
+  typed.get(
     '/api/v1/customers/:id/call-records',
     {
       onRequest,
@@ -205,6 +320,7 @@ export function registerTelephonyRoutes(app: FastifyInstance, kernel: Kernel): v
           durationSeconds: record.durationSeconds,
           billableSeconds: record.billableSeconds,
           disposition: record.disposition,
+          direction: record.direction,
           costMicros: record.costMicros,
         })),
       };

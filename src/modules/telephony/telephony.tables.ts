@@ -48,6 +48,24 @@ export interface CallRecordsTable {
   is_billable_leg: boolean;
   linked_id: string | null;
   cost_micros: number | null;
+  direction: ColumnType<CallDirectionColumn, CallDirectionColumn | undefined, CallDirectionColumn>;
+  b_leg: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export type CallDirectionColumn = 'outbound' | 'inbound' | 'internal' | 'forwarded';
+
+export type LineIdentifierKind = 'account_code' | 'channel' | 'extension' | 'sip_user';
+
+/** A customer's line identifiers besides numbers, with their validity (decision 0230). */
+export interface LineIdentifiersTable {
+  tenant_id: number;
+  identifier_id: Generated<number>;
+  subject_id: number;
+  kind: LineIdentifierKind;
+  value: string;
+  context: ColumnType<string, string | undefined, string>;
+  valid_from: Date;
+  valid_to: Date | null;
 }
 
 export interface CallRecordPartitionsTable {
@@ -64,4 +82,5 @@ export interface TelephonyTables {
   tariff_rates: TariffRatesTable;
   call_records: CallRecordsTable;
   call_record_partitions: CallRecordPartitionsTable;
+  line_identifiers: LineIdentifiersTable;
 }

@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import type { Kernel } from '../../kernel/kernel.js';
+import { AppError } from '../../platform/errors.js';
+import type { UseCaseContext } from '../parties/index.js';
+import { TELEPHONY_CATEGORIES } from './datamap.js';
+import {
+  closeOpenIdentifier,
+  insertIdentifier,
+  lockIdentifierKey,
+  selectIdentifierHoldersAfter,
+  selectIdentifiers,
+  selectIdentifierSubject,
+  selectIdentifierSubjectIds,
+  updateIdentifierEnd,
+  type LineIdentifier,
+} from './line-identifier.repository.js';
+import { isPgError } from './number.service.js';
+import type { LineIdentifierKind } from './telephony.tables.js';
+
+export type { LineIdentifier, LineIdentifierKind };
+
+export const LINE_IDENTIFIER_KINDS = ['account_code', 'channel', 'extension', 'sip_user'] as const;
+
+/** The column's CHECK, so a bad value is a 400 with a message, not a database error. */
+const VALUE = /^[A-Za-z0-9_*#+][A-Za-z0-9_*#+.@:/-]{0,79}$/;
+const CONTEXT = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}$/;
+
+const addInputSchema = z
+  .object({
+    subjectId: z.number().int().positive(),
+    kind: z.enum(LINE_IDENTIFIER_KINDS),
+    value: z
+      .string()
+      .trim()
+      .regex(VALUE, 'letters, digits and _*#+.@:/- (at most 80), not starting with a punctuation mark'),
+    context: z
+      .string()
+      .trim()
+      .regex(CONTEXT, 'a dialplan context: letters, digits and _.- (at most 80)')
+      .optional(),
+    from: z.date(),
+    to: z.date().nullish(),
+  })
+  .superRefine((input, ctx) => {
+    if (input.kind === 'extension' && input.context === undefined)
+      ctx.addIssue({ code: 'custom', path: ['context'], message: 'an extension needs its dialplan context' });
+    if (input.kind !== 'extension' && input.context !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['context'], message: 'only an extension has a context' });
+    if (input.to && input.to.getTime() <= input.from.getTime())
+      ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be after from' });
+  });
+
+export type AddLineIdentifierInput = z.input<typeof addInputSchema>;
+
+function invalid(message: string): AppError {
+  return new AppError('validation_failed', message, { publicMessage: message });
+}
+
+/**
+ * Gives a customer an identifier the switch names its calls by (account code, channel or trunk
+ * prefix, extension within a context, SIP user) from `from` (until `to`, or open). Like a number:
+ * an open period of the previous holder that started earlier ends at `from`; any other overlap is
+ * a conflict. Writes kluis.telephony.number of the new (and previous) holder under the context's purpose.
+ */
+export async function addLineIdentifier(
+  kernel: Kernel,
+  context: UseCaseContext,
+  input: AddLineIdentifierInput,
+): Promise<LineIdentifier> {
+  const parsed = addInputSchema.safeParse(input);
+  if (!parsed.success) {
+    throw invalid(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+  }
+  const data = parsed.data;
+  const key = { kind: data.kind, value: data.value, context: data.context ?? '' };
+  return kernel.transact(context.tenantId, async (atx) => {
+    await lockIdentifierKey(atx.tx, key);
+    const previous = await selectIdentifierHoldersAfter(atx.tx, key, data.from);
+    const grant = await kernel.gate.authorize(atx, context.actor, {
+      purpose: context.purpose,
+      action: 'write',
+      categories: [TELEPHONY_CATEGORIES.number],
+      subjectIds: [...new Set([data.subjectId, ...previous])],
+      ...(context.requestId ? { requestId: context.requestId } : {}),
+    });
+    await closeOpenIdentifier(atx.tx, grant, key, data.from);
+    try {
+      return await insertIdentifier(atx.tx, grant, {
+        subjectId: data.subjectId,
+        ...key,
+        validFrom: data.from,
+        validTo: data.to ?? null,
+      });
+    } catch (error) {
+      if (isPgError(error, '23P01')) {
+        throw new AppError('conflict', 'overlapping line identifier', {
+          publicMessage: 'the identifier is held by someone else during (part of) that period',
+          cause: error,
+        });
+      }
+      if (isPgError(error, '23503')) throw invalid('subjectId: no such customer');
+      throw error;
+    }
+  });
+}
+
+/** Ends one identifier's period at `at` (the customer stops using it). */
+export async function endLineIdentifier(
+  kernel: Kernel,
+  context: UseCaseContext,
+  input: { identifierId: number; at: Date },
+): Promise<LineIdentifier> {
+  return kernel.transact(context.tenantId, async (atx) => {
+    const subjectId = await selectIdentifierSubject(atx.tx, input.identifierId);
+    if (subjectId === null) throw new AppError('not_found', 'no such line identifier');
+    const grant = await kernel.gate.authorize(atx, context.actor, {
+      purpose: context.purpose,
+      action: 'write',
+      categories: [TELEPHONY_CATEGORIES.number],
+      subjectIds: [subjectId],
+      ...(context.requestId ? { requestId: context.requestId } : {}),
+    });
+    try {
+      const ended = await updateIdentifierEnd(atx.tx, grant, input.identifierId, input.at);
+      if (ended === null) throw new AppError('not_found', 'no such line identifier');
+      return ended;
+    } catch (error) {
+      if (isPgError(error, '23514')) throw invalid('at: must be after the start of the period');
+      throw error;
+    }
+  });
+}
+
+/** Identifiers of every customer (or one), read under the context's purpose for every holder listed. */
+export async function listLineIdentifiers(
+  kernel: Kernel,
+  context: UseCaseContext,
+  filter: { subjectId?: number; kind?: LineIdentifierKind } = {},
+): Promise<LineIdentifier[]> {
+  return kernel.transact(context.tenantId, async (atx) => {
+    const subjectIds = await selectIdentifierSubjectIds(atx.tx, filter.subjectId);
+    const grant = await kernel.gate.authorize(atx, context.actor, {
+      purpose: context.purpose,
+      action: 'read',
+      categories: [TELEPHONY_CATEGORIES.number],
+      subjectIds,
+      ...(context.requestId ? { requestId: context.requestId } : {}),
+    });
+    return selectIdentifiers(atx.tx, grant, filter.kind === undefined ? {} : { kind: filter.kind });
+  });
+}
