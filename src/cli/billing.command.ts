@@ -92,6 +92,16 @@ export function registerBillingCommands(program: Command): void {
               `${summary.candidates} customers to bill, ${summary.empty} with nothing to bill, ` +
               `${summary.alreadyInvoiced} already billed, ${summary.refused} refused by the gate`,
           );
+          const late = summary.lateCalls;
+          if (late.billed > 0 || late.waiting > 0) {
+            // G-1: late calls are billed on this run or said to wait, never dropped quietly.
+            console.log(
+              `late calls: ${late.billed} billed for ${late.billedCustomers} customer(s)` +
+                (late.months.length > 0 ? ` (calls of ${late.months.join(', ')})` : '') +
+                `, € ${euros(late.billedExclVatCents)} excl. VAT; ` +
+                `${late.waiting} waiting for the next run (${late.waitingCustomers} customer(s) already billed for ${summary.period}, refused or not rated)`,
+            );
+          }
         });
       },
     );

@@ -17,7 +17,6 @@ import {
   importTariff,
   listNumberAssignments,
   parseDateOrInstant,
-  purgeExpiredCallRecords,
   recordPorting,
   rerateCalls,
   BILLING_TIME_ZONE,
@@ -509,20 +508,24 @@ function registerCdrCommands(program: Command): void {
     });
   cdr
     .command('purge')
-    .description('delete call records whose bill can no longer be contested (G-1)')
+    .description(
+      'delete call records once the invoice that billed them can no longer be contested (due date + the policy contest period; never a month not invoiced, never while disputed) (G-1)',
+    )
     .requiredOption('--tenant <slug>', 'tenant')
     .action(async (flags: { tenant: string }) => {
       await withSession(flags.tenant, async ({ kernel, tenant }) => {
-        // A disputed invoice keeps the calls of its month until the dispute is settled (decision 0112).
-        const keepMonths = await kernel.plain(tenant.tenantId, (tx) => readDisputedMonths(tx));
-        const result = await purgeExpiredCallRecords(kernel, tenant.tenantId, { keepMonths });
+        // The same run as the scheduled job: billing's due dates and disputes, then the purge.
+        const result = await runCdrPurge(kernel, tenant.tenantId);
+        const removed = result.droppedRows + result.deletedRows;
         console.log(
-          `call records before ${formatLocal(result.cutoff, BILLING_TIME_ZONE)} (${result.months} months): ` +
-            `${result.droppedPartitions.length} partition(s) dropped (${result.droppedRows} records), ${result.deletedRows} more deleted` +
-            (result.keptMonths.length > 0
-              ? `; kept for disputed invoices: ${result.keptMonths.join(', ')}`
-              : ''),
+          `call records of ${result.purgedMonths.length} month(s) removed (${removed} records, ` +
+            `${result.droppedPartitions.length} partition(s) dropped): ${result.purgedMonths.join(', ') || 'none'}; ` +
+            `contest period ${result.contestMonths} months after the due date`,
         );
+        for (const kept of result.kept) {
+          const until = 'contestableUntil' in kept ? ` until ${kept.contestableUntil}` : '';
+          console.log(`kept ${kept.month}: ${kept.reason.replaceAll('_', ' ')}${until}`);
+        }
       });
     });
   cdr
@@ -547,7 +550,7 @@ function registerCdrCommands(program: Command): void {
       });
     });
 }
-import { readDisputedMonths } from '../modules/billing/index.js';
+import { runCdrPurge } from '../jobs/cdr-purge.job.js';
 import { createProgress, isProgressShown } from './progress.js';
 
 /** Reject reasons with their counts, the most frequent first. */

@@ -51,7 +51,9 @@ describe('statement generator', () => {
     expect(fr).toContain('Version 2026.1, en vigueur depuis le 22 novembre 2026.');
     expect(en).toContain('# Privacy statement of VoiceKing CVBA');
     expect(en).toContain('We act on your request within 30 days of receiving it.');
-    expect(en).toContain('until the bill can no longer be contested: 12 months');
+    expect(en).toContain(
+      'until the invoice that billed them can no longer be contested: 12 months after its due date (longer while it is disputed); never before they are invoiced',
+    );
     expect(en).toContain('kluis_stats (analytical cookie from VoiceKing CVBA, kept 13 months)');
     expect(en).toContain('Version 2026.1, in force since 22 November 2026.');
   });

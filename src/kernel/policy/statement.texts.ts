@@ -248,7 +248,7 @@ const nl: StatementTexts = {
             ? 'zolang de samenwerking loopt; zodra u ons schriftelijk laat weten dat u de samenwerking stopzet, verwijderen wij ze met onmiddellijke ingang en onherroepelijk'
             : 'zolang de samenwerking loopt; bij het einde ervan verwijderen wij ze met onmiddellijke ingang en onherroepelijk';
         case 'until_bill_uncontestable':
-          return `tot de factuur niet meer betwist kan worden: ${r.months} maanden`;
+          return `tot de factuur die ze aanrekent niet meer betwist kan worden: ${r.months} maanden na haar vervaldag (langer zolang ze betwist wordt); nooit voordat ze gefactureerd zijn`;
         case 'accounting':
           return `${r.years} jaar, te rekenen vanaf 1 januari na de datum van het document`;
         case 'after_collection':
@@ -491,7 +491,7 @@ const fr: StatementTexts = {
             ? 'pendant la collaboration ; dès que vous nous informez par écrit que vous y mettez fin, nous les supprimons immédiatement et irrévocablement'
             : 'pendant la collaboration ; à sa fin, nous les supprimons immédiatement et irrévocablement';
         case 'until_bill_uncontestable':
-          return `jusqu'à ce que la facture ne puisse plus être contestée : ${r.months} mois`;
+          return `jusqu'à ce que la facture qui les porte ne puisse plus être contestée : ${r.months} mois après son échéance (plus longtemps tant qu'elle est contestée) ; jamais avant leur facturation`;
         case 'accounting':
           return `${r.years} ans, à compter du 1er janvier suivant la date du document`;
         case 'after_collection':
@@ -736,7 +736,7 @@ const en: StatementTexts = {
             ? 'while we work together; as soon as you tell us in writing that you end the relationship, we delete it immediately and irrevocably'
             : 'while we work together; when the relationship ends, we delete it immediately and irrevocably';
         case 'until_bill_uncontestable':
-          return `until the bill can no longer be contested: ${r.months} months`;
+          return `until the invoice that billed them can no longer be contested: ${r.months} months after its due date (longer while it is disputed); never before they are invoiced`;
         case 'accounting':
           return `${r.years} years, counted from 1 January after the date of the document`;
         case 'after_collection':

@@ -371,12 +371,12 @@ describe('VoiceKing: the generated Dutch statement holds every fact of the seed 
   // The statement's wording for G-1; the behaviour is tested end to end elsewhere.
   it('call records are kept for billing only until the bill can no longer be contested', () => {
     expect(retention).toContain(
-      'Tot de factuur niet meer betwist kan worden: 12 maanden – geldt voor: aanrekenen van uw gesprekken op basis van de oproepgegevens',
+      'Tot de factuur die ze aanrekent niet meer betwist kan worden: 12 maanden na haar vervaldag (langer zolang ze betwist wordt); nooit voordat ze gefactureerd zijn – geldt voor: aanrekenen van uw gesprekken op basis van de oproepgegevens',
     );
     // No other purpose keeps call records longer: they appear elsewhere only where nothing is kept.
     for (const line of listItems(purposes).filter((item) => item.includes('oproepgegevens (datum, uur'))) {
       expect(line).toMatch(
-        /Bewaring: (tot de factuur niet meer betwist kan worden: 12 maanden|wij bewaren hiervoor geen eigen kopie)\./,
+        /Bewaring: (tot de factuur die ze aanrekent niet meer betwist kan worden: 12 maanden na haar vervaldag \(langer zolang ze betwist wordt\); nooit voordat ze gefactureerd zijn|wij bewaren hiervoor geen eigen kopie)\./,
       );
     }
   });

@@ -230,7 +230,7 @@ describe('Voxtra: the generated Dutch statement holds every fact of the seed onc
   // The statement's wording for G-1; the behaviour is tested end to end elsewhere.
   it('call records are kept only until the bill can no longer be contested', () => {
     expect(retention).toContain(
-      'Tot de factuur niet meer betwist kan worden: 12 maanden – geldt voor: facturatie van telefoniediensten op basis van de oproepgegevens',
+      'Tot de factuur die ze aanrekent niet meer betwist kan worden: 12 maanden na haar vervaldag (langer zolang ze betwist wordt); nooit voordat ze gefactureerd zijn – geldt voor: facturatie van telefoniediensten op basis van de oproepgegevens',
     );
   });
 

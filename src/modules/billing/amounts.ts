@@ -130,7 +130,8 @@ export function totalsOf(lines: ReadonlyArray<TaxedAmount>): Totals {
 
 /**
  * The class a dialled destination is billed under: calls are summarised per class, not listed.
- * Mirrored in SQL by DESTINATION_CLASS_SQL (invoice-run.repository.ts); a test keeps both equal.
+ * Telephony's builtInGroupOf is the same rule (the fallback when the tariff names no group);
+ * billing.test.ts keeps both equal.
  */
 export function destinationClassOf(destination: string): DestinationClass {
   if (/^\+32(70|78|80|90)/.test(destination)) return 'special';

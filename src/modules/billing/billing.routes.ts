@@ -93,6 +93,8 @@ const invoiceDocumentSchema = invoiceSummarySchema.extend({
       kind: z.enum(['subscription', 'calls', 'correction']),
       description: z.string(),
       destinationClass: z.string().nullable(),
+      destinationGroup: z.string().nullable(),
+      callsMonth: z.string().nullable(),
       callCount: z.number().int().nullable(),
       callSeconds: z.number().int().nullable(),
       quantity: z.number().int(),
@@ -143,6 +145,16 @@ const runSummarySchema = z.object({
   firstNumber: z.string().nullable(),
   lastNumber: z.string().nullable(),
   totalInclVatCents: z.number().int(),
+  lateCalls: z
+    .object({
+      billed: z.number().int(),
+      billedCustomers: z.number().int(),
+      billedExclVatCents: z.number().int(),
+      months: z.array(z.string()),
+      waiting: z.number().int(),
+      waitingCustomers: z.number().int(),
+    })
+    .describe('calls of earlier invoiced months that arrived after their invoice (G-1)'),
 });
 const paymentSummarySchema = z.object({
   lines: z.number().int(),
@@ -198,6 +210,8 @@ function presentDocument(invoice: InvoiceDocument): z.infer<typeof invoiceDocume
       kind: line.kind,
       description: line.description,
       destinationClass: line.destinationClass,
+      destinationGroup: line.destinationGroup,
+      callsMonth: line.callsMonth,
       callCount: line.callCount,
       callSeconds: line.callSeconds,
       quantity: line.quantity,

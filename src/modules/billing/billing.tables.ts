@@ -125,6 +125,8 @@ export interface InvoiceLinesTable {
   product_id: number | null;
   contract_id: number | null;
   destination_class: DestinationClass | null;
+  destination_group: ColumnType<string | null, string | null | undefined, string | null>;
+  calls_month: ColumnType<string | null, string | null | undefined, string | null>;
   call_count: number | null;
   call_seconds: number | null;
   quantity: number;
@@ -162,7 +164,18 @@ export interface InvoiceDisputesTable {
   closed_by_staff_id: number | null;
 }
 
+/** What an invoice billed of one month's calls (late calls are billed by difference, G-1). */
+export interface InvoiceCallMonthsTable {
+  tenant_id: number;
+  invoice_id: number;
+  calls_month: ColumnType<string, string, never>;
+  calls: number;
+  seconds: number;
+  cost_micros: number;
+}
+
 export interface BillingTables {
+  invoice_call_months: InvoiceCallMonthsTable;
   invoice_disputes: InvoiceDisputesTable;
   billing_settings: BillingSettingsTable;
   bank_accounts: BankAccountsTable;

@@ -53,6 +53,8 @@ export const billingDataMap: TableDataMap[] = [
       product_id: 'catalogue product',
       contract_id: "the contract billed; about a person only through the invoice's subject_id",
       destination_class: 'fixed key: calls are summarised per class, never listed on the line',
+      destination_group: "the tariff's destination group key of a calls line, never a number",
+      calls_month: 'the month a calls line bills when it is not the invoice period (late calls)',
       call_count: `a monthly total; ${UNLINKED}`,
       call_seconds: `a monthly total; ${UNLINKED}`,
       quantity: `a commercial fact; ${UNLINKED}`,
@@ -64,6 +66,19 @@ export const billingDataMap: TableDataMap[] = [
       vat_exemption_reason: 'the legal ground of a VAT exemption, copied from the product (scanned there)',
     },
     freeText: { vat_exemption_reason: 'identifiers' },
+  },
+  {
+    table: 'invoice_call_months',
+    module: 'billing',
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      invoice_id: 'parent invoice',
+      calls_month: 'the month of calls billed',
+      calls: `a monthly total; ${UNLINKED}`,
+      seconds: `a monthly total; ${UNLINKED}`,
+      cost_micros: `a monthly total; ${UNLINKED}`,
+    },
   },
   {
     table: 'invoice_disputes',

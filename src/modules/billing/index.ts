@@ -47,4 +47,5 @@ export {
   readDisputedMonths,
   type DocumentHold,
 } from './retention-clocks.js';
+export { readCallMonthBilling, type CallMonthBilling } from './call-months.js';
 export { disputeInvoice, settleDispute, disputeInputSchema, type InvoiceDispute } from './dispute.service.js';

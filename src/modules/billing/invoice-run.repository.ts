@@ -5,17 +5,6 @@ import type { Tx } from '../../platform/db.js';
 import type { DestinationClass, InvoiceSeries, SellerSnapshot } from './billing.tables.js';
 import { BILLING_CATEGORIES as C } from './datamap.js';
 
-/**
- * The SQL twin of `destinationClassOf` (amounts.ts); `amounts.test.ts` runs both on the same
- * numbers. Calls are billed per class, never listed on the invoice line.
- */
-export const DESTINATION_CLASS_SQL = sql<DestinationClass>`case
-  when destination ~ '^\\+32(70|78|80|90)' then 'special'
-  when destination like '+324%' then 'be_mobile'
-  when destination like '+32%' then 'be_fixed'
-  when destination like '+%' then 'international'
-  else 'special' end`;
-
 export interface CallWindow {
   from: Date;
   to: Date;
@@ -196,45 +185,142 @@ function lineVat(row: {
 
 export interface CallSummaryRow {
   subjectId: number;
-  destinationClass: DestinationClass;
+  /** The destination's first characters: enough to tell its destination group. */
+  head: string;
+  /** Chargeable calls (answered, on a billable leg, with billable seconds), included ones too. */
+  chargeable: number;
+  chargeableSeconds: number;
+  /** Calls that cost something, their seconds and cost. */
   calls: number;
   seconds: number;
   costMicros: number;
 }
 
+/** What counts as a chargeable call, whatever it ends up costing (the late-call count, G-1). */
+const CHARGEABLE = sql<boolean>`(is_billable_leg and billable_seconds > 0 and disposition = 'answered')`;
+
 /**
- * Charged calls of the batch in the window, summed per customer and destination class
- * (kluis.telephony.call_record, read under call_billing). One aggregate query; nothing is listed.
+ * Calls of the batch in the window, summed per customer and destination head (its first
+ * `headLength` characters, which decide its destination group) (kluis.telephony.call_record,
+ * read under call_billing). One aggregate query; no number leaves it longer than its head.
  */
 export async function selectCallSummaries(
   tx: Tx,
   grant: Grant,
   window: CallWindow,
   subjectIds: readonly number[],
+  headLength: number,
 ): Promise<CallSummaryRow[]> {
   if (subjectIds.length === 0) return [];
   for (const id of subjectIds) grant.assertCovers(C.callRecord, id);
   const result = await sql<{
     subject_id: number;
-    destination_class: DestinationClass;
+    head: string;
+    chargeable: number;
+    chargeable_seconds: string;
     calls: number;
-    seconds: number;
-    cost_micros: number;
+    seconds: string;
+    cost_micros: string;
   }>`
-    select subject_id, ${DESTINATION_CLASS_SQL} as destination_class, count(*)::int as calls,
-           sum(billable_seconds)::bigint as seconds, sum(cost_micros)::bigint as cost_micros
+    select subject_id, left(destination, ${headLength}::int) as head,
+           count(*) filter (where ${CHARGEABLE})::int as chargeable,
+           coalesce(sum(billable_seconds) filter (where ${CHARGEABLE}), 0)::bigint as chargeable_seconds,
+           count(*) filter (where cost_micros > 0)::int as calls,
+           coalesce(sum(billable_seconds) filter (where cost_micros > 0), 0)::bigint as seconds,
+           coalesce(sum(cost_micros) filter (where cost_micros > 0), 0)::bigint as cost_micros
       from call_records
      where started_at >= ${window.from} and started_at < ${window.to}
-       and subject_id = any(${[...subjectIds]}::bigint[]) and cost_micros > 0
+       and subject_id = any(${[...subjectIds]}::bigint[]) and (cost_micros > 0 or ${CHARGEABLE})
      group by 1, 2
      order by 1, 2`.execute(tx);
   return result.rows.map((row) => ({
-    subjectId: row.subject_id,
-    destinationClass: row.destination_class,
+    subjectId: Number(row.subject_id),
+    head: row.head,
+    chargeable: row.chargeable,
+    chargeableSeconds: Number(row.chargeable_seconds),
     calls: row.calls,
-    seconds: row.seconds,
-    costMicros: row.cost_micros,
+    seconds: Number(row.seconds),
+    costMicros: Number(row.cost_micros),
   }));
+}
+
+/** A customer's calls of an earlier, invoiced month that no invoice has billed yet (G-1). */
+export interface LateCallsRow {
+  subjectId: number;
+  /** First day of the month, YYYY-MM-DD. */
+  month: string;
+  calls: number;
+  seconds: number;
+  costMicros: number;
+  /** Late calls without a rate: the pair waits until they are rated. */
+  unrated: number;
+}
+
+/**
+ * Late calls (G-1): per customer and month up to `periodStart` for which an invoice run has
+ * recorded what it billed, the chargeable calls now stored minus those billed (counts, seconds,
+ * micro-euros), where more calls are stored than were billed. Subject ids and totals only.
+ */
+export async function selectLateCalls(
+  tx: Tx,
+  periodStart: string,
+  timeZone: string,
+): Promise<LateCallsRow[]> {
+  const result = await sql<{
+    subject_id: number;
+    month: string;
+    calls: number;
+    seconds: string;
+    cost_micros: string;
+    unrated: number;
+  }>`
+    with months as (
+      select distinct calls_month from invoice_call_months where calls_month <= ${periodStart}::date
+    ), stored as (
+      select r.subject_id, m.calls_month, count(*)::int as calls,
+             sum(r.billable_seconds)::bigint as seconds, coalesce(sum(r.cost_micros), 0)::bigint as cost,
+             count(*) filter (where r.cost_micros is null)::int as unrated
+        from months m
+        join call_records r
+          on r.started_at >= (m.calls_month::timestamp at time zone ${timeZone})
+         and r.started_at < ((m.calls_month + 1 * interval '1 month')::timestamp at time zone ${timeZone})
+       where r.is_billable_leg and r.billable_seconds > 0 and r.disposition = 'answered'
+       group by 1, 2
+    ), billed as (
+      select i.subject_id, c.calls_month, sum(c.calls)::int as calls, sum(c.seconds)::bigint as seconds,
+             sum(c.cost_micros)::bigint as cost
+        from invoice_call_months c
+        join invoices i on i.tenant_id = c.tenant_id and i.invoice_id = c.invoice_id
+       where i.kind = 'invoice' and i.subject_id is not null and c.calls_month in (select calls_month from months)
+       group by 1, 2
+    )
+    select s.subject_id, to_char(s.calls_month, 'YYYY-MM-DD') as month,
+           s.calls - coalesce(b.calls, 0) as calls, (s.seconds - coalesce(b.seconds, 0))::bigint as seconds,
+           (s.cost - coalesce(b.cost, 0))::bigint as cost_micros, s.unrated
+      from stored s
+      left join billed b on b.subject_id = s.subject_id and b.calls_month = s.calls_month
+      join data_subjects d on d.subject_id = s.subject_id
+     where s.calls > coalesce(b.calls, 0) and d.erased_at is null
+       -- Late calls that cost nothing (included, free) leave nothing to bill.
+       and (s.cost > coalesce(b.cost, 0) or s.unrated > 0)
+     order by 1, 2`.execute(tx);
+  return result.rows.map((row) => ({
+    subjectId: Number(row.subject_id),
+    month: row.month,
+    calls: row.calls,
+    seconds: Number(row.seconds),
+    costMicros: Number(row.cost_micros),
+    unrated: row.unrated,
+  }));
+}
+
+/** What each new invoice billed of each month's calls. */
+export interface InvoiceCallMonth {
+  invoiceNumber: string;
+  month: string;
+  calls: number;
+  seconds: number;
+  costMicros: number;
 }
 
 export interface ItemisedCallRow {
@@ -319,6 +405,10 @@ export interface NewInvoiceLine {
   productId: number | null;
   contractId: number | null;
   destinationClass: DestinationClass | null;
+  /** The destination group of a calls line (the tariff's, or a built-in class key). */
+  destinationGroup?: string | null;
+  /** The month of a late-calls line's calls (YYYY-MM-DD, the first day). */
+  callsMonth?: string | null;
   callCount: number | null;
   callSeconds: number | null;
   quantity: number;
@@ -374,6 +464,8 @@ export interface NewInvoice {
   createdByStaffId: number | null;
   createdAt: Date;
   lines: NewInvoiceLine[];
+  /** What the invoice bills of each month's calls (G-1); the run writes one for its own month. */
+  callMonths?: ReadonlyArray<Omit<InvoiceCallMonth, 'invoiceNumber'>>;
 }
 
 /**
@@ -455,6 +547,8 @@ export async function insertInvoices(
         product_id: line.productId,
         contract_id: line.contractId,
         destination_class: line.destinationClass,
+        destination_group: line.destinationGroup ?? null,
+        calls_month: line.callsMonth ?? null,
         call_count: line.callCount,
         call_seconds: line.callSeconds,
         quantity: line.quantity,
@@ -470,6 +564,22 @@ export async function insertInvoices(
       await tx
         .insertInto('invoice_lines')
         .values(lines.slice(at, at + 2000))
+        .execute();
+    }
+    const callMonths = chunk.flatMap((invoice, index) =>
+      (invoice.callMonths ?? []).map((month) => ({
+        tenant_id: grant.tenantId,
+        invoice_id: chunkIds[index] ?? 0,
+        calls_month: month.month,
+        calls: month.calls,
+        seconds: month.seconds,
+        cost_micros: month.costMicros,
+      })),
+    );
+    for (let at = 0; at < callMonths.length; at += 5000) {
+      await tx
+        .insertInto('invoice_call_months')
+        .values(callMonths.slice(at, at + 5000))
         .execute();
     }
   }

@@ -17,9 +17,14 @@ import {
   type BillingContext,
 } from './access.js';
 import {
+  BILLING_TIME_ZONE,
+  isBuiltInGroup,
+  loadDestinationGrouping,
+  type DestinationGrouping,
+} from '../telephony/index.js';
+import {
   addDays,
   daysInclusive,
-  DESTINATION_CLASS_LABELS,
   formatInvoiceNumber,
   holdUntil,
   microsToCents,
@@ -44,8 +49,11 @@ import {
   countInvoicedSubjects,
   selectContractLines,
   selectInvoicedSubjects,
+  selectLateCalls,
   type BuyerSnapshot,
   type CallSummaryRow,
+  type InvoiceCallMonth,
+  type LateCallsRow,
   type ContractLineRow,
   type NewInvoice,
   type NewInvoiceLine,
@@ -88,6 +96,19 @@ export interface InvoiceRunSummary {
   firstNumber: string | null;
   lastNumber: string | null;
   totalInclVatCents: number;
+  /**
+   * Calls of earlier, invoiced months that arrived after their invoice (G-1): billed on this
+   * run's invoices, or waiting (the customer is already invoiced for this period, was refused,
+   * or the calls have no rate yet) for the next run. Never dropped without a word.
+   */
+  lateCalls: {
+    billed: number;
+    billedCustomers: number;
+    billedExclVatCents: number;
+    months: string[];
+    waiting: number;
+    waitingCustomers: number;
+  };
 }
 
 import { belgianDay as belgianDate } from '../../platform/calendar.js';
@@ -146,24 +167,43 @@ export async function runInvoices(
   }
   const seller = await loadSeller(kernel, context.tenantId, policy);
   const batchSize = options.batchSize ?? 1000;
-  const { window, candidates, billedBefore } = await kernel.transact(context.tenantId, async (atx) => {
-    // The run itself is decided first, even when the month has nobody to bill (issue 10).
-    await authorize(kernel, atx, context, 'write', categories, []);
-    const found = await selectCallWindow(atx.tx, period.start, period.end);
-    if (!options.allowUnrated) {
-      const unrated = await countUnratedCalls(atx.tx, found);
-      if (unrated > 0) {
-        throw conflict(
-          `${unrated} chargeable calls in ${period.key} have no rate; import a tariff that covers them and rerate, or bill without them`,
-        );
+  const { window, candidates, billedBefore, grouping, late, lateAll, invoicedNow } = await kernel.transact(
+    context.tenantId,
+    async (atx) => {
+      // The run itself is decided first, even when the month has nobody to bill (issue 10).
+      await authorize(kernel, atx, context, 'write', categories, []);
+      const found = await selectCallWindow(atx.tx, period.start, period.end);
+      if (!options.allowUnrated) {
+        const unrated = await countUnratedCalls(atx.tx, found);
+        if (unrated > 0) {
+          throw conflict(
+            `${unrated} chargeable calls in ${period.key} have no rate; import a tariff that covers them and rerate, or bill without them`,
+          );
+        }
       }
-    }
-    return {
-      window: found,
-      candidates: await selectCandidateSubjects(atx.tx, period, found),
-      billedBefore: await countInvoicedSubjects(atx.tx, period.start),
-    };
-  });
+      const lateRows = await selectLateCalls(atx.tx, period.start, BILLING_TIME_ZONE);
+      // Late calls of earlier months are billed by this run; those of this very month wait for the
+      // next one when the customer is already invoiced for it (else they are simply billed now).
+      const late = groupBy(
+        lateRows.filter((row) => row.month < period.start),
+        (row) => row.subjectId,
+      );
+      const lateAll = groupBy(lateRows, (row) => row.subjectId);
+      const own = await selectCandidateSubjects(atx.tx, period, found);
+      // A customer with late calls only is a candidate too, unless already invoiced for the period.
+      const invoicedNow = await selectInvoicedSubjects(atx.tx, period.start, [...lateAll.keys()]);
+      const withLate = [...late.keys()].filter((id) => !invoicedNow.has(id));
+      return {
+        window: found,
+        candidates: [...new Set([...own, ...withLate])].sort((a, b) => a - b),
+        billedBefore: await countInvoicedSubjects(atx.tx, period.start),
+        grouping: await loadDestinationGrouping(atx.tx),
+        late,
+        lateAll,
+        invoicedNow,
+      };
+    },
+  );
   const summary: InvoiceRunSummary = {
     period: period.key,
     issueDate,
@@ -176,7 +216,24 @@ export async function runInvoices(
     firstNumber: null,
     lastNumber: null,
     totalInclVatCents: 0,
+    lateCalls: {
+      billed: 0,
+      billedCustomers: 0,
+      billedExclVatCents: 0,
+      months: [],
+      waiting: 0,
+      waitingCustomers: 0,
+    },
   };
+  const lateMonths = new Set<string>();
+  const waitLate = (subjectId: number): void => {
+    const rows = lateAll.get(subjectId) ?? [];
+    const calls = rows.reduce((sum, row) => sum + row.calls, 0);
+    if (calls === 0) return;
+    summary.lateCalls.waiting += calls;
+    summary.lateCalls.waitingCustomers += 1;
+  };
+  for (const subjectId of invoicedNow) waitLate(subjectId);
   const year = Number(issueDate.slice(0, 4));
   for (let start = 0; start < candidates.length; start += batchSize) {
     const batch = candidates.slice(start, start + batchSize);
@@ -189,8 +246,9 @@ export async function runInvoices(
         await selectContractLines(atx.tx, billing.grant, period, subjects),
         (row) => row.subjectId,
       );
+      for (const subjectId of refused) waitLate(subjectId);
       const callSummaries = groupBy(
-        await selectCallSummaries(atx.tx, calls.grant, window, subjects),
+        await selectCallSummaries(atx.tx, calls.grant, window, subjects, grouping.headLength),
         (row) => row.subjectId,
       );
       const people = new Map(
@@ -217,19 +275,38 @@ export async function runInvoices(
       const drafts: NewInvoice[] = [];
       const createdAt = kernel.clock.now();
       for (const subjectId of subjects) {
-        if (billed.has(subjectId)) continue;
+        if (billed.has(subjectId)) {
+          waitLate(subjectId);
+          continue;
+        }
+        const calls = summariseCalls(period.start, callSummaries.get(subjectId) ?? [], grouping);
+        const lateCalls = lateCallLines(late.get(subjectId) ?? []);
         const draft = draftInvoice({
           subjectId,
           period,
           contractLines: lines.get(subjectId) ?? [],
-          callSummaries: callSummaries.get(subjectId) ?? [],
+          callLines: [...calls.lines, ...lateCalls.lines],
           person: people.get(subjectId),
           mandate: mandates.get(subjectId),
           organisations,
         });
         if (!draft) {
           summary.empty += 1;
+          waitLate(subjectId);
           continue;
+        }
+        if (lateCalls.billed > 0) {
+          summary.lateCalls.billed += lateCalls.billed;
+          summary.lateCalls.billedCustomers += 1;
+          summary.lateCalls.billedExclVatCents += lateCalls.lines.reduce(
+            (sum, row) => sum + row.amountCents,
+            0,
+          );
+          for (const month of lateCalls.months) lateMonths.add(month.month.slice(0, 7));
+        }
+        if (lateCalls.waiting > 0) {
+          summary.lateCalls.waiting += lateCalls.waiting;
+          summary.lateCalls.waitingCustomers += 1;
         }
         const number = last + drafts.length + 1;
         drafts.push({
@@ -255,6 +332,7 @@ export async function runInvoices(
           createdByStaffId: staffIdOf(context.actor),
           createdAt,
           lines: draft.lines,
+          callMonths: [calls.month, ...lateCalls.months],
         });
       }
       if (drafts.length > 0) {
@@ -271,7 +349,106 @@ export async function runInvoices(
       if (lastDraft) summary.lastNumber = lastDraft.invoiceNumber;
     });
   }
+  summary.lateCalls.months = [...lateMonths].sort();
   return summary;
+}
+
+type CallMonth = Omit<InvoiceCallMonth, 'invoiceNumber'>;
+
+/**
+ * One customer's calls of the period as summary lines per destination group (the tariff's
+ * groups, else the built-in classes), and what the invoice bills of the month (every chargeable
+ * call, included ones too) for the late-call count (G-1).
+ */
+export function summariseCalls(
+  periodStart: string,
+  rows: readonly CallSummaryRow[],
+  grouping: DestinationGrouping,
+): { lines: NewInvoiceLine[]; month: CallMonth } {
+  const month: CallMonth = { month: periodStart, calls: 0, seconds: 0, costMicros: 0 };
+  const groups = new Map<string, { label: string; calls: number; seconds: number; costMicros: number }>();
+  for (const row of rows) {
+    month.calls += row.chargeable;
+    month.seconds += row.chargeableSeconds;
+    month.costMicros += row.costMicros;
+    if (row.calls === 0) continue;
+    const group = grouping.groupOf(row.head);
+    const sum = groups.get(group.key) ?? { label: group.label, calls: 0, seconds: 0, costMicros: 0 };
+    sum.calls += row.calls;
+    sum.seconds += row.seconds;
+    sum.costMicros += row.costMicros;
+    groups.set(group.key, sum);
+  }
+  const lines: NewInvoiceLine[] = [];
+  for (const [key, sum] of [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const cents = microsToCents(sum.costMicros);
+    if (cents <= 0) continue;
+    lines.push({
+      kind: 'calls',
+      description: `${sum.label}: ${sum.calls} calls, ${formatDuration(sum.seconds)}`.slice(0, 300),
+      productId: null,
+      contractId: null,
+      destinationClass: isBuiltInGroup(key) ? key : null,
+      destinationGroup: key,
+      callCount: sum.calls,
+      callSeconds: sum.seconds,
+      quantity: 1,
+      unitPriceCents: cents,
+      amountCents: cents,
+      vatRateBp: CALL_VAT_RATE_BP,
+      vatCategory: 'S',
+      vatExemptionCode: null,
+      vatExemptionReason: null,
+    });
+  }
+  return { lines, month };
+}
+
+/**
+ * Lines for a customer's late calls (G-1): one per earlier month, "calls of 2026-09 received
+ * after its invoice". A month with unrated late calls waits (it would be billed incompletely).
+ */
+export function lateCallLines(rows: readonly LateCallsRow[]): {
+  lines: NewInvoiceLine[];
+  months: CallMonth[];
+  billed: number;
+  waiting: number;
+} {
+  const result = { lines: [] as NewInvoiceLine[], months: [] as CallMonth[], billed: 0, waiting: 0 };
+  for (const row of rows) {
+    if (row.unrated > 0 || row.costMicros < 0) {
+      result.waiting += row.calls;
+      continue;
+    }
+    result.billed += row.calls;
+    result.months.push({
+      month: row.month,
+      calls: row.calls,
+      seconds: row.seconds,
+      costMicros: row.costMicros,
+    });
+    const cents = microsToCents(row.costMicros);
+    if (cents <= 0) continue;
+    result.lines.push({
+      kind: 'calls',
+      description: `Calls of ${row.month.slice(0, 7)} received after its invoice: ${row.calls} calls, ${formatDuration(row.seconds)}`,
+      productId: null,
+      contractId: null,
+      destinationClass: null,
+      destinationGroup: null,
+      callsMonth: row.month,
+      callCount: row.calls,
+      callSeconds: row.seconds,
+      quantity: 1,
+      unitPriceCents: cents,
+      amountCents: cents,
+      vatRateBp: CALL_VAT_RATE_BP,
+      vatCategory: 'S',
+      vatExemptionCode: null,
+      vatExemptionReason: null,
+    });
+  }
+  return result;
 }
 
 function totalsFields(lines: readonly NewInvoiceLine[]): {
@@ -299,7 +476,8 @@ export function draftInvoice(input: {
   subjectId: number;
   period: BillingPeriod;
   contractLines: readonly ContractLineRow[];
-  callSummaries: readonly CallSummaryRow[];
+  /** Calls lines, already summarised (summariseCalls, lateCallLines). */
+  callLines: readonly NewInvoiceLine[];
   person: PersonRecord | undefined;
   mandate: BankAccountRecord | undefined;
   organisations: ReadonlyMap<number, InvoicedOrganisation>;
@@ -323,26 +501,7 @@ export function draftInvoice(input: {
       lines.push(line(row, `${times}${row.productName} (${from} – ${to})`, 1, amount));
     }
   }
-  for (const summary of input.callSummaries) {
-    const cents = microsToCents(summary.costMicros);
-    if (cents <= 0) continue;
-    lines.push({
-      kind: 'calls',
-      description: `${DESTINATION_CLASS_LABELS[summary.destinationClass]}: ${summary.calls} calls, ${formatDuration(summary.seconds)}`,
-      productId: null,
-      contractId: null,
-      destinationClass: summary.destinationClass,
-      callCount: summary.calls,
-      callSeconds: summary.seconds,
-      quantity: 1,
-      unitPriceCents: cents,
-      amountCents: cents,
-      vatRateBp: CALL_VAT_RATE_BP,
-      vatCategory: 'S',
-      vatExemptionCode: null,
-      vatExemptionReason: null,
-    });
-  }
+  lines.push(...input.callLines);
   if (lines.length === 0 || lines.every((candidate) => candidate.amountCents === 0)) return undefined;
   const organisationId =
     input.contractLines.find((row) => row.organisationId !== null)?.organisationId ?? null;

@@ -38,6 +38,10 @@ export interface InvoiceLineRow {
   productId: number | null;
   contractId: number | null;
   destinationClass: DestinationClass | null;
+  /** The destination group of a calls line; null for other lines and late-call lines. */
+  destinationGroup: string | null;
+  /** The month of a late-calls line's calls (YYYY-MM-DD). */
+  callsMonth: string | null;
   callCount: number | null;
   callSeconds: number | null;
   quantity: number;
@@ -292,6 +296,8 @@ export async function selectInvoiceLines(tx: Tx, invoiceId: number): Promise<Inv
     productId: row.product_id,
     contractId: row.contract_id,
     destinationClass: row.destination_class,
+    destinationGroup: row.destination_group,
+    callsMonth: row.calls_month,
     callCount: row.call_count,
     callSeconds: row.call_seconds,
     quantity: row.quantity,

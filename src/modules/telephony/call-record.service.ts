@@ -3,13 +3,13 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { retentionRulesFor } from '../../kernel/policy/policy.query.js';
 import { AppError } from '../../platform/errors.js';
 import type { UseCaseContext } from '../parties/index.js';
+import { selectMonthsWithCalls, selectSubjectsWithCallsIn } from './call-record-retention.repository.js';
 import {
   deleteCallRecordsBefore,
   dropPartition,
   selectCallerSubjectIds,
   selectCallRecordBatchSubjects,
   selectCallRecordKeys,
-  selectSubjectsWithCallsBefore,
   selectCallRecords,
   selectPartitions,
   selectRatingInputs,
@@ -18,7 +18,9 @@ import {
 } from './call-record.repository.js';
 import { CALL_BILLING_PURPOSE } from './cdr-import.service.js';
 import { TELEPHONY_CATEGORIES, telephonyDataMap } from './datamap.js';
-import { startOfMonthBefore } from './date-input.js';
+import { resolveWallClock } from './local-time.js';
+import { addMonths, belgianDay } from '../../platform/calendar.js';
+import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { rateCall, selectBillableSeconds } from './rating.js';
 import { loadRatingTable } from './tariff.service.js';
 
@@ -101,9 +103,7 @@ export async function rerateCalls(
         const seconds = selectBillableSeconds(call);
         let cost: number | null = 0;
         if (seconds > 0) {
-          const rated = call.destination.startsWith('+')
-            ? rateCall(table, call.destination, seconds, call.startedAt)
-            : 'no_rate';
+          const rated = rateCall(table, call.destination, seconds, call.startedAt);
           cost = rated === 'no_rate' ? null : rated;
         }
         if (cost === null) result.unrated += 1;
@@ -119,14 +119,71 @@ export async function rerateCalls(
   }
 }
 
+/** What billing knows of a month's calls (billing's readCallMonthBilling gives it). */
+export interface CallMonthBilling {
+  /** The latest due date (YYYY-MM-DD) of the invoices that billed the month's calls. */
+  lastDueDate: string;
+  disputed: boolean;
+  /** Chargeable calls of the month not billed yet (late calls). */
+  unbilledCalls: number;
+}
+
+/** Why a month's call records stay, or that they go. */
+export type CallMonthVerdict =
+  | { month: string; purge: true; contestableUntil: string }
+  | { month: string; purge: false; reason: 'not_invoiced' | 'late_calls_unbilled' | 'disputed' }
+  | { month: string; purge: false; reason: 'contestable'; contestableUntil: string };
+
+/**
+ * The months of the policy's contest period: the `until_bill_uncontestable` rule of the purpose
+ * that keeps call records. The statement's retention sentence prints the same rule.
+ */
+export function contestMonthsOf(policy: Policy): number {
+  const months = Math.max(
+    0,
+    ...retentionRulesFor(policy, TELEPHONY_CATEGORIES.callRecord).map((ref) =>
+      ref.rule.kind === 'until_bill_uncontestable' ? ref.rule.months : 0,
+    ),
+  );
+  if (months === 0) {
+    throw new AppError('invalid_policy', 'no until_bill_uncontestable rule for call records', {
+      publicMessage: 'the policy has no until_bill_uncontestable retention rule for call records',
+    });
+  }
+  return months;
+}
+
+/**
+ * G-1, one billing month: its call records go only once every invoice that billed them can no
+ * longer be contested (the last due date + the contest period has passed), none of those
+ * invoices is disputed, and none of its calls still waits to be billed. A month never invoiced
+ * stays whatever its age.
+ */
+export function judgeCallMonth(
+  month: string,
+  billing: CallMonthBilling | undefined,
+  contestMonths: number,
+  today: string,
+): CallMonthVerdict {
+  if (billing === undefined) return { month, purge: false, reason: 'not_invoiced' };
+  if (billing.disputed) return { month, purge: false, reason: 'disputed' };
+  if (billing.unbilledCalls > 0) return { month, purge: false, reason: 'late_calls_unbilled' };
+  const contestableUntil = addMonths(billing.lastDueDate, contestMonths);
+  return today > contestableUntil
+    ? { month, purge: true, contestableUntil }
+    : { month, purge: false, reason: 'contestable', contestableUntil };
+}
+
 export interface PurgeResult {
-  months: number;
-  cutoff: Date;
+  /** The policy's contest period in months. */
+  contestMonths: number;
+  /** Billing months whose call records were removed. */
+  purgedMonths: string[];
   droppedPartitions: string[];
   deletedRows: number;
   droppedRows: number;
-  /** Months past the cutoff kept because a disputed invoice bills them. */
-  keptMonths: string[];
+  /** Months with call records that stay, and why. */
+  kept: Array<Extract<CallMonthVerdict, { purge: false }>>;
 }
 
 export const CDR_RETENTION_ACTOR = { kind: 'system', id: 'cdr-retention' } as const;
@@ -141,69 +198,103 @@ const CALL_RECORD_CATEGORIES = [
   ),
 ];
 
+/** 'YYYY-MM' + n months. */
+function shiftMonth(month: string, n: number): string {
+  const [year, number] = month.split('-').map(Number) as [number, number];
+  const index = year * 12 + (number - 1) + n;
+  return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, '0')}`;
+}
+
+/** The instant a billing month starts in the zone. */
+function monthStart(month: string, timeZone: string): number {
+  const [year, number] = month.split('-').map(Number) as [number, number];
+  const [first] = resolveWallClock({ year, month: number, day: 1, hour: 0, minute: 0, second: 0 }, timeZone);
+  if (first === undefined) throw new Error('no month start');
+  return first;
+}
+
 /**
- * G-1: call records are kept only while the bill can be contested. A call of billing month M is
- * on the bill issued when M ends; that bill can be contested for the policy's
- * `until_bill_uncontestable` months. So at time `now` every call before the start of billing
- * month (current − N) has expired. Whole UTC-month partitions before that cutoff are dropped;
- * the one partition the cutoff falls in (billing months are Brussels months) loses its earlier
- * rows. One audit entry records how many records went. The retention job calls this.
+ * G-1: call records are kept until the invoice that billed them can no longer be contested.
+ * Per billing month (a calendar month in the provider's zone) `judgeCallMonth` decides, from
+ * what billing says of the month's invoices (`billing`: due dates, disputes, calls not billed
+ * yet). A UTC-month partition whose billing months all go is dropped whole; otherwise the rows
+ * of the months that go are deleted from it. One gate decision (an erase by the retention job
+ * under call_billing over the callers concerned) and one audit entry per purge. The scheduled
+ * job `cdr-purge` and `kluis cdr purge` call this.
  */
 export async function purgeExpiredCallRecords(
   kernel: Kernel,
   tenantId: number,
-  options: {
-    timeZone?: string;
-    /** Months (YYYY-MM) whose calls a disputed invoice bills: kept until the dispute is settled. */
-    keepMonths?: ReadonlySet<string>;
-  } = {},
+  options: { billing: ReadonlyMap<string, CallMonthBilling>; timeZone?: string },
 ): Promise<PurgeResult> {
   const { policy } = await kernel.policies.current(tenantId);
-  const months = Math.max(
-    0,
-    ...retentionRulesFor(policy, TELEPHONY_CATEGORIES.callRecord).map((ref) =>
-      ref.rule.kind === 'until_bill_uncontestable' ? ref.rule.months : 0,
-    ),
-  );
-  if (months === 0) {
-    throw new AppError('invalid_policy', 'no until_bill_uncontestable rule for call records', {
-      publicMessage: 'the policy has no until_bill_uncontestable retention rule for call records',
-    });
-  }
-  const cutoff = startOfMonthBefore(kernel.clock.now(), months, options.timeZone ?? BILLING_TIME_ZONE);
+  const contestMonths = contestMonthsOf(policy);
+  const timeZone = options.timeZone ?? BILLING_TIME_ZONE;
+  const today = belgianDay(kernel.clock.now());
   return kernel.transact(tenantId, async (atx) => {
     const result: PurgeResult = {
-      months,
-      cutoff,
+      contestMonths,
+      purgedMonths: [],
       droppedPartitions: [],
       deletedRows: 0,
       droppedRows: 0,
-      keptMonths: [],
+      kept: [],
     };
-    const partitions = (await selectPartitions(atx.tx)).map((partition) => {
-      const [year, month] = partition.month.split('-').map(Number) as [number, number];
-      return { ...partition, start: Date.UTC(year, month - 1, 1), end: Date.UTC(year, month, 1) };
-    });
-    const keep = options.keepMonths ?? new Set<string>();
-    result.keptMonths = partitions
-      .filter((partition) => partition.start < cutoff.getTime() && keep.has(partition.month))
-      .map((partition) => partition.month);
+    const partitions = await selectPartitions(atx.tx);
+    // A UTC month holds the end of its own billing month and the first hour(s) of the next one
+    // (billing months start at midnight in Brussels, before midnight UTC).
+    const verdicts = new Map<string, CallMonthVerdict>();
+    for (const partition of partitions) {
+      for (const month of [partition.month, shiftMonth(partition.month, 1)]) {
+        if (!verdicts.has(month))
+          verdicts.set(month, judgeCallMonth(month, options.billing.get(month), contestMonths, today));
+      }
+    }
+    const gone = (month: string): boolean => verdicts.get(month)?.purge === true;
     const whole = partitions.filter(
-      (partition) => partition.end <= cutoff.getTime() && !keep.has(partition.month),
+      (partition) => gone(partition.month) && gone(shiftMonth(partition.month, 1)),
     );
-    const partial = partitions.find(
-      (partition) =>
-        partition.start < cutoff.getTime() && partition.end > cutoff.getTime() && !keep.has(partition.month),
+    const ranges: Array<{ from: Date; to: Date }> = [];
+    for (const partition of partitions) {
+      if (whole.includes(partition)) continue;
+      const start = Date.parse(`${partition.month}-01T00:00:00Z`);
+      const end = Date.parse(`${shiftMonth(partition.month, 1)}-01T00:00:00Z`);
+      for (const month of [partition.month, shiftMonth(partition.month, 1)]) {
+        if (!gone(month)) continue;
+        const from = Math.max(start, monthStart(month, timeZone));
+        const to = Math.min(end, monthStart(shiftMonth(month, 1), timeZone));
+        if (from < to) ranges.push({ from: new Date(from), to: new Date(to) });
+      }
+    }
+    const stored = await selectMonthsWithCalls(
+      atx.tx,
+      [...verdicts.keys()].map((month) => ({
+        month,
+        from: new Date(monthStart(month, timeZone)),
+        to: new Date(monthStart(shiftMonth(month, 1), timeZone)),
+      })),
     );
-    if (whole.length === 0 && !partial) return result;
-    // One gate decision for everything that expires: an erase by the retention job under
-    // call_billing (the purpose that kept the records), over every caller with a record before
-    // the cutoff, for the categories the data map gives call_records. Audited with the purge.
+    for (const verdict of verdicts.values()) {
+      if (!stored.has(verdict.month)) continue;
+      if (verdict.purge) result.purgedMonths.push(verdict.month);
+      else result.kept.push(verdict);
+    }
+    result.purgedMonths.sort();
+    result.kept.sort((a, b) => (a.month < b.month ? -1 : 1));
+    if (whole.length === 0 && ranges.length === 0) return result;
+    // One gate decision for everything that goes: an erase by the retention job under
+    // call_billing (the purpose that kept the records), over every caller with a record in it.
     const grant = await kernel.gate.authorize(atx, CDR_RETENTION, {
       purpose: CALL_BILLING_PURPOSE,
       action: 'erase',
       categories: CALL_RECORD_CATEGORIES,
-      subjectIds: await selectSubjectsWithCallsBefore(atx.tx, cutoff),
+      subjectIds: await selectSubjectsWithCallsIn(atx.tx, [
+        ...whole.map((partition) => ({
+          from: new Date(`${partition.month}-01T00:00:00Z`),
+          to: new Date(`${shiftMonth(partition.month, 1)}-01T00:00:00Z`),
+        })),
+        ...ranges,
+      ]),
     });
     // Whole months stay a partition drop (no row-by-row delete); each is checked to hold only
     // the grant's subjects before it goes.
@@ -211,8 +302,8 @@ export async function purgeExpiredCallRecords(
       result.droppedRows += await dropPartition(atx.tx, grant, partition.month);
       result.droppedPartitions.push(partition.name);
     }
-    if (partial) {
-      result.deletedRows += await deleteCallRecordsBefore(atx.tx, grant, cutoff, new Date(partial.start));
+    for (const range of ranges) {
+      result.deletedRows += await deleteCallRecordsBefore(atx.tx, grant, range.to, range.from);
     }
     const removed = result.droppedRows + result.deletedRows;
     if (removed > 0 || result.droppedPartitions.length > 0) {
@@ -224,7 +315,7 @@ export async function purgeExpiredCallRecords(
         categories: [TELEPHONY_CATEGORIES.callRecord],
         records: removed,
         decision: 'allowed',
-        reason: `until_bill_uncontestable: ${result.droppedPartitions.length} monthly partition(s) dropped, older rows of the cutoff month deleted`,
+        reason: `until_bill_uncontestable (due date + ${contestMonths} months): ${result.droppedPartitions.length} monthly partition(s) dropped, rows of ${result.purgedMonths.length} billing month(s) removed`,
       });
     }
     return result;

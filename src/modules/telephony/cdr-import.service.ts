@@ -376,9 +376,8 @@ function buildRow(
   const seconds = isChargeable ? selectBillableSeconds(record) : 0;
   let cost: number | null = 0;
   if (seconds > 0) {
-    const rated = normalisedDestination.ok
-      ? rateCall(ratingTable, destination, seconds, record.startedAt)
-      : 'no_rate';
+    // Dialled destinations (112, 1207) are rated by the tariff's dialled prefixes.
+    const rated = rateCall(ratingTable, destination, seconds, record.startedAt);
     cost = rated === 'no_rate' ? null : rated;
   }
   const startedIso = record.startedAt.toISOString();

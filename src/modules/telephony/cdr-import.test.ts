@@ -9,7 +9,12 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { withTenant } from '../../platform/db.js';
 import { registerSubject } from '../../kernel/subjects/index.js';
 import type { Tenant } from '../tenants/index.js';
-import { findCallRecords, purgeExpiredCallRecords, rerateCalls } from './call-record.service.js';
+import {
+  findCallRecords,
+  purgeExpiredCallRecords,
+  rerateCalls,
+  type CallMonthBilling as PurgeMonthBilling,
+} from './call-record.service.js';
 import { CdrLayoutError } from './cdr.parse.js';
 import { importCdrFile, CALL_BILLING_PURPOSE } from './cdr-import.service.js';
 import { parseDateOrInstant } from './date-input.js';
@@ -154,6 +159,18 @@ const billing = (tenant: Tenant, actor: Actor = staff('billing'), purpose = CALL
   purpose,
 });
 const ALL_TIME = { from: new Date('2000-01-01T00:00:00Z'), to: new Date('2100-01-01T00:00:00Z') };
+
+/** What billing would report of months invoiced with the given due dates (G-1 purge input). */
+function invoicedMonths(dueDates: Record<string, string>): Map<string, PurgeMonthBilling> {
+  return new Map(
+    Object.entries(dueDates).map(([month, lastDueDate]) => [
+      month,
+      { lastDueDate, disputed: false, unbilledCalls: 0 },
+    ]),
+  );
+}
+// The May partition also holds the first hours of June in Brussels: both months invoiced.
+const MAY_INVOICED = invoicedMonths({ '2024-05': '2024-06-20', '2024-06': '2024-06-20' });
 
 describe('CDR import (VX-5)', () => {
   // Part of VX-5, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
@@ -453,10 +470,16 @@ describe('retention of call records (G-1)', () => {
 
     // Voxtra keeps call records 12 months after the bill. In March 2025 the February 2024 bill is past it.
     clock.set(new Date('2025-03-15T12:00:00Z'));
-    const nothingYet = await purgeExpiredCallRecords(k, tenant.tenantId);
-    expect(nothingYet.cutoff.toISOString()).toBe('2024-02-29T23:00:00.000Z');
+    // The contest periods (12 months after the due date) of January and February ended by 15 March 2025.
+    const billed = invoicedMonths({
+      '2024-01': '2024-03-14',
+      '2024-02': '2024-03-14',
+      '2024-03': '2024-05-14',
+    });
+    const nothingYet = await purgeExpiredCallRecords(k, tenant.tenantId, { billing: billed });
     expect(nothingYet).toMatchObject({
-      months: 12,
+      contestMonths: 12,
+      purgedMonths: ['2024-01', '2024-02'],
       droppedPartitions: [`call_records_t${tenant.tenantId}_2024_01`],
       droppedRows: 2,
       deletedRows: 1,
@@ -476,7 +499,7 @@ describe('retention of call records (G-1)', () => {
     expect(audit.rows).toEqual([{ action: 'retention.erase', records: 3, actor_id: 'cdr-retention' }]);
 
     // A purge with nothing expired changes nothing and audits nothing.
-    const again = await purgeExpiredCallRecords(k, tenant.tenantId);
+    const again = await purgeExpiredCallRecords(k, tenant.tenantId, { billing: billed });
     expect(again).toMatchObject({ droppedPartitions: [], deletedRows: 0 });
   });
 
@@ -495,7 +518,7 @@ describe('retention of call records (G-1)', () => {
       );
     }
     clock.set(new Date('2025-07-01T12:00:00Z'));
-    const purged = await purgeExpiredCallRecords(k, one.tenant.tenantId);
+    const purged = await purgeExpiredCallRecords(k, one.tenant.tenantId, { billing: MAY_INVOICED });
     expect(purged.droppedRows).toBe(1);
     expect(await findCallRecords(k, billing(one.tenant), ALL_TIME)).toHaveLength(0);
     expect(await findCallRecords(k, billing(two.tenant), ALL_TIME)).toHaveLength(1);
@@ -527,7 +550,7 @@ describe('retention of call records (G-1)', () => {
   // Part of issue 10 (the purge goes through the gate), below the HTTP/CLI edge.
   it("a whole-month drop is an erase decision of the gate under call_billing over the month's callers, audited with the purge", async () => {
     const { k, tenant } = await tenantWithExpiredMay();
-    const purged = await purgeExpiredCallRecords(k, tenant.tenantId);
+    const purged = await purgeExpiredCallRecords(k, tenant.tenantId, { billing: MAY_INVOICED });
     expect(purged.droppedPartitions).toEqual([`call_records_t${tenant.tenantId}_2024_05`]);
     const audit = await runAsOwner<{
       action: string;
@@ -571,7 +594,9 @@ describe('retention of call records (G-1)', () => {
          from call_records where tenant_id = $1 limit 1`,
       [tenant.tenantId, staffSubject],
     );
-    await expect(purgeExpiredCallRecords(k, tenant.tenantId)).rejects.toMatchObject({ code: 'not_found' });
+    await expect(
+      purgeExpiredCallRecords(k, tenant.tenantId, { billing: MAY_INVOICED }),
+    ).rejects.toMatchObject({ code: 'not_found' });
     expect(await partitionsOf(tenant)).toEqual([`call_records_t${tenant.tenantId}_2024_05`]);
     const denied = await runAsOwner<{ action: string; decision: string }>(
       database.ownerUrl,

@@ -11,6 +11,22 @@ const CALL_RECORD = { category: TELEPHONY_CATEGORIES.callRecord };
 /** Children before parents: call records and assignments reference data_subjects. */
 export const telephonyDataMap: TableDataMap[] = [
   {
+    table: 'customer_rating_plans',
+    module: 'telephony',
+    subjectColumn: 'subject_id',
+    // What the customer subscribed to, like a contract line: gone with the person.
+    erasure: { kind: 'delete_rows' },
+    personal: {
+      plan_id: { category: 'kluis.contract.product' },
+      valid_from: { category: 'kluis.contract.product' },
+    },
+    notPersonal: {
+      tenant_id: 'tenant key',
+      subject_id: 'internal subject id (the subject column)',
+      created_at: 'row bookkeeping',
+    },
+  },
+  {
     table: 'call_records',
     module: 'telephony',
     subjectColumn: 'subject_id',
@@ -98,7 +114,36 @@ export const telephonyDataMap: TableDataMap[] = [
       minimum_seconds: 'price list',
       increment_seconds: 'price list',
       connection_fee_micros: 'price list',
+      scope: 'price list: E.164 or dialled prefix',
+      destination_group: 'price list: destination group key',
+      group_label: 'price list: destination group name printed on invoices',
       imported_at: 'row bookkeeping',
+    },
+  },
+  {
+    table: 'rating_plan_assignments',
+    module: 'telephony',
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      assignment_id: 'row id',
+      plan_id: 'which plan',
+      product_id: 'the catalogue product the plan applies to; none: the tenant default',
+      valid_from: 'activation day',
+      created_at: 'row bookkeeping',
+    },
+  },
+  {
+    table: 'rating_plans',
+    module: 'telephony',
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      plan_id: 'row id',
+      code: 'plan code of the price list',
+      name: 'plan name of the price list',
+      definition: 'price list: time bands, prices, bundles (validated JSON, no person)',
+      created_at: 'row bookkeeping',
     },
   },
   {

@@ -37,7 +37,11 @@ export {
   findCallRecords,
   rerateCalls,
   purgeExpiredCallRecords,
+  judgeCallMonth,
+  contestMonthsOf,
   BILLING_TIME_ZONE,
+  type CallMonthBilling as PurgeMonthBilling,
+  type CallMonthVerdict,
   type StoredCallRecord,
   type RerateResult,
   type PurgeResult,
@@ -47,3 +51,12 @@ export { CdrLayoutError, type CdrFormat, type GenericColumnMapping } from './cdr
 export { telephonyDataMap, TELEPHONY_CATEGORIES } from './datamap.js';
 export type { TelephonyTables } from './telephony.tables.js';
 export { readLastCalls } from './retention-clocks.js';
+export {
+  loadDestinationGrouping,
+  groupingOf,
+  builtInGroupOf,
+  isBuiltInGroup,
+  BUILT_IN_GROUPS,
+  type DestinationGrouping,
+} from './destination-groups.js';
+export type { DestinationGroup } from './rating.js';

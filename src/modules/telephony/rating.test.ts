@@ -4,6 +4,7 @@ import {
   buildRatingTable,
   computeChargedSeconds,
   computeCost,
+  findGroup,
   findRate,
   parseEurosToMicros,
   parseTariffCsv,
@@ -50,6 +51,18 @@ describe('rating: charged seconds', () => {
   });
 
   // Part of VX-5, at unit level (requirement IDs title end-to-end tests only).
+
+  it('45/30 is a first block of 45 s, then 30-s steps counted from its end (46 s is 75 s)', () => {
+    expect(computeChargedSeconds(1, 45, 30)).toBe(45);
+    expect(computeChargedSeconds(45, 45, 30)).toBe(45);
+    expect(computeChargedSeconds(46, 45, 30)).toBe(75);
+    expect(computeChargedSeconds(75, 45, 30)).toBe(75);
+    expect(computeChargedSeconds(76, 45, 30)).toBe(105);
+    // A first block of 0 is plain rounding up to the step.
+    expect(computeChargedSeconds(61, 0, 60)).toBe(120);
+    // Cost of a 46-s call at 0.06 €/min under 45/30: 75 s = 75,000 µ€.
+    expect(computeCost(rate('32', { minimumSeconds: 45, incrementSeconds: 30 }), 46)).toBe(75_000);
+  });
 
   it('no billable seconds, nothing charged (not even the minimum)', () => {
     expect(computeChargedSeconds(0, 30, 6)).toBe(0);
@@ -124,13 +137,92 @@ describe('rating: prefix lookup', () => {
     expect(findRate(table, '+32470123456', AT)?.prefix).toBe('3247');
     expect(findRate(table, '+32490123456', AT)?.prefix).toBe('324');
     expect(findRate(table, '+3256223344', AT)?.prefix).toBe('32');
-    expect(findRate(table, '32470123456', AT)?.prefix).toBe('3247');
+    // Without '+' a destination is dialled digits: only the tariff's dialled prefixes rate it.
+    expect(findRate(table, '32470123456', AT)).toBeNull();
     expect(findRate(table, '+31201234567', AT)).toBeNull();
   });
 
   it('a destination that is not digits has no rate', () => {
     expect(findRate(table, '+32 470', AT)).toBeNull();
     expect(rateCall(table, 'ch1', 10, AT)).toBe('no_rate');
+  });
+});
+
+describe('rating: dialled prefixes and destination groups', () => {
+  const table = buildRatingTable([
+    rate('32', { group: { key: 'national_fixed', label: 'Belgian fixed numbers' } }),
+    rate('324', { group: { key: 'national_mobile', label: 'Belgian mobiles' }, pricePerMinute: 120_000 }),
+    rate('3247012', { pricePerMinute: 1 }),
+    rate('1207', { pricePerMinute: 90_000, group: { key: 'international_zone_2', label: 'Zone 2' } }),
+    rate('112', { scope: 'dialled', pricePerMinute: 0, group: { key: 'emergency', label: 'Emergency' } }),
+    rate('1207', { scope: 'dialled', pricePerMinute: 30_000, group: { key: 'service', label: 'Services' } }),
+  ]);
+
+  it('a destination kept as dialled digits is rated by the dialled prefixes, never by an E.164 one', () => {
+    expect(findRate(table, '1207', AT)?.pricePerMinute).toBe(30_000);
+    expect(findRate(table, '+12075550100', AT)?.pricePerMinute).toBe(90_000);
+    expect(rateCall(table, '112', 60, AT)).toBe(0);
+    expect(rateCall(table, '1307', 60, AT)).toBe('no_rate');
+    expect(rateCall(table, '*43', 60, AT)).toBe('no_rate');
+  });
+
+  it('a group is that of the longest matching prefix that names one', () => {
+    expect(findGroup(table, '+3292123456')?.key).toBe('national_fixed');
+    expect(findGroup(table, '+32470123456')?.key).toBe('national_mobile');
+    expect(findGroup(table, '+32470129999')?.key).toBe('national_mobile');
+    expect(findGroup(table, '1207')?.label).toBe('Services');
+    expect(findGroup(table, '+33123')).toBeNull();
+    expect(table.longestGroupPrefix).toBe(4);
+    expect([...table.groups.keys()]).toEqual([
+      'national_fixed',
+      'national_mobile',
+      'international_zone_2',
+      'emergency',
+      'service',
+    ]);
+  });
+
+  it('reads scope, group and group_label from the tariff CSV; a label given once names the group', () => {
+    const text = [
+      'prefix,price_per_minute,minimum_seconds,increment_seconds,connection_fee,valid_from,valid_to,scope,group,group_label',
+      '32,0.06,60,60,0,2024-01-01,,,national_fixed,Belgian fixed numbers',
+      '3292,0.05,60,60,0,2024-01-01,,e164,national_fixed,',
+      '1207,0.10,0,60,0,2024-01-01,,dialled,service,Service numbers',
+      '112,0,0,1,0,2024-01-01,,dialled,,',
+    ].join('\n');
+    const result = parseTariffCsv(text);
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    expect(result.rates.map((r) => [r.prefix, r.scope ?? 'e164', r.group?.label ?? null])).toEqual([
+      ['32', 'e164', 'Belgian fixed numbers'],
+      ['3292', 'e164', 'Belgian fixed numbers'],
+      ['1207', 'dialled', 'Service numbers'],
+      ['112', 'dialled', null],
+    ]);
+    const bad = parseTariffCsv(
+      [
+        'prefix,price_per_minute,minimum_seconds,increment_seconds,connection_fee,valid_from,valid_to,scope,group,group_label',
+        '32,0.06,60,60,0,2024-01-01,,everywhere,,',
+        '33,0.06,60,60,0,2024-01-01,,,Zone 1,',
+        '34,0.06,60,60,0,2024-01-01,,,,Label only',
+        '35,0.06,60,60,0,2024-01-01,,,zone_1,A',
+        '36,0.06,60,60,0,2024-01-01,,,zone_1,B',
+      ].join('\n'),
+    );
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) {
+      expect(bad.errors.map((error) => error.line)).toEqual([2, 3, 4]);
+    }
+    const twoLabels = parseTariffCsv(
+      [
+        'prefix,price_per_minute,minimum_seconds,increment_seconds,connection_fee,valid_from,valid_to,group,group_label',
+        '35,0.06,60,60,0,2024-01-01,,zone_1,A',
+        '36,0.06,60,60,0,2024-01-01,,zone_1,B',
+      ].join('\n'),
+    );
+    expect(twoLabels).toEqual({
+      ok: false,
+      errors: [{ line: 3, message: 'prefix 36: group zone_1 has two labels' }],
+    });
   });
 });
 

@@ -24,6 +24,19 @@ export interface TariffRate {
   validFrom: Date;
   /** Exclusive; null while the rate is current. */
   validTo: Date | null;
+  /**
+   * 'dialled': the prefix matches destinations stored as dialled digits (112, 1207, short codes
+   * and national service numbers that are no E.164 number). Absent: an E.164 prefix.
+   */
+  scope?: 'dialled';
+  /** The named destination group the prefix belongs to (invoice summary lines, bundles). */
+  group?: DestinationGroup;
+}
+
+/** A named destination group of the tariff: `national_mobile` / "Calls to Belgian mobiles". */
+export interface DestinationGroup {
+  key: string;
+  label: string;
 }
 
 export type TariffCsvResult =
@@ -42,16 +55,31 @@ interface TrieNode {
   children: Array<TrieNode | undefined>;
   /** Rates for exactly this prefix, sorted by validFrom, never overlapping. */
   rates: TariffRate[];
+  /** The group of the prefix's latest rate that names one. */
+  group?: DestinationGroup;
 }
 
-/** The in-memory lookup structure: a digit trie over prefixes. Build once, rate millions. */
+/**
+ * The in-memory lookup structure: one digit trie over E.164 prefixes, one over dialled
+ * (non-E.164) prefixes. Build once, rate millions.
+ */
 export interface RatingTable {
   readonly root: TrieNode;
+  readonly dialledRoot: TrieNode;
   readonly size: number;
+  /** Every group of the tariff, by key, in the order they first appear. */
+  readonly groups: ReadonlyMap<string, DestinationGroup>;
+  /** Digits of the longest prefix that names a group (0 when none does). */
+  readonly longestGroupPrefix: number;
 }
 
 const MICROS_PER_EURO = 1_000_000;
 const PREFIX = /^\d{1,15}$/;
+/** Group keys: lower-case words (`national_fixed`, `international_zone_1`). */
+export const GROUP_KEY = /^[a-z0-9][a-z0-9_]{0,39}$/;
+/** Group labels are printed on invoices: one line, no markup characters. */
+export const GROUP_LABEL = /^[^\x00-\x1f<>]{1,80}$/;
+const OPTIONAL_COLUMNS = ['scope', 'group', 'group_label'] as const;
 const TARIFF_COLUMNS = [
   'prefix',
   'price_per_minute',
@@ -65,27 +93,62 @@ const TARIFF_COLUMNS = [
 /** Builds the lookup structure. Throws TariffError on an invalid rate or on two rates for one prefix with overlapping validity. */
 export function buildRatingTable(rates: readonly TariffRate[]): RatingTable {
   const root = createNode();
+  const dialledRoot = createNode();
+  const groups = new Map<string, DestinationGroup>();
+  let longestGroupPrefix = 0;
   for (const rate of rates) {
     assertRate(rate);
-    let node = root;
+    let node = rate.scope === 'dialled' ? dialledRoot : root;
     for (const char of rate.prefix) {
       const digit = char.charCodeAt(0) - 48;
       node = node.children[digit] ??= createNode();
     }
     node.rates.push(rate);
+    if (rate.group) {
+      const known = groups.get(rate.group.key);
+      if (known && known.label !== rate.group.label)
+        throw new TariffError(`prefix ${rate.prefix}: group ${rate.group.key} has two labels`);
+      if (!known) groups.set(rate.group.key, rate.group);
+      longestGroupPrefix = Math.max(longestGroupPrefix, rate.prefix.length);
+    }
   }
   sortAndCheckOverlaps(root, '');
-  return { root, size: rates.length };
+  sortAndCheckOverlaps(dialledRoot, '');
+  return { root, dialledRoot, size: rates.length, groups, longestGroupPrefix };
+}
+
+/** The trie and digits a stored destination is looked up in: '+…' is E.164, else dialled digits. */
+function lookupOf(table: RatingTable, destination: string): { root: TrieNode; digits: string } {
+  return destination.startsWith('+')
+    ? { root: table.root, digits: destination.slice(1) }
+    : { root: table.dialledRoot, digits: destination };
+}
+
+/**
+ * The named group of a destination: the group of the longest matching prefix that names one
+ * (whatever its validity: a group is what a prefix is, not what it costs). Null when none does.
+ */
+export function findGroup(table: RatingTable, destination: string): DestinationGroup | null {
+  const { root, digits } = lookupOf(table, destination);
+  let node: TrieNode | undefined = root;
+  let best: DestinationGroup | null = null;
+  for (let index = 0; index < digits.length && node !== undefined; index += 1) {
+    const digit = digits.charCodeAt(index) - 48;
+    if (digit < 0 || digit > 9) return null;
+    node = node.children[digit];
+    if (node?.group) best = node.group;
+  }
+  return best;
 }
 
 /**
  * The rate for a destination at an instant: the longest prefix that has a rate valid then.
  * A longer prefix whose rate has expired falls back to a shorter one, as a tariff reads.
  */
-export function findRate(table: RatingTable, destinationE164: string, at: Date): TariffRate | null {
-  const digits = destinationE164.startsWith('+') ? destinationE164.slice(1) : destinationE164;
+export function findRate(table: RatingTable, destination: string, at: Date): TariffRate | null {
+  const { root, digits } = lookupOf(table, destination);
   const time = at.getTime();
-  let node: TrieNode | undefined = table.root;
+  let node: TrieNode | undefined = root;
   let best: TariffRate | null = null;
   for (let index = 0; index < digits.length && node !== undefined; index += 1) {
     const digit = digits.charCodeAt(index) - 48;
@@ -98,17 +161,18 @@ export function findRate(table: RatingTable, destinationE164: string, at: Date):
 }
 
 /**
- * Cost of a call in micro-euros, or 'no_rate' when no prefix matches. A call with no
- * billable seconds costs nothing, rated or not: unanswered calls are free.
+ * Cost of a call in micro-euros, or 'no_rate' when no prefix matches. The destination is as
+ * stored: E.164 with '+', or dialled digits (short codes) rated by the tariff's dialled prefixes.
+ * A call with no billable seconds costs nothing, rated or not: unanswered calls are free.
  */
 export function rateCall(
   table: RatingTable,
-  destinationE164: string,
+  destination: string,
   billableSeconds: number,
   at: Date,
 ): number | 'no_rate' {
   if (billableSeconds <= 0) return 0;
-  const rate = findRate(table, destinationE164, at);
+  const rate = findRate(table, destination, at);
   if (rate === null) return 'no_rate';
   return computeCost(rate, billableSeconds);
 }
@@ -120,15 +184,20 @@ export function computeCost(rate: TariffRate, billableSeconds: number): number {
   return rate.connectionFee + Math.floor((rate.pricePerMinute * charged + 30) / 60);
 }
 
-/** max(minimum, billable rounded up to the increment): 30/6 charges 31 s as 36 s, 1 s as 30 s. */
+/**
+ * Increments as a tariff reads them: `45/30` is a first block of 45 s, then 30-s steps counted
+ * from the end of that block (46 s → 75 s, 76 s → 105 s); 30/6 charges 31 s as 36 s, 1 s as 30 s.
+ * A first block of 0 (`0/60`) is plain rounding up to the step.
+ */
 export function computeChargedSeconds(
   billableSeconds: number,
   minimumSeconds: number,
   incrementSeconds: number,
 ): number {
   if (billableSeconds <= 0) return 0;
-  const rounded = Math.ceil(billableSeconds / incrementSeconds) * incrementSeconds;
-  return Math.max(minimumSeconds, rounded);
+  if (billableSeconds <= minimumSeconds) return minimumSeconds;
+  const beyond = billableSeconds - minimumSeconds;
+  return minimumSeconds + Math.ceil(beyond / incrementSeconds) * incrementSeconds;
 }
 
 /**
@@ -149,7 +218,10 @@ export function selectBillableSeconds(record: {
  * increment_seconds, connection_fee, valid_from, valid_to (any order); comma or semicolon
  * separated; prices in euros with a point or a comma ("0.0125", "0,0125"), at most six
  * decimals; dates YYYY-MM-DD (valid_from inclusive, valid_to exclusive or empty), at midnight
- * in the tenant's zone. Every error is reported with its line; nothing is returned then.
+ * in the tenant's zone. Optional columns: `scope` (`e164`, the default, or `dialled`: the prefix
+ * matches destinations kept as dialled digits, e.g. 112 or 1207), `group` (a destination group
+ * key such as `national_mobile`) and `group_label` (how the invoice names the group; once per
+ * group is enough). Every error is reported with its line; nothing is returned then.
  */
 export function parseTariffCsv(text: string, options: ParseTariffCsvOptions = {}): TariffCsvResult {
   const timeZone = options.timeZone ?? 'Europe/Brussels';
@@ -188,6 +260,15 @@ export function parseTariffCsv(text: string, options: ParseTariffCsvOptions = {}
     }
     rates.push(parsed);
     rateLines.push(info.lines);
+  }
+  const labels = new Map<string, string>();
+  for (const rate of rates) {
+    if (rate.group && rate.group.label !== '' && !labels.has(rate.group.key))
+      labels.set(rate.group.key, rate.group.label);
+  }
+  for (const rate of rates) {
+    if (rate.group && rate.group.label === '')
+      rate.group = { key: rate.group.key, label: labels.get(rate.group.key) ?? rate.group.key };
   }
   if (errors.length === 0) {
     const overlap = describeOverlap(rates);
@@ -237,10 +318,14 @@ function assertRate(rate: TariffRate): void {
     );
   if (rate.validTo !== null && rate.validTo.getTime() <= rate.validFrom.getTime())
     throw new TariffError(`prefix ${rate.prefix}: valid_to is not after valid_from`);
+  if (rate.group && (!GROUP_KEY.test(rate.group.key) || !GROUP_LABEL.test(rate.group.label)))
+    throw new TariffError(`prefix ${rate.prefix}: the group key or label is malformed`);
 }
 
 function sortAndCheckOverlaps(node: TrieNode, prefix: string): void {
   node.rates.sort((a, b) => a.validFrom.getTime() - b.validFrom.getTime());
+  const grouped = node.rates.findLast((rate) => rate.group !== undefined)?.group;
+  if (grouped) node.group = grouped;
   for (let index = 1; index < node.rates.length; index += 1) {
     const previous = node.rates[index - 1];
     const current = node.rates[index];
@@ -267,7 +352,8 @@ function describeOverlap(rates: readonly TariffRate[]): { lineIndex: number; mes
   }
 }
 
-type ColumnIndexes = Record<(typeof TARIFF_COLUMNS)[number], number>;
+type ColumnIndexes = Record<(typeof TARIFF_COLUMNS)[number], number> &
+  Partial<Record<(typeof OPTIONAL_COLUMNS)[number], number>>;
 
 function locateColumns(
   header: readonly string[],
@@ -277,7 +363,9 @@ function locateColumns(
   if (missing.length > 0)
     return { ok: false, message: `the header lacks the column(s) ${missing.join(', ')}` };
   const indexes = Object.fromEntries(
-    TARIFF_COLUMNS.map((column) => [column, names.indexOf(column)]),
+    [...TARIFF_COLUMNS, ...OPTIONAL_COLUMNS]
+      .filter((column) => names.includes(column))
+      .map((column) => [column, names.indexOf(column)]),
   ) as ColumnIndexes;
   return { ok: true, indexes };
 }
@@ -289,7 +377,22 @@ function parseTariffRow(
   columnCount: number,
 ): TariffRate | string {
   if (row.length !== columnCount) return `the line has ${row.length} columns; the header has ${columnCount}`;
-  const cell = (column: keyof ColumnIndexes): string => row[at[column]] ?? '';
+  const cell = (column: keyof ColumnIndexes): string => {
+    const index = at[column];
+    return index === undefined ? '' : (row[index] ?? '');
+  };
+  const scopeText = cell('scope').toLowerCase();
+  if (scopeText !== '' && scopeText !== 'e164' && scopeText !== 'dialled')
+    return 'scope is e164 (or empty) or dialled (short codes and service numbers as dialled)';
+  const isDialled = scopeText === 'dialled';
+  if (isDialled && cell('prefix').startsWith('+')) return 'a dialled prefix has no +';
+  const groupKey = cell('group');
+  const groupLabel = cell('group_label');
+  if (groupKey !== '' && !GROUP_KEY.test(groupKey))
+    return 'group is lower-case letters, digits and _ (at most 40), starting with a letter or digit';
+  if (groupLabel !== '' && groupKey === '') return 'group_label without a group';
+  if (groupLabel !== '' && !GROUP_LABEL.test(groupLabel))
+    return 'group_label is one line of at most 80 characters without < or >';
   const prefix = cell('prefix').replace(/^\+/, '');
   if (!PREFIX.test(prefix)) return 'prefix is not 1 to 15 digits (E.164, country code first)';
   const pricePerMinute = parseEurosToMicros(cell('price_per_minute'));
@@ -307,7 +410,18 @@ function parseTariffRow(
   const validTo = validToText === '' ? null : parseDateAtMidnight(validToText, timeZone);
   if (validToText !== '' && validTo === null) return 'valid_to is not a date YYYY-MM-DD (or empty)';
   if (validTo !== null && validTo.getTime() <= validFrom.getTime()) return 'valid_to is not after valid_from';
-  return { prefix, pricePerMinute, minimumSeconds, incrementSeconds, connectionFee, validFrom, validTo };
+  return {
+    prefix,
+    pricePerMinute,
+    minimumSeconds,
+    incrementSeconds,
+    connectionFee,
+    validFrom,
+    validTo,
+    ...(isDialled ? { scope: 'dialled' as const } : {}),
+    // An empty label is filled in from another line of the group (parseTariffCsv).
+    ...(groupKey !== '' ? { group: { key: groupKey, label: groupLabel } } : {}),
+  };
 }
 
 function parseWholeNumber(text: string): number | null {

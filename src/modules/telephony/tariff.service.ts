@@ -54,6 +54,9 @@ export async function importTariff(
             minimum_seconds: rate.minimumSeconds,
             increment_seconds: rate.incrementSeconds,
             connection_fee_micros: rate.connectionFee,
+            scope: rate.scope ?? 'e164',
+            destination_group: rate.group?.key ?? null,
+            group_label: rate.group?.label ?? null,
             imported_at: importedAt,
           })),
         )
@@ -76,16 +79,23 @@ export async function loadRatingTable(tx: Tx): Promise<RatingTable> {
       'minimum_seconds',
       'increment_seconds',
       'connection_fee_micros',
+      'scope',
+      'destination_group',
+      'group_label',
     ])
     .execute();
   const rates: TariffRate[] = rows.map((row) => ({
     prefix: row.prefix,
-    pricePerMinute: row.price_per_minute_micros,
+    pricePerMinute: Number(row.price_per_minute_micros),
     minimumSeconds: row.minimum_seconds,
     incrementSeconds: row.increment_seconds,
-    connectionFee: row.connection_fee_micros,
+    connectionFee: Number(row.connection_fee_micros),
     validFrom: row.valid_from,
     validTo: row.valid_to,
+    ...(row.scope === 'dialled' ? { scope: 'dialled' as const } : {}),
+    ...(row.destination_group !== null
+      ? { group: { key: row.destination_group, label: row.group_label ?? row.destination_group } }
+      : {}),
   }));
   return buildRatingTable(rates);
 }
@@ -103,6 +113,9 @@ export function assertMayManageTariff(actor: Actor): void {
 
 export interface TariffRateView {
   prefix: string;
+  scope: 'e164' | 'dialled';
+  group: string | null;
+  groupLabel: string | null;
   validFrom: Date;
   validTo: Date | null;
   pricePerMinuteMicros: number;
@@ -111,13 +124,20 @@ export interface TariffRateView {
   connectionFeeMicros: number;
 }
 
+/** Where a page of the price list ends: its last rate's key. */
+export interface TariffCursor {
+  prefix: string;
+  scope: string;
+  validFrom: Date;
+}
+
 /** The tenant's price list, by prefix and validity, a page at a time (cursor: the last prefix + start). */
 export async function listTariffRates(
   kernel: Kernel,
   tenantId: number,
   actor: Actor,
-  page: { limit: number; after?: { prefix: string; validFrom: Date } },
-): Promise<{ items: TariffRateView[]; next: { prefix: string; validFrom: Date } | null }> {
+  page: { limit: number; after?: TariffCursor },
+): Promise<{ items: TariffRateView[]; next: TariffCursor | null }> {
   assertMayManageTariff(actor);
   const rows = await kernel.plain(tenantId, (tx) => {
     let query = tx
@@ -130,18 +150,25 @@ export async function listTariffRates(
         'minimum_seconds',
         'increment_seconds',
         'connection_fee_micros',
+        'scope',
+        'destination_group',
+        'group_label',
       ])
       .orderBy('prefix')
+      .orderBy('scope')
       .orderBy('valid_from')
       .limit(page.limit + 1);
     if (page.after) {
-      const { prefix, validFrom } = page.after;
-      query = query.where(sql<boolean>`(prefix, valid_from) > (${prefix}, ${validFrom})`);
+      const { prefix, scope, validFrom } = page.after;
+      query = query.where(sql<boolean>`(prefix, scope, valid_from) > (${prefix}, ${scope}, ${validFrom})`);
     }
     return query.execute();
   });
   const items = rows.slice(0, page.limit).map((row) => ({
     prefix: row.prefix,
+    scope: row.scope,
+    group: row.destination_group,
+    groupLabel: row.group_label,
     validFrom: row.valid_from,
     validTo: row.valid_to,
     pricePerMinuteMicros: Number(row.price_per_minute_micros),
@@ -152,6 +179,9 @@ export async function listTariffRates(
   const last = items.at(-1);
   return {
     items,
-    next: rows.length > page.limit && last ? { prefix: last.prefix, validFrom: last.validFrom } : null,
+    next:
+      rows.length > page.limit && last
+        ? { prefix: last.prefix, scope: last.scope, validFrom: last.validFrom }
+        : null,
   };
 }

@@ -78,6 +78,9 @@ const callRecordSchema = z.object({
 });
 const tariffRateSchema = z.object({
   prefix: z.string(),
+  scope: z.enum(['e164', 'dialled']),
+  group: z.string().nullable(),
+  groupLabel: z.string().nullable(),
   validFrom: z.string(),
   validTo: z.string().nullable(),
   pricePerMinuteMicros: z.number().int(),
@@ -339,13 +342,21 @@ export function registerTelephonyRoutes(app: FastifyInstance, kernel: Kernel): v
     },
     async (request) => {
       const staff = staffOf(request);
-      const position = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor, 2);
-      if (request.query.cursor !== undefined && (!position || Number.isNaN(Date.parse(position[1] ?? '')))) {
+      const position = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor, 3);
+      if (request.query.cursor !== undefined && (!position || Number.isNaN(Date.parse(position[2] ?? '')))) {
         throw validationError('cursor: not a cursor from a previous page');
       }
       const page = await listTariffRates(kernel, staff.tenantId, actorOf(staff), {
         limit: request.query.limit,
-        ...(position ? { after: { prefix: position[0] ?? '', validFrom: new Date(position[1] ?? '') } } : {}),
+        ...(position
+          ? {
+              after: {
+                prefix: position[0] ?? '',
+                scope: position[1] ?? '',
+                validFrom: new Date(position[2] ?? ''),
+              },
+            }
+          : {}),
       });
       return {
         items: page.items.map((rate) => ({
@@ -353,7 +364,9 @@ export function registerTelephonyRoutes(app: FastifyInstance, kernel: Kernel): v
           validFrom: rate.validFrom.toISOString(),
           validTo: rate.validTo?.toISOString() ?? null,
         })),
-        nextCursor: page.next ? encodeCursor([page.next.prefix, page.next.validFrom.toISOString()]) : null,
+        nextCursor: page.next
+          ? encodeCursor([page.next.prefix, page.next.scope, page.next.validFrom.toISOString()])
+          : null,
       };
     },
   );

@@ -27,6 +27,9 @@ export interface TariffRatesTable {
   minimum_seconds: number;
   increment_seconds: number;
   connection_fee_micros: number;
+  scope: ColumnType<'e164' | 'dialled', 'e164' | 'dialled' | undefined, never>;
+  destination_group: string | null;
+  group_label: string | null;
   imported_at: Date;
 }
 
@@ -76,7 +79,36 @@ export interface CallRecordPartitionsTable {
   created_at: ColumnType<Date, never, never>;
 }
 
+export interface RatingPlansTable {
+  tenant_id: number;
+  plan_id: Generated<number>;
+  code: string;
+  name: string;
+  definition: ColumnType<unknown, string, string>;
+  created_at: Date;
+}
+
+export interface RatingPlanAssignmentsTable {
+  tenant_id: number;
+  assignment_id: Generated<number>;
+  plan_id: number;
+  product_id: number | null;
+  valid_from: ColumnType<string, string, string>;
+  created_at: Date;
+}
+
+export interface CustomerRatingPlansTable {
+  tenant_id: number;
+  subject_id: number;
+  valid_from: ColumnType<string, string, string>;
+  plan_id: number;
+  created_at: Date;
+}
+
 export interface TelephonyTables {
+  rating_plans: RatingPlansTable;
+  rating_plan_assignments: RatingPlanAssignmentsTable;
+  customer_rating_plans: CustomerRatingPlansTable;
   phone_numbers: PhoneNumbersTable;
   number_assignments: NumberAssignmentsTable;
   tariff_rates: TariffRatesTable;

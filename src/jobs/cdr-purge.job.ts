@@ -1,0 +1,55 @@
+import type { Kernel } from '../kernel/kernel.js';
+import type { JobDefinition } from '../platform/job-queue.js';
+import type { Logger } from '../platform/logger.js';
+import { describeUnexpected } from '../platform/errors.js';
+import { readCallMonthBilling } from '../modules/billing/index.js';
+import { BILLING_TIME_ZONE, purgeExpiredCallRecords, type PurgeResult } from '../modules/telephony/index.js';
+
+export const CDR_PURGE_JOB = 'cdr-purge';
+
+/**
+ * G-1 for one tenant: what billing knows of each month's invoices (due dates, disputes, calls
+ * not billed yet), then telephony's purge of the months whose invoices can no longer be
+ * contested. The job and `kluis cdr purge` run exactly this.
+ */
+export async function runCdrPurge(kernel: Kernel, tenantId: number): Promise<PurgeResult> {
+  const billing = await kernel.plain(tenantId, (tx) => readCallMonthBilling(tx, BILLING_TIME_ZONE));
+  return purgeExpiredCallRecords(kernel, tenantId, { billing });
+}
+
+/**
+ * The daily call-record purge (G-1) over every tenant, at 03:10 UTC, after the retention sweep.
+ * Idempotent: it judges from what is stored, so a retried or doubled run removes nothing twice.
+ * Through the gate (an erase decision per purge) and audited. Logs counts only.
+ */
+export function cdrPurgeJob(kernel: Kernel, logger: Logger): JobDefinition {
+  return {
+    name: CDR_PURGE_JOB,
+    cron: '10 3 * * *',
+    run: async () => {
+      let failed = 0;
+      for (const tenant of await kernel.tenants.list()) {
+        try {
+          const result = await runCdrPurge(kernel, tenant.tenantId);
+          logger.info(
+            {
+              tenantId: tenant.tenantId,
+              purgedMonths: result.purgedMonths,
+              droppedPartitions: result.droppedPartitions.length,
+              removed: result.droppedRows + result.deletedRows,
+              kept: result.kept.length,
+            },
+            'call-record purge done',
+          );
+        } catch (error) {
+          failed += 1;
+          logger.error(
+            { tenantId: tenant.tenantId, err: describeUnexpected(error) },
+            'call-record purge failed',
+          );
+        }
+      }
+      if (failed > 0) throw new Error(`call-record purge failed for ${failed} tenants`);
+    },
+  };
+}

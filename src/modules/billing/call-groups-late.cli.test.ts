@@ -1,0 +1,207 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../../test/cli.js';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { createPolicyTenant } from '../../../test/kernel.js';
+import { createKernel, type Kernel } from '../../kernel/kernel.js';
+import { LocalKeyManagementService } from '../../kernel/keyring/kms.js';
+import { systemClock } from '../../platform/clock.js';
+import { assignNumber } from '../telephony/index.js';
+import type { Tenant } from '../tenants/index.js';
+import { createCustomer, prepareTenant, startContract } from './billing.test-helpers.js';
+
+// Issue 13: the tariff's destination groups on the invoice, short codes rated from dialled
+// prefixes, and late calls billed by the next run (G-1). CLI in, database out.
+
+let database: TestDatabase;
+let kernel: Kernel;
+let env: Record<string, string>;
+let dir: string;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-rating-'));
+  const masterKey = randomBytes(32);
+  kernel = createKernel({
+    db: database.db,
+    keystore: database.keystore,
+    kms: new LocalKeyManagementService(masterKey),
+    clock: systemClock,
+  });
+  env = {
+    DATABASE_URL: database.ownerUrl,
+    KLUIS_KEYSTORE_URL: database.keystoreOwnerUrl,
+    KLUIS_MASTER_KEY: masterKey.toString('base64'),
+    KLUIS_DATA_DIR: path.join(dir, 'data'),
+  };
+});
+afterAll(async () => database.close());
+
+const TARIFF = [
+  'prefix,price_per_minute,minimum_seconds,increment_seconds,connection_fee,valid_from,valid_to,scope,group,group_label',
+  '32,0.06,60,60,0,2020-01-01,,,national_fixed,National fixed',
+  '324,0.12,45,30,0,2020-01-01,,,national_mobile,National mobile',
+  '33,0.30,1,1,0,2020-01-01,,,international_zone_1,International zone 1',
+  '1207,0.60,0,60,0,2020-01-01,,dialled,service_numbers,Service numbers',
+  '112,0,0,1,0,2020-01-01,,dialled,service_numbers,',
+].join('\n');
+
+/** One 21-column Asterisk Master.csv line of an answered call from `src`. */
+function call(uniqueId: string, src: string, dst: string, start: string, seconds: number): string {
+  const end = new Date(Date.parse(`${start.replace(' ', 'T')}Z`) + seconds * 1000)
+    .toISOString()
+    .replace('T', ' ')
+    .slice(0, 19);
+  return [
+    '""',
+    `"${src}"`,
+    `"${dst}"`,
+    '"from-internal"',
+    `"""Klant"" <${src}>"`,
+    '"SIP/201-00000001"',
+    '"SIP/trunk-00000002"',
+    '"Dial"',
+    '"SIP/trunk"',
+    `"${start}"`,
+    `"${start}"`,
+    `"${end}"`,
+    String(seconds),
+    String(seconds),
+    '"ANSWERED"',
+    '"DOCUMENTATION"',
+    `"${uniqueId}"`,
+    '""',
+    '""',
+    `"${uniqueId}"`,
+    '1',
+  ].join(',');
+}
+
+async function setUp(): Promise<{ tenant: Tenant; customer: number }> {
+  const tenant = await createPolicyTenant(kernel, 'voxtra');
+  const catalogue = await prepareTenant(kernel, tenant);
+  const customer = await createCustomer(kernel, tenant, { familyName: 'Claes' });
+  await startContract(kernel, tenant, customer, {
+    startDate: '2026-01-01',
+    lines: [{ productId: catalogue.subscription }],
+  });
+  await assignNumber(
+    kernel,
+    { tenantId: tenant.tenantId, actor: { kind: 'system', job: 'test' }, purpose: 'telephony_service' },
+    { number: '+3292000001', subjectId: customer, from: new Date('2026-01-01T00:00:00Z') },
+  );
+  const tariff = path.join(dir, `tariff-${tenant.slug}.csv`);
+  await writeFile(tariff, TARIFF);
+  const imported = await runCli(['tariff', 'import', '--tenant', tenant.slug, tariff], env);
+  expect(imported.stderr).toBe('');
+  expect(imported.code).toBe(0);
+  return { tenant, customer };
+}
+
+async function importCalls(tenant: Tenant, name: string, lines: string[]): Promise<string> {
+  const file = path.join(dir, `${tenant.slug}-${name}.csv`);
+  await writeFile(file, `${lines.join('\n')}\n`);
+  const result = await runCli(['cdr', 'import', '--tenant', tenant.slug, file], env);
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  return result.stdout;
+}
+
+async function runMonth(tenant: Tenant, period: string, issueDate: string): Promise<string> {
+  const result = await runCli(
+    ['invoices', 'run', '--tenant', tenant.slug, '--period', period, '--issue-date', issueDate],
+    env,
+  );
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  return result.stdout;
+}
+
+async function linesOf(tenant: Tenant, period: string): Promise<string[]> {
+  const result = await runAsOwner<{ line: string }>(
+    database.ownerUrl,
+    `select concat_ws('|', l.kind, coalesce(l.destination_group, ''), coalesce(l.calls_month::text, ''),
+                      l.description, l.amount_cents) as line
+       from invoice_lines l join invoices i using (tenant_id, invoice_id)
+      where i.tenant_id = $1 and i.period_start = $2::date order by l.line_no`,
+    [tenant.tenantId, `${period}-01`],
+  );
+  return result.rows.map((row) => row.line);
+}
+
+describe('calls on the invoice: destination groups, short codes, late calls (issue 13)', () => {
+  it("VX-5: the invoice summarises calls per destination group of the tariff; a short code is rated from the tariff's dialled prefix; 45/30 bills a 46-s call as 75 s", async () => {
+    const { tenant } = await setUp();
+    const imported = await importCalls(tenant, 'september', [
+      // 46 s to a mobile under 45/30: 75 s at €0.12/min = €0.15.
+      call('s-1', '092000001', '0470123456', '2026-09-10 08:00:00', 46),
+      // Two fixed calls, 60/60: 2 + 1 minutes at €0.06 = €0.18.
+      call('s-2', '092000001', '092123456', '2026-09-11 08:00:00', 61),
+      call('s-3', '092000001', '050123456', '2026-09-12 08:00:00', 30),
+      // A Belgian service number as dialled: 1207, 0/60 at €0.60/min, 2 min = €1.20.
+      call('s-4', '092000001', '1207', '2026-09-13 08:00:00', 90),
+      // An emergency call: rated (free), not unrated.
+      call('s-5', '092000001', '112', '2026-09-14 08:00:00', 20),
+      // France, per second at €0.30/min: 100 s = €0.50.
+      call('s-6', '092000001', '0033123456789', '2026-09-15 08:00:00', 100),
+    ]);
+    expect(imported).toContain('6 imported, 0 rejected, 0 skipped as duplicates (0 unrated)');
+    const stdout = await runMonth(tenant, '2026-09', '2026-10-05');
+    expect(stdout).toContain('2026-09: 1 invoices');
+    expect(await linesOf(tenant, '2026-09')).toEqual([
+      'subscription|||VoIP line basic (2026-09)|1500',
+      'calls|international_zone_1||International zone 1: 1 calls, 1 min 40 s|50',
+      'calls|national_fixed||National fixed: 2 calls, 1 min 31 s|18',
+      'calls|national_mobile||National mobile: 1 calls, 0 min 46 s|15',
+      'calls|service_numbers||Service numbers: 1 calls, 1 min 30 s|120',
+    ]);
+  }, 600_000);
+
+  it('G-1: a call that arrives after its month was invoiced is billed once, on the next run, and both runs report it', async () => {
+    const { tenant, customer } = await setUp();
+    await importCalls(tenant, 'september', [
+      call('l-1', '092000001', '092123456', '2026-09-10 08:00:00', 60),
+    ]);
+    expect(await runMonth(tenant, '2026-09', '2026-10-05')).toContain('2026-09: 1 invoices');
+    // The switch sends a forgotten September call in October (100 s to a mobile, 45/30: 105 s, €0.21).
+    await importCalls(tenant, 'late', [call('l-2', '092000001', '0470123456', '2026-09-20 08:00:00', 100)]);
+    // Running September again bills nobody twice and says the late call waits for the next run.
+    const again = await runMonth(tenant, '2026-09', '2026-10-06');
+    expect(again).toContain('2026-09: 0 invoices');
+    expect(again).toContain('1 already billed');
+    expect(again).toContain(
+      'late calls: 0 billed for 0 customer(s), € 0.00 excl. VAT; 1 waiting for the next run',
+    );
+    // October's run bills it on the October invoice, as a line of its own.
+    const october = await runMonth(tenant, '2026-10', '2026-11-05');
+    expect(october).toContain('2026-10: 1 invoices');
+    expect(october).toContain(
+      'late calls: 1 billed for 1 customer(s) (calls of 2026-09), € 0.21 excl. VAT; 0 waiting',
+    );
+    expect(await linesOf(tenant, '2026-10')).toEqual([
+      'subscription|||VoIP line basic (2026-10)|1500',
+      'calls||2026-09-01|Calls of 2026-09 received after its invoice: 1 calls, 1 min 40 s|21',
+    ]);
+    // November bills it no more.
+    const november = await runMonth(tenant, '2026-11', '2026-12-05');
+    expect(november).not.toContain('late calls');
+    expect(await linesOf(tenant, '2026-11')).toEqual(['subscription|||VoIP line basic (2026-11)|1500']);
+    // What each invoice billed of each month's calls.
+    const months = await runAsOwner<{ row: string }>(
+      database.ownerUrl,
+      `select concat_ws('|', i.period_start, c.calls_month, c.calls, c.seconds, c.cost_micros) as row
+         from invoice_call_months c join invoices i using (tenant_id, invoice_id)
+        where c.tenant_id = $1 and i.subject_id = $2 order by i.period_start, c.calls_month`,
+      [tenant.tenantId, customer],
+    );
+    expect(months.rows.map((row) => row.row)).toEqual([
+      '2026-09-01|2026-09-01|1|60|60000',
+      '2026-10-01|2026-09-01|1|100|210000',
+      '2026-10-01|2026-10-01|0|0|0',
+      '2026-11-01|2026-11-01|0|0|0',
+    ]);
+  }, 600_000);
+});
