@@ -279,6 +279,11 @@ describe('the staff back office in the browser (issue #20)', () => {
         return rows.rows;
       })
       .toEqual([{ payee_iban: 'BE68539007547034', payment_term_days: 21 }]);
+
+    // The website: cookie consent rates and the visits of those who allowed statistics.
+    await goTo(page, 'Website');
+    await page.getByTestId('consent-rates').waitFor();
+    await look(page, 'admin-6-website');
   }, 180_000);
 
   it('the privacy officer handles an access request from the inbox to the letter', async () => {
@@ -428,6 +433,25 @@ describe('the staff back office in the browser (issue #20)', () => {
       await ready.waitFor();
       await look(page, shot);
     }
+
+    // A legal hold on the person, from her page: retention keeps her until the hold ends.
+    await goTo(page, 'People');
+    await page.getByLabel(/^Family name begins with/).fill('Wouters');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('link', { name: 'Hanne Wouters' }).click();
+    const holds = page.getByTestId('holds');
+    await holds.getByLabel(/^Reason/).fill('Geschil met de klant, dossier 2026/118');
+    await holds.getByLabel(/^Keeps until/).fill('2027-06-30');
+    await holds.getByRole('button', { name: 'Place the hold' }).click();
+    await holds.locator('[data-testid^="hold-"]').first().waitFor();
+    await look(page, 'privacy-officer-12-hold');
+    const held = await runAsOwner<{ ends_on: string; active: boolean }>(
+      database.ownerUrl,
+      `SELECT ends_on::text, released_at IS NULL AS active FROM legal_holds
+        WHERE tenant_id = $1 AND subject_id = $2`,
+      [voiceking.tenantId, person.subjectId],
+    );
+    expect(held.rows).toEqual([{ ends_on: '2027-06-30', active: true }]);
   }, 180_000);
   it('sales turns a quote into an order and a contract', async () => {
     await createProduct(

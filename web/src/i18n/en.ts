@@ -166,6 +166,7 @@ export const en = {
     noneText: "The privacy policy gives your role no purpose that covers this screen's data.",
   },
   nav: {
+    website: 'Website',
     privacy: 'Privacy registers',
     settings: 'Settings',
     menu: 'Menu',
@@ -765,6 +766,40 @@ export const en = {
     status: 'Status',
     invoices: 'Invoices',
     invoicesCaption: 'Invoices and credit notes of this person',
+  },
+  holds: {
+    title: 'Legal holds',
+    intro: 'While a hold runs, retention erases nothing of this person. The reason is kept with the hold.',
+    caption: 'Holds on this person',
+    reason: 'Reason',
+    reasonHelp: "E.g. the case or the authority's reference; no sensitive details",
+    reasonLength: 'At least 3 characters',
+    endsOn: 'Keeps until (inclusive)',
+    state: 'State',
+    active: 'holding',
+    ended: 'ended',
+    release: 'Lift',
+    place: 'Place the hold',
+    placed: 'The hold is placed',
+    released: 'The hold is lifted',
+  },
+  website: {
+    intro:
+      'What visitors chose in the cookie banner, and the pages visited by those who allowed statistics only.',
+    from: 'From',
+    to: 'To',
+    show: 'Show',
+    rates: 'Cookie consent',
+    choices: '{{count}} visitors chose; {{gpc}} sent Global Privacy Control',
+    day: 'Day',
+    page: 'Page',
+    visits: 'Visits',
+    visitsCaption: 'Visits per page and day (with consent to analytical cookies)',
+  },
+  cookieCategory: {
+    functional: 'functional',
+    analytical: 'analytical (statistics)',
+    tracking: 'tracking (advertising)',
   },
 };
 

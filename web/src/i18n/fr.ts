@@ -168,6 +168,7 @@ export const fr: Messages = {
       'La politique de confidentialité ne donne à votre rôle aucune finalité couvrant les données de cet écran.',
   },
   nav: {
+    website: 'Site web',
     privacy: 'Registres de confidentialité',
     settings: 'Paramètres',
     menu: 'Menu',
@@ -771,5 +772,40 @@ export const fr: Messages = {
     status: 'État',
     invoices: 'Factures',
     invoicesCaption: 'Factures et notes de crédit de cette personne',
+  },
+  holds: {
+    title: 'Conservations légales',
+    intro:
+      "Tant qu'une conservation court, la conservation automatique n'efface rien de cette personne. Le motif est gardé avec elle.",
+    caption: 'Conservations sur cette personne',
+    reason: 'Motif',
+    reasonHelp: "P. ex. le dossier ou la référence de l'autorité ; aucune donnée sensible",
+    reasonLength: 'Au moins 3 caractères',
+    endsOn: "Conserve jusqu'au (inclus)",
+    state: 'État',
+    active: 'conserve',
+    ended: 'terminée',
+    release: 'Lever',
+    place: 'Imposer la conservation',
+    placed: 'La conservation est imposée',
+    released: 'La conservation est levée',
+  },
+  website: {
+    intro:
+      'Ce que les visiteurs ont choisi dans la bannière de cookies, et les pages visitées par ceux qui ont permis les statistiques.',
+    from: 'Du',
+    to: 'Au',
+    show: 'Afficher',
+    rates: 'Consentement aux cookies',
+    choices: '{{count}} visiteurs ont choisi ; {{gpc}} ont envoyé Global Privacy Control',
+    day: 'Jour',
+    page: 'Page',
+    visits: 'Visites',
+    visitsCaption: 'Visites par page et par jour (avec consentement aux cookies analytiques)',
+  },
+  cookieCategory: {
+    functional: 'fonctionnels',
+    analytical: 'analytiques (statistiques)',
+    tracking: 'de suivi (publicité)',
   },
 };

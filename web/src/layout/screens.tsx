@@ -39,6 +39,10 @@ const SettingsPage = lazyScreen(
   () => import('../screens/admin/SettingsPage.js'),
   (m) => m.SettingsPage,
 );
+const WebsitePage = lazyScreen(
+  () => import('../screens/admin/WebsitePage.js'),
+  (m) => m.WebsitePage,
+);
 const TokensPage = lazyScreen(
   () => import('../screens/admin/TokensPage.js'),
   (m) => m.TokensPage,
@@ -118,6 +122,13 @@ export const SCREENS: ScreenEntry[] = [
     // under its own screen too.
     isFor: ({ role }) => role === 'admin',
     element: <SettingsPage />,
+  },
+  {
+    path: '/website',
+    label: 'nav.website',
+    // The website's operation and statistics are the admin's purposes in both seed policies.
+    isFor: ({ role }) => role === 'admin',
+    element: <WebsitePage />,
   },
   {
     path: '/tokens',

@@ -26,6 +26,7 @@ import { DataTable } from '../../ui/DataTable.js';
 import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 import { ConsentsCard } from './ConsentsCard.js';
+import { HoldsCard } from './HoldsCard.js';
 import { PersonContracts, PersonInvoices } from './PersonRecords.js';
 
 export interface Person {
@@ -188,6 +189,7 @@ function PersonDetail() {
       {person.data ? <PersonContracts subjectId={person.data.subjectId} /> : null}
       {person.data ? <PersonInvoices subjectId={person.data.subjectId} /> : null}
       {person.data ? <ConsentsCard subjectId={person.data.subjectId} /> : null}
+      {subjectId ? <HoldsCard subjectId={Number(subjectId)} /> : null}
     </Stack>
   );
 }

@@ -88,7 +88,7 @@ export function ClockBadge({ incident }: { incident: Incident }) {
     );
   const hours = hoursLeft(incident.deadline);
   return (
-    <Badge color={hours < 0 ? 'red.9' : hours < 24 ? 'orange.9' : 'yellow.5'} tt="none">
+    <Badge color={hours < 0 ? 'red.9' : 'yellow.5'} tt="none">
       {hours < 0 ? t('incident.late', { count: -hours }) : t('incident.hoursLeft', { count: hours })}
     </Badge>
   );
