@@ -84,7 +84,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'billing', description: "the provider's billing settings", load: billing },
   {
     name: 'retention',
-    description: 'retention rules of the policy: dry run and sweep (VK-13, VK-14, VX-8, G-1)',
+    description:
+      'retention rules of the policy: dry run, sweep, legal holds and cases (VK-13, VK-14, VX-8, G-1)',
     load: async () => (await import('./retention.command.js')).registerRetentionCommands,
   },
   {

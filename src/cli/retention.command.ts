@@ -11,6 +11,7 @@ import {
 import { findTenantBySlug } from '../modules/tenants/index.js';
 import { AppError } from '../platform/errors.js';
 import { createCliContext, exitWithFailure } from './context.js';
+import { registerRetentionHoldCommands } from './retention-holds.command.js';
 import { isProgressShown } from './progress.js';
 
 function printPlan(plan: RetentionPlan): void {
@@ -42,7 +43,10 @@ function printPlan(plan: RetentionPlan): void {
 export function registerRetentionCommands(program: Command): void {
   const retention = program
     .command('retention')
-    .description('retention rules of the policy: dry run and sweep (VK-13, VK-14, VX-8, G-1)');
+    .description(
+      'retention rules of the policy: dry run, sweep, legal holds and cases (VK-13, VK-14, VX-8, G-1)',
+    );
+  registerRetentionHoldCommands(retention);
   retention
     .command('plan')
     .description(

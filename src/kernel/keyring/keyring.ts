@@ -52,6 +52,7 @@ export class Keyring {
   readonly #ttl: number;
   readonly #size: number;
   readonly #cache = new Map<string, CachedKey>();
+  readonly #loading = new Map<string, Promise<Buffer | undefined>>();
 
   constructor(options: KeyringOptions) {
     this.#kms = options.kms;
@@ -361,9 +362,18 @@ export class Keyring {
     const cached = this.#cache.get(id);
     const now = Date.now();
     if (cached && cached.until > now) return cached.key;
-    const key = await this.#loadKey(tenantId, kind, ref, create);
-    if (key) this.#remember(id, key, now);
-    return key;
+    // Many callers at once (an audit batch naming hundreds of subjects asks for the pseudonym
+    // secret hundreds of times) share one key-store read instead of each doing their own.
+    const loading = this.#loading.get(`${id}|${create}`);
+    if (loading) return loading;
+    const load = this.#loadKey(tenantId, kind, ref, create)
+      .then((key) => {
+        if (key) this.#remember(id, key, Date.now());
+        return key;
+      })
+      .finally(() => this.#loading.delete(`${id}|${create}`));
+    this.#loading.set(`${id}|${create}`, load);
+    return load;
   }
 
   async #loadKey(
