@@ -93,31 +93,40 @@ export interface CallRecordBatch {
   limit: number;
 }
 
-function batchQuery(tx: Tx, range: CallRecordBatch) {
+/** The callers of one batch of call records: the subjects the gate is asked about, nothing else. */
+export async function selectCallRecordBatchSubjects(tx: Tx, range: CallRecordBatch): Promise<number[]> {
   let query = tx
     .selectFrom('call_records')
+    .select('subject_id')
     .where('started_at', '>=', range.from)
     .where('started_at', '<', range.to);
   const after = range.after;
   if (after !== null) {
     query = query.where(sql<boolean>`(started_at, dedup_key) > (${after.startedAt}, ${after.dedupKey})`);
   }
-  return query.orderBy('started_at').orderBy('dedup_key').limit(range.limit);
-}
-
-/** The callers of one batch of call records: the subjects the gate is asked about, nothing else. */
-export async function selectCallRecordBatchSubjects(tx: Tx, range: CallRecordBatch): Promise<number[]> {
-  const rows = await batchQuery(tx, range).select('subject_id').execute();
+  const rows = await query.orderBy('started_at').orderBy('dedup_key').limit(range.limit).execute();
   return [...new Set(rows.map((row) => row.subject_id))];
 }
 
-/** The keys (start, dedup key, caller) of one batch of call records, through a grant for their callers. */
+/**
+ * The keys (start, dedup key, caller) of one batch of call records, through a grant for their
+ * callers (the same batch as selectCallRecordBatchSubjects: keep the two queries alike).
+ */
 export async function selectCallRecordKeys(
   tx: Tx,
   grant: Grant,
   range: CallRecordBatch,
 ): Promise<CallRecordKey[]> {
-  const rows = await batchQuery(tx, range).select(['started_at', 'dedup_key', 'subject_id']).execute();
+  let query = tx
+    .selectFrom('call_records')
+    .select(['started_at', 'dedup_key', 'subject_id'])
+    .where('started_at', '>=', range.from)
+    .where('started_at', '<', range.to);
+  const after = range.after;
+  if (after !== null) {
+    query = query.where(sql<boolean>`(started_at, dedup_key) > (${after.startedAt}, ${after.dedupKey})`);
+  }
+  const rows = await query.orderBy('started_at').orderBy('dedup_key').limit(range.limit).execute();
   return rows.map((row) => {
     grant.assertCovers(TELEPHONY_CATEGORIES.callRecord, row.subject_id);
     return { startedAt: row.started_at, dedupKey: row.dedup_key, subjectId: row.subject_id };
