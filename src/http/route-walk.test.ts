@@ -26,6 +26,7 @@ import {
 } from '../modules/billing/billing.test-helpers.js';
 import { listInvoices, runInvoices } from '../modules/billing/index.js';
 import { createPerson } from '../modules/parties/index.js';
+import { placeLegalHold } from '../modules/retention/index.js';
 import { createStaffUser } from '../modules/staff/index.js';
 import type { Tenant } from '../modules/tenants/index.js';
 
@@ -151,10 +152,86 @@ let database: TestDatabase;
 let kernel: Kernel;
 let app: FastifyInstance;
 let operations: Operation[];
-const fixtures: Record<'voiceking' | 'voxtra', TenantFixture> = {} as Record<
-  'voiceking' | 'voxtra',
-  TenantFixture
->;
+/** `voxtraPeer`: a second Voxtra tenant, so Voxtra's staff meet another tenant's dossier ids. */
+type FixtureName = 'voiceking' | 'voxtra' | 'voxtraPeer';
+const fixtures: Record<FixtureName, TenantFixture> = {} as Record<FixtureName, TenantFixture>;
+/** Whose ids a tenant's staff are walked with in the cross-tenant pass. */
+const OTHER: Record<'voiceking' | 'voxtra', FixtureName> = { voiceking: 'voxtra', voxtra: 'voxtraPeer' };
+
+/**
+ * Path parameters that name a row of tenant data: the cross-tenant pass fills them with the other
+ * tenant's real ids, and nothing may answer 2xx.
+ */
+const CROSS_TENANT_IDS =
+  /\{(id|subjectId|contractId|staffId|invoiceId|assetId|credentialId|factId|attachmentId|holdId)\}/;
+/** Path parameters that are no row id (or whose rows the walk does not make): filled, not crossed. */
+const OTHER_PARAMS = new Set([
+  'slug',
+  'token',
+  'code',
+  'right',
+  'table',
+  'recipient',
+  'format',
+  'linkNo',
+  'consentId',
+  'tokenId',
+  'productId',
+  'quoteId',
+  'orderId',
+  'incidentId',
+  'mailingId',
+  'caseId',
+  'authorityRequestId',
+  'minor',
+]);
+
+/**
+ * A customer's technical dossier (where the policy keeps one): an asset, a credential, a fact and
+ * an attachment, made over HTTP by the tenant's technician, so the walk has their real ids.
+ */
+async function prepareDossier(
+  tenant: Tenant,
+  technician: StaffSession | undefined,
+  customer: number,
+): Promise<Record<string, string>> {
+  if (!technician) return {};
+  const post = async (what: string, payload: Record<string, unknown>, idField: string) => {
+    const response = await app.inject({
+      method: 'POST',
+      url: `/api/v1/customers/${customer}/dossier/${what}`,
+      headers: {
+        cookie: technician.cookie,
+        'x-csrf-token': technician.csrfToken,
+        'x-kluis-purpose': 'technical_dossier',
+      },
+      payload,
+    });
+    if (response.statusCode !== 201) return undefined;
+    return String(response.json<Record<string, number>>()[idField]);
+  };
+  const ids = {
+    assetId: await post(
+      'assets',
+      { kind: 'printer', brand: 'Brother', hostname: `prn-${tenant.slug}` },
+      'assetId',
+    ),
+    credentialId: await post(
+      'credentials',
+      { system: 'Mailbox', username: 'info', password: 'walk-secret-1' },
+      'credentialId',
+    ),
+    factId: await post('facts', { kind: 'licence', label: 'Office', seats: 2 }, 'factId'),
+    attachmentId: await post(
+      'attachments',
+      { fileName: 'plan.txt', contentType: 'text/plain', content: Buffer.from('plan').toString('base64') },
+      'attachmentId',
+    ),
+  };
+  return Object.fromEntries(
+    Object.entries(ids).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+}
 
 async function prepare(name: 'voiceking' | 'voxtra'): Promise<TenantFixture> {
   const tenant = await createPolicyTenant(kernel, name);
@@ -202,6 +279,14 @@ async function prepare(name: 'voiceking' | 'voxtra'): Promise<TenantFixture> {
     );
     tokens.set(role, `kluis_${tenant.tenantId}_${secret}`);
   }
+  const dossier = findPurpose(policy, 'technical_dossier')
+    ? await prepareDossier(tenant, sessions.get('technician'), customer)
+    : {};
+  const hold = await placeLegalHold(
+    kernel,
+    { tenantId: tenant.tenantId, actor: { kind: 'system', job: 'test' }, purpose: 'rights_requests' },
+    { subjectId: customer, reason: 'route walk hold', endsOn: '2099-12-31' },
+  );
   return {
     tenant,
     policy,
@@ -221,6 +306,8 @@ async function prepare(name: 'voiceking' | 'voxtra'): Promise<TenantFixture> {
       minor: String(minor.subjectId),
       slug: tenant.slug,
       token: 'x'.repeat(43),
+      holdId: String(hold.holdId),
+      ...dossier,
     },
   };
 }
@@ -259,6 +346,11 @@ beforeAll(async () => {
   app = await createTestApp(kernel);
   fixtures.voiceking = await prepare('voiceking');
   fixtures.voxtra = await prepare('voxtra');
+  fixtures.voxtraPeer = await prepare('voxtra');
+  // Voxtra keeps a dossier: the walk has real ids of both Voxtra tenants' items.
+  for (const name of ['voxtra', 'voxtraPeer'] as const)
+    for (const key of ['assetId', 'credentialId', 'factId', 'attachmentId'])
+      if (!fixtures[name].ids[key]) throw new Error(`route-walk: no ${key} made for ${name}`);
   const document = (await app.inject({ method: 'GET', url: '/api/openapi.json' })).json<{
     paths: Record<string, Record<string, unknown>>;
   }>();
@@ -276,6 +368,18 @@ beforeAll(async () => {
     .sort(walkOrder);
   if (unknown.length > 0)
     throw new Error(`route-walk: add to touchOf what these touch: ${unknown.join(', ')}`);
+  // Every path parameter is either a row id the walk fills with real ids (and crosses), or listed.
+  const unfilled = [
+    ...new Set(
+      operations.flatMap((operation) => [...operation.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] ?? '')),
+    ),
+  ].filter(
+    (name) =>
+      !OTHER_PARAMS.has(name) &&
+      (!CROSS_TENANT_IDS.test(`{${name}}`) || fixtures.voxtra.ids[name] === undefined),
+  );
+  if (unfilled.length > 0)
+    throw new Error(`route-walk: path parameters without a real id in the fixture: ${unfilled.join(', ')}`);
 }, 300_000);
 
 afterAll(async () => {
@@ -327,7 +431,7 @@ async function walk(
       answers.forEach((response, index) => {
         const purpose = purposes[index] ?? '';
         const isOwnData = ids === own.ids;
-        const crossTenantData = !isOwnData && /\{(id|subjectId|contractId|staffId)\}/.test(operation.path);
+        const crossTenantData = !isOwnData && CROSS_TENANT_IDS.test(operation.path);
         const isWrongSuccess =
           response.statusCode < 300 &&
           (!isGranted(own.policy, role, purpose, operation.touch) || crossTenantData);
@@ -383,12 +487,12 @@ describe('route walk: every route × every role × the purposes of both seed pol
     '%s staff with the other tenant’s ids: nothing of the other tenant answers 2xx, nothing 5xx',
     async (name) => {
       const own = fixtures[name];
-      const other = fixtures[name === 'voiceking' ? 'voxtra' : 'voiceking'];
+      const other = fixtures[OTHER[name]];
       const held = (role: string) =>
         Object.keys(own.policy.purposes).filter((key) => own.policy.purposes[key]?.roles.includes(role));
-      const withIds = (operation: Operation) =>
-        /\{(id|subjectId|contractId|staffId|invoiceId)\}/.test(operation.path);
-      const { findings } = await walk(own, { ...other.ids, slug: own.tenant.slug }, held, withIds);
+      const withIds = (operation: Operation) => CROSS_TENANT_IDS.test(operation.path);
+      const { findings, requests } = await walk(own, { ...other.ids, slug: own.tenant.slug }, held, withIds);
+      expect(requests).toBeGreaterThan(0);
       expect(findings).toEqual([]);
     },
     300_000,
