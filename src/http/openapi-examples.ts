@@ -308,6 +308,10 @@ export const REQUEST_BODY_EXAMPLES: Readonly<Record<string, unknown>> = {
     credentialId: '17',
     field: 'password',
   },
+  'POST /t/:slug/account/my-dossier/attachment': {
+    csrf: 'k3c1Xb9-form-token',
+    attachmentId: '4',
+  },
   'POST /t/:slug/account/my-consents': {
     csrf: 'k3c1Xb9-form-token',
     event: 'withdrawn',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../../platform/errors.js';
+import type { AttachmentRecord } from './attachment.repository.js';
 import type { ItemKind, ItemRecord } from './dossier.repository.js';
 import type { Dossier } from './dossier.service.js';
 
@@ -75,11 +76,39 @@ export const ITEM_SCHEMAS = {
 export type PresentedItem<K extends ItemKind> = z.infer<(typeof ITEM_SCHEMAS)[K]>;
 export const assetSchema = ITEM_SCHEMAS.asset;
 
+/** An attachment as it may leave: name, type, size, whether secret; never the content. */
+export const attachmentSchema = z.object({
+  attachmentId: z.number().int(),
+  subjectId: z.number().int(),
+  fileName: z.string(),
+  contentType: z.string(),
+  sizeBytes: z.number().int(),
+  secret: z.boolean(),
+  note: z.string().nullable(),
+  createdAt: z.string(),
+});
+
+export function presentAttachment(record: AttachmentRecord): z.infer<typeof attachmentSchema> {
+  if (record.details === null) throw new AppError('subject_erased', 'dossier key destroyed');
+  return {
+    attachmentId: record.attachmentId,
+    subjectId: record.subjectId,
+    fileName: record.details.fileName,
+    contentType: record.details.contentType,
+    sizeBytes: record.sizeBytes,
+    secret: record.isSecret,
+    note: record.details.note,
+    createdAt: record.createdAt.toISOString(),
+  };
+}
+
 export const dossierSchema = z.object({
   subjectId: z.number().int(),
   assets: z.array(ITEM_SCHEMAS.asset),
   credentials: z.array(ITEM_SCHEMAS.credential),
   facts: z.array(ITEM_SCHEMAS.fact),
+  /** Small attachments (issue 17): the content of a secret one only by a reveal. */
+  attachments: z.array(attachmentSchema),
 });
 
 /** An item as it may leave: its allow-listed details, the secrets masked. */
@@ -109,5 +138,6 @@ export function presentDossier(dossier: Dossier): z.infer<typeof dossierSchema> 
     assets: dossier.assets.map((item) => presentItem(item)),
     credentials: dossier.credentials.map((item) => presentItem(item)),
     facts: dossier.facts.map((item) => presentItem(item)),
+    attachments: dossier.attachments.map(presentAttachment),
   };
 }

@@ -6,6 +6,8 @@ import { purposeOf } from '../../http/purpose.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import {
   assetSchema,
+  attachmentSchema,
+  presentAttachment,
   dossierSchema,
   ITEM_SCHEMAS,
   presentDossier,
@@ -49,8 +51,12 @@ import {
   DEFAULT_SHARE_LIMITS,
   type ShareLimits,
 } from './share-limits.js';
-import { getOwnDossier, ownRevealInputSchema, revealOwnSecret } from './own-dossier.service.js';
-import type { AttachmentRecord } from './attachment.repository.js';
+import {
+  downloadOwnAttachment,
+  getOwnDossier,
+  ownRevealInputSchema,
+  revealOwnSecret,
+} from './own-dossier.service.js';
 import {
   addAttachment,
   ATTACHMENT_TYPES,
@@ -61,7 +67,6 @@ import {
   revealAttachment,
   type AttachmentFile,
 } from './attachment.service.js';
-import { AppError } from '../../platform/errors.js';
 import { acceptCsvBodies } from '../../http/csv-body.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -267,7 +272,7 @@ export function registerDossierRoutes(
       onRequest,
       schema: {
         summary:
-          'Export credentials, assets or licences as CSV in the import layout of ITFlow, Hudu or IT Glue; secrets only with withSecrets under the reveal rule (reason, fresh second factor); audited',
+          'Export credentials, assets or licences as CSV in the import layout of ITFlow, Hudu or IT Glue, or the list of attachments (name, type, size, secret; no content); secrets only with withSecrets under the reveal rule (reason, fresh second factor); audited',
         tags: TAGS,
         operationId: 'exportDossierItems',
         params: customer,
@@ -504,35 +509,27 @@ function registerOwnDossierRoutes(
       return revealOwnSecret(kernel, await own(request, true), request.params.credentialId, request.body);
     },
   );
-}
-
-const attachmentSchema = z.object({
-  attachmentId: z.number().int(),
-  subjectId: z.number().int(),
-  fileName: z.string(),
-  contentType: z.string(),
-  sizeBytes: z.number().int(),
-  secret: z.boolean(),
-  note: z.string().nullable(),
-  createdAt: z.string(),
-});
-
-function presentAttachment(record: AttachmentRecord): z.infer<typeof attachmentSchema> {
-  if (record.details === null) throw new AppError('subject_erased', 'dossier key destroyed');
-  return {
-    attachmentId: record.attachmentId,
-    subjectId: record.subjectId,
-    fileName: record.details.fileName,
-    contentType: record.details.contentType,
-    sizeBytes: record.sizeBytes,
-    secret: record.isSecret,
-    note: record.details.note,
-    createdAt: record.createdAt.toISOString(),
-  };
+  typed.post(
+    '/t/:slug/account/dossier/attachments/:attachmentId/content',
+    {
+      schema: {
+        summary:
+          'Download one of my own attachments, a secret one too (signed in to the portal account, CSRF token); audited',
+        tags,
+        operationId: 'downloadOwnDossierAttachment',
+        params: z.object({ slug, attachmentId: id }),
+      },
+    },
+    async (request, reply) =>
+      sendFile(
+        reply,
+        await downloadOwnAttachment(kernel, await own(request, true), request.params.attachmentId),
+      ),
+  );
 }
 
 /** A file leaves as a download: never sniffed, never cached, never shown inline. */
-function sendFile(reply: FastifyReply, file: AttachmentFile): FastifyReply {
+export function sendFile(reply: FastifyReply, file: AttachmentFile): FastifyReply {
   const ascii = file.fileName.replace(/[^\x20-\x7e]|["\\]/g, '_');
   return reply
     .header('content-type', file.contentType)

@@ -8,6 +8,7 @@ import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { AppError, notFoundError } from '../../platform/errors.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
 import { parseInput } from '../../platform/validation.js';
+import { selectAttachments, type AttachmentRecord } from './attachment.repository.js';
 import { DOSSIER_CATEGORIES as C, dossierDataMap } from './datamap.js';
 import {
   deleteItem as deleteItemRow,
@@ -116,6 +117,8 @@ export interface Dossier {
   assets: Array<ItemRecord<'asset'>>;
   credentials: Array<ItemRecord<'credential'>>;
   facts: Array<ItemRecord<'fact'>>;
+  /** Names, types and sizes; the content is read only by a download or a reveal. */
+  attachments: AttachmentRecord[];
 }
 
 /** The purposes of a policy that cover the whole dossier (Voxtra: technical_dossier). */
@@ -235,8 +238,9 @@ export async function getDossier(
       assets: await selectItems(atx.tx, grant, 'asset', { subjectId }),
       credentials: await selectItems(atx.tx, grant, 'credential', { subjectId }),
       facts: await selectItems(atx.tx, grant, 'fact', { subjectId }),
+      attachments: await selectAttachments(atx.tx, grant, { subjectId }),
     };
-    const rows = [...dossier.assets, ...dossier.credentials, ...dossier.facts];
+    const rows = [...dossier.assets, ...dossier.credentials, ...dossier.facts, ...dossier.attachments];
     if (rows.some((row) => row.details === null)) throw shreddedError();
     return dossier;
   });

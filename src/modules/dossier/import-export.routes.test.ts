@@ -197,4 +197,59 @@ describe('import and export of assets, credentials and licences (issue 17)', () 
     ]);
     expect(entries.filter((e) => e.decision === 'allowed')).toHaveLength(10);
   });
+  it('VX-4: the attachments of a dossier export as a CSV list (name, type, size, secret, note), never their content, audited; the staff and portal dossier list them too', async () => {
+    const customer = await createCustomer(kernel, voxtra);
+    const add = async (body: Record<string, unknown>) => {
+      const response = await dossierCall(
+        app,
+        technician,
+        'POST',
+        `/api/v1/customers/${customer}/dossier/attachments`,
+        body,
+      );
+      expect(response.statusCode, response.body).toBe(201);
+    };
+    await add({
+      fileName: 'config-backup.txt',
+      contentType: 'text/plain',
+      content: Buffer.from('hostname fw-01\n').toString('base64'),
+      note: '=HYPERLINK("x")',
+    });
+    await add({
+      fileName: 'vpn-sleutel.txt',
+      contentType: 'text/plain',
+      content: Buffer.from('psk Voxtra-VPN-secret\n').toString('base64'),
+      secret: true,
+    });
+    const at = clock.now().toISOString();
+    const start = await auditHead(database, voxtra);
+    const exported = await exportCsv(customer, { kind: 'attachments', format: 'itflow' });
+    expect(exported.statusCode, exported.body).toBe(200);
+    expect(exported.headers['content-disposition']).toContain('-attachments-itflow.csv');
+    const rows = parse(exported.body) as string[][];
+    expect(rows).toEqual([
+      ['File Name', 'Content Type', 'Size (bytes)', 'Secret', 'Note', 'Created'],
+      ['config-backup.txt', 'text/plain', '15', 'no', `'=HYPERLINK("x")`, at],
+      ['vpn-sleutel.txt', 'text/plain', '22', 'yes', '', at],
+    ]);
+    expect(exported.body).not.toContain('Voxtra-VPN-secret');
+    expect(exported.body).not.toContain('fw-01');
+    const entries = (await auditSince(database, voxtra, start)).filter((e) => e.action === 'dossier.export');
+    expect(entries.map((e) => [e.decision, e.reason])).toEqual([
+      ['allowed', 'attachments exported as itflow CSV (2)'],
+    ]);
+    // The dossier as staff see it lists them too (the portal page and access use the same presenter).
+    const dossier = (
+      await dossierCall(app, technician, 'GET', `/api/v1/customers/${customer}/dossier`)
+    ).json<{
+      attachments: Array<{ fileName: string; secret: boolean; sizeBytes: number }>;
+    }>();
+    expect(dossier.attachments.map((item) => [item.fileName, item.secret, item.sizeBytes])).toEqual([
+      ['config-backup.txt', false, 15],
+      ['vpn-sleutel.txt', true, 22],
+    ]);
+    // Another role gets nothing.
+    const sales = await loginAs(app, kernel, voxtra, 'sales');
+    expect((await exportCsv(customer, { kind: 'attachments', format: 'hudu' }, sales)).statusCode).toBe(403);
+  });
 });

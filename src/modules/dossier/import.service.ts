@@ -4,6 +4,8 @@ import { z } from 'zod';
 import type { Kernel } from '../../kernel/kernel.js';
 import { AppError } from '../../platform/errors.js';
 import { describeIssues } from '../../platform/validation.js';
+import { selectAttachments } from './attachment.repository.js';
+import { DOSSIER_CATEGORIES as C } from './datamap.js';
 import {
   insertItem,
   ITEM_TABLES,
@@ -276,9 +278,15 @@ export async function importItems(
   });
 }
 
+/** What an export may hold: the importable kinds, and the list of attachments (decision 0211). */
+export const EXPORT_KINDS = [...IMPORT_KINDS, 'attachments'] as const;
+
+/** The attachment list's columns (no tool imports attachments from CSV; one layout for all). */
+const ATTACHMENT_COLUMNS = ['File Name', 'Content Type', 'Size (bytes)', 'Secret', 'Note', 'Created'];
+
 export const exportInputSchema = z
   .object({
-    kind: z.enum(IMPORT_KINDS),
+    kind: z.enum(EXPORT_KINDS),
     format: z.enum(IMPORT_FORMATS),
     /** Credentials only: fill the password and TOTP columns (the reveal rule applies). */
     withSecrets: z.boolean().default(false),
@@ -302,8 +310,10 @@ export async function exportItems(
   input: z.input<typeof exportInputSchema>,
 ): Promise<string> {
   const options = exportInputSchema.parse(input);
-  const itemKind = ITEM_KIND[options.kind];
-  const layout = IMPORT_LAYOUTS[options.kind][options.format] as Record<string, readonly string[]>;
+  if (options.kind === 'attachments') return exportAttachments(kernel, context, subjectId, options.format);
+  const kind = options.kind;
+  const itemKind = ITEM_KIND[kind];
+  const layout = IMPORT_LAYOUTS[kind][options.format] as Record<string, readonly string[]>;
   const fields = Object.keys(layout);
   const toCsv = async (
     records: ItemRecord[],
@@ -313,7 +323,7 @@ export async function exportItems(
     for (const record of records) {
       if (record.details === null) throw shreddedError();
       const details = record.details as unknown as Record<string, unknown>;
-      if (options.kind === 'licences' && details.kind !== 'licence') continue;
+      if (kind === 'licences' && details.kind !== 'licence') continue;
       const row: string[] = [];
       for (const field of fields) {
         if (field === 'password' || field === 'totpSeed') {
@@ -331,7 +341,7 @@ export async function exportItems(
     `${options.kind} exported as ${options.format} CSV (${count})` +
     (withSecrets ? ` with secrets: ${reason ?? ''}` : '');
 
-  if (!options.withSecrets || options.kind !== 'credentials') {
+  if (!options.withSecrets || kind !== 'credentials') {
     return kernel.transact(context.tenantId, async (atx) => {
       const category = ITEM_TABLES[itemKind].category;
       const grant = await authorizeDossier(kernel, atx, context, 'read', [category], [subjectId]);
@@ -364,4 +374,42 @@ export async function exportItems(
       return { value: csv, audit: audit(true, records.length, reason) };
     },
   );
+}
+
+/**
+ * The list of a customer's attachments as CSV (kluis.dossier.asset, read): name, type, size,
+ * whether secret, note, date; never the content, which leaves one file at a time by a download
+ * (or, when secret, a reveal under the reveal rule). Audited as `dossier.export`.
+ */
+async function exportAttachments(
+  kernel: Kernel,
+  context: RevealContext,
+  subjectId: number,
+  format: ImportFormat,
+): Promise<string> {
+  return kernel.transact(context.tenantId, async (atx) => {
+    const grant = await authorizeDossier(kernel, atx, context, 'read', [C.asset], [subjectId]);
+    const records = await selectAttachments(atx.tx, grant, { subjectId });
+    const rows: string[][] = [ATTACHMENT_COLUMNS];
+    for (const record of records) {
+      if (record.details === null) throw shreddedError();
+      rows.push([
+        defused(record.details.fileName),
+        record.details.contentType,
+        String(record.sizeBytes),
+        record.isSecret ? 'yes' : 'no',
+        defused(record.details.note ?? ''),
+        record.createdAt.toISOString(),
+      ]);
+    }
+    atx.audit.record(
+      dossierEvent(context, {
+        action: 'dossier.export',
+        subjectId,
+        category: C.asset,
+        reason: `attachments exported as ${format} CSV (${records.length})`,
+      }),
+    );
+    return stringify(rows, { record_delimiter: 'windows' });
+  });
 }

@@ -28,7 +28,14 @@ export type { DossierErasure } from './erasure.service.js';
 export { registerDossierRoutes } from './dossier.routes.js';
 export type { DossierRouteOptions, PortalAuthenticator } from './dossier.routes.js';
 // For the privacy portal's pages (issue 19): the customer's own dossier, masked, and their own reveal.
-export { getOwnDossier, revealOwnSecret, ownRevealInputSchema } from './own-dossier.service.js';
+export {
+  getOwnDossier,
+  revealOwnSecret,
+  ownRevealInputSchema,
+  downloadOwnAttachment,
+} from './own-dossier.service.js';
 export type { OwnDossierSession } from './own-dossier.service.js';
 export { presentDossier, dossierSchema, MASK } from './dossier.presenter.js';
+/** Sends an attachment as a download (never inline, never cached, never sniffed). */
+export { sendFile as sendDossierFile } from './dossier.routes.js';
 export type { DossierTables } from './dossier.tables.js';

@@ -3,6 +3,12 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { AppError, notFoundError } from '../../platform/errors.js';
 import { parseInput } from '../../platform/validation.js';
 import { DOSSIER_CATEGORIES as C } from './datamap.js';
+import {
+  selectAttachmentContent,
+  selectAttachmentOwner,
+  selectAttachments,
+} from './attachment.repository.js';
+import type { AttachmentFile } from './attachment.service.js';
 import { selectItemOwner, selectSecret, type SecretField } from './dossier.repository.js';
 import {
   assertDossierKept,
@@ -80,5 +86,47 @@ export async function revealOwnSecret(
       }),
     );
     return { field, value: secret.value };
+  });
+}
+
+/**
+ * Downloads one of the customer's own attachments after they logged in to the privacy portal
+ * (kluis.dossier.asset, and .credential for a secret one; read, as the person). A secret one goes
+ * through the same own-reveal step as a password (decision 0123): a deliberate POST of the signed-in
+ * person, the content in that answer only, audited as `dossier.reveal` in their name; another one
+ * as `dossier.attachment.download`. Another person's attachment is a 404, like an unknown one.
+ */
+export async function downloadOwnAttachment(
+  kernel: Kernel,
+  session: OwnDossierSession,
+  attachmentId: number,
+): Promise<AttachmentFile> {
+  const context = await ownContext(kernel, session);
+  return kernel.transact(session.tenantId, async (atx) => {
+    const owner = await selectAttachmentOwner(atx.tx, attachmentId);
+    if (owner?.subjectId !== session.subjectId) throw notFoundError('attachment');
+    const category = owner.isSecret ? C.credential : C.asset;
+    const grant = await kernel.gate.authorize(atx, context.actor, {
+      purpose: context.purpose,
+      action: 'read',
+      categories: owner.isSecret ? [C.asset, C.credential] : [C.asset],
+      subjectIds: [session.subjectId],
+    });
+    const [record] = await selectAttachments(atx.tx, grant, { attachmentId });
+    const content = await selectAttachmentContent(atx.tx, grant, {
+      attachmentId,
+      subjectId: session.subjectId,
+      isSecret: owner.isSecret,
+    });
+    if (!record?.details || !content) throw shreddedError();
+    atx.audit.record(
+      dossierEvent(context, {
+        action: owner.isSecret ? 'dossier.reveal' : 'dossier.attachment.download',
+        subjectId: session.subjectId,
+        category,
+        reason: `${owner.isSecret ? 'secret attachment revealed' : 'attachment downloaded'} by the customer in the privacy portal`,
+      }),
+    );
+    return { fileName: record.details.fileName, contentType: record.details.contentType, content };
   });
 }

@@ -2,7 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../platform/errors.js';
-import { dossierPurposes, getOwnDossier, presentDossier, revealOwnSecret } from '../dossier/index.js';
+import {
+  dossierPurposes,
+  downloadOwnAttachment,
+  getOwnDossier,
+  presentDossier,
+  revealOwnSecret,
+  sendDossierFile,
+} from '../dossier/index.js';
 import type { AccountPageKit } from './consents.pages.js';
 import { fieldOf } from './frame.js';
 import { html, type Html } from './html.js';
@@ -43,7 +50,12 @@ export function registerDossierPages(app: FastifyInstance, deps: PortalDeps, kit
     const t = textsOf(frame).dossier;
     const session = { tenantId: signed.session.tenant.tenantId, subjectId: signed.session.subjectId };
     const dossier = presentDossier(await getOwnDossier(deps.kernel, session));
-    const empty = dossier.assets.length + dossier.credentials.length + dossier.facts.length === 0;
+    const empty =
+      dossier.assets.length +
+        dossier.credentials.length +
+        dossier.facts.length +
+        dossier.attachments.length ===
+      0;
     const body = html`<h1>${t.title}</h1>
       <p>${t.intro}</p>
       ${
@@ -51,7 +63,8 @@ export function registerDossierPages(app: FastifyInstance, deps: PortalDeps, kit
           ? html`<p>${t.empty}</p>`
           : html`${section(t.assets, dossier.assets, assetCard)}
             ${section(t.credentials, dossier.credentials, credentialCard)}
-            ${section(t.facts, dossier.facts, factCard)}`
+            ${section(t.facts, dossier.facts, factCard)}
+            ${section(t.attachments, dossier.attachments, attachmentCard)}`
       }`;
     return kit.page(signed, t.title, '/my-dossier', body);
 
@@ -83,6 +96,25 @@ export function registerDossierPages(app: FastifyInstance, deps: PortalDeps, kit
           ['value', item.value],
           ['expiresOn', item.expiresOn],
         ])}`;
+    }
+
+    /**
+     * Name, kind and size; the file only by a POST of the signed-in person (a secret one is the
+     * same own-reveal step as a password: audited in their name, the content in that answer only).
+     */
+    function attachmentCard(item: Presented['attachments'][number]): Html {
+      const kind = t.kinds[item.contentType as keyof typeof t.kinds] ?? t.kinds.other;
+      return html`<h3>${item.fileName}</h3>
+        <p>${kind} · ${t.size(item.sizeBytes)}</p>
+        ${item.note ? html`<p class="hint">${item.note}</p>` : ''}
+        ${item.secret ? html`<p>${t.secretFile}</p>` : ''}
+        <form method="post" action="${frame.base}/account/my-dossier/attachment">
+          <input type="hidden" name="csrf" value="${signed.csrf}" /><input
+            type="hidden"
+            name="attachmentId"
+            value="${String(item.attachmentId)}"
+          /><button type="submit" class="secondary">${item.secret ? t.revealFile : t.download}</button>
+        </form>`;
     }
 
     function credentialCard(item: Presented['credentials'][number]): Html {
@@ -176,6 +208,38 @@ export function registerDossierPages(app: FastifyInstance, deps: PortalDeps, kit
         );
       } catch (error) {
         return sendErrorPage(reply, signed.frame, error, back);
+      }
+    },
+  );
+
+  typed.post(
+    `${path}/attachment`,
+    {
+      schema: {
+        summary:
+          'Form post: download one of my own dossier attachments (a secret one by the same step as a password); audited in my name',
+        tags,
+        params: slugParams,
+        body: formBody,
+      },
+    },
+    async (request, reply) => {
+      const signed = await kit.signedIn(request, reply, request.params.slug, fieldOf(request.body, 'csrf'));
+      if (!signed) return reply;
+      try {
+        const attachmentId = Number(fieldOf(request.body, 'attachmentId'));
+        if (!Number.isSafeInteger(attachmentId) || attachmentId <= 0)
+          throw new AppError('validation_failed', 'bad attachment form', {
+            publicMessage: 'attachmentId is needed',
+          });
+        const file = await downloadOwnAttachment(
+          deps.kernel,
+          { tenantId: signed.session.tenant.tenantId, subjectId: signed.session.subjectId },
+          attachmentId,
+        );
+        return sendDossierFile(reply, file);
+      } catch (error) {
+        return sendErrorPage(reply, signed.frame, error, `${signed.frame.base}/account/my-dossier`);
       }
     },
   );

@@ -139,6 +139,13 @@ export interface PortalTexts {
     revealPassword: string;
     revealTotp: string;
     revealed: string;
+    attachments: string;
+    /** Size in words: "12 kB". */
+    size: (bytes: number) => string;
+    kinds: Record<'application/pdf' | 'image/png' | 'image/jpeg' | 'text/plain' | 'other', string>;
+    secretFile: string;
+    download: string;
+    revealFile: string;
     fields: Record<
       | 'serial'
       | 'location'
@@ -380,6 +387,18 @@ const nl: PortalTexts = {
     revealPassword: 'Wachtwoord tonen',
     revealTotp: 'TOTP-sleutel tonen',
     revealed: 'Getoond op uw vraag; dit is vastgelegd',
+    attachments: 'Bijlagen',
+    size: (bytes) => (bytes < 1024 ? `${bytes} bytes` : `${Math.ceil(bytes / 1024)} kB`),
+    kinds: {
+      'application/pdf': 'PDF-document',
+      'image/png': 'afbeelding (PNG)',
+      'image/jpeg': 'foto (JPEG)',
+      'text/plain': 'tekstbestand',
+      other: 'bestand',
+    },
+    secretFile: 'Geheim: de inhoud staat versleuteld en verborgen; downloaden wordt vastgelegd.',
+    download: 'Downloaden',
+    revealFile: 'Geheim bestand downloaden',
     fields: {
       serial: 'Serienummer',
       location: 'Plaats',
@@ -634,6 +653,18 @@ const fr: PortalTexts = {
     revealPassword: 'Afficher le mot de passe',
     revealTotp: 'Afficher la clé TOTP',
     revealed: 'Affiché à votre demande ; cela est enregistré',
+    attachments: 'Pièces jointes',
+    size: (bytes) => (bytes < 1024 ? `${bytes} octets` : `${Math.ceil(bytes / 1024)} ko`),
+    kinds: {
+      'application/pdf': 'document PDF',
+      'image/png': 'image (PNG)',
+      'image/jpeg': 'photo (JPEG)',
+      'text/plain': 'fichier texte',
+      other: 'fichier',
+    },
+    secretFile: 'Secret : le contenu est chiffré et masqué ; le téléchargement est enregistré.',
+    download: 'Télécharger',
+    revealFile: 'Télécharger le fichier secret',
     fields: {
       serial: 'Numéro de série',
       location: 'Emplacement',
@@ -881,6 +912,18 @@ const en: PortalTexts = {
     revealPassword: 'Show password',
     revealTotp: 'Show TOTP key',
     revealed: 'Shown at your request; this is recorded',
+    attachments: 'Attachments',
+    size: (bytes) => (bytes < 1024 ? `${bytes} bytes` : `${Math.ceil(bytes / 1024)} kB`),
+    kinds: {
+      'application/pdf': 'PDF document',
+      'image/png': 'image (PNG)',
+      'image/jpeg': 'photo (JPEG)',
+      'text/plain': 'text file',
+      other: 'file',
+    },
+    secretFile: 'Secret: the content is encrypted and hidden; downloading it is recorded.',
+    download: 'Download',
+    revealFile: 'Download secret file',
     fields: {
       serial: 'Serial number',
       location: 'Location',
