@@ -7,6 +7,8 @@ import type { BenchDatabase, Figure } from './harness.js';
 
 /** People in the swept tenant (issue 16: 1,000,000); one in ten is due. Smaller to try it quickly. */
 const PEOPLE = Number(process.env.KLUIS_BENCH_SWEEP_PEOPLE ?? 1_000_000);
+/** Persons erased per transaction (decision 0191); unset = the sweep's default. 1 = one by one. */
+const BATCH = process.env.KLUIS_BENCH_SWEEP_BATCH;
 
 /**
  * Fills a tenant with PEOPLE prospects (VoiceKing policy: inactivity_3y), one in ten inactive for
@@ -86,7 +88,12 @@ export async function benchRetentionSweep(bench: BenchDatabase): Promise<Figure[
     peak = Math.max(peak, process.memoryUsage().rss);
   }, 50);
   const started = process.hrtime.bigint();
-  const result = await runRetentionSweep(kernel, DATA_MAP, swept.tenantId);
+  const result = await runRetentionSweep(
+    kernel,
+    DATA_MAP,
+    swept.tenantId,
+    BATCH === undefined ? {} : { batchSize: Number(BATCH) },
+  );
   const sweepMs = Number(process.hrtime.bigint() - started) / 1e6;
   clearInterval(sampler);
   if (result.peopleErased !== due) {
@@ -95,7 +102,7 @@ export async function benchRetentionSweep(bench: BenchDatabase): Promise<Figure[
   return [
     {
       scenario: 'retention-sweep',
-      metric: `sweep of ${PEOPLE} people, ${due} due (erased with a certificate each)`,
+      metric: `sweep of ${PEOPLE} people, ${due} due (erased with a certificate each${BATCH === undefined ? '' : `, batches of ${BATCH}`})`,
       value: sweepMs,
       unit: 'ms',
       baseline: { what: 'bare DELETE of the same people rows (identical tenant)', value: bareMs, unit: 'ms' },
