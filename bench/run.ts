@@ -1,4 +1,5 @@
 import { benchAudit } from './audit.bench.js';
+import { benchCliStart } from './cli-start.bench.js';
 import { benchCdrImport } from './cdr-import.bench.js';
 import { benchInvoiceRun } from './invoice-run.bench.js';
 import { benchGate } from './gate.bench.js';
@@ -19,6 +20,7 @@ const scenarios: Array<{ name: string; run: typeof benchTenantIsolation }> = [
   { name: 'invoice-run', run: benchInvoiceRun },
   { name: 'rights-export', run: benchRightsExport },
   { name: 'retention-sweep', run: benchRetentionSweep },
+  { name: 'cli', run: benchCliStart },
 ];
 
 const only = process.argv.slice(2);

@@ -6,6 +6,10 @@ import type { Language, Policy } from '../policy/policy.schema.js';
 import { retentionRulesFor, legalHoldsFor } from '../policy/policy.query.js';
 import type { Tx } from '../../platform/db.js';
 import type { AccessReport } from './access-report.schema.js';
+import { readRenderedRows, renderedRowsQuery } from './rows-sql.js';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { findSubjectDisclosures } from '../disclosure/disclosure.js';
 
 export interface AccessReportOptions {
@@ -23,13 +27,135 @@ const PAGE = 1000;
 /**
  * The complete access report of one person: every datum the data map knows, by category, with
  * purposes and legal bases, recipients, retention, sources and legal holds. Walks the data map;
- * no module has its own export code. One gate decision (action `export`), audited.
+ * no module has its own export code. One gate decision (action `export`), audited. Held in
+ * memory: for a download, writeAccessReportJson streams the same document.
  */
 export async function buildAccessReport(
   kernel: Kernel,
   dataMap: readonly TableDataMap[],
   options: AccessReportOptions,
 ): Promise<AccessReport> {
+  const data: AccessReport['data'] = [];
+  const rest = await walkAccessReport(kernel, dataMap, options, async (table, rows) => {
+    const parsed: AccessReport['data'][number]['rows'] = [];
+    for await (const row of rows)
+      parsed.push(JSON.parse(row) as AccessReport['data'][number]['rows'][number]);
+    if (parsed.length > 0) data.push({ ...table, rows: parsed });
+  });
+  const { format, generatedAt, language, controller, supervisoryAuthority, policyVersion, subject } = rest;
+  return {
+    format,
+    generatedAt,
+    language,
+    controller,
+    supervisoryAuthority,
+    policyVersion,
+    subject,
+    categories: rest.categories,
+    data,
+    purposes: rest.purposes,
+    recipients: rest.recipients,
+    disclosures: rest.disclosures,
+    withheld: rest.withheld,
+    automatedDecisions: rest.automatedDecisions,
+  };
+}
+
+/**
+ * The access report as JSON text written to `output` while the rows are read (the same document
+ * as buildAccessReport, `data` first): memory stays flat however long the person's history is.
+ */
+export async function writeAccessReportJson(
+  kernel: Kernel,
+  dataMap: readonly TableDataMap[],
+  options: AccessReportOptions,
+  output: Writable,
+): Promise<void> {
+  const writer = chunkedWriter(output);
+  await writer.write('{"data":[');
+  let tables = 0;
+  const rest = await walkAccessReport(kernel, dataMap, options, async (table, rows) => {
+    let count = 0;
+    for await (const row of rows) {
+      if (count === 0) {
+        const head = JSON.stringify(table);
+        await writer.write(`${tables > 0 ? ',' : ''}\n${head.slice(0, -1)},"rows":[\n`);
+        tables += 1;
+      }
+      await writer.write(count === 0 ? row : `,\n${row}`);
+      count += 1;
+    }
+    if (count > 0) await writer.write('\n]}');
+  });
+  await writer.write(`\n],${JSON.stringify(rest).slice(1)}\n`);
+  await writer.end();
+}
+
+/**
+ * What the person's access report holds (its categories and tables) without rendering it: what
+ * a fulfilled request records. The same audited gate decision as the report itself; tables that
+ * PostgreSQL renders are answered by one aggregate each, not read.
+ */
+export async function describeAccessReport(
+  kernel: Kernel,
+  dataMap: readonly TableDataMap[],
+  options: AccessReportOptions,
+): Promise<{ categories: string[]; tables: string[] }> {
+  const tables: string[] = [];
+  const rest = await walkAccessReport(kernel, dataMap, options, async (table, rows, rendered) => {
+    if (rendered) {
+      if (rendered.categories.length > 0) tables.push(table.table);
+      return;
+    }
+    // Every row is read: the categories present are gathered as the rows are rendered.
+    let count = 0;
+    for await (const row of rows) if (row) count += 1;
+    if (count > 0) tables.push(table.table);
+  });
+  return { categories: rest.categories.map((category) => category.key), tables };
+}
+
+/** Buffers small writes into ~64 KiB chunks and waits when the output is full (backpressure). */
+function chunkedWriter(output: Writable): { write(text: string): Promise<void>; end(): Promise<void> } {
+  let buffer: string[] = [];
+  let size = 0;
+  const flush = async (): Promise<void> => {
+    if (size === 0) return;
+    const chunk = buffer.join('');
+    buffer = [];
+    size = 0;
+    if (!output.write(chunk)) await once(output, 'drain');
+  };
+  return {
+    async write(text) {
+      buffer.push(text);
+      size += text.length;
+      if (size >= 65_536) await flush();
+    },
+    async end() {
+      await flush();
+      output.end();
+      await finished(output);
+    },
+  };
+}
+
+type ReportTable = { table: string; module: string };
+
+/**
+ * Walks the data map for one person under one audited gate decision: hands each table's rows
+ * (JSON texts of the report's row shape) to `onTable`, then returns the rest of the report.
+ */
+async function walkAccessReport(
+  kernel: Kernel,
+  dataMap: readonly TableDataMap[],
+  options: AccessReportOptions,
+  onTable: (
+    table: ReportTable,
+    rows: AsyncIterable<string>,
+    rendered?: { categories: string[] },
+  ) => Promise<void>,
+): Promise<Omit<AccessReport, 'data'>> {
   const { policy, statementVersion } = await kernel.policies.current(options.tenantId);
   const lang = options.language;
   return kernel.transact(options.tenantId, async (atx) => {
@@ -51,18 +177,31 @@ export async function buildAccessReport(
       .where('subject_id', '=', options.subjectId)
       .orderBy('purpose')
       .execute();
-    const data: AccessReport['data'] = [];
     const present = new Set<string>();
     for (const map of dataMap) {
       if (!map.subjectColumn || Object.keys(map.personal).length === 0) continue;
-      const rows: AccessReport['data'][number]['rows'] = [];
-      for await (const row of readSubjectRows(atx.tx, map, options.subjectId)) {
-        const rendered = await renderRow(grant, map, row, options.subjectId);
-        if (Object.keys(rendered).length === 0) continue;
-        for (const cell of Object.values(rendered)) present.add(cell.category);
-        rows.push(rendered);
+      const table = { table: map.table, module: map.module };
+      const rendered = await renderedRowsQuery(atx.tx, map, options.subjectId, 'report');
+      if (rendered) {
+        // Rendered by PostgreSQL: the categories present come from one aggregate, not the rows.
+        const categories = await presentCategories(atx.tx, map, rendered.columns, options.subjectId);
+        for (const category of categories) present.add(category);
+        await onTable(table, readRenderedRows(atx.tx, rendered.query, `kluis_report_${map.table}`), {
+          categories,
+        });
+        continue;
       }
-      if (rows.length > 0) data.push({ table: map.table, module: map.module, rows });
+      await onTable(
+        table,
+        (async function* () {
+          for await (const row of readSubjectRows(atx.tx, map, options.subjectId)) {
+            const cells = await renderRow(grant, map, row, options.subjectId);
+            if (Object.keys(cells).length === 0) continue;
+            for (const cell of Object.values(cells)) present.add(cell.category);
+            yield JSON.stringify(cells);
+          }
+        })(),
+      );
     }
     const withheld = await findWithheldSecrets(atx.tx, dataMap, options.subjectId);
     const purposes = Object.entries(policy.purposes).filter(([, purpose]) =>
@@ -132,7 +271,6 @@ export async function buildAccessReport(
         })),
       },
       categories,
-      data,
       purposes: purposes.map(([key, purpose]) => ({
         key,
         label: purpose.label[lang],
@@ -287,4 +425,22 @@ function parseStoredValue(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+/**
+ * The categories of a table that hold a value for the subject, in one aggregate: for tables whose
+ * rows need no decryption (renderedRowsQuery), where a value shown is a value present.
+ */
+async function presentCategories(
+  tx: Tx,
+  map: TableDataMap,
+  columns: ReadonlyArray<[string, string]>,
+  subjectId: number,
+): Promise<string[]> {
+  if (!map.subjectColumn || columns.length === 0) return [];
+  const result = await sql<Record<string, boolean | null>>`select ${sql.join(
+    columns.map(([column], index) => sql`bool_or(${sql.ref(column)} is not null) as ${sql.id(`c${index}`)}`),
+  )} from ${sql.table(map.table)} where ${sql.ref(map.subjectColumn)} = ${subjectId}`.execute(tx);
+  const row = result.rows[0] ?? {};
+  return columns.filter((_, index) => row[`c${index}`] === true).map(([, category]) => category);
 }

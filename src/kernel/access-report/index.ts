@@ -1,5 +1,7 @@
 export {
   buildAccessReport,
+  describeAccessReport,
+  writeAccessReportJson,
   readSubjectRows,
   renderRow,
   type AccessReportOptions,

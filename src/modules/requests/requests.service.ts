@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { buildAccessReport, streamPortabilityZip } from '../../kernel/access-report/index.js';
+import { describeAccessReport, streamPortabilityZip } from '../../kernel/access-report/index.js';
 import type { TableDataMap } from '../../kernel/datamap/datamap.js';
 import { eraseSubject, type ErasureOutcome } from '../../kernel/erasure/index.js';
 import { deliverLetters, sealLetter } from '../../kernel/letters/index.js';
@@ -621,11 +621,13 @@ async function fulfil(
   switch (request.kind) {
     case 'access':
     case 'portability': {
-      const report = await buildAccessReport(kernel, deps.dataMap, { ...context, subjectId, language: lang });
-      outcome = {
-        categories: report.categories.map((category) => category.key),
-        tables: report.data.map((table) => table.table),
-      };
+      // What the report holds, recorded with the request; the report itself is built at download.
+      const report = await describeAccessReport(kernel, deps.dataMap, {
+        ...context,
+        subjectId,
+        language: lang,
+      });
+      outcome = { categories: report.categories, tables: report.tables };
       if (request.kind === 'portability' && options.transferTo !== undefined) {
         const transfer = await transferPackage(deps, policy, options.transferTo, {
           ...context,
