@@ -35,6 +35,19 @@ export async function validateUbl(xml: string, schema: UblSchema): Promise<Schem
   return { valid: result.valid, errors: result.errors.map((error) => error.message) };
 }
 
+/** A SEPA direct-debit collection file against the ISO 20022 pain.008.001.02 schema. */
+export async function validatePain008(xml: string): Promise<SchemaCheck> {
+  const result = await validateXML({
+    xml: { fileName: 'pain008.xml', contents: xml },
+    schema: {
+      fileName: 'pain.008.001.02.xsd',
+      contents: readFileSync(sharedPath('sepa', 'pain.008.001.02.xsd'), 'utf8'),
+    },
+    maxMemoryPages: 4096,
+  });
+  return { valid: result.valid, errors: result.errors.map((error) => error.message) };
+}
+
 export interface RuleFailure {
   id: string;
   flag: string;

@@ -13,6 +13,8 @@ import {
   getInvoiceUbl,
   importPayments,
   listInvoices,
+  listUnmatchedPayments,
+  matchPayment,
   releaseExpiredInvoices,
   runInvoices,
   setBillingSettings,
@@ -167,6 +169,53 @@ export function registerBillingCommands(program: Command): void {
         );
         if (summary.partiallyPaid.length > 0) console.log(`partly paid: ${summary.partiallyPaid.join(', ')}`);
         if (summary.overpaid.length > 0) console.log(`paid too much: ${summary.overpaid.join(', ')}`);
+      });
+    });
+
+  payments
+    .command('unmatched')
+    .description('list the payments no invoice was found for (amount, date, bank reference), oldest first')
+    .requiredOption('--tenant <slug>', 'tenant')
+    .action(async (options: { tenant: string }) => {
+      await withTenantSession(options.tenant, async (kernel, tenant) => {
+        const context = await billingContext(kernel, tenant);
+        let after: number | undefined;
+        let count = 0;
+        do {
+          const page = await listUnmatchedPayments(kernel, context, {
+            limit: 200,
+            ...(after === undefined ? {} : { after }),
+          });
+          for (const item of page.items) {
+            count += 1;
+            console.log(
+              `${item.paymentId}\t${item.valueDate}\t${euros(item.amountCents)}\t${item.bankReference}` +
+                (item.structuredCommunication ? `\t${item.structuredCommunication}` : ''),
+            );
+          }
+          after = page.nextCursor === null ? undefined : Number(page.nextCursor);
+        } while (after !== undefined);
+        console.log(`${count} unmatched payments`);
+      });
+    });
+  payments
+    .command('match')
+    .description('match an unmatched payment to an invoice by hand')
+    .requiredOption('--tenant <slug>', 'tenant')
+    .argument('<paymentId>', 'the payment (see `kluis payments unmatched`)')
+    .argument('<invoiceId>', 'the invoice it pays')
+    .action(async (paymentId: string, invoiceId: string, options: { tenant: string }) => {
+      await withTenantSession(options.tenant, async (kernel, tenant) => {
+        const match = await matchPayment(
+          kernel,
+          await billingContext(kernel, tenant),
+          parseWholeNumber(paymentId, 'paymentId'),
+          parseWholeNumber(invoiceId, 'invoiceId'),
+        );
+        console.log(
+          `payment ${match.paymentId} (${euros(match.amountCents)}) matched to ${match.invoiceNumber}: ` +
+            `${match.status}, ${euros(match.balanceCents)} still due`,
+        );
       });
     });
 

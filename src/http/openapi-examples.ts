@@ -123,6 +123,7 @@ export const REQUEST_BODY_EXAMPLES: Readonly<Record<string, unknown>> = {
   },
   'POST /api/v1/invoices/:id/credit-notes': { reasonCode: 'billing_error', amountExclVatCents: 1500 },
   'POST /api/v1/payments/import': CSV_STATEMENT,
+  'POST /api/v1/payments/:id/match': { invoiceId: 42 },
   'PUT /api/v1/contracts/:id/billing-options': {
     itemisedCalls: true,
     purchaseOrderNumber: 'PO-4500012345',

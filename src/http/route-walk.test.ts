@@ -101,6 +101,11 @@ function touchOf(method: string, path: string): Touch | undefined {
   if (path.startsWith('/api/v1/contracts')) return { kind: 'data', categories: CONTRACT };
   if (path.endsWith('/bank-accounts')) return { kind: 'data', categories: ['user.financial.bank_account'] };
   if (path.endsWith('/credit-scores')) return { kind: 'data', categories: ['kluis.financial.credit_score'] };
+  // A SEPA collection file: debtors' IBANs and names under the declared purpose (issue 22).
+  if (path.startsWith('/api/v1/direct-debits'))
+    return { kind: 'data', categories: ['user.financial.bank_account'] };
+  // Unmatched payments and matching by hand: payment data under the declared purpose (issue 22).
+  if (path.startsWith('/api/v1/payments/')) return { kind: 'data', categories: PAYMENT };
   if (/^\/api\/v1\/(invoices|invoice-runs|payments)/.test(path)) return { kind: 'data', categories: PAYMENT };
   if (path.startsWith('/api/v1/phone-numbers'))
     return { kind: 'data', categories: ['kluis.telephony.number'] };

@@ -48,7 +48,7 @@ beforeAll(async () => {
 afterAll(async () => database.close());
 
 describe('kluis invoices / payments (VX-3)', () => {
-  it('VX-3: `kluis invoices run` bills a month once; `kluis payments import` matches a statement by OGM', async () => {
+  it('VX-3: `kluis invoices run` bills a month once; `kluis payments import` matches a statement by OGM; `kluis payments unmatched` lists the rest and `kluis payments match` matches one by hand', async () => {
     const args = [
       'invoices',
       'run',
@@ -84,6 +84,38 @@ describe('kluis invoices / payments (VX-3)', () => {
     const imported = await runCli(['payments', 'import', '--tenant', tenant.slug, file], env, 120_000);
     expect(imported.code).toBe(0);
     expect(imported.stdout).toContain('2 lines: 2 imported (1 matched, 1 unmatched), 0 already imported');
+
+    // The unmatched line is listed, and matched by hand to the second invoice.
+    const unmatched = await runCli(['payments', 'unmatched', '--tenant', tenant.slug], env, 120_000);
+    expect(unmatched.code).toBe(0);
+    expect(unmatched.stdout).toContain('CODA-2');
+    expect(unmatched.stdout).toContain('1 unmatched payments');
+    const payment = await runAsOwner<{ payment_id: number }>(
+      database.ownerUrl,
+      "select payment_id from payments where tenant_id = $1 and bank_reference = 'CODA-2'",
+      [tenant.tenantId],
+    );
+    const secondInvoice = await runAsOwner<{ invoice_id: number }>(
+      database.ownerUrl,
+      "select invoice_id from invoices where tenant_id = $1 and invoice_number = 'F2026-000002'",
+      [tenant.tenantId],
+    );
+    const matched = await runCli(
+      [
+        'payments',
+        'match',
+        '--tenant',
+        tenant.slug,
+        String(payment.rows[0]?.payment_id),
+        String(secondInvoice.rows[0]?.invoice_id),
+      ],
+      env,
+      120_000,
+    );
+    expect(matched.stderr).toBe('');
+    expect(matched.stdout).toContain('matched to F2026-000002: partially_paid, 15.15 still due');
+    const again = await runCli(['payments', 'unmatched', '--tenant', tenant.slug], env, 120_000);
+    expect(again.stdout).toContain('0 unmatched payments');
 
     await writeFile(file, 'date;amount;communication;reference\nyesterday;18,15;;CODA-3\n');
     const refused = await runCli(['payments', 'import', '--tenant', tenant.slug, file], env, 120_000);

@@ -29,6 +29,9 @@ import {
   type InvoiceSummary,
 } from './invoice.service.js';
 import { importPayments } from './payment.service.js';
+import { listUnmatchedPayments, matchPayment } from './payment-matching.service.js';
+import { createDirectDebitCollection } from './sepa-direct-debit.service.js';
+import { ID_CURSOR } from '../../http/pagination.js';
 import { billingSettingsInputSchema, getBillingSettings, setBillingSettings } from './settings.service.js';
 import { disputeInputSchema, disputeInvoice, settleDispute } from './dispute.service.js';
 import { acceptCsvBodies } from '../../http/csv-body.js';
@@ -407,6 +410,41 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
     },
   );
   typed.get(
+    '/api/v1/direct-debits/pain008',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'SEPA direct-debit collection file (pain.008.001.02, Core) of the direct-debit invoices due on or before the collection date; invoices left out are named in x-kluis-skipped-invoices',
+        tags: ['billing'],
+        headers: purposeHeaders,
+        querystring: z.object({
+          collectionDate: z
+            .string()
+            .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD')
+            .describe('the requested collection date'),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const collection = await createDirectDebitCollection(
+        kernel,
+        contextOf(request),
+        request.query.collectionDate,
+      );
+      if (collection.skipped.length > 0) {
+        reply.header(
+          'x-kluis-skipped-invoices',
+          collection.skipped.map((item) => `${item.invoiceNumber}: ${item.reason}`).join('; '),
+        );
+      }
+      return reply
+        .type('application/xml; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${collection.messageId}.xml"`)
+        .send(collection.xml);
+    },
+  );
+  typed.get(
     '/api/v1/invoices/:id/html',
     {
       onRequest,
@@ -519,10 +557,10 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       bodyLimit: 10 * 1024 * 1024,
       schema: {
         summary:
-          'Import a bank statement (CSV: date, amount, communication, reference); matched by structured communication',
+          'Import a bank statement: CODA (text/plain) or CSV (date, amount, communication, reference; `,` or `;`); matched by structured communication, idempotent per bank reference',
         tags: ['billing'],
         headers: idempotentHeaders,
-        consumes: ['text/csv'],
+        consumes: ['text/csv', 'text/plain'],
         body: z.string().min(1),
         response: { 200: paymentSummarySchema },
       },
@@ -535,6 +573,70 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       });
       return reply.status(status).send(body);
     },
+  );
+  typed.get(
+    '/api/v1/payments/unmatched',
+    {
+      onRequest,
+      schema: {
+        summary: 'Payments the imports could not match to an invoice, oldest first, to match by hand',
+        tags: ['billing'],
+        headers: purposeHeaders,
+        querystring: z.object({
+          limit: z.coerce.number().int().min(1).max(200).default(50),
+          cursor: ID_CURSOR.optional(),
+        }),
+        response: {
+          200: z.object({
+            items: z.array(
+              z.object({
+                paymentId: z.number().int(),
+                bankReference: z.string(),
+                valueDate: z.string(),
+                amountCents: z.number().int(),
+                structuredCommunication: z.string().nullable(),
+                importedAt: z.string(),
+              }),
+            ),
+            nextCursor: z.string().nullable(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const page = await listUnmatchedPayments(kernel, contextOf(request), {
+        limit: request.query.limit,
+        ...(request.query.cursor ? { after: Number(request.query.cursor) } : {}),
+      });
+      return {
+        items: page.items.map((item) => ({ ...item, importedAt: item.importedAt.toISOString() })),
+        nextCursor: page.nextCursor,
+      };
+    },
+  );
+  typed.post(
+    '/api/v1/payments/:id/match',
+    {
+      onRequest,
+      schema: {
+        summary: 'Match an unmatched payment to an invoice by hand; the invoice’s paid amount grows',
+        tags: ['billing'],
+        headers: purposeHeaders,
+        params: idParams,
+        body: z.object({ invoiceId: id }).strict(),
+        response: {
+          200: z.object({
+            paymentId: z.number().int(),
+            invoiceId: z.number().int(),
+            invoiceNumber: z.string(),
+            amountCents: z.number().int(),
+            status: z.enum(INVOICE_STATUSES),
+            balanceCents: z.number().int(),
+          }),
+        },
+      },
+    },
+    async (request) => matchPayment(kernel, contextOf(request), request.params.id, request.body.invoiceId),
   );
   typed.put(
     '/api/v1/contracts/:id/billing-options',

@@ -38,6 +38,14 @@ export {
 } from './invoice.service.js';
 export { getInvoiceUbl, getInvoiceHtml } from './documents.service.js';
 export { importPayments, parseStatementCsv, type PaymentImportSummary } from './payment.service.js';
+export { parseCoda, isCoda } from './coda.js';
+export { createDirectDebitCollection, type DirectDebitCollection } from './sepa-direct-debit.service.js';
+export {
+  listUnmatchedPayments,
+  matchPayment,
+  type UnmatchedPayment,
+  type PaymentMatch,
+} from './payment-matching.service.js';
 export { releaseExpiredInvoices, type InvoiceReleaseResult } from './retention.service.js';
 export { registerBillingRoutes } from './billing.routes.js';
 export {

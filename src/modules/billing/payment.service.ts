@@ -5,6 +5,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { AppError } from '../../platform/errors.js';
 import { authorizeBatch, type BillingContext } from './access.js';
 import { parseEuroAmount } from './amounts.js';
+import { isCoda, parseCoda } from './coda.js';
 import { BILLING_CATEGORIES as C } from './datamap.js';
 import { addPaid, selectErasedSubjects, selectInvoicesByCommunication } from './invoice.repository.js';
 
@@ -29,6 +30,18 @@ const COLUMN_ALIASES: Record<string, keyof Omit<StatementLine, 'line'> | 'commun
   reference: 'bankReference',
   bank_reference: 'bankReference',
   transaction_id: 'bankReference',
+  // Belgian banks' exports name their columns in Dutch or French.
+  datum: 'valueDate',
+  valutadatum: 'valueDate',
+  date_valeur: 'valueDate',
+  bedrag: 'amountCents',
+  montant: 'amountCents',
+  mededeling: 'communication',
+  gestructureerde_mededeling: 'communication',
+  communication_structuree: 'communication',
+  referentie: 'bankReference',
+  referentie_bank: 'bankReference',
+  reference_banque: 'bankReference',
 };
 
 function statementError(line: number, message: string): AppError {
@@ -144,7 +157,8 @@ export async function importPayments(
   csv: string,
   options: { onProgress?: (done: number, total: number) => void } = {},
 ): Promise<PaymentImportSummary> {
-  const { lines, outgoing } = parseStatementCsv(csv);
+  // A CODA statement (the Belgian banks' own format) or a CSV export of one.
+  const { lines, outgoing } = isCoda(csv) ? parseCoda(csv) : parseStatementCsv(csv);
   const at = kernel.clock.now();
   return kernel.transact(context.tenantId, async (atx) => {
     const invoices = await selectInvoicesByCommunication(
