@@ -757,7 +757,7 @@ describe('files as they come (VX-5, issue 13)', () => {
         from: brussels('2024-01-01'),
       });
       const call = (index: number): string => {
-        const start = new Date(Date.UTC(2024, 4, 1) + index * 60_000);
+        const start = new Date(Date.UTC(2024, 4, 1) + index * 7_200_000);
         const stamp = (offset: number): string =>
           new Date(start.getTime() + offset * 1000).toISOString().slice(0, 19).replace('T', ' ');
         return masterLine({
@@ -774,9 +774,16 @@ describe('files as they come (VX-5, issue 13)', () => {
           sequence: index,
         });
       };
-      // Both files hold calls 2,000-5,999; the first starts earlier, the second ends later and runs backwards.
-      const firstLines = Array.from({ length: 6_000 }, (_, i) => call(i));
-      const secondLines = Array.from({ length: 6_000 }, (_, i) => call(8_000 - i - 1));
+      // Both files hold the same 6,000 calls in the same blocks of 250 (one batch each), the first
+      // ascending within each block and the second descending: two batches over the same keys in
+      // opposite orders at the same time, spread over many months (partitions made concurrently).
+      const firstLines: string[] = [];
+      const secondLines: string[] = [];
+      for (let block = 0; block < 24; block += 1) {
+        const indexes = Array.from({ length: 250 }, (_, i) => block * 250 + i);
+        firstLines.push(...indexes.map(call));
+        secondLines.push(...indexes.reverse().map(call));
+      }
       const first = path.join(dir, 'overlap-1.csv');
       const second = path.join(dir, 'overlap-2.csv');
       await writeFile(first, `${firstLines.join('\n')}\n`);
@@ -790,14 +797,14 @@ describe('files as they come (VX-5, issue 13)', () => {
       expect([one.code, two.code]).toEqual([0, 0]);
       const a = summaryOf(one.stdout);
       const b = summaryOf(two.stdout);
-      expect(a.imported + b.imported).toBe(8_000);
-      expect(a.duplicates + b.duplicates).toBe(4_000);
+      expect(a.imported + b.imported).toBe(6_000);
+      expect(a.duplicates + b.duplicates).toBe(6_000);
       const count = await runAsOwner<{ n: number }>(
         database.ownerUrl,
         'select count(*)::int as n from call_records where tenant_id = $1',
         [tenant.tenantId],
       );
-      expect(count.rows[0]?.n).toBe(8_000);
+      expect(count.rows[0]?.n).toBe(6_000);
     },
   );
 });
