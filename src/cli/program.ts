@@ -79,6 +79,12 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   { name: 'tariff', description: 'the price list calls are rated with', load: telephony },
   { name: 'cdr', description: 'call records: import, re-rate, retention (VX-5, G-1)', load: telephony },
+  {
+    name: 'plans',
+    description:
+      'rating plans: time bands, included minutes, on-net calls; who has which plan; re-rating a month (VX-5)',
+    load: async () => (await import('./rating-plans.command.js')).registerRatingPlanCommands,
+  },
   { name: 'invoices', description: 'monthly invoice runs and retention (VX-3, VX-8)', load: billing },
   { name: 'payments', description: 'bank statements and payment matching (VX-3)', load: billing },
   { name: 'billing', description: "the provider's billing settings", load: billing },

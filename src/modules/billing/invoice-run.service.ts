@@ -18,8 +18,10 @@ import {
 } from './access.js';
 import {
   BILLING_TIME_ZONE,
+  hasRatingPlans,
   isBuiltInGroup,
   loadDestinationGrouping,
+  rerateMonth,
   type DestinationGrouping,
 } from '../telephony/index.js';
 import {
@@ -164,6 +166,11 @@ export async function runInvoices(
     throw new AppError('category_not_allowed', 'calls purpose does not cover call records', {
       publicMessage: `purpose ${callContext.purpose} does not cover call records; declare one that does in callsPurpose`,
     });
+  }
+  // With rating plans, import-time costs are provisional: the month is rated under the plans
+  // in call order (bundles) before it is billed; customers already invoiced are left alone.
+  if (await hasRatingPlans(kernel, context.tenantId)) {
+    await rerateMonth(kernel, context, { month: period.key, callsPurpose: callContext.purpose });
   }
   const seller = await loadSeller(kernel, context.tenantId, policy);
   const batchSize = options.batchSize ?? 1000;

@@ -60,3 +60,15 @@ export {
   type DestinationGrouping,
 } from './destination-groups.js';
 export type { DestinationGroup } from './rating.js';
+export {
+  createRatingPlan,
+  listRatingPlans,
+  assignRatingPlan,
+  rerateMonth,
+  hasRatingPlans,
+  type PlanTarget,
+  type RatingPlanView,
+  type RerateMonthReport,
+  type RerateMonthOptions,
+} from './rating-plan.service.js';
+export { planDefinitionSchema, type PlanDefinition } from './rating-plans.js';

@@ -42,7 +42,10 @@ export const planDefinitionSchema = z
     prices: z
       .array(
         z.strictObject({
-          group: z.string().regex(KEY).describe('destination group key of the tariff, or * for every group'),
+          group: z
+            .string()
+            .regex(/^(\*|[a-z0-9][a-z0-9_]{0,39})$/, 'a destination group key, or *')
+            .describe('destination group key of the tariff, or * for every group'),
           band: z.string().regex(KEY).optional().describe('absent: every band'),
           pricePerMinute: z.string().regex(/^\d+(?:[.,]\d{1,6})?$/, 'euros, at most six decimals'),
         }),
