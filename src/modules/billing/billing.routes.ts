@@ -38,6 +38,7 @@ import { acceptCsvBodies } from '../../http/csv-body.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const idParams = z.object({ id });
+const isoDate = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'a date as YYYY-MM-DD');
 const purposeKey = z.string().regex(/^[a-z][a-z0-9_]{1,60}$/, "a purpose key of the tenant's policy");
 const purposeHeaders = z
   .object({ [PURPOSE_HEADER]: z.string().optional().describe("purpose key of the tenant's policy") })
@@ -349,13 +350,20 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
             .string()
             .regex(/^\d{1,15}$/)
             .optional(),
-          subjectId: id.optional(),
+          subjectId: id.optional().describe('the customer (person)'),
+          organisationId: id.optional().describe('the business customer'),
           period: z
             .string()
             .regex(/^\d{4}-\d{2}$/)
-            .optional(),
+            .optional()
+            .describe('the billed month'),
+          issuedFrom: isoDate.optional().describe('issued on or after (YYYY-MM-DD)'),
+          issuedTo: isoDate.optional().describe('issued on or before (YYYY-MM-DD)'),
           kind: z.enum(['invoice', 'credit_note']).optional(),
-          status: z.enum(INVOICE_STATUSES).optional().describe('as of today (Belgian date)'),
+          status: z
+            .enum([...INVOICE_STATUSES, 'disputed'])
+            .optional()
+            .describe('as of today (Belgian date); disputed: with an open dispute'),
         }),
         response: {
           200: z.object({
@@ -372,7 +380,10 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
         limit: query.limit,
         ...(query.cursor ? { after: Number(query.cursor) } : {}),
         ...(query.subjectId ? { subjectId: query.subjectId } : {}),
+        ...(query.organisationId ? { organisationId: query.organisationId } : {}),
         ...(query.period ? { period: query.period } : {}),
+        ...(query.issuedFrom ? { issuedFrom: query.issuedFrom } : {}),
+        ...(query.issuedTo ? { issuedTo: query.issuedTo } : {}),
         ...(query.kind ? { kind: query.kind } : {}),
         ...(query.status ? { status: query.status } : {}),
       });

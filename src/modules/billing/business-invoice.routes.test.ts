@@ -361,4 +361,37 @@ describe('business invoices carry the company’s own facts (issue 22)', () => {
     expect(noteXml).not.toContain('BE68539007547034');
     expect(noteXml).not.toContain('schemeID="SEPA"');
   });
+
+  it('VX-3: the invoice list filters by status (disputed included), billed month, issue dates and business customer (HTTP)', async () => {
+    type Item = { invoiceId: number; kind: string; organisationId: number | null; status: string };
+    const list = async (query: string) => {
+      const response = await call(billing, 'GET', `/api/v1/invoices?limit=200${query}`);
+      expect(response.statusCode, response.body).toBe(200);
+      return response.json<{ items: Item[] }>().items;
+    };
+    const all = await list('');
+    const invoices = all.filter((item) => item.kind === 'invoice');
+    const target = invoices.find((item) => item.organisationId !== null);
+    if (!target || target.organisationId === null) throw new Error('no business invoice');
+    expect(await list('&status=disputed')).toEqual([]);
+    const disputed = await call(billing, 'POST', `/api/v1/invoices/${target.invoiceId}/dispute`, {
+      reason: 'The customer contests the subscription of this month.',
+    });
+    expect(disputed.statusCode, disputed.body).toBeLessThan(300);
+    expect((await list('&status=disputed')).map((item) => item.invoiceId)).toEqual([target.invoiceId]);
+
+    const ofCompany = await list(`&organisationId=${target.organisationId}`);
+    expect(ofCompany.length).toBeGreaterThan(0);
+    expect(ofCompany.every((item) => item.organisationId === target.organisationId)).toBe(true);
+    expect(ofCompany.length).toBe(all.filter((item) => item.organisationId === target.organisationId).length);
+
+    // Every document here was issued on the clock's day, 2026-11-05.
+    expect(await list('&issuedFrom=2026-11-05&issuedTo=2026-11-05')).toHaveLength(all.length);
+    expect(await list('&issuedFrom=2026-11-06')).toEqual([]);
+    expect((await list('&period=2026-10')).length).toBeGreaterThan(0);
+    const open = await list('&status=open');
+    expect(open.every((item) => item.status === 'open')).toBe(true);
+    expect((await call(billing, 'GET', '/api/v1/invoices?status=unpaid')).statusCode).toBe(400);
+    expect((await call(billing, 'GET', '/api/v1/invoices?issuedFrom=05/11/2026')).statusCode).toBe(400);
+  });
 });

@@ -190,9 +190,15 @@ export async function selectInvoiceRefPage(
     afterId: number;
     limit: number;
     subjectId?: number;
+    organisationId?: number;
     periodStart?: string;
+    /** Issue dates, inclusive (YYYY-MM-DD). */
+    issuedFrom?: string;
+    issuedTo?: string;
     kind?: InvoiceKind;
     status?: InvoiceStatus;
+    /** Only documents with an open dispute. */
+    disputed?: boolean;
     /** The Belgian date that tells open from overdue. */
     today?: string;
   },
@@ -204,7 +210,17 @@ export async function selectInvoiceRefPage(
     .orderBy('invoice_id')
     .limit(options.limit);
   if (options.subjectId !== undefined) query = query.where('subject_id', '=', options.subjectId);
+  if (options.organisationId !== undefined)
+    query = query.where('organisation_id', '=', options.organisationId);
   if (options.periodStart !== undefined) query = query.where('period_start', '=', options.periodStart);
+  if (options.issuedFrom !== undefined) query = query.where('issue_date', '>=', options.issuedFrom);
+  if (options.issuedTo !== undefined) query = query.where('issue_date', '<=', options.issuedTo);
+  if (options.disputed) {
+    query = query.where(
+      sql<boolean>`exists (select 1 from invoice_disputes d where d.tenant_id = invoices.tenant_id
+        and d.invoice_id = invoices.invoice_id and d.closed_at is null)`,
+    );
+  }
   if (options.kind !== undefined) query = query.where('kind', '=', options.kind);
   if (options.status !== undefined) query = query.where(statusCondition(options.status, options.today ?? ''));
   return (await query.execute()).map(toRef);

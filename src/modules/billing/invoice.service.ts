@@ -205,9 +205,13 @@ export interface InvoiceListQuery {
   limit: number;
   after?: number;
   subjectId?: number;
+  organisationId?: number;
   period?: string;
+  issuedFrom?: string;
+  issuedTo?: string;
   kind?: InvoiceKind;
-  status?: InvoiceStatus;
+  /** A derived status, or `disputed`: documents with an open dispute (whatever their amounts say). */
+  status?: InvoiceStatus | 'disputed';
 }
 
 export async function listInvoices(
@@ -224,9 +228,13 @@ export async function listInvoices(
       afterId: query.after ?? 0,
       limit: query.limit + 1,
       ...(query.subjectId === undefined ? {} : { subjectId: query.subjectId }),
+      ...(query.organisationId === undefined ? {} : { organisationId: query.organisationId }),
       ...(period ? { periodStart: period.start } : {}),
+      ...(query.issuedFrom ? { issuedFrom: query.issuedFrom } : {}),
+      ...(query.issuedTo ? { issuedTo: query.issuedTo } : {}),
       ...(query.kind ? { kind: query.kind } : {}),
-      ...(query.status ? { status: query.status, today } : {}),
+      ...(query.status === 'disputed' ? { disputed: true } : {}),
+      ...(query.status && query.status !== 'disputed' ? { status: query.status, today } : {}),
     });
     const page = rows.slice(0, query.limit);
     const access = await authorizeDocuments(kernel, atx, context, policy, 'read', page);
