@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { securitySecretColumns, type TableDataMap } from '../datamap/datamap.js';
+import type { AuditedTx } from '../audit/index.js';
 import type { Actor, Grant } from '../gate/gate.js';
 import type { Kernel } from '../kernel.js';
 import type { Language, Policy } from '../policy/policy.schema.js';
@@ -156,8 +157,7 @@ async function walkAccessReport(
     rendered?: { categories: string[] },
   ) => Promise<void>,
 ): Promise<Omit<AccessReport, 'data'>> {
-  const { policy, statementVersion } = await kernel.policies.current(options.tenantId);
-  const lang = options.language;
+  const { policy } = await kernel.policies.current(options.tenantId);
   return kernel.transact(options.tenantId, async (atx) => {
     const grant = await kernel.gate.authorize(atx, options.actor, {
       purpose: options.purpose,
@@ -166,17 +166,6 @@ async function walkAccessReport(
       subjectIds: [options.subjectId],
       ...(options.requestId ? { requestId: options.requestId } : {}),
     });
-    const subject = await atx.tx
-      .selectFrom('data_subjects')
-      .select(['subject_type', 'restricted_at', 'marketing_objected_at'])
-      .where('subject_id', '=', options.subjectId)
-      .executeTakeFirstOrThrow();
-    const consents = await atx.tx
-      .selectFrom('subject_purpose_states')
-      .select(['purpose', 'state', 'changed_at', 'policy_version'])
-      .where('subject_id', '=', options.subjectId)
-      .orderBy('purpose')
-      .execute();
     const present = new Set<string>();
     for (const map of dataMap) {
       if (!map.subjectColumn || Object.keys(map.personal).length === 0) continue;
@@ -203,102 +192,133 @@ async function walkAccessReport(
         })(),
       );
     }
-    const withheld = await findWithheldSecrets(atx.tx, dataMap, options.subjectId);
-    const purposes = Object.entries(policy.purposes).filter(([, purpose]) =>
-      purpose.subjectTypes.includes(subject.subject_type),
-    );
-    const categories = [...present].sort().map((key) => {
-      const category = policy.categories[key];
-      return {
-        key,
-        label: category?.label[lang] ?? key,
-        source: category?.source?.[lang] ?? null,
-        retention: retentionRulesFor(policy, key).map((ref) => ({
-          rule: ref.key,
-          kind: ref.rule.kind,
-          description: ref.rule.description?.[lang] ?? null,
-        })),
-        legalHolds: legalHoldsFor(policy, key).map(({ key: holdKey, hold }) => ({
-          key: holdKey,
-          label: hold.label[lang],
-          legalReference: hold.legalReference,
-        })),
-        purposes: purposes
-          .filter(([, purpose]) => purpose.categories.includes(key))
-          .map(([purposeKey]) => purposeKey),
-      };
-    });
-    const recipients = Object.entries(policy.recipients)
-      .filter(([, recipient]) => recipient.categories.some((key) => present.has(key)))
-      .map(([key, recipient]) => ({
-        key,
-        label: recipient.label[lang],
-        kind: recipient.kind,
-        country: recipient.country,
-        categories: recipient.categories.filter((category) => present.has(category)),
-        purposes: recipient.purposes,
-      }));
-    const authority = policy.supervisoryAuthority;
-    const controller = policy.controller;
+    return describeReport(kernel, atx, dataMap, options, present);
+  });
+}
+
+/** Everything of the access report but the data itself: who, why, for how long, to whom. */
+export type AccessReportContext = Omit<AccessReport, 'data'>;
+
+/**
+ * The report's words around the data, for the categories `present`: subject state and consents,
+ * categories with retention and holds, purposes, recipients, disclosures, withheld secrets. Shared
+ * by the report and the portal's "my data" overview (access-report.pages.ts), so both say the same.
+ */
+export async function describeReport(
+  kernel: Kernel,
+  atx: AuditedTx,
+  dataMap: readonly TableDataMap[],
+  options: AccessReportOptions,
+  present: ReadonlySet<string>,
+): Promise<AccessReportContext> {
+  const { policy, statementVersion } = await kernel.policies.current(options.tenantId);
+  const lang = options.language;
+  const subject = await atx.tx
+    .selectFrom('data_subjects')
+    .select(['subject_type', 'restricted_at', 'marketing_objected_at'])
+    .where('subject_id', '=', options.subjectId)
+    .executeTakeFirstOrThrow();
+  const consents = await atx.tx
+    .selectFrom('subject_purpose_states')
+    .select(['purpose', 'state', 'changed_at', 'policy_version'])
+    .where('subject_id', '=', options.subjectId)
+    .orderBy('purpose')
+    .execute();
+  const withheld = await findWithheldSecrets(atx.tx, dataMap, options.subjectId);
+  const purposes = Object.entries(policy.purposes).filter(([, purpose]) =>
+    purpose.subjectTypes.includes(subject.subject_type),
+  );
+  const categories = [...present].sort().map((key) => {
+    const category = policy.categories[key];
     return {
-      format: 'kluis.access-report.v1',
-      generatedAt: kernel.clock.now().toISOString(),
-      language: lang,
-      controller: {
-        name: `${controller.legalName} ${controller.legalForm}`,
-        enterpriseNumber: controller.enterpriseNumber,
-        address: `${controller.address.street}, ${controller.address.postalCode} ${controller.address.city}`,
-        email: controller.email,
-        privacyContact: controller.privacyContact.email,
-      },
-      supervisoryAuthority: {
-        name: authority.name[lang],
-        address: `${authority.address.street}, ${authority.address.postalCode} ${authority.address.city}`,
-        email: authority.email,
-        website: authority.website,
-      },
-      policyVersion: statementVersion,
-      subject: {
-        type: subject.subject_type,
-        typeLabel: policy.subjectTypes[subject.subject_type]?.label[lang] ?? subject.subject_type,
-        restricted: subject.restricted_at !== null,
-        objectedToDirectMarketing: subject.marketing_objected_at !== null,
-        consents: consents.map((consent) => ({
-          purpose: consent.purpose,
-          state: consent.state,
-          since: consent.changed_at.toISOString(),
-          policyVersion: consent.policy_version,
-        })),
-      },
-      categories,
-      purposes: purposes.map(([key, purpose]) => ({
-        key,
-        label: purpose.label[lang],
-        legalBasis: purpose.legalBasis,
-        categories: purpose.categories,
+      key,
+      label: category?.label[lang] ?? key,
+      source: category?.source?.[lang] ?? null,
+      retention: retentionRulesFor(policy, key).map((ref) => ({
+        rule: ref.key,
+        kind: ref.rule.kind,
+        description: ref.rule.description?.[lang] ?? null,
       })),
-      recipients,
-      // Art. 15(1)(c): every disclosure that concerned the person (VK-10), except while an
-      // authority's request forbids telling (kernel/disclosure).
-      disclosures: (
-        await findSubjectDisclosures(
-          kernel,
-          atx,
-          policy,
-          options.subjectId,
-          kernel.clock.now().toISOString().slice(0, 10),
-          lang,
-        )
-      ).map((disclosure) => ({
-        at: disclosure.at,
-        recipient: disclosure.recipient,
-        legalGround: disclosure.legalGround,
-        categories: disclosure.categories,
+      legalHolds: legalHoldsFor(policy, key).map(({ key: holdKey, hold }) => ({
+        key: holdKey,
+        label: hold.label[lang],
+        legalReference: hold.legalReference,
       })),
-      withheld: { note: WITHHELD_NOTE[lang], items: withheld },
-      automatedDecisions: AUTOMATED_DECISIONS[lang],
+      purposes: purposes
+        .filter(([, purpose]) => purpose.categories.includes(key))
+        .map(([purposeKey]) => purposeKey),
     };
   });
+  const recipients = Object.entries(policy.recipients)
+    .filter(([, recipient]) => recipient.categories.some((key) => present.has(key)))
+    .map(([key, recipient]) => ({
+      key,
+      label: recipient.label[lang],
+      kind: recipient.kind,
+      country: recipient.country,
+      categories: recipient.categories.filter((category) => present.has(category)),
+      purposes: recipient.purposes,
+    }));
+  const authority = policy.supervisoryAuthority;
+  const controller = policy.controller;
+  return {
+    format: 'kluis.access-report.v1',
+    generatedAt: kernel.clock.now().toISOString(),
+    language: lang,
+    controller: {
+      name: `${controller.legalName} ${controller.legalForm}`,
+      enterpriseNumber: controller.enterpriseNumber,
+      address: `${controller.address.street}, ${controller.address.postalCode} ${controller.address.city}`,
+      email: controller.email,
+      privacyContact: controller.privacyContact.email,
+    },
+    supervisoryAuthority: {
+      name: authority.name[lang],
+      address: `${authority.address.street}, ${authority.address.postalCode} ${authority.address.city}`,
+      email: authority.email,
+      website: authority.website,
+    },
+    policyVersion: statementVersion,
+    subject: {
+      type: subject.subject_type,
+      typeLabel: policy.subjectTypes[subject.subject_type]?.label[lang] ?? subject.subject_type,
+      restricted: subject.restricted_at !== null,
+      objectedToDirectMarketing: subject.marketing_objected_at !== null,
+      consents: consents.map((consent) => ({
+        purpose: consent.purpose,
+        state: consent.state,
+        since: consent.changed_at.toISOString(),
+        policyVersion: consent.policy_version,
+      })),
+    },
+    categories,
+    purposes: purposes.map(([key, purpose]) => ({
+      key,
+      label: purpose.label[lang],
+      legalBasis: purpose.legalBasis,
+      categories: purpose.categories,
+    })),
+    recipients,
+    // Art. 15(1)(c): every disclosure that concerned the person (VK-10), except while an
+    // authority's request forbids telling (kernel/disclosure).
+    disclosures: (
+      await findSubjectDisclosures(
+        kernel,
+        atx,
+        policy,
+        options.subjectId,
+        kernel.clock.now().toISOString().slice(0, 10),
+        lang,
+      )
+    ).map((disclosure) => ({
+      at: disclosure.at,
+      recipient: disclosure.recipient,
+      legalGround: disclosure.legalGround,
+      categories: disclosure.categories,
+    })),
+    withheld: { note: WITHHELD_NOTE[lang], items: withheld },
+    automatedDecisions: AUTOMATED_DECISIONS[lang],
+  };
 }
 
 const AUTOMATED_DECISIONS: Record<Language, string> = {
@@ -341,7 +361,7 @@ export async function findWithheldSecrets(
   return items;
 }
 
-function declaredCategories(policy: Policy, dataMap: readonly TableDataMap[]): string[] {
+export function declaredCategories(policy: Policy, dataMap: readonly TableDataMap[]): string[] {
   const keys = new Set<string>();
   for (const map of dataMap)
     for (const column of Object.values(map.personal))

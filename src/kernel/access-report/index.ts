@@ -13,3 +13,10 @@ export {
 } from './access-report.schema.js';
 export { renderAccessReportHtml } from './access-report.html.js';
 export { streamPortabilityZip } from './portability.js';
+export {
+  buildAccessOverview,
+  readAccessTablePage,
+  type AccessOverview,
+  type AccessTablePage,
+  type AccessTableSummary,
+} from './access-report.pages.js';

@@ -2,7 +2,11 @@ import { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { streamPortabilityZip } from '../../kernel/access-report/index.js';
+import {
+  buildAccessOverview,
+  readAccessTablePage,
+  streamPortabilityZip,
+} from '../../kernel/access-report/index.js';
 import { AppError, isAppError } from '../../platform/errors.js';
 import {
   askLoginLinkAtDoor,
@@ -33,7 +37,6 @@ import {
   describeKept,
   describeTables,
   displayValue,
-  monthOf,
 } from './account.view.js';
 import { CORRECTABLE_FIELDS } from './rights.pages.js';
 import { registerConsentPages } from './consents.pages.js';
@@ -172,6 +175,15 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
         ${accountNav(signed.frame, sub)}`,
       ...(notice ? { notice: { kind: 'info' as const, text: notice } } : {}),
     });
+
+  /** The person's own data under the rights purpose, in the page's language. */
+  const own = (signed: Signed) => ({
+    tenantId: signed.session.tenant.tenantId,
+    actor: { kind: 'subject' as const, subjectId: signed.session.subjectId },
+    purpose: RIGHTS_PURPOSE,
+    subjectId: signed.session.subjectId,
+    language: signed.frame.lang,
+  });
 
   const see = (reply: FastifyReply, location: string): FastifyReply =>
     reply.header('cache-control', 'no-store').redirect(location, 303);
@@ -320,7 +332,8 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
       if (!signed) return reply;
       const { frame } = signed;
       const t = textsOf(frame);
-      const report = await readOwnData(deps.requests, signed.session, frame.lang);
+      // Counts per table and the words per category; no value is read for this page.
+      const report = await buildAccessOverview(deps.kernel, deps.requests.dataMap, own(signed));
       const categories = describeCategories(report, frame.policy, frame.lang);
       const tables = describeTables(report);
       const body = html`<h1>${t.data.title}</h1>
@@ -357,7 +370,7 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
             (table) =>
               html`<li>
                 <a href="${frame.base}/account/my-data/${table.table}">${table.label}</a>
-                <span class="hint">(${t.data.rows(table.rows.length)})</span>
+                <span class="hint">(${t.data.rows(table.rows)})</span>
               </li>`,
           )}
         </ul>
@@ -389,47 +402,60 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
       if (!signed) return reply;
       const { frame } = signed;
       const t = textsOf(frame);
-      const report = await readOwnData(deps.requests, signed.session, frame.lang);
-      const table = describeTables(report).find((candidate) => candidate.table === request.params.table);
-      if (!table) return sendErrorPage(reply, frame, notFound(), `${frame.base}/account/my-data`);
-      const labels = new Map(report.categories.map((category) => [category.key, category.label]));
+      // Only this table's categories are asked for, and only this page's rows are read.
+      const read = (month: string | undefined, page: number) =>
+        readAccessTablePage(deps.kernel, deps.requests.dataMap, {
+          ...own(signed),
+          table: request.params.table,
+          month,
+          monthlyAbove: ROWS_PER_PAGE,
+          offset: (page - 1) * ROWS_PER_PAGE,
+          limit: ROWS_PER_PAGE,
+        });
+      let found = await read(request.query.month, request.query.page);
+      if (!found || found.total === 0)
+        return sendErrorPage(reply, frame, notFound(), `${frame.base}/account/my-data`);
+      // A dated table larger than a page is read by month (the newest unless one is asked).
+      const month = found.month ?? undefined;
+      const byMonth = month !== undefined;
+      const label = found.rows[0]
+        ? [...new Set(Object.values(found.rows[0]).map((cell) => cell.category))]
+            .map((key) => frame.policy.categories[key]?.label[frame.lang] ?? key)
+            .join(', ')
+        : found.table;
+      const table = { table: found.table, label };
       const sub = `/my-data/${table.table}`;
-      let rows = table.rows;
-      let months: Html | '' = '';
       const here = `${frame.base}/account${sub}`;
-      if (table.timeColumn && rows.length > ROWS_PER_PAGE) {
-        const column = table.timeColumn;
-        const counts = new Map<string, number>();
-        for (const row of rows) {
-          const month = monthOf(row[column]?.value);
-          if (month) counts.set(month, (counts.get(month) ?? 0) + 1);
-        }
-        const sorted = [...counts.keys()].sort().reverse();
-        const month = request.query.month ?? sorted[0];
-        rows = rows.filter((row) => monthOf(row[column]?.value) === month);
-        months = html`<nav aria-label="${t.data.month}">
-          <ul class="langs" style="flex-wrap:wrap">
-            ${sorted.map(
-              (key) =>
-                html`<li>
-                  <a href="${here}?month=${key}" ${key === month ? html` aria-current="true"` : ''}
-                    >${key} (${counts.get(key) ?? 0})</a
-                  >
-                </li>`,
-            )}
-          </ul>
-        </nav>`;
-      }
-      const pages = Math.max(1, Math.ceil(rows.length / ROWS_PER_PAGE));
+      const months: Html | '' = byMonth
+        ? html`<nav aria-label="${t.data.month}">
+            <ul class="langs" style="flex-wrap:wrap">
+              ${found.months.map(
+                (item) =>
+                  html`<li>
+                    <a
+                      href="${here}?month=${item.month}"
+                      ${item.month === month ? html` aria-current="true"` : ''}
+                      >${item.month} (${item.rows})</a
+                    >
+                  </li>`,
+              )}
+            </ul>
+          </nav>`
+        : '';
+      const pages = Math.max(1, Math.ceil((byMonth ? found.inMonth : found.total) / ROWS_PER_PAGE));
       const current = Math.min(request.query.page, pages);
-      const shown = rows.slice((current - 1) * ROWS_PER_PAGE, current * ROWS_PER_PAGE);
+      if (current !== request.query.page) found = (await read(month, current)) ?? found;
+      const shown = found.rows;
+      const labels = new Map(
+        Object.entries(frame.policy.categories).map(([key, category]) => [key, category.label[frame.lang]]),
+      );
       const columns = [...new Set(shown.flatMap((row) => Object.keys(row)))];
       const categoryOf = (column: string): string => {
         const cell = shown.find((row) => row[column])?.[column];
         return cell ? (labels.get(cell.category) ?? cell.category) : column;
       };
       const query = (pageNumber: number): string =>
-        `${here}?${request.query.month ? `month=${request.query.month}&` : ''}page=${pageNumber}`;
+        `${here}?${month ? `month=${month}&` : ''}page=${pageNumber}`;
       const pager =
         pages > 1
           ? html`<nav class="pager" aria-label="${t.data.page(current, pages)}">
@@ -437,7 +463,7 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
             </nav>`
           : '';
       const body = html`<h1>${table.label}</h1>
-        <p><a href="${frame.base}/account/my-data">${t.data.title}</a> · ${t.data.rows(table.rows.length)}</p>
+        <p><a href="${frame.base}/account/my-data">${t.data.title}</a> · ${t.data.rows(found.total)}</p>
         ${months}
         <div class="scroll" tabindex="0" role="region" aria-label="${table.label}">
           <table>
@@ -622,7 +648,7 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
       if (!signed) return reply;
       const { frame } = signed;
       const t = textsOf(frame);
-      const report = await readOwnData(deps.requests, signed.session, frame.lang);
+      const report = await buildAccessOverview(deps.kernel, deps.requests.dataMap, own(signed));
       const kept = describeKept(report, deps.requests.dataMap, frame.policy, frame.lang);
       const body = html`<h1>${t.erase.title}</h1>
         <p>${t.erase.intro}</p>

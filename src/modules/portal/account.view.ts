@@ -1,4 +1,4 @@
-import type { AccessReport } from '../../kernel/access-report/index.js';
+import type { AccessOverview, AccessReport } from '../../kernel/access-report/index.js';
 import type { TableDataMap } from '../../kernel/datamap/datamap.js';
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import { STATEMENT_TEXTS } from '../../kernel/policy/statement.texts.js';
@@ -17,7 +17,11 @@ export interface CategoryView {
   source: string | null;
 }
 
-export function describeCategories(report: AccessReport, policy: Policy, lang: Language): CategoryView[] {
+export function describeCategories(
+  report: Pick<AccessReport, 'categories' | 'purposes' | 'recipients'>,
+  policy: Policy,
+  lang: Language,
+): CategoryView[] {
   const words = STATEMENT_TEXTS[lang];
   return report.categories.map((category) => ({
     key: category.key,
@@ -39,43 +43,34 @@ export function describeCategories(report: AccessReport, policy: Policy, lang: L
   }));
 }
 
-/** A table of the report as the person sees it: a name from its categories, its rows. */
+/** A table of the person's data as they see it: a name from its categories, how many rows. */
 export interface TableView {
   table: string;
   label: string;
-  rows: AccessReport['data'][number]['rows'];
+  rows: number;
   /** A column holding a moment, for tables read by month (call records). */
   timeColumn: string | null;
 }
 
-export function describeTables(report: AccessReport): TableView[] {
-  const labels = new Map(report.categories.map((category) => [category.key, category.label]));
-  return report.data.map((table) => {
-    const categories = [
-      ...new Set(table.rows.flatMap((row) => Object.values(row).map((cell) => cell.category))),
-    ];
-    const first = table.rows[0] ?? {};
-    const timeColumn =
-      ['started_at', 'issued_on', 'created_at', 'received_at', 'at'].find((column) => column in first) ??
-      null;
-    return {
-      table: table.table,
-      label: categories.map((key) => labels.get(key) ?? key).join(', '),
-      rows: table.rows,
-      timeColumn,
-    };
-  });
+export function describeTables(overview: Pick<AccessOverview, 'categories' | 'tables'>): TableView[] {
+  const labels = new Map(overview.categories.map((category) => [category.key, category.label]));
+  return overview.tables.map((table) => ({
+    table: table.table,
+    label: table.categories.map((key) => labels.get(key) ?? key).join(', '),
+    rows: table.rows,
+    timeColumn: table.timeColumn,
+  }));
 }
 
 /** What an erasure would keep, why and until when, from the data map and the policy (shown first). */
 export function describeKept(
-  report: AccessReport,
+  overview: Pick<AccessOverview, 'categories' | 'tables'>,
   dataMap: readonly TableDataMap[],
   policy: Policy,
   lang: Language,
 ): Array<{ what: string; why: string; until: string }> {
-  const labels = new Map(report.categories.map((category) => [category.key, category.label]));
-  const present = new Set(report.data.map((table) => table.table));
+  const labels = new Map(overview.categories.map((category) => [category.key, category.label]));
+  const present = new Set(overview.tables.map((table) => table.table));
   const words = STATEMENT_TEXTS[lang];
   return dataMap.flatMap((map) => {
     if (map.erasure?.kind !== 'held' || !present.has(map.table)) return [];
@@ -177,6 +172,3 @@ export function displayValue(value: unknown): string {
       .join(', ');
   return JSON.stringify(value);
 }
-
-export const monthOf = (value: unknown): string | null =>
-  typeof value === 'string' && /^\d{4}-\d{2}/.test(value) ? value.slice(0, 7) : null;
