@@ -60,6 +60,10 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
   const secure = deps.secureCookies;
   const tags = ['privacy portal pages'];
 
+  /** The frame of a page before anyone is known (the browser's language). */
+  const frameOf = (request: FastifyRequest, reply: FastifyReply, slug: string): Promise<PortalFrame> =>
+    loadFrame(deps.kernel, request, reply, slug, { secureCookies: secure });
+
   /** The session of the cookie (and on a POST the form's CSRF token), or none. */
   async function sessionOf(
     request: FastifyRequest,
@@ -89,12 +93,12 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
     } catch (error) {
       // A live session but a missing or wrong CSRF token: a form from elsewhere, refused as a page.
       if (!isAppError(error) || error.code !== 'forbidden') throw error;
-      const frame = await loadFrame(deps.kernel, request, reply, slug, { secureCookies: secure });
+      const frame = await frameOf(request, reply, slug);
       void sendErrorPage(reply, frame, error, `${frame.base}/account`);
       return undefined;
     }
     if (!session) {
-      const frame = await loadFrame(deps.kernel, request, reply, slug, { secureCookies: secure });
+      const frame = await frameOf(request, reply, slug);
       void sendPage(reply, renderLogin(frame), 401);
       return undefined;
     }
@@ -206,9 +210,7 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
     async (request, reply) => {
       const session = await sessionOf(request, request.params.slug);
       if (!session) {
-        const frame = await loadFrame(deps.kernel, request, reply, request.params.slug, {
-          secureCookies: secure,
-        });
+        const frame = await frameOf(request, reply, request.params.slug);
         const t = textsOf(frame);
         const notice = request.query.sent
           ? { kind: 'info' as const, text: t.account.linkSent }
@@ -237,9 +239,7 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
       },
     },
     async (request, reply) => {
-      const frame = await loadFrame(deps.kernel, request, reply, request.params.slug, {
-        secureCookies: secure,
-      });
+      const frame = await frameOf(request, reply, request.params.slug);
       try {
         await askLoginLinkAtDoor(
           deps.requests,
@@ -266,9 +266,7 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
       },
     },
     async (request, reply) => {
-      const frame = await loadFrame(deps.kernel, request, reply, request.params.slug, {
-        secureCookies: secure,
-      });
+      const frame = await frameOf(request, reply, request.params.slug);
       try {
         const login = await loginAtDoor(
           deps.requests,
@@ -713,9 +711,7 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
       },
     },
     async (request, reply) => {
-      const frame = await loadFrame(deps.kernel, request, reply, request.params.slug, {
-        secureCookies: secure,
-      });
+      const frame = await frameOf(request, reply, request.params.slug);
       const t = textsOf(frame);
       return sendPage(
         reply,
@@ -863,16 +859,9 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
       if (!isLanguage(language) || !signed.frame.languages.includes(language))
         return sendErrorPage(reply, signed.frame, notFound(), `${signed.frame.base}/account/settings`);
       try {
-        await rectifyPerson(
-          deps.kernel,
-          {
-            tenantId: signed.session.tenant.tenantId,
-            actor: { kind: 'subject', subjectId: signed.session.subjectId },
-            purpose: RIGHTS_PURPOSE,
-          },
-          signed.session.subjectId,
-          { preferredLanguage: language },
-        );
+        await rectifyPerson(deps.kernel, own(signed), signed.session.subjectId, {
+          preferredLanguage: language,
+        });
       } catch (error) {
         return sendErrorPage(reply, signed.frame, error, `${signed.frame.base}/account/settings`);
       }
