@@ -246,4 +246,57 @@ describe('a privacy officer’s hold on a case covering several persons (issue 1
       expect(await stateOf(voiceking, subject)).toEqual({ erased: true, person: false });
     }
   });
+
+  it("VK-14: at Voxtra, whose customer administration covers correspondence, sales, support, billing and the admin can neither place, list nor lift a legal hold or open a case; the privacy officer's hold stays", async () => {
+    on('2024-01-10');
+    const customer = await person(voxtra, 'customer', 'customer_administration');
+    const officer = await loginAs(app, kernel, voxtra, 'privacy_officer');
+    const placed = await call(officer, 'POST', '/api/v1/retention/holds', 'rights_requests', {
+      subjectId: customer,
+      reason: 'Litigation about a disputed installation',
+      endsOn: '2026-12-31',
+    });
+    expect(placed.statusCode, placed.body).toBe(201);
+    const holdId = placed.json<{ holdId: number }>().holdId;
+    const holdsOf = async () =>
+      (
+        await runAsOwner<{ n: number; open: number }>(
+          database.ownerUrl,
+          `select count(*)::int as n, count(*) filter (where released_at is null)::int as open
+             from legal_holds where tenant_id = $1`,
+          [voxtra.tenantId],
+        )
+      ).rows[0];
+    const before = await holdsOf();
+    for (const role of ['sales', 'support', 'billing', 'admin']) {
+      const staff = await loginAs(app, kernel, voxtra, role);
+      const purpose = 'customer_administration';
+      const attempts = [
+        await call(staff, 'POST', '/api/v1/retention/holds', purpose, {
+          subjectId: customer,
+          reason: `tried by ${role}`,
+          endsOn: '2027-01-01',
+        }),
+        await call(staff, 'GET', `/api/v1/retention/holds?subjectId=${customer}`, purpose),
+        await call(staff, 'POST', `/api/v1/retention/holds/${holdId}/release`, purpose),
+        await call(staff, 'POST', '/api/v1/retention/cases', purpose, {
+          name: `Case by ${role}`,
+          reason: `tried by ${role}`,
+          endsOn: '2027-01-01',
+          subjectIds: [customer],
+        }),
+      ];
+      for (const answer of attempts) {
+        expect(answer.statusCode, `${role}: ${answer.body}`).toBe(403);
+        expect(answer.json<{ code: string }>().code).toBe('purpose_not_allowed');
+      }
+    }
+    expect(await holdsOf()).toEqual(before);
+    const cases = await runAsOwner<{ n: number }>(
+      database.ownerUrl,
+      'select count(*)::int as n from legal_hold_cases where tenant_id = $1',
+      [voxtra.tenantId],
+    );
+    expect(cases.rows[0]?.n).toBe(0);
+  });
 });

@@ -5,6 +5,7 @@ import type { Tx } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import { parseInput } from '../../platform/validation.js';
 import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
+import { findPurpose } from '../../kernel/policy/policy.query.js';
 import { retentionDataMap } from './datamap.js';
 import { isIsoDay } from './dates.js';
 import { today } from './evaluation.js';
@@ -46,6 +47,20 @@ function staffIdOf(actor: Actor): number | null {
 }
 
 /**
+ * A hold decides what the sweep may erase of a whole person, so holds are placed, read and lifted
+ * only under a purpose the policy gives for privacy rights over a whole person (`wholePerson:
+ * rights`), whatever categories other purposes cover: a purpose that may write correspondence
+ * (Voxtra's customer administration) must not lift a litigation hold (decision 0192).
+ */
+export async function assertHoldPurpose(kernel: Kernel, context: HoldContext): Promise<void> {
+  const { policy } = await kernel.policies.current(context.tenantId);
+  if (findPurpose(policy, context.purpose)?.wholePerson === 'rights') return;
+  throw new AppError('purpose_not_allowed', `legal holds under ${context.purpose}`, {
+    publicMessage: `legal holds are kept only under the policy's purpose for privacy rights, not under ${context.purpose}`,
+  });
+}
+
+/**
  * Places a legal hold on a person (litigation, an authority's request): until `endsOn` the
  * retention sweep erases nothing of them. Writes kluis.communication.correspondence (the reason)
  * under the caller's purpose; the gate checks role, purpose and the person's state.
@@ -55,6 +70,7 @@ export async function placeLegalHold(
   context: HoldContext,
   input: unknown,
 ): Promise<LegalHold> {
+  await assertHoldPurpose(kernel, context);
   const data = parseInput(placeHoldInputSchema, input);
   // The officer's words are scanned like any typed text (VK-16): no identifiers, no health data.
   assertFreeTextAllowed(tableMap(retentionDataMap, 'legal_holds'), [
@@ -111,6 +127,7 @@ export async function listLegalHolds(
   context: HoldContext,
   subjectId: number,
 ): Promise<LegalHold[]> {
+  await assertHoldPurpose(kernel, context);
   const on = today(kernel);
   return kernel.transact(context.tenantId, async (atx) => {
     const grant = await kernel.gate.authorize(atx, context.actor, {
@@ -135,6 +152,7 @@ export async function listLegalHolds(
 
 /** Lifts a hold before its end (the case is closed); the sweep then treats the person as usual. */
 export async function releaseLegalHold(kernel: Kernel, context: HoldContext, holdId: number): Promise<void> {
+  await assertHoldPurpose(kernel, context);
   await kernel.transact(context.tenantId, async (atx) => {
     const hold = await atx.tx
       .selectFrom('legal_holds')
@@ -206,6 +224,7 @@ function memberReason(name: string, reason: string): string {
  * caller's purpose for all of them at once: the gate refuses the whole case if it refuses one).
  */
 export async function placeCaseHold(kernel: Kernel, context: HoldContext, input: unknown): Promise<HoldCase> {
+  await assertHoldPurpose(kernel, context);
   const data = parseInput(placeCaseInputSchema, input);
   const reason = scanCaseText(data.name, data.reason);
   if (data.endsOn < today(kernel)) {
@@ -246,6 +265,7 @@ export async function addToCaseHold(
   caseId: number,
   input: unknown,
 ): Promise<HoldCase> {
+  await assertHoldPurpose(kernel, context);
   const data = parseInput(addToCaseInputSchema, input);
   return kernel.transact(context.tenantId, async (atx) => {
     const found = await atx.tx
@@ -265,6 +285,7 @@ export async function addToCaseHold(
 
 /** Closes a case before its end: every hold of it is lifted at once. */
 export async function releaseCaseHold(kernel: Kernel, context: HoldContext, caseId: number): Promise<void> {
+  await assertHoldPurpose(kernel, context);
   await kernel.transact(context.tenantId, async (atx) => {
     const found = await atx.tx
       .selectFrom('legal_hold_cases')
@@ -316,6 +337,7 @@ export async function releaseCaseHold(kernel: Kernel, context: HoldContext, case
 
 /** The tenant's cases, newest first (names and counts; no person). */
 export async function listCaseHolds(kernel: Kernel, context: HoldContext): Promise<HoldCase[]> {
+  await assertHoldPurpose(kernel, context);
   const on = today(kernel);
   return kernel.transact(context.tenantId, async (atx) => {
     // Reading the list needs the officer's purpose over the hold category, as any hold does.

@@ -126,6 +126,12 @@ export async function endLineIdentifier(
       return ended;
     } catch (error) {
       if (isPgError(error, '23514')) throw invalid('at: must be after the start of the period');
+      if (isPgError(error, '23P01')) {
+        throw new AppError('conflict', 'line identifier end overlaps the next holder', {
+          publicMessage: 'at: the identifier is held by someone else from before that day',
+          cause: error,
+        });
+      }
       throw error;
     }
   });

@@ -36,6 +36,12 @@ export async function importTariff(
       },
     });
   }
+  // The import replaces the whole tariff: a file without rates would leave every call unrated.
+  if (parsed.rates.length === 0) {
+    throw new AppError('validation_failed', 'tariff file without rates', {
+      publicMessage: 'the tariff file has no rates; the current tariff is kept',
+    });
+  }
   const importedAt = kernel.clock.now();
   await kernel.transact(tenantId, async (atx) => {
     await atx.tx.deleteFrom('tariff_rates').execute();

@@ -75,6 +75,14 @@ describe('telephony over HTTP (issue 12, VX-5)', () => {
     const refused = await call(sales, 'POST', '/api/v1/tariffs', undefined, TARIFF_CSV, 'text/csv');
     expect(refused.statusCode).toBe(403);
     expect(refused.json()).toMatchObject({ code: 'role_not_allowed' });
+
+    // A file with the header only would wipe the price list: refused, the tariff kept.
+    const header = TARIFF_CSV.split('\n')[0] ?? '';
+    const empty = await call(billing, 'POST', '/api/v1/tariffs', undefined, `${header}\n`, 'text/csv');
+    expect(empty.statusCode, empty.body).toBe(400);
+    expect(empty.json()).toMatchObject({ code: 'validation_failed' });
+    const kept = await call(billing, 'GET', '/api/v1/tariffs?limit=10', undefined);
+    expect(kept.json<{ items: unknown[] }>().items).toHaveLength(3);
   });
 
   it('phone numbers: billing assigns, lists and ports out a number under invoicing; sales is refused', async () => {
@@ -257,6 +265,24 @@ describe('telephony over HTTP (issue 12, VX-5)', () => {
     expect(listed.json()).toMatchObject({
       items: [{ value: 'PJSIP/trunk-', subjectId: trunkCustomer, validTo: '2024-06-30T22:00:00.000Z' }],
     });
+    // Moving the first holder's end into the next holder's period is a conflict and changes nothing.
+    const firstPeriod = listed.json<{ items: { identifierId: number }[] }>().items[0]?.identifierId;
+    const overlapping = await call(
+      billing,
+      'POST',
+      `/api/v1/line-identifiers/${firstPeriod}/end`,
+      'telephony_service',
+      { at: '2024-09-01' },
+    );
+    expect(overlapping.statusCode, overlapping.body).toBe(409);
+    expect(overlapping.json()).toMatchObject({ code: 'conflict' });
+    const unchanged = await call(
+      billing,
+      'GET',
+      `/api/v1/line-identifiers?subjectId=${trunkCustomer}&kind=channel`,
+      'telephony_service',
+    );
+    expect(unchanged.json()).toMatchObject({ items: [{ validTo: '2024-06-30T22:00:00.000Z' }] });
     const id = extension.json<{ identifierId: number }>().identifierId;
     const ended = await call(billing, 'POST', `/api/v1/line-identifiers/${id}/end`, 'telephony_service', {
       at: '2024-08-01',
