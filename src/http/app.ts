@@ -107,6 +107,11 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
     bodyLimit: 1024 * 1024,
     // The client address counted by the limits of the public doors and logins.
     trustProxy: trustProxyOption(deps.trustProxy),
+    // The router's own refusals (a malformed or overlong path segment) as problems like any other;
+    // the detail is fixed because Fastify's message echoes the path, which may hold a token.
+    frameworkErrors: (_error, request, reply) => {
+      sendProblem(request, reply, 'validation_failed', 'a path segment is malformed or too long');
+    },
   });
   // Cookie parsing and Set-Cookie serialisation (session cookies of staff and of the portal).
   await app.register(fastifyCookie);

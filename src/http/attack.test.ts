@@ -115,6 +115,17 @@ describe('hostile keys and values are bad input (400), never a crash', () => {
     expect(codeOf(response)).toBe('validation_failed');
   });
 
+  it('an overlong or malformed path segment answers a 400 problem that does not echo the path', async () => {
+    const token = 'A'.repeat(500);
+    for (const url of [`/t/voiceking/mail/unsubscribe/${token}`, `/t/voxtra/dossier/shares/${token}/open`]) {
+      const response = await app.inject({ method: url.endsWith('/open') ? 'POST' : 'GET', url });
+      expect(response.statusCode, url).toBe(400);
+      expect(response.headers['content-type']).toContain('application/problem+json');
+      expect(codeOf(response)).toBe('validation_failed');
+      expect(response.body).not.toContain(token);
+    }
+  });
+
   it.each([
     '/api/v1/organisations?cursor=9999999999',
     '/api/v1/people/99999999999',
