@@ -267,9 +267,7 @@ function parseIdentifierKind(text: string): (typeof IDENTIFIER_KINDS)[number] {
 function registerIdentifierCommands(program: Command): void {
   const identifiers = program
     .command('identifiers')
-    .description(
-      "a customer's line identifiers besides numbers: account codes, channel/trunk prefixes, extensions within a context, SIP users (VX-5)",
-    );
+    .description("a customer's account codes, channels, extensions, SIP users (VX-5)");
   identifiers
     .command('add')
     .description('give a customer an identifier from a date (the previous open holder ends then)')
