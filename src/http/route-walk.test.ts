@@ -92,6 +92,8 @@ function touchOf(method: string, path: string): Touch | undefined {
   if (path.startsWith('/api/v1/mailings')) return { kind: 'data', categories: [] };
   // The sender's address and DKIM key: no personal data; its own rule is admins only.
   if (path.startsWith('/api/v1/mail-settings')) return { kind: 'none' };
+  // The privacy portal's colours: admins only, nothing personal.
+  if (path === '/api/v1/portal/theme') return { kind: 'none' };
   if (path.endsWith('/report-minor')) return { kind: 'data', categories: [], wholePerson: true };
   if (path.endsWith('/parental-consent'))
     return { kind: 'data', categories: ['user.demographic.date_of_birth'] };

@@ -6,6 +6,7 @@ import { parseFormBody, loadFrame } from './frame.js';
 import { registerPublicPages } from './public.routes.js';
 import { registerAccountPages } from './account.pages.js';
 import { registerReportPages } from './report.pages.js';
+import { registerThemeRoutes } from './theme.routes.js';
 import { renderStatementPage } from './statement.page.js';
 
 export interface PortalDeps {
@@ -32,6 +33,7 @@ export async function registerPortalRoutes(app: FastifyInstance, deps: PortalDep
     registerPublicPages(scope, deps);
     registerAccountPages(scope, deps);
     registerReportPages(scope, deps);
+    registerThemeRoutes(scope, deps.kernel);
   });
 }
 
