@@ -226,7 +226,7 @@ describe('import and export of assets, credentials and licences (issue 17)', () 
     const exported = await exportCsv(customer, { kind: 'attachments', format: 'itflow' });
     expect(exported.statusCode, exported.body).toBe(200);
     expect(exported.headers['content-disposition']).toContain('-attachments-itflow.csv');
-    const rows = parse(exported.body) as string[][];
+    const rows: string[][] = parse(exported.body);
     expect(rows).toEqual([
       ['File Name', 'Content Type', 'Size (bytes)', 'Secret', 'Note', 'Created'],
       ['config-backup.txt', 'text/plain', '15', 'no', `'=HYPERLINK("x")`, at],
