@@ -477,7 +477,7 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
               ${shown.map(
                 (row) =>
                   html`<tr>
-                    ${columns.map((column) => html`<td>${displayValue(row[column]?.value)}</td>`)}
+                    ${columns.map((column) => html`<td>${displayValue(row[column]?.value, frame.lang)}</td>`)}
                   </tr>`,
               )}
             </tbody>

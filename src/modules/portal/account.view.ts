@@ -110,6 +110,15 @@ const COLUMN_LABELS: Record<Language, Record<string, string>> = {
     duration_seconds: 'Duur (s)',
     billable_seconds: 'Aangerekend (s)',
     cost_micros: 'Kost (miljoenste euro)',
+    dedup_key: 'Referentie van de centrale',
+    disposition: 'Afloop',
+    is_billable_leg: 'Aanrekenbaar',
+    linked_id: 'Gekoppelde oproep',
+    direction: 'Richting',
+    b_leg: 'Tweede been van',
+    valid_from: 'Vanaf',
+    valid_to: 'Tot',
+    plan_id: 'Tariefplan',
   },
   fr: {
     family_name: 'Nom',
@@ -130,6 +139,15 @@ const COLUMN_LABELS: Record<Language, Record<string, string>> = {
     duration_seconds: 'Durée (s)',
     billable_seconds: 'Facturé (s)',
     cost_micros: 'Coût (millionièmes d’euro)',
+    dedup_key: 'Référence du central',
+    disposition: 'Issue',
+    is_billable_leg: 'Facturable',
+    linked_id: 'Appel lié',
+    direction: 'Sens',
+    b_leg: 'Second tronçon de',
+    valid_from: 'Depuis',
+    valid_to: 'Jusqu’au',
+    plan_id: 'Plan tarifaire',
   },
   en: {
     family_name: 'Last name',
@@ -150,6 +168,15 @@ const COLUMN_LABELS: Record<Language, Record<string, string>> = {
     duration_seconds: 'Duration (s)',
     billable_seconds: 'Billed (s)',
     cost_micros: 'Cost (millionths of a euro)',
+    dedup_key: 'Exchange reference',
+    disposition: 'Outcome',
+    is_billable_leg: 'Chargeable',
+    linked_id: 'Linked call',
+    direction: 'Direction',
+    b_leg: 'Second leg of',
+    valid_from: 'From',
+    valid_to: 'Until',
+    plan_id: 'Rating plan',
   },
 };
 
@@ -160,9 +187,21 @@ export function columnLabel(column: string, categoryLabel: string, lang: Languag
   );
 }
 
-/** A value as text: dates as dates, objects (an address) as their parts, nothing as a dash. */
-export function displayValue(value: unknown): string {
+/** Instants are shown on the clock the bills use (Europe/Brussels, as the invoice run counts months). */
+const SHOWN_TIME_ZONE = 'Europe/Brussels';
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+const LOCALE: Record<Language, string> = { nl: 'nl-BE', fr: 'fr-BE', en: 'en-GB' };
+
+/** A value as text: instants as local date and time, objects (an address) as their parts, nothing as a dash. */
+export function displayValue(value: unknown, lang: Language): string {
   if (value === null || value === undefined || value === '') return '—';
+  if (typeof value === 'string' && INSTANT.test(value)) {
+    return new Intl.DateTimeFormat(LOCALE[lang], {
+      timeZone: SHOWN_TIME_ZONE,
+      dateStyle: 'short',
+      timeStyle: 'medium',
+    }).format(new Date(value));
+  }
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (typeof value === 'object')
