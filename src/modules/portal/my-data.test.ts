@@ -110,8 +110,10 @@ describe('"my data" a page at a time (issue 19)', () => {
     expect(august.statusCode).toBe(200);
     expect(august.body.match(/<tr>/g)?.length).toBe(51);
     expect(august.body).toContain('Page 20 of 20');
-    expect(august.body).toContain('2026-08-28');
-    expect(august.body).not.toContain('2026-09-');
+    // Shown as local dates in the person's language (en-GB: day/month/year).
+    expect(august.body).toContain('28/08/2026');
+    expect(august.body).not.toContain('/09/2026');
+    expect(august.body).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
 
     // The table pages asked the gate for the call records' category only.
     const asked = (await decisions()).slice(before);
