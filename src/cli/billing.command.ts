@@ -141,10 +141,10 @@ export function registerBillingCommands(program: Command): void {
   payments
     .command('import')
     .description(
-      'import a bank statement CSV (date, amount, communication, reference); matched by structured communication',
+      'import a bank statement: CODA, or a CSV (date, amount, communication, reference); matched by structured communication',
     )
     .requiredOption('--tenant <slug>', 'tenant')
-    .argument('<csv>', 'the statement file')
+    .argument('<file>', 'the statement file (CODA or CSV)')
     .action(async (file: string, options: { tenant: string }) => {
       await withTenantSession(options.tenant, async (kernel, tenant) => {
         let text: string;
