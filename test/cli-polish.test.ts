@@ -158,6 +158,6 @@ describe('a CLI that answers clearly (issue 12)', () => {
     );
     expect(result.stdout).toMatch(/3 lines read: 0 imported, 3 rejected/);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`every line of ${file} was rejected`);
+    expect(result.stderr).toContain(`every line of ${file} (not_attributed 3) was rejected`);
   });
 });

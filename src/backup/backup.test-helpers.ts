@@ -1,15 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { inject } from 'vitest';
-import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../test/database.js';
+import { runAsOwner, testLogger, type TestDatabase } from '../../test/database.js';
 import { createKernel, type Kernel } from '../kernel/kernel.js';
 import { LocalKeyManagementService } from '../kernel/keyring/kms.js';
 import type { KeystoreDatabase } from '../kernel/keyring/keystore.tables.js';
 import { systemClock } from '../platform/clock.js';
 import { createAppDb } from '../platform/db.js';
 import { withDatabase } from '../platform/database-url.js';
+import { openCliWorkspace } from '../../test/cli-workspace.js';
 
 /** A test database, its kernel and a scratch folder, with the databases that restores write into. */
 export interface BackupWorkspace {
@@ -27,24 +24,16 @@ export interface BackupWorkspace {
 }
 
 export async function openBackupWorkspace(prefix: string): Promise<BackupWorkspace> {
-  const masterKey = randomBytes(32);
-  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
-  const database = await createTestDatabase();
+  const base = await openCliWorkspace(prefix);
+  const { database, masterKey } = base;
   const kms = new LocalKeyManagementService(masterKey);
-  const kernel = createKernel({ db: database.db, keystore: database.keystore, kms, clock: systemClock });
   const extraDatabases: string[] = [];
   return {
     database,
-    kernel,
-    dir,
+    kernel: base.kernel,
+    dir: base.dir,
     masterKey,
-    env: (ownerUrl, extra = {}) => ({
-      DATABASE_URL: ownerUrl,
-      KLUIS_KEYSTORE_URL: database.keystoreOwnerUrl,
-      KLUIS_MASTER_KEY: masterKey.toString('base64'),
-      KLUIS_DATA_DIR: path.join(dir, 'data'),
-      ...extra,
-    }),
+    env: (ownerUrl, extra) => base.envFor(ownerUrl, extra),
     emptyDatabase: async (suffix) => {
       const name = `${database.name}_${suffix}`;
       await runAsOwner(inject('serverUrl'), `create database ${name}`);
@@ -67,11 +56,10 @@ export async function openBackupWorkspace(prefix: string): Promise<BackupWorkspa
       };
     },
     close: async () => {
-      await database.close();
+      await base.close();
       for (const name of extraDatabases) {
         await runAsOwner(inject('serverUrl'), `drop database if exists ${name} with (force)`);
       }
-      await rm(dir, { recursive: true, force: true });
     },
   };
 }

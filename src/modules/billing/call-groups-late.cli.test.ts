@@ -1,14 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/cli.js';
-import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { openCliWorkspace, type CliWorkspace } from '../../../test/cli-workspace.js';
+import { runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant } from '../../../test/kernel.js';
-import { createKernel, type Kernel } from '../../kernel/kernel.js';
-import { LocalKeyManagementService } from '../../kernel/keyring/kms.js';
-import { systemClock } from '../../platform/clock.js';
+import { type Kernel } from '../../kernel/kernel.js';
 import { assignNumber } from '../telephony/index.js';
 import type { Tenant } from '../tenants/index.js';
 import { createCustomer, prepareTenant, startContract } from './billing.test-helpers.js';
@@ -16,29 +13,17 @@ import { createCustomer, prepareTenant, startContract } from './billing.test-hel
 // Issue 13: the tariff's destination groups on the invoice, short codes rated from dialled
 // prefixes, and late calls billed by the next run (G-1). CLI in, database out.
 
+let workspace: CliWorkspace;
 let database: TestDatabase;
 let kernel: Kernel;
 let env: Record<string, string>;
 let dir: string;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-rating-'));
-  const masterKey = randomBytes(32);
-  kernel = createKernel({
-    db: database.db,
-    keystore: database.keystore,
-    kms: new LocalKeyManagementService(masterKey),
-    clock: systemClock,
-  });
-  env = {
-    DATABASE_URL: database.ownerUrl,
-    KLUIS_KEYSTORE_URL: database.keystoreOwnerUrl,
-    KLUIS_MASTER_KEY: masterKey.toString('base64'),
-    KLUIS_DATA_DIR: path.join(dir, 'data'),
-  };
+  workspace = await openCliWorkspace('kluis-rating-');
+  ({ database, kernel, env, dir } = workspace);
 });
-afterAll(async () => database.close());
+afterAll(async () => workspace.close());
 
 const TARIFF = [
   'prefix,price_per_minute,minimum_seconds,increment_seconds,connection_fee,valid_from,valid_to,scope,group,group_label',

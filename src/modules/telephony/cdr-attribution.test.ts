@@ -1,47 +1,33 @@
-import { randomBytes } from 'node:crypto';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/cli.js';
-import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { openCliWorkspace, type CliWorkspace } from '../../../test/cli-workspace.js';
+import { runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant } from '../../../test/kernel.js';
-import { createKernel, type Kernel } from '../../kernel/kernel.js';
-import { LocalKeyManagementService } from '../../kernel/keyring/kms.js';
-import { systemClock } from '../../platform/clock.js';
+import { type Kernel } from '../../kernel/kernel.js';
 import type { Tenant } from '../tenants/index.js';
 import { parseDateOrInstant } from './date-input.js';
 import { addLineIdentifier } from './line-identifier.service.js';
 import { assignNumber } from './number.service.js';
 import { importTariff } from './tariff.service.js';
-import { registerCustomers, TARIFF_CSV, TELEPHONY_SERVICE, tempDir } from './telephony.test-helpers.js';
+import { registerCustomers, TARIFF_CSV, TELEPHONY_SERVICE } from './telephony.test-helpers.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const brussels = (text: string): Date => parseDateOrInstant(text, 'Europe/Brussels', 'test');
 
+let workspace: CliWorkspace;
 let database: TestDatabase;
 let kernel: Kernel;
 let env: Record<string, string>;
 let dir: string;
 
 beforeAll(async () => {
-  dir = await tempDir();
-  database = await createTestDatabase();
-  const masterKey = randomBytes(32);
-  kernel = createKernel({
-    db: database.db,
-    keystore: database.keystore,
-    kms: new LocalKeyManagementService(masterKey),
-    clock: systemClock,
-  });
-  env = {
-    DATABASE_URL: database.ownerUrl,
-    KLUIS_KEYSTORE_URL: database.keystoreOwnerUrl,
-    KLUIS_MASTER_KEY: masterKey.toString('base64'),
-    KLUIS_DATA_DIR: path.join(dir, 'data'),
-  };
+  workspace = await openCliWorkspace('kluis-attribution-');
+  ({ database, kernel, env, dir } = workspace);
 });
-afterAll(async () => database.close());
+afterAll(async () => workspace.close());
 
 /** One Master.csv line with all 21 columns, as cdr_csv quotes them. */
 function masterLine(call: {

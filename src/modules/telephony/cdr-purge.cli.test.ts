@@ -1,17 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/cli.js';
-import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
+import { openCliWorkspace, type CliWorkspace } from '../../../test/cli-workspace.js';
+import { runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant } from '../../../test/kernel.js';
 import { CDR_PURGE_JOB, cdrPurgeJob } from '../../jobs/cdr-purge.job.js';
-import { createKernel, type Kernel } from '../../kernel/kernel.js';
-import { LocalKeyManagementService } from '../../kernel/keyring/kms.js';
+import { type Kernel } from '../../kernel/kernel.js';
 import { generateStatement } from '../../kernel/policy/statement.generator.js';
 import { addDays, addMonths, belgianDay } from '../../platform/calendar.js';
-import { systemClock } from '../../platform/clock.js';
 import { startJobQueue } from '../../platform/job-queue.js';
 import {
   billingContext,
@@ -29,28 +24,16 @@ import type { Tenant } from '../tenants/index.js';
 // invoiced. The CLI and the scheduled job run the same purge. Months are set relative to today
 // (the CLI runs on the real clock).
 
+let workspace: CliWorkspace;
 let database: TestDatabase;
 let kernel: Kernel;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-purge-'));
-  const masterKey = randomBytes(32);
-  kernel = createKernel({
-    db: database.db,
-    keystore: database.keystore,
-    kms: new LocalKeyManagementService(masterKey),
-    clock: systemClock,
-  });
-  env = {
-    DATABASE_URL: database.ownerUrl,
-    KLUIS_KEYSTORE_URL: database.keystoreOwnerUrl,
-    KLUIS_MASTER_KEY: masterKey.toString('base64'),
-    KLUIS_DATA_DIR: path.join(dir, 'data'),
-  };
+  workspace = await openCliWorkspace('kluis-purge-');
+  ({ database, kernel, env } = workspace);
 });
-afterAll(async () => database.close());
+afterAll(async () => workspace.close());
 
 const today = belgianDay(new Date());
 /** 'YYYY-MM' of the month `n` months before this one. */
