@@ -73,7 +73,7 @@ function jsonValue(column: string, type: string): RawBuilder<unknown> | undefine
  * apostrophe; quoted, quotes doubled, when the value holds a comma, quote or line break; null
  * empty. JSON values (objects, arrays) stay with the JavaScript path: PostgreSQL spaces them.
  */
-function csvCell(column: string, type: string): RawBuilder<unknown> | undefined {
+function sqlCsvCell(column: string, type: string): RawBuilder<unknown> | undefined {
   const ref = sql.ref(column);
   let text: RawBuilder<unknown>;
   switch (type) {
@@ -133,7 +133,7 @@ export async function renderedRowsQuery(
       continue;
     }
     if (shape === 'csv') {
-      const cell = csvCell(column, type);
+      const cell = sqlCsvCell(column, type);
       if (!cell) return undefined;
       parts.push(cell);
       present.push(sql`${sql.ref(column)} is not null`);
