@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { generate } from 'otplib';
 import { buildApp, type HttpDependencies } from '../src/http/app.js';
 import type { Kernel } from '../src/kernel/kernel.js';
@@ -100,4 +100,25 @@ async function changeOneTimePassword(
   });
   if (changed.statusCode !== 204) throw new Error(`password change failed: ${changed.body}`);
   return session;
+}
+
+export type StaffRequest = (
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+  url: string,
+  payload?: unknown,
+) => Promise<LightMyRequestResponse>;
+
+/** Requests as a signed-in staff member (session cookie and CSRF token), under `purpose` when given. */
+export function requestAs(app: FastifyInstance, session: StaffSession, purpose?: string): StaffRequest {
+  return (method, url, payload) =>
+    app.inject({
+      method,
+      url,
+      headers: {
+        cookie: session.cookie,
+        'x-csrf-token': session.csrfToken,
+        ...(purpose === undefined ? {} : { 'x-kluis-purpose': purpose }),
+      },
+      ...(payload === undefined ? {} : { payload: payload as string }),
+    });
 }

@@ -3,6 +3,7 @@ import type { Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { createContract, createProduct } from '../contracts/index.js';
 import { createOrganisation, createPerson } from '../parties/index.js';
+import type { StaffRequest } from '../../../test/http.js';
 import type { Tenant } from '../tenants/index.js';
 import type { BillingContext } from './access.js';
 import { setBillingSettings } from './settings.service.js';
@@ -151,4 +152,14 @@ export async function insertCalls(kernel: Kernel, tenant: Tenant, calls: readonl
         .execute();
     }
   });
+}
+
+/** Registers an organisation over HTTP (POST /api/v1/organisations) and returns its id. */
+export async function registerOrganisation(
+  request: StaffRequest,
+  body: Record<string, unknown>,
+): Promise<number> {
+  const response = await request('POST', '/api/v1/organisations', body);
+  if (response.statusCode !== 201) throw new Error(`organisation not registered: ${response.body}`);
+  return response.json<{ organisationId: number }>().organisationId;
 }

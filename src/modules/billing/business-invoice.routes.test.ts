@@ -1,12 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
-import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
+import { createTestApp, loginAs, requestAs, type StaffSession } from '../../../test/http.js';
 import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
 import { checkPeppolRules, validateUbl } from '../../../test/xml.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Tenant } from '../tenants/index.js';
-import { createCustomer, prepareTenant, startContract } from './billing.test-helpers.js';
+import {
+  createCustomer,
+  prepareTenant,
+  registerOrganisation,
+  startContract,
+} from './billing.test-helpers.js';
 
 const clock = fixedClock(new Date('2026-11-05T10:00:00Z'));
 
@@ -39,23 +44,11 @@ function call(
   url: string,
   payload?: unknown,
 ) {
-  return app.inject({
-    method,
-    url,
-    headers: {
-      cookie: session.cookie,
-      'x-csrf-token': session.csrfToken,
-      'x-kluis-purpose': session === billing ? 'invoicing' : 'billing',
-    },
-    ...(payload === undefined ? {} : { payload: payload as string }),
-  });
+  return requestAs(app, session, session === billing ? 'invoicing' : 'billing')(method, url, payload);
 }
 
-async function registerCompany(body: Record<string, unknown>): Promise<number> {
-  const response = await call(billing, 'POST', '/api/v1/organisations', body);
-  expect(response.statusCode).toBe(201);
-  return response.json<{ organisationId: number }>().organisationId;
-}
+const registerCompany = (body: Record<string, unknown>) =>
+  registerOrganisation(requestAs(app, billing, 'invoicing'), body);
 
 describe('business invoices carry the company’s own facts (issue 22)', () => {
   it('VX-3: a business invoice goes to the company’s billing address with its own reference, without a VAT number when it is not VAT-registered, and its credit note repeats the reference (UBL over HTTP, every Peppol rule)', async () => {

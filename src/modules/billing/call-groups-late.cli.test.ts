@@ -9,6 +9,7 @@ import { type Kernel } from '../../kernel/kernel.js';
 import { assignNumber } from '../telephony/index.js';
 import type { Tenant } from '../tenants/index.js';
 import { createCustomer, prepareTenant, startContract } from './billing.test-helpers.js';
+import { answeredCall } from '../telephony/telephony.test-helpers.js';
 
 // Issue 13: the tariff's destination groups on the invoice, short codes rated from dialled
 // prefixes, and late calls billed by the next run (G-1). CLI in, database out.
@@ -33,37 +34,6 @@ const TARIFF = [
   '1207,0.60,0,60,0,2020-01-01,,dialled,service_numbers,Service numbers',
   '112,0,0,1,0,2020-01-01,,dialled,service_numbers,',
 ].join('\n');
-
-/** One 21-column Asterisk Master.csv line of an answered call from `src`. */
-function call(uniqueId: string, src: string, dst: string, start: string, seconds: number): string {
-  const end = new Date(Date.parse(`${start.replace(' ', 'T')}Z`) + seconds * 1000)
-    .toISOString()
-    .replace('T', ' ')
-    .slice(0, 19);
-  return [
-    '""',
-    `"${src}"`,
-    `"${dst}"`,
-    '"from-internal"',
-    `"""Klant"" <${src}>"`,
-    '"SIP/201-00000001"',
-    '"SIP/trunk-00000002"',
-    '"Dial"',
-    '"SIP/trunk"',
-    `"${start}"`,
-    `"${start}"`,
-    `"${end}"`,
-    String(seconds),
-    String(seconds),
-    '"ANSWERED"',
-    '"DOCUMENTATION"',
-    `"${uniqueId}"`,
-    '""',
-    '""',
-    `"${uniqueId}"`,
-    '1',
-  ].join(',');
-}
 
 async function setUp(): Promise<{ tenant: Tenant; customer: number }> {
   const tenant = await createPolicyTenant(kernel, 'voxtra');
@@ -122,16 +92,16 @@ describe('calls on the invoice: destination groups, short codes, late calls (iss
     const { tenant } = await setUp();
     const imported = await importCalls(tenant, 'september', [
       // 46 s to a mobile under 45/30: 75 s at €0.12/min = €0.15.
-      call('s-1', '092000001', '0470123456', '2026-09-10 08:00:00', 46),
+      answeredCall('s-1', '092000001', '0470123456', '2026-09-10 08:00:00', 46),
       // Two fixed calls, 60/60: 2 + 1 minutes at €0.06 = €0.18.
-      call('s-2', '092000001', '092123456', '2026-09-11 08:00:00', 61),
-      call('s-3', '092000001', '050123456', '2026-09-12 08:00:00', 30),
+      answeredCall('s-2', '092000001', '092123456', '2026-09-11 08:00:00', 61),
+      answeredCall('s-3', '092000001', '050123456', '2026-09-12 08:00:00', 30),
       // A Belgian service number as dialled: 1207, 0/60 at €0.60/min, 2 min = €1.20.
-      call('s-4', '092000001', '1207', '2026-09-13 08:00:00', 90),
+      answeredCall('s-4', '092000001', '1207', '2026-09-13 08:00:00', 90),
       // An emergency call: rated (free), not unrated.
-      call('s-5', '092000001', '112', '2026-09-14 08:00:00', 20),
+      answeredCall('s-5', '092000001', '112', '2026-09-14 08:00:00', 20),
       // France, per second at €0.30/min: 100 s = €0.50.
-      call('s-6', '092000001', '0033123456789', '2026-09-15 08:00:00', 100),
+      answeredCall('s-6', '092000001', '0033123456789', '2026-09-15 08:00:00', 100),
     ]);
     expect(imported).toContain('6 imported, 0 rejected, 0 skipped as duplicates (0 unrated)');
     const stdout = await runMonth(tenant, '2026-09', '2026-10-05');
@@ -148,11 +118,13 @@ describe('calls on the invoice: destination groups, short codes, late calls (iss
   it('G-1: a call that arrives after its month was invoiced is billed once, on the next run, and both runs report it', async () => {
     const { tenant, customer } = await setUp();
     await importCalls(tenant, 'september', [
-      call('l-1', '092000001', '092123456', '2026-09-10 08:00:00', 60),
+      answeredCall('l-1', '092000001', '092123456', '2026-09-10 08:00:00', 60),
     ]);
     expect(await runMonth(tenant, '2026-09', '2026-10-05')).toContain('2026-09: 1 invoices');
     // The switch sends a forgotten September call in October (100 s to a mobile, 45/30: 105 s, €0.21).
-    await importCalls(tenant, 'late', [call('l-2', '092000001', '0470123456', '2026-09-20 08:00:00', 100)]);
+    await importCalls(tenant, 'late', [
+      answeredCall('l-2', '092000001', '0470123456', '2026-09-20 08:00:00', 100),
+    ]);
     // Running September again bills nobody twice and says the late call waits for the next run.
     const again = await runMonth(tenant, '2026-09', '2026-10-06');
     expect(again).toContain('2026-09: 0 invoices');

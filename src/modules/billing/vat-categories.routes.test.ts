@@ -1,12 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
-import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
+import { createTestApp, loginAs, requestAs, type StaffSession } from '../../../test/http.js';
 import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
 import { checkPeppolRules, validateUbl } from '../../../test/xml.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Tenant } from '../tenants/index.js';
-import { createCustomer, prepareTenant, startContract } from './billing.test-helpers.js';
+import {
+  createCustomer,
+  prepareTenant,
+  registerOrganisation,
+  startContract,
+} from './billing.test-helpers.js';
 
 const clock = fixedClock(new Date('2026-11-05T10:00:00Z'));
 
@@ -33,16 +38,7 @@ afterAll(async () => {
 });
 
 function call(session: StaffSession, method: 'GET' | 'POST' | 'PATCH', url: string, payload?: unknown) {
-  return app.inject({
-    method,
-    url,
-    headers: {
-      cookie: session.cookie,
-      'x-csrf-token': session.csrfToken,
-      ...(session === billing ? { 'x-kluis-purpose': 'invoicing' } : {}),
-    },
-    ...(payload === undefined ? {} : { payload: payload as string }),
-  });
+  return requestAs(app, session, session === billing ? 'invoicing' : undefined)(method, url, payload);
 }
 
 async function product(body: Record<string, unknown>): Promise<number> {
@@ -55,11 +51,8 @@ async function product(body: Record<string, unknown>): Promise<number> {
   return response.json<{ productId: number }>().productId;
 }
 
-async function company(body: Record<string, unknown>): Promise<number> {
-  const response = await call(billing, 'POST', '/api/v1/organisations', body);
-  expect(response.statusCode, response.body).toBe(201);
-  return response.json<{ organisationId: number }>().organisationId;
-}
+const company = (body: Record<string, unknown>) =>
+  registerOrganisation(requestAs(app, billing, 'invoicing'), body);
 
 /** A contact person and a September contract of `productId` for the company. */
 async function customerOf(organisationId: number, productId: number): Promise<void> {

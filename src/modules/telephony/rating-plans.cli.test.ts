@@ -9,6 +9,7 @@ import { type Kernel } from '../../kernel/kernel.js';
 import { assignNumber } from './index.js';
 import type { Tenant } from '../tenants/index.js';
 import { createCustomer, prepareTenant, startContract } from '../billing/billing.test-helpers.js';
+import { answeredCall } from './telephony.test-helpers.js';
 
 // Issue 13: rating plans — time bands, included minutes in call order, activation dates with a
 // fallback to the tenant's default, free on-net calls — managed and applied through the CLI;
@@ -44,37 +45,6 @@ const BASIC = {
   onNetFree: true,
 };
 const MOBILE10 = { included: [{ groups: ['national_mobile'], minutes: 10 }] };
-
-/** One 21-column Asterisk Master.csv line of an answered call from `src`. */
-function call(uniqueId: string, src: string, dst: string, start: string, seconds: number): string {
-  const end = new Date(Date.parse(`${start.replace(' ', 'T')}Z`) + seconds * 1000)
-    .toISOString()
-    .replace('T', ' ')
-    .slice(0, 19);
-  return [
-    '""',
-    `"${src}"`,
-    `"${dst}"`,
-    '"from-internal"',
-    `"""Klant"" <${src}>"`,
-    '"SIP/201-00000001"',
-    '"SIP/trunk-00000002"',
-    '"Dial"',
-    '"SIP/trunk"',
-    `"${start}"`,
-    `"${start}"`,
-    `"${end}"`,
-    String(seconds),
-    String(seconds),
-    '"ANSWERED"',
-    '"DOCUMENTATION"',
-    `"${uniqueId}"`,
-    '""',
-    '""',
-    `"${uniqueId}"`,
-    '1',
-  ].join(',');
-}
 
 async function runMonth(tenant: Tenant, period: string, issueDate: string): Promise<string> {
   const result = await runCli(
@@ -173,17 +143,17 @@ describe('rating plans (issue 13)', () => {
       file,
       [
         // Monday 18:59, 2 min to a fixed number: 1 min peak (€0.06) + 1 min off-peak (€0.03).
-        call('p-1', '092000001', '092123456', '2026-09-07 18:59:00', 120),
+        answeredCall('p-1', '092000001', '092123456', '2026-09-07 18:59:00', 120),
         // Tuesday, 1 min to the provider's own number (B): on-net, free under BASIC.
-        call('p-2', '092000001', '092000002', '2026-09-08 10:00:00', 60),
+        answeredCall('p-2', '092000001', '092000002', '2026-09-08 10:00:00', 60),
         // Saturday, 1 min fixed: weekend, €0.01.
-        call('p-3', '092000001', '092123456', '2026-09-12 10:00:00', 60),
+        answeredCall('p-3', '092000001', '092123456', '2026-09-12 10:00:00', 60),
         // From the 15th A has MOBILE10: 8 min to a mobile, included.
-        call('p-4', '092000001', '0470123456', '2026-09-16 10:00:00', 480),
+        answeredCall('p-4', '092000001', '0470123456', '2026-09-16 10:00:00', 480),
         // 5 min: the 2 included minutes left, then 3 min at €0.12 = €0.36.
-        call('p-5', '092000001', '0470123456', '2026-09-17 10:00:00', 300),
+        answeredCall('p-5', '092000001', '0470123456', '2026-09-17 10:00:00', 300),
         // MOBILE10 has no bands and no on-net rule: the tariff, €0.06.
-        call('p-6', '092000001', '092123456', '2026-09-18 20:00:00', 60),
+        answeredCall('p-6', '092000001', '092123456', '2026-09-18 20:00:00', 60),
       ].join('\n') + '\n',
     );
     await cli(['cdr', 'import', ...slug, file]);

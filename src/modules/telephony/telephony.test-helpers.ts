@@ -73,6 +73,31 @@ export function asteriskLine(call: {
   ].join(',');
 }
 
+/** One Master.csv line of a call from `src` answered at `start` (UTC, `YYYY-MM-DD HH:MM:SS`) lasting `seconds`. */
+export function answeredCall(
+  uniqueId: string,
+  src: string,
+  dst: string,
+  start: string,
+  seconds: number,
+): string {
+  const end = new Date(Date.parse(`${start.replace(' ', 'T')}Z`) + seconds * 1000)
+    .toISOString()
+    .replace('T', ' ')
+    .slice(0, 19);
+  return asteriskLine({
+    src,
+    dst,
+    start,
+    answer: start,
+    end,
+    duration: seconds,
+    billsec: seconds,
+    uniqueId,
+    sequence: 1,
+  });
+}
+
 /** Every call record of a tenant as the owner sees it, in key order, tenant and subject ids mapped out. */
 export async function dumpCallRecords(ownerUrl: string, tenantId: number): Promise<string[]> {
   const result = await runAsOwner<{ row: string }>(
