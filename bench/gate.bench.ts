@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { withTenant } from '../src/platform/db.js';
-import { keyringOf } from '../src/kernel/kernel.js';
 import { createTenant } from '../src/modules/tenants/index.js';
 import { createPerson, getPerson, type UseCaseContext } from '../src/modules/parties/index.js';
+import { readPersonBare } from './bare-read.js';
 import { pairedMs, type BenchDatabase, type Figure } from './harness.js';
 
 const READS = 200;
@@ -43,34 +42,9 @@ export async function benchGate(bench: BenchDatabase): Promise<Figure[]> {
     ids.push(person.subjectId);
   }
   const pick = (i: number): number => ids[i % ids.length] ?? 0;
-  const bareRead = (subjectId: number): Promise<void> =>
-    withTenant(bench.db, tenant.tenantId, async (tx) => {
-      // The statement selectPeople runs: the person's row and subject type.
-      const row = await tx
-        .selectFrom('people as p')
-        .innerJoin('data_subjects as s', (join) =>
-          join.onRef('s.tenant_id', '=', 'p.tenant_id').onRef('s.subject_id', '=', 'p.subject_id'),
-        )
-        .selectAll('p')
-        .select('s.subject_type')
-        .where('p.subject_id', '=', (eb) => eb.fn.any(eb.val([subjectId])))
-        .orderBy('p.subject_id')
-        .executeTakeFirstOrThrow();
-      if (row.email_enc)
-        await keyringOf(kernel).decrypt(
-          tenant.tenantId,
-          subjectId,
-          { table: 'people', column: 'email_enc', rowId: String(subjectId) },
-          row.email_enc,
-        );
-      if (row.phone_enc)
-        await keyringOf(kernel).decrypt(
-          tenant.tenantId,
-          subjectId,
-          { table: 'people', column: 'phone_enc', rowId: String(subjectId) },
-          row.phone_enc,
-        );
-    });
+  const bareRead = async (subjectId: number): Promise<void> => {
+    await readPersonBare(bench.db, kernel, tenant.tenantId, { subjectId });
+  };
   const gatedRead = async (subjectId: number): Promise<void> => {
     await getPerson(kernel, context, subjectId);
   };

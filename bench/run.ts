@@ -2,7 +2,9 @@ import { benchAudit } from './audit.bench.js';
 import { benchCliStart } from './cli-start.bench.js';
 import { benchCdrImport } from './cdr-import.bench.js';
 import { benchInvoiceRun } from './invoice-run.bench.js';
+import { benchPeopleSearch } from './people-search.bench.js';
 import { benchGate } from './gate.bench.js';
+import { benchHttp } from './http.bench.js';
 import { benchRetentionSweep } from './retention-sweep.bench.js';
 import { benchRightsExport } from './rights-export.bench.js';
 import { benchTenantIsolation } from './tenant-isolation.bench.js';
@@ -16,6 +18,8 @@ const scenarios: Array<{ name: string; run: typeof benchTenantIsolation }> = [
   { name: 'tenant-isolation', run: benchTenantIsolation },
   { name: 'audit', run: benchAudit },
   { name: 'gate', run: benchGate },
+  { name: 'http', run: benchHttp },
+  { name: 'search', run: benchPeopleSearch },
   { name: 'cdr-import', run: benchCdrImport },
   { name: 'invoice-run', run: benchInvoiceRun },
   { name: 'rights-export', run: benchRightsExport },
@@ -23,7 +27,8 @@ const scenarios: Array<{ name: string; run: typeof benchTenantIsolation }> = [
   { name: 'cli', run: benchCliStart },
 ];
 
-const only = process.argv.slice(2);
+// Scenario names; options (`--people=N`) are read by their scenarios.
+const only = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 const bench = await startBenchDatabase();
 const figures: Figure[] = [];
 try {

@@ -1,0 +1,60 @@
+import { keyringOf, type Kernel } from '../src/kernel/kernel.js';
+import { withTenant, type Db } from '../src/platform/db.js';
+
+/** What the baselines hand back: the person's row with e-mail and phone decrypted. */
+export interface BarePerson {
+  subjectId: number;
+  subjectType: string;
+  familyName: string | null;
+  givenName: string | null;
+  email: string | null;
+  phone: string | null;
+}
+
+/**
+ * The physical limit of reading one person: the statement `selectPeople` runs (the row and its
+ * subject type, by id or by e-mail blind index), and the decryption of e-mail and phone, in a
+ * tenant transaction; no gate, no subject-state check, no audit. The baseline of the gate, HTTP
+ * and search figures.
+ */
+export async function readPersonBare(
+  db: Db,
+  kernel: Kernel,
+  tenantId: number,
+  where: { subjectId: number } | { emailBidx: Buffer },
+): Promise<BarePerson | undefined> {
+  return withTenant(db, tenantId, async (tx) => {
+    let query = tx
+      .selectFrom('people as p')
+      .innerJoin('data_subjects as s', (join) =>
+        join.onRef('s.tenant_id', '=', 'p.tenant_id').onRef('s.subject_id', '=', 'p.subject_id'),
+      )
+      .selectAll('p')
+      .select('s.subject_type');
+    query =
+      'subjectId' in where
+        ? query.where('p.subject_id', '=', (eb) => eb.fn.any(eb.val([where.subjectId])))
+        : query.where('p.email_bidx', '=', where.emailBidx);
+    const row = await query.orderBy('p.subject_id').limit(100).executeTakeFirst();
+    if (!row) return undefined;
+    const decrypt = async (column: 'email_enc' | 'phone_enc'): Promise<string | null> => {
+      const value = row[column];
+      return value
+        ? keyringOf(kernel).decrypt(
+            tenantId,
+            row.subject_id,
+            { table: 'people', column, rowId: String(row.subject_id) },
+            value,
+          )
+        : null;
+    };
+    return {
+      subjectId: row.subject_id,
+      subjectType: row.subject_type,
+      familyName: row.family_name,
+      givenName: row.given_name,
+      email: await decrypt('email_enc'),
+      phone: await decrypt('phone_enc'),
+    };
+  });
+}
