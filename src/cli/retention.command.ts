@@ -38,6 +38,10 @@ function printPlan(plan: RetentionPlan): void {
     }
   }
   console.log(`documents released from the accounting hold: ${plan.documentsReleased}`);
+  if (plan.peopleRefused > 0)
+    console.log(
+      `kept unjudged (the gate refused the retention job, see the audit log): ${plan.peopleRefused}`,
+    );
 }
 
 export function registerRetentionCommands(program: Command): void {

@@ -1,12 +1,15 @@
 import { sql } from 'kysely';
+import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { TableDataMap } from '../../kernel/datamap/datamap.js';
+import { authorizeBatch } from '../../kernel/gate/access.js';
+import { AccessDenied, type Actor, type Grant } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
 import type { Tx } from '../../platform/db.js';
 import { readDocumentHolds, readOpenDisputes, type DocumentHold } from '../billing/index.js';
 import { readContractClocks } from '../contracts/index.js';
 import { readLastRequests } from '../requests/index.js';
-import { readLastCalls } from '../telephony/index.js';
+import { readLastCalls, TELEPHONY_CATEGORIES } from '../telephony/index.js';
 import { belgianDay } from './dates.js';
 import { judgeCategory, type CategoryVerdict, type Claim, type PersonClocks } from './rules.js';
 
@@ -39,9 +42,30 @@ export interface PersonVerdict {
   blockedBy: BlockingHold | undefined;
   /** Holds that keep documents naming the person (kept even when the person goes). */
   holds: Hold[];
+  /**
+   * The gate refused the retention job this person (audited): their clocks were not read, so
+   * nothing of them is judged due and nothing is erased; they are kept and counted (decision 0280).
+   */
+  refused: boolean;
 }
 
 const PAGE = 500;
+
+/** The sweep acts as this system actor; the gate decides per page of people and per erasure. */
+export const RETENTION_ACTOR: Actor = { kind: 'system', job: 'retention' };
+
+/** The categories of the clocks read under the page's grant (last call, a legal hold's reason and end). */
+const HOLD_CLOCK_CATEGORY = 'kluis.communication.correspondence';
+const CLOCK_CATEGORIES = [TELEPHONY_CATEGORIES.callRecord, HOLD_CLOCK_CATEGORY] as const;
+
+/**
+ * The purpose the gate grants retention's erasures under: the one the policy declares for erasing
+ * whole persons (`wholePerson: rights`, decision 0060), as for an Art. 17 request; undefined when
+ * the policy has none (then retention erases no one).
+ */
+export function findErasurePurpose(policy: Policy): string | undefined {
+  return Object.entries(policy.purposes).find(([, purpose]) => purpose.wholePerson === 'rights')?.[0];
+}
 
 /**
  * Walks every person of a tenant that retention may act on (not erased, not staff) in subject-id
@@ -62,9 +86,11 @@ export async function* judgePeople(
       [...new Set(Object.values(map.personal).map((column) => column.category))],
     ]),
   );
+  const purpose = findErasurePurpose(policy);
   let after = 0;
   for (;;) {
-    const page = await kernel.plain(tenantId, async (tx) => {
+    const page = await kernel.transact(tenantId, async (atx) => {
+      const tx = atx.tx;
       const subjects = await tx
         .selectFrom('data_subjects')
         .select(['subject_id', 'subject_type', 'last_activity_at'])
@@ -74,18 +100,25 @@ export async function* judgePeople(
         .orderBy('subject_id')
         .limit(PAGE)
         .execute();
-      const ids = subjects.map((subject) => subject.subject_id);
+      const grant = await authorizePage(
+        kernel,
+        atx,
+        purpose,
+        subjects.map((subject) => subject.subject_id),
+      );
+      const ids = grant ? [...grant.subjectIds] : [];
       const [contracts, calls, requests, consents, present, holds, documents, disputes] = await Promise.all([
         readContractClocks(tx, ids),
-        readLastCalls(tx, ids),
+        grant ? readLastCalls(tx, grant) : new Map<number, Date>(),
         readLastRequests(tx, ids),
         readConsents(tx, ids),
         readPresentCategories(tx, dataMap, ids),
-        readLegalHolds(tx, ids, today),
+        grant ? readLegalHolds(tx, grant, today) : new Map<number, Extract<Hold, { kind: 'legal_hold' }>>(),
         readDocumentHolds(tx, ids, today),
         readOpenDisputes(tx, ids),
       ]);
       return subjects.map((subject) => ({
+        refused: !grant?.subjectIds.has(subject.subject_id),
         clocks: {
           subjectId: subject.subject_id,
           subjectType: subject.subject_type,
@@ -102,12 +135,60 @@ export async function* judgePeople(
       }));
     });
     for (const person of page) {
-      yield judgePerson(policy, person, mandatoryColumns, tableCategories, today);
+      yield person.refused
+        ? keptUnjudged(person.clocks)
+        : judgePerson(policy, person, mandatoryColumns, tableCategories, today);
     }
     const last = page.at(-1);
     if (!last || page.length < PAGE) return;
     after = last.clocks.subjectId;
   }
+}
+
+/**
+ * One gate decision for a page of people, before any of their clocks is read: may the retention
+ * job erase them under the policy's erasure purpose (the categories named are the clocks it reads
+ * to judge)? A person the gate refuses is left out of the grant and kept; a refusal of the whole
+ * page (no such purpose, say) keeps the whole page. Every refusal is audited in this transaction.
+ */
+async function authorizePage(
+  kernel: Kernel,
+  atx: AuditedTx,
+  purpose: string | undefined,
+  subjectIds: readonly number[],
+): Promise<Grant | undefined> {
+  // A policy without an erasure purpose lets retention erase no one: everyone is kept.
+  if (subjectIds.length === 0 || purpose === undefined) return undefined;
+  try {
+    const { grant } = await authorizeBatch(
+      kernel,
+      atx,
+      { tenantId: atx.tenantId, actor: RETENTION_ACTOR, purpose },
+      'erase',
+      CLOCK_CATEGORIES,
+      subjectIds,
+    );
+    return grant;
+  } catch (error) {
+    if (!(error instanceof AccessDenied)) throw error;
+    atx.audit.record(error.auditEvent);
+    return undefined;
+  }
+}
+
+/** A person the gate refused the retention job: nothing read, nothing due, kept. */
+function keptUnjudged(clocks: PersonClocks): PersonVerdict {
+  return {
+    subjectId: clocks.subjectId,
+    subjectType: clocks.subjectType,
+    scope: 'none',
+    due: [],
+    binding: undefined,
+    waiting: [],
+    blockedBy: undefined,
+    holds: [],
+    refused: true,
+  };
 }
 
 interface PersonFacts {
@@ -152,6 +233,7 @@ function judgePerson(
   const base = {
     subjectId: facts.clocks.subjectId,
     subjectType: facts.clocks.subjectType,
+    refused: false,
     blockedBy: facts.hold ?? facts.dispute,
     holds: [...(facts.hold ? [facts.hold] : []), ...(facts.dispute ? [facts.dispute] : []), ...holds],
   };
@@ -268,13 +350,18 @@ async function readPresentCategories(
   return result;
 }
 
-/** Legal holds placed by a privacy officer that still run on `today`, per person (the latest end). */
+/**
+ * Legal holds placed by a privacy officer that still run on `today`, per person of the grant (the
+ * latest end): their reason and end (correspondence), read under the page's grant.
+ */
 async function readLegalHolds(
   tx: Tx,
-  ids: readonly number[],
+  grant: Grant,
   today: string,
 ): Promise<Map<number, Extract<Hold, { kind: 'legal_hold' }>>> {
   const result = new Map<number, Extract<Hold, { kind: 'legal_hold' }>>();
+  const ids = [...grant.subjectIds];
+  for (const id of ids) grant.assertCovers(HOLD_CLOCK_CATEGORY, id);
   if (ids.length === 0) return result;
   const rows = await tx
     .selectFrom('legal_holds')

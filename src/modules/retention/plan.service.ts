@@ -30,6 +30,8 @@ export interface RetentionPlan {
   people: PlannedPerson[];
   /** Documents whose accounting hold has ended: the party data on them is unlinked. */
   documentsReleased: number;
+  /** Persons the gate refused the retention job (audited): not judged, kept (decision 0280). */
+  peopleRefused: number;
 }
 
 export interface PlanOptions {
@@ -50,12 +52,14 @@ export async function planRetention(
   const asOf = options.until ?? today(kernel);
   const { policy } = await kernel.policies.current(tenantId);
   const people: PlannedPerson[] = [];
+  let peopleRefused = 0;
   for await (const verdict of judgePeople(kernel, dataMap, tenantId, asOf)) {
+    if (verdict.refused) peopleRefused += 1;
     if (verdict.scope === 'none') continue;
     people.push(await presentVerdict(kernel, policy, tenantId, verdict));
   }
   const documentsReleased = await kernel.plain(tenantId, (tx) => countReleasableInvoices(tx, asOf));
-  return { asOf, people, documentsReleased };
+  return { asOf, people, documentsReleased, peopleRefused };
 }
 
 async function presentVerdict(

@@ -59,6 +59,9 @@ const planSchema = z.object({
     }),
   ),
   documentsReleased: z.number(),
+  peopleRefused: z.number().meta({
+    description: 'Persons the gate refused the retention job: not judged, kept (decision 0280)',
+  }),
 });
 const legalHoldSchema = z.object({
   holdId: z.number(),

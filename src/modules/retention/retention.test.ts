@@ -1,4 +1,7 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../../../test/cli.js';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
 import { buildAccessReport } from '../../kernel/access-report/index.js';
@@ -15,7 +18,8 @@ import {
 import { runInvoices } from '../billing/index.js';
 import { DATA_MAP } from '../data-map.js';
 import { createPerson } from '../parties/index.js';
-import type { Tenant } from '../tenants/index.js';
+import { createTenant, type Tenant } from '../tenants/index.js';
+import { kernelCore } from '../../kernel/kernel.js';
 import {
   CERTIFICATE_ACTION,
   placeLegalHold,
@@ -507,6 +511,82 @@ describe('the sweep and its dry run', () => {
     expect(second).toMatchObject({ peopleErased: 0, peoplePartlyErased: 0, rows: 0 });
     expect(await certificates(voxtra)).toHaveLength(after.length);
     expect((await planRetention(kernel, DATA_MAP, voxtra.tenantId)).people).toEqual([]);
+  });
+});
+
+describe('the sweep asks the gate before it reads anyone’s clocks (decision 0280)', () => {
+  /** A tenant on the voiceking policy with its rights purpose changed by `edit`. */
+  async function tenantWith(edit: (policy: string) => string): Promise<Tenant> {
+    const text = await readFile(path.join(ROOT, 'policies', 'voiceking.yaml'), 'utf8');
+    const changed = edit(text);
+    expect(changed).not.toBe(text);
+    const tenant = await createTenant(kernelCore(kernel).db, {
+      slug: `vk-kept-${serial}-${Date.now()}`,
+      name: 'voiceking, edited',
+    });
+    await kernel.policies.install(tenant.tenantId, changed, 'policies/voiceking.yaml (edited)');
+    return tenant;
+  }
+  const rightsTypes =
+    'subjectTypes: [customer, contact_person, prospect, partner, job_applicant, website_visitor, other_person]';
+
+  async function pageDecisions(tenant: Tenant) {
+    const rows = await runAsOwner<{ decision: string; reason: string | null; records: number }>(
+      database.ownerUrl,
+      `select decision, reason, records from audit_log
+        where tenant_id = $1 and actor_id = 'retention' and action = 'erase'
+          and categories @> array['kluis.telephony.call_record']::text[] order by seq`,
+      [tenant.tenantId],
+    );
+    return rows.rows;
+  }
+
+  it('a sweep under a policy whose erasure purpose does not cover prospects keeps every due prospect, counted and audited as refused', async () => {
+    const tenant = await tenantWith((text) =>
+      text.replace(rightsTypes, rightsTypes.replace('prospect, ', '')),
+    );
+    on('2020-03-01');
+    const prospects = [
+      await person(tenant, 'prospect', 'answering_questions'),
+      await person(tenant, 'prospect', 'answering_questions'),
+    ];
+    const customerlike = await person(tenant, 'other_person', 'answering_questions');
+    on('2023-03-02');
+    const plan = await planRetention(kernel, DATA_MAP, tenant.tenantId);
+    expect(plan.peopleRefused).toBe(2);
+    const swept = await runRetentionSweep(kernel, DATA_MAP, tenant.tenantId);
+    expect(swept).toMatchObject({ peopleRefused: 2, peopleErased: 1 });
+    for (const prospect of prospects)
+      expect(await stateOf(tenant, prospect)).toMatchObject({ erased: false, person: true, certificates: 0 });
+    expect(await stateOf(tenant, customerlike)).toMatchObject({ erased: true, certificates: 1 });
+    // Kept stays kept: the next day's sweep keeps them again.
+    on('2023-03-03');
+    expect(await runRetentionSweep(kernel, DATA_MAP, tenant.tenantId)).toMatchObject({
+      peopleRefused: 2,
+      peopleErased: 0,
+    });
+    for (const prospect of prospects)
+      expect(await stateOf(tenant, prospect)).toMatchObject({ erased: false });
+    const decisions = await pageDecisions(tenant);
+    expect(decisions.filter((entry) => entry.decision === 'denied').length).toBeGreaterThanOrEqual(4);
+    expect(decisions.some((entry) => entry.decision === 'allowed')).toBe(true);
+  });
+
+  it('a sweep under a policy with no purpose for erasing whole persons keeps everyone and reads no clock', async () => {
+    const tenant = await tenantWith((text) => text.replace('    wholePerson: rights\n', ''));
+    on('2020-03-01');
+    const prospect = await person(tenant, 'prospect', 'answering_questions');
+    on('2023-03-02');
+    const plan = await planRetention(kernel, DATA_MAP, tenant.tenantId);
+    expect(plan).toMatchObject({ people: [], peopleRefused: 1 });
+    expect(await runRetentionSweep(kernel, DATA_MAP, tenant.tenantId)).toMatchObject({
+      peopleRefused: 1,
+      peopleErased: 0,
+      peoplePartlyErased: 0,
+      rows: 0,
+    });
+    expect(await stateOf(tenant, prospect)).toMatchObject({ erased: false, person: true, certificates: 0 });
+    expect(await pageDecisions(tenant)).toEqual([]);
   });
 });
 

@@ -7,17 +7,16 @@ import {
   finishPendingKeyDestructions,
   journalPendingErasures,
 } from '../../kernel/erasure/index.js';
-import { AccessDenied, type Actor } from '../../kernel/gate/gate.js';
+import { AccessDenied } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { AppError } from '../../platform/errors.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
 import { releaseExpiredInvoices } from '../billing/index.js';
 import { purgeWebsiteRecords } from '../cookies/index.js';
-import { judgePeople, today, type PersonVerdict } from './evaluation.js';
+import { findErasurePurpose, judgePeople, RETENTION_ACTOR, today, type PersonVerdict } from './evaluation.js';
 
-/** The sweep acts as this system actor; the gate still issues an erase grant per person. */
-export const RETENTION_ACTOR: Actor = { kind: 'system', job: 'retention' };
+export { RETENTION_ACTOR };
 
 /** The audit action of a deletion certificate. */
 export const CERTIFICATE_ACTION = 'retention.certificate';
@@ -30,7 +29,10 @@ export interface SweepResult {
   peoplePartlyErased: number;
   /** Persons with something due that a legal hold kept. */
   peopleHeld: number;
-  /** Persons whose erasure the gate refused (audited); the sweep went on. */
+  /**
+   * Persons the gate refused the retention job (audited): when judging them (their clocks were
+   * not read, they are kept) or when erasing them; the sweep went on.
+   */
   peopleRefused: number;
   /** Rows deleted or emptied, over all tables. */
   rows: number;
@@ -98,6 +100,10 @@ export async function runRetentionSweep(
     await reachTestHook(`retention.after-person-${done}`);
   };
   for await (const verdict of judgePeople(kernel, dataMap, tenantId, asOf)) {
+    if (verdict.refused) {
+      result.peopleRefused += 1;
+      continue;
+    }
     if (verdict.scope === 'none') continue;
     if (verdict.blockedBy) {
       result.peopleHeld += 1;
@@ -269,9 +275,9 @@ async function erasePerson(
  * the purpose whose retention ended.
  */
 function erasurePurpose(policy: Policy): string {
-  const found = Object.entries(policy.purposes).find(([, purpose]) => purpose.wholePerson === 'rights');
+  const found = findErasurePurpose(policy);
   if (!found) throw new AppError('invalid_policy', 'the policy has no purpose for erasing whole persons');
-  return found[0];
+  return found;
 }
 
 /**
