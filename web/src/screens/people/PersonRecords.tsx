@@ -1,5 +1,6 @@
 import { Badge, Card, Stack, Table, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
+import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../../api/client.js';
 import { currentLanguage } from '../../i18n/index.js';
@@ -16,58 +17,63 @@ interface InvoiceRow {
   status: string;
 }
 
-/** A person's contracts, under the role's purpose for contracts (shown only when one fits). */
-export function PersonContracts({ subjectId }: { subjectId: number }) {
+interface PersonListCardProps<Row> {
+  subjectId: number;
+  /** The screen whose purpose the list is read under; the card shows only when the role has one. */
+  screen: Parameters<typeof useScreenPurpose>[0];
+  path: string;
+  testId: string;
+  title: string;
+  caption: string;
+  headers: readonly string[];
+  rowKey: (row: Row) => number;
+  cells: (row: Row) => readonly ReactNode[];
+}
+
+/** One of a person's lists (contracts, invoices) as a card: read under its screen's purpose, at most 100 rows. */
+function PersonListCard<Row>(props: PersonListCardProps<Row>) {
   const { t } = useTranslation();
-  const purpose = useScreenPurpose('contracts');
-  const contracts = useQuery({
-    queryKey: ['contracts', 'person', subjectId, purpose.purpose],
+  const purpose = useScreenPurpose(props.screen);
+  const rows = useQuery({
+    queryKey: [props.path, 'person', props.subjectId, purpose.purpose],
     enabled: purpose.purpose !== undefined,
     queryFn: async () =>
       (
-        await api<{ items: Contract[] }>('GET', '/api/v1/contracts', {
+        await api<{ items: Row[] }>('GET', props.path, {
           purpose: purpose.purpose,
-          query: { subjectId, limit: 100 },
+          query: { subjectId: props.subjectId, limit: 100 },
         })
       ).items,
   });
   if (purpose.purpose === undefined) return null;
   return (
-    <Card withBorder data-testid="person-contracts">
+    <Card withBorder data-testid={props.testId}>
       <Stack gap="xs">
         <Title order={2} size="h4">
-          {t('personRecords.contracts')}
+          {props.title}
         </Title>
-        {contracts.error ? <ProblemAlert error={contracts.error} /> : null}
-        {contracts.data && contracts.data.length === 0 ? (
+        {rows.error ? <ProblemAlert error={rows.error} /> : null}
+        {rows.data && rows.data.length === 0 ? (
           <Text size="sm" c="dimmed">
             {t('common.noRows')}
           </Text>
         ) : null}
-        {contracts.data && contracts.data.length > 0 ? (
+        {rows.data && rows.data.length > 0 ? (
           <Table>
-            <Table.Caption>{t('personRecords.contractsCaption')}</Table.Caption>
+            <Table.Caption>{props.caption}</Table.Caption>
             <Table.Thead>
               <Table.Tr>
-                <Table.Th>#</Table.Th>
-                <Table.Th>{t('personRecords.products')}</Table.Th>
-                <Table.Th>{t('personRecords.start')}</Table.Th>
-                <Table.Th>{t('personRecords.status')}</Table.Th>
+                {props.headers.map((header) => (
+                  <Table.Th key={header}>{header}</Table.Th>
+                ))}
               </Table.Tr>
             </Table.Thead>
             <Table.Tbody>
-              {contracts.data.map((contract) => (
-                <Table.Tr key={contract.contractId}>
-                  <Table.Td>{contract.contractId}</Table.Td>
-                  <Table.Td>
-                    {contract.lines.map((line) => line.productName ?? line.productCode).join(', ')}
-                  </Table.Td>
-                  <Table.Td>{contract.startDate}</Table.Td>
-                  <Table.Td>
-                    <Badge color={contract.status === 'active' ? 'teal.9' : 'gray.7'} tt="none">
-                      {t(`salesStatus.${contract.status}`, { defaultValue: contract.status })}
-                    </Badge>
-                  </Table.Td>
+              {rows.data.map((row) => (
+                <Table.Tr key={props.rowKey(row)}>
+                  {props.cells(row).map((cell, index) => (
+                    <Table.Td key={index}>{cell}</Table.Td>
+                  ))}
                 </Table.Tr>
               ))}
             </Table.Tbody>
@@ -78,60 +84,50 @@ export function PersonContracts({ subjectId }: { subjectId: number }) {
   );
 }
 
+/** A person's contracts, under the role's purpose for contracts (shown only when one fits). */
+export function PersonContracts({ subjectId }: { subjectId: number }) {
+  const { t } = useTranslation();
+  return (
+    <PersonListCard<Contract>
+      subjectId={subjectId}
+      screen="contracts"
+      path="/api/v1/contracts"
+      testId="person-contracts"
+      title={t('personRecords.contracts')}
+      caption={t('personRecords.contractsCaption')}
+      headers={['#', t('personRecords.products'), t('personRecords.start'), t('personRecords.status')]}
+      rowKey={(contract) => contract.contractId}
+      cells={(contract) => [
+        contract.contractId,
+        contract.lines.map((line) => line.productName ?? line.productCode).join(', '),
+        contract.startDate,
+        <Badge color={contract.status === 'active' ? 'teal.9' : 'gray.7'} tt="none">
+          {t(`salesStatus.${contract.status}`, { defaultValue: contract.status })}
+        </Badge>,
+      ]}
+    />
+  );
+}
+
 /** A person's invoices and credit notes, under the role's billing purpose (shown only when one fits). */
 export function PersonInvoices({ subjectId }: { subjectId: number }) {
   const { t } = useTranslation();
-  const purpose = useScreenPurpose('billing');
-  const invoices = useQuery({
-    queryKey: ['invoices', 'person', subjectId, purpose.purpose],
-    enabled: purpose.purpose !== undefined,
-    queryFn: async () =>
-      (
-        await api<{ items: InvoiceRow[] }>('GET', '/api/v1/invoices', {
-          purpose: purpose.purpose,
-          query: { subjectId, limit: 100 },
-        })
-      ).items,
-  });
-  if (purpose.purpose === undefined) return null;
   return (
-    <Card withBorder data-testid="person-invoices">
-      <Stack gap="xs">
-        <Title order={2} size="h4">
-          {t('personRecords.invoices')}
-        </Title>
-        {invoices.error ? <ProblemAlert error={invoices.error} /> : null}
-        {invoices.data && invoices.data.length === 0 ? (
-          <Text size="sm" c="dimmed">
-            {t('common.noRows')}
-          </Text>
-        ) : null}
-        {invoices.data && invoices.data.length > 0 ? (
-          <Table>
-            <Table.Caption>{t('personRecords.invoicesCaption')}</Table.Caption>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t('billing.number')}</Table.Th>
-                <Table.Th>{t('billing.issueDate')}</Table.Th>
-                <Table.Th>{t('billing.totalIncl')}</Table.Th>
-                <Table.Th>{t('billing.status')}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {invoices.data.map((invoice) => (
-                <Table.Tr key={invoice.invoiceId}>
-                  <Table.Td>{invoice.invoiceNumber}</Table.Td>
-                  <Table.Td>{invoice.issueDate}</Table.Td>
-                  <Table.Td>{euros(invoice.totalInclVatCents, currentLanguage())}</Table.Td>
-                  <Table.Td>
-                    {t(`billing.statuses.${invoice.status}`, { defaultValue: invoice.status })}
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        ) : null}
-      </Stack>
-    </Card>
+    <PersonListCard<InvoiceRow>
+      subjectId={subjectId}
+      screen="billing"
+      path="/api/v1/invoices"
+      testId="person-invoices"
+      title={t('personRecords.invoices')}
+      caption={t('personRecords.invoicesCaption')}
+      headers={[t('billing.number'), t('billing.issueDate'), t('billing.totalIncl'), t('billing.status')]}
+      rowKey={(invoice) => invoice.invoiceId}
+      cells={(invoice) => [
+        invoice.invoiceNumber,
+        invoice.issueDate,
+        euros(invoice.totalInclVatCents, currentLanguage()),
+        t(`billing.statuses.${invoice.status}`, { defaultValue: invoice.status }),
+      ]}
+    />
   );
 }
