@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import yazl from 'yazl';
@@ -15,6 +15,8 @@ import {
   listInvoices,
   listUnmatchedPayments,
   matchPayment,
+  openAccountingCsv,
+  parseAccountingPeriod,
   releaseExpiredInvoices,
   runInvoices,
   setBillingSettings,
@@ -110,20 +112,59 @@ export function registerBillingCommands(program: Command): void {
   invoices
     .command('export')
     .description(
-      "write a month's invoices and credit notes into one ZIP (HTML, plus Peppol UBL for businesses), e.g. for the bookkeeper",
+      "with --period: a month's invoices and credit notes in one ZIP (HTML, plus Peppol UBL for businesses); " +
+        'with --from/--to: the CSV for the bookkeeper (invoices, credit notes and payments of the period)',
     )
     .requiredOption('--tenant <slug>', 'tenant')
-    .requiredOption('--period <YYYY-MM>', 'the month billed')
-    .requiredOption('--out <file.zip>', 'the ZIP to write (must not exist)')
-    .action(async (options: { tenant: string; period: string; out: string }) => {
-      await withTenantSession(options.tenant, async (kernel, tenant) => {
-        const result = await exportInvoices(kernel, await billingContext(kernel, tenant), options);
-        console.log(
-          `${options.out}: ${result.written} documents of ${options.period} (${result.peppol} also as Peppol UBL)` +
-            (result.withheld > 0 ? `; ${result.withheld} withheld by the gate` : ''),
-        );
-      });
-    });
+    .option('--period <YYYY-MM>', 'the month billed (ZIP of the documents)')
+    .option('--from <YYYY-MM-DD>', 'first day of the period (CSV)')
+    .option('--to <YYYY-MM-DD>', 'last day of the period, inclusive (CSV)')
+    .option('--purpose <key>', "the purpose the CSV is read under (default: the policy's accounting purpose)")
+    .requiredOption('--out <file>', 'the file to write, .zip or .csv (must not exist)')
+    .action(
+      async (options: {
+        tenant: string;
+        period?: string;
+        from?: string;
+        to?: string;
+        purpose?: string;
+        out: string;
+      }) => {
+        const csv = options.from !== undefined || options.to !== undefined;
+        if (csv ? options.period !== undefined || !options.from || !options.to : !options.period) {
+          exitWithFailure(
+            new AppError('validation_failed', 'export options', {
+              publicMessage: 'give either --period (the ZIP of documents) or --from and --to (the CSV)',
+            }),
+          );
+        }
+        await withTenantSession(options.tenant, async (kernel, tenant) => {
+          if (csv) {
+            const context: BillingContext = {
+              tenantId: tenant.tenantId,
+              actor: CLI_ACTOR,
+              purpose: options.purpose ?? (await defaultPurpose(kernel, tenant.tenantId, 'accounting')),
+            };
+            const rows = await exportAccountingCsv(kernel, context, {
+              from: options.from ?? '',
+              to: options.to ?? '',
+              out: options.out,
+            });
+            console.log(`${options.out}: ${rows} rows of ${options.from} … ${options.to}`);
+            return;
+          }
+          const period = options.period ?? '';
+          const result = await exportInvoices(kernel, await billingContext(kernel, tenant), {
+            period,
+            out: options.out,
+          });
+          console.log(
+            `${options.out}: ${result.written} documents of ${period} (${result.peppol} also as Peppol UBL)` +
+              (result.withheld > 0 ? `; ${result.withheld} withheld by the gate` : ''),
+          );
+        });
+      },
+    );
   invoices
     .command('purge')
     .description('unlink invoices whose accounting hold has ended from the people they name (VX-8)')
@@ -248,16 +289,49 @@ export function registerBillingCommands(program: Command): void {
  * withholds what it refuses). Written to `<out>.partial` and renamed at the end: a run that dies
  * half-way leaves no ZIP that looks complete.
  */
+/**
+ * The bookkeeper's CSV of a period (issue 22) into `out`, written to `<out>.partial` and renamed
+ * at the end; returns the number of data rows.
+ */
+async function exportAccountingCsv(
+  kernel: Kernel,
+  context: BillingContext,
+  options: { from: string; to: string; out: string },
+): Promise<number> {
+  await refuseExisting(options.out);
+  const lines = await openAccountingCsv(kernel, context, parseAccountingPeriod(options.from, options.to));
+  const partial = `${options.out}.partial`;
+  let rows = -1;
+  async function* counted(): AsyncGenerator<string> {
+    for await (const line of lines) {
+      rows += 1;
+      yield line;
+    }
+  }
+  try {
+    await pipeline(Readable.from(counted()), createWriteStream(partial, { mode: 0o600 }));
+    await rename(partial, options.out);
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  }
+  return rows;
+}
+
+async function refuseExisting(out: string): Promise<void> {
+  if (await stat(out).catch(() => undefined)) {
+    throw new AppError('validation_failed', 'export target exists', {
+      publicMessage: `${out} exists; choose another file`,
+    });
+  }
+}
+
 async function exportInvoices(
   kernel: Kernel,
   context: BillingContext,
   options: { period: string; out: string },
 ): Promise<{ written: number; peppol: number; withheld: number }> {
-  if (await stat(options.out).catch(() => undefined)) {
-    throw new AppError('validation_failed', 'export target exists', {
-      publicMessage: `${options.out} exists; choose another file`,
-    });
-  }
+  await refuseExisting(options.out);
   const documents: { invoiceId: number; invoiceNumber: string }[] = [];
   let withheld = 0;
   let after: number | undefined;

@@ -108,6 +108,8 @@ function touchOf(method: string, path: string): Touch | undefined {
     return { kind: 'data', categories: ['user.financial.bank_account'] };
   // Unmatched payments and matching by hand: payment data under the declared purpose (issue 22).
   if (path.startsWith('/api/v1/payments/')) return { kind: 'data', categories: PAYMENT };
+  // The bookkeeper's CSV of a period (issue 22): payment data, buyer names as the purpose covers.
+  if (path === '/api/v1/accounting/export') return { kind: 'data', categories: PAYMENT };
   if (/^\/api\/v1\/(invoices|invoice-runs|payments)/.test(path)) return { kind: 'data', categories: PAYMENT };
   if (path.startsWith('/api/v1/phone-numbers'))
     return { kind: 'data', categories: ['kluis.telephony.number'] };

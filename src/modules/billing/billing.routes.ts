@@ -35,6 +35,7 @@ import { ID_CURSOR } from '../../http/pagination.js';
 import { billingSettingsInputSchema, getBillingSettings, setBillingSettings } from './settings.service.js';
 import { disputeInputSchema, disputeInvoice, settleDispute } from './dispute.service.js';
 import { acceptCsvBodies } from '../../http/csv-body.js';
+import { registerAccountingExportRoutes } from './accounting-export.routes.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const idParams = z.object({ id });
@@ -269,6 +270,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
   const typed = app.withTypeProvider<ZodTypeProvider>();
   const onRequest = requireStaff(kernel);
   acceptCsvBodies(app);
+  registerAccountingExportRoutes(app, kernel);
 
   typed.get(
     '/api/v1/billing/settings',

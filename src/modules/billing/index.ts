@@ -57,3 +57,9 @@ export {
 } from './retention-clocks.js';
 export { readCallMonthBilling, type CallMonthBilling } from './call-months.js';
 export { disputeInvoice, settleDispute, disputeInputSchema, type InvoiceDispute } from './dispute.service.js';
+export {
+  openAccountingCsv,
+  parseAccountingPeriod,
+  ACCOUNTING_CSV_COLUMNS,
+  type AccountingPeriod,
+} from './accounting-export.service.js';

@@ -299,31 +299,47 @@ export async function selectBuyers(
 }
 
 export async function selectInvoiceLines(tx: Tx, invoiceId: number): Promise<InvoiceLineRow[]> {
+  return (await selectLinesOfInvoices(tx, [invoiceId])).get(invoiceId) ?? [];
+}
+
+/** The lines of several documents at once, per document in line order. */
+export async function selectLinesOfInvoices(
+  tx: Tx,
+  invoiceIds: readonly number[],
+): Promise<Map<number, InvoiceLineRow[]>> {
+  const lines = new Map<number, InvoiceLineRow[]>();
+  if (invoiceIds.length === 0) return lines;
   const rows = await tx
     .selectFrom('invoice_lines')
     .selectAll()
-    .where('invoice_id', '=', invoiceId)
+    .where('invoice_id', '=', (eb) => eb.fn.any(eb.val([...invoiceIds])))
+    .orderBy('invoice_id')
     .orderBy('line_no')
     .execute();
-  return rows.map((row) => ({
-    lineNo: row.line_no,
-    kind: row.kind,
-    description: row.description,
-    productId: row.product_id,
-    contractId: row.contract_id,
-    destinationClass: row.destination_class,
-    destinationGroup: row.destination_group,
-    callsMonth: row.calls_month,
-    callCount: row.call_count,
-    callSeconds: row.call_seconds,
-    quantity: row.quantity,
-    unitPriceCents: row.unit_price_cents,
-    amountCents: row.amount_cents,
-    vatRateBp: row.vat_rate_bp,
-    vatCategory: row.vat_category ?? categoryOfRate(row.vat_rate_bp),
-    vatExemptionCode: row.vat_exemption_code,
-    vatExemptionReason: row.vat_exemption_reason,
-  }));
+  for (const row of rows) {
+    const list = lines.get(row.invoice_id) ?? [];
+    list.push({
+      lineNo: row.line_no,
+      kind: row.kind,
+      description: row.description,
+      productId: row.product_id,
+      contractId: row.contract_id,
+      destinationClass: row.destination_class,
+      destinationGroup: row.destination_group,
+      callsMonth: row.calls_month,
+      callCount: row.call_count,
+      callSeconds: row.call_seconds,
+      quantity: row.quantity,
+      unitPriceCents: row.unit_price_cents,
+      amountCents: row.amount_cents,
+      vatRateBp: row.vat_rate_bp,
+      vatCategory: row.vat_category ?? categoryOfRate(row.vat_rate_bp),
+      vatExemptionCode: row.vat_exemption_code,
+      vatExemptionReason: row.vat_exemption_reason,
+    });
+    lines.set(row.invoice_id, list);
+  }
+  return lines;
 }
 
 export interface PaymentRow {

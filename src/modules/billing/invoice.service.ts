@@ -86,7 +86,7 @@ function summarise(row: InvoiceRef, buyer: Partial<BuyerSnapshot>, today: string
   return { ...row, buyer, ...statusOf(row, today) };
 }
 
-interface DocumentAccess {
+export interface DocumentAccess {
   /** Invoice ids whose data may be shown. */
   allowed: Set<number>;
   /** The buyer snapshots of the allowed documents, as far as the grants cover them. */
@@ -101,7 +101,7 @@ interface DocumentAccess {
  * ones) are kept by the accounting hold: readable only under a purpose of that hold (a legal
  * obligation with the hold's retention, `accounting` in both seeds), audited without a subject.
  */
-async function authorizeDocuments(
+export async function authorizeDocuments(
   kernel: Kernel,
   atx: AuditedTx,
   context: BillingContext,
