@@ -65,6 +65,102 @@ function literalsOf(fn: ts.Node, constants: Map<string, ts.Node>): Set<string> {
   return literals;
 }
 
+/** Kysely's calls that take the written columns as an object's keys (insert values, update set). */
+const WRITE_CALLS = new Set(['values', 'set', 'doUpdateSet']);
+
+/**
+ * The keys of the rows an expression stands for: an object literal's own keys (and those of what
+ * it spreads), each element of an array, a variable's initializer, what a `.map`/`.flatMap`
+ * callback or an arrow function returns, either branch of a condition. Values inside a row (a
+ * JSON column's object, the expression a variable was computed from) are not rows.
+ */
+function rowKeysOf(node: ts.Node, keys: Set<string>, resolve: (name: string) => ts.Node[]): void {
+  const seen = new Set<ts.Node>();
+  const returned = (fn: ts.ArrowFunction | ts.FunctionExpression): ts.Node[] => {
+    if (!ts.isBlock(fn.body)) return [fn.body];
+    const found: ts.Node[] = [];
+    const visit = (current: ts.Node): void => {
+      if (ts.isReturnStatement(current) && current.expression) found.push(current.expression);
+      if (!ts.isFunctionLike(current)) ts.forEachChild(current, visit);
+    };
+    ts.forEachChild(fn.body, visit);
+    return found;
+  };
+  const visit = (current: ts.Node): void => {
+    if (seen.has(current)) return;
+    seen.add(current);
+    if (ts.isObjectLiteralExpression(current)) {
+      for (const property of current.properties) {
+        if (
+          (ts.isPropertyAssignment(property) || ts.isShorthandPropertyAssignment(property)) &&
+          (ts.isIdentifier(property.name) || ts.isStringLiteralLike(property.name))
+        )
+          keys.add(property.name.text);
+        if (ts.isSpreadAssignment(property)) visit(property.expression);
+      }
+    } else if (ts.isArrayLiteralExpression(current)) {
+      for (const element of current.elements)
+        visit(ts.isSpreadElement(element) ? element.expression : element);
+    } else if (ts.isIdentifier(current)) {
+      for (const target of resolve(current.text)) visit(target);
+    } else if (ts.isArrowFunction(current) || ts.isFunctionExpression(current)) {
+      for (const result of returned(current)) visit(result);
+    } else if (
+      ts.isCallExpression(current) &&
+      ts.isPropertyAccessExpression(current.expression) &&
+      ['map', 'flatMap'].includes(current.expression.name.text)
+    ) {
+      for (const argument of current.arguments) visit(argument);
+    } else if (ts.isConditionalExpression(current)) {
+      visit(current.whenTrue);
+      visit(current.whenFalse);
+    } else if (
+      ts.isParenthesizedExpression(current) ||
+      ts.isAsExpression(current) ||
+      ts.isSatisfiesExpression(current) ||
+      ts.isNonNullExpression(current)
+    ) {
+      visit(current.expression);
+    }
+  };
+  visit(node);
+}
+
+/**
+ * The columns a function writes as object keys (`.values({ field })`, `.set({ name: … })`,
+ * `.doUpdateSet(…)`): a column named there is as written as one named in a string literal.
+ * A row built first (`const row = {…}; .values(row)`, `rows.map(…)`) is followed to the
+ * function's own variables and the file's constants (see rowKeysOf).
+ */
+function writtenKeysOf(fn: ts.Node, constants: Map<string, ts.Node>): Set<string> {
+  const locals = new Map<string, ts.Node[]>();
+  const collectLocals = (node: ts.Node): void => {
+    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer) {
+      const known = locals.get(node.name.text) ?? [];
+      known.push(node.initializer);
+      locals.set(node.name.text, known);
+    }
+    ts.forEachChild(node, collectLocals);
+  };
+  collectLocals(fn);
+  const resolve = (name: string): ts.Node[] => {
+    const constant = constants.get(name);
+    return [...(locals.get(name) ?? []), ...(constant ? [constant] : [])];
+  };
+  const keys = new Set<string>();
+  const visit = (node: ts.Node): void => {
+    if (
+      ts.isCallExpression(node) &&
+      ts.isPropertyAccessExpression(node.expression) &&
+      WRITE_CALLS.has(node.expression.name.text)
+    )
+      for (const argument of node.arguments) rowKeysOf(argument, keys, resolve);
+    ts.forEachChild(node, visit);
+  };
+  visit(fn);
+  return keys;
+}
+
 /**
  * A locator finds whom to ask the gate about: it only reads (no insert, update or delete) and
  * returns subject ids or a yes/no, never a value; personal columns appear in its filter only.
@@ -149,6 +245,7 @@ function findUngrantedFunctions(
   const problems: string[] = [];
   for (const { name, node } of functions) {
     const literals = literalsOf(node, constants);
+    for (const key of writtenKeysOf(node, constants)) literals.add(key);
     const personal = maps.flatMap((map) =>
       literals.has(map.table)
         ? Object.keys(map.personal)
@@ -293,6 +390,37 @@ describe('the kernel surface (issue 10)', () => {
     expect(findUngrantedFunctions(file, source, DATA_MAP)).toEqual([
       'src/modules/x/x.service.ts: findName touches people.family_name without a Grant',
       'src/modules/x/x.service.ts: Lister.list touches people.given_name without a Grant',
+    ]);
+  });
+
+  it('the column check sees personal columns written as object keys (insert values, update set, a row built first, rows mapped)', () => {
+    const file = path.join(ROOT, 'src/modules/x/x.service.ts');
+    const source = parse(
+      file,
+      `const base = { subject_id: 1 };
+       export async function insertShorthand(atx: AuditedTx, field: string) {
+         await atx.tx.insertInto('dossier_share_links').values({ tenant_id: 1, subject_id: 2, field }).execute();
+       }
+       export async function updateNamed(tx: Tx, id: number) {
+         await tx.updateTable('people').set({ family_name: 'X' }).where('subject_id', '=', id).execute();
+       }
+       export async function insertBuilt(tx: Tx, rows: Array<{ id: number; name: string }>) {
+         const row = { ...base, given_name: 'Jo' };
+         await tx.insertInto('people').values(row).execute();
+         await tx.insertInto('people').values(rows.map((r) => { return { subject_id: r.id, email_enc: r.name }; })).execute();
+       }
+       export async function insertGranted(tx: Tx, grant: Grant, field: string) {
+         await tx.insertInto('dossier_share_links').values({ field }).execute();
+       }
+       export async function notAColumn(tx: Tx, input: { family_name: string }) {
+         const minor = input.family_name ? 'x' : null;
+         await tx.updateTable('people').set({ notes_checked: minor }).execute();
+       }`,
+    );
+    expect(findUngrantedFunctions(file, source, DATA_MAP)).toEqual([
+      'src/modules/x/x.service.ts: insertShorthand touches dossier_share_links.field without a Grant',
+      'src/modules/x/x.service.ts: updateNamed touches people.family_name without a Grant',
+      'src/modules/x/x.service.ts: insertBuilt touches people.given_name, people.email_enc without a Grant',
     ]);
   });
 

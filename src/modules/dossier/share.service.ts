@@ -52,27 +52,57 @@ export async function createShareLink(
     credentialId,
     'dossier.share.create',
     data.reason,
-    async (secret, reason, { atx, subjectId }) => {
+    async (secret, reason, { atx, subjectId, grant }) => {
       await secret(data.field); // exists and readable, or a clear 404/410 now rather than for the recipient
-      await atx.tx
-        .insertInto('dossier_share_links')
-        .values({
-          tenant_id: atx.tenantId,
-          token_hash: hashToken(token),
-          subject_id: subjectId,
-          credential_id: credentialId,
-          field: data.field,
-          expires_at: expiresAt,
-          created_by_staff_id: staffIdOf(context.actor),
-          created_at: now,
-        })
-        .execute();
+      await insertShareLink(atx.tx, grant, {
+        tokenHash: hashToken(token),
+        subjectId,
+        credentialId,
+        field: data.field,
+        expiresAt,
+        createdByStaffId: staffIdOf(context.actor),
+        createdAt: now,
+      });
       return {
         value: { token, field: data.field, expiresAt },
         audit: `one-time link to the ${data.field === 'password' ? 'password' : 'TOTP seed'} (${data.expiresInHours} h): ${reason}`,
       };
     },
   );
+}
+
+/**
+ * A one-time link to one secret of a credential. Which secret it gives (the field's name, never its
+ * value) is kluis.dossier.credential: written under the reveal's grant for that credential's
+ * customer, since the link is that reveal, deferred to its recipient (decision 0121).
+ */
+async function insertShareLink(
+  tx: Tx,
+  grant: Grant,
+  link: {
+    tokenHash: Buffer;
+    subjectId: number;
+    credentialId: number;
+    field: SecretField;
+    expiresAt: Date;
+    createdByStaffId: number | null;
+    createdAt: Date;
+  },
+): Promise<void> {
+  grant.assertCovers(C.credential, link.subjectId);
+  await tx
+    .insertInto('dossier_share_links')
+    .values({
+      tenant_id: grant.tenantId,
+      token_hash: link.tokenHash,
+      subject_id: link.subjectId,
+      credential_id: link.credentialId,
+      field: link.field,
+      expires_at: link.expiresAt,
+      created_by_staff_id: link.createdByStaffId,
+      created_at: link.createdAt,
+    })
+    .execute();
 }
 
 /** A link's bookkeeping, found by its token's hash (no personal column: which secret is not read). */

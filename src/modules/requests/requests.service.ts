@@ -4,7 +4,7 @@ import { describeAccessReport, streamPortabilityZip } from '../../kernel/access-
 import type { TableDataMap } from '../../kernel/datamap/datamap.js';
 import { eraseSubject, type ErasureOutcome } from '../../kernel/erasure/index.js';
 import { deliverLetters, sealLetter } from '../../kernel/letters/index.js';
-import { auditActor, type Actor } from '../../kernel/gate/gate.js';
+import { auditActor, type Actor, type Grant } from '../../kernel/gate/gate.js';
 import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
@@ -381,15 +381,15 @@ async function insertRequest(
   const statusToken = randomBytes(24).toString('base64url');
   await deps.kernel.transact(tenant.tenantId, async (atx) => {
     // The scan reference is correspondence about the person: written under a grant for it.
-    if (request.scanReference !== null) {
-      const grant = await deps.kernel.gate.authorize(atx, request.actor, {
-        purpose: RIGHTS_PURPOSE,
-        action: 'write',
-        categories: [CORRESPONDENCE],
-        subjectIds: request.subjectId === null ? [] : [request.subjectId],
-      });
-      grant.assertWritable();
-    }
+    const grant =
+      request.scanReference === null
+        ? undefined
+        : await deps.kernel.gate.authorize(atx, request.actor, {
+            purpose: RIGHTS_PURPOSE,
+            action: 'write',
+            categories: [CORRESPONDENCE],
+            subjectIds: request.subjectId === null ? [] : [request.subjectId],
+          });
     await atx.tx
       .insertInto('rights_requests')
       .values({
@@ -405,10 +405,16 @@ async function insertRequest(
         due_on: dueOn,
         verified_at: request.verified ? now : null,
         verification_method: request.verified?.method ?? null,
-        scan_reference: request.scanReference,
         purposes: request.purposes,
       })
       .execute();
+    if (grant && request.scanReference !== null)
+      await writeScanReference(
+        atx.tx,
+        grant,
+        { requestId, subjectId: request.subjectId },
+        request.scanReference,
+      );
     // A message from the person moves their inactivity clock (decision 0095).
     if (request.subjectId) await touchSubjects(atx, [request.subjectId], now);
     atx.audit.record({
@@ -793,6 +799,28 @@ function describeErasure(
   }));
 }
 
+/**
+ * The reference of a paper request's scan (correspondence about the person, VK-26) on its
+ * request, under a write grant for that category (of the person, when the request names one).
+ */
+async function writeScanReference(
+  tx: Tx,
+  grant: Grant,
+  request: { requestId: string; subjectId: number | null },
+  scanReference: string,
+): Promise<void> {
+  grant.assertWritable();
+  if (request.subjectId !== null) grant.assertCovers(CORRESPONDENCE, request.subjectId);
+  else if (!grant.categories.has(CORRESPONDENCE))
+    throw new AppError('category_not_allowed', `grant for ${grant.purpose} does not cover ${CORRESPONDENCE}`);
+  await tx
+    .updateTable('rights_requests')
+    .set({ scan_reference: scanReference })
+    .where('request_id', '=', request.requestId)
+    .execute();
+}
+
+/** The request's outcome (names and counts only; `corrections_enc` is never written, nothing to empty). */
 async function markFulfilled(
   tx: Tx,
   requestId: string,
@@ -801,7 +829,7 @@ async function markFulfilled(
 ): Promise<void> {
   await tx
     .updateTable('rights_requests')
-    .set({ state: 'fulfilled', fulfilled_at: now, outcome: JSON.stringify(outcome), corrections_enc: null })
+    .set({ state: 'fulfilled', fulfilled_at: now, outcome: JSON.stringify(outcome) })
     .where('request_id', '=', requestId)
     .execute();
 }
