@@ -512,44 +512,20 @@ describe('who pays for a call (VX-5, issue 13)', () => {
           call && [call.subject_id, call.direction, call.is_billable_leg, call.cost_micros, call.linked_id]
         );
       };
-      // 60 s to a Belgian mobile at 30/6: 0.12 + 0.05 connection fee, once.
-      expect(view('aaaa0001-0000-4000-8000-000000000001')).toEqual([
-        e,
-        'outbound',
-        true,
-        '170000',
-        'aaaa0001-0000-4000-8000-000000000001',
-      ]);
-      expect(view('bbbb0001-0000-4000-8000-000000000001')).toEqual([
-        e,
-        'outbound',
-        false,
-        '0',
-        'aaaa0001-0000-4000-8000-000000000001',
-      ]);
-      expect(view('aaaa0002-0000-4000-8000-000000000002')).toEqual([
-        e,
-        'outbound',
-        true,
-        '50000',
-        'aaaa0002-0000-4000-8000-000000000002',
-      ]);
-      expect(view('bbbb0002-0000-4000-8000-000000000002')).toEqual([
-        e,
-        'outbound',
-        false,
-        '0',
-        'aaaa0002-0000-4000-8000-000000000002',
-      ]);
-      expect(view('aaaa0003-0000-4000-8000-000000000003')).toEqual([
-        f,
-        'inbound',
-        false,
-        '0',
-        'aaaa0003-0000-4000-8000-000000000003',
-      ]);
-      // 56 s at 30/6 → 60 s: 0.12 + 0.05.
-      expect(view('bbbb0003-0000-4000-8000-000000000003')).toEqual([f, 'forwarded', true, '170000', null]);
+      const a = (n: number): string => `aaaa000${n}-0000-4000-8000-00000000000${n}`;
+      const b = (n: number): string => `bbbb000${n}-0000-4000-8000-00000000000${n}`;
+      // Each leg: subject, direction, billable leg, cost, linked id.
+      const expected = {
+        // 60 s to a Belgian mobile at 30/6: 0.12 + 0.05 connection fee, once.
+        [a(1)]: [e, 'outbound', true, '170000', a(1)],
+        [b(1)]: [e, 'outbound', false, '0', a(1)],
+        [a(2)]: [e, 'outbound', true, '50000', a(2)],
+        [b(2)]: [e, 'outbound', false, '0', a(2)],
+        [a(3)]: [f, 'inbound', false, '0', a(3)],
+        // 56 s at 30/6 → 60 s: 0.12 + 0.05.
+        [b(3)]: [f, 'forwarded', true, '170000', null],
+      };
+      expect(Object.fromEntries(Object.keys(expected).map((key) => [key, view(key)]))).toEqual(expected);
       expect(await chargedPerCustomer(tenant)).toEqual({ [e]: 220_000, [f]: 170_000 });
 
       // Importing both files again changes nothing.
