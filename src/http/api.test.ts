@@ -132,6 +132,21 @@ describe('GET /api/v1/me/purposes', () => {
     expect(voicekingKeys).not.toContain('invoicing');
   });
 
+  it("marks the purposes mailings are sent under (the policy's newsletter section)", async () => {
+    const voiceking = await createPolicyTenant(kernel, 'voiceking');
+    const sales = await loginAs(app, kernel, voiceking, 'sales');
+    const response = await app.inject({
+      method: 'GET',
+      url: '/api/v1/me/purposes',
+      headers: { cookie: sales.cookie },
+    });
+    const marked = response
+      .json<{ purposes: { key: string; newsletter: boolean }[] }>()
+      .purposes.filter((purpose) => purpose.newsletter)
+      .map((purpose) => purpose.key);
+    expect(marked).toEqual(['newsletter_customers', 'newsletter_opt_in']);
+  });
+
   it('an unknown purpose is refused with the valid ones for the role in details.validPurposes', async () => {
     const voxtra = await createPolicyTenant(kernel, 'voxtra');
     const session = await loginAs(app, kernel, voxtra, 'billing');

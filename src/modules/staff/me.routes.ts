@@ -15,6 +15,9 @@ const purposesSchema = z.object({
       legalBasis: z.string(),
       subjectTypes: z.array(z.string()),
       categories: z.array(z.string()),
+      newsletter: z
+        .boolean()
+        .describe("mailings are sent under this purpose (the policy's newsletter section)"),
     }),
   ),
 });
@@ -41,6 +44,7 @@ export function registerMeRoutes(app: FastifyInstance, kernel: Kernel): void {
     async (request) => {
       const staff = staffOf(request);
       const { policy } = await kernel.policies.current(staff.tenantId);
+      const newsletter = policy.newsletter;
       const role = Object.hasOwn(policy.roles, staff.role) ? policy.roles[staff.role] : undefined;
       return {
         role: { key: staff.role, label: role?.label ?? null },
@@ -53,6 +57,7 @@ export function registerMeRoutes(app: FastifyInstance, kernel: Kernel): void {
             legalBasis: purpose.legalBasis,
             subjectTypes: [...purpose.subjectTypes],
             categories: [...purpose.categories],
+            newsletter: key === newsletter?.legitimateInterest.purpose || key === newsletter?.optIn?.purpose,
           })),
       };
     },

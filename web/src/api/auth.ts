@@ -32,6 +32,8 @@ export interface PurposeInfo {
   legalBasis: string;
   subjectTypes: string[];
   categories: string[];
+  /** Mailings are sent under this purpose. */
+  newsletter?: boolean;
 }
 
 export interface MyPurposes {

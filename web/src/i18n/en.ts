@@ -182,6 +182,8 @@ export const en = {
     dossier: 'Technical dossier',
     staff: 'Staff',
     tokens: 'API tokens',
+    telephony: 'Telephony',
+    mailings: 'Mailings',
   },
   start: {
     onClock: 'breaches on the 72-hour clock: {{count}}',

@@ -184,6 +184,8 @@ export const fr: Messages = {
     dossier: 'Dossier technique',
     staff: 'Collaborateurs',
     tokens: 'Jetons API',
+    telephony: 'Téléphonie',
+    mailings: 'Envois groupés',
   },
   start: {
     onClock: 'violations sous le délai de 72 heures : {{count}}',

@@ -183,6 +183,8 @@ export const nl: Messages = {
     dossier: 'Technisch dossier',
     staff: 'Medewerkers',
     tokens: 'API-tokens',
+    telephony: 'Telefonie',
+    mailings: 'Mailings',
   },
   start: {
     onClock: 'inbreuken op de 72-uursklok: {{count}}',

@@ -43,6 +43,14 @@ const WebsitePage = lazyScreen(
   () => import('../screens/admin/WebsitePage.js'),
   (m) => m.WebsitePage,
 );
+const TelephonyScreen = lazyScreen(
+  () => import('../screens/telephony/TelephonyPage.js'),
+  (m) => m.TelephonyScreen,
+);
+const MailingsScreen = lazyScreen(
+  () => import('../screens/privacy/mailings/MailingsPage.js'),
+  (m) => m.MailingsScreen,
+);
 const TokensPage = lazyScreen(
   () => import('../screens/admin/TokensPage.js'),
   (m) => m.TokensPage,
@@ -108,6 +116,18 @@ export const SCREENS: ScreenEntry[] = [
     label: 'nav.dossier',
     isFor: ({ fits }) => fits('dossier'),
     element: <DossierScreen />,
+  },
+  {
+    path: '/telephony',
+    label: 'nav.telephony',
+    isFor: ({ fits }) => fits('telephony'),
+    element: <TelephonyScreen />,
+  },
+  {
+    path: '/mailings',
+    label: 'nav.mailings',
+    isFor: ({ fits }) => fits('mailings'),
+    element: <MailingsScreen />,
   },
   {
     path: '/staff',

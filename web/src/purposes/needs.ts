@@ -12,6 +12,8 @@ export interface ScreenNeed {
   basis?: string;
   /** The kind of person the screen is mostly about (ranks, never excludes). */
   subjectType?: string;
+  /** Only the purposes the policy sends mailings (newsletters) under. */
+  newsletter?: boolean;
 }
 
 const NAME = 'user.name';
@@ -55,6 +57,15 @@ export const SCREEN_NEEDS = {
     basis: 'contract',
     subjectType: 'customer',
   },
+  /** Numbers and line identifiers, with the holder's name where the purpose covers it. */
+  telephony: {
+    anyOf: [['kluis.telephony.number', NAME], ['kluis.telephony.number']],
+    basis: 'contract',
+    subjectType: 'customer',
+  },
+  mailings: { anyOf: [[EMAIL]], newsletter: true },
+  /** Finding the persons an authority asks about, under the purpose of legal disclosures. */
+  authorityPeople: { anyOf: [[NAME, 'kluis.telephony.call_record']], basis: 'legal_obligation' },
 } as const satisfies Record<string, ScreenNeed>;
 
 export type ScreenKey = keyof typeof SCREEN_NEEDS;
@@ -63,6 +74,7 @@ export type ScreenKey = keyof typeof SCREEN_NEEDS;
 export function purposesFitting(purposes: readonly PurposeInfo[], need: ScreenNeed): PurposeInfo[] {
   const ranked: Array<{ purpose: PurposeInfo; score: number; index: number }> = [];
   purposes.forEach((purpose, index) => {
+    if (need.newsletter && !purpose.newsletter) return;
     const alternative = need.anyOf.findIndex((categories) =>
       categories.every((category) => purpose.categories.includes(category)),
     );

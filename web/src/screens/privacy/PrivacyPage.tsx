@@ -29,6 +29,8 @@ import { DataTable } from '../../ui/DataTable.js';
 import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 import { hoursLeft, onTheClock, useCases, useIncidents, type Incident } from './api.js';
+import { AuthorityRequests } from './authority/AuthorityRequests.js';
+import { AffectedCategories, PersonsNotification } from './PersonsNotification.js';
 
 /**
  * The privacy officer's registers: incidents on their 72-hour clock, authorities' requests (four
@@ -245,6 +247,7 @@ function IncidentDetail({ incident }: { incident: Incident }) {
       </Card>
       {incident.deadline === null ? <Assessment incident={incident} /> : null}
       {onTheClock(incident) ? <AuthorityNotification incident={incident} /> : null}
+      {incident.isBreach && incident.deadline !== null ? <PersonsNotification incident={incident} /> : null}
       {incident.authorityReason ? (
         <Alert color="gray" title={t('incident.authority.' + incident.authorityDecision)}>
           {incident.authorityReason}
@@ -259,6 +262,7 @@ interface AssessmentValues {
   risk: string;
   riskAssessment: string;
   measures: string;
+  affectedCategories: string[];
 }
 
 /** Breach or not, risk and measures; a breach starts the 72-hour clock now (GDPR Art. 33). */
@@ -266,7 +270,7 @@ function Assessment({ incident }: { incident: Incident }) {
   const { t } = useTranslation();
   const queryClient = useQueryClient();
   const form = useForm<AssessmentValues>({
-    initialValues: { isBreach: 'yes', risk: 'low', riskAssessment: '', measures: '' },
+    initialValues: { isBreach: 'yes', risk: 'low', riskAssessment: '', measures: '', affectedCategories: [] },
     validate: {
       riskAssessment: (value) => (value.trim() ? null : t('common.required')),
       measures: (value) => (value.trim() ? null : t('common.required')),
@@ -280,6 +284,7 @@ function Assessment({ incident }: { incident: Incident }) {
           risk: values.risk,
           riskAssessment: values.riskAssessment,
           measures: values.measures,
+          affectedCategories: values.affectedCategories,
         },
       }),
     onSuccess: async () => {
@@ -306,6 +311,7 @@ function Assessment({ incident }: { incident: Incident }) {
             w="fit-content"
             {...form.getInputProps('isBreach')}
           />
+          <AffectedCategories {...form.getInputProps('affectedCategories')} />
           <Select
             label={t('incident.risk')}
             allowDeselect={false}
@@ -430,86 +436,6 @@ function AuthorityNotification({ incident }: { incident: Incident }) {
         </form>
       </Stack>
     </Card>
-  );
-}
-
-interface AuthorityRequest {
-  authorityRequestId: number;
-  recipient: string;
-  authority: string;
-  country: string;
-  orderReference: string;
-  subjectIds: number[];
-  decision: 'disclose' | 'refuse';
-  state: 'awaiting_approval' | 'approved' | 'refused' | 'disclosed';
-  registeredBy: number;
-  registeredAt: string;
-  approvedBy: number | null;
-  disclosedAt: string | null;
-}
-
-/** Requests of authorities: the second member of staff approves (four eyes). */
-function AuthorityRequests() {
-  const { t } = useTranslation();
-  const me = useMe();
-  const queryClient = useQueryClient();
-  const list = useQuery({
-    queryKey: ['authority-requests'],
-    queryFn: async () =>
-      (await api<{ items: AuthorityRequest[] }>('GET', '/api/v1/authority-requests')).items,
-  });
-  const approve = useMutation({
-    mutationFn: (id: number) => api('POST', `/api/v1/authority-requests/${id}/approve`),
-    onSuccess: async () => {
-      notifySuccess(t('authority.approved'));
-      await queryClient.invalidateQueries({ queryKey: ['authority-requests'] });
-    },
-  });
-  const columns = useMemo<ColumnDef<AuthorityRequest, unknown>[]>(
-    () => [
-      { id: 'id', header: '#', accessorKey: 'authorityRequestId' },
-      {
-        id: 'authority',
-        header: t('authority.authority'),
-        accessorFn: (row) => `${row.authority} (${row.country})`,
-      },
-      { id: 'reference', header: t('authority.reference'), accessorKey: 'orderReference' },
-      { id: 'people', header: t('authority.people'), accessorFn: (row) => row.subjectIds.length },
-      {
-        id: 'decision',
-        header: t('authority.decision'),
-        accessorFn: (row) => t(`authority.decisions.${row.decision}`),
-      },
-      { id: 'state', header: t('authority.state'), accessorFn: (row) => t(`authority.states.${row.state}`) },
-      {
-        id: 'actions',
-        header: t('common.actions'),
-        enableSorting: false,
-        cell: ({ row }) =>
-          row.original.state === 'awaiting_approval' ? (
-            row.original.registeredBy === me.data?.staffId ? (
-              <Text size="xs" c="dimmed">
-                {t('authority.otherApproves')}
-              </Text>
-            ) : (
-              <Button size="compact-sm" onClick={() => approve.mutate(row.original.authorityRequestId)}>
-                {t('authority.approve')}
-              </Button>
-            )
-          ) : null,
-      },
-    ],
-    [t, me.data?.staffId, approve],
-  );
-  return (
-    <Stack>
-      <Text size="sm" c="dimmed">
-        {t('authority.intro')}
-      </Text>
-      {list.error ? <ProblemAlert error={list.error} /> : null}
-      {approve.error ? <ProblemAlert error={approve.error} /> : null}
-      <DataTable data={list.data ?? []} columns={columns} caption={t('authority.caption')} />
-    </Stack>
   );
 }
 

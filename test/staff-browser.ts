@@ -1,0 +1,115 @@
+/**
+ * The staff back office in a real Chromium, for the browser tests of its screens: a staff member
+ * made as an admin would, signed in for the first time through the browser (one-time password →
+ * QR-code enrolment where the role needs a second factor → own password), and a look at each
+ * screen (axe-core, then a screenshot). test/back-office.test.ts does the same inline.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { generate } from 'otplib';
+import { expect } from 'vitest';
+import { WEB_ROOT } from '../src/http/web.js';
+import type { Kernel } from '../src/kernel/kernel.js';
+import { createStaffUser } from '../src/modules/staff/index.js';
+import type { Tenant } from '../src/modules/tenants/index.js';
+import type { BrowserSuite, Page } from './browser.js';
+
+export const STAFF_PASSWORD = 'Lange-Zin-Voor-Kluis-2026';
+
+export interface StaffBrowser {
+  browser: BrowserSuite;
+  kernel: Kernel;
+  baseUrl: string;
+}
+
+export interface SignedInStaff {
+  page: Page;
+  email: string;
+  staffId: number;
+  totpSecret: string | undefined;
+}
+
+/** Fails early when the back office was not built (npm install builds it). */
+export function assertWebBuilt(): void {
+  if (!existsSync(path.join(WEB_ROOT, 'index.html')))
+    throw new Error('the back office is not built: run `npm run build` (npm install does it)');
+}
+
+/** Looks at the screen the way a person would (axe-core) and keeps a picture of it. */
+export async function look(browser: BrowserSuite, page: Page, name: string): Promise<void> {
+  await page.waitForLoadState('networkidle', { timeout: 5_000 }).catch(() => undefined);
+  await browser.checkAccessibility(page);
+  // From the top: a full-page picture of a scrolled page draws the fixed header in the middle.
+  await page.evaluate('window.scrollTo(0, 0)');
+  await browser.screenshot(page, name);
+}
+
+/** Follows a link of the navigation. */
+export async function goTo(page: Page, screen: string): Promise<void> {
+  await page.getByRole('navigation').getByRole('link', { name: screen, exact: true }).click();
+}
+
+/** The last code used per secret: the server refuses a code twice, so the next one waits. */
+const usedCodes = new Map<string, string>();
+
+export async function freshCode(secret: string): Promise<string> {
+  for (;;) {
+    const code = await generate({ secret });
+    if (code !== usedCodes.get(secret)) {
+      usedCodes.set(secret, code);
+      return code;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+/** The first sign-in with a one-time password, all in the browser (in English). */
+export async function firstSignIn(
+  env: StaffBrowser,
+  page: Page,
+  tenant: Tenant,
+  email: string,
+  oneTimePassword: string,
+): Promise<string | undefined> {
+  await page.goto(`${env.baseUrl}/`);
+  await page.getByLabel(/^Organisation/).fill(tenant.slug);
+  await page.getByLabel(/^E-mail address/).fill(email);
+  await page.getByLabel(/^Password/).fill(oneTimePassword);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  let secret: string | undefined;
+  const enrolment = page.getByTestId('totp-secret');
+  const newPassword = page.getByLabel(/^New password/);
+  await enrolment.or(newPassword).first().waitFor();
+  if (await enrolment.isVisible()) {
+    secret = (await enrolment.textContent())?.trim() ?? '';
+    await page.getByLabel(/^The code the app shows now/).fill(await freshCode(secret));
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.getByTestId('recovery-codes').waitFor();
+    await page.getByRole('button', { name: 'I have saved these codes' }).click();
+  }
+  await newPassword.waitFor();
+  await newPassword.fill(STAFF_PASSWORD);
+  await page.getByLabel(/^Repeat the new password/).fill(STAFF_PASSWORD);
+  await page.getByRole('button', { name: 'Save the new password' }).click();
+  await page.getByRole('heading', { name: 'Start', level: 1 }).waitFor();
+  return secret;
+}
+
+/** A staff member of a role, created as an admin would, signed in for the first time in a new browser. */
+export async function staffSignedIn(env: StaffBrowser, tenant: Tenant, role: string): Promise<SignedInStaff> {
+  const email = `${role.replaceAll('_', '-')}-${Math.random().toString(36).slice(2, 8)}@staff.example`;
+  const created = await createStaffUser(
+    env.kernel,
+    tenant.tenantId,
+    { kind: 'system', job: 'test' },
+    { email, displayName: `Test ${role}`, role },
+  );
+  const page = await env.browser.newPage({ locale: 'en-GB' });
+  const totpSecret = await firstSignIn(env, page, tenant, email, created.oneTimePassword);
+  return { page, email, staffId: created.staffId, totpSecret };
+}
+
+/** No console error, uncaught exception or CSP refusal on the page so far. */
+export function expectNoPageProblems(env: StaffBrowser, page: Page): void {
+  expect(env.browser.problemsOf(page)).toEqual([]);
+}

@@ -1,0 +1,180 @@
+import './messages.js';
+import {
+  Alert,
+  Button,
+  Card,
+  Checkbox,
+  Group,
+  Select,
+  SimpleGrid,
+  Stack,
+  Text,
+  Textarea,
+  Title,
+} from '@mantine/core';
+import { useForm } from '@mantine/form';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useTranslation } from 'react-i18next';
+import { useMyPurposes } from '../../api/auth.js';
+import { api } from '../../api/client.js';
+import { notifySuccess } from '../../ui/notify.js';
+import { ProblemAlert } from '../../ui/ProblemAlert.js';
+import type { Incident } from './api.js';
+import { categoryLabel } from './categories.js';
+
+type Decision = 'inform' | 'not_inform';
+
+interface Answer extends Incident {
+  lettersSent: number;
+  lettersWithoutAddress: number;
+}
+
+/**
+ * GDPR Art. 34 for an assessed breach: inform the persons the data map found (a letter to each,
+ * in their language, once; the server sends them) or record why not. A second "inform" sends the
+ * letters an interrupted first one did not.
+ */
+export function PersonsNotification({ incident }: { incident: Incident }) {
+  const { t } = useTranslation();
+  const queryClient = useQueryClient();
+  const form = useForm<{ decision: Decision; reason: string }>({
+    initialValues: { decision: incident.risk === 'high' ? 'inform' : 'not_inform', reason: '' },
+    validate: {
+      reason: (value, values) => (values.decision === 'inform' || value.trim() ? null : t('common.required')),
+    },
+  });
+  const decide = useMutation({
+    mutationFn: (values: { decision: Decision; reason: string }) =>
+      api<Answer>('POST', `/api/v1/incidents/${incident.incidentId}/persons-notification`, {
+        body:
+          values.decision === 'inform'
+            ? { decision: 'inform' }
+            : { decision: values.decision, reason: values.reason.trim() },
+      }),
+    onSuccess: async (answer) => {
+      notifySuccess(
+        answer.personsDecision === 'inform'
+          ? t('privacyWork.persons.sent', { sent: answer.lettersSent, missing: answer.lettersWithoutAddress })
+          : t('incident.decided'),
+      );
+      await queryClient.invalidateQueries({ queryKey: ['incidents'] });
+    },
+  });
+  const decided = incident.personsDecision !== 'pending';
+  return (
+    <Card withBorder data-testid="persons-notification">
+      <Stack gap="sm">
+        <Title order={2} size="h4">
+          {t('privacyWork.persons.title')}
+        </Title>
+        <Text size="sm" c="dimmed">
+          {t('privacyWork.persons.intro')}
+        </Text>
+        <Text size="sm" fw={700}>
+          {incident.affectedCount > 0
+            ? t('privacyWork.persons.affected', { count: incident.affectedCount })
+            : t('privacyWork.persons.noneAffected')}
+        </Text>
+        {decide.data && decide.data.personsDecision === 'inform' ? (
+          <Alert color="teal" role="status" data-testid="letters-sent">
+            {t('privacyWork.persons.sent', {
+              sent: decide.data.lettersSent,
+              missing: decide.data.lettersWithoutAddress,
+            })}
+          </Alert>
+        ) : null}
+        {decide.error ? <ProblemAlert error={decide.error} /> : null}
+        {decided ? (
+          <Stack gap="xs">
+            <Text size="sm">
+              {t('privacyWork.persons.decided', {
+                decision: t(`incident.personsDecision.${incident.personsDecision}`),
+              })}
+            </Text>
+            {incident.personsReason ? <Alert color="gray">{incident.personsReason}</Alert> : null}
+            {incident.personsDecision === 'inform' ? (
+              <Group>
+                <Button
+                  variant="default"
+                  loading={decide.isPending}
+                  onClick={() => decide.mutate({ decision: 'inform', reason: '' })}
+                >
+                  {t('privacyWork.persons.resend')}
+                </Button>
+              </Group>
+            ) : null}
+          </Stack>
+        ) : (
+          <form onSubmit={form.onSubmit((values) => decide.mutate(values))} noValidate>
+            <Stack gap="sm">
+              <Select
+                label={t('privacyWork.persons.choice')}
+                allowDeselect={false}
+                data={[
+                  { value: 'inform', label: t('privacyWork.persons.inform') },
+                  { value: 'not_inform', label: t('privacyWork.persons.notInform') },
+                ]}
+                {...form.getInputProps('decision')}
+              />
+              {form.values.decision === 'not_inform' ? (
+                <Textarea
+                  label={t('privacyWork.persons.reason')}
+                  description={t('privacyWork.persons.reasonHelp')}
+                  required
+                  autosize
+                  minRows={2}
+                  {...form.getInputProps('reason')}
+                />
+              ) : null}
+              <Group>
+                <Button type="submit" loading={decide.isPending}>
+                  {form.values.decision === 'inform'
+                    ? t('privacyWork.persons.submit')
+                    : t('privacyWork.persons.submitNotInform')}
+                </Button>
+              </Group>
+            </Stack>
+          </form>
+        )}
+      </Stack>
+    </Card>
+  );
+}
+
+/**
+ * The data categories an assessment may name: those of the role's purposes and of the policy's
+ * recipients (the policy's own list is not in the API), each in words.
+ */
+export function AffectedCategories(props: {
+  value?: string[];
+  onChange?: (value: string[]) => void;
+  error?: React.ReactNode;
+}) {
+  const { t } = useTranslation();
+  const purposes = useMyPurposes();
+  const recipients = useQuery({
+    queryKey: ['recipients'],
+    queryFn: async () =>
+      (await api<{ items: Array<{ categories: string[] }> }>('GET', '/api/v1/recipients')).items,
+  });
+  const categories = new Set<string>([
+    ...(purposes.data?.purposes ?? []).flatMap((purpose) => purpose.categories),
+    ...(recipients.data ?? []).flatMap((recipient) => recipient.categories),
+  ]);
+  const options = [...categories]
+    .map((category) => ({ value: category, label: categoryLabel(t, category) }))
+    .sort((a, b) => a.label.localeCompare(b.label));
+  return (
+    <Checkbox.Group
+      label={t('privacyWork.assessment.categories')}
+      description={t('privacyWork.assessment.categoriesHelp')}
+      {...props}
+    >
+      <SimpleGrid cols={{ base: 1, sm: 2 }} spacing={6} mt="xs">
+        {options.map((option) => (
+          <Checkbox key={option.value} value={option.value} label={option.label} />
+        ))}
+      </SimpleGrid>
+    </Checkbox.Group>
+  );
+}
