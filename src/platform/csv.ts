@@ -2,7 +2,8 @@ import { stringify } from 'csv-stringify/sync';
 
 /**
  * One CSV record (RFC 4180), written by csv-stringify instead of three hand-written quoters:
- * fields quoted when they hold a comma, quote or line break, quotes doubled, and a leading
+ * fields quoted when they hold a comma, a quote or any line break (a lone LF or CR too, which
+ * csv-stringify alone quotes only when it is the record delimiter), quotes doubled, and a leading
  * = + - @ tab or CR defused with an apostrophe so a spreadsheet never runs a cell as a formula.
  * null and undefined are empty cells; other non-strings are written as JSON.
  */
@@ -13,5 +14,6 @@ export function csvRecord(values: readonly unknown[], lineEnd: '\r\n' | '\n' = '
   return stringify([cells], {
     record_delimiter: lineEnd === '\r\n' ? 'windows' : 'unix',
     escape_formulas: true,
+    quoted_match: /[\r\n]/,
   });
 }

@@ -143,6 +143,8 @@ describe('rows rendered by PostgreSQL', () => {
       [values],
     );
     expect(result.rows[0]?.cells).toEqual(values.map((value) => csvRecord([value]).slice(0, -2)));
+    // A lone LF or CR is quoted too: a reader that ends a record at LF must not split the row.
+    expect(csvRecord(['two\nlines', 'cr\rin'])).toBe('"two\nlines","cr\rin"\r\n');
   });
 
   it('the streamed report is the same document as the one built in memory; its description names the same tables and categories', async () => {
