@@ -36,6 +36,7 @@ import { registerAuthRoutes } from '../modules/staff/auth.routes.js';
 import { registerStaffRoutes } from '../modules/staff/staff.routes.js';
 import { registerMeRoutes } from '../modules/staff/me.routes.js';
 import { registerPolicyRoutes } from '../kernel/tenant-policy/tenant-policy.routes.js';
+import { registerAuditRoutes } from '../kernel/audit/audit.routes.js';
 import { registerPartiesRoutes } from '../modules/parties/parties.routes.js';
 import { registerContractRoutes } from '../modules/contracts/index.js';
 import { registerBillingRoutes } from '../modules/billing/index.js';
@@ -168,6 +169,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
         { name: 'staff', description: 'Staff accounts (admins)' },
         { name: 'tokens', description: 'API tokens (admins)' },
         { name: 'policy', description: 'The privacy statement and the processing register' },
+        { name: 'audit', description: "A person's audit trail and the verification of the audit chain" },
         { name: 'people', description: 'Customers, contacts, prospects: personal data under a purpose' },
         { name: 'organisations', description: 'Business customers' },
         { name: 'contracts', description: 'Products, quotes, orders, contracts' },
@@ -257,6 +259,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
     secureCookies: deps.secureCookies ?? false,
   };
   registerPolicyRoutes(app, deps.kernel, ENFORCED_PROMISES, { statementPage: statementPage(portal) });
+  registerAuditRoutes(app, deps.kernel);
   registerPartiesRoutes(app, deps.kernel);
   const events = deps.events;
   registerContractRoutes(

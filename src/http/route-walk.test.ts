@@ -70,6 +70,10 @@ function touchOf(method: string, path: string): Touch | undefined {
     return { kind: 'self' };
   if (path.startsWith('/api/v1/staff')) return { kind: 'fixed', purpose: 'staff_accounts' };
   if (path.startsWith('/api/v1/requests')) return { kind: 'fixed', purpose: 'rights_requests' };
+  // A person's audit trail: under the rights purpose only; the chain's verification names nobody
+  // and has its own role rule (admin, privacy officer) (issue 20).
+  if (path === '/api/v1/people/{id}/audit') return { kind: 'fixed', purpose: 'rights_requests' };
+  if (path === '/api/v1/audit/verify') return { kind: 'none' };
   // Retention plans and holds are the declared purpose's work over every category it keeps.
   if (path.startsWith('/api/v1/retention')) return { kind: 'data', categories: [] };
   // One dossier item: edit (PATCH) and delete under the declared purpose (issue 17).
@@ -122,6 +126,9 @@ function touchOf(method: string, path: string): Touch | undefined {
   if (path.startsWith('/api/v1/cookies/')) return { kind: 'none' };
   // The price list is no personal data; its own role rule (admin, billing) is not the policy's.
   if (path.startsWith('/api/v1/tariffs')) return { kind: 'none' };
+  // Rating plans are price lists, imports are counts (issue 20); their own role rules.
+  if (path.startsWith('/api/v1/rating-plans') || path === '/api/v1/call-record-imports')
+    return { kind: 'none' };
   if (/^\/api\/v1\/(products|organisations|billing\/settings|policy\/register|customer-status)/.test(path))
     return { kind: 'none' };
   void method;
@@ -193,6 +200,7 @@ const OTHER_PARAMS = new Set([
   'caseId',
   'authorityRequestId',
   'minor',
+  'planId',
 ]);
 
 /**

@@ -5,11 +5,15 @@ import {
   appendAuditNow,
   FileAnchors,
   KeystoreAnchors,
+  verifyAuditChain,
   withAudit,
   type AuditDeps,
   type AuditedTx,
+  type AuditVerification,
+  type VerifyOptions,
 } from './audit/index.js';
-import { AccessDenied, AccessGate } from './gate/gate.js';
+import { readAuditTrail, type AuditTrailPage } from './audit/audit.trail.js';
+import { AccessDenied, AccessGate, type Grant } from './gate/gate.js';
 import { ErasureJournal } from './erasure/erasure-journal.js';
 import { Keyring } from './keyring/keyring.js';
 import type { KeyManagementService } from './keyring/kms.js';
@@ -47,6 +51,20 @@ export interface KernelTenants {
 }
 
 /**
+ * The audit log as far as it is anyone's business outside the kernel (issue #20): a person's
+ * trail, read under a Grant (the gate's decision on that person), and the chain's verification.
+ */
+export interface KernelAuditLog {
+  /**
+   * Entries naming the grant's one person, newest first; only a read grant under the policy's
+   * rights purpose opens it, and the read is recorded (`audit.read`) in the same transaction.
+   */
+  trail(atx: AuditedTx, grant: Grant, page: { limit: number; beforeSeq?: number }): Promise<AuditTrailPage>;
+  /** Recomputes the tenant's chain against its checkpoints (what `kluis audit verify` runs). */
+  verify(tenantId: number, options?: VerifyOptions): Promise<AuditVerification>;
+}
+
+/**
  * The kernel's surface: what services, routes and jobs of src/modules receive, and all they get
  * (docs/decisions/0100). There is no pool on it: a module reaches the database only inside a
  * tenant transaction, either `transact` (audited; the gate needs its AuditedTx, and personal
@@ -59,6 +77,7 @@ export interface Kernel {
   keys: KernelKeys;
   gate: AccessGate;
   tenants: KernelTenants;
+  auditLog: KernelAuditLog;
   /**
    * A tenant-scoped transaction whose audit entries commit with it. Every use case that touches
    * personal data runs inside one: the gate needs its AuditedTx, so the type system holds the rule.
@@ -140,6 +159,16 @@ export function createKernel(options: KernelOptions): Kernel {
       bySlug: (slug) => findTenantBySlug(db, slug),
       byId: (tenantId) => findTenantById(db, tenantId),
       list: () => listTenants(db),
+    },
+    auditLog: {
+      trail: async (atx, grant, page) =>
+        readAuditTrail(
+          atx,
+          grant,
+          { keys: audit.keys, policy: (await policies.current(atx.tenantId)).policy },
+          page,
+        ),
+      verify: (tenantId, verifyOptions) => verifyAuditChain(audit, tenantId, verifyOptions),
     },
     transact: (tenantId, work) => withAuditedRefusals(audit, tenantId, work),
     plain: (tenantId, work) => withTenant(db, tenantId, work),

@@ -227,3 +227,27 @@ export async function selectAuditEntries(
   if (filter.afterSeq !== undefined) query = query.where('seq', '>', filter.afterSeq);
   return query.orderBy('seq').limit(filter.limit).execute();
 }
+
+/**
+ * One page of the entries that name a pseudonym (as a subject of the access, or as the acting
+ * subject), newest first: a person's audit trail. `beforeSeq` is the last seq of the previous page.
+ */
+export async function selectTrailPage(
+  tx: Tx,
+  tenantId: number,
+  pseudonym: string,
+  page: { limit: number; beforeSeq?: number },
+): Promise<AuditLogRow[]> {
+  let query = tx
+    .selectFrom('audit_log')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where((eb) =>
+      eb.or([
+        eb(sql<string[]>`subject_pseudonyms`, '@>', sql<string[]>`array[${pseudonym}]::text[]`),
+        eb.and([eb('actor_kind', '=', 'subject'), eb('actor_id', '=', pseudonym)]),
+      ]),
+    );
+  if (page.beforeSeq !== undefined) query = query.where('seq', '<', page.beforeSeq);
+  return query.orderBy('seq', 'desc').limit(page.limit).execute();
+}

@@ -37,6 +37,7 @@ import { TELEPHONY_CATEGORIES } from './datamap.js';
 import { rateCall, selectBillableSeconds, type RatingTable } from './rating.js';
 import { loadRatingTable } from './tariff.service.js';
 import { isPgError } from './number.service.js';
+import { ImportLog } from './cdr-import-log.js';
 
 /** The purpose call records serve, and the only one (VX-5). */
 export const CALL_BILLING_PURPOSE = 'call_billing';
@@ -103,7 +104,23 @@ export async function importCdrFile(
   const defaultCountry = (options.defaultCountry ??
     (await findTenantCountry(kernel, options.tenantId))) as CountryCode;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-  const connection = await openCopyConnection(deps.connection);
+  // On record before anything else, so a run that fails at once is listed too (issue 20).
+  const log = new ImportLog(kernel, options.tenantId);
+  await log.start(options.file, options.format ?? 'auto');
+  const countsOf = () => ({
+    linesRead: summary.linesRead,
+    imported: summary.imported,
+    rejected: summary.rejected,
+    duplicates: summary.duplicates,
+    unrated: summary.unrated,
+  });
+  let connection: CopyConnection;
+  try {
+    connection = await openCopyConnection(deps.connection);
+  } catch (error) {
+    await log.fail(error, { linesRead: 0, imported: 0, rejected: 0, duplicates: 0, unrated: 0 });
+    throw error;
+  }
   const rejectPath = options.rejectFile ?? `${options.file}.rejects.csv`;
   const rejects = new RejectWriter(rejectPath);
   const summary: CdrImportSummary = {
@@ -128,6 +145,7 @@ export async function importCdrFile(
     const onWritten = (written: { rows: number; inserted: number }): void => {
       summary.rejected = rejects.count;
       report(summary, written, started, options.onProgress);
+      log.progress(countsOf());
     };
 
     const parsed = parseCdrStream(createReadStream(options.file), {
@@ -160,11 +178,16 @@ export async function importCdrFile(
     summary.rejected = rejects.count;
     summary.rejectsByReason = rejects.byReason;
     summary.rejectFile = rejects.count > 0 ? rejectPath : null;
+  } catch (error) {
+    summary.rejected = rejects.count;
+    await log.fail(error, countsOf()).catch(() => undefined);
+    throw error;
   } finally {
     await rejects.close();
     await connection.close();
   }
   summary.elapsedMs = performance.now() - started;
+  await log.finish(countsOf(), summary.rejectsByReason);
   return summary;
 }
 

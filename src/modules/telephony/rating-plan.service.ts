@@ -109,6 +109,76 @@ export async function listRatingPlans(
   }));
 }
 
+/** One page of plans in code order (the back office's list; issue 20). `afterCode`: the last of the previous page. */
+export async function listRatingPlansPage(
+  kernel: Kernel,
+  tenantId: number,
+  actor: Actor,
+  page: { limit: number; afterCode?: string },
+): Promise<{ items: RatingPlanView[]; nextCode: string | null }> {
+  assertMayManageTariff(actor);
+  const rows = await kernel.plain(tenantId, (tx) => {
+    let query = tx.selectFrom('rating_plans').select(['plan_id', 'code', 'name', 'definition']);
+    if (page.afterCode !== undefined) query = query.where('code', '>', page.afterCode);
+    return query
+      .orderBy('code')
+      .limit(page.limit + 1)
+      .execute();
+  });
+  const shown = rows.slice(0, page.limit);
+  return {
+    items: shown.map((row) => ({
+      planId: Number(row.plan_id),
+      code: row.code,
+      name: row.name,
+      definition: row.definition,
+    })),
+    nextCode: rows.length > page.limit ? (shown.at(-1)?.code ?? null) : null,
+  };
+}
+
+export interface RatingPlanDetail extends RatingPlanView {
+  createdAt: Date;
+  /** From which day the plan is the tenant's default (productId null) or a product's. */
+  assignments: Array<{ productId: number | null; validFrom: string }>;
+}
+
+/** One plan and where it applies (tenant default, products); a customer's own plan is not shown here. */
+export async function getRatingPlan(
+  kernel: Kernel,
+  tenantId: number,
+  actor: Actor,
+  planId: number,
+): Promise<RatingPlanDetail> {
+  assertMayManageTariff(actor);
+  return kernel.plain(tenantId, async (tx) => {
+    const plan = await tx
+      .selectFrom('rating_plans')
+      .select(['plan_id', 'code', 'name', 'definition', 'created_at'])
+      .where('plan_id', '=', planId)
+      .executeTakeFirst();
+    if (!plan) throw new AppError('not_found', 'no such plan', { publicMessage: 'no such rating plan' });
+    const assignments = await tx
+      .selectFrom('rating_plan_assignments')
+      .select(['product_id', 'valid_from'])
+      .where('plan_id', '=', planId)
+      .orderBy('valid_from')
+      .orderBy('product_id')
+      .execute();
+    return {
+      planId: Number(plan.plan_id),
+      code: plan.code,
+      name: plan.name,
+      definition: plan.definition,
+      createdAt: plan.created_at,
+      assignments: assignments.map((row) => ({
+        productId: row.product_id === null ? null : Number(row.product_id),
+        validFrom: row.valid_from,
+      })),
+    };
+  });
+}
+
 export type PlanTarget =
   { kind: 'tenant' } | { kind: 'product'; productId: number } | { kind: 'customer'; subjectId: number };
 

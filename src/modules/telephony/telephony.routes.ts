@@ -20,6 +20,7 @@ import {
 } from './line-identifier.service.js';
 import { assertMayManageTariff, importTariff, listTariffRates } from './tariff.service.js';
 import { acceptCsvBodies } from '../../http/csv-body.js';
+import { registerPlanAndImportRoutes } from './plans-imports.routes.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const purposeHeaders = z
@@ -111,6 +112,7 @@ export function registerTelephonyRoutes(app: FastifyInstance, kernel: Kernel): v
   const typed = app.withTypeProvider<ZodTypeProvider>();
   const onRequest = requireStaff(kernel);
   acceptCsvBodies(app);
+  registerPlanAndImportRoutes(app, kernel);
 
   typed.get(
     '/api/v1/phone-numbers',

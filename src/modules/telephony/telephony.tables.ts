@@ -105,7 +105,27 @@ export interface CustomerRatingPlansTable {
   created_at: Date;
 }
 
+/** One call-record import and its counts (migrations/0330); nothing personal. */
+export interface CallRecordImportsTable {
+  tenant_id: number;
+  import_id: Generated<number>;
+  file_name: string;
+  format: string;
+  status: 'running' | 'finished' | 'failed';
+  started_at: Date;
+  updated_at: Date;
+  finished_at: Date | null;
+  lines_read: ColumnType<number, number | undefined, number>;
+  imported: ColumnType<number, number | undefined, number>;
+  rejected: ColumnType<number, number | undefined, number>;
+  duplicates: ColumnType<number, number | undefined, number>;
+  unrated: ColumnType<number, number | undefined, number>;
+  rejects_by_reason: ColumnType<Record<string, number>, string | undefined, string>;
+  error_code: string | null;
+}
+
 export interface TelephonyTables {
+  call_record_imports: CallRecordImportsTable;
   rating_plans: RatingPlansTable;
   rating_plan_assignments: RatingPlanAssignmentsTable;
   customer_rating_plans: CustomerRatingPlansTable;

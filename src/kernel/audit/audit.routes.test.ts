@@ -1,0 +1,215 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
+import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import { createCustomer } from '../../modules/billing/billing.test-helpers.js';
+import type { Tenant } from '../../modules/tenants/index.js';
+import { keyringOf, type Kernel } from '../kernel.js';
+import { tamper } from './audit.test-helpers.js';
+
+let database: TestDatabase;
+let kernel: Kernel;
+let app: FastifyInstance;
+let voiceking: Tenant;
+let voxtra: Tenant;
+let officer: StaffSession;
+let sales: StaffSession;
+let admin: StaffSession;
+let customer: number;
+
+const as = (session: StaffSession, purpose?: string) => ({
+  cookie: session.cookie,
+  'x-csrf-token': session.csrfToken,
+  ...(purpose ? { 'x-kluis-purpose': purpose } : {}),
+});
+
+interface TrailEntry {
+  seq: number;
+  actor: { kind: string; id: string };
+  role: string | null;
+  purpose: string | null;
+  action: string;
+  categories: string[];
+  decision: string;
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database);
+  app = await createTestApp(kernel);
+  voiceking = await createPolicyTenant(kernel, 'voiceking');
+  voxtra = await createPolicyTenant(kernel, 'voxtra');
+  officer = await loginAs(app, kernel, voiceking, 'privacy_officer');
+  sales = await loginAs(app, kernel, voiceking, 'sales');
+  admin = await loginAs(app, kernel, voiceking, 'admin');
+  customer = await createCustomer(kernel, voiceking, { familyName: 'Gekeken' });
+}, 60_000);
+
+afterAll(async () => {
+  await app.close();
+  await database.close();
+});
+
+describe('GET /api/v1/people/:id/audit — who looked at a person and why (issue 20)', () => {
+  it('VK-7: the privacy officer sees who read the person, in which role, under which purpose, and that read is audited too', async () => {
+    const read = await app.inject({
+      method: 'GET',
+      url: `/api/v1/people/${customer}`,
+      headers: as(sales, 'order_processing'),
+    });
+    expect(read.statusCode).toBe(200);
+
+    const response = await app.inject({
+      method: 'GET',
+      url: `/api/v1/people/${customer}/audit`,
+      headers: as(officer),
+    });
+    expect(response.statusCode).toBe(200);
+    const items = response.json<{ items: TrailEntry[] }>().items;
+    const seqs = items.map((item) => item.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
+    expect(items).toContainEqual(
+      expect.objectContaining({
+        actor: { kind: 'staff', id: String(sales.staffId) },
+        role: 'sales',
+        purpose: 'order_processing',
+        action: 'read',
+        decision: 'allowed',
+        categories: expect.arrayContaining(['user.name']) as unknown as string[],
+      }),
+    );
+
+    // The read of the trail is on record, by the privacy officer, under the rights purpose,
+    // naming the person by pseudonym (DESIGN.md point 5).
+    const pseudonym = await keyringOf(kernel).pseudonym(voiceking.tenantId, customer);
+    const recorded = await runAsOwner<{ actor_id: string; role: string; purpose: string }>(
+      database.ownerUrl,
+      `select actor_id, role, purpose from audit_log
+        where tenant_id = $1 and action = 'audit.read' and subject_pseudonyms @> array[$2]::text[]`,
+      [voiceking.tenantId, pseudonym],
+    );
+    expect(recorded.rows).toEqual([
+      { actor_id: String(officer.staffId), role: 'privacy_officer', purpose: 'rights_requests' },
+    ]);
+
+    // …so the next read of the trail shows the first one.
+    const again = await app.inject({
+      method: 'GET',
+      url: `/api/v1/people/${customer}/audit`,
+      headers: as(officer, 'rights_requests'),
+    });
+    expect(again.json<{ items: TrailEntry[] }>().items[0]).toMatchObject({
+      actor: { kind: 'staff', id: String(officer.staffId) },
+      action: 'audit.read',
+      purpose: 'rights_requests',
+    });
+  });
+
+  it('pages newest first with a cursor and Link rel="next"', async () => {
+    const first = await app.inject({
+      method: 'GET',
+      url: `/api/v1/people/${customer}/audit?limit=1`,
+      headers: as(officer),
+    });
+    expect(first.statusCode).toBe(200);
+    const page = first.json<{ items: TrailEntry[]; nextCursor: string | null }>();
+    expect(page.items).toHaveLength(1);
+    expect(page.nextCursor).not.toBeNull();
+    expect(first.headers.link).toContain('rel="next"');
+    const second = await app.inject({
+      method: 'GET',
+      url: `/api/v1/people/${customer}/audit?limit=1&cursor=${page.nextCursor ?? ''}`,
+      headers: as(officer),
+    });
+    const next = second.json<{ items: TrailEntry[] }>().items[0];
+    expect(next?.seq).toBeLessThan(page.items[0]?.seq ?? 0);
+    const bad = await app.inject({
+      method: 'GET',
+      url: `/api/v1/people/${customer}/audit?cursor=abc`,
+      headers: as(officer),
+    });
+    expect(bad.statusCode).toBe(400);
+  });
+
+  it('is refused to other roles, under another purpose, and for another tenant’s person (404), and the refusal is audited', async () => {
+    for (const [session, purpose] of [
+      [sales, 'order_processing'],
+      [admin, undefined],
+    ] as const) {
+      const response = await app.inject({
+        method: 'GET',
+        url: `/api/v1/people/${customer}/audit`,
+        headers: as(session, purpose),
+      });
+      expect(response.statusCode).toBe(403);
+    }
+    const otherPurpose = await app.inject({
+      method: 'GET',
+      url: `/api/v1/people/${customer}/audit`,
+      headers: as(officer, 'legal_disclosure'),
+    });
+    expect(otherPurpose.statusCode).toBe(403);
+    expect(otherPurpose.json<{ code: string }>().code).toBe('purpose_not_allowed');
+
+    const stranger = await createCustomer(kernel, voxtra, { familyName: 'Vreemd' });
+    const crossed = await app.inject({
+      method: 'GET',
+      url: `/api/v1/people/${stranger}/audit`,
+      headers: as(officer),
+    });
+    expect(crossed.statusCode).toBe(404);
+    const refusedRole = await runAsOwner<{ n: number }>(
+      database.ownerUrl,
+      `select count(*)::int as n from audit_log
+        where tenant_id = $1 and actor_id = $2 and decision = 'denied' and purpose = 'rights_requests'`,
+      [voiceking.tenantId, String(admin.staffId)],
+    );
+    expect(refusedRole.rows[0]?.n).toBe(1);
+  });
+});
+
+describe('GET /api/v1/audit/verify — the chain, proved over HTTP (issue 20)', () => {
+  it('says the chain is intact up to its last entry, for the admin and the privacy officer; refuses sales', async () => {
+    for (const session of [admin, officer]) {
+      const response = await app.inject({ method: 'GET', url: '/api/v1/audit/verify', headers: as(session) });
+      expect(response.statusCode).toBe(200);
+      const body = response.json<{ ok: boolean; entries: number; firstBadSeq: number | null }>();
+      const head = await runAsOwner<{ seq: number }>(
+        database.ownerUrl,
+        'select seq::int as seq from audit_heads where tenant_id = $1',
+        [voiceking.tenantId],
+      );
+      expect(body).toMatchObject({ ok: true, firstBadSeq: null });
+      expect(body.entries).toBe(head.rows[0]?.seq);
+    }
+    const refused = await app.inject({ method: 'GET', url: '/api/v1/audit/verify', headers: as(sales) });
+    expect(refused.statusCode).toBe(403);
+  });
+
+  it('names the first broken entry of a tampered chain (its own tenant’s only)', async () => {
+    const tampered = await createPolicyTenant(kernel, 'voxtra');
+    const tamperedAdmin = await loginAs(app, kernel, tampered, 'admin');
+    await createCustomer(kernel, tampered, { familyName: 'Vervalst' });
+    await tamper(database.ownerUrl, (client) =>
+      client.query('update audit_log set records = records + 1 where tenant_id = $1 and seq = 2', [
+        tampered.tenantId,
+      ]),
+    );
+    const response = await app.inject({
+      method: 'GET',
+      url: '/api/v1/audit/verify',
+      headers: as(tamperedAdmin),
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({
+      ok: false,
+      entries: 1,
+      firstBadSeq: 2,
+      problem: 'hash_mismatch',
+    });
+    // Another tenant's chain is untouched and says so.
+    const own = await app.inject({ method: 'GET', url: '/api/v1/audit/verify', headers: as(admin) });
+    expect(own.json<{ ok: boolean }>().ok).toBe(true);
+  });
+});

@@ -1,0 +1,143 @@
+/**
+ * The audit log over HTTP (issue #20): a person's trail for the privacy officer, and the chain's
+ * verification for the admin and the privacy officer. docs/decisions/0330.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
+import { ID_CURSOR, pageQuery } from '../../http/pagination.js';
+import { checkDeclaredPurpose } from '../../http/purpose.js';
+import { AppError } from '../../platform/errors.js';
+import { authorize } from '../gate/access.js';
+import type { Kernel } from '../kernel.js';
+import { rightsPurposeOf } from './audit.trail.js';
+
+/** Roles that may run the verification (the CLI's `kluis audit verify` is the operator's). */
+const VERIFY_ROLES = new Set(['admin', 'privacy_officer']);
+/** As the CLI: entries older than this must be covered by a checkpoint outside the database. */
+const ANCHOR_GRACE_MS = 60 * 60_000;
+
+const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
+const trailEntrySchema = z.object({
+  seq: z.number().int(),
+  at: z.string(),
+  actor: z.object({
+    kind: z.enum(['staff', 'subject', 'system']),
+    id: z.string().describe('staff id, job name, or self (the person) / other (another person)'),
+  }),
+  role: z.string().nullable(),
+  purpose: z.string().nullable(),
+  action: z.string(),
+  categories: z.array(z.string()),
+  records: z.number().int().describe('how many people the one decision named'),
+  decision: z.enum(['allowed', 'denied']),
+  reason: z.string().nullable(),
+});
+
+const verificationSchema = z.object({
+  ok: z.boolean(),
+  verifiedAt: z.string(),
+  entries: z.number().int().describe('entries found intact (before the first bad one when broken)'),
+  checkpoints: z.number().int().nullable(),
+  anchors: z.number().int().nullable(),
+  firstBadSeq: z.number().int().nullable(),
+  problem: z.string().nullable(),
+  message: z.string().nullable(),
+});
+
+export function registerAuditRoutes(app: FastifyInstance, kernel: Kernel): void {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  typed.get(
+    '/api/v1/people/:id/audit',
+    {
+      onRequest: requireStaff(kernel),
+      schema: {
+        summary: 'Who looked at this person, when and why: the audit entries naming them, newest first',
+        description:
+          "Under the policy's purpose for rights requests only (the privacy officer's); another declared purpose is refused (403 purpose_not_allowed). The read is itself recorded in the audit log (action audit.read). Staff are named by staff id and role.",
+        tags: ['audit'],
+        params: z.strictObject({ id }),
+        querystring: z.object({ ...pageQuery(), cursor: ID_CURSOR.optional() }),
+        response: {
+          200: z.object({ items: z.array(trailEntrySchema), nextCursor: z.string().nullable() }),
+        },
+      },
+    },
+    async (request) => {
+      const staff = staffOf(request);
+      const { policy } = await kernel.policies.current(staff.tenantId);
+      const rights = rightsPurposeOf(policy);
+      if (rights === undefined)
+        throw new AppError('purpose_not_allowed', 'policy has no rights purpose', {
+          publicMessage: 'the policy declares no purpose for rights requests',
+        });
+      await checkDeclaredPurpose(kernel, request, staff.tenantId, rights);
+      const context = {
+        tenantId: staff.tenantId,
+        actor: actorOf(staff),
+        purpose: rights,
+        requestId: request.id,
+      };
+      const page = await kernel.transact(staff.tenantId, async (atx) => {
+        const grant = await authorize(kernel, atx, context, 'read', [], [request.params.id]);
+        return kernel.auditLog.trail(atx, grant, {
+          limit: request.query.limit,
+          ...(request.query.cursor === undefined ? {} : { beforeSeq: Number(request.query.cursor) }),
+        });
+      });
+      return {
+        items: page.items.map((entry) => ({ ...entry, at: entry.at.toISOString() })),
+        nextCursor: page.nextBeforeSeq === null ? null : String(page.nextBeforeSeq),
+      };
+    },
+  );
+
+  typed.get(
+    '/api/v1/audit/verify',
+    {
+      onRequest: requireStaff(kernel),
+      schema: {
+        summary: "Recompute the tenant's audit chain and name the first entry that does not hold",
+        description:
+          'What `kluis audit verify` does, for this tenant (admin, privacy officer). Changes nothing: entries are re-hashed, their signatures and the signed checkpoints (in the database, the key store and the anchor file) checked; entries older than an hour must be covered by a checkpoint outside the database.',
+        tags: ['audit'],
+        response: { 200: verificationSchema },
+      },
+    },
+    async (request) => {
+      const staff = staffOf(request);
+      if (!VERIFY_ROLES.has(staff.role))
+        throw new AppError('forbidden', 'role may not verify the audit log', {
+          publicMessage: 'only admins and privacy officers may verify the audit log',
+        });
+      const now = kernel.clock.now();
+      const result = await kernel.auditLog.verify(staff.tenantId, {
+        anchorsRequiredBefore: new Date(now.getTime() - ANCHOR_GRACE_MS),
+      });
+      const verifiedAt = now.toISOString();
+      return result.ok
+        ? {
+            ok: true,
+            verifiedAt,
+            entries: result.entries,
+            checkpoints: result.checkpoints,
+            anchors: result.anchors ?? null,
+            firstBadSeq: null,
+            problem: null,
+            message: null,
+          }
+        : {
+            ok: false,
+            verifiedAt,
+            entries: result.entries,
+            checkpoints: null,
+            anchors: null,
+            firstBadSeq: result.firstBadSeq,
+            problem: result.problem,
+            message: result.message,
+          };
+    },
+  );
+}

@@ -1,0 +1,215 @@
+/**
+ * The record of call-record imports (issue 20): one row per run of importCdrFile with its counts,
+ * written as it goes, so the back office lists imports and the ones that failed or rejected lines.
+ * Counts and codes only (kernel.plain); the rejected lines stay in the reject file.
+ * docs/decisions/0331-call-record-imports-on-record.md.
+ */
+import path from 'node:path';
+import type { Kernel } from '../../kernel/kernel.js';
+import type { Actor } from '../../kernel/gate/gate.js';
+import { AppError } from '../../platform/errors.js';
+import { CALL_BILLING_PURPOSE } from './cdr-import.service.js';
+
+export type ImportStatus = 'running' | 'finished' | 'failed';
+/** A running import not heard of for this long was stopped (killed, or its machine went down). */
+export const INTERRUPTED_AFTER_MS = 15 * 60_000;
+
+export interface ImportCounts {
+  linesRead: number;
+  imported: number;
+  rejected: number;
+  duplicates: number;
+  unrated: number;
+}
+
+/** The file's own name, reduced to what the table keeps (no folder, no odd characters). */
+export function importFileName(file: string): string {
+  const base = path
+    .basename(file)
+    .replace(/[^A-Za-z0-9._ -]/g, '_')
+    .slice(0, 120);
+  return /^[A-Za-z0-9_]/.test(base) ? base : `_${base.slice(0, 119)}`;
+}
+
+/** Writes one import's row: created at the start, counts as batches land, the end state last. */
+export class ImportLog {
+  #importId: number | undefined;
+  #latest: ImportCounts | undefined;
+  #writing: Promise<void> = Promise.resolve();
+  #isWriting = false;
+
+  constructor(
+    private readonly kernel: Kernel,
+    private readonly tenantId: number,
+  ) {}
+
+  async start(file: string, format: string): Promise<void> {
+    const now = this.kernel.clock.now();
+    const row = await this.kernel.plain(this.tenantId, (tx) =>
+      tx
+        .insertInto('call_record_imports')
+        .values({
+          tenant_id: this.tenantId,
+          file_name: importFileName(file),
+          format: /^[a-z]{1,20}$/.test(format) ? format : 'auto',
+          status: 'running',
+          started_at: now,
+          updated_at: now,
+        })
+        .returning('import_id')
+        .executeTakeFirstOrThrow(),
+    );
+    this.#importId = Number(row.import_id);
+  }
+
+  /** Counts so far; written one at a time, the newest wins (a batch never waits for it). */
+  progress(counts: ImportCounts): void {
+    this.#latest = { ...counts };
+    if (this.#isWriting) return;
+    this.#isWriting = true;
+    // Progress is a courtesy: a failed count update never stops the import (its end state is written after).
+    this.#writing = this.#drain().catch(() => undefined);
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#latest) {
+        const counts = this.#latest;
+        this.#latest = undefined;
+        await this.#update({ counts });
+      }
+    } finally {
+      this.#isWriting = false;
+    }
+  }
+
+  async finish(counts: ImportCounts, rejectsByReason: Record<string, number>): Promise<void> {
+    await this.#writing;
+    this.#latest = undefined;
+    await this.#update({ counts, status: 'finished', rejectsByReason });
+  }
+
+  /** The end of a run that threw: the error's code only (never its message). */
+  async fail(error: unknown, counts: ImportCounts): Promise<void> {
+    await this.#writing.catch(() => undefined);
+    this.#latest = undefined;
+    const code =
+      error instanceof Error && error.name === 'CdrLayoutError'
+        ? 'layout'
+        : error instanceof AppError && /^[a-z][a-z_]{0,59}$/.test(error.code)
+          ? error.code
+          : 'error';
+    await this.#update({ counts, status: 'failed', errorCode: code });
+  }
+
+  async #update(change: {
+    counts: ImportCounts;
+    status?: ImportStatus;
+    rejectsByReason?: Record<string, number>;
+    errorCode?: string;
+  }): Promise<void> {
+    const importId = this.#importId;
+    if (importId === undefined) return;
+    const now = this.kernel.clock.now();
+    await this.kernel.plain(this.tenantId, (tx) =>
+      tx
+        .updateTable('call_record_imports')
+        .set({
+          lines_read: change.counts.linesRead,
+          imported: change.counts.imported,
+          rejected: change.counts.rejected,
+          duplicates: change.counts.duplicates,
+          unrated: change.counts.unrated,
+          updated_at: now,
+          ...(change.status ? { status: change.status } : {}),
+          ...(change.status && change.status !== 'running' ? { finished_at: now } : {}),
+          ...(change.rejectsByReason ? { rejects_by_reason: JSON.stringify(change.rejectsByReason) } : {}),
+          ...(change.errorCode ? { error_code: change.errorCode } : {}),
+        })
+        .where('import_id', '=', importId)
+        .where('status', '=', 'running')
+        .execute(),
+    );
+  }
+}
+
+export interface ImportView extends ImportCounts {
+  importId: number;
+  fileName: string;
+  format: string;
+  /** `interrupted`: still marked running, but not heard of for INTERRUPTED_AFTER_MS. */
+  status: ImportStatus | 'interrupted';
+  startedAt: Date;
+  updatedAt: Date;
+  finishedAt: Date | null;
+  rejectsByReason: Record<string, number>;
+  errorCode: string | null;
+}
+
+export interface ImportListQuery {
+  limit: number;
+  /** Import id of the last row of the previous page (newest first). */
+  beforeId?: number;
+  /** Only imports that need a look: failed, interrupted, or with rejected lines. */
+  problems?: boolean;
+  since?: Date;
+}
+
+/** The roles that see the imports: those the policy lets work on call records, and the admin. */
+export async function assertMaySeeImports(kernel: Kernel, tenantId: number, actor: Actor): Promise<void> {
+  if (actor.kind !== 'staff' || actor.role === 'admin') return;
+  const { policy } = await kernel.policies.current(tenantId);
+  if (policy.purposes[CALL_BILLING_PURPOSE]?.roles.includes(actor.role) === true) return;
+  throw new AppError('role_not_allowed', `role ${actor.role} may not see call-record imports`, {
+    publicMessage: `role ${actor.role} may not see call-record imports`,
+  });
+}
+
+/** Imports newest first, filtered in SQL before the page is cut (decision 0085). */
+export async function listImports(
+  kernel: Kernel,
+  tenantId: number,
+  actor: Actor,
+  query: ImportListQuery,
+): Promise<{ items: ImportView[]; nextBeforeId: number | null }> {
+  await assertMaySeeImports(kernel, tenantId, actor);
+  const now = kernel.clock.now();
+  const stale = new Date(now.getTime() - INTERRUPTED_AFTER_MS);
+  const rows = await kernel.plain(tenantId, (tx) => {
+    let select = tx.selectFrom('call_record_imports').selectAll();
+    if (query.beforeId !== undefined) select = select.where('import_id', '<', query.beforeId);
+    if (query.since !== undefined) select = select.where('started_at', '>=', query.since);
+    if (query.problems)
+      select = select.where((eb) =>
+        eb.or([
+          eb('status', '=', 'failed'),
+          eb('rejected', '>', 0),
+          eb.and([eb('status', '=', 'running'), eb('updated_at', '<', stale)]),
+        ]),
+      );
+    return select
+      .orderBy('import_id', 'desc')
+      .limit(query.limit + 1)
+      .execute();
+  });
+  const shown = rows.slice(0, query.limit);
+  return {
+    items: shown.map((row) => ({
+      importId: Number(row.import_id),
+      fileName: row.file_name,
+      format: row.format,
+      status: row.status === 'running' && row.updated_at < stale ? 'interrupted' : row.status,
+      startedAt: row.started_at,
+      updatedAt: row.updated_at,
+      finishedAt: row.finished_at,
+      linesRead: row.lines_read,
+      imported: row.imported,
+      rejected: row.rejected,
+      duplicates: row.duplicates,
+      unrated: row.unrated,
+      rejectsByReason: row.rejects_by_reason,
+      errorCode: row.error_code,
+    })),
+    nextBeforeId: rows.length > query.limit ? (shown.at(-1)?.import_id ?? null) : null,
+  };
+}
