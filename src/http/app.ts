@@ -31,7 +31,12 @@ import {
   registerMailingRoutes,
   registerNewsletterPublicRoutes,
 } from '../modules/consent/index.js';
-import type { AnswerQuanta, PublicDoorLimits, TransferSettings } from '../modules/requests/index.js';
+import type {
+  AnswerQuanta,
+  PortalSignIn,
+  PublicDoorLimits,
+  TransferSettings,
+} from '../modules/requests/index.js';
 import { registerAuthRoutes } from '../modules/staff/auth.routes.js';
 import { registerStaffRoutes } from '../modules/staff/staff.routes.js';
 import { registerMeRoutes } from '../modules/staff/me.routes.js';
@@ -45,7 +50,12 @@ import { registerRetentionRoutes } from '../modules/retention/index.js';
 import { registerDossierRoutes } from '../modules/dossier/index.js';
 import { registerWebApp } from './web.js';
 import { registerIncidentRoutes, registerRecipientsRoutes } from '../modules/recipients/index.js';
-import { registerCookiesRoutes, type CookieLimits } from '../modules/cookies/index.js';
+import {
+  linkConsentAtSignIn,
+  readOwnCookieChoices,
+  registerCookiesRoutes,
+  type CookieLimits,
+} from '../modules/cookies/index.js';
 import { registerPortalRoutes, statementPage } from '../modules/portal/index.js';
 import type { DomainEventSubscribers } from '../modules/contracts/index.js';
 
@@ -295,6 +305,8 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
     ...(deps.publicLimits ? { limits: deps.publicLimits } : {}),
     ...(deps.answerQuanta ? { answerQuanta: deps.answerQuanta } : {}),
     ...(deps.wakeLetterSender ? { wakeLetterSender: deps.wakeLetterSender } : {}),
+    // The browser's cookie consent id joins the person at a portal login (docs/decisions/0290).
+    onPortalSignIn: (signIn: PortalSignIn) => linkConsentAtSignIn(deps.kernel, signIn),
   };
   registerRequestsRoutes(app, requestsDeps);
   registerAccountRoutes(app, requestsDeps, { secureCookies: deps.secureCookies ?? false });
@@ -310,7 +322,11 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
     publicUrl: deps.publicUrl ?? 'http://localhost:3000',
     portalSession: (request, write) => portalSessionOf(requestsDeps, request, write),
   });
-  await registerPortalRoutes(app, { ...portal, requests: requestsDeps });
+  await registerPortalRoutes(app, {
+    ...portal,
+    requests: requestsDeps,
+    cookieChoices: (session) => readOwnCookieChoices(deps.kernel, session),
+  });
   const consentDeps = {
     ...requestsDeps,
     ...(deps.wakeMailingSender ? { wakeSender: deps.wakeMailingSender } : {}),

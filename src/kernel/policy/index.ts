@@ -58,5 +58,11 @@ export { buildRegisterRows, generateRegister } from './register.generator.js';
 export type { RegisterFormat, RegisterOptions, RegisterRow } from './register.generator.js';
 export type { DocumentFormat } from './document.render.js';
 export { buildPolicyJsonSchema, renderPolicyJsonSchema } from './policy.json-schema.js';
-export { ALL_PROMISES, declaredPromises, PROMISES, unenforcedPromises } from './promises.js';
+export {
+  ALL_PROMISES,
+  COOKIE_CHOICES_CATEGORY,
+  declaredPromises,
+  PROMISES,
+  unenforcedPromises,
+} from './promises.js';
 export type { EnforcedPromises, PromiseKey } from './promises.js';

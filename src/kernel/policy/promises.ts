@@ -19,6 +19,10 @@ export const PROMISES = {
     requirements: ['VK-20'],
     what: 'consent for non-functional cookies asked at the first visit and withdrawable',
   },
+  cookie_choices_at_login: {
+    requirements: ['VK-20', 'VK-21'],
+    what: 'a cookie choice is linked to a person only when they log in to the privacy portal, and then shows in their access report',
+  },
   disclosure_log: {
     requirements: ['VK-10', 'VK-11', 'VX-6'],
     what: 'each recipient gets only its categories, and every disclosure is recorded',
@@ -37,6 +41,9 @@ export const PROMISES = {
   },
 } as const satisfies Record<string, { requirements: readonly string[]; what: string }>;
 
+/** The category a cookie choice is linked to a person under (docs/decisions/0290). */
+export const COOKIE_CHOICES_CATEGORY = 'kluis.online.cookie_choices';
+
 export type PromiseKey = keyof typeof PROMISES;
 export type EnforcedPromises = ReadonlySet<PromiseKey>;
 
@@ -48,7 +55,10 @@ export function declaredPromises(policy: Policy): PromiseKey[] {
   const rules = Object.values(policy.retentionRules);
   if (policy.newsletter !== undefined) declared.push('newsletter_consent');
   if (policy.newsletter?.tracking?.opensAndClicks === true) declared.push('email_tracking_consent');
-  if (policy.cookies.items.length > 0 && policy.cookies.consentAtFirstVisit) declared.push('cookie_consent');
+  if (policy.cookies.items.length > 0 && policy.cookies.consentAtFirstVisit) {
+    declared.push('cookie_consent');
+    if (policy.categories[COOKIE_CHOICES_CATEGORY] !== undefined) declared.push('cookie_choices_at_login');
+  }
   if (Object.keys(policy.recipients).length > 0) declared.push('disclosure_log');
   if (policy.incidents !== undefined) declared.push('incident_register');
   if (rules.some((rule) => rule.kind !== 'inherited' && rule.kind !== 'on_termination')) {

@@ -7,7 +7,7 @@ import { renderDocument } from './document.render.js';
 import type { Block, DocumentFormat, TextDocument } from './document.render.js';
 import { CATEGORY_GROUPS, LEGAL_BASES } from './policy.schema.js';
 import type { Channel, Language, Policy, RetentionRule } from './policy.schema.js';
-import type { EnforcedPromises } from './promises.js';
+import { COOKIE_CHOICES_CATEGORY, type EnforcedPromises } from './promises.js';
 import { STATEMENT_TEXTS } from './statement.texts.js';
 import type { StatementTexts } from './statement.texts.js';
 
@@ -303,6 +303,12 @@ export function buildStatement(policy: Policy, lang: Language, enforced: Enforce
       ),
     );
     if (isConsentKept) p(t.cookies.withdraw);
+    if (
+      isConsentKept &&
+      enforced.has('cookie_choices_at_login') &&
+      policy.categories[COOKIE_CHOICES_CATEGORY] !== undefined
+    )
+      p(t.cookies.linked);
   } else if (policy.cookies.externalPolicyUrl === undefined) {
     p(t.cookies.none);
   }

@@ -106,6 +106,8 @@ export interface StatementTexts {
     what: string;
     consent: string;
     withdraw: string;
+    /** Kept by the cookies module (promise cookie_choices_at_login, docs/decisions/0290). */
+    linked: string;
     categories: Record<CookieCategory, string>;
     lifetime: (iso: string) => string;
     item: (name: string, category: string, provider: string, lifetime: string, purpose: string) => string;
@@ -306,6 +308,8 @@ const nl: StatementTexts = {
       'Functionele cookies zijn nodig om de website naar behoren te laten werken en uw voorkeuren te onthouden. Andere cookies plaatsen wij alleen met uw toestemming, die wij bij uw eerste bezoek vragen.',
     withdraw:
       'U kunt uw toestemming altijd intrekken via de cookie-instellingen op onze website. U kunt cookies ook weigeren of eerder opgeslagen cookies verwijderen via de instellingen van uw browser.',
+    linked:
+      'Uw cookiekeuze is aan niemand gekoppeld, tenzij u zich aanmeldt op ons privacyportaal in een browser die ze bewaart: dan koppelen we ze aan u, zodat ze in het overzicht van uw gegevens staat, en wissen we die koppeling samen met uw gegevens.',
     categories: { functional: 'functionele', analytical: 'analytische', tracking: 'tracking' },
     lifetime: (iso) => {
       const p = periodParts(iso);
@@ -549,6 +553,8 @@ const fr: StatementTexts = {
       "Les cookies fonctionnels sont nécessaires au bon fonctionnement du site et à la mémorisation de vos préférences. Nous ne plaçons les autres cookies qu'avec votre consentement, que nous demandons lors de votre première visite.",
     withdraw:
       'Vous pouvez retirer votre consentement à tout moment via les paramètres de cookies de notre site. Vous pouvez aussi refuser les cookies ou supprimer ceux déjà enregistrés via les paramètres de votre navigateur.',
+    linked:
+      "Votre choix de cookies n'est lié à personne, sauf si vous vous connectez à notre portail de confidentialité dans un navigateur qui le conserve : nous le lions alors à vous, pour qu'il figure dans l'aperçu de vos données, et nous effaçons ce lien avec vos données.",
     categories: { functional: 'fonctionnels', analytical: 'analytiques', tracking: 'de suivi' },
     lifetime: (iso) => {
       const p = periodParts(iso);
@@ -792,6 +798,8 @@ const en: StatementTexts = {
       'Functional cookies are needed for the website to work properly and to remember your preferences. We set other cookies only with your consent, which we ask for on your first visit.',
     withdraw:
       'You can withdraw your consent at any time via the cookie settings on our website. You can also refuse cookies or delete stored cookies in your browser settings.',
+    linked:
+      'Your cookie choice is linked to nobody unless you log in to our privacy portal in a browser that keeps it: we then link it to you, so it shows in the overview of your data, and we erase that link with your data.',
     categories: { functional: 'functional', analytical: 'analytical', tracking: 'tracking' },
     lifetime: (iso) => {
       const p = periodParts(iso);

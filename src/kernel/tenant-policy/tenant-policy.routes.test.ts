@@ -42,6 +42,7 @@ describe('GET /t/<slug>/privacy — the statement in force, generated from the p
       newsletter_consent: en.newsletter.unsubscribe,
       email_tracking_consent: en.newsletter.tracking,
       cookie_consent: en.cookies.consent,
+      cookie_choices_at_login: en.cookies.linked,
       disclosure_log: en.sharing.logged,
       incident_register: en.security.incidents,
       retention_sweeps: 'years without activity',

@@ -42,7 +42,7 @@ function providerPage(slug: string, lang: string): string {
 <html lang="${lang}">
 <head><meta charset="utf-8"><title>VoiceKing – internet</title>
 <script src="${kluisUrl}/t/${slug}/consent.js" async></script>
-<script>document.cookie = 'kluis_prefs=${lang}; path=/';</script>
+<script>document.cookie = 'kluis_lang=${lang}; path=/';</script>
 </head>
 <body>
 <main><h1>VoiceKing internet</h1><p>Snel internet voor uw zaak.</p>
@@ -139,7 +139,7 @@ describe('the cookie banner on a provider’s page (Chromium)', () => {
       // No cookie wall: the page behind stays usable.
       await expect(page.getByRole('heading', { name: 'VoiceKing internet' }).isVisible()).resolves.toBe(true);
       expect(await ran(page, 'statsRuns')).toBe(0);
-      expect(await cookieNames(page)).toEqual(['kluis_prefs']);
+      expect(await cookieNames(page)).toEqual(['kluis_lang']);
       await browser.checkAccessibility(page, { include: '#kluis-cc' });
       await browser.screenshot(page, `banner-${lang}`);
       if (lang === 'en') {
@@ -161,7 +161,7 @@ describe('the cookie banner on a provider’s page (Chromium)', () => {
         await banner.waitFor({ state: 'detached' });
         expect(await ran(page, 'statsRuns')).toBe(1);
         expect(await ran(page, 'trackingRuns')).toBe(0);
-        expect(await cookieNames(page)).toEqual(['kluis_consent', 'kluis_prefs', 'kluis_stats']);
+        expect(await cookieNames(page)).toEqual(['kluis_consent', 'kluis_lang', 'kluis_stats']);
         // The next page keeps the choice: no banner, the script runs at once.
         await open(page, tenant, lang);
         await page.waitForFunction(() => (globalThis as unknown as PageGlobals).statsRuns === 1);
@@ -193,7 +193,7 @@ describe('the cookie banner on a provider’s page (Chromium)', () => {
     await open(page, tenant, 'en');
     await page.getByRole('button', { name: 'Refuse all' }).click();
     await page.locator('#kluis-cc').waitFor({ state: 'detached' });
-    expect(await cookieNames(page)).toEqual(['kluis_consent', 'kluis_prefs']);
+    expect(await cookieNames(page)).toEqual(['kluis_consent', 'kluis_lang']);
     expect(await ran(page, 'statsRuns')).toBe(0);
 
     // Give consent from the settings link, then withdraw it the same way.
@@ -207,7 +207,7 @@ describe('the cookie banner on a provider’s page (Chromium)', () => {
     await settings.waitFor({ state: 'detached' });
     expect(await ran(page, 'statsRuns')).toBe(1);
     expect(await ran(page, 'trackingRuns')).toBe(1);
-    expect(await cookieNames(page)).toEqual(['kluis_consent', 'kluis_prefs', 'kluis_profile', 'kluis_stats']);
+    expect(await cookieNames(page)).toEqual(['kluis_consent', 'kluis_lang', 'kluis_profile', 'kluis_stats']);
 
     await page.getByRole('link', { name: 'Cookie settings' }).click();
     await expect(page.getByLabel('Analytical').isChecked()).resolves.toBe(true);
@@ -220,7 +220,7 @@ describe('the cookie banner on a provider’s page (Chromium)', () => {
     ]);
     await page.waitForFunction(() => (globalThis as unknown as PageGlobals).statsRuns === 1);
     expect(await ran(page, 'trackingRuns')).toBe(0);
-    expect(await cookieNames(page)).toEqual(['kluis_consent', 'kluis_prefs', 'kluis_stats']);
+    expect(await cookieNames(page)).toEqual(['kluis_consent', 'kluis_lang', 'kluis_stats']);
     expect(browser.problemsOf(page)).toEqual([]);
 
     const receipts = await receiptsOf(tenant);
@@ -297,7 +297,7 @@ describe('the cookie banner on a provider’s page (Chromium)', () => {
     await again.getByRole('dialog', { name: 'Cookies on this website' }).waitFor({ state: 'visible' });
     expect(await ran(again, 'statsRuns')).toBe(0);
     // Until the new choice, the cookies of the earlier consent are removed.
-    expect(await cookieNames(again)).toEqual(['kluis_consent', 'kluis_prefs']);
+    expect(await cookieNames(again)).toEqual(['kluis_consent', 'kluis_lang']);
     await again.getByRole('button', { name: 'Refuse all' }).click();
     await again.locator('#kluis-cc').waitFor({ state: 'detached' });
     const receipts = await receiptsOf(tenant);

@@ -103,7 +103,7 @@ describe('the banner script and GPC resource', () => {
     expect(response.headers['content-type']).toMatch(/^text\/javascript/);
     expect(response.headers['cross-origin-resource-policy']).toBe('cross-origin');
     expect(response.headers['access-control-allow-origin']).toBe('*');
-    for (const name of ['kluis_consent', 'kluis_prefs', 'kluis_stats', 'kluis_profile'])
+    for (const name of ['kluis_consent', 'kluis_lang', 'kluis_stats', 'kluis_profile'])
       expect(response.body).toContain(`"name":"${name}"`);
     expect(response.body).toContain(`"policyVersion":"${policyVersion}"`);
     expect(response.body).toContain(`"bannerVersion":"${BANNER_VERSION}"`);

@@ -13,8 +13,10 @@ import {
   askedCategories,
   assertBannerOffered,
   CONSENT_CATEGORIES,
+  CONSENT_COOKIE,
   cookieSectionVersion,
 } from './cookie-policy.js';
+import { consentIdOfCookie } from './consent-link.service.js';
 import {
   CONSENT_ID,
   consentRates,
@@ -273,7 +275,8 @@ export function registerCookiesRoutes(
         const frame = await loadFrame(kernel, request, reply, tenant.slug, {
           secureCookies: options.secureCookies ?? false,
         });
-        const consentId = request.query.consent;
+        // The id in the link, else the one this page remembered (a choice made here earlier).
+        const consentId = request.query.consent ?? consentIdOfCookie(request.cookies[CONSENT_COOKIE]);
         const receipts = consentId ? await listReceipts(kernel, tenant.tenantId, consentId) : [];
         const page = renderSettingsPage({
           frame,
@@ -346,6 +349,20 @@ export function registerCookiesRoutes(
             gpc: false,
           },
           { gpcHeader: sentGpc(request) },
+        );
+        // Remembered for the tenant's pages on Kluis's site, in the banner's format, so a login to
+        // the privacy portal from this browser links the choice to the person (decision 0290).
+        const expires = Math.floor(receipt.expiresAt.getTime() / 1000);
+        void reply.setCookie(
+          CONSENT_COOKIE,
+          [receipt.consentId, receipt.policyVersion, receipt.categories.join('+') || '-', expires].join('.'),
+          {
+            path: `/t/${tenant.slug}/`,
+            httpOnly: true,
+            sameSite: 'lax',
+            secure: options.secureCookies ?? false,
+            maxAge: Math.max(0, expires - Math.floor(kernel.clock.now().getTime() / 1000)),
+          },
         );
         return reply
           .status(303)

@@ -36,8 +36,33 @@ export interface WebsiteVisitsTable {
   analytics_consent: boolean;
 }
 
+/** A consent id linked to the person who logged in to the privacy portal with it (decision 0290). */
+export interface CookieConsentLinksTable {
+  tenant_id: number;
+  consent_id: string;
+  subject_id: number;
+  linked_at: Date;
+}
+
+/** The view of the linked ids' receipts as rows of the person (read-only; a delete unlinks). */
+export interface CookieChoicesOfSubjectsView {
+  tenant_id: number;
+  subject_id: number;
+  receipt_id: string;
+  consent_id: string;
+  categories: string[];
+  policy_version: string;
+  language: string;
+  source: 'banner' | 'settings' | 'gpc';
+  gpc: boolean;
+  given_at: Date;
+  expires_at: Date;
+}
+
 export interface CookiesTables {
   cookie_policy_versions: CookiePolicyVersionsTable;
   cookie_receipts: CookieReceiptsTable;
   website_visits: WebsiteVisitsTable;
+  cookie_consent_links: CookieConsentLinksTable;
+  cookie_choices_of_subjects: CookieChoicesOfSubjectsView;
 }

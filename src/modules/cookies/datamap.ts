@@ -1,10 +1,51 @@
 import type { TableDataMap } from '../../kernel/datamap/datamap.js';
+import { COOKIE_CHOICES_CATEGORY } from '../../kernel/policy/index.js';
+
+const CHOICES = { category: COOKIE_CHOICES_CATEGORY } as const;
 
 // None of these rows names a data subject of Kluis (docs/decisions/0140): a receipt carries a random
 // consent id the visitor's browser keeps and nothing else about them; a visit carries no id at all,
 // the address cut to its network and the browser reduced to its family. The policy's retention still
 // applies to both (retention sweep → purgeWebsiteRecords).
 export const cookiesDataMap: TableDataMap[] = [
+  // A consent id becomes the person's when they log in to the privacy portal with it (decision
+  // 0290). The view shows the linked ids' receipts as the person's rows (access report, export,
+  // "my data"); erasing its rows unlinks (an INSTEAD OF DELETE trigger), the receipts stay anonymous.
+  {
+    table: 'cookie_choices_of_subjects',
+    module: 'cookies',
+    subjectColumn: 'subject_id',
+    erasure: { kind: 'delete_rows' },
+    personal: {
+      consent_id: CHOICES,
+      categories: CHOICES,
+      policy_version: CHOICES,
+      language: CHOICES,
+      source: CHOICES,
+      gpc: CHOICES,
+      given_at: CHOICES,
+      expires_at: CHOICES,
+    },
+    notPersonal: {
+      tenant_id: 'tenant key',
+      subject_id: 'the person the consent id is linked to',
+      receipt_id: 'row id of the receipt',
+    },
+  },
+  {
+    table: 'cookie_consent_links',
+    module: 'cookies',
+    subjectColumn: 'subject_id',
+    erasure: { kind: 'delete_rows' },
+    personal: {
+      consent_id: CHOICES,
+      linked_at: CHOICES,
+    },
+    notPersonal: {
+      tenant_id: 'tenant key',
+      subject_id: 'the person who logged in with the consent id',
+    },
+  },
   {
     table: 'cookie_receipts',
     module: 'cookies',

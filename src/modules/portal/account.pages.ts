@@ -273,6 +273,7 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
           frame.tenant.slug,
           { email: fieldOf(request.body, 'email'), password: fieldOf(request.body, 'password') },
           request.ip,
+          request.cookies,
         );
         setSessionCookie(reply, frame.tenant.slug, login, secure);
         return see(reply, `${frame.base}/account`);

@@ -67,6 +67,7 @@ export function registerConsentPages(app: FastifyInstance, deps: PortalDeps, kit
         },
         frame.lang,
       );
+      const cookieSection = await renderCookieChoices(deps, signed);
       const button = (purpose: string, event: (typeof EVENTS)[number], label: string): Html =>
         html`<form method="post" action="${frame.base}/account/my-consents">
           <input type="hidden" name="csrf" value="${signed.csrf}" /><input
@@ -113,7 +114,8 @@ export function registerConsentPages(app: FastifyInstance, deps: PortalDeps, kit
                     value="objected_marketing"
                   /><button type="submit">${t.consents.marketingButton}</button>
                 </form>`
-        }`;
+        }
+        ${cookieSection}`;
       return sendPage(
         reply,
         kit.page(
@@ -177,4 +179,61 @@ export function registerConsentPages(app: FastifyInstance, deps: PortalDeps, kit
         .redirect(`${frame.base}/account/my-consents?saved=1`, 303);
     },
   );
+}
+
+/**
+ * The cookie choices linked to the person at a portal login (issue 15, decision 0290): each choice
+ * in words, and the link to the cookie settings (with the newest linked consent id, so the page
+ * shows that choice). Only for a tenant whose policy offers the cookie banner.
+ */
+async function renderCookieChoices(
+  deps: PortalDeps,
+  signed: { frame: PortalFrame; session: { tenant: { tenantId: number }; subjectId: number } },
+): Promise<Html | ''> {
+  const { frame } = signed;
+  const { cookies } = frame.policy;
+  if (!cookies.consentAtFirstVisit || cookies.items.length === 0) return '';
+  const t = textsOf(frame).consents.cookies;
+  const choices = deps.cookieChoices
+    ? await deps.cookieChoices({
+        tenantId: signed.session.tenant.tenantId,
+        subjectId: signed.session.subjectId,
+      })
+    : [];
+  const newest = choices[0];
+  const settings = `${frame.base}/cookies?lang=${frame.lang}${newest ? `&consent=${newest.consentId}` : ''}`;
+  const day = (date: Date): string => formatDate(date.toISOString().slice(0, 10), frame.lang);
+  const table = html`<div class="scroll" tabindex="0" role="region" aria-label="${t.title}">
+    <table>
+      <thead>
+        <tr>
+          <th scope="col">${t.columns.given}</th>
+          <th scope="col">${t.columns.choice}</th>
+          <th scope="col">${t.columns.where}</th>
+          <th scope="col">${t.columns.until}</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${choices.map(
+          (choice) =>
+            html`<tr>
+              <td>${day(choice.givenAt)}</td>
+              <td>
+                ${
+                  choice.categories.length > 0
+                    ? t.accepted(choice.categories.map((category) => t.categories[category]).join(', '))
+                    : t.onlyFunctional
+                }
+              </td>
+              <td>${t.sources[choice.source]}</td>
+              <td>${day(choice.expiresAt)}</td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+  </div>`;
+  return html`<h2 id="cookie-choices">${t.title}</h2>
+    <p>${choices.length > 0 ? t.intro : t.none}</p>
+    ${choices.length > 0 ? table : ''}
+    <p><a href="${settings}">${t.settingsLink}</a></p>`;
 }

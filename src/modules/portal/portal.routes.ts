@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { EnforcedPromises } from '../../kernel/policy/index.js';
+import type { LinkedCookieChoice } from '../cookies/index.js';
 import type { RequestsDeps } from '../requests/index.js';
 import { parseFormBody, loadFrame } from './frame.js';
 import { registerPublicPages } from './public.routes.js';
@@ -15,6 +16,11 @@ export interface PortalDeps {
   requests: RequestsDeps;
   enforced: EnforcedPromises;
   secureCookies: boolean;
+  /**
+   * The person's cookie choices linked to them at a portal login (the cookies module; decision
+   * 0290), for "my consents". Without it the page shows none.
+   */
+  cookieChoices?: (session: { tenantId: number; subjectId: number }) => Promise<LinkedCookieChoice[]>;
 }
 
 /**

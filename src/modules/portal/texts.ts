@@ -173,6 +173,18 @@ export interface PortalTexts {
     marketingButton: string;
     marketingDone: string;
     saved: string;
+    /** Cookie choices linked to the account at a portal login (docs/decisions/0290). */
+    cookies: {
+      title: string;
+      intro: string;
+      none: string;
+      columns: { given: string; choice: string; where: string; until: string };
+      accepted: (categories: string) => string;
+      onlyFunctional: string;
+      categories: Record<'analytical' | 'tracking', string>;
+      sources: Record<'banner' | 'settings' | 'gpc', string>;
+      settingsLink: string;
+    };
   };
   settings: {
     title: string;
@@ -432,6 +444,22 @@ const nl: PortalTexts = {
     marketingButton: 'Geen direct marketing meer',
     marketingDone: 'U maakte bezwaar tegen direct marketing.',
     saved: 'Uw keuze is opgeslagen.',
+    cookies: {
+      title: 'Mijn cookiekeuzes',
+      intro:
+        'De keuzes die u in de cookiebanner of op de cookie-instellingen maakte, in de browser waarmee u zich hier aanmeldde. Ze zijn pas aan u gekoppeld sinds die aanmelding.',
+      none: 'Er is geen cookiekeuze aan u gekoppeld. Meldt u zich aan in een browser die een keuze bewaart, dan verschijnt ze hier.',
+      columns: { given: 'Gemaakt op', choice: 'Keuze', where: 'Waar', until: 'Geldig tot' },
+      accepted: (categories) => `toestemming voor ${categories} cookies`,
+      onlyFunctional: 'alleen functionele cookies',
+      categories: { analytical: 'analytische', tracking: 'tracking' },
+      sources: {
+        banner: 'cookiebanner',
+        settings: 'cookie-instellingen',
+        gpc: 'signaal van uw browser (GPC)',
+      },
+      settingsLink: 'Cookie-instellingen wijzigen',
+    },
   },
   settings: {
     title: 'Taal en wachtwoord',
@@ -699,6 +727,22 @@ const fr: PortalTexts = {
     marketingButton: 'Plus de marketing direct',
     marketingDone: 'Vous vous êtes opposé au marketing direct.',
     saved: 'Votre choix est enregistré.',
+    cookies: {
+      title: 'Mes choix de cookies',
+      intro:
+        'Les choix faits dans le bandeau cookies ou sur la page des paramètres de cookies, dans le navigateur avec lequel vous vous êtes connecté ici. Ils ne sont liés à vous que depuis cette connexion.',
+      none: 'Aucun choix de cookies n’est lié à vous. Si vous vous connectez dans un navigateur qui conserve un choix, il apparaîtra ici.',
+      columns: { given: 'Fait le', choice: 'Choix', where: 'Où', until: 'Valable jusqu’au' },
+      accepted: (categories) => `consentement aux cookies ${categories}`,
+      onlyFunctional: 'uniquement les cookies fonctionnels',
+      categories: { analytical: 'analytiques', tracking: 'de suivi' },
+      sources: {
+        banner: 'bandeau cookies',
+        settings: 'paramètres de cookies',
+        gpc: 'signal de votre navigateur (GPC)',
+      },
+      settingsLink: 'Modifier les paramètres de cookies',
+    },
   },
   settings: {
     title: 'Langue et mot de passe',
@@ -956,6 +1000,18 @@ const en: PortalTexts = {
     marketingButton: 'No more direct marketing',
     marketingDone: 'You objected to direct marketing.',
     saved: 'Your choice has been saved.',
+    cookies: {
+      title: 'My cookie choices',
+      intro:
+        'The choices you made in the cookie banner or on the cookie settings, in the browser you logged in here with. They have been linked to you only since that login.',
+      none: 'No cookie choice is linked to you. Log in from a browser that keeps a choice, and it will show here.',
+      columns: { given: 'Made on', choice: 'Choice', where: 'Where', until: 'Valid until' },
+      accepted: (categories) => `consent to ${categories} cookies`,
+      onlyFunctional: 'functional cookies only',
+      categories: { analytical: 'analytical', tracking: 'tracking' },
+      sources: { banner: 'cookie banner', settings: 'cookie settings', gpc: 'your browser’s signal (GPC)' },
+      settingsLink: 'Change cookie settings',
+    },
   },
   settings: {
     title: 'Language and password',

@@ -36,11 +36,12 @@ export function setSessionCookie(
   login: PortalLogin,
   secure: boolean,
 ): { csrfToken: string } {
+  // Browser-session cookies (the policies declare them so); the server ends the session after
+  // 30 idle minutes or 8 hours anyway.
   const options = {
     path: `/t/${slug}/`,
     httpOnly: true,
     sameSite: 'strict',
-    maxAge: 8 * 3600,
     secure,
   } as const;
   void reply.setCookie(SUBJECT_COOKIE, login.sessionToken, options);
@@ -113,7 +114,7 @@ export function registerAccountRoutes(
     },
     async (request, reply) => {
       // A wrong password answers at the same moment for a known and an unknown address (issue 11).
-      const login = await loginAtDoor(deps, request.params.slug, request.body, request.ip);
+      const login = await loginAtDoor(deps, request.params.slug, request.body, request.ip, request.cookies);
       return setSessionCookie(reply, request.params.slug, login, options.secureCookies);
     },
   );
@@ -131,7 +132,13 @@ export function registerAccountRoutes(
     async (request, reply) => {
       const base = `/t/${request.params.slug}`;
       try {
-        const login = await loginWithLinkAtDoor(deps, request.params.slug, request.query.token, request.ip);
+        const login = await loginWithLinkAtDoor(
+          deps,
+          request.params.slug,
+          request.query.token,
+          request.ip,
+          request.cookies,
+        );
         setSessionCookie(reply, request.params.slug, login, options.secureCookies);
       } catch (error) {
         // A used or expired link lands on the login page, which says so in the person's language.

@@ -15,6 +15,7 @@ import { brusselsDate } from './deadlines.js';
 import {
   createVerifiedRequest,
   RIGHTS_PURPOSE,
+  type RequestCookies,
   type RequestsDeps,
   type RequestStatus,
 } from './requests.service.js';
@@ -120,7 +121,12 @@ async function sendLoginLink(
     );
 }
 
-async function openSession(deps: RequestsDeps, tenant: Tenant, subjectId: number): Promise<PortalLogin> {
+async function openSession(
+  deps: RequestsDeps,
+  tenant: Tenant,
+  subjectId: number,
+  cookies: RequestCookies,
+): Promise<PortalLogin> {
   const token = randomBytes(32).toString('base64url');
   const csrf = randomBytes(32).toString('base64url');
   const now = deps.kernel.clock.now();
@@ -149,6 +155,12 @@ async function openSession(deps: RequestsDeps, tenant: Tenant, subjectId: number
       decision: 'allowed',
     });
   });
+  // What joins the person at login (the browser's cookie consent id) must not fail the login.
+  await deps
+    .onPortalSignIn?.({ tenantId: tenant.tenantId, subjectId, cookies })
+    .catch((error: unknown) =>
+      deps.logger.error({ err: describeUnexpected(error) }, 'portal sign-in hook failed'),
+    );
   return { sessionToken: `${tenant.tenantId}.${token}`, csrfToken: csrf };
 }
 
@@ -157,6 +169,7 @@ export async function loginWithLink(
   deps: RequestsDeps,
   tenantSlug: string,
   token: string,
+  cookies: RequestCookies = {},
 ): Promise<PortalLogin> {
   const tenant = await deps.kernel.tenants.bySlug(tenantSlug);
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) throw failed();
@@ -172,7 +185,7 @@ export async function loginWithLink(
       .executeTakeFirst(),
   );
   if (!row) throw failed();
-  return openSession(deps, tenant, row.subject_id);
+  return openSession(deps, tenant, row.subject_id, cookies);
 }
 
 /**
@@ -205,13 +218,14 @@ export async function loginWithPassword(
   tenantSlug: string,
   email: string,
   password: string,
+  cookies: RequestCookies = {},
 ): Promise<PortalLogin> {
   const tenant = await deps.kernel.tenants.bySlug(tenantSlug);
   const match = await matchSubject(deps, tenant, email.trim().toLowerCase());
   const passwordHash = match ? await readPasswordHash(deps, tenant, match.subjectId) : undefined;
   const ok = await verify(passwordHash ?? (await DUMMY_HASH), password);
   if (!match || !passwordHash || !ok) throw failed();
-  return openSession(deps, tenant, match.subjectId);
+  return openSession(deps, tenant, match.subjectId, cookies);
 }
 
 /** Resolves the portal cookie; on writes the CSRF token must match too. */

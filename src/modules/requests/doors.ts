@@ -13,6 +13,7 @@ import {
   submitPublicRequest,
   verifyPublicRequest,
   type PublicRequestInput,
+  type RequestCookies,
   type RequestReceipt,
   type RequestsDeps,
 } from './requests.service.js';
@@ -112,10 +113,11 @@ export function loginWithLinkAtDoor(
   slug: string,
   token: string,
   address: string,
+  cookies: RequestCookies = {},
 ): Promise<PortalLogin> {
   const limits = deps.limits ?? DEFAULT_PUBLIC_LIMITS;
   return throttledLogin(deps, slug, loginCounters(limits, address, undefined), () =>
-    loginWithLink(deps, slug, token),
+    loginWithLink(deps, slug, token, cookies),
   );
 }
 
@@ -125,6 +127,7 @@ export function loginAtDoor(
   slug: string,
   body: { token: string } | { email: string; password: string },
   address: string,
+  cookies: RequestCookies = {},
 ): Promise<PortalLogin> {
   const limits = deps.limits ?? DEFAULT_PUBLIC_LIMITS;
   return holdAnswer(deps, 'login', () =>
@@ -134,8 +137,8 @@ export function loginAtDoor(
       loginCounters(limits, address, 'email' in body ? body.email : undefined),
       () =>
         'token' in body
-          ? loginWithLink(deps, slug, body.token)
-          : loginWithPassword(deps, slug, body.email, body.password),
+          ? loginWithLink(deps, slug, body.token, cookies)
+          : loginWithPassword(deps, slug, body.email, body.password, cookies),
     ),
   );
 }

@@ -13,6 +13,8 @@ export {
   consumeDownload,
   RIGHTS_PURPOSE,
   REQUEST_KINDS,
+  type PortalSignIn,
+  type RequestCookies,
   type RequestsDeps,
   type RequestStatus,
   type RequestListItem,

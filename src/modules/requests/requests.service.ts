@@ -111,7 +111,22 @@ export interface RequestsDeps {
   answerQuanta?: AnswerQuanta;
   /** Asks the job queue to send the letter outbox now (the server); else this process sends it. */
   wakeLetterSender?: () => Promise<void>;
+  /**
+   * Runs after a portal login opened a session, with the cookies the request carried (the cookies
+   * module links the browser's cookie consent id to the person; docs/decisions/0290).
+   */
+  onPortalSignIn?: (signIn: PortalSignIn) => Promise<unknown>;
 }
+
+/** A portal login as the sign-in hook sees it. */
+export interface PortalSignIn {
+  tenantId: number;
+  subjectId: number;
+  cookies: Readonly<Record<string, string | undefined>>;
+}
+
+/** The cookies of a login request, handed to the sign-in hook. */
+export type RequestCookies = Readonly<Record<string, string | undefined>>;
 
 /** The purpose under which rights requests are handled; both seed policies declare it. */
 export const RIGHTS_PURPOSE = 'rights_requests';

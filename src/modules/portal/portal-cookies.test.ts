@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
+import { createPerson } from '../parties/index.js';
+import type { Tenant } from '../tenants/index.js';
+
+const PUBLIC = 'https://portal.example';
+let testApp: MailingTestApp;
+
+beforeAll(async () => {
+  testApp = await startMailingTestApp({ publicUrl: PUBLIC });
+});
+afterAll(async () => {
+  await testApp?.close();
+});
+
+const setCookies = (header: string | string[] | undefined): string[] =>
+  (Array.isArray(header) ? header : header === undefined ? [] : [header]).map(
+    (cookie) => cookie.split(';')[0] ?? '',
+  );
+
+/**
+ * Walks the tenant's portal as a person would (public pages, a mailed-link login, every account
+ * page, log-out) and, where the policy offers it, the cookie banner and the cookie-settings page;
+ * answers the name of every cookie set on the way, with the cookies a browser then holds.
+ */
+async function walk(tenant: Tenant, email: string): Promise<Set<string>> {
+  const { app, smtp } = testApp;
+  const names = new Set<string>();
+  const jar = new Map<string, string>();
+  const send = async (
+    method: 'GET' | 'POST',
+    url: string,
+    options: { form?: Record<string, string>; json?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<{ statusCode: number; body: string; location: string | undefined }> => {
+    const cookie = [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
+    const response = await app.inject({
+      method,
+      url,
+      headers: {
+        ...(cookie ? { cookie } : {}),
+        ...(options.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+        ...options.headers,
+      },
+      ...(options.form ? { payload: new URLSearchParams(options.form).toString() } : {}),
+      ...(options.json !== undefined ? { payload: options.json as object } : {}),
+    });
+    for (const pair of setCookies(response.headers['set-cookie'])) {
+      const [name = '', value = ''] = pair.split('=');
+      names.add(name);
+      if (value === '') jar.delete(name);
+      else jar.set(name, value);
+    }
+    const location = response.headers.location;
+    return {
+      statusCode: response.statusCode,
+      body: response.body,
+      location: location ? String(location) : undefined,
+    };
+  };
+  const base = `/t/${tenant.slug}`;
+  const { policy } = await testApp.kernel.policies.current(tenant.tenantId);
+  const banner = policy.cookies.consentAtFirstVisit && policy.cookies.items.length > 0;
+
+  for (const path of [
+    '/privacy?lang=en',
+    '/privacy',
+    '/rights?lang=fr',
+    '/rights/access',
+    '/rights/erasure',
+    '/report',
+  ])
+    expect((await send('GET', `${base}${path}`)).statusCode).toBeLessThan(400);
+  if (banner) {
+    const script = await send('GET', `${base}/consent.js`);
+    expect(script.statusCode).toBe(200);
+    // The banner's script sets its cookie in the browser (document.cookie): the name it is given.
+    const named = /"cookie":"([a-z_]+)"/.exec(script.body)?.[1];
+    expect(named).toBe('kluis_consent');
+    names.add(named ?? '');
+    await send('GET', `${base}/consent.css`);
+    const version = /"policyVersion":"([0-9a-f]{12})"/.exec(script.body)?.[1] ?? '';
+    const bannerVersion = /"bannerVersion":"([0-9a-f]{12})"/.exec(script.body)?.[1] ?? '';
+    const receipt = await send('POST', `${base}/consent/receipts`, {
+      headers: { 'content-type': 'text/plain' },
+      json: JSON.stringify({
+        categories: ['analytical'],
+        policyVersion: version,
+        bannerVersion,
+        language: 'en',
+        source: 'banner',
+      }),
+    });
+    expect(receipt.statusCode, receipt.body).toBe(201);
+    await send('POST', `${base}/visits`, {
+      headers: { 'content-type': 'text/plain' },
+      json: JSON.stringify({ page: '/' }),
+    });
+    expect((await send('GET', `${base}/cookies?lang=en`)).statusCode).toBe(200);
+    expect(
+      (await send('POST', `${base}/cookies`, { form: { lang: 'en', action: 'refuse' } })).statusCode,
+    ).toBe(303);
+  }
+  expect((await send('GET', `${base}/account?lang=en`)).statusCode).toBe(200);
+  const before = smtp.to(email).length;
+  expect((await send('POST', `${base}/account/login-link`, { form: { email } })).statusCode).toBe(303);
+  const text = (await smtp.waitFor(email, before + 1)).text ?? '';
+  const link = new URL(/(https:\/\/portal\.example\S+)/.exec(text)?.[1] ?? PUBLIC);
+  const login = await send('GET', `${link.pathname}${link.search}`);
+  expect(login.location).toBe(`${base}/account`);
+  for (const path of [
+    '/account',
+    '/account/my-data',
+    '/account/my-consents',
+    '/account/my-requests',
+    '/account/my-dossier',
+    '/account/correct',
+    '/account/erase',
+    '/account/settings',
+  ])
+    expect((await send('GET', `${base}${path}`)).statusCode, path).toBeLessThan(500);
+  const account = await send('GET', `${base}/account`);
+  const csrf = /name="csrf" value="([^"]+)"/.exec(account.body)?.[1] ?? '';
+  expect((await send('POST', `${base}/account/logout`, { form: { csrf } })).statusCode).toBe(303);
+  return names;
+}
+
+describe('the cookies the privacy portal and the banner set are the cookies the policy declares', () => {
+  for (const seed of ['voiceking', 'voxtra'] as const) {
+    it(`${seed}: every cookie set while walking the portal (and the banner, where offered) is in the policy's cookie list`, async () => {
+      const tenant = testApp[seed];
+      const email = `walker.${seed}@example.be`;
+      await createPerson(
+        testApp.kernel,
+        {
+          tenantId: tenant.tenantId,
+          actor: { kind: 'staff', staffId: 1, role: 'sales' },
+          purpose: seed === 'voxtra' ? 'customer_administration' : 'order_processing',
+        },
+        {
+          subjectType: 'customer',
+          familyName: 'Walker',
+          givenName: 'Sam',
+          email,
+          // Voxtra's policy keeps no preferred language.
+          ...(seed === 'voiceking' ? { preferredLanguage: 'en' } : {}),
+        },
+      );
+      const set = await walk(tenant, email);
+      const { policy } = await testApp.kernel.policies.current(tenant.tenantId);
+      const declared = new Set(policy.cookies.items.map((cookie) => cookie.name));
+      // The walk did reach the pages that set cookies.
+      expect(set).toEqual(expect.any(Set));
+      for (const name of ['kluis_lang', 'kluis_form', 'kluis_subject', 'kluis_subject_csrf'])
+        expect([...set]).toContain(name);
+      if (seed === 'voiceking') expect([...set]).toContain('kluis_consent');
+      expect([...set].filter((name) => !declared.has(name))).toEqual([]);
+      // Every portal cookie is functional: none needs consent, so none waits for the banner.
+      const portalCookies = policy.cookies.items.filter((cookie) => set.has(cookie.name));
+      expect(portalCookies.map((cookie) => cookie.category)).toEqual(portalCookies.map(() => 'functional'));
+    });
+  }
+});
