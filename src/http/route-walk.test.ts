@@ -199,7 +199,6 @@ const OTHER_PARAMS = new Set([
   'mailingId',
   'caseId',
   'authorityRequestId',
-  'minor',
   'planId',
 ]);
 
@@ -386,11 +385,14 @@ beforeAll(async () => {
   if (unknown.length > 0)
     throw new Error(`route-walk: add to touchOf what these touch: ${unknown.join(', ')}`);
   // Every path parameter is either a row id the walk fills with real ids (and crosses), or listed.
-  const unfilled = [
-    ...new Set(
-      operations.flatMap((operation) => [...operation.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] ?? '')),
-    ),
-  ].filter(
+  const parameters = new Set(
+    operations.flatMap((operation) => [...operation.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] ?? '')),
+  );
+  // And the list names only parameters some path has: a row id listed by mistake would go uncrossed.
+  const stray = [...OTHER_PARAMS].filter((name) => !parameters.has(name));
+  if (stray.length > 0)
+    throw new Error(`route-walk: OTHER_PARAMS names no path parameter: ${stray.join(', ')}`);
+  const unfilled = [...parameters].filter(
     (name) =>
       !OTHER_PARAMS.has(name) &&
       (!CROSS_TENANT_IDS.test(`{${name}}`) || fixtures.voxtra.ids[name] === undefined),
