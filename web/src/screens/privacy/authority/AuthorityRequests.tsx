@@ -203,7 +203,6 @@ function RegisterRequest({ onDone }: { onDone: () => void }) {
       confidentialUntil: '',
     },
     validate: {
-      recipient: (value) => (value ? null : t('common.required')),
       authority: (value) => (value.trim().length >= 2 ? null : t('common.required')),
       country: (value) =>
         /^[A-Z]{2}$/.test(value.trim().toUpperCase()) ? null : t('privacyWork.register.countryHelp'),
@@ -379,7 +378,7 @@ function PeoplePicker({
           {value.map((id) => (
             <Badge
               key={id}
-              color="indigo.8"
+              color="indigo"
               variant="light"
               tt="none"
               size="lg"

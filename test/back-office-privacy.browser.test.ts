@@ -1,0 +1,327 @@
+/**
+ * Issue #20, the privacy officer's and marketing's newer screens in a real Chromium: a mailing
+ * composed in two languages, its audience seen and sent (the mail checked at the SMTP sink); an
+ * authority's request registered, approved by a second officer (four eyes) and disclosed once
+ * (the file downloaded); and the persons affected by a breach informed by letter (GDPR Art. 34).
+ * The database is checked afterwards; each screen passes axe-core and is saved under
+ * test-results/screenshots/back-office-privacy/.
+ */
+import { readFile } from 'node:fs/promises';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/http/app.js';
+import { WEB_ROOT } from '../src/http/web.js';
+import type { Kernel } from '../src/kernel/kernel.js';
+import { insertCalls, SYSTEM } from '../src/modules/billing/billing.test-helpers.js';
+import { sendQueuedMailings, writeMailSettings } from '../src/modules/consent/index.js';
+import { DATA_MAP } from '../src/modules/data-map.js';
+import { createPerson } from '../src/modules/parties/index.js';
+import type { Tenant } from '../src/modules/tenants/index.js';
+import { listenForBrowser, startBrowser, type BrowserSuite } from './browser.js';
+import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from './database.js';
+import { createPolicyTenant, createTestKernel } from './kernel.js';
+import { startSmtpSink, type SmtpSink } from './smtp.js';
+import {
+  assertWebBuilt,
+  expectNoPageProblems,
+  goTo,
+  look,
+  staffSignedIn,
+  type StaffBrowser,
+} from './staff-browser.js';
+
+const PUBLIC_URL = 'https://privacy.voiceking.example';
+let database: TestDatabase;
+let kernel: Kernel;
+let app: FastifyInstance;
+let smtp: SmtpSink;
+let browser: BrowserSuite;
+let env: StaffBrowser;
+
+beforeAll(async () => {
+  assertWebBuilt();
+  database = await createTestDatabase();
+  kernel = createTestKernel(database);
+  smtp = await startSmtpSink();
+  const consentDeps = {
+    kernel,
+    mailer: smtp.mailer,
+    publicUrl: PUBLIC_URL,
+    dataMap: DATA_MAP,
+    logger: testLogger,
+  };
+  app = await buildApp({
+    kernel,
+    logger: testLogger,
+    version: 'test',
+    mailer: smtp.mailer,
+    publicUrl: PUBLIC_URL,
+    webRoot: WEB_ROOT,
+    // The server's job queue sends a mailing when woken; here the sender runs in the request.
+    wakeMailingSender: async () => {
+      await sendQueuedMailings(consentDeps);
+    },
+  });
+  const baseUrl = await listenForBrowser(app);
+  browser = await startBrowser('back-office-privacy');
+  env = { browser, kernel, baseUrl };
+});
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  await smtp?.close();
+  await database?.close();
+});
+
+let serial = 0;
+
+/** A customer of VoiceKing with an e-mail address (or none) and a language. */
+async function customer(
+  tenant: Tenant,
+  familyName: string,
+  givenName: string,
+  options: { email?: string; language?: 'nl' | 'fr' | 'en' } = {},
+): Promise<number> {
+  serial += 1;
+  const person = await createPerson(
+    kernel,
+    { tenantId: tenant.tenantId, actor: SYSTEM, purpose: 'order_processing' },
+    {
+      subjectType: 'customer',
+      familyName,
+      givenName,
+      ...(options.email ? { email: options.email } : {}),
+      ...(options.language ? { preferredLanguage: options.language } : {}),
+      address: { street: `Kerkstraat ${serial}`, postalCode: '8500', city: 'Kortrijk', country: 'BE' },
+    },
+  );
+  return person.subjectId;
+}
+
+describe('the privacy screens (issue #20)', () => {
+  it('sales composes a mailing in Dutch and French, sees who it reaches and who is left out, and sends it', async () => {
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    await writeMailSettings(kernel, tenant.tenantId, { fromAddress: 'nieuws@voiceking.example', dkim: null });
+    await customer(tenant, 'Maes', 'Lotte', { email: 'lotte.maes@mail.example', language: 'nl' });
+    await customer(tenant, 'Dubois', 'Camille', { email: 'camille.dubois@mail.example', language: 'fr' });
+    await customer(tenant, 'Zonder', 'Adres');
+
+    const { page } = await staffSignedIn(env, tenant, 'sales');
+    await goTo(page, 'Mailings');
+    await page.getByRole('heading', { name: 'Mailings', level: 1 }).waitFor();
+    // Two newsletter purposes for sales: picked by label.
+    await expect(page.getByTestId('purpose-picker').getAttribute('data-purpose')).resolves.toBe(
+      'newsletter_customers',
+    );
+    // Nothing written: refused in the browser, in words.
+    await page.getByRole('button', { name: 'Save as draft' }).click();
+    await page.getByText('Write a subject and a text in at least one language').first().waitFor();
+    await page.getByRole('tab', { name: 'Nederlands' }).click();
+    // The three languages are tabs: only the shown one is a tab panel to a screen reader.
+    const panel = page.getByRole('tabpanel');
+    await panel.getByLabel(/^Subject/).fill('Glasvezel in uw straat');
+    await panel
+      .getByLabel(/^Text/)
+      .fill('Beste klant,\n\nVanaf januari: glasvezel. Lees meer: https://www.voiceking.example/glasvezel');
+    await page.getByRole('tab', { name: 'Français' }).click();
+    await panel.getByLabel(/^Subject/).fill('La fibre dans votre rue');
+    await panel
+      .getByLabel(/^Text/)
+      .fill('Cher client,\n\nDès janvier : la fibre. En savoir plus : https://www.voiceking.example/fibre');
+    await look(browser, page, 'mailings-1-compose');
+    await page.getByRole('button', { name: 'Save as draft' }).click();
+
+    await page.getByTestId('audience').waitFor();
+    const mailingId = Number(/\/mailings\/(\d+)$/.exec(page.url())?.[1]);
+    expect(mailingId).toBeGreaterThan(0);
+    await expect(page.getByTestId('audience').innerText()).resolves.toMatch(
+      /2 people[\s\S]*NL 1 · FR 1[\s\S]*no e-mail address: 1/,
+    );
+    await look(browser, page, 'mailings-2-audience');
+    await page.getByRole('button', { name: 'Send to 2 people' }).click();
+    await page.getByRole('button', { name: 'Yes, send it' }).click();
+    await expect.poll(() => page.getByTestId('recipients-sent').innerText(), { timeout: 20_000 }).toBe('2');
+    await look(browser, page, 'mailings-3-sent');
+
+    const recipients = await runAsOwner<{ state: string; count: string }>(
+      database.ownerUrl,
+      `SELECT state, count(*)::text AS count FROM mailing_recipients
+        WHERE tenant_id = $1 AND mailing_id = $2 GROUP BY state`,
+      [tenant.tenantId, mailingId],
+    );
+    expect(recipients.rows).toEqual([{ state: 'sent', count: '2' }]);
+    expect((await smtp.waitFor('lotte.maes@mail.example')).subject).toBe('Glasvezel in uw straat');
+    expect((await smtp.waitFor('camille.dubois@mail.example')).subject).toBe('La fibre dans votre rue');
+    expectNoPageProblems(env, page);
+  }, 180_000);
+
+  it("a privacy officer registers an authority's request, a second one approves it, and it is disclosed once", async () => {
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    const suspect = await customer(tenant, 'Verhaeghe', 'Tom', { email: 'tom.verhaeghe@mail.example' });
+    await insertCalls(kernel, tenant, [
+      {
+        subjectId: suspect,
+        startedAt: '2026-10-03T09:00:00Z',
+        destination: '+32470111222',
+        seconds: 60,
+        costMicros: 1,
+      },
+      {
+        subjectId: suspect,
+        startedAt: '2026-10-20T18:30:00Z',
+        destination: '+32470333444',
+        seconds: 95,
+        costMicros: 1,
+      },
+      {
+        subjectId: suspect,
+        startedAt: '2026-11-02T10:00:00Z',
+        destination: '+32470555666',
+        seconds: 30,
+        costMicros: 1,
+      },
+    ]);
+
+    const first = await staffSignedIn(env, tenant, 'privacy_officer');
+    const { page } = first;
+    await goTo(page, 'Privacy registers');
+    await page.getByRole('tab', { name: "Authorities' requests" }).click();
+    await page.getByRole('button', { name: 'Register a request' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel(/^Requesting authority/).fill('Parket West-Vlaanderen, afdeling Kortrijk');
+    await dialog.getByLabel(/^Legal basis cited/).fill('art. 46bis en 88bis Wetboek van Strafvordering');
+    await dialog.getByLabel(/^Order reference/).fill('KO.12.L1.0421/26');
+    await expect(dialog.getByTestId('purpose').getAttribute('data-purpose')).resolves.toBe(
+      'legal_disclosure',
+    );
+    await dialog.getByRole('combobox', { name: /^Persons concerned/ }).fill('Verhaeghe');
+    await page.getByRole('option', { name: /Tom Verhaeghe/ }).click();
+    await dialog
+      .getByTestId('persons-picked')
+      .getByText(/Tom Verhaeghe/)
+      .waitFor();
+    await dialog.getByLabel('name', { exact: true }).check();
+    await dialog.getByLabel('call records', { exact: true }).check();
+    await dialog.getByLabel(/^Call records from/).fill('2026-10-01');
+    await dialog.getByLabel(/^Call records until/).fill('2026-10-31');
+    await look(browser, page, 'authority-1-register');
+    await dialog.getByRole('button', { name: 'Register', exact: true }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    const row = page.locator('[data-testid^="authority-request-"]').first();
+    await row.getByText('Another member of staff approves').waitFor();
+    const requestId = Number((await row.getAttribute('data-testid'))?.slice('authority-request-'.length));
+    await look(browser, page, 'authority-2-awaiting');
+
+    // The second officer, in a browser of her own, approves.
+    const second = await staffSignedIn(env, tenant, 'privacy_officer');
+    await goTo(second.page, 'Privacy registers');
+    await second.page.getByRole('tab', { name: "Authorities' requests" }).click();
+    await second.page
+      .getByTestId(`authority-request-${requestId}`)
+      .getByRole('button', { name: 'Approve' })
+      .click();
+    await second.page.getByTestId(`authority-request-${requestId}`).getByText('approved').waitFor();
+
+    // The first discloses it, once, and downloads the file for the authority.
+    await page.reload();
+    await page.getByRole('tab', { name: "Authorities' requests" }).click();
+    await page
+      .getByTestId(`authority-request-${requestId}`)
+      .getByRole('button', { name: 'Disclose' })
+      .click();
+    const disclose = page.getByRole('dialog');
+    await disclose.getByRole('button', { name: 'Yes, disclose' }).click();
+    await expect(disclose.getByTestId('disclosure').innerText()).resolves.toContain(
+      'Disclosed: 1 persons, 2 call records',
+    );
+    await look(browser, page, 'authority-3-disclosed');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      disclose.getByRole('button', { name: /^Download the file/ }).click(),
+    ]);
+    const file = JSON.parse(await readFile((await download.path()) ?? '', 'utf8')) as {
+      callRecords: Array<{ destination: string }>;
+    };
+    expect(file.callRecords.map((call) => call.destination).sort()).toEqual(['+32470111222', '+32470333444']);
+
+    const stored = await runAsOwner<{
+      state: string;
+      registered_by_staff_id: number;
+      approved_by_staff_id: number;
+      disclosed: boolean;
+      subjects: string;
+    }>(
+      database.ownerUrl,
+      `SELECT r.state, r.registered_by_staff_id, r.approved_by_staff_id, r.disclosure_id IS NOT NULL AS disclosed,
+              (SELECT count(*)::text FROM authority_request_subjects s
+                WHERE s.tenant_id = r.tenant_id AND s.authority_request_id = r.authority_request_id) AS subjects
+         FROM authority_requests r WHERE r.tenant_id = $1 AND r.authority_request_id = $2`,
+      [tenant.tenantId, requestId],
+    );
+    expect(stored.rows).toEqual([
+      {
+        state: 'disclosed',
+        registered_by_staff_id: first.staffId,
+        approved_by_staff_id: second.staffId,
+        disclosed: true,
+        subjects: '1',
+      },
+    ]);
+    expectNoPageProblems(env, page);
+  }, 240_000);
+
+  it('the privacy officer assesses a breach of e-mail addresses and informs the persons affected by letter (Art. 34)', async () => {
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    await customer(tenant, 'Jacobs', 'Sara', { email: 'sara.jacobs@mail.example', language: 'nl' });
+    await customer(tenant, 'Lambert', 'Hugo', { email: 'hugo.lambert@mail.example', language: 'fr' });
+
+    const { page } = await staffSignedIn(env, tenant, 'privacy_officer');
+    await goTo(page, 'Privacy registers');
+    await page.getByRole('button', { name: 'Report an incident' }).click();
+    const report = page.getByRole('dialog');
+    await report
+      .getByLabel(/^What happened/)
+      .fill('De nieuwsbriefcampagne toonde alle e-mailadressen in het aan-veld in plaats van bcc.');
+    await report.getByRole('button', { name: 'Put in the register' }).click();
+    await report.waitFor({ state: 'hidden' });
+    const incidentRow = page.locator('[data-testid^="incident-"]').first();
+    const incidentId = Number((await incidentRow.getAttribute('data-testid'))?.slice('incident-'.length));
+    await incidentRow.getByRole('button', { name: `Incident #${incidentId}` }).click();
+    const incident = page.getByRole('dialog');
+    await incident.getByLabel('e-mail address', { exact: true }).check();
+    await incident.getByRole('combobox', { name: /^Risk for the persons/ }).click();
+    await page.getByRole('option', { name: 'high risk' }).click();
+    await incident
+      .getByLabel(/^Why this risk/)
+      .fill('Adressen zichtbaar voor alle ontvangers: phishing wordt makkelijker.');
+    await incident
+      .getByLabel(/^Measures taken/)
+      .fill('Verzendlijst afgesloten; sjabloon aangepast naar bcc.');
+    await look(browser, page, 'breach-1-assessment');
+    await incident.getByRole('button', { name: 'Record the assessment' }).click();
+    const persons = incident.getByTestId('persons-notification');
+    await persons.waitFor();
+    await expect(persons.innerText()).resolves.toMatch(/Persons found through the data map: \d+/);
+    await persons.scrollIntoViewIfNeeded();
+    await look(browser, page, 'breach-2-art34');
+    await persons.getByRole('button', { name: 'Record and send' }).click();
+    await expect(persons.getByTestId('letters-sent').innerText()).resolves.toMatch(/^Letters sent: 2;/);
+    await look(browser, page, 'breach-3-letters-sent');
+
+    const nl = await smtp.waitFor('sara.jacobs@mail.example');
+    const fr = await smtp.waitFor('hugo.lambert@mail.example');
+    expect(nl.text).toMatch(/Sara Jacobs/);
+    expect(fr.text).toMatch(/Hugo Lambert/);
+    expect(fr.subject).not.toBe(nl.subject);
+    const stored = await runAsOwner<{ persons_decision: string; risk: string; letters: string }>(
+      database.ownerUrl,
+      `SELECT i.persons_decision, i.risk,
+              (SELECT count(*)::text FROM incident_subjects s
+                WHERE s.tenant_id = i.tenant_id AND s.incident_id = i.incident_id AND s.letter_sent_at IS NOT NULL) AS letters
+         FROM incidents i WHERE i.tenant_id = $1 AND i.incident_id = $2`,
+      [tenant.tenantId, incidentId],
+    );
+    expect(stored.rows).toEqual([{ persons_decision: 'inform', risk: 'high', letters: '2' }]);
+    expectNoPageProblems(env, page);
+  }, 180_000);
+});
