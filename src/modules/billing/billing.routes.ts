@@ -8,7 +8,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { notFound, type BillingContext } from './access.js';
 import { INVOICE_STATUSES } from './billing.tables.js';
 import { contractBillingOptionsSchema, setContractBillingOptions } from './contract-options.service.js';
-import { getInvoiceHtml, getInvoiceUbl } from './documents.service.js';
+import { getInvoiceHtml, getInvoicePdf, getInvoiceUbl } from './documents.service.js';
 import {
   addBankAccount,
   addBankAccountInputSchema,
@@ -63,6 +63,11 @@ const buyerSchema = z.object({
   vatNumber: z.string().nullable().optional(),
   peppolScheme: z.string().nullable().optional(),
   peppolId: z.string().nullable().optional(),
+  language: z
+    .enum(['nl', 'fr', 'en'])
+    .nullable()
+    .optional()
+    .describe('the language the document is written in'),
 });
 const vatCategorySchema = z.enum(['S', 'Z', 'E', 'AE', 'K', 'G']);
 const invoiceSummarySchema = z.object({
@@ -485,6 +490,39 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
         .type('text/html; charset=utf-8')
         .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
         .send(html);
+    },
+  );
+  typed.get(
+    '/api/v1/invoices/:id/pdf',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'The invoice or credit note as a PDF in the customer’s language, with the structured communication ' +
+          'and the EPC payment QR code on an invoice paid by transfer; itemised calls as for the HTML',
+        tags: ['billing'],
+        headers: purposeHeaders,
+        params: idParams,
+        querystring: z.object({
+          callsPurpose: purposeKey.optional().describe('the purpose the itemised calls are read under'),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const { callsPurpose } = request.query;
+      const { pdf, invoiceNumber } = await getInvoicePdf(
+        kernel,
+        contextOf(request),
+        request.params.id,
+        callsPurpose ? { callsPurpose } : {},
+      );
+      return reply
+        .type('application/pdf')
+        .header(
+          'content-disposition',
+          `inline; filename="${invoiceNumber.replace(/[^A-Za-z0-9-]/g, '-')}.pdf"`,
+        )
+        .send(pdf);
     },
   );
   typed.post(

@@ -5,6 +5,8 @@ import type { VatCategory } from '../contracts/index.js';
 type DateColumn = ColumnType<string, string, string>;
 
 export type InvoiceKind = 'invoice' | 'credit_note';
+/** The languages a document for people is written in (decision 0310). */
+export type DocumentLanguage = 'nl' | 'fr' | 'en';
 export type InvoiceSeries = 'F' | 'C';
 export type InvoiceLineKind = 'subscription' | 'calls' | 'correction';
 export type DestinationClass = 'be_fixed' | 'be_mobile' | 'international' | 'special';
@@ -111,6 +113,7 @@ export interface InvoicesTable {
   buyer_vat_number: string | null;
   buyer_peppol_scheme: string | null;
   buyer_peppol_id: string | null;
+  buyer_language: DocumentLanguage | null;
   seller: ColumnType<SellerSnapshot, string, string>;
   created_by_staff_id: number | null;
   created_at: Date;

@@ -645,7 +645,8 @@ describe('the IBAN on an invoice (issue 10, decision 0066)', () => {
     expect(invoice.buyer.iban).toBe('BE**********6769');
     const billingStaff = { kind: 'staff' as const, staffId: 3, role: 'billing' };
     expect(await getInvoiceHtml(kernel, billingContext(tenant, billingStaff), invoice.invoiceId)).toContain(
-      'from BE** **** **** 6769',
+      // Voxtra keeps no preferred language: the document is in the tenant's (Dutch).
+      'van BE** **** **** 6769',
     );
 
     await eraseSubject(kernel, DATA_MAP, {
@@ -759,7 +760,7 @@ describe('documents', () => {
       itemisedInvoice.invoiceId,
     );
     expect(withoutCalls).not.toContain('+32470222222');
-    expect(withoutCalls).toContain('not available under this purpose');
+    expect(withoutCalls).toContain('niet beschikbaar voor dit doel');
   });
 
   it("without tariff groups, calls fall in telephony's built-in classes, the same as billing's", () => {

@@ -11,6 +11,12 @@ export const BILLING_CATEGORIES = {
   callRecord: 'kluis.telephony.call_record',
 } as const;
 
+/**
+ * The customer's preferred language: read when a document is issued, where the issuing purpose
+ * covers it (VoiceKing's billing does; Voxtra declares no language), to write it in (decision 0310).
+ */
+export const LANGUAGE_CATEGORY = 'user.demographic.language';
+
 /** The legal hold (policy key) that keeps invoices, their party snapshot and payments. */
 export const ACCOUNTING_HOLD = 'accounting';
 
@@ -127,6 +133,8 @@ export const billingDataMap: TableDataMap[] = [
       buyer_vat_number: { category: C.payment },
       buyer_peppol_scheme: { category: C.payment },
       buyer_peppol_id: { category: C.payment },
+      // The language the document is written in (decision 0310): a fact of the bill, CHECKed.
+      buyer_language: { category: C.payment },
     },
     notPersonal: {
       tenant_id: 'tenant key',

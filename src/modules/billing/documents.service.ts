@@ -2,7 +2,10 @@ import { AccessDenied } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { authorize, type BillingContext } from './access.js';
 import { BILLING_CATEGORIES as C } from './datamap.js';
-import { renderInvoiceHtml, type ItemisedCalls } from './invoice.html.js';
+import { defaultDocumentLanguage } from './document-texts.js';
+import { documentView, type DocumentView, type ItemisedCalls } from './document-view.js';
+import { renderInvoiceHtml } from './invoice.html.js';
+import { renderInvoicePdf } from './invoice.pdf.js';
 import { selectCallWindow, selectItemisedCalls } from './invoice-run.repository.js';
 import { selectErasedSubjects } from './invoice.repository.js';
 import { getInvoice, type InvoiceDocument } from './invoice.service.js';
@@ -31,9 +34,43 @@ export async function getInvoiceHtml(
   invoiceId: number,
   options: { callsPurpose?: string } = {},
 ): Promise<string> {
+  return renderInvoiceHtml((await viewAndDocumentOf(kernel, context, invoiceId, options)).view);
+}
+
+/**
+ * The same document as a PDF (A4, fonts embedded), with the EPC payment QR code on an invoice
+ * paid by transfer (decision 0311). Read under the same gate decisions as the HTML.
+ */
+export async function getInvoicePdf(
+  kernel: Kernel,
+  context: BillingContext,
+  invoiceId: number,
+  options: { callsPurpose?: string } = {},
+): Promise<{ pdf: Buffer; invoiceNumber: string }> {
+  const { view, document } = await viewAndDocumentOf(kernel, context, invoiceId, options);
+  const author = document.seller.legalForm
+    ? `${document.seller.legalName} ${document.seller.legalForm}`
+    : document.seller.legalName;
+  return {
+    pdf: await renderInvoicePdf(view, { author, createdAt: document.createdAt }),
+    invoiceNumber: document.invoiceNumber,
+  };
+}
+
+/** The document in its own language (decision 0310): the one it was issued in, else the tenant's. */
+async function viewAndDocumentOf(
+  kernel: Kernel,
+  context: BillingContext,
+  invoiceId: number,
+  options: { callsPurpose?: string },
+): Promise<{ view: DocumentView; document: InvoiceDocument }> {
   const document = await getInvoice(kernel, context, invoiceId);
   const callContext = { ...context, purpose: options.callsPurpose ?? context.purpose };
-  return renderInvoiceHtml(document, await itemisedCallsOf(kernel, callContext, document));
+  const language =
+    document.buyer.language ??
+    defaultDocumentLanguage((await kernel.policies.current(context.tenantId)).policy);
+  const itemised = await itemisedCallsOf(kernel, callContext, document);
+  return { view: documentView(document, language, itemised), document };
 }
 
 async function itemisedCallsOf(
@@ -44,29 +81,21 @@ async function itemisedCallsOf(
   const subjectId = document.subjectId;
   if (!document.itemisedCalls || document.kind !== 'invoice' || !document.periodStart || !document.periodEnd)
     return undefined;
-  if (subjectId === null) return { calls: null, unavailableReason: 'Call details are no longer kept.' };
+  if (subjectId === null) return { calls: null, unavailable: 'not_kept' };
   const { periodStart, periodEnd } = document;
   try {
     return await kernel.transact(context.tenantId, async (atx) => {
       if ((await selectErasedSubjects(atx.tx, [subjectId])).size > 0) {
-        return { calls: null, unavailableReason: 'Call details are no longer kept.' };
+        return { calls: null, unavailable: 'not_kept' };
       }
       const grant = await authorize(kernel, atx, context, 'read', [C.callRecord], [subjectId]);
       const window = await selectCallWindow(atx.tx, periodStart, periodEnd);
       const calls = await selectItemisedCalls(atx.tx, grant, window, subjectId);
       const charged = document.lines.some((line) => line.kind === 'calls');
-      return calls.length === 0 && charged
-        ? {
-            calls: null,
-            unavailableReason: 'Call details are no longer kept: the bill can no longer be contested (G-1).',
-          }
-        : { calls };
+      return calls.length === 0 && charged ? { calls: null, unavailable: 'past_contest' } : { calls };
     });
   } catch (error) {
     if (!(error instanceof AccessDenied)) throw error;
-    return {
-      calls: null,
-      unavailableReason: 'Call details are not available under this purpose.',
-    };
+    return { calls: null, unavailable: 'not_under_purpose' };
   }
 }

@@ -36,7 +36,7 @@ export {
   type InvoiceStatus,
   type CreditNoteInput,
 } from './invoice.service.js';
-export { getInvoiceUbl, getInvoiceHtml } from './documents.service.js';
+export { getInvoiceUbl, getInvoiceHtml, getInvoicePdf } from './documents.service.js';
 export { importPayments, parseStatementCsv, type PaymentImportSummary } from './payment.service.js';
 export { parseCoda, isCoda } from './coda.js';
 export { createDirectDebitCollection, type DirectDebitCollection } from './sepa-direct-debit.service.js';

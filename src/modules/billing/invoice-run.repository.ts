@@ -2,7 +2,7 @@ import { categoryOfRate, type VatCategory, type VatTreatment } from '../contract
 import { sql } from 'kysely';
 import type { Grant } from '../../kernel/gate/gate.js';
 import type { Tx } from '../../platform/db.js';
-import type { DestinationClass, InvoiceSeries, SellerSnapshot } from './billing.tables.js';
+import type { DestinationClass, DocumentLanguage, InvoiceSeries, SellerSnapshot } from './billing.tables.js';
 import { BILLING_CATEGORIES as C } from './datamap.js';
 
 export interface CallWindow {
@@ -437,6 +437,8 @@ export interface BuyerSnapshot {
   /** The buyer's Peppol address (BT-49) when it is not its Belgian enterprise number. */
   peppolScheme: string | null;
   peppolId: string | null;
+  /** The language the document is written in (decision 0310); null on documents issued before. */
+  language: DocumentLanguage | null;
 }
 
 export interface NewInvoice {
@@ -524,6 +526,7 @@ export async function insertInvoices(
         buyer_vat_number: invoice.buyer.vatNumber,
         buyer_peppol_scheme: invoice.buyer.peppolScheme,
         buyer_peppol_id: invoice.buyer.peppolId,
+        buyer_language: invoice.buyer.language,
         seller: JSON.stringify(invoice.seller),
         created_by_staff_id: invoice.createdByStaffId,
         created_at: invoice.createdAt,

@@ -37,8 +37,9 @@ import {
   type BillingPeriod,
 } from './amounts.js';
 import { EXEMPTION_TEXTS } from '../contracts/index.js';
-import type { SellerSnapshot } from './billing.tables.js';
-import { ACCOUNTING_HOLD, BILLING_CATEGORIES as C } from './datamap.js';
+import type { DocumentLanguage, SellerSnapshot } from './billing.tables.js';
+import { ACCOUNTING_HOLD, BILLING_CATEGORIES as C, LANGUAGE_CATEGORY } from './datamap.js';
+import { defaultDocumentLanguage, isDocumentLanguage } from './document-texts.js';
 import { selectBankAccounts, type BankAccountRecord } from './financial.repository.js';
 import {
   advanceCounter,
@@ -159,8 +160,9 @@ export async function runInvoices(
   const categories = [
     C.payment,
     C.product,
-    ...coveredBy(policy, context.purpose, [C.name, C.address, C.bankAccount]),
+    ...coveredBy(policy, context.purpose, [C.name, C.address, C.bankAccount, LANGUAGE_CATEGORY]),
   ];
+  const defaultLanguage = defaultDocumentLanguage(policy);
   const callContext: BillingContext = { ...context, purpose: options.callsPurpose ?? context.purpose };
   if (findCategory(policy, C.callRecord) && !coveredBy(policy, callContext.purpose, [C.callRecord]).length) {
     throw new AppError('category_not_allowed', 'calls purpose does not cover call records', {
@@ -296,6 +298,7 @@ export async function runInvoices(
           person: people.get(subjectId),
           mandate: mandates.get(subjectId),
           organisations,
+          defaultLanguage,
         });
         if (!draft) {
           summary.empty += 1;
@@ -488,6 +491,8 @@ export function draftInvoice(input: {
   person: PersonRecord | undefined;
   mandate: BankAccountRecord | undefined;
   organisations: ReadonlyMap<number, InvoicedOrganisation>;
+  /** The tenant's language, for a customer whose own is not known under the run's purpose. */
+  defaultLanguage: DocumentLanguage;
 }): Draft | undefined {
   const { period } = input;
   const lines: NewInvoiceLine[] = [];
@@ -552,6 +557,9 @@ export function draftInvoice(input: {
       // Masked: the invoice outlives an erasure under the accounting hold (decision 0066).
       iban: input.mandate?.iban ? maskIban(input.mandate.iban) : null,
       mandate: input.mandate?.iban ? input.mandate.directDebitMandate : null,
+      language: isDocumentLanguage(person?.preferredLanguage)
+        ? person.preferredLanguage
+        : input.defaultLanguage,
     },
     lines,
   };

@@ -1,98 +1,67 @@
 import { escapeHtml } from '../../platform/html.js';
-import { formatEnterpriseNumber } from '../../kernel/identifiers/enterprise-number.js';
-import { formatIban } from '../../kernel/identifiers/iban.js';
-import { parseStructuredCommunication } from '../../kernel/identifiers/structured-communication.js';
-import { formatEuro, microsToCents } from './amounts.js';
-import type { ItemisedCallRow } from './invoice-run.repository.js';
-import type { InvoiceDocument } from './invoice.service.js';
+import type { DocumentView } from './document-view.js';
+
+export type { ItemisedCalls } from './document-view.js';
 
 // Every value that reaches the page goes through here: names and addresses are user input.
 const e = (value: string | null | undefined): string => escapeHtml(value ?? '');
 
-export interface ItemisedCalls {
-  /** The calls when the contract asks for an itemised bill and they are still kept (G-1). */
-  calls: ItemisedCallRow[] | null;
-  /** Why there is no list although one was asked for. */
-  unavailableReason?: string;
-}
-
-/** A printable HTML invoice or credit note (for people; businesses also get the UBL document). */
-export function renderInvoiceHtml(document: InvoiceDocument, itemised?: ItemisedCalls): string {
-  const seller = document.seller;
-  const buyer = document.buyer;
-  const ogm = parseStructuredCommunication(document.structuredCommunication);
-  const title = document.kind === 'credit_note' ? 'Credit note' : 'Invoice';
-  const rows = document.lines
+/**
+ * A printable HTML invoice or credit note (for people; businesses also get the UBL document), in
+ * the document's language: the same view the PDF is drawn from (document-view.ts).
+ */
+export function renderInvoiceHtml(view: DocumentView): string {
+  const t = view.texts;
+  const rows = view.lines
     .map(
       (line) =>
-        `<tr><td>${line.lineNo}</td><td>${e(line.description)}</td><td class="n">${line.quantity}</td>` +
-        `<td class="n">${e(formatEuro(line.unitPriceCents))}</td><td class="n">${line.vatRateBp / 100} %</td>` +
-        `<td class="n">${e(formatEuro(line.amountCents))}</td></tr>`,
+        `<tr><td>${e(line.no)}</td><td>${e(line.description)}</td><td class="n">${e(line.quantity)}</td>` +
+        `<td class="n">${e(line.unitPrice)}</td><td class="n">${e(line.vat)}</td>` +
+        `<td class="n">${e(line.amount)}</td></tr>`,
     )
     .join('\n');
-  const vat = document.subtotals
-    .map(
-      (subtotal) =>
-        `<tr><td>VAT ${subtotal.rateBp / 100} % on ${e(formatEuro(subtotal.taxableCents))}` +
-        // An exempt category says why (a legal requirement on the invoice, VAT directive art. 226).
-        `${(subtotal.exemptionReason ?? subtotal.exemptionCode) ? ` (${e(subtotal.exemptionReason ?? subtotal.exemptionCode ?? '')})` : ''}</td>` +
-        `<td class="n">${e(formatEuro(subtotal.vatCents))}</td></tr>`,
+  const totals = view.totals
+    .map((total) =>
+      total.strong
+        ? `<tr><td><strong>${e(total.label)}</strong></td><td class="n"><strong>${e(total.value)}</strong></td></tr>`
+        : `<tr><td>${e(total.label)}</td><td class="n">${e(total.value)}</td></tr>`,
     )
     .join('\n');
-  const buyerLines = [
-    buyer.name,
-    buyer.street,
-    [buyer.postalCode, buyer.city].filter(Boolean).join(' '),
-    buyer.country,
-    buyer.vatNumber
-      ? `VAT ${buyer.vatNumber}`
-      : buyer.enterpriseNumber
-        ? `VAT ${formatEnterpriseNumber(buyer.enterpriseNumber)}`
-        : null,
-  ]
-    .filter((line): line is string => typeof line === 'string' && line !== '')
-    .map((line) => e(line))
-    .join('<br>');
   const payment =
-    document.kind === 'credit_note'
-      ? `<p>Credit note for invoice ${e(document.creditedInvoiceNumber)}.</p>`
-      : buyer.mandate && buyer.iban
-        ? `<p>Collected by SEPA direct debit (mandate ${e(buyer.mandate)}) from ${e(formatIban(buyer.iban))} on or after ${e(document.dueDate)}.</p>`
-        : `<p>Please pay ${e(formatEuro(document.totalInclVatCents))} by ${e(document.dueDate)} to ${e(formatIban(seller.payeeIban))}` +
-          `${seller.payeeBic ? ` (BIC ${e(seller.payeeBic)})` : ''} with structured communication <strong>${e(ogm.ok ? ogm.formatted : document.structuredCommunication)}</strong>.</p>`;
-  let itemisedSection = '';
-  if (itemised) {
-    itemisedSection =
-      itemised.calls === null
-        ? `<h2>Call details</h2><p>${e(itemised.unavailableReason ?? 'Not available.')}</p>`
-        : `<h2>Call details</h2><table><tr><th>Start</th><th>Destination</th><th class="n">Seconds</th><th class="n">Cost</th></tr>\n` +
-          itemised.calls
+    view.payment.kind === 'transfer'
+      ? `<p>${e(view.payment.text)} <strong>${e(view.payment.structuredCommunication)}</strong>.</p>`
+      : `<p>${e(view.payment.text)}</p>`;
+  let calls = '';
+  if (view.calls) {
+    calls =
+      'unavailable' in view.calls
+        ? `<h2>${e(t.callDetails)}</h2><p>${e(view.calls.unavailable)}</p>`
+        : `<h2>${e(t.callDetails)}</h2><table><tr><th>${e(t.callStart)}</th><th>${e(t.callDestination)}</th>` +
+          `<th class="n">${e(t.callSeconds)}</th><th class="n">${e(t.callCost)}</th></tr>\n` +
+          view.calls.rows
             .map(
-              (call) =>
-                `<tr><td>${e(call.startedAt.toISOString())}</td><td>${e(call.destination)}</td>` +
-                `<td class="n">${call.billableSeconds}</td><td class="n">${e(formatEuro(microsToCents(call.costMicros)))}</td></tr>`,
+              ([start, destination, seconds, cost]) =>
+                `<tr><td>${e(start)}</td><td>${e(destination)}</td><td class="n">${e(seconds)}</td><td class="n">${e(cost)}</td></tr>`,
             )
             .join('\n') +
           '</table>';
   }
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${title} ${e(document.invoiceNumber)}</title>
+<html lang="${view.language}"><head><meta charset="utf-8"><title>${e(view.title)}</title>
 <style>body{font-family:sans-serif;max-width:48em;margin:2em auto}table{width:100%;border-collapse:collapse}td,th{padding:.2em .4em;border-bottom:1px solid #ddd;text-align:left}.n{text-align:right}</style>
 </head><body>
-<header><strong>${e(seller.legalName)} ${e(seller.legalForm)}</strong><br>${e(seller.street)}<br>${e(seller.postalCode)} ${e(seller.city)}<br>VAT ${e(formatEnterpriseNumber(seller.enterpriseNumber))}</header>
-<h1>${title} ${e(document.invoiceNumber)}</h1>
-<p>Date ${e(document.issueDate)}${document.periodStart ? ` · period ${e(document.periodStart)} – ${e(document.periodEnd)}` : ''}</p>
-<address>${buyerLines}</address>
-<table><tr><th>#</th><th>Description</th><th class="n">Qty</th><th class="n">Unit price</th><th class="n">VAT</th><th class="n">Amount</th></tr>
+<header><strong>${e(view.seller.name)}</strong><br>${view.seller.lines.map(e).join('<br>')}</header>
+<h1>${e(view.title)}</h1>
+<p>${view.meta.map(([label, value]) => `${e(label)} ${e(value)}`).join(' · ')}</p>
+<address>${view.buyerLines.map(e).join('<br>')}</address>
+<table><tr><th>${e(t.line)}</th><th>${e(t.description)}</th><th class="n">${e(t.quantity)}</th><th class="n">${e(t.unitPrice)}</th><th class="n">${e(t.vat)}</th><th class="n">${e(t.amount)}</th></tr>
 ${rows}
 </table>
 <table>
-<tr><td>Total excluding VAT</td><td class="n">${e(formatEuro(document.totalExclVatCents))}</td></tr>
-${vat}
-<tr><td><strong>Total</strong></td><td class="n"><strong>${e(formatEuro(document.totalInclVatCents))}</strong></td></tr>
+${totals}
 </table>
 ${payment}
-${itemisedSection}
+${calls}
 </body></html>
 `;
 }

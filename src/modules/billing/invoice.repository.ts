@@ -263,6 +263,7 @@ export async function selectBuyers(
       'invoices.buyer_vat_number',
       'invoices.buyer_peppol_scheme',
       'invoices.buyer_peppol_id',
+      'invoices.buyer_language',
     ])
     .where('invoices.invoice_id', '=', (eb) => eb.fn.any(eb.val([...invoiceIds])))
     .execute();
@@ -291,6 +292,7 @@ export async function selectBuyers(
       shown.vatNumber = row.buyer_vat_number;
       shown.peppolScheme = row.buyer_peppol_scheme;
       shown.peppolId = row.buyer_peppol_id;
+      shown.language = row.buyer_language;
     }
     if (grant.categories.has(C.bankAccount)) shown.iban = row.buyer_iban;
     buyers.set(row.invoice_id, shown);

@@ -369,6 +369,7 @@ const EMPTY_BUYER: BuyerSnapshot = {
   vatNumber: null,
   peppolScheme: null,
   peppolId: null,
+  language: null,
 };
 
 /** The grant a new document for `row`'s party is written under (live subject, or the hold). */

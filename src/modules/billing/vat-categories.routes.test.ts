@@ -280,7 +280,7 @@ describe('VAT categories per product and foreign EU buyers (issue 22)', () => {
     }>();
     expect(shown).toMatchObject({ vatCents: 0, totalExclVatCents: 1500, totalInclVatCents: 1500 });
     const html = (await call(billing, 'GET', `/api/v1/invoices/${reverse.invoiceId}/html`)).body;
-    expect(html).toContain('Reverse charge');
+    expect(html).toContain('Btw verlegd: verlegging van heffing');
 
     // Its credit note stays under reverse charge and passes every rule too.
     const note = await call(billing, 'POST', `/api/v1/invoices/${reverse.invoiceId}/credit-notes`, {

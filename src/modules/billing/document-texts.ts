@@ -1,0 +1,223 @@
+import type { Policy } from '../../kernel/policy/policy.schema.js';
+import { formatAmount } from './amounts.js';
+import type { DocumentLanguage } from './billing.tables.js';
+
+/**
+ * The words of the documents for people (HTML and PDF invoice, credit note) in the languages a
+ * document is written in (decision 0310). Values filled in by the renderer are plain strings; the
+ * HTML renderer escapes them, the PDF renderer prints them.
+ */
+export interface DocumentTexts {
+  invoice: string;
+  creditNote: string;
+  date: string;
+  period: string;
+  dueDate: string;
+  vatNumber: string;
+  enterpriseNumber: string;
+  line: string;
+  description: string;
+  quantity: string;
+  unitPrice: string;
+  vat: string;
+  amount: string;
+  totalExclVat: string;
+  vatOn: (rate: string, base: string) => string;
+  total: string;
+  alreadyPaid: string;
+  credited: string;
+  amountDue: string;
+  structuredCommunication: string;
+  payByTransfer: (amount: string, due: string, account: string) => string;
+  directDebit: (mandate: string, iban: string | null, due: string) => string;
+  creditNoteFor: (invoiceNumber: string) => string;
+  nothingToPay: string;
+  scanToPay: string;
+  callDetails: string;
+  callStart: string;
+  callDestination: string;
+  callSeconds: string;
+  callCost: string;
+  callsNotKept: string;
+  callsPastContest: string;
+  callsNotUnderPurpose: string;
+  page: (page: number, pages: number) => string;
+  /** Legal mentions of the VAT exemptions Kluis applies itself, by VATEX code. */
+  exemptions: Readonly<Record<string, string>>;
+}
+
+export const DOCUMENT_TEXTS: Readonly<Record<DocumentLanguage, DocumentTexts>> = {
+  nl: {
+    invoice: 'Factuur',
+    creditNote: 'Creditnota',
+    date: 'Datum',
+    period: 'Periode',
+    dueDate: 'Vervaldag',
+    vatNumber: 'Btw',
+    enterpriseNumber: 'Ondernemingsnummer',
+    line: '#',
+    description: 'Omschrijving',
+    quantity: 'Aantal',
+    unitPrice: 'Eenheidsprijs',
+    vat: 'Btw',
+    amount: 'Bedrag',
+    totalExclVat: 'Totaal exclusief btw',
+    vatOn: (rate, base) => `Btw ${rate} % op ${base}`,
+    total: 'Totaal',
+    alreadyPaid: 'Reeds betaald',
+    credited: 'Gecrediteerd',
+    amountDue: 'Te betalen',
+    structuredCommunication: 'Gestructureerde mededeling',
+    payByTransfer: (amount, due, account) =>
+      `Gelieve ${amount} te betalen vóór ${due} op rekening ${account} met de gestructureerde mededeling`,
+    directDebit: (mandate, iban, due) =>
+      `Dit bedrag wordt via SEPA-domiciliëring (mandaat ${mandate}) ${iban ? `van ${iban} ` : ''}gedebiteerd op of na ${due}.`,
+    creditNoteFor: (invoiceNumber) => `Creditnota bij factuur ${invoiceNumber}. U hoeft niets te betalen.`,
+    nothingToPay: 'Deze factuur is betaald. Dank u.',
+    scanToPay: 'Scan met uw bank-app om te betalen',
+    callDetails: 'Detail van de gesprekken',
+    callStart: 'Begin',
+    callDestination: 'Bestemming',
+    callSeconds: 'Seconden',
+    callCost: 'Kost',
+    callsNotKept: 'De gespreksgegevens worden niet meer bewaard.',
+    callsPastContest:
+      'De gespreksgegevens worden niet meer bewaard: de factuur kan niet meer betwist worden (G-1).',
+    callsNotUnderPurpose: 'Het detail van de gesprekken is niet beschikbaar voor dit doel.',
+    page: (page, pages) => `Pagina ${page} van ${pages}`,
+    exemptions: {
+      'VATEX-EU-AE': 'Btw verlegd: verlegging van heffing (art. 196 btw-richtlijn)',
+    },
+  },
+  fr: {
+    invoice: 'Facture',
+    creditNote: 'Note de crédit',
+    date: 'Date',
+    period: 'Période',
+    dueDate: 'Échéance',
+    vatNumber: 'TVA',
+    enterpriseNumber: "Numéro d'entreprise",
+    line: 'n°',
+    description: 'Description',
+    quantity: 'Qté',
+    unitPrice: 'Prix unitaire',
+    vat: 'TVA',
+    amount: 'Montant',
+    totalExclVat: 'Total hors TVA',
+    vatOn: (rate, base) => `TVA ${rate} % sur ${base}`,
+    total: 'Total',
+    alreadyPaid: 'Déjà payé',
+    credited: 'Crédité',
+    amountDue: 'À payer',
+    structuredCommunication: 'Communication structurée',
+    payByTransfer: (amount, due, account) =>
+      `Veuillez payer ${amount} avant le ${due} sur le compte ${account} avec la communication structurée`,
+    directDebit: (mandate, iban, due) =>
+      `Ce montant sera prélevé par domiciliation SEPA (mandat ${mandate}) ${iban ? `sur ${iban} ` : ''}à partir du ${due}.`,
+    creditNoteFor: (invoiceNumber) =>
+      `Note de crédit relative à la facture ${invoiceNumber}. Vous n'avez rien à payer.`,
+    nothingToPay: 'Cette facture est payée. Merci.',
+    scanToPay: 'Scannez avec votre app bancaire pour payer',
+    callDetails: 'Détail des appels',
+    callStart: 'Début',
+    callDestination: 'Destination',
+    callSeconds: 'Secondes',
+    callCost: 'Coût',
+    callsNotKept: 'Les données des appels ne sont plus conservées.',
+    callsPastContest:
+      'Les données des appels ne sont plus conservées : la facture ne peut plus être contestée (G-1).',
+    callsNotUnderPurpose: "Le détail des appels n'est pas disponible pour cette finalité.",
+    page: (page, pages) => `Page ${page} sur ${pages}`,
+    exemptions: {
+      'VATEX-EU-AE': 'Autoliquidation (art. 196 de la directive TVA)',
+    },
+  },
+  en: {
+    invoice: 'Invoice',
+    creditNote: 'Credit note',
+    date: 'Date',
+    period: 'Period',
+    dueDate: 'Due date',
+    vatNumber: 'VAT',
+    enterpriseNumber: 'Enterprise number',
+    line: '#',
+    description: 'Description',
+    quantity: 'Qty',
+    unitPrice: 'Unit price',
+    vat: 'VAT',
+    amount: 'Amount',
+    totalExclVat: 'Total excluding VAT',
+    vatOn: (rate, base) => `VAT ${rate} % on ${base}`,
+    total: 'Total',
+    alreadyPaid: 'Already paid',
+    credited: 'Credited',
+    amountDue: 'Amount due',
+    structuredCommunication: 'Structured communication',
+    payByTransfer: (amount, due, account) =>
+      `Please pay ${amount} by ${due} to account ${account} with the structured communication`,
+    directDebit: (mandate, iban, due) =>
+      `Collected by SEPA direct debit (mandate ${mandate}) ${iban ? `from ${iban} ` : ''}on or after ${due}.`,
+    creditNoteFor: (invoiceNumber) => `Credit note for invoice ${invoiceNumber}. Nothing is to be paid.`,
+    nothingToPay: 'This invoice has been paid. Thank you.',
+    scanToPay: 'Scan with your banking app to pay',
+    callDetails: 'Call details',
+    callStart: 'Start',
+    callDestination: 'Destination',
+    callSeconds: 'Seconds',
+    callCost: 'Cost',
+    callsNotKept: 'Call details are no longer kept.',
+    callsPastContest: 'Call details are no longer kept: the bill can no longer be contested (G-1).',
+    callsNotUnderPurpose: 'Call details are not available under this purpose.',
+    page: (page, pages) => `Page ${page} of ${pages}`,
+    exemptions: {
+      'VATEX-EU-AE': 'Reverse charge (art. 196 VAT directive)',
+    },
+  },
+};
+
+export const isDocumentLanguage = (value: string | null | undefined): value is DocumentLanguage =>
+  value === 'nl' || value === 'fr' || value === 'en';
+
+/** The tenant's own language for documents: the first of its statement languages Kluis writes in. */
+export function defaultDocumentLanguage(policy: Policy): DocumentLanguage {
+  return policy.statement.languages.find(isDocumentLanguage) ?? 'en';
+}
+
+/**
+ * The language a new document is written in: the customer's preferred one when it is one we write
+ * in (a German speaker gets the tenant's default: no German texts yet), else the tenant's default.
+ */
+export function documentLanguageOf(preferred: string | null | undefined, policy: Policy): DocumentLanguage {
+  return isDocumentLanguage(preferred) ? preferred : defaultDocumentLanguage(policy);
+}
+
+/** 123456 → "€ 1.234,56" (nl), "1 234,56 €" (fr), "€1,234.56" (en). */
+export function formatMoney(cents: number, language: DocumentLanguage): string {
+  const [units = '0', decimals = '00'] = formatAmount(Math.abs(cents)).split('.');
+  const sign = cents < 0 ? '-' : '';
+  const group = (separator: string) => units.replace(/\B(?=(\d{3})+(?!\d))/g, separator);
+  if (language === 'fr') return `${sign}${group(' ')},${decimals} €`;
+  if (language === 'en') return `${sign}€${group(',')}.${decimals}`;
+  return `${sign}€ ${group('.')},${decimals}`;
+}
+
+/** YYYY-MM-DD → DD/MM/YYYY, as Belgians write dates in all three languages. */
+export function formatDocumentDate(date: string): string {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  return match ? `${match[3]}/${match[2]}/${match[1]}` : date;
+}
+
+/** 2100 → "21", 550 → "5,5" (nl/fr) or "5.5" (en). */
+export function formatRate(rateBp: number, language: DocumentLanguage): string {
+  const text = String(rateBp / 100);
+  return language === 'en' ? text : text.replace('.', ',');
+}
+
+/** The exemption mention of a VAT group: our own words for a code we apply, else the stored reason. */
+export function exemptionText(
+  texts: DocumentTexts,
+  subtotal: { exemptionCode?: string | null; exemptionReason?: string | null },
+): string | null {
+  const own = subtotal.exemptionCode ? texts.exemptions[subtotal.exemptionCode] : undefined;
+  return own ?? subtotal.exemptionReason ?? subtotal.exemptionCode ?? null;
+}

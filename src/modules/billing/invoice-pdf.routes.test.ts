@@ -1,0 +1,277 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createCanvas } from '@napi-rs/canvas';
+import type { FastifyInstance } from 'fastify';
+import jsqrModule from 'jsqr';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
+import { ROOT } from '../../../test/cli.js';
+import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
+import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
+import { parseStructuredCommunication } from '../../kernel/identifiers/structured-communication.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { createPerson } from '../parties/index.js';
+import type { Tenant } from '../tenants/index.js';
+import {
+  billingContext,
+  contractPurpose,
+  prepareTenant,
+  startContract,
+  SYSTEM,
+} from './billing.test-helpers.js';
+import { epcPayload, EPC_MAX_BYTES } from './epc-qr.js';
+import { addBankAccount } from './financial.service.js';
+
+// jsqr is CommonJS with a default export: whichever way the loader hands it over.
+const jsQR =
+  (jsqrModule as unknown as { default?: typeof jsqrModule.default }).default ??
+  (jsqrModule as unknown as typeof jsqrModule.default);
+
+const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots', 'invoice-pdf');
+const clock = fixedClock(new Date('2026-11-05T10:00:00Z'));
+
+let database: TestDatabase;
+let kernel: Kernel;
+let app: FastifyInstance;
+let voiceking: Tenant;
+let billing: StaffSession;
+let catalogue: Awaited<ReturnType<typeof prepareTenant>>;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database, clock);
+  app = await createTestApp(kernel);
+  voiceking = await createPolicyTenant(kernel, 'voiceking');
+  billing = await loginAs(app, kernel, voiceking, 'billing');
+  catalogue = await prepareTenant(kernel, voiceking);
+});
+afterAll(async () => {
+  await app.close();
+  await database.close();
+});
+
+function get(url: string, purpose = 'billing') {
+  return app.inject({
+    method: 'GET',
+    url,
+    headers: { cookie: billing.cookie, 'x-csrf-token': billing.csrfToken, 'x-kluis-purpose': purpose },
+  });
+}
+
+function post(url: string, payload: unknown) {
+  return app.inject({
+    method: 'POST',
+    url,
+    headers: {
+      cookie: billing.cookie,
+      'x-csrf-token': billing.csrfToken,
+      'x-kluis-purpose': 'billing',
+      'idempotency-key': `pdf-${Math.random().toString(36).slice(2)}`,
+    },
+    payload: payload as string,
+  });
+}
+
+async function customer(familyName: string, preferredLanguage: 'nl' | 'fr' | 'en'): Promise<number> {
+  const person = await createPerson(
+    kernel,
+    { tenantId: voiceking.tenantId, actor: SYSTEM, purpose: contractPurpose(voiceking) },
+    {
+      subjectType: 'customer',
+      familyName,
+      givenName: 'Élise',
+      preferredLanguage,
+      address: { street: 'Rue de la Station 4', postalCode: '7500', city: 'Tournai', country: 'BE' },
+    },
+  );
+  await startContract(kernel, voiceking, person.subjectId, {
+    startDate: '2026-10-01',
+    lines: [{ productId: catalogue.subscription }],
+  });
+  return person.subjectId;
+}
+
+type PdfDocument = Awaited<
+  ReturnType<typeof import('pdfjs-dist/legacy/build/pdf.mjs').getDocument>['promise']
+>;
+
+async function openPdf(body: Buffer): Promise<PdfDocument> {
+  const pdfjs = await import('pdfjs-dist/legacy/build/pdf.mjs');
+  return pdfjs.getDocument({ data: new Uint8Array(body), useSystemFonts: false, isEvalSupported: false })
+    .promise;
+}
+
+/** The PDF's text, page after page, as a reader's copy-paste would give it. */
+async function textOf(pdf: PdfDocument): Promise<string> {
+  const pages: string[] = [];
+  for (let number = 1; number <= pdf.numPages; number += 1) {
+    const content = await (await pdf.getPage(number)).getTextContent();
+    pages.push(content.items.map((item) => ('str' in item ? item.str : '')).join(' '));
+  }
+  // Lines wrap where the layout wants: compare words, not line breaks.
+  return pages.join(' ').replace(/\s+/g, ' ');
+}
+
+/**
+ * Renders the first page (pdf.js on @napi-rs/canvas) and reads the QR code a phone would see; the
+ * page is kept as test-results/screenshots/invoice-pdf/<name>.png to look at.
+ */
+async function qrOf(pdf: PdfDocument, name: string): Promise<string | null> {
+  const page = await pdf.getPage(1);
+  const viewport = page.getViewport({ scale: 3 });
+  const canvas = createCanvas(Math.ceil(viewport.width), Math.ceil(viewport.height));
+  const context = canvas.getContext('2d');
+  context.fillStyle = 'white';
+  context.fillRect(0, 0, canvas.width, canvas.height);
+  await page.render({
+    // @napi-rs/canvas stands in for the DOM canvas pdf.js draws on in a browser.
+    canvas: canvas as never,
+    canvasContext: context as never,
+    viewport,
+  }).promise;
+  await mkdir(SCREENSHOTS, { recursive: true });
+  await writeFile(path.join(SCREENSHOTS, `${name}.png`), await canvas.encode('png'));
+  const pixels = context.getImageData(0, 0, canvas.width, canvas.height);
+  const code = jsQR(new Uint8ClampedArray(pixels.data), pixels.width, pixels.height);
+  return code === null ? null : new TextDecoder('utf-8').decode(new Uint8Array(code.binaryData));
+}
+
+describe('documents for people: the PDF invoice and credit note (issue 22)', () => {
+  it('VX-3: the PDF invoice is written in each customer’s language with the amounts, the structured communication and an EPC QR code a banking app reads; its credit note and a direct-debit invoice carry no code', async () => {
+    const dutch = await customer('Vermeulen', 'nl');
+    const french = await customer('Dubois', 'fr');
+    const collected = await customer('Lambert', 'en');
+    await addBankAccount(kernel, billingContext(voiceking), collected, {
+      iban: 'BE71 0961 2345 6769',
+      directDebitMandate: 'MANDATE-LAMBERT',
+      mandateSignedOn: '2026-09-20',
+    });
+    const run = await post('/api/v1/invoice-runs', { period: '2026-10', callsPurpose: 'call_billing' });
+    expect(run.statusCode, run.body).toBe(200);
+    const items = (await get('/api/v1/invoices?period=2026-10')).json<{
+      items: Array<{
+        invoiceId: number;
+        subjectId: number;
+        invoiceNumber: string;
+        structuredCommunication: string;
+      }>;
+    }>().items;
+    const invoiceOf = (subjectId: number) => {
+      const found = items.find((item) => item.subjectId === subjectId);
+      if (!found) throw new Error(`no invoice for ${subjectId}`);
+      return found;
+    };
+
+    // €15.00 + 21 % VAT = €18.15, in Dutch.
+    const nl = invoiceOf(dutch);
+    const nlResponse = await get(`/api/v1/invoices/${nl.invoiceId}/pdf`);
+    expect(nlResponse.statusCode).toBe(200);
+    expect(nlResponse.headers['content-type']).toBe('application/pdf');
+    expect(nlResponse.rawPayload.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    const nlPdf = await openPdf(nlResponse.rawPayload);
+    const nlText = await textOf(nlPdf);
+    const nlOgm = parseStructuredCommunication(nl.structuredCommunication);
+    if (!nlOgm.ok) throw new Error('bad structured communication');
+    expect(nlText).toContain(`Factuur ${nl.invoiceNumber}`);
+    expect(nlText).toContain('Vervaldag');
+    expect(nlText).toContain('05/12/2026');
+    expect(nlText).toContain('Totaal exclusief btw');
+    expect(nlText).toContain('€ 15,00');
+    expect(nlText).toContain('Btw 21 % op € 15,00');
+    expect(nlText).toContain('€ 3,15');
+    expect(nlText).toContain('€ 18,15');
+    expect(nlText).toContain('gestructureerde mededeling');
+    expect(nlText).toContain(nlOgm.formatted);
+    expect(nlText).toContain('BE68 5390 0754 7034');
+    expect(nlText).not.toContain('Invoice');
+    // The code on the page, read back as a phone would: exactly the EPC069-12 text.
+    const expectedQr = [
+      'BCD',
+      '002',
+      '1',
+      'SCT',
+      'GKCCBEBB',
+      'VoiceKing CVBA',
+      'BE68539007547034',
+      'EUR18.15',
+      '',
+      nlOgm.digits,
+    ].join('\n');
+    expect(await qrOf(nlPdf, 'invoice-nl')).toBe(expectedQr);
+
+    // The same invoice of a French-speaking customer, in French, HTML included.
+    const fr = invoiceOf(french);
+    const frOgm = parseStructuredCommunication(fr.structuredCommunication);
+    if (!frOgm.ok) throw new Error('bad structured communication');
+    const frPdf = await openPdf((await get(`/api/v1/invoices/${fr.invoiceId}/pdf`)).rawPayload);
+    const frText = await textOf(frPdf);
+    expect(frText).toContain(`Facture ${fr.invoiceNumber}`);
+    expect(frText).toContain('Échéance');
+    expect(frText).toContain('Total hors TVA');
+    expect(frText).toContain('TVA 21 % sur 15,00 €');
+    expect(frText).toContain('18,15 €');
+    expect(frText).toContain('communication structurée');
+    expect(frText).toContain(frOgm.formatted);
+    expect(frText).toContain('Élise Dubois');
+    expect(frText).not.toContain('Factuur');
+    expect(await qrOf(frPdf, 'invoice-fr')).toBe(expectedQr.replace(nlOgm.digits, frOgm.digits));
+    const frHtml = (await get(`/api/v1/invoices/${fr.invoiceId}/html`)).body;
+    expect(frHtml).toContain('<html lang="fr">');
+    expect(frHtml).toContain(`Facture ${fr.invoiceNumber}`);
+    expect(frHtml).toContain('Total hors TVA');
+    expect(frHtml).toContain(`<strong>${frOgm.formatted}</strong>`);
+    expect(frHtml).not.toContain('Total excluding VAT');
+
+    // Collected by direct debit: the customer does not transfer, so no QR and no transfer text.
+    const dd = invoiceOf(collected);
+    const ddPdf = await openPdf((await get(`/api/v1/invoices/${dd.invoiceId}/pdf`)).rawPayload);
+    const ddText = await textOf(ddPdf);
+    expect(ddText).toContain(`Invoice ${dd.invoiceNumber}`);
+    expect(ddText).toContain('Collected by SEPA direct debit (mandate MANDATE-LAMBERT)');
+    expect(ddText).not.toContain('Please pay');
+    expect(await qrOf(ddPdf, 'invoice-direct-debit-en')).toBeNull();
+
+    // The credit note: in the invoice's language, nothing to pay, no QR code.
+    const note = await post(`/api/v1/invoices/${fr.invoiceId}/credit-notes`, { reasonCode: 'goodwill' });
+    expect(note.statusCode, note.body).toBe(201);
+    const credit = note.json<{ invoiceId: number; invoiceNumber: string }>();
+    const notePdf = await openPdf((await get(`/api/v1/invoices/${credit.invoiceId}/pdf`)).rawPayload);
+    const noteText = await textOf(notePdf);
+    expect(noteText).toContain(`Note de crédit ${credit.invoiceNumber}`);
+    expect(noteText).toContain(`relative à la facture ${fr.invoiceNumber}`);
+    expect(noteText).toContain('18,15 €');
+    expect(noteText).not.toContain('communication structurée');
+    expect(await qrOf(notePdf, 'credit-note-fr')).toBeNull();
+
+    // The gate as for the HTML: a declared purpose that does not cover invoices is refused.
+    const refused = await get(`/api/v1/invoices/${nl.invoiceId}/pdf`, 'marketing_email');
+    expect(refused.statusCode).toBeGreaterThanOrEqual(400);
+    expect(refused.statusCode).toBeLessThan(500);
+    expect(refused.headers['content-type']).toContain('application/problem+json');
+  });
+});
+
+describe('the EPC069-12 payload', () => {
+  it('follows the guidelines: LF-separated, version 002 without BIC, UTF-8 name cut at 70 characters, amount with a point, at most 331 bytes; bad input is refused', () => {
+    const payload = epcPayload({
+      name: `Brasserie Élégance ${'x'.repeat(80)}`,
+      iban: 'be68 5390 0754 7034',
+      amountCents: 123_456,
+      structuredCommunication: '+++090/9337/55493+++',
+    });
+    const lines = payload.split('\n');
+    expect(lines.slice(0, 5)).toEqual(['BCD', '002', '1', 'SCT', '']);
+    expect([...(lines[5] ?? '')]).toHaveLength(70);
+    expect(lines.slice(6)).toEqual(['BE68539007547034', 'EUR1234.56', '', '090933755493']);
+    expect(payload.endsWith('\n')).toBe(false);
+    expect(Buffer.byteLength(payload, 'utf8')).toBeLessThanOrEqual(EPC_MAX_BYTES);
+    const valid = { name: 'VoiceKing', iban: 'BE68539007547034', structuredCommunication: '090933755493' };
+    expect(() => epcPayload({ ...valid, amountCents: 0 })).toThrow(RangeError);
+    expect(() => epcPayload({ ...valid, amountCents: 100_000_000_000 })).toThrow(RangeError);
+    expect(() => epcPayload({ ...valid, amountCents: 100, iban: 'BE00539007547034' })).toThrow(RangeError);
+    expect(() => epcPayload({ ...valid, amountCents: 100, structuredCommunication: '090933755494' })).toThrow(
+      RangeError,
+    );
+    expect(() => epcPayload({ ...valid, amountCents: 100, bic: 'NOT A BIC' })).toThrow(RangeError);
+  });
+});
