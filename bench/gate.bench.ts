@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createTenant } from '../src/modules/tenants/index.js';
 import { createPerson, getPerson, type UseCaseContext } from '../src/modules/parties/index.js';
 import { readPersonBare } from './bare-read.js';
+import { sampleWaits } from './waits.js';
 import { pairedMs, type BenchDatabase, type Figure } from './harness.js';
 
 const READS = 200;
@@ -66,6 +67,17 @@ export async function benchGate(bench: BenchDatabase): Promise<Figure[]> {
     );
   };
   const parallel = await pairedMs(REPEATS, concurrently(gatedRead), concurrently(bareRead));
+  // `--waits`: what the database backends were doing during one more concurrent gated pass.
+  let waits = '';
+  if (process.argv.includes('--waits')) {
+    const sampled = await sampleWaits(bench.ownerUrl, concurrently(gatedRead));
+    waits = `; backends during one concurrent gated pass (${sampled.samples} samples): ${Object.entries(
+      sampled.waits,
+    )
+      .sort((a, b) => b[1] - a[1])
+      .map(([what, n]) => `${what} ${n}`)
+      .join(', ')}`;
+  }
   return [
     {
       scenario: 'gate',
@@ -95,7 +107,7 @@ export async function benchGate(bench: BenchDatabase): Promise<Figure[]> {
       ratio: parallel.ratio.median,
       ratioRange: [parallel.ratio.min, parallel.ratio.max],
       goal: 0.8,
-      note: 'ratio = our rate / baseline rate (median of paired repeats)',
+      note: `ratio = our rate / baseline rate (median of paired repeats)${waits}`,
     },
   ];
 }

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
 import { createAppDb, type Db } from '../../platform/db.js';
@@ -5,7 +7,8 @@ import { verifyAuditChain, withAudit } from './index.js';
 import { createAuditDeps, createAuditTenant, readEvent } from './audit.test-helpers.js';
 
 // How appends take the chain head (docs/decisions/0250): one statement when this process's last
-// head still holds, a second when it does not.
+// head still holds, a second when it does not; and when another transaction holds the head, the
+// entry goes to audit_pending without waiting and the chainer links it (docs/decisions/0340).
 
 let database: TestDatabase;
 let deps: ReturnType<typeof createAuditDeps>;
@@ -55,5 +58,109 @@ describe('appending onto the chain head', () => {
     );
     expect(seqs.rows.map((row) => row.seq)).toEqual(Array.from({ length: 26 }, (_, index) => index + 1));
     expect(await verifyAuditChain(deps, tenantId)).toEqual({ ok: true, entries: 26, checkpoints: 0 });
+  });
+});
+
+/** Holds the tenant's chain head, as a long audited transaction would, until released. */
+async function holdHead(tenantId: number): Promise<() => Promise<void>> {
+  const client = new pg.Client({ connectionString: database.ownerUrl });
+  await client.connect();
+  await client.query('begin');
+  await client.query('select 1 from audit_heads where tenant_id = $1 for update', [tenantId]);
+  return async () => {
+    await client.query('commit');
+    await client.end();
+  };
+}
+
+async function pendingCount(tenantId: number): Promise<number> {
+  const { rows } = await runAsOwner<{ n: number }>(
+    database.ownerUrl,
+    'select count(*)::int as n from audit_pending where tenant_id = $1',
+    [tenantId],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+describe('appending while another transaction holds the head', () => {
+  it('does not wait for it: the entry commits to audit_pending, and is in the chain when the call returns', async () => {
+    const tenantId = await createAuditTenant(database.db, 'busy-head');
+    await withAudit(deps, tenantId, ({ audit }) => {
+      audit.record(readEvent([1]));
+      return Promise.resolve();
+    });
+    const release = await holdHead(tenantId);
+    let settled = false;
+    const appending = withAudit(deps, tenantId, ({ audit }) => {
+      audit.record(readEvent([2], { requestId: 'while-held' }));
+      audit.record(readEvent([3], { requestId: 'while-held' }));
+      return Promise.resolve();
+    }).finally(() => {
+      settled = true;
+    });
+    try {
+      for (let tries = 0; (await pendingCount(tenantId)) < 2; tries += 1) {
+        if (tries > 400) throw new Error('the entries never reached audit_pending');
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      // Committed while the head is still held; the call waits for the chainer.
+      expect(settled).toBe(false);
+    } finally {
+      await release();
+    }
+    await appending;
+    expect(await pendingCount(tenantId)).toBe(0);
+    const rows = await runAsOwner<{ seq: number; request_id: string }>(
+      database.ownerUrl,
+      'select seq, request_id from audit_log where tenant_id = $1 order by seq',
+      [tenantId],
+    );
+    expect(rows.rows).toEqual([
+      { seq: 1, request_id: 'req-1' },
+      { seq: 2, request_id: 'while-held' },
+      { seq: 3, request_id: 'while-held' },
+    ]);
+    expect(await verifyAuditChain(deps, tenantId)).toEqual({ ok: true, entries: 3, checkpoints: 0 });
+  });
+
+  it('a pending entry not signed by Kluis is never chained, and verification names it', async () => {
+    const tenantId = await createAuditTenant(database.db, 'forged-pending');
+    await withAudit(deps, tenantId, ({ audit }) => {
+      audit.record(readEvent([1]));
+      return Promise.resolve();
+    });
+    await runAsOwner(
+      database.ownerUrl,
+      `insert into audit_pending (tenant_id, at, actor_kind, actor_id, action, decision, request_id, mac)
+       values ($1, now(), 'staff', '17', 'read', 'allowed', 'forged', $2)`,
+      [tenantId, randomBytes(32)],
+    );
+    // A genuine entry that went pending after the forged one is still chained.
+    const release = await holdHead(tenantId);
+    const appending = withAudit(deps, tenantId, ({ audit }) => {
+      audit.record(readEvent([2], { requestId: 'genuine' }));
+      return Promise.resolve();
+    });
+    for (let tries = 0; (await pendingCount(tenantId)) < 2; tries += 1) {
+      if (tries > 400) throw new Error('the entry never reached audit_pending');
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await release();
+    await appending;
+
+    const verification = await verifyAuditChain(deps, tenantId);
+    expect(verification).toMatchObject({
+      ok: false,
+      entries: 2,
+      firstBadSeq: 3,
+      problem: 'entry_mac_invalid',
+    });
+    const chained = await runAsOwner<{ request_id: string }>(
+      database.ownerUrl,
+      'select request_id from audit_log where tenant_id = $1 order by seq',
+      [tenantId],
+    );
+    expect(chained.rows.map((row) => row.request_id)).toEqual(['req-1', 'genuine']);
+    expect(await pendingCount(tenantId)).toBe(1);
   });
 });

@@ -96,3 +96,32 @@ export function encodeEntryMac(entry: { tenantId: number; seq: number; hash: Buf
     'utf8',
   );
 }
+
+export const PENDING_MAC_ENCODING_VERSION = 'kluis.audit-pending-mac.v1';
+
+/**
+ * The bytes a pending entry's MAC covers (docs/decisions/0340): everything the chained entry will
+ * hold except its place (seq, prev_hash), which only the chainer knows. The chainer links only
+ * entries whose MAC holds, so no entry reaches the chain that Kluis did not write.
+ */
+export function encodePendingMac(entry: Omit<ChainedEntry, 'seq' | 'prevHash'>): Buffer {
+  return Buffer.from(
+    JSON.stringify([
+      PENDING_MAC_ENCODING_VERSION,
+      entry.tenantId,
+      entry.at.toISOString(),
+      entry.actorKind,
+      entry.actorId,
+      entry.role,
+      entry.purpose,
+      entry.action,
+      entry.subjectPseudonyms,
+      entry.categories,
+      entry.records,
+      entry.decision,
+      entry.reason,
+      entry.requestId,
+    ]),
+    'utf8',
+  );
+}

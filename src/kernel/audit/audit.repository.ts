@@ -1,13 +1,14 @@
 import { sql, type Insertable, type Selectable } from 'kysely';
 import type { Tx } from '../../platform/db.js';
 import { GENESIS_HASH } from './audit.canonical.js';
-import type { AuditCheckpointsTable, AuditLogTable } from './audit.tables.js';
+import type { AuditCheckpointsTable, AuditLogTable, AuditPendingTable } from './audit.tables.js';
 
 // All queries run inside withTenant: row-level security limits them to the transaction's tenant,
 // and every WHERE names tenant_id too, so the plans use the (tenant_id, seq) keys.
 
 export type AuditLogRow = Selectable<AuditLogTable>;
 export type AuditCheckpointRow = Selectable<AuditCheckpointsTable>;
+export type AuditPendingRow = Selectable<AuditPendingTable>;
 export interface AuditHead {
   seq: number;
   hash: Buffer;
@@ -34,6 +35,24 @@ export async function lockAuditHead(tx: Tx, tenantId: number): Promise<AuditHead
   return created;
 }
 
+/**
+ * Locks the head like lockAuditHead, unless another transaction holds it: then it returns 'busy'
+ * at once instead of waiting for that transaction to commit (docs/decisions/0340).
+ */
+export async function tryLockAuditHead(tx: Tx, tenantId: number): Promise<AuditHead | 'busy'> {
+  const result = await sql<{ seq: number | null; hash: Buffer | null; present: boolean }>`
+    with head as (
+      select seq, hash from audit_heads where tenant_id = ${tenantId} for update skip locked
+    )
+    select head.seq, head.hash,
+           exists (select 1 from audit_heads where tenant_id = ${tenantId}) as present
+      from (select 1) as one left join head on true`.execute(tx);
+  const row = result.rows[0];
+  if (row?.seq != null && row.hash) return { seq: row.seq, hash: row.hash };
+  if (row?.present) return 'busy';
+  return lockAuditHead(tx, tenantId);
+}
+
 async function selectHeadForUpdate(tx: Tx, tenantId: number): Promise<AuditHead | undefined> {
   const row = await tx
     .selectFrom('audit_heads')
@@ -51,7 +70,8 @@ export const SPECULATIVE_APPEND_MAX = 200;
  * One round trip for the usual append: locks the head and, when it is still `expected` (the head
  * this process last wrote), inserts the rows chained onto it and moves the head to `next`, in one
  * statement. Otherwise it inserts nothing and returns the head it now holds locked (or undefined
- * when the tenant has no head yet), and the caller chains onto that one.
+ * when the tenant has no head yet), and the caller chains onto that one; or, when another
+ * transaction holds the head, `busy` without waiting for it (docs/decisions/0340).
  */
 export async function appendIfHeadIs(
   tx: Tx,
@@ -59,11 +79,11 @@ export async function appendIfHeadIs(
   rows: Insertable<AuditLogTable>[],
   expected: AuditHead,
   next: AuditHead,
-): Promise<{ appended: true } | { appended: false; head: AuditHead | undefined }> {
+): Promise<{ appended: true } | { appended: false; head: AuditHead | 'busy' | undefined }> {
   const json = JSON.stringify(rows.map(toJsonRow));
-  const result = await sql<{ seq: number; hash: Buffer; moved: number }>`
+  const result = await sql<{ seq: number | null; hash: Buffer | null; moved: number; present: boolean }>`
     with head as (
-      select seq, hash from audit_heads where tenant_id = ${tenantId} for update
+      select seq, hash from audit_heads where tenant_id = ${tenantId} for update skip locked
     ), expected as (
       select 1 from head where seq = ${expected.seq} and hash = ${expected.hash}
     ), appended as (
@@ -79,10 +99,13 @@ export async function appendIfHeadIs(
        where tenant_id = ${tenantId} and exists (select 1 from expected)
        returning 1
     )
-    select head.seq, head.hash, (select count(*)::int from moved) as moved from head`.execute(tx);
+    select head.seq, head.hash, (select count(*)::int from moved) as moved,
+           exists (select 1 from audit_heads where tenant_id = ${tenantId}) as present
+      from (select 1) as one left join head on true`.execute(tx);
   const row = result.rows[0];
   if (row?.moved === 1) return { appended: true };
-  return { appended: false, head: row && { seq: row.seq, hash: row.hash } };
+  if (row?.seq != null && row.hash) return { appended: false, head: { seq: row.seq, hash: row.hash } };
+  return { appended: false, head: row?.present ? 'busy' : undefined };
 }
 
 /** A row as jsonb_populate_recordset reads it: bytea as '\\x' hex, instants as ISO strings. */
@@ -119,6 +142,68 @@ export async function insertAuditEntries(
       .set({ seq: head.seq, hash: head.hash })
       .where('tenant_id', '=', tenantId)
       .execute();
+  }
+}
+
+/** Writes entries that could not be chained now (the head was busy); the chainer links them. */
+export async function insertPendingEntries(tx: Tx, rows: Insertable<AuditPendingTable>[]): Promise<void> {
+  for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
+    await tx
+      .insertInto('audit_pending')
+      .values(rows.slice(start, start + INSERT_CHUNK))
+      .execute();
+  }
+}
+
+/** Pending entries in the order they were written, after `afterId`. */
+export async function selectPendingEntries(
+  tx: Tx,
+  tenantId: number,
+  afterId: number,
+  limit: number,
+): Promise<AuditPendingRow[]> {
+  return tx
+    .selectFrom('audit_pending')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('pending_id', '>', afterId)
+    .orderBy('pending_id')
+    .limit(limit)
+    .execute();
+}
+
+/**
+ * Chained rows (at most INSERT_CHUNK) inserted, the head moved and the
+ * pending entries they came from deleted, in one statement; the head must be locked.
+ */
+export async function movePendingEntries(
+  tx: Tx,
+  tenantId: number,
+  rows: Insertable<AuditLogTable>[],
+  head: AuditHead,
+  pendingIds: readonly number[],
+): Promise<void> {
+  if (rows.length > INSERT_CHUNK) throw new Error('movePendingEntries: batch too large');
+  const json = JSON.stringify(rows.map(toJsonRow));
+  const result = await sql<{ removed: number }>`
+    with appended as (
+      insert into audit_log (tenant_id, seq, at, actor_kind, actor_id, role, purpose, action,
+          subject_pseudonyms, categories, records, decision, reason, request_id, prev_hash, hash, mac)
+        select r.tenant_id, r.seq, r.at, r.actor_kind, r.actor_id, r.role, r.purpose, r.action,
+            r.subject_pseudonyms, r.categories, r.records, r.decision, r.reason, r.request_id,
+            r.prev_hash, r.hash, r.mac
+          from jsonb_populate_recordset(null::audit_log, ${json}::jsonb) as r
+    ), moved as (
+      update audit_heads set seq = ${head.seq}, hash = ${head.hash} where tenant_id = ${tenantId}
+    ), removed as (
+      delete from audit_pending where tenant_id = ${tenantId} and pending_id = any(${[...pendingIds]}::bigint[])
+      returning 1
+    )
+    select count(*)::int as removed from removed`.execute(tx);
+  // The head lock makes chainers take turns; were an entry gone already, chaining it again would
+  // duplicate it: refuse, and the transaction rolls back.
+  if (result.rows[0]?.removed !== pendingIds.length) {
+    throw new Error('audit chainer: pending entries were moved by another transaction');
   }
 }
 

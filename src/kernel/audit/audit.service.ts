@@ -6,6 +6,7 @@ import { AppError } from '../../platform/errors.js';
 import {
   encodeCheckpoint,
   encodeEntryMac,
+  encodePendingMac,
   GENESIS_HASH,
   hashAuditEntry,
   type ChainedEntry,
@@ -23,7 +24,11 @@ import {
   insertAuditEntries,
   SPECULATIVE_APPEND_MAX,
   insertCheckpoint,
+  insertPendingEntries,
   lockAuditHead,
+  movePendingEntries,
+  selectPendingEntries,
+  tryLockAuditHead,
   selectAuditEntries,
   selectAuditEntriesAfter,
   selectAuditEntry,
@@ -33,8 +38,10 @@ import {
   type AuditCheckpointRow,
   type AuditHead,
   type AuditLogRow,
+  type AuditPendingRow,
 } from './audit.repository.js';
-import type { AuditLogTable } from './audit.tables.js';
+import type { AuditLogTable, AuditPendingTable } from './audit.tables.js';
+import { reachTestHook } from '../../platform/test-hooks.js';
 
 /** Keyed functions the keyring provides (the audit module never sees the master key). */
 export interface AuditKeys {
@@ -107,11 +114,16 @@ export async function withAudit<T>(
 ): Promise<T> {
   const audit = new AuditTrail(deps.clock);
   try {
-    return await withTenant(deps.db, tenantId, async (tx) => {
+    const { value, appended } = await withTenant(deps.db, tenantId, async (tx) => {
       const result = await work({ tx, tenantId, audit });
-      await appendEvents(tx, deps, tenantId, audit[DRAIN]());
-      return result;
+      return { value: result, appended: await appendEvents(tx, deps, tenantId, audit[DRAIN]()) };
     });
+    // Entries that went to audit_pending are in the chain before the caller goes on (decision 0340).
+    if (appended === 'pending') {
+      await reachTestHook('audit.pending-committed');
+      await chainSoon(deps, tenantId);
+    }
+    return value;
   } finally {
     audit[DRAIN]();
   }
@@ -125,7 +137,8 @@ export async function appendAuditNow(deps: AuditDeps, tenantId: number, events: 
   const at = deps.clock.now();
   const recorded = events.map((event) => validateAuditEvent(event, at));
   if (recorded.length === 0) return;
-  await withTenant(deps.db, tenantId, (tx) => appendEvents(tx, deps, tenantId, recorded));
+  const appended = await withTenant(deps.db, tenantId, (tx) => appendEvents(tx, deps, tenantId, recorded));
+  if (appended === 'pending') await chainSoon(deps, tenantId);
 }
 
 const PSEUDONYM_PATTERN = /^[0-9a-f]{16,128}$/;
@@ -178,33 +191,218 @@ function lastHeads(db: Db): Map<number, AuditHead> {
   return heads;
 }
 
+/**
+ * Appends a transaction's events: chained onto the head when this transaction can have it, or,
+ * when another transaction holds the head, written to audit_pending without waiting (signed over
+ * their content) for the chainer to link after commit (docs/decisions/0340). Says which.
+ */
 async function appendEvents(
   tx: Tx,
   deps: Pick<AuditDeps, 'db' | 'keys'>,
   tenantId: number,
   events: RecordedAuditEvent[],
-): Promise<void> {
-  if (events.length === 0) return;
+): Promise<'chained' | 'pending' | 'none'> {
+  if (events.length === 0) return 'none';
   const { keys } = deps;
   // Keyed hashes are computed before taking the head lock, to hold it as briefly as possible.
   const pseudonyms = await pseudonymize(keys, tenantId, events);
   const heads = lastHeads(deps.db);
   const guess = heads.get(tenantId);
-  let head: AuditHead | undefined;
+  let head: AuditHead | 'busy' | undefined;
   if (guess && events.length <= SPECULATIVE_APPEND_MAX) {
     const chained = await chainEvents(keys, tenantId, pseudonyms, events, guess);
     const outcome = await appendIfHeadIs(tx, tenantId, chained.rows, guess, chained.head);
     if (outcome.appended) {
       heads.set(tenantId, chained.head);
-      return;
+      return 'chained';
     }
-    // The head is now locked by this transaction (or there is none yet).
+    // The head is now locked by this transaction, busy, or there is none yet.
     head = outcome.head;
   }
-  head ??= await lockAuditHead(tx, tenantId);
+  head ??= await tryLockAuditHead(tx, tenantId);
+  if (head === 'busy') {
+    await insertPendingEntries(tx, await signPending(keys, tenantId, pseudonyms, events));
+    return 'pending';
+  }
   const chained = await chainEvents(keys, tenantId, pseudonyms, events, head);
   await insertAuditEntries(tx, tenantId, chained.rows, chained.head);
   heads.set(tenantId, chained.head);
+  return 'chained';
+}
+
+/** The events as they are chained later: content as in audit_log, signed without a place. */
+async function signPending(
+  keys: AuditKeys,
+  tenantId: number,
+  pseudonyms: Map<number, string>,
+  events: RecordedAuditEvent[],
+): Promise<Insertable<AuditPendingTable>[]> {
+  return Promise.all(
+    events.map(async (event) => {
+      const content = entryContent(tenantId, pseudonyms, event);
+      return {
+        tenant_id: tenantId,
+        at: content.at,
+        actor_kind: content.actorKind,
+        actor_id: content.actorId,
+        role: content.role,
+        purpose: content.purpose,
+        action: content.action,
+        subject_pseudonyms: [...content.subjectPseudonyms],
+        categories: [...content.categories],
+        records: content.records,
+        decision: content.decision,
+        reason: content.reason,
+        request_id: content.requestId,
+        mac: await keys.checkpointMac(tenantId, encodePendingMac(content)),
+      };
+    }),
+  );
+}
+
+type EntryContent = Omit<ChainedEntry, 'seq' | 'prevHash'>;
+
+function entryContent(
+  tenantId: number,
+  pseudonyms: Map<number, string>,
+  event: RecordedAuditEvent,
+): EntryContent {
+  return {
+    tenantId,
+    at: event.at,
+    actorKind: event.actor.kind,
+    actorId: isSubjectActorId(event.actor)
+      ? requirePseudonym(pseudonyms, Number(event.actor.id))
+      : event.actor.id,
+    role: event.role,
+    purpose: event.purpose,
+    action: event.action,
+    subjectPseudonyms: event.subjectIds.map((id) => requirePseudonym(pseudonyms, id)).sort(),
+    categories: event.categories,
+    records: event.records,
+    decision: event.decision,
+    reason: event.reason,
+    requestId: event.requestId,
+  };
+}
+
+function pendingContent(row: AuditPendingRow): EntryContent {
+  return {
+    tenantId: row.tenant_id,
+    at: row.at,
+    actorKind: row.actor_kind,
+    actorId: row.actor_id,
+    role: row.role,
+    purpose: row.purpose,
+    action: row.action,
+    subjectPseudonyms: row.subject_pseudonyms,
+    categories: row.categories,
+    records: row.records,
+    decision: row.decision,
+    reason: row.reason,
+    requestId: row.request_id,
+  };
+}
+
+async function isPendingMacValid(keys: AuditKeys, row: AuditPendingRow): Promise<boolean> {
+  const expected = await keys.checkpointMac(row.tenant_id, encodePendingMac(pendingContent(row)));
+  return expected.length === row.mac.length && timingSafeEqual(expected, row.mac);
+}
+
+const CHAIN_BATCH = 500;
+
+/**
+ * The chainer (docs/decisions/0340): links the tenant's pending entries into the chain, in the
+ * order they were written, in batches; each batch is chained, inserted, the head moved and its
+ * pending rows deleted in ONE transaction, so a kill at any point leaves every entry in exactly
+ * one of the two tables. That transaction commits without waiting for the WAL flush: its entries
+ * are already durable in audit_pending, a lost commit only puts them back there, and any later
+ * durable commit (an append onto this head, a checkpoint) flushes it first. Entries whose
+ * signature does not hold are never chained (verification reports them). `known`: the caller
+ * just wrote pending entries, so the look without the lock is skipped. Returns how many were
+ * chained.
+ */
+export async function chainPendingEntries(
+  deps: Pick<AuditDeps, 'db' | 'keys'>,
+  tenantId: number,
+  options: { known?: boolean } = {},
+): Promise<number> {
+  if (!options.known) {
+    // Readers call this first: a look without the lock, so a listing never waits for appenders.
+    const peek = await withTenant(deps.db, tenantId, (tx) => selectPendingEntries(tx, tenantId, 0, 1));
+    if (peek.length === 0) return 0;
+  }
+  let chained = 0;
+  let afterId = 0;
+  for (;;) {
+    const batch = await deps.db.transaction().execute(async (tx) => {
+      // The tenant (as withTenant sets it) and the commit without a WAL flush, in one round trip.
+      await sql`select set_config('app.tenant', ${String(tenantId)}, true),
+                       set_config('synchronous_commit', 'off', true)`.execute(tx);
+      const head = await lockAuditHead(tx, tenantId);
+      // A statement of its own, after the lock: its snapshot sees what the chainer before this
+      // one moved (a statement that waited for the lock would still see those rows pending).
+      const rows = await selectPendingEntries(tx, tenantId, afterId, CHAIN_BATCH);
+      if (rows.length === 0) return undefined;
+      const valid: AuditPendingRow[] = [];
+      for (const row of rows) if (await isPendingMacValid(deps.keys, row)) valid.push(row);
+      const lastId = rows.at(-1)?.pending_id ?? afterId;
+      if (valid.length === 0) return { count: 0, read: rows.length, lastId, head };
+      const linked = await linkEntries(deps.keys, tenantId, valid.map(pendingContent), head);
+      await movePendingEntries(
+        tx,
+        tenantId,
+        linked.rows,
+        linked.head,
+        valid.map((row) => row.pending_id),
+      );
+      await reachTestHook('audit.chain-before-commit');
+      return { count: valid.length, read: rows.length, lastId, head: linked.head };
+    });
+    if (!batch) break;
+    lastHeads(deps.db).set(tenantId, batch.head);
+    chained += batch.count;
+    afterId = batch.lastId;
+    if (batch.read < CHAIN_BATCH) break;
+  }
+  return chained;
+}
+
+/**
+ * One chain run per tenant and pool at a time: a caller that arrives while one runs waits for
+ * the next, which takes every entry pending by then (so eight waiting transactions cost one run).
+ */
+const CHAIN_RUNS = new WeakMap<Db, Map<number, { current?: Promise<void>; next?: Promise<void> }>>();
+
+function chainSoon(deps: Pick<AuditDeps, 'db' | 'keys'>, tenantId: number): Promise<void> {
+  let runs = CHAIN_RUNS.get(deps.db);
+  if (!runs) {
+    runs = new Map();
+    CHAIN_RUNS.set(deps.db, runs);
+  }
+  let state = runs.get(tenantId);
+  if (!state) {
+    state = {};
+    runs.set(tenantId, state);
+  }
+  const current = state;
+  if (!current.current) {
+    current.current = chainPendingEntries(deps, tenantId, { known: true }).then(
+      () => undefined,
+      // The entries stay in audit_pending, durable; the next run (any later busy append, the
+      // checkpoint job, verification, a listing) chains them.
+      () => undefined,
+    );
+    void current.current.finally(() => {
+      current.current = undefined;
+    });
+    return current.current;
+  }
+  current.next ??= current.current.then(() => {
+    current.next = undefined;
+    return chainSoon(deps, tenantId);
+  });
+  return current.next;
 }
 
 /** The events as rows chained onto `head`, each hashed and signed; and the head after them. */
@@ -215,29 +413,25 @@ async function chainEvents(
   events: RecordedAuditEvent[],
   head: AuditHead,
 ): Promise<{ rows: Insertable<AuditLogTable>[]; head: AuditHead }> {
+  return linkEntries(
+    keys,
+    tenantId,
+    events.map((event) => entryContent(tenantId, pseudonyms, event)),
+    head,
+  );
+}
+
+async function linkEntries(
+  keys: AuditKeys,
+  tenantId: number,
+  contents: readonly EntryContent[],
+  head: AuditHead,
+): Promise<{ rows: Insertable<AuditLogTable>[]; head: AuditHead }> {
   let { seq, hash: prevHash } = head;
   const rows: Insertable<AuditLogTable>[] = [];
-  for (const event of events) {
+  for (const content of contents) {
     seq += 1;
-    const entry: ChainedEntry = {
-      tenantId,
-      seq,
-      at: event.at,
-      actorKind: event.actor.kind,
-      actorId: isSubjectActorId(event.actor)
-        ? requirePseudonym(pseudonyms, Number(event.actor.id))
-        : event.actor.id,
-      role: event.role,
-      purpose: event.purpose,
-      action: event.action,
-      subjectPseudonyms: event.subjectIds.map((id) => requirePseudonym(pseudonyms, id)).sort(),
-      categories: event.categories,
-      records: event.records,
-      decision: event.decision,
-      reason: event.reason,
-      requestId: event.requestId,
-      prevHash,
-    };
+    const entry: ChainedEntry = { ...content, seq, prevHash };
     const hash = hashAuditEntry(entry);
     rows.push(
       toRow(entry, hash, await keys.checkpointMac(tenantId, encodeEntryMac({ tenantId, seq, hash }))),
@@ -374,6 +568,8 @@ export async function verifyAuditChain(
   tenantId: number,
   options: VerifyOptions = {},
 ): Promise<AuditVerification> {
+  // The chain is complete only with the entries still pending (decision 0340).
+  await chainPendingEntries(deps, tenantId);
   const external = await readAnchorSources(deps, tenantId);
   if (!Array.isArray(external)) return external;
   for (const source of external) {
@@ -394,6 +590,17 @@ export async function verifyAuditChain(
       checkpoints,
     );
     if (!result.ok) return result;
+    // What the chainer left behind is either newer than its run or not signed by Kluis.
+    const forged = await findForgedPending(tx, deps.keys, tenantId);
+    if (forged) {
+      return {
+        ok: false,
+        entries: result.entries,
+        firstBadSeq: result.entries + 1,
+        problem: 'entry_mac_invalid',
+        message: `a pending audit entry (number ${forged} in audit_pending) was not written by Kluis: its signature does not match, so it is never chained`,
+      };
+    }
     if (options.anchorsRequiredBefore) {
       for (const source of external) {
         const covered = Math.max(0, ...source.anchors.map((anchor) => anchor.seq));
@@ -436,6 +643,8 @@ export async function verifyAuditChain(
  * is empty; signing an already signed head writes nothing new.
  */
 export async function writeCheckpoint(deps: AuditDeps, tenantId: number): Promise<{ seq: number } | null> {
+  // Entries left pending (a process killed between its commit and the chainer) are signed too.
+  await chainPendingEntries(deps, tenantId);
   return withCheckpointLock(deps.db, tenantId, async () => {
     const external = await readAnchorSources(deps, tenantId);
     if (!Array.isArray(external)) throw new AuditChainError(external);
@@ -789,6 +998,18 @@ async function verifyChainFrom(
   return { ok: true, entries, checkpoints: checkpointsSeen };
 }
 
+/** The first pending entry whose signature does not hold, by its pending id. */
+async function findForgedPending(tx: Tx, keys: AuditKeys, tenantId: number): Promise<number | undefined> {
+  let afterId = 0;
+  for (;;) {
+    const rows = await selectPendingEntries(tx, tenantId, afterId, VERIFY_BATCH);
+    for (const row of rows) if (!(await isPendingMacValid(keys, row))) return row.pending_id;
+    const last = rows.at(-1);
+    if (!last || rows.length < VERIFY_BATCH) return undefined;
+    afterId = last.pending_id;
+  }
+}
+
 /** A tenant transaction on one consistent snapshot, so pages and the head agree. */
 async function withTenantSnapshot<T>(
   db: Db,
@@ -847,6 +1068,7 @@ export async function listAuditEntries(
       publicMessage: `limit must be 1-${MAX_LIST_LIMIT}`,
     });
   }
+  await chainPendingEntries(deps, tenantId);
   const pseudonym =
     query.subjectId === undefined ? undefined : await deps.keys.pseudonym(tenantId, query.subjectId);
   const rows = await withTenant(deps.db, tenantId, (tx) =>

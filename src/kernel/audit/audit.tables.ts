@@ -42,8 +42,32 @@ export interface AuditCheckpointsTable {
   mac: Immutable<Buffer>;
 }
 
+/**
+ * An entry written while the head was locked by another transaction, not yet chained
+ * (migrations/0340_audit_pending.sql): the chainer moves it into audit_log and deletes it.
+ */
+export interface AuditPendingTable {
+  tenant_id: Immutable<number>;
+  pending_id: ColumnType<number, never, never>;
+  at: Immutable<Date>;
+  actor_kind: Immutable<'staff' | 'subject' | 'system'>;
+  actor_id: Immutable<string>;
+  role: Immutable<string | null>;
+  purpose: Immutable<string | null>;
+  action: Immutable<string>;
+  subject_pseudonyms: ImmutableWithDefault<string[]>;
+  categories: ImmutableWithDefault<string[]>;
+  records: ImmutableWithDefault<number>;
+  decision: Immutable<'allowed' | 'denied'>;
+  reason: Immutable<string | null>;
+  request_id: Immutable<string | null>;
+  /** HMAC of the content under the tenant's audit key (encodePendingMac). */
+  mac: Immutable<Buffer>;
+}
+
 export interface AuditTables {
   audit_log: AuditLogTable;
   audit_heads: AuditHeadsTable;
+  audit_pending: AuditPendingTable;
   audit_checkpoints: AuditCheckpointsTable;
 }

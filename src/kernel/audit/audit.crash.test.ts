@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../../../test/cli.js';
+import { crashEnv, runChild } from '../../../test/crash.js';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import { systemClock } from '../../platform/clock.js';
+import { kernelCore, type Kernel } from '../kernel.js';
+import { verifyAuditChain } from './index.js';
+
+// Decision 0340: an audited transaction that finds the chain head held writes its entry to
+// audit_pending, commits, and the chainer links it. A process killed between those steps, or
+// inside the chainer's transaction, leaves every entry in exactly one of the two tables; the next
+// chain run (here: verification) links what is left, and the chain verifies.
+
+let database: TestDatabase;
+let kernel: Kernel;
+const masterKey = randomBytes(32);
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database, systemClock, masterKey);
+});
+afterAll(async () => database.close());
+
+/** Holds the tenant's chain head, as a long audited transaction would, until released. */
+async function holdHead(tenantId: number): Promise<() => Promise<void>> {
+  const client = new pg.Client({ connectionString: database.ownerUrl });
+  await client.connect();
+  await client.query('begin');
+  await client.query('select 1 from audit_heads where tenant_id = $1 for update', [tenantId]);
+  return async () => {
+    await client.query('commit');
+    await client.end();
+  };
+}
+
+async function countWhere(table: 'audit_log' | 'audit_pending', tenantId: number, requestId: string) {
+  const { rows } = await runAsOwner<{ n: number }>(
+    database.ownerUrl,
+    `select count(*)::int as n from ${table} where tenant_id = $1 and request_id = $2`,
+    [tenantId, requestId],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** One audited transaction in a child process on the test's databases, with a hook armed. */
+function appendInChild(tenantId: number, requestId: string, hook: string) {
+  return runChild(
+    ['--import', 'tsx', path.join(ROOT, 'test/children/audit-append.ts'), String(tenantId), requestId],
+    crashEnv(database, masterKey, { KLUIS_TEST_HOOK: `${hook}:kill` }),
+  );
+}
+
+async function tenantWithHead(): Promise<number> {
+  const tenant = await createPolicyTenant(kernel, 'voiceking');
+  await kernel.transact(tenant.tenantId, ({ audit }) => {
+    audit.record({
+      actor: { kind: 'system', id: 'test' },
+      role: null,
+      purpose: null,
+      action: 'read',
+      subjectIds: [],
+      categories: [],
+      records: 0,
+      decision: 'allowed',
+      requestId: 'first',
+    });
+    return Promise.resolve();
+  });
+  return tenant.tenantId;
+}
+
+describe('audit entries written while the head is held survive a kill', () => {
+  it('killed after its pending entry committed, before the chainer ran: the entry is chained later, once, and the chain verifies', async () => {
+    const tenantId = await tenantWithHead();
+    const release = await holdHead(tenantId);
+    let exit;
+    try {
+      exit = await appendInChild(tenantId, 'killed-after-commit', 'audit.pending-committed');
+    } finally {
+      await release();
+    }
+    expect(exit.signal).toBe('SIGKILL');
+    expect(await countWhere('audit_pending', tenantId, 'killed-after-commit')).toBe(1);
+    expect(await countWhere('audit_log', tenantId, 'killed-after-commit')).toBe(0);
+
+    const verification = await verifyAuditChain(kernelCore(kernel).audit, tenantId);
+    expect(verification.ok).toBe(true);
+    expect(await countWhere('audit_pending', tenantId, 'killed-after-commit')).toBe(0);
+    expect(await countWhere('audit_log', tenantId, 'killed-after-commit')).toBe(1);
+  });
+
+  it('killed inside the chainer before its commit: nothing was moved, the entry is chained later, once, and the chain verifies', async () => {
+    const tenantId = await tenantWithHead();
+    const release = await holdHead(tenantId);
+    let released = false;
+    const child = appendInChild(tenantId, 'killed-in-chainer', 'audit.chain-before-commit');
+    try {
+      // The child's entry commits to audit_pending while the head is held; then its chainer waits.
+      await until(async () => (await countWhere('audit_pending', tenantId, 'killed-in-chainer')) === 1);
+      await release();
+      released = true;
+      expect((await child).signal).toBe('SIGKILL');
+    } finally {
+      if (!released) await release();
+    }
+    expect(await countWhere('audit_pending', tenantId, 'killed-in-chainer')).toBe(1);
+    expect(await countWhere('audit_log', tenantId, 'killed-in-chainer')).toBe(0);
+
+    const verification = await verifyAuditChain(kernelCore(kernel).audit, tenantId);
+    expect(verification.ok).toBe(true);
+    expect(await countWhere('audit_pending', tenantId, 'killed-in-chainer')).toBe(0);
+    expect(await countWhere('audit_log', tenantId, 'killed-in-chainer')).toBe(1);
+  });
+});
