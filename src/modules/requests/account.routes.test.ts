@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -167,6 +168,54 @@ describe('privacy portal accounts (VK-23, VX-13)', () => {
       statuses.push(response.statusCode);
     }
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
+  });
+
+  it('a login link goes through the sealed outbox with the link it names: a known address gets one mail, an unknown one a letter that is dropped unsent', async () => {
+    await createPerson(
+      kernel,
+      {
+        tenantId: voxtra.tenantId,
+        actor: { kind: 'staff', staffId: 1, role: 'sales' },
+        purpose: 'customer_administration',
+      },
+      { subjectType: 'customer', familyName: 'Outbox', givenName: 'Olle', email: 'olle.outbox@mail.example' },
+    );
+    for (const email of ['olle.outbox@mail.example', 'nobody.outbox@mail.example']) {
+      const asked = await app.inject({
+        method: 'POST',
+        url: `/t/${voxtra.slug}/account/link`,
+        payload: { email },
+      });
+      expect(asked.statusCode).toBe(202);
+    }
+    const mail = await mailTo('olle.outbox@mail.example');
+    const token = /account\/login\?token=([A-Za-z0-9_-]+)/.exec(mail.text ?? '')?.[1] ?? '';
+    expect(token).not.toBe('');
+    let states: Record<string, number> = {};
+    for (let attempt = 0; attempt < 100; attempt += 1) {
+      const rows = await runAsOwner<{ state: string; n: number }>(
+        database.ownerUrl,
+        `select state, count(*)::int as n from sealed_letters
+          where tenant_id = $1 and kind = 'request.login_link' group by state`,
+        [voxtra.tenantId],
+      );
+      states = Object.fromEntries(rows.rows.map((row) => [row.state, row.n]));
+      if (!states.pending) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(states).toMatchObject({
+      sent: expect.any(Number) as number,
+      dropped: expect.any(Number) as number,
+    });
+    expect(states.pending).toBeUndefined();
+    // Only the known person's link exists, and the mailed token is the one stored.
+    const links = await runAsOwner<{ n: number }>(
+      database.ownerUrl,
+      'select count(*)::int as n from subject_login_links where tenant_id = $1 and token_hash = $2',
+      [voxtra.tenantId, createHash('sha256').update(token).digest()],
+    );
+    expect(links.rows[0]?.n).toBe(1);
+    expect(smtp.to('nobody.outbox@mail.example')).toEqual([]);
   });
 
   it('VX-12: a correction from the account is applied at once', async () => {

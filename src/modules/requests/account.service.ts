@@ -6,7 +6,7 @@ import { authorizeSignIn } from '../../kernel/gate/access.js';
 import { AccessDenied, type Actor } from '../../kernel/gate/gate.js';
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import { touchSubjects } from '../../kernel/subjects/index.js';
-import { AppError, describeUnexpected, isAppError } from '../../platform/errors.js';
+import { AppError, isAppError } from '../../platform/errors.js';
 import { findPeopleByContact, getPerson, type Person } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
 import { selectPortalPasswordHash, upsertPortalPassword } from './account.repository.js';
@@ -14,6 +14,8 @@ import { writeLetter } from './letters.js';
 import { brusselsDate } from './deadlines.js';
 import {
   createVerifiedRequest,
+  dispatchLetters,
+  queueLetter,
   RIGHTS_PURPOSE,
   type RequestCookies,
   type RequestsDeps,
@@ -77,48 +79,32 @@ export function offeredLanguage(policy: Policy, language: string | null | undefi
 export async function requestLoginLink(deps: RequestsDeps, tenantSlug: string, email: string): Promise<void> {
   const tenant = await deps.kernel.tenants.bySlug(tenantSlug);
   const match = await matchSubject(deps, tenant, email.trim().toLowerCase());
-  if (!match) return;
-  // The link is stored and mailed after the answer, so a known address answers as fast as an unknown one.
-  sendLoginLink(deps, tenant, match).catch((error: unknown) =>
-    deps.logger.error({ err: describeUnexpected(error) }, 'login link failed'),
-  );
-}
-
-async function sendLoginLink(
-  deps: RequestsDeps,
-  tenant: Tenant,
-  match: { subjectId: number; email: string; language: string | null },
-): Promise<void> {
   const token = randomBytes(32).toString('base64url');
-  await deps.kernel.plain(tenant.tenantId, (tx) =>
-    tx
-      .insertInto('subject_login_links')
-      .values({
-        tenant_id: tenant.tenantId,
-        token_hash: sha256(token),
-        subject_id: match.subjectId,
-        expires_at: new Date(deps.kernel.clock.now().getTime() + LINK_TTL_MS),
-      })
-      .execute(),
-  );
   const { policy } = await deps.kernel.policies.current(tenant.tenantId);
   // The person's own language when the statement is offered in it (issue 19).
-  const lang = offeredLanguage(policy, match.language);
-  const letter = writeLetter(policy, lang, {
+  const letter = writeLetter(policy, offeredLanguage(policy, match?.language), {
     kind: 'access',
     outcome: 'login_link',
     link: `${deps.publicUrl}/t/${tenant.slug}/account/login?token=${token}`,
     receivedOn: brusselsDate(deps.kernel.clock.now()),
     dueOn: '',
   });
-  await deps.mailer
-    .send({ to: match.email, subject: letter.subject, text: letter.text })
-    .catch((error: unknown) =>
-      deps.logger.error(
-        { smtpResponseCode: (error as { responseCode?: unknown }).responseCode ?? null },
-        'login link mail failed',
-      ),
-    );
+  // The link and its letter are written in one transaction (the outbox, decision 0190), for a
+  // known and an unknown address alike: the letter sender drops the one without a recipient.
+  await deps.kernel.plain(tenant.tenantId, async (tx) => {
+    if (match)
+      await tx
+        .insertInto('subject_login_links')
+        .values({
+          tenant_id: tenant.tenantId,
+          token_hash: sha256(token),
+          subject_id: match.subjectId,
+          expires_at: new Date(deps.kernel.clock.now().getTime() + LINK_TTL_MS),
+        })
+        .execute();
+    await queueLetter(deps, tx, tenant.tenantId, policy, match?.email ?? null, letter, 'login_link');
+  });
+  dispatchLetters(deps, tenant.tenantId);
 }
 
 async function openSession(

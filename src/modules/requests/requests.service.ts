@@ -317,7 +317,7 @@ export async function submitPublicRequest(
  * A letter to the person goes through the kernel's outbox (decision 0190): sealed in the
  * transaction of what it reports, sent by the letter sender after commit.
  */
-async function queueLetter(
+export async function queueLetter(
   deps: RequestsDeps,
   tx: Tx,
   tenantId: number,
@@ -349,7 +349,7 @@ async function queueLetter(
  * without a queue (tests, before the queue runs) this process sends it, after the current answer.
  * Either way a crash before sending leaves the letter for the letter-sender job.
  */
-function dispatchLetters(deps: RequestsDeps, tenantId: number): void {
+export function dispatchLetters(deps: RequestsDeps, tenantId: number): void {
   const inProcess = (): void => {
     setImmediate(() => {
       deliverLetters(deps.kernel, deps.mailer, [tenantId], deps.logger).catch((error: unknown) =>
