@@ -6,7 +6,7 @@ import { authorizeSignIn } from '../../kernel/gate/access.js';
 import { AccessDenied, type Actor } from '../../kernel/gate/gate.js';
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import { touchSubjects } from '../../kernel/subjects/index.js';
-import { AppError, isAppError } from '../../platform/errors.js';
+import { AppError, describeUnexpected, isAppError } from '../../platform/errors.js';
 import { findPeopleByContact, getPerson, type Person } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
 import { selectPortalPasswordHash, upsertPortalPassword } from './account.repository.js';
