@@ -102,6 +102,8 @@ export async function bootstrapFirstRun(
         people: 300,
         organisations: 40,
         seed: tenant.tenantId,
+        // Business customers and last month's invoices: HTML, PDF and UBL to look at (issue 22).
+        invoices: true,
       });
       await kernelCore(kernel)
         .db.updateTable('first_run_plan')

@@ -14,6 +14,15 @@ import {
   type Product,
   type CreateProductInput,
 } from '../modules/contracts/index.js';
+import {
+  CALL_BILLING_PURPOSE,
+  createCreditNote,
+  defaultPurpose,
+  getBillingSettings,
+  listInvoices,
+  runInvoices,
+  setBillingSettings,
+} from '../modules/billing/index.js';
 import type { Tenant } from '../modules/tenants/index.js';
 import { AppError } from '../platform/errors.js';
 import { reachTestHook } from '../platform/test-hooks.js';
@@ -83,12 +92,20 @@ export interface DemoOptions {
   contracts?: number;
   /** People created so far, after each committed-to-be batch (progress on a terminal). */
   onProgress?: (people: number, total: number) => void;
+  /**
+   * Also business customers (a contact and a contract for the first organisations) and last
+   * month's invoices with one credit note, so HTML, PDF and UBL can be looked at (the first run).
+   */
+  invoices?: boolean;
 }
 
 export interface DemoResult {
   people: number;
   organisations: number;
   contracts: number;
+  /** Documents issued, credit notes included (with `invoices`). */
+  invoices?: number;
+  businessInvoices?: number;
 }
 
 function generatePerson(
@@ -240,7 +257,118 @@ export async function seedDemoData(
     policyKey,
     customerIds.slice(0, options.contracts ?? 150),
   );
-  return { people: created, organisations: organisationIds.length, contracts };
+  const result: DemoResult = { people: created, organisations: organisationIds.length, contracts };
+  if (!options.invoices) return result;
+  const business = await seedBusinessCustomers(
+    kernel,
+    tenant,
+    policyKey,
+    organisationIds.slice(0, DEMO_BUSINESS_CUSTOMERS),
+    options.seed,
+  );
+  return {
+    ...result,
+    contracts: contracts + business,
+    ...(await seedDemoInvoices(kernel, tenant, policyKey)),
+  };
+}
+
+/** Enough companies to show each case: a billing address, a buyer reference, not VAT-registered. */
+const DEMO_BUSINESS_CUSTOMERS = 6;
+
+/** The demo providers' payee accounts (valid Belgian IBANs) when no billing settings exist yet. */
+const DEMO_PAYEE: Record<string, { payeeIban: string; payeeBic?: string }> = {
+  voiceking: { payeeIban: 'BE68 5390 0754 7034', payeeBic: 'GKCCBEBB' },
+  voxtra: { payeeIban: 'BE71 0961 2345 6769' },
+};
+
+/**
+ * A contact person (a customer of the organisation) and a running contract in the company's name
+ * for each organisation given: its invoices go to the company's own address (decision 0180).
+ */
+async function seedBusinessCustomers(
+  kernel: Kernel,
+  tenant: Tenant,
+  policyKey: string,
+  organisationIds: readonly number[],
+  seed: number,
+): Promise<number> {
+  const registration = REGISTRATION[policyKey]?.customer;
+  if (!registration || organisationIds.length === 0) return 0;
+  const { policy } = await kernel.policies.current(tenant.tenantId);
+  const covered = new Set(policy.purposes[registration.purpose]?.categories ?? []);
+  const context = {
+    tenantId: tenant.tenantId,
+    actor: { kind: 'system' as const, job: 'demo' },
+    purpose: registration.purpose,
+  };
+  // A generator of their own: the people and companies of a seed stay as they were.
+  const random = createRandom(seed + 2);
+  const people = organisationIds.map((organisationId, index) =>
+    fitToPurpose(generatePerson(random, 'customer', 90_001 + index, organisationId), covered),
+  );
+  const subjectIds = await kernel.transact(tenant.tenantId, (atx) =>
+    createPeopleInBulkWithin(kernel, atx, context, people),
+  );
+  const existing = await listAllProducts(kernel, tenant.tenantId);
+  const codes = (DEMO_PRODUCTS[policyKey] ?? []).map((product) => product.code);
+  const products = existing.filter((product) => codes.includes(product.code));
+  const subscriptions = products.filter((product) => product.kind === 'subscription');
+  const oneOff = products.find((product) => product.kind === 'one_off');
+  const today = kernel.clock.now().toISOString().slice(0, 10);
+  let made = 0;
+  for (const [index, subjectId] of subjectIds.entries()) {
+    const subscription = subscriptions[index % Math.max(subscriptions.length, 1)];
+    const organisationId = organisationIds[index];
+    if (!subscription || organisationId === undefined) continue;
+    await createContract(kernel, context, {
+      subjectId,
+      organisationId,
+      startDate: addDays(today, -120 - 30 * index),
+      lines: [
+        { productId: subscription.productId, quantity: 2 + (index % 4) },
+        // One company is billed an installation as well, in last month.
+        ...(index === 0 && oneOff ? [{ productId: oneOff.productId, quantity: 1 }] : []),
+      ],
+    });
+    made += 1;
+  }
+  return made;
+}
+
+/**
+ * Last month's invoice run under the tenant's billing purpose (every customer with a contract,
+ * consumers and companies) and one partial credit note on a company's invoice.
+ */
+async function seedDemoInvoices(
+  kernel: Kernel,
+  tenant: Tenant,
+  policyKey: string,
+): Promise<{ invoices: number; businessInvoices: number }> {
+  const actor = { kind: 'system' as const, job: 'demo' };
+  const payee = DEMO_PAYEE[policyKey];
+  if (payee && !(await getBillingSettings(kernel, tenant.tenantId))) {
+    await setBillingSettings(kernel, tenant.tenantId, actor, { ...payee, paymentTermDays: 30 });
+  }
+  const context = {
+    tenantId: tenant.tenantId,
+    actor,
+    purpose: await defaultPurpose(kernel, tenant.tenantId, 'billing'),
+  };
+  const today = kernel.clock.now().toISOString().slice(0, 10);
+  const [year = 2026, month = 1] = today.split('-').map(Number);
+  const period = month === 1 ? `${year - 1}-12` : `${year}-${String(month - 1).padStart(2, '0')}`;
+  const run = await runInvoices(kernel, context, { period, callsPurpose: CALL_BILLING_PURPOSE });
+  const listed = await listInvoices(kernel, context, { limit: 1000, period, kind: 'invoice' });
+  const business = listed.items.filter((item) => item.organisationId !== null);
+  const credited = business[0];
+  if (credited) {
+    await createCreditNote(kernel, context, credited.invoiceId, {
+      reasonCode: 'goodwill',
+      amountExclVatCents: 500,
+    });
+  }
+  return { invoices: run.invoiced + (credited ? 1 : 0), businessInvoices: business.length };
 }
 
 const DEMO_PRODUCTS: Record<string, CreateProductInput[]> = {
