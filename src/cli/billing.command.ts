@@ -27,6 +27,7 @@ import { AppError, isAppError } from '../platform/errors.js';
 import { parseWholeNumber } from './arguments.js';
 import { createCliContext, exitWithFailure } from './context.js';
 import { createProgress } from './progress.js';
+import { registerDunningCommands } from './dunning.command.js';
 
 /** The operator at the console: a system actor; the gate still checks purpose and subjects. */
 const CLI_ACTOR: Actor = { kind: 'system', job: 'cli' };
@@ -165,6 +166,7 @@ export function registerBillingCommands(program: Command): void {
         });
       },
     );
+  registerDunningCommands(invoices, { withTenantSession, billingContext, euros });
   invoices
     .command('purge')
     .description('unlink invoices whose accounting hold has ended from the people they name (VX-8)')
@@ -269,16 +271,38 @@ export function registerBillingCommands(program: Command): void {
     .option('--bic <bic>', "the provider's bank")
     .option('--term <days>', 'payment term in days', '30')
     .option('--creditor-id <id>', 'SEPA creditor identifier for direct debits (BT-90)')
+    .option('--reminders <on|off>', 'payment reminders of overdue invoices (default on for new settings)')
+    .option(
+      '--reminder-days <first,second,notice>',
+      'days after the due date of the first and second reminder and the formal notice',
+      '14,28,42',
+    )
     .action(
-      async (options: { tenant: string; iban: string; bic?: string; term: string; creditorId?: string }) => {
+      async (options: {
+        tenant: string;
+        iban: string;
+        bic?: string;
+        term: string;
+        creditorId?: string;
+        reminders?: string;
+        reminderDays: string;
+      }) => {
         await withTenantSession(options.tenant, async (kernel, tenant) => {
+          const reminders = remindersOption(options.reminders, options.reminderDays);
           const settings = await setBillingSettings(kernel, tenant.tenantId, CLI_ACTOR, {
             payeeIban: options.iban,
             ...(options.bic ? { payeeBic: options.bic } : {}),
             ...(options.creditorId ? { sepaCreditorId: options.creditorId } : {}),
             paymentTermDays: parseWholeNumber(options.term, '--term', { min: 1, max: 365 }),
+            ...(reminders ? { reminders } : {}),
           });
-          console.log(`payee ${settings.payeeIban}, payment within ${settings.paymentTermDays} days`);
+          const schedule = settings.reminders;
+          console.log(
+            `payee ${settings.payeeIban}, payment within ${settings.paymentTermDays} days; reminders ` +
+              (schedule.enabled
+                ? `on: ${schedule.firstReminderDays}, ${schedule.secondReminderDays} and ${schedule.formalNoticeDays} (formal notice) days after the due date`
+                : 'off'),
+          );
         });
       },
     );
@@ -289,6 +313,40 @@ export function registerBillingCommands(program: Command): void {
  * withholds what it refuses). Written to `<out>.partial` and renamed at the end: a run that dies
  * half-way leaves no ZIP that looks complete.
  */
+/** `--reminders on|off` with `--reminder-days a,b,c`; nothing when --reminders is not given. */
+function remindersOption(
+  enabled: string | undefined,
+  days: string,
+):
+  | { enabled: boolean; firstReminderDays: number; secondReminderDays: number; formalNoticeDays: number }
+  | undefined {
+  if (enabled === undefined) return undefined;
+  if (enabled !== 'on' && enabled !== 'off') {
+    exitWithFailure(
+      new AppError('validation_failed', 'reminders option', {
+        publicMessage: '--reminders: expected on or off',
+      }),
+    );
+  }
+  const parts = days.split(',');
+  if (parts.length !== 3) {
+    exitWithFailure(
+      new AppError('validation_failed', 'reminder days option', {
+        publicMessage: '--reminder-days: expected three whole numbers, e.g. 14,28,42',
+      }),
+    );
+  }
+  const [first, second, notice] = parts.map((part) =>
+    parseWholeNumber(part.trim(), '--reminder-days', { min: 1, max: 730 }),
+  );
+  return {
+    enabled: enabled === 'on',
+    firstReminderDays: first ?? 0,
+    secondReminderDays: second ?? 0,
+    formalNoticeDays: notice ?? 0,
+  };
+}
+
 /**
  * The bookkeeper's CSV of a period (issue 22) into `out`, written to `<out>.partial` and renamed
  * at the end; returns the number of data rows.

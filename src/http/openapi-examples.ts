@@ -114,6 +114,7 @@ export const REQUEST_BODY_EXAMPLES: Readonly<Record<string, unknown>> = {
     payeeBic: 'GKCCBEBB',
     paymentTermDays: 30,
     sepaCreditorId: 'BE69ZZZ050D000000008',
+    reminders: { enabled: true, firstReminderDays: 14, secondReminderDays: 28, formalNoticeDays: 42 },
   },
   'POST /api/v1/invoice-runs': {
     period: '2026-11',

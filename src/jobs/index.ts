@@ -10,6 +10,7 @@ import { domainEventsJob } from './domain-events.job.js';
 import { breachClockJob } from './breach-clock.job.js';
 import { MAILING_SENDER_JOB, mailingSenderJob } from './mailing-sender.job.js';
 import { LETTER_SENDER_JOB, letterSenderJob } from './letter-sender.job.js';
+import { dunningJob } from './dunning.job.js';
 import type { DomainEventSubscribers } from '../modules/contracts/index.js';
 
 export interface JobDeps {
@@ -30,6 +31,14 @@ export async function registerJobs(queue: JobQueue, deps: JobDeps): Promise<void
   await queue.register(breachClockJob(deps.requests, deps.logger));
   await queue.register(mailingSenderJob(deps.requests));
   await queue.register(letterSenderJob(deps.requests.kernel, deps.requests.mailer, deps.logger));
+  await queue.register(
+    dunningJob({
+      kernel: deps.requests.kernel,
+      mailer: deps.requests.mailer,
+      publicUrl: deps.requests.publicUrl,
+      logger: deps.logger,
+    }),
+  );
   // Work a crash left half-done is finished at every start, not only at the next tick, and what
   // was audited while no server ran is anchored.
   await queue.runNow(ERASURE_FINISHER_JOB);
@@ -47,3 +56,4 @@ export { DOMAIN_EVENTS_JOB } from './domain-events.job.js';
 export { BREACH_CLOCK_JOB } from './breach-clock.job.js';
 export { MAILING_SENDER_JOB } from './mailing-sender.job.js';
 export { LETTER_SENDER_JOB } from './letter-sender.job.js';
+export { DUNNING_JOB, dunningJob } from './dunning.job.js';

@@ -36,6 +36,7 @@ import { billingSettingsInputSchema, getBillingSettings, setBillingSettings } fr
 import { disputeInputSchema, disputeInvoice, settleDispute } from './dispute.service.js';
 import { acceptCsvBodies } from '../../http/csv-body.js';
 import { registerAccountingExportRoutes } from './accounting-export.routes.js';
+import { registerDunningRoutes } from './dunning.routes.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const idParams = z.object({ id });
@@ -181,6 +182,12 @@ const settingsSchema = z.object({
   payeeBic: z.string().nullable(),
   paymentTermDays: z.number().int(),
   sepaCreditorId: z.string().nullable(),
+  reminders: z.object({
+    enabled: z.boolean(),
+    firstReminderDays: z.number().int(),
+    secondReminderDays: z.number().int(),
+    formalNoticeDays: z.number().int(),
+  }),
 });
 
 function presentSummary(invoice: InvoiceSummary): z.infer<typeof invoiceSummarySchema> {
@@ -276,6 +283,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
   const onRequest = requireStaff(kernel);
   acceptCsvBodies(app);
   registerAccountingExportRoutes(app, kernel);
+  registerDunningRoutes(app, kernel);
 
   typed.get(
     '/api/v1/billing/settings',

@@ -17,6 +17,11 @@ export interface BillingSettingsTable {
   payee_bic: string | null;
   payment_term_days: number;
   sepa_creditor_id: string | null;
+  /** Dunning (migrations/0300): on, and the days after the due date of each level. */
+  reminders_enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  first_reminder_days: ColumnType<number, number | undefined, number>;
+  second_reminder_days: ColumnType<number, number | undefined, number>;
+  formal_notice_days: ColumnType<number, number | undefined, number>;
   updated_at: Date;
 }
 
@@ -177,7 +182,30 @@ export interface InvoiceCallMonthsTable {
   cost_micros: number;
 }
 
+/** A dunning level reached by an invoice (migrations/0300): 1, 2 reminders, 3 the formal notice. */
+export interface InvoiceRemindersTable {
+  tenant_id: ColumnType<number, number, never>;
+  invoice_id: ColumnType<number, number, never>;
+  level: ColumnType<number, number, never>;
+  sent_on: ColumnType<string, string, never>;
+  pay_by: ColumnType<string, string, never>;
+  balance_cents: ColumnType<number, number, never>;
+  mailed: ColumnType<boolean, boolean, never>;
+  letter_id: ColumnType<string, string, never>;
+  created_at: ColumnType<Date, Date, never>;
+}
+
+/** An invoice handed over for collection after its formal notice (migrations/0300). */
+export interface InvoiceCollectionsTable {
+  tenant_id: ColumnType<number, number, never>;
+  invoice_id: ColumnType<number, number, never>;
+  handed_over_at: ColumnType<Date, Date, never>;
+  handed_over_by_staff_id: ColumnType<number | null, number | null, never>;
+}
+
 export interface BillingTables {
+  invoice_reminders: InvoiceRemindersTable;
+  invoice_collections: InvoiceCollectionsTable;
   invoice_call_months: InvoiceCallMonthsTable;
   invoice_disputes: InvoiceDisputesTable;
   billing_settings: BillingSettingsTable;

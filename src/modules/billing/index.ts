@@ -16,6 +16,7 @@ export {
 export {
   setBillingSettings,
   getBillingSettings,
+  type ReminderSchedule,
   type BillingSettings,
   type BillingSettingsInput,
 } from './settings.service.js';
@@ -63,3 +64,13 @@ export {
   ACCOUNTING_CSV_COLUMNS,
   type AccountingPeriod,
 } from './accounting-export.service.js';
+export {
+  runDunning,
+  listInvoiceReminders,
+  markSentForCollection,
+  findInvoiceId,
+  DUNNING_ACTOR,
+  type DunningSummary,
+  type InvoiceDunning,
+  type InvoiceReminder,
+} from './dunning.service.js';

@@ -23,15 +23,36 @@ export const billingSettingsInputSchema = z.object({
   paymentTermDays: z.number().int().min(0).max(120).default(30),
   /** The SEPA creditor identifier direct debits are collected under (BT-90). */
   sepaCreditorId: z.string().trim().min(1).max(40).nullish(),
+  /** Dunning (decision 0300); left out, the stored schedule stays (new settings: on, 14/28/42). */
+  reminders: z
+    .strictObject({
+      enabled: z.boolean(),
+      firstReminderDays: z.number().int().min(1).max(365),
+      secondReminderDays: z.number().int().min(2).max(729),
+      formalNoticeDays: z.number().int().min(3).max(730),
+    })
+    .refine((r) => r.firstReminderDays < r.secondReminderDays && r.secondReminderDays < r.formalNoticeDays, {
+      message: 'the days of the first reminder, the second and the formal notice must increase',
+    })
+    .optional(),
 });
 
 export type BillingSettingsInput = z.input<typeof billingSettingsInputSchema>;
+
+/** When overdue invoices are reminded: days after the due date per level (decision 0300). */
+export interface ReminderSchedule {
+  enabled: boolean;
+  firstReminderDays: number;
+  secondReminderDays: number;
+  formalNoticeDays: number;
+}
 
 export interface BillingSettings {
   payeeIban: string;
   payeeBic: string | null;
   paymentTermDays: number;
   sepaCreditorId: string | null;
+  reminders: ReminderSchedule;
 }
 
 export async function setBillingSettings(
@@ -65,10 +86,19 @@ export async function setBillingSettings(
     sepa_creditor_id: creditor?.ok ? creditor.creditorId : null,
     updated_at: kernel.clock.now(),
   };
-  await kernel.plain(tenantId, (tx) =>
+  const reminders = parsed.data.reminders;
+  const schedule = reminders
+    ? {
+        reminders_enabled: reminders.enabled,
+        first_reminder_days: reminders.firstReminderDays,
+        second_reminder_days: reminders.secondReminderDays,
+        formal_notice_days: reminders.formalNoticeDays,
+      }
+    : {};
+  const stored = await kernel.plain(tenantId, (tx) =>
     tx
       .insertInto('billing_settings')
-      .values(row)
+      .values({ ...row, ...schedule })
       .onConflict((oc) =>
         oc.column('tenant_id').doUpdateSet({
           payee_iban: row.payee_iban,
@@ -76,11 +106,13 @@ export async function setBillingSettings(
           payment_term_days: row.payment_term_days,
           sepa_creditor_id: row.sepa_creditor_id,
           updated_at: row.updated_at,
+          ...schedule,
         }),
       )
-      .execute(),
+      .returningAll()
+      .executeTakeFirstOrThrow(),
   );
-  return presentSettings(row);
+  return presentSettings(stored);
 }
 
 function presentSettings(row: {
@@ -88,12 +120,22 @@ function presentSettings(row: {
   payee_bic: string | null;
   payment_term_days: number;
   sepa_creditor_id: string | null;
+  reminders_enabled: boolean;
+  first_reminder_days: number;
+  second_reminder_days: number;
+  formal_notice_days: number;
 }): BillingSettings {
   return {
     payeeIban: row.payee_iban,
     payeeBic: row.payee_bic,
     paymentTermDays: row.payment_term_days,
     sepaCreditorId: row.sepa_creditor_id,
+    reminders: {
+      enabled: row.reminders_enabled,
+      firstReminderDays: row.first_reminder_days,
+      secondReminderDays: row.second_reminder_days,
+      formalNoticeDays: row.formal_notice_days,
+    },
   };
 }
 

@@ -1,0 +1,93 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
+import { PURPOSE_HEADER, purposeOf } from '../../http/purpose.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import type { BillingContext } from './access.js';
+import { INVOICE_STATUSES } from './billing.tables.js';
+import { listInvoiceReminders, markSentForCollection } from './dunning.service.js';
+
+const params = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
+const headers = z
+  .object({ [PURPOSE_HEADER]: z.string().optional().describe("purpose key of the tenant's policy") })
+  .passthrough();
+
+function contextOf(request: FastifyRequest): BillingContext {
+  const staff = staffOf(request);
+  return {
+    tenantId: staff.tenantId,
+    actor: actorOf(staff),
+    purpose: purposeOf(request),
+    requestId: request.id,
+  };
+}
+
+/** Dunning (issue 22, decision 0300): an invoice's reminders, and its hand-over for collection. */
+export function registerDunningRoutes(app: FastifyInstance, kernel: Kernel): void {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  const onRequest = requireStaff(kernel);
+  typed.get(
+    '/api/v1/invoices/:id/reminders',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'The reminders an invoice got (first, second, formal notice: when, pay-by day, amount, whether mailed), whether it is disputed and when it went to collection',
+        tags: ['billing'],
+        headers,
+        params,
+        response: {
+          200: z.object({
+            invoiceId: z.number().int(),
+            invoiceNumber: z.string(),
+            status: z.enum(INVOICE_STATUSES),
+            balanceCents: z.number().int(),
+            disputed: z.boolean(),
+            sentForCollectionAt: z.string().nullable(),
+            reminders: z.array(
+              z.object({
+                level: z.number().int(),
+                kind: z.enum(['first_reminder', 'second_reminder', 'formal_notice']),
+                sentOn: z.string(),
+                payBy: z.string(),
+                balanceCents: z.number().int(),
+                mailed: z.boolean(),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const dunning = await listInvoiceReminders(kernel, contextOf(request), request.params.id);
+      return { ...dunning, sentForCollectionAt: dunning.sentForCollectionAt?.toISOString() ?? null };
+    },
+  );
+  typed.post(
+    '/api/v1/invoices/:id/collection',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'Record that an invoice was handed over for collection after its formal notice: no more reminders (once; 409 before the formal notice, while disputed or when paid)',
+        tags: ['billing'],
+        headers,
+        params,
+        response: {
+          201: z.object({
+            invoiceId: z.number().int(),
+            invoiceNumber: z.string(),
+            sentForCollectionAt: z.string(),
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const marked = await markSentForCollection(kernel, contextOf(request), request.params.id);
+      return reply
+        .status(201)
+        .send({ ...marked, sentForCollectionAt: marked.sentForCollectionAt.toISOString() });
+    },
+  );
+}
