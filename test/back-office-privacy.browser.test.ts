@@ -307,6 +307,13 @@ describe('the privacy screens (issue #20)', () => {
     await persons.getByRole('button', { name: 'Record and send' }).click();
     await expect(persons.getByTestId('letters-sent').innerText()).resolves.toMatch(/^Letters sent: 2;/);
     await look(browser, page, 'breach-3-letters-sent');
+    // In French: the screen's own texts came with its chunk.
+    await page.keyboard.press('Escape');
+    await incident.waitFor({ state: 'hidden' });
+    await page.getByText('FR', { exact: true }).click();
+    await page.getByTestId(`incident-${incidentId}`).getByRole('button').first().click();
+    await persons.getByText('Informer les personnes concernées (RGPD art. 34)').waitFor();
+    await look(browser, page, 'breach-4-fr');
 
     const nl = await smtp.waitFor('sara.jacobs@mail.example');
     const fr = await smtp.waitFor('hugo.lambert@mail.example');

@@ -186,6 +186,14 @@ describe('the telephony screen (issue #20)', () => {
     );
     await page.getByText('not rated', { exact: true }).waitFor();
     await look(browser, page, 'telephony-6-unrated-calls');
+    // The same screen in Dutch: its texts came with its chunk.
+    await page.getByText('NL', { exact: true }).click();
+    await page.getByRole('heading', { name: 'Telefonie', level: 1 }).waitFor();
+    await expect(page.getByTestId('unrated').innerText()).resolves.toBe(
+      'Niet getarifeerd: 1 van 3 aangerekende gesprekken',
+    );
+    await page.getByRole('cell', { name: 'uitgaand' }).first().waitFor();
+    await look(browser, page, 'telephony-7-nl');
     expectNoPageProblems(env, page);
   }, 180_000);
 });

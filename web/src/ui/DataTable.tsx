@@ -10,7 +10,7 @@ import {
   type Row,
   type SortingState,
 } from '@tanstack/react-table';
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 
 export interface DataTableProps<T> {
@@ -40,11 +40,14 @@ export function DataTable<T>({
   filterPlaceholder,
   rowTestId,
 }: DataTableProps<T>) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
+  // The table keeps each row's cell values until its data changes: a new language makes new rows,
+  // so values translated in an accessor follow the staff member's language.
+  const rows = useMemo(() => [...data], [data, i18n.language]);
   const [sorting, setSorting] = useState<SortingState>(initialSorting);
   const [globalFilter, setGlobalFilter] = useState('');
   const table = useReactTable({
-    data,
+    data: rows,
     columns,
     state: { sorting, globalFilter },
     onSortingChange: setSorting,
