@@ -10,6 +10,7 @@ import { openRuntime } from '../main.js';
 import {
   defaultPurpose,
   getInvoiceHtml,
+  getInvoicePdf,
   getInvoiceUbl,
   importPayments,
   listInvoices,
@@ -113,7 +114,7 @@ export function registerBillingCommands(program: Command): void {
   invoices
     .command('export')
     .description(
-      "with --period: a month's invoices and credit notes in one ZIP (HTML, plus Peppol UBL for businesses); " +
+      "with --period: a month's invoices and credit notes in one ZIP (HTML and PDF, plus Peppol UBL for businesses); " +
         'with --from/--to: the CSV for the bookkeeper (invoices, credit notes and payments of the period)',
     )
     .requiredOption('--tenant <slug>', 'tenant')
@@ -413,6 +414,7 @@ async function exportInvoices(
       const name = document.invoiceNumber.replace(/[^A-Za-z0-9._-]/g, '_');
       const html = await getInvoiceHtml(kernel, context, document.invoiceId);
       zip.addBuffer(Buffer.from(html, 'utf8'), `${name}.html`);
+      zip.addBuffer((await getInvoicePdf(kernel, context, document.invoiceId)).pdf, `${name}.pdf`);
       // Peppol UBL too where there is one (business customers with an enterprise number).
       const ubl = await getInvoiceUbl(kernel, context, document.invoiceId).catch((error: unknown) => {
         if (isAppError(error) && error.code === 'conflict') return undefined;

@@ -124,7 +124,7 @@ describe('progress of long CLI work (issue 12)', () => {
     expect(await count('tariff_rates')).toBe(4500);
   });
 
-  it('invoices export draws its progress and writes each document into the ZIP (HTML, and Peppol UBL for the business); a second run refuses to overwrite it', async () => {
+  it('invoices export draws its progress and writes each document into the ZIP (HTML and PDF, and Peppol UBL for the business); a second run refuses to overwrite it', async () => {
     const out = path.join(dir, 'invoices-2026-10.zip');
     const result = await runCli(
       ['invoices', 'export', '--tenant', tenant.slug, '--period', '2026-10', '--out', out],
@@ -135,6 +135,9 @@ describe('progress of long CLI work (issue 12)', () => {
     const files = await unzip(await readFile(out));
     const names = [...files.keys()].sort();
     expect(names.filter((name) => name.endsWith('.html'))).toHaveLength(3);
+    const pdfs = names.filter((name) => name.endsWith('.pdf'));
+    expect(pdfs).toHaveLength(3);
+    expect(files.get(pdfs[0] ?? '')?.slice(0, 5)).toBe('%PDF-');
     const xml = names.filter((name) => name.endsWith('.xml'));
     expect(xml).toHaveLength(1);
     expect(files.get(xml[0] ?? '')).toContain('urn:cen.eu:en16931:2017');
