@@ -97,7 +97,7 @@ function touchOf(method: string, path: string): Touch | undefined {
   // The sender's address and DKIM key: no personal data; its own rule is admins only.
   if (path.startsWith('/api/v1/mail-settings')) return { kind: 'none' };
   // The privacy portal's colours: admins only, nothing personal.
-  if (path === '/api/v1/portal/theme') return { kind: 'none' };
+  if (path === '/api/v1/portal/theme' || path === '/api/v1/portal/logo') return { kind: 'none' };
   if (path.endsWith('/report-minor')) return { kind: 'data', categories: [], wholePerson: true };
   if (path.endsWith('/parental-consent'))
     return { kind: 'data', categories: ['user.demographic.date_of_birth'] };

@@ -12,4 +12,18 @@ export const portalDataMap: TableDataMap[] = [
       updated_at: 'bookkeeping',
     },
   },
+  {
+    table: 'portal_logos',
+    module: 'portal',
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      content_type: 'image type sniffed from the bytes (PNG or JPEG)',
+      content: "the provider's logo image",
+      width: 'image width in pixels',
+      height: 'image height in pixels',
+      sha256: 'content hash (ETag, cache-busting version)',
+      updated_at: 'bookkeeping',
+    },
+  },
 ];

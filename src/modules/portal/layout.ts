@@ -46,7 +46,8 @@ a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,su
 header.site{background:var(--brand-strong);color:var(--on-brand);border-top:.5rem solid var(--brand)}
 header.site .inner,nav.main .inner,main,footer .inner{max-width:48rem;margin:0 auto;padding:0 1rem}
 header.site .inner{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;justify-content:space-between;padding-block:.75rem}
-header.site .name{font-weight:700;font-size:1.15rem;color:var(--on-brand);text-decoration:none}
+header.site .name{font-weight:700;font-size:1.15rem;color:var(--on-brand);text-decoration:none;display:inline-flex;align-items:center;gap:.6rem}
+header.site .logo{height:2.5rem;width:auto;max-width:10rem;object-fit:contain;background:#fff;border-radius:.25rem;padding:.15rem}
 .langs{display:flex;gap:.25rem;list-style:none;margin:0;padding:0}
 .langs a{color:var(--on-brand);padding:.35rem .5rem;border-radius:.25rem;display:inline-block;min-width:2.75rem;text-align:center}
 .langs a[aria-current]{font-weight:700;text-decoration:none;box-shadow:inset 0 -3px 0 var(--on-brand)}
@@ -88,6 +89,26 @@ th,td{text-align:left;border-bottom:1px solid #d9dde3;padding:.4rem .5rem;vertic
 footer{border-top:1px solid #d9dde3;color:#4a4f57;font-size:.9rem;padding:1rem 0 2rem}
 @media (max-width:30rem){h1{font-size:1.45rem}dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:.5rem}}
 `);
+
+/** Logo height in CSS pixels (the stylesheet's 2.5rem): the width/height attributes keep its room. */
+const LOGO_HEIGHT = 40;
+
+/**
+ * The tenant's logo in the header (decision 0291), before its name: decorative (`alt=""`), since
+ * the name follows in the same link. Versioned by its hash, so a new logo is not served from cache.
+ */
+function logoImage(frame: PortalFrame): Html | '' {
+  const logo = frame.theme.logo;
+  if (!logo) return '';
+  const width = Math.max(1, Math.round((logo.width * LOGO_HEIGHT) / logo.height));
+  return html`<img
+    class="logo"
+    src="${frame.base}/logo?v=${logo.version}"
+    alt=""
+    width="${String(width)}"
+    height="${String(LOGO_HEIGHT)}"
+  />`;
+}
 
 /** The one page frame of the portal; exported for the consent and cookie pages to use too. */
 export function renderPortalPage(frame: PortalFrame, page: PageOptions): string {
@@ -144,7 +165,7 @@ export function renderPortalPage(frame: PortalFrame, page: PageOptions): string 
         <a class="skip" href="#content">${t.skip}</a>
         <header class="site">
           <div class="inner">
-            <a class="name" href="${frame.base}/privacy">${name}</a>
+            <a class="name" href="${frame.base}/privacy">${logoImage(frame)}<span>${name}</span></a>
             <nav aria-label="${t.nav.languages}">
               <ul class="langs">
                 ${languageLinks}

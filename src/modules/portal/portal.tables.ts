@@ -5,6 +5,17 @@ export interface PortalThemesTable {
   updated_at: Date;
 }
 
+export interface PortalLogosTable {
+  tenant_id: number;
+  content_type: 'image/png' | 'image/jpeg';
+  content: Buffer;
+  width: number;
+  height: number;
+  sha256: string;
+  updated_at: Date;
+}
+
 export interface PortalTables {
   portal_themes: PortalThemesTable;
+  portal_logos: PortalLogosTable;
 }

@@ -1,3 +1,4 @@
+import { crc32, deflateSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { expect } from 'vitest';
 import {
@@ -111,4 +112,37 @@ export async function startPortalSuite(name: string, options: PortalSuiteOptions
       await database.close();
     },
   };
+}
+
+/**
+ * A real PNG for logo tests, made here (zlib and CRC-32 of node:zlib): `width`×`height`, a left
+ * block in `left` and the rest in `right` (RGB hex), so a screenshot shows it as a small mark.
+ */
+export function makeTestPng(width: number, height: number, left = '#e30613', right = '#1d1d1b'): Buffer {
+  const rgb = (hex: string): number[] =>
+    [1, 3, 5].map((offset) => parseInt(hex.slice(offset, offset + 2), 16));
+  const [a, b] = [rgb(left), rgb(right)];
+  const rows: number[] = [];
+  for (let y = 0; y < height; y += 1) {
+    rows.push(0);
+    for (let x = 0; x < width; x += 1) rows.push(...(x < width / 3 ? a : b));
+  }
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([head, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(Buffer.from(rows))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }

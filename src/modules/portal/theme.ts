@@ -3,6 +3,8 @@ import type { Kernel } from '../../kernel/kernel.js';
 export interface PortalTheme {
   primary: string;
   accent: string;
+  /** The tenant's logo, when it uploaded one (decision 0291): its content hash and pixel size. */
+  logo?: { version: string; width: number; height: number };
 }
 
 /** Neutral colours for a tenant that set none (both readable on white and under white text). */
@@ -11,14 +13,22 @@ export const DEFAULT_THEME: PortalTheme = { primary: '#1f4e79', accent: '#9e1b32
 const HEX = /^#[0-9a-f]{6}$/;
 
 export async function readPortalTheme(kernel: Kernel, tenantId: number): Promise<PortalTheme> {
-  const row = await kernel.plain(tenantId, (tx) =>
-    tx
+  const { row, logo } = await kernel.plain(tenantId, async (tx) => ({
+    row: await tx
       .selectFrom('portal_themes')
       .select(['primary_colour', 'accent_colour'])
       .where('tenant_id', '=', tenantId)
       .executeTakeFirst(),
-  );
-  return row ? { primary: row.primary_colour, accent: row.accent_colour } : DEFAULT_THEME;
+    logo: await tx
+      .selectFrom('portal_logos')
+      .select(['sha256', 'width', 'height'])
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirst(),
+  }));
+  const colours = row ? { primary: row.primary_colour, accent: row.accent_colour } : DEFAULT_THEME;
+  return logo
+    ? { ...colours, logo: { version: logo.sha256.slice(0, 12), width: logo.width, height: logo.height } }
+    : colours;
 }
 
 export async function savePortalTheme(kernel: Kernel, tenantId: number, theme: PortalTheme): Promise<void> {
