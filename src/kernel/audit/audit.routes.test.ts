@@ -66,7 +66,12 @@ describe('GET /api/v1/people/:id/audit — who looked at a person and why (issue
       headers: as(officer),
     });
     expect(response.statusCode).toBe(200);
-    const items = response.json<{ items: TrailEntry[] }>().items;
+    const body = response.json<{
+      items: TrailEntry[];
+      labels: { purposes: Record<string, { en: string }> };
+    }>();
+    const items = body.items;
+    expect(body.labels.purposes.order_processing?.en).toMatch(/\w/);
     const seqs = items.map((item) => item.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
     expect(items).toContainEqual(

@@ -11,6 +11,7 @@ import { checkDeclaredPurpose } from '../../http/purpose.js';
 import { AppError } from '../../platform/errors.js';
 import { authorize } from '../gate/access.js';
 import type { Kernel } from '../kernel.js';
+import type { LocalizedText } from '../policy/policy.schema.js';
 import { rightsPurposeOf } from './audit.trail.js';
 
 /** Roles that may run the verification (the CLI's `kluis audit verify` is the operator's). */
@@ -35,6 +36,8 @@ const trailEntrySchema = z.object({
   decision: z.enum(['allowed', 'denied']),
   reason: z.string().nullable(),
 });
+
+const labelMap = z.record(z.string(), z.object({ nl: z.string(), fr: z.string(), en: z.string() }));
 
 const verificationSchema = z.object({
   ok: z.boolean(),
@@ -61,7 +64,13 @@ export function registerAuditRoutes(app: FastifyInstance, kernel: Kernel): void 
         params: z.strictObject({ id }),
         querystring: z.object({ ...pageQuery(), cursor: ID_CURSOR.optional() }),
         response: {
-          200: z.object({ items: z.array(trailEntrySchema), nextCursor: z.string().nullable() }),
+          200: z.object({
+            items: z.array(trailEntrySchema),
+            nextCursor: z.string().nullable(),
+            labels: z
+              .object({ roles: labelMap, purposes: labelMap, categories: labelMap })
+              .describe("the policy's labels of the roles, purposes and categories on this page"),
+          }),
         },
       },
     },
@@ -87,9 +96,29 @@ export function registerAuditRoutes(app: FastifyInstance, kernel: Kernel): void 
           ...(request.query.cursor === undefined ? {} : { beforeSeq: Number(request.query.cursor) }),
         });
       });
+      const labelsOf = (keys: Iterable<string | null>, table: Record<string, { label: LocalizedText }>) =>
+        Object.fromEntries(
+          [...new Set(keys)].flatMap((key) =>
+            key !== null && Object.hasOwn(table, key) ? [[key, table[key]?.label]] : [],
+          ),
+        ) as Record<string, LocalizedText>;
       return {
         items: page.items.map((entry) => ({ ...entry, at: entry.at.toISOString() })),
         nextCursor: page.nextBeforeSeq === null ? null : String(page.nextBeforeSeq),
+        labels: {
+          roles: labelsOf(
+            page.items.map((entry) => entry.role),
+            policy.roles,
+          ),
+          purposes: labelsOf(
+            page.items.map((entry) => entry.purpose),
+            policy.purposes,
+          ),
+          categories: labelsOf(
+            page.items.flatMap((entry) => entry.categories),
+            policy.categories,
+          ),
+        },
       };
     },
   );

@@ -184,6 +184,8 @@ export const en = {
     tokens: 'API tokens',
     telephony: 'Telephony',
     mailings: 'Mailings',
+    rating: 'Call imports and rating',
+    audit: 'Audit log',
   },
   start: {
     onClock: 'breaches on the 72-hour clock: {{count}}',
@@ -197,6 +199,7 @@ export const en = {
     intro: 'Signed in at {{tenant}}. Your work today:',
     open: 'open: {{count}}',
     overdue: 'overdue: {{count}}',
+    failedImports: 'failed imports: {{count}}',
   },
   account: {
     title: 'My account',

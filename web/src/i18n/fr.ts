@@ -186,6 +186,8 @@ export const fr: Messages = {
     tokens: 'Jetons API',
     telephony: 'Téléphonie',
     mailings: 'Envois groupés',
+    rating: 'Imports d’appels et tarification',
+    audit: 'Journal d’audit',
   },
   start: {
     onClock: 'violations sous le délai de 72 heures : {{count}}',
@@ -199,6 +201,7 @@ export const fr: Messages = {
     intro: 'Connecté chez {{tenant}}. Votre travail aujourd’hui :',
     open: 'ouvertes : {{count}}',
     overdue: 'en retard : {{count}}',
+    failedImports: 'imports échoués : {{count}}',
   },
   account: {
     title: 'Mon compte',

@@ -185,6 +185,8 @@ export const nl: Messages = {
     tokens: 'API-tokens',
     telephony: 'Telefonie',
     mailings: 'Mailings',
+    rating: 'Gespreksimport en tarifering',
+    audit: 'Auditlog',
   },
   start: {
     onClock: 'inbreuken op de 72-uursklok: {{count}}',
@@ -198,6 +200,7 @@ export const nl: Messages = {
     intro: 'Aangemeld bij {{tenant}}. Uw werk vandaag:',
     open: 'open: {{count}}',
     overdue: 'te laat: {{count}}',
+    failedImports: 'mislukte imports: {{count}}',
   },
   account: {
     title: 'Mijn account',

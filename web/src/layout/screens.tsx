@@ -51,6 +51,14 @@ const MailingsScreen = lazyScreen(
   () => import('../screens/privacy/mailings/MailingsPage.js'),
   (m) => m.MailingsScreen,
 );
+const RatingScreen = lazyScreen(
+  () => import('../screens/rating/RatingPage.js'),
+  (m) => m.RatingScreen,
+);
+const AuditVerifyScreen = lazyScreen(
+  () => import('../screens/audit/AuditVerifyPage.js'),
+  (m) => m.AuditVerifyScreen,
+);
 const TokensPage = lazyScreen(
   () => import('../screens/admin/TokensPage.js'),
   (m) => m.TokensPage,
@@ -128,6 +136,20 @@ export const SCREENS: ScreenEntry[] = [
     label: 'nav.mailings',
     isFor: ({ fits }) => fits('mailings'),
     element: <MailingsScreen />,
+  },
+  {
+    path: '/rating',
+    label: 'nav.rating',
+    // Imports and the price list: the roles that work on call records, and the admin (decision 0331).
+    isFor: ({ keys, role }) => keys.has('call_billing') || role === 'admin',
+    element: <RatingScreen />,
+  },
+  {
+    path: '/audit',
+    label: 'nav.audit',
+    // The chain's verification: the admin and the privacy officer (decision 0330).
+    isFor: ({ role }) => role === 'admin' || role === 'privacy_officer',
+    element: <AuditVerifyScreen />,
   },
   {
     path: '/staff',

@@ -40,6 +40,7 @@ const DUE: Record<string, ReactNode> = {
   '/billing': <InvoicesDue />,
   '/sales': <SalesDue />,
   '/staff': <StaffDue />,
+  '/rating': <ImportsDue />,
 };
 
 function Counts({ testId, children }: { testId: string; children: ReactNode }) {
@@ -194,6 +195,28 @@ function StaffDue() {
     <Counts testId="staff-due">
       <Count label={t('start.invited', { count: invited })} />
       <Count label={t('start.locked', { count: locked })} alert={locked > 0} />
+    </Counts>
+  );
+}
+
+/** Call-record imports that failed, were interrupted or rejected lines in the last 30 days. */
+function ImportsDue() {
+  const { t } = useTranslation();
+  const failed = useQuery({
+    queryKey: ['call-imports', 'due'],
+    queryFn: () =>
+      api<{ items: unknown[]; nextCursor: string | null }>('GET', '/api/v1/call-record-imports', {
+        query: { problems: true, limit: 200, since: new Date(Date.now() - 30 * 86_400_000).toISOString() },
+      }),
+  });
+  if (!failed.data) return null;
+  const count = failed.data.items.length;
+  return (
+    <Counts testId="imports-due">
+      <Count
+        label={t('start.failedImports', { count: `${count}${failed.data.nextCursor ? '+' : ''}` })}
+        alert={count > 0}
+      />
     </Counts>
   );
 }

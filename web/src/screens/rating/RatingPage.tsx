@@ -1,0 +1,473 @@
+import './messages.js';
+import {
+  Badge,
+  Button,
+  Card,
+  Checkbox,
+  Group,
+  List,
+  Modal,
+  Stack,
+  Table,
+  Tabs,
+  Text,
+  TextInput,
+  Textarea,
+  Title,
+} from '@mantine/core';
+import { useForm } from '@mantine/form';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import type { ColumnDef } from '@tanstack/react-table';
+import { useMemo, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api } from '../../api/client.js';
+import { currentLanguage } from '../../i18n/index.js';
+import { DataTable } from '../../ui/DataTable.js';
+import { notifySuccess } from '../../ui/notify.js';
+import { ProblemAlert } from '../../ui/ProblemAlert.js';
+
+export interface CallImport {
+  importId: number;
+  fileName: string;
+  format: string;
+  status: 'running' | 'finished' | 'failed' | 'interrupted';
+  startedAt: string;
+  finishedAt: string | null;
+  linesRead: number;
+  imported: number;
+  rejected: number;
+  duplicates: number;
+  unrated: number;
+  rejectsByReason: Record<string, number>;
+  errorCode: string | null;
+}
+
+interface PlanDefinition {
+  timeBands?: unknown[];
+  prices?: unknown[];
+  included?: unknown[];
+  onNetFree?: boolean;
+}
+
+interface Plan {
+  planId: number;
+  code: string;
+  name: string;
+  definition: PlanDefinition;
+}
+
+interface PlanDetail extends Plan {
+  createdAt: string;
+  assignments: Array<{ productId: number | null; validFrom: string }>;
+}
+
+interface TariffRate {
+  prefix: string;
+  group: string | null;
+  groupLabel: string | null;
+  validFrom: string;
+  validTo: string | null;
+  pricePerMinuteMicros: number;
+}
+
+const KNOWN_REASONS = new Set(['caller_not_normalisable', 'destination_not_normalisable', 'not_attributed']);
+
+function when(iso: string): string {
+  return new Date(iso).toLocaleString(`${currentLanguage()}-BE`, { dateStyle: 'short', timeStyle: 'short' });
+}
+
+function euros(micros: number): string {
+  return new Intl.NumberFormat(`${currentLanguage()}-BE`, {
+    style: 'currency',
+    currency: 'EUR',
+    maximumFractionDigits: 4,
+  }).format(micros / 1_000_000);
+}
+
+/** Imports that need a look: failed, interrupted, or with rejected lines (the start page counts them). */
+export function importsQuery(problems: boolean) {
+  return {
+    queryKey: ['call-imports', problems],
+    queryFn: async () =>
+      api<{ items: CallImport[]; nextCursor: string | null }>('GET', '/api/v1/call-record-imports', {
+        query: { limit: 200, ...(problems ? { problems: true } : {}) },
+      }),
+  };
+}
+
+/**
+ * Call-record imports with their counts and why one failed, the rating plans (list, create, make
+ * the default) and the price list: no personal data, so no purpose (decision 0331).
+ */
+export function RatingScreen() {
+  const { t } = useTranslation();
+  const [tab, setTab] = useState<string | null>('imports');
+  return (
+    <Stack>
+      <Title order={1}>{t('rating.title')}</Title>
+      <Tabs value={tab} onChange={setTab} keepMounted={false}>
+        <Tabs.List>
+          <Tabs.Tab value="imports">{t('rating.imports')}</Tabs.Tab>
+          <Tabs.Tab value="plans">{t('rating.plans')}</Tabs.Tab>
+          <Tabs.Tab value="tariff">{t('rating.tariff')}</Tabs.Tab>
+        </Tabs.List>
+        <Tabs.Panel value="imports" pt="md">
+          <Imports />
+        </Tabs.Panel>
+        <Tabs.Panel value="plans" pt="md">
+          <Plans />
+        </Tabs.Panel>
+        <Tabs.Panel value="tariff" pt="md">
+          <Tariff />
+        </Tabs.Panel>
+      </Tabs>
+    </Stack>
+  );
+}
+
+function Why({ item }: { item: CallImport }) {
+  const { t } = useTranslation();
+  const lines: string[] = [];
+  if (item.status === 'failed')
+    lines.push(
+      item.errorCode === 'layout' || item.errorCode === 'error'
+        ? t(`rating.errors.${item.errorCode}`)
+        : t('rating.errors.refused', { code: item.errorCode ?? '' }),
+    );
+  if (item.status === 'interrupted') lines.push(t('rating.errors.interrupted'));
+  for (const [reason, count] of Object.entries(item.rejectsByReason))
+    lines.push(
+      KNOWN_REASONS.has(reason)
+        ? t(`rating.reasons.${reason}`, { count })
+        : t('rating.reasons.other', { reason, count }),
+    );
+  if (lines.length === 0) return null;
+  return (
+    <List size="sm">
+      {lines.map((line) => (
+        <List.Item key={line}>{line}</List.Item>
+      ))}
+    </List>
+  );
+}
+
+const STATUS_COLOUR: Record<CallImport['status'], string> = {
+  running: 'indigo.8',
+  finished: 'gray.7',
+  failed: 'red.9',
+  interrupted: 'red.9',
+};
+
+function Imports() {
+  const { t } = useTranslation();
+  const [problems, setProblems] = useState(false);
+  const imports = useQuery(importsQuery(problems));
+  const columns = useMemo<ColumnDef<CallImport, unknown>[]>(
+    () => [
+      { accessorKey: 'fileName', header: t('rating.file') },
+      {
+        accessorKey: 'startedAt',
+        header: t('rating.started'),
+        cell: (info) => when(info.row.original.startedAt),
+      },
+      {
+        accessorKey: 'status',
+        header: t('rating.status'),
+        cell: (info) => (
+          <Badge
+            color={STATUS_COLOUR[info.row.original.status]}
+            tt="none"
+            style={{ minWidth: 'max-content' }}
+          >
+            {t(`rating.statuses.${info.row.original.status}`)}
+          </Badge>
+        ),
+      },
+      { accessorKey: 'linesRead', header: t('rating.linesRead') },
+      { accessorKey: 'imported', header: t('rating.imported') },
+      { accessorKey: 'rejected', header: t('rating.rejected') },
+      { accessorKey: 'duplicates', header: t('rating.duplicates') },
+      { accessorKey: 'unrated', header: t('rating.unrated') },
+      {
+        id: 'why',
+        header: t('rating.why'),
+        enableSorting: false,
+        cell: (info) => <Why item={info.row.original} />,
+      },
+    ],
+    [t],
+  );
+  return (
+    <Stack>
+      <Text size="sm" c="dimmed">
+        {t('rating.importsIntro')}
+      </Text>
+      <Checkbox
+        label={t('rating.onlyProblems')}
+        checked={problems}
+        onChange={(event) => setProblems(event.currentTarget.checked)}
+      />
+      {imports.error ? <ProblemAlert error={imports.error} /> : null}
+      {imports.data && imports.data.items.length === 0 ? <Text>{t('rating.noImports')}</Text> : null}
+      {imports.data && imports.data.items.length > 0 ? (
+        <DataTable
+          data={imports.data.items}
+          columns={columns}
+          caption={t('rating.importsCaption')}
+          rowTestId={(row) => `import-${row.importId}`}
+        />
+      ) : null}
+    </Stack>
+  );
+}
+
+const EXAMPLE_DEFINITION = JSON.stringify(
+  {
+    timeBands: [{ band: 'off_peak', days: [1, 2, 3, 4, 5], from: '19:00', to: '24:00' }],
+    prices: [{ group: '*', band: 'off_peak', pricePerMinute: '0.02' }],
+    included: [],
+    onNetFree: false,
+  },
+  null,
+  2,
+);
+
+function Plans() {
+  const { t } = useTranslation();
+  const queryClient = useQueryClient();
+  const [creating, setCreating] = useState(false);
+  const [shown, setShown] = useState<number | null>(null);
+  const plans = useQuery({
+    queryKey: ['rating-plans'],
+    queryFn: async () =>
+      (await api<{ items: Plan[] }>('GET', '/api/v1/rating-plans', { query: { limit: 200 } })).items,
+  });
+  const columns = useMemo<ColumnDef<Plan, unknown>[]>(
+    () => [
+      { accessorKey: 'code', header: t('rating.code') },
+      { accessorKey: 'name', header: t('rating.name') },
+      {
+        id: 'bands',
+        header: t('rating.bands'),
+        accessorFn: (plan) => plan.definition.timeBands?.length ?? 0,
+      },
+      { id: 'prices', header: t('rating.prices'), accessorFn: (plan) => plan.definition.prices?.length ?? 0 },
+      {
+        id: 'included',
+        header: t('rating.included'),
+        accessorFn: (plan) => plan.definition.included?.length ?? 0,
+      },
+      {
+        id: 'onNetFree',
+        header: t('rating.onNetFree'),
+        accessorFn: (plan) => (plan.definition.onNetFree ? t('rating.yes') : t('rating.no')),
+      },
+    ],
+    [t],
+  );
+  return (
+    <Stack>
+      <Text size="sm" c="dimmed">
+        {t('rating.plansIntro')}
+      </Text>
+      <Group>
+        <Button onClick={() => setCreating(true)}>{t('rating.newPlan')}</Button>
+      </Group>
+      {plans.error ? <ProblemAlert error={plans.error} /> : null}
+      {plans.data && plans.data.length > 0 ? (
+        <DataTable
+          data={plans.data}
+          columns={columns}
+          caption={t('rating.plansCaption')}
+          onRowClick={(plan) => setShown(plan.planId)}
+          rowTestId={(plan) => `plan-${plan.code}`}
+        />
+      ) : null}
+      {shown !== null ? <PlanCard planId={shown} /> : null}
+      <Modal
+        opened={creating}
+        onClose={() => setCreating(false)}
+        title={t('rating.newPlan')}
+        size="lg"
+        closeButtonProps={{ 'aria-label': t('common.close') }}
+      >
+        <NewPlan
+          onCreated={async (plan) => {
+            setCreating(false);
+            setShown(plan.planId);
+            await queryClient.invalidateQueries({ queryKey: ['rating-plans'] });
+          }}
+        />
+      </Modal>
+    </Stack>
+  );
+}
+
+function NewPlan({ onCreated }: { onCreated: (plan: Plan) => Promise<void> }) {
+  const { t } = useTranslation();
+  const form = useForm({
+    initialValues: { code: '', name: '', definition: EXAMPLE_DEFINITION },
+    validate: {
+      code: (value) => (/^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/.test(value) ? null : t('rating.codeHelp')),
+      name: (value) => (value.trim().length > 0 && value.length <= 80 ? null : t('rating.nameHelp')),
+      definition: (value) => {
+        try {
+          JSON.parse(value);
+          return null;
+        } catch {
+          return t('rating.definitionInvalid');
+        }
+      },
+    },
+  });
+  const create = useMutation({
+    mutationFn: (values: { code: string; name: string; definition: string }) =>
+      api<Plan>('POST', '/api/v1/rating-plans', {
+        body: { code: values.code, name: values.name, definition: JSON.parse(values.definition) as unknown },
+      }),
+    onSuccess: async (plan) => {
+      notifySuccess(t('rating.created', { code: plan.code }));
+      await onCreated(plan);
+    },
+  });
+  return (
+    <form onSubmit={form.onSubmit((values) => create.mutate(values))} noValidate>
+      <Stack>
+        <TextInput
+          label={t('rating.code')}
+          description={t('rating.codeHelp')}
+          required
+          {...form.getInputProps('code')}
+        />
+        <TextInput
+          label={t('rating.name')}
+          description={t('rating.nameHelp')}
+          required
+          {...form.getInputProps('name')}
+        />
+        <Textarea
+          label={t('rating.definition')}
+          description={t('rating.definitionHelp')}
+          autosize
+          minRows={8}
+          styles={{ input: { fontFamily: 'monospace' } }}
+          {...form.getInputProps('definition')}
+        />
+        {create.error ? <ProblemAlert error={create.error} /> : null}
+        <Group justify="flex-end">
+          <Button type="submit" loading={create.isPending}>
+            {t('rating.create')}
+          </Button>
+        </Group>
+      </Stack>
+    </form>
+  );
+}
+
+function PlanCard({ planId }: { planId: number }) {
+  const { t } = useTranslation();
+  const queryClient = useQueryClient();
+  const plan = useQuery({
+    queryKey: ['rating-plans', planId],
+    queryFn: () => api<PlanDetail>('GET', `/api/v1/rating-plans/${planId}`),
+  });
+  const form = useForm({
+    initialValues: { validFrom: '' },
+    validate: { validFrom: (value) => (/^\d{4}-\d{2}-\d{2}$/.test(value) ? null : t('common.required')) },
+  });
+  const assign = useMutation({
+    mutationFn: (values: { validFrom: string }) =>
+      api<{ validFrom: string }>('POST', `/api/v1/rating-plans/${planId}/assignments`, {
+        body: { productId: null, validFrom: values.validFrom },
+      }),
+    onSuccess: async (result) => {
+      notifySuccess(t('rating.assigned', { day: result.validFrom }));
+      form.reset();
+      await queryClient.invalidateQueries({ queryKey: ['rating-plans', planId] });
+    },
+  });
+  if (plan.error) return <ProblemAlert error={plan.error} />;
+  if (!plan.data) return null;
+  return (
+    <Card withBorder data-testid="plan-detail">
+      <Stack gap="sm">
+        <Title order={2} size="h4">
+          {t('rating.planTitle', { code: plan.data.code })} — {plan.data.name}
+        </Title>
+        <Text size="sm" fw={600}>
+          {t('rating.appliesTo')}
+        </Text>
+        {plan.data.assignments.length === 0 ? <Text size="sm">{t('rating.notAssigned')}</Text> : null}
+        {plan.data.assignments.length > 0 ? (
+          <Table>
+            <Table.Caption>{t('rating.appliesTo')}</Table.Caption>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>{t('rating.appliesTo')}</Table.Th>
+                <Table.Th>{t('rating.validFrom')}</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {plan.data.assignments.map((assignment) => (
+                <Table.Tr key={`${assignment.productId ?? 0}-${assignment.validFrom}`}>
+                  <Table.Td>
+                    {assignment.productId === null
+                      ? t('rating.tenantDefault')
+                      : t('rating.product', { id: assignment.productId })}
+                  </Table.Td>
+                  <Table.Td>{assignment.validFrom}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        ) : null}
+        <form onSubmit={form.onSubmit((values) => assign.mutate(values))} noValidate>
+          <Group align="flex-end">
+            <TextInput
+              type="date"
+              label={t('rating.validFrom')}
+              description={t('rating.validFromHelp')}
+              required
+              {...form.getInputProps('validFrom')}
+            />
+            <Button type="submit" loading={assign.isPending}>
+              {t('rating.makeDefault')}
+            </Button>
+          </Group>
+          {assign.error ? <ProblemAlert error={assign.error} /> : null}
+        </form>
+      </Stack>
+    </Card>
+  );
+}
+
+function Tariff() {
+  const { t } = useTranslation();
+  const rates = useQuery({
+    queryKey: ['tariffs'],
+    queryFn: async () =>
+      (await api<{ items: TariffRate[] }>('GET', '/api/v1/tariffs', { query: { limit: 1000 } })).items,
+  });
+  const columns = useMemo<ColumnDef<TariffRate, unknown>[]>(
+    () => [
+      { accessorKey: 'prefix', header: t('rating.prefix') },
+      { id: 'group', header: t('rating.group'), accessorFn: (rate) => rate.groupLabel ?? rate.group ?? '' },
+      {
+        accessorKey: 'pricePerMinuteMicros',
+        header: t('rating.perMinute'),
+        cell: (info) => euros(info.row.original.pricePerMinuteMicros),
+      },
+      {
+        id: 'validity',
+        header: t('rating.validity'),
+        accessorFn: (rate) =>
+          `${rate.validFrom.slice(0, 10)} – ${rate.validTo ? rate.validTo.slice(0, 10) : '…'}`,
+      },
+    ],
+    [t],
+  );
+  if (rates.error) return <ProblemAlert error={rates.error} />;
+  if (!rates.data) return null;
+  if (rates.data.length === 0) return <Text>{t('rating.noTariff')}</Text>;
+  return <DataTable data={rates.data} columns={columns} caption={t('rating.tariffCaption')} />;
+}
