@@ -108,6 +108,7 @@ export function registerRetentionHoldCommands(retention: Command): void {
           reason: options.reason,
           endsOn: options.endsOn,
         });
+        if (!hold.created) console.log('the same hold was already placed (nothing added):');
         printHold(hold);
       }),
     );
@@ -156,14 +157,14 @@ export function registerRetentionHoldCommands(retention: Command): void {
     .option(...purposeOption)
     .action((options: TenantOptions & { name: string; reason: string; endsOn: string; subjects: string }) =>
       withHoldContext(options, async (kernel, context) => {
-        printCase(
-          await placeCaseHold(kernel, context, {
-            name: options.name,
-            reason: options.reason,
-            endsOn: options.endsOn,
-            subjectIds: parseSubjects(options.subjects),
-          }),
-        );
+        const placed = await placeCaseHold(kernel, context, {
+          name: options.name,
+          reason: options.reason,
+          endsOn: options.endsOn,
+          subjectIds: parseSubjects(options.subjects),
+        });
+        if (!placed.created) console.log('the same case was already open (nothing added):');
+        printCase(placed);
       }),
     );
   cases

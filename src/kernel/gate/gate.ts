@@ -217,6 +217,11 @@ interface Denial {
   details?: ProblemDetails;
   /** Recorded in the audit log instead of the code, when the code alone would hide why. */
   auditReason?: string;
+  /**
+   * The purpose named is none of the policy's: the audit entry records no purpose (the text came
+   * from outside, `__proto__` say, and only policy keys are written there).
+   */
+  unknownPurpose?: true;
 }
 
 /**
@@ -229,7 +234,7 @@ function auditEvent(actor: Actor, request: AccessRequest, denial: Denial | undef
   return {
     actor: auditActor(actor),
     role: actor.kind === 'staff' ? actor.role : actor.kind === 'subject' ? 'data_subject' : 'system',
-    purpose: request.purpose,
+    purpose: denial?.unknownPurpose ? null : request.purpose,
     action: request.action,
     subjectIds: [...request.subjectIds],
     categories: [...request.categories],
@@ -266,6 +271,7 @@ export function decide(
       code: 'purpose_not_allowed',
       reason: `the policy has no purpose "${request.purpose}"`,
       details: { validPurposes: listPurposeKeysFor(policy, actor) },
+      unknownPurpose: true,
     };
   const roleDenial = checkActor(purpose, actor, request);
   if (roleDenial) return roleDenial;

@@ -119,6 +119,7 @@ describe('amounts (VX-3)', () => {
   it('a statement line is read with its structured communication only; free text is dropped', () => {
     const { lines, outgoing } = parseStatementCsv(
       'Date;Amount;Communication;Reference\n01/12/2026;10,00;+++090/9337/55493+++;R1\n2026-12-02;5;hello;R2\n2026-12-02;-5;;R3\n',
+      new Date('2026-12-02T10:00:00Z'),
     );
     expect(outgoing).toBe(1);
     expect(lines).toEqual([
@@ -137,6 +138,6 @@ describe('amounts (VX-3)', () => {
         structuredCommunication: null,
       },
     ]);
-    expect(() => parseStatementCsv('date,amount\n')).toThrow(/header must name/);
+    expect(() => parseStatementCsv('date,amount\n', new Date())).toThrow(/header must name/);
   });
 });

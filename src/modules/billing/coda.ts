@@ -1,4 +1,5 @@
 import { parseStructuredCommunication } from '../../kernel/identifiers/structured-communication.js';
+import { outsideAcceptedWindow } from '../../platform/date-window.js';
 import { AppError } from '../../platform/errors.js';
 import type { StatementLine } from './payment.service.js';
 
@@ -35,9 +36,10 @@ function codaDate(text: string): string | undefined {
  * re-imports of the same statement: the account, the statement's sequence number and the
  * movement's sequence and detail numbers. A globalised movement (a batch total whose details
  * follow) is skipped in favour of its details, so nothing is counted twice. Any bad record
- * refuses the whole file, naming the line, before anything is written.
+ * refuses the whole file, naming the line, before anything is written; so does a value date
+ * more than a week after `now` (decision 0282).
  */
-export function parseCoda(text: string): { lines: StatementLine[]; outgoing: number } {
+export function parseCoda(text: string, now: Date): { lines: StatementLine[]; outgoing: number } {
   const records = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   const lines: StatementLine[] = [];
   const seen = new Set<string>();
@@ -79,6 +81,8 @@ export function parseCoda(text: string): { lines: StatementLine[]; outgoing: num
     if (sign !== '0' && sign !== '1') throw codaError(line, 'movement: the sign is 0 (credit) or 1 (debit)');
     if (!/^\d{15}$/.test(amountDigits)) throw codaError(line, 'movement: the amount has 15 digits');
     if (!valueDate) throw codaError(line, 'movement: value date expected as DDMMYY');
+    const outside = outsideAcceptedWindow(valueDate, now, 'happened');
+    if (outside) throw codaError(line, `movement: the value date ${outside}`);
     const globalised = record[124] !== '0' && record[124] !== ' ';
     if (globalised && detail === '0000') return;
     // Twelve digits for the units and cents, a third decimal that euro amounts leave at 0.

@@ -2,6 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { parseStructuredCommunication } from '../../kernel/identifiers/structured-communication.js';
 import { auditActor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import { outsideAcceptedWindow } from '../../platform/date-window.js';
 import { AppError } from '../../platform/errors.js';
 import { authorizeBatch, type BillingContext } from './access.js';
 import { parseEuroAmount } from './amounts.js';
@@ -55,10 +56,11 @@ function statementError(line: number, message: string): AppError {
  * Reads a bank statement export as CSV (`,` or `;`), with a header naming at least date, amount,
  * communication and reference (aliases: value_date, ogm, bank_reference, transaction_id; other
  * columns such as the counterparty are ignored and never stored). Dates as YYYY-MM-DD or
- * DD/MM/YYYY; amounts as 12.34, 12,34 or 1.234,56. Outgoing (negative) lines are skipped. Any
- * bad line refuses the whole file, naming the line, before anything is written.
+ * DD/MM/YYYY, from 2000-01-01 to a week after `now` (decision 0282); amounts as 12.34, 12,34 or
+ * 1.234,56. Outgoing (negative) lines are skipped. Any bad line refuses the whole file, naming the
+ * line, before anything is written.
  */
-export function parseStatementCsv(text: string): { lines: StatementLine[]; outgoing: number } {
+export function parseStatementCsv(text: string, now: Date): { lines: StatementLine[]; outgoing: number } {
   const firstLine = text.split(/\r?\n/, 1)[0] ?? '';
   const delimiter = (firstLine.match(/;/g)?.length ?? 0) > (firstLine.match(/,/g)?.length ?? 0) ? ';' : ',';
   let records: string[][];
@@ -94,6 +96,8 @@ export function parseStatementCsv(text: string): { lines: StatementLine[]; outgo
     const cell = (key: string): string => row[index.get(key) ?? -1] ?? '';
     const valueDate = parseStatementDate(cell('valueDate'));
     if (!valueDate) throw statementError(line, 'date: expected YYYY-MM-DD or DD/MM/YYYY');
+    const outside = outsideAcceptedWindow(valueDate, now, 'happened');
+    if (outside) throw statementError(line, `date: ${outside}`);
     const amount = parseEuroAmount(cell('amountCents'));
     if (amount === undefined) throw statementError(line, 'amount: expected an amount in euros, e.g. 12.34');
     const bankReference = cell('bankReference');
@@ -158,8 +162,8 @@ export async function importPayments(
   options: { onProgress?: (done: number, total: number) => void } = {},
 ): Promise<PaymentImportSummary> {
   // A CODA statement (the Belgian banks' own format) or a CSV export of one.
-  const { lines, outgoing } = isCoda(csv) ? parseCoda(csv) : parseStatementCsv(csv);
   const at = kernel.clock.now();
+  const { lines, outgoing } = isCoda(csv) ? parseCoda(csv, at) : parseStatementCsv(csv, at);
   return kernel.transact(context.tenantId, async (atx) => {
     const invoices = await selectInvoicesByCommunication(
       atx.tx,

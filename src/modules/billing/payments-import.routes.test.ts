@@ -215,4 +215,37 @@ describe('bank statements as Belgian banks deliver them (issue 22)', () => {
     ).toEqual([500, 2500, 2000, 3000]);
     expect(JSON.stringify(rows)).not.toMatch(/KLANT|HASSELT|ANTWERPEN/);
   });
+
+  it('a payment dated before 2000 or more than a week ahead is refused, naming the line, and nothing is imported (CSV and CODA)', async () => {
+    const before = await paymentsTable();
+    const csv = (date: string) =>
+      'date;amount;communication;reference\n' +
+      '12/11/2026;10,00;;WINDOW-OK\n' +
+      `${date};10,00;;WINDOW-${date.replaceAll('/', '')}\n`;
+    for (const date of ['01/01/9999', '31/12/1999', '2026-11-28']) {
+      const refused = await send('POST', '/api/v1/payments/import', {
+        payload: csv(date),
+        contentType: 'text/csv',
+      });
+      expect(refused.statusCode, date).toBe(400);
+      expect(refused.json(), date).toMatchObject({
+        code: 'validation_failed',
+        details: { issues: [{ line: 3, message: 'date: must lie between 2000-01-01 and 2026-11-27' }] },
+      });
+    }
+    // A CODA movement dated 31/12/2099 (CODA's DDMMYY years are this century's).
+    const coda = codaStatement([{ cents: 1000, ogm: null }])
+      .split('\n')
+      .map((record) => (record.startsWith('21') ? `${record.slice(0, 47)}311299${record.slice(53)}` : record))
+      .join('\n');
+    const refused = await send('POST', '/api/v1/payments/import', {
+      payload: coda,
+      contentType: 'text/plain',
+    });
+    expect(refused.statusCode, refused.body).toBe(400);
+    expect(refused.json<{ detail: string }>().detail).toMatch(
+      /^line \d+: movement: the value date must lie between/,
+    );
+    expect(await paymentsTable()).toEqual(before);
+  });
 });

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Grant } from '../../kernel/gate/gate.js';
 import type { Tx } from '../../platform/db.js';
 
@@ -46,4 +47,54 @@ export async function selectLegalHolds(tx: Tx, grant: Grant, subjectId: number):
     .where('subject_id', '=', subjectId)
     .orderBy('hold_id', 'desc')
     .execute();
+}
+
+/**
+ * Serialises placements that could repeat each other (the same hold on a person, a case of the
+ * same name) until the transaction ends, so a request sent twice at once still makes one.
+ */
+export async function lockHoldPlacement(tx: Tx, key: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`kluis.retention.${key}`}, 0))`.execute(tx);
+}
+
+/**
+ * Locator: the person's open holds (alone, not released, not part of a case) with exactly this
+ * reason and end; the values are only compared, never returned.
+ */
+export async function findOpenHold(
+  tx: Tx,
+  hold: { subjectId: number; reason: string; endsOn: string },
+): Promise<number[]> {
+  const rows = await tx
+    .selectFrom('legal_holds')
+    .select('hold_id')
+    .where('subject_id', '=', hold.subjectId)
+    .where('case_id', 'is', null)
+    .where('released_at', 'is', null)
+    .where('reason', '=', hold.reason)
+    .where('ends_on', '=', hold.endsOn)
+    .orderBy('hold_id')
+    .execute();
+  return rows.map((row) => row.hold_id);
+}
+
+/** When a hold was placed (bookkeeping, not personal). */
+export async function selectHoldPlacedAt(tx: Tx, holdId: number): Promise<Date> {
+  const row = await tx
+    .selectFrom('legal_holds')
+    .select('placed_at')
+    .where('hold_id', '=', holdId)
+    .executeTakeFirstOrThrow();
+  return row.placed_at;
+}
+
+/** Locator: the members of a case whose hold carries exactly this reason; the reason is only compared. */
+export async function findCaseMembersWithReason(tx: Tx, caseId: number, reason: string): Promise<number[]> {
+  const rows = await tx
+    .selectFrom('legal_holds')
+    .select('subject_id')
+    .where('case_id', '=', caseId)
+    .where('reason', '=', reason)
+    .execute();
+  return rows.map((row) => row.subject_id);
 }

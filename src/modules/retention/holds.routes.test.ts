@@ -299,4 +299,74 @@ describe('a privacy officer’s hold on a case covering several persons (issue 1
     );
     expect(cases.rows[0]?.n).toBe(0);
   });
+
+  it('VK-14: the same legal hold or case sent twice over HTTP is placed once (the second answer is the open one, 200); a different case under an open case’s name is a 409 case_open; nothing is duplicated', async () => {
+    on('2024-02-01');
+    const [first, second, third] = [
+      await person(voiceking, 'prospect', 'answering_questions'),
+      await person(voiceking, 'prospect', 'answering_questions'),
+      await person(voiceking, 'prospect', 'answering_questions'),
+    ];
+    const officer = await loginAs(app, kernel, voiceking, 'privacy_officer');
+    const count = async (table: 'legal_holds' | 'legal_hold_cases') =>
+      (
+        await runAsOwner<{ n: number }>(
+          database.ownerUrl,
+          `select count(*)::int as n from ${table} where tenant_id = $1`,
+          [voiceking.tenantId],
+        )
+      ).rows[0]?.n ?? 0;
+
+    const hold = { subjectId: first, reason: 'Letter of the labour inspectorate', endsOn: '2024-12-31' };
+    const placed = await call(officer, 'POST', '/api/v1/retention/holds', 'rights_requests', hold);
+    expect(placed.statusCode, placed.body).toBe(201);
+    const holds = await count('legal_holds');
+    const [again, atOnce] = await Promise.all([
+      call(officer, 'POST', '/api/v1/retention/holds', 'rights_requests', hold),
+      call(officer, 'POST', '/api/v1/retention/holds', 'rights_requests', hold),
+    ]);
+    for (const response of [again, atOnce]) {
+      expect(response.statusCode, response.body).toBe(200);
+      expect(response.json()).toEqual(placed.json());
+    }
+    expect(await count('legal_holds')).toBe(holds);
+    // Another end is another hold.
+    const longer = await call(officer, 'POST', '/api/v1/retention/holds', 'rights_requests', {
+      ...hold,
+      endsOn: '2025-06-30',
+    });
+    expect(longer.statusCode).toBe(201);
+    expect(await count('legal_holds')).toBe(holds + 1);
+
+    const body = {
+      name: 'Arbeidsrechtbank Gent 24/0077',
+      reason: 'Dismissal dispute',
+      endsOn: '2024-12-31',
+      subjectIds: [second, third],
+    };
+    const opened = await call(officer, 'POST', '/api/v1/retention/cases', 'rights_requests', body);
+    expect(opened.statusCode, opened.body).toBe(201);
+    const before = { holds: await count('legal_holds'), cases: await count('legal_hold_cases') };
+    const [twice, thrice] = await Promise.all([
+      call(officer, 'POST', '/api/v1/retention/cases', 'rights_requests', {
+        ...body,
+        subjectIds: [third, second],
+      }),
+      call(officer, 'POST', '/api/v1/retention/cases', 'rights_requests', body),
+    ]);
+    for (const response of [twice, thrice]) {
+      expect(response.statusCode, response.body).toBe(200);
+      expect(response.json()).toEqual(opened.json());
+    }
+    for (const other of [
+      { ...body, subjectIds: [second] },
+      { ...body, reason: 'Another dispute' },
+      { ...body, endsOn: '2025-01-31' },
+    ]) {
+      const conflict = await call(officer, 'POST', '/api/v1/retention/cases', 'rights_requests', other);
+      expect(conflict.statusCode, conflict.body).toBe(409);
+      expect(conflict.json()).toMatchObject({ code: 'conflict', details: { reason: 'case_open' } });
+    }
+    expect({ holds: await count('legal_holds'), cases: await count('legal_hold_cases') }).toEqual(before);
+  });
 });

@@ -9,7 +9,14 @@ import { findPurpose } from '../../kernel/policy/policy.query.js';
 import { retentionDataMap } from './datamap.js';
 import { isIsoDay } from './dates.js';
 import { today } from './evaluation.js';
-import { insertLegalHold, selectLegalHolds } from './holds.repository.js';
+import {
+  findCaseMembersWithReason,
+  findOpenHold,
+  insertLegalHold,
+  lockHoldPlacement,
+  selectHoldPlacedAt,
+  selectLegalHolds,
+} from './holds.repository.js';
 
 /** The category of a hold's reason and end (both seed policies declare it). */
 export const HOLD_CATEGORY = 'kluis.communication.correspondence';
@@ -63,13 +70,15 @@ export async function assertHoldPurpose(kernel: Kernel, context: HoldContext): P
 /**
  * Places a legal hold on a person (litigation, an authority's request): until `endsOn` the
  * retention sweep erases nothing of them. Writes kluis.communication.correspondence (the reason)
- * under the caller's purpose; the gate checks role, purpose and the person's state.
+ * under the caller's purpose; the gate checks role, purpose and the person's state. Placing the
+ * same hold again (same person, reason and end, still open) is once: the open hold is answered,
+ * `created: false`, and nothing is written (decision 0283).
  */
 export async function placeLegalHold(
   kernel: Kernel,
   context: HoldContext,
   input: unknown,
-): Promise<LegalHold> {
+): Promise<LegalHold & { created: boolean }> {
   await assertHoldPurpose(kernel, context);
   const data = parseInput(placeHoldInputSchema, input);
   // The officer's words are scanned like any typed text (VK-16): no identifiers, no health data.
@@ -89,6 +98,21 @@ export async function placeLegalHold(
       categories: [HOLD_CATEGORY],
       subjectIds: [data.subjectId],
     });
+    await lockHoldPlacement(atx.tx, `hold:${context.tenantId}:${data.subjectId}`);
+    const [open] = await findOpenHold(atx.tx, data);
+    if (open !== undefined) {
+      return {
+        holdId: open,
+        subjectId: data.subjectId,
+        reason: data.reason,
+        endsOn: data.endsOn,
+        placedAt: await selectHoldPlacedAt(atx.tx, open),
+        releasedAt: null,
+        active: true,
+        caseId: null,
+        created: false,
+      };
+    }
     const holdId = await insertLegalHold(atx.tx, grant, {
       subjectId: data.subjectId,
       reason: data.reason,
@@ -117,6 +141,7 @@ export async function placeLegalHold(
       releasedAt: null,
       active: true,
       caseId: null,
+      created: true,
     };
   });
 }
@@ -222,8 +247,15 @@ function memberReason(name: string, reason: string): string {
  * Opens a case (litigation, an authority's request) that holds several persons until `endsOn`:
  * each gets a legal hold naming the case (kluis.communication.correspondence, written under the
  * caller's purpose for all of them at once: the gate refuses the whole case if it refuses one).
+ * A case's name is its reference: opening the same case again (an open case of that name with
+ * the same reason, end and persons) is once (`created: false`, nothing written); an open case of
+ * that name that differs is a conflict (`case_open`: add persons to it, or close it first).
  */
-export async function placeCaseHold(kernel: Kernel, context: HoldContext, input: unknown): Promise<HoldCase> {
+export async function placeCaseHold(
+  kernel: Kernel,
+  context: HoldContext,
+  input: unknown,
+): Promise<HoldCase & { created: boolean }> {
   await assertHoldPurpose(kernel, context);
   const data = parseInput(placeCaseInputSchema, input);
   const reason = scanCaseText(data.name, data.reason);
@@ -233,7 +265,12 @@ export async function placeCaseHold(kernel: Kernel, context: HoldContext, input:
     });
   }
   const now = kernel.clock.now();
+  const on = today(kernel);
   return kernel.transact(context.tenantId, async (atx) => {
+    const grant = await authorizeMembers(kernel, context, atx, data.subjectIds);
+    await lockHoldPlacement(atx.tx, `case:${context.tenantId}:${data.name}`);
+    const open = await findSameOpenCase(atx.tx, grant, { name: data.name, reason, endsOn: data.endsOn, on });
+    if (open !== undefined) return { ...(await caseOf(atx.tx, open, on)), created: false };
     const row = await atx.tx
       .insertInto('legal_hold_cases')
       .values({
@@ -245,7 +282,7 @@ export async function placeCaseHold(kernel: Kernel, context: HoldContext, input:
       })
       .returning(['case_id'])
       .executeTakeFirstOrThrow();
-    const added = await addMembers(kernel, context, atx, row.case_id, reason, data.endsOn, data.subjectIds);
+    const added = await addMembers(kernel, context, atx, grant, row.case_id, reason, data.endsOn);
     return {
       caseId: row.case_id,
       name: data.name,
@@ -254,6 +291,7 @@ export async function placeCaseHold(kernel: Kernel, context: HoldContext, input:
       releasedAt: null,
       active: true,
       people: added,
+      created: true,
     };
   });
 }
@@ -278,7 +316,8 @@ export async function addToCaseHold(
     if (found.released_at !== null || found.ends_on < today(kernel)) {
       throw new AppError('conflict', 'case closed', { publicMessage: 'this case no longer holds anyone' });
     }
-    await addMembers(kernel, context, atx, caseId, undefined, found.ends_on, data.subjectIds);
+    const grant = await authorizeMembers(kernel, context, atx, data.subjectIds);
+    await addMembers(kernel, context, atx, grant, caseId, undefined, found.ends_on);
     return caseOf(atx.tx, caseId, today(kernel));
   });
 }
@@ -356,23 +395,67 @@ export async function listCaseHolds(kernel: Kernel, context: HoldContext): Promi
   });
 }
 
+/**
+ * The open case named `name` when it is the same case (same members' reason, end and persons, the
+ * grant's): its id; undefined when no case of that name is open; a conflict (`case_open`) when one
+ * is open that differs. The members' reason is only compared, never read.
+ */
+async function findSameOpenCase(
+  tx: Tx,
+  grant: Grant,
+  wanted: { name: string; reason: string; endsOn: string; on: string },
+): Promise<number | undefined> {
+  const open = await tx
+    .selectFrom('legal_hold_cases')
+    .select(['case_id', 'ends_on'])
+    .where('name', '=', wanted.name)
+    .where('released_at', 'is', null)
+    .where('ends_on', '>=', wanted.on)
+    .orderBy('case_id')
+    .executeTakeFirst();
+  if (open === undefined) return undefined;
+  const members = await countCaseMembers(tx, open.case_id);
+  const same = (await findCaseMembersWithReason(tx, open.case_id, wanted.reason)).sort((a, b) => a - b);
+  const persons = [...grant.subjectIds].sort((a, b) => a - b);
+  const identical =
+    open.ends_on === wanted.endsOn &&
+    same.length === members &&
+    same.length === persons.length &&
+    same.every((subjectId, index) => subjectId === persons[index]);
+  if (identical) return open.case_id;
+  throw new AppError('conflict', 'a case of that name is open', {
+    publicMessage: `a case named ${wanted.name} is open with other persons, reason or end: add persons to it, or close it first`,
+    details: { reason: 'case_open', caseId: open.case_id },
+  });
+}
+
+type HoldTx = Parameters<Parameters<Kernel['transact']>[1]>[0];
+
+/** The write grant for the persons a case holds (the gate refuses the whole case if it refuses one). */
+function authorizeMembers(
+  kernel: Kernel,
+  context: HoldContext,
+  atx: HoldTx,
+  subjects: readonly number[],
+): Promise<Grant> {
+  return kernel.gate.authorize(atx, context.actor, {
+    purpose: context.purpose,
+    action: 'write',
+    categories: [HOLD_CATEGORY],
+    subjectIds: [...new Set(subjects)],
+  });
+}
+
 async function addMembers(
   kernel: Kernel,
   context: HoldContext,
-  atx: Parameters<Parameters<Kernel['transact']>[1]>[0],
+  atx: HoldTx,
+  grant: Grant,
   caseId: number,
   /** The members' reason; undefined: the case's existing one (adding to a running case). */
   reason: string | undefined,
   endsOn: string,
-  subjects: readonly number[],
 ): Promise<number> {
-  const unique = [...new Set(subjects)];
-  const grant = await kernel.gate.authorize(atx, context.actor, {
-    purpose: context.purpose,
-    action: 'write',
-    categories: [HOLD_CATEGORY],
-    subjectIds: unique,
-  });
   const inserted = await insertMemberHolds(atx.tx, grant, {
     tenantId: context.tenantId,
     caseId,

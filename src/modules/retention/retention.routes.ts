@@ -181,12 +181,15 @@ export function registerRetentionRoutes(
           reason: z.string().min(3).max(500),
           endsOn: z.string().refine(isIsoDay, 'a calendar day YYYY-MM-DD'),
         }),
-        response: { 201: legalHoldSchema },
+        response: {
+          201: legalHoldSchema,
+          200: legalHoldSchema.describe('the same hold was open already: it is answered, nothing is added'),
+        },
       },
     },
     async (request, reply) => {
       const hold = await placeLegalHold(kernel, await contextOf(kernel, request), request.body);
-      return reply.status(201).send(presentHold(hold));
+      return reply.status(hold.created ? 201 : 200).send(presentHold(hold));
     },
   );
 
@@ -231,12 +234,15 @@ export function registerRetentionRoutes(
         summary: 'Open a case that holds several persons (litigation, an authority’s request) until its end',
         tags: ['retention'],
         body: placeCaseInputSchema,
-        response: { 201: caseSchema },
+        response: {
+          201: caseSchema,
+          200: caseSchema.describe('the same case was open already: it is answered, nothing is added'),
+        },
       },
     },
     async (request, reply) => {
       const found = await placeCaseHold(kernel, await contextOf(kernel, request), request.body);
-      return reply.status(201).send(presentCase(found));
+      return reply.status(found.created ? 201 : 200).send(presentCase(found));
     },
   );
 

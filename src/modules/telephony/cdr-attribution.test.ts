@@ -769,4 +769,45 @@ describe('files as they come (VX-5, issue 13)', () => {
       expect(count.rows[0]?.n).toBe(6_000);
     },
   );
+
+  it(
+    '`kluis identifiers add --purpose __proto__` is a clean unknown-purpose error like any other unknown key, and stores nothing',
+    { timeout: 240_000 },
+    async () => {
+      const tenant = await createPolicyTenant(kernel, 'voxtra');
+      const [holder] = (await registerCustomers(kernel, tenant, 1)) as [number];
+      const add = (purpose: string) =>
+        runCli(
+          [
+            'identifiers',
+            'add',
+            '--tenant',
+            tenant.slug,
+            '--subject',
+            String(holder),
+            '--kind',
+            'account_code',
+            '--value',
+            'proto1',
+            '--from',
+            '2024-01-01',
+            '--purpose',
+            purpose,
+          ],
+          env,
+        );
+      for (const purpose of ['__proto__', 'constructor', 'toString', 'nope']) {
+        const result = await add(purpose);
+        expect(result.code, purpose).not.toBe(0);
+        expect(result.stderr, purpose).toContain(`the policy has no purpose "${purpose}"`);
+        expect(result.stderr, purpose).not.toMatch(/audit event|prototype|TypeError/);
+      }
+      const stored = await runAsOwner(
+        database.ownerUrl,
+        'select 1 from line_identifiers where tenant_id = $1',
+        [tenant.tenantId],
+      );
+      expect(stored.rowCount).toBe(0);
+    },
+  );
 });

@@ -17,6 +17,7 @@ import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { Actor, Grant } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { normalisePhoneNumber } from '../../kernel/identifiers/phone.js';
+import { acceptedWindow } from '../../platform/date-window.js';
 import { AppError } from '../../platform/errors.js';
 import {
   AttributionIndex,
@@ -152,6 +153,8 @@ export async function importCdrFile(
       format: options.format ?? 'auto',
       fastSplit: options.format !== 'generic',
       delimiter,
+      // A call from before 2000 or dated ahead of today is a wrong year or clock (decision 0282).
+      window: acceptedWindow(kernel.clock.now(), 'happened'),
       ...(options.timeZone ? { timeZone: options.timeZone } : {}),
       ...(options.mapping ? { mapping: options.mapping } : {}),
     });

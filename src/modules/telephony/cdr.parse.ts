@@ -81,7 +81,8 @@ export type RejectionReason =
   | 'invalid_timestamp'
   | 'invalid_duration'
   | 'end_before_start'
-  | 'answer_outside_call';
+  | 'answer_outside_call'
+  | 'date_out_of_range';
 
 export interface Rejection {
   kind: 'rejection';
@@ -131,6 +132,11 @@ export interface ParseCdrOptions {
    * are handed to csv-parse one by one, so the results are the same (cdr.split.test.ts).
    */
   fastSplit?: boolean;
+  /**
+   * The instants a call may start and end in (decision 0282: from 2000-01-01 to a few days after
+   * now); a call outside it is rejected as `date_out_of_range`. Without it any valid time passes.
+   */
+  window?: { notBefore: Date; notAfter: Date };
 }
 
 /** The file does not have the layout it claims or that could be detected; nothing was yielded. */
@@ -205,6 +211,7 @@ export async function* parseCdrStream(
     yield* parseSplitLines(input, format, timeZone, options);
     return;
   }
+  const window = options.window;
 
   const skipped: Array<{ endLine: number; code: string }> = [];
   const parser = parse({
@@ -251,7 +258,7 @@ export async function* parseCdrStream(
         isShapeCheckPending = false;
       }
       yield* drain(held);
-      yield normaliseRecord(item.record, line, layout, timeZone);
+      yield withinWindow(normaliseRecord(item.record, line, layout, timeZone), window);
     }
     held.push(...takeSkipped(skipped, Number.MAX_SAFE_INTEGER, cursor));
     if (layout === null) throw new CdrLayoutError(describeMissingLayout(held));
@@ -284,7 +291,7 @@ async function* parseSplitLines(
       }
       if (layout === null) layout = chooseLayout(item.fields, item.line, format, options);
       yield* drain(held);
-      yield normaliseRecord(item.fields, item.line, layout, timeZone);
+      yield withinWindow(normaliseRecord(item.fields, item.line, layout, timeZone), options.window);
     }
     if (layout === null) throw new CdrLayoutError(describeMissingLayout(held));
     yield* drain(held);
@@ -593,6 +600,24 @@ function buildGenericLayout(first: readonly string[], line: number, options: Par
 
 // ---------------------------------------------------------------------------------------
 // Normalisation of one record.
+
+/** A record that starts or ends outside the accepted window becomes a rejection (decision 0282). */
+function withinWindow(
+  result: CdrParseResult,
+  window: { notBefore: Date; notAfter: Date } | undefined,
+): CdrParseResult {
+  if (window === undefined || result.kind === 'rejection') return result;
+  const from = window.notBefore.getTime();
+  const to = window.notAfter.getTime();
+  const outside = (at: Date): boolean => at.getTime() < from || at.getTime() > to;
+  if (!outside(result.startedAt) && !outside(result.endedAt)) return result;
+  const [first, last] = [window.notBefore, window.notAfter].map((at) => at.toISOString().slice(0, 10));
+  return reject(
+    result.lineNumber,
+    'date_out_of_range',
+    `the call does not lie between ${first ?? ''} and ${last ?? ''} (a wrong year or clock)`,
+  );
+}
 
 function normaliseRecord(
   fields: readonly string[],

@@ -104,24 +104,34 @@ export async function insertIdentifier(
   return { identifierId: inserted.identifier_id, ...row };
 }
 
-/** Sets the end of one identifier's period; null when the row is not the grant's subject's. */
+/**
+ * Sets the end of one identifier's open period; null when the row is not the grant's subject's,
+ * `already_ended` when the period has an end already (it keeps it).
+ */
 export async function updateIdentifierEnd(
   tx: Tx,
   grant: Grant,
   identifierId: number,
   at: Date,
-): Promise<LineIdentifier | null> {
+): Promise<{ kind: 'ended'; identifier: LineIdentifier } | { kind: 'already_ended' } | null> {
   grant.assertWritable();
+  const current = await tx
+    .selectFrom('line_identifiers')
+    .select(['subject_id', 'valid_to'])
+    .where('identifier_id', '=', identifierId)
+    .where('subject_id', '=', (eb) => eb.fn.any(eb.val([...grant.subjectIds])))
+    .forUpdate()
+    .executeTakeFirst();
+  if (current === undefined) return null;
+  grant.assertCovers(TELEPHONY_CATEGORIES.number, current.subject_id);
+  if (current.valid_to !== null) return { kind: 'already_ended' };
   const row = await tx
     .updateTable('line_identifiers')
     .set({ valid_to: at })
     .where('identifier_id', '=', identifierId)
-    .where('subject_id', '=', (eb) => eb.fn.any(eb.val([...grant.subjectIds])))
     .returning(['identifier_id', 'subject_id', 'kind', 'value', 'context', 'valid_from', 'valid_to'])
-    .executeTakeFirst();
-  if (row === undefined) return null;
-  grant.assertCovers(TELEPHONY_CATEGORIES.number, row.subject_id);
-  return toIdentifier(row);
+    .executeTakeFirstOrThrow();
+  return { kind: 'ended', identifier: toIdentifier(row) };
 }
 
 /** Identifiers of the grant's subjects (optionally one kind), by kind, value and start. */

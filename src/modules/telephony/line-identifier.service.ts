@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Kernel } from '../../kernel/kernel.js';
+import { assertAcceptedDate } from '../../platform/date-window.js';
 import { AppError } from '../../platform/errors.js';
 import type { UseCaseContext } from '../parties/index.js';
 import { TELEPHONY_CATEGORIES } from './datamap.js';
@@ -72,6 +73,9 @@ export async function addLineIdentifier(
     throw invalid(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
   }
   const data = parsed.data;
+  const now = kernel.clock.now();
+  assertAcceptedDate(data.from, now, 'planned', 'from');
+  if (data.to) assertAcceptedDate(data.to, now, 'planned', 'to');
   const key = { kind: data.kind, value: data.value, context: data.context ?? '' };
   return kernel.transact(context.tenantId, async (atx) => {
     await lockIdentifierKey(atx.tx, key);
@@ -104,12 +108,17 @@ export async function addLineIdentifier(
   });
 }
 
-/** Ends one identifier's period at `at` (the customer stops using it). */
+/**
+ * Ends one identifier's open period at `at` (the customer stops using it). A period that already
+ * has an end keeps it: calls were attributed by it, so it is not moved (409, details.reason
+ * `already_ended`; decision 0282).
+ */
 export async function endLineIdentifier(
   kernel: Kernel,
   context: UseCaseContext,
   input: { identifierId: number; at: Date },
 ): Promise<LineIdentifier> {
+  assertAcceptedDate(input.at, kernel.clock.now(), 'planned', 'at');
   return kernel.transact(context.tenantId, async (atx) => {
     const subjectId = await selectIdentifierSubject(atx.tx, input.identifierId);
     if (subjectId === null) throw new AppError('not_found', 'no such line identifier');
@@ -123,7 +132,12 @@ export async function endLineIdentifier(
     try {
       const ended = await updateIdentifierEnd(atx.tx, grant, input.identifierId, input.at);
       if (ended === null) throw new AppError('not_found', 'no such line identifier');
-      return ended;
+      if (ended.kind === 'already_ended')
+        throw new AppError('conflict', 'line identifier already ended', {
+          publicMessage: "the identifier's period has already ended; its end is not moved",
+          details: { reason: 'already_ended' },
+        });
+      return ended.identifier;
     } catch (error) {
       if (isPgError(error, '23514')) throw invalid('at: must be after the start of the period');
       if (isPgError(error, '23P01')) {

@@ -44,7 +44,9 @@ export function parseTimestamp(text: string): ParsedTimestamp | null {
   };
   if (!isValidWallClock(wall)) return null;
   if (zone === undefined) return { kind: 'wall', wall };
-  return { kind: 'instant', epochMs: wallAsUtc(wall) - parseOffsetMs(zone) };
+  const offsetMs = parseOffsetMs(zone);
+  if (offsetMs === null) return null;
+  return { kind: 'instant', epochMs: wallAsUtc(wall) - offsetMs };
 }
 
 /** Throws a RangeError for a zone Intl does not know; call once when options are read. */
@@ -127,19 +129,29 @@ function findFormatter(timeZone: string): Intl.DateTimeFormat {
 }
 
 function wallAsUtc(wall: WallClock): number {
-  return Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second);
+  // Date.UTC reads the years 0 to 99 as 1900 to 1999; set the full year after.
+  const at = new Date(Date.UTC(2000, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second));
+  return at.setUTCFullYear(wall.year, wall.month - 1, wall.day);
 }
 
 function isValidWallClock(wall: WallClock): boolean {
   if (wall.month < 1 || wall.month > 12 || wall.day < 1) return false;
   if (wall.hour > 23 || wall.minute > 59 || wall.second > 59) return false;
-  const daysInMonth = new Date(Date.UTC(wall.year, wall.month, 0)).getUTCDate();
+  const lastDay = new Date(0);
+  lastDay.setUTCFullYear(wall.year, wall.month, 0);
+  const daysInMonth = lastDay.getUTCDate();
   return wall.day <= daysInMonth;
 }
 
-function parseOffsetMs(zone: string): number {
+/** Offsets in use on Earth run from -12:00 to +14:00; anything else (+99:00) is no offset. */
+const MAX_OFFSET_MINUTES = 14 * 60;
+
+function parseOffsetMs(zone: string): number | null {
   if (zone === 'Z') return 0;
   const sign = zone.startsWith('-') ? -1 : 1;
   const digits = zone.slice(1).replace(':', '');
-  return sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4))) * MINUTE_MS;
+  const minutes = Number(digits.slice(2, 4));
+  const total = Number(digits.slice(0, 2)) * 60 + minutes;
+  if (minutes > 59 || total > MAX_OFFSET_MINUTES) return null;
+  return sign * total * MINUTE_MS;
 }

@@ -2,6 +2,7 @@ import type { CountryCode } from 'libphonenumber-js/max';
 import { z } from 'zod';
 import type { Kernel } from '../../kernel/kernel.js';
 import { normalisePhoneNumber } from '../../kernel/identifiers/phone.js';
+import { assertAcceptedDate } from '../../platform/date-window.js';
 import { AppError } from '../../platform/errors.js';
 import type { UseCaseContext } from '../parties/index.js';
 import { TELEPHONY_CATEGORIES } from './datamap.js';
@@ -59,6 +60,9 @@ export async function assignNumber(
   }
   const data = parsed.data;
   if (data.to && data.to.getTime() <= data.from.getTime()) throw invalid('to: must be after from');
+  const now = kernel.clock.now();
+  assertAcceptedDate(data.from, now, 'planned', 'from');
+  if (data.to) assertAcceptedDate(data.to, now, 'planned', 'to');
   const e164 = normaliseInventoryNumber(data.number, data.defaultCountry);
   return kernel.transact(context.tenantId, async (atx) => {
     const number = await lockPhoneNumber(atx.tx, context.tenantId, e164);
@@ -112,6 +116,7 @@ export async function recordPorting(
   context: UseCaseContext,
   input: RecordPortingInput,
 ): Promise<void> {
+  assertAcceptedDate(input.at, kernel.clock.now(), 'planned', 'at');
   const e164 = normaliseInventoryNumber(input.number, input.defaultCountry ?? 'BE');
   await kernel.transact(context.tenantId, async (atx) => {
     await lockPhoneNumber(atx.tx, context.tenantId, e164);

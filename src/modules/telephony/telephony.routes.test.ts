@@ -294,4 +294,73 @@ describe('telephony over HTTP (issue 12, VX-5)', () => {
     });
     expect(missing.statusCode).toBe(404);
   });
+
+  it('absurd dates are refused and change nothing: a line identifier from year 0000 or 9999 or with a +99:00 offset is a 400, a call of year 9999 is rejected by the import; an ended identifier’s end is not moved (409 already_ended)', async () => {
+    const [holder = 0] = await registerCustomers(kernel, voxtra, 1);
+    const add = (from: string, value = 'cust-window') =>
+      call(billing, 'POST', '/api/v1/line-identifiers', 'telephony_service', {
+        subjectId: holder,
+        kind: 'account_code',
+        value,
+        from,
+      });
+    for (const from of ['0000-01-01', '1999-12-31', '9999-01-01', '2024-01-01T10:00:00+99:00']) {
+      const refused = await add(from);
+      expect(refused.statusCode, from).toBe(400);
+      expect(refused.json(), from).toMatchObject({ code: 'validation_failed' });
+    }
+    const listed = async () =>
+      (await call(billing, 'GET', `/api/v1/line-identifiers?subjectId=${holder}`, 'telephony_service')).json<{
+        items: Array<{ identifierId: number; validTo: string | null }>;
+      }>().items;
+    expect(await listed()).toEqual([]);
+
+    const made = await add('2024-01-01T10:00:00+14:00');
+    expect(made.statusCode, made.body).toBe(201);
+    const id = made.json<{ identifierId: number }>().identifierId;
+    const end = (at: string) =>
+      call(billing, 'POST', `/api/v1/line-identifiers/${id}/end`, 'telephony_service', { at });
+    expect((await end('9999-12-31')).statusCode).toBe(400);
+    const ended = await end('2024-03-01');
+    expect(ended.statusCode, ended.body).toBe(200);
+    for (const at of ['2024-02-01', '2024-04-01']) {
+      const moved = await end(at);
+      expect(moved.statusCode, at).toBe(409);
+      expect(moved.json()).toMatchObject({ code: 'conflict', details: { reason: 'already_ended' } });
+    }
+    expect(await listed()).toEqual([
+      expect.objectContaining({ identifierId: id, validTo: '2024-02-29T23:00:00.000Z' }),
+    ]);
+
+    // The import: a call dated 9999 (a switch's wrong clock) is rejected with its reason, the other stored.
+    await call(billing, 'POST', '/api/v1/phone-numbers/assignments', 'telephony_service', {
+      number: '056 77 88 99',
+      subjectId: holder,
+      from: '2024-01-01',
+    });
+    const dir = await tempDir();
+    const line = (start: string, end: string, sequence: number) =>
+      asteriskLine({
+        src: '056778899',
+        dst: '0470123456',
+        start,
+        answer: start,
+        end,
+        duration: 60,
+        billsec: 60,
+        uniqueId: `window.${sequence}`,
+        sequence,
+      });
+    const summary = await importCdrFile(
+      { kernel, connection: bulkConnection(database) },
+      {
+        tenantId: voxtra.tenantId,
+        file: await writeLines(dir, 'window.csv', [
+          line('9999-06-03 10:00:00', '9999-06-03 10:01:00', 1),
+          line('2024-06-03 10:00:00', '2024-06-03 10:01:00', 2),
+        ]),
+      },
+    );
+    expect(summary).toMatchObject({ imported: 1, rejected: 1, rejectsByReason: { date_out_of_range: 1 } });
+  });
 });
