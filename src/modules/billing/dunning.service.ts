@@ -192,6 +192,7 @@ export async function runDunning(
           payeeIban: candidate.seller.payeeIban,
           payeeBic: candidate.seller.payeeBic ?? null,
           sender: senderOf(policy),
+          contact: policy.controller.email ?? null,
         });
         const to = person.email ?? null;
         const letterId = await sealLetter(

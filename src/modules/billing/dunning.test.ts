@@ -162,9 +162,10 @@ describe('dunning (issue 22)', () => {
     expect(first?.subject).toBe(`Herinnering: factuur ${an.invoice.invoiceNumber} is nog niet betaald`);
     expect(first?.text).toContain('Beste An Peeters,');
     expect(first?.text).toContain('Openstaand bedrag: € 18,15');
-    expect(first?.text).toContain('Rekening: BE68539007547034 (BIC GKCCBEBB)');
+    expect(first?.text).toContain('Rekening: BE68 5390 0754 7034 (BIC GKCCBEBB)');
     expect(first?.text).toMatch(/Gestructureerde mededeling: \+\+\+\d{3}\/\d{4}\/\d{5}\+\+\+/);
     expect(first?.text).toContain('uiterlijk op 27 augustus 2026');
+    expect(first?.text).toContain('neem dan contact met ons op (info@voiceking.be)');
     expect(first?.from?.text).toContain('VoiceKing');
     expect(first?.messageId).toMatch(/^<letter\.[0-9a-f-]{36}@localhost>$/);
     expect(second?.subject).toBe(
@@ -178,6 +179,7 @@ describe('dunning (issue 22)', () => {
       `Rappel : la facture ${benoit.invoice.invoiceNumber} n'est pas encore payée`,
     );
     expect(smtp.to(benoit.email)[0]?.text).toContain('au plus tard le 27 août 2026');
+    expect(smtp.to(benoit.email)[0]?.text).toContain('Montant dû : € 18,15');
     expect(smtp.to(chris.email)[0]?.subject).toBe(
       `Reminder: invoice ${chris.invoice.invoiceNumber} has not been paid yet`,
     );

@@ -20,8 +20,9 @@ export interface ReminderFacts {
   structuredCommunication: string;
   payeeIban: string;
   payeeBic: string | null;
-  /** The provider, as it signs. */
+  /** The provider, as it signs, and where the customer reaches it (the policy's controller e-mail). */
   sender: string;
+  contact: string | null;
 }
 
 interface Wording {
@@ -33,9 +34,11 @@ interface Wording {
   communication: string;
   payBy: Record<ReminderLevel, (day: string) => string>;
   paid: string;
-  dispute: string;
+  dispute: (contact: string | null) => string;
   closing: string;
   locale: string;
+  /** `: ` or, in French, ` : `. */
+  colon: string;
 }
 
 const WORDING: Record<ReminderLanguage, Wording> = {
@@ -64,10 +67,11 @@ const WORDING: Record<ReminderLanguage, Wording> = {
         `Betaal het openstaande bedrag uiterlijk op ${day}. Daarna kunnen wij de invordering uit handen geven aan een incassobureau of een gerechtsdeurwaarder.`,
     },
     paid: 'Hebt u intussen betaald, dan mag u deze brief als niet verzonden beschouwen.',
-    dispute:
-      'Bent u het niet eens met de factuur, antwoord dan op deze e-mail: zolang wij uw bezwaar behandelen, sturen wij geen herinneringen.',
+    dispute: (contact) =>
+      `Bent u het niet eens met de factuur, neem dan contact met ons op${contact ? ` (${contact})` : ''}: zolang wij uw bezwaar behandelen, sturen wij geen herinneringen.`,
     closing: 'Met vriendelijke groeten,',
     locale: 'nl-BE',
+    colon: ': ',
   },
   fr: {
     subject: {
@@ -94,10 +98,11 @@ const WORDING: Record<ReminderLanguage, Wording> = {
         `Payez le montant dû au plus tard le ${day}. Passé ce délai, nous pourrons confier le recouvrement à une agence de recouvrement ou à un huissier de justice.`,
     },
     paid: 'Si vous avez payé entre-temps, veuillez ne pas tenir compte de ce courrier.',
-    dispute:
-      "Si vous contestez la facture, répondez à cet e-mail : tant que nous traitons votre contestation, nous n'envoyons pas de rappel.",
+    dispute: (contact) =>
+      `Si vous contestez la facture, contactez-nous${contact ? ` (${contact})` : ''} : tant que nous traitons votre contestation, nous n'envoyons pas de rappel.`,
     closing: 'Meilleures salutations,',
     locale: 'fr-BE',
+    colon: ' : ',
   },
   en: {
     subject: {
@@ -124,10 +129,11 @@ const WORDING: Record<ReminderLanguage, Wording> = {
         `Pay the amount due by ${day} at the latest. After that date we may hand the claim over to a collection agency or a bailiff.`,
     },
     paid: 'If you have paid in the meantime, please disregard this letter.',
-    dispute:
-      'If you disagree with the invoice, reply to this e-mail: while we look into your objection, we send no reminders.',
+    dispute: (contact) =>
+      `If you disagree with the invoice, contact us${contact ? ` (${contact})` : ''}: while we look into your objection, we send no reminders.`,
     closing: 'Kind regards,',
     locale: 'en-GB',
+    colon: ': ',
   },
 };
 
@@ -146,19 +152,21 @@ export function writeReminder(
   const day = (value: string) => longDate(value, w.locale);
   const parsed = parseStructuredCommunication(facts.structuredCommunication);
   const communication = parsed.ok ? parsed.formatted : facts.structuredCommunication;
-  const account = facts.payeeBic ? `${facts.payeeIban} (BIC ${facts.payeeBic})` : facts.payeeIban;
+  // An IBAN as printed for people: groups of four.
+  const iban = facts.payeeIban.replace(/\s+/g, '').replace(/(.{4})(?=.)/g, '$1 ');
+  const account = facts.payeeBic ? `${iban} (BIC ${facts.payeeBic})` : iban;
   const text = [
     w.greeting(facts.name),
     '',
     w.opening[facts.level](facts.invoiceNumber, day(facts.issueDate), day(facts.dueDate)),
     '',
-    `${w.amount}: ${formatEuro(facts.balanceCents)}`,
-    `${w.account}: ${account}`,
-    `${w.communication}: ${communication}`,
+    `${w.amount}${w.colon}${formatEuro(facts.balanceCents)}`,
+    `${w.account}${w.colon}${account}`,
+    `${w.communication}${w.colon}${communication}`,
     '',
     w.payBy[facts.level](day(facts.payBy)),
     w.paid,
-    w.dispute,
+    w.dispute(facts.contact),
     '',
     w.closing,
     facts.sender,
