@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { settledLetterStates } from '../../../test/letters.js';
 import { startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
 import { type SmtpSink } from '../../../test/smtp.js';
 import { unzip } from '../../../test/zip.js';
@@ -191,18 +192,7 @@ describe('privacy portal accounts (VK-23, VX-13)', () => {
     const mail = await mailTo('olle.outbox@mail.example');
     const token = /account\/login\?token=([A-Za-z0-9_-]+)/.exec(mail.text ?? '')?.[1] ?? '';
     expect(token).not.toBe('');
-    let states: Record<string, number> = {};
-    for (let attempt = 0; attempt < 100; attempt += 1) {
-      const rows = await runAsOwner<{ state: string; n: number }>(
-        database.ownerUrl,
-        `select state, count(*)::int as n from sealed_letters
-          where tenant_id = $1 and kind = 'request.login_link' group by state`,
-        [voxtra.tenantId],
-      );
-      states = Object.fromEntries(rows.rows.map((row) => [row.state, row.n]));
-      if (!states.pending) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const states = await settledLetterStates(database.ownerUrl, voxtra.tenantId, 'request.login_link');
     expect(states).toMatchObject({
       sent: expect.any(Number) as number,
       dropped: expect.any(Number) as number,

@@ -10,6 +10,7 @@ import { createPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
 import type { Limit } from '../throttle/index.js';
 import { DEFAULT_ANSWER_QUANTA, DEFAULT_PUBLIC_LIMITS, type PublicDoorLimits } from './limits.js';
+import { settledLetterStates } from '../../../test/letters.js';
 
 /*
  * Existence by timing (issue 11): the public doors must answer a known and an unknown person in
@@ -220,18 +221,11 @@ describe('existence by timing (issue 11): known and unknown people answered in i
     // The same work for both (decision 0190): every request wrote and sealed a code letter; the
     // sender mailed the known person's and dropped the others, after the answers.
     const requests = WARM_UP + result.rounds;
-    let letters: Record<string, number> = {};
-    for (let attempt = 0; attempt < 100; attempt += 1) {
-      const rows = await runAsOwner<{ state: string; n: number }>(
-        database.ownerUrl,
-        `select state, count(*)::int as n from sealed_letters
-          where tenant_id = $1 and kind = 'request.verification_code' group by state`,
-        [tenant.tenantId],
-      );
-      letters = Object.fromEntries(rows.rows.map((row) => [row.state, row.n]));
-      if (!letters.pending) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const letters = await settledLetterStates(
+      database.ownerUrl,
+      tenant.tenantId,
+      'request.verification_code',
+    );
     expect(letters).toEqual({ sent: requests, dropped: requests });
     expectIndistinguishable('privacy/requests', QUANTA.form, result, (note) => context.skip(note));
   });
