@@ -161,6 +161,8 @@ export interface Figure {
   ratioRange?: [number, number];
   /** The issue's goal for the ratio, where it states one. */
   goal?: number;
+  /** The 1-minute load average at the start and end of its scenario (set by run.ts). */
+  load?: [number, number];
   note?: string;
 }
 
@@ -178,7 +180,10 @@ export async function writeResults(figures: Figure[]): Promise<string> {
 export function resultTable(figures: readonly Figure[]): string {
   const number = (value: number): string =>
     value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
-  const lines = ['| Figure | Ours | Baseline | Ratio (min–max) | Goal |', '| --- | --- | --- | --- | --- |'];
+  const lines = [
+    '| Figure | Ours | Baseline | Ratio (min–max) | Goal | Load |',
+    '| --- | --- | --- | --- | --- | --- |',
+  ];
   for (const figure of figures) {
     const ratio =
       figure.ratio === undefined
@@ -187,7 +192,9 @@ export function resultTable(figures: readonly Figure[]): string {
     lines.push(
       `| ${figure.scenario}: ${figure.metric} | ${number(figure.value)} ${figure.unit} | ${
         figure.baseline ? `${number(figure.baseline.value)} ${figure.baseline.unit}` : '—'
-      } | ${ratio} | ${figure.goal === undefined ? '—' : `≥ ${figure.goal}`} |`,
+      } | ${ratio} | ${figure.goal === undefined ? '—' : `≥ ${figure.goal}`} | ${
+        figure.load ? `${figure.load[0].toFixed(1)}–${figure.load[1].toFixed(1)}` : '—'
+      } |`,
     );
   }
   return lines.join('\n');

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { benchAudit } from './audit.bench.js';
 import { benchCliStart } from './cli-start.bench.js';
 import { benchCdrImport } from './cdr-import.bench.js';
@@ -35,7 +36,11 @@ try {
   for (const scenario of scenarios) {
     if (only.length > 0 && !only.includes(scenario.name)) continue;
     console.log(`bench: ${scenario.name} …`);
-    figures.push(...(await scenario.run(bench)));
+    // The machine is shared: each figure carries the 1-minute load average around its scenario.
+    const before = os.loadavg()[0] ?? Number.NaN;
+    const measured = await scenario.run(bench);
+    const load: [number, number] = [before, os.loadavg()[0] ?? Number.NaN];
+    figures.push(...measured.map((figure) => ({ ...figure, load })));
   }
 } finally {
   await bench.close();
