@@ -9,7 +9,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/http/app.js';
 import { WEB_ROOT } from '../src/http/web.js';
@@ -23,12 +22,21 @@ import {
 import { createProduct } from '../src/modules/contracts/index.js';
 import { createItem } from '../src/modules/dossier/index.js';
 import { createOrganisation, createPerson } from '../src/modules/parties/index.js';
-import { createStaffUser } from '../src/modules/staff/index.js';
 import type { Tenant } from '../src/modules/tenants/index.js';
 import { listenForBrowser, startBrowser, type BrowserSuite, type Page } from './browser.js';
 import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from './database.js';
 import { createPolicyTenant, createTestKernel } from './kernel.js';
 import { startSmtpSink, type SmtpSink } from './smtp.js';
+import {
+  firstSignIn as signInFirstTime,
+  freshCode,
+  goTo,
+  look as lookAt,
+  STAFF_PASSWORD,
+  staffSignedIn as signInAs,
+  type SignedInStaff,
+  type StaffBrowser,
+} from './staff-browser.js';
 
 let database: TestDatabase;
 let kernel: Kernel;
@@ -63,98 +71,24 @@ afterAll(async () => {
   await database?.close();
 });
 
-const NEW_PASSWORD = 'Lange-Zin-Voor-Kluis-2026';
-
-interface SignedIn {
-  page: Page;
-  email: string;
-  staffId: number;
-  totpSecret: string | undefined;
-}
+const NEW_PASSWORD = STAFF_PASSWORD;
 
 /** Looks at the screen the way a person would (axe-core) and keeps a picture of it. */
-async function look(page: Page, name: string): Promise<void> {
-  // Quiet network first where it comes (an invoice frame may keep a request open): at most 5 s.
-  await page.waitForLoadState('networkidle', { timeout: 5_000 }).catch(() => undefined);
-  await browser.checkAccessibility(page);
-  // From the top: a full-page picture of a scrolled page draws the fixed header in the middle.
-  await page.evaluate('window.scrollTo(0, 0)');
-  await browser.screenshot(page, name);
-}
+const look = (page: Page, name: string): Promise<void> => lookAt(browser, page, name);
 
-/** Follows a link of the navigation. */
-async function goTo(page: Page, screen: string): Promise<void> {
-  await page.getByRole('navigation').getByRole('link', { name: screen, exact: true }).click();
-}
+const env = (): StaffBrowser => ({ browser, kernel, baseUrl });
 
-/** The last code used per secret: the server refuses a code twice, so the next one waits for a new step. */
-const usedCodes = new Map<string, string>();
-
-async function freshCode(secret: string): Promise<string> {
-  for (;;) {
-    const code = await generate({ secret });
-    if (code !== usedCodes.get(secret)) {
-      usedCodes.set(secret, code);
-      return code;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-}
-
-/**
- * The first sign-in of a staff member with a one-time password, all in the browser: password, the
- * QR-code enrolment and recovery codes where the role needs a second factor, a new password.
- */
-async function firstSignIn(
+/** The first sign-in with a one-time password, all in the browser (test/staff-browser.ts). */
+const firstSignIn = (
   page: Page,
   tenant: Tenant,
   email: string,
   oneTimePassword: string,
   shots?: string,
-): Promise<string | undefined> {
-  await page.goto(`${baseUrl}/`);
-  await page.getByLabel(/^Organisation/).fill(tenant.slug);
-  await page.getByLabel(/^E-mail address/).fill(email);
-  await page.getByLabel(/^Password/).fill(oneTimePassword);
-  if (shots) await look(page, `${shots}-1-sign-in`);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  let secret: string | undefined;
-  const enrolment = page.getByTestId('totp-secret');
-  const newPassword = page.getByLabel(/^New password/);
-  await enrolment.or(newPassword).first().waitFor();
-  if (await enrolment.isVisible()) {
-    expect(await page.getByRole('img', { name: 'QR code for your authenticator app' }).count()).toBe(1);
-    if (shots) await look(page, `${shots}-2-enrol-qr`);
-    secret = (await enrolment.textContent())?.trim() ?? '';
-    await page.getByLabel(/^The code the app shows now/).fill(await freshCode(secret));
-    await page.getByRole('button', { name: 'Confirm' }).click();
-    await page.getByTestId('recovery-codes').waitFor();
-    expect(await page.getByTestId('recovery-codes').locator('li').count()).toBe(10);
-    if (shots) await look(page, `${shots}-3-recovery-codes`);
-    await page.getByRole('button', { name: 'I have saved these codes' }).click();
-  }
-  await newPassword.waitFor();
-  if (shots) await look(page, `${shots}-4-new-password`);
-  await newPassword.fill(NEW_PASSWORD);
-  await page.getByLabel(/^Repeat the new password/).fill(NEW_PASSWORD);
-  await page.getByRole('button', { name: 'Save the new password' }).click();
-  await page.getByRole('heading', { name: 'Start', level: 1 }).waitFor();
-  return secret;
-}
+): Promise<string | undefined> => signInFirstTime(env(), page, tenant, email, oneTimePassword, shots);
 
 /** A staff member of a role made as an admin would, signed in for the first time in a new browser. */
-async function staffSignedIn(tenant: Tenant, role: string): Promise<SignedIn> {
-  const email = `${role.replaceAll('_', '-')}-${Math.random().toString(36).slice(2, 8)}@staff.example`;
-  const created = await createStaffUser(
-    kernel,
-    tenant.tenantId,
-    { kind: 'system', job: 'test' },
-    { email, displayName: `Test ${role}`, role },
-  );
-  const page = await browser.newPage({ locale: 'en-GB' });
-  const totpSecret = await firstSignIn(page, tenant, email, created.oneTimePassword);
-  return { page, email, staffId: created.staffId, totpSecret };
-}
+const staffSignedIn = (tenant: Tenant, role: string): Promise<SignedInStaff> => signInAs(env(), tenant, role);
 
 describe('the staff back office in the browser (issue #20)', () => {
   it('an admin invites a staff member, who then signs in with the one-time password, enrols TOTP by QR code and chooses a password', async () => {

@@ -2,7 +2,7 @@
  * The staff back office in a real Chromium, for the browser tests of its screens: a staff member
  * made as an admin would, signed in for the first time through the browser (one-time password →
  * QR-code enrolment where the role needs a second factor → own password), and a look at each
- * screen (axe-core, then a screenshot). test/back-office.test.ts does the same inline.
+ * screen (axe-core, then a screenshot).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -63,31 +63,45 @@ export async function freshCode(secret: string): Promise<string> {
   }
 }
 
-/** The first sign-in with a one-time password, all in the browser (in English). */
+/**
+ * The first sign-in of a staff member with a one-time password, all in the browser (in English):
+ * password, the QR-code enrolment and recovery codes where the role needs a second factor, a new
+ * password. With `shots`, each step is looked at and saved as `<shots>-<n>-<step>`.
+ */
 export async function firstSignIn(
   env: StaffBrowser,
   page: Page,
   tenant: Tenant,
   email: string,
   oneTimePassword: string,
+  shots?: string,
 ): Promise<string | undefined> {
+  const step = async (name: string) => {
+    if (shots) await look(env.browser, page, `${shots}-${name}`);
+  };
   await page.goto(`${env.baseUrl}/`);
   await page.getByLabel(/^Organisation/).fill(tenant.slug);
   await page.getByLabel(/^E-mail address/).fill(email);
   await page.getByLabel(/^Password/).fill(oneTimePassword);
+  await step('1-sign-in');
   await page.getByRole('button', { name: 'Sign in' }).click();
   let secret: string | undefined;
   const enrolment = page.getByTestId('totp-secret');
   const newPassword = page.getByLabel(/^New password/);
   await enrolment.or(newPassword).first().waitFor();
   if (await enrolment.isVisible()) {
+    expect(await page.getByRole('img', { name: 'QR code for your authenticator app' }).count()).toBe(1);
+    await step('2-enrol-qr');
     secret = (await enrolment.textContent())?.trim() ?? '';
     await page.getByLabel(/^The code the app shows now/).fill(await freshCode(secret));
     await page.getByRole('button', { name: 'Confirm' }).click();
     await page.getByTestId('recovery-codes').waitFor();
+    expect(await page.getByTestId('recovery-codes').locator('li').count()).toBe(10);
+    await step('3-recovery-codes');
     await page.getByRole('button', { name: 'I have saved these codes' }).click();
   }
   await newPassword.waitFor();
+  await step('4-new-password');
   await newPassword.fill(STAFF_PASSWORD);
   await page.getByLabel(/^Repeat the new password/).fill(STAFF_PASSWORD);
   await page.getByRole('button', { name: 'Save the new password' }).click();
