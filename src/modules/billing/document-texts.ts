@@ -31,6 +31,8 @@ export interface DocumentTexts {
   payByTransfer: (amount: string, due: string, account: string) => string;
   directDebit: (mandate: string, iban: string | null, due: string) => string;
   creditNoteFor: (invoiceNumber: string) => string;
+  /** The line of a partial credit note. */
+  correctionOf: (invoiceNumber: string) => string;
   nothingToPay: string;
   scanToPay: string;
   callDetails: string;
@@ -73,6 +75,7 @@ export const DOCUMENT_TEXTS: Readonly<Record<DocumentLanguage, DocumentTexts>> =
     directDebit: (mandate, iban, due) =>
       `Dit bedrag wordt via SEPA-domiciliëring (mandaat ${mandate}) ${iban ? `van ${iban} ` : ''}gedebiteerd op of na ${due}.`,
     creditNoteFor: (invoiceNumber) => `Creditnota bij factuur ${invoiceNumber}. U hoeft niets te betalen.`,
+    correctionOf: (invoiceNumber) => `Correctie van factuur ${invoiceNumber}`,
     nothingToPay: 'Deze factuur is betaald. Dank u.',
     scanToPay: 'Scan met uw bank-app om te betalen',
     callDetails: 'Detail van de gesprekken',
@@ -116,6 +119,7 @@ export const DOCUMENT_TEXTS: Readonly<Record<DocumentLanguage, DocumentTexts>> =
       `Ce montant sera prélevé par domiciliation SEPA (mandat ${mandate}) ${iban ? `sur ${iban} ` : ''}à partir du ${due}.`,
     creditNoteFor: (invoiceNumber) =>
       `Note de crédit relative à la facture ${invoiceNumber}. Vous n'avez rien à payer.`,
+    correctionOf: (invoiceNumber) => `Correction de la facture ${invoiceNumber}`,
     nothingToPay: 'Cette facture est payée. Merci.',
     scanToPay: 'Scannez avec votre app bancaire pour payer',
     callDetails: 'Détail des appels',
@@ -158,6 +162,7 @@ export const DOCUMENT_TEXTS: Readonly<Record<DocumentLanguage, DocumentTexts>> =
     directDebit: (mandate, iban, due) =>
       `Collected by SEPA direct debit (mandate ${mandate}) ${iban ? `from ${iban} ` : ''}on or after ${due}.`,
     creditNoteFor: (invoiceNumber) => `Credit note for invoice ${invoiceNumber}. Nothing is to be paid.`,
+    correctionOf: (invoiceNumber) => `Correction of invoice ${invoiceNumber}`,
     nothingToPay: 'This invoice has been paid. Thank you.',
     scanToPay: 'Scan with your banking app to pay',
     callDetails: 'Call details',

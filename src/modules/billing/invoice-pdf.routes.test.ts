@@ -243,6 +243,24 @@ describe('documents for people: the PDF invoice and credit note (issue 22)', () 
     expect(noteText).not.toContain('communication structurée');
     expect(await qrOf(notePdf, 'credit-note-fr')).toBeNull();
 
+    // A partial credit (€5.00 + VAT): its line in Dutch; the invoice now asks for what is left.
+    const partial = await post(`/api/v1/invoices/${nl.invoiceId}/credit-notes`, {
+      reasonCode: 'goodwill',
+      amountExclVatCents: 500,
+    });
+    expect(partial.statusCode, partial.body).toBe(201);
+    const partialPdf = await openPdf(
+      (await get(`/api/v1/invoices/${partial.json<{ invoiceId: number }>().invoiceId}/pdf`)).rawPayload,
+    );
+    expect(await textOf(partialPdf)).toContain(`Correctie van factuur ${nl.invoiceNumber}`);
+    const nlAfter = await openPdf((await get(`/api/v1/invoices/${nl.invoiceId}/pdf`)).rawPayload);
+    const nlAfterText = await textOf(nlAfter);
+    expect(nlAfterText).toContain('Gecrediteerd € 6,05');
+    expect(nlAfterText).toContain('Te betalen € 12,10');
+    expect(await qrOf(nlAfter, 'invoice-nl-partly-credited')).toBe(
+      expectedQr.replace('EUR18.15', 'EUR12.10'),
+    );
+
     // The gate as for the HTML: a declared purpose that does not cover invoices is refused.
     const refused = await get(`/api/v1/invoices/${nl.invoiceId}/pdf`, 'marketing_email');
     expect(refused.statusCode).toBeGreaterThanOrEqual(400);

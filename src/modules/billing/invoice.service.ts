@@ -25,6 +25,7 @@ import {
   type TaxSubtotal,
 } from './amounts.js';
 import type { InvoiceKind } from './billing.tables.js';
+import { DOCUMENT_TEXTS, defaultDocumentLanguage } from './document-texts.js';
 import { BILLING_CATEGORIES as C } from './datamap.js';
 import { accountingYears, belgianDate } from './invoice-run.service.js';
 import {
@@ -301,7 +302,10 @@ export async function createCreditNote(
           vatCategory: main?.category ?? 'S',
           vatExemptionCode: main?.exemptionCode ?? null,
           vatExemptionReason: main?.exemptionReason ?? null,
-          description: `Correction of invoice ${row.invoiceNumber}`,
+          // In the language of the document it corrects (decision 0310).
+          description: DOCUMENT_TEXTS[buyer.language ?? defaultDocumentLanguage(policy)].correctionOf(
+            row.invoiceNumber,
+          ),
           productId: null,
           contractId: null,
           destinationClass: null,
