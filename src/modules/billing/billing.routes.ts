@@ -568,7 +568,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       onRequest,
       schema: {
         summary:
-          'Mark an invoice disputed: until settled, retention keeps the invoice, its customer and the call records it bills',
+          'Mark an invoice disputed: until settled, no reminders are sent, and retention keeps the invoice, its customer and the call records it bills',
         tags: ['billing'],
         headers: purposeHeaders,
         params: idParams,
@@ -598,7 +598,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
     {
       onRequest,
       schema: {
-        summary: 'Settle the dispute on an invoice: retention treats it as usual again',
+        summary: 'Settle the dispute on an invoice: reminders and retention treat it as usual again',
         tags: ['billing'],
         headers: purposeHeaders,
         params: idParams,
