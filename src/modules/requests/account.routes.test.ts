@@ -54,6 +54,23 @@ async function loginByLink(email: string): Promise<{ cookie: string; csrf: strin
   return { cookie, csrf };
 }
 
+/** A customer of Voxtra with an e-mail address, as sales registers one. */
+function createCustomer(
+  familyName: string,
+  givenName: string,
+  email: string,
+): ReturnType<typeof createPerson> {
+  return createPerson(
+    kernel,
+    {
+      tenantId: voxtra.tenantId,
+      actor: { kind: 'staff', staffId: 1, role: 'sales' },
+      purpose: 'customer_administration',
+    },
+    { subjectType: 'customer', familyName, givenName, email },
+  );
+}
+
 describe('privacy portal accounts (VK-23, VX-13)', () => {
   it('VK-23: a person logs in with a link sent to the address on file, sees their data, sets a password, and erases everything from the account settings', async () => {
     const person = await createPerson(
@@ -172,15 +189,7 @@ describe('privacy portal accounts (VK-23, VX-13)', () => {
   });
 
   it('a login link goes through the sealed outbox with the link it names: a known address gets one mail, an unknown one a letter that is dropped unsent', async () => {
-    await createPerson(
-      kernel,
-      {
-        tenantId: voxtra.tenantId,
-        actor: { kind: 'staff', staffId: 1, role: 'sales' },
-        purpose: 'customer_administration',
-      },
-      { subjectType: 'customer', familyName: 'Outbox', givenName: 'Olle', email: 'olle.outbox@mail.example' },
-    );
+    await createCustomer('Outbox', 'Olle', 'olle.outbox@mail.example');
     for (const email of ['olle.outbox@mail.example', 'nobody.outbox@mail.example']) {
       const asked = await app.inject({
         method: 'POST',
@@ -209,20 +218,7 @@ describe('privacy portal accounts (VK-23, VX-13)', () => {
   });
 
   it('VX-12: a correction from the account is applied at once', async () => {
-    await createPerson(
-      kernel,
-      {
-        tenantId: voxtra.tenantId,
-        actor: { kind: 'staff', staffId: 1, role: 'sales' },
-        purpose: 'customer_administration',
-      },
-      {
-        subjectType: 'customer',
-        familyName: 'Tikfout',
-        givenName: 'Bart',
-        email: 'bart.tikfout@mail.example',
-      },
-    );
+    await createCustomer('Tikfout', 'Bart', 'bart.tikfout@mail.example');
     const session = await loginByLink('bart.tikfout@mail.example');
     const corrected = await app.inject({
       method: 'POST',
@@ -241,15 +237,7 @@ describe('privacy portal accounts (VK-23, VX-13)', () => {
   });
 
   it('VX-11: the access report and the portability export from the account leave out the portal password hash and say so (Art. 15(4))', async () => {
-    await createPerson(
-      kernel,
-      {
-        tenantId: voxtra.tenantId,
-        actor: { kind: 'staff', staffId: 1, role: 'sales' },
-        purpose: 'customer_administration',
-      },
-      { subjectType: 'customer', familyName: 'Geheim', givenName: 'Lies', email: 'lies.geheim@mail.example' },
-    );
+    await createCustomer('Geheim', 'Lies', 'lies.geheim@mail.example');
     const session = await loginByLink('lies.geheim@mail.example');
     const headers = { cookie: session.cookie, 'x-csrf-token': session.csrf };
     const password = await app.inject({
