@@ -52,20 +52,36 @@ function renderValue(value: unknown): string {
   return escapeHtml(JSON.stringify(value));
 }
 
-/** The access report for a person to read: the same facts as the JSON, every value escaped. */
-export function renderAccessReportHtml(report: AccessReport): string {
-  const t = TITLES[report.language];
-  const labelOf = new Map(report.categories.map((category) => [category.key, category.label]));
-  const dataRows = report.data
-    .flatMap((table) =>
-      table.rows.flatMap((row) =>
-        Object.values(row).map(
-          (cell) =>
-            `<tr><td>${escapeHtml(labelOf.get(cell.category) ?? cell.category)}</td><td>${renderValue(cell.value)}</td><td>${escapeHtml(table.module)}</td></tr>`,
-        ),
-      ),
+type Titles = (typeof TITLES)[keyof typeof TITLES];
+type Row = AccessReport['data'][number]['rows'][number];
+
+/** The report's start, up to its data table (which the rows then fill). */
+export function accessReportHtmlHead(report: Pick<AccessReport, 'language' | 'controller'>): string {
+  const t: Titles = TITLES[report.language];
+  return `<!doctype html>
+<html lang="${report.language}"><head><meta charset="utf-8"><title>${t.title} ${escapeHtml(report.controller.name)}</title></head>
+<body>
+<h1>${t.title} ${escapeHtml(report.controller.name)}</h1>
+<p>${escapeHtml(report.controller.address)} — ${escapeHtml(report.controller.enterpriseNumber)} — ${escapeHtml(report.controller.privacyContact)}</p>
+<h2>${t.data}</h2>
+<table><tbody>
+`;
+}
+
+/** One row of the person's data as table rows: a line per value, with its category's label. */
+export function accessReportHtmlRow(row: Row, module: string, labelOf: (category: string) => string): string {
+  return Object.values(row)
+    .map(
+      (cell) =>
+        `<tr><td>${escapeHtml(labelOf(cell.category))}</td><td>${renderValue(cell.value)}</td><td>${escapeHtml(module)}</td></tr>\n`,
     )
-    .join('\n');
+    .join('');
+}
+
+/** The report after its data: what is left out, purposes, recipients, disclosures, retention, complaints. */
+export function accessReportHtmlTail(report: Omit<AccessReport, 'data'>): string {
+  const t: Titles = TITLES[report.language];
+  const labelOf = new Map(report.categories.map((category) => [category.key, category.label]));
   const purposes = report.purposes
     .map(
       (purpose) => `<li>${escapeHtml(purpose.label)} — <code>${escapeHtml(purpose.legalBasis)}</code></li>`,
@@ -90,15 +106,7 @@ export function renderAccessReportHtml(report: AccessReport): string {
       return `<li><strong>${escapeHtml(category.label)}</strong>: ${rules}${source}</li>`;
     })
     .join('\n');
-  return `<!doctype html>
-<html lang="${report.language}"><head><meta charset="utf-8"><title>${t.title} ${escapeHtml(report.controller.name)}</title></head>
-<body>
-<h1>${t.title} ${escapeHtml(report.controller.name)}</h1>
-<p>${escapeHtml(report.controller.address)} — ${escapeHtml(report.controller.enterpriseNumber)} — ${escapeHtml(report.controller.privacyContact)}</p>
-<h2>${t.data}</h2>
-<table><tbody>
-${dataRows}
-</tbody></table>
+  return `</tbody></table>
 ${report.withheld.items.length > 0 ? `<h2>${t.withheld}</h2>\n<p>${escapeHtml(report.withheld.note)}</p>\n` : ''}<h2>${t.why}</h2>
 <ul>${purposes}</ul>
 <h2>${t.who}</h2>
@@ -112,4 +120,17 @@ ${report.withheld.items.length > 0 ? `<h2>${t.withheld}</h2>\n<p>${escapeHtml(re
 <p>${escapeHtml(report.supervisoryAuthority.name)}, ${escapeHtml(report.supervisoryAuthority.address)}, ${escapeHtml(report.supervisoryAuthority.email)}, ${escapeHtml(report.supervisoryAuthority.website)}</p>
 </body></html>
 `;
+}
+
+/**
+ * The access report for a person to read: the same facts as the JSON, every value escaped. For a
+ * download, writeAccessReportHtml writes the same document while the rows are read.
+ */
+export function renderAccessReportHtml(report: AccessReport): string {
+  const labels = new Map(report.categories.map((category) => [category.key, category.label]));
+  const labelOf = (key: string): string => labels.get(key) ?? key;
+  const rows = report.data
+    .flatMap((table) => table.rows.map((row) => accessReportHtmlRow(row, table.module, labelOf)))
+    .join('');
+  return `${accessReportHtmlHead(report)}${rows}${accessReportHtmlTail(report)}`;
 }

@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { findSubjectDisclosures } from '../disclosure/disclosure.js';
+import { accessReportHtmlHead, accessReportHtmlRow, accessReportHtmlTail } from './access-report.html.js';
 
 export interface AccessReportOptions {
   tenantId: number;
@@ -116,6 +117,35 @@ export async function describeAccessReport(
   return { categories: rest.categories.map((category) => category.key), tables };
 }
 
+/**
+ * The access report as the person reads it (HTML, the document renderAccessReportHtml makes),
+ * written to `output` while the rows are read a page at a time: memory stays flat however long
+ * the person's history is. One audited gate decision, as for the JSON.
+ */
+export async function writeAccessReportHtml(
+  kernel: Kernel,
+  dataMap: readonly TableDataMap[],
+  options: AccessReportOptions,
+  output: Writable,
+): Promise<void> {
+  const { policy } = await kernel.policies.current(options.tenantId);
+  const labelOf = (key: string): string => policy.categories[key]?.label[options.language] ?? key;
+  const writer = chunkedWriter(output);
+  await writer.write(accessReportHtmlHead({ language: options.language, controller: controllerOf(policy) }));
+  const rest = await walkAccessReport(kernel, dataMap, options, async (table, rows) => {
+    for await (const row of rows)
+      await writer.write(
+        accessReportHtmlRow(
+          JSON.parse(row) as AccessReport['data'][number]['rows'][number],
+          table.module,
+          labelOf,
+        ),
+      );
+  });
+  await writer.write(accessReportHtmlTail(rest));
+  await writer.end();
+}
+
 /** Buffers small writes into ~64 KiB chunks and waits when the output is full (backpressure). */
 function chunkedWriter(output: Writable): { write(text: string): Promise<void>; end(): Promise<void> } {
   let buffer: string[] = [];
@@ -199,6 +229,18 @@ async function walkAccessReport(
 /** Everything of the access report but the data itself: who, why, for how long, to whom. */
 export type AccessReportContext = Omit<AccessReport, 'data'>;
 
+/** The controller as the report names it. */
+function controllerOf(policy: Policy): AccessReport['controller'] {
+  const controller = policy.controller;
+  return {
+    name: `${controller.legalName} ${controller.legalForm}`,
+    enterpriseNumber: controller.enterpriseNumber,
+    address: `${controller.address.street}, ${controller.address.postalCode} ${controller.address.city}`,
+    email: controller.email,
+    privacyContact: controller.privacyContact.email,
+  };
+}
+
 /**
  * The report's words around the data, for the categories `present`: subject state and consents,
  * categories with retention and holds, purposes, recipients, disclosures, withheld secrets. Shared
@@ -260,18 +302,11 @@ export async function describeReport(
       purposes: recipient.purposes,
     }));
   const authority = policy.supervisoryAuthority;
-  const controller = policy.controller;
   return {
     format: 'kluis.access-report.v1',
     generatedAt: kernel.clock.now().toISOString(),
     language: lang,
-    controller: {
-      name: `${controller.legalName} ${controller.legalForm}`,
-      enterpriseNumber: controller.enterpriseNumber,
-      address: `${controller.address.street}, ${controller.address.postalCode} ${controller.address.city}`,
-      email: controller.email,
-      privacyContact: controller.privacyContact.email,
-    },
+    controller: controllerOf(policy),
     supervisoryAuthority: {
       name: authority.name[lang],
       address: `${authority.address.street}, ${authority.address.postalCode} ${authority.address.city}`,

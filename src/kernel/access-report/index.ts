@@ -2,6 +2,7 @@ export {
   buildAccessReport,
   describeAccessReport,
   writeAccessReportJson,
+  writeAccessReportHtml,
   readSubjectRows,
   renderRow,
   type AccessReportOptions,

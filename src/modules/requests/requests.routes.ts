@@ -4,10 +4,12 @@ import { z } from 'zod';
 import { idempotencyHeaderSchema, runIdempotently } from '../../http/idempotency.js';
 import { pageQuery } from '../../http/pagination.js';
 import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
+import { PassThrough } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import {
-  buildAccessReport,
-  renderAccessReportHtml,
   streamPortabilityZip,
+  writeAccessReportHtml,
+  writeAccessReportJson,
 } from '../../kernel/access-report/index.js';
 import yazl from 'yazl';
 import {
@@ -147,12 +149,22 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
         await streamPortabilityZip(deps.kernel, deps.dataMap, options, reply.raw);
         return reply;
       }
-      const report = await buildAccessReport(deps.kernel, deps.dataMap, options);
+      // The JSON and the HTML are written while the rows are read, a page at a time, one file after
+      // the other (the ZIP reads its entries in order): memory stays flat however long the
+      // person's history is (call records).
+      reply.hijack();
+      reply.raw.writeHead(200, reply.getHeaders() as Record<string, string>);
       const zip = new yazl.ZipFile();
-      zip.addBuffer(Buffer.from(`${JSON.stringify(report, null, 2)}\n`), 'access-report.json');
-      zip.addBuffer(Buffer.from(renderAccessReportHtml(report)), 'access-report.html');
+      zip.outputStream.pipe(reply.raw);
+      const json = new PassThrough();
+      const page = new PassThrough();
+      zip.addReadStream(json, 'access-report.json');
+      zip.addReadStream(page, 'access-report.html');
       zip.end();
-      return reply.send(zip.outputStream);
+      await writeAccessReportJson(deps.kernel, deps.dataMap, options, json);
+      await writeAccessReportHtml(deps.kernel, deps.dataMap, options, page);
+      if (!reply.raw.writableFinished) await finished(reply.raw);
+      return reply;
     },
   );
   // ------------------------------------------------------------------ staff
