@@ -5,6 +5,8 @@
  * default (a bad definition refused in words first). The database is checked afterwards; each
  * screen passes axe-core and is saved under test-results/screenshots/back-office-audit-rating/.
  */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/http/app.js';
@@ -21,6 +23,7 @@ import {
 } from '../src/modules/telephony/telephony.test-helpers.js';
 import type { Tenant } from '../src/modules/tenants/index.js';
 import { listenForBrowser, startBrowser, type BrowserSuite } from './browser.js';
+import { ROOT } from './cli.js';
 import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from './database.js';
 import { loginAs } from './http.js';
 import { createPolicyTenant, createTestKernel } from './kernel.js';
@@ -202,6 +205,48 @@ describe('the audit trail, audit verify, imports and rating plans screens (issue
 
     await page.getByRole('tab', { name: 'Price list' }).click();
     await page.getByText('No price list yet.').or(page.getByRole('table')).first().waitFor();
+    expectNoPageProblems(env, page);
+  }, 180_000);
+
+  it('an admin finds the policy versions under Administration and opens the statement an earlier version made', async () => {
+    const source = await readFile(path.join(ROOT, 'policies', 'voiceking.yaml'), 'utf8');
+    await kernel.policies.install(
+      voiceking.tenantId,
+      source
+        .replace("version: '2026.1'", "version: '2026.2'")
+        .replace("effectiveDate: '2026-11-22'", "effectiveDate: '2027-01-01'"),
+      'policies/voiceking-2026.2.yaml',
+    );
+    const { page } = await staffSignedIn(env, voiceking, 'admin');
+    await goTo(page, 'Policy versions');
+    const versions = page.locator('[data-testid^="policy-version-"]');
+    await expect.poll(() => versions.count()).toBe(2);
+    const stored = await runAsOwner<{
+      version_no: number;
+      statement_version: string;
+      effective_date: string;
+    }>(
+      database.ownerUrl,
+      `SELECT version_no, statement_version, effective_date::text FROM tenant_policies
+        WHERE tenant_id = $1 ORDER BY version_no DESC`,
+      [voiceking.tenantId],
+    );
+    for (const [index, row] of stored.rows.entries()) {
+      const text = await versions.nth(index).innerText();
+      expect(text).toContain(row.statement_version);
+      expect(text).toContain(row.effective_date);
+    }
+    await versions.first().getByText('in force').waitFor();
+    await look(browser, page, 'policy-1-versions');
+    const [statement] = await Promise.all([
+      page.context().waitForEvent('page'),
+      page.getByRole('link', { name: 'English: statement of version 2026.1' }).click(),
+    ]);
+    await statement.waitForLoadState();
+    const body = await statement.locator('body').innerText();
+    expect(body).toContain('2026.1');
+    expect(body).not.toContain('2026.2');
+    await statement.close();
     expectNoPageProblems(env, page);
   }, 180_000);
 });

@@ -129,6 +129,8 @@ function touchOf(method: string, path: string): Touch | undefined {
   if (path.startsWith('/api/v1/cookies/')) return { kind: 'none' };
   // The price list is no personal data; its own role rule (admin, billing) is not the policy's.
   if (path.startsWith('/api/v1/tariffs')) return { kind: 'none' };
+  // The policy's versions and their statements: no personal data; admins and privacy officers.
+  if (path.startsWith('/api/v1/policy/versions')) return { kind: 'none' };
   // Rating plans are price lists, imports are counts (issue 20); their own role rules.
   if (path.startsWith('/api/v1/rating-plans') || path === '/api/v1/call-record-imports')
     return { kind: 'none' };
@@ -203,6 +205,7 @@ const OTHER_PARAMS = new Set([
   'caseId',
   'authorityRequestId',
   'planId',
+  'versionNo',
 ]);
 
 /**

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireStaff, staffOf } from '../../http/auth.js';
 import { AppError } from '../../platform/errors.js';
+import { ID_CURSOR, pageQuery } from '../../http/pagination.js';
 import type { Kernel } from '../kernel.js';
 import { generateRegister } from '../policy/register.generator.js';
 import { generateStatement } from '../policy/statement.generator.js';
@@ -101,6 +102,93 @@ export function registerPolicyRoutes(
       });
       return reply
         .type(request.query.format === 'csv' ? 'text/csv; charset=utf-8' : 'text/markdown; charset=utf-8')
+        .send(body);
+    },
+  );
+
+  const assertRegisterRole = (request: FastifyRequest, what: string): number => {
+    const staff = staffOf(request);
+    if (!REGISTER_ROLES.has(staff.role)) {
+      throw new AppError('forbidden', `role may not read the ${what}`, {
+        publicMessage: `only admins and privacy officers may read the ${what}`,
+      });
+    }
+    return staff.tenantId;
+  };
+  typed.get(
+    '/api/v1/policy/versions',
+    {
+      onRequest: requireStaff(kernel),
+      schema: {
+        summary:
+          "The tenant's policy versions, newest first, with the day each took effect (admin, privacy officer)",
+        tags: ['policy'],
+        querystring: z.object({ ...pageQuery(), cursor: ID_CURSOR.optional() }),
+        response: {
+          200: z.object({
+            items: z.array(
+              z.object({
+                versionNo: z.number().int(),
+                statementVersion: z.string(),
+                effectiveDate: z.string(),
+                loadedAt: z.string(),
+                sourceFile: z.string().describe('the file name it was installed from'),
+                inForce: z.boolean(),
+              }),
+            ),
+            nextCursor: z.string().nullable(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const tenantId = assertRegisterRole(request, 'policy versions');
+      const { versionNo: inForce } = await kernel.policies.current(tenantId);
+      const page = await kernel.policies.versionsPage(tenantId, {
+        limit: request.query.limit,
+        ...(request.query.cursor === undefined ? {} : { beforeNo: Number(request.query.cursor) }),
+      });
+      return {
+        items: page.items.map((item) => ({
+          ...item,
+          sourceFile: item.sourceFile.split(/[\\/]/).at(-1) ?? item.sourceFile,
+          loadedAt: item.loadedAt.toISOString(),
+          inForce: item.versionNo === inForce,
+        })),
+        nextCursor: page.nextBeforeNo === null ? null : String(page.nextBeforeNo),
+      };
+    },
+  );
+  typed.get(
+    '/api/v1/policy/versions/:versionNo/statement',
+    {
+      onRequest: requireStaff(kernel),
+      schema: {
+        summary:
+          'The privacy statement as one policy version made it (HTML or Markdown; admin, privacy officer)',
+        tags: ['policy'],
+        params: z.strictObject({ versionNo: z.coerce.number().int().positive().max(2_147_483_647) }),
+        querystring: z.object({
+          lang: z.enum(LANGUAGES).optional(),
+          format: z.enum(['html', 'md']).default('html'),
+        }),
+        response: { 200: z.string() },
+      },
+    },
+    async (
+      request: FastifyRequest<{
+        Params: { versionNo: number };
+        Querystring: { lang?: Language; format: 'html' | 'md' };
+      }>,
+      reply,
+    ) => {
+      const tenantId = assertRegisterRole(request, 'policy versions');
+      const policy = await kernel.policies.version(tenantId, request.params.versionNo);
+      const lang = chooseLanguage(policy, request.query.lang, request.headers['accept-language']);
+      const body = generateStatement(policy, { lang, format: request.query.format, enforced });
+      return reply
+        .type(request.query.format === 'md' ? 'text/markdown; charset=utf-8' : 'text/html; charset=utf-8')
+        .header('content-language', lang)
         .send(body);
     },
   );

@@ -99,6 +99,51 @@ export class TenantPolicyStore {
     return installed;
   }
 
+  /** One page of versions, newest first (issue 20); `beforeNo`: the last version of the previous page. */
+  async versionsPage(
+    tenantId: number,
+    page: { limit: number; beforeNo?: number },
+  ): Promise<{
+    items: Array<InstalledPolicy & { effectiveDate: string; loadedAt: Date; sourceFile: string }>;
+    nextBeforeNo: number | null;
+  }> {
+    const rows = await withTenant(this.#db, tenantId, (tx) => {
+      let query = tx
+        .selectFrom('tenant_policies')
+        .select(['version_no', 'statement_version', 'effective_date', 'loaded_at', 'source_file']);
+      if (page.beforeNo !== undefined) query = query.where('version_no', '<', page.beforeNo);
+      return query
+        .orderBy('version_no', 'desc')
+        .limit(page.limit + 1)
+        .execute();
+    });
+    const shown = rows.slice(0, page.limit);
+    return {
+      items: shown.map((row) => ({
+        versionNo: row.version_no,
+        statementVersion: row.statement_version,
+        effectiveDate: String(row.effective_date),
+        loadedAt: row.loaded_at,
+        sourceFile: row.source_file,
+      })),
+      nextBeforeNo: rows.length > page.limit ? (shown.at(-1)?.version_no ?? null) : null,
+    };
+  }
+
+  /** The policy of one version as it was installed (re-validated), for its statement. */
+  async version(tenantId: number, versionNo: number): Promise<Policy> {
+    const row = await withTenant(this.#db, tenantId, (tx) =>
+      tx
+        .selectFrom('tenant_policies')
+        .select(['source_yaml', 'source_file'])
+        .where('version_no', '=', versionNo)
+        .executeTakeFirst(),
+    );
+    if (!row)
+      throw new AppError('not_found', 'no such policy version', { publicMessage: 'no such policy version' });
+    return parsePolicy(row.source_yaml, row.source_file);
+  }
+
   async versions(
     tenantId: number,
   ): Promise<Array<InstalledPolicy & { effectiveDate: string; loadedAt: Date }>> {

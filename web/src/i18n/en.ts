@@ -186,6 +186,7 @@ export const en = {
     mailings: 'Mailings',
     rating: 'Call imports and rating',
     audit: 'Audit log',
+    policyVersions: 'Policy versions',
   },
   start: {
     onClock: 'breaches on the 72-hour clock: {{count}}',

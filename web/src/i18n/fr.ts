@@ -188,6 +188,7 @@ export const fr: Messages = {
     mailings: 'Envois groupés',
     rating: 'Imports d’appels et tarification',
     audit: 'Journal d’audit',
+    policyVersions: 'Versions de la politique',
   },
   start: {
     onClock: 'violations sous le délai de 72 heures : {{count}}',

@@ -187,6 +187,7 @@ export const nl: Messages = {
     mailings: 'Mailings',
     rating: 'Gespreksimport en tarifering',
     audit: 'Auditlog',
+    policyVersions: 'Beleidsversies',
   },
   start: {
     onClock: 'inbreuken op de 72-uursklok: {{count}}',

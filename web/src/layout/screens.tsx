@@ -55,6 +55,10 @@ const RatingScreen = lazyScreen(
   () => import('../screens/rating/RatingPage.js'),
   (m) => m.RatingScreen,
 );
+const PolicyVersionsScreen = lazyScreen(
+  () => import('../screens/policy/PolicyVersionsPage.js'),
+  (m) => m.PolicyVersionsScreen,
+);
 const AuditVerifyScreen = lazyScreen(
   () => import('../screens/audit/AuditVerifyPage.js'),
   (m) => m.AuditVerifyScreen,
@@ -150,6 +154,13 @@ export const SCREENS: ScreenEntry[] = [
     // The chain's verification: the admin and the privacy officer (decision 0330).
     isFor: ({ role }) => role === 'admin' || role === 'privacy_officer',
     element: <AuditVerifyScreen />,
+  },
+  {
+    path: '/policy-versions',
+    label: 'nav.policyVersions',
+    // Administration: the policy's versions and statements (admin, privacy officer; decision 0332).
+    isFor: ({ role }) => role === 'admin' || role === 'privacy_officer',
+    element: <PolicyVersionsScreen />,
   },
   {
     path: '/staff',
