@@ -21,6 +21,7 @@ import {
 } from './billing.test-helpers.js';
 import { epcPayload, EPC_MAX_BYTES } from './epc-qr.js';
 import { addBankAccount } from './financial.service.js';
+import { printable } from './invoice.pdf.js';
 
 // jsqr is CommonJS with a default export: whichever way the loader hands it over.
 const jsQR =
@@ -291,5 +292,14 @@ describe('the EPC069-12 payload', () => {
       RangeError,
     );
     expect(() => epcPayload({ ...valid, amountCents: 100, bic: 'NOT A BIC' })).toThrow(RangeError);
+  });
+});
+
+describe('what the embedded font prints', () => {
+  it('keeps Dutch and French letters and the euro sign; a letter outside the font loses its accent, or becomes ?', () => {
+    expect(printable('Ça coûte 12,50 € — één crème brûlée, Œuvre')).toBe(
+      'Ça coûte 12,50 € — één crème brûlée, Œuvre',
+    );
+    expect(printable('Šimić Łukasz\nGdańsk')).toBe('Simic ?ukasz Gdansk');
   });
 });
