@@ -42,6 +42,7 @@ import { registerStaffRoutes } from '../modules/staff/staff.routes.js';
 import { registerMeRoutes } from '../modules/staff/me.routes.js';
 import { registerPolicyRoutes } from '../kernel/tenant-policy/tenant-policy.routes.js';
 import { registerAuditRoutes } from '../kernel/audit/audit.routes.js';
+import { registerDisclosureRoutes } from '../kernel/disclosure/disclosure.routes.js';
 import { registerPartiesRoutes } from '../modules/parties/parties.routes.js';
 import { registerContractRoutes } from '../modules/contracts/index.js';
 import { registerBillingRoutes } from '../modules/billing/index.js';
@@ -270,6 +271,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   };
   registerPolicyRoutes(app, deps.kernel, ENFORCED_PROMISES, { statementPage: statementPage(portal) });
   registerAuditRoutes(app, deps.kernel);
+  registerDisclosureRoutes(app, deps.kernel);
   registerPartiesRoutes(app, deps.kernel);
   const events = deps.events;
   registerContractRoutes(

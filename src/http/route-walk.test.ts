@@ -74,6 +74,8 @@ function touchOf(method: string, path: string): Touch | undefined {
   // and has its own role rule (admin, privacy officer) (issue 20).
   if (path === '/api/v1/people/{id}/audit') return { kind: 'fixed', purpose: 'rights_requests' };
   if (path === '/api/v1/audit/verify') return { kind: 'none' };
+  // The disclosure log names nobody (pseudonyms in its own table); its own rule: the privacy officer.
+  if (path === '/api/v1/disclosures') return { kind: 'none' };
   // Retention plans and holds are the declared purpose's work over every category it keeps.
   if (path.startsWith('/api/v1/retention')) return { kind: 'data', categories: [] };
   // One dossier item: edit (PATCH) and delete under the declared purpose (issue 17).

@@ -1,0 +1,111 @@
+/**
+ * The disclosure log as a list (issue 20): every disclosure to a recipient of the policy, newest
+ * first, filtered by recipient and period, for the privacy officer. The log names people only by
+ * pseudonym in its own table and holds no personal data (decision 0150): read with kernel.plain.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { requireStaff, staffOf } from '../../http/auth.js';
+import { ID_CURSOR, pageQuery } from '../../http/pagination.js';
+import { AppError } from '../../platform/errors.js';
+import { rightsPurposeOf } from '../audit/audit.trail.js';
+import type { Kernel } from '../kernel.js';
+
+const day = z.iso.date();
+
+export function registerDisclosureRoutes(app: FastifyInstance, kernel: Kernel): void {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  typed.get(
+    '/api/v1/disclosures',
+    {
+      onRequest: requireStaff(kernel),
+      schema: {
+        summary: 'The disclosure log: what went to which recipient, when, why and under which ground (VK-10)',
+        description:
+          "Newest first; `recipient` (a recipient key of the policy) and `from`/`to` (days, UTC, `to` inclusive) filter before the page is cut. For the roles of the policy's purpose for rights requests (the privacy officer): the log includes disclosures to authorities under a silence they imposed.",
+        tags: ['recipients'],
+        querystring: z.object({
+          ...pageQuery(),
+          cursor: ID_CURSOR.optional(),
+          recipient: z
+            .string()
+            .regex(/^[a-z][a-z0-9_]{0,60}$/)
+            .optional(),
+          from: day.optional(),
+          to: day.optional(),
+        }),
+        response: {
+          200: z.object({
+            items: z.array(
+              z.object({
+                disclosureId: z.number().int(),
+                at: z.string(),
+                recipient: z.string(),
+                recipientKind: z.string(),
+                destinationCountry: z.string(),
+                purpose: z.string(),
+                legalBasis: z.string(),
+                categories: z.array(z.string()),
+                people: z.number().int().describe('how many people the disclosure concerned'),
+                actor: z.object({ kind: z.string(), id: z.string() }),
+                role: z.string().nullable(),
+                reference: z.string(),
+                authorityRequestId: z.number().int().nullable(),
+                confidentialUntil: z.string().nullable(),
+              }),
+            ),
+            nextCursor: z.string().nullable(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const staff = staffOf(request);
+      const { policy } = await kernel.policies.current(staff.tenantId);
+      const rights = rightsPurposeOf(policy);
+      if (rights === undefined || !policy.purposes[rights]?.roles.includes(staff.role))
+        throw new AppError('forbidden', 'role may not read the disclosure log', {
+          publicMessage: 'only the privacy officer reads the disclosure log',
+        });
+      const { limit, cursor, recipient, from, to } = request.query;
+      if (from !== undefined && to !== undefined && from > to)
+        throw new AppError('validation_failed', 'from after to', {
+          publicMessage: 'from must not be after to',
+          details: { issues: [{ path: 'querystring/from', message: 'after to' }] },
+        });
+      const rows = await kernel.plain(staff.tenantId, (tx) => {
+        let query = tx.selectFrom('disclosures').selectAll();
+        if (cursor !== undefined) query = query.where('disclosure_id', '<', Number(cursor));
+        if (recipient !== undefined) query = query.where('recipient', '=', recipient);
+        if (from !== undefined) query = query.where('at', '>=', new Date(`${from}T00:00:00Z`));
+        if (to !== undefined)
+          query = query.where('at', '<', new Date(Date.parse(`${to}T00:00:00Z`) + 86_400_000));
+        return query
+          .orderBy('disclosure_id', 'desc')
+          .limit(limit + 1)
+          .execute();
+      });
+      const shown = rows.slice(0, limit);
+      return {
+        items: shown.map((row) => ({
+          disclosureId: Number(row.disclosure_id),
+          at: row.at.toISOString(),
+          recipient: row.recipient,
+          recipientKind: row.recipient_kind,
+          destinationCountry: row.destination_country,
+          purpose: row.purpose,
+          legalBasis: row.legal_basis,
+          categories: row.categories,
+          people: row.subject_count,
+          actor: { kind: row.actor_kind, id: row.actor_id },
+          role: row.role,
+          reference: row.reference,
+          authorityRequestId: row.authority_request_id === null ? null : Number(row.authority_request_id),
+          confidentialUntil: row.confidential_until === null ? null : String(row.confidential_until),
+        })),
+        nextCursor: rows.length > limit ? String(shown.at(-1)?.disclosure_id ?? '') : null,
+      };
+    },
+  );
+}
