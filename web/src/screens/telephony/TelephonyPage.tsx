@@ -13,10 +13,11 @@ import {
   TextInput,
   Title,
 } from '@mantine/core';
-import { useForm } from '@mantine/form';
+import { useForm, type UseFormReturnType } from '@mantine/form';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
 import { useMemo, useState } from 'react';
+import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { api } from '../../api/client.js';
@@ -99,6 +100,41 @@ function PeriodBadge({ period }: { period: { validFrom: string; validTo: string 
   );
 }
 
+interface HeldRow {
+  subjectId: number;
+  holder: string;
+  validFrom: string;
+  validTo: string | null;
+}
+
+/** Who held it, linked to the person's page. */
+function holderColumn<Row extends HeldRow>(t: TFunction): ColumnDef<Row, unknown> {
+  return {
+    id: 'holder',
+    header: t('telephony.holder'),
+    accessorFn: (row) => row.holder,
+    cell: ({ row }) => <HolderLink subjectId={row.original.subjectId} name={row.original.holder} />,
+  };
+}
+
+/** From when and until when it was held (an open end sorts last). */
+function periodColumns<Row extends HeldRow>(t: TFunction): ColumnDef<Row, unknown>[] {
+  return [
+    {
+      id: 'from',
+      header: t('telephony.from'),
+      accessorFn: (row) => row.validFrom,
+      cell: ({ row }) => brusselsMoment(row.original.validFrom),
+    },
+    {
+      id: 'to',
+      header: t('telephony.to'),
+      accessorFn: (row) => row.validTo ?? '9999',
+      cell: ({ row }) => (row.original.validTo ? brusselsMoment(row.original.validTo) : t('telephony.open')),
+    },
+  ];
+}
+
 function Numbers({ purpose }: { purpose: ScreenPurpose }) {
   const { t } = useTranslation();
   const [term, setTerm] = useState('');
@@ -119,28 +155,9 @@ function Numbers({ purpose }: { purpose: ScreenPurpose }) {
   const columns = useMemo<ColumnDef<Assignment & { holder: string }, unknown>[]>(
     () => [
       { id: 'number', header: t('telephony.number'), accessorKey: 'number' },
-      {
-        id: 'holder',
-        header: t('telephony.holder'),
-        accessorKey: 'holder',
-        cell: ({ row, getValue }) => (
-          <HolderLink subjectId={row.original.subjectId} name={String(getValue())} />
-        ),
-      },
+      holderColumn<Assignment & { holder: string }>(t),
       { id: 'contract', header: t('telephony.contractRef'), accessorFn: (row) => row.contractRef ?? '' },
-      {
-        id: 'from',
-        header: t('telephony.from'),
-        accessorKey: 'validFrom',
-        cell: ({ row }) => brusselsMoment(row.original.validFrom),
-      },
-      {
-        id: 'to',
-        header: t('telephony.to'),
-        accessorFn: (row) => row.validTo ?? '9999',
-        cell: ({ row }) =>
-          row.original.validTo ? brusselsMoment(row.original.validTo) : t('telephony.open'),
-      },
+      ...periodColumns<Assignment & { holder: string }>(t),
       {
         id: 'state',
         header: t('telephony.state'),
@@ -211,6 +228,52 @@ function Numbers({ purpose }: { purpose: ScreenPurpose }) {
   );
 }
 
+/** The first and last day of a period (the last one optional: open-ended). */
+function ValidityFields<Values extends { from: string; to: string }>({
+  form,
+}: {
+  form: UseFormReturnType<Values>;
+}) {
+  const { t } = useTranslation();
+  return (
+    <Group grow>
+      <TextInput
+        type="date"
+        label={t('telephony.from')}
+        description={t('telephony.fromHelp')}
+        required
+        {...form.getInputProps('from')}
+      />
+      <TextInput
+        type="date"
+        label={t('telephony.to')}
+        description={t('telephony.toHelp')}
+        {...form.getInputProps('to')}
+      />
+    </Group>
+  );
+}
+
+/** A form's refusal in words, then its submit button. */
+function SubmitRow({
+  mutation,
+  label,
+}: {
+  mutation: { error: Error | null; isPending: boolean };
+  label: string;
+}) {
+  return (
+    <>
+      {mutation.error ? <ProblemAlert error={mutation.error} /> : null}
+      <Group>
+        <Button type="submit" loading={mutation.isPending}>
+          {label}
+        </Button>
+      </Group>
+    </>
+  );
+}
+
 interface AssignValues {
   number: string;
   subjectId: string | null;
@@ -263,27 +326,8 @@ function AssignNumber({ purpose, onDone }: { purpose: ScreenPurpose; onDone: () 
           {...form.getInputProps('subjectId')}
         />
         <TextInput label={t('telephony.contractRef')} {...form.getInputProps('contractRef')} />
-        <Group grow>
-          <TextInput
-            type="date"
-            label={t('telephony.from')}
-            description={t('telephony.fromHelp')}
-            required
-            {...form.getInputProps('from')}
-          />
-          <TextInput
-            type="date"
-            label={t('telephony.to')}
-            description={t('telephony.toHelp')}
-            {...form.getInputProps('to')}
-          />
-        </Group>
-        {assign.error ? <ProblemAlert error={assign.error} /> : null}
-        <Group>
-          <Button type="submit" loading={assign.isPending}>
-            {t('telephony.assignSubmit')}
-          </Button>
-        </Group>
+        <ValidityFields form={form} />
+        <SubmitRow mutation={assign} label={t('telephony.assignSubmit')} />
       </Stack>
     </form>
   );
@@ -336,12 +380,7 @@ function RecordPort({ purpose, onDone }: { purpose: ScreenPurpose; onDone: () =>
           {...form.getInputProps('direction')}
         />
         <TextInput type="date" label={t('telephony.portAt')} required {...form.getInputProps('at')} />
-        {port.error ? <ProblemAlert error={port.error} /> : null}
-        <Group>
-          <Button type="submit" loading={port.isPending}>
-            {t('telephony.portSubmit')}
-          </Button>
-        </Group>
+        <SubmitRow mutation={port} label={t('telephony.portSubmit')} />
       </Stack>
     </form>
   );
@@ -369,27 +408,8 @@ function Identifiers({ purpose }: { purpose: ScreenPurpose }) {
       { id: 'kind', header: t('telephony.kind'), accessorFn: (row) => t(`telephony.kinds.${row.kind}`) },
       { id: 'value', header: t('telephony.value'), accessorKey: 'value' },
       { id: 'context', header: t('telephony.context'), accessorFn: (row) => row.context ?? '' },
-      {
-        id: 'holder',
-        header: t('telephony.holder'),
-        accessorKey: 'holder',
-        cell: ({ row, getValue }) => (
-          <HolderLink subjectId={row.original.subjectId} name={String(getValue())} />
-        ),
-      },
-      {
-        id: 'from',
-        header: t('telephony.from'),
-        accessorKey: 'validFrom',
-        cell: ({ row }) => brusselsMoment(row.original.validFrom),
-      },
-      {
-        id: 'to',
-        header: t('telephony.to'),
-        accessorFn: (row) => row.validTo ?? '9999',
-        cell: ({ row }) =>
-          row.original.validTo ? brusselsMoment(row.original.validTo) : t('telephony.open'),
-      },
+      holderColumn<LineIdentifier & { holder: string }>(t),
+      ...periodColumns<LineIdentifier & { holder: string }>(t),
       {
         id: 'actions',
         header: t('common.actions'),
@@ -538,27 +558,8 @@ function AddIdentifier({ purpose, onDone }: { purpose: ScreenPurpose; onDone: ()
             {...form.getInputProps('context')}
           />
         ) : null}
-        <Group grow>
-          <TextInput
-            type="date"
-            label={t('telephony.from')}
-            description={t('telephony.fromHelp')}
-            required
-            {...form.getInputProps('from')}
-          />
-          <TextInput
-            type="date"
-            label={t('telephony.to')}
-            description={t('telephony.toHelp')}
-            {...form.getInputProps('to')}
-          />
-        </Group>
-        {add.error ? <ProblemAlert error={add.error} /> : null}
-        <Group>
-          <Button type="submit" loading={add.isPending}>
-            {t('telephony.addSubmit')}
-          </Button>
-        </Group>
+        <ValidityFields form={form} />
+        <SubmitRow mutation={add} label={t('telephony.addSubmit')} />
       </Stack>
     </form>
   );
@@ -598,12 +599,7 @@ function EndIdentifier({
           required
           {...form.getInputProps('at')}
         />
-        {end.error ? <ProblemAlert error={end.error} /> : null}
-        <Group>
-          <Button type="submit" loading={end.isPending}>
-            {t('telephony.endSubmit')}
-          </Button>
-        </Group>
+        <SubmitRow mutation={end} label={t('telephony.endSubmit')} />
       </Stack>
     </form>
   );
