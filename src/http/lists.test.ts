@@ -81,7 +81,7 @@ describe('list filters filter', () => {
       method: 'POST',
       url: `/api/v1/invoices/${toCredit.invoiceId}/credit-notes`,
       headers,
-      payload: { reasonCode: 'cancelled' },
+      payload: { reasonCode: 'billing_error' },
     });
     expect(credited.statusCode).toBe(201);
 

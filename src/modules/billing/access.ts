@@ -32,6 +32,21 @@ export function purposeOf(policy: Policy, work: BillingWork): string {
   return purpose;
 }
 
+/**
+ * Money documents (the invoices of a run, credit notes, imported and matched payments) are made
+ * under the tenant's purpose for billing only (VoiceKing `billing`, Voxtra `invoicing`): another
+ * purpose that merely covers payment data (VoiceKing's `order_processing`, which sales acts under)
+ * does not make them. The gate then decides the role by that purpose's roles (decision 0284).
+ */
+export function assertMoneyPurpose(policy: Policy, purpose: string, what: string): void {
+  const billing = purposeOf(policy, 'billing');
+  if (purpose === billing) return;
+  throw new AppError('purpose_not_allowed', `${what} under ${purpose}`, {
+    publicMessage: `${what} are made only under ${billing}, the policy's purpose for billing`,
+    details: { validPurposes: [billing] },
+  });
+}
+
 export async function defaultPurpose(kernel: Kernel, tenantId: number, work: BillingWork): Promise<string> {
   const { policy } = await kernel.policies.current(tenantId);
   return purposeOf(policy, work);

@@ -1,12 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
 import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
 import { parseStructuredCommunication } from '../../kernel/identifiers/structured-communication.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Tenant } from '../tenants/index.js';
-import { createBusiness, createCustomer, prepareTenant, startContract } from './billing.test-helpers.js';
+import {
+  billingContext,
+  createBusiness,
+  createCustomer,
+  prepareTenant,
+  startContract,
+} from './billing.test-helpers.js';
+import { listInvoices, runInvoices } from './index.js';
 
 const clock = fixedClock(new Date('2026-11-05T10:00:00Z'));
 
@@ -206,5 +213,89 @@ describe('billing API (VX-3, VK-2)', () => {
       payload: { period: '2026-10' },
     });
     expect(response.statusCode).toBe(403);
+  });
+
+  it('money documents are made under the policy’s billing purpose only: VoiceKing sales under order_processing (which covers payment data) can neither credit an invoice nor import or match payments; a made-up credit reason is a 400; nothing is written', async () => {
+    const catalogue = await prepareTenant(kernel, voiceking);
+    const customer = await createCustomer(kernel, voiceking, { familyName: 'Vermeulen' });
+    await startContract(kernel, voiceking, customer, {
+      startDate: '2026-10-01',
+      lines: [{ productId: catalogue.subscription }],
+    });
+    await runInvoices(kernel, billingContext(voiceking), { period: '2026-10', callsPurpose: 'call_billing' });
+    const [invoice] = (await listInvoices(kernel, billingContext(voiceking), { limit: 1 })).items;
+    if (!invoice) throw new Error('no invoice');
+    const sales = await loginAs(app, kernel, voiceking, 'sales');
+    const count = async () =>
+      (
+        await runAsOwner<{ notes: number; payments: number }>(
+          database.ownerUrl,
+          `select (select count(*)::int from invoices where tenant_id = $1 and kind = 'credit_note') as notes,
+                  (select count(*)::int from payments where tenant_id = $1) as payments`,
+          [voiceking.tenantId],
+        )
+      ).rows[0];
+    const before = await count();
+    const creditUrl = `/api/v1/invoices/${invoice.invoiceId}/credit-notes`;
+    const statement = `date,amount,communication,reference\n2026-11-10,18.15,${invoice.structuredCommunication},VK-SALES-1\n`;
+    const importAs = (session: StaffSession, purpose: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/api/v1/payments/import',
+        headers: {
+          cookie: session.cookie,
+          'x-csrf-token': session.csrfToken,
+          'x-kluis-purpose': purpose,
+          'content-type': 'text/csv',
+        },
+        payload: statement,
+      });
+
+    for (const [session, purpose, code] of [
+      [sales, 'order_processing', 'purpose_not_allowed'],
+      [sales, 'billing', 'role_not_allowed'],
+      [otherBilling, 'order_processing', 'purpose_not_allowed'],
+    ] as const) {
+      const note = await call(
+        session,
+        'POST',
+        creditUrl,
+        { reasonCode: 'goodwill' },
+        { 'x-kluis-purpose': purpose },
+      );
+      expect(note.statusCode, `${purpose}: ${note.body}`).toBe(403);
+      expect(note.json()).toMatchObject({ code });
+      const imported = await importAs(session, purpose);
+      expect(imported.statusCode, `${purpose}: ${imported.body}`).toBe(403);
+      expect(imported.json()).toMatchObject({ code });
+    }
+    const unmatched = await call(
+      sales,
+      'POST',
+      '/api/v1/payments/1/match',
+      { invoiceId: invoice.invoiceId },
+      {
+        'x-kluis-purpose': 'order_processing',
+      },
+    );
+    expect(unmatched.statusCode).toBe(403);
+    for (const reasonCode of ['made_up', 'wrong_quantity', 'Goodwill']) {
+      const bad = await call(otherBilling, 'POST', creditUrl, { reasonCode });
+      expect(bad.statusCode, reasonCode).toBe(400);
+      expect(bad.json()).toMatchObject({ code: 'validation_failed' });
+    }
+    expect(await count()).toEqual(before);
+
+    // The billing clerk under the billing purpose makes both.
+    expect(
+      (
+        await call(otherBilling, 'POST', creditUrl, {
+          reasonCode: 'price_correction',
+          amountExclVatCents: 100,
+        })
+      ).statusCode,
+    ).toBe(201);
+    expect((await importAs(otherBilling, 'billing')).statusCode).toBe(200);
+    expect(await count()).toEqual({ notes: (before?.notes ?? 0) + 1, payments: (before?.payments ?? 0) + 1 });
   });
 });

@@ -364,7 +364,7 @@ describe('payments (VX-3)', () => {
       `2026-11-10;10,00;${firstOgm.formatted};BANK-1;An Peeters`,
       `12/11/2026;20.00;***${secondOgm.digits.slice(0, 3)}/${secondOgm.digits.slice(3, 7)}/${secondOgm.digits.slice(7)}***;BANK-2;Someone`,
       `2026-11-12;5,00;free text invoice ${first.invoiceNumber};BANK-3;Someone`,
-      `2026-11-13;-3,00;;BANK-4;Bank costs`,
+      `2026-11-12;-3,00;;BANK-4;Bank costs`,
     ].join('\n');
     const summary = await importPayments(kernel, billingContext(tenant), csv);
     expect(summary).toMatchObject({
@@ -386,7 +386,7 @@ describe('payments (VX-3)', () => {
       status: 'overpaid',
       balanceCents: -185,
     });
-    const rest = `date,amount,communication,reference\n2026-11-20,8.15,${firstOgm.digits},BANK-5\n`;
+    const rest = `date,amount,communication,reference\n2026-11-11,8.15,${firstOgm.digits},BANK-5\n`;
     expect(await importPayments(kernel, billingContext(tenant), rest)).toMatchObject({
       imported: 1,
       matched: 1,

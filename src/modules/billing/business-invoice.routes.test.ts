@@ -114,7 +114,7 @@ describe('business invoices carry the company’s own facts (issue 22)', () => {
     expect(largeXml).not.toContain(`<cbc:BuyerReference>${largeInvoice.invoiceNumber}`);
 
     const note = await call(billing, 'POST', `/api/v1/invoices/${smallInvoice.invoiceId}/credit-notes`, {
-      reasonCode: 'wrong_quantity',
+      reasonCode: 'billing_error',
       amountExclVatCents: 500,
     });
     expect(note.statusCode).toBe(201);
@@ -202,7 +202,7 @@ describe('business invoices carry the company’s own facts (issue 22)', () => {
     // invoice's references, not the contract's current ones.
     await call(billing, 'PUT', url, { purchaseOrderNumber: 'PO-NEW', buyerReference: null });
     const note = await call(billing, 'POST', `/api/v1/invoices/${invoice.invoiceId}/credit-notes`, {
-      reasonCode: 'wrong_quantity',
+      reasonCode: 'billing_error',
       amountExclVatCents: 200,
     });
     expect(note.statusCode).toBe(201);
@@ -342,7 +342,7 @@ describe('business invoices carry the company’s own facts (issue 22)', () => {
     expect(seller).toContain('<cbc:ID schemeID="SEPA">BE69ZZZ050D000000008</cbc:ID>');
 
     const note = await call(billing, 'POST', `/api/v1/invoices/${invoice.invoiceId}/credit-notes`, {
-      reasonCode: 'wrong_quantity',
+      reasonCode: 'billing_error',
       amountExclVatCents: 300,
     });
     expect(note.statusCode).toBe(201);

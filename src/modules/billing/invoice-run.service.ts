@@ -15,6 +15,7 @@ import {
   invalid,
   staffIdOf,
   type BillingContext,
+  assertMoneyPurpose,
 } from './access.js';
 import {
   BILLING_TIME_ZONE,
@@ -156,6 +157,7 @@ export async function runInvoices(
   }
   if (issueDate <= period.end) throw invalid('issueDate: a month is billed once it has ended');
   const { policy } = await kernel.policies.current(context.tenantId);
+  assertMoneyPurpose(policy, context.purpose, 'invoices');
   const years = accountingYears(policy);
   const categories = [
     C.payment,

@@ -5,6 +5,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { AppError } from '../../platform/errors.js';
 import {
+  assertMoneyPurpose,
   authorize,
   authorizeBatch,
   conflict,
@@ -250,8 +251,22 @@ export async function listInvoices(
   });
 }
 
+/**
+ * Why a credit note is made: one of the labelled reasons the back office offers
+ * (web/src/screens/billing/InvoiceActions.tsx); the code is printed on the credit note, so it is
+ * never free text (decision 0284).
+ */
+export const CREDIT_REASON_CODES = [
+  'billing_error',
+  'price_correction',
+  'service_outage',
+  'contract_ended',
+  'goodwill',
+] as const;
+export type CreditReasonCode = (typeof CREDIT_REASON_CODES)[number];
+
 export const creditNoteInputSchema = z.object({
-  reasonCode: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'a reason code: lowercase letters, digits and _'),
+  reasonCode: z.enum(CREDIT_REASON_CODES, { error: `one of ${CREDIT_REASON_CODES.join(', ')}` }),
   /** A partial credit, excluding VAT; the whole invoice when left out. */
   amountExclVatCents: z.number().int().min(1).max(1_000_000_000).optional(),
 });
@@ -276,6 +291,7 @@ export async function createCreditNote(
   }
   const data = parsed.data;
   const { policy } = await kernel.policies.current(context.tenantId);
+  assertMoneyPurpose(policy, context.purpose, 'credit notes');
   const years = accountingYears(policy);
   const issueDate = belgianDate(kernel.clock.now());
   const year = Number(issueDate.slice(0, 4));

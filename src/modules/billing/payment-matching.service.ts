@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Grant } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Tx } from '../../platform/db.js';
-import { authorize, conflict, notFound, type BillingContext } from './access.js';
+import { assertMoneyPurpose, authorize, conflict, notFound, type BillingContext } from './access.js';
 import { BILLING_CATEGORIES as C } from './datamap.js';
 import { addPaid, selectErasedSubjects, selectInvoiceRef } from './invoice.repository.js';
 import { statusOf, type InvoiceStatus } from './invoice.service.js';
@@ -77,6 +77,8 @@ export async function matchPayment(
   paymentId: number,
   invoiceId: number,
 ): Promise<PaymentMatch> {
+  const { policy } = await kernel.policies.current(context.tenantId);
+  assertMoneyPurpose(policy, context.purpose, 'payments');
   return kernel.transact(context.tenantId, async (atx) => {
     const payment = await atx.tx
       .selectFrom('payments')

@@ -4,7 +4,7 @@ import { auditActor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { outsideAcceptedWindow } from '../../platform/date-window.js';
 import { AppError } from '../../platform/errors.js';
-import { authorizeBatch, type BillingContext } from './access.js';
+import { assertMoneyPurpose, authorizeBatch, type BillingContext } from './access.js';
 import { parseEuroAmount } from './amounts.js';
 import { isCoda, parseCoda } from './coda.js';
 import { BILLING_CATEGORIES as C } from './datamap.js';
@@ -162,6 +162,8 @@ export async function importPayments(
   options: { onProgress?: (done: number, total: number) => void } = {},
 ): Promise<PaymentImportSummary> {
   // A CODA statement (the Belgian banks' own format) or a CSV export of one.
+  const { policy } = await kernel.policies.current(context.tenantId);
+  assertMoneyPurpose(policy, context.purpose, 'payments');
   const at = kernel.clock.now();
   const { lines, outgoing } = isCoda(csv) ? parseCoda(csv, at) : parseStatementCsv(csv, at);
   return kernel.transact(context.tenantId, async (atx) => {

@@ -94,7 +94,7 @@ describe('Peppol BIS Billing 3.0 (VX-3)', () => {
     expect(xml).toContain(`<cbc:PayableAmount currencyID="EUR">`);
 
     const note = await createCreditNote(kernel, billingContext(tenant), business.invoiceId, {
-      reasonCode: 'wrong_quantity',
+      reasonCode: 'billing_error',
       amountExclVatCents: 1500,
     });
     const creditXml = await getInvoiceUbl(kernel, billingContext(tenant), note.invoiceId);

@@ -284,7 +284,7 @@ describe('VAT categories per product and foreign EU buyers (issue 22)', () => {
 
     // Its credit note stays under reverse charge and passes every rule too.
     const note = await call(billing, 'POST', `/api/v1/invoices/${reverse.invoiceId}/credit-notes`, {
-      reasonCode: 'wrong_quantity',
+      reasonCode: 'billing_error',
       amountExclVatCents: 500,
     });
     expect(note.statusCode, note.body).toBe(201);
