@@ -112,6 +112,22 @@ export async function fetchText(path: string, options: RequestOptions = {}): Pro
   return response.text();
 }
 
+/** A binary document (PDF invoice, CSV export) as a Blob, under a purpose. */
+export async function fetchBlob(path: string, options: RequestOptions = {}): Promise<Blob> {
+  const response = await send('GET', path, options);
+  return response.blob();
+}
+
+/** Hands a Blob to the browser as a download under a file name. */
+export function saveBlob(blob: Blob, fileName: string): void {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = fileName;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
 /** A fresh Idempotency-Key for one intended action (a retry of the same click reuses it). */
 export function newIdempotencyKey(): string {
   return crypto.randomUUID();

@@ -1,3 +1,4 @@
+import './messages.js';
 import {
   Alert,
   Badge,
@@ -18,13 +19,15 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, fetchText, newIdempotencyKey } from '../../api/client.js';
+import { api, fetchBlob, fetchText, newIdempotencyKey, saveBlob } from '../../api/client.js';
 import { currentLanguage } from '../../i18n/index.js';
 import { localized, PurposePicker, useScreenPurpose } from '../../purposes/usePurpose.js';
 import { DataTable } from '../../ui/DataTable.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 import { euros } from '../sales/api.js';
+import { AccountingExport } from './AccountingExport.js';
 import { InvoiceActions } from './InvoiceActions.js';
+import { InvoiceDunning } from './InvoiceDunning.js';
 import { BillingSettings, PaymentsImport } from './PaymentsAndSettings.js';
 
 interface Invoice {
@@ -76,10 +79,14 @@ export function BillingPage() {
           <Tabs.Tab value="invoices">{t('billing.invoices')}</Tabs.Tab>
           <Tabs.Tab value="run">{t('billing.run')}</Tabs.Tab>
           <Tabs.Tab value="payments">{t('billing.payments')}</Tabs.Tab>
+          <Tabs.Tab value="export">{t('dunning.exportTab')}</Tabs.Tab>
           <Tabs.Tab value="settings">{t('billing.settings')}</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="payments" pt="md">
           <PaymentsImport purpose={purpose.purpose} />
+        </Tabs.Panel>
+        <Tabs.Panel value="export" pt="md">
+          <AccountingExport />
         </Tabs.Panel>
         <Tabs.Panel value="settings" pt="md">
           <BillingSettings />
@@ -300,6 +307,7 @@ function Invoices({ purpose }: { purpose: string | undefined }) {
         {open ? (
           <Stack>
             <InvoiceDocuments invoice={open} purpose={purpose} />
+            {open.kind === 'invoice' ? <InvoiceDunning invoiceId={open.invoiceId} purpose={purpose} /> : null}
             <InvoiceActions
               invoiceId={open.invoiceId}
               invoiceNumber={open.invoiceNumber}
@@ -333,6 +341,15 @@ function InvoiceDocuments({ invoice, purpose }: { invoice: Invoice; purpose: str
     link.click();
     setTimeout(() => URL.revokeObjectURL(url), 1000);
   };
+  const pdf = useMutation({
+    mutationFn: async () => {
+      const blob = await fetchBlob(`/api/v1/invoices/${invoice.invoiceId}/pdf`, { purpose });
+      const url = URL.createObjectURL(blob);
+      // A new tab shows the PDF with the browser's viewer; where pop-ups are blocked, it is saved.
+      if (!window.open(url, '_blank')) saveBlob(blob, `${invoice.invoiceNumber}.pdf`);
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    },
+  });
   return (
     <Stack>
       <Group>
@@ -345,7 +362,17 @@ function InvoiceDocuments({ invoice, purpose }: { invoice: Invoice; purpose: str
         <Button variant="default" onClick={download} disabled={!document.data}>
           {t('common.download')}
         </Button>
+        <Button
+          variant="default"
+          loading={pdf.isPending}
+          onClick={() => pdf.mutate()}
+          aria-label={t('dunning.pdfOpen')}
+          data-testid="invoice-pdf"
+        >
+          {t('dunning.pdf')}
+        </Button>
       </Group>
+      {pdf.error ? <ProblemAlert error={pdf.error} /> : null}
       {document.error ? <ProblemAlert error={document.error} /> : null}
       {document.data && shown === 'html' ? (
         <iframe

@@ -7,6 +7,7 @@ import {
   NumberInput,
   SimpleGrid,
   Stack,
+  Switch,
   Text,
   Textarea,
   TextInput,
@@ -19,6 +20,7 @@ import { useTranslation } from 'react-i18next';
 import { api, ApiError, newIdempotencyKey } from '../../api/client.js';
 import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
+import './messages.js';
 
 interface PaymentSummary {
   lines: number;
@@ -108,6 +110,13 @@ interface Settings {
   payeeBic: string | null;
   paymentTermDays: number;
   sepaCreditorId: string | null;
+  /** The dunning schedule (decision 0300): days after the due date. */
+  reminders?: {
+    enabled: boolean;
+    firstReminderDays: number;
+    secondReminderDays: number;
+    formalNoticeDays: number;
+  };
 }
 
 /** The provider's payee account and payment terms (admin and billing may change them). */
@@ -144,8 +153,18 @@ function SettingsForm({ initial, onSaved }: { initial: Settings | null; onSaved:
       payeeBic: initial?.payeeBic ?? '',
       paymentTermDays: initial?.paymentTermDays ?? 30,
       sepaCreditorId: initial?.sepaCreditorId ?? '',
+      remindersEnabled: initial?.reminders?.enabled ?? true,
+      firstReminderDays: initial?.reminders?.firstReminderDays ?? 14,
+      secondReminderDays: initial?.reminders?.secondReminderDays ?? 28,
+      formalNoticeDays: initial?.reminders?.formalNoticeDays ?? 42,
     },
-    validate: { payeeIban: (value) => (value.trim() ? null : t('common.required')) },
+    validate: {
+      payeeIban: (value) => (value.trim() ? null : t('common.required')),
+      secondReminderDays: (value, values) =>
+        Number(value) > Number(values.firstReminderDays) ? null : t('dunning.daysOrder'),
+      formalNoticeDays: (value, values) =>
+        Number(value) > Number(values.secondReminderDays) ? null : t('dunning.daysOrder'),
+    },
   });
   const save = useMutation({
     mutationFn: (values: typeof form.values) =>
@@ -155,6 +174,12 @@ function SettingsForm({ initial, onSaved }: { initial: Settings | null; onSaved:
           payeeBic: values.payeeBic.trim() || null,
           paymentTermDays: Number(values.paymentTermDays),
           sepaCreditorId: values.sepaCreditorId.trim() || null,
+          reminders: {
+            enabled: values.remindersEnabled,
+            firstReminderDays: Number(values.firstReminderDays),
+            secondReminderDays: Number(values.secondReminderDays),
+            formalNoticeDays: Number(values.formalNoticeDays),
+          },
         },
       }),
     onSuccess: () => {
@@ -190,6 +215,32 @@ function SettingsForm({ initial, onSaved }: { initial: Settings | null; onSaved:
             description={t('settings.creditorIdHelp')}
             {...form.getInputProps('sepaCreditorId')}
           />
+          <Title order={3} size="h5">
+            {t('dunning.remindersSettings')}
+          </Title>
+          <Switch
+            label={t('dunning.remindersOn')}
+            {...form.getInputProps('remindersEnabled', { type: 'checkbox' })}
+          />
+          <Group align="flex-start" grow>
+            {(['firstReminderDays', 'secondReminderDays', 'formalNoticeDays'] as const).map((field) => (
+              <NumberInput
+                key={field}
+                label={t(
+                  field === 'firstReminderDays'
+                    ? 'dunning.firstDays'
+                    : field === 'secondReminderDays'
+                      ? 'dunning.secondDays'
+                      : 'dunning.formalDays',
+                )}
+                min={1}
+                max={730}
+                allowDecimal={false}
+                disabled={!form.values.remindersEnabled}
+                {...form.getInputProps(field)}
+              />
+            ))}
+          </Group>
           {save.error ? <ProblemAlert error={save.error} /> : null}
           <Group>
             <Button type="submit" loading={save.isPending}>
