@@ -99,6 +99,37 @@ describe('the audit trail, audit verify, imports and rating plans screens (issue
       })
       .toContainEqual({ actor_id: String(staffId), purpose: 'rights_requests' });
 
+    // The disclosure log under Privacy → Recipients: a file sales sent to the e-mail marketer.
+    const sent = await app.inject({
+      method: 'POST',
+      url: '/api/v1/recipients/email_marketing/exports',
+      headers: {
+        cookie: sales.cookie,
+        'x-csrf-token': sales.csrfToken,
+        'x-kluis-purpose': 'newsletter_customers',
+      },
+      payload: { subjectIds: [person] },
+    });
+    expect(sent.statusCode, sent.body).toBe(200);
+    await goTo(page, 'Privacy registers');
+    await page.getByRole('tab', { name: 'Recipients' }).click();
+    const log = page.getByTestId('disclosure-log');
+    await log.getByRole('textbox', { name: /^To/ }).fill(new Date().toISOString().slice(0, 10));
+    await log.getByRole('button', { name: 'Show' }).click();
+    const disclosed = log.locator('[data-testid^="disclosure-"]');
+    await disclosed.first().waitFor();
+    const logged = await runAsOwner<{ disclosure_id: number; subject_count: number }>(
+      database.ownerUrl,
+      'SELECT disclosure_id::int, subject_count FROM disclosures WHERE tenant_id = $1',
+      [voiceking.tenantId],
+    );
+    expect(logged.rows).toHaveLength(1);
+    const shown = await disclosed.first().innerText();
+    expect(shown).toContain(`no. ${sales.staffId}`);
+    expect(shown).not.toContain('newsletter_customers');
+    expect(await disclosed.count()).toBe(1);
+    await look(browser, page, 'audit-3-disclosure-log');
+
     await goTo(page, 'Audit log');
     await page.getByRole('button', { name: 'Verify the audit log now' }).click();
     const verified = page.getByTestId('audit-verified');

@@ -11,8 +11,19 @@ import { ID_CURSOR, pageQuery } from '../../http/pagination.js';
 import { AppError } from '../../platform/errors.js';
 import { rightsPurposeOf } from '../audit/audit.trail.js';
 import type { Kernel } from '../kernel.js';
+import type { LocalizedText } from '../policy/policy.schema.js';
 
 const day = z.iso.date();
+const labelMap = z.record(z.string(), z.object({ nl: z.string(), fr: z.string(), en: z.string() }));
+
+function labelsOf(keys: Iterable<string>, table: Record<string, { label: LocalizedText }>) {
+  return Object.fromEntries(
+    [...new Set(keys)].flatMap((key) => {
+      const label = Object.hasOwn(table, key) ? table[key]?.label : undefined;
+      return label ? [[key, label]] : [];
+    }),
+  );
+}
 
 export function registerDisclosureRoutes(app: FastifyInstance, kernel: Kernel): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
@@ -56,6 +67,9 @@ export function registerDisclosureRoutes(app: FastifyInstance, kernel: Kernel): 
               }),
             ),
             nextCursor: z.string().nullable(),
+            labels: z
+              .object({ purposes: labelMap, categories: labelMap })
+              .describe("the policy's labels of the purposes and categories on this page"),
           }),
         },
       },
@@ -105,6 +119,16 @@ export function registerDisclosureRoutes(app: FastifyInstance, kernel: Kernel): 
           confidentialUntil: row.confidential_until === null ? null : String(row.confidential_until),
         })),
         nextCursor: rows.length > limit ? String(shown.at(-1)?.disclosure_id ?? '') : null,
+        labels: {
+          purposes: labelsOf(
+            shown.map((row) => row.purpose),
+            policy.purposes,
+          ),
+          categories: labelsOf(
+            shown.flatMap((row) => row.categories),
+            policy.categories,
+          ),
+        },
       };
     },
   );

@@ -30,6 +30,7 @@ import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 import { hoursLeft, onTheClock, useCases, useIncidents, type Incident } from './api.js';
 import { AuthorityRequests } from './authority/AuthorityRequests.js';
+import { DisclosureLog } from './disclosures/DisclosureLog.js';
 import { AffectedCategories, PersonsNotification } from './PersonsNotification.js';
 
 /**
@@ -481,6 +482,7 @@ function Recipients() {
       </Text>
       {list.error ? <ProblemAlert error={list.error} /> : null}
       <DataTable data={list.data ?? []} columns={columns} caption={t('recipients.caption')} />
+      <DisclosureLog recipients={list.data ?? []} />
     </Stack>
   );
 }
