@@ -111,6 +111,7 @@ describe('the billing screen: dunning, PDF and bookkeeping (issue #20)', () => {
     await expect(reminders.getByTestId('reminder-3').innerText()).resolves.toMatch(
       /formal notice\s+2026-09-11/,
     );
+    await reminders.scrollIntoViewIfNeeded();
     await look(browser, page, 'billing-dunning-1-reminders');
 
     // The PDF, fetched under the screen's purpose and opened in a new tab.

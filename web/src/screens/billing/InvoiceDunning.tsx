@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
 import { useMemo } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api } from '../../api/client.js';
+import { api, ApiError } from '../../api/client.js';
 import { currentLanguage } from '../../i18n/index.js';
 import { DataTable } from '../../ui/DataTable.js';
 import { notifySuccess } from '../../ui/notify.js';
@@ -101,7 +101,17 @@ export function InvoiceDunning({ invoiceId, purpose }: { invoiceId: number; purp
             {formalNotice ? t('dunning.collectionHelp') : t('dunning.collectionLater')}
           </Text>
         ) : null}
-        {collection.error ? (
+        {collection.error instanceof ApiError && collection.error.status === 409 ? (
+          // The server's reason (no formal notice yet, disputed, paid, handed over already) in its words.
+          <Alert
+            color="orange"
+            role="alert"
+            title={t('dunning.collectionRefused')}
+            data-problem-code="conflict"
+          >
+            {collection.error.detail ?? collection.error.message}
+          </Alert>
+        ) : collection.error ? (
           <ProblemAlert error={collection.error} title={t('dunning.collectionRefused')} />
         ) : null}
         {data && formalNotice && !data.sentForCollectionAt ? (
