@@ -398,7 +398,8 @@ describe('the declared purpose is the one used and audited, never a substituted 
     });
     expect(html.statusCode).toBe(200);
     expect(html.body).not.toContain('+32470333444');
-    expect(html.body).toContain('not available under this purpose');
+    // Voxtra's invoices are in Dutch (decision 0310).
+    expect(html.body).toContain('niet beschikbaar voor dit doel');
     const entries = await auditSince(voxtra, before);
     expect(entries.length).toBeGreaterThan(0);
     expect(new Set(entries.map((entry) => entry.purpose))).toEqual(new Set(['solvency']));
