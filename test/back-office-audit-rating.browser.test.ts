@@ -1,6 +1,7 @@
 /**
  * Issue #20, the screens over the read APIs of decisions 0330-0331, in a real Chromium: the privacy
- * officer sees who looked at a person and why (and that look is audited), and verifies the audit
+ * officer sees who looked at a person and why (and that look is audited), reads the disclosure log
+ * under Privacy → Recipients and verifies the audit
  * log; billing finds the failed call-record imports from the start page and makes a rating plan the
  * default (a bad definition refused in words first). The database is checked afterwards; each
  * screen passes axe-core and is saved under test-results/screenshots/back-office-audit-rating/.
@@ -60,7 +61,7 @@ afterAll(async () => {
 });
 
 describe('the audit trail, audit verify, imports and rating plans screens (issue #20)', () => {
-  it('the privacy officer sees who looked at a person and why, and verifies the audit log', async () => {
+  it('the privacy officer sees who looked at a person and why, reads the disclosure log and verifies the audit log', async () => {
     const person = await createCustomer(kernel, voiceking, { familyName: 'Verbeke', givenName: 'Lotte' });
     // A salesperson looks her up under order processing, through the API.
     const sales = await loginAs(app, kernel, voiceking, 'sales');
