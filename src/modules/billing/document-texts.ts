@@ -43,6 +43,8 @@ export interface DocumentTexts {
   callsNotKept: string;
   callsPastContest: string;
   callsNotUnderPurpose: string;
+  /** Under the PDF's call list when it is capped (decision 0312): how many calls are not listed. */
+  callsNotListed: (notListed: number, listed: number) => string;
   page: (page: number, pages: number) => string;
   /** Legal mentions of the VAT exemptions Kluis applies itself, by VATEX code. */
   exemptions: Readonly<Record<string, string>>;
@@ -87,6 +89,10 @@ export const DOCUMENT_TEXTS: Readonly<Record<DocumentLanguage, DocumentTexts>> =
     callsPastContest:
       'De gespreksgegevens worden niet meer bewaard: de factuur kan niet meer betwist worden (G-1).',
     callsNotUnderPurpose: 'Het detail van de gesprekken is niet beschikbaar voor dit doel.',
+    callsNotListed: (notListed, listed) =>
+      `Deze PDF toont de eerste ${listed} gesprekken; ${notListed} gesprekken zijn niet opgenomen. ` +
+      'De samenvatting per bestemmingsgroep staat bij de factuurlijnen hierboven. ' +
+      'De volledige lijst staat in de HTML-versie van deze factuur of is op aanvraag beschikbaar.',
     page: (page, pages) => `Pagina ${page} van ${pages}`,
     exemptions: {
       'VATEX-EU-AE': 'Btw verlegd: verlegging van heffing (art. 196 btw-richtlijn)',
@@ -131,6 +137,10 @@ export const DOCUMENT_TEXTS: Readonly<Record<DocumentLanguage, DocumentTexts>> =
     callsPastContest:
       'Les données des appels ne sont plus conservées : la facture ne peut plus être contestée (G-1).',
     callsNotUnderPurpose: "Le détail des appels n'est pas disponible pour cette finalité.",
+    callsNotListed: (notListed, listed) =>
+      `Ce PDF reprend les ${listed} premiers appels ; ${notListed} appels ne sont pas repris. ` +
+      'Le récapitulatif par groupe de destinations figure dans les lignes de la facture ci-dessus. ' +
+      'La liste complète figure dans la version HTML de cette facture ou est disponible sur demande.',
     page: (page, pages) => `Page ${page} sur ${pages}`,
     exemptions: {
       'VATEX-EU-AE': 'Autoliquidation (art. 196 de la directive TVA)',
@@ -173,6 +183,10 @@ export const DOCUMENT_TEXTS: Readonly<Record<DocumentLanguage, DocumentTexts>> =
     callsNotKept: 'Call details are no longer kept.',
     callsPastContest: 'Call details are no longer kept: the bill can no longer be contested (G-1).',
     callsNotUnderPurpose: 'Call details are not available under this purpose.',
+    callsNotListed: (notListed, listed) =>
+      `This PDF lists the first ${listed} calls; ${notListed} calls are not listed. ` +
+      'The summary per destination group is in the invoice lines above. ' +
+      'The full list is in the HTML version of this invoice or available on request.',
     page: (page, pages) => `Page ${page} of ${pages}`,
     exemptions: {
       'VATEX-EU-AE': 'Reverse charge (art. 196 VAT directive)',

@@ -20,6 +20,8 @@ export interface ItemisedCalls {
   calls: ItemisedCallRow[] | null;
   /** Why there is no list although one was asked for. */
   unavailable?: 'not_kept' | 'past_contest' | 'not_under_purpose';
+  /** All the charged calls of the period when `calls` holds only the first of them (the PDF's cap, decision 0312). */
+  total?: number;
 }
 
 /** How the customer settles the document, as both the HTML and the PDF say it. */
@@ -58,7 +60,13 @@ export interface DocumentView {
   }>;
   totals: Array<{ label: string; value: string; strong?: boolean }>;
   payment: PaymentView;
-  calls?: { rows: Array<[string, string, string, string]> } | { unavailable: string };
+  calls?:
+    | {
+        rows: Array<[string, string, string, string]>;
+        /** When the list is capped (decision 0312): says how many calls are not listed and where they are. */
+        notListed?: string;
+      }
+    | { unavailable: string };
 }
 
 const INSTANT = new Intl.DateTimeFormat('en-GB', {
@@ -188,6 +196,9 @@ export function documentView(
               String(call.billableSeconds),
               money(microsToCents(call.costMicros)),
             ]),
+            ...(itemised.total !== undefined && itemised.total > itemised.calls.length
+              ? { notListed: t.callsNotListed(itemised.total - itemised.calls.length, itemised.calls.length) }
+              : {}),
           };
   }
   return {

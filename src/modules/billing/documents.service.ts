@@ -5,8 +5,8 @@ import { BILLING_CATEGORIES as C } from './datamap.js';
 import { defaultDocumentLanguage } from './document-texts.js';
 import { documentView, type DocumentView, type ItemisedCalls } from './document-view.js';
 import { renderInvoiceHtml } from './invoice.html.js';
-import { renderInvoicePdf } from './invoice.pdf.js';
-import { selectCallWindow, selectItemisedCalls } from './invoice-run.repository.js';
+import { PDF_CALL_LIST_CAP, renderInvoicePdf } from './invoice.pdf.js';
+import { countItemisedCalls, selectCallWindow, selectItemisedCalls } from './invoice-run.repository.js';
 import { selectErasedSubjects } from './invoice.repository.js';
 import { getInvoice, type InvoiceDocument } from './invoice.service.js';
 import { renderUbl } from './ubl.js';
@@ -39,15 +39,20 @@ export async function getInvoiceHtml(
 
 /**
  * The same document as a PDF (A4, fonts embedded), with the EPC payment QR code on an invoice
- * paid by transfer (decision 0311). Read under the same gate decisions as the HTML.
+ * paid by transfer (decision 0311). Read under the same gate decisions as the HTML. The call list
+ * holds at most the first `callListCap` calls, read with a LIMIT; the PDF says how many more there
+ * are and that the HTML has them all (decision 0312).
  */
 export async function getInvoicePdf(
   kernel: Kernel,
   context: BillingContext,
   invoiceId: number,
-  options: { callsPurpose?: string } = {},
+  options: { callsPurpose?: string; callListCap?: number } = {},
 ): Promise<{ pdf: Buffer; invoiceNumber: string }> {
-  const { view, document } = await viewAndDocumentOf(kernel, context, invoiceId, options);
+  const { view, document } = await viewAndDocumentOf(kernel, context, invoiceId, {
+    callsPurpose: options.callsPurpose,
+    callListCap: options.callListCap ?? PDF_CALL_LIST_CAP,
+  });
   const author = document.seller.legalForm
     ? `${document.seller.legalName} ${document.seller.legalForm}`
     : document.seller.legalName;
@@ -62,14 +67,14 @@ async function viewAndDocumentOf(
   kernel: Kernel,
   context: BillingContext,
   invoiceId: number,
-  options: { callsPurpose?: string },
+  options: { callsPurpose?: string | undefined; callListCap?: number },
 ): Promise<{ view: DocumentView; document: InvoiceDocument }> {
   const document = await getInvoice(kernel, context, invoiceId);
   const callContext = { ...context, purpose: options.callsPurpose ?? context.purpose };
   const language =
     document.buyer.language ??
     defaultDocumentLanguage((await kernel.policies.current(context.tenantId)).policy);
-  const itemised = await itemisedCallsOf(kernel, callContext, document);
+  const itemised = await itemisedCallsOf(kernel, callContext, document, options.callListCap);
   return { view: documentView(document, language, itemised), document };
 }
 
@@ -77,6 +82,7 @@ async function itemisedCallsOf(
   kernel: Kernel,
   context: BillingContext,
   document: InvoiceDocument,
+  cap?: number,
 ): Promise<ItemisedCalls | undefined> {
   const subjectId = document.subjectId;
   if (!document.itemisedCalls || document.kind !== 'invoice' || !document.periodStart || !document.periodEnd)
@@ -90,9 +96,19 @@ async function itemisedCallsOf(
       }
       const grant = await authorize(kernel, atx, context, 'read', [C.callRecord], [subjectId]);
       const window = await selectCallWindow(atx.tx, periodStart, periodEnd);
-      const calls = await selectItemisedCalls(atx.tx, grant, window, subjectId);
+      // Capped: only the listed calls are read (one more tells whether there are others to count).
+      const calls = await selectItemisedCalls(
+        atx.tx,
+        grant,
+        window,
+        subjectId,
+        cap === undefined ? {} : { limit: cap + 1 },
+      );
       const charged = document.lines.some((line) => line.kind === 'calls');
-      return calls.length === 0 && charged ? { calls: null, unavailable: 'past_contest' } : { calls };
+      if (calls.length === 0 && charged) return { calls: null, unavailable: 'past_contest' };
+      if (cap === undefined || calls.length <= cap) return { calls };
+      const total = await countItemisedCalls(atx.tx, grant, window, subjectId);
+      return { calls: calls.slice(0, cap), total };
     });
   } catch (error) {
     if (!(error instanceof AccessDenied)) throw error;

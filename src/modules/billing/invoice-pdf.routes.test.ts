@@ -15,13 +15,16 @@ import type { Tenant } from '../tenants/index.js';
 import {
   billingContext,
   contractPurpose,
+  insertCalls,
   prepareTenant,
   startContract,
   SYSTEM,
 } from './billing.test-helpers.js';
 import { epcPayload, EPC_MAX_BYTES } from './epc-qr.js';
+import { setContractBillingOptions } from './contract-options.service.js';
 import { addBankAccount } from './financial.service.js';
-import { printable } from './invoice.pdf.js';
+import { runInvoices } from './invoice-run.service.js';
+import { PDF_CALL_LIST_CAP, printable } from './invoice.pdf.js';
 
 // jsqr is CommonJS with a default export: whichever way the loader hands it over.
 const jsQR =
@@ -267,6 +270,82 @@ describe('documents for people: the PDF invoice and credit note (issue 22)', () 
     expect(refused.statusCode).toBeGreaterThanOrEqual(400);
     expect(refused.statusCode).toBeLessThan(500);
     expect(refused.headers['content-type']).toContain('application/problem+json');
+  });
+});
+
+describe('the PDF of an invoice with many itemised calls (decision 0312)', () => {
+  it('VX-3: the PDF lists at most the first 1,000 calls and says, in the customer’s language, how many are not listed and that the HTML version has them all; the HTML lists every call', async () => {
+    expect(PDF_CALL_LIST_CAP).toBe(1000);
+    const extra = 50;
+    const total = PDF_CALL_LIST_CAP + extra;
+    // A tenant of its own, so that its invoice run sees only this customer.
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    const staff = await loginAs(app, kernel, tenant, 'billing');
+    const tenantCatalogue = await prepareTenant(kernel, tenant);
+    const person = await createPerson(
+      kernel,
+      { tenantId: tenant.tenantId, actor: SYSTEM, purpose: contractPurpose(tenant) },
+      { subjectType: 'customer', familyName: 'Talker', givenName: 'Tom', preferredLanguage: 'en' },
+    );
+    const contract = await startContract(kernel, tenant, person.subjectId, {
+      startDate: '2026-10-01',
+      lines: [{ productId: tenantCatalogue.subscription }],
+    });
+    await setContractBillingOptions(kernel, billingContext(tenant), contract, { itemisedCalls: true });
+    const destinationOf = (n: number) => `+32470${String(n).padStart(6, '0')}`;
+    await insertCalls(
+      kernel,
+      tenant,
+      Array.from({ length: total }, (_, n) => ({
+        subjectId: person.subjectId,
+        startedAt: new Date(Date.UTC(2026, 9, 2, 8, 0, 0) + n * 600_000).toISOString(),
+        destination: destinationOf(n),
+        seconds: 30,
+        costMicros: 10_000,
+      })),
+    );
+    await runInvoices(kernel, billingContext(tenant), { callsPurpose: 'call_billing', period: '2026-10' });
+    const headers = {
+      cookie: staff.cookie,
+      'x-csrf-token': staff.csrfToken,
+      'x-kluis-purpose': 'billing',
+    };
+    const list = await app.inject({ method: 'GET', url: '/api/v1/invoices?period=2026-10', headers });
+    const invoice = list
+      .json<{ items: Array<{ invoiceId: number; subjectId: number }> }>()
+      .items.find((item) => item.subjectId === person.subjectId);
+    if (!invoice) throw new Error('no invoice');
+
+    const response = await app.inject({
+      method: 'GET',
+      url: `/api/v1/invoices/${invoice.invoiceId}/pdf?callsPurpose=call_billing`,
+      headers,
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    const pdf = await openPdf(response.rawPayload);
+    const text = await textOf(pdf);
+    const listed = text.match(/\+32470\d{6}/g) ?? [];
+    expect(listed).toHaveLength(PDF_CALL_LIST_CAP);
+    expect(new Set(listed).size).toBe(PDF_CALL_LIST_CAP);
+    expect(text).toContain(destinationOf(0));
+    expect(text).toContain(destinationOf(PDF_CALL_LIST_CAP - 1));
+    expect(text).not.toContain(destinationOf(PDF_CALL_LIST_CAP));
+    expect(text).toContain(
+      `This PDF lists the first ${PDF_CALL_LIST_CAP} calls; ${extra} calls are not listed.`,
+    );
+    expect(text).toContain('The full list is in the HTML version of this invoice or available on request.');
+    // The per-destination-group summary of the invoice covers all of them.
+    expect(text).toContain(`Calls to Belgian mobile numbers: ${total} calls`);
+    expect(pdf.numPages).toBeLessThanOrEqual(30);
+
+    const html = await app.inject({
+      method: 'GET',
+      url: `/api/v1/invoices/${invoice.invoiceId}/html?callsPurpose=call_billing`,
+      headers,
+    });
+    expect(html.statusCode).toBe(200);
+    expect(html.body.match(/\+32470\d{6}/g) ?? []).toHaveLength(total);
+    expect(html.body).not.toContain('are not listed');
   });
 });
 

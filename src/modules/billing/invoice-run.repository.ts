@@ -336,23 +336,44 @@ export async function selectItemisedCalls(
   grant: Grant,
   window: CallWindow,
   subjectId: number,
+  options: { limit?: number } = {},
 ): Promise<ItemisedCallRow[]> {
   grant.assertCovers(C.callRecord, subjectId);
-  const rows = await tx
+  let query = tx
     .selectFrom('call_records')
     .select(['started_at', 'destination', 'billable_seconds', 'cost_micros'])
     .where('subject_id', '=', subjectId)
     .where('started_at', '>=', window.from)
     .where('started_at', '<', window.to)
     .where('cost_micros', '>', 0)
-    .orderBy('started_at')
-    .execute();
+    .orderBy('started_at');
+  if (options.limit !== undefined) query = query.limit(options.limit);
+  const rows = await query.execute();
   return rows.map((row) => ({
     startedAt: row.started_at,
     destination: row.destination,
     billableSeconds: row.billable_seconds,
     costMicros: row.cost_micros ?? 0,
   }));
+}
+
+/** How many charged calls `selectItemisedCalls` would list without a limit (decision 0312). */
+export async function countItemisedCalls(
+  tx: Tx,
+  grant: Grant,
+  window: CallWindow,
+  subjectId: number,
+): Promise<number> {
+  grant.assertCovers(C.callRecord, subjectId);
+  const row = await tx
+    .selectFrom('call_records')
+    .select((eb) => eb.fn.countAll<string>().as('count'))
+    .where('subject_id', '=', subjectId)
+    .where('started_at', '>=', window.from)
+    .where('started_at', '<', window.to)
+    .where('cost_micros', '>', 0)
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
 }
 
 /**

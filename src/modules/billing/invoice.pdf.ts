@@ -73,6 +73,15 @@ const COLUMNS = {
 const QR_SIZE = 118;
 
 /**
+ * At most this many itemised calls in a PDF (about 25 pages of them): beyond it the PDF says how
+ * many are not listed and that the HTML version has them all (decision 0312).
+ */
+export const PDF_CALL_LIST_CAP = 1000;
+/** Rows drawn between two turns of the event loop: rendering never holds the server for long. */
+const ROWS_PER_TURN = 50;
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
  * The invoice or credit note as a PDF (A4) for people and for print, drawn from the same view as
  * the HTML: seller, buyer in the window-envelope position, lines, VAT, totals, how to pay with the
  * structured communication and, for a transfer, the EPC069-12 QR code (decision 0311).
@@ -156,7 +165,10 @@ export async function renderInvoicePdf(
     onNewPage?.();
   };
   header();
+  let drawn = 0;
   for (const line of view.lines) {
+    drawn += 1;
+    if (drawn % ROWS_PER_TURN === 0) await yieldToEventLoop();
     doc.font('regular').fontSize(9);
     const height = doc.heightOfString(say(line.description), { width: COLUMNS.description.width }) + 4;
     room(height, header);
@@ -243,13 +255,25 @@ export async function renderInvoicePdf(
         doc.y = top + 11;
       };
       row([t.callStart, t.callDestination, t.callSeconds, t.callCost], 'bold');
-      for (const call of view.calls.rows) row(call, 'regular');
+      for (const call of view.calls.rows) {
+        drawn += 1;
+        if (drawn % ROWS_PER_TURN === 0) await yieldToEventLoop();
+        row(call, 'regular');
+      }
+      if (view.calls.notListed) {
+        doc.moveDown(0.5);
+        doc.font('regular').fontSize(9);
+        const text = say(view.calls.notListed);
+        room(doc.heightOfString(text, { width: RIGHT - MARGIN }) + 4);
+        doc.text(text, MARGIN, doc.y, { width: RIGHT - MARGIN });
+      }
     }
   }
 
   // Page numbers, once the number of pages is known.
   const range = doc.bufferedPageRange();
   for (let index = 0; index < range.count; index += 1) {
+    if (index > 0 && index % 10 === 0) await yieldToEventLoop();
     doc.switchToPage(range.start + index);
     const bottomMargin = doc.page.margins.bottom;
     doc.page.margins.bottom = 0;
