@@ -28,14 +28,23 @@ async function chooseOnSettingsPage(
   form: Record<string, string>,
   cookie?: string,
 ): Promise<{ cookie: string; consentId: string }> {
+  // The page first, as a browser would: its form carries the portal's form token.
+  const page = await testApp.app.inject({
+    method: 'GET',
+    url: `/t/${tenant.slug}/cookies`,
+    headers: cookie ? { cookie } : {},
+  });
+  expect(page.statusCode).toBe(200);
+  const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? '';
+  const formCookie = cookiePairs(page.headers['set-cookie']).filter((pair) => pair.startsWith('kluis_form='));
   const response = await testApp.app.inject({
     method: 'POST',
     url: `/t/${tenant.slug}/cookies`,
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
-      ...(cookie ? { cookie } : {}),
+      cookie: [...(cookie ? [cookie] : []), ...formCookie].join('; '),
     },
-    payload: new URLSearchParams(form).toString(),
+    payload: new URLSearchParams({ ...form, csrf }).toString(),
   });
   expect(response.statusCode, response.body).toBe(303);
   const consentId = new URL(String(response.headers.location)).searchParams.get('consent') ?? '';
@@ -238,5 +247,68 @@ describe('a cookie consent id joins the person at a portal login (issue 15, deci
     // Voxtra's policy asks for no banner: its settings page does not exist, nothing can be linked.
     const settings = await testApp.app.inject({ method: 'GET', url: `/t/${voxtra.slug}/cookies` });
     expect(settings.statusCode).toBe(404);
+  });
+
+  it('a cross-site post of the settings form (no form token, another site’s consent id) sets no cookie and links nothing at a later login', async () => {
+    const { app, voiceking } = testApp;
+    const email = 'fixation.victim@example.be';
+    await customer(voiceking, email);
+    // The attacker's own choice, made in the attacker's browser.
+    const attacker = await chooseOnSettingsPage(voiceking, { lang: 'nl', action: 'refuse' });
+    const before = await links(voiceking.tenantId);
+    const receiptsBefore = await runAsOwner<{ n: string }>(
+      testApp.database.ownerUrl,
+      'select count(*) as n from cookie_receipts where consent_id = $1',
+      [attacker.consentId],
+    );
+    const forged = (headers: Record<string, string>, extra = '') =>
+      app.inject({
+        method: 'POST',
+        url: `/t/${voiceking.slug}/cookies`,
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          origin: 'https://evil.example',
+          ...headers,
+        },
+        payload: `lang=nl&action=accept&consent=${attacker.consentId}${extra}`,
+      });
+    // The victim's browser: its own form cookie (it visited the page once), but the attacker's page
+    // cannot read the token; a cross-site fetch says so itself; no cookie at all is refused too.
+    const visit = await app.inject({ method: 'GET', url: `/t/${voiceking.slug}/cookies` });
+    const victimForm =
+      cookiePairs(visit.headers['set-cookie']).find((pair) => pair.startsWith('kluis_form=')) ?? '';
+    const victimToken = /name="csrf" value="([^"]+)"/.exec(visit.body)?.[1] ?? '';
+    for (const attempt of [
+      await forged({}),
+      await forged({ cookie: victimForm }),
+      await forged({ cookie: victimForm }, '&csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'),
+      await forged({ cookie: victimForm, 'sec-fetch-site': 'cross-site' }, `&csrf=${victimToken}`),
+    ]) {
+      expect(attempt.statusCode, attempt.body).toBe(403);
+      expect(attempt.headers['content-type']).toContain('application/problem+json');
+      expect(
+        cookiePairs(attempt.headers['set-cookie']).filter((pair) => pair.startsWith('kluis_consent=')),
+      ).toEqual([]);
+    }
+    // Even the victim's own same-site form naming another id records it but never puts it in the cookie.
+    const sameSite = await app.inject({
+      method: 'POST',
+      url: `/t/${voiceking.slug}/cookies`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: victimForm },
+      payload: `lang=nl&action=refuse&consent=${attacker.consentId}&csrf=${victimToken}`,
+    });
+    expect(sameSite.statusCode).toBe(303);
+    expect(
+      cookiePairs(sameSite.headers['set-cookie']).filter((pair) => pair.startsWith('kluis_consent=')),
+    ).toEqual([]);
+    const receiptsAfter = await runAsOwner<{ n: string }>(
+      testApp.database.ownerUrl,
+      'select count(*) as n from cookie_receipts where consent_id = $1',
+      [attacker.consentId],
+    );
+    expect(Number(receiptsAfter.rows[0]?.n)).toBe(Number(receiptsBefore.rows[0]?.n) + 1);
+    // The victim logs in later with what the browser holds: nothing of the attacker's is linked.
+    await logIn(voiceking, email, victimForm);
+    expect(await links(voiceking.tenantId)).toEqual(before);
   });
 });

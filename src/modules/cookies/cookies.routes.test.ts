@@ -437,14 +437,32 @@ describe('the cookie-settings page', () => {
       expect(page.body).not.toMatch(/id="c-tracking"[^>]*checked/);
       expect(page.body).not.toContain('<script');
       for (const name of ['kluis_consent', 'kluis_stats', 'kluis_profile']) expect(page.body).toContain(name);
+      // The form carries the portal's form token, bound to the SameSite=Strict cookie the page set.
+      const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? '';
+      const setCookies = page.headers['set-cookie'];
+      const formCookie = (Array.isArray(setCookies) ? setCookies : [String(setCookies)])
+        .map((cookie) => cookie.split(';')[0] ?? '')
+        .find((pair) => pair.startsWith('kluis_form='));
+      expect(formCookie).toBeDefined();
+      const withoutToken = await app.inject({
+        method: 'POST',
+        url: `/t/${voiceking.slug}/cookies`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: formCookie ?? '' },
+        payload: `lang=${lang}&consent=${receipt.consentId}&action=save&categories=tracking`,
+      });
+      expect(withoutToken.statusCode).toBe(403);
+      expect(withoutToken.headers['set-cookie']).toBeUndefined();
       const post = await app.inject({
         method: 'POST',
         url: `/t/${voiceking.slug}/cookies`,
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        payload: `lang=${lang}&consent=${receipt.consentId}&action=save&categories=tracking`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: formCookie ?? '' },
+        payload: `lang=${lang}&consent=${receipt.consentId}&action=save&categories=tracking&csrf=${csrf}`,
       });
       expect(post.statusCode).toBe(303);
       expect(post.headers.location).toContain(`consent=${receipt.consentId}`);
+      // The id came from the link, not from this browser's cookie: the choice is recorded under it,
+      // but it is not adopted into the browser's kluis_consent cookie.
+      expect(String(post.headers['set-cookie'] ?? '')).not.toContain('kluis_consent=');
       const latest = await rows<{ categories: string[]; source: string }>(
         'select categories, source from cookie_receipts where consent_id = $1 order by receipt_id desc limit 1',
         [receipt.consentId],

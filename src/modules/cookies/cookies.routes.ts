@@ -5,7 +5,7 @@ import { requireStaff, staffOf } from '../../http/auth.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { LANGUAGES } from '../../kernel/policy/index.js';
 import { AppError } from '../../platform/errors.js';
-import { loadFrame } from '../portal/index.js';
+import { assertFormToken, formToken, loadFrame } from '../portal/index.js';
 import { countAttempt, throttledError, type Limit } from '../throttle/index.js';
 import { BANNER_CSS, renderBannerScript } from './banner.script.js';
 import { BANNER_VERSION } from './banner.texts.js';
@@ -278,8 +278,10 @@ export function registerCookiesRoutes(
         // The id in the link, else the one this page remembered (a choice made here earlier).
         const consentId = request.query.consent ?? consentIdOfCookie(request.cookies[CONSENT_COOKIE]);
         const receipts = consentId ? await listReceipts(kernel, tenant.tenantId, consentId) : [];
+        const csrf = formToken(request, reply, frame.base, options.secureCookies ?? false);
         const page = renderSettingsPage({
           frame,
+          csrf,
           tenantBase: tenantBase(request, tenant.slug),
           // An id nobody chose under is not shown back as if it were the visitor's.
           consentId: receipts.length > 0 ? consentId : undefined,
@@ -305,6 +307,7 @@ export function registerCookiesRoutes(
           body: z
             .object({
               lang: z.enum(LANGUAGES),
+              csrf: z.string().max(200).optional(),
               consent: z.string().regex(CONSENT_ID).optional(),
               action: z.enum(['accept', 'refuse', 'save']),
               categories: z
@@ -315,6 +318,7 @@ export function registerCookiesRoutes(
             .meta({
               example: {
                 lang: 'nl',
+                csrf: 'the token of the page the form came from',
                 consent: 'q3Xb8RkTn2VwYzL5mPa7Cw',
                 action: 'save',
                 categories: ['analytical'],
@@ -326,9 +330,17 @@ export function registerCookiesRoutes(
       async (request, reply) => {
         const tenant = await kernel.tenants.bySlug(request.params.slug);
         await limit(tenant.tenantId, limits.receiptsByAddress, request);
+        // Only the settings page's own form (its token, never a cross-site post) changes a choice:
+        // otherwise another site could plant its consent id in the visitor's cookie (fixation).
+        assertFormToken(request, request.body.csrf);
         const { policy } = await kernel.policies.current(tenant.tenantId);
         assertBannerOffered(policy);
         const body = request.body;
+        // The browser's cookie only ever holds an id it already held or a new one: a consent id from
+        // the form that the cookie does not hold (the page opened from a link naming it) gets the
+        // choice recorded under it, but is never adopted into this browser's cookie.
+        const held = consentIdOfCookie(request.cookies[CONSENT_COOKIE]);
+        const adopt = body.consent === undefined || body.consent === held;
         const asked = askedCategories(policy);
         const categories =
           body.action === 'accept'
@@ -353,17 +365,20 @@ export function registerCookiesRoutes(
         // Remembered for the tenant's pages on Kluis's site, in the banner's format, so a login to
         // the privacy portal from this browser links the choice to the person (decision 0290).
         const expires = Math.floor(receipt.expiresAt.getTime() / 1000);
-        void reply.setCookie(
-          CONSENT_COOKIE,
-          [receipt.consentId, receipt.policyVersion, receipt.categories.join('+') || '-', expires].join('.'),
-          {
-            path: `/t/${tenant.slug}/`,
-            httpOnly: true,
-            sameSite: 'lax',
-            secure: options.secureCookies ?? false,
-            maxAge: Math.max(0, expires - Math.floor(kernel.clock.now().getTime() / 1000)),
-          },
-        );
+        if (adopt || receipt.consentId !== body.consent)
+          void reply.setCookie(
+            CONSENT_COOKIE,
+            [receipt.consentId, receipt.policyVersion, receipt.categories.join('+') || '-', expires].join(
+              '.',
+            ),
+            {
+              path: `/t/${tenant.slug}/`,
+              httpOnly: true,
+              sameSite: 'lax',
+              secure: options.secureCookies ?? false,
+              maxAge: Math.max(0, expires - Math.floor(kernel.clock.now().getTime() / 1000)),
+            },
+          );
         return reply
           .status(303)
           .header(

@@ -14,6 +14,8 @@ export interface SettingsPageInput {
   holding: Receipt | undefined;
   gpc: boolean;
   saved: boolean;
+  /** The portal's form token (its SameSite=Strict cookie's value): a post without it is refused. */
+  csrf: string;
 }
 
 /**
@@ -116,6 +118,7 @@ export function renderSettingsPage(input: SettingsPageInput): string {
     ${input.gpc ? html`<p class="notice info">${t.gpc}</p>` : ''} ${current ? html`<p>${current}</p>` : ''}
     <form method="post" action="${input.tenantBase}/cookies">
       <input type="hidden" name="lang" value="${lang}" />
+      <input type="hidden" name="csrf" value="${input.csrf}" />
       ${input.consentId ? html`<input type="hidden" name="consent" value="${input.consentId}" />` : ''}
       <fieldset>
         <legend>${t.choose}</legend>

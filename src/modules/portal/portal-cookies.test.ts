@@ -95,9 +95,12 @@ async function walk(tenant: Tenant, email: string): Promise<Set<string>> {
       headers: { 'content-type': 'text/plain' },
       json: JSON.stringify({ page: '/' }),
     });
-    expect((await send('GET', `${base}/cookies?lang=en`)).statusCode).toBe(200);
+    const settings = await send('GET', `${base}/cookies?lang=en`);
+    expect(settings.statusCode).toBe(200);
+    // The settings form carries the portal's form token (the kluis_form cookie's value).
+    const csrf = /name="csrf" value="([^"]+)"/.exec(settings.body)?.[1] ?? '';
     expect(
-      (await send('POST', `${base}/cookies`, { form: { lang: 'en', action: 'refuse' } })).statusCode,
+      (await send('POST', `${base}/cookies`, { form: { lang: 'en', action: 'refuse', csrf } })).statusCode,
     ).toBe(303);
   }
   expect((await send('GET', `${base}/account?lang=en`)).statusCode).toBe(200);

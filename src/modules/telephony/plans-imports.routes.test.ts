@@ -244,4 +244,43 @@ describe('rating plans over HTTP (issue 20)', () => {
     });
     expect(crossed.statusCode).toBe(404);
   });
+
+  it('concurrent creations of one code (in any case) answer one 201 and 409 conflicts; concurrent assignments of one day all succeed and leave one row; never a 5xx', async () => {
+    const codes = ['ATT-1', 'ATT-1', 'att-1', 'ATT-1', 'Att-1', 'ATT-1'];
+    const created = await Promise.all(
+      codes.map((code) => call(billing, 'POST', '/api/v1/rating-plans', { code, name: 'Race', definition })),
+    );
+    const statuses = created.map((response) => response.statusCode).sort();
+    expect(statuses, created.map((response) => response.body).join('\n')).toEqual([
+      201, 409, 409, 409, 409, 409,
+    ]);
+    for (const response of created.filter((answer) => answer.statusCode === 409))
+      expect(response.json()).toMatchObject({ code: 'conflict' });
+    const raced = await runAsOwner<{ n: number }>(
+      database.ownerUrl,
+      "select count(*)::int as n from rating_plans where tenant_id = $1 and lower(code) = 'att-1'",
+      [voxtra.tenantId],
+    );
+    expect(raced.rows[0]?.n).toBe(1);
+    const plan = created.find((response) => response.statusCode === 201)?.json<{ planId: number }>();
+
+    const assigned = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        call(billing, 'POST', `/api/v1/rating-plans/${plan?.planId ?? 0}/assignments`, {
+          productId: null,
+          validFrom: '2027-02-01',
+        }),
+      ),
+    );
+    expect(
+      assigned.map((response) => response.statusCode),
+      assigned.map((response) => response.body).join('\n'),
+    ).toEqual([201, 201, 201, 201, 201, 201]);
+    const rows = await runAsOwner<{ n: number }>(
+      database.ownerUrl,
+      "select count(*)::int as n from rating_plan_assignments where tenant_id = $1 and valid_from = '2027-02-01'",
+      [voxtra.tenantId],
+    );
+    expect(rows.rows[0]?.n).toBe(1);
+  });
 });

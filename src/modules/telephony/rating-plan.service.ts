@@ -14,6 +14,7 @@ import { selectCallerSubjectIds, updateCosts } from './call-record.repository.js
 import { CALL_BILLING_PURPOSE } from './cdr-import.service.js';
 import { TELEPHONY_CATEGORIES } from './datamap.js';
 import { resolveWallClock } from './local-time.js';
+import { isPgError } from './number.service.js';
 import {
   planDefinitionSchema,
   rateWithPlan,
@@ -68,28 +69,38 @@ export async function createRatingPlan(
       .join('; ');
     throw invalid(message, 'definition');
   }
-  return kernel.plain(tenantId, async (tx) => {
-    const existing = await tx
-      .selectFrom('rating_plans')
-      .select('plan_id')
-      .where('code', '=', input.code)
-      .executeTakeFirst();
-    if (existing) {
-      throw new AppError('conflict', 'plan code taken', { publicMessage: `a plan ${input.code} exists` });
-    }
-    const row = await tx
-      .insertInto('rating_plans')
-      .values({
-        tenant_id: tenantId,
-        code: input.code,
-        name: input.name,
-        definition: JSON.stringify(parsed.data),
-        created_at: kernel.clock.now(),
-      })
-      .returning(['plan_id'])
-      .executeTakeFirstOrThrow();
-    return { planId: Number(row.plan_id), code: input.code, name: input.name, definition: parsed.data };
-  });
+  const taken = (): AppError =>
+    new AppError('conflict', 'plan code taken', { publicMessage: `a plan ${input.code} exists` });
+  try {
+    return await kernel.plain(tenantId, async (tx) => {
+      // Codes are unique regardless of case (ATT-1 and att-1 are one plan); concurrent creations of
+      // one code wait for each other here, so the second sees the first and answers 409.
+      await sql`select pg_advisory_xact_lock(hashtextextended(${`kluis.rating_plan.${tenantId}.${input.code.toLowerCase()}`}, 0))`.execute(
+        tx,
+      );
+      const existing = await tx
+        .selectFrom('rating_plans')
+        .select('plan_id')
+        .where(sql<string>`lower(code)`, '=', input.code.toLowerCase())
+        .executeTakeFirst();
+      if (existing) throw taken();
+      const row = await tx
+        .insertInto('rating_plans')
+        .values({
+          tenant_id: tenantId,
+          code: input.code,
+          name: input.name,
+          definition: JSON.stringify(parsed.data),
+          created_at: kernel.clock.now(),
+        })
+        .returning(['plan_id'])
+        .executeTakeFirstOrThrow();
+      return { planId: Number(row.plan_id), code: input.code, name: input.name, definition: parsed.data };
+    });
+  } catch (error) {
+    if (isPgError(error, '23505')) throw taken();
+    throw error;
+  }
 }
 
 export async function listRatingPlans(
@@ -195,6 +206,23 @@ export async function assignRatingPlan(
   assertMayManageTariff(context.actor);
   if (!isIsoDay(input.validFrom)) throw invalid('validFrom: a day as YYYY-MM-DD', 'validFrom');
   const now = kernel.clock.now();
+  try {
+    return await assignInTransaction(kernel, context, input, now);
+  } catch (error) {
+    if (isPgError(error, '23505'))
+      throw new AppError('conflict', 'concurrent plan assignment', {
+        publicMessage: 'the plan assignment changed meanwhile; try again',
+      });
+    throw error;
+  }
+}
+
+function assignInTransaction(
+  kernel: Kernel,
+  context: UseCaseContext,
+  input: { planCode: string; target: PlanTarget; validFrom: string },
+  now: Date,
+): Promise<{ planId: number; validFrom: string }> {
   return kernel.transact(context.tenantId, async (atx) => {
     const plan = await atx.tx
       .selectFrom('rating_plans')
@@ -224,6 +252,11 @@ export async function assignRatingPlan(
         if (!product)
           throw new AppError('not_found', 'no such product', { publicMessage: `no product ${productId}` });
       }
+      // One assignment per product (or tenant default) and day: concurrent replacements of the same
+      // one queue here instead of both inserting after each other's delete (a unique violation).
+      await sql`select pg_advisory_xact_lock(hashtextextended(${`kluis.rating_plan_assignment.${context.tenantId}.${productId ?? 0}.${input.validFrom}`}, 0))`.execute(
+        atx.tx,
+      );
       await atx.tx
         .deleteFrom('rating_plan_assignments')
         .where(sql<boolean>`coalesce(product_id, 0) = ${productId ?? 0}`)
