@@ -27,6 +27,7 @@ let technician: StaffSession;
 let otherBilling: StaffSession;
 let business: number;
 let person: number;
+let catalogue: Awaited<ReturnType<typeof prepareTenant>>;
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -34,7 +35,7 @@ beforeAll(async () => {
   app = await createTestApp(kernel);
   voxtra = await createPolicyTenant(kernel, 'voxtra');
   voiceking = await createPolicyTenant(kernel, 'voiceking');
-  const catalogue = await prepareTenant(kernel, voxtra);
+  catalogue = await prepareTenant(kernel, voxtra);
   const organisation = await createBusiness(kernel, voxtra);
   business = await createCustomer(kernel, voxtra, { familyName: 'Janssens', organisationId: organisation });
   person = await createCustomer(kernel, voxtra, { familyName: 'Peeters' });
@@ -297,5 +298,49 @@ describe('billing API (VX-3, VK-2)', () => {
     ).toBe(201);
     expect((await importAs(otherBilling, 'billing')).statusCode).toBe(200);
     expect(await count()).toEqual({ notes: (before?.notes ?? 0) + 1, payments: (before?.payments ?? 0) + 1 });
+  });
+
+  it('invoice numbers follow the dates: a later run with an issue date before the last one of the series is a 409 issue_date_before_last naming that date, and creates nothing', async () => {
+    // October was issued on 2026-11-05 (the clock) by the first test; a customer billable for
+    // September is then run with an earlier issue date.
+    const late = await createCustomer(kernel, voxtra, { familyName: 'Claes' });
+    await startContract(kernel, voxtra, late, {
+      startDate: '2026-09-01',
+      lines: [{ productId: catalogue.subscription }],
+    });
+    const count = async () =>
+      (
+        await runAsOwner<{ invoices: number; last: number }>(
+          database.ownerUrl,
+          `select (select count(*)::int from invoices where tenant_id = $1) as invoices,
+                  (select last_number from invoice_counters where tenant_id = $1 and series = 'F' and year = 2026) as last`,
+          [voxtra.tenantId],
+        )
+      ).rows[0];
+    const before = await count();
+    const refused = await call(billing, 'POST', '/api/v1/invoice-runs', {
+      period: '2026-09',
+      issueDate: '2026-10-01',
+      callsPurpose: 'call_billing',
+    });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({
+      code: 'conflict',
+      details: { reason: 'issue_date_before_last', lastIssueDate: '2026-11-05' },
+    });
+    expect(refused.json<{ detail: string }>().detail).toContain('2026-11-05');
+    expect(await count()).toEqual(before);
+
+    // The same day as the last one is in order: the next number.
+    const run = await call(billing, 'POST', '/api/v1/invoice-runs', {
+      period: '2026-09',
+      issueDate: '2026-11-05',
+      callsPurpose: 'call_billing',
+    });
+    expect(run.statusCode).toBe(200);
+    expect(run.json()).toMatchObject({
+      invoiced: 1,
+      firstNumber: `F2026-${String((before?.last ?? 0) + 1).padStart(6, '0')}`,
+    });
   });
 });

@@ -2,6 +2,7 @@ import { categoryOfRate, type VatCategory, type VatTreatment } from '../contract
 import { sql } from 'kysely';
 import type { Grant } from '../../kernel/gate/gate.js';
 import type { Tx } from '../../platform/db.js';
+import { AppError } from '../../platform/errors.js';
 import type { DestinationClass, DocumentLanguage, InvoiceSeries, SellerSnapshot } from './billing.tables.js';
 import { BILLING_CATEGORIES as C } from './datamap.js';
 
@@ -398,6 +399,49 @@ export async function lockCounter(
     .returning('last_number')
     .executeTakeFirstOrThrow();
   return row.last_number;
+}
+
+/**
+ * The latest issue date among the documents of (series, year), read after `lockCounter` so a
+ * concurrent run's dates are committed and visible: numbers must follow the dates.
+ */
+export async function selectLastIssueDate(
+  tx: Tx,
+  tenantId: number,
+  series: InvoiceSeries,
+  year: number,
+): Promise<string | null> {
+  const row = await tx
+    .selectFrom('invoices')
+    .select((eb) => eb.fn.max('issue_date').as('last'))
+    .where('tenant_id', '=', tenantId)
+    .where('series', '=', series)
+    .where('year', '=', year)
+    .executeTakeFirst();
+  const last: unknown = row?.last;
+  if (last instanceof Date) return last.toISOString().slice(0, 10);
+  return typeof last === 'string' ? last.slice(0, 10) : null;
+}
+
+/**
+ * Refuses an issue date earlier than the last one of the series: invoice numbers must be in
+ * chronological order. Call after `lockCounter` in the transaction that allocates the numbers.
+ */
+export async function assertIssueDateInOrder(
+  tx: Tx,
+  tenantId: number,
+  series: InvoiceSeries,
+  year: number,
+  issueDate: string,
+): Promise<void> {
+  const last = await selectLastIssueDate(tx, tenantId, series, year);
+  if (last !== null && issueDate < last) {
+    const message = `issueDate ${issueDate} is before ${last}, the last issue date of series ${series}${year}; numbers must follow the dates`;
+    throw new AppError('conflict', message, {
+      publicMessage: message,
+      details: { reason: 'issue_date_before_last', lastIssueDate: last, series, year },
+    });
+  }
 }
 
 /** Advances a counter locked by `lockCounter` in this transaction; returns the new last number. */

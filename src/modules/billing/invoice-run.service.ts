@@ -47,6 +47,7 @@ import {
   countUnratedCalls,
   insertInvoices,
   lockCounter,
+  assertIssueDateInOrder,
   selectCallSummaries,
   selectCallWindow,
   selectCandidateSubjects,
@@ -282,6 +283,7 @@ export async function runInvoices(
       // The lock, then the check: a concurrent run's invoices for these customers are committed
       // and visible once it is ours, so nobody is billed twice and no number is skipped.
       const last = await lockCounter(atx.tx, context.tenantId, 'F', year);
+      await assertIssueDateInOrder(atx.tx, context.tenantId, 'F', year, issueDate);
       const billed = await selectInvoicedSubjects(atx.tx, period.start, subjects);
       const drafts: NewInvoice[] = [];
       const createdAt = kernel.clock.now();

@@ -33,6 +33,7 @@ import {
   advanceCounter,
   insertInvoices,
   lockCounter,
+  assertIssueDateInOrder,
   type BuyerSnapshot,
   type NewInvoiceLine,
 } from './invoice-run.repository.js';
@@ -336,6 +337,7 @@ export async function createCreditNote(
     }
     const totals = totalsOf(lines);
     const last = await lockCounter(atx.tx, context.tenantId, 'C', year);
+    await assertIssueDateInOrder(atx.tx, context.tenantId, 'C', year, issueDate);
     const number = last + 1;
     const grant = await authorizeWrite(kernel, atx, context, policy, row);
     const [id] = await insertInvoices(atx.tx, grant, [

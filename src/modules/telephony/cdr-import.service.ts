@@ -47,7 +47,7 @@ export const DEFAULT_BATCH_SIZE = 50_000;
 const MAX_BATCH_ATTEMPTS = 3;
 
 export type ImportRejectReason =
-  'caller_not_normalisable' | 'destination_not_normalisable' | 'not_attributed';
+  'caller_not_normalisable' | 'destination_not_normalisable' | 'not_attributed' | 'value_out_of_range';
 
 export interface CdrImportDeps {
   kernel: Kernel;
@@ -326,6 +326,7 @@ const REJECT_MESSAGES: Readonly<Record<ImportRejectReason, string>> = {
     'the destination is neither a valid phone number, dialled digits nor an extension of the customer',
   not_attributed:
     "no customer held the call's account code, channel, SIP user, extension, caller number or called number when the call started",
+  value_out_of_range: "the call's cost at the tariff does not fit the database's bigint column",
 };
 
 /** Digits as dialled when the destination is no E.164 number: short codes, service numbers. */
@@ -405,6 +406,8 @@ function buildRow(
     // Dialled destinations (112, 1207) are rated by the tariff's dialled prefixes.
     const rated = rateCall(ratingTable, destination, seconds, record.startedAt);
     cost = rated === 'no_rate' ? null : rated;
+    // cost_micros is a bigint written as text: beyond 2^53 the number is neither exact nor digits.
+    if (cost !== null && !Number.isSafeInteger(cost)) return 'value_out_of_range';
   }
   const startedIso = record.startedAt.toISOString();
   const line = [

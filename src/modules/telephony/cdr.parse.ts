@@ -82,7 +82,8 @@ export type RejectionReason =
   | 'invalid_duration'
   | 'end_before_start'
   | 'answer_outside_call'
-  | 'date_out_of_range';
+  | 'date_out_of_range'
+  | 'value_out_of_range';
 
 export interface Rejection {
   kind: 'rejection';
@@ -184,6 +185,8 @@ const DEFAULT_TIME_ZONE = 'Europe/Brussels';
 const ASTERISK_COLUMN_COUNTS = [16, 17, 18, 19, 20, 21] as const;
 const FREESWITCH_COLUMN_COUNTS = [13, 15] as const;
 const INTEGER = /^\d+$/;
+/** The largest value of a PostgreSQL `integer` column (call_records.duration_seconds, billable_seconds). */
+export const MAX_DB_INTEGER = 2_147_483_647;
 /** What a b-leg reference may look like (the column's CHECK); anything else is not a reference. */
 const LEG_ID = /^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,199}$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -637,6 +640,13 @@ function normaliseRecord(
   if ('reason' in times) return reject(line, times.reason, times.message);
   const stated = normaliseDisposition(raw.disposition, raw.answer !== null, times.answerMs !== null);
   const billableSeconds = computeBillableSeconds(times, stated);
+  // The seconds go to integer columns: a bigger value is the line's fault, not the import's.
+  if (times.durationSeconds > MAX_DB_INTEGER || billableSeconds > MAX_DB_INTEGER)
+    return reject(
+      line,
+      'value_out_of_range',
+      `the call's duration or billable seconds exceed ${MAX_DB_INTEGER} seconds`,
+    );
   // A mapped CSV without a disposition column: billed seconds are the only evidence of an answer.
   const disposition =
     stated === 'unknown' && raw.disposition === null
