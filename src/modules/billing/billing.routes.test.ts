@@ -216,6 +216,43 @@ describe('billing API (VX-3, VK-2)', () => {
     expect(response.statusCode).toBe(403);
   });
 
+  it('disputes and hand-overs for collection are made under the billing purpose only: the Voxtra privacy officer under legal_disclosure and the admin under business_transfer (both cover payment data) are refused, and nothing is written', async () => {
+    await runInvoices(kernel, billingContext(voxtra), { period: '2026-10', callsPurpose: 'call_billing' });
+    const [invoice] = (await listInvoices(kernel, billingContext(voxtra), { limit: 1 })).items;
+    if (!invoice) throw new Error('no invoice');
+    const officer = await loginAs(app, kernel, voxtra, 'privacy_officer');
+    const admin = await loginAs(app, kernel, voxtra, 'admin');
+    const written = async () =>
+      (
+        await runAsOwner<{ n: number }>(
+          database.ownerUrl,
+          `select (select count(*)::int from invoice_disputes where tenant_id = $1)
+                + (select count(*)::int from invoice_collections where tenant_id = $1)
+                + (select count(*)::int from invoices where tenant_id = $1 and kind = 'credit_note') as n`,
+          [voxtra.tenantId],
+        )
+      ).rows[0]?.n;
+    const before = await written();
+    for (const [session, purpose] of [
+      [officer, 'legal_disclosure'],
+      [admin, 'business_transfer'],
+    ] as const) {
+      for (const [url, body] of [
+        [`/api/v1/invoices/${invoice.invoiceId}/dispute`, { reason: 'the customer contests the calls' }],
+        [`/api/v1/invoices/${invoice.invoiceId}/collection`, undefined],
+        [
+          `/api/v1/invoices/${invoice.invoiceId}/credit-notes`,
+          { reasonCode: 'billing_error', amountExclVatCents: 100 },
+        ],
+      ] as const) {
+        const response = await call(session, 'POST', url, body, { 'x-kluis-purpose': purpose });
+        expect(response.statusCode, `${purpose} ${url}: ${response.body}`).toBe(403);
+        expect(response.json()).toMatchObject({ code: 'purpose_not_allowed' });
+      }
+    }
+    expect(await written()).toBe(before);
+  });
+
   it('money documents are made under the policy’s billing purpose only: VoiceKing sales under order_processing (which covers payment data) can neither credit an invoice nor import or match payments; a made-up credit reason is a 400; nothing is written', async () => {
     const catalogue = await prepareTenant(kernel, voiceking);
     const customer = await createCustomer(kernel, voiceking, { familyName: 'Vermeulen' });

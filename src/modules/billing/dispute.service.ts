@@ -5,7 +5,14 @@ import { auditActor, type Grant } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Tx } from '../../platform/db.js';
 import { parseInput } from '../../platform/validation.js';
-import { authorize, conflict, notFound, staffIdOf, type BillingContext } from './access.js';
+import {
+  assertMoneyPurpose,
+  authorize,
+  conflict,
+  notFound,
+  staffIdOf,
+  type BillingContext,
+} from './access.js';
 import type { BillingTables } from './billing.tables.js';
 import { BILLING_CATEGORIES as C, billingDataMap } from './datamap.js';
 import { selectErasedSubjects, selectInvoiceRef } from './invoice.repository.js';
@@ -34,6 +41,7 @@ export async function disputeInvoice(
 ): Promise<InvoiceDispute> {
   const { reason } = parseInput(disputeInputSchema, input);
   scanReason(reason);
+  assertMoneyPurpose((await kernel.policies.current(context.tenantId)).policy, context.purpose, 'disputes');
   const now = kernel.clock.now();
   return kernel.transact(context.tenantId, async (atx) => {
     const invoice = await selectInvoiceRef(atx.tx, invoiceId, true);
@@ -69,6 +77,7 @@ export async function settleDispute(
   context: BillingContext,
   invoiceId: number,
 ): Promise<void> {
+  assertMoneyPurpose((await kernel.policies.current(context.tenantId)).policy, context.purpose, 'disputes');
   await kernel.transact(context.tenantId, async (atx) => {
     const invoice = await selectInvoiceRef(atx.tx, invoiceId, true);
     if (!invoice || invoice.kind !== 'invoice') throw notFound('invoice');

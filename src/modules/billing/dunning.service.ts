@@ -8,6 +8,7 @@ import type { Tx } from '../../platform/db.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
 import { readPeopleUnderGrant } from '../parties/index.js';
 import {
+  assertMoneyPurpose,
   authorize,
   authorizeBatch,
   conflict,
@@ -395,6 +396,8 @@ export async function markSentForCollection(
   context: BillingContext,
   invoiceId: number,
 ): Promise<{ invoiceId: number; invoiceNumber: string; sentForCollectionAt: Date }> {
+  const { policy } = await kernel.policies.current(context.tenantId);
+  assertMoneyPurpose(policy, context.purpose, 'hand-overs for collection');
   const now = kernel.clock.now();
   return kernel.transact(context.tenantId, async (atx) => {
     const invoice = await selectInvoiceRef(atx.tx, invoiceId, true);
