@@ -35,9 +35,19 @@ export function assertWebBuilt(): void {
     throw new Error('the back office is not built: run `npm run build` (npm install does it)');
 }
 
+const SETTLE_TRANSITIONS = `Promise.race([
+  Promise.all(document.getAnimations()
+    .filter((animation) => animation.effect && animation.effect.getComputedTiming().endTime !== Infinity)
+    .map((animation) => animation.finished.catch(() => undefined))),
+  new Promise((resolve) => setTimeout(resolve, 2000)),
+]).then(() => true)`;
+
 /** Looks at the screen the way a person would (axe-core) and keeps a picture of it. */
 export async function look(browser: BrowserSuite, page: Page, name: string): Promise<void> {
   await page.waitForLoadState('networkidle', { timeout: 5_000 }).catch(() => undefined);
+  // A dialog still fading in is not what a person reads (axe measures its half-transparent text):
+  // wait for finite transitions to end, at most 2 s (a spinner's animation never does).
+  await page.evaluate(SETTLE_TRANSITIONS).catch(() => undefined);
   await browser.checkAccessibility(page);
   // From the top: a full-page picture of a scrolled page draws the fixed header in the middle.
   await page.evaluate('window.scrollTo(0, 0)');
