@@ -10,7 +10,7 @@ export const idempotencyDataMap: TableDataMap[] = [
       tenant_id: 'tenant key',
       idempotency_key: 'a value the client chose per operation (e.g. a UUID)',
       fingerprint: 'SHA-256 of caller id, route, parameters and body: tells a retry from another request',
-      state: 'pending while the first call runs, then done',
+      state: 'pending while the first call runs, committed once it has made something, then done',
       response_status: 'HTTP status of the first answer',
       response_body:
         'what a replay needs: counts, document numbers and ids (documents are re-read through the gate), deleted after 24 hours',

@@ -4,7 +4,7 @@ export interface IdempotencyKeysTable {
   tenant_id: number;
   idempotency_key: string;
   fingerprint: Buffer;
-  state: 'pending' | 'done';
+  state: 'pending' | 'committed' | 'done';
   response_status: number | null;
   response_body: ColumnType<unknown, string | null | undefined, string | null>;
   created_at: Date;

@@ -1,14 +1,20 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { sql } from 'kysely';
+import { runInIdempotentScope } from '../kernel/idempotent-commits.js';
 import type { Kernel } from '../kernel/kernel.js';
+import type { Tx } from '../platform/db.js';
 import { AppError, validationError } from '../platform/errors.js';
+import { reachTestHook } from '../platform/test-hooks.js';
 
 /**
  * `Idempotency-Key` on the POSTs that make a money document or send mail (decision 0086): the
  * same key with the same request answers what the first call answered, without doing the work
  * again; the same key with a different request is refused (`idempotency_key_reused`, 422); a
- * key whose first call is still running is a 409. Keys are kept per tenant for 24 hours.
+ * key whose first call is still running is a 409 (`idempotency_in_progress`); a key whose first
+ * call died before it made anything is taken over by the retry (decision 0380). Keys are kept per
+ * tenant for 24 hours.
  */
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 const KEY = /^[\x21-\x7e]{1,255}$/;
@@ -50,70 +56,129 @@ export async function runIdempotently<T, S extends number>(
     });
   }
   const fingerprint = fingerprintOf(request);
+  await holders.acquire();
+  try {
+    const outcome = await kernel.plain(tenantId, (lockTx) =>
+      runHoldingKey(kernel, lockTx, tenantId, key, fingerprint, work),
+    );
+    if (outcome.kind === 'fresh') return { status: work.status, body: outcome.answer };
+    reply.header('idempotent-replayed', 'true');
+    const body = work.replay ? await work.replay(outcome.kept) : (outcome.kept as T);
+    return { status: work.status, body };
+  } finally {
+    holders.release();
+  }
+}
+
+type Outcome<T> = { kind: 'fresh'; answer: T } | { kind: 'replay'; kept: unknown };
+
+/**
+ * Inside `lockTx`, which holds the key's transaction-scoped advisory lock for as long as the work
+ * runs: whoever holds it owns the key, and a process that dies (or loses its connection) frees it
+ * at once. The key's row is written in separate short transactions, so the work's own commits can
+ * mark it `committed` (src/kernel/idempotent-commits.ts) without waiting on this one.
+ */
+async function runHoldingKey<T, S extends number>(
+  kernel: Kernel,
+  lockTx: Tx,
+  tenantId: number,
+  key: string,
+  fingerprint: Buffer,
+  work: IdempotentWork<T, S>,
+): Promise<Outcome<T>> {
+  const locked = await sql<{
+    locked: boolean;
+  }>`select pg_try_advisory_xact_lock(hashtextextended(${`kluis.idempotency.${tenantId}.${key}`}, 0)) as locked`.execute(
+    lockTx,
+  );
+  if (locked.rows[0]?.locked !== true) {
+    throw new AppError('idempotency_in_progress', 'idempotent request in progress', {
+      publicMessage: `a request with this ${IDEMPOTENCY_HEADER} is still being processed; retry later`,
+    });
+  }
   const now = kernel.clock.now();
   const existing = await kernel.plain(tenantId, async (tx) => {
     await tx
       .deleteFrom('idempotency_keys')
       .where('created_at', '<', new Date(now.getTime() - KEEP_MS))
       .execute();
-    const claimed = await tx
-      .insertInto('idempotency_keys')
-      .values({
-        tenant_id: tenantId,
-        idempotency_key: key,
-        fingerprint,
-        state: 'pending',
-        created_at: now,
-      })
-      .onConflict((conflict) => conflict.columns(['tenant_id', 'idempotency_key']).doNothing())
-      .returning('idempotency_key')
-      .executeTakeFirst();
-    if (claimed) return undefined;
-    return tx
+    const row = await tx
       .selectFrom('idempotency_keys')
       .select(['fingerprint', 'state', 'response_status', 'response_body'])
       .where('idempotency_key', '=', key)
-      .executeTakeFirstOrThrow();
+      .executeTakeFirst();
+    if (row === undefined) {
+      await tx
+        .insertInto('idempotency_keys')
+        .values({ tenant_id: tenantId, idempotency_key: key, fingerprint, state: 'pending', created_at: now })
+        .execute();
+    } else if (row.state === 'pending' && row.fingerprint.equals(fingerprint)) {
+      // Its holder is gone (we hold the lock) and it made nothing: this retry takes the key over.
+      await tx
+        .updateTable('idempotency_keys')
+        .set({ created_at: now })
+        .where('idempotency_key', '=', key)
+        .execute();
+    }
+    return row;
   });
-  if (existing) {
-    if (!existing.fingerprint.equals(fingerprint)) {
-      throw new AppError('idempotency_key_reused', 'idempotency key reused for another request', {
-        publicMessage: `this ${IDEMPOTENCY_HEADER} was used for a different request; use a new key`,
-      });
-    }
-    if (existing.state !== 'done' || existing.response_status === null) {
-      throw new AppError('conflict', 'idempotent request in progress', {
-        publicMessage: `a request with this ${IDEMPOTENCY_HEADER} is still being processed; retry later`,
-      });
-    }
-    reply.header('idempotent-replayed', 'true');
-    const body = work.replay ? await work.replay(existing.response_body) : (existing.response_body as T);
-    return { status: work.status, body };
+  if (existing && !existing.fingerprint.equals(fingerprint)) {
+    throw new AppError('idempotency_key_reused', 'idempotency key reused for another request', {
+      publicMessage: `this ${IDEMPOTENCY_HEADER} was used for a different request; use a new key`,
+    });
   }
+  if (existing?.state === 'committed' || (existing?.state === 'done' && existing.response_status === null)) {
+    // The first call made something and died before it answered: doing it again could make a
+    // second document or mail, and its answer cannot be rebuilt.
+    throw new AppError('conflict', 'idempotent request interrupted after its commit', {
+      publicMessage: `the first request with this ${IDEMPOTENCY_HEADER} was interrupted after it made its changes; check the result before sending the request again with a new key`,
+      details: { state: 'interrupted' },
+    });
+  }
+  if (existing?.state === 'done') return { kind: 'replay', kept: existing.response_body };
+
+  await reachTestHook('idempotency.claimed');
   let answer: T;
   try {
-    answer = await work.run();
+    answer = await runInIdempotentScope(tenantId, key, work.run);
   } catch (error) {
-    // Nothing was made: the key may be used again for a corrected request.
+    // The work failed: the key may be used again for a corrected request.
     await kernel.plain(tenantId, (tx) =>
-      tx
-        .deleteFrom('idempotency_keys')
-        .where('idempotency_key', '=', key)
-        .where('state', '=', 'pending')
-        .execute(),
+      tx.deleteFrom('idempotency_keys').where('idempotency_key', '=', key).execute(),
     );
     throw error;
   }
+  await reachTestHook('idempotency.work-done');
   const kept = work.remember ? work.remember(answer) : answer;
-  await kernel.plain(tenantId, (tx) =>
-    tx
-      .updateTable('idempotency_keys')
-      .set({ state: 'done', response_status: work.status, response_body: JSON.stringify(kept) })
-      .where('idempotency_key', '=', key)
-      .execute(),
-  );
-  return { status: work.status, body: answer };
+  await lockTx
+    .updateTable('idempotency_keys')
+    .set({ state: 'done', response_status: work.status, response_body: JSON.stringify(kept) })
+    .where('idempotency_key', '=', key)
+    .execute();
+  return { kind: 'fresh', answer };
 }
+
+/**
+ * Each running idempotent request holds one pooled connection (its lock) besides those its work
+ * uses: at most this many at once per process, so they can never take the whole pool.
+ */
+const MAX_HOLDERS = 3;
+const holders = {
+  running: 0,
+  waiting: [] as (() => void)[],
+  async acquire(): Promise<void> {
+    if (this.running < MAX_HOLDERS) {
+      this.running += 1;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  },
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.running -= 1;
+  },
+};
 
 /** Who asks, on which route, with which parameters and body: a retry has the same fingerprint. */
 function fingerprintOf(request: FastifyRequest): Buffer {

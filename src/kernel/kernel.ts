@@ -1,5 +1,6 @@
 import type { Clock } from '../platform/clock.js';
 import { withTenant, type Db, type Tx } from '../platform/db.js';
+import { markingIdempotentCommit } from './idempotent-commits.js';
 import { findTenantById, findTenantBySlug, listTenants, type Tenant } from '../modules/tenants/index.js';
 import {
   appendAuditNow,
@@ -170,10 +171,25 @@ export function createKernel(options: KernelOptions): Kernel {
         ),
       verify: (tenantId, verifyOptions) => verifyAuditChain(audit, tenantId, verifyOptions),
     },
-    transact: (tenantId, work) => withAuditedRefusals(audit, tenantId, work),
-    plain: (tenantId, work) => withTenant(db, tenantId, work),
+    // Inside an idempotent request, each commit also marks its key (idempotent-commits.ts).
+    transact: (tenantId, work) =>
+      withAuditedRefusals(
+        audit,
+        tenantId,
+        markingIdempotentCommit(tenantId, (atx) => atx.tx, work),
+      ),
+    plain: (tenantId, work) =>
+      withTenant(
+        db,
+        tenantId,
+        markingIdempotentCommit(tenantId, (tx) => tx, work),
+      ),
     transactOn: (connection, tenantId, work) =>
-      withAuditedRefusals({ ...audit, db: connection.db }, tenantId, work),
+      withAuditedRefusals(
+        { ...audit, db: connection.db },
+        tenantId,
+        markingIdempotentCommit(tenantId, (atx) => atx.tx, work),
+      ),
   };
   CORES.set(kernel, {
     db,

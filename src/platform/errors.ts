@@ -9,6 +9,7 @@ export const ERROR_CODES = [
   'tenant_not_found',
   'conflict',
   'idempotency_key_reused',
+  'idempotency_in_progress',
   'unauthenticated',
   'forbidden',
   'step_up_required',
