@@ -158,6 +158,9 @@ export async function startBrowser(suite: string): Promise<BrowserSuite> {
         ...(phone ? { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true } : {}),
         locale: 'nl-BE',
         timezoneId: 'Europe/Brussels',
+        // Screens then skip their fades (Mantine respects it): axe measures text as it is read,
+        // not half-transparent while a notification slides in.
+        reducedMotion: 'reduce',
         ...options,
       });
       contexts.add(context);

@@ -35,18 +35,26 @@ export function assertWebBuilt(): void {
     throw new Error('the back office is not built: run `npm run build` (npm install does it)');
 }
 
-const SETTLE_TRANSITIONS = `Promise.race([
-  Promise.all(document.getAnimations()
-    .filter((animation) => animation.effect && animation.effect.getComputedTiming().endTime !== Infinity)
-    .map((animation) => animation.finished.catch(() => undefined))),
-  new Promise((resolve) => setTimeout(resolve, 2000)),
-]).then(() => true)`;
+// Waits until no finite animation has run for two checks 100 ms apart, at most 2 s: a notification
+// mounted just after the first check (its transition starts a frame later) is still waited for.
+const SETTLE_TRANSITIONS = `(async () => {
+  const running = () => document.getAnimations().filter((animation) =>
+    animation.playState === 'running' && animation.effect &&
+    animation.effect.getComputedTiming().endTime !== Infinity);
+  const until = Date.now() + 2000;
+  let quiet = 0;
+  while (quiet < 2 && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    quiet = running().length === 0 ? quiet + 1 : 0;
+  }
+  return true;
+})()`;
 
 /** Looks at the screen the way a person would (axe-core) and keeps a picture of it. */
 export async function look(browser: BrowserSuite, page: Page, name: string): Promise<void> {
   await page.waitForLoadState('networkidle', { timeout: 5_000 }).catch(() => undefined);
   // A dialog still fading in is not what a person reads (axe measures its half-transparent text):
-  // wait for finite transitions to end, at most 2 s (a spinner's animation never does).
+  // wait for finite transitions to end (a spinner's animation never does).
   await page.evaluate(SETTLE_TRANSITIONS).catch(() => undefined);
   await browser.checkAccessibility(page);
   // From the top: a full-page picture of a scrolled page draws the fixed header in the middle.
