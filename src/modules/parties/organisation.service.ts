@@ -206,6 +206,19 @@ function factColumns(input: Facts): Partial<Omit<OrganisationRow, 'organisation_
 }
 
 /**
+ * Who registers and changes business customers: those who sell to them and bill them, and the
+ * admin. Their facts are not personal, but they decide what invoices say (decision 0395).
+ */
+export const ORGANISATION_ROLES: ReadonlySet<string> = new Set(['admin', 'sales', 'billing']);
+
+export function assertMayChangeOrganisations(role: string): void {
+  if (ORGANISATION_ROLES.has(role)) return;
+  throw new AppError('role_not_allowed', `role ${role} may not change organisations`, {
+    publicMessage: `role ${role} may not register or change business customers`,
+  });
+}
+
+/**
  * Business customers are legal persons: their name, enterprise number and addresses are not
  * personal data, so no gate decision is needed (their contact persons are people, and are gated).
  */

@@ -385,6 +385,34 @@ describe('organisations (VX-3)', () => {
     expect(elsewhere.statusCode).toBe(404);
   });
 
+  it('support and technicians may read business customers but not register or change them', async () => {
+    const technician = await loginAs(app, kernel, voxtra, 'technician');
+    const registered = await call(voxtraSales, 'POST', '/api/v1/organisations', undefined, {
+      name: 'Bakkerij Van Acker',
+      enterpriseNumber: '0403.170.701',
+    });
+    const { organisationId } = registered.json<{ organisationId: number }>();
+    for (const session of [support, technician]) {
+      const created = await call(session, 'POST', '/api/v1/organisations', undefined, { name: 'Schaduw BV' });
+      expect(created.statusCode).toBe(403);
+      expect(created.json<{ code: string }>().code).toBe('role_not_allowed');
+      const changed = await app.inject({
+        method: 'PATCH',
+        url: `/api/v1/organisations/${organisationId}`,
+        headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken },
+        payload: { buyerReference: 'KOSTENPLAATS-9' },
+      });
+      expect(changed.statusCode).toBe(403);
+    }
+    const rows = await runAsOwner<{ name: string; buyer_reference: string | null }>(
+      database.ownerUrl,
+      "select name, buyer_reference from organisations where name in ('Schaduw BV', 'Bakkerij Van Acker')",
+    );
+    expect(rows.rows).toEqual([{ name: 'Bakkerij Van Acker', buyer_reference: null }]);
+    const read = await call(technician, 'GET', `/api/v1/organisations/${organisationId}`);
+    expect(read.statusCode).toBe(200);
+  });
+
   it('wrong check digits are refused with the reason and nothing is written', async () => {
     const response = await call(voxtraSales, 'POST', '/api/v1/organisations', undefined, {
       name: 'Fout BV',

@@ -11,6 +11,7 @@ import {
   reportMinorInputSchema,
 } from './minors.service.js';
 import {
+  assertMayChangeOrganisations,
   createOrganisation,
   createOrganisationInputSchema,
   getOrganisation,
@@ -279,8 +280,11 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
         response: { 201: organisationSchema },
       },
     },
-    async (request, reply) =>
-      reply.status(201).send(await createOrganisation(kernel, staffOf(request).tenantId, request.body)),
+    async (request, reply) => {
+      const staff = staffOf(request);
+      assertMayChangeOrganisations(staff.role);
+      return reply.status(201).send(await createOrganisation(kernel, staff.tenantId, request.body));
+    },
   );
   typed.get(
     '/api/v1/organisations',
@@ -328,6 +332,10 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
         response: { 200: organisationSchema },
       },
     },
-    async (request) => updateOrganisation(kernel, staffOf(request).tenantId, request.params.id, request.body),
+    async (request) => {
+      const staff = staffOf(request);
+      assertMayChangeOrganisations(staff.role);
+      return updateOrganisation(kernel, staff.tenantId, request.params.id, request.body);
+    },
   );
 }
