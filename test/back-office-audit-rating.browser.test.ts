@@ -10,8 +10,6 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/http/app.js';
-import { WEB_ROOT } from '../src/http/web.js';
 import type { Kernel } from '../src/kernel/kernel.js';
 import { keyringOf } from '../src/kernel/kernel.js';
 import { createCustomer } from '../src/modules/billing/billing.test-helpers.js';
@@ -23,42 +21,34 @@ import {
   writeLines,
 } from '../src/modules/telephony/telephony.test-helpers.js';
 import type { Tenant } from '../src/modules/tenants/index.js';
-import { listenForBrowser, startBrowser, type BrowserSuite } from './browser.js';
+import type { BrowserSuite } from './browser.js';
 import { ROOT } from './cli.js';
-import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from './database.js';
+import { runAsOwner, type TestDatabase } from './database.js';
 import { loginAs } from './http.js';
-import { createPolicyTenant, createTestKernel } from './kernel.js';
+import { createPolicyTenant } from './kernel.js';
 import {
-  assertWebBuilt,
+  closeBackOffice,
   expectNoPageProblems,
   goTo,
   look,
   staffSignedIn,
-  type StaffBrowser,
+  startBackOffice,
+  type BackOffice,
 } from './staff-browser.js';
 
+let env: BackOffice;
 let database: TestDatabase;
 let kernel: Kernel;
 let app: FastifyInstance;
 let browser: BrowserSuite;
-let env: StaffBrowser;
 let voiceking: Tenant;
 
 beforeAll(async () => {
-  assertWebBuilt();
-  database = await createTestDatabase();
-  kernel = createTestKernel(database);
-  app = await buildApp({ kernel, logger: testLogger, version: 'test', webRoot: WEB_ROOT });
+  env = await startBackOffice('back-office-audit-rating');
+  ({ database, kernel, app, browser } = env);
   voiceking = await createPolicyTenant(kernel, 'voiceking');
-  const baseUrl = await listenForBrowser(app);
-  browser = await startBrowser('back-office-audit-rating');
-  env = { browser, kernel, baseUrl };
 });
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await database?.close();
-});
+afterAll(() => closeBackOffice(env));
 
 describe('the audit trail, audit verify, imports and rating plans screens (issue #20)', () => {
   it('the privacy officer sees who looked at a person and why, reads the disclosure log and verifies the audit log', async () => {

@@ -7,10 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/http/app.js';
-import { WEB_ROOT } from '../src/http/web.js';
 import type { Kernel } from '../src/kernel/kernel.js';
 import {
   billingContext,
@@ -20,32 +17,32 @@ import {
 } from '../src/modules/billing/billing.test-helpers.js';
 import { disputeInvoice, listInvoices, runDunning, runInvoices } from '../src/modules/billing/index.js';
 import type { Tenant } from '../src/modules/tenants/index.js';
-import { listenForBrowser, startBrowser, type BrowserSuite } from './browser.js';
-import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from './database.js';
+import type { BrowserSuite } from './browser.js';
+import { runAsOwner, type TestDatabase } from './database.js';
 import { createPolicyTenant, createTestKernel, fixedClock } from './kernel.js';
 import {
-  assertWebBuilt,
+  closeBackOffice,
   expectNoPageProblems,
   goTo,
   look,
   staffSignedIn,
-  type StaffBrowser,
+  startBackOffice,
+  type BackOffice,
 } from './staff-browser.js';
 
+let env: BackOffice;
 let database: TestDatabase;
 let kernel: Kernel;
-let app: FastifyInstance;
 let browser: BrowserSuite;
-let env: StaffBrowser;
 let voiceking: Tenant;
 const numbers = { reminded: '', disputed: '' };
 
 beforeAll(async () => {
-  assertWebBuilt();
-  database = await createTestDatabase();
   const masterKey = randomBytes(32);
-  kernel = createTestKernel(database, undefined, masterKey);
-  app = await buildApp({ kernel, logger: testLogger, version: 'test', webRoot: WEB_ROOT });
+  env = await startBackOffice('back-office-billing', {
+    kernel: (database) => createTestKernel(database, undefined, masterKey),
+  });
+  ({ database, kernel, browser } = env);
   voiceking = await createPolicyTenant(kernel, 'voiceking');
   const catalogue = await prepareTenant(kernel, voiceking);
   const reminded = await createCustomer(kernel, voiceking, { familyName: 'Peeters', givenName: 'An' });
@@ -77,15 +74,8 @@ beforeAll(async () => {
   await disputeInvoice(kernel, billingContext(voiceking), toDispute?.invoiceId ?? 0, {
     reason: 'Contests the June subscription: the line was not delivered yet.',
   });
-  const baseUrl = await listenForBrowser(app);
-  browser = await startBrowser('back-office-billing');
-  env = { browser, kernel, baseUrl };
 }, 180_000);
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await database?.close();
-});
+afterAll(() => closeBackOffice(env));
 
 describe('the billing screen: dunning, PDF and bookkeeping (issue #20)', () => {
   it('billing sees an invoice’s reminders, opens its PDF, hands it over for collection, downloads the accountant’s CSV and changes the reminder schedule', async () => {

@@ -7,70 +7,60 @@
  * test-results/screenshots/back-office-privacy/.
  */
 import { readFile } from 'node:fs/promises';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/http/app.js';
-import { WEB_ROOT } from '../src/http/web.js';
 import type { Kernel } from '../src/kernel/kernel.js';
 import { insertCalls, SYSTEM } from '../src/modules/billing/billing.test-helpers.js';
 import { sendQueuedMailings, writeMailSettings } from '../src/modules/consent/index.js';
 import { DATA_MAP } from '../src/modules/data-map.js';
 import { createPerson } from '../src/modules/parties/index.js';
 import type { Tenant } from '../src/modules/tenants/index.js';
-import { listenForBrowser, startBrowser, type BrowserSuite } from './browser.js';
-import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from './database.js';
-import { createPolicyTenant, createTestKernel } from './kernel.js';
+import type { BrowserSuite } from './browser.js';
+import { runAsOwner, testLogger, type TestDatabase } from './database.js';
+import { createPolicyTenant } from './kernel.js';
 import { startSmtpSink, type SmtpSink } from './smtp.js';
 import {
-  assertWebBuilt,
+  closeBackOffice,
   expectNoPageProblems,
   goTo,
   look,
   staffSignedIn,
-  type StaffBrowser,
+  startBackOffice,
+  type BackOffice,
 } from './staff-browser.js';
 
 const PUBLIC_URL = 'https://privacy.voiceking.example';
+let env: BackOffice;
 let database: TestDatabase;
 let kernel: Kernel;
-let app: FastifyInstance;
 let smtp: SmtpSink;
 let browser: BrowserSuite;
-let env: StaffBrowser;
 
 beforeAll(async () => {
-  assertWebBuilt();
-  database = await createTestDatabase();
-  kernel = createTestKernel(database);
   smtp = await startSmtpSink();
-  const consentDeps = {
-    kernel,
-    mailer: smtp.mailer,
-    publicUrl: PUBLIC_URL,
-    dataMap: DATA_MAP,
-    logger: testLogger,
-  };
-  app = await buildApp({
-    kernel,
-    logger: testLogger,
-    version: 'test',
-    mailer: smtp.mailer,
-    publicUrl: PUBLIC_URL,
-    webRoot: WEB_ROOT,
-    // The server's job queue sends a mailing when woken; here the sender runs in the request.
-    wakeMailingSender: async () => {
-      await sendQueuedMailings(consentDeps);
+  env = await startBackOffice('back-office-privacy', {
+    app: (kernel) => {
+      const consentDeps = {
+        kernel,
+        mailer: smtp.mailer,
+        publicUrl: PUBLIC_URL,
+        dataMap: DATA_MAP,
+        logger: testLogger,
+      };
+      return {
+        mailer: smtp.mailer,
+        publicUrl: PUBLIC_URL,
+        // The server's job queue sends a mailing when woken; here the sender runs in the request.
+        wakeMailingSender: async () => {
+          await sendQueuedMailings(consentDeps);
+        },
+      };
     },
   });
-  const baseUrl = await listenForBrowser(app);
-  browser = await startBrowser('back-office-privacy');
-  env = { browser, kernel, baseUrl };
+  ({ database, kernel, browser } = env);
 });
 afterAll(async () => {
-  await browser?.close();
-  await app?.close();
+  await closeBackOffice(env);
   await smtp?.close();
-  await database?.close();
 });
 
 let serial = 0;

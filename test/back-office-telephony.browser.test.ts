@@ -5,48 +5,36 @@
  * checked afterwards; each screen passes axe-core and is saved under
  * test-results/screenshots/back-office-telephony/.
  */
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/http/app.js';
-import { WEB_ROOT } from '../src/http/web.js';
 import type { Kernel } from '../src/kernel/kernel.js';
 import { createCustomer, insertCalls, SYSTEM } from '../src/modules/billing/billing.test-helpers.js';
 import { assignNumber } from '../src/modules/telephony/index.js';
 import type { Tenant } from '../src/modules/tenants/index.js';
-import { listenForBrowser, startBrowser, type BrowserSuite } from './browser.js';
-import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from './database.js';
-import { createPolicyTenant, createTestKernel } from './kernel.js';
+import type { BrowserSuite } from './browser.js';
+import { runAsOwner, type TestDatabase } from './database.js';
+import { createPolicyTenant } from './kernel.js';
 import {
-  assertWebBuilt,
+  closeBackOffice,
   expectNoPageProblems,
   goTo,
   look,
   staffSignedIn,
-  type StaffBrowser,
+  startBackOffice,
+  type BackOffice,
 } from './staff-browser.js';
 
+let env: BackOffice;
 let database: TestDatabase;
 let kernel: Kernel;
-let app: FastifyInstance;
 let browser: BrowserSuite;
-let env: StaffBrowser;
 let voiceking: Tenant;
 
 beforeAll(async () => {
-  assertWebBuilt();
-  database = await createTestDatabase();
-  kernel = createTestKernel(database);
-  app = await buildApp({ kernel, logger: testLogger, version: 'test', webRoot: WEB_ROOT });
+  env = await startBackOffice('back-office-telephony');
+  ({ database, kernel, browser } = env);
   voiceking = await createPolicyTenant(kernel, 'voiceking');
-  const baseUrl = await listenForBrowser(app);
-  browser = await startBrowser('back-office-telephony');
-  env = { browser, kernel, baseUrl };
 });
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await database?.close();
-});
+afterAll(() => closeBackOffice(env));
 
 /** A day in Brussels as YYYY-MM-DD, `days` from today. */
 function brusselsDay(days = 0): string {

@@ -6,12 +6,8 @@
  * checked with axe-core (no serious or critical violation) and saved as a screenshot under
  * test-results/screenshots/back-office/.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/http/app.js';
-import { WEB_ROOT } from '../src/http/web.js';
 import type { Kernel } from '../src/kernel/kernel.js';
 import {
   createBusiness,
@@ -23,60 +19,48 @@ import { createProduct } from '../src/modules/contracts/index.js';
 import { createItem } from '../src/modules/dossier/index.js';
 import { createOrganisation, createPerson } from '../src/modules/parties/index.js';
 import type { Tenant } from '../src/modules/tenants/index.js';
-import { listenForBrowser, startBrowser, type BrowserSuite, type Page } from './browser.js';
-import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from './database.js';
-import { createPolicyTenant, createTestKernel } from './kernel.js';
+import type { BrowserSuite, Page } from './browser.js';
+import { runAsOwner, type TestDatabase } from './database.js';
+import { createPolicyTenant } from './kernel.js';
 import { startSmtpSink, type SmtpSink } from './smtp.js';
 import {
+  closeBackOffice,
   firstSignIn as signInFirstTime,
   freshCode,
   goTo,
   look as lookAt,
   STAFF_PASSWORD,
   staffSignedIn as signInAs,
+  startBackOffice,
+  type BackOffice,
   type SignedInStaff,
-  type StaffBrowser,
 } from './staff-browser.js';
 
+let office: BackOffice;
 let database: TestDatabase;
 let kernel: Kernel;
 let app: FastifyInstance;
 let smtp: SmtpSink;
-let baseUrl: string;
 let browser: BrowserSuite;
 let voiceking: Tenant;
 
 beforeAll(async () => {
-  if (!existsSync(path.join(WEB_ROOT, 'index.html')))
-    throw new Error('the back office is not built: run `npm run build` (npm install does it)');
-  database = await createTestDatabase();
-  kernel = createTestKernel(database);
   smtp = await startSmtpSink();
-  app = await buildApp({
-    kernel,
-    logger: testLogger,
-    version: 'test',
-    mailer: smtp.mailer,
-    publicUrl: 'https://privacy.voiceking.example',
-    webRoot: WEB_ROOT,
+  office = await startBackOffice('back-office', {
+    app: () => ({ mailer: smtp.mailer, publicUrl: 'https://privacy.voiceking.example' }),
   });
+  ({ database, kernel, app, browser } = office);
   voiceking = await createPolicyTenant(kernel, 'voiceking');
-  baseUrl = await listenForBrowser(app);
-  browser = await startBrowser('back-office');
 });
 afterAll(async () => {
-  await browser?.close();
-  await app?.close();
+  await closeBackOffice(office);
   await smtp?.close();
-  await database?.close();
 });
 
 const NEW_PASSWORD = STAFF_PASSWORD;
 
 /** Looks at the screen the way a person would (axe-core) and keeps a picture of it. */
 const look = (page: Page, name: string): Promise<void> => lookAt(browser, page, name);
-
-const env = (): StaffBrowser => ({ browser, kernel, baseUrl });
 
 /** The first sign-in with a one-time password, all in the browser (test/staff-browser.ts). */
 const firstSignIn = (
@@ -85,10 +69,11 @@ const firstSignIn = (
   email: string,
   oneTimePassword: string,
   shots?: string,
-): Promise<string | undefined> => signInFirstTime(env(), page, tenant, email, oneTimePassword, shots);
+): Promise<string | undefined> => signInFirstTime(office, page, tenant, email, oneTimePassword, shots);
 
 /** A staff member of a role made as an admin would, signed in for the first time in a new browser. */
-const staffSignedIn = (tenant: Tenant, role: string): Promise<SignedInStaff> => signInAs(env(), tenant, role);
+const staffSignedIn = (tenant: Tenant, role: string): Promise<SignedInStaff> =>
+  signInAs(office, tenant, role);
 
 describe('the staff back office in the browser (issue #20)', () => {
   it('an admin invites a staff member, who then signs in with the one-time password, enrols TOTP by QR code and chooses a password', async () => {

@@ -6,13 +6,17 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import { generate } from 'otplib';
 import { expect } from 'vitest';
+import { buildApp, type HttpDependencies } from '../src/http/app.js';
 import { WEB_ROOT } from '../src/http/web.js';
 import type { Kernel } from '../src/kernel/kernel.js';
 import { createStaffUser } from '../src/modules/staff/index.js';
 import type { Tenant } from '../src/modules/tenants/index.js';
-import type { BrowserSuite, Page } from './browser.js';
+import { listenForBrowser, startBrowser, type BrowserSuite, type Page } from './browser.js';
+import { createTestDatabase, testLogger, type TestDatabase } from './database.js';
+import { createTestKernel } from './kernel.js';
 
 export const STAFF_PASSWORD = 'Lange-Zin-Voor-Kluis-2026';
 
@@ -144,4 +148,52 @@ export async function staffSignedIn(env: StaffBrowser, tenant: Tenant, role: str
 /** No console error, uncaught exception or CSP refusal on the page so far. */
 export function expectNoPageProblems(env: StaffBrowser, page: Page): void {
   expect(env.browser.problemsOf(page)).toEqual([]);
+}
+
+/** What a browser suite of the back office runs against: its own database, kernel, app and Chromium. */
+export interface BackOffice extends StaffBrowser {
+  database: TestDatabase;
+  app: FastifyInstance;
+}
+
+export interface BackOfficeOptions {
+  /** The kernel over the new database; by default `createTestKernel(database)`. */
+  kernel?: (database: TestDatabase) => Kernel;
+  /** More of the app's dependencies (mailer, public URL …) beside the kernel and the built web root. */
+  app?: (kernel: Kernel) => Partial<HttpDependencies>;
+}
+
+/**
+ * For a browser suite's `beforeAll`: checks the back office is built, makes a database and a kernel,
+ * serves the app with the built web root on a loopback port and starts Chromium (screenshots under
+ * `suite`). What was opened before a failure is closed again; `closeBackOffice` closes the rest.
+ */
+export async function startBackOffice(suite: string, options: BackOfficeOptions = {}): Promise<BackOffice> {
+  assertWebBuilt();
+  const database = await createTestDatabase();
+  let app: FastifyInstance | undefined;
+  try {
+    const kernel = options.kernel?.(database) ?? createTestKernel(database);
+    app = await buildApp({
+      kernel,
+      logger: testLogger,
+      version: 'test',
+      webRoot: WEB_ROOT,
+      ...options.app?.(kernel),
+    });
+    const baseUrl = await listenForBrowser(app);
+    const browser = await startBrowser(suite);
+    return { database, kernel, app, baseUrl, browser };
+  } catch (error) {
+    await app?.close();
+    await database.close();
+    throw error;
+  }
+}
+
+/** For the suite's `afterAll`: closes the browser, the app and the database. */
+export async function closeBackOffice(office: BackOffice | undefined): Promise<void> {
+  await office?.browser.close();
+  await office?.app.close();
+  await office?.database.close();
 }
