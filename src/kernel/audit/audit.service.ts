@@ -335,30 +335,33 @@ export async function chainPendingEntries(
   let chained = 0;
   let afterId = 0;
   for (;;) {
-    const batch = await deps.db.transaction().execute(async (tx) => {
-      // The tenant (as withTenant sets it) and the commit without a WAL flush, in one round trip.
-      await sql`select set_config('app.tenant', ${String(tenantId)}, true),
-                       set_config('synchronous_commit', 'off', true)`.execute(tx);
-      const head = await lockAuditHead(tx, tenantId);
-      // A statement of its own, after the lock: its snapshot sees what the chainer before this
-      // one moved (a statement that waited for the lock would still see those rows pending).
-      const rows = await selectPendingEntries(tx, tenantId, afterId, CHAIN_BATCH);
-      if (rows.length === 0) return undefined;
-      const valid: AuditPendingRow[] = [];
-      for (const row of rows) if (await isPendingMacValid(deps.keys, row)) valid.push(row);
-      const lastId = rows.at(-1)?.pending_id ?? afterId;
-      if (valid.length === 0) return { count: 0, read: rows.length, lastId, head };
-      const linked = await linkEntries(deps.keys, tenantId, valid.map(pendingContent), head);
-      await movePendingEntries(
-        tx,
-        tenantId,
-        linked.rows,
-        linked.head,
-        valid.map((row) => row.pending_id),
-      );
-      await reachTestHook('audit.chain-before-commit');
-      return { count: valid.length, read: rows.length, lastId, head: linked.head };
-    });
+    // The commit without a WAL flush: set with the begin and the tenant, in one round trip.
+    const batch = await withTenant(
+      deps.db,
+      tenantId,
+      async (tx) => {
+        const head = await lockAuditHead(tx, tenantId);
+        // A statement of its own, after the lock: its snapshot sees what the chainer before this
+        // one moved (a statement that waited for the lock would still see those rows pending).
+        const rows = await selectPendingEntries(tx, tenantId, afterId, CHAIN_BATCH);
+        if (rows.length === 0) return undefined;
+        const valid: AuditPendingRow[] = [];
+        for (const row of rows) if (await isPendingMacValid(deps.keys, row)) valid.push(row);
+        const lastId = rows.at(-1)?.pending_id ?? afterId;
+        if (valid.length === 0) return { count: 0, read: rows.length, lastId, head };
+        const linked = await linkEntries(deps.keys, tenantId, valid.map(pendingContent), head);
+        await movePendingEntries(
+          tx,
+          tenantId,
+          linked.rows,
+          linked.head,
+          valid.map((row) => row.pending_id),
+        );
+        await reachTestHook('audit.chain-before-commit');
+        return { count: valid.length, read: rows.length, lastId, head: linked.head };
+      },
+      { synchronousCommit: 'off' },
+    );
     if (!batch) break;
     lastHeads(deps.db).set(tenantId, batch.head);
     chained += batch.count;
@@ -1017,14 +1020,7 @@ async function withTenantSnapshot<T>(
   accessMode: 'read only' | 'read write',
   work: (tx: Tx) => Promise<T>,
 ): Promise<T> {
-  return db
-    .transaction()
-    .setIsolationLevel('repeatable read')
-    .setAccessMode(accessMode)
-    .execute(async (tx) => {
-      await sql`select set_config('app.tenant', ${String(tenantId)}, true)`.execute(tx);
-      return work(tx);
-    });
+  return withTenant(db, tenantId, work, { isolationLevel: 'repeatable read', accessMode });
 }
 
 /** What an access report may show of an entry: no hashes, subjects only as pseudonyms. */

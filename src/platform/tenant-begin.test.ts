@@ -1,0 +1,173 @@
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../test/database.js';
+import { createTenant } from '../modules/tenants/index.js';
+import { APP_ROLE, createAppDb, withTenant, type Db } from './db.js';
+import type { Database } from './database.js';
+
+// Decision 0370: a tenant transaction's `begin` and its settings reach the server in one round
+// trip; everything row-level security relies on stays as it was.
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => database.close());
+
+/** An app pool of one connection whose statement texts are recorded as they are sent. */
+function recordingDb(): { db: Db; sent: string[]; close: () => Promise<void> } {
+  const sent: string[] = [];
+  const { db, pool } = createAppDb({
+    connectionString: database.ownerUrl,
+    assumeAppRole: true,
+    logger: testLogger,
+    max: 1,
+  });
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    // Wraps node-postgres's overloaded query(); records the text of each call.
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      const first = args[0];
+      if (typeof first === 'string') sent.push(first);
+      return query(...args);
+    };
+  });
+  return { db, sent, close: () => db.destroy() };
+}
+
+async function tenantWithRow(slug: string): Promise<number> {
+  const tenant = await createTenant(database.db, { slug, name: slug });
+  await withTenant(database.db, tenant.tenantId, (tx) =>
+    tx
+      .insertInto('staff_users')
+      .values({
+        tenant_id: tenant.tenantId,
+        email: `${slug}@example.test`,
+        display_name: slug,
+        role: 'admin',
+        password_hash: 'x',
+      })
+      .execute(),
+  );
+  return tenant.tenantId;
+}
+
+describe('tenant transactions begin in one round trip', () => {
+  it('sends the begin and the tenant setting as one statement text, then the work, then the commit', async () => {
+    const tenantId = await tenantWithRow('begin-one');
+    const recording = recordingDb();
+    try {
+      await sql`select 1`.execute(recording.db); // the connection exists (SET ROLE is sent once per connection)
+      recording.sent.length = 0;
+      const rows = await withTenant(recording.db, tenantId, (tx) =>
+        sql<{ email: string; tenant: string }>`select email, current_setting('app.tenant') as tenant
+          from staff_users`.execute(tx),
+      );
+      expect(rows.rows).toEqual([{ email: 'begin-one@example.test', tenant: String(tenantId) }]);
+      expect(recording.sent).toEqual([
+        `begin; select set_config('app.tenant', '${tenantId}', true)`,
+        `select email, current_setting('app.tenant') as tenant\n          from staff_users`,
+        'commit',
+      ]);
+    } finally {
+      await recording.close();
+    }
+  });
+
+  it('the setting ends with the transaction, also after a rollback, and the connection stays usable', async () => {
+    const tenantId = await tenantWithRow('begin-scope');
+    const recording = recordingDb();
+    try {
+      await expect(
+        withTenant(recording.db, tenantId, async (tx) => {
+          await sql`select 1`.execute(tx);
+          throw new Error('work failed');
+        }),
+      ).rejects.toThrow('work failed');
+      // The same (only) connection, outside any tenant transaction: no tenant, and RLS refuses.
+      const after = await sql<{
+        tenant: string | null;
+        who: string;
+      }>`select current_setting('app.tenant', true) as tenant, current_user as who`.execute(recording.db);
+      expect(after.rows[0]?.tenant ?? '').toBe('');
+      expect(after.rows[0]?.who).toBe(APP_ROLE);
+      await expect(sql`select * from staff_users`.execute(recording.db)).rejects.toThrow();
+      const again = await withTenant(recording.db, tenantId, (tx) =>
+        tx.selectFrom('staff_users').select('email').execute(),
+      );
+      expect(again).toEqual([{ email: 'begin-scope@example.test' }]);
+    } finally {
+      await recording.close();
+    }
+  });
+
+  it('a tenant id that is not a safe integer is refused before anything reaches the server', async () => {
+    const recording = recordingDb();
+    try {
+      for (const bad of [Number.NaN, 1.5, 2 ** 60, Number.POSITIVE_INFINITY]) {
+        await expect(withTenant(recording.db, bad, () => Promise.resolve(1))).rejects.toThrow(/safe integer/);
+      }
+      expect(recording.sent).toEqual([]);
+    } finally {
+      await recording.close();
+    }
+  });
+
+  it('isolation, access mode and commit durability go with the same begin', async () => {
+    const tenantId = await tenantWithRow('begin-options');
+    const recording = recordingDb();
+    try {
+      const seen = await withTenant(
+        recording.db,
+        tenantId,
+        (tx) =>
+          sql<{
+            isolation: string;
+            readonly: string;
+            sync: string;
+          }>`select current_setting('transaction_isolation') as isolation,
+                    current_setting('transaction_read_only') as readonly,
+                    current_setting('synchronous_commit') as sync`.execute(tx),
+        { isolationLevel: 'repeatable read', accessMode: 'read only', synchronousCommit: 'off' },
+      );
+      expect(seen.rows[0]).toEqual({ isolation: 'repeatable read', readonly: 'on', sync: 'off' });
+      expect(recording.sent[0]).toBe(
+        `start transaction isolation level repeatable read read only; select set_config('app.tenant', '${tenantId}', true), set_config('synchronous_commit', 'off', true)`,
+      );
+      await expect(
+        withTenant(recording.db, tenantId, (tx) => tx.deleteFrom('staff_users').execute(), {
+          accessMode: 'read only',
+        }),
+      ).rejects.toThrow(/read-only transaction/);
+      // synchronous_commit was local to that transaction.
+      const after = await sql<{ sync: string }>`select current_setting('synchronous_commit') as sync`.execute(
+        recording.db,
+      );
+      expect(after.rows[0]?.sync).toBe('on');
+    } finally {
+      await recording.close();
+    }
+  });
+
+  it('a database made without the app dialect still gets its tenant (two round trips) and RLS holds', async () => {
+    const a = await tenantWithRow('begin-plain-a');
+    await tenantWithRow('begin-plain-b');
+    const pool = new pg.Pool({ connectionString: database.ownerUrl, max: 1 });
+    pool.on('connect', (client) => {
+      void client.query(`set role ${APP_ROLE}`);
+    });
+    const plain = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    try {
+      const rows = await withTenant(plain, a, (tx) => tx.selectFrom('staff_users').select('email').execute());
+      expect(rows).toEqual([{ email: 'begin-plain-a@example.test' }]);
+    } finally {
+      await plain.destroy();
+    }
+    const owner = await runAsOwner<{ n: number }>(
+      database.ownerUrl,
+      `select count(*)::int as n from staff_users where email like 'begin-plain-%'`,
+    );
+    expect(owner.rows[0]?.n).toBe(2);
+  });
+});
