@@ -2,10 +2,10 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
-import { PURPOSE_HEADER, purposeOf } from '../../http/purpose.js';
+import { requireStaff } from '../../http/auth.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { openAccountingCsv, parseAccountingPeriod } from './accounting-export.service.js';
+import { contextOf, purposeHeaders } from './request-context.js';
 
 const day = z.string().max(10).describe('a date as YYYY-MM-DD');
 
@@ -19,9 +19,7 @@ export function registerAccountingExportRoutes(app: FastifyInstance, kernel: Ker
         summary:
           'CSV for the bookkeeper: invoices and credit notes issued in the period (a row per VAT group; amounts positive, the type says which way) and payments received in it; streamed',
         tags: ['billing'],
-        headers: z
-          .object({ [PURPOSE_HEADER]: z.string().optional().describe("purpose key of the tenant's policy") })
-          .passthrough(),
+        headers: purposeHeaders,
         querystring: z.object({
           from: day.describe('first day of the period (YYYY-MM-DD)'),
           to: day.describe('last day of the period, inclusive (YYYY-MM-DD)'),
@@ -30,18 +28,8 @@ export function registerAccountingExportRoutes(app: FastifyInstance, kernel: Ker
       },
     },
     async (request, reply) => {
-      const staff = staffOf(request);
       const period = parseAccountingPeriod(request.query.from, request.query.to);
-      const lines = await openAccountingCsv(
-        kernel,
-        {
-          tenantId: staff.tenantId,
-          actor: actorOf(staff),
-          purpose: purposeOf(request),
-          requestId: request.id,
-        },
-        period,
-      );
+      const lines = await openAccountingCsv(kernel, contextOf(request), period);
       return reply
         .type('text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="accounting-${period.from}-${period.to}.csv"`)

@@ -1,11 +1,10 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
 import { idempotencyHeaderSchema, runIdempotently } from '../../http/idempotency.js';
-import { PURPOSE_HEADER, purposeOf } from '../../http/purpose.js';
 import type { Kernel } from '../../kernel/kernel.js';
-import { notFound, type BillingContext } from './access.js';
+import { notFound } from './access.js';
 import { INVOICE_STATUSES } from './billing.tables.js';
 import { contractBillingOptionsSchema, setContractBillingOptions } from './contract-options.service.js';
 import { getInvoiceHtml, getInvoicePdf, getInvoiceUbl } from './documents.service.js';
@@ -37,14 +36,12 @@ import { disputeInputSchema, disputeInvoice, settleDispute } from './dispute.ser
 import { acceptCsvBodies } from '../../http/csv-body.js';
 import { registerAccountingExportRoutes } from './accounting-export.routes.js';
 import { registerDunningRoutes } from './dunning.routes.js';
+import { contextOf, purposeHeaders } from './request-context.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const idParams = z.object({ id });
 const isoDate = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'a date as YYYY-MM-DD');
 const purposeKey = z.string().regex(/^[a-z][a-z0-9_]{1,60}$/, "a purpose key of the tenant's policy");
-const purposeHeaders = z
-  .object({ [PURPOSE_HEADER]: z.string().optional().describe("purpose key of the tenant's policy") })
-  .passthrough();
 
 const idempotentHeaders = purposeHeaders.extend(idempotencyHeaderSchema);
 
@@ -262,20 +259,6 @@ const presentCreditScore = (score: CreditScoreRecord) => ({
   source: score.source,
   observedOn: score.observedOn,
 });
-
-/**
- * Who acts, under the purpose named in the header: required, never one chosen on the caller's
- * behalf (VK-4; issue 10). The gate then decides whether the role may act under it.
- */
-function contextOf(request: FastifyRequest): BillingContext {
-  const staff = staffOf(request);
-  return {
-    tenantId: staff.tenantId,
-    actor: actorOf(staff),
-    purpose: purposeOf(request),
-    requestId: request.id,
-  };
-}
 
 /** Invoices, credit notes, payments, bank accounts and credit scores (VX-3), under /api/v1/. */
 export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): void {

@@ -1,27 +1,13 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
-import { PURPOSE_HEADER, purposeOf } from '../../http/purpose.js';
+import { requireStaff } from '../../http/auth.js';
 import type { Kernel } from '../../kernel/kernel.js';
-import type { BillingContext } from './access.js';
 import { INVOICE_STATUSES } from './billing.tables.js';
 import { listInvoiceReminders, markSentForCollection } from './dunning.service.js';
+import { contextOf, purposeHeaders } from './request-context.js';
 
 const params = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
-const headers = z
-  .object({ [PURPOSE_HEADER]: z.string().optional().describe("purpose key of the tenant's policy") })
-  .passthrough();
-
-function contextOf(request: FastifyRequest): BillingContext {
-  const staff = staffOf(request);
-  return {
-    tenantId: staff.tenantId,
-    actor: actorOf(staff),
-    purpose: purposeOf(request),
-    requestId: request.id,
-  };
-}
 
 /** Dunning (issue 22, decision 0300): an invoice's reminders, and its hand-over for collection. */
 export function registerDunningRoutes(app: FastifyInstance, kernel: Kernel): void {
@@ -35,7 +21,7 @@ export function registerDunningRoutes(app: FastifyInstance, kernel: Kernel): voi
         summary:
           'The reminders an invoice got (first, second, formal notice: when, pay-by day, amount, whether mailed), whether it is disputed and when it went to collection',
         tags: ['billing'],
-        headers,
+        headers: purposeHeaders,
         params,
         response: {
           200: z.object({
@@ -72,7 +58,7 @@ export function registerDunningRoutes(app: FastifyInstance, kernel: Kernel): voi
         summary:
           'Record that an invoice was handed over for collection after its formal notice: no more reminders (once; 409 before the formal notice, while disputed or when paid)',
         tags: ['billing'],
-        headers,
+        headers: purposeHeaders,
         params,
         response: {
           201: z.object({
