@@ -195,44 +195,31 @@ describe('the CSV for the bookkeeper (issue 22)', () => {
 
   it('VX-3: `kluis invoices export --from --to --out` writes the same CSV; `kluis invoices run` of a billed month says who was billed already', async () => {
     const out = path.join(workspace.dir, 'august.csv');
-    const result = await runCli(
-      [
-        'invoices',
-        'export',
-        '--tenant',
-        tenant.slug,
-        '--from',
-        '2026-08-01',
-        '--to',
-        '2026-08-31',
-        '--out',
-        out,
-      ],
-      workspace.env,
-      120_000,
-    );
+    const exportAugust = () =>
+      runCli(
+        [
+          'invoices',
+          'export',
+          '--tenant',
+          tenant.slug,
+          '--from',
+          '2026-08-01',
+          '--to',
+          '2026-08-31',
+          '--out',
+          out,
+        ],
+        workspace.env,
+        120_000,
+      );
+    const result = await exportAugust();
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`${out}: 6 rows of 2026-08-01 … 2026-08-31`);
     const http = await get(exportUrl('2026-08-01', '2026-08-31'), billing);
     expect(await readFile(out, 'utf8')).toBe(http.body);
     // The file exists now: a second export refuses to overwrite it.
-    const again = await runCli(
-      [
-        'invoices',
-        'export',
-        '--tenant',
-        tenant.slug,
-        '--from',
-        '2026-08-01',
-        '--to',
-        '2026-08-31',
-        '--out',
-        out,
-      ],
-      workspace.env,
-      120_000,
-    );
+    const again = await exportAugust();
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('exists; choose another file');
     const mixed = await runCli(
