@@ -294,7 +294,7 @@ const nl: PortalTexts = {
       rejected: 'Wij stuurden u een e-mail met de reden.',
     },
     downloadMailed:
-      'De link om uw gegevens te downloaden staat in de e-mail die wij u stuurden. Hij werkt één keer en 7 dagen lang.',
+      'De link om uw gegevens te downloaden staat in de e-mail die wij u stuurden. Hij werkt 7 dagen lang, voor één volledige download; een onderbroken download kunt u opnieuw starten (tot 3 keer).',
     keep: 'Bewaar het adres van deze pagina om de stand later te bekijken.',
   },
   errors: {
@@ -574,7 +574,7 @@ const fr: PortalTexts = {
       rejected: 'Nous vous avons envoyé un e-mail avec le motif.',
     },
     downloadMailed:
-      'Le lien pour télécharger vos données figure dans l’e-mail que nous vous avons envoyé. Il fonctionne une seule fois, pendant 7 jours.',
+      'Le lien pour télécharger vos données figure dans l’e-mail que nous vous avons envoyé. Il fonctionne pendant 7 jours, pour un téléchargement complet ; un téléchargement interrompu peut être relancé (jusqu’à 3 fois).',
     keep: 'Conservez l’adresse de cette page pour suivre votre demande plus tard.',
   },
   errors: {
@@ -851,7 +851,8 @@ const en: PortalTexts = {
       fulfilled: 'We sent you an e-mail with the result.',
       rejected: 'We sent you an e-mail with the reason.',
     },
-    downloadMailed: 'The link to download your data is in the e-mail we sent you. It works once, for 7 days.',
+    downloadMailed:
+      'The link to download your data is in the e-mail we sent you. It works for 7 days, for one complete download; an interrupted download can be started again (up to 3 times).',
     keep: 'Keep the address of this page to check the status later.',
   },
   errors: {

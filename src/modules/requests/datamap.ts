@@ -65,7 +65,8 @@ export const requestsDataMap: TableDataMap[] = [
       token_hash: 'hash of a random download token',
       request_id: 'request id',
       expires_at: 'expiry',
-      used_at: 'when used',
+      used_at: 'when spent (one complete download, or the last allowed start)',
+      attempts: 'downloads started (counter)',
     },
   },
   {

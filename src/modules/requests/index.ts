@@ -10,6 +10,7 @@ export {
   listRequests,
   listRequestsForOperator,
   sendDeadlineReminders,
+  completeDownload,
   consumeDownload,
   RIGHTS_PURPOSE,
   REQUEST_KINDS,

@@ -75,7 +75,8 @@ const TEXT = {
       'In onze back-ups: uw versleutelde gegevens (e-mailadres, telefoonnummer, rekeningnummers en andere gevoelige velden) kan niemand meer lezen, want de sleutel die ze opende is vernietigd. Uw overige gegevens (zoals uw naam en uw oproepgegevens) staan daar niet versleuteld; wordt ooit een oudere back-up teruggezet, dan wist het systeem ze opnieuw uit ons wissingsregister voor het weer in gebruik gaat.',
     kept: 'Wat we nog moeten bewaren, waarom en tot wanneer:',
     rejected: (reason: string) => `We kunnen op uw verzoek niet ingaan. Reden: ${reason}`,
-    download: (link: string) => `Uw gegevens staan klaar. Deze link werkt één keer en 7 dagen lang:\n${link}`,
+    download: (link: string) =>
+      `Uw gegevens staan klaar. Deze link werkt 7 dagen lang, voor één volledige download (een onderbroken download kunt u opnieuw starten, tot 3 keer):\n${link}`,
     transferSent: (host: string) => `Zoals gevraagd hebben we uw gegevens overgedragen aan ${host}.`,
     transferFailed: (host: string) =>
       `Zoals gevraagd probeerden we uw gegevens over te dragen aan ${host}, maar dat is niet gelukt.`,
@@ -101,7 +102,7 @@ const TEXT = {
     kept: 'Ce que nous devons encore conserver, pourquoi et jusqu’à quand :',
     rejected: (reason: string) => `Nous ne pouvons pas donner suite à votre demande. Motif : ${reason}`,
     download: (link: string) =>
-      `Vos données sont prêtes. Ce lien fonctionne une seule fois, pendant 7 jours :\n${link}`,
+      `Vos données sont prêtes. Ce lien fonctionne pendant 7 jours, pour un téléchargement complet (un téléchargement interrompu peut être relancé, jusqu’à 3 fois) :\n${link}`,
     transferSent: (host: string) => `Comme demandé, nous avons transmis vos données à ${host}.`,
     transferFailed: (host: string) =>
       `Comme demandé, nous avons tenté de transmettre vos données à ${host}, sans succès.`,
@@ -126,7 +127,8 @@ const TEXT = {
       'In our backups: your encrypted data (e-mail address, phone number, account numbers and other sensitive fields) can no longer be read by anyone, because the key that opened it has been destroyed. Your other data (such as your name and your call records) is not encrypted there; if an older backup is ever restored, the system erases it again from our erasure register before it is used again.',
     kept: 'What we still have to keep, why and until when:',
     rejected: (reason: string) => `We cannot act on your request. Reason: ${reason}`,
-    download: (link: string) => `Your data is ready. This link works once, for 7 days:\n${link}`,
+    download: (link: string) =>
+      `Your data is ready. This link works for 7 days, for one complete download (an interrupted download can be started again, up to 3 times):\n${link}`,
     transferSent: (host: string) => `As you asked, we have transferred your data to ${host}.`,
     transferFailed: (host: string) =>
       `As you asked, we tried to transfer your data to ${host}, but this did not succeed.`,

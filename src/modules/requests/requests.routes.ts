@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { reachTestHook } from '../../platform/test-hooks.js';
 import { idempotencyHeaderSchema, runIdempotently } from '../../http/idempotency.js';
 import { pageQuery } from '../../http/pagination.js';
 import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
@@ -13,6 +14,7 @@ import {
 } from '../../kernel/access-report/index.js';
 import yazl from 'yazl';
 import {
+  completeDownload,
   consumeDownload,
   extendRequest,
   fulfilByStaff,
@@ -120,7 +122,7 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
     {
       schema: {
         summary:
-          'Single-use, expiring download of an access or portability package (link sent to the contact on file)',
+          'Expiring download of an access or portability package (link sent to the contact on file): spent by one complete download, or after 3 started ones',
         tags: ['privacy portal'],
         params: slugParams.extend({ token: z.string().max(64) }),
       },
@@ -143,27 +145,46 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
         .header('content-type', 'application/zip')
         .header('content-disposition', `attachment; filename="${tenant.slug}-${rightsRequest.kind}.zip"`)
         .header('cache-control', 'no-store');
-      if (rightsRequest.kind === 'portability') {
-        reply.hijack();
-        reply.raw.writeHead(200, reply.getHeaders() as Record<string, string>);
-        await streamPortabilityZip(deps.kernel, deps.dataMap, options, reply.raw);
-        return reply;
-      }
-      // The JSON and the HTML are written while the rows are read, a page at a time, one file after
-      // the other (the ZIP reads its entries in order): memory stays flat however long the
-      // person's history is (call records).
+      // The link is spent only by a download written to the end (decision 0382): a broken
+      // connection leaves it for the next try.
+      const raw = reply.raw;
+      const delivered = finished(raw).then(
+        () => true,
+        () => false,
+      );
       reply.hijack();
-      reply.raw.writeHead(200, reply.getHeaders() as Record<string, string>);
-      const zip = new yazl.ZipFile();
-      zip.outputStream.pipe(reply.raw);
-      const json = new PassThrough();
-      const page = new PassThrough();
-      zip.addReadStream(json, 'access-report.json');
-      zip.addReadStream(page, 'access-report.html');
-      zip.end();
-      await writeAccessReportJson(deps.kernel, deps.dataMap, options, json);
-      await writeAccessReportHtml(deps.kernel, deps.dataMap, options, page);
-      if (!reply.raw.writableFinished) await finished(reply.raw);
+      raw.writeHead(200, reply.getHeaders() as Record<string, string>);
+      raw.flushHeaders();
+      await reachTestHook('requests.download-started');
+      try {
+        if (rightsRequest.kind === 'portability') {
+          await streamPortabilityZip(deps.kernel, deps.dataMap, options, raw);
+        } else {
+          // The JSON and the HTML are written while the rows are read, a page at a time, one file
+          // after the other (the ZIP reads its entries in order): memory stays flat however long
+          // the person's history is (call records).
+          const zip = new yazl.ZipFile();
+          zip.outputStream.pipe(raw);
+          const json = new PassThrough();
+          const page = new PassThrough();
+          // The person went away: stop reading their rows.
+          raw.once('close', () => {
+            if (raw.writableFinished) return;
+            json.destroy(new Error('download interrupted'));
+            page.destroy(new Error('download interrupted'));
+          });
+          zip.addReadStream(json, 'access-report.json');
+          zip.addReadStream(page, 'access-report.html');
+          zip.end();
+          await writeAccessReportJson(deps.kernel, deps.dataMap, options, json);
+          await writeAccessReportHtml(deps.kernel, deps.dataMap, options, page);
+          if (!raw.writableFinished) await finished(raw);
+        }
+      } catch (error) {
+        if (!raw.destroyed || raw.writableFinished) throw error;
+      }
+      if (await delivered) await completeDownload(deps, tenant.tenantId, request.params.token);
+      else request.log.info('download interrupted; the link stays usable');
       return reply;
     },
   );

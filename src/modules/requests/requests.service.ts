@@ -1233,7 +1233,14 @@ export async function sendDeadlineReminders(
   return { dueSoon: claimed.length - overdue.length, overdue: overdue.length };
 }
 
-/** Consumes a single-use download token; returns what to stream, or refuses (expired, used, unknown). */
+/**
+ * A download link serves one complete download within its validity (decision 0382): each start
+ * counts, and the link is spent once a download was written to the end (`completeDownload`) or
+ * after MAX_DOWNLOAD_STARTS starts, whichever comes first; a broken connection does not spend it.
+ */
+export const MAX_DOWNLOAD_STARTS = 3;
+
+/** Starts a download: returns what to stream, or refuses (expired, spent, unknown). */
 export async function consumeDownload(
   deps: RequestsDeps,
   tenantSlug: string,
@@ -1247,15 +1254,33 @@ export async function consumeDownload(
   const row = await deps.kernel.plain(tenant.tenantId, (tx) =>
     tx
       .updateTable('export_downloads')
-      .set({ used_at: now })
+      .set((eb) => ({
+        attempts: eb('attempts', '+', 1),
+        // The last start a link allows spends it, whatever becomes of that download.
+        used_at: sql<Date | null>`case when ${eb.ref('attempts')} >= ${MAX_DOWNLOAD_STARTS - 1} then ${now}::timestamptz end`,
+      }))
       .where('token_hash', '=', sha256(token))
       .where('used_at', 'is', null)
       .where('expires_at', '>', now)
+      .where('attempts', '<', MAX_DOWNLOAD_STARTS)
       .returning('request_id')
       .executeTakeFirst(),
   );
   if (!row) throw gone();
   return { tenant, request: await loadRequest(deps, tenant.tenantId, row.request_id) };
+}
+
+/** A download was written to the end: its link is spent. */
+export async function completeDownload(deps: RequestsDeps, tenantId: number, token: string): Promise<void> {
+  const now = deps.kernel.clock.now();
+  await deps.kernel.plain(tenantId, (tx) =>
+    tx
+      .updateTable('export_downloads')
+      .set({ used_at: now })
+      .where('token_hash', '=', sha256(token))
+      .where('used_at', 'is', null)
+      .execute(),
+  );
 }
 
 /** A request from the person's own account: verified by the login, carried out at once. */

@@ -1,4 +1,4 @@
-import type { ColumnType } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 export type RequestKind =
   | 'access'
@@ -51,6 +51,7 @@ export interface ExportDownloadsTable {
   request_id: string;
   expires_at: Date;
   used_at: Date | null;
+  attempts: Generated<number>;
 }
 
 export interface RequestsTables extends SubjectAccountTables {

@@ -1,0 +1,146 @@
+import { request as httpRequest } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import type { ParsedMail } from 'mailparser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
+import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
+import { unzip } from '../../../test/zip.js';
+import { buildApp } from '../../http/app.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { armTestHook } from '../../platform/test-hooks.js';
+import { createPerson } from '../parties/index.js';
+import type { Tenant } from '../tenants/index.js';
+
+// The access package's download link (issue 19 attack): a broken connection must not spend it
+// (decision 0382).
+const PUBLIC_URL = 'https://privacy.voiceking.example';
+let database: TestDatabase;
+let kernel: Kernel;
+let app: FastifyInstance;
+let smtp: SmtpSink;
+let voiceking: Tenant;
+let origin: string;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database);
+  smtp = await startSmtpSink();
+  app = await buildApp({
+    kernel,
+    logger: testLogger,
+    version: 'test',
+    mailer: smtp.mailer,
+    publicUrl: PUBLIC_URL,
+  });
+  origin = await app.listen({ host: '127.0.0.1', port: 0 });
+  voiceking = await createPolicyTenant(kernel, 'voiceking');
+});
+afterAll(async () => {
+  armTestHook(undefined);
+  await app.close();
+  await smtp.close();
+  await database.close();
+});
+
+let serial = 0;
+/** A customer files an access request, enters the mailed code, and gets the link by mail. */
+async function downloadLink(): Promise<{ path: string; email: string }> {
+  serial += 1;
+  const email = `lotte.pakket${serial}@mail.example`;
+  await createPerson(
+    kernel,
+    {
+      tenantId: voiceking.tenantId,
+      actor: { kind: 'staff', staffId: 1, role: 'sales' },
+      purpose: 'order_processing',
+    },
+    { subjectType: 'customer', familyName: `Pakket${serial}`, givenName: 'Lotte', email },
+  );
+  const receipt = await app.inject({
+    method: 'POST',
+    url: `/t/${voiceking.slug}/privacy/requests`,
+    payload: { kind: 'access', email },
+  });
+  expect(receipt.statusCode, receipt.body).toBe(202);
+  const { requestId } = receipt.json<{ requestId: string }>();
+  const code = /\b(\d{6})\b/.exec((await smtp.waitFor(email)).text ?? '')?.[1] ?? '';
+  const verified = await app.inject({
+    method: 'POST',
+    url: `/t/${voiceking.slug}/privacy/requests/${requestId}/verify`,
+    payload: { code },
+  });
+  expect(verified.json()).toEqual({ state: 'fulfilled' });
+  const letter: ParsedMail = await smtp.waitFor(email, 2);
+  const link = /(https:\/\/privacy\.voiceking\.example\S+)/.exec(letter.text ?? '')?.[1] ?? '';
+  expect(link).toContain('/privacy/downloads/');
+  return { path: link.slice(PUBLIC_URL.length), email };
+}
+
+/** Starts the download over a real socket and breaks the connection once the answer has begun. */
+async function abortedDownload(path: string): Promise<number> {
+  armTestHook('requests.download-started:stall');
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      const outgoing = httpRequest(`${origin}${path}`, (response) => {
+        const status = response.statusCode ?? 0;
+        response.on('error', () => undefined);
+        outgoing.destroy();
+        resolve(status);
+      });
+      outgoing.on('error', (error) => {
+        if (!outgoing.destroyed) reject(error);
+      });
+      outgoing.end();
+    });
+  } finally {
+    armTestHook(undefined);
+  }
+}
+
+async function linkState(path: string): Promise<{ attempts: number; spent: boolean }> {
+  const rows = await runAsOwner<{ attempts: number; spent: boolean }>(
+    database.ownerUrl,
+    'select attempts, used_at is not null as spent from export_downloads where tenant_id = $1',
+    [voiceking.tenantId],
+  );
+  expect(path).toBeTruthy();
+  return rows.rows.at(-1) ?? { attempts: -1, spent: false };
+}
+
+describe('the access package download link (decision 0382)', () => {
+  it('a download broken off mid-way does not spend the link: the next one gets the whole package, and then the link is spent', async () => {
+    const { path, email } = await downloadLink();
+    expect(await abortedDownload(path)).toBe(200);
+    expect(await linkState(path)).toEqual({ attempts: 1, spent: false });
+
+    const whole = await app.inject({ method: 'GET', url: path });
+    expect(whole.statusCode).toBe(200);
+    const files = await unzip(whole.rawPayload);
+    expect(files.get('access-report.json')).toContain(email);
+    expect(files.get('access-report.html')).toContain('</html>');
+    expect(await linkState(path)).toEqual({ attempts: 2, spent: true });
+
+    const again = await app.inject({ method: 'GET', url: path });
+    expect(again.statusCode).toBe(404);
+    expect(again.json()).toMatchObject({ code: 'not_found' });
+  });
+
+  it('a link serves at most 3 started downloads, and none once it has expired', async () => {
+    const { path } = await downloadLink();
+    for (let attempt = 1; attempt <= 3; attempt += 1) expect(await abortedDownload(path)).toBe(200);
+    expect(await linkState(path)).toEqual({ attempts: 3, spent: true });
+    const fourth = await app.inject({ method: 'GET', url: path });
+    expect(fourth.statusCode).toBe(404);
+
+    const fresh = await downloadLink();
+    await runAsOwner(
+      database.ownerUrl,
+      `update export_downloads set expires_at = now() - interval '1 second' where tenant_id = $1 and attempts = 0`,
+      [voiceking.tenantId],
+    );
+    const expired = await app.inject({ method: 'GET', url: fresh.path });
+    expect(expired.statusCode).toBe(404);
+    expect(await linkState(fresh.path)).toEqual({ attempts: 0, spent: false });
+  });
+});
