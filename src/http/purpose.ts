@@ -37,21 +37,7 @@ export async function checkDeclaredPurpose(
   const value = request.headers[PURPOSE_HEADER];
   if (value === undefined) return;
   if (typeof value !== 'string' || !PURPOSE_KEY.test(value)) throw missingPurpose();
-  const { policy } = await kernel.policies.current(tenantId);
-  if (!findPurpose(policy, value)) {
-    // The caller can correct itself: the purposes its role may act under (GET /api/v1/me/purposes).
-    const validPurposes = request.staff
-      ? listPurposeKeysFor(policy, {
-          kind: 'staff',
-          staffId: request.staff.staffId,
-          role: request.staff.role,
-        })
-      : [];
-    throw new AppError('validation_failed', 'unknown purpose', {
-      publicMessage: `${PURPOSE_HEADER}: not a purpose of this tenant's policy`,
-      details: { issues: [{ path: `headers/${PURPOSE_HEADER}`, message: 'unknown purpose' }], validPurposes },
-    });
-  }
+  await checkKnownPurpose(kernel, request, tenantId, value, `headers/${PURPOSE_HEADER}`);
   if (routePurpose !== undefined && value !== routePurpose) {
     throw new AppError('purpose_not_allowed', 'declared purpose is not the route purpose', {
       publicMessage: `this route acts under ${routePurpose} only; ${PURPOSE_HEADER} names another purpose`,
@@ -61,4 +47,30 @@ export async function checkDeclaredPurpose(
       },
     });
   }
+}
+
+/**
+ * A purpose named anywhere in a request (the header, or a parameter such as `callsPurpose`) must
+ * be a purpose key of the tenant's policy: an unknown key is bad input (400 `validation_failed`,
+ * with the purposes the caller's role may act under), never read as "no purpose" and never
+ * replaced by another one (decision 0061).
+ */
+export async function checkKnownPurpose(
+  kernel: Kernel,
+  request: FastifyRequest,
+  tenantId: number,
+  value: string,
+  path: string,
+): Promise<void> {
+  const { policy } = await kernel.policies.current(tenantId);
+  if (findPurpose(policy, value)) return;
+  // The caller can correct itself: the purposes its role may act under (GET /api/v1/me/purposes).
+  const validPurposes = request.staff
+    ? listPurposeKeysFor(policy, { kind: 'staff', staffId: request.staff.staffId, role: request.staff.role })
+    : [];
+  const where = path.startsWith('headers/') ? PURPOSE_HEADER : path.slice(path.indexOf('/') + 1);
+  throw new AppError('validation_failed', 'unknown purpose', {
+    publicMessage: `${where}: not a purpose of this tenant's policy`,
+    details: { issues: [{ path, message: 'unknown purpose' }], validPurposes },
+  });
 }

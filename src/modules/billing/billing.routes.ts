@@ -37,6 +37,7 @@ import { acceptCsvBodies } from '../../http/csv-body.js';
 import { registerAccountingExportRoutes } from './accounting-export.routes.js';
 import { registerDunningRoutes } from './dunning.routes.js';
 import { contextOf, purposeHeaders } from './request-context.js';
+import { checkKnownPurpose } from '../../http/purpose.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const idParams = z.object({ id });
@@ -321,6 +322,14 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
     },
     async (request, reply) => {
       const context = contextOf(request);
+      if (request.body.callsPurpose)
+        await checkKnownPurpose(
+          kernel,
+          request,
+          context.tenantId,
+          request.body.callsPurpose,
+          'body/callsPurpose',
+        );
       const { status, body } = await runIdempotently(kernel, request, reply, context.tenantId, {
         status: 200,
         run: () =>
@@ -471,9 +480,13 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
     },
     async (request, reply) => {
       const { callsPurpose } = request.query;
+      const context = contextOf(request);
+      // Used or refused, never substituted: an unknown key is a 400, not an invoice without calls.
+      if (callsPurpose)
+        await checkKnownPurpose(kernel, request, context.tenantId, callsPurpose, 'query/callsPurpose');
       const html = await getInvoiceHtml(
         kernel,
-        contextOf(request),
+        context,
         request.params.id,
         callsPurpose ? { callsPurpose } : {},
       );
@@ -501,9 +514,13 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
     },
     async (request, reply) => {
       const { callsPurpose } = request.query;
+      const context = contextOf(request);
+      // Used or refused, never substituted: an unknown key is a 400, not an invoice without calls.
+      if (callsPurpose)
+        await checkKnownPurpose(kernel, request, context.tenantId, callsPurpose, 'query/callsPurpose');
       const { pdf, invoiceNumber } = await getInvoicePdf(
         kernel,
-        contextOf(request),
+        context,
         request.params.id,
         callsPurpose ? { callsPurpose } : {},
       );

@@ -349,6 +349,80 @@ describe('the PDF of an invoice with many itemised calls (decision 0312)', () =>
   });
 });
 
+describe('the purpose declared for the itemised calls (issue 10 attack, decision 0061)', () => {
+  it('an unknown callsPurpose on the PDF, the HTML or an invoice run is a 400 naming the parameter, never a document without calls', async () => {
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    const staff = await loginAs(app, kernel, tenant, 'billing');
+    const tenantCatalogue = await prepareTenant(kernel, tenant);
+    const person = await createPerson(
+      kernel,
+      { tenantId: tenant.tenantId, actor: SYSTEM, purpose: contractPurpose(tenant) },
+      { subjectType: 'customer', familyName: 'Beller', givenName: 'Bo', preferredLanguage: 'en' },
+    );
+    const contract = await startContract(kernel, tenant, person.subjectId, {
+      startDate: '2026-10-01',
+      lines: [{ productId: tenantCatalogue.subscription }],
+    });
+    await setContractBillingOptions(kernel, billingContext(tenant), contract, { itemisedCalls: true });
+    await insertCalls(kernel, tenant, [
+      {
+        subjectId: person.subjectId,
+        startedAt: '2026-10-03T09:00:00Z',
+        destination: '+32470123456',
+        seconds: 60,
+        costMicros: 20_000,
+      },
+    ]);
+    const headers = { cookie: staff.cookie, 'x-csrf-token': staff.csrfToken, 'x-kluis-purpose': 'billing' };
+    const bogusRun = await app.inject({
+      method: 'POST',
+      url: '/api/v1/invoice-runs',
+      headers,
+      payload: { period: '2026-10', callsPurpose: 'no_such_purpose' },
+    });
+    expect(bogusRun.statusCode).toBe(400);
+    expect(bogusRun.json()).toMatchObject({
+      code: 'validation_failed',
+      details: { issues: [{ path: 'body/callsPurpose', message: 'unknown purpose' }] },
+    });
+    const none = await app.inject({ method: 'GET', url: '/api/v1/invoices?period=2026-10', headers });
+    expect(none.json<{ items: unknown[] }>().items).toEqual([]);
+
+    await runInvoices(kernel, billingContext(tenant), { callsPurpose: 'call_billing', period: '2026-10' });
+    const list = await app.inject({ method: 'GET', url: '/api/v1/invoices?period=2026-10', headers });
+    const invoiceId = list.json<{ items: Array<{ invoiceId: number }> }>().items[0]?.invoiceId;
+    for (const format of ['pdf', 'html']) {
+      const listed = await app.inject({
+        method: 'GET',
+        url: `/api/v1/invoices/${invoiceId}/${format}?callsPurpose=call_billing`,
+        headers,
+      });
+      expect(listed.statusCode).toBe(200);
+      for (const bogus of ['no_such_purpose', 'constructor']) {
+        const refused = await app.inject({
+          method: 'GET',
+          url: `/api/v1/invoices/${invoiceId}/${format}?callsPurpose=${bogus}`,
+          headers,
+        });
+        expect(refused.statusCode, `${format} ${bogus}`).toBe(400);
+        expect(refused.headers['content-type']).toContain('application/problem+json');
+        const problem = refused.json<{ code: string; details: { validPurposes: string[] } }>();
+        expect(problem).toMatchObject({
+          code: 'validation_failed',
+          details: { issues: [{ path: 'query/callsPurpose', message: 'unknown purpose' }] },
+        });
+        expect(problem.details.validPurposes).toContain('call_billing');
+      }
+    }
+    const html = await app.inject({
+      method: 'GET',
+      url: `/api/v1/invoices/${invoiceId}/html?callsPurpose=call_billing`,
+      headers,
+    });
+    expect(html.body).toContain('+32470123456');
+  });
+});
+
 describe('the EPC069-12 payload', () => {
   it('follows the guidelines: LF-separated, version 002 without BIC, UTF-8 name cut at 70 characters, amount with a point, at most 331 bytes; bad input is refused', () => {
     const payload = epcPayload({
