@@ -5,6 +5,7 @@ import { useTranslation } from 'react-i18next';
 import { useMyPurposes, type Localized } from '../../api/auth.js';
 import { api } from '../../api/client.js';
 import { currentLanguage } from '../../i18n/index.js';
+import { CaptionedTable } from '../../ui/CaptionedTable.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 
 interface TrailEntry {
@@ -84,50 +85,45 @@ export function AuditTrailCard({ subjectId }: { subjectId: number }) {
         {trail.error ? <ProblemAlert error={trail.error} /> : null}
         {trail.data && entries.length === 0 ? <Text size="sm">{t('audit.noEntries')}</Text> : null}
         {entries.length > 0 ? (
-          <Table.ScrollContainer minWidth={720}>
-            <Table>
-              <Table.Caption>{t('audit.trailCaption')}</Table.Caption>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>{t('audit.when')}</Table.Th>
-                  <Table.Th>{t('audit.who')}</Table.Th>
-                  <Table.Th>{t('audit.role')}</Table.Th>
-                  <Table.Th>{t('audit.purpose')}</Table.Th>
-                  <Table.Th>{t('audit.action')}</Table.Th>
-                  <Table.Th>{t('audit.categories')}</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {entries.map((entry) => (
-                  <Table.Tr key={entry.seq} data-testid={`audit-${entry.seq}`}>
-                    <Table.Td>
-                      {new Date(entry.at).toLocaleString(`${language}-BE`, {
-                        dateStyle: 'short',
-                        timeStyle: 'medium',
-                      })}
-                    </Table.Td>
-                    <Table.Td>{who(entry)}</Table.Td>
-                    <Table.Td>{label('roles', entry.role)}</Table.Td>
-                    <Table.Td>{label('purposes', entry.purpose)}</Table.Td>
-                    <Table.Td>
-                      {what(entry)}
-                      {entry.decision === 'denied' ? (
-                        <Badge ml="xs" color="red.9" tt="none">
-                          {t('audit.refused')}
-                        </Badge>
-                      ) : null}
-                      {entry.records > 1 ? (
-                        <Text size="xs" c="dimmed">
-                          {t('audit.batch', { count: entry.records - 1 })}
-                        </Text>
-                      ) : null}
-                    </Table.Td>
-                    <Table.Td>{entry.categories.map((key) => label('categories', key)).join(', ')}</Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
+          <CaptionedTable
+            caption={t('audit.trailCaption')}
+            headers={[
+              t('audit.when'),
+              t('audit.who'),
+              t('audit.role'),
+              t('audit.purpose'),
+              t('audit.action'),
+              t('audit.categories'),
+            ]}
+          >
+            {entries.map((entry) => (
+              <Table.Tr key={entry.seq} data-testid={`audit-${entry.seq}`}>
+                <Table.Td>
+                  {new Date(entry.at).toLocaleString(`${language}-BE`, {
+                    dateStyle: 'short',
+                    timeStyle: 'medium',
+                  })}
+                </Table.Td>
+                <Table.Td>{who(entry)}</Table.Td>
+                <Table.Td>{label('roles', entry.role)}</Table.Td>
+                <Table.Td>{label('purposes', entry.purpose)}</Table.Td>
+                <Table.Td>
+                  {what(entry)}
+                  {entry.decision === 'denied' ? (
+                    <Badge ml="xs" color="red.9" tt="none">
+                      {t('audit.refused')}
+                    </Badge>
+                  ) : null}
+                  {entry.records > 1 ? (
+                    <Text size="xs" c="dimmed">
+                      {t('audit.batch', { count: entry.records - 1 })}
+                    </Text>
+                  ) : null}
+                </Table.Td>
+                <Table.Td>{entry.categories.map((key) => label('categories', key)).join(', ')}</Table.Td>
+              </Table.Tr>
+            ))}
+          </CaptionedTable>
         ) : null}
         {trail.hasNextPage ? (
           <Button

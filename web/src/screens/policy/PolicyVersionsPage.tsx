@@ -4,6 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { api } from '../../api/client.js';
 import { addScreenMessages } from '../../i18n/screen-messages.js';
 import { currentLanguage, LANGUAGES } from '../../i18n/index.js';
+import { CaptionedTable } from '../../ui/CaptionedTable.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 
 const en = {
@@ -84,62 +85,57 @@ export function PolicyVersionsScreen() {
       <Text c="dimmed">{t('policyVersions.intro')}</Text>
       {versions.error ? <ProblemAlert error={versions.error} /> : null}
       {versions.data ? (
-        <Table.ScrollContainer minWidth={720}>
-          <Table>
-            <Table.Caption>{t('policyVersions.caption')}</Table.Caption>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t('policyVersions.version')}</Table.Th>
-                <Table.Th>{t('policyVersions.statementVersion')}</Table.Th>
-                <Table.Th>{t('policyVersions.effective')}</Table.Th>
-                <Table.Th>{t('policyVersions.installed')}</Table.Th>
-                <Table.Th>{t('policyVersions.file')}</Table.Th>
-                <Table.Th>{t('policyVersions.statements')}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {versions.data.map((version) => (
-                <Table.Tr key={version.versionNo} data-testid={`policy-version-${version.versionNo}`}>
-                  <Table.Td>
-                    {version.versionNo}
-                    {version.inForce ? (
-                      <Badge ml="xs" color="indigo.8" tt="none">
-                        {t('policyVersions.inForce')}
-                      </Badge>
-                    ) : null}
-                  </Table.Td>
-                  <Table.Td>{version.statementVersion}</Table.Td>
-                  <Table.Td>{version.effectiveDate}</Table.Td>
-                  <Table.Td>
-                    {new Date(version.loadedAt).toLocaleString(`${language}-BE`, {
-                      dateStyle: 'short',
-                      timeStyle: 'short',
-                    })}
-                  </Table.Td>
-                  <Table.Td>{version.sourceFile}</Table.Td>
-                  <Table.Td>
-                    <Group gap="xs">
-                      {LANGUAGES.map((lang) => (
-                        <Anchor
-                          key={lang}
-                          href={`/api/v1/policy/versions/${version.versionNo}/statement?lang=${lang}`}
-                          target="_blank"
-                          rel="noopener"
-                          aria-label={t('policyVersions.openStatement', {
-                            version: version.statementVersion,
-                            language: LANGUAGE_NAMES[language]?.[lang] ?? lang,
-                          })}
-                        >
-                          {LANGUAGE_NAMES[language]?.[lang] ?? lang}
-                        </Anchor>
-                      ))}
-                    </Group>
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
+        <CaptionedTable
+          caption={t('policyVersions.caption')}
+          headers={[
+            t('policyVersions.version'),
+            t('policyVersions.statementVersion'),
+            t('policyVersions.effective'),
+            t('policyVersions.installed'),
+            t('policyVersions.file'),
+            t('policyVersions.statements'),
+          ]}
+        >
+          {versions.data.map((version) => (
+            <Table.Tr key={version.versionNo} data-testid={`policy-version-${version.versionNo}`}>
+              <Table.Td>
+                {version.versionNo}
+                {version.inForce ? (
+                  <Badge ml="xs" color="indigo.8" tt="none">
+                    {t('policyVersions.inForce')}
+                  </Badge>
+                ) : null}
+              </Table.Td>
+              <Table.Td>{version.statementVersion}</Table.Td>
+              <Table.Td>{version.effectiveDate}</Table.Td>
+              <Table.Td>
+                {new Date(version.loadedAt).toLocaleString(`${language}-BE`, {
+                  dateStyle: 'short',
+                  timeStyle: 'short',
+                })}
+              </Table.Td>
+              <Table.Td>{version.sourceFile}</Table.Td>
+              <Table.Td>
+                <Group gap="xs">
+                  {LANGUAGES.map((lang) => (
+                    <Anchor
+                      key={lang}
+                      href={`/api/v1/policy/versions/${version.versionNo}/statement?lang=${lang}`}
+                      target="_blank"
+                      rel="noopener"
+                      aria-label={t('policyVersions.openStatement', {
+                        version: version.statementVersion,
+                        language: LANGUAGE_NAMES[language]?.[lang] ?? lang,
+                      })}
+                    >
+                      {LANGUAGE_NAMES[language]?.[lang] ?? lang}
+                    </Anchor>
+                  ))}
+                </Group>
+              </Table.Td>
+            </Table.Tr>
+          ))}
+        </CaptionedTable>
       ) : null}
     </Stack>
   );

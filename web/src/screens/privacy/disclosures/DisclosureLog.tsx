@@ -6,6 +6,7 @@ import type { Localized } from '../../../api/auth.js';
 import { api } from '../../../api/client.js';
 import { addScreenMessages } from '../../../i18n/screen-messages.js';
 import { currentLanguage } from '../../../i18n/index.js';
+import { CaptionedTable } from '../../../ui/CaptionedTable.js';
 import { ProblemAlert } from '../../../ui/ProblemAlert.js';
 
 const en = {
@@ -172,49 +173,44 @@ export function DisclosureLog({ recipients }: { recipients: Array<{ key: string;
       {log.error ? <ProblemAlert error={log.error} /> : null}
       {log.data && items.length === 0 ? <Text size="sm">{t('disclosureLog.none')}</Text> : null}
       {items.length > 0 ? (
-        <Table.ScrollContainer minWidth={720}>
-          <Table>
-            <Table.Caption>{t('disclosureLog.caption')}</Table.Caption>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t('disclosureLog.when')}</Table.Th>
-                <Table.Th>{t('disclosureLog.recipient')}</Table.Th>
-                <Table.Th>{t('disclosureLog.purpose')}</Table.Th>
-                <Table.Th>{t('disclosureLog.data')}</Table.Th>
-                <Table.Th>{t('disclosureLog.people')}</Table.Th>
-                <Table.Th>{t('disclosureLog.sentBy')}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {items.map((item) => (
-                <Table.Tr key={item.disclosureId} data-testid={`disclosure-${item.disclosureId}`}>
-                  <Table.Td>
-                    {new Date(item.at).toLocaleString(`${language}-BE`, {
-                      dateStyle: 'short',
-                      timeStyle: 'short',
-                    })}
-                  </Table.Td>
-                  <Table.Td>
-                    {recipientLabel(item.recipient)}
-                    {item.confidentialUntil ? (
-                      <Text size="xs" c="dimmed">
-                        {t('disclosureLog.silence', { day: item.confidentialUntil })}
-                      </Text>
-                    ) : null}
-                  </Table.Td>
-                  <Table.Td>{label('purposes', item.purpose)}</Table.Td>
-                  <Table.Td>{item.categories.map((key) => label('categories', key)).join(', ')}</Table.Td>
-                  <Table.Td>{item.people}</Table.Td>
-                  <Table.Td>
-                    {item.actor.kind === 'staff'
-                      ? t('disclosureLog.staff', { id: item.actor.id })
-                      : t('disclosureLog.system', { id: item.actor.id })}
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
+        <CaptionedTable
+          caption={t('disclosureLog.caption')}
+          headers={[
+            t('disclosureLog.when'),
+            t('disclosureLog.recipient'),
+            t('disclosureLog.purpose'),
+            t('disclosureLog.data'),
+            t('disclosureLog.people'),
+            t('disclosureLog.sentBy'),
+          ]}
+        >
+          {items.map((item) => (
+            <Table.Tr key={item.disclosureId} data-testid={`disclosure-${item.disclosureId}`}>
+              <Table.Td>
+                {new Date(item.at).toLocaleString(`${language}-BE`, {
+                  dateStyle: 'short',
+                  timeStyle: 'short',
+                })}
+              </Table.Td>
+              <Table.Td>
+                {recipientLabel(item.recipient)}
+                {item.confidentialUntil ? (
+                  <Text size="xs" c="dimmed">
+                    {t('disclosureLog.silence', { day: item.confidentialUntil })}
+                  </Text>
+                ) : null}
+              </Table.Td>
+              <Table.Td>{label('purposes', item.purpose)}</Table.Td>
+              <Table.Td>{item.categories.map((key) => label('categories', key)).join(', ')}</Table.Td>
+              <Table.Td>{item.people}</Table.Td>
+              <Table.Td>
+                {item.actor.kind === 'staff'
+                  ? t('disclosureLog.staff', { id: item.actor.id })
+                  : t('disclosureLog.system', { id: item.actor.id })}
+              </Table.Td>
+            </Table.Tr>
+          ))}
+        </CaptionedTable>
       ) : null}
       {log.hasNextPage ? (
         <Button variant="default" onClick={() => void log.fetchNextPage()} loading={log.isFetchingNextPage}>
