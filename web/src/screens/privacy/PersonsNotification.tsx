@@ -1,22 +1,11 @@
 import './messages.js';
-import {
-  Alert,
-  Button,
-  Card,
-  Checkbox,
-  Group,
-  Select,
-  SimpleGrid,
-  Stack,
-  Text,
-  Textarea,
-  Title,
-} from '@mantine/core';
+import { Alert, Button, Card, Checkbox, Group, SimpleGrid, Stack, Text, Title } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { useMyPurposes } from '../../api/auth.js';
 import { api } from '../../api/client.js';
+import { DecisionWithReason } from '../../ui/DecisionWithReason.js';
 import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 import type { Incident } from './api.js';
@@ -107,25 +96,17 @@ export function PersonsNotification({ incident }: { incident: Incident }) {
         ) : (
           <form onSubmit={form.onSubmit((values) => decide.mutate(values))} noValidate>
             <Stack gap="sm">
-              <Select
+              <DecisionWithReason
+                form={form}
                 label={t('privacyWork.persons.choice')}
-                allowDeselect={false}
-                data={[
+                choices={[
                   { value: 'inform', label: t('privacyWork.persons.inform') },
                   { value: 'not_inform', label: t('privacyWork.persons.notInform') },
                 ]}
-                {...form.getInputProps('decision')}
+                reasonFor="not_inform"
+                reasonLabel={t('privacyWork.persons.reason')}
+                reasonHelp={t('privacyWork.persons.reasonHelp')}
               />
-              {form.values.decision === 'not_inform' ? (
-                <Textarea
-                  label={t('privacyWork.persons.reason')}
-                  description={t('privacyWork.persons.reasonHelp')}
-                  required
-                  autosize
-                  minRows={2}
-                  {...form.getInputProps('reason')}
-                />
-              ) : null}
               <Group>
                 <Button type="submit" loading={decide.isPending}>
                   {form.values.decision === 'inform'

@@ -26,6 +26,7 @@ import { useMe } from '../../api/auth.js';
 import { api, fetchText } from '../../api/client.js';
 import { currentLanguage } from '../../i18n/index.js';
 import { DataTable } from '../../ui/DataTable.js';
+import { DecisionWithReason } from '../../ui/DecisionWithReason.js';
 import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 import { hoursLeft, onTheClock, useCases, useIncidents, type Incident } from './api.js';
@@ -408,25 +409,17 @@ function AuthorityNotification({ incident }: { incident: Incident }) {
         ) : null}
         <form onSubmit={form.onSubmit((values) => decide.mutate(values))} noValidate>
           <Stack gap="sm">
-            <Select
+            <DecisionWithReason
+              form={form}
               label={t('incident.authorityDecision')}
-              allowDeselect={false}
-              data={[
+              choices={[
                 { value: 'notified', label: t('incident.authority.notified') },
                 { value: 'not_notified', label: t('incident.authority.not_notified') },
               ]}
-              {...form.getInputProps('decision')}
+              reasonFor="not_notified"
+              reasonLabel={t('incident.notNotifiedReason')}
+              reasonHelp={t('incident.notNotifiedHelp')}
             />
-            {form.values.decision === 'not_notified' ? (
-              <Textarea
-                label={t('incident.notNotifiedReason')}
-                description={t('incident.notNotifiedHelp')}
-                required
-                autosize
-                minRows={2}
-                {...form.getInputProps('reason')}
-              />
-            ) : null}
             {decide.error ? <ProblemAlert error={decide.error} /> : null}
             <Group>
               <Button type="submit" loading={decide.isPending}>
