@@ -12,7 +12,6 @@ import {
   Select,
   SimpleGrid,
   Stack,
-  Tabs,
   Text,
   Textarea,
   Title,
@@ -29,6 +28,7 @@ import { DataTable } from '../../ui/DataTable.js';
 import { DecisionWithReason } from '../../ui/DecisionWithReason.js';
 import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
+import { TabbedScreen } from '../../ui/TabbedScreen.js';
 import { hoursLeft, onTheClock, useCases, useIncidents, type Incident } from './api.js';
 import { AuthorityRequests } from './authority/AuthorityRequests.js';
 import { DisclosureLog } from './disclosures/DisclosureLog.js';
@@ -42,35 +42,17 @@ import { AffectedCategories, PersonsNotification } from './PersonsNotification.j
  */
 export function PrivacyScreen() {
   const { t } = useTranslation();
-  const [tab, setTab] = useState<string | null>('incidents');
   return (
-    <Stack>
-      <Title order={1}>{t('nav.privacy')}</Title>
-      <Tabs value={tab} onChange={setTab} keepMounted={false}>
-        <Tabs.List>
-          <Tabs.Tab value="incidents">{t('privacy.incidents')}</Tabs.Tab>
-          <Tabs.Tab value="authorities">{t('privacy.authorities')}</Tabs.Tab>
-          <Tabs.Tab value="recipients">{t('privacy.recipients')}</Tabs.Tab>
-          <Tabs.Tab value="retention">{t('privacy.retention')}</Tabs.Tab>
-          <Tabs.Tab value="register">{t('privacy.register')}</Tabs.Tab>
-        </Tabs.List>
-        <Tabs.Panel value="incidents" pt="md">
-          <Incidents />
-        </Tabs.Panel>
-        <Tabs.Panel value="authorities" pt="md">
-          <AuthorityRequests />
-        </Tabs.Panel>
-        <Tabs.Panel value="recipients" pt="md">
-          <Recipients />
-        </Tabs.Panel>
-        <Tabs.Panel value="retention" pt="md">
-          <Retention />
-        </Tabs.Panel>
-        <Tabs.Panel value="register" pt="md">
-          <Register />
-        </Tabs.Panel>
-      </Tabs>
-    </Stack>
+    <TabbedScreen
+      title={t('nav.privacy')}
+      tabs={[
+        { value: 'incidents', label: t('privacy.incidents'), panel: <Incidents /> },
+        { value: 'authorities', label: t('privacy.authorities'), panel: <AuthorityRequests /> },
+        { value: 'recipients', label: t('privacy.recipients'), panel: <Recipients /> },
+        { value: 'retention', label: t('privacy.retention'), panel: <Retention /> },
+        { value: 'register', label: t('privacy.register'), panel: <Register /> },
+      ]}
+    />
   );
 }
 

@@ -9,7 +9,6 @@ import {
   Modal,
   Stack,
   Table,
-  Tabs,
   Text,
   TextInput,
   Textarea,
@@ -25,6 +24,7 @@ import { currentLanguage } from '../../i18n/index.js';
 import { DataTable } from '../../ui/DataTable.js';
 import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
+import { TabbedScreen } from '../../ui/TabbedScreen.js';
 
 export interface CallImport {
   importId: number;
@@ -101,27 +101,15 @@ export function importsQuery(problems: boolean) {
  */
 export function RatingScreen() {
   const { t } = useTranslation();
-  const [tab, setTab] = useState<string | null>('imports');
   return (
-    <Stack>
-      <Title order={1}>{t('rating.title')}</Title>
-      <Tabs value={tab} onChange={setTab} keepMounted={false}>
-        <Tabs.List>
-          <Tabs.Tab value="imports">{t('rating.imports')}</Tabs.Tab>
-          <Tabs.Tab value="plans">{t('rating.plans')}</Tabs.Tab>
-          <Tabs.Tab value="tariff">{t('rating.tariff')}</Tabs.Tab>
-        </Tabs.List>
-        <Tabs.Panel value="imports" pt="md">
-          <Imports />
-        </Tabs.Panel>
-        <Tabs.Panel value="plans" pt="md">
-          <Plans />
-        </Tabs.Panel>
-        <Tabs.Panel value="tariff" pt="md">
-          <Tariff />
-        </Tabs.Panel>
-      </Tabs>
-    </Stack>
+    <TabbedScreen
+      title={t('rating.title')}
+      tabs={[
+        { value: 'imports', label: t('rating.imports'), panel: <Imports /> },
+        { value: 'plans', label: t('rating.plans'), panel: <Plans /> },
+        { value: 'tariff', label: t('rating.tariff'), panel: <Tariff /> },
+      ]}
+    />
   );
 }
 
