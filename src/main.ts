@@ -3,10 +3,17 @@ import { KLUIS_VERSION } from './version.js';
 import path from 'node:path';
 import { createMailer } from './platform/mailer.js';
 import { describeUnexpected } from './platform/errors.js';
-import { checkpointAllTenants, LETTER_SENDER_JOB, MAILING_SENDER_JOB, registerJobs } from './jobs/index.js';
+import {
+  CDR_UPLOAD_JOB,
+  checkpointAllTenants,
+  LETTER_SENDER_JOB,
+  MAILING_SENDER_JOB,
+  registerJobs,
+} from './jobs/index.js';
 import { startJobQueue, type JobQueue } from './platform/job-queue.js';
 import { createDomainEventSubscribers } from './jobs/domain-events.job.js';
 import { DATA_MAP } from './modules/data-map.js';
+import { DEFAULT_MAX_UPLOAD_BYTES } from './modules/telephony/index.js';
 import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
@@ -260,7 +267,13 @@ export async function startKluis(
   let ready = false;
   const events = createDomainEventSubscribers(runtime.kernel);
   let jobs: JobQueue | undefined;
+  const cdrSpoolDir = path.join(config.dataDir, 'cdr-uploads');
   const app = await buildApp({
+    cdrUploads: {
+      spoolDir: cdrSpoolDir,
+      maxBytes: DEFAULT_MAX_UPLOAD_BYTES,
+      wake: async () => jobs?.runNow(CDR_UPLOAD_JOB),
+    },
     wakeMailingSender: async () => jobs?.runNow(MAILING_SENDER_JOB),
     wakeLetterSender: async () => {
       // Before the queue runs, the request path sends the letter itself.
@@ -315,6 +328,14 @@ export async function startKluis(
       },
       events,
       logger,
+      cdrUploads: {
+        kernel: runtime.kernel,
+        spoolDir: cdrSpoolDir,
+        connection: {
+          connectionString: config.appDatabaseUrl ?? database.ownerUrl,
+          assumeAppRole: config.appDatabaseUrl === undefined,
+        },
+      },
     });
   } catch (cause) {
     await app.close();

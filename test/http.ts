@@ -10,7 +10,14 @@ export async function createTestApp(
   options: Partial<
     Pick<
       HttpDependencies,
-      'mailer' | 'publicUrl' | 'trustProxy' | 'publicLimits' | 'cookieLimits' | 'answerQuanta' | 'events'
+      | 'mailer'
+      | 'publicUrl'
+      | 'trustProxy'
+      | 'publicLimits'
+      | 'cookieLimits'
+      | 'answerQuanta'
+      | 'events'
+      | 'cdrUploads'
     >
   > = {},
 ): Promise<FastifyInstance> {

@@ -46,7 +46,7 @@ import { registerDisclosureRoutes } from '../kernel/disclosure/disclosure.routes
 import { registerPartiesRoutes } from '../modules/parties/parties.routes.js';
 import { registerContractRoutes } from '../modules/contracts/index.js';
 import { registerBillingRoutes } from '../modules/billing/index.js';
-import { registerTelephonyRoutes } from '../modules/telephony/index.js';
+import { registerTelephonyRoutes, type CdrUploadSettings } from '../modules/telephony/index.js';
 import { registerRetentionRoutes } from '../modules/retention/index.js';
 import { registerDossierRoutes } from '../modules/dossier/index.js';
 import { registerWebApp } from './web.js';
@@ -90,6 +90,8 @@ export interface HttpDependencies {
   wakeLetterSender?: () => Promise<void>;
   /** Subscribers of the domain events, handed each change's events at once (VX-7 dossier erasure). */
   events?: DomainEventSubscribers;
+  /** Where uploaded call-record files wait for their import job, and how large one may be (decision 0360). */
+  cdrUploads?: CdrUploadSettings;
   /** Folder of the built staff back office (main.ts: dist/web); without it, or unbuilt, not served. */
   webRoot?: string;
 }
@@ -282,7 +284,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
       : {},
   );
   registerBillingRoutes(app, deps.kernel);
-  registerTelephonyRoutes(app, deps.kernel);
+  registerTelephonyRoutes(app, deps.kernel, deps.cdrUploads);
   registerRetentionRoutes(app, deps.kernel, DATA_MAP);
   registerRecipientsRoutes(app, deps.kernel);
   registerCookiesRoutes(app, deps.kernel, {

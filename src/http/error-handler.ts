@@ -33,6 +33,7 @@ export const STATUS_BY_CODE = {
   subject_objected: 403,
   consent_missing: 403,
   subject_erased: 410,
+  payload_too_large: 413,
   database_unavailable: 503,
   internal: 500,
 } as const satisfies Record<ErrorCode, number>;
@@ -61,6 +62,7 @@ export const TITLE_BY_CODE = {
   subject_objected: 'The person objected',
   consent_missing: 'Consent missing',
   subject_erased: 'Erased',
+  payload_too_large: 'Payload too large',
   database_unavailable: 'Database unavailable',
   internal: 'Internal error',
 } as const satisfies Record<ErrorCode, string>;

@@ -160,6 +160,8 @@ export const REQUEST_BODY_EXAMPLES: Readonly<Record<string, unknown>> = {
     at: '2026-12-01 08:00:00',
   },
   'POST /api/v1/tariffs': CSV_TARIFF,
+  'POST /api/v1/call-record-imports':
+    '"","056223344","0470123456","from-internal","""Klant"" <056223344>","SIP/201-00000001","SIP/trunk-00000002","Dial","SIP/trunk","2026-11-03 09:00:00","2026-11-03 09:00:04","2026-11-03 09:01:04",64,60,"ANSWERED","DOCUMENTATION","1762160400.1","","","1762160400.1",1\n',
 
   // Retention
   'POST /api/v1/retention/holds': {

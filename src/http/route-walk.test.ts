@@ -126,6 +126,9 @@ function touchOf(method: string, path: string): Touch | undefined {
   if (path.startsWith('/api/v1/line-identifiers'))
     return { kind: 'data', categories: ['kluis.telephony.number'] };
   if (path.endsWith('/call-records')) return { kind: 'data', categories: ['kluis.telephony.call_record'] };
+  // An uploaded import's rejected lines are call records (decision 0360).
+  if (path === '/api/v1/call-record-imports/{id}/rejects')
+    return { kind: 'data', categories: ['kluis.telephony.call_record'] };
   // Consent receipts by a random id, consent rates and visit statistics name no data subject
   // (decision 0140); their own role rule (admin, privacy officer) is not the policy's.
   if (path.startsWith('/api/v1/cookies/')) return { kind: 'none' };
@@ -134,7 +137,8 @@ function touchOf(method: string, path: string): Touch | undefined {
   // The policy's versions and their statements: no personal data; admins and privacy officers.
   if (path.startsWith('/api/v1/policy/versions')) return { kind: 'none' };
   // Rating plans are price lists, imports are counts (issue 20); their own role rules.
-  if (path.startsWith('/api/v1/rating-plans') || path === '/api/v1/call-record-imports')
+  // An upload is counted and imported by the system's job (decision 0360); the caller sees counts.
+  if (path.startsWith('/api/v1/rating-plans') || path.startsWith('/api/v1/call-record-imports'))
     return { kind: 'none' };
   if (/^\/api\/v1\/(products|organisations|billing\/settings|policy\/register|customer-status)/.test(path))
     return { kind: 'none' };

@@ -12,12 +12,16 @@ import { MAILING_SENDER_JOB, mailingSenderJob } from './mailing-sender.job.js';
 import { LETTER_SENDER_JOB, letterSenderJob } from './letter-sender.job.js';
 import { dunningJob } from './dunning.job.js';
 import type { DomainEventSubscribers } from '../modules/contracts/index.js';
+import type { CdrUploadRunSettings } from '../modules/telephony/index.js';
+import { CDR_UPLOAD_JOB, cdrUploadJob } from './cdr-upload.job.js';
 
 export interface JobDeps {
   requests: RequestsDeps;
   /** The subscribers the HTTP routes dispatch to at once; the job is their backstop. */
   events: DomainEventSubscribers;
   logger: Logger;
+  /** Uploaded call-record files: where they wait and how the import connects (decision 0360). */
+  cdrUploads?: CdrUploadRunSettings;
 }
 
 /** Every scheduled job of the server, registered in each process; the queue runs each once. */
@@ -39,12 +43,14 @@ export async function registerJobs(queue: JobQueue, deps: JobDeps): Promise<void
       logger: deps.logger,
     }),
   );
+  if (deps.cdrUploads) await queue.register(cdrUploadJob(deps.cdrUploads, deps.logger));
   // Work a crash left half-done is finished at every start, not only at the next tick, and what
   // was audited while no server ran is anchored.
   await queue.runNow(ERASURE_FINISHER_JOB);
   await queue.runNow(AUDIT_CHECKPOINT_JOB);
   await queue.runNow(MAILING_SENDER_JOB);
   await queue.runNow(LETTER_SENDER_JOB);
+  if (deps.cdrUploads) await queue.runNow(CDR_UPLOAD_JOB);
 }
 
 export { DEADLINE_REMINDERS_JOB } from './deadline-reminders.job.js';
@@ -57,3 +63,4 @@ export { BREACH_CLOCK_JOB } from './breach-clock.job.js';
 export { MAILING_SENDER_JOB } from './mailing-sender.job.js';
 export { LETTER_SENDER_JOB } from './letter-sender.job.js';
 export { DUNNING_JOB, dunningJob } from './dunning.job.js';
+export { CDR_UPLOAD_JOB, runCdrUploads } from './cdr-upload.job.js';

@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   'subject_objected',
   'consent_missing',
   'subject_erased',
+  'payload_too_large',
   'database_unavailable',
   'internal',
 ] as const;

@@ -10,7 +10,7 @@ import type { Actor } from '../../kernel/gate/gate.js';
 import { AppError } from '../../platform/errors.js';
 import { CALL_BILLING_PURPOSE } from './cdr-import.service.js';
 
-export type ImportStatus = 'running' | 'finished' | 'failed';
+export type ImportStatus = 'queued' | 'running' | 'finished' | 'failed';
 /** A running import not heard of for this long was stopped (killed, or its machine went down). */
 export const INTERRUPTED_AFTER_MS = 15 * 60_000;
 
@@ -60,6 +60,30 @@ export class ImportLog {
         .executeTakeFirstOrThrow(),
     );
     this.#importId = Number(row.import_id);
+  }
+
+  /** Takes on the row of a queued (or interrupted) upload; counts start again from nothing. */
+  async resume(importId: number): Promise<void> {
+    const now = this.kernel.clock.now();
+    const row = await this.kernel.plain(this.tenantId, (tx) =>
+      tx
+        .updateTable('call_record_imports')
+        .set({
+          status: 'running',
+          updated_at: now,
+          lines_read: 0,
+          imported: 0,
+          rejected: 0,
+          duplicates: 0,
+          unrated: 0,
+        })
+        .where('import_id', '=', importId)
+        .where('status', 'in', ['queued', 'running'])
+        .returning('import_id')
+        .executeTakeFirst(),
+    );
+    if (!row) throw new AppError('conflict', 'the import is not waiting to run');
+    this.#importId = importId;
   }
 
   /** Counts so far; written one at a time, the newest wins (a batch never waits for it). */
@@ -144,6 +168,10 @@ export interface ImportView extends ImportCounts {
   finishedAt: Date | null;
   rejectsByReason: Record<string, number>;
   errorCode: string | null;
+  source: 'file' | 'upload';
+  sizeBytes: number | null;
+  /** Until when the rejected lines can be downloaded; null: none kept (or no longer). */
+  rejectsKeptUntil: Date | null;
 }
 
 export interface ImportListQuery {
@@ -153,6 +181,8 @@ export interface ImportListQuery {
   /** Only imports that need a look: failed, interrupted, or with rejected lines. */
   problems?: boolean;
   since?: Date;
+  /** Only this import. */
+  importId?: number;
 }
 
 /** The roles that see the imports: those the policy lets work on call records, and the admin. */
@@ -177,6 +207,7 @@ export async function listImports(
   const stale = new Date(now.getTime() - INTERRUPTED_AFTER_MS);
   const rows = await kernel.plain(tenantId, (tx) => {
     let select = tx.selectFrom('call_record_imports').selectAll();
+    if (query.importId !== undefined) select = select.where('import_id', '=', query.importId);
     if (query.beforeId !== undefined) select = select.where('import_id', '<', query.beforeId);
     if (query.since !== undefined) select = select.where('started_at', '>=', query.since);
     if (query.problems)
@@ -184,7 +215,7 @@ export async function listImports(
         eb.or([
           eb('status', '=', 'failed'),
           eb('rejected', '>', 0),
-          eb.and([eb('status', '=', 'running'), eb('updated_at', '<', stale)]),
+          eb.and([eb('status', 'in', ['queued', 'running']), eb('updated_at', '<', stale)]),
         ]),
       );
     return select
@@ -198,7 +229,10 @@ export async function listImports(
       importId: Number(row.import_id),
       fileName: row.file_name,
       format: row.format,
-      status: row.status === 'running' && row.updated_at < stale ? 'interrupted' : row.status,
+      status:
+        (row.status === 'running' || row.status === 'queued') && row.updated_at < stale
+          ? 'interrupted'
+          : row.status,
       startedAt: row.started_at,
       updatedAt: row.updated_at,
       finishedAt: row.finished_at,
@@ -209,6 +243,9 @@ export async function listImports(
       unrated: row.unrated,
       rejectsByReason: row.rejects_by_reason,
       errorCode: row.error_code,
+      source: row.source,
+      sizeBytes: row.size_bytes === null ? null : Number(row.size_bytes),
+      rejectsKeptUntil: row.rejects_kept_until,
     })),
     nextBeforeId: rows.length > query.limit ? (shown.at(-1)?.import_id ?? null) : null,
   };

@@ -65,11 +65,24 @@ export interface CdrImportOptions {
   delimiter?: string;
   /** Country for numbers in national form; default: the country of the policy's controller. */
   defaultCountry?: string;
-  /** Where rejects go; default `<file>.rejects.csv`. */
-  rejectFile?: string;
+  /** Where rejects go; default `<file>.rejects.csv`; null: no reject file (an upload keeps them itself). */
+  rejectFile?: string | null;
+  /** The row of an import that waits for this run (an upload, decision 0360); default: a new row. */
+  importId?: number;
+  /** Told of each rejected line, in file order (an upload keeps them, decision 0360). */
+  onReject?: (reject: ImportReject) => void;
+  /** Runs after the last batch, before the import is marked finished (a crash in it leaves the import running). */
+  beforeFinish?: () => Promise<void>;
   batchSize?: number;
   actor?: Actor;
   onProgress?: (progress: CdrImportProgress) => void;
+}
+
+export interface ImportReject {
+  lineNumber: number;
+  reason: string;
+  /** The customer the line was attributed to before it was refused; null when none. */
+  subjectId: number | null;
 }
 
 export interface CdrImportProgress {
@@ -107,7 +120,8 @@ export async function importCdrFile(
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   // On record before anything else, so a run that fails at once is listed too (issue 20).
   const log = new ImportLog(kernel, options.tenantId);
-  await log.start(options.file, options.format ?? 'auto');
+  if (options.importId === undefined) await log.start(options.file, options.format ?? 'auto');
+  else await log.resume(options.importId);
   const countsOf = () => ({
     linesRead: summary.linesRead,
     imported: summary.imported,
@@ -122,8 +136,8 @@ export async function importCdrFile(
     await log.fail(error, { linesRead: 0, imported: 0, rejected: 0, duplicates: 0, unrated: 0 });
     throw error;
   }
-  const rejectPath = options.rejectFile ?? `${options.file}.rejects.csv`;
-  const rejects = new RejectWriter(rejectPath);
+  const rejectPath = options.rejectFile === undefined ? `${options.file}.rejects.csv` : options.rejectFile;
+  const rejects = new RejectWriter(rejectPath, options.onReject);
   const summary: CdrImportSummary = {
     file: options.file,
     linesRead: 0,
@@ -161,12 +175,12 @@ export async function importCdrFile(
     for await (const result of parsed) {
       summary.linesRead += 1;
       if (result.kind === 'rejection') {
-        await rejects.write(result.lineNumber, result.reason, result.message);
+        await rejects.write(result.lineNumber, result.reason, result.message, null);
         continue;
       }
       const row = buildRow(result, normaliser, attribution, ratingTable);
-      if (typeof row === 'string') {
-        await rejects.write(result.lineNumber, row, REJECT_MESSAGES[row]);
+      if ('reject' in row) {
+        await rejects.write(result.lineNumber, row.reject, REJECT_MESSAGES[row.reject], row.subjectId);
         continue;
       }
       if (row.isUnrated) summary.unrated += 1;
@@ -181,6 +195,7 @@ export async function importCdrFile(
     summary.rejected = rejects.count;
     summary.rejectsByReason = rejects.byReason;
     summary.rejectFile = rejects.count > 0 ? rejectPath : null;
+    await options.beforeFinish?.();
   } catch (error) {
     summary.rejected = rejects.count;
     await log.fail(error, countsOf()).catch(() => undefined);
@@ -369,7 +384,7 @@ function buildRow(
   normaliser: NumberNormaliser,
   attribution: AttributionIndex,
   ratingTable: RatingTable,
-): Row | ImportRejectReason {
+): Row | { reject: ImportRejectReason; subjectId: number | null } {
   const caller = record.callerRaw === '' ? null : normaliser.normalise(record.callerRaw);
   const callerE164 = caller !== null && caller.ok ? caller.e164 : null;
   const normalisedDestination = normaliser.normalise(record.destinationRaw);
@@ -389,13 +404,13 @@ function buildRow(
   if (attributed === null) {
     const isCallerNumberLike =
       callerE164 !== null || DIALLED.test(record.callerRaw) || isWithheld(record.callerRaw);
-    return isCallerNumberLike ? 'not_attributed' : 'caller_not_normalisable';
+    return { reject: isCallerNumberLike ? 'not_attributed' : 'caller_not_normalisable', subjectId: null };
   }
   let destination: string;
   if (destinationE164 !== null) destination = destinationE164;
   else if (DIALLED.test(record.destinationRaw)) destination = record.destinationRaw;
   else if (attributed.isDestinationExtension) destination = record.destinationRaw;
-  else return 'destination_not_normalisable';
+  else return { reject: 'destination_not_normalisable', subjectId: attributed.subjectId };
   // The stored caller: E.164, or an extension's digits; a withheld or named caller is stored empty.
   const callerStored = callerE164 ?? (DIALLED.test(record.callerRaw) ? record.callerRaw : '');
 
@@ -407,7 +422,8 @@ function buildRow(
     const rated = rateCall(ratingTable, destination, seconds, record.startedAt);
     cost = rated === 'no_rate' ? null : rated;
     // cost_micros is a bigint written as text: beyond 2^53 the number is neither exact nor digits.
-    if (cost !== null && !Number.isSafeInteger(cost)) return 'value_out_of_range';
+    if (cost !== null && !Number.isSafeInteger(cost))
+      return { reject: 'value_out_of_range', subjectId: attributed.subjectId };
   }
   const startedIso = record.startedAt.toISOString();
   const line = [
@@ -644,16 +660,24 @@ async function linkLegs(atx: AuditedTx): Promise<void> {
 // The reject file: line number, reason, message; never the line itself (it is personal data).
 
 class RejectWriter {
-  readonly #path: string;
+  readonly #path: string | null;
+  readonly #onReject: ((reject: ImportReject) => void) | undefined;
   #stream: WriteStream | null = null;
   count = 0;
   readonly byReason: Record<string, number> = {};
 
-  constructor(path: string) {
+  constructor(path: string | null, onReject?: (reject: ImportReject) => void) {
     this.#path = path;
+    this.#onReject = onReject;
   }
 
-  async write(line: number, reason: string, message: string): Promise<void> {
+  async write(line: number, reason: string, message: string, subjectId: number | null): Promise<void> {
+    this.#onReject?.({ lineNumber: line, reason, subjectId });
+    if (this.#path === null) {
+      this.count += 1;
+      this.byReason[reason] = (this.byReason[reason] ?? 0) + 1;
+      return;
+    }
     if (this.#stream === null) {
       this.#stream = createWriteStream(this.#path, { flags: 'w', encoding: 'utf8' });
       this.#stream.write(csvRecord(['line', 'reason', 'message'], '\n'));
@@ -666,6 +690,7 @@ class RejectWriter {
 
   /** Closes the file; without rejects, a reject file of an earlier run of the same file goes. */
   async close(): Promise<void> {
+    if (this.#path === null) return;
     if (this.#stream === null) {
       await rm(this.#path, { force: true });
       return;

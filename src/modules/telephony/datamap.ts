@@ -11,6 +11,24 @@ const CALL_RECORD = { category: TELEPHONY_CATEGORIES.callRecord };
 /** Children before parents: call records and assignments reference data_subjects. */
 export const telephonyDataMap: TableDataMap[] = [
   {
+    // Rejected lines of uploaded imports, kept 30 days for the download (decision 0360). A line the
+    // import attributed before refusing it names its customer; the others name nobody it could find.
+    table: 'call_record_import_rejects',
+    module: 'telephony',
+    subjectColumn: 'subject_id',
+    erasure: { kind: 'delete_rows' },
+    personal: {
+      line: CALL_RECORD,
+    },
+    notPersonal: {
+      tenant_id: 'tenant key',
+      import_id: 'which import',
+      line_number: 'position in the uploaded file',
+      reason: 'fixed reject reason code',
+      subject_id: 'internal subject id (the subject column)',
+    },
+  },
+  {
     table: 'customer_rating_plans',
     module: 'telephony',
     subjectColumn: 'subject_id',
@@ -153,6 +171,9 @@ export const telephonyDataMap: TableDataMap[] = [
       unrated: 'count',
       rejects_by_reason: 'counts per fixed reject reason code',
       error_code: 'fixed error code',
+      source: 'file (CLI) or upload (HTTP)',
+      size_bytes: 'size of the uploaded file',
+      rejects_kept_until: 'retention date of the kept rejected lines',
     },
   },
   {

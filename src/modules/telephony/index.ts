@@ -47,6 +47,15 @@ export {
   type PurgeResult,
 } from './call-record.service.js';
 export { parseDateOrInstant } from './date-input.js';
+export {
+  removeExpiredRejects,
+  runWaitingUploads,
+  sweepSpool,
+  DEFAULT_MAX_UPLOAD_BYTES,
+  REJECTS_KEPT_DAYS,
+  type CdrUploadSettings,
+  type CdrUploadRunSettings,
+} from './cdr-upload.service.js';
 export { CdrLayoutError, type CdrFormat, type GenericColumnMapping } from './cdr.parse.js';
 export { telephonyDataMap, TELEPHONY_CATEGORIES } from './datamap.js';
 export type { TelephonyTables } from './telephony.tables.js';

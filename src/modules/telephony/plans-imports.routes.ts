@@ -3,6 +3,9 @@
  * did (`kluis rating-plans …`), and the list the back office shows imports and failed ones from.
  * Neither touches personal data: plans are price lists, imports are counts.
  */
+import { Readable } from 'node:stream';
+import os from 'node:os';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -10,8 +13,18 @@ import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
 import { ID_CURSOR, pageQuery } from '../../http/pagination.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { decodeCursor, encodeCursor } from '../../platform/cursor.js';
-import { validationError } from '../../platform/errors.js';
-import { listImports } from './cdr-import-log.js';
+import { AppError, validationError } from '../../platform/errors.js';
+import { csvRecord } from '../../platform/csv.js';
+import { idempotencyHeaderSchema, runIdempotently } from '../../http/idempotency.js';
+import { PURPOSE_HEADER, purposeOf } from '../../http/purpose.js';
+import { listImports, type ImportView } from './cdr-import-log.js';
+import {
+  acceptUpload,
+  DEFAULT_MAX_UPLOAD_BYTES,
+  readRejects,
+  REJECTS_KEPT_DAYS,
+  type CdrUploadSettings,
+} from './cdr-upload.service.js';
 import {
   assignRatingPlan,
   createRatingPlan,
@@ -32,7 +45,7 @@ const importSchema = z.object({
   importId: z.number().int(),
   fileName: z.string(),
   format: z.string(),
-  status: z.enum(['running', 'finished', 'failed', 'interrupted']),
+  status: z.enum(['queued', 'running', 'finished', 'failed', 'interrupted']),
   startedAt: z.string(),
   updatedAt: z.string(),
   finishedAt: z.string().nullable(),
@@ -43,7 +56,25 @@ const importSchema = z.object({
   unrated: z.number().int(),
   rejectsByReason: z.record(z.string(), z.number().int()),
   errorCode: z.string().nullable(),
+  source: z.enum(['file', 'upload']).describe('file: imported by `kluis cdr import`; upload: sent over HTTP'),
+  sizeBytes: z.number().int().nullable().describe('size of an uploaded file'),
+  rejectsKeptUntil: z
+    .string()
+    .nullable()
+    .describe('until when the rejected lines can be downloaded (uploads); null: none kept'),
 });
+
+function presentImport(item: ImportView): z.infer<typeof importSchema> {
+  return {
+    ...item,
+    startedAt: item.startedAt.toISOString(),
+    updatedAt: item.updatedAt.toISOString(),
+    finishedAt: item.finishedAt?.toISOString() ?? null,
+    rejectsKeptUntil: item.rejectsKeptUntil?.toISOString() ?? null,
+  };
+}
+
+const REJECTS_PAGE = 5000;
 
 const EXAMPLE_DEFINITION = {
   timeBands: [{ band: 'off_peak', days: [1, 2, 3, 4, 5], from: '19:00', to: '24:00' }],
@@ -52,9 +83,149 @@ const EXAMPLE_DEFINITION = {
   onNetFree: true,
 };
 
-export function registerPlanAndImportRoutes(app: FastifyInstance, kernel: Kernel): void {
+export function registerPlanAndImportRoutes(
+  app: FastifyInstance,
+  kernel: Kernel,
+  uploads: CdrUploadSettings = {
+    spoolDir: path.join(os.tmpdir(), 'kluis-cdr-uploads'),
+    maxBytes: DEFAULT_MAX_UPLOAD_BYTES,
+  },
+): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   const onRequest = requireStaff(kernel);
+
+  // The upload's body is streamed by the handler: its own context, where no parser reads it.
+  void app.register((child, _options, registered) => {
+    child.removeAllContentTypeParsers();
+    child.addContentTypeParser(['text/csv', 'application/octet-stream'], (request, _payload, done) => {
+      // What the Idempotency-Key's fingerprint sees of the body: its name, format and length.
+      const query = request.query as Record<string, unknown>;
+      done(null, {
+        name: query.name ?? null,
+        format: query.format ?? null,
+        bytes: request.headers['content-length'] ?? null,
+      });
+    });
+    child.withTypeProvider<ZodTypeProvider>().post(
+      '/api/v1/call-record-imports',
+      {
+        onRequest,
+        schema: {
+          summary: 'Upload a call-record file; it is imported by a job (202 with the import to follow)',
+          description: `The body is the file itself (text/csv or application/octet-stream), streamed to the data folder; at most ${DEFAULT_MAX_UPLOAD_BYTES} bytes by default (\`payload_too_large\`, 413, beyond). For the roles the policy lets work on call records, and the admin. Progress: the import's counts (GET …/{id}); a file that is no call-record layout fails with \`layout\` and writes nothing. Rejected lines are kept ${REJECTS_KEPT_DAYS} days: GET …/{id}/rejects under the call-billing purpose.`,
+          tags: ['telephony'],
+          consumes: ['text/csv', 'application/octet-stream'],
+          headers: z.object(idempotencyHeaderSchema).passthrough(),
+          // Documents the body; the handler streams it (the parser hands over only its name and length).
+          body: z
+            .unknown()
+            .describe(
+              'the call-record file as the switch wrote it (Asterisk Master.csv, FreeSWITCH cdr_csv)',
+            ),
+          querystring: z.object({
+            name: z.string().min(1).max(255).describe("the file's name (its folder is dropped)"),
+            format: z.enum(['auto', 'asterisk', 'freeswitch']).default('auto'),
+          }),
+          response: {
+            202: z.object({ importId: z.number().int(), status: z.literal('queued') }),
+          },
+        },
+      },
+      async (request, reply) => {
+        const staff = staffOf(request);
+        const declared = Number(request.headers['content-length']);
+        const { status, body } = await runIdempotently(kernel, request, reply, staff.tenantId, {
+          status: 202,
+          run: async () => {
+            const accepted = await acceptUpload(kernel, staff.tenantId, actorOf(staff), uploads, {
+              fileName: request.query.name,
+              format: request.query.format,
+              body: request.raw,
+              declaredBytes: Number.isSafeInteger(declared) && declared >= 0 ? declared : null,
+            });
+            return { importId: accepted.importId, status: 'queued' as const };
+          },
+        });
+        // A replay did not read the body: it is drained so the connection stays usable.
+        if (reply.getHeader('idempotent-replayed') === 'true') request.raw.resume();
+        return reply
+          .status(status)
+          .header('location', `/api/v1/call-record-imports/${body.importId}`)
+          .send(body);
+      },
+    );
+    registered();
+  });
+
+  typed.get(
+    '/api/v1/call-record-imports/:id',
+    {
+      onRequest,
+      schema: {
+        summary: 'One call-record import with its counts so far (poll it for an upload’s progress)',
+        tags: ['telephony'],
+        params: z.strictObject({ id }),
+        response: { 200: importSchema },
+      },
+    },
+    async (request) => {
+      const staff = staffOf(request);
+      const page = await listImports(kernel, staff.tenantId, actorOf(staff), {
+        limit: 1,
+        importId: request.params.id,
+      });
+      const item = page.items[0];
+      if (!item) throw new AppError('not_found', 'no such import', { publicMessage: 'no such import' });
+      return presentImport(item);
+    },
+  );
+
+  typed.get(
+    '/api/v1/call-record-imports/:id/rejects',
+    {
+      onRequest,
+      schema: {
+        summary: "An uploaded import's rejected lines as CSV: line number, reason code, the line as read",
+        description: `Call records (a caller's number, a time): only under the purpose that covers them (call_billing), read through the gate and recorded. Kept ${REJECTS_KEPT_DAYS} days after the import; none for imports by \`kluis cdr import\` (their reject file is next to the imported file).`,
+        tags: ['telephony'],
+        headers: z
+          .object({ [PURPOSE_HEADER]: z.string().describe("purpose key of the tenant's policy") })
+          .passthrough(),
+        params: z.strictObject({ id }),
+        produces: ['text/csv'],
+      },
+    },
+    async (request, reply) => {
+      const staff = staffOf(request);
+      const context = {
+        tenantId: staff.tenantId,
+        actor: actorOf(staff),
+        purpose: purposeOf(request),
+        requestId: request.id,
+      };
+      const importId = request.params.id;
+      // The first page before the answer starts: a refusal or an unknown import is a problem document.
+      const first = await readRejects(kernel, context, importId, { afterLine: 0, limit: REJECTS_PAGE });
+      async function* lines(): AsyncGenerator<string> {
+        yield csvRecord(['line', 'reason', 'content']);
+        let page = first;
+        for (;;) {
+          for (const reject of page) yield csvRecord([String(reject.lineNumber), reject.reason, reject.line]);
+          const last = page.at(-1);
+          if (page.length < REJECTS_PAGE || last === undefined) return;
+          page = await readRejects(kernel, context, importId, {
+            afterLine: last.lineNumber,
+            limit: REJECTS_PAGE,
+          });
+        }
+      }
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="import-${importId}-rejects.csv"`)
+        .header('cache-control', 'no-store')
+        .send(Readable.from(lines()));
+    },
+  );
 
   typed.get(
     '/api/v1/call-record-imports',
@@ -83,12 +254,7 @@ export function registerPlanAndImportRoutes(app: FastifyInstance, kernel: Kernel
         ...(request.query.since === undefined ? {} : { since: new Date(request.query.since) }),
       });
       return {
-        items: page.items.map((item) => ({
-          ...item,
-          startedAt: item.startedAt.toISOString(),
-          updatedAt: item.updatedAt.toISOString(),
-          finishedAt: item.finishedAt?.toISOString() ?? null,
-        })),
+        items: page.items.map(presentImport),
         nextCursor: page.nextBeforeId === null ? null : String(page.nextBeforeId),
       };
     },

@@ -21,6 +21,7 @@ import {
 import { assertMayManageTariff, importTariff, listTariffRates } from './tariff.service.js';
 import { acceptCsvBodies } from '../../http/csv-body.js';
 import { registerPlanAndImportRoutes } from './plans-imports.routes.js';
+import type { CdrUploadSettings } from './cdr-upload.service.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const purposeHeaders = z
@@ -108,11 +109,15 @@ const instant = (text: string, field: string): Date => parseDateOrInstant(text, 
  * purpose; call records only under the purpose that covers them (VX-5: billing). The tariff is
  * not personal data: admins and billing staff manage it.
  */
-export function registerTelephonyRoutes(app: FastifyInstance, kernel: Kernel): void {
+export function registerTelephonyRoutes(
+  app: FastifyInstance,
+  kernel: Kernel,
+  uploads?: CdrUploadSettings,
+): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   const onRequest = requireStaff(kernel);
   acceptCsvBodies(app);
-  registerPlanAndImportRoutes(app, kernel);
+  registerPlanAndImportRoutes(app, kernel, uploads);
 
   typed.get(
     '/api/v1/phone-numbers',

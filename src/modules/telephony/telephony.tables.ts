@@ -111,7 +111,7 @@ export interface CallRecordImportsTable {
   import_id: Generated<number>;
   file_name: string;
   format: string;
-  status: 'running' | 'finished' | 'failed';
+  status: 'queued' | 'running' | 'finished' | 'failed';
   started_at: Date;
   updated_at: Date;
   finished_at: Date | null;
@@ -122,10 +122,24 @@ export interface CallRecordImportsTable {
   unrated: ColumnType<number, number | undefined, number>;
   rejects_by_reason: ColumnType<Record<string, number>, string | undefined, string>;
   error_code: string | null;
+  source: ColumnType<'file' | 'upload', 'file' | 'upload' | undefined, 'file' | 'upload'>;
+  size_bytes: number | null;
+  rejects_kept_until: Date | null;
+}
+
+/** The rejected lines of an uploaded import, kept for a while (decision 0360). */
+export interface CallRecordImportRejectsTable {
+  tenant_id: number;
+  import_id: number;
+  line_number: number;
+  reason: string;
+  subject_id: number | null;
+  line: string;
 }
 
 export interface TelephonyTables {
   call_record_imports: CallRecordImportsTable;
+  call_record_import_rejects: CallRecordImportRejectsTable;
   rating_plans: RatingPlansTable;
   rating_plan_assignments: RatingPlanAssignmentsTable;
   customer_rating_plans: CustomerRatingPlansTable;

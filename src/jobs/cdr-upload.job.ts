@@ -1,0 +1,41 @@
+import type { JobDefinition } from '../platform/job-queue.js';
+import type { Logger } from '../platform/logger.js';
+import { describeUnexpected } from '../platform/errors.js';
+import {
+  removeExpiredRejects,
+  runWaitingUploads,
+  sweepSpool,
+  type CdrUploadRunSettings,
+} from '../modules/telephony/index.js';
+
+export const CDR_UPLOAD_JOB = 'cdr-uploads';
+
+/**
+ * One pass of the upload job over every tenant (decision 0360): imports the uploads that wait (or
+ * whose run died half-way: the import's deduplication makes a second run add only what is
+ * missing), removes kept rejected lines whose time is up, and spool files nobody waits for.
+ */
+export async function runCdrUploads(settings: CdrUploadRunSettings, logger: Logger): Promise<void> {
+  let failed = 0;
+  for (const tenant of await settings.kernel.tenants.list()) {
+    try {
+      const imported = await runWaitingUploads(settings, tenant.tenantId);
+      const removed = await removeExpiredRejects(settings.kernel, tenant.tenantId);
+      if (imported > 0 || removed > 0)
+        logger.info({ tenantId: tenant.tenantId, imported, rejectsRemoved: removed }, 'call-record uploads');
+    } catch (error) {
+      failed += 1;
+      logger.error(
+        { tenantId: tenant.tenantId, err: describeUnexpected(error) },
+        'call-record uploads failed',
+      );
+    }
+  }
+  await sweepSpool(settings.kernel, settings.spoolDir);
+  if (failed > 0) throw new Error(`call-record uploads failed for ${failed} tenants`);
+}
+
+/** Every minute (the backstop), and at once when a file is uploaded. */
+export function cdrUploadJob(settings: CdrUploadRunSettings, logger: Logger): JobDefinition {
+  return { name: CDR_UPLOAD_JOB, cron: '* * * * *', run: () => runCdrUploads(settings, logger) };
+}

@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../../../test/cli.js';
+import { crashEnv, runChild } from '../../../test/crash.js';
+import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
+import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
+import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import { runCdrUploads } from '../../jobs/cdr-upload.job.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { systemClock } from '../../platform/clock.js';
+import type { Tenant } from '../tenants/index.js';
+import { answeredCall, bulkConnection, registerCustomers, tempDir } from './telephony.test-helpers.js';
+
+let database: TestDatabase;
+let kernel: Kernel;
+let app: FastifyInstance;
+let voxtra: Tenant;
+let billing: StaffSession;
+let spoolDir: string;
+const masterKey = randomBytes(32);
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database, systemClock, masterKey);
+  spoolDir = await tempDir();
+  app = await createTestApp(kernel, { cdrUploads: { spoolDir, maxBytes: 1024 * 1024 } });
+  voxtra = await createPolicyTenant(kernel, 'voxtra');
+  billing = await loginAs(app, kernel, voxtra, 'billing');
+  const [customer = 0] = await registerCustomers(kernel, voxtra, 1);
+  const assigned = await app.inject({
+    method: 'POST',
+    url: '/api/v1/phone-numbers/assignments',
+    headers: { cookie: billing.cookie, 'x-csrf-token': billing.csrfToken, 'x-kluis-purpose': 'invoicing' },
+    payload: { number: '056 22 33 44', subjectId: customer, from: '2024-06-01' },
+  });
+  expect(assigned.statusCode, assigned.body).toBe(201);
+}, 60_000);
+afterAll(async () => {
+  await app.close();
+  await database.close();
+});
+
+const count = async (sql: string, params: unknown[]): Promise<number> =>
+  (await runAsOwner<{ n: number }>(database.ownerUrl, sql, params)).rows[0]?.n ?? -1;
+
+describe('an uploaded import killed half-way (decision 0360)', () => {
+  it('VX-5: the upload job killed after its first batch loses nothing and duplicates nothing when it runs again', async () => {
+    const lines = Array.from({ length: 9 }, (_, index) =>
+      answeredCall(`k.${index}`, '056223344', '0470123456', `2024-06-04 10:0${index}:00`, 60),
+    );
+    // Line 4: a stranger's call, rejected.
+    lines[3] = answeredCall('k.x', '056999999', '0470123456', '2024-06-04 10:30:00', 60);
+    const sent = await app.inject({
+      method: 'POST',
+      url: '/api/v1/call-record-imports?name=killed.csv',
+      headers: { cookie: billing.cookie, 'x-csrf-token': billing.csrfToken, 'content-type': 'text/csv' },
+      payload: `${lines.join('\n')}\n`,
+    });
+    expect(sent.statusCode, sent.body).toBe(202);
+    const { importId } = sent.json<{ importId: number }>();
+
+    // Batches of 3 rows; the process dies (SIGKILL) as soon as the first has committed.
+    const exit = await runChild(
+      ['--import', 'tsx', path.join(ROOT, 'test/children/run-cdr-uploads.ts'), spoolDir, '3'],
+      crashEnv(database, masterKey, { KLUIS_TEST_HOOK: 'cdr-upload.batch-written:kill' }),
+    );
+    expect(exit.signal, exit.stderr).toBe('SIGKILL');
+    const calls = 'select count(*)::int as n from call_records where tenant_id = $1';
+    expect(await count(calls, [voxtra.tenantId])).toBe(3);
+    const status = await runAsOwner<{ status: string }>(
+      database.ownerUrl,
+      'select status from call_record_imports where tenant_id = $1 and import_id = $2',
+      [voxtra.tenantId, importId],
+    );
+    expect(status.rows[0]?.status).toBe('running');
+    expect(await readdir(spoolDir)).toHaveLength(1);
+
+    // The job runs again (the queue hands the expired run back; here the pass is run directly).
+    await runCdrUploads({ kernel, connection: bulkConnection(database), spoolDir, batchSize: 3 }, testLogger);
+    const done = await app.inject({
+      method: 'GET',
+      url: `/api/v1/call-record-imports/${importId}`,
+      headers: { cookie: billing.cookie },
+    });
+    // The second run counts the first run's three calls as duplicates.
+    expect(done.json()).toMatchObject({
+      status: 'finished',
+      linesRead: 9,
+      imported: 5,
+      duplicates: 3,
+      rejected: 1,
+    });
+    expect(await count(calls, [voxtra.tenantId])).toBe(8);
+    expect(
+      await count('select count(distinct dedup_key)::int as n from call_records where tenant_id = $1', [
+        voxtra.tenantId,
+      ]),
+    ).toBe(8);
+    expect(
+      await count(
+        'select count(*)::int as n from call_record_import_rejects where tenant_id = $1 and import_id = $2',
+        [voxtra.tenantId, importId],
+      ),
+    ).toBe(1);
+    expect(await readdir(spoolDir)).toEqual([]);
+  }, 120_000);
+});
