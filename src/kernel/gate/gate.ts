@@ -1,10 +1,15 @@
+import type { Compilable, Expression } from 'kysely';
 import { AppError, type ErrorCode, type ProblemDetails } from '../../platform/errors.js';
 import type { AuditEvent, AuditedTx } from '../audit/index.js';
 import type { FieldRef, KeyScope, Keyring } from '../keyring/keyring.js';
 import type { Clock } from '../../platform/clock.js';
 import { findCategory, findPurpose } from '../policy/policy.query.js';
 import type { Policy, Purpose } from '../policy/policy.schema.js';
-import { selectSubjectStates, type SubjectStateRow } from '../subjects/subject.repository.js';
+import {
+  selectSubjectStates,
+  subjectStatesWithRows,
+  type SubjectStateRow,
+} from '../subjects/subject.repository.js';
 import type { TenantPolicyStore } from '../tenant-policy/index.js';
 
 /** Who is acting. A use case receives this as plain data, never an HTTP request. */
@@ -194,6 +199,54 @@ export class AccessGate {
     const event = auditEvent(actor, request, denial);
     if (denial) throw new AccessDenied(denial.code, denial.reason, atx.tenantId, event, denial.details);
     atx.audit.record(event);
+    return this.#grant(atx, actor, request);
+  }
+
+  /**
+   * A gated read in one round trip (decision 0370): the subjects' states and `rows` in ONE
+   * statement, decided exactly as `authorize` decides. The statement hands the rows back only
+   * when every subject passes a condition stricter than the rules (ReadGuard: none erased,
+   * restricted, objecting or under age, of a type the purpose and categories reach), so rows of a
+   * subject the gate refuses never leave the database; when the condition is too strict for an
+   * allowed read (a restricted person under a legal obligation, say), the rows are read after the
+   * decision with a statement of their own. Refusals of the purpose, role or categories are made
+   * before anything is read. The columns of `rows` may not start with `gate_`.
+   */
+  async authorizeRead<R>(
+    atx: AuditedTx,
+    actor: Actor,
+    request: AccessRequest & { action: 'read' },
+    rows: GatedSelect<R>,
+  ): Promise<{ grant: Grant; rows: R[] }> {
+    const { policy } = await this.#deps.policies.current(atx.tenantId);
+    const today = isoDate(this.#deps.clock.now());
+    const purpose = findPurpose(policy, request.purpose);
+    const early = decideRequest(policy, actor, request);
+    if (early) {
+      // The same refusal `authorize` gives, and nothing was read.
+      const event = auditEvent(actor, request, early);
+      throw new AccessDenied(early.code, early.reason, atx.tenantId, event, early.details);
+    }
+    if (!purpose || request.subjectIds.length === 0) {
+      const grant = await this.authorize(atx, actor, request);
+      return { grant, rows: await executeSelect(atx, rows) };
+    }
+    const read = await subjectStatesWithRows<R>(
+      atx.tx,
+      request.subjectIds,
+      request.purpose,
+      readGuard(policy, purpose, request, today),
+      rows,
+    );
+    const denial = decide(policy, actor, request, read.states, today);
+    const event = auditEvent(actor, request, denial);
+    if (denial) throw new AccessDenied(denial.code, denial.reason, atx.tenantId, event, denial.details);
+    atx.audit.record(event);
+    const grant = this.#grant(atx, actor, request);
+    return { grant, rows: read.rows ?? (await executeSelect(atx, rows)) };
+  }
+
+  #grant(atx: AuditedTx, actor: Actor, request: AccessRequest): Grant {
     return new Grant(
       GRANT_TOKEN,
       {
@@ -208,6 +261,14 @@ export class AccessGate {
     );
   }
 }
+
+async function executeSelect<R>(atx: AuditedTx, rows: GatedSelect<R>): Promise<R[]> {
+  const result = await atx.tx.executeQuery<R>(rows.compile());
+  return result.rows;
+}
+
+/** A select whose rows a gated read fetches (see AccessGate.authorizeRead). */
+export type GatedSelect<R> = Compilable<R> & Expression<unknown>;
 
 interface Denial {
   code: DenialCode;
@@ -264,6 +325,25 @@ export function decide(
   subjects: readonly SubjectStateRow[],
   today: string,
 ): Denial | undefined {
+  const requestDenial = decideRequest(policy, actor, request);
+  if (requestDenial) return requestDenial;
+  // decideRequest refuses a purpose the policy does not have.
+  const purpose = findPurpose(policy, request.purpose);
+  if (!purpose) throw new Error('decide: purpose vanished');
+  if (subjects.length !== new Set(request.subjectIds).size)
+    return { code: 'not_found', reason: NOT_AVAILABLE, auditReason: 'no_such_subject' };
+  for (const subject of subjects) {
+    const denial = checkSubject(policy, purpose, actor, request, subject, today);
+    if (denial) return denial;
+  }
+  return undefined;
+}
+
+/**
+ * The rules that do not depend on the subjects' state: the purpose, the actor's role, whole-person
+ * reach and the categories. A denial here needs no look at the subjects.
+ */
+function decideRequest(policy: Policy, actor: Actor, request: AccessRequest): Denial | undefined {
   // The purpose comes from a request header: looked up as an own key, never on the prototype.
   const purpose = findPurpose(policy, request.purpose);
   if (!purpose)
@@ -282,15 +362,34 @@ export function decide(
     const wholePersonDenial = checkWholePerson(purpose, request);
     if (wholePersonDenial) return wholePersonDenial;
   }
-  const categoryDenial = wideReach ? undefined : checkCategories(policy, purpose, request);
-  if (categoryDenial) return categoryDenial;
-  if (subjects.length !== new Set(request.subjectIds).size)
-    return { code: 'not_found', reason: NOT_AVAILABLE, auditReason: 'no_such_subject' };
-  for (const subject of subjects) {
-    const denial = checkSubject(policy, purpose, actor, request, subject, today);
-    if (denial) return denial;
-  }
-  return undefined;
+  return wideReach ? undefined : checkCategories(policy, purpose, request);
+}
+
+/**
+ * A condition on the subjects' states under which `decide` allows a read by any actor whose
+ * request passed decideRequest: stricter than the rules (a restricted, objected, under-age or
+ * erased subject never passes it, whatever the purpose allows), so a gated select fetches rows
+ * only for subjects the gate lets through. Where it is too strict, the rows are read after the
+ * decision, as `authorize` does.
+ */
+export interface ReadGuard {
+  subjectTypes: string[];
+  /** The purpose's recorded state must be one of these (`null`: none recorded), or any when undefined. */
+  purposeStates?: Array<string | null>;
+  /** Nobody who objected to direct marketing (marketing purposes). */
+  noMarketingObjection: boolean;
+  today: string;
+}
+
+function readGuard(policy: Policy, purpose: Purpose, request: AccessRequest, today: string): ReadGuard {
+  const subjectTypes = purpose.subjectTypes.filter((type) =>
+    request.categories.every((key) => findCategory(policy, key)?.subjectTypes.includes(type)),
+  );
+  const guard: ReadGuard = { subjectTypes, noMarketingObjection: Boolean(purpose.marketing), today };
+  if (purpose.legalBasis === 'consent') guard.purposeStates = ['consented'];
+  else if (purpose.legalBasis === 'legitimate_interests')
+    guard.purposeStates = [null, 'consented', 'pending', 'withdrawn'];
+  return guard;
 }
 
 /** The purposes an actor may act under: a staff member's by role; any for a system job. */

@@ -1,3 +1,4 @@
+import { sql, type Expression } from 'kysely';
 import type { Tx } from '../../platform/db.js';
 import type { PurposeState } from './subject.tables.js';
 
@@ -51,4 +52,92 @@ export async function selectSubjectStates(
     parentalConsentAt: row.parental_consent_at,
     purposeState: row.state,
   }));
+}
+
+/** What a gated read asks of every subject before its rows are sent (gate.ts, ReadGuard). */
+export interface SubjectReadGuard {
+  subjectTypes: readonly string[];
+  purposeStates?: ReadonlyArray<string | null>;
+  noMarketingObjection: boolean;
+  today: string;
+}
+
+const GATE_PREFIX = 'gate_';
+
+/**
+ * The subjects' states (as selectSubjectStates reads them) and the rows of `rows` in ONE
+ * statement (decision 0370). The rows come back only when every subject asked about exists and
+ * passes `guard`; otherwise `rows` is undefined and nothing of them left the database. The rows
+ * keep their order; their columns may not start with `gate_`.
+ */
+export async function subjectStatesWithRows<R>(
+  tx: Tx,
+  subjectIds: readonly number[],
+  purpose: string,
+  guard: SubjectReadGuard,
+  rows: Expression<unknown>,
+): Promise<{ states: SubjectStateRow[]; rows: R[] | undefined }> {
+  const ids = [...new Set(subjectIds)];
+  const allowedStates = guard.purposeStates?.filter((state): state is string => state !== null) ?? [];
+  const purposeCheck =
+    guard.purposeStates === undefined
+      ? sql`true`
+      : guard.purposeStates.includes(null)
+        ? sql`(g.gate_purpose_state is null or g.gate_purpose_state = any(${allowedStates}::text[]))`
+        : sql`g.gate_purpose_state = any(${allowedStates}::text[])`;
+  const result = await sql<Record<string, unknown> & { gate_part: number }>`
+    with g as materialized (
+      select s.subject_id as gate_subject_id, s.subject_type as gate_subject_type,
+             s.restricted_at as gate_restricted_at, s.marketing_objected_at as gate_marketing_objected_at,
+             s.erased_at as gate_erased_at, s.minor_until as gate_minor_until,
+             s.parental_consent_at as gate_parental_consent_at, p.state as gate_purpose_state
+        from data_subjects as s
+        left join subject_purpose_states as p
+          on p.tenant_id = s.tenant_id and p.subject_id = s.subject_id and p.purpose = ${purpose}
+       where s.subject_id = any(${ids}::bigint[])
+    ), passed as (
+      select count(*) = ${ids.length} as ok from g
+       where g.gate_erased_at is null
+         and g.gate_restricted_at is null
+         and g.gate_subject_type = any(${[...guard.subjectTypes]}::text[])
+         and (g.gate_minor_until is null or g.gate_minor_until <= ${guard.today}::date
+              or g.gate_parental_consent_at is not null)
+         and ${guard.noMarketingObjection ? sql`g.gate_marketing_objected_at is null` : sql`true`}
+         and ${purposeCheck}
+    )
+    select k.gate_part, (select ok from passed) as gate_ok, g.*, r.*
+      from (values (0), (1), (2)) as k (gate_part)
+      left join g on k.gate_part = 1
+      left join (select row_number() over () as gate_row, q.* from (${rows}) as q) as r
+        on k.gate_part = 2 and (select ok from passed)
+     where k.gate_part = 0
+        or (k.gate_part = 1 and g.gate_subject_id is not null)
+        or (k.gate_part = 2 and r.gate_row is not null)
+     order by k.gate_part, r.gate_row`.execute(tx);
+  const states: SubjectStateRow[] = [];
+  const read: R[] = [];
+  let passed = false;
+  for (const row of result.rows) {
+    if (row.gate_part === 0) {
+      passed = row.gate_ok === true;
+      continue;
+    }
+    if (row.gate_part === 1) {
+      states.push({
+        subjectId: row.gate_subject_id as number,
+        subjectType: row.gate_subject_type as string,
+        restrictedAt: row.gate_restricted_at as Date | null,
+        marketingObjectedAt: row.gate_marketing_objected_at as Date | null,
+        erasedAt: row.gate_erased_at as Date | null,
+        minorUntil: row.gate_minor_until as string | null,
+        parentalConsentAt: row.gate_parental_consent_at as Date | null,
+        purposeState: row.gate_purpose_state as PurposeState | null,
+      });
+      continue;
+    }
+    const own: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(row)) if (!key.startsWith(GATE_PREFIX)) own[key] = value;
+    read.push(own as R);
+  }
+  return { states, rows: passed ? read : undefined };
 }

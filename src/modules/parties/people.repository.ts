@@ -129,7 +129,16 @@ export async function selectPeople(
   subjectIds: readonly number[],
 ): Promise<PersonRecord[]> {
   if (subjectIds.length === 0) return [];
-  const rows = await tx
+  return peopleOfRows(grant, await peopleRowsQuery(tx, subjectIds).execute());
+}
+
+/**
+ * The statement selectPeople runs, unexecuted: a gated read hands it to the gate, which runs it
+ * with the subject-state check in one round trip and gives the rows back only with its decision
+ * (kernel.gate.authorizeRead, decision 0370). The rows go to peopleOfRows under that grant.
+ */
+export function peopleRowsQuery(tx: Tx, subjectIds: readonly number[]) {
+  return tx
     .selectFrom('people as p')
     .innerJoin('data_subjects as s', (join) =>
       join.onRef('s.tenant_id', '=', 'p.tenant_id').onRef('s.subject_id', '=', 'p.subject_id'),
@@ -137,8 +146,13 @@ export async function selectPeople(
     .selectAll('p')
     .select('s.subject_type')
     .where('p.subject_id', '=', (eb) => eb.fn.any(eb.val([...subjectIds])))
-    .orderBy('p.subject_id')
-    .execute();
+    .orderBy('p.subject_id');
+}
+
+export type PersonRow = Awaited<ReturnType<ReturnType<typeof peopleRowsQuery>['execute']>>[number];
+
+/** People from their rows, with only the fields whose category the grant covers (need to know). */
+export async function peopleOfRows(grant: Grant, rows: readonly PersonRow[]): Promise<PersonRecord[]> {
   const covers = (category: string): boolean => grant.categories.has(category);
   const decrypt = async (
     category: string,

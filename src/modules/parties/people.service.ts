@@ -17,6 +17,8 @@ import {
   insertPerson,
   PERSON_COLUMN_CATEGORIES as C,
   selectPeople,
+  peopleOfRows,
+  peopleRowsQuery,
   selectSubjectIdsByBlindIndex,
   selectSubjectIdsByName,
   selectSubjectIdsPage,
@@ -235,14 +237,20 @@ async function readUnderPurpose(
     });
   }
   return kernel.transact(context.tenantId, async (atx) => {
-    const grant = await kernel.gate.authorize(atx, context.actor, {
-      purpose: context.purpose,
-      action: 'read',
-      categories,
-      subjectIds,
-      ...(context.requestId ? { requestId: context.requestId } : {}),
-    });
-    return selectPeople(atx.tx, grant, subjectIds);
+    // The subjects' states and their rows in one statement (decision 0370).
+    const read = await kernel.gate.authorizeRead(
+      atx,
+      context.actor,
+      {
+        purpose: context.purpose,
+        action: 'read',
+        categories,
+        subjectIds,
+        ...(context.requestId ? { requestId: context.requestId } : {}),
+      },
+      peopleRowsQuery(atx.tx, subjectIds),
+    );
+    return peopleOfRows(read.grant, read.rows);
   });
 }
 
