@@ -17,7 +17,7 @@ import { kernelCore, type Kernel } from '../kernel/kernel.js';
 import type { Logger } from '../platform/logger.js';
 import { linkNextPage } from './pagination.js';
 import { describeRoute, SECURITY_SCHEMES } from './openapi.js';
-import { describeProblemType, handleError, sendProblem } from './error-handler.js';
+import { describeProblemType, handleError, sendProblem, writeClientErrorProblem } from './error-handler.js';
 import { AppError } from '../platform/errors.js';
 import os from 'node:os';
 import path from 'node:path';
@@ -126,6 +126,8 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
     frameworkErrors: (_error, request, reply) => {
       sendProblem(request, reply, 'validation_failed', 'a path segment is malformed or too long');
     },
+    // Node's HTTP parser's refusals (431, a bad header) as problem+json with a stable code.
+    clientErrorHandler: writeClientErrorProblem,
   });
   // Cookie parsing and Set-Cookie serialisation (session cookies of staff and of the portal).
   await app.register(fastifyCookie);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { isDatabaseUnavailable } from '../platform/db.js';
@@ -12,6 +13,11 @@ import {
 /** The only place where an error code becomes an HTTP status. */
 export const STATUS_BY_CODE = {
   validation_failed: 400,
+  malformed_request: 400,
+  body_too_large: 413,
+  unsupported_media_type: 415,
+  headers_too_large: 431,
+  request_timeout: 408,
   sensitive_data_refused: 422,
   not_found: 404,
   tenant_not_found: 404,
@@ -41,6 +47,11 @@ export const STATUS_BY_CODE = {
 /** The short, fixed summary of each problem type (RFC 9457 `title`); `detail` says what happened. */
 export const TITLE_BY_CODE = {
   validation_failed: 'The request is not valid',
+  malformed_request: 'Malformed request',
+  body_too_large: 'Request body too large',
+  unsupported_media_type: 'Unsupported media type',
+  headers_too_large: 'Request headers too large',
+  request_timeout: 'Request timeout',
   sensitive_data_refused: 'Sensitive data refused',
   not_found: 'Not found',
   tenant_not_found: 'No such tenant',
@@ -119,8 +130,11 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
     return sendProblem(request, reply, 'internal', 'internal error');
   }
   if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-    // Fastify's own client errors (bad JSON, body too large, unsupported media type).
-    return sendProblem(request, reply, 'validation_failed', error.message);
+    // Fastify's own client errors (bad JSON, body too large, unsupported media type). A fixed
+    // detail: their messages can quote the body (JSON.parse does).
+    const code = frameworkErrorCode(error.statusCode, error.code);
+    request.log.info({ code, err: { code: error.code } }, 'request refused by the framework');
+    return sendProblem(request, reply, code, FRAMEWORK_DETAIL[code], { reason: error.code });
   }
   if (isDatabaseUnavailable(error)) {
     // Not the caller's fault and not an answer about their input (a login is not "wrong password").
@@ -145,6 +159,75 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   }
   request.log.error({ err: describeUnexpected(error) }, 'unexpected error');
   return sendProblem(request, reply, 'internal', 'internal error');
+}
+
+type FrameworkErrorCode =
+  | 'validation_failed'
+  | 'malformed_request'
+  | 'body_too_large'
+  | 'unsupported_media_type'
+  | 'headers_too_large'
+  | 'request_timeout';
+
+const FRAMEWORK_DETAIL: Record<FrameworkErrorCode, string> = {
+  validation_failed: 'the request does not match the schema',
+  malformed_request:
+    'the request is malformed (a body that is not what its Content-Type says, a bad header or length)',
+  body_too_large: 'the request body is larger than this route accepts',
+  unsupported_media_type: 'this route does not accept a body of this Content-Type',
+  headers_too_large: 'the request headers are too large',
+  request_timeout: 'the request was not received in time',
+};
+
+/** The stable code of a client error Fastify or Node's HTTP parser raised, by its status. */
+function frameworkErrorCode(status: number, code: string | undefined): FrameworkErrorCode {
+  if (code === 'FST_ERR_VALIDATION') return 'validation_failed';
+  if (status === 413) return 'body_too_large';
+  if (status === 415) return 'unsupported_media_type';
+  if (status === 431) return 'headers_too_large';
+  if (status === 408) return 'request_timeout';
+  return 'malformed_request';
+}
+
+/**
+ * Node's HTTP parser refuses some requests before Fastify sees them (headers too large, a bad
+ * header name, a request that never ends): answered as problems like any other, on the socket
+ * itself, then the connection is closed (its parser state is lost). Installed as Fastify's
+ * `clientErrorHandler`.
+ */
+export function writeClientErrorProblem(
+  error: Error & { code?: string; rawPacket?: unknown },
+  socket: { writable: boolean; destroyed: boolean; end(data: string): void; destroy(): void },
+): void {
+  if (error.code === 'ECONNRESET' || error.code === 'EPIPE' || !socket.writable || socket.destroyed) {
+    socket.destroy();
+    return;
+  }
+  const code: FrameworkErrorCode =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? 'headers_too_large'
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? 'request_timeout'
+        : 'malformed_request';
+  const status = STATUS_BY_CODE[code];
+  const requestId = randomUUID();
+  const body = JSON.stringify({
+    type: problemType(code),
+    title: TITLE_BY_CODE[code],
+    status,
+    detail: FRAMEWORK_DETAIL[code],
+    instance: `urn:kluis:request:${requestId}`,
+    code,
+    requestId,
+    ...(error.code === undefined ? {} : { details: { reason: error.code } }),
+  } satisfies Problem);
+  socket.end(
+    `HTTP/1.1 ${status} ${TITLE_BY_CODE[code]}\r\n` +
+      `Content-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
 }
 
 /** PostgreSQL data exceptions that only a request value can cause (SQLSTATE class 22). */

@@ -4,6 +4,11 @@
  */
 export const ERROR_CODES = [
   'validation_failed',
+  'malformed_request',
+  'body_too_large',
+  'unsupported_media_type',
+  'headers_too_large',
+  'request_timeout',
   'sensitive_data_refused',
   'not_found',
   'tenant_not_found',
