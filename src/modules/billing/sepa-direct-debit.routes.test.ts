@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
 import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
 import { validatePain008 } from '../../../test/xml.js';
@@ -120,8 +120,29 @@ describe('SEPA direct debit (issue 22)', () => {
       undefined,
       support,
     );
-    expect(refused.statusCode).toBeGreaterThanOrEqual(400);
-    expect(refused.statusCode).toBeLessThan(500);
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ code: 'role_not_allowed' });
+    // A purpose of the billing role without bank accounts (solvency): the gate's 403, not a 409
+    // (issue 22 attack), and the refusal is on the audit trail.
+    const deniedUnderSolvency = async (): Promise<number> =>
+      Number(
+        (
+          await runAsOwner<{ count: string }>(
+            database.ownerUrl,
+            `select count(*) from audit_log where tenant_id = $1 and decision = 'denied' and purpose = 'solvency'`,
+            [voxtra.tenantId],
+          )
+        ).rows[0]?.count,
+      );
+    const deniedBefore = await deniedUnderSolvency();
+    const outOfPurpose = await app.inject({
+      method: 'GET',
+      url: `/api/v1/direct-debits/pain008?collectionDate=${ofDewit.dueDate}`,
+      headers: { cookie: billing.cookie, 'x-csrf-token': billing.csrfToken, 'x-kluis-purpose': 'solvency' },
+    });
+    expect(outOfPurpose.statusCode).toBe(403);
+    expect(outOfPurpose.json()).toMatchObject({ code: 'category_not_allowed' });
+    expect(await deniedUnderSolvency()).toBe(deniedBefore + 1);
 
     const response = await call('GET', `/api/v1/direct-debits/pain008?collectionDate=${ofDewit.dueDate}`);
     expect(response.statusCode, response.body).toBe(200);

@@ -2,13 +2,16 @@ import { sql } from 'kysely';
 import type { Grant } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Tx } from '../../platform/db.js';
-import { authorizeBatch, conflict, coveredBy, invalid, type BillingContext } from './access.js';
+import { authorize, authorizeBatch, conflict, invalid, type BillingContext } from './access.js';
 import { formatAmount } from './amounts.js';
 import { BILLING_CATEGORIES as C } from './datamap.js';
 import { selectBankAccounts } from './financial.repository.js';
 import { selectBuyers } from './invoice.repository.js';
 import { loadSeller } from './settings.service.js';
 import { escapeXml } from './ubl.js';
+
+/** What a collection file reads of each debtor. */
+const COLLECTION_CATEGORIES = [C.name, C.bankAccount, C.payment];
 
 export interface DirectDebitCollection {
   /** The pain.008.001.02 document. */
@@ -43,11 +46,12 @@ export async function createDirectDebitCollection(
     throw invalid('collectionDate: expected a date as YYYY-MM-DD', { field: 'collectionDate' });
   }
   const { policy } = await kernel.policies.current(context.tenantId);
-  if (coveredBy(policy, context.purpose, [C.bankAccount, C.name]).length < 2) {
-    throw conflict(
-      `purpose ${context.purpose} does not cover the bank accounts and names a collection needs`,
-    );
-  }
+  // A purpose or role that does not cover what a collection reads is refused by the gate itself
+  // (403 with its code, audited), like any other out-of-purpose read: asked for no one yet, so
+  // the refusal cannot be taken for one customer's.
+  await kernel.transact(context.tenantId, (atx) =>
+    authorize(kernel, atx, context, 'read', COLLECTION_CATEGORIES, []),
+  );
   const seller = await loadSeller(kernel, context.tenantId, policy);
   const creditorId = seller.snapshot.sepaCreditorId;
   if (!creditorId) throw conflict('set the SEPA creditor identifier in the billing settings first');
@@ -59,7 +63,7 @@ export async function createDirectDebitCollection(
       atx,
       context,
       'read',
-      [C.name, C.bankAccount, C.payment],
+      COLLECTION_CATEGORIES,
       subjects,
     );
     const rows = await selectCollectableInvoices(atx.tx, grant, collectionDate, subjects);
