@@ -24,7 +24,7 @@ import type { Tenant } from '../src/modules/tenants/index.js';
 import type { BrowserSuite } from './browser.js';
 import { ROOT } from './cli.js';
 import { runAsOwner, type TestDatabase } from './database.js';
-import { loginAs } from './http.js';
+import { loginAs, requestAs } from './http.js';
 import { createPolicyTenant } from './kernel.js';
 import {
   closeBackOffice,
@@ -91,16 +91,11 @@ describe('the audit trail, audit verify, imports and rating plans screens (issue
       .toContainEqual({ actor_id: String(staffId), purpose: 'rights_requests' });
 
     // The disclosure log under Privacy → Recipients: a file sales sent to the e-mail marketer.
-    const sent = await app.inject({
-      method: 'POST',
-      url: '/api/v1/recipients/email_marketing/exports',
-      headers: {
-        cookie: sales.cookie,
-        'x-csrf-token': sales.csrfToken,
-        'x-kluis-purpose': 'newsletter_customers',
-      },
-      payload: { subjectIds: [person] },
-    });
+    const sent = await requestAs(app, sales, 'newsletter_customers')(
+      'POST',
+      '/api/v1/recipients/email_marketing/exports',
+      { subjectIds: [person] },
+    );
     expect(sent.statusCode, sent.body).toBe(200);
     await goTo(page, 'Privacy registers');
     await page.getByRole('tab', { name: 'Recipients' }).click();

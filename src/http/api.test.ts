@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createTestDatabase, type TestDatabase } from '../../test/database.js';
-import { createTestApp, loginAs } from '../../test/http.js';
+import { createTestApp, loginAs, requestAs } from '../../test/http.js';
 import { createPolicyTenant, createTestKernel } from '../../test/kernel.js';
 import type { Kernel } from '../kernel/kernel.js';
 
@@ -44,15 +44,9 @@ describe('errors as RFC 9457 problems', () => {
   it('a schema violation is an application/problem+json with type, title, status, detail, instance, code and details.issues', async () => {
     const tenant = await createPolicyTenant(kernel, 'voxtra');
     const session = await loginAs(app, kernel, tenant, 'sales');
-    const response = await app.inject({
-      method: 'POST',
-      url: '/api/v1/people',
-      headers: {
-        cookie: session.cookie,
-        'x-csrf-token': session.csrfToken,
-        'x-kluis-purpose': 'customer_administration',
-      },
-      payload: { subjectType: 'customer', email: 42 },
+    const response = await requestAs(app, session, 'customer_administration')('POST', '/api/v1/people', {
+      subjectType: 'customer',
+      email: 42,
     });
     expect(response.statusCode).toBe(400);
     expect(response.headers['content-type']).toContain('application/problem+json');
@@ -191,11 +185,7 @@ describe('standard parts', () => {
       headers: { cookie: `other=1; ${session.cookie}; third=x` },
     });
     expect(me.statusCode).toBe(200);
-    const logout = await app.inject({
-      method: 'POST',
-      url: '/api/v1/auth/logout',
-      headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken },
-    });
+    const logout = await requestAs(app, session)('POST', '/api/v1/auth/logout');
     expect(String(logout.headers['set-cookie'])).toMatch(
       /^kluis_session=; Max-Age=0; Path=\/; HttpOnly; SameSite=Strict$/,
     );

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/database.js';
-import { createTestApp, loginAs, type StaffSession } from '../../test/http.js';
+import { createTestApp, loginAs, requestAs, type StaffSession } from '../../test/http.js';
 import { createPolicyTenant, createTestKernel, fixedClock } from '../../test/kernel.js';
 import { parseStructuredCommunication } from '../kernel/identifiers/structured-communication.js';
 import type { Kernel } from '../kernel/kernel.js';
@@ -99,25 +99,17 @@ describe('list filters filter', () => {
 
   it('GET /api/v1/products?active=false returns only withdrawn products, active=all both', async () => {
     const admin = await loginAs(app, kernel, voxtra, 'admin');
-    const created = await app.inject({
-      method: 'POST',
-      url: '/api/v1/products',
-      headers: { cookie: admin.cookie, 'x-csrf-token': admin.csrfToken },
-      payload: {
-        code: 'OLD-LINE',
-        name: 'Old line',
-        kind: 'subscription',
-        priceCents: 900,
-        vatRatePercent: 21,
-      },
+    const created = await requestAs(app, admin)('POST', '/api/v1/products', {
+      code: 'OLD-LINE',
+      name: 'Old line',
+      kind: 'subscription',
+      priceCents: 900,
+      vatRatePercent: 21,
     });
     expect(created.statusCode).toBe(201);
     const productId = created.json<{ productId: number }>().productId;
-    const withdrawn = await app.inject({
-      method: 'PATCH',
-      url: `/api/v1/products/${productId}`,
-      headers: { cookie: admin.cookie, 'x-csrf-token': admin.csrfToken },
-      payload: { isActive: false },
+    const withdrawn = await requestAs(app, admin)('PATCH', `/api/v1/products/${productId}`, {
+      isActive: false,
     });
     expect(withdrawn.statusCode).toBe(200);
     const codes = async (active: string) =>

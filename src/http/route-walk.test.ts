@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../test/database.js';
-import { createTestApp, loginAs, type StaffSession } from '../../test/http.js';
+import { createTestApp, loginAs, requestAs, type StaffSession } from '../../test/http.js';
 import { createPolicyTenant, createTestKernel } from '../../test/kernel.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { findPurpose } from '../kernel/policy/policy.query.js';
@@ -225,16 +225,11 @@ async function prepareDossier(
 ): Promise<Record<string, string>> {
   if (!technician) return {};
   const post = async (what: string, payload: Record<string, unknown>, idField: string) => {
-    const response = await app.inject({
-      method: 'POST',
-      url: `/api/v1/customers/${customer}/dossier/${what}`,
-      headers: {
-        cookie: technician.cookie,
-        'x-csrf-token': technician.csrfToken,
-        'x-kluis-purpose': 'technical_dossier',
-      },
+    const response = await requestAs(app, technician, 'technical_dossier')(
+      'POST',
+      `/api/v1/customers/${customer}/dossier/${what}`,
       payload,
-    });
+    );
     if (response.statusCode !== 201) return undefined;
     return String(response.json<Record<string, number>>()[idField]);
   };

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
 import { dumpTables, dumpWholeDatabase, restoreTables } from '../../../test/dump.js';
-import { createTestApp, loginAs, totpCode, type StaffSession } from '../../../test/http.js';
+import { createTestApp, loginAs, requestAs, totpCode, type StaffSession } from '../../../test/http.js';
 import { createPolicyTenant, fixedClock } from '../../../test/kernel.js';
 import { createDomainEventSubscribers } from '../../jobs/domain-events.job.js';
 import { createKernel, type Kernel } from '../../kernel/kernel.js';
@@ -301,11 +301,8 @@ describe('technical dossier and credentials vault (VX-4)', () => {
 
   it('VX-4: VoiceKing keeps no technical dossier: its routes answer a clear 403 and store nothing', async () => {
     const vkTechnician = await loginAs(app, kernel, voiceking, 'technician');
-    const response = await app.inject({
-      method: 'POST',
-      url: '/api/v1/customers/1/dossier/assets',
-      headers: { cookie: vkTechnician.cookie, 'x-csrf-token': vkTechnician.csrfToken },
-      payload: { kind: 'printer' },
+    const response = await requestAs(app, vkTechnician)('POST', '/api/v1/customers/1/dossier/assets', {
+      kind: 'printer',
     });
     expect(response.statusCode).toBe(403);
     const problem = response.json<{ code: string; detail: string }>();

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../../test/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
 import { dumpWholeDatabase } from '../../../test/dump.js';
-import { createTestApp, loginAs, totpCode, type StaffSession } from '../../../test/http.js';
+import { createTestApp, loginAs, requestAs, totpCode, type StaffSession } from '../../../test/http.js';
 import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { createCustomer } from '../billing/billing.test-helpers.js';
@@ -179,11 +179,9 @@ describe('import and export of assets, credentials and licences (issue 17)', () 
     expect(cross.statusCode).toBe(404);
     const voiceking = await createPolicyTenant(kernel, 'voiceking');
     const vkTechnician = await loginAs(app, kernel, voiceking, 'technician');
-    const vk = await app.inject({
-      method: 'POST',
-      url: `/api/v1/customers/${source}/dossier/export`,
-      headers: { cookie: vkTechnician.cookie, 'x-csrf-token': vkTechnician.csrfToken },
-      payload: { kind: 'assets', format: 'hudu' },
+    const vk = await requestAs(app, vkTechnician)('POST', `/api/v1/customers/${source}/dossier/export`, {
+      kind: 'assets',
+      format: 'hudu',
     });
     expect(vk.json()).toMatchObject({ code: 'purpose_not_allowed' });
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
-import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
+import { createTestApp, loginAs, requestAs, type StaffSession } from '../../../test/http.js';
 import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { setPurposeState } from '../../kernel/subjects/index.js';
@@ -40,16 +40,7 @@ function call(
   purpose?: string,
   payload?: unknown,
 ) {
-  return app.inject({
-    method,
-    url,
-    headers: {
-      cookie: session.cookie,
-      'x-csrf-token': session.csrfToken,
-      ...(purpose ? { 'x-kluis-purpose': purpose } : {}),
-    },
-    ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
-  });
+  return requestAs(app, session, purpose)(method, url, payload);
 }
 
 const customer = {
@@ -396,11 +387,8 @@ describe('organisations (VX-3)', () => {
       const created = await call(session, 'POST', '/api/v1/organisations', undefined, { name: 'Schaduw BV' });
       expect(created.statusCode).toBe(403);
       expect(created.json<{ code: string }>().code).toBe('role_not_allowed');
-      const changed = await app.inject({
-        method: 'PATCH',
-        url: `/api/v1/organisations/${organisationId}`,
-        headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken },
-        payload: { buyerReference: 'KOSTENPLAATS-9' },
+      const changed = await requestAs(app, session)('PATCH', `/api/v1/organisations/${organisationId}`, {
+        buyerReference: 'KOSTENPLAATS-9',
       });
       expect(changed.statusCode).toBe(403);
     }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
-import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
+import { createTestApp, loginAs, requestAs, type StaffSession } from '../../../test/http.js';
 import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Tenant } from '../tenants/index.js';
@@ -35,12 +35,7 @@ function call(
   purpose: string,
   payload?: unknown,
 ) {
-  return app.inject({
-    method,
-    url,
-    headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken, 'x-kluis-purpose': purpose },
-    ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
-  });
+  return requestAs(app, session, purpose)(method, url, payload);
 }
 
 async function createCustomer(familyName: string): Promise<number> {

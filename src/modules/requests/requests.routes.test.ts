@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/cli.js';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { dumpWholeDatabase } from '../../../test/dump.js';
-import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
+import { createTestApp, loginAs, requestAs, type StaffSession } from '../../../test/http.js';
 import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
 import { unzip } from '../../../test/zip.js';
 import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
@@ -82,12 +82,7 @@ function staffCall(
   url: string,
   payload?: Record<string, unknown>,
 ) {
-  return app.inject({
-    method,
-    url,
-    headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken },
-    ...(payload ? { payload } : {}),
-  });
+  return requestAs(app, session)(method, url, payload);
 }
 
 describe('identity verification (VK-26)', () => {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
-import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
+import { createTestApp, loginAs, requestAs, type StaffSession } from '../../../test/http.js';
 import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
 import { buildAccessReport } from '../../kernel/access-report/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
@@ -42,12 +42,7 @@ async function call(
   purpose: string,
   payload?: unknown,
 ) {
-  return app.inject({
-    method,
-    url,
-    headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken, 'x-kluis-purpose': purpose },
-    ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
-  });
+  return requestAs(app, session, purpose)(method, url, payload);
 }
 
 let serial = 0;
