@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Logger } from './logger.js';
+import { inline } from './mail-text.js';
 
 export interface MailMessage {
   to: string;
@@ -46,9 +47,10 @@ export function createMailer(options: MailerOptions): Mailer {
     async send(message) {
       const address = message.fromAddress ?? options.from;
       const info = (await transport.sendMail({
-        from: message.fromName ? { name: message.fromName, address } : address,
+        // Header values on one line whatever a caller put in them (nodemailer encodes them too).
+        from: message.fromName ? { name: inline(message.fromName), address } : address,
         to: message.to,
-        subject: message.subject,
+        subject: inline(message.subject),
         text: message.text,
         ...(message.html ? { html: message.html } : {}),
         ...(message.headers ? { headers: message.headers } : {}),

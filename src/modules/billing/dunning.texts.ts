@@ -1,5 +1,6 @@
 import { parseStructuredCommunication } from '../../kernel/identifiers/structured-communication.js';
 import { formatEuro } from './amounts.js';
+import { inlineFacts } from '../../platform/mail-text.js';
 
 /** The languages reminders are written in (the customer's, else the statement's first). */
 export const REMINDER_LANGUAGES = ['nl', 'fr', 'en'] as const;
@@ -146,8 +147,10 @@ function longDate(day: string, locale: string): string {
 /** The reminder's subject and text in one language; plain text, nothing the person did not get before. */
 export function writeReminder(
   language: ReminderLanguage,
-  facts: ReminderFacts,
+  given: ReminderFacts,
 ): { subject: string; text: string } {
+  // A name typed with a line break stays on its line (no extra line, no header look-alike).
+  const facts = inlineFacts(given);
   const w = WORDING[language];
   const day = (value: string) => longDate(value, w.locale);
   const parsed = parseStructuredCommunication(facts.structuredCommunication);

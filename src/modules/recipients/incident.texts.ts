@@ -1,4 +1,5 @@
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
+import { inline } from '../../platform/mail-text.js';
 
 /**
  * The words of the breach notification to the Belgian authority (GDPR Art. 33(3), nl or fr), of
@@ -167,8 +168,10 @@ export function personLetter(
   policy: Policy,
   facts: IncidentFacts,
   lang: Language,
-  name: string,
+  given: string,
 ): { subject: string; text: string } {
+  // The person's name on one line; the description and measures are paragraphs staff wrote.
+  const name = inline(given);
   const t = LETTER[lang];
   const c = policy.controller;
   const contact = [c.privacyContact.email, c.privacyContact.phone].filter(Boolean).join(', ');

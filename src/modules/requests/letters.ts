@@ -1,5 +1,6 @@
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import type { RequestKind } from './requests.tables.js';
+import { inlineFacts } from '../../platform/mail-text.js';
 
 export type LetterOutcome =
   | 'verification_code'
@@ -144,8 +145,10 @@ const TEXT = {
 export function writeLetter(
   policy: Policy,
   lang: Language,
-  facts: LetterFacts,
+  given: LetterFacts,
 ): { subject: string; text: string } {
+  // Every value on its own line; the reason staff wrote may span lines.
+  const facts = inlineFacts(given, ['reason']);
   const t = TEXT[lang];
   const kind = KIND_LABEL[lang][facts.kind];
   const controller = `${policy.controller.legalName} ${policy.controller.legalForm}`;
