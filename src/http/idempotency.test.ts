@@ -67,6 +67,28 @@ async function creditNoteCount(): Promise<number> {
 }
 
 describe('Idempotency-Key', () => {
+  it('the same key under another declared purpose is another request: refused, not the first answer replayed', async () => {
+    const url = `/api/v1/invoices/${invoiceIds[0]}/credit-notes`;
+    const before = await creditNoteCount();
+    const first = await post(url, { reasonCode: 'goodwill', amountExclVatCents: 90 }, 'credit-purpose-1');
+    expect(first.statusCode).toBe(201);
+    const underSolvency = await app.inject({
+      method: 'POST',
+      url,
+      headers: {
+        cookie: billing.cookie,
+        'x-csrf-token': billing.csrfToken,
+        'x-kluis-purpose': 'solvency',
+        'idempotency-key': 'credit-purpose-1',
+      },
+      payload: { reasonCode: 'goodwill', amountExclVatCents: 90 },
+    });
+    expect(underSolvency.statusCode).toBe(422);
+    expect(underSolvency.json<{ code: string }>().code).toBe('idempotency_key_reused');
+    expect(underSolvency.headers['idempotent-replayed']).toBeUndefined();
+    expect(await creditNoteCount()).toBe(before + 1);
+  });
+
   it('two identical credit-note POSTs with the same key make one credit note and answer the same', async () => {
     const url = `/api/v1/invoices/${invoiceIds[0]}/credit-notes`;
     const before = await creditNoteCount();

@@ -7,6 +7,7 @@ import type { Kernel } from '../kernel/kernel.js';
 import type { Tx } from '../platform/db.js';
 import { AppError, validationError } from '../platform/errors.js';
 import { reachTestHook } from '../platform/test-hooks.js';
+import { PURPOSE_HEADER } from './purpose.js';
 
 /**
  * `Idempotency-Key` on the POSTs that make a money document or send mail (decision 0086): the
@@ -180,7 +181,12 @@ const holders = {
   },
 };
 
-/** Who asks, on which route, with which parameters and body: a retry has the same fingerprint. */
+/**
+ * Who asks, under which declared purpose, on which route, with which parameters and body: a retry
+ * has the same fingerprint. The purpose is part of it because a replay answers before the route
+ * checks the purpose: the same key under another purpose is another request (422), never the
+ * first answer handed out unchecked.
+ */
 function fingerprintOf(request: FastifyRequest): Buffer {
   const staff = request.staff;
   const caller = staff ? `${staff.via}:${staff.staffId}:${staff.role}` : 'anonymous';
@@ -191,6 +197,7 @@ function fingerprintOf(request: FastifyRequest): Buffer {
         request.routeOptions.url,
         request.params,
         caller,
+        request.headers[PURPOSE_HEADER] ?? null,
         request.body ?? null,
       ]),
     )
