@@ -65,3 +65,22 @@ describe('sensitive data scan', () => {
     expect(listSensitiveKinds(findings)).toEqual(['national_register_number', 'special_category']);
   });
 });
+
+describe('spellings of identifiers (attack finding A11)', () => {
+  it.each([
+    ['85/07/30-033/28', 'national_register_number'],
+    ['8507300\u200b3328', 'national_register_number'],
+    ['８５０７３００３３２８', 'national_register_number'],
+    ['BE71-0961-2345-6769', 'iban'],
+    ['4111/1111/1111/1111', 'payment_card'],
+  ])('%s is found, and its position points into the text as typed', (identifier, kind) => {
+    const text = `zie ${identifier} hier`;
+    const [finding] = scanForSensitiveData(text);
+    expect(finding?.kind).toBe(kind);
+    expect(text.slice(finding?.start, finding?.end)).toBe(identifier);
+  });
+
+  it('does not join digits across a line break', () => {
+    expect(scanForSensitiveData('85 07 30\n033 28')).toEqual([]);
+  });
+});

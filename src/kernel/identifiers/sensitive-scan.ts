@@ -186,21 +186,47 @@ const KEYWORD_PATTERNS: ReadonlyArray<{ category: SpecialCategory; pattern: RegE
 
 /** Finds sensitive identifiers and special-category keywords; findings are ordered by position. */
 export function scanForSensitiveData(text: string): Finding[] {
+  const view = identifierView(text);
+  const inOriginal = (match: { start: number; end: number }) => ({
+    start: view.origin[match.start] ?? match.start,
+    end: (view.origin[match.end - 1] ?? match.end - 1) + 1,
+  });
   const findings: Finding[] = [
-    ...findNationalNumbers(text).map((m) => ({
+    ...findNationalNumbers(view.text).map((m) => ({
       kind: 'national_register_number' as const,
-      start: m.start,
-      end: m.end,
+      ...inOriginal(m),
     })),
-    ...findIbans(text).map((m) => ({ kind: 'iban' as const, start: m.start, end: m.end })),
-    ...findPaymentCardNumbers(text).map((m) => ({
-      kind: 'payment_card' as const,
-      start: m.start,
-      end: m.end,
-    })),
+    ...findIbans(view.text).map((m) => ({ kind: 'iban' as const, ...inOriginal(m) })),
+    ...findPaymentCardNumbers(view.text).map((m) => ({ kind: 'payment_card' as const, ...inOriginal(m) })),
     ...findSpecialCategoryKeywords(text),
   ];
   return findings.sort((a, b) => a.start - b.start || a.end - b.end);
+}
+
+/**
+ * The text as the identifier finders read it: full-width and other compatibility digits and
+ * letters as ASCII (NFKC), invisible format characters (a zero-width space from a paste) left
+ * out, and slashes, dashes and odd spaces (not line breaks) as plain spaces, so "85/07/30-033/28" and
+ * "BE71-0961-…" are read like their spaced forms. `origin[i]` is the position in the original
+ * text of character i, so findings point into what was typed.
+ */
+function identifierView(text: string): { text: string; origin: number[] } {
+  let view = '';
+  const origin: number[] = [];
+  let position = 0;
+  for (const unit of text) {
+    const at = position;
+    position += unit.length;
+    if (/\p{Cf}/u.test(unit)) continue;
+    const compatible = unit.normalize('NFKC');
+    const plain = compatible.length === 1 ? compatible : unit;
+    const read = /^[\t \u00a0\u2000-\u200a\u202f\u205f\u3000/\\_\u2010-\u2015\u2212-]$/u.test(plain)
+      ? ' '
+      : plain;
+    for (let index = 0; index < read.length; index += 1) origin.push(at);
+    view += read;
+  }
+  return { text: view, origin };
 }
 
 /** The distinct kinds found, for an error message that names what was found without echoing it. */

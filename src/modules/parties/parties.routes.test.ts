@@ -185,6 +185,22 @@ describe('sensitive data in free text (VK-16)', () => {
     ['an IBAN', 'betaalt via BE68 5390 0754 7034', 'iban', 'BE68 5390'],
     ['a payment card number', 'kaart 4111 1111 1111 1111 exp 12/29', 'payment card', '4111 1111'],
     ['special-category data', 'klant heeft diabetes en vraagt uitstel', 'special category', 'diabetes'],
+    // Spellings that slipped through the scan (attack finding A11): slashes, dashes, a zero-width
+    // space from a paste, full-width digits.
+    ['a national register number with slashes', 'nr 85/07/30-033/28 x', 'national register number', '85/07'],
+    ['an IBAN with dashes', 'iban BE71-0961-2345-6769 x', 'iban', 'BE71-0961'],
+    [
+      'a national register number with a zero-width space',
+      'nr 8507300\u200b3328 x',
+      'national register number',
+      '8507300',
+    ],
+    [
+      'a national register number in full-width digits',
+      'nr ８５０７３００３３２８ x',
+      'national register number',
+      '８５０７',
+    ],
   ];
   it.each(cases)(
     'VK-16: a note with %s is refused, naming the kind, never echoing it, and nothing is written',
