@@ -1,43 +1,25 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKernel, type Kernel } from '../src/kernel/kernel.js';
-import { LocalKeyManagementService } from '../src/kernel/keyring/kms.js';
+import type { Kernel } from '../src/kernel/kernel.js';
 import { registerSubject } from '../src/kernel/subjects/index.js';
-import { systemClock } from '../src/platform/clock.js';
 import { runCli } from './cli.js';
-import { createTestDatabase, runAsOwner, type TestDatabase } from './database.js';
+import { openCliWorkspace, type CliWorkspace } from './cli-workspace.js';
+import { runAsOwner, type TestDatabase } from './database.js';
 import { createPolicyTenant } from './kernel.js';
 
 /** The rough edges of the CLI that issue 12 lists, each through the CLI as an operator types it. */
-const masterKey = randomBytes(32);
+let workspace: CliWorkspace;
 let database: TestDatabase;
 let kernel: Kernel;
 let dir: string;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  kernel = createKernel({
-    db: database.db,
-    keystore: database.keystore,
-    kms: new LocalKeyManagementService(masterKey),
-    clock: systemClock,
-  });
-  dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-cli-polish-'));
-  env = {
-    DATABASE_URL: database.ownerUrl,
-    KLUIS_KEYSTORE_URL: database.keystoreOwnerUrl,
-    KLUIS_MASTER_KEY: masterKey.toString('base64'),
-    KLUIS_DATA_DIR: path.join(dir, 'data'),
-  };
+  workspace = await openCliWorkspace('kluis-cli-polish-');
+  ({ database, kernel, dir, env } = workspace);
 });
-afterAll(async () => {
-  await database.close();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(async () => workspace.close());
 
 async function countSubjects(tenantId: number): Promise<number> {
   const result = await runAsOwner<{ n: number }>(

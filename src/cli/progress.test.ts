@@ -1,14 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../test/cli.js';
-import { createTestDatabase, runAsOwner, type TestDatabase } from '../../test/database.js';
-import { createPolicyTenant, fixedClock } from '../../test/kernel.js';
+import { openCliWorkspace, type CliWorkspace } from '../../test/cli-workspace.js';
+import { runAsOwner, type TestDatabase } from '../../test/database.js';
+import { createPolicyTenant, createTestKernel, fixedClock } from '../../test/kernel.js';
 import { unzip } from '../../test/zip.js';
-import { createKernel, type Kernel } from '../kernel/kernel.js';
-import { LocalKeyManagementService } from '../kernel/keyring/kms.js';
+import type { Kernel } from '../kernel/kernel.js';
 import {
   billingContext,
   createBusiness,
@@ -19,6 +17,7 @@ import {
 import { listInvoices, runInvoices } from '../modules/billing/index.js';
 import type { Tenant } from '../modules/tenants/index.js';
 
+let workspace: CliWorkspace;
 let database: TestDatabase;
 let kernel: Kernel;
 let env: Record<string, string>;
@@ -27,21 +26,9 @@ let tenant: Tenant;
 let communications: string[];
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const masterKey = randomBytes(32);
-  kernel = createKernel({
-    db: database.db,
-    keystore: database.keystore,
-    kms: new LocalKeyManagementService(masterKey),
-    clock: fixedClock(new Date('2026-11-05T10:00:00Z')),
-  });
-  dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-progress-'));
-  env = {
-    DATABASE_URL: database.ownerUrl,
-    KLUIS_KEYSTORE_URL: database.keystoreOwnerUrl,
-    KLUIS_MASTER_KEY: masterKey.toString('base64'),
-    KLUIS_DATA_DIR: path.join(dir, 'data'),
-  };
+  workspace = await openCliWorkspace('kluis-progress-');
+  ({ database, env, dir } = workspace);
+  kernel = createTestKernel(database, fixedClock(new Date('2026-11-05T10:00:00Z')), workspace.masterKey);
   tenant = await createPolicyTenant(kernel, 'voiceking');
   const catalogue = await prepareTenant(kernel, tenant);
   const business = await createBusiness(kernel, tenant, 'Bakkerij Claes BV');
@@ -64,7 +51,7 @@ beforeAll(async () => {
   const invoices = await listInvoices(kernel, billingContext(tenant), { limit: 10, period: '2026-10' });
   communications = invoices.items.map((invoice) => invoice.structuredCommunication);
 }, 120_000);
-afterAll(async () => database.close());
+afterAll(async () => workspace.close());
 
 /** The last bar line cli-progress drew for a label (one line per redraw when not a terminal). */
 function lastBar(stderr: string, label: string): string | undefined {

@@ -1,18 +1,16 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/cli.js';
-import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { openCliWorkspace, type CliWorkspace } from '../../../test/cli-workspace.js';
+import { runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant } from '../../../test/kernel.js';
-import { createKernel, type Kernel } from '../../kernel/kernel.js';
-import { LocalKeyManagementService } from '../../kernel/keyring/kms.js';
+import type { Kernel } from '../../kernel/kernel.js';
 import { parseStructuredCommunication } from '../../kernel/identifiers/structured-communication.js';
-import { systemClock } from '../../platform/clock.js';
 import type { Tenant } from '../tenants/index.js';
 import { createCustomer, prepareTenant, startContract } from './billing.test-helpers.js';
 
+let workspace: CliWorkspace;
 let database: TestDatabase;
 let kernel: Kernel;
 let tenant: Tenant;
@@ -20,21 +18,8 @@ let env: Record<string, string>;
 let dir: string;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-billing-cli-'));
-  const masterKey = randomBytes(32);
-  kernel = createKernel({
-    db: database.db,
-    keystore: database.keystore,
-    kms: new LocalKeyManagementService(masterKey),
-    clock: systemClock,
-  });
-  env = {
-    DATABASE_URL: database.ownerUrl,
-    KLUIS_KEYSTORE_URL: database.keystoreOwnerUrl,
-    KLUIS_MASTER_KEY: masterKey.toString('base64'),
-    KLUIS_DATA_DIR: path.join(dir, 'data'),
-  };
+  workspace = await openCliWorkspace('kluis-billing-cli-');
+  ({ database, kernel, env, dir } = workspace);
   tenant = await createPolicyTenant(kernel, 'voiceking');
   const catalogue = await prepareTenant(kernel, tenant);
   for (const name of ['Claes', 'Maes', 'Jacobs']) {
@@ -45,7 +30,7 @@ beforeAll(async () => {
     });
   }
 });
-afterAll(async () => database.close());
+afterAll(async () => workspace.close());
 
 describe('kluis invoices / payments (VX-3)', () => {
   it('VX-3: `kluis invoices run` bills a month once; `kluis payments import` matches a statement by OGM; `kluis payments unmatched` lists the rest and `kluis payments match` matches one by hand', async () => {

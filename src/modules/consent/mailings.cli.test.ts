@@ -1,19 +1,15 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/cli.js';
-import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { openCliWorkspace, type CliWorkspace } from '../../../test/cli-workspace.js';
+import { runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant } from '../../../test/kernel.js';
 import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
-import { createKernel, type Kernel } from '../../kernel/kernel.js';
-import { LocalKeyManagementService } from '../../kernel/keyring/kms.js';
-import { systemClock } from '../../platform/clock.js';
+import type { Kernel } from '../../kernel/kernel.js';
 import { createPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
 import { createMailing, queueMailing, writeMailSettings } from './index.js';
 
+let workspace: CliWorkspace;
 let database: TestDatabase;
 let kernel: Kernel;
 let smtp: SmtpSink;
@@ -21,24 +17,13 @@ let tenant: Tenant;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const masterKey = randomBytes(32);
-  kernel = createKernel({
-    db: database.db,
-    keystore: database.keystore,
-    kms: new LocalKeyManagementService(masterKey),
-    clock: systemClock,
-  });
+  workspace = await openCliWorkspace('kluis-mailings-cli-');
+  ({ database, kernel } = workspace);
   smtp = await startSmtpSink();
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-mailings-cli-'));
-  env = {
-    DATABASE_URL: database.ownerUrl,
-    KLUIS_KEYSTORE_URL: database.keystoreOwnerUrl,
-    KLUIS_MASTER_KEY: masterKey.toString('base64'),
-    KLUIS_DATA_DIR: path.join(dir, 'data'),
+  env = workspace.envFor(database.ownerUrl, {
     KLUIS_SMTP_URL: smtp.url,
     KLUIS_PUBLIC_URL: 'https://news.example',
-  };
+  });
   tenant = await createPolicyTenant(kernel, 'voiceking');
   await writeMailSettings(kernel, tenant.tenantId, {
     fromAddress: 'news@voiceking.example',
@@ -48,7 +33,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await smtp.close();
-  await database.close();
+  await workspace.close();
 });
 
 describe('kluis mailings send|status', () => {

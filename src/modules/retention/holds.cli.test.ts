@@ -1,10 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/cli.js';
-import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { openCliWorkspace, type CliWorkspace } from '../../../test/cli-workspace.js';
+import { runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { createPerson } from '../parties/index.js';
@@ -17,6 +14,7 @@ import { addDays, addYears, belgianDay } from './dates.js';
  * persons held, and erases them once the holds are released.
  */
 
+let workspace: CliWorkspace;
 let database: TestDatabase;
 let kernel: Kernel;
 let env: Record<string, string>;
@@ -25,18 +23,11 @@ const clock = fixedClock(new Date());
 const today = belgianDay(new Date());
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const masterKey = randomBytes(32);
-  kernel = createTestKernel(database, clock, masterKey);
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-holds-cli-'));
-  env = {
-    DATABASE_URL: database.ownerUrl,
-    KLUIS_KEYSTORE_URL: database.keystoreOwnerUrl,
-    KLUIS_MASTER_KEY: masterKey.toString('base64'),
-    KLUIS_DATA_DIR: path.join(dir, 'data'),
-  };
+  workspace = await openCliWorkspace('kluis-holds-cli-');
+  ({ database, env } = workspace);
+  kernel = createTestKernel(database, clock, workspace.masterKey);
 });
-afterAll(async () => database.close());
+afterAll(async () => workspace.close());
 
 /** A prospect inactive for three years and a day: the sweep erases them today unless held. */
 async function dueProspect(tenant: Tenant, familyName: string): Promise<number> {

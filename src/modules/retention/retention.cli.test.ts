@@ -1,16 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/cli.js';
-import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { openCliWorkspace, type CliWorkspace } from '../../../test/cli-workspace.js';
+import { runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { dumpWholeDatabase } from '../../../test/dump.js';
 import { createTestApp, loginAs } from '../../../test/http.js';
-import { createPolicyTenant, fixedClock } from '../../../test/kernel.js';
-import { createKernel, type Kernel } from '../../kernel/kernel.js';
-import { LocalKeyManagementService } from '../../kernel/keyring/kms.js';
+import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
+import type { Kernel } from '../../kernel/kernel.js';
 import { billingContext, prepareTenant, SYSTEM, startContract } from '../billing/billing.test-helpers.js';
 import { runInvoices } from '../billing/index.js';
 import { createPerson } from '../parties/index.js';
@@ -18,6 +14,7 @@ import type { Tenant } from '../tenants/index.js';
 import { addDays, addYears, belgianDay } from './dates.js';
 import { CERTIFICATE_ACTION, type RetentionPlan } from './index.js';
 
+let workspace: CliWorkspace;
 let database: TestDatabase;
 let kernel: Kernel;
 let env: Record<string, string>;
@@ -26,23 +23,11 @@ const clock = fixedClock(new Date());
 const today = belgianDay(new Date());
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const masterKey = randomBytes(32);
-  kernel = createKernel({
-    db: database.db,
-    keystore: database.keystore,
-    kms: new LocalKeyManagementService(masterKey),
-    clock,
-  });
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-retention-cli-'));
-  env = {
-    DATABASE_URL: database.ownerUrl,
-    KLUIS_KEYSTORE_URL: database.keystoreOwnerUrl,
-    KLUIS_MASTER_KEY: masterKey.toString('base64'),
-    KLUIS_DATA_DIR: path.join(dir, 'data'),
-  };
+  workspace = await openCliWorkspace('kluis-retention-cli-');
+  ({ database, env } = workspace);
+  kernel = createTestKernel(database, clock, workspace.masterKey);
 });
-afterAll(async () => database.close());
+afterAll(async () => workspace.close());
 
 /** Noon in Belgium (10:00 UTC) on a day, for the injected clock. */
 function on(day: string): void {
