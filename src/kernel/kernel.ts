@@ -1,3 +1,4 @@
+import type { RawBuilder } from 'kysely';
 import type { Clock } from '../platform/clock.js';
 import { withTenant, type Db, type Tx } from '../platform/db.js';
 import { markingIdempotentCommit } from './idempotent-commits.js';
@@ -92,6 +93,13 @@ export interface Kernel {
    */
   plain<T>(tenantId: number, work: (tx: Tx) => Promise<T>): Promise<T>;
   /**
+   * One statement on its own, outside any transaction (it commits alone): for a look-up made
+   * before a request's tenant transaction can begin, in one round trip (the API token, decision
+   * 0370). Outside a tenant transaction row-level security refuses every tenant table, so the
+   * statement calls a database function that scopes itself to one tenant (kluis_find_api_token).
+   */
+  statement<R>(query: RawBuilder<R>): Promise<R[]>;
+  /**
    * `transact` on a dedicated connection the caller opened as the application role (the CDR
    * import's COPY connection): same audit, same row-level security.
    */
@@ -184,6 +192,7 @@ export function createKernel(options: KernelOptions): Kernel {
         tenantId,
         markingIdempotentCommit(tenantId, (tx) => tx, work),
       ),
+    statement: async (query) => (await query.execute(db)).rows,
     transactOn: (connection, tenantId, work) =>
       withAuditedRefusals(
         { ...audit, db: connection.db },

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { sql } from 'kysely';
 import type { AuditedTx } from '../../kernel/audit/index.js';
 import { auditActor, type Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
@@ -247,39 +248,16 @@ export async function authenticateApiToken(kernel: Kernel, bearer: string): Prom
   const tenantId = Number(match[1]);
   const hash = sha256(match[2] ?? '');
   const now = kernel.clock.now();
-  const found = await kernel
-    .plain(tenantId, async (tx) => {
-      const row = await tx
-        .selectFrom('staff_api_tokens as k')
-        .innerJoin('staff_users as u', (join) =>
-          join.onRef('u.tenant_id', '=', 'k.tenant_id').onRef('u.staff_id', '=', 'k.created_by'),
-        )
-        .innerJoin('tenants as t', 't.tenant_id', 'k.tenant_id')
-        .select([
-          'k.token_id',
-          'k.role',
-          'k.created_by',
-          'k.last_used_at',
-          'u.role as creator_role',
-          't.slug',
-        ])
-        .where('k.token_hash', '=', hash)
-        .where('k.revoked_at', 'is', null)
-        .where('u.status', '=', 'active')
-        .executeTakeFirst();
-      if (
-        row &&
-        (row.last_used_at === null || now.getTime() - row.last_used_at.getTime() >= LAST_USED_PRECISION_MS)
-      ) {
-        await tx
-          .updateTable('staff_api_tokens')
-          .set({ last_used_at: now })
-          .where('token_id', '=', row.token_id)
-          .execute();
-      }
-      return row;
-    })
-    .catch(() => undefined);
+  // One statement, no transaction of its own (decision 0370): the function scopes itself to the
+  // tenant and records the use at most once per LAST_USED_PRECISION_MS.
+  const [found] = await kernel
+    .statement(
+      sql<{ token_id: number; role: string; created_by: number; creator_role: string; slug: string }>`
+        select token_id, role, created_by, creator_role, slug
+          from kluis_find_api_token(${tenantId}, ${hash}, ${now},
+                                    ${new Date(now.getTime() - LAST_USED_PRECISION_MS)})`,
+    )
+    .catch(() => []);
   if (!found) throw new AppError('unauthenticated', 'no valid API token');
   const { policy } = await kernel.policies.current(tenantId);
   // A token never carries more than its maker's current role (a maker moved to a narrower role

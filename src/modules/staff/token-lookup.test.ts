@@ -1,0 +1,134 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
+import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { createAppDb, withTenant } from '../../platform/db.js';
+import type { Tenant } from '../tenants/index.js';
+import { createApiToken, createStaffUser } from './index.js';
+import { sha256 } from './auth.service.js';
+import { authenticateApiToken } from './token.service.js';
+
+// Decision 0370, step 3: an API token is resolved in one statement, without a transaction of
+// its own, by a database function that scopes itself to the token's tenant.
+
+let database: TestDatabase;
+let kernel: Kernel;
+let voiceking: Tenant;
+// A second tenant with the same policy (Voxtra's needs a second factor for every token maker).
+let other: Tenant;
+const sent: string[] = [];
+let closeRecording: () => Promise<void>;
+const clock = fixedClock(new Date('2026-11-29T10:00:00Z'));
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const recording = createAppDb({
+    connectionString: database.ownerUrl,
+    assumeAppRole: true,
+    logger: testLogger,
+    max: 4,
+  });
+  recording.pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    // Wraps node-postgres's overloaded query(): records each statement text.
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      if (typeof args[0] === 'string') sent.push(args[0].replace(/\s+/g, ' ').trim());
+      return query(...args);
+    };
+  });
+  closeRecording = () => recording.db.destroy();
+  kernel = createTestKernel({ ...database, db: recording.db }, clock);
+  voiceking = await createPolicyTenant(kernel, 'voiceking');
+  other = await createPolicyTenant(kernel, 'voiceking');
+});
+afterAll(async () => {
+  await closeRecording();
+  await database.close();
+});
+
+async function tokenOf(tenant: Tenant, role = 'billing'): Promise<{ token: string; tokenId: number }> {
+  const maker = await createStaffUser(
+    kernel,
+    tenant.tenantId,
+    { kind: 'system', job: 'test' },
+    {
+      email: `${role}-${Math.random().toString(36).slice(2)}@example.be`,
+      displayName: 'Maker',
+      role,
+    },
+  );
+  const { token, view } = await createApiToken(
+    kernel,
+    tenant.tenantId,
+    { kind: 'staff', staffId: maker.staffId, role },
+    { label: 'sync', role },
+  );
+  return { token, tokenId: view.tokenId };
+}
+
+async function lastUsedAt(tokenId: number): Promise<Date | null> {
+  const rows = await runAsOwner<{ last_used_at: Date | null }>(
+    database.ownerUrl,
+    'select last_used_at from staff_api_tokens where token_id = $1',
+    [tokenId],
+  );
+  return rows.rows[0]?.last_used_at ?? null;
+}
+
+describe('API token look-up', () => {
+  it('resolves a token in one statement: no begin, no commit', async () => {
+    const { token } = await tokenOf(voiceking);
+    sent.length = 0;
+    const principal = await authenticateApiToken(kernel, token);
+    expect(principal).toMatchObject({ tenantId: voiceking.tenantId, role: 'billing', via: 'token' });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatch(
+      /^select token_id, role, created_by, creator_role, slug from kluis_find_api_token\(/,
+    );
+  });
+
+  it('records the last use at most once a minute, as before', async () => {
+    const { token, tokenId } = await tokenOf(voiceking);
+    expect(await lastUsedAt(tokenId)).toBeNull();
+    await authenticateApiToken(kernel, token);
+    const first = await lastUsedAt(tokenId);
+    expect(first?.toISOString()).toBe(clock.now().toISOString());
+    clock.advance(30_000);
+    await authenticateApiToken(kernel, token);
+    expect((await lastUsedAt(tokenId))?.toISOString()).toBe(first?.toISOString());
+    clock.advance(31_000);
+    await authenticateApiToken(kernel, token);
+    expect((await lastUsedAt(tokenId))?.toISOString()).toBe(clock.now().toISOString());
+  });
+
+  it("another tenant's id in front of a genuine secret finds nothing", async () => {
+    const { token } = await tokenOf(voiceking);
+    const secret = token.split('_').slice(2).join('_');
+    await expect(authenticateApiToken(kernel, `kluis_${other.tenantId}_${secret}`)).rejects.toMatchObject({
+      code: 'unauthenticated',
+    });
+  });
+
+  it("called inside another tenant's transaction, the function leaves that transaction's tenant as it was", async () => {
+    const { token } = await tokenOf(other);
+    const secret = token.split('_').slice(2).join('_');
+    const seen = await withTenant(database.db, voiceking.tenantId, async (tx) => {
+      const found = await sql<{ slug: string }>`select slug from kluis_find_api_token(
+          ${other.tenantId}, ${sha256(secret)}, now(), now())`.execute(tx);
+      const tenant = await sql<{ tenant: string }>`select current_setting('app.tenant') as tenant`.execute(
+        tx,
+      );
+      const staff = await tx.selectFrom('staff_users').select('tenant_id').execute();
+      return { found: found.rows, tenant: tenant.rows[0]?.tenant, staff };
+    });
+    expect(seen.found).toEqual([{ slug: other.slug }]);
+    expect(seen.tenant).toBe(String(voiceking.tenantId));
+    expect(new Set(seen.staff.map((row) => row.tenant_id))).toEqual(new Set([voiceking.tenantId]));
+    // Outside any transaction the setting does not outlive the statement.
+    const after = await sql<{
+      tenant: string | null;
+    }>`select current_setting('app.tenant', true) as tenant`.execute(database.db);
+    expect(after.rows[0]?.tenant ?? '').toBe('');
+  });
+});
