@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
-import { createAppDb, type Db } from '../../platform/db.js';
+import { createAppDb, withTenant, type Db } from '../../platform/db.js';
+import { tryLockHeadWithPending } from './audit.repository.js';
 import { verifyAuditChain, withAudit } from './index.js';
 import { createAuditDeps, createAuditTenant, readEvent } from './audit.test-helpers.js';
 
@@ -162,5 +163,49 @@ describe('appending while another transaction holds the head', () => {
     );
     expect(chained.rows.map((row) => row.request_id)).toEqual(['req-1', 'genuine']);
     expect(await pendingCount(tenantId)).toBe(1);
+  });
+});
+
+describe("the chainer's first statement (decision 0370)", () => {
+  it('locks a free head and reads the pending entries in one statement; a held head is answered at once, without waiting', async () => {
+    const tenantId = await createAuditTenant(database.db, 'chainer-first');
+    await withAudit(deps, tenantId, ({ audit }) => {
+      audit.record(readEvent([1]));
+      return Promise.resolve();
+    });
+    // Rows as the chainer finds them (their signatures are the chainer's next concern, not this one's).
+    for (const requestId of ['p-1', 'p-2', 'p-3']) {
+      await runAsOwner(
+        database.ownerUrl,
+        `insert into audit_pending (tenant_id, at, actor_kind, actor_id, action, decision, request_id, mac)
+         values ($1, now(), 'staff', '17', 'read', 'allowed', $2, $3)`,
+        [tenantId, requestId, randomBytes(32)],
+      );
+    }
+    const head = await runAsOwner<{ seq: number; hash: Buffer }>(
+      database.ownerUrl,
+      'select seq, hash from audit_heads where tenant_id = $1',
+      [tenantId],
+    );
+    const first = await withTenant(database.db, tenantId, (tx) => tryLockHeadWithPending(tx, tenantId, 0, 2));
+    expect(first?.head).toEqual({ seq: head.rows[0]?.seq, hash: head.rows[0]?.hash });
+    expect(first?.rows.map((row) => row.request_id)).toEqual(['p-1', 'p-2']);
+    expect(first?.rows[0]).toMatchObject({ tenant_id: tenantId, actor_kind: 'staff', categories: [] });
+    expect(Buffer.isBuffer(first?.rows[0]?.mac)).toBe(true);
+    const after = await withTenant(database.db, tenantId, (tx) =>
+      tryLockHeadWithPending(tx, tenantId, first?.rows[1]?.pending_id ?? 0, 2),
+    );
+    expect(after?.rows.map((row) => row.request_id)).toEqual(['p-3']);
+
+    const release = await holdHead(tenantId);
+    try {
+      // Held by another transaction: nothing is read, and the chainer falls back to waiting.
+      const held = await withTenant(database.db, tenantId, (tx) =>
+        tryLockHeadWithPending(tx, tenantId, 0, 10),
+      );
+      expect(held).toBeUndefined();
+    } finally {
+      await release();
+    }
   });
 });

@@ -155,6 +155,51 @@ export async function insertPendingEntries(tx: Tx, rows: Insertable<AuditPending
   }
 }
 
+/**
+ * The chainer's first step in ONE statement (decision 0370): the head locked without waiting and
+ * the pending entries after `afterId` read. Only when the lock was free and no transaction moved
+ * the head since this statement's snapshot (the locked head, which FOR UPDATE reads as last
+ * committed, is the head the snapshot sees): then the snapshot holds every move before it, so no
+ * entry another chainer already moved is read as pending. Otherwise undefined, and the caller
+ * locks the head (waiting) and reads the entries with a statement of its own, after the lock.
+ */
+export async function tryLockHeadWithPending(
+  tx: Tx,
+  tenantId: number,
+  afterId: number,
+  limit: number,
+): Promise<{ head: AuditHead; rows: AuditPendingRow[] } | undefined> {
+  const result = await sql<
+    { part: number; head_seq: number | null; head_hash: Buffer | null; snap_seq: number | null } & Record<
+      string,
+      unknown
+    >
+  >`
+    with head as (
+      select seq, hash from audit_heads where tenant_id = ${tenantId} for update skip locked
+    ), snap as (
+      select seq from audit_heads where tenant_id = ${tenantId}
+    )
+    select k.part, head.seq as head_seq, head.hash as head_hash,
+           (select seq from snap) as snap_seq, p.*
+      from (values (0), (1)) as k (part)
+      left join head on k.part = 0
+      left join (
+        select * from audit_pending
+         where tenant_id = ${tenantId} and pending_id > ${afterId}
+         order by pending_id limit ${limit}
+      ) as p on k.part = 1 and exists (select 1 from head)
+     where k.part = 0 or p.pending_id is not null
+     order by k.part, p.pending_id`.execute(tx);
+  const [first, ...pending] = result.rows;
+  if (first?.head_seq == null || !first.head_hash || first.snap_seq !== first.head_seq) return undefined;
+  const rows = pending.map((row) => {
+    const { part: _part, head_seq: _seq, head_hash: _hash, snap_seq: _snap, ...entry } = row;
+    return entry as unknown as AuditPendingRow;
+  });
+  return { head: { seq: first.head_seq, hash: first.head_hash }, rows };
+}
+
 /** Pending entries in the order they were written, after `afterId`. */
 export async function selectPendingEntries(
   tx: Tx,

@@ -29,6 +29,7 @@ import {
   movePendingEntries,
   selectPendingEntries,
   tryLockAuditHead,
+  tryLockHeadWithPending,
   selectAuditEntries,
   selectAuditEntriesAfter,
   selectAuditEntry,
@@ -340,10 +341,13 @@ export async function chainPendingEntries(
       deps.db,
       tenantId,
       async (tx) => {
-        const head = await lockAuditHead(tx, tenantId);
-        // A statement of its own, after the lock: its snapshot sees what the chainer before this
-        // one moved (a statement that waited for the lock would still see those rows pending).
-        const rows = await selectPendingEntries(tx, tenantId, afterId, CHAIN_BATCH);
+        // The lock and the read in one statement when the head was free and unmoved since its
+        // snapshot (decision 0370); else a statement of its own after the lock: its snapshot sees
+        // what the chainer before this one moved (a statement that waited for the lock would
+        // still see those rows pending).
+        const quick = await tryLockHeadWithPending(tx, tenantId, afterId, CHAIN_BATCH);
+        const head = quick?.head ?? (await lockAuditHead(tx, tenantId));
+        const rows = quick?.rows ?? (await selectPendingEntries(tx, tenantId, afterId, CHAIN_BATCH));
         if (rows.length === 0) return undefined;
         const valid: AuditPendingRow[] = [];
         for (const row of rows) if (await isPendingMacValid(deps.keys, row)) valid.push(row);
