@@ -73,11 +73,9 @@ export async function createRatingPlan(
     new AppError('conflict', 'plan code taken', { publicMessage: `a plan ${input.code} exists` });
   try {
     return await kernel.plain(tenantId, async (tx) => {
-      // Codes are unique regardless of case (ATT-1 and att-1 are one plan); concurrent creations of
-      // one code wait for each other here, so the second sees the first and answers 409.
-      await sql`select pg_advisory_xact_lock(hashtextextended(${`kluis.rating_plan.${tenantId}.${input.code.toLowerCase()}`}, 0))`.execute(
-        tx,
-      );
+      // Codes are unique regardless of case (ATT-1 and att-1 are one plan): the unique index on
+      // (tenant_id, lower(code)) holds it (migration 0382); a concurrent creation that passes this
+      // look-up meets the index, and its 23505 is the same 409.
       const existing = await tx
         .selectFrom('rating_plans')
         .select('plan_id')
