@@ -1,4 +1,4 @@
-import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
+import type { Language, LegalBasis, Policy } from '../../kernel/policy/policy.schema.js';
 import type { RequestKind } from './requests.tables.js';
 import { inlineFacts } from '../../platform/mail-text.js';
 
@@ -25,6 +25,10 @@ export interface LetterFacts {
   reason?: string;
   erased?: string[];
   kept?: Array<{ what: string; why: string; until: string }>;
+  /** Objection or withdrawal: the purposes (labels) stopped at once. */
+  stopped?: string[];
+  /** Objection or withdrawal: the purposes (labels) not stopped, each with why (Art. 12(4), 21(1)). */
+  notStopped?: Array<{ what: string; why: string }>;
 }
 
 const KIND_LABEL: Record<Language, Record<RequestKind, string>> = {
@@ -85,6 +89,9 @@ const TEXT = {
       `Met deze link meldt u zich aan op uw privacyportaal. Hij werkt één keer en 15 minuten lang:\n${link}`,
     complaint: (authority: string) =>
       `Bent u niet tevreden, dan kunt u een klacht indienen bij de ${authority}.`,
+    stopped: 'Stopgezet, met onmiddellijke ingang:',
+    notStopped: 'Niet stopgezet, en waarom:',
+    nothingStopped: 'geen van de verwerkingen waarop uw verzoek slaat, kan op deze manier worden stopgezet.',
     regards: 'Met vriendelijke groeten,',
   },
   fr: {
@@ -111,6 +118,9 @@ const TEXT = {
       `Ce lien vous connecte à votre portail vie privée. Il fonctionne une seule fois, pendant 15 minutes :\n${link}`,
     complaint: (authority: string) =>
       `Si vous n'êtes pas satisfait, vous pouvez introduire une plainte auprès de l'${authority}.`,
+    stopped: 'Arrêté, avec effet immédiat :',
+    notStopped: 'Non arrêté, et pourquoi :',
+    nothingStopped: 'aucun des traitements visés par votre demande ne peut être arrêté de cette manière.',
     regards: 'Meilleures salutations,',
   },
   en: {
@@ -137,9 +147,23 @@ const TEXT = {
       `This link logs you in to your privacy portal. It works once, for 15 minutes:\n${link}`,
     complaint: (authority: string) =>
       `If you are not satisfied, you can lodge a complaint with the ${authority}.`,
+    stopped: 'Stopped, with immediate effect:',
+    notStopped: 'Not stopped, and why:',
+    nothingStopped: 'none of the processing your request concerns can be stopped this way.',
     regards: 'Kind regards,',
   },
 } as const;
+
+/** What an objection or withdrawal stopped, and what it could not stop and why. */
+function pushStopped(body: string[], t: (typeof TEXT)[Language], facts: LetterFacts): void {
+  if (facts.stopped && facts.stopped.length > 0)
+    body.push('', t.stopped, ...facts.stopped.map((what) => `- ${what}`));
+  if (facts.notStopped && facts.notStopped.length > 0)
+    body.push('', t.notStopped, ...facts.notStopped.map((item) => `- ${item.what}: ${item.why}`));
+}
+
+/** The reason of an objection or withdrawal that stopped nothing (the list follows it). */
+export const nothingStoppedReason = (lang: Language): string => TEXT[lang].nothingStopped;
 
 /** An answer letter in the person's language, naming the supervisory authority (VK-28). */
 export function writeLetter(
@@ -179,6 +203,7 @@ export function writeLetter(
       break;
     case 'rejected':
       body.push(t.rejected(facts.reason ?? ''));
+      pushStopped(body, t, facts);
       break;
     case 'fulfilled':
       body.push(t.fulfilled);
@@ -186,6 +211,7 @@ export function writeLetter(
         body.push('', t.erased, ...facts.erased.map((line) => `- ${line}`), '', t.backups);
       if (facts.kept && facts.kept.length > 0)
         body.push('', t.kept, ...facts.kept.map((item) => `- ${item.what}: ${item.why} (${item.until})`));
+      pushStopped(body, t, facts);
       break;
   }
   if (facts.outcome !== 'verification_code' && facts.outcome !== 'login_link') {
@@ -198,4 +224,78 @@ export function writeLetter(
   }
   body.push('', t.regards, controller, policy.controller.privacyContact.email);
   return { subject: `${t.subject(kind)} — ${controller}`, text: body.join('\n') };
+}
+
+/** Why an objection or withdrawal does not stop a purpose: its legal basis, or it does not concern the person. */
+export type NotStoppedReason = LegalBasis | 'not_processed';
+
+const BASIS_REASON: Record<Language, Record<NotStoppedReason, string>> = {
+  nl: {
+    contract: 'nodig om de overeenkomst met u uit te voeren (art. 6.1.b AVG)',
+    legal_obligation: 'wettelijk verplicht (art. 6.1.c AVG)',
+    vital_interests: 'nodig om iemands vitale belangen te beschermen (art. 6.1.d AVG)',
+    public_task: 'een taak van algemeen belang (art. 6.1.e AVG)',
+    legitimate_interests: 'berust op ons gerechtvaardigd belang (art. 6.1.f AVG), niet op uw toestemming',
+    consent: 'berust op uw toestemming (art. 6.1.a AVG)',
+    not_processed: 'voor dit doel verwerken wij geen gegevens van u',
+  },
+  fr: {
+    contract: 'nécessaire à l’exécution du contrat conclu avec vous (art. 6.1.b RGPD)',
+    legal_obligation: 'imposé par la loi (art. 6.1.c RGPD)',
+    vital_interests: 'nécessaire à la sauvegarde des intérêts vitaux d’une personne (art. 6.1.d RGPD)',
+    public_task: 'une mission d’intérêt public (art. 6.1.e RGPD)',
+    legitimate_interests: 'fondé sur notre intérêt légitime (art. 6.1.f RGPD), non sur votre consentement',
+    consent: 'fondé sur votre consentement (art. 6.1.a RGPD)',
+    not_processed: 'nous ne traitons aucune donnée vous concernant pour cette finalité',
+  },
+  en: {
+    contract: 'needed to perform the contract with you (Art. 6(1)(b) GDPR)',
+    legal_obligation: 'required by law (Art. 6(1)(c) GDPR)',
+    vital_interests: 'needed to protect someone’s vital interests (Art. 6(1)(d) GDPR)',
+    public_task: 'a task in the public interest (Art. 6(1)(e) GDPR)',
+    legitimate_interests: 'based on our legitimate interests (Art. 6(1)(f) GDPR), not on your consent',
+    consent: 'based on your consent (Art. 6(1)(a) GDPR)',
+    not_processed: 'we do not process any data of yours for this purpose',
+  },
+};
+
+const NO_RIGHT: Record<
+  Language,
+  { objection: string; withdraw_consent: string; objectConsent: string; withdrawInterest: string }
+> = {
+  nl: {
+    objection: 'daartegen geldt geen recht van bezwaar (art. 21.1 AVG)',
+    withdraw_consent: 'er is dus geen toestemming om in te trekken',
+    objectConsent:
+      'u stopt ze door uw toestemming in te trekken (een verzoek "intrekking van uw toestemming")',
+    withdrawInterest: 'u stopt ze met een bezwaar (een verzoek "bezwaar tegen de verwerking")',
+  },
+  fr: {
+    objection: 'le droit d’opposition ne s’y applique pas (art. 21.1 RGPD)',
+    withdraw_consent: 'il n’y a donc pas de consentement à retirer',
+    objectConsent:
+      'vous l’arrêtez en retirant votre consentement (une demande « retrait de votre consentement »)',
+    withdrawInterest: 'vous l’arrêtez par une opposition (une demande « opposition au traitement »)',
+  },
+  en: {
+    objection: 'the right to object does not apply to it (Art. 21(1) GDPR)',
+    withdraw_consent: 'so there is no consent to withdraw',
+    objectConsent: 'you stop it by withdrawing your consent (a "withdrawal of your consent" request)',
+    withdrawInterest: 'you stop it by objecting (an "objection to processing" request)',
+  },
+};
+
+/** Why an objection or a withdrawal did not stop a purpose, in the person's language. */
+export function whyNotStopped(
+  lang: Language,
+  kind: 'objection' | 'withdraw_consent',
+  reason: NotStoppedReason,
+): string {
+  const basis = BASIS_REASON[lang][reason];
+  if (reason === 'not_processed') return basis;
+  const rights = NO_RIGHT[lang];
+  if (kind === 'objection' && reason === 'consent') return `${basis}; ${rights.objectConsent}`;
+  if (kind === 'withdraw_consent' && reason === 'legitimate_interests')
+    return `${basis}; ${rights.withdrawInterest}`;
+  return `${basis}; ${rights[kind]}`;
 }

@@ -27,7 +27,13 @@ import {
 import type { Tenant } from '../tenants/index.js';
 import { appendConsentWithin, recordConsent } from '../consent/index.js';
 import { brusselsDate, computeDueDate, latestExtension } from './deadlines.js';
-import { writeLetter, type LetterFacts } from './letters.js';
+import {
+  nothingStoppedReason,
+  whyNotStopped,
+  writeLetter,
+  type LetterFacts,
+  type NotStoppedReason,
+} from './letters.js';
 import {
   checkTransferUrl,
   pushPortabilityZip,
@@ -183,6 +189,13 @@ function assertOffered(policy: Policy, kind: RequestKind): void {
     throw invalid(`kind: this provider's policy does not offer "${kind}"`);
 }
 
+/** Purpose keys the provider's policy does not have are refused at intake, named (decision 0411). */
+function assertKnownPurposes(policy: Policy, purposes: readonly string[] | undefined): void {
+  const unknown = [...new Set(purposes ?? [])].filter((key) => !Object.hasOwn(policy.purposes, key));
+  if (unknown.length > 0)
+    throw invalid(`purposes: this provider has no purpose ${unknown.map((key) => `"${key}"`).join(', ')}`);
+}
+
 /** Checks a transfer URL at intake, so a bad one is refused before anything is stored or sent. */
 async function checkTransferInput(
   deps: RequestsDeps,
@@ -247,6 +260,7 @@ export async function submitPublicRequest(
   const tenant = await deps.kernel.tenants.bySlug(tenantSlug);
   const { policy } = await deps.kernel.policies.current(tenant.tenantId);
   assertOffered(policy, request.kind);
+  assertKnownPurposes(policy, request.purposes);
   // Checked for everyone before matching, so the answer does not depend on who the person is.
   await checkTransferInput(deps, request.kind, request.transferTo);
   const corrections = checkCorrectionsInput(request.kind, request.corrections);
@@ -541,7 +555,7 @@ async function fulfilAutomatically(
     ...(transferTo === undefined ? {} : { transferTo }),
     ...(withCorrections ? { corrections } : {}),
   });
-  return 'fulfilled';
+  return (await loadRequest(deps, tenant.tenantId, requestId)).state;
 }
 
 async function loadRequest(deps: RequestsDeps, tenantId: number, requestId: string): Promise<RequestRow> {
@@ -743,21 +757,35 @@ async function fulfil(
       break;
     case 'objection':
     case 'withdraw_consent': {
-      const basis = request.kind === 'objection' ? 'legitimate_interests' : 'consent';
-      const purposes = request.purposes.length > 0 ? request.purposes : Object.keys(policy.purposes);
-      // Into the consent ledger (one record per purpose the person is reached by), which moves
-      // the gate's state with it.
-      const affected = await kernel.transact(tenant.tenantId, async (atx) => {
+      const kind = request.kind;
+      const basis = kind === 'objection' ? 'legitimate_interests' : 'consent';
+      const named = request.purposes.length > 0;
+      const purposes = named ? request.purposes : Object.keys(policy.purposes);
+      // Into the consent ledger (one record per purpose the person is reached by and that rests on
+      // the basis this right stops), which moves the gate's state with it. Only what was stopped is
+      // reported as done; a named purpose that cannot be stopped is answered with why (Art. 12(4),
+      // 21(1); decision 0411).
+      const { stopped, notStopped } = await kernel.transact(tenant.tenantId, async (atx) => {
         const { subject_type: subjectType } = await atx.tx
           .selectFrom('data_subjects')
           .select('subject_type')
           .where('subject_id', '=', subjectId)
           .executeTakeFirstOrThrow();
-        const reached = purposes.filter((key) => {
+        const sorted = {
+          stopped: [] as string[],
+          notStopped: [] as Array<{ purpose: string; reason: NotStoppedReason }>,
+        };
+        for (const key of purposes) {
           const purpose = policy.purposes[key];
-          return purpose?.legalBasis === basis && purpose.subjectTypes.includes(subjectType);
-        });
-        for (const purpose of reached) {
+          const reaches = purpose?.subjectTypes.includes(subjectType) === true;
+          if (purpose && reaches && purpose.legalBasis === basis) sorted.stopped.push(key);
+          else if (named)
+            sorted.notStopped.push({
+              purpose: key,
+              reason: purpose && reaches ? purpose.legalBasis : 'not_processed',
+            });
+        }
+        for (const purpose of sorted.stopped) {
           await appendConsentWithin(
             kernel,
             atx,
@@ -765,22 +793,34 @@ async function fulfil(
             {
               subjectId,
               purpose,
-              event: request.kind === 'objection' ? 'objected' : 'withdrawn',
+              event: kind === 'objection' ? 'objected' : 'withdrawn',
               channel: 'rights_request',
               proofReference: `rights_request:${request.request_id}`,
             },
           );
         }
-        return reached;
+        return sorted;
       });
-      outcome = { purposes: affected };
+      const label = (key: string): string => policy.purposes[key]?.label[lang] ?? key;
+      facts.stopped = stopped.map(label);
+      facts.notStopped = notStopped.map((item) => ({
+        what: label(item.purpose),
+        why: whyNotStopped(lang, kind, item.reason),
+      }));
+      outcome = { purposes: stopped, notStopped };
+      if (stopped.length === 0) {
+        facts.outcome = 'rejected';
+        facts.reason = nothingStoppedReason(lang);
+      }
       break;
     }
   }
   if (request.kind !== 'erasure')
     await kernel.transact(tenant.tenantId, async (atx) => {
-      await markFulfilled(atx.tx, request.request_id, now, outcome);
-      recordRequestChange(atx, actor, request, 'fulfil');
+      // An objection or withdrawal that stopped nothing is answered as a refusal, with why.
+      const refused = facts.outcome === 'rejected';
+      await markFulfilled(atx.tx, request.request_id, now, outcome, refused ? 'rejected' : 'fulfilled');
+      recordRequestChange(atx, actor, request, refused ? 'reject' : 'fulfil');
       if (email)
         await queueLetter(
           deps,
@@ -841,10 +881,11 @@ async function markFulfilled(
   requestId: string,
   now: Date,
   outcome: Record<string, unknown>,
+  state: 'fulfilled' | 'rejected' = 'fulfilled',
 ): Promise<void> {
   await tx
     .updateTable('rights_requests')
-    .set({ state: 'fulfilled', fulfilled_at: now, outcome: JSON.stringify(outcome) })
+    .set({ state, fulfilled_at: now, outcome: JSON.stringify(outcome) })
     .where('request_id', '=', requestId)
     .execute();
 }
@@ -946,6 +987,7 @@ export async function registerStaffRequest(
   const tenant = await tenantOf(deps, context.tenantId);
   const { policy } = await deps.kernel.policies.current(context.tenantId);
   assertOffered(policy, request.kind);
+  assertKnownPurposes(policy, request.purposes);
   const receipt = await insertRequest(deps, tenant, {
     actor: context.actor,
     kind: request.kind,
@@ -1299,6 +1341,7 @@ export async function createVerifiedRequest(
 ): Promise<RequestStatus> {
   const { policy } = await deps.kernel.policies.current(tenant.tenantId);
   assertOffered(policy, input.kind);
+  assertKnownPurposes(policy, input.purposes);
   await checkTransferInput(deps, input.kind, input.transferTo);
   const receipt = await insertRequest(deps, tenant, {
     actor: SELF(subjectId),
