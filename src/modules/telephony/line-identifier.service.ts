@@ -15,7 +15,7 @@ import {
   updateIdentifierEnd,
   type LineIdentifier,
 } from './line-identifier.repository.js';
-import { isPgError } from './number.service.js';
+import { isPgError, throwIfPeriodsOverlap } from './number.service.js';
 import type { LineIdentifierKind } from './telephony.tables.js';
 
 export type { LineIdentifier, LineIdentifierKind };
@@ -96,12 +96,11 @@ export async function addLineIdentifier(
         validTo: data.to ?? null,
       });
     } catch (error) {
-      if (isPgError(error, '23P01')) {
-        throw new AppError('conflict', 'overlapping line identifier', {
-          publicMessage: 'the identifier is held by someone else during (part of) that period',
-          cause: error,
-        });
-      }
+      throwIfPeriodsOverlap(
+        error,
+        'overlapping line identifier',
+        'the identifier is held by someone else during (part of) that period',
+      );
       if (isPgError(error, '23503')) throw invalid('subjectId: no such customer');
       throw error;
     }
@@ -140,12 +139,11 @@ export async function endLineIdentifier(
       return ended.identifier;
     } catch (error) {
       if (isPgError(error, '23514')) throw invalid('at: must be after the start of the period');
-      if (isPgError(error, '23P01')) {
-        throw new AppError('conflict', 'line identifier end overlaps the next holder', {
-          publicMessage: 'at: the identifier is held by someone else from before that day',
-          cause: error,
-        });
-      }
+      throwIfPeriodsOverlap(
+        error,
+        'line identifier end overlaps the next holder',
+        'at: the identifier is held by someone else from before that day',
+      );
       throw error;
     }
   });

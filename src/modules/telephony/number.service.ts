@@ -89,12 +89,11 @@ export async function assignNumber(
         validTo: data.to ?? null,
       });
     } catch (error) {
-      if (isPgError(error, '23P01')) {
-        throw new AppError('conflict', 'overlapping number assignment', {
-          publicMessage: 'the number is held by someone else during (part of) that period',
-          cause: error,
-        });
-      }
+      throwIfPeriodsOverlap(
+        error,
+        'overlapping number assignment',
+        'the number is held by someone else during (part of) that period',
+      );
       throw error;
     }
   });
@@ -165,4 +164,13 @@ export async function listNumberAssignments(
 
 export function isPgError(error: unknown, code: string): boolean {
   return typeof error === 'object' && error !== null && 'code' in error && error.code === code;
+}
+
+/**
+ * PostgreSQL's exclusion violation (23P01: two periods of one number or line identifier would
+ * overlap) as a 409 conflict saying so in words, with the database error as its cause; any other
+ * error is left to the caller.
+ */
+export function throwIfPeriodsOverlap(error: unknown, message: string, publicMessage: string): void {
+  if (isPgError(error, '23P01')) throw new AppError('conflict', message, { publicMessage, cause: error });
 }
