@@ -49,12 +49,7 @@ afterAll(async () => {
   await database.close();
 });
 
-function upload(
-  session: StaffSession,
-  name: string,
-  body: string,
-  headers: Record<string, string> = {},
-) {
+function upload(session: StaffSession, name: string, body: string, headers: Record<string, string> = {}) {
   return app.inject({
     method: 'POST',
     url: `/api/v1/call-record-imports?name=${encodeURIComponent(name)}`,
