@@ -126,6 +126,9 @@ function touchOf(method: string, path: string): Touch | undefined {
   if (path.startsWith('/api/v1/line-identifiers'))
     return { kind: 'data', categories: ['kluis.telephony.number'] };
   if (path.endsWith('/call-records')) return { kind: 'data', categories: ['kluis.telephony.call_record'] };
+  // Unrated calls across customers (issue 20): call records.
+  if (path === '/api/v1/call-records/unrated')
+    return { kind: 'data', categories: ['kluis.telephony.call_record'] };
   // An uploaded import's rejected lines are call records (decision 0360).
   if (path === '/api/v1/call-record-imports/{id}/rejects')
     return { kind: 'data', categories: ['kluis.telephony.call_record'] };

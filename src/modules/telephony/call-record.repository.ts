@@ -254,3 +254,75 @@ export async function deleteCallRecordsBefore(
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+/** Chargeable calls with no cost: billed seconds, a billable leg, no rate found. */
+const isUnrated = sql<boolean>`is_billable_leg and billable_seconds > 0 and cost_micros is null`;
+
+/** Customers with unrated calls in [from, to): what a read of them must be authorised for. */
+export async function selectUnratedSubjectIds(tx: Tx, range: { from: Date; to: Date }): Promise<number[]> {
+  const rows = await tx
+    .selectFrom('call_records')
+    .select('subject_id')
+    .distinct()
+    .where('started_at', '>=', range.from)
+    .where('started_at', '<', range.to)
+    .where(isUnrated)
+    .execute();
+  return rows.map((row) => row.subject_id);
+}
+
+/** How many unrated calls of the grant's subjects [from, to) holds. */
+export async function countUnrated(tx: Tx, grant: Grant, range: { from: Date; to: Date }): Promise<number> {
+  assertReadable(grant);
+  const subjectIds = [...grant.subjectIds];
+  if (subjectIds.length === 0) return 0;
+  const row = await tx
+    .selectFrom('call_records')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('subject_id', '=', (eb) => eb.fn.any(eb.val(subjectIds)))
+    .where('started_at', '>=', range.from)
+    .where('started_at', '<', range.to)
+    .where(isUnrated)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/** A page of the unrated calls of the grant's subjects in [from, to), in keyset order after `after`. */
+export async function selectUnratedCalls(
+  tx: Tx,
+  grant: Grant,
+  range: { from: Date; to: Date; limit: number; after?: { startedAt: Date; dedupKey: string } },
+): Promise<StoredCallRecord[]> {
+  assertReadable(grant);
+  const subjectIds = [...grant.subjectIds];
+  if (subjectIds.length === 0) return [];
+  let query = tx
+    .selectFrom('call_records')
+    .selectAll()
+    .where('subject_id', '=', (eb) => eb.fn.any(eb.val(subjectIds)))
+    .where('started_at', '>=', range.from)
+    .where('started_at', '<', range.to)
+    .where(isUnrated);
+  const after = range.after;
+  if (after)
+    query = query.where((eb) =>
+      eb(eb.refTuple('started_at', 'dedup_key'), '>', eb.tuple(after.startedAt, after.dedupKey)),
+    );
+  const rows = await query.orderBy('started_at').orderBy('dedup_key').limit(range.limit).execute();
+  return rows.map((row) => ({
+    subjectId: row.subject_id,
+    startedAt: row.started_at,
+    dedupKey: row.dedup_key,
+    callerE164: row.caller_e164,
+    destination: row.destination,
+    answeredAt: row.answered_at,
+    endedAt: row.ended_at,
+    durationSeconds: row.duration_seconds,
+    billableSeconds: row.billable_seconds,
+    disposition: row.disposition,
+    isBillableLeg: row.is_billable_leg,
+    linkedId: row.linked_id,
+    costMicros: row.cost_micros,
+    direction: row.direction,
+  }));
+}

@@ -444,3 +444,30 @@ function parseDateAtMidnight(text: string, timeZone: string): Date | null {
   const [instant] = resolveWallClock(wall, timeZone);
   return instant === undefined ? null : new Date(instant);
 }
+
+/** Why a chargeable call has no cost (the unrated calls list, issue 20). */
+export type UnratedReason =
+  | 'no_tariff'
+  | 'rate_added_since'
+  | 'rate_not_valid_then'
+  | 'no_rate_for_destination'
+  | 'no_rate_for_dialled_digits';
+
+/**
+ * Says why `rateCall` found no rate for a call, against the tariff as it is now: none at all, one
+ * imported since (a rerate prices the call), prefixes whose rates were not valid on the day, or no
+ * prefix of the destination (an E.164 number, or digits as dialled).
+ */
+export function explainNoRate(table: RatingTable, destination: string, at: Date): UnratedReason {
+  if (table.size === 0) return 'no_tariff';
+  if (findRate(table, destination, at) !== null) return 'rate_added_since';
+  const { root, digits } = lookupOf(table, destination);
+  let node: TrieNode | undefined = root;
+  for (let index = 0; index < digits.length && node !== undefined; index += 1) {
+    const digit = digits.charCodeAt(index) - 48;
+    if (digit < 0 || digit > 9) break;
+    node = node.children[digit];
+    if (node !== undefined && node.rates.length > 0) return 'rate_not_valid_then';
+  }
+  return destination.startsWith('+') ? 'no_rate_for_destination' : 'no_rate_for_dialled_digits';
+}

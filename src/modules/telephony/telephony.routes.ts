@@ -21,6 +21,7 @@ import {
 import { assertMayManageTariff, importTariff, listTariffRates } from './tariff.service.js';
 import { acceptCsvBodies } from '../../http/csv-body.js';
 import { registerPlanAndImportRoutes } from './plans-imports.routes.js';
+import { findUnratedCalls } from './unrated-calls.service.js';
 import type { CdrUploadSettings } from './cdr-upload.service.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -333,6 +334,78 @@ export function registerTelephonyRoutes(
           direction: record.direction,
           costMicros: record.costMicros,
         })),
+      };
+    },
+  );
+  typed.get(
+    '/api/v1/call-records/unrated',
+    {
+      onRequest,
+      schema: {
+        summary:
+          "The tenant's unrated calls of a billing month, across customers, with the reason (VX-5: call-billing purpose only)",
+        description:
+          'Chargeable calls the tariff could not price; the invoice run refuses a month that has any. Reasons, against the tariff as it is now: `no_tariff`, `rate_added_since` (a rerate prices it), `rate_not_valid_then`, `no_rate_for_destination`, `no_rate_for_dialled_digits`.',
+        tags: ['telephony'],
+        headers: purposeHeaders,
+        querystring: z.object({
+          month: z
+            .string()
+            .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'a month as YYYY-MM')
+            .describe('billing month (calendar month in Brussels)'),
+          ...pageQuery(),
+        }),
+        response: {
+          200: z.object({
+            items: z.array(
+              z.object({
+                subjectId: z.number().int(),
+                startedAt: z.string(),
+                caller: z.string(),
+                destination: z.string(),
+                billableSeconds: z.number().int(),
+                direction: callRecordSchema.shape.direction,
+                reason: z.enum([
+                  'no_tariff',
+                  'rate_added_since',
+                  'rate_not_valid_then',
+                  'no_rate_for_destination',
+                  'no_rate_for_dialled_digits',
+                ]),
+              }),
+            ),
+            total: z.number().int().describe('unrated calls of the whole month'),
+            nextCursor: z.string().nullable(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const cursor = request.query.cursor;
+      const position = cursor === undefined ? undefined : decodeCursor(cursor, 2);
+      const afterTime = position?.[0] === undefined ? Number.NaN : Date.parse(position[0]);
+      if (cursor !== undefined && (!position?.[1] || !Number.isFinite(afterTime)))
+        throw validationError('cursor: not a cursor from a previous page');
+      const page = await findUnratedCalls(kernel, contextOf(request), {
+        month: request.query.month,
+        limit: request.query.limit,
+        ...(position?.[1] === undefined
+          ? {}
+          : { after: { startedAt: new Date(afterTime), dedupKey: position[1] } }),
+      });
+      return {
+        items: page.items.map((call) => ({
+          subjectId: call.subjectId,
+          startedAt: call.startedAt.toISOString(),
+          caller: call.callerE164,
+          destination: call.destination,
+          billableSeconds: call.billableSeconds,
+          direction: call.direction,
+          reason: call.reason,
+        })),
+        total: page.total,
+        nextCursor:
+          page.next === null ? null : encodeCursor([page.next.startedAt.toISOString(), page.next.dedupKey]),
       };
     },
   );

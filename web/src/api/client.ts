@@ -52,8 +52,8 @@ export interface RequestOptions {
   /** Idempotency-Key for POSTs that make money documents or send mail. */
   idempotencyKey?: string;
   query?: Record<string, string | number | boolean | undefined>;
-  /** Raw body (e.g. CSV) with its content type. */
-  raw?: { contentType: string; data: string };
+  /** Raw body (e.g. CSV, or a file the browser streams) with its content type. */
+  raw?: { contentType: string; data: string | Blob };
 }
 
 function urlOf(path: string, query: RequestOptions['query']): string {
@@ -66,7 +66,7 @@ function urlOf(path: string, query: RequestOptions['query']): string {
 
 async function send(method: string, path: string, options: RequestOptions): Promise<Response> {
   const headers: Record<string, string> = { accept: 'application/json' };
-  let body: string | undefined;
+  let body: string | Blob | undefined;
   if (options.raw) {
     headers['content-type'] = options.raw.contentType;
     body = options.raw.data;

@@ -149,6 +149,10 @@ export const en = {
       what: 'This person was erased',
       fix: 'Their data is gone; only what a legal obligation keeps remains, under that obligation’s purpose.',
     },
+    payload_too_large: {
+      what: 'The file is too large',
+      fix: 'Split it into smaller files (for example one per week) and upload them one by one.',
+    },
     database_unavailable: {
       what: 'The database is not reachable right now',
       fix: 'Kluis is reconnecting. Try again in a minute.',

@@ -150,6 +150,10 @@ export const fr: Messages = {
       what: 'Cette personne a été effacée',
       fix: 'Ses données ont disparu ; seul ce qu’une obligation légale conserve reste, sous la finalité de cette obligation.',
     },
+    payload_too_large: {
+      what: 'Le fichier est trop volumineux',
+      fix: 'Divisez-le en fichiers plus petits (par exemple un par semaine) et chargez-les un par un.',
+    },
     database_unavailable: {
       what: 'La base de données est injoignable pour l’instant',
       fix: 'Kluis se reconnecte. Réessayez dans une minute.',

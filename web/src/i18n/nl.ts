@@ -150,6 +150,10 @@ export const nl: Messages = {
       what: 'Deze persoon is gewist',
       fix: 'Hun gegevens zijn weg; alleen wat een wettelijke plicht bewaart blijft, onder het doel van die plicht.',
     },
+    payload_too_large: {
+      what: 'Het bestand is te groot',
+      fix: 'Splits het in kleinere bestanden (bijvoorbeeld één per week) en laad ze een voor een op.',
+    },
     database_unavailable: {
       what: 'De databank is nu niet bereikbaar',
       fix: 'Kluis maakt opnieuw verbinding. Probeer over een minuut opnieuw.',

@@ -36,13 +36,16 @@ import {
   type IdentifierKind,
   type LineIdentifier,
 } from './api.js';
+import { CallImports } from './CallImports.js';
 import { CallRecords } from './CallRecords.js';
+import { UnratedCalls } from './UnratedCalls.js';
 
 const NAME = 'user.name';
 
 /**
- * Numbers and line identifiers (who held them when; give, port, add, end) and a customer's call
- * records, each under the purpose the staff member acts for (decision 0320).
+ * Numbers and line identifiers (who held them when; give, port, add, end), a customer's call
+ * records, call-record uploads with their rejected lines and the month's unrated calls (decision
+ * 0360), each under the purpose the staff member acts for (decision 0320).
  */
 export function TelephonyScreen() {
   const { t } = useTranslation();
@@ -58,6 +61,10 @@ export function TelephonyScreen() {
           <Tabs.Tab value="numbers">{t('telephony.numbers')}</Tabs.Tab>
           <Tabs.Tab value="identifiers">{t('telephony.identifiers')}</Tabs.Tab>
           {calls.candidates.length > 0 ? <Tabs.Tab value="calls">{t('telephony.calls')}</Tabs.Tab> : null}
+          {calls.candidates.length > 0 ? <Tabs.Tab value="imports">{t('telephony.imports')}</Tabs.Tab> : null}
+          {calls.candidates.length > 0 ? (
+            <Tabs.Tab value="unrated">{t('telephony.unratedCalls')}</Tabs.Tab>
+          ) : null}
         </Tabs.List>
         <Tabs.Panel value="numbers" pt="md">
           <Numbers purpose={purpose} />
@@ -67,6 +74,12 @@ export function TelephonyScreen() {
         </Tabs.Panel>
         <Tabs.Panel value="calls" pt="md">
           <CallRecords purpose={purpose} calls={calls} />
+        </Tabs.Panel>
+        <Tabs.Panel value="imports" pt="md">
+          <CallImports calls={calls} />
+        </Tabs.Panel>
+        <Tabs.Panel value="unrated" pt="md">
+          <UnratedCalls purpose={purpose} calls={calls} coversNames={coversNames(purpose)} />
         </Tabs.Panel>
       </Tabs>
     </Stack>
