@@ -6,7 +6,7 @@ import { authenticateSession, type StaffPrincipal } from '../modules/staff/auth.
 import type { SessionStage } from '../modules/staff/session.tables.js';
 import { authenticateApiToken } from '../modules/staff/token.service.js';
 import { AppError } from '../platform/errors.js';
-import { checkDeclaredPurpose } from './purpose.js';
+import { checkDeclaredPurpose, type RoutePurpose } from './purpose.js';
 
 export const SESSION_COOKIE = 'kluis_session';
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -46,9 +46,10 @@ export interface RequireStaffOptions {
   tokens?: boolean;
   /**
    * The one purpose the route's work is done under (staff management, rights requests). A
-   * declared `x-kluis-purpose` naming another one is refused (decision 0061), never ignored.
+   * declared `x-kluis-purpose` naming another one is refused (decision 0061), never ignored. A
+   * function reads it from the tenant's policy (the incident register's purpose).
    */
-  purpose?: string;
+  purpose?: RoutePurpose;
 }
 
 const STAGE_MESSAGE: Record<SessionStage, string> = {

@@ -61,21 +61,105 @@ const ROUTES: FixedRoute[] = [
     purpose: 'rights_requests',
     payload: { reason: 'x' },
   },
+  // The privacy registers (attack finding A2): the incident register under the policy's incident
+  // purpose, the disclosure log under the rights purpose, authorities' requests under legal disclosure.
+  { method: 'GET', url: () => '/api/v1/incidents', purpose: 'breach_notification' },
+  {
+    method: 'POST',
+    url: () => '/api/v1/incidents',
+    purpose: 'breach_notification',
+    payload: { kind: 'breach', description: 'Laptop stolen with customer export' },
+  },
+  { method: 'GET', url: () => '/api/v1/incidents/1', purpose: 'breach_notification' },
+  {
+    method: 'POST',
+    url: () => '/api/v1/incidents/1/assessment',
+    purpose: 'breach_notification',
+    payload: { isBreach: true, risk: 'high', riskAssessment: 'leaked', measures: 'rotated' },
+  },
+  { method: 'GET', url: () => '/api/v1/incidents/1/notification-draft', purpose: 'breach_notification' },
+  {
+    method: 'POST',
+    url: () => '/api/v1/incidents/1/authority-notification',
+    purpose: 'breach_notification',
+    payload: { decision: 'notified' },
+  },
+  {
+    method: 'POST',
+    url: () => '/api/v1/incidents/1/persons-notification',
+    purpose: 'breach_notification',
+    payload: { decision: 'inform' },
+  },
+  { method: 'GET', url: () => '/api/v1/disclosures', purpose: 'rights_requests' },
+  { method: 'GET', url: () => '/api/v1/authority-requests', purpose: 'legal_disclosure' },
+  {
+    method: 'POST',
+    url: () => '/api/v1/authority-requests',
+    purpose: 'legal_disclosure',
+    payload: {
+      recipient: 'judicial_authorities',
+      authority: 'Parket',
+      country: 'BE',
+      legalBasis: 'art. 46bis Sv.',
+      orderReference: 'KO.1',
+      subjectIds: [1],
+      categories: ['user.name'],
+      decision: 'disclose',
+    },
+  },
+  { method: 'POST', url: () => '/api/v1/authority-requests/1/approve', purpose: 'legal_disclosure' },
+  { method: 'POST', url: () => '/api/v1/authority-requests/1/disclose', purpose: 'legal_disclosure' },
 ];
 
-async function countRows(tenant: Tenant): Promise<{ tokens: number; requests: number; staff: number }> {
-  const result = await runAsOwner<{ tokens: number; requests: number; staff: number }>(
+interface Counts {
+  tokens: number;
+  requests: number;
+  staff: number;
+  incidents: number;
+  authorityRequests: number;
+  disclosures: number;
+}
+
+async function countRows(tenant: Tenant): Promise<Counts> {
+  const result = await runAsOwner<Counts>(
     database.ownerUrl,
     `select (select count(*)::int from staff_api_tokens where tenant_id = $1) as tokens,
             (select count(*)::int from rights_requests where tenant_id = $1) as requests,
-            (select count(*)::int from staff_users where tenant_id = $1) as staff`,
+            (select count(*)::int from staff_users where tenant_id = $1) as staff,
+            (select count(*)::int from incidents where tenant_id = $1) as incidents,
+            (select count(*)::int from authority_requests where tenant_id = $1) as "authorityRequests",
+            (select count(*)::int from disclosures where tenant_id = $1) as disclosures`,
     [tenant.tenantId],
   );
-  return result.rows[0] ?? { tokens: 0, requests: 0, staff: 0 };
+  const counts = result.rows[0];
+  if (!counts) throw new Error('no counts');
+  return counts;
+}
+
+/** The audit entries of a tenant after `seq`: action and purpose. */
+async function auditAfter(
+  tenant: Tenant,
+  seq: number,
+): Promise<Array<{ action: string; purpose: string | null }>> {
+  const result = await runAsOwner<{ action: string; purpose: string | null }>(
+    database.ownerUrl,
+    'select action, purpose from audit_log where tenant_id = $1 and seq > $2 order by seq',
+    [tenant.tenantId, seq],
+  );
+  return result.rows;
+}
+
+async function lastSeq(tenant: Tenant): Promise<number> {
+  const result = await runAsOwner<{ n: number }>(
+    database.ownerUrl,
+    'select coalesce(max(seq), 0)::int as n from audit_log where tenant_id = $1',
+    [tenant.tenantId],
+  );
+  return result.rows[0]?.n ?? 0;
 }
 
 describe('fixed-purpose routes (decision 0061)', () => {
-  it('a staff or requests route refuses a declared purpose that is not its own (purpose_not_allowed), for every role of both seed policies, and changes nothing', async () => {
+  it('a staff, requests or privacy-register route refuses a declared purpose that is not its own (purpose_not_allowed), for every role of both seed policies, and changes nothing', async () => {
     let checked = 0;
     for (const [name, tenant] of tenants) {
       const { policy } = await kernel.policies.current(tenant.tenantId);
@@ -122,8 +206,13 @@ describe('fixed-purpose routes (decision 0061)', () => {
     for (const tenant of tenants.values()) {
       for (const role of ['admin', 'privacy_officer', 'sales']) {
         const session = await loginAs(app, kernel, tenant, role);
-        for (const url of ['/api/v1/staff', '/api/v1/requests']) {
-          const purpose = url === '/api/v1/staff' ? 'staff_accounts' : 'rights_requests';
+        for (const [url, purpose] of [
+          ['/api/v1/staff', 'staff_accounts'],
+          ['/api/v1/requests', 'rights_requests'],
+          ['/api/v1/incidents', 'breach_notification'],
+          ['/api/v1/disclosures', 'rights_requests'],
+          ['/api/v1/authority-requests', 'legal_disclosure'],
+        ] as const) {
           const bare = await app.inject({ method: 'GET', url, headers: { cookie: session.cookie } });
           const declared = await app.inject({
             method: 'GET',
@@ -133,6 +222,51 @@ describe('fixed-purpose routes (decision 0061)', () => {
           expect({ role, url, status: declared.statusCode }).toEqual({ role, url, status: bare.statusCode });
         }
       }
+    }
+  });
+
+  it('A2 (#10): the privacy registers act and audit under their own purpose: a staff incident report under the incident purpose, the disclosure-log read audited under the rights purpose', async () => {
+    for (const tenant of tenants.values()) {
+      const officer = await loginAs(app, kernel, tenant, 'privacy_officer');
+      const technician = await loginAs(app, kernel, tenant, 'technician');
+      const seq = await lastSeq(tenant);
+      // A technician reports without a header; the officer declares the register's purpose.
+      for (const [session, headers] of [
+        [technician, {}],
+        [officer, { [PURPOSE_HEADER]: 'breach_notification' }],
+      ] as const) {
+        const report = await app.inject({
+          method: 'POST',
+          url: '/api/v1/incidents',
+          headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken, ...headers },
+          payload: { kind: 'insecurity', description: 'A badge reader at the back door is broken' },
+        });
+        expect(report.statusCode).toBe(201);
+      }
+      for (const headers of [{}, { [PURPOSE_HEADER]: 'rights_requests' }]) {
+        const log = await app.inject({
+          method: 'GET',
+          url: '/api/v1/disclosures',
+          headers: { cookie: officer.cookie, ...headers },
+        });
+        expect(log.statusCode).toBe(200);
+      }
+      const list = await app.inject({
+        method: 'GET',
+        url: '/api/v1/incidents',
+        headers: { cookie: officer.cookie },
+      });
+      expect(list.statusCode).toBe(200);
+      const entries = (await auditAfter(tenant, seq)).filter((entry) =>
+        ['incident.report', 'incident.list', 'disclosure.list'].includes(entry.action),
+      );
+      expect(entries).toEqual([
+        { action: 'incident.report', purpose: 'breach_notification' },
+        { action: 'incident.report', purpose: 'breach_notification' },
+        { action: 'disclosure.list', purpose: 'rights_requests' },
+        { action: 'disclosure.list', purpose: 'rights_requests' },
+        { action: 'incident.list', purpose: 'breach_notification' },
+      ]);
     }
   });
 });

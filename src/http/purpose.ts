@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Kernel } from '../kernel/kernel.js';
 import { listPurposeKeysFor } from '../kernel/gate/gate.js';
 import { findPurpose } from '../kernel/policy/policy.query.js';
+import type { Policy } from '../kernel/policy/policy.schema.js';
 import { AppError } from '../platform/errors.js';
 
 /** The header in which staff clients name the purpose they act under (DESIGN.md: every access names one). */
@@ -21,6 +22,13 @@ export function purposeOf(request: FastifyRequest): string {
 }
 
 /**
+ * The one purpose of a fixed-purpose route: a key, or read from the tenant's policy (the incident
+ * register's `incidents.purpose`, the rights purpose); undefined when the policy names none (the
+ * route itself then refuses the work).
+ */
+export type RoutePurpose = string | ((policy: Policy) => string | undefined);
+
+/**
  * Checks a declared purpose at the door, before any route code runs: when the header is there it
  * must be one purpose key of the tenant's policy (an unknown key, `constructor` included, is bad
  * input: 400). Whether the role may act under it is the gate's decision (audited). Looked up as
@@ -32,12 +40,16 @@ export async function checkDeclaredPurpose(
   kernel: Kernel,
   request: FastifyRequest,
   tenantId: number,
-  routePurpose?: string,
+  purposeOfRoute?: RoutePurpose,
 ): Promise<void> {
   const value = request.headers[PURPOSE_HEADER];
   if (value === undefined) return;
   if (typeof value !== 'string' || !PURPOSE_KEY.test(value)) throw missingPurpose();
   await checkKnownPurpose(kernel, request, tenantId, value, `headers/${PURPOSE_HEADER}`);
+  const routePurpose =
+    typeof purposeOfRoute === 'function'
+      ? purposeOfRoute((await kernel.policies.current(tenantId)).policy)
+      : purposeOfRoute;
   if (routePurpose !== undefined && value !== routePurpose) {
     throw new AppError('purpose_not_allowed', 'declared purpose is not the route purpose', {
       publicMessage: `this route acts under ${routePurpose} only; ${PURPOSE_HEADER} names another purpose`,

@@ -1,15 +1,18 @@
 /**
  * The disclosure log as a list (issue 20): every disclosure to a recipient of the policy, newest
  * first, filtered by recipient and period, for the privacy officer. The log names people only by
- * pseudonym in its own table and holds no personal data (decision 0150): read with kernel.plain.
+ * pseudonym in its own table and holds no personal data (decision 0150). The route has one
+ * purpose by nature, the policy's rights purpose (decision 0061): another declared purpose is
+ * refused, and each read is audited under it.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { requireStaff, staffOf } from '../../http/auth.js';
+import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
 import { ID_CURSOR, pageQuery } from '../../http/pagination.js';
 import { AppError } from '../../platform/errors.js';
 import { rightsPurposeOf } from '../audit/audit.trail.js';
+import { auditActor } from '../gate/gate.js';
 import type { Kernel } from '../kernel.js';
 import type { LocalizedText } from '../policy/policy.schema.js';
 
@@ -30,7 +33,7 @@ export function registerDisclosureRoutes(app: FastifyInstance, kernel: Kernel): 
   typed.get(
     '/api/v1/disclosures',
     {
-      onRequest: requireStaff(kernel),
+      onRequest: requireStaff(kernel, { purpose: rightsPurposeOf }),
       schema: {
         summary: 'The disclosure log: what went to which recipient, when, why and under which ground (VK-10)',
         description:
@@ -88,17 +91,27 @@ export function registerDisclosureRoutes(app: FastifyInstance, kernel: Kernel): 
           publicMessage: 'from must not be after to',
           details: { issues: [{ path: 'querystring/from', message: 'after to' }] },
         });
-      const rows = await kernel.plain(staff.tenantId, (tx) => {
+      const rows = await kernel.transact(staff.tenantId, async ({ tx, audit }) => {
         let query = tx.selectFrom('disclosures').selectAll();
         if (cursor !== undefined) query = query.where('disclosure_id', '<', Number(cursor));
         if (recipient !== undefined) query = query.where('recipient', '=', recipient);
         if (from !== undefined) query = query.where('at', '>=', new Date(`${from}T00:00:00Z`));
         if (to !== undefined)
           query = query.where('at', '<', new Date(Date.parse(`${to}T00:00:00Z`) + 86_400_000));
-        return query
+        const page = await query
           .orderBy('disclosure_id', 'desc')
           .limit(limit + 1)
           .execute();
+        audit.record({
+          actor: auditActor(actorOf(staff)),
+          role: staff.role,
+          purpose: rights,
+          action: 'disclosure.list',
+          records: Math.min(page.length, limit),
+          decision: 'allowed',
+          requestId: request.id,
+        });
+        return page;
       });
       const shown = rows.slice(0, limit);
       return {

@@ -190,6 +190,9 @@ async function insertIncident(
     noticedAt: Date;
   },
 ): Promise<{ incidentId: number }> {
+  // Reported into the register kept under the policy's incident purpose (decision 0061): audited under it.
+  const { policy } = await kernel.policies.current(tenantId);
+  const purpose = policy.incidents?.purpose ?? null;
   return kernel.transact(tenantId, async (atx) => {
     const inserted = await atx.tx
       .insertInto('incidents')
@@ -207,7 +210,7 @@ async function insertIncident(
     atx.audit.record({
       actor: auditActor(actor),
       role: actor.kind === 'staff' ? actor.role : 'system',
-      purpose: null,
+      purpose,
       action: 'incident.report',
       records: 1,
       decision: 'allowed',

@@ -98,6 +98,8 @@ export function declaredContext(request: FastifyRequest): AccessContext {
 export function registerRecipientsRoutes(app: FastifyInstance, kernel: Kernel): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   const onRequest = requireStaff(kernel);
+  // Authority requests act under legal disclosure only: another declared purpose is refused (0061).
+  const legalDisclosure = requireStaff(kernel, { purpose: LEGAL_DISCLOSURE_PURPOSE });
 
   typed.get(
     '/api/v1/recipients',
@@ -180,7 +182,7 @@ export function registerRecipientsRoutes(app: FastifyInstance, kernel: Kernel): 
   typed.post(
     '/api/v1/authority-requests',
     {
-      onRequest,
+      onRequest: legalDisclosure,
       schema: {
         summary:
           'Register a request of a judicial authority or the police and the decision on it (VK-10); nothing is disclosed before a second staff member approves',
@@ -215,7 +217,7 @@ export function registerRecipientsRoutes(app: FastifyInstance, kernel: Kernel): 
   typed.get(
     '/api/v1/authority-requests',
     {
-      onRequest,
+      onRequest: legalDisclosure,
       schema: {
         summary: 'Requests of authorities, newest first',
         tags: ['recipients'],
@@ -232,7 +234,7 @@ export function registerRecipientsRoutes(app: FastifyInstance, kernel: Kernel): 
   typed.post(
     '/api/v1/authority-requests/:authorityRequestId/approve',
     {
-      onRequest,
+      onRequest: legalDisclosure,
       schema: {
         summary: 'Approve a request as the second staff member (four eyes: not the one who registered it)',
         tags: ['recipients'],
@@ -253,7 +255,7 @@ export function registerRecipientsRoutes(app: FastifyInstance, kernel: Kernel): 
   typed.post(
     '/api/v1/authority-requests/:authorityRequestId/disclose',
     {
-      onRequest,
+      onRequest: legalDisclosure,
       schema: {
         summary:
           'Disclose an approved request through the door: the data in scope (call records of the period still kept), logged once',
@@ -345,7 +347,8 @@ export function registerIncidentRoutes(
   options: IncidentRouteOptions,
 ): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
-  const onRequest = requireStaff(kernel);
+  // The register is kept under the policy's incident purpose: another declared purpose is refused (0061).
+  const onRequest = requireStaff(kernel, { purpose: (policy) => policy.incidents?.purpose });
   const deps = { kernel, ...options };
   const incidentParams = z.strictObject({ incidentId: id });
 
@@ -395,12 +398,14 @@ export function registerIncidentRoutes(
     },
     async (request, reply) => {
       const staff = staffOf(request);
+      const { policy } = await kernel.policies.current(staff.tenantId);
       const created = await reportIncidentByStaff(
         kernel,
         {
           tenantId: staff.tenantId,
           actor: actorOf(staff),
-          purpose: 'incident_report',
+          // Any member of staff reports into the register, under its purpose (no role check).
+          purpose: policy.incidents?.purpose ?? 'incident_report',
           requestId: request.id,
         },
         request.body,
