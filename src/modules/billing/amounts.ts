@@ -183,6 +183,26 @@ export function formatPercent(rateBp: number): string {
   return String(rateBp / 100);
 }
 
+/**
+ * The most one bank statement line may move, and the most an invoice's payments may add up to:
+ * 1 000 000 000.00 € (decision 0405). A telecom customer's transfer is many orders of magnitude
+ * smaller; a larger figure is a misread column or a forged file, and sums of such figures would
+ * leave the range JSON numbers hold exactly.
+ */
+export const MAX_PAYMENT_CENTS = 100_000_000_000;
+export const MAX_PAYMENT_TEXT = '1000000000.00 €';
+
+/**
+ * An invoice's paid sum as answered: an amount stored before decision 0405 beyond the cap (or
+ * beyond what a JSON number holds exactly) is answered as the cap, so no stored figure breaks a
+ * read; the invoice is overpaid either way.
+ */
+export function paidAsAnswered(storedCents: number): number {
+  return Number.isSafeInteger(storedCents) && storedCents <= MAX_PAYMENT_CENTS
+    ? storedCents
+    : MAX_PAYMENT_CENTS;
+}
+
 /** Parses an amount in euros from a bank statement ("12.34", "12,34", "1.234,56") into cents. */
 export function parseEuroAmount(text: string): number | undefined {
   const trimmed = text.trim().replace(/\s/g, '');

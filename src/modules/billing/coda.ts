@@ -1,6 +1,7 @@
 import { parseStructuredCommunication } from '../../kernel/identifiers/structured-communication.js';
 import { outsideAcceptedWindow } from '../../platform/date-window.js';
 import { AppError } from '../../platform/errors.js';
+import { MAX_PAYMENT_CENTS, MAX_PAYMENT_TEXT } from './amounts.js';
 import type { StatementLine } from './payment.service.js';
 
 /**
@@ -87,6 +88,8 @@ export function parseCoda(text: string, now: Date): { lines: StatementLine[]; ou
     if (globalised && detail === '0000') return;
     // Twelve digits for the units and cents, a third decimal that euro amounts leave at 0.
     const cents = Number(amountDigits.slice(0, 14));
+    if (cents > MAX_PAYMENT_CENTS)
+      throw codaError(line, `movement: the amount is at most ${MAX_PAYMENT_TEXT}`);
     const bankReference = `coda/${account}/${statement}/${sequence}.${detail}`;
     if (seen.has(bankReference)) throw codaError(line, 'movement: appears twice in the file');
     seen.add(bankReference);

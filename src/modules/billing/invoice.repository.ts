@@ -3,6 +3,7 @@ import { categoryOfRate, type VatCategory } from '../contracts/index.js';
 import type { Grant } from '../../kernel/gate/gate.js';
 import type { Tx } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
+import { paidAsAnswered } from './amounts.js';
 import { BILLING_CATEGORIES as C } from './datamap.js';
 import type {
   DestinationClass,
@@ -126,7 +127,7 @@ function toRef(row: SelectedRef): InvoiceRef {
     totalExclVatCents: row.total_excl_vat_cents,
     vatCents: row.vat_cents,
     totalInclVatCents: row.total_incl_vat_cents,
-    paidCents: row.paid_cents,
+    paidCents: paidAsAnswered(row.paid_cents),
     creditedCents: row.credited_cents,
     structuredCommunication: row.structured_communication,
     itemisedCalls: row.itemised_calls,

@@ -3,6 +3,7 @@ import type { Grant } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Tx } from '../../platform/db.js';
 import { assertMoneyPurpose, authorize, conflict, notFound, type BillingContext } from './access.js';
+import { MAX_PAYMENT_CENTS, MAX_PAYMENT_TEXT } from './amounts.js';
 import { BILLING_CATEGORIES as C } from './datamap.js';
 import { addPaid, selectErasedSubjects, selectInvoiceRef } from './invoice.repository.js';
 import { statusOf, type InvoiceStatus } from './invoice.service.js';
@@ -91,6 +92,8 @@ export async function matchPayment(
     if (!invoice) throw notFound('invoice');
     if (payment.invoice_id !== null) throw conflict('the payment is matched to an invoice already');
     if (invoice.kind !== 'invoice') throw conflict('a payment is matched to an invoice, not a credit note');
+    if (invoice.paidCents + payment.amount_cents > MAX_PAYMENT_CENTS)
+      throw conflict(`the invoice's payments would exceed ${MAX_PAYMENT_TEXT} (decision 0405)`);
     const live =
       invoice.subjectId !== null && (await selectErasedSubjects(atx.tx, [invoice.subjectId])).size === 0
         ? invoice.subjectId

@@ -5,7 +5,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { outsideAcceptedWindow } from '../../platform/date-window.js';
 import { AppError } from '../../platform/errors.js';
 import { assertMoneyPurpose, authorizeBatch, type BillingContext } from './access.js';
-import { parseEuroAmount } from './amounts.js';
+import { MAX_PAYMENT_CENTS, MAX_PAYMENT_TEXT, parseEuroAmount } from './amounts.js';
 import { isCoda, parseCoda } from './coda.js';
 import { BILLING_CATEGORIES as C } from './datamap.js';
 import { addPaid, selectErasedSubjects, selectInvoicesByCommunication } from './invoice.repository.js';
@@ -45,7 +45,7 @@ const COLUMN_ALIASES: Record<string, keyof Omit<StatementLine, 'line'> | 'commun
   reference_banque: 'bankReference',
 };
 
-function statementError(line: number, message: string): AppError {
+export function statementError(line: number, message: string): AppError {
   return new AppError('validation_failed', `statement line ${line}: ${message}`, {
     publicMessage: `line ${line}: ${message}`,
     details: { issues: [{ path: 'body', line, message }] },
@@ -100,6 +100,8 @@ export function parseStatementCsv(text: string, now: Date): { lines: StatementLi
     if (outside) throw statementError(line, `date: ${outside}`);
     const amount = parseEuroAmount(cell('amountCents'));
     if (amount === undefined) throw statementError(line, 'amount: expected an amount in euros, e.g. 12.34');
+    if (Math.abs(amount) > MAX_PAYMENT_CENTS)
+      throw statementError(line, `amount: at most ${MAX_PAYMENT_TEXT} per line`);
     const bankReference = cell('bankReference');
     if (!/^[A-Za-z0-9._/-]{1,64}$/.test(bankReference)) {
       throw statementError(line, 'reference: 1 to 64 letters, digits or ._/-');
@@ -224,6 +226,13 @@ export async function importPayments(
         continue;
       }
       summary.matched += 1;
+      // The invoice's payments stay within the cap (decision 0405): the whole file is refused.
+      const paidBefore = matched.paidCents + (paidNow.get(matched.invoiceId) ?? 0);
+      if (paidBefore + line.amountCents > MAX_PAYMENT_CENTS)
+        throw statementError(
+          line.line,
+          `amount: the payments of invoice ${matched.invoiceNumber} would exceed ${MAX_PAYMENT_TEXT}`,
+        );
       await addPaid(atx.tx, matched.invoiceId, line.amountCents);
       paidNow.set(matched.invoiceId, (paidNow.get(matched.invoiceId) ?? 0) + line.amountCents);
     }
