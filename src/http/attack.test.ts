@@ -127,6 +127,22 @@ describe('hostile keys and values are bad input (400), never a crash', () => {
   });
 
   it.each([
+    ['GET', '/t/nosuch/mail/unsubscribe/AAAA'],
+    ['POST', '/t/nosuch/mail/unsubscribe/AAAA'],
+    ['GET', '/t/nosuch/newsletter/confirm/AAAA'],
+    ['POST', '/t/nosuch/newsletter/confirm/AAAA'],
+    ['GET', '/t/nosuch/mail/c/AAAA/1'],
+  ] as const)(
+    '%s %s (a mailed link of a provider that does not exist) answers a 404 problem, never a 500',
+    async (method, url) => {
+      const response = await app.inject({ method, url });
+      expect(response.statusCode).toBe(404);
+      expect(response.headers['content-type']).toContain('application/problem+json');
+      expect(codeOf(response)).toBe('tenant_not_found');
+    },
+  );
+
+  it.each([
     '/api/v1/organisations?cursor=9999999999',
     '/api/v1/people/99999999999',
     '/api/v1/invoices/99999999999',

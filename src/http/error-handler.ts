@@ -267,7 +267,9 @@ export function sendProblem(
   };
   // RFC 9110: a 401 names how to authenticate (an API token; the session cookie is not an HTTP scheme).
   if (status === 401) reply.header('www-authenticate', 'Bearer realm="kluis"');
-  return reply.status(status).type(PROBLEM_CONTENT_TYPE).send(body);
+  // Sent as text: a route's response schema for its own page (e.g. `404: z.string()` of an HTML
+  // page) must not serialize the problem, or the refusal becomes a 500.
+  return reply.status(status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
 }
 
 /** A short page per problem type, so that `type` resolves to its description. */
