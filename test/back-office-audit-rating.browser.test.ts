@@ -6,8 +6,6 @@
  * default (a bad definition refused in words first). The database is checked afterwards; each
  * screen passes axe-core and is saved under test-results/screenshots/back-office-audit-rating/.
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kernel } from '../src/kernel/kernel.js';
@@ -22,10 +20,9 @@ import {
 } from '../src/modules/telephony/telephony.test-helpers.js';
 import type { Tenant } from '../src/modules/tenants/index.js';
 import type { BrowserSuite } from './browser.js';
-import { ROOT } from './cli.js';
 import { runAsOwner, type TestDatabase } from './database.js';
 import { loginAs, requestAs } from './http.js';
-import { createPolicyTenant } from './kernel.js';
+import { createPolicyTenant, installLaterVoiceKingVersion } from './kernel.js';
 import {
   closeBackOffice,
   expectNoPageProblems,
@@ -226,14 +223,7 @@ describe('the audit trail, audit verify, imports and rating plans screens (issue
   }, 180_000);
 
   it('an admin finds the policy versions under Administration and opens the statement an earlier version made', async () => {
-    const source = await readFile(path.join(ROOT, 'policies', 'voiceking.yaml'), 'utf8');
-    await kernel.policies.install(
-      voiceking.tenantId,
-      source
-        .replace("version: '2026.1'", "version: '2026.2'")
-        .replace("effectiveDate: '2026-11-22'", "effectiveDate: '2027-01-01'"),
-      'policies/voiceking-2026.2.yaml',
-    );
+    await installLaterVoiceKingVersion(kernel, voiceking, 'policies/voiceking-2026.2.yaml');
     const { page } = await staffSignedIn(env, voiceking, 'admin');
     await goTo(page, 'Policy versions');
     const versions = page.locator('[data-testid^="policy-version-"]');

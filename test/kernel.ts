@@ -34,3 +34,22 @@ export async function createPolicyTenant(kernel: Kernel, policy: SeedPolicy): Pr
   await kernel.policies.install(tenant.tenantId, await readFile(file, 'utf8'), `policies/${policy}.yaml`);
   return tenant;
 }
+
+/**
+ * A second policy version for a VoiceKing tenant: the seed policy as version 2026.2, its statement
+ * in force from 2027-01-01, installed from `sourceFile` (the name the versions list shows).
+ */
+export async function installLaterVoiceKingVersion(
+  kernel: Kernel,
+  tenant: Tenant,
+  sourceFile: string,
+): Promise<void> {
+  const source = await readFile(path.join(ROOT, 'policies', 'voiceking.yaml'), 'utf8');
+  await kernel.policies.install(
+    tenant.tenantId,
+    source
+      .replace("version: '2026.1'", "version: '2026.2'")
+      .replace("effectiveDate: '2026-11-22'", "effectiveDate: '2027-01-01'"),
+    sourceFile,
+  );
+}

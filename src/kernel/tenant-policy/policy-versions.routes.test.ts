@@ -1,11 +1,8 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../../../test/cli.js';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
-import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import { createPolicyTenant, createTestKernel, installLaterVoiceKingVersion } from '../../../test/kernel.js';
 import type { Tenant } from '../../modules/tenants/index.js';
 import type { Kernel } from '../kernel.js';
 
@@ -24,14 +21,7 @@ beforeAll(async () => {
   voxtra = await createPolicyTenant(kernel, 'voxtra');
   admin = await loginAs(app, kernel, voiceking, 'admin');
   // A second version of VoiceKing's statement, in force from a later day.
-  const source = await readFile(path.join(ROOT, 'policies', 'voiceking.yaml'), 'utf8');
-  await kernel.policies.install(
-    voiceking.tenantId,
-    source
-      .replace("version: '2026.1'", "version: '2026.2'")
-      .replace("effectiveDate: '2026-11-22'", "effectiveDate: '2027-01-01'"),
-    '/etc/kluis/voiceking-2026.2.yaml',
-  );
+  await installLaterVoiceKingVersion(kernel, voiceking, '/etc/kluis/voiceking-2026.2.yaml');
 }, 60_000);
 afterAll(async () => {
   await app.close();
