@@ -94,6 +94,7 @@ describe('request logs', () => {
     });
     const secret = 'SeCrEtToKeN1234567890abcdefghijklmnopqrstuvw';
     await app.inject({ method: 'GET', url: `/t/voiceking/privacy/downloads/${secret}` });
+    await app.inject({ method: 'POST', url: `/t/voiceking/privacy/downloads/${secret}`, payload: {} });
     await app.inject({
       method: 'GET',
       url: `/t/voiceking/privacy/requests/00000000-0000-0000-0000-000000000000?token=${secret}`,

@@ -291,6 +291,11 @@ export const REQUEST_BODY_EXAMPLES: Readonly<Record<string, unknown>> = {
     password: 'my-own-portal-passphrase',
   },
   'POST /t/:slug/account/logout': { csrf: 'k3c1Xb9-form-token' },
+  'POST /t/:slug/account/login-token': {
+    csrf: 'k3c1Xb9-form-token',
+    token: 'Vb3kQ9xL2mN7pR4sT8wY1zA6cE0fH5jK-login-tok',
+  },
+  'POST /t/:slug/privacy/downloads/:token': { csrf: 'k3c1Xb9-form-token' },
   'POST /api/v1/customers/:subjectId/dossier/attachments': {
     fileName: 'firewall-config.txt',
     contentType: 'text/plain',

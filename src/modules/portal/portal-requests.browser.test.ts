@@ -107,9 +107,13 @@ describe('the privacy portal: statement and request pages (issue 19)', () => {
     const download =
       /(http:\/\/127\.0\.0\.1:\d+\/t\/\S+\/privacy\/downloads\/\S+)/.exec(answer.text ?? '')?.[1] ?? '';
     expect(download).not.toBe('');
+    // The link opens a page in the person's language; its button starts the download (decision 0400).
+    await page.goto(download);
+    expect(await page.locator('h1').textContent()).toBe('Télécharger vos données');
+    await check(page, 'download-page-fr');
     const [file] = await Promise.all([
       page.waitForEvent('download'),
-      page.goto(download).catch(() => undefined), // a download is not a page: goto reports it aborted
+      page.getByRole('button', { name: 'Télécharger' }).click(),
     ]);
     const zip = await unzip(await readFile(await file.path()));
     const report = JSON.parse(zip.get('access-report.json') ?? '{}') as { language: string; data: unknown[] };

@@ -7,6 +7,7 @@ import { parseFormBody, loadFrame } from './frame.js';
 import { registerPublicPages } from './public.routes.js';
 import { registerAccountPages } from './account.pages.js';
 import { registerReportPages } from './report.pages.js';
+import { registerOneTimePages } from './one-time.pages.js';
 import { registerLogoRoutes } from './logo.routes.js';
 import { registerThemeRoutes } from './theme.routes.js';
 import { renderStatementPage } from './statement.page.js';
@@ -40,6 +41,7 @@ export async function registerPortalRoutes(app: FastifyInstance, deps: PortalDep
     registerPublicPages(scope, deps);
     registerAccountPages(scope, deps);
     registerReportPages(scope, deps);
+    registerOneTimePages(scope, deps);
     registerThemeRoutes(scope, deps.kernel);
     registerLogoRoutes(scope, deps.kernel);
   });

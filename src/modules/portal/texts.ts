@@ -100,7 +100,26 @@ export interface PortalTexts {
     downloadZip: string;
     withheld: string;
   };
-  correct: { title: string; intro: string; submit: string; done: string };
+  correct: {
+    title: string;
+    intro: string;
+    submit: string;
+    done: string;
+    /** A refused correction: which fields (their labels, joined) are not right. */
+    invalid: (fields: string) => string;
+    /** A correction refused because it holds data that may not be stored (VK-16). */
+    sensitive: string;
+  };
+  /** The page of a mailed one-time link: a GET shows a button, only the button spends it (decision 0400). */
+  oneTime: {
+    loginTitle: string;
+    loginIntro: string;
+    loginSubmit: string;
+    downloadTitle: string;
+    downloadIntro: string;
+    downloadSubmit: string;
+    downloadGone: string;
+  };
   erase: {
     title: string;
     intro: string;
@@ -357,6 +376,21 @@ const nl: PortalTexts = {
     intro: 'Verbeter wat fout is. De oude waarde bewaren wij niet.',
     submit: 'Opslaan',
     done: 'Uw gegevens zijn verbeterd.',
+    invalid: (fields) =>
+      `Niets verbeterd: controleer ${fields}. Een adres heeft straat, postcode en gemeente samen nodig; een telefoonnummer moet volledig zijn.`,
+    sensitive:
+      'Niets verbeterd: wat u invulde lijkt gegevens te bevatten die wij hier niet mogen bewaren (zoals een rijksregisternummer of rekeningnummer).',
+  },
+  oneTime: {
+    loginTitle: 'Aanmelden met uw link',
+    loginIntro: 'Klik op de knop om u aan te melden. De link werkt één keer en 15 minuten lang.',
+    loginSubmit: 'Aanmelden',
+    downloadTitle: 'Uw gegevens downloaden',
+    downloadIntro:
+      'Klik op de knop om het bestand met uw gegevens te downloaden. De link werkt 7 dagen, voor één volledige download; een onderbroken download kunt u opnieuw starten (tot 3 keer).',
+    downloadSubmit: 'Downloaden',
+    downloadGone:
+      'Deze link is onbekend, al gebruikt of verlopen. Dien een nieuw verzoek in om uw gegevens te krijgen.',
   },
   erase: {
     title: 'Mijn account wissen',
@@ -639,6 +673,21 @@ const fr: PortalTexts = {
     intro: 'Corrigez ce qui est faux. Nous ne gardons pas l’ancienne valeur.',
     submit: 'Enregistrer',
     done: 'Vos données ont été corrigées.',
+    invalid: (fields) =>
+      `Rien n’a été corrigé : vérifiez ${fields}. Une adresse demande la rue, le code postal et la commune ensemble ; un numéro de téléphone doit être complet.`,
+    sensitive:
+      'Rien n’a été corrigé : ce que vous avez saisi semble contenir des données que nous ne pouvons pas conserver ici (comme un numéro de registre national ou de compte).',
+  },
+  oneTime: {
+    loginTitle: 'Se connecter avec votre lien',
+    loginIntro: 'Cliquez sur le bouton pour vous connecter. Le lien fonctionne une fois, pendant 15 minutes.',
+    loginSubmit: 'Se connecter',
+    downloadTitle: 'Télécharger vos données',
+    downloadIntro:
+      'Cliquez sur le bouton pour télécharger le fichier de vos données. Le lien fonctionne 7 jours, pour un téléchargement complet ; un téléchargement interrompu peut être relancé (jusqu’à 3 fois).',
+    downloadSubmit: 'Télécharger',
+    downloadGone:
+      'Ce lien est inconnu, déjà utilisé ou expiré. Introduisez une nouvelle demande pour obtenir vos données.',
   },
   erase: {
     title: 'Effacer mon compte',
@@ -915,6 +964,20 @@ const en: PortalTexts = {
     intro: 'Correct what is wrong. We do not keep the old value.',
     submit: 'Save',
     done: 'Your data has been corrected.',
+    invalid: (fields) =>
+      `Nothing was corrected: please check ${fields}. An address needs street, postcode and town together; a phone number must be complete.`,
+    sensitive:
+      'Nothing was corrected: what you entered seems to hold data we may not keep here (such as a national register or account number).',
+  },
+  oneTime: {
+    loginTitle: 'Log in with your link',
+    loginIntro: 'Press the button to log in. The link works once, for 15 minutes.',
+    loginSubmit: 'Log in',
+    downloadTitle: 'Download your data',
+    downloadIntro:
+      'Press the button to download the file with your data. The link works for 7 days, for one complete download; an interrupted download can be started again (up to 3 times).',
+    downloadSubmit: 'Download',
+    downloadGone: 'This link is unknown, used or expired. File a new request to get your data.',
   },
   erase: {
     title: 'Erase my account',

@@ -12,8 +12,7 @@ import {
   type SubjectSession,
 } from './account.service.js';
 import { REQUEST_KINDS, type RequestsDeps } from './requests.service.js';
-import { isAppError } from '../../platform/errors.js';
-import { askLoginLinkAtDoor, loginAtDoor, loginWithLinkAtDoor } from './doors.js';
+import { askLoginLinkAtDoor, loginAtDoor } from './doors.js';
 
 export const SUBJECT_COOKIE = 'kluis_subject';
 /**
@@ -116,37 +115,6 @@ export function registerAccountRoutes(
       // A wrong password answers at the same moment for a known and an unknown address (issue 11).
       const login = await loginAtDoor(deps, request.params.slug, request.body, request.ip, request.cookies);
       return setSessionCookie(reply, request.params.slug, login, options.secureCookies);
-    },
-  );
-  typed.get(
-    '/t/:slug/account/login',
-    {
-      schema: {
-        summary:
-          'The one-time login link as mailed: logs in (works once, for 15 minutes) and goes on to the account page',
-        tags: ['privacy portal'],
-        params: slugParams,
-        querystring: z.object({ token: z.string().max(64) }),
-      },
-    },
-    async (request, reply) => {
-      const base = `/t/${request.params.slug}`;
-      try {
-        const login = await loginWithLinkAtDoor(
-          deps,
-          request.params.slug,
-          request.query.token,
-          request.ip,
-          request.cookies,
-        );
-        setSessionCookie(reply, request.params.slug, login, options.secureCookies);
-      } catch (error) {
-        // A used or expired link lands on the login page, which says so in the person's language.
-        if (isAppError(error) && error.code === 'unauthenticated')
-          return reply.header('cache-control', 'no-store').redirect(`${base}/account?failed=link`, 303);
-        throw error;
-      }
-      return reply.header('cache-control', 'no-store').redirect(`${base}/account`, 303);
     },
   );
   typed.post(

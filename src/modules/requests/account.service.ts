@@ -81,11 +81,13 @@ export async function requestLoginLink(deps: RequestsDeps, tenantSlug: string, e
   const match = await matchSubject(deps, tenant, email.trim().toLowerCase());
   const token = randomBytes(32).toString('base64url');
   const { policy } = await deps.kernel.policies.current(tenant.tenantId);
-  // The person's own language when the statement is offered in it (issue 19).
-  const letter = writeLetter(policy, offeredLanguage(policy, match?.language), {
+  // The person's own language when the statement is offered in it (issue 19); the link's page
+  // (a button that logs in, decision 0400) speaks it too.
+  const language = offeredLanguage(policy, match?.language);
+  const letter = writeLetter(policy, language, {
     kind: 'access',
     outcome: 'login_link',
-    link: `${deps.publicUrl}/t/${tenant.slug}/account/login?token=${token}`,
+    link: `${deps.publicUrl}/t/${tenant.slug}/account/login?token=${token}&language=${language}`,
     receivedOn: brusselsDate(deps.kernel.clock.now()),
     dueOn: '',
   });

@@ -6,6 +6,7 @@ import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '.
 import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
 import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
 import { unzip } from '../../../test/zip.js';
+import { followLink, openLinkPage } from '../../../test/link-button.js';
 import { buildApp } from '../../http/app.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { armTestHook } from '../../platform/test-hooks.js';
@@ -79,19 +80,34 @@ async function downloadLink(): Promise<{ path: string; email: string }> {
 
 /** Starts the download over a real socket and breaks the connection once the answer has begun. */
 async function abortedDownload(path: string): Promise<number> {
+  // The link's page first (a GET counts no start, decision 0400), then its button's POST.
+  const { button } = await openLinkPage(app, path);
+  if (!button) throw new Error('no button on the download page');
+  const body = new URLSearchParams(button.fields).toString();
   armTestHook('requests.download-started:stall');
   try {
     return await new Promise<number>((resolve, reject) => {
-      const outgoing = httpRequest(`${origin}${path}`, (response) => {
-        const status = response.statusCode ?? 0;
-        response.on('error', () => undefined);
-        outgoing.destroy();
-        resolve(status);
-      });
+      const outgoing = httpRequest(
+        `${origin}${button.action}`,
+        {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'content-length': Buffer.byteLength(body),
+            cookie: `kluis_form=${button.formCookie}`,
+          },
+        },
+        (response) => {
+          const status = response.statusCode ?? 0;
+          response.on('error', () => undefined);
+          outgoing.destroy();
+          resolve(status);
+        },
+      );
       outgoing.on('error', (error) => {
         if (!outgoing.destroyed) reject(error);
       });
-      outgoing.end();
+      outgoing.end(body);
     });
   } finally {
     armTestHook(undefined);
@@ -114,23 +130,23 @@ describe('the access package download link (decision 0382)', () => {
     expect(await abortedDownload(path)).toBe(200);
     expect(await linkState(path)).toEqual({ attempts: 1, spent: false });
 
-    const whole = await app.inject({ method: 'GET', url: path });
+    const whole = await followLink(app, path);
     expect(whole.statusCode).toBe(200);
     const files = await unzip(whole.rawPayload);
     expect(files.get('access-report.json')).toContain(email);
     expect(files.get('access-report.html')).toContain('</html>');
     expect(await linkState(path)).toEqual({ attempts: 2, spent: true });
 
-    const again = await app.inject({ method: 'GET', url: path });
+    const again = await followLink(app, path);
     expect(again.statusCode).toBe(404);
-    expect(again.json()).toMatchObject({ code: 'not_found' });
+    expect(again.body).toContain('Deze link is onbekend, al gebruikt of verlopen');
   });
 
   it('a link serves at most 3 started downloads, and none once it has expired', async () => {
     const { path } = await downloadLink();
     for (let attempt = 1; attempt <= 3; attempt += 1) expect(await abortedDownload(path)).toBe(200);
     expect(await linkState(path)).toEqual({ attempts: 3, spent: true });
-    const fourth = await app.inject({ method: 'GET', url: path });
+    const fourth = await followLink(app, path);
     expect(fourth.statusCode).toBe(404);
 
     const fresh = await downloadLink();
@@ -139,7 +155,7 @@ describe('the access package download link (decision 0382)', () => {
       `update export_downloads set expires_at = now() - interval '1 second' where tenant_id = $1 and attempts = 0`,
       [voiceking.tenantId],
     );
-    const expired = await app.inject({ method: 'GET', url: fresh.path });
+    const expired = await followLink(app, fresh.path);
     expect(expired.statusCode).toBe(404);
     expect(await linkState(fresh.path)).toEqual({ attempts: 0, spent: false });
   });

@@ -12,6 +12,7 @@ export {
   sendDeadlineReminders,
   completeDownload,
   consumeDownload,
+  findDownload,
   RIGHTS_PURPOSE,
   REQUEST_KINDS,
   type PortalSignIn,
@@ -21,6 +22,7 @@ export {
   type RequestListItem,
 } from './requests.service.js';
 export { registerRequestsRoutes } from './requests.routes.js';
+export { sendDownload } from './download.js';
 export {
   registerAccountRoutes,
   portalSessionOf,

@@ -1,21 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { reachTestHook } from '../../platform/test-hooks.js';
 import { idempotencyHeaderSchema, runIdempotently } from '../../http/idempotency.js';
 import { pageQuery } from '../../http/pagination.js';
 import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
-import { PassThrough } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import {
-  streamPortabilityZip,
-  writeAccessReportHtml,
-  writeAccessReportJson,
-} from '../../kernel/access-report/index.js';
-import yazl from 'yazl';
-import {
-  completeDownload,
-  consumeDownload,
   extendRequest,
   fulfilByStaff,
   getPublicStatus,
@@ -116,77 +105,6 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
       },
     },
     async (request) => getPublicStatus(deps, request.params.slug, request.params.id, request.query.token),
-  );
-  typed.get(
-    '/t/:slug/privacy/downloads/:token',
-    {
-      schema: {
-        summary:
-          'Expiring download of an access or portability package (link sent to the contact on file): spent by one complete download, or after 3 started ones',
-        tags: ['privacy portal'],
-        params: slugParams.extend({ token: z.string().max(64) }),
-      },
-    },
-    async (request, reply) => {
-      const { tenant, request: rightsRequest } = await consumeDownload(
-        deps,
-        request.params.slug,
-        request.params.token,
-      );
-      const subjectId = rightsRequest.subject_id ?? 0;
-      const options = {
-        tenantId: tenant.tenantId,
-        actor: { kind: 'system' as const, job: 'rights-download' },
-        purpose: RIGHTS_PURPOSE,
-        subjectId,
-        language: rightsRequest.language,
-      };
-      void reply
-        .header('content-type', 'application/zip')
-        .header('content-disposition', `attachment; filename="${tenant.slug}-${rightsRequest.kind}.zip"`)
-        .header('cache-control', 'no-store');
-      // The link is spent only by a download written to the end (decision 0382): a broken
-      // connection leaves it for the next try.
-      const raw = reply.raw;
-      const delivered = finished(raw).then(
-        () => true,
-        () => false,
-      );
-      reply.hijack();
-      raw.writeHead(200, reply.getHeaders() as Record<string, string>);
-      raw.flushHeaders();
-      await reachTestHook('requests.download-started');
-      try {
-        if (rightsRequest.kind === 'portability') {
-          await streamPortabilityZip(deps.kernel, deps.dataMap, options, raw);
-        } else {
-          // The JSON and the HTML are written while the rows are read, a page at a time, one file
-          // after the other (the ZIP reads its entries in order): memory stays flat however long
-          // the person's history is (call records).
-          const zip = new yazl.ZipFile();
-          zip.outputStream.pipe(raw);
-          const json = new PassThrough();
-          const page = new PassThrough();
-          // The person went away: stop reading their rows.
-          raw.once('close', () => {
-            if (raw.writableFinished) return;
-            json.destroy(new Error('download interrupted'));
-            page.destroy(new Error('download interrupted'));
-          });
-          zip.addReadStream(json, 'access-report.json');
-          zip.addReadStream(page, 'access-report.html');
-          zip.end();
-          await writeAccessReportJson(deps.kernel, deps.dataMap, options, json);
-          await writeAccessReportHtml(deps.kernel, deps.dataMap, options, page);
-          if (!raw.writableFinished) await finished(raw);
-        }
-      } catch (error) {
-        if (!raw.destroyed || raw.writableFinished) throw error;
-      }
-      if (await delivered) await completeDownload(deps, tenant.tenantId, request.params.token);
-      else request.log.info('download interrupted; the link stays usable');
-      return reply;
-    },
   );
   // ------------------------------------------------------------------ staff
   const onRequest = requireStaff(deps.kernel, { purpose: RIGHTS_PURPOSE });

@@ -1312,6 +1312,34 @@ export async function consumeDownload(
   return { tenant, request: await loadRequest(deps, tenant.tenantId, row.request_id) };
 }
 
+/**
+ * Whether a download link still works, and the language of its request, without counting a
+ * start: what the link's page (a GET or HEAD, which a mail scanner may send) may learn.
+ */
+export async function findDownload(
+  deps: RequestsDeps,
+  tenantSlug: string,
+  token: string,
+): Promise<{ language: Language } | undefined> {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
+  const tenant = await deps.kernel.tenants.bySlug(tenantSlug);
+  const now = deps.kernel.clock.now();
+  const row = await deps.kernel.plain(tenant.tenantId, (tx) =>
+    tx
+      .selectFrom('export_downloads as d')
+      .innerJoin('rights_requests as r', (join) =>
+        join.onRef('r.tenant_id', '=', 'd.tenant_id').onRef('r.request_id', '=', 'd.request_id'),
+      )
+      .select('r.language')
+      .where('d.token_hash', '=', sha256(token))
+      .where('d.used_at', 'is', null)
+      .where('d.expires_at', '>', now)
+      .where('d.attempts', '<', MAX_DOWNLOAD_STARTS)
+      .executeTakeFirst(),
+  );
+  return row ? { language: row.language } : undefined;
+}
+
 /** A download was written to the end: its link is spent. */
 export async function completeDownload(deps: RequestsDeps, tenantId: number, token: string): Promise<void> {
   const now = deps.kernel.clock.now();

@@ -13,6 +13,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { createPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
 import { checkTransferUrl, isNonPublicAddress, pushPortabilityZip } from './transfer.js';
+import { followLink } from '../../../test/link-button.js';
 
 interface Received {
   path: string;
@@ -222,10 +223,7 @@ describe('portability pushed to another organisation (VK-25, Art. 20(2))', () =>
     expect(link).toContain('/privacy/downloads/');
     const outcome = await outcomeOf(receipt.requestId);
     expect(outcome.transfer).toMatchObject({ ok: false, httpStatus: 500, error: 'rejected_by_endpoint' });
-    const download = await app.inject({
-      method: 'GET',
-      url: link.replace('https://privacy.voiceking.example', ''),
-    });
+    const download = await followLink(app, link.replace('https://privacy.voiceking.example', ''));
     expect(download.statusCode).toBe(200);
     expect((await unzip(download.rawPayload)).get('people.json')).toContain(email);
   });
