@@ -311,4 +311,44 @@ describe('a cookie consent id joins the person at a portal login (issue 15, deci
     await logIn(voiceking, email, victimForm);
     expect(await links(voiceking.tenantId)).toEqual(before);
   });
+
+  it('"my data" names the two cookie tables apart (the choices, the linked browsers) in nl, fr and en', async () => {
+    const { app, voiceking } = testApp;
+    const email = 'mira.tabellen@example.be';
+    await customer(voiceking, email);
+    const choice = await chooseOnSettingsPage(voiceking, { lang: 'en', action: 'accept' });
+    const session = await logIn(voiceking, email, choice.cookie);
+    const names = {
+      nl: ['Cookiekeuzes: de keuzes die u maakte', 'Cookiekeuzes: de browsers die aan u gekoppeld zijn'],
+      fr: [
+        'Choix de cookies : les choix que vous avez faits',
+        'Choix de cookies : les navigateurs liés à vous',
+      ],
+      en: ['Cookie choices: the choices you made', 'Cookie choices: the browsers linked to you'],
+    } as const;
+    for (const [lang, [choices, links]] of Object.entries(names)) {
+      const page = await app.inject({
+        method: 'GET',
+        url: `/t/${voiceking.slug}/account/my-data?lang=${lang}`,
+        headers: { cookie: session.cookie },
+      });
+      expect(page.statusCode).toBe(200);
+      const anchors = [
+        ...page.body.matchAll(/<a href="[^"]*\/account\/my-data\/(cookie_[a-z_]+)">([^<]*)<\/a>/g),
+      ].map((match) => [match[1], match[2]]);
+      expect(anchors, lang).toEqual(
+        expect.arrayContaining([
+          ['cookie_choices_of_subjects', choices],
+          ['cookie_consent_links', links],
+        ]),
+      );
+      const table = await app.inject({
+        method: 'GET',
+        url: `/t/${voiceking.slug}/account/my-data/cookie_consent_links?lang=${lang}`,
+        headers: { cookie: session.cookie },
+      });
+      expect(table.statusCode).toBe(200);
+      expect(table.body).toContain(links);
+    }
+  });
 });

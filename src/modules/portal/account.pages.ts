@@ -334,7 +334,7 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
       // Counts per table and the words per category; no value is read for this page.
       const report = await buildAccessOverview(deps.kernel, deps.requests.dataMap, own(signed));
       const categories = describeCategories(report, frame.policy, frame.lang);
-      const tables = describeTables(report);
+      const tables = describeTables(report, t.data.tableNames);
       const body = html`<h1>${t.data.title}</h1>
         <p>${t.data.intro}</p>
         <p>
@@ -417,11 +417,16 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
       // A dated table larger than a page is read by month (the newest unless one is asked).
       const month = found.month ?? undefined;
       const byMonth = month !== undefined;
-      const label = found.rows[0]
-        ? [...new Set(Object.values(found.rows[0]).map((cell) => cell.category))]
-            .map((key) => frame.policy.categories[key]?.label[frame.lang] ?? key)
-            .join(', ')
-        : found.table;
+      const named = Object.hasOwn(t.data.tableNames, found.table)
+        ? t.data.tableNames[found.table]
+        : undefined;
+      const label = named
+        ? named
+        : found.rows[0]
+          ? [...new Set(Object.values(found.rows[0]).map((cell) => cell.category))]
+              .map((key) => frame.policy.categories[key]?.label[frame.lang] ?? key)
+              .join(', ')
+          : found.table;
       const table = { table: found.table, label };
       const sub = `/my-data/${table.table}`;
       const here = `${frame.base}/account${sub}`;

@@ -52,11 +52,17 @@ export interface TableView {
   timeColumn: string | null;
 }
 
-export function describeTables(overview: Pick<AccessOverview, 'categories' | 'tables'>): TableView[] {
+export function describeTables(
+  overview: Pick<AccessOverview, 'categories' | 'tables'>,
+  /** Own names of tables whose categories alone would name two tables alike (texts.ts). */
+  tableNames: Partial<Record<string, string>> = {},
+): TableView[] {
   const labels = new Map(overview.categories.map((category) => [category.key, category.label]));
   return overview.tables.map((table) => ({
     table: table.table,
-    label: table.categories.map((key) => labels.get(key) ?? key).join(', '),
+    label:
+      (Object.hasOwn(tableNames, table.table) ? tableNames[table.table] : undefined) ??
+      table.categories.map((key) => labels.get(key) ?? key).join(', '),
     rows: table.rows,
     timeColumn: table.timeColumn,
   }));

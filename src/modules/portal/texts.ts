@@ -82,6 +82,8 @@ export interface PortalTexts {
   data: {
     title: string;
     intro: string;
+    /** Names of tables whose categories alone would give two tables the same name. */
+    tableNames: Partial<Record<string, string>>;
     category: string;
     purposes: string;
     basis: string;
@@ -351,6 +353,10 @@ const nl: PortalTexts = {
   },
   data: {
     title: 'Mijn gegevens',
+    tableNames: {
+      cookie_choices_of_subjects: 'Cookiekeuzes: de keuzes die u maakte',
+      cookie_consent_links: 'Cookiekeuzes: de browsers die aan u gekoppeld zijn',
+    },
     intro:
       'Alles wat wij over u bewaren, per soort gegeven: waarvoor, op welke grond, met wie gedeeld, hoelang en van waar.',
     category: 'Gegeven',
@@ -648,6 +654,10 @@ const fr: PortalTexts = {
   },
   data: {
     title: 'Mes données',
+    tableNames: {
+      cookie_choices_of_subjects: 'Choix de cookies : les choix que vous avez faits',
+      cookie_consent_links: 'Choix de cookies : les navigateurs liés à vous',
+    },
     intro:
       'Tout ce que nous conservons sur vous, par type de donnée : pourquoi, sur quelle base, avec qui, combien de temps et d’où.',
     category: 'Donnée',
@@ -939,6 +949,10 @@ const en: PortalTexts = {
   },
   data: {
     title: 'My data',
+    tableNames: {
+      cookie_choices_of_subjects: 'Cookie choices: the choices you made',
+      cookie_consent_links: 'Cookie choices: the browsers linked to you',
+    },
     intro:
       'Everything we keep about you, by kind of data: what for, on what basis, shared with whom, for how long and from where.',
     category: 'Data',
