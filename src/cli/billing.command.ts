@@ -358,7 +358,11 @@ async function exportAccountingCsv(
   options: { from: string; to: string; out: string },
 ): Promise<number> {
   await refuseExisting(options.out);
-  const lines = await openAccountingCsv(kernel, context, parseAccountingPeriod(options.from, options.to));
+  const lines = await openAccountingCsv(
+    kernel,
+    context,
+    parseAccountingPeriod(options.from, options.to, kernel.clock.now()),
+  );
   const partial = `${options.out}.partial`;
   let rows = -1;
   async function* counted(): AsyncGenerator<string> {

@@ -28,7 +28,7 @@ export function registerAccountingExportRoutes(app: FastifyInstance, kernel: Ker
       },
     },
     async (request, reply) => {
-      const period = parseAccountingPeriod(request.query.from, request.query.to);
+      const period = parseAccountingPeriod(request.query.from, request.query.to, kernel.clock.now());
       const lines = await openAccountingCsv(kernel, contextOf(request), period);
       return reply
         .type('text/csv; charset=utf-8')

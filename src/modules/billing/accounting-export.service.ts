@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Kernel } from '../../kernel/kernel.js';
 import { addDays, isIsoDay } from '../../platform/calendar.js';
 import { csvRecord } from '../../platform/csv.js';
+import { outsideAcceptedWindow } from '../../platform/date-window.js';
 import { authorize, invalid, type BillingContext } from './access.js';
 import { formatAmount, formatPercent, totalsOf } from './amounts.js';
 import { BILLING_CATEGORIES as C } from './datamap.js';
@@ -42,11 +43,22 @@ export interface AccountingPeriod {
 /** A period of at most two years (a first financial year may run 24 months). */
 const MAX_DAYS = 731;
 
-export function parseAccountingPeriod(from: string, to: string): AccountingPeriod {
+/**
+ * The period of an export: days as YYYY-MM-DD, each within the accepted window for periods
+ * (2000-01-01 … a year ahead, decision 0282), `to` not before `from`, at most MAX_DAYS.
+ */
+export function parseAccountingPeriod(from: string, to: string, now: Date): AccountingPeriod {
   const bad = (path: 'from' | 'to', message: string) =>
     invalid(`${path}: ${message}`, { issues: [{ path, message }] });
   if (!isIsoDay(from)) throw bad('from', 'expected a date as YYYY-MM-DD');
   if (!isIsoDay(to)) throw bad('to', 'expected a date as YYYY-MM-DD');
+  for (const [path, day] of [
+    ['from', from],
+    ['to', to],
+  ] as const) {
+    const outside = outsideAcceptedWindow(day, now, 'planned');
+    if (outside !== undefined) throw bad(path, outside);
+  }
   if (to < from) throw bad('to', 'the period ends before it starts');
   if (addDays(from, MAX_DAYS) <= to) throw bad('to', `a period spans at most ${MAX_DAYS} days`);
   return { from, to };

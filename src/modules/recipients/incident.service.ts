@@ -8,6 +8,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { findCategory, findPurpose } from '../../kernel/policy/policy.query.js';
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import type { Tx } from '../../platform/db.js';
+import { assertAcceptedDate } from '../../platform/date-window.js';
 import { AppError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Mailer } from '../../platform/mailer.js';
@@ -145,6 +146,9 @@ export async function submitPublicIncidentReport(
   assertAllowed(verdict, 'too many reports');
   const now = deps.kernel.clock.now();
   const today = now.toISOString().slice(0, 10);
+  // Outside the accepted window (decision 0282) a day is refused, never replaced; a day up to a
+  // week ahead (the reporter's time zone) is taken as now.
+  if (data.noticedOn !== undefined) assertAcceptedDate(data.noticedOn, now, 'happened', 'noticedOn');
   const noticedAt = data.noticedOn && data.noticedOn < today ? new Date(`${data.noticedOn}T12:00:00Z`) : now;
   await insertIncident(deps.kernel, tenant.tenantId, PUBLIC_FORM_ACTOR, {
     kind: data.kind,
@@ -166,6 +170,7 @@ export async function reportIncidentByStaff(
   ]);
   const now = kernel.clock.now();
   const noticedAt = data.noticedAt ? new Date(data.noticedAt) : now;
+  assertAcceptedDate(noticedAt, now, 'happened', 'noticedAt');
   if (noticedAt > now) {
     throw new AppError('validation_failed', 'noticed in the future', {
       publicMessage: 'noticedAt: lies in the future',
@@ -319,6 +324,8 @@ export async function assessIncident(
   }
   const now = kernel.clock.now();
   const awareAt = data.awareAt ? new Date(data.awareAt) : now;
+  // Not before 2000-01-01 (decision 0282): a 72-hour clock of year 0001 means nothing.
+  assertAcceptedDate(awareAt, now, 'happened', 'awareAt');
   if (awareAt > now) {
     throw new AppError('validation_failed', 'aware in the future', {
       publicMessage: 'awareAt: lies in the future',

@@ -7,6 +7,7 @@
  * hold them exactly, and a call's cost is rounded once, half up, to the micro-euro. Invoices
  * sum micro-euros and round to cents per line.
  */
+import { outsideAcceptedWindow } from '../../platform/date-window.js';
 import { parse } from 'csv-parse/sync';
 import type { CallDisposition } from './cdr.parse.js';
 import { assertTimeZone, resolveWallClock } from './local-time.js';
@@ -45,6 +46,8 @@ export type TariffCsvResult =
 export interface ParseTariffCsvOptions {
   /** Zone in which validity dates start at midnight; default Europe/Brussels. */
   timeZone?: string;
+  /** When given, valid_from must lie in the accepted window for planned dates (decision 0282). */
+  now?: Date;
 }
 
 export class TariffError extends Error {
@@ -253,7 +256,7 @@ export function parseTariffCsv(text: string, options: ParseTariffCsvOptions = {}
   const rates: TariffRate[] = [];
   const rateLines: number[] = [];
   for (const { record, info } of body) {
-    const parsed = parseTariffRow(record, columns.indexes, timeZone, header.record.length);
+    const parsed = parseTariffRow(record, columns.indexes, timeZone, header.record.length, options.now);
     if (typeof parsed === 'string') {
       errors.push({ line: info.lines, message: parsed });
       continue;
@@ -375,6 +378,7 @@ function parseTariffRow(
   at: ColumnIndexes,
   timeZone: string,
   columnCount: number,
+  now: Date | undefined,
 ): TariffRate | string {
   if (row.length !== columnCount) return `the line has ${row.length} columns; the header has ${columnCount}`;
   const cell = (column: keyof ColumnIndexes): string => {
@@ -406,6 +410,8 @@ function parseTariffRow(
     return 'increment_seconds is not a whole number of at least 1';
   const validFrom = parseDateAtMidnight(cell('valid_from'), timeZone);
   if (validFrom === null) return 'valid_from is not a date YYYY-MM-DD';
+  const outside = now === undefined ? undefined : outsideAcceptedWindow(cell('valid_from'), now, 'planned');
+  if (outside !== undefined) return `valid_from: ${outside}`;
   const validToText = cell('valid_to');
   const validTo = validToText === '' ? null : parseDateAtMidnight(validToText, timeZone);
   if (validToText !== '' && validTo === null) return 'valid_to is not a date YYYY-MM-DD (or empty)';

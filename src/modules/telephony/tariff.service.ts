@@ -23,7 +23,10 @@ export async function importTariff(
   csvText: string,
   options: { timeZone?: string; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<TariffImportResult> {
-  const parsed = parseTariffCsv(csvText, options.timeZone ? { timeZone: options.timeZone } : {});
+  const parsed = parseTariffCsv(csvText, {
+    now: kernel.clock.now(),
+    ...(options.timeZone ? { timeZone: options.timeZone } : {}),
+  });
   if (!parsed.ok) {
     const shown = parsed.errors.slice(0, 20).map((error) => `line ${error.line}: ${error.message}`);
     if (parsed.errors.length > shown.length) shown.push(`… and ${parsed.errors.length - shown.length} more`);

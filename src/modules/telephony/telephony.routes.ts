@@ -5,6 +5,7 @@ import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
 import { pageQuery } from '../../http/pagination.js';
 import { PURPOSE_HEADER, purposeOf } from '../../http/purpose.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import { belgianDay } from '../../platform/calendar.js';
 import { decodeCursor, encodeCursor } from '../../platform/cursor.js';
 import { validationError } from '../../platform/errors.js';
 import type { UseCaseContext } from '../parties/index.js';
@@ -84,8 +85,8 @@ const tariffRateSchema = z.object({
   scope: z.enum(['e164', 'dialled']),
   group: z.string().nullable(),
   groupLabel: z.string().nullable(),
-  validFrom: z.string(),
-  validTo: z.string().nullable(),
+  validFrom: z.iso.date().describe('the first day the rate applies (from midnight in Belgium)'),
+  validTo: z.iso.date().nullable().describe('the day the rate no longer applies (exclusive), or null'),
   pricePerMinuteMicros: z.number().int(),
   minimumSeconds: z.number().int(),
   incrementSeconds: z.number().int(),
@@ -441,8 +442,9 @@ export function registerTelephonyRoutes(
       return {
         items: page.items.map((rate) => ({
           ...rate,
-          validFrom: rate.validFrom.toISOString(),
-          validTo: rate.validTo?.toISOString() ?? null,
+          // Day columns (midnight in Belgium) answered as the day, YYYY-MM-DD (attack A8).
+          validFrom: belgianDay(rate.validFrom),
+          validTo: rate.validTo === null ? null : belgianDay(rate.validTo),
         })),
         nextCursor: page.next
           ? encodeCursor([page.next.prefix, page.next.scope, page.next.validFrom.toISOString()])
