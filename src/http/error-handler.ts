@@ -14,7 +14,6 @@ import {
 export const STATUS_BY_CODE = {
   validation_failed: 400,
   malformed_request: 400,
-  body_too_large: 413,
   unsupported_media_type: 415,
   headers_too_large: 431,
   request_timeout: 408,
@@ -48,7 +47,6 @@ export const STATUS_BY_CODE = {
 export const TITLE_BY_CODE = {
   validation_failed: 'The request is not valid',
   malformed_request: 'Malformed request',
-  body_too_large: 'Request body too large',
   unsupported_media_type: 'Unsupported media type',
   headers_too_large: 'Request headers too large',
   request_timeout: 'Request timeout',
@@ -164,7 +162,7 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
 type FrameworkErrorCode =
   | 'validation_failed'
   | 'malformed_request'
-  | 'body_too_large'
+  | 'payload_too_large'
   | 'unsupported_media_type'
   | 'headers_too_large'
   | 'request_timeout';
@@ -173,7 +171,7 @@ const FRAMEWORK_DETAIL: Record<FrameworkErrorCode, string> = {
   validation_failed: 'the request does not match the schema',
   malformed_request:
     'the request is malformed (a body that is not what its Content-Type says, a bad header or length)',
-  body_too_large: 'the request body is larger than this route accepts',
+  payload_too_large: 'the request body is larger than this route accepts',
   unsupported_media_type: 'this route does not accept a body of this Content-Type',
   headers_too_large: 'the request headers are too large',
   request_timeout: 'the request was not received in time',
@@ -182,7 +180,7 @@ const FRAMEWORK_DETAIL: Record<FrameworkErrorCode, string> = {
 /** The stable code of a client error Fastify or Node's HTTP parser raised, by its status. */
 function frameworkErrorCode(status: number, code: string | undefined): FrameworkErrorCode {
   if (code === 'FST_ERR_VALIDATION') return 'validation_failed';
-  if (status === 413) return 'body_too_large';
+  if (status === 413) return 'payload_too_large';
   if (status === 415) return 'unsupported_media_type';
   if (status === 431) return 'headers_too_large';
   if (status === 408) return 'request_timeout';

@@ -63,14 +63,14 @@ describe("Fastify's and Node's own refusals are problems with a stable code", ()
     expect(response.body).not.toContain('Geheim');
   });
 
-  it('a body larger than the limit is 413 body_too_large', async () => {
+  it('a body larger than the limit is 413 payload_too_large', async () => {
     const response = await login(
       JSON.stringify({ tenant: 'voiceking', email: 'x'.repeat(1_100_000) }),
       'application/json',
     );
     expect(response.statusCode).toBe(413);
     expect(response.headers['content-type']).toContain('application/problem+json');
-    expect(response.json()).toMatchObject({ code: 'body_too_large', status: 413 });
+    expect(response.json()).toMatchObject({ code: 'payload_too_large', status: 413 });
   });
 
   it('a body of a content type the route does not take is 415 unsupported_media_type', async () => {

@@ -5,7 +5,6 @@
 export const ERROR_CODES = [
   'validation_failed',
   'malformed_request',
-  'body_too_large',
   'unsupported_media_type',
   'headers_too_large',
   'request_timeout',
