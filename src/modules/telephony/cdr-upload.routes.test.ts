@@ -245,6 +245,43 @@ describe('call-record files uploaded over HTTP (issue 20, decision 0360)', () =>
     expect(await readdir(spoolDir)).toEqual([]);
   });
 
+  it('over a real connection, a streamed body past the limit gets its 413, and one within it is taken', async () => {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const line = `${good('stream.1', 1)}\n`;
+    // No content-length: the body arrives in chunks and the limit is found while it streams.
+    const streamed = (copies: number): ReadableStream<Uint8Array> => {
+      let sent = 0;
+      return new ReadableStream({
+        pull(controller) {
+          if (sent >= copies) return controller.close();
+          sent += 50;
+          controller.enqueue(new TextEncoder().encode(line.repeat(50)));
+        },
+      });
+    };
+    const send = (name: string, copies: number) =>
+      fetch(`http://127.0.0.1:${port}/api/v1/call-record-imports?name=${name}`, {
+        method: 'POST',
+        headers: { cookie: billing.cookie, 'x-csrf-token': billing.csrfToken, 'content-type': 'text/csv' },
+        body: streamed(copies),
+        duplex: 'half',
+      });
+    const refused = await send('too-big.csv', Math.ceil((4 * MAX_BYTES) / line.length));
+    expect(refused.status).toBe(413);
+    expect(await refused.json()).toMatchObject({ code: 'payload_too_large' });
+    const taken = await send('small.csv', 50);
+    expect(taken.status).toBe(202);
+    const { importId } = (await taken.json()) as { importId: number };
+    expect((await get(billing, `/api/v1/call-record-imports/${importId}`)).json()).toMatchObject({
+      status: 'queued',
+      sizeBytes: 50 * Buffer.byteLength(line),
+    });
+    await runCdrUploads(run, testLogger);
+    expect(await readdir(spoolDir)).toEqual([]);
+  });
+
   it('a file that is no call-record layout fails with `layout` and writes nothing', async () => {
     const calls = await callsOf(voxtra.tenantId);
     const sent = await upload(billing, 'invoice.csv', 'number,amount,date\n2024-001,12.50,2024-06-01\n');

@@ -10,8 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import type { Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { AppError, validationError } from '../../platform/errors.js';
@@ -97,22 +96,12 @@ export async function acceptUpload(
   }
   await mkdir(settings.spoolDir, { recursive: true, mode: 0o700 });
   const part = path.join(settings.spoolDir, `upload-${randomUUID()}.part`);
-  let bytes = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      bytes += chunk.length;
-      if (bytes > settings.maxBytes) done(tooLarge(settings.maxBytes));
-      else done(null, chunk);
-    },
-  });
+  let bytes: number;
   try {
-    await pipeline(input.body, counter, createWriteStream(part, { mode: 0o600 }));
+    bytes = await spool(input.body, part, settings.maxBytes);
   } catch (error) {
     await rm(part, { force: true });
-    if (error instanceof AppError) {
-      input.body.resume();
-      throw error;
-    }
+    if (error instanceof AppError) throw error;
     throw validationError('the upload broke off before the end of the file');
   }
   if (bytes === 0) {
@@ -146,6 +135,44 @@ export async function acceptUpload(
     await rm(part, { force: true });
     throw error;
   }
+}
+
+/**
+ * Copies the body to `file` with back-pressure, and returns its size. Past `maxBytes` it stops
+ * writing and fails with payload_too_large, but lets the rest of the body drain (never destroys
+ * it), so the client still reads the 413 before the connection closes.
+ */
+function spool(body: Readable, file: string, maxBytes: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const out = createWriteStream(file, { mode: 0o600 });
+    let bytes = 0;
+    let failure: Error | null = null;
+    const fail = (error: Error): void => {
+      if (failure !== null) return;
+      failure = error;
+      body.resume();
+      out.destroy();
+      reject(error);
+    };
+    body.on('data', (chunk: Buffer) => {
+      if (failure !== null) return;
+      bytes += chunk.length;
+      if (bytes > maxBytes) return fail(tooLarge(maxBytes));
+      if (!out.write(chunk)) {
+        body.pause();
+        out.once('drain', () => body.resume());
+      }
+    });
+    body.on('end', () => {
+      if (failure === null) out.end();
+    });
+    body.on('aborted', () => fail(new Error('upload aborted')));
+    body.on('error', (error) => fail(error));
+    out.on('error', (error) => fail(error));
+    out.on('finish', () => {
+      if (failure === null) resolve(bytes);
+    });
+  });
 }
 
 /**

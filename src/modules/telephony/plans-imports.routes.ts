@@ -137,13 +137,19 @@ export function registerPlanAndImportRoutes(
         const { status, body } = await runIdempotently(kernel, request, reply, staff.tenantId, {
           status: 202,
           run: async () => {
-            const accepted = await acceptUpload(kernel, staff.tenantId, actorOf(staff), uploads, {
-              fileName: request.query.name,
-              format: request.query.format,
-              body: request.raw,
-              declaredBytes: Number.isSafeInteger(declared) && declared >= 0 ? declared : null,
-            });
-            return { importId: accepted.importId, status: 'queued' as const };
+            try {
+              const accepted = await acceptUpload(kernel, staff.tenantId, actorOf(staff), uploads, {
+                fileName: request.query.name,
+                format: request.query.format,
+                body: request.raw,
+                declaredBytes: Number.isSafeInteger(declared) && declared >= 0 ? declared : null,
+              });
+              return { importId: accepted.importId, status: 'queued' as const };
+            } catch (error) {
+              // A refused body may still be arriving: the answer ends the connection, not the body.
+              void reply.header('connection', 'close');
+              throw error;
+            }
           },
         });
         // A replay did not read the body: it is drained so the connection stays usable.
