@@ -20,13 +20,14 @@ import {
   RIGHTS_PURPOSE,
   setPortalPassword,
   setSessionCookie,
+  signInBrowserOf,
   SUBJECT_COOKIE,
   SUBJECT_CSRF_COOKIE,
   type SubjectSession,
 } from '../requests/index.js';
 import { formatDate } from '../../kernel/policy/statement.generator.js';
 import { rectifyPerson } from '../parties/index.js';
-import { fieldOf, loadFrame, type FormBody } from './frame.js';
+import { assertFormToken, fieldOf, formToken, loadFrame, type FormBody } from './frame.js';
 import { html, type Html } from './html.js';
 import { isLanguage, renderPortalPage, textsOf, type PortalFrame } from './layout.js';
 import type { PortalDeps } from './portal.routes.js';
@@ -99,7 +100,7 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
     }
     if (!session) {
       const frame = await frameOf(request, reply, slug);
-      void sendPage(reply, renderLogin(frame), 401);
+      void sendPage(reply, renderLogin(frame, formToken(request, reply, frame.base, secure)), 401);
       return undefined;
     }
     const person = await readOwnPerson(deps.requests, session);
@@ -137,12 +138,22 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
     </nav>`;
   }
 
-  function renderLogin(frame: PortalFrame, notice?: { kind: 'info' | 'error'; text: string }): string {
+  /**
+   * The login page. Both forms carry the portal form token (its SameSite=Strict cookie does not go
+   * with another site's post): no login CSRF (attack finding A12, decision 0412).
+   */
+  function renderLogin(
+    frame: PortalFrame,
+    csrf: string,
+    notice?: { kind: 'info' | 'error'; text: string },
+  ): string {
     const t = textsOf(frame);
+    const token = html`<input type="hidden" name="csrf" value="${csrf}" />`;
     const body = html`<h1>${t.account.loginTitle}</h1>
       <h2>${t.account.linkSubmit}</h2>
       <p>${t.account.linkIntro}</p>
       <form method="post" action="${frame.base}/account/login-link">
+        ${token}
         <div class="field">
           <label for="link-email">${t.form.email}</label>
           <input type="email" id="link-email" name="email" required autocomplete="email" />
@@ -152,6 +163,7 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
       <h2>${t.account.password}</h2>
       <p>${t.account.passwordIntro}</p>
       <form method="post" action="${frame.base}/account/login-password">
+        ${token}
         <div class="field">
           <label for="pw-email">${t.form.email}</label>
           <input type="email" id="pw-email" name="email" required autocomplete="username" />
@@ -217,7 +229,7 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
           : request.query.failed
             ? { kind: 'error' as const, text: t.account.loginFailed }
             : undefined;
-        return sendPage(reply, renderLogin(frame, notice));
+        return sendPage(reply, renderLogin(frame, formToken(request, reply, frame.base, secure), notice));
       }
       const signed = await signedIn(request, reply, request.params.slug);
       if (!signed) return reply;
@@ -241,6 +253,7 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
     async (request, reply) => {
       const frame = await frameOf(request, reply, request.params.slug);
       try {
+        assertFormToken(request, fieldOf(request.body, 'csrf'));
         await askLoginLinkAtDoor(
           deps.requests,
           frame.tenant.slug,
@@ -268,12 +281,13 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
     async (request, reply) => {
       const frame = await frameOf(request, reply, request.params.slug);
       try {
+        assertFormToken(request, fieldOf(request.body, 'csrf'));
         const login = await loginAtDoor(
           deps.requests,
           frame.tenant.slug,
           { email: fieldOf(request.body, 'email'), password: fieldOf(request.body, 'password') },
           request.ip,
-          request.cookies,
+          signInBrowserOf(request),
         );
         setSessionCookie(reply, frame.tenant.slug, login, secure);
         return see(reply, `${frame.base}/account`);
@@ -281,7 +295,10 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
         if (isAppError(error) && error.code === 'unauthenticated')
           return sendPage(
             reply,
-            renderLogin(frame, { kind: 'error', text: textsOf(frame).account.loginFailed }),
+            renderLogin(frame, formToken(request, reply, frame.base, secure), {
+              kind: 'error',
+              text: textsOf(frame).account.loginFailed,
+            }),
             401,
           );
         return sendErrorPage(reply, frame, error, `${frame.base}/account`);

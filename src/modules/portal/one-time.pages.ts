@@ -2,7 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isAppError } from '../../platform/errors.js';
-import { findDownload, loginWithLinkAtDoor, sendDownload, setSessionCookie } from '../requests/index.js';
+import {
+  findDownload,
+  loginWithLinkAtDoor,
+  sendDownload,
+  setSessionCookie,
+  signInBrowserOf,
+} from '../requests/index.js';
 import { assertFormToken, fieldOf, formToken, loadFrame } from './frame.js';
 import { html } from './html.js';
 import { renderPortalPage, textsOf, type PortalFrame } from './layout.js';
@@ -102,7 +108,7 @@ export function registerOneTimePages(app: FastifyInstance, deps: PortalDeps): vo
           frame.tenant.slug,
           fieldOf(request.body, 'token').slice(0, 64),
           request.ip,
-          request.cookies,
+          signInBrowserOf(request),
         );
         setSessionCookie(reply, frame.tenant.slug, login, secure);
       } catch (error) {

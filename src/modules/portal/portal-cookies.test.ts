@@ -103,12 +103,29 @@ async function walk(tenant: Tenant, email: string): Promise<Set<string>> {
       (await send('POST', `${base}/cookies`, { form: { lang: 'en', action: 'refuse', csrf } })).statusCode,
     ).toBe(303);
   }
-  expect((await send('GET', `${base}/account?lang=en`)).statusCode).toBe(200);
+  const loginPage = await send('GET', `${base}/account?lang=en`);
+  expect(loginPage.statusCode).toBe(200);
+  // The login forms carry the portal's form token too (decision 0412).
+  const formCsrf = /name="csrf" value="([^"]+)"/.exec(loginPage.body)?.[1] ?? '';
   const before = smtp.to(email).length;
-  expect((await send('POST', `${base}/account/login-link`, { form: { email } })).statusCode).toBe(303);
+  expect(
+    (await send('POST', `${base}/account/login-link`, { form: { email, csrf: formCsrf } })).statusCode,
+  ).toBe(303);
   const text = (await smtp.waitFor(email, before + 1)).text ?? '';
   const link = new URL(/(https:\/\/portal\.example\S+)/.exec(text)?.[1] ?? PUBLIC);
-  const login = await send('GET', `${link.pathname}${link.search}`);
+  // The mailed link opens a page whose button logs in (decision 0400).
+  const linkPage = await send('GET', `${link.pathname}${link.search}`);
+  const action = (/<form method="post" action="([^"]+)"/.exec(linkPage.body)?.[1] ?? '').replaceAll(
+    '&amp;',
+    '&',
+  );
+  const fields = Object.fromEntries(
+    [...linkPage.body.matchAll(/<input type="hidden" name="(\w+)" value="([^"]*)"/g)].map((match) => [
+      match[1] ?? '',
+      match[2] ?? '',
+    ]),
+  );
+  const login = await send('POST', action, { form: fields });
   expect(login.location).toBe(`${base}/account`);
   for (const path of [
     '/account',

@@ -11,7 +11,8 @@ import {
   type PortalLogin,
   type SubjectSession,
 } from './account.service.js';
-import { REQUEST_KINDS, type RequestsDeps } from './requests.service.js';
+import { REQUEST_KINDS, type RequestsDeps, type SignInBrowser } from './requests.service.js';
+import { AppError } from '../../platform/errors.js';
 import { askLoginLinkAtDoor, loginAtDoor } from './doors.js';
 
 export const SUBJECT_COOKIE = 'kluis_subject';
@@ -70,6 +71,14 @@ async function session(
   return authenticateSubject(deps, request.params.slug, cookie, csrf);
 }
 
+/**
+ * The browser of a login request as the sign-in sees it: its cookies, and whether a page of another
+ * site sent it (Fetch Metadata). A cross-site login joins nothing (decision 0412).
+ */
+export function signInBrowserOf(request: FastifyRequest): SignInBrowser {
+  return { cookies: request.cookies, crossSite: request.headers['sec-fetch-site'] === 'cross-site' };
+}
+
 /** The privacy portal for the provider's customers: login, own data, requests from the account. */
 export function registerAccountRoutes(
   app: FastifyInstance,
@@ -112,8 +121,17 @@ export function registerAccountRoutes(
       },
     },
     async (request, reply) => {
+      // A browser's login another site sent is refused: login CSRF (attack finding A12, decision 0412).
+      if (request.headers['sec-fetch-site'] === 'cross-site')
+        throw new AppError('forbidden', 'cross-site login', { publicMessage: 'cross-site login refused' });
       // A wrong password answers at the same moment for a known and an unknown address (issue 11).
-      const login = await loginAtDoor(deps, request.params.slug, request.body, request.ip, request.cookies);
+      const login = await loginAtDoor(
+        deps,
+        request.params.slug,
+        request.body,
+        request.ip,
+        signInBrowserOf(request),
+      );
       return setSessionCookie(reply, request.params.slug, login, options.secureCookies);
     },
   );

@@ -17,7 +17,8 @@ import {
   dispatchLetters,
   queueLetter,
   RIGHTS_PURPOSE,
-  type RequestCookies,
+  NO_BROWSER,
+  type SignInBrowser,
   type RequestsDeps,
   type RequestStatus,
 } from './requests.service.js';
@@ -113,7 +114,7 @@ async function openSession(
   deps: RequestsDeps,
   tenant: Tenant,
   subjectId: number,
-  cookies: RequestCookies,
+  browser: SignInBrowser,
 ): Promise<PortalLogin> {
   const token = randomBytes(32).toString('base64url');
   const csrf = randomBytes(32).toString('base64url');
@@ -143,12 +144,14 @@ async function openSession(
       decision: 'allowed',
     });
   });
-  // What joins the person at login (the browser's cookie consent id) must not fail the login.
-  await deps
-    .onPortalSignIn?.({ tenantId: tenant.tenantId, subjectId, cookies })
-    .catch((error: unknown) =>
-      deps.logger.error({ err: describeUnexpected(error) }, 'portal sign-in hook failed'),
-    );
+  // What joins the person at login (the browser's cookie consent id) must not fail the login, and
+  // a login another site made the browser do joins nothing (decision 0412).
+  if (!browser.crossSite)
+    await deps
+      .onPortalSignIn?.({ tenantId: tenant.tenantId, subjectId, cookies: browser.cookies })
+      .catch((error: unknown) =>
+        deps.logger.error({ err: describeUnexpected(error) }, 'portal sign-in hook failed'),
+      );
   return { sessionToken: `${tenant.tenantId}.${token}`, csrfToken: csrf };
 }
 
@@ -157,7 +160,7 @@ export async function loginWithLink(
   deps: RequestsDeps,
   tenantSlug: string,
   token: string,
-  cookies: RequestCookies = {},
+  browser: SignInBrowser = NO_BROWSER,
 ): Promise<PortalLogin> {
   const tenant = await deps.kernel.tenants.bySlug(tenantSlug);
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) throw failed();
@@ -173,7 +176,7 @@ export async function loginWithLink(
       .executeTakeFirst(),
   );
   if (!row) throw failed();
-  return openSession(deps, tenant, row.subject_id, cookies);
+  return openSession(deps, tenant, row.subject_id, browser);
 }
 
 /**
@@ -206,14 +209,14 @@ export async function loginWithPassword(
   tenantSlug: string,
   email: string,
   password: string,
-  cookies: RequestCookies = {},
+  browser: SignInBrowser = NO_BROWSER,
 ): Promise<PortalLogin> {
   const tenant = await deps.kernel.tenants.bySlug(tenantSlug);
   const match = await matchSubject(deps, tenant, email.trim().toLowerCase());
   const passwordHash = match ? await readPasswordHash(deps, tenant, match.subjectId) : undefined;
   const ok = await verify(passwordHash ?? (await DUMMY_HASH), password);
   if (!match || !passwordHash || !ok) throw failed();
-  return openSession(deps, tenant, match.subjectId, cookies);
+  return openSession(deps, tenant, match.subjectId, browser);
 }
 
 /** Resolves the portal cookie; on writes the CSRF token must match too. */

@@ -13,7 +13,8 @@ import {
   submitPublicRequest,
   verifyPublicRequest,
   type PublicRequestInput,
-  type RequestCookies,
+  NO_BROWSER,
+  type SignInBrowser,
   type RequestReceipt,
   type RequestsDeps,
 } from './requests.service.js';
@@ -113,11 +114,11 @@ export function loginWithLinkAtDoor(
   slug: string,
   token: string,
   address: string,
-  cookies: RequestCookies = {},
+  browser: SignInBrowser = NO_BROWSER,
 ): Promise<PortalLogin> {
   const limits = deps.limits ?? DEFAULT_PUBLIC_LIMITS;
   return throttledLogin(deps, slug, loginCounters(limits, address, undefined), () =>
-    loginWithLink(deps, slug, token, cookies),
+    loginWithLink(deps, slug, token, browser),
   );
 }
 
@@ -127,7 +128,7 @@ export function loginAtDoor(
   slug: string,
   body: { token: string } | { email: string; password: string },
   address: string,
-  cookies: RequestCookies = {},
+  browser: SignInBrowser = NO_BROWSER,
 ): Promise<PortalLogin> {
   const limits = deps.limits ?? DEFAULT_PUBLIC_LIMITS;
   return holdAnswer(deps, 'login', () =>
@@ -137,8 +138,8 @@ export function loginAtDoor(
       loginCounters(limits, address, 'email' in body ? body.email : undefined),
       () =>
         'token' in body
-          ? loginWithLink(deps, slug, body.token, cookies)
-          : loginWithPassword(deps, slug, body.email, body.password, cookies),
+          ? loginWithLink(deps, slug, body.token, browser)
+          : loginWithPassword(deps, slug, body.email, body.password, browser),
     ),
   );
 }

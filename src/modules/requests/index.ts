@@ -17,6 +17,7 @@ export {
   REQUEST_KINDS,
   type PortalSignIn,
   type RequestCookies,
+  type SignInBrowser,
   type RequestsDeps,
   type RequestStatus,
   type RequestListItem,
@@ -25,6 +26,7 @@ export { registerRequestsRoutes } from './requests.routes.js';
 export { sendDownload } from './download.js';
 export {
   registerAccountRoutes,
+  signInBrowserOf,
   portalSessionOf,
   setSessionCookie,
   SUBJECT_COOKIE,

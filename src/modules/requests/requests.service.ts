@@ -134,6 +134,19 @@ export interface PortalSignIn {
 /** The cookies of a login request, handed to the sign-in hook. */
 export type RequestCookies = Readonly<Record<string, string | undefined>>;
 
+/**
+ * The browser a portal login comes from: its cookies, and whether the login request came from a page
+ * of another site (`Sec-Fetch-Site: cross-site`). A cross-site login joins nothing to the person
+ * (attack finding A12, decision 0412): it may be a login forced on someone else's browser.
+ */
+export interface SignInBrowser {
+  cookies: RequestCookies;
+  crossSite: boolean;
+}
+
+/** A login with no browser behind it (the CLI, tests): no cookies, nothing to join. */
+export const NO_BROWSER: SignInBrowser = { cookies: {}, crossSite: false };
+
 /** The purpose under which rights requests are handled; both seed policies declare it. */
 export const RIGHTS_PURPOSE = 'rights_requests';
 const PORTAL: Actor = { kind: 'system', job: 'rights-portal' };
