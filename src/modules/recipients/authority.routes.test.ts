@@ -209,13 +209,23 @@ describe('requests of judicial authorities and police (VK-10)', () => {
   it('call records go to an authority only under the policy’s legal-disclosure purpose and its role; scope and input are checked', async () => {
     const person = await createCustomer(kernel, voiceking, 'order_processing');
     const before = (await requestRows(voiceking)).rowCount ?? 0;
-    // Billing may read call records for billing, not hand them to the police, whatever purpose it declares.
+    // Billing may read call records for billing, not hand them to the police, whatever purpose it
+    // declares: another purpose is refused at the door (decision 0061), legal disclosure by its role.
     const clerk = await staffCall(app, billing, 'POST', '/api/v1/authority-requests', {
       purpose: 'call_billing',
       payload: order([person.subjectId]),
     });
     expect(clerk.statusCode).toBe(403);
-    expect(clerk.json()).toMatchObject({ code: 'role_not_allowed' });
+    expect(clerk.json()).toMatchObject({
+      code: 'purpose_not_allowed',
+      details: { validPurposes: ['legal_disclosure'] },
+    });
+    const declared = await staffCall(app, billing, 'POST', '/api/v1/authority-requests', {
+      purpose: 'legal_disclosure',
+      payload: order([person.subjectId]),
+    });
+    expect(declared.statusCode).toBe(403);
+    expect(declared.json()).toMatchObject({ code: 'role_not_allowed' });
     // A category the authority recipient does not receive (VoiceKing: bank accounts).
     const bank = await post(
       officer,
