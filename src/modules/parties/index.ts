@@ -2,6 +2,7 @@ export {
   createPerson,
   rectifyPerson,
   rectificationSchema,
+  checkRectification,
   getPerson,
   findPeopleByContact,
   listPeople,

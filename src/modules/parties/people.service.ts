@@ -393,6 +393,16 @@ export const rectificationSchema = createPersonInputSchema
 export type Rectification = z.input<typeof rectificationSchema>;
 
 /**
+ * What rectifyPerson refuses, checked before anything is stored (a rights request is filed only
+ * for corrections that can be applied): free text holding forbidden data (VK-16), a phone number
+ * that is not one. The schema itself is the caller's to parse.
+ */
+export function checkRectification(changes: z.output<typeof rectificationSchema>): void {
+  assertFreeTextAllowed(PEOPLE_MAP, freeTextOf(changes));
+  if (changes.phone) normalisePhone(changes.phone);
+}
+
+/**
  * GDPR Art. 16: applies corrections to a person. The old values are overwritten (not kept); the
  * audit entry names the categories that changed, never the values.
  */

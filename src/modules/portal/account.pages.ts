@@ -40,6 +40,7 @@ import {
   displayValue,
 } from './account.view.js';
 import { CORRECTABLE_FIELDS } from './rights.pages.js';
+import type { CorrectableField } from './texts.js';
 import { registerConsentPages } from './consents.pages.js';
 import { keepsDossier, registerDossierPages } from './dossier.pages.js';
 
@@ -182,14 +183,22 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
     });
   }
 
-  const page = (signed: Signed, title: string, sub: string, body: Html, notice?: string): string =>
+  const page = (
+    signed: Signed,
+    title: string,
+    sub: string,
+    body: Html,
+    notice?: string | { kind: 'info' | 'error'; text: string },
+  ): string =>
     renderPortalPage(signed.frame, {
       title,
       path: `${signed.frame.base}/account${sub}`,
       body: html`${body}
         <hr />
         ${accountNav(signed.frame, sub)}`,
-      ...(notice ? { notice: { kind: 'info' as const, text: notice } } : {}),
+      ...(notice
+        ? { notice: typeof notice === 'string' ? { kind: 'info' as const, text: notice } : notice }
+        : {}),
     });
 
   /** The person's own data under the rights purpose, in the page's language. */
@@ -581,30 +590,53 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
         postalCode: person?.address?.postalCode ?? '',
         city: person?.address?.city ?? '',
       };
-      const body = html`<h1>${t.correct.title}</h1>
-        <p>${t.correct.intro}</p>
-        <form method="post" action="${signed.frame.base}/account/correct">
-          <input type="hidden" name="csrf" value="${signed.csrf}" />
-          ${CORRECTABLE_FIELDS.map(
-            (field) =>
-              html`<div class="field">
-                <label for="f-${field}">${t.form.fieldNames[field]}</label
-                ><input
-                  type="${field === 'email' ? 'email' : field === 'phone' ? 'tel' : 'text'}"
-                  id="f-${field}"
-                  name="${field}"
-                  value="${current[field] ?? ''}"
-                />
-              </div>`,
-          )}
-          <button type="submit">${t.correct.submit}</button>
-        </form>`;
-      return sendPage(
-        reply,
-        page(signed, t.correct.title, '/correct', body, request.query.done ? t.correct.done : undefined),
-      );
+      return sendPage(reply, correctPage(signed, current, request.query.done ? t.correct.done : undefined));
     },
   );
+
+  /** The correction form with the given values (the stored ones, or what a refused post held). */
+  function correctPage(
+    signed: Signed,
+    values: Record<string, string>,
+    notice?: string | { kind: 'error'; text: string },
+    invalid: readonly string[] = [],
+  ): string {
+    const t = textsOf(signed.frame);
+    const body = html`<h1>${t.correct.title}</h1>
+      <p>${t.correct.intro}</p>
+      <form method="post" action="${signed.frame.base}/account/correct">
+        <input type="hidden" name="csrf" value="${signed.csrf}" />
+        ${CORRECTABLE_FIELDS.map(
+          (field) =>
+            html`<div class="field">
+              <label for="f-${field}">${t.form.fieldNames[field]}</label
+              ><input
+                type="${field === 'email' ? 'email' : field === 'phone' ? 'tel' : 'text'}"
+                id="f-${field}"
+                name="${field}"
+                value="${values[field] ?? ''}"
+                ${invalid.includes(field) ? html` aria-invalid="true"` : ''}
+              />
+            </div>`,
+        )}
+        <button type="submit">${t.correct.submit}</button>
+      </form>`;
+    return page(signed, t.correct.title, '/correct', body, notice);
+  }
+
+  /** Which of the form's fields a refused correction names (issue paths, or the phone check's message). */
+  function refusedFields(error: {
+    publicMessage?: string;
+    details?: { issues?: Array<{ path: string }> };
+  }): CorrectableField[] {
+    const named = new Set<string>();
+    for (const issue of error.details?.issues ?? []) {
+      const last = issue.path.split(/[/.]/).at(-1) ?? '';
+      if ((CORRECTABLE_FIELDS as readonly string[]).includes(last)) named.add(last);
+    }
+    if (error.publicMessage?.startsWith('phone')) named.add('phone');
+    return CORRECTABLE_FIELDS.filter((field) => named.has(field));
+  }
 
   typed.post(
     '/t/:slug/account/correct',
@@ -646,6 +678,23 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
           language: signed.frame.lang,
         });
       } catch (error) {
+        // Refused corrections file nothing (attack A6): the form again, saying what is wrong.
+        if (
+          isAppError(error) &&
+          (error.code === 'validation_failed' || error.code === 'sensitive_data_refused')
+        ) {
+          const t = textsOf(signed.frame);
+          const fields = refusedFields(error);
+          const names = fields.map((field) => t.form.fieldNames[field]);
+          const text =
+            error.code === 'sensitive_data_refused'
+              ? t.correct.sensitive
+              : names.length > 0
+                ? t.correct.invalid(names.join(', '))
+                : t.form.invalid.corrections;
+          const typed = Object.fromEntries(CORRECTABLE_FIELDS.map((field) => [field, fieldOf(body, field)]));
+          return sendPage(reply, correctPage(signed, typed, { kind: 'error', text }, fields), 422);
+        }
         return sendErrorPage(reply, signed.frame, error, `${signed.frame.base}/account/correct`);
       }
       return see(reply, `${signed.frame.base}/account/correct?done=1`);

@@ -20,6 +20,7 @@ import type { Mailer } from '../../platform/mailer.js';
 import {
   findPeopleByContact,
   getPerson,
+  checkRectification,
   rectificationSchema,
   rectifyPerson,
   type Rectification,
@@ -255,7 +256,20 @@ function checkCorrectionsInput(kind: RequestKind, corrections: unknown): Rectifi
   if (corrections === undefined) return undefined;
   if (kind !== 'rectification') throw invalid('corrections: only a rectification request takes corrections');
   const parsed = rectificationSchema.safeParse(corrections);
-  if (!parsed.success) throw invalid(`corrections: ${describeIssues(parsed.error)}`);
+  if (!parsed.success) {
+    const message = `corrections: ${describeIssues(parsed.error)}`;
+    // The fields at fault, so a page can name them in the person's language.
+    throw new AppError('validation_failed', message, {
+      publicMessage: message,
+      details: {
+        issues: parsed.error.issues.map((issue) => ({
+          path: ['corrections', ...issue.path.map(String)].join('/'),
+          message: issue.message,
+        })),
+      },
+    });
+  }
+  checkRectification(parsed.data);
   return parsed.data;
 }
 
@@ -1384,6 +1398,8 @@ export async function createVerifiedRequest(
   assertOffered(policy, input.kind);
   assertKnownPurposes(policy, input.purposes);
   await checkTransferInput(deps, input.kind, input.transferTo);
+  // Corrections that would be refused file no request (attack A6): checked before it is stored.
+  if (input.kind === 'rectification') checkCorrectionsInput(input.kind, input.corrections ?? null);
   const receipt = await insertRequest(deps, tenant, {
     actor: SELF(subjectId),
     kind: input.kind,
