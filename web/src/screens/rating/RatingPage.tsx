@@ -30,7 +30,7 @@ export interface CallImport {
   importId: number;
   fileName: string;
   format: string;
-  status: 'running' | 'finished' | 'failed' | 'interrupted';
+  status: 'queued' | 'running' | 'finished' | 'failed' | 'interrupted';
   startedAt: string;
   finishedAt: string | null;
   linesRead: number;
@@ -140,6 +140,7 @@ function Why({ item }: { item: CallImport }) {
 }
 
 const STATUS_COLOUR: Record<CallImport['status'], string> = {
+  queued: 'gray.7',
   running: 'indigo.8',
   finished: 'gray.7',
   failed: 'red.9',

@@ -14,6 +14,7 @@ const en = {
   started: 'Started',
   status: 'Status',
   statuses: {
+    queued: 'waiting for the import job',
     running: 'running',
     finished: 'finished',
     failed: 'failed',
@@ -91,6 +92,7 @@ addScreenMessages('rating', {
     started: 'Gestart',
     status: 'Toestand',
     statuses: {
+      queued: 'wacht op de importjob',
       running: 'bezig',
       finished: 'klaar',
       failed: 'mislukt',
@@ -166,6 +168,7 @@ addScreenMessages('rating', {
     started: 'Début',
     status: 'État',
     statuses: {
+      queued: 'en attente de la tâche d’import',
       running: 'en cours',
       finished: 'terminé',
       failed: 'échoué',
