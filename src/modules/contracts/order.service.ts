@@ -1,3 +1,4 @@
+import { oneLineText } from '../../platform/one-line.js';
 import { z } from 'zod';
 import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { Grant } from '../../kernel/gate/gate.js';
@@ -48,9 +49,9 @@ export interface Order {
 }
 
 export const addressSchema = z.object({
-  street: z.string().trim().min(1).max(200),
-  postalCode: z.string().trim().min(1).max(16),
-  city: z.string().trim().min(1).max(100),
+  street: oneLineText(200),
+  postalCode: oneLineText(16),
+  city: oneLineText(100),
   country: z
     .string()
     .trim()

@@ -1,3 +1,4 @@
+import { oneLineText } from '../../platform/one-line.js';
 import { z } from 'zod';
 import type { Kernel } from '../../kernel/kernel.js';
 import { AppError, notFoundError } from '../../platform/errors.js';
@@ -36,12 +37,7 @@ export const ATTACHMENT_TYPES = Object.keys(ALLOWED_TYPES) as [string, ...string
 
 export const attachmentInputSchema = z
   .object({
-    fileName: z
-      .string()
-      .trim()
-      .min(1)
-      .max(200)
-      .regex(/^[^/\\\p{Cc}]+$/u, 'a file name without slashes or control characters'),
+    fileName: oneLineText(200).regex(/^[^/\\]+$/, 'a file name without slashes'),
     contentType: z.enum(ATTACHMENT_TYPES),
     /** The file, Base64. */
     content: z.base64().max(Math.ceil((ATTACHMENT_MAX_BYTES * 4) / 3) + 4),

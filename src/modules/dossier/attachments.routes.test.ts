@@ -138,6 +138,9 @@ describe('dossier attachments (issue 17)', () => {
         content: Buffer.from('not a png').toString('base64'),
       },
       { fileName: '../etc/passwd', contentType: 'text/plain', content: 'eA==' },
+      // Shown as "üexe.txt", saved as "…txt.exe" (attack finding A15).
+      { fileName: 'ü\u202etxt.exe', contentType: 'text/plain', content: 'eA==' },
+      { fileName: 'plan\r\n.txt', contentType: 'text/plain', content: 'eA==' },
     ]) {
       const response = await upload(subjectId, bad);
       expect(response.statusCode, bad.fileName).toBe(400);

@@ -1,3 +1,4 @@
+import { oneLineText } from '../../platform/one-line.js';
 import { z } from 'zod';
 import { parseEnterpriseNumber } from '../../kernel/identifiers/enterprise-number.js';
 import type { Kernel } from '../../kernel/kernel.js';
@@ -10,12 +11,12 @@ import { partiesDataMap } from './datamap.js';
 const countryCode = z.string().regex(/^[A-Z]{2}$/, 'expected an ISO 3166 country code');
 
 const registeredAddressSchema = z.object({
-  street: z.string().trim().min(1).max(200),
+  street: oneLineText(200),
   postalCode: z
     .string()
     .trim()
     .regex(/^[A-Za-z0-9][A-Za-z0-9 -]{1,11}$/, 'expected a postal code'),
-  city: z.string().trim().min(1).max(100),
+  city: oneLineText(100),
 });
 
 const billingAddressSchema = registeredAddressSchema.extend({ country: countryCode });
@@ -28,7 +29,7 @@ const organisationFacts = {
   /** Whether the company is VAT-registered: its VAT number (BT-48) is on invoices only then. */
   vatRegistered: z.boolean().optional(),
   /** The company's own reference for its invoices (BT-10), e.g. a cost centre. */
-  buyerReference: z.string().trim().min(1).max(100).nullish(),
+  buyerReference: oneLineText(100).nullish(),
   /** A company established in another EU member state: its VAT number, with the country prefix. */
   vatNumber: z
     .string()
@@ -98,14 +99,14 @@ function assertVatNumberFits(country: string, vatNumber: string | null | undefin
 }
 
 export const createOrganisationInputSchema = z.object({
-  name: z.string().trim().min(1).max(200),
+  name: oneLineText(200),
   enterpriseNumber: z.string().trim().min(1).max(20).nullish(),
   country: countryCode.default('BE'),
   ...organisationFacts,
 });
 
 export const updateOrganisationInputSchema = z
-  .object({ name: z.string().trim().min(1).max(200).optional(), ...organisationFacts })
+  .object({ name: oneLineText(200).optional(), ...organisationFacts })
   .refine((input) => Object.keys(input).length > 0, { message: 'give at least one field to change' });
 
 export type CreateOrganisationInput = z.input<typeof createOrganisationInputSchema>;

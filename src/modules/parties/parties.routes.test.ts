@@ -417,6 +417,24 @@ describe('organisations (VX-3)', () => {
     expect(read.statusCode).toBe(200);
   });
 
+  it('a name with a line break or a text-direction override is refused, and nothing is written (organisations and people)', async () => {
+    for (const name of ['N\r\nX-Evil: 1', 'Bakkerij \u202eLN', 'Tab\tBV']) {
+      const organisation = await call(voxtraSales, 'POST', '/api/v1/organisations', undefined, { name });
+      expect(organisation.statusCode, JSON.stringify(name)).toBe(400);
+      expect(organisation.json<{ code: string }>().code).toBe('validation_failed');
+    }
+    const person = await call(sales, 'POST', '/api/v1/people', 'order_processing', {
+      ...customer,
+      familyName: 'Multi\nLine',
+    });
+    expect(person.statusCode).toBe(400);
+    const rows = await runAsOwner(database.ownerUrl, 'select 1 from organisations where name = any($1)', [
+      ['N\r\nX-Evil: 1', 'Bakkerij \u202eLN', 'Tab\tBV'],
+    ]);
+    expect(rows.rowCount).toBe(0);
+    expect(await countPeople(voiceking, 'Multi\nLine')).toBe(0);
+  });
+
   it('wrong check digits are refused with the reason and nothing is written', async () => {
     const response = await call(voxtraSales, 'POST', '/api/v1/organisations', undefined, {
       name: 'Fout BV',

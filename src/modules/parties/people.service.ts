@@ -1,3 +1,4 @@
+import { oneLineText } from '../../platform/one-line.js';
 import { z } from 'zod';
 import { AccessDenied, NOT_AVAILABLE, type Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
@@ -40,8 +41,8 @@ const isoDate = z.iso.date('expected a date as YYYY-MM-DD');
 
 export const createPersonInputSchema = z.object({
   subjectType: z.string().regex(/^[a-z][a-z0-9_]*$/),
-  familyName: z.string().trim().min(1).max(200),
-  givenName: z.string().trim().min(1).max(200),
+  familyName: oneLineText(200),
+  givenName: oneLineText(200),
   gender: z.enum(['female', 'male', 'x']).nullish(),
   preferredLanguage: z.enum(['nl', 'fr', 'en', 'de']).nullish(),
   email: z.string().trim().toLowerCase().email('expected an e-mail address').nullish(),
@@ -49,17 +50,17 @@ export const createPersonInputSchema = z.object({
   birthDate: isoDate.nullish(),
   address: z
     .object({
-      street: z.string().trim().min(1).max(200),
-      postalCode: z.string().trim().min(1).max(20),
-      city: z.string().trim().min(1).max(100),
+      street: oneLineText(200),
+      postalCode: oneLineText(20),
+      city: oneLineText(100),
       country: z
         .string()
         .regex(/^[A-Z]{2}$/, 'expected an ISO 3166 country code')
         .default('BE'),
     })
     .nullish(),
-  jobTitle: z.string().trim().min(1).max(200).nullish(),
-  jobFunction: z.string().trim().min(1).max(200).nullish(),
+  jobTitle: oneLineText(200).nullish(),
+  jobFunction: oneLineText(200).nullish(),
   decisionAuthority: z.boolean().nullish(),
   notes: z.string().trim().min(1).max(10_000).nullish(),
   organisationId: z.number().int().positive().nullish(),
