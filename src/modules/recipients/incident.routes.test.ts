@@ -375,8 +375,37 @@ describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () 
         payload: { decision: 'inform' },
       },
     );
-    expect(again.json()).toMatchObject({ lettersSent: 0 });
+    expect(again.statusCode).toBe(409);
     expect(smtp.to(dutch.email ?? '')).toHaveLength(1);
+  });
+
+  it('VK-9: the persons notification taken twice at the same moment (a double click) is taken once: one 200, one 409, one letter per person (attack A3)', async () => {
+    clock.set(T0);
+    const d = await desk();
+    const people = await Promise.all(
+      ['Anna', 'Bram', 'Cato', 'Dirk'].map((givenName) =>
+        createCustomer(kernel, d.tenant, 'order_processing', { preferredLanguage: 'nl', givenName }),
+      ),
+    );
+    const incidentId = await breach(d);
+    const inform = () =>
+      staffCall(app, d.officer, 'POST', `/api/v1/incidents/${incidentId}/persons-notification`, {
+        payload: { decision: 'inform' },
+      });
+    const answers = await Promise.all([inform(), inform()]);
+    expect(answers.map((answer) => answer.statusCode).sort()).toEqual([200, 409]);
+    const first = answers.find((answer) => answer.statusCode === 200);
+    expect(first?.json()).toMatchObject({ personsDecision: 'inform', lettersSent: people.length });
+    for (const person of people) expect(smtp.to(person.email ?? '')).toHaveLength(1);
+    const rows = await runAsOwner<{ n: number; sent: number }>(
+      database.ownerUrl,
+      'select count(*)::int as n, count(letter_sent_at)::int as sent from incident_subjects where tenant_id = $1 and incident_id = $2',
+      [d.tenant.tenantId, incidentId],
+    );
+    expect(rows.rows[0]).toEqual({ n: people.length, sent: people.length });
+    // And afterwards: still 409, still one letter each.
+    expect((await inform()).statusCode).toBe(409);
+    for (const person of people) expect(smtp.to(person.email ?? '')).toHaveLength(1);
   });
 
   it('the register is the tenant’s own: another tenant’s officer, other roles and bad input are refused', async () => {

@@ -526,8 +526,11 @@ export async function decideAuthorityNotification(
 
 /**
  * Art. 34: inform the persons affected (a letter to each, in their language, to the e-mail
- * address on file, read under the incident purpose through the gate), or record why not. Letters
- * go once per person; a second call sends what the first did not (a crash half-way).
+ * address on file, read under the incident purpose through the gate), or record why not. The
+ * decision is taken once, under the incident's row lock, and each letter is claimed in that same
+ * transaction: a second call at the same moment (a double click, a retry) waits for the first and
+ * gets 409, so no person is mailed twice (attack A3). Letters whose sending failed are released
+ * again; a later call with the same decision sends those, and only those.
  */
 export async function decidePersonsNotification(
   deps: Pick<IncidentDeps, 'kernel' | 'mailer' | 'logger'>,
@@ -561,7 +564,15 @@ export async function decidePersonsNotification(
         .execute();
       record(atx, context.actor, purpose, `incident.persons.${data.decision}`);
     }
-    if (data.decision === 'not_inform') return { row, letters: [], pendingCount: 0 };
+    const decidedBefore = row.persons_decision !== 'pending';
+    const already = (): AppError =>
+      new AppError('conflict', 'already decided', {
+        publicMessage: `the persons decision is already ${row.persons_decision}`,
+      });
+    if (data.decision === 'not_inform') {
+      if (decidedBefore) throw already();
+      return { row, letters: [], pendingCount: 0 };
+    }
     const pending = await atx.tx
       .selectFrom('incident_subjects as i')
       .innerJoin('data_subjects as s', (join) =>
@@ -604,26 +615,46 @@ export async function decidePersonsNotification(
         atx.audit.record(error.auditEvent);
       }
     }
+    // Taken before: only letters a failed sending released are left to send; none, no second answer.
+    if (decidedBefore && letters.length === 0) throw already();
+    if (letters.length > 0)
+      await atx.tx
+        .updateTable('incident_subjects')
+        .set({ letter_sent_at: kernel.clock.now() })
+        .where('incident_id', '=', incidentId)
+        .where(
+          'subject_id',
+          'in',
+          letters.map((letter) => letter.subjectId),
+        )
+        .where('letter_sent_at', 'is', null)
+        .execute();
     return { row, letters, pendingCount: pending.length };
   });
   let sent = 0;
   const facts = await kernel.plain(context.tenantId, (tx) => factsOf(tx, prepared.row, kernel.clock.now()));
   for (const letter of prepared.letters) {
     const mail = personLetter(policy, facts, letter.language, letter.name);
-    await deps.mailer.send({
-      to: letter.email,
-      subject: mail.subject,
-      text: mail.text,
-      fromName: `${policy.controller.legalName} ${policy.controller.legalForm}`,
-    });
-    await kernel.plain(context.tenantId, (tx) =>
-      tx
-        .updateTable('incident_subjects')
-        .set({ letter_sent_at: kernel.clock.now() })
-        .where('incident_id', '=', incidentId)
-        .where('subject_id', '=', letter.subjectId)
-        .execute(),
-    );
+    try {
+      await deps.mailer.send({
+        to: letter.email,
+        subject: mail.subject,
+        text: mail.text,
+        fromName: `${policy.controller.legalName} ${policy.controller.legalForm}`,
+      });
+    } catch (error) {
+      // The letters not sent are released for a later call; the ones sent stay claimed.
+      const unsent = prepared.letters.slice(sent).map((left) => left.subjectId);
+      await kernel.plain(context.tenantId, (tx) =>
+        tx
+          .updateTable('incident_subjects')
+          .set({ letter_sent_at: null })
+          .where('incident_id', '=', incidentId)
+          .where('subject_id', 'in', unsent)
+          .execute(),
+      );
+      throw error;
+    }
     sent += 1;
   }
   const incident = await getIncident(kernel, context, incidentId);
