@@ -230,6 +230,8 @@ describe('the cookie banner on a provider’s page (Chromium)', () => {
       ['analytical'],
     ]);
     // One visitor, one consent id across the three choices.
+    // One id throughout: the banner sent the id's secret with each change (decision 0410), else an
+    // acceptance after the refusal would have been recorded under a new id.
     expect(new Set(receipts.map((receipt) => receipt.consent_id)).size).toBe(1);
   });
 

@@ -31,16 +31,18 @@ export const BANNER_SOURCE = String.raw`(function () {
     if (!m) return null;
     var p;
     try { p = decodeURIComponent(m[1]).split('.'); } catch (e) { return null; }
-    if (p.length !== 4) return null;
-    return { id: p[0], v: p[1], cats: p[2] === '-' ? [] : p[2].split('+'), exp: Number(p[3]) };
+    if (p.length !== 4 && p.length !== 5) return null;
+    return { id: p[0], v: p[1], cats: p[2] === '-' ? [] : p[2].split('+'), exp: Number(p[3]), key: p[4] || '' };
   }
   function valid(s) { return !!s && s.v === C.policyVersion && s.exp * 1000 > Date.now(); }
   function write(r) {
     var exp = Math.floor(Date.parse(r.expiresAt) / 1000);
-    var value = [r.consentId, r.policyVersion, r.categories.length ? r.categories.join('+') : '-', exp].join('.');
+    // The id's secret (proof of possession, decision 0410) stays next to the id, never elsewhere.
+    var key = r.consentKey || (state && state.id === r.consentId ? state.key : '');
+    var value = [r.consentId, r.policyVersion, r.categories.length ? r.categories.join('+') : '-', exp].concat(key ? [key] : []).join('.');
     d.cookie = C.cookie + '=' + encodeURIComponent(value) + '; Max-Age=' + Math.max(0, exp - Math.floor(Date.now() / 1000)) +
       '; Path=/; SameSite=Lax' + (location.protocol === 'https:' ? '; Secure' : '');
-    state = { id: r.consentId, v: r.policyVersion, cats: r.categories.slice(), exp: exp };
+    state = { id: r.consentId, v: r.policyVersion, cats: r.categories.slice(), exp: exp, key: key };
   }
   function norm(c) { c = (c || '').toLowerCase(); return ALIASES[c] || c; }
 
@@ -91,6 +93,7 @@ export const BANNER_SOURCE = String.raw`(function () {
   function send(cats, source) {
     var body = { categories: cats, policyVersion: C.policyVersion, bannerVersion: C.bannerVersion, language: lang, source: source, gpc: gpc };
     if (state && /^[A-Za-z0-9_-]{22}$/.test(state.id)) body.consentId = state.id;
+    if (state && /^[A-Za-z0-9_-]{43}$/.test(state.key)) body.consentKey = state.key;
     return fetch(C.receiptUrl, { method: 'POST', mode: 'cors', credentials: 'omit', keepalive: true,
       headers: { 'Content-Type': 'text/plain;charset=UTF-8' }, body: JSON.stringify(body) })
       .then(function (r) { if (!r.ok) throw new Error('receipt ' + r.status); return r.json(); });

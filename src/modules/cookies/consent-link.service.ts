@@ -4,7 +4,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { COOKIE_CHOICES_CATEGORY, type Language, LANGUAGES } from '../../kernel/policy/index.js';
 import type { Tx } from '../../platform/db.js';
 import { CONSENT_CATEGORIES, CONSENT_COOKIE, type ConsentCategory } from './cookie-policy.js';
-import { CONSENT_ID } from './receipt.service.js';
+import { CONSENT_ID, CONSENT_KEY } from './receipt.service.js';
 
 /**
  * A consent id joins a person's data only when that person logs in to the privacy portal from a
@@ -36,6 +36,17 @@ export function consentIdOfCookie(value: string | undefined): string | undefined
   }
   const id = decoded.split('.')[0] ?? '';
   return CONSENT_ID.test(id) ? id : undefined;
+}
+
+/** The secret the cookie keeps next to its consent id (the fifth part), if any (decision 0410). */
+export function consentKeyOfCookie(value: string | undefined): string | undefined {
+  if (value === undefined || value.length > 200) return undefined;
+  try {
+    const key = decodeURIComponent(value).split('.')[4] ?? '';
+    return CONSENT_KEY.test(key) ? key : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Writes the link of one consent id to one person (a Grant for the cookie-choices category). */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -52,6 +53,7 @@ afterAll(async () => {
 interface ReceiptAnswer {
   receiptId: string;
   consentId: string;
+  consentKey?: string;
   categories: string[];
   policyVersion: string;
   bannerVersion: string;
@@ -178,7 +180,11 @@ describe('server receipts (VK-20)', () => {
     );
     expect(signal.json<ReceiptAnswer>()).toMatchObject({ categories: [], source: 'gpc', gpc: true });
     const explicit = await choose(
-      { consentId: signal.json<ReceiptAnswer>().consentId, categories: ['analytical'] },
+      {
+        consentId: signal.json<ReceiptAnswer>().consentId,
+        consentKey: signal.json<ReceiptAnswer>().consentKey,
+        categories: ['analytical'],
+      },
       { 'sec-gpc': '1' },
     );
     expect(explicit.json<ReceiptAnswer>()).toMatchObject({
@@ -265,7 +271,11 @@ describe('server receipts (VK-20)', () => {
     const tenant = await createPolicyTenant(kernel, 'voiceking');
     const admin = await loginAs(app, kernel, tenant, 'admin');
     const a = (await choose({ categories: ['analytical'] }, {}, tenant.slug)).json<ReceiptAnswer>();
-    await choose({ consentId: a.consentId, categories: ['analytical', 'tracking'] }, {}, tenant.slug);
+    await choose(
+      { consentId: a.consentId, consentKey: a.consentKey, categories: ['analytical', 'tracking'] },
+      {},
+      tenant.slug,
+    );
     await choose({ categories: [] }, {}, tenant.slug);
     await choose({ categories: ['analytical'] }, {}, tenant.slug);
     const rates = await app.inject({
@@ -424,9 +434,13 @@ describe('the cookie-settings page', () => {
     async (lang) => {
       now = new Date('2026-12-13T08:00:00Z');
       const receipt = (await choose({ categories: ['analytical'] })).json<ReceiptAnswer>();
+      // The browser holding the id and its secret in the banner's cookie (decision 0410; the portal
+      // served under the provider's host sees it): the page is the holder's, the form writable.
+      const held = `kluis_consent=${[receipt.consentId, receipt.policyVersion, 'analytical', Math.floor(Date.parse(receipt.expiresAt) / 1000), receipt.consentKey].join('.')}`;
       const page = await app.inject({
         method: 'GET',
         url: `/t/${voiceking.slug}/cookies?lang=${lang}&consent=${receipt.consentId}`,
+        headers: { cookie: held },
       });
       expect(page.statusCode).toBe(200);
       expect(page.headers['content-language']).toBe(lang);
@@ -447,7 +461,10 @@ describe('the cookie-settings page', () => {
       const withoutToken = await app.inject({
         method: 'POST',
         url: `/t/${voiceking.slug}/cookies`,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: formCookie ?? '' },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          cookie: `${held}; ${formCookie ?? ''}`,
+        },
         payload: `lang=${lang}&consent=${receipt.consentId}&action=save&categories=tracking`,
       });
       expect(withoutToken.statusCode).toBe(403);
@@ -455,14 +472,19 @@ describe('the cookie-settings page', () => {
       const post = await app.inject({
         method: 'POST',
         url: `/t/${voiceking.slug}/cookies`,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: formCookie ?? '' },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          cookie: `${held}; ${formCookie ?? ''}`,
+        },
         payload: `lang=${lang}&consent=${receipt.consentId}&action=save&categories=tracking&csrf=${csrf}`,
       });
       expect(post.statusCode).toBe(303);
       expect(post.headers.location).toContain(`consent=${receipt.consentId}`);
-      // The id came from the link, not from this browser's cookie: the choice is recorded under it,
-      // but it is not adopted into the browser's kluis_consent cookie.
-      expect(String(post.headers['set-cookie'] ?? '')).not.toContain('kluis_consent=');
+      // The id this browser holds: the new choice is remembered in its cookie, the secret kept.
+      expect(String(post.headers['set-cookie'] ?? '')).toContain(
+        `kluis_consent=${encodeURIComponent([receipt.consentId, receipt.policyVersion, 'tracking'].join('.'))}`,
+      );
+      expect(String(post.headers['set-cookie'] ?? '')).toContain(receipt.consentKey ?? 'no key');
       const latest = await rows<{ categories: string[]; source: string }>(
         'select categories, source from cookie_receipts where consent_id = $1 order by receipt_id desc limit 1',
         [receipt.consentId],
@@ -521,5 +543,135 @@ describe('retention of the website records', () => {
       websiteVisits: 0,
       cookieReceipts: 0,
     });
+  });
+});
+
+describe('a cookie consent id is no bearer credential (attack A10, decision 0410)', () => {
+  const receiptsOf = async (consentId: string) =>
+    (
+      await runAsOwner<{ categories: string[]; source: string }>(
+        database.ownerUrl,
+        'select categories, source from cookie_receipts where tenant_id = $1 and consent_id = $2 order by receipt_id',
+        [voiceking.tenantId, consentId],
+      )
+    ).rows;
+
+  it('VK-20: anyone may record a refusal under a consent id; an acceptance or change is recorded under it only with its secret, else under a new id', async () => {
+    const victim = (await choose({ categories: [] })).json<ReceiptAnswer>();
+    expect(victim.consentKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const evil = { origin: 'https://evil.example' };
+    for (const forged of [
+      { consentId: victim.consentId, categories: ['analytical', 'tracking'] },
+      {
+        consentId: victim.consentId,
+        consentKey: 'A'.repeat(43),
+        categories: ['analytical', 'tracking'],
+      },
+    ]) {
+      const answer = await choose(forged, evil);
+      expect(answer.statusCode).toBe(201);
+      // Recorded, but as a new visitor's choice: never in the victim's name.
+      expect(answer.json<ReceiptAnswer>().consentId).not.toBe(victim.consentId);
+      expect(answer.json<ReceiptAnswer>().consentKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    }
+    expect(await receiptsOf(victim.consentId)).toEqual([{ categories: [], source: 'banner' }]);
+
+    // A refusal needs no proof: withdrawing can only protect the visitor.
+    const refusal = (
+      await choose({ consentId: victim.consentId, categories: [] }, evil)
+    ).json<ReceiptAnswer>();
+    expect(refusal.consentId).toBe(victim.consentId);
+    expect(refusal.consentKey).toBeUndefined();
+    // The holder changes the choice with the secret; the secret is not handed out again.
+    const own = (
+      await choose({ consentId: victim.consentId, consentKey: victim.consentKey, categories: ['analytical'] })
+    ).json<ReceiptAnswer>();
+    expect(own.consentId).toBe(victim.consentId);
+    expect(own.consentKey).toBeUndefined();
+    expect(await receiptsOf(victim.consentId)).toEqual([
+      { categories: [], source: 'banner' },
+      { categories: [], source: 'banner' },
+      { categories: ['analytical'], source: 'banner' },
+    ]);
+    // The server keeps the secret's hash only.
+    const keys = await runAsOwner<{ key_hash: Buffer }>(
+      database.ownerUrl,
+      'select key_hash from cookie_consent_keys where tenant_id = $1 and consent_id = $2',
+      [voiceking.tenantId, victim.consentId],
+    );
+    expect(keys.rows).toHaveLength(1);
+    expect(keys.rows[0]?.key_hash.toString('hex')).toBe(
+      createHash('sha256')
+        .update(victim.consentKey ?? '')
+        .digest('hex'),
+    );
+  });
+
+  it('VK-20: the settings page opened with another browser’s consent id is read-only (refusal only); its own browser, holding the secret in its cookie, changes its choice', async () => {
+    const victim = (await choose({ categories: [] })).json<ReceiptAnswer>();
+    const cookieOf = (set: string | string[] | undefined, name: string): string =>
+      ([] as string[])
+        .concat(set ?? [])
+        .map((line) => line.split(';')[0] ?? '')
+        .find((pair) => pair.startsWith(`${name}=`)) ?? '';
+    /** Opens the page (with `cookie`), then posts its form with `form`; answers the post. */
+    const postSettings = async (query: string, form: Record<string, string>, cookie = '') => {
+      const page = await app.inject({
+        method: 'GET',
+        url: `/t/${voiceking.slug}/cookies?lang=en${query}`,
+        headers: cookie ? { cookie } : {},
+      });
+      const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? '';
+      const formCookie = cookieOf(page.headers['set-cookie'], 'kluis_form') || cookie;
+      const post = await app.inject({
+        method: 'POST',
+        url: `/t/${voiceking.slug}/cookies`,
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          cookie: [cookie, formCookie].filter(Boolean).join('; '),
+        },
+        payload: new URLSearchParams({ lang: 'en', csrf, ...form }).toString(),
+      });
+      return { page, post };
+    };
+    const consentOf = (location: unknown): string =>
+      new URL(String(location), 'https://x.example').searchParams.get('consent') ?? '';
+
+    const foreign = await postSettings(`&consent=${victim.consentId}`, {
+      consent: victim.consentId,
+      action: 'accept',
+    });
+    expect(foreign.page.body).toContain('This choice belongs to another browser');
+    expect(foreign.page.body).not.toContain('value="accept"');
+    expect(foreign.page.body).toContain('value="refuse"');
+    expect(foreign.post.statusCode).toBe(303);
+    expect(consentOf(foreign.post.headers.location)).not.toBe(victim.consentId);
+    const refused = await postSettings(`&consent=${victim.consentId}`, {
+      consent: victim.consentId,
+      action: 'refuse',
+    });
+    expect(consentOf(refused.post.headers.location)).toBe(victim.consentId);
+    expect(await receiptsOf(victim.consentId)).toEqual([
+      { categories: [], source: 'banner' },
+      { categories: [], source: 'settings' },
+    ]);
+
+    // A choice made on the page: the cookie keeps the id and its secret; the page stays writable.
+    const mine = await postSettings('', { action: 'refuse' });
+    const cookie = cookieOf(mine.post.headers['set-cookie'], 'kluis_consent');
+    const consentId = consentOf(mine.post.headers.location);
+    expect(decodeURIComponent(cookie.split('=')[1] ?? '').split('.')).toHaveLength(5);
+    const change = await postSettings(
+      `&consent=${consentId}`,
+      { consent: consentId, action: 'save', categories: 'analytical' },
+      cookie,
+    );
+    expect(change.page.body).not.toContain('This choice belongs to another browser');
+    expect(change.page.body).toContain('value="accept"');
+    expect(consentOf(change.post.headers.location)).toBe(consentId);
+    expect(await receiptsOf(consentId)).toEqual([
+      { categories: [], source: 'settings' },
+      { categories: ['analytical'], source: 'settings' },
+    ]);
   });
 });

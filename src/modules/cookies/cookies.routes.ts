@@ -16,7 +16,7 @@ import {
   CONSENT_COOKIE,
   cookieSectionVersion,
 } from './cookie-policy.js';
-import { consentIdOfCookie } from './consent-link.service.js';
+import { consentIdOfCookie, consentKeyOfCookie } from './consent-link.service.js';
 import {
   CONSENT_ID,
   consentRates,
@@ -76,6 +76,8 @@ const receiptSchema = z.object({
   gpc: z.boolean(),
   givenAt: z.string(),
   expiresAt: z.string(),
+  /** Only when the choice made a new consent id: its secret, kept next to the id (decision 0410). */
+  consentKey: z.string().optional(),
 });
 
 function presentReceipt(receipt: Receipt): z.infer<typeof receiptSchema> {
@@ -90,6 +92,7 @@ function presentReceipt(receipt: Receipt): z.infer<typeof receiptSchema> {
     gpc: receipt.gpc,
     givenAt: receipt.givenAt.toISOString(),
     expiresAt: receipt.expiresAt.toISOString(),
+    ...(receipt.consentKey === undefined ? {} : { consentKey: receipt.consentKey }),
   };
 }
 
@@ -276,7 +279,13 @@ export function registerCookiesRoutes(
           secureCookies: options.secureCookies ?? false,
         });
         // The id in the link, else the one this page remembered (a choice made here earlier).
-        const consentId = request.query.consent ?? consentIdOfCookie(request.cookies[CONSENT_COOKIE]);
+        const held = consentIdOfCookie(request.cookies[CONSENT_COOKIE]);
+        const consentId = request.query.consent ?? held;
+        // Another browser's id (from a link) is shown, and may be refused, but not changed here: only
+        // the holder of its secret changes it (decision 0410).
+        const foreign =
+          consentId !== undefined &&
+          (consentId !== held || consentKeyOfCookie(request.cookies[CONSENT_COOKIE]) === undefined);
         const receipts = consentId ? await listReceipts(kernel, tenant.tenantId, consentId) : [];
         const csrf = formToken(request, reply, frame.base, options.secureCookies ?? false);
         const page = renderSettingsPage({
@@ -289,6 +298,7 @@ export function registerCookiesRoutes(
           holding: holdingChoice(receipts, policy, kernel.clock.now()),
           gpc: sentGpc(request),
           saved: request.query.saved === '1',
+          readOnly: foreign && receipts.length > 0,
         });
         return reply
           .type('text/html; charset=utf-8')
@@ -341,6 +351,11 @@ export function registerCookiesRoutes(
         // choice recorded under it, but is never adopted into this browser's cookie.
         const held = consentIdOfCookie(request.cookies[CONSENT_COOKIE]);
         const adopt = body.consent === undefined || body.consent === held;
+        // The proof that this browser holds the id (its secret in the same cookie), decision 0410.
+        const heldKey =
+          body.consent !== undefined && adopt
+            ? consentKeyOfCookie(request.cookies[CONSENT_COOKIE])
+            : undefined;
         const asked = askedCategories(policy);
         const categories =
           body.action === 'accept'
@@ -353,6 +368,7 @@ export function registerCookiesRoutes(
           tenant.tenantId,
           {
             ...(body.consent ? { consentId: body.consent } : {}),
+            ...(heldKey ? { consentKey: heldKey } : {}),
             categories,
             policyVersion: cookieSectionVersion(policy),
             bannerVersion: BANNER_VERSION,
@@ -365,12 +381,18 @@ export function registerCookiesRoutes(
         // Remembered for the tenant's pages on Kluis's site, in the banner's format, so a login to
         // the privacy portal from this browser links the choice to the person (decision 0290).
         const expires = Math.floor(receipt.expiresAt.getTime() / 1000);
+        // A new id's secret, or the held one's kept: the cookie keeps it next to the id.
+        const cookieKey = receipt.consentKey ?? (receipt.consentId === body.consent ? heldKey : undefined);
         if (adopt || receipt.consentId !== body.consent)
           void reply.setCookie(
             CONSENT_COOKIE,
-            [receipt.consentId, receipt.policyVersion, receipt.categories.join('+') || '-', expires].join(
-              '.',
-            ),
+            [
+              receipt.consentId,
+              receipt.policyVersion,
+              receipt.categories.join('+') || '-',
+              expires,
+              ...(cookieKey === undefined ? [] : [cookieKey]),
+            ].join('.'),
             {
               path: `/t/${tenant.slug}/`,
               httpOnly: true,

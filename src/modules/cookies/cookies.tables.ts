@@ -22,6 +22,14 @@ export interface CookieReceiptsTable {
   expires_at: Date;
 }
 
+/** The hash of a consent id's secret: proof of possession for changes (decision 0410). */
+export interface CookieConsentKeysTable {
+  tenant_id: number;
+  consent_id: string;
+  key_hash: Buffer;
+  created_at: Date;
+}
+
 export interface WebsiteVisitsTable {
   tenant_id: number;
   visit_id: Generated<string>;
@@ -62,6 +70,7 @@ export interface CookieChoicesOfSubjectsView {
 export interface CookiesTables {
   cookie_policy_versions: CookiePolicyVersionsTable;
   cookie_receipts: CookieReceiptsTable;
+  cookie_consent_keys: CookieConsentKeysTable;
   website_visits: WebsiteVisitsTable;
   cookie_consent_links: CookieConsentLinksTable;
   cookie_choices_of_subjects: CookieChoicesOfSubjectsView;

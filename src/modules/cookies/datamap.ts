@@ -65,6 +65,18 @@ export const cookiesDataMap: TableDataMap[] = [
     },
   },
   {
+    table: 'cookie_consent_keys',
+    module: 'cookies',
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      consent_id: 'the consent id the secret belongs to (128 random bits, see cookie_receipts)',
+      key_hash:
+        'SHA-256 of the secret the browser keeps next to its consent id (proof of possession, decision 0410)',
+      created_at: 'when the consent id was made',
+    },
+  },
+  {
     table: 'cookie_policy_versions',
     module: 'cookies',
     personal: {},

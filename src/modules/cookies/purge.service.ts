@@ -33,6 +33,13 @@ export async function purgeWebsiteRecords(kernel: Kernel, tenantId: number): Pro
       .deleteFrom('cookie_receipts')
       .where(sql<boolean>`expires_at < ${now}::timestamptz - make_interval(months => ${receiptMonths}::int)`)
       .executeTakeFirst();
+    // An id's secret goes with its last receipt (decision 0410).
+    await tx
+      .deleteFrom('cookie_consent_keys')
+      .where(
+        sql<boolean>`not exists (select 1 from cookie_receipts r where r.tenant_id = cookie_consent_keys.tenant_id and r.consent_id = cookie_consent_keys.consent_id)`,
+      )
+      .execute();
     return { visits: Number(visits.numDeletedRows), receipts: Number(receipts.numDeletedRows) };
   });
 }

@@ -1,7 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Kernel } from '../../kernel/kernel.js';
+import type { Tx } from '../../platform/db.js';
 import { LANGUAGES, type Language, type Policy } from '../../kernel/policy/index.js';
 import { AppError } from '../../platform/errors.js';
 import {
@@ -15,11 +16,15 @@ import {
 } from './cookie-policy.js';
 
 export const CONSENT_ID = /^[A-Za-z0-9_-]{22}$/;
+/** The secret kept next to a consent id: 256 random bits, base64url (decision 0410). */
+export const CONSENT_KEY = /^[A-Za-z0-9_-]{43}$/;
 const VERSION = /^[0-9a-f]{12}$/;
 
 export const receiptInputSchema = z
   .strictObject({
     consentId: z.string().regex(CONSENT_ID).optional(),
+    /** The id's secret, proof that the sender holds the id (needed for anything but a refusal). */
+    consentKey: z.string().regex(CONSENT_KEY).optional(),
     categories: z.array(z.enum(CONSENT_CATEGORIES as [ConsentCategory, ...ConsentCategory[]])).max(2),
     policyVersion: z.string().regex(VERSION),
     bannerVersion: z.string().regex(VERSION),
@@ -51,7 +56,11 @@ export interface Receipt {
   gpc: boolean;
   givenAt: Date;
   expiresAt: Date;
+  /** The secret of a consent id made by this choice: given once, to the browser that keeps the id. */
+  consentKey?: string;
 }
+
+const sha256 = (value: string): Buffer => createHash('sha256').update(value).digest();
 
 /** A fresh consent id: 128 random bits, base64url (22 characters). */
 function newConsentId(): string {
@@ -64,7 +73,9 @@ function newConsentId(): string {
  * Control gets no non-functional category unless the choice was an explicit one in the banner or
  * on the settings page (source `banner`/`settings`); the GPC signal alone (`gpc`) records a refusal.
  * A consent id the server does not know for this tenant is replaced by a new one, so an id cannot
- * be planted or carried over from another provider.
+ * be planted or carried over from another provider. Anyone may record a refusal under a known id;
+ * an acceptance or any other change only with the id's secret (`consentKey`), else it is recorded
+ * under a new id with a new secret, never in the id's name (attack finding A10, decision 0410).
  */
 export async function recordChoice(
   kernel: Kernel,
@@ -101,8 +112,18 @@ export async function recordChoice(
         .limit(1)
         .executeTakeFirst();
       if (!known) consentId = undefined;
+      else if (categories.length > 0 && !(await holdsKey(tx, consentId, input.consentKey)))
+        consentId = undefined;
     }
-    consentId ??= newConsentId();
+    let consentKey: string | undefined;
+    if (consentId === undefined) {
+      consentId = newConsentId();
+      consentKey = randomBytes(32).toString('base64url');
+      await tx
+        .insertInto('cookie_consent_keys')
+        .values({ tenant_id: tenantId, consent_id: consentId, key_hash: sha256(consentKey), created_at: now })
+        .execute();
+    }
     await tx
       .insertInto('cookie_policy_versions')
       .values({
@@ -140,8 +161,20 @@ export async function recordChoice(
       gpc,
       givenAt: now,
       expiresAt,
+      ...(consentKey === undefined ? {} : { consentKey }),
     };
   });
+}
+
+/** Whether `key` is the secret of `consentId` (an id made before secrets existed has none). */
+async function holdsKey(tx: Tx, consentId: string, key: string | undefined): Promise<boolean> {
+  if (key === undefined) return false;
+  const row = await tx
+    .selectFrom('cookie_consent_keys')
+    .select('key_hash')
+    .where('consent_id', '=', consentId)
+    .executeTakeFirst();
+  return row !== undefined && timingSafeEqual(row.key_hash, sha256(key));
 }
 
 type ReceiptRow = {

@@ -16,7 +16,18 @@ export interface SettingsPageInput {
   saved: boolean;
   /** The portal's form token (its SameSite=Strict cookie's value): a post without it is refused. */
   csrf: string;
+  /**
+   * Another browser's consent id (opened from a link): shown, and it may be refused, but not
+   * changed here without its secret (decision 0410).
+   */
+  readOnly?: boolean;
 }
+
+const READ_ONLY = {
+  nl: 'Deze keuze hoort bij een andere browser of bij de cookiebanner op de website. Hier kunt u ze alleen bekijken of alle cookies weigeren; wijzigen doet u in de cookiebanner van de browser die ze maakte.',
+  fr: 'Ce choix appartient à un autre navigateur ou au bandeau cookies du site. Ici, vous pouvez seulement le consulter ou refuser tous les cookies ; pour le modifier, utilisez le bandeau cookies du navigateur qui l’a fait.',
+  en: 'This choice belongs to another browser or to the website’s cookie banner. Here you can only view it or refuse all cookies; to change it, use the cookie banner of the browser that made it.',
+} as const;
 
 /**
  * The cookie-settings page on Kluis's own site (VK-20), in the privacy portal's frame: what the
@@ -113,30 +124,38 @@ export function renderSettingsPage(input: SettingsPageInput): string {
   const website = policy.controller.website;
   const websiteUrl =
     website === undefined ? undefined : /^https?:\/\//.test(website) ? website : `https://${website}`;
-  const body = html`<h1>${t.settingsTitle}</h1>
-    <p>${t.intro}</p>
-    ${input.gpc ? html`<p class="notice info">${t.gpc}</p>` : ''} ${current ? html`<p>${current}</p>` : ''}
+  const choiceForm = html`<form method="post" action="${input.tenantBase}/cookies">
+    <input type="hidden" name="lang" value="${lang}" />
+    <input type="hidden" name="csrf" value="${input.csrf}" />
+    ${input.consentId ? html`<input type="hidden" name="consent" value="${input.consentId}" />` : ''}
+    <fieldset>
+      <legend>${t.choose}</legend>
+      <div class="field">
+        <label class="check" for="c-functional"
+          ><input type="checkbox" id="c-functional" checked disabled aria-describedby="c-functional-d" />
+          <span>${label('functional')} (${t.alwaysOn})</span></label
+        >
+        <p class="hint" id="c-functional-d">${t.categories.functional.description}</p>
+      </div>
+      ${askedCategories(policy).map(checkbox)}
+    </fieldset>
+    <p class="pager">
+      <button type="submit" name="action" value="refuse">${t.refuse}</button>
+      <button type="submit" name="action" value="accept">${t.accept}</button>
+      <button type="submit" name="action" value="save">${t.save}</button>
+    </p>
+  </form>`;
+  const readOnlyForm = html`<p class="notice info">${READ_ONLY[lang]}</p>
     <form method="post" action="${input.tenantBase}/cookies">
       <input type="hidden" name="lang" value="${lang}" />
       <input type="hidden" name="csrf" value="${input.csrf}" />
       ${input.consentId ? html`<input type="hidden" name="consent" value="${input.consentId}" />` : ''}
-      <fieldset>
-        <legend>${t.choose}</legend>
-        <div class="field">
-          <label class="check" for="c-functional"
-            ><input type="checkbox" id="c-functional" checked disabled aria-describedby="c-functional-d" />
-            <span>${label('functional')} (${t.alwaysOn})</span></label
-          >
-          <p class="hint" id="c-functional-d">${t.categories.functional.description}</p>
-        </div>
-        ${askedCategories(policy).map(checkbox)}
-      </fieldset>
-      <p class="pager">
-        <button type="submit" name="action" value="refuse">${t.refuse}</button>
-        <button type="submit" name="action" value="accept">${t.accept}</button>
-        <button type="submit" name="action" value="save">${t.save}</button>
-      </p>
-    </form>
+      <p class="pager"><button type="submit" name="action" value="refuse">${t.refuse}</button></p>
+    </form>`;
+  const body = html`<h1>${t.settingsTitle}</h1>
+    <p>${t.intro}</p>
+    ${input.gpc ? html`<p class="notice info">${t.gpc}</p>` : ''} ${current ? html`<p>${current}</p>` : ''}
+    ${input.readOnly ? readOnlyForm : choiceForm}
     ${input.consentId ? html`<p>${t.consentId}: <code>${input.consentId}</code></p>` : ''}
     <h2>${t.details}</h2>
     ${tables} ${history} ${websiteUrl ? html`<p><a href="${websiteUrl}">${t.back}</a></p>` : ''}`;
