@@ -29,6 +29,7 @@ export const ERROR_CODES = [
   'subject_objected',
   'consent_missing',
   'subject_erased',
+  'erasure_held',
   'payload_too_large',
   'database_unavailable',
   'internal',

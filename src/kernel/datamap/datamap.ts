@@ -51,9 +51,25 @@ export type ErasureRule =
  */
 export type FreeTextScan = 'all' | 'identifiers';
 
+/**
+ * A table whose open rows keep their subject from being erased (GDPR Art. 17(3)(e), VK-23: an
+ * officer's legal hold, a disputed invoice). While such a row is open, no erasure of the whole
+ * person runs: it is refused with `erasure_held`, and the hold row itself stays (decision 0415).
+ */
+export interface SubjectHoldRule {
+  /** Stable name of the hold, told to staff and the person (never the hold's reason). */
+  kind: string;
+  /** The row holds while this column is NULL (e.g. `released_at`, `closed_at`). */
+  openWhileNull: string;
+  /** A date column: the row holds up to and including that day (Belgian day), when given. */
+  endsOn?: string;
+}
+
 export interface TableDataMap {
   table: string;
   module: string;
+  /** Open rows of this table keep their subject (`subjectColumn`) from being erased. */
+  holdsSubject?: SubjectHoldRule;
   /** The column holding `data_subjects.subject_id`, when rows belong to a data subject. */
   subjectColumn?: string;
   /** The column holding the row's own id, bound into encrypted fields' associated data. */
@@ -86,6 +102,8 @@ export function findDataMapProblems(map: TableDataMap): string[] {
   if (hasPersonal && !map.subjectColumn)
     problems.push(`${map.table} holds personal data but names no subject column`);
   if (hasPersonal && !map.erasure) problems.push(`${map.table} holds personal data but has no erasure rule`);
+  if (map.holdsSubject && !map.subjectColumn)
+    problems.push(`${map.table} holds subjects but names no subject column`);
   const encrypted = personal.filter((column) => map.personal[column]?.encrypted);
   if (encrypted.length > 0 && !map.rowIdColumn)
     problems.push(`${map.table} encrypts columns but names no row id column`);

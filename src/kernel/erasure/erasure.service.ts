@@ -6,6 +6,7 @@ import { kernelCore, keyringOf, type Kernel } from '../kernel.js';
 import { AppError } from '../../platform/errors.js';
 import { authorizeBatch } from '../gate/access.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
+import { belgianDay } from '../../platform/calendar.js';
 
 export interface ErasureOutcome {
   subjectId: number;
@@ -114,6 +115,11 @@ export async function eraseSubject(
         subjectIds: [options.subjectId],
         ...(options.requestId ? { requestId: options.requestId } : {}),
       });
+      // Art. 17(3)(e): a person under an open hold is not erased at all (decision 0415).
+      const holds = (
+        await findErasureHolds(atx, dataMap, [options.subjectId], belgianDay(kernel.clock.now()))
+      ).get(options.subjectId);
+      if (holds) throw erasureHeld(holds);
     }
     const outcome: ErasureOutcome = {
       subjectId: options.subjectId,
@@ -296,6 +302,8 @@ export interface BatchErasureResult {
   outcomes: ErasureOutcome[];
   /** Subjects the gate refused (each refusal audited); nothing of theirs was touched. */
   refused: number[];
+  /** Subjects under an open hold (an officer's legal hold, a dispute): nothing of theirs was touched. */
+  held: number[];
 }
 
 /**
@@ -313,7 +321,7 @@ export async function eraseSubjects(
   options: EraseSubjectsOptions,
 ): Promise<BatchErasureResult> {
   const ids = [...new Set(options.subjectIds)].sort((a, b) => a - b);
-  if (ids.length === 0) return { outcomes: [], refused: [] };
+  if (ids.length === 0) return { outcomes: [], refused: [], held: [] };
   const { tenantId } = options;
   const { policy } = await kernel.policies.current(tenantId);
   const now = kernel.clock.now();
@@ -352,7 +360,15 @@ export async function eraseSubjects(
         reason: 'already_erased',
       });
     }
-    const refusedSet = new Set(refused);
+    // Subjects under an open hold are left out whole, like the refused (decision 0415).
+    const heldSubjects = await findErasureHolds(
+      atx,
+      dataMap,
+      fresh.filter((id) => !refused.includes(id)),
+      belgianDay(now),
+    );
+    const held = [...heldSubjects.keys()].sort((a, b) => a - b);
+    const refusedSet = new Set([...refused, ...held]);
     const erasing = ids.filter((id) => !refusedSet.has(id));
     const outcomes = new Map<number, ErasureOutcome>(
       erasing.map((subjectId) => [
@@ -437,7 +453,7 @@ export async function eraseSubjects(
     await options.withinErasure?.(atx, list);
     // Everything written, nothing committed: a kill here rolls the whole batch back.
     await reachTestHook('erasure.batch-written');
-    return { outcomes: list, refused };
+    return { outcomes: list, refused, held };
   });
   await reachTestHook('erasure.batch-committed');
   const erased = result.outcomes.map((outcome) => outcome.subjectId);
@@ -632,6 +648,57 @@ export async function eraseCategories(
     .erasureJournal.recordCategories(options.tenantId, options.subjectId)
     .catch(() => undefined);
   return result;
+}
+
+/** An open hold that keeps a person from erasure: its kind and last day (none: until it is closed). */
+export interface ErasureHold {
+  kind: string;
+  endsOn: string | null;
+}
+
+/**
+ * The open holds on subjects, from the data map's `holdsSubject` tables (decision 0415): a row
+ * holds while its `openWhileNull` column is NULL and, with an `endsOn` column, up to that day.
+ * Per subject, one entry per kind (the latest end; an open-ended one wins).
+ */
+export async function findErasureHolds(
+  atx: AuditedTx,
+  dataMap: readonly TableDataMap[],
+  subjectIds: readonly number[],
+  today: string,
+): Promise<Map<number, ErasureHold[]>> {
+  const found = new Map<number, ErasureHold[]>();
+  if (subjectIds.length === 0) return found;
+  for (const map of dataMap) {
+    const rule = map.holdsSubject;
+    if (!rule || !map.subjectColumn) continue;
+    const subject = sql.ref(map.subjectColumn);
+    const ends = rule.endsOn ? sql`max(${sql.ref(rule.endsOn)})::text` : sql`null::text`;
+    const stillRunning = rule.endsOn ? sql`and ${sql.ref(rule.endsOn)} >= ${today}::date` : sql``;
+    const result = await sql<{
+      subject_id: string | number;
+      ends_on: string | null;
+    }>`select ${subject} as subject_id, ${ends} as ends_on from ${sql.table(map.table)}
+        where ${subject} = any(${[...subjectIds]}::bigint[]) and ${sql.ref(rule.openWhileNull)} is null ${stillRunning}
+        group by ${subject}`.execute(atx.tx);
+    for (const row of result.rows) {
+      const subjectId = Number(row.subject_id);
+      found.set(subjectId, [...(found.get(subjectId) ?? []), { kind: rule.kind, endsOn: row.ends_on }]);
+    }
+  }
+  return found;
+}
+
+/** The refusal of an erasure under open holds: their kinds and ends, never their reasons. */
+function erasureHeld(holds: readonly ErasureHold[]): AppError {
+  const words = holds
+    .map((hold) => (hold.endsOn ? `${hold.kind} until ${hold.endsOn}` : `${hold.kind} until it is closed`))
+    .join(', ');
+  const message = `the person is kept for a legal claim (GDPR Art. 17(3)(e)): ${words}; nothing was erased`;
+  return new AppError('erasure_held', message, {
+    publicMessage: message,
+    details: { holds: holds.map((hold) => ({ kind: hold.kind, endsOn: hold.endsOn })) },
+  });
 }
 
 async function countRows(atx: AuditedTx, map: TableDataMap, subjectId: number): Promise<number> {

@@ -12,6 +12,8 @@ export {
   finishPendingKeyDestructions,
   type ErasureOutcome,
   type EraseOptions,
+  findErasureHolds,
+  type ErasureHold,
 } from './erasure.service.js';
 export type { ErasureTables } from './erasure.tables.js';
 export { ErasureJournal } from './erasure-journal.js';

@@ -90,6 +90,8 @@ export const billingDataMap: TableDataMap[] = [
     table: 'invoice_disputes',
     module: 'billing',
     subjectColumn: 'subject_id',
+    // An open dispute holds the invoice, its customer and its calls (decision 0415).
+    holdsSubject: { kind: 'dispute', openWhileNull: 'closed_at' },
     // Part of the invoice's file: kept with it under the accounting hold.
     erasure: HELD,
     personal: {

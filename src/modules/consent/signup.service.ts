@@ -4,7 +4,7 @@ import { eraseSubject } from '../../kernel/erasure/index.js';
 import type { Actor } from '../../kernel/gate/gate.js';
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import { registerSubject } from '../../kernel/subjects/index.js';
-import { AppError, describeUnexpected } from '../../platform/errors.js';
+import { AppError, describeUnexpected, isAppError } from '../../platform/errors.js';
 import { assertAllowed, countAttempt, type Limit } from '../throttle/index.js';
 import type { Tenant } from '../tenants/index.js';
 import type { MailLanguage } from './consent.tables.js';
@@ -231,7 +231,13 @@ export async function expireSignups(deps: ConsentDeps, tenantId: number): Promis
   );
   let erased = 0;
   for (const { subject_id: subjectId } of due) {
-    await eraseSubject(kernel, deps.dataMap, { tenantId, actor: EXPIRY, purpose, subjectId });
+    try {
+      await eraseSubject(kernel, deps.dataMap, { tenantId, actor: EXPIRY, purpose, subjectId });
+    } catch (error) {
+      // Under a legal hold the person stays until it ends (decision 0415); the others go.
+      if (isAppError(error) && error.code === 'erasure_held') continue;
+      throw error;
+    }
     erased += 1;
   }
   return erased;

@@ -8,7 +8,9 @@ export const retentionDataMap: TableDataMap[] = [
     table: 'legal_holds',
     module: 'retention',
     subjectColumn: 'subject_id',
-    // A hold outlives nothing it protects: when the person is erased, so is the hold.
+    // While it runs, the hold keeps its person from any erasure, itself included (decision 0415);
+    // once released or ended it outlives nothing it protected: erased with the person.
+    holdsSubject: { kind: 'legal_hold', openWhileNull: 'released_at', endsOn: 'ends_on' },
     erasure: { kind: 'delete_rows' },
     personal: { reason: CASE, ends_on: CASE },
     freeText: { reason: 'all' },

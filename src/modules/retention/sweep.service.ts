@@ -10,7 +10,7 @@ import {
 import { AccessDenied } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
-import { AppError } from '../../platform/errors.js';
+import { AppError, isAppError } from '../../platform/errors.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
 import { releaseExpiredInvoices } from '../billing/index.js';
 import { purgeWebsiteRecords } from '../cookies/index.js';
@@ -118,6 +118,11 @@ export async function runRetentionSweep(
     try {
       rows = await erasePerson(kernel, dataMap, tenantId, verdict);
     } catch (error) {
+      // A hold placed since the evaluation keeps the person (decision 0415).
+      if (isAppError(error) && error.code === 'erasure_held') {
+        result.peopleHeld += 1;
+        continue;
+      }
       // The gate's refusal is audited (a subject type no erasing purpose covers, say); the
       // others' sweep goes on.
       if (!(error instanceof AccessDenied)) throw error;
@@ -204,6 +209,8 @@ async function erasePeople(
         alone.rows += rows;
       }
     } catch (error) {
+      // A hold placed since the evaluation keeps the person (decision 0415).
+      if (isAppError(error) && error.code === 'erasure_held') continue;
       if (!(error instanceof AccessDenied)) throw error;
       alone.refused += 1;
     }
