@@ -117,7 +117,7 @@ export async function eraseSubject(
       });
       // Art. 17(3)(e): a person under an open hold is not erased at all (decision 0415).
       const holds = (
-        await findErasureHolds(atx, dataMap, [options.subjectId], belgianDay(kernel.clock.now()))
+        await findErasureHolds(atx.tx, dataMap, [options.subjectId], belgianDay(kernel.clock.now()))
       ).get(options.subjectId);
       if (holds) throw erasureHeld(holds);
     }
@@ -362,7 +362,7 @@ export async function eraseSubjects(
     }
     // Subjects under an open hold are left out whole, like the refused (decision 0415).
     const heldSubjects = await findErasureHolds(
-      atx,
+      atx.tx,
       dataMap,
       fresh.filter((id) => !refused.includes(id)),
       belgianDay(now),
@@ -662,7 +662,7 @@ export interface ErasureHold {
  * Per subject, one entry per kind (the latest end; an open-ended one wins).
  */
 export async function findErasureHolds(
-  atx: AuditedTx,
+  tx: AuditedTx['tx'],
   dataMap: readonly TableDataMap[],
   subjectIds: readonly number[],
   today: string,
@@ -680,13 +680,28 @@ export async function findErasureHolds(
       ends_on: string | null;
     }>`select ${subject} as subject_id, ${ends} as ends_on from ${sql.table(map.table)}
         where ${subject} = any(${[...subjectIds]}::bigint[]) and ${sql.ref(rule.openWhileNull)} is null ${stillRunning}
-        group by ${subject}`.execute(atx.tx);
+        group by ${subject}`.execute(tx);
     for (const row of result.rows) {
       const subjectId = Number(row.subject_id);
       found.set(subjectId, [...(found.get(subjectId) ?? []), { kind: rule.kind, endsOn: row.ends_on }]);
     }
   }
   return found;
+}
+
+/**
+ * The open holds that would stop an erasure of the subject now (the portal's erase page says so
+ * before the person asks). Reads only whether a hold runs and until when, as the erasure does.
+ */
+export async function erasureHoldsOn(
+  kernel: Kernel,
+  dataMap: readonly TableDataMap[],
+  tenantId: number,
+  subjectId: number,
+): Promise<ErasureHold[]> {
+  const today = belgianDay(kernel.clock.now());
+  const found = await kernel.plain(tenantId, (tx) => findErasureHolds(tx, dataMap, [subjectId], today));
+  return found.get(subjectId) ?? [];
 }
 
 /** The refusal of an erasure under open holds: their kinds and ends, never their reasons. */

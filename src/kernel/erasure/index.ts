@@ -13,6 +13,7 @@ export {
   type ErasureOutcome,
   type EraseOptions,
   findErasureHolds,
+  erasureHoldsOn,
   type ErasureHold,
 } from './erasure.service.js';
 export type { ErasureTables } from './erasure.tables.js';

@@ -7,6 +7,7 @@ import {
   readAccessTablePage,
   streamPortabilityZip,
 } from '../../kernel/access-report/index.js';
+import { erasureHoldsOn } from '../../kernel/erasure/index.js';
 import { AppError, isAppError } from '../../platform/errors.js';
 import {
   askLoginLinkAtDoor,
@@ -209,6 +210,34 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
     subjectId: signed.session.subjectId,
     language: signed.frame.lang,
   });
+
+  /**
+   * When the holds that keep the person from erasure end (decision 0415): the latest end of a
+   * dated hold, null for an open dispute alone, undefined when nothing holds them.
+   */
+  const heldUntil = async (signed: Signed): Promise<string | null | undefined> => {
+    const holds = await erasureHoldsOn(
+      deps.kernel,
+      deps.requests.dataMap,
+      signed.session.tenant.tenantId,
+      signed.session.subjectId,
+    );
+    if (holds.length === 0) return undefined;
+    const ends = holds.flatMap((hold) => (hold.endsOn ? [hold.endsOn] : [])).sort();
+    return ends.at(-1) ?? null;
+  };
+
+  /** The erase page of a person under a hold: kept for a legal claim until …, no form. */
+  const heldPage = (signed: Signed, until: string | null): string => {
+    const t = textsOf(signed.frame);
+    return page(
+      signed,
+      t.erase.title,
+      '/erase',
+      html`<h1>${t.erase.title}</h1>
+        <p role="status">${t.erase.held(until)}</p>`,
+    );
+  };
 
   const see = (reply: FastifyReply, location: string): FastifyReply =>
     reply.header('cache-control', 'no-store').redirect(location, 303);
@@ -718,6 +747,8 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
       if (!signed) return reply;
       const { frame } = signed;
       const t = textsOf(frame);
+      const held = await heldUntil(signed);
+      if (held !== undefined) return sendPage(reply, heldPage(signed, held));
       const report = await buildAccessOverview(deps.kernel, deps.requests.dataMap, own(signed));
       const kept = describeKept(report, deps.requests.dataMap, frame.policy, frame.lang);
       const body = html`<h1>${t.erase.title}</h1>
@@ -757,12 +788,18 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
       const signed = await signedIn(request, reply, request.params.slug, fieldOf(request.body, 'csrf'));
       if (!signed) return reply;
       if (fieldOf(request.body, 'confirm') !== 'yes') return see(reply, `${signed.frame.base}/account/erase`);
+      // Under a legal hold nothing is filed and nothing erased (decision 0415).
+      const held = await heldUntil(signed);
+      if (held !== undefined) return sendPage(reply, heldPage(signed, held), 409);
       try {
         await fileAccountRequest(deps.requests, signed.session, {
           kind: 'erasure',
           language: signed.frame.lang,
         });
       } catch (error) {
+        // A hold placed in between: the request stays for the officer to answer.
+        if (isAppError(error) && error.code === 'erasure_held')
+          return sendPage(reply, heldPage(signed, (await heldUntil(signed)) ?? null), 409);
         return sendErrorPage(reply, signed.frame, error, `${signed.frame.base}/account/erase`);
       }
       await endSession(deps.requests, signed.session.tenant.tenantId, request.cookies[SUBJECT_COOKIE] ?? '');
