@@ -79,7 +79,7 @@ describe('"erase my account" under a legal hold (attack A18, decision 0415)', ()
     const dutch = await erasePage('nl');
     expect(dutch.body).toContain('bewaard voor een rechtsvordering');
     const english = await erasePage('en');
-    expect(english.body).toContain('kept for a legal claim until 2027-06-30');
+    expect(english.body).toContain('kept for a legal claim (GDPR Art. 17(3)(e)) until 2027-06-30');
 
     const post = () =>
       app.inject({
