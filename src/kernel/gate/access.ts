@@ -63,7 +63,8 @@ const SUBJECT_DENIALS: ReadonlySet<string> = new Set([
  * One gate decision for a batch; when it is refused because of some subjects, each is decided on
  * its own (refusals audited with this transaction, which commits) and only those are left out, so
  * one restricted customer does not hide everyone else's rows. Role and purpose refusals still
- * refuse the whole batch. The grant covers exactly the subjects allowed.
+ * refuse the whole batch. The grant covers exactly the subjects allowed; `denials` holds each
+ * refused subject's own refusal, for a caller that answers about one of them.
  */
 export async function authorizeBatch(
   kernel: WithGate,
@@ -72,10 +73,14 @@ export async function authorizeBatch(
   action: AccessAction,
   categories: readonly string[],
   subjectIds: readonly number[],
-): Promise<{ grant: Grant; refused: number[] }> {
+): Promise<{ grant: Grant; refused: number[]; denials: Map<number, AccessDenied> }> {
   const unique = [...new Set(subjectIds)];
   try {
-    return { grant: await authorize(kernel, atx, context, action, categories, unique), refused: [] };
+    return {
+      grant: await authorize(kernel, atx, context, action, categories, unique),
+      refused: [],
+      denials: new Map(),
+    };
   } catch (error) {
     if (!(error instanceof AccessDenied) || unique.length === 0 || !SUBJECT_DENIALS.has(error.code))
       throw error;
@@ -85,6 +90,7 @@ export async function authorizeBatch(
   await authorize(kernel, atx, context, action, categories, []);
   const allowed: number[] = [];
   const refused: number[] = [];
+  const denials = new Map<number, AccessDenied>();
   for (const subjectId of unique) {
     try {
       await authorize(kernel, atx, context, action, categories, [subjectId]);
@@ -93,9 +99,10 @@ export async function authorizeBatch(
       if (!(error instanceof AccessDenied)) throw error;
       atx.audit.record(error.auditEvent);
       refused.push(subjectId);
+      denials.set(subjectId, error);
     }
   }
-  return { grant: await authorize(kernel, atx, context, action, categories, allowed), refused };
+  return { grant: await authorize(kernel, atx, context, action, categories, allowed), refused, denials };
 }
 
 /** Where an encrypted field lives (bound into its ciphertext): modules name their fields with it. */

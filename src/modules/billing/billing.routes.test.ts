@@ -5,6 +5,7 @@ import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js
 import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
 import { parseStructuredCommunication } from '../../kernel/identifiers/structured-communication.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import { setRestriction } from '../../kernel/subjects/index.js';
 import type { Tenant } from '../tenants/index.js';
 import {
   billingContext,
@@ -204,6 +205,27 @@ describe('billing API (VX-3, VK-2)', () => {
     const own = await call(billing, 'GET', '/api/v1/invoices');
     const first = own.json<{ items: Array<{ invoiceId: number }> }>().items[0];
     expect((await call(otherBilling, 'GET', `/api/v1/invoices/${first?.invoiceId}`)).statusCode).toBe(404);
+  });
+
+  it('a restricted customer’s invoice is refused as restricted (403 subject_restricted), not as erased; lifted, it reads again', async () => {
+    const rows = await runAsOwner<{ invoice_id: number }>(
+      database.ownerUrl,
+      'select invoice_id from invoices where tenant_id = $1 and subject_id = $2 order by invoice_id limit 1',
+      [voxtra.tenantId, person],
+    );
+    const invoiceId = rows.rows[0]?.invoice_id;
+    expect(invoiceId).toBeDefined();
+    await kernel.transact(voxtra.tenantId, (atx) => setRestriction(atx, person, true, clock.now()));
+    try {
+      for (const url of [`/api/v1/invoices/${invoiceId}`, `/api/v1/invoices/${invoiceId}/html`]) {
+        const refused = await call(billing, 'GET', url);
+        expect(refused.statusCode, url).toBe(403);
+        expect(refused.json<{ code: string }>().code).toBe('subject_restricted');
+      }
+    } finally {
+      await kernel.transact(voxtra.tenantId, (atx) => setRestriction(atx, person, false, clock.now()));
+    }
+    expect((await call(billing, 'GET', `/api/v1/invoices/${invoiceId}`)).statusCode).toBe(200);
   });
 
   it('writes need the CSRF token', async () => {

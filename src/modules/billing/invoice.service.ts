@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AuditedTx } from '../../kernel/audit/index.js';
-import type { AccessAction, Grant } from '../../kernel/gate/gate.js';
+import type { AccessAction, AccessDenied, Grant } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { AppError } from '../../platform/errors.js';
@@ -96,6 +96,8 @@ export interface DocumentAccess {
   buyers: Map<number, Partial<BuyerSnapshot>>;
   categories: Set<string>;
   withheld: number;
+  /** Why the gate refused a live customer's documents (restricted, objected …), per customer. */
+  denials: Map<number, AccessDenied>;
 }
 
 /**
@@ -118,12 +120,14 @@ export async function authorizeDocuments(
   const live = linked.filter((id) => !erased.has(id));
   const allowedSubjects = new Set<number>();
   let liveGrant: Grant | undefined;
+  let denials = new Map<number, AccessDenied>();
   const held = rows.some((row) => row.subjectId === null || erased.has(row.subjectId));
   // The gate decides at least once: a page of held documents under a purpose that is not the
   // hold's still has the role and purpose checked (and a refusal audited), not a silent 200.
   if (live.length > 0 || !(held && isHoldPurpose(policy, context.purpose))) {
     const batch = await authorizeBatch(kernel, atx, context, action, wanted, live);
     liveGrant = batch.grant;
+    denials = batch.denials;
     for (const id of live) if (!batch.refused.includes(id)) allowedSubjects.add(id);
   }
   const holdGrant =
@@ -149,7 +153,13 @@ export async function authorizeDocuments(
     if (grant && ids.length > 0)
       for (const [id, buyer] of await selectBuyers(atx.tx, grant, ids)) buyers.set(id, buyer);
   }
-  return { allowed, buyers, categories: new Set(wanted), withheld: rows.length - allowed.size };
+  return {
+    allowed,
+    buyers,
+    categories: new Set(wanted),
+    withheld: rows.length - allowed.size,
+    denials,
+  };
 }
 
 async function loadDocument(
@@ -165,6 +175,9 @@ async function loadDocument(
   if (!row) throw notFound('invoice');
   const access = await authorizeDocuments(kernel, atx, context, policy, action, [row]);
   if (!access.allowed.has(invoiceId)) {
+    // A live customer's refusal says why (e.g. subject_restricted); only an erased one's is 410.
+    const denial = row.subjectId === null ? undefined : access.denials.get(row.subjectId);
+    if (denial) throw denial;
     throw new AppError('subject_erased', 'document of an erased customer outside the hold purpose', {
       publicMessage:
         'this document is kept under the accounting legal hold; read it under the accounting purpose',
