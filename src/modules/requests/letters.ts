@@ -79,6 +79,8 @@ const TEXT = {
     backups:
       'In onze back-ups: uw versleutelde gegevens (e-mailadres, telefoonnummer, rekeningnummers en andere gevoelige velden) kan niemand meer lezen, want de sleutel die ze opende is vernietigd. Uw overige gegevens (zoals uw naam en uw oproepgegevens) staan daar niet versleuteld; wordt ooit een oudere back-up teruggezet, dan wist het systeem ze opnieuw uit ons wissingsregister voor het weer in gebruik gaat.',
     kept: 'Wat we nog moeten bewaren, waarom en tot wanneer:',
+    keptItem: (what: string, why: string, until: string) =>
+      until === '' ? `${what}: ${why}.` : `${what}: ${why}. Tot: ${until}.`,
     rejected: (reason: string) => `We kunnen op uw verzoek niet ingaan. Reden: ${reason}`,
     download: (link: string) =>
       `Uw gegevens staan klaar. Deze link werkt 7 dagen lang, voor één volledige download (een onderbroken download kunt u opnieuw starten, tot 3 keer):\n${link}`,
@@ -108,6 +110,8 @@ const TEXT = {
     backups:
       'Dans nos sauvegardes : vos données chiffrées (adresse e-mail, numéro de téléphone, numéros de compte et autres champs sensibles) ne peuvent plus être lues par personne, car la clé qui les ouvrait a été détruite. Vos autres données (comme votre nom et vos données d’appel) n’y sont pas chiffrées ; si une sauvegarde plus ancienne est un jour restaurée, le système les efface à nouveau d’après notre registre des effacements avant d’être remis en service.',
     kept: 'Ce que nous devons encore conserver, pourquoi et jusqu’à quand :',
+    keptItem: (what: string, why: string, until: string) =>
+      until === '' ? `${what} : ${why}.` : `${what} : ${why}. Jusqu’à : ${until}.`,
     rejected: (reason: string) => `Nous ne pouvons pas donner suite à votre demande. Motif : ${reason}`,
     download: (link: string) =>
       `Vos données sont prêtes. Ce lien fonctionne pendant 7 jours, pour un téléchargement complet (un téléchargement interrompu peut être relancé, jusqu’à 3 fois) :\n${link}`,
@@ -137,6 +141,8 @@ const TEXT = {
     backups:
       'In our backups: your encrypted data (e-mail address, phone number, account numbers and other sensitive fields) can no longer be read by anyone, because the key that opened it has been destroyed. Your other data (such as your name and your call records) is not encrypted there; if an older backup is ever restored, the system erases it again from our erasure register before it is used again.',
     kept: 'What we still have to keep, why and until when:',
+    keptItem: (what: string, why: string, until: string) =>
+      until === '' ? `${what}: ${why}.` : `${what}: ${why}. Until: ${until}.`,
     rejected: (reason: string) => `We cannot act on your request. Reason: ${reason}`,
     download: (link: string) =>
       `Your data is ready. This link works for 7 days, for one complete download (an interrupted download can be started again, up to 3 times):\n${link}`,
@@ -210,7 +216,11 @@ export function writeLetter(
       if (facts.erased && facts.erased.length > 0)
         body.push('', t.erased, ...facts.erased.map((line) => `- ${line}`), '', t.backups);
       if (facts.kept && facts.kept.length > 0)
-        body.push('', t.kept, ...facts.kept.map((item) => `- ${item.what}: ${item.why} (${item.until})`));
+        body.push(
+          '',
+          t.kept,
+          ...facts.kept.map((item) => `- ${t.keptItem(item.what, item.why, item.until)}`),
+        );
       pushStopped(body, t, facts);
       break;
   }

@@ -28,6 +28,7 @@ import {
 import type { Tenant } from '../tenants/index.js';
 import { appendConsentWithin, recordConsent } from '../consent/index.js';
 import { brusselsDate, computeDueDate, latestExtension } from './deadlines.js';
+import { STATEMENT_TEXTS } from '../../kernel/policy/statement.texts.js';
 import {
   nothingStoppedReason,
   whyNotStopped,
@@ -420,7 +421,15 @@ interface NewRequest {
   purposes: string[];
   verified: { method: string } | undefined;
   scanReference: string | null;
+  /**
+   * Join an erasure of the same person filed from the account moments ago instead of filing a
+   * second one (a double submit, attack A7): decided under a lock on the person's row.
+   */
+  joinRecentErasure?: boolean;
 }
+
+/** How long a second erasure from the account joins the first (a double click, a retry). */
+const ERASURE_JOIN_MS = 60 * 60 * 1000;
 
 async function insertRequest(
   deps: RequestsDeps,
@@ -428,14 +437,34 @@ async function insertRequest(
   request: NewRequest,
   /** What commits with the request (its code and code letter). */
   withRequest?: (tx: Tx, receipt: RequestReceipt & { receivedOn: string }) => Promise<void>,
-): Promise<RequestReceipt & { receivedOn: string }> {
+): Promise<RequestReceipt & { receivedOn: string; joined?: boolean }> {
   const { policy } = await deps.kernel.policies.current(tenant.tenantId);
   const now = deps.kernel.clock.now();
   const receivedOn = brusselsDate(now);
   const dueOn = computeDueDate(receivedOn, policy.rights.answerDeadlineDays);
   const requestId = randomUUID();
   const statusToken = randomBytes(24).toString('base64url');
-  await deps.kernel.transact(tenant.tenantId, async (atx) => {
+  const joined = await deps.kernel.transact(tenant.tenantId, async (atx) => {
+    if (request.joinRecentErasure && request.subjectId !== null) {
+      // One at a time per person: the second waits here, then finds the first.
+      await atx.tx
+        .selectFrom('data_subjects')
+        .select('subject_id')
+        .where('subject_id', '=', request.subjectId)
+        .forUpdate()
+        .execute();
+      const recent = await atx.tx
+        .selectFrom('rights_requests')
+        .select('request_id')
+        .where('subject_id', '=', request.subjectId)
+        .where('kind', '=', 'erasure')
+        .where('channel', '=', 'account')
+        .where('state', 'in', ['verified', 'fulfilled'])
+        .where('received_at', '>', new Date(now.getTime() - ERASURE_JOIN_MS))
+        .orderBy('received_at')
+        .executeTakeFirst();
+      if (recent) return recent.request_id;
+    }
     // The scan reference is correspondence about the person: written under a grant for it.
     const grant =
       request.scanReference === null
@@ -486,7 +515,9 @@ async function insertRequest(
       reason: request.subjectId ? 'matched' : 'unmatched',
     });
     await withRequest?.(atx.tx, { requestId, statusToken, dueOn, receivedOn });
+    return undefined;
   });
+  if (joined !== undefined) return { requestId: joined, statusToken: '', dueOn, receivedOn, joined: true };
   return { requestId, statusToken, dueOn, receivedOn };
 }
 
@@ -870,15 +901,29 @@ function describeErasure(
   lang: Language,
   erased: Pick<ErasureOutcome, 'erased' | 'kept'>,
 ): void {
-  facts.erased = erased.erased.map(
-    (item) =>
-      `${item.categories.map((key) => policy.categories[key]?.label[lang] ?? key).join(', ')} (${item.rows})`,
-  );
-  facts.kept = erased.kept.map((item) => ({
-    what: item.categories.map((key) => policy.categories[key]?.label[lang] ?? key).join(', '),
-    why: `${policy.legalHolds[item.legalHold]?.label[lang] ?? item.legalHold} (${item.legalReference})`,
-    until: item.retention,
-  }));
+  // Only what the policy names in the person's language (attack A7): a table whose columns carry
+  // no category of this policy, or a category the policy does not declare, is no line of words.
+  const labelsOf = (categories: readonly string[]): string =>
+    [...new Set(categories.flatMap((key) => policy.categories[key]?.label[lang] ?? []))].join(', ');
+  facts.erased = erased.erased.flatMap((item) => {
+    const what = labelsOf(item.categories);
+    return what === '' ? [] : [`${what} (${item.rows})`];
+  });
+  const words = STATEMENT_TEXTS[lang];
+  facts.kept = erased.kept.flatMap((item) => {
+    const what = labelsOf(item.categories);
+    const hold = policy.legalHolds[item.legalHold];
+    if (what === '' || !hold) return [];
+    const rule = policy.retentionRules[hold.retention];
+    // "Until" in words, as the erase page says it.
+    return [
+      {
+        what,
+        why: `${hold.label[lang]} (${item.legalReference})`,
+        until: rule ? words.retention.rule(rule) : '',
+      },
+    ];
+  });
 }
 
 /**
@@ -1409,7 +1454,10 @@ export async function createVerifiedRequest(
     purposes: input.purposes ?? [],
     verified: { method: 'account_login' },
     scanReference: null,
+    joinRecentErasure: input.kind === 'erasure',
   });
+  // A second erasure at the same moment joins the first: one request, one letter.
+  if (receipt.joined) return present(await loadRequest(deps, tenant.tenantId, receipt.requestId));
   const request = await loadRequest(deps, tenant.tenantId, receipt.requestId);
   // The person acts from their own account: the audit names them (as a pseudonym), not a job.
   await fulfil(deps, tenant, request, SELF(subjectId), {

@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAsOwner } from '../../../test/database.js';
+import { startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
+import { createPerson } from '../parties/index.js';
+import type { Tenant } from '../tenants/index.js';
+
+// Attack finding A7 (issue 19): the erasure letter lists only what the policy names in the
+// person's language, and a double submit of the erase form is one request and one letter.
+const PUBLIC = 'https://portal.example';
+let testApp: MailingTestApp;
+
+beforeAll(async () => {
+  testApp = await startMailingTestApp({ publicUrl: PUBLIC });
+});
+afterAll(async () => {
+  await testApp?.close();
+});
+
+async function logIn(tenant: Tenant, email: string): Promise<{ cookie: string; csrf: string }> {
+  const { app, smtp } = testApp;
+  await app.inject({ method: 'POST', url: `/t/${tenant.slug}/account/link`, payload: { email } });
+  const link = /(https:\/\/portal\.example\S+)/.exec((await smtp.waitFor(email, 1)).text ?? '')?.[1] ?? '';
+  const token = new URL(link).searchParams.get('token') ?? '';
+  const login = await app.inject({
+    method: 'POST',
+    url: `/t/${tenant.slug}/account/login`,
+    payload: { token },
+  });
+  expect(login.statusCode, login.body).toBe(200);
+  const cookie = login.cookies.map((entry) => `${entry.name}=${entry.value}`).join('; ');
+  return { cookie, csrf: login.json<{ csrfToken: string }>().csrfToken };
+}
+
+describe('the erasure letter and a double submit (attack A7)', () => {
+  for (const seed of ['voxtra', 'voiceking'] as const) {
+    it(`VK-23 / VX-13 (${seed}): two erase posts at the same moment file one request and send one letter, whose lines are all words of the person’s language`, async () => {
+      const { app, kernel, smtp, database } = testApp;
+      const tenant = testApp[seed];
+      const email = `noah.mertens.${seed}@mail.example`;
+      const person = await createPerson(
+        kernel,
+        {
+          tenantId: tenant.tenantId,
+          actor: { kind: 'staff', staffId: 1, role: 'sales' },
+          purpose: seed === 'voxtra' ? 'customer_administration' : 'order_processing',
+        },
+        {
+          subjectType: 'customer',
+          familyName: 'Mertens',
+          givenName: 'Noah',
+          email,
+          phone: '+32 9 377 00 12',
+          address: { street: 'Kerkstraat 9', postalCode: '9000', city: 'Gent', country: 'BE' },
+        },
+      );
+      const { cookie, csrf } = await logIn(tenant, email);
+      const erase = () =>
+        app.inject({
+          method: 'POST',
+          url: `/t/${tenant.slug}/account/erase`,
+          headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+          payload: new URLSearchParams({ csrf, confirm: 'yes' }).toString(),
+        });
+      const answers = await Promise.all([erase(), erase()]);
+      for (const answer of answers) expect(answer.statusCode, answer.body).toBe(303);
+
+      const requests = await runAsOwner<{ n: number }>(
+        database.ownerUrl,
+        `select count(*)::int as n from rights_requests where tenant_id = $1 and subject_id = $2 and kind = 'erasure'`,
+        [tenant.tenantId, person.subjectId],
+      );
+      expect(requests.rows[0]?.n).toBe(1);
+      const letter = await smtp.waitFor(email, 2);
+      expect(letter.text).toContain('Gewist:');
+      // Give a second letter, if any, the time to arrive.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(smtp.to(email).filter((mail) => /Gewist:/.test(mail.text ?? ''))).toHaveLength(1);
+
+      const lines = (letter.text ?? '').split('\n').filter((line) => line.startsWith('- '));
+      expect(lines.length).toBeGreaterThan(0);
+      for (const line of lines) {
+        expect(line).not.toMatch(/^- +\(/); // no empty label
+        expect(line).not.toMatch(/\b(user|kluis)\.[a-z_.]+/); // no raw category key
+        expect(line).not.toMatch(/\(\w+ \(\d+ years?\)\)/); // no internal retention text
+      }
+    });
+  }
+});
