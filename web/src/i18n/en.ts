@@ -145,6 +145,10 @@ export const en = {
       what: 'No consent for this',
       fix: 'This purpose rests on consent, and this person has not given it (or withdrew it).',
     },
+    erasure_held: {
+      what: 'Kept under a legal hold: nothing was erased',
+      fix: 'A legal hold, a case or an open invoice dispute keeps this person (GDPR Art. 17(3)(e)). Reject the erasure request with that reason, or erase after the hold is released or the dispute settled.',
+    },
     subject_erased: {
       what: 'This person was erased',
       fix: 'Their data is gone; only what a legal obligation keeps remains, under that obligation’s purpose.',

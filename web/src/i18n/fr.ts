@@ -146,6 +146,10 @@ export const fr: Messages = {
       what: 'Pas de consentement pour ceci',
       fix: 'Cette finalité repose sur le consentement, que cette personne n’a pas donné (ou a retiré).',
     },
+    erasure_held: {
+      what: 'Conservée sous une mesure de conservation légale : rien n’a été effacé',
+      fix: 'Une mesure de conservation, un dossier ou un litige ouvert sur une facture retient cette personne (RGPD art. 17, par. 3, e). Refusez la demande d’effacement pour ce motif, ou effacez après la levée de la mesure ou le règlement du litige.',
+    },
     subject_erased: {
       what: 'Cette personne a été effacée',
       fix: 'Ses données ont disparu ; seul ce qu’une obligation légale conserve reste, sous la finalité de cette obligation.',

@@ -146,6 +146,10 @@ export const nl: Messages = {
       what: 'Geen toestemming hiervoor',
       fix: 'Dit doel steunt op toestemming, en deze persoon gaf die niet (of trok ze in).',
     },
+    erasure_held: {
+      what: 'Bewaard onder een juridische bewaarplicht: niets is gewist',
+      fix: 'Een bewaarplicht, een dossier of een open betwisting van een factuur houdt deze persoon vast (AVG art. 17, lid 3, e). Weiger het wisverzoek met die reden, of wis nadat de bewaarplicht opgeheven of de betwisting beslecht is.',
+    },
     subject_erased: {
       what: 'Deze persoon is gewist',
       fix: 'Hun gegevens zijn weg; alleen wat een wettelijke plicht bewaart blijft, onder het doel van die plicht.',

@@ -22,6 +22,7 @@ const EXPLAINED = new Set([
   'subject_objected',
   'consent_missing',
   'subject_erased',
+  'erasure_held',
   'payload_too_large',
   'database_unavailable',
   'internal',
