@@ -10,6 +10,7 @@ import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
 import { loginAs, type StaffSession } from '../../../test/http.js';
+import { followLink } from '../../../test/link-button.js';
 import { fixedClock } from '../../../test/kernel.js';
 import { startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
 import { type SmtpSink } from '../../../test/smtp.js';
@@ -442,8 +443,8 @@ async function loginToPortal(tenant: Tenant, email: string): Promise<{ cookie: s
   await app.inject({ method: 'POST', url: `/t/${tenant.slug}/account/link`, payload: { email } });
   const mail = await smtp.waitFor(email, before + 1);
   const link = /(https:\/\/news\.example\S+account\/login\S+)/.exec(mail.text ?? '')?.[1] ?? '';
-  const login = await app.inject({ method: 'GET', url: pathOf(link) });
-  // The link logs in and goes on to the account page.
+  // The link's page has a button (decision 0400); pressing it logs in and goes on to the account.
+  const login = await followLink(app, pathOf(link));
   expect(login.statusCode).toBe(303);
   const cookies = ([] as string[])
     .concat(login.headers['set-cookie'] ?? [])

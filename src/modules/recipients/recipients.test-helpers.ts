@@ -6,6 +6,7 @@ import { AccessReportSchema, type AccessReport } from '../../kernel/access-repor
 import type { Kernel } from '../../kernel/kernel.js';
 import { createPerson, type Person } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
+import { followLink } from '../../../test/link-button.js';
 
 let serial = 0;
 
@@ -81,7 +82,7 @@ export async function accessReportOf(
   if (verified.statusCode !== 200) throw new Error(`verify: ${verified.body}`);
   const linkMail = await smtp.waitFor(email, before + 2);
   const link = new RegExp(`(${publicUrl.replace(/\./g, '\\.')}\\S+)`).exec(linkMail.text ?? '')?.[1] ?? '';
-  const download = await app.inject({ method: 'GET', url: link.replace(publicUrl, '') });
+  const download = await followLink(app, link.replace(publicUrl, ''));
   if (download.statusCode !== 200) throw new Error(`download: ${download.statusCode}`);
   const files = await unzip(download.rawPayload);
   return AccessReportSchema.parse(JSON.parse(files.get('access-report.json') ?? '{}'));

@@ -11,6 +11,7 @@ import { AccessReportSchema } from '../../kernel/access-report/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { createPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
+import { followLink, openLinkPage, pressLinkButton } from '../../../test/link-button.js';
 
 let testApp: MailingTestApp;
 let database: TestDatabase;
@@ -29,7 +30,7 @@ afterAll(async () => {
 
 const mailTo = (address: string, count = 1): Promise<ParsedMail> => smtp.waitFor(address, count);
 
-/** Asks for a link and follows it exactly as mailed (a GET of the URL in the message). */
+/** Asks for a link and follows it as mailed: opens its page and presses its button (decision 0400). */
 async function loginByLink(email: string): Promise<{ cookie: string; csrf: string }> {
   const asked = await app.inject({
     method: 'POST',
@@ -39,11 +40,13 @@ async function loginByLink(email: string): Promise<{ cookie: string; csrf: strin
   expect(asked.statusCode).toBe(202);
   const link = /(https:\/\/portal\.voxtra\.example\S+)/.exec((await mailTo(email)).text ?? '')?.[1] ?? '';
   const url = link.replace('https://portal.voxtra.example', '');
-  const login = await app.inject({ method: 'GET', url });
+  const { button } = await openLinkPage(app, url);
+  if (!button) throw new Error('no button on the login link page');
+  const login = await pressLinkButton(app, button);
   // The link logs in and goes on to the account page (issue 19).
   expect(login.statusCode).toBe(303);
   expect(login.headers.location).toBe(`/t/${voxtra.slug}/account`);
-  const again = await app.inject({ method: 'GET', url });
+  const again = await pressLinkButton(app, button);
   expect(again.headers.location).toBe(`/t/${voxtra.slug}/account?failed=link`); // single use
   expect(String(again.headers['set-cookie'] ?? '')).not.toContain('kluis_subject=');
   const cookies = ([] as string[])
@@ -277,10 +280,7 @@ describe('privacy portal accounts (VK-23, VX-13)', () => {
       /(https:\/\/portal\.voxtra\.example\S+)/.exec(
         (await mailTo('lies.geheim@mail.example', 2)).text ?? '',
       )?.[1] ?? '';
-    const download = await app.inject({
-      method: 'GET',
-      url: link.replace('https://portal.voxtra.example', ''),
-    });
+    const download = await followLink(app, link.replace('https://portal.voxtra.example', ''));
     expect(download.statusCode).toBe(200);
     const files = await unzip(download.rawPayload);
     for (const [, text] of files) expect(text).not.toContain('$argon2');

@@ -12,6 +12,7 @@ import { AccessReportSchema } from '../../kernel/access-report/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { createPerson, getPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
+import { followLink } from '../../../test/link-button.js';
 
 let database: TestDatabase;
 let kernel: Kernel;
@@ -168,10 +169,7 @@ describe('access and portability (VK-21, VK-25)', () => {
     const verified = await verify(receipt.requestId, codeIn(await mailTo(person.email ?? '')));
     expect(verified.json()).toEqual({ state: 'fulfilled' });
     const link = linkIn(await mailTo(person.email ?? '', 2));
-    const download = await app.inject({
-      method: 'GET',
-      url: link.replace('https://privacy.voiceking.example', ''),
-    });
+    const download = await followLink(app, link.replace('https://privacy.voiceking.example', ''));
     expect(download.statusCode).toBe(200);
     expect(download.headers['content-type']).toBe('application/zip');
     const files = await unzip(download.rawPayload);
@@ -214,10 +212,7 @@ describe('access and portability (VK-21, VK-25)', () => {
     }>();
     await verify(receipt.requestId, codeIn(await mailTo(person.email ?? '')));
     const link = linkIn(await mailTo(person.email ?? '', 2));
-    const download = await app.inject({
-      method: 'GET',
-      url: link.replace('https://privacy.voiceking.example', ''),
-    });
+    const download = await followLink(app, link.replace('https://privacy.voiceking.example', ''));
     const files = await unzip(download.rawPayload);
     expect(JSON.parse(files.get('manifest.json') ?? '{}')).toMatchObject({ format: 'kluis.portability.v1' });
     const people = JSON.parse(files.get('people.json') ?? '[]') as Array<Record<string, unknown>>;
