@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { loginAs, type StaffSession } from '../../../test/http.js';
+import { followLink } from '../../../test/link-button.js';
 import { startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
 import { type SmtpSink } from '../../../test/smtp.js';
 import { unzip } from '../../../test/zip.js';
@@ -54,7 +55,7 @@ async function loginToPortal(tenant: Tenant, email: string): Promise<{ cookie: s
   await app.inject({ method: 'POST', url: `/t/${tenant.slug}/account/link`, payload: { email } });
   const mail = await smtp.waitFor(email, before + 1);
   const link = /(https:\/\/portal\.example\S+)/.exec(mail.text ?? '')?.[1] ?? '';
-  const login = await app.inject({ method: 'GET', url: link.replace('https://portal.example', '') });
+  const login = await followLink(app, link.replace('https://portal.example', ''));
   // The link logs in and goes on to the account page.
   expect(login.statusCode).toBe(303);
   const cookies = ([] as string[])
@@ -234,7 +235,7 @@ describe('the consent ledger', () => {
     expect(filed.statusCode).toBe(200);
     const mail = await smtp.waitFor(customer.email, 2);
     const download = /(https:\/\/portal\.example\S+downloads\S+)/.exec(mail.text ?? '')?.[1] ?? '';
-    const zip = await app.inject({ method: 'GET', url: download.replace('https://portal.example', '') });
+    const zip = await followLink(app, download.replace('https://portal.example', ''));
     expect(zip.statusCode).toBe(200);
     const files = await unzip(zip.rawPayload);
     expect(JSON.parse(files.get('consent_records.json') ?? '[]')).toEqual([
