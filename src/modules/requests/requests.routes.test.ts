@@ -192,10 +192,7 @@ describe('access and portability (VK-21, VK-25)', () => {
       'contract',
     );
     expect(files.get('access-report.html')).toContain(person.familyName ?? '');
-    const again = await app.inject({
-      method: 'GET',
-      url: link.replace('https://privacy.voiceking.example', ''),
-    });
+    const again = await followLink(app, link.replace('https://privacy.voiceking.example', ''));
     expect(again.statusCode).toBe(404);
     const status = await app.inject({
       method: 'GET',
