@@ -72,7 +72,8 @@ export function requireStaff(kernel: Kernel, options: RequireStaffOptions = {}) 
   const hook = async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const authorization = request.headers.authorization;
     if (authorization !== undefined) {
-      const match = /^Bearer ([^\s]+)$/.exec(authorization);
+      // The scheme is case-insensitive (RFC 9110 §11.1): `bearer kluis_…` is the same header.
+      const match = /^Bearer +([^\s]+)$/i.exec(authorization);
       if (!match?.[1]) throw new AppError('unauthenticated', 'malformed Authorization header');
       if (!allowTokens)
         throw new AppError('forbidden', 'route refuses API tokens', {

@@ -211,6 +211,13 @@ describe('API tokens', () => {
 
     const me = await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer });
     expect(me.json()).toMatchObject({ role: 'billing', via: 'token', session: 'full' });
+    // The scheme's case does not matter (RFC 9110): a client writing `bearer` is the same caller.
+    const lower = await app.inject({
+      method: 'GET',
+      url: '/api/v1/auth/me',
+      headers: { authorization: `bearer ${created.token}` },
+    });
+    expect(lower.json()).toMatchObject({ role: 'billing', via: 'token' });
     // Scoped: billing may not read the register, whoever created the token.
     const register = await app.inject({ method: 'GET', url: '/api/v1/policy/register', headers: bearer });
     expect(register.statusCode).toBe(403);
