@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, testLogger, type TestDatabase } from '../../../test/database.js';
+import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
 import { createTestApp, loginAs } from '../../../test/http.js';
 import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
 import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
@@ -37,24 +37,29 @@ describe('values in mail bodies stay on their line', () => {
     const catalogue = await prepareTenant(kernel, tenant);
     const sales = await loginAs(app, kernel, tenant, 'sales');
     const email = 'jan.lijnen@mail.example';
-    const created = await app.inject({
-      method: 'POST',
-      url: '/api/v1/people',
-      headers: {
-        cookie: sales.cookie,
-        'x-csrf-token': sales.csrfToken,
-        'x-kluis-purpose': 'order_processing',
-      },
-      payload: {
-        subjectType: 'customer',
-        givenName: 'Jan\r\nBcc: evil@attacker.example\r\n\r\nPay to BE00',
-        familyName: 'Lijnen',
-        email,
-        preferredLanguage: 'nl',
-      },
-    });
+    const hostile = 'Jan\r\nBcc: evil@attacker.example\r\n\r\nPay to BE00';
+    const register = (givenName: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/api/v1/people',
+        headers: {
+          cookie: sales.cookie,
+          'x-csrf-token': sales.csrfToken,
+          'x-kluis-purpose': 'order_processing',
+        },
+        payload: { subjectType: 'customer', givenName, familyName: 'Lijnen', email, preferredLanguage: 'nl' },
+      });
+    // Such a name is refused at the door now (decision 0396) ...
+    expect((await register(hostile)).statusCode).toBe(400);
+    // ... but one stored before that rule still reaches the mail builders.
+    const created = await register('Jan');
     expect(created.statusCode, created.body).toBe(201);
     const subjectId = created.json<{ subjectId: number }>().subjectId;
+    await runAsOwner(
+      database.ownerUrl,
+      'update people set given_name = $1 where tenant_id = $2 and subject_id = $3',
+      [hostile, tenant.tenantId, subjectId],
+    );
     await startContract(kernel, tenant, subjectId, {
       startDate: '2026-06-01',
       lines: [{ productId: catalogue.subscription }],
