@@ -157,10 +157,13 @@ describe('the audit trail, audit verify, imports and rating plans screens (issue
     await page.getByRole('heading', { name: 'Call imports and rating', level: 1 }).waitFor();
     const imports = page.locator('[data-testid^="import-"]');
     await imports.filter({ hasText: 'export.csv' }).getByText('failed').waitFor();
-    await imports.filter({ hasText: 'oktober.csv' }).getByText('no customer held the number: 1').waitFor();
+    await imports
+      .filter({ hasText: 'oktober.csv' })
+      .getByText('1 × no customer held the line then')
+      .waitFor();
     await imports
       .filter({ hasText: 'export.csv' })
-      .getByText(/not in a call-record layout/)
+      .getByText(/not a call-record layout/)
       .waitFor();
     await look(browser, page, 'rating-2-imports');
 

@@ -1,11 +1,9 @@
 import './messages.js';
 import {
-  Badge,
   Button,
   Card,
   Checkbox,
   Group,
-  List,
   Modal,
   Stack,
   Table,
@@ -25,22 +23,7 @@ import { DataTable } from '../../ui/DataTable.js';
 import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 import { TabbedScreen } from '../../ui/TabbedScreen.js';
-
-export interface CallImport {
-  importId: number;
-  fileName: string;
-  format: string;
-  status: 'queued' | 'running' | 'finished' | 'failed' | 'interrupted';
-  startedAt: string;
-  finishedAt: string | null;
-  linesRead: number;
-  imported: number;
-  rejected: number;
-  duplicates: number;
-  unrated: number;
-  rejectsByReason: Record<string, number>;
-  errorCode: string | null;
-}
+import { ImportReasons, ImportStatusBadge, type CallImport } from '../telephony/import-parts.js';
 
 interface PlanDefinition {
   timeBands?: unknown[];
@@ -69,8 +52,6 @@ interface TariffRate {
   validTo: string | null;
   pricePerMinuteMicros: number;
 }
-
-const KNOWN_REASONS = new Set(['caller_not_normalisable', 'destination_not_normalisable', 'not_attributed']);
 
 function when(iso: string): string {
   return new Date(iso).toLocaleString(`${currentLanguage()}-BE`, { dateStyle: 'short', timeStyle: 'short' });
@@ -113,40 +94,6 @@ export function RatingScreen() {
   );
 }
 
-function Why({ item }: { item: CallImport }) {
-  const { t } = useTranslation();
-  const lines: string[] = [];
-  if (item.status === 'failed')
-    lines.push(
-      item.errorCode === 'layout' || item.errorCode === 'error'
-        ? t(`rating.errors.${item.errorCode}`)
-        : t('rating.errors.refused', { code: item.errorCode ?? '' }),
-    );
-  if (item.status === 'interrupted') lines.push(t('rating.errors.interrupted'));
-  for (const [reason, count] of Object.entries(item.rejectsByReason))
-    lines.push(
-      KNOWN_REASONS.has(reason)
-        ? t(`rating.reasons.${reason}`, { count })
-        : t('rating.reasons.other', { reason, count }),
-    );
-  if (lines.length === 0) return null;
-  return (
-    <List size="sm">
-      {lines.map((line) => (
-        <List.Item key={line}>{line}</List.Item>
-      ))}
-    </List>
-  );
-}
-
-const STATUS_COLOUR: Record<CallImport['status'], string> = {
-  queued: 'gray.7',
-  running: 'indigo.8',
-  finished: 'gray.7',
-  failed: 'red.9',
-  interrupted: 'red.9',
-};
-
 function Imports() {
   const { t } = useTranslation();
   const [problems, setProblems] = useState(false);
@@ -162,15 +109,7 @@ function Imports() {
       {
         accessorKey: 'status',
         header: t('rating.status'),
-        cell: (info) => (
-          <Badge
-            color={STATUS_COLOUR[info.row.original.status]}
-            tt="none"
-            style={{ minWidth: 'max-content' }}
-          >
-            {t(`rating.statuses.${info.row.original.status}`)}
-          </Badge>
-        ),
+        cell: (info) => <ImportStatusBadge item={info.row.original} />,
       },
       { accessorKey: 'linesRead', header: t('rating.linesRead') },
       { accessorKey: 'imported', header: t('rating.imported') },
@@ -181,7 +120,7 @@ function Imports() {
         id: 'why',
         header: t('rating.why'),
         enableSorting: false,
-        cell: (info) => <Why item={info.row.original} />,
+        cell: (info) => <ImportReasons item={info.row.original} />,
       },
     ],
     [t],

@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, FileInput, Group, List, Progress, Select, Stack, Text } from '@mantine/core';
+import { Alert, Button, FileInput, Group, Progress, Select, Stack, Text } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
 import { useMemo, useState } from 'react';
@@ -8,82 +8,7 @@ import { PurposePicker, type ScreenPurpose } from '../../purposes/usePurpose.js'
 import { DataTable } from '../../ui/DataTable.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 import { brusselsMoment } from './api.js';
-
-export interface CallImport {
-  importId: number;
-  fileName: string;
-  format: string;
-  status: 'queued' | 'running' | 'finished' | 'failed' | 'interrupted';
-  startedAt: string;
-  finishedAt: string | null;
-  linesRead: number;
-  imported: number;
-  rejected: number;
-  duplicates: number;
-  unrated: number;
-  rejectsByReason: Record<string, number>;
-  errorCode: string | null;
-  source: 'file' | 'upload';
-  sizeBytes: number | null;
-  rejectsKeptUntil: string | null;
-}
-
-const isBusy = (item: CallImport | undefined): boolean =>
-  item?.status === 'queued' || item?.status === 'running';
-const STATUS_COLOR: Record<CallImport['status'], string> = {
-  queued: 'gray.7',
-  running: 'blue.8',
-  finished: 'teal.9',
-  failed: 'red.8',
-  interrupted: 'orange.9',
-};
-const KNOWN_REJECTS = new Set([
-  'caller_not_normalisable',
-  'destination_not_normalisable',
-  'not_attributed',
-  'value_out_of_range',
-  'empty_line',
-  'malformed_csv',
-  'wrong_column_count',
-  'invalid_timestamp',
-  'invalid_duration',
-  'end_before_start',
-  'answer_outside_call',
-  'date_out_of_range',
-]);
-
-function StatusBadge({ item }: { item: CallImport }) {
-  const { t } = useTranslation();
-  return (
-    <Badge color={STATUS_COLOR[item.status]} tt="none" miw="max-content">
-      {t(`telephony.importStatus.${item.status}`)}
-    </Badge>
-  );
-}
-
-/** Why lines were refused, or why the import stopped, in words. */
-function Reasons({ item }: { item: CallImport }) {
-  const { t } = useTranslation();
-  const lines = Object.entries(item.rejectsByReason).map(([reason, count]) =>
-    KNOWN_REJECTS.has(reason)
-      ? t(`telephony.rejects.${reason}`, { count })
-      : t('telephony.rejects.other', { reason, count }),
-  );
-  if (item.status === 'failed')
-    lines.unshift(
-      item.errorCode === 'layout' || item.errorCode === 'upload_lost'
-        ? t(`telephony.importErrors.${item.errorCode}`)
-        : t('telephony.importErrors.other', { code: item.errorCode ?? '' }),
-    );
-  if (lines.length === 0) return null;
-  return (
-    <List size="sm">
-      {lines.map((line) => (
-        <List.Item key={line}>{line}</List.Item>
-      ))}
-    </List>
-  );
-}
+import { ImportReasons, ImportStatusBadge, isBusy, type CallImport } from './import-parts.js';
 
 /** The counts so far, and a bar that moves while the job works. */
 function ImportProgress({ item }: { item: CallImport }) {
@@ -108,7 +33,7 @@ function ImportProgress({ item }: { item: CallImport }) {
             duplicates: item.duplicates,
           })}
         </Text>
-        <Reasons item={item} />
+        <ImportReasons item={item} />
       </Stack>
     </Alert>
   );
@@ -171,7 +96,7 @@ export function CallImports({ calls }: { calls: ScreenPurpose }) {
         id: 'status',
         header: t('telephony.importState'),
         accessorKey: 'status',
-        cell: ({ row }) => <StatusBadge item={row.original} />,
+        cell: ({ row }) => <ImportStatusBadge item={row.original} />,
       },
       { id: 'lines', header: t('telephony.importLines'), accessorKey: 'linesRead' },
       { id: 'imported', header: t('telephony.importImported'), accessorKey: 'imported' },
@@ -181,7 +106,7 @@ export function CallImports({ calls }: { calls: ScreenPurpose }) {
         id: 'why',
         header: t('telephony.importWhy'),
         enableSorting: false,
-        cell: ({ row }) => <Reasons item={row.original} />,
+        cell: ({ row }) => <ImportReasons item={row.original} />,
       },
       {
         id: 'rejects',

@@ -100,6 +100,8 @@ const en = {
   importErrors: {
     layout: 'The file is not a call-record layout; nothing was imported',
     upload_lost: 'The uploaded file was lost before its import; upload it again',
+    error: 'The import stopped on an error; run it again (it adds only what is missing)',
+    interrupted: 'The import was stopped half-way; run it again (it adds only what is missing)',
     other: 'Stopped: {{code}}',
   },
   rejects: {
@@ -248,6 +250,9 @@ addScreenMessages('telephony', {
     importErrors: {
       layout: 'Het bestand heeft geen opmaak van gespreksgegevens; er is niets geïmporteerd',
       upload_lost: 'Het opgeladen bestand ging verloren voor de import; laad het opnieuw op',
+      error: 'De import stopte op een fout; start hem opnieuw (hij voegt alleen toe wat ontbreekt)',
+      interrupted:
+        'De import werd halverwege gestopt; start hem opnieuw (hij voegt alleen toe wat ontbreekt)',
       other: 'Gestopt: {{code}}',
     },
     rejects: {
@@ -392,6 +397,8 @@ addScreenMessages('telephony', {
     importErrors: {
       layout: 'Le fichier n’a pas la forme d’enregistrements d’appels ; rien n’a été importé',
       upload_lost: 'Le fichier chargé a été perdu avant son import ; chargez-le à nouveau',
+      error: 'L’import s’est arrêté sur une erreur ; relancez-le (il n’ajoute que ce qui manque)',
+      interrupted: 'L’import a été arrêté en cours ; relancez-le (il n’ajoute que ce qui manque)',
       other: 'Arrêté : {{code}}',
     },
     rejects: {
