@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { Kernel } from '../src/kernel/kernel.js';
 import type { Tenant } from '../src/modules/tenants/index.js';
@@ -50,4 +51,41 @@ export async function startMailingTestApp(options: {
       await database.close();
     },
   };
+}
+
+/** A portal session as a browser keeps it: the cookie header it sends and the forms' CSRF token. */
+export interface PortalSession {
+  cookie: string;
+  csrf: string;
+}
+
+/**
+ * Signs a person in the way the portal does: asks the login link for `email`, takes the token from
+ * the mail that reaches the SMTP sink (the `nth` mail to that address), and hands it to the
+ * account's JSON door.
+ */
+export async function signInByMailedLink(
+  testApp: MailingTestApp,
+  tenant: Tenant,
+  email: string,
+  nth = 1,
+): Promise<PortalSession> {
+  const { app, smtp } = testApp;
+  const asked = await app.inject({
+    method: 'POST',
+    url: `/t/${tenant.slug}/account/link`,
+    payload: { email },
+  });
+  expect(asked.statusCode, asked.body).toBe(202);
+  const link =
+    /(https?:\/\/\S+\/account\/login\?\S+)/.exec((await smtp.waitFor(email, nth)).text ?? '')?.[1] ?? '';
+  const token = new URL(link).searchParams.get('token') ?? '';
+  const login = await app.inject({
+    method: 'POST',
+    url: `/t/${tenant.slug}/account/login`,
+    payload: { token },
+  });
+  expect(login.statusCode, login.body).toBe(200);
+  const cookie = login.cookies.map((entry) => `${entry.name}=${entry.value}`).join('; ');
+  return { cookie, csrf: login.json<{ csrfToken: string }>().csrfToken };
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAsOwner } from '../../../test/database.js';
-import { startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
+import { signInByMailedLink, startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
 import { createPerson } from '../parties/index.js';
 
 // Attack finding A6 (issue 19): a correction the portal refuses must file no rectification
@@ -14,23 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await testApp?.close();
 });
-
-/** Logs in by the mailed link's token; answers the cookie header a browser sends and the form's CSRF token. */
-async function logIn(email: string): Promise<{ cookie: string; csrf: string }> {
-  const { app, smtp, voxtra } = testApp;
-  await app.inject({ method: 'POST', url: `/t/${voxtra.slug}/account/link`, payload: { email } });
-  const link =
-    /(https:\/\/portal\.voxtra\.example\S+)/.exec((await smtp.waitFor(email, 1)).text ?? '')?.[1] ?? '';
-  const token = new URL(link).searchParams.get('token') ?? '';
-  const login = await app.inject({
-    method: 'POST',
-    url: `/t/${voxtra.slug}/account/login`,
-    payload: { token },
-  });
-  expect(login.statusCode, login.body).toBe(200);
-  const cookie = login.cookies.map((entry) => `${entry.name}=${entry.value}`).join('; ');
-  return { cookie, csrf: login.json<{ csrfToken: string }>().csrfToken };
-}
 
 describe('portal "correct my data" (attack A6)', () => {
   it('VX-12: a refused correction (street emptied, phone not a number) files no request and says which fields in the person’s language; a good one files one, applied', async () => {
@@ -51,7 +34,7 @@ describe('portal "correct my data" (attack A6)', () => {
         address: { street: 'Veldstraat 10', postalCode: '9000', city: 'Gent', country: 'BE' },
       },
     );
-    const { cookie, csrf } = await logIn(email);
+    const { cookie, csrf } = await signInByMailedLink(testApp, testApp.voxtra, email);
     const form = {
       csrf,
       givenName: 'Emma',

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAsOwner } from '../../../test/database.js';
 import { loginAs, requestAs } from '../../../test/http.js';
-import { startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
+import { signInByMailedLink, startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
 import { createPerson } from '../parties/index.js';
 
 const PUBLIC = 'https://portal.voiceking.example';
@@ -13,28 +13,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await testApp?.close();
 });
-
-/** Logs in by the mailed link through the account's JSON door; answers the cookies a browser keeps. */
-async function portalCookies(email: string): Promise<string> {
-  const { app, smtp, voiceking } = testApp;
-  const asked = await app.inject({
-    method: 'POST',
-    url: `/t/${voiceking.slug}/account/link`,
-    payload: { email },
-  });
-  expect(asked.statusCode).toBe(202);
-  const text = (await smtp.waitFor(email, 1)).text ?? '';
-  const link = /(https:\/\/portal\.voiceking\.example\S+)/.exec(text)?.[1] ?? '';
-  const token = new URL(link).searchParams.get('token') ?? '';
-  const login = await app.inject({
-    method: 'POST',
-    url: `/t/${voiceking.slug}/account/login`,
-    payload: { token },
-  });
-  expect(login.statusCode, login.body).toBe(200);
-  const set = login.headers['set-cookie'];
-  return (Array.isArray(set) ? set : [String(set)]).map((cookie) => cookie.split(';')[0]).join('; ');
-}
 
 describe('"erase my account" under a legal hold (attack A18, decision 0415)', () => {
   it('VK-23: a person under a legal hold is told on the erase page, in their language, that their data are kept for a legal claim until the hold ends; posting the form anyway erases nothing and files no request; released, the erasure runs', async () => {
@@ -49,7 +27,7 @@ describe('"erase my account" under a legal hold (attack A18, decision 0415)', ()
       },
       { subjectType: 'customer', familyName: 'Gehouden', givenName: 'Lucas', email, preferredLanguage: 'fr' },
     );
-    const cookie = await portalCookies(email);
+    const cookie = (await signInByMailedLink(testApp, testApp.voiceking, email)).cookie;
     const erasePage = (lang: string) =>
       app.inject({
         method: 'GET',

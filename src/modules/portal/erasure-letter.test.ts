@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAsOwner } from '../../../test/database.js';
-import { startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
+import { signInByMailedLink, startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
 import { createPerson } from '../parties/index.js';
-import type { Tenant } from '../tenants/index.js';
 
 // Attack finding A7 (issue 19): the erasure letter lists only what the policy names in the
 // person's language, and a double submit of the erase form is one request and one letter.
@@ -15,21 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await testApp?.close();
 });
-
-async function logIn(tenant: Tenant, email: string): Promise<{ cookie: string; csrf: string }> {
-  const { app, smtp } = testApp;
-  await app.inject({ method: 'POST', url: `/t/${tenant.slug}/account/link`, payload: { email } });
-  const link = /(https:\/\/portal\.example\S+)/.exec((await smtp.waitFor(email, 1)).text ?? '')?.[1] ?? '';
-  const token = new URL(link).searchParams.get('token') ?? '';
-  const login = await app.inject({
-    method: 'POST',
-    url: `/t/${tenant.slug}/account/login`,
-    payload: { token },
-  });
-  expect(login.statusCode, login.body).toBe(200);
-  const cookie = login.cookies.map((entry) => `${entry.name}=${entry.value}`).join('; ');
-  return { cookie, csrf: login.json<{ csrfToken: string }>().csrfToken };
-}
 
 describe('the erasure letter and a double submit (attack A7)', () => {
   for (const seed of ['voxtra', 'voiceking'] as const) {
@@ -53,7 +37,7 @@ describe('the erasure letter and a double submit (attack A7)', () => {
           address: { street: 'Kerkstraat 9', postalCode: '9000', city: 'Gent', country: 'BE' },
         },
       );
-      const { cookie, csrf } = await logIn(tenant, email);
+      const { cookie, csrf } = await signInByMailedLink(testApp, tenant, email);
       const erase = () =>
         app.inject({
           method: 'POST',

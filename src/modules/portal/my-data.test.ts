@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAsOwner } from '../../../test/database.js';
-import { startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
+import { signInByMailedLink, startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
 import { insertCalls } from '../billing/billing.test-helpers.js';
 import { createPerson } from '../parties/index.js';
 
@@ -13,28 +13,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await testApp?.close();
 });
-
-/** Logs in by the mailed link through the account's JSON door; answers the cookies a browser keeps. */
-async function portalCookies(email: string): Promise<string> {
-  const { app, smtp, voiceking } = testApp;
-  const asked = await app.inject({
-    method: 'POST',
-    url: `/t/${voiceking.slug}/account/link`,
-    payload: { email },
-  });
-  expect(asked.statusCode).toBe(202);
-  const text = (await smtp.waitFor(email, 1)).text ?? '';
-  const link = /(https:\/\/portal\.voiceking\.example\S+)/.exec(text)?.[1] ?? '';
-  const token = new URL(link).searchParams.get('token') ?? '';
-  const login = await app.inject({
-    method: 'POST',
-    url: `/t/${voiceking.slug}/account/login`,
-    payload: { token },
-  });
-  expect(login.statusCode, login.body).toBe(200);
-  const set = login.headers['set-cookie'];
-  return (Array.isArray(set) ? set : [String(set)]).map((cookie) => cookie.split(';')[0]).join('; ');
-}
 
 interface Decision {
   categories: string[];
@@ -68,7 +46,7 @@ describe('"my data" a page at a time (issue 19)', () => {
       };
     });
     await insertCalls(kernel, voiceking, calls);
-    const cookie = await portalCookies(email);
+    const cookie = (await signInByMailedLink(testApp, testApp.voiceking, email)).cookie;
     const decisions = async (): Promise<Decision[]> =>
       (
         await runAsOwner<Decision>(
