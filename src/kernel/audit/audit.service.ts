@@ -21,6 +21,8 @@ import {
 } from './audit.event.js';
 import {
   appendIfHeadIs,
+  inlineAppendOutcome,
+  inlineAppendSql,
   insertAuditEntries,
   SPECULATIVE_APPEND_MAX,
   insertCheckpoint,
@@ -40,6 +42,7 @@ import {
   type AuditHead,
   type AuditLogRow,
   type AuditPendingRow,
+  type InlineAppendSql,
 } from './audit.repository.js';
 import type { AuditLogTable, AuditPendingTable } from './audit.tables.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
@@ -61,6 +64,29 @@ export interface AuditDeps {
 }
 
 const DRAIN = Symbol('drain');
+const PARKED = Symbol('parked');
+
+/** Where a trail's inline entries are signed and chained (its transaction's tenant and pool). */
+interface TrailContext {
+  deps: Pick<AuditDeps, 'db' | 'keys'>;
+  tenantId: number;
+}
+
+/**
+ * An audit entry written by another statement of the transaction (decision 0450), signed before
+ * that statement is sent. `sql` goes into the statement; `settle` takes the statement's answer.
+ */
+export interface InlineAuditEntry {
+  sql: InlineAppendSql;
+  /**
+   * After the statement, once the gate has decided to allow: `row` holds the statement's
+   * `gate_audit_…` columns; `held` says whether the condition given to `sql.ctes` held. An entry
+   * the statement did not write is appended at commit, as `record` would. Never call it for a
+   * refusal: the refusal's own entry is recorded, and the transaction (with anything the
+   * statement wrote) rolls back.
+   */
+  settle(row: Record<string, unknown>, held: boolean): void;
+}
 
 /**
  * The audit events of one transaction, buffered so they are appended in one go (one head lock,
@@ -69,24 +95,82 @@ const DRAIN = Symbol('drain');
  */
 export class AuditTrail {
   readonly #clock: Clock;
+  readonly #context: TrailContext | undefined;
   #events: RecordedAuditEvent[] = [];
   #closed = false;
+  /** An inline entry went to audit_pending: the chainer runs after commit. */
+  #parked = false;
 
-  constructor(clock: Clock) {
+  constructor(clock: Clock, context?: TrailContext) {
     this.#clock = clock;
+    this.#context = context;
   }
 
   /** Validates the event (no personal data, see AuditEvent) and buffers it; throws when invalid. */
   record(event: AuditEvent): void {
+    this.#assertOpen();
+    this.#events.push(validateAuditEvent(event, this.#clock.now()));
+  }
+
+  /**
+   * The entry of `event` as CTEs for another statement of this transaction (the gated read:
+   * the subjects' states, the rows and the entry in ONE statement, decision 0450). The entry is
+   * chained onto the head this process last wrote and signed, and also signed as a pending entry
+   * (for when another transaction holds the head), before the statement is sent.
+   */
+  async inline(event: AuditEvent): Promise<InlineAuditEntry> {
+    this.#assertOpen();
+    const context = this.#context;
+    if (!context) throw new Error('an audit trail without its transaction cannot write inline');
+    const recorded = validateAuditEvent(event, this.#clock.now());
+    const { deps, tenantId } = context;
+    const pseudonyms = await pseudonymize(deps.keys, tenantId, [recorded]);
+    const heads = lastHeads(deps.db);
+    const guess = heads.get(tenantId);
+    const chained = guess ? await chainEvents(deps.keys, tenantId, pseudonyms, [recorded], guess) : undefined;
+    const [pending] = await signPending(deps.keys, tenantId, pseudonyms, [recorded]);
+    if (!pending) throw new Error('audit: no pending entry signed');
+    let settled = false;
+    return {
+      sql: inlineAppendSql(
+        tenantId,
+        chained && guess ? { rows: chained.rows, expected: guess, next: chained.head } : undefined,
+        pending,
+      ),
+      settle: (row, held) => {
+        this.#assertOpen();
+        if (settled) throw new Error('an inline audit entry is settled once');
+        settled = true;
+        const outcome = held ? inlineAppendOutcome(row) : undefined;
+        if (outcome?.written === 'chained' && chained) {
+          heads.set(tenantId, chained.head);
+          return;
+        }
+        if (outcome?.written === 'pending') {
+          this.#parked = true;
+          return;
+        }
+        // Not written: appended at commit. The head this transaction now holds, if any, is the
+        // guess that makes that append one statement.
+        if (outcome?.written === 'none' && outcome.lockedHead) heads.set(tenantId, outcome.lockedHead);
+        this.#events.push(recorded);
+      },
+    };
+  }
+
+  #assertOpen(): void {
     if (this.#closed) {
       throw new Error('audit trail of a finished transaction: record events inside the withAudit callback');
     }
-    this.#events.push(validateAuditEvent(event, this.#clock.now()));
   }
 
   /** Events recorded and not yet written. */
   get pending(): number {
     return this.#events.length;
+  }
+
+  get [PARKED](): boolean {
+    return this.#parked;
   }
 
   [DRAIN](): RecordedAuditEvent[] {
@@ -113,14 +197,15 @@ export async function withAudit<T>(
   tenantId: number,
   work: (atx: AuditedTx) => Promise<T>,
 ): Promise<T> {
-  const audit = new AuditTrail(deps.clock);
+  const audit = new AuditTrail(deps.clock, { deps, tenantId });
   try {
     const { value, appended } = await withTenant(deps.db, tenantId, async (tx) => {
       const result = await work({ tx, tenantId, audit });
       return { value: result, appended: await appendEvents(tx, deps, tenantId, audit[DRAIN]()) };
     });
-    // Entries that went to audit_pending are in the chain before the caller goes on (decision 0340).
-    if (appended === 'pending') {
+    // Entries that went to audit_pending (here or inline, by the gated read) are in the chain
+    // before the caller goes on (decision 0340).
+    if (appended === 'pending' || audit[PARKED]) {
       await reachTestHook('audit.pending-committed');
       await chainSoon(deps, tenantId);
     }

@@ -9,6 +9,7 @@ export {
   AuditChainError,
   // A type only: trails are created by withAudit, bound to its transaction.
   type AuditTrail,
+  type InlineAuditEntry,
   type AuditedTx,
   type AuditKeys,
   type AuditDeps,

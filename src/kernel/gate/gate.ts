@@ -231,17 +231,24 @@ export class AccessGate {
       const grant = await this.authorize(atx, actor, request);
       return { grant, rows: await executeSelect(atx, rows) };
     }
+    // The "allowed" entry is known before the read and signed now; the statement writes it when
+    // the guard holds, i.e. exactly when it sends the rows (decision 0450).
+    const entry = await atx.audit.inline(auditEvent(actor, request, undefined));
     const read = await subjectStatesWithRows<R>(
       atx.tx,
       request.subjectIds,
       request.purpose,
       readGuard(policy, purpose, request, today),
       rows,
+      entry.sql,
     );
     const denial = decide(policy, actor, request, read.states, today);
-    const event = auditEvent(actor, request, denial);
-    if (denial) throw new AccessDenied(denial.code, denial.reason, atx.tenantId, event, denial.details);
-    atx.audit.record(event);
+    if (denial) {
+      // The refusal's entry instead; the transaction rolls back with anything the statement wrote.
+      const event = auditEvent(actor, request, denial);
+      throw new AccessDenied(denial.code, denial.reason, atx.tenantId, event, denial.details);
+    }
+    entry.settle(read.outcome, read.rows !== undefined);
     const grant = this.#grant(atx, actor, request);
     return { grant, rows: read.rows ?? (await executeSelect(atx, rows)) };
   }

@@ -1,6 +1,6 @@
-import type pg from 'pg';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, testLogger, type TestDatabase } from '../../../test/database.js';
+import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
 import { createPerson, getPerson, type UseCaseContext } from '../../modules/parties/index.js';
 import type { Tenant } from '../../modules/tenants/index.js';
@@ -10,7 +10,9 @@ import { setMarketingObjection, setRestriction } from '../subjects/index.js';
 import type { Actor } from './gate.js';
 
 // Decision 0370, step 2: a gated read asks for the subjects' states and the rows in one
-// statement, and the rows of a subject the gate refuses never leave the database.
+// statement, and the rows of a subject the gate refuses never leave the database. Decision 0450:
+// the same statement writes the read's audit entry, so the read commits in the bare read's round
+// trips.
 
 interface Sent {
   text: string;
@@ -88,22 +90,106 @@ async function statementsOf(call: () => Promise<unknown>): Promise<Sent[]> {
   return [...sent];
 }
 
+async function auditEntriesAbout(
+  subjectId: number,
+): Promise<Array<{ decision: string; action: string; purpose: string | null; reason: string | null }>> {
+  const pseudonym = await kernel.keys.pseudonym(tenant.tenantId, subjectId);
+  const { rows } = await runAsOwner<{
+    decision: string;
+    action: string;
+    purpose: string | null;
+    reason: string | null;
+  }>(
+    database.ownerUrl,
+    `select decision, action, purpose, reason from audit_log
+      where tenant_id = $1 and subject_pseudonyms @> array[$2]::text[] order by seq`,
+    [tenant.tenantId, pseudonym],
+  );
+  return rows;
+}
+
+async function pendingCount(): Promise<number> {
+  const { rows } = await runAsOwner<{ n: number }>(
+    database.ownerUrl,
+    'select count(*)::int as n from audit_pending where tenant_id = $1',
+    [tenant.tenantId],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 const isGatedSelect = (entry: Sent): boolean => entry.text.startsWith('with g as materialized');
 
 describe('gated read in one statement', () => {
-  it('a read by id is begin, one statement with the states and the rows, the audit append, commit', async () => {
+  it("a read by id is begin, ONE statement with the states, the rows and the audit entry, commit: the bare read's round trips", async () => {
     const subjectId = await newCustomer();
     const read = () => getPerson(kernel, context(staff('billing'), 'order_processing'), subjectId);
-    await read(); // this process now knows the chain head: the append is one statement
+    await read(); // this process now knows the chain head: the entry is chained by the read itself
+    const before = await auditEntriesAbout(subjectId);
     const statements = await statementsOf(read);
     expect(statements.map((entry) => entry.text.slice(0, 30))).toEqual([
       `begin; select set_config('app.`,
       'with g as materialized ( selec',
-      'with head as ( select seq, has',
       'commit',
     ]);
     expect(statements[1]?.dataRows).toBe(1);
+    expect(statements[1]?.text).toContain('insert into audit_log');
+    // The read's entry is in the chain, allowed, and the chain verifies.
+    const after = await auditEntriesAbout(subjectId);
+    expect(after.length).toBe(before.length + 1);
+    expect(after.at(-1)).toMatchObject({ decision: 'allowed', action: 'read', purpose: 'order_processing' });
+    expect((await kernel.auditLog.verify(tenant.tenantId)).ok).toBe(true);
     expect((await read()).familyName).toBe('Peeters');
+  });
+
+  it('a read while another transaction holds the chain head writes its entry pending in the same statement; it is chained before the call returns', async () => {
+    const subjectId = await newCustomer();
+    const read = () => getPerson(kernel, context(staff('billing'), 'order_processing'), subjectId);
+    await read();
+    const before = await auditEntriesAbout(subjectId);
+    const holder = new pg.Client({ connectionString: database.ownerUrl });
+    await holder.connect();
+    await holder.query('begin');
+    await holder.query('select 1 from audit_heads where tenant_id = $1 for update', [tenant.tenantId]);
+    let statements: Sent[];
+    try {
+      // The chainer after the commit waits for the head: release it once the read has committed.
+      const reading = statementsOf(read);
+      await until(async () => (await pendingCount()) > 0);
+      await holder.query('commit');
+      statements = await reading;
+    } finally {
+      await holder.end();
+    }
+    expect(statements.slice(0, 3).map((entry) => entry.text.slice(0, 30))).toEqual([
+      `begin; select set_config('app.`,
+      'with g as materialized ( selec',
+      'commit',
+    ]);
+    expect(await pendingCount()).toBe(0);
+    const after = await auditEntriesAbout(subjectId);
+    expect(after.length).toBe(before.length + 1);
+    expect((await kernel.auditLog.verify(tenant.tenantId)).ok).toBe(true);
+  });
+
+  it('a refused read writes no "allowed" entry: only the refusal is on record', async () => {
+    const subjectId = await newCustomer();
+    await getPerson(kernel, context(staff('billing'), 'order_processing'), subjectId);
+    await kernel.transact(tenant.tenantId, (atx) => setRestriction(atx, subjectId, true, new Date()));
+    const before = await auditEntriesAbout(subjectId);
+    await expect(
+      getPerson(kernel, context(staff('billing'), 'order_processing'), subjectId),
+    ).rejects.toMatchObject({ code: 'subject_restricted' });
+    const added = (await auditEntriesAbout(subjectId)).slice(before.length);
+    expect(added.map((entry) => [entry.decision, entry.reason])).toEqual([['denied', 'subject_restricted']]);
+    expect((await kernel.auditLog.verify(tenant.tenantId)).ok).toBe(true);
   });
 
   it('the rows of a restricted person are not sent for a purpose the restriction stops; the refusal is audited', async () => {

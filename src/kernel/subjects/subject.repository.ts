@@ -1,4 +1,4 @@
-import { sql, type Expression } from 'kysely';
+import { sql, type Expression, type RawBuilder } from 'kysely';
 import type { Tx } from '../../platform/db.js';
 import type { PurposeState } from './subject.tables.js';
 
@@ -65,6 +65,15 @@ export interface SubjectReadGuard {
 const GATE_PREFIX = 'gate_';
 
 /**
+ * More work for the gated statement (the audit entry, decision 0450): CTEs that run when the
+ * guard's condition holds, and columns named `gate_…` whose values come back in `outcome`.
+ */
+export interface GatedStatementPart {
+  ctes(passed: RawBuilder<unknown>): RawBuilder<unknown>;
+  columns: RawBuilder<unknown>;
+}
+
+/**
  * The subjects' states (as selectSubjectStates reads them) and the rows of `rows` in ONE
  * statement (decision 0370). The rows come back only when every subject asked about exists and
  * passes `guard`; otherwise `rows` is undefined and nothing of them left the database. The rows
@@ -76,7 +85,8 @@ export async function subjectStatesWithRows<R>(
   purpose: string,
   guard: SubjectReadGuard,
   rows: Expression<unknown>,
-): Promise<{ states: SubjectStateRow[]; rows: R[] | undefined }> {
+  also?: GatedStatementPart,
+): Promise<{ states: SubjectStateRow[]; rows: R[] | undefined; outcome: Record<string, unknown> }> {
   const ids = [...new Set(subjectIds)];
   const allowedStates = guard.purposeStates?.filter((state): state is string => state !== null) ?? [];
   const purposeCheck =
@@ -104,8 +114,8 @@ export async function subjectStatesWithRows<R>(
               or g.gate_parental_consent_at is not null)
          and ${guard.noMarketingObjection ? sql`g.gate_marketing_objected_at is null` : sql`true`}
          and ${purposeCheck}
-    )
-    select k.gate_part, (select ok from passed) as gate_ok, g.*, r.*
+    )${also ? sql`, ${also.ctes(sql`(select ok from passed)`)}` : sql``}
+    select k.gate_part, (select ok from passed) as gate_ok${also ? sql`, ${also.columns}` : sql``}, g.*, r.*
       from (values (0), (1), (2)) as k (gate_part)
       left join g on k.gate_part = 1
       left join (select row_number() over () as gate_row, q.* from (${rows}) as q) as r
@@ -117,9 +127,11 @@ export async function subjectStatesWithRows<R>(
   const states: SubjectStateRow[] = [];
   const read: R[] = [];
   let passed = false;
+  let outcome: Record<string, unknown> = {};
   for (const row of result.rows) {
     if (row.gate_part === 0) {
       passed = row.gate_ok === true;
+      outcome = row;
       continue;
     }
     if (row.gate_part === 1) {
@@ -139,5 +151,5 @@ export async function subjectStatesWithRows<R>(
     for (const [key, value] of Object.entries(row)) if (!key.startsWith(GATE_PREFIX)) own[key] = value;
     read.push(own as R);
   }
-  return { states, rows: passed ? read : undefined };
+  return { states, rows: passed ? read : undefined, outcome };
 }
