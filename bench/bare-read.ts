@@ -1,3 +1,4 @@
+import { CompiledQuery } from 'kysely';
 import { keyringOf, type Kernel } from '../src/kernel/kernel.js';
 import { withTenant, type Db } from '../src/platform/db.js';
 
@@ -12,16 +13,24 @@ export interface BarePerson {
 }
 
 /**
+ * An INSERT written by the bare read's statement (the second baseline of the gate figure: a read
+ * that durably records itself): its text with parameters numbered after the select's `offset`.
+ */
+export type BareRecord = (offset: number) => { text: string; values: unknown[] };
+
+/**
  * The physical limit of reading one person: the statement `selectPeople` runs (the row and its
  * subject type, by id or by e-mail blind index), and the decryption of e-mail and phone, in a
  * tenant transaction; no gate, no subject-state check, no audit. The baseline of the gate, HTTP
- * and search figures.
+ * and search figures. With `record`, the same statement also inserts a row (the read's own
+ * record), which makes the transaction a writing one whose commit waits for the WAL flush.
  */
 export async function readPersonBare(
   db: Db,
   kernel: Kernel,
   tenantId: number,
   where: { subjectId: number } | { emailBidx: Buffer },
+  options: { record?: BareRecord } = {},
 ): Promise<BarePerson | undefined> {
   return withTenant(db, tenantId, async (tx) => {
     let query = tx
@@ -35,7 +44,22 @@ export async function readPersonBare(
       'subjectId' in where
         ? query.where('p.subject_id', '=', (eb) => eb.fn.any(eb.val([where.subjectId])))
         : query.where('p.email_bidx', '=', where.emailBidx);
-    const row = await query.orderBy('p.subject_id').limit(100).executeTakeFirst();
+    const select = query.orderBy('p.subject_id').limit(100);
+    let row: Awaited<ReturnType<typeof select.executeTakeFirst>>;
+    if (options.record) {
+      // The same select with the record's INSERT as a data-modifying CTE: still one statement.
+      const compiled = select.compile();
+      const { text, values } = options.record(compiled.parameters.length);
+      const result = await tx.executeQuery<NonNullable<typeof row>>(
+        CompiledQuery.raw(`with bench_record as (${text}) ${compiled.sql}`, [
+          ...compiled.parameters,
+          ...values,
+        ]),
+      );
+      row = result.rows[0];
+    } else {
+      row = await select.executeTakeFirst();
+    }
     if (!row) return undefined;
     const decrypt = async (column: 'email_enc' | 'phone_enc'): Promise<string | null> => {
       const value = row[column];

@@ -37,3 +37,87 @@ export async function sampleWaits<T>(
     await client.end();
   }
 }
+
+/** What the server's WAL counters say (PostgreSQL 14+: pg_stat_wal; 16+: pg_stat_io's WAL rows). */
+export interface WalCounters {
+  records: number;
+  bytes: number;
+  /** WAL writes and fsyncs, and their time in ms when track_wal_io_timing is on. */
+  writes: number;
+  fsyncs: number;
+  fsyncMs: number;
+}
+
+export async function walCounters(ownerUrl: string): Promise<WalCounters | undefined> {
+  const client = new pg.Client({ connectionString: ownerUrl });
+  await client.connect();
+  try {
+    const wal = await client.query<{ records: string; bytes: string }>(
+      'select wal_records::text as records, wal_bytes::text as bytes from pg_stat_wal',
+    );
+    const io = await client
+      .query<{ writes: string | null; fsyncs: string | null; fsync_ms: string | null }>(
+        `select sum(writes)::text as writes, sum(fsyncs)::text as fsyncs, sum(fsync_time)::text as fsync_ms
+           from pg_stat_io where object = 'wal'`,
+      )
+      .catch(() => undefined);
+    const io0 = io?.rows[0];
+    const row = wal.rows[0];
+    if (!row) return undefined;
+    return {
+      records: Number(row.records),
+      bytes: Number(row.bytes),
+      writes: Number(io0?.writes ?? Number.NaN),
+      fsyncs: Number(io0?.fsyncs ?? Number.NaN),
+      fsyncMs: Number(io0?.fsync_ms ?? Number.NaN),
+    };
+  } catch {
+    return undefined;
+  } finally {
+    await client.end();
+  }
+}
+
+export function walDelta(before: WalCounters, after: WalCounters, per: number): string {
+  const each = (value: number): string => (value / per).toFixed(2);
+  return `WAL per read: ${each(after.records - before.records)} records, ${each(after.bytes - before.bytes)} bytes, ${each(after.writes - before.writes)} writes, ${each(after.fsyncs - before.fsyncs)} fsyncs (${each(after.fsyncMs - before.fsyncMs)} ms fsync)`;
+}
+
+/**
+ * Times every statement this process sends through node-postgres while `work` runs, grouped by
+ * what it is (the first words of its text, via `kindOf`): median ms per kind and how many.
+ */
+export async function timeStatements(
+  kindOf: (text: string) => string,
+  work: () => Promise<void>,
+): Promise<Record<string, { median: number; count: number }>> {
+  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const original = proto.query;
+  const times: Record<string, number[]> = {};
+  proto.query = function timed(this: unknown, ...args: unknown[]): unknown {
+    const text = typeof args[0] === 'string' ? args[0] : '';
+    const started = process.hrtime.bigint();
+    const answer = original.apply(this, args);
+    if (text && answer instanceof Promise) {
+      const kind = kindOf(text.replace(/\s+/g, ' ').trim());
+      void answer.then(
+        () => {
+          (times[kind] ??= []).push(Number(process.hrtime.bigint() - started) / 1e6);
+        },
+        () => undefined,
+      );
+    }
+    return answer;
+  };
+  try {
+    await work();
+  } finally {
+    proto.query = original;
+  }
+  return Object.fromEntries(
+    Object.entries(times).map(([kind, samples]) => {
+      const sorted = [...samples].sort((a, b) => a - b);
+      return [kind, { median: sorted[Math.floor(sorted.length / 2)] ?? Number.NaN, count: samples.length }];
+    }),
+  );
+}
