@@ -18,7 +18,7 @@ import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
-import { createAppDb, type Db } from './platform/db.js';
+import { createAppDb, createDatabaseProbe, type Db } from './platform/db.js';
 import { describeDatabaseUrl, withDatabase } from './platform/database-url.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './platform/embedded-postgres.js';
 import { watchDatabase } from './platform/database-watchdog.js';
@@ -268,6 +268,11 @@ export async function startKluis(
   const events = createDomainEventSubscribers(runtime.kernel);
   let jobs: JobQueue | undefined;
   const cdrSpoolDir = path.join(config.dataDir, 'cdr-uploads');
+  const databaseProbe = createDatabaseProbe({
+    connectionString: config.appDatabaseUrl ?? database.ownerUrl,
+    assumeAppRole: config.appDatabaseUrl === undefined,
+    logger,
+  });
   const app = await buildApp({
     cdrUploads: {
       spoolDir: cdrSpoolDir,
@@ -282,6 +287,7 @@ export async function startKluis(
     },
     isReady: () => ready,
     databaseRecovery: () => watchdog.recovery(),
+    databaseProbe,
     kernel: runtime.kernel,
     events,
     secureCookies: config.http.publicUrl.startsWith('https:'),
@@ -293,6 +299,7 @@ export async function startKluis(
     version: KLUIS_VERSION,
     webRoot: WEB_ROOT,
   });
+  app.addHook('onClose', () => databaseProbe.close());
   try {
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (cause) {

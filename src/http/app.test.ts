@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../platform/logger.js';
 import { createTestDatabase, testLogger, type TestDatabase } from '../../test/database.js';
 import { randomBytes } from 'node:crypto';
-import { createAppDb } from '../platform/db.js';
+import { sql } from 'kysely';
+import { createAppDb, createDatabaseProbe, pingDatabase } from '../platform/db.js';
 import { createTestKernel } from '../../test/kernel.js';
 import { createKernel } from '../kernel/kernel.js';
 import { LocalKeyManagementService } from '../kernel/keyring/kms.js';
@@ -44,6 +45,57 @@ describe('HTTP foundation', () => {
     expect(response.json()).toEqual({ status: 'degraded', db: 'unreachable', recovery: 'reconnecting' });
     await app.close();
     await db.destroy();
+  });
+
+  it('A14: GET /health answers 200 while long work holds every connection of the app pool', async () => {
+    const { db } = createAppDb({
+      connectionString: database.ownerUrl,
+      assumeAppRole: true,
+      logger: testLogger,
+      max: 2,
+    });
+    const kernel = createKernel({
+      db,
+      keystore: database.keystore,
+      kms: new LocalKeyManagementService(randomBytes(32)),
+      clock: systemClock,
+    });
+    const probe = createDatabaseProbe({
+      connectionString: database.ownerUrl,
+      assumeAppRole: true,
+      logger: testLogger,
+    });
+    const app = await buildApp({ kernel, logger: testLogger, version: 'test', databaseProbe: probe });
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const holders: Array<Promise<void>> = [];
+    let started = 0;
+    const bothStarted = new Promise<void>((resolve) => {
+      const work = () =>
+        db.transaction().execute(async (tx) => {
+          await sql`select 1`.execute(tx);
+          started += 1;
+          if (started === 2) resolve();
+          await released;
+        });
+      holders.push(work(), work());
+    });
+    try {
+      await bothStarted;
+      // The pool is exhausted: a query through it waits for a slot.
+      expect(await pingDatabase(db, 300)).toBe(false);
+      const response = await app.inject({ method: 'GET', url: '/health' });
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toEqual({ status: 'ok', db: 'ok' });
+    } finally {
+      release();
+      await Promise.all(holders);
+      await app.close();
+      await probe.close();
+      await db.destroy();
+    }
   });
 
   it('keeps a well-formed caller request id and reports unknown routes with a stable code', async () => {

@@ -11,7 +11,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { pingDatabase } from '../platform/db.js';
+import { pingDatabase, type DatabaseProbe } from '../platform/db.js';
 import type { DatabaseRecovery } from '../platform/database-watchdog.js';
 import { kernelCore, type Kernel } from '../kernel/kernel.js';
 import type { Logger } from '../platform/logger.js';
@@ -64,6 +64,8 @@ export interface HttpDependencies {
   kernel: Kernel;
   /** What is done about a database that went away (the server's watchdog); /health says it. */
   databaseRecovery?: () => DatabaseRecovery;
+  /** /health's own connection (the server's), so a busy pool is not read as a dead database (A14). */
+  databaseProbe?: DatabaseProbe;
   /** Mark cookies Secure (when served over HTTPS, i.e. KLUIS_PUBLIC_URL is https). */
   secureCookies?: boolean;
   logger: Logger;
@@ -243,8 +245,10 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
       if (known !== 'reconnecting') {
         return reply.status(503).send({ status: 'degraded', db: 'unreachable', recovery: known });
       }
-      if (await pingDatabase(kernelCore(deps.kernel).db))
-        return reply.status(200).send({ status: 'ok', db: 'ok' });
+      const reachable = deps.databaseProbe
+        ? await deps.databaseProbe.ping()
+        : await pingDatabase(kernelCore(deps.kernel).db);
+      if (reachable) return reply.status(200).send({ status: 'ok', db: 'ok' });
       const recovery = deps.databaseRecovery?.() ?? 'reconnecting';
       return reply.status(503).send({ status: 'degraded', db: 'unreachable', recovery });
     },

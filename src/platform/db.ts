@@ -254,6 +254,27 @@ export async function pingDatabase<DB>(db: Kysely<DB>, timeoutMs = 2000): Promis
   }
 }
 
+/** The database probe of /health: a connection of its own, outside the application's pool. */
+export interface DatabaseProbe {
+  /** True when the database answers `select 1` within the timeout. */
+  ping(timeoutMs?: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * A probe with one connection of its own (attack note A14): when every connection of the app's
+ * pool is busy with long work (a few big invoices), /health still asks the server itself instead
+ * of waiting for a free slot and reading "pool busy" as "database unreachable". Same login and
+ * role as the app pool, so it fails when the app could not connect either.
+ */
+export function createDatabaseProbe(options: Omit<AppPoolOptions, 'max'>): DatabaseProbe {
+  const { db } = createAppDb({ ...options, max: 1 });
+  return {
+    ping: (timeoutMs) => pingDatabase(db, timeoutMs),
+    close: () => db.destroy(),
+  };
+}
+
 /** SQLSTATE classes and codes that mean "the database cannot serve now", not "this query is wrong". */
 const UNAVAILABLE_SQLSTATES = /^(08...|57P0[123]|53300|3D000|28000|28P01)$/;
 const UNAVAILABLE_NODE_CODES = new Set([

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -7,7 +8,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { notFound } from './access.js';
 import { INVOICE_STATUSES } from './billing.tables.js';
 import { contractBillingOptionsSchema, setContractBillingOptions } from './contract-options.service.js';
-import { getInvoiceHtml, getInvoicePdf, getInvoiceUbl } from './documents.service.js';
+import { getInvoicePdf, getInvoiceUbl, streamInvoiceHtml } from './documents.service.js';
 import {
   addBankAccount,
   addBankAccountInputSchema,
@@ -484,7 +485,8 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       // Used or refused, never substituted: an unknown key is a 400, not an invoice without calls.
       if (callsPurpose)
         await checkKnownPurpose(kernel, request, context.tenantId, callsPurpose, 'query/callsPurpose');
-      const html = await getInvoiceHtml(
+      // Streamed (A14): the later pages of a long call list are read while the page is sent.
+      const html = await streamInvoiceHtml(
         kernel,
         context,
         request.params.id,
@@ -493,7 +495,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       return reply
         .type('text/html; charset=utf-8')
         .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
-        .send(html);
+        .send(Readable.from(html));
     },
   );
   typed.get(

@@ -85,6 +85,19 @@ function formatInstant(at: Date): string {
   return INSTANT.format(at).replace(',', '');
 }
 
+/** One call of the itemised list as both documents print it: start, destination, seconds, cost. */
+export function callRowView(
+  call: ItemisedCallRow,
+  language: DocumentLanguage,
+): [string, string, string, string] {
+  return [
+    formatInstant(call.startedAt),
+    call.destination,
+    String(call.billableSeconds),
+    formatMoney(microsToCents(call.costMicros), language),
+  ];
+}
+
 export function documentView(
   document: InvoiceDocument,
   language: DocumentLanguage,
@@ -190,12 +203,7 @@ export function documentView(
                   : t.callsNotKept,
           }
         : {
-            rows: itemised.calls.map((call) => [
-              formatInstant(call.startedAt),
-              call.destination,
-              String(call.billableSeconds),
-              money(microsToCents(call.costMicros)),
-            ]),
+            rows: itemised.calls.map((call) => callRowView(call, language)),
             ...(itemised.total !== undefined && itemised.total > itemised.calls.length
               ? { notListed: t.callsNotListed(itemised.total - itemised.calls.length, itemised.calls.length) }
               : {}),

@@ -22,6 +22,7 @@ import {
 } from './billing.test-helpers.js';
 import { epcPayload, EPC_MAX_BYTES } from './epc-qr.js';
 import { setContractBillingOptions } from './contract-options.service.js';
+import { getInvoiceHtml } from './documents.service.js';
 import { addBankAccount } from './financial.service.js';
 import { runInvoices } from './invoice-run.service.js';
 import { PDF_CALL_LIST_CAP, printable } from './invoice.pdf.js';
@@ -346,6 +347,14 @@ describe('the PDF of an invoice with many itemised calls (decision 0312)', () =>
     expect(html.statusCode).toBe(200);
     expect(html.body.match(/\+32470\d{6}/g) ?? []).toHaveLength(total);
     expect(html.body).not.toContain('are not listed');
+    // A14: the list is read page by page while the page is sent; pages of 7 calls (151 reads)
+    // give the very same page: every call once, in the order they were made.
+    const paged = await getInvoiceHtml(kernel, billingContext(tenant), invoice.invoiceId, {
+      callsPurpose: 'call_billing',
+      pageSize: 7,
+    });
+    expect(paged).toBe(html.body);
+    expect(paged.match(/\+32470\d{6}/g)).toEqual(Array.from({ length: total }, (_, n) => destinationOf(n)));
   });
 });
 
