@@ -65,11 +65,33 @@ export interface SubjectHoldRule {
   endsOn?: string;
 }
 
+/**
+ * A table whose rows an erasure keeps, without a word to the person, while a silence an authority
+ * imposed runs (decision 0470): the person's link to a request of a judicial authority or the police
+ * that forbids telling them. The rows are linked through `via` to a row of `table` whose `until`
+ * day (Belgian day, inclusive) has not passed; the erasure deletes the other rows as usual, names
+ * the kept ones only in the staff outcome (`keptSilently`), and a later erasure of the (already
+ * erased) subject deletes them once the silence ends. Only for link tables without personal
+ * columns: they need no data key, so the key is destroyed as for any erasure.
+ */
+export interface SilenceRule {
+  /** Stable name told to staff in the erasure outcome. */
+  kind: string;
+  /** The table that holds the silence (e.g. `authority_requests`). */
+  table: string;
+  /** The column both tables share (e.g. `authority_request_id`). */
+  via: string;
+  /** The date column of `table`: the silence runs up to and including that day. */
+  until: string;
+}
+
 export interface TableDataMap {
   table: string;
   module: string;
   /** Open rows of this table keep their subject (`subjectColumn`) from being erased. */
   holdsSubject?: SubjectHoldRule;
+  /** Rows an erasure keeps silently while a linked authority silence runs (decision 0470). */
+  keptWhileSilent?: SilenceRule;
   /** The column holding `data_subjects.subject_id`, when rows belong to a data subject. */
   subjectColumn?: string;
   /** The column holding the row's own id, bound into encrypted fields' associated data. */
@@ -104,6 +126,8 @@ export function findDataMapProblems(map: TableDataMap): string[] {
   if (hasPersonal && !map.erasure) problems.push(`${map.table} holds personal data but has no erasure rule`);
   if (map.holdsSubject && !map.subjectColumn)
     problems.push(`${map.table} holds subjects but names no subject column`);
+  if (map.keptWhileSilent && (!map.subjectColumn || hasPersonal || map.erasure?.kind !== 'delete_rows'))
+    problems.push(`${map.table} is kept while silent but is no link table whose rows are deleted`);
   const encrypted = personal.filter((column) => map.personal[column]?.encrypted);
   if (encrypted.length > 0 && !map.rowIdColumn)
     problems.push(`${map.table} encrypts columns but names no row id column`);

@@ -20,6 +20,12 @@ export interface ErasureOutcome {
     legalReference: string;
     retention: string;
   }>;
+  /**
+   * For staff only, never in the person's letter or pages (decision 0470): rows kept because an
+   * authority request that names the person forbids telling them, until that silence ends (its
+   * last day); a later erasure of the subject deletes them then.
+   */
+  keptSilently: Array<{ table: string; rows: number; kind: string; until: string }>;
   /** True when the data key is destroyed (no encrypted data under a hold remained). */
   keyDestroyed: boolean;
   /**
@@ -125,11 +131,13 @@ export async function eraseSubject(
       subjectId: options.subjectId,
       erased: [],
       kept: [],
+      keptSilently: [],
       keyDestroyed: false,
       keyDestruction: 'not_needed',
       alreadyErased,
     };
     let heldEncrypted = false;
+    const today = belgianDay(kernel.clock.now());
     for (const map of dataMap) {
       if (!map.subjectColumn || !map.erasure) continue;
       const tableCategories = [...new Set(Object.values(map.personal).map((column) => column.category))];
@@ -151,9 +159,14 @@ export async function eraseSubject(
         if (Object.values(map.personal).some((column) => column.encrypted)) heldEncrypted = true;
         continue;
       }
+      if (map.keptWhileSilent) {
+        const silenced = (await silencedRowsOf(atx, map, [options.subjectId], today)).get(options.subjectId);
+        if (silenced)
+          outcome.keptSilently.push({ table: map.table, kind: map.keptWhileSilent.kind, ...silenced });
+      }
       const rows =
         map.erasure.kind === 'delete_rows'
-          ? await deleteRows(atx, map, options.subjectId)
+          ? await deleteRows(atx, map, options.subjectId, today)
           : await nullPersonal(atx, map, options.subjectId);
       if (rows > 0) outcome.erased.push({ table: map.table, rows, categories: tableCategories });
     }
@@ -377,6 +390,7 @@ export async function eraseSubjects(
           subjectId,
           erased: [],
           kept: [],
+          keptSilently: [],
           keyDestroyed: false,
           keyDestruction: 'not_needed',
           alreadyErased: erasedBefore.has(subjectId),
@@ -409,9 +423,13 @@ export async function eraseSubjects(
           }
           continue;
         }
+        const rule = map.keptWhileSilent;
+        if (rule)
+          for (const [subjectId, silenced] of await silencedRowsOf(atx, map, erasing, belgianDay(now)))
+            outcomes.get(subjectId)?.keptSilently.push({ table: map.table, kind: rule.kind, ...silenced });
         const counts =
           map.erasure.kind === 'delete_rows'
-            ? await deleteRowsOf(atx, map, erasing)
+            ? await deleteRowsOf(atx, map, erasing, belgianDay(now))
             : await nullColumnsOf(atx, map, erasing, Object.keys(map.personal));
         for (const [subjectId, rows] of counts)
           outcomes.get(subjectId)?.erased.push({ table: map.table, rows, categories: tableCategories });
@@ -610,7 +628,7 @@ export async function eraseCategories(
       if (due.length === all.length) {
         rows =
           map.erasure.kind === 'delete_rows'
-            ? await deleteRows(atx, map, options.subjectId)
+            ? await deleteRows(atx, map, options.subjectId, belgianDay(kernel.clock.now()))
             : await nullPersonal(atx, map, options.subjectId);
       } else {
         rows = await nullColumns(
@@ -648,6 +666,48 @@ export async function eraseCategories(
     .erasureJournal.recordCategories(options.tenantId, options.subjectId)
     .catch(() => undefined);
   return result;
+}
+
+/**
+ * Finishes what erasures kept under an authority's silence (decision 0470) once the silence has
+ * ended: deletes the `keptWhileSilent` rows of erased subjects that no running silence covers
+ * today. No gate decision: the subjects are erased already and these rows are what their erasure
+ * left for later; the deletion is audited as an erasure of those subjects. Returns the rows
+ * deleted. The retention sweep runs it.
+ */
+export async function eraseEndedSilences(
+  kernel: Kernel,
+  dataMap: readonly TableDataMap[],
+  tenantId: number,
+): Promise<number> {
+  const today = belgianDay(kernel.clock.now());
+  return kernel.transact(tenantId, async (atx) => {
+    let deleted = 0;
+    const subjects = new Set<number>();
+    for (const map of dataMap) {
+      if (!map.keptWhileSilent || !map.subjectColumn) continue;
+      const subject = sql.ref(`${map.table}.${map.subjectColumn}`);
+      const result = await sql<{ subject_id: string | number }>`delete from ${sql.table(map.table)}
+        where exists (select 1 from data_subjects erased where erased.tenant_id = ${sql.ref(`${map.table}.tenant_id`)}
+                        and erased.subject_id = ${subject} and erased.erased_at is not null)
+          ${notSilenced(map, today)}
+        returning ${subject} as subject_id`.execute(atx.tx);
+      deleted += result.rows.length;
+      for (const row of result.rows) subjects.add(Number(row.subject_id));
+    }
+    if (subjects.size > 0)
+      atx.audit.record({
+        actor: { kind: 'system', id: 'erasure' },
+        role: null,
+        purpose: null,
+        action: 'erase',
+        subjectIds: [...subjects].sort((a, b) => a - b),
+        records: deleted,
+        decision: 'allowed',
+        reason: 'silence_ended',
+      });
+    return deleted;
+  });
 }
 
 /** An open hold that keeps a person from erasure: its kind and last day (none: until it is closed). */
@@ -725,12 +785,52 @@ async function countRows(atx: AuditedTx, map: TableDataMap, subjectId: number): 
   return result.rows[0]?.n ?? 0;
 }
 
-async function deleteRows(atx: AuditedTx, map: TableDataMap, subjectId: number): Promise<number> {
+async function deleteRows(
+  atx: AuditedTx,
+  map: TableDataMap,
+  subjectId: number,
+  today: string,
+): Promise<number> {
   const result =
-    await sql`delete from ${sql.table(map.table)} where ${sql.ref(map.subjectColumn ?? '')} = ${subjectId}`.execute(
+    await sql`delete from ${sql.table(map.table)} where ${sql.ref(map.subjectColumn ?? '')} = ${subjectId} ${notSilenced(map, today)}`.execute(
       atx.tx,
     );
   return Number(result.numAffectedRows ?? 0n);
+}
+
+/**
+ * The condition that leaves out a table's rows under a running silence (`keptWhileSilent`,
+ * decision 0470): none for other tables.
+ */
+function notSilenced(map: TableDataMap, today: string) {
+  const rule = map.keptWhileSilent;
+  if (!rule) return sql``;
+  const linked = sql.ref(`${map.table}.${rule.via}`);
+  return sql`and not exists (select 1 from ${sql.table(rule.table)} silence
+    where silence.tenant_id = ${sql.ref(`${map.table}.tenant_id`)} and ${sql.ref(`silence.${rule.via}`)} = ${linked}
+      and ${sql.ref(`silence.${rule.until}`)} >= ${today}::date)`;
+}
+
+/** Per subject: the rows of a `keptWhileSilent` table under a running silence, and its last day. */
+async function silencedRowsOf(
+  atx: AuditedTx,
+  map: TableDataMap,
+  subjectIds: readonly number[],
+  today: string,
+): Promise<Map<number, { rows: number; until: string }>> {
+  const rule = map.keptWhileSilent;
+  if (!rule || subjectIds.length === 0) return new Map();
+  const subject = sql.ref(`${map.table}.${map.subjectColumn ?? ''}`);
+  const result = await sql<{
+    subject_id: string | number;
+    n: number;
+    until: string;
+  }>`select ${subject} as subject_id, count(*)::int as n, max(${sql.ref(`silence.${rule.until}`)})::text as until
+      from ${sql.table(map.table)} join ${sql.table(rule.table)} silence
+        on silence.tenant_id = ${sql.ref(`${map.table}.tenant_id`)} and ${sql.ref(`silence.${rule.via}`)} = ${sql.ref(`${map.table}.${rule.via}`)}
+     where ${subject} = any(${[...subjectIds]}::bigint[]) and ${sql.ref(`silence.${rule.until}`)} >= ${today}::date
+     group by ${subject}`.execute(atx.tx);
+  return new Map(result.rows.map((row) => [Number(row.subject_id), { rows: row.n, until: row.until }]));
 }
 
 async function nullPersonal(atx: AuditedTx, map: TableDataMap, subjectId: number): Promise<number> {
@@ -775,11 +875,12 @@ async function deleteRowsOf(
   atx: AuditedTx,
   map: TableDataMap,
   subjectIds: readonly number[],
+  today: string,
 ): Promise<Map<number, number>> {
   const column = sql.ref(map.subjectColumn ?? '');
   const result = await sql<{
     subject_id: string | number;
-  }>`delete from ${sql.table(map.table)} where ${column} = any(${[...subjectIds]}::bigint[]) returning ${column} as subject_id`.execute(
+  }>`delete from ${sql.table(map.table)} where ${column} = any(${[...subjectIds]}::bigint[]) ${notSilenced(map, today)} returning ${column} as subject_id`.execute(
     atx.tx,
   );
   return tally(result.rows);

@@ -14,6 +14,7 @@ export {
   type EraseOptions,
   findErasureHolds,
   erasureHoldsOn,
+  eraseEndedSilences,
   type ErasureHold,
 } from './erasure.service.js';
 export type { ErasureTables } from './erasure.tables.js';

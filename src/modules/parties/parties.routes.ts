@@ -91,6 +91,10 @@ const erasureOutcomeSchema = z.object({
       retention: z.string(),
     }),
   ),
+  /** Staff only: rows kept while an authority request's silence runs, until its last day (decision 0470). */
+  keptSilently: z.array(
+    z.object({ table: z.string(), rows: z.number().int(), kind: z.string(), until: z.iso.date() }),
+  ),
   keyDestroyed: z.boolean(),
 });
 
@@ -222,7 +226,12 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
     },
     async (request) => {
       const outcome = await erasePerson(kernel, context(request), request.params.id);
-      return { erased: outcome.erased, kept: outcome.kept, keyDestroyed: outcome.keyDestroyed };
+      return {
+        erased: outcome.erased,
+        kept: outcome.kept,
+        keptSilently: outcome.keptSilently,
+        keyDestroyed: outcome.keyDestroyed,
+      };
     },
   );
   typed.post(
@@ -266,7 +275,12 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
         request.params.id,
         request.body ?? {},
       );
-      return { erased: outcome.erased, kept: outcome.kept, keyDestroyed: outcome.keyDestroyed };
+      return {
+        erased: outcome.erased,
+        kept: outcome.kept,
+        keptSilently: outcome.keptSilently,
+        keyDestroyed: outcome.keyDestroyed,
+      };
     },
   );
   typed.post(

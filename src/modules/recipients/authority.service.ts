@@ -284,11 +284,17 @@ export async function discloseAuthorityRequest(
             : `this request is ${current.state}: nothing more is disclosed under it`,
       });
     }
+    // A person erased since the request was registered (their link kept under the request's
+    // silence, decision 0470) has nothing left to disclose: left out, not a refusal of the rest.
     const subjectIds = (
       await atx.tx
-        .selectFrom('authority_request_subjects')
-        .select('subject_id')
-        .where('authority_request_id', '=', authorityRequestId)
+        .selectFrom('authority_request_subjects as s')
+        .innerJoin('data_subjects as d', (join) =>
+          join.onRef('d.tenant_id', '=', 's.tenant_id').onRef('d.subject_id', '=', 's.subject_id'),
+        )
+        .select('s.subject_id')
+        .where('s.authority_request_id', '=', authorityRequestId)
+        .where('d.erased_at', 'is', null)
         .execute()
     ).map((row) => row.subject_id);
     const disclosure = await disclose(kernel, atx, context.actor, {

@@ -4,10 +4,18 @@ import type { TableDataMap } from '../../kernel/datamap/datamap.js';
 export const recipientsDataMap: TableDataMap[] = [
   {
     // The persons in an authority request's scope: a link only (the request may be confidential).
+    // An erasure keeps a person's link while the request's silence runs, and says so only to
+    // staff (legal obligation; the person may not be told: decision 0470).
     table: 'authority_request_subjects',
     module: 'recipients',
     subjectColumn: 'subject_id',
     erasure: { kind: 'delete_rows' },
+    keptWhileSilent: {
+      kind: 'authority_request',
+      table: 'authority_requests',
+      via: 'authority_request_id',
+      until: 'confidential_until',
+    },
     personal: {},
     notPersonal: {
       tenant_id: 'tenant key',

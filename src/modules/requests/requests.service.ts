@@ -763,6 +763,8 @@ async function fulfil(
           await markFulfilled(atx.tx, request.request_id, now, {
             erased: result.erased,
             kept: result.kept,
+            // Staff only: the letter and the person's pages never name these (decision 0470).
+            keptSilently: result.keptSilently,
             keyDestruction: result.keyDestruction,
           });
           describeErasure(facts, policy, lang, result);
@@ -782,6 +784,7 @@ async function fulfil(
       outcome = {
         erased: erased.erased,
         kept: erased.kept,
+        keptSilently: erased.keptSilently,
         keyDestruction: erased.keyDestruction,
         keyDestroyed: erased.keyDestroyed,
       };

@@ -2,6 +2,7 @@ import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { TableDataMap } from '../../kernel/datamap/datamap.js';
 import {
   eraseCategories,
+  eraseEndedSilences,
   eraseSubject,
   eraseSubjects,
   finishPendingKeyDestructions,
@@ -41,6 +42,8 @@ export interface SweepResult {
   /** Website visits and cookie receipts past their retention, deleted (modules/cookies). */
   websiteVisits: number;
   cookieReceipts: number;
+  /** Links of erased persons to authority requests, kept while their silence ran (decision 0470). */
+  silencedLinks: number;
 }
 
 export interface SweepOptions {
@@ -81,6 +84,7 @@ export async function runRetentionSweep(
     documentsReleased: 0,
     websiteVisits: 0,
     cookieReceipts: 0,
+    silencedLinks: 0,
   };
   let done = 0;
   const batchSize = Math.max(1, options.batchSize ?? DEFAULT_SWEEP_BATCH);
@@ -143,6 +147,7 @@ export async function runRetentionSweep(
   const website = await purgeWebsiteRecords(kernel, tenantId);
   result.websiteVisits = website.visits;
   result.cookieReceipts = website.receipts;
+  result.silencedLinks = await eraseEndedSilences(kernel, dataMap, tenantId);
   return result;
 }
 
