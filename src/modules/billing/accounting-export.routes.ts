@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { requireStaff } from '../../http/auth.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { openAccountingCsv, parseAccountingPeriod } from './accounting-export.service.js';
-import { contextOf, purposeHeaders } from './request-context.js';
+import { purposeHeaders } from './request-context.js';
+import { declaredContext } from '../../http/declared-context.js';
 
 const day = z.string().max(10).describe('a date as YYYY-MM-DD');
 
@@ -29,7 +30,7 @@ export function registerAccountingExportRoutes(app: FastifyInstance, kernel: Ker
     },
     async (request, reply) => {
       const period = parseAccountingPeriod(request.query.from, request.query.to, kernel.clock.now());
-      const lines = await openAccountingCsv(kernel, contextOf(request), period);
+      const lines = await openAccountingCsv(kernel, declaredContext(request), period);
       return reply
         .type('text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="accounting-${period.from}-${period.to}.csv"`)

@@ -37,7 +37,8 @@ import { disputeInputSchema, disputeInvoice, settleDispute } from './dispute.ser
 import { acceptCsvBodies } from '../../http/csv-body.js';
 import { registerAccountingExportRoutes } from './accounting-export.routes.js';
 import { registerDunningRoutes } from './dunning.routes.js';
-import { contextOf, purposeHeaders } from './request-context.js';
+import { purposeHeaders } from './request-context.js';
+import { declaredContext } from '../../http/declared-context.js';
 import { checkKnownPurpose } from '../../http/purpose.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -322,7 +323,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       },
     },
     async (request, reply) => {
-      const context = contextOf(request);
+      const context = declaredContext(request);
       if (request.body.callsPurpose)
         await checkKnownPurpose(
           kernel,
@@ -384,7 +385,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
     },
     async (request) => {
       const query = request.query;
-      const page = await listInvoices(kernel, contextOf(request), {
+      const page = await listInvoices(kernel, declaredContext(request), {
         limit: query.limit,
         ...(query.cursor ? { after: Number(query.cursor) } : {}),
         ...(query.subjectId ? { subjectId: query.subjectId } : {}),
@@ -410,7 +411,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
         response: { 200: invoiceDocumentSchema },
       },
     },
-    async (request) => presentDocument(await getInvoice(kernel, contextOf(request), request.params.id)),
+    async (request) => presentDocument(await getInvoice(kernel, declaredContext(request), request.params.id)),
   );
   typed.get(
     '/api/v1/invoices/:id/ubl',
@@ -424,7 +425,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       },
     },
     async (request, reply) => {
-      const xml = await getInvoiceUbl(kernel, contextOf(request), request.params.id);
+      const xml = await getInvoiceUbl(kernel, declaredContext(request), request.params.id);
       return reply.type('application/xml; charset=utf-8').send(xml);
     },
   );
@@ -448,7 +449,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
     async (request, reply) => {
       const collection = await createDirectDebitCollection(
         kernel,
-        contextOf(request),
+        declaredContext(request),
         request.query.collectionDate,
       );
       if (collection.skipped.length > 0) {
@@ -481,7 +482,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
     },
     async (request, reply) => {
       const { callsPurpose } = request.query;
-      const context = contextOf(request);
+      const context = declaredContext(request);
       // Used or refused, never substituted: an unknown key is a 400, not an invoice without calls.
       if (callsPurpose)
         await checkKnownPurpose(kernel, request, context.tenantId, callsPurpose, 'query/callsPurpose');
@@ -516,7 +517,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
     },
     async (request, reply) => {
       const { callsPurpose } = request.query;
-      const context = contextOf(request);
+      const context = declaredContext(request);
       // Used or refused, never substituted: an unknown key is a 400, not an invoice without calls.
       if (callsPurpose)
         await checkKnownPurpose(kernel, request, context.tenantId, callsPurpose, 'query/callsPurpose');
@@ -549,7 +550,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       },
     },
     async (request, reply) => {
-      const context = contextOf(request);
+      const context = declaredContext(request);
       const { status, body } = await runIdempotently(kernel, request, reply, context.tenantId, {
         status: 201,
         run: async () =>
@@ -587,7 +588,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       },
     },
     async (request, reply) => {
-      const dispute = await disputeInvoice(kernel, contextOf(request), request.params.id, request.body);
+      const dispute = await disputeInvoice(kernel, declaredContext(request), request.params.id, request.body);
       return reply.status(201).send({
         ...dispute,
         openedAt: dispute.openedAt.toISOString(),
@@ -607,7 +608,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       },
     },
     async (request, reply) => {
-      await settleDispute(kernel, contextOf(request), request.params.id);
+      await settleDispute(kernel, declaredContext(request), request.params.id);
       return reply.status(204).send();
     },
   );
@@ -627,7 +628,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       },
     },
     async (request, reply) => {
-      const context = contextOf(request);
+      const context = declaredContext(request);
       const { status, body } = await runIdempotently(kernel, request, reply, context.tenantId, {
         status: 200,
         run: () => importPayments(kernel, context, request.body),
@@ -665,7 +666,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       },
     },
     async (request) => {
-      const page = await listUnmatchedPayments(kernel, contextOf(request), {
+      const page = await listUnmatchedPayments(kernel, declaredContext(request), {
         limit: request.query.limit,
         ...(request.query.cursor ? { after: Number(request.query.cursor) } : {}),
       });
@@ -697,7 +698,8 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
         },
       },
     },
-    async (request) => matchPayment(kernel, contextOf(request), request.params.id, request.body.invoiceId),
+    async (request) =>
+      matchPayment(kernel, declaredContext(request), request.params.id, request.body.invoiceId),
   );
   typed.put(
     '/api/v1/contracts/:id/billing-options',
@@ -720,7 +722,8 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
         },
       },
     },
-    async (request) => setContractBillingOptions(kernel, contextOf(request), request.params.id, request.body),
+    async (request) =>
+      setContractBillingOptions(kernel, declaredContext(request), request.params.id, request.body),
   );
   typed.post(
     '/api/v1/customers/:id/bank-accounts',
@@ -736,7 +739,7 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       },
     },
     async (request, reply) => {
-      const account = await addBankAccount(kernel, contextOf(request), request.params.id, request.body);
+      const account = await addBankAccount(kernel, declaredContext(request), request.params.id, request.body);
       return reply.status(201).send(presentBankAccount(account));
     },
   );
@@ -753,7 +756,9 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       },
     },
     async (request) => ({
-      items: (await listBankAccounts(kernel, contextOf(request), request.params.id)).map(presentBankAccount),
+      items: (await listBankAccounts(kernel, declaredContext(request), request.params.id)).map(
+        presentBankAccount,
+      ),
     }),
   );
   typed.post(
@@ -770,7 +775,12 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       },
     },
     async (request, reply) => {
-      const score = await recordCreditScore(kernel, contextOf(request), request.params.id, request.body);
+      const score = await recordCreditScore(
+        kernel,
+        declaredContext(request),
+        request.params.id,
+        request.body,
+      );
       return reply.status(201).send(presentCreditScore(score));
     },
   );
@@ -787,7 +797,9 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       },
     },
     async (request) => ({
-      items: (await listCreditScores(kernel, contextOf(request), request.params.id)).map(presentCreditScore),
+      items: (await listCreditScores(kernel, declaredContext(request), request.params.id)).map(
+        presentCreditScore,
+      ),
     }),
   );
 }

@@ -5,7 +5,8 @@ import { requireStaff } from '../../http/auth.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { INVOICE_STATUSES } from './billing.tables.js';
 import { listInvoiceReminders, markSentForCollection } from './dunning.service.js';
-import { contextOf, purposeHeaders } from './request-context.js';
+import { purposeHeaders } from './request-context.js';
+import { declaredContext } from '../../http/declared-context.js';
 
 const params = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 
@@ -46,7 +47,7 @@ export function registerDunningRoutes(app: FastifyInstance, kernel: Kernel): voi
       },
     },
     async (request) => {
-      const dunning = await listInvoiceReminders(kernel, contextOf(request), request.params.id);
+      const dunning = await listInvoiceReminders(kernel, declaredContext(request), request.params.id);
       return { ...dunning, sentForCollectionAt: dunning.sentForCollectionAt?.toISOString() ?? null };
     },
   );
@@ -70,7 +71,7 @@ export function registerDunningRoutes(app: FastifyInstance, kernel: Kernel): voi
       },
     },
     async (request, reply) => {
-      const marked = await markSentForCollection(kernel, contextOf(request), request.params.id);
+      const marked = await markSentForCollection(kernel, declaredContext(request), request.params.id);
       return reply
         .status(201)
         .send({ ...marked, sentForCollectionAt: marked.sentForCollectionAt.toISOString() });

@@ -1,9 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
+import { requireStaff } from '../../http/auth.js';
 import { ID_CURSOR, pageQuery } from '../../http/pagination.js';
-import { purposeOf } from '../../http/purpose.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { LANGUAGES, type Language } from '../../kernel/policy/policy.schema.js';
 import { AppError } from '../../platform/errors.js';
@@ -13,13 +12,8 @@ import {
   presentConsentRecord,
   presentConsentState,
 } from './consent.presenter.js';
-import {
-  consentWording,
-  listConsentRecords,
-  listConsentStates,
-  recordConsent,
-  type ConsentContext,
-} from './ledger.service.js';
+import { consentWording, listConsentRecords, listConsentStates, recordConsent } from './ledger.service.js';
+import { declaredContext } from '../../http/declared-context.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const slugParams = z.object({ slug: z.string().regex(/^[a-z][a-z0-9-]{1,62}$/) });
@@ -78,16 +72,6 @@ const portalBody = z
   })
   .meta({ example: { purpose: 'newsletter_opt_in', event: 'given', language: 'nl' } });
 
-function staffContext(request: FastifyRequest): ConsentContext & { purpose: string } {
-  const staff = staffOf(request);
-  return {
-    tenantId: staff.tenantId,
-    actor: actorOf(staff),
-    purpose: purposeOf(request),
-    requestId: request.id,
-  };
-}
-
 /** The consent ledger over HTTP: staff (by phone, import) and the person's own privacy portal. */
 export function registerConsentRoutes(
   app: FastifyInstance,
@@ -112,7 +96,7 @@ export function registerConsentRoutes(
       },
     },
     async (request, reply) => {
-      const context = staffContext(request);
+      const context = declaredContext(request);
       const body = request.body;
       if (body.event === 'given' && (body.wording === undefined || body.statement === undefined))
         throw new AppError('validation_failed', 'consent without proof', {
@@ -147,7 +131,7 @@ export function registerConsentRoutes(
       },
     },
     async (request) => {
-      const records = await listConsentRecords(kernel, staffContext(request), request.params.subjectId);
+      const records = await listConsentRecords(kernel, declaredContext(request), request.params.subjectId);
       const after = Number(request.query.cursor ?? 0);
       const page = records.filter((record) => record.recordId > after).slice(0, request.query.limit + 1);
       const more = page.length > request.query.limit;

@@ -1,9 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
+import { requireStaff, staffOf } from '../../http/auth.js';
 import { idempotencyHeaderSchema, runIdempotently } from '../../http/idempotency.js';
-import { purposeOf } from '../../http/purpose.js';
 import { AppError } from '../../platform/errors.js';
 import type { ConsentDeps } from './deps.js';
 import {
@@ -20,6 +19,7 @@ import {
   readMailSettings,
   writeMailSettings,
 } from './settings.service.js';
+import { declaredContext } from '../../http/declared-context.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const TAGS = ['consent'];
@@ -56,16 +56,6 @@ const settingsSchema = z.object({
   ratePerSecond: z.number().int(),
 });
 
-function contextOf(request: FastifyRequest) {
-  const staff = staffOf(request);
-  return {
-    tenantId: staff.tenantId,
-    actor: actorOf(staff),
-    purpose: purposeOf(request),
-    requestId: request.id,
-  };
-}
-
 /** The sender's settings are the administrator's (a company secret; no personal data). */
 function assertAdmin(request: FastifyRequest): number {
   const staff = staffOf(request);
@@ -96,7 +86,7 @@ export function registerMailingRoutes(app: FastifyInstance, deps: ConsentDeps): 
       },
     },
     async (request, reply) =>
-      reply.status(201).send(present(await createMailing(kernel, contextOf(request), request.body))),
+      reply.status(201).send(present(await createMailing(kernel, declaredContext(request), request.body))),
   );
   typed.get(
     '/api/v1/mailings/:mailingId',
@@ -110,7 +100,7 @@ export function registerMailingRoutes(app: FastifyInstance, deps: ConsentDeps): 
         response: { 200: mailingSchema },
       },
     },
-    async (request) => present(await getMailing(kernel, contextOf(request), request.params.mailingId)),
+    async (request) => present(await getMailing(kernel, declaredContext(request), request.params.mailingId)),
   );
   typed.get(
     '/api/v1/mailings/:mailingId/audience',
@@ -137,7 +127,7 @@ export function registerMailingRoutes(app: FastifyInstance, deps: ConsentDeps): 
         },
       },
     },
-    async (request) => previewAudience(kernel, contextOf(request), request.params.mailingId),
+    async (request) => previewAudience(kernel, declaredContext(request), request.params.mailingId),
   );
   typed.post(
     '/api/v1/mailings/:mailingId/send',
@@ -154,7 +144,7 @@ export function registerMailingRoutes(app: FastifyInstance, deps: ConsentDeps): 
       },
     },
     async (request, reply) => {
-      const context = contextOf(request);
+      const context = declaredContext(request);
       const answer = await runIdempotently(kernel, request, reply, context.tenantId, {
         status: 202 as const,
         run: async () => present(await queueMailing(kernel, context, request.params.mailingId)),

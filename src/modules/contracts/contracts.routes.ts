@@ -2,10 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireStaff, staffOf } from '../../http/auth.js';
-import { purposeOf } from '../../http/purpose.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { describeUnexpected } from '../../platform/errors.js';
-import type { UseCaseContext } from '../parties/index.js';
 import {
   createContract,
   createContractInputSchema,
@@ -50,6 +48,7 @@ import {
   getQuote,
   listQuotes,
 } from './quote.service.js';
+import { declaredContext } from '../../http/declared-context.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const pageQuery = z.object({
@@ -66,20 +65,6 @@ function pageOptions(query: { limit: number; cursor?: string | undefined }): {
   after?: number;
 } {
   return { limit: query.limit, ...(query.cursor === undefined ? {} : { after: Number(query.cursor) }) };
-}
-
-/**
- * Who acts, under the purpose named in the header: required, never one chosen on the caller's
- * behalf (VK-4; issue 10). Plain data for the services.
- */
-function contextOf(request: FastifyRequest): UseCaseContext {
-  const staff = staffOf(request);
-  return {
-    tenantId: staff.tenantId,
-    actor: { kind: 'staff', staffId: staff.staffId, role: staff.role },
-    purpose: purposeOf(request),
-    requestId: request.id,
-  };
 }
 
 function catalogueContextOf(request: FastifyRequest) {
@@ -194,7 +179,7 @@ export function registerContractRoutes(
       },
     },
     async (request) => {
-      const context = contextOf(request);
+      const context = declaredContext(request);
       const page = await listQuotes(kernel, context, {
         ...pageOptions(request.query),
         ...(request.query.subjectId === undefined ? {} : { subjectId: request.query.subjectId }),
@@ -214,7 +199,7 @@ export function registerContractRoutes(
       },
     },
     async (request, reply) => {
-      const quote = await createQuote(kernel, contextOf(request), request.body);
+      const quote = await createQuote(kernel, declaredContext(request), request.body);
       return reply.status(201).send(presentQuote(quote));
     },
   );
@@ -229,7 +214,7 @@ export function registerContractRoutes(
         response: { 200: quoteSchema },
       },
     },
-    async (request) => presentQuote(await getQuote(kernel, contextOf(request), request.params.quoteId)),
+    async (request) => presentQuote(await getQuote(kernel, declaredContext(request), request.params.quoteId)),
   );
   for (const transition of ['send', 'accept', 'reject'] as const) {
     typed.post(
@@ -244,7 +229,9 @@ export function registerContractRoutes(
         },
       },
       async (request) =>
-        presentQuote(await changeQuoteStatus(kernel, contextOf(request), request.params.quoteId, transition)),
+        presentQuote(
+          await changeQuoteStatus(kernel, declaredContext(request), request.params.quoteId, transition),
+        ),
     );
   }
 
@@ -261,7 +248,7 @@ export function registerContractRoutes(
       },
     },
     async (request) => {
-      const context = contextOf(request);
+      const context = declaredContext(request);
       const page = await listOrders(kernel, context, {
         ...pageOptions(request.query),
         ...(request.query.subjectId === undefined ? {} : { subjectId: request.query.subjectId }),
@@ -281,7 +268,7 @@ export function registerContractRoutes(
       },
     },
     async (request, reply) => {
-      const order = await createOrder(kernel, contextOf(request), request.body);
+      const order = await createOrder(kernel, declaredContext(request), request.body);
       return reply.status(201).send(presentOrder(order));
     },
   );
@@ -296,7 +283,7 @@ export function registerContractRoutes(
         response: { 200: orderSchema },
       },
     },
-    async (request) => presentOrder(await getOrder(kernel, contextOf(request), request.params.orderId)),
+    async (request) => presentOrder(await getOrder(kernel, declaredContext(request), request.params.orderId)),
   );
   typed.post(
     '/api/v1/orders/:orderId/deliver',
@@ -313,7 +300,7 @@ export function registerContractRoutes(
     async (request) => {
       const deliveredAt = request.body?.deliveredAt;
       return presentOrder(
-        await changeOrderStatus(kernel, contextOf(request), request.params.orderId, {
+        await changeOrderStatus(kernel, declaredContext(request), request.params.orderId, {
           to: 'delivered',
           ...(deliveredAt === undefined ? {} : { deliveredAt: new Date(deliveredAt) }),
         }),
@@ -333,7 +320,7 @@ export function registerContractRoutes(
     },
     async (request) =>
       presentOrder(
-        await changeOrderStatus(kernel, contextOf(request), request.params.orderId, {
+        await changeOrderStatus(kernel, declaredContext(request), request.params.orderId, {
           to: 'cancelled',
         }),
       ),
@@ -352,7 +339,7 @@ export function registerContractRoutes(
       },
     },
     async (request) => {
-      const context = contextOf(request);
+      const context = declaredContext(request);
       const page = await listContracts(kernel, context, {
         ...pageOptions(request.query),
         ...(request.query.subjectId === undefined ? {} : { subjectId: request.query.subjectId }),
@@ -372,7 +359,7 @@ export function registerContractRoutes(
       },
     },
     async (request, reply) => {
-      const contract = await createContract(kernel, contextOf(request), request.body);
+      const contract = await createContract(kernel, declaredContext(request), request.body);
       return reply.status(201).send(presentContract(contract));
     },
   );
@@ -388,7 +375,7 @@ export function registerContractRoutes(
       },
     },
     async (request) =>
-      presentContract(await getContract(kernel, contextOf(request), request.params.contractId)),
+      presentContract(await getContract(kernel, declaredContext(request), request.params.contractId)),
   );
   typed.post(
     '/api/v1/contracts/:contractId/terminate',
@@ -403,7 +390,7 @@ export function registerContractRoutes(
       },
     },
     async (request) => {
-      const context = contextOf(request);
+      const context = declaredContext(request);
       const contract = await terminateContract(kernel, context, request.params.contractId, request.body);
       if (options.afterTermination) {
         await options.afterTermination(context.tenantId).catch((error: unknown) => {
@@ -426,6 +413,8 @@ export function registerContractRoutes(
       },
     },
     async (request) =>
-      presentCustomerStatus(await getCustomerStatus(kernel, contextOf(request), request.params.subjectId)),
+      presentCustomerStatus(
+        await getCustomerStatus(kernel, declaredContext(request), request.params.subjectId),
+      ),
   );
 }

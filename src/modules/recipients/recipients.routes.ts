@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
-import { purposeOf } from '../../http/purpose.js';
 import type { AccessContext } from '../../kernel/gate/access.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import {
@@ -36,6 +35,7 @@ import {
 import type { TableDataMap } from '../../kernel/datamap/datamap.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Mailer } from '../../platform/mailer.js';
+import { declaredContext } from '../../http/declared-context.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
@@ -82,17 +82,6 @@ function legalDisclosureContext(request: FastifyRequest): AccessContext {
 }
 
 const recipientKey = z.string().regex(/^[a-z][a-z0-9_]{0,60}$/, 'a recipient key of the policy');
-
-/** The context of a staff route that acts under the declared purpose (never one chosen for it). */
-export function declaredContext(request: FastifyRequest): AccessContext {
-  const staff = staffOf(request);
-  return {
-    tenantId: staff.tenantId,
-    actor: actorOf(staff),
-    purpose: purposeOf(request),
-    requestId: request.id,
-  };
-}
 
 /** Recipients (issue 18): the registry and files for processors and third parties. */
 export function registerRecipientsRoutes(app: FastifyInstance, kernel: Kernel): void {

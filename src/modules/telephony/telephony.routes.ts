@@ -1,14 +1,13 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
 import { pageQuery } from '../../http/pagination.js';
-import { PURPOSE_HEADER, purposeOf } from '../../http/purpose.js';
+import { PURPOSE_HEADER } from '../../http/purpose.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { belgianDay } from '../../platform/calendar.js';
 import { decodeCursor, encodeCursor } from '../../platform/cursor.js';
 import { validationError } from '../../platform/errors.js';
-import type { UseCaseContext } from '../parties/index.js';
 import { BILLING_TIME_ZONE, findCallRecords } from './call-record.service.js';
 import { parseDateOrInstant } from './date-input.js';
 import { assignNumber, listNumberAssignments, recordPorting } from './number.service.js';
@@ -24,6 +23,7 @@ import { acceptCsvBodies } from '../../http/csv-body.js';
 import { registerPlanAndImportRoutes } from './plans-imports.routes.js';
 import { findUnratedCalls } from './unrated-calls.service.js';
 import type { CdrUploadSettings } from './cdr-upload.service.js';
+import { declaredContext } from '../../http/declared-context.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const purposeHeaders = z
@@ -93,16 +93,6 @@ const tariffRateSchema = z.object({
   connectionFeeMicros: z.number().int(),
 });
 
-function contextOf(request: FastifyRequest): UseCaseContext {
-  const staff = staffOf(request);
-  return {
-    tenantId: staff.tenantId,
-    actor: actorOf(staff),
-    purpose: purposeOf(request),
-    requestId: request.id,
-  };
-}
-
 const instant = (text: string, field: string): Date => parseDateOrInstant(text, BILLING_TIME_ZONE, field);
 
 /**
@@ -136,7 +126,7 @@ export function registerTelephonyRoutes(
     async (request) => {
       const items = await listNumberAssignments(
         kernel,
-        contextOf(request),
+        declaredContext(request),
         request.query.number === undefined ? {} : { number: request.query.number },
       );
       return {
@@ -171,7 +161,7 @@ export function registerTelephonyRoutes(
     },
     async (request, reply) => {
       const { number, subjectId, contractRef, from, to } = request.body;
-      const made = await assignNumber(kernel, contextOf(request), {
+      const made = await assignNumber(kernel, declaredContext(request), {
         number,
         subjectId,
         ...(contractRef === undefined ? {} : { contractRef }),
@@ -201,7 +191,7 @@ export function registerTelephonyRoutes(
       },
     },
     async (request, reply) => {
-      await recordPorting(kernel, contextOf(request), {
+      await recordPorting(kernel, declaredContext(request), {
         number: request.body.number,
         direction: request.body.direction,
         at: instant(request.body.at, 'at'),
@@ -224,7 +214,7 @@ export function registerTelephonyRoutes(
     },
     async (request) => {
       const { subjectId, kind } = request.query;
-      const items = await listLineIdentifiers(kernel, contextOf(request), {
+      const items = await listLineIdentifiers(kernel, declaredContext(request), {
         ...(subjectId === undefined ? {} : { subjectId }),
         ...(kind === undefined ? {} : { kind }),
       });
@@ -262,7 +252,7 @@ export function registerTelephonyRoutes(
     },
     async (request, reply) => {
       const { subjectId, kind, value, context, from, to } = request.body;
-      const made = await addLineIdentifier(kernel, contextOf(request), {
+      const made = await addLineIdentifier(kernel, declaredContext(request), {
         subjectId,
         kind,
         value,
@@ -287,7 +277,7 @@ export function registerTelephonyRoutes(
       },
     },
     async (request) => {
-      const ended = await endLineIdentifier(kernel, contextOf(request), {
+      const ended = await endLineIdentifier(kernel, declaredContext(request), {
         identifierId: request.params.id,
         at: instant(request.body.at, 'at'),
       });
@@ -316,7 +306,7 @@ export function registerTelephonyRoutes(
       const from = instant(request.query.from, 'from');
       const to = instant(request.query.to, 'to');
       if (to.getTime() <= from.getTime()) throw validationError('to: must be after from');
-      const records = await findCallRecords(kernel, contextOf(request), {
+      const records = await findCallRecords(kernel, declaredContext(request), {
         from,
         to,
         subjectId: request.params.id,
@@ -387,7 +377,7 @@ export function registerTelephonyRoutes(
       const afterTime = position?.[0] === undefined ? Number.NaN : Date.parse(position[0]);
       if (cursor !== undefined && (!position?.[1] || !Number.isFinite(afterTime)))
         throw validationError('cursor: not a cursor from a previous page');
-      const page = await findUnratedCalls(kernel, contextOf(request), {
+      const page = await findUnratedCalls(kernel, declaredContext(request), {
         month: request.query.month,
         limit: request.query.limit,
         ...(position?.[1] === undefined
