@@ -535,6 +535,9 @@ export interface NewInvoice {
   callMonths?: ReadonlyArray<Omit<InvoiceCallMonth, 'invoiceNumber'>>;
 }
 
+/** Inserts of fewer documents do not refresh the invoice table's statistics (decision 0420). */
+const STATISTICS_MIN_ROWS = 100;
+
 /**
  * Writes documents and their lines with multi-row inserts. The party snapshot is personal data
  * of the subject (name, address, bank account, billing): the grant must cover it for writing.
@@ -602,6 +605,11 @@ export async function insertInvoices(
       .values(values)
       .returning(['invoice_id', 'invoice_number'])
       .execute();
+    // Before the lines check their invoices: statistics of a near-empty table make those checks
+    // read every invoice of the tenant (decision 0420).
+    if (start === 0 && invoices.length >= STATISTICS_MIN_ROWS) {
+      await sql`select kluis_refresh_invoice_statistics(${invoices.length}::int)`.execute(tx);
+    }
     const idByNumber = new Map(inserted.map((row) => [row.invoice_number, row.invoice_id]));
     const chunkIds = chunk.map((invoice) => idByNumber.get(invoice.invoiceNumber) ?? 0);
     ids.push(...chunkIds);
