@@ -10,7 +10,8 @@
 -- owner. It only analyzes when the statistics count fewer rows than the caller is adding (a run's
 -- batch that at least doubles the table); autovacuum keeps a table of any size fresh otherwise.
 -- ANALYZE sees the rows the calling transaction has inserted, and its invalidation makes every
--- connection plan the foreign-key lookups again from the new statistics.
+-- connection plan the foreign-key lookups again from the new statistics. SKIP_LOCKED: when another
+-- ANALYZE or VACUUM (autovacuum, a concurrent run) holds the table, the run does not wait for it.
 CREATE FUNCTION kluis_refresh_invoice_statistics(p_adding integer) RETURNS boolean
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
 AS $$
@@ -18,7 +19,7 @@ BEGIN
   IF (SELECT c.reltuples FROM pg_class c WHERE c.oid = 'public.invoices'::regclass) >= p_adding THEN
     RETURN false;
   END IF;
-  ANALYZE public.invoices;
+  ANALYZE (SKIP_LOCKED) public.invoices;
   RETURN true;
 END
 $$;

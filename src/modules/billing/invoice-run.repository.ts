@@ -21,14 +21,43 @@ export async function selectCallWindow(tx: Tx, start: string, end: string): Prom
   return row;
 }
 
+/** What the month's calls say before anyone is billed: subject ids and a count, no personal values. */
+export interface CallWindowSubjects {
+  /** Chargeable calls the tariff could not rate: a month with any cannot be billed completely. */
+  unrated: number;
+  /** Subjects with calls that cost something in the window. */
+  charged: number[];
+}
+
 /**
- * Customers to bill for the period: a contract that overlaps it, or charged calls in it; not
- * erased, not billed for this period yet. Subject ids only (no personal values).
+ * One pass over the month's calls (decision 0420): the unrated count and the charged subjects,
+ * grouped by subject in a hash instead of walking the (subject, time) index over every call.
+ */
+export async function selectCallWindowSubjects(tx: Tx, window: CallWindow): Promise<CallWindowSubjects> {
+  const result = await sql<{ subject_id: number | null; unrated: number; charged: boolean }>`
+    select subject_id,
+           count(*) filter (where is_billable_leg and billable_seconds > 0 and cost_micros is null)::int as unrated,
+           coalesce(bool_or(cost_micros > 0), false) as charged
+      from call_records
+     where started_at >= ${window.from} and started_at < ${window.to}
+     group by subject_id`.execute(tx);
+  let unrated = 0;
+  const charged: number[] = [];
+  for (const row of result.rows) {
+    unrated += row.unrated;
+    if (row.charged && row.subject_id !== null) charged.push(Number(row.subject_id));
+  }
+  return { unrated, charged };
+}
+
+/**
+ * Customers to bill for the period: a contract that overlaps it, or charged calls in it
+ * (`selectCallWindowSubjects`); not erased, not billed for this period yet. Subject ids only.
  */
 export async function selectCandidateSubjects(
   tx: Tx,
   period: { start: string; end: string },
-  window: CallWindow,
+  charged: readonly number[],
 ): Promise<number[]> {
   const result = await sql<{ subject_id: number }>`
     select s.subject_id from (
@@ -36,23 +65,14 @@ export async function selectCandidateSubjects(
        where c.subject_id is not null and c.start_date <= ${period.end}::date
          and (c.end_date is null or c.end_date >= ${period.start}::date)
       union
-      select r.subject_id from call_records r
-       where r.started_at >= ${window.from} and r.started_at < ${window.to} and r.cost_micros > 0
+      select unnest(${[...charged]}::bigint[])
     ) s
     join data_subjects d on d.subject_id = s.subject_id
     where d.erased_at is null
       and not exists (select 1 from invoices i where i.kind = 'invoice'
                        and i.subject_id = s.subject_id and i.period_start = ${period.start}::date)
     order by s.subject_id`.execute(tx);
-  return result.rows.map((row) => row.subject_id);
-}
-
-/** Chargeable calls the tariff could not rate: a month with any cannot be billed completely. */
-export async function countUnratedCalls(tx: Tx, window: CallWindow): Promise<number> {
-  const result = await sql<{ n: number }>`select count(*)::int as n from call_records
-     where started_at >= ${window.from} and started_at < ${window.to}
-       and is_billable_leg and billable_seconds > 0 and cost_micros is null`.execute(tx);
-  return result.rows[0]?.n ?? 0;
+  return result.rows.map((row) => Number(row.subject_id));
 }
 
 /** How many customers already have their invoice for the period (before this run). */
@@ -230,8 +250,11 @@ export async function selectCallSummaries(
            coalesce(sum(billable_seconds) filter (where cost_micros > 0), 0)::bigint as seconds,
            coalesce(sum(cost_micros) filter (where cost_micros > 0), 0)::bigint as cost_micros
       from call_records
+      -- A join, not = any(array): with most of the month's customers in the batch the planner may
+      -- hash them and scan the month once (decision 0420).
+      join unnest(${[...subjectIds]}::bigint[]) as batch(id) on batch.id = subject_id
      where started_at >= ${window.from} and started_at < ${window.to}
-       and subject_id = any(${[...subjectIds]}::bigint[]) and (cost_micros > 0 or ${CHARGEABLE})
+       and (cost_micros > 0 or ${CHARGEABLE})
      group by 1, 2
      order by 1, 2`.execute(tx);
   return result.rows.map((row) => ({
@@ -538,9 +561,107 @@ export interface NewInvoice {
 /** Inserts of fewer documents do not refresh the invoice table's statistics (decision 0420). */
 const STATISTICS_MIN_ROWS = 100;
 
+/** Documents per statement: one array per column, whatever the number of rows. */
+const INSERT_CHUNK = 5000;
+
+/** A column of an array insert: its SQL type and its value for a row. */
+type ArrayColumn<T> = readonly [name: string, type: string, value: (row: T) => unknown];
+
 /**
- * Writes documents and their lines with multi-row inserts. The party snapshot is personal data
- * of the subject (name, address, bank account, billing): the grant must cover it for writing.
+ * `insert into <table> (…) select * from unnest($1::type[], $2::type[], …)`: one parameter per
+ * column, so a statement of thousands of rows is parsed and planned as cheaply as one of a few
+ * (decision 0420). Table, column and type names are constants of this file, never input.
+ */
+function arrayInsert<T>(table: string, columns: ReadonlyArray<ArrayColumn<T>>, rows: readonly T[]) {
+  const names = sql.raw(columns.map(([name]) => name).join(', '));
+  const arrays = sql.join(
+    columns.map(([, type, value]) => sql`${rows.map(value)}::${sql.raw(type)}[]`),
+    sql`, `,
+  );
+  return sql`insert into ${sql.raw(table)} (${names}) select * from unnest(${arrays})`;
+}
+
+const INVOICE_COLUMNS: ReadonlyArray<ArrayColumn<{ tenantId: number; invoice: NewInvoice }>> = [
+  ['tenant_id', 'integer', (row) => row.tenantId],
+  ['kind', 'text', (row) => row.invoice.kind],
+  ['series', 'text', (row) => row.invoice.series],
+  ['year', 'integer', (row) => row.invoice.year],
+  ['number', 'integer', (row) => row.invoice.number],
+  ['invoice_number', 'text', (row) => row.invoice.invoiceNumber],
+  ['subject_id', 'bigint', (row) => row.invoice.subjectId],
+  ['organisation_id', 'bigint', (row) => row.invoice.organisationId],
+  ['credited_invoice_id', 'bigint', (row) => row.invoice.creditedInvoiceId],
+  ['period_start', 'date', (row) => row.invoice.periodStart],
+  ['period_end', 'date', (row) => row.invoice.periodEnd],
+  ['issue_date', 'date', (row) => row.invoice.issueDate],
+  ['due_date', 'date', (row) => row.invoice.dueDate],
+  ['hold_until', 'date', (row) => row.invoice.holdUntil],
+  ['currency', 'text', () => 'EUR'],
+  ['total_excl_vat_cents', 'bigint', (row) => row.invoice.totalExclVatCents],
+  ['vat_cents', 'bigint', (row) => row.invoice.vatCents],
+  ['total_incl_vat_cents', 'bigint', (row) => row.invoice.totalInclVatCents],
+  ['structured_communication', 'text', (row) => row.invoice.structuredCommunication],
+  ['itemised_calls', 'boolean', (row) => row.invoice.itemisedCalls],
+  ['credit_reason', 'text', (row) => row.invoice.creditReason],
+  ['buyer_name', 'text', (row) => row.invoice.buyer.name],
+  ['buyer_street', 'text', (row) => row.invoice.buyer.street],
+  ['buyer_postal_code', 'text', (row) => row.invoice.buyer.postalCode],
+  ['buyer_city', 'text', (row) => row.invoice.buyer.city],
+  ['buyer_country', 'text', (row) => row.invoice.buyer.country],
+  ['buyer_enterprise_number', 'text', (row) => row.invoice.buyer.enterpriseNumber],
+  ['buyer_iban', 'text', (row) => row.invoice.buyer.iban],
+  ['buyer_mandate', 'text', (row) => row.invoice.buyer.mandate],
+  ['buyer_vat_registered', 'boolean', (row) => row.invoice.buyer.vatRegistered],
+  ['buyer_reference', 'text', (row) => row.invoice.buyer.reference],
+  ['buyer_order_reference', 'text', (row) => row.invoice.buyer.orderReference],
+  ['buyer_vat_number', 'text', (row) => row.invoice.buyer.vatNumber],
+  ['buyer_peppol_scheme', 'text', (row) => row.invoice.buyer.peppolScheme],
+  ['buyer_peppol_id', 'text', (row) => row.invoice.buyer.peppolId],
+  ['buyer_language', 'text', (row) => row.invoice.buyer.language],
+  ['seller', 'jsonb', (row) => JSON.stringify(row.invoice.seller)],
+  ['created_by_staff_id', 'bigint', (row) => row.invoice.createdByStaffId],
+  ['created_at', 'timestamptz', (row) => row.invoice.createdAt.toISOString()],
+];
+
+const LINE_COLUMNS: ReadonlyArray<
+  ArrayColumn<{ tenantId: number; invoiceId: number; lineNo: number; line: NewInvoiceLine }>
+> = [
+  ['tenant_id', 'integer', (row) => row.tenantId],
+  ['invoice_id', 'bigint', (row) => row.invoiceId],
+  ['line_no', 'integer', (row) => row.lineNo],
+  ['kind', 'text', (row) => row.line.kind],
+  ['description', 'text', (row) => row.line.description],
+  ['product_id', 'bigint', (row) => row.line.productId],
+  ['contract_id', 'bigint', (row) => row.line.contractId],
+  ['destination_class', 'text', (row) => row.line.destinationClass],
+  ['destination_group', 'text', (row) => row.line.destinationGroup ?? null],
+  ['calls_month', 'date', (row) => row.line.callsMonth ?? null],
+  ['call_count', 'integer', (row) => row.line.callCount],
+  ['call_seconds', 'bigint', (row) => row.line.callSeconds],
+  ['quantity', 'integer', (row) => row.line.quantity],
+  ['unit_price_cents', 'bigint', (row) => row.line.unitPriceCents],
+  ['amount_cents', 'bigint', (row) => row.line.amountCents],
+  ['vat_rate_bp', 'integer', (row) => row.line.vatRateBp],
+  ['vat_category', 'text', (row) => row.line.vatCategory],
+  ['vat_exemption_code', 'text', (row) => row.line.vatExemptionCode],
+  ['vat_exemption_reason', 'text', (row) => row.line.vatExemptionReason],
+];
+
+const CALL_MONTH_COLUMNS: ReadonlyArray<
+  ArrayColumn<{ tenantId: number; invoiceId: number; month: Omit<InvoiceCallMonth, 'invoiceNumber'> }>
+> = [
+  ['tenant_id', 'integer', (row) => row.tenantId],
+  ['invoice_id', 'bigint', (row) => row.invoiceId],
+  ['calls_month', 'date', (row) => row.month.month],
+  ['calls', 'integer', (row) => row.month.calls],
+  ['seconds', 'bigint', (row) => row.month.seconds],
+  ['cost_micros', 'bigint', (row) => row.month.costMicros],
+];
+
+/**
+ * Writes documents, their lines and call months with one array insert per table (decision 0420).
+ * The party snapshot is personal data of the subject (name, address, bank account, billing): the
+ * grant must cover it for writing.
  */
 export async function insertInvoices(
   tx: Tx,
@@ -548,115 +669,44 @@ export async function insertInvoices(
   invoices: readonly NewInvoice[],
 ): Promise<number[]> {
   grant.assertWritable();
+  for (const invoice of invoices) {
+    if (invoice.subjectId === null) continue;
+    grant.assertCovers(C.payment, invoice.subjectId);
+    if (invoice.buyer.name !== null) grant.assertCovers(C.name, invoice.subjectId);
+    if (invoice.buyer.street !== null) grant.assertCovers(C.address, invoice.subjectId);
+    if (invoice.buyer.iban !== null) grant.assertCovers(C.bankAccount, invoice.subjectId);
+  }
+  const tenantId = grant.tenantId;
   const ids: number[] = [];
-  for (let start = 0; start < invoices.length; start += 500) {
-    const chunk = invoices.slice(start, start + 500);
-    const values = chunk.map((invoice) => {
-      if (invoice.subjectId !== null) {
-        grant.assertCovers(C.payment, invoice.subjectId);
-        if (invoice.buyer.name !== null) grant.assertCovers(C.name, invoice.subjectId);
-        if (invoice.buyer.street !== null) grant.assertCovers(C.address, invoice.subjectId);
-        if (invoice.buyer.iban !== null) grant.assertCovers(C.bankAccount, invoice.subjectId);
-      }
-      return {
-        tenant_id: grant.tenantId,
-        kind: invoice.kind,
-        series: invoice.series,
-        year: invoice.year,
-        number: invoice.number,
-        invoice_number: invoice.invoiceNumber,
-        subject_id: invoice.subjectId,
-        organisation_id: invoice.organisationId,
-        credited_invoice_id: invoice.creditedInvoiceId,
-        period_start: invoice.periodStart,
-        period_end: invoice.periodEnd,
-        issue_date: invoice.issueDate,
-        due_date: invoice.dueDate,
-        hold_until: invoice.holdUntil,
-        currency: 'EUR',
-        total_excl_vat_cents: invoice.totalExclVatCents,
-        vat_cents: invoice.vatCents,
-        total_incl_vat_cents: invoice.totalInclVatCents,
-        structured_communication: invoice.structuredCommunication,
-        itemised_calls: invoice.itemisedCalls,
-        credit_reason: invoice.creditReason,
-        buyer_name: invoice.buyer.name,
-        buyer_street: invoice.buyer.street,
-        buyer_postal_code: invoice.buyer.postalCode,
-        buyer_city: invoice.buyer.city,
-        buyer_country: invoice.buyer.country,
-        buyer_enterprise_number: invoice.buyer.enterpriseNumber,
-        buyer_iban: invoice.buyer.iban,
-        buyer_mandate: invoice.buyer.mandate,
-        buyer_vat_registered: invoice.buyer.vatRegistered,
-        buyer_reference: invoice.buyer.reference,
-        buyer_order_reference: invoice.buyer.orderReference,
-        buyer_vat_number: invoice.buyer.vatNumber,
-        buyer_peppol_scheme: invoice.buyer.peppolScheme,
-        buyer_peppol_id: invoice.buyer.peppolId,
-        buyer_language: invoice.buyer.language,
-        seller: JSON.stringify(invoice.seller),
-        created_by_staff_id: invoice.createdByStaffId,
-        created_at: invoice.createdAt,
-      };
-    });
-    const inserted = await tx
-      .insertInto('invoices')
-      .values(values)
-      .returning(['invoice_id', 'invoice_number'])
-      .execute();
+  for (let start = 0; start < invoices.length; start += INSERT_CHUNK) {
+    const chunk = invoices.slice(start, start + INSERT_CHUNK);
+    const inserted = await sql<{ invoice_id: number; invoice_number: string }>`${arrayInsert(
+      'invoices',
+      INVOICE_COLUMNS,
+      chunk.map((invoice) => ({ tenantId, invoice })),
+    )} returning invoice_id, invoice_number`.execute(tx);
     // Before the lines check their invoices: statistics of a near-empty table make those checks
     // read every invoice of the tenant (decision 0420).
     if (start === 0 && invoices.length >= STATISTICS_MIN_ROWS) {
       await sql`select kluis_refresh_invoice_statistics(${invoices.length}::int)`.execute(tx);
     }
-    const idByNumber = new Map(inserted.map((row) => [row.invoice_number, row.invoice_id]));
+    const idByNumber = new Map(inserted.rows.map((row) => [row.invoice_number, Number(row.invoice_id)]));
     const chunkIds = chunk.map((invoice) => idByNumber.get(invoice.invoiceNumber) ?? 0);
     ids.push(...chunkIds);
     const lines = chunk.flatMap((invoice, index) =>
       invoice.lines.map((line, lineIndex) => ({
-        tenant_id: grant.tenantId,
-        invoice_id: chunkIds[index] ?? 0,
-        line_no: lineIndex + 1,
-        kind: line.kind,
-        description: line.description,
-        product_id: line.productId,
-        contract_id: line.contractId,
-        destination_class: line.destinationClass,
-        destination_group: line.destinationGroup ?? null,
-        calls_month: line.callsMonth ?? null,
-        call_count: line.callCount,
-        call_seconds: line.callSeconds,
-        quantity: line.quantity,
-        unit_price_cents: line.unitPriceCents,
-        amount_cents: line.amountCents,
-        vat_rate_bp: line.vatRateBp,
-        vat_category: line.vatCategory,
-        vat_exemption_code: line.vatExemptionCode,
-        vat_exemption_reason: line.vatExemptionReason,
+        tenantId,
+        invoiceId: chunkIds[index] ?? 0,
+        lineNo: lineIndex + 1,
+        line,
       })),
     );
-    for (let at = 0; at < lines.length; at += 2000) {
-      await tx
-        .insertInto('invoice_lines')
-        .values(lines.slice(at, at + 2000))
-        .execute();
-    }
+    if (lines.length > 0) await arrayInsert('invoice_lines', LINE_COLUMNS, lines).execute(tx);
     const callMonths = chunk.flatMap((invoice, index) =>
-      (invoice.callMonths ?? []).map((month) => ({
-        tenant_id: grant.tenantId,
-        invoice_id: chunkIds[index] ?? 0,
-        calls_month: month.month,
-        calls: month.calls,
-        seconds: month.seconds,
-        cost_micros: month.costMicros,
-      })),
+      (invoice.callMonths ?? []).map((month) => ({ tenantId, invoiceId: chunkIds[index] ?? 0, month })),
     );
-    for (let at = 0; at < callMonths.length; at += 5000) {
-      await tx
-        .insertInto('invoice_call_months')
-        .values(callMonths.slice(at, at + 5000))
-        .execute();
+    if (callMonths.length > 0) {
+      await arrayInsert('invoice_call_months', CALL_MONTH_COLUMNS, callMonths).execute(tx);
     }
   }
   return ids;

@@ -44,12 +44,12 @@ import { defaultDocumentLanguage, isDocumentLanguage } from './document-texts.js
 import { selectBankAccounts, type BankAccountRecord } from './financial.repository.js';
 import {
   advanceCounter,
-  countUnratedCalls,
   insertInvoices,
   lockCounter,
   assertIssueDateInOrder,
   selectCallSummaries,
   selectCallWindow,
+  selectCallWindowSubjects,
   selectCandidateSubjects,
   countInvoicedSubjects,
   selectContractLines,
@@ -75,7 +75,10 @@ export interface InvoiceRunOptions {
   period: string;
   /** The invoices' date; default today in Belgium. */
   issueDate?: string;
-  /** Customers per transaction (default 1,000). */
+  /**
+   * Customers per transaction (default 5,000): each batch reads its customers' calls in one
+   * aggregate, so fewer, larger batches pass over the month's calls fewer times (decision 0420).
+   */
   batchSize?: number;
   /** Bill even though some chargeable calls of the month have no rate (they are left out). */
   allowUnrated?: boolean;
@@ -178,15 +181,15 @@ export async function runInvoices(
     await rerateMonth(kernel, context, { month: period.key, callsPurpose: callContext.purpose });
   }
   const seller = await loadSeller(kernel, context.tenantId, policy);
-  const batchSize = options.batchSize ?? 1000;
+  const batchSize = options.batchSize ?? 5000;
   const { window, candidates, billedBefore, grouping, late, lateAll, invoicedNow } = await kernel.transact(
     context.tenantId,
     async (atx) => {
       // The run itself is decided first, even when the month has nobody to bill (issue 10).
       await authorize(kernel, atx, context, 'write', categories, []);
       const found = await selectCallWindow(atx.tx, period.start, period.end);
+      const { unrated, charged } = await selectCallWindowSubjects(atx.tx, found);
       if (!options.allowUnrated) {
-        const unrated = await countUnratedCalls(atx.tx, found);
         if (unrated > 0) {
           throw conflict(
             `${unrated} chargeable calls in ${period.key} have no rate; import a tariff that covers them and rerate, or bill without them`,
@@ -201,7 +204,7 @@ export async function runInvoices(
         (row) => row.subjectId,
       );
       const lateAll = groupBy(lateRows, (row) => row.subjectId);
-      const own = await selectCandidateSubjects(atx.tx, period, found);
+      const own = await selectCandidateSubjects(atx.tx, period, charged);
       // A customer with late calls only is a candidate too, unless already invoiced for the period.
       const invoicedNow = await selectInvoicedSubjects(atx.tx, period.start, [...lateAll.keys()]);
       const withLate = [...late.keys()].filter((id) => !invoicedNow.has(id));
