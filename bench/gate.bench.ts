@@ -89,6 +89,14 @@ export async function benchGate(bench: BenchDatabase): Promise<Figure[]> {
   const gatedRead = async (subjectId: number): Promise<void> => {
     await getPerson(kernel, context, subjectId);
   };
+  // `--commit-delay=µs`: group commit on the bench's own server (commit_delay, commit_siblings 2),
+  // to measure whether concurrent audited commits share more WAL flushes with it (decision 0450).
+  const commitDelay = process.argv.find((arg) => arg.startsWith('--commit-delay='))?.split('=')[1];
+  if (commitDelay !== undefined && !process.env.KLUIS_BENCH_DATABASE_URL) {
+    await ownerQuery(bench.ownerUrl, `alter system set commit_delay = ${Number.parseInt(commitDelay, 10)}`);
+    await ownerQuery(bench.ownerUrl, 'alter system set commit_siblings = 2');
+    await ownerQuery(bench.ownerUrl, 'select pg_reload_conf()');
+  }
   const sequential = await pairedMs(
     REPEATS,
     async () => {

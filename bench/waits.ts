@@ -49,11 +49,17 @@ export interface WalCounters {
 }
 
 export async function walCounters(ownerUrl: string): Promise<WalCounters | undefined> {
+  // Backends report their counters to pg_stat_wal / pg_stat_io at most once a second, and when
+  // idle after that: wait for the work's connections to have reported. The bytes are exact (the
+  // WAL insert position), whatever the reporting.
+  await new Promise((resolve) => setTimeout(resolve, 2500));
   const client = new pg.Client({ connectionString: ownerUrl });
   await client.connect();
   try {
     const wal = await client.query<{ records: string; bytes: string }>(
-      'select wal_records::text as records, wal_bytes::text as bytes from pg_stat_wal',
+      `select wal_records::text as records,
+              pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint::text as bytes
+         from pg_stat_wal`,
     );
     const io = await client
       .query<{ writes: string | null; fsyncs: string | null; fsync_ms: string | null }>(
