@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Group, Loader, Stack, Text, TextInput } from '@mantine/core';
+import { Alert, Badge, Button, Group, Loader, Stack, Text } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
 import { useMemo, useState } from 'react';
@@ -8,6 +8,7 @@ import { PurposePicker, type ScreenPurpose } from '../../purposes/usePurpose.js'
 import { DataTable } from '../../ui/DataTable.js';
 import { PersonSelect } from '../../ui/PersonSelect.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
+import { MonthInput } from './MonthInput.js';
 import { brusselsMoment, euroOfMicros, todayInBrussels, type CallRecord } from './api.js';
 
 /** The month after YYYY-MM, as its first day. */
@@ -95,13 +96,7 @@ export function CallRecords({ purpose, calls }: { purpose: ScreenPurpose; calls:
             value={subjectId}
             onChange={setSubjectId}
           />
-          <TextInput
-            type="month"
-            label={t('telephony.month')}
-            value={month}
-            onChange={(event) => setMonth(event.currentTarget.value)}
-            w={180}
-          />
+          <MonthInput value={month} onChange={setMonth} />
           <Button type="submit" variant="default" disabled={!subjectId}>
             {t('telephony.show')}
           </Button>

@@ -1,4 +1,4 @@
-import { Alert, Anchor, Button, Group, Loader, Stack, Text, TextInput } from '@mantine/core';
+import { Alert, Anchor, Button, Group, Loader, Stack, Text } from '@mantine/core';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
 import { useMemo, useState } from 'react';
@@ -8,6 +8,7 @@ import { api } from '../../api/client.js';
 import { PurposePicker, type ScreenPurpose } from '../../purposes/usePurpose.js';
 import { DataTable } from '../../ui/DataTable.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
+import { MonthInput } from './MonthInput.js';
 import { brusselsMoment, todayInBrussels, useWithHolders } from './api.js';
 
 interface UnratedCall {
@@ -99,13 +100,7 @@ export function UnratedCalls({
         }}
       >
         <Group align="flex-end">
-          <TextInput
-            type="month"
-            label={t('telephony.month')}
-            value={month}
-            onChange={(event) => setMonth(event.currentTarget.value)}
-            w={180}
-          />
+          <MonthInput value={month} onChange={setMonth} />
           <Button type="submit" variant="default">
             {t('telephony.show')}
           </Button>
