@@ -1,3 +1,4 @@
+import { crc32, deflateSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
@@ -140,5 +141,84 @@ describe('the privacy portal’s logo (issue 19, decision 0291)', () => {
     const claimsHuge = makeTestPng(2, 2);
     claimsHuge.writeUInt32BE(50_000, 16);
     expect(() => inspectLogo(claimsHuge)).toThrow(/at most 4096/);
+  });
+
+  it('A20: a PNG cut after its header, cut in its image data, with a broken checksum, without its end or with bytes after it is refused as damaged and changes nothing; a JPEG without its end marker too', async () => {
+    const admin = await loginAs(app, kernel, voxtra, 'admin');
+    const put = (bytes: Buffer) =>
+      app.inject({
+        method: 'PUT',
+        url: '/api/v1/portal/logo',
+        headers: { cookie: admin.cookie, 'x-csrf-token': admin.csrfToken },
+        payload: { contentBase64: bytes.toString('base64') },
+      });
+    const png = makeTestPng(60, 20);
+    const chunk = (type: string, data: Buffer): Buffer => {
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(data.length);
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(crc32(Buffer.concat([Buffer.from(type, 'latin1'), data])));
+      return Buffer.concat([head, Buffer.from(type, 'latin1'), data, crc]);
+    };
+    // Signature and IHDR as the helper writes them; image data of the right size, cut in half.
+    const head = png.subarray(0, 33);
+    const rows = Buffer.alloc(20 * (1 + 60 * 3));
+    const whole = Buffer.concat([head, chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+    expect((await put(whole)).statusCode).toBe(200);
+    expect(
+      (
+        await app.inject({
+          method: 'DELETE',
+          url: '/api/v1/portal/logo',
+          headers: { cookie: admin.cookie, 'x-csrf-token': admin.csrfToken },
+        })
+      ).statusCode,
+    ).toBe(204);
+    const deflated = deflateSync(rows);
+    const flipped = Buffer.from(png);
+    flipped[45] = (flipped[45] ?? 0) ^ 0xff;
+    const cases: Array<[string, Buffer, RegExp]> = [
+      ['IHDR cut (30 bytes)', png.subarray(0, 30), /damaged: it is cut off/],
+      ['IHDR only', head, /damaged: it is cut off before its end \(IEND\)/],
+      ['no IEND', png.subarray(0, png.length - 12), /damaged: it is cut off before its end/],
+      ['bytes after IEND', Buffer.concat([png, Buffer.from('trailing')]), /damaged: bytes follow its end/],
+      ['a flipped byte', flipped, /damaged: chunk \w+ fails its checksum/],
+      [
+        'image data cut, checksums right',
+        Buffer.concat([
+          head,
+          chunk('IDAT', deflated.subarray(0, deflated.length >> 1)),
+          chunk('IEND', Buffer.alloc(0)),
+        ]),
+        /damaged: its image data is cut off or corrupt/,
+      ],
+      [
+        'too few scanlines',
+        Buffer.concat([
+          head,
+          chunk('IDAT', deflateSync(rows.subarray(0, rows.length - 181))),
+          chunk('IEND', Buffer.alloc(0)),
+        ]),
+        /damaged: its image data does not match its size/,
+      ],
+      [
+        'a JPEG without EOI',
+        Buffer.from([
+          0xff, 0xd8, 0xff, 0xc0, 0x00, 0x11, 8, 0, 100, 1, 44, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xff,
+          0xda,
+        ]),
+        /damaged: it is cut off before its end \(EOI\)/,
+      ],
+    ];
+    for (const [name, bytes, reason] of cases) {
+      const refused = await put(bytes);
+      expect(refused.statusCode, `${name}: ${refused.body}`).toBe(400);
+      expect(refused.json(), name).toMatchObject({ code: 'validation_failed' });
+      expect(refused.json<{ detail: string }>().detail, name).toMatch(reason);
+    }
+    const stored = await runAsOwner(database.ownerUrl, 'select 1 from portal_logos where tenant_id = $1', [
+      voxtra.tenantId,
+    ]);
+    expect(stored.rowCount).toBe(0);
   });
 });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { crc32, inflateSync } from 'node:zlib';
 import type { Kernel } from '../../kernel/kernel.js';
 import { AppError } from '../../platform/errors.js';
 
@@ -35,6 +36,138 @@ function pngSize(bytes: Buffer): { width: number; height: number } | undefined {
   return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
 }
 
+/** Channels per colour type, and the bit depths each allows (PNG specification, 11.2.2). */
+const PNG_COLOUR_TYPES: Record<number, { channels: number; depths: readonly number[] }> = {
+  0: { channels: 1, depths: [1, 2, 4, 8, 16] },
+  2: { channels: 3, depths: [8, 16] },
+  3: { channels: 1, depths: [1, 2, 4, 8] },
+  4: { channels: 2, depths: [8, 16] },
+  6: { channels: 4, depths: [8, 16] },
+};
+
+/** Adam7's passes: first column and row, column and row steps. */
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+] as const;
+
+/** The scanlines of the image, pass by pass: rows and bytes per row (its filter byte included). */
+function pngScanlines(
+  width: number,
+  height: number,
+  bitsPerPixel: number,
+  interlaced: boolean,
+): Array<{ rows: number; rowBytes: number }> {
+  const passes = interlaced ? ADAM7 : ([[0, 0, 1, 1]] as const);
+  return passes.flatMap(([x0, y0, dx, dy]) => {
+    const columns = width > x0 ? Math.ceil((width - x0) / dx) : 0;
+    const rows = height > y0 ? Math.ceil((height - y0) / dy) : 0;
+    return columns === 0 || rows === 0
+      ? []
+      : [{ rows, rowBytes: 1 + Math.ceil((columns * bitsPerPixel) / 8) }];
+  });
+}
+
+/**
+ * What is wrong with a PNG whose header was read, or undefined when it is whole (attack A20: a
+ * file cut after its header was accepted). Walks every chunk: lengths within the file, CRC-32 of
+ * each, IHDR first and valid, PLTE before the image data of a palette image, the IDAT chunks
+ * together, no unknown critical chunk, IEND last with nothing after it; then inflates the image
+ * data, which must hold exactly the scanlines the header announces, each with a known filter.
+ */
+function pngDamage(bytes: Buffer): string | undefined {
+  let offset = 8;
+  let seenIhdr = false;
+  let seenPlte = false;
+  let idatDone = false;
+  let ended = false;
+  const idat: Buffer[] = [];
+  let header: { width: number; height: number; depth: number; colour: number; interlace: number } | undefined;
+  while (offset < bytes.length) {
+    if (ended) return 'bytes follow its end (IEND)';
+    if (offset + 12 > bytes.length) return 'it is cut off in a chunk header';
+    const length = bytes.readUInt32BE(offset);
+    const type = bytes.toString('latin1', offset + 4, offset + 8);
+    if (!/^[A-Za-z]{4}$/.test(type)) return 'a chunk has no valid type';
+    if (length > 0x7fffffff || offset + 12 + length > bytes.length) return `it is cut off in chunk ${type}`;
+    const data = bytes.subarray(offset + 8, offset + 8 + length);
+    if (crc32(bytes.subarray(offset + 4, offset + 8 + length)) !== bytes.readUInt32BE(offset + 8 + length))
+      return `chunk ${type} fails its checksum`;
+    offset += 12 + length;
+    if (!seenIhdr && type !== 'IHDR') return 'it does not start with IHDR';
+    if (type !== 'IDAT' && idat.length > 0) idatDone = true;
+    switch (type) {
+      case 'IHDR': {
+        if (seenIhdr || length !== 13) return 'its IHDR chunk is invalid';
+        seenIhdr = true;
+        header = {
+          width: data.readUInt32BE(0),
+          height: data.readUInt32BE(4),
+          depth: data[8] ?? 0,
+          colour: data[9] ?? 0,
+          interlace: data[12] ?? 0,
+        };
+        const kind = PNG_COLOUR_TYPES[header.colour];
+        if (!kind || !kind.depths.includes(header.depth)) return 'its colour type or bit depth is invalid';
+        if (data[10] !== 0 || data[11] !== 0 || header.interlace > 1)
+          return 'its compression, filter or interlace method is invalid';
+        break;
+      }
+      case 'PLTE':
+        if (seenPlte || idat.length > 0 || length === 0 || length % 3 !== 0) return 'its palette is invalid';
+        seenPlte = true;
+        break;
+      case 'IDAT':
+        if (idatDone) return 'its image data is split by other chunks';
+        idat.push(data);
+        break;
+      case 'IEND':
+        if (length !== 0) return 'its IEND chunk is invalid';
+        ended = true;
+        break;
+      default:
+        // An unknown critical chunk (upper-case first letter) means the image cannot be shown.
+        if (type.charCodeAt(0) < 0x61) return `it holds an unknown critical chunk ${type}`;
+    }
+  }
+  if (!ended) return 'it is cut off before its end (IEND)';
+  if (!header || idat.length === 0) return 'it holds no image data';
+  if (header.colour === 3 && !seenPlte) return 'its palette is missing';
+  const kind = PNG_COLOUR_TYPES[header.colour];
+  const scanlines = pngScanlines(
+    header.width,
+    header.height,
+    header.depth * (kind?.channels ?? 1),
+    header.interlace === 1,
+  );
+  const expected = scanlines.reduce((sum, pass) => sum + pass.rows * pass.rowBytes, 0);
+  let pixels: Buffer;
+  try {
+    // Bounded by what the header announces (at most 4096 px a side, checked before).
+    pixels = inflateSync(Buffer.concat(idat), { maxOutputLength: expected + 1 });
+  } catch {
+    return 'its image data is cut off or corrupt';
+  }
+  if (pixels.length !== expected) return 'its image data does not match its size';
+  let row = 0;
+  for (const pass of scanlines)
+    for (let line = 0; line < pass.rows; line += 1, row += pass.rowBytes)
+      if ((pixels[row] ?? 5) > 4) return 'its image data is corrupt';
+  return undefined;
+}
+
+/** What is wrong with a JPEG whose frame size was read, or undefined: it must end with EOI. */
+function jpegDamage(bytes: Buffer): string | undefined {
+  return bytes[bytes.length - 2] === 0xff && bytes[bytes.length - 1] === 0xd9
+    ? undefined
+    : 'it is cut off before its end (EOI)';
+}
+
 /** Width and height from a JPEG's first start-of-frame marker, walking the segments to it. */
 function jpegSize(bytes: Buffer): { width: number; height: number } | undefined {
   let offset = 2;
@@ -61,7 +194,8 @@ function jpegSize(bytes: Buffer): { width: number; height: number } | undefined 
 
 /**
  * What an uploaded logo is, from its bytes alone (a declared type is never asked for or trusted):
- * PNG or JPEG with a size the header can show. SVG is refused (docs/decisions/0291): it is a
+ * PNG or JPEG with a size the header can show, and whole: every chunk of a PNG checked and its
+ * image data inflated to the size its header announces; a JPEG ending with its end marker. SVG is refused (docs/decisions/0291): it is a
  * document that can carry script and links, not a picture.
  */
 export function inspectLogo(bytes: Buffer): LogoFacts {
@@ -87,6 +221,9 @@ export function inspectLogo(bytes: Buffer): LogoFacts {
   if (!size) throw refused('the image is damaged: its size cannot be read');
   if (size.width < 1 || size.height < 1 || size.width > LOGO_MAX_SIDE || size.height > LOGO_MAX_SIDE)
     throw refused(`the logo may be at most ${LOGO_MAX_SIDE}×${LOGO_MAX_SIDE} pixels`);
+  // The whole file, not only its header (attack A20), once its size is known to be sane.
+  const damage = contentType === 'image/png' ? pngDamage(bytes) : jpegDamage(bytes);
+  if (damage) throw refused(`the image is damaged: ${damage}`);
   return {
     contentType,
     ...size,
