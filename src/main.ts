@@ -14,6 +14,7 @@ import { startJobQueue, type JobQueue } from './platform/job-queue.js';
 import { createDomainEventSubscribers } from './jobs/domain-events.job.js';
 import { DATA_MAP } from './modules/data-map.js';
 import { DEFAULT_MAX_UPLOAD_BYTES } from './modules/telephony/index.js';
+import { sealClearDkimKeys } from './modules/consent/index.js';
 import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
@@ -252,6 +253,15 @@ export async function startKluis(
         cause,
       },
     );
+  }
+  try {
+    // DKIM keys stored in clear before migration 0461 (or restored from an older data backup) are
+    // sealed under the key store before anything can read them (decision 0461).
+    const sealed = await sealClearDkimKeys(runtime.kernel);
+    if (sealed > 0) logger.info({ sealed }, 'DKIM keys sealed under the key store');
+  } catch (cause) {
+    await runtime.close();
+    throw new StartupError('the DKIM keys stored in clear could not be sealed', { cause });
   }
   const mailer = createMailer({
     smtpUrl: config.mail.smtpUrl,

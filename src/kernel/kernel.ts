@@ -41,6 +41,9 @@ export interface KernelKeys {
   blindIndex: Keyring['blindIndex'];
   createSubjectKeys: Keyring['createSubjectKeys'];
   rotateTenantKek: Keyring['rotateTenantKek'];
+  /** A tenant's own secret stored in the data database, sealed under a key-store key (decision 0461). */
+  sealSecret: Keyring['sealSecret'];
+  openSecret: Keyring['openSecret'];
 }
 
 /** Tenant look-ups (the tenants table: no personal data, not tenant-scoped). */
@@ -162,6 +165,8 @@ export function createKernel(options: KernelOptions): Kernel {
       blindIndex: (tenantId, field, value) => keyring.blindIndex(tenantId, field, value),
       createSubjectKeys: (tenantId, subjectIds) => keyring.createSubjectKeys(tenantId, subjectIds),
       rotateTenantKek: (...args) => keyring.rotateTenantKek(...args),
+      sealSecret: (...args) => keyring.sealSecret(...args),
+      openSecret: (...args) => keyring.openSecret(...args),
     },
     gate,
     tenants: {

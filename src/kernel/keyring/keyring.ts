@@ -25,6 +25,8 @@ export interface KeyringOptions {
 const FIELD_FORMAT = 0x01;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
+/** The tenant key (owner_kind 'secret') that seals the tenant's own secrets in the data database. */
+const SEALED_SECRETS = 'sealed-settings';
 
 /**
  * Which of a subject's data keys encrypts a field: the subject's own key, or the key of the
@@ -152,6 +154,38 @@ export class Keyring {
       return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
     } catch {
       throw new Error('a sealed letter does not belong to its row or was altered');
+    }
+  }
+
+  /**
+   * Seals a tenant's own secret kept in the data database (the DKIM signing key, decision 0461)
+   * under a tenant key of the key store, bound to where it is stored: a data backup alone no
+   * longer holds it. Not for personal data (that goes under the subject's key).
+   */
+  async sealSecret(tenantId: number, ref: FieldRef, plaintext: string): Promise<Buffer> {
+    const key = await this.#secret(tenantId, SEALED_SECRETS);
+    const nonce = randomBytes(NONCE_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', key, nonce);
+    cipher.setAAD(associatedData(tenantId, ref));
+    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return Buffer.concat([Buffer.of(FIELD_FORMAT), nonce, body, cipher.getAuthTag()]);
+  }
+
+  /** Opens a secret sealed by `sealSecret`; throws when it was altered or moved to another row. */
+  async openSecret(tenantId: number, ref: FieldRef, sealed: Buffer): Promise<string> {
+    const key = await this.#secret(tenantId, SEALED_SECRETS);
+    if (sealed[0] !== FIELD_FORMAT || sealed.length < 1 + NONCE_BYTES + TAG_BYTES)
+      throw new Error(`unknown format of a sealed secret in ${ref.table}.${ref.column}`);
+    const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(1, 1 + NONCE_BYTES));
+    decipher.setAAD(associatedData(tenantId, ref));
+    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+    try {
+      const body = sealed.subarray(1 + NONCE_BYTES, sealed.length - TAG_BYTES);
+      return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
+    } catch {
+      throw new Error(
+        `sealed secret in ${ref.table}.${ref.column} does not belong to this row or was altered`,
+      );
     }
   }
 

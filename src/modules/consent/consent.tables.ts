@@ -54,7 +54,10 @@ export interface MailSettingsTable {
   from_address: string;
   dkim_domain: string | null;
   dkim_selector: string | null;
+  /** Only keys stored before migration 0461; sealed into `dkim_key_sealed` at the next start. */
   dkim_private_key: string | null;
+  /** The DKIM key sealed under a key-store key (decision 0461). */
+  dkim_key_sealed: Buffer | null;
   rate_per_second: ColumnType<number, number | undefined, number>;
   updated_at: Date;
 }

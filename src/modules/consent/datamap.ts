@@ -176,7 +176,10 @@ export const consentDataMap: TableDataMap[] = [
       from_address: 'the provider’s sender address (a company address)',
       dkim_domain: 'the provider’s mail domain',
       dkim_selector: 'DNS selector of the DKIM key',
-      dkim_private_key: 'the provider’s DKIM signing key (a company secret, no personal data)',
+      dkim_private_key:
+        'the provider’s DKIM signing key as stored before migration 0461; sealed and emptied at the next start',
+      dkim_key_sealed:
+        'the provider’s DKIM signing key (a company secret, no personal data), sealed under a key-store key (decision 0461)',
       rate_per_second: 'sending rate',
       updated_at: 'row bookkeeping',
     },

@@ -53,6 +53,6 @@ export { sendQueuedMailings, type SendResult, type SendOptions } from './sender.
 export { signUp, confirmSignup, expireSignups, SIGNUP_TTL_MS } from './signup.service.js';
 export { unsubscribe } from './unsubscribe.service.js';
 export { followClick, recordOpen } from './tracking.service.js';
-export { writeMailSettings, type MailSettingsInput } from './settings.service.js';
+export { sealClearDkimKeys, writeMailSettings, type MailSettingsInput } from './settings.service.js';
 /** The public pages (unsubscribe, confirmation), for the privacy portal to wrap in its layout. */
 export { renderPage, UNSUBSCRIBE_TEXT, CONFIRM_TEXT } from './pages.js';

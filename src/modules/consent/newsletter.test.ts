@@ -18,7 +18,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { DATA_MAP } from '../data-map.js';
 import { createPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
-import { expireSignups, sendQueuedMailings, type ConsentDeps } from './index.js';
+import { expireSignups, sealClearDkimKeys, sendQueuedMailings, type ConsentDeps } from './index.js';
 
 const PUBLIC = 'https://news.example';
 const clock = fixedClock(new Date('2026-11-29T09:00:00Z'));
@@ -407,6 +407,91 @@ describe('newsletters (VK-17, VK-18, VX-9, VX-10)', () => {
       .replace(/List-Unsubscribe-Post: [^\r\n]+/, 'List-Unsubscribe-Post: nothing');
     const broken = await dkimVerify(tampered, { resolver });
     expect(broken.results[0]?.status.result).toBe('fail');
+  });
+
+  it('A17: the DKIM key is stored sealed (no PEM in the data database); a key stored in clear before migration 0461 is sealed at start and mail is still DKIM-signed', async () => {
+    const stored = async () =>
+      (
+        await runAsOwner<{ dkim_private_key: string | null; dkim_key_sealed: Buffer | null }>(
+          database.ownerUrl,
+          'select dkim_private_key, dkim_key_sealed from mail_settings where tenant_id = $1',
+          [voiceking.tenantId],
+        )
+      ).rows[0];
+    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const der = privateKey.export({ type: 'pkcs8', format: 'der' });
+    const holdsNoKey = (row: Awaited<ReturnType<typeof stored>>) => {
+      expect(row?.dkim_private_key).toBeNull();
+      expect(row?.dkim_key_sealed?.length).toBeGreaterThan(0);
+      expect(row?.dkim_key_sealed?.toString('latin1')).not.toContain('PRIVATE KEY');
+      expect(row?.dkim_key_sealed?.includes(der.subarray(30, 60))).toBe(false);
+    };
+    holdsNoKey(await stored());
+    // As an older Kluis stored it (or a restored older backup holds it): in clear.
+    await runAsOwner(
+      database.ownerUrl,
+      'update mail_settings set dkim_key_sealed = null, dkim_private_key = $2 where tenant_id = $1',
+      [voiceking.tenantId, pem],
+    );
+    expect(await sealClearDkimKeys(kernel)).toBe(1);
+    holdsNoKey(await stored());
+    expect(await sealClearDkimKeys(kernel)).toBe(0);
+
+    const customer = await person(voiceking, 'customer', 'order_processing');
+    await sendMailing(sales, 'newsletter_customers', { nl: { subject: 'Verzegeld', body: 'Getekend.' } });
+    const mail = await smtp.waitFor(customer.email);
+    const resolver = (name: string, type: string): Promise<string[][]> =>
+      name === 'k2026._domainkey.voiceking.example' && type === 'TXT'
+        ? Promise.resolve([[DKIM_TXT]])
+        : Promise.reject(Object.assign(new Error('not found'), { code: 'ENOTFOUND' }));
+    const { results } = await dkimVerify(smtp.rawOf(mail), { resolver });
+    expect(results[0]?.status.result).toBe('pass');
+  });
+
+  it('A17: an RSA DKIM key shorter than 2048 bits is refused with 400 validation_failed naming the field, and nothing changes', async () => {
+    const admin = await loginAs(app, kernel, voiceking, 'admin');
+    const headers = {
+      cookie: admin.cookie,
+      'x-csrf-token': admin.csrfToken,
+      'x-kluis-purpose': 'staff_accounts',
+    };
+    const before = await runAsOwner(database.ownerUrl, 'select * from mail_settings where tenant_id = $1', [
+      voiceking.tenantId,
+    ]);
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
+    const refused = await app.inject({
+      method: 'PUT',
+      url: '/api/v1/mail-settings',
+      headers,
+      payload: {
+        fromAddress: 'other@voiceking.example',
+        dkim: {
+          domain: 'voiceking.example',
+          selector: 'weak',
+          privateKey: weak.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        },
+        ratePerSecond: 5,
+      },
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.headers['content-type']).toContain('application/problem+json');
+    expect(refused.json()).toMatchObject({
+      code: 'validation_failed',
+      details: {
+        issues: [{ path: 'body/dkim/privateKey', message: 'RSA key shorter than 2048 bits' }],
+        minimumRsaBits: 2048,
+      },
+    });
+    expect(refused.body).not.toContain('PRIVATE KEY');
+    const after = await runAsOwner(database.ownerUrl, 'select * from mail_settings where tenant_id = $1', [
+      voiceking.tenantId,
+    ]);
+    expect(after.rows).toEqual(before.rows);
+    const shown = await app.inject({ method: 'GET', url: '/api/v1/mail-settings', headers });
+    expect(shown.json()).toMatchObject({
+      fromAddress: 'news@voiceking.example',
+      dkim: { selector: 'k2026' },
+    });
   });
 
   it('a hard bounce suppresses the address: the next mailing does not try it again', async () => {

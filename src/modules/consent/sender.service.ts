@@ -10,7 +10,7 @@ import type { MailLanguage } from './consent.tables.js';
 import type { ConsentDeps } from './deps.js';
 import { trackingPurposeOf } from './ledger.service.js';
 import { buildMailingMessage, SIGNED_HEADERS } from './message.js';
-import { readMailSettings, type MailSettings } from './settings.service.js';
+import { openMailSettings, readMailSettings, type MailSettings } from './settings.service.js';
 import { controllerName } from './signup.service.js';
 import { selectSignupAddresses } from './signup.repository.js';
 
@@ -108,8 +108,10 @@ async function sendMailing(
     };
   });
   result.uncertain += prepared.interrupted;
+  // The DKIM key is opened once per run, from its seal in the key store (decision 0461).
+  const settings = await openMailSettings(kernel, tenantId, prepared.settings);
   const sleep = options.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
-  const interval = 1000 / (prepared.settings?.ratePerSecond ?? 10);
+  const interval = 1000 / (settings?.ratePerSecond ?? 10);
   const tracking = trackingPurposeOf(policy);
   const controller = controllerName(policy);
   let count = 0;
@@ -148,7 +150,7 @@ async function sendMailing(
         html: message.html,
         headers: message.headers,
         fromName: controller,
-        ...dkimOf(prepared.settings),
+        ...dkimOf(settings),
       });
     } catch (error) {
       if (isHardBounce(error)) {

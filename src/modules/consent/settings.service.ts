@@ -1,4 +1,4 @@
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Tx } from '../../platform/db.js';
@@ -45,6 +45,13 @@ export interface MailSettings {
   ratePerSecond: number;
 }
 
+/** The settings as stored: the DKIM key sealed (or, stored before migration 0461, still in clear). */
+export interface StoredMailSettings {
+  fromAddress: string;
+  dkim: { domain: string; selector: string; key: { sealed: Buffer } | { clear: string } } | null;
+  ratePerSecond: number;
+}
+
 /** The settings as shown: never the key itself. */
 export interface MailSettingsView {
   fromAddress: string | null;
@@ -52,20 +59,51 @@ export interface MailSettingsView {
   ratePerSecond: number;
 }
 
-export async function readMailSettings(tx: Tx): Promise<MailSettings | undefined> {
+/** RSA DKIM keys shorter than this are refused (RFC 8301: verifiers may reject keys under 1024, signers use 2048). */
+export const MIN_RSA_DKIM_BITS = 2048;
+
+/** Where a tenant's sealed DKIM key lives; bound into the seal so it cannot be moved to another tenant. */
+const dkimRef = (tenantId: number) => ({
+  table: 'mail_settings',
+  column: 'dkim_key_sealed',
+  rowId: String(tenantId),
+});
+
+export async function readMailSettings(tx: Tx): Promise<StoredMailSettings | undefined> {
   const row = await tx.selectFrom('mail_settings').selectAll().executeTakeFirst();
   if (!row) return undefined;
+  const key = row.dkim_key_sealed
+    ? { sealed: row.dkim_key_sealed }
+    : row.dkim_private_key
+      ? { clear: row.dkim_private_key }
+      : undefined;
   return {
     fromAddress: row.from_address,
     dkim:
-      row.dkim_domain && row.dkim_selector && row.dkim_private_key
-        ? { domain: row.dkim_domain, selector: row.dkim_selector, privateKey: row.dkim_private_key }
+      row.dkim_domain && row.dkim_selector && key
+        ? { domain: row.dkim_domain, selector: row.dkim_selector, key }
         : null,
     ratePerSecond: row.rate_per_second,
   };
 }
 
-export function presentMailSettings(settings: MailSettings | undefined): MailSettingsView {
+/** The settings with the DKIM key opened, for signing (the key stays in memory only). */
+export async function openMailSettings(
+  kernel: Kernel,
+  tenantId: number,
+  stored: StoredMailSettings | undefined,
+): Promise<MailSettings | undefined> {
+  if (!stored) return undefined;
+  const { dkim } = stored;
+  if (!dkim) return { ...stored, dkim: null };
+  const privateKey =
+    'sealed' in dkim.key
+      ? await kernel.keys.openSecret(tenantId, dkimRef(tenantId), dkim.key.sealed)
+      : dkim.key.clear;
+  return { ...stored, dkim: { domain: dkim.domain, selector: dkim.selector, privateKey } };
+}
+
+export function presentMailSettings(settings: StoredMailSettings | undefined): MailSettingsView {
   return {
     fromAddress: settings?.fromAddress ?? null,
     dkim: settings?.dkim ? { domain: settings.dkim.domain, selector: settings.dkim.selector } : null,
@@ -73,30 +111,59 @@ export function presentMailSettings(settings: MailSettings | undefined): MailSet
   };
 }
 
-/** Sets a tenant's sender and DKIM key (the key is checked to be a private key, never echoed). */
+const badKey = (message: string, publicMessage: string, extra: Record<string, unknown> = {}): AppError =>
+  new AppError('validation_failed', message, {
+    publicMessage,
+    details: { issues: [{ path: 'body/dkim/privateKey', message }], ...extra },
+  });
+
+/** Checks that a DKIM key is an RSA key of at least 2048 bits or an Ed25519 key; never echoes it. */
+function checkDkimKey(pem: string): void {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(pem);
+  } catch {
+    throw badKey(
+      'not a usable private key',
+      'dkim.privateKey: expected an RSA or Ed25519 private key in PEM',
+    );
+  }
+  if (key.asymmetricKeyType === 'ed25519') return;
+  if (key.asymmetricKeyType !== 'rsa')
+    throw badKey(
+      'not a usable private key',
+      'dkim.privateKey: expected an RSA or Ed25519 private key in PEM',
+    );
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (bits < MIN_RSA_DKIM_BITS)
+    throw badKey(
+      'RSA key shorter than 2048 bits',
+      `dkim.privateKey: an RSA key of at least ${MIN_RSA_DKIM_BITS} bits is needed (this one has ${bits})`,
+      { minimumRsaBits: MIN_RSA_DKIM_BITS },
+    );
+}
+
+/**
+ * Sets a tenant's sender and DKIM key. The key is checked (RSA of at least 2048 bits, or Ed25519),
+ * sealed under a key-store key before it is stored (decision 0461), and never echoed.
+ */
 export async function writeMailSettings(
   kernel: Kernel,
   tenantId: number,
   input: MailSettingsInput,
 ): Promise<MailSettingsView> {
   const data = mailSettingsInputSchema.parse(input);
-  if (data.dkim) {
-    try {
-      const key = createPrivateKey(data.dkim.privateKey);
-      if (key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'ed25519') throw new Error('key type');
-    } catch {
-      throw new AppError('validation_failed', 'bad DKIM key', {
-        publicMessage: 'dkim.privateKey: expected an RSA or Ed25519 private key in PEM',
-        details: { issues: [{ path: 'body/dkim/privateKey', message: 'not a usable private key' }] },
-      });
-    }
-  }
+  if (data.dkim) checkDkimKey(data.dkim.privateKey);
+  const sealed = data.dkim
+    ? await kernel.keys.sealSecret(tenantId, dkimRef(tenantId), data.dkim.privateKey)
+    : null;
   const now = kernel.clock.now();
   const values = {
     from_address: data.fromAddress,
     dkim_domain: data.dkim?.domain ?? null,
     dkim_selector: data.dkim?.selector ?? null,
-    dkim_private_key: data.dkim?.privateKey ?? null,
+    dkim_private_key: null,
+    dkim_key_sealed: sealed,
     rate_per_second: data.ratePerSecond,
     updated_at: now,
   };
@@ -108,4 +175,38 @@ export async function writeMailSettings(
       .execute();
     return presentMailSettings(await readMailSettings(tx));
   });
+}
+
+/**
+ * Seals the DKIM keys still stored in clear (written before migration 0461, or brought back by
+ * restoring an older data backup) and empties the clear column: run at every start, before the
+ * server serves (decision 0461). Returns how many keys it sealed.
+ */
+export async function sealClearDkimKeys(kernel: Kernel): Promise<number> {
+  let sealedCount = 0;
+  for (const tenant of await kernel.tenants.list()) {
+    const clear = await kernel.plain(
+      tenant.tenantId,
+      async (tx) =>
+        (
+          await tx
+            .selectFrom('mail_settings')
+            .select('dkim_private_key')
+            .where('dkim_private_key', 'is not', null)
+            .executeTakeFirst()
+        )?.dkim_private_key ?? undefined,
+    );
+    if (clear === undefined || clear === null) continue;
+    const sealed = await kernel.keys.sealSecret(tenant.tenantId, dkimRef(tenant.tenantId), clear);
+    const result = await kernel.plain(tenant.tenantId, (tx) =>
+      tx
+        .updateTable('mail_settings')
+        .set({ dkim_private_key: null, dkim_key_sealed: sealed })
+        // Only the key that was sealed: one changed meanwhile (a PUT) is sealed already.
+        .where('dkim_private_key', '=', clear)
+        .executeTakeFirst(),
+    );
+    sealedCount += Number(result.numUpdatedRows);
+  }
+  return sealedCount;
 }
