@@ -88,48 +88,67 @@ function splitWithCsvParse(text: string): { fields: string[] | null; error?: str
 
 /** Records of a byte stream, in order, with their first line number. */
 export async function* splitCsvLines(source: Readable): AsyncGenerator<SplitLine> {
-  let rest = '';
-  let lineNumber = 0;
-  let isFirstChunk = true;
-  let pending: { text: string; line: number; lines: number } | null = null;
+  const splitter = new CsvLineSplitter();
+  for await (const chunk of source as AsyncIterable<Buffer | string>) yield* splitter.feed(chunk);
+  yield* splitter.end();
+}
 
-  function* take(physical: string): Generator<SplitLine> {
-    lineNumber += 1;
-    const text = physical.endsWith('\r') ? physical.slice(0, -1) : physical;
-    if (pending !== null) {
-      pending.text += `\n${text}`;
-      pending.lines += 1;
-    } else {
-      pending = { text, line: lineNumber, lines: 1 };
-    }
-    const split = splitRecord(pending.text);
-    if (split.kind === 'open' && pending.lines < MAX_RECORD_LINES) return;
-    const { line, text: record } = pending;
-    pending = null;
-    if (split.kind === 'ok') {
-      yield { line, fields: split.fields };
-      return;
-    }
-    const fallback = splitWithCsvParse(record);
-    yield fallback.fields === null
-      ? { line, fields: null, error: fallback.error ?? 'unknown' }
-      : { line, fields: fallback.fields };
-  }
+/**
+ * The splitter behind `splitCsvLines`, fed chunk by chunk. `feed` splits lazily, one record per
+ * step, so a record's strings die young and are never copied to the old generation of the heap
+ * (decision 0440); each generator must be run to its end before the next chunk is fed.
+ */
+export class CsvLineSplitter {
+  #rest = '';
+  #lineNumber = 0;
+  #isFirstChunk = true;
+  #pending: { text: string; line: number; lines: number } | null = null;
 
-  for await (const chunk of source as AsyncIterable<Buffer | string>) {
-    let text = rest + (typeof chunk === 'string' ? chunk : chunk.toString('latin1'));
-    if (isFirstChunk) {
+  *feed(chunk: Buffer | string): Generator<SplitLine> {
+    let text = this.#rest + (typeof chunk === 'string' ? chunk : chunk.toString('latin1'));
+    if (this.#isFirstChunk) {
       if (text.startsWith(BOM)) text = text.slice(BOM.length);
-      isFirstChunk = false;
+      this.#isFirstChunk = false;
     }
-    const lines = text.split('\n');
-    rest = lines.pop() ?? '';
-    for (const physical of lines) yield* take(physical);
+    let start = 0;
+    for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
+      const split = this.#take(text.slice(start, end));
+      start = end + 1;
+      if (split !== null) yield split;
+    }
+    this.#rest = text.slice(start);
   }
-  if (rest !== '') yield* take(rest);
-  const open = pending as { text: string; line: number } | null;
-  if (open !== null) {
-    const fallback = splitWithCsvParse(open.text);
-    yield { line: open.line, fields: null, error: fallback.error ?? 'CSV_QUOTE_NOT_CLOSED' };
+
+  *end(): Generator<SplitLine> {
+    if (this.#rest !== '') {
+      const split = this.#take(this.#rest);
+      this.#rest = '';
+      if (split !== null) yield split;
+    }
+    const open = this.#pending;
+    if (open !== null) {
+      this.#pending = null;
+      const fallback = splitWithCsvParse(open.text);
+      yield { line: open.line, fields: null, error: fallback.error ?? 'CSV_QUOTE_NOT_CLOSED' };
+    }
+  }
+
+  #take(physical: string): SplitLine | null {
+    this.#lineNumber += 1;
+    const text = physical.endsWith('\r') ? physical.slice(0, -1) : physical;
+    const pending = this.#pending ?? { text: '', line: this.#lineNumber, lines: 0 };
+    pending.text = pending.lines === 0 ? text : `${pending.text}\n${text}`;
+    pending.lines += 1;
+    const split = splitRecord(pending.text);
+    if (split.kind === 'open' && pending.lines < MAX_RECORD_LINES) {
+      this.#pending = pending;
+      return null;
+    }
+    this.#pending = null;
+    if (split.kind === 'ok') return { line: pending.line, fields: split.fields };
+    const fallback = splitWithCsvParse(pending.text);
+    return fallback.fields === null
+      ? { line: pending.line, fields: null, error: fallback.error ?? 'unknown' }
+      : { line: pending.line, fields: fallback.fields };
   }
 }

@@ -21,7 +21,7 @@ export interface CopyConnection {
   client: pg.Client;
   db: Db;
   /** Streams text-format COPY data into `copySql` (… FROM STDIN) on this connection. */
-  copyIn(copySql: string, chunks: Iterable<string>): Promise<void>;
+  copyIn(copySql: string, chunks: Iterable<Buffer | string>): Promise<void>;
   close(): Promise<void>;
 }
 
