@@ -10,6 +10,7 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import pg from 'pg';
+import { trackPoolClients } from './copy-out.js';
 import type { Database } from './database.js';
 import type { Logger } from './logger.js';
 
@@ -65,6 +66,8 @@ export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysel
     );
   });
   const db = new Kysely<DB>({ dialect: new TenantBeginDialect({ pool }) });
+  // A transaction's own client, for `COPY … TO` inside it (copy-out.ts, decision 0430).
+  trackPoolClients(db, pool);
   return { db, pool };
 }
 

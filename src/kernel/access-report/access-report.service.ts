@@ -2,12 +2,13 @@ import { sql } from 'kysely';
 import { securitySecretColumns, type TableDataMap } from '../datamap/datamap.js';
 import type { AuditedTx } from '../audit/index.js';
 import type { Actor, Grant } from '../gate/gate.js';
-import type { Kernel } from '../kernel.js';
+import { kernelCore, type Kernel } from '../kernel.js';
 import type { Language, Policy } from '../policy/policy.schema.js';
 import { retentionRulesFor, legalHoldsFor } from '../policy/policy.query.js';
 import type { Tx } from '../../platform/db.js';
 import type { AccessReport } from './access-report.schema.js';
-import { readRenderedRows, renderedRowsQuery } from './rows-sql.js';
+import { copyOutClient } from '../../platform/copy-out.js';
+import { copyPlan, readCopiedRows, type CopyPlan } from './copy-rows.js';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -38,10 +39,10 @@ export async function buildAccessReport(
   options: AccessReportOptions,
 ): Promise<AccessReport> {
   const data: AccessReport['data'] = [];
-  const rest = await walkAccessReport(kernel, dataMap, options, async (table, rows) => {
-    const parsed: AccessReport['data'][number]['rows'] = [];
-    for await (const row of rows)
-      parsed.push(JSON.parse(row) as AccessReport['data'][number]['rows'][number]);
+  const rest = await walkAccessReport(kernel, dataMap, options, async ({ table, rows }) => {
+    const pieces: string[] = [];
+    for await (const piece of rows) pieces.push(piece);
+    const parsed = JSON.parse(`[${pieces.join('')}]`) as AccessReport['data'][number]['rows'];
     if (parsed.length > 0) data.push({ ...table, rows: parsed });
   });
   const { format, generatedAt, language, controller, supervisoryAuthority, policyVersion, subject } = rest;
@@ -76,18 +77,18 @@ export async function writeAccessReportJson(
   const writer = chunkedWriter(output);
   await writer.write('{"data":[');
   let tables = 0;
-  const rest = await walkAccessReport(kernel, dataMap, options, async (table, rows) => {
-    let count = 0;
-    for await (const row of rows) {
-      if (count === 0) {
+  const rest = await walkAccessReport(kernel, dataMap, options, async ({ table, rows }) => {
+    let started = false;
+    for await (const piece of rows) {
+      if (!started) {
         const head = JSON.stringify(table);
         await writer.write(`${tables > 0 ? ',' : ''}\n${head.slice(0, -1)},"rows":[\n`);
         tables += 1;
+        started = true;
       }
-      await writer.write(count === 0 ? row : `,\n${row}`);
-      count += 1;
+      await writer.write(piece);
     }
-    if (count > 0) await writer.write('\n]}');
+    if (started) await writer.write('\n]}');
   });
   await writer.write(`\n],${JSON.stringify(rest).slice(1)}\n`);
   await writer.end();
@@ -104,16 +105,21 @@ export async function describeAccessReport(
   options: AccessReportOptions,
 ): Promise<{ categories: string[]; tables: string[] }> {
   const tables: string[] = [];
-  const rest = await walkAccessReport(kernel, dataMap, options, async (table, rows, rendered) => {
-    if (rendered) {
-      if (rendered.categories.length > 0) tables.push(table.table);
-      return;
-    }
-    // Every row is read: the categories present are gathered as the rows are rendered.
-    let count = 0;
-    for await (const row of rows) if (row) count += 1;
-    if (count > 0) tables.push(table.table);
-  });
+  const rest = await walkAccessReport(
+    kernel,
+    dataMap,
+    options,
+    async ({ table, rows, presentCategories }) => {
+      if (presentCategories) {
+        if ((await presentCategories()).length > 0) tables.push(table.table);
+        return;
+      }
+      // Every row is read: the categories present are gathered as the rows are rendered.
+      let shown = false;
+      for await (const piece of rows) if (piece) shown = true;
+      if (shown) tables.push(table.table);
+    },
+  );
   return { categories: rest.categories.map((category) => category.key), tables };
 }
 
@@ -132,15 +138,14 @@ export async function writeAccessReportHtml(
   const labelOf = (key: string): string => policy.categories[key]?.label[options.language] ?? key;
   const writer = chunkedWriter(output);
   await writer.write(accessReportHtmlHead({ language: options.language, controller: controllerOf(policy) }));
-  const rest = await walkAccessReport(kernel, dataMap, options, async (table, rows) => {
-    for await (const row of rows)
-      await writer.write(
-        accessReportHtmlRow(
-          JSON.parse(row) as AccessReport['data'][number]['rows'][number],
-          table.module,
-          labelOf,
-        ),
-      );
+  const rest = await walkAccessReport(kernel, dataMap, options, async ({ table, rows }) => {
+    for await (const piece of rows) {
+      // A piece holds whole rows, separated by ',\n' (and led by one after the first piece).
+      const parsed = JSON.parse(`[${piece.startsWith(',') ? piece.slice(1) : piece}]`) as Array<
+        AccessReport['data'][number]['rows'][number]
+      >;
+      for (const row of parsed) await writer.write(accessReportHtmlRow(row, table.module, labelOf));
+    }
   });
   await writer.write(accessReportHtmlTail(rest));
   await writer.end();
@@ -173,19 +178,32 @@ function chunkedWriter(output: Writable): { write(text: string): Promise<void>; 
 
 type ReportTable = { table: string; module: string };
 
+/** One table of the walk: its rows in the report's shape, as text. */
+interface WalkedTable {
+  table: ReportTable;
+  /**
+   * The rows as JSON texts separated by ',\n', in pieces of whole rows (a piece after the first
+   * starts with the separator). Read at most once; reading them records the categories present.
+   */
+  rows: AsyncIterable<string>;
+  /**
+   * For a table whose rows need no decryption: its categories present, from one aggregate
+   * instead of the rows (and recorded as present). Read the rows or ask this, not both.
+   */
+  presentCategories?: () => Promise<string[]>;
+}
+
 /**
- * Walks the data map for one person under one audited gate decision: hands each table's rows
- * (JSON texts of the report's row shape) to `onTable`, then returns the rest of the report.
+ * Walks the data map for one person under one audited gate decision: hands each table's rows to
+ * `onTable`, then returns the rest of the report. Rows that need no decryption come from
+ * `COPY … TO` on the transaction's own connection (copy-rows.ts, decision 0430); the others are
+ * read through a cursor and decrypted through the grant (renderRow).
  */
 async function walkAccessReport(
   kernel: Kernel,
   dataMap: readonly TableDataMap[],
   options: AccessReportOptions,
-  onTable: (
-    table: ReportTable,
-    rows: AsyncIterable<string>,
-    rendered?: { categories: string[] },
-  ) => Promise<void>,
+  onTable: (walked: WalkedTable) => Promise<void>,
 ): Promise<Omit<AccessReport, 'data'>> {
   const { policy } = await kernel.policies.current(options.tenantId);
   return kernel.transact(options.tenantId, async (atx) => {
@@ -197,30 +215,40 @@ async function walkAccessReport(
       ...(options.requestId ? { requestId: options.requestId } : {}),
     });
     const present = new Set<string>();
+    const client = await copyOutClient(kernelCore(kernel).db, atx.tx);
     for (const map of dataMap) {
       if (!map.subjectColumn || Object.keys(map.personal).length === 0) continue;
       const table = { table: map.table, module: map.module };
-      const rendered = await renderedRowsQuery(atx.tx, map, options.subjectId, 'report');
-      if (rendered) {
-        // Rendered by PostgreSQL: the categories present come from one aggregate, not the rows.
-        const categories = await presentCategories(atx.tx, map, rendered.columns, options.subjectId);
-        for (const category of categories) present.add(category);
-        await onTable(table, readRenderedRows(atx.tx, rendered.query, `kluis_report_${map.table}`), {
-          categories,
+      const plan = client ? await copyPlan(atx.tx, map, options.subjectId) : undefined;
+      if (client && plan) {
+        await onTable({
+          table,
+          rows: (async function* () {
+            const copied = readCopiedRows(client, plan, 'report', ',\n');
+            yield* copied.pieces;
+            for (const category of copied.writer.categories) present.add(category);
+          })(),
+          presentCategories: async () => {
+            const categories = await presentCategories(atx.tx, map, plan, options.subjectId);
+            for (const category of categories) present.add(category);
+            return categories;
+          },
         });
         continue;
       }
-      await onTable(
+      await onTable({
         table,
-        (async function* () {
+        rows: (async function* () {
+          let first = true;
           for await (const row of readSubjectRows(atx.tx, map, options.subjectId)) {
             const cells = await renderRow(grant, map, row, options.subjectId);
             if (Object.keys(cells).length === 0) continue;
             for (const cell of Object.values(cells)) present.add(cell.category);
-            yield JSON.stringify(cells);
+            yield `${first ? '' : ',\n'}${JSON.stringify(cells)}`;
+            first = false;
           }
         })(),
-      );
+      });
     }
     return describeReport(kernel, atx, dataMap, options, present);
   });
@@ -484,18 +512,23 @@ function parseStoredValue(text: string): unknown {
 
 /**
  * The categories of a table that hold a value for the subject, in one aggregate: for tables whose
- * rows need no decryption (renderedRowsQuery), where a value shown is a value present.
+ * rows need no decryption (copyPlan), where a value shown is a value present.
  */
 async function presentCategories(
   tx: Tx,
   map: TableDataMap,
-  columns: ReadonlyArray<[string, string]>,
+  plan: CopyPlan,
   subjectId: number,
 ): Promise<string[]> {
+  const columns = plan.columns.filter((column) => column.kind !== 'hidden');
   if (!map.subjectColumn || columns.length === 0) return [];
   const result = await sql<Record<string, boolean | null>>`select ${sql.join(
-    columns.map(([column], index) => sql`bool_or(${sql.ref(column)} is not null) as ${sql.id(`c${index}`)}`),
+    columns.map(
+      (column, index) => sql`bool_or(${sql.ref(column.column)} is not null) as ${sql.id(`c${index}`)}`,
+    ),
   )} from ${sql.table(map.table)} where ${sql.ref(map.subjectColumn)} = ${subjectId}`.execute(tx);
   const row = result.rows[0] ?? {};
-  return columns.filter((_, index) => row[`c${index}`] === true).map(([, category]) => category);
+  return [
+    ...new Set(columns.filter((_, index) => row[`c${index}`] === true).map((column) => column.category)),
+  ];
 }

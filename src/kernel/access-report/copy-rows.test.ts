@@ -1,17 +1,26 @@
 import { Writable } from 'node:stream';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
 import { DATA_MAP } from '../../modules/data-map.js';
 import { createPerson } from '../../modules/parties/index.js';
 import type { Tenant } from '../../modules/tenants/index.js';
-import type { Kernel } from '../kernel.js';
+import { kernelCore, type Kernel } from '../kernel.js';
+import { copyOutClient } from '../../platform/copy-out.js';
 import { csvRecord } from '../../platform/csv.js';
 import { buildAccessReport, describeAccessReport, renderRow, writeAccessReportJson } from './index.js';
-import { readRenderedRows, renderedRowsQuery } from './rows-sql.js';
+import {
+  copyPlan,
+  CopyRowWriter,
+  csvCell,
+  readCopiedRows,
+  type CopyPlan,
+  type RowShape,
+} from './copy-rows.js';
 import { readSubjectRows } from './access-report.service.js';
 
-// Rows PostgreSQL renders (docs/decisions/0251) must be exactly what renderRow gives.
+// Rows written from `COPY … TO` text (docs/decisions/0430) must be exactly what renderRow gives.
 
 let database: TestDatabase;
 let kernel: Kernel;
@@ -51,7 +60,9 @@ beforeAll(async () => {
     `select set_config('app.tenant', $1, false), kluis_ensure_call_record_partition(date '2026-03-01')`,
     [String(tenant.tenantId)],
   );
-  // Quotes, backslashes, a line break, non-ASCII, microseconds, nulls: what JSON and time zones trip on.
+  // Quotes, backslashes, tabs and line breaks (which COPY escapes), non-ASCII, formulas,
+  // microseconds (and a fraction a float multiplies badly), BC, five-digit years, infinity, nulls:
+  // what JSON, CSV and time zones trip on.
   await runAsOwner(
     database.ownerUrl,
     `insert into call_records (tenant_id, started_at, dedup_key, subject_id, caller_e164, destination, answered_at,
@@ -59,14 +70,18 @@ beforeAll(async () => {
      values ($1, timestamptz '2026-03-02 10:11:12.345678+01', $3, $2, '+32470000009', $4, null,
              timestamptz '2026-03-02 10:12:00+00', 48, 47, 'answered', true, 'l-é', 1234567),
             ($1, timestamptz '2026-03-31 23:59:59.999+00', 'k2', $2, '+32470000009', $5,
-             null, timestamptz '2026-03-31 23:59:59+00', 0, 0, 'no_answer', false, null, 0)`,
-    [tenant.tenantId, subjectId, 'k"1\\', '+3256 "x", y', 'line\nbreak\ttab'],
+             null, timestamptz '2026-03-31 23:59:59+00', 0, 0, 'no_answer', false, null, 0),
+            ($1, timestamptz '2026-03-03 00:00:00.291+00', $6, $2, '=1+1', '-5', timestamptz 'infinity',
+             timestamptz '0044-03-15 12:00:00.5+00 BC', 3, 0, 'busy', false, E'cr\\rand\\x01ctl', 9007199254740993),
+            ($1, timestamptz '2026-03-04 05:06:07.000001+00', 'k4', $2, '@x', '＝漢字', timestamptz '12026-01-01 00:00:00+00',
+             timestamptz '-infinity', 0, 0, 'unknown', true, '', null)`,
+    [tenant.tenantId, subjectId, 'k"1\\', '+3256 "x", y', 'line\nbreak\ttab', 'back\\slash\\\\N'],
   );
 });
 afterAll(async () => database.close());
 
-describe('rows rendered by PostgreSQL', () => {
-  it('are exactly the cells renderRow gives, for the report and for the export', async () => {
+describe('rows written from COPY text', () => {
+  it('are exactly the cells renderRow gives, for the report, the export and its CSV', async () => {
     const map = DATA_MAP.find((entry) => entry.table === 'call_records');
     if (!map) throw new Error('no call_records map');
     const compared = await kernel.transact(tenant.tenantId, async (atx) => {
@@ -83,23 +98,26 @@ describe('rows rendered by PostgreSQL', () => {
       const expected: unknown[] = [];
       for await (const row of readSubjectRows(atx.tx, map, subjectId))
         expected.push(await renderRow(grant, map, row, subjectId));
-      const report = await renderedRowsQuery(atx.tx, map, subjectId, 'report');
-      const record = await renderedRowsQuery(atx.tx, map, subjectId, 'record');
-      if (!report || !record) throw new Error('call records should be rendered by PostgreSQL');
-      const reportRows: unknown[] = [];
-      for await (const row of readRenderedRows(atx.tx, report.query, 'c1')) reportRows.push(JSON.parse(row));
-      const recordRows: unknown[] = [];
-      for await (const row of readRenderedRows(atx.tx, record.query, 'c2')) recordRows.push(JSON.parse(row));
-      const csv = await renderedRowsQuery(atx.tx, map, subjectId, 'csv');
-      if (!csv) throw new Error('call records should be written as CSV by PostgreSQL');
-      const csvRows: string[] = [];
-      for await (const row of readRenderedRows(atx.tx, csv.query, 'c3')) csvRows.push(row);
+      const client = await copyOutClient(kernelCore(kernel).db, atx.tx);
+      const plan = await copyPlan(atx.tx, map, subjectId);
+      if (!client || !plan) throw new Error('call records should be read by COPY');
+      const read = async (shape: RowShape, separator: string) => {
+        const pieces: string[] = [];
+        for await (const piece of readCopiedRows(client, plan, shape, separator).pieces) pieces.push(piece);
+        return pieces.join('');
+      };
+      const reportRows = JSON.parse(`[${await read('report', ',\n')}]`) as unknown[];
+      const recordRows = JSON.parse(`[${await read('record', ',\n')}]`) as unknown[];
+      const csvRows = (await read('csv', '')).split(/(?<=\r\n)/);
+      // The transaction goes on after the COPYs: the connection is back in its hands.
+      await sql`select 1`.execute(atx.tx);
       return { expected, reportRows, recordRows, csvRows };
     });
     const byKey = (rows: unknown[]) =>
       [...rows].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
-    expect(compared.expected).toHaveLength(2);
-    expect(byKey(compared.reportRows)).toEqual(byKey(compared.expected));
+    expect(compared.expected).toHaveLength(4);
+    // As JSON: the report is JSON (an infinite timestamp is null in both).
+    expect(JSON.stringify(byKey(compared.reportRows))).toBe(JSON.stringify(byKey(compared.expected)));
     const records = compared.expected.map((cells) =>
       Object.fromEntries(
         Object.entries(cells as Record<string, { value: unknown }>).map(([column, cell]) => [
@@ -108,13 +126,13 @@ describe('rows rendered by PostgreSQL', () => {
         ]),
       ),
     );
-    expect(byKey(compared.recordRows)).toEqual(byKey(records));
+    expect(JSON.stringify(byKey(compared.recordRows))).toBe(JSON.stringify(byKey(records)));
     const columns = Object.keys(map.personal).map((column) => column.replace(/_enc$/, ''));
     const csvExpected = records.map((record) => csvRecord(columns.map((column) => record[column])));
     expect([...compared.csvRows].sort()).toEqual([...csvExpected].sort());
   });
 
-  it('kluis_csv_cell writes a cell as csvRecord does: formulas defused, quotes doubled, line breaks quoted', async () => {
+  it('csvCell writes a cell as csvRecord does: formulas defused, quotes doubled, line breaks quoted', () => {
     const values = [
       '',
       'plain',
@@ -125,6 +143,9 @@ describe('rows rendered by PostgreSQL', () => {
       '\tx',
       '\rx',
       '＝x',
+      '＋x',
+      '－x',
+      '＠x',
       'a,b',
       'say "hi"',
       'two\nlines',
@@ -137,14 +158,43 @@ describe('rows rendered by PostgreSQL', () => {
       ' lead space',
       '\\back',
     ];
-    const result = await runAsOwner<{ cells: string[] }>(
-      database.ownerUrl,
-      'select array_agg(kluis_csv_cell(v) order by n) as cells from unnest($1::text[]) with ordinality as t(v, n)',
-      [values],
+    expect(values.map((value) => csvCell(value))).toEqual(
+      values.map((value) => csvRecord([value]).slice(0, -2)),
     );
-    expect(result.rows[0]?.cells).toEqual(values.map((value) => csvRecord([value]).slice(0, -2)));
     // A lone LF or CR is quoted too: a reader that ends a record at LF must not split the row.
     expect(csvRecord(['two\nlines', 'cr\rin'])).toBe('"two\nlines","cr\rin"\r\n');
+  });
+
+  it('writes the same rows however the COPY bytes are cut, inside a character or a row', () => {
+    const plan: CopyPlan = {
+      table: 't',
+      statement: '',
+      columns: [
+        { column: 'a', name: 'a', category: 'c.a', kind: 'text' },
+        { column: 'b', name: 'b', category: 'c.b', kind: 'hidden' },
+        { column: 'n', name: 'n', category: 'c.n', kind: 'integer' },
+      ],
+    };
+    const copy = Buffer.from('é漢\\tx\t1\n\\N\t2\n\\N\t\\N\n\t-3\n', 'utf8');
+    for (const shape of ['report', 'record', 'csv'] as const) {
+      const whole = new CopyRowWriter(plan, shape, ';');
+      const expected = whole.push(copy) + whole.end();
+      const bytewise = new CopyRowWriter(plan, shape, ';');
+      let text = '';
+      for (let index = 0; index < copy.length; index += 1)
+        text += bytewise.push(copy.subarray(index, index + 1));
+      expect(text + bytewise.end()).toBe(expected);
+      expect(bytewise.rows).toBe(3);
+    }
+    const report = new CopyRowWriter(plan, 'report', ',');
+    expect(JSON.parse(`[${report.push(copy)}${report.end()}]`)).toEqual([
+      { a: { category: 'c.a', value: 'é漢\tx' }, n: { category: 'c.n', value: 1 } },
+      { n: { category: 'c.n', value: 2 } },
+      { a: { category: 'c.a', value: '' }, n: { category: 'c.n', value: -3 } },
+    ]);
+    expect(report.categories).toEqual(['c.a', 'c.n']);
+    const csv = new CopyRowWriter(plan, 'csv');
+    expect(csv.push(copy) + csv.end()).toBe("é漢\tx,,1\r\n,,2\r\n,,'-3\r\n");
   });
 
   it('the streamed report is the same document as the one built in memory; its description names the same tables and categories', async () => {
