@@ -250,11 +250,10 @@ export async function selectCallSummaries(
            coalesce(sum(billable_seconds) filter (where cost_micros > 0), 0)::bigint as seconds,
            coalesce(sum(cost_micros) filter (where cost_micros > 0), 0)::bigint as cost_micros
       from call_records
-      -- A join, not = any(array): with most of the month's customers in the batch the planner may
-      -- hash them and scan the month once (decision 0420).
-      join unnest(${[...subjectIds]}::bigint[]) as batch(id) on batch.id = subject_id
      where started_at >= ${window.from} and started_at < ${window.to}
-       and (cost_micros > 0 or ${CHARGEABLE})
+       -- = any of a bound array: PostgreSQL hashes it, and with most of the month's customers in
+       -- the batch scans the month once in parallel; a join to unnest() sorted all calls to disk.
+       and subject_id = any(${[...subjectIds]}::bigint[]) and (cost_micros > 0 or ${CHARGEABLE})
      group by 1, 2
      order by 1, 2`.execute(tx);
   return result.rows.map((row) => ({
@@ -568,17 +567,40 @@ const INSERT_CHUNK = 5000;
 type ArrayColumn<T> = readonly [name: string, type: string, value: (row: T) => unknown];
 
 /**
- * `insert into <table> (…) select * from unnest($1::type[], $2::type[], …)`: one parameter per
- * column, so a statement of thousands of rows is parsed and planned as cheaply as one of a few
- * (decision 0420). Table, column and type names are constants of this file, never input.
+ * `insert into <table> (…) select … from unnest($1::type[], $2::type[], …)`: one parameter per
+ * column, so a statement of thousands of rows is parsed and planned as cheaply as one of a few;
+ * a column with one value for every row (the tenant, the run's dates, the seller snapshot) is
+ * sent once, not once per row (decision 0420). Table, column and type names are constants of
+ * this file, never input.
  */
 function arrayInsert<T>(table: string, columns: ReadonlyArray<ArrayColumn<T>>, rows: readonly T[]) {
   const names = sql.raw(columns.map(([name]) => name).join(', '));
-  const arrays = sql.join(
-    columns.map(([, type, value]) => sql`${rows.map(value)}::${sql.raw(type)}[]`),
+  const values = columns.map(([, type, value]) => {
+    const column = rows.map(value);
+    const first = column[0];
+    const same = column.every((candidate) => candidate === first);
+    return { type: sql.raw(type), column, same, first };
+  });
+  const arrays = values.filter((value) => !value.same);
+  let at = 0;
+  const select = sql.join(
+    values.map((value) => {
+      if (value.same) return sql`${value.first}::${value.type}`;
+      at += 1;
+      return sql.raw(`u.c${at}`);
+    }),
     sql`, `,
   );
-  return sql`insert into ${sql.raw(table)} (${names}) select * from unnest(${arrays})`;
+  if (arrays.length === 0) {
+    // Every column the same: as many copies of one row as rows were given.
+    return sql`insert into ${sql.raw(table)} (${names}) select ${select} from generate_series(1, ${rows.length}::int)`;
+  }
+  const unnested = sql.join(
+    arrays.map((value) => sql`${value.column}::${value.type}[]`),
+    sql`, `,
+  );
+  const aliases = sql.raw(arrays.map((_, index) => `c${index + 1}`).join(', '));
+  return sql`insert into ${sql.raw(table)} (${names}) select ${select} from unnest(${unnested}) as u(${aliases})`;
 }
 
 const INVOICE_COLUMNS: ReadonlyArray<ArrayColumn<{ tenantId: number; invoice: NewInvoice }>> = [
