@@ -8,7 +8,13 @@ import {
 } from '../throttle/index.js';
 import { isAppError } from '../../platform/errors.js';
 import { loginWithLink, loginWithPassword, requestLoginLink, type PortalLogin } from './account.service.js';
-import { DEFAULT_PUBLIC_LIMITS, holdAnswer, targetOf, type PublicDoorLimits } from './limits.js';
+import {
+  countLinkAsked,
+  DEFAULT_PUBLIC_LIMITS,
+  holdAnswer,
+  targetOf,
+  type PublicDoorLimits,
+} from './limits.js';
 import {
   submitPublicRequest,
   verifyPublicRequest,
@@ -54,7 +60,10 @@ export async function verifyAtDoor(
   return verifyPublicRequest(deps, slug, requestId, code);
 }
 
-/** Asks for a login link: every mail asked for counts, per client address, typed address and tenant. */
+/**
+ * Asks for a login link: counted per client network, typed address from it and tenant (refused
+ * past a limit, counted nowhere then); past the typed address's day of link mails, no mail.
+ */
 export function askLoginLinkAtDoor(
   deps: RequestsDeps,
   slug: string,
@@ -64,13 +73,8 @@ export function askLoginLinkAtDoor(
   const limits = deps.limits ?? DEFAULT_PUBLIC_LIMITS;
   return holdAnswer(deps, 'link', async () => {
     const tenant = await deps.kernel.tenants.bySlug(slug);
-    const verdict = await countAttempt(deps.kernel, tenant.tenantId, [
-      { limit: limits.linkByAddress, value: address },
-      { limit: limits.linkByTarget, value: targetOf(email) },
-      { limit: limits.linkByTenant, value: '' },
-    ]);
-    assertAllowed(verdict, 'too many login links asked for');
-    await requestLoginLink(deps, slug, email);
+    const { mayMail } = await countLinkAsked(deps.kernel, limits, tenant.tenantId, { address, email });
+    await requestLoginLink(deps, slug, email, { mail: mayMail });
   });
 }
 

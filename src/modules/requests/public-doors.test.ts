@@ -74,34 +74,111 @@ function guess(app: FastifyInstance, requestId: string, code: string, remoteAddr
   });
 }
 
+/** Waits until the tenant's letter outbox is empty; then how many letters were sent and dropped. */
+async function settledLetters(tenant: Tenant): Promise<Record<string, number>> {
+  for (let round = 0; round < 200; round += 1) {
+    const rows = await runAsOwner<{ state: string; count: string }>(
+      database.ownerUrl,
+      'select state, count(*) from sealed_letters where tenant_id = $1 group by state',
+      [tenant.tenantId],
+    );
+    const states = Object.fromEntries(rows.rows.map((row) => [row.state, Number(row.count)]));
+    if (!states.pending) return states;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('letters still pending');
+}
+
 const errorCode = (response: LightMyRequestResponse): string => response.json<{ code?: string }>().code ?? '';
 
 describe('rate limits on the public request form (issue 11)', () => {
-  it('VK-26: the 6th request for one e-mail address within the hour gets 429 rate_limited, counted across two app instances; no 6th code is sent', async () => {
+  it('VK-26, A22: one network gets 429 on its 6th request for one e-mail address within the hour (counted across two app instances), its refused posts count nowhere, and the person still files from another network and gets the code', async () => {
     const victim = await customer();
+    const attacker = newAddress();
     const statuses: number[] = [];
     for (let i = 0; i < DEFAULT_PUBLIC_LIMITS.formByTarget.max; i += 1)
-      statuses.push((await submit(i % 2 === 0 ? first : second, victim.email, newAddress())).statusCode);
+      statuses.push((await submit(i % 2 === 0 ? first : second, victim.email, attacker)).statusCode);
     expect(statuses).toEqual([202, 202, 202, 202, 202]);
-    const sixth = await submit(second, victim.email, newAddress());
+    const sixth = await submit(second, victim.email, attacker);
     expect(sixth.statusCode).toBe(429);
     expect(errorCode(sixth)).toBe('rate_limited');
     expect(Number(sixth.headers['retry-after'])).toBeGreaterThan(0);
-    expect(errorCode(await submit(first, victim.email, newAddress()))).toBe('rate_limited');
+    expect(errorCode(await submit(first, victim.email, attacker))).toBe('rate_limited');
     // An address that matches no one is limited alike: a 429 says nothing about who exists.
     const stranger = `stranger${serial}@nowhere.example`;
     for (let i = 0; i < DEFAULT_PUBLIC_LIMITS.formByTarget.max; i += 1)
-      await submit(first, stranger, newAddress());
-    expect(errorCode(await submit(second, stranger, newAddress()))).toBe('rate_limited');
+      expect((await submit(first, stranger, attacker)).statusCode).toBe(202);
+    expect(errorCode(await submit(second, stranger, attacker))).toBe('rate_limited');
+    // The person, from their own network, is not shut out by the attacker's posts.
+    expect((await submit(second, victim.email, newAddress())).statusCode).toBe(202);
+    await smtp.waitFor(victim.email, 6);
     const stored = await runAsOwner<{ count: string }>(
       database.ownerUrl,
       'select count(*) from rights_requests where tenant_id = $1 and subject_id = $2',
       [voiceking.tenantId, victim.subjectId],
     );
-    expect(Number(stored.rows[0]?.count)).toBe(5);
-    await smtp.waitFor(victim.email, 5);
-    clock.advance(60 * 60 * 1000);
-    expect((await submit(first, victim.email, newAddress())).statusCode).toBe(202);
+    expect(Number(stored.rows[0]?.count)).toBe(6);
+    // Refused near the end of the hour, the attacker's network is let through once the hour is over.
+    clock.advance(59 * 60 * 1000);
+    expect(errorCode(await submit(first, victim.email, attacker))).toBe('rate_limited');
+    clock.advance(60 * 1000);
+    expect((await submit(first, victim.email, attacker)).statusCode).toBe(202);
+  });
+
+  it('A22: past 20 code mails a day to one e-mail address, from however many networks, a request is still filed and answered alike, but no code is mailed; the next day codes are mailed again', async () => {
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    const victim = await customer(tenant);
+    const cap = DEFAULT_PUBLIC_LIMITS.formMailsByTarget.max;
+    expect(cap).toBe(20);
+    for (let i = 0; i < cap; i += 1) {
+      // Five from each network: a fresh network every fifth post.
+      const network = `10.9.${Math.floor(i / DEFAULT_PUBLIC_LIMITS.formByTarget.max)}.1`;
+      expect((await submit(i % 2 === 0 ? first : second, victim.email, network, tenant)).statusCode).toBe(
+        202,
+      );
+    }
+    const over = await submit(first, victim.email, newAddress(), tenant);
+    expect(over.statusCode).toBe(202);
+    expect(Object.keys(over.json<Record<string, unknown>>()).sort()).toEqual(
+      Object.keys(
+        (await submit(first, `other${serial}@nowhere.example`, newAddress(), tenant)).json(),
+      ).sort(),
+    );
+    await smtp.waitFor(victim.email, cap);
+    const states = await settledLetters(tenant);
+    const filed = await runAsOwner<{ count: string }>(
+      database.ownerUrl,
+      'select count(*) from rights_requests where tenant_id = $1 and subject_id = $2',
+      [tenant.tenantId, victim.subjectId],
+    );
+    expect(Number(filed.rows[0]?.count)).toBe(cap + 1);
+    // 20 codes sent; the 21st letter and the stranger's had no recipient.
+    expect(states).toEqual({ sent: cap, dropped: 2 });
+    expect(smtp.to(victim.email)).toHaveLength(cap);
+    clock.advance(24 * 60 * 60 * 1000);
+    expect((await submit(second, victim.email, newAddress(), tenant)).statusCode).toBe(202);
+    await smtp.waitFor(victim.email, cap + 1);
+  });
+
+  it("A22: the portal's request form: an outsider's 6th objection for an address from one network gets the 429 page; the person's own from another network is filed (303) and mailed its code", async () => {
+    const victim = await customer();
+    const token = 'A'.repeat(43);
+    const object = (remoteAddress: string) =>
+      first.inject({
+        method: 'POST',
+        url: `/t/${voiceking.slug}/rights/objection`,
+        remoteAddress,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `kluis_form=${token}` },
+        payload: new URLSearchParams({ email: victim.email, csrf: token, language: 'en' }).toString(),
+      });
+    const outsider = newAddress();
+    for (let i = 0; i < DEFAULT_PUBLIC_LIMITS.formByTarget.max; i += 1)
+      expect((await object(outsider)).statusCode).toBe(303);
+    expect((await object(outsider)).statusCode).toBe(429);
+    const own = await object(newAddress());
+    expect(own.statusCode).toBe(303);
+    expect(own.headers.location).toMatch(new RegExp(`^/t/${voiceking.slug}/rights/requests/`));
+    await smtp.waitFor(victim.email, DEFAULT_PUBLIC_LIMITS.formByTarget.max + 1);
   });
 
   it('VK-26: one client address gets 429 after 20 requests within the hour, on either instance; another address is unaffected', async () => {
@@ -194,22 +271,26 @@ describe('privacy portal: limits shared by processes, slow-down instead of a loc
     expect((await login(first, password)).statusCode).toBe(200);
   });
 
-  it('VX-13: login links: the 4th mail asked for one address within the hour gets 429, whichever instance is asked', async () => {
+  it('VX-13, A22: login links: one network gets 429 on the 4th asked for one address within the hour, whichever instance is asked; the person still gets a link from another network', async () => {
     const person = await customer();
-    const ask = (app: FastifyInstance) =>
+    // Two addresses of one IPv6 /64 are one network.
+    const ask = (app: FastifyInstance, remoteAddress: string) =>
       app.inject({
         method: 'POST',
         url: `/t/${voiceking.slug}/account/link`,
-        remoteAddress: newAddress(),
+        remoteAddress,
         payload: { email: person.email },
       });
     expect([
-      (await ask(first)).statusCode,
-      (await ask(second)).statusCode,
-      (await ask(first)).statusCode,
+      (await ask(first, '2001:db8:7:1::1')).statusCode,
+      (await ask(second, '2001:db8:7:1:aaaa::2')).statusCode,
+      (await ask(first, '2001:0db8:0007:0001:ffff:1:2:3')).statusCode,
     ]).toEqual([202, 202, 202]);
-    const fourth = await ask(second);
+    const fourth = await ask(second, '2001:db8:7:1::9');
     expect(fourth.statusCode).toBe(429);
     expect(errorCode(fourth)).toBe('rate_limited');
+    expect((await ask(first, '2001:db8:7:2::1')).statusCode).toBe(202);
+    const link = await smtp.waitFor(person.email, 4);
+    expect(link.text).toContain(`/t/${voiceking.slug}/account/login?token=`);
   });
 });

@@ -292,12 +292,14 @@ export async function submitPublicRequest(
   // Checked for everyone before matching, so the answer does not depend on who the person is.
   await checkTransferInput(deps, request.kind, request.transferTo);
   const corrections = checkCorrectionsInput(request.kind, request.corrections);
-  // Counted per client address, typed address and tenant once the input is valid (issue 11).
-  if (from)
-    await countFormPost(deps.kernel, deps.limits ?? DEFAULT_PUBLIC_LIMITS, tenant.tenantId, {
-      address: from.address,
-      email: request.email,
-    });
+  // Counted per client network, typed address and tenant once the input is valid (issue 11,
+  // decision 0460); past the typed address's day of code mails the request is filed, no code sent.
+  const { mayMail } = from
+    ? await countFormPost(deps.kernel, deps.limits ?? DEFAULT_PUBLIC_LIMITS, tenant.tenantId, {
+        address: from.address,
+        email: request.email,
+      })
+    : { mayMail: true };
   const language = request.language ?? policy.statement.languages[0] ?? 'nl';
   const context = { tenantId: tenant.tenantId, actor: PORTAL, purpose: RIGHTS_PURPOSE };
   const matches = await findPeopleByContact(deps.kernel, context, { email: request.email });
@@ -339,7 +341,8 @@ export async function submitPublicRequest(
         receivedOn: written.receivedOn,
         dueOn: written.dueOn,
       });
-      await queueLetter(deps, tx, tenant.tenantId, policy, match?.email ?? null, letter, 'verification_code');
+      const to = mayMail ? (match?.email ?? null) : null;
+      await queueLetter(deps, tx, tenant.tenantId, policy, to, letter, 'verification_code');
     },
   );
   dispatchLetters(deps, tenant.tenantId);

@@ -1,4 +1,5 @@
 export {
+  admitAttempt,
   assertAllowed,
   checkAttempt,
   countAttempt,
@@ -6,6 +7,7 @@ export {
   recordFailure,
   resetCounters,
   throttledError,
+  type Admission,
   type Counter,
   type Limit,
   type Verdict,

@@ -123,6 +123,77 @@ export async function countAttempt(
   return ALLOWED;
 }
 
+/** What `admitAttempt` decided: the verdict on the attempt, and per budget whether it had room. */
+export interface Admission {
+  verdict: Verdict;
+  /** Per budget counter, in order: true when it had room (and was counted); all false when refused. */
+  withinBudget: boolean[];
+}
+
+/**
+ * Counts an attempt only when every limit lets it through (decision 0460): a refused attempt is
+ * counted nowhere, so it neither uses up nor prolongs any allowance. `budgets` never refuse: they
+ * say whether the attempt may still cause a mail (counted only while they have room). Block-mode
+ * limits only. The counters' rows are locked for the decision, so concurrent processes add up.
+ */
+export async function admitAttempt(
+  kernel: Kernel,
+  tenantId: number,
+  limits: readonly Counter[],
+  budgets: readonly Counter[] = [],
+): Promise<Admission> {
+  const counters = [...limits, ...budgets];
+  if (counters.some((counter) => counter.limit.mode !== 'block'))
+    throw new Error('admitAttempt counts block-mode limits only');
+  const now = kernel.clock.now();
+  const keys = await Promise.all(counters.map((counter) => keyOf(kernel, tenantId, counter)));
+  return kernel.plain(tenantId, async (tx) => {
+    const rows: Row[] = [];
+    for (const [index, counter] of counters.entries()) {
+      const { limit } = counter;
+      const resetBefore = new Date(now.getTime() - limit.windowMs);
+      const expired = sql`throttle_counters.window_started_at <= ${resetBefore}`;
+      // Takes (or creates, at nought) the counter's row and locks it; a window that has passed starts again.
+      const result = await sql<Row>`
+        insert into throttle_counters (tenant_id, bucket, key_hash, window_started_at, last_hit_at, hits)
+        values (${tenantId}, ${limit.bucket}, ${keys[index]}, ${now}, ${now}, 0)
+        on conflict (tenant_id, bucket, key_hash) do update set
+          hits = case when ${expired} then 0 else throttle_counters.hits end,
+          window_started_at = case when ${expired} then ${now} else throttle_counters.window_started_at end
+        returning bucket, window_started_at, last_hit_at, hits`.execute(tx);
+      const row = result.rows[0];
+      if (!row) throw new Error('throttle counter not written');
+      rows.push(row);
+    }
+    for (const [index, counter] of limits.entries()) {
+      const row = rows[index];
+      if (row && row.hits >= counter.limit.max) {
+        const endsAt = row.window_started_at.getTime() + counter.limit.windowMs;
+        return {
+          verdict: refusal(counter.limit, endsAt - now.getTime()),
+          withinBudget: budgets.map(() => false),
+        };
+      }
+    }
+    const withinBudget = budgets.map(
+      (counter, index) => (rows[limits.length + index]?.hits ?? 0) < counter.limit.max,
+    );
+    const counted = counters.filter(
+      (_, index) => index < limits.length || withinBudget[index - limits.length],
+    );
+    for (const counter of counted) {
+      const index = counters.indexOf(counter);
+      await tx
+        .updateTable('throttle_counters')
+        .set((eb) => ({ hits: eb('hits', '+', 1), last_hit_at: now }))
+        .where('bucket', '=', counter.limit.bucket)
+        .where('key_hash', '=', keys[index] ?? Buffer.alloc(0))
+        .execute();
+    }
+    return { verdict: ALLOWED, withinBudget };
+  });
+}
+
 /** Whether an attempt may go on, without counting it: for limits on failures only (logins). */
 export async function checkAttempt(
   kernel: Kernel,
