@@ -57,7 +57,7 @@ import {
   registerCookiesRoutes,
   type CookieLimits,
 } from '../modules/cookies/index.js';
-import { registerPortalRoutes, statementPage } from '../modules/portal/index.js';
+import { dossierSharePage, registerPortalRoutes, statementPage } from '../modules/portal/index.js';
 import type { DomainEventSubscribers } from '../modules/contracts/index.js';
 
 export interface HttpDependencies {
@@ -331,6 +331,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   registerDossierRoutes(app, deps.kernel, {
     publicUrl: deps.publicUrl ?? 'http://localhost:3000',
     portalSession: (request, write) => portalSessionOf(requestsDeps, request, write),
+    sharePage: dossierSharePage(portal),
   });
   await registerPortalRoutes(app, {
     ...portal,

@@ -296,6 +296,7 @@ export const REQUEST_BODY_EXAMPLES: Readonly<Record<string, unknown>> = {
     token: 'Vb3kQ9xL2mN7pR4sT8wY1zA6cE0fH5jK-login-tok',
   },
   'POST /t/:slug/privacy/downloads/:token': { csrf: 'k3c1Xb9-form-token' },
+  'POST /t/:slug/dossier/shares/:token': { csrf: 'k3c1Xb9-form-token' },
   'POST /api/v1/customers/:subjectId/dossier/attachments': {
     fileName: 'firewall-config.txt',
     contentType: 'text/plain',

@@ -604,4 +604,74 @@ describe('one-time share links (VX-4)', () => {
       ['dossier.share.view', 'denied', 'share_expired'],
     ]);
   });
+
+  it('A20: a browser opening a share link gets a page in its language with one button (the GET opens nothing); the button shows the secret once; a used link answers a page saying so', async () => {
+    // A fresh session: the test before let an hour pass.
+    technician = await loginAs(app, kernel, voxtra, 'technician');
+    const { credentialId } = await customerWithDossier('Claes', 'pbx-claes');
+    clock.advance(2 * 60 * 1000);
+    const stepUp = await call(technician, 'POST', '/api/v1/auth/mfa/step-up', {
+      code: await totpCode(kernel, technician.totpSecret ?? ''),
+    });
+    expect(stepUp.statusCode, stepUp.body).toBe(200);
+    const created = await call(technician, 'POST', `/api/v1/dossier/credentials/${credentialId}/share`, {
+      field: 'password',
+      reason: REASON,
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const path = created.json<{ url: string }>().url.replace('http://localhost:3000', '');
+    const browser = {
+      accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+      'accept-language': 'fr-BE,fr;q=0.9,en;q=0.5',
+    };
+
+    const page = await app.inject({ method: 'GET', url: path, headers: browser });
+    expect(page.statusCode, page.body).toBe(200);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.headers['cache-control']).toBe('no-store');
+    expect(page.headers['referrer-policy']).toBe('no-referrer');
+    expect(page.body).toContain('<html lang="fr"');
+    expect(page.body).toContain('Partagé par notre technicien');
+    expect(page.body).toContain('Mot de passe');
+    expect(page.body).not.toContain(PASSWORD);
+    const action = /<form method="post" action="([^"]+)"/.exec(page.body)?.[1];
+    expect(action).toBe(path);
+    const csrf = /<input type="hidden" name="csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? '';
+    const formCookie = page.cookies.find((cookie) => cookie.name === 'kluis_form')?.value ?? '';
+    // Looking again (a scanner, a reload, a HEAD) opens nothing.
+    expect((await app.inject({ method: 'HEAD', url: path, headers: browser })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: path, headers: browser })).statusCode).toBe(200);
+
+    const press = (fields: Record<string, string>) =>
+      app.inject({
+        method: 'POST',
+        url: path,
+        headers: { ...browser, 'content-type': 'application/x-www-form-urlencoded' },
+        cookies: { kluis_form: formCookie },
+        payload: new URLSearchParams(fields).toString(),
+      });
+    // Without the page's form token nothing opens.
+    const forged = await press({ csrf: 'not-the-token' });
+    expect(forged.statusCode).toBe(403);
+    expect(forged.body).not.toContain(PASSWORD);
+    const shown = await press({ csrf });
+    expect(shown.statusCode, shown.body).toBe(200);
+    expect(shown.headers['content-type']).toMatch(/^text\/html/);
+    expect(shown.headers['cache-control']).toBe('no-store');
+    expect(shown.body).toContain(PASSWORD);
+    expect(shown.body).toContain('Ce lien est maintenant utilisé');
+
+    // Used: the page says so (404), in the same language; the button's post too.
+    const used = await app.inject({ method: 'GET', url: path, headers: browser });
+    expect(used.statusCode).toBe(404);
+    expect(used.headers['content-type']).toMatch(/^text\/html/);
+    expect(used.body).toContain('Ce lien est inconnu, déjà utilisé ou expiré');
+    const again = await press({ csrf });
+    expect(again.statusCode).toBe(404);
+    expect(again.body).not.toContain(PASSWORD);
+    // A JSON client still gets JSON.
+    const json = await app.inject({ method: 'GET', url: path, headers: { accept: 'application/json' } });
+    expect(json.statusCode).toBe(404);
+    expect(json.json()).toMatchObject({ code: 'not_found' });
+  });
 });

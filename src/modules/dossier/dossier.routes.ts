@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { requireStaff, staffOf } from '../../http/auth.js';
 import { purposeOf } from '../../http/purpose.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import { isAppError } from '../../platform/errors.js';
 import {
   assetSchema,
   attachmentSchema,
@@ -21,7 +22,6 @@ import {
   ITEM_PATCH,
   updateItem,
   assertDossierKept,
-  dossierPurposes,
   getDossier,
   searchAssets,
 } from './dossier.service.js';
@@ -32,12 +32,8 @@ import {
   IMPORT_KINDS,
   importItems,
 } from './import.service.js';
-import {
-  createShareInputSchema,
-  createShareLink,
-  describeShareLink,
-  openShareLink,
-} from './share.service.js';
+import { createShareInputSchema, createShareLink } from './share.service.js';
+import { lookAtShareLink, openShareLinkAtDoor, type ShareDoorCall } from './share-door.js';
 import {
   revealInputSchema,
   revealSecret,
@@ -45,12 +41,7 @@ import {
   totpCodeInputSchema,
   type RevealContext,
 } from './reveal.service.js';
-import {
-  countShareCreation,
-  countShareOpen,
-  DEFAULT_SHARE_LIMITS,
-  type ShareLimits,
-} from './share-limits.js';
+import { countShareCreation, DEFAULT_SHARE_LIMITS, type ShareLimits } from './share-limits.js';
 import {
   downloadOwnAttachment,
   getOwnDossier,
@@ -128,6 +119,25 @@ export interface DossierRouteOptions {
   shareLimits?: ShareLimits;
   /** The privacy-portal account of a request (requests/account.routes.ts's portalSessionOf). */
   portalSession?: PortalAuthenticator;
+  /**
+   * The page a browser gets for a share link (the privacy portal's, decision 0472): a button that
+   * opens it, or (no link) a sentence that it is unknown, used or expired. Without it, JSON only.
+   */
+  sharePage?: ShareLinkPage;
+}
+
+/** Renders the page of a share link (`link` undefined: unknown, used or expired). */
+export type ShareLinkPage = (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  slug: string,
+  token: string,
+  link: { field: 'password' | 'totpSeed'; expiresAt: Date } | undefined,
+) => Promise<string>;
+
+/** Whether the client asks for a page (a browser's Accept names text/html; API clients do not). */
+function prefersHtml(request: FastifyRequest): boolean {
+  return /\btext\/html\b/i.test(request.headers.accept ?? '');
 }
 
 /** The portal account of a request: its tenant and subject (the requests module's session). */
@@ -404,41 +414,57 @@ export function registerDossierRoutes(
   );
 
   const shareParams = z.object({ slug: z.string().min(1).max(63), token: z.string().min(1).max(100) });
-  const shareTenant = async (slug: string): Promise<{ tenantId: number; purpose: string }> => {
-    const tenant = await kernel.tenants.bySlug(slug);
-    await assertDossierKept(kernel, tenant.tenantId);
-    const { policy } = await kernel.policies.current(tenant.tenantId);
-    const [purpose] = dossierPurposes(policy);
-    return { tenantId: tenant.tenantId, purpose: purpose ?? '' };
-  };
+  const doorCall = (request: FastifyRequest<{ Params: { slug: string; token: string } }>): ShareDoorCall => ({
+    slug: request.params.slug,
+    token: request.params.token,
+    address: request.ip,
+    limits: shareLimits,
+  });
   typed.get(
     '/t/:slug/dossier/shares/:token',
     {
       schema: {
         summary:
-          'What a one-time link gives (not the secret): opening it is a separate POST, so link scanners do not use it up',
+          'The one-time link as handed out: a browser (Accept: text/html) gets a page in its language with one button that opens it; JSON clients get what it gives (not the secret). A GET never opens it, so link scanners do not use it up',
         tags: TAGS,
         operationId: 'describeDossierShareLink',
         params: shareParams,
-        response: { 200: z.object({ field: z.enum(['password', 'totpSeed']), expiresAt: z.string() }) },
+        response: {
+          200: z.union([
+            z.object({ field: z.enum(['password', 'totpSeed']), expiresAt: z.string() }),
+            z.string(),
+          ]),
+          404: z.unknown(),
+        },
       },
     },
     async (request, reply) => {
       noStore(reply);
-      const { tenantId, purpose } = await shareTenant(request.params.slug);
-      await countShareOpen(kernel, shareLimits, tenantId, {
-        address: request.ip,
-        token: request.params.token,
-      });
-      const link = await describeShareLink(kernel, tenantId, purpose, request.params.token);
-      return { field: link.field, expiresAt: link.expiresAt.toISOString() };
+      const page = options.sharePage && prefersHtml(request) ? options.sharePage : undefined;
+      if (!page) {
+        const link = await lookAtShareLink(kernel, doorCall(request));
+        return { field: link.field, expiresAt: link.expiresAt.toISOString() };
+      }
+      void reply.header('vary', 'accept').header('referrer-policy', 'no-referrer');
+      let link: { field: 'password' | 'totpSeed'; expiresAt: Date } | undefined;
+      try {
+        link = await lookAtShareLink(kernel, doorCall(request));
+      } catch (error) {
+        // An unknown, used or expired link: the page says so (other refusals answer as usual).
+        if (!isAppError(error) || error.code !== 'not_found') throw error;
+      }
+      const html = await page(request, reply, request.params.slug, request.params.token, link);
+      return reply
+        .status(link ? 200 : 404)
+        .type('text/html; charset=utf-8')
+        .send(html);
     },
   );
   typed.post(
     '/t/:slug/dossier/shares/:token/open',
     {
       schema: {
-        summary: 'Open a one-time link: the secret, once, before it expires; audited',
+        summary: 'Open a one-time link (JSON): the secret, once, before it expires; audited',
         tags: TAGS,
         operationId: 'openDossierShareLink',
         params: shareParams,
@@ -447,12 +473,7 @@ export function registerDossierRoutes(
     },
     async (request, reply) => {
       noStore(reply);
-      const { tenantId, purpose } = await shareTenant(request.params.slug);
-      await countShareOpen(kernel, shareLimits, tenantId, {
-        address: request.ip,
-        token: request.params.token,
-      });
-      return openShareLink(kernel, tenantId, purpose, request.params.token);
+      return openShareLinkAtDoor(kernel, doorCall(request));
     },
   );
 

@@ -26,7 +26,9 @@ export type { RevealContext } from './reveal.service.js';
 export { eraseDossier, handleContractTerminated, subscribeDossierErasure } from './erasure.service.js';
 export type { DossierErasure } from './erasure.service.js';
 export { registerDossierRoutes } from './dossier.routes.js';
-export type { DossierRouteOptions, PortalAuthenticator } from './dossier.routes.js';
+export type { DossierRouteOptions, PortalAuthenticator, ShareLinkPage } from './dossier.routes.js';
+// For the share link's page in the privacy portal (decision 0472): the same doors as the JSON routes.
+export { lookAtShareLink, openShareLinkAtDoor } from './share-door.js';
 // For the privacy portal's pages (issue 19): the customer's own dossier, masked, and their own reveal.
 export {
   getOwnDossier,

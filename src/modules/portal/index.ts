@@ -1,4 +1,6 @@
 export { registerPortalRoutes, statementPage, type PortalDeps } from './portal.routes.js';
+/** The share link's page, for the dossier's GET route (decision 0472). */
+export { dossierSharePage } from './share.pages.js';
 /** The portal's page frame, for the other public pages (unsubscribe, cookie settings). */
 export { renderPortalPage, textsOf, type PortalFrame, type PageOptions } from './layout.js';
 export { loadFrame, formToken, assertFormToken, parseFormBody, type FormBody } from './frame.js';

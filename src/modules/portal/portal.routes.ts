@@ -7,6 +7,7 @@ import { parseFormBody, loadFrame } from './frame.js';
 import { registerPublicPages } from './public.routes.js';
 import { registerAccountPages } from './account.pages.js';
 import { registerReportPages } from './report.pages.js';
+import { registerSharePages } from './share.pages.js';
 import { registerOneTimePages } from './one-time.pages.js';
 import { registerLogoRoutes } from './logo.routes.js';
 import { registerThemeRoutes } from './theme.routes.js';
@@ -42,6 +43,7 @@ export async function registerPortalRoutes(app: FastifyInstance, deps: PortalDep
     registerAccountPages(scope, deps);
     registerReportPages(scope, deps);
     registerOneTimePages(scope, deps);
+    registerSharePages(scope, deps);
     registerThemeRoutes(scope, deps.kernel);
     registerLogoRoutes(scope, deps.kernel);
   });

@@ -121,6 +121,13 @@ export interface PortalTexts {
     downloadIntro: string;
     downloadSubmit: string;
     downloadGone: string;
+    /** A technician's one-time link to one secret (decision 0472). */
+    shareTitle: string;
+    /** `what`: the secret's name; `until`: the link's end, local date and time. */
+    shareIntro: (what: string, until: string) => string;
+    shareSubmit: string;
+    shareOnce: string;
+    shareGone: string;
   };
   erase: {
     title: string;
@@ -399,6 +406,12 @@ const nl: PortalTexts = {
     downloadSubmit: 'Downloaden',
     downloadGone:
       'Deze link is onbekend, al gebruikt of verlopen. Dien een nieuw verzoek in om uw gegevens te krijgen.',
+    shareTitle: 'Gedeeld door onze technicus',
+    shareIntro: (what, until) =>
+      `Onze technicus deelt dit met u: ${what}. Klik op de knop om het te tonen. De link werkt één keer, tot ${until}.`,
+    shareSubmit: 'Tonen',
+    shareOnce: 'Deze link is nu gebruikt: kopieer de waarde nu, ze wordt niet opnieuw getoond.',
+    shareGone: 'Deze link is onbekend, al gebruikt of verlopen. Vraag onze technicus om een nieuwe.',
   },
   erase: {
     title: 'Mijn account wissen',
@@ -702,6 +715,12 @@ const fr: PortalTexts = {
     downloadSubmit: 'Télécharger',
     downloadGone:
       'Ce lien est inconnu, déjà utilisé ou expiré. Introduisez une nouvelle demande pour obtenir vos données.',
+    shareTitle: 'Partagé par notre technicien',
+    shareIntro: (what, until) =>
+      `Notre technicien partage ceci avec vous : ${what}. Cliquez sur le bouton pour l’afficher. Le lien fonctionne une fois, jusqu’au ${until}.`,
+    shareSubmit: 'Afficher',
+    shareOnce: 'Ce lien est maintenant utilisé : copiez la valeur maintenant, elle ne sera plus affichée.',
+    shareGone: 'Ce lien est inconnu, déjà utilisé ou expiré. Demandez-en un nouveau à notre technicien.',
   },
   erase: {
     title: 'Effacer mon compte',
@@ -998,6 +1017,12 @@ const en: PortalTexts = {
       'Press the button to download the file with your data. The link works for 7 days, for one complete download; an interrupted download can be started again (up to 3 times).',
     downloadSubmit: 'Download',
     downloadGone: 'This link is unknown, used or expired. File a new request to get your data.',
+    shareTitle: 'Shared by our technician',
+    shareIntro: (what, until) =>
+      `Our technician shares this with you: ${what}. Press the button to show it. The link works once, until ${until}.`,
+    shareSubmit: 'Show',
+    shareOnce: 'This link is now used: copy the value now, it is not shown again.',
+    shareGone: 'This link is unknown, used or expired. Ask our technician for a new one.',
   },
   erase: {
     title: 'Erase my account',
