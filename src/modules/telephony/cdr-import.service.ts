@@ -39,6 +39,7 @@ import { rateCall, selectBillableSeconds, type RatingTable } from './rating.js';
 import { loadRatingTable } from './tariff.service.js';
 import { isPgError } from './number.service.js';
 import { ImportLog } from './cdr-import-log.js';
+import { detached } from './detached.js';
 
 /** The purpose call records serve, and the only one (VX-5). */
 export const CALL_BILLING_PURPOSE = 'call_billing';
@@ -381,16 +382,6 @@ export class NumberNormaliser {
     this.#cache.set(detached(raw), value);
     return value;
   }
-}
-
-/**
- * A copy of `text` that shares no memory with the string it was cut from. V8 keeps a slice of
- * 13 or more characters as a view of its parent: a cached number cut from a line kept the whole
- * chunk of the file read with it, and the cache ended up holding the file (decision 0440).
- */
-function detached(text: string): string {
-  // Concatenating makes a new string; slicing it flattens that copy first.
-  return ` ${text}`.slice(1);
 }
 
 function buildRow(

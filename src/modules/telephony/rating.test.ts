@@ -254,6 +254,52 @@ describe('rating: validity dates', () => {
     expect(findRate(table, '+32490123456', new Date('2023-12-31T23:59:59Z'))).toBeNull();
   });
 
+  it('asked again at other instants, in any order, a destination gets the rate valid at each (the memo keeps its window)', () => {
+    const rates = [
+      rate('32', { pricePerMinute: 10_000, validFrom: new Date('2024-02-01T00:00:00Z') }),
+      rate('3247', { pricePerMinute: 120_000, validTo: JUL_2024 }),
+      rate('3249', {
+        pricePerMinute: 200_000,
+        validFrom: new Date('2024-03-01T00:00:00Z'),
+        validTo: new Date('2024-04-01T00:00:00Z'),
+      }),
+      rate('324912', { pricePerMinute: 300_000, validFrom: new Date('2024-03-10T00:00:00Z') }),
+    ];
+    const instants = [
+      '2023-12-31T23:59:59Z',
+      '2024-01-15T00:00:00Z',
+      '2024-02-01T00:00:00Z',
+      '2024-03-01T00:00:00Z',
+      '2024-03-09T23:59:59Z',
+      '2024-03-10T00:00:00Z',
+      '2024-03-31T23:59:59Z',
+      '2024-04-01T00:00:00Z',
+      '2024-06-30T23:59:59Z',
+      '2024-07-01T00:00:00Z',
+    ].map((text) => new Date(text));
+    const destinations = ['+32470123456', '+32490123456', '+32491234567', '+3225550000', '+3247x', '1207'];
+    const memo = buildRatingTable(rates);
+    for (const order of [
+      instants,
+      [...instants].reverse(),
+      [...instants.slice(5), ...instants.slice(0, 5)],
+    ]) {
+      for (const at of order) {
+        for (const destination of destinations) {
+          // A fresh table remembers nothing: its answer is the walk of the trie.
+          const fresh = findRate(buildRatingTable(rates), destination, at);
+          expect(
+            findRate(memo, destination, at)?.prefix ?? null,
+            `${destination} at ${at.toISOString()}`,
+          ).toBe(fresh?.prefix ?? null);
+        }
+      }
+    }
+    expect(findRate(memo, '+32491234567', new Date('2024-03-05T00:00:00Z'))?.prefix).toBe('3249');
+    expect(findRate(memo, '+32491234567', new Date('2024-05-05T00:00:00Z'))?.prefix).toBe('324912');
+    expect(findRate(memo, '+32491234567', new Date('2024-01-05T00:00:00Z'))).toBeNull();
+  });
+
   it('two rates for one prefix with overlapping validity are refused', () => {
     expect(() => buildRatingTable([rate('3247'), rate('3247', { validFrom: JUL_2024 })])).toThrow(
       new TariffError('prefix 3247 has two rates with overlapping validity'),

@@ -11,6 +11,7 @@ import { outsideAcceptedWindow } from '../../platform/date-window.js';
 import { parse } from 'csv-parse/sync';
 import type { CallDisposition } from './cdr.parse.js';
 import { assertTimeZone, resolveWallClock } from './local-time.js';
+import { detached } from './detached.js';
 
 export interface TariffRate {
   /** E.164 digits without the plus: "32", "324", "3247". */
@@ -74,7 +75,22 @@ export interface RatingTable {
   readonly groups: ReadonlyMap<string, DestinationGroup>;
   /** Digits of the longest prefix that names a group (0 when none does). */
   readonly longestGroupPrefix: number;
+  /**
+   * Destination → the rate findRate gave last and the instants [from, to) in which it stays the
+   * answer. A bounded memo: a switch repeats the same destinations, and one Map lookup replaces
+   * a walk of up to 15 trie nodes and their validity dates (decision 0440).
+   */
+  readonly answers: Map<string, RateAnswer>;
 }
+
+interface RateAnswer {
+  readonly from: number;
+  readonly to: number;
+  readonly rate: TariffRate | null;
+}
+
+/** Destinations whose answer findRate keeps; past it the memo starts again. */
+const MAX_MEMO_ANSWERS = 200_000;
 
 const MICROS_PER_EURO = 1_000_000;
 const PREFIX = /^\d{1,15}$/;
@@ -117,7 +133,7 @@ export function buildRatingTable(rates: readonly TariffRate[]): RatingTable {
   }
   sortAndCheckOverlaps(root, '');
   sortAndCheckOverlaps(dialledRoot, '');
-  return { root, dialledRoot, size: rates.length, groups, longestGroupPrefix };
+  return { root, dialledRoot, size: rates.length, groups, longestGroupPrefix, answers: new Map() };
 }
 
 /** The trie and digits a stored destination is looked up in: '+…' is E.164, else dialled digits. */
@@ -149,18 +165,41 @@ export function findGroup(table: RatingTable, destination: string): DestinationG
  * A longer prefix whose rate has expired falls back to a shorter one, as a tariff reads.
  */
 export function findRate(table: RatingTable, destination: string, at: Date): TariffRate | null {
-  const { root, digits } = lookupOf(table, destination);
   const time = at.getTime();
+  const known = table.answers.get(destination);
+  if (known !== undefined && time >= known.from && time < known.to) return known.rate;
+  const answer = answerAt(table, destination, time);
+  if (known === undefined && table.answers.size >= MAX_MEMO_ANSWERS) table.answers.clear();
+  table.answers.set(known === undefined ? detached(destination) : destination, answer);
+  return answer.rate;
+}
+
+/**
+ * The longest prefix with a rate valid at `time`, and the instants around `time` in which that
+ * stays so: within the answer's own validity, and outside every validity of a longer prefix.
+ */
+function answerAt(table: RatingTable, destination: string, time: number): RateAnswer {
+  const { root, digits } = lookupOf(table, destination);
+  const path: Array<readonly TariffRate[]> = [];
   let node: TrieNode | undefined = root;
-  let best: TariffRate | null = null;
   for (let index = 0; index < digits.length && node !== undefined; index += 1) {
     const digit = digits.charCodeAt(index) - 48;
-    if (digit < 0 || digit > 9) return null;
+    if (digit < 0 || digit > 9) return { from: -Infinity, to: Infinity, rate: null };
     node = node.children[digit];
-    if (node === undefined || node.rates.length === 0) continue;
-    best = findValidRate(node.rates, time) ?? best;
+    if (node !== undefined && node.rates.length > 0) path.push(node.rates);
   }
-  return best;
+  let from = -Infinity;
+  let to = Infinity;
+  for (let depth = path.length - 1; depth >= 0; depth -= 1) {
+    for (const rate of path[depth] ?? []) {
+      const start = rate.validFrom.getTime();
+      const end = rate.validTo === null ? Infinity : rate.validTo.getTime();
+      if (start <= time && time < end) return { from: Math.max(from, start), to: Math.min(to, end), rate };
+      if (end <= time) from = Math.max(from, end);
+      else to = Math.min(to, start);
+    }
+  }
+  return { from, to, rate: null };
 }
 
 /**
@@ -293,14 +332,6 @@ export function parseEurosToMicros(text: string): number | null {
 
 function createNode(): TrieNode {
   return { children: new Array<TrieNode | undefined>(10), rates: [] };
-}
-
-function findValidRate(rates: readonly TariffRate[], time: number): TariffRate | null {
-  for (const rate of rates) {
-    if (rate.validFrom.getTime() > time) return null;
-    if (rate.validTo === null || rate.validTo.getTime() > time) return rate;
-  }
-  return null;
 }
 
 function assertRate(rate: TariffRate): void {
