@@ -14,6 +14,7 @@ import {
   type AuditVerification,
   type VerifyOptions,
 } from './audit/index.js';
+import { chainBeforeReading } from './audit/audit.service.js';
 import { readAuditTrail, type AuditTrailPage } from './audit/audit.trail.js';
 import { AccessDenied, AccessGate, type Grant } from './gate/gate.js';
 import { ErasureJournal } from './erasure/erasure-journal.js';
@@ -175,13 +176,16 @@ export function createKernel(options: KernelOptions): Kernel {
       list: () => listTenants(db),
     },
     auditLog: {
-      trail: async (atx, grant, page) =>
-        readAuditTrail(
+      trail: async (atx, grant, page) => {
+        // Reads whose entries are still pending are on the trail too (decision 0455).
+        await chainBeforeReading(audit, atx);
+        return readAuditTrail(
           atx,
           grant,
           { keys: audit.keys, policy: (await policies.current(atx.tenantId)).policy },
           page,
-        ),
+        );
+      },
       verify: (tenantId, verifyOptions) => verifyAuditChain(audit, tenantId, verifyOptions),
     },
     // Inside an idempotent request, each commit also marks its key (idempotent-commits.ts).

@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../../../test/cli.js';
+import { ROOT, runCli } from '../../../test/cli.js';
 import { crashEnv, runChild } from '../../../test/crash.js';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import { createPerson } from '../../modules/parties/index.js';
 import { systemClock } from '../../platform/clock.js';
 import { kernelCore, type Kernel } from '../kernel.js';
 import { verifyAuditChain } from './index.js';
@@ -122,5 +123,80 @@ describe('audit entries written while the head is held survive a kill', () => {
     expect(verification.ok).toBe(true);
     expect(await countWhere('audit_pending', tenantId, 'killed-in-chainer')).toBe(0);
     expect(await countWhere('audit_log', tenantId, 'killed-in-chainer')).toBe(1);
+  });
+});
+
+// Decision 0455: a gated read whose entry went to audit_pending returns without waiting for the
+// chain run. The entry is durable at the read's commit; a process that dies after the read
+// returned, before its chain run, loses nothing: the next reader of the chain links it.
+describe('a gated read that returned before its chain run survives a kill', () => {
+  async function personRead(requestId: string) {
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    const person = await createPerson(
+      kernel,
+      {
+        tenantId: tenant.tenantId,
+        actor: { kind: 'staff', staffId: 1, role: 'sales' },
+        purpose: 'order_processing',
+      },
+      { subjectType: 'customer', familyName: 'Peeters', givenName: 'An', email: `${requestId}@example.be` },
+    );
+    const release = await holdHead(tenant.tenantId);
+    let exit;
+    try {
+      // The head is held: the child's read writes its entry pending, returns, and the child dies
+      // while its chain run waits for the head.
+      exit = await runChild(
+        [
+          '--import',
+          'tsx',
+          path.join(ROOT, 'test/children/gated-read.ts'),
+          String(tenant.tenantId),
+          String(person.subjectId),
+          requestId,
+        ],
+        crashEnv(database, masterKey),
+      );
+    } finally {
+      await release();
+    }
+    expect(exit.stderr).toContain('read returned: Peeters');
+    expect(exit.signal).toBe('SIGKILL');
+    expect(await countWhere('audit_pending', tenant.tenantId, requestId)).toBe(1);
+    expect(await countWhere('audit_log', tenant.tenantId, requestId)).toBe(0);
+    return { tenant, subjectId: person.subjectId };
+  }
+
+  it('killed after the read returned, before the chain run: `kluis audit verify` in a new process links the entry once and passes', async () => {
+    const { tenant } = await personRead('read-then-killed');
+    const verified = await runCli(
+      ['audit', 'verify', '--tenant', tenant.slug],
+      crashEnv(database, masterKey),
+    );
+    expect(verified.stderr).toBe('');
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toContain(`audit ${tenant.slug}: intact`);
+    expect(await countWhere('audit_pending', tenant.tenantId, 'read-then-killed')).toBe(0);
+    expect(await countWhere('audit_log', tenant.tenantId, 'read-then-killed')).toBe(1);
+  });
+
+  it("killed after the read returned, before the chain run: the person's audit trail, read afterwards, shows the read", async () => {
+    const { tenant, subjectId } = await personRead('read-then-killed-trail');
+    const trail = await kernel.transact(tenant.tenantId, async (atx) => {
+      const grant = await kernel.gate.authorize(
+        atx,
+        { kind: 'staff', staffId: 2, role: 'privacy_officer' },
+        { purpose: 'rights_requests', action: 'read', categories: [], subjectIds: [subjectId] },
+      );
+      return kernel.auditLog.trail(atx, grant, { limit: 50 });
+    });
+    expect(
+      trail.items.filter((entry) => entry.action === 'read' && entry.purpose === 'order_processing'),
+    ).toEqual([
+      expect.objectContaining({ actor: { kind: 'staff', id: '17' }, role: 'billing', decision: 'allowed' }),
+    ]);
+    expect(await countWhere('audit_pending', tenant.tenantId, 'read-then-killed-trail')).toBe(0);
+    expect(await countWhere('audit_log', tenant.tenantId, 'read-then-killed-trail')).toBe(1);
+    expect((await verifyAuditChain(kernelCore(kernel).audit, tenant.tenantId)).ok).toBe(true);
   });
 });

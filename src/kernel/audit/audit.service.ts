@@ -65,6 +65,7 @@ export interface AuditDeps {
 
 const DRAIN = Symbol('drain');
 const PARKED = Symbol('parked');
+const HOLDS_HEAD = Symbol('holdsHead');
 
 /** Where a trail's inline entries are signed and chained (its transaction's tenant and pool). */
 interface TrailContext {
@@ -100,6 +101,8 @@ export class AuditTrail {
   #closed = false;
   /** An inline entry went to audit_pending: the chainer runs after commit. */
   #parked = false;
+  /** An inline statement locked the chain head: it is held until this transaction ends. */
+  #holdsHead = false;
 
   constructor(clock: Clock, context?: TrailContext) {
     this.#clock = clock;
@@ -144,6 +147,7 @@ export class AuditTrail {
         const outcome = held ? inlineAppendOutcome(row) : undefined;
         if (outcome?.written === 'chained' && chained) {
           heads.set(tenantId, chained.head);
+          this.#holdsHead = true;
           return;
         }
         if (outcome?.written === 'pending') {
@@ -152,7 +156,10 @@ export class AuditTrail {
         }
         // Not written: appended at commit. The head this transaction now holds, if any, is the
         // guess that makes that append one statement.
-        if (outcome?.written === 'none' && outcome.lockedHead) heads.set(tenantId, outcome.lockedHead);
+        if (outcome?.written === 'none' && outcome.lockedHead) {
+          heads.set(tenantId, outcome.lockedHead);
+          this.#holdsHead = true;
+        }
         this.#events.push(recorded);
       },
     };
@@ -171,6 +178,10 @@ export class AuditTrail {
 
   get [PARKED](): boolean {
     return this.#parked;
+  }
+
+  get [HOLDS_HEAD](): boolean {
+    return this.#holdsHead;
   }
 
   [DRAIN](): RecordedAuditEvent[] {
@@ -203,11 +214,17 @@ export async function withAudit<T>(
       const result = await work({ tx, tenantId, audit });
       return { value: result, appended: await appendEvents(tx, deps, tenantId, audit[DRAIN]()) };
     });
-    // Entries that went to audit_pending (here or inline, by the gated read) are in the chain
-    // before the caller goes on (decision 0340).
-    if (appended === 'pending' || audit[PARKED]) {
+    if (appended === 'pending') {
+      // Entries this transaction appended to audit_pending are in the chain before the caller
+      // goes on (decision 0340).
       await reachTestHook('audit.pending-committed');
       await chainSoon(deps, tenantId);
+    } else if (audit[PARKED]) {
+      // A gated read whose entry went to audit_pending returns without waiting for the chain run
+      // (decision 0455): the entry is durable since the commit, every reader of the chain chains
+      // first, and this run links it soon after (or the next one, should the process die now).
+      await reachTestHook('audit.pending-committed');
+      void chainSoon(deps, tenantId);
     }
     return value;
   } finally {
@@ -1088,6 +1105,22 @@ async function verifyChainFrom(
     );
   }
   return { ok: true, entries, checkpoints: checkpointsSeen };
+}
+
+/**
+ * For a reader of the chain inside an audited transaction (the person's trail): links what is
+ * pending first, on connections of its own, so the transaction's next statement (read committed)
+ * sees every entry committed before it, pending ones included (decision 0455). A transaction that
+ * holds the head itself (an inline read chained by it) would wait for itself: refused.
+ */
+export async function chainBeforeReading(
+  deps: Pick<AuditDeps, 'db' | 'keys'>,
+  atx: AuditedTx,
+): Promise<void> {
+  if (atx.audit[HOLDS_HEAD]) {
+    throw new Error('audit: read the chain before any gated read in the same transaction');
+  }
+  await chainPendingEntries(deps, atx.tenantId);
 }
 
 /** The first pending entry whose signature does not hold, by its pending id. */

@@ -117,14 +117,6 @@ async function pendingCount(): Promise<number> {
   return rows[0]?.n ?? 0;
 }
 
-async function until(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 const isGatedSelect = (entry: Sent): boolean => entry.text.startsWith('with g as materialized');
 
 describe('gated read in one statement', () => {
@@ -149,7 +141,7 @@ describe('gated read in one statement', () => {
     expect((await read()).familyName).toBe('Peeters');
   });
 
-  it('a read while another transaction holds the chain head writes its entry pending in the same statement; it is chained before the call returns', async () => {
+  it('a read while another transaction holds the chain head writes its entry pending in the same statement and returns without waiting for the chain run; the readers of the chain link it first', async () => {
     const subjectId = await newCustomer();
     const read = () => getPerson(kernel, context(staff('billing'), 'order_processing'), subjectId);
     await read();
@@ -160,12 +152,12 @@ describe('gated read in one statement', () => {
     await holder.query('select 1 from audit_heads where tenant_id = $1 for update', [tenant.tenantId]);
     let statements: Sent[];
     try {
-      // The chainer after the commit waits for the head: release it once the read has committed.
-      const reading = statementsOf(read);
-      await until(async () => (await pendingCount()) > 0);
-      await holder.query('commit');
-      statements = await reading;
+      // Decision 0455: the read returns while the head is still held, so before any chain run.
+      statements = await statementsOf(read);
+      expect(await pendingCount()).toBe(1);
+      expect(await auditEntriesAbout(subjectId)).toHaveLength(before.length);
     } finally {
+      await holder.query('commit');
       await holder.end();
     }
     expect(statements.slice(0, 3).map((entry) => entry.text.slice(0, 30))).toEqual([
@@ -173,10 +165,12 @@ describe('gated read in one statement', () => {
       'with g as materialized ( selec',
       'commit',
     ]);
+    // Verification chains what is pending first: the entry is in the chain, once.
+    expect((await kernel.auditLog.verify(tenant.tenantId)).ok).toBe(true);
     expect(await pendingCount()).toBe(0);
     const after = await auditEntriesAbout(subjectId);
     expect(after.length).toBe(before.length + 1);
-    expect((await kernel.auditLog.verify(tenant.tenantId)).ok).toBe(true);
+    expect(after.at(-1)).toMatchObject({ decision: 'allowed', action: 'read', purpose: 'order_processing' });
   });
 
   it('a refused read writes no "allowed" entry: only the refusal is on record', async () => {
