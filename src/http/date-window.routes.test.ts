@@ -157,14 +157,14 @@ describe('absurd dates (attack A4, A8, issue 20)', () => {
 
   it('A8 (#20): the accounting export refuses a period in the year 9999 with 400 naming from, not a span error', async () => {
     const response = await staff(billing, 'GET', '/api/v1/accounting/export?from=9999-12-01&to=9999-12-31', {
-      purpose: 'invoicing',
+      purpose: 'accounting',
     });
     expect(response.statusCode, response.body).toBe(400);
     const problem = problemOf(response);
     expect(problem).toMatchObject({ code: 'validation_failed', issue: { path: 'from' } });
     expect(problem.issue?.message).toMatch(WINDOW);
     const fine = await staff(billing, 'GET', '/api/v1/accounting/export?from=2026-10-01&to=2026-10-31', {
-      purpose: 'invoicing',
+      purpose: 'accounting',
     });
     expect(fine.statusCode, fine.body).toBe(200);
   });

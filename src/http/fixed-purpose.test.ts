@@ -109,6 +109,13 @@ const ROUTES: FixedRoute[] = [
   },
   { method: 'POST', url: () => '/api/v1/authority-requests/1/approve', purpose: 'legal_disclosure' },
   { method: 'POST', url: () => '/api/v1/authority-requests/1/disclose', purpose: 'legal_disclosure' },
+  // The bookkeeper's CSV (attack note A20): under the accounting purpose only, not any purpose that
+  // covers payments (decision 0473).
+  {
+    method: 'GET',
+    url: () => '/api/v1/accounting/export?from=2026-10-01&to=2026-10-31',
+    purpose: 'accounting',
+  },
 ];
 
 interface Counts {
@@ -212,6 +219,7 @@ describe('fixed-purpose routes (decision 0061)', () => {
           ['/api/v1/incidents', 'breach_notification'],
           ['/api/v1/disclosures', 'rights_requests'],
           ['/api/v1/authority-requests', 'legal_disclosure'],
+          ['/api/v1/accounting/export?from=2026-10-01&to=2026-10-31', 'accounting'],
         ] as const) {
           const bare = await app.inject({ method: 'GET', url, headers: { cookie: session.cookie } });
           const declared = await app.inject({
@@ -267,6 +275,48 @@ describe('fixed-purpose routes (decision 0061)', () => {
         { action: 'disclosure.list', purpose: 'rights_requests' },
         { action: 'incident.list', purpose: 'breach_notification' },
       ]);
+    }
+  });
+
+  it('A20: the bookkeeper’s CSV is served under the accounting purpose only: sales under order_processing, the officer under legal_disclosure, the admin under business_transfer are refused and get no ledger; the billing clerk and the admin get it, audited under accounting', async () => {
+    const url = '/api/v1/accounting/export?from=2026-10-01&to=2026-10-31';
+    const get = (session: StaffSession, purpose?: string) =>
+      app.inject({
+        method: 'GET',
+        url,
+        headers: { cookie: session.cookie, ...(purpose ? { [PURPOSE_HEADER]: purpose } : {}) },
+      });
+    const voiceking = tenants.get('voiceking');
+    const voxtra = tenants.get('voxtra');
+    if (!voiceking || !voxtra) throw new Error('no tenants');
+    for (const [tenant, role, purpose] of [
+      [voiceking, 'sales', 'order_processing'],
+      [voiceking, 'privacy_officer', 'legal_disclosure'],
+      [voxtra, 'admin', 'business_transfer'],
+    ] as const) {
+      const refused = await get(await loginAs(app, kernel, tenant, role), purpose);
+      expect({ role, purpose, status: refused.statusCode }).toEqual({ role, purpose, status: 403 });
+      expect(refused.json()).toMatchObject({
+        code: 'purpose_not_allowed',
+        details: { validPurposes: ['accounting'] },
+      });
+      expect(refused.body).not.toContain('type,date');
+    }
+    for (const tenant of [voiceking, voxtra]) {
+      const clerk = await loginAs(app, kernel, tenant, 'billing');
+      const admin = await loginAs(app, kernel, tenant, 'admin');
+      const seq = await lastSeq(tenant);
+      for (const [role, session, purpose] of [
+        ['billing', clerk, 'accounting'],
+        ['admin', admin, undefined],
+      ] as const) {
+        const csv = await get(session, purpose);
+        expect({ role, status: csv.statusCode }).toEqual({ role, status: 200 });
+        expect(csv.headers['content-type']).toContain('text/csv');
+      }
+      const reads = (await auditAfter(tenant, seq)).filter((entry) => entry.action === 'read');
+      expect(reads.length).toBeGreaterThan(0);
+      expect(new Set(reads.map((entry) => entry.purpose))).toEqual(new Set(['accounting']));
     }
   });
 });

@@ -71,7 +71,8 @@ const PAGE = 500;
  * and the buyer's name (user.name) as far as the context's purpose covers them, decided by the
  * gate per page like the invoice list; a document whose customer the gate withholds (restricted,
  * or erased and the purpose not the accounting hold's) keeps its row with its amounts, which are
- * not personal, and `customer_withheld` = yes, so the ledger is complete whatever the purpose.
+ * not personal, and `customer_withheld` = yes, so the ledger is complete (HTTP: under the accounting
+ * purpose only, decision 0473).
  */
 export async function openAccountingCsv(
   kernel: Kernel,
