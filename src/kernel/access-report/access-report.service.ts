@@ -40,9 +40,11 @@ export async function buildAccessReport(
 ): Promise<AccessReport> {
   const data: AccessReport['data'] = [];
   const rest = await walkAccessReport(kernel, dataMap, options, async ({ table, rows }) => {
-    const pieces: string[] = [];
+    const pieces: Buffer[] = [];
     for await (const piece of rows) pieces.push(piece);
-    const parsed = JSON.parse(`[${pieces.join('')}]`) as AccessReport['data'][number]['rows'];
+    const parsed = JSON.parse(
+      `[${Buffer.concat(pieces).toString('utf8')}]`,
+    ) as AccessReport['data'][number]['rows'];
     if (parsed.length > 0) data.push({ ...table, rows: parsed });
   });
   const { format, generatedAt, language, controller, supervisoryAuthority, policyVersion, subject } = rest;
@@ -116,7 +118,7 @@ export async function describeAccessReport(
       }
       // Every row is read: the categories present are gathered as the rows are rendered.
       let shown = false;
-      for await (const piece of rows) if (piece) shown = true;
+      for await (const piece of rows) if (piece.length > 0) shown = true;
       if (shown) tables.push(table.table);
     },
   );
@@ -139,8 +141,9 @@ export async function writeAccessReportHtml(
   const writer = chunkedWriter(output);
   await writer.write(accessReportHtmlHead({ language: options.language, controller: controllerOf(policy) }));
   const rest = await walkAccessReport(kernel, dataMap, options, async ({ table, rows }) => {
-    for await (const piece of rows) {
+    for await (const bytes of rows) {
       // A piece holds whole rows, separated by ',\n' (and led by one after the first piece).
+      const piece = bytes.toString('utf8');
       const parsed = JSON.parse(`[${piece.startsWith(',') ? piece.slice(1) : piece}]`) as Array<
         AccessReport['data'][number]['rows'][number]
       >;
@@ -152,18 +155,30 @@ export async function writeAccessReportHtml(
 }
 
 /** Buffers small writes into ~64 KiB chunks and waits when the output is full (backpressure). */
-function chunkedWriter(output: Writable): { write(text: string): Promise<void>; end(): Promise<void> } {
+function chunkedWriter(output: Writable): {
+  write(text: string | Buffer): Promise<void>;
+  end(): Promise<void>;
+} {
   let buffer: string[] = [];
   let size = 0;
+  const send = async (chunk: string | Buffer): Promise<void> => {
+    if (!output.write(chunk)) await once(output, 'drain');
+  };
   const flush = async (): Promise<void> => {
     if (size === 0) return;
     const chunk = buffer.join('');
     buffer = [];
     size = 0;
-    if (!output.write(chunk)) await once(output, 'drain');
+    await send(chunk);
   };
   return {
     async write(text) {
+      if (typeof text !== 'string') {
+        // Rows already in bytes (copy-rows.ts) go as they are, after what is buffered.
+        await flush();
+        await send(text);
+        return;
+      }
       buffer.push(text);
       size += text.length;
       if (size >= 65_536) await flush();
@@ -185,7 +200,7 @@ interface WalkedTable {
    * The rows as JSON texts separated by ',\n', in pieces of whole rows (a piece after the first
    * starts with the separator). Read at most once; reading them records the categories present.
    */
-  rows: AsyncIterable<string>;
+  rows: AsyncIterable<Buffer>;
   /**
    * For a table whose rows need no decryption: its categories present, from one aggregate
    * instead of the rows (and recorded as present). Read the rows or ask this, not both.
@@ -244,7 +259,7 @@ async function walkAccessReport(
             const cells = await renderRow(grant, map, row, options.subjectId);
             if (Object.keys(cells).length === 0) continue;
             for (const cell of Object.values(cells)) present.add(cell.category);
-            yield `${first ? '' : ',\n'}${JSON.stringify(cells)}`;
+            yield Buffer.from(`${first ? '' : ',\n'}${JSON.stringify(cells)}`, 'utf8');
             first = false;
           }
         })(),

@@ -1,4 +1,3 @@
-import { StringDecoder } from 'node:string_decoder';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { copyOut } from '../../platform/copy-out.js';
@@ -134,17 +133,17 @@ export function readCopiedRows(
   plan: CopyPlan,
   shape: RowShape,
   separator = '',
-): { pieces: AsyncGenerator<string>; writer: CopyRowWriter } {
+): { pieces: AsyncGenerator<Buffer>; writer: CopyRowWriter } {
   const writer = new CopyRowWriter(plan, shape, separator);
   return {
     writer,
     pieces: (async function* () {
       for await (const chunk of copyOut(client, plan.statement)) {
-        const text = writer.push(chunk);
-        if (text) yield text;
+        const rows = writer.push(chunk);
+        if (rows.length > 0) yield rows;
       }
       const rest = writer.end();
-      if (rest) yield rest;
+      if (rest.length > 0) yield rest;
     })(),
   };
 }
@@ -153,29 +152,37 @@ export function readCopiedRows(
  * Writes COPY text (rows of tab-separated fields, `\N` for null) as rows of one shape: 'report'
  * `{"column":{"category":…,"value":…}}`, 'record' `{"column":value}` (null columns left out, as
  * renderRow does), or 'csv' (cells as csvRecord writes them, CRLF). `push` takes the bytes as they
- * come (a row may be split between chunks) and returns the complete rows' text, each row preceded
- * by `separator` but the first. The rows are written as pieces joined once per chunk: this runs
- * for every cell of a long history, so it allocates as little as it can.
+ * come (a row may be split between chunks) and returns the complete rows as UTF-8, each row
+ * preceded by `separator` but the first.
+ *
+ * This runs for every cell of a long history, so it works on bytes: a field that needs nothing
+ * (digits, a plain text, a timestamp of the usual form) is copied as it is, with the column's
+ * constant key before it; a field that needs escaping, defusing or parsing goes through the text
+ * functions below, which say what the JavaScript path gives.
  */
 export class CopyRowWriter {
   readonly #shape: RowShape;
-  readonly #separator: string;
-  readonly #decoder = new StringDecoder('utf8');
+  readonly #separator: Buffer;
   /** Per selected column: its kind, and what goes before its value as first / later cell. */
   readonly #kinds: Kind[];
-  readonly #first: string[];
-  readonly #later: string[];
+  readonly #first: Buffer[];
+  readonly #later: Buffer[];
   /** CSV: the hidden (empty) cells before each selected column, and after the last. */
-  readonly #emptyBefore: string[];
-  readonly #emptyAfter: string;
+  readonly #emptyBefore: Buffer[];
+  readonly #rowEnd: Buffer;
+  /** Room a row may need beyond 6 bytes per input byte (the worst escape, \u00XX). */
+  readonly #rowRoom: number;
   readonly #seen: boolean[];
   readonly #categories: string[];
-  #partial = '';
+  #carry: Buffer = Buffer.alloc(0);
+  #out: Buffer = Buffer.alloc(0);
+  #at = 0;
+  #growth = 2;
   #rows = 0;
 
   constructor(plan: CopyPlan, shape: RowShape, separator = '') {
     this.#shape = shape;
-    this.#separator = separator;
+    this.#separator = Buffer.from(separator, 'utf8');
     const selected = plan.columns.filter((column) => column.kind !== 'hidden');
     this.#kinds = selected.map((column) => column.kind);
     this.#categories = selected.map((column) => column.category);
@@ -185,19 +192,25 @@ export class CopyRowWriter {
         ? `${JSON.stringify(column.name)}:{"category":${JSON.stringify(column.category)},"value":`
         : `${JSON.stringify(column.name)}:`,
     );
-    // A report cell's object closes before the next cell: '},' opens it.
-    this.#first = keys;
-    this.#later = keys.map((key) => (shape === 'report' ? `},${key}` : `,${key}`));
-    this.#emptyBefore = [];
+    // '{' opens a row; a report cell's object closes before the next cell ('},').
+    this.#first = keys.map((key) => Buffer.from(`{${key}`, 'utf8'));
+    this.#later = keys.map((key) => Buffer.from(shape === 'report' ? `},${key}` : `,${key}`, 'utf8'));
+    const emptyBefore: string[] = [];
     let empty = '';
     for (const column of plan.columns) {
       if (column.kind === 'hidden') empty += ',';
       else {
-        this.#emptyBefore.push(empty);
+        emptyBefore.push(emptyBefore.length === 0 ? empty : `,${empty}`);
         empty = '';
       }
     }
-    this.#emptyAfter = empty;
+    this.#emptyBefore = emptyBefore.map((text) => Buffer.from(text, 'utf8'));
+    this.#rowEnd = Buffer.from(shape === 'csv' ? `${empty}\r\n` : shape === 'report' ? '}}' : '}', 'utf8');
+    this.#rowRoom =
+      this.#separator.length +
+      this.#rowEnd.length +
+      [...this.#first, ...this.#later, ...this.#emptyBefore].reduce((sum, bytes) => sum + bytes.length, 0) +
+      64 * selected.length;
   }
 
   /** How many rows were written. */
@@ -210,73 +223,249 @@ export class CopyRowWriter {
     return [...new Set(this.#categories.filter((_, index) => this.#seen[index]))];
   }
 
-  push(chunk: Buffer): string {
-    const text = this.#partial + this.#decoder.write(chunk);
-    const end = text.lastIndexOf('\n');
+  push(chunk: Buffer): Buffer {
+    const data = this.#carry.length > 0 ? Buffer.concat([this.#carry, chunk]) : chunk;
+    const end = data.lastIndexOf(10);
     if (end < 0) {
-      this.#partial = text;
-      return '';
+      this.#carry = Buffer.from(data);
+      return Buffer.alloc(0);
     }
-    this.#partial = text.slice(end + 1);
-    return this.#lines(text, end);
+    this.#carry = Buffer.from(data.subarray(end + 1));
+    return this.#lines(data, end);
   }
 
   /** What is left at the end of the COPY (nothing, when the server ended its last row). */
-  end(): string {
-    const text = this.#partial + this.#decoder.end();
-    this.#partial = '';
-    return text === '' ? '' : this.#lines(`${text}\n`, text.length);
+  end(): Buffer {
+    const rest = this.#carry;
+    this.#carry = Buffer.alloc(0);
+    return rest.length === 0 ? rest : this.#lines(Buffer.concat([rest, Buffer.from('\n')]), rest.length);
   }
 
-  /** The rows of `text` up to the line break at `end` (each row ends with one). */
-  #lines(text: string, end: number): string {
-    const out: string[] = [];
-    const csv = this.#shape === 'csv';
-    const closing = this.#shape === 'report' ? '}}' : '}';
-    const kinds = this.#kinds;
-    const columns = kinds.length;
+  /** The rows of `data` up to the line break at `end` (each row ends with one). */
+  #lines(data: Buffer, end: number): Buffer {
+    // Sized by what the rows so far grew to (a report row is ~7 times its COPY text).
+    this.#out = Buffer.allocUnsafe(Math.ceil(this.#growth * (end + 1)) + 1024);
+    this.#at = 0;
     let start = 0;
     while (start <= end) {
-      const stop = text.indexOf('\n', start);
-      const mark = out.length;
-      if (this.#rows > 0) out.push(this.#separator);
-      if (!csv) out.push('{');
-      let shown = false;
-      let from = start;
-      for (let index = 0; index < columns; index += 1) {
-        let to = text.indexOf('\t', from);
-        if (to < 0 || to > stop) to = stop;
-        const kind = kinds[index] ?? 'text';
-        const isNull = to - from === 2 && text.charCodeAt(from) === 92 && text.charCodeAt(from + 1) === 78;
-        if (csv) {
-          out.push(index === 0 ? (this.#emptyBefore[0] ?? '') : `,${this.#emptyBefore[index] ?? ''}`);
-          const value = isNull ? undefined : csvText(kind, text, from, to);
-          if (value !== undefined) {
-            out.push(csvCell(value));
-            this.#seen[index] = true;
-            shown = true;
-          }
-        } else if (!isNull) {
-          const mark = out.length;
-          out.push((shown ? this.#later[index] : this.#first[index]) ?? '');
-          if (pushJson(out, kind, text, from, to)) {
-            this.#seen[index] = true;
-            shown = true;
-          } else out.length = mark;
-        }
-        from = to + 1;
-      }
+      const stop = data.indexOf(10, start);
+      this.#row(data, start, stop);
       start = stop + 1;
-      if (!shown) {
-        // renderRow leaves out a row that shows nothing.
-        out.length = mark;
-        continue;
-      }
-      out.push(csv ? `${this.#emptyAfter}\r\n` : closing);
-      this.#rows += 1;
     }
-    return out.join('');
+    this.#growth = Math.max(this.#growth, (1.1 * this.#at) / (end + 1));
+    return this.#out.subarray(0, this.#at);
   }
+
+  /** Makes room for `bytes` more bytes of output. */
+  #room(bytes: number): void {
+    if (this.#at + bytes <= this.#out.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(2 * this.#out.length, this.#at + bytes));
+    this.#out.copy(grown, 0, 0, this.#at);
+    this.#out = grown;
+  }
+
+  #put(bytes: Buffer): void {
+    this.#at = copyBytes(bytes, 0, bytes.length, this.#out, this.#at);
+  }
+
+  #putText(text: string): void {
+    this.#room(3 * text.length);
+    this.#at += this.#out.write(text, this.#at, 'utf8');
+  }
+
+  /** One row (data[start, stop)); rows that show nothing are left out, as renderRow does. */
+  #row(data: Buffer, start: number, stop: number): void {
+    this.#room(this.#rowRoom + 6 * (stop - start));
+    const mark = this.#at;
+    if (this.#rows > 0) this.#put(this.#separator);
+    const csv = this.#shape === 'csv';
+    const kinds = this.#kinds;
+    let shown = false;
+    let from = start;
+    for (let index = 0; index < kinds.length; index += 1) {
+      let to = from;
+      while (to < stop && data[to] !== 9) to += 1;
+      const kind = kinds[index] ?? 'text';
+      const isNull = to - from === 2 && data[from] === 92 && data[from + 1] === 78;
+      if (csv) {
+        this.#put(this.#emptyBefore[index] ?? EMPTY);
+        if (!isNull && this.#csvCell(kind, data, from, to)) {
+          this.#seen[index] = true;
+          shown = true;
+        }
+      } else if (!isNull) {
+        const cell = this.#at;
+        this.#put((shown ? this.#later[index] : this.#first[index]) ?? EMPTY);
+        if (this.#jsonValue(kind, data, from, to)) {
+          this.#seen[index] = true;
+          shown = true;
+        } else this.#at = cell;
+      }
+      from = to + 1;
+    }
+    if (!shown) {
+      this.#at = mark;
+      return;
+    }
+    this.#put(this.#rowEnd);
+    this.#rows += 1;
+  }
+
+  /** Writes a field's JSON value; false (nothing written) for a JSON null. */
+  #jsonValue(kind: Kind, data: Buffer, from: number, to: number): boolean {
+    const out = this.#out;
+    switch (kind) {
+      case 'integer':
+        if (to - from <= 15) {
+          this.#at = copyBytes(data, from, to, out, this.#at);
+          return true;
+        }
+        break;
+      case 'bool':
+        this.#put(data[from] === 116 ? TRUE : FALSE);
+        return true;
+      case 'timestamp':
+        if (isPlainTimestamp(data, from, to)) {
+          out[this.#at++] = 34;
+          this.#putIso(data, from, to);
+          out[this.#at++] = 34;
+          return true;
+        }
+        break;
+      case 'text':
+        if (isPlainJsonText(data, from, to)) {
+          out[this.#at++] = 34;
+          this.#at = copyBytes(data, from, to, out, this.#at);
+          out[this.#at++] = 34;
+          return true;
+        }
+        break;
+      case 'json':
+      case 'hidden':
+        break;
+    }
+    const pieces: string[] = [];
+    const text = data.toString('utf8', from, to);
+    if (!pushJson(pieces, kind, text, 0, text.length)) return false;
+    this.#putText(pieces.join(''));
+    return true;
+  }
+
+  /** Writes a field's CSV cell; false (an empty cell) when it holds no value. */
+  #csvCell(kind: Kind, data: Buffer, from: number, to: number): boolean {
+    switch (kind) {
+      case 'integer':
+        if (to - from <= 15 && data[from] !== 45) {
+          this.#at = copyBytes(data, from, to, this.#out, this.#at);
+          return true;
+        }
+        break;
+      case 'bool':
+        this.#put(data[from] === 116 ? TRUE : FALSE);
+        return true;
+      case 'timestamp':
+        if (isPlainTimestamp(data, from, to)) {
+          this.#putIso(data, from, to);
+          return true;
+        }
+        break;
+      case 'text': {
+        const plain = plainCsvText(data, from, to);
+        if (plain !== undefined) {
+          // A formula start is defused with an apostrophe (a phone number's '+').
+          if (plain === 'defuse') this.#out[this.#at++] = 39;
+          this.#at = copyBytes(data, from, to, this.#out, this.#at);
+          return true;
+        }
+        break;
+      }
+      case 'json':
+      case 'hidden':
+        break;
+    }
+    const text = data.toString('utf8', from, to);
+    const value = csvText(kind, text, 0, text.length);
+    if (value === undefined) return false;
+    this.#putText(csvCell(value));
+    return true;
+  }
+
+  /** 'YYYY-MM-DD HH:MM:SS[.ffffff]' (UTC) as Date#toISOString writes it after node-postgres. */
+  #putIso(data: Buffer, from: number, to: number): void {
+    const out = this.#out;
+    let at = this.#at;
+    at = copyBytes(data, from, from + 10, out, at);
+    out[at++] = 84; // T
+    at = copyBytes(data, from + 11, from + 19, out, at);
+    out[at++] = 46; // .
+    let ms = 0;
+    if (to - from > 19) {
+      // node-postgres: 1000 × parseFloat('.ffffff'), truncated; digits ÷ 10^n is the same double.
+      let digits = 0;
+      let scale = 1;
+      for (let index = from + 20; index < to; index += 1) {
+        digits = digits * 10 + ((data[index] ?? 48) - 48);
+        scale *= 10;
+      }
+      ms = Math.trunc(1000 * (digits / scale));
+    }
+    out[at++] = 48 + Math.floor(ms / 100);
+    out[at++] = 48 + (Math.floor(ms / 10) % 10);
+    out[at++] = 48 + (ms % 10);
+    out[at++] = 90; // Z
+    this.#at = at;
+  }
+}
+
+/**
+ * Copies source[from, to) to target at `at`, returning the end. A loop: Buffer#copy makes a view
+ * object per call, which for millions of short cells costs more than the bytes.
+ */
+function copyBytes(source: Buffer, from: number, to: number, target: Buffer, at: number): number {
+  let write = at;
+  for (let read = from; read < to; read += 1) target[write++] = source[read] ?? 0;
+  return write;
+}
+
+const EMPTY = Buffer.alloc(0);
+const TRUE = Buffer.from('true');
+const FALSE = Buffer.from('false');
+
+/** The usual timestamp text: four-digit year, no era, at most six fraction digits. */
+function isPlainTimestamp(data: Buffer, from: number, to: number): boolean {
+  const length = to - from;
+  if (data[from + 4] !== 45 || data[from + 10] !== 32) return false;
+  if (length === 19) return true;
+  if (length < 21 || length > 26 || data[from + 19] !== 46) return false;
+  for (let index = from + 20; index < to; index += 1) {
+    const byte = data[index] ?? 0;
+    if (byte < 48 || byte > 57) return false;
+  }
+  return true;
+}
+
+/** A text JSON writes as itself between quotes: no quote, no backslash (COPY's escapes), no control. */
+function isPlainJsonText(data: Buffer, from: number, to: number): boolean {
+  for (let index = from; index < to; index += 1) {
+    const byte = data[index] ?? 0;
+    if (byte < 32 || byte === 34 || byte === 92) return false;
+  }
+  return true;
+}
+
+/**
+ * How a CSV cell holds a text without quoting: 'as-is', 'defuse' (an apostrophe before a leading
+ * = + - or @), or undefined when it needs the text path (a quote, comma, backslash — COPY escapes
+ * line breaks and tabs with one — a control, or a full-width formula start, byte 0xEF).
+ */
+function plainCsvText(data: Buffer, from: number, to: number): 'as-is' | 'defuse' | undefined {
+  const first = data[from];
+  if (first === 0xef) return undefined;
+  for (let index = from; index < to; index += 1) {
+    const byte = data[index] ?? 0;
+    if (byte < 32 || byte === 34 || byte === 44 || byte === 92) return undefined;
+  }
+  return first === 61 || first === 43 || first === 45 || first === 64 ? 'defuse' : 'as-is';
 }
 
 const ESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };

@@ -68,15 +68,15 @@ export async function streamPortabilityZip(
       const plan = client ? await copyPlan(tx, map, options.subjectId) : undefined;
       await zip.entry(
         `${map.table}.json`,
-        inChunks(
-          client && plan ? copiedJsonLines(client, plan) : jsonLines(tx, grant, map, options.subjectId),
-        ),
+        client && plan
+          ? copiedJsonLines(client, plan)
+          : inChunks(jsonLines(tx, grant, map, options.subjectId)),
       );
       await zip.entry(
         `${map.table}.csv`,
-        inChunks(
-          client && plan ? copiedCsvLines(client, map, plan) : csvLines(tx, grant, map, options.subjectId),
-        ),
+        client && plan
+          ? copiedCsvLines(client, map, plan)
+          : inChunks(csvLines(tx, grant, map, options.subjectId)),
       );
     }
     await zip.end();
@@ -102,17 +102,22 @@ async function* jsonLines(
   yield '\n]\n';
 }
 
-async function* copiedJsonLines(client: pg.Client, plan: CopyPlan): AsyncGenerator<string> {
+async function* copiedJsonLines(client: pg.Client, plan: CopyPlan): AsyncGenerator<string | Buffer> {
   yield '[';
   let first = true;
   for await (const piece of readCopiedRows(client, plan, 'record', ',\n').pieces) {
-    yield first ? `\n${piece}` : piece;
+    if (first) yield '\n';
+    yield piece;
     first = false;
   }
   yield '\n]\n';
 }
 
-async function* copiedCsvLines(client: pg.Client, map: TableDataMap, plan: CopyPlan): AsyncGenerator<string> {
+async function* copiedCsvLines(
+  client: pg.Client,
+  map: TableDataMap,
+  plan: CopyPlan,
+): AsyncGenerator<string | Buffer> {
   yield csvRecord(exportedColumns(map).map((column) => column.replace(/_enc$/, '')));
   yield* readCopiedRows(client, plan, 'csv').pieces;
 }
