@@ -1,6 +1,7 @@
 import type { Kernel } from '../../kernel/kernel.js';
 import { findCategory } from '../../kernel/policy/policy.query.js';
 import { AppError } from '../../platform/errors.js';
+import { reachTestHook } from '../../platform/test-hooks.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { maskIban } from '../../kernel/identifiers/iban.js';
 // The parties module's batch read with a grant (one query, decryption through the grant); its
@@ -356,6 +357,8 @@ export async function runInvoices(
         await advanceCounter(atx.tx, 'F', year, drafts.length);
         await insertInvoices(atx.tx, billing.grant, drafts);
       }
+      // Crash tests: a kill here loses the batch's invoices, numbers and audit entries together.
+      await reachTestHook('invoice-run.before-commit');
       summary.invoiced += drafts.length;
       summary.alreadyInvoiced += billed.size;
       summary.refused += refused.size;
@@ -365,6 +368,7 @@ export async function runInvoices(
       if (first && summary.firstNumber === null) summary.firstNumber = first.invoiceNumber;
       if (lastDraft) summary.lastNumber = lastDraft.invoiceNumber;
     });
+    await reachTestHook('invoice-run.after-batch');
   }
   summary.lateCalls.months = [...lateMonths].sort();
   return summary;
