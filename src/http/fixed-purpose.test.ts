@@ -319,4 +319,39 @@ describe('fixed-purpose routes (decision 0061)', () => {
       expect(new Set(reads.map((entry) => entry.purpose))).toEqual(new Set(['accounting']));
     }
   });
+
+  it('A20: the incident register is kept by exactly the roles its policy purpose (incidents.purpose) names, in both seed policies; another purpose that names more roles (VoiceKing misuse_reports: admin) does not open it (decision 0474)', async () => {
+    for (const [name, tenant] of tenants) {
+      const { policy } = await kernel.policies.current(tenant.tenantId);
+      const key = policy.incidents?.purpose ?? '';
+      const keepers = policy.purposes[key]?.roles ?? [];
+      expect(keepers.length, name).toBeGreaterThan(0);
+      for (const role of Object.keys(policy.roles)) {
+        const session = await loginAs(app, kernel, tenant, role);
+        const list = await app.inject({
+          method: 'GET',
+          url: '/api/v1/incidents',
+          headers: { cookie: session.cookie },
+        });
+        expect({ name, role, status: list.statusCode }).toEqual({
+          name,
+          role,
+          status: keepers.includes(role) ? 200 : 403,
+        });
+      }
+    }
+    const voiceking = tenants.get('voiceking');
+    if (!voiceking) throw new Error('no tenant');
+    const admin = await loginAs(app, kernel, voiceking, 'admin');
+    const underMisuse = await app.inject({
+      method: 'GET',
+      url: '/api/v1/incidents',
+      headers: { cookie: admin.cookie, [PURPOSE_HEADER]: 'misuse_reports' },
+    });
+    expect(underMisuse.statusCode).toBe(403);
+    expect(underMisuse.json()).toMatchObject({
+      code: 'purpose_not_allowed',
+      details: { validPurposes: ['breach_notification'] },
+    });
+  });
 });
