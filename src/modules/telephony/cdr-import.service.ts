@@ -44,7 +44,7 @@ import { detached } from './detached.js';
 /** The purpose call records serve, and the only one (VX-5). */
 export const CALL_BILLING_PURPOSE = 'call_billing';
 export const CDR_IMPORT_ACTOR: Actor = { kind: 'system', job: 'cdr-import' };
-export const DEFAULT_BATCH_SIZE = 50_000;
+export const DEFAULT_BATCH_SIZE = 100_000;
 const MAX_BATCH_ATTEMPTS = 3;
 /** Bytes read from the file at a time. */
 const READ_CHUNK_BYTES = 64 * 1024;
