@@ -114,8 +114,9 @@ function touchOf(method: string, path: string): Touch | undefined {
     return { kind: 'data', categories: ['user.financial.bank_account'] };
   // Unmatched payments and matching by hand: payment data under the declared purpose (issue 22).
   if (path.startsWith('/api/v1/payments/')) return { kind: 'data', categories: PAYMENT };
-  // Dunning (issue 22): an invoice's reminders and its hand-over for collection, payment data.
-  if (/^\/api\/v1\/invoices\/\{id\}\/(reminders|collection)$/.test(path))
+  // Dunning (issue 22): an invoice's reminders, its hand-over for collection and closing it
+  // (decision 0465), payment data.
+  if (/^\/api\/v1\/invoices\/\{id\}\/(reminders|collection|collection\/close)$/.test(path))
     return { kind: 'data', categories: PAYMENT };
   // The bookkeeper's CSV of a period (issue 22): payment data, buyer names as the purpose covers.
   if (path === '/api/v1/accounting/export') return { kind: 'data', categories: PAYMENT };

@@ -195,12 +195,26 @@ export interface InvoiceRemindersTable {
   created_at: ColumnType<Date, Date, never>;
 }
 
-/** An invoice handed over for collection after its formal notice (migrations/0300). */
+/** How a hand-over for collection closed (decision 0465). */
+export type CollectionClosedBecause = 'paid' | 'credited' | 'staff';
+
+/**
+ * An invoice handed over for collection after its formal notice (migrations/0300); while open
+ * (`closed_at` null) it holds its customer from erasure (migrations/0465, decision 0465).
+ */
 export interface InvoiceCollectionsTable {
   tenant_id: ColumnType<number, number, never>;
   invoice_id: ColumnType<number, number, never>;
   handed_over_at: ColumnType<Date, Date, never>;
   handed_over_by_staff_id: ColumnType<number | null, number | null, never>;
+  subject_id: number | null;
+  closed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  closed_by_staff_id: ColumnType<number | null, number | null | undefined, number | null>;
+  closed_because: ColumnType<
+    CollectionClosedBecause | null,
+    CollectionClosedBecause | null | undefined,
+    CollectionClosedBecause | null
+  >;
 }
 
 export interface BillingTables {

@@ -128,12 +128,22 @@ export const billingDataMap: TableDataMap[] = [
   {
     table: 'invoice_collections',
     module: 'billing',
-    personal: {},
+    subjectColumn: 'subject_id',
+    // An open hand-over is a legal claim in progress: it holds its customer (decision 0465).
+    holdsSubject: { kind: 'collection', openWhileNull: 'closed_at' },
+    // Part of the invoice's file: kept with it under the accounting hold.
+    erasure: HELD,
+    personal: {
+      subject_id: { category: C.payment },
+    },
     notPersonal: {
       tenant_id: 'tenant key',
       invoice_id: 'the invoice handed over',
       handed_over_at: `when it was handed over for collection; ${UNLINKED}`,
       handed_over_by_staff_id: 'staff id (staff are their own subjects, docs/decisions/0006)',
+      closed_at: 'when the hand-over closed (invoice settled, or closed by staff)',
+      closed_by_staff_id: 'staff id (staff are their own subjects, docs/decisions/0006)',
+      closed_because: "fixed key: 'paid', 'credited' or 'staff' (CHECK)",
     },
   },
   {

@@ -18,7 +18,7 @@ import {
   staffIdOf,
   type BillingContext,
 } from './access.js';
-import type { SellerSnapshot } from './billing.tables.js';
+import type { CollectionClosedBecause, SellerSnapshot } from './billing.tables.js';
 import { BILLING_CATEGORIES as C } from './datamap.js';
 import {
   REMINDER_LANGUAGES,
@@ -336,6 +336,9 @@ export interface InvoiceDunning {
   balanceCents: number;
   disputed: boolean;
   sentForCollectionAt: Date | null;
+  /** When the hand-over closed (null while open or never handed over) and why (decision 0465). */
+  collectionClosedAt: Date | null;
+  collectionClosedBecause: CollectionClosedBecause | null;
   reminders: InvoiceReminder[];
 }
 
@@ -371,6 +374,8 @@ export async function listInvoiceReminders(
       ...statusOf(invoice, belgianDate(kernel.clock.now())),
       disputed: state.disputed,
       sentForCollectionAt: state.sentForCollectionAt,
+      collectionClosedAt: state.collectionClosedAt,
+      collectionClosedBecause: state.collectionClosedBecause,
       reminders: rows.map((row) => {
         const level = row.level as ReminderLevel;
         return {
@@ -419,6 +424,8 @@ export async function markSentForCollection(
         invoice_id: invoiceId,
         handed_over_at: now,
         handed_over_by_staff_id: staffIdOf(context.actor),
+        // The claim's debtor: while the hand-over is open it holds them from erasure (decision 0465).
+        subject_id: live,
       })
       .execute();
     atx.audit.record({
@@ -431,6 +438,67 @@ export async function markSentForCollection(
       decision: 'allowed',
     });
     return { invoiceId, invoiceNumber: invoice.invoiceNumber, sentForCollectionAt: now };
+  });
+}
+
+/** A hand-over for collection and how it stands (decision 0465). */
+export interface CollectionState {
+  invoiceId: number;
+  invoiceNumber: string;
+  sentForCollectionAt: Date;
+  collectionClosedAt: Date | null;
+  collectionClosedBecause: CollectionClosedBecause | null;
+}
+
+/**
+ * Closes an invoice's hand-over for collection (the agency returned the claim, it was written off,
+ * a settlement outside our books): it no longer holds the customer from erasure (decision 0465).
+ * Idempotent: a closed hand-over is answered as it stands; 409 when the invoice was never handed
+ * over. Writes kluis.billing.payment of its customer.
+ */
+export async function closeCollection(
+  kernel: Kernel,
+  context: BillingContext,
+  invoiceId: number,
+): Promise<CollectionState> {
+  const { policy } = await kernel.policies.current(context.tenantId);
+  assertMoneyPurpose(policy, context.purpose, 'hand-overs for collection');
+  const now = kernel.clock.now();
+  return kernel.transact(context.tenantId, async (atx) => {
+    const invoice = await selectInvoiceRef(atx.tx, invoiceId, true);
+    if (!invoice || invoice.kind !== 'invoice') throw notFound('invoice');
+    const live = await liveSubject(atx.tx, invoice.subjectId);
+    await authorize(kernel, atx, context, 'write', [C.payment], live === null ? [] : [live]);
+    const state = await selectDunningState(atx.tx, invoiceId);
+    if (!state.sentForCollectionAt)
+      throw conflict(`invoice ${invoice.invoiceNumber} was not handed over for collection`);
+    const stands = {
+      invoiceId,
+      invoiceNumber: invoice.invoiceNumber,
+      sentForCollectionAt: state.sentForCollectionAt,
+    };
+    if (state.collectionClosedAt)
+      return {
+        ...stands,
+        collectionClosedAt: state.collectionClosedAt,
+        collectionClosedBecause: state.collectionClosedBecause,
+      };
+    await atx.tx
+      .updateTable('invoice_collections')
+      .set({ closed_at: now, closed_by_staff_id: staffIdOf(context.actor), closed_because: 'staff' })
+      .where('invoice_id', '=', invoiceId)
+      .where('closed_at', 'is', null)
+      .execute();
+    atx.audit.record({
+      actor: auditActor(context.actor),
+      role: context.actor.kind === 'staff' ? context.actor.role : null,
+      purpose: context.purpose,
+      action: 'billing.invoice.collection_closed',
+      categories: [C.payment],
+      ...(live === null ? {} : { subjectIds: [live] }),
+      decision: 'allowed',
+    });
+    return { ...stands, collectionClosedAt: now, collectionClosedBecause: 'staff' };
   });
 }
 
@@ -452,7 +520,13 @@ export async function findInvoiceId(kernel: Kernel, tenantId: number, reference:
 async function selectDunningState(
   tx: Tx,
   invoiceId: number,
-): Promise<{ disputed: boolean; formalNotice: boolean; sentForCollectionAt: Date | null }> {
+): Promise<{
+  disputed: boolean;
+  formalNotice: boolean;
+  sentForCollectionAt: Date | null;
+  collectionClosedAt: Date | null;
+  collectionClosedBecause: CollectionClosedBecause | null;
+}> {
   const dispute = await tx
     .selectFrom('invoice_disputes')
     .select('dispute_id')
@@ -467,13 +541,15 @@ async function selectDunningState(
     .executeTakeFirst();
   const collection = await tx
     .selectFrom('invoice_collections')
-    .select('handed_over_at')
+    .select(['handed_over_at', 'closed_at', 'closed_because'])
     .where('invoice_id', '=', invoiceId)
     .executeTakeFirst();
   return {
     disputed: dispute !== undefined,
     formalNotice: notice !== undefined,
     sentForCollectionAt: collection?.handed_over_at ?? null,
+    collectionClosedAt: collection?.closed_at ?? null,
+    collectionClosedBecause: collection?.closed_because ?? null,
   };
 }
 

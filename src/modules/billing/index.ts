@@ -68,6 +68,8 @@ export {
   runDunning,
   listInvoiceReminders,
   markSentForCollection,
+  closeCollection,
+  type CollectionState,
   findInvoiceId,
   DUNNING_ACTOR,
   type DunningSummary,

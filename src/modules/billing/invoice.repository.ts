@@ -380,18 +380,51 @@ export async function selectErasedSubjects(tx: Tx, subjectIds: readonly number[]
   return new Set(rows.map((row) => row.subject_id));
 }
 
-export async function addCredited(tx: Tx, invoiceId: number, cents: number): Promise<void> {
+/** Books a credit note on its invoice; a credit that settles it closes its hand-over for collection. */
+export async function addCredited(tx: Tx, invoiceId: number, cents: number, at: Date): Promise<void> {
   await tx
     .updateTable('invoices')
     .set((eb) => ({ credited_cents: eb('credited_cents', '+', cents) }))
     .where('invoice_id', '=', invoiceId)
     .execute();
+  await closeSettledCollection(tx, invoiceId, 'credited', at);
 }
 
-export async function addPaid(tx: Tx, invoiceId: number, cents: number): Promise<void> {
+/** Books a payment on its invoice; a payment that settles it closes its hand-over for collection. */
+export async function addPaid(tx: Tx, invoiceId: number, cents: number, at: Date): Promise<void> {
   await tx
     .updateTable('invoices')
     .set((eb) => ({ paid_cents: eb('paid_cents', '+', cents) }))
     .where('invoice_id', '=', invoiceId)
+    .execute();
+  await closeSettledCollection(tx, invoiceId, 'paid', at);
+}
+
+/**
+ * Closes the open hand-over for collection of an invoice that has nothing left to pay (decision
+ * 0465): the claim is settled, so it no longer holds the customer from erasure.
+ */
+async function closeSettledCollection(
+  tx: Tx,
+  invoiceId: number,
+  because: 'paid' | 'credited',
+  at: Date,
+): Promise<void> {
+  await tx
+    .updateTable('invoice_collections')
+    .set({ closed_at: at, closed_because: because })
+    .where('invoice_id', '=', invoiceId)
+    .where('closed_at', 'is', null)
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('invoices')
+          .select('invoices.invoice_id')
+          .whereRef('invoices.invoice_id', '=', 'invoice_collections.invoice_id')
+          .where(
+            sql<boolean>`invoices.total_incl_vat_cents - invoices.credited_cents - invoices.paid_cents <= 0`,
+          ),
+      ),
+    )
     .execute();
 }

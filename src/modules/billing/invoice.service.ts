@@ -382,7 +382,7 @@ export async function createCreditNote(
       },
     ]);
     await advanceCounter(atx.tx, 'C', year, 1);
-    await addCredited(atx.tx, row.invoiceId, totals.totalInclVatCents);
+    await addCredited(atx.tx, row.invoiceId, totals.totalInclVatCents, kernel.clock.now());
     if (id === undefined) throw new Error('credit note not inserted');
     return id;
   });

@@ -100,7 +100,7 @@ export async function matchPayment(
         : null;
     const grant = await authorize(kernel, atx, context, 'write', [C.payment], live === null ? [] : [live]);
     await linkPayment(atx.tx, grant, paymentId, invoiceId, live);
-    await addPaid(atx.tx, invoiceId, payment.amount_cents);
+    await addPaid(atx.tx, invoiceId, payment.amount_cents, kernel.clock.now());
     const paid = { ...invoice, paidCents: invoice.paidCents + payment.amount_cents };
     return {
       paymentId,

@@ -233,7 +233,7 @@ export async function importPayments(
           line.line,
           `amount: the payments of invoice ${matched.invoiceNumber} would exceed ${MAX_PAYMENT_TEXT}`,
         );
-      await addPaid(atx.tx, matched.invoiceId, line.amountCents);
+      await addPaid(atx.tx, matched.invoiceId, line.amountCents, at);
       paidNow.set(matched.invoiceId, (paidNow.get(matched.invoiceId) ?? 0) + line.amountCents);
     }
     options.onProgress?.(total, total);

@@ -51,6 +51,12 @@ const langQuery = z.object({ lang: z.string().max(5).optional() });
 
 const notFound = (): AppError => new AppError('not_found', 'no such page', { publicMessage: 'no such page' });
 
+/** What keeps a person from erasure: the last end of a dated hold, and the open-ended claim's kind. */
+interface Held {
+  until: string | null;
+  claim: 'dispute' | 'collection';
+}
+
 interface Signed {
   frame: PortalFrame;
   session: SubjectSession;
@@ -213,9 +219,10 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
 
   /**
    * When the holds that keep the person from erasure end (decision 0415): the latest end of a
-   * dated hold, null for an open dispute alone, undefined when nothing holds them.
+   * dated hold, null for an open dispute or hand-over for collection alone (decision 0465; which
+   * one in `claim`), undefined when nothing holds them.
    */
-  const heldUntil = async (signed: Signed): Promise<string | null | undefined> => {
+  const heldUntil = async (signed: Signed): Promise<Held | undefined> => {
     const holds = await erasureHoldsOn(
       deps.kernel,
       deps.requests.dataMap,
@@ -224,18 +231,19 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
     );
     if (holds.length === 0) return undefined;
     const ends = holds.flatMap((hold) => (hold.endsOn ? [hold.endsOn] : [])).sort();
-    return ends.at(-1) ?? null;
+    const claim = holds.some((hold) => hold.kind === 'collection') ? 'collection' : 'dispute';
+    return { until: ends.at(-1) ?? null, claim };
   };
 
   /** The erase page of a person under a hold: kept for a legal claim until …, no form. */
-  const heldPage = (signed: Signed, until: string | null): string => {
+  const heldPage = (signed: Signed, held: Held): string => {
     const t = textsOf(signed.frame);
     return page(
       signed,
       t.erase.title,
       '/erase',
       html`<h1>${t.erase.title}</h1>
-        <p role="status">${t.erase.held(until)}</p>`,
+        <p role="status">${t.erase.held(held.until, held.claim)}</p>`,
     );
   };
 
@@ -799,7 +807,11 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
       } catch (error) {
         // A hold placed in between: the request stays for the officer to answer.
         if (isAppError(error) && error.code === 'erasure_held')
-          return sendPage(reply, heldPage(signed, (await heldUntil(signed)) ?? null), 409);
+          return sendPage(
+            reply,
+            heldPage(signed, (await heldUntil(signed)) ?? { until: null, claim: 'dispute' }),
+            409,
+          );
         return sendErrorPage(reply, signed.frame, error, `${signed.frame.base}/account/erase`);
       }
       await endSession(deps.requests, signed.session.tenant.tenantId, request.cookies[SUBJECT_COOKIE] ?? '');

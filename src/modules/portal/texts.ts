@@ -139,8 +139,11 @@ export interface PortalTexts {
     submit: string;
     done: string;
     letter: string;
-    /** A legal hold or an open dispute keeps the person (decision 0415): nothing can be erased now. */
-    held: (until: string | null) => string;
+    /**
+     * A legal hold, an open dispute or an open hand-over for collection keeps the person (decisions
+     * 0415, 0465): nothing can be erased now. Without an end day, `claim` says what is open.
+     */
+    held: (until: string | null, claim: 'dispute' | 'collection') => string;
   };
   myRequests: { title: string; none: string };
   report: {
@@ -423,8 +426,8 @@ const nl: PortalTexts = {
     submit: 'Account wissen',
     done: 'Uw account is gewist. U krijgt een brief per e-mail met wat gewist is en wat nog bewaard wordt.',
     letter: 'Wissen kan niet ongedaan gemaakt worden.',
-    held: (until) =>
-      `Uw gegevens worden bewaard voor een rechtsvordering (AVG art. 17, lid 3, e), ${until ? `tot ${until}` : 'tot het geschil over uw factuur beslecht is'}. Tot dan kunnen wij uw account niet wissen; er is niets gewist. Nadien kunt u het opnieuw vragen.`,
+    held: (until, claim) =>
+      `Uw gegevens worden bewaard voor een rechtsvordering (AVG art. 17, lid 3, e), ${until ? `tot ${until}` : claim === 'collection' ? 'tot de onbetaalde factuur die wij voor inning uit handen gaven, betaald of afgesloten is' : 'tot het geschil over uw factuur beslecht is'}. Tot dan kunnen wij uw account niet wissen; er is niets gewist. Nadien kunt u het opnieuw vragen.`,
   },
   myRequests: { title: 'Mijn verzoeken', none: 'U hebt nog geen verzoeken ingediend.' },
   report: {
@@ -732,8 +735,8 @@ const fr: PortalTexts = {
     submit: 'Effacer le compte',
     done: 'Votre compte est effacé. Vous recevez une lettre par e-mail indiquant ce qui est effacé et ce qui est encore conservé.',
     letter: 'L’effacement est définitif.',
-    held: (until) =>
-      `Vos données sont conservées pour une action en justice (RGPD art. 17, par. 3, e), ${until ? `jusqu’au ${until}` : 'jusqu’au règlement du litige sur votre facture'}. D’ici là, nous ne pouvons pas effacer votre compte ; rien n’a été effacé. Vous pourrez le demander à nouveau ensuite.`,
+    held: (until, claim) =>
+      `Vos données sont conservées pour une action en justice (RGPD art. 17, par. 3, e), ${until ? `jusqu’au ${until}` : claim === 'collection' ? 'jusqu’à ce que la facture impayée confiée au recouvrement soit payée ou son recouvrement clôturé' : 'jusqu’au règlement du litige sur votre facture'}. D’ici là, nous ne pouvons pas effacer votre compte ; rien n’a été effacé. Vous pourrez le demander à nouveau ensuite.`,
   },
   myRequests: { title: 'Mes demandes', none: 'Vous n’avez encore fait aucune demande.' },
   report: {
@@ -1034,8 +1037,8 @@ const en: PortalTexts = {
     submit: 'Erase account',
     done: 'Your account has been erased. You will get a letter by e-mail saying what was erased and what is still kept.',
     letter: 'Erasure cannot be undone.',
-    held: (until) =>
-      `Your data are kept for a legal claim (GDPR Art. 17(3)(e)) ${until ? `until ${until}` : 'until the dispute about your invoice is settled'}. Until then we cannot erase your account; nothing has been erased. You may ask again afterwards.`,
+    held: (until, claim) =>
+      `Your data are kept for a legal claim (GDPR Art. 17(3)(e)) ${until ? `until ${until}` : claim === 'collection' ? 'until the unpaid invoice we handed over for collection is paid or its collection is closed' : 'until the dispute about your invoice is settled'}. Until then we cannot erase your account; nothing has been erased. You may ask again afterwards.`,
   },
   myRequests: { title: 'My requests', none: 'You have not made any requests yet.' },
   report: {
