@@ -13,7 +13,7 @@ export {
   type AccessReport,
 } from './access-report.schema.js';
 export { renderAccessReportHtml } from './access-report.html.js';
-export { streamPortabilityZip } from './portability.js';
+export { EXPORT_DEFLATE_LEVEL, streamPortabilityZip } from './portability.js';
 export {
   buildAccessOverview,
   readAccessTablePage,

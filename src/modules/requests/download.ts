@@ -1,13 +1,14 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PassThrough } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import yazl from 'yazl';
 import {
+  EXPORT_DEFLATE_LEVEL,
   streamPortabilityZip,
   writeAccessReportHtml,
   writeAccessReportJson,
 } from '../../kernel/access-report/index.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
+import { ZipStream } from '../../platform/zip-stream.js';
 import { completeDownload, consumeDownload, RIGHTS_PURPOSE, type RequestsDeps } from './requests.service.js';
 
 /**
@@ -54,8 +55,7 @@ export async function sendDownload(
       // The JSON and the HTML are written while the rows are read, a page at a time, one file
       // after the other (the ZIP reads its entries in order): memory stays flat however long
       // the person's history is (call records).
-      const zip = new yazl.ZipFile();
-      zip.outputStream.pipe(raw);
+      const zip = new ZipStream(raw, { level: EXPORT_DEFLATE_LEVEL, modified: deps.kernel.clock.now() });
       const json = new PassThrough();
       const page = new PassThrough();
       // The person went away: stop reading their rows.
@@ -64,11 +64,15 @@ export async function sendDownload(
         json.destroy(new Error('download interrupted'));
         page.destroy(new Error('download interrupted'));
       });
-      zip.addReadStream(json, 'access-report.json');
-      zip.addReadStream(page, 'access-report.html');
-      zip.end();
-      await writeAccessReportJson(deps.kernel, deps.dataMap, options, json);
-      await writeAccessReportHtml(deps.kernel, deps.dataMap, options, page);
+      await Promise.all([
+        zip.entry('access-report.json', json),
+        writeAccessReportJson(deps.kernel, deps.dataMap, options, json),
+      ]);
+      await Promise.all([
+        zip.entry('access-report.html', page),
+        writeAccessReportHtml(deps.kernel, deps.dataMap, options, page),
+      ]);
+      await zip.end();
       if (!raw.writableFinished) await finished(raw);
     }
   } catch (error) {
