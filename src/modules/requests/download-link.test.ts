@@ -114,6 +114,43 @@ async function abortedDownload(path: string): Promise<number> {
   }
 }
 
+/** Presses the download button over a real connection, reads `atLeast` bytes of the package, and hangs up. */
+async function brokenOffDownload(path: string, atLeast: number): Promise<number> {
+  const { button } = await openLinkPage(app, path);
+  if (!button) throw new Error('no button on the download page');
+  const body = new URLSearchParams(button.fields).toString();
+  return new Promise<number>((resolve, reject) => {
+    let received = 0;
+    const outgoing = httpRequest(
+      `${origin}${button.action}`,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'content-length': Buffer.byteLength(body),
+          cookie: `kluis_form=${button.formCookie}`,
+        },
+      },
+      (response) => {
+        response.on('error', () => undefined);
+        response.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received < atLeast) return;
+          outgoing.destroy();
+          resolve(received);
+        });
+        response.on('end', () =>
+          reject(new Error(`the whole package came (${received} bytes) before the hang-up`)),
+        );
+      },
+    );
+    outgoing.on('error', (error) => {
+      if (!outgoing.destroyed) reject(error);
+    });
+    outgoing.end(body);
+  });
+}
+
 async function linkState(path: string): Promise<{ attempts: number; spent: boolean }> {
   const rows = await runAsOwner<{ attempts: number; spent: boolean }>(
     database.ownerUrl,
@@ -141,6 +178,45 @@ describe('the access package download link (decision 0382)', () => {
     expect(again.statusCode).toBe(404);
     expect(again.body).toContain('Deze link is onbekend, al gebruikt of verlopen');
   });
+
+  it('VK-21: a person who closes the connection while the package is being written (attack S7-0) stops the download and nothing else: the server goes on answering, the link stays usable, and the next download gets the whole package', async () => {
+    const { path } = await downloadLink();
+    // A long history, so that the package is still being written when the person goes away.
+    const { rows } = await runAsOwner<{ id: string }>(
+      database.ownerUrl,
+      'select max(subject_id)::text as id from people where tenant_id = $1',
+      [voiceking.tenantId],
+    );
+    const subjectId = Number(rows[0]?.id);
+    await runAsOwner(
+      database.ownerUrl,
+      `select set_config('app.tenant', $1, false), kluis_ensure_call_record_partition(date '2026-10-01')`,
+      [String(voiceking.tenantId)],
+    );
+    await runAsOwner(
+      database.ownerUrl,
+      `insert into call_records (tenant_id, started_at, dedup_key, subject_id, caller_e164, destination, answered_at,
+          ended_at, duration_seconds, billable_seconds, disposition, is_billable_leg, linked_id, cost_micros)
+       select $1, t, 'abort-' || i, $2, '+3292000000', '+32470' || lpad((i % 1000000)::text, 6, '0'), t,
+              t + interval '90 seconds', 90, 90, 'answered', true, null, 50000
+         from generate_series(1, 60000) i,
+              lateral (select timestamptz '2026-10-02 00:00:00+00' + i * interval '20 seconds') x(t)`,
+      [voiceking.tenantId, subjectId],
+    );
+
+    const received = await brokenOffDownload(path, 64 * 1024);
+    expect(received).toBeGreaterThanOrEqual(64 * 1024);
+    // The server is still there for everyone, and the broken download spent nothing.
+    await expect.poll(async () => (await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    await expect.poll(() => linkState(path)).toEqual({ attempts: 1, spent: false });
+
+    const whole = await followLink(app, path);
+    expect(whole.statusCode).toBe(200);
+    const files = await unzip(whole.rawPayload);
+    expect(files.get('access-report.json')).toContain('abort-60000');
+    expect(files.get('access-report.html')).toContain('</html>');
+    expect(await linkState(path)).toEqual({ attempts: 2, spent: true });
+  }, 120_000);
 
   it('a link serves at most 3 started downloads, and none once it has expired', async () => {
     const { path } = await downloadLink();

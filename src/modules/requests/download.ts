@@ -58,6 +58,10 @@ export async function sendDownload(
       const zip = new ZipStream(raw, { level: EXPORT_DEFLATE_LEVEL, modified: deps.kernel.clock.now() });
       const json = new PassThrough();
       const page = new PassThrough();
+      // An entry's reader and writer report its failure through the promises awaited below; the
+      // HTML entry is not read yet while the JSON is written, and an error event nobody listens
+      // to would end the whole process (attack S7-0).
+      for (const entry of [json, page]) entry.on('error', () => undefined);
       // The person went away: stop reading their rows.
       raw.once('close', () => {
         if (raw.writableFinished) return;
