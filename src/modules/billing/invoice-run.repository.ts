@@ -282,13 +282,17 @@ export interface LateCallsRow {
 /**
  * Late calls (G-1): per customer and month up to `periodStart` for which an invoice run has
  * recorded what it billed, the chargeable calls now stored minus those billed (counts, seconds,
- * micro-euros), where more calls are stored than were billed. Subject ids and totals only.
+ * micro-euros), where more calls are stored than were billed. Subject ids and totals only;
+ * `subjectIds` limits the read to those customers (a batch's re-read, decision 0426).
  */
 export async function selectLateCalls(
   tx: Tx,
   periodStart: string,
   timeZone: string,
+  subjectIds?: readonly number[],
 ): Promise<LateCallsRow[]> {
+  if (subjectIds && subjectIds.length === 0) return [];
+  const onlySubjects = subjectIds ? sql`and r.subject_id = any(${[...subjectIds]}::bigint[])` : sql``;
   const result = await sql<{
     subject_id: number;
     month: string;
@@ -308,6 +312,7 @@ export async function selectLateCalls(
           on r.started_at >= (m.calls_month::timestamp at time zone ${timeZone})
          and r.started_at < ((m.calls_month + 1 * interval '1 month')::timestamp at time zone ${timeZone})
        where r.is_billable_leg and r.billable_seconds > 0 and r.disposition = 'answered'
+             ${onlySubjects}
        group by 1, 2
     ), billed as (
       select i.subject_id, c.calls_month, sum(c.calls)::int as calls, sum(c.seconds)::bigint as seconds,
@@ -397,6 +402,17 @@ export async function countItemisedCalls(
     .where('cost_micros', '>', 0)
     .executeTakeFirstOrThrow();
   return Number(row.count);
+}
+
+/**
+ * Serialises the batches of a tenant's invoice runs (decision 0426), whatever their period or
+ * issue year: held until the transaction ends, so what a concurrent run billed is committed and
+ * visible to the statements after it. Take it before `lockCounter` (always in that order).
+ */
+export async function lockInvoiceRuns(tx: Tx, tenantId: number): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`kluis.invoice_run.${tenantId}`}, 0))`.execute(
+    tx,
+  );
 }
 
 /**

@@ -47,6 +47,7 @@ import {
   advanceCounter,
   insertInvoices,
   lockCounter,
+  lockInvoiceRuns,
   assertIssueDateInOrder,
   selectCallSummaries,
   selectCallWindow,
@@ -284,11 +285,27 @@ export async function runInvoices(
         atx.tx,
         [...lines.values()].flatMap((rows) => rows.flatMap((row) => row.organisationId ?? [])),
       );
-      // The lock, then the check: a concurrent run's invoices for these customers are committed
-      // and visible once it is ours, so nobody is billed twice and no number is skipped.
+      // The locks, then the checks: a concurrent run's invoices for these customers are committed
+      // and visible once they are ours, so nobody is billed twice and no number is skipped.
+      await lockInvoiceRuns(atx.tx, context.tenantId);
       const last = await lockCounter(atx.tx, context.tenantId, 'F', year);
       await assertIssueDateInOrder(atx.tx, context.tenantId, 'F', year, issueDate);
       const billed = await selectInvoicedSubjects(atx.tx, period.start, subjects);
+      // Late calls read before the lock may have been billed since by a run of another period
+      // (attack S7-1): read again, under the lock, for the batch's customers that had any.
+      const lateSubjects = subjects.filter((id) => lateAll.has(id));
+      const lateNow = groupBy(
+        await selectLateCalls(atx.tx, period.start, BILLING_TIME_ZONE, lateSubjects),
+        (row) => row.subjectId,
+      );
+      for (const subjectId of lateSubjects) {
+        const rows = lateNow.get(subjectId) ?? [];
+        lateAll.set(subjectId, rows);
+        late.set(
+          subjectId,
+          rows.filter((row) => row.month < period.start),
+        );
+      }
       const drafts: NewInvoice[] = [];
       const createdAt = kernel.clock.now();
       for (const subjectId of subjects) {

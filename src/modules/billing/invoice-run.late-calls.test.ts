@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import {
+  billingContext,
+  createCustomer,
+  insertCalls,
+  prepareTenant,
+  startContract,
+  type TestCall,
+} from './billing.test-helpers.js';
+import { runInvoices } from './invoice-run.service.js';
+
+// "Today" is Thursday 5 November 2026 in Belgium: October 2026 can be billed.
+const clock = fixedClock(new Date('2026-11-05T10:00:00Z'));
+const CUSTOMERS = 4;
+
+let database: TestDatabase;
+let kernel: Kernel;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database, clock);
+});
+afterAll(async () => database.close());
+
+/** October's calls billed per customer over all invoices (invoice_call_months), and stored. */
+async function octoberCounts(
+  tenantId: number,
+): Promise<{ billed: Map<number, number>; stored: Map<number, number> }> {
+  const billed = await runAsOwner<{ subject_id: string; calls: number }>(
+    database.ownerUrl,
+    `select i.subject_id, sum(c.calls)::int as calls
+       from invoice_call_months c join invoices i on i.tenant_id = c.tenant_id and i.invoice_id = c.invoice_id
+      where c.tenant_id = $1 and c.calls_month = date '2026-10-01' and i.kind = 'invoice'
+      group by 1`,
+    [tenantId],
+  );
+  const stored = await runAsOwner<{ subject_id: string; calls: number }>(
+    database.ownerUrl,
+    `select subject_id, count(*)::int as calls from call_records
+      where tenant_id = $1 and started_at >= '2026-10-01' and started_at < '2026-11-01' group by 1`,
+    [tenantId],
+  );
+  const toMap = (rows: Array<{ subject_id: string; calls: number }>) =>
+    new Map(rows.map((row) => [Number(row.subject_id), row.calls]));
+  return { billed: toMap(billed.rows), stored: toMap(stored.rows) };
+}
+
+function callsOf(subjects: readonly number[], day: string, perCustomer: number): TestCall[] {
+  return subjects.flatMap((subjectId, i) =>
+    Array.from({ length: perCustomer }, (_, k) => ({
+      subjectId,
+      startedAt: `${day}T10:${String(i).padStart(2, '0')}:${String(k).padStart(2, '0')}Z`,
+      destination: '+3292123456',
+      seconds: 90,
+      costMicros: 85_000,
+    })),
+  );
+}
+
+describe('late calls under concurrent invoice runs of different months (attack S7-1, decision 0426)', () => {
+  it('two runs of different months started at once bill each late call exactly once; calls arriving later are billed by the next run', async () => {
+    const tenant = await createPolicyTenant(kernel, 'voxtra');
+    const catalogue = await prepareTenant(kernel, tenant);
+    const subjects: number[] = [];
+    for (let i = 0; i < CUSTOMERS; i += 1) {
+      const subjectId = await createCustomer(kernel, tenant, { familyName: `Laat${i}` });
+      await startContract(kernel, tenant, subjectId, {
+        startDate: '2026-08-01',
+        lines: [{ productId: catalogue.subscription }],
+      });
+      subjects.push(subjectId);
+    }
+    const context = billingContext(tenant);
+    await insertCalls(kernel, tenant, callsOf(subjects, '2026-10-10', 1));
+    const october = await runInvoices(kernel, context, {
+      callsPurpose: 'call_billing',
+      period: '2026-10',
+      issueDate: '2026-11-05',
+    });
+    expect(october.invoiced).toBe(CUSTOMERS);
+
+    // Two October calls per customer arrive after October's invoices.
+    await insertCalls(kernel, tenant, callsOf(subjects, '2026-10-20', 2));
+    const [november, december] = await Promise.all([
+      runInvoices(kernel, context, {
+        callsPurpose: 'call_billing',
+        period: '2026-11',
+        issueDate: '2027-01-05',
+      }),
+      runInvoices(kernel, context, {
+        callsPurpose: 'call_billing',
+        period: '2026-12',
+        issueDate: '2027-01-05',
+      }),
+    ]);
+    expect([november.invoiced, december.invoiced]).toEqual([CUSTOMERS, CUSTOMERS]);
+    expect(november.lateCalls.billed + december.lateCalls.billed).toBe(2 * CUSTOMERS);
+    let counts = await octoberCounts(tenant.tenantId);
+    for (const subjectId of subjects) {
+      expect(counts.stored.get(subjectId)).toBe(3);
+      expect(counts.billed.get(subjectId)).toBe(3);
+    }
+    // The late-call lines: two calls per customer in total, on one of the two runs' invoices.
+    const lines = await runAsOwner<{ subject_id: string; calls: number }>(
+      database.ownerUrl,
+      `select i.subject_id, sum(l.call_count)::int as calls
+         from invoice_lines l join invoices i on i.tenant_id = l.tenant_id and i.invoice_id = l.invoice_id
+        where l.tenant_id = $1 and l.calls_month = date '2026-10-01' group by 1`,
+      [tenant.tenantId],
+    );
+    expect(new Map(lines.rows.map((row) => [Number(row.subject_id), row.calls]))).toEqual(
+      new Map(subjects.map((id) => [id, 2])),
+    );
+
+    // One more October call per customer arrives: the next run bills it, once.
+    await insertCalls(kernel, tenant, callsOf(subjects, '2026-10-25', 1));
+    const january = await runInvoices(kernel, context, {
+      callsPurpose: 'call_billing',
+      period: '2027-01',
+      issueDate: '2027-02-05',
+    });
+    expect(january.lateCalls.billed).toBe(CUSTOMERS);
+    expect(january.lateCalls.months).toEqual(['2026-10']);
+    counts = await octoberCounts(tenant.tenantId);
+    for (const subjectId of subjects) {
+      expect(counts.stored.get(subjectId)).toBe(4);
+      expect(counts.billed.get(subjectId)).toBe(4);
+    }
+  });
+});
