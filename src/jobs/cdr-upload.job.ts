@@ -37,5 +37,12 @@ export async function runCdrUploads(settings: CdrUploadRunSettings, logger: Logg
 
 /** Every minute (the backstop), and at once when a file is uploaded. */
 export function cdrUploadJob(settings: CdrUploadRunSettings, logger: Logger): JobDefinition {
-  return { name: CDR_UPLOAD_JOB, cron: '* * * * *', run: () => runCdrUploads(settings, logger) };
+  // Each upload is held by its own advisory lock: a run whose process died is failed at once
+  // (decision 0466), not after the queue's 15-minute expiry.
+  return {
+    name: CDR_UPLOAD_JOB,
+    cron: '* * * * *',
+    recoverable: true,
+    run: () => runCdrUploads(settings, logger),
+  };
 }

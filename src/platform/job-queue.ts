@@ -1,3 +1,4 @@
+import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { describeUnexpected } from './errors.js';
 import type { Logger } from './logger.js';
@@ -16,6 +17,12 @@ export interface JobDefinition {
   cron?: string;
   /** Must be idempotent: the queue delivers at least once (a crashed worker's job is retried). */
   run(): Promise<void>;
+  /**
+   * The run guards its own work with advisory locks (a second run beside a live one only skips
+   * what the first holds). A run whose process died is then failed within a minute instead of
+   * blocking the stately queue until its 15-minute expiry (decision 0466).
+   */
+  recoverable?: boolean;
 }
 
 export interface JobQueue {
@@ -34,7 +41,14 @@ export interface JobQueueOptions {
   logger: Logger;
   /** How often idle workers look for work; seconds. */
   pollingIntervalSeconds?: number;
+  /** How often dead runs of recoverable jobs are looked for; seconds (decision 0466). */
+  recoverIntervalSeconds?: number;
 }
+
+/** A live run holds this session lock (keyed by the job's id) for as long as its handler runs. */
+const RUN_LOCK = "hashtextextended('kluis.job.' || $1::text, 0)";
+/** A run younger than this is not judged: pg-boss may have claimed it and not yet called us. */
+const CLAIM_GRACE_SECONDS = 10;
 
 /**
  * The PostgreSQL-backed job queue (pg-boss, DESIGN.md "Jobs"): every process registers the same
@@ -61,6 +75,79 @@ export async function startJobQueue(options: JobQueueOptions): Promise<JobQueue>
   await boss.start();
   const polling = options.pollingIntervalSeconds ?? 2;
   const names = new Set<string>();
+  const recoverable = new Set<string>();
+
+  // One connection of this process holds the run locks of its recoverable jobs: when the process
+  // dies, PostgreSQL ends the session and the locks go with it.
+  let holder: Promise<pg.Client> | null = null;
+  const locks = (): Promise<pg.Client> => {
+    holder ??= (async () => {
+      const client = new pg.Client({
+        connectionString: options.connectionString,
+        application_name: 'kluis-job-locks',
+      });
+      client.on('error', (error: Error) => {
+        // The locks went with the session; the next run opens a new one. A live run may then be
+        // failed by another process's look: harmless for recoverable jobs (their work is locked).
+        logger.warn({ err: describeUnexpected(error) }, 'job lock connection lost');
+        holder = null;
+      });
+      await client.connect();
+      return client;
+    })().catch((error: unknown) => {
+      holder = null;
+      throw error;
+    });
+    return holder;
+  };
+
+  /**
+   * Fails the `active` runs of recoverable jobs whose run lock is free: nobody runs them (their
+   * process is gone), so the stately queue may start the next run at once.
+   */
+  const recoverDeadRuns = async (): Promise<void> => {
+    if (recoverable.size === 0) return;
+    const client = await locks();
+    const active = await client.query<{ id: string; name: string }>(
+      `select id::text, name from ${JOB_SCHEMA}.job
+        where name = any($1::text[]) and state = 'active'
+          and started_on < now() - make_interval(secs => $2)`,
+      [[...recoverable], CLAIM_GRACE_SECONDS],
+    );
+    for (const job of active.rows) {
+      const free = await client.query<{ ok: boolean }>(`select pg_try_advisory_lock(${RUN_LOCK}) as ok`, [
+        job.id,
+      ]);
+      if (free.rows[0]?.ok !== true) continue;
+      try {
+        await boss.fail(job.name, job.id, { message: 'its process ended during the run' });
+        logger.warn(
+          { job: job.name, jobId: job.id },
+          'a run whose process ended was failed; the next run starts',
+        );
+      } finally {
+        await client.query(`select pg_advisory_unlock(${RUN_LOCK})`, [job.id]);
+      }
+    }
+  };
+  const recoverSafely = (): Promise<void> =>
+    recoverDeadRuns().catch((error: unknown) => {
+      logger.warn({ err: describeUnexpected(error) }, 'looking for dead job runs failed');
+    });
+  const recoverTimer = setInterval(() => void recoverSafely(), (options.recoverIntervalSeconds ?? 30) * 1000);
+  recoverTimer.unref();
+
+  /** Runs `work` holding the job's run lock (recoverable jobs only). */
+  const underRunLock = async (jobId: string, work: () => Promise<void>): Promise<void> => {
+    const client = await locks();
+    await client.query(`select pg_advisory_lock(${RUN_LOCK})`, [jobId]);
+    try {
+      await work();
+    } finally {
+      await client.query(`select pg_advisory_unlock(${RUN_LOCK})`, [jobId]).catch(() => undefined);
+    }
+  };
+
   return {
     async register(job) {
       if (names.has(job.name)) throw new Error(`job ${job.name} registered twice`);
@@ -74,9 +161,15 @@ export async function startJobQueue(options: JobQueueOptions): Promise<JobQueue>
           });
       }
       if (job.cron !== undefined) await boss.schedule(job.name, job.cron, {}, { tz: 'UTC' });
-      await boss.work(job.name, { pollingIntervalSeconds: polling, batchSize: 1 }, async () => {
+      if (job.recoverable === true) {
+        recoverable.add(job.name);
+        // Before this process's worker starts: a run left by a dead process must not block it.
+        await recoverSafely();
+      }
+      await boss.work(job.name, { pollingIntervalSeconds: polling, batchSize: 1 }, async ([claimed]) => {
         try {
-          await job.run();
+          if (job.recoverable === true && claimed) await underRunLock(claimed.id, () => job.run());
+          else await job.run();
         } catch (error) {
           logger.error({ err: describeUnexpected(error), job: job.name }, 'job failed; it will be retried');
           throw error;
@@ -97,7 +190,11 @@ export async function startJobQueue(options: JobQueueOptions): Promise<JobQueue>
       }
     },
     async stop() {
+      clearInterval(recoverTimer);
       await boss.stop({ graceful: true, wait: true, timeout: 20_000 });
+      const client = await holder?.catch(() => null);
+      holder = null;
+      await client?.end().catch(() => undefined);
     },
   };
 }

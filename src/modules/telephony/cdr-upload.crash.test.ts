@@ -8,7 +8,8 @@ import { crashEnv, runChild } from '../../../test/crash.js';
 import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
 import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
 import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
-import { runCdrUploads } from '../../jobs/cdr-upload.job.js';
+import { CDR_UPLOAD_JOB, cdrUploadJob, runCdrUploads } from '../../jobs/cdr-upload.job.js';
+import { JOB_SCHEMA, startJobQueue } from '../../platform/job-queue.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { systemClock } from '../../platform/clock.js';
 import type { Tenant } from '../tenants/index.js';
@@ -105,6 +106,82 @@ describe('an uploaded import killed half-way (decision 0360)', () => {
         [voxtra.tenantId, importId],
       ),
     ).toBe(1);
+    expect(await readdir(spoolDir)).toEqual([]);
+  }, 120_000);
+
+  it('VX-5: after a server killed during an upload run restarts, the waiting import finishes within a minute, not after the 15-minute job expiry (decision 0466)', async () => {
+    const lines = Array.from({ length: 7 }, (_, index) =>
+      answeredCall(`q.${index}`, '056223344', '0470123456', `2024-06-05 11:0${index}:00`, 60),
+    );
+    const sent = await app.inject({
+      method: 'POST',
+      url: '/api/v1/call-record-imports?name=queue-killed.csv',
+      headers: { cookie: billing.cookie, 'x-csrf-token': billing.csrfToken, 'content-type': 'text/csv' },
+      payload: `${lines.join('\n')}\n`,
+    });
+    expect(sent.statusCode, sent.body).toBe(202);
+    const { importId } = sent.json<{ importId: number }>();
+    const calls = 'select count(*)::int as n from call_records where tenant_id = $1';
+    const before = await count(calls, [voxtra.tenantId]);
+
+    // The job queue of a "server" runs the upload and the process dies after its first batch.
+    const exit = await runChild(
+      ['--import', 'tsx', path.join(ROOT, 'test/children/run-cdr-upload-queue.ts'), spoolDir, '3'],
+      crashEnv(database, masterKey, { KLUIS_TEST_HOOK: 'cdr-upload.batch-written:kill' }),
+    );
+    expect(exit.signal, exit.stderr).toBe('SIGKILL');
+    expect(await count(calls, [voxtra.tenantId])).toBe(before + 3);
+    const activeRuns = `select count(*)::int as n from ${JOB_SCHEMA}.job where name = $1 and state = 'active'`;
+    // The dead run holds the stately queue: before the fix it stayed so for 15 minutes.
+    expect(await count(activeRuns, [CDR_UPLOAD_JOB])).toBe(1);
+
+    // The server starts again: its queue registers the job and the start asks for a run.
+    const started = Date.now();
+    const queue = await startJobQueue({
+      connectionString: database.ownerUrl,
+      logger: testLogger,
+      pollingIntervalSeconds: 1,
+      recoverIntervalSeconds: 2,
+    });
+    try {
+      await queue.register(
+        cdrUploadJob({ kernel, connection: bulkConnection(database), spoolDir, batchSize: 3 }, testLogger),
+      );
+      await queue.runNow(CDR_UPLOAD_JOB);
+      let status = 'running';
+      while (status !== 'finished' && Date.now() - started < 60_000) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        const row = await runAsOwner<{ status: string }>(
+          database.ownerUrl,
+          'select status from call_record_imports where tenant_id = $1 and import_id = $2',
+          [voxtra.tenantId, importId],
+        );
+        status = row.rows[0]?.status ?? 'missing';
+      }
+      expect(status).toBe('finished');
+    } finally {
+      await queue.stop();
+    }
+    const done = await app.inject({
+      method: 'GET',
+      url: `/api/v1/call-record-imports/${importId}`,
+      headers: { cookie: billing.cookie },
+    });
+    expect(done.json()).toMatchObject({
+      status: 'finished',
+      linesRead: 7,
+      imported: 4,
+      duplicates: 3,
+      rejected: 0,
+    });
+    expect(await count(calls, [voxtra.tenantId])).toBe(before + 7);
+    expect(
+      await count('select count(distinct dedup_key)::int as n from call_records where tenant_id = $1', [
+        voxtra.tenantId,
+      ]),
+    ).toBe(before + 7);
+    // The dead run was failed (handed to a retry), not left active; nothing of the queue runs now.
+    expect(await count(activeRuns, [CDR_UPLOAD_JOB])).toBe(0);
     expect(await readdir(spoolDir)).toEqual([]);
   }, 120_000);
 });
