@@ -4,7 +4,7 @@ import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test
 import { createTestApp, loginAs, requestAs, type StaffSession } from '../../../test/http.js';
 import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
 import type { Kernel } from '../../kernel/kernel.js';
-import { setPurposeState } from '../../kernel/subjects/index.js';
+import { setPurposeState, setRestriction } from '../../kernel/subjects/index.js';
 import type { Tenant } from '../tenants/index.js';
 
 let database: TestDatabase;
@@ -151,6 +151,170 @@ describe('people over HTTP (VK-2, VX-3)', () => {
     expect(notHrWork.json()).toMatchObject({ code: 'role_not_allowed' });
     const ownWork = await call(hr, 'GET', `/api/v1/people/${id}`, 'recruitment');
     expect(ownWork.json()).toMatchObject({ familyName: 'Kandidaat', email: 'tom@cv.example' });
+  });
+
+  it('a page of people says nothing about a person the purpose does not reach: every cursor is a shown person, paging returns exactly the visible matches (name and organisation lists)', async () => {
+    type Page = { items: Array<{ subjectId: number }>; nextCursor: string | null };
+    async function person(session: StaffSession, purpose: string, body: Record<string, unknown>) {
+      const created = await call(session, 'POST', '/api/v1/people', purpose, body);
+      expect(created.statusCode).toBe(201);
+      return created.json<{ subjectId: number }>().subjectId;
+    }
+    async function restrict(tenant: Tenant, subjectId: number) {
+      await kernel.transact(tenant.tenantId, (atx) => setRestriction(atx, subjectId, true, new Date()));
+    }
+    // Reads every page of `query` from `start`, checking each answer; the subject ids listed.
+    async function pageThrough(
+      session: StaffSession,
+      purpose: string,
+      query: string,
+      limit: number,
+      start: number | undefined,
+      visible: number[],
+      hidden: number[],
+    ): Promise<number[]> {
+      const seen: number[] = [];
+      let cursor: string | null = start === undefined ? null : String(start);
+      let first = true;
+      while (first || cursor !== null) {
+        first = false;
+        const url: string = `/api/v1/people?${query}&limit=${limit}${cursor !== null ? `&cursor=${cursor}` : ''}`;
+        const response = await call(session, 'GET', url, purpose);
+        expect(response.statusCode).toBe(200);
+        // No subject id anywhere in the answer (items, cursor) is one of a hidden person.
+        const named = [...response.body.matchAll(/"(?:subjectId|nextCursor)":"?(\d+)/g)].map((m) =>
+          Number(m[1]),
+        );
+        for (const id of hidden) expect(named).not.toContain(id);
+        const page = response.json<Page>();
+        expect(page.items.length).toBeLessThanOrEqual(limit);
+        const ids = page.items.map((item) => item.subjectId);
+        for (const id of ids) expect(visible).toContain(id);
+        // The cursor is the page's last item, or there is none: never an id the page does not show.
+        expect(page.nextCursor === null || page.nextCursor === String(ids.at(-1))).toBe(true);
+        if (page.nextCursor !== null) expect(ids).toHaveLength(limit);
+        seen.push(...ids);
+        cursor = page.nextCursor;
+      }
+      return seen;
+    }
+
+    // Name search at VoiceKing: a job applicant (recruitment is HR's) and a restricted customer
+    // between customers sales may read.
+    const visible: number[] = [];
+    const hidden: number[] = [];
+    const customerNamed = (givenName: string) => ({
+      subjectType: 'customer',
+      familyName: 'Cursorman',
+      givenName,
+    });
+    visible.push(await person(sales, 'order_processing', customerNamed('Anna')));
+    hidden.push(
+      await person(hr, 'recruitment', {
+        subjectType: 'job_applicant',
+        familyName: 'Cursorman',
+        givenName: 'Bea',
+      }),
+    );
+    visible.push(await person(sales, 'order_processing', customerNamed('Cor')));
+    const restricted = await person(sales, 'order_processing', customerNamed('Dirk'));
+    await restrict(voiceking, restricted);
+    hidden.push(restricted);
+    hidden.push(
+      await person(hr, 'recruitment', {
+        subjectType: 'job_applicant',
+        familyName: 'Cursorman',
+        givenName: 'Els',
+      }),
+    );
+    visible.push(await person(sales, 'order_processing', customerNamed('Fien')));
+    hidden.push(
+      await person(hr, 'recruitment', {
+        subjectType: 'job_applicant',
+        familyName: 'Cursorman',
+        givenName: 'Gert',
+      }),
+    );
+    const hiddenOnes = await call(sales, 'GET', `/api/v1/people/${hidden[0]}`, 'order_processing');
+    expect(hiddenOnes.statusCode).toBe(404);
+
+    for (const limit of [1, 2, 3, 50]) {
+      expect(
+        await pageThrough(sales, 'order_processing', 'name=cursorm', limit, undefined, visible, hidden),
+      ).toEqual(visible);
+    }
+    // The attack: a cursor just before a hidden person, one item a page, prefixes of their names.
+    for (const prefix of ['cursorman', 'bea', 'b', 'dirk', 'els', 'gert', 'g']) {
+      for (const start of [visible[0] ?? 0, (hidden[0] ?? 0) - 1, visible[1] ?? 0, (hidden[3] ?? 0) - 1]) {
+        const shown = await pageThrough(
+          sales,
+          'order_processing',
+          `name=${prefix}`,
+          1,
+          start,
+          visible,
+          hidden,
+        );
+        expect(shown).toEqual(prefix === 'cursorman' ? visible.filter((id) => id > start) : []);
+      }
+    }
+    // HR under recruitment sees the applicants and not the customers; the same holds the other way.
+    const applicants = hidden.filter((id) => id !== restricted);
+    expect(
+      await pageThrough(hr, 'recruitment', 'name=cursorman', 1, undefined, applicants, [
+        ...visible,
+        restricted,
+      ]),
+    ).toEqual(applicants);
+
+    // An organisation's contact persons at Voxtra, a restricted one between the others.
+    const organisation = await call(voxtraSales, 'POST', '/api/v1/organisations', undefined, {
+      name: 'Cursor Telecom',
+    });
+    expect(organisation.statusCode).toBe(201);
+    const { organisationId } = organisation.json<{ organisationId: number }>();
+    const contactNamed = (familyName: string) => ({
+      subjectType: 'contact_person',
+      familyName,
+      givenName: 'Jo',
+      organisationId,
+    });
+    const contacts: number[] = [];
+    const hiddenContacts: number[] = [];
+    contacts.push(await person(voxtraSales, 'customer_administration', contactNamed('Kursorius')));
+    const hiddenContact = await person(voxtraSales, 'customer_administration', contactNamed('Kursorius'));
+    await restrict(voxtra, hiddenContact);
+    hiddenContacts.push(hiddenContact);
+    contacts.push(await person(voxtraSales, 'customer_administration', contactNamed('Lateral')));
+    // Someone of another organisation with the same name is not a contact of this one.
+    const elsewhere = await person(voxtraSales, 'customer_administration', {
+      ...customerNamed('Jo'),
+      familyName: 'Kursorius',
+    });
+    for (const limit of [1, 2, 10]) {
+      expect(
+        await pageThrough(
+          voxtraSales,
+          'customer_administration',
+          `organisationId=${organisationId}`,
+          limit,
+          undefined,
+          contacts,
+          hiddenContacts,
+        ),
+      ).toEqual(contacts);
+      expect(
+        await pageThrough(
+          voxtraSales,
+          'customer_administration',
+          `organisationId=${organisationId}&name=kursor`,
+          limit,
+          undefined,
+          contacts,
+          [...hiddenContacts, elsewhere],
+        ),
+      ).toEqual(contacts.slice(0, 1));
+    }
   });
 
   it('a staff member of another tenant cannot read the person by id, by search or by guessing ids', async () => {

@@ -215,10 +215,10 @@ export async function selectSubjectIdsByBlindIndex(
 export async function selectSubjectIdsByName(
   tx: Tx,
   name: string,
-  page: { limit: number; afterSubjectId: number },
+  page: { limit: number; afterSubjectId: number; organisationId?: number },
 ): Promise<number[]> {
   const pattern = `${name.toLowerCase().replaceAll('\\', '\\\\').replaceAll('%', '\\%').replaceAll('_', '\\_')}%`;
-  const rows = await tx
+  let query = tx
     .selectFrom('people')
     .select('subject_id')
     .where((eb) =>
@@ -226,8 +226,9 @@ export async function selectSubjectIdsByName(
     )
     .where('subject_id', '>', page.afterSubjectId)
     .orderBy('subject_id')
-    .limit(page.limit)
-    .execute();
+    .limit(page.limit);
+  if (page.organisationId !== undefined) query = query.where('organisation_id', '=', page.organisationId);
+  const rows = await query.execute();
   return rows.map((row) => row.subject_id);
 }
 

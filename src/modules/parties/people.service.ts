@@ -343,7 +343,14 @@ export interface PeoplePage {
   nextCursor: string | null;
 }
 
-/** A page of people, optionally by name; the cursor is the last subject id seen. */
+/**
+ * A page of people, optionally by name or organisation, paged over the people the purpose may
+ * read: the ids are taken in batches after the cursor and each batch is read under the purpose,
+ * until the page is full or no id is left. The cursor is the id of the page's last item, so a page
+ * (its items, its cursor, whether it has one) says nothing about a person it leaves out (decision
+ * 0476; before, the cursor was the last id matched, a hidden person's id and a name oracle). A
+ * batch asks for no more ids than the page still needs, so nobody is read who is not shown.
+ */
 export async function listPeople(
   kernel: Kernel,
   context: UseCaseContext,
@@ -352,22 +359,33 @@ export async function listPeople(
   const afterSubjectId = query.cursor ? Number.parseInt(query.cursor, 10) : 0;
   if (!Number.isInteger(afterSubjectId) || afterSubjectId < 0 || afterSubjectId > 2 ** 31 - 1)
     throw new AppError('validation_failed', 'bad cursor', { publicMessage: 'cursor: invalid' });
-  const ids = await kernel.transact(context.tenantId, async (atx) => {
-    await kernel.gate.authorize(atx, context.actor, {
-      purpose: context.purpose,
-      action: 'read',
-      categories: [C.name],
-      subjectIds: [],
+  const organisation = query.organisationId !== undefined ? { organisationId: query.organisationId } : {};
+  const items: Person[] = [];
+  let after = afterSubjectId;
+  let searched = false;
+  for (;;) {
+    const page = { limit: query.limit - items.length, afterSubjectId: after, ...organisation };
+    const ids = await kernel.transact(context.tenantId, async (atx) => {
+      if (!searched)
+        // The search itself (names of people) once per request; the gate decides each person below.
+        await kernel.gate.authorize(atx, context.actor, {
+          purpose: context.purpose,
+          action: 'read',
+          categories: [C.name],
+          subjectIds: [],
+        });
+      searched = true;
+      return query.name
+        ? selectSubjectIdsByName(atx.tx, query.name, page)
+        : selectSubjectIdsPage(atx.tx, page);
     });
-    const page = {
-      limit: query.limit,
-      afterSubjectId,
-      ...(query.organisationId !== undefined ? { organisationId: query.organisationId } : {}),
-    };
-    return query.name ? selectSubjectIdsByName(atx.tx, query.name, page) : selectSubjectIdsPage(atx.tx, page);
-  });
-  const items = await readListUnderPurpose(kernel, context, ids);
-  return { items, nextCursor: ids.length === query.limit ? String(ids.at(-1)) : null };
+    items.push(...(await readListUnderPurpose(kernel, context, ids)));
+    const last = ids.at(-1);
+    if (last === undefined || ids.length < page.limit || items.length >= query.limit) break;
+    after = last;
+  }
+  const lastItem = items.at(-1);
+  return { items, nextCursor: items.length === query.limit && lastItem ? String(lastItem.subjectId) : null };
 }
 
 async function personCategoriesOfPurpose(kernel: Kernel, context: UseCaseContext): Promise<string[]> {
