@@ -183,6 +183,34 @@ describe('call-record files uploaded over HTTP (issue 20, decision 0360)', () =>
     expect(salesUpload.json()).toMatchObject({ code: 'role_not_allowed' });
   });
 
+  it('the upload acts under the call-billing purpose: another declared purpose is refused with 403 purpose_not_allowed and stores nothing; none or call_billing is taken (attack S7-6, decision 0061)', async () => {
+    const count = async () =>
+      (
+        await runAsOwner<{ n: number }>(
+          database.ownerUrl,
+          'select count(*)::int as n from call_record_imports where tenant_id = $1',
+          [voxtra.tenantId],
+        )
+      ).rows[0]?.n;
+    const before = await count();
+    for (const purpose of ['accounting', 'solvency', 'invoicing']) {
+      const refused = await upload(billing, 'p.csv', FILE, { 'x-kluis-purpose': purpose });
+      expect(refused.statusCode, purpose).toBe(403);
+      expect(refused.json()).toMatchObject({
+        code: 'purpose_not_allowed',
+        details: { validPurposes: ['call_billing'] },
+      });
+    }
+    expect(await count()).toBe(before);
+    const declared = await upload(billing, 'p.csv', FILE, { 'x-kluis-purpose': 'call_billing' });
+    expect(declared.statusCode, declared.body).toBe(202);
+    const undeclared = await upload(billing, 'p.csv', FILE);
+    expect(undeclared.statusCode, undeclared.body).toBe(202);
+    expect(await count()).toBe((before ?? 0) + 2);
+    // The two taken files are imported (their calls are already on file), so the spool is empty again.
+    await runCdrUploads(run, testLogger);
+  });
+
   it('bad uploads are refused with a stable 4xx code and leave nothing behind: too large (413), empty, no name, another content type', async () => {
     const before = await runAsOwner<{ n: number }>(
       database.ownerUrl,

@@ -18,6 +18,7 @@ import { csvRecord } from '../../platform/csv.js';
 import { idempotencyHeaderSchema, runIdempotently } from '../../http/idempotency.js';
 import { PURPOSE_HEADER, purposeOf } from '../../http/purpose.js';
 import { listImports, type ImportView } from './cdr-import-log.js';
+import { CALL_BILLING_PURPOSE } from './cdr-import.service.js';
 import {
   acceptUpload,
   DEFAULT_MAX_UPLOAD_BYTES,
@@ -93,6 +94,7 @@ export function registerPlanAndImportRoutes(
 ): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   const onRequest = requireStaff(kernel);
+  const uploadDoor = requireStaff(kernel, { purpose: CALL_BILLING_PURPOSE });
 
   // The upload's body is streamed by the handler: its own context, where no parser reads it.
   void app.register((child, _options, registered) => {
@@ -109,7 +111,9 @@ export function registerPlanAndImportRoutes(
     child.withTypeProvider<ZodTypeProvider>().post(
       '/api/v1/call-record-imports',
       {
-        onRequest,
+        // The file is call records, imported under the call-billing purpose: a declared purpose
+        // is that one or refused, never ignored (decision 0061; attack S7-6).
+        onRequest: uploadDoor,
         schema: {
           summary: 'Upload a call-record file; it is imported by a job (202 with the import to follow)',
           description: `The body is the file itself (text/csv or application/octet-stream), streamed to the data folder; at most ${DEFAULT_MAX_UPLOAD_BYTES} bytes by default (\`payload_too_large\`, 413, beyond). For the roles the policy lets work on call records, and the admin. Progress: the import's counts (GET …/{id}); a file that is no call-record layout fails with \`layout\` and writes nothing. Rejected lines are kept ${REJECTS_KEPT_DAYS} days: GET …/{id}/rejects under the call-billing purpose.`,
