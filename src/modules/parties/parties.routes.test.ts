@@ -610,3 +610,44 @@ describe('organisations (VX-3)', () => {
     expect(rows.rowCount).toBe(0);
   });
 });
+
+describe('a purpose that covers no data of people (attack S7-4)', () => {
+  it('a read under it is the gate’s refusal, recorded like every other: billing gets category_not_allowed, hr (no role of the purpose) role_not_allowed, each with one denied audit entry and no data', async () => {
+    const created = await call(sales, 'POST', '/api/v1/people', 'order_processing', {
+      ...customer,
+      familyName: 'Oproepgegevens',
+      email: 'oproep.s74@example.be',
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const { subjectId } = created.json<{ subjectId: number }>();
+    const billing = await loginAs(app, kernel, voiceking, 'billing');
+    const lastSeq = async () =>
+      (
+        await runAsOwner<{ n: number }>(
+          database.ownerUrl,
+          'select coalesce(max(seq), 0)::int as n from audit_log where tenant_id = $1',
+          [voiceking.tenantId],
+        )
+      ).rows[0]?.n ?? 0;
+    for (const [session, code] of [
+      [billing, 'category_not_allowed'],
+      [hr, 'role_not_allowed'],
+    ] as const) {
+      const before = await lastSeq();
+      const answer = await call(session, 'GET', `/api/v1/people/${subjectId}`, 'call_billing');
+      expect(answer.statusCode, answer.body).toBe(403);
+      expect(answer.json()).toMatchObject({ code });
+      expect(answer.body).not.toContain('Oproepgegevens');
+      const entries = await runAsOwner<{ decision: string; purpose: string; reason: string }>(
+        database.ownerUrl,
+        'select decision, purpose, reason from audit_log where tenant_id = $1 and seq > $2 order by seq',
+        [voiceking.tenantId, before],
+      );
+      expect(
+        entries.rows.map((row) => [row.decision, row.purpose]),
+        code,
+      ).toEqual([['denied', 'call_billing']]);
+      expect(entries.rows[0]?.reason ?? '').toContain(code);
+    }
+  });
+});

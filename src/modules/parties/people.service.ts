@@ -233,6 +233,17 @@ async function readUnderPurpose(
   // An undeclared purpose is the gate's refusal (purpose_not_allowed, audited), not this one.
   if (categories.length === 0 && findPurpose(policy, context.purpose)) {
     // A purpose that covers no data of people (call records, the dossier) reads no person at all.
+    // The gate refuses it (the role first, then the categories) and records the refusal like any
+    // other (attack S7-4); the error below is only reached should the gate ever allow it.
+    await kernel.transact(context.tenantId, (atx) =>
+      kernel.gate.authorize(atx, context.actor, {
+        purpose: context.purpose,
+        action: 'read',
+        categories: Object.values(C),
+        subjectIds,
+        ...(context.requestId ? { requestId: context.requestId } : {}),
+      }),
+    );
     throw new AppError('category_not_allowed', 'purpose covers no person data', {
       publicMessage: `purpose ${context.purpose} covers no data of people`,
     });
