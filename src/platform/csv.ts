@@ -17,3 +17,11 @@ export function csvRecord(values: readonly unknown[], lineEnd: '\r\n' | '\n' = '
     quoted_match: /[\r\n]/,
   });
 }
+
+/**
+ * One CSV cell exactly as csvRecord writes it (formula defused, quoted when it needs to be): for
+ * writers that put most cells down as bytes and only hand the ones that need escaping here.
+ */
+export function csvField(value: string): string {
+  return csvRecord([value], '\n').slice(0, -1);
+}

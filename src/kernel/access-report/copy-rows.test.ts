@@ -8,16 +8,9 @@ import { createPerson } from '../../modules/parties/index.js';
 import type { Tenant } from '../../modules/tenants/index.js';
 import { kernelCore, type Kernel } from '../kernel.js';
 import { copyOutClient } from '../../platform/copy-out.js';
-import { csvRecord } from '../../platform/csv.js';
+import { csvField, csvRecord } from '../../platform/csv.js';
 import { buildAccessReport, describeAccessReport, renderRow, writeAccessReportJson } from './index.js';
-import {
-  copyPlan,
-  CopyRowWriter,
-  csvCell,
-  readCopiedRows,
-  type CopyPlan,
-  type RowShape,
-} from './copy-rows.js';
+import { copyPlan, CopyRowWriter, readCopiedRows, type CopyPlan, type RowShape } from './copy-rows.js';
 import { readSubjectRows } from './access-report.service.js';
 
 // Rows written from `COPY … TO` text (docs/decisions/0430) must be exactly what renderRow gives.
@@ -132,7 +125,7 @@ describe('rows written from COPY text', () => {
     expect([...compared.csvRows].sort()).toEqual([...csvExpected].sort());
   });
 
-  it('csvCell writes a cell as csvRecord does: formulas defused, quotes doubled, line breaks quoted', () => {
+  it('csvField writes a cell as csvRecord does: formulas defused, quotes doubled, line breaks quoted', () => {
     const values = [
       '',
       'plain',
@@ -158,7 +151,7 @@ describe('rows written from COPY text', () => {
       ' lead space',
       '\\back',
     ];
-    expect(values.map((value) => csvCell(value))).toEqual(
+    expect(values.map((value) => csvField(value))).toEqual(
       values.map((value) => csvRecord([value]).slice(0, -2)),
     );
     // A lone LF or CR is quoted too: a reader that ends a record at LF must not split the row.

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { copyOut } from '../../platform/copy-out.js';
+import { csvField } from '../../platform/csv.js';
 import type { Tx } from '../../platform/db.js';
 import type { PersonalColumn, TableDataMap } from '../datamap/datamap.js';
 
@@ -386,7 +387,7 @@ export class CopyRowWriter {
     const text = data.toString('utf8', from, to);
     const value = csvText(kind, text, 0, text.length);
     if (value === undefined) return false;
-    this.#putText(csvCell(value));
+    this.#putText(csvField(value));
     return true;
   }
 
@@ -563,16 +564,4 @@ function csvText(kind: Kind, text: string, from: number, to: number): string | u
     case 'hidden':
       return undefined;
   }
-}
-
-/** ＝ ＋ － ＠: full-width forms a spreadsheet also reads as a formula. */
-const FORMULA_START = new Set(['=', '+', '-', '@', '\t', '\r', '\uFF1D', '\uFF0B', '\uFF0D', '\uFF20']);
-
-/**
- * One CSV cell as csvRecord (platform/csv.ts) writes it: a leading formula character defused with
- * an apostrophe; quoted, quotes doubled, when it holds a comma, a quote or a line break.
- */
-export function csvCell(text: string): string {
-  const cell = text !== '' && FORMULA_START.has(text.charAt(0)) ? `'${text}` : text;
-  return /[",\r\n]/.test(text) ? `"${cell.replaceAll('"', '""')}"` : cell;
 }
