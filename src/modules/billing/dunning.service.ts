@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { auditActor, type Actor } from '../../kernel/gate/gate.js';
+import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { sealLetter } from '../../kernel/letters/index.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
@@ -27,7 +28,7 @@ import {
   type ReminderLevel,
 } from './dunning.texts.js';
 import { belgianDate } from './invoice-run.service.js';
-import { selectErasedSubjects, selectInvoiceRef } from './invoice.repository.js';
+import { selectErasedSubjects, selectInvoiceRef, type InvoiceRef } from './invoice.repository.js';
 import { statusOf, type InvoiceStatus } from './invoice.service.js';
 import { getBillingSettings, type ReminderSchedule } from './settings.service.js';
 
@@ -401,15 +402,7 @@ export async function markSentForCollection(
   context: BillingContext,
   invoiceId: number,
 ): Promise<{ invoiceId: number; invoiceNumber: string; sentForCollectionAt: Date }> {
-  const { policy } = await kernel.policies.current(context.tenantId);
-  assertMoneyPurpose(policy, context.purpose, 'hand-overs for collection');
-  const now = kernel.clock.now();
-  return kernel.transact(context.tenantId, async (atx) => {
-    const invoice = await selectInvoiceRef(atx.tx, invoiceId, true);
-    if (!invoice || invoice.kind !== 'invoice') throw notFound('invoice');
-    const live = await liveSubject(atx.tx, invoice.subjectId);
-    await authorize(kernel, atx, context, 'write', [C.payment], live === null ? [] : [live]);
-    const state = await selectDunningState(atx.tx, invoiceId);
+  return inCollectionTransaction(kernel, context, invoiceId, async ({ atx, invoice, live, state, now }) => {
     if (state.sentForCollectionAt) throw conflict(`invoice ${invoice.invoiceNumber} was handed over already`);
     if (!state.formalNotice)
       throw conflict(`no formal notice has been sent for invoice ${invoice.invoiceNumber}`);
@@ -428,15 +421,7 @@ export async function markSentForCollection(
         subject_id: live,
       })
       .execute();
-    atx.audit.record({
-      actor: auditActor(context.actor),
-      role: context.actor.kind === 'staff' ? context.actor.role : null,
-      purpose: context.purpose,
-      action: 'billing.invoice.collection',
-      categories: [C.payment],
-      ...(live === null ? {} : { subjectIds: [live] }),
-      decision: 'allowed',
-    });
+    recordCollectionWrite(atx, context, 'billing.invoice.collection', live);
     return { invoiceId, invoiceNumber: invoice.invoiceNumber, sentForCollectionAt: now };
   });
 }
@@ -461,15 +446,7 @@ export async function closeCollection(
   context: BillingContext,
   invoiceId: number,
 ): Promise<CollectionState> {
-  const { policy } = await kernel.policies.current(context.tenantId);
-  assertMoneyPurpose(policy, context.purpose, 'hand-overs for collection');
-  const now = kernel.clock.now();
-  return kernel.transact(context.tenantId, async (atx) => {
-    const invoice = await selectInvoiceRef(atx.tx, invoiceId, true);
-    if (!invoice || invoice.kind !== 'invoice') throw notFound('invoice');
-    const live = await liveSubject(atx.tx, invoice.subjectId);
-    await authorize(kernel, atx, context, 'write', [C.payment], live === null ? [] : [live]);
-    const state = await selectDunningState(atx.tx, invoiceId);
+  return inCollectionTransaction(kernel, context, invoiceId, async ({ atx, invoice, live, state, now }) => {
     if (!state.sentForCollectionAt)
       throw conflict(`invoice ${invoice.invoiceNumber} was not handed over for collection`);
     const stands = {
@@ -489,16 +466,53 @@ export async function closeCollection(
       .where('invoice_id', '=', invoiceId)
       .where('closed_at', 'is', null)
       .execute();
-    atx.audit.record({
-      actor: auditActor(context.actor),
-      role: context.actor.kind === 'staff' ? context.actor.role : null,
-      purpose: context.purpose,
-      action: 'billing.invoice.collection_closed',
-      categories: [C.payment],
-      ...(live === null ? {} : { subjectIds: [live] }),
-      decision: 'allowed',
-    });
+    recordCollectionWrite(atx, context, 'billing.invoice.collection_closed', live);
     return { ...stands, collectionClosedAt: now, collectionClosedBecause: 'staff' };
+  });
+}
+
+interface CollectionStep {
+  atx: AuditedTx;
+  invoice: InvoiceRef;
+  live: number | null;
+  state: Awaited<ReturnType<typeof selectDunningState>>;
+  now: Date;
+}
+
+/** A hand-over's transaction: money purpose, the invoice, its live customer, the write decided. */
+async function inCollectionTransaction<T>(
+  kernel: Kernel,
+  context: BillingContext,
+  invoiceId: number,
+  work: (step: CollectionStep) => Promise<T>,
+): Promise<T> {
+  const { policy } = await kernel.policies.current(context.tenantId);
+  assertMoneyPurpose(policy, context.purpose, 'hand-overs for collection');
+  const now = kernel.clock.now();
+  return kernel.transact(context.tenantId, async (atx) => {
+    const invoice = await selectInvoiceRef(atx.tx, invoiceId, true);
+    if (!invoice || invoice.kind !== 'invoice') throw notFound('invoice');
+    const live = await liveSubject(atx.tx, invoice.subjectId);
+    await authorize(kernel, atx, context, 'write', [C.payment], live === null ? [] : [live]);
+    const state = await selectDunningState(atx.tx, invoiceId);
+    return work({ atx, invoice, live, state, now });
+  });
+}
+
+function recordCollectionWrite(
+  atx: AuditedTx,
+  context: BillingContext,
+  action: string,
+  live: number | null,
+): void {
+  atx.audit.record({
+    actor: auditActor(context.actor),
+    role: context.actor.kind === 'staff' ? context.actor.role : null,
+    purpose: context.purpose,
+    action,
+    categories: [C.payment],
+    ...(live === null ? {} : { subjectIds: [live] }),
+    decision: 'allowed',
   });
 }
 

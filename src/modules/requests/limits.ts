@@ -99,7 +99,7 @@ export function networkOf(address: string): string {
 
 /** The counters of one public door that mails a typed address: limits first, then its mail budget. */
 function doorCounters(
-  limits: { byAddress: Limit; byTarget: Limit; mailsByTarget: Limit; byTenant: Limit },
+  limits: MailingDoorLimits,
   from: { address: string; email: string },
 ): { limits: Counter[]; budgets: Counter[] } {
   const network = networkOf(from.address);
@@ -114,6 +114,27 @@ function doorCounters(
   };
 }
 
+interface MailingDoorLimits {
+  byAddress: Limit;
+  byTarget: Limit;
+  mailsByTarget: Limit;
+  byTenant: Limit;
+}
+
+/** Counts one attempt at a door that mails a typed address; 429 past a limit, else whether to mail. */
+async function countMailingDoor(
+  kernel: Kernel,
+  tenantId: number,
+  limits: MailingDoorLimits,
+  from: { address: string; email: string },
+  refusal: string,
+): Promise<{ mayMail: boolean }> {
+  const counters = doorCounters(limits, from);
+  const { verdict, withinBudget } = await admitAttempt(kernel, tenantId, counters.limits, counters.budgets);
+  assertAllowed(verdict, refusal);
+  return { mayMail: withinBudget[0] === true };
+}
+
 /**
  * Counts a post of the request form per client network, typed address from that network and
  * tenant, and refuses it (429) past a limit; a refused post counts nowhere. Called once the input
@@ -126,18 +147,13 @@ export async function countFormPost(
   tenantId: number,
   from: { address: string; email: string },
 ): Promise<{ mayMail: boolean }> {
-  const counters = doorCounters(
-    {
-      byAddress: limits.formByAddress,
-      byTarget: limits.formByTarget,
-      mailsByTarget: limits.formMailsByTarget,
-      byTenant: limits.formByTenant,
-    },
-    from,
-  );
-  const { verdict, withinBudget } = await admitAttempt(kernel, tenantId, counters.limits, counters.budgets);
-  assertAllowed(verdict, 'too many requests');
-  return { mayMail: withinBudget[0] === true };
+  const door = {
+    byAddress: limits.formByAddress,
+    byTarget: limits.formByTarget,
+    mailsByTarget: limits.formMailsByTarget,
+    byTenant: limits.formByTenant,
+  };
+  return countMailingDoor(kernel, tenantId, door, from, 'too many requests');
 }
 
 /** `countFormPost` for the login-link door: whether the link may be mailed. */
@@ -147,18 +163,13 @@ export async function countLinkAsked(
   tenantId: number,
   from: { address: string; email: string },
 ): Promise<{ mayMail: boolean }> {
-  const counters = doorCounters(
-    {
-      byAddress: limits.linkByAddress,
-      byTarget: limits.linkByTarget,
-      mailsByTarget: limits.linkMailsByTarget,
-      byTenant: limits.linkByTenant,
-    },
-    from,
-  );
-  const { verdict, withinBudget } = await admitAttempt(kernel, tenantId, counters.limits, counters.budgets);
-  assertAllowed(verdict, 'too many login links asked for');
-  return { mayMail: withinBudget[0] === true };
+  const door = {
+    byAddress: limits.linkByAddress,
+    byTarget: limits.linkByTarget,
+    mailsByTarget: limits.linkMailsByTarget,
+    byTenant: limits.linkByTenant,
+  };
+  return countMailingDoor(kernel, tenantId, door, from, 'too many login links asked for');
 }
 
 /** Runs a door's handler and holds its answer to the door's quantum; an overrun is logged. */
