@@ -253,6 +253,42 @@ export class AccessGate {
     return { grant, rows: read.rows ?? (await executeSelect(atx, rows)) };
   }
 
+  /**
+   * Decides each subject of the request on its own, exactly as `authorize` would for that subject
+   * alone, with one query for all, and records NOTHING: the caller records the refusals it keeps
+   * and asks `authorize`/`authorizeRead` once for the allowed subjects (one entry for them). So a
+   * list that leaves some people out writes one entry per person, with that person's own reason
+   * (attack S7-3, decision 0520).
+   */
+  async decideEach(
+    atx: AuditedTx,
+    actor: Actor,
+    request: AccessRequest,
+  ): Promise<{ allowed: number[]; refusals: Map<number, AccessDenied> }> {
+    const { policy } = await this.#deps.policies.current(atx.tenantId);
+    const today = isoDate(this.#deps.clock.now());
+    const unique = [...new Set(request.subjectIds)];
+    const states = new Map(
+      (await selectSubjectStates(atx.tx, unique, request.purpose)).map((row) => [row.subjectId, row]),
+    );
+    const allowed: number[] = [];
+    const refusals = new Map<number, AccessDenied>();
+    for (const subjectId of unique) {
+      const single = { ...request, subjectIds: [subjectId] };
+      const state = states.get(subjectId);
+      const denial = decide(policy, actor, single, state ? [state] : [], today);
+      if (!denial) allowed.push(subjectId);
+      else {
+        const event = auditEvent(actor, single, denial);
+        refusals.set(
+          subjectId,
+          new AccessDenied(denial.code, denial.reason, atx.tenantId, event, denial.details),
+        );
+      }
+    }
+    return { allowed, refusals };
+  }
+
   #grant(atx: AuditedTx, actor: Actor, request: AccessRequest): Grant {
     return new Grant(
       GRANT_TOKEN,

@@ -651,3 +651,89 @@ describe('a purpose that covers no data of people (attack S7-4)', () => {
     }
   });
 });
+
+describe('the audit entries of a list read (attack S7-3)', () => {
+  type Entry = { seq: number; decision: string; reason: string | null; subject_pseudonyms: string[] };
+  // The entries of one request that name the person, after the trail (read over HTTP) chained them.
+  async function entriesFor(
+    requestId: string,
+    subjectId: number,
+    officer: StaffSession,
+  ): Promise<{ entries: Entry[]; trail: Array<{ seq: number; decision: string; reason: string | null }> }> {
+    const trail = await call(officer, 'GET', `/api/v1/people/${subjectId}/audit?limit=50`, 'rights_requests');
+    expect(trail.statusCode, trail.body).toBe(200);
+    const pseudonym = await kernel.keys.pseudonym(voiceking.tenantId, subjectId);
+    const rows = await runAsOwner<Entry>(
+      database.ownerUrl,
+      `select seq::int as seq, decision, reason, subject_pseudonyms from audit_log
+        where tenant_id = $1 and request_id = $2 and $3 = any(subject_pseudonyms) order by seq`,
+      [voiceking.tenantId, requestId, pseudonym],
+    );
+    return {
+      entries: rows.rows,
+      trail: trail.json<{ items: Array<{ seq: number; decision: string; reason: string | null }> }>().items,
+    };
+  }
+
+  it("each listed person's trail holds exactly one entry for the list read: allowed for the people shown, the person's own refusal for one left out, never another person's reason", async () => {
+    const officer = await loginAs(app, kernel, voiceking, 'privacy_officer');
+    const named = async (session: StaffSession, purpose: string, body: Record<string, unknown>) => {
+      const created = await call(session, 'POST', '/api/v1/people', purpose, body);
+      expect(created.statusCode, created.body).toBe(201);
+      return created.json<{ subjectId: number }>().subjectId;
+    };
+    const spoor = (givenName: string) => ({ subjectType: 'customer', familyName: 'Spoorlijst', givenName });
+    const first = await named(sales, 'order_processing', spoor('Ann'));
+    const restricted = await named(sales, 'order_processing', spoor('Bart'));
+    const applicant = await named(hr, 'recruitment', {
+      subjectType: 'job_applicant',
+      familyName: 'Spoorlijst',
+      givenName: 'Chris',
+    });
+    const last = await named(sales, 'order_processing', spoor('Dora'));
+    await kernel.transact(voiceking.tenantId, (atx) => setRestriction(atx, restricted, true, new Date()));
+
+    // One page holding them all (one batch), and pages of one (a batch per person, the last one
+    // refused alone): the same one entry per person and request either way.
+    for (const limit of [10, 1]) {
+      const requestIds: string[] = [];
+      let cursor: string | null = null;
+      const shown: number[] = [];
+      do {
+        const list = await call(
+          sales,
+          'GET',
+          `/api/v1/people?name=spoorlijst&limit=${limit}${cursor === null ? '' : `&cursor=${cursor}`}`,
+          'order_processing',
+        );
+        expect(list.statusCode, list.body).toBe(200);
+        const page = list.json<{ items: Array<{ subjectId: number }>; nextCursor: string | null }>();
+        shown.push(...page.items.map((item) => item.subjectId));
+        requestIds.push(String(list.headers['x-request-id']));
+        cursor = page.nextCursor;
+      } while (cursor !== null);
+      expect(shown).toEqual([first, last]);
+
+      for (const subjectId of [first, last, restricted, applicant]) {
+        const found = await Promise.all(requestIds.map((id) => entriesFor(id, subjectId, officer)));
+        const entries = found.flatMap((each) => each.entries);
+        const expected =
+          subjectId === restricted
+            ? { decision: 'denied', reason: 'subject_restricted' }
+            : subjectId === applicant
+              ? { decision: 'denied', reason: 'subject_type_outside_purpose' }
+              : { decision: 'allowed', reason: null };
+        expect(
+          entries.map((entry) => ({ decision: entry.decision, reason: entry.reason })),
+          `person ${subjectId}, limit ${limit}`,
+        ).toEqual([expected]);
+        // A refusal names only its own person; the trail over HTTP shows that same one entry.
+        if (expected.decision === 'denied') expect(entries[0]?.subject_pseudonyms).toHaveLength(1);
+        const trail = found.at(-1)?.trail ?? [];
+        expect(trail.filter((item) => item.seq === entries[0]?.seq)).toEqual([
+          expect.objectContaining(expected),
+        ]);
+      }
+    }
+  });
+});

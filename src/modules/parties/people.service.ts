@@ -275,46 +275,68 @@ const SUBJECT_DENIALS: ReadonlySet<string> = new Set([
   'subject_erased',
 ]);
 
+/** A list's batch read refused because of some of its people: rolled back, recorded by nobody. */
+class RefusedForSomeOfTheList extends Error {}
+
 /**
  * Reads a list under the purpose: one gate decision for the whole batch; when that is refused
  * because of some of the people (another subject type than the purpose's, restricted, objected,
- * erased …), each is decided alone (every refusal audited) and only those are left out, so one
- * person the purpose does not cover neither empties the list nor shows up as a refusal. A refusal
- * of the role or purpose itself still refuses the whole list.
+ * erased …), that attempt rolls back without an audit entry, each person is decided alone, and only
+ * the refused ones are left out, so one person the purpose does not cover neither empties the list
+ * nor shows up as a refusal. Each person of the batch gets exactly one entry: the one "allowed"
+ * entry of the people shown, or their own refusal (attack S7-3, decision 0520). A refusal of the
+ * role or purpose itself still refuses the whole list.
  */
 async function readListUnderPurpose(
   kernel: Kernel,
   context: UseCaseContext,
   subjectIds: number[],
 ): Promise<Person[]> {
-  try {
-    return await readUnderPurpose(kernel, context, subjectIds);
-  } catch (error) {
-    if (!(error instanceof AccessDenied) || !SUBJECT_DENIALS.has(error.code)) throw error;
-  }
-  return kernel.transact(context.tenantId, async (atx) => {
-    const categories = await personCategoriesOfPurpose(kernel, context);
-    const request = {
-      purpose: context.purpose,
-      action: 'read' as const,
-      categories,
-      ...(context.requestId ? { requestId: context.requestId } : {}),
-    };
-    const allowed: number[] = [];
-    for (const subjectId of subjectIds) {
-      try {
-        await kernel.gate.authorize(atx, context.actor, { ...request, subjectIds: [subjectId] });
-        allowed.push(subjectId);
-      } catch (error) {
-        if (!(error instanceof AccessDenied)) throw error;
-        // This transaction commits, so the refusal is recorded with it.
-        atx.audit.record(error.auditEvent);
-      }
+  if (subjectIds.length === 0) return [];
+  const categories = await personCategoriesOfPurpose(kernel, context);
+  // No category of people under the purpose: the gate's refusal of the whole read (attack S7-4).
+  if (categories.length === 0) return readUnderPurpose(kernel, context, subjectIds);
+  const request = {
+    purpose: context.purpose,
+    action: 'read' as const,
+    categories,
+    ...(context.requestId ? { requestId: context.requestId } : {}),
+  };
+  let decideEach = false;
+  // A person whose state changes between the per-person decisions and the read is sorted out again.
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await kernel.transact(context.tenantId, async (atx) => {
+        let shown = subjectIds;
+        if (decideEach) {
+          const { allowed, refusals } = await kernel.gate.decideEach(atx, context.actor, {
+            ...request,
+            subjectIds,
+          });
+          // This transaction commits, so each refusal is recorded with it, in its own person's name.
+          for (const refusal of refusals.values()) atx.audit.record(refusal.auditEvent);
+          if (allowed.length === 0) return [];
+          shown = allowed;
+        }
+        try {
+          const read = await kernel.gate.authorizeRead(
+            atx,
+            context.actor,
+            { ...request, subjectIds: shown },
+            peopleRowsQuery(atx.tx, shown),
+          );
+          return peopleOfRows(read.grant, read.rows);
+        } catch (error) {
+          if (error instanceof AccessDenied && SUBJECT_DENIALS.has(error.code) && attempt < 3)
+            throw new RefusedForSomeOfTheList();
+          throw error;
+        }
+      });
+    } catch (error) {
+      if (!(error instanceof RefusedForSomeOfTheList)) throw error;
+      decideEach = true;
     }
-    if (allowed.length === 0) return [];
-    const grant = await kernel.gate.authorize(atx, context.actor, { ...request, subjectIds: allowed });
-    return selectPeople(atx.tx, grant, allowed);
-  });
+  }
 }
 
 /**
