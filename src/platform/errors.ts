@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'forbidden',
   'step_up_required',
   'rate_limited',
+  'export_in_progress',
   'account_locked',
   'invalid_policy',
   'purpose_not_allowed',

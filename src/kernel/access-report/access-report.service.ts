@@ -162,7 +162,21 @@ function chunkedWriter(output: Writable): {
   let buffer: string[] = [];
   let size = 0;
   const send = async (chunk: string | Buffer): Promise<void> => {
-    if (!output.write(chunk)) await once(output, 'drain');
+    // An output that went away (the client hung up) stops the walk: its transaction rolls back.
+    if (output.destroyed || output.writableEnded) throw new Error('report output closed');
+    if (output.write(chunk)) return;
+    if (output.destroyed) throw new Error('report output closed');
+    const waiting = new AbortController();
+    try {
+      await Promise.race([
+        once(output, 'drain', { signal: waiting.signal }),
+        once(output, 'close', { signal: waiting.signal }).then(() => {
+          throw new Error('report output closed');
+        }),
+      ]);
+    } finally {
+      waiting.abort();
+    }
   };
   const flush = async (): Promise<void> => {
     if (size === 0) return;

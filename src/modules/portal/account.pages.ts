@@ -1,4 +1,3 @@
-import { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -6,6 +5,7 @@ import {
   buildAccessOverview,
   readAccessTablePage,
   streamPortabilityZip,
+  writeAccessReportJson,
 } from '../../kernel/access-report/index.js';
 import { erasureHoldsOn } from '../../kernel/erasure/index.js';
 import { AppError, isAppError } from '../../platform/errors.js';
@@ -16,8 +16,8 @@ import {
   fileAccountRequest,
   listOwnRequests,
   loginAtDoor,
-  readOwnData,
   readOwnPerson,
+  sendExport,
   RIGHTS_PURPOSE,
   setPortalPassword,
   setSessionCookie,
@@ -570,34 +570,31 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
     async (request, reply) => {
       const signed = await signedIn(request, reply, request.params.slug);
       if (!signed) return reply;
-      const { session, frame } = signed;
+      const { frame } = signed;
       const name = `${frame.tenant.slug}-my-data`;
-      void reply.header('cache-control', 'no-store');
-      if (request.params.format === 'json') {
-        const report = await readOwnData(deps.requests, session, frame.lang);
-        return reply
-          .type('application/json; charset=utf-8')
-          .header('content-disposition', `attachment; filename="${name}.json"`)
-          .send(`${JSON.stringify(report, null, 2)}\n`);
+      const options = own(signed);
+      const json = request.params.format === 'json';
+      try {
+        // Written while the rows are read, one export per person at a time (decision 0490).
+        return await sendExport(
+          request,
+          reply,
+          {
+            kernel: deps.kernel,
+            tenantId: options.tenantId,
+            subjectId: options.subjectId,
+            type: json ? 'application/json; charset=utf-8' : 'application/zip',
+            filename: `${name}.${request.params.format}`,
+          },
+          (output) =>
+            json
+              ? writeAccessReportJson(deps.kernel, deps.requests.dataMap, options, output)
+              : streamPortabilityZip(deps.kernel, deps.requests.dataMap, options, output),
+        );
+      } catch (error) {
+        if (reply.sent || !isAppError(error) || error.code !== 'export_in_progress') throw error;
+        return sendErrorPage(reply, frame, error, `${frame.base}/account/my-data`);
       }
-      const stream = new PassThrough();
-      void reply
-        .type('application/zip')
-        .header('content-disposition', `attachment; filename="${name}.zip"`)
-        .send(stream);
-      await streamPortabilityZip(
-        deps.kernel,
-        deps.requests.dataMap,
-        {
-          tenantId: session.tenant.tenantId,
-          actor: { kind: 'subject', subjectId: session.subjectId },
-          purpose: RIGHTS_PURPOSE,
-          subjectId: session.subjectId,
-          language: frame.lang,
-        },
-        stream,
-      );
-      return reply;
     },
   );
 

@@ -55,7 +55,15 @@ export interface PortalTexts {
     downloadMailed: string;
     keep: string;
   };
-  errors: { notFound: string; generic: string; back: string; forbidden: string; tooMany: string };
+  errors: {
+    notFound: string;
+    generic: string;
+    back: string;
+    forbidden: string;
+    tooMany: string;
+    /** A second download of one's own data while the first still runs (decision 0490). */
+    exportRunning: string;
+  };
   mail: { codeIntro: string; codeLink: string };
   account: {
     title: string;
@@ -336,6 +344,8 @@ const nl: PortalTexts = {
     back: 'Terug',
     forbidden: 'Dit formulier is verlopen of kwam niet van deze site. Probeer het opnieuw.',
     tooMany: 'Te veel pogingen. Wacht even en probeer het opnieuw.',
+    exportRunning:
+      'Er wordt al een download van uw gegevens gemaakt. Wacht tot die klaar is en probeer het dan opnieuw.',
   },
   mail: {
     codeIntro: 'Om te bevestigen dat u het bent, geeft u deze code in op de pagina "Geef de code in":',
@@ -643,6 +653,8 @@ const fr: PortalTexts = {
     back: 'Retour',
     forbidden: 'Ce formulaire a expiré ou ne vient pas de ce site. Veuillez réessayer.',
     tooMany: 'Trop de tentatives. Patientez un peu puis réessayez.',
+    exportRunning:
+      'Un téléchargement de vos données est déjà en cours. Attendez qu’il soit terminé, puis réessayez.',
   },
   mail: {
     codeIntro:
@@ -948,6 +960,7 @@ const en: PortalTexts = {
     back: 'Back',
     forbidden: 'This form has expired or did not come from this site. Please try again.',
     tooMany: 'Too many attempts. Wait a moment and try again.',
+    exportRunning: 'A download of your data is already running. Wait until it has finished, then try again.',
   },
   mail: {
     codeIntro: 'To confirm it is you, enter this code on the page "Enter the code":',

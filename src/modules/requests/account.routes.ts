@@ -2,11 +2,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { readCookie } from '../../http/auth.js';
-import { AccessReportSchema } from '../../kernel/access-report/index.js';
+import { AccessReportSchema, writeAccessReportJson } from '../../kernel/access-report/index.js';
 import {
   authenticateSubject,
   fileAccountRequest,
-  readOwnData,
+  ownDataOptions,
   setPortalPassword,
   type PortalLogin,
   type SubjectSession,
@@ -14,6 +14,7 @@ import {
 import { REQUEST_KINDS, type RequestsDeps, type SignInBrowser } from './requests.service.js';
 import { AppError } from '../../platform/errors.js';
 import { askLoginLinkAtDoor, loginAtDoor } from './doors.js';
+import { sendExport } from './export-download.js';
 
 export const SUBJECT_COOKIE = 'kluis_subject';
 /**
@@ -161,7 +162,28 @@ export function registerAccountRoutes(
         response: { 200: AccessReportSchema },
       },
     },
-    async (request) => readOwnData(deps, await session(deps, request, false)),
+    async (request, reply) => {
+      const subject = await session(deps, request, false);
+      const { policy } = await deps.kernel.policies.current(subject.tenant.tenantId);
+      // Written while the rows are read, one export per person at a time (decision 0490).
+      return sendExport(
+        request,
+        reply,
+        {
+          kernel: deps.kernel,
+          tenantId: subject.tenant.tenantId,
+          subjectId: subject.subjectId,
+          type: 'application/json; charset=utf-8',
+        },
+        (output) =>
+          writeAccessReportJson(
+            deps.kernel,
+            deps.dataMap,
+            ownDataOptions(subject, policy.statement.languages[0] ?? 'nl'),
+            output,
+          ),
+      );
+    },
   );
   typed.post(
     '/t/:slug/account/requests',

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import type { Selectable } from 'kysely';
-import { buildAccessReport, type AccessReport } from '../../kernel/access-report/index.js';
+import type { AccessReportOptions } from '../../kernel/access-report/index.js';
 import { authorizeSignIn } from '../../kernel/gate/access.js';
 import { AccessDenied, type Actor } from '../../kernel/gate/gate.js';
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
@@ -285,20 +285,15 @@ export async function setPortalPassword(
   });
 }
 
-/** The person's own data, from their account: the full access report (the strongest identity proof). */
-export async function readOwnData(
-  deps: RequestsDeps,
-  session: SubjectSession,
-  language?: Language,
-): Promise<AccessReport> {
-  const { policy } = await deps.kernel.policies.current(session.tenant.tenantId);
-  return buildAccessReport(deps.kernel, deps.dataMap, {
+/** The options of the person's own access report, read through their portal session. */
+export function ownDataOptions(session: SubjectSession, language: Language): AccessReportOptions {
+  return {
     tenantId: session.tenant.tenantId,
     actor: { kind: 'subject', subjectId: session.subjectId },
     purpose: RIGHTS_PURPOSE,
     subjectId: session.subjectId,
-    language: language ?? policy.statement.languages[0] ?? 'nl',
-  });
+    language,
+  };
 }
 
 /** The person's own contact record (name, contact, language) as they read it in their account. */

@@ -24,6 +24,7 @@ export {
 } from './requests.service.js';
 export { registerRequestsRoutes } from './requests.routes.js';
 export { sendDownload } from './download.js';
+export { sendExport, takeExportSlot, EXPORT_RETRY_AFTER_SECONDS } from './export-download.js';
 export {
   registerAccountRoutes,
   signInBrowserOf,
@@ -38,7 +39,7 @@ export {
   fileAccountRequest,
   listOwnRequests,
   offeredLanguage,
-  readOwnData,
+  ownDataOptions,
   readOwnPerson,
   setPortalPassword,
   type SubjectSession,

@@ -1,0 +1,266 @@
+import { request as httpRequest } from 'node:http';
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
+import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import { signInByMailedLink, type MailingTestApp } from '../../../test/mailing-app.js';
+import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
+import { unzip } from '../../../test/zip.js';
+import { buildApp } from '../../http/app.js';
+import { buildAccessReport } from '../../kernel/access-report/index.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { createLogger } from '../../platform/logger.js';
+import { DATA_MAP } from '../data-map.js';
+import { createPerson } from '../parties/index.js';
+import type { Tenant } from '../tenants/index.js';
+
+// Attack S7-7 and S7-8: the person's own-data downloads are written while the rows are read, one
+// at a time per person (decision 0490), and a client that hangs up half-way is no server error.
+const PUBLIC_URL = 'https://portal.voiceking.example';
+const CALLS = 20_000;
+
+/** Every log line the app writes, parsed. */
+const logLines: Array<Record<string, unknown>> = [];
+const logSink = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    for (const line of chunk.toString('utf8').split('\n'))
+      if (line.trim()) logLines.push(JSON.parse(line) as Record<string, unknown>);
+    done();
+  },
+});
+
+let database: TestDatabase;
+let kernel: Kernel;
+let smtp: SmtpSink;
+let app: FastifyInstance;
+let voiceking: Tenant;
+let origin: string;
+let cookie: string;
+let subjectId: number;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database);
+  smtp = await startSmtpSink();
+  app = await buildApp({
+    kernel,
+    logger: createLogger({ level: 'info', destination: logSink }),
+    version: 'test',
+    mailer: smtp.mailer,
+    publicUrl: PUBLIC_URL,
+    answerQuanta: { form: 0, link: 0, login: 0 },
+  });
+  origin = await app.listen({ host: '127.0.0.1', port: 0 });
+  voiceking = await createPolicyTenant(kernel, 'voiceking');
+  const email = 'vera.veelbeller@example.be';
+  const person = await createPerson(
+    kernel,
+    {
+      tenantId: voiceking.tenantId,
+      actor: { kind: 'staff', staffId: 1, role: 'sales' },
+      purpose: 'order_processing',
+    },
+    {
+      subjectType: 'customer',
+      familyName: 'Veelbeller',
+      givenName: 'Vera "V" \\ Ω',
+      email,
+      preferredLanguage: 'en',
+    },
+  );
+  subjectId = person.subjectId;
+  // A long call history, written at once (as the bench does).
+  const owner = new pg.Client({ connectionString: database.ownerUrl });
+  await owner.connect();
+  try {
+    await owner.query('begin');
+    await owner.query("select set_config('app.tenant', $1, true)", [String(voiceking.tenantId)]);
+    for (const month of ['2026-08-01', '2026-09-01', '2026-10-01'])
+      await owner.query('select kluis_ensure_call_record_partition($1::date)', [month]);
+    await owner.query(
+      `insert into call_records (tenant_id, started_at, dedup_key, subject_id, caller_e164, destination, answered_at,
+         ended_at, duration_seconds, billable_seconds, disposition, is_billable_leg, linked_id, cost_micros)
+       select $1::int, at, 'k' || g, $2::bigint, '+32470000001', '+3256' || lpad(g::text, 6, '0'), at + interval '2 seconds',
+              at + interval '95.5 seconds', 95, 93, 'answered', true, null, 12000 + g
+         from generate_series(1, $3::int) g,
+              lateral (select timestamptz '2026-08-01' + (g * interval '5 minutes') as at) t`,
+      [voiceking.tenantId, subjectId, CALLS],
+    );
+    await owner.query('commit');
+  } finally {
+    await owner.end();
+  }
+  const testApp = { app, smtp } as unknown as MailingTestApp; // signInByMailedLink reads these two
+  cookie = (await signInByMailedLink(testApp, voiceking, email)).cookie;
+});
+afterAll(async () => {
+  await app?.close();
+  await smtp?.close();
+  await database?.close();
+});
+
+interface Started {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** Reads `bytes` more of the body (or to its end) and keeps them. */
+  read(bytes: number): Promise<void>;
+  /** Reads the rest of the body. */
+  rest(): Promise<Buffer>;
+  /** Closes the connection. */
+  hangUp(): void;
+}
+
+/** A download over a real connection, read at the test's pace. */
+async function startDownload(path: string): Promise<Started> {
+  return new Promise<Started>((resolve, reject) => {
+    const outgoing = httpRequest(`${origin}${path}`, { headers: { cookie } }, (response) => {
+      response.on('error', () => undefined);
+      response.pause();
+      const chunks: Buffer[] = [];
+      let ended = false;
+      response.on('end', () => {
+        ended = true;
+      });
+      const read = async (bytes: number): Promise<void> => {
+        let got = 0;
+        while (got < bytes && !ended) {
+          const chunk = response.read() as Buffer | null;
+          if (chunk === null) {
+            await new Promise<void>((done) => {
+              const settle = (): void => {
+                response.off('readable', settle);
+                response.off('end', settle);
+                done();
+              };
+              response.on('readable', settle);
+              response.on('end', settle);
+            });
+            continue;
+          }
+          chunks.push(chunk);
+          got += chunk.length;
+        }
+      };
+      resolve({
+        status: response.statusCode ?? 0,
+        headers: response.headers,
+        read,
+        rest: async () => {
+          await read(Number.MAX_SAFE_INTEGER);
+          return Buffer.concat(chunks);
+        },
+        hangUp: () => outgoing.destroy(),
+      });
+    });
+    outgoing.on('error', (error) => {
+      if (!outgoing.destroyed) reject(error);
+    });
+    outgoing.end();
+  });
+}
+
+const base = (): string => `/t/${voiceking.slug}/account`;
+
+/** The report without the moment it was made. */
+const undated = (report: Record<string, unknown>): Record<string, unknown> => ({
+  ...report,
+  generatedAt: 'x',
+});
+
+describe('own-data downloads stream (attack S7-7, S7-8, decision 0490)', () => {
+  it('S7-7: /account/data and /account/download/json of a person with 20,000 call records are the access report, written while read, the same document as the report built in memory', async () => {
+    const built = await buildAccessReport(kernel, DATA_MAP, {
+      tenantId: voiceking.tenantId,
+      actor: { kind: 'subject', subjectId },
+      purpose: 'rights_requests',
+      subjectId,
+      language: 'en',
+    });
+    const calls = built.data.find((table) => table.table === 'call_records');
+    expect(calls?.rows).toHaveLength(CALLS);
+
+    const data = await app.inject({ method: 'GET', url: `${base()}/data`, headers: { cookie } });
+    expect(data.statusCode).toBe(200);
+    expect(data.headers['content-type']).toBe('application/json; charset=utf-8');
+    // The API answers in the policy's first language; the download in the page's (English here).
+    const api = await buildAccessReport(kernel, DATA_MAP, {
+      tenantId: voiceking.tenantId,
+      actor: { kind: 'subject', subjectId },
+      purpose: 'rights_requests',
+      subjectId,
+      language: 'nl',
+    });
+    expect(undated(data.json())).toEqual(undated(api as unknown as Record<string, unknown>));
+
+    const download = await startDownload(`${base()}/download/json?lang=en`);
+    expect(download.status).toBe(200);
+    expect(download.headers['content-disposition']).toBe(
+      `attachment; filename="${voiceking.slug}-my-data.json"`,
+    );
+    expect(download.headers['cache-control']).toBe('no-store');
+    const parsed = JSON.parse((await download.rest()).toString('utf8')) as Record<string, unknown>;
+    expect(undated(parsed)).toEqual(undated(built as unknown as Record<string, unknown>));
+  });
+
+  it('S7-8: a client that hangs up half-way through the JSON or the ZIP leaves the server answering, its next download whole, and logs no 500 and nothing at error level', async () => {
+    const before = logLines.length;
+    for (const format of ['json', 'zip']) {
+      const download = await startDownload(`${base()}/download/${format}`);
+      expect(download.status).toBe(200);
+      await download.read(200_000);
+      download.hangUp();
+    }
+    // The slot is given back once the writer has stopped: the next download runs to its end.
+    let zip: Buffer | undefined;
+    for (let attempt = 0; attempt < 50 && !zip; attempt += 1) {
+      const again = await startDownload(`${base()}/download/zip`);
+      if (again.status === 429) {
+        await again.rest();
+        await new Promise((done) => setTimeout(done, 100));
+        continue;
+      }
+      expect(again.status).toBe(200);
+      zip = await again.rest();
+    }
+    const files = await unzip(zip ?? Buffer.alloc(0));
+    expect(files.get('call_records.csv')?.trim().split('\n')).toHaveLength(CALLS + 1);
+    const health = await app.inject({ method: 'GET', url: '/health' });
+    expect(health.statusCode).toBe(200);
+
+    const logged = logLines.slice(before);
+    expect(logged.filter((line) => Number(line.level) >= 50)).toEqual([]);
+    expect(
+      logged.filter((line) => (line.res as { statusCode?: number } | undefined)?.statusCode === 500),
+    ).toEqual([]);
+    expect(logged.some((line) => line.msg === 'export download interrupted by the client')).toBe(true);
+  });
+
+  it('S7-7: a second download by the same person while the first runs is 429 export_in_progress with Retry-After', async () => {
+    const first = await startDownload(`${base()}/download/json`);
+    expect(first.status).toBe(200);
+    await first.read(1000);
+    // The first one waits for its reader (backpressure) and keeps the person's slot.
+    const page = await app.inject({ method: 'GET', url: `${base()}/download/zip`, headers: { cookie } });
+    expect(page.statusCode).toBe(429);
+    expect(page.headers['retry-after']).toBe('10');
+    expect(page.headers['content-type']).toContain('text/html');
+    expect(page.body).toContain('A download of your data is already running');
+    const api = await app.inject({ method: 'GET', url: `${base()}/data`, headers: { cookie } });
+    expect(api.statusCode).toBe(429);
+    expect(api.headers['retry-after']).toBe('10');
+    expect(api.json()).toMatchObject({ status: 429, code: 'export_in_progress' });
+
+    // The first download is whole; then the person may download again.
+    const whole = JSON.parse((await first.rest()).toString('utf8')) as { data: Array<{ table: string }> };
+    expect(whole.data.map((table) => table.table)).toContain('call_records');
+    let status = 429;
+    for (let attempt = 0; attempt < 50 && status === 429; attempt += 1) {
+      const again = await app.inject({ method: 'GET', url: `${base()}/data`, headers: { cookie } });
+      status = again.statusCode;
+      if (status === 429) await new Promise((done) => setTimeout(done, 100));
+    }
+    expect(status).toBe(200);
+  });
+});
