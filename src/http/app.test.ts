@@ -98,22 +98,40 @@ describe('HTTP foundation', () => {
     }
   });
 
-  it('keeps a well-formed caller request id and reports unknown routes with a stable code', async () => {
-    const app = await buildApp({ kernel: createTestKernel(database), logger: testLogger, version: 'test' });
+  it("makes its own request id, keeping a caller's well-formed x-request-id only as clientRequestId in the log lines; reports unknown routes with a stable code", async () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const app = await buildApp({
+      kernel: createTestKernel(database),
+      logger: createLogger({ level: 'info', destination }),
+      version: 'test',
+    });
     const response = await app.inject({
       method: 'GET',
       url: '/nope',
       headers: { 'x-request-id': 'abc-12345678' },
     });
+    await app.close();
     expect(response.statusCode).toBe(404);
     expect(response.headers['content-type']).toContain('application/problem+json');
+    const requestId = String(response.headers['x-request-id']);
+    expect(requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(response.json()).toMatchObject({
       status: 404,
       code: 'not_found',
       detail: 'no such route',
-      requestId: 'abc-12345678',
+      requestId,
     });
-    await app.close();
+    const logged = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const ofRequest = logged.filter((entry) => entry.reqId === requestId);
+    expect(ofRequest.length).toBeGreaterThan(0);
+    for (const entry of ofRequest) expect(entry.clientRequestId).toBe('abc-12345678');
+    expect(logged.some((entry) => entry.reqId === 'abc-12345678')).toBe(false);
   });
 
   it('serves the OpenAPI document and a readable API reference', async () => {

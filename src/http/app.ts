@@ -115,10 +115,14 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
     // Typed as Fastify's base logger so the app is a plain FastifyInstance that route modules accept.
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: deps.logger as FastifyBaseLogger,
-    // Keep a caller's request id when it looks like one, so logs correlate across systems.
-    genReqId: (request) => {
-      const given = request.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    // The request id names one request in the audit log, so the server makes it, always; a
+    // caller's own id (when it looks like one) is kept beside it in the log lines only, as
+    // clientRequestId, to correlate across systems (attack S7-8, decision 0521).
+    genReqId: () => randomUUID(),
+    childLoggerFactory: (logger, bindings, childOptions, rawRequest) => {
+      const given = rawRequest.headers['x-request-id'];
+      const client = typeof given === 'string' && REQUEST_ID.test(given) ? { clientRequestId: given } : {};
+      return logger.child({ ...bindings, ...client }, childOptions);
     },
     bodyLimit: 1024 * 1024,
     // The client address counted by the limits of the public doors and logins.

@@ -737,3 +737,44 @@ describe('the audit entries of a list read (attack S7-3)', () => {
     }
   });
 });
+
+describe('request ids in the audit log (attack S7-8)', () => {
+  it('two reads sent with the same x-request-id get distinct audit request ids, made by the server; the caller’s id names no entry', async () => {
+    const created = await call(sales, 'POST', '/api/v1/people', 'order_processing', {
+      subjectType: 'customer',
+      familyName: 'Kenmerk',
+      givenName: 'Ida',
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const { subjectId } = created.json<{ subjectId: number }>();
+    const officer = await loginAs(app, kernel, voiceking, 'privacy_officer');
+    const chosen = '11111111-1111-4111-8111-111111111111';
+    const answered: string[] = [];
+    for (let i = 0; i < 2; i += 1) {
+      const read = await app.inject({
+        method: 'GET',
+        url: `/api/v1/people/${subjectId}`,
+        headers: { cookie: sales.cookie, 'x-kluis-purpose': 'order_processing', 'x-request-id': chosen },
+      });
+      expect(read.statusCode, read.body).toBe(200);
+      answered.push(String(read.headers['x-request-id']));
+    }
+    expect(new Set(answered).size).toBe(2);
+    expect(answered).not.toContain(chosen);
+    // The trail chains the reads' entries; then each read's entry carries its own server id.
+    const trail = await call(officer, 'GET', `/api/v1/people/${subjectId}/audit`, 'rights_requests');
+    expect(trail.statusCode, trail.body).toBe(200);
+    const pseudonym = await kernel.keys.pseudonym(voiceking.tenantId, subjectId);
+    const rows = await runAsOwner<{ request_id: string }>(
+      database.ownerUrl,
+      `select request_id from audit_log where tenant_id = $1 and $2 = any(subject_pseudonyms)
+         and action = 'read' and purpose = 'order_processing' order by seq`,
+      [voiceking.tenantId, pseudonym],
+    );
+    expect(rows.rows.map((row) => row.request_id)).toEqual(answered);
+    const withChosen = await runAsOwner(database.ownerUrl, 'select 1 from audit_log where request_id = $1', [
+      chosen,
+    ]);
+    expect(withChosen.rowCount).toBe(0);
+  });
+});
