@@ -62,8 +62,16 @@ export class ImportLog {
     this.#importId = Number(row.import_id);
   }
 
-  /** Takes on the row of a queued (or interrupted) upload; counts start again from nothing. */
-  async resume(importId: number): Promise<void> {
+  /** The import's row, once started or resumed. */
+  get importId(): number | undefined {
+    return this.#importId;
+  }
+
+  /**
+   * Takes on the row of a queued (or interrupted) upload; counts start again from nothing. Returns
+   * the rows its earlier runs committed (decision 0510): this run meets them again as stored rows.
+   */
+  async resume(importId: number): Promise<number> {
     const now = this.kernel.clock.now();
     const row = await this.kernel.plain(this.tenantId, (tx) =>
       tx
@@ -79,11 +87,12 @@ export class ImportLog {
         })
         .where('import_id', '=', importId)
         .where('status', 'in', ['queued', 'running'])
-        .returning('import_id')
+        .returning(['import_id', 'committed_rows'])
         .executeTakeFirst(),
     );
     if (!row) throw new AppError('conflict', 'the import is not waiting to run');
     this.#importId = importId;
+    return row.committed_rows;
   }
 
   /** Counts so far; written one at a time, the newest wins (a batch never waits for it). */

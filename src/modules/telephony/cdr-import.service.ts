@@ -2,11 +2,12 @@ import { csvRecord } from '../../platform/csv.js';
 /**
  * CDR import (VX-5): a switch's call-record file → normalised, attributed, rated call records,
  * stored through COPY, each batch in one transaction with one gate decision, deduplicated on the
- * switch's unique id (else the record hash). Streaming: memory holds at most two batches.
+ * switch's unique id (else the record hash). Streaming: memory holds at most three batches.
  *
  * Every line read ends as exactly one of: imported, rejected (reject file, with line number and
  * reason), or skipped as a duplicate. A run killed half-way leaves whole batches behind; running
  * the same file again adds only what is missing, so the end state equals one clean run.
+ * Two bulk connections: a batch is copied into staging while the one before it inserts.
  */
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
@@ -45,6 +46,8 @@ import { detached } from './detached.js';
 export const CALL_BILLING_PURPOSE = 'call_billing';
 export const CDR_IMPORT_ACTOR: Actor = { kind: 'system', job: 'cdr-import' };
 export const DEFAULT_BATCH_SIZE = 100_000;
+/** Bulk connections of one import: one batch copies into staging while the one before inserts. */
+const BULK_CONNECTIONS = 2;
 const MAX_BATCH_ATTEMPTS = 3;
 /** Bytes read from the file at a time. */
 const READ_CHUNK_BYTES = 64 * 1024;
@@ -123,8 +126,11 @@ export async function importCdrFile(
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   // On record before anything else, so a run that fails at once is listed too (issue 20).
   const log = new ImportLog(kernel, options.tenantId);
+  // Rows the earlier runs of this import committed: this run meets them again as stored rows,
+  // and counts them as imported, not as duplicates (decision 0510).
+  let earlier = 0;
   if (options.importId === undefined) await log.start(options.file, options.format ?? 'auto');
-  else await log.resume(options.importId);
+  else earlier = await log.resume(options.importId);
   const countsOf = () => ({
     linesRead: summary.linesRead,
     imported: summary.imported,
@@ -132,13 +138,17 @@ export async function importCdrFile(
     duplicates: summary.duplicates,
     unrated: summary.unrated,
   });
-  let connection: CopyConnection;
+  const connections: CopyConnection[] = [];
   try {
-    connection = await openCopyConnection(deps.connection);
+    // Two bulk connections: one batch copies into its staging table while the one before inserts.
+    for (let i = 0; i < BULK_CONNECTIONS; i += 1) connections.push(await openCopyConnection(deps.connection));
   } catch (error) {
+    await Promise.all(connections.map((connection) => connection.close()));
     await log.fail(error, { linesRead: 0, imported: 0, rejected: 0, duplicates: 0, unrated: 0 });
     throw error;
   }
+  const [first] = connections;
+  if (first === undefined) throw new Error('cdr import: no bulk connection');
   const rejectPath = options.rejectFile === undefined ? `${options.file}.rejects.csv` : options.rejectFile;
   const rejects = new RejectWriter(rejectPath, options.onReject);
   const summary: CdrImportSummary = {
@@ -153,16 +163,23 @@ export async function importCdrFile(
     rejectFile: null,
     rejectsByReason: {},
   };
+  const stored = { inserted: 0, found: 0 };
   try {
     const delimiter = options.delimiter ?? (await detectFileDelimiter(options.file));
-    await connection.client.query(STAGING_DDL);
-    const { attribution, ratingTable, months } = await prepare(kernel, connection, options.tenantId, actor);
+    for (const connection of connections) await connection.client.query(STAGING_DDL);
+    const { attribution, ratingTable, months } = await prepare(kernel, first, options.tenantId, actor);
     const normaliser = new NumberNormaliser(defaultCountry);
-    const writer = new BatchWriter(kernel, connection, options.tenantId, actor, months);
+    const writer = new BatchWriter(kernel, connections, options.tenantId, actor, months, log.importId);
     let batch = new Batch();
     const onWritten = (written: { rows: number; inserted: number }): void => {
       summary.rejected = rejects.count;
-      report(summary, written, started, options.onProgress);
+      stored.inserted += written.inserted;
+      stored.found += written.rows - written.inserted;
+      // The earlier runs' rows come first in the file: the first ones found stored are theirs.
+      const ours = Math.min(earlier, stored.found);
+      summary.imported = stored.inserted + ours;
+      summary.duplicates = stored.found - ours;
+      report(summary, started, options.onProgress);
       log.progress(countsOf());
     };
 
@@ -207,7 +224,7 @@ export async function importCdrFile(
     throw error;
   } finally {
     await rejects.close();
-    await connection.close();
+    await Promise.all(connections.map((connection) => connection.close()));
   }
   summary.elapsedMs = performance.now() - started;
   await log.finish(countsOf(), summary.rejectsByReason);
@@ -216,13 +233,10 @@ export async function importCdrFile(
 
 function report(
   summary: CdrImportSummary,
-  written: { rows: number; inserted: number },
   started: number,
   onProgress: CdrImportOptions['onProgress'],
 ): void {
   summary.batches += 1;
-  summary.imported += written.inserted;
-  summary.duplicates += written.rows - written.inserted;
   onProgress?.({
     linesRead: summary.linesRead,
     imported: summary.imported,
@@ -545,70 +559,100 @@ class Batch {
 }
 
 /**
- * Writes batches one after the other on the bulk connection while the caller parses the next
- * one: at most one batch in flight, so the database and the parser work at the same time.
+ * Writes batches in file order on two bulk connections (decision 0510): while batch N inserts on
+ * one, batch N+1 takes its gate decision and is copied into the other's staging table, then waits
+ * for N to commit before its own insert. Batches commit one after the other, in file order; at
+ * most two are in flight, so memory holds at most three (two written, one being parsed).
  */
 class BatchWriter {
-  #inFlight: Promise<void> | null = null;
+  /** Per connection, the batch it is writing (settled, never rejecting). */
+  readonly #inFlight: Array<Promise<void> | null>;
+  /** The last batch submitted: the next one inserts only after it committed (or failed). */
+  #previous: Promise<boolean> = Promise.resolve(true);
+  #next = 0;
   #failure: Error | null = null;
   readonly #kernel: Kernel;
-  readonly #connection: CopyConnection;
+  readonly #connections: readonly CopyConnection[];
   readonly #tenantId: number;
   readonly #actor: Actor;
   readonly #months: Set<string>;
+  readonly #importId: number | undefined;
   /** A batch with duplicates is likely followed by more (a file imported again): skip the plain try. */
   #mode: InsertMode = 'plain';
 
   constructor(
     kernel: Kernel,
-    connection: CopyConnection,
+    connections: readonly CopyConnection[],
     tenantId: number,
     actor: Actor,
     months: Set<string>,
+    importId: number | undefined,
   ) {
     this.#kernel = kernel;
-    this.#connection = connection;
+    this.#connections = connections;
+    this.#inFlight = connections.map(() => null);
     this.#tenantId = tenantId;
     this.#actor = actor;
     this.#months = months;
+    this.#importId = importId;
   }
 
   async submit(batch: Batch, done: (written: { rows: number; inserted: number }) => void): Promise<void> {
-    await this.drain();
-    // The handler is attached at once: a failing batch must not become an unhandled rejection
-    // while the parser is still busy with the next one.
-    this.#inFlight = this.#write(batch).then(
-      (inserted) => done({ rows: batch.size, inserted }),
+    const slot = this.#next;
+    this.#next = (slot + 1) % this.#connections.length;
+    const busy = this.#inFlight[slot];
+    if (busy) await busy;
+    if (this.#failure !== null) throw this.#failure;
+    const connection = this.#connections[slot];
+    if (connection === undefined) throw new Error('cdr import: no bulk connection');
+    const previous = this.#previous;
+    // The handlers are attached at once: a failing batch must not become an unhandled rejection
+    // while the parser is still busy with the next one. `done` runs before the next batch may
+    // insert, so counts and progress follow the commits in file order.
+    const written = this.#write(connection, batch, previous).then(
+      (inserted) => {
+        done({ rows: batch.size, inserted });
+        return true;
+      },
       (error: unknown) => {
-        this.#failure = error instanceof Error ? error : new Error(String(error));
+        this.#failure ??= error instanceof Error ? error : new Error(String(error));
+        return false;
       },
     );
+    this.#previous = written;
+    this.#inFlight[slot] = written.then(() => undefined);
   }
 
   async drain(): Promise<void> {
-    if (this.#inFlight) await this.#inFlight;
-    this.#inFlight = null;
+    for (let slot = 0; slot < this.#inFlight.length; slot += 1) {
+      await this.#inFlight[slot];
+      this.#inFlight[slot] = null;
+    }
     if (this.#failure !== null) throw this.#failure;
   }
 
-  async #write(batch: Batch): Promise<number> {
+  async #write(connection: CopyConnection, batch: Batch, previous: Promise<boolean>): Promise<number> {
     await this.#ensurePartitions(batch.months);
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.#kernel.transactOn(this.#connection, this.#tenantId, async (atx) => {
-          // One batch of a tenant at a time: two imports of overlapping files would otherwise wait
-          // on each other's uncommitted keys in opposite orders (a deadlock).
-          await sql`select pg_advisory_xact_lock(hashtextextended('kluis.cdr_import', ${this.#tenantId}))`.execute(
-            atx.tx,
-          );
+        return await this.#kernel.transactOn(connection, this.#tenantId, async (atx) => {
           const grant = await this.#kernel.gate.authorize(atx, this.#actor, {
             purpose: CALL_BILLING_PURPOSE,
             action: 'write',
             categories: [TELEPHONY_CATEGORIES.callRecord, TELEPHONY_CATEGORIES.number],
             subjectIds: [...batch.subjects],
           });
-          const written = await insertCallRecordBatch(this.#connection, atx, grant, batch, this.#mode);
+          await copyCallRecordBatch(connection, grant, batch);
+          // The batch before commits first; if it failed, this one rolls back (the import stops).
+          if (!(await previous)) throw new Error('cdr import: an earlier batch failed');
+          // One batch of a tenant at a time: two imports of overlapping files would otherwise wait
+          // on each other's uncommitted keys in opposite orders (a deadlock).
+          await sql`select pg_advisory_xact_lock(hashtextextended('kluis.cdr_import', ${this.#tenantId}))`.execute(
+            atx.tx,
+          );
+          const written = await insertCallRecordBatch(atx, grant, batch, this.#mode);
           this.#mode = written.mode;
+          if (this.#importId !== undefined) await countCommitted(atx, this.#importId, written.inserted);
           return written.inserted;
         });
       } catch (error) {
@@ -632,6 +676,16 @@ class BatchWriter {
   }
 }
 
+/** Counts the batch's new rows on the import's row, in the batch's transaction (decision 0510). */
+async function countCommitted(atx: AuditedTx, importId: number, inserted: number): Promise<void> {
+  if (inserted === 0) return;
+  await atx.tx
+    .updateTable('call_record_imports')
+    .set((eb) => ({ committed_rows: eb('committed_rows', '+', inserted) }))
+    .where('import_id', '=', importId)
+    .execute();
+}
+
 /**
  * How a batch goes from the staging table into call_records. `plain`: a bare INSERT, about half
  * the work of `skip_duplicates` (no speculative insertion per row); if any row is already stored
@@ -640,18 +694,22 @@ class BatchWriter {
  */
 export type InsertMode = 'plain' | 'skip_duplicates';
 
+/** The batch's rows into this session's staging table, under the batch's grant. */
+async function copyCallRecordBatch(connection: CopyConnection, grant: Grant, batch: Batch): Promise<void> {
+  grant.assertWritable();
+  if (!grant.categories.has(TELEPHONY_CATEGORIES.callRecord)) {
+    throw new AppError('category_not_allowed', 'grant does not cover call records');
+  }
+  await connection.copyIn(COPY_STAGING, batch.chunks());
+}
+
 async function insertCallRecordBatch(
-  connection: CopyConnection,
   atx: AuditedTx,
   grant: Grant,
   batch: Batch,
   mode: InsertMode,
 ): Promise<{ inserted: number; mode: InsertMode }> {
   grant.assertWritable();
-  if (!grant.categories.has(TELEPHONY_CATEGORIES.callRecord)) {
-    throw new AppError('category_not_allowed', 'grant does not cover call records');
-  }
-  await connection.copyIn(COPY_STAGING, batch.chunks());
   let inserted: number | null = null;
   if (mode === 'plain') {
     await sql`savepoint cdr_plain_insert`.execute(atx.tx);

@@ -86,12 +86,12 @@ describe('an uploaded import killed half-way (decision 0360)', () => {
       url: `/api/v1/call-record-imports/${importId}`,
       headers: { cookie: billing.cookie },
     });
-    // The second run counts the first run's three calls as duplicates.
+    // The first run's three calls were imported from this file: imported, not duplicates (S7-8).
     expect(done.json()).toMatchObject({
       status: 'finished',
       linesRead: 9,
-      imported: 5,
-      duplicates: 3,
+      imported: 8,
+      duplicates: 0,
       rejected: 1,
     });
     expect(await count(calls, [voxtra.tenantId])).toBe(8);
@@ -170,8 +170,8 @@ describe('an uploaded import killed half-way (decision 0360)', () => {
     expect(done.json()).toMatchObject({
       status: 'finished',
       linesRead: 7,
-      imported: 4,
-      duplicates: 3,
+      imported: 7,
+      duplicates: 0,
       rejected: 0,
     });
     expect(await count(calls, [voxtra.tenantId])).toBe(before + 7);
@@ -182,6 +182,64 @@ describe('an uploaded import killed half-way (decision 0360)', () => {
     ).toBe(before + 7);
     // The dead run was failed (handed to a retry), not left active; nothing of the queue runs now.
     expect(await count(activeRuns, [CDR_UPLOAD_JOB])).toBe(0);
+    expect(await readdir(spoolDir)).toEqual([]);
+  }, 120_000);
+
+  it('VX-5: a resumed upload counts what the killed run stored as imported, and only true duplicates of the file as duplicates (attack S7-8, decision 0510)', async () => {
+    const lines = Array.from({ length: 8 }, (_, index) =>
+      answeredCall(`d.${index}`, '056223344', '0470123456', `2024-06-06 12:0${index}:00`, 60),
+    );
+    // Line 8 repeats line 1 (the same switch id): a duplicate within the file itself.
+    lines.push(answeredCall('d.0', '056223344', '0470123456', '2024-06-06 12:00:00', 60));
+    // One call of the file was stored before, by another import: a duplicate of the file too.
+    const earlier = await app.inject({
+      method: 'POST',
+      url: '/api/v1/call-record-imports?name=earlier.csv',
+      headers: { cookie: billing.cookie, 'x-csrf-token': billing.csrfToken, 'content-type': 'text/csv' },
+      payload: `${lines[6] ?? ''}\n`,
+    });
+    expect(earlier.statusCode, earlier.body).toBe(202);
+    await runCdrUploads({ kernel, connection: bulkConnection(database), spoolDir, batchSize: 3 }, testLogger);
+    const sent = await app.inject({
+      method: 'POST',
+      url: '/api/v1/call-record-imports?name=resumed-counts.csv',
+      headers: { cookie: billing.cookie, 'x-csrf-token': billing.csrfToken, 'content-type': 'text/csv' },
+      payload: `${lines.join('\n')}\n`,
+    });
+    expect(sent.statusCode, sent.body).toBe(202);
+    const { importId } = sent.json<{ importId: number }>();
+    const calls = 'select count(*)::int as n from call_records where tenant_id = $1';
+    const before = await count(calls, [voxtra.tenantId]);
+
+    const exit = await runChild(
+      ['--import', 'tsx', path.join(ROOT, 'test/children/run-cdr-uploads.ts'), spoolDir, '3'],
+      crashEnv(database, masterKey, { KLUIS_TEST_HOOK: 'cdr-upload.batch-written:kill' }),
+    );
+    expect(exit.signal, exit.stderr).toBe('SIGKILL');
+    expect(await count(calls, [voxtra.tenantId])).toBe(before + 3);
+    expect(
+      await count(
+        'select committed_rows::int as n from call_record_imports where tenant_id = $1 and import_id = $2',
+        [voxtra.tenantId, importId],
+      ),
+    ).toBe(3);
+
+    await runCdrUploads({ kernel, connection: bulkConnection(database), spoolDir, batchSize: 3 }, testLogger);
+    const done = await app.inject({
+      method: 'GET',
+      url: `/api/v1/call-record-imports/${importId}`,
+      headers: { cookie: billing.cookie },
+    });
+    // 9 lines: 7 calls stored by this import (3 by the killed run, 4 by the resumed one), line 9
+    // repeating line 1, and line 7 stored before by the other import.
+    expect(done.json()).toMatchObject({
+      status: 'finished',
+      linesRead: 9,
+      imported: 7,
+      duplicates: 2,
+      rejected: 0,
+    });
+    expect(await count(calls, [voxtra.tenantId])).toBe(before + 7);
     expect(await readdir(spoolDir)).toEqual([]);
   }, 120_000);
 });

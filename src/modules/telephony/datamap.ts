@@ -174,6 +174,7 @@ export const telephonyDataMap: TableDataMap[] = [
       source: 'file (CLI) or upload (HTTP)',
       size_bytes: 'size of the uploaded file',
       rejects_kept_until: 'retention date of the kept rejected lines',
+      committed_rows: 'count',
     },
   },
   {

@@ -125,6 +125,8 @@ export interface CallRecordImportsTable {
   source: ColumnType<'file' | 'upload', 'file' | 'upload' | undefined, 'file' | 'upload'>;
   size_bytes: number | null;
   rejects_kept_until: Date | null;
+  /** Rows inserted by the committed batches of this import, over all its runs (decision 0510). */
+  committed_rows: ColumnType<number, number | undefined, number>;
 }
 
 /** The rejected lines of an uploaded import, kept for a while (decision 0360). */
