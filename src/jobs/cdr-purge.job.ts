@@ -3,7 +3,7 @@ import type { JobDefinition } from '../platform/job-queue.js';
 import type { Logger } from '../platform/logger.js';
 import { describeUnexpected } from '../platform/errors.js';
 import { readCallMonthBilling } from '../modules/billing/index.js';
-import { BILLING_TIME_ZONE, purgeExpiredCallRecords, type PurgeResult } from '../modules/telephony/index.js';
+import { purgeExpiredCallRecords, type PurgeResult } from '../modules/telephony/index.js';
 
 export const CDR_PURGE_JOB = 'cdr-purge';
 
@@ -13,7 +13,7 @@ export const CDR_PURGE_JOB = 'cdr-purge';
  * contested. The job and `kluis cdr purge` run exactly this.
  */
 export async function runCdrPurge(kernel: Kernel, tenantId: number): Promise<PurgeResult> {
-  const billing = await kernel.plain(tenantId, (tx) => readCallMonthBilling(tx, BILLING_TIME_ZONE));
+  const billing = await kernel.plain(tenantId, (tx) => readCallMonthBilling(tx));
   return purgeExpiredCallRecords(kernel, tenantId, { billing });
 }
 

@@ -176,6 +176,7 @@ const PROGRAM_TEXT: Readonly<Record<string, string>> = {
   'call_record_partitions.partition_name': 'table name made by the database',
   'call_records.caller_e164': 'from the switch, normalised by the parser',
   'call_records.destination': 'from the switch, normalised by the parser',
+  'call_record_month_totals.head': 'the first characters of call_records.destination (kept by a trigger)',
   'call_records.linked_id': 'from the switch',
   'call_records.dedup_key': 'from the switch or a hash of the record',
   'idempotency_keys.idempotency_key': 'an opaque retry key the API client chooses (e.g. a UUID)',

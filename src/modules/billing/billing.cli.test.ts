@@ -117,4 +117,27 @@ describe('kluis invoices / payments (VX-3)', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('issueDate: a month is billed once it has ended');
   });
+
+  it('a month that has not started is refused with a clear message and bills nothing (attack S7-8)', async () => {
+    const before = await runAsOwner<{ n: number }>(
+      database.ownerUrl,
+      'select count(*)::int as n from invoices where tenant_id = $1',
+      [tenant.tenantId],
+    );
+    // The CLI runs on the real clock: a month two years ahead has not started.
+    const year = new Date().getUTCFullYear() + 2;
+    const result = await runCli(
+      ['invoices', 'run', '--tenant', tenant.slug, '--period', `${year}-01`, '--issue-date', `${year}-02-01`],
+      env,
+      120_000,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`period ${year}-01 has not started yet`);
+    const after = await runAsOwner<{ n: number }>(
+      database.ownerUrl,
+      'select count(*)::int as n from invoices where tenant_id = $1',
+      [tenant.tenantId],
+    );
+    expect(after.rows[0]?.n).toBe(before.rows[0]?.n);
+  });
 });

@@ -402,4 +402,36 @@ describe('billing API (VX-3, VK-2)', () => {
       firstNumber: `F2026-${String((before?.last ?? 0) + 1).padStart(6, '0')}`,
     });
   });
+
+  it('a run for a month that has not started is a 409 period_not_started and bills nothing, whatever its issue date (attack S7-8)', async () => {
+    const count = async () =>
+      (
+        await runAsOwner<{ invoices: number; counters: number; audit: number }>(
+          database.ownerUrl,
+          `select (select count(*)::int from invoices where tenant_id = $1) as invoices,
+                  (select count(*)::int from invoice_counters where tenant_id = $1) as counters,
+                  (select count(*)::int from audit_log where tenant_id = $1) as audit`,
+          [voxtra.tenantId],
+        )
+      ).rows[0];
+    const before = await count();
+    // Today is 2026-11-05: December and January have not started.
+    for (const body of [
+      { period: '2026-12', issueDate: '2027-01-05' },
+      { period: '2027-01', issueDate: '2027-02-01' },
+      { period: '2027-01' },
+    ]) {
+      const refused = await call(billing, 'POST', '/api/v1/invoice-runs', {
+        ...body,
+        callsPurpose: 'call_billing',
+      });
+      expect(refused.statusCode).toBe(409);
+      expect(refused.json()).toMatchObject({
+        code: 'conflict',
+        details: { reason: 'period_not_started', period: body.period, today: '2026-11-05' },
+      });
+      expect(refused.json<{ detail: string }>().detail).toContain(`${body.period} has not started`);
+    }
+    expect(await count()).toEqual(before);
+  });
 });

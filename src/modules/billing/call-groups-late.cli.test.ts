@@ -140,7 +140,8 @@ describe('calls on the invoice: destination groups, short codes, late calls (iss
     );
     expect(await linesOf(tenant, '2026-10')).toEqual([
       'subscription|||VoIP line basic (2026-10)|1500',
-      'calls||2026-09-01|Calls of 2026-09 received after its invoice: 1 calls, 1 min 40 s|21',
+      // In the invoice's language (Voxtra writes Dutch), like the other lines (attack S7-8).
+      'calls||2026-09-01|Gesprekken van 2026-09 ontvangen na de factuur: 1 gesprek, 1 min 40 s|21',
     ]);
     // November bills it no more.
     const november = await runMonth(tenant, '2026-11', '2026-12-05');

@@ -18,7 +18,7 @@ export interface CallMonthBilling {
  * one of them is disputed, and how many of its calls still wait to be billed. A month absent
  * from the map was never invoiced. Dates, flags and counts only; nothing personal.
  */
-export async function readCallMonthBilling(tx: Tx, timeZone: string): Promise<Map<string, CallMonthBilling>> {
+export async function readCallMonthBilling(tx: Tx): Promise<Map<string, CallMonthBilling>> {
   const result = await sql<{ month: string; last_due: string; disputed: boolean }>`
     with billed as (
       select invoice_id, period_start as month from invoices where kind = 'invoice' and period_start is not null
@@ -35,7 +35,7 @@ export async function readCallMonthBilling(tx: Tx, timeZone: string): Promise<Ma
   for (const row of result.rows) {
     months.set(row.month, { lastDueDate: row.last_due, disputed: row.disputed, unbilledCalls: 0 });
   }
-  for (const late of await selectLateCalls(tx, '9999-12-01', timeZone)) {
+  for (const late of await selectLateCalls(tx, '9999-12-01')) {
     const month = months.get(late.month.slice(0, 7));
     if (month) month.unbilledCalls += late.calls;
   }

@@ -45,6 +45,11 @@ export interface DocumentTexts {
   callsNotUnderPurpose: string;
   /** Under the PDF's call list when it is capped (decision 0312): how many calls are not listed. */
   callsNotListed: (notListed: number, listed: number) => string;
+  /**
+   * An invoice line for calls of an earlier month received after its invoice (G-1): written into
+   * the line's description when the invoice is issued, in the invoice's language.
+   */
+  lateCalls: (month: string, calls: number, duration: string) => string;
   page: (page: number, pages: number) => string;
   /** Legal mentions of the VAT exemptions Kluis applies itself, by VATEX code. */
   exemptions: Readonly<Record<string, string>>;
@@ -93,6 +98,8 @@ export const DOCUMENT_TEXTS: Readonly<Record<DocumentLanguage, DocumentTexts>> =
       `Deze PDF toont de eerste ${listed} gesprekken; ${notListed} gesprekken zijn niet opgenomen. ` +
       'De samenvatting per bestemmingsgroep staat bij de factuurlijnen hierboven. ' +
       'De volledige lijst staat in de HTML-versie van deze factuur of is op aanvraag beschikbaar.',
+    lateCalls: (month, calls, duration) =>
+      `Gesprekken van ${month} ontvangen na de factuur: ${calls} ${calls === 1 ? 'gesprek' : 'gesprekken'}, ${duration}`,
     page: (page, pages) => `Pagina ${page} van ${pages}`,
     exemptions: {
       'VATEX-EU-AE': 'Btw verlegd: verlegging van heffing (art. 196 btw-richtlijn)',
@@ -141,6 +148,8 @@ export const DOCUMENT_TEXTS: Readonly<Record<DocumentLanguage, DocumentTexts>> =
       `Ce PDF reprend les ${listed} premiers appels ; ${notListed} appels ne sont pas repris. ` +
       'Le récapitulatif par groupe de destinations figure dans les lignes de la facture ci-dessus. ' +
       'La liste complète figure dans la version HTML de cette facture ou est disponible sur demande.',
+    lateCalls: (month, calls, duration) =>
+      `Appels de ${month} reçus après la facture : ${calls} ${calls === 1 ? 'appel' : 'appels'}, ${duration}`,
     page: (page, pages) => `Page ${page} sur ${pages}`,
     exemptions: {
       'VATEX-EU-AE': 'Autoliquidation (art. 196 de la directive TVA)',
@@ -187,6 +196,8 @@ export const DOCUMENT_TEXTS: Readonly<Record<DocumentLanguage, DocumentTexts>> =
       `This PDF lists the first ${listed} calls; ${notListed} calls are not listed. ` +
       'The summary per destination group is in the invoice lines above. ' +
       'The full list is in the HTML version of this invoice or available on request.',
+    lateCalls: (month, calls, duration) =>
+      `Calls of ${month} received after its invoice: ${calls} ${calls === 1 ? 'call' : 'calls'}, ${duration}`,
     page: (page, pages) => `Page ${page} of ${pages}`,
     exemptions: {
       'VATEX-EU-AE': 'Reverse charge (art. 196 VAT directive)',

@@ -84,6 +84,8 @@ describe('late calls under concurrent invoice runs of different months (attack S
 
     // Two October calls per customer arrive after October's invoices.
     await insertCalls(kernel, tenant, callsOf(subjects, '2026-10-20', 2));
+    // A month is billed once it has started (attack S7-8): the clock moves on to January.
+    clock.set(new Date('2027-01-05T10:00:00Z'));
     const [november, december] = await Promise.all([
       runInvoices(kernel, context, {
         callsPurpose: 'call_billing',
@@ -117,6 +119,7 @@ describe('late calls under concurrent invoice runs of different months (attack S
 
     // One more October call per customer arrives: the next run bills it, once.
     await insertCalls(kernel, tenant, callsOf(subjects, '2026-10-25', 1));
+    clock.set(new Date('2027-02-05T10:00:00Z'));
     const january = await runInvoices(kernel, context, {
       callsPurpose: 'call_billing',
       period: '2027-01',

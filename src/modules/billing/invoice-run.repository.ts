@@ -5,6 +5,7 @@ import type { Tx } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import type { DestinationClass, DocumentLanguage, InvoiceSeries, SellerSnapshot } from './billing.tables.js';
 import { BILLING_CATEGORIES as C } from './datamap.js';
+import { CALL_TOTALS_HEAD_LENGTH } from '../telephony/index.js';
 
 export interface CallWindow {
   from: Date;
@@ -30,22 +31,20 @@ export interface CallWindowSubjects {
 }
 
 /**
- * One pass over the month's calls (decision 0420): the unrated count and the charged subjects,
- * grouped by subject in a hash instead of walking the (subject, time) index over every call.
+ * The month's per-customer call totals (telephony's `call_record_month_totals`, kept with the calls
+ * by triggers, decision 0500): the unrated count and the charged subjects, without reading a call.
  */
-export async function selectCallWindowSubjects(tx: Tx, window: CallWindow): Promise<CallWindowSubjects> {
-  const result = await sql<{ subject_id: number | null; unrated: number; charged: boolean }>`
-    select subject_id,
-           count(*) filter (where is_billable_leg and billable_seconds > 0 and cost_micros is null)::int as unrated,
-           coalesce(bool_or(cost_micros > 0), false) as charged
-      from call_records
-     where started_at >= ${window.from} and started_at < ${window.to}
+export async function selectCallWindowSubjects(tx: Tx, periodStart: string): Promise<CallWindowSubjects> {
+  const result = await sql<{ subject_id: number; unrated: number; charged: boolean }>`
+    select subject_id, sum(unrated)::int as unrated, bool_or(charged_calls > 0) as charged
+      from call_record_month_totals
+     where month = ${periodStart}::date
      group by subject_id`.execute(tx);
   let unrated = 0;
   const charged: number[] = [];
   for (const row of result.rows) {
     unrated += row.unrated;
-    if (row.charged && row.subject_id !== null) charged.push(Number(row.subject_id));
+    if (row.charged) charged.push(Number(row.subject_id));
   }
   return { unrated, charged };
 }
@@ -221,19 +220,61 @@ export interface CallSummaryRow {
 const CHARGEABLE = sql<boolean>`(is_billable_leg and billable_seconds > 0 and disposition = 'answered')`;
 
 /**
- * Calls of the batch in the window, summed per customer and destination head (its first
+ * Calls of the batch in the month, summed per customer and destination head (its first
  * `headLength` characters, which decide its destination group) (kluis.telephony.call_record,
- * read under call_billing). One aggregate query; no number leaves it longer than its head.
+ * read under call_billing). From the monthly totals kept with the calls (decision 0500), which
+ * keep heads of `CALL_TOTALS_HEAD_LENGTH` characters; a tariff whose groups need longer heads is
+ * summed from the calls. No number leaves it longer than its head.
  */
 export async function selectCallSummaries(
+  tx: Tx,
+  grant: Grant,
+  window: CallWindow & { month: string },
+  subjectIds: readonly number[],
+  headLength: number,
+): Promise<CallSummaryRow[]> {
+  if (subjectIds.length === 0) return [];
+  for (const id of subjectIds) grant.assertCovers(C.callRecord, id);
+  if (headLength > CALL_TOTALS_HEAD_LENGTH) {
+    return selectCallSummariesFromCalls(tx, grant, window, subjectIds, headLength);
+  }
+  const result = await sql<{
+    subject_id: number;
+    head: string;
+    chargeable: number;
+    chargeable_seconds: string;
+    calls: number;
+    seconds: string;
+    cost_micros: string;
+  }>`
+    select subject_id, left(head, ${headLength}::int) as head,
+           sum(chargeable_calls)::int as chargeable, sum(chargeable_seconds)::bigint as chargeable_seconds,
+           sum(charged_calls)::int as calls, sum(charged_seconds)::bigint as seconds,
+           sum(charged_cost_micros)::bigint as cost_micros
+      from call_record_month_totals
+     where month = ${window.month}::date and subject_id = any(${[...subjectIds]}::bigint[])
+       and (charged_calls > 0 or chargeable_calls > 0)
+     group by 1, 2
+     order by 1, 2`.execute(tx);
+  return result.rows.map((row) => ({
+    subjectId: Number(row.subject_id),
+    head: row.head,
+    chargeable: row.chargeable,
+    chargeableSeconds: Number(row.chargeable_seconds),
+    calls: row.calls,
+    seconds: Number(row.seconds),
+    costMicros: Number(row.cost_micros),
+  }));
+}
+
+/** `selectCallSummaries` from the calls themselves: one aggregate over the month (decision 0420). */
+async function selectCallSummariesFromCalls(
   tx: Tx,
   grant: Grant,
   window: CallWindow,
   subjectIds: readonly number[],
   headLength: number,
 ): Promise<CallSummaryRow[]> {
-  if (subjectIds.length === 0) return [];
-  for (const id of subjectIds) grant.assertCovers(C.callRecord, id);
   const result = await sql<{
     subject_id: number;
     head: string;
@@ -288,7 +329,6 @@ export interface LateCallsRow {
 export async function selectLateCalls(
   tx: Tx,
   periodStart: string,
-  timeZone: string,
   subjectIds?: readonly number[],
 ): Promise<LateCallsRow[]> {
   if (subjectIds && subjectIds.length === 0) return [];
@@ -304,14 +344,12 @@ export async function selectLateCalls(
     with months as (
       select distinct calls_month from invoice_call_months where calls_month <= ${periodStart}::date
     ), stored as (
-      select r.subject_id, m.calls_month, count(*)::int as calls,
-             sum(r.billable_seconds)::bigint as seconds, coalesce(sum(r.cost_micros), 0)::bigint as cost,
-             count(*) filter (where r.cost_micros is null)::int as unrated
-        from months m
-        join call_records r
-          on r.started_at >= (m.calls_month::timestamp at time zone ${timeZone})
-         and r.started_at < ((m.calls_month + 1 * interval '1 month')::timestamp at time zone ${timeZone})
-       where r.is_billable_leg and r.billable_seconds > 0 and r.disposition = 'answered'
+      -- The monthly totals kept with the calls (decision 0500): the chargeable calls of the month.
+      select r.subject_id, r.month as calls_month, sum(r.chargeable_calls)::int as calls,
+             sum(r.chargeable_seconds)::bigint as seconds, sum(r.chargeable_cost_micros)::bigint as cost,
+             sum(r.chargeable_unrated)::int as unrated
+        from call_record_month_totals r
+       where r.month in (select calls_month from months) and r.chargeable_calls > 0
              ${onlySubjects}
        group by 1, 2
     ), billed as (

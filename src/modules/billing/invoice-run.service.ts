@@ -19,7 +19,6 @@ import {
   assertMoneyPurpose,
 } from './access.js';
 import {
-  BILLING_TIME_ZONE,
   hasRatingPlans,
   isBuiltInGroup,
   loadDestinationGrouping,
@@ -41,7 +40,7 @@ import {
 import { EXEMPTION_TEXTS } from '../contracts/index.js';
 import type { DocumentLanguage, SellerSnapshot } from './billing.tables.js';
 import { ACCOUNTING_HOLD, BILLING_CATEGORIES as C, LANGUAGE_CATEGORY } from './datamap.js';
-import { defaultDocumentLanguage, isDocumentLanguage } from './document-texts.js';
+import { DOCUMENT_TEXTS, defaultDocumentLanguage, isDocumentLanguage } from './document-texts.js';
 import { selectBankAccounts, type BankAccountRecord } from './financial.repository.js';
 import {
   advanceCounter,
@@ -157,7 +156,17 @@ export async function runInvoices(
 ): Promise<InvoiceRunSummary> {
   const period = parsePeriod(options.period);
   if (!period) throw invalid('period: expected a month as YYYY-MM', { field: 'period' });
-  const issueDate = options.issueDate ?? belgianDate(kernel.clock.now());
+  const today = belgianDate(kernel.clock.now());
+  if (period.start > today) {
+    // A month that has not started has no calls and no subscription time yet (attack S7-8):
+    // refused before anything is decided or written (decision 0501).
+    const message = `period ${period.key} has not started yet (today is ${today}); a month is billed once it has ended`;
+    throw new AppError('conflict', message, {
+      publicMessage: message,
+      details: { reason: 'period_not_started', period: period.key, today },
+    });
+  }
+  const issueDate = options.issueDate ?? today;
   if (!/^\d{4}-\d{2}-\d{2}$/.test(issueDate) || Number.isNaN(Date.parse(issueDate))) {
     throw invalid('issueDate: expected a date as YYYY-MM-DD', { field: 'issueDate' });
   }
@@ -190,7 +199,7 @@ export async function runInvoices(
       // The run itself is decided first, even when the month has nobody to bill (issue 10).
       await authorize(kernel, atx, context, 'write', categories, []);
       const found = await selectCallWindow(atx.tx, period.start, period.end);
-      const { unrated, charged } = await selectCallWindowSubjects(atx.tx, found);
+      const { unrated, charged } = await selectCallWindowSubjects(atx.tx, period.start);
       if (!options.allowUnrated) {
         if (unrated > 0) {
           throw conflict(
@@ -198,7 +207,7 @@ export async function runInvoices(
           );
         }
       }
-      const lateRows = await selectLateCalls(atx.tx, period.start, BILLING_TIME_ZONE);
+      const lateRows = await selectLateCalls(atx.tx, period.start);
       // Late calls of earlier months are billed by this run; those of this very month wait for the
       // next one when the customer is already invoiced for it (else they are simply billed now).
       const late = groupBy(
@@ -265,7 +274,13 @@ export async function runInvoices(
       );
       for (const subjectId of refused) waitLate(subjectId);
       const callSummaries = groupBy(
-        await selectCallSummaries(atx.tx, calls.grant, window, subjects, grouping.headLength),
+        await selectCallSummaries(
+          atx.tx,
+          calls.grant,
+          { ...window, month: period.start },
+          subjects,
+          grouping.headLength,
+        ),
         (row) => row.subjectId,
       );
       const people = new Map(
@@ -295,7 +310,7 @@ export async function runInvoices(
       // (attack S7-1): read again, under the lock, for the batch's customers that had any.
       const lateSubjects = subjects.filter((id) => lateAll.has(id));
       const lateNow = groupBy(
-        await selectLateCalls(atx.tx, period.start, BILLING_TIME_ZONE, lateSubjects),
+        await selectLateCalls(atx.tx, period.start, lateSubjects),
         (row) => row.subjectId,
       );
       for (const subjectId of lateSubjects) {
@@ -314,7 +329,8 @@ export async function runInvoices(
           continue;
         }
         const calls = summariseCalls(period.start, callSummaries.get(subjectId) ?? [], grouping);
-        const lateCalls = lateCallLines(late.get(subjectId) ?? []);
+        const language = languageOf(people.get(subjectId), defaultLanguage);
+        const lateCalls = lateCallLines(late.get(subjectId) ?? [], language);
         const draft = draftInvoice({
           subjectId,
           period,
@@ -446,7 +462,10 @@ export function summariseCalls(
  * Lines for a customer's late calls (G-1): one per earlier month, "calls of 2026-09 received
  * after its invoice". A month with unrated late calls waits (it would be billed incompletely).
  */
-export function lateCallLines(rows: readonly LateCallsRow[]): {
+export function lateCallLines(
+  rows: readonly LateCallsRow[],
+  language: DocumentLanguage,
+): {
   lines: NewInvoiceLine[];
   months: CallMonth[];
   billed: number;
@@ -469,7 +488,9 @@ export function lateCallLines(rows: readonly LateCallsRow[]): {
     if (cents <= 0) continue;
     result.lines.push({
       kind: 'calls',
-      description: `Calls of ${row.month.slice(0, 7)} received after its invoice: ${row.calls} calls, ${formatDuration(row.seconds)}`,
+      description: DOCUMENT_TEXTS[language]
+        .lateCalls(row.month.slice(0, 7), row.calls, formatDuration(row.seconds))
+        .slice(0, 300),
       productId: null,
       contractId: null,
       destinationClass: null,
@@ -585,12 +606,15 @@ export function draftInvoice(input: {
       // Masked: the invoice outlives an erasure under the accounting hold (decision 0066).
       iban: input.mandate?.iban ? maskIban(input.mandate.iban) : null,
       mandate: input.mandate?.iban ? input.mandate.directDebitMandate : null,
-      language: isDocumentLanguage(person?.preferredLanguage)
-        ? person.preferredLanguage
-        : input.defaultLanguage,
+      language: languageOf(person, input.defaultLanguage),
     },
     lines,
   };
+}
+
+/** The invoice's language: the customer's when we write in it, else the tenant's (decision 0310). */
+function languageOf(person: PersonRecord | undefined, defaultLanguage: DocumentLanguage): DocumentLanguage {
+  return isDocumentLanguage(person?.preferredLanguage) ? person.preferredLanguage : defaultLanguage;
 }
 
 /**

@@ -29,6 +29,12 @@ export type { StoredCallRecord };
 /** Billing months are calendar months where the provider is. */
 export const BILLING_TIME_ZONE = 'Europe/Brussels';
 
+/**
+ * Characters of a destination the per-customer monthly call totals keep (`call_record_month_totals`,
+ * migration 0500, decision 0500): '+' and a 7-digit prefix. Their months are BILLING_TIME_ZONE's.
+ */
+export const CALL_TOTALS_HEAD_LENGTH = 8;
+
 export interface FindCallRecordsQuery {
   from: Date;
   to: Date;

@@ -72,6 +72,33 @@ export const telephonyDataMap: TableDataMap[] = [
     },
   },
   {
+    // Per-customer monthly call totals, kept with the calls by triggers (decision 0500): derived
+    // billing data about the customer, read by the invoice run under call_billing like the calls.
+    // Erased with the person (the triggers also lower them as the calls go); a month dropped by
+    // retention takes its totals with it.
+    table: 'call_record_month_totals',
+    module: 'telephony',
+    subjectColumn: 'subject_id',
+    erasure: { kind: 'delete_rows' },
+    personal: {
+      month: CALL_RECORD,
+      head: CALL_RECORD,
+      calls: CALL_RECORD,
+      chargeable_calls: CALL_RECORD,
+      chargeable_seconds: CALL_RECORD,
+      chargeable_cost_micros: CALL_RECORD,
+      chargeable_unrated: CALL_RECORD,
+      charged_calls: CALL_RECORD,
+      charged_seconds: CALL_RECORD,
+      charged_cost_micros: CALL_RECORD,
+      unrated: CALL_RECORD,
+    },
+    notPersonal: {
+      tenant_id: 'tenant key',
+      subject_id: 'internal subject id (the subject column)',
+    },
+  },
+  {
     table: 'number_assignments',
     module: 'telephony',
     subjectColumn: 'subject_id',

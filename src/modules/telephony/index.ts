@@ -40,6 +40,7 @@ export {
   judgeCallMonth,
   contestMonthsOf,
   BILLING_TIME_ZONE,
+  CALL_TOTALS_HEAD_LENGTH,
   type CallMonthBilling as PurgeMonthBilling,
   type CallMonthVerdict,
   type StoredCallRecord,
