@@ -68,12 +68,20 @@ export function accessReportHtmlHead(report: Pick<AccessReport, 'language' | 'co
 `;
 }
 
-/** One row of the person's data as table rows: a line per value, with its category's label. */
-export function accessReportHtmlRow(row: Row, module: string, labelOf: (category: string) => string): string {
-  return Object.values(row)
+/**
+ * One row of the person's data as table rows: a line per value, with its category's label
+ * (`columns`: the table's column → category).
+ */
+export function accessReportHtmlRow(
+  row: Row,
+  columns: Readonly<Record<string, string>>,
+  module: string,
+  labelOf: (category: string) => string,
+): string {
+  return Object.entries(row)
     .map(
-      (cell) =>
-        `<tr><td>${escapeHtml(labelOf(cell.category))}</td><td>${renderValue(cell.value)}</td><td>${escapeHtml(module)}</td></tr>\n`,
+      ([column, value]) =>
+        `<tr><td>${escapeHtml(labelOf(columns[column] ?? column))}</td><td>${renderValue(value)}</td><td>${escapeHtml(module)}</td></tr>\n`,
     )
     .join('');
 }
@@ -130,7 +138,9 @@ export function renderAccessReportHtml(report: AccessReport): string {
   const labels = new Map(report.categories.map((category) => [category.key, category.label]));
   const labelOf = (key: string): string => labels.get(key) ?? key;
   const rows = report.data
-    .flatMap((table) => table.rows.map((row) => accessReportHtmlRow(row, table.module, labelOf)))
+    .flatMap((table) =>
+      table.rows.map((row) => accessReportHtmlRow(row, table.columns, table.module, labelOf)),
+    )
     .join('');
   return `${accessReportHtmlHead(report)}${rows}${accessReportHtmlTail(report)}`;
 }

@@ -1,7 +1,6 @@
 import { sql } from 'kysely';
 import type { TableDataMap } from '../datamap/datamap.js';
 import type { Kernel } from '../kernel.js';
-import type { AccessReport } from './access-report.schema.js';
 import {
   declaredCategories,
   describeReport,
@@ -118,7 +117,8 @@ export interface AccessTablePage {
   month: string | null;
   /** Months with rows, newest first (empty for a table without a time column). */
   months: Array<{ month: string; rows: number }>;
-  rows: AccessReport['data'][number]['rows'];
+  /** The shown values of each row, with their categories (the page names a column by its category). */
+  rows: Array<Record<string, { category: string; value: unknown }>>;
 }
 
 /**

@@ -4,9 +4,16 @@ import { z } from 'zod';
  * The machine-readable access report (GDPR Art. 15). Published as JSON Schema in
  * schema/access-report.schema.json (generated from this file; a test keeps them equal).
  */
+/**
+ * The report's format. v2 (decision 0491) names each column's category once per table
+ * (`data[].columns`) and gives rows as `{"column": value}`; v1 repeated the category in every cell
+ * (`{"column": {"category": …, "value": …}}`).
+ */
+export const ACCESS_REPORT_FORMAT = 'kluis.access-report.v2';
+
 export const AccessReportSchema = z
   .object({
-    format: z.literal('kluis.access-report.v1'),
+    format: z.literal(ACCESS_REPORT_FORMAT),
     generatedAt: z.string().describe('ISO 8601 instant'),
     language: z.enum(['nl', 'fr', 'en']),
     controller: z.object({
@@ -47,13 +54,22 @@ export const AccessReportSchema = z
         purposes: z.array(z.string()),
       }),
     ),
-    data: z.array(
-      z.object({
-        table: z.string(),
-        module: z.string(),
-        rows: z.array(z.record(z.string(), z.object({ category: z.string(), value: z.unknown() }))),
-      }),
-    ),
+    data: z
+      .array(
+        z.object({
+          table: z.string().describe('where the data is kept'),
+          module: z.string().describe('the part of the service that keeps it'),
+          columns: z
+            .record(z.string(), z.string())
+            .describe(
+              'each column a row of this table may name, with its data category (a key of a category described under `categories` when a row holds a value for it)',
+            ),
+          rows: z
+            .array(z.record(z.string(), z.unknown()))
+            .describe('one object per row: column → value; a column without a value is left out'),
+        }),
+      )
+      .describe('the tables that hold data about the person, each with at least one row'),
     purposes: z.array(
       z.object({
         key: z.string(),

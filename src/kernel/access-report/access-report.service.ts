@@ -6,9 +6,9 @@ import { kernelCore, type Kernel } from '../kernel.js';
 import type { Language, Policy } from '../policy/policy.schema.js';
 import { retentionRulesFor, legalHoldsFor } from '../policy/policy.query.js';
 import type { Tx } from '../../platform/db.js';
-import type { AccessReport } from './access-report.schema.js';
+import { ACCESS_REPORT_FORMAT, type AccessReport } from './access-report.schema.js';
 import { copyOutClient } from '../../platform/copy-out.js';
-import { copyPlan, readCopiedRows, type CopyPlan } from './copy-rows.js';
+import { copyPlan, readCopiedRows, shownColumns, type CopyPlan } from './copy-rows.js';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -39,13 +39,13 @@ export async function buildAccessReport(
   options: AccessReportOptions,
 ): Promise<AccessReport> {
   const data: AccessReport['data'] = [];
-  const rest = await walkAccessReport(kernel, dataMap, options, async ({ table, rows }) => {
+  const rest = await walkAccessReport(kernel, dataMap, options, async ({ table, columns, rows }) => {
     const pieces: Buffer[] = [];
     for await (const piece of rows) pieces.push(piece);
     const parsed = JSON.parse(
       `[${Buffer.concat(pieces).toString('utf8')}]`,
     ) as AccessReport['data'][number]['rows'];
-    if (parsed.length > 0) data.push({ ...table, rows: parsed });
+    if (parsed.length > 0) data.push({ ...table, columns, rows: parsed });
   });
   const { format, generatedAt, language, controller, supervisoryAuthority, policyVersion, subject } = rest;
   return {
@@ -79,11 +79,11 @@ export async function writeAccessReportJson(
   const writer = chunkedWriter(output);
   await writer.write('{"data":[');
   let tables = 0;
-  const rest = await walkAccessReport(kernel, dataMap, options, async ({ table, rows }) => {
+  const rest = await walkAccessReport(kernel, dataMap, options, async ({ table, columns, rows }) => {
     let started = false;
     for await (const piece of rows) {
       if (!started) {
-        const head = JSON.stringify(table);
+        const head = JSON.stringify({ ...table, columns });
         await writer.write(`${tables > 0 ? ',' : ''}\n${head.slice(0, -1)},"rows":[\n`);
         tables += 1;
         started = true;
@@ -140,14 +140,14 @@ export async function writeAccessReportHtml(
   const labelOf = (key: string): string => policy.categories[key]?.label[options.language] ?? key;
   const writer = chunkedWriter(output);
   await writer.write(accessReportHtmlHead({ language: options.language, controller: controllerOf(policy) }));
-  const rest = await walkAccessReport(kernel, dataMap, options, async ({ table, rows }) => {
+  const rest = await walkAccessReport(kernel, dataMap, options, async ({ table, columns, rows }) => {
     for await (const bytes of rows) {
       // A piece holds whole rows, separated by ',\n' (and led by one after the first piece).
       const piece = bytes.toString('utf8');
       const parsed = JSON.parse(`[${piece.startsWith(',') ? piece.slice(1) : piece}]`) as Array<
         AccessReport['data'][number]['rows'][number]
       >;
-      for (const row of parsed) await writer.write(accessReportHtmlRow(row, table.module, labelOf));
+      for (const row of parsed) await writer.write(accessReportHtmlRow(row, columns, table.module, labelOf));
     }
   });
   await writer.write(accessReportHtmlTail(rest));
@@ -210,8 +210,10 @@ type ReportTable = { table: string; module: string };
 /** One table of the walk: its rows in the report's shape, as text. */
 interface WalkedTable {
   table: ReportTable;
+  /** Each column the rows may name, with its category (format v2: said once per table). */
+  columns: Record<string, string>;
   /**
-   * The rows as JSON texts separated by ',\n', in pieces of whole rows (a piece after the first
+   * The rows as JSON texts (`{"column":value}`) separated by ',\n', in pieces of whole rows (a piece after the first
    * starts with the separator). Read at most once; reading them records the categories present.
    */
   rows: AsyncIterable<Buffer>;
@@ -248,12 +250,16 @@ async function walkAccessReport(
     for (const map of dataMap) {
       if (!map.subjectColumn || Object.keys(map.personal).length === 0) continue;
       const table = { table: map.table, module: map.module };
+      const columns = Object.fromEntries(
+        shownColumns(map).map(([column, declaration]) => [column.replace(/_enc$/, ''), declaration.category]),
+      );
       const plan = client ? await copyPlan(atx.tx, map, options.subjectId) : undefined;
       if (client && plan) {
         await onTable({
           table,
+          columns,
           rows: (async function* () {
-            const copied = readCopiedRows(client, plan, 'report', ',\n');
+            const copied = readCopiedRows(client, plan, 'record', ',\n');
             yield* copied.pieces;
             for (const category of copied.writer.categories) present.add(category);
           })(),
@@ -267,13 +273,18 @@ async function walkAccessReport(
       }
       await onTable({
         table,
+        columns,
         rows: (async function* () {
           let first = true;
           for await (const row of readSubjectRows(atx.tx, map, options.subjectId)) {
             const cells = await renderRow(grant, map, row, options.subjectId);
             if (Object.keys(cells).length === 0) continue;
-            for (const cell of Object.values(cells)) present.add(cell.category);
-            yield Buffer.from(`${first ? '' : ',\n'}${JSON.stringify(cells)}`, 'utf8');
+            const record: Record<string, unknown> = {};
+            for (const [column, cell] of Object.entries(cells)) {
+              present.add(cell.category);
+              record[column] = cell.value;
+            }
+            yield Buffer.from(`${first ? '' : ',\n'}${JSON.stringify(record)}`, 'utf8');
             first = false;
           }
         })(),
@@ -360,7 +371,7 @@ export async function describeReport(
     }));
   const authority = policy.supervisoryAuthority;
   return {
-    format: 'kluis.access-report.v1',
+    format: ACCESS_REPORT_FORMAT,
     generatedAt: kernel.clock.now().toISOString(),
     language: lang,
     controller: controllerOf(policy),

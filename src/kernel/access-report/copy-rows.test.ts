@@ -99,18 +99,15 @@ describe('rows written from COPY text', () => {
         for await (const piece of readCopiedRows(client, plan, shape, separator).pieces) pieces.push(piece);
         return Buffer.concat(pieces).toString('utf8');
       };
-      const reportRows = JSON.parse(`[${await read('report', ',\n')}]`) as unknown[];
       const recordRows = JSON.parse(`[${await read('record', ',\n')}]`) as unknown[];
       const csvRows = (await read('csv', '')).split(/(?<=\r\n)/);
       // The transaction goes on after the COPYs: the connection is back in its hands.
       await sql`select 1`.execute(atx.tx);
-      return { expected, reportRows, recordRows, csvRows };
+      return { expected, recordRows, csvRows };
     });
     const byKey = (rows: unknown[]) =>
       [...rows].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
     expect(compared.expected).toHaveLength(4);
-    // As JSON: the report is JSON (an infinite timestamp is null in both).
-    expect(JSON.stringify(byKey(compared.reportRows))).toBe(JSON.stringify(byKey(compared.expected)));
     const records = compared.expected.map((cells) =>
       Object.fromEntries(
         Object.entries(cells as Record<string, { value: unknown }>).map(([column, cell]) => [
@@ -119,6 +116,7 @@ describe('rows written from COPY text', () => {
         ]),
       ),
     );
+    // As JSON: the report and the export are JSON (an infinite timestamp is null in both).
     expect(JSON.stringify(byKey(compared.recordRows))).toBe(JSON.stringify(byKey(records)));
     const columns = Object.keys(map.personal).map((column) => column.replace(/_enc$/, ''));
     const csvExpected = records.map((record) => csvRecord(columns.map((column) => record[column])));
@@ -169,7 +167,7 @@ describe('rows written from COPY text', () => {
       ],
     };
     const copy = Buffer.from('é漢\\tx\t1\n\\N\t2\n\\N\t\\N\n\t-3\n', 'utf8');
-    for (const shape of ['report', 'record', 'csv'] as const) {
+    for (const shape of ['record', 'csv'] as const) {
       const whole = new CopyRowWriter(plan, shape, ';');
       const expected = Buffer.concat([whole.push(copy), whole.end()]).toString('utf8');
       const bytewise = new CopyRowWriter(plan, shape, ';');
@@ -180,11 +178,11 @@ describe('rows written from COPY text', () => {
       expect(Buffer.concat(pieces).toString('utf8')).toBe(expected);
       expect(bytewise.rows).toBe(3);
     }
-    const report = new CopyRowWriter(plan, 'report', ',');
+    const report = new CopyRowWriter(plan, 'record', ',');
     expect(JSON.parse(`[${Buffer.concat([report.push(copy), report.end()]).toString('utf8')}]`)).toEqual([
-      { a: { category: 'c.a', value: 'é漢\tx' }, n: { category: 'c.n', value: 1 } },
-      { n: { category: 'c.n', value: 2 } },
-      { a: { category: 'c.a', value: '' }, n: { category: 'c.n', value: -3 } },
+      { a: 'é漢\tx', n: 1 },
+      { n: 2 },
+      { a: '', n: -3 },
     ]);
     expect(report.categories).toEqual(['c.a', 'c.n']);
     const csv = new CopyRowWriter(plan, 'csv');

@@ -122,7 +122,8 @@ export async function copyPlan(tx: Tx, map: TableDataMap, subjectId: number): Pr
   };
 }
 
-export type RowShape = 'report' | 'record' | 'csv';
+/** 'record': `{"column":value}` (the access report v2 and the export's JSON); 'csv': a CSV line. */
+export type RowShape = 'record' | 'csv';
 
 /**
  * The subject's rows of a planned table in one shape, read by `COPY … TO` on `client` (the
@@ -150,9 +151,8 @@ export function readCopiedRows(
 }
 
 /**
- * Writes COPY text (rows of tab-separated fields, `\N` for null) as rows of one shape: 'report'
- * `{"column":{"category":…,"value":…}}`, 'record' `{"column":value}` (null columns left out, as
- * renderRow does), or 'csv' (cells as csvRecord writes them, CRLF). `push` takes the bytes as they
+ * Writes COPY text (rows of tab-separated fields, `\N` for null) as rows of one shape: 'record'
+ * `{"column":value}` (null columns left out, as renderRow does), or 'csv' (cells as csvRecord writes them, CRLF). `push` takes the bytes as they
  * come (a row may be split between chunks) and returns the complete rows as UTF-8, each row
  * preceded by `separator` but the first.
  *
@@ -188,14 +188,10 @@ export class CopyRowWriter {
     this.#kinds = selected.map((column) => column.kind);
     this.#categories = selected.map((column) => column.category);
     this.#seen = selected.map(() => false);
-    const keys = selected.map((column) =>
-      shape === 'report'
-        ? `${JSON.stringify(column.name)}:{"category":${JSON.stringify(column.category)},"value":`
-        : `${JSON.stringify(column.name)}:`,
-    );
-    // '{' opens a row; a report cell's object closes before the next cell ('},').
+    const keys = selected.map((column) => `${JSON.stringify(column.name)}:`);
+    // '{' opens a row.
     this.#first = keys.map((key) => Buffer.from(`{${key}`, 'utf8'));
-    this.#later = keys.map((key) => Buffer.from(shape === 'report' ? `},${key}` : `,${key}`, 'utf8'));
+    this.#later = keys.map((key) => Buffer.from(`,${key}`, 'utf8'));
     const emptyBefore: string[] = [];
     let empty = '';
     for (const column of plan.columns) {
@@ -206,7 +202,7 @@ export class CopyRowWriter {
       }
     }
     this.#emptyBefore = emptyBefore.map((text) => Buffer.from(text, 'utf8'));
-    this.#rowEnd = Buffer.from(shape === 'csv' ? `${empty}\r\n` : shape === 'report' ? '}}' : '}', 'utf8');
+    this.#rowEnd = Buffer.from(shape === 'csv' ? `${empty}\r\n` : '}', 'utf8');
     this.#rowRoom =
       this.#separator.length +
       this.#rowEnd.length +
@@ -244,7 +240,7 @@ export class CopyRowWriter {
 
   /** The rows of `data` up to the line break at `end` (each row ends with one). */
   #lines(data: Buffer, end: number): Buffer {
-    // Sized by what the rows so far grew to (a report row is ~7 times its COPY text).
+    // Sized by what the rows so far grew to (a JSON row is ~2–3 times its COPY text).
     this.#out = Buffer.allocUnsafe(Math.ceil(this.#growth * (end + 1)) + 1024);
     this.#at = 0;
     let start = 0;

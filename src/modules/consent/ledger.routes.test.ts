@@ -218,12 +218,12 @@ describe('the consent ledger', () => {
     });
     const body = report.json<{
       subject: { objectedToDirectMarketing: boolean };
-      data: Array<{ table: string; rows: Array<Record<string, { value: unknown }>> }>;
+      data: Array<{ table: string; columns: Record<string, string>; rows: Array<Record<string, unknown>> }>;
     }>();
     expect(body.subject.objectedToDirectMarketing).toBe(true);
     const ledger = body.data.find((table) => table.table === 'consent_records');
-    expect(ledger?.rows.map((row) => row.event?.value)).toEqual(['objected_marketing']);
-    expect(ledger?.rows[0]?.channel?.value).toBe('privacy_portal');
+    expect(ledger?.rows.map((row) => row.event)).toEqual(['objected_marketing']);
+    expect(ledger?.rows[0]?.channel).toBe('privacy_portal');
 
     // The portability export carries the ledger too.
     const filed = await app.inject({

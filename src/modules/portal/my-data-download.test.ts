@@ -178,8 +178,28 @@ describe('own-data downloads stream (attack S7-7, S7-8, decision 0490)', () => {
       subjectId,
       language: 'en',
     });
+    // Format v2 (decision 0491): each column's category once per table, rows as column → value.
+    expect(built.format).toBe('kluis.access-report.v2');
     const calls = built.data.find((table) => table.table === 'call_records');
     expect(calls?.rows).toHaveLength(CALLS);
+    expect(calls?.columns).toMatchObject({
+      destination: 'kluis.telephony.call_record',
+      started_at: 'kluis.telephony.call_record',
+    });
+    expect(calls?.rows.find((row) => row.destination === '+3256000001')).toMatchObject({
+      destination: '+3256000001',
+      started_at: '2026-08-01T00:05:00.000Z',
+      ended_at: '2026-08-01T00:06:35.500Z',
+      cost_micros: 12001,
+    });
+    const people = built.data.find((table) => table.table === 'people');
+    expect(people?.rows[0]).toMatchObject({ given_name: 'Vera "V" \\ Ω' });
+    expect(people?.columns.given_name).toBe('user.name');
+    // Every category a row holds a value for is described.
+    const described = new Set(built.categories.map((category) => category.key));
+    for (const table of built.data)
+      for (const row of table.rows)
+        for (const column of Object.keys(row)) expect(described).toContain(table.columns[column]);
 
     const data = await app.inject({ method: 'GET', url: `${base()}/data`, headers: { cookie } });
     expect(data.statusCode).toBe(200);

@@ -177,7 +177,7 @@ describe('access and portability (VK-21, VK-25)', () => {
     expect(report.controller.enterpriseNumber).toBe('BE0653.989.638');
     expect(report.supervisoryAuthority.name).toContain('Gegevensbeschermingsautoriteit');
     const values = report.data.flatMap((table) =>
-      table.rows.flatMap((row) => Object.values(row).map((cell) => JSON.stringify(cell.value))),
+      table.rows.flatMap((row) => Object.values(row).map((value) => JSON.stringify(value))),
     );
     expect(values).toContain(JSON.stringify(person.email));
     expect(values).toContain(JSON.stringify(person.phone));
