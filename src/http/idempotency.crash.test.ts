@@ -168,3 +168,65 @@ describe('Idempotency-Key after a crash (decision 0380)', () => {
     expect(await creditNotes()).toBe(before + 1);
   });
 });
+
+describe('an invoice run killed with an Idempotency-Key (attack S7-8, decision 0522)', () => {
+  const runBody = (period: string, issueDate: string) => ({
+    period,
+    issueDate,
+    callsPurpose: 'call_billing',
+  });
+  async function invoicesOf(period: string): Promise<number> {
+    const rows = await runAsOwner<{ count: string }>(
+      database.ownerUrl,
+      `select count(*) from invoices where tenant_id = $1 and kind = 'invoice' and period_start = $2`,
+      [voxtra.tenantId, `${period}-01`],
+    );
+    return Number(rows.rows[0]?.count);
+  }
+  async function killedRun(hook: string, key: string, body: object): Promise<void> {
+    const server = await serveWith(`${hook}:kill`);
+    try {
+      const answer = await fetch(`${server.url}/api/v1/invoice-runs`, {
+        method: 'POST',
+        headers: { ...headers(key), 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).catch(() => 'died' as const);
+      expect(answer).toBe('died');
+      await server.exited;
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  }
+  const runAgain = (key: string, body: object) =>
+    app.inject({ method: 'POST', url: '/api/v1/invoice-runs', headers: headers(key), payload: body });
+
+  it('killed before its first invoice committed (only audit entries did): the retry with the same key bills the month, once, and a later retry replays its answer', async () => {
+    const body = runBody('2026-11', '2026-12-01');
+    await killedRun('invoice-run.before-commit', 'run-nov-killed', body);
+    expect(await invoicesOf('2026-11')).toBe(0);
+    expect(await keyState('run-nov-killed')).toBe('pending');
+
+    const retried = await runAgain('run-nov-killed', body);
+    expect(retried.statusCode, retried.body).toBe(200);
+    expect(retried.json()).toMatchObject({ period: '2026-11', invoiced: 1 });
+    expect(await invoicesOf('2026-11')).toBe(1);
+    const replayed = await runAgain('run-nov-killed', body);
+    expect(replayed.statusCode).toBe(200);
+    expect(replayed.headers['idempotent-replayed']).toBe('true');
+    expect(replayed.json()).toEqual(retried.json());
+    expect(await invoicesOf('2026-11')).toBe(1);
+  });
+
+  it('killed after its invoices committed: the retry gets 409 interrupted saying changes were committed, and bills nobody twice', async () => {
+    const body = runBody('2026-12', '2027-01-04');
+    await killedRun('invoice-run.after-batch', 'run-dec-killed', body);
+    expect(await invoicesOf('2026-12')).toBe(1);
+    expect(await keyState('run-dec-killed')).toBe('committed');
+
+    const retried = await runAgain('run-dec-killed', body);
+    expect(retried.statusCode).toBe(409);
+    expect(retried.json()).toMatchObject({ code: 'conflict', details: { state: 'interrupted' } });
+    expect(retried.json<{ detail: string }>().detail).toContain('changes had been committed');
+    expect(await invoicesOf('2026-12')).toBe(1);
+  });
+});

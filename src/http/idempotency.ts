@@ -129,10 +129,11 @@ async function runHoldingKey<T, S extends number>(
     });
   }
   if (existing?.state === 'committed' || (existing?.state === 'done' && existing.response_status === null)) {
-    // The first call made something and died before it answered: doing it again could make a
-    // second document or mail, and its answer cannot be rebuilt.
+    // The first call committed changes beyond audit entries and died before it answered: doing
+    // it again could make a second document or mail, and its answer cannot be rebuilt. A call
+    // that committed audit entries only is still `pending` and taken over (decision 0522).
     throw new AppError('conflict', 'idempotent request interrupted after its commit', {
-      publicMessage: `the first request with this ${IDEMPOTENCY_HEADER} was interrupted after it made its changes; check the result before sending the request again with a new key`,
+      publicMessage: `the first request with this ${IDEMPOTENCY_HEADER} was interrupted after some or all of its changes had been committed; check the result before sending the request again with a new key`,
       details: { state: 'interrupted' },
     });
   }

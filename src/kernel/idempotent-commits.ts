@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { sql } from 'kysely';
 import type { Tx } from '../platform/db.js';
 
 /**
@@ -20,7 +21,15 @@ export function runInIdempotentScope<T>(tenantId: number, key: string, work: () 
   return scope.run({ tenantId, key }, work);
 }
 
-/** Wraps a transaction's work so that, inside an idempotent scope, it marks the key before commit. */
+/**
+ * Wraps a transaction's work so that, inside an idempotent scope, it marks the key before commit
+ * when the transaction changed rows outside the audit trail (PostgreSQL's counts of this
+ * transaction's inserts, updates and deletes per table; the audit_* tables and the keys
+ * themselves only record what happened). A commit of audit entries only (the
+ * first transaction of an invoice run: its decision and candidates) leaves the key `pending`, so
+ * a retry after a crash does the work instead of answering that changes were made (attack S7-8,
+ * decision 0522). Without the counts (`track_counts` off) every commit marks, as before.
+ */
 export function markingIdempotentCommit<X, T>(
   tenantId: number,
   txOf: (x: X) => Tx,
@@ -30,12 +39,12 @@ export function markingIdempotentCommit<X, T>(
   if (current?.tenantId !== tenantId) return work;
   return async (x) => {
     const result = await work(x);
-    await txOf(x)
-      .updateTable('idempotency_keys')
-      .set({ state: 'committed' })
-      .where('idempotency_key', '=', current.key)
-      .where('state', '=', 'pending')
-      .execute();
+    await sql`update idempotency_keys set state = 'committed'
+      where idempotency_key = ${current.key} and state = 'pending'
+        and (current_setting('track_counts') <> 'on' or exists (
+          select from pg_stat_xact_user_tables t
+           where t.n_tup_ins + t.n_tup_upd + t.n_tup_del > 0
+             and left(t.relname, 6) <> 'audit_' and t.relname <> 'idempotency_keys'))`.execute(txOf(x));
     return result;
   };
 }
