@@ -494,6 +494,48 @@ describe('newsletters (VK-17, VK-18, VX-9, VX-10)', () => {
     });
   });
 
+  it('an Ed25519 DKIM key alone is refused with 400 validation_failed naming the field (the sender signs RSA only; it would go out unsigned), and nothing changes', async () => {
+    const admin = await loginAs(app, kernel, voiceking, 'admin');
+    const headers = {
+      cookie: admin.cookie,
+      'x-csrf-token': admin.csrfToken,
+      'x-kluis-purpose': 'staff_accounts',
+    };
+    const before = await runAsOwner(database.ownerUrl, 'select * from mail_settings where tenant_id = $1', [
+      voiceking.tenantId,
+    ]);
+    const ed25519 = generateKeyPairSync('ed25519').privateKey;
+    const refused = await app.inject({
+      method: 'PUT',
+      url: '/api/v1/mail-settings',
+      headers,
+      payload: {
+        fromAddress: 'other@voiceking.example',
+        dkim: {
+          domain: 'voiceking.example',
+          selector: 'ed2026',
+          privateKey: ed25519.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        },
+        ratePerSecond: 5,
+      },
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.headers['content-type']).toContain('application/problem+json');
+    expect(refused.json()).toMatchObject({
+      code: 'validation_failed',
+      details: {
+        issues: [{ path: 'body/dkim/privateKey', message: 'Ed25519 key alone' }],
+        minimumRsaBits: 2048,
+      },
+    });
+    expect(refused.json<{ detail: string }>().detail).toContain('RSA');
+    expect(refused.body).not.toContain('PRIVATE KEY');
+    const after = await runAsOwner(database.ownerUrl, 'select * from mail_settings where tenant_id = $1', [
+      voiceking.tenantId,
+    ]);
+    expect(after.rows).toEqual(before.rows);
+  });
+
   it('a hard bounce suppresses the address: the next mailing does not try it again', async () => {
     serial += 1;
     const created = await createPerson(

@@ -20,7 +20,13 @@ export const mailSettingsInputSchema = z
           .trim()
           .regex(/^[A-Za-z0-9._-]+$/)
           .max(63),
-        privateKey: z.string().trim().max(10_000).describe('PEM; never shown back'),
+        privateKey: z
+          .string()
+          .trim()
+          .max(10_000)
+          .describe(
+            'an RSA private key of 2048 bits or more, in PEM (Ed25519 alone is refused); never shown back',
+          ),
       })
       .nullable()
       .describe('the tenant’s DKIM key: mailings are signed over their List-Unsubscribe headers too'),
@@ -117,23 +123,27 @@ const badKey = (message: string, publicMessage: string, extra: Record<string, un
     details: { issues: [{ path: 'body/dkim/privateKey', message }], ...extra },
   });
 
-/** Checks that a DKIM key is an RSA key of at least 2048 bits or an Ed25519 key; never echoes it. */
+/**
+ * Checks that a DKIM key is an RSA key of at least 2048 bits; never echoes it. An Ed25519 key is
+ * refused: the sender signs rsa-sha256 only (nodemailer; it sends the mail unsigned with any other
+ * key), and many receivers verify only RSA signatures (RFC 8463 pairs Ed25519 with an RSA
+ * signature, never alone). Decision 0523.
+ */
 function checkDkimKey(pem: string): void {
   let key: KeyObject;
   try {
     key = createPrivateKey(pem);
   } catch {
-    throw badKey(
-      'not a usable private key',
-      'dkim.privateKey: expected an RSA or Ed25519 private key in PEM',
-    );
+    throw badKey('not a usable private key', 'dkim.privateKey: expected an RSA private key in PEM');
   }
-  if (key.asymmetricKeyType === 'ed25519') return;
-  if (key.asymmetricKeyType !== 'rsa')
+  if (key.asymmetricKeyType === 'ed25519')
     throw badKey(
-      'not a usable private key',
-      'dkim.privateKey: expected an RSA or Ed25519 private key in PEM',
+      'Ed25519 key alone',
+      `dkim.privateKey: an Ed25519 key alone is not accepted; mailings are signed with RSA (rsa-sha256), which every receiver verifies: give an RSA key of at least ${MIN_RSA_DKIM_BITS} bits`,
+      { minimumRsaBits: MIN_RSA_DKIM_BITS },
     );
+  if (key.asymmetricKeyType !== 'rsa')
+    throw badKey('not a usable private key', 'dkim.privateKey: expected an RSA private key in PEM');
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
   if (bits < MIN_RSA_DKIM_BITS)
     throw badKey(
@@ -144,7 +154,7 @@ function checkDkimKey(pem: string): void {
 }
 
 /**
- * Sets a tenant's sender and DKIM key. The key is checked (RSA of at least 2048 bits, or Ed25519),
+ * Sets a tenant's sender and DKIM key. The key is checked (RSA of at least 2048 bits),
  * sealed under a key-store key before it is stored (decision 0461), and never echoed.
  */
 export async function writeMailSettings(
