@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { refuseSensitiveText } from '../../kernel/datamap/free-text.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import { selectContractHolder } from '../contracts/index.js';
 import { authorize, conflict, invalid, notFound, type BillingContext } from './access.js';
 import { BILLING_CATEGORIES as C } from './datamap.js';
 
@@ -56,14 +57,10 @@ export async function setContractBillingOptions(
   if (options.buyerReference) refuseSensitiveText(options.buyerReference, 'buyerReference', 'identifiers');
   const at = kernel.clock.now();
   return kernel.transact(context.tenantId, async (atx) => {
-    const contract = await atx.tx
-      .selectFrom('contracts')
-      .select(['contract_id', 'subject_id'])
-      .where('contract_id', '=', contractId)
-      .executeTakeFirst();
+    const contract = await selectContractHolder(atx.tx, contractId);
     if (!contract) throw notFound('contract');
-    if (contract.subject_id === null) throw conflict('the contract no longer belongs to anyone');
-    await authorize(kernel, atx, context, 'write', [C.product], [contract.subject_id]);
+    if (contract.subjectId === null) throw conflict('the contract no longer belongs to anyone');
+    await authorize(kernel, atx, context, 'write', [C.product], [contract.subjectId]);
     const changes = {
       ...(options.itemisedCalls === undefined ? {} : { itemised_calls: options.itemisedCalls }),
       ...(options.purchaseOrderNumber === undefined

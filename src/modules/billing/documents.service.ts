@@ -13,11 +13,11 @@ import {
   type CallWindow,
   type ItemisedCallRow,
 } from './invoice-run.repository.js';
-import { selectItemisedCallsPage, type CallListCursor } from './call-list.repository.js';
 import type { DocumentLanguage } from './billing.tables.js';
 import type { Tx } from '../../platform/db.js';
 import { selectErasedSubjects } from './invoice.repository.js';
 import { getInvoice, type InvoiceDocument } from './invoice.service.js';
+import { selectItemisedCallsPage, type CallListCursor } from '../telephony/index.js';
 import { renderUbl } from './ubl.js';
 
 /** The Peppol BIS Billing 3.0 UBL document of a business customer's invoice or credit note. */

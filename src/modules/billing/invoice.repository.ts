@@ -428,3 +428,15 @@ async function closeSettledCollection(
     )
     .execute();
 }
+
+/** Customers already invoiced for the billing month starting on `periodStart` (subject ids only). */
+export async function selectInvoicedSubjectsOfMonth(tx: Tx, periodStart: string): Promise<Set<number>> {
+  const rows = await tx
+    .selectFrom('invoices')
+    .select('subject_id')
+    .where('kind', '=', 'invoice')
+    .where('period_start', '=', periodStart)
+    .where('subject_id', 'is not', null)
+    .execute();
+  return new Set(rows.map((row) => Number(row.subject_id)));
+}

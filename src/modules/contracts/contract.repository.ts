@@ -218,3 +218,49 @@ export async function selectSubjectType(tx: Tx, subjectId: number): Promise<stri
     .executeTakeFirst();
   return row?.subject_type;
 }
+
+/** A contract's customer (null once the contract belongs to no one); undefined when there is none. */
+export async function selectContractHolder(
+  tx: Tx,
+  contractId: number,
+): Promise<{ subjectId: number | null } | undefined> {
+  const row = await tx
+    .selectFrom('contracts')
+    .select('subject_id')
+    .where('contract_id', '=', contractId)
+    .executeTakeFirst();
+  return row && { subjectId: row.subject_id === null ? null : Number(row.subject_id) };
+}
+
+/** A product on a customer's contract with the contract's days (YYYY-MM-DD, end inclusive or open). */
+export interface ContractProductDays {
+  productId: number;
+  startDate: string;
+  endDate: string | null;
+}
+
+/** The products on the customers' contracts with the contracts' days (kluis.contract.product). */
+export async function selectContractProductDays(
+  tx: Tx,
+  grant: Grant,
+  subjectIds: readonly number[],
+): Promise<Map<number, ContractProductDays[]>> {
+  const products = new Map<number, ContractProductDays[]>();
+  if (subjectIds.length === 0) return products;
+  for (const id of subjectIds) grant.assertCovers(CONTRACT_CATEGORIES.product, id);
+  const result = await sql<{
+    subject_id: number;
+    product_id: number;
+    start_date: string;
+    end_date: string | null;
+  }>`
+    select c.subject_id, l.product_id, c.start_date::text as start_date, c.end_date::text as end_date
+      from contracts c join contract_lines l on l.tenant_id = c.tenant_id and l.contract_id = c.contract_id
+     where c.subject_id = any(${[...subjectIds]}::bigint[])`.execute(tx);
+  for (const row of result.rows) {
+    const list = products.get(Number(row.subject_id)) ?? [];
+    list.push({ productId: Number(row.product_id), startDate: row.start_date, endDate: row.end_date });
+    products.set(Number(row.subject_id), list);
+  }
+  return products;
+}

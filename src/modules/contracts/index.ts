@@ -50,3 +50,9 @@ export {
   type VatCategory,
   type VatTreatment,
 } from './vat.js';
+export {
+  selectContractHolder,
+  selectContractProductDays,
+  type ContractProductDays,
+} from './contract.repository.js';
+export { selectProduct } from './product.repository.js';

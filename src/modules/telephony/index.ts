@@ -82,3 +82,9 @@ export {
   type RerateMonthOptions,
 } from './rating-plan.service.js';
 export { planDefinitionSchema, type PlanDefinition } from './rating-plans.js';
+export {
+  selectItemisedCallsPage,
+  type CallListCursor,
+  type CallListPage,
+  type ChargedCall,
+} from './charged-calls.repository.js';

@@ -1,8 +1,6 @@
-import { sql } from 'kysely';
 import type { Grant } from '../../kernel/gate/gate.js';
 import type { Tx } from '../../platform/db.js';
 import { TELEPHONY_CATEGORIES } from './datamap.js';
-import type { ContractProduct } from './rating-plans.js';
 import type { CallDispositionColumn } from './telephony.tables.js';
 
 const PRODUCT = 'kluis.contract.product';
@@ -52,32 +50,6 @@ export async function selectCustomerPlans(
     plans.set(Number(row.subject_id), list);
   }
   return plans;
-}
-
-/** The products on the customers' contracts with the contracts' days (kluis.contract.product). */
-export async function selectContractProducts(
-  tx: Tx,
-  grant: Grant,
-  subjectIds: readonly number[],
-): Promise<Map<number, ContractProduct[]>> {
-  const products = new Map<number, ContractProduct[]>();
-  if (subjectIds.length === 0) return products;
-  for (const id of subjectIds) grant.assertCovers(PRODUCT, id);
-  const result = await sql<{
-    subject_id: number;
-    product_id: number;
-    start_date: string;
-    end_date: string | null;
-  }>`
-    select c.subject_id, l.product_id, c.start_date::text as start_date, c.end_date::text as end_date
-      from contracts c join contract_lines l on l.tenant_id = c.tenant_id and l.contract_id = c.contract_id
-     where c.subject_id = any(${[...subjectIds]}::bigint[])`.execute(tx);
-  for (const row of result.rows) {
-    const list = products.get(Number(row.subject_id)) ?? [];
-    list.push({ productId: Number(row.product_id), startDate: row.start_date, endDate: row.end_date });
-    products.set(Number(row.subject_id), list);
-  }
-  return products;
 }
 
 export interface MonthCallRow {
@@ -149,12 +121,4 @@ export async function selectOnNetNumbers(tx: Tx): Promise<Map<string, { from: nu
       },
     ]),
   );
-}
-
-/** Customers already invoiced for the billing month starting on `periodStart` (subject ids only). */
-export async function selectInvoicedSubjects(tx: Tx, periodStart: string): Promise<Set<number>> {
-  const result = await sql<{ subject_id: number }>`
-    select subject_id from invoices
-     where kind = 'invoice' and period_start = ${periodStart}::date and subject_id is not null`.execute(tx);
-  return new Set(result.rows.map((row) => Number(row.subject_id)));
 }

@@ -9,6 +9,8 @@ import type { Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { belgianDay, isIsoDay } from '../../platform/calendar.js';
 import { AppError } from '../../platform/errors.js';
+import { selectInvoicedSubjectsOfMonth } from '../billing/index.js';
+import { selectContractProductDays, selectProduct } from '../contracts/index.js';
 import type { UseCaseContext } from '../parties/index.js';
 import { selectCallerSubjectIds, updateCosts } from './call-record.repository.js';
 import { CALL_BILLING_PURPOSE } from './cdr-import.service.js';
@@ -25,9 +27,7 @@ import {
 } from './rating-plans.js';
 import {
   insertCustomerPlan,
-  selectContractProducts,
   selectCustomerPlans,
-  selectInvoicedSubjects,
   selectMonthCalls,
   selectOnNetNumbers,
 } from './rating-plan.repository.js';
@@ -242,11 +242,7 @@ function assignInTransaction(
     } else {
       const productId = target.kind === 'product' ? target.productId : null;
       if (productId !== null) {
-        const product = await atx.tx
-          .selectFrom('contract_products')
-          .select('product_id')
-          .where('product_id', '=', productId)
-          .executeTakeFirst();
+        const product = await selectProduct(atx.tx, productId);
         if (!product)
           throw new AppError('not_found', 'no such product', { publicMessage: `no product ${productId}` });
       }
@@ -373,7 +369,7 @@ export async function rerateMonth(
     })),
     onNet: await selectOnNetNumbers(tx),
     subjects: await selectCallerSubjectIds(tx, window),
-    invoiced: await selectInvoicedSubjects(tx, `${options.month}-01`),
+    invoiced: await selectInvoicedSubjectsOfMonth(tx, `${options.month}-01`),
   }));
   const plans = new Map(setup.plans.map((plan) => [plan.planId, plan]));
   const report: RerateMonthReport = {
@@ -406,7 +402,7 @@ export async function rerateMonth(
       report.refused.push(...refused);
       const allowed = batch.filter((id) => !refused.has(id));
       if (allowed.length === 0) return;
-      const products = await selectContractProducts(atx.tx, contracts.grant, allowed);
+      const products = await selectContractProductDays(atx.tx, contracts.grant, allowed);
       const customerPlans = await selectCustomerPlans(atx.tx, contracts.grant, allowed);
       const rows = await selectMonthCalls(atx.tx, calls.grant, window, allowed);
       const changes: Array<{ startedAt: Date; dedupKey: string; costMicros: number | null }> = [];

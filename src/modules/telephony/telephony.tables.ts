@@ -79,6 +79,26 @@ export interface CallRecordPartitionsTable {
   created_at: ColumnType<Date, never, never>;
 }
 
+/**
+ * Per customer, Belgian month and destination head: the month's call totals, written only by the
+ * triggers on call_records (migration 0500, decision 0500); the app role reads and deletes.
+ */
+export interface CallRecordMonthTotalsTable {
+  tenant_id: number;
+  subject_id: number;
+  month: ColumnType<string, never, never>;
+  head: ColumnType<string, never, never>;
+  calls: ColumnType<number, never, never>;
+  chargeable_calls: ColumnType<number, never, never>;
+  chargeable_seconds: ColumnType<number, never, never>;
+  chargeable_cost_micros: ColumnType<number, never, never>;
+  chargeable_unrated: ColumnType<number, never, never>;
+  charged_calls: ColumnType<number, never, never>;
+  charged_seconds: ColumnType<number, never, never>;
+  charged_cost_micros: ColumnType<number, never, never>;
+  unrated: ColumnType<number, never, never>;
+}
+
 export interface RatingPlansTable {
   tenant_id: number;
   plan_id: Generated<number>;
@@ -150,5 +170,6 @@ export interface TelephonyTables {
   tariff_rates: TariffRatesTable;
   call_records: CallRecordsTable;
   call_record_partitions: CallRecordPartitionsTable;
+  call_record_month_totals: CallRecordMonthTotalsTable;
   line_identifiers: LineIdentifiersTable;
 }

@@ -1,8 +1,15 @@
 import { sql } from 'kysely';
 import type { Grant } from '../../kernel/gate/gate.js';
 import type { Tx } from '../../platform/db.js';
-import { BILLING_CATEGORIES as C } from './datamap.js';
-import type { CallWindow, ItemisedCallRow } from './invoice-run.repository.js';
+import { TELEPHONY_CATEGORIES as C } from './datamap.js';
+
+/** A charged call as an itemised invoice lists it. */
+export interface ChargedCall {
+  startedAt: Date;
+  destination: string;
+  billableSeconds: number;
+  costMicros: number;
+}
 
 /** Where a page of the call list ended: the last call's start (exact, as text) and its dedup key. */
 export interface CallListCursor {
@@ -11,7 +18,7 @@ export interface CallListCursor {
 }
 
 export interface CallListPage {
-  calls: ItemisedCallRow[];
+  calls: ChargedCall[];
   /** Set when there may be more calls after this page. */
   next?: CallListCursor;
 }
@@ -26,7 +33,7 @@ export interface CallListPage {
 export async function selectItemisedCallsPage(
   tx: Tx,
   grant: Grant,
-  window: CallWindow,
+  window: { from: Date; to: Date },
   subjectId: number,
   page: { size: number; after?: CallListCursor },
 ): Promise<CallListPage> {
