@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fixedClock, systemClock, type Clock } from '../src/platform/clock.js';
+import { chainPendingEntries } from '../src/kernel/audit/audit.service.js';
 import { createKernel, kernelCore, type Kernel } from '../src/kernel/kernel.js';
 import { LocalKeyManagementService } from '../src/kernel/keyring/kms.js';
 import { createTenant, type Tenant } from '../src/modules/tenants/index.js';
@@ -52,4 +53,16 @@ export async function installLaterVoiceKingVersion(
       .replace("effectiveDate: '2026-11-22'", "effectiveDate: '2027-01-01'"),
     sourceFile,
   );
+}
+
+/**
+ * Links the pending audit entries of a tenant (or of every tenant) into the chain, as every
+ * reader of the chain does first (decision 0480): a gated read writes its entry to audit_pending
+ * and returns before the chain run, so a test that reads audit_log directly calls this first.
+ */
+export async function chainPendingAudit(kernel: Kernel, tenantId?: number): Promise<void> {
+  const { audit } = kernelCore(kernel);
+  const tenantIds =
+    tenantId === undefined ? (await kernel.tenants.list()).map((t) => t.tenantId) : [tenantId];
+  for (const id of tenantIds) await chainPendingEntries(audit, id);
 }

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../test/database.js';
 import { createTestApp, loginAs, type StaffSession } from '../../test/http.js';
-import { createPolicyTenant, createTestKernel } from '../../test/kernel.js';
+import { chainPendingAudit, createPolicyTenant, createTestKernel } from '../../test/kernel.js';
 import { kernelCore, type Kernel } from '../kernel/kernel.js';
 import { setContractBillingOptions } from '../modules/billing/contract-options.service.js';
 import {
@@ -451,7 +451,9 @@ describe('the declared purpose is the one used and audited, never a substituted 
   });
 });
 
+// A gated read's entry is chained after the call returns (decision 0480): these chain first.
 async function auditCount(tenant: Tenant): Promise<number> {
+  await chainPendingAudit(kernel, tenant.tenantId);
   const result = await runAsOwner<{ n: string }>(
     database.ownerUrl,
     'select coalesce(max(seq), 0)::text as n from audit_log where tenant_id = $1',
@@ -461,6 +463,7 @@ async function auditCount(tenant: Tenant): Promise<number> {
 }
 
 async function auditSince(tenant: Tenant, seq: number) {
+  await chainPendingAudit(kernel, tenant.tenantId);
   const result = await runAsOwner<{ purpose: string; decision: string; categories: string[] }>(
     database.ownerUrl,
     'select purpose, decision, categories from audit_log where tenant_id = $1 and seq > $2 order by seq',
@@ -542,6 +545,7 @@ describe('refusals tell nothing the purpose does not cover', () => {
     });
     expect(refused.body).not.toContain('job_applicant');
     // The audit log still knows why.
+    await chainPendingAudit(kernel, voiceking.tenantId);
     const reasons = await runAsOwner<{ reason: string }>(
       database.ownerUrl,
       "select reason from audit_log where tenant_id = $1 and decision = 'denied' order by seq desc limit 5",

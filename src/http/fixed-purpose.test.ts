@@ -2,7 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../test/database.js';
 import { createTestApp, loginAs, type StaffSession } from '../../test/http.js';
-import { createPolicyTenant, createTestKernel, type SeedPolicy } from '../../test/kernel.js';
+import {
+  chainPendingAudit,
+  createPolicyTenant,
+  createTestKernel,
+  type SeedPolicy,
+} from '../../test/kernel.js';
 import { listPurposeKeysFor } from '../kernel/gate/gate.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Tenant } from '../modules/tenants/index.js';
@@ -148,6 +153,8 @@ async function auditAfter(
   tenant: Tenant,
   seq: number,
 ): Promise<Array<{ action: string; purpose: string | null }>> {
+  // A gated read's entry is chained after the call returns (decision 0480): chain first.
+  await chainPendingAudit(kernel, tenant.tenantId);
   const result = await runAsOwner<{ action: string; purpose: string | null }>(
     database.ownerUrl,
     'select action, purpose from audit_log where tenant_id = $1 and seq > $2 order by seq',
@@ -157,6 +164,7 @@ async function auditAfter(
 }
 
 async function lastSeq(tenant: Tenant): Promise<number> {
+  await chainPendingAudit(kernel, tenant.tenantId);
   const result = await runAsOwner<{ n: number }>(
     database.ownerUrl,
     'select coalesce(max(seq), 0)::int as n from audit_log where tenant_id = $1',

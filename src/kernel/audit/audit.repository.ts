@@ -383,79 +383,37 @@ export async function selectTrailPage(
 }
 
 /**
- * An audit entry written by another module's statement (the gated read, decision 0450): CTEs
- * named `audit_…` to put into that statement's WITH, and columns (named `gate_audit_…`) that say
- * what they did. When `condition` holds, they lock the head without waiting and
- * - when it is still `chained.expected`, insert `chained.rows` and move the head (as
- *   appendIfHeadIs does);
- * - when another transaction holds it, insert `pending` into audit_pending (decision 0340);
- * - otherwise (the head free but moved, or no head yet) insert nothing and return the head they
- *   hold locked, if any: the caller appends the entry with a statement of its own.
- * When `condition` does not hold they neither lock nor write anything.
+ * An audit entry written by another module's statement (the gated read, decisions 0450 and
+ * 0480): CTEs named `audit_…` to put into that statement's WITH, and a column (named
+ * `gate_audit_…`) that says what they did. When `condition` holds, they insert the entry into
+ * audit_pending, signed over its content (decision 0340); the chainer links it after the commit.
+ * The statement never locks or reads the chain head, so gated reads never wait for each other or
+ * for an appender. When `condition` does not hold they write nothing.
  */
 export interface InlineAppendSql {
   ctes(condition: RawBuilder<unknown>): RawBuilder<unknown>;
   columns: RawBuilder<unknown>;
 }
 
-export function inlineAppendSql(
-  tenantId: number,
-  chained: { rows: Insertable<AuditLogTable>[]; expected: AuditHead; next: AuditHead } | undefined,
-  pending: Insertable<AuditPendingTable>,
-): InlineAppendSql {
+export function inlinePendingSql(pending: Insertable<AuditPendingTable>): InlineAppendSql {
   const pendingJson = JSON.stringify(toJsonPendingRow(pending));
-  const chainedCtes = chained
-    ? sql`audit_expected as (
-      select 1 from audit_head where seq = ${chained.expected.seq} and hash = ${chained.expected.hash}
-    ), audit_appended as (
-      insert into audit_log (tenant_id, seq, at, actor_kind, actor_id, role, purpose, action,
-          subject_pseudonyms, categories, records, decision, reason, request_id, prev_hash, hash, mac)
-        select r.tenant_id, r.seq, r.at, r.actor_kind, r.actor_id, r.role, r.purpose, r.action,
-            r.subject_pseudonyms, r.categories, r.records, r.decision, r.reason, r.request_id,
-            r.prev_hash, r.hash, r.mac
-          from jsonb_populate_recordset(null::audit_log, ${JSON.stringify(chained.rows.map(toJsonRow))}::jsonb) as r
-         where exists (select 1 from audit_expected)
-    ), audit_moved as (
-      update audit_heads set seq = ${chained.next.seq}, hash = ${chained.next.hash}
-       where tenant_id = ${tenantId} and exists (select 1 from audit_expected)
-       returning 1
-    ),`
-    : sql`audit_moved as (select 1 where false),`;
   return {
-    ctes: (condition) => sql`audit_head as (
-      select seq, hash from audit_heads where tenant_id = ${tenantId} and ${condition}
-         for update skip locked
-    ), ${chainedCtes} audit_parked as (
+    ctes: (condition) => sql`audit_parked as (
       insert into audit_pending (tenant_id, at, actor_kind, actor_id, role, purpose, action,
           subject_pseudonyms, categories, records, decision, reason, request_id, mac)
         select r.tenant_id, r.at, r.actor_kind, r.actor_id, r.role, r.purpose, r.action,
             r.subject_pseudonyms, r.categories, r.records, r.decision, r.reason, r.request_id, r.mac
           from jsonb_populate_record(null::audit_pending, ${pendingJson}::jsonb) as r
          where ${condition}
-           and not exists (select 1 from audit_head)
-           and exists (select 1 from audit_heads where tenant_id = ${tenantId})
         returning 1
     )`,
-    columns: sql`(select count(*)::int from audit_moved) as gate_audit_moved,
-      (select count(*)::int from audit_parked) as gate_audit_parked,
-      (select seq from audit_head) as gate_audit_head_seq,
-      (select hash from audit_head) as gate_audit_head_hash`,
+    columns: sql`(select count(*)::int from audit_parked) as gate_audit_parked`,
   };
 }
 
-/** What the columns of inlineAppendSql say. */
-export type InlineAppendOutcome =
-  { written: 'chained' | 'pending' } | { written: 'none'; lockedHead: AuditHead | undefined };
-
-export function inlineAppendOutcome(row: Record<string, unknown>): InlineAppendOutcome {
-  if (row.gate_audit_moved === 1) return { written: 'chained' };
-  if (row.gate_audit_parked === 1) return { written: 'pending' };
-  const seq = row.gate_audit_head_seq;
-  const hash = row.gate_audit_head_hash;
-  return {
-    written: 'none',
-    lockedHead: typeof seq === 'number' && Buffer.isBuffer(hash) ? { seq, hash } : undefined,
-  };
+/** Whether the statement of inlinePendingSql wrote its entry. */
+export function inlinePendingWritten(row: Record<string, unknown>): boolean {
+  return row.gate_audit_parked === 1;
 }
 
 function toJsonPendingRow(row: Insertable<AuditPendingTable>): Record<string, unknown> {

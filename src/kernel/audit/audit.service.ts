@@ -21,8 +21,8 @@ import {
 } from './audit.event.js';
 import {
   appendIfHeadIs,
-  inlineAppendOutcome,
-  inlineAppendSql,
+  inlinePendingSql,
+  inlinePendingWritten,
   insertAuditEntries,
   SPECULATIVE_APPEND_MAX,
   insertCheckpoint,
@@ -65,7 +65,6 @@ export interface AuditDeps {
 
 const DRAIN = Symbol('drain');
 const PARKED = Symbol('parked');
-const HOLDS_HEAD = Symbol('holdsHead');
 
 /** Where a trail's inline entries are signed and chained (its transaction's tenant and pool). */
 interface TrailContext {
@@ -74,8 +73,9 @@ interface TrailContext {
 }
 
 /**
- * An audit entry written by another statement of the transaction (decision 0450), signed before
- * that statement is sent. `sql` goes into the statement; `settle` takes the statement's answer.
+ * An audit entry written by another statement of the transaction (decisions 0450, 0480), signed
+ * before that statement is sent. `sql` goes into the statement; `settle` takes the statement's
+ * answer.
  */
 export interface InlineAuditEntry {
   sql: InlineAppendSql;
@@ -101,8 +101,6 @@ export class AuditTrail {
   #closed = false;
   /** An inline entry went to audit_pending: the chainer runs after commit. */
   #parked = false;
-  /** An inline statement locked the chain head: it is held until this transaction ends. */
-  #holdsHead = false;
 
   constructor(clock: Clock, context?: TrailContext) {
     this.#clock = clock;
@@ -118,8 +116,8 @@ export class AuditTrail {
   /**
    * The entry of `event` as CTEs for another statement of this transaction (the gated read:
    * the subjects' states, the rows and the entry in ONE statement, decision 0450). The entry is
-   * chained onto the head this process last wrote and signed, and also signed as a pending entry
-   * (for when another transaction holds the head), before the statement is sent.
+   * signed as a pending entry before the statement is sent and always goes to audit_pending: a
+   * gated read never takes the chain head (decision 0480); the chainer links it after commit.
    */
   async inline(event: AuditEvent): Promise<InlineAuditEntry> {
     this.#assertOpen();
@@ -128,38 +126,20 @@ export class AuditTrail {
     const recorded = validateAuditEvent(event, this.#clock.now());
     const { deps, tenantId } = context;
     const pseudonyms = await pseudonymize(deps.keys, tenantId, [recorded]);
-    const heads = lastHeads(deps.db);
-    const guess = heads.get(tenantId);
-    const chained = guess ? await chainEvents(deps.keys, tenantId, pseudonyms, [recorded], guess) : undefined;
     const [pending] = await signPending(deps.keys, tenantId, pseudonyms, [recorded]);
     if (!pending) throw new Error('audit: no pending entry signed');
     let settled = false;
     return {
-      sql: inlineAppendSql(
-        tenantId,
-        chained && guess ? { rows: chained.rows, expected: guess, next: chained.head } : undefined,
-        pending,
-      ),
+      sql: inlinePendingSql(pending),
       settle: (row, held) => {
         this.#assertOpen();
         if (settled) throw new Error('an inline audit entry is settled once');
         settled = true;
-        const outcome = held ? inlineAppendOutcome(row) : undefined;
-        if (outcome?.written === 'chained' && chained) {
-          heads.set(tenantId, chained.head);
-          this.#holdsHead = true;
-          return;
-        }
-        if (outcome?.written === 'pending') {
+        if (held && inlinePendingWritten(row)) {
           this.#parked = true;
           return;
         }
-        // Not written: appended at commit. The head this transaction now holds, if any, is the
-        // guess that makes that append one statement.
-        if (outcome?.written === 'none' && outcome.lockedHead) {
-          heads.set(tenantId, outcome.lockedHead);
-          this.#holdsHead = true;
-        }
+        // Not written (the statement's guard was stricter than the rules): appended at commit.
         this.#events.push(recorded);
       },
     };
@@ -178,10 +158,6 @@ export class AuditTrail {
 
   get [PARKED](): boolean {
     return this.#parked;
-  }
-
-  get [HOLDS_HEAD](): boolean {
-    return this.#holdsHead;
   }
 
   [DRAIN](): RecordedAuditEvent[] {
@@ -212,7 +188,10 @@ export async function withAudit<T>(
   try {
     const { value, appended } = await withTenant(deps.db, tenantId, async (tx) => {
       const result = await work({ tx, tenantId, audit });
-      return { value: result, appended: await appendEvents(tx, deps, tenantId, audit[DRAIN]()) };
+      // After an entry of this transaction, or of a call of this process that returned before
+      // its chain run, the events queue behind it (decision 0480).
+      const behind = audit[PARKED] || chainRunPending(deps.db, tenantId);
+      return { value: result, appended: await appendEvents(tx, deps, tenantId, audit[DRAIN](), behind) };
     });
     if (appended === 'pending') {
       // Entries this transaction appended to audit_pending are in the chain before the caller
@@ -240,7 +219,10 @@ export async function appendAuditNow(deps: AuditDeps, tenantId: number, events: 
   const at = deps.clock.now();
   const recorded = events.map((event) => validateAuditEvent(event, at));
   if (recorded.length === 0) return;
-  const appended = await withTenant(deps.db, tenantId, (tx) => appendEvents(tx, deps, tenantId, recorded));
+  const behind = chainRunPending(deps.db, tenantId);
+  const appended = await withTenant(deps.db, tenantId, (tx) =>
+    appendEvents(tx, deps, tenantId, recorded, behind),
+  );
   if (appended === 'pending') await chainSoon(deps, tenantId);
 }
 
@@ -298,17 +280,25 @@ function lastHeads(db: Db): Map<number, AuditHead> {
  * Appends a transaction's events: chained onto the head when this transaction can have it, or,
  * when another transaction holds the head, written to audit_pending without waiting (signed over
  * their content) for the chainer to link after commit (docs/decisions/0340). Says which.
+ * `behind`: entries this process wrote before these are still pending (a gated read's, decision
+ * 0480); these go pending too, after them, so the chain keeps the order in which this process's
+ * calls were made (the chainer links pending entries in the order they were written).
  */
 async function appendEvents(
   tx: Tx,
   deps: Pick<AuditDeps, 'db' | 'keys'>,
   tenantId: number,
   events: RecordedAuditEvent[],
+  behind = false,
 ): Promise<'chained' | 'pending' | 'none'> {
   if (events.length === 0) return 'none';
   const { keys } = deps;
   // Keyed hashes are computed before taking the head lock, to hold it as briefly as possible.
   const pseudonyms = await pseudonymize(keys, tenantId, events);
+  if (behind) {
+    await insertPendingEntries(tx, await signPending(keys, tenantId, pseudonyms, events));
+    return 'pending';
+  }
   const heads = lastHeads(deps.db);
   const guess = heads.get(tenantId);
   let head: AuditHead | 'busy' | undefined;
@@ -482,6 +472,12 @@ export async function chainPendingEntries(
  * the next, which takes every entry pending by then (so eight waiting transactions cost one run).
  */
 const CHAIN_RUNS = new WeakMap<Db, Map<number, { current?: Promise<void>; next?: Promise<void> }>>();
+
+/** Whether a chain run of the tenant started by this process (on this pool) has not ended yet. */
+function chainRunPending(db: Db, tenantId: number): boolean {
+  const state = CHAIN_RUNS.get(db)?.get(tenantId);
+  return state?.current !== undefined || state?.next !== undefined;
+}
 
 function chainSoon(deps: Pick<AuditDeps, 'db' | 'keys'>, tenantId: number): Promise<void> {
   let runs = CHAIN_RUNS.get(deps.db);
@@ -1110,16 +1106,14 @@ async function verifyChainFrom(
 /**
  * For a reader of the chain inside an audited transaction (the person's trail): links what is
  * pending first, on connections of its own, so the transaction's next statement (read committed)
- * sees every entry committed before it, pending ones included (decision 0455). A transaction that
- * holds the head itself (an inline read chained by it) would wait for itself: refused.
+ * sees every entry committed before it, pending ones included (decision 0455). An audited
+ * transaction never holds the head before its commit (a gated read writes its entry pending,
+ * decision 0480), so the chain run cannot wait for the transaction that asked for it.
  */
 export async function chainBeforeReading(
   deps: Pick<AuditDeps, 'db' | 'keys'>,
   atx: AuditedTx,
 ): Promise<void> {
-  if (atx.audit[HOLDS_HEAD]) {
-    throw new Error('audit: read the chain before any gated read in the same transaction');
-  }
   await chainPendingEntries(deps, atx.tenantId);
 }
 

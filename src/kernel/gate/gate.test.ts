@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
-import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import { chainPendingAudit, createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
 import {
   createPerson,
   findPeopleByContact,
@@ -56,7 +56,9 @@ async function newCustomer(
   });
 }
 
+/** The tenant's entries in chain order, pending ones chained first (decision 0480). */
 async function auditRows(tenant: Tenant) {
+  await chainPendingAudit(kernel, tenant.tenantId);
   const result = await runAsOwner<{
     action: string;
     purpose: string;

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
-import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import { chainPendingAudit, createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
 import { createPerson, getPerson, type UseCaseContext } from '../../modules/parties/index.js';
 import type { Tenant } from '../../modules/tenants/index.js';
 import { createAppDb } from '../../platform/db.js';
@@ -12,7 +12,8 @@ import type { Actor } from './gate.js';
 // Decision 0370, step 2: a gated read asks for the subjects' states and the rows in one
 // statement, and the rows of a subject the gate refuses never leave the database. Decision 0450:
 // the same statement writes the read's audit entry, so the read commits in the bare read's round
-// trips.
+// trips. Decision 0480: that entry always goes to audit_pending (the read never takes the chain
+// head); the chainer links it after the commit, and every reader of the chain chains first.
 
 interface Sent {
   text: string;
@@ -90,9 +91,12 @@ async function statementsOf(call: () => Promise<unknown>): Promise<Sent[]> {
   return [...sent];
 }
 
+/** The chain's entries about the subject; pending ones chained first unless `chainFirst` is false. */
 async function auditEntriesAbout(
   subjectId: number,
+  chainFirst = true,
 ): Promise<Array<{ decision: string; action: string; purpose: string | null; reason: string | null }>> {
+  if (chainFirst) await chainPendingAudit(kernel, tenant.tenantId);
   const pseudonym = await kernel.keys.pseudonym(tenant.tenantId, subjectId);
   const { rows } = await runAsOwner<{
     decision: string;
@@ -120,24 +124,30 @@ async function pendingCount(): Promise<number> {
 const isGatedSelect = (entry: Sent): boolean => entry.text.startsWith('with g as materialized');
 
 describe('gated read in one statement', () => {
-  it("a read by id is begin, ONE statement with the states, the rows and the audit entry, commit: the bare read's round trips", async () => {
+  it("a read by id is begin, ONE statement with the states, the rows and the audit entry, commit: the bare read's round trips; the entry goes to audit_pending and is chained after", async () => {
     const subjectId = await newCustomer();
     const read = () => getPerson(kernel, context(staff('billing'), 'order_processing'), subjectId);
-    await read(); // this process now knows the chain head: the entry is chained by the read itself
+    await read();
     const before = await auditEntriesAbout(subjectId);
     const statements = await statementsOf(read);
-    expect(statements.map((entry) => entry.text.slice(0, 30))).toEqual([
+    // Up to its commit: the chain run that follows is on connections of its own.
+    const commit = statements.findIndex((entry) => entry.text === 'commit');
+    expect(statements.slice(0, commit + 1).map((entry) => entry.text.slice(0, 30))).toEqual([
       `begin; select set_config('app.`,
       'with g as materialized ( selec',
       'commit',
     ]);
     expect(statements[1]?.dataRows).toBe(1);
-    expect(statements[1]?.text).toContain('insert into audit_log');
-    // The read's entry is in the chain, allowed, and the chain verifies.
+    // The read never takes the chain head (decision 0480): its entry is a pending row.
+    expect(statements[1]?.text).toContain('insert into audit_pending');
+    expect(statements[1]?.text).not.toContain('audit_heads');
+    expect(statements[1]?.text).not.toContain('insert into audit_log');
+    // Once chained, the read's entry is in the chain, allowed, and the chain verifies.
     const after = await auditEntriesAbout(subjectId);
     expect(after.length).toBe(before.length + 1);
     expect(after.at(-1)).toMatchObject({ decision: 'allowed', action: 'read', purpose: 'order_processing' });
     expect((await kernel.auditLog.verify(tenant.tenantId)).ok).toBe(true);
+    expect(await pendingCount()).toBe(0);
     expect((await read()).familyName).toBe('Peeters');
   });
 
@@ -155,7 +165,7 @@ describe('gated read in one statement', () => {
       // Decision 0455: the read returns while the head is still held, so before any chain run.
       statements = await statementsOf(read);
       expect(await pendingCount()).toBe(1);
-      expect(await auditEntriesAbout(subjectId)).toHaveLength(before.length);
+      expect(await auditEntriesAbout(subjectId, false)).toHaveLength(before.length);
     } finally {
       await holder.query('commit');
       await holder.end();
@@ -171,6 +181,23 @@ describe('gated read in one statement', () => {
     const after = await auditEntriesAbout(subjectId);
     expect(after.length).toBe(before.length + 1);
     expect(after.at(-1)).toMatchObject({ decision: 'allowed', action: 'read', purpose: 'order_processing' });
+  });
+
+  it('a write right after a read is chained after the read: this process keeps its order in the chain', async () => {
+    const subjectId = await newCustomer();
+    await getPerson(kernel, context(staff('billing'), 'order_processing'), subjectId);
+    // The read returned before its chain run; the restriction's entry queues behind it.
+    await kernel.transact(tenant.tenantId, (atx) => setRestriction(atx, subjectId, true, new Date()));
+    await expect(
+      getPerson(kernel, context(staff('billing'), 'order_processing'), subjectId),
+    ).rejects.toMatchObject({ code: 'subject_restricted' });
+    const entries = await auditEntriesAbout(subjectId);
+    expect(entries.slice(-3).map((entry) => [entry.action, entry.decision])).toEqual([
+      ['read', 'allowed'],
+      ['subject.restrict', 'allowed'],
+      ['read', 'denied'],
+    ]);
+    expect((await kernel.auditLog.verify(tenant.tenantId)).ok).toBe(true);
   });
 
   it('a refused read writes no "allowed" entry: only the refusal is on record', async () => {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createTestApp, loginAs, requestAs, type StaffSession } from '../../../test/http.js';
-import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import { chainPendingAudit, createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { setPurposeState, setRestriction } from '../../kernel/subjects/index.js';
 import type { Tenant } from '../tenants/index.js';
@@ -621,14 +621,16 @@ describe('a purpose that covers no data of people (attack S7-4)', () => {
     expect(created.statusCode, created.body).toBe(201);
     const { subjectId } = created.json<{ subjectId: number }>();
     const billing = await loginAs(app, kernel, voiceking, 'billing');
-    const lastSeq = async () =>
-      (
-        await runAsOwner<{ n: number }>(
-          database.ownerUrl,
-          'select coalesce(max(seq), 0)::int as n from audit_log where tenant_id = $1',
-          [voiceking.tenantId],
-        )
-      ).rows[0]?.n ?? 0;
+    // A gated read's entry is chained after the call returns (decision 0480): chain first.
+    const lastSeq = async () => {
+      await chainPendingAudit(kernel, voiceking.tenantId);
+      const { rows } = await runAsOwner<{ n: number }>(
+        database.ownerUrl,
+        'select coalesce(max(seq), 0)::int as n from audit_log where tenant_id = $1',
+        [voiceking.tenantId],
+      );
+      return rows[0]?.n ?? 0;
+    };
     for (const [session, code] of [
       [billing, 'category_not_allowed'],
       [hr, 'role_not_allowed'],
@@ -638,6 +640,7 @@ describe('a purpose that covers no data of people (attack S7-4)', () => {
       expect(answer.statusCode, answer.body).toBe(403);
       expect(answer.json()).toMatchObject({ code });
       expect(answer.body).not.toContain('Oproepgegevens');
+      await chainPendingAudit(kernel, voiceking.tenantId);
       const entries = await runAsOwner<{ decision: string; purpose: string; reason: string }>(
         database.ownerUrl,
         'select decision, purpose, reason from audit_log where tenant_id = $1 and seq > $2 order by seq',

@@ -2,7 +2,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createTestApp, loginAs, totpCode } from '../../../test/http.js';
-import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
+import { chainPendingAudit, createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Tenant } from '../tenants/index.js';
 import { STAFF_LOGIN_LIMITS } from './login-limits.js';
@@ -68,6 +68,8 @@ function withoutRequestId(response: LightMyRequestResponse): unknown {
 async function auditOf(
   tenant: Tenant,
 ): Promise<{ action: string; decision: string; reason: string | null }[]> {
+  // A gated read's entry is chained after the call returns (decision 0480): chain first.
+  await chainPendingAudit(kernel, tenant.tenantId);
   const result = await runAsOwner<{ action: string; decision: string; reason: string | null }>(
     database.ownerUrl,
     'select action, decision, reason from audit_log where tenant_id = $1 order by seq',
