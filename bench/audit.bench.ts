@@ -5,6 +5,7 @@ import { createTenant } from '../src/modules/tenants/index.js';
 import { verifyAuditChain, withAudit, type AuditEvent } from '../src/kernel/audit/index.js';
 import { kernelCore } from '../src/kernel/kernel.js';
 import { medianMs, ownerQuery, pairedMs, type BenchDatabase, type Figure } from './harness.js';
+import { timeStatements, walCounters, walDelta } from './waits.js';
 
 const ENTRIES_PER_RUN = 400;
 const GROUP_SIZES = [1, 10, 100];
@@ -58,9 +59,8 @@ export async function benchAudit(bench: BenchDatabase): Promise<Figure[]> {
       ).join(', ');
       const text = `insert into bench_audit_plain (tenant_id, seq, at, actor_kind, actor_id, role, purpose, action,
         subject_pseudonyms, categories, records, decision, reason, request_id, prev_hash, hash) values ${placeholders}`;
-      const timings = await pairedMs(
-        REPEATS,
-        async () => {
+      const passes = {
+        ours: async () => {
           for (let t = 0; t < transactions; t += 1) {
             await withAudit(deps, tenant.tenantId, async ({ audit, tx }) => {
               // A transaction that also changed data.
@@ -69,7 +69,7 @@ export async function benchAudit(bench: BenchDatabase): Promise<Figure[]> {
             });
           }
         },
-        async () => {
+        baseline: async () => {
           for (let t = 0; t < transactions; t += 1) {
             const values: unknown[] = [];
             for (let i = 0; i < group; i += 1) {
@@ -97,7 +97,36 @@ export async function benchAudit(bench: BenchDatabase): Promise<Figure[]> {
             await owner.query(text, values);
           }
         },
-      );
+      };
+      const timings = { ...(await pairedMs(REPEATS, passes.ours, passes.baseline)), passes };
+      // `--waits`: one more pass of each, every statement timed by kind, and the WAL per entry.
+      let profile = '';
+      if (group === 1 && process.argv.includes('--waits')) {
+        const kindOf = (text: string): string =>
+          text.startsWith('begin')
+            ? 'begin+tenant'
+            : text.endsWith('; commit')
+              ? 'append+commit'
+              : text === 'commit'
+                ? 'commit'
+                : text.startsWith('insert into bench_audit_plain')
+                  ? 'bare insert'
+                  : text.slice(0, 24);
+        for (const [name, pass] of [
+          ['ours', timings.passes.ours],
+          ['bare', timings.passes.baseline],
+        ] as const) {
+          const before = await walCounters(bench.ownerUrl);
+          const started = process.hrtime.bigint();
+          const statements = await timeStatements(kindOf, pass);
+          const perEntry = Number(process.hrtime.bigint() - started) / 1e6 / ENTRIES_PER_RUN;
+          const after = await walCounters(bench.ownerUrl);
+          const wal = before && after ? `; ${walDelta(before, after, ENTRIES_PER_RUN)}` : '';
+          profile += `; ${name}: ${perEntry.toFixed(2)} ms per entry (${Object.entries(statements)
+            .map(([kind, { median, count }]) => `${kind} ${median.toFixed(2)} ms ×${count}`)
+            .join(', ')})${wal}`;
+        }
+      }
       const ours = ENTRIES_PER_RUN / (timings.ours.median / 1000);
       const limit = ENTRIES_PER_RUN / (timings.baseline.median / 1000);
       figures.push({
@@ -113,7 +142,7 @@ export async function benchAudit(bench: BenchDatabase): Promise<Figure[]> {
         ratio: timings.ratio.median,
         ratioRange: [timings.ratio.min, timings.ratio.max],
         ...(group === 1 ? { goal: 0.5 } : {}),
-        note: 'ratio = our rate / bare rate (1.0 = no overhead)',
+        note: `ratio = our rate / bare rate (1.0 = no overhead)${profile ? `; statements, ${ENTRIES_PER_RUN} transactions each${profile}` : ''}`,
       });
     }
 
