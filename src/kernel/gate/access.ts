@@ -61,10 +61,13 @@ const SUBJECT_DENIALS: ReadonlySet<string> = new Set([
 
 /**
  * One gate decision for a batch; when it is refused because of some subjects, each is decided on
- * its own (refusals audited with this transaction, which commits) and only those are left out, so
- * one restricted customer does not hide everyone else's rows. Role and purpose refusals still
- * refuse the whole batch. The grant covers exactly the subjects allowed; `denials` holds each
- * refused subject's own refusal, for a caller that answers about one of them.
+ * its own and only those are left out, so one restricted customer does not hide everyone else's
+ * rows. Each subject then gets one entry (attack S7-3, decision 0520): the refused batch is not
+ * recorded (it would put one subject's reason in every subject's trail), the subjects allowed get
+ * one "allowed" entry together, and each refused subject its own refusal (recorded with this
+ * transaction, which commits). Role and purpose refusals still refuse the whole batch. The grant
+ * covers exactly the subjects allowed; `denials` holds each refused subject's own refusal, for a
+ * caller that answers about one of them.
  */
 export async function authorizeBatch(
   kernel: WithGate,
@@ -84,25 +87,23 @@ export async function authorizeBatch(
   } catch (error) {
     if (!(error instanceof AccessDenied) || unique.length === 0 || !SUBJECT_DENIALS.has(error.code))
       throw error;
-    atx.audit.record(error.auditEvent);
   }
-  // The batch decision named no subject-independent reason; decide per subject.
+  // The batch decision named no subject-independent reason (this throws if there is one); then
+  // each subject is decided alone, nothing recorded until the one entry per subject below.
   await authorize(kernel, atx, context, action, categories, []);
-  const allowed: number[] = [];
-  const refused: number[] = [];
-  const denials = new Map<number, AccessDenied>();
-  for (const subjectId of unique) {
-    try {
-      await authorize(kernel, atx, context, action, categories, [subjectId]);
-      allowed.push(subjectId);
-    } catch (error) {
-      if (!(error instanceof AccessDenied)) throw error;
-      atx.audit.record(error.auditEvent);
-      refused.push(subjectId);
-      denials.set(subjectId, error);
-    }
-  }
-  return { grant: await authorize(kernel, atx, context, action, categories, allowed), refused, denials };
+  const { allowed, refusals } = await kernel.gate.decideEach(atx, context.actor, {
+    purpose: context.purpose,
+    action,
+    categories,
+    subjectIds: unique,
+    ...requestIdOf(context),
+  });
+  for (const refusal of refusals.values()) atx.audit.record(refusal.auditEvent);
+  return {
+    grant: await authorize(kernel, atx, context, action, categories, allowed),
+    refused: [...refusals.keys()],
+    denials: refusals,
+  };
 }
 
 /** Where an encrypted field lives (bound into its ciphertext): modules name their fields with it. */

@@ -18,6 +18,7 @@ import {
 import path from 'node:path';
 import { ROOT } from '../../../test/cli.js';
 import { loadPolicyFile } from '../policy/policy.loader.js';
+import { authorizeBatch } from './access.js';
 import { decide, type Actor } from './gate.js';
 
 let database: TestDatabase;
@@ -395,5 +396,34 @@ describe('access gate: the subject’s state', () => {
       n: 200,
       decision: 'allowed',
     });
+  });
+
+  it('a batch with a restricted subject: each subject gets one entry — one allowed entry for the others, the restricted one its own refusal — never the batch refusal in everyone’s name (attack S7-3)', async () => {
+    const ids = await kernel.transact(voxtra.tenantId, async (atx) => {
+      const created: number[] = [];
+      for (let i = 0; i < 3; i += 1) created.push(await registerSubject(atx, 'customer', new Date()));
+      return created;
+    });
+    const restricted = ids[1] ?? 0;
+    await kernel.transact(voxtra.tenantId, (atx) => setRestriction(atx, restricted, true, new Date()));
+    const before = (await auditRows(voxtra)).length;
+    const context = {
+      tenantId: voxtra.tenantId,
+      actor: { kind: 'system', job: 'cdr-import' } as const,
+      purpose: 'call_billing',
+      requestId: 'batch-s7-3',
+    };
+    const { refused, grant } = await kernel.transact(voxtra.tenantId, (atx) =>
+      authorizeBatch(kernel, atx, context, 'write', ['kluis.telephony.call_record'], ids),
+    );
+    expect(refused).toEqual([restricted]);
+    expect([...grant.subjectIds]).toEqual(ids.filter((id) => id !== restricted));
+    const entries = (await auditRows(voxtra)).slice(before);
+    // The batch's own check (no subject), then each subject once.
+    expect(entries.filter((entry) => entry.n > 0)).toEqual([
+      expect.objectContaining({ decision: 'denied', reason: 'subject_restricted', n: 1, records: 1 }),
+      expect.objectContaining({ decision: 'allowed', reason: null, n: 2, records: 2 }),
+    ]);
+    expect(entries.filter((entry) => entry.n === 0)).toHaveLength(1);
   });
 });
