@@ -1,5 +1,8 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../../../test/cli.js';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
 import type { Kernel } from '../../kernel/kernel.js';
@@ -192,5 +195,37 @@ describe('per-customer monthly call totals (decision 0500)', () => {
         ),
       ),
     ).rejects.toThrow(/permission denied/);
+  });
+
+  it('migration 0502 fills the totals of the calls stored before them, tenant by tenant, as 0500 did', async () => {
+    clock.set(new Date('2024-06-01T00:00:00Z'));
+    const tenant = await createPolicyTenant(kernel, 'voxtra');
+    const [a] = (await registerCustomers(kernel, tenant, 1)) as [number];
+    await assignNumber(
+      kernel,
+      { tenantId: tenant.tenantId, actor: { kind: 'system', job: 'test' }, purpose: TELEPHONY_SERVICE },
+      { number: '056 22 33 44', subjectId: a, from: brussels('2024-01-01') },
+    );
+    await importTariff(kernel, tenant.tenantId, TARIFF_CSV);
+    const file = await writeLines(dir, 'totals-0502.csv', [
+      answeredCall('m.1', '056223344', '0470123456', '2024-04-10 10:00:00', 65),
+      answeredCall('m.2', '056223344', '022345678', '2024-05-01 00:30:00', 30),
+    ]);
+    await importCdrFile(
+      { kernel, connection: bulkConnection(database) },
+      { tenantId: tenant.tenantId, file },
+    );
+    const kept = await expectExact(tenant.tenantId);
+    expect(kept).toHaveLength(2);
+    // As if the calls had been stored before the totals existed.
+    await runAsOwner(database.ownerUrl, 'delete from call_record_month_totals where tenant_id = $1', [
+      tenant.tenantId,
+    ]);
+    expect((await totalsAndRecount(tenant.tenantId)).kept).toEqual([]);
+    await runAsOwner(
+      database.ownerUrl,
+      await readFile(path.join(ROOT, 'migrations', '0502_call_record_month_totals_per_tenant.sql'), 'utf8'),
+    );
+    expect(await expectExact(tenant.tenantId)).toEqual(kept);
   });
 });
