@@ -3,7 +3,9 @@ import { PassThrough, Writable } from 'node:stream';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
-import { ZipStream } from './zip-stream.js';
+import { readdir } from 'node:fs/promises';
+import os from 'node:os';
+import { DeflateSpool, ZipStream } from './zip-stream.js';
 
 /** Each entry's name, stored CRC-32 and content, read back by yauzl (a strict reader). */
 async function readZip(buffer: Buffer): Promise<Array<{ name: string; crc: number; content: Buffer }>> {
@@ -99,5 +101,51 @@ describe('ZipStream', () => {
     output.destroy();
     await expect(written).rejects.toThrow();
     expect(stopped).toBe(true);
+  });
+
+  it('copies in an entry deflated aside while another was written, kept in memory or, beyond its limit, in a sealed temporary file removed afterwards', async () => {
+    const spools = async (): Promise<string[]> =>
+      (await readdir(os.tmpdir())).filter((name) => name.startsWith('kluis-spool-'));
+    const before = await spools();
+    const sink = collect();
+    const zip = new ZipStream(sink, { level: 1, modified: new Date('2026-03-04T05:06:08Z') });
+    // Random bytes do not compress: 2 MB spill over a 64 kB memory limit into the file.
+    const big = randomBytes(2_000_000);
+    const marker = Buffer.from('VERA-VEELBELLER-+32470000001\n'.repeat(1000));
+    const small = new DeflateSpool(1);
+    const sealed = new DeflateSpool(1, 65_536);
+    try {
+      await zip.entry(
+        'first.json',
+        (async function* () {
+          for (let offset = 0; offset < big.length; offset += 100_000) {
+            await small.write('a,b\r\n');
+            await sealed.write(big.subarray(offset, offset + 100_000));
+            await sealed.write(marker);
+            yield `{"offset":${offset}}\n`;
+          }
+        })(),
+      );
+      const made = (await spools()).filter((name) => !before.includes(name));
+      expect(made).toHaveLength(1);
+      await zip.spooledEntry('small.csv', small);
+      await zip.spooledEntry('sealed.bin', sealed);
+      await zip.end();
+    } finally {
+      await small.dispose();
+      await sealed.dispose();
+    }
+    expect((await spools()).filter((name) => !before.includes(name))).toEqual([]);
+    const entries = await readZip(sink.bytes());
+    expect(entries.map((entry) => entry.name)).toEqual(['first.json', 'small.csv', 'sealed.bin']);
+    for (const entry of entries) expect(entry.crc).toBe(zlib.crc32(entry.content));
+    expect(entries[1]?.content.toString('utf8')).toBe('a,b\r\n'.repeat(20));
+    const expected = Buffer.concat(
+      Array.from({ length: 20 }, (_, index) => [
+        big.subarray(index * 100_000, (index + 1) * 100_000),
+        marker,
+      ]).flat(),
+    );
+    expect(entries[2]?.content.equals(expected)).toBe(true);
   });
 });

@@ -1,6 +1,11 @@
+import { createCipheriv, createDecipheriv, randomBytes, type CipherGCM } from 'node:crypto';
 import { once } from 'node:events';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 
 // A ZIP written to a stream one entry after the other, each entry deflated while its data is
@@ -63,6 +68,46 @@ export class ZipStream {
 
   /** Adds one file whose content is `data` (text is written as UTF-8), deflated as it is read. */
   async entry(name: string, data: AsyncIterable<string | Buffer> | Iterable<string | Buffer>): Promise<void> {
+    const entry = await this.#start(name);
+    await pipeline(
+      async function* () {
+        for await (const piece of data as AsyncIterable<string | Buffer>) {
+          const bytes: Buffer = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
+          if (bytes.length === 0) continue;
+          entry.crc = zlib.crc32(bytes, entry.crc);
+          entry.size += bytes.length;
+          yield bytes;
+        }
+      },
+      zlib.createDeflateRaw({ level: this.#options.level }),
+      async (deflated: AsyncIterable<Buffer>) => {
+        for await (const chunk of deflated) {
+          entry.compressedSize += chunk.length;
+          await this.#write(chunk);
+        }
+      },
+    );
+    await this.#finish(entry);
+  }
+
+  /**
+   * Adds one file deflated beforehand (a DeflateSpool filled while another entry was written):
+   * its compressed bytes are copied as they are.
+   */
+  async spooledEntry(name: string, spool: DeflateSpool): Promise<void> {
+    const entry = await this.#start(name);
+    const { crc, size } = await spool.finish();
+    entry.crc = crc;
+    entry.size = size;
+    for await (const chunk of spool.read()) {
+      entry.compressedSize += chunk.length;
+      await this.#write(chunk);
+    }
+    await this.#finish(entry);
+  }
+
+  /** Writes an entry's local header; its CRC and sizes follow in the data descriptor. */
+  async #start(name: string): Promise<WrittenEntry> {
     const entry: WrittenEntry = {
       name: Buffer.from(name, 'utf8'),
       crc: 0,
@@ -81,24 +126,11 @@ export class ZipStream {
     // crc, sizes: 0, in the data descriptor.
     header.writeUInt16LE(entry.name.length, 26);
     await this.#write(Buffer.concat([header, entry.name]));
-    await pipeline(
-      async function* () {
-        for await (const piece of data) {
-          const bytes = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
-          if (bytes.length === 0) continue;
-          entry.crc = zlib.crc32(bytes, entry.crc);
-          entry.size += bytes.length;
-          yield bytes;
-        }
-      },
-      zlib.createDeflateRaw({ level: this.#options.level }),
-      async (deflated: AsyncIterable<Buffer>) => {
-        for await (const chunk of deflated) {
-          entry.compressedSize += chunk.length;
-          await this.#write(chunk);
-        }
-      },
-    );
+    return entry;
+  }
+
+  /** Writes an entry's data descriptor and keeps it for the central directory. */
+  async #finish(entry: WrittenEntry): Promise<void> {
     const zip64 = entry.size >= MAX32 || entry.compressedSize >= MAX32;
     const descriptor = Buffer.alloc(zip64 ? 24 : 16);
     descriptor.writeUInt32LE(DATA_DESCRIPTOR, 0);
@@ -196,5 +228,150 @@ export class ZipStream {
     } finally {
       waiting.abort();
     }
+  }
+}
+
+interface SealedFile {
+  path: string;
+  out: WriteStream;
+  cipher: CipherGCM;
+  key: Buffer;
+  iv: Buffer;
+}
+
+/** Compressed bytes a spool keeps in memory; beyond them it writes to a sealed temporary file. */
+export const SPOOL_MEMORY_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The deflated content of one ZIP entry, made while another entry is written (the portability
+ * export writes a table's JSON and its CSV from one read, decision 0492): `write` the entry's
+ * bytes, then hand the spool to `ZipStream#spooledEntry`, and `dispose` it in any case. The
+ * compressed bytes stay in memory up to `memoryBytes`; beyond that they go to a temporary file
+ * sealed with a key that exists only in this object (AES-256-GCM): personal data on disk is
+ * unreadable without the process, and the file is removed by `dispose`.
+ */
+export class DeflateSpool {
+  readonly #deflate: zlib.DeflateRaw;
+  readonly #memoryBytes: number;
+  readonly #chunks: Buffer[] = [];
+  #inMemory = 0;
+  #crc = 0;
+  #size = 0;
+  #file: SealedFile | undefined;
+  /** Set with the first chunk that does not fit in memory: every later chunk follows it to the file. */
+  #spilled = false;
+  #pending = 0;
+  /** The write to the sealed file in progress (the deflate's output is written in order). */
+  #spilling: Promise<void> = Promise.resolve();
+  #failed: Error | undefined;
+  readonly #done: Promise<void>;
+
+  constructor(level: number, memoryBytes = SPOOL_MEMORY_BYTES) {
+    this.#memoryBytes = memoryBytes;
+    this.#deflate = zlib.createDeflateRaw({ level });
+    this.#deflate.on('data', (chunk: Buffer) => this.#keep(chunk));
+    this.#done = new Promise((resolve, reject) => {
+      this.#deflate.once('end', resolve);
+      this.#deflate.once('error', reject);
+    });
+    // Awaited by `finish`; a spool disposed of without finishing leaves it unread.
+    this.#done.catch(() => undefined);
+  }
+
+  /** Adds the entry's next bytes (text as UTF-8); waits while the deflate is behind. */
+  async write(piece: string | Buffer): Promise<void> {
+    const bytes = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
+    if (bytes.length === 0) return;
+    if (this.#failed !== undefined) throw this.#failed;
+    if (this.#deflate.destroyed) throw new Error('spool closed');
+    this.#crc = zlib.crc32(bytes, this.#crc);
+    this.#size += bytes.length;
+    if (this.#deflate.write(bytes)) return;
+    // A spool disposed of meanwhile (the download went away) ends the wait with an error.
+    const waiting = new AbortController();
+    try {
+      await Promise.race([
+        once(this.#deflate, 'drain', { signal: waiting.signal }),
+        once(this.#deflate, 'close', { signal: waiting.signal }).then(() => {
+          throw this.#failed ?? new Error('spool closed');
+        }),
+      ]);
+    } finally {
+      waiting.abort();
+    }
+  }
+
+  /** Ends the entry: its CRC-32 and uncompressed size. */
+  async finish(): Promise<{ crc: number; size: number }> {
+    this.#deflate.end();
+    await this.#done;
+    await this.#spilling;
+    if (this.#failed !== undefined) throw this.#failed;
+    if (this.#file) {
+      const file = this.#file;
+      file.out.end(file.cipher.final());
+      await finished(file.out);
+    }
+    return { crc: this.#crc, size: this.#size };
+  }
+
+  /** The compressed bytes, in order (after `finish`). */
+  async *read(): AsyncGenerator<Buffer> {
+    yield* this.#chunks;
+    const file = this.#file;
+    if (!file) return;
+    const decipher = createDecipheriv('aes-256-gcm', file.key, file.iv);
+    decipher.setAuthTag(file.cipher.getAuthTag());
+    // The tag is checked at the end: a changed file fails the entry (and so the download).
+    for await (const chunk of createReadStream(file.path).pipe(decipher)) yield chunk as Buffer;
+  }
+
+  /** Removes the sealed file, if any; the spool cannot be read afterwards. */
+  async dispose(): Promise<void> {
+    this.#deflate.destroy();
+    const file = this.#file;
+    if (!file) return;
+    file.out.destroy();
+    file.key.fill(0);
+    await rm(path.dirname(file.path), { recursive: true, force: true });
+  }
+
+  #keep(chunk: Buffer): void {
+    if (!this.#spilled && this.#inMemory + chunk.length <= this.#memoryBytes) {
+      this.#chunks.push(chunk);
+      this.#inMemory += chunk.length;
+      return;
+    }
+    this.#spilled = true;
+    // The deflate waits while the file is behind (its input then waits for it: memory stays flat).
+    this.#pending += 1;
+    this.#deflate.pause();
+    this.#spilling = this.#spilling.then(async () => {
+      try {
+        const file = this.#file ?? (await this.#open());
+        if (!file.out.write(file.cipher.update(chunk))) await once(file.out, 'drain');
+      } catch (error) {
+        this.#failed ??= error instanceof Error ? error : new Error('spool failed');
+        this.#deflate.destroy(this.#failed);
+      } finally {
+        this.#pending -= 1;
+        if (this.#pending === 0) this.#deflate.resume();
+      }
+    });
+  }
+
+  async #open(): Promise<SealedFile> {
+    const directory = await mkdtemp(path.join(os.tmpdir(), 'kluis-spool-'));
+    const file = path.join(directory, 'entry');
+    const key = randomBytes(32);
+    const iv = randomBytes(12);
+    this.#file = {
+      path: file,
+      out: createWriteStream(file, { mode: 0o600 }),
+      cipher: createCipheriv('aes-256-gcm', key, iv),
+      key,
+      iv,
+    };
+    return this.#file;
   }
 }

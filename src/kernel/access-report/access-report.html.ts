@@ -132,7 +132,7 @@ ${report.withheld.items.length > 0 ? `<h2>${t.withheld}</h2>\n<p>${escapeHtml(re
 
 /**
  * The access report for a person to read: the same facts as the JSON, every value escaped. For a
- * download, writeAccessReportHtml writes the same document while the rows are read.
+ * download, writeAccessPackage writes the same document while the rows are read.
  */
 export function renderAccessReportHtml(report: AccessReport): string {
   const labels = new Map(report.categories.map((category) => [category.key, category.label]));

@@ -76,7 +76,38 @@ export async function writeAccessReportJson(
   options: AccessReportOptions,
   output: Writable,
 ): Promise<void> {
+  await writeReport(kernel, dataMap, options, output);
+}
+
+/** Where a second document goes while the first is written (a ZIP entry deflated aside). */
+export interface TextSink {
+  write(piece: string): Promise<void>;
+}
+
+/**
+ * The access package of a mailed link (decision 0492): the JSON report written to `json` and, from
+ * the same walk of the data (one gate decision, one snapshot), the HTML report
+ * (writeAccessReportHtml's document) written to `html`. Memory stays flat if `html` does.
+ */
+export async function writeAccessPackage(
+  kernel: Kernel,
+  dataMap: readonly TableDataMap[],
+  options: AccessReportOptions,
+  json: Writable,
+  html: TextSink,
+): Promise<void> {
+  await writeReport(kernel, dataMap, options, json, html);
+}
+
+async function writeReport(
+  kernel: Kernel,
+  dataMap: readonly TableDataMap[],
+  options: AccessReportOptions,
+  output: Writable,
+  html?: TextSink,
+): Promise<void> {
   const writer = chunkedWriter(output);
+  const page = html ? await htmlWriter(kernel, options, html) : undefined;
   await writer.write('{"data":[');
   let tables = 0;
   const rest = await walkAccessReport(kernel, dataMap, options, async ({ table, columns, rows }) => {
@@ -89,11 +120,55 @@ export async function writeAccessReportJson(
         started = true;
       }
       await writer.write(piece);
+      await page?.rows(piece, columns, table.module);
     }
     if (started) await writer.write('\n]}');
   });
   await writer.write(`\n],${JSON.stringify(rest).slice(1)}\n`);
   await writer.end();
+  await page?.end(rest);
+}
+
+/** The HTML report's writer into a sink: its head now, rows from the JSON pieces, its tail at the end. */
+async function htmlWriter(
+  kernel: Kernel,
+  options: AccessReportOptions,
+  sink: TextSink,
+): Promise<{
+  rows(piece: Buffer, columns: Record<string, string>, module: string): Promise<void>;
+  end(rest: AccessReportContext): Promise<void>;
+}> {
+  const { policy } = await kernel.policies.current(options.tenantId);
+  const labelOf = (key: string): string => policy.categories[key]?.label[options.language] ?? key;
+  let buffer: string[] = [
+    accessReportHtmlHead({ language: options.language, controller: controllerOf(policy) }),
+  ];
+  let size = 0;
+  const flush = async (): Promise<void> => {
+    const text = buffer.join('');
+    buffer = [];
+    size = 0;
+    await sink.write(text);
+  };
+  return {
+    async rows(bytes, columns, module) {
+      // A piece holds whole rows, separated by ',\n' (and led by one after the first piece).
+      const piece = bytes.toString('utf8');
+      const parsed = JSON.parse(`[${piece.startsWith(',') ? piece.slice(1) : piece}]`) as Array<
+        AccessReport['data'][number]['rows'][number]
+      >;
+      for (const row of parsed) {
+        const text = accessReportHtmlRow(row, columns, module, labelOf);
+        buffer.push(text);
+        size += text.length;
+      }
+      if (size >= 65_536) await flush();
+    },
+    async end(rest) {
+      buffer.push(accessReportHtmlTail(rest));
+      await flush();
+    },
+  };
 }
 
 /**
@@ -123,35 +198,6 @@ export async function describeAccessReport(
     },
   );
   return { categories: rest.categories.map((category) => category.key), tables };
-}
-
-/**
- * The access report as the person reads it (HTML, the document renderAccessReportHtml makes),
- * written to `output` while the rows are read a page at a time: memory stays flat however long
- * the person's history is. One audited gate decision, as for the JSON.
- */
-export async function writeAccessReportHtml(
-  kernel: Kernel,
-  dataMap: readonly TableDataMap[],
-  options: AccessReportOptions,
-  output: Writable,
-): Promise<void> {
-  const { policy } = await kernel.policies.current(options.tenantId);
-  const labelOf = (key: string): string => policy.categories[key]?.label[options.language] ?? key;
-  const writer = chunkedWriter(output);
-  await writer.write(accessReportHtmlHead({ language: options.language, controller: controllerOf(policy) }));
-  const rest = await walkAccessReport(kernel, dataMap, options, async ({ table, columns, rows }) => {
-    for await (const bytes of rows) {
-      // A piece holds whole rows, separated by ',\n' (and led by one after the first piece).
-      const piece = bytes.toString('utf8');
-      const parsed = JSON.parse(`[${piece.startsWith(',') ? piece.slice(1) : piece}]`) as Array<
-        AccessReport['data'][number]['rows'][number]
-      >;
-      for (const row of parsed) await writer.write(accessReportHtmlRow(row, columns, table.module, labelOf));
-    }
-  });
-  await writer.write(accessReportHtmlTail(rest));
-  await writer.end();
 }
 
 /** Buffers small writes into ~64 KiB chunks and waits when the output is full (backpressure). */

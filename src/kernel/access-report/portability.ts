@@ -5,11 +5,11 @@ import type { TableDataMap } from '../datamap/datamap.js';
 import type { Grant } from '../gate/gate.js';
 import type { AccessReportOptions } from './access-report.service.js';
 import { findWithheldSecrets, readSubjectRows, renderRow, WITHHELD_NOTE } from './access-report.service.js';
-import { copyOutClient } from '../../platform/copy-out.js';
+import { copyOut, copyOutClient } from '../../platform/copy-out.js';
 import type { Tx } from '../../platform/db.js';
 import { kernelCore, type Kernel } from '../kernel.js';
-import { ZipStream } from '../../platform/zip-stream.js';
-import { copyPlan, readCopiedRows, type CopyPlan } from './copy-rows.js';
+import { DeflateSpool, ZipStream } from '../../platform/zip-stream.js';
+import { copyPlan, CopyRowWriter, type CopyPlan } from './copy-rows.js';
 import type pg from 'pg';
 
 /**
@@ -66,91 +66,102 @@ export async function streamPortabilityZip(
     const client = await copyOutClient(kernelCore(kernel).db, tx);
     for (const map of tables) {
       const plan = client ? await copyPlan(tx, map, options.subjectId) : undefined;
-      await zip.entry(
-        `${map.table}.json`,
-        client && plan
-          ? copiedJsonLines(client, plan)
-          : inChunks(jsonLines(tx, grant, map, options.subjectId)),
-      );
-      await zip.entry(
-        `${map.table}.csv`,
-        client && plan
-          ? copiedCsvLines(client, map, plan)
-          : inChunks(csvLines(tx, grant, map, options.subjectId)),
-      );
+      // One read of the table gives both files (decision 0492): the JSON is written to the ZIP
+      // while the CSV is deflated aside, then copied in after it (ZIP entries are contiguous).
+      const csv = new DeflateSpool(EXPORT_DEFLATE_LEVEL);
+      try {
+        const pieces =
+          client && plan
+            ? copiedPieces(client, map, plan)
+            : renderedPieces(tx, grant, map, options.subjectId);
+        await zip.entry(
+          `${map.table}.json`,
+          (async function* () {
+            for await (const piece of pieces) {
+              await csv.write(piece.csv);
+              yield piece.json;
+            }
+          })(),
+        );
+        await zip.spooledEntry(`${map.table}.csv`, csv);
+      } finally {
+        await csv.dispose();
+      }
     }
     await zip.end();
     if (!output.writableFinished) await finished(output);
   });
 }
 
-async function* jsonLines(
+/** A piece of a table's two files, from the same rows: its JSON text and its CSV text. */
+interface Pieces {
+  json: string | Buffer;
+  csv: string | Buffer;
+}
+
+/**
+ * The subject's rows of a table that needs decryption (read through a cursor, each row rendered
+ * once): the JSON array `[{"column":value},…]` and the CSV with its header, in ~64 KiB pieces.
+ */
+async function* renderedPieces(
   tx: Tx,
   grant: Grant,
   map: TableDataMap,
   subjectId: number,
-): AsyncGenerator<string> {
-  yield '[';
+): AsyncGenerator<Pieces> {
+  const columns = exportedColumns(map).map((column) => column.replace(/_enc$/, ''));
+  let json: string[] = ['['];
+  let csv: string[] = [csvRecord(columns)];
+  let size = 0;
   let first = true;
-  for await (const row of readSubjectRows(tx, map, subjectId, '_json')) {
+  for await (const row of readSubjectRows(tx, map, subjectId)) {
     const cells = await renderRow(grant, map, row, subjectId);
     if (Object.keys(cells).length === 0) continue;
     const record = Object.fromEntries(Object.entries(cells).map(([column, cell]) => [column, cell.value]));
-    yield `${first ? '\n' : ',\n'}${JSON.stringify(record)}`;
+    const line = `${first ? '\n' : ',\n'}${JSON.stringify(record)}`;
+    const csvLine = csvRecord(columns.map((column) => cells[column]?.value));
+    json.push(line);
+    csv.push(csvLine);
+    size += line.length + csvLine.length;
     first = false;
+    if (size >= 65_536) {
+      yield { json: json.join(''), csv: csv.join('') };
+      json = [];
+      csv = [];
+      size = 0;
+    }
   }
-  yield '\n]\n';
+  json.push('\n]\n');
+  yield { json: json.join(''), csv: csv.join('') };
 }
 
-async function* copiedJsonLines(client: pg.Client, plan: CopyPlan): AsyncGenerator<string | Buffer> {
-  yield '[';
+/**
+ * The same two files from one `COPY … TO` of a table that needs no decryption: each chunk of COPY
+ * text goes through both writers (copy-rows.ts).
+ */
+async function* copiedPieces(client: pg.Client, map: TableDataMap, plan: CopyPlan): AsyncGenerator<Pieces> {
+  const [json, csv] = [new CopyRowWriter(plan, 'record', ',\n'), new CopyRowWriter(plan, 'csv')];
+  yield { json: '[', csv: csvRecord(exportedColumns(map).map((column) => column.replace(/_enc$/, ''))) };
   let first = true;
-  for await (const piece of readCopiedRows(client, plan, 'record', ',\n').pieces) {
-    if (first) yield '\n';
-    yield piece;
+  const lead = (rows: Buffer): string | Buffer => {
+    if (rows.length === 0) return rows;
+    const led = first ? Buffer.concat([NEWLINE, rows]) : rows;
     first = false;
+    return led;
+  };
+  for await (const chunk of copyOut(client, plan.statement)) {
+    const rows = json.push(chunk);
+    yield { json: lead(rows), csv: csv.push(chunk) };
   }
-  yield '\n]\n';
+  yield { json: lead(json.end()), csv: csv.end() };
+  yield { json: '\n]\n', csv: '' };
 }
 
-async function* copiedCsvLines(
-  client: pg.Client,
-  map: TableDataMap,
-  plan: CopyPlan,
-): AsyncGenerator<string | Buffer> {
-  yield csvRecord(exportedColumns(map).map((column) => column.replace(/_enc$/, '')));
-  yield* readCopiedRows(client, plan, 'csv').pieces;
-}
-
-async function* csvLines(tx: Tx, grant: Grant, map: TableDataMap, subjectId: number): AsyncGenerator<string> {
-  const columns = exportedColumns(map).map((column) => column.replace(/_enc$/, ''));
-  yield csvRecord(columns);
-  for await (const row of readSubjectRows(tx, map, subjectId, '_csv')) {
-    const cells = await renderRow(grant, map, row, subjectId);
-    if (Object.keys(cells).length === 0) continue;
-    yield csvRecord(columns.map((column) => cells[column]?.value));
-  }
-}
+const NEWLINE = Buffer.from('\n');
 
 /** The personal columns an export shows: not blind indexes, not security secrets. */
 function exportedColumns(map: TableDataMap): string[] {
   return Object.entries(map.personal)
     .filter(([, declaration]) => !declaration.blindIndexOf && !declaration.securitySecret)
     .map(([column]) => column);
-}
-
-/** Joins small pieces into ~64 KiB chunks: deflating one row at a time costs more than the query. */
-async function* inChunks(pieces: AsyncIterable<string>): AsyncGenerator<string> {
-  let buffer: string[] = [];
-  let size = 0;
-  for await (const piece of pieces) {
-    buffer.push(piece);
-    size += piece.length;
-    if (size >= 65_536) {
-      yield buffer.join('');
-      buffer = [];
-      size = 0;
-    }
-  }
-  if (buffer.length > 0) yield buffer.join('');
 }

@@ -20,6 +20,7 @@ import type { Tenant } from '../tenants/index.js';
 // at a time per person (decision 0490), and a client that hangs up half-way is no server error.
 const PUBLIC_URL = 'https://portal.voiceking.example';
 const CALLS = 20_000;
+const BIG_CALLS = 150_000;
 
 /** Every log line the app writes, parsed. */
 const logLines: Array<Record<string, unknown>> = [];
@@ -38,6 +39,7 @@ let app: FastifyInstance;
 let voiceking: Tenant;
 let origin: string;
 let cookie: string;
+let bigCookie: string;
 let subjectId: number;
 
 beforeAll(async () => {
@@ -71,7 +73,32 @@ beforeAll(async () => {
     },
   );
   subjectId = person.subjectId;
-  // A long call history, written at once (as the bench does).
+  await insertCallHistory(subjectId, CALLS, '5 minutes');
+  const testApp = { app, smtp } as unknown as MailingTestApp; // signInByMailedLink reads these two
+  cookie = (await signInByMailedLink(testApp, voiceking, email)).cookie;
+  // A longer history, whose report outgrows what the sockets hold while nobody reads it.
+  const bigEmail = 'bruno.bigbeller@example.be';
+  const big = await createPerson(
+    kernel,
+    {
+      tenantId: voiceking.tenantId,
+      actor: { kind: 'staff', staffId: 1, role: 'sales' },
+      purpose: 'order_processing',
+    },
+    {
+      subjectType: 'customer',
+      familyName: 'Bigbeller',
+      givenName: 'Bruno',
+      email: bigEmail,
+      preferredLanguage: 'en',
+    },
+  );
+  await insertCallHistory(big.subjectId, BIG_CALLS, '20 seconds');
+  bigCookie = (await signInByMailedLink(testApp, voiceking, bigEmail)).cookie;
+});
+
+/** A long call history, written at once (as the bench does), from 1 August 2026 on. */
+async function insertCallHistory(subject: number, calls: number, every: string): Promise<void> {
   const owner = new pg.Client({ connectionString: database.ownerUrl });
   await owner.connect();
   try {
@@ -82,19 +109,17 @@ beforeAll(async () => {
     await owner.query(
       `insert into call_records (tenant_id, started_at, dedup_key, subject_id, caller_e164, destination, answered_at,
          ended_at, duration_seconds, billable_seconds, disposition, is_billable_leg, linked_id, cost_micros)
-       select $1::int, at, 'k' || g, $2::bigint, '+32470000001', '+3256' || lpad(g::text, 6, '0'), at + interval '2 seconds',
-              at + interval '95.5 seconds', 95, 93, 'answered', true, null, 12000 + g
+       select $1::int, at, 'k' || $2::bigint || '-' || g, $2::bigint, '+32470000001', '+3256' || lpad(g::text, 6, '0'),
+              at + interval '2 seconds', at + interval '95.5 seconds', 95, 93, 'answered', true, null, 12000 + g
          from generate_series(1, $3::int) g,
-              lateral (select timestamptz '2026-08-01' + (g * interval '5 minutes') as at) t`,
-      [voiceking.tenantId, subjectId, CALLS],
+              lateral (select timestamptz '2026-08-01' + (g * $4::interval) as at) t`,
+      [voiceking.tenantId, subject, calls, every],
     );
     await owner.query('commit');
   } finally {
     await owner.end();
   }
-  const testApp = { app, smtp } as unknown as MailingTestApp; // signInByMailedLink reads these two
-  cookie = (await signInByMailedLink(testApp, voiceking, email)).cookie;
-});
+}
 afterAll(async () => {
   await app?.close();
   await smtp?.close();
@@ -113,9 +138,9 @@ interface Started {
 }
 
 /** A download over a real connection, read at the test's pace. */
-async function startDownload(path: string): Promise<Started> {
+async function startDownload(path: string, as = cookie): Promise<Started> {
   return new Promise<Started>((resolve, reject) => {
-    const outgoing = httpRequest(`${origin}${path}`, { headers: { cookie } }, (response) => {
+    const outgoing = httpRequest(`${origin}${path}`, { headers: { cookie: as } }, (response) => {
       response.on('error', () => undefined);
       response.pause();
       const chunks: Buffer[] = [];
@@ -245,7 +270,16 @@ describe('own-data downloads stream (attack S7-7, S7-8, decision 0490)', () => {
       zip = await again.rest();
     }
     const files = await unzip(zip ?? Buffer.alloc(0));
-    expect(files.get('call_records.csv')?.trim().split('\n')).toHaveLength(CALLS + 1);
+    // Both files of the call records come from one read (decision 0492): the same rows in each.
+    const csvLines = files.get('call_records.csv')?.trim().split('\r\n') ?? [];
+    expect(csvLines).toHaveLength(CALLS + 1);
+    const jsonRows = JSON.parse(files.get('call_records.json') ?? '[]') as Array<Record<string, unknown>>;
+    expect(jsonRows).toHaveLength(CALLS);
+    const header = csvLines[0]?.split(',') ?? [];
+    const destination = header.indexOf('destination');
+    expect(jsonRows.map((row) => row.destination)).toEqual(
+      csvLines.slice(1).map((line) => line.split(',')[destination]?.replace(/^'/, '')),
+    );
     const health = await app.inject({ method: 'GET', url: '/health' });
     expect(health.statusCode).toBe(200);
 
@@ -257,27 +291,38 @@ describe('own-data downloads stream (attack S7-7, S7-8, decision 0490)', () => {
     expect(logged.some((line) => line.msg === 'export download interrupted by the client')).toBe(true);
   });
 
-  it('S7-7: a second download by the same person while the first runs is 429 export_in_progress with Retry-After', async () => {
-    const first = await startDownload(`${base()}/download/json`);
+  it('S7-7: a second download by the same person while the first runs is 429 export_in_progress with Retry-After; another person is not held up', async () => {
+    const first = await startDownload(`${base()}/download/json`, bigCookie);
     expect(first.status).toBe(200);
     await first.read(1000);
     // The first one waits for its reader (backpressure) and keeps the person's slot.
-    const page = await app.inject({ method: 'GET', url: `${base()}/download/zip`, headers: { cookie } });
+    const page = await app.inject({
+      method: 'GET',
+      url: `${base()}/download/zip`,
+      headers: { cookie: bigCookie },
+    });
     expect(page.statusCode).toBe(429);
     expect(page.headers['retry-after']).toBe('10');
     expect(page.headers['content-type']).toContain('text/html');
     expect(page.body).toContain('A download of your data is already running');
-    const api = await app.inject({ method: 'GET', url: `${base()}/data`, headers: { cookie } });
+    const api = await app.inject({ method: 'GET', url: `${base()}/data`, headers: { cookie: bigCookie } });
     expect(api.statusCode).toBe(429);
     expect(api.headers['retry-after']).toBe('10');
     expect(api.json()).toMatchObject({ status: 429, code: 'export_in_progress' });
+    // Another person is not held up.
+    const other = await app.inject({ method: 'GET', url: `${base()}/data`, headers: { cookie } });
+    expect(other.statusCode).toBe(200);
 
     // The first download is whole; then the person may download again.
     const whole = JSON.parse((await first.rest()).toString('utf8')) as { data: Array<{ table: string }> };
     expect(whole.data.map((table) => table.table)).toContain('call_records');
     let status = 429;
     for (let attempt = 0; attempt < 50 && status === 429; attempt += 1) {
-      const again = await app.inject({ method: 'GET', url: `${base()}/data`, headers: { cookie } });
+      const again = await app.inject({
+        method: 'GET',
+        url: `${base()}/data`,
+        headers: { cookie: bigCookie },
+      });
       status = again.statusCode;
       if (status === 429) await new Promise((done) => setTimeout(done, 100));
     }

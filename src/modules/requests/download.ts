@@ -4,11 +4,10 @@ import { finished } from 'node:stream/promises';
 import {
   EXPORT_DEFLATE_LEVEL,
   streamPortabilityZip,
-  writeAccessReportHtml,
-  writeAccessReportJson,
+  writeAccessPackage,
 } from '../../kernel/access-report/index.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
-import { ZipStream } from '../../platform/zip-stream.js';
+import { DeflateSpool, ZipStream } from '../../platform/zip-stream.js';
 import { completeDownload, consumeDownload, RIGHTS_PURPOSE, type RequestsDeps } from './requests.service.js';
 
 /**
@@ -52,31 +51,31 @@ export async function sendDownload(
     if (rightsRequest.kind === 'portability') {
       await streamPortabilityZip(deps.kernel, deps.dataMap, options, raw);
     } else {
-      // The JSON and the HTML are written while the rows are read, a page at a time, one file
-      // after the other (the ZIP reads its entries in order): memory stays flat however long
-      // the person's history is (call records).
+      // The JSON and the HTML come from one walk of the data (decision 0492), written while the
+      // rows are read: the JSON into the ZIP, the HTML deflated aside (in memory, or sealed in a
+      // temporary file beyond a few MB) and copied in after it, as ZIP entries are contiguous.
       const zip = new ZipStream(raw, { level: EXPORT_DEFLATE_LEVEL, modified: deps.kernel.clock.now() });
       const json = new PassThrough();
-      const page = new PassThrough();
-      // An entry's reader and writer report its failure through the promises awaited below; the
-      // HTML entry is not read yet while the JSON is written, and an error event nobody listens
-      // to would end the whole process (attack S7-0).
-      for (const entry of [json, page]) entry.on('error', () => undefined);
+      const page = new DeflateSpool(EXPORT_DEFLATE_LEVEL);
+      // The entry's reader and writer report its failure through the promises awaited below; an
+      // error event nobody listens to would end the whole process (attack S7-0).
+      json.on('error', () => undefined);
       // The person went away: stop reading their rows.
       raw.once('close', () => {
-        if (raw.writableFinished) return;
-        json.destroy(new Error('download interrupted'));
-        page.destroy(new Error('download interrupted'));
+        if (!raw.writableFinished) json.destroy(new Error('download interrupted'));
       });
-      await Promise.all([
-        zip.entry('access-report.json', json),
-        writeAccessReportJson(deps.kernel, deps.dataMap, options, json),
-      ]);
-      await Promise.all([
-        zip.entry('access-report.html', page),
-        writeAccessReportHtml(deps.kernel, deps.dataMap, options, page),
-      ]);
-      await zip.end();
+      try {
+        // Both settle before the spool is disposed of: the walk stops at its next write.
+        const [entry, walk] = await Promise.allSettled([
+          zip.entry('access-report.json', json),
+          writeAccessPackage(deps.kernel, deps.dataMap, options, json, page),
+        ]);
+        for (const settled of [entry, walk]) if (settled.status === 'rejected') throw settled.reason;
+        await zip.spooledEntry('access-report.html', page);
+        await zip.end();
+      } finally {
+        await page.dispose();
+      }
       if (!raw.writableFinished) await finished(raw);
     }
   } catch (error) {
