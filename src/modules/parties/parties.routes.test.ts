@@ -716,6 +716,23 @@ describe('the audit entries of a list read (attack S7-3)', () => {
         cursor = page.nextCursor;
       } while (cursor !== null);
       expect(shown).toEqual([first, last]);
+      if (limit === 10) {
+        // The whole request (after the trail below has chained it): the search's own check, which
+        // names nobody, one allowed entry for the two shown, and the two refusals.
+        await entriesFor(requestIds[0] ?? '', first, officer);
+        const all = await runAsOwner<{ decision: string; n: number }>(
+          database.ownerUrl,
+          `select decision, cardinality(subject_pseudonyms)::int as n from audit_log
+            where tenant_id = $1 and request_id = $2 order by seq`,
+          [voiceking.tenantId, requestIds[0]],
+        );
+        expect(all.rows.map((row) => `${row.decision} ${row.n}`).sort()).toEqual([
+          'allowed 0',
+          'allowed 2',
+          'denied 1',
+          'denied 1',
+        ]);
+      }
 
       for (const subjectId of [first, last, restricted, applicant]) {
         const found = await Promise.all(requestIds.map((id) => entriesFor(id, subjectId, officer)));

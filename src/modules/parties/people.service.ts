@@ -364,6 +364,7 @@ export async function findPeopleByContact(
       action: 'read',
       categories: [category],
       subjectIds: [],
+      ...(context.requestId ? { requestId: context.requestId } : {}),
     });
     const index = await search.blindIndex(category, byEmail ? 'email' : 'phone', value);
     return selectSubjectIdsByBlindIndex(atx.tx, byEmail ? 'email_bidx' : 'phone_bidx', index);
@@ -406,6 +407,7 @@ export async function listPeople(
           action: 'read',
           categories: [C.name],
           subjectIds: [],
+          ...(context.requestId ? { requestId: context.requestId } : {}),
         });
       searched = true;
       return query.name
