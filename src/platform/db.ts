@@ -5,6 +5,8 @@ import {
   sql,
   type DatabaseConnection,
   type Driver,
+  type PostgresPool,
+  type PostgresPoolClient,
   type QueryCompiler,
   type Transaction,
   type TransactionSettings,
@@ -65,10 +67,48 @@ export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysel
       options.logger.warn({ err: { message: err.message } }, 'database connection failed'),
     );
   });
-  const db = new Kysely<DB>({ dialect: new TenantBeginDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: new TenantBeginDialect({ pool: kyselyPool(pool) }) });
   // A transaction's own client, for `COPY … TO` inside it (copy-out.ts, decision 0430).
   trackPoolClients(db, pool);
   return { db, pool };
+}
+
+/**
+ * The pool as Kysely sees it. One difference: a text of several statements (a simple query,
+ * which node-postgres answers with one result per statement) answers with the rows of its last
+ * statement that returns rows, where Kysely would read no rows at all (an audit append sent
+ * together with its commit, decision 0481).
+ */
+function kyselyPool(pool: pg.Pool): PostgresPool {
+  const wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  const wrap = (client: pg.PoolClient): PostgresPoolClient => {
+    const query = async (text: string, parameters: readonly unknown[]) => {
+      const result = (await client.query(text, [...parameters])) as pg.QueryResult | pg.QueryResult[];
+      if (!Array.isArray(result)) return result;
+      const last = result.findLast((part) => part.fields.length > 0) ?? result.at(-1);
+      return { command: last?.command, rowCount: last?.rowCount ?? 0, rows: last?.rows ?? [] };
+    };
+    return {
+      // Kysely's overloads (a statement, or a cursor it streams): only statements are rewritten.
+      query: ((textOrCursor: unknown, parameters?: readonly unknown[]) =>
+        typeof textOrCursor === 'string'
+          ? query(textOrCursor, parameters ?? [])
+          : client.query(textOrCursor as pg.Submittable)) as PostgresPoolClient['query'],
+      release: () => client.release(),
+    };
+  };
+  return {
+    connect: async () => {
+      const client = await pool.connect();
+      let known = wrapped.get(client);
+      if (!known) {
+        known = wrap(client);
+        wrapped.set(client, known);
+      }
+      return known;
+    },
+    end: () => pool.end(),
+  };
 }
 
 /** Switches a fresh connection to APP_ROLE; rejects (the connection is then closed) when it cannot. */
@@ -128,10 +168,12 @@ export async function withTenant<T, DB = Database>(
         // A database made without TenantBeginDialect (a dedicated connection's own Kysely)
         // began with a plain `begin`: the settings follow as a statement of their own.
         if (TENANT_BEGIN.delete(connection)) await sql.raw(settings).execute(tx);
+        else TX_CONNECTION.set(tx, connection);
         return work(tx);
       });
     } finally {
       TENANT_BEGIN.delete(connection);
+      COMMIT_WITH.delete(connection);
     }
   });
 }
@@ -154,6 +196,40 @@ function beginSql(options: TenantTransactionOptions): string {
     .filter(Boolean)
     .join(' ');
 }
+
+/**
+ * Sends `statement` (a text without parameters: values inlined as literals) together with the
+ * commit of the tenant transaction `tx`, as one simple query: one round trip for the last
+ * statement and the commit (decision 0481). Call it at the end of the transaction's work, and
+ * await the answer only after the transaction has ended: it holds the statement's rows once the
+ * commit succeeded. When the statement fails, the commit is not made: the transaction rolls back
+ * and withTenant throws. Undefined for a transaction whose database cannot do this (one made
+ * without createAppDb): the caller then sends the statement itself.
+ */
+export function commitWith<R, DB = Database>(
+  tx: Transaction<DB>,
+  statement: string,
+): Promise<R[]> | undefined {
+  const connection = TX_CONNECTION.get(tx);
+  if (!connection) return undefined;
+  if (COMMIT_WITH.has(connection)) throw new Error('commitWith: one statement per commit');
+  return new Promise<R[]>((resolve, reject) => {
+    COMMIT_WITH.set(connection, {
+      statement,
+      resolve: (rows) => resolve(rows as R[]),
+      reject,
+    });
+  });
+}
+
+/** The connection a tenant transaction of a TenantBeginDialect database runs on. */
+const TX_CONNECTION = new WeakMap<object, DatabaseConnection>();
+
+/** What a connection's next commit sends before the `commit` (commitWith). */
+const COMMIT_WITH = new WeakMap<
+  DatabaseConnection,
+  { statement: string; resolve: (rows: unknown[]) => void; reject: (error: unknown) => void }
+>();
 
 /**
  * The `begin` text a tenant transaction hands to the driver for its connection (withTenant): the
@@ -198,8 +274,19 @@ class TenantBeginDriver implements Driver {
     }
   }
 
-  commitTransaction(connection: DatabaseConnection): Promise<void> {
-    return this.#inner.commitTransaction(connection);
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    const last = COMMIT_WITH.get(connection);
+    if (last === undefined) return this.#inner.commitTransaction(connection);
+    COMMIT_WITH.delete(connection);
+    try {
+      // No parameters: one simple query. When the statement fails the server skips the commit;
+      // Kysely then rolls the (aborted) transaction back.
+      const result = await connection.executeQuery(CompiledQuery.raw(`${last.statement};\ncommit`));
+      last.resolve([...result.rows]);
+    } catch (error) {
+      last.reject(error);
+      throw error;
+    }
   }
 
   rollbackTransaction(connection: DatabaseConnection): Promise<void> {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
@@ -7,9 +8,10 @@ import { tryLockHeadWithPending } from './audit.repository.js';
 import { verifyAuditChain, withAudit } from './index.js';
 import { createAuditDeps, createAuditTenant, readEvent } from './audit.test-helpers.js';
 
-// How appends take the chain head (docs/decisions/0250): one statement when this process's last
-// head still holds, a second when it does not; and when another transaction holds the head, the
-// entry goes to audit_pending without waiting and the chainer links it (docs/decisions/0340).
+// How appends take the chain head (docs/decisions/0250): one statement, sent with the commit
+// (decision 0481), chains the entries when this process's last head still holds; when another
+// transaction holds the head, or it moved, the same statement writes them to audit_pending
+// without waiting and the chainer links them before the call returns (docs/decisions/0340).
 
 let database: TestDatabase;
 let deps: ReturnType<typeof createAuditDeps>;
@@ -163,6 +165,121 @@ describe('appending while another transaction holds the head', () => {
     );
     expect(chained.rows.map((row) => row.request_id)).toEqual(['req-1', 'genuine']);
     expect(await pendingCount(tenantId)).toBe(1);
+  });
+});
+
+describe('the append goes to the server with the commit (decision 0481)', () => {
+  /** A pool whose statements are recorded as sent (node-postgres's query, one entry per message). */
+  function recordingDeps(): { deps: typeof deps; sent: string[]; close: () => Promise<void> } {
+    const sent: string[] = [];
+    const recording = createAppDb({
+      connectionString: database.ownerUrl,
+      assumeAppRole: true,
+      logger: testLogger,
+      max: 2,
+    });
+    recording.pool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        if (typeof args[0] === 'string') sent.push(args[0].replace(/\s+/g, ' ').trim());
+        return query(...args);
+      };
+    });
+    return { deps: { ...deps, db: recording.db }, sent, close: () => recording.db.destroy() };
+  }
+
+  it('a transaction that wrote sends begin, its work, and its entry with the commit: three round trips, the entry chained', async () => {
+    const tenantId = await createAuditTenant(database.db, 'with-commit');
+    const recording = recordingDeps();
+    try {
+      const write = (requestId: string) =>
+        withAudit(recording.deps, tenantId, async ({ tx, audit }) => {
+          await sql`select pg_current_xact_id()`.execute(tx);
+          audit.record(readEvent([1], { action: 'write', requestId }));
+        });
+      // The first append of a process does not know the head: pending, then chained before it returns.
+      await write('first');
+      expect(await pendingCount(tenantId)).toBe(0);
+      recording.sent.length = 0;
+      await write('second');
+      expect(recording.sent).toHaveLength(3);
+      expect(recording.sent[0]).toMatch(/^begin; select set_config\('app\.tenant'/);
+      expect(recording.sent[1]).toBe('select pg_current_xact_id()');
+      expect(recording.sent[2]).toMatch(/^with audit_head as \(.*insert into audit_log.*; commit$/);
+      const rows = await runAsOwner<{ seq: number; request_id: string }>(
+        database.ownerUrl,
+        'select seq, request_id from audit_log where tenant_id = $1 order by seq',
+        [tenantId],
+      );
+      expect(rows.rows).toEqual([
+        { seq: 1, request_id: 'first' },
+        { seq: 2, request_id: 'second' },
+      ]);
+      expect(await pendingCount(tenantId)).toBe(0);
+      expect(await verifyAuditChain(deps, tenantId)).toEqual({ ok: true, entries: 2, checkpoints: 0 });
+    } finally {
+      await recording.close();
+    }
+  });
+
+  it('when the statement sent with the commit fails, nothing commits: the work rolls back with it and the pool goes on', async () => {
+    const tenantId = await createAuditTenant(database.db, 'commit-fails');
+    const recording = recordingDeps();
+    const staffRows = async () =>
+      (
+        await runAsOwner<{ n: number }>(
+          database.ownerUrl,
+          'select count(*)::int as n from staff_users where tenant_id = $1',
+          [tenantId],
+        )
+      ).rows[0]?.n ?? 0;
+    const write = (email: string) =>
+      withAudit(recording.deps, tenantId, async ({ tx, audit }) => {
+        await tx
+          .insertInto('staff_users')
+          .values({ tenant_id: tenantId, email, display_name: email, role: 'admin', password_hash: 'x' })
+          .execute();
+        audit.record(readEvent([1], { action: 'write' }));
+      });
+    try {
+      await write('one@example.test'); // the process now knows the head
+      // The server refuses this tenant's next chained entry, as any failing statement would.
+      await runAsOwner(
+        database.ownerUrl,
+        `create function refuse_entry() returns trigger language plpgsql as $$
+         begin raise exception 'entry refused'; end $$;
+         create trigger refuse_entry before insert on audit_log for each row
+           when (new.tenant_id = ${String(tenantId)}) execute function refuse_entry()`,
+      );
+      await expect(write('two@example.test')).rejects.toThrow('entry refused');
+      expect(await staffRows()).toBe(1);
+      await runAsOwner(database.ownerUrl, 'drop trigger refuse_entry on audit_log');
+      await write('three@example.test');
+      expect(await staffRows()).toBe(2);
+      expect(await verifyAuditChain(deps, tenantId)).toEqual({ ok: true, entries: 2, checkpoints: 0 });
+    } finally {
+      await recording.close();
+    }
+  });
+
+  it('an audit-only transaction is begin and the entry with the commit: two round trips', async () => {
+    const tenantId = await createAuditTenant(database.db, 'audit-only');
+    const recording = recordingDeps();
+    try {
+      const record = () =>
+        withAudit(recording.deps, tenantId, ({ audit }) => {
+          audit.record(readEvent([1]));
+          return Promise.resolve();
+        });
+      await record();
+      recording.sent.length = 0;
+      await record();
+      expect(recording.sent).toHaveLength(2);
+      expect(recording.sent[1]).toMatch(/^with audit_head as \(.*; commit$/);
+      expect(await verifyAuditChain(deps, tenantId)).toEqual({ ok: true, entries: 2, checkpoints: 0 });
+    } finally {
+      await recording.close();
+    }
   });
 });
 

@@ -1,4 +1,5 @@
 import { sql, type Insertable, type RawBuilder, type Selectable } from 'kysely';
+import pg from 'pg';
 import type { Tx } from '../../platform/db.js';
 import { GENESIS_HASH } from './audit.canonical.js';
 import type { AuditCheckpointsTable, AuditLogTable, AuditPendingTable } from './audit.tables.js';
@@ -63,49 +64,78 @@ async function selectHeadForUpdate(tx: Tx, tenantId: number): Promise<AuditHead 
   return row && { seq: row.seq, hash: row.hash };
 }
 
-/** At most this many rows are appended speculatively in one statement (appendIfHeadIs). */
+/** At most this many rows are appended in the statement sent with the commit (appendOrParkSql). */
 export const SPECULATIVE_APPEND_MAX = 200;
 
 /**
- * One round trip for the usual append: locks the head and, when it is still `expected` (the head
- * this process last wrote), inserts the rows chained onto it and moves the head to `next`, in one
- * statement. Otherwise it inserts nothing and returns the head it now holds locked (or undefined
- * when the tenant has no head yet), and the caller chains onto that one; or, when another
- * transaction holds the head, `busy` without waiting for it (docs/decisions/0340).
+ * A transaction's entries in ONE statement that never fails to write them and never waits
+ * (decision 0481): chained onto the head and the head moved when the head is free and still
+ * `chained.expected` (as appendIfHeadIs), otherwise (the head held by another transaction, moved
+ * by another process, not there yet, or no guess at all) written to audit_pending, signed over
+ * their content, for the chainer (decision 0340). Its text carries every value as a literal (no
+ * parameters), so it can go to the server in one simple query with the commit (commitWith). Its
+ * row says which: appendOrParkOutcome.
  */
-export async function appendIfHeadIs(
-  tx: Tx,
+export function appendOrParkSql(
   tenantId: number,
-  rows: Insertable<AuditLogTable>[],
-  expected: AuditHead,
-  next: AuditHead,
-): Promise<{ appended: true } | { appended: false; head: AuditHead | 'busy' | undefined }> {
-  const json = JSON.stringify(rows.map(toJsonRow));
-  const result = await sql<{ seq: number | null; hash: Buffer | null; moved: number; present: boolean }>`
-    with head as (
-      select seq, hash from audit_heads where tenant_id = ${tenantId} for update skip locked
-    ), expected as (
-      select 1 from head where seq = ${expected.seq} and hash = ${expected.hash}
-    ), appended as (
+  chained: { rows: Insertable<AuditLogTable>[]; expected: AuditHead; next: AuditHead } | undefined,
+  pending: Insertable<AuditPendingTable>[],
+): string {
+  const tenant = integer(tenantId);
+  const parked = `audit_parked as (
+      insert into audit_pending (tenant_id, at, actor_kind, actor_id, role, purpose, action,
+          subject_pseudonyms, categories, records, decision, reason, request_id, mac)
+        select r.tenant_id, r.at, r.actor_kind, r.actor_id, r.role, r.purpose, r.action,
+            r.subject_pseudonyms, r.categories, r.records, r.decision, r.reason, r.request_id, r.mac
+          from jsonb_populate_recordset(null::audit_pending, ${jsonLiteral(pending.map(toJsonPendingRow))}) as r
+         ${chained ? 'where not exists (select 1 from audit_expected)' : ''}
+        returning 1
+    )`;
+  if (!chained) {
+    return `with ${parked}
+    select 0 as moved, (select count(*)::int from audit_parked) as parked`;
+  }
+  return `with audit_head as (
+      select seq, hash from audit_heads where tenant_id = ${tenant} for update skip locked
+    ), audit_expected as (
+      select 1 from audit_head
+       where seq = ${integer(chained.expected.seq)} and hash = ${byteaLiteral(chained.expected.hash)}
+    ), audit_appended as (
       insert into audit_log (tenant_id, seq, at, actor_kind, actor_id, role, purpose, action,
           subject_pseudonyms, categories, records, decision, reason, request_id, prev_hash, hash, mac)
         select r.tenant_id, r.seq, r.at, r.actor_kind, r.actor_id, r.role, r.purpose, r.action,
             r.subject_pseudonyms, r.categories, r.records, r.decision, r.reason, r.request_id,
             r.prev_hash, r.hash, r.mac
-          from jsonb_populate_recordset(null::audit_log, ${json}::jsonb) as r
-         where exists (select 1 from expected)
-    ), moved as (
-      update audit_heads set seq = ${next.seq}, hash = ${next.hash}
-       where tenant_id = ${tenantId} and exists (select 1 from expected)
+          from jsonb_populate_recordset(null::audit_log, ${jsonLiteral(chained.rows.map(toJsonRow))}) as r
+         where exists (select 1 from audit_expected)
+    ), audit_moved as (
+      update audit_heads set seq = ${integer(chained.next.seq)}, hash = ${byteaLiteral(chained.next.hash)}
+       where tenant_id = ${tenant} and exists (select 1 from audit_expected)
        returning 1
-    )
-    select head.seq, head.hash, (select count(*)::int from moved) as moved,
-           exists (select 1 from audit_heads where tenant_id = ${tenantId}) as present
-      from (select 1) as one left join head on true`.execute(tx);
-  const row = result.rows[0];
-  if (row?.moved === 1) return { appended: true };
-  if (row?.seq != null && row.hash) return { appended: false, head: { seq: row.seq, hash: row.hash } };
-  return { appended: false, head: row?.present ? 'busy' : undefined };
+    ), ${parked}
+    select (select count(*)::int from audit_moved) as moved,
+           (select count(*)::int from audit_parked) as parked`;
+}
+
+/** What the row of appendOrParkSql says; throws when it wrote nothing (never for a valid answer). */
+export function appendOrParkOutcome(row: Record<string, unknown> | undefined): 'chained' | 'pending' {
+  if (row?.moved === 1) return 'chained';
+  if (typeof row?.parked === 'number' && row.parked > 0) return 'pending';
+  throw new Error('audit: the append statement wrote no entry');
+}
+
+function integer(value: number): string {
+  if (!Number.isSafeInteger(value)) throw new Error('audit: not a safe integer');
+  return String(value);
+}
+
+function byteaLiteral(value: Buffer): string {
+  return `decode('${value.toString('hex')}', 'hex')`;
+}
+
+/** A JSON document as a jsonb literal, quoted by node-postgres's escapeLiteral. */
+function jsonLiteral(value: unknown): string {
+  return `${pg.escapeLiteral(JSON.stringify(value))}::jsonb`;
 }
 
 /** A row as jsonb_populate_recordset reads it: bytea as '\\x' hex, instants as ISO strings. */

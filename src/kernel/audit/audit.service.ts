@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { sql, type Insertable } from 'kysely';
 import type { Clock } from '../../platform/clock.js';
-import { withTenant, type Db, type Tx } from '../../platform/db.js';
+import { commitWith, withTenant, type Db, type Tx } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import {
   encodeCheckpoint,
@@ -20,7 +20,8 @@ import {
   type RecordedAuditEvent,
 } from './audit.event.js';
 import {
-  appendIfHeadIs,
+  appendOrParkOutcome,
+  appendOrParkSql,
   inlinePendingSql,
   inlinePendingWritten,
   insertAuditEntries,
@@ -186,13 +187,15 @@ export async function withAudit<T>(
 ): Promise<T> {
   const audit = new AuditTrail(deps.clock, { deps, tenantId });
   try {
-    const { value, appended } = await withTenant(deps.db, tenantId, async (tx) => {
+    const { value, appending } = await withTenant(deps.db, tenantId, async (tx) => {
       const result = await work({ tx, tenantId, audit });
       // After an entry of this transaction, or of a call of this process that returned before
       // its chain run, the events queue behind it (decision 0480).
       const behind = audit[PARKED] || chainRunPending(deps.db, tenantId);
-      return { value: result, appended: await appendEvents(tx, deps, tenantId, audit[DRAIN](), behind) };
+      return { value: result, appending: await appendEvents(tx, deps, tenantId, audit[DRAIN](), behind) };
     });
+    // Sent with the commit (decision 0481): what it wrote is known once the commit is made.
+    const appended = typeof appending === 'string' ? appending : await appending.afterCommit;
     if (appended === 'pending') {
       // Entries this transaction appended to audit_pending are in the chain before the caller
       // goes on (decision 0340).
@@ -220,9 +223,10 @@ export async function appendAuditNow(deps: AuditDeps, tenantId: number, events: 
   const recorded = events.map((event) => validateAuditEvent(event, at));
   if (recorded.length === 0) return;
   const behind = chainRunPending(deps.db, tenantId);
-  const appended = await withTenant(deps.db, tenantId, (tx) =>
+  const appending = await withTenant(deps.db, tenantId, (tx) =>
     appendEvents(tx, deps, tenantId, recorded, behind),
   );
+  const appended = typeof appending === 'string' ? appending : await appending.afterCommit;
   if (appended === 'pending') await chainSoon(deps, tenantId);
 }
 
@@ -261,9 +265,10 @@ function requirePseudonym(pseudonyms: Map<number, string>, id: number): string {
 }
 
 /**
- * The head each tenant's chain had after this process's last append, per pool: the guess that lets
- * an append take one round trip (appendIfHeadIs). A wrong guess (another process or transaction
- * appended since, or ours rolled back) costs one more round trip, never a wrong chain.
+ * The head each tenant's chain had after this process's last append or chain run, per pool: the
+ * guess that lets an append chain its entries in the statement it sends with the commit
+ * (appendOrParkSql). A wrong guess (another process appended since, or ours rolled back) sends
+ * the entries to audit_pending for the chainer, never a wrong chain.
  */
 const LAST_HEADS = new WeakMap<Db, Map<number, AuditHead>>();
 
@@ -276,10 +281,15 @@ function lastHeads(db: Db): Map<number, AuditHead> {
   return heads;
 }
 
+type Appended = 'chained' | 'pending' | 'none';
+
 /**
  * Appends a transaction's events: chained onto the head when this transaction can have it, or,
- * when another transaction holds the head, written to audit_pending without waiting (signed over
- * their content) for the chainer to link after commit (docs/decisions/0340). Says which.
+ * when it cannot at once, written to audit_pending without waiting (signed over their content)
+ * for the chainer to link after commit (docs/decisions/0340). Answers which — as a promise that
+ * settles after the commit when the append goes to the server with the commit (decision 0481):
+ * the usual case, one statement sent with the `commit`, so a transaction's entries cost no round
+ * trip of their own. Await that promise only after the transaction ended.
  * `behind`: entries this process wrote before these are still pending (a gated read's, decision
  * 0480); these go pending too, after them, so the chain keeps the order in which this process's
  * calls were made (the chainer links pending entries in the order they were written).
@@ -290,29 +300,41 @@ async function appendEvents(
   tenantId: number,
   events: RecordedAuditEvent[],
   behind = false,
-): Promise<'chained' | 'pending' | 'none'> {
+): Promise<Appended | { afterCommit: Promise<Appended> }> {
   if (events.length === 0) return 'none';
   const { keys } = deps;
   // Keyed hashes are computed before taking the head lock, to hold it as briefly as possible.
   const pseudonyms = await pseudonymize(keys, tenantId, events);
-  if (behind) {
-    await insertPendingEntries(tx, await signPending(keys, tenantId, pseudonyms, events));
-    return 'pending';
-  }
   const heads = lastHeads(deps.db);
-  const guess = heads.get(tenantId);
-  let head: AuditHead | 'busy' | undefined;
-  if (guess && events.length <= SPECULATIVE_APPEND_MAX) {
-    const chained = await chainEvents(keys, tenantId, pseudonyms, events, guess);
-    const outcome = await appendIfHeadIs(tx, tenantId, chained.rows, guess, chained.head);
-    if (outcome.appended) {
-      heads.set(tenantId, chained.head);
-      return 'chained';
+  if (events.length <= SPECULATIVE_APPEND_MAX) {
+    // Signed both ways before the statement is sent: chained onto the head this process last
+    // wrote, and as pending entries for when that head is busy or moved (or not known here).
+    const guess = behind ? undefined : heads.get(tenantId);
+    const chained = guess ? await chainEvents(keys, tenantId, pseudonyms, events, guess) : undefined;
+    const pending = await signPending(keys, tenantId, pseudonyms, events);
+    const statement = appendOrParkSql(
+      tenantId,
+      chained && guess ? { rows: chained.rows, expected: guess, next: chained.head } : undefined,
+      pending,
+    );
+    const settle = (row: Record<string, unknown> | undefined): Appended => {
+      const outcome = appendOrParkOutcome(row);
+      if (outcome === 'chained' && chained) heads.set(tenantId, chained.head);
+      return outcome;
+    };
+    const answer = commitWith<Record<string, unknown>>(tx, statement);
+    if (answer) {
+      const settled = answer.then((rows) => settle(rows[0]));
+      // Awaited by the caller after the commit; a failed commit rejects withTenant as well.
+      settled.catch(() => undefined);
+      // Wrapped: a promise returned from this async function would be awaited here, before the commit.
+      return { afterCommit: settled };
     }
-    // The head is now locked by this transaction, busy, or there is none yet.
-    head = outcome.head;
+    const { rows } = await sql.raw<Record<string, unknown>>(statement).execute(tx);
+    return settle(rows[0]);
   }
-  head ??= await tryLockAuditHead(tx, tenantId);
+  // A large batch: the head locked (not waiting for another transaction's), then chained.
+  const head = await tryLockAuditHead(tx, tenantId);
   if (head === 'busy') {
     await insertPendingEntries(tx, await signPending(keys, tenantId, pseudonyms, events));
     return 'pending';
