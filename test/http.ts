@@ -16,6 +16,7 @@ export async function createTestApp(
       | 'publicLimits'
       | 'cookieLimits'
       | 'answerQuanta'
+      | 'exportPace'
       | 'events'
       | 'cdrUploads'
     >

@@ -33,6 +33,7 @@ import {
 } from '../modules/consent/index.js';
 import type {
   AnswerQuanta,
+  ExportPace,
   PortalSignIn,
   PublicDoorLimits,
   TransferSettings,
@@ -86,6 +87,8 @@ export interface HttpDependencies {
   isReady?: () => boolean;
   /** How long the form, link and login doors hold their answers; the defaults otherwise. */
   answerQuanta?: AnswerQuanta;
+  /** How many exports may hold a connection at once, and when a stalled one ends (decision 0531). */
+  exportPace?: ExportPace;
   /** Asks the job queue to send queued mailings now (the server; otherwise the next tick). */
   wakeMailingSender?: () => Promise<void>;
   /** Asks the job queue to send the letter outbox now (decision 0190); else sent in-process. */
@@ -318,6 +321,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
     ...(deps.transfer ? { transfer: deps.transfer } : {}),
     ...(deps.publicLimits ? { limits: deps.publicLimits } : {}),
     ...(deps.answerQuanta ? { answerQuanta: deps.answerQuanta } : {}),
+    ...(deps.exportPace ? { exportPace: deps.exportPace } : {}),
     ...(deps.wakeLetterSender ? { wakeLetterSender: deps.wakeLetterSender } : {}),
     // The browser's cookie consent id joins the person at a portal login (docs/decisions/0290).
     onPortalSignIn: (signIn: PortalSignIn) => linkConsentAtSignIn(deps.kernel, signIn),

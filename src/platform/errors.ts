@@ -19,6 +19,7 @@ export const ERROR_CODES = [
   'step_up_required',
   'rate_limited',
   'export_in_progress',
+  'exports_busy',
   'account_locked',
   'invalid_policy',
   'purpose_not_allowed',

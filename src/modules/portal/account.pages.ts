@@ -585,6 +585,7 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
             subjectId: options.subjectId,
             type: json ? 'application/json; charset=utf-8' : 'application/zip',
             filename: `${name}.${request.params.format}`,
+            ...(deps.requests.exportPace ? { pace: deps.requests.exportPace } : {}),
           },
           (output) =>
             json
@@ -592,7 +593,8 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
               : streamPortabilityZip(deps.kernel, deps.requests.dataMap, options, output),
         );
       } catch (error) {
-        if (reply.sent || !isAppError(error) || error.code !== 'export_in_progress') throw error;
+        if (reply.sent || !isAppError(error)) throw error;
+        if (error.code !== 'export_in_progress' && error.code !== 'exports_busy') throw error;
         return sendErrorPage(reply, frame, error, `${frame.base}/account/my-data`);
       }
     },

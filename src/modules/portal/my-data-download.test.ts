@@ -138,16 +138,18 @@ interface Started {
 }
 
 /** A download over a real connection, read at the test's pace. */
-async function startDownload(path: string, as = cookie): Promise<Started> {
+async function startDownload(path: string, as = cookie, at = origin): Promise<Started> {
   return new Promise<Started>((resolve, reject) => {
-    const outgoing = httpRequest(`${origin}${path}`, { headers: { cookie: as } }, (response) => {
+    const outgoing = httpRequest(`${at}${path}`, { headers: { cookie: as } }, (response) => {
       response.on('error', () => undefined);
       response.pause();
       const chunks: Buffer[] = [];
       let ended = false;
-      response.on('end', () => {
-        ended = true;
-      });
+      // A download the server breaks off ends with 'close' (no 'end').
+      for (const event of ['end', 'close'])
+        response.on(event, () => {
+          ended = true;
+        });
       const read = async (bytes: number): Promise<void> => {
         let got = 0;
         while (got < bytes && !ended) {
@@ -155,12 +157,10 @@ async function startDownload(path: string, as = cookie): Promise<Started> {
           if (chunk === null) {
             await new Promise<void>((done) => {
               const settle = (): void => {
-                response.off('readable', settle);
-                response.off('end', settle);
+                for (const event of ['readable', 'end', 'close']) response.off(event, settle);
                 done();
               };
-              response.on('readable', settle);
-              response.on('end', settle);
+              for (const event of ['readable', 'end', 'close']) response.on(event, settle);
             });
             continue;
           }
@@ -327,5 +327,87 @@ describe('own-data downloads stream (attack S7-7, S7-8, decision 0490)', () => {
       if (status === 429) await new Promise((done) => setTimeout(done, 100));
     }
     expect(status).toBe(200);
+  });
+});
+
+describe('exports never hold the pool at a client’s pace (attack S8-1, decision 0531)', () => {
+  let paced: FastifyInstance;
+  let pacedOrigin: string;
+  const STALL_MS = 1500;
+
+  beforeAll(async () => {
+    // The same server with one export connection and a short stall time.
+    paced = await buildApp({
+      kernel,
+      logger: createLogger({ level: 'info', destination: logSink }),
+      version: 'test',
+      mailer: smtp.mailer,
+      publicUrl: PUBLIC_URL,
+      answerQuanta: { form: 0, link: 0, login: 0 },
+      exportPace: { connections: 1, stallMs: STALL_MS },
+    });
+    pacedOrigin = await paced.listen({ host: '127.0.0.1', port: 0 });
+  });
+  afterAll(async () => {
+    await paced?.close();
+  });
+
+  /** The app's connections inside a transaction (a running export holds one). */
+  async function appTransactions(): Promise<number> {
+    const owner = new pg.Client({ connectionString: database.ownerUrl });
+    await owner.connect();
+    try {
+      const { rows } = await owner.query<{ n: string }>(
+        `select count(*) as n from pg_stat_activity
+          where datname = current_database() and pid <> pg_backend_pid()
+            and (state like 'idle in transaction%' or (state = 'active' and query ilike 'copy%'))`,
+      );
+      return Number(rows[0]?.n ?? 0);
+    } finally {
+      await owner.end();
+    }
+  }
+
+  it('a download whose client stops reading is ended after the stall time, its transaction rolled back; while it runs the process’s last export connection is taken (429 exports_busy with Retry-After, a page in the person’s language); then the next download is whole', async () => {
+    const before = logLines.length;
+    const stalled = await startDownload(`${base()}/download/json?lang=en`, cookie, pacedOrigin);
+    expect(stalled.status).toBe(200);
+    await stalled.read(1000);
+    expect(await appTransactions()).toBeGreaterThan(0);
+
+    // While it holds the only export connection, another export waits outside, not in the pool.
+    const api = await paced.inject({ method: 'GET', url: `${base()}/data`, headers: { cookie } });
+    expect(api.statusCode).toBe(429);
+    expect(api.headers['retry-after']).toBe('10');
+    expect(api.json()).toMatchObject({ status: 429, code: 'exports_busy' });
+    const page = await paced.inject({
+      method: 'GET',
+      url: `${base()}/download/zip?lang=en`,
+      headers: { cookie },
+    });
+    expect(page.statusCode).toBe(429);
+    expect(page.headers['content-type']).toContain('text/html');
+    expect(page.body).toContain('Many downloads are being made right now');
+    // Other work of the server goes on meanwhile.
+    expect((await paced.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+
+    // No byte taken for the stall time: the server ends the download and rolls its reading back.
+    let open = 1;
+    for (let attempt = 0; attempt < 100 && open > 0; attempt += 1) {
+      await new Promise((done) => setTimeout(done, 100));
+      open = await appTransactions();
+    }
+    expect(open).toBe(0);
+    const cut = await stalled.rest();
+    expect(() => JSON.parse(cut.toString('utf8')) as unknown).toThrow();
+    expect(
+      logLines.slice(before).some((line) => line.msg === 'export download ended: the client took no bytes'),
+    ).toBe(true);
+
+    // The connection and the person's slot are free again: the next download is whole.
+    const again = await startDownload(`${base()}/download/json?lang=en`, cookie, pacedOrigin);
+    expect(again.status).toBe(200);
+    const whole = JSON.parse((await again.rest()).toString('utf8')) as { data: Array<{ table: string }> };
+    expect(whole.data.map((table) => table.table)).toContain('call_records');
   });
 });

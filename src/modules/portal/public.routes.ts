@@ -45,9 +45,11 @@ export function sendErrorPage(
           ? [429, t.errors.tooMany]
           : error.code === 'export_in_progress'
             ? [429, t.errors.exportRunning]
-            : error.code === 'validation_failed'
-              ? [422, error.publicMessage ?? t.errors.generic]
-              : [400, t.errors.generic];
+            : error.code === 'exports_busy'
+              ? [429, t.errors.exportsBusy]
+              : error.code === 'validation_failed'
+                ? [422, error.publicMessage ?? t.errors.generic]
+                : [400, t.errors.generic];
   const retryAfter = error.details?.retryAfterSeconds;
   if (status === 429 && typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
   return sendPage(reply, renderErrorPage(frame, text, back), status);

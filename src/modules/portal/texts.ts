@@ -63,6 +63,7 @@ export interface PortalTexts {
     tooMany: string;
     /** A second download of one's own data while the first still runs (decision 0490). */
     exportRunning: string;
+    exportsBusy: string;
   };
   mail: { codeIntro: string; codeLink: string };
   account: {
@@ -346,6 +347,7 @@ const nl: PortalTexts = {
     tooMany: 'Te veel pogingen. Wacht even en probeer het opnieuw.',
     exportRunning:
       'Er wordt al een download van uw gegevens gemaakt. Wacht tot die klaar is en probeer het dan opnieuw.',
+    exportsBusy: 'Er worden nu veel downloads tegelijk gemaakt. Probeer het over enkele ogenblikken opnieuw.',
   },
   mail: {
     codeIntro: 'Om te bevestigen dat u het bent, geeft u deze code in op de pagina "Geef de code in":',
@@ -655,6 +657,7 @@ const fr: PortalTexts = {
     tooMany: 'Trop de tentatives. Patientez un peu puis réessayez.',
     exportRunning:
       'Un téléchargement de vos données est déjà en cours. Attendez qu’il soit terminé, puis réessayez.',
+    exportsBusy: 'De nombreux téléchargements sont en cours en ce moment. Réessayez dans quelques instants.',
   },
   mail: {
     codeIntro:
@@ -961,6 +964,7 @@ const en: PortalTexts = {
     forbidden: 'This form has expired or did not come from this site. Please try again.',
     tooMany: 'Too many attempts. Wait a moment and try again.',
     exportRunning: 'A download of your data is already running. Wait until it has finished, then try again.',
+    exportsBusy: 'Many downloads are being made right now. Try again in a moment.',
   },
   mail: {
     codeIntro: 'To confirm it is you, enter this code on the page "Enter the code":',

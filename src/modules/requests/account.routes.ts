@@ -174,6 +174,7 @@ export function registerAccountRoutes(
           tenantId: subject.tenant.tenantId,
           subjectId: subject.subjectId,
           type: 'application/json; charset=utf-8',
+          ...(deps.exportPace ? { pace: deps.exportPace } : {}),
         },
         (output) =>
           writeAccessReportJson(

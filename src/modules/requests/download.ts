@@ -8,6 +8,7 @@ import {
 } from '../../kernel/access-report/index.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
 import { DeflateSpool, ZipStream } from '../../platform/zip-stream.js';
+import { DEFAULT_EXPORT_PACE, endWhenStalled, takeServerExportSlot } from './export-download.js';
 import { completeDownload, consumeDownload, RIGHTS_PURPOSE, type RequestsDeps } from './requests.service.js';
 
 /**
@@ -17,6 +18,22 @@ import { completeDownload, consumeDownload, RIGHTS_PURPOSE, type RequestsDeps } 
  * (unknown, spent, expired) throw before anything is written.
  */
 export async function sendDownload(
+  deps: RequestsDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  slug: string,
+  token: string,
+): Promise<FastifyReply> {
+  // Before the link counts a start: a busy server spends nothing (decision 0531).
+  const releaseServer = takeServerExportSlot(deps.kernel, deps.exportPace);
+  try {
+    return await sendPackage(deps, request, reply, slug, token);
+  } finally {
+    releaseServer();
+  }
+}
+
+async function sendPackage(
   deps: RequestsDeps,
   request: FastifyRequest,
   reply: FastifyReply,
@@ -47,6 +64,7 @@ export async function sendDownload(
   raw.writeHead(200, reply.getHeaders() as Record<string, string>);
   raw.flushHeaders();
   await reachTestHook('requests.download-started');
+  const keepSocket = endWhenStalled(raw, (deps.exportPace ?? DEFAULT_EXPORT_PACE).stallMs, request.log);
   try {
     if (rightsRequest.kind === 'portability') {
       await streamPortabilityZip(deps.kernel, deps.dataMap, options, raw);
@@ -80,6 +98,8 @@ export async function sendDownload(
     }
   } catch (error) {
     if (!raw.destroyed || raw.writableFinished) throw error;
+  } finally {
+    keepSocket();
   }
   if (await delivered) await completeDownload(deps, tenant.tenantId, token);
   else request.log.info('download interrupted; the link stays usable');

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
 import { Transform, type Writable } from 'node:stream';
 import type { Kernel } from '../../kernel/kernel.js';
 import { AppError, describeUnexpected } from '../../platform/errors.js';
@@ -8,6 +9,73 @@ import { AppError, describeUnexpected } from '../../platform/errors.js';
  * 0490): the report or package of a long call history takes a few seconds to write.
  */
 export const EXPORT_RETRY_AFTER_SECONDS = 10;
+
+/**
+ * How exports use the server (attack S8-1, decision 0531): an export holds a pooled connection and
+ * its transaction while the client reads, so at most `connections` of them run at once in a
+ * process (the application pool has 10: the back office keeps the rest), and one whose client
+ * takes no bytes for `stallMs` is ended, its transaction rolled back.
+ */
+export interface ExportPace {
+  connections: number;
+  stallMs: number;
+}
+
+export const DEFAULT_EXPORT_PACE: ExportPace = { connections: 4, stallMs: 30_000 };
+
+/** Exports running now, per kernel (one per server process). */
+const runningExports = new WeakMap<Kernel, { count: number }>();
+
+/**
+ * Takes one of the process's export connections (decision 0531); when all are taken the answer is
+ * 429 `exports_busy` with Retry-After, before anything is read or a download link is spent.
+ * Returns the release.
+ */
+export function takeServerExportSlot(kernel: Kernel, pace: ExportPace = DEFAULT_EXPORT_PACE): () => void {
+  let running = runningExports.get(kernel);
+  if (!running) {
+    running = { count: 0 };
+    runningExports.set(kernel, running);
+  }
+  if (running.count >= pace.connections)
+    throw new AppError('exports_busy', 'every export connection of this process is in use', {
+      publicMessage: 'many downloads are being written right now; try again in a moment',
+      details: { retryAfterSeconds: EXPORT_RETRY_AFTER_SECONDS },
+    });
+  running.count += 1;
+  const taken = running;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    taken.count -= 1;
+  };
+}
+
+/**
+ * Ends a response whose client took no bytes for `stallMs` (the socket's idle timer: while the
+ * client reads, bytes leave and the timer starts again). Returns the undo, for a kept-alive socket.
+ */
+export function endWhenStalled(
+  response: ServerResponse,
+  stallMs: number,
+  log: FastifyRequest['log'],
+): () => void {
+  const socket = response.socket;
+  // An injected request (tests, light-my-request) has a stand-in socket without timers.
+  if (!socket || typeof socket.setTimeout !== 'function') return () => undefined;
+  const before = socket.timeout ?? 0;
+  const onStall = (): void => {
+    log.info({ stallMs }, 'export download ended: the client took no bytes');
+    response.destroy();
+  };
+  socket.setTimeout(stallMs);
+  socket.on('timeout', onStall);
+  return () => {
+    socket.off('timeout', onStall);
+    socket.setTimeout(before);
+  };
+}
 
 /** The people whose export download is running, per kernel (one per server process, decision 0490). */
 const running = new WeakMap<Kernel, Set<string>>();
@@ -47,6 +115,8 @@ export interface ExportDownload {
   type: string;
   /** Set for a file to save (content-disposition: attachment). */
   filename?: string;
+  /** The process's export limits; the defaults unless a test or deployment sets others. */
+  pace?: ExportPace;
 }
 
 /**
@@ -63,8 +133,13 @@ export async function sendExport(
   download: ExportDownload,
   write: (output: Writable) => Promise<void>,
 ): Promise<FastifyReply> {
-  const release = takeExportSlot(download.kernel, download.tenantId, download.subjectId);
+  const pace = download.pace ?? DEFAULT_EXPORT_PACE;
+  const releaseServer = takeServerExportSlot(download.kernel, pace);
+  let release: () => void = () => undefined;
+  let keepSocket: () => void = () => undefined;
   try {
+    release = takeExportSlot(download.kernel, download.tenantId, download.subjectId);
+    keepSocket = endWhenStalled(reply.raw, pace.stallMs, request.log);
     let started: () => void = () => undefined;
     const firstByte = new Promise<void>((resolve) => {
       started = resolve;
@@ -100,6 +175,8 @@ export async function sendExport(
     }
     return reply;
   } finally {
+    keepSocket();
     release();
+    releaseServer();
   }
 }

@@ -24,7 +24,13 @@ export {
 } from './requests.service.js';
 export { registerRequestsRoutes } from './requests.routes.js';
 export { sendDownload } from './download.js';
-export { sendExport, takeExportSlot, EXPORT_RETRY_AFTER_SECONDS } from './export-download.js';
+export {
+  sendExport,
+  takeExportSlot,
+  EXPORT_RETRY_AFTER_SECONDS,
+  DEFAULT_EXPORT_PACE,
+  type ExportPace,
+} from './export-download.js';
 export {
   registerAccountRoutes,
   signInBrowserOf,

@@ -44,6 +44,7 @@ import {
   type TransferTarget,
 } from './transfer.js';
 import { sql, type Selectable, type Updateable } from 'kysely';
+import type { ExportPace } from './export-download.js';
 import { countFormPost, DEFAULT_PUBLIC_LIMITS, type AnswerQuanta, type PublicDoorLimits } from './limits.js';
 import type { RequestChannel, RequestKind, RequestState, RightsRequestsTable } from './requests.tables.js';
 
@@ -119,6 +120,8 @@ export interface RequestsDeps {
   answerQuanta?: AnswerQuanta;
   /** Asks the job queue to send the letter outbox now (the server); else this process sends it. */
   wakeLetterSender?: () => Promise<void>;
+  /** How many exports may hold a connection at once, and when a stalled one ends (decision 0531). */
+  exportPace?: ExportPace;
   /**
    * Runs after a portal login opened a session, with the cookies the request carried (the cookies
    * module links the browser's cookie consent id to the person; docs/decisions/0290).
