@@ -415,7 +415,7 @@ function registerCdrCommands(program: Command): void {
     .option('--time-zone <zone>', 'zone of timestamps without offset', 'Europe/Brussels')
     .option('--country <cc>', "country for national numbers (default: the controller's country)")
     .option('--rejects <dir>', 'folder for reject files (default: next to each input)')
-    .option('--batch-size <n>', 'records per transaction', '100000')
+    .option('--batch-size <n>', 'records per transaction', '200000')
     .argument('<files...>', 'call-record files')
     .action(
       async (
