@@ -20,6 +20,7 @@ let app: FastifyInstance;
 let voxtra: Tenant;
 let billing: StaffSession;
 let invoiceId: number;
+let subscription: number;
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -27,6 +28,7 @@ beforeAll(async () => {
   app = await createTestApp(kernel);
   voxtra = await createPolicyTenant(kernel, 'voxtra');
   const catalogue = await prepareTenant(kernel, voxtra);
+  subscription = catalogue.subscription;
   const customer = await createCustomer(kernel, voxtra, { familyName: 'Aerts' });
   await startContract(kernel, voxtra, customer, {
     startDate: '2026-10-01',
@@ -218,15 +220,21 @@ describe('an invoice run killed with an Idempotency-Key (attack S7-8, decision 0
   });
 
   it('killed after its invoices committed: the retry gets 409 interrupted saying changes were committed, and bills nobody twice', async () => {
-    const body = runBody('2026-12', '2027-01-04');
-    await killedRun('invoice-run.after-batch', 'run-dec-killed', body);
-    expect(await invoicesOf('2026-12')).toBe(1);
-    expect(await keyState('run-dec-killed')).toBe('committed');
+    // A month that has ended and was not billed yet: a customer whose contract began in September.
+    const customer = await createCustomer(kernel, voxtra, { familyName: 'Baert' });
+    await startContract(kernel, voxtra, customer, {
+      startDate: '2026-09-01',
+      lines: [{ productId: subscription }],
+    });
+    const body = runBody('2026-09', '2026-12-01');
+    await killedRun('invoice-run.after-batch', 'run-sep-killed', body);
+    expect(await invoicesOf('2026-09')).toBe(1);
+    expect(await keyState('run-sep-killed')).toBe('committed');
 
-    const retried = await runAgain('run-dec-killed', body);
+    const retried = await runAgain('run-sep-killed', body);
     expect(retried.statusCode).toBe(409);
     expect(retried.json()).toMatchObject({ code: 'conflict', details: { state: 'interrupted' } });
     expect(retried.json<{ detail: string }>().detail).toContain('changes had been committed');
-    expect(await invoicesOf('2026-12')).toBe(1);
+    expect(await invoicesOf('2026-09')).toBe(1);
   });
 });
