@@ -281,6 +281,28 @@ describe('the append goes to the server with the commit (decision 0481)', () => 
       await recording.close();
     }
   });
+  it('a batch of more than 20 entries appends with a statement of its own, then a plain commit', async () => {
+    const tenantId = await createAuditTenant(database.db, 'large-batch');
+    const recording = recordingDeps();
+    try {
+      const record = (count: number) =>
+        withAudit(recording.deps, tenantId, ({ audit }) => {
+          for (let i = 0; i < count; i += 1) audit.record(readEvent([i + 1]));
+          return Promise.resolve();
+        });
+      await record(1);
+      recording.sent.length = 0;
+      await record(25);
+      expect(recording.sent.map((text) => text.slice(0, 18))).toEqual([
+        `begin; select set_`,
+        'with head as ( sel',
+        'commit',
+      ]);
+      expect(await verifyAuditChain(deps, tenantId)).toEqual({ ok: true, entries: 26, checkpoints: 0 });
+    } finally {
+      await recording.close();
+    }
+  });
 });
 
 describe("the chainer's first statement (decision 0370)", () => {

@@ -64,8 +64,56 @@ async function selectHeadForUpdate(tx: Tx, tenantId: number): Promise<AuditHead 
   return row && { seq: row.seq, hash: row.hash };
 }
 
-/** At most this many rows are appended in the statement sent with the commit (appendOrParkSql). */
+/** At most this many rows are appended speculatively in one statement (appendIfHeadIs). */
 export const SPECULATIVE_APPEND_MAX = 200;
+
+/**
+ * At most this many rows are sent with the commit (appendOrParkSql, decision 0481): signed twice
+ * and written twice into one literal text, a larger batch costs more than the round trip saved.
+ */
+export const WITH_COMMIT_MAX = 20;
+
+/**
+ * One round trip for the usual append: locks the head and, when it is still `expected` (the head
+ * this process last wrote), inserts the rows chained onto it and moves the head to `next`, in one
+ * statement. Otherwise it inserts nothing and returns the head it now holds locked (or undefined
+ * when the tenant has no head yet), and the caller chains onto that one; or, when another
+ * transaction holds the head, `busy` without waiting for it (docs/decisions/0340).
+ */
+export async function appendIfHeadIs(
+  tx: Tx,
+  tenantId: number,
+  rows: Insertable<AuditLogTable>[],
+  expected: AuditHead,
+  next: AuditHead,
+): Promise<{ appended: true } | { appended: false; head: AuditHead | 'busy' | undefined }> {
+  const json = JSON.stringify(rows.map(toJsonRow));
+  const result = await sql<{ seq: number | null; hash: Buffer | null; moved: number; present: boolean }>`
+    with head as (
+      select seq, hash from audit_heads where tenant_id = ${tenantId} for update skip locked
+    ), expected as (
+      select 1 from head where seq = ${expected.seq} and hash = ${expected.hash}
+    ), appended as (
+      insert into audit_log (tenant_id, seq, at, actor_kind, actor_id, role, purpose, action,
+          subject_pseudonyms, categories, records, decision, reason, request_id, prev_hash, hash, mac)
+        select r.tenant_id, r.seq, r.at, r.actor_kind, r.actor_id, r.role, r.purpose, r.action,
+            r.subject_pseudonyms, r.categories, r.records, r.decision, r.reason, r.request_id,
+            r.prev_hash, r.hash, r.mac
+          from jsonb_populate_recordset(null::audit_log, ${json}::jsonb) as r
+         where exists (select 1 from expected)
+    ), moved as (
+      update audit_heads set seq = ${next.seq}, hash = ${next.hash}
+       where tenant_id = ${tenantId} and exists (select 1 from expected)
+       returning 1
+    )
+    select head.seq, head.hash, (select count(*)::int from moved) as moved,
+           exists (select 1 from audit_heads where tenant_id = ${tenantId}) as present
+      from (select 1) as one left join head on true`.execute(tx);
+  const row = result.rows[0];
+  if (row?.moved === 1) return { appended: true };
+  if (row?.seq != null && row.hash) return { appended: false, head: { seq: row.seq, hash: row.hash } };
+  return { appended: false, head: row?.present ? 'busy' : undefined };
+}
 
 /**
  * A transaction's entries in ONE statement that never fails to write them and never waits

@@ -20,12 +20,14 @@ import {
   type RecordedAuditEvent,
 } from './audit.event.js';
 import {
+  appendIfHeadIs,
   appendOrParkOutcome,
   appendOrParkSql,
   inlinePendingSql,
   inlinePendingWritten,
   insertAuditEntries,
   SPECULATIVE_APPEND_MAX,
+  WITH_COMMIT_MAX,
   insertCheckpoint,
   insertPendingEntries,
   lockAuditHead,
@@ -306,7 +308,7 @@ async function appendEvents(
   // Keyed hashes are computed before taking the head lock, to hold it as briefly as possible.
   const pseudonyms = await pseudonymize(keys, tenantId, events);
   const heads = lastHeads(deps.db);
-  if (events.length <= SPECULATIVE_APPEND_MAX) {
+  if (events.length <= WITH_COMMIT_MAX) {
     // Signed both ways before the statement is sent: chained onto the head this process last
     // wrote, and as pending entries for when that head is busy or moved (or not known here).
     const guess = behind ? undefined : heads.get(tenantId);
@@ -333,8 +335,25 @@ async function appendEvents(
     const { rows } = await sql.raw<Record<string, unknown>>(statement).execute(tx);
     return settle(rows[0]);
   }
-  // A large batch: the head locked (not waiting for another transaction's), then chained.
-  const head = await tryLockAuditHead(tx, tenantId);
+  // A larger batch: statements of its own before the commit (decision 0250's speculative append
+  // when the guess holds, else the head locked without waiting for another transaction's).
+  if (behind) {
+    await insertPendingEntries(tx, await signPending(keys, tenantId, pseudonyms, events));
+    return 'pending';
+  }
+  const guess = heads.get(tenantId);
+  let head: AuditHead | 'busy' | undefined;
+  if (guess && events.length <= SPECULATIVE_APPEND_MAX) {
+    const chained = await chainEvents(keys, tenantId, pseudonyms, events, guess);
+    const outcome = await appendIfHeadIs(tx, tenantId, chained.rows, guess, chained.head);
+    if (outcome.appended) {
+      heads.set(tenantId, chained.head);
+      return 'chained';
+    }
+    // The head is now locked by this transaction, busy, or there is none yet.
+    head = outcome.head;
+  }
+  head ??= await tryLockAuditHead(tx, tenantId);
   if (head === 'busy') {
     await insertPendingEntries(tx, await signPending(keys, tenantId, pseudonyms, events));
     return 'pending';
