@@ -50,6 +50,11 @@ export interface DocumentTexts {
    * the line's description when the invoice is issued, in the invoice's language.
    */
   lateCalls: (month: string, calls: number, duration: string) => string;
+  /**
+   * The line for the month's own calls when part of them was billed already, as late calls on
+   * another invoice (attack S8-5): what is left of them.
+   */
+  remainingCalls: (month: string, calls: number, duration: string) => string;
   page: (page: number, pages: number) => string;
   /** Legal mentions of the VAT exemptions Kluis applies itself, by VATEX code. */
   exemptions: Readonly<Record<string, string>>;
@@ -100,6 +105,8 @@ export const DOCUMENT_TEXTS: Readonly<Record<DocumentLanguage, DocumentTexts>> =
       'De volledige lijst staat in de HTML-versie van deze factuur of is op aanvraag beschikbaar.',
     lateCalls: (month, calls, duration) =>
       `Gesprekken van ${month} ontvangen na de factuur: ${calls} ${calls === 1 ? 'gesprek' : 'gesprekken'}, ${duration}`,
+    remainingCalls: (month, calls, duration) =>
+      `Gesprekken van ${month} nog niet gefactureerd: ${calls} ${calls === 1 ? 'gesprek' : 'gesprekken'}, ${duration}`,
     page: (page, pages) => `Pagina ${page} van ${pages}`,
     exemptions: {
       'VATEX-EU-AE': 'Btw verlegd: verlegging van heffing (art. 196 btw-richtlijn)',
@@ -150,6 +157,8 @@ export const DOCUMENT_TEXTS: Readonly<Record<DocumentLanguage, DocumentTexts>> =
       'La liste complète figure dans la version HTML de cette facture ou est disponible sur demande.',
     lateCalls: (month, calls, duration) =>
       `Appels de ${month} reçus après la facture : ${calls} ${calls === 1 ? 'appel' : 'appels'}, ${duration}`,
+    remainingCalls: (month, calls, duration) =>
+      `Appels de ${month} pas encore facturés : ${calls} ${calls === 1 ? 'appel' : 'appels'}, ${duration}`,
     page: (page, pages) => `Page ${page} sur ${pages}`,
     exemptions: {
       'VATEX-EU-AE': 'Autoliquidation (art. 196 de la directive TVA)',
@@ -198,6 +207,8 @@ export const DOCUMENT_TEXTS: Readonly<Record<DocumentLanguage, DocumentTexts>> =
       'The full list is in the HTML version of this invoice or available on request.',
     lateCalls: (month, calls, duration) =>
       `Calls of ${month} received after its invoice: ${calls} ${calls === 1 ? 'call' : 'calls'}, ${duration}`,
+    remainingCalls: (month, calls, duration) =>
+      `Calls of ${month} not billed before: ${calls} ${calls === 1 ? 'call' : 'calls'}, ${duration}`,
     page: (page, pages) => `Page ${page} of ${pages}`,
     exemptions: {
       'VATEX-EU-AE': 'Reverse charge (art. 196 VAT directive)',

@@ -134,3 +134,73 @@ describe('late calls under concurrent invoice runs of different months (attack S
     }
   });
 });
+
+describe('a month run again after the next month billed its calls as late calls (attack S8-5, decision 0532)', () => {
+  it('bills each call exactly once: the month’s own run bills only what no invoice billed yet (one "not billed before" line in the invoice’s language), and later calls of it are billed once by the next run', async () => {
+    clock.set(new Date('2026-11-05T10:00:00Z'));
+    const tenant = await createPolicyTenant(kernel, 'voxtra');
+    const catalogue = await prepareTenant(kernel, tenant);
+    const context = billingContext(tenant);
+    const run = (period: string, issueDate: string) =>
+      runInvoices(kernel, context, { callsPurpose: 'call_billing', period, issueDate });
+    // A, billed for October on time; X, calls only; Y, whose October contract is recorded late.
+    const a = await createCustomer(kernel, tenant, { familyName: 'Optijd' });
+    await startContract(kernel, tenant, a, {
+      startDate: '2026-08-01',
+      lines: [{ productId: catalogue.subscription }],
+    });
+    const x = await createCustomer(kernel, tenant, { familyName: 'Zondercontract' });
+    const y = await createCustomer(kernel, tenant, { familyName: 'Laatgeboekt' });
+    await insertCalls(kernel, tenant, callsOf([a], '2026-10-10', 1));
+    expect((await run('2026-10', '2026-11-05')).invoiced).toBe(1);
+
+    // X's and Y's October calls arrive after October's run, Y's contract too.
+    await insertCalls(kernel, tenant, callsOf([x, y], '2026-10-12', 5));
+    await startContract(kernel, tenant, y, {
+      startDate: '2026-10-01',
+      lines: [{ productId: catalogue.subscription }],
+    });
+    clock.set(new Date('2026-12-05T10:00:00Z'));
+    const november = await run('2026-11', '2026-12-05');
+    expect(november.lateCalls.billed).toBe(10);
+    let counts = await octoberCounts(tenant.tenantId);
+    expect([counts.billed.get(x), counts.billed.get(y)]).toEqual([5, 5]);
+
+    // Two more calls of Y's October, then October is run again (it picks up who it missed).
+    await insertCalls(kernel, tenant, callsOf([y], '2026-10-28', 2));
+    const again = await run('2026-10', '2026-12-05');
+    // Y: October's subscription and the rest of its calls; X: nothing left, no invoice.
+    expect(again.invoiced).toBe(1);
+    counts = await octoberCounts(tenant.tenantId);
+    for (const [subjectId, stored] of [
+      [a, 1],
+      [x, 5],
+      [y, 7],
+    ] as const) {
+      expect(counts.stored.get(subjectId)).toBe(stored);
+      expect(counts.billed.get(subjectId)).toBe(stored);
+    }
+    const lines = await runAsOwner<{ description: string; call_count: number | null }>(
+      database.ownerUrl,
+      `select l.description, l.call_count
+         from invoice_lines l join invoices i on i.tenant_id = l.tenant_id and i.invoice_id = l.invoice_id
+        where l.tenant_id = $1 and i.subject_id = $2 and i.period_start = date '2026-10-01' and l.kind = 'calls'`,
+      [tenant.tenantId, y],
+    );
+    expect(lines.rows).toEqual([
+      {
+        description: 'Gesprekken van 2026-10 nog niet gefactureerd: 2 gesprekken, 3 min 00 s',
+        call_count: 2,
+      },
+    ]);
+
+    // One more October call of X: the next run bills it once, as a late call.
+    await insertCalls(kernel, tenant, callsOf([x], '2026-10-30', 1));
+    clock.set(new Date('2027-01-05T10:00:00Z'));
+    const december = await run('2026-12', '2027-01-05');
+    expect(december.lateCalls.billed).toBe(1);
+    counts = await octoberCounts(tenant.tenantId);
+    expect(counts.billed.get(x)).toBe(6);
+    expect(counts.stored.get(x)).toBe(6);
+  });
+});

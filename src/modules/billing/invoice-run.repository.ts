@@ -380,6 +380,22 @@ export async function selectLateCalls(
   }));
 }
 
+/** Customers among `subjectIds` some of whose calls of the month an invoice has billed already. */
+export async function selectSubjectsWithBilledCallsOf(
+  tx: Tx,
+  monthStart: string,
+  subjectIds: readonly number[],
+): Promise<Set<number>> {
+  if (subjectIds.length === 0) return new Set();
+  const result = await sql<{ subject_id: number }>`
+    select distinct i.subject_id
+      from invoice_call_months c
+      join invoices i on i.tenant_id = c.tenant_id and i.invoice_id = c.invoice_id
+     where c.calls_month = ${monthStart}::date and c.calls > 0 and i.kind = 'invoice'
+       and i.subject_id = any(${[...subjectIds]}::bigint[])`.execute(tx);
+  return new Set(result.rows.map((row) => Number(row.subject_id)));
+}
+
 /** What each new invoice billed of each month's calls. */
 export interface InvoiceCallMonth {
   invoiceNumber: string;

@@ -56,6 +56,7 @@ import {
   selectContractLines,
   selectInvoicedSubjects,
   selectLateCalls,
+  selectSubjectsWithBilledCallsOf,
   type BuyerSnapshot,
   type CallSummaryRow,
   type InvoiceCallMonth,
@@ -306,6 +307,9 @@ export async function runInvoices(
       const last = await lockCounter(atx.tx, context.tenantId, 'F', year);
       await assertIssueDateInOrder(atx.tx, context.tenantId, 'F', year, issueDate);
       const billed = await selectInvoicedSubjects(atx.tx, period.start, subjects);
+      // Customers part of whose calls of this month another invoice billed already, as late calls
+      // (the month's own run came after the next month's, attack S8-5): they get what is left.
+      const partlyBilled = await selectSubjectsWithBilledCallsOf(atx.tx, period.start, subjects);
       // Late calls read before the lock may have been billed since by a run of another period
       // (attack S7-1): read again, under the lock, for the batch's customers that had any.
       const lateSubjects = subjects.filter((id) => lateAll.has(id));
@@ -328,8 +332,10 @@ export async function runInvoices(
           waitLate(subjectId);
           continue;
         }
-        const calls = summariseCalls(period.start, callSummaries.get(subjectId) ?? [], grouping);
         const language = languageOf(people.get(subjectId), defaultLanguage);
+        const calls = partlyBilled.has(subjectId)
+          ? remainingCallsOfMonth(period.start, lateAll.get(subjectId) ?? [], language)
+          : summariseCalls(period.start, callSummaries.get(subjectId) ?? [], grouping);
         const lateCalls = lateCallLines(late.get(subjectId) ?? [], language);
         const draft = draftInvoice({
           subjectId,
@@ -383,7 +389,7 @@ export async function runInvoices(
           createdByStaffId: staffIdOf(context.actor),
           createdAt,
           lines: draft.lines,
-          callMonths: [calls.month, ...lateCalls.months],
+          callMonths: [...(calls.month ? [calls.month] : []), ...lateCalls.months],
         });
       }
       if (drafts.length > 0) {
@@ -465,6 +471,7 @@ export function summariseCalls(
 export function lateCallLines(
   rows: readonly LateCallsRow[],
   language: DocumentLanguage,
+  text: 'lateCalls' | 'remainingCalls' = 'lateCalls',
 ): {
   lines: NewInvoiceLine[];
   months: CallMonth[];
@@ -488,9 +495,11 @@ export function lateCallLines(
     if (cents <= 0) continue;
     result.lines.push({
       kind: 'calls',
-      description: DOCUMENT_TEXTS[language]
-        .lateCalls(row.month.slice(0, 7), row.calls, formatDuration(row.seconds))
-        .slice(0, 300),
+      description: DOCUMENT_TEXTS[language][text](
+        row.month.slice(0, 7),
+        row.calls,
+        formatDuration(row.seconds),
+      ).slice(0, 300),
       productId: null,
       contractId: null,
       destinationClass: null,
@@ -508,6 +517,24 @@ export function lateCallLines(
     });
   }
   return result;
+}
+
+/**
+ * The month's own calls of a customer part of whose calls of it another invoice billed already:
+ * one line for the rest, stored minus billed (the late-call count), so each call is billed once
+ * whichever run comes first (attack S8-5, decision 0532). Nothing left, no line and no record.
+ */
+function remainingCallsOfMonth(
+  periodStart: string,
+  lateRows: readonly LateCallsRow[],
+  language: DocumentLanguage,
+): { lines: NewInvoiceLine[]; month: CallMonth | undefined } {
+  const rest = lateCallLines(
+    lateRows.filter((row) => row.month === periodStart),
+    language,
+    'remainingCalls',
+  );
+  return { lines: rest.lines, month: rest.months[0] };
 }
 
 function totalsFields(lines: readonly NewInvoiceLine[]): {
