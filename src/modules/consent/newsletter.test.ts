@@ -644,7 +644,7 @@ describe('tracking only with consent (VK-19) and interest profiles (VK-6)', () =
       categories: Array<{ key: string; retention: Array<{ rule: string }> }>;
     }>();
     const table = body.data.find((entry) => entry.table === 'tracking_events');
-    expect(table?.rows.map((row) => row.kind?.value)).toEqual(['open', 'click']);
+    expect(table?.rows.map((row) => row.kind)).toEqual(['open', 'click']);
     const category = body.categories.find((entry) => entry.key === 'kluis.marketing.email_engagement');
     expect(category?.retention.map((rule) => rule.rule)).toContain('until_withdrawn');
 
@@ -695,7 +695,7 @@ describe('tracking only with consent (VK-19) and interest profiles (VK-6)', () =
     const table = report
       .json<{ data: Array<{ table: string; rows: Array<Record<string, { value: unknown }>> }> }>()
       .data.find((entry) => entry.table === 'interest_profiles');
-    expect(table?.rows.map((row) => row.topic?.value)).toEqual([
+    expect(table?.rows.map((row) => row.topic)).toEqual([
       'shop.voiceking.be/toestellen',
       'www.voiceking.be/glasvezel',
     ]);
