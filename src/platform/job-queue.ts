@@ -43,6 +43,8 @@ export interface JobQueueOptions {
   pollingIntervalSeconds?: number;
   /** How often dead runs of recoverable jobs are looked for; seconds (decision 0466). */
   recoverIntervalSeconds?: number;
+  /** A run younger than this is not judged (pg-boss may have claimed it and not yet called us); seconds, for tests. */
+  claimGraceSeconds?: number;
 }
 
 /** A live run holds this session lock (keyed by the job's id) for as long as its handler runs. */
@@ -77,44 +79,66 @@ export async function startJobQueue(options: JobQueueOptions): Promise<JobQueue>
   const names = new Set<string>();
   const recoverable = new Set<string>();
 
-  // One connection of this process holds the run locks of its recoverable jobs: when the process
-  // dies, PostgreSQL ends the session and the locks go with it.
-  let holder: Promise<pg.Client> | null = null;
-  const locks = (): Promise<pg.Client> => {
-    holder ??= (async () => {
-      const client = new pg.Client({
-        connectionString: options.connectionString,
-        application_name: 'kluis-job-locks',
+  /** Takes each opened connection (for `stop`). */
+  const opened: (() => Promise<pg.Client> | null)[] = [];
+  /** The ids of the recoverable runs this process is running now: never judged here (decision 0545). */
+  const running = new Set<string>();
+
+  /**
+   * A lazily opened connection of this process, re-opened after it is lost. Two are kept apart:
+   * `locks` holds the run locks of this process's recoverable runs (when the process dies,
+   * PostgreSQL ends the session and the locks go with it); `checks` holds none and only tries
+   * them. Advisory locks are re-entrant within a session, so a try on `locks` would take the
+   * lock of this process's own live run and judge that run dead (attack S8-2, decision 0545).
+   */
+  const connection = (applicationName: string, lostMessage: string): (() => Promise<pg.Client>) => {
+    let open: Promise<pg.Client> | null = null;
+    const get = (): Promise<pg.Client> => {
+      open ??= (async () => {
+        const client = new pg.Client({
+          connectionString: options.connectionString,
+          application_name: applicationName,
+        });
+        client.on('error', (error: Error) => {
+          logger.warn({ err: describeUnexpected(error) }, lostMessage);
+          open = null;
+        });
+        await client.connect();
+        return client;
+      })().catch((error: unknown) => {
+        open = null;
+        throw error;
       });
-      client.on('error', (error: Error) => {
-        // The locks went with the session; the next run opens a new one. A live run may then be
-        // failed by another process's look: harmless for recoverable jobs (their work is locked).
-        logger.warn({ err: describeUnexpected(error) }, 'job lock connection lost');
-        holder = null;
-      });
-      await client.connect();
+      return open;
+    };
+    opened.push(() => {
+      const client = open;
+      open = null;
       return client;
-    })().catch((error: unknown) => {
-      holder = null;
-      throw error;
     });
-    return holder;
+    return get;
   };
+  // The locks went with the session; the next run opens a new one. A live run may then be failed
+  // by another process's look: harmless for recoverable jobs (their work is locked).
+  const locks = connection('kluis-job-locks', 'job lock connection lost');
+  const checks = connection('kluis-job-checks', 'job check connection lost');
 
   /**
    * Fails the `active` runs of recoverable jobs whose run lock is free: nobody runs them (their
-   * process is gone), so the stately queue may start the next run at once.
+   * process is gone), so the stately queue may start the next run at once. Runs of this process
+   * are skipped outright, and the lock is tried from `checks`, which holds no run lock.
    */
   const recoverDeadRuns = async (): Promise<void> => {
     if (recoverable.size === 0) return;
-    const client = await locks();
+    const client = await checks();
     const active = await client.query<{ id: string; name: string }>(
       `select id::text, name from ${JOB_SCHEMA}.job
         where name = any($1::text[]) and state = 'active'
           and started_on < now() - make_interval(secs => $2)`,
-      [[...recoverable], CLAIM_GRACE_SECONDS],
+      [[...recoverable], options.claimGraceSeconds ?? CLAIM_GRACE_SECONDS],
     );
     for (const job of active.rows) {
+      if (running.has(job.id)) continue;
       const free = await client.query<{ ok: boolean }>(`select pg_try_advisory_lock(${RUN_LOCK}) as ok`, [
         job.id,
       ]);
@@ -139,12 +163,17 @@ export async function startJobQueue(options: JobQueueOptions): Promise<JobQueue>
 
   /** Runs `work` holding the job's run lock (recoverable jobs only). */
   const underRunLock = async (jobId: string, work: () => Promise<void>): Promise<void> => {
-    const client = await locks();
-    await client.query(`select pg_advisory_lock(${RUN_LOCK})`, [jobId]);
+    running.add(jobId);
     try {
-      await work();
+      const client = await locks();
+      await client.query(`select pg_advisory_lock(${RUN_LOCK})`, [jobId]);
+      try {
+        await work();
+      } finally {
+        await client.query(`select pg_advisory_unlock(${RUN_LOCK})`, [jobId]).catch(() => undefined);
+      }
     } finally {
-      await client.query(`select pg_advisory_unlock(${RUN_LOCK})`, [jobId]).catch(() => undefined);
+      running.delete(jobId);
     }
   };
 
@@ -192,9 +221,10 @@ export async function startJobQueue(options: JobQueueOptions): Promise<JobQueue>
     async stop() {
       clearInterval(recoverTimer);
       await boss.stop({ graceful: true, wait: true, timeout: 20_000 });
-      const client = await holder?.catch(() => null);
-      holder = null;
-      await client?.end().catch(() => undefined);
+      for (const take of opened) {
+        const client = await take()?.catch(() => null);
+        await client?.end().catch(() => undefined);
+      }
     },
   };
 }

@@ -1,0 +1,73 @@
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../test/database.js';
+import { JOB_SCHEMA, startJobQueue } from './job-queue.js';
+import { createLogger } from './logger.js';
+
+let database: TestDatabase;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => {
+  await database.close();
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('dead runs of recoverable jobs (decisions 0466, 0545)', () => {
+  it('a live run longer than the claim grace is never judged dead by the recovery of its own process', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({
+      level: 'info',
+      destination: new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(chunk.toString('utf8'));
+          done();
+        },
+      }),
+    });
+    const queue = await startJobQueue({
+      connectionString: database.ownerUrl,
+      logger,
+      pollingIntervalSeconds: 0.5,
+      recoverIntervalSeconds: 0.2,
+      claimGraceSeconds: 0.2,
+    });
+    let runs = 0;
+    let looked = 0;
+    try {
+      await queue.register({
+        name: 'long-live-run',
+        recoverable: true,
+        async run() {
+          runs += 1;
+          // The run outlives the grace many times over while the recovery looks every 0.2 s: the
+          // run becomes old enough to be judged, and is looked at again and again.
+          for (;;) {
+            const judged = await runAsOwner<{ n: number }>(
+              database.ownerUrl,
+              `select count(*)::int as n from ${JOB_SCHEMA}.job
+                where name = 'long-live-run' and state = 'active' and started_on < now() - interval '1 second'`,
+            );
+            if ((judged.rows[0]?.n ?? 0) > 0) looked += 1;
+            if (looked >= 12) return;
+            await sleep(250);
+          }
+        },
+      });
+      await queue.runNow('long-live-run');
+      await queue.drain('long-live-run', 60_000);
+    } finally {
+      await queue.stop();
+    }
+    expect(looked).toBe(12);
+    expect(runs).toBe(1);
+    const jobs = await runAsOwner<{ state: string; retry_count: number }>(
+      database.ownerUrl,
+      `select state, retry_count from ${JOB_SCHEMA}.job where name = 'long-live-run'`,
+    );
+    expect(jobs.rows).toEqual([{ state: 'completed', retry_count: 0 }]);
+    expect(lines.filter((line) => line.includes('a run whose process ended was failed'))).toEqual([]);
+  }, 90_000);
+});
