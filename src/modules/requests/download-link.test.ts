@@ -151,6 +151,31 @@ async function brokenOffDownload(path: string, atLeast: number): Promise<number>
   });
 }
 
+/** 60,000 calls for the newest person, so that their package is still being written for a while. */
+async function giveLongHistory(): Promise<void> {
+  const { rows } = await runAsOwner<{ id: string }>(
+    database.ownerUrl,
+    'select max(subject_id)::text as id from people where tenant_id = $1',
+    [voiceking.tenantId],
+  );
+  const subjectId = Number(rows[0]?.id);
+  await runAsOwner(
+    database.ownerUrl,
+    `select set_config('app.tenant', $1, false), kluis_ensure_call_record_partition(date '2026-10-01')`,
+    [String(voiceking.tenantId)],
+  );
+  await runAsOwner(
+    database.ownerUrl,
+    `insert into call_records (tenant_id, started_at, dedup_key, subject_id, caller_e164, destination, answered_at,
+        ended_at, duration_seconds, billable_seconds, disposition, is_billable_leg, linked_id, cost_micros)
+     select $1, t, 'abort-' || i || '-' || $2::text, $2::bigint, '+3292000000', '+32470' || lpad((i % 1000000)::text, 6, '0'), t,
+            t + interval '90 seconds', 90, 90, 'answered', true, null, 50000
+       from generate_series(1, 60000) i,
+            lateral (select timestamptz '2026-10-02 00:00:00+00' + i * interval '20 seconds') x(t)`,
+    [voiceking.tenantId, subjectId],
+  );
+}
+
 async function linkState(path: string): Promise<{ attempts: number; spent: boolean }> {
   const rows = await runAsOwner<{ attempts: number; spent: boolean }>(
     database.ownerUrl,
@@ -172,7 +197,8 @@ describe('the access package download link (decision 0382)', () => {
     const files = await unzip(whole.rawPayload);
     expect(files.get('access-report.json')).toContain(email);
     expect(files.get('access-report.html')).toContain('</html>');
-    expect(await linkState(path)).toEqual({ attempts: 2, spent: true });
+    // Spent once the server has seen the package written to its end (after the answer is out).
+    await expect.poll(() => linkState(path)).toEqual({ attempts: 2, spent: true });
 
     const again = await followLink(app, path);
     expect(again.statusCode).toBe(404);
@@ -182,27 +208,7 @@ describe('the access package download link (decision 0382)', () => {
   it('VK-21: a person who closes the connection while the package is being written (attack S7-0) stops the download and nothing else: the server goes on answering, the link stays usable, and the next download gets the whole package', async () => {
     const { path } = await downloadLink();
     // A long history, so that the package is still being written when the person goes away.
-    const { rows } = await runAsOwner<{ id: string }>(
-      database.ownerUrl,
-      'select max(subject_id)::text as id from people where tenant_id = $1',
-      [voiceking.tenantId],
-    );
-    const subjectId = Number(rows[0]?.id);
-    await runAsOwner(
-      database.ownerUrl,
-      `select set_config('app.tenant', $1, false), kluis_ensure_call_record_partition(date '2026-10-01')`,
-      [String(voiceking.tenantId)],
-    );
-    await runAsOwner(
-      database.ownerUrl,
-      `insert into call_records (tenant_id, started_at, dedup_key, subject_id, caller_e164, destination, answered_at,
-          ended_at, duration_seconds, billable_seconds, disposition, is_billable_leg, linked_id, cost_micros)
-       select $1, t, 'abort-' || i, $2, '+3292000000', '+32470' || lpad((i % 1000000)::text, 6, '0'), t,
-              t + interval '90 seconds', 90, 90, 'answered', true, null, 50000
-         from generate_series(1, 60000) i,
-              lateral (select timestamptz '2026-10-02 00:00:00+00' + i * interval '20 seconds') x(t)`,
-      [voiceking.tenantId, subjectId],
-    );
+    await giveLongHistory();
 
     const received = await brokenOffDownload(path, 64 * 1024);
     expect(received).toBeGreaterThanOrEqual(64 * 1024);
@@ -215,7 +221,8 @@ describe('the access package download link (decision 0382)', () => {
     const files = await unzip(whole.rawPayload);
     expect(files.get('access-report.json')).toContain('abort-60000');
     expect(files.get('access-report.html')).toContain('</html>');
-    expect(await linkState(path)).toEqual({ attempts: 2, spent: true });
+    // Spent once the server has seen the package written to its end (after the answer is out).
+    await expect.poll(() => linkState(path)).toEqual({ attempts: 2, spent: true });
   }, 120_000);
 
   it('a link serves at most 3 started downloads, and none once it has expired', async () => {
@@ -235,4 +242,50 @@ describe('the access package download link (decision 0382)', () => {
     expect(expired.statusCode).toBe(404);
     expect(await linkState(fresh.path)).toEqual({ attempts: 0, spent: false });
   });
+
+  it('S8-7: while a download of the package runs, the link’s next start is 429 in the person’s language and counts no start; once the first is gone, the link works', async () => {
+    const { path } = await downloadLink();
+    await giveLongHistory();
+    const { button } = await openLinkPage(app, path);
+    if (!button) throw new Error('no button on the download page');
+    const body = new URLSearchParams(button.fields).toString();
+    // The first download starts, and its reader takes the first bytes, then waits.
+    const held = await new Promise<{ hangUp: () => void }>((resolve, reject) => {
+      const outgoing = httpRequest(
+        `${origin}${button.action}`,
+        {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'content-length': Buffer.byteLength(body),
+            cookie: `kluis_form=${button.formCookie}`,
+          },
+        },
+        (response) => {
+          response.on('error', () => undefined);
+          response.once('data', () => {
+            response.pause();
+            resolve({ hangUp: () => outgoing.destroy() });
+          });
+        },
+      );
+      outgoing.on('error', (error) => {
+        if (!outgoing.destroyed) reject(error);
+      });
+      outgoing.end(body);
+    });
+    expect(await linkState(path)).toEqual({ attempts: 1, spent: false });
+
+    const second = await followLink(app, path);
+    expect(second.statusCode).toBe(429);
+    expect(second.headers['retry-after']).toBe('10');
+    expect(second.body).toContain('Er wordt al een download van uw gegevens gemaakt');
+    expect(await linkState(path)).toEqual({ attempts: 1, spent: false });
+
+    held.hangUp();
+    await expect
+      .poll(async () => (await followLink(app, path)).statusCode, { timeout: 20_000, interval: 200 })
+      .toBe(200);
+    await expect.poll(() => linkState(path)).toEqual({ attempts: 2, spent: true });
+  }, 120_000);
 });

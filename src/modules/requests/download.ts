@@ -8,8 +8,19 @@ import {
 } from '../../kernel/access-report/index.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
 import { DeflateSpool, ZipStream } from '../../platform/zip-stream.js';
-import { DEFAULT_EXPORT_PACE, endWhenStalled, takeServerExportSlot } from './export-download.js';
-import { completeDownload, consumeDownload, RIGHTS_PURPOSE, type RequestsDeps } from './requests.service.js';
+import {
+  DEFAULT_EXPORT_PACE,
+  endWhenStalled,
+  takeExportSlot,
+  takeServerExportSlot,
+} from './export-download.js';
+import {
+  completeDownload,
+  consumeDownload,
+  findDownload,
+  RIGHTS_PURPOSE,
+  type RequestsDeps,
+} from './requests.service.js';
 
 /**
  * Streams the access or portability package of a mailed download link (the portal's button
@@ -24,12 +35,26 @@ export async function sendDownload(
   slug: string,
   token: string,
 ): Promise<FastifyReply> {
-  // Before the link counts a start: a busy server spends nothing (decision 0531).
-  const releaseServer = takeServerExportSlot(deps.kernel, deps.exportPace);
+  // Before the link counts a start, so a refusal spends nothing of it: the person's one export
+  // slot (decision 0490; their portal exports and every link of theirs share it, attack S8-7),
+  // then one of the process's export connections (decision 0531).
+  const found = await findDownload(deps, slug, token);
+  const releasePerson =
+    found?.subjectId == null ? () => undefined : takeExportSlot(deps.kernel, found.tenantId, found.subjectId);
   try {
-    return await sendPackage(deps, request, reply, slug, token);
+    const releaseServer = takeServerExportSlot(deps.kernel, deps.exportPace);
+    // A person whose connection closed may start again: the old writer stops at its next write.
+    reply.raw.once('close', () => {
+      releaseServer();
+      releasePerson();
+    });
+    try {
+      return await sendPackage(deps, request, reply, slug, token);
+    } finally {
+      releaseServer();
+    }
   } finally {
-    releaseServer();
+    releasePerson();
   }
 }
 

@@ -1401,7 +1401,7 @@ export async function findDownload(
   deps: RequestsDeps,
   tenantSlug: string,
   token: string,
-): Promise<{ language: Language } | undefined> {
+): Promise<{ language: Language; tenantId: number; subjectId: number | null } | undefined> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
   const tenant = await deps.kernel.tenants.bySlug(tenantSlug);
   const now = deps.kernel.clock.now();
@@ -1411,14 +1411,20 @@ export async function findDownload(
       .innerJoin('rights_requests as r', (join) =>
         join.onRef('r.tenant_id', '=', 'd.tenant_id').onRef('r.request_id', '=', 'd.request_id'),
       )
-      .select('r.language')
+      .select(['r.language', 'r.subject_id'])
       .where('d.token_hash', '=', sha256(token))
       .where('d.used_at', 'is', null)
       .where('d.expires_at', '>', now)
       .where('d.attempts', '<', MAX_DOWNLOAD_STARTS)
       .executeTakeFirst(),
   );
-  return row ? { language: row.language } : undefined;
+  return row
+    ? {
+        language: row.language,
+        tenantId: tenant.tenantId,
+        subjectId: row.subject_id === null ? null : Number(row.subject_id),
+      }
+    : undefined;
 }
 
 /** A download was written to the end: its link is spent. */
