@@ -502,6 +502,13 @@ function registerCdrCommands(program: Command): void {
         console.log(
           `re-rated ${result.calls} call(s): ${result.changed} changed, ${result.unrated} without a rate`,
         );
+        if (result.keptInvoiced > 0) {
+          console.log(
+            `left alone ${result.keptInvoiced} call(s) of ${result.keptInvoicedCustomers.length} customer(s) ` +
+              `already invoiced for ${result.keptInvoicedMonths.join(', ')}: a billed price changes by a credit note ` +
+              `and a new invoice, not by re-rating`,
+          );
+        }
       });
     });
   cdr

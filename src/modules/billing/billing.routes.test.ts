@@ -434,4 +434,27 @@ describe('billing API (VX-3, VK-2)', () => {
     }
     expect(await count()).toEqual(before);
   });
+
+  it('an issue date after today is a 400 validation_failed naming issueDate and bills nothing (attack S8-4, decision 0541)', async () => {
+    const count = async () =>
+      (
+        await runAsOwner<{ invoices: number; counters: number }>(
+          database.ownerUrl,
+          `select (select count(*)::int from invoices where tenant_id = $1) as invoices,
+                  (select count(*)::int from invoice_counters where tenant_id = $1) as counters`,
+          [voxtra.tenantId],
+        )
+      ).rows[0];
+    const before = await count();
+    // Today is 2026-11-05: October has ended, but 2026-11-06 has not come yet.
+    const refused = await call(billing, 'POST', '/api/v1/invoice-runs', {
+      period: '2026-10',
+      issueDate: '2026-11-06',
+      callsPurpose: 'call_billing',
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({ code: 'validation_failed', details: { field: 'issueDate' } });
+    expect(refused.json<{ detail: string }>().detail).toContain('after today (2026-11-05)');
+    expect(await count()).toEqual(before);
+  });
 });

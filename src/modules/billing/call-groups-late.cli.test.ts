@@ -8,7 +8,7 @@ import { createPolicyTenant } from '../../../test/kernel.js';
 import { type Kernel } from '../../kernel/kernel.js';
 import { assignNumber } from '../telephony/index.js';
 import type { Tenant } from '../tenants/index.js';
-import { createCustomer, prepareTenant, startContract } from './billing.test-helpers.js';
+import { createCustomer, prepareTenant, startContract, type Catalogue } from './billing.test-helpers.js';
 import { answeredCall } from '../telephony/telephony.test-helpers.js';
 
 // Issue 13: the tariff's destination groups on the invoice, short codes rated from dialled
@@ -35,7 +35,7 @@ const TARIFF = [
   '112,0,0,1,0,2020-01-01,,dialled,service_numbers,',
 ].join('\n');
 
-async function setUp(): Promise<{ tenant: Tenant; customer: number }> {
+async function setUp(): Promise<{ tenant: Tenant; customer: number; catalogue: Catalogue }> {
   const tenant = await createPolicyTenant(kernel, 'voxtra');
   const catalogue = await prepareTenant(kernel, tenant);
   const customer = await createCustomer(kernel, tenant, { familyName: 'Claes' });
@@ -53,7 +53,7 @@ async function setUp(): Promise<{ tenant: Tenant; customer: number }> {
   const imported = await runCli(['tariff', 'import', '--tenant', tenant.slug, tariff], env);
   expect(imported.stderr).toBe('');
   expect(imported.code).toBe(0);
-  return { tenant, customer };
+  return { tenant, customer, catalogue };
 }
 
 async function importCalls(tenant: Tenant, name: string, lines: string[]): Promise<string> {
@@ -143,10 +143,11 @@ describe('calls on the invoice: destination groups, short codes, late calls (iss
       // In the invoice's language (Voxtra writes Dutch), like the other lines (attack S7-8).
       'calls||2026-09-01|Gesprekken van 2026-09 ontvangen na de factuur: 1 gesprek, 1 min 40 s|21',
     ]);
-    // November bills it no more.
-    const november = await runMonth(tenant, '2026-11', '2026-12-05');
-    expect(november).not.toContain('late calls');
-    expect(await linesOf(tenant, '2026-11')).toEqual(['subscription|||VoIP line basic (2026-11)|1500']);
+    // Running October again bills it no more. (The CLI runs on the real clock; an issue date after
+    // today is refused, decision 0541, so the test stays in months that have ended.)
+    const octoberAgain = await runMonth(tenant, '2026-10', '2026-11-06');
+    expect(octoberAgain).toContain('2026-10: 0 invoices');
+    expect(octoberAgain).not.toContain('late calls: 1');
     // What each invoice billed of each month's calls.
     const months = await runAsOwner<{ row: string }>(
       database.ownerUrl,
@@ -159,7 +160,69 @@ describe('calls on the invoice: destination groups, short codes, late calls (iss
       '2026-09-01|2026-09-01|1|60|60000',
       '2026-10-01|2026-09-01|1|100|210000',
       '2026-10-01|2026-10-01|0|0|0',
-      '2026-11-01|2026-11-01|0|0|0',
     ]);
+  }, 600_000);
+
+  it('a re-rate leaves the calls of a customer already invoiced for their month alone and says so; an uninvoiced customer is re-rated; a late call of the invoiced customer is then billed at its own cost (attack S8-6, decision 0540)', async () => {
+    const { tenant, customer, catalogue } = await setUp();
+    await importCalls(tenant, 'september', [
+      answeredCall('r-1', '092000001', '092123456', '2026-09-10 08:00:00', 60),
+      answeredCall('r-2', '092000001', '092123457', '2026-09-11 08:00:00', 120),
+    ]);
+    expect(await runMonth(tenant, '2026-09', '2026-10-05')).toContain('2026-09: 1 invoices');
+    // A second customer whose contract and number are recorded after September's run: not invoiced for it.
+    const other = await createCustomer(kernel, tenant, { familyName: 'Laat' });
+    await startContract(kernel, tenant, other, {
+      startDate: '2026-09-01',
+      lines: [{ productId: catalogue.subscription }],
+    });
+    await assignNumber(
+      kernel,
+      { tenantId: tenant.tenantId, actor: { kind: 'system', job: 'test' }, purpose: 'telephony_service' },
+      { number: '+3292000002', subjectId: other, from: new Date('2026-09-01T00:00:00Z') },
+    );
+    await importCalls(tenant, 'other', [
+      answeredCall('o-1', '092000002', '092123456', '2026-09-12 08:00:00', 60),
+    ]);
+    const costs = async (): Promise<string[]> =>
+      (
+        await runAsOwner<{ row: string }>(
+          database.ownerUrl,
+          `select concat_ws('|', dedup_key, cost_micros) as row from call_records where tenant_id = $1 order by dedup_key`,
+          [tenant.tenantId],
+        )
+      ).rows.map((row) => row.row);
+    expect(await costs()).toEqual(['o-1#1|60000', 'r-1#1|60000', 'r-2#1|120000']);
+    // The fixed-line price goes from €0.06 to €0.10 a minute; September is re-rated.
+    const tariff = path.join(dir, `tariff-${tenant.slug}-new.csv`);
+    await writeFile(tariff, TARIFF.replace('32,0.06,', '32,0.10,'));
+    const imported = await runCli(['tariff', 'import', '--tenant', tenant.slug, tariff], env);
+    expect(imported.code).toBe(0);
+    const rerate = await runCli(
+      ['cdr', 'rerate', '--tenant', tenant.slug, '--from', '2026-09-01', '--to', '2026-10-01'],
+      env,
+    );
+    expect(rerate.stderr).toBe('');
+    expect(rerate.code).toBe(0);
+    expect(rerate.stdout).toContain('re-rated 1 call(s): 1 changed, 0 without a rate');
+    expect(rerate.stdout).toContain(
+      'left alone 2 call(s) of 1 customer(s) already invoiced for 2026-09: a billed price changes by a credit note and a new invoice, not by re-rating',
+    );
+    // The invoiced customer's calls keep the billed cost; the other customer's call is re-rated.
+    expect(await costs()).toEqual(['o-1#1|100000', 'r-1#1|60000', 'r-2#1|120000']);
+    // A late September call of the invoiced customer (60 s fixed, now €0.10) is billed at its own cost.
+    await importCalls(tenant, 'late', [
+      answeredCall('r-3', '092000001', '092123458', '2026-09-20 08:00:00', 60),
+    ]);
+    const october = await runMonth(tenant, '2026-10', '2026-11-05');
+    // Two late September calls: the other customer's (never invoiced for September) and this one.
+    expect(october).toContain('late calls: 2 billed for 2 customer(s) (calls of 2026-09), € 0.20 excl. VAT');
+    const late = await runAsOwner<{ amount: number }>(
+      database.ownerUrl,
+      `select l.amount_cents::int as amount from invoice_lines l join invoices i using (tenant_id, invoice_id)
+        where i.tenant_id = $1 and i.subject_id = $2 and i.period_start = date '2026-10-01' and l.calls_month = date '2026-09-01'`,
+      [tenant.tenantId, customer],
+    );
+    expect(late.rows.map((row) => row.amount)).toEqual([10]);
   }, 600_000);
 });

@@ -171,7 +171,19 @@ export async function runInvoices(
   if (!/^\d{4}-\d{2}-\d{2}$/.test(issueDate) || Number.isNaN(Date.parse(issueDate))) {
     throw invalid('issueDate: expected a date as YYYY-MM-DD', { field: 'issueDate' });
   }
-  if (issueDate <= period.end) throw invalid('issueDate: a month is billed once it has ended');
+  if (issueDate <= period.end) {
+    throw invalid('issueDate: a month is billed once it has ended', { field: 'issueDate' });
+  }
+  if (issueDate > today) {
+    // A future date would bill a month that has not ended and then block every run dated
+    // before it (attack S8-4, decision 0541).
+    throw invalid(
+      `issueDate: ${issueDate} is after today (${today}); an invoice is issued today or earlier`,
+      {
+        field: 'issueDate',
+      },
+    );
+  }
   const { policy } = await kernel.policies.current(context.tenantId);
   assertMoneyPurpose(policy, context.purpose, 'invoices');
   const years = accountingYears(policy);

@@ -2,6 +2,7 @@ import type { Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { retentionRulesFor } from '../../kernel/policy/policy.query.js';
 import { AppError } from '../../platform/errors.js';
+import { selectInvoicedSubjectsOfMonth } from '../billing/index.js';
 import type { UseCaseContext } from '../parties/index.js';
 import { selectMonthsWithCalls, selectSubjectsWithCallsIn } from './call-record-retention.repository.js';
 import {
@@ -66,15 +67,40 @@ export async function findCallRecords(
 }
 
 export interface RerateResult {
+  /** Calls rated again. */
   calls: number;
   changed: number;
   unrated: number;
+  /**
+   * Calls left alone because their customer is already invoiced for the call's billing month: a
+   * billed price changes by a credit note and a new invoice, not by re-rating (decision 0540).
+   */
+  keptInvoiced: number;
+  /** The customers (subject ids) those calls belong to, ascending. */
+  keptInvoicedCustomers: number[];
+  /** The billing months (YYYY-MM) in which calls were left alone, ascending. */
+  keptInvoicedMonths: string[];
+}
+
+/** The billing months (YYYY-MM, Belgian calendar) that [from, to) touches. */
+function billingMonthsOf(from: Date, to: Date): string[] {
+  if (to.getTime() <= from.getTime()) return [];
+  const last = belgianDay(new Date(to.getTime() - 1)).slice(0, 7);
+  const months: string[] = [];
+  for (let month = belgianDay(from).slice(0, 7); month <= last;) {
+    months.push(month);
+    month = addMonths(`${month}-01`, 1).slice(0, 7);
+  }
+  return months;
 }
 
 export const CDR_RERATE_ACTOR: Actor = { kind: 'system', job: 'cdr-rerate' };
 
 /**
  * Rates every call in [from, to) again with the tariff now in force (after a tariff correction).
+ * Calls of a customer already invoiced for the call's billing month are left alone and counted
+ * (decision 0540): the invoice's late-call lines bill stored cost minus billed cost, so a changed
+ * cost there would land on the customer's next late call.
  * Writes kluis.telephony.call_record (the cost) under call_billing, one gate decision per batch.
  */
 export async function rerateCalls(
@@ -84,8 +110,28 @@ export async function rerateCalls(
 ): Promise<RerateResult> {
   const actor = options.actor ?? CDR_RERATE_ACTOR;
   const limit = options.batchSize ?? 5_000;
-  const table = await kernel.transact(tenantId, (atx) => loadRatingTable(atx.tx));
-  const result: RerateResult = { calls: 0, changed: 0, unrated: 0 };
+  const months = billingMonthsOf(options.from, options.to);
+  const { table, invoiced } = await kernel.transact(tenantId, async (atx) => ({
+    table: await loadRatingTable(atx.tx),
+    // Customers already invoiced per billing month: their calls keep the cost that was billed.
+    invoiced: new Map(
+      await Promise.all(
+        months.map(
+          async (month) => [month, await selectInvoicedSubjectsOfMonth(atx.tx, `${month}-01`)] as const,
+        ),
+      ),
+    ),
+  }));
+  const result: RerateResult = {
+    calls: 0,
+    changed: 0,
+    unrated: 0,
+    keptInvoiced: 0,
+    keptInvoicedCustomers: [],
+    keptInvoicedMonths: [],
+  };
+  const keptCustomers = new Set<number>();
+  const keptMonths = new Set<string>();
   type Cursor = { startedAt: Date; dedupKey: string } | null;
   let after: Cursor = null;
   for (;;) {
@@ -104,8 +150,16 @@ export async function rerateCalls(
       const keys = await selectCallRecordKeys(atx.tx, grant, batch);
       const lastKey = keys.at(-1);
       if (lastKey === undefined) return null;
+      const open = keys.filter((key) => {
+        const month = belgianDay(key.startedAt).slice(0, 7);
+        if (invoiced.get(month)?.has(key.subjectId) !== true) return true;
+        keptCustomers.add(key.subjectId);
+        keptMonths.add(month);
+        return false;
+      });
+      result.keptInvoiced += keys.length - open.length;
       const changes: Array<{ startedAt: Date; dedupKey: string; costMicros: number | null }> = [];
-      for (const call of await selectRatingInputs(atx.tx, grant, keys)) {
+      for (const call of await selectRatingInputs(atx.tx, grant, open)) {
         const seconds = selectBillableSeconds(call);
         let cost: number | null = 0;
         if (seconds > 0) {
@@ -116,11 +170,15 @@ export async function rerateCalls(
         if (cost !== call.costMicros)
           changes.push({ startedAt: call.startedAt, dedupKey: call.dedupKey, costMicros: cost });
       }
-      result.calls += keys.length;
+      result.calls += open.length;
       result.changed += await updateCosts(atx.tx, grant, changes);
       return { startedAt: lastKey.startedAt, dedupKey: lastKey.dedupKey };
     });
-    if (last === null) return result;
+    if (last === null) {
+      result.keptInvoicedCustomers = [...keptCustomers].sort((a, b) => a - b);
+      result.keptInvoicedMonths = [...keptMonths].sort();
+      return result;
+    }
     after = last;
   }
 }

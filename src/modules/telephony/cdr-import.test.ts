@@ -325,7 +325,14 @@ describe('CDR import (VX-5)', () => {
       to: brussels('2024-06-01'),
       batchSize: 1,
     });
-    expect(result).toEqual({ calls: 2, changed: 1, unrated: 0 });
+    expect(result).toEqual({
+      calls: 2,
+      changed: 1,
+      unrated: 0,
+      keptInvoiced: 0,
+      keptInvoicedCustomers: [],
+      keptInvoicedMonths: [],
+    });
     const [answered] = await findCallRecords(kernel, billing(tenant), ALL_TIME);
     expect(answered?.costMicros).toBe(264_000 + 50_000);
   });
