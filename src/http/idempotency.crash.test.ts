@@ -9,6 +9,7 @@ import { createPolicyTenant, createTestKernel } from '../../test/kernel.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { createCustomer, prepareTenant, startContract } from '../modules/billing/billing.test-helpers.js';
 import type { Tenant } from '../modules/tenants/index.js';
+import { belgianDay } from '../platform/calendar.js';
 import { systemClock } from '../platform/clock.js';
 
 // A request killed mid-way must not hold its Idempotency-Key for a day, nor let a retry make a
@@ -203,20 +204,28 @@ describe('an invoice run killed with an Idempotency-Key (attack S7-8, decision 0
     app.inject({ method: 'POST', url: '/api/v1/invoice-runs', headers: headers(key), payload: body });
 
   it('killed before its first invoice committed (only audit entries did): the retry with the same key bills the month, once, and a later retry replays its answer', async () => {
-    const body = runBody('2026-11', '2026-12-01');
-    await killedRun('invoice-run.before-commit', 'run-nov-killed', body);
-    expect(await invoicesOf('2026-11')).toBe(0);
-    expect(await keyState('run-nov-killed')).toBe('pending');
+    // A month that has ended and was not billed yet: a customer with an August contract. The run
+    // is dated today (real clock): an issue date after today is refused (decision 0541).
+    const customer = await createCustomer(kernel, voxtra, { familyName: 'Augustijns' });
+    await startContract(kernel, voxtra, customer, {
+      startDate: '2026-08-01',
+      endDate: '2026-08-31',
+      lines: [{ productId: subscription }],
+    });
+    const body = runBody('2026-08', belgianDay(new Date()));
+    await killedRun('invoice-run.before-commit', 'run-aug-killed', body);
+    expect(await invoicesOf('2026-08')).toBe(0);
+    expect(await keyState('run-aug-killed')).toBe('pending');
 
-    const retried = await runAgain('run-nov-killed', body);
+    const retried = await runAgain('run-aug-killed', body);
     expect(retried.statusCode, retried.body).toBe(200);
-    expect(retried.json()).toMatchObject({ period: '2026-11', invoiced: 1 });
-    expect(await invoicesOf('2026-11')).toBe(1);
-    const replayed = await runAgain('run-nov-killed', body);
+    expect(retried.json()).toMatchObject({ period: '2026-08', invoiced: 1 });
+    expect(await invoicesOf('2026-08')).toBe(1);
+    const replayed = await runAgain('run-aug-killed', body);
     expect(replayed.statusCode).toBe(200);
     expect(replayed.headers['idempotent-replayed']).toBe('true');
     expect(replayed.json()).toEqual(retried.json());
-    expect(await invoicesOf('2026-11')).toBe(1);
+    expect(await invoicesOf('2026-08')).toBe(1);
   });
 
   it('killed after its invoices committed: the retry gets 409 interrupted saying changes were committed, and bills nobody twice', async () => {
@@ -226,7 +235,7 @@ describe('an invoice run killed with an Idempotency-Key (attack S7-8, decision 0
       startDate: '2026-09-01',
       lines: [{ productId: subscription }],
     });
-    const body = runBody('2026-09', '2026-12-01');
+    const body = runBody('2026-09', belgianDay(new Date()));
     await killedRun('invoice-run.after-batch', 'run-sep-killed', body);
     expect(await invoicesOf('2026-09')).toBe(1);
     expect(await keyState('run-sep-killed')).toBe('committed');

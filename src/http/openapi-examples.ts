@@ -117,8 +117,8 @@ export const REQUEST_BODY_EXAMPLES: Readonly<Record<string, unknown>> = {
     reminders: { enabled: true, firstReminderDays: 14, secondReminderDays: 28, formalNoticeDays: 42 },
   },
   'POST /api/v1/invoice-runs': {
-    period: '2026-11',
-    issueDate: '2026-12-01',
+    period: '2026-10',
+    issueDate: '2026-11-05',
     allowUnrated: false,
     callsPurpose: 'call_billing',
   },
