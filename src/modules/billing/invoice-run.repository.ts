@@ -238,15 +238,7 @@ export async function selectCallSummaries(
   if (headLength > CALL_TOTALS_HEAD_LENGTH) {
     return selectCallSummariesFromCalls(tx, grant, window, subjectIds, headLength);
   }
-  const result = await sql<{
-    subject_id: number;
-    head: string;
-    chargeable: number;
-    chargeable_seconds: string;
-    calls: number;
-    seconds: string;
-    cost_micros: string;
-  }>`
+  const result = await sql<CallSummaryDbRow>`
     select subject_id, left(head, ${headLength}::int) as head,
            sum(chargeable_calls)::int as chargeable, sum(chargeable_seconds)::bigint as chargeable_seconds,
            sum(charged_calls)::int as calls, sum(charged_seconds)::bigint as seconds,
@@ -256,7 +248,22 @@ export async function selectCallSummaries(
        and (charged_calls > 0 or chargeable_calls > 0)
      group by 1, 2
      order by 1, 2`.execute(tx);
-  return result.rows.map((row) => ({
+  return result.rows.map(toCallSummary);
+}
+
+/** A call summary as the database gives it (sums of bigint come back as text). */
+interface CallSummaryDbRow {
+  subject_id: number;
+  head: string;
+  chargeable: number;
+  chargeable_seconds: string;
+  calls: number;
+  seconds: string;
+  cost_micros: string;
+}
+
+function toCallSummary(row: CallSummaryDbRow): CallSummaryRow {
+  return {
     subjectId: Number(row.subject_id),
     head: row.head,
     chargeable: row.chargeable,
@@ -264,7 +271,7 @@ export async function selectCallSummaries(
     calls: row.calls,
     seconds: Number(row.seconds),
     costMicros: Number(row.cost_micros),
-  }));
+  };
 }
 
 /** `selectCallSummaries` from the calls themselves: one aggregate over the month (decision 0420). */
@@ -275,15 +282,7 @@ async function selectCallSummariesFromCalls(
   subjectIds: readonly number[],
   headLength: number,
 ): Promise<CallSummaryRow[]> {
-  const result = await sql<{
-    subject_id: number;
-    head: string;
-    chargeable: number;
-    chargeable_seconds: string;
-    calls: number;
-    seconds: string;
-    cost_micros: string;
-  }>`
+  const result = await sql<CallSummaryDbRow>`
     select subject_id, left(destination, ${headLength}::int) as head,
            count(*) filter (where ${CHARGEABLE})::int as chargeable,
            coalesce(sum(billable_seconds) filter (where ${CHARGEABLE}), 0)::bigint as chargeable_seconds,
@@ -297,15 +296,7 @@ async function selectCallSummariesFromCalls(
        and subject_id = any(${[...subjectIds]}::bigint[]) and (cost_micros > 0 or ${CHARGEABLE})
      group by 1, 2
      order by 1, 2`.execute(tx);
-  return result.rows.map((row) => ({
-    subjectId: Number(row.subject_id),
-    head: row.head,
-    chargeable: row.chargeable,
-    chargeableSeconds: Number(row.chargeable_seconds),
-    calls: row.calls,
-    seconds: Number(row.seconds),
-    costMicros: Number(row.cost_micros),
-  }));
+  return result.rows.map(toCallSummary);
 }
 
 /** A customer's calls of an earlier, invoiced month that no invoice has billed yet (G-1). */

@@ -8,7 +8,7 @@ import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
 import { signInByMailedLink, type MailingTestApp } from '../../../test/mailing-app.js';
 import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
 import { unzip } from '../../../test/zip.js';
-import { buildApp } from '../../http/app.js';
+import { buildApp, type HttpDependencies } from '../../http/app.js';
 import { buildAccessReport } from '../../kernel/access-report/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { createLogger } from '../../platform/logger.js';
@@ -42,18 +42,24 @@ let cookie: string;
 let bigCookie: string;
 let subjectId: number;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  kernel = createTestKernel(database);
-  smtp = await startSmtpSink();
-  app = await buildApp({
+/** The app as these tests run it: its log lines kept, the public doors answering at once. */
+function buildPortalApp(extra: Partial<HttpDependencies> = {}): Promise<FastifyInstance> {
+  return buildApp({
     kernel,
     logger: createLogger({ level: 'info', destination: logSink }),
     version: 'test',
     mailer: smtp.mailer,
     publicUrl: PUBLIC_URL,
     answerQuanta: { form: 0, link: 0, login: 0 },
+    ...extra,
   });
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database);
+  smtp = await startSmtpSink();
+  app = await buildPortalApp();
   origin = await app.listen({ host: '127.0.0.1', port: 0 });
   voiceking = await createPolicyTenant(kernel, 'voiceking');
   const email = 'vera.veelbeller@example.be';
@@ -337,15 +343,7 @@ describe('exports never hold the pool at a client’s pace (attack S8-1, decisio
 
   beforeAll(async () => {
     // The same server with one export connection and a short stall time.
-    paced = await buildApp({
-      kernel,
-      logger: createLogger({ level: 'info', destination: logSink }),
-      version: 'test',
-      mailer: smtp.mailer,
-      publicUrl: PUBLIC_URL,
-      answerQuanta: { form: 0, link: 0, login: 0 },
-      exportPace: { connections: 1, stallMs: STALL_MS },
-    });
+    paced = await buildPortalApp({ exportPace: { connections: 1, stallMs: STALL_MS } });
     pacedOrigin = await paced.listen({ host: '127.0.0.1', port: 0 });
   });
   afterAll(async () => {

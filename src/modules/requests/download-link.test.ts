@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,49 +78,12 @@ async function downloadLink(): Promise<{ path: string; email: string }> {
   return { path: link.slice(PUBLIC_URL.length), email };
 }
 
-/** Starts the download over a real socket and breaks the connection once the answer has begun. */
-async function abortedDownload(path: string): Promise<number> {
-  // The link's page first (a GET counts no start, decision 0400), then its button's POST.
+/** Opens the link's page (a GET counts no start, decision 0400) and posts its button over a real socket. */
+async function pressDownloadButton(path: string): Promise<{ response: IncomingMessage; hangUp: () => void }> {
   const { button } = await openLinkPage(app, path);
   if (!button) throw new Error('no button on the download page');
   const body = new URLSearchParams(button.fields).toString();
-  armTestHook('requests.download-started:stall');
-  try {
-    return await new Promise<number>((resolve, reject) => {
-      const outgoing = httpRequest(
-        `${origin}${button.action}`,
-        {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/x-www-form-urlencoded',
-            'content-length': Buffer.byteLength(body),
-            cookie: `kluis_form=${button.formCookie}`,
-          },
-        },
-        (response) => {
-          const status = response.statusCode ?? 0;
-          response.on('error', () => undefined);
-          outgoing.destroy();
-          resolve(status);
-        },
-      );
-      outgoing.on('error', (error) => {
-        if (!outgoing.destroyed) reject(error);
-      });
-      outgoing.end(body);
-    });
-  } finally {
-    armTestHook(undefined);
-  }
-}
-
-/** Presses the download button over a real connection, reads `atLeast` bytes of the package, and hangs up. */
-async function brokenOffDownload(path: string, atLeast: number): Promise<number> {
-  const { button } = await openLinkPage(app, path);
-  if (!button) throw new Error('no button on the download page');
-  const body = new URLSearchParams(button.fields).toString();
-  return new Promise<number>((resolve, reject) => {
-    let received = 0;
+  return new Promise((resolve, reject) => {
     const outgoing = httpRequest(
       `${origin}${button.action}`,
       {
@@ -133,21 +96,42 @@ async function brokenOffDownload(path: string, atLeast: number): Promise<number>
       },
       (response) => {
         response.on('error', () => undefined);
-        response.on('data', (chunk: Buffer) => {
-          received += chunk.length;
-          if (received < atLeast) return;
-          outgoing.destroy();
-          resolve(received);
-        });
-        response.on('end', () =>
-          reject(new Error(`the whole package came (${received} bytes) before the hang-up`)),
-        );
+        resolve({ response, hangUp: () => outgoing.destroy() });
       },
     );
     outgoing.on('error', (error) => {
       if (!outgoing.destroyed) reject(error);
     });
     outgoing.end(body);
+  });
+}
+
+/** Starts the download and breaks the connection once the answer has begun. */
+async function abortedDownload(path: string): Promise<number> {
+  armTestHook('requests.download-started:stall');
+  try {
+    const { response, hangUp } = await pressDownloadButton(path);
+    hangUp();
+    return response.statusCode ?? 0;
+  } finally {
+    armTestHook(undefined);
+  }
+}
+
+/** Presses the download button, reads `atLeast` bytes of the package, and hangs up. */
+async function brokenOffDownload(path: string, atLeast: number): Promise<number> {
+  const { response, hangUp } = await pressDownloadButton(path);
+  return new Promise<number>((resolve, reject) => {
+    let received = 0;
+    response.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received < atLeast) return;
+      hangUp();
+      resolve(received);
+    });
+    response.on('end', () =>
+      reject(new Error(`the whole package came (${received} bytes) before the hang-up`)),
+    );
   });
 }
 
@@ -246,34 +230,14 @@ describe('the access package download link (decision 0382)', () => {
   it('S8-7: while a download of the package runs, the link’s next start is 429 in the person’s language and counts no start; once the first is gone, the link works', async () => {
     const { path } = await downloadLink();
     await giveLongHistory();
-    const { button } = await openLinkPage(app, path);
-    if (!button) throw new Error('no button on the download page');
-    const body = new URLSearchParams(button.fields).toString();
     // The first download starts, and its reader takes the first bytes, then waits.
-    const held = await new Promise<{ hangUp: () => void }>((resolve, reject) => {
-      const outgoing = httpRequest(
-        `${origin}${button.action}`,
-        {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/x-www-form-urlencoded',
-            'content-length': Buffer.byteLength(body),
-            cookie: `kluis_form=${button.formCookie}`,
-          },
-        },
-        (response) => {
-          response.on('error', () => undefined);
-          response.once('data', () => {
-            response.pause();
-            resolve({ hangUp: () => outgoing.destroy() });
-          });
-        },
-      );
-      outgoing.on('error', (error) => {
-        if (!outgoing.destroyed) reject(error);
-      });
-      outgoing.end(body);
-    });
+    const held = await pressDownloadButton(path);
+    await new Promise<void>((resolve) =>
+      held.response.once('data', () => {
+        held.response.pause();
+        resolve();
+      }),
+    );
     expect(await linkState(path)).toEqual({ attempts: 1, spent: false });
 
     const second = await followLink(app, path);
