@@ -38,7 +38,7 @@ export {
   type CreditNoteInput,
 } from './invoice.service.js';
 export { getInvoiceUbl, getInvoiceHtml, getInvoicePdf } from './documents.service.js';
-export { selectInvoicedSubjectsOfMonth } from './invoice.repository.js';
+export { selectBilledSubjectsOfMonth } from './invoice.repository.js';
 export { importPayments, parseStatementCsv, type PaymentImportSummary } from './payment.service.js';
 export { parseCoda, isCoda } from './coda.js';
 export { createDirectDebitCollection, type DirectDebitCollection } from './sepa-direct-debit.service.js';

@@ -10,6 +10,7 @@ import {
   startContract,
   type TestCall,
 } from './billing.test-helpers.js';
+import { rerateCalls } from '../telephony/index.js';
 import { runInvoices } from './invoice-run.service.js';
 
 // "Today" is Thursday 5 November 2026 in Belgium: October 2026 can be billed.
@@ -165,6 +166,13 @@ describe('a month run again after the next month billed its calls as late calls 
     expect(november.lateCalls.billed).toBe(10);
     let counts = await octoberCounts(tenant.tenantId);
     expect([counts.billed.get(x), counts.billed.get(y)]).toEqual([5, 5]);
+    // Billed as late calls, their October calls keep their billed price through a re-rate (0540).
+    const rerate = await rerateCalls(kernel, tenant.tenantId, {
+      from: new Date('2026-10-01T00:00:00+02:00'),
+      to: new Date('2026-11-01T00:00:00+01:00'),
+    });
+    expect(rerate.keptInvoicedCustomers).toEqual([a, x, y]);
+    expect(rerate.calls).toBe(0);
 
     // Two more calls of Y's October, then October is run again (it picks up who it missed).
     await insertCalls(kernel, tenant, callsOf([y], '2026-10-28', 2));

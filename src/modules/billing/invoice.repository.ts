@@ -429,14 +429,20 @@ async function closeSettledCollection(
     .execute();
 }
 
-/** Customers already invoiced for the billing month starting on `periodStart` (subject ids only). */
-export async function selectInvoicedSubjectsOfMonth(tx: Tx, periodStart: string): Promise<Set<number>> {
-  const rows = await tx
-    .selectFrom('invoices')
-    .select('subject_id')
-    .where('kind', '=', 'invoice')
-    .where('period_start', '=', periodStart)
-    .where('subject_id', 'is not', null)
-    .execute();
-  return new Set(rows.map((row) => Number(row.subject_id)));
+/**
+ * Customers some of whose calls of the billing month starting on `periodStart` are billed: they
+ * have the month's invoice, or another invoice billed calls of it as late calls (decision 0532).
+ * Their calls of the month keep their billed price (a re-rate leaves them alone, decision 0540).
+ */
+export async function selectBilledSubjectsOfMonth(tx: Tx, periodStart: string): Promise<Set<number>> {
+  const result = await sql<{ subject_id: number }>`
+    select subject_id from invoices
+     where kind = 'invoice' and period_start = ${periodStart}::date and subject_id is not null
+    union
+    select i.subject_id
+      from invoice_call_months c
+      join invoices i on i.tenant_id = c.tenant_id and i.invoice_id = c.invoice_id
+     where c.calls_month = ${periodStart}::date and c.calls > 0 and i.kind = 'invoice'
+       and i.subject_id is not null`.execute(tx);
+  return new Set(result.rows.map((row) => Number(row.subject_id)));
 }

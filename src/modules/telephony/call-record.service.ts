@@ -2,7 +2,7 @@ import type { Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { retentionRulesFor } from '../../kernel/policy/policy.query.js';
 import { AppError } from '../../platform/errors.js';
-import { selectInvoicedSubjectsOfMonth } from '../billing/index.js';
+import { selectBilledSubjectsOfMonth } from '../billing/index.js';
 import type { UseCaseContext } from '../parties/index.js';
 import { selectMonthsWithCalls, selectSubjectsWithCallsIn } from './call-record-retention.repository.js';
 import {
@@ -117,7 +117,7 @@ export async function rerateCalls(
     invoiced: new Map(
       await Promise.all(
         months.map(
-          async (month) => [month, await selectInvoicedSubjectsOfMonth(atx.tx, `${month}-01`)] as const,
+          async (month) => [month, await selectBilledSubjectsOfMonth(atx.tx, `${month}-01`)] as const,
         ),
       ),
     ),

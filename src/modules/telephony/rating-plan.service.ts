@@ -9,7 +9,7 @@ import type { Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { belgianDay, isIsoDay } from '../../platform/calendar.js';
 import { AppError } from '../../platform/errors.js';
-import { selectInvoicedSubjectsOfMonth } from '../billing/index.js';
+import { selectBilledSubjectsOfMonth } from '../billing/index.js';
 import { selectContractProductDays, selectProduct } from '../contracts/index.js';
 import type { UseCaseContext } from '../parties/index.js';
 import { selectCallerSubjectIds, updateCosts } from './call-record.repository.js';
@@ -369,7 +369,7 @@ export async function rerateMonth(
     })),
     onNet: await selectOnNetNumbers(tx),
     subjects: await selectCallerSubjectIds(tx, window),
-    invoiced: await selectInvoicedSubjectsOfMonth(tx, `${options.month}-01`),
+    invoiced: await selectBilledSubjectsOfMonth(tx, `${options.month}-01`),
   }));
   const plans = new Map(setup.plans.map((plan) => [plan.planId, plan]));
   const report: RerateMonthReport = {
