@@ -653,6 +653,30 @@ describe('a purpose that covers no data of people (attack S7-4)', () => {
       expect(entries.rows[0]?.reason ?? '').toContain(code);
     }
   });
+
+  it('a list under it, or by a role the purpose does not have, is refused with one denied entry carrying the request’s id (attack S8-3)', async () => {
+    const billing = await loginAs(app, kernel, voiceking, 'billing');
+    for (const [session, purpose, code] of [
+      [billing, 'call_billing', 'category_not_allowed'],
+      [hr, 'answering_questions', 'role_not_allowed'],
+    ] as const) {
+      const answer = await call(session, 'GET', '/api/v1/people?limit=5', purpose);
+      expect(answer.statusCode, answer.body).toBe(403);
+      expect(answer.json()).toMatchObject({ code });
+      const requestId = String(answer.headers['x-request-id']);
+      await chainPendingAudit(kernel, voiceking.tenantId);
+      const entries = await runAsOwner<{ decision: string; purpose: string; reason: string }>(
+        database.ownerUrl,
+        'select decision, purpose, reason from audit_log where tenant_id = $1 and request_id = $2',
+        [voiceking.tenantId, requestId],
+      );
+      expect(
+        entries.rows.map((row) => [row.decision, row.purpose]),
+        code,
+      ).toEqual([['denied', purpose]]);
+      expect(entries.rows[0]?.reason ?? '').toContain(code);
+    }
+  });
 });
 
 describe('the audit entries of a list read (attack S7-3)', () => {
