@@ -46,6 +46,44 @@ afterAll(async () => {
 
 const count = async (sql: string, params: unknown[]): Promise<number> =>
   (await runAsOwner<{ n: number }>(database.ownerUrl, sql, params)).rows[0]?.n ?? -1;
+const storedCalls = (): Promise<number> =>
+  count('select count(*)::int as n from call_records where tenant_id = $1', [voxtra.tenantId]);
+const distinctCalls = (): Promise<number> =>
+  count('select count(distinct dedup_key)::int as n from call_records where tenant_id = $1', [
+    voxtra.tenantId,
+  ]);
+
+async function upload(name: string, lines: readonly string[]): Promise<number> {
+  const sent = await app.inject({
+    method: 'POST',
+    url: `/api/v1/call-record-imports?name=${name}`,
+    headers: { cookie: billing.cookie, 'x-csrf-token': billing.csrfToken, 'content-type': 'text/csv' },
+    payload: `${lines.join('\n')}\n`,
+  });
+  expect(sent.statusCode, sent.body).toBe(202);
+  return sent.json<{ importId: number }>().importId;
+}
+
+async function importCounts(importId: number): Promise<unknown> {
+  const done = await app.inject({
+    method: 'GET',
+    url: `/api/v1/call-record-imports/${importId}`,
+    headers: { cookie: billing.cookie },
+  });
+  return done.json();
+}
+
+// The child runs the uploads in batches of 3 rows and dies (SIGKILL) once the first has committed.
+async function killedAfterFirstBatch(child: 'run-cdr-uploads.ts' | 'run-cdr-upload-queue.ts'): Promise<void> {
+  const exit = await runChild(
+    ['--import', 'tsx', path.join(ROOT, 'test/children', child), spoolDir, '3'],
+    crashEnv(database, masterKey, { KLUIS_TEST_HOOK: 'cdr-upload.batch-written:kill' }),
+  );
+  expect(exit.signal, exit.stderr).toBe('SIGKILL');
+}
+
+const runUploads = (): Promise<void> =>
+  runCdrUploads({ kernel, connection: bulkConnection(database), spoolDir, batchSize: 3 }, testLogger);
 
 describe('an uploaded import killed half-way (decision 0360)', () => {
   it('VX-5: the upload job killed after its first batch loses nothing and duplicates nothing when it runs again', async () => {
@@ -54,23 +92,10 @@ describe('an uploaded import killed half-way (decision 0360)', () => {
     );
     // Line 4: a stranger's call, rejected.
     lines[3] = answeredCall('k.x', '056999999', '0470123456', '2024-06-04 10:30:00', 60);
-    const sent = await app.inject({
-      method: 'POST',
-      url: '/api/v1/call-record-imports?name=killed.csv',
-      headers: { cookie: billing.cookie, 'x-csrf-token': billing.csrfToken, 'content-type': 'text/csv' },
-      payload: `${lines.join('\n')}\n`,
-    });
-    expect(sent.statusCode, sent.body).toBe(202);
-    const { importId } = sent.json<{ importId: number }>();
+    const importId = await upload('killed.csv', lines);
 
-    // Batches of 3 rows; the process dies (SIGKILL) as soon as the first has committed.
-    const exit = await runChild(
-      ['--import', 'tsx', path.join(ROOT, 'test/children/run-cdr-uploads.ts'), spoolDir, '3'],
-      crashEnv(database, masterKey, { KLUIS_TEST_HOOK: 'cdr-upload.batch-written:kill' }),
-    );
-    expect(exit.signal, exit.stderr).toBe('SIGKILL');
-    const calls = 'select count(*)::int as n from call_records where tenant_id = $1';
-    expect(await count(calls, [voxtra.tenantId])).toBe(3);
+    await killedAfterFirstBatch('run-cdr-uploads.ts');
+    expect(await storedCalls()).toBe(3);
     const status = await runAsOwner<{ status: string }>(
       database.ownerUrl,
       'select status from call_record_imports where tenant_id = $1 and import_id = $2',
@@ -80,26 +105,17 @@ describe('an uploaded import killed half-way (decision 0360)', () => {
     expect(await readdir(spoolDir)).toHaveLength(1);
 
     // The job runs again (the queue hands the expired run back; here the pass is run directly).
-    await runCdrUploads({ kernel, connection: bulkConnection(database), spoolDir, batchSize: 3 }, testLogger);
-    const done = await app.inject({
-      method: 'GET',
-      url: `/api/v1/call-record-imports/${importId}`,
-      headers: { cookie: billing.cookie },
-    });
+    await runUploads();
     // The first run's three calls were imported from this file: imported, not duplicates (S7-8).
-    expect(done.json()).toMatchObject({
+    expect(await importCounts(importId)).toMatchObject({
       status: 'finished',
       linesRead: 9,
       imported: 8,
       duplicates: 0,
       rejected: 1,
     });
-    expect(await count(calls, [voxtra.tenantId])).toBe(8);
-    expect(
-      await count('select count(distinct dedup_key)::int as n from call_records where tenant_id = $1', [
-        voxtra.tenantId,
-      ]),
-    ).toBe(8);
+    expect(await storedCalls()).toBe(8);
+    expect(await distinctCalls()).toBe(8);
     expect(
       await count(
         'select count(*)::int as n from call_record_import_rejects where tenant_id = $1 and import_id = $2',
@@ -113,24 +129,12 @@ describe('an uploaded import killed half-way (decision 0360)', () => {
     const lines = Array.from({ length: 7 }, (_, index) =>
       answeredCall(`q.${index}`, '056223344', '0470123456', `2024-06-05 11:0${index}:00`, 60),
     );
-    const sent = await app.inject({
-      method: 'POST',
-      url: '/api/v1/call-record-imports?name=queue-killed.csv',
-      headers: { cookie: billing.cookie, 'x-csrf-token': billing.csrfToken, 'content-type': 'text/csv' },
-      payload: `${lines.join('\n')}\n`,
-    });
-    expect(sent.statusCode, sent.body).toBe(202);
-    const { importId } = sent.json<{ importId: number }>();
-    const calls = 'select count(*)::int as n from call_records where tenant_id = $1';
-    const before = await count(calls, [voxtra.tenantId]);
+    const importId = await upload('queue-killed.csv', lines);
+    const before = await storedCalls();
 
     // The job queue of a "server" runs the upload and the process dies after its first batch.
-    const exit = await runChild(
-      ['--import', 'tsx', path.join(ROOT, 'test/children/run-cdr-upload-queue.ts'), spoolDir, '3'],
-      crashEnv(database, masterKey, { KLUIS_TEST_HOOK: 'cdr-upload.batch-written:kill' }),
-    );
-    expect(exit.signal, exit.stderr).toBe('SIGKILL');
-    expect(await count(calls, [voxtra.tenantId])).toBe(before + 3);
+    await killedAfterFirstBatch('run-cdr-upload-queue.ts');
+    expect(await storedCalls()).toBe(before + 3);
     const activeRuns = `select count(*)::int as n from ${JOB_SCHEMA}.job where name = $1 and state = 'active'`;
     // The dead run holds the stately queue: before the fix it stayed so for 15 minutes.
     expect(await count(activeRuns, [CDR_UPLOAD_JOB])).toBe(1);
@@ -162,24 +166,15 @@ describe('an uploaded import killed half-way (decision 0360)', () => {
     } finally {
       await queue.stop();
     }
-    const done = await app.inject({
-      method: 'GET',
-      url: `/api/v1/call-record-imports/${importId}`,
-      headers: { cookie: billing.cookie },
-    });
-    expect(done.json()).toMatchObject({
+    expect(await importCounts(importId)).toMatchObject({
       status: 'finished',
       linesRead: 7,
       imported: 7,
       duplicates: 0,
       rejected: 0,
     });
-    expect(await count(calls, [voxtra.tenantId])).toBe(before + 7);
-    expect(
-      await count('select count(distinct dedup_key)::int as n from call_records where tenant_id = $1', [
-        voxtra.tenantId,
-      ]),
-    ).toBe(before + 7);
+    expect(await storedCalls()).toBe(before + 7);
+    expect(await distinctCalls()).toBe(before + 7);
     // The dead run was failed (handed to a retry), not left active; nothing of the queue runs now.
     expect(await count(activeRuns, [CDR_UPLOAD_JOB])).toBe(0);
     expect(await readdir(spoolDir)).toEqual([]);
@@ -192,31 +187,13 @@ describe('an uploaded import killed half-way (decision 0360)', () => {
     // Line 8 repeats line 1 (the same switch id): a duplicate within the file itself.
     lines.push(answeredCall('d.0', '056223344', '0470123456', '2024-06-06 12:00:00', 60));
     // One call of the file was stored before, by another import: a duplicate of the file too.
-    const earlier = await app.inject({
-      method: 'POST',
-      url: '/api/v1/call-record-imports?name=earlier.csv',
-      headers: { cookie: billing.cookie, 'x-csrf-token': billing.csrfToken, 'content-type': 'text/csv' },
-      payload: `${lines[6] ?? ''}\n`,
-    });
-    expect(earlier.statusCode, earlier.body).toBe(202);
-    await runCdrUploads({ kernel, connection: bulkConnection(database), spoolDir, batchSize: 3 }, testLogger);
-    const sent = await app.inject({
-      method: 'POST',
-      url: '/api/v1/call-record-imports?name=resumed-counts.csv',
-      headers: { cookie: billing.cookie, 'x-csrf-token': billing.csrfToken, 'content-type': 'text/csv' },
-      payload: `${lines.join('\n')}\n`,
-    });
-    expect(sent.statusCode, sent.body).toBe(202);
-    const { importId } = sent.json<{ importId: number }>();
-    const calls = 'select count(*)::int as n from call_records where tenant_id = $1';
-    const before = await count(calls, [voxtra.tenantId]);
+    await upload('earlier.csv', [lines[6] ?? '']);
+    await runUploads();
+    const importId = await upload('resumed-counts.csv', lines);
+    const before = await storedCalls();
 
-    const exit = await runChild(
-      ['--import', 'tsx', path.join(ROOT, 'test/children/run-cdr-uploads.ts'), spoolDir, '3'],
-      crashEnv(database, masterKey, { KLUIS_TEST_HOOK: 'cdr-upload.batch-written:kill' }),
-    );
-    expect(exit.signal, exit.stderr).toBe('SIGKILL');
-    expect(await count(calls, [voxtra.tenantId])).toBe(before + 3);
+    await killedAfterFirstBatch('run-cdr-uploads.ts');
+    expect(await storedCalls()).toBe(before + 3);
     expect(
       await count(
         'select committed_rows::int as n from call_record_imports where tenant_id = $1 and import_id = $2',
@@ -224,22 +201,17 @@ describe('an uploaded import killed half-way (decision 0360)', () => {
       ),
     ).toBe(3);
 
-    await runCdrUploads({ kernel, connection: bulkConnection(database), spoolDir, batchSize: 3 }, testLogger);
-    const done = await app.inject({
-      method: 'GET',
-      url: `/api/v1/call-record-imports/${importId}`,
-      headers: { cookie: billing.cookie },
-    });
+    await runUploads();
     // 9 lines: 7 calls stored by this import (3 by the killed run, 4 by the resumed one), line 9
     // repeating line 1, and line 7 stored before by the other import.
-    expect(done.json()).toMatchObject({
+    expect(await importCounts(importId)).toMatchObject({
       status: 'finished',
       linesRead: 9,
       imported: 7,
       duplicates: 2,
       rejected: 0,
     });
-    expect(await count(calls, [voxtra.tenantId])).toBe(before + 7);
+    expect(await storedCalls()).toBe(before + 7);
     expect(await readdir(spoolDir)).toEqual([]);
   }, 120_000);
 });
