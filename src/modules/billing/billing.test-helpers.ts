@@ -56,7 +56,12 @@ export async function prepareTenant(kernel: Kernel, tenant: Tenant): Promise<Cat
 export async function createCustomer(
   kernel: Kernel,
   tenant: Tenant,
-  options: { familyName?: string; givenName?: string; organisationId?: number } = {},
+  options: {
+    familyName?: string;
+    givenName?: string;
+    organisationId?: number;
+    preferredLanguage?: 'nl' | 'fr' | 'en' | 'de';
+  } = {},
 ): Promise<number> {
   const person = await createPerson(
     kernel,
@@ -67,6 +72,7 @@ export async function createCustomer(
       givenName: options.givenName ?? 'An',
       address: { street: 'Veldstraat 1', postalCode: '9000', city: 'Gent', country: 'BE' },
       ...(options.organisationId ? { organisationId: options.organisationId } : {}),
+      ...(options.preferredLanguage ? { preferredLanguage: options.preferredLanguage } : {}),
     },
   );
   return person.subjectId;

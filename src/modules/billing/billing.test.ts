@@ -143,9 +143,9 @@ describe('invoice run (VX-3)', () => {
     const one = await getInvoice(kernel, billingContext(tenant), first.invoiceId);
     expect(one.lines.map((line) => [line.kind, line.description, line.amountCents])).toEqual([
       ['subscription', 'VoIP line basic (2026-10)', 1500],
-      ['calls', 'Calls to Belgian fixed numbers: 1 calls, 0 min 30 s', 2],
-      ['calls', 'Calls to Belgian mobile numbers: 3 calls, 4 min 05 s', 61],
-      ['calls', 'International calls: 1 calls, 1 min 00 s', 40],
+      ['calls', 'Gesprekken naar Belgische vaste nummers: 1 gesprek, 0 min 30 s', 2],
+      ['calls', 'Gesprekken naar Belgische mobiele nummers: 3 gesprekken, 4 min 05 s', 61],
+      ['calls', 'Internationale gesprekken: 1 gesprek, 1 min 00 s', 40],
     ]);
     expect(one).toMatchObject({
       totalExclVatCents: 1603,
@@ -745,7 +745,7 @@ describe('documents', () => {
     expect(plainHtml).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(plainHtml).not.toContain('<script>');
     expect(plainHtml).not.toContain('+32470111111');
-    expect(plainHtml).toContain('Calls to Belgian mobile numbers: 1 calls');
+    expect(plainHtml).toContain('Gesprekken naar Belgische mobiele nummers: 1 gesprek');
     const itemisedHtml = await getInvoiceHtml(
       kernel,
       billingContext(tenant, billingStaff),

@@ -108,10 +108,10 @@ describe('calls on the invoice: destination groups, short codes, late calls (iss
     expect(stdout).toContain('2026-09: 1 invoices');
     expect(await linesOf(tenant, '2026-09')).toEqual([
       'subscription|||VoIP line basic (2026-09)|1500',
-      'calls|international_zone_1||International zone 1: 1 calls, 1 min 40 s|50',
-      'calls|national_fixed||National fixed: 2 calls, 1 min 31 s|18',
-      'calls|national_mobile||National mobile: 1 calls, 0 min 46 s|15',
-      'calls|service_numbers||Service numbers: 1 calls, 1 min 30 s|120',
+      'calls|international_zone_1||International zone 1: 1 gesprek, 1 min 40 s|50',
+      'calls|national_fixed||National fixed: 2 gesprekken, 1 min 31 s|18',
+      'calls|national_mobile||National mobile: 1 gesprek, 0 min 46 s|15',
+      'calls|service_numbers||Service numbers: 1 gesprek, 1 min 30 s|120',
     ]);
   }, 600_000);
 
@@ -141,7 +141,7 @@ describe('calls on the invoice: destination groups, short codes, late calls (iss
     expect(await linesOf(tenant, '2026-10')).toEqual([
       'subscription|||VoIP line basic (2026-10)|1500',
       // In the invoice's language (Voxtra writes Dutch), like the other lines (attack S7-8).
-      'calls||2026-09-01|Gesprekken van 2026-09 ontvangen na de factuur: 1 gesprek, 1 min 40 s|21',
+      'calls||2026-09-01|Gesprekken van 2026-09 niet op de factuur van die maand: 1 gesprek, 1 min 40 s|21',
     ]);
     // Running October again bills it no more. (The CLI runs on the real clock; an issue date after
     // today is refused, decision 0541, so the test stays in months that have ended.)

@@ -1,6 +1,6 @@
 import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { formatAmount } from './amounts.js';
-import type { DocumentLanguage } from './billing.tables.js';
+import type { DestinationClass, DocumentLanguage } from './billing.tables.js';
 
 /**
  * The words of the documents for people (HTML and PDF invoice, credit note) in the languages a
@@ -46,13 +46,24 @@ export interface DocumentTexts {
   /** Under the PDF's call list when it is capped (decision 0312): how many calls are not listed. */
   callsNotListed: (notListed: number, listed: number) => string;
   /**
-   * An invoice line for calls of an earlier month received after its invoice (G-1): written into
-   * the line's description when the invoice is issued, in the invoice's language.
+   * The words of a calls line per destination group, "<group>: 3 gesprekken, 4 min 00 s"
+   * (`callGroupLine`): what follows the group's name, and the calls counted as one or many. The
+   * invoice run writes the same line in SQL from these words (decision 0550).
+   */
+  callWords: { colon: string; one: string; many: string };
+  /** The built-in destination classes' names (a tariff's own groups keep the tariff's names). */
+  builtInGroups: Readonly<Record<DestinationClass, string>>;
+  /**
+   * An invoice line for calls of an earlier month that were not on that month's invoice (G-1,
+   * received after it, or rated after it): written into the line's description when the invoice
+   * is issued, in the invoice's language. A customer who had no invoice for that month gets
+   * `remainingCalls` instead (attack S8-4).
    */
   lateCalls: (month: string, calls: number, duration: string) => string;
   /**
-   * The line for the month's own calls when part of them was billed already, as late calls on
-   * another invoice (attack S8-5): what is left of them.
+   * Calls of a month no invoice billed yet: the month's own calls when part of them was billed
+   * already as late calls on another invoice (attack S8-5), and late calls of a month for which
+   * the customer had no invoice (attack S8-4).
    */
   remainingCalls: (month: string, calls: number, duration: string) => string;
   page: (page: number, pages: number) => string;
@@ -103,8 +114,15 @@ export const DOCUMENT_TEXTS: Readonly<Record<DocumentLanguage, DocumentTexts>> =
       `Deze PDF toont de eerste ${listed} gesprekken; ${notListed} gesprekken zijn niet opgenomen. ` +
       'De samenvatting per bestemmingsgroep staat bij de factuurlijnen hierboven. ' +
       'De volledige lijst staat in de HTML-versie van deze factuur of is op aanvraag beschikbaar.',
+    callWords: { colon: ': ', one: 'gesprek', many: 'gesprekken' },
+    builtInGroups: {
+      be_fixed: 'Gesprekken naar Belgische vaste nummers',
+      be_mobile: 'Gesprekken naar Belgische mobiele nummers',
+      international: 'Internationale gesprekken',
+      special: 'Gesprekken naar service- en speciale nummers',
+    },
     lateCalls: (month, calls, duration) =>
-      `Gesprekken van ${month} ontvangen na de factuur: ${calls} ${calls === 1 ? 'gesprek' : 'gesprekken'}, ${duration}`,
+      `Gesprekken van ${month} niet op de factuur van die maand: ${calls} ${calls === 1 ? 'gesprek' : 'gesprekken'}, ${duration}`,
     remainingCalls: (month, calls, duration) =>
       `Gesprekken van ${month} nog niet gefactureerd: ${calls} ${calls === 1 ? 'gesprek' : 'gesprekken'}, ${duration}`,
     page: (page, pages) => `Pagina ${page} van ${pages}`,
@@ -155,8 +173,15 @@ export const DOCUMENT_TEXTS: Readonly<Record<DocumentLanguage, DocumentTexts>> =
       `Ce PDF reprend les ${listed} premiers appels ; ${notListed} appels ne sont pas repris. ` +
       'Le récapitulatif par groupe de destinations figure dans les lignes de la facture ci-dessus. ' +
       'La liste complète figure dans la version HTML de cette facture ou est disponible sur demande.',
+    callWords: { colon: ' : ', one: 'appel', many: 'appels' },
+    builtInGroups: {
+      be_fixed: 'Appels vers des numéros fixes belges',
+      be_mobile: 'Appels vers des numéros mobiles belges',
+      international: 'Appels internationaux',
+      special: 'Appels vers des numéros de service et spéciaux',
+    },
     lateCalls: (month, calls, duration) =>
-      `Appels de ${month} reçus après la facture : ${calls} ${calls === 1 ? 'appel' : 'appels'}, ${duration}`,
+      `Appels de ${month} absents de la facture de ce mois : ${calls} ${calls === 1 ? 'appel' : 'appels'}, ${duration}`,
     remainingCalls: (month, calls, duration) =>
       `Appels de ${month} pas encore facturés : ${calls} ${calls === 1 ? 'appel' : 'appels'}, ${duration}`,
     page: (page, pages) => `Page ${page} sur ${pages}`,
@@ -205,8 +230,15 @@ export const DOCUMENT_TEXTS: Readonly<Record<DocumentLanguage, DocumentTexts>> =
       `This PDF lists the first ${listed} calls; ${notListed} calls are not listed. ` +
       'The summary per destination group is in the invoice lines above. ' +
       'The full list is in the HTML version of this invoice or available on request.',
+    callWords: { colon: ': ', one: 'call', many: 'calls' },
+    builtInGroups: {
+      be_fixed: 'Calls to Belgian fixed numbers',
+      be_mobile: 'Calls to Belgian mobile numbers',
+      international: 'International calls',
+      special: 'Calls to service and special numbers',
+    },
     lateCalls: (month, calls, duration) =>
-      `Calls of ${month} received after its invoice: ${calls} ${calls === 1 ? 'call' : 'calls'}, ${duration}`,
+      `Calls of ${month} not on that month's invoice: ${calls} ${calls === 1 ? 'call' : 'calls'}, ${duration}`,
     remainingCalls: (month, calls, duration) =>
       `Calls of ${month} not billed before: ${calls} ${calls === 1 ? 'call' : 'calls'}, ${duration}`,
     page: (page, pages) => `Page ${page} of ${pages}`,
@@ -261,4 +293,19 @@ export function exemptionText(
 ): string | null {
   const own = subtotal.exemptionCode ? texts.exemptions[subtotal.exemptionCode] : undefined;
   return own ?? subtotal.exemptionReason ?? subtotal.exemptionCode ?? null;
+}
+
+/**
+ * A calls line per destination group in the document's language: "Nationaal vast: 3 gesprekken,
+ * 4 min 00 s". The invoice run's SQL drafting (invoice-run.repository.ts) builds the same text
+ * from the same words; invoice-run.sql-drafting.test.ts keeps them equal.
+ */
+export function callGroupLine(
+  language: DocumentLanguage,
+  label: string,
+  calls: number,
+  duration: string,
+): string {
+  const words = DOCUMENT_TEXTS[language].callWords;
+  return `${label}${words.colon}${calls} ${calls === 1 ? words.one : words.many}, ${duration}`;
 }

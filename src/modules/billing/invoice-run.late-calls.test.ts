@@ -212,3 +212,77 @@ describe('a month run again after the next month billed its calls as late calls 
     expect(counts.stored.get(x)).toBe(6);
   });
 });
+
+describe('call lines in the invoice’s language, late-call lines true for every customer (attack S8-4)', () => {
+  it('writes the per-destination-group lines in the customer’s language, and a late-call line says "not on that month’s invoice" to a customer who had one and "not billed before" to one who had none', async () => {
+    clock.set(new Date('2026-11-05T10:00:00Z'));
+    // VoiceKing keeps its customers' preferred language (Voxtra does not).
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    const catalogue = await prepareTenant(kernel, tenant);
+    const context = billingContext(tenant);
+    const run = (period: string, issueDate: string) =>
+      runInvoices(kernel, context, { callsPurpose: 'call_billing', period, issueDate });
+    const customers: Record<'nl' | 'fr' | 'en', number> = { nl: 0, fr: 0, en: 0 };
+    for (const language of ['nl', 'fr', 'en'] as const) {
+      customers[language] = await createCustomer(kernel, tenant, {
+        familyName: `Taal${language}`,
+        preferredLanguage: language,
+      });
+      await startContract(kernel, tenant, customers[language], {
+        startDate: '2026-08-01',
+        lines: [{ productId: catalogue.subscription }],
+      });
+    }
+    const late = await createCustomer(kernel, tenant, {
+      familyName: 'Zonderfactuur',
+      preferredLanguage: 'nl',
+    });
+    await insertCalls(kernel, tenant, [
+      ...callsOf(Object.values(customers), '2026-10-10', 1),
+      ...Object.values(customers).map((subjectId) => ({
+        subjectId,
+        startedAt: '2026-10-11T09:00:00Z',
+        destination: '+32470123456',
+        seconds: 3725,
+        costMicros: 1_234_567,
+      })),
+    ]);
+    expect((await run('2026-10', '2026-11-05')).invoiced).toBe(3);
+    const callLines = async (subjectId: number, period: string) =>
+      (
+        await runAsOwner<{ description: string }>(
+          database.ownerUrl,
+          `select l.description
+             from invoice_lines l join invoices i on i.tenant_id = l.tenant_id and i.invoice_id = l.invoice_id
+            where l.tenant_id = $1 and i.subject_id = $2 and i.period_start = $3::date and l.kind = 'calls'
+            order by l.line_no`,
+          [tenant.tenantId, subjectId, period],
+        )
+      ).rows.map((row) => row.description);
+    expect(await callLines(customers.nl, '2026-10-01')).toEqual([
+      'Gesprekken naar Belgische vaste nummers: 1 gesprek, 1 min 30 s',
+      'Gesprekken naar Belgische mobiele nummers: 1 gesprek, 1 h 02 min 05 s',
+    ]);
+    expect(await callLines(customers.fr, '2026-10-01')).toEqual([
+      'Appels vers des numéros fixes belges : 1 appel, 1 min 30 s',
+      'Appels vers des numéros mobiles belges : 1 appel, 1 h 02 min 05 s',
+    ]);
+    expect(await callLines(customers.en, '2026-10-01')).toEqual([
+      'Calls to Belgian fixed numbers: 1 call, 1 min 30 s',
+      'Calls to Belgian mobile numbers: 1 call, 1 h 02 min 05 s',
+    ]);
+
+    // October calls arrive after October's run: of a customer who had October's invoice, and of
+    // one who had none (no contract, calls only).
+    await insertCalls(kernel, tenant, callsOf([customers.nl, late], '2026-10-20', 2));
+    clock.set(new Date('2026-12-05T10:00:00Z'));
+    const november = await run('2026-11', '2026-12-05');
+    expect(november.lateCalls.billed).toBe(4);
+    expect(await callLines(customers.nl, '2026-11-01')).toEqual([
+      'Gesprekken van 2026-10 niet op de factuur van die maand: 2 gesprekken, 3 min 00 s',
+    ]);
+    expect(await callLines(late, '2026-11-01')).toEqual([
+      'Gesprekken van 2026-10 nog niet gefactureerd: 2 gesprekken, 3 min 00 s',
+    ]);
+  });
+});

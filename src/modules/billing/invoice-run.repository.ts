@@ -309,6 +309,8 @@ export interface LateCallsRow {
   costMicros: number;
   /** Late calls without a rate: the pair waits until they are rated. */
   unrated: number;
+  /** The customer has its own invoice for that month (else none of its calls of it were billed yet). */
+  monthInvoiced: boolean;
 }
 
 /**
@@ -331,6 +333,7 @@ export async function selectLateCalls(
     seconds: string;
     cost_micros: string;
     unrated: number;
+    month_invoiced: boolean;
   }>`
     with months as (
       select distinct calls_month from invoice_call_months where calls_month <= ${periodStart}::date
@@ -353,7 +356,9 @@ export async function selectLateCalls(
     )
     select s.subject_id, to_char(s.calls_month, 'YYYY-MM-DD') as month,
            s.calls - coalesce(b.calls, 0) as calls, (s.seconds - coalesce(b.seconds, 0))::bigint as seconds,
-           (s.cost - coalesce(b.cost, 0))::bigint as cost_micros, s.unrated
+           (s.cost - coalesce(b.cost, 0))::bigint as cost_micros, s.unrated,
+           exists (select 1 from invoices m where m.kind = 'invoice' and m.subject_id = s.subject_id
+                      and m.period_start = s.calls_month) as month_invoiced
       from stored s
       left join billed b on b.subject_id = s.subject_id and b.calls_month = s.calls_month
       join data_subjects d on d.subject_id = s.subject_id
@@ -368,23 +373,8 @@ export async function selectLateCalls(
     seconds: Number(row.seconds),
     costMicros: Number(row.cost_micros),
     unrated: row.unrated,
+    monthInvoiced: row.month_invoiced,
   }));
-}
-
-/** Customers among `subjectIds` some of whose calls of the month an invoice has billed already. */
-export async function selectSubjectsWithBilledCallsOf(
-  tx: Tx,
-  monthStart: string,
-  subjectIds: readonly number[],
-): Promise<Set<number>> {
-  if (subjectIds.length === 0) return new Set();
-  const result = await sql<{ subject_id: number }>`
-    select distinct i.subject_id
-      from invoice_call_months c
-      join invoices i on i.tenant_id = c.tenant_id and i.invoice_id = c.invoice_id
-     where c.calls_month = ${monthStart}::date and c.calls > 0 and i.kind = 'invoice'
-       and i.subject_id = any(${[...subjectIds]}::bigint[])`.execute(tx);
-  return new Set(result.rows.map((row) => Number(row.subject_id)));
 }
 
 /** What each new invoice billed of each month's calls. */

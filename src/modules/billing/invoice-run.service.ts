@@ -23,6 +23,7 @@ import {
   isBuiltInGroup,
   loadDestinationGrouping,
   rerateMonth,
+  type DestinationGroup,
   type DestinationGrouping,
 } from '../telephony/index.js';
 import {
@@ -40,7 +41,12 @@ import {
 import { EXEMPTION_TEXTS } from '../contracts/index.js';
 import type { DocumentLanguage, SellerSnapshot } from './billing.tables.js';
 import { ACCOUNTING_HOLD, BILLING_CATEGORIES as C, LANGUAGE_CATEGORY } from './datamap.js';
-import { DOCUMENT_TEXTS, defaultDocumentLanguage, isDocumentLanguage } from './document-texts.js';
+import {
+  DOCUMENT_TEXTS,
+  callGroupLine,
+  defaultDocumentLanguage,
+  isDocumentLanguage,
+} from './document-texts.js';
 import { selectBankAccounts, type BankAccountRecord } from './financial.repository.js';
 import {
   advanceCounter,
@@ -56,7 +62,6 @@ import {
   selectContractLines,
   selectInvoicedSubjects,
   selectLateCalls,
-  selectSubjectsWithBilledCallsOf,
   type BuyerSnapshot,
   type CallSummaryRow,
   type InvoiceCallMonth,
@@ -65,6 +70,7 @@ import {
   type NewInvoice,
   type NewInvoiceLine,
 } from './invoice-run.repository.js';
+import { selectBilledSubjectsOfMonth } from './invoice.repository.js';
 import { loadSeller } from './settings.service.js';
 
 /** Calls are telecommunication services: the standard Belgian rate. */
@@ -321,7 +327,9 @@ export async function runInvoices(
       const billed = await selectInvoicedSubjects(atx.tx, period.start, subjects);
       // Customers part of whose calls of this month another invoice billed already, as late calls
       // (the month's own run came after the next month's, attack S8-5): they get what is left.
-      const partlyBilled = await selectSubjectsWithBilledCallsOf(atx.tx, period.start, subjects);
+      // The same question a re-rate asks (decision 0540); those with the month's own invoice are
+      // in `billed` too, and skipped below.
+      const partlyBilled = await selectBilledSubjectsOfMonth(atx.tx, period.start, subjects);
       // Late calls read before the lock may have been billed since by a run of another period
       // (attack S7-1): read again, under the lock, for the batch's customers that had any.
       const lateSubjects = subjects.filter((id) => lateAll.has(id));
@@ -347,7 +355,7 @@ export async function runInvoices(
         const language = languageOf(people.get(subjectId), defaultLanguage);
         const calls = partlyBilled.has(subjectId)
           ? remainingCallsOfMonth(period.start, lateAll.get(subjectId) ?? [], language)
-          : summariseCalls(period.start, callSummaries.get(subjectId) ?? [], grouping);
+          : summariseCalls(period.start, callSummaries.get(subjectId) ?? [], grouping, language);
         const lateCalls = lateCallLines(late.get(subjectId) ?? [], language);
         const draft = draftInvoice({
           subjectId,
@@ -436,6 +444,7 @@ export function summariseCalls(
   periodStart: string,
   rows: readonly CallSummaryRow[],
   grouping: DestinationGrouping,
+  language: DocumentLanguage,
 ): { lines: NewInvoiceLine[]; month: CallMonth } {
   const month: CallMonth = { month: periodStart, calls: 0, seconds: 0, costMicros: 0 };
   const groups = new Map<string, { label: string; calls: number; seconds: number; costMicros: number }>();
@@ -445,7 +454,12 @@ export function summariseCalls(
     month.costMicros += row.costMicros;
     if (row.calls === 0) continue;
     const group = grouping.groupOf(row.head);
-    const sum = groups.get(group.key) ?? { label: group.label, calls: 0, seconds: 0, costMicros: 0 };
+    const sum = groups.get(group.key) ?? {
+      label: groupLabel(group, language),
+      calls: 0,
+      seconds: 0,
+      costMicros: 0,
+    };
     sum.calls += row.calls;
     sum.seconds += row.seconds;
     sum.costMicros += row.costMicros;
@@ -457,7 +471,7 @@ export function summariseCalls(
     if (cents <= 0) continue;
     lines.push({
       kind: 'calls',
-      description: `${sum.label}: ${sum.calls} calls, ${formatDuration(sum.seconds)}`.slice(0, 300),
+      description: callGroupLine(language, sum.label, sum.calls, formatDuration(sum.seconds)).slice(0, 300),
       productId: null,
       contractId: null,
       destinationClass: isBuiltInGroup(key) ? key : null,
@@ -477,8 +491,17 @@ export function summariseCalls(
 }
 
 /**
- * Lines for a customer's late calls (G-1): one per earlier month, "calls of 2026-09 received
- * after its invoice". A month with unrated late calls waits (it would be billed incompletely).
+ * How a calls line names its destination group: a built-in class in the document's language, a
+ * tariff's own group by the tariff's name for it (the tenant's words, in the tenant's language).
+ */
+export function groupLabel(group: DestinationGroup, language: DocumentLanguage): string {
+  return isBuiltInGroup(group.key) ? DOCUMENT_TEXTS[language].builtInGroups[group.key] : group.label;
+}
+
+/**
+ * Lines for a customer's late calls (G-1): one per earlier month, "calls of 2026-09 not on that
+ * month's invoice", or "… not billed before" when the customer had no invoice for that month
+ * (attack S8-4). A month with unrated late calls waits (it would be billed incompletely).
  */
 export function lateCallLines(
   rows: readonly LateCallsRow[],
@@ -507,7 +530,7 @@ export function lateCallLines(
     if (cents <= 0) continue;
     result.lines.push({
       kind: 'calls',
-      description: DOCUMENT_TEXTS[language][text](
+      description: DOCUMENT_TEXTS[language][row.monthInvoiced ? text : 'remainingCalls'](
         row.month.slice(0, 7),
         row.calls,
         formatDuration(row.seconds),

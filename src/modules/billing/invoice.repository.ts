@@ -432,17 +432,27 @@ async function closeSettledCollection(
 /**
  * Customers some of whose calls of the billing month starting on `periodStart` are billed: they
  * have the month's invoice, or another invoice billed calls of it as late calls (decision 0532).
- * Their calls of the month keep their billed price (a re-rate leaves them alone, decision 0540).
+ * Their calls of the month keep their billed price (a re-rate leaves them alone, decision 0540);
+ * the month's own run bills them only what is left. `subjectIds` limits the answer to those
+ * customers (a run's batch). Subject ids only.
  */
-export async function selectBilledSubjectsOfMonth(tx: Tx, periodStart: string): Promise<Set<number>> {
+export async function selectBilledSubjectsOfMonth(
+  tx: Tx,
+  periodStart: string,
+  subjectIds?: readonly number[],
+): Promise<Set<number>> {
+  if (subjectIds && subjectIds.length === 0) return new Set();
+  const only = (column: string) =>
+    subjectIds ? sql`and ${sql.ref(column)} = any(${[...subjectIds]}::bigint[])` : sql``;
   const result = await sql<{ subject_id: number }>`
     select subject_id from invoices
      where kind = 'invoice' and period_start = ${periodStart}::date and subject_id is not null
+           ${only('subject_id')}
     union
     select i.subject_id
       from invoice_call_months c
       join invoices i on i.tenant_id = c.tenant_id and i.invoice_id = c.invoice_id
      where c.calls_month = ${periodStart}::date and c.calls > 0 and i.kind = 'invoice'
-       and i.subject_id is not null`.execute(tx);
+       and i.subject_id is not null ${only('i.subject_id')}`.execute(tx);
   return new Set(result.rows.map((row) => Number(row.subject_id)));
 }

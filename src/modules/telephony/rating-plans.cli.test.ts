@@ -185,8 +185,8 @@ describe('rating plans (issue 13)', () => {
     ]);
     expect(await linesOf(tenant, '2026-09')).toEqual([
       'subscription|||VoIP line basic (2026-09)|1500',
-      'calls|national_fixed||National fixed: 3 calls, 4 min 00 s|16',
-      'calls|national_mobile||National mobile: 1 calls, 5 min 00 s|36',
+      'calls|national_fixed||National fixed: 3 gesprekken, 4 min 00 s|16',
+      'calls|national_mobile||National mobile: 1 gesprek, 5 min 00 s|36',
     ]);
     // Once invoiced, a re-rating leaves the customer's month alone and says so.
     const after = await cli(['plans', 'rerate', ...slug, '--month', '2026-09']);
