@@ -101,11 +101,18 @@ export async function timeStatements(
   const original = proto.query;
   const times: Record<string, number[]> = {};
   proto.query = function timed(this: unknown, ...args: unknown[]): unknown {
-    const text = typeof args[0] === 'string' ? args[0] : '';
+    // A statement behind the transaction's `begin` (src/platform/db.ts BehindBegin, decision 0570).
+    const behind = args[0] as { sentText?: unknown; answer?: unknown } | undefined;
+    const text =
+      typeof args[0] === 'string' ? args[0] : typeof behind?.sentText === 'string' ? behind.sentText : '';
     const started = process.hrtime.bigint();
-    const answer = original.apply(this, args);
+    const returned = original.apply(this, args);
+    const answer = returned instanceof Promise ? returned : behind?.answer;
     if (text && answer instanceof Promise) {
-      const kind = kindOf(text.replace(/\s+/g, ' ').trim());
+      const flat = text.replace(/\s+/g, ' ').trim();
+      // A tenant transaction's begin sent in front of its first statement (decision 0570).
+      const begin = /^(begin|start transaction[^;]*); select set_config\([^;]*\); /.exec(flat);
+      const kind = begin ? `begin+tenant+${kindOf(flat.slice(begin[0].length))}` : kindOf(flat);
       void answer.then(
         () => {
           (times[kind] ??= []).push(Number(process.hrtime.bigint() - started) / 1e6);
@@ -113,7 +120,7 @@ export async function timeStatements(
         () => undefined,
       );
     }
-    return answer;
+    return returned;
   };
   try {
     await work();

@@ -74,27 +74,59 @@ export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysel
 }
 
 /**
- * The pool as Kysely sees it. One difference: a text of several statements (a simple query,
- * which node-postgres answers with one result per statement) answers with the rows of its last
- * statement that returns rows, where Kysely would read no rows at all (an audit append sent
- * together with its commit, decision 0481).
+ * The pool as Kysely sees it. Two differences:
+ * - A text of several statements (a simple query, which node-postgres answers with one result per
+ *   statement) answers with the rows of its last statement that returns rows, where Kysely would
+ *   read no rows at all (an audit append sent together with its commit, decision 0481).
+ * - A tenant transaction's `begin` (withTenant) is not sent on its own: it goes to the server in
+ *   front of the transaction's first statement, in the same round trip (decision 0570). A text
+ *   without parameters is sent as one simple query behind it; a statement with parameters goes
+ *   behind it in the extended protocol, every statement before one Sync (BehindBegin). A
+ *   transaction that sent nothing ends without a round trip: nothing began on the server.
  */
 function kyselyPool(pool: pg.Pool): PostgresPool {
   const wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>();
   const wrap = (client: pg.PoolClient): PostgresPoolClient => {
+    /** The `begin` statements of a tenant transaction not sent yet. */
+    let deferred: readonly string[] | undefined;
     const query = async (text: string, parameters: readonly unknown[]) => {
-      const result = (await client.query(text, [...parameters])) as pg.QueryResult | pg.QueryResult[];
+      if (parameters[0] === DEFER_BEGIN) {
+        deferred = parameters.slice(1).map(String);
+        return { command: 'BEGIN', rowCount: 0, rows: [] };
+      }
+      const begin = deferred;
+      deferred = undefined;
+      let result: pg.QueryResult | pg.QueryResult[];
+      if (begin === undefined) {
+        result = (await client.query(text, [...parameters])) as pg.QueryResult | pg.QueryResult[];
+      } else if (text === 'commit' || text === 'rollback') {
+        // The transaction sent nothing: nothing began on the server, nothing to end.
+        return { command: text.toUpperCase(), rowCount: 0, rows: [] };
+      } else if (parameters.length === 0) {
+        const all = (await client.query(`${begin.join('; ')};\n${text}`)) as unknown as pg.QueryResult[];
+        result = all.length === begin.length + 1 ? (all.at(-1) as pg.QueryResult) : all.slice(begin.length);
+      } else {
+        const behind = new BehindBegin(begin, text, parameters);
+        client.query(behind);
+        result = (await behind.answer).slice(begin.length);
+        if (result.length === 1) result = result[0] as pg.QueryResult;
+      }
       if (!Array.isArray(result)) return result;
       const last = result.findLast((part) => part.fields.length > 0) ?? result.at(-1);
       return { command: last?.command, rowCount: last?.rowCount ?? 0, rows: last?.rows ?? [] };
     };
     return {
       // Kysely's overloads (a statement, or a cursor it streams): only statements are rewritten.
-      query: ((textOrCursor: unknown, parameters?: readonly unknown[]) =>
-        typeof textOrCursor === 'string'
-          ? query(textOrCursor, parameters ?? [])
-          : client.query(textOrCursor as pg.Submittable)) as PostgresPoolClient['query'],
-      release: () => client.release(),
+      query: ((textOrCursor: unknown, parameters?: readonly unknown[]) => {
+        if (typeof textOrCursor === 'string') return query(textOrCursor, parameters ?? []);
+        if (deferred !== undefined)
+          throw new Error('a cursor cannot be the first statement of a tenant transaction');
+        return client.query(textOrCursor as pg.Submittable);
+      }) as PostgresPoolClient['query'],
+      release: () => {
+        deferred = undefined;
+        client.release();
+      },
     };
   };
   return {
@@ -109,6 +141,63 @@ function kyselyPool(pool: pg.Pool): PostgresPool {
     },
     end: () => pool.end(),
   };
+}
+
+/**
+ * The first parameter of withTenant's `begin` as the driver hands it to the pool (the rest are
+ * its statements): kyselyPool keeps them for the transaction's first statement instead of sending
+ * them. A value no caller can pass by accident.
+ */
+const DEFER_BEGIN = Symbol('kluis.defer-begin');
+
+/** The protocol messages node-postgres's connection writes (pg/lib/connection.js). */
+interface ProtocolConnection {
+  parse(query: { text: string; name: string; types: number[] }): void;
+  bind(config: { portal: string; statement: string; values: unknown[]; binary: boolean }): void;
+  describe(message: { type: 'P'; name: string }): void;
+  execute(config: { portal: string; rows: number }): void;
+}
+
+/**
+ * A statement with parameters behind a transaction's `begin` statements, in ONE round trip: each
+ * `begin` statement as Parse, Bind, Describe, Execute, then the statement as node-postgres sends
+ * any (ending with the one Sync). The explicit `begin` makes the transaction outlive the Sync; an
+ * error anywhere skips the rest, and the caller rolls the transaction back as after any failed
+ * statement. Answers every statement's result, the `begin` statements' first.
+ */
+class BehindBegin extends pg.Query {
+  readonly answer: Promise<pg.QueryResult[]>;
+  /** What went to the server, as one text (for tests and the bench's statement timer). */
+  readonly sentText: string;
+  readonly #begin: readonly string[];
+
+  constructor(begin: readonly string[], text: string, values: readonly unknown[]) {
+    super(text, [...values]);
+    this.#begin = begin;
+    this.sentText = `${begin.join('; ')};\n${text}`;
+    this.answer = new Promise((resolve, reject) => {
+      // node-postgres calls it once, with every result of the round trip (an array: several statements).
+      (this as unknown as { callback: (error: Error | null, result: pg.QueryResult[]) => void }).callback = (
+        error,
+        result,
+      ) => (error ? reject(error) : resolve(result));
+    });
+  }
+
+  /** Called by node-postgres's Query.submit (it corks the socket around it: one write). */
+  prepare(connection: ProtocolConnection): void {
+    for (const text of this.#begin) {
+      connection.parse({ text, name: '', types: [] });
+      connection.bind({ portal: '', statement: '', values: [], binary: false });
+      connection.describe({ type: 'P', name: '' });
+      connection.execute({ portal: '', rows: 0 });
+    }
+    // Query.prototype.prepare: not in @types/pg.
+    (pg.Query.prototype as unknown as { prepare(connection: ProtocolConnection): void }).prepare.call(
+      this,
+      connection,
+    );
+  }
 }
 
 /** Switches a fresh connection to APP_ROLE; rejects (the connection is then closed) when it cannot. */
@@ -158,9 +247,10 @@ export async function withTenant<T, DB = Database>(
   options: TenantTransactionOptions = {},
 ): Promise<T> {
   const settings = tenantSettingsSql(tenantId, options);
-  const begin = `${beginSql(options)}; ${settings}`;
+  const begin = [beginSql(options), settings];
   return db.connection().execute(async (conn) => {
-    // The connection this transaction will run on; the driver sends `begin` with the settings.
+    // The connection this transaction will run on; the driver sends `begin` with the settings,
+    // in front of the first statement (decision 0570).
     const connection = await conn.getExecutor().provideConnection((held) => Promise.resolve(held));
     TENANT_BEGIN.set(connection, begin);
     try {
@@ -235,7 +325,7 @@ const COMMIT_WITH = new WeakMap<
  * The `begin` text a tenant transaction hands to the driver for its connection (withTenant): the
  * driver sends it instead of its own `begin`, once.
  */
-const TENANT_BEGIN = new WeakMap<DatabaseConnection, string>();
+const TENANT_BEGIN = new WeakMap<DatabaseConnection, readonly string[]>();
 
 /** PostgreSQL as Kysely's dialect gives it, except that a tenant transaction begins in one round trip. */
 class TenantBeginDialect extends PostgresDialect {
@@ -263,15 +353,10 @@ class TenantBeginDriver implements Driver {
     const begin = TENANT_BEGIN.get(connection);
     if (begin === undefined) return this.#inner.beginTransaction(connection, settings);
     TENANT_BEGIN.delete(connection);
-    try {
-      // No parameters: node-postgres sends it as a simple query, both statements in one message.
-      await connection.executeQuery(CompiledQuery.raw(begin));
-    } catch (error) {
-      // The `begin` may have taken effect and the settings failed: never hand the connection
-      // back inside an aborted transaction (Kysely rolls back only a transaction that began).
-      await connection.executeQuery(CompiledQuery.raw('rollback')).catch(() => undefined);
-      throw error;
-    }
+    // Not sent now: the pool sends it in front of the transaction's first statement, in one round
+    // trip (kyselyPool, decision 0570). A failure of the `begin` or its settings is then that
+    // statement's failure, and Kysely rolls the transaction back.
+    await connection.executeQuery(CompiledQuery.raw(begin.join('; '), [DEFER_BEGIN, ...begin]));
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {

@@ -7,7 +7,8 @@ import { APP_ROLE, createAppDb, withTenant, type Db } from './db.js';
 import type { Database } from './database.js';
 
 // Decision 0370: a tenant transaction's `begin` and its settings reach the server in one round
-// trip; everything row-level security relies on stays as it was.
+// trip; decision 0570: in the same round trip as the transaction's first statement. Everything
+// row-level security relies on stays as it was.
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -30,6 +31,9 @@ function recordingDb(): { db: Db; sent: string[]; close: () => Promise<void> } {
     (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
       const first = args[0];
       if (typeof first === 'string') sent.push(first);
+      // A statement with parameters behind the `begin` (db.ts BehindBegin): one round trip.
+      else if (typeof (first as { sentText?: unknown }).sentText === 'string')
+        sent.push((first as { sentText: string }).sentText);
       return query(...args);
     };
   });
@@ -53,8 +57,8 @@ async function tenantWithRow(slug: string): Promise<number> {
   return tenant.tenantId;
 }
 
-describe('tenant transactions begin in one round trip', () => {
-  it('sends the begin and the tenant setting as one statement text, then the work, then the commit', async () => {
+describe('tenant transactions begin in the round trip of their first statement', () => {
+  it('sends the begin and the tenant setting in front of the first statement, as one text, then the commit', async () => {
     const tenantId = await tenantWithRow('begin-one');
     const recording = recordingDb();
     try {
@@ -66,10 +70,142 @@ describe('tenant transactions begin in one round trip', () => {
       );
       expect(rows.rows).toEqual([{ email: 'begin-one@example.test', tenant: String(tenantId) }]);
       expect(recording.sent).toEqual([
-        `begin; select set_config('app.tenant', '${tenantId}', true)`,
-        `select email, current_setting('app.tenant') as tenant\n          from staff_users`,
+        `begin; select set_config('app.tenant', '${tenantId}', true);\nselect email, current_setting('app.tenant') as tenant\n          from staff_users`,
         'commit',
       ]);
+    } finally {
+      await recording.close();
+    }
+  });
+
+  it('a first statement with parameters goes behind the begin in the same round trip, and answers its own rows and counts', async () => {
+    const tenantId = await tenantWithRow('begin-params');
+    await tenantWithRow('begin-params-other');
+    const recording = recordingDb();
+    try {
+      await sql`select 1`.execute(recording.db);
+      recording.sent.length = 0;
+      const rows = await withTenant(recording.db, tenantId, (tx) =>
+        tx
+          .selectFrom('staff_users')
+          .select(['email', sql<string>`current_setting('app.tenant')`.as('tenant')])
+          .where('email', 'like', 'begin-params%')
+          .execute(),
+      );
+      // Only the tenant's own row: row-level security applied to the statement behind the begin.
+      expect(rows).toEqual([{ email: 'begin-params@example.test', tenant: String(tenantId) }]);
+      expect(recording.sent).toEqual([
+        expect.stringMatching(/^begin; select set_config\('app.tenant', '\d+', true\);\nselect "email"/),
+        'commit',
+      ]);
+      recording.sent.length = 0;
+      const update = await withTenant(recording.db, tenantId, (tx) =>
+        tx
+          .updateTable('staff_users')
+          .set({ display_name: 'renamed' })
+          .where('email', 'like', 'begin-params%')
+          .executeTakeFirst(),
+      );
+      const insert = await withTenant(recording.db, tenantId, (tx) =>
+        tx
+          .insertInto('staff_users')
+          .values({
+            tenant_id: tenantId,
+            email: 'begin-params-2@example.test',
+            display_name: 'two',
+            role: 'admin',
+            password_hash: 'x',
+          })
+          .executeTakeFirst(),
+      );
+      // Counts come from the statement's own result, not from the begin's.
+      expect(update.numUpdatedRows).toBe(1n);
+      expect(insert.numInsertedOrUpdatedRows).toBe(1n);
+      expect(recording.sent).toHaveLength(4);
+      expect(recording.sent[0]).toMatch(
+        new RegExp(
+          `^begin; select set_config\\('app.tenant', '${tenantId}', true\\);\\nupdate "staff_users"`,
+        ),
+      );
+      expect(recording.sent.slice(1)).toEqual([
+        'commit',
+        expect.stringMatching(/^begin; select set_config.*;\ninsert into "staff_users"/s),
+        'commit',
+      ]);
+      const owner = await runAsOwner<{ email: string; display_name: string }>(
+        database.ownerUrl,
+        `select email, display_name from staff_users where email like 'begin-params%' order by email`,
+      );
+      expect(owner.rows).toEqual([
+        { email: 'begin-params-2@example.test', display_name: 'two' },
+        { email: 'begin-params-other@example.test', display_name: 'begin-params-other' },
+        { email: 'begin-params@example.test', display_name: 'renamed' },
+      ]);
+    } finally {
+      await recording.close();
+    }
+  });
+
+  it('a transaction that sends no statement sends nothing at all', async () => {
+    const tenantId = await tenantWithRow('begin-empty');
+    const recording = recordingDb();
+    try {
+      await sql`select 1`.execute(recording.db);
+      recording.sent.length = 0;
+      expect(await withTenant(recording.db, tenantId, () => Promise.resolve('nothing'))).toBe('nothing');
+      await expect(
+        withTenant(recording.db, tenantId, () => Promise.reject(new Error('refused before any statement'))),
+      ).rejects.toThrow('refused before any statement');
+      expect(recording.sent).toEqual([]);
+      // The connection is outside any transaction afterwards.
+      const after = await sql<{
+        tenant: string | null;
+      }>`select current_setting('app.tenant', true) as tenant`.execute(recording.db);
+      expect(after.rows[0]?.tenant ?? '').toBe('');
+    } finally {
+      await recording.close();
+    }
+  });
+
+  it('a failing first statement, with or without parameters, rolls the transaction back and leaves the connection clean', async () => {
+    const tenantId = await tenantWithRow('begin-fail');
+    const recording = recordingDb();
+    try {
+      await expect(withTenant(recording.db, tenantId, (tx) => sql`select 1/0`.execute(tx))).rejects.toThrow(
+        /division by zero/,
+      );
+      await expect(
+        withTenant(recording.db, tenantId, (tx) => sql`select 1/${0}::int`.execute(tx)),
+      ).rejects.toThrow(/division by zero/);
+      await expect(
+        withTenant(recording.db, tenantId, async (tx) => {
+          await tx
+            .insertInto('staff_users')
+            .values({
+              tenant_id: tenantId,
+              email: 'begin-fail-2@example.test',
+              display_name: 'x',
+              role: 'admin',
+              password_hash: 'x',
+            })
+            .execute();
+          await sql`select 1/${0}::int`.execute(tx);
+        }),
+      ).rejects.toThrow(/division by zero/);
+      // Outside any transaction now: a statement of its own, no tenant.
+      const after = await sql<{
+        tenant: string | null;
+      }>`select current_setting('app.tenant', true) as tenant`.execute(recording.db);
+      expect(after.rows[0]?.tenant ?? '').toBe('');
+      const owner = await runAsOwner<{ n: number }>(
+        database.ownerUrl,
+        `select count(*)::int as n from staff_users where email = 'begin-fail-2@example.test'`,
+      );
+      expect(owner.rows[0]?.n).toBe(0);
+      const again = await withTenant(recording.db, tenantId, (tx) =>
+        tx.selectFrom('staff_users').select('email').where('email', '=', 'begin-fail@example.test').execute(),
+      );
+      expect(again).toEqual([{ email: 'begin-fail@example.test' }]);
     } finally {
       await recording.close();
     }
@@ -132,8 +268,8 @@ describe('tenant transactions begin in one round trip', () => {
         { isolationLevel: 'repeatable read', accessMode: 'read only', synchronousCommit: 'off' },
       );
       expect(seen.rows[0]).toEqual({ isolation: 'repeatable read', readonly: 'on', sync: 'off' });
-      expect(recording.sent[0]).toBe(
-        `start transaction isolation level repeatable read read only; select set_config('app.tenant', '${tenantId}', true), set_config('synchronous_commit', 'off', true)`,
+      expect(recording.sent[0]).toMatch(
+        `start transaction isolation level repeatable read read only; select set_config('app.tenant', '${tenantId}', true), set_config('synchronous_commit', 'off', true);\nselect current_setting(`,
       );
       await expect(
         withTenant(recording.db, tenantId, (tx) => tx.deleteFrom('staff_users').execute(), {

@@ -181,20 +181,22 @@ describe('the append goes to the server with the commit (decision 0481)', () => 
     recording.pool.on('connect', (client) => {
       const query = client.query.bind(client) as (...args: unknown[]) => unknown;
       (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-        if (typeof args[0] === 'string') sent.push(args[0].replace(/\s+/g, ' ').trim());
+        const text =
+          typeof args[0] === 'string' ? args[0] : (args[0] as { sentText?: string } | undefined)?.sentText;
+        if (text !== undefined) sent.push(text.replace(/\s+/g, ' ').trim());
         return query(...args);
       };
     });
     return { deps: { ...deps, db: recording.db }, sent, close: () => recording.db.destroy() };
   }
 
-  it('a transaction that wrote sends begin, its work, and its entry with the commit: three round trips, the entry chained', async () => {
+  it('a transaction that wrote sends its work behind the begin and its entry with the commit: two round trips, the entry chained', async () => {
     const tenantId = await createAuditTenant(database.db, 'with-commit');
     const recording = recordingDeps();
     try {
       const write = (requestId: string) =>
         withAudit(recording.deps, tenantId, async ({ tx, audit }) => {
-          await sql`select pg_current_xact_id()`.execute(tx);
+          await sql`select pg_current_xact_id(), ${requestId}::text as request`.execute(tx);
           audit.record(readEvent([1], { action: 'write', requestId }));
         });
       // The first append of a process does not know the head: pending, then chained before it returns.
@@ -202,10 +204,12 @@ describe('the append goes to the server with the commit (decision 0481)', () => 
       expect(await pendingCount(tenantId)).toBe(0);
       recording.sent.length = 0;
       await write('second');
-      expect(recording.sent).toHaveLength(3);
-      expect(recording.sent[0]).toMatch(/^begin; select set_config\('app\.tenant'/);
-      expect(recording.sent[1]).toBe('select pg_current_xact_id()');
-      expect(recording.sent[2]).toMatch(/^with audit_head as \(.*insert into audit_log.*; commit$/);
+      // The work (a statement with a parameter) goes behind the begin (decision 0570).
+      expect(recording.sent).toHaveLength(2);
+      expect(recording.sent[0]).toMatch(
+        /^begin; select set_config\('app\.tenant', '\d+', true\); select pg_current_xact_id\(\), \$1::text as request$/,
+      );
+      expect(recording.sent[1]).toMatch(/^with audit_head as \(.*insert into audit_log.*; commit$/);
       const rows = await runAsOwner<{ seq: number; request_id: string }>(
         database.ownerUrl,
         'select seq, request_id from audit_log where tenant_id = $1 order by seq',
@@ -262,7 +266,7 @@ describe('the append goes to the server with the commit (decision 0481)', () => 
     }
   });
 
-  it('an audit-only transaction is begin and the entry with the commit: two round trips', async () => {
+  it('an audit-only transaction is the begin, the entry and the commit in ONE round trip, like a bare INSERT', async () => {
     const tenantId = await createAuditTenant(database.db, 'audit-only');
     const recording = recordingDeps();
     try {
@@ -274,8 +278,10 @@ describe('the append goes to the server with the commit (decision 0481)', () => 
       await record();
       recording.sent.length = 0;
       await record();
-      expect(recording.sent).toHaveLength(2);
-      expect(recording.sent[1]).toMatch(/^with audit_head as \(.*; commit$/);
+      expect(recording.sent).toHaveLength(1);
+      expect(recording.sent[0]).toMatch(
+        /^begin; select set_config\('app\.tenant', '\d+', true\); with audit_head as \(.*insert into audit_log.*; commit$/,
+      );
       expect(await verifyAuditChain(deps, tenantId)).toEqual({ ok: true, entries: 2, checkpoints: 0 });
     } finally {
       await recording.close();
@@ -293,11 +299,10 @@ describe('the append goes to the server with the commit (decision 0481)', () => 
       await record(1);
       recording.sent.length = 0;
       await record(25);
-      expect(recording.sent.map((text) => text.slice(0, 18))).toEqual([
-        `begin; select set_`,
-        'with head as ( sel',
-        'commit',
-      ]);
+      expect(
+        recording.sent.map((text) => text.replace(/^begin; select set_config\(.*?\); /, '').slice(0, 18)),
+      ).toEqual(['with head as ( sel', 'commit']);
+      expect(recording.sent[0]).toMatch(/^begin; select set_config/);
       expect(await verifyAuditChain(deps, tenantId)).toEqual({ ok: true, entries: 26, checkpoints: 0 });
     } finally {
       await recording.close();

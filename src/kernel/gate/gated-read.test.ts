@@ -17,6 +17,8 @@ import type { Actor } from './gate.js';
 
 interface Sent {
   text: string;
+  /** Sent in the round trip of the transaction's begin, behind it (decision 0570). */
+  behindBegin: boolean;
   /** Rows of the statement's answer that carry data (gate_part 2) rather than states. */
   dataRows: number;
 }
@@ -49,14 +51,28 @@ function recordStatements(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   // Wraps node-postgres's overloaded query(): records each text and what its answer held.
   (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-    const text = typeof args[0] === 'string' ? args[0] : '';
-    const answer = query(...args);
+    // A statement with parameters behind the transaction's `begin` (db.ts BehindBegin, decision
+    // 0570) is a query object that says what it sent in its one round trip.
+    const behind = args[0] as { sentText?: unknown; answer?: unknown };
+    const text =
+      typeof args[0] === 'string' ? args[0] : typeof behind.sentText === 'string' ? behind.sentText : '';
+    const returned = query(...args);
+    const answer = returned instanceof Promise ? returned : behind.answer;
     if (text && answer instanceof Promise) {
-      const entry: Sent = { text: text.replace(/\s+/g, ' ').trim(), dataRows: 0 };
+      const flat = text.replace(/\s+/g, ' ').trim();
+      // The transaction's begin sent in front of its first statement: one round trip, recorded as
+      // that statement, marked.
+      const afterBegin = /^begin; select set_config\([^;]*\); /.exec(flat);
+      const entry: Sent = {
+        text: afterBegin ? flat.slice(afterBegin[0].length) : flat,
+        behindBegin: afterBegin !== null,
+        dataRows: 0,
+      };
       sent.push(entry);
       answer.then(
         (result: pg.QueryResult | pg.QueryResult[]) => {
-          const rows = Array.isArray(result) ? [] : result.rows;
+          // Behind the begin: the begin's results come first, the statement's last.
+          const rows = Array.isArray(result) ? (afterBegin ? (result.at(-1)?.rows ?? []) : []) : result.rows;
           entry.dataRows = rows.filter((row) => (row as { gate_part?: number }).gate_part === 2).length;
         },
         () => undefined,
@@ -124,7 +140,7 @@ async function pendingCount(): Promise<number> {
 const isGatedSelect = (entry: Sent): boolean => entry.text.startsWith('with g as materialized');
 
 describe('gated read in one statement', () => {
-  it("a read by id is begin, ONE statement with the states, the rows and the audit entry, commit: the bare read's round trips; the entry goes to audit_pending and is chained after", async () => {
+  it("a read by id is ONE statement with the states, the rows and the audit entry, behind the begin, then the commit: the bare read's round trips; the entry goes to audit_pending and is chained after", async () => {
     const subjectId = await newCustomer();
     const read = () => getPerson(kernel, context(staff('billing'), 'order_processing'), subjectId);
     await read();
@@ -133,15 +149,16 @@ describe('gated read in one statement', () => {
     // Up to its commit: the chain run that follows is on connections of its own.
     const commit = statements.findIndex((entry) => entry.text === 'commit');
     expect(statements.slice(0, commit + 1).map((entry) => entry.text.slice(0, 30))).toEqual([
-      `begin; select set_config('app.`,
       'with g as materialized ( selec',
       'commit',
     ]);
-    expect(statements[1]?.dataRows).toBe(1);
+    // Two round trips: the begin went in front of the gated statement (decision 0570).
+    expect(statements[0]?.behindBegin).toBe(true);
+    expect(statements[0]?.dataRows).toBe(1);
     // The read never takes the chain head (decision 0480): its entry is a pending row.
-    expect(statements[1]?.text).toContain('insert into audit_pending');
-    expect(statements[1]?.text).not.toContain('audit_heads');
-    expect(statements[1]?.text).not.toContain('insert into audit_log');
+    expect(statements[0]?.text).toContain('insert into audit_pending');
+    expect(statements[0]?.text).not.toContain('audit_heads');
+    expect(statements[0]?.text).not.toContain('insert into audit_log');
     // Once chained, the read's entry is in the chain, allowed, and the chain verifies.
     const after = await auditEntriesAbout(subjectId);
     expect(after.length).toBe(before.length + 1);
@@ -170,10 +187,9 @@ describe('gated read in one statement', () => {
       await holder.query('commit');
       await holder.end();
     }
-    expect(statements.slice(0, 3).map((entry) => entry.text.slice(0, 30))).toEqual([
-      `begin; select set_config('app.`,
-      'with g as materialized ( selec',
-      'commit',
+    expect(statements.slice(0, 2).map((entry) => [entry.behindBegin, entry.text.slice(0, 30)])).toEqual([
+      [true, 'with g as materialized ( selec'],
+      [false, 'commit'],
     ]);
     // Verification chains what is pending first: the entry is in the chain, once.
     expect((await kernel.auditLog.verify(tenant.tenantId)).ok).toBe(true);

@@ -33,7 +33,9 @@ beforeAll(async () => {
     const query = client.query.bind(client) as (...args: unknown[]) => unknown;
     // Wraps node-postgres's overloaded query(): records each statement text.
     (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-      if (typeof args[0] === 'string') sent.push(args[0].replace(/\s+/g, ' ').trim());
+      const text =
+        typeof args[0] === 'string' ? args[0] : (args[0] as { sentText?: string } | undefined)?.sentText;
+      if (text !== undefined) sent.push(text.replace(/\s+/g, ' ').trim());
       return query(...args);
     };
   });
