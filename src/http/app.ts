@@ -16,6 +16,7 @@ import type { DatabaseRecovery } from '../platform/database-watchdog.js';
 import { kernelCore, type Kernel } from '../kernel/kernel.js';
 import type { Logger } from '../platform/logger.js';
 import { linkNextPage } from './pagination.js';
+import { stopStreamOfHead } from './head.js';
 import { describeRoute, SECURITY_SCHEMES } from './openapi.js';
 import { describeProblemType, handleError, sendProblem, writeClientErrorProblem } from './error-handler.js';
 import { AppError } from '../platform/errors.js';
@@ -171,8 +172,9 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
     linkNextPage(request, reply, payload);
     return payload;
   });
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', async (request, reply, payload: unknown) => {
     reply.header('x-request-id', request.id);
+    return stopStreamOfHead(request, payload);
   });
 
   await app.register(fastifySwagger, {

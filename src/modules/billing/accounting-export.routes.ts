@@ -3,8 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
+import { isHeadRequest, sendHeadersOnly } from '../../http/head.js';
 import type { Kernel } from '../../kernel/kernel.js';
-import { openAccountingCsv, parseAccountingPeriod } from './accounting-export.service.js';
+import {
+  mayOpenAccountingCsv,
+  openAccountingCsv,
+  parseAccountingPeriod,
+} from './accounting-export.service.js';
 import { purposeHeaders } from './request-context.js';
 import { purposeOf } from './access.js';
 
@@ -45,12 +50,14 @@ export function registerAccountingExportRoutes(app: FastifyInstance, kernel: Ker
         purpose: purposeOf(policy, 'accounting'),
         requestId: request.id,
       };
-      const lines = await openAccountingCsv(kernel, context, period);
-      return reply
+      void reply
         .type('text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="accounting-${period.from}-${period.to}.csv"`)
-        .header('cache-control', 'no-store')
-        .send(Readable.from(lines));
+        .header('cache-control', 'no-store');
+      // A HEAD the gate would allow reads nothing and writes no audit entry (decision 0580).
+      if (isHeadRequest(request) && (await mayOpenAccountingCsv(kernel, context)))
+        return sendHeadersOnly(reply);
+      return reply.send(Readable.from(await openAccountingCsv(kernel, context, period)));
     },
   );
 }

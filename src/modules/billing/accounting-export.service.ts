@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { decide } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { addDays, isIsoDay } from '../../platform/calendar.js';
 import { csvRecord } from '../../platform/csv.js';
@@ -74,6 +75,24 @@ const PAGE = 500;
  * not personal, and `customer_withheld` = yes, so the ledger is complete (HTTP: under the accounting
  * purpose only, decision 0473).
  */
+/**
+ * Whether the gate lets `context` open the CSV, decided from the policy alone and recorded nowhere:
+ * a HEAD of the export answers from it (decision 0580). A refusal is left to `openAccountingCsv`,
+ * which records it as for a GET.
+ */
+export async function mayOpenAccountingCsv(kernel: Kernel, context: BillingContext): Promise<boolean> {
+  const { policy } = await kernel.policies.current(context.tenantId);
+  const request = {
+    purpose: context.purpose,
+    action: 'read' as const,
+    categories: [C.payment],
+    subjectIds: [],
+  };
+  return (
+    decide(policy, context.actor, request, [], kernel.clock.now().toISOString().slice(0, 10)) === undefined
+  );
+}
+
 export async function openAccountingCsv(
   kernel: Kernel,
   context: BillingContext,

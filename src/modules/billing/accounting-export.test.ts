@@ -193,6 +193,36 @@ describe('the CSV for the bookkeeper (issue 22)', () => {
     expect(refused.headers['content-type']).toContain('application/problem+json');
   });
 
+  it('S8-4: HEAD /api/v1/accounting/export answers the CSV’s headers without reading anything or writing an audit entry; a role without the purpose is refused as for GET', async () => {
+    const entries = () =>
+      dbSum(
+        'select (select count(*) from audit_log where tenant_id = $1) + (select count(*) from audit_pending where tenant_id = $1) as n',
+      );
+    const before = await entries();
+    const head = await app.inject({
+      method: 'HEAD',
+      url: exportUrl('2026-08-01', '2026-08-31'),
+      headers: { cookie: billing.cookie, 'x-kluis-purpose': 'accounting' },
+    });
+    expect(head.statusCode).toBe(200);
+    expect(head.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(head.headers['content-disposition']).toBe(
+      'attachment; filename="accounting-2026-08-01-2026-08-31.csv"',
+    );
+    expect(head.headers['content-length']).toBeUndefined();
+    expect(head.body).toBe('');
+    expect(await entries()).toBe(before);
+    const refused = await app.inject({
+      method: 'HEAD',
+      url: exportUrl('2026-08-01', '2026-08-31'),
+      headers: { cookie: sales.cookie, 'x-kluis-purpose': 'accounting' },
+    });
+    expect(refused.statusCode).toBe(403);
+    // The GET still reads and audits.
+    expect((await get(exportUrl('2026-08-01', '2026-08-31'), billing)).statusCode).toBe(200);
+    expect(await entries()).toBeGreaterThan(before);
+  });
+
   it('VX-3: `kluis invoices export --from --to --out` writes the same CSV; `kluis invoices run` of a billed month says who was billed already', async () => {
     const out = path.join(workspace.dir, 'august.csv');
     const exportAugust = () =>

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { isHeadRequest } from '../../http/head.js';
 import {
   buildAccessOverview,
   readAccessTablePage,
@@ -568,12 +569,23 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
       },
     },
     async (request, reply) => {
+      const json = request.params.format === 'json';
+      const file = (tenant: { slug: string }) => ({
+        type: json ? 'application/json; charset=utf-8' : 'application/zip',
+        filename: `${tenant.slug}-my-data.${request.params.format}`,
+      });
+      // A HEAD needs the session alone (sendExport answers it from the headers): reading the
+      // person's language for the pages of a refusal would write an audit entry (decision 0580).
+      const headOf = isHeadRequest(request) ? await sessionOf(request, request.params.slug) : undefined;
+      if (headOf) {
+        const { tenant, subjectId } = headOf;
+        const download = { kernel: deps.kernel, tenantId: tenant.tenantId, subjectId, ...file(tenant) };
+        return sendExport(request, reply, download, () => Promise.resolve());
+      }
       const signed = await signedIn(request, reply, request.params.slug);
       if (!signed) return reply;
       const { frame } = signed;
-      const name = `${frame.tenant.slug}-my-data`;
       const options = own(signed);
-      const json = request.params.format === 'json';
       try {
         // Written while the rows are read, one export per person at a time (decision 0490).
         return await sendExport(
@@ -583,8 +595,7 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
             kernel: deps.kernel,
             tenantId: options.tenantId,
             subjectId: options.subjectId,
-            type: json ? 'application/json; charset=utf-8' : 'application/zip',
-            filename: `${name}.${request.params.format}`,
+            ...file(frame.tenant),
             ...(deps.requests.exportPace ? { pace: deps.requests.exportPace } : {}),
           },
           (output) =>

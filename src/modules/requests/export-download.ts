@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { Transform, type Writable } from 'node:stream';
 import type { Kernel } from '../../kernel/kernel.js';
+import { isHeadRequest, sendHeadersOnly } from '../../http/head.js';
 import { AppError, describeUnexpected } from '../../platform/errors.js';
 
 /**
@@ -133,6 +134,17 @@ export async function sendExport(
   download: ExportDownload,
   write: (output: Writable) => Promise<void>,
 ): Promise<FastifyReply> {
+  const headers = (): void => {
+    void reply.type(download.type).header('cache-control', 'no-store');
+    if (download.filename)
+      void reply.header('content-disposition', `attachment; filename="${download.filename}"`);
+  };
+  // A HEAD gets what a GET's headers would say, and nothing runs: no slot, no read, no audit entry
+  // (attack S8-4, decision 0580).
+  if (isHeadRequest(request)) {
+    headers();
+    return sendHeadersOnly(reply);
+  }
   const pace = download.pace ?? DEFAULT_EXPORT_PACE;
   const releaseServer = takeServerExportSlot(download.kernel, pace);
   let release: () => void = () => undefined;
@@ -159,9 +171,7 @@ export async function sendExport(
     const writing = write(output);
     // A writer that fails before its first byte throws here: nothing is sent yet.
     await Promise.race([firstByte, writing]);
-    void reply.type(download.type).header('cache-control', 'no-store');
-    if (download.filename)
-      void reply.header('content-disposition', `attachment; filename="${download.filename}"`);
+    headers();
     void reply.send(output);
     try {
       await writing;
