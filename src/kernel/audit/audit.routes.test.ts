@@ -111,6 +111,49 @@ describe('GET /api/v1/people/:id/audit — who looked at a person and why (issue
     });
   });
 
+  it('S8-4: an entry of a list read shows in each listed person’s trail as a batch (batchSize, records null), never as that many records of theirs; a read of the person alone shows records 1', async () => {
+    const listed: number[] = [];
+    for (const name of ['Lijstaert', 'Lijstmans', 'Lijstens', 'Lijstbroeck'])
+      listed.push(await createCustomer(kernel, voiceking, { familyName: name }));
+    const list = await app.inject({
+      method: 'GET',
+      url: '/api/v1/people?name=Lijst&limit=10',
+      headers: as(sales, 'order_processing'),
+    });
+    expect(list.statusCode, list.body).toBe(200);
+    expect(list.json<{ items: unknown[] }>().items).toHaveLength(4);
+    const [first] = listed;
+    const alone = await app.inject({
+      method: 'GET',
+      url: `/api/v1/people/${first}`,
+      headers: as(sales, 'order_processing'),
+    });
+    expect(alone.statusCode).toBe(200);
+
+    const trail = await app.inject({
+      method: 'GET',
+      url: `/api/v1/people/${first}/audit`,
+      headers: as(officer),
+    });
+    expect(trail.statusCode).toBe(200);
+    const reads = trail
+      .json<{ items: Array<TrailEntry & { records: number | null; batchSize: number }> }>()
+      .items.filter((entry) => entry.action === 'read' && entry.role === 'sales');
+    // Newest first: the read of the person alone, then the list read.
+    expect(reads.map(({ records, batchSize }) => ({ records, batchSize }))).toEqual([
+      { records: 1, batchSize: 1 },
+      { records: null, batchSize: 4 },
+    ]);
+    // The signed entry itself is unchanged: it still counts the batch (decision 0581).
+    const stored = await runAsOwner<{ records: number }>(
+      database.ownerUrl,
+      `select records from audit_log
+        where tenant_id = $1 and action = 'read' and role = 'sales' and cardinality(subject_pseudonyms) = 4`,
+      [voiceking.tenantId],
+    );
+    expect(stored.rows).toEqual([{ records: 4 }]);
+  });
+
   it('pages newest first with a cursor and Link rel="next"', async () => {
     const first = await app.inject({
       method: 'GET',

@@ -32,7 +32,17 @@ const trailEntrySchema = z.object({
   purpose: z.string().nullable(),
   action: z.string(),
   categories: z.array(z.string()),
-  records: z.number().int().describe('how many people the one decision named'),
+  records: z
+    .number()
+    .int()
+    .nullable()
+    .describe(
+      "how many of this person's records the entry counted; null when the entry names several people (its count is the batch's)",
+    ),
+  batchSize: z
+    .number()
+    .int()
+    .describe('how many people the one decision named: 1 for this person alone, more for a list or a batch'),
   decision: z.enum(['allowed', 'denied']),
   reason: z.string().nullable(),
 });

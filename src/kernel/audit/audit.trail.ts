@@ -19,8 +19,14 @@ export interface AuditTrailEntry {
   purpose: string | null;
   action: string;
   categories: string[];
-  /** How many people the one decision named (a batch names many). */
-  records: number;
+  /**
+   * How many of this person's records the entry counted: its count when it names this person
+   * alone (or nobody, the person acting); null when it names several people, whose count is the
+   * batch's and says nothing about this person (attack S8-4, decision 0581).
+   */
+  records: number | null;
+  /** How many people the one decision named: 1 for this person alone, more for a batch. */
+  batchSize: number;
   decision: 'allowed' | 'denied';
   reason: string | null;
 }
@@ -90,7 +96,9 @@ export async function readAuditTrail(
       purpose: row.purpose,
       action: row.action,
       categories: row.categories,
-      records: row.records,
+      // Derived for this person's view; the signed entry keeps its stored count (decision 0581).
+      records: row.subject_pseudonyms.length > 1 ? null : row.records,
+      batchSize: row.subject_pseudonyms.length,
       decision: row.decision,
       reason: row.reason,
     })),

@@ -16,7 +16,8 @@ interface TrailEntry {
   purpose: string | null;
   action: string;
   categories: string[];
-  records: number;
+  records: number | null;
+  batchSize: number;
   decision: 'allowed' | 'denied';
 }
 
@@ -114,9 +115,9 @@ export function AuditTrailCard({ subjectId }: { subjectId: number }) {
                       {t('audit.refused')}
                     </Badge>
                   ) : null}
-                  {entry.records > 1 ? (
+                  {entry.batchSize > 1 ? (
                     <Text size="xs" c="dimmed">
-                      {t('audit.batch', { count: entry.records - 1 })}
+                      {t('audit.batch', { count: entry.batchSize - 1 })}
                     </Text>
                   ) : null}
                 </Table.Td>
