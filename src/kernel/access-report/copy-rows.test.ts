@@ -9,8 +9,23 @@ import type { Tenant } from '../../modules/tenants/index.js';
 import { kernelCore, type Kernel } from '../kernel.js';
 import { copyOutClient } from '../../platform/copy-out.js';
 import { csvField, csvRecord } from '../../platform/csv.js';
-import { buildAccessReport, describeAccessReport, renderRow, writeAccessReportJson } from './index.js';
-import { copyPlan, CopyRowWriter, readCopiedRows, type CopyPlan, type RowShape } from './copy-rows.js';
+import {
+  buildAccessReport,
+  describeAccessReport,
+  renderRow,
+  streamPortabilityZip,
+  writeAccessReportJson,
+} from './index.js';
+import {
+  copyPlan,
+  CopyPairWriter,
+  CopyRowWriter,
+  readCopiedRows,
+  type CopyPlan,
+  type RowShape,
+} from './copy-rows.js';
+import { copyOut } from '../../platform/copy-out.js';
+import { unzip } from '../../../test/zip.js';
 import { readSubjectRows } from './access-report.service.js';
 
 // Rows written from `COPY … TO` text (docs/decisions/0430) must be exactly what renderRow gives.
@@ -71,8 +86,64 @@ beforeAll(async () => {
              timestamptz '-infinity', 0, 0, 'unknown', true, '', null)`,
     [tenant.tenantId, subjectId, 'k"1\\', '+3256 "x", y', 'line\nbreak\ttab', 'back\\slash\\\\N'],
   );
+  // Someone else's calls in the same tenant: never in this person's export.
+  const other = await createPerson(
+    kernel,
+    {
+      tenantId: tenant.tenantId,
+      actor: { kind: 'staff', staffId: 1, role: 'sales' },
+      purpose: 'order_processing',
+    },
+    { subjectType: 'customer', familyName: 'Ander', givenName: 'Otto', email: 'otto@example.be' },
+  );
+  await runAsOwner(
+    database.ownerUrl,
+    `insert into call_records (tenant_id, started_at, dedup_key, subject_id, caller_e164, destination, answered_at,
+        ended_at, duration_seconds, billable_seconds, disposition, is_billable_leg, linked_id, cost_micros)
+     values ($1, timestamptz '2026-03-05 08:00:00+00', 'other-1', $2, '+32470000077', '+3256000077', null,
+             timestamptz '2026-03-05 08:01:00+00', 60, 60, 'answered', true, null, 500)`,
+    [tenant.tenantId, other.subjectId],
+  );
 });
 afterAll(async () => database.close());
+
+const callRecords = () => {
+  const map = DATA_MAP.find((entry) => entry.table === 'call_records');
+  if (!map) throw new Error('no call_records map');
+  return map;
+};
+
+/** The person's call records as renderRow gives them ({column: value}), and their COPY text. */
+async function renderedAndCopied(): Promise<{
+  records: Array<Record<string, unknown>>;
+  copy: Buffer;
+  plan: CopyPlan;
+}> {
+  const map = callRecords();
+  return kernel.transact(tenant.tenantId, async (atx) => {
+    const grant = await kernel.gate.authorize(
+      atx,
+      { kind: 'system', job: 'test' },
+      {
+        purpose: 'rights_requests',
+        action: 'export',
+        categories: ['kluis.telephony.call_record'],
+        subjectIds: [subjectId],
+      },
+    );
+    const records: Array<Record<string, unknown>> = [];
+    for await (const row of readSubjectRows(atx.tx, map, subjectId)) {
+      const cells = await renderRow(grant, map, row, subjectId);
+      records.push(Object.fromEntries(Object.entries(cells).map(([column, cell]) => [column, cell.value])));
+    }
+    const client = await copyOutClient(kernelCore(kernel).db, atx.tx);
+    const plan = await copyPlan(atx.tx, map, subjectId);
+    if (!client || !plan) throw new Error('call records should be read by COPY');
+    const chunks: Buffer[] = [];
+    for await (const chunk of copyOut(client, plan.statement)) chunks.push(chunk);
+    return { records, copy: Buffer.concat(chunks), plan };
+  });
+}
 
 describe('rows written from COPY text', () => {
   it('are exactly the cells renderRow gives, for the report, the export and its CSV', async () => {
@@ -188,6 +259,109 @@ describe('rows written from COPY text', () => {
     expect(report.categories).toEqual(['c.a', 'c.n']);
     const csv = new CopyRowWriter(plan, 'csv');
     expect(Buffer.concat([csv.push(copy), csv.end()]).toString('utf8')).toBe("é漢\tx,,1\r\n,,2\r\n,,'-3\r\n");
+  });
+
+  it('the export writes JSON and CSV in one pass, byte for byte what the two writers give, however the bytes are cut and pieced', async () => {
+    const synthetic: CopyPlan = {
+      table: 't',
+      statement: '',
+      columns: [
+        { column: 'a', name: 'a', category: 'c.a', kind: 'text' },
+        { column: 'b', name: 'b', category: 'c.b', kind: 'hidden' },
+        { column: 'n', name: 'n', category: 'c.n', kind: 'integer' },
+        { column: 'j', name: 'j', category: 'c.j', kind: 'json' },
+        { column: 'f', name: 'f', category: 'c.f', kind: 'bool' },
+      ],
+    };
+    // Text with commas, a formula start, a full-width one, escapes; negative and big integers;
+    // a JSON null (a row that then shows nothing), JSON values; no line break after the last row.
+    const syntheticCopy = Buffer.from(
+      [
+        'é漢\\tx\t1\t\\N\tt',
+        '\\N\t2\tnull\t\\N',
+        'a,b\t-3\t{"k": [1, "x,y"]}\tf',
+        '=1+1\t12345678901234567890\t"str"\t\\N',
+        '＝x\t\\N\t\\N\tt',
+        '\\N\t\\N\tnull\t\\N',
+        '\t0\t\\N\tf',
+      ].join('\n'),
+      'utf8',
+    );
+    const { copy, plan } = await renderedAndCopied();
+    for (const [name, cases] of [
+      ['synthetic', { plan: synthetic, copy: syntheticCopy }],
+      ['call records', { plan, copy }],
+    ] as const) {
+      const json = new CopyRowWriter(cases.plan, 'record', ',\n');
+      const csv = new CopyRowWriter(cases.plan, 'csv');
+      const expected = {
+        json: Buffer.concat([json.push(cases.copy), json.end()]).toString('utf8'),
+        csv: Buffer.concat([csv.push(cases.copy), csv.end()]).toString('utf8'),
+      };
+      expect(json.rows, name).toBeGreaterThan(2);
+      for (const [cut, pieceBytes] of <Array<[number, number]>>[
+        [cases.copy.length, 256 * 1024],
+        [1, 256 * 1024],
+        [7, 16],
+        [3, 1],
+      ]) {
+        const pair = new CopyPairWriter(cases.plan, ',\n', pieceBytes);
+        const pieces = [];
+        for (let index = 0; index < cases.copy.length; index += cut)
+          pieces.push(...pair.push(cases.copy.subarray(index, index + cut)));
+        pieces.push(pair.end());
+        const written = {
+          json: Buffer.concat(pieces.map((piece) => piece.json)).toString('utf8'),
+          csv: Buffer.concat(pieces.map((piece) => piece.csv)).toString('utf8'),
+        };
+        expect(written, `${name}, cut every ${cut} bytes, pieces of ${pieceBytes}`).toEqual(expected);
+        expect(pair.rows).toBe(json.rows);
+      }
+    }
+    const pair = new CopyPairWriter(synthetic, ',');
+    const [piece] = [...pair.push(syntheticCopy), pair.end()];
+    expect(JSON.parse(`[${piece?.json.toString('utf8') ?? ''}]`)).toEqual([
+      { a: 'é漢\tx', n: 1, f: true },
+      { n: 2 },
+      { a: 'a,b', n: -3, j: { k: [1, 'x,y'] }, f: false },
+      { a: '=1+1', n: 12345678901234567000, j: 'str' },
+      { a: '＝x', f: true },
+      { a: '', n: 0, f: false },
+    ]);
+    expect(piece?.csv.toString('utf8')).toBe(
+      'é漢\tx,,1,,true\r\n,,2,,\r\n"a,b",,\'-3,"{""k"":[1,""x,y""]}",false\r\n' +
+        "'=1+1,,12345678901234567000,str,\r\n'＝x,,,,true\r\n,,0,,false\r\n",
+    );
+  });
+
+  it("the portability ZIP's call records, in JSON and in CSV, are exactly the person's rows as renderRow gives them, and no one else's", async () => {
+    const { records } = await renderedAndCopied();
+    expect(records).toHaveLength(4);
+    const chunks: Buffer[] = [];
+    await streamPortabilityZip(
+      kernel,
+      DATA_MAP,
+      options(),
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          chunks.push(chunk);
+          done();
+        },
+      }),
+    );
+    const files = await unzip(Buffer.concat(chunks));
+    const json = JSON.parse(files.get('call_records.json') ?? 'null') as unknown[];
+    const byKey = (rows: unknown[]) =>
+      [...rows].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+    expect(JSON.stringify(byKey(json))).toBe(JSON.stringify(byKey(records)));
+    const columns = Object.keys(callRecords().personal).map((column) => column.replace(/_enc$/, ''));
+    const csv = (files.get('call_records.csv') ?? '').split(/(?<=\r\n)/);
+    expect(csv[0]).toBe(csvRecord(columns));
+    expect(csv.slice(1).sort()).toEqual(
+      records.map((record) => csvRecord(columns.map((column) => record[column]))).sort(),
+    );
+    expect(files.get('call_records.json')).not.toContain('other-1');
+    expect(files.get('call_records.csv')).not.toContain('other-1');
   });
 
   it('the streamed report is the same document as the one built in memory; its description names the same tables and categories', async () => {

@@ -561,3 +561,283 @@ function csvText(kind: Kind, text: string, from: number, to: number): string | u
       return undefined;
   }
 }
+
+/** Byte classes of COPY text for CopyPairWriter: what ends a field and what a fast path must not copy. */
+const FIELD_END = 1;
+/** Needs the JSON text path (and the CSV one): a control, a quote, a backslash (COPY's escapes). */
+const NOT_PLAIN = 2;
+/** Needs quoting in a CSV cell only. */
+const CSV_QUOTED = 4;
+const CLASSES = (() => {
+  const classes = new Uint8Array(256);
+  for (let byte = 0; byte < 32; byte += 1) classes[byte] = NOT_PLAIN;
+  classes[9] = FIELD_END;
+  classes[34] = NOT_PLAIN;
+  classes[92] = NOT_PLAIN;
+  classes[44] = CSV_QUOTED;
+  return classes;
+})();
+
+/** The size a CopyPairWriter's pieces reach before it gives them (decision 0560). */
+export const PIECE_BYTES = 256 * 1024;
+
+/** A piece of the export's two files of one table, from the same COPY bytes. */
+export interface PairPiece {
+  /** `{"column":value}` rows, each but the first preceded by the separator. */
+  json: Buffer;
+  /** CSV lines (CRLF), as CopyRowWriter's 'csv' shape writes them. */
+  csv: Buffer;
+}
+
+/**
+ * The export's JSON rows and CSV lines of one table from one pass over the COPY text (decision
+ * 0560): each field is scanned once — where it ends and whether it needs a text path — and written
+ * into both outputs; a timestamp is turned into ISO text once and copied into the CSV. The output
+ * is byte for byte what a CopyRowWriter 'record' (with the same separator) and a 'csv' writer give
+ * for the same bytes (copy-rows.test.ts). Rows of several COPY chunks are gathered into pieces of
+ * `pieceBytes` (fewer rounds through the CRC, the deflate and the streams, less garbage), and a row
+ * split between chunks is carried as that row alone, not as the whole chunk.
+ */
+export class CopyPairWriter {
+  readonly #separator: Buffer;
+  readonly #kinds: Kind[];
+  readonly #first: Buffer[];
+  readonly #later: Buffer[];
+  readonly #emptyBefore: Buffer[];
+  readonly #csvEnd: Buffer;
+  readonly #jsonRoom: number;
+  readonly #csvRoom: number;
+  #carry: Buffer = EMPTY;
+  #json: Buffer = EMPTY;
+  #jsonAt = 0;
+  #csv: Buffer = EMPTY;
+  #csvAt = 0;
+  #rows = 0;
+  readonly #pieceBytes: number;
+  #ready: PairPiece[] = [];
+
+  constructor(plan: CopyPlan, separator: string, pieceBytes = PIECE_BYTES) {
+    this.#pieceBytes = pieceBytes;
+    this.#separator = Buffer.from(separator, 'utf8');
+    const selected = plan.columns.filter((column) => column.kind !== 'hidden');
+    this.#kinds = selected.map((column) => column.kind);
+    const keys = selected.map((column) => `${JSON.stringify(column.name)}:`);
+    this.#first = keys.map((key) => Buffer.from(`{${key}`, 'utf8'));
+    this.#later = keys.map((key) => Buffer.from(`,${key}`, 'utf8'));
+    const emptyBefore: string[] = [];
+    let empty = '';
+    for (const column of plan.columns) {
+      if (column.kind === 'hidden') empty += ',';
+      else {
+        emptyBefore.push(emptyBefore.length === 0 ? empty : `,${empty}`);
+        empty = '';
+      }
+    }
+    this.#emptyBefore = emptyBefore.map((text) => Buffer.from(text, 'utf8'));
+    this.#csvEnd = Buffer.from(`${empty}\r\n`, 'utf8');
+    const length = (buffers: Buffer[]) => buffers.reduce((sum, bytes) => sum + bytes.length, 0);
+    this.#jsonRoom =
+      this.#separator.length + 1 + length(this.#first) + length(this.#later) + 64 * selected.length;
+    this.#csvRoom = this.#csvEnd.length + length(this.#emptyBefore) + 64 * selected.length;
+  }
+
+  /** How many rows were written. */
+  get rows(): number {
+    return this.#rows;
+  }
+
+  /**
+   * Writes the complete rows of the bytes so far (a row may be split between chunks) and returns
+   * the pieces that reached `pieceBytes` (mostly none or one): fewer, larger pieces for the CRC and
+   * the deflate, which each cost a round trip per piece.
+   */
+  push(chunk: Buffer): PairPiece[] {
+    const end = chunk.lastIndexOf(10);
+    if (end < 0) {
+      this.#carry = this.#carry.length > 0 ? Buffer.concat([this.#carry, chunk]) : Buffer.from(chunk);
+      return [];
+    }
+    let start = 0;
+    if (this.#carry.length > 0) {
+      // The row begun in the previous chunk, completed by this one's first line.
+      const line = chunk.indexOf(10);
+      const row = Buffer.concat([this.#carry, chunk.subarray(0, line + 1)]);
+      this.#row(row, 0, row.length - 1);
+      start = line + 1;
+    }
+    while (start <= end) {
+      const stop = chunk.indexOf(10, start);
+      this.#row(chunk, start, stop);
+      start = stop + 1;
+    }
+    this.#carry = end + 1 < chunk.length ? Buffer.from(chunk.subarray(end + 1)) : EMPTY;
+    const ready = this.#ready;
+    this.#ready = [];
+    return ready;
+  }
+
+  /** The rest: the rows not yet given, and a last row the server did not end with a line break. */
+  end(): PairPiece {
+    const rest = this.#carry;
+    this.#carry = EMPTY;
+    if (rest.length > 0) this.#row(rest, 0, rest.length);
+    const pieces = [...this.#ready, this.#take()];
+    this.#ready = [];
+    return {
+      json: Buffer.concat(pieces.map((piece) => piece.json)),
+      csv: Buffer.concat(pieces.map((piece) => piece.csv)),
+    };
+  }
+
+  /** The rows written since the last piece, as a piece; new buffers for the next. */
+  #take(): PairPiece {
+    const piece = { json: this.#json.subarray(0, this.#jsonAt), csv: this.#csv.subarray(0, this.#csvAt) };
+    this.#json = EMPTY;
+    this.#csv = EMPTY;
+    this.#jsonAt = 0;
+    this.#csvAt = 0;
+    return piece;
+  }
+
+  /** Makes room for `json` more JSON bytes and `csv` more CSV bytes. */
+  #room(json: number, csv: number): void {
+    if (this.#jsonAt + json > this.#json.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * this.#json.length, this.#jsonAt + json));
+      this.#json.copy(grown, 0, 0, this.#jsonAt);
+      this.#json = grown;
+    }
+    if (this.#csvAt + csv > this.#csv.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * this.#csv.length, this.#csvAt + csv));
+      this.#csv.copy(grown, 0, 0, this.#csvAt);
+      this.#csv = grown;
+    }
+  }
+
+  /** One row (data[start, stop)); a row that shows nothing is left out of both files. */
+  #row(data: Buffer, start: number, stop: number): void {
+    if (this.#jsonAt >= this.#pieceBytes || this.#csvAt >= this.#pieceBytes) this.#ready.push(this.#take());
+    if (this.#json.length === 0) {
+      // A piece's buffers, with room for the row that makes it full.
+      this.#json = Buffer.allocUnsafe(this.#pieceBytes + 4096);
+      this.#csv = Buffer.allocUnsafe(this.#pieceBytes + 4096);
+    }
+    this.#room(this.#jsonRoom + 6 * (stop - start), this.#csvRoom + 6 * (stop - start));
+    const jsonMark = this.#jsonAt;
+    const csvMark = this.#csvAt;
+    let json = this.#json;
+    let csv = this.#csv;
+    let jsonAt = jsonMark;
+    let csvAt = csvMark;
+    if (this.#rows > 0) jsonAt = copyBytes(this.#separator, 0, this.#separator.length, json, jsonAt);
+    const kinds = this.#kinds;
+    let shown = false;
+    let from = start;
+    for (let index = 0; index < kinds.length; index += 1) {
+      // Where the field ends, and what its bytes need.
+      let to = from;
+      let classes = 0;
+      while (to < stop) {
+        const found = CLASSES[data[to] ?? 0] ?? 0;
+        if (found === FIELD_END) break;
+        classes |= found;
+        to += 1;
+      }
+      const before = this.#emptyBefore[index] ?? EMPTY;
+      csvAt = copyBytes(before, 0, before.length, csv, csvAt);
+      if (to - from === 2 && data[from] === 92 && data[from + 1] === 78) {
+        from = to + 1; // \N: no value
+        continue;
+      }
+      const key = (shown ? this.#later[index] : this.#first[index]) ?? EMPTY;
+      const cell = jsonAt;
+      jsonAt = copyBytes(key, 0, key.length, json, jsonAt);
+      const kind = kinds[index] ?? 'text';
+      let fast = false;
+      if (kind === 'text') {
+        if (classes === 0 && data[from] !== 0xef) {
+          json[jsonAt++] = 34;
+          jsonAt = copyBytes(data, from, to, json, jsonAt);
+          json[jsonAt++] = 34;
+          const lead = data[from];
+          // A formula start is defused with an apostrophe (a phone number's '+').
+          if (lead === 61 || lead === 43 || lead === 45 || lead === 64) csv[csvAt++] = 39;
+          csvAt = copyBytes(data, from, to, csv, csvAt);
+          fast = true;
+        }
+      } else if (kind === 'timestamp') {
+        if (isPlainTimestamp(data, from, to)) {
+          json[jsonAt++] = 34;
+          const iso = jsonAt;
+          jsonAt = writeIso(data, from, to, json, jsonAt);
+          csvAt = copyBytes(json, iso, jsonAt, csv, csvAt);
+          json[jsonAt++] = 34;
+          fast = true;
+        }
+      } else if (kind === 'integer') {
+        if (to - from <= 15 && data[from] !== 45) {
+          jsonAt = copyBytes(data, from, to, json, jsonAt);
+          csvAt = copyBytes(data, from, to, csv, csvAt);
+          fast = true;
+        }
+      } else if (kind === 'bool') {
+        const value = data[from] === 116 ? TRUE : FALSE;
+        jsonAt = copyBytes(value, 0, value.length, json, jsonAt);
+        csvAt = copyBytes(value, 0, value.length, csv, csvAt);
+        fast = true;
+      }
+      if (fast) shown = true;
+      else {
+        // The text path (escapes, defused formulas, unusual timestamps, JSON, big integers).
+        const text = data.toString('utf8', from, to);
+        const pieces: string[] = [];
+        const value = csvText(kind, text, 0, text.length);
+        if (pushJson(pieces, kind, text, 0, text.length) && value !== undefined) {
+          const jsonText = pieces.join('');
+          const csvCell = csvField(value);
+          this.#jsonAt = jsonAt;
+          this.#csvAt = csvAt;
+          this.#room(3 * jsonText.length, 3 * csvCell.length);
+          json = this.#json;
+          csv = this.#csv;
+          jsonAt += json.write(jsonText, jsonAt, 'utf8');
+          csvAt += csv.write(csvCell, csvAt, 'utf8');
+          shown = true;
+        } else jsonAt = cell; // a JSON null: no value
+      }
+      from = to + 1;
+    }
+    if (!shown) {
+      this.#jsonAt = jsonMark;
+      this.#csvAt = csvMark;
+      return;
+    }
+    json[jsonAt++] = 125; // }
+    this.#jsonAt = jsonAt;
+    this.#csvAt = copyBytes(this.#csvEnd, 0, this.#csvEnd.length, csv, csvAt);
+    this.#rows += 1;
+  }
+}
+
+/** 'YYYY-MM-DD HH:MM:SS[.ffffff]' (UTC) as Date#toISOString writes it after node-postgres. */
+function writeIso(data: Buffer, from: number, to: number, out: Buffer, at: number): number {
+  let write = copyBytes(data, from, from + 10, out, at);
+  out[write++] = 84; // T
+  write = copyBytes(data, from + 11, from + 19, out, write);
+  out[write++] = 46; // .
+  let ms = 0;
+  if (to - from > 19) {
+    // node-postgres: 1000 × parseFloat('.ffffff'), truncated; digits ÷ 10^n is the same double.
+    let digits = 0;
+    let scale = 1;
+    for (let index = from + 20; index < to; index += 1) {
+      digits = digits * 10 + ((data[index] ?? 48) - 48);
+      scale *= 10;
+    }
+    ms = Math.trunc(1000 * (digits / scale));
+  }
+  out[write++] = 48 + Math.floor(ms / 100);
+  out[write++] = 48 + (Math.floor(ms / 10) % 10);
+  out[write++] = 48 + (ms % 10);
+  out[write++] = 90; // Z
+  return write;
+}

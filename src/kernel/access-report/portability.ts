@@ -9,7 +9,7 @@ import { copyOut, copyOutClient } from '../../platform/copy-out.js';
 import type { Tx } from '../../platform/db.js';
 import { kernelCore, type Kernel } from '../kernel.js';
 import { DeflateSpool, ZipStream } from '../../platform/zip-stream.js';
-import { copyPlan, CopyRowWriter, type CopyPlan } from './copy-rows.js';
+import { copyPlan, CopyPairWriter, type CopyPlan } from './copy-rows.js';
 import type pg from 'pg';
 
 /**
@@ -137,10 +137,10 @@ async function* renderedPieces(
 
 /**
  * The same two files from one `COPY … TO` of a table that needs no decryption: each chunk of COPY
- * text goes through both writers (copy-rows.ts).
+ * text is scanned once and written into both files (CopyPairWriter), in pieces of ~256 KiB.
  */
 async function* copiedPieces(client: pg.Client, map: TableDataMap, plan: CopyPlan): AsyncGenerator<Pieces> {
-  const [json, csv] = [new CopyRowWriter(plan, 'record', ',\n'), new CopyRowWriter(plan, 'csv')];
+  const writer = new CopyPairWriter(plan, ',\n');
   yield { json: '[', csv: csvRecord(exportedColumns(map).map((column) => column.replace(/_enc$/, ''))) };
   let first = true;
   const lead = (rows: Buffer): string | Buffer => {
@@ -149,11 +149,10 @@ async function* copiedPieces(client: pg.Client, map: TableDataMap, plan: CopyPla
     first = false;
     return led;
   };
-  for await (const chunk of copyOut(client, plan.statement)) {
-    const rows = json.push(chunk);
-    yield { json: lead(rows), csv: csv.push(chunk) };
-  }
-  yield { json: lead(json.end()), csv: csv.end() };
+  for await (const chunk of copyOut(client, plan.statement))
+    for (const piece of writer.push(chunk)) yield { json: lead(piece.json), csv: piece.csv };
+  const rest = writer.end();
+  yield { json: lead(rest.json), csv: rest.csv };
   yield { json: '\n]\n', csv: '' };
 }
 
