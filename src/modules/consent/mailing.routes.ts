@@ -15,7 +15,7 @@ import {
 } from './mailing.service.js';
 import {
   mailSettingsInputSchema,
-  presentMailSettings,
+  describeMailSettings,
   readMailSettings,
   writeMailSettings,
 } from './settings.service.js';
@@ -52,7 +52,16 @@ const present = (mailing: Mailing): z.infer<typeof mailingSchema> => ({
 
 const settingsSchema = z.object({
   fromAddress: z.string().nullable(),
-  dkim: z.object({ domain: z.string(), selector: z.string() }).nullable(),
+  dkim: z
+    .object({
+      domain: z.string(),
+      selector: z.string(),
+      problem: z
+        .string()
+        .nullable()
+        .describe('why the stored key cannot sign (replace it with an RSA key); mailings wait meanwhile'),
+    })
+    .nullable(),
   ratePerSecond: z.number().int(),
 });
 
@@ -166,7 +175,7 @@ export function registerMailingRoutes(app: FastifyInstance, deps: ConsentDeps): 
     },
     async (request) => {
       const tenantId = assertAdmin(request);
-      return presentMailSettings(await kernel.plain(tenantId, readMailSettings));
+      return describeMailSettings(kernel, tenantId, await kernel.plain(tenantId, readMailSettings));
     },
   );
   typed.put(

@@ -11,6 +11,7 @@ import { readPeopleUnderGrant } from '../parties/index.js';
 import type { MailLanguage } from './consent.tables.js';
 import { trackingPurposeOf } from './ledger.service.js';
 import { selectSignupAddresses } from './signup.repository.js';
+import { assertMailingsCanBeSigned } from './settings.service.js';
 
 const EMAIL = 'user.contact.email';
 const LANGUAGE = 'user.demographic.language';
@@ -399,6 +400,8 @@ export async function queueMailing(
   context: AccessContext,
   mailingId: number,
 ): Promise<Mailing> {
+  // Before the transaction: opening the key takes no second connection while this one is held.
+  await assertMailingsCanBeSigned(kernel, context.tenantId);
   const now = kernel.clock.now();
   return kernel.transact(context.tenantId, async (atx) => {
     const mailing = await atx.tx

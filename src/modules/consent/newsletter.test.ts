@@ -4,6 +4,7 @@
  * run by calling the sender the job runs (sendQueuedMailings); mailings.cli.test.ts kills it.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { ParsedMail } from 'mailparser';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
@@ -15,6 +16,7 @@ import { fixedClock } from '../../../test/kernel.js';
 import { startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
 import { type SmtpSink } from '../../../test/smtp.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import { createLogger } from '../../platform/logger.js';
 import { DATA_MAP } from '../data-map.js';
 import { createPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
@@ -534,6 +536,138 @@ describe('newsletters (VK-17, VK-18, VX-9, VX-10)', () => {
       voiceking.tenantId,
     ]);
     expect(after.rows).toEqual(before.rows);
+  });
+
+  it('S8-4: an Ed25519 DKIM key stored before decision 0523 is named in the settings, a new mailing is refused with 409 naming the fix, a queued one waits with a warning and nothing goes out unsigned; once an RSA key is put, it goes out signed', async () => {
+    const admin = await loginAs(app, kernel, voiceking, 'admin');
+    const adminHeaders = {
+      cookie: admin.cookie,
+      'x-csrf-token': admin.csrfToken,
+      'x-kluis-purpose': 'staff_accounts',
+    };
+    const customer = await person(voiceking, 'customer', 'order_processing');
+    // Queued while the key was still RSA; not sent yet.
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/mailings',
+      headers: staff(sales, 'newsletter_customers'),
+      payload: { texts: { nl: { subject: 'Wacht op RSA', body: 'Getekend of niet.' } } },
+    });
+    const queued = created.json<MailingAnswer>().mailingId;
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: `/api/v1/mailings/${queued}/send`,
+          headers: staff(sales, 'newsletter_customers'),
+        })
+      ).statusCode,
+    ).toBe(202);
+    // An Ed25519 key as an older Kluis accepted it: stored, then sealed at start (decision 0461).
+    const ed25519 = generateKeyPairSync('ed25519')
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+    await runAsOwner(
+      database.ownerUrl,
+      'update mail_settings set dkim_key_sealed = null, dkim_private_key = $2 where tenant_id = $1',
+      [voiceking.tenantId, ed25519],
+    );
+    expect(await sealClearDkimKeys(kernel)).toBe(1);
+
+    const settings = await app.inject({ method: 'GET', url: '/api/v1/mail-settings', headers: adminHeaders });
+    expect(settings.statusCode).toBe(200);
+    const problem = settings.json<{ dkim: { problem: string | null } }>().dkim.problem ?? '';
+    expect(problem).toContain('Ed25519');
+    expect(problem).toContain('RSA');
+    expect(settings.body).not.toContain('PRIVATE KEY');
+
+    // A new mailing is refused before anything is queued.
+    const draft = await app.inject({
+      method: 'POST',
+      url: '/api/v1/mailings',
+      headers: staff(sales, 'newsletter_customers'),
+      payload: { texts: { nl: { subject: 'Nooit ongetekend', body: 'Nee.' } } },
+    });
+    const draftId = draft.json<MailingAnswer>().mailingId;
+    const refused = await app.inject({
+      method: 'POST',
+      url: `/api/v1/mailings/${draftId}/send`,
+      headers: staff(sales, 'newsletter_customers'),
+    });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({
+      code: 'conflict',
+      details: { setting: 'dkim', minimumRsaBits: 2048 },
+    });
+    expect(refused.json<{ detail: string }>().detail).toContain('RSA');
+    const state = async (mailingId: number) =>
+      (
+        await runAsOwner<{ state: string; pending: number }>(
+          database.ownerUrl,
+          `select state, (select count(*) from mailing_recipients r where r.tenant_id = m.tenant_id
+                  and r.mailing_id = m.mailing_id and r.state = 'pending')::int as pending
+             from mailings m where tenant_id = $1 and mailing_id = $2`,
+          [voiceking.tenantId, mailingId],
+        )
+      ).rows[0];
+    expect(await state(draftId)).toEqual({ state: 'draft', pending: 0 });
+
+    // The queued mailing waits: nothing is handed to SMTP, a warning says why, its rows stay pending.
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = createLogger({
+      level: 'info',
+      destination: new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          for (const line of chunk.toString('utf8').split('\n'))
+            if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+          done();
+        },
+      }),
+    });
+    const waited = await sendQueuedMailings(
+      { ...deps, logger },
+      { tenantId: voiceking.tenantId, mailingId: queued },
+    );
+    expect(waited.sent).toBe(0);
+    expect(smtp.to(customer.email)).toEqual([]);
+    const queuedState = await state(queued);
+    expect(queuedState?.state).toBe('sending');
+    expect(queuedState?.pending).toBeGreaterThan(0);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 40,
+        mailingId: queued,
+        msg: expect.stringContaining('RSA') as unknown,
+      }),
+    );
+    expect(JSON.stringify(lines)).not.toContain('PRIVATE KEY');
+
+    // The admin puts an RSA key: the warning is gone and the queued mailing goes out signed.
+    const replaced = await app.inject({
+      method: 'PUT',
+      url: '/api/v1/mail-settings',
+      headers: adminHeaders,
+      payload: {
+        fromAddress: 'news@voiceking.example',
+        dkim: {
+          domain: 'voiceking.example',
+          selector: 'k2026',
+          privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        },
+        ratePerSecond: 1000,
+      },
+    });
+    expect(replaced.statusCode).toBe(200);
+    expect(replaced.json<{ dkim: { problem: string | null } }>().dkim.problem).toBeNull();
+    await sendQueuedMailings(deps, { tenantId: voiceking.tenantId, mailingId: queued });
+    const mail = await smtp.waitFor(customer.email);
+    expect(mail.subject).toBe('Wacht op RSA');
+    const resolver = (name: string, type: string): Promise<string[][]> =>
+      name === 'k2026._domainkey.voiceking.example' && type === 'TXT'
+        ? Promise.resolve([[DKIM_TXT]])
+        : Promise.reject(Object.assign(new Error('not found'), { code: 'ENOTFOUND' }));
+    const { results } = await dkimVerify(smtp.rawOf(mail), { resolver });
+    expect(results[0]?.status.result).toBe('pass');
   });
 
   it('a hard bounce suppresses the address: the next mailing does not try it again', async () => {

@@ -10,7 +10,7 @@ import type { MailLanguage } from './consent.tables.js';
 import type { ConsentDeps } from './deps.js';
 import { trackingPurposeOf } from './ledger.service.js';
 import { buildMailingMessage, SIGNED_HEADERS } from './message.js';
-import { openMailSettings, readMailSettings, type MailSettings } from './settings.service.js';
+import { dkimKeyProblem, openMailSettings, readMailSettings, type MailSettings } from './settings.service.js';
 import { controllerName } from './signup.service.js';
 import { selectSignupAddresses } from './signup.repository.js';
 
@@ -110,6 +110,15 @@ async function sendMailing(
   result.uncertain += prepared.interrupted;
   // The DKIM key is opened once per run, from its seal in the key store (decision 0461).
   const settings = await openMailSettings(kernel, tenantId, prepared.settings);
+  // A key the sender cannot sign with (an Ed25519 key alone, stored before decision 0523) would
+  // send the mailing unsigned without a word: it waits, pending, until the key is replaced (0582).
+  if (dkimKeyProblem(settings)) {
+    deps.logger.warn(
+      { tenantId, mailingId },
+      'mailing waits: the DKIM key cannot sign (an Ed25519 key alone); replace it with an RSA key in the mail settings',
+    );
+    return;
+  }
   const sleep = options.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
   const interval = 1000 / (settings?.ratePerSecond ?? 10);
   const tracking = trackingPurposeOf(policy);

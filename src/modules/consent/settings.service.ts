@@ -61,7 +61,8 @@ export interface StoredMailSettings {
 /** The settings as shown: never the key itself. */
 export interface MailSettingsView {
   fromAddress: string | null;
-  dkim: { domain: string; selector: string } | null;
+  /** `problem`: why the stored key cannot sign (an Ed25519 key alone from before decision 0523). */
+  dkim: { domain: string; selector: string; problem: string | null } | null;
   ratePerSecond: number;
 }
 
@@ -109,12 +110,53 @@ export async function openMailSettings(
   return { ...stored, dkim: { domain: dkim.domain, selector: dkim.selector, privateKey } };
 }
 
-export function presentMailSettings(settings: StoredMailSettings | undefined): MailSettingsView {
+export function presentMailSettings(
+  settings: StoredMailSettings | undefined,
+  problem: string | null = null,
+): MailSettingsView {
   return {
     fromAddress: settings?.fromAddress ?? null,
-    dkim: settings?.dkim ? { domain: settings.dkim.domain, selector: settings.dkim.selector } : null,
+    dkim: settings?.dkim ? { domain: settings.dkim.domain, selector: settings.dkim.selector, problem } : null,
     ratePerSecond: settings?.ratePerSecond ?? 10,
   };
+}
+
+/** The settings as shown, with what is wrong with the stored key (opened to look, never shown). */
+export async function describeMailSettings(
+  kernel: Kernel,
+  tenantId: number,
+  stored: StoredMailSettings | undefined,
+): Promise<MailSettingsView> {
+  const opened = await openMailSettings(kernel, tenantId, stored);
+  return presentMailSettings(stored, dkimKeyProblem(opened) ?? null);
+}
+
+/**
+ * Why the settings' DKIM key cannot sign mailings, or undefined when it can (or there is none).
+ * An Ed25519 key alone stored before decision 0523 is the case this is for: nodemailer signs
+ * rsa-sha256 only and would send the mail unsigned without a word (decision 0582).
+ */
+export function dkimKeyProblem(settings: MailSettings | undefined): string | undefined {
+  if (!settings?.dkim) return undefined;
+  const flaw = inspectDkimKey(settings.dkim.privateKey);
+  if (!flaw) return undefined;
+  return flaw.message === 'Ed25519 key alone'
+    ? `the DKIM key is an Ed25519 key alone, which the sender cannot sign with (rsa-sha256 only): mailings wait until it is replaced with an RSA key of at least ${MIN_RSA_DKIM_BITS} bits (PUT /api/v1/mail-settings)`
+    : `the DKIM key cannot sign (${flaw.message}): mailings wait until it is replaced with an RSA key of at least ${MIN_RSA_DKIM_BITS} bits (PUT /api/v1/mail-settings)`;
+}
+
+/**
+ * Refuses to queue a mailing while the stored DKIM key cannot sign (409 conflict naming the
+ * fix): it would otherwise go out unsigned (decision 0582).
+ */
+export async function assertMailingsCanBeSigned(kernel: Kernel, tenantId: number): Promise<void> {
+  const settings = await openMailSettings(kernel, tenantId, await kernel.plain(tenantId, readMailSettings));
+  const problem = dkimKeyProblem(settings);
+  if (problem)
+    throw new AppError('conflict', 'the stored DKIM key cannot sign', {
+      publicMessage: problem,
+      details: { setting: 'dkim', minimumRsaBits: MIN_RSA_DKIM_BITS },
+    });
 }
 
 const badKey = (message: string, publicMessage: string, extra: Record<string, unknown> = {}): AppError =>
@@ -130,27 +172,46 @@ const badKey = (message: string, publicMessage: string, extra: Record<string, un
  * signature, never alone). Decision 0523.
  */
 function checkDkimKey(pem: string): void {
+  const flaw = inspectDkimKey(pem);
+  if (flaw) throw badKey(flaw.message, flaw.publicMessage, flaw.extra);
+}
+
+interface KeyFlaw {
+  message: string;
+  publicMessage: string;
+  extra?: Record<string, unknown>;
+}
+
+/** What is wrong with a DKIM key for the sender (RSA of at least 2048 bits), or undefined. */
+function inspectDkimKey(pem: string): KeyFlaw | undefined {
   let key: KeyObject;
   try {
     key = createPrivateKey(pem);
   } catch {
-    throw badKey('not a usable private key', 'dkim.privateKey: expected an RSA private key in PEM');
+    return {
+      message: 'not a usable private key',
+      publicMessage: 'dkim.privateKey: expected an RSA private key in PEM',
+    };
   }
   if (key.asymmetricKeyType === 'ed25519')
-    throw badKey(
-      'Ed25519 key alone',
-      `dkim.privateKey: an Ed25519 key alone is not accepted; mailings are signed with RSA (rsa-sha256), which every receiver verifies: give an RSA key of at least ${MIN_RSA_DKIM_BITS} bits`,
-      { minimumRsaBits: MIN_RSA_DKIM_BITS },
-    );
+    return {
+      message: 'Ed25519 key alone',
+      publicMessage: `dkim.privateKey: an Ed25519 key alone is not accepted; mailings are signed with RSA (rsa-sha256), which every receiver verifies: give an RSA key of at least ${MIN_RSA_DKIM_BITS} bits`,
+      extra: { minimumRsaBits: MIN_RSA_DKIM_BITS },
+    };
   if (key.asymmetricKeyType !== 'rsa')
-    throw badKey('not a usable private key', 'dkim.privateKey: expected an RSA private key in PEM');
+    return {
+      message: 'not a usable private key',
+      publicMessage: 'dkim.privateKey: expected an RSA private key in PEM',
+    };
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
   if (bits < MIN_RSA_DKIM_BITS)
-    throw badKey(
-      'RSA key shorter than 2048 bits',
-      `dkim.privateKey: an RSA key of at least ${MIN_RSA_DKIM_BITS} bits is needed (this one has ${bits})`,
-      { minimumRsaBits: MIN_RSA_DKIM_BITS },
-    );
+    return {
+      message: 'RSA key shorter than 2048 bits',
+      publicMessage: `dkim.privateKey: an RSA key of at least ${MIN_RSA_DKIM_BITS} bits is needed (this one has ${bits})`,
+      extra: { minimumRsaBits: MIN_RSA_DKIM_BITS },
+    };
+  return undefined;
 }
 
 /**
