@@ -13,6 +13,17 @@ const TITLES = {
     table: 'Bron',
     none: 'geen',
     withheld: 'Wat we niet meegeven',
+    consulted: 'Wie uw gegevens raadpleegde',
+    by: { staff: 'een medewerker', you: 'uzelf', system: 'automatisch' },
+    actions: {
+      read: 'bekeken',
+      write: 'gewijzigd',
+      export: 'geëxporteerd',
+      store: 'opgeslagen',
+      erase: 'gewist',
+    },
+    refused: 'geweigerd',
+    times: (n: number) => (n === 1 ? '1 keer' : `${n} keer`),
   },
   fr: {
     title: 'Vos données chez',
@@ -25,6 +36,17 @@ const TITLES = {
     table: 'Source',
     none: 'aucun',
     withheld: 'Ce que nous ne communiquons pas',
+    consulted: 'Qui a consulté vos données',
+    by: { staff: 'un collaborateur', you: 'vous-même', system: 'automatiquement' },
+    actions: {
+      read: 'consultées',
+      write: 'modifiées',
+      export: 'exportées',
+      store: 'enregistrées',
+      erase: 'effacées',
+    },
+    refused: 'refusé',
+    times: (n: number) => (n === 1 ? '1 fois' : `${n} fois`),
   },
   en: {
     title: 'Your data at',
@@ -37,6 +59,11 @@ const TITLES = {
     table: 'Source',
     none: 'none',
     withheld: 'What we leave out',
+    consulted: 'Who consulted your data',
+    by: { staff: 'a member of staff', you: 'you', system: 'automatically' },
+    actions: { read: 'read', write: 'changed', export: 'exported', store: 'stored', erase: 'erased' },
+    refused: 'refused',
+    times: (n: number) => (n === 1 ? 'once' : `${n} times`),
   },
 } as const;
 
@@ -86,6 +113,19 @@ export function accessReportHtmlRow(
     .join('');
 }
 
+/** One line of who consulted the data: "2026-11-02: a member of staff (Billing), read — Invoicing (3 times)". */
+export function consultationLine(
+  item: AccessReport['consultations'][number],
+  language: AccessReport['language'],
+): string {
+  const t: Titles = TITLES[language];
+  const who = item.roleLabel ? `${t.by[item.by]} (${item.roleLabel})` : t.by[item.by];
+  const what =
+    item.decision === 'denied' ? `${t.actions[item.action]}: ${t.refused}` : t.actions[item.action];
+  const why = item.purposeLabel ?? item.purpose;
+  return `${item.date}: ${who}, ${what}${why ? ` — ${why}` : ''} (${t.times(item.times)})`;
+}
+
 /** The report after its data: what is left out, purposes, recipients, disclosures, retention, complaints. */
 export function accessReportHtmlTail(report: Omit<AccessReport, 'data'>): string {
   const t: Titles = TITLES[report.language];
@@ -107,6 +147,10 @@ export function accessReportHtmlTail(report: Omit<AccessReport, 'data'>): string
           `<li>${escapeHtml(disclosure.at.slice(0, 10))}: ${escapeHtml(disclosure.recipient)} — <code>${escapeHtml(disclosure.legalGround)}</code> — ${escapeHtml(disclosure.categories.map(labelOfCategory).join(', '))}</li>`,
       )
       .join('\n') || `<li>${t.none}</li>`;
+  const consultations =
+    report.consultations
+      .map((item) => `<li>${escapeHtml(consultationLine(item, report.language))}</li>`)
+      .join('\n') || `<li>${t.none}</li>`;
   const retention = report.categories
     .map((category) => {
       const rules = category.retention.map((rule) => escapeHtml(rule.description ?? rule.kind)).join('; ');
@@ -121,6 +165,8 @@ ${report.withheld.items.length > 0 ? `<h2>${t.withheld}</h2>\n<p>${escapeHtml(re
 <ul>${recipients}</ul>
 <h2>${t.disclosed}</h2>
 <ul>${disclosures}</ul>
+<h2>${t.consulted}</h2>
+<ul>${consultations}</ul>
 <h2>${t.keep}</h2>
 <ul>${retention}</ul>
 <p>${escapeHtml(report.automatedDecisions)}</p>

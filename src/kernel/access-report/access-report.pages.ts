@@ -55,7 +55,7 @@ export async function buildAccessOverview(
 ): Promise<AccessOverview> {
   const { policy } = await kernel.policies.current(options.tenantId);
   return kernel.transact(options.tenantId, async (atx) => {
-    await kernel.gate.authorize(atx, options.actor, {
+    const grant = await kernel.gate.authorize(atx, options.actor, {
       purpose: options.purpose,
       action: 'export',
       categories: declaredCategories(policy, dataMap),
@@ -88,7 +88,7 @@ export async function buildAccessOverview(
       for (const category of categories) present.add(category);
       tables.push({ table: map.table, module: map.module, rows, categories, timeColumn: timeColumnOf(map) });
     }
-    const context = await describeReport(kernel, atx, dataMap, options, present);
+    const context = await describeReport(kernel, atx, grant, dataMap, options, present);
     return { ...context, tables };
   });
 }

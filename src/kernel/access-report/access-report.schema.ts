@@ -96,6 +96,36 @@ export const AccessReportSchema = z
         categories: z.array(z.string()),
       }),
     ),
+    consultations: z
+      .array(
+        z.object({
+          date: z.string().describe('the day (YYYY-MM-DD, Belgian time)'),
+          by: z
+            .enum(['staff', 'you', 'system'])
+            .describe('a staff member (named by role only), the person themself, or an automatic job'),
+          role: z
+            .string()
+            .nullable()
+            .describe("a role key of the policy, or the job's role; null for the person"),
+          roleLabel: z
+            .string()
+            .nullable()
+            .describe("the role's name in the report's language, when the policy has it"),
+          purpose: z
+            .string()
+            .nullable()
+            .describe('the purpose declared (a key of `purposes` when the policy has it)'),
+          purposeLabel: z.string().nullable().describe("the purpose's name in the report's language"),
+          action: z.enum(['read', 'write', 'export', 'store', 'erase']),
+          decision: z
+            .enum(['allowed', 'denied'])
+            .describe('denied: the access gate refused it and nothing was shown'),
+          times: z.number().int().describe('how many such decisions that day'),
+        }),
+      )
+      .describe(
+        "who consulted the person's data, when and why (Art. 15(1); CJEU C-579/21): the access gate's decisions naming the person, counted per day, newest first",
+      ),
     withheld: z
       .object({
         note: z.string().describe('what is left out and why (GDPR Art. 15(4))'),

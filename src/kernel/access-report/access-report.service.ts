@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { securitySecretColumns, type TableDataMap } from '../datamap/datamap.js';
-import type { AuditedTx } from '../audit/index.js';
+import { readConsultations, type AuditedTx } from '../audit/index.js';
 import type { Actor, Grant } from '../gate/gate.js';
 import { kernelCore, type Kernel } from '../kernel.js';
 import type { Language, Policy } from '../policy/policy.schema.js';
@@ -12,7 +12,8 @@ import { copyPlan, readCopiedRows, shownColumns, type CopyPlan } from './copy-ro
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { findSubjectDisclosures } from '../disclosure/disclosure.js';
+import { findConfidentialPurposes, findSubjectDisclosures } from '../disclosure/disclosure.js';
+import { chainBeforeReading } from '../audit/audit.service.js';
 import { accessReportHtmlHead, accessReportHtmlRow, accessReportHtmlTail } from './access-report.html.js';
 
 export interface AccessReportOptions {
@@ -61,6 +62,7 @@ export async function buildAccessReport(
     purposes: rest.purposes,
     recipients: rest.recipients,
     disclosures: rest.disclosures,
+    consultations: rest.consultations,
     withheld: rest.withheld,
     automatedDecisions: rest.automatedDecisions,
   };
@@ -336,7 +338,7 @@ async function walkAccessReport(
         })(),
       });
     }
-    return describeReport(kernel, atx, dataMap, options, present);
+    return describeReport(kernel, atx, grant, dataMap, options, present);
   });
 }
 
@@ -363,6 +365,7 @@ function controllerOf(policy: Policy): AccessReport['controller'] {
 export async function describeReport(
   kernel: Kernel,
   atx: AuditedTx,
+  grant: Grant,
   dataMap: readonly TableDataMap[],
   options: AccessReportOptions,
   present: ReadonlySet<string>,
@@ -465,9 +468,29 @@ export async function describeReport(
       legalGround: disclosure.legalGround,
       categories: disclosure.categories,
     })),
+    consultations: await consultationsOf(kernel, atx, grant, policy, options.language),
     withheld: { note: WITHHELD_NOTE[lang], items: withheld },
     automatedDecisions: AUTOMATED_DECISIONS[lang],
   };
+}
+
+/** Who consulted the data (decision 0590): entries still pending are linked first (decision 0455). */
+async function consultationsOf(
+  kernel: Kernel,
+  atx: AuditedTx,
+  grant: Grant,
+  policy: Policy,
+  language: Language,
+): Promise<AccessReport['consultations']> {
+  const subjectId = [...grant.subjectIds][0] ?? 0;
+  await chainBeforeReading(kernelCore(kernel).audit, atx);
+  const today = kernel.clock.now().toISOString().slice(0, 10);
+  return readConsultations(atx, grant, {
+    pseudonym: await kernel.keys.pseudonym(atx.tenantId, subjectId),
+    policy,
+    language,
+    hiddenPurposes: await findConfidentialPurposes(kernel, atx, subjectId, today),
+  });
 }
 
 const AUTOMATED_DECISIONS: Record<Language, string> = {

@@ -13,7 +13,7 @@ export {
   renderAccessReportJsonSchema,
   type AccessReport,
 } from './access-report.schema.js';
-export { renderAccessReportHtml } from './access-report.html.js';
+export { consultationLine, renderAccessReportHtml } from './access-report.html.js';
 export { EXPORT_DEFLATE_LEVEL, streamPortabilityZip } from './portability.js';
 export {
   buildAccessOverview,

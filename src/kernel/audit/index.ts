@@ -27,3 +27,4 @@ export {
   type AuditAnchor,
 } from './audit.anchors.js';
 export type { AuditTables } from './audit.tables.js';
+export { readConsultations, type Consultation } from './audit.consultations.js';

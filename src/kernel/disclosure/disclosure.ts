@@ -261,3 +261,28 @@ export async function findSubjectDisclosures(
     categories: row.categories,
   }));
 }
+
+/**
+ * The purposes of the disclosures about the person that may not be told yet (confidential until
+ * `today` or later): what the access report leaves out of who consulted the data, so that the
+ * reads behind such a disclosure do not tell what the disclosure itself may not.
+ */
+export async function findConfidentialPurposes(
+  kernel: Pick<Kernel, 'keys'>,
+  atx: AuditedTx,
+  subjectId: number,
+  today: string,
+): Promise<string[]> {
+  const pseudonym = await kernel.keys.pseudonym(atx.tenantId, subjectId);
+  const rows = await atx.tx
+    .selectFrom('disclosures as d')
+    .innerJoin('disclosure_subjects as s', (join) =>
+      join.onRef('s.tenant_id', '=', 'd.tenant_id').onRef('s.disclosure_id', '=', 'd.disclosure_id'),
+    )
+    .select('d.purpose')
+    .distinct()
+    .where('s.pseudonym', '=', pseudonym)
+    .where('d.confidential_until', '>=', today)
+    .execute();
+  return rows.map((row) => row.purpose);
+}

@@ -3,6 +3,7 @@ export {
   checkDisclosure,
   disclose,
   findSubjectDisclosures,
+  findConfidentialPurposes,
   type Disclosure,
   type DisclosureKernel,
   type DisclosureOrder,

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { isHeadRequest } from '../../http/head.js';
 import {
   buildAccessOverview,
+  consultationLine,
   readAccessTablePage,
   streamPortabilityZip,
   writeAccessReportJson,
@@ -48,6 +49,8 @@ import { keepsDossier, registerDossierPages } from './dossier.pages.js';
 
 const PAGE = { 200: z.string() };
 const ROWS_PER_PAGE = 50;
+/** The newest lines of who consulted the data on the page; the download has them all. */
+const CONSULTATIONS_SHOWN = 30;
 const langQuery = z.object({ lang: z.string().max(5).optional() });
 
 const notFound = (): AppError => new AppError('not_found', 'no such page', { publicMessage: 'no such page' });
@@ -437,7 +440,24 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
               </li>`,
           )}
         </ul>
-        ${report.withheld.items.length > 0 ? html`<p class="hint">${t.data.withheld}</p>` : ''}`;
+        ${report.withheld.items.length > 0 ? html`<p class="hint">${t.data.withheld}</p>` : ''}
+        <h2>${t.data.consulted}</h2>
+        ${
+          report.consultations.length === 0
+            ? html`<p>${t.data.consultedNone}</p>`
+            : html`<ul>
+                  ${report.consultations
+                    .slice(0, CONSULTATIONS_SHOWN)
+                    .map((item) => html`<li>${consultationLine(item, frame.lang)}</li>`)}
+                </ul>
+                ${
+                  report.consultations.length > CONSULTATIONS_SHOWN
+                    ? html`<p class="hint">
+                        ${t.data.consultedMore(CONSULTATIONS_SHOWN, report.consultations.length)}
+                      </p>`
+                    : ''
+                }`
+        }`;
       return sendPage(reply, page(signed, t.data.title, '/my-data', body));
     },
   );

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAsOwner } from '../../../test/database.js';
+import { loginAs, type StaffSession } from '../../../test/http.js';
+import type { AccessReport } from '../../kernel/access-report/index.js';
 import { signInByMailedLink, startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
 import { insertCalls } from '../billing/billing.test-helpers.js';
 import { createPerson } from '../parties/index.js';
@@ -109,5 +111,91 @@ describe('"my data" a page at a time (issue 19)', () => {
       headers: { cookie },
     });
     expect(unknown.statusCode).toBe(404);
+  });
+});
+
+describe('who consulted my data (decision 0590)', () => {
+  it('VK-21: the access report and the "my data" page say who consulted the data, when and why: each staff read and refusal by role and purpose, never a staff member’s id', async () => {
+    const { app, kernel, voiceking } = testApp;
+    const email = 'ines.raadpleeg@example.be';
+    const person = await createPerson(
+      kernel,
+      {
+        tenantId: voiceking.tenantId,
+        actor: { kind: 'staff', staffId: 1, role: 'sales' },
+        purpose: 'order_processing',
+      },
+      { subjectType: 'customer', familyName: 'Raadpleeg', givenName: 'Ines', email, preferredLanguage: 'en' },
+    );
+    const sales = await loginAs(app, kernel, voiceking, 'sales');
+    const billing = await loginAs(app, kernel, voiceking, 'billing');
+    const read = (session: StaffSession, purpose: string) =>
+      app.inject({
+        method: 'GET',
+        url: `/api/v1/people/${person.subjectId}`,
+        headers: { cookie: session.cookie, 'x-kluis-purpose': purpose },
+      });
+    expect((await read(sales, 'order_processing')).statusCode).toBe(200);
+    expect((await read(sales, 'order_processing')).statusCode).toBe(200);
+    // Call records are not personal data billing may see of a person's record: refused.
+    expect((await read(billing, 'call_billing')).statusCode).toBe(403);
+
+    const { cookie } = await signInByMailedLink(testApp, voiceking, email);
+    const download = await app.inject({
+      method: 'GET',
+      url: `/t/${voiceking.slug}/account/data`,
+      headers: { cookie },
+    });
+    expect(download.statusCode).toBe(200);
+    const report = download.json<AccessReport>();
+    const today = new Date().toISOString().slice(0, 10);
+    const staffLines = report.consultations.filter((item) => item.by === 'staff');
+    expect(staffLines).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          by: 'staff',
+          role: 'sales',
+          roleLabel: expect.any(String) as string,
+          purpose: 'order_processing',
+          action: 'write',
+          decision: 'allowed',
+          times: 1,
+        }),
+        expect.objectContaining({
+          role: 'sales',
+          purpose: 'order_processing',
+          action: 'read',
+          decision: 'allowed',
+          times: 2,
+        }),
+        expect.objectContaining({
+          role: 'billing',
+          purpose: 'call_billing',
+          action: 'read',
+          decision: 'denied',
+          times: 1,
+        }),
+      ]),
+    );
+    // Dated by day; the newest first.
+    const dates = report.consultations.map((item) => item.date);
+    expect(dates).toEqual([...dates].sort().reverse());
+    expect(Math.abs(Date.parse(dates[0] ?? '') - Date.parse(today))).toBeLessThanOrEqual(86_400_000);
+    // Staff by role only: neither a staff id nor an actor field.
+    for (const line of report.consultations) {
+      expect(Object.keys(line).sort()).toEqual(
+        ['action', 'by', 'date', 'decision', 'purpose', 'purposeLabel', 'role', 'roleLabel', 'times'].sort(),
+      );
+    }
+
+    const page = await app.inject({
+      method: 'GET',
+      url: `/t/${voiceking.slug}/account/my-data?lang=en`,
+      headers: { cookie },
+    });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('Who consulted your data');
+    expect(page.body).toMatch(/a member of staff \([^)]+\), read: refused — [^(]+\(once\)/);
+    expect(page.body).toMatch(/a member of staff \([^)]+\), read — [^(]+\(2 times\)/);
   });
 });

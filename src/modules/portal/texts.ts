@@ -110,6 +110,9 @@ export interface PortalTexts {
     downloadJson: string;
     downloadZip: string;
     withheld: string;
+    consulted: string;
+    consultedNone: string;
+    consultedMore: (shown: number, total: number) => string;
   };
   correct: {
     title: string;
@@ -400,6 +403,10 @@ const nl: PortalTexts = {
     downloadJson: 'Alles downloaden (JSON)',
     downloadZip: 'Alles downloaden (ZIP met JSON en CSV)',
     withheld: 'Niet getoond, om uw account te beschermen: wachtwoord- en codegegevens.',
+    consulted: 'Wie uw gegevens raadpleegde',
+    consultedNone: 'Nog niemand.',
+    consultedMore: (shown, total) =>
+      `De ${shown} recentste van ${total} regels; de volledige lijst staat in de download.`,
   },
   correct: {
     title: 'Mijn gegevens verbeteren',
@@ -712,6 +719,10 @@ const fr: PortalTexts = {
     downloadJson: 'Tout télécharger (JSON)',
     downloadZip: 'Tout télécharger (ZIP avec JSON et CSV)',
     withheld: 'Non affiché, pour protéger votre compte : données de mot de passe et de codes.',
+    consulted: 'Qui a consulté vos données',
+    consultedNone: 'Personne pour l’instant.',
+    consultedMore: (shown, total) =>
+      `Les ${shown} lignes les plus récentes sur ${total} ; la liste complète figure dans le téléchargement.`,
   },
   correct: {
     title: 'Corriger mes données',
@@ -1017,6 +1028,10 @@ const en: PortalTexts = {
     downloadJson: 'Download everything (JSON)',
     downloadZip: 'Download everything (ZIP with JSON and CSV)',
     withheld: 'Not shown, to protect your account: password and code data.',
+    consulted: 'Who consulted your data',
+    consultedNone: 'Nobody yet.',
+    consultedMore: (shown, total) =>
+      `The ${shown} most recent of ${total} lines; the full list is in the download.`,
   },
   correct: {
     title: 'Correct my data',

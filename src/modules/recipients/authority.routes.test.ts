@@ -161,6 +161,10 @@ describe('requests of judicial authorities and police (VK-10)', () => {
     // While the authority forbids telling, the person's access report does not show it …
     const during = await accessReportOf(app, smtp, voiceking, suspect.email ?? '', PUBLIC_URL);
     expect(during.disclosures).toEqual([]);
+    // … nor the reads behind it in who consulted the data (decision 0590).
+    const underDisclosure = (report: typeof during) =>
+      report.consultations.filter((line) => line.purpose === 'legal_disclosure');
+    expect(underDisclosure(during)).toEqual([]);
     // … on its end date still not; the day after, it does.
     clock.set(new Date('2026-12-31T20:00:00Z'));
     expect((await accessReportOf(app, smtp, voiceking, suspect.email ?? '', PUBLIC_URL)).disclosures).toEqual(
@@ -168,6 +172,9 @@ describe('requests of judicial authorities and police (VK-10)', () => {
     );
     clock.set(new Date('2027-01-01T08:00:00Z'));
     const after = await accessReportOf(app, smtp, voiceking, suspect.email ?? '', PUBLIC_URL);
+    expect(underDisclosure(after)).toEqual([
+      expect.objectContaining({ by: 'staff', role: 'privacy_officer', action: 'read', decision: 'allowed' }),
+    ]);
     expect(after.disclosures).toEqual([
       {
         at: '2026-11-24T09:00:00.000Z',
