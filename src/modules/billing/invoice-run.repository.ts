@@ -299,6 +299,248 @@ async function selectCallSummariesFromCalls(
   return result.rows.map(toCallSummary);
 }
 
+/**
+ * The batch's distinct destination heads of the month with charged calls (their first
+ * `headLength` characters, which decide the group): the few values the run maps to groups in
+ * TypeScript before the calls lines are drafted in SQL (decision 0550). Under call_billing.
+ */
+export async function selectChargedHeads(
+  tx: Tx,
+  grant: Grant,
+  month: string,
+  subjectIds: readonly number[],
+  headLength: number,
+): Promise<string[]> {
+  if (subjectIds.length === 0) return [];
+  for (const id of subjectIds) grant.assertCovers(C.callRecord, id);
+  const result = await sql<{ head: string }>`
+    select distinct left(head, ${headLength}::int) as head
+      from call_record_month_totals
+     where month = ${month}::date and subject_id = any(${[...subjectIds]}::bigint[]) and charged_calls > 0
+     order by 1`.execute(tx);
+  return result.rows.map((row) => row.head);
+}
+
+/** How the SQL drafting groups heads and names groups (decision 0550): constants of the run. */
+export interface CallLineDrafting {
+  month: string;
+  headLength: number;
+  /** Each head (`selectChargedHeads`) and the key of its group. */
+  heads: ReadonlyArray<{ head: string; key: string }>;
+  /** Each group's key, whether it is a built-in class, and its name per language. */
+  groups: ReadonlyArray<{
+    key: string;
+    builtIn: boolean;
+    labels: Readonly<Record<DocumentLanguage, string>>;
+  }>;
+  /** The words of a calls line per language (DOCUMENT_TEXTS[language].callWords). */
+  words: Readonly<Record<DocumentLanguage, { colon: string; one: string; many: string }>>;
+}
+
+/**
+ * The calls lines per customer and destination group as SQL: the month's totals of the customers
+ * in the caller's `targets` (a CTE with a `subject_id`, and `columns` carried along), their heads
+ * grouped as in `summariseCalls` (invoice-run.service.ts), the cost rounded once per line to the
+ * cent as `microsToCents` does (half away from zero); `call_lines` keeps the lines that round to
+ * something. Both the read of each customer's sum and the insert of the lines use it, in one
+ * transaction. The targets are joined before the sums, so PostgreSQL hashes them into the scan of
+ * the totals (joined after, its estimate of the sums made it compare every line with every target).
+ */
+function callGroupLinesCte(drafting: CallLineDrafting, columns: readonly string[]) {
+  const carried = sql.raw(columns.map((column) => `, i.${column}`).join(''));
+  return sql`
+    heads as (
+      select * from unnest(${drafting.heads.map((h) => h.head)}::text[], ${drafting.heads.map((h) => h.key)}::text[])
+        as h(head, key)
+    ), sums as (
+      select i.subject_id${carried}, h.key, sum(t.charged_calls)::int as calls,
+             sum(t.charged_seconds)::bigint as seconds, sum(t.charged_cost_micros)::bigint as cost
+        from targets i
+        join call_record_month_totals t on t.subject_id = i.subject_id
+        join heads h on h.head = left(t.head, ${drafting.headLength}::int)
+       where t.month = ${drafting.month}::date and t.charged_calls > 0
+       group by i.subject_id${carried}, h.key
+    ), rounded as (
+      -- microsToCents: half away from zero, in integers.
+      select *, sign(cost)::bigint * ((2 * abs(cost) + 10000) / 20000) as cents from sums
+    ), call_lines as (
+      select * from rounded where cents > 0
+    )`;
+}
+
+/** One customer's month as the SQL drafting sees it: what the lines will bill, and the month's record. */
+export interface SqlDraftedCalls {
+  subjectId: number;
+  /** The sum of the customer's calls lines (each rounded), and how many lines. */
+  cents: number;
+  lines: number;
+  /** What the invoice bills of the month (every chargeable call, included ones too), G-1. */
+  chargeable: number;
+  chargeableSeconds: number;
+  costMicros: number;
+}
+
+/**
+ * Per customer of the batch: the sum and count of the calls lines the SQL drafting will write
+ * (`insertCallGroupLines`), and the month's chargeable calls (the late-call record). Subject ids
+ * and sums only; no line leaves the server (decision 0550). Under call_billing.
+ */
+export async function selectSqlDraftedCalls(
+  tx: Tx,
+  grant: Grant,
+  drafting: CallLineDrafting,
+  subjectIds: readonly number[],
+): Promise<SqlDraftedCalls[]> {
+  if (subjectIds.length === 0) return [];
+  for (const id of subjectIds) grant.assertCovers(C.callRecord, id);
+  const result = await sql<{
+    subject_id: number;
+    chargeable: number;
+    chargeable_seconds: string;
+    cost_micros: string;
+    cents: string | null;
+    lines: number | null;
+  }>`
+    with targets as (
+      select unnest(${[...subjectIds]}::bigint[]) as subject_id
+    ), ${callGroupLinesCte(drafting, [])}, per_subject as (
+      select subject_id, sum(cents)::bigint as cents, count(*)::int as lines from call_lines group by 1
+    ), month as (
+      select subject_id, sum(chargeable_calls)::int as chargeable,
+             sum(chargeable_seconds)::bigint as chargeable_seconds, sum(charged_cost_micros)::bigint as cost_micros
+        from call_record_month_totals
+       where month = ${drafting.month}::date and subject_id = any(${[...subjectIds]}::bigint[])
+         and (charged_calls > 0 or chargeable_calls > 0)
+       group by 1
+    )
+    select m.subject_id, m.chargeable, m.chargeable_seconds, m.cost_micros, p.cents, p.lines
+      from month m left join per_subject p on p.subject_id = m.subject_id`.execute(tx);
+  return result.rows.map((row) => ({
+    subjectId: Number(row.subject_id),
+    cents: Number(row.cents ?? 0),
+    lines: row.lines ?? 0,
+    chargeable: row.chargeable,
+    chargeableSeconds: Number(row.chargeable_seconds),
+    costMicros: Number(row.cost_micros),
+  }));
+}
+
+/** What `insertCallGroupLines` carries from each target to its lines. */
+const TARGET_COLUMNS = [
+  'invoice_id',
+  'at',
+  'language',
+  'vat_rate_bp',
+  'vat_category',
+  'vat_exemption_code',
+  'vat_exemption_reason',
+];
+
+/** An invoice whose calls lines the SQL drafting writes: where they go and how they are taxed. */
+export interface SqlCallLinesTarget {
+  invoiceId: number;
+  subjectId: number;
+  /** The line number of the first calls line (the lines after them were numbered past them). */
+  at: number;
+  language: DocumentLanguage;
+  vatRateBp: number;
+  vatCategory: VatCategory;
+  vatExemptionCode: string | null;
+  vatExemptionReason: string | null;
+  /** What `selectSqlDraftedCalls` said the lines add up to: checked against what is written. */
+  cents: number;
+  lines: number;
+}
+
+/**
+ * Writes the calls lines per destination group of the given invoices in one
+ * `INSERT … SELECT` from the month's totals (decision 0550): the description in the invoice's
+ * language as `callGroupLine` writes it ("<group>: 3 gesprekken, 1 h 02 min 05 s"), lines in the
+ * order of their group's key, numbered from each invoice's `at`. What is written must be what
+ * the invoice's totals were computed from: a difference (calls of these customers written by
+ * another transaction in between) refuses the batch, which then changes nothing.
+ */
+export async function insertCallGroupLines(
+  tx: Tx,
+  grant: Grant,
+  callsGrant: Grant,
+  drafting: CallLineDrafting,
+  targets: readonly SqlCallLinesTarget[],
+): Promise<void> {
+  if (targets.length === 0) return;
+  // Billing's write (the invoice's lines) of what is read under the calls purpose.
+  grant.assertWritable();
+  for (const target of targets) {
+    grant.assertCovers(C.payment, target.subjectId);
+    callsGrant.assertCovers(C.callRecord, target.subjectId);
+  }
+  const languages = Object.keys(drafting.words) as DocumentLanguage[];
+  const column = <T>(value: (target: SqlCallLinesTarget) => T) => targets.map(value);
+  const result = await sql<{
+    invoice_id: number;
+    cents: string;
+    lines: number;
+  }>`
+    with targets as (
+      select * from unnest(${column((t) => t.invoiceId)}::bigint[], ${column((t) => t.subjectId)}::bigint[],
+                           ${column((t) => t.at)}::int[], ${column((t) => t.language)}::text[],
+                           ${column((t) => t.vatRateBp)}::int[], ${column((t) => t.vatCategory)}::text[],
+                           ${column((t) => t.vatExemptionCode)}::text[],
+                           ${column((t) => t.vatExemptionReason)}::text[])
+        as i(invoice_id, subject_id, at, language, vat_rate_bp, vat_category, vat_exemption_code,
+             vat_exemption_reason)
+    ), ${callGroupLinesCte(drafting, TARGET_COLUMNS)}, groups as (
+      select * from unnest(${drafting.groups.map((g) => g.key)}::text[],
+                           ${drafting.groups.map((g) => g.builtIn)}::boolean[],
+                           ${drafting.groups.map((g) => g.labels.nl)}::text[],
+                           ${drafting.groups.map((g) => g.labels.fr)}::text[],
+                           ${drafting.groups.map((g) => g.labels.en)}::text[])
+        as g(key, built_in, nl, fr, en)
+    ), words as (
+      select * from unnest(${languages}::text[], ${languages.map((l) => drafting.words[l].colon)}::text[],
+                           ${languages.map((l) => drafting.words[l].one)}::text[],
+                           ${languages.map((l) => drafting.words[l].many)}::text[])
+        as w(language, colon, one, many)
+    ), inserted as (
+      insert into invoice_lines (tenant_id, invoice_id, line_no, kind, description, product_id, contract_id,
+         destination_class, destination_group, calls_month, call_count, call_seconds, quantity,
+         unit_price_cents, amount_cents, vat_rate_bp, vat_category, vat_exemption_code, vat_exemption_reason)
+      select ${grant.tenantId}::int, l.invoice_id,
+             l.at + (row_number() over (partition by l.invoice_id order by l.key collate "C"))::int - 1,
+             'calls',
+             -- callGroupLine and formatDuration (invoice-run.service.ts), in SQL.
+             left(case l.language when 'fr' then g.fr when 'en' then g.en else g.nl end
+                  || w.colon || l.calls || ' ' || case when l.calls = 1 then w.one else w.many end || ', '
+                  || case when l.seconds >= 3600
+                          then (l.seconds / 3600) || ' h ' || lpad(((l.seconds % 3600) / 60)::text, 2, '0')
+                               || ' min ' || lpad((l.seconds % 60)::text, 2, '0') || ' s'
+                          else ((l.seconds % 3600) / 60) || ' min ' || lpad((l.seconds % 60)::text, 2, '0') || ' s'
+                     end, 300),
+             null, null, case when g.built_in then l.key end, l.key, null, l.calls, l.seconds, 1,
+             l.cents, l.cents, l.vat_rate_bp, l.vat_category, l.vat_exemption_code, l.vat_exemption_reason
+        from call_lines l
+        join groups g on g.key = l.key
+        join words w on w.language = l.language
+      returning invoice_id, amount_cents
+    )
+    select invoice_id, sum(amount_cents)::bigint as cents, count(*)::int as lines
+      from inserted group by 1`.execute(tx);
+  const written = new Map(result.rows.map((row) => [Number(row.invoice_id), row]));
+  for (const target of targets) {
+    const row = written.get(target.invoiceId);
+    if (Number(row?.cents ?? 0) !== target.cents || (row?.lines ?? 0) !== target.lines) {
+      throw new AppError(
+        'conflict',
+        `calls of customer ${target.subjectId} changed while the invoice run drafted its invoice; run again`,
+        {
+          publicMessage: 'calls of the month changed while the invoice run wrote its invoices; run it again',
+          details: { reason: 'calls_changed_during_run' },
+        },
+      );
+    }
+  }
+}
+
 /** A customer's calls of an earlier, invoiced month that no invoice has billed yet (G-1). */
 export interface LateCallsRow {
   subjectId: number;
@@ -606,6 +848,11 @@ export interface NewInvoice {
   lines: NewInvoiceLine[];
   /** What the invoice bills of each month's calls (G-1); the run writes one for its own month. */
   callMonths?: ReadonlyArray<Omit<InvoiceCallMonth, 'invoiceNumber'>>;
+  /**
+   * Calls lines `insertCallGroupLines` writes in SQL (decision 0550): numbers `at` to
+   * `at + count - 1` are theirs, the lines here after them are numbered past them.
+   */
+  sqlCallLines?: { at: number; count: number };
 }
 
 /** Inserts of fewer documents do not refresh the invoice table's statistics (decision 0420). */
@@ -731,6 +978,12 @@ const CALL_MONTH_COLUMNS: ReadonlyArray<
   ['cost_micros', 'bigint', (row) => row.month.costMicros],
 ];
 
+/** A line's number: its place, past the calls lines written in SQL (decision 0550). */
+function lineNumber(invoice: NewInvoice, index: number): number {
+  const gap = invoice.sqlCallLines;
+  return index + 1 >= (gap?.at ?? Infinity) ? index + 1 + (gap?.count ?? 0) : index + 1;
+}
+
 /**
  * Writes documents, their lines and call months with one array insert per table (decision 0420).
  * The party snapshot is personal data of the subject (name, address, bank account, billing): the
@@ -770,7 +1023,7 @@ export async function insertInvoices(
       invoice.lines.map((line, lineIndex) => ({
         tenantId,
         invoiceId: chunkIds[index] ?? 0,
-        lineNo: lineIndex + 1,
+        lineNo: lineNumber(invoice, lineIndex),
         line,
       })),
     );

@@ -19,6 +19,7 @@ import {
   assertMoneyPurpose,
 } from './access.js';
 import {
+  CALL_TOTALS_HEAD_LENGTH,
   hasRatingPlans,
   isBuiltInGroup,
   loadDestinationGrouping,
@@ -54,7 +55,10 @@ import {
   lockCounter,
   lockInvoiceRuns,
   assertIssueDateInOrder,
+  insertCallGroupLines,
   selectCallSummaries,
+  selectChargedHeads,
+  selectSqlDraftedCalls,
   selectCallWindow,
   selectCallWindowSubjects,
   selectCandidateSubjects,
@@ -63,7 +67,10 @@ import {
   selectInvoicedSubjects,
   selectLateCalls,
   type BuyerSnapshot,
+  type CallLineDrafting,
   type CallSummaryRow,
+  type SqlCallLinesTarget,
+  type SqlDraftedCalls,
   type InvoiceCallMonth,
   type LateCallsRow,
   type ContractLineRow,
@@ -95,6 +102,13 @@ export interface InvoiceRunOptions {
    * default: the context's own purpose. Never chosen on the caller's behalf.
    */
   callsPurpose?: string;
+  /**
+   * Where the calls lines per destination group are drafted: in SQL from the month's call totals,
+   * never leaving the server (the default, decision 0550), or in TypeScript (what a tariff whose
+   * groups need longer heads than the totals keep always uses). Both give the same invoices
+   * (invoice-run.sql-drafting.test.ts); not offered over HTTP or the CLI.
+   */
+  callLineDrafting?: 'sql' | 'typescript';
 }
 
 export interface InvoiceRunSummary {
@@ -212,6 +226,11 @@ export async function runInvoices(
   }
   const seller = await loadSeller(kernel, context.tenantId, policy);
   const batchSize = options.batchSize ?? 5000;
+  const wordsOf = {
+    nl: DOCUMENT_TEXTS.nl.callWords,
+    fr: DOCUMENT_TEXTS.fr.callWords,
+    en: DOCUMENT_TEXTS.en.callWords,
+  };
   const { window, candidates, billedBefore, grouping, late, lateAll, invoicedNow } = await kernel.transact(
     context.tenantId,
     async (atx) => {
@@ -292,14 +311,20 @@ export async function runInvoices(
         (row) => row.subjectId,
       );
       for (const subjectId of refused) waitLate(subjectId);
+      // Decision 0550: the calls lines are drafted in SQL from the month's totals unless the
+      // tariff's groups need longer heads than the totals keep (or the caller asks TypeScript).
+      const inSql =
+        (options.callLineDrafting ?? 'sql') === 'sql' && grouping.headLength <= CALL_TOTALS_HEAD_LENGTH;
       const callSummaries = groupBy(
-        await selectCallSummaries(
-          atx.tx,
-          calls.grant,
-          { ...window, month: period.start },
-          subjects,
-          grouping.headLength,
-        ),
+        inSql
+          ? []
+          : await selectCallSummaries(
+              atx.tx,
+              calls.grant,
+              { ...window, month: period.start },
+              subjects,
+              grouping.headLength,
+            ),
         (row) => row.subjectId,
       );
       const people = new Map(
@@ -345,7 +370,23 @@ export async function runInvoices(
           rows.filter((row) => row.month < period.start),
         );
       }
+      // Read under the locks, just before the lines are written from the same totals.
+      const drafting = inSql
+        ? callLineDrafting(
+            period.start,
+            grouping,
+            await selectChargedHeads(atx.tx, calls.grant, period.start, subjects, grouping.headLength),
+            wordsOf,
+          )
+        : undefined;
+      const sqlDrafted = new Map(
+        (drafting ? await selectSqlDraftedCalls(atx.tx, calls.grant, drafting, subjects) : []).map((row) => [
+          row.subjectId,
+          row,
+        ]),
+      );
       const drafts: NewInvoice[] = [];
+      const sqlTargets: Array<Omit<SqlCallLinesTarget, 'invoiceId'> & { draft: number }> = [];
       const createdAt = kernel.clock.now();
       for (const subjectId of subjects) {
         if (billed.has(subjectId)) {
@@ -353,9 +394,11 @@ export async function runInvoices(
           continue;
         }
         const language = languageOf(people.get(subjectId), defaultLanguage);
-        const calls = partlyBilled.has(subjectId)
+        const calls: DraftedCalls = partlyBilled.has(subjectId)
           ? remainingCallsOfMonth(period.start, lateAll.get(subjectId) ?? [], language)
-          : summariseCalls(period.start, callSummaries.get(subjectId) ?? [], grouping, language);
+          : drafting
+            ? sqlDraftedCallsOf(period.start, sqlDrafted.get(subjectId))
+            : summariseCalls(period.start, callSummaries.get(subjectId) ?? [], grouping, language);
         const lateCalls = lateCallLines(late.get(subjectId) ?? [], language);
         const draft = draftInvoice({
           subjectId,
@@ -386,6 +429,25 @@ export async function runInvoices(
           summary.lateCalls.waitingCustomers += 1;
         }
         const number = last + drafts.length + 1;
+        // Totals over every line, the SQL-drafted calls lines' sum among them; then that stand-in
+        // leaves the lines and its place is kept for the lines insertCallGroupLines writes.
+        const totals = totalsFields(draft.lines);
+        const standIn = calls.standIn;
+        const at = standIn ? draft.lines.indexOf(standIn) + 1 : 0;
+        if (standIn && calls.sql) {
+          sqlTargets.push({
+            draft: drafts.length,
+            subjectId,
+            at,
+            language,
+            vatRateBp: standIn.vatRateBp,
+            vatCategory: standIn.vatCategory,
+            vatExemptionCode: standIn.vatExemptionCode,
+            vatExemptionReason: standIn.vatExemptionReason,
+            cents: calls.sql.cents,
+            lines: calls.sql.lines,
+          });
+        }
         drafts.push({
           kind: 'invoice',
           series: 'F',
@@ -400,7 +462,7 @@ export async function runInvoices(
           issueDate,
           dueDate: addDays(issueDate, seller.paymentTermDays),
           holdUntil: holdUntil(issueDate, years),
-          ...totalsFields(draft.lines),
+          ...totals,
           structuredCommunication: structuredCommunicationOf('F', year, number),
           itemisedCalls: draft.itemisedCalls,
           creditReason: null,
@@ -408,13 +470,23 @@ export async function runInvoices(
           seller: seller.snapshot,
           createdByStaffId: staffIdOf(context.actor),
           createdAt,
-          lines: draft.lines,
+          lines: standIn ? draft.lines.filter((candidate) => candidate !== standIn) : draft.lines,
           callMonths: [...(calls.month ? [calls.month] : []), ...lateCalls.months],
+          ...(standIn && calls.sql ? { sqlCallLines: { at, count: calls.sql.lines } } : {}),
         });
       }
       if (drafts.length > 0) {
         await advanceCounter(atx.tx, 'F', year, drafts.length);
-        await insertInvoices(atx.tx, billing.grant, drafts);
+        const ids = await insertInvoices(atx.tx, billing.grant, drafts);
+        if (drafting) {
+          await insertCallGroupLines(
+            atx.tx,
+            billing.grant,
+            calls.grant,
+            drafting,
+            sqlTargets.map(({ draft, ...target }) => ({ ...target, invoiceId: ids[draft] ?? 0 })),
+          );
+        }
       }
       // Crash tests: a kill here loses the batch's invoices, numbers and audit entries together.
       await reachTestHook('invoice-run.before-commit');
@@ -434,6 +506,15 @@ export async function runInvoices(
 }
 
 type CallMonth = Omit<InvoiceCallMonth, 'invoiceNumber'>;
+
+/** A customer's calls of the month as drafted: lines, the month's record, and SQL's part (0550). */
+interface DraftedCalls {
+  lines: NewInvoiceLine[];
+  month: CallMonth | undefined;
+  /** The stand-in for the lines written in SQL (`sqlDraftedCallsOf`). */
+  standIn?: NewInvoiceLine | undefined;
+  sql?: SqlDraftedCalls | undefined;
+}
 
 /**
  * One customer's calls of the period as summary lines per destination group (the tariff's
@@ -488,6 +569,68 @@ export function summariseCalls(
     });
   }
   return { lines, month };
+}
+
+/** The SQL drafting's grouping and names (decision 0550): the batch's heads mapped in TypeScript. */
+function callLineDrafting(
+  month: string,
+  grouping: DestinationGrouping,
+  heads: readonly string[],
+  words: CallLineDrafting['words'],
+): CallLineDrafting {
+  const groups = new Map<string, CallLineDrafting['groups'][number]>();
+  const mapped = heads.map((head) => {
+    const group = grouping.groupOf(head);
+    if (!groups.has(group.key)) {
+      groups.set(group.key, {
+        key: group.key,
+        builtIn: isBuiltInGroup(group.key),
+        labels: { nl: groupLabel(group, 'nl'), fr: groupLabel(group, 'fr'), en: groupLabel(group, 'en') },
+      });
+    }
+    return { head, key: group.key };
+  });
+  return { month, headLength: grouping.headLength, heads: mapped, groups: [...groups.values()], words };
+}
+
+/**
+ * A customer's month drafted in SQL: one stand-in line carrying the sum of its calls lines (so the
+ * invoice's totals, VAT and reverse charge treat them as TypeScript lines), replaced at insert by
+ * the lines themselves; and the month's record (G-1), as `summariseCalls` gives them.
+ */
+function sqlDraftedCallsOf(
+  periodStart: string,
+  row: SqlDraftedCalls | undefined,
+): {
+  lines: NewInvoiceLine[];
+  month: CallMonth;
+  standIn: NewInvoiceLine | undefined;
+  sql: SqlDraftedCalls | undefined;
+} {
+  const month: CallMonth = {
+    month: periodStart,
+    calls: row?.chargeable ?? 0,
+    seconds: row?.chargeableSeconds ?? 0,
+    costMicros: row?.costMicros ?? 0,
+  };
+  if (!row || row.lines === 0) return { lines: [], month, standIn: undefined, sql: row };
+  const standIn: NewInvoiceLine = {
+    kind: 'calls',
+    description: '',
+    productId: null,
+    contractId: null,
+    destinationClass: null,
+    callCount: null,
+    callSeconds: null,
+    quantity: 1,
+    unitPriceCents: row.cents,
+    amountCents: row.cents,
+    vatRateBp: CALL_VAT_RATE_BP,
+    vatCategory: 'S',
+    vatExemptionCode: null,
+    vatExemptionReason: null,
+  };
+  return { lines: [standIn], month, standIn, sql: row };
 }
 
 /**
