@@ -271,19 +271,22 @@ describe('rows written from COPY text', () => {
         { column: 'n', name: 'n', category: 'c.n', kind: 'integer' },
         { column: 'j', name: 'j', category: 'c.j', kind: 'json' },
         { column: 'f', name: 'f', category: 'c.f', kind: 'bool' },
+        { column: 't', name: 't', category: 'c.t', kind: 'timestamp' },
       ],
     };
     // Text with commas, a formula start, a full-width one, escapes; negative and big integers;
-    // a JSON null (a row that then shows nothing), JSON values; no line break after the last row.
+    // a JSON null (a row that then shows nothing), JSON values; timestamps with and without a
+    // fraction, BC, infinity, a five-digit year; no line break after the last row.
     const syntheticCopy = Buffer.from(
       [
-        'é漢\\tx\t1\t\\N\tt',
-        '\\N\t2\tnull\t\\N',
-        'a,b\t-3\t{"k": [1, "x,y"]}\tf',
-        '=1+1\t12345678901234567890\t"str"\t\\N',
-        '＝x\t\\N\t\\N\tt',
-        '\\N\t\\N\tnull\t\\N',
-        '\t0\t\\N\tf',
+        'é漢\\tx\t1\t\\N\tt\t2026-01-01 00:00:00.5',
+        '\\N\t2\tnull\t\\N\t\\N',
+        'a,b\t-3\t{"k": [1, "x,y"]}\tf\t2026-12-31 23:59:59.123456',
+        '=1+1\t12345678901234567890\t"str"\t\\N\t0044-03-15 12:00:00.5 BC',
+        '＝x\t\\N\t\\N\tt\tinfinity',
+        '\\N\t\\N\tnull\t\\N\t\\N',
+        '\\N\t\\N\t\\N\t\\N\t12026-01-01 00:00:00',
+        '\t0\t\\N\tf\t2026-01-02 03:04:05',
       ].join('\n'),
       'utf8',
     );
@@ -321,16 +324,19 @@ describe('rows written from COPY text', () => {
     const pair = new CopyPairWriter(synthetic, ',');
     const [piece] = [...pair.push(syntheticCopy), pair.end()];
     expect(JSON.parse(`[${piece?.json.toString('utf8') ?? ''}]`)).toEqual([
-      { a: 'é漢\tx', n: 1, f: true },
+      { a: 'é漢\tx', n: 1, f: true, t: '2026-01-01T00:00:00.500Z' },
       { n: 2 },
-      { a: 'a,b', n: -3, j: { k: [1, 'x,y'] }, f: false },
-      { a: '=1+1', n: 12345678901234567000, j: 'str' },
-      { a: '＝x', f: true },
-      { a: '', n: 0, f: false },
+      { a: 'a,b', n: -3, j: { k: [1, 'x,y'] }, f: false, t: '2026-12-31T23:59:59.123Z' },
+      { a: '=1+1', n: 12345678901234567000, j: 'str', t: '-000043-03-15T12:00:00.500Z' },
+      { a: '＝x', f: true, t: null },
+      { t: '+012026-01-01T00:00:00.000Z' },
+      { a: '', n: 0, f: false, t: '2026-01-02T03:04:05.000Z' },
     ]);
     expect(piece?.csv.toString('utf8')).toBe(
-      'é漢\tx,,1,,true\r\n,,2,,\r\n"a,b",,\'-3,"{""k"":[1,""x,y""]}",false\r\n' +
-        "'=1+1,,12345678901234567000,str,\r\n'＝x,,,,true\r\n,,0,,false\r\n",
+      'é漢\tx,,1,,true,2026-01-01T00:00:00.500Z\r\n,,2,,,\r\n' +
+        '"a,b",,\'-3,"{""k"":[1,""x,y""]}",false,2026-12-31T23:59:59.123Z\r\n' +
+        "'=1+1,,12345678901234567000,str,,'-000043-03-15T12:00:00.500Z\r\n'＝x,,,,true,null\r\n" +
+        ",,,,,'+012026-01-01T00:00:00.000Z\r\n,,0,,false,2026-01-02T03:04:05.000Z\r\n",
     );
   });
 

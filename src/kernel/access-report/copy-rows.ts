@@ -614,6 +614,8 @@ export class CopyPairWriter {
   #csvAt = 0;
   #rows = 0;
   readonly #pieceBytes: number;
+  /** CSV bytes per JSON byte of the pieces so far (a little more), to size the next CSV buffer. */
+  #csvShare = 1;
   #ready: PairPiece[] = [];
 
   constructor(plan: CopyPlan, separator: string, pieceBytes = PIECE_BYTES) {
@@ -699,7 +701,22 @@ export class CopyPairWriter {
     return piece;
   }
 
-  /** Makes room for `json` more JSON bytes and `csv` more CSV bytes. */
+  /**
+   * The piece is full: it is given, and the next one gets buffers of `pieceBytes` of JSON and the
+   * CSV's share of that, as the pieces so far had it (a buffer half empty would be garbage too).
+   */
+  #next(jsonNeed: number, csvNeed: number): void {
+    if (this.#jsonAt > 0) {
+      this.#csvShare = Math.min(8, Math.max(0.1, (1.05 * this.#csvAt) / this.#jsonAt));
+      this.#ready.push(this.#take());
+    }
+    this.#json = Buffer.allocUnsafe(Math.max(this.#pieceBytes, jsonNeed));
+    this.#csv = Buffer.allocUnsafe(Math.max(Math.ceil(this.#csvShare * this.#pieceBytes), csvNeed));
+    this.#jsonAt = 0;
+    this.#csvAt = 0;
+  }
+
+  /** Makes room for `json` more JSON bytes and `csv` more CSV bytes (a value on the text path). */
   #room(json: number, csv: number): void {
     if (this.#jsonAt + json > this.#json.length) {
       const grown = Buffer.allocUnsafe(Math.max(2 * this.#json.length, this.#jsonAt + json));
@@ -715,13 +732,10 @@ export class CopyPairWriter {
 
   /** One row (data[start, stop)); a row that shows nothing is left out of both files. */
   #row(data: Buffer, start: number, stop: number): void {
-    if (this.#jsonAt >= this.#pieceBytes || this.#csvAt >= this.#pieceBytes) this.#ready.push(this.#take());
-    if (this.#json.length === 0) {
-      // A piece's buffers, with room for the row that makes it full.
-      this.#json = Buffer.allocUnsafe(this.#pieceBytes + 4096);
-      this.#csv = Buffer.allocUnsafe(this.#pieceBytes + 4096);
-    }
-    this.#room(this.#jsonRoom + 6 * (stop - start), this.#csvRoom + 6 * (stop - start));
+    const jsonNeed = this.#jsonRoom + 6 * (stop - start);
+    const csvNeed = this.#csvRoom + 6 * (stop - start);
+    if (this.#jsonAt + jsonNeed > this.#json.length || this.#csvAt + csvNeed > this.#csv.length)
+      this.#next(jsonNeed, csvNeed);
     const jsonMark = this.#jsonAt;
     const csvMark = this.#csvAt;
     let json = this.#json;
@@ -733,15 +747,31 @@ export class CopyPairWriter {
     let shown = false;
     let from = start;
     for (let index = 0; index < kinds.length; index += 1) {
-      // Where the field ends, and what its bytes need.
+      const kind = kinds[index] ?? 'text';
+      // Where the field ends, and what its bytes need: a timestamp of the usual form
+      // ('YYYY-MM-DD HH:MM:SS[.f…]', at most six fraction digits) is known by its shape.
       let to = from;
       let classes = 0;
-      while (to < stop) {
-        const found = CLASSES[data[to] ?? 0] ?? 0;
-        if (found === FIELD_END) break;
-        classes |= found;
-        to += 1;
+      let stamp = false;
+      if (kind === 'timestamp' && data[from + 4] === 45 && data[from + 10] === 32) {
+        let end = from + 19;
+        if (data[end] === 46) {
+          end += 1;
+          while (end < stop && (data[end] ?? 0) >= 48 && (data[end] ?? 0) <= 57) end += 1;
+        }
+        const length = end - from;
+        if ((end === stop || data[end] === 9) && (length === 19 || (length >= 21 && length <= 26))) {
+          to = end;
+          stamp = true;
+        }
       }
+      if (!stamp)
+        while (to < stop) {
+          const found = CLASSES[data[to] ?? 0] ?? 0;
+          if (found === FIELD_END) break;
+          classes |= found;
+          to += 1;
+        }
       const before = this.#emptyBefore[index] ?? EMPTY;
       csvAt = copyBytes(before, 0, before.length, csv, csvAt);
       if (to - from === 2 && data[from] === 92 && data[from + 1] === 78) {
@@ -751,7 +781,6 @@ export class CopyPairWriter {
       const key = (shown ? this.#later[index] : this.#first[index]) ?? EMPTY;
       const cell = jsonAt;
       jsonAt = copyBytes(key, 0, key.length, json, jsonAt);
-      const kind = kinds[index] ?? 'text';
       let fast = false;
       if (kind === 'text') {
         if (classes === 0 && data[from] !== 0xef) {
@@ -765,7 +794,7 @@ export class CopyPairWriter {
           fast = true;
         }
       } else if (kind === 'timestamp') {
-        if (isPlainTimestamp(data, from, to)) {
+        if (stamp) {
           json[jsonAt++] = 34;
           const iso = jsonAt;
           jsonAt = writeIso(data, from, to, json, jsonAt);
