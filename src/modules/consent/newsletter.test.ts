@@ -3,7 +3,7 @@
  * loopback (test/smtp.ts), the database and the access report checked. The job queue's work is
  * run by calling the sender the job runs (sendQueuedMailings); mailings.cli.test.ts kills it.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { ParsedMail } from 'mailparser';
@@ -450,17 +450,17 @@ describe('newsletters (VK-17, VK-18, VX-9, VX-10)', () => {
     expect(results[0]?.status.result).toBe('pass');
   });
 
-  it('A17: an RSA DKIM key shorter than 2048 bits is refused with 400 validation_failed naming the field, and nothing changes', async () => {
+  // A refused key: 400 validation_failed naming the field, no key in the answer, nothing changed.
+  async function expectDkimKeyRefused(privateKey: KeyObject, selector: string, message: string) {
     const admin = await loginAs(app, kernel, voiceking, 'admin');
     const headers = {
       cookie: admin.cookie,
       'x-csrf-token': admin.csrfToken,
       'x-kluis-purpose': 'staff_accounts',
     };
-    const before = await runAsOwner(database.ownerUrl, 'select * from mail_settings where tenant_id = $1', [
-      voiceking.tenantId,
-    ]);
-    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
+    const settings = () =>
+      runAsOwner(database.ownerUrl, 'select * from mail_settings where tenant_id = $1', [voiceking.tenantId]);
+    const before = await settings();
     const refused = await app.inject({
       method: 'PUT',
       url: '/api/v1/mail-settings',
@@ -469,8 +469,8 @@ describe('newsletters (VK-17, VK-18, VX-9, VX-10)', () => {
         fromAddress: 'other@voiceking.example',
         dkim: {
           domain: 'voiceking.example',
-          selector: 'weak',
-          privateKey: weak.export({ type: 'pkcs8', format: 'pem' }).toString(),
+          selector,
+          privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
         },
         ratePerSecond: 5,
       },
@@ -479,63 +479,25 @@ describe('newsletters (VK-17, VK-18, VX-9, VX-10)', () => {
     expect(refused.headers['content-type']).toContain('application/problem+json');
     expect(refused.json()).toMatchObject({
       code: 'validation_failed',
-      details: {
-        issues: [{ path: 'body/dkim/privateKey', message: 'RSA key shorter than 2048 bits' }],
-        minimumRsaBits: 2048,
-      },
+      details: { issues: [{ path: 'body/dkim/privateKey', message }], minimumRsaBits: 2048 },
     });
+    expect(refused.json<{ detail: string }>().detail).toContain('RSA');
     expect(refused.body).not.toContain('PRIVATE KEY');
-    const after = await runAsOwner(database.ownerUrl, 'select * from mail_settings where tenant_id = $1', [
-      voiceking.tenantId,
-    ]);
-    expect(after.rows).toEqual(before.rows);
+    expect((await settings()).rows).toEqual(before.rows);
     const shown = await app.inject({ method: 'GET', url: '/api/v1/mail-settings', headers });
     expect(shown.json()).toMatchObject({
       fromAddress: 'news@voiceking.example',
       dkim: { selector: 'k2026' },
     });
+  }
+
+  it('A17: an RSA DKIM key shorter than 2048 bits is refused with 400 validation_failed naming the field, and nothing changes', async () => {
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
+    await expectDkimKeyRefused(weak, 'weak', 'RSA key shorter than 2048 bits');
   });
 
   it('an Ed25519 DKIM key alone is refused with 400 validation_failed naming the field (the sender signs RSA only; it would go out unsigned), and nothing changes', async () => {
-    const admin = await loginAs(app, kernel, voiceking, 'admin');
-    const headers = {
-      cookie: admin.cookie,
-      'x-csrf-token': admin.csrfToken,
-      'x-kluis-purpose': 'staff_accounts',
-    };
-    const before = await runAsOwner(database.ownerUrl, 'select * from mail_settings where tenant_id = $1', [
-      voiceking.tenantId,
-    ]);
-    const ed25519 = generateKeyPairSync('ed25519').privateKey;
-    const refused = await app.inject({
-      method: 'PUT',
-      url: '/api/v1/mail-settings',
-      headers,
-      payload: {
-        fromAddress: 'other@voiceking.example',
-        dkim: {
-          domain: 'voiceking.example',
-          selector: 'ed2026',
-          privateKey: ed25519.export({ type: 'pkcs8', format: 'pem' }).toString(),
-        },
-        ratePerSecond: 5,
-      },
-    });
-    expect(refused.statusCode).toBe(400);
-    expect(refused.headers['content-type']).toContain('application/problem+json');
-    expect(refused.json()).toMatchObject({
-      code: 'validation_failed',
-      details: {
-        issues: [{ path: 'body/dkim/privateKey', message: 'Ed25519 key alone' }],
-        minimumRsaBits: 2048,
-      },
-    });
-    expect(refused.json<{ detail: string }>().detail).toContain('RSA');
-    expect(refused.body).not.toContain('PRIVATE KEY');
-    const after = await runAsOwner(database.ownerUrl, 'select * from mail_settings where tenant_id = $1', [
-      voiceking.tenantId,
-    ]);
-    expect(after.rows).toEqual(before.rows);
+    await expectDkimKeyRefused(generateKeyPairSync('ed25519').privateKey, 'ed2026', 'Ed25519 key alone');
   });
 
   it('S8-4: an Ed25519 DKIM key stored before decision 0523 is named in the settings, a new mailing is refused with 409 naming the fix, a queued one waits with a warning and nothing goes out unsigned; once an RSA key is put, it goes out signed', async () => {
