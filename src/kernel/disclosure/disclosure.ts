@@ -227,6 +227,17 @@ export interface SubjectDisclosure {
   categories: string[];
 }
 
+/** The disclosures that named the person (by pseudonym), as `d`, to select from. */
+async function disclosuresOf(kernel: Pick<Kernel, 'keys'>, atx: AuditedTx, subjectId: number) {
+  const pseudonym = await kernel.keys.pseudonym(atx.tenantId, subjectId);
+  return atx.tx
+    .selectFrom('disclosures as d')
+    .innerJoin('disclosure_subjects as s', (join) =>
+      join.onRef('s.tenant_id', '=', 'd.tenant_id').onRef('s.disclosure_id', '=', 'd.disclosure_id'),
+    )
+    .where('s.pseudonym', '=', pseudonym);
+}
+
 /**
  * The disclosures that concerned a person, oldest first, except those an authority still forbids
  * telling (confidential until a day on or after `today`). Found by the person's pseudonym.
@@ -239,14 +250,10 @@ export async function findSubjectDisclosures(
   today: string,
   language: Language,
 ): Promise<SubjectDisclosure[]> {
-  const pseudonym = await kernel.keys.pseudonym(atx.tenantId, subjectId);
-  const rows = await atx.tx
-    .selectFrom('disclosures as d')
-    .innerJoin('disclosure_subjects as s', (join) =>
-      join.onRef('s.tenant_id', '=', 'd.tenant_id').onRef('s.disclosure_id', '=', 'd.disclosure_id'),
-    )
+  const rows = await (
+    await disclosuresOf(kernel, atx, subjectId)
+  )
     .select(['d.at', 'd.recipient', 'd.recipient_kind', 'd.purpose', 'd.legal_basis', 'd.categories'])
-    .where('s.pseudonym', '=', pseudonym)
     .where((eb) => eb.or([eb('d.confidential_until', 'is', null), eb('d.confidential_until', '<', today)]))
     .orderBy('d.disclosure_id')
     .execute();
@@ -273,15 +280,11 @@ export async function findConfidentialPurposes(
   subjectId: number,
   today: string,
 ): Promise<string[]> {
-  const pseudonym = await kernel.keys.pseudonym(atx.tenantId, subjectId);
-  const rows = await atx.tx
-    .selectFrom('disclosures as d')
-    .innerJoin('disclosure_subjects as s', (join) =>
-      join.onRef('s.tenant_id', '=', 'd.tenant_id').onRef('s.disclosure_id', '=', 'd.disclosure_id'),
-    )
+  const rows = await (
+    await disclosuresOf(kernel, atx, subjectId)
+  )
     .select('d.purpose')
     .distinct()
-    .where('s.pseudonym', '=', pseudonym)
     .where('d.confidential_until', '>=', today)
     .execute();
   return rows.map((row) => row.purpose);
