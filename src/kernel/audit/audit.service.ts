@@ -206,9 +206,10 @@ export async function withAudit<T>(
     } else if (audit[PARKED]) {
       // A gated read whose entry went to audit_pending returns without waiting for the chain run
       // (decision 0455): the entry is durable since the commit, every reader of the chain chains
-      // first, and this run links it soon after (or the next one, should the process die now).
+      // first, and a run links it soon after, together with the reads that follow within
+      // READ_CHAIN_DELAY_MS (decision 0570; or the next run, should the process die now).
       await reachTestHook('audit.pending-committed');
-      void chainSoon(deps, tenantId);
+      chainAfterReads(deps, tenantId);
     }
     return value;
   } finally {
@@ -511,27 +512,63 @@ export async function chainPendingEntries(
 /**
  * One chain run per tenant and pool at a time: a caller that arrives while one runs waits for
  * the next, which takes every entry pending by then (so eight waiting transactions cost one run).
+ * `later`: a run a gated read asked for, started after READ_CHAIN_DELAY_MS (decision 0570).
  */
-const CHAIN_RUNS = new WeakMap<Db, Map<number, { current?: Promise<void>; next?: Promise<void> }>>();
-
-/** Whether a chain run of the tenant started by this process (on this pool) has not ended yet. */
-function chainRunPending(db: Db, tenantId: number): boolean {
-  const state = CHAIN_RUNS.get(db)?.get(tenantId);
-  return state?.current !== undefined || state?.next !== undefined;
+interface ChainRuns {
+  current?: Promise<void>;
+  next?: Promise<void>;
+  later?: NodeJS.Timeout;
 }
+const CHAIN_RUNS = new WeakMap<Db, Map<number, ChainRuns>>();
 
-function chainSoon(deps: Pick<AuditDeps, 'db' | 'keys'>, tenantId: number): Promise<void> {
-  let runs = CHAIN_RUNS.get(deps.db);
+/**
+ * How long the chain run a gated read asks for waits for more reads to batch (decision 0570). A
+ * read's entry is durable in audit_pending from its commit; every reader of the chain chains
+ * first, and a write (or anything that awaits a chain run) starts the waiting run at once, so
+ * the delay is seen by no caller. It only lets one run link the entries of a burst of reads: one
+ * head update, one batch insert and one pending delete for all of them.
+ */
+const READ_CHAIN_DELAY_MS = 25;
+
+function chainRunsOf(db: Db, tenantId: number): ChainRuns {
+  let runs = CHAIN_RUNS.get(db);
   if (!runs) {
     runs = new Map();
-    CHAIN_RUNS.set(deps.db, runs);
+    CHAIN_RUNS.set(db, runs);
   }
   let state = runs.get(tenantId);
   if (!state) {
     state = {};
     runs.set(tenantId, state);
   }
-  const current = state;
+  return state;
+}
+
+/** Whether a chain run of the tenant started (or asked for) by this process has not ended yet. */
+function chainRunPending(db: Db, tenantId: number): boolean {
+  const state = CHAIN_RUNS.get(db)?.get(tenantId);
+  return state?.current !== undefined || state?.next !== undefined || state?.later !== undefined;
+}
+
+/** A chain run after READ_CHAIN_DELAY_MS, unless one is waiting already (a gated read's entry). */
+function chainAfterReads(deps: Pick<AuditDeps, 'db' | 'keys'>, tenantId: number): void {
+  const state = chainRunsOf(deps.db, tenantId);
+  if (state.later) return;
+  state.later = setTimeout(() => {
+    state.later = undefined;
+    void chainSoon(deps, tenantId);
+  }, READ_CHAIN_DELAY_MS);
+  // A waiting run never keeps a process alive: its entries are durable, the next one chains them.
+  state.later.unref();
+}
+
+function chainSoon(deps: Pick<AuditDeps, 'db' | 'keys'>, tenantId: number): Promise<void> {
+  const current = chainRunsOf(deps.db, tenantId);
+  if (current.later) {
+    // Someone waits for the chain: the run the reads asked for starts now.
+    clearTimeout(current.later);
+    current.later = undefined;
+  }
   if (!current.current) {
     current.current = chainPendingEntries(deps, tenantId, { known: true }).then(
       () => undefined,

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
 import { chainPendingAudit, createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
 import { createPerson, getPerson, type UseCaseContext } from '../../modules/parties/index.js';
@@ -213,6 +213,25 @@ describe('gated read in one statement', () => {
       ['subject.restrict', 'allowed'],
       ['read', 'denied'],
     ]);
+    expect((await kernel.auditLog.verify(tenant.tenantId)).ok).toBe(true);
+  });
+
+  it('the chain run a read asks for waits a moment (reads that follow can share it); the entry is linked without anyone asking', async () => {
+    const subjectId = await newCustomer();
+    const other = await newCustomer();
+    const read = () => getPerson(kernel, context(staff('billing'), 'order_processing'), subjectId);
+    // A write waits for every chain run this process started or asked for: none is left after it.
+    await kernel.transact(tenant.tenantId, (atx) => setMarketingObjection(atx, other, new Date()));
+    const before = await auditEntriesAbout(subjectId, false);
+    sent.length = 0;
+    await read();
+    // Checked before a timer can fire: no chain run has touched the head yet (decision 0570).
+    expect(sent.filter(isGatedSelect)).toHaveLength(1);
+    expect(sent.filter((entry) => entry.text.includes('audit_heads'))).toEqual([]);
+    // The run starts by itself and links the entry.
+    await vi.waitFor(async () => expect(await pendingCount()).toBe(0), { timeout: 10_000, interval: 20 });
+    expect(await auditEntriesAbout(subjectId, false)).toHaveLength(before.length + 1);
+    expect(sent.filter((entry) => entry.text.includes('audit_heads')).length).toBeGreaterThan(0);
     expect((await kernel.auditLog.verify(tenant.tenantId)).ok).toBe(true);
   });
 
