@@ -175,8 +175,8 @@ export class CopyRowWriter {
   readonly #rowRoom: number;
   readonly #seen: boolean[];
   readonly #categories: string[];
-  #carry: Buffer = Buffer.alloc(0);
-  #out: Buffer = Buffer.alloc(0);
+  #carry: Buffer = EMPTY;
+  #out: Buffer = EMPTY;
   #at = 0;
   #growth = 2;
   #rows = 0;
@@ -221,36 +221,57 @@ export class CopyRowWriter {
   }
 
   push(chunk: Buffer): Buffer {
-    const data = this.#carry.length > 0 ? Buffer.concat([this.#carry, chunk]) : chunk;
-    const end = data.lastIndexOf(10);
+    const end = chunk.lastIndexOf(10);
     if (end < 0) {
-      this.#carry = Buffer.from(data);
-      return Buffer.alloc(0);
+      this.#carry = this.#carry.length > 0 ? Buffer.concat([this.#carry, chunk]) : Buffer.from(chunk);
+      return EMPTY;
     }
-    this.#carry = Buffer.from(data.subarray(end + 1));
-    return this.#lines(data, end);
+    const bytes = this.#carry.length + end + 1;
+    this.#open(bytes);
+    let start = 0;
+    if (this.#carry.length > 0) {
+      // The row begun in the previous chunk, completed by this one's first line (the carried
+      // part alone is joined, not the whole chunk).
+      const line = chunk.indexOf(10);
+      const row = Buffer.concat([this.#carry, chunk.subarray(0, line + 1)]);
+      this.#row(row, 0, row.length - 1);
+      start = line + 1;
+    }
+    this.#lines(chunk, start, end);
+    this.#carry = end + 1 < chunk.length ? Buffer.from(chunk.subarray(end + 1)) : EMPTY;
+    return this.#close(bytes);
   }
 
   /** What is left at the end of the COPY (nothing, when the server ended its last row). */
   end(): Buffer {
     const rest = this.#carry;
-    this.#carry = Buffer.alloc(0);
-    return rest.length === 0 ? rest : this.#lines(Buffer.concat([rest, Buffer.from('\n')]), rest.length);
+    this.#carry = EMPTY;
+    if (rest.length === 0) return rest;
+    this.#open(rest.length + 1);
+    this.#row(rest, 0, rest.length);
+    return this.#close(rest.length + 1);
   }
 
-  /** The rows of `data` up to the line break at `end` (each row ends with one). */
-  #lines(data: Buffer, end: number): Buffer {
-    // Sized by what the rows so far grew to (a JSON row is ~2–3 times its COPY text).
-    this.#out = Buffer.allocUnsafe(Math.ceil(this.#growth * (end + 1)) + 1024);
+  /** A new output for about `bytes` of COPY text, sized by what the rows so far grew to. */
+  #open(bytes: number): void {
+    // A JSON row is ~2–3 times its COPY text.
+    this.#out = Buffer.allocUnsafe(Math.ceil(this.#growth * bytes) + 1024);
     this.#at = 0;
-    let start = 0;
-    while (start <= end) {
-      const stop = data.indexOf(10, start);
-      this.#row(data, start, stop);
-      start = stop + 1;
-    }
-    this.#growth = Math.max(this.#growth, (1.1 * this.#at) / (end + 1));
+  }
+
+  #close(bytes: number): Buffer {
+    this.#growth = Math.max(this.#growth, (1.1 * this.#at) / bytes);
     return this.#out.subarray(0, this.#at);
+  }
+
+  /** The rows of data[start, end] (end is a line break). */
+  #lines(data: Buffer, start: number, end: number): void {
+    let from = start;
+    while (from <= end) {
+      const stop = data.indexOf(10, from);
+      this.#row(data, from, stop);
+      from = stop + 1;
+    }
   }
 
   /** Makes room for `bytes` more bytes of output. */
