@@ -1,11 +1,17 @@
-import { categoryOfRate, type VatCategory, type VatTreatment } from '../contracts/index.js';
+import {
+  CONTRACTS,
+  CONTRACT_LINES,
+  categoryOfRate,
+  type VatCategory,
+  type VatTreatment,
+} from '../contracts/index.js';
 import { sql } from 'kysely';
 import type { Grant } from '../../kernel/gate/gate.js';
 import type { Tx } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import type { DestinationClass, DocumentLanguage, InvoiceSeries, SellerSnapshot } from './billing.tables.js';
 import { BILLING_CATEGORIES as C } from './datamap.js';
-import { CALL_TOTALS_HEAD_LENGTH } from '../telephony/index.js';
+import { CALL_TOTALS, CALLS, CALL_TOTALS_HEAD_LENGTH } from '../telephony/index.js';
 
 export interface CallWindow {
   from: Date;
@@ -37,7 +43,7 @@ export interface CallWindowSubjects {
 export async function selectCallWindowSubjects(tx: Tx, periodStart: string): Promise<CallWindowSubjects> {
   const result = await sql<{ subject_id: number; unrated: number; charged: boolean }>`
     select subject_id, sum(unrated)::int as unrated, bool_or(charged_calls > 0) as charged
-      from call_record_month_totals
+      from ${CALL_TOTALS} t
      where month = ${periodStart}::date
      group by subject_id`.execute(tx);
   let unrated = 0;
@@ -60,7 +66,7 @@ export async function selectCandidateSubjects(
 ): Promise<number[]> {
   const result = await sql<{ subject_id: number }>`
     select s.subject_id from (
-      select c.subject_id from contracts c
+      select c.subject_id from ${CONTRACTS} c
        where c.subject_id is not null and c.start_date <= ${period.end}::date
          and (c.end_date is null or c.end_date >= ${period.start}::date)
       union
@@ -151,20 +157,18 @@ export async function selectContractLines(
     purchase_order_number: string | null;
     buyer_reference: string | null;
   }>`
-    select c.subject_id, c.contract_id, c.organisation_id, c.start_date::text as start_date,
-           c.end_date::text as end_date, l.product_id, p.name, p.kind, l.quantity,
-           l.unit_price_cents, l.vat_rate_bp, p.vat_category, p.vat_exemption_code,
-           p.vat_exemption_reason, coalesce(o.itemised_calls, false) as itemised_calls,
+    select l.subject_id, l.contract_id, l.organisation_id, l.start_date::text as start_date,
+           l.end_date::text as end_date, l.product_id, l.name, l.kind, l.quantity,
+           l.unit_price_cents, l.vat_rate_bp, l.vat_category, l.vat_exemption_code,
+           l.vat_exemption_reason, coalesce(o.itemised_calls, false) as itemised_calls,
            o.purchase_order_number, o.buyer_reference
-      from contracts c
-      join contract_lines l on l.tenant_id = c.tenant_id and l.contract_id = c.contract_id
-      join contract_products p on p.tenant_id = l.tenant_id and p.product_id = l.product_id
-      left join contract_billing_options o on o.tenant_id = c.tenant_id and o.contract_id = c.contract_id
-     where c.subject_id = any(${[...subjectIds]}::bigint[])
-       and c.start_date <= ${period.end}::date
-       and (c.end_date is null or c.end_date >= ${period.start}::date)
-       and (p.kind = 'subscription' or c.start_date >= ${period.start}::date)
-     order by c.subject_id, c.contract_id, l.line_no`.execute(tx);
+      from ${CONTRACT_LINES} l
+      left join contract_billing_options o on o.tenant_id = l.tenant_id and o.contract_id = l.contract_id
+     where l.subject_id = any(${[...subjectIds]}::bigint[])
+       and l.start_date <= ${period.end}::date
+       and (l.end_date is null or l.end_date >= ${period.start}::date)
+       and (l.kind = 'subscription' or l.start_date >= ${period.start}::date)
+     order by l.subject_id, l.contract_id, l.line_no`.execute(tx);
   return result.rows.map((row) => ({
     subjectId: row.subject_id,
     contractId: row.contract_id,
@@ -243,7 +247,7 @@ export async function selectCallSummaries(
            sum(chargeable_calls)::int as chargeable, sum(chargeable_seconds)::bigint as chargeable_seconds,
            sum(charged_calls)::int as calls, sum(charged_seconds)::bigint as seconds,
            sum(charged_cost_micros)::bigint as cost_micros
-      from call_record_month_totals
+      from ${CALL_TOTALS} t
      where month = ${window.month}::date and subject_id = any(${[...subjectIds]}::bigint[])
        and (charged_calls > 0 or chargeable_calls > 0)
      group by 1, 2
@@ -289,7 +293,7 @@ async function selectCallSummariesFromCalls(
            count(*) filter (where cost_micros > 0)::int as calls,
            coalesce(sum(billable_seconds) filter (where cost_micros > 0), 0)::bigint as seconds,
            coalesce(sum(cost_micros) filter (where cost_micros > 0), 0)::bigint as cost_micros
-      from call_records
+      from ${CALLS} c
      where started_at >= ${window.from} and started_at < ${window.to}
        -- = any of a bound array: PostgreSQL hashes it, and with most of the month's customers in
        -- the batch scans the month once in parallel; a join to unnest() sorted all calls to disk.
@@ -315,7 +319,7 @@ export async function selectChargedHeads(
   for (const id of subjectIds) grant.assertCovers(C.callRecord, id);
   const result = await sql<{ head: string }>`
     select distinct left(head, ${headLength}::int) as head
-      from call_record_month_totals
+      from ${CALL_TOTALS} t
      where month = ${month}::date and subject_id = any(${[...subjectIds]}::bigint[]) and charged_calls > 0
      order by 1`.execute(tx);
   return result.rows.map((row) => row.head);
@@ -356,7 +360,7 @@ function callGroupLinesCte(drafting: CallLineDrafting, columns: readonly string[
       select i.subject_id${carried}, h.key, sum(t.charged_calls)::int as calls,
              sum(t.charged_seconds)::bigint as seconds, sum(t.charged_cost_micros)::bigint as cost
         from targets i
-        join call_record_month_totals t on t.subject_id = i.subject_id
+        join ${CALL_TOTALS} t on t.subject_id = i.subject_id
         join heads h on h.head = left(t.head, ${drafting.headLength}::int)
        where t.month = ${drafting.month}::date and t.charged_calls > 0
        group by i.subject_id${carried}, h.key
@@ -408,7 +412,7 @@ export async function selectSqlDraftedCalls(
     ), month as (
       select subject_id, sum(chargeable_calls)::int as chargeable,
              sum(chargeable_seconds)::bigint as chargeable_seconds, sum(charged_cost_micros)::bigint as cost_micros
-        from call_record_month_totals
+        from ${CALL_TOTALS} t
        where month = ${drafting.month}::date and subject_id = any(${[...subjectIds]}::bigint[])
          and (charged_calls > 0 or chargeable_calls > 0)
        group by 1
@@ -584,7 +588,7 @@ export async function selectLateCalls(
       select r.subject_id, r.month as calls_month, sum(r.chargeable_calls)::int as calls,
              sum(r.chargeable_seconds)::bigint as seconds, sum(r.chargeable_cost_micros)::bigint as cost,
              sum(r.chargeable_unrated)::int as unrated
-        from call_record_month_totals r
+        from ${CALL_TOTALS} r
        where r.month in (select calls_month from months) and r.chargeable_calls > 0
              ${onlySubjects}
        group by 1, 2
@@ -644,21 +648,23 @@ export async function selectItemisedCalls(
   options: { limit?: number } = {},
 ): Promise<ItemisedCallRow[]> {
   grant.assertCovers(C.callRecord, subjectId);
-  let query = tx
-    .selectFrom('call_records')
-    .select(['started_at', 'destination', 'billable_seconds', 'cost_micros'])
-    .where('subject_id', '=', subjectId)
-    .where('started_at', '>=', window.from)
-    .where('started_at', '<', window.to)
-    .where('cost_micros', '>', 0)
-    .orderBy('started_at');
-  if (options.limit !== undefined) query = query.limit(options.limit);
-  const rows = await query.execute();
-  return rows.map((row) => ({
+  const limit = options.limit === undefined ? sql`` : sql`limit ${options.limit}`;
+  const result = await sql<{
+    started_at: Date;
+    destination: string;
+    billable_seconds: number;
+    cost_micros: number | string | null;
+  }>`
+    select started_at, destination, billable_seconds, cost_micros
+      from ${CALLS} c
+     where subject_id = ${subjectId} and started_at >= ${window.from} and started_at < ${window.to}
+       and cost_micros > 0
+     order by started_at ${limit}`.execute(tx);
+  return result.rows.map((row) => ({
     startedAt: row.started_at,
     destination: row.destination,
     billableSeconds: row.billable_seconds,
-    costMicros: row.cost_micros ?? 0,
+    costMicros: Number(row.cost_micros ?? 0),
   }));
 }
 
@@ -670,15 +676,12 @@ export async function countItemisedCalls(
   subjectId: number,
 ): Promise<number> {
   grant.assertCovers(C.callRecord, subjectId);
-  const row = await tx
-    .selectFrom('call_records')
-    .select((eb) => eb.fn.countAll<string>().as('count'))
-    .where('subject_id', '=', subjectId)
-    .where('started_at', '>=', window.from)
-    .where('started_at', '<', window.to)
-    .where('cost_micros', '>', 0)
-    .executeTakeFirstOrThrow();
-  return Number(row.count);
+  const result = await sql<{ count: string }>`
+    select count(*) as count
+      from ${CALLS} c
+     where subject_id = ${subjectId} and started_at >= ${window.from} and started_at < ${window.to}
+       and cost_micros > 0`.execute(tx);
+  return Number(result.rows[0]?.count ?? 0);
 }
 
 /**

@@ -56,3 +56,4 @@ export {
   type ContractProductDays,
 } from './contract.repository.js';
 export { selectProduct } from './product.repository.js';
+export { CONTRACTS, CONTRACT_LINES } from './contract-relations.js';

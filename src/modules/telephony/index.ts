@@ -88,3 +88,4 @@ export {
   type CallListPage,
   type ChargedCall,
 } from './charged-calls.repository.js';
+export { CALL_TOTALS, CALLS } from './call-relations.js';
