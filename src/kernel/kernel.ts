@@ -14,7 +14,7 @@ import {
   type AuditVerification,
   type VerifyOptions,
 } from './audit/index.js';
-import { chainBeforeReading } from './audit/audit.service.js';
+import { chainPendingEntries } from './audit/audit.service.js';
 import { readAuditTrail, type AuditTrailPage } from './audit/audit.trail.js';
 import { AccessDenied, AccessGate, type Grant } from './gate/gate.js';
 import { ErasureJournal } from './erasure/erasure-journal.js';
@@ -30,6 +30,8 @@ export interface KernelOptions {
   clock: Clock;
   /** KLUIS_AUDIT_ANCHOR_FILE: an append-only file that also receives every audit checkpoint. */
   auditAnchorFile?: string;
+  /** How long the policy in force is reused before it is read again (default 5 s; tests: 0). */
+  policyCacheMs?: number;
 }
 
 /**
@@ -66,6 +68,12 @@ export interface KernelAuditLog {
    * rights purpose opens it, and the read is recorded (`audit.read`) in the same transaction.
    */
   trail(atx: AuditedTx, grant: Grant, page: { limit: number; beforeSeq?: number }): Promise<AuditTrailPage>;
+  /**
+   * Links the tenant's pending entries into the chain (decision 0455), so that a trail read next
+   * shows them. Called BEFORE the trail's transaction: it needs a connection of its own, which a
+   * transaction that holds one must never wait for (decision 0583).
+   */
+  chainPending(tenantId: number): Promise<void>;
   /** Recomputes the tenant's chain against its checkpoints (what `kluis audit verify` runs). */
   verify(tenantId: number, options?: VerifyOptions): Promise<AuditVerification>;
 }
@@ -142,7 +150,7 @@ export function createKernel(options: KernelOptions): Kernel {
       ...(options.auditAnchorFile === undefined ? [] : [new FileAnchors(options.auditAnchorFile)]),
     ],
   };
-  const policies = new TenantPolicyStore(options.db);
+  const policies = new TenantPolicyStore(options.db, options.policyCacheMs);
   const gate = new AccessGate({ policies, keyring, clock: options.clock });
   const withAuditedRefusals = async <T>(
     deps: AuditDeps,
@@ -176,15 +184,17 @@ export function createKernel(options: KernelOptions): Kernel {
       list: () => listTenants(db),
     },
     auditLog: {
-      trail: async (atx, grant, page) => {
-        // Reads whose entries are still pending are on the trail too (decision 0455).
-        await chainBeforeReading(audit, atx);
-        return readAuditTrail(
+      // Reads whose entries are still pending are on the trail too (decision 0455): the caller
+      // chains them first (chainPending), outside the trail's transaction (decision 0583).
+      trail: async (atx, grant, page) =>
+        readAuditTrail(
           atx,
           grant,
           { keys: audit.keys, policy: (await policies.current(atx.tenantId)).policy },
           page,
-        );
+        ),
+      chainPending: async (tenantId) => {
+        await chainPendingEntries(audit, tenantId);
       },
       verify: (tenantId, verifyOptions) => verifyAuditChain(audit, tenantId, verifyOptions),
     },

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   CompiledQuery,
   Kysely,
@@ -36,6 +37,8 @@ export interface AppPoolOptions {
   /** Switch every connection to APP_ROLE, for when the login itself may bypass RLS. */
   assumeAppRole: boolean;
   max?: number;
+  /** How long a caller waits for a free connection before it fails (default: for ever). */
+  connectionTimeoutMillis?: number;
 }
 
 /**
@@ -53,6 +56,9 @@ export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysel
       connectionString: options.connectionString,
       max: options.max ?? 10,
       application_name: 'kluis',
+      ...(options.connectionTimeoutMillis === undefined
+        ? {}
+        : { connectionTimeoutMillis: options.connectionTimeoutMillis }),
     };
   if (options.assumeAppRole) config.onConnect = (client) => assumeAppRole(client, options.logger);
   const pool = new pg.Pool(config);
@@ -259,13 +265,40 @@ export async function withTenant<T, DB = Database>(
         // began with a plain `begin`: the settings follow as a statement of their own.
         if (TENANT_BEGIN.delete(connection)) await sql.raw(settings).execute(tx);
         else TX_CONNECTION.set(tx, connection);
-        return work(tx);
+        const open: OpenTransaction = { db, tenantId, tx, open: true };
+        try {
+          return await OPEN_TRANSACTION.run(open, () => work(tx));
+        } finally {
+          open.open = false;
+        }
       });
     } finally {
       TENANT_BEGIN.delete(connection);
       COMMIT_WITH.delete(connection);
     }
   });
+}
+
+interface OpenTransaction {
+  db: object;
+  tenantId: TenantId;
+  tx: object;
+  open: boolean;
+}
+
+/** The tenant transaction the current call runs inside (withTenant's work), if any. */
+const OPEN_TRANSACTION = new AsyncLocalStorage<OpenTransaction>();
+
+/**
+ * The still open transaction of `db` for `tenantId` that the current call runs inside, if any: a
+ * short read the kernel makes on the side (the policy in force) runs in it rather than taking a
+ * second pooled connection while this one is held. N requests each holding a connection and
+ * waiting for one more starved a pool of N for ever (billing.test.ts hung so, decision 0583).
+ */
+export function openTransactionOf<DB>(db: Kysely<DB>, tenantId: TenantId): Transaction<DB> | undefined {
+  const open = OPEN_TRANSACTION.getStore();
+  if (!open?.open || open.db !== db || open.tenantId !== tenantId) return undefined;
+  return open.tx as Transaction<DB>;
 }
 
 /** `select set_config(…)` for the tenant and the options; throws on anything but a safe integer id. */

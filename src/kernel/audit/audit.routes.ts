@@ -99,6 +99,9 @@ export function registerAuditRoutes(app: FastifyInstance, kernel: Kernel): void 
         purpose: rights,
         requestId: request.id,
       };
+      // Pending entries are chained first, on their own connection, before the transaction
+      // below takes one (decision 0583).
+      await kernel.auditLog.chainPending(staff.tenantId);
       const page = await kernel.transact(staff.tenantId, async (atx) => {
         const grant = await authorize(kernel, atx, context, 'read', [], [request.params.id]);
         return kernel.auditLog.trail(atx, grant, {

@@ -1181,20 +1181,6 @@ async function verifyChainFrom(
   return { ok: true, entries, checkpoints: checkpointsSeen };
 }
 
-/**
- * For a reader of the chain inside an audited transaction (the person's trail): links what is
- * pending first, on connections of its own, so the transaction's next statement (read committed)
- * sees every entry committed before it, pending ones included (decision 0455). An audited
- * transaction never holds the head before its commit (a gated read writes its entry pending,
- * decision 0480), so the chain run cannot wait for the transaction that asked for it.
- */
-export async function chainBeforeReading(
-  deps: Pick<AuditDeps, 'db' | 'keys'>,
-  atx: AuditedTx,
-): Promise<void> {
-  await chainPendingEntries(deps, atx.tenantId);
-}
-
 /** The first pending entry whose signature does not hold, by its pending id. */
 async function findForgedPending(tx: Tx, keys: AuditKeys, tenantId: number): Promise<number | undefined> {
   let afterId = 0;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import { withTenant, type Db } from '../../platform/db.js';
+import { openTransactionOf, withTenant, type Db, type Tx } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import { parsePolicy, validatePolicySource } from '../policy/policy.loader.js';
 import { formatPolicyIssue } from '../policy/policy.errors.js';
@@ -29,23 +29,29 @@ const CACHE_TTL_MS = 5_000;
  */
 export class TenantPolicyStore {
   readonly #db: Db;
+  readonly #cacheMs: number;
   readonly #cache = new Map<number, { value: TenantPolicy; until: number }>();
 
-  constructor(db: Db) {
+  /** `cacheMs`: how long a policy read is reused (tests of the reload path pass 0). */
+  constructor(db: Db, cacheMs = CACHE_TTL_MS) {
     this.#db = db;
+    this.#cacheMs = cacheMs;
   }
 
   async current(tenantId: number): Promise<TenantPolicy> {
     const cached = this.#cache.get(tenantId);
     if (cached && cached.until > Date.now()) return cached.value;
-    const row = await withTenant(this.#db, tenantId, (tx) =>
+    const read = (tx: Tx) =>
       tx
         .selectFrom('tenant_policies')
         .select(['version_no', 'statement_version', 'source_yaml', 'source_file'])
         .orderBy('version_no', 'desc')
         .limit(1)
-        .executeTakeFirst(),
-    );
+        .executeTakeFirst();
+    // Inside the caller's tenant transaction when there is one: a gate decision made while a
+    // transaction holds its connection (and maybe a lock) never waits for a second one (0583).
+    const within = openTransactionOf(this.#db, tenantId);
+    const row = await (within ? read(within) : withTenant(this.#db, tenantId, read));
     if (!row) {
       throw new AppError('invalid_policy', `tenant ${tenantId} has no policy`, {
         publicMessage: 'this tenant has no privacy policy installed',
@@ -57,7 +63,7 @@ export class TenantPolicyStore {
       statementVersion: row.statement_version,
       policy: parsePolicy(row.source_yaml, row.source_file),
     };
-    this.#cache.set(tenantId, { value, until: Date.now() + CACHE_TTL_MS });
+    this.#cache.set(tenantId, { value, until: Date.now() + this.#cacheMs });
     return value;
   }
 
