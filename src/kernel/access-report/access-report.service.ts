@@ -13,7 +13,6 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { findConfidentialPurposes, findSubjectDisclosures } from '../disclosure/disclosure.js';
-import { chainBeforeReading } from '../audit/audit.service.js';
 import { accessReportHtmlHead, accessReportHtmlRow, accessReportHtmlTail } from './access-report.html.js';
 
 export interface AccessReportOptions {
@@ -285,6 +284,9 @@ async function walkAccessReport(
   onTable: (walked: WalkedTable) => Promise<void>,
 ): Promise<Omit<AccessReport, 'data'>> {
   const { policy } = await kernel.policies.current(options.tenantId);
+  // The consultations read at the end include entries still pending (decision 0455): they are
+  // chained now, before the walk's transaction holds a connection (decision 0583).
+  await kernel.auditLog.chainPending(options.tenantId);
   return kernel.transact(options.tenantId, async (atx) => {
     const grant = await kernel.gate.authorize(atx, options.actor, {
       purpose: options.purpose,
@@ -474,7 +476,7 @@ export async function describeReport(
   };
 }
 
-/** Who consulted the data (decision 0590): entries still pending are linked first (decision 0455). */
+/** Who consulted the data (decision 0590); the walk chained the pending entries before it began (0583). */
 async function consultationsOf(
   kernel: Kernel,
   atx: AuditedTx,
@@ -483,7 +485,6 @@ async function consultationsOf(
   language: Language,
 ): Promise<AccessReport['consultations']> {
   const subjectId = [...grant.subjectIds][0] ?? 0;
-  await chainBeforeReading(kernelCore(kernel).audit, atx);
   const today = kernel.clock.now().toISOString().slice(0, 10);
   return readConsultations(atx, grant, {
     pseudonym: await kernel.keys.pseudonym(atx.tenantId, subjectId),
