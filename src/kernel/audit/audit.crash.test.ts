@@ -182,6 +182,9 @@ describe('a gated read that returned before its chain run survives a kill', () =
 
   it("killed after the read returned, before the chain run: the person's audit trail, read afterwards, shows the read", async () => {
     const { tenant, subjectId } = await personRead('read-then-killed-trail');
+    // As the trail's route reads it: the pending entries chained first, outside the trail's
+    // transaction (decision 0583).
+    await kernel.auditLog.chainPending(tenant.tenantId);
     const trail = await kernel.transact(tenant.tenantId, async (atx) => {
       const grant = await kernel.gate.authorize(
         atx,
