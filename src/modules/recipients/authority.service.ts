@@ -9,7 +9,7 @@ import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { AppError } from '../../platform/errors.js';
 import { parseInput } from '../../platform/validation.js';
 import { readPeopleUnderGrant, type Person } from '../parties/index.js';
-import { findCallRecords, TELEPHONY_CATEGORIES } from '../telephony/index.js';
+import { findCallRecordsIn, TELEPHONY_CATEGORIES } from '../telephony/index.js';
 import { recipientsDataMap } from './datamap.js';
 
 /** The purpose authority requests are handled under (both seed policies: privacy officers only). */
@@ -322,8 +322,9 @@ export async function discloseAuthorityRequest(
       const from = new Date(`${current.period_from}T00:00:00Z`);
       const to = new Date(new Date(`${current.period_to}T00:00:00Z`).getTime() + 86_400_000);
       for (const subjectId of disclosure.subjectIds) {
-        const calls = await findCallRecords(
+        const calls = await findCallRecordsIn(
           kernel,
+          atx,
           { ...context, purpose: current.purpose },
           { from, to, subjectId },
         );

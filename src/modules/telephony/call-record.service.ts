@@ -1,3 +1,4 @@
+import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { retentionRulesFor } from '../../kernel/policy/policy.query.js';
@@ -53,17 +54,28 @@ export async function findCallRecords(
   context: UseCaseContext,
   query: FindCallRecordsQuery,
 ): Promise<StoredCallRecord[]> {
-  return kernel.transact(context.tenantId, async (atx) => {
-    const subjectIds = await selectCallerSubjectIds(atx.tx, query);
-    const grant = await kernel.gate.authorize(atx, context.actor, {
-      purpose: context.purpose,
-      action: 'read',
-      categories: [TELEPHONY_CATEGORIES.callRecord],
-      subjectIds,
-      ...(context.requestId ? { requestId: context.requestId } : {}),
-    });
-    return selectCallRecords(atx.tx, grant, { from: query.from, to: query.to, limit: query.limit ?? 10_000 });
+  return kernel.transact(context.tenantId, (atx) => findCallRecordsIn(kernel, atx, context, query));
+}
+
+/**
+ * `findCallRecords` inside the caller's transaction (an authority disclosure): a use case that
+ * holds a transaction never opens a second one beside it (decision 0583).
+ */
+export async function findCallRecordsIn(
+  kernel: Kernel,
+  atx: AuditedTx,
+  context: UseCaseContext,
+  query: FindCallRecordsQuery,
+): Promise<StoredCallRecord[]> {
+  const subjectIds = await selectCallerSubjectIds(atx.tx, query);
+  const grant = await kernel.gate.authorize(atx, context.actor, {
+    purpose: context.purpose,
+    action: 'read',
+    categories: [TELEPHONY_CATEGORIES.callRecord],
+    subjectIds,
+    ...(context.requestId ? { requestId: context.requestId } : {}),
   });
+  return selectCallRecords(atx.tx, grant, { from: query.from, to: query.to, limit: query.limit ?? 10_000 });
 }
 
 export interface RerateResult {

@@ -35,6 +35,7 @@ export {
 } from './cdr-import.service.js';
 export {
   findCallRecords,
+  findCallRecordsIn,
   rerateCalls,
   purgeExpiredCallRecords,
   judgeCallMonth,
