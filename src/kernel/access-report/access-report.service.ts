@@ -476,7 +476,12 @@ export async function describeReport(
   };
 }
 
-/** Who consulted the data (decision 0590); the walk chained the pending entries before it began (0583). */
+/**
+ * Who consulted the data (decision 0590); the walk chained the pending entries before it began (0583).
+ * Consultations under a purpose the policy gives authorities are left out (attack S9-1): an
+ * authority's request may be registered, awaiting approval or refused without any disclosure,
+ * and may not be told; a disclosure made is told in `disclosures` once its silence ends.
+ */
 async function consultationsOf(
   kernel: Kernel,
   atx: AuditedTx,
@@ -490,8 +495,17 @@ async function consultationsOf(
     pseudonym: await kernel.keys.pseudonym(atx.tenantId, subjectId),
     policy,
     language,
-    hiddenPurposes: await findConfidentialPurposes(kernel, atx, subjectId, today),
+    hiddenPurposes: [
+      ...authorityPurposes(policy),
+      ...(await findConfidentialPurposes(kernel, atx, subjectId, today)),
+    ],
   });
+}
+
+function authorityPurposes(policy: Policy): string[] {
+  return Object.values(policy.recipients).flatMap((recipient) =>
+    recipient.kind === 'authority' ? recipient.purposes : [],
+  );
 }
 
 const AUTOMATED_DECISIONS: Record<Language, string> = {
