@@ -27,6 +27,9 @@ export function auditCheckpointJob(kernel: Kernel, logger: Logger): JobDefinitio
   return {
     name: AUDIT_CHECKPOINT_JOB,
     cron: '*/5 * * * *',
+    // One checkpoint writer per tenant (a session advisory lock): a dead run is failed at once
+    // (decision 0587).
+    recoverable: true,
     run: () => checkpointAllTenants(kernel, logger),
   };
 }

@@ -16,6 +16,8 @@ export function breachClockJob(deps: { kernel: Kernel; mailer: Mailer }, logger:
   return {
     name: BREACH_CLOCK_JOB,
     cron: '*/10 * * * *',
+    // Each reminder is claimed before it is mailed: a dead run is failed at once (decision 0587).
+    recoverable: true,
     run: async () => {
       for (const tenant of await deps.kernel.tenants.list()) {
         const sent = await sendBreachReminders(deps, tenant.tenantId);

@@ -14,6 +14,8 @@ export function deadlineRemindersJob(deps: RequestsDeps, logger: Logger): JobDef
   return {
     name: DEADLINE_REMINDERS_JOB,
     cron: '7 * * * *',
+    // Each reminder is claimed before it is mailed: a dead run is failed at once (decision 0587).
+    recoverable: true,
     run: async () => {
       for (const tenant of await deps.kernel.tenants.list()) {
         const result = await sendDeadlineReminders(deps, tenant.tenantId);

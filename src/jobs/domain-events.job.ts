@@ -26,6 +26,9 @@ export function domainEventsJob(
   return {
     name: DOMAIN_EVENTS_JOB,
     cron: '* * * * *',
+    // The routes already dispatch beside this job (handlers idempotent): a dead run is failed at
+    // once (decision 0587).
+    recoverable: true,
     run: async () => {
       for (const tenant of await kernel.tenants.list()) {
         const processed = await subscribers.dispatchPending(kernel, tenant.tenantId);

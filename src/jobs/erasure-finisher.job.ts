@@ -13,6 +13,9 @@ export function erasureFinisherJob(kernel: Kernel, logger: Logger): JobDefinitio
   return {
     name: ERASURE_FINISHER_JOB,
     cron: '* * * * *',
+    // Safe anywhere, any number of times (the erasure itself runs it beside the job): a dead run
+    // is failed at once (decision 0587).
+    recoverable: true,
     run: async () => {
       const tenants = await kernel.tenants.list();
       const finished = await finishPendingKeyDestructions(

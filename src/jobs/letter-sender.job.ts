@@ -15,6 +15,9 @@ export function letterSenderJob(kernel: Kernel, mailer: Mailer, logger: Logger):
   return {
     name: LETTER_SENDER_JOB,
     cron: '* * * * *',
+    // Each letter is locked (FOR UPDATE SKIP LOCKED) while it is sent and marked: a run beside
+    // another skips it, so a dead run is failed at once (decision 0587).
+    recoverable: true,
     run: async () => {
       const tenants = await kernel.tenants.list();
       const result = await deliverLetters(

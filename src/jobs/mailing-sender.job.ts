@@ -8,11 +8,17 @@ export const MAILING_SENDER_JOB = 'mailing-sender';
  * Sends queued mailings (VK-17, VX-9) and erases expired, unconfirmed newsletter sign-ups. Every
  * minute, and at once when a mailing is queued; the outbox makes a retried or doubled run send
  * nobody a mail twice. Logs counts only.
+ *
+ * Recoverable (decision 0587): each recipient row is claimed (`sending`, committed, SKIP LOCKED)
+ * before its mail is handed to SMTP, so a run beside another only claims other rows, and a row a
+ * dead run left `sending` becomes `uncertain`, never sent again. A run whose process died is
+ * therefore failed within a minute instead of holding every tenant's mailings for 15 minutes.
  */
 export function mailingSenderJob(deps: ConsentDeps): JobDefinition {
   return {
     name: MAILING_SENDER_JOB,
     cron: '* * * * *',
+    recoverable: true,
     run: async () => {
       for (const tenant of await deps.kernel.tenants.list()) {
         try {
