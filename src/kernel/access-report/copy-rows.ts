@@ -184,25 +184,14 @@ export class CopyRowWriter {
   constructor(plan: CopyPlan, shape: RowShape, separator = '') {
     this.#shape = shape;
     this.#separator = Buffer.from(separator, 'utf8');
-    const selected = plan.columns.filter((column) => column.kind !== 'hidden');
+    const { selected, first, later, emptyBefore, csvEnd } = rowPieces(plan);
     this.#kinds = selected.map((column) => column.kind);
     this.#categories = selected.map((column) => column.category);
     this.#seen = selected.map(() => false);
-    const keys = selected.map((column) => `${JSON.stringify(column.name)}:`);
-    // '{' opens a row.
-    this.#first = keys.map((key) => Buffer.from(`{${key}`, 'utf8'));
-    this.#later = keys.map((key) => Buffer.from(`,${key}`, 'utf8'));
-    const emptyBefore: string[] = [];
-    let empty = '';
-    for (const column of plan.columns) {
-      if (column.kind === 'hidden') empty += ',';
-      else {
-        emptyBefore.push(emptyBefore.length === 0 ? empty : `,${empty}`);
-        empty = '';
-      }
-    }
-    this.#emptyBefore = emptyBefore.map((text) => Buffer.from(text, 'utf8'));
-    this.#rowEnd = Buffer.from(shape === 'csv' ? `${empty}\r\n` : '}', 'utf8');
+    this.#first = first;
+    this.#later = later;
+    this.#emptyBefore = emptyBefore;
+    this.#rowEnd = shape === 'csv' ? csvEnd : Buffer.from('}', 'utf8');
     this.#rowRoom =
       this.#separator.length +
       this.#rowEnd.length +
@@ -347,7 +336,7 @@ export class CopyRowWriter {
       case 'timestamp':
         if (isPlainTimestamp(data, from, to)) {
           out[this.#at++] = 34;
-          this.#putIso(data, from, to);
+          this.#at = writeIso(data, from, to, this.#out, this.#at);
           out[this.#at++] = 34;
           return true;
         }
@@ -385,7 +374,7 @@ export class CopyRowWriter {
         return true;
       case 'timestamp':
         if (isPlainTimestamp(data, from, to)) {
-          this.#putIso(data, from, to);
+          this.#at = writeIso(data, from, to, this.#out, this.#at);
           return true;
         }
         break;
@@ -408,32 +397,6 @@ export class CopyRowWriter {
     if (value === undefined) return false;
     this.#putText(csvField(value));
     return true;
-  }
-
-  /** 'YYYY-MM-DD HH:MM:SS[.ffffff]' (UTC) as Date#toISOString writes it after node-postgres. */
-  #putIso(data: Buffer, from: number, to: number): void {
-    const out = this.#out;
-    let at = this.#at;
-    at = copyBytes(data, from, from + 10, out, at);
-    out[at++] = 84; // T
-    at = copyBytes(data, from + 11, from + 19, out, at);
-    out[at++] = 46; // .
-    let ms = 0;
-    if (to - from > 19) {
-      // node-postgres: 1000 × parseFloat('.ffffff'), truncated; digits ÷ 10^n is the same double.
-      let digits = 0;
-      let scale = 1;
-      for (let index = from + 20; index < to; index += 1) {
-        digits = digits * 10 + ((data[index] ?? 48) - 48);
-        scale *= 10;
-      }
-      ms = Math.trunc(1000 * (digits / scale));
-    }
-    out[at++] = 48 + Math.floor(ms / 100);
-    out[at++] = 48 + (Math.floor(ms / 10) % 10);
-    out[at++] = 48 + (ms % 10);
-    out[at++] = 90; // Z
-    this.#at = at;
   }
 }
 
@@ -644,22 +607,12 @@ export class CopyPairWriter {
   constructor(plan: CopyPlan, separator: string, pieceBytes = PIECE_BYTES) {
     this.#pieceBytes = pieceBytes;
     this.#separator = Buffer.from(separator, 'utf8');
-    const selected = plan.columns.filter((column) => column.kind !== 'hidden');
+    const { selected, first, later, emptyBefore, csvEnd } = rowPieces(plan);
     this.#kinds = selected.map((column) => column.kind);
-    const keys = selected.map((column) => `${JSON.stringify(column.name)}:`);
-    this.#first = keys.map((key) => Buffer.from(`{${key}`, 'utf8'));
-    this.#later = keys.map((key) => Buffer.from(`,${key}`, 'utf8'));
-    const emptyBefore: string[] = [];
-    let empty = '';
-    for (const column of plan.columns) {
-      if (column.kind === 'hidden') empty += ',';
-      else {
-        emptyBefore.push(emptyBefore.length === 0 ? empty : `,${empty}`);
-        empty = '';
-      }
-    }
-    this.#emptyBefore = emptyBefore.map((text) => Buffer.from(text, 'utf8'));
-    this.#csvEnd = Buffer.from(`${empty}\r\n`, 'utf8');
+    this.#first = first;
+    this.#later = later;
+    this.#emptyBefore = emptyBefore;
+    this.#csvEnd = csvEnd;
     const length = (buffers: Buffer[]) => buffers.reduce((sum, bytes) => sum + bytes.length, 0);
     this.#jsonRoom =
       this.#separator.length + 1 + length(this.#first) + length(this.#later) + 64 * selected.length;
@@ -870,6 +823,31 @@ export class CopyPairWriter {
     this.#csvAt = copyBytes(this.#csvEnd, 0, this.#csvEnd.length, csv, csvAt);
     this.#rows += 1;
   }
+}
+
+/**
+ * The constant bytes of a row of `plan`: each shown column's JSON key after '{' (the first) or
+ * ',' (the others), the CSV commas of hidden columns before each shown one, and the CSV row's end.
+ */
+function rowPieces(plan: CopyPlan) {
+  const selected = plan.columns.filter((column) => column.kind !== 'hidden');
+  const keys = selected.map((column) => `${JSON.stringify(column.name)}:`);
+  const emptyBefore: string[] = [];
+  let empty = '';
+  for (const column of plan.columns) {
+    if (column.kind === 'hidden') empty += ',';
+    else {
+      emptyBefore.push(emptyBefore.length === 0 ? empty : `,${empty}`);
+      empty = '';
+    }
+  }
+  return {
+    selected,
+    first: keys.map((key) => Buffer.from(`{${key}`, 'utf8')),
+    later: keys.map((key) => Buffer.from(`,${key}`, 'utf8')),
+    emptyBefore: emptyBefore.map((text) => Buffer.from(text, 'utf8')),
+    csvEnd: Buffer.from(`${empty}\r\n`, 'utf8'),
+  };
 }
 
 /** 'YYYY-MM-DD HH:MM:SS[.ffffff]' (UTC) as Date#toISOString writes it after node-postgres. */
