@@ -2,6 +2,7 @@ export {
   registerSubject,
   registerSubjects,
   touchSubjects,
+  holdSubjectsAgainstErasure,
   setPurposeState,
   setRestriction,
   setMarketingObjection,

@@ -25,6 +25,29 @@ export async function touchSubjects(atx: AuditedTx, subjectIds: readonly number[
     .execute();
 }
 
+/**
+ * Holds the subjects against erasure until the transaction ends (decision 0584). Erasure takes
+ * each subject's row FOR UPDATE before it deletes anything, which waits for this FOR KEY SHARE
+ * lock; and a lock taken here while an erasure is in progress waits for it to commit, so what
+ * the transaction reads (and the gate decides) afterwards sees the subject erased. Rows are
+ * locked in subject id order, the order `eraseSubjects` takes them in. A key share does not
+ * block the touches and consent changes that update the row without its key.
+ */
+export async function holdSubjectsAgainstErasure(
+  atx: AuditedTx,
+  subjectIds: readonly number[],
+): Promise<void> {
+  if (subjectIds.length === 0) return;
+  await atx.tx
+    .selectFrom('data_subjects')
+    .select('subject_id')
+    .where('tenant_id', '=', atx.tenantId)
+    .where('subject_id', '=', (eb) => eb.fn.any(eb.val([...new Set(subjectIds)])))
+    .orderBy('subject_id')
+    .forKeyShare()
+    .execute();
+}
+
 export interface PurposeStateChange {
   subjectId: number;
   purpose: string;

@@ -1,6 +1,7 @@
 import type { Kernel } from '../../kernel/kernel.js';
 import { findCategory } from '../../kernel/policy/policy.query.js';
 import { AppError } from '../../platform/errors.js';
+import { holdSubjectsAgainstErasure } from '../../kernel/subjects/index.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { maskIban } from '../../kernel/identifiers/iban.js';
@@ -302,6 +303,11 @@ export async function runInvoices(
   for (let start = 0; start < candidates.length; start += batchSize) {
     const batch = candidates.slice(start, start + batchSize);
     await kernel.transact(context.tenantId, async (atx) => {
+      // First of all, before the gate and any read: the batch's customers are held against
+      // erasure until its invoices commit (attack S9-3, decision 0584). An erasure in progress is
+      // waited for, and the gate then refuses its subject; one that comes later waits for this
+      // batch and keeps its invoice under the accounting hold, counted in what it kept.
+      await holdSubjectsAgainstErasure(atx, batch);
       const billing = await authorizeBatch(kernel, atx, context, 'write', categories, batch);
       const calls = await authorizeBatch(kernel, atx, callContext, 'read', [C.callRecord], batch);
       const refused = new Set([...billing.refused, ...calls.refused]);

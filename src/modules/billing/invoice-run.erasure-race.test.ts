@@ -1,0 +1,166 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import { eraseSubject, type ErasureOutcome } from '../../kernel/erasure/index.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { systemClock } from '../../platform/clock.js';
+import { DATA_MAP } from '../data-map.js';
+import type { Tenant } from '../tenants/index.js';
+import { billingContext, createCustomer, prepareTenant, startContract } from './billing.test-helpers.js';
+import { runInvoices, type InvoiceRunSummary } from './invoice-run.service.js';
+
+/*
+ * Attack S9-3 (decision 0584): an erasure that lands while an invoice run drafts its customer.
+ * The two are driven by hand with database locks, no timing: a transaction of the test holds a
+ * lock one of them needs next, the test waits until PostgreSQL reports the other one waiting,
+ * then lets go. Either the invoice commits before the erasure (which keeps it under the
+ * accounting hold and counts it), or the run refuses the customer the erasure took.
+ */
+
+const masterKey = randomBytes(32);
+let database: TestDatabase;
+let kernel: Kernel;
+let tenant: Tenant;
+let subscription: number;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database, systemClock, masterKey);
+  tenant = await createPolicyTenant(kernel, 'voiceking');
+  subscription = (await prepareTenant(kernel, tenant)).subscription;
+}, 120_000);
+afterAll(async () => database.close());
+
+async function customerWithContract(familyName: string): Promise<number> {
+  const subjectId = await createCustomer(kernel, tenant, { familyName });
+  await startContract(kernel, tenant, subjectId, {
+    startDate: '2025-01-01',
+    lines: [{ productId: subscription }],
+  });
+  return subjectId;
+}
+
+const erase = (subjectId: number): Promise<ErasureOutcome> =>
+  eraseSubject(kernel, DATA_MAP, {
+    tenantId: tenant.tenantId,
+    actor: { kind: 'staff', staffId: 1, role: 'privacy_officer' },
+    purpose: 'rights_requests',
+    subjectId,
+  });
+
+/** Backends of this database waiting for a lock of the given kinds (pg_stat_activity). */
+async function waiting(events: readonly string[]): Promise<number> {
+  const result = await runAsOwner<{ count: string }>(
+    database.ownerUrl,
+    `select count(*)::text as count from pg_stat_activity
+      where datname = current_database() and wait_event_type = 'Lock' and wait_event = any($1)`,
+    [events],
+  );
+  return Number(result.rows[0]?.count ?? 0);
+}
+
+/** Polls until `ready` holds (a state of the database, not a duration); fails after 30 s. */
+async function until(ready: () => boolean | Promise<boolean>): Promise<void> {
+  for (let attempt = 0; attempt < 1500; attempt += 1) {
+    if (await ready()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('the awaited lock state never came');
+}
+
+const ROW_LOCKS = ['transactionid', 'tuple'];
+
+async function invoicesOf(subjectId: number, period?: string): Promise<number> {
+  const result = await runAsOwner<{ count: string }>(
+    database.ownerUrl,
+    `select count(*)::text as count from invoices
+      where tenant_id = $1 and subject_id = $2 and ($3::date is null or period_start = $3::date)`,
+    [tenant.tenantId, subjectId, period ? `${period}-01` : null],
+  );
+  return Number(result.rows[0]?.count ?? 0);
+}
+
+/** A transaction of the test's own, holding a lock until `release`. */
+async function holdWith(text: string, values: unknown[]): Promise<{ release: () => Promise<void> }> {
+  const client = new pg.Client({ connectionString: database.ownerUrl });
+  await client.connect();
+  await client.query('begin');
+  await client.query(text, values);
+  return {
+    release: async () => {
+      await client.query('commit');
+      await client.end();
+    },
+  };
+}
+
+describe('an erasure during an invoice run (attack S9-3)', () => {
+  it('S9-3: an erasure arriving after the run read its customer waits for the invoice and counts it as kept', async () => {
+    const customer = await customerWithContract('Michiels');
+    // The run's batch stops at the invoice-run lock, after it read the customer and the contract.
+    const held = await holdWith('select pg_advisory_xact_lock(hashtextextended($1, 0))', [
+      `kluis.invoice_run.${tenant.tenantId}`,
+    ]);
+    let ran = false;
+    const run = runInvoices(kernel, billingContext(tenant), {
+      period: '2025-02',
+      issueDate: '2025-03-01',
+      callsPurpose: 'call_billing',
+    }).finally(() => {
+      ran = true;
+    });
+    await until(async () => ran || (await waiting(['advisory'])) >= 1);
+    expect(ran).toBe(false);
+    let erased = false;
+    const erasure = erase(customer).finally(() => {
+      erased = true;
+    });
+    await until(async () => erased || (await waiting(ROW_LOCKS)) >= 1);
+    // The erasure waits for the batch holding its customer (before decision 0584 it committed
+    // here, and the run wrote an invoice for the erased customer afterwards).
+    expect(erased).toBe(false);
+    await held.release();
+    const summary: InvoiceRunSummary = await run;
+    const outcome = await erasure;
+    expect(summary.invoiced).toBeGreaterThanOrEqual(1);
+    expect(await invoicesOf(customer, '2025-02')).toBe(1);
+    const kept = outcome.kept.find((entry) => entry.table === 'invoices');
+    expect(kept?.rows).toBe(await invoicesOf(customer));
+    expect(kept?.rows).toBe(1);
+  }, 60_000);
+
+  it('S9-3: a run reaching a customer whose erasure is in progress waits for it and bills nobody erased', async () => {
+    const customer = await customerWithContract('Hermans');
+    const other = await customerWithContract('Peeters');
+    // The erasure stops at the customer's contract, after it took the customer's row.
+    const held = await holdWith(
+      'select 1 from contracts where tenant_id = $1 and subject_id = $2 for update',
+      [tenant.tenantId, customer],
+    );
+    let erased = false;
+    const erasure = erase(customer).finally(() => {
+      erased = true;
+    });
+    await until(async () => erased || (await waiting(ROW_LOCKS)) >= 1);
+    expect(erased).toBe(false);
+    let ran = false;
+    const run = runInvoices(kernel, billingContext(tenant), {
+      period: '2025-03',
+      issueDate: '2025-04-01',
+      callsPurpose: 'call_billing',
+    }).finally(() => {
+      ran = true;
+    });
+    await until(async () => ran || (await waiting(ROW_LOCKS)) >= 2);
+    await held.release();
+    const outcome = await erasure;
+    const summary = await run;
+    expect(await invoicesOf(customer, '2025-03')).toBe(0);
+    expect(await invoicesOf(other, '2025-03')).toBe(1);
+    expect(summary.refused).toBe(1);
+    const kept = outcome.kept.find((entry) => entry.table === 'invoices');
+    expect(kept?.rows ?? 0).toBe(await invoicesOf(customer));
+  }, 60_000);
+});
