@@ -599,7 +599,8 @@ describe('newsletters (VK-17, VK-18, VX-9, VX-10)', () => {
       expect.objectContaining({
         level: 40,
         mailingId: queued,
-        msg: expect.stringContaining('RSA') as unknown,
+        msg: 'mailing waits: the DKIM key cannot sign',
+        problem: expect.stringMatching(/Ed25519 key alone.*RSA key/) as unknown,
       }),
     );
     expect(JSON.stringify(lines)).not.toContain('PRIVATE KEY');

@@ -112,11 +112,10 @@ async function sendMailing(
   const settings = await openMailSettings(kernel, tenantId, prepared.settings);
   // A key the sender cannot sign with (an Ed25519 key alone, stored before decision 0523) would
   // send the mailing unsigned without a word: it waits, pending, until the key is replaced (0582).
-  if (dkimKeyProblem(settings)) {
-    deps.logger.warn(
-      { tenantId, mailingId },
-      'mailing waits: the DKIM key cannot sign (an Ed25519 key alone); replace it with an RSA key in the mail settings',
-    );
+  const problem = dkimKeyProblem(settings);
+  if (problem) {
+    // The problem names the kind of key, never the key (attack S9-5: a garbage key is no Ed25519 one).
+    deps.logger.warn({ tenantId, mailingId, problem }, 'mailing waits: the DKIM key cannot sign');
     return;
   }
   const sleep = options.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
