@@ -166,6 +166,12 @@ const runSummarySchema = z.object({
       waitingCustomers: z.number().int(),
     })
     .describe('calls of earlier invoiced months that arrived after their invoice (G-1)'),
+  importsInProgress: z
+    .number()
+    .int()
+    .describe(
+      'call-record imports still queued or running when the run started: the run billed the calls stored so far; the calls they store later are billed as late calls by the next run',
+    ),
 });
 const paymentSummarySchema = z.object({
   lines: z.number().int(),

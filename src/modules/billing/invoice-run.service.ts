@@ -21,6 +21,7 @@ import {
 } from './access.js';
 import {
   CALL_TOTALS_HEAD_LENGTH,
+  countImportsInProgress,
   hasRatingPlans,
   isBuiltInGroup,
   loadDestinationGrouping,
@@ -140,6 +141,11 @@ export interface InvoiceRunSummary {
     waiting: number;
     waitingCustomers: number;
   };
+  /**
+   * Call-record imports still queued or running when the run started: the run billed the calls
+   * stored so far; what they store later is billed as late calls by the next run (S9-4).
+   */
+  importsInProgress: number;
 }
 
 import { belgianDay as belgianDate } from '../../platform/calendar.js';
@@ -269,6 +275,7 @@ export async function runInvoices(
       };
     },
   );
+  const importsInProgress = await countImportsInProgress(kernel, context.tenantId);
   const summary: InvoiceRunSummary = {
     period: period.key,
     issueDate,
@@ -289,6 +296,7 @@ export async function runInvoices(
       waiting: 0,
       waitingCustomers: 0,
     },
+    importsInProgress,
   };
   const lateMonths = new Set<string>();
   const waitLate = (subjectId: number): void => {

@@ -259,3 +259,21 @@ export async function listImports(
     nextBeforeId: rows.length > query.limit ? (shown.at(-1)?.import_id ?? null) : null,
   };
 }
+
+/**
+ * Call-record imports of the tenant still queued or running (not interrupted): an invoice run
+ * started meanwhile bills only the calls stored so far and says so (attack S9-4); the calls
+ * stored after it are billed as late calls by the next run (decision 0426).
+ */
+export async function countImportsInProgress(kernel: Kernel, tenantId: number): Promise<number> {
+  const stale = new Date(kernel.clock.now().getTime() - INTERRUPTED_AFTER_MS);
+  const row = await kernel.plain(tenantId, (tx) =>
+    tx
+      .selectFrom('call_record_imports')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('status', 'in', ['queued', 'running'])
+      .where('updated_at', '>=', stale)
+      .executeTakeFirst(),
+  );
+  return Number(row?.n ?? 0);
+}

@@ -7,6 +7,7 @@ import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js
 import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
 import { runCdrUploads } from '../../jobs/cdr-upload.job.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import { prepareTenant } from '../billing/billing.test-helpers.js';
 import type { Tenant } from '../tenants/index.js';
 import type { CdrUploadRunSettings } from './cdr-upload.service.js';
 import { answeredCall, bulkConnection, registerCustomers, tempDir } from './telephony.test-helpers.js';
@@ -363,5 +364,34 @@ describe('call-record files uploaded over HTTP (issue 20, decision 0360)', () =>
       [voxtra.tenantId],
     );
     expect(audited.rows[0]?.n).toBe(1);
+  });
+});
+
+describe('an invoice run while a call-record import waits (attack S9-4)', () => {
+  it('says how many imports were still in progress: the run bills what is stored so far, the rest comes as late calls', async () => {
+    await prepareTenant(kernel, voxtra);
+    await runCdrUploads(run, testLogger);
+    const invoiceRun = (period: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/api/v1/invoice-runs',
+        headers: {
+          cookie: billing.cookie,
+          'x-csrf-token': billing.csrfToken,
+          'x-kluis-purpose': 'invoicing',
+        },
+        payload: { period, callsPurpose: 'call_billing' },
+      });
+    const waiting = await upload(billing, 'late-june.csv', `${good('s94.1', 40)}\n`);
+    expect(waiting.statusCode, waiting.body).toBe(202);
+
+    const during = await invoiceRun('2024-05');
+    expect(during.statusCode, during.body).toBe(200);
+    expect(during.json()).toMatchObject({ period: '2024-05', importsInProgress: 1 });
+
+    await runCdrUploads(run, testLogger);
+    const after = await invoiceRun('2024-04');
+    expect(after.statusCode, after.body).toBe(200);
+    expect(after.json()).toMatchObject({ period: '2024-04', importsInProgress: 0 });
   });
 });

@@ -90,3 +90,4 @@ export {
   type ChargedCall,
 } from './charged-calls.repository.js';
 export { CALL_TOTALS, CALLS } from './call-relations.js';
+export { countImportsInProgress } from './cdr-import-log.js';
