@@ -70,7 +70,11 @@ export interface DatabaseServer {
  * is set, creating the databases when missing) without touching their schema: a restore needs
  * them empty, everything else migrates them next.
  */
-export async function prepareDatabases(config: Config, logger: Logger): Promise<DatabaseServer> {
+export async function prepareDatabases(
+  config: Config,
+  logger: Logger,
+  options: OpenDatabaseOptions = {},
+): Promise<DatabaseServer> {
   let embedded: EmbeddedServer | undefined;
   let ownerUrl: string;
   let keystoreOwnerUrl: string;
@@ -82,6 +86,7 @@ export async function prepareDatabases(config: Config, logger: Logger): Promise<
       dataDir: config.dataDir,
       preferredPort: config.embeddedPostgresPort,
       logger,
+      ...(options.server === true ? { waitForOwnerMs: OWNER_WAIT_MS } : {}),
     });
     ownerUrl = embedded.url(EMBEDDED_DATABASE);
     keystoreOwnerUrl = config.keystoreUrl ?? embedded.url(EMBEDDED_KEYSTORE);
@@ -100,9 +105,24 @@ export async function prepareDatabases(config: Config, logger: Logger): Promise<
   return { ownerUrl, keystoreOwnerUrl, embedded, stop: async () => embedded?.stop() };
 }
 
+export interface OpenDatabaseOptions {
+  /**
+   * `kluis serve`: a live Kluis's embedded server is not shared but waited for (it stops that
+   * server when it ends; attack S9-2, decision 0588). CLI commands share it.
+   */
+  server?: boolean;
+}
+
+/** How long a starting server waits for the Kluis that still runs its data folder's PostgreSQL. */
+const OWNER_WAIT_MS = 90_000;
+
 /** Connects to DATABASE_URL, or starts the embedded server; applies migrations either way. */
-export async function openDatabase(config: Config, logger: Logger): Promise<DatabaseHandle> {
-  const server = await prepareDatabases(config, logger);
+export async function openDatabase(
+  config: Config,
+  logger: Logger,
+  options: OpenDatabaseOptions = {},
+): Promise<DatabaseHandle> {
+  const server = await prepareDatabases(config, logger, options);
   const { ownerUrl, keystoreOwnerUrl } = server;
   try {
     await migrate(ownerUrl, logger);
@@ -184,8 +204,9 @@ export async function openRuntime(
   config: Config,
   logger: Logger,
   clock: Clock = systemClock,
+  options: OpenDatabaseOptions = {},
 ): Promise<Runtime> {
-  const database = await openDatabase(config, logger);
+  const database = await openDatabase(config, logger, options);
   let masterKey: Buffer;
   try {
     masterKey = await loadMasterKey({ fromEnvironment: config.masterKey, dataDir: config.dataDir });
@@ -238,7 +259,7 @@ export async function startKluis(
   logger: Logger,
   options: StartOptions = {},
 ): Promise<RunningKluis> {
-  const runtime = await openRuntime(config, logger);
+  const runtime = await openRuntime(config, logger, systemClock, { server: true });
   const { database } = runtime;
   try {
     // Data restored from an older backup (by `kluis restore` or by other means) never serves a

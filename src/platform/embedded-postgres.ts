@@ -31,6 +31,12 @@ export interface EmbeddedServerOptions {
   logger: Logger;
   /** Throwaway clusters (tests) are deleted on stop. */
   persistent?: boolean;
+  /**
+   * A server (`kluis serve`) never shares a cluster another live Kluis started: that process stops
+   * it when it ends. It waits up to this long for that process to end, then starts its own
+   * (attack S9-2, decision 0588). Without it (CLI commands) a running Kluis's cluster is shared.
+   */
+  waitForOwnerMs?: number;
 }
 
 export class EmbeddedPostgresError extends Error {
@@ -173,7 +179,22 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
   await ensureWritableDirectory(options.dataDir);
   const password = await readOrCreatePassword(path.join(options.dataDir, 'pg-password'));
   const isInitialised = await exists(path.join(clusterDir, 'PG_VERSION'));
-  const running = await findRunningServer(options.dataDir);
+  let running = await findRunningServer(options.dataDir);
+  if (running && options.waitForOwnerMs !== undefined) {
+    options.logger.warn(
+      { pid: running.pid },
+      'another Kluis runs the embedded PostgreSQL of this data folder; waiting for it to stop',
+    );
+    const until = Date.now() + options.waitForOwnerMs;
+    while (running && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      running = await findRunningServer(options.dataDir);
+    }
+    if (running)
+      throw new EmbeddedPostgresError(
+        `another Kluis (pid ${running.pid}) still runs the embedded PostgreSQL of ${options.dataDir} after ${Math.round(options.waitForOwnerMs / 1000)} s; stop it first`,
+      );
+  }
   if (running) {
     // Another Kluis process (e.g. `npm start`) runs this cluster: share it, never stop it.
     options.logger.debug({ port: running.port }, 'using the embedded PostgreSQL of a running Kluis');
@@ -280,7 +301,7 @@ function superuserUrl(password: string, port: number, database: string): string 
 /** Which Kluis process started the cluster, and on which port; removed on a clean stop. */
 const OWNER_FILE = 'embedded-server.json';
 
-async function findRunningServer(dataDir: string): Promise<{ port: number } | undefined> {
+async function findRunningServer(dataDir: string): Promise<{ pid: number; port: number } | undefined> {
   let owner: { pid?: unknown; port?: unknown };
   try {
     owner = JSON.parse(await readFile(path.join(dataDir, OWNER_FILE), 'utf8')) as typeof owner;
@@ -290,7 +311,7 @@ async function findRunningServer(dataDir: string): Promise<{ port: number } | un
   if (typeof owner.pid !== 'number' || typeof owner.port !== 'number') return undefined;
   if (owner.pid === process.pid || !isAlive(owner.pid)) return undefined;
   if (!(await commandLineIncludes(owner.pid, 'node'))) return undefined;
-  return { port: owner.port };
+  return { pid: owner.pid, port: owner.port };
 }
 
 async function exists(file: string): Promise<boolean> {
