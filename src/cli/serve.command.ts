@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { bootstrapFirstRun, formatLogin, type FirstRunResult } from '../bootstrap.js';
 import { startKluis } from '../main.js';
+import { guardProcess } from '../platform/process-guard.js';
 import { createCliContext, exitWithFailure } from './context.js';
 
 export function registerServeCommand(program: Command): void {
@@ -12,6 +13,8 @@ export function registerServeCommand(program: Command): void {
     .action(async () => {
       try {
         const { config, logger } = createCliContext();
+        // Nothing ends the server without a log line (decision 0620).
+        guardProcess(logger);
         const kluis = await startKluis(config, logger, {
           // A supervisor (systemd, Docker, Kubernetes) restarts a process that exits non-zero.
           onDatabaseLost: (cause) => {

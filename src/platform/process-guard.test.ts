@@ -1,0 +1,119 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../../test/cli.js';
+import { createTestDatabase, type TestDatabase } from '../../test/database.js';
+import { createLogger } from './logger.js';
+import { guardProcess, scrubbedMessage, UNCAUGHT_EXIT_CODE } from './process-guard.js';
+
+/** This helper's own port (the brief's range): the proxy the child reaches its database through. */
+const PROXY_PORT = 47680;
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => database.close());
+
+/** A TCP proxy in front of the test's PostgreSQL; `cut` takes the database away (refused, reset). */
+async function startProxy(target: URL): Promise<{ cut(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port || 5432), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(PROXY_PORT, '127.0.0.1', resolve));
+  return {
+    cut: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
+
+/** Resolves once `read()` contains `text`; rejects after `timeoutMs` with what was read. */
+async function waitFor(read: () => string, text: string, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!read().includes(text)) {
+    if (Date.now() > until) throw new Error(`"${text}" not seen in:\n${read()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function startChild(databaseUrl: string): ChildProcessWithoutNullStreams {
+  return spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'test/children/job-loses-database.ts')],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: databaseUrl },
+    },
+  );
+}
+
+describe('kluis serve and what nothing caught (decision 0620)', () => {
+  it('the database lost under a running job: the unhandled rejection is logged without secrets and the process serves on', async () => {
+    const target = new URL(database.ownerUrl);
+    const proxy = await startProxy(target);
+    const throughProxy = new URL(database.ownerUrl);
+    throughProxy.hostname = '127.0.0.1';
+    throughProxy.port = String(PROXY_PORT);
+    const child = startChild(throughProxy.toString());
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    try {
+      await waitFor(() => stdout, 'running', 90_000);
+      await proxy.cut();
+      child.stdin.write('release\n');
+      await waitFor(() => stderr, 'unhandled promise rejection');
+      child.stdin.write('ping\n');
+      await waitFor(() => stdout, 'pong');
+      expect(child.exitCode, stderr).toBeNull();
+      const logged = stderr
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { level: number; msg: string; err?: { stack?: string } });
+      const rejection = logged.find((entry) => entry.msg.startsWith('unhandled promise rejection'));
+      expect(rejection?.level).toBe(50);
+      // pg-boss's completion of the job that ran, not awaited (manager.js `onFetch`).
+      expect(rejection?.err?.stack, JSON.stringify(rejection)).toContain('Manager.complete');
+      if (target.password) expect(stderr).not.toContain(decodeURIComponent(target.password));
+    } finally {
+      child.kill('SIGKILL');
+      await proxy.cut().catch(() => undefined);
+    }
+  }, 180_000);
+
+  it('an uncaught exception is logged as fatal and ends the process with exit code 70', () => {
+    const lines: string[] = [];
+    const logger = createLogger({
+      level: 'info',
+      destination: { write: (line: string) => lines.push(line) },
+    });
+    const exits: number[] = [];
+    const unguard = guardProcess(logger, (code) => exits.push(code));
+    try {
+      process.emit('uncaughtException', new Error('boom at postgres://kluis:s3cret@db.example/kluis'));
+    } finally {
+      unguard();
+    }
+    expect(exits).toEqual([UNCAUGHT_EXIT_CODE]);
+    expect(lines.join('')).toContain('"level":60');
+    expect(lines.join('')).not.toContain('s3cret');
+  });
+
+  it('a connection string quoted in an error message loses its credentials', () => {
+    expect(scrubbedMessage(new Error('cannot reach postgres://kluis:s3cret@db.example:5432/kluis'))).toBe(
+      'cannot reach postgres://[redacted]@db.example:5432/kluis',
+    );
+  });
+});
