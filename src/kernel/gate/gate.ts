@@ -103,6 +103,15 @@ export class Grant {
     }
   }
 
+  /**
+   * Loads the data keys of the grant's subjects among `subjectIds` in one key-store read before a
+   * list is decrypted (decision 0605); each field is still decrypted through `decrypt`.
+   */
+  async loadKeys(subjectIds: Iterable<number>, scope: KeyScope = 'subject'): Promise<void> {
+    const covered = [...subjectIds].filter((subjectId) => this.subjectIds.has(subjectId));
+    await this.#keyring.loadSubjectKeys(this.tenantId, covered, scope);
+  }
+
   /** `scope` 'dossier': under the key of the subject's technical dossier, not the subject's own. */
   async encrypt(
     category: string,

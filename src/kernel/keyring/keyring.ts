@@ -280,6 +280,39 @@ export class Keyring {
     return new Set(rows.map((row) => Number(row.owner_ref)));
   }
 
+  /**
+   * Loads the live data keys of many subjects with one key-store read (and one unwrap each) into
+   * the cache, so that decrypting a list of people costs one round trip instead of one per person
+   * (decision 0605). Keys already cached, destroyed or never created are left to `decrypt`.
+   */
+  async loadSubjectKeys(
+    tenantId: number,
+    subjectIds: readonly number[],
+    scope: KeyScope = 'subject',
+  ): Promise<void> {
+    const now = Date.now();
+    const missing = [...new Set(subjectIds)].filter((subjectId) => {
+      const cached = this.#cache.get(cacheKey(tenantId, scope, String(subjectId)));
+      return !cached || cached.until <= now;
+    });
+    if (missing.length === 0) return;
+    const rows = await withTenant(this.#keystore, tenantId, (tx) =>
+      tx
+        .selectFrom('data_keys')
+        .select(['owner_ref', 'kek_version', 'wrapped'])
+        .where('owner_kind', '=', scope)
+        .where('owner_ref', '=', (eb) => eb.fn.any(eb.val(missing.map((id) => String(id)))))
+        .where('wrapped', 'is not', null)
+        .execute(),
+    );
+    const loaded = Date.now();
+    for (const row of rows) {
+      if (!row.wrapped) continue;
+      const key = await this.#kms.unwrap(tenantId, row.kek_version, `${scope}:${row.owner_ref}`, row.wrapped);
+      this.#remember(cacheKey(tenantId, scope, row.owner_ref), key, loaded);
+    }
+  }
+
   /** `subjectKeyState` for many subjects in one read. */
   async subjectKeyStates(
     tenantId: number,

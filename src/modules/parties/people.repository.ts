@@ -160,6 +160,9 @@ export async function peopleOfRows(grant: Grant, rows: readonly PersonRow[]): Pr
     column: string,
     value: Buffer | null,
   ): Promise<string | null> => (value === null ? null : grant.decrypt(category, id, ref(column, id), value));
+  const encrypted = [C.email, C.phone, C.birthDate, C.address, C.notes].some(covers);
+  // One key-store read for the list's keys, not one per person (decision 0605).
+  if (encrypted && rows.length > 1) await grant.loadKeys(rows.map((row) => row.subject_id));
   const people: PersonRecord[] = [];
   for (const row of rows) {
     const id = row.subject_id;
