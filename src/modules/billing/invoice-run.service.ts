@@ -308,6 +308,10 @@ export async function runInvoices(
   };
   for (const subjectId of invoicedNow) waitLate(subjectId);
   const year = Number(issueDate.slice(0, 4));
+  // The same for every invoice of the run: computed once, not once per invoice (decision 0605).
+  const dueDate = addDays(issueDate, seller.paymentTermDays);
+  const holdUntilDate = holdUntil(issueDate, years);
+  const createdByStaffId = staffIdOf(context.actor);
   for (let start = 0; start < candidates.length; start += batchSize) {
     const batch = candidates.slice(start, start + batchSize);
     await kernel.transact(context.tenantId, async (atx) => {
@@ -320,6 +324,11 @@ export async function runInvoices(
       const calls = await authorizeBatch(kernel, atx, callContext, 'read', [C.callRecord], batch);
       const refused = new Set([...billing.refused, ...calls.refused]);
       const subjects = batch.filter((id) => !refused.has(id));
+      // The people's data keys come from the key store (another database) while this one reads
+      // the contract lines: one read for the batch, awaited before the people are decrypted
+      // (decision 0605). Handled here so a failure surfaces at that await, not as unhandled.
+      const keys = billing.grant.loadKeys(subjects);
+      keys.catch(() => undefined);
       const lines = groupBy(
         await selectContractLines(atx.tx, billing.grant, period, subjects),
         (row) => row.subjectId,
@@ -341,6 +350,7 @@ export async function runInvoices(
             ),
         (row) => row.subjectId,
       );
+      await keys;
       const people = new Map(
         (await readPeopleUnderGrant(atx.tx, billing.grant, subjects)).map((person) => [
           person.subjectId,
@@ -474,15 +484,15 @@ export async function runInvoices(
           periodStart: period.start,
           periodEnd: period.end,
           issueDate,
-          dueDate: addDays(issueDate, seller.paymentTermDays),
-          holdUntil: holdUntil(issueDate, years),
+          dueDate,
+          holdUntil: holdUntilDate,
           ...totals,
           structuredCommunication: structuredCommunicationOf('F', year, number),
           itemisedCalls: draft.itemisedCalls,
           creditReason: null,
           buyer: draft.buyer,
           seller: seller.snapshot,
-          createdByStaffId: staffIdOf(context.actor),
+          createdByStaffId,
           createdAt,
           lines: standIn ? draft.lines.filter((candidate) => candidate !== standIn) : draft.lines,
           callMonths: [...(calls.month ? [calls.month] : []), ...lateCalls.months],
