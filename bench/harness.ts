@@ -20,6 +20,11 @@ export interface BenchDatabase {
   db: Db;
   keystoreOwnerUrl: string;
   kernel: Kernel;
+  /**
+   * A kernel on the same databases and master key with nothing cached (no data key, no policy):
+   * what a process sees that has not touched these people in the last minute, as a monthly run.
+   */
+  freshKernel(): Kernel;
   close(): Promise<void>;
 }
 
@@ -57,17 +62,14 @@ export async function startBenchDatabase(): Promise<BenchDatabase> {
     assumeAppRole: true,
     logger: benchLogger,
   });
-  const kernel = createKernel({
-    db,
-    keystore,
-    kms: new LocalKeyManagementService(randomBytes(32)),
-    clock: systemClock,
-  });
+  const kms = new LocalKeyManagementService(randomBytes(32));
+  const kernel = createKernel({ db, keystore, kms, clock: systemClock });
   return {
     ownerUrl,
     db,
     keystoreOwnerUrl,
     kernel,
+    freshKernel: () => createKernel({ db, keystore, kms, clock: systemClock }),
     close: async () => {
       await db.destroy();
       await keystore.destroy();
