@@ -120,49 +120,27 @@ export async function appendIfHeadIs(
  * (decision 0481): chained onto the head and the head moved when the head is free and still
  * `chained.expected` (as appendIfHeadIs), otherwise (the head held by another transaction, moved
  * by another process, not there yet, or no guess at all) written to audit_pending, signed over
- * their content, for the chainer (decision 0340). Its text carries every value as a literal (no
- * parameters), so it can go to the server in one simple query with the commit (commitWith). Its
- * row says which: appendOrParkOutcome.
+ * their content, for the chainer (decision 0340). The statement calls `kluis_audit_append`
+ * (migration 0600, decision 0600), whose own statements the server plans once per connection. Its
+ * text carries every value as a literal (no parameters), so it can go to the server in one simple
+ * query with the commit (commitWith). Its row says which: appendOrParkOutcome.
  */
 export function appendOrParkSql(
   tenantId: number,
   chained: { rows: Insertable<AuditLogTable>[]; expected: AuditHead; next: AuditHead } | undefined,
   pending: Insertable<AuditPendingTable>[],
 ): string {
-  const tenant = integer(tenantId);
-  const parked = `audit_parked as (
-      insert into audit_pending (tenant_id, at, actor_kind, actor_id, role, purpose, action,
-          subject_pseudonyms, categories, records, decision, reason, request_id, mac)
-        select r.tenant_id, r.at, r.actor_kind, r.actor_id, r.role, r.purpose, r.action,
-            r.subject_pseudonyms, r.categories, r.records, r.decision, r.reason, r.request_id, r.mac
-          from jsonb_populate_recordset(null::audit_pending, ${jsonLiteral(pending.map(toJsonPendingRow))}) as r
-         ${chained ? 'where not exists (select 1 from audit_expected)' : ''}
-        returning 1
-    )`;
-  if (!chained) {
-    return `with ${parked}
-    select 0 as moved, (select count(*)::int from audit_parked) as parked`;
-  }
-  return `with audit_head as (
-      select seq, hash from audit_heads where tenant_id = ${tenant} for update skip locked
-    ), audit_expected as (
-      select 1 from audit_head
-       where seq = ${integer(chained.expected.seq)} and hash = ${byteaLiteral(chained.expected.hash)}
-    ), audit_appended as (
-      insert into audit_log (tenant_id, seq, at, actor_kind, actor_id, role, purpose, action,
-          subject_pseudonyms, categories, records, decision, reason, request_id, prev_hash, hash, mac)
-        select r.tenant_id, r.seq, r.at, r.actor_kind, r.actor_id, r.role, r.purpose, r.action,
-            r.subject_pseudonyms, r.categories, r.records, r.decision, r.reason, r.request_id,
-            r.prev_hash, r.hash, r.mac
-          from jsonb_populate_recordset(null::audit_log, ${jsonLiteral(chained.rows.map(toJsonRow))}) as r
-         where exists (select 1 from audit_expected)
-    ), audit_moved as (
-      update audit_heads set seq = ${integer(chained.next.seq)}, hash = ${byteaLiteral(chained.next.hash)}
-       where tenant_id = ${tenant} and exists (select 1 from audit_expected)
-       returning 1
-    ), ${parked}
-    select (select count(*)::int from audit_moved) as moved,
-           (select count(*)::int from audit_parked) as parked`;
+  const head = chained
+    ? [
+        integer(chained.expected.seq),
+        byteaLiteral(chained.expected.hash),
+        integer(chained.next.seq),
+        byteaLiteral(chained.next.hash),
+        jsonLiteral(chained.rows.map(toJsonRow)),
+      ]
+    : ['null', 'null', 'null', 'null', 'null'];
+  const pendingJson = jsonLiteral(pending.map(toJsonPendingRow));
+  return `select moved, parked from kluis_audit_append(${integer(tenantId)}, ${head.join(', ')}, ${pendingJson})`;
 }
 
 /** What the row of appendOrParkSql says; throws when it wrote nothing (never for a valid answer). */
