@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { isDatabaseUnavailable } from '../platform/db.js';
+import { answerStoppedHead } from './head.js';
 import {
   describeUnexpected,
   ERROR_CODES,
@@ -111,6 +112,7 @@ const GENERIC_MESSAGE: Partial<Record<ErrorCode, string>> = {
 };
 
 export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (answerStoppedHead(request, reply, error)) return reply;
   if (hasZodFastifySchemaValidationErrors(error)) {
     // Paths and expectations only; zod issues do not carry the rejected input.
     const issues = error.validation.map((issue) => ({

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { HeadersOnlyStop, runHeadersOnly } from '../platform/headers-only.js';
 
 // Fastify answers HEAD with the GET route's own handler (`exposeHeadRoutes`) and then drains the
 // body it produced, so a HEAD of a streamed export used to run the whole export into nothing
@@ -27,4 +28,30 @@ export function stopStreamOfHead(request: FastifyRequest, payload: unknown): unk
   if (!isHeadRequest(request) || !(payload instanceof Readable)) return payload;
   payload.destroy();
   return Readable.from([]);
+}
+
+/**
+ * An `onRoute` hook: every HEAD runs its handler with the gate and the audit trail closed to it
+ * (decision 0621), so a HEAD reads no personal data and writes no audit entry on any route, not
+ * only on those that answer a HEAD themselves (decision 0580). Authentication hooks still run.
+ */
+export function runHeadWithoutPersonalData(route: RouteOptions): void {
+  if (![route.method].flat().includes('HEAD')) return;
+  const handler = route.handler;
+  route.handler = function (this: unknown, request, reply) {
+    if (!isHeadRequest(request)) return handler.call(this as never, request, reply);
+    return runHeadersOnly(() => handler.call(this as never, request, reply));
+  };
+}
+
+/**
+ * A HEAD that reached the gate or the audit trail: the caller is signed in and the route answers,
+ * which is all a HEAD says; the status and headers the GET would add depend on the read it may
+ * not do (decision 0621).
+ */
+export function answerStoppedHead(request: FastifyRequest, reply: FastifyReply, error: unknown): boolean {
+  if (!(error instanceof HeadersOnlyStop) || !isHeadRequest(request) || reply.sent) return false;
+  reply.code(200).header('cache-control', 'no-store');
+  sendHeadersOnly(reply);
+  return true;
 }

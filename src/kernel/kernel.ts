@@ -17,6 +17,7 @@ import {
 import { chainPendingEntries } from './audit/audit.service.js';
 import { readAuditTrail, type AuditTrailPage } from './audit/audit.trail.js';
 import { AccessDenied, AccessGate, type Grant } from './gate/gate.js';
+import { isHeadersOnly } from '../platform/headers-only.js';
 import { ErasureJournal } from './erasure/erasure-journal.js';
 import { Keyring } from './keyring/keyring.js';
 import type { KeyManagementService } from './keyring/kms.js';
@@ -161,7 +162,9 @@ export function createKernel(options: KernelOptions): Kernel {
       return await withAudit(deps, tenantId, work);
     } catch (error) {
       // The work's transaction has rolled back; the refusal itself must stay on record.
-      if (error instanceof AccessDenied) await appendAuditNow(audit, error.tenantId, [error.auditEvent]);
+      // A HEAD's refusal is not recorded: it asked to read nothing (decision 0621).
+      if (error instanceof AccessDenied && !isHeadersOnly())
+        await appendAuditNow(audit, error.tenantId, [error.auditEvent]);
       throw error;
     }
   };

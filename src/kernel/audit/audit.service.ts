@@ -49,6 +49,7 @@ import {
 } from './audit.repository.js';
 import type { AuditLogTable, AuditPendingTable } from './audit.tables.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
+import { stopIfHeadersOnly } from '../../platform/headers-only.js';
 
 /** Keyed functions the keyring provides (the audit module never sees the master key). */
 export interface AuditKeys {
@@ -124,6 +125,7 @@ export class AuditTrail {
    */
   async inline(event: AuditEvent): Promise<InlineAuditEntry> {
     this.#assertOpen();
+    stopIfHeadersOnly('an audit entry');
     const context = this.#context;
     if (!context) throw new Error('an audit trail without its transaction cannot write inline');
     const recorded = validateAuditEvent(event, this.#clock.now());
@@ -305,6 +307,7 @@ async function appendEvents(
   behind = false,
 ): Promise<Appended | { afterCommit: Promise<Appended> }> {
   if (events.length === 0) return 'none';
+  stopIfHeadersOnly('an audit entry');
   const { keys } = deps;
   // Keyed hashes are computed before taking the head lock, to hold it as briefly as possible.
   const pseudonyms = await pseudonymize(keys, tenantId, events);

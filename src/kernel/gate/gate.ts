@@ -11,6 +11,7 @@ import {
   type SubjectStateRow,
 } from '../subjects/subject.repository.js';
 import type { TenantPolicyStore } from '../tenant-policy/index.js';
+import { isHeadersOnly, HeadersOnlyStop } from '../../platform/headers-only.js';
 
 /** Who is acting. A use case receives this as plain data, never an HTTP request. */
 export type Actor =
@@ -203,6 +204,7 @@ export class AccessGate {
   /** Authorises one batch (any number of subjects) with a single policy check and query. */
   async authorize(atx: AuditedTx, actor: Actor, request: AccessRequest): Promise<Grant> {
     const { policy } = await this.#deps.policies.current(atx.tenantId);
+    stopHead(policy, actor, request, atx.tenantId);
     const subjects = await selectSubjectStates(atx.tx, request.subjectIds, request.purpose);
     const denial = decide(policy, actor, request, subjects, isoDate(this.#deps.clock.now()));
     const event = auditEvent(actor, request, denial);
@@ -228,6 +230,7 @@ export class AccessGate {
     rows: GatedSelect<R>,
   ): Promise<{ grant: Grant; rows: R[] }> {
     const { policy } = await this.#deps.policies.current(atx.tenantId);
+    stopHead(policy, actor, request, atx.tenantId);
     const today = isoDate(this.#deps.clock.now());
     const purpose = findPurpose(policy, request.purpose);
     const early = decideRequest(policy, actor, request);
@@ -275,6 +278,7 @@ export class AccessGate {
     request: AccessRequest,
   ): Promise<{ allowed: number[]; refusals: Map<number, AccessDenied> }> {
     const { policy } = await this.#deps.policies.current(atx.tenantId);
+    stopHead(policy, actor, request, atx.tenantId);
     const today = isoDate(this.#deps.clock.now());
     const unique = [...new Set(request.subjectIds)];
     const states = new Map(
@@ -312,6 +316,21 @@ export class AccessGate {
       this.#deps.keyring,
     );
   }
+}
+
+/**
+ * Inside a HEAD (decision 0621): the refusals the policy alone gives (purpose, role, categories)
+ * are thrown as a GET would get them, without looking at a subject (the kernel does not record
+ * them: a HEAD writes no audit entry); anything else ends the HEAD before a subject is read.
+ */
+function stopHead(policy: Policy, actor: Actor, request: AccessRequest, tenantId: number): void {
+  if (!isHeadersOnly()) return;
+  const denial = decideRequest(policy, actor, request);
+  if (denial) {
+    const event = auditEvent(actor, request, denial);
+    throw new AccessDenied(denial.code, denial.reason, tenantId, event, denial.details);
+  }
+  throw new HeadersOnlyStop('the access gate');
 }
 
 async function executeSelect<R>(atx: AuditedTx, rows: GatedSelect<R>): Promise<R[]> {

@@ -4,7 +4,7 @@ import { createCanvas } from '@napi-rs/canvas';
 import type { FastifyInstance } from 'fastify';
 import jsqrModule from 'jsqr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { ROOT } from '../../../test/cli.js';
 import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
 import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
@@ -429,6 +429,57 @@ describe('the purpose declared for the itemised calls (issue 10 attack, decision
       headers,
     });
     expect(html.body).toContain('+32470123456');
+  });
+});
+
+describe('HEAD of the invoice documents and the SEPA file (decision 0621)', () => {
+  /** Every audit entry of the tenant, chained or still pending. */
+  async function auditEntries(): Promise<number> {
+    const { rows } = await runAsOwner<{ n: string }>(
+      database.ownerUrl,
+      `select (select count(*) from audit_log where tenant_id = $1)
+            + (select count(*) from audit_pending where tenant_id = $1) as n`,
+      [voiceking.tenantId],
+    );
+    return Number(rows[0]?.n);
+  }
+
+  function head(url: string, purpose = 'billing') {
+    return app.inject({
+      method: 'HEAD',
+      url,
+      headers: { cookie: billing.cookie, 'x-kluis-purpose': purpose },
+    });
+  }
+
+  it('a HEAD of the PDF, UBL and HTML of an invoice and of the SEPA file reads no personal data and writes no audit entry; a purpose refused answers as the GET does, unrecorded', async () => {
+    await customer('Hoofdman', 'nl');
+    await runInvoices(kernel, billingContext(voiceking), { callsPurpose: 'call_billing', period: '2026-10' });
+    const list = await get('/api/v1/invoices?period=2026-10');
+    const invoiceId = list.json<{ items: Array<{ invoiceId: number }> }>().items[0]?.invoiceId;
+    expect(invoiceId).toBeDefined();
+    const before = await auditEntries();
+    const urls = [
+      `/api/v1/invoices/${invoiceId}/pdf`,
+      `/api/v1/invoices/${invoiceId}/ubl`,
+      `/api/v1/invoices/${invoiceId}/html`,
+      '/api/v1/direct-debits/pain008?collectionDate=2026-12-05',
+    ];
+    for (const url of urls) {
+      const answer = await head(url);
+      expect(answer.statusCode, `${url} ${answer.body}`).toBeLessThan(500);
+      expect(answer.body, url).toBe('');
+    }
+    expect((await head(urls[0] ?? '')).statusCode).toBe(200);
+    const refused = await head(urls[0] ?? '', 'marketing');
+    expect(await auditEntries()).toBe(before);
+    expect(refused.statusCode).toBe((await get(urls[0] ?? '', 'marketing')).statusCode);
+
+    // The GET right after is whole and is recorded.
+    const pdf = await get(urls[0] ?? '');
+    expect(pdf.statusCode).toBe(200);
+    expect(pdf.headers['content-type']).toBe('application/pdf');
+    expect(await auditEntries()).toBeGreaterThan(before);
   });
 });
 

@@ -139,3 +139,31 @@ describe('HEAD of an export route (attack S8-4, decision 0580)', () => {
     expect((await unzip(download.rawPayload)).has('access-report.json')).toBe(true);
   });
 });
+
+describe('HEAD of the portal pages (decision 0621)', () => {
+  it('a HEAD of each my-data page of the portal reads no personal data and writes no audit entry; the GETs after it are recorded', async () => {
+    const base = `/t/${testApp.voiceking.slug}/account`;
+    const pages = [
+      base,
+      `${base}/my-data`,
+      `${base}/my-data/people`,
+      `${base}/correct`,
+      `${base}/erase`,
+      `${base}/my-requests`,
+      `${base}/settings`,
+      `${base}/my-consents`,
+    ];
+    const before = await auditEntries();
+    for (const page of pages) {
+      const head = await ask('HEAD', page);
+      expect(head.statusCode, `${page} ${head.body}`).toBeLessThan(500);
+      expect(head.body, page).toBe('');
+    }
+    expect((await ask('HEAD', `${base}/my-data`)).statusCode).toBe(200);
+    expect(await auditEntries()).toBe(before);
+
+    const page = await ask('GET', `${base}/my-data`);
+    expect(page.statusCode).toBe(200);
+    expect(await auditEntries()).toBeGreaterThan(before);
+  });
+});
