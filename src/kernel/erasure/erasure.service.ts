@@ -598,6 +598,15 @@ export async function eraseCategories(
 ): Promise<CategoryErasureOutcome> {
   const wanted = new Set(options.categories);
   const result = await kernel.transact(options.tenantId, async (atx) => {
+    // As a whole erasure does (decision 0622): a document drafted from the subject's data holds the
+    // row FOR KEY SHARE (0584) and is committed first; one asked meanwhile waits for this erasure
+    // and drafts from what is left.
+    await atx.tx
+      .selectFrom('data_subjects')
+      .select('subject_id')
+      .where('subject_id', '=', options.subjectId)
+      .forUpdate()
+      .execute();
     if (mode === 'journal') {
       atx.audit.record({
         actor: { kind: 'system', id: 'erasure-journal' },

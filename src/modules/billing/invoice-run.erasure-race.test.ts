@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
-import { eraseSubject, type ErasureOutcome } from '../../kernel/erasure/index.js';
+import { eraseCategories, eraseSubject, type ErasureOutcome } from '../../kernel/erasure/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { systemClock } from '../../platform/clock.js';
 import { DATA_MAP } from '../data-map.js';
 import type { Tenant } from '../tenants/index.js';
 import { billingContext, createCustomer, prepareTenant, startContract } from './billing.test-helpers.js';
+import { createCreditNote } from './invoice.service.js';
 import { runInvoices, type InvoiceRunSummary } from './invoice-run.service.js';
 
 /*
@@ -50,6 +51,28 @@ const erase = (subjectId: number): Promise<ErasureOutcome> =>
     subjectId,
   });
 
+const ADDRESS = 'user.contact.address';
+
+const eraseAddress = (subjectId: number) =>
+  eraseCategories(kernel, DATA_MAP, {
+    tenantId: tenant.tenantId,
+    actor: { kind: 'staff', staffId: 1, role: 'privacy_officer' },
+    purpose: 'rights_requests',
+    subjectId,
+    categories: [ADDRESS],
+  });
+
+/** Whether the customer's invoice of the period carries a street (the party snapshot). */
+async function invoiceHasStreet(subjectId: number, period: string): Promise<boolean> {
+  const result = await runAsOwner<{ street: boolean }>(
+    database.ownerUrl,
+    `select buyer_street is not null as street from invoices
+      where tenant_id = $1 and subject_id = $2 and period_start = $3::date and kind = 'invoice'`,
+    [tenant.tenantId, subjectId, `${period}-01`],
+  );
+  return result.rows[0]?.street ?? false;
+}
+
 /** Backends of this database waiting for a lock of the given kinds (pg_stat_activity). */
 async function waiting(events: readonly string[]): Promise<number> {
   const result = await runAsOwner<{ count: string }>(
@@ -88,12 +111,16 @@ async function holdWith(text: string, values: unknown[]): Promise<{ release: () 
   await client.connect();
   await client.query('begin');
   await client.query(text, values);
-  return {
-    release: async () => {
-      await client.query('commit');
-      await client.end();
-    },
+  let released = false;
+  const release = async (): Promise<void> => {
+    if (released) return;
+    released = true;
+    await client.query('commit');
+    await client.end();
   };
+  // A failed expectation must not leave the lock to the next test.
+  onTestFinished(release);
+  return { release };
 }
 
 describe('an erasure during an invoice run (attack S9-3)', () => {
@@ -162,5 +189,147 @@ describe('an erasure during an invoice run (attack S9-3)', () => {
     expect(summary.refused).toBe(1);
     const kept = outcome.kept.find((entry) => entry.table === 'invoices');
     expect(kept?.rows ?? 0).toBe(await invoicesOf(customer));
+  }, 60_000);
+});
+
+describe('a category erasure during an invoice run (decision 0622)', () => {
+  it('an address erasure arriving after the run read its customer waits for the invoice (kept, with the street it was drafted with)', async () => {
+    const customer = await customerWithContract('Claes');
+    const held = await holdWith('select pg_advisory_xact_lock(hashtextextended($1, 0))', [
+      `kluis.invoice_run.${tenant.tenantId}`,
+    ]);
+    let ran = false;
+    const run = runInvoices(kernel, billingContext(tenant), {
+      period: '2025-04',
+      issueDate: '2025-05-01',
+      callsPurpose: 'call_billing',
+    }).finally(() => {
+      ran = true;
+    });
+    await until(async () => ran || (await waiting(['advisory'])) >= 1);
+    expect(ran).toBe(false);
+    let erased = false;
+    const erasure = eraseAddress(customer).finally(() => {
+      erased = true;
+    });
+    await until(async () => erased || (await waiting(ROW_LOCKS)) >= 1);
+    // Without the customer's row taken first, the erasure committed here and the invoice was
+    // written afterwards with the street it had erased.
+    expect(erased).toBe(false);
+    await held.release();
+    await run;
+    const outcome = await erasure;
+    expect(outcome.erased).toContainEqual(expect.objectContaining({ table: 'people', rows: 1 }));
+    expect(await invoiceHasStreet(customer, '2025-04')).toBe(true);
+  }, 60_000);
+
+  it('a run reaching a customer whose address erasure is in progress waits for it and drafts the invoice without the street', async () => {
+    const customer = await customerWithContract('Wouters');
+    // The erasure stops at the person's row, after it took the customer's subject row.
+    const held = await holdWith('select 1 from people where tenant_id = $1 and subject_id = $2 for update', [
+      tenant.tenantId,
+      customer,
+    ]);
+    let erased = false;
+    const erasure = eraseAddress(customer).finally(() => {
+      erased = true;
+    });
+    await until(async () => erased || (await waiting(ROW_LOCKS)) >= 1);
+    expect(erased).toBe(false);
+    let ran = false;
+    const run = runInvoices(kernel, billingContext(tenant), {
+      period: '2025-05',
+      issueDate: '2025-06-01',
+      callsPurpose: 'call_billing',
+    }).finally(() => {
+      ran = true;
+    });
+    // The run waits at the customer's row, behind the erasure.
+    await until(async () => ran || (await waiting(ROW_LOCKS)) >= 2);
+    expect(ran).toBe(false);
+    await held.release();
+    await erasure;
+    await run;
+    expect(await invoicesOf(customer, '2025-05')).toBe(1);
+    expect(await invoiceHasStreet(customer, '2025-05')).toBe(false);
+  }, 60_000);
+});
+
+describe('an erasure while a credit note is drafted (decision 0622)', () => {
+  async function invoiceOf(subjectId: number, period: string, issueDate: string): Promise<number> {
+    await runInvoices(kernel, billingContext(tenant), { period, issueDate, callsPurpose: 'call_billing' });
+    const result = await runAsOwner<{ invoice_id: string }>(
+      database.ownerUrl,
+      `select invoice_id::text from invoices
+        where tenant_id = $1 and subject_id = $2 and period_start = $3::date and kind = 'invoice'`,
+      [tenant.tenantId, subjectId, `${period}-01`],
+    );
+    return Number(result.rows[0]?.invoice_id);
+  }
+
+  it('an erasure arriving while a credit note is drafted waits for it and counts it among the invoices kept', async () => {
+    const customer = await customerWithContract('Jacobs');
+    const invoiceId = await invoiceOf(customer, '2025-06', '2025-07-01');
+    // The credit note stops at its series' counter, after it read the invoice it credits.
+    const held = await holdWith(
+      `insert into invoice_counters (tenant_id, series, year, last_number) values ($1, 'C', $2, 0)
+         on conflict (tenant_id, series, year) do update set last_number = invoice_counters.last_number`,
+      [tenant.tenantId, new Date().getUTCFullYear()],
+    );
+    let credited = false;
+    const credit = createCreditNote(kernel, billingContext(tenant), invoiceId, {
+      reasonCode: 'billing_error',
+    }).finally(() => {
+      credited = true;
+    });
+    await until(async () => credited || (await waiting(ROW_LOCKS)) >= 1);
+    expect(credited).toBe(false);
+    let erased = false;
+    const erasure = erase(customer).finally(() => {
+      erased = true;
+    });
+    await until(async () => erased || (await waiting(ROW_LOCKS)) >= 2);
+    // Without the credit note holding its customer, the erasure committed here ("kept: invoices,
+    // 1 row") and the credit note was written afterwards.
+    expect(erased).toBe(false);
+    await held.release();
+    await credit;
+    const outcome = await erasure;
+    const kept = outcome.kept.find((entry) => entry.table === 'invoices');
+    expect(await invoicesOf(customer)).toBe(2);
+    expect(kept?.rows).toBe(2);
+  }, 60_000);
+
+  it('a credit note asked while its customer’s erasure is in progress waits for it; the erasure’s count of what it kept stays true', async () => {
+    const customer = await customerWithContract('Mertens');
+    const invoiceId = await invoiceOf(customer, '2025-07', '2025-08-01');
+    const held = await holdWith(
+      'select 1 from contracts where tenant_id = $1 and subject_id = $2 for update',
+      [tenant.tenantId, customer],
+    );
+    let erased = false;
+    const erasure = erase(customer).finally(() => {
+      erased = true;
+    });
+    await until(async () => erased || (await waiting(ROW_LOCKS)) >= 1);
+    expect(erased).toBe(false);
+    let credited = false;
+    const credit = createCreditNote(kernel, billingContext(tenant), invoiceId, {
+      reasonCode: 'billing_error',
+    })
+      .then(
+        () => 'credited',
+        (error: unknown) => (error instanceof Error ? error.message : 'refused'),
+      )
+      .finally(() => {
+        credited = true;
+      });
+    await until(async () => credited || (await waiting(ROW_LOCKS)) >= 2);
+    expect(credited).toBe(false);
+    await held.release();
+    const outcome = await erasure;
+    await credit;
+    const kept = outcome.kept.find((entry) => entry.table === 'invoices');
+    expect(kept?.rows).toBe(await invoicesOf(customer));
   }, 60_000);
 });

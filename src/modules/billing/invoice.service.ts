@@ -3,6 +3,7 @@ import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { AccessAction, AccessDenied, Grant } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
+import { holdSubjectsAgainstErasure } from '../../kernel/subjects/index.js';
 import { AppError } from '../../platform/errors.js';
 import {
   assertMoneyPurpose,
@@ -173,6 +174,9 @@ async function loadDocument(
   // Authorise before reading: only the document's keys and amounts until the gate has decided.
   const row = await selectInvoiceRef(atx.tx, invoiceId, action === 'write');
   if (!row) throw notFound('invoice');
+  // A new document for the customer (a credit note) holds them against erasure until it is
+  // committed, as an invoice run's batch does (decisions 0584, 0622).
+  if (action === 'write' && row.subjectId !== null) await holdSubjectsAgainstErasure(atx, [row.subjectId]);
   const access = await authorizeDocuments(kernel, atx, context, policy, action, [row]);
   if (!access.allowed.has(invoiceId)) {
     // A live customer's refusal says why (e.g. subject_restricted); only an erased one's is 410.
