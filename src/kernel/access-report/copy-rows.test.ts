@@ -6,6 +6,7 @@ import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
 import { DATA_MAP } from '../../modules/data-map.js';
 import { createPerson } from '../../modules/parties/index.js';
 import type { Tenant } from '../../modules/tenants/index.js';
+import type { AuditedTx } from '../audit/index.js';
 import { kernelCore, type Kernel } from '../kernel.js';
 import { copyOutClient } from '../../platform/copy-out.js';
 import { csvField, csvRecord } from '../../platform/csv.js';
@@ -113,29 +114,63 @@ const callRecords = () => {
   return map;
 };
 
+type Records = Array<Record<string, unknown>>;
+
+/** The person's call records as renderRow gives them ({column: value}), read in `atx`. */
+async function renderedRecords(atx: AuditedTx): Promise<Records> {
+  const map = callRecords();
+  const grant = await kernel.gate.authorize(
+    atx,
+    { kind: 'system', job: 'test' },
+    {
+      purpose: 'rights_requests',
+      action: 'export',
+      categories: ['kluis.telephony.call_record'],
+      subjectIds: [subjectId],
+    },
+  );
+  const records: Records = [];
+  for await (const row of readSubjectRows(atx.tx, map, subjectId)) {
+    const cells = await renderRow(grant, map, row, subjectId);
+    records.push(Object.fromEntries(Object.entries(cells).map(([column, cell]) => [column, cell.value])));
+  }
+  return records;
+}
+
+/** Rows in an order that does not depend on the order they were read in. */
+const byKey = (rows: unknown[]) =>
+  [...rows].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+
+/** The CSV header and lines (sorted) csvRecord writes for the call records `records`. */
+function csvLinesOf(records: Records): { header: string; lines: string[] } {
+  const columns = Object.keys(callRecords().personal).map((column) => column.replace(/_enc$/, ''));
+  return {
+    header: csvRecord(columns),
+    lines: records.map((record) => csvRecord(columns.map((column) => record[column]))).sort(),
+  };
+}
+
+/** All a writer gives for `copy` pushed whole, as text. */
+const writtenWhole = (writer: CopyRowWriter, copy: Buffer): string =>
+  Buffer.concat([writer.push(copy), writer.end()]).toString('utf8');
+
+/** A sink that keeps what is written, and the text of it. */
+function collected(): { sink: Writable; text: () => string; bytes: () => Buffer } {
+  const chunks: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk);
+      done();
+    },
+  });
+  return { sink, bytes: () => Buffer.concat(chunks), text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
 /** The person's call records as renderRow gives them ({column: value}), and their COPY text. */
-async function renderedAndCopied(): Promise<{
-  records: Array<Record<string, unknown>>;
-  copy: Buffer;
-  plan: CopyPlan;
-}> {
+async function renderedAndCopied(): Promise<{ records: Records; copy: Buffer; plan: CopyPlan }> {
   const map = callRecords();
   return kernel.transact(tenant.tenantId, async (atx) => {
-    const grant = await kernel.gate.authorize(
-      atx,
-      { kind: 'system', job: 'test' },
-      {
-        purpose: 'rights_requests',
-        action: 'export',
-        categories: ['kluis.telephony.call_record'],
-        subjectIds: [subjectId],
-      },
-    );
-    const records: Array<Record<string, unknown>> = [];
-    for await (const row of readSubjectRows(atx.tx, map, subjectId)) {
-      const cells = await renderRow(grant, map, row, subjectId);
-      records.push(Object.fromEntries(Object.entries(cells).map(([column, cell]) => [column, cell.value])));
-    }
+    const records = await renderedRecords(atx);
     const client = await copyOutClient(kernelCore(kernel).db, atx.tx);
     const plan = await copyPlan(atx.tx, map, subjectId);
     if (!client || !plan) throw new Error('call records should be read by COPY');
@@ -147,22 +182,9 @@ async function renderedAndCopied(): Promise<{
 
 describe('rows written from COPY text', () => {
   it('are exactly the cells renderRow gives, for the report, the export and its CSV', async () => {
-    const map = DATA_MAP.find((entry) => entry.table === 'call_records');
-    if (!map) throw new Error('no call_records map');
+    const map = callRecords();
     const compared = await kernel.transact(tenant.tenantId, async (atx) => {
-      const grant = await kernel.gate.authorize(
-        atx,
-        { kind: 'system', job: 'test' },
-        {
-          purpose: 'rights_requests',
-          action: 'export',
-          categories: ['kluis.telephony.call_record'],
-          subjectIds: [subjectId],
-        },
-      );
-      const expected: unknown[] = [];
-      for await (const row of readSubjectRows(atx.tx, map, subjectId))
-        expected.push(await renderRow(grant, map, row, subjectId));
+      const expected = await renderedRecords(atx);
       const client = await copyOutClient(kernelCore(kernel).db, atx.tx);
       const plan = await copyPlan(atx.tx, map, subjectId);
       if (!client || !plan) throw new Error('call records should be read by COPY');
@@ -177,22 +199,10 @@ describe('rows written from COPY text', () => {
       await sql`select 1`.execute(atx.tx);
       return { expected, recordRows, csvRows };
     });
-    const byKey = (rows: unknown[]) =>
-      [...rows].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
     expect(compared.expected).toHaveLength(4);
-    const records = compared.expected.map((cells) =>
-      Object.fromEntries(
-        Object.entries(cells as Record<string, { value: unknown }>).map(([column, cell]) => [
-          column,
-          cell.value,
-        ]),
-      ),
-    );
     // As JSON: the report and the export are JSON (an infinite timestamp is null in both).
-    expect(JSON.stringify(byKey(compared.recordRows))).toBe(JSON.stringify(byKey(records)));
-    const columns = Object.keys(map.personal).map((column) => column.replace(/_enc$/, ''));
-    const csvExpected = records.map((record) => csvRecord(columns.map((column) => record[column])));
-    expect([...compared.csvRows].sort()).toEqual([...csvExpected].sort());
+    expect(JSON.stringify(byKey(compared.recordRows))).toBe(JSON.stringify(byKey(compared.expected)));
+    expect([...compared.csvRows].sort()).toEqual(csvLinesOf(compared.expected).lines);
   });
 
   it('csvField writes a cell as csvRecord does: formulas defused, quotes doubled, line breaks quoted', () => {
@@ -241,7 +251,7 @@ describe('rows written from COPY text', () => {
     const copy = Buffer.from('é漢\\tx\t1\n\\N\t2\n\\N\t\\N\n\t-3\n', 'utf8');
     for (const shape of ['record', 'csv'] as const) {
       const whole = new CopyRowWriter(plan, shape, ';');
-      const expected = Buffer.concat([whole.push(copy), whole.end()]).toString('utf8');
+      const expected = writtenWhole(whole, copy);
       const bytewise = new CopyRowWriter(plan, shape, ';');
       const pieces: Buffer[] = [];
       for (let index = 0; index < copy.length; index += 1)
@@ -251,14 +261,14 @@ describe('rows written from COPY text', () => {
       expect(bytewise.rows).toBe(3);
     }
     const report = new CopyRowWriter(plan, 'record', ',');
-    expect(JSON.parse(`[${Buffer.concat([report.push(copy), report.end()]).toString('utf8')}]`)).toEqual([
+    expect(JSON.parse(`[${writtenWhole(report, copy)}]`)).toEqual([
       { a: 'é漢\tx', n: 1 },
       { n: 2 },
       { a: '', n: -3 },
     ]);
     expect(report.categories).toEqual(['c.a', 'c.n']);
     const csv = new CopyRowWriter(plan, 'csv');
-    expect(Buffer.concat([csv.push(copy), csv.end()]).toString('utf8')).toBe("é漢\tx,,1\r\n,,2\r\n,,'-3\r\n");
+    expect(writtenWhole(csv, copy)).toBe("é漢\tx,,1\r\n,,2\r\n,,'-3\r\n");
   });
 
   it('the export writes JSON and CSV in one pass, byte for byte what the two writers give, however the bytes are cut and pieced', async () => {
@@ -298,8 +308,8 @@ describe('rows written from COPY text', () => {
       const json = new CopyRowWriter(cases.plan, 'record', ',\n');
       const csv = new CopyRowWriter(cases.plan, 'csv');
       const expected = {
-        json: Buffer.concat([json.push(cases.copy), json.end()]).toString('utf8'),
-        csv: Buffer.concat([csv.push(cases.copy), csv.end()]).toString('utf8'),
+        json: writtenWhole(json, cases.copy),
+        csv: writtenWhole(csv, cases.copy),
       };
       expect(json.rows, name).toBeGreaterThan(2);
       for (const [cut, pieceBytes] of <Array<[number, number]>>[
@@ -343,48 +353,24 @@ describe('rows written from COPY text', () => {
   it("the portability ZIP's call records, in JSON and in CSV, are exactly the person's rows as renderRow gives them, and no one else's", async () => {
     const { records } = await renderedAndCopied();
     expect(records).toHaveLength(4);
-    const chunks: Buffer[] = [];
-    await streamPortabilityZip(
-      kernel,
-      DATA_MAP,
-      options(),
-      new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          chunks.push(chunk);
-          done();
-        },
-      }),
-    );
-    const files = await unzip(Buffer.concat(chunks));
+    const zip = collected();
+    await streamPortabilityZip(kernel, DATA_MAP, options(), zip.sink);
+    const files = await unzip(zip.bytes());
     const json = JSON.parse(files.get('call_records.json') ?? 'null') as unknown[];
-    const byKey = (rows: unknown[]) =>
-      [...rows].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
     expect(JSON.stringify(byKey(json))).toBe(JSON.stringify(byKey(records)));
-    const columns = Object.keys(callRecords().personal).map((column) => column.replace(/_enc$/, ''));
     const csv = (files.get('call_records.csv') ?? '').split(/(?<=\r\n)/);
-    expect(csv[0]).toBe(csvRecord(columns));
-    expect(csv.slice(1).sort()).toEqual(
-      records.map((record) => csvRecord(columns.map((column) => record[column]))).sort(),
-    );
+    const expectedCsv = csvLinesOf(records);
+    expect(csv[0]).toBe(expectedCsv.header);
+    expect(csv.slice(1).sort()).toEqual(expectedCsv.lines);
     expect(files.get('call_records.json')).not.toContain('other-1');
     expect(files.get('call_records.csv')).not.toContain('other-1');
   });
 
   it('the streamed report is the same document as the one built in memory; its description names the same tables and categories', async () => {
     const built = await buildAccessReport(kernel, DATA_MAP, options());
-    let text = '';
-    await writeAccessReportJson(
-      kernel,
-      DATA_MAP,
-      options(),
-      new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          text += chunk.toString('utf8');
-          done();
-        },
-      }),
-    );
-    const streamed = JSON.parse(text) as typeof built;
+    const report = collected();
+    await writeAccessReportJson(kernel, DATA_MAP, options(), report.sink);
+    const streamed = JSON.parse(report.text()) as typeof built;
     expect({ ...streamed, generatedAt: '', consultations: [] }).toEqual({
       ...built,
       generatedAt: '',

@@ -212,22 +212,14 @@ export class CopyRowWriter {
   push(chunk: Buffer): Buffer {
     const end = chunk.lastIndexOf(10);
     if (end < 0) {
-      this.#carry = this.#carry.length > 0 ? Buffer.concat([this.#carry, chunk]) : Buffer.from(chunk);
+      this.#carry = carryOn(this.#carry, chunk);
       return EMPTY;
     }
     const bytes = this.#carry.length + end + 1;
     this.#open(bytes);
-    let start = 0;
-    if (this.#carry.length > 0) {
-      // The row begun in the previous chunk, completed by this one's first line (the carried
-      // part alone is joined, not the whole chunk).
-      const line = chunk.indexOf(10);
-      const row = Buffer.concat([this.#carry, chunk.subarray(0, line + 1)]);
-      this.#row(row, 0, row.length - 1);
-      start = line + 1;
-    }
+    const start = completeCarriedRow(this.#carry, chunk, (data, from, stop) => this.#row(data, from, stop));
     this.#lines(chunk, start, end);
-    this.#carry = end + 1 < chunk.length ? Buffer.from(chunk.subarray(end + 1)) : EMPTY;
+    this.#carry = carriedAfter(chunk, end);
     return this.#close(bytes);
   }
 
@@ -411,6 +403,37 @@ function copyBytes(source: Buffer, from: number, to: number, target: Buffer, at:
 }
 
 const EMPTY = Buffer.alloc(0);
+
+// A row of COPY text may be split between two chunks. The writers carry the part after a chunk's
+// last line break alone (a copy: the chunk's buffer is not theirs to keep) and join it with the
+// next chunk's first line only, never with the whole chunk (decision 0560).
+
+/** The carried part of a row, grown by a chunk that holds no line break. */
+function carryOn(carry: Buffer, chunk: Buffer): Buffer {
+  return carry.length > 0 ? Buffer.concat([carry, chunk]) : Buffer.from(chunk);
+}
+
+/** What a chunk leaves to carry after its last line break at `end`: a copy, or nothing. */
+function carriedAfter(chunk: Buffer, end: number): Buffer {
+  return end + 1 < chunk.length ? Buffer.from(chunk.subarray(end + 1)) : EMPTY;
+}
+
+/**
+ * Writes the row begun in the previous chunk (`carry`), completed by `chunk`'s first line, through
+ * `row` (data[start, stop), stop at the line break); returns where the chunk's next row starts
+ * (0 when nothing was carried). The chunk holds a line break.
+ */
+function completeCarriedRow(
+  carry: Buffer,
+  chunk: Buffer,
+  row: (data: Buffer, start: number, stop: number) => void,
+): number {
+  if (carry.length === 0) return 0;
+  const line = chunk.indexOf(10);
+  const joined = Buffer.concat([carry, chunk.subarray(0, line + 1)]);
+  row(joined, 0, joined.length - 1);
+  return line + 1;
+}
 const TRUE = Buffer.from('true');
 const FALSE = Buffer.from('false');
 
@@ -632,23 +655,16 @@ export class CopyPairWriter {
   push(chunk: Buffer): PairPiece[] {
     const end = chunk.lastIndexOf(10);
     if (end < 0) {
-      this.#carry = this.#carry.length > 0 ? Buffer.concat([this.#carry, chunk]) : Buffer.from(chunk);
+      this.#carry = carryOn(this.#carry, chunk);
       return [];
     }
-    let start = 0;
-    if (this.#carry.length > 0) {
-      // The row begun in the previous chunk, completed by this one's first line.
-      const line = chunk.indexOf(10);
-      const row = Buffer.concat([this.#carry, chunk.subarray(0, line + 1)]);
-      this.#row(row, 0, row.length - 1);
-      start = line + 1;
-    }
+    let start = completeCarriedRow(this.#carry, chunk, (data, from, stop) => this.#row(data, from, stop));
     while (start <= end) {
       const stop = chunk.indexOf(10, start);
       this.#row(chunk, start, stop);
       start = stop + 1;
     }
-    this.#carry = end + 1 < chunk.length ? Buffer.from(chunk.subarray(end + 1)) : EMPTY;
+    this.#carry = carriedAfter(chunk, end);
     const ready = this.#ready;
     this.#ready = [];
     return ready;
