@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Readable } from 'node:stream';
 import type pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 
 // `COPY (…) TO STDOUT` inside a running Kysely transaction (decision 0430). Kysely never hands out
 // the pg client a transaction runs on, and a COPY must run on that client to stay inside the
@@ -41,20 +41,189 @@ export async function copyOutClient<DB>(db: Kysely<DB>, tx: Transaction<DB>): Pr
  * rolls the transaction back, and the pool drops the client instead of reusing it mid-COPY.
  */
 export async function* copyOut(client: pg.Client, statement: string): AsyncGenerator<Buffer> {
-  const stream = client.query(copyTo(statement));
-  // Errors after the reader left (the connection ended under the stream) have no one to go to.
-  stream.on('error', () => undefined);
+  const query = new CopyOutQuery(statement);
+  // A Submittable: node-postgres calls `submit` when the connection is free (decision 0610).
+  client.query(query as unknown as pg.Submittable);
   let state: 'reading' | 'done' | 'failed' = 'reading';
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) yield chunk;
+    for (;;) {
+      const text = await query.next();
+      if (text === undefined) break;
+      if (text.length > 0) yield text;
+    }
     state = 'done';
   } catch (error) {
     state = 'failed';
     throw error;
   } finally {
     if (state === 'reading') {
-      stream.destroy();
+      query.stop();
       await client.end().catch(() => undefined);
     }
   }
+}
+
+// Protocol message codes (https://www.postgresql.org/docs/current/protocol-message-formats.html).
+const COPY_DATA = 0x64; // d
+const COPY_DONE = 0x63; // c
+const COPY_OUT_RESPONSE = 0x48; // H
+const NOTICE_RESPONSE = 0x4e; // N
+const PARAMETER_STATUS = 0x53; // S
+const NOTIFICATION_RESPONSE = 0x41; // A
+
+interface PgConnection {
+  /** The socket (the client's bytes arrive as Buffers). */
+  stream: Readable;
+  query(text: string): void;
+}
+
+/**
+ * `COPY … TO STDOUT` read straight off the connection's socket (decision 0610). While the COPY
+ * runs, the connection's bytes are taken from node-postgres (as pg-copy-streams does) and the
+ * protocol's framing — a 5-byte header before each CopyData message, one row each — is removed in
+ * place: the rows of a socket chunk are moved together over the headers (`copyWithin`, no object
+ * per row) and the chunk is given as COPY text. pg-copy-streams made a Buffer view per row and
+ * concatenated them per chunk, through a Readable; the bare COPY baseline still does.
+ * At CopyDone (or an ErrorResponse, or anything unexpected) the rest goes back to node-postgres,
+ * which then reports the command's end or the error to this query.
+ */
+class CopyOutQuery {
+  readonly #text: string;
+  #connection: PgConnection | undefined;
+  #pgDataHandler: ((chunk: Buffer) => void) | undefined;
+  readonly #onReadable = (): void => this.#wake();
+  /** The message header read so far (a header may be split between socket chunks). */
+  readonly #header = Buffer.alloc(5);
+  #headerBytes = 0;
+  #code = 0;
+  /** Payload bytes of the current message not yet read. */
+  #remaining = 0;
+  /** The connection is node-postgres's again (the COPY's rows are all read, or an error came). */
+  #detached = false;
+  /** node-postgres reported the command's end: nothing more will come. */
+  #finished = false;
+  #failure: Error | undefined;
+  #waiting: (() => void) | undefined;
+
+  constructor(text: string) {
+    this.#text = text;
+  }
+
+  submit(connection: PgConnection): void {
+    this.#connection = connection;
+    const stream = connection.stream;
+    const [handler, ...others] = stream.listeners('data') as Array<(chunk: Buffer) => void>;
+    if (!handler || others.length > 0) throw new Error('copyOut: unexpected connection listeners');
+    this.#pgDataHandler = handler;
+    stream.removeListener('data', handler);
+    stream.pause();
+    stream.on('readable', this.#onReadable);
+    connection.query(this.#text);
+  }
+
+  handleError(error: Error): void {
+    this.#failure = error;
+    this.#wake();
+  }
+
+  handleCommandComplete(): void {}
+
+  handleReadyForQuery(): void {
+    this.#finished = true;
+    this.#wake();
+  }
+
+  /** The next COPY text (possibly empty), or undefined at the end; waits for the socket. */
+  async next(): Promise<Buffer | undefined> {
+    for (;;) {
+      if (this.#failure) throw this.#failure;
+      if (this.#finished) return undefined;
+      // After the COPY the socket is node-postgres's: only its report (end or error) is awaited.
+      const chunk = this.#detached ? null : ((this.#connection?.stream.read() as Buffer | null) ?? null);
+      if (chunk !== null) return this.#strip(chunk);
+      await new Promise<void>((resolve) => {
+        this.#waiting = resolve;
+      });
+    }
+  }
+
+  /** The reader left before the end: no more reading (the caller ends the connection). */
+  stop(): void {
+    this.#finished = true;
+    const stream = this.#connection?.stream;
+    if (!stream || this.#detached) return;
+    stream.removeListener('readable', this.#onReadable);
+    // Flowing without a listener: the rest of the COPY is dropped until the connection ends.
+    stream.resume();
+  }
+
+  #wake(): void {
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    waiting?.();
+  }
+
+  /** The CopyData payloads of `chunk`, moved together at its start; the framing left out. */
+  #strip(chunk: Buffer): Buffer {
+    let read = 0;
+    let write = 0;
+    while (read < chunk.length) {
+      if (this.#remaining > 0) {
+        const bytes = Math.min(this.#remaining, chunk.length - read);
+        if (this.#code === COPY_DATA) {
+          if (write !== read) chunk.copyWithin(write, read, read + bytes);
+          write += bytes;
+        }
+        read += bytes;
+        this.#remaining -= bytes;
+        continue;
+      }
+      if (this.#headerBytes === 0) {
+        const code = chunk[read] ?? 0;
+        if (!isCopyMessage(code)) {
+          // An ErrorResponse, or anything else not part of a COPY: node-postgres reads on from it.
+          this.#detach(chunk.subarray(read));
+          return chunk.subarray(0, write);
+        }
+      }
+      while (this.#headerBytes < 5 && read < chunk.length)
+        this.#header[this.#headerBytes++] = chunk[read++] ?? 0;
+      if (this.#headerBytes < 5) break;
+      this.#headerBytes = 0;
+      this.#code = this.#header[0] ?? 0;
+      this.#remaining = this.#header.readUInt32BE(1) - 4;
+      if (this.#code === COPY_DONE && this.#remaining === 0) {
+        this.#detach(chunk.subarray(read));
+        return chunk.subarray(0, write);
+      }
+    }
+    return chunk.subarray(0, write);
+  }
+
+  /** Gives the connection back to node-postgres with the bytes after the COPY. */
+  #detach(rest: Buffer): void {
+    const connection = this.#connection;
+    const handler = this.#pgDataHandler;
+    if (!connection || !handler) return;
+    const stream = connection.stream;
+    this.#detached = true;
+    stream.removeListener('readable', this.#onReadable);
+    stream.on('data', handler);
+    this.#pgDataHandler = undefined;
+    // node-postgres parses the command's end (or the error) and reports it to this query.
+    if (rest.length > 0) handler(rest);
+    process.nextTick(() => stream.resume());
+  }
+}
+
+/** The messages of a running COPY: its data and what the server may send between them. */
+function isCopyMessage(code: number): boolean {
+  return (
+    code === COPY_DATA ||
+    code === COPY_DONE ||
+    code === COPY_OUT_RESPONSE ||
+    code === NOTICE_RESPONSE ||
+    code === PARAMETER_STATUS ||
+    code === NOTIFICATION_RESPONSE
+  );
 }
