@@ -40,10 +40,17 @@ const MANY_ROWS = `COPY (select g, repeat(chr(233) || E'\\t\\\\x', g % 300), cas
   from generate_series(1, 10000) g) TO STDOUT`;
 
 describe('copyOut', () => {
-  it('gives the bytes pg-copy-streams gives, for a long COPY cut anywhere by the socket, and the connection goes on', async () => {
+  it('gives the bytes pg-copy-streams gives, for a long COPY cut anywhere by the socket, to a fast and a slow reader, and the connection goes on', async () => {
     const ours = await readAll(MANY_ROWS);
     expect(ours.length).toBeGreaterThan(5_000_000);
     expect(ours.equals(await readByCopyStreams(MANY_ROWS))).toBe(true);
+    // A slow reader: the socket is read ahead of it while it waits; the bytes are the same.
+    const slow: Buffer[] = [];
+    for await (const chunk of copyOut(client, MANY_ROWS)) {
+      slow.push(chunk);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    expect(Buffer.concat(slow).equals(ours)).toBe(true);
     expect((await client.query('select 41 + 1 as answer')).rows).toEqual([{ answer: 42 }]);
     expect((await readAll('COPY (select 1 where false) TO STDOUT')).length).toBe(0);
   });
