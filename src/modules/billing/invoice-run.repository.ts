@@ -342,35 +342,12 @@ export interface CallLineDrafting {
 }
 
 /**
- * The calls lines per customer and destination group as SQL: the month's totals of the customers
- * in the caller's `targets` (a CTE with a `subject_id`, and `columns` carried along), their heads
- * grouped as in `summariseCalls` (invoice-run.service.ts), the cost rounded once per line to the
- * cent as `microsToCents` does (half away from zero); `call_lines` keeps the lines that round to
- * something. Both the read of each customer's sum and the insert of the lines use it, in one
- * transaction. The targets are joined before the sums, so PostgreSQL hashes them into the scan of
- * the totals (joined after, its estimate of the sums made it compare every line with every target).
+ * The batch's calls lines, computed once per batch transaction (decision 0606): one row per
+ * customer and destination group, dropped at commit. `selectSqlDraftedCalls` fills it and reads
+ * each customer's sums from it; `insertCallGroupLines` writes the lines from it. Temporary, so
+ * private to the transaction's session; it holds only rows the transaction read under its grant.
  */
-function callGroupLinesCte(drafting: CallLineDrafting, columns: readonly string[]) {
-  const carried = sql.raw(columns.map((column) => `, i.${column}`).join(''));
-  return sql`
-    heads as (
-      select * from unnest(${drafting.heads.map((h) => h.head)}::text[], ${drafting.heads.map((h) => h.key)}::text[])
-        as h(head, key)
-    ), sums as (
-      select i.subject_id${carried}, h.key, sum(t.charged_calls)::int as calls,
-             sum(t.charged_seconds)::bigint as seconds, sum(t.charged_cost_micros)::bigint as cost
-        from targets i
-        join ${CALL_TOTALS} t on t.subject_id = i.subject_id
-        join heads h on h.head = left(t.head, ${drafting.headLength}::int)
-       where t.month = ${drafting.month}::date and t.charged_calls > 0
-       group by i.subject_id${carried}, h.key
-    ), rounded as (
-      -- microsToCents: half away from zero, in integers.
-      select *, sign(cost)::bigint * ((2 * abs(cost) + 10000) / 20000) as cents from sums
-    ), call_lines as (
-      select * from rounded where cents > 0
-    )`;
-}
+const BATCH_CALL_LINES = sql.raw('pg_temp.batch_call_lines');
 
 /** One customer's month as the SQL drafting sees it: what the lines will bill, and the month's record. */
 export interface SqlDraftedCalls {
@@ -388,6 +365,14 @@ export interface SqlDraftedCalls {
  * Per customer of the batch: the sum and count of the calls lines the SQL drafting will write
  * (`insertCallGroupLines`), and the month's chargeable calls (the late-call record). Subject ids
  * and sums only; no line leaves the server (decision 0550). Under call_billing.
+ *
+ * One pass over the month's totals (decision 0606) fills `batch_call_lines`: the customers are
+ * joined before the sums (hashed into the scan of the totals; joined after, PostgreSQL compared
+ * every line with every customer, decision 0550), their heads grouped as in `summariseCalls`
+ * (invoice-run.service.ts), the cost rounded once per line to the cent as `microsToCents` does
+ * (half away from zero). Its rows also carry the month's record, so the lines, their sums and the
+ * record come from one snapshot. A row is a line when it has charged calls, a group (a head read
+ * by `selectChargedHeads`) and rounds to something.
  */
 export async function selectSqlDraftedCalls(
   tx: Tx,
@@ -397,48 +382,56 @@ export async function selectSqlDraftedCalls(
 ): Promise<SqlDraftedCalls[]> {
   if (subjectIds.length === 0) return [];
   for (const id of subjectIds) grant.assertCovers(C.callRecord, id);
+  // 20,000 lines of a batch are grouped and sorted with their descriptions: with the default
+  // 4 MB both spilled to disk (decision 0605). For this transaction only.
+  await sql`set local work_mem = '32MB'`.execute(tx);
+  await sql`
+    create temporary table batch_call_lines on commit drop as
+    with targets as (
+      select unnest(${[...subjectIds]}::bigint[]) as subject_id
+    ), heads as (
+      select * from unnest(${drafting.heads.map((h) => h.head)}::text[], ${drafting.heads.map((h) => h.key)}::text[])
+        as h(head, key)
+    ), sums as (
+      select i.subject_id, h.key,
+             coalesce(sum(t.charged_calls) filter (where t.charged_calls > 0), 0)::int as calls,
+             coalesce(sum(t.charged_seconds) filter (where t.charged_calls > 0), 0)::bigint as seconds,
+             coalesce(sum(t.charged_cost_micros) filter (where t.charged_calls > 0), 0)::bigint as cost,
+             sum(t.chargeable_calls)::int as chargeable,
+             sum(t.chargeable_seconds)::bigint as chargeable_seconds,
+             sum(t.charged_cost_micros)::bigint as cost_micros
+        from targets i
+        join ${CALL_TOTALS} t on t.subject_id = i.subject_id
+        left join heads h on h.head = left(t.head, ${drafting.headLength}::int)
+       where t.month = ${drafting.month}::date and (t.charged_calls > 0 or t.chargeable_calls > 0)
+       group by i.subject_id, h.key
+    ), rounded as (
+      -- microsToCents: half away from zero, in integers.
+      select *, sign(cost)::bigint * ((2 * abs(cost) + 10000) / 20000) as cents from sums
+    )
+    select *, key is not null and calls > 0 and cents > 0 as is_line from rounded`.execute(tx);
   const result = await sql<{
     subject_id: number;
     chargeable: number;
     chargeable_seconds: string;
     cost_micros: string;
-    cents: string | null;
-    lines: number | null;
+    cents: string;
+    lines: number;
   }>`
-    with targets as (
-      select unnest(${[...subjectIds]}::bigint[]) as subject_id
-    ), ${callGroupLinesCte(drafting, [])}, per_subject as (
-      select subject_id, sum(cents)::bigint as cents, count(*)::int as lines from call_lines group by 1
-    ), month as (
-      select subject_id, sum(chargeable_calls)::int as chargeable,
-             sum(chargeable_seconds)::bigint as chargeable_seconds, sum(charged_cost_micros)::bigint as cost_micros
-        from ${CALL_TOTALS} t
-       where month = ${drafting.month}::date and subject_id = any(${[...subjectIds]}::bigint[])
-         and (charged_calls > 0 or chargeable_calls > 0)
-       group by 1
-    )
-    select m.subject_id, m.chargeable, m.chargeable_seconds, m.cost_micros, p.cents, p.lines
-      from month m left join per_subject p on p.subject_id = m.subject_id`.execute(tx);
+    select subject_id, sum(chargeable)::int as chargeable, sum(chargeable_seconds)::bigint as chargeable_seconds,
+           sum(cost_micros)::bigint as cost_micros,
+           coalesce(sum(cents) filter (where is_line), 0)::bigint as cents, count(*) filter (where is_line)::int as lines
+      from ${BATCH_CALL_LINES}
+     group by 1`.execute(tx);
   return result.rows.map((row) => ({
     subjectId: Number(row.subject_id),
-    cents: Number(row.cents ?? 0),
-    lines: row.lines ?? 0,
+    cents: Number(row.cents),
+    lines: row.lines,
     chargeable: row.chargeable,
     chargeableSeconds: Number(row.chargeable_seconds),
     costMicros: Number(row.cost_micros),
   }));
 }
-
-/** What `insertCallGroupLines` carries from each target to its lines. */
-const TARGET_COLUMNS = [
-  'invoice_id',
-  'at',
-  'language',
-  'vat_rate_bp',
-  'vat_category',
-  'vat_exemption_code',
-  'vat_exemption_reason',
-];
 
 /** An invoice whose calls lines the SQL drafting writes: where they go and how they are taxed. */
 export interface SqlCallLinesTarget {
@@ -457,12 +450,12 @@ export interface SqlCallLinesTarget {
 }
 
 /**
- * Writes the calls lines per destination group of the given invoices in one
- * `INSERT … SELECT` from the month's totals (decision 0550): the description in the invoice's
- * language as `callGroupLine` writes it ("<group>: 3 gesprekken, 1 h 02 min 05 s"), lines in the
- * order of their group's key, numbered from each invoice's `at`. What is written must be what
- * the invoice's totals were computed from: a difference (calls of these customers written by
- * another transaction in between) refuses the batch, which then changes nothing.
+ * Writes the calls lines per destination group of the given invoices in one `INSERT … SELECT`
+ * from the lines `selectSqlDraftedCalls` computed in the same transaction (`batch_call_lines`,
+ * decision 0606): the description in the invoice's language as `callGroupLine` writes it
+ * ("<group>: 3 gesprekken, 1 h 02 min 05 s"), lines in the order of their group's key, numbered
+ * from each invoice's `at`. What is written must be what the invoice's totals were computed from:
+ * a difference refuses the batch (409, decision 0550), which then changes nothing.
  */
 export async function insertCallGroupLines(
   tx: Tx,
@@ -479,9 +472,6 @@ export async function insertCallGroupLines(
     callsGrant.assertCovers(C.callRecord, target.subjectId);
   }
   const languages = Object.keys(drafting.words) as DocumentLanguage[];
-  // 20,000 lines of a batch are grouped and sorted with their descriptions: with the default
-  // 4 MB both spilled to disk (decision 0605). For this transaction only.
-  await sql`set local work_mem = '32MB'`.execute(tx);
   const column = <T>(value: (target: SqlCallLinesTarget) => T) => targets.map(value);
   const result = await sql<{
     invoice_id: number;
@@ -496,7 +486,11 @@ export async function insertCallGroupLines(
                            ${column((t) => t.vatExemptionReason)}::text[])
         as i(invoice_id, subject_id, at, language, vat_rate_bp, vat_category, vat_exemption_code,
              vat_exemption_reason)
-    ), ${callGroupLinesCte(drafting, TARGET_COLUMNS)}, groups as (
+    ), call_lines as (
+      select i.*, c.key, c.calls, c.seconds, c.cents
+        from targets i
+        join ${BATCH_CALL_LINES} c on c.subject_id = i.subject_id and c.is_line
+    ), groups as (
       select * from unnest(${drafting.groups.map((g) => g.key)}::text[],
                            ${drafting.groups.map((g) => g.builtIn)}::boolean[],
                            ${drafting.groups.map((g) => g.labels.nl)}::text[],
