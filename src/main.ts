@@ -86,7 +86,7 @@ export async function prepareDatabases(
       dataDir: config.dataDir,
       preferredPort: config.embeddedPostgresPort,
       logger,
-      ...(options.server === true ? { waitForOwnerMs: OWNER_WAIT_MS } : {}),
+      ...(options.server === true ? { waitForOwnerMs: options.ownerWaitMs ?? OWNER_WAIT_MS } : {}),
     });
     ownerUrl = embedded.url(EMBEDDED_DATABASE);
     keystoreOwnerUrl = config.keystoreUrl ?? embedded.url(EMBEDDED_KEYSTORE);
@@ -111,6 +111,8 @@ export interface OpenDatabaseOptions {
    * server when it ends; attack S9-2, decision 0588). CLI commands share it.
    */
   server?: boolean;
+  /** How long `server` waits for the live owner; OWNER_WAIT_MS unless a test says less. */
+  ownerWaitMs?: number;
 }
 
 /** How long a starting server waits for the Kluis that still runs its data folder's PostgreSQL. */
