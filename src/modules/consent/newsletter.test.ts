@@ -51,7 +51,7 @@ beforeAll(async () => {
   const settings = await app.inject({
     method: 'PUT',
     url: '/api/v1/mail-settings',
-    headers: { cookie: admin.cookie, 'x-csrf-token': admin.csrfToken, 'x-kluis-purpose': 'staff_accounts' },
+    headers: staff(admin, 'staff_accounts'),
     payload: {
       fromAddress: 'news@voiceking.example',
       dkim: {
@@ -453,11 +453,7 @@ describe('newsletters (VK-17, VK-18, VX-9, VX-10)', () => {
   // A refused key: 400 validation_failed naming the field, no key in the answer, nothing changed.
   async function expectDkimKeyRefused(privateKey: KeyObject, selector: string, message: string) {
     const admin = await loginAs(app, kernel, voiceking, 'admin');
-    const headers = {
-      cookie: admin.cookie,
-      'x-csrf-token': admin.csrfToken,
-      'x-kluis-purpose': 'staff_accounts',
-    };
+    const headers = staff(admin, 'staff_accounts');
     const settings = () =>
       runAsOwner(database.ownerUrl, 'select * from mail_settings where tenant_id = $1', [voiceking.tenantId]);
     const before = await settings();
