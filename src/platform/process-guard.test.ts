@@ -7,9 +7,6 @@ import { createTestDatabase, type TestDatabase } from '../../test/database.js';
 import { createLogger } from './logger.js';
 import { guardProcess, scrubbedMessage, UNCAUGHT_EXIT_CODE } from './process-guard.js';
 
-/** This helper's own port (the brief's range): the proxy the child reaches its database through. */
-const PROXY_PORT = 47680;
-
 let database: TestDatabase;
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -17,7 +14,7 @@ beforeAll(async () => {
 afterAll(async () => database.close());
 
 /** A TCP proxy in front of the test's PostgreSQL; `cut` takes the database away (refused, reset). */
-async function startProxy(target: URL): Promise<{ cut(): Promise<void> }> {
+async function startProxy(target: URL): Promise<{ port: number; cut(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(target.port || 5432), target.hostname);
@@ -28,8 +25,10 @@ async function startProxy(target: URL): Promise<{ cut(): Promise<void> }> {
     }
     client.pipe(upstream).pipe(client);
   });
-  await new Promise<void>((resolve) => server.listen(PROXY_PORT, '127.0.0.1', resolve));
+  // A port the system picks: nothing else on the machine can hold it.
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
+    port: (server.address() as net.AddressInfo).port,
     cut: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
@@ -64,7 +63,7 @@ describe('kluis serve and what nothing caught (decision 0620)', () => {
     const proxy = await startProxy(target);
     const throughProxy = new URL(database.ownerUrl);
     throughProxy.hostname = '127.0.0.1';
-    throughProxy.port = String(PROXY_PORT);
+    throughProxy.port = String(proxy.port);
     const child = startChild(throughProxy.toString());
     let stdout = '';
     let stderr = '';
