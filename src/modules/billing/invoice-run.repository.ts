@@ -417,12 +417,19 @@ export async function selectSqlDraftedCalls(
     cost_micros: string;
     cents: string;
     lines: number;
+    unmapped: number;
   }>`
     select subject_id, sum(chargeable)::int as chargeable, sum(chargeable_seconds)::bigint as chargeable_seconds,
            sum(cost_micros)::bigint as cost_micros,
-           coalesce(sum(cents) filter (where is_line), 0)::bigint as cents, count(*) filter (where is_line)::int as lines
+           coalesce(sum(cents) filter (where is_line), 0)::bigint as cents, count(*) filter (where is_line)::int as lines,
+           count(*) filter (where key is null and calls > 0)::int as unmapped
       from ${BATCH_CALL_LINES}
      group by 1`.execute(tx);
+  // Charged calls under a head the run did not map (`selectChargedHeads` read the totals one
+  // statement earlier; an import committed in between): they would count as billed in the month's
+  // record and be on no line. Refused like any other change under the run.
+  const changed = result.rows.find((row) => row.unmapped > 0);
+  if (changed) throw callsChangedDuringRun(Number(changed.subject_id));
   return result.rows.map((row) => ({
     subjectId: Number(row.subject_id),
     cents: Number(row.cents),
@@ -530,16 +537,21 @@ export async function insertCallGroupLines(
   for (const target of targets) {
     const row = written.get(target.invoiceId);
     if (Number(row?.cents ?? 0) !== target.cents || (row?.lines ?? 0) !== target.lines) {
-      throw new AppError(
-        'conflict',
-        `calls of customer ${target.subjectId} changed while the invoice run drafted its invoice; run again`,
-        {
-          publicMessage: 'calls of the month changed while the invoice run wrote its invoices; run it again',
-          details: { reason: 'calls_changed_during_run' },
-        },
-      );
+      throw callsChangedDuringRun(target.subjectId);
     }
   }
+}
+
+/** 409: the calls the run drafts from changed under it; the batch changes nothing (decision 0550). */
+function callsChangedDuringRun(subjectId: number): AppError {
+  return new AppError(
+    'conflict',
+    `calls of customer ${subjectId} changed while the invoice run drafted its invoice; run again`,
+    {
+      publicMessage: 'calls of the month changed while the invoice run wrote its invoices; run it again',
+      details: { reason: 'calls_changed_during_run' },
+    },
+  );
 }
 
 /** A customer's calls of an earlier, invoiced month that no invoice has billed yet (G-1). */

@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
+import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { AppError } from '../../platform/errors.js';
+import { createCustomer, insertCalls, prepareTenant, SYSTEM } from './billing.test-helpers.js';
+import { BILLING_CATEGORIES as C } from './datamap.js';
+import {
+  selectChargedHeads,
+  selectSqlDraftedCalls,
+  type CallLineDrafting,
+} from './invoice-run.repository.js';
+
+let database: TestDatabase;
+let kernel: Kernel;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database);
+});
+afterAll(async () => database.close());
+
+const WORDS = { colon: ':', one: 'call', many: 'calls' };
+
+/** The drafting of October with the given heads mapped to one group (what the run maps in TypeScript). */
+function draftingOf(heads: string[]): CallLineDrafting {
+  return {
+    month: '2026-10-01',
+    headLength: 4,
+    heads: heads.map((head) => ({ head, key: 'other' })),
+    groups: [{ key: 'other', builtIn: true, labels: { nl: 'Overige', fr: 'Autres', en: 'Other' } }],
+    words: { nl: WORDS, fr: WORDS, en: WORDS },
+  };
+}
+
+describe('the invoice run refuses a batch whose calls changed under it (decision 0550)', () => {
+  it('charged calls under a head read after the heads were mapped are refused with 409 calls_changed_during_run, never counted as billed on no line', async () => {
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    await prepareTenant(kernel, tenant);
+    const customer = await createCustomer(kernel, tenant, { familyName: 'Laat' });
+    await insertCalls(kernel, tenant, [
+      {
+        subjectId: customer,
+        startedAt: '2026-10-03T09:00:00Z',
+        destination: '+3292123456',
+        seconds: 60,
+        costMicros: 20_000,
+      },
+    ]);
+
+    const draft = (headsOf: (heads: string[]) => string[]) =>
+      kernel.transact(tenant.tenantId, async (atx) => {
+        const grant = await kernel.gate.authorize(atx, SYSTEM, {
+          purpose: 'call_billing',
+          action: 'read',
+          categories: [C.callRecord],
+          subjectIds: [customer],
+        });
+        const heads = await selectChargedHeads(atx.tx, grant, '2026-10-01', [customer], 4);
+        return selectSqlDraftedCalls(atx.tx, grant, draftingOf(headsOf(heads)), [customer]);
+      });
+
+    // Every head the totals hold is mapped: the month's sums come back.
+    const drafted = await draft((heads) => heads);
+    expect(drafted).toMatchObject([{ subjectId: customer, lines: 1, chargeable: 1 }]);
+
+    // A head that was not there when the heads were read (an import committed in between).
+    const refused = await draft(() => []).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(AppError);
+    expect(refused).toMatchObject({ code: 'conflict', details: { reason: 'calls_changed_during_run' } });
+  });
+});
