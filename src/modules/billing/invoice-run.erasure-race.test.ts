@@ -95,6 +95,32 @@ async function until(ready: () => boolean | Promise<boolean>): Promise<void> {
 
 const ROW_LOCKS = ['transactionid', 'tuple'];
 
+/** Work the test started and lets run while it drives the locks. */
+interface Started<T> {
+  done: Promise<T>;
+  finished(): boolean;
+}
+
+function start<T>(work: Promise<T>): Started<T> {
+  let finished = false;
+  const done = work.finally(() => {
+    finished = true;
+  });
+  return { done, finished: () => finished };
+}
+
+/** Until `started` has finished or `count` backends wait for a lock of the given kinds. */
+async function untilFinishedOrWaiting(
+  started: Started<unknown>,
+  events: readonly string[],
+  count: number,
+): Promise<void> {
+  await until(async () => started.finished() || (await waiting(events)) >= count);
+}
+
+const runMonth = (period: string, issueDate: string): Promise<InvoiceRunSummary> =>
+  runInvoices(kernel, billingContext(tenant), { period, issueDate, callsPurpose: 'call_billing' });
+
 async function invoicesOf(subjectId: number, period?: string): Promise<number> {
   const result = await runAsOwner<{ count: string }>(
     database.ownerUrl,
@@ -130,27 +156,17 @@ describe('an erasure during an invoice run (attack S9-3)', () => {
     const held = await holdWith('select pg_advisory_xact_lock(hashtextextended($1, 0))', [
       `kluis.invoice_run.${tenant.tenantId}`,
     ]);
-    let ran = false;
-    const run = runInvoices(kernel, billingContext(tenant), {
-      period: '2025-02',
-      issueDate: '2025-03-01',
-      callsPurpose: 'call_billing',
-    }).finally(() => {
-      ran = true;
-    });
-    await until(async () => ran || (await waiting(['advisory'])) >= 1);
-    expect(ran).toBe(false);
-    let erased = false;
-    const erasure = erase(customer).finally(() => {
-      erased = true;
-    });
-    await until(async () => erased || (await waiting(ROW_LOCKS)) >= 1);
+    const run = start(runMonth('2025-02', '2025-03-01'));
+    await untilFinishedOrWaiting(run, ['advisory'], 1);
+    expect(run.finished()).toBe(false);
+    const erasure = start(erase(customer));
+    await untilFinishedOrWaiting(erasure, ROW_LOCKS, 1);
     // The erasure waits for the batch holding its customer (before decision 0584 it committed
     // here, and the run wrote an invoice for the erased customer afterwards).
-    expect(erased).toBe(false);
+    expect(erasure.finished()).toBe(false);
     await held.release();
-    const summary: InvoiceRunSummary = await run;
-    const outcome = await erasure;
+    const summary: InvoiceRunSummary = await run.done;
+    const outcome = await erasure.done;
     expect(summary.invoiced).toBeGreaterThanOrEqual(1);
     expect(await invoicesOf(customer, '2025-02')).toBe(1);
     const kept = outcome.kept.find((entry) => entry.table === 'invoices');
@@ -166,24 +182,14 @@ describe('an erasure during an invoice run (attack S9-3)', () => {
       'select 1 from contracts where tenant_id = $1 and subject_id = $2 for update',
       [tenant.tenantId, customer],
     );
-    let erased = false;
-    const erasure = erase(customer).finally(() => {
-      erased = true;
-    });
-    await until(async () => erased || (await waiting(ROW_LOCKS)) >= 1);
-    expect(erased).toBe(false);
-    let ran = false;
-    const run = runInvoices(kernel, billingContext(tenant), {
-      period: '2025-03',
-      issueDate: '2025-04-01',
-      callsPurpose: 'call_billing',
-    }).finally(() => {
-      ran = true;
-    });
-    await until(async () => ran || (await waiting(ROW_LOCKS)) >= 2);
+    const erasure = start(erase(customer));
+    await untilFinishedOrWaiting(erasure, ROW_LOCKS, 1);
+    expect(erasure.finished()).toBe(false);
+    const run = start(runMonth('2025-03', '2025-04-01'));
+    await untilFinishedOrWaiting(run, ROW_LOCKS, 2);
     await held.release();
-    const outcome = await erasure;
-    const summary = await run;
+    const outcome = await erasure.done;
+    const summary = await run.done;
     expect(await invoicesOf(customer, '2025-03')).toBe(0);
     expect(await invoicesOf(other, '2025-03')).toBe(1);
     expect(summary.refused).toBe(1);
@@ -198,27 +204,17 @@ describe('a category erasure during an invoice run (decision 0622)', () => {
     const held = await holdWith('select pg_advisory_xact_lock(hashtextextended($1, 0))', [
       `kluis.invoice_run.${tenant.tenantId}`,
     ]);
-    let ran = false;
-    const run = runInvoices(kernel, billingContext(tenant), {
-      period: '2025-04',
-      issueDate: '2025-05-01',
-      callsPurpose: 'call_billing',
-    }).finally(() => {
-      ran = true;
-    });
-    await until(async () => ran || (await waiting(['advisory'])) >= 1);
-    expect(ran).toBe(false);
-    let erased = false;
-    const erasure = eraseAddress(customer).finally(() => {
-      erased = true;
-    });
-    await until(async () => erased || (await waiting(ROW_LOCKS)) >= 1);
+    const run = start(runMonth('2025-04', '2025-05-01'));
+    await untilFinishedOrWaiting(run, ['advisory'], 1);
+    expect(run.finished()).toBe(false);
+    const erasure = start(eraseAddress(customer));
+    await untilFinishedOrWaiting(erasure, ROW_LOCKS, 1);
     // Without the customer's row taken first, the erasure committed here and the invoice was
     // written afterwards with the street it had erased.
-    expect(erased).toBe(false);
+    expect(erasure.finished()).toBe(false);
     await held.release();
-    await run;
-    const outcome = await erasure;
+    await run.done;
+    const outcome = await erasure.done;
     expect(outcome.erased).toContainEqual(expect.objectContaining({ table: 'people', rows: 1 }));
     expect(await invoiceHasStreet(customer, '2025-04')).toBe(true);
   }, 60_000);
@@ -230,26 +226,16 @@ describe('a category erasure during an invoice run (decision 0622)', () => {
       tenant.tenantId,
       customer,
     ]);
-    let erased = false;
-    const erasure = eraseAddress(customer).finally(() => {
-      erased = true;
-    });
-    await until(async () => erased || (await waiting(ROW_LOCKS)) >= 1);
-    expect(erased).toBe(false);
-    let ran = false;
-    const run = runInvoices(kernel, billingContext(tenant), {
-      period: '2025-05',
-      issueDate: '2025-06-01',
-      callsPurpose: 'call_billing',
-    }).finally(() => {
-      ran = true;
-    });
+    const erasure = start(eraseAddress(customer));
+    await untilFinishedOrWaiting(erasure, ROW_LOCKS, 1);
+    expect(erasure.finished()).toBe(false);
+    const run = start(runMonth('2025-05', '2025-06-01'));
     // The run waits at the customer's row, behind the erasure.
-    await until(async () => ran || (await waiting(ROW_LOCKS)) >= 2);
-    expect(ran).toBe(false);
+    await untilFinishedOrWaiting(run, ROW_LOCKS, 2);
+    expect(run.finished()).toBe(false);
     await held.release();
-    await erasure;
-    await run;
+    await erasure.done;
+    await run.done;
     expect(await invoicesOf(customer, '2025-05')).toBe(1);
     expect(await invoiceHasStreet(customer, '2025-05')).toBe(false);
   }, 60_000);
@@ -257,7 +243,7 @@ describe('a category erasure during an invoice run (decision 0622)', () => {
 
 describe('an erasure while a credit note is drafted (decision 0622)', () => {
   async function invoiceOf(subjectId: number, period: string, issueDate: string): Promise<number> {
-    await runInvoices(kernel, billingContext(tenant), { period, issueDate, callsPurpose: 'call_billing' });
+    await runMonth(period, issueDate);
     const result = await runAsOwner<{ invoice_id: string }>(
       database.ownerUrl,
       `select invoice_id::text from invoices
@@ -276,25 +262,21 @@ describe('an erasure while a credit note is drafted (decision 0622)', () => {
          on conflict (tenant_id, series, year) do update set last_number = invoice_counters.last_number`,
       [tenant.tenantId, new Date().getUTCFullYear()],
     );
-    let credited = false;
-    const credit = createCreditNote(kernel, billingContext(tenant), invoiceId, {
-      reasonCode: 'billing_error',
-    }).finally(() => {
-      credited = true;
-    });
-    await until(async () => credited || (await waiting(ROW_LOCKS)) >= 1);
-    expect(credited).toBe(false);
-    let erased = false;
-    const erasure = erase(customer).finally(() => {
-      erased = true;
-    });
-    await until(async () => erased || (await waiting(ROW_LOCKS)) >= 2);
+    const credit = start(
+      createCreditNote(kernel, billingContext(tenant), invoiceId, {
+        reasonCode: 'billing_error',
+      }),
+    );
+    await untilFinishedOrWaiting(credit, ROW_LOCKS, 1);
+    expect(credit.finished()).toBe(false);
+    const erasure = start(erase(customer));
+    await untilFinishedOrWaiting(erasure, ROW_LOCKS, 2);
     // Without the credit note holding its customer, the erasure committed here ("kept: invoices,
     // 1 row") and the credit note was written afterwards.
-    expect(erased).toBe(false);
+    expect(erasure.finished()).toBe(false);
     await held.release();
-    await credit;
-    const outcome = await erasure;
+    await credit.done;
+    const outcome = await erasure.done;
     const kept = outcome.kept.find((entry) => entry.table === 'invoices');
     expect(await invoicesOf(customer)).toBe(2);
     expect(kept?.rows).toBe(2);
@@ -307,28 +289,20 @@ describe('an erasure while a credit note is drafted (decision 0622)', () => {
       'select 1 from contracts where tenant_id = $1 and subject_id = $2 for update',
       [tenant.tenantId, customer],
     );
-    let erased = false;
-    const erasure = erase(customer).finally(() => {
-      erased = true;
-    });
-    await until(async () => erased || (await waiting(ROW_LOCKS)) >= 1);
-    expect(erased).toBe(false);
-    let credited = false;
-    const credit = createCreditNote(kernel, billingContext(tenant), invoiceId, {
-      reasonCode: 'billing_error',
-    })
-      .then(
+    const erasure = start(erase(customer));
+    await untilFinishedOrWaiting(erasure, ROW_LOCKS, 1);
+    expect(erasure.finished()).toBe(false);
+    const credit = start(
+      createCreditNote(kernel, billingContext(tenant), invoiceId, { reasonCode: 'billing_error' }).then(
         () => 'credited',
         (error: unknown) => (error instanceof Error ? error.message : 'refused'),
-      )
-      .finally(() => {
-        credited = true;
-      });
-    await until(async () => credited || (await waiting(ROW_LOCKS)) >= 2);
-    expect(credited).toBe(false);
+      ),
+    );
+    await untilFinishedOrWaiting(credit, ROW_LOCKS, 2);
+    expect(credit.finished()).toBe(false);
     await held.release();
-    const outcome = await erasure;
-    await credit;
+    const outcome = await erasure.done;
+    await credit.done;
     const kept = outcome.kept.find((entry) => entry.table === 'invoices');
     expect(kept?.rows).toBe(await invoicesOf(customer));
   }, 60_000);
