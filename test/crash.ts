@@ -80,3 +80,21 @@ export async function fulfilErasureInChild(
 export function serveUntilExit(env: Record<string, string>, timeoutMs = 120_000): Promise<ChildExit> {
   return runChild([KLUIS_BIN, 'serve'], env, timeoutMs);
 }
+
+/**
+ * What `read` gives once it is `wanted` (a job's row reaching its end state after a restart), or
+ * the last value read after `timeoutMs`: the caller's expectation then names what it was.
+ */
+export async function pollUntil(
+  read: () => Promise<string>,
+  wanted: string,
+  timeoutMs = 60_000,
+): Promise<string> {
+  const started = Date.now();
+  let value = await read();
+  while (value !== wanted && Date.now() - started < timeoutMs) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    value = await read();
+  }
+  return value;
+}

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../../test/cli.js';
-import { crashEnv, runChild } from '../../../test/crash.js';
+import { crashEnv, pollUntil, runChild } from '../../../test/crash.js';
 import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
 import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
@@ -13,9 +13,9 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { systemClock } from '../../platform/clock.js';
 import { JOB_SCHEMA, startJobQueue } from '../../platform/job-queue.js';
 import { DATA_MAP } from '../data-map.js';
-import { createPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
-import { createMailing, queueMailing, writeMailSettings } from './index.js';
+import { writeMailSettings } from './index.js';
+import { queuedMailingTo } from './mailing.test-helpers.js';
 
 let database: TestDatabase;
 let kernel: Kernel;
@@ -44,25 +44,8 @@ const count = async (sql: string, params: unknown[]): Promise<number> =>
 
 describe('a server killed while its mailing sender runs (attack S9-6, decision 0587)', () => {
   it('VK-17: after a server killed during a mailing run restarts, the mailing goes on within a minute, not after the 15-minute job expiry, and nobody gets a mail twice', async () => {
-    const addresses: string[] = [];
-    for (let index = 1; index <= 5; index += 1) {
-      const email = `queue${index}@mail.example`;
-      addresses.push(email);
-      await createPerson(
-        kernel,
-        { tenantId: tenant.tenantId, actor: { kind: 'system', job: 'test' }, purpose: 'order_processing' },
-        { subjectType: 'customer', familyName: `Queue${index}`, givenName: 'Kim', email },
-      );
-    }
-    const context = {
-      tenantId: tenant.tenantId,
-      actor: { kind: 'staff', staffId: 1, role: 'sales' } as const,
-      purpose: 'newsletter_customers',
-    };
-    const mailing = await createMailing(kernel, context, {
-      texts: { nl: { subject: 'Eens', body: 'Eén keer.' } },
-    });
-    expect((await queueMailing(kernel, context, mailing.mailingId)).recipients.pending).toBe(5);
+    const { mailingId, addresses, pending } = await queuedMailingTo(kernel, tenant, 'Queue', 5);
+    expect(pending).toBe(5);
 
     // The job queue of a "server" sends; the process dies right after the SMTP server took the
     // second mail, before that row was marked sent.
@@ -82,7 +65,6 @@ describe('a server killed while its mailing sender runs (attack S9-6, decision 0
     expect(await count(activeRuns, [MAILING_SENDER_JOB])).toBe(1);
 
     // The server starts again: its queue registers the job and the start asks for a run.
-    const started = Date.now();
     const queue = await startJobQueue({
       connectionString: database.ownerUrl,
       logger: testLogger,
@@ -101,15 +83,14 @@ describe('a server killed while its mailing sender runs (attack S9-6, decision 0
         }),
       );
       await queue.runNow(MAILING_SENDER_JOB);
-      while (state !== 'sent' && Date.now() - started < 60_000) {
-        await new Promise((resolve) => setTimeout(resolve, 250));
+      state = await pollUntil(async () => {
         const row = await runAsOwner<{ state: string }>(
           database.ownerUrl,
           'select state from mailings where tenant_id = $1 and mailing_id = $2',
-          [tenant.tenantId, mailing.mailingId],
+          [tenant.tenantId, mailingId],
         );
-        state = row.rows[0]?.state ?? 'missing';
-      }
+        return row.rows[0]?.state ?? 'missing';
+      }, 'sent');
       await queue.drain(MAILING_SENDER_JOB, 30_000);
     } finally {
       await queue.stop();
@@ -121,7 +102,7 @@ describe('a server killed while its mailing sender runs (attack S9-6, decision 0
     const states = await runAsOwner<{ state: string; count: number }>(
       database.ownerUrl,
       'select state, count(*)::int as count from mailing_recipients where tenant_id = $1 and mailing_id = $2 group by state order by state',
-      [tenant.tenantId, mailing.mailingId],
+      [tenant.tenantId, mailingId],
     );
     expect(states.rows).toEqual([
       { state: 'sent', count: 4 },

@@ -5,9 +5,9 @@ import { runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant } from '../../../test/kernel.js';
 import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
 import type { Kernel } from '../../kernel/kernel.js';
-import { createPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
-import { createMailing, queueMailing, writeMailSettings } from './index.js';
+import { writeMailSettings } from './index.js';
+import { queuedMailingTo } from './mailing.test-helpers.js';
 
 let workspace: CliWorkspace;
 let database: TestDatabase;
@@ -38,26 +38,8 @@ afterAll(async () => {
 
 describe('kluis mailings send|status', () => {
   it('VK-17: a sender killed half-way and restarted sends every remaining mail once', async () => {
-    const addresses: string[] = [];
-    for (let index = 1; index <= 6; index += 1) {
-      const email = `crash${index}@mail.example`;
-      addresses.push(email);
-      await createPerson(
-        kernel,
-        { tenantId: tenant.tenantId, actor: { kind: 'system', job: 'test' }, purpose: 'order_processing' },
-        { subjectType: 'customer', familyName: `Crash${index}`, givenName: 'Kim', email },
-      );
-    }
-    const context = {
-      tenantId: tenant.tenantId,
-      actor: { kind: 'staff', staffId: 1, role: 'sales' } as const,
-      purpose: 'newsletter_customers',
-    };
-    const mailing = await createMailing(kernel, context, {
-      texts: { nl: { subject: 'Eens', body: 'Eén keer.' } },
-    });
-    const queued = await queueMailing(kernel, context, mailing.mailingId);
-    expect(queued.recipients.pending).toBe(6);
+    const { mailingId, addresses, pending } = await queuedMailingTo(kernel, tenant, 'Crash', 6);
+    expect(pending).toBe(6);
 
     // Killed right after the SMTP server accepted the third mail, before it was marked sent.
     const killed = await runCli(['mailings', 'send', '--tenant', tenant.slug], {
@@ -67,7 +49,7 @@ describe('kluis mailings send|status', () => {
     expect(killed.code).not.toBe(0);
     expect(smtp.messages).toHaveLength(3);
     const halfway = await runCli(
-      ['mailings', 'status', '--tenant', tenant.slug, '--mailing', String(mailing.mailingId)],
+      ['mailings', 'status', '--tenant', tenant.slug, '--mailing', String(mailingId)],
       env,
     );
     expect(halfway.stdout).toContain('sending; pending 3, sending 1, sent 2');
@@ -82,11 +64,11 @@ describe('kluis mailings send|status', () => {
     for (const address of addresses) expect(smtp.to(address)).toHaveLength(1);
     expect(smtp.messages).toHaveLength(6);
     const done = await runCli(
-      ['mailings', 'status', '--tenant', tenant.slug, '--mailing', String(mailing.mailingId)],
+      ['mailings', 'status', '--tenant', tenant.slug, '--mailing', String(mailingId)],
       env,
     );
     expect(done.stdout).toContain(
-      `mailing ${mailing.mailingId} (newsletter_customers): sent; pending 0, sending 0, sent 5, skipped 0, uncertain 1, bounced 0`,
+      `mailing ${mailingId} (newsletter_customers): sent; pending 0, sending 0, sent 5, skipped 0, uncertain 1, bounced 0`,
     );
     const states = await runAsOwner<{ state: string; count: number }>(
       database.ownerUrl,

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../../test/cli.js';
-import { crashEnv, runChild } from '../../../test/crash.js';
+import { crashEnv, pollUntil, runChild } from '../../../test/crash.js';
 import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
 import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
 import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
@@ -140,7 +140,6 @@ describe('an uploaded import killed half-way (decision 0360)', () => {
     expect(await count(activeRuns, [CDR_UPLOAD_JOB])).toBe(1);
 
     // The server starts again: its queue registers the job and the start asks for a run.
-    const started = Date.now();
     const queue = await startJobQueue({
       connectionString: database.ownerUrl,
       logger: testLogger,
@@ -152,16 +151,14 @@ describe('an uploaded import killed half-way (decision 0360)', () => {
         cdrUploadJob({ kernel, connection: bulkConnection(database), spoolDir, batchSize: 3 }, testLogger),
       );
       await queue.runNow(CDR_UPLOAD_JOB);
-      let status = 'running';
-      while (status !== 'finished' && Date.now() - started < 60_000) {
-        await new Promise((resolve) => setTimeout(resolve, 250));
+      const status = await pollUntil(async () => {
         const row = await runAsOwner<{ status: string }>(
           database.ownerUrl,
           'select status from call_record_imports where tenant_id = $1 and import_id = $2',
           [voxtra.tenantId, importId],
         );
-        status = row.rows[0]?.status ?? 'missing';
-      }
+        return row.rows[0]?.status ?? 'missing';
+      }, 'finished');
       expect(status).toBe('finished');
     } finally {
       await queue.stop();
