@@ -4,7 +4,7 @@ import { createTestDatabase, testLogger, type TestDatabase } from '../../test/da
 import { createPolicyTenant, createTestKernel } from '../../test/kernel.js';
 import { createKernel } from '../kernel/kernel.js';
 import { LocalKeyManagementService } from '../kernel/keyring/kms.js';
-import { createStaffUser } from '../modules/staff/index.js';
+import { createApiToken, createStaffUser, revokeApiToken } from '../modules/staff/index.js';
 import { systemClock } from '../platform/clock.js';
 import { createAppDb, type Db } from '../platform/db.js';
 import { buildApp } from './app.js';
@@ -62,5 +62,48 @@ describe('a database error is a 503, never an answer about the input', () => {
     });
     expect(session.statusCode).toBe(503);
     await app.close();
+  });
+
+  it('an API token with the database unreachable answers 503 database_unavailable, not 401; an unknown or revoked token with the database up is still 401', async () => {
+    const kernel = createTestKernel(database);
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    const maker = await createStaffUser(
+      kernel,
+      tenant.tenantId,
+      { kind: 'system', job: 'test' },
+      { email: 'sync@staff.example', displayName: 'sync', role: 'billing' },
+    );
+    const actor = { kind: 'staff', staffId: maker.staffId, role: 'billing' } as const;
+    const valid = await createApiToken(kernel, tenant.tenantId, actor, { label: 'sync', role: 'billing' });
+    const revoked = await createApiToken(kernel, tenant.tenantId, actor, { label: 'old', role: 'billing' });
+    await revokeApiToken(kernel, tenant.tenantId, actor, revoked.view.tokenId);
+    const unknown = `kluis_${tenant.tenantId}_${randomBytes(32).toString('base64url')}`;
+    const me = (app: Awaited<ReturnType<typeof buildApp>>, token: string) =>
+      app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: `Bearer ${token}` } });
+
+    const down = createKernel({
+      db: unreachable,
+      keystore: database.keystore,
+      kms: new LocalKeyManagementService(randomBytes(32)),
+      clock: systemClock,
+    });
+    const downApp = await buildApp({ kernel: down, logger: testLogger, version: 'test' });
+    for (const token of [valid.token, unknown]) {
+      const response = await me(downApp, token);
+      expect(response.statusCode).toBe(503);
+      expect(response.json<{ code: string }>().code).toBe('database_unavailable');
+    }
+    // A malformed token needs no database: refused as before.
+    expect((await me(downApp, 'kluis_nonsense')).statusCode).toBe(401);
+    await downApp.close();
+
+    const upApp = await buildApp({ kernel, logger: testLogger, version: 'test' });
+    expect((await me(upApp, valid.token)).statusCode).toBe(200);
+    for (const token of [unknown, revoked.token, 'kluis_nonsense']) {
+      const response = await me(upApp, token);
+      expect(response.statusCode).toBe(401);
+      expect(response.json<{ code: string }>().code).toBe('unauthenticated');
+    }
+    await upApp.close();
   });
 });

@@ -249,15 +249,15 @@ export async function authenticateApiToken(kernel: Kernel, bearer: string): Prom
   const hash = sha256(match[2] ?? '');
   const now = kernel.clock.now();
   // One statement, no transaction of its own (decision 0370): the function scopes itself to the
-  // tenant and records the use at most once per LAST_USED_PRECISION_MS.
-  const [found] = await kernel
-    .statement(
-      sql<{ token_id: number; role: string; created_by: number; creator_role: string; slug: string }>`
-        select token_id, role, created_by, creator_role, slug
-          from kluis_find_api_token(${tenantId}, ${hash}, ${now},
-                                    ${new Date(now.getTime() - LAST_USED_PRECISION_MS)})`,
-    )
-    .catch(() => []);
+  // tenant and records the use at most once per LAST_USED_PRECISION_MS. A database error is not
+  // "no such token": it reaches the error handler (503 when the database is down, decision 0628),
+  // so a client never drops a valid token because of an outage.
+  const [found] = await kernel.statement(
+    sql<{ token_id: number; role: string; created_by: number; creator_role: string; slug: string }>`
+      select token_id, role, created_by, creator_role, slug
+        from kluis_find_api_token(${tenantId}, ${hash}, ${now},
+                                  ${new Date(now.getTime() - LAST_USED_PRECISION_MS)})`,
+  );
   if (!found) throw new AppError('unauthenticated', 'no valid API token');
   const { policy } = await kernel.policies.current(tenantId);
   // A token never carries more than its maker's current role (a maker moved to a narrower role
