@@ -3,6 +3,7 @@ import type { JobDefinition } from '../platform/job-queue.js';
 import type { Logger } from '../platform/logger.js';
 import type { Mailer } from '../platform/mailer.js';
 import { sendBreachReminders } from '../modules/recipients/index.js';
+import { forEachTenant } from './each-tenant.js';
 
 export const BREACH_CLOCK_JOB = 'breach-clock';
 
@@ -19,10 +20,11 @@ export function breachClockJob(deps: { kernel: Kernel; mailer: Mailer }, logger:
     // Each reminder is claimed before it is mailed: a dead run is failed at once (decision 0587).
     recoverable: true,
     run: async () => {
-      for (const tenant of await deps.kernel.tenants.list()) {
+      // One tenant that cannot be served (no policy) must not hold back the others' Art. 33 reminders.
+      await forEachTenant(deps.kernel, logger, BREACH_CLOCK_JOB, async (tenant) => {
         const sent = await sendBreachReminders(deps, tenant.tenantId);
         if (sent > 0) logger.info({ tenant: tenant.slug, sent }, 'breach reminders sent');
-      }
+      });
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Logger } from '../platform/logger.js';
 import type { JobDefinition } from '../platform/job-queue.js';
 import { sendDeadlineReminders, type RequestsDeps } from '../modules/requests/index.js';
+import { forEachTenant } from './each-tenant.js';
 
 export const DEADLINE_REMINDERS_JOB = 'deadline-reminders';
 
@@ -17,11 +18,11 @@ export function deadlineRemindersJob(deps: RequestsDeps, logger: Logger): JobDef
     // Each reminder is claimed before it is mailed: a dead run is failed at once (decision 0587).
     recoverable: true,
     run: async () => {
-      for (const tenant of await deps.kernel.tenants.list()) {
+      await forEachTenant(deps.kernel, logger, DEADLINE_REMINDERS_JOB, async (tenant) => {
         const result = await sendDeadlineReminders(deps, tenant.tenantId);
         if (result.overdue + result.dueSoon > 0)
           logger.info({ tenant: tenant.slug, ...result }, 'deadline reminders sent');
-      }
+      });
     },
   };
 }

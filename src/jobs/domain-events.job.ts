@@ -3,6 +3,7 @@ import { DomainEventSubscribers } from '../modules/contracts/index.js';
 import { subscribeDossierErasure } from '../modules/dossier/index.js';
 import type { JobDefinition } from '../platform/job-queue.js';
 import type { Logger } from '../platform/logger.js';
+import { forEachTenant } from './each-tenant.js';
 
 export const DOMAIN_EVENTS_JOB = 'domain-events';
 
@@ -30,10 +31,10 @@ export function domainEventsJob(
     // once (decision 0587).
     recoverable: true,
     run: async () => {
-      for (const tenant of await kernel.tenants.list()) {
+      await forEachTenant(kernel, logger, DOMAIN_EVENTS_JOB, async (tenant) => {
         const processed = await subscribers.dispatchPending(kernel, tenant.tenantId);
         if (processed > 0) logger.info({ tenant: tenant.slug, processed }, 'domain events processed');
-      }
+      });
     },
   };
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
@@ -5,9 +6,9 @@ import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js
 import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
 import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
 import { breachClockJob } from '../../jobs/breach-clock.job.js';
-import type { Kernel } from '../../kernel/kernel.js';
+import { kernelCore, type Kernel } from '../../kernel/kernel.js';
 import { startJobQueue } from '../../platform/job-queue.js';
-import type { Tenant } from '../tenants/index.js';
+import { createTenant, type Tenant } from '../tenants/index.js';
 import { createCustomer, staffCall } from './recipients.test-helpers.js';
 
 const HOUR = 3_600_000;
@@ -458,5 +459,29 @@ describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () 
         text: string;
       }>().text,
     ).toContain('Verwerkingsverantwoordelijke: Voxtra bvba');
+  });
+
+  it('VK-9: a bare tenant (no policy) before a tenant with a breach on its clock does not stop that tenant’s reminder; the job names the bare tenant as failed (decision 0625)', async () => {
+    clock.set(T0);
+    const bare = await createTenant(kernelCore(kernel).db, {
+      slug: `bare-${randomBytes(4).toString('hex')}`,
+      name: 'Bare',
+    });
+    const later = await desk('voxtra');
+    expect(later.tenant.tenantId).toBeGreaterThan(bare.tenantId);
+    const incidentId = await breach(later);
+    const contact = 'administratie@voxtra.be';
+    const before = reminders(contact);
+
+    const job = breachClockJob({ kernel, mailer: smtp.mailer }, testLogger);
+    const outcome = await job.run().then(
+      () => 'succeeded',
+      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    );
+    expect(outcome).toBe(`breach-clock failed for tenants: ${bare.slug}`);
+    await smtp.waitFor(contact, before + 1);
+    expect(smtp.to(contact).map((mail) => mail.subject)).toContain(
+      `Incident ${incidentId}: nog 72 uur om de inbreuk te melden (GDPR art. 33)`,
+    );
   });
 });
