@@ -19,7 +19,7 @@ import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
-import { createAppDb, createDatabaseProbe, type Db } from './platform/db.js';
+import { createAppDb, createDatabaseProbe, warnOnConnectionLoss, type Db } from './platform/db.js';
 import { describeDatabaseUrl, withDatabase } from './platform/database-url.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './platform/embedded-postgres.js';
 import { watchDatabase } from './platform/database-watchdog.js';
@@ -165,6 +165,7 @@ function databaseName(connectionString: string): string {
 /** Creates a database when missing; a login without CREATEDB gets a message saying what to create. */
 async function ensureDatabaseExists(serverUrl: string, database: string): Promise<void> {
   const client = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 5000 });
+  warnOnConnectionLoss(client, undefined, 'kluis-startup');
   try {
     await client.connect();
     const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [database]);
@@ -182,6 +183,7 @@ async function ensureDatabaseExists(serverUrl: string, database: string): Promis
 
 async function assertReachable(connectionString: string): Promise<void> {
   const client = new pg.Client({ connectionString, connectionTimeoutMillis: 5000 });
+  warnOnConnectionLoss(client, undefined, 'kluis-startup');
   try {
     await client.connect();
   } catch (cause) {
@@ -374,6 +376,7 @@ export async function startKluis(
         connection: {
           connectionString: config.appDatabaseUrl ?? database.ownerUrl,
           assumeAppRole: config.appDatabaseUrl === undefined,
+          logger,
         },
       },
     });

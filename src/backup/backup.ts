@@ -3,6 +3,7 @@ import { rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { warnOnConnectionLoss } from '../platform/db.js';
 import { to as copyTo } from 'pg-copy-streams';
 import yazl from 'yazl';
 import {
@@ -44,6 +45,7 @@ export async function writeBackup(options: WriteBackupOptions): Promise<Manifest
     connectionString: options.connectionString,
     application_name: 'kluis-backup',
   });
+  warnOnConnectionLoss(client, undefined, 'kluis-backup');
   await client.connect();
   const partial = `${options.file}.partial`;
   const zip = new yazl.ZipFile();

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { warnOnConnectionLoss } from '../platform/db.js';
 import { from as copyFrom } from 'pg-copy-streams';
 import yauzl from 'yauzl';
 import { describeDatabaseUrl } from '../platform/database-url.js';
@@ -114,6 +115,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<Manifest> 
     connectionString: options.connectionString,
     application_name: 'kluis-restore',
   });
+  warnOnConnectionLoss(client, undefined, 'kluis-restore');
   await client.connect();
   try {
     await refuseLiveDatabase(client, target);

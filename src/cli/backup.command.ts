@@ -2,6 +2,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import pg from 'pg';
+import { warnOnConnectionLoss } from '../platform/db.js';
 import { BackupError, masterKeyCheck, type ArchiveKind, type Manifest } from '../backup/archive.js';
 import { writeBackup } from '../backup/backup.js';
 import { openArchive, restoreBackup, type OpenArchive } from '../backup/restore.js';
@@ -181,6 +182,7 @@ async function describe(file: string, manifest: Manifest): Promise<string> {
 
 async function withClient<T>(connectionString: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString, application_name: 'kluis-restore' });
+  warnOnConnectionLoss(client, undefined, 'kluis-restore');
   await client.connect();
   try {
     return await work(client);

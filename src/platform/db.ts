@@ -16,6 +16,7 @@ import pg from 'pg';
 import { trackPoolClients } from './copy-out.js';
 import type { Database } from './database.js';
 import type { Logger } from './logger.js';
+import { scrubbedMessage } from './process-guard.js';
 
 export type Db = Kysely<Database>;
 export type Tx = Transaction<Database>;
@@ -506,4 +507,19 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   // pg and pg-pool report a lost or timed-out connection without a code.
   if (/^Connection terminated|timeout exceeded when trying to connect/.test(error.message)) return true;
   return error instanceof AggregateError && error.errors.some((inner) => isDatabaseUnavailable(inner));
+}
+
+/**
+ * Gives a client made outside the pool an 'error' listener. Without one, the server going away
+ * between two queries emits an unhandled 'error' that ends the process (exit 70, decision 0620)
+ * instead of failing the work at its next statement (attack S10-2, decision 0626).
+ */
+export function warnOnConnectionLoss(
+  client: pg.Client,
+  logger: Logger | undefined,
+  connection: string,
+): void {
+  client.on('error', (err) =>
+    logger?.warn({ err: { message: scrubbedMessage(err) }, connection }, 'database connection failed'),
+  );
 }

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../test/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../test/database.js';
+import { startProxy } from '../../test/tcp-proxy.js';
 import { createLogger } from './logger.js';
 import { guardProcess, scrubbedMessage, UNCAUGHT_EXIT_CODE } from './process-guard.js';
 
@@ -12,30 +12,6 @@ beforeAll(async () => {
   database = await createTestDatabase();
 });
 afterAll(async () => database.close());
-
-/** A TCP proxy in front of the test's PostgreSQL; `cut` takes the database away (refused, reset). */
-async function startProxy(target: URL): Promise<{ port: number; cut(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port || 5432), target.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => undefined);
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  // A port the system picks: nothing else on the machine can hold it.
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    cut: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
-    },
-  };
-}
 
 /** Resolves once `read()` contains `text`; rejects after `timeoutMs` with what was read. */
 async function waitFor(read: () => string, text: string, timeoutMs = 60_000): Promise<void> {

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { warnOnConnectionLoss } from '../../platform/db.js';
 import type { TableDataMap } from '../datamap/datamap.js';
 import { kernelCore, type Kernel } from '../kernel.js';
 import { eraseCategories, eraseSubject } from './erasure.service.js';
@@ -91,6 +92,7 @@ export async function replayErasureJournal(
 async function moveSubjectSequencePast(ownerUrl: string, highest: number): Promise<void> {
   if (highest === 0) return;
   const client = new pg.Client({ connectionString: ownerUrl, application_name: 'kluis-restore' });
+  warnOnConnectionLoss(client, undefined, 'kluis-restore');
   await client.connect();
   try {
     const { rows } = await client.query<{ seq: string }>(

@@ -3,12 +3,15 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { APP_ROLE, type Db } from '../../platform/db.js';
+import { APP_ROLE, warnOnConnectionLoss, type Db } from '../../platform/db.js';
+import type { Logger } from '../../platform/logger.js';
 
 export interface CopyConnectionOptions {
   connectionString: string;
   /** Same meaning as createAppDb's: SET ROLE kluis_app before the first query. */
   assumeAppRole: boolean;
+  /** Where a lost connection is reported (warn); the import itself fails at its next statement. */
+  logger?: Logger;
 }
 
 /**
@@ -27,6 +30,7 @@ export interface CopyConnection {
 
 export async function openCopyConnection(options: CopyConnectionOptions): Promise<CopyConnection> {
   const client = new pg.Client({ connectionString: options.connectionString, application_name: 'kluis-cdr' });
+  warnOnConnectionLoss(client, options.logger, 'kluis-cdr');
   await client.connect();
   if (options.assumeAppRole) {
     // Fail closed: a connection that cannot take the role is closed, never used as the login.
