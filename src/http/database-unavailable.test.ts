@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, testLogger, type TestDatabase } from '../../test/database.js';
+import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../test/database.js';
 import { createPolicyTenant, createTestKernel } from '../../test/kernel.js';
 import { createKernel } from '../kernel/kernel.js';
 import { LocalKeyManagementService } from '../kernel/keyring/kms.js';
 import { createApiToken, createStaffUser, revokeApiToken } from '../modules/staff/index.js';
 import { systemClock } from '../platform/clock.js';
-import { createAppDb, type Db } from '../platform/db.js';
+import { createAppDb, isDatabaseUnavailable, type Db } from '../platform/db.js';
 import { buildApp } from './app.js';
 
 let database: TestDatabase;
@@ -105,5 +106,24 @@ describe('a database error is a 503, never an answer about the input', () => {
       expect(response.json<{ code: string }>().code).toBe('unauthenticated');
     }
     await upApp.close();
+  });
+
+  it('a connection lost mid-transaction whose rollback then fails is classed as database unavailability (a 503 from the error handler), not an unexpected error (500)', async () => {
+    const client = new pg.Client({ connectionString: database.ownerUrl });
+    const lost = new Promise<unknown>((resolve) => client.once('error', resolve));
+    await client.connect();
+    await client.query('begin');
+    const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
+    await runAsOwner(database.ownerUrl, 'select pg_terminate_backend($1)', [rows[0]?.pid]);
+    // The statement cut by the loss, then the rollback the transaction runner sends after it.
+    const cut = await client.query('select 1').catch((error: unknown) => error);
+    await lost;
+    const rollback = await client.query('rollback').catch((error: unknown) => error);
+    expect(isDatabaseUnavailable(cut)).toBe(true);
+    expect((rollback as Error).message).toMatch(/not queryable/);
+    expect(isDatabaseUnavailable(rollback)).toBe(true);
+    await client.end().catch(() => undefined);
+    const closed = await client.query('select 1').catch((error: unknown) => error);
+    expect(isDatabaseUnavailable(closed)).toBe(true);
   });
 });

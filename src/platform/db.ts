@@ -504,8 +504,14 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.test(code) || UNAVAILABLE_NODE_CODES.has(code)))
     return true;
-  // pg and pg-pool report a lost or timed-out connection without a code.
-  if (/^Connection terminated|timeout exceeded when trying to connect/.test(error.message)) return true;
+  // pg and pg-pool report a lost or timed-out connection without a code; a client whose connection
+  // failed refuses every later query (the rollback after the failed statement) with its own message.
+  if (
+    /^Connection terminated|timeout exceeded when trying to connect|^Client (has encountered a connection error|was closed) and is not queryable/.test(
+      error.message,
+    )
+  )
+    return true;
   return error instanceof AggregateError && error.errors.some((inner) => isDatabaseUnavailable(inner));
 }
 
