@@ -295,6 +295,39 @@ describe('CDR import (VX-5)', () => {
 
   // Part of VX-5, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
 
+  it('a line whose unique id is longer than the dedup key allows is rejected as value_out_of_range; the other lines are imported (attack S10-5)', async () => {
+    const { tenant } = await setUpTenant();
+    const call = (uniqueId: string, sequence: number) =>
+      asteriskLine({
+        src: '056223344',
+        dst: '0470123456',
+        start: '2024-05-21 09:00:00',
+        answer: '2024-05-21 09:00:04',
+        end: '2024-05-21 09:00:14',
+        duration: 14,
+        billsec: 10,
+        uniqueId,
+        sequence,
+      });
+    const file = await writeLines(dir, 'long-id.csv', [
+      call('1716274800.1', 1),
+      call('9'.repeat(3000), 2),
+      call('1716274800.3', 3),
+    ]);
+    const summary = await importCdrFile(
+      { kernel, connection: bulkConnection(database) },
+      { tenantId: tenant.tenantId, file },
+    );
+    expect(summary).toMatchObject({ linesRead: 3, imported: 2, rejected: 1, duplicates: 0 });
+    expect(summary.rejectsByReason).toEqual({ value_out_of_range: 1 });
+    const rejects = (await readFile(`${file}.rejects.csv`, 'utf8')).trim().split('\n');
+    expect(rejects.slice(1).map((line) => line.split(',').slice(0, 2).join(','))).toEqual([
+      '2,value_out_of_range',
+    ]);
+    const calls = await findCallRecords(kernel, billing(tenant), ALL_TIME);
+    expect(calls.map((row) => row.dedupKey).sort()).toEqual(['1716274800.1#1', '1716274800.3#3']);
+  });
+
   it('a file in an unexpected layout is refused before anything is written', async () => {
     const { tenant } = await setUpTenant();
     const file = await writeLines(dir, 'wrong.csv', ['a,b,c,d,e,f,g,h,i,j', '1,2,3,4,5,6,7,8,9,10']);

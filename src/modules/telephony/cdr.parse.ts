@@ -187,6 +187,13 @@ const FREESWITCH_COLUMN_COUNTS = [13, 15] as const;
 const INTEGER = /^\d+$/;
 /** The largest value of a PostgreSQL `integer` column (call_records.duration_seconds, billable_seconds). */
 export const MAX_DB_INTEGER = 2_147_483_647;
+/** call_records_dedup_key_check (migration 0010): the key (the switch's id) is 1 to 200 characters. */
+export const MAX_DEDUP_KEY_LENGTH = 200;
+
+/** Characters as PostgreSQL's length() counts them (code points), read only past the limit in code units. */
+function exceedsDedupKeyLength(key: string | null): boolean {
+  return key !== null && key.length > MAX_DEDUP_KEY_LENGTH && [...key].length > MAX_DEDUP_KEY_LENGTH;
+}
 /** What a b-leg reference may look like (the column's CHECK); anything else is not a reference. */
 const LEG_ID = /^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,199}$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -681,6 +688,13 @@ function normaliseRecord(
       line,
       'value_out_of_range',
       `the call's duration or billable seconds exceed ${MAX_DB_INTEGER} seconds`,
+    );
+  // The switch's id is the stored dedup key: one too long for the column is the line's fault too.
+  if (exceedsDedupKeyLength(raw.uniqueId))
+    return reject(
+      line,
+      'value_out_of_range',
+      `the call's unique id is longer than ${MAX_DEDUP_KEY_LENGTH} characters`,
     );
   // A mapped CSV without a disposition column: billed seconds are the only evidence of an answer.
   const disposition =
