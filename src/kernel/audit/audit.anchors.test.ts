@@ -9,7 +9,7 @@ import { createTenant, type Tenant } from '../../modules/tenants/index.js';
 import { fixedClock, systemClock, type Clock } from '../../platform/clock.js';
 import { createKernel, kernelCore, type Kernel } from '../kernel.js';
 import { LocalKeyManagementService } from '../keyring/kms.js';
-import { hashAuditEntry } from './audit.canonical.js';
+import { encodeEntryMac, hashAuditEntry } from './audit.canonical.js';
 import { readEvent, selectRaw, tamper, toChained } from './audit.test-helpers.js';
 import { verifyAuditChain, withAudit, writeCheckpoint } from './index.js';
 
@@ -61,7 +61,13 @@ async function verify(tenant: Tenant, extraEnv: Record<string, string> = {}, arg
 }
 
 /** As the database superuser, with triggers off: replaces the whole chain, recomputing every hash. */
-async function rewriteWholeChainWithoutSignatures(ownerUrl: string, tenantId: number): Promise<void> {
+/**
+ * The whole chain rewritten, its hashes recomputed and every entry signed again with the tenant's
+ * key: an attacker with the database and the master key. Only the anchors outside the database
+ * can tell (an unsigned rewrite fails on its first entry's signature, decision 0630).
+ */
+async function rewriteWholeChainSigned(kernel: Kernel, ownerUrl: string, tenantId: number): Promise<void> {
+  const keys = kernelCore(kernel).audit.keys;
   await tamper(ownerUrl, async (client) => {
     await client.query('delete from audit_checkpoints where tenant_id = $1', [tenantId]);
     let prevHash: Buffer = Buffer.alloc(32);
@@ -70,9 +76,10 @@ async function rewriteWholeChainWithoutSignatures(ownerUrl: string, tenantId: nu
       entry.prevHash = prevHash;
       if (entry.seq === 2) entry.action = 'login';
       const hash = hashAuditEntry(entry);
+      const mac = await keys.checkpointMac(tenantId, encodeEntryMac({ tenantId, seq: entry.seq, hash }));
       await client.query(
-        'update audit_log set action = $3, prev_hash = $4, hash = $5, mac = null where tenant_id = $1 and seq = $2',
-        [tenantId, entry.seq, entry.action, entry.prevHash, hash],
+        'update audit_log set action = $3, prev_hash = $4, hash = $5, mac = $6 where tenant_id = $1 and seq = $2',
+        [tenantId, entry.seq, entry.action, entry.prevHash, hash, mac],
       );
       prevHash = hash;
     }
@@ -186,7 +193,7 @@ describe('the audit log cannot be rewritten unseen (issue 11)', () => {
     const kernel = kernelAt();
     const tenant = await tenantWithEntries(kernel, 'deleted-checkpoints', 10);
     await writeCheckpoint(kernelCore(kernel).audit, tenant.tenantId);
-    await rewriteWholeChainWithoutSignatures(database.ownerUrl, tenant.tenantId);
+    await rewriteWholeChainSigned(kernel, database.ownerUrl, tenant.tenantId);
     // Today's main said "intact (10 entries, 0 checkpoints)" here.
     const withAnchors = await verify(tenant);
     expect(withAnchors.code).toBe(1);

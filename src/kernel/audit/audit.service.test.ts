@@ -318,6 +318,33 @@ describe('tamper detection (verifyAuditChain)', () => {
     });
   });
 
+  it('a chain unsigned from its first entry (written without the key on a tenant with no entries yet) is named at seq 1, and no checkpoint vouches for it (attack S10-4)', async () => {
+    const tenantId = await createAuditTenant(database.db, 'unsigned-from-one');
+    // Well-formed links and hashes, no signatures: what the app role can write through
+    // kluis_audit_append or plain INSERTs on a tenant whose chain is empty.
+    for (const requestId of ['one', 'two', 'three'])
+      await withAudit(deps, tenantId, ({ audit }) =>
+        Promise.resolve(audit.record(readEvent([1], { requestId }))),
+      );
+    await tamper(database.ownerUrl, (client) =>
+      client.query('update audit_log set mac = null where tenant_id = $1', [tenantId]),
+    );
+    expect(await verifyAuditChain(deps, tenantId)).toMatchObject({
+      ok: false,
+      firstBadSeq: 1,
+      problem: 'entry_mac_missing',
+    });
+    // The checkpoint job verifies before it signs: before decision 0630 it signed this chain,
+    // which then verified as intact.
+    await expect(writeCheckpoint(deps, tenantId)).rejects.toBeInstanceOf(AuditChainError);
+    const { rows } = await runAsOwner<{ n: number }>(
+      database.ownerUrl,
+      'select count(*)::int as n from audit_checkpoints where tenant_id = $1',
+      [tenantId],
+    );
+    expect(rows[0]?.n).toBe(0);
+  });
+
   it('a chain rewritten from some seq on with every hash recomputed is named at its first rewritten entry (entry signatures)', async () => {
     const tenantId = await createAuditTenant(database.db, 'rewritten');
     await appendTen(tenantId);

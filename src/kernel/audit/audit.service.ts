@@ -1060,8 +1060,6 @@ async function verifyChainFrom(
   let prevHash = start.hash;
   let entries = 0;
   let checkpointsSeen = 0;
-  // Entries from before migration 0071 carry no MAC; once one does, every later one must.
-  let macSeen = false;
   // The last seq vouched for by a matching checkpoint: a rewrite can only start after it.
   let trustedSeq = start.seq;
   const fail = (firstBadSeq: number, problem: AuditProblem, message: string): AuditVerification => ({
@@ -1094,22 +1092,21 @@ async function verifyChainFrom(
           `entry ${row.seq} was changed: its content does not match its hash`,
         );
       }
-      if (row.mac !== null || macSeen) {
-        if (row.mac === null) {
-          return fail(
-            row.seq,
-            'entry_mac_missing',
-            `entry ${row.seq} carries no signature while the entries before it do: it was not written by Kluis`,
-          );
-        }
-        macSeen = true;
-        if (!(await isEntryMacValid(keys, tenantId, row))) {
-          return fail(
-            row.seq,
-            'entry_mac_invalid',
-            `entry ${row.seq} was not written by Kluis: its signature does not match (appended or rewritten without the key)`,
-          );
-        }
+      // Every entry Kluis writes is signed (decision 0630: no chain is older than migration
+      // 0071); an unsigned one, even from seq 1 on, was written by someone without the key.
+      if (row.mac === null) {
+        return fail(
+          row.seq,
+          'entry_mac_missing',
+          `entry ${row.seq} carries no signature: it was not written by Kluis`,
+        );
+      }
+      if (!(await isEntryMacValid(keys, tenantId, row))) {
+        return fail(
+          row.seq,
+          'entry_mac_invalid',
+          `entry ${row.seq} was not written by Kluis: its signature does not match (appended or rewritten without the key)`,
+        );
       }
       for (
         let checkpoint = checkpoints[next];

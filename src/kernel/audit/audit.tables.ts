@@ -22,7 +22,7 @@ export interface AuditLogTable {
   request_id: Immutable<string | null>;
   prev_hash: Immutable<Buffer>;
   hash: Immutable<Buffer>;
-  /** HMAC of (tenant, seq, hash) under the tenant's audit key; NULL only on entries from before 0071. */
+  /** HMAC of (tenant, seq, hash) under the tenant's audit key; an entry without one does not verify (decision 0630). */
   mac: ColumnType<Buffer | null, Buffer | null | undefined, never>;
 }
 
