@@ -131,7 +131,7 @@ export class ImportLog {
         ? 'layout'
         : error instanceof AppError && /^[a-z][a-z_]{0,59}$/.test(error.code)
           ? error.code
-          : 'error';
+          : databaseCause(error);
     await this.#update({ counts, status: 'failed', errorCode: code });
   }
 
@@ -276,4 +276,21 @@ export async function countImportsInProgress(kernel: Kernel, tenantId: number): 
       .executeTakeFirst(),
   );
   return Number(row?.n ?? 0);
+}
+
+const ERROR_CODE = /^[a-z][a-z_]{0,59}$/;
+
+/**
+ * What the database said, as a stable code for the log (attack S10-5): the constraint a row broke
+ * (its name, e.g. call_records_dedup_key_check), or database_unavailable when the connection went.
+ */
+function databaseCause(error: unknown): string {
+  if (!(error instanceof Error)) return 'error';
+  const { constraint, code } = error as Error & { constraint?: unknown; code?: unknown };
+  if (typeof constraint === 'string' && ERROR_CODE.test(constraint)) return constraint;
+  const lost =
+    (typeof code === 'string' &&
+      (/^(08|57P0)/.test(code) || ['ECONNRESET', 'EPIPE', 'ECONNREFUSED'].includes(code))) ||
+    /Connection terminated|not queryable|Client was closed/i.test(error.message);
+  return lost ? 'database_unavailable' : 'error';
 }

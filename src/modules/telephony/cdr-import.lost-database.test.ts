@@ -5,6 +5,7 @@ import { startProxy } from '../../../test/tcp-proxy.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { assignNumber } from './number.service.js';
 import { importCdrFile } from './cdr-import.service.js';
+import { listImports } from './cdr-import-log.js';
 import { importTariff } from './tariff.service.js';
 import {
   asteriskLine,
@@ -74,6 +75,9 @@ describe('CDR import and a lost database (attack S10-2, decision 0626)', () => {
       await proxy.cut().catch(() => undefined);
     }
     expect(uncaught).toEqual([]);
+    // The import log names the cause (attack S10-5), not a bare "error".
+    const logged = await listImports(kernel, tenant.tenantId, { kind: 'system', job: 'test' }, { limit: 1 });
+    expect(logged.items[0]).toMatchObject({ status: 'failed', errorCode: 'database_unavailable' });
 
     const retry = await importCdrFile(
       { kernel, connection: bulkConnection(database) },
