@@ -110,7 +110,9 @@ describe('a database error is a 503, never an answer about the input', () => {
 
   it('a connection lost mid-transaction whose rollback then fails is classed as database unavailability (a 503 from the error handler), not an unexpected error (500)', async () => {
     const client = new pg.Client({ connectionString: database.ownerUrl });
-    const lost = new Promise<unknown>((resolve) => client.once('error', resolve));
+    // `on`, not `once`: the loss can be reported more than once (the termination, then the socket's
+    // end), and an 'error' with no listener left is an uncaught exception.
+    const lost = new Promise<unknown>((resolve) => client.on('error', resolve));
     await client.connect();
     await client.query('begin');
     const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
