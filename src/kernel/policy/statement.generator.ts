@@ -374,7 +374,7 @@ export function buildStatement(policy: Policy, lang: Language, enforced: Enforce
   return { lang, title: t.title(name), blocks };
 }
 
-function capitalize(text: string): string {
+export function capitalize(text: string): string {
   return text.length === 0 ? text : `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
 }
 

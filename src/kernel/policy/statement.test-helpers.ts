@@ -27,6 +27,4 @@ export function listItems(markdown: string): string[] {
     .map((line) => line.slice(2));
 }
 
-export function capitalize(text: string): string {
-  return `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
-}
+export { capitalize } from './statement.generator.js';

@@ -28,7 +28,7 @@ import {
   SUBJECT_CSRF_COOKIE,
   type SubjectSession,
 } from '../requests/index.js';
-import { formatDate } from '../../kernel/policy/statement.generator.js';
+import { capitalize, formatDate } from '../../kernel/policy/statement.generator.js';
 import { rectifyPerson } from '../parties/index.js';
 import { assertFormToken, fieldOf, formToken, loadFrame, type FormBody } from './frame.js';
 import { html, type Html } from './html.js';
@@ -411,7 +411,7 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
         ${categories.map(
           (category) =>
             html`<section aria-labelledby="cat-${category.key}">
-              <h2 id="cat-${category.key}">${category.label}</h2>
+              <h2 id="cat-${category.key}">${capitalize(category.label)}</h2>
               <dl class="facts">
                 <dt>${t.data.purposes}</dt>
                 <dd>

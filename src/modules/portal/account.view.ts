@@ -35,10 +35,15 @@ export function describeCategories(
     recipients: report.recipients
       .filter((recipient) => recipient.categories.includes(category.key))
       .map((recipient) => recipient.label),
-    retention: category.retention.map((ref) => {
-      const rule = policy.retentionRules[ref.rule];
-      return rule ? words.retention.rule(rule) : (ref.description ?? ref.rule);
-    }),
+    // One rule often serves several purposes of a category; the person reads each period once.
+    retention: [
+      ...new Set(
+        category.retention.map((ref) => {
+          const rule = policy.retentionRules[ref.rule];
+          return rule ? words.retention.rule(rule) : (ref.description ?? ref.rule);
+        }),
+      ),
+    ],
     source: category.source,
   }));
 }

@@ -82,6 +82,7 @@ button.secondary{background:#fff;color:var(--link);border:2px solid var(--link)}
 dl.facts{display:grid;grid-template-columns:minmax(8rem,max-content) 1fr;gap:.35rem 1rem}
 dl.facts dt{font-weight:600}
 dl.facts dd{margin:0}
+dl.facts dd ul{margin:0;padding-left:1.1rem}
 table{border-collapse:collapse;width:100%;font-size:.95rem}
 .scroll{overflow-x:auto;max-width:100%}
 th,td{text-align:left;border-bottom:1px solid #d9dde3;padding:.4rem .5rem;vertical-align:top}

@@ -107,7 +107,14 @@ describe('the privacy portal account (issue 19)', () => {
     }
     const main = (await page.locator('main').textContent()) ?? '';
     expect(main).toContain('de uitvoering van een overeenkomst met u');
-    expect(main).toContain('Lotte'.length > 0 ? 'Hoelang' : '');
+    // Each retention period once per category, however many purposes share its rule.
+    for (const retention of await page.locator('dt:text-is("Hoelang") + dd').allTextContents()) {
+      const periods = retention.split('; ');
+      expect(new Set(periods).size).toBe(periods.length);
+    }
+    expect(await page.locator('dt:text-is("Hoelang") + dd').first().textContent()).toBe(
+      'zolang de overeenkomst loopt en daarna nog 3 jaar; 10 jaar, te rekenen vanaf 1 januari na de datum van het document',
+    );
 
     // Call records by month: 90 rows over two months (30 and 60), a month at a time, 50 rows a page.
     await page.goto(`${baseUrl}/t/${voiceking.slug}/account/my-data/call_records`);
