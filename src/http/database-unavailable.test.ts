@@ -12,6 +12,8 @@ import { buildApp } from './app.js';
 
 let database: TestDatabase;
 let unreachable: Db;
+/** The app over a kernel whose database is unreachable; the key store is the test's own. */
+let downApp: Awaited<ReturnType<typeof buildApp>>;
 beforeAll(async () => {
   database = await createTestDatabase();
   // Nothing listens on port 1: every query fails to connect, as when PostgreSQL is down.
@@ -20,8 +22,16 @@ beforeAll(async () => {
     assumeAppRole: false,
     logger: testLogger,
   }).db;
+  const down = createKernel({
+    db: unreachable,
+    keystore: database.keystore,
+    kms: new LocalKeyManagementService(randomBytes(32)),
+    clock: systemClock,
+  });
+  downApp = await buildApp({ kernel: down, logger: testLogger, version: 'test' });
 });
 afterAll(async () => {
+  await downApp.close();
   await unreachable.destroy();
   await database.close();
 });
@@ -36,33 +46,25 @@ describe('a database error is a 503, never an answer about the input', () => {
       { kind: 'system', job: 'test' },
       { email: 'clerk@staff.example', displayName: 'clerk', role: 'sales' },
     );
-    const down = createKernel({
-      db: unreachable,
-      keystore: database.keystore,
-      kms: new LocalKeyManagementService(randomBytes(32)),
-      clock: systemClock,
-    });
-    const app = await buildApp({ kernel: down, logger: testLogger, version: 'test' });
-    const login = await app.inject({
+    const login = await downApp.inject({
       method: 'POST',
       url: '/api/v1/auth/login',
       payload: { tenant: tenant.slug, email: 'clerk@staff.example', password: staff.oneTimePassword },
     });
     expect(login.statusCode).toBe(503);
     expect(login.json<{ code: string }>().code).toBe('database_unavailable');
-    const portal = await app.inject({
+    const portal = await downApp.inject({
       method: 'POST',
       url: `/t/${tenant.slug}/account/login`,
       payload: { email: 'someone@mail.example', password: 'a-password-long-enough' },
     });
     expect(portal.statusCode).toBe(503);
-    const session = await app.inject({
+    const session = await downApp.inject({
       method: 'GET',
       url: '/api/v1/auth/me',
       headers: { cookie: `kluis_session=${tenant.tenantId}.${'A'.repeat(43)}` },
     });
     expect(session.statusCode).toBe(503);
-    await app.close();
   });
 
   it('an API token with the database unreachable answers 503 database_unavailable, not 401; an unknown or revoked token with the database up is still 401', async () => {
@@ -82,13 +84,6 @@ describe('a database error is a 503, never an answer about the input', () => {
     const me = (app: Awaited<ReturnType<typeof buildApp>>, token: string) =>
       app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: `Bearer ${token}` } });
 
-    const down = createKernel({
-      db: unreachable,
-      keystore: database.keystore,
-      kms: new LocalKeyManagementService(randomBytes(32)),
-      clock: systemClock,
-    });
-    const downApp = await buildApp({ kernel: down, logger: testLogger, version: 'test' });
     for (const token of [valid.token, unknown]) {
       const response = await me(downApp, token);
       expect(response.statusCode).toBe(503);
@@ -96,7 +91,6 @@ describe('a database error is a 503, never an answer about the input', () => {
     }
     // A malformed token needs no database: refused as before.
     expect((await me(downApp, 'kluis_nonsense')).statusCode).toBe(401);
-    await downApp.close();
 
     const upApp = await buildApp({ kernel, logger: testLogger, version: 'test' });
     expect((await me(upApp, valid.token)).statusCode).toBe(200);
