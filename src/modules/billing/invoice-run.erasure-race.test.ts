@@ -149,24 +149,57 @@ async function holdWith(text: string, values: unknown[]): Promise<{ release: () 
   return { release };
 }
 
+/**
+ * The run's batch stops at the invoice-run lock, after it read its customers and their contracts;
+ * then `erasure` starts. It must wait for the batch holding its customer.
+ */
+async function erasureAfterTheRunReadItsCustomer<E>(
+  month: [period: string, issueDate: string],
+  erasure: () => Promise<E>,
+): Promise<{ summary: InvoiceRunSummary; outcome: E }> {
+  const held = await holdWith('select pg_advisory_xact_lock(hashtextextended($1, 0))', [
+    `kluis.invoice_run.${tenant.tenantId}`,
+  ]);
+  const run = start(runMonth(...month));
+  await untilFinishedOrWaiting(run, ['advisory'], 1);
+  expect(run.finished()).toBe(false);
+  const erasing = start(erasure());
+  await untilFinishedOrWaiting(erasing, ROW_LOCKS, 1);
+  // Before decisions 0584 (full) and 0622 (by category) the erasure committed here, and the run
+  // wrote the invoice afterwards from what the erasure had removed.
+  expect(erasing.finished()).toBe(false);
+  await held.release();
+  const summary = await run.done;
+  return { summary, outcome: await erasing.done };
+}
+
+/**
+ * The erasure stops at the lock `holdSql` takes, after it took its customer's subject row; then
+ * the run starts. It must wait at that customer, behind the erasure.
+ */
+async function runAfterTheErasureTookItsCustomer<E>(
+  hold: [holdSql: string, values: unknown[]],
+  erasure: () => Promise<E>,
+  month: [period: string, issueDate: string],
+): Promise<{ summary: InvoiceRunSummary; outcome: E }> {
+  const held = await holdWith(...hold);
+  const erasing = start(erasure());
+  await untilFinishedOrWaiting(erasing, ROW_LOCKS, 1);
+  expect(erasing.finished()).toBe(false);
+  const run = start(runMonth(...month));
+  await untilFinishedOrWaiting(run, ROW_LOCKS, 2);
+  expect(run.finished()).toBe(false);
+  await held.release();
+  const outcome = await erasing.done;
+  return { summary: await run.done, outcome };
+}
+
 describe('an erasure during an invoice run (attack S9-3)', () => {
   it('S9-3: an erasure arriving after the run read its customer waits for the invoice and counts it as kept', async () => {
     const customer = await customerWithContract('Michiels');
-    // The run's batch stops at the invoice-run lock, after it read the customer and the contract.
-    const held = await holdWith('select pg_advisory_xact_lock(hashtextextended($1, 0))', [
-      `kluis.invoice_run.${tenant.tenantId}`,
-    ]);
-    const run = start(runMonth('2025-02', '2025-03-01'));
-    await untilFinishedOrWaiting(run, ['advisory'], 1);
-    expect(run.finished()).toBe(false);
-    const erasure = start(erase(customer));
-    await untilFinishedOrWaiting(erasure, ROW_LOCKS, 1);
-    // The erasure waits for the batch holding its customer (before decision 0584 it committed
-    // here, and the run wrote an invoice for the erased customer afterwards).
-    expect(erasure.finished()).toBe(false);
-    await held.release();
-    const summary: InvoiceRunSummary = await run.done;
-    const outcome = await erasure.done;
+    const { summary, outcome } = await erasureAfterTheRunReadItsCustomer(['2025-02', '2025-03-01'], () =>
+      erase(customer),
+    );
     expect(summary.invoiced).toBeGreaterThanOrEqual(1);
     expect(await invoicesOf(customer, '2025-02')).toBe(1);
     const kept = outcome.kept.find((entry) => entry.table === 'invoices');
@@ -177,19 +210,14 @@ describe('an erasure during an invoice run (attack S9-3)', () => {
   it('S9-3: a run reaching a customer whose erasure is in progress waits for it and bills nobody erased', async () => {
     const customer = await customerWithContract('Hermans');
     const other = await customerWithContract('Peeters');
-    // The erasure stops at the customer's contract, after it took the customer's row.
-    const held = await holdWith(
-      'select 1 from contracts where tenant_id = $1 and subject_id = $2 for update',
-      [tenant.tenantId, customer],
+    const { summary, outcome } = await runAfterTheErasureTookItsCustomer(
+      [
+        'select 1 from contracts where tenant_id = $1 and subject_id = $2 for update',
+        [tenant.tenantId, customer],
+      ],
+      () => erase(customer),
+      ['2025-03', '2025-04-01'],
     );
-    const erasure = start(erase(customer));
-    await untilFinishedOrWaiting(erasure, ROW_LOCKS, 1);
-    expect(erasure.finished()).toBe(false);
-    const run = start(runMonth('2025-03', '2025-04-01'));
-    await untilFinishedOrWaiting(run, ROW_LOCKS, 2);
-    await held.release();
-    const outcome = await erasure.done;
-    const summary = await run.done;
     expect(await invoicesOf(customer, '2025-03')).toBe(0);
     expect(await invoicesOf(other, '2025-03')).toBe(1);
     expect(summary.refused).toBe(1);
@@ -201,41 +229,23 @@ describe('an erasure during an invoice run (attack S9-3)', () => {
 describe('a category erasure during an invoice run (decision 0622)', () => {
   it('an address erasure arriving after the run read its customer waits for the invoice (kept, with the street it was drafted with)', async () => {
     const customer = await customerWithContract('Claes');
-    const held = await holdWith('select pg_advisory_xact_lock(hashtextextended($1, 0))', [
-      `kluis.invoice_run.${tenant.tenantId}`,
-    ]);
-    const run = start(runMonth('2025-04', '2025-05-01'));
-    await untilFinishedOrWaiting(run, ['advisory'], 1);
-    expect(run.finished()).toBe(false);
-    const erasure = start(eraseAddress(customer));
-    await untilFinishedOrWaiting(erasure, ROW_LOCKS, 1);
-    // Without the customer's row taken first, the erasure committed here and the invoice was
-    // written afterwards with the street it had erased.
-    expect(erasure.finished()).toBe(false);
-    await held.release();
-    await run.done;
-    const outcome = await erasure.done;
+    const { outcome } = await erasureAfterTheRunReadItsCustomer(['2025-04', '2025-05-01'], () =>
+      eraseAddress(customer),
+    );
     expect(outcome.erased).toContainEqual(expect.objectContaining({ table: 'people', rows: 1 }));
     expect(await invoiceHasStreet(customer, '2025-04')).toBe(true);
   }, 60_000);
 
   it('a run reaching a customer whose address erasure is in progress waits for it and drafts the invoice without the street', async () => {
     const customer = await customerWithContract('Wouters');
-    // The erasure stops at the person's row, after it took the customer's subject row.
-    const held = await holdWith('select 1 from people where tenant_id = $1 and subject_id = $2 for update', [
-      tenant.tenantId,
-      customer,
-    ]);
-    const erasure = start(eraseAddress(customer));
-    await untilFinishedOrWaiting(erasure, ROW_LOCKS, 1);
-    expect(erasure.finished()).toBe(false);
-    const run = start(runMonth('2025-05', '2025-06-01'));
-    // The run waits at the customer's row, behind the erasure.
-    await untilFinishedOrWaiting(run, ROW_LOCKS, 2);
-    expect(run.finished()).toBe(false);
-    await held.release();
-    await erasure.done;
-    await run.done;
+    await runAfterTheErasureTookItsCustomer(
+      [
+        'select 1 from people where tenant_id = $1 and subject_id = $2 for update',
+        [tenant.tenantId, customer],
+      ],
+      () => eraseAddress(customer),
+      ['2025-05', '2025-06-01'],
+    );
     expect(await invoicesOf(customer, '2025-05')).toBe(1);
     expect(await invoiceHasStreet(customer, '2025-05')).toBe(false);
   }, 60_000);
