@@ -274,19 +274,19 @@ export async function selectPendingEntries(
 }
 
 /**
- * Chained rows (at most INSERT_CHUNK) inserted, the head moved and the
- * pending entries they came from deleted, in one statement; the head must be locked.
+ * Chained rows (at most INSERT_CHUNK) inserted and the head moved, in one statement; the head
+ * must be locked. The pending entries they came from are removed by unparkPendingSql, in the same
+ * transaction (the app role may not delete them itself, decision 0645).
  */
 export async function movePendingEntries(
   tx: Tx,
   tenantId: number,
   rows: Insertable<AuditLogTable>[],
   head: AuditHead,
-  pendingIds: readonly number[],
 ): Promise<void> {
   if (rows.length > INSERT_CHUNK) throw new Error('movePendingEntries: batch too large');
   const json = JSON.stringify(rows.map(toJsonRow));
-  const result = await sql<{ removed: number }>`
+  await sql`
     with appended as (
       insert into audit_log (tenant_id, seq, at, actor_kind, actor_id, role, purpose, action,
           subject_pseudonyms, categories, records, decision, reason, request_id, prev_hash, hash, mac)
@@ -294,18 +294,27 @@ export async function movePendingEntries(
             r.subject_pseudonyms, r.categories, r.records, r.decision, r.reason, r.request_id,
             r.prev_hash, r.hash, r.mac
           from jsonb_populate_recordset(null::audit_log, ${json}::jsonb) as r
-    ), moved as (
-      update audit_heads set seq = ${head.seq}, hash = ${head.hash} where tenant_id = ${tenantId}
-    ), removed as (
-      delete from audit_pending where tenant_id = ${tenantId} and pending_id = any(${[...pendingIds]}::bigint[])
-      returning 1
     )
-    select count(*)::int as removed from removed`.execute(tx);
-  // The head lock makes chainers take turns; were an entry gone already, chaining it again would
-  // duplicate it: refuse, and the transaction rolls back.
-  if (result.rows[0]?.removed !== pendingIds.length) {
-    throw new Error('audit chainer: pending entries were moved by another transaction');
-  }
+    update audit_heads set seq = ${head.seq}, hash = ${head.hash} where tenant_id = ${tenantId}`.execute(tx);
+}
+
+/**
+ * The statement that removes the pending entries `pendingIds` once `chained` (their twins, in the
+ * same order) are in audit_log: a call of `kluis_audit_unpark` (migration 0645, decision 0645),
+ * which deletes each only when its twin has the same content at the claimed seq and hash and was
+ * inserted by this transaction, and otherwise fails, rolling the transaction back (another
+ * chainer moved them already: chaining them again would duplicate them). A text with literals
+ * only, so it can travel with the commit (commitWith).
+ */
+export function unparkPendingSql(
+  pendingIds: readonly number[],
+  chained: readonly Pick<Insertable<AuditLogTable>, 'seq' | 'hash'>[],
+): string {
+  if (pendingIds.length !== chained.length) throw new Error('unparkPendingSql: one twin per pending entry');
+  const ids = pendingIds.map(integer).join(', ');
+  const seqs = chained.map((row) => integer(row.seq)).join(', ');
+  const hashes = chained.map((row) => byteaLiteral(row.hash)).join(', ');
+  return `select count(*)::int as removed from kluis_audit_unpark(array[${ids}]::bigint[], array[${seqs}]::bigint[], array[${hashes}]::bytea[])`;
 }
 
 /** The head as committed (no lock): what a checkpoint signs and what verification compares. */

@@ -41,6 +41,7 @@ import {
   selectAuditHead,
   selectCheckpointsAfter,
   selectLatestCheckpoint,
+  unparkPendingSql,
   type AuditCheckpointRow,
   type AuditHead,
   type AuditLogRow,
@@ -491,14 +492,17 @@ export async function chainPendingEntries(
         const lastId = rows.at(-1)?.pending_id ?? afterId;
         if (valid.length === 0) return { count: 0, read: rows.length, lastId, head };
         const linked = await linkEntries(deps.keys, tenantId, valid.map(pendingContent), head);
-        await movePendingEntries(
-          tx,
-          tenantId,
-          linked.rows,
-          linked.head,
-          valid.map((row) => row.pending_id),
-        );
+        await movePendingEntries(tx, tenantId, linked.rows, linked.head);
         await reachTestHook('audit.chain-before-commit');
+        // The pending rows go with the commit, through the function that removes only what this
+        // transaction chained (decision 0645); when it refuses, the commit is not made.
+        const unpark = unparkPendingSql(
+          valid.map((row) => row.pending_id),
+          linked.rows,
+        );
+        const answer = commitWith(tx, unpark);
+        if (answer) answer.catch(() => undefined);
+        else await sql.raw(unpark).execute(tx);
         return { count: valid.length, read: rows.length, lastId, head: linked.head };
       },
       { synchronousCommit: 'off' },
