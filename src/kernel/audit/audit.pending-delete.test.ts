@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { hashAuditEntry } from './audit.canonical.js';
+import type { AuditLogRow } from './audit.repository.js';
+import { fromRow } from './audit.service.js';
 import { verifyAuditChain, withAudit } from './index.js';
 import { createAuditDeps, createAuditTenant, readEvent } from './audit.test-helpers.js';
 
@@ -262,23 +265,30 @@ describe('a pending audit entry cannot be deleted by the app role (attack S10-3,
     });
     await withEntryPending(tenantId, 'the-read', async () => {
       const pending = await pendingEntry(tenantId, 'the-read');
-      const hash = randomBytes(32);
-      const twinSql = `with twin as (
-           insert into audit_log (tenant_id, seq, at, actor_kind, actor_id, role, purpose, action,
-             subject_pseudonyms, categories, records, decision, reason, request_id, prev_hash, hash, mac)
-           select p.tenant_id, h.seq + 1, p.at, p.actor_kind, p.actor_id, p.role, p.purpose, p.action,
-             p.subject_pseudonyms, p.categories, p.records, p.decision, p.reason, p.request_id, h.hash, $3, $3
-             from audit_pending p, audit_heads h
-            where p.tenant_id = $1 and p.pending_id = $2 and h.tenant_id = $1
-           returning 1
-         )
-         select count(*) from twin`;
+      // The twin as the chainer would write it (the algorithm and the content are no secret), at
+      // the next place and linked to the head; only its signature needs the tenant's key.
+      const { rows } = await runAsOwner<AuditLogRow & { pending_id: number }>(
+        database.ownerUrl,
+        `select p.*, h.seq + 1 as seq, h.hash as prev_hash
+           from audit_pending p join audit_heads h using (tenant_id)
+          where p.tenant_id = $1 and p.pending_id = $2`,
+        [tenantId, pending.pending_id],
+      );
+      const twin = rows[0];
+      if (!twin) throw new Error('no pending entry');
+      const hash = hashAuditEntry(fromRow({ ...twin, seq: Number(twin.seq) }));
+      const twinSql = `insert into audit_log (tenant_id, seq, at, actor_kind, actor_id, role, purpose, action,
+           subject_pseudonyms, categories, records, decision, reason, request_id, prev_hash, hash, mac)
+         select tenant_id, 2, at, actor_kind, actor_id, role, purpose, action, subject_pseudonyms,
+           categories, records, decision, reason, request_id, $3, $4, $5
+           from audit_pending where tenant_id = $1 and pending_id = $2`;
+      const twinValues = [tenantId, pending.pending_id, twin.prev_hash, hash, randomBytes(32)];
       // Claimed with another hash than the twin's: refused, and the twin rolls back with it.
       await expect(
         asAppRole(
           tenantId,
           twinSql,
-          [tenantId, pending.pending_id, hash],
+          twinValues,
           `select * from kluis_audit_unpark(array[$1::bigint], array[2]::bigint[], array[$2::bytea])`,
           [pending.pending_id, randomBytes(32)],
         ),
@@ -287,7 +297,7 @@ describe('a pending audit entry cannot be deleted by the app role (attack S10-3,
       const removed = await asAppRole(
         tenantId,
         twinSql,
-        [tenantId, pending.pending_id, hash],
+        twinValues,
         `select * from kluis_audit_unpark(array[$1::bigint], array[2]::bigint[], array[$2::bytea])`,
         [pending.pending_id, hash],
       );
@@ -297,7 +307,12 @@ describe('a pending audit entry cannot be deleted by the app role (attack S10-3,
     });
     expect(await pendingOf(tenantId)).toBe(0);
     const verification = await verifyAuditChain(deps, tenantId);
-    expect(verification).toMatchObject({ ok: false, firstBadSeq: 2 });
+    expect(verification).toMatchObject({
+      ok: false,
+      entries: 1,
+      firstBadSeq: 2,
+      problem: 'entry_mac_invalid',
+    });
   });
 
   it('runs as its owner with a fixed search_path, and only the app role may call it', async () => {
