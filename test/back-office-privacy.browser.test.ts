@@ -51,7 +51,8 @@ beforeAll(async () => {
         publicUrl: PUBLIC_URL,
         // The server's job queue sends a mailing when woken; here the sender runs in the request.
         wakeMailingSender: async () => {
-          await sendQueuedMailings(consentDeps);
+          for (const tenant of await kernel.tenants.list())
+            await sendQueuedMailings(consentDeps, { tenantId: tenant.tenantId });
         },
       };
     },

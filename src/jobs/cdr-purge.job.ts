@@ -1,9 +1,9 @@
 import type { Kernel } from '../kernel/kernel.js';
 import type { JobDefinition } from '../platform/job-queue.js';
 import type { Logger } from '../platform/logger.js';
-import { describeUnexpected } from '../platform/errors.js';
 import { readCallMonthBilling } from '../modules/billing/index.js';
 import { purgeExpiredCallRecords, type PurgeResult } from '../modules/telephony/index.js';
+import { forEachTenant } from './each-tenant.js';
 
 export const CDR_PURGE_JOB = 'cdr-purge';
 
@@ -27,29 +27,19 @@ export function cdrPurgeJob(kernel: Kernel, logger: Logger): JobDefinition {
     name: CDR_PURGE_JOB,
     cron: '10 3 * * *',
     run: async () => {
-      let failed = 0;
-      for (const tenant of await kernel.tenants.list()) {
-        try {
-          const result = await runCdrPurge(kernel, tenant.tenantId);
-          logger.info(
-            {
-              tenantId: tenant.tenantId,
-              purgedMonths: result.purgedMonths,
-              droppedPartitions: result.droppedPartitions.length,
-              removed: result.droppedRows + result.deletedRows,
-              kept: result.kept.length,
-            },
-            'call-record purge done',
-          );
-        } catch (error) {
-          failed += 1;
-          logger.error(
-            { tenantId: tenant.tenantId, err: describeUnexpected(error) },
-            'call-record purge failed',
-          );
-        }
-      }
-      if (failed > 0) throw new Error(`call-record purge failed for ${failed} tenants`);
+      await forEachTenant(kernel, logger, CDR_PURGE_JOB, async (tenant) => {
+        const result = await runCdrPurge(kernel, tenant.tenantId);
+        logger.info(
+          {
+            tenantId: tenant.tenantId,
+            purgedMonths: result.purgedMonths,
+            droppedPartitions: result.droppedPartitions.length,
+            removed: result.droppedRows + result.deletedRows,
+            kept: result.kept.length,
+          },
+          'call-record purge done',
+        );
+      });
     },
   };
 }

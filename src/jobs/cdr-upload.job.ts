@@ -1,12 +1,12 @@
 import type { JobDefinition } from '../platform/job-queue.js';
 import type { Logger } from '../platform/logger.js';
-import { describeUnexpected } from '../platform/errors.js';
 import {
   removeExpiredRejects,
   runWaitingUploads,
   sweepSpool,
   type CdrUploadRunSettings,
 } from '../modules/telephony/index.js';
+import { forEachTenant } from './each-tenant.js';
 
 export const CDR_UPLOAD_JOB = 'cdr-uploads';
 
@@ -16,23 +16,20 @@ export const CDR_UPLOAD_JOB = 'cdr-uploads';
  * missing), removes kept rejected lines whose time is up, and spool files nobody waits for.
  */
 export async function runCdrUploads(settings: CdrUploadRunSettings, logger: Logger): Promise<void> {
-  let failed = 0;
-  for (const tenant of await settings.kernel.tenants.list()) {
-    try {
+  let failure: unknown;
+  try {
+    await forEachTenant(settings.kernel, logger, CDR_UPLOAD_JOB, async (tenant) => {
       const imported = await runWaitingUploads(settings, tenant.tenantId);
       const removed = await removeExpiredRejects(settings.kernel, tenant.tenantId);
       if (imported > 0 || removed > 0)
         logger.info({ tenantId: tenant.tenantId, imported, rejectsRemoved: removed }, 'call-record uploads');
-    } catch (error) {
-      failed += 1;
-      logger.error(
-        { tenantId: tenant.tenantId, err: describeUnexpected(error) },
-        'call-record uploads failed',
-      );
-    }
+    });
+  } catch (error) {
+    failure = error;
   }
+  // The spool is swept whatever a tenant did; the run still fails after, naming the tenants.
   await sweepSpool(settings.kernel, settings.spoolDir);
-  if (failed > 0) throw new Error(`call-record uploads failed for ${failed} tenants`);
+  if (failure !== undefined) throw failure;
 }
 
 /** Every minute (the backstop), and at once when a file is uploaded. */

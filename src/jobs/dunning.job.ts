@@ -1,10 +1,10 @@
 import type { Kernel } from '../kernel/kernel.js';
 import { deliverLetters } from '../kernel/letters/index.js';
 import { runDunning } from '../modules/billing/index.js';
-import { describeUnexpected } from '../platform/errors.js';
 import type { JobDefinition } from '../platform/job-queue.js';
 import type { Logger } from '../platform/logger.js';
 import type { Mailer } from '../platform/mailer.js';
+import { forEachTenant } from './each-tenant.js';
 
 export const DUNNING_JOB = 'dunning';
 
@@ -35,27 +35,14 @@ export function dunningJob(deps: DunningJobDeps): JobDefinition {
     name: DUNNING_JOB,
     cron: '30 8 * * *',
     run: async () => {
-      const tenants = await deps.kernel.tenants.list();
-      let failed = 0;
-      for (const tenant of tenants) {
-        try {
-          const summary = await runDunning(deps.kernel, tenant.tenantId, {
-            messageDomain: messageDomainOf(deps.publicUrl),
-          });
-          if (summary.enabled) deps.logger.info({ tenantId: tenant.tenantId, ...summary }, 'dunning done');
-        } catch (error) {
-          failed += 1;
-          deps.logger.error({ tenantId: tenant.tenantId, err: describeUnexpected(error) }, 'dunning failed');
-        }
-      }
-      // The letter sender runs every minute anyway; sending now keeps the morning's letters together.
-      await deliverLetters(
-        deps.kernel,
-        deps.mailer,
-        tenants.map((tenant) => tenant.tenantId),
-        deps.logger,
-      );
-      if (failed > 0) throw new Error(`dunning failed for ${failed} tenants`);
+      await forEachTenant(deps.kernel, deps.logger, DUNNING_JOB, async (tenant) => {
+        const summary = await runDunning(deps.kernel, tenant.tenantId, {
+          messageDomain: messageDomainOf(deps.publicUrl),
+        });
+        if (summary.enabled) deps.logger.info({ tenantId: tenant.tenantId, ...summary }, 'dunning done');
+        // The letter sender runs every minute anyway; sending now keeps the morning's letters together.
+        await deliverLetters(deps.kernel, deps.mailer, [tenant.tenantId], deps.logger);
+      });
     },
   };
 }

@@ -2,6 +2,7 @@ import type { Kernel } from '../kernel/kernel.js';
 import { finishPendingKeyDestructions } from '../kernel/erasure/index.js';
 import type { JobDefinition } from '../platform/job-queue.js';
 import type { Logger } from '../platform/logger.js';
+import { forEachTenant } from './each-tenant.js';
 
 export const ERASURE_FINISHER_JOB = 'erasure-finisher';
 
@@ -17,12 +18,12 @@ export function erasureFinisherJob(kernel: Kernel, logger: Logger): JobDefinitio
     // is failed at once (decision 0587).
     recoverable: true,
     run: async () => {
-      const tenants = await kernel.tenants.list();
-      const finished = await finishPendingKeyDestructions(
-        kernel,
-        tenants.map((tenant) => tenant.tenantId),
-      );
-      if (finished > 0) logger.info({ finished }, 'pending data-key destructions finished');
+      // One tenant's key-store trouble does not leave the other tenants' keys alive.
+      await forEachTenant(kernel, logger, ERASURE_FINISHER_JOB, async (tenant) => {
+        const finished = await finishPendingKeyDestructions(kernel, [tenant.tenantId]);
+        if (finished > 0)
+          logger.info({ tenantId: tenant.tenantId, finished }, 'pending data-key destructions finished');
+      });
     },
   };
 }

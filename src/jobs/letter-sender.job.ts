@@ -1,8 +1,9 @@
 import type { Kernel } from '../kernel/kernel.js';
-import { deliverLetters } from '../kernel/letters/index.js';
+import { deliverLetters, type DeliveryResult } from '../kernel/letters/index.js';
 import type { JobDefinition } from '../platform/job-queue.js';
 import type { Logger } from '../platform/logger.js';
 import type { Mailer } from '../platform/mailer.js';
+import { forEachTenant } from './each-tenant.js';
 
 export const LETTER_SENDER_JOB = 'letter-sender';
 
@@ -19,14 +20,14 @@ export function letterSenderJob(kernel: Kernel, mailer: Mailer, logger: Logger):
     // another skips it, so a dead run is failed at once (decision 0587).
     recoverable: true,
     run: async () => {
-      const tenants = await kernel.tenants.list();
-      const result = await deliverLetters(
-        kernel,
-        mailer,
-        tenants.map((tenant) => tenant.tenantId),
-        logger,
-      );
-      if (Object.values(result).some((count) => count > 0)) logger.info(result, 'letters delivered');
+      const total: DeliveryResult = { sent: 0, dropped: 0, failed: 0, shredded: 0, deferred: 0 };
+      // One tenant's trouble (its letter keys unreachable) does not hold back the others' letters.
+      await forEachTenant(kernel, logger, LETTER_SENDER_JOB, async (tenant) => {
+        const result = await deliverLetters(kernel, mailer, [tenant.tenantId], logger);
+        for (const state of Object.keys(total) as (keyof DeliveryResult)[]) total[state] += result[state];
+      }).finally(() => {
+        if (Object.values(total).some((count) => count > 0)) logger.info(total, 'letters delivered');
+      });
     },
   };
 }

@@ -1,6 +1,6 @@
 import { expireSignups, sendQueuedMailings, type ConsentDeps } from '../modules/consent/index.js';
 import type { JobDefinition } from '../platform/job-queue.js';
-import { describeUnexpected } from '../platform/errors.js';
+import { forEachTenant } from './each-tenant.js';
 
 export const MAILING_SENDER_JOB = 'mailing-sender';
 
@@ -20,21 +20,16 @@ export function mailingSenderJob(deps: ConsentDeps): JobDefinition {
     cron: '* * * * *',
     recoverable: true,
     run: async () => {
-      for (const tenant of await deps.kernel.tenants.list()) {
-        try {
-          const erased = await expireSignups(deps, tenant.tenantId);
-          if (erased > 0)
-            deps.logger.info({ tenantId: tenant.tenantId, erased }, 'expired newsletter sign-ups erased');
-        } catch (error) {
-          deps.logger.error(
-            { tenantId: tenant.tenantId, err: describeUnexpected(error) },
-            'sign-up expiry failed',
-          );
-        }
-      }
-      const result = await sendQueuedMailings(deps);
-      if (result.sent + result.skipped + result.bounced + result.uncertain > 0)
-        deps.logger.info(result, 'mailings sent');
+      // One tenant's trouble (no policy, a DKIM key it cannot open) does not hold back the others'
+      // mailings; the run fails naming it and is retried, and the outbox sends no one twice.
+      await forEachTenant(deps.kernel, deps.logger, MAILING_SENDER_JOB, async (tenant) => {
+        const erased = await expireSignups(deps, tenant.tenantId);
+        if (erased > 0)
+          deps.logger.info({ tenantId: tenant.tenantId, erased }, 'expired newsletter sign-ups erased');
+        const result = await sendQueuedMailings(deps, { tenantId: tenant.tenantId });
+        if (result.sent + result.skipped + result.bounced + result.uncertain > 0)
+          deps.logger.info({ tenantId: tenant.tenantId, ...result }, 'mailings sent');
+      });
     },
   };
 }

@@ -2,8 +2,8 @@ import type { TableDataMap } from '../kernel/datamap/datamap.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { JobDefinition } from '../platform/job-queue.js';
 import type { Logger } from '../platform/logger.js';
-import { describeUnexpected } from '../platform/errors.js';
 import { runRetentionSweep } from '../modules/retention/index.js';
+import { forEachTenant } from './each-tenant.js';
 
 export const RETENTION_SWEEP_JOB = 'retention-sweep';
 
@@ -21,22 +21,12 @@ export function retentionSweepJob(
     name: RETENTION_SWEEP_JOB,
     cron: '30 2 * * *',
     run: async () => {
-      let failed = 0;
-      for (const tenant of await kernel.tenants.list()) {
-        // One tenant's trouble (no policy installed yet) does not stop the others' sweeps.
-        try {
-          const result = await runRetentionSweep(kernel, dataMap, tenant.tenantId);
-          logger.info({ tenantId: tenant.tenantId, ...result }, 'retention sweep done');
-        } catch (error) {
-          failed += 1;
-          logger.error(
-            { tenantId: tenant.tenantId, err: describeUnexpected(error) },
-            'retention sweep failed',
-          );
-        }
-      }
-      // The queue retries the run; tenants already swept find nothing left to do.
-      if (failed > 0) throw new Error(`retention sweep failed for ${failed} tenants`);
+      // One tenant's trouble (no policy installed yet) does not stop the others' sweeps; the queue
+      // retries the run, and tenants already swept find nothing left to do.
+      await forEachTenant(kernel, logger, RETENTION_SWEEP_JOB, async (tenant) => {
+        const result = await runRetentionSweep(kernel, dataMap, tenant.tenantId);
+        logger.info({ tenantId: tenant.tenantId, ...result }, 'retention sweep done');
+      });
     },
   };
 }

@@ -28,7 +28,8 @@ export interface SendResult {
 }
 
 export interface SendOptions {
-  tenantId?: number;
+  /** One tenant per call: the job runs each tenant on its own (decision 0640). */
+  tenantId: number;
   mailingId?: number;
   /** Called after each recipient (the CLI's progress). */
   onProgress?: (done: number) => void;
@@ -37,28 +38,24 @@ export interface SendOptions {
 }
 
 /**
- * Sends what the outbox holds (the job queue runs this; `kluis mailings send` too). Per
- * recipient: the row is claimed (`sending`, committed), the address is read through the gate
+ * Sends what one tenant's outbox holds (the job queue runs this per tenant; `kluis mailings send`
+ * too). Per recipient: the row is claimed (`sending`, committed), the address is read through the gate
  * under the mailing's purpose (a withdrawal or objection since queueing skips the person), the
  * mail is handed to SMTP, and the row is marked `sent`. A row found `sending` at the start of a
  * run was interrupted after the claim: it becomes `uncertain` and is not sent again, so no one
  * gets a mail twice (decision 0131). A 5xx answer of the SMTP server is a hard bounce: the row is
  * `bounced` and the address suppressed for every mailing. Rate-limited per tenant.
  */
-export async function sendQueuedMailings(deps: ConsentDeps, options: SendOptions = {}): Promise<SendResult> {
+export async function sendQueuedMailings(deps: ConsentDeps, options: SendOptions): Promise<SendResult> {
   const result: SendResult = { sent: 0, skipped: 0, bounced: 0, uncertain: 0 };
-  const tenants = (await deps.kernel.tenants.list()).filter(
-    (tenant) => options.tenantId === undefined || tenant.tenantId === options.tenantId,
-  );
-  for (const tenant of tenants) {
-    const mailings = await deps.kernel.plain(tenant.tenantId, (tx) => {
-      let query = tx.selectFrom('mailings').select(['mailing_id', 'purpose']).where('state', '=', 'sending');
-      if (options.mailingId !== undefined) query = query.where('mailing_id', '=', options.mailingId);
-      return query.orderBy('mailing_id').execute();
-    });
-    for (const mailing of mailings) {
-      await sendMailing(deps, tenant, mailing.mailing_id, mailing.purpose, result, options);
-    }
+  const tenant = await deps.kernel.tenants.byId(options.tenantId);
+  const mailings = await deps.kernel.plain(tenant.tenantId, (tx) => {
+    let query = tx.selectFrom('mailings').select(['mailing_id', 'purpose']).where('state', '=', 'sending');
+    if (options.mailingId !== undefined) query = query.where('mailing_id', '=', options.mailingId);
+    return query.orderBy('mailing_id').execute();
+  });
+  for (const mailing of mailings) {
+    await sendMailing(deps, tenant, mailing.mailing_id, mailing.purpose, result, options);
   }
   return result;
 }
