@@ -16,7 +16,6 @@ export const CDR_UPLOAD_JOB = 'cdr-uploads';
  * missing), removes kept rejected lines whose time is up, and spool files nobody waits for.
  */
 export async function runCdrUploads(settings: CdrUploadRunSettings, logger: Logger): Promise<void> {
-  let failure: unknown;
   try {
     await forEachTenant(settings.kernel, logger, CDR_UPLOAD_JOB, async (tenant) => {
       const imported = await runWaitingUploads(settings, tenant.tenantId);
@@ -24,12 +23,10 @@ export async function runCdrUploads(settings: CdrUploadRunSettings, logger: Logg
       if (imported > 0 || removed > 0)
         logger.info({ tenantId: tenant.tenantId, imported, rejectsRemoved: removed }, 'call-record uploads');
     });
-  } catch (error) {
-    failure = error;
+  } finally {
+    // The spool is swept whatever a tenant did (each tenant's failure is logged by forEachTenant).
+    await sweepSpool(settings.kernel, settings.spoolDir);
   }
-  // The spool is swept whatever a tenant did; the run still fails after, naming the tenants.
-  await sweepSpool(settings.kernel, settings.spoolDir);
-  if (failure !== undefined) throw failure;
 }
 
 /** Every minute (the backstop), and at once when a file is uploaded. */

@@ -70,7 +70,7 @@ describe('one tenant failing does not stop a job for the tenants after it (decis
     clock.set(new Date());
 
     const job = retentionSweepJob(kernel, DATA_MAP, testLogger);
-    expect(await outcomeOf(job.run)).toBe(`retention-sweep failed for tenants: ${bare.slug}`);
+    expect(await outcomeOf(() => job.run())).toBe(`retention-sweep failed for tenants: ${bare.slug}`);
     expect(
       await count(
         'select count(*)::int as n from data_subjects where tenant_id = $1 and subject_id = $2 and erased_at is not null',
@@ -107,7 +107,7 @@ describe('one tenant failing does not stop a job for the tenants after it (decis
     expect(run.invoiced).toBe(1);
 
     const job = cdrPurgeJob(kernel, testLogger);
-    expect(await outcomeOf(job.run)).toBe(`cdr-purge failed for tenants: ${bare.slug}`);
+    expect(await outcomeOf(() => job.run())).toBe(`cdr-purge failed for tenants: ${bare.slug}`);
     expect(
       await count('select count(*)::int as n from call_records where tenant_id = $1', [later.tenantId]),
     ).toBe(0);
@@ -143,7 +143,7 @@ describe('one tenant failing does not stop a job for the tenants after it (decis
       });
     try {
       const job = erasureFinisherJob(kernel, testLogger);
-      expect(await outcomeOf(job.run)).toBe(`erasure-finisher failed for tenants: ${failing.slug}`);
+      expect(await outcomeOf(() => job.run())).toBe(`erasure-finisher failed for tenants: ${failing.slug}`);
     } finally {
       spy.mockRestore();
     }
