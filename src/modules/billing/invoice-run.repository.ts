@@ -304,11 +304,17 @@ async function selectCallSummariesFromCalls(
 }
 
 /**
- * The batch's distinct destination heads of the month with charged calls (their first
- * `headLength` characters, which decide the group): the few values the run maps to groups in
- * TypeScript before the calls lines are drafted in SQL (decision 0550). Under call_billing.
+ * The batch's month per customer and destination head (its first `headLength` characters, which
+ * decide the group), computed once per batch transaction into `batch_call_heads` (dropped at
+ * commit): the only pass over the month's totals (decisions 0606, 0655). Returns the distinct
+ * heads with charged calls, read from that table: the few values the run maps to groups in
+ * TypeScript before the calls lines are drafted in SQL (decision 0550). Heads and lines come from
+ * one snapshot, so no head can be charged that the run did not map. Under call_billing.
+ *
+ * The customers are joined before the sums (hashed into the scan of the totals; joined after,
+ * PostgreSQL compared every line with every customer, decision 0550).
  */
-export async function selectChargedHeads(
+export async function fillBatchCallHeads(
   tx: Tx,
   grant: Grant,
   month: string,
@@ -317,11 +323,27 @@ export async function selectChargedHeads(
 ): Promise<string[]> {
   if (subjectIds.length === 0) return [];
   for (const id of subjectIds) grant.assertCovers(C.callRecord, id);
+  // 20,000 lines of a batch are grouped and sorted with their descriptions: with the default
+  // 4 MB both spilled to disk (decision 0605). For this transaction only.
+  await sql`set local work_mem = '32MB'`.execute(tx);
+  await sql`
+    create temporary table batch_call_heads on commit drop as
+    with targets as (
+      select unnest(${[...subjectIds]}::bigint[]) as subject_id
+    )
+    select i.subject_id, left(t.head, ${headLength}::int) as head,
+           coalesce(sum(t.charged_calls) filter (where t.charged_calls > 0), 0)::int as calls,
+           coalesce(sum(t.charged_seconds) filter (where t.charged_calls > 0), 0)::bigint as seconds,
+           coalesce(sum(t.charged_cost_micros) filter (where t.charged_calls > 0), 0)::bigint as cost,
+           sum(t.chargeable_calls)::int as chargeable,
+           sum(t.chargeable_seconds)::bigint as chargeable_seconds,
+           sum(t.charged_cost_micros)::bigint as cost_micros
+      from targets i
+      join ${CALL_TOTALS} t on t.subject_id = i.subject_id
+     where t.month = ${month}::date and (t.charged_calls > 0 or t.chargeable_calls > 0)
+     group by 1, 2`.execute(tx);
   const result = await sql<{ head: string }>`
-    select distinct left(head, ${headLength}::int) as head
-      from ${CALL_TOTALS} t
-     where month = ${month}::date and subject_id = any(${[...subjectIds]}::bigint[]) and charged_calls > 0
-     order by 1`.execute(tx);
+    select distinct head from ${BATCH_CALL_HEADS} where calls > 0 order by 1`.execute(tx);
   return result.rows.map((row) => row.head);
 }
 
@@ -329,7 +351,7 @@ export async function selectChargedHeads(
 export interface CallLineDrafting {
   month: string;
   headLength: number;
-  /** Each head (`selectChargedHeads`) and the key of its group. */
+  /** Each head (`fillBatchCallHeads`) and the key of its group. */
   heads: ReadonlyArray<{ head: string; key: string }>;
   /** Each group's key, whether it is a built-in class, and its name per language. */
   groups: ReadonlyArray<{
@@ -342,11 +364,13 @@ export interface CallLineDrafting {
 }
 
 /**
- * The batch's calls lines, computed once per batch transaction (decision 0606): one row per
- * customer and destination group, dropped at commit. `selectSqlDraftedCalls` fills it and reads
- * each customer's sums from it; `insertCallGroupLines` writes the lines from it. Temporary, so
- * private to the transaction's session; it holds only rows the transaction read under its grant.
+ * The batch's month per customer and head (`fillBatchCallHeads`), and its calls lines: one row
+ * per customer and destination group (`selectSqlDraftedCalls` fills it from the heads and reads
+ * each customer's sums from it; `insertCallGroupLines` writes the lines from it). Computed once
+ * per batch transaction (decisions 0606, 0655) and dropped at commit. Temporary, so private to
+ * the transaction's session; they hold only rows the transaction read under its grant.
  */
+const BATCH_CALL_HEADS = sql.raw('pg_temp.batch_call_heads');
 const BATCH_CALL_LINES = sql.raw('pg_temp.batch_call_lines');
 
 /** One customer's month as the SQL drafting sees it: what the lines will bill, and the month's record. */
@@ -366,13 +390,11 @@ export interface SqlDraftedCalls {
  * (`insertCallGroupLines`), and the month's chargeable calls (the late-call record). Subject ids
  * and sums only; no line leaves the server (decision 0550). Under call_billing.
  *
- * One pass over the month's totals (decision 0606) fills `batch_call_lines`: the customers are
- * joined before the sums (hashed into the scan of the totals; joined after, PostgreSQL compared
- * every line with every customer, decision 0550), their heads grouped as in `summariseCalls`
- * (invoice-run.service.ts), the cost rounded once per line to the cent as `microsToCents` does
- * (half away from zero). Its rows also carry the month's record, so the lines, their sums and the
- * record come from one snapshot. A row is a line when it has charged calls, a group (a head read
- * by `selectChargedHeads`) and rounds to something.
+ * `batch_call_lines` is filled from `batch_call_heads` (same transaction, so the same snapshot of
+ * the totals): the heads grouped as in `summariseCalls` (invoice-run.service.ts), the cost
+ * rounded once per line to the cent as `microsToCents` does (half away from zero). Its rows also
+ * carry the month's record, so the lines, their sums and the record come from one snapshot. A
+ * row is a line when it has charged calls, a group and rounds to something.
  */
 export async function selectSqlDraftedCalls(
   tx: Tx,
@@ -382,29 +404,18 @@ export async function selectSqlDraftedCalls(
 ): Promise<SqlDraftedCalls[]> {
   if (subjectIds.length === 0) return [];
   for (const id of subjectIds) grant.assertCovers(C.callRecord, id);
-  // 20,000 lines of a batch are grouped and sorted with their descriptions: with the default
-  // 4 MB both spilled to disk (decision 0605). For this transaction only.
-  await sql`set local work_mem = '32MB'`.execute(tx);
   await sql`
     create temporary table batch_call_lines on commit drop as
-    with targets as (
-      select unnest(${[...subjectIds]}::bigint[]) as subject_id
-    ), heads as (
+    with heads as (
       select * from unnest(${drafting.heads.map((h) => h.head)}::text[], ${drafting.heads.map((h) => h.key)}::text[])
         as h(head, key)
     ), sums as (
-      select i.subject_id, h.key,
-             coalesce(sum(t.charged_calls) filter (where t.charged_calls > 0), 0)::int as calls,
-             coalesce(sum(t.charged_seconds) filter (where t.charged_calls > 0), 0)::bigint as seconds,
-             coalesce(sum(t.charged_cost_micros) filter (where t.charged_calls > 0), 0)::bigint as cost,
-             sum(t.chargeable_calls)::int as chargeable,
-             sum(t.chargeable_seconds)::bigint as chargeable_seconds,
-             sum(t.charged_cost_micros)::bigint as cost_micros
-        from targets i
-        join ${CALL_TOTALS} t on t.subject_id = i.subject_id
-        left join heads h on h.head = left(t.head, ${drafting.headLength}::int)
-       where t.month = ${drafting.month}::date and (t.charged_calls > 0 or t.chargeable_calls > 0)
-       group by i.subject_id, h.key
+      select c.subject_id, h.key, sum(c.calls)::int as calls, sum(c.seconds)::bigint as seconds,
+             sum(c.cost)::bigint as cost, sum(c.chargeable)::int as chargeable,
+             sum(c.chargeable_seconds)::bigint as chargeable_seconds, sum(c.cost_micros)::bigint as cost_micros
+        from ${BATCH_CALL_HEADS} c
+        left join heads h on h.head = c.head
+       group by c.subject_id, h.key
     ), rounded as (
       -- microsToCents: half away from zero, in integers.
       select *, sign(cost)::bigint * ((2 * abs(cost) + 10000) / 20000) as cents from sums
@@ -425,9 +436,9 @@ export async function selectSqlDraftedCalls(
            count(*) filter (where key is null and calls > 0)::int as unmapped
       from ${BATCH_CALL_LINES}
      group by 1`.execute(tx);
-  // Charged calls under a head the run did not map (`selectChargedHeads` read the totals one
-  // statement earlier; an import committed in between): they would count as billed in the month's
-  // record and be on no line. Refused like any other change under the run.
+  // Charged calls under a head the drafting does not map: they would count as billed in the
+  // month's record and be on no line. The run maps every head `fillBatchCallHeads` read from the
+  // same table, so this is a guard against a drafting that leaves one out; refused like a change.
   const changed = result.rows.find((row) => row.unmapped > 0);
   if (changed) throw callsChangedDuringRun(Number(changed.subject_id));
   return result.rows.map((row) => ({

@@ -59,7 +59,7 @@ import {
   assertIssueDateInOrder,
   insertCallGroupLines,
   selectCallSummaries,
-  selectChargedHeads,
+  fillBatchCallHeads,
   selectSqlDraftedCalls,
   selectCallWindow,
   selectCallWindowSubjects,
@@ -394,12 +394,13 @@ export async function runInvoices(
           rows.filter((row) => row.month < period.start),
         );
       }
-      // Read under the locks, just before the lines are written from the same totals.
+      // Read under the locks, just before the lines are written: the month's totals per customer
+      // and head in one pass, then its heads mapped to groups from that same read (decision 0655).
       const drafting = inSql
         ? callLineDrafting(
             period.start,
             grouping,
-            await selectChargedHeads(atx.tx, calls.grant, period.start, subjects, grouping.headLength),
+            await fillBatchCallHeads(atx.tx, calls.grant, period.start, subjects, grouping.headLength),
             wordsOf,
           )
         : undefined;
