@@ -278,7 +278,8 @@ export async function countImportsInProgress(kernel: Kernel, tenantId: number): 
   return Number(row?.n ?? 0);
 }
 
-const ERROR_CODE = /^[a-z][a-z_]{0,59}$/;
+/** A constraint's name as PostgreSQL allows it unquoted (digits too: partitions' names carry them). */
+const CONSTRAINT_NAME = /^[a-z][a-z0-9_]{0,62}$/;
 
 /**
  * What the database said, as a stable code for the log (attack S10-5): the constraint a row broke
@@ -287,7 +288,7 @@ const ERROR_CODE = /^[a-z][a-z_]{0,59}$/;
 function databaseCause(error: unknown): string {
   if (!(error instanceof Error)) return 'error';
   const { constraint, code } = error as Error & { constraint?: unknown; code?: unknown };
-  if (typeof constraint === 'string' && ERROR_CODE.test(constraint)) return constraint;
+  if (typeof constraint === 'string' && CONSTRAINT_NAME.test(constraint)) return constraint;
   const lost =
     (typeof code === 'string' &&
       (/^(08|57P0)/.test(code) || ['ECONNRESET', 'EPIPE', 'ECONNREFUSED'].includes(code))) ||
