@@ -77,6 +77,8 @@ export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysel
   const db = new Kysely<DB>({ dialect: new TenantBeginDialect({ pool: kyselyPool(pool) }) });
   // A transaction's own client, for `COPY … TO` inside it (copy-out.ts, decision 0430).
   trackPoolClients(db, pool);
+  // A one-statement tenant transaction without Kysely's (runAloneInTenant, decision 0650).
+  POOLS.set(db, pool);
   return { db, pool };
 }
 
@@ -300,6 +302,65 @@ export function openTransactionOf<DB>(db: Kysely<DB>, tenantId: TenantId): Trans
   const open = OPEN_TRANSACTION.getStore();
   if (!open?.open || open.db !== db || open.tenantId !== tenantId) return undefined;
   return open.tx as Transaction<DB>;
+}
+
+/** The pool of each database createAppDb made. */
+const POOLS = new WeakMap<object, pg.Pool>();
+
+/** Whether runAloneInTenant can run on `db` (a database createAppDb made). */
+export function canRunAlone<DB>(db: Kysely<DB>): boolean {
+  return POOLS.has(db);
+}
+
+/**
+ * Runs `statement` (a text without parameters: values inlined as literals) as a tenant
+ * transaction of its own: the `begin`, the tenant's setting, the statement and the `commit` go to
+ * the server as ONE simple query on a pooled client, answered in one read (decision 0650). For
+ * a transaction that is this one statement and nothing else (an audit-only append): it skips
+ * Kysely's transaction and the open-transaction store, as nothing else runs inside it. When any
+ * part fails, the server skips the rest and nothing commits: the transaction is rolled back and
+ * the error thrown. Answers the statement's rows; undefined (nothing sent) for a database made
+ * without createAppDb, whose caller then uses withTenant.
+ */
+export function runAloneInTenant<R, DB = Database>(
+  db: Kysely<DB>,
+  tenantId: TenantId,
+  statement: string,
+): Promise<R[]> | undefined {
+  const pool = POOLS.get(db);
+  if (!pool) return undefined;
+  const text = `${beginSql({})}; ${tenantSettingsSql(tenantId, {})};\n${statement};\ncommit`;
+  return runAlone<R>(pool, text);
+}
+
+async function runAlone<R>(pool: pg.Pool, text: string): Promise<R[]> {
+  const client = await pool.connect();
+  let results: pg.QueryResult[];
+  try {
+    results = (await client.query(text)) as unknown as pg.QueryResult[];
+  } catch (error) {
+    await rollBackAndRelease(client);
+    throw error;
+  }
+  client.release();
+  // One result per statement: begin, the settings, the statement, commit.
+  const answer = Array.isArray(results) && results.length === 4 ? results[2] : undefined;
+  if (!answer)
+    throw new Error('runAloneInTenant: the statement was not one statement (it ran and committed)');
+  return answer.rows as R[];
+}
+
+/**
+ * After a failed statement of runAlone the transaction may still be open (aborted): it is rolled
+ * back before the client goes back to the pool; a client that cannot do even that is dropped.
+ */
+async function rollBackAndRelease(client: pg.PoolClient): Promise<void> {
+  try {
+    await client.query('rollback');
+    client.release();
+  } catch (error) {
+    client.release(error instanceof Error ? error : new Error('rollback failed'));
+  }
 }
 
 /** `select set_config(…)` for the tenant and the options; throws on anything but a safe integer id. */

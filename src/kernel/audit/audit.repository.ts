@@ -1,5 +1,4 @@
 import { sql, type Insertable, type RawBuilder, type Selectable } from 'kysely';
-import pg from 'pg';
 import type { Tx } from '../../platform/db.js';
 import { GENESIS_HASH } from './audit.canonical.js';
 import type { AuditCheckpointsTable, AuditLogTable, AuditPendingTable } from './audit.tables.js';
@@ -159,21 +158,31 @@ function byteaLiteral(value: Buffer): string {
   return `decode('${value.toString('hex')}', 'hex')`;
 }
 
-/** A JSON document as a jsonb literal, quoted by node-postgres's escapeLiteral. */
+const QUOTE_OR_BACKSLASH = /['\\]/g;
+
+/**
+ * A JSON document as a jsonb literal: an escape string (E'…') with every quote and backslash
+ * doubled, the literal node-postgres's escapeLiteral writes, made by one regular expression
+ * instead of a loop over every character (the loop was a tenth of Node's time per append,
+ * decision 0650). E'…' reads the same whatever standard_conforming_strings is.
+ */
 function jsonLiteral(value: unknown): string {
-  return `${pg.escapeLiteral(JSON.stringify(value))}::jsonb`;
+  return `E'${JSON.stringify(value).replace(QUOTE_OR_BACKSLASH, '$&$&')}'::jsonb`;
+}
+
+/** A bytea value as jsonb_populate_recordset reads it from a JSON string: '\\x' and hex. */
+function byteaJson(value: Buffer | null | undefined): string | null {
+  return value ? `\\x${value.toString('hex')}` : null;
 }
 
 /** A row as jsonb_populate_recordset reads it: bytea as '\\x' hex, instants as ISO strings. */
 function toJsonRow(row: Insertable<AuditLogTable>): Record<string, unknown> {
-  const hex = (value: Buffer | null | undefined): string | null =>
-    value ? `\\x${value.toString('hex')}` : null;
   return {
     ...row,
     at: row.at.toISOString(),
-    prev_hash: hex(row.prev_hash),
-    hash: hex(row.hash),
-    mac: hex(row.mac),
+    prev_hash: byteaJson(row.prev_hash),
+    hash: byteaJson(row.hash),
+    mac: byteaJson(row.mac),
   };
 }
 

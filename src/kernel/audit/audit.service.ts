@@ -1,7 +1,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import { sql, type Insertable } from 'kysely';
 import type { Clock } from '../../platform/clock.js';
-import { commitWith, withTenant, type Db, type Tx } from '../../platform/db.js';
+import {
+  canRunAlone,
+  commitWith,
+  runAloneInTenant,
+  withTenant,
+  type Db,
+  type Tx,
+} from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import {
   encodeCheckpoint,
@@ -229,11 +236,31 @@ export async function appendAuditNow(deps: AuditDeps, tenantId: number, events: 
   const recorded = events.map((event) => validateAuditEvent(event, at));
   if (recorded.length === 0) return;
   const behind = chainRunPending(deps.db, tenantId);
-  const appending = await withTenant(deps.db, tenantId, (tx) =>
-    appendEvents(tx, deps, tenantId, recorded, behind),
-  );
-  const appended = typeof appending === 'string' ? appending : await appending.afterCommit;
+  const appended = await appendAlone(deps, tenantId, recorded, behind);
   if (appended === 'pending') await chainSoon(deps, tenantId);
+}
+
+/**
+ * An audit-only transaction: the usual batch's one statement (appendOrParkSql) with the `begin`,
+ * the tenant and the `commit`, in one simple query on a pooled client, without a Kysely
+ * transaction around nothing (decision 0650). A larger batch, or a database made without
+ * createAppDb, goes through withTenant and appendEvents as any audited transaction.
+ */
+async function appendAlone(
+  deps: Pick<AuditDeps, 'db' | 'keys'>,
+  tenantId: number,
+  events: RecordedAuditEvent[],
+  behind: boolean,
+): Promise<Appended> {
+  if (events.length <= WITH_COMMIT_MAX && canRunAlone(deps.db)) {
+    const append = await appendStatement(deps, tenantId, events, behind);
+    const rows = await runAloneInTenant<Record<string, unknown>>(deps.db, tenantId, append.statement);
+    if (rows) return append.settle(rows[0]);
+  }
+  const appending = await withTenant(deps.db, tenantId, (tx) =>
+    appendEvents(tx, deps, tenantId, events, behind),
+  );
+  return typeof appending === 'string' ? appending : await appending.afterCommit;
 }
 
 const PSEUDONYM_PATTERN = /^[0-9a-f]{16,128}$/;
@@ -308,27 +335,8 @@ async function appendEvents(
   behind = false,
 ): Promise<Appended | { afterCommit: Promise<Appended> }> {
   if (events.length === 0) return 'none';
-  stopIfHeadersOnly('an audit entry');
-  const { keys } = deps;
-  // Keyed hashes are computed before taking the head lock, to hold it as briefly as possible.
-  const pseudonyms = await pseudonymize(keys, tenantId, events);
-  const heads = lastHeads(deps.db);
   if (events.length <= WITH_COMMIT_MAX) {
-    // Signed both ways before the statement is sent: chained onto the head this process last
-    // wrote, and as pending entries for when that head is busy or moved (or not known here).
-    const guess = behind ? undefined : heads.get(tenantId);
-    const chained = guess ? await chainEvents(keys, tenantId, pseudonyms, events, guess) : undefined;
-    const pending = await signPending(keys, tenantId, pseudonyms, events);
-    const statement = appendOrParkSql(
-      tenantId,
-      chained && guess ? { rows: chained.rows, expected: guess, next: chained.head } : undefined,
-      pending,
-    );
-    const settle = (row: Record<string, unknown> | undefined): Appended => {
-      const outcome = appendOrParkOutcome(row);
-      if (outcome === 'chained' && chained) heads.set(tenantId, chained.head);
-      return outcome;
-    };
+    const { statement, settle } = await appendStatement(deps, tenantId, events, behind);
     const answer = commitWith<Record<string, unknown>>(tx, statement);
     if (answer) {
       const settled = answer.then((rows) => settle(rows[0]));
@@ -342,6 +350,11 @@ async function appendEvents(
   }
   // A larger batch: statements of its own before the commit (decision 0250's speculative append
   // when the guess holds, else the head locked without waiting for another transaction's).
+  stopIfHeadersOnly('an audit entry');
+  const { keys } = deps;
+  // Keyed hashes are computed before taking the head lock, to hold it as briefly as possible.
+  const pseudonyms = await pseudonymize(keys, tenantId, events);
+  const heads = lastHeads(deps.db);
   if (behind) {
     await insertPendingEntries(tx, await signPending(keys, tenantId, pseudonyms, events));
     return 'pending';
@@ -367,6 +380,39 @@ async function appendEvents(
   await insertAuditEntries(tx, tenantId, chained.rows, chained.head);
   heads.set(tenantId, chained.head);
   return 'chained';
+}
+
+/**
+ * The one statement that appends a batch of at most WITH_COMMIT_MAX events (decision 0481), and
+ * how to read its answer. Signed both ways before it is sent: chained onto the head this process
+ * last wrote, and as pending entries for when that head is busy or moved (or not known here).
+ */
+async function appendStatement(
+  deps: Pick<AuditDeps, 'db' | 'keys'>,
+  tenantId: number,
+  events: RecordedAuditEvent[],
+  behind: boolean,
+): Promise<{ statement: string; settle: (row: Record<string, unknown> | undefined) => Appended }> {
+  stopIfHeadersOnly('an audit entry');
+  const { keys } = deps;
+  const pseudonyms = await pseudonymize(keys, tenantId, events);
+  const heads = lastHeads(deps.db);
+  const guess = behind ? undefined : heads.get(tenantId);
+  const chained = guess ? await chainEvents(keys, tenantId, pseudonyms, events, guess) : undefined;
+  const pending = await signPending(keys, tenantId, pseudonyms, events);
+  const statement = appendOrParkSql(
+    tenantId,
+    chained && guess ? { rows: chained.rows, expected: guess, next: chained.head } : undefined,
+    pending,
+  );
+  return {
+    statement,
+    settle: (row) => {
+      const outcome = appendOrParkOutcome(row);
+      if (outcome === 'chained' && chained) heads.set(tenantId, chained.head);
+      return outcome;
+    },
+  };
 }
 
 /** The events as they are chained later: content as in audit_log, signed without a place. */

@@ -1,0 +1,240 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
+import { createAppDb, runAloneInTenant } from '../../platform/db.js';
+import { appendOrParkSql, type AuditHead } from './audit.repository.js';
+import { appendAuditNow, verifyAuditChain, withAudit } from './index.js';
+import { createAuditDeps, createAuditTenant, readEvent } from './audit.test-helpers.js';
+
+// Decision 0650: an audit-only transaction (appendAuditNow, a refusal's entry) is one simple query
+// on a pooled client, without a Kysely transaction: begin, the tenant, the append, commit. What it
+// must keep: all or nothing, the transaction's tenant, and one chain that verifies.
+
+let database: TestDatabase;
+let deps: ReturnType<typeof createAuditDeps>;
+beforeAll(async () => {
+  database = await createTestDatabase();
+  deps = createAuditDeps(database);
+});
+afterAll(async () => database.close());
+
+/**
+ * Audit dependencies on a pool of ONE connection whose simple queries are recorded as sent: a
+ * client handed back in an open or aborted transaction would fail the next call.
+ */
+function onePool(): { deps: typeof deps; sent: string[]; close: () => Promise<void> } {
+  const sent: string[] = [];
+  const single = createAppDb({
+    connectionString: database.ownerUrl,
+    assumeAppRole: true,
+    logger: testLogger,
+    max: 1,
+  });
+  single.pool.on('connect', (client) => {
+    // Its backend may be terminated by a test: the connection's end is expected there.
+    client.on('error', () => undefined);
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      if (typeof args[0] === 'string') sent.push(args[0].replace(/\s+/g, ' ').trim());
+      return query(...args);
+    };
+  });
+  return { deps: { ...deps, db: single.db }, sent, close: () => single.db.destroy() };
+}
+
+async function entries(tenantId: number): Promise<{ seq: number; request_id: string }[]> {
+  const { rows } = await runAsOwner<{ seq: number; request_id: string }>(
+    database.ownerUrl,
+    'select seq, request_id from audit_log where tenant_id = $1 order by seq',
+    [tenantId],
+  );
+  return rows;
+}
+
+async function pendingCount(tenantId: number): Promise<number> {
+  const { rows } = await runAsOwner<{ n: number }>(
+    database.ownerUrl,
+    'select count(*)::int as n from audit_pending where tenant_id = $1',
+    [tenantId],
+  );
+  return rows[0]?.n ?? -1;
+}
+
+async function headOf(tenantId: number): Promise<AuditHead> {
+  const { rows } = await runAsOwner<AuditHead>(
+    database.ownerUrl,
+    'select seq, hash from audit_heads where tenant_id = $1',
+    [tenantId],
+  );
+  if (!rows[0]) throw new Error('no head');
+  return rows[0];
+}
+
+const denied = (requestId: string) =>
+  readEvent([1], { decision: 'denied', reason: 'no grant for this purpose', requestId });
+
+describe('an audit-only transaction of its own (appendAuditNow)', () => {
+  it('is the begin, the tenant, the entry and the commit in ONE simple query, and keeps one chain with withAudit', async () => {
+    const tenantId = await createAuditTenant(database.db, 'alone-one-query');
+    const pool = onePool();
+    try {
+      // The first append of a process does not know the head: pending, then chained before it returns.
+      await appendAuditNow(pool.deps, tenantId, [denied('first')]);
+      pool.sent.length = 0;
+      await appendAuditNow(pool.deps, tenantId, [denied('second')]);
+      expect(pool.sent).toHaveLength(1);
+      expect(pool.sent[0]).toMatch(
+        /^begin; select set_config\('app\.tenant', '\d+', true\); select moved, parked from kluis_audit_append\(\d+, \d+, .*\); commit$/,
+      );
+      await withAudit(pool.deps, tenantId, ({ audit }) => {
+        audit.record(readEvent([1], { requestId: 'third' }));
+        return Promise.resolve();
+      });
+      await appendAuditNow(pool.deps, tenantId, [denied('fourth'), denied('fifth')]);
+      expect(await entries(tenantId)).toEqual([
+        { seq: 1, request_id: 'first' },
+        { seq: 2, request_id: 'second' },
+        { seq: 3, request_id: 'third' },
+        { seq: 4, request_id: 'fourth' },
+        { seq: 5, request_id: 'fifth' },
+      ]);
+      expect(await pendingCount(tenantId)).toBe(0);
+      expect(await verifyAuditChain(deps, tenantId)).toEqual({ ok: true, entries: 5, checkpoints: 0 });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("writes in the transaction's tenant only: an entry of another tenant is refused, nothing is written for either, and the client goes back rolled back", async () => {
+    const tenantId = await createAuditTenant(database.db, 'alone-tenant');
+    const otherId = await createAuditTenant(database.db, 'alone-other');
+    const pool = onePool();
+    try {
+      await appendAuditNow(pool.deps, tenantId, [denied('own')]);
+      const foreign = appendOrParkSql(otherId, undefined, [
+        {
+          tenant_id: otherId,
+          at: new Date('2026-03-01T09:00:00.000Z'),
+          actor_kind: 'staff',
+          actor_id: '17',
+          role: 'billing',
+          purpose: 'billing.invoicing',
+          action: 'read',
+          subject_pseudonyms: [],
+          categories: ['user.contact.email'],
+          records: 1,
+          decision: 'allowed',
+          reason: null,
+          request_id: 'foreign',
+          mac: randomBytes(32),
+        },
+      ]);
+      await expect(runAloneInTenant(pool.deps.db, tenantId, foreign)).rejects.toThrow();
+      expect(pool.sent.at(-1)).toBe('rollback');
+      expect(await entries(tenantId)).toEqual([{ seq: 1, request_id: 'own' }]);
+      expect(await entries(otherId)).toEqual([]);
+      expect(await pendingCount(tenantId)).toBe(0);
+      expect(await pendingCount(otherId)).toBe(0);
+      // The one connection of the pool is usable: the next append chains on.
+      await appendAuditNow(pool.deps, tenantId, [denied('after')]);
+      expect(await entries(tenantId)).toEqual([
+        { seq: 1, request_id: 'own' },
+        { seq: 2, request_id: 'after' },
+      ]);
+      expect(await verifyAuditChain(deps, tenantId)).toEqual({ ok: true, entries: 2, checkpoints: 0 });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('when the append fails on the server, nothing commits, the call throws, and the next append chains on', async () => {
+    const tenantId = await createAuditTenant(database.db, 'alone-fails');
+    const pool = onePool();
+    try {
+      await appendAuditNow(pool.deps, tenantId, [denied('one')]);
+      const head = await headOf(tenantId);
+      await runAsOwner(
+        database.ownerUrl,
+        `create function refuse_alone_entry() returns trigger language plpgsql as $$
+         begin raise exception 'entry refused'; end $$;
+         create trigger refuse_alone_entry before insert on audit_log for each row
+           when (new.tenant_id = ${String(tenantId)}) execute function refuse_alone_entry()`,
+      );
+      try {
+        await expect(appendAuditNow(pool.deps, tenantId, [denied('two')])).rejects.toThrow('entry refused');
+      } finally {
+        await runAsOwner(database.ownerUrl, 'drop trigger refuse_alone_entry on audit_log');
+      }
+      expect(await entries(tenantId)).toEqual([{ seq: 1, request_id: 'one' }]);
+      expect(await pendingCount(tenantId)).toBe(0);
+      expect(await headOf(tenantId)).toEqual(head);
+      await appendAuditNow(pool.deps, tenantId, [denied('three')]);
+      expect(await entries(tenantId)).toEqual([
+        { seq: 1, request_id: 'one' },
+        { seq: 2, request_id: 'three' },
+      ]);
+      expect(await verifyAuditChain(deps, tenantId)).toEqual({ ok: true, entries: 2, checkpoints: 0 });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('a crash between its statements (the backend terminated while the append waits inside its insert) leaves no half entry', async () => {
+    const tenantId = await createAuditTenant(database.db, 'alone-killed');
+    const pool = onePool();
+    const blocker = new pg.Client({ connectionString: database.ownerUrl });
+    await blocker.connect();
+    try {
+      await appendAuditNow(pool.deps, tenantId, [denied('one')]);
+      const head = await headOf(tenantId);
+      const backend = await runAloneInTenant<{ pid: number }>(
+        pool.deps.db,
+        tenantId,
+        'select pg_backend_pid() as pid',
+      );
+      const pid = backend?.[0]?.pid;
+      if (pid === undefined) throw new Error('no backend pid');
+      // Another transaction holds the place the append will insert at (uncommitted), so the
+      // append takes the head after its begin and tenant, then waits inside its insert.
+      await blocker.query('begin');
+      await blocker.query(
+        `insert into audit_log (tenant_id, seq, at, actor_kind, actor_id, action, decision, prev_hash, hash)
+         values ($1, $2, now(), 'system', 'blocker', 'read', 'allowed', $3, $4)`,
+        [tenantId, head.seq + 1, head.hash, randomBytes(32)],
+      );
+      const appending = appendAuditNow(pool.deps, tenantId, [denied('killed')]).then(
+        () => 'committed',
+        (error: Error) => error.message,
+      );
+      for (let tries = 0; ; tries += 1) {
+        const waiting = await runAsOwner<{ n: number }>(
+          database.ownerUrl,
+          `select count(*)::int as n from pg_stat_activity where pid = $1 and wait_event_type = 'Lock'`,
+          [pid],
+        );
+        if (waiting.rows[0]?.n === 1) break;
+        if (tries > 400) throw new Error('the append never waited inside its insert');
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      await runAsOwner(database.ownerUrl, 'select pg_terminate_backend($1)', [pid]);
+      expect(await appending).toMatch(/terminat/);
+      await blocker.query('rollback');
+    } finally {
+      await blocker.end();
+    }
+    try {
+      expect(await entries(tenantId)).toEqual([{ seq: 1, request_id: 'one' }]);
+      expect(await pendingCount(tenantId)).toBe(0);
+      // The pool dropped the dead client; the next append takes a new one and chains on.
+      await appendAuditNow(pool.deps, tenantId, [denied('after')]);
+      expect(await entries(tenantId)).toEqual([
+        { seq: 1, request_id: 'one' },
+        { seq: 2, request_id: 'after' },
+      ]);
+      expect(await verifyAuditChain(deps, tenantId)).toEqual({ ok: true, entries: 2, checkpoints: 0 });
+    } finally {
+      await pool.close();
+    }
+  });
+});
