@@ -25,8 +25,6 @@ const WORDS = { colon: ':', one: 'call', many: 'calls' };
 /** The drafting of October with the given heads mapped to one group (what the run maps in TypeScript). */
 function draftingOf(heads: string[]): CallLineDrafting {
   return {
-    month: '2026-10-01',
-    headLength: 4,
     heads: heads.map((head) => ({ head, key: 'other' })),
     groups: [{ key: 'other', builtIn: true, labels: { nl: 'Overige', fr: 'Autres', en: 'Other' } }],
     words: { nl: WORDS, fr: WORDS, en: WORDS },

@@ -349,8 +349,6 @@ export async function fillBatchCallHeads(
 
 /** How the SQL drafting groups heads and names groups (decision 0550): constants of the run. */
 export interface CallLineDrafting {
-  month: string;
-  headLength: number;
   /** Each head (`fillBatchCallHeads`) and the key of its group. */
   heads: ReadonlyArray<{ head: string; key: string }>;
   /** Each group's key, whether it is a built-in class, and its name per language. */

@@ -398,7 +398,6 @@ export async function runInvoices(
       // and head in one pass, then its heads mapped to groups from that same read (decision 0655).
       const drafting = inSql
         ? callLineDrafting(
-            period.start,
             grouping,
             await fillBatchCallHeads(atx.tx, calls.grant, period.start, subjects, grouping.headLength),
             wordsOf,
@@ -598,7 +597,6 @@ export function summariseCalls(
 
 /** The SQL drafting's grouping and names (decision 0550): the batch's heads mapped in TypeScript. */
 function callLineDrafting(
-  month: string,
   grouping: DestinationGrouping,
   heads: readonly string[],
   words: CallLineDrafting['words'],
@@ -615,7 +613,7 @@ function callLineDrafting(
     }
     return { head, key: group.key };
   });
-  return { month, headLength: grouping.headLength, heads: mapped, groups: [...groups.values()], words };
+  return { heads: mapped, groups: [...groups.values()], words };
 }
 
 /**
