@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { TransformOptions, Writable } from 'node:stream';
-import { finished, pipeline } from 'node:stream/promises';
+import { finished } from 'node:stream/promises';
 import zlib from 'node:zlib';
 
 // A ZIP written to a stream one entry after the other, each entry deflated while its data is
@@ -42,6 +42,40 @@ function deflateOptions(level: number): zlib.ZlibOptions {
     highWaterMark: 512 * 1024,
   };
   return options;
+}
+
+const DEFLATE_CLOSED = 'deflate closed';
+
+/** The deflate closed under a writer: its output went away or its spool was disposed of. */
+function deflateClosed(error: unknown): boolean {
+  return error instanceof Error && error.message === DEFLATE_CLOSED;
+}
+
+/**
+ * Writes `bytes` into `deflate` and waits while it is behind; `consumed` is called once the deflate
+ * has read them (never after a failure: a piece it may still hold is not handed back). A deflate
+ * closed meanwhile (its output went away) ends the wait with an error.
+ */
+async function writeDeflated(
+  deflate: zlib.DeflateRaw,
+  bytes: Buffer,
+  consumed: ((piece: Buffer) => void) | undefined,
+): Promise<void> {
+  if (deflate.destroyed) throw new Error(DEFLATE_CLOSED);
+  const done = consumed && ((error?: Error | null) => (error ? undefined : consumed(bytes)));
+  if (deflate.write(bytes, done)) return;
+  if (deflate.destroyed) throw new Error(DEFLATE_CLOSED);
+  const waiting = new AbortController();
+  try {
+    await Promise.race([
+      once(deflate, 'drain', { signal: waiting.signal }),
+      once(deflate, 'close', { signal: waiting.signal }).then(() => {
+        throw new Error(DEFLATE_CLOSED);
+      }),
+    ]);
+  } finally {
+    waiting.abort();
+  }
 }
 
 interface WrittenEntry {
@@ -81,27 +115,46 @@ export class ZipStream {
       (Math.max(0, at.getUTCFullYear() - 1980) << 9) | ((at.getUTCMonth() + 1) << 5) | at.getUTCDate();
   }
 
-  /** Adds one file whose content is `data` (text is written as UTF-8), deflated as it is read. */
-  async entry(name: string, data: AsyncIterable<string | Buffer> | Iterable<string | Buffer>): Promise<void> {
+  /**
+   * Adds one file whose content is `data` (text is written as UTF-8), deflated as it is read.
+   * `consumed` is called with each Buffer piece once the deflate is done with it: its producer may
+   * then write into that memory again (decision 0660).
+   */
+  async entry(
+    name: string,
+    data: AsyncIterable<string | Buffer> | Iterable<string | Buffer>,
+    consumed?: (piece: Buffer) => void,
+  ): Promise<void> {
     const entry = await this.#start(name);
-    await pipeline(
-      async function* () {
-        for await (const piece of data as AsyncIterable<string | Buffer>) {
-          const bytes: Buffer = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
-          if (bytes.length === 0) continue;
-          entry.crc = zlib.crc32(bytes, entry.crc);
-          entry.size += bytes.length;
-          yield bytes;
-        }
-      },
-      zlib.createDeflateRaw(deflateOptions(this.#options.level)),
-      async (deflated: AsyncIterable<Buffer>) => {
-        for await (const chunk of deflated) {
-          entry.compressedSize += chunk.length;
-          await this.#write(chunk);
-        }
-      },
-    );
+    const deflate = zlib.createDeflateRaw(deflateOptions(this.#options.level));
+    // The deflated bytes go to the output while the next pieces are read and deflated.
+    const copied = (async () => {
+      for await (const chunk of deflate as AsyncIterable<Buffer>) {
+        entry.compressedSize += chunk.length;
+        await this.#write(chunk);
+      }
+    })();
+    // Awaited below; until then a failed output only has to stop the loop (the deflate closes).
+    copied.catch(() => undefined);
+    try {
+      for await (const piece of data as AsyncIterable<string | Buffer>) {
+        const bytes: Buffer = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
+        if (bytes.length === 0) continue;
+        entry.crc = zlib.crc32(bytes, entry.crc);
+        entry.size += bytes.length;
+        await writeDeflated(deflate, bytes, typeof piece === 'string' ? undefined : consumed);
+      }
+      deflate.end();
+    } catch (error) {
+      deflate.destroy();
+      // The output's own failure, when that is what closed the deflate, says more.
+      const outputFailure = await copied.then(
+        () => undefined,
+        (failure: unknown) => failure,
+      );
+      throw deflateClosed(error) && outputFailure !== undefined ? outputFailure : error;
+    }
+    await copied;
     await this.#finish(entry);
   }
 
@@ -293,26 +346,22 @@ export class DeflateSpool {
     this.#done.catch(() => undefined);
   }
 
-  /** Adds the entry's next bytes (text as UTF-8); waits while the deflate is behind. */
-  async write(piece: string | Buffer): Promise<void> {
+  /**
+   * Adds the entry's next bytes (text as UTF-8); waits while the deflate is behind. `consumed` is
+   * called with a Buffer piece once the deflate is done with it (as for `ZipStream#entry`).
+   */
+  async write(piece: string | Buffer, consumed?: (piece: Buffer) => void): Promise<void> {
     const bytes = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
     if (bytes.length === 0) return;
     if (this.#failed !== undefined) throw this.#failed;
     if (this.#deflate.destroyed) throw new Error('spool closed');
     this.#crc = zlib.crc32(bytes, this.#crc);
     this.#size += bytes.length;
-    if (this.#deflate.write(bytes)) return;
-    // A spool disposed of meanwhile (the download went away) ends the wait with an error.
-    const waiting = new AbortController();
     try {
-      await Promise.race([
-        once(this.#deflate, 'drain', { signal: waiting.signal }),
-        once(this.#deflate, 'close', { signal: waiting.signal }).then(() => {
-          throw this.#failed ?? new Error('spool closed');
-        }),
-      ]);
-    } finally {
-      waiting.abort();
+      await writeDeflated(this.#deflate, bytes, typeof piece === 'string' ? undefined : consumed);
+    } catch (error) {
+      // A spool disposed of meanwhile (the download went away) ends the wait with an error.
+      throw this.#failed ?? (deflateClosed(error) ? new Error('spool closed') : error);
     }
   }
 

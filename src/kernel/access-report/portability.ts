@@ -70,18 +70,20 @@ export async function streamPortabilityZip(
       // while the CSV is deflated aside, then copied in after it (ZIP entries are contiguous).
       const csv = new DeflateSpool(EXPORT_DEFLATE_LEVEL);
       try {
-        const pieces =
+        const { pieces, recycle } =
           client && plan
             ? copiedPieces(client, map, plan)
-            : renderedPieces(tx, grant, map, options.subjectId);
+            : { pieces: renderedPieces(tx, grant, map, options.subjectId), recycle: undefined };
+        // Each piece's memory goes back to its writer once the deflate has read it (decision 0660).
         await zip.entry(
           `${map.table}.json`,
           (async function* () {
             for await (const piece of pieces) {
-              await csv.write(piece.csv);
+              await csv.write(piece.csv, recycle);
               yield piece.json;
             }
           })(),
+          recycle,
         );
         await zip.spooledEntry(`${map.table}.csv`, csv);
       } finally {
@@ -139,24 +141,33 @@ async function* renderedPieces(
  * The same two files from one `COPY … TO` of a table that needs no decryption: each chunk of COPY
  * text is scanned once and written into both files (CopyPairWriter), in pieces of ~256 KiB.
  */
-async function* copiedPieces(client: pg.Client, map: TableDataMap, plan: CopyPlan): AsyncGenerator<Pieces> {
+function copiedPieces(
+  client: pg.Client,
+  map: TableDataMap,
+  plan: CopyPlan,
+): { pieces: AsyncGenerator<Pieces>; recycle: (piece: Buffer) => void } {
   const writer = new CopyPairWriter(plan, ',\n');
-  yield { json: '[', csv: csvRecord(exportedColumns(map).map((column) => column.replace(/_enc$/, ''))) };
-  let first = true;
-  const lead = (rows: Buffer): string | Buffer => {
-    if (rows.length === 0) return rows;
-    const led = first ? Buffer.concat([NEWLINE, rows]) : rows;
-    first = false;
-    return led;
+  return {
+    recycle: (piece) => writer.recycle(piece),
+    pieces: (async function* () {
+      yield {
+        json: '[\n',
+        csv: csvRecord(exportedColumns(map).map((column) => column.replace(/_enc$/, ''))),
+      };
+      let empty = true;
+      for await (const chunk of copyOut(client, plan.statement))
+        for (const piece of writer.push(chunk)) {
+          empty &&= piece.json.length === 0;
+          yield piece;
+        }
+      const rest = writer.end();
+      empty &&= rest.json.length === 0;
+      yield rest;
+      // '[\n]\n' for a table without rows, as before.
+      yield { json: empty ? ']\n' : '\n]\n', csv: '' };
+    })(),
   };
-  for await (const chunk of copyOut(client, plan.statement))
-    for (const piece of writer.push(chunk)) yield { json: lead(piece.json), csv: piece.csv };
-  const rest = writer.end();
-  yield { json: lead(rest.json), csv: rest.csv };
-  yield { json: '\n]\n', csv: '' };
 }
-
-const NEWLINE = Buffer.from('\n');
 
 /** The personal columns an export shows: not blind indexes, not security secrets. */
 function exportedColumns(map: TableDataMap): string[] {
