@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 import { PassThrough, Writable } from 'node:stream';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -76,6 +76,57 @@ describe('ZipStream', () => {
       expect(entry.content.equals(expected[index] ?? Buffer.alloc(1))).toBe(true);
       expect(entry.crc).toBe(zlib.crc32(entry.content));
     });
+  });
+
+  it('hands each piece back once the deflate has read it, so that its producer writes into it again (entry and spool)', async () => {
+    const sink = collect();
+    const zip = new ZipStream(sink, { level: 1, modified: new Date('2026-03-04T05:06:08Z') });
+    const spool = new DeflateSpool(1);
+    // Two buffers for each file: a piece is overwritten as soon as it is handed back, so a hand-back
+    // before the deflate is done with it would change what the archive holds.
+    const free: Record<'entry' | 'spool', Buffer[]> = {
+      entry: [Buffer.alloc(65_536), Buffer.alloc(65_536)],
+      spool: [Buffer.alloc(32_768), Buffer.alloc(32_768)],
+    };
+    const expected = { entry: [] as Buffer[], spool: [] as Buffer[] };
+    const handedBack = { entry: 0, spool: 0 };
+    const next = async (file: 'entry' | 'spool'): Promise<Buffer> => {
+      for (;;) {
+        const piece = free[file].pop();
+        if (piece) {
+          randomFillSync(piece);
+          expected[file].push(Buffer.from(piece));
+          return piece;
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    const back = (file: 'entry' | 'spool') => (piece: Buffer) => {
+      handedBack[file] += 1;
+      free[file].push(piece);
+    };
+    try {
+      await zip.entry(
+        'reused.bin',
+        (async function* () {
+          for (let index = 0; index < 60; index += 1) {
+            await spool.write(await next('spool'), back('spool'));
+            yield await next('entry');
+          }
+          // Text is made into bytes by the writer itself: nothing to hand back.
+          yield 'end\n';
+        })(),
+        back('entry'),
+      );
+      await zip.spooledEntry('reused-aside.bin', spool);
+      await zip.end();
+    } finally {
+      await spool.dispose();
+    }
+    expect(handedBack).toEqual({ entry: 60, spool: 60 });
+    const entries = await readZip(sink.bytes());
+    expect(entries[0]?.content.equals(Buffer.concat([...expected.entry, Buffer.from('end\n')]))).toBe(true);
+    expect(entries[1]?.content.equals(Buffer.concat(expected.spool))).toBe(true);
   });
 
   it('reads its source only as fast as the output takes it, and stops reading when the output goes away', async () => {

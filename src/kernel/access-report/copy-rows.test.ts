@@ -329,6 +329,24 @@ describe('rows written from COPY text', () => {
         };
         expect(written, `${name}, cut every ${cut} bytes, pieces of ${pieceBytes}`).toEqual(expected);
         expect(pair.rows).toBe(json.rows);
+        // The same when each piece is read at once and its buffers handed back (decision 0660).
+        const recycling = new CopyPairWriter(cases.plan, ',\n', pieceBytes);
+        const read = { json: [] as string[], csv: [] as string[] };
+        const memory = new Set<ArrayBufferLike>();
+        const take = (taken: Array<{ json: Buffer; csv: Buffer }>) => {
+          for (const piece of taken) {
+            read.json.push(piece.json.toString('utf8'));
+            read.csv.push(piece.csv.toString('utf8'));
+            memory.add(piece.json.buffer).add(piece.csv.buffer);
+            recycling.recycle(piece.json);
+            recycling.recycle(piece.csv);
+          }
+        };
+        for (let index = 0; index < cases.copy.length; index += cut)
+          take(recycling.push(cases.copy.subarray(index, index + cut)));
+        take([recycling.end()]);
+        expect({ json: read.json.join(''), csv: read.csv.join('') }).toEqual(expected);
+        if (pieces.length > 4) expect(memory.size).toBeLessThan(pieces.length);
       }
     }
     const pair = new CopyPairWriter(synthetic, ',');
