@@ -31,6 +31,13 @@ export class TenantPolicyStore {
   readonly #db: Db;
   readonly #cacheMs: number;
   readonly #cache = new Map<number, { value: TenantPolicy; until: number }>();
+  /**
+   * The last version parsed per tenant, by its source's SHA-256. A version is never changed once
+   * installed (the app may not update or delete one, migration 0003), so a reload that finds the
+   * same source reuses its parsed policy: parsing and validating the YAML took ~0.1 s of CPU, paid
+   * again by every request that came after the short cache above had expired (decision 0660).
+   */
+  readonly #parsed = new Map<number, { sha256: string; policy: TenantPolicy['policy'] }>();
 
   /** `cacheMs`: how long a policy read is reused (tests of the reload path pass 0). */
   constructor(db: Db, cacheMs = CACHE_TTL_MS) {
@@ -44,7 +51,7 @@ export class TenantPolicyStore {
     const read = (tx: Tx) =>
       tx
         .selectFrom('tenant_policies')
-        .select(['version_no', 'statement_version', 'source_yaml', 'source_file'])
+        .select(['version_no', 'statement_version', 'source_yaml', 'source_file', 'source_sha256'])
         .orderBy('version_no', 'desc')
         .limit(1)
         .executeTakeFirst();
@@ -57,11 +64,15 @@ export class TenantPolicyStore {
         publicMessage: 'this tenant has no privacy policy installed',
       });
     }
+    const parsed = this.#parsed.get(tenantId);
+    const policy =
+      parsed?.sha256 === row.source_sha256 ? parsed.policy : parsePolicy(row.source_yaml, row.source_file);
+    this.#parsed.set(tenantId, { sha256: row.source_sha256, policy });
     const value: TenantPolicy = {
       tenantId,
       versionNo: row.version_no,
       statementVersion: row.statement_version,
-      policy: parsePolicy(row.source_yaml, row.source_file),
+      policy,
     };
     this.#cache.set(tenantId, { value, until: Date.now() + this.#cacheMs });
     return value;
