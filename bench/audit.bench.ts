@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { createTenant } from '../src/modules/tenants/index.js';
-import { verifyAuditChain, withAudit, type AuditEvent } from '../src/kernel/audit/index.js';
+import { appendAuditNow, verifyAuditChain, withAudit, type AuditEvent } from '../src/kernel/audit/index.js';
 import { kernelCore } from '../src/kernel/kernel.js';
 import { medianMs, ownerQuery, pairedMs, type BenchDatabase, type Figure } from './harness.js';
 import { timeStatements, walCounters, walDelta } from './waits.js';
@@ -86,8 +86,14 @@ export async function benchAudit(bench: BenchDatabase): Promise<Figure[]> {
     let eventIndex = 0;
     // Every audited commit waits for the WAL flush, reads included (docs/decisions/0250), and so
     // does every baseline INSERT.
-    const cases = [...GROUP_SIZES.map((group) => ({ group, writes: false })), { group: 1, writes: true }];
-    for (const { group, writes } of cases) {
+    // `alone`: the entry in a transaction of its own (appendAuditNow, a refusal's entry), one
+    // simple query on a pooled client without a Kysely transaction (decision 0650).
+    const cases = [
+      ...GROUP_SIZES.map((group) => ({ group, writes: false, alone: false })),
+      { group: 1, writes: false, alone: true },
+      { group: 1, writes: true, alone: false },
+    ];
+    for (const { group, writes, alone } of cases) {
       let sameShapeFigure: Awaited<ReturnType<typeof pairedMs>> | undefined;
       const transactions = ENTRIES_PER_RUN / group;
       const placeholders = Array.from(
@@ -100,6 +106,10 @@ export async function benchAudit(bench: BenchDatabase): Promise<Figure[]> {
       const passes = {
         ours: async () => {
           for (let t = 0; t < transactions; t += 1) {
+            if (alone) {
+              await appendAuditNow(deps, tenant.tenantId, [benchEvent((eventIndex += 1))]);
+              continue;
+            }
             await withAudit(deps, tenant.tenantId, async ({ audit, tx }) => {
               // A transaction that also changed data.
               if (writes) await sql`select pg_current_xact_id()`.execute(tx);
@@ -130,7 +140,7 @@ export async function benchAudit(bench: BenchDatabase): Promise<Figure[]> {
       }
       // `--waits`: one more pass of each, every statement timed by kind, and the WAL per entry.
       let profile = '';
-      if (group === 1 && process.argv.includes('--waits')) {
+      if (group === 1 && !alone && process.argv.includes('--waits')) {
         const kindOf = (text: string): string =>
           text.startsWith('begin')
             ? 'begin+tenant'
@@ -160,7 +170,9 @@ export async function benchAudit(bench: BenchDatabase): Promise<Figure[]> {
       const limit = ENTRIES_PER_RUN / (timings.baseline.median / 1000);
       figures.push({
         scenario: 'audit',
-        metric: `appends, ${group} per transaction${writes ? ', in a transaction that also wrote' : ' (audit-only transaction)'}`,
+        metric: alone
+          ? 'appends, 1 per audit-only transaction of its own (appendAuditNow, as for a refusal)'
+          : `appends, ${group} per transaction${writes ? ', in a transaction that also wrote' : ' (audit-only transaction)'}`,
         value: ours,
         unit: 'entries/s',
         baseline: {
