@@ -315,21 +315,31 @@ describe('a pending audit entry cannot be deleted by the app role (attack S10-3,
     });
   });
 
-  it('runs as its owner with a fixed search_path, and only the app role may call it', async () => {
+  it('runs as its owner with a fixed search_path the app role cannot add to, and only the app role may call it', async () => {
     const { rows } = await runAsOwner<{
       definer: boolean;
       config: string[] | null;
       app: boolean;
       everyone: boolean;
+      app_creates: boolean;
     }>(
       database.ownerUrl,
       `select p.prosecdef as definer, p.proconfig as config,
               has_function_privilege('kluis_app', p.oid, 'execute') as app,
-              coalesce((select bool_or(a.grantee = 0) from aclexplode(p.proacl) as a), true) as everyone
+              coalesce((select bool_or(a.grantee = 0) from aclexplode(p.proacl) as a), true) as everyone,
+              has_schema_privilege('kluis_app', 'public', 'create') as app_creates
          from pg_proc p where p.oid = 'kluis_audit_unpark(bigint[], bigint[], bytea[])'::regprocedure`,
     );
     expect(rows).toEqual([
-      { definer: true, config: ['search_path=public, pg_temp'], app: true, everyone: false },
+      // An operator or function the app role put into public could be picked by the definer's
+      // statements; it may not create there.
+      {
+        definer: true,
+        config: ['search_path=public, pg_temp'],
+        app: true,
+        everyone: false,
+        app_creates: false,
+      },
     ]);
   });
 });
