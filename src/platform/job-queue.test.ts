@@ -71,3 +71,34 @@ describe('dead runs of recoverable jobs (decisions 0466, 0545)', () => {
     expect(lines.filter((line) => line.includes('a run whose process ended was failed'))).toEqual([]);
   }, 90_000);
 });
+
+describe('the queue’s own connections (attack S10-9, decision 0642)', () => {
+  it('never has two queries at once on one connection: pg’s “already executing a query” warning is not raised while the recovery looks every millisecond', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning.message);
+    };
+    process.on('warning', onWarning);
+    const queue = await startJobQueue({
+      connectionString: database.ownerUrl,
+      logger: createLogger({ level: 'silent' }),
+      pollingIntervalSeconds: 0.5,
+      // A look starts before the one before it has its answer: without a queue of their own, the
+      // queries meet on the connection.
+      recoverIntervalSeconds: 0.001,
+      claimGraceSeconds: 0,
+    });
+    try {
+      await queue.register({ name: 'busy-look', recoverable: true, run: () => sleep(300) });
+      for (let round = 0; round < 4; round += 1) {
+        await queue.runNow('busy-look');
+        await queue.drain('busy-look', 30_000);
+      }
+      await sleep(1000);
+    } finally {
+      await queue.stop();
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((message) => message.includes('already executing a query'))).toEqual([]);
+  }, 90_000);
+});

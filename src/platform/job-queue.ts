@@ -84,15 +84,25 @@ export async function startJobQueue(options: JobQueueOptions): Promise<JobQueue>
   /** The ids of the recoverable runs this process is running now: never judged here (decision 0545). */
   const running = new Set<string>();
 
+  /** One query on one of the queue's own connections, after every query asked of it before. */
+  type SerialQuery = <R extends pg.QueryResultRow>(
+    text: string,
+    values: unknown[],
+  ) => Promise<pg.QueryResult<R>>;
+
   /**
    * A lazily opened connection of this process, re-opened after it is lost. Two are kept apart:
    * `locks` holds the run locks of this process's recoverable runs (when the process dies,
    * PostgreSQL ends the session and the locks go with it); `checks` holds none and only tries
    * them. Advisory locks are re-entrant within a session, so a try on `locks` would take the
    * lock of this process's own live run and judge that run dead (attack S8-2, decision 0545).
+   *
+   * Its queries run one after another (decision 0642): concurrent runs and overlapping looks ask
+   * at the same moment, and pg warns (pg 9 will refuse) when a client is asked while it is busy.
    */
-  const connection = (applicationName: string, lostMessage: string): (() => Promise<pg.Client>) => {
+  const connection = (applicationName: string, lostMessage: string): SerialQuery => {
     let open: Promise<pg.Client> | null = null;
+    let last: Promise<unknown> = Promise.resolve();
     const get = (): Promise<pg.Client> => {
       open ??= (async () => {
         const client = new pg.Client({
@@ -116,7 +126,11 @@ export async function startJobQueue(options: JobQueueOptions): Promise<JobQueue>
       open = null;
       return client;
     });
-    return get;
+    return (text, values) => {
+      const answer = last.then(async () => (await get()).query(text, values));
+      last = answer.catch(() => undefined);
+      return answer;
+    };
   };
   // The locks went with the session; the next run opens a new one. A live run may then be failed
   // by another process's look: harmless for recoverable jobs (their work is locked).
@@ -130,8 +144,7 @@ export async function startJobQueue(options: JobQueueOptions): Promise<JobQueue>
    */
   const recoverDeadRuns = async (): Promise<void> => {
     if (recoverable.size === 0) return;
-    const client = await checks();
-    const active = await client.query<{ id: string; name: string }>(
+    const active = await checks<{ id: string; name: string }>(
       `select id::text, name from ${JOB_SCHEMA}.job
         where name = any($1::text[]) and state = 'active'
           and started_on < now() - make_interval(secs => $2)`,
@@ -139,9 +152,7 @@ export async function startJobQueue(options: JobQueueOptions): Promise<JobQueue>
     );
     for (const job of active.rows) {
       if (running.has(job.id)) continue;
-      const free = await client.query<{ ok: boolean }>(`select pg_try_advisory_lock(${RUN_LOCK}) as ok`, [
-        job.id,
-      ]);
+      const free = await checks<{ ok: boolean }>(`select pg_try_advisory_lock(${RUN_LOCK}) as ok`, [job.id]);
       if (free.rows[0]?.ok !== true) continue;
       try {
         await boss.fail(job.name, job.id, { message: 'its process ended during the run' });
@@ -150,7 +161,7 @@ export async function startJobQueue(options: JobQueueOptions): Promise<JobQueue>
           'a run whose process ended was failed; the next run starts',
         );
       } finally {
-        await client.query(`select pg_advisory_unlock(${RUN_LOCK})`, [job.id]);
+        await checks(`select pg_advisory_unlock(${RUN_LOCK})`, [job.id]);
       }
     }
   };
@@ -165,12 +176,11 @@ export async function startJobQueue(options: JobQueueOptions): Promise<JobQueue>
   const underRunLock = async (jobId: string, work: () => Promise<void>): Promise<void> => {
     running.add(jobId);
     try {
-      const client = await locks();
-      await client.query(`select pg_advisory_lock(${RUN_LOCK})`, [jobId]);
+      await locks(`select pg_advisory_lock(${RUN_LOCK})`, [jobId]);
       try {
         await work();
       } finally {
-        await client.query(`select pg_advisory_unlock(${RUN_LOCK})`, [jobId]).catch(() => undefined);
+        await locks(`select pg_advisory_unlock(${RUN_LOCK})`, [jobId]).catch(() => undefined);
       }
     } finally {
       running.delete(jobId);
