@@ -102,6 +102,42 @@ describe('a database error is a 503, never an answer about the input', () => {
     await upApp.close();
   });
 
+  it('a logout with the database unreachable answers 503 database_unavailable and keeps the cookie, and the session still works; once the database is back the logout ends it', async () => {
+    const kernel = createTestKernel(database);
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    const staff = await createStaffUser(
+      kernel,
+      tenant.tenantId,
+      { kind: 'system', job: 'test' },
+      { email: 'leaver@staff.example', displayName: 'leaver', role: 'sales' },
+    );
+    const upApp = await buildApp({ kernel, logger: testLogger, version: 'test' });
+    try {
+      const login = await upApp.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { tenant: tenant.slug, email: 'leaver@staff.example', password: staff.oneTimePassword },
+      });
+      expect(login.statusCode).toBe(200);
+      const cookie = String(login.headers['set-cookie']).split(';')[0] ?? '';
+      expect(cookie).toMatch(/^kluis_session=\d+\./);
+      const logout = (app: Awaited<ReturnType<typeof buildApp>>) =>
+        app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: { cookie } });
+      const me = () => upApp.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie } });
+
+      const failed = await logout(downApp);
+      expect(failed.statusCode).toBe(503);
+      expect(failed.json<{ code: string }>().code).toBe('database_unavailable');
+      expect(failed.headers['set-cookie']).toBeUndefined();
+      expect((await me()).statusCode).toBe(200);
+
+      expect((await logout(upApp)).statusCode).toBe(204);
+      expect((await me()).statusCode).toBe(401);
+    } finally {
+      await upApp.close();
+    }
+  });
+
   it('a connection lost mid-transaction whose rollback then fails is classed as database unavailability (a 503 from the error handler), not an unexpected error (500)', async () => {
     const client = new pg.Client({ connectionString: database.ownerUrl });
     // `on`, not `once`: the loss can be reported more than once (the termination, then the socket's

@@ -507,14 +507,17 @@ export async function stepUpSession(
   return now;
 }
 
+/**
+ * Ends the session of a cookie (a malformed or unknown cookie has none to end). A delete that
+ * fails throws: the session still works, so the logout must not answer that it ended (a database
+ * outage is a 503, decision 0626/0628).
+ */
 export async function logoutSession(kernel: Kernel, cookie: string): Promise<void> {
   const parsed = parseSessionCookie(cookie);
   if (!parsed) return;
-  await kernel
-    .plain(parsed.tenantId, (tx) =>
-      tx.deleteFrom('staff_sessions').where('session_hash', '=', sha256(parsed.token)).execute(),
-    )
-    .catch(() => undefined);
+  await kernel.plain(parsed.tenantId, (tx) =>
+    tx.deleteFrom('staff_sessions').where('session_hash', '=', sha256(parsed.token)).execute(),
+  );
 }
 
 /**
