@@ -35,6 +35,8 @@ const CLI_ACTOR: Actor = { kind: 'system', job: 'cli' };
 
 interface TelephonySession {
   config: Config;
+  /** The CLI's structured logger (stderr), for the import's own connections (decision 0626). */
+  logger: Logger;
   database: DatabaseHandle;
   kernel: Kernel;
   tenant: Tenant;
@@ -52,6 +54,7 @@ async function openSessionWith(config: Config, logger: Logger, slug: string): Pr
     const tenant = await findTenantBySlug(runtime.database.db, slug);
     return {
       config,
+      logger,
       database: runtime.database,
       kernel: runtime.kernel,
       tenant,
@@ -431,7 +434,7 @@ function registerCdrCommands(program: Command): void {
           batchSize: string;
         },
       ) => {
-        await withSession(flags.tenant, async ({ config, database, kernel, tenant }) => {
+        await withSession(flags.tenant, async ({ config, logger, database, kernel, tenant }) => {
           const format = parseFormat(flags.format, flags.map !== undefined);
           const batchSize = Number(flags.batchSize);
           if (!Number.isInteger(batchSize) || batchSize < 1) {
@@ -443,6 +446,8 @@ function registerCdrCommands(program: Command): void {
           const connection = {
             connectionString: config.appDatabaseUrl ?? database.ownerUrl,
             assumeAppRole: config.appDatabaseUrl === undefined,
+            // A bulk connection the database drops is reported, not an unhandled 'error' (0626).
+            logger,
           };
           const isTty = isProgressShown();
           const allRejected: string[] = [];
