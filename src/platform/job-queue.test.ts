@@ -86,7 +86,6 @@ describe('the queue’s own connections (attack S10-9, decision 0642)', () => {
       // A look starts before the one before it has its answer: without a queue of their own, the
       // queries meet on the connection.
       recoverIntervalSeconds: 0.001,
-      claimGraceSeconds: 0,
     });
     try {
       await queue.register({ name: 'busy-look', recoverable: true, run: () => sleep(300) });
