@@ -1,7 +1,15 @@
 import net from 'node:net';
 
+export interface TcpProxy {
+  port: number;
+  /** Takes the database away: open connections are reset, new ones refused. */
+  cut(): Promise<void>;
+  /** Brings it back on the same port (after `cut`): new connections reach the database again. */
+  restore(): Promise<void>;
+}
+
 /** A TCP proxy in front of the test's PostgreSQL; `cut` takes the database away (refused, reset). */
-export async function startProxy(target: URL): Promise<{ port: number; cut(): Promise<void> }> {
+export async function startProxy(target: URL): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(target.port || 5432), target.hostname);
@@ -14,12 +22,14 @@ export async function startProxy(target: URL): Promise<{ port: number; cut(): Pr
   });
   // A port the system picks: nothing else on the machine can hold it.
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
   return {
-    port: (server.address() as net.AddressInfo).port,
+    port,
     cut: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       await closed;
     },
+    restore: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
   };
 }

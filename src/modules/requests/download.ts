@@ -6,6 +6,7 @@ import {
   streamPortabilityZip,
   writeAccessPackage,
 } from '../../kernel/access-report/index.js';
+import { describeUnexpected } from '../../platform/errors.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
 import { DeflateSpool, ZipStream } from '../../platform/zip-stream.js';
 import {
@@ -111,7 +112,12 @@ async function sendPackage(
         // Both settle before the spool is disposed of: the walk stops at its next write.
         const [entry, walk] = await Promise.allSettled([
           zip.entry('access-report.json', json),
-          writeAccessPackage(deps.kernel, deps.dataMap, options, json, page),
+          // A walk that fails (the database lost) ends the entry too, or the entry would wait
+          // for the rest of the JSON until the stall timer (attack S10-8).
+          writeAccessPackage(deps.kernel, deps.dataMap, options, json, page).catch((error: unknown) => {
+            json.destroy(error instanceof Error ? error : new Error('access package failed'));
+            throw error;
+          }),
         ]);
         for (const settled of [entry, walk]) if (settled.status === 'rejected') throw settled.reason;
         await zip.spooledEntry('access-report.html', page);
@@ -122,7 +128,13 @@ async function sendPackage(
       if (!raw.writableFinished) await finished(raw);
     }
   } catch (error) {
-    if (!raw.destroyed || raw.writableFinished) throw error;
+    // The status line is out, so no error answer can follow: a failure here (the database lost
+    // mid-download, attack S10-8) ends the connection at once, so the person's client sees the
+    // download broken off, and the link stays usable. A client that hung up is not logged as one.
+    if (!raw.destroyed) {
+      request.log.error({ err: describeUnexpected(error) }, 'download failed after its first byte');
+      raw.destroy();
+    }
   } finally {
     keepSocket();
   }
