@@ -226,6 +226,7 @@ export async function openRuntime(
     keystore: database.keystore,
     kms: new LocalKeyManagementService(masterKey),
     clock,
+    logger,
     ...(config.audit.anchorFile === undefined ? {} : { auditAnchorFile: config.audit.anchorFile }),
   });
   return { database, kernel, close: () => database.close() };

@@ -1,5 +1,6 @@
 import type { RawBuilder } from 'kysely';
 import type { Clock } from '../platform/clock.js';
+import type { Logger } from '../platform/logger.js';
 import { withTenant, type Db, type Tx } from '../platform/db.js';
 import { markingIdempotentCommit } from './idempotent-commits.js';
 import { findTenantById, findTenantBySlug, listTenants, type Tenant } from '../modules/tenants/index.js';
@@ -33,6 +34,8 @@ export interface KernelOptions {
   auditAnchorFile?: string;
   /** How long the policy in force is reused before it is read again (default 5 s; tests: 0). */
   policyCacheMs?: number;
+  /** Where the audit log reports a chain it cannot extend (decision 0680). */
+  logger?: Logger;
 }
 
 /**
@@ -145,6 +148,7 @@ export function createKernel(options: KernelOptions): Kernel {
       pseudonym: (tenantId, subjectId) => keyring.pseudonym(tenantId, subjectId),
       checkpointMac: (tenantId, data) => keyring.checkpointMac(tenantId, data),
     },
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
     // Checkpoints also go outside the data database: the key store, and the operator's file.
     anchors: [
       new KeystoreAnchors(options.keystore),

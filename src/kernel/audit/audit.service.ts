@@ -9,7 +9,8 @@ import {
   type Db,
   type Tx,
 } from '../../platform/db.js';
-import { AppError } from '../../platform/errors.js';
+import { AppError, isAppError } from '../../platform/errors.js';
+import type { Logger } from '../../platform/logger.js';
 import {
   encodeCheckpoint,
   encodeEntryMac,
@@ -73,6 +74,8 @@ export interface AuditDeps {
   clock: Clock;
   /** Where checkpoints are also written, outside the data database (key store, anchor file). */
   anchors?: readonly AnchorSource[];
+  /** Where a chain blocked by a row beyond its head is reported (no entry content, no keys). */
+  logger?: Pick<Logger, 'error'>;
 }
 
 const DRAIN = Symbol('drain');
@@ -205,9 +208,12 @@ export async function withAudit<T>(
       // its chain run, the events queue behind it (decision 0480).
       const behind = audit[PARKED] || chainRunPending(deps.db, tenantId);
       return { value: result, appending: await appendEvents(tx, deps, tenantId, audit[DRAIN](), behind) };
-    });
+    }).catch((error: unknown) => rethrowBlocked(deps.db, tenantId, error));
     // Sent with the commit (decision 0481): what it wrote is known once the commit is made.
-    const appended = typeof appending === 'string' ? appending : await appending.afterCommit;
+    const appended =
+      typeof appending === 'string'
+        ? appending
+        : await appending.afterCommit.catch((error: unknown) => rethrowBlocked(deps.db, tenantId, error));
     if (appended === 'pending') {
       // Entries this transaction appended to audit_pending are in the chain before the caller
       // goes on (decision 0340).
@@ -252,15 +258,67 @@ async function appendAlone(
   events: RecordedAuditEvent[],
   behind: boolean,
 ): Promise<Appended> {
-  if (events.length <= WITH_COMMIT_MAX && canRunAlone(deps.db)) {
-    const append = await appendStatement(deps, tenantId, events, behind);
-    const rows = await runAloneInTenant<Record<string, unknown>>(deps.db, tenantId, append.statement);
-    if (rows) return append.settle(rows[0]);
+  try {
+    if (events.length <= WITH_COMMIT_MAX && canRunAlone(deps.db)) {
+      const append = await appendStatement(deps, tenantId, events, behind);
+      const rows = await runAloneInTenant<Record<string, unknown>>(deps.db, tenantId, append.statement);
+      if (rows) return append.settle(rows[0]);
+    }
+    const appending = await withTenant(deps.db, tenantId, (tx) =>
+      appendEvents(tx, deps, tenantId, events, behind),
+    );
+    return typeof appending === 'string' ? appending : await appending.afterCommit;
+  } catch (error) {
+    return rethrowBlocked(deps.db, tenantId, error);
   }
-  const appending = await withTenant(deps.db, tenantId, (tx) =>
-    appendEvents(tx, deps, tenantId, events, behind),
+}
+
+/**
+ * Whether `error` is PostgreSQL's unique violation on audit_log's key: an insert found its seq
+ * taken. Kluis only ever inserts at the head + 1 with the head locked or compared in the same
+ * statement, so a taken seq means a row was written there without moving the head (attack S11-4).
+ * The error's detail does not name the seq (row-level security hides the key), so the caller
+ * reads the head.
+ */
+function isSeqTaken(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const fields = error as { code?: unknown; constraint?: unknown };
+  return fields.code === '23505' && fields.constraint === 'audit_log_pkey';
+}
+
+/**
+ * The tenant's chain cannot take an entry: a row sits beyond its head. Every audited write would
+ * fail the same way until an operator removes it, so the caller gets a 503 with a stable code and
+ * the log says where (decision 0680); `kluis audit verify` names the row.
+ */
+export function auditChainBlocked(tenantId: number, seq: number, cause: unknown): AppError {
+  return new AppError(
+    'audit_unavailable',
+    `audit chain of tenant ${tenantId} blocked at seq ${seq}: an entry beyond the head`,
+    {
+      publicMessage:
+        'the audit log cannot take new entries, so nothing was changed; an administrator must run kluis audit verify',
+      details: { blockedSeq: seq },
+      cause,
+    },
   );
-  return typeof appending === 'string' ? appending : await appending.afterCommit;
+}
+
+/** Whether `error` is a chain blocked by a row beyond its head (auditChainBlocked). */
+export function isAuditChainBlocked(error: unknown): error is AppError {
+  return isAppError(error) && error.code === 'audit_unavailable';
+}
+
+/**
+ * Rethrows a taken seq as auditChainBlocked at the seq after the head (where the row sits: the
+ * head did not move), any other error as it is; so does a failure to read the head.
+ */
+async function rethrowBlocked(db: Db, tenantId: number, error: unknown): Promise<never> {
+  if (!isSeqTaken(error)) throw error;
+  const head = await withTenant(db, tenantId, (tx) => selectAuditHead(tx, tenantId)).catch(() => {
+    throw error;
+  });
+  throw auditChainBlocked(tenantId, (head?.seq ?? 0) + 1, error);
 }
 
 const PSEUDONYM_PATTERN = /^[0-9a-f]{16,128}$/;
@@ -552,7 +610,7 @@ export async function chainPendingEntries(
         return { count: valid.length, read: rows.length, lastId, head: linked.head };
       },
       { synchronousCommit: 'off' },
-    );
+    ).catch((error: unknown) => rethrowBlocked(deps.db, tenantId, error));
     if (!batch) break;
     lastHeads(deps.db).set(tenantId, batch.head);
     chained += batch.count;
@@ -604,7 +662,7 @@ function chainRunPending(db: Db, tenantId: number): boolean {
 }
 
 /** A chain run after READ_CHAIN_DELAY_MS, unless one is waiting already (a gated read's entry). */
-function chainAfterReads(deps: Pick<AuditDeps, 'db' | 'keys'>, tenantId: number): void {
+function chainAfterReads(deps: Pick<AuditDeps, 'db' | 'keys' | 'logger'>, tenantId: number): void {
   const state = chainRunsOf(deps.db, tenantId);
   if (state.later) return;
   state.later = setTimeout(() => {
@@ -615,7 +673,7 @@ function chainAfterReads(deps: Pick<AuditDeps, 'db' | 'keys'>, tenantId: number)
   state.later.unref();
 }
 
-function chainSoon(deps: Pick<AuditDeps, 'db' | 'keys'>, tenantId: number): Promise<void> {
+function chainSoon(deps: Pick<AuditDeps, 'db' | 'keys' | 'logger'>, tenantId: number): Promise<void> {
   const current = chainRunsOf(deps.db, tenantId);
   if (current.later) {
     // Someone waits for the chain: the run the reads asked for starts now.
@@ -626,8 +684,9 @@ function chainSoon(deps: Pick<AuditDeps, 'db' | 'keys'>, tenantId: number): Prom
     current.current = chainPendingEntries(deps, tenantId, { known: true }).then(
       () => undefined,
       // The entries stay in audit_pending, durable; the next run (any later busy append, the
-      // checkpoint job, verification, a listing) chains them.
-      () => undefined,
+      // checkpoint job, verification, a listing) chains them. A blocked chain is said, as no
+      // run will get past it.
+      (error: unknown) => logBlocked(deps, tenantId, error),
     );
     void current.current.finally(() => {
       current.current = undefined;
@@ -639,6 +698,31 @@ function chainSoon(deps: Pick<AuditDeps, 'db' | 'keys'>, tenantId: number): Prom
     return chainSoon(deps, tenantId);
   });
   return current.next;
+}
+
+/** Logs a blocked chain (its tenant and seq, from the error's own message); other errors are left. */
+function logBlocked(deps: Pick<AuditDeps, 'logger'>, tenantId: number, error: unknown): void {
+  if (!isAuditChainBlocked(error)) return;
+  deps.logger?.error({ tenantId, blockedSeq: error.details?.['blockedSeq'] }, error.message);
+}
+
+/**
+ * The chain run before a reader of the chain (verification, a checkpoint): a blocked chain is
+ * logged and answered `true`, so the reader goes on with what is stored and names the row beyond
+ * the head (decision 0680); any other failure is thrown.
+ */
+async function chainBeforeReading(
+  deps: Pick<AuditDeps, 'db' | 'keys' | 'logger'>,
+  tenantId: number,
+): Promise<boolean> {
+  try {
+    await chainPendingEntries(deps, tenantId);
+    return false;
+  } catch (error) {
+    if (!isAuditChainBlocked(error)) throw error;
+    logBlocked(deps, tenantId, error);
+    return true;
+  }
 }
 
 /** The events as rows chained onto `head`, each hashed and signed; and the head after them. */
@@ -804,8 +888,9 @@ export async function verifyAuditChain(
   tenantId: number,
   options: VerifyOptions = {},
 ): Promise<AuditVerification> {
-  // The chain is complete only with the entries still pending (decision 0340).
-  await chainPendingEntries(deps, tenantId);
+  // The chain is complete only with the entries still pending (decision 0340); a row beyond the
+  // head that blocks the run is what the verification below names (decision 0680).
+  await chainBeforeReading(deps, tenantId);
   const external = await readAnchorSources(deps, tenantId);
   if (!Array.isArray(external)) return external;
   for (const source of external) {
@@ -880,7 +965,9 @@ export async function verifyAuditChain(
  */
 export async function writeCheckpoint(deps: AuditDeps, tenantId: number): Promise<{ seq: number } | null> {
   // Entries left pending (a process killed between its commit and the chainer) are signed too.
-  await chainPendingEntries(deps, tenantId);
+  // A blocked run leaves a row beyond the head: the entries are then verified even when the head
+  // is already signed, so the checkpoint is refused naming it (decision 0680).
+  const blocked = await chainBeforeReading(deps, tenantId);
   return withCheckpointLock(deps.db, tenantId, async () => {
     const external = await readAnchorSources(deps, tenantId);
     if (!Array.isArray(external)) throw new AuditChainError(external);
@@ -909,11 +996,13 @@ export async function writeCheckpoint(deps: AuditDeps, tenantId: number): Promis
       let start: AuditHead = { seq: 0, hash: GENESIS_HASH };
       if (latest) {
         await assertCheckpointHolds(tx, deps.keys, tenantId, latest);
-        if (latest.seq === headSeq) return latest;
+        if (latest.seq === headSeq && !blocked) return latest;
         start = { seq: latest.seq, hash: latest.headHash };
       }
       const verification = await verifyChainFrom(tx, deps.keys, tenantId, start, VERIFY_BATCH, []);
       if (!verification.ok) throw new AuditChainError(verification);
+      // Verified only because the chain run was blocked, yet nothing beyond the head any more.
+      if (latest?.seq === headSeq) return latest;
       const signedAt = deps.clock.now();
       const mac = await deps.keys.checkpointMac(
         tenantId,

@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../../test/cli.js';
+import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
+import { createTenant } from '../../modules/tenants/index.js';
+import { createAppDb, type Db } from '../../platform/db.js';
+import { isAppError } from '../../platform/errors.js';
+import { AuditChainError, verifyAuditChain, withAudit, writeCheckpoint, type AuditDeps } from './index.js';
+import { createAuditDeps, readEvent } from './audit.test-helpers.js';
+
+// Attack finding S11-4, decision 0680: with the app role's login, one row inserted into audit_log
+// at the head's seq + 1 (the head not moved) takes the seq every later append needs.
+
+let database: TestDatabase;
+let deps: AuditDeps;
+let otherPool: Db;
+const logged: Array<{ fields: Record<string, unknown>; message: string }> = [];
+const masterKey = randomBytes(32);
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  deps = {
+    ...createAuditDeps(database, masterKey),
+    logger: { error: (fields: Record<string, unknown>, message: string) => logged.push({ fields, message }) },
+  } as AuditDeps;
+  // Another process: it has no guess of the head, so its entries go to audit_pending.
+  otherPool = createAppDb({
+    connectionString: database.ownerUrl,
+    assumeAppRole: true,
+    logger: testLogger,
+    max: 2,
+  }).db;
+  env = { DATABASE_URL: database.ownerUrl, KLUIS_MASTER_KEY: masterKey.toString('base64') };
+});
+afterAll(async () => {
+  await otherPool.destroy();
+  await database.close();
+});
+
+/** The attack's row, written as the app role in the tenant: seq head + 1, linked, head unmoved. */
+async function blockAsAppRole(tenantId: number): Promise<number> {
+  const client = new pg.Client({ connectionString: database.ownerUrl });
+  await client.connect();
+  try {
+    await client.query('set role kluis_app');
+    await client.query('begin');
+    await client.query(`select set_config('app.tenant', $1, true)`, [String(tenantId)]);
+    const { rows } = await client.query<{ seq: number }>(
+      `insert into audit_log (tenant_id, seq, at, actor_kind, actor_id, role, purpose, action, subject_pseudonyms,
+         categories, records, decision, reason, request_id, prev_hash, hash, mac)
+       select tenant_id, seq + 1, now(), 'system', 'attacker', null, null, 'forged.block', '{}', '{}', 0, 'allowed',
+         null, null, hash, sha256('x'::bytea), null from audit_heads where tenant_id = $1
+       returning seq`,
+      [tenantId],
+    );
+    await client.query('commit');
+    return rows[0]!.seq;
+  } finally {
+    await client.end();
+  }
+}
+
+async function count(table: 'audit_pending' | 'audit_checkpoints', tenantId: number): Promise<number> {
+  const { rows } = await runAsOwner<{ n: number }>(
+    database.ownerUrl,
+    `select count(*)::int as n from ${table} where tenant_id = $1`,
+    [tenantId],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+describe('attack S11-4: a row beyond the chain head', () => {
+  it('is named by verify (service and CLI) and refused by the checkpoint; appends answer audit_unavailable, not a unique violation', async () => {
+    const { tenantId } = await createTenant(database.db, { slug: 'blocked', name: 'blocked' });
+    for (let i = 0; i < 3; i += 1) {
+      await withAudit(deps, tenantId, ({ audit }) => Promise.resolve(audit.record(readEvent([i + 1]))));
+    }
+    expect(await writeCheckpoint(deps, tenantId)).toEqual({ seq: 3 });
+    const blockedSeq = await blockAsAppRole(tenantId);
+    expect(blockedSeq).toBe(4);
+
+    // An append onto the head this process knows finds its seq taken: a stable code, the seq.
+    const write = withAudit(deps, tenantId, ({ audit }) => Promise.resolve(audit.record(readEvent([9]))));
+    const error = await write.then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(isAppError(error) && error.code).toBe('audit_unavailable');
+    expect(isAppError(error) && error.details).toEqual({ blockedSeq: 4 });
+    expect((error as Error).message).toContain('blocked at seq 4: an entry beyond the head');
+
+    // Another process's entry goes pending; its chain run is blocked and says so.
+    const otherDeps = { ...deps, db: otherPool };
+    await withAudit(otherDeps, tenantId, ({ audit }) => Promise.resolve(audit.record(readEvent([8]))));
+    expect(await count('audit_pending', tenantId)).toBe(1);
+    expect(logged.some((entry) => entry.message.includes('blocked at seq 4'))).toBe(true);
+
+    logged.length = 0;
+    const verification = await verifyAuditChain(deps, tenantId);
+    expect(verification).toMatchObject({ ok: false, firstBadSeq: 4, entries: 3 });
+    expect(logged).toEqual([
+      { fields: { tenantId, blockedSeq: 4 }, message: expect.stringContaining('blocked at seq 4') as string },
+    ]);
+
+    // The head is already signed at seq 3: the checkpoint still verifies what follows, and refuses.
+    const checkpoint = await writeCheckpoint(deps, tenantId).then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(checkpoint).toBeInstanceOf(AuditChainError);
+    expect((checkpoint as AuditChainError).verification.firstBadSeq).toBe(4);
+    expect(await count('audit_checkpoints', tenantId)).toBe(1);
+
+    const cli = await runCli(['audit', 'verify', '--tenant', 'blocked'], env);
+    expect(cli.code).toBe(1);
+    expect(cli.stdout).toMatch(/audit blocked: BROKEN at seq 4 \(hash_mismatch\)/);
+    expect(cli.stderr).not.toContain('unexpected error');
+    expect(cli.stderr).toContain('blocked at seq 4: an entry beyond the head');
+  });
+});
