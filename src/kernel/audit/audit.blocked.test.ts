@@ -24,7 +24,7 @@ beforeAll(async () => {
   deps = {
     ...createAuditDeps(database, masterKey),
     logger: { error: (fields: Record<string, unknown>, message: string) => logged.push({ fields, message }) },
-  } as AuditDeps;
+  };
   // Another process: it has no guess of the head, so its entries go to audit_pending.
   otherPool = createAppDb({
     connectionString: database.ownerUrl,

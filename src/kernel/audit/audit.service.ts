@@ -10,7 +10,6 @@ import {
   type Tx,
 } from '../../platform/db.js';
 import { AppError, isAppError } from '../../platform/errors.js';
-import type { Logger } from '../../platform/logger.js';
 import {
   encodeCheckpoint,
   encodeEntryMac,
@@ -75,7 +74,7 @@ export interface AuditDeps {
   /** Where checkpoints are also written, outside the data database (key store, anchor file). */
   anchors?: readonly AnchorSource[];
   /** Where a chain blocked by a row beyond its head is reported (no entry content, no keys). */
-  logger?: Pick<Logger, 'error'>;
+  logger?: { error(fields: Record<string, unknown>, message: string): void };
 }
 
 const DRAIN = Symbol('drain');
