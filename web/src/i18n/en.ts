@@ -161,6 +161,10 @@ export const en = {
       what: 'The database is not reachable right now',
       fix: 'Kluis is reconnecting. Try again in a minute.',
     },
+    audit_unavailable: {
+      what: 'The audit log cannot take new entries',
+      fix: 'Nothing was changed. An administrator must run `kluis audit verify`: an entry was written into the audit log outside Kluis.',
+    },
     internal: {
       what: 'Something went wrong in Kluis',
       fix: 'Nothing was changed. Try again; if it keeps failing, give the administrator the reference below.',
