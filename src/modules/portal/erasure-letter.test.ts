@@ -69,4 +69,64 @@ describe('the erasure letter and a double submit (attack A7)', () => {
       }
     });
   }
+
+  it('VK-23 (attack S11-6): an erase post cut after it filed the request (the database went away before the erasure) is carried out by the retry — erased, fulfilled, one letter — never answered "erased" with everything kept', async () => {
+    const { app, kernel, smtp, database } = testApp;
+    const tenant = testApp.voiceking;
+    const email = 'lien.peeters.cut@mail.example';
+    const person = await createPerson(
+      kernel,
+      {
+        tenantId: tenant.tenantId,
+        actor: { kind: 'staff', staffId: 1, role: 'sales' },
+        purpose: 'order_processing',
+      },
+      { subjectType: 'customer', familyName: 'Peeters', givenName: 'Lien', email },
+    );
+    const { cookie, csrf } = await signInByMailedLink(testApp, tenant, email);
+    const erase = () =>
+      app.inject({
+        method: 'POST',
+        url: `/t/${tenant.slug}/account/erase`,
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ csrf, confirm: 'yes' }).toString(),
+      });
+    const stateOf = async () =>
+      (
+        await runAsOwner<{ state: string; erased: boolean }>(
+          database.ownerUrl,
+          `select r.state, s.erased_at is not null as erased
+             from rights_requests r join data_subjects s using (tenant_id, subject_id)
+            where r.tenant_id = $1 and r.subject_id = $2 and r.kind = 'erasure'`,
+          [tenant.tenantId, person.subjectId],
+        )
+      ).rows;
+    // The erasure's update of the person fails as when the server goes away (admin_shutdown):
+    // the request is filed and committed, the erasure is not.
+    await runAsOwner(
+      database.ownerUrl,
+      `create function cut_erasure() returns trigger language plpgsql as $$
+         begin raise exception 'terminating connection' using errcode = '57P01'; end $$;
+       create trigger cut_erasure before update of erased_at on data_subjects for each row
+         when (new.subject_id = ${String(person.subjectId)}) execute function cut_erasure()`,
+    );
+    try {
+      const cut = await erase();
+      expect(cut.statusCode).toBe(503);
+    } finally {
+      await runAsOwner(
+        database.ownerUrl,
+        'drop trigger cut_erasure on data_subjects; drop function cut_erasure()',
+      );
+    }
+    expect(await stateOf()).toEqual([{ state: 'verified', erased: false }]);
+
+    const retry = await erase();
+    expect(retry.statusCode).toBe(303);
+    expect(retry.headers.location).toContain('/account/erased');
+    expect(await stateOf()).toEqual([{ state: 'fulfilled', erased: true }]);
+    await smtp.waitFor(email, 2);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(smtp.to(email).filter((mail) => /Gewist:/.test(mail.text ?? ''))).toHaveLength(1);
+  });
 });

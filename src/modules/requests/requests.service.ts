@@ -765,6 +765,9 @@ async function fulfil(
         subjectId,
         requestId: request.request_id,
         withinErasure: async (atx, result) => {
+          // Two callers carrying out the same request (a retry joining it, staff at the same
+          // moment) meet at the person's row; the second finds it fulfilled and changes nothing.
+          await assertStillVerified(atx.tx, request.request_id);
           recordRequestChange(atx, actor, request, 'fulfil');
           await markFulfilled(atx.tx, request.request_id, now, {
             erased: result.erased,
@@ -957,6 +960,20 @@ async function writeScanReference(
 }
 
 /** The request's outcome (names and counts only; `corrections_enc` is never written, nothing to empty). */
+/** Takes the request's row and refuses to go on unless it is still waiting to be carried out. */
+async function assertStillVerified(tx: Tx, requestId: string): Promise<void> {
+  const row = await tx
+    .selectFrom('rights_requests')
+    .select('state')
+    .where('request_id', '=', requestId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (row?.state !== 'verified')
+    throw new AppError('conflict', 'request no longer verified', {
+      publicMessage: `the request is ${(row?.state ?? 'gone').replaceAll('_', ' ')}`,
+    });
+}
+
 async function markFulfilled(
   tx: Tx,
   requestId: string,
@@ -1471,15 +1488,30 @@ export async function createVerifiedRequest(
     scanReference: null,
     joinRecentErasure: input.kind === 'erasure',
   });
-  // A second erasure at the same moment joins the first: one request, one letter.
-  if (receipt.joined) return present(await loadRequest(deps, tenant.tenantId, receipt.requestId));
+  // A second erasure joins the first: one request, one letter. The first may not have been
+  // carried out (its process died, or the database went away, between filing and erasing:
+  // attack S11-6); then this one carries it out. Either caller may be the one that does it.
   const request = await loadRequest(deps, tenant.tenantId, receipt.requestId);
-  // The person acts from their own account: the audit names them (as a pseudonym), not a job.
-  await fulfil(deps, tenant, request, SELF(subjectId), {
-    corrections: input.corrections,
-    ...(input.transferTo === undefined ? {} : { transferTo: input.transferTo }),
-  });
-  return present(await loadRequest(deps, tenant.tenantId, receipt.requestId));
+  if (request.state === 'verified') {
+    try {
+      // The person acts from their own account: the audit names them (as a pseudonym), not a job.
+      await fulfil(deps, tenant, request, SELF(subjectId), {
+        corrections: input.corrections,
+        ...(input.transferTo === undefined ? {} : { transferTo: input.transferTo }),
+      });
+    } catch (error) {
+      // The other caller of the same erasure finished it meanwhile: that is the answer.
+      const now = await loadRequest(deps, tenant.tenantId, request.request_id);
+      if (input.kind !== 'erasure' || now.state !== 'fulfilled') throw error;
+    }
+  }
+  const answered = await loadRequest(deps, tenant.tenantId, receipt.requestId);
+  // Only an erasure carried out is answered as done (the portal then says "erased").
+  if (input.kind === 'erasure' && answered.state !== 'fulfilled')
+    throw new AppError('conflict', 'request not carried out', {
+      publicMessage: `the request is ${answered.state.replaceAll('_', ' ')}`,
+    });
+  return present(answered);
 }
 
 /** What the staff member is about to do with a request, for the letter preview. */
