@@ -8,8 +8,14 @@ export interface TcpProxy {
   restore(): Promise<void>;
 }
 
-/** A TCP proxy in front of the test's PostgreSQL; `cut` takes the database away (refused, reset). */
-export async function startProxy(target: URL): Promise<TcpProxy> {
+/**
+ * A TCP proxy in front of the test's PostgreSQL. `watch` sees what each client sends before it is
+ * passed on, so a test can cut the database at a chosen statement.
+ */
+export async function startProxy(
+  target: URL,
+  options: { watch?: (data: Buffer) => void } = {},
+): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(target.port || 5432), target.hostname);
@@ -18,6 +24,8 @@ export async function startProxy(target: URL): Promise<TcpProxy> {
       socket.on('close', () => sockets.delete(socket));
       socket.on('error', () => undefined);
     }
+    // Before the pipe's own listener: a cut here stops this data from reaching the server.
+    if (options.watch) client.on('data', options.watch);
     client.pipe(upstream).pipe(client);
   });
   // A port the system picks: nothing else on the machine can hold it.
@@ -26,10 +34,15 @@ export async function startProxy(target: URL): Promise<TcpProxy> {
   return {
     port,
     cut: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = server.listening
+        ? new Promise<void>((resolve) => server.close(() => resolve()))
+        : Promise.resolve();
       for (const socket of sockets) socket.destroy();
       await closed;
     },
-    restore: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
+    restore: async () => {
+      if (server.listening) return;
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    },
   };
 }

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Actor } from '../../kernel/gate/gate.js';
+import { isDatabaseUnavailable } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import { CALL_BILLING_PURPOSE } from './cdr-import.service.js';
 
@@ -34,6 +35,8 @@ export function importFileName(file: string): string {
 /** Writes one import's row: created at the start, counts as batches land, the end state last. */
 export class ImportLog {
   #importId: number | undefined;
+  /** Taken on by resume(): an upload's row, whose spool file the upload job can run again. */
+  #isResumable = false;
   #latest: ImportCounts | undefined;
   #writing: Promise<void> = Promise.resolve();
   #isWriting = false;
@@ -92,6 +95,7 @@ export class ImportLog {
     );
     if (!row) throw new AppError('conflict', 'the import is not waiting to run');
     this.#importId = importId;
+    this.#isResumable = true;
     return row.committed_rows;
   }
 
@@ -122,10 +126,19 @@ export class ImportLog {
     await this.#update({ counts, status: 'finished', rejectsByReason });
   }
 
-  /** The end of a run that threw: the error's code only (never its message). */
+  /**
+   * The end of a run that threw: the error's code only (never its message). A resumed upload cut
+   * by a lost database is not failed: it goes back to `queued` with its counts so far, and the
+   * upload job runs it again from its spool file, adding only what is missing (decision 0675).
+   * When even that cannot be written, the row stays `running`, which the job takes the same way.
+   */
   async fail(error: unknown, counts: ImportCounts): Promise<void> {
     await this.#writing.catch(() => undefined);
     this.#latest = undefined;
+    if (this.#isResumable && isDatabaseUnavailable(error)) {
+      await this.#update({ counts, status: 'queued' });
+      return;
+    }
     const code =
       error instanceof Error && error.name === 'CdrLayoutError'
         ? 'layout'
@@ -155,7 +168,7 @@ export class ImportLog {
           unrated: change.counts.unrated,
           updated_at: now,
           ...(change.status ? { status: change.status } : {}),
-          ...(change.status && change.status !== 'running' ? { finished_at: now } : {}),
+          ...(change.status === 'finished' || change.status === 'failed' ? { finished_at: now } : {}),
           ...(change.rejectsByReason ? { rejects_by_reason: JSON.stringify(change.rejectsByReason) } : {}),
           ...(change.errorCode ? { error_code: change.errorCode } : {}),
         })
@@ -283,15 +296,12 @@ const CONSTRAINT_NAME = /^[a-z][a-z0-9_]{0,62}$/;
 
 /**
  * What the database said, as a stable code for the log (attack S10-5): the constraint a row broke
- * (its name, e.g. call_records_dedup_key_check), or database_unavailable when the connection went.
+ * (its name, e.g. call_records_dedup_key_check), or database_unavailable when the connection went
+ * (db.ts decides that, as for the API's 503).
  */
 function databaseCause(error: unknown): string {
+  if (isDatabaseUnavailable(error)) return 'database_unavailable';
   if (!(error instanceof Error)) return 'error';
-  const { constraint, code } = error as Error & { constraint?: unknown; code?: unknown };
-  if (typeof constraint === 'string' && CONSTRAINT_NAME.test(constraint)) return constraint;
-  const lost =
-    (typeof code === 'string' &&
-      (/^(08|57P0)/.test(code) || ['ECONNRESET', 'EPIPE', 'ECONNREFUSED'].includes(code))) ||
-    /Connection terminated|not queryable|Client was closed/i.test(error.message);
-  return lost ? 'database_unavailable' : 'error';
+  const { constraint } = error as Error & { constraint?: unknown };
+  return typeof constraint === 'string' && CONSTRAINT_NAME.test(constraint) ? constraint : 'error';
 }

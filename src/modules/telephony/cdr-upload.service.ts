@@ -2,8 +2,9 @@
  * Call-record files uploaded over HTTP (issue 20, decision 0360): the body is streamed to a spool
  * file in the data folder (never held in memory), an import row waits `queued`, and the
  * call-record upload job imports it with importCdrFile. A run killed half-way leaves the row
- * `running` and the spool in place; the next run takes it again, and the import's deduplication
- * (ON CONFLICT on the switch's id or the record hash) makes the end state that of one clean run.
+ * `running` and the spool in place; one cut by a lost database goes back to `queued` with its spool
+ * (decision 0675). The next run takes it again, and the import's deduplication (ON CONFLICT on the
+ * switch's id or the record hash) makes the end state that of one clean run.
  * The rejected lines are kept for REJECTS_KEPT_DAYS, readable under the call-billing purpose.
  */
 import { randomUUID } from 'node:crypto';
@@ -13,6 +14,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import { isDatabaseUnavailable } from '../../platform/db.js';
 import { AppError, validationError } from '../../platform/errors.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
 import {
@@ -226,6 +228,7 @@ async function runUpload(
       return true;
     }
     const rejects: ImportReject[] = [];
+    let failure: unknown = null;
     try {
       await importCdrFile(
         { kernel, connection: settings.connection },
@@ -245,15 +248,35 @@ async function runUpload(
           beforeFinish: () => keepRejects(kernel, tenantId, importId, file, rejects),
         },
       );
-    } catch {
-      // importCdrFile put the failure on record (layout, a refusal's code, error); the spool goes.
+    } catch (error) {
+      // importCdrFile put a final failure on record (layout, a refusal's code), or, for a lost
+      // database, put the import back in the queue (decision 0675).
+      failure = error;
     }
-    await rm(file, { force: true });
+    // The spool goes only once the end is on record; a lost database leaves it for the next run
+    // (attack S11-5), which resumes the import and adds only what is missing (decision 0510).
+    if (await hasEndedOnRecord(kernel, tenantId, importId)) await rm(file, { force: true });
+    // Kept out of the pass's result: the job logs the tenant's failure and is retried.
+    if (failure !== null && isDatabaseUnavailable(failure)) throw failure;
     return true;
   } finally {
-    // Ending the session releases the lock.
-    await lock.close();
+    // Ending the session releases the lock (the server ended it already if the database went).
+    await lock.close().catch(() => undefined);
   }
+}
+
+/** Whether the import is finished or failed on record; false when that cannot be read. */
+async function hasEndedOnRecord(kernel: Kernel, tenantId: number, importId: number): Promise<boolean> {
+  const row = await kernel
+    .plain(tenantId, (tx) =>
+      tx
+        .selectFrom('call_record_imports')
+        .select('status')
+        .where('import_id', '=', importId)
+        .executeTakeFirst(),
+    )
+    .catch(() => undefined);
+  return row?.status === 'finished' || row?.status === 'failed';
 }
 
 async function exists(file: string): Promise<boolean> {
