@@ -257,7 +257,7 @@ async function runUpload(
     // (attack S11-5), which resumes the import and adds only what is missing (decision 0510).
     if (await hasEndedOnRecord(kernel, tenantId, importId)) await rm(file, { force: true });
     // Kept out of the pass's result: the job logs the tenant's failure and is retried.
-    if (failure !== null && isDatabaseUnavailable(failure)) throw failure;
+    if (failure instanceof Error && isDatabaseUnavailable(failure)) throw failure;
     return true;
   } finally {
     // Ending the session releases the lock (the server ended it already if the database went).
