@@ -134,7 +134,8 @@ describe('one-time mailed links and mail scanners (attack A1)', () => {
     expect(download.statusCode).toBe(200);
     expect(download.headers['content-type']).toBe('application/zip');
     expect((await unzip(download.rawPayload)).get('access-report.json')).toContain(email);
-    expect(await state()).toEqual([{ attempts: 1, spent: true }]);
+    // Spent once the server has seen the package written to its end (after the answer is out).
+    await expect.poll(() => state()).toEqual([{ attempts: 1, spent: true }]);
 
     // Spent: the page and the button say so in words, 404.
     const gone = await openLinkPage(app, path);
