@@ -49,8 +49,10 @@ describe('one-time mailed links and mail scanners (attack A1)', () => {
       payload: { email },
     });
     expect(asked.statusCode).toBe(202);
-    const link =
-      /(https:\/\/portal\.voiceking\.example\S+)/.exec((await smtp.waitFor(email, 1)).text ?? '')?.[1] ?? '';
+    const mail = await smtp.waitFor(email, 1);
+    // It answers no request: the subject says it is a login link, in the person's language.
+    expect(mail.subject).toBe('Votre lien de connexion — VoiceKing CVBA');
+    const link = /(https:\/\/portal\.voiceking\.example\S+)/.exec(mail.text ?? '')?.[1] ?? '';
     expect(link).toContain('/account/login?token=');
     const path = link.slice(PUBLIC.length);
 

@@ -67,6 +67,7 @@ const KIND_LABEL: Record<Language, Record<RequestKind, string>> = {
 const TEXT = {
   nl: {
     subject: (kind: string) => `Uw verzoek: ${kind}`,
+    loginSubject: 'Uw link om in te loggen',
     greeting: 'Beste,',
     code: (code: string, link: string) =>
       `Om te bevestigen dat u het bent, geeft u deze code in op de pagina "Geef de code in": ${code}\nDie pagina opent u met deze link:\n${link}\nDe code is 15 minuten geldig. Vroeg u niets aan, dan mag u deze e-mail negeren.`,
@@ -98,6 +99,7 @@ const TEXT = {
   },
   fr: {
     subject: (kind: string) => `Votre demande : ${kind}`,
+    loginSubject: 'Votre lien de connexion',
     greeting: 'Bonjour,',
     code: (code: string, link: string) =>
       `Pour confirmer qu’il s’agit bien de vous, saisissez ce code sur la page « Saisissez le code » : ${code}\nCe lien ouvre cette page :\n${link}\nLe code est valable 15 minutes. Si vous n'avez rien demandé, ignorez cet e-mail.`,
@@ -129,6 +131,7 @@ const TEXT = {
   },
   en: {
     subject: (kind: string) => `Your request: ${kind}`,
+    loginSubject: 'Your login link',
     greeting: 'Hello,',
     code: (code: string, link: string) =>
       `To confirm it is you, enter this code on the page "Enter the code": ${code}\nThis link opens that page:\n${link}\nThe code is valid for 15 minutes. If you did not ask for anything, ignore this e-mail.`,
@@ -233,7 +236,9 @@ export function writeLetter(
     );
   }
   body.push('', t.regards, controller, policy.controller.privacyContact.email);
-  return { subject: `${t.subject(kind)} — ${controller}`, text: body.join('\n') };
+  // A login link answers no request: its subject says what it is (attack S11, noticed).
+  const subject = facts.outcome === 'login_link' ? t.loginSubject : t.subject(kind);
+  return { subject: `${subject} — ${controller}`, text: body.join('\n') };
 }
 
 /** Why an objection or withdrawal does not stop a purpose: its legal basis, or it does not concern the person. */
