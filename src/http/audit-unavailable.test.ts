@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../test/database.js';
 import { createTestApp, loginAs, requestAs } from '../../test/http.js';
 import { createPolicyTenant, createTestKernel } from '../../test/kernel.js';
+import { writeRowBeyondHead } from '../kernel/audit/audit.test-helpers.js';
 import type { Kernel } from '../kernel/kernel.js';
 
 // Attack finding S11-4, decision 0680: a row the app role inserted past the chain head takes the
@@ -23,27 +23,6 @@ afterAll(async () => {
   await database.close();
 });
 
-/** As the app role in the tenant (an intruder with its login): one row at head + 1, head unmoved. */
-async function insertBeyondHead(tenantId: number): Promise<number> {
-  const client = new pg.Client({ connectionString: database.ownerUrl });
-  await client.connect();
-  try {
-    await client.query('set role kluis_app');
-    await client.query(`select set_config('app.tenant', $1, false)`, [String(tenantId)]);
-    const { rows } = await client.query<{ seq: number }>(
-      `insert into audit_log (tenant_id, seq, at, actor_kind, actor_id, role, purpose, action, subject_pseudonyms,
-         categories, records, decision, reason, request_id, prev_hash, hash, mac)
-       select tenant_id, seq + 1, now(), 'system', 'attacker', null, null, 'forged.block', '{}', '{}', 0, 'allowed',
-         null, null, hash, sha256('x'::bytea), null from audit_heads where tenant_id = $1
-       returning seq`,
-      [tenantId],
-    );
-    return rows[0]?.seq ?? 0;
-  } finally {
-    await client.end();
-  }
-}
-
 describe('an audited write under a blocked chain', () => {
   it('answers 503 audit_unavailable naming nothing of the input, and changes nothing', async () => {
     const tenant = await createPolicyTenant(kernel, 'voxtra');
@@ -53,7 +32,7 @@ describe('an audited write under a blocked chain', () => {
       description: 'before the block',
     });
     expect(before.statusCode).toBe(201);
-    const seq = await insertBeyondHead(tenant.tenantId);
+    const seq = await writeRowBeyondHead(database.ownerUrl, tenant.tenantId);
     expect(seq).toBeGreaterThan(1);
 
     const blocked = await officer('POST', '/api/v1/incidents', {

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/cli.js';
 import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
@@ -7,7 +6,7 @@ import { createTenant } from '../../modules/tenants/index.js';
 import { createAppDb, type Db } from '../../platform/db.js';
 import { isAppError } from '../../platform/errors.js';
 import { AuditChainError, verifyAuditChain, withAudit, writeCheckpoint, type AuditDeps } from './index.js';
-import { createAuditDeps, readEvent } from './audit.test-helpers.js';
+import { createAuditDeps, readEvent, writeRowBeyondHead } from './audit.test-helpers.js';
 
 // Attack finding S11-4, decision 0680: with the app role's login, one row inserted into audit_log
 // at the head's seq + 1 (the head not moved) takes the seq every later append needs.
@@ -39,29 +38,6 @@ afterAll(async () => {
   await database.close();
 });
 
-/** The attack's row, written as the app role in the tenant: seq head + 1, linked, head unmoved. */
-async function blockAsAppRole(tenantId: number): Promise<number> {
-  const client = new pg.Client({ connectionString: database.ownerUrl });
-  await client.connect();
-  try {
-    await client.query('set role kluis_app');
-    await client.query('begin');
-    await client.query(`select set_config('app.tenant', $1, true)`, [String(tenantId)]);
-    const { rows } = await client.query<{ seq: number }>(
-      `insert into audit_log (tenant_id, seq, at, actor_kind, actor_id, role, purpose, action, subject_pseudonyms,
-         categories, records, decision, reason, request_id, prev_hash, hash, mac)
-       select tenant_id, seq + 1, now(), 'system', 'attacker', null, null, 'forged.block', '{}', '{}', 0, 'allowed',
-         null, null, hash, sha256('x'::bytea), null from audit_heads where tenant_id = $1
-       returning seq`,
-      [tenantId],
-    );
-    await client.query('commit');
-    return rows[0]!.seq;
-  } finally {
-    await client.end();
-  }
-}
-
 async function count(table: 'audit_pending' | 'audit_checkpoints', tenantId: number): Promise<number> {
   const { rows } = await runAsOwner<{ n: number }>(
     database.ownerUrl,
@@ -78,7 +54,7 @@ describe('attack S11-4: a row beyond the chain head', () => {
       await withAudit(deps, tenantId, ({ audit }) => Promise.resolve(audit.record(readEvent([i + 1]))));
     }
     expect(await writeCheckpoint(deps, tenantId)).toEqual({ seq: 3 });
-    const blockedSeq = await blockAsAppRole(tenantId);
+    const blockedSeq = await writeRowBeyondHead(database.ownerUrl, tenantId);
     expect(blockedSeq).toBe(4);
 
     // An append onto the head this process knows finds its seq taken: a stable code, the seq.

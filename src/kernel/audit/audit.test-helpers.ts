@@ -166,3 +166,32 @@ export async function insertForgedEntry(ownerUrl: string, tenantId: number, atSe
     await client.query('update audit_heads set seq = seq + 1 where tenant_id = $1', [tenantId]);
   });
 }
+
+/**
+ * Attack S11-4 (decision 0680): as the app role in the tenant (an intruder with its login), one
+ * row at the chain head's seq + 1, linked to the head but not signed, the head left where it is.
+ * Answers the row's seq.
+ */
+export async function writeRowBeyondHead(ownerUrl: string, tenantId: number): Promise<number> {
+  const client = new pg.Client({ connectionString: ownerUrl });
+  await client.connect();
+  try {
+    await client.query('set role kluis_app');
+    await client.query('begin');
+    await client.query(`select set_config('app.tenant', $1, true)`, [String(tenantId)]);
+    const { rows } = await client.query<{ seq: number }>(
+      `insert into audit_log (tenant_id, seq, at, actor_kind, actor_id, role, purpose, action, subject_pseudonyms,
+         categories, records, decision, reason, request_id, prev_hash, hash, mac)
+       select tenant_id, seq + 1, now(), 'system', 'attacker', null, null, 'forged.block', '{}', '{}', 0, 'allowed',
+         null, null, hash, sha256('x'::bytea), null from audit_heads where tenant_id = $1
+       returning seq`,
+      [tenantId],
+    );
+    await client.query('commit');
+    const seq = rows[0]?.seq;
+    if (seq === undefined) throw new Error('the tenant has no chain head');
+    return seq;
+  } finally {
+    await client.end();
+  }
+}

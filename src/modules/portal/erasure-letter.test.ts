@@ -15,10 +15,19 @@ afterAll(async () => {
   await testApp?.close();
 });
 
+/** The erase form of the account, confirmed, as the signed-in person posts it. */
+const postErase = (slug: string, signedIn: { cookie: string; csrf: string }) =>
+  testApp.app.inject({
+    method: 'POST',
+    url: `/t/${slug}/account/erase`,
+    headers: { cookie: signedIn.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ csrf: signedIn.csrf, confirm: 'yes' }).toString(),
+  });
+
 describe('the erasure letter and a double submit (attack A7)', () => {
   for (const seed of ['voxtra', 'voiceking'] as const) {
     it(`VK-23 / VX-13 (${seed}): two erase posts at the same moment file one request and send one letter, whose lines are all words of the person’s language`, async () => {
-      const { app, kernel, smtp, database } = testApp;
+      const { kernel, smtp, database } = testApp;
       const tenant = testApp[seed];
       const email = `noah.mertens.${seed}@mail.example`;
       const person = await createPerson(
@@ -38,13 +47,7 @@ describe('the erasure letter and a double submit (attack A7)', () => {
         },
       );
       const { cookie, csrf } = await signInByMailedLink(testApp, tenant, email);
-      const erase = () =>
-        app.inject({
-          method: 'POST',
-          url: `/t/${tenant.slug}/account/erase`,
-          headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-          payload: new URLSearchParams({ csrf, confirm: 'yes' }).toString(),
-        });
+      const erase = () => postErase(tenant.slug, { cookie, csrf });
       const answers = await Promise.all([erase(), erase()]);
       for (const answer of answers) expect(answer.statusCode, answer.body).toBe(303);
 
@@ -71,7 +74,7 @@ describe('the erasure letter and a double submit (attack A7)', () => {
   }
 
   it('VK-23 (attack S11-6): an erase post cut after it filed the request (the database went away before the erasure) is carried out by the retry — erased, fulfilled, one letter — never answered "erased" with everything kept', async () => {
-    const { app, kernel, smtp, database } = testApp;
+    const { kernel, smtp, database } = testApp;
     const tenant = testApp.voiceking;
     const email = 'lien.peeters.cut@mail.example';
     const person = await createPerson(
@@ -84,13 +87,7 @@ describe('the erasure letter and a double submit (attack A7)', () => {
       { subjectType: 'customer', familyName: 'Peeters', givenName: 'Lien', email },
     );
     const { cookie, csrf } = await signInByMailedLink(testApp, tenant, email);
-    const erase = () =>
-      app.inject({
-        method: 'POST',
-        url: `/t/${tenant.slug}/account/erase`,
-        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams({ csrf, confirm: 'yes' }).toString(),
-      });
+    const erase = () => postErase(tenant.slug, { cookie, csrf });
     const stateOf = async () =>
       (
         await runAsOwner<{ state: string; erased: boolean }>(
