@@ -109,6 +109,23 @@ async function proxyCutAtSecondBatch(): Promise<{ proxy: TcpProxy; url: string }
   return { proxy, url: url.toString() };
 }
 
+/** The upload ended as if never cut: every line once, its reject kept, its spool file gone. */
+async function expectFinishedOnce(tenant: Tenant, importId: number, spoolDir: string): Promise<void> {
+  const listed = await listImports(kernel, tenant.tenantId, SYSTEM, { limit: 1, importId });
+  expect(listed.items[0]).toMatchObject({
+    status: 'finished',
+    errorCode: null,
+    linesRead: 9,
+    imported: 8,
+    duplicates: 0,
+    rejected: 1,
+  });
+  expect(await storedCalls(tenant)).toBe(8);
+  expect(await distinctCalls(tenant)).toBe(8);
+  expect(await keptRejects(tenant, importId)).toBe(1);
+  expect(await readdir(spoolDir)).toEqual([]);
+}
+
 describe('an uploaded import whose database is lost half-way (attack S11-5, decision 0675)', () => {
   it('VX-5: the bulk connection lost after the first batch: the import goes back to queued with its spool file, and the next run ends it finished with every line imported once', async () => {
     const tenant = await customerTenant();
@@ -136,19 +153,7 @@ describe('an uploaded import whose database is lost half-way (attack S11-5, deci
     expect(await readdir(spoolDir)).toHaveLength(1);
 
     await runCdrUploads({ kernel, connection: bulkConnection(database), spoolDir, batchSize: 3 }, testLogger);
-    const listed = await listImports(kernel, tenant.tenantId, SYSTEM, { limit: 1, importId });
-    expect(listed.items[0]).toMatchObject({
-      status: 'finished',
-      errorCode: null,
-      linesRead: 9,
-      imported: 8,
-      duplicates: 0,
-      rejected: 1,
-    });
-    expect(await storedCalls(tenant)).toBe(8);
-    expect(await distinctCalls(tenant)).toBe(8);
-    expect(await keptRejects(tenant, importId)).toBe(1);
-    expect(await readdir(spoolDir)).toEqual([]);
+    await expectFinishedOnce(tenant, importId, spoolDir);
   }, 120_000);
 
   it('VX-5: the whole database lost after the first batch (nothing can be recorded): the spool file stays, and once the database is back the next run ends the import finished with every line imported once', async () => {
@@ -184,18 +189,6 @@ describe('an uploaded import whose database is lost half-way (attack S11-5, deci
       await proxy.cut();
       await db.destroy();
     }
-    const listed = await listImports(kernel, tenant.tenantId, SYSTEM, { limit: 1, importId });
-    expect(listed.items[0]).toMatchObject({
-      status: 'finished',
-      errorCode: null,
-      linesRead: 9,
-      imported: 8,
-      duplicates: 0,
-      rejected: 1,
-    });
-    expect(await storedCalls(tenant)).toBe(8);
-    expect(await distinctCalls(tenant)).toBe(8);
-    expect(await keptRejects(tenant, importId)).toBe(1);
-    expect(await readdir(spoolDir)).toEqual([]);
+    await expectFinishedOnce(tenant, importId, spoolDir);
   }, 120_000);
 });
