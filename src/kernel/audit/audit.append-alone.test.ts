@@ -5,7 +5,12 @@ import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '.
 import { createAppDb, runAloneInTenant } from '../../platform/db.js';
 import { appendOrParkSql, type AuditHead } from './audit.repository.js';
 import { appendAuditNow, verifyAuditChain, withAudit } from './index.js';
-import { createAuditDeps, createAuditTenant, readEvent } from './audit.test-helpers.js';
+import {
+  createAuditDeps,
+  createAuditTenant,
+  readEvent,
+  untilBackendWaitsOnLock,
+} from './audit.test-helpers.js';
 
 // Decision 0650: an audit-only transaction (appendAuditNow, a refusal's entry) is one simple query
 // on a pooled client, without a Kysely transaction: begin, the tenant, the append, commit. What it
@@ -207,16 +212,7 @@ describe('an audit-only transaction of its own (appendAuditNow)', () => {
         () => 'committed',
         (error: Error) => error.message,
       );
-      for (let tries = 0; ; tries += 1) {
-        const waiting = await runAsOwner<{ n: number }>(
-          database.ownerUrl,
-          `select count(*)::int as n from pg_stat_activity where pid = $1 and wait_event_type = 'Lock'`,
-          [pid],
-        );
-        if (waiting.rows[0]?.n === 1) break;
-        if (tries > 400) throw new Error('the append never waited inside its insert');
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
+      await untilBackendWaitsOnLock(database.ownerUrl, pid);
       await runAsOwner(database.ownerUrl, 'select pg_terminate_backend($1)', [pid]);
       expect(await appending).toMatch(/terminat/);
       await blocker.query('rollback');

@@ -7,7 +7,12 @@ import { withTenant } from '../../platform/db.js';
 import { appendOrParkSql, type AuditHead } from './audit.repository.js';
 import type { AuditLogTable, AuditPendingTable } from './audit.tables.js';
 import { verifyAuditChain, withAudit } from './index.js';
-import { createAuditDeps, createAuditTenant, readEvent } from './audit.test-helpers.js';
+import {
+  createAuditDeps,
+  createAuditTenant,
+  readEvent,
+  untilBackendWaitsOnLock,
+} from './audit.test-helpers.js';
 
 // Decision 0600: a transaction's entries go through kluis_audit_append (migration 0600), a
 // function that runs with the caller's rights. What it must keep: one chain that verifies, row
@@ -235,6 +240,7 @@ describe('kluis_audit_append (decision 0600)', () => {
       await app.query('set role kluis_app');
       const { rows } = await app.query<{ pid: number }>('select pg_backend_pid() as pid');
       const pid = rows[0]?.pid;
+      if (pid === undefined) throw new Error('no backend pid');
       const statement = appendOrParkSql(
         tenantId,
         {
@@ -250,16 +256,7 @@ describe('kluis_audit_append (decision 0600)', () => {
           () => 'committed',
           (error: Error) => error.message,
         );
-      for (let tries = 0; ; tries += 1) {
-        const waiting = await runAsOwner<{ n: number }>(
-          database.ownerUrl,
-          `select count(*)::int as n from pg_stat_activity where pid = $1 and wait_event_type = 'Lock'`,
-          [pid],
-        );
-        if (waiting.rows[0]?.n === 1) break;
-        if (tries > 400) throw new Error('the append never waited inside its insert');
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
+      await untilBackendWaitsOnLock(database.ownerUrl, pid);
       await runAsOwner(database.ownerUrl, 'select pg_terminate_backend($1)', [pid]);
       expect(await appending).toMatch(/terminat/);
       await blocker.query('rollback');

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
 import { createAppDb, withTenant, type Db } from '../../platform/db.js';
 import { tryLockHeadWithPending } from './audit.repository.js';
 import { verifyAuditChain, withAudit } from './index.js';
-import { createAuditDeps, createAuditTenant, readEvent } from './audit.test-helpers.js';
+import { createAuditDeps, createAuditTenant, readEvent, holdChainHead } from './audit.test-helpers.js';
 
 // How appends take the chain head (docs/decisions/0250): one statement, sent with the commit
 // (decision 0481), chains the entries when this process's last head still holds; when another
@@ -64,18 +63,6 @@ describe('appending onto the chain head', () => {
   });
 });
 
-/** Holds the tenant's chain head, as a long audited transaction would, until released. */
-async function holdHead(tenantId: number): Promise<() => Promise<void>> {
-  const client = new pg.Client({ connectionString: database.ownerUrl });
-  await client.connect();
-  await client.query('begin');
-  await client.query('select 1 from audit_heads where tenant_id = $1 for update', [tenantId]);
-  return async () => {
-    await client.query('commit');
-    await client.end();
-  };
-}
-
 async function pendingCount(tenantId: number): Promise<number> {
   const { rows } = await runAsOwner<{ n: number }>(
     database.ownerUrl,
@@ -92,7 +79,7 @@ describe('appending while another transaction holds the head', () => {
       audit.record(readEvent([1]));
       return Promise.resolve();
     });
-    const release = await holdHead(tenantId);
+    const release = await holdChainHead(database.ownerUrl, tenantId);
     let settled = false;
     const appending = withAudit(deps, tenantId, ({ audit }) => {
       audit.record(readEvent([2], { requestId: 'while-held' }));
@@ -139,7 +126,7 @@ describe('appending while another transaction holds the head', () => {
       [tenantId, randomBytes(32)],
     );
     // A genuine entry that went pending after the forged one is still chained.
-    const release = await holdHead(tenantId);
+    const release = await holdChainHead(database.ownerUrl, tenantId);
     const appending = withAudit(deps, tenantId, ({ audit }) => {
       audit.record(readEvent([2], { requestId: 'genuine' }));
       return Promise.resolve();
@@ -343,7 +330,7 @@ describe("the chainer's first statement (decision 0370)", () => {
     );
     expect(after?.rows.map((row) => row.request_id)).toEqual(['p-3']);
 
-    const release = await holdHead(tenantId);
+    const release = await holdChainHead(database.ownerUrl, tenantId);
     try {
       // Held by another transaction: nothing is read, and the chainer falls back to waiting.
       const held = await withTenant(database.db, tenantId, (tx) =>

@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runCli } from '../../../test/cli.js';
 import { crashEnv, runChild } from '../../../test/crash.js';
-import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
 import { createPerson } from '../../modules/parties/index.js';
 import { systemClock } from '../../platform/clock.js';
 import { kernelCore, type Kernel } from '../kernel.js';
 import { verifyAuditChain } from './index.js';
+import { holdChainHead, countAuditRows } from './audit.test-helpers.js';
 
 // Decision 0340: an audited transaction that finds the chain head held writes its entry to
 // audit_pending, commits, and the chainer links it. A process killed between those steps, or
@@ -25,27 +25,6 @@ beforeAll(async () => {
   kernel = createTestKernel(database, systemClock, masterKey);
 });
 afterAll(async () => database.close());
-
-/** Holds the tenant's chain head, as a long audited transaction would, until released. */
-async function holdHead(tenantId: number): Promise<() => Promise<void>> {
-  const client = new pg.Client({ connectionString: database.ownerUrl });
-  await client.connect();
-  await client.query('begin');
-  await client.query('select 1 from audit_heads where tenant_id = $1 for update', [tenantId]);
-  return async () => {
-    await client.query('commit');
-    await client.end();
-  };
-}
-
-async function countWhere(table: 'audit_log' | 'audit_pending', tenantId: number, requestId: string) {
-  const { rows } = await runAsOwner<{ n: number }>(
-    database.ownerUrl,
-    `select count(*)::int as n from ${table} where tenant_id = $1 and request_id = $2`,
-    [tenantId, requestId],
-  );
-  return rows[0]?.n ?? 0;
-}
 
 async function until(check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
   const started = Date.now();
@@ -85,7 +64,7 @@ async function tenantWithHead(): Promise<number> {
 describe('audit entries written while the head is held survive a kill', () => {
   it('killed after its pending entry committed, before the chainer ran: the entry is chained later, once, and the chain verifies', async () => {
     const tenantId = await tenantWithHead();
-    const release = await holdHead(tenantId);
+    const release = await holdChainHead(database.ownerUrl, tenantId);
     let exit;
     try {
       exit = await appendInChild(tenantId, 'killed-after-commit', 'audit.pending-committed');
@@ -93,36 +72,39 @@ describe('audit entries written while the head is held survive a kill', () => {
       await release();
     }
     expect(exit.signal).toBe('SIGKILL');
-    expect(await countWhere('audit_pending', tenantId, 'killed-after-commit')).toBe(1);
-    expect(await countWhere('audit_log', tenantId, 'killed-after-commit')).toBe(0);
+    expect(await countAuditRows(database.ownerUrl, 'audit_pending', tenantId, 'killed-after-commit')).toBe(1);
+    expect(await countAuditRows(database.ownerUrl, 'audit_log', tenantId, 'killed-after-commit')).toBe(0);
 
     const verification = await verifyAuditChain(kernelCore(kernel).audit, tenantId);
     expect(verification.ok).toBe(true);
-    expect(await countWhere('audit_pending', tenantId, 'killed-after-commit')).toBe(0);
-    expect(await countWhere('audit_log', tenantId, 'killed-after-commit')).toBe(1);
+    expect(await countAuditRows(database.ownerUrl, 'audit_pending', tenantId, 'killed-after-commit')).toBe(0);
+    expect(await countAuditRows(database.ownerUrl, 'audit_log', tenantId, 'killed-after-commit')).toBe(1);
   });
 
   it('killed inside the chainer before its commit: nothing was moved, the entry is chained later, once, and the chain verifies', async () => {
     const tenantId = await tenantWithHead();
-    const release = await holdHead(tenantId);
+    const release = await holdChainHead(database.ownerUrl, tenantId);
     let released = false;
     const child = appendInChild(tenantId, 'killed-in-chainer', 'audit.chain-before-commit');
     try {
       // The child's entry commits to audit_pending while the head is held; then its chainer waits.
-      await until(async () => (await countWhere('audit_pending', tenantId, 'killed-in-chainer')) === 1);
+      await until(
+        async () =>
+          (await countAuditRows(database.ownerUrl, 'audit_pending', tenantId, 'killed-in-chainer')) === 1,
+      );
       await release();
       released = true;
       expect((await child).signal).toBe('SIGKILL');
     } finally {
       if (!released) await release();
     }
-    expect(await countWhere('audit_pending', tenantId, 'killed-in-chainer')).toBe(1);
-    expect(await countWhere('audit_log', tenantId, 'killed-in-chainer')).toBe(0);
+    expect(await countAuditRows(database.ownerUrl, 'audit_pending', tenantId, 'killed-in-chainer')).toBe(1);
+    expect(await countAuditRows(database.ownerUrl, 'audit_log', tenantId, 'killed-in-chainer')).toBe(0);
 
     const verification = await verifyAuditChain(kernelCore(kernel).audit, tenantId);
     expect(verification.ok).toBe(true);
-    expect(await countWhere('audit_pending', tenantId, 'killed-in-chainer')).toBe(0);
-    expect(await countWhere('audit_log', tenantId, 'killed-in-chainer')).toBe(1);
+    expect(await countAuditRows(database.ownerUrl, 'audit_pending', tenantId, 'killed-in-chainer')).toBe(0);
+    expect(await countAuditRows(database.ownerUrl, 'audit_log', tenantId, 'killed-in-chainer')).toBe(1);
   });
 });
 
@@ -141,7 +123,7 @@ describe('a gated read that returned before its chain run survives a kill', () =
       },
       { subjectType: 'customer', familyName: 'Peeters', givenName: 'An', email: `${requestId}@example.be` },
     );
-    const release = await holdHead(tenant.tenantId);
+    const release = await holdChainHead(database.ownerUrl, tenant.tenantId);
     let exit;
     try {
       // The head is held: the child's read writes its entry pending, returns, and the child dies
@@ -162,8 +144,8 @@ describe('a gated read that returned before its chain run survives a kill', () =
     }
     expect(exit.stderr).toContain('read returned: Peeters');
     expect(exit.signal).toBe('SIGKILL');
-    expect(await countWhere('audit_pending', tenant.tenantId, requestId)).toBe(1);
-    expect(await countWhere('audit_log', tenant.tenantId, requestId)).toBe(0);
+    expect(await countAuditRows(database.ownerUrl, 'audit_pending', tenant.tenantId, requestId)).toBe(1);
+    expect(await countAuditRows(database.ownerUrl, 'audit_log', tenant.tenantId, requestId)).toBe(0);
     return { tenant, subjectId: person.subjectId };
   }
 
@@ -176,8 +158,10 @@ describe('a gated read that returned before its chain run survives a kill', () =
     expect(verified.stderr).toBe('');
     expect(verified.code).toBe(0);
     expect(verified.stdout).toContain(`audit ${tenant.slug}: intact`);
-    expect(await countWhere('audit_pending', tenant.tenantId, 'read-then-killed')).toBe(0);
-    expect(await countWhere('audit_log', tenant.tenantId, 'read-then-killed')).toBe(1);
+    expect(
+      await countAuditRows(database.ownerUrl, 'audit_pending', tenant.tenantId, 'read-then-killed'),
+    ).toBe(0);
+    expect(await countAuditRows(database.ownerUrl, 'audit_log', tenant.tenantId, 'read-then-killed')).toBe(1);
   });
 
   it("killed after the read returned, before the chain run: the person's audit trail, read afterwards, shows the read", async () => {
@@ -198,8 +182,12 @@ describe('a gated read that returned before its chain run survives a kill', () =
     ).toEqual([
       expect.objectContaining({ actor: { kind: 'staff', id: '17' }, role: 'billing', decision: 'allowed' }),
     ]);
-    expect(await countWhere('audit_pending', tenant.tenantId, 'read-then-killed-trail')).toBe(0);
-    expect(await countWhere('audit_log', tenant.tenantId, 'read-then-killed-trail')).toBe(1);
+    expect(
+      await countAuditRows(database.ownerUrl, 'audit_pending', tenant.tenantId, 'read-then-killed-trail'),
+    ).toBe(0);
+    expect(
+      await countAuditRows(database.ownerUrl, 'audit_log', tenant.tenantId, 'read-then-killed-trail'),
+    ).toBe(1);
     expect((await verifyAuditChain(kernelCore(kernel).audit, tenant.tenantId)).ok).toBe(true);
   });
 });

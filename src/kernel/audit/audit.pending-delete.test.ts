@@ -6,7 +6,13 @@ import { hashAuditEntry } from './audit.canonical.js';
 import type { AuditLogRow } from './audit.repository.js';
 import { fromRow } from './audit.service.js';
 import { verifyAuditChain, withAudit } from './index.js';
-import { createAuditDeps, createAuditTenant, readEvent } from './audit.test-helpers.js';
+import {
+  createAuditDeps,
+  createAuditTenant,
+  readEvent,
+  holdChainHead,
+  countAuditRows,
+} from './audit.test-helpers.js';
 
 // Attack finding S10-3, decision 0645: an entry waiting in audit_pending is the record of work
 // that already happened (a read served, a change committed). The app role must not be able to
@@ -19,27 +25,6 @@ beforeAll(async () => {
   deps = createAuditDeps(database);
 });
 afterAll(async () => database.close());
-
-/** Holds the tenant's chain head, as a long audited transaction would, until released. */
-async function holdHead(tenantId: number): Promise<() => Promise<void>> {
-  const client = new pg.Client({ connectionString: database.ownerUrl });
-  await client.connect();
-  await client.query('begin');
-  await client.query('select 1 from audit_heads where tenant_id = $1 for update', [tenantId]);
-  return async () => {
-    await client.query('commit');
-    await client.end();
-  };
-}
-
-async function countWhere(table: 'audit_log' | 'audit_pending', tenantId: number, requestId: string) {
-  const { rows } = await runAsOwner<{ n: number }>(
-    database.ownerUrl,
-    `select count(*)::int as n from ${table} where tenant_id = $1 and request_id = $2`,
-    [tenantId, requestId],
-  );
-  return rows[0]?.n ?? 0;
-}
 
 /**
  * Runs `statement` (and `then`, when given) in one transaction of `tenantId` as the app role, as an
@@ -122,13 +107,17 @@ async function withEntryPending(
   requestId: string,
   attack: () => Promise<void>,
 ): Promise<void> {
-  const release = await holdHead(tenantId);
+  const release = await holdChainHead(database.ownerUrl, tenantId);
   const appending = withAudit(deps, tenantId, ({ audit }) => {
     audit.record(readEvent([2], { requestId }));
     return Promise.resolve();
   });
   try {
-    for (let tries = 0; (await countWhere('audit_pending', tenantId, requestId)) < 1; tries += 1) {
+    for (
+      let tries = 0;
+      (await countAuditRows(database.ownerUrl, 'audit_pending', tenantId, requestId)) < 1;
+      tries += 1
+    ) {
       if (tries > 400) throw new Error('the entry never reached audit_pending');
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
@@ -154,8 +143,8 @@ describe('a pending audit entry cannot be deleted by the app role (attack S10-3,
       );
     });
     expect(String(refused)).toMatch(/permission denied/);
-    expect(await countWhere('audit_pending', tenantId, 'the-read')).toBe(0);
-    expect(await countWhere('audit_log', tenantId, 'the-read')).toBe(1);
+    expect(await countAuditRows(database.ownerUrl, 'audit_pending', tenantId, 'the-read')).toBe(0);
+    expect(await countAuditRows(database.ownerUrl, 'audit_log', tenantId, 'the-read')).toBe(1);
     expect(await verifyAuditChain(deps, tenantId)).toEqual({ ok: true, entries: 2, checkpoints: 0 });
   });
 
@@ -165,7 +154,7 @@ describe('a pending audit entry cannot be deleted by the app role (attack S10-3,
       audit.record(readEvent([1]));
       return Promise.resolve();
     });
-    const release = await holdHead(tenantId);
+    const release = await holdChainHead(database.ownerUrl, tenantId);
     const appends = Array.from({ length: 6 }, (_, index) =>
       withAudit(deps, tenantId, ({ audit }) => {
         audit.record(
@@ -253,7 +242,7 @@ describe('a pending audit entry cannot be deleted by the app role (attack S10-3,
         [tenantId, replayId],
       );
     });
-    expect(await countWhere('audit_log', tenantId, 'the-read')).toBe(1);
+    expect(await countAuditRows(database.ownerUrl, 'audit_log', tenantId, 'the-read')).toBe(1);
     expect(await verifyAuditChain(deps, tenantId)).toEqual({ ok: true, entries: 2, checkpoints: 0 });
   });
 

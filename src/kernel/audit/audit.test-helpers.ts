@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { fixedClock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db.js';
+import { runAsOwner } from '../../../test/database.js';
 import { createTenant } from '../../modules/tenants/index.js';
 import { hashAuditEntry, type ChainedEntry } from './audit.canonical.js';
 import type { AuditEvent } from './audit.event.js';
@@ -193,5 +194,46 @@ export async function writeRowBeyondHead(ownerUrl: string, tenantId: number): Pr
     return seq;
   } finally {
     await client.end();
+  }
+}
+
+/** Holds the tenant's chain head, as a long audited transaction would, until released. */
+export async function holdChainHead(ownerUrl: string, tenantId: number): Promise<() => Promise<void>> {
+  const client = new pg.Client({ connectionString: ownerUrl });
+  await client.connect();
+  await client.query('begin');
+  await client.query('select 1 from audit_heads where tenant_id = $1 for update', [tenantId]);
+  return async () => {
+    await client.query('commit');
+    await client.end();
+  };
+}
+
+/** How many rows of one request a tenant has in the chain or among its pending entries. */
+export async function countAuditRows(
+  ownerUrl: string,
+  table: 'audit_log' | 'audit_pending',
+  tenantId: number,
+  requestId: string,
+): Promise<number> {
+  const { rows } = await runAsOwner<{ n: number }>(
+    ownerUrl,
+    `select count(*)::int as n from ${table} where tenant_id = $1 and request_id = $2`,
+    [tenantId, requestId],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/** Until the backend `pid` waits on a lock (inside the statement a test has blocked). */
+export async function untilBackendWaitsOnLock(ownerUrl: string, pid: number): Promise<void> {
+  for (let tries = 0; ; tries += 1) {
+    const waiting = await runAsOwner<{ n: number }>(
+      ownerUrl,
+      `select count(*)::int as n from pg_stat_activity where pid = $1 and wait_event_type = 'Lock'`,
+      [pid],
+    );
+    if (waiting.rows[0]?.n === 1) return;
+    if (tries > 400) throw new Error('the append never waited inside its insert');
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
