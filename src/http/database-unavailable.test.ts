@@ -36,16 +36,22 @@ afterAll(async () => {
   await database.close();
 });
 
+/** A voiceking tenant on the reachable database with one staff member, `<name>@staff.example`. */
+async function tenantWithStaff(name: string, role: string) {
+  const kernel = createTestKernel(database);
+  const tenant = await createPolicyTenant(kernel, 'voiceking');
+  const staff = await createStaffUser(
+    kernel,
+    tenant.tenantId,
+    { kind: 'system', job: 'test' },
+    { email: `${name}@staff.example`, displayName: name, role },
+  );
+  return { kernel, tenant, staff };
+}
+
 describe('a database error is a 503, never an answer about the input', () => {
   it('a staff login with the database unreachable answers 503 database_unavailable, not 401 "wrong password"', async () => {
-    const kernel = createTestKernel(database);
-    const tenant = await createPolicyTenant(kernel, 'voiceking');
-    const staff = await createStaffUser(
-      kernel,
-      tenant.tenantId,
-      { kind: 'system', job: 'test' },
-      { email: 'clerk@staff.example', displayName: 'clerk', role: 'sales' },
-    );
+    const { tenant, staff } = await tenantWithStaff('clerk', 'sales');
     const login = await downApp.inject({
       method: 'POST',
       url: '/api/v1/auth/login',
@@ -68,14 +74,7 @@ describe('a database error is a 503, never an answer about the input', () => {
   });
 
   it('an API token with the database unreachable answers 503 database_unavailable, not 401; an unknown or revoked token with the database up is still 401', async () => {
-    const kernel = createTestKernel(database);
-    const tenant = await createPolicyTenant(kernel, 'voiceking');
-    const maker = await createStaffUser(
-      kernel,
-      tenant.tenantId,
-      { kind: 'system', job: 'test' },
-      { email: 'sync@staff.example', displayName: 'sync', role: 'billing' },
-    );
+    const { kernel, tenant, staff: maker } = await tenantWithStaff('sync', 'billing');
     const actor = { kind: 'staff', staffId: maker.staffId, role: 'billing' } as const;
     const valid = await createApiToken(kernel, tenant.tenantId, actor, { label: 'sync', role: 'billing' });
     const revoked = await createApiToken(kernel, tenant.tenantId, actor, { label: 'old', role: 'billing' });
@@ -103,14 +102,7 @@ describe('a database error is a 503, never an answer about the input', () => {
   });
 
   it('a logout with the database unreachable answers 503 database_unavailable and keeps the cookie, and the session still works; once the database is back the logout ends it', async () => {
-    const kernel = createTestKernel(database);
-    const tenant = await createPolicyTenant(kernel, 'voiceking');
-    const staff = await createStaffUser(
-      kernel,
-      tenant.tenantId,
-      { kind: 'system', job: 'test' },
-      { email: 'leaver@staff.example', displayName: 'leaver', role: 'sales' },
-    );
+    const { kernel, tenant, staff } = await tenantWithStaff('leaver', 'sales');
     const upApp = await buildApp({ kernel, logger: testLogger, version: 'test' });
     try {
       const login = await upApp.inject({
