@@ -352,10 +352,10 @@ async function readOrCreatePassword(file: string): Promise<string> {
  * blocks the next start.
  */
 async function stopOrphanedServer(clusterDir: string, logger: Logger): Promise<void> {
-  const pidFile = path.join(clusterDir, 'postmaster.pid');
-  if (!(await exists(pidFile))) return;
-  const pid = Number.parseInt((await readFile(pidFile, 'utf8')).split('\n')[0] ?? '', 10);
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  // The file may go between a look and a read (a Kluis we waited for is stopping its server):
+  // readPostmasterPid answers undefined then, as for no file (a crash in CI, decision 0588's wait).
+  const pid = await readPostmasterPid(clusterDir);
+  if (pid === undefined || !isAlive(pid)) return;
   if (!(await commandLineIncludes(pid, 'postgres'))) return;
   logger.warn({ pid }, 'stopping a PostgreSQL server left running by an earlier, killed Kluis');
   process.kill(pid, 'SIGINT');
