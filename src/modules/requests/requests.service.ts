@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 
 import { z } from 'zod';
 import { describeAccessReport, streamPortabilityZip } from '../../kernel/access-report/index.js';
 import type { TableDataMap } from '../../kernel/datamap/datamap.js';
-import { eraseSubject, type ErasureOutcome } from '../../kernel/erasure/index.js';
+import { eraseSubject, erasureHoldsOn, type ErasureOutcome } from '../../kernel/erasure/index.js';
 import { deliverLetters, sealLetter } from '../../kernel/letters/index.js';
 import { auditActor, type Actor, type Grant } from '../../kernel/gate/gate.js';
 import type { AuditedTx } from '../../kernel/audit/index.js';
@@ -11,7 +11,7 @@ import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import { setRestriction, touchSubjects } from '../../kernel/subjects/index.js';
 import type { Tx } from '../../platform/db.js';
 import { decodeCursor, encodeCursor } from '../../platform/cursor.js';
-import { AppError, describeUnexpected, validationError } from '../../platform/errors.js';
+import { AppError, describeUnexpected, isAppError, validationError } from '../../platform/errors.js';
 import { describeIssues, parseInput } from '../../platform/validation.js';
 import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
 import { requestsDataMap } from './datamap.js';
@@ -1512,6 +1512,80 @@ export async function createVerifiedRequest(
       publicMessage: `the request is ${answered.state.replaceAll('_', ' ')}`,
     });
   return present(answered);
+}
+
+/** Who carries out an account erasure that its own post left undone (decision 0701). */
+const ACCOUNT_ERASURES: Actor = { kind: 'system', job: 'account-erasures' };
+
+/** How long an account erasure is left to its own post before the job carries it out (decision 0701). */
+export const ACCOUNT_ERASURE_GRACE_MS = 2 * 60 * 1000;
+
+export interface AccountErasuresResult {
+  /** Carried out by this pass: erased, fulfilled, the letter queued. */
+  carriedOut: number;
+  /** Carried out meanwhile by another caller (the person's retry, staff, a second run). */
+  joined: number;
+  /** Under a legal hold: left for the privacy officer, as the portal leaves it (decision 0415). */
+  held: number;
+}
+
+/**
+ * Carries out the tenant's account erasures ("erase my account") that were filed, verified by the
+ * login, and left `verified` for longer than `graceMs`: their post was cut between filing and
+ * erasing (attack S11-6, decision 0671) and the person did not press again. Each is carried out
+ * as the person's retry does (`fulfil`): the callers meet at the request's row, so whoever comes
+ * second rolls back and one erasure and one letter are made. A request that fails for another
+ * reason does not stop the others; the pass then throws, naming how many failed.
+ */
+export async function carryOutAccountErasures(
+  deps: RequestsDeps,
+  tenant: Tenant,
+  graceMs = ACCOUNT_ERASURE_GRACE_MS,
+): Promise<AccountErasuresResult> {
+  const before = new Date(deps.kernel.clock.now().getTime() - graceMs);
+  const waiting = await deps.kernel.plain(tenant.tenantId, (tx) =>
+    tx
+      .selectFrom('rights_requests')
+      .selectAll()
+      .where('kind', '=', 'erasure')
+      .where('channel', '=', 'account')
+      .where('state', '=', 'verified')
+      .where('subject_id', 'is not', null)
+      .where('verified_at', '<=', before)
+      .orderBy('received_at')
+      .execute(),
+  );
+  const result: AccountErasuresResult = { carriedOut: 0, joined: 0, held: 0 };
+  let failed = 0;
+  for (const request of waiting) {
+    // Checked first so that a held person costs one read a run, not an erasure rolled back.
+    const subjectId = Number(request.subject_id);
+    if ((await erasureHoldsOn(deps.kernel, deps.dataMap, tenant.tenantId, subjectId)).length > 0) {
+      result.held += 1;
+      continue;
+    }
+    try {
+      await fulfil(deps, tenant, request, ACCOUNT_ERASURES, {});
+      result.carriedOut += 1;
+    } catch (error) {
+      if (isAppError(error) && error.code === 'erasure_held') {
+        result.held += 1;
+        continue;
+      }
+      const now = await loadRequest(deps, tenant.tenantId, request.request_id).catch(() => undefined);
+      if (now?.state === 'fulfilled') {
+        result.joined += 1;
+        continue;
+      }
+      failed += 1;
+      deps.logger.error(
+        { tenantId: tenant.tenantId, requestId: request.request_id, err: describeUnexpected(error) },
+        'account erasure not carried out; the next run tries again',
+      );
+    }
+  }
+  if (failed > 0) throw new Error(`${failed} account erasure(s) not carried out`);
+  return result;
 }
 
 /** What the staff member is about to do with a request, for the letter preview. */
