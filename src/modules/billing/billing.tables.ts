@@ -122,6 +122,10 @@ export interface InvoicesTable {
   seller: ColumnType<SellerSnapshot, string, string>;
   created_by_staff_id: number | null;
   created_at: Date;
+  /** What the invoice bills of its own period's calls (G-1, migrations/0695); null: no record. */
+  period_calls: ColumnType<number | null, number | null | undefined, never>;
+  period_call_seconds: ColumnType<number | null, number | null | undefined, never>;
+  period_call_cost_micros: ColumnType<number | null, number | null | undefined, never>;
 }
 
 export interface InvoiceLinesTable {
@@ -172,7 +176,10 @@ export interface InvoiceDisputesTable {
   closed_by_staff_id: number | null;
 }
 
-/** What an invoice billed of one month's calls (late calls are billed by difference, G-1). */
+/**
+ * What an invoice billed of one month's calls other than its own period's (late calls, billed by
+ * difference, G-1); its own period's record is on the invoice row (migrations/0695).
+ */
 export interface InvoiceCallMonthsTable {
   tenant_id: number;
   invoice_id: number;

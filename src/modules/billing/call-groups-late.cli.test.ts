@@ -148,12 +148,19 @@ describe('calls on the invoice: destination groups, short codes, late calls (iss
     const octoberAgain = await runMonth(tenant, '2026-10', '2026-11-06');
     expect(octoberAgain).toContain('2026-10: 0 invoices');
     expect(octoberAgain).not.toContain('late calls: 1');
-    // What each invoice billed of each month's calls.
+    // What each invoice billed of each month's calls: its own month on its row, others in
+    // invoice_call_months (decision 0695).
     const months = await runAsOwner<{ row: string }>(
       database.ownerUrl,
-      `select concat_ws('|', i.period_start, c.calls_month, c.calls, c.seconds, c.cost_micros) as row
-         from invoice_call_months c join invoices i using (tenant_id, invoice_id)
-        where c.tenant_id = $1 and i.subject_id = $2 order by i.period_start, c.calls_month`,
+      `select concat_ws('|', period_start, calls_month, calls, seconds, cost_micros) as row from (
+         select i.period_start, i.period_start as calls_month, i.period_calls as calls,
+                i.period_call_seconds as seconds, i.period_call_cost_micros as cost_micros
+           from invoices i where i.tenant_id = $1 and i.subject_id = $2 and i.period_calls is not null
+         union all
+         select i.period_start, c.calls_month, c.calls, c.seconds, c.cost_micros
+           from invoice_call_months c join invoices i using (tenant_id, invoice_id)
+          where c.tenant_id = $1 and i.subject_id = $2) months
+        order by period_start, calls_month`,
       [tenant.tenantId, customer],
     );
     expect(months.rows.map((row) => row.row)).toEqual([

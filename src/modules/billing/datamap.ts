@@ -80,7 +80,7 @@ export const billingDataMap: TableDataMap[] = [
     notPersonal: {
       tenant_id: 'tenant key',
       invoice_id: 'parent invoice',
-      calls_month: 'the month of calls billed',
+      calls_month: "the month of calls billed (not the invoice's own period: that is on the invoice)",
       calls: `a monthly total; ${UNLINKED}`,
       seconds: `a monthly total; ${UNLINKED}`,
       cost_micros: `a monthly total; ${UNLINKED}`,
@@ -202,6 +202,9 @@ export const billingDataMap: TableDataMap[] = [
       seller: "the provider's own identity and payee account (a company)",
       created_by_staff_id: 'staff id (staff are their own subjects, docs/decisions/0006)',
       created_at: 'row bookkeeping',
+      period_calls: `the period's calls billed, a monthly total; ${UNLINKED}`,
+      period_call_seconds: `the period's calls billed, a monthly total; ${UNLINKED}`,
+      period_call_cost_micros: `the period's calls billed, a monthly total; ${UNLINKED}`,
     },
   },
   {

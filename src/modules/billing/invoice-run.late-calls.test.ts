@@ -1,7 +1,10 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import { MIGRATIONS_DIR } from '../../platform/migrate.js';
 import {
   billingContext,
   createCustomer,
@@ -26,15 +29,23 @@ beforeAll(async () => {
 });
 afterAll(async () => database.close());
 
-/** October's calls billed per customer over all invoices (invoice_call_months), and stored. */
+/**
+ * October's calls billed per customer over all invoices (October's own record on its invoice and
+ * the late rows of invoice_call_months, decision 0695), and stored.
+ */
 async function octoberCounts(
   tenantId: number,
 ): Promise<{ billed: Map<number, number>; stored: Map<number, number> }> {
   const billed = await runAsOwner<{ subject_id: string; calls: number }>(
     database.ownerUrl,
-    `select i.subject_id, sum(c.calls)::int as calls
-       from invoice_call_months c join invoices i on i.tenant_id = c.tenant_id and i.invoice_id = c.invoice_id
-      where c.tenant_id = $1 and c.calls_month = date '2026-10-01' and i.kind = 'invoice'
+    `select subject_id, sum(calls)::int as calls from (
+       select i.subject_id, i.period_calls as calls from invoices i
+        where i.tenant_id = $1 and i.period_start = date '2026-10-01' and i.kind = 'invoice'
+          and i.period_calls is not null
+       union all
+       select i.subject_id, c.calls
+         from invoice_call_months c join invoices i on i.tenant_id = c.tenant_id and i.invoice_id = c.invoice_id
+        where c.tenant_id = $1 and c.calls_month = date '2026-10-01' and i.kind = 'invoice') billed
       group by 1`,
     [tenantId],
   );
@@ -284,5 +295,87 @@ describe('call lines in the invoice’s language, late-call lines true for every
     expect(await callLines(late, '2026-11-01')).toEqual([
       'Gesprekken van 2026-10 nog niet gefactureerd: 2 gesprekken, 3 min 00 s',
     ]);
+  });
+});
+
+describe("an invoice's own month on its row (issue 21, decision 0695)", () => {
+  /** Per invoice: its own month's record and the months of invoice_call_months, as text. */
+  const recordsOf = async (tenantId: number) =>
+    (
+      await runAsOwner<{ row: string }>(
+        database.ownerUrl,
+        `select concat_ws('|', i.invoice_number, i.period_calls, i.period_call_seconds, i.period_call_cost_micros,
+                (select string_agg(concat_ws(':', c.calls_month, c.calls, c.seconds, c.cost_micros), ','
+                                   order by c.calls_month)
+                   from invoice_call_months c where c.tenant_id = i.tenant_id and c.invoice_id = i.invoice_id)) as row
+           from invoices i where i.tenant_id = $1 order by i.invoice_number`,
+        [tenantId],
+      )
+    ).rows.map((row) => row.row);
+
+  it('migration 0695 moves the own month of invoices written before it onto their rows, late months stay, and late calls are then billed exactly once', async () => {
+    clock.set(new Date('2026-11-05T10:00:00Z'));
+    const tenant = await createPolicyTenant(kernel, 'voxtra');
+    const catalogue = await prepareTenant(kernel, tenant);
+    const subjects: number[] = [];
+    for (let i = 0; i < 2; i += 1) {
+      const subjectId = await createCustomer(kernel, tenant, { familyName: `Rij${i}` });
+      await startContract(kernel, tenant, subjectId, {
+        startDate: '2026-08-01',
+        lines: [{ productId: catalogue.subscription }],
+      });
+      subjects.push(subjectId);
+    }
+    const context = billingContext(tenant);
+    const run = (period: string, issueDate: string) =>
+      runInvoices(kernel, context, { callsPurpose: 'call_billing', period, issueDate });
+    await insertCalls(kernel, tenant, callsOf(subjects, '2026-10-10', 1));
+    expect((await run('2026-10', '2026-11-05')).invoiced).toBe(2);
+    await insertCalls(kernel, tenant, callsOf(subjects, '2026-10-20', 2));
+    clock.set(new Date('2026-12-05T10:00:00Z'));
+    expect((await run('2026-11', '2026-12-05')).lateCalls.billed).toBe(4);
+    const written = await recordsOf(tenant.tenantId);
+    // Each invoice carries its own month; November's invoices keep October's late calls as rows.
+    expect(written).toEqual([
+      'F2026-000001|1|90|85000',
+      'F2026-000002|1|90|85000',
+      'F2026-000003|0|0|0|2026-10-01:2:180:170000',
+      'F2026-000004|0|0|0|2026-10-01:2:180:170000',
+    ]);
+
+    // As before migration 0695: every month, the own one too, a row of invoice_call_months.
+    await runAsOwner(
+      database.ownerUrl,
+      `insert into invoice_call_months (tenant_id, invoice_id, calls_month, calls, seconds, cost_micros)
+       select tenant_id, invoice_id, period_start, period_calls, period_call_seconds, period_call_cost_micros
+         from invoices where tenant_id = $1 and period_calls is not null`,
+      [tenant.tenantId],
+    );
+    await runAsOwner(
+      database.ownerUrl,
+      `update invoices set period_calls = null, period_call_seconds = null, period_call_cost_micros = null
+        where tenant_id = $1`,
+      [tenant.tenantId],
+    );
+    const migration = await readFile(path.join(MIGRATIONS_DIR, '0695_invoice_period_calls.sql'), 'utf8');
+    const backfill = migration.slice(migration.indexOf('DO $$'));
+    expect(backfill).toMatch(/END \$\$;\s*$/);
+    await runAsOwner(database.ownerUrl, backfill);
+    expect(await recordsOf(tenant.tenantId)).toEqual(written);
+
+    // One more October call each: December's run finds it (own records and late rows read
+    // together) and bills it once.
+    await insertCalls(kernel, tenant, callsOf(subjects, '2026-10-25', 1));
+    clock.set(new Date('2027-01-05T10:00:00Z'));
+    const december = await run('2026-12', '2027-01-05');
+    expect(december.lateCalls.billed).toBe(2);
+    expect(december.lateCalls.months).toEqual(['2026-10']);
+    const counts = await octoberCounts(tenant.tenantId);
+    for (const subjectId of subjects) {
+      expect(counts.stored.get(subjectId)).toBe(4);
+      expect(counts.billed.get(subjectId)).toBe(4);
+    }
+    const december2 = await run('2026-12', '2027-01-05');
+    expect(december2.lateCalls.billed).toBe(0);
   });
 });

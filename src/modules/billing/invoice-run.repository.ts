@@ -600,7 +600,12 @@ export async function selectLateCalls(
     month_invoiced: boolean;
   }>`
     with months as (
-      select distinct calls_month from invoice_call_months where calls_month <= ${periodStart}::date
+      -- The months a run has recorded: invoices' own periods (on the row, decision 0695) and the
+      -- months other invoices billed late calls of.
+      select period_start as calls_month from invoices
+       where kind = 'invoice' and period_calls is not null and period_start <= ${periodStart}::date
+      union
+      select calls_month from invoice_call_months where calls_month <= ${periodStart}::date
     ), stored as (
       -- The monthly totals kept with the calls (decision 0500): the chargeable calls of the month.
       select r.subject_id, r.month as calls_month, sum(r.chargeable_calls)::int as calls,
@@ -610,12 +615,21 @@ export async function selectLateCalls(
        where r.month in (select calls_month from months) and r.chargeable_calls > 0
              ${onlySubjects}
        group by 1, 2
-    ), billed as (
-      select i.subject_id, c.calls_month, sum(c.calls)::int as calls, sum(c.seconds)::bigint as seconds,
-             sum(c.cost_micros)::bigint as cost
+    ), records as (
+      select i.subject_id, i.period_start as calls_month, i.period_calls as calls,
+             i.period_call_seconds as seconds, i.period_call_cost_micros as cost
+        from invoices i
+       where i.kind = 'invoice' and i.subject_id is not null and i.period_calls is not null
+         and i.period_start <= ${periodStart}::date
+      union all
+      select i.subject_id, c.calls_month, c.calls, c.seconds, c.cost_micros
         from invoice_call_months c
         join invoices i on i.tenant_id = c.tenant_id and i.invoice_id = c.invoice_id
-       where i.kind = 'invoice' and i.subject_id is not null and c.calls_month in (select calls_month from months)
+       where i.kind = 'invoice' and i.subject_id is not null and c.calls_month <= ${periodStart}::date
+    ), billed as (
+      select subject_id, calls_month, sum(calls)::int as calls, sum(seconds)::bigint as seconds,
+             sum(cost)::bigint as cost
+        from records
        group by 1, 2
     )
     select s.subject_id, to_char(s.calls_month, 'YYYY-MM-DD') as month,
@@ -867,7 +881,10 @@ export interface NewInvoice {
   createdByStaffId: number | null;
   createdAt: Date;
   lines: NewInvoiceLine[];
-  /** What the invoice bills of each month's calls (G-1); the run writes one for its own month. */
+  /**
+   * What the invoice bills of each month's calls (G-1); the run gives one for its own month, which
+   * `insertInvoices` writes on the invoice row (decision 0695).
+   */
   callMonths?: ReadonlyArray<Omit<InvoiceCallMonth, 'invoiceNumber'>>;
   /**
    * Calls lines `insertCallGroupLines` writes in SQL (decision 0550): numbers `at` to
@@ -933,7 +950,25 @@ function sellerJson(seller: SellerSnapshot): string {
   return json;
 }
 
-const INVOICE_COLUMNS: ReadonlyArray<ArrayColumn<{ tenantId: number; invoice: NewInvoice }>> = [
+type CallMonthRecord = Omit<InvoiceCallMonth, 'invoiceNumber'>;
+
+/** An invoice as its row is written: with its own period's record of calls, if any (0695). */
+interface InvoiceRow {
+  tenantId: number;
+  invoice: NewInvoice;
+  period: CallMonthRecord | undefined;
+}
+
+/**
+ * The record of an invoice's own period (G-1), kept on the invoice row (decision 0695); credit
+ * notes and documents without a period have none.
+ */
+function periodRecordOf(invoice: NewInvoice): CallMonthRecord | undefined {
+  if (invoice.kind !== 'invoice' || invoice.periodStart === null) return undefined;
+  return invoice.callMonths?.find((month) => month.month === invoice.periodStart);
+}
+
+const INVOICE_COLUMNS: ReadonlyArray<ArrayColumn<InvoiceRow>> = [
   ['tenant_id', 'integer', (row) => row.tenantId],
   ['kind', 'text', (row) => row.invoice.kind],
   ['series', 'text', (row) => row.invoice.series],
@@ -973,6 +1008,9 @@ const INVOICE_COLUMNS: ReadonlyArray<ArrayColumn<{ tenantId: number; invoice: Ne
   ['seller', 'jsonb', (row) => sellerJson(row.invoice.seller)],
   ['created_by_staff_id', 'bigint', (row) => row.invoice.createdByStaffId],
   ['created_at', 'timestamptz', (row) => row.invoice.createdAt.toISOString()],
+  ['period_calls', 'integer', (row) => row.period?.calls ?? null],
+  ['period_call_seconds', 'bigint', (row) => row.period?.seconds ?? null],
+  ['period_call_cost_micros', 'bigint', (row) => row.period?.costMicros ?? null],
 ];
 
 const LINE_COLUMNS: ReadonlyArray<
@@ -1000,7 +1038,7 @@ const LINE_COLUMNS: ReadonlyArray<
 ];
 
 const CALL_MONTH_COLUMNS: ReadonlyArray<
-  ArrayColumn<{ tenantId: number; invoiceId: number; month: Omit<InvoiceCallMonth, 'invoiceNumber'> }>
+  ArrayColumn<{ tenantId: number; invoiceId: number; month: CallMonthRecord }>
 > = [
   ['tenant_id', 'integer', (row) => row.tenantId],
   ['invoice_id', 'bigint', (row) => row.invoiceId],
@@ -1017,7 +1055,9 @@ function lineNumber(invoice: NewInvoice, index: number): number {
 }
 
 /**
- * Writes documents, their lines and call months with one array insert per table (decision 0420).
+ * Writes documents, their lines and call months with one array insert per table (decision 0420);
+ * an invoice's record of its own period is written on its row, the other months (late calls) in
+ * `invoice_call_months` (decision 0695).
  * The party snapshot is personal data of the subject (name, address, bank account, billing): the
  * grant must cover it for writing.
  */
@@ -1038,10 +1078,11 @@ export async function insertInvoices(
   const ids: number[] = [];
   for (let start = 0; start < invoices.length; start += INSERT_CHUNK) {
     const chunk = invoices.slice(start, start + INSERT_CHUNK);
+    const rows = chunk.map((invoice): InvoiceRow => ({ tenantId, invoice, period: periodRecordOf(invoice) }));
     const inserted = await sql<{ invoice_id: number; invoice_number: string }>`${arrayInsert(
       'invoices',
       INVOICE_COLUMNS,
-      chunk.map((invoice) => ({ tenantId, invoice })),
+      rows,
     )} returning invoice_id, invoice_number`.execute(tx);
     // Before the lines check their invoices: statistics of a near-empty table make those checks
     // read every invoice of the tenant (decision 0420).
@@ -1060,8 +1101,10 @@ export async function insertInvoices(
       })),
     );
     if (lines.length > 0) await arrayInsert('invoice_lines', LINE_COLUMNS, lines).execute(tx);
-    const callMonths = chunk.flatMap((invoice, index) =>
-      (invoice.callMonths ?? []).map((month) => ({ tenantId, invoiceId: chunkIds[index] ?? 0, month })),
+    const callMonths = rows.flatMap((row, index) =>
+      (row.invoice.callMonths ?? [])
+        .filter((month) => month !== row.period)
+        .map((month) => ({ tenantId, invoiceId: chunkIds[index] ?? 0, month })),
     );
     if (callMonths.length > 0) {
       await arrayInsert('invoice_call_months', CALL_MONTH_COLUMNS, callMonths).execute(tx);

@@ -122,7 +122,7 @@ function octoberCalls(c: Customers): TestCall[] {
   ];
 }
 
-/** The documents of a tenant as written, without ids: invoices, lines and call months. */
+/** The documents of a tenant as written, without ids: invoices, lines and call months (own and late). */
 async function documentsOf(tenant: Tenant): Promise<unknown[]> {
   const invoices = await runAsOwner<Record<string, unknown>>(
     database.ownerUrl,
@@ -135,7 +135,13 @@ async function documentsOf(tenant: Tenant): Promise<unknown[]> {
                from invoice_lines l where l.tenant_id = i.tenant_id and l.invoice_id = i.invoice_id) as lines,
             (select json_agg(json_build_array(m.calls_month, m.calls, m.seconds, m.cost_micros)
                     order by m.calls_month)
-               from invoice_call_months m where m.tenant_id = i.tenant_id and m.invoice_id = i.invoice_id) as months
+               from (select i.period_start as calls_month, i.period_calls as calls, i.period_call_seconds as seconds,
+                            i.period_call_cost_micros as cost_micros
+                      where i.period_calls is not null
+                     union all
+                     select c.calls_month, c.calls, c.seconds, c.cost_micros
+                       from invoice_call_months c
+                      where c.tenant_id = i.tenant_id and c.invoice_id = i.invoice_id) m) as months
        from invoices i where i.tenant_id = $1 order by i.invoice_number`,
     [tenant.tenantId],
   );
