@@ -6,9 +6,10 @@ import { createPolicyTenant, createTestKernel } from '../../test/kernel.js';
 import { writeRowBeyondHead } from '../kernel/audit/audit.test-helpers.js';
 import type { Kernel } from '../kernel/kernel.js';
 
-// Attack finding S11-4, decision 0680: a row the app role inserted past the chain head takes the
-// seq every audited write of the tenant needs. The write is refused with a stable code, not a
-// bare 500 from the unique violation.
+// Attack finding S11-4, decision 0680: a row inserted past the chain head takes the seq every
+// audited write of the tenant needs. The write is refused with a stable code, not a bare 500 from
+// the unique violation. Since decision 0685 only the owner can write such a row: the app role's
+// attempt is refused and the tenant's writes go on.
 
 let database: TestDatabase;
 let kernel: Kernel;
@@ -32,7 +33,7 @@ describe('an audited write under a blocked chain', () => {
       description: 'before the block',
     });
     expect(before.statusCode).toBe(201);
-    const seq = await writeRowBeyondHead(database.ownerUrl, tenant.tenantId);
+    const seq = await writeRowBeyondHead(database.ownerUrl, tenant.tenantId, 'owner');
     expect(seq).toBeGreaterThan(1);
 
     const blocked = await officer('POST', '/api/v1/incidents', {
@@ -49,5 +50,29 @@ describe('an audited write under a blocked chain', () => {
       [tenant.tenantId],
     );
     expect(rows[0]?.n).toBe(1);
+  });
+
+  it('S11-4: the attack as the app role is refused (permission denied), and the next audited write answers 201', async () => {
+    const tenant = await createPolicyTenant(kernel, 'voxtra');
+    const officer = requestAs(app, await loginAs(app, kernel, tenant, 'privacy_officer'));
+    const before = await officer('POST', '/api/v1/incidents', {
+      kind: 'other',
+      description: 'before the refused row',
+    });
+    expect(before.statusCode).toBe(201);
+    await expect(writeRowBeyondHead(database.ownerUrl, tenant.tenantId)).rejects.toThrow(
+      /permission denied for table audit_log/,
+    );
+    const after = await officer('POST', '/api/v1/incidents', {
+      kind: 'other',
+      description: 'attack S11 write after the refused row',
+    });
+    expect(after.statusCode).toBe(201);
+    const { rows } = await runAsOwner<{ n: number }>(
+      database.ownerUrl,
+      `select count(*)::int as n from incidents where tenant_id = $1`,
+      [tenant.tenantId],
+    );
+    expect(rows[0]?.n).toBe(2);
   });
 });

@@ -252,48 +252,68 @@ describe('a pending audit entry cannot be deleted by the app role (attack S10-3,
       audit.record(readEvent([1]));
       return Promise.resolve();
     });
-    await withEntryPending(tenantId, 'the-read', async () => {
-      const pending = await pendingEntry(tenantId, 'the-read');
-      // The twin as the chainer would write it (the algorithm and the content are no secret), at
-      // the next place and linked to the head; only its signature needs the tenant's key.
-      const { rows } = await runAsOwner<AuditLogRow & { pending_id: number }>(
-        database.ownerUrl,
-        `select p.*, h.seq + 1 as seq, h.hash as prev_hash
-           from audit_pending p join audit_heads h using (tenant_id)
-          where p.tenant_id = $1 and p.pending_id = $2`,
-        [tenantId, pending.pending_id],
-      );
-      const twin = rows[0];
-      if (!twin) throw new Error('no pending entry');
-      const hash = hashAuditEntry(fromRow({ ...twin, seq: Number(twin.seq) }));
-      const twinSql = `insert into audit_log (tenant_id, seq, at, actor_kind, actor_id, role, purpose, action,
-           subject_pseudonyms, categories, records, decision, reason, request_id, prev_hash, hash, mac)
-         select tenant_id, 2, at, actor_kind, actor_id, role, purpose, action, subject_pseudonyms,
-           categories, records, decision, reason, request_id, $3, $4, $5
-           from audit_pending where tenant_id = $1 and pending_id = $2`;
-      const twinValues = [tenantId, pending.pending_id, twin.prev_hash, hash, randomBytes(32)];
-      // Claimed with another hash than the twin's: refused, and the twin rolls back with it.
-      await expect(
-        asAppRole(
-          tenantId,
-          twinSql,
-          twinValues,
-          `select * from kluis_audit_unpark(array[$1::bigint], array[2]::bigint[], array[$2::bytea])`,
-          [pending.pending_id, randomBytes(32)],
-        ),
-      ).rejects.toThrow(/have no twin chained by this transaction/);
-      expect(await pendingOf(tenantId)).toBe(1);
-      const removed = await asAppRole(
+    // The pending row stands for a genuine entry waiting for the chainer; its content MAC plays no
+    // part here (the intruder discharges the row, it is never chained). It is written as the app
+    // role may, not behind a held head: the twin now goes through kluis_audit_link (decision
+    // 0685), which takes the head lock, and the chainer would take the row once the head is free.
+    await asAppRole(
+      tenantId,
+      `insert into audit_pending (tenant_id, at, actor_kind, actor_id, role, purpose, action,
+         subject_pseudonyms, categories, records, decision, reason, request_id, mac)
+       select tenant_id, at, actor_kind, actor_id, role, purpose, action, subject_pseudonyms,
+         categories, records, decision, reason, 'the-read', $2
+         from audit_log where tenant_id = $1 and seq = 1`,
+      [tenantId, randomBytes(32)],
+    );
+    const pending = await pendingEntry(tenantId, 'the-read');
+    // The twin as the chainer would write it (the algorithm and the content are no secret), at
+    // the next place and linked to the head; only its signature needs the tenant's key.
+    const { rows } = await runAsOwner<AuditLogRow & { pending_id: number }>(
+      database.ownerUrl,
+      `select p.*, h.seq + 1 as seq, h.hash as prev_hash
+         from audit_pending p join audit_heads h using (tenant_id)
+        where p.tenant_id = $1 and p.pending_id = $2`,
+      [tenantId, pending.pending_id],
+    );
+    const twin = rows[0];
+    if (!twin) throw new Error('no pending entry');
+    const hash = hashAuditEntry(fromRow({ ...twin, seq: Number(twin.seq) }));
+    const bytea = (value: Buffer): string => `\\x${value.toString('hex')}`;
+    const twinSql = 'select kluis_audit_link($1::jsonb)';
+    const twinValues = [
+      JSON.stringify([
+        {
+          ...twin,
+          pending_id: undefined,
+          seq: 2,
+          at: twin.at.toISOString(),
+          prev_hash: bytea(twin.prev_hash),
+          hash: bytea(hash),
+          mac: bytea(randomBytes(32)),
+        },
+      ]),
+    ];
+    // Claimed with another hash than the twin's: refused, and the twin rolls back with it.
+    await expect(
+      asAppRole(
         tenantId,
         twinSql,
         twinValues,
         `select * from kluis_audit_unpark(array[$1::bigint], array[2]::bigint[], array[$2::bytea])`,
-        [pending.pending_id, hash],
-      );
-      expect(
-        removed.rows.map((row: { kluis_audit_unpark: unknown }) => Number(row.kluis_audit_unpark)),
-      ).toEqual([pending.pending_id]);
-    });
+        [pending.pending_id, randomBytes(32)],
+      ),
+    ).rejects.toThrow(/have no twin chained by this transaction/);
+    expect(await pendingOf(tenantId)).toBe(1);
+    const removed = await asAppRole(
+      tenantId,
+      twinSql,
+      twinValues,
+      `select * from kluis_audit_unpark(array[$1::bigint], array[2]::bigint[], array[$2::bytea])`,
+      [pending.pending_id, hash],
+    );
+    expect(
+      removed.rows.map((row: { kluis_audit_unpark: unknown }) => Number(row.kluis_audit_unpark)),
+    ).toEqual([pending.pending_id]);
     expect(await pendingOf(tenantId)).toBe(0);
     const verification = await verifyAuditChain(deps, tenantId);
     expect(verification).toMatchObject({

@@ -1,6 +1,5 @@
 import { sql, type Insertable, type RawBuilder, type Selectable } from 'kysely';
 import type { Tx } from '../../platform/db.js';
-import { GENESIS_HASH } from './audit.canonical.js';
 import type { AuditCheckpointsTable, AuditLogTable, AuditPendingTable } from './audit.tables.js';
 
 // All queries run inside withTenant: row-level security limits them to the transaction's tenant,
@@ -25,11 +24,8 @@ export async function lockAuditHead(tx: Tx, tenantId: number): Promise<AuditHead
   const existing = await selectHeadForUpdate(tx, tenantId);
   if (existing) return existing;
   // Two first appends may race: one inserts, the other waits on the key and then does nothing.
-  await tx
-    .insertInto('audit_heads')
-    .values({ tenant_id: tenantId, seq: 0, hash: GENESIS_HASH })
-    .onConflict((conflict) => conflict.column('tenant_id').doNothing())
-    .execute();
+  // The app role may not insert a head itself (decision 0685): the function makes it at seq 0.
+  await sql`select kluis_audit_open_head()`.execute(tx);
   const created = await selectHeadForUpdate(tx, tenantId);
   if (!created) throw new Error('the audit chain head could not be created');
   return created;
@@ -74,8 +70,8 @@ export const WITH_COMMIT_MAX = 20;
 
 /**
  * One round trip for the usual append: locks the head and, when it is still `expected` (the head
- * this process last wrote), inserts the rows chained onto it and moves the head to `next`, in one
- * statement. Otherwise it inserts nothing and returns the head it now holds locked (or undefined
+ * this process last wrote), links the rows chained onto it (kluis_audit_link: inserted, checked
+ * and the head moved to the last, decision 0685), in one statement. Otherwise it inserts nothing and returns the head it now holds locked (or undefined
  * when the tenant has no head yet), and the caller chains onto that one; or, when another
  * transaction holds the head, `busy` without waiting for it (docs/decisions/0340).
  */
@@ -84,7 +80,6 @@ export async function appendIfHeadIs(
   tenantId: number,
   rows: Insertable<AuditLogTable>[],
   expected: AuditHead,
-  next: AuditHead,
 ): Promise<{ appended: true } | { appended: false; head: AuditHead | 'busy' | undefined }> {
   const json = JSON.stringify(rows.map(toJsonRow));
   const result = await sql<{ seq: number | null; hash: Buffer | null; moved: number; present: boolean }>`
@@ -92,20 +87,10 @@ export async function appendIfHeadIs(
       select seq, hash from audit_heads where tenant_id = ${tenantId} for update skip locked
     ), expected as (
       select 1 from head where seq = ${expected.seq} and hash = ${expected.hash}
-    ), appended as (
-      insert into audit_log (tenant_id, seq, at, actor_kind, actor_id, role, purpose, action,
-          subject_pseudonyms, categories, records, decision, reason, request_id, prev_hash, hash, mac)
-        select r.tenant_id, r.seq, r.at, r.actor_kind, r.actor_id, r.role, r.purpose, r.action,
-            r.subject_pseudonyms, r.categories, r.records, r.decision, r.reason, r.request_id,
-            r.prev_hash, r.hash, r.mac
-          from jsonb_populate_recordset(null::audit_log, ${json}::jsonb) as r
-         where exists (select 1 from expected)
-    ), moved as (
-      update audit_heads set seq = ${next.seq}, hash = ${next.hash}
-       where tenant_id = ${tenantId} and exists (select 1 from expected)
-       returning 1
+    ), linked as (
+      select kluis_audit_link(${json}::jsonb) as moved from expected
     )
-    select head.seq, head.hash, (select count(*)::int from moved) as moved,
+    select head.seq, head.hash, coalesce((select 1 from linked where moved > 0), 0) as moved,
            exists (select 1 from audit_heads where tenant_id = ${tenantId}) as present
       from (select 1) as one left join head on true`.execute(tx);
   const row = result.rows[0];
@@ -186,28 +171,20 @@ function toJsonRow(row: Insertable<AuditLogTable>): Record<string, unknown> {
   };
 }
 
-/** Inserts chained rows and moves the head to the last one; the head must be locked. */
-export async function insertAuditEntries(
-  tx: Tx,
-  tenantId: number,
-  rows: Insertable<AuditLogTable>[],
-  head: AuditHead,
-): Promise<void> {
+/**
+ * Links chained rows onto the head and moves it to the last one, through kluis_audit_link (the
+ * only way rows enter audit_log, decision 0685), a chunk per statement; the head must be locked.
+ */
+export async function insertAuditEntries(tx: Tx, rows: Insertable<AuditLogTable>[]): Promise<void> {
   for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
-    const chunk = rows.slice(start, start + INSERT_CHUNK);
-    const isLast = start + INSERT_CHUNK >= rows.length;
-    if (!isLast) {
-      await tx.insertInto('audit_log').values(chunk).execute();
-      continue;
-    }
-    // One round trip for the last chunk and the head: a data-modifying CTE.
-    await tx
-      .with('appended', (db) => db.insertInto('audit_log').values(chunk))
-      .updateTable('audit_heads')
-      .set({ seq: head.seq, hash: head.hash })
-      .where('tenant_id', '=', tenantId)
-      .execute();
+    await linkRows(tx, rows.slice(start, start + INSERT_CHUNK));
   }
+}
+
+/** One statement: the rows through kluis_audit_link, which refuses any that do not continue the head. */
+async function linkRows(tx: Tx, rows: Insertable<AuditLogTable>[]): Promise<void> {
+  const json = JSON.stringify(rows.map(toJsonRow));
+  await sql`select kluis_audit_link(${json}::jsonb)`.execute(tx);
 }
 
 /** Writes entries that could not be chained now (the head was busy); the chainer links them. */
@@ -283,28 +260,13 @@ export async function selectPendingEntries(
 }
 
 /**
- * Chained rows (at most INSERT_CHUNK) inserted and the head moved, in one statement; the head
- * must be locked. The pending entries they came from are removed by unparkPendingSql, in the same
+ * Chained rows (at most INSERT_CHUNK) linked and the head moved, in one statement (kluis_audit_link);
+ * the head must be locked. The pending entries they came from are removed by unparkPendingSql, in the same
  * transaction (the app role may not delete them itself, decision 0645).
  */
-export async function movePendingEntries(
-  tx: Tx,
-  tenantId: number,
-  rows: Insertable<AuditLogTable>[],
-  head: AuditHead,
-): Promise<void> {
+export async function movePendingEntries(tx: Tx, rows: Insertable<AuditLogTable>[]): Promise<void> {
   if (rows.length > INSERT_CHUNK) throw new Error('movePendingEntries: batch too large');
-  const json = JSON.stringify(rows.map(toJsonRow));
-  await sql`
-    with appended as (
-      insert into audit_log (tenant_id, seq, at, actor_kind, actor_id, role, purpose, action,
-          subject_pseudonyms, categories, records, decision, reason, request_id, prev_hash, hash, mac)
-        select r.tenant_id, r.seq, r.at, r.actor_kind, r.actor_id, r.role, r.purpose, r.action,
-            r.subject_pseudonyms, r.categories, r.records, r.decision, r.reason, r.request_id,
-            r.prev_hash, r.hash, r.mac
-          from jsonb_populate_recordset(null::audit_log, ${json}::jsonb) as r
-    )
-    update audit_heads set seq = ${head.seq}, hash = ${head.hash} where tenant_id = ${tenantId}`.execute(tx);
+  await linkRows(tx, rows);
 }
 
 /**

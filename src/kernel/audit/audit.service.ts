@@ -420,7 +420,7 @@ async function appendEvents(
   let head: AuditHead | 'busy' | undefined;
   if (guess && events.length <= SPECULATIVE_APPEND_MAX) {
     const chained = await chainEvents(keys, tenantId, pseudonyms, events, guess);
-    const outcome = await appendIfHeadIs(tx, tenantId, chained.rows, guess, chained.head);
+    const outcome = await appendIfHeadIs(tx, tenantId, chained.rows, guess);
     if (outcome.appended) {
       heads.set(tenantId, chained.head);
       return 'chained';
@@ -434,7 +434,7 @@ async function appendEvents(
     return 'pending';
   }
   const chained = await chainEvents(keys, tenantId, pseudonyms, events, head);
-  await insertAuditEntries(tx, tenantId, chained.rows, chained.head);
+  await insertAuditEntries(tx, chained.rows);
   heads.set(tenantId, chained.head);
   return 'chained';
 }
@@ -595,7 +595,7 @@ export async function chainPendingEntries(
         const lastId = rows.at(-1)?.pending_id ?? afterId;
         if (valid.length === 0) return { count: 0, read: rows.length, lastId, head };
         const linked = await linkEntries(deps.keys, tenantId, valid.map(pendingContent), head);
-        await movePendingEntries(tx, tenantId, linked.rows, linked.head);
+        await movePendingEntries(tx, linked.rows);
         await reachTestHook('audit.chain-before-commit');
         // The pending rows go with the commit, through the function that removes only what this
         // transaction chained (decision 0645); when it refuses, the commit is not made.

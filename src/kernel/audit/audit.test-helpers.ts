@@ -169,15 +169,20 @@ export async function insertForgedEntry(ownerUrl: string, tenantId: number, atSe
 }
 
 /**
- * Attack S11-4 (decision 0680): as the app role in the tenant (an intruder with its login), one
- * row at the chain head's seq + 1, linked to the head but not signed, the head left where it is.
- * Answers the row's seq.
+ * Attack S11-4 (decision 0680): in the tenant, one row at the chain head's seq + 1, linked to the
+ * head but not signed, the head left where it is. Answers the row's seq. As the app role (an
+ * intruder with its login) it is refused since decision 0685 (permission denied); as the owner
+ * (`role: 'owner'`, the migrations' login) it still blocks the chain, which decision 0680 names.
  */
-export async function writeRowBeyondHead(ownerUrl: string, tenantId: number): Promise<number> {
+export async function writeRowBeyondHead(
+  ownerUrl: string,
+  tenantId: number,
+  role: 'app' | 'owner' = 'app',
+): Promise<number> {
   const client = new pg.Client({ connectionString: ownerUrl });
   await client.connect();
   try {
-    await client.query('set role kluis_app');
+    if (role === 'app') await client.query('set role kluis_app');
     await client.query('begin');
     await client.query(`select set_config('app.tenant', $1, true)`, [String(tenantId)]);
     const { rows } = await client.query<{ seq: number }>(
@@ -235,5 +240,30 @@ export async function untilBackendWaitsOnLock(ownerUrl: string, pid: number): Pr
     if (waiting.rows[0]?.n === 1) return;
     if (tries > 400) throw new Error('the append never waited inside its insert');
     await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/**
+ * Runs `statements` in one transaction of `tenantId` as the app role, as an intruder with its
+ * login could; answers the last statement's result. Any error rolls the transaction back.
+ */
+export async function runAsAppRole(
+  ownerUrl: string,
+  tenantId: number,
+  ...statements: Array<[text: string, values?: unknown[]]>
+): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: ownerUrl });
+  await client.connect();
+  try {
+    await client.query('set role kluis_app');
+    await client.query('begin');
+    await client.query(`select set_config('app.tenant', $1, true)`, [String(tenantId)]);
+    let result: pg.QueryResult | undefined;
+    for (const [text, values] of statements) result = await client.query(text, values ?? []);
+    await client.query('commit');
+    if (!result) throw new Error('no statement');
+    return result;
+  } finally {
+    await client.end();
   }
 }
