@@ -63,7 +63,7 @@ async function runRunbook(tenantId: number): Promise<Array<Record<string, unknow
   const client = new pg.Client({ connectionString: database.ownerUrl });
   await client.connect();
   try {
-    const results = (await client.query(text)) as unknown as pg.QueryResult[];
+    const results = (await client.query(text)) as unknown as Array<pg.QueryResult<Record<string, unknown>>>;
     return results[0]?.rows ?? [];
   } finally {
     await client.end();
