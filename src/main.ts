@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { KLUIS_VERSION } from './version.js';
 import path from 'node:path';
 import { createMailer } from './platform/mailer.js';
-import { describeUnexpected } from './platform/errors.js';
 import {
   CDR_UPLOAD_JOB,
   checkpointAllTenants,
@@ -11,6 +10,7 @@ import {
   registerJobs,
 } from './jobs/index.js';
 import { startJobQueue, type JobQueue } from './platform/job-queue.js';
+import { failureFields } from './platform/job-failure-log.js';
 import { createDomainEventSubscribers } from './jobs/domain-events.job.js';
 import { DATA_MAP } from './modules/data-map.js';
 import { DEFAULT_MAX_UPLOAD_BYTES } from './modules/telephony/index.js';
@@ -401,7 +401,7 @@ export async function startKluis(
       await queue.stop();
       // The last entries of this run are anchored before the database goes away.
       await checkpointAllTenants(runtime.kernel, logger).catch((error: unknown) =>
-        logger.error({ err: describeUnexpected(error) }, 'audit checkpoint at shutdown failed'),
+        logger.error(failureFields(error), 'audit checkpoint at shutdown failed'),
       );
       await database.close();
     },

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { describeUnexpected } from './errors.js';
+import { jobFailureLog } from './job-failure-log.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -78,6 +79,7 @@ export async function startJobQueue(options: JobQueueOptions): Promise<JobQueue>
   const polling = options.pollingIntervalSeconds ?? 2;
   const names = new Set<string>();
   const recoverable = new Set<string>();
+  const failures = jobFailureLog(logger);
 
   /** Takes each opened connection (for `stop`). */
   const opened: (() => Promise<pg.Client> | null)[] = [];
@@ -210,9 +212,10 @@ export async function startJobQueue(options: JobQueueOptions): Promise<JobQueue>
           if (job.recoverable === true && claimed) await underRunLock(claimed.id, () => job.run());
           else await job.run();
         } catch (error) {
-          logger.error({ err: describeUnexpected(error), job: job.name }, 'job failed; it will be retried');
+          failures.failed(job.name, error);
           throw error;
         }
+        failures.succeeded(job.name);
       });
     },
     async runNow(name) {
