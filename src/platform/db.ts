@@ -5,11 +5,13 @@ import {
   PostgresDialect,
   sql,
   type DatabaseConnection,
+  type ConnectionProvider,
+  type Dialect,
   type Driver,
   type PostgresPool,
   type PostgresPoolClient,
   type QueryCompiler,
-  type Transaction,
+  Transaction,
   type TransactionSettings,
 } from 'kysely';
 import pg from 'pg';
@@ -74,11 +76,13 @@ export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysel
       options.logger.warn({ err: { message: err.message } }, 'database connection failed'),
     );
   });
-  const db = new Kysely<DB>({ dialect: new TenantBeginDialect({ pool: kyselyPool(pool) }) });
+  const dialect = new TenantBeginDialect({ pool: kyselyPool(pool) });
+  const db = new Kysely<DB>({ dialect });
   // A transaction's own client, for `COPY … TO` inside it (copy-out.ts, decision 0430).
   trackPoolClients(db, pool);
-  // A one-statement tenant transaction without Kysely's (runAloneInTenant, decision 0650).
-  POOLS.set(db, pool);
+  // A one-statement tenant transaction without Kysely's (runAloneInTenant, decision 0650), and a
+  // transaction that begins at its first statement (withTenantOnFirstStatement, decision 0690).
+  POOLS.set(db, { pool, dialect });
   return { db, pool };
 }
 
@@ -304,8 +308,163 @@ export function openTransactionOf<DB>(db: Kysely<DB>, tenantId: TenantId): Trans
   return open.tx as Transaction<DB>;
 }
 
-/** The pool of each database createAppDb made. */
-const POOLS = new WeakMap<object, pg.Pool>();
+/** What a tenant transaction begun at its first statement does once its work has returned. */
+export interface TenantTransactionEnd<T, R, DB> {
+  /** The work sent a statement: runs inside its transaction, before the commit. */
+  within(value: T, tx: Transaction<DB>): Promise<R>;
+  /** The work sent nothing: no transaction began, and the work's `tx` is closed by then. */
+  alone(value: T): Promise<R>;
+}
+
+/**
+ * withTenant whose transaction takes its pooled connection and begins at the work's first
+ * statement (decision 0690). When the work sends a statement, this is withTenant: the same
+ * connection, `begin` and tenant for the whole work, `end.within` before the commit, a rollback
+ * when anything throws. When it sends none, no connection was taken and `end.alone` runs after
+ * it, outside any transaction (an audit-only withAudit then sends its entries as one query of
+ * their own, decision 0650). The work's `tx` is also the open transaction of 0583's store, so a
+ * read made on the side begins it rather than taking a second connection. Once the work has
+ * returned, `tx` refuses every statement: one the work did not await, sent after that, would
+ * otherwise run outside the transaction or after its end. Statements sent before it returned,
+ * awaited or not, end before the commit or the rollback, as on withTenant's one connection.
+ */
+export async function withTenantOnFirstStatement<T, R, DB = Database>(
+  db: Kysely<DB>,
+  tenantId: TenantId,
+  work: (tx: Transaction<DB>) => Promise<T>,
+  end: TenantTransactionEnd<T, R, DB>,
+): Promise<R> {
+  const made = POOLS.get(db);
+  if (!made) return withTenant(db, tenantId, async (tx) => end.within(await work(tx), tx));
+  // Refused before the work runs, as withTenant refuses it before its transaction.
+  tenantSettingsSql(tenantId, {});
+  const lazy = new TransactionOnFirstStatement(db, tenantId, made.dialect);
+  const open: OpenTransaction = { db, tenantId, tx: lazy.tx, open: true };
+  let value: T;
+  try {
+    value = await OPEN_TRANSACTION.run(open, () => work(lazy.tx));
+  } catch (error) {
+    open.open = false;
+    return lazy.rollBack(error);
+  }
+  open.open = false;
+  return lazy.end(value, end);
+}
+
+/** A refused statement on the `tx` of a withTenantOnFirstStatement whose work has returned. */
+export class FinishedTransactionError extends Error {
+  constructor() {
+    super('statement on a finished tenant transaction: await every statement inside the work');
+    this.name = 'FinishedTransactionError';
+  }
+}
+
+/** The driver of a transaction begun at its first statement: it never begins or ends one itself. */
+const NO_DRIVER: Driver = {
+  init: () => Promise.resolve(),
+  acquireConnection: () => Promise.reject(new Error('a tenant transaction cannot open another connection')),
+  beginTransaction: () => Promise.reject(new Error('a tenant transaction cannot begin another one')),
+  commitTransaction: () => Promise.reject(new Error('a tenant transaction commits when its work returns')),
+  rollbackTransaction: () =>
+    Promise.reject(new Error('a tenant transaction rolls back when its work throws')),
+  releaseConnection: () => Promise.resolve(),
+  destroy: () => Promise.reject(new Error('a tenant transaction cannot destroy its database')),
+};
+
+/**
+ * The connection provider behind a withTenantOnFirstStatement's `tx`: its first statement starts
+ * withTenant, whose work waits until this one's work has ended and then runs the end (or throws
+ * its error, rolling back); every statement runs on that transaction's connection.
+ */
+class TransactionOnFirstStatement<DB> implements ConnectionProvider {
+  readonly tx: Transaction<DB>;
+  readonly #db: Kysely<DB>;
+  readonly #tenantId: TenantId;
+  #closed = false;
+  #begun: Begun<DB> | undefined;
+  /** The statements sent and not yet answered. */
+  readonly #statements = new Set<Promise<unknown>>();
+
+  constructor(db: Kysely<DB>, tenantId: TenantId, dialect: Dialect) {
+    this.#db = db;
+    this.#tenantId = tenantId;
+    this.tx = new Transaction<DB>({
+      config: { dialect },
+      dialect,
+      driver: NO_DRIVER,
+      executor: db.getExecutor().withConnectionProvider(this),
+    });
+  }
+
+  provideConnection<T>(consumer: (connection: DatabaseConnection) => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new FinishedTransactionError());
+    this.#begun ??= this.#begin();
+    const statement = this.#begun.tx.then((tx) => tx.getExecutor().provideConnection(consumer));
+    this.#statements.add(statement);
+    const answered = () => this.#statements.delete(statement);
+    statement.then(answered, answered);
+    return statement;
+  }
+
+  #begin(): Begun<DB> {
+    let started!: (tx: Transaction<DB>) => void;
+    let notStarted!: (error: unknown) => void;
+    const tx = new Promise<Transaction<DB>>((resolve, reject) => {
+      started = resolve;
+      notStarted = reject;
+    });
+    let finish!: (end: (tx: Transaction<DB>) => Promise<unknown>) => void;
+    let abort!: (error: unknown) => void;
+    const ending = new Promise<(tx: Transaction<DB>) => Promise<unknown>>((resolve, reject) => {
+      finish = resolve;
+      abort = reject;
+    });
+    // Rejected on a work's failure; awaited by withTenant's work, unless it never began.
+    ending.catch(() => undefined);
+    const ended = withTenant(this.#db, this.#tenantId, async (real) => {
+      started(real);
+      return (await ending)(real);
+    });
+    // A transaction that could not begin (no connection): its statements fail with the reason.
+    ended.catch(notStarted);
+    return { tx, ended, finish, abort };
+  }
+
+  /** After the work returned: `end.within` in its transaction, or `end.alone` when it sent nothing. */
+  async end<T, R>(value: T, end: TenantTransactionEnd<T, R, DB>): Promise<R> {
+    this.#closed = true;
+    const begun = this.#begun;
+    if (!begun) return end.alone(value);
+    await Promise.allSettled(this.#statements);
+    begun.finish((tx) => end.within(value, tx));
+    return (await begun.ended) as R;
+  }
+
+  /** After the work threw: its transaction, if it began, rolls back; then the error is thrown. */
+  async rollBack(error: unknown): Promise<never> {
+    this.#closed = true;
+    const begun = this.#begun;
+    if (begun) {
+      await Promise.allSettled(this.#statements);
+      begun.abort(error);
+      // Rejects with the error, or with the rollback's own failure (as withTenant would).
+      await begun.ended;
+    }
+    throw error;
+  }
+}
+
+interface Begun<DB> {
+  /** The transaction withTenant runs, once it has its connection. */
+  tx: Promise<Transaction<DB>>;
+  /** withTenant's answer: the end's, after the commit. */
+  ended: Promise<unknown>;
+  finish(end: (tx: Transaction<DB>) => Promise<unknown>): void;
+  abort(error: unknown): void;
+}
+
+/** The pool and dialect of each database createAppDb made. */
+const POOLS = new WeakMap<object, { pool: pg.Pool; dialect: Dialect }>();
 
 /** Whether runAloneInTenant can run on `db` (a database createAppDb made). */
 export function canRunAlone<DB>(db: Kysely<DB>): boolean {
@@ -327,10 +486,10 @@ export function runAloneInTenant<R, DB = Database>(
   tenantId: TenantId,
   statement: string,
 ): Promise<R[]> | undefined {
-  const pool = POOLS.get(db);
-  if (!pool) return undefined;
+  const made = POOLS.get(db);
+  if (!made) return undefined;
   const text = `${beginSql({})}; ${tenantSettingsSql(tenantId, {})};\n${statement};\ncommit`;
-  return runAlone<R>(pool, text);
+  return runAlone<R>(made.pool, text);
 }
 
 async function runAlone<R>(pool: pg.Pool, text: string): Promise<R[]> {

@@ -6,6 +6,7 @@ import {
   commitWith,
   runAloneInTenant,
   withTenant,
+  withTenantOnFirstStatement,
   type Db,
   type Tx,
 } from '../../platform/db.js';
@@ -201,13 +202,29 @@ export async function withAudit<T>(
 ): Promise<T> {
   const audit = new AuditTrail(deps.clock, { deps, tenantId });
   try {
-    const { value, appending } = await withTenant(deps.db, tenantId, async (tx) => {
-      const result = await work({ tx, tenantId, audit });
-      // After an entry of this transaction, or of a call of this process that returned before
-      // its chain run, the events queue behind it (decision 0480).
-      const behind = audit[PARKED] || chainRunPending(deps.db, tenantId);
-      return { value: result, appending: await appendEvents(tx, deps, tenantId, audit[DRAIN](), behind) };
-    }).catch((error: unknown) => rethrowBlocked(deps.db, tenantId, error));
+    // The transaction begins at the work's first statement (decision 0690).
+    const { value, appending } = await withTenantOnFirstStatement(
+      deps.db,
+      tenantId,
+      (tx) => work({ tx, tenantId, audit }),
+      {
+        // The work sent statements: the entries go with its commit.
+        within: async (result, tx) => {
+          // After an entry of this transaction, or of a call of this process that returned before
+          // its chain run, the events queue behind it (decision 0480).
+          const behind = audit[PARKED] || chainRunPending(deps.db, tenantId);
+          return { value: result, appending: await appendEvents(tx, deps, tenantId, audit[DRAIN](), behind) };
+        },
+        // It sent nothing: the entries are the transaction, one query of their own (decision 0650).
+        alone: async (result) => {
+          const events = audit[DRAIN]();
+          const behind = chainRunPending(deps.db, tenantId);
+          const appending: Appended =
+            events.length === 0 ? 'none' : await appendAlone(deps, tenantId, events, behind);
+          return { value: result, appending };
+        },
+      },
+    ).catch((error: unknown) => rethrowBlocked(deps.db, tenantId, error));
     // Sent with the commit (decision 0481): what it wrote is known once the commit is made.
     const appended =
       typeof appending === 'string'
