@@ -193,7 +193,9 @@ export interface AuditedTx {
 /**
  * `withTenant` plus an AuditTrail: the work's changes and its audit entries commit together or
  * not at all. All buffered events are appended in ONE step before commit; if `work` throws,
- * nothing is written and its data changes are rolled back.
+ * nothing is written and its data changes are rolled back. The transaction begins at the work's
+ * first statement (decision 0690): a work that sends none has its entries sent as a transaction
+ * of their own (appendAlone), and its `tx` refuses statements once it has returned.
  */
 export async function withAudit<T>(
   deps: AuditDeps,
