@@ -6,6 +6,12 @@ export interface TcpProxy {
   cut(): Promise<void>;
   /** Brings it back on the same port (after `cut`): new connections reach the database again. */
   restore(): Promise<void>;
+  /**
+   * The database stops answering without closing anything (a frozen server, a partition): open
+   * connections stay open and pass nothing either way; new ones are accepted and left silent.
+   * `cut` ends it.
+   */
+  freeze(): void;
 }
 
 /**
@@ -17,23 +23,49 @@ export async function startProxy(
   options: { watch?: (data: Buffer) => void } = {},
 ): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
+  const pairs = new Set<[net.Socket, net.Socket]>();
+  let frozen = false;
   const server = net.createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.on('error', () => undefined);
+    if (frozen) return;
     const upstream = net.connect(Number(target.port || 5432), target.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => undefined);
-    }
-    // Before the pipe's own listener: a cut here stops this data from reaching the server.
+    sockets.add(upstream);
+    upstream.on('close', () => sockets.delete(upstream));
+    upstream.on('error', () => undefined);
+    const pair: [net.Socket, net.Socket] = [client, upstream];
+    pairs.add(pair);
+    upstream.on('close', () => pairs.delete(pair));
+    // Before the forwarding listener: a cut here stops this data from reaching the server.
     if (options.watch) client.on('data', options.watch);
-    client.pipe(upstream).pipe(client);
+    // Written by hand (not piped) so that a freeze in `watch` holds back the data that caused it.
+    client.on('data', (data: Buffer) => {
+      if (frozen || upstream.destroyed) return;
+      if (upstream.write(data)) return;
+      client.pause();
+      upstream.once('drain', () => {
+        if (!frozen) client.resume();
+      });
+    });
+    client.on('end', () => upstream.end());
+    upstream.pipe(client);
   });
   // A port the system picks: nothing else on the machine can hold it.
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
   return {
     port,
+    freeze: () => {
+      frozen = true;
+      for (const [client, upstream] of pairs) {
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
     cut: async () => {
+      frozen = false;
       const closed = server.listening
         ? new Promise<void>((resolve) => server.close(() => resolve()))
         : Promise.resolve();

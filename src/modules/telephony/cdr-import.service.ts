@@ -173,8 +173,8 @@ export async function importCdrFile(
   try {
     const delimiter = options.delimiter ?? (await detectFileDelimiter(options.file));
     for (const connection of connections) {
-      await connection.client.query(BULK_SESSION_SETTINGS);
-      await connection.client.query(STAGING_DDL);
+      await connection.query(BULK_SESSION_SETTINGS);
+      await connection.query(STAGING_DDL);
     }
     const { attribution, ratingTable, months } = await prepare(kernel, first, options.tenantId, actor);
     const normaliser = new NumberNormaliser(defaultCountry);

@@ -93,14 +93,19 @@ const importStatus = async (tenant: Tenant, importId: number): Promise<string | 
   ).rows[0]?.status;
 
 /**
- * A proxy in front of the database that cuts it when the bulk connection sends the second batch's
- * count of committed rows: the first batch (3 rows) is committed, the second is not.
+ * A proxy in front of the database that cuts it (or freezes it: nothing passes, nothing closes)
+ * when the bulk connection sends the second batch's count of committed rows: the first batch
+ * (3 rows) is committed, the second is not.
  */
-async function proxyCutAtSecondBatch(): Promise<{ proxy: TcpProxy; url: string }> {
+async function proxyCutAtSecondBatch(
+  how: 'cut' | 'freeze' = 'cut',
+): Promise<{ proxy: TcpProxy; url: string }> {
   let counted = 0;
   const proxy: TcpProxy = await startProxy(new URL(database.ownerUrl), {
     watch: (data) => {
-      if (data.includes('"committed_rows" = "committed_rows"') && (counted += 1) === 2) void proxy.cut();
+      if (!data.includes('"committed_rows" = "committed_rows"') || (counted += 1) !== 2) return;
+      if (how === 'cut') void proxy.cut();
+      else proxy.freeze();
     },
   });
   const url = new URL(database.ownerUrl);
@@ -189,6 +194,35 @@ describe('an uploaded import whose database is lost half-way (attack S11-5, deci
       await proxy.cut();
       await db.destroy();
     }
+    await expectFinishedOnce(tenant, importId, spoolDir);
+  }, 120_000);
+
+  it('VX-5 (decision 0703): the database stops answering after the first batch without closing its connections: the run ends once the connection was silent for its limit, the import goes back to queued with its spool file, and the next run ends it finished with every line imported once', async () => {
+    const tenant = await customerTenant();
+    const spoolDir = await tempDir();
+    const importId = await upload(tenant, spoolDir, uploadLines('f'));
+    const { proxy, url } = await proxyCutAtSecondBatch('freeze');
+    try {
+      await expect(
+        runCdrUploads(
+          {
+            kernel,
+            connection: { ...bulkConnection(database), connectionString: url, silenceMs: 1000 },
+            spoolDir,
+            batchSize: 3,
+          },
+          testLogger,
+        ),
+      ).rejects.toThrow(/cdr-uploads failed for tenants/);
+    } finally {
+      // The frozen sessions end (the server rolls back what they held), as when the database returns.
+      await proxy.cut();
+    }
+    expect(await storedCalls(tenant)).toBe(3);
+    expect(await importStatus(tenant, importId)).toBe('queued');
+    expect(await readdir(spoolDir)).toHaveLength(1);
+
+    await runCdrUploads({ kernel, connection: bulkConnection(database), spoolDir, batchSize: 3 }, testLogger);
     await expectFinishedOnce(tenant, importId, spoolDir);
   }, 120_000);
 });

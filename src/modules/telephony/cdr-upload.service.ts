@@ -208,7 +208,7 @@ async function runUpload(
   const { kernel } = settings;
   const lock = await openCopyConnection(settings.connection);
   try {
-    const held = await lock.client.query<{ ok: boolean }>(
+    const held = await lock.query<{ ok: boolean }>(
       'select pg_try_advisory_lock(hashtextextended($1, 0)) as ok',
       [`kluis.cdr_upload:${tenantId}:${importId}`],
     );
