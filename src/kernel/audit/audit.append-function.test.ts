@@ -45,12 +45,13 @@ function pendingRow(tenantId: number, requestId: string): Insertable<AuditPendin
     reason: null,
     request_id: requestId,
     mac: randomBytes(32),
+    nonce: randomBytes(16),
   };
 }
 
 /** A well-formed chained row after `head` (its hash and MAC are not checked by the database). */
 function chainedRow(tenantId: number, head: AuditHead, requestId: string): Insertable<AuditLogTable> {
-  const { mac: _mac, ...content } = pendingRow(tenantId, requestId);
+  const { mac: _mac, nonce: _nonce, ...content } = pendingRow(tenantId, requestId);
   return { ...content, seq: head.seq + 1, prev_hash: head.hash, hash: randomBytes(32), mac: randomBytes(32) };
 }
 

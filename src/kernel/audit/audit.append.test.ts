@@ -121,9 +121,9 @@ describe('appending while another transaction holds the head', () => {
     });
     await runAsOwner(
       database.ownerUrl,
-      `insert into audit_pending (tenant_id, at, actor_kind, actor_id, action, decision, request_id, mac)
-       values ($1, now(), 'staff', '17', 'read', 'allowed', 'forged', $2)`,
-      [tenantId, randomBytes(32)],
+      `insert into audit_pending (tenant_id, at, actor_kind, actor_id, action, decision, request_id, mac, nonce)
+       values ($1, now(), 'staff', '17', 'read', 'allowed', 'forged', $2, $3)`,
+      [tenantId, randomBytes(32), randomBytes(16)],
     );
     // A genuine entry that went pending after the forged one is still chained.
     const release = await holdChainHead(database.ownerUrl, tenantId);
@@ -310,9 +310,9 @@ describe("the chainer's first statement (decision 0370)", () => {
     for (const requestId of ['p-1', 'p-2', 'p-3']) {
       await runAsOwner(
         database.ownerUrl,
-        `insert into audit_pending (tenant_id, at, actor_kind, actor_id, action, decision, request_id, mac)
-         values ($1, now(), 'staff', '17', 'read', 'allowed', $2, $3)`,
-        [tenantId, requestId, randomBytes(32)],
+        `insert into audit_pending (tenant_id, at, actor_kind, actor_id, action, decision, request_id, mac, nonce)
+         values ($1, now(), 'staff', '17', 'read', 'allowed', $2, $3, $4)`,
+        [tenantId, requestId, randomBytes(32), randomBytes(16)],
       );
     }
     const head = await runAsOwner<{ seq: number; hash: Buffer }>(

@@ -98,30 +98,35 @@ export function encodeEntryMac(entry: { tenantId: number; seq: number; hash: Buf
 }
 
 export const PENDING_MAC_ENCODING_VERSION = 'kluis.audit-pending-mac.v1';
+export const PENDING_MAC_NONCE_ENCODING_VERSION = 'kluis.audit-pending-mac.v2';
 
 /**
  * The bytes a pending entry's MAC covers (docs/decisions/0340): everything the chained entry will
- * hold except its place (seq, prev_hash), which only the chainer knows. The chainer links only
+ * hold except its place (seq, prev_hash), which only the chainer knows; and its nonce (decision
+ * 0686), so that a copy of a pending row, which keeps the nonce, is known as a copy. Entries
+ * without a nonce (written before migration 0686) keep the first encoding. The chainer links only
  * entries whose MAC holds, so no entry reaches the chain that Kluis did not write.
  */
-export function encodePendingMac(entry: Omit<ChainedEntry, 'seq' | 'prevHash'>): Buffer {
-  return Buffer.from(
-    JSON.stringify([
-      PENDING_MAC_ENCODING_VERSION,
-      entry.tenantId,
-      entry.at.toISOString(),
-      entry.actorKind,
-      entry.actorId,
-      entry.role,
-      entry.purpose,
-      entry.action,
-      entry.subjectPseudonyms,
-      entry.categories,
-      entry.records,
-      entry.decision,
-      entry.reason,
-      entry.requestId,
-    ]),
-    'utf8',
-  );
+export function encodePendingMac(
+  entry: Omit<ChainedEntry, 'seq' | 'prevHash'> & { nonce: Buffer | null },
+): Buffer {
+  const content = [
+    entry.tenantId,
+    entry.at.toISOString(),
+    entry.actorKind,
+    entry.actorId,
+    entry.role,
+    entry.purpose,
+    entry.action,
+    entry.subjectPseudonyms,
+    entry.categories,
+    entry.records,
+    entry.decision,
+    entry.reason,
+    entry.requestId,
+  ];
+  const encoded = entry.nonce
+    ? [PENDING_MAC_NONCE_ENCODING_VERSION, ...content, entry.nonce.toString('hex')]
+    : [PENDING_MAC_ENCODING_VERSION, ...content];
+  return Buffer.from(JSON.stringify(encoded), 'utf8');
 }

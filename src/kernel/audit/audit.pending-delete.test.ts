@@ -209,12 +209,12 @@ describe('a pending audit entry cannot be deleted by the app role (attack S10-3,
       const replay = await asAppRole(
         tenantId,
         `insert into audit_pending (tenant_id, at, actor_kind, actor_id, role, purpose, action,
-           subject_pseudonyms, categories, records, decision, reason, request_id, mac)
+           subject_pseudonyms, categories, records, decision, reason, request_id, mac, nonce)
          select tenant_id, at, actor_kind, actor_id, role, purpose, action, subject_pseudonyms,
-           categories, records, decision, reason, request_id, hash
+           categories, records, decision, reason, request_id, hash, $2
            from audit_log where tenant_id = $1 and seq = 1
          returning pending_id`,
-        [tenantId],
+        [tenantId, randomBytes(16)],
       );
       const replayId = Number((replay.rows[0] as { pending_id: string }).pending_id);
       await expect(unparkAsAppRole(tenantId, replayId, 1, chained.hash)).rejects.toThrow(
@@ -259,11 +259,11 @@ describe('a pending audit entry cannot be deleted by the app role (attack S10-3,
     await asAppRole(
       tenantId,
       `insert into audit_pending (tenant_id, at, actor_kind, actor_id, role, purpose, action,
-         subject_pseudonyms, categories, records, decision, reason, request_id, mac)
+         subject_pseudonyms, categories, records, decision, reason, request_id, mac, nonce)
        select tenant_id, at, actor_kind, actor_id, role, purpose, action, subject_pseudonyms,
-         categories, records, decision, reason, 'the-read', $2
+         categories, records, decision, reason, 'the-read', $2, $3
          from audit_log where tenant_id = $1 and seq = 1`,
-      [tenantId, randomBytes(32)],
+      [tenantId, randomBytes(32), randomBytes(16)],
     );
     const pending = await pendingEntry(tenantId, 'the-read');
     // The twin as the chainer would write it (the algorithm and the content are no secret), at

@@ -8,6 +8,11 @@ import type { AuditCheckpointsTable, AuditLogTable, AuditPendingTable } from './
 export type AuditLogRow = Selectable<AuditLogTable>;
 export type AuditCheckpointRow = Selectable<AuditCheckpointsTable>;
 export type AuditPendingRow = Selectable<AuditPendingTable>;
+/**
+ * A pending entry as the chainer and verification read it: `chained` when an entry with its
+ * nonce is already in audit_log, so this row is a copy that must never be chained (decision 0686).
+ */
+export type PendingEntry = AuditPendingRow & { chained: boolean };
 export interface AuditHead {
   seq: number;
   hash: Buffer;
@@ -168,6 +173,7 @@ function toJsonRow(row: Insertable<AuditLogTable>): Record<string, unknown> {
     prev_hash: byteaJson(row.prev_hash),
     hash: byteaJson(row.hash),
     mac: byteaJson(row.mac),
+    nonce: byteaJson(row.nonce),
   };
 }
 
@@ -197,6 +203,10 @@ export async function insertPendingEntries(tx: Tx, rows: Insertable<AuditPending
   }
 }
 
+/** Whether pending row `q`'s nonce is already in the tenant's chain: the row is a copy (0686). */
+const nonceChained = sql<boolean>`(q.nonce is not null and exists (
+  select 1 from audit_log as l where l.tenant_id = q.tenant_id and l.nonce = q.nonce))`;
+
 /**
  * The chainer's first step in ONE statement (decision 0370): the head locked without waiting and
  * the pending entries after `afterId` read. Only when the lock was free and no transaction moved
@@ -210,7 +220,7 @@ export async function tryLockHeadWithPending(
   tenantId: number,
   afterId: number,
   limit: number,
-): Promise<{ head: AuditHead; rows: AuditPendingRow[] } | undefined> {
+): Promise<{ head: AuditHead; rows: PendingEntry[] } | undefined> {
   const result = await sql<
     { part: number; head_seq: number | null; head_hash: Buffer | null; snap_seq: number | null } & Record<
       string,
@@ -227,9 +237,9 @@ export async function tryLockHeadWithPending(
       from (values (0), (1)) as k (part)
       left join head on k.part = 0
       left join (
-        select * from audit_pending
-         where tenant_id = ${tenantId} and pending_id > ${afterId}
-         order by pending_id limit ${limit}
+        select q.*, ${nonceChained} as chained from audit_pending as q
+         where q.tenant_id = ${tenantId} and q.pending_id > ${afterId}
+         order by q.pending_id limit ${limit}
       ) as p on k.part = 1 and exists (select 1 from head)
      where k.part = 0 or p.pending_id is not null
      order by k.part, p.pending_id`.execute(tx);
@@ -237,26 +247,42 @@ export async function tryLockHeadWithPending(
   if (first?.head_seq == null || !first.head_hash || first.snap_seq !== first.head_seq) return undefined;
   const rows = pending.map((row) => {
     const { part: _part, head_seq: _seq, head_hash: _hash, snap_seq: _snap, ...entry } = row;
-    return entry as unknown as AuditPendingRow;
+    return entry as unknown as PendingEntry;
   });
   return { head: { seq: first.head_seq, hash: first.head_hash }, rows };
 }
 
-/** Pending entries in the order they were written, after `afterId`. */
+/** Pending entries in the order they were written, after `afterId`, each said chained or not. */
 export async function selectPendingEntries(
   tx: Tx,
   tenantId: number,
   afterId: number,
   limit: number,
-): Promise<AuditPendingRow[]> {
+): Promise<PendingEntry[]> {
   return tx
-    .selectFrom('audit_pending')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where('pending_id', '>', afterId)
-    .orderBy('pending_id')
+    .selectFrom('audit_pending as q')
+    .selectAll('q')
+    .select(nonceChained.as('chained'))
+    .where('q.tenant_id', '=', tenantId)
+    .where('q.pending_id', '>', afterId)
+    .orderBy('q.pending_id')
     .limit(limit)
     .execute();
+}
+
+/**
+ * Whether the tenant has a pending entry the chainer could take: copies of chained entries left
+ * in audit_pending (decision 0686) do not count, so they do not make every reader lock the head.
+ */
+export async function hasPendingToChain(tx: Tx, tenantId: number): Promise<boolean> {
+  const row = await tx
+    .selectFrom('audit_pending as q')
+    .select('q.pending_id')
+    .where('q.tenant_id', '=', tenantId)
+    .where(sql<boolean>`not ${nonceChained}`)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 /**
@@ -436,9 +462,10 @@ export function inlinePendingSql(pending: Insertable<AuditPendingTable>): Inline
   return {
     ctes: (condition) => sql`audit_parked as (
       insert into audit_pending (tenant_id, at, actor_kind, actor_id, role, purpose, action,
-          subject_pseudonyms, categories, records, decision, reason, request_id, mac)
+          subject_pseudonyms, categories, records, decision, reason, request_id, mac, nonce)
         select r.tenant_id, r.at, r.actor_kind, r.actor_id, r.role, r.purpose, r.action,
-            r.subject_pseudonyms, r.categories, r.records, r.decision, r.reason, r.request_id, r.mac
+            r.subject_pseudonyms, r.categories, r.records, r.decision, r.reason, r.request_id, r.mac,
+            r.nonce
           from jsonb_populate_record(null::audit_pending, ${pendingJson}::jsonb) as r
          where ${condition}
         returning 1
@@ -453,5 +480,5 @@ export function inlinePendingWritten(row: Record<string, unknown>): boolean {
 }
 
 function toJsonPendingRow(row: Insertable<AuditPendingTable>): Record<string, unknown> {
-  return { ...row, at: row.at.toISOString(), mac: `\\x${row.mac.toString('hex')}` };
+  return { ...row, at: row.at.toISOString(), mac: byteaJson(row.mac), nonce: byteaJson(row.nonce) };
 }

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { sql, type Insertable } from 'kysely';
 import type { Clock } from '../../platform/clock.js';
 import {
@@ -41,6 +41,7 @@ import {
   lockAuditHead,
   movePendingEntries,
   selectPendingEntries,
+  hasPendingToChain,
   tryLockAuditHead,
   tryLockHeadWithPending,
   selectAuditEntries,
@@ -55,6 +56,7 @@ import {
   type AuditLogRow,
   type AuditPendingRow,
   type InlineAppendSql,
+  type PendingEntry,
 } from './audit.repository.js';
 import type { AuditLogTable, AuditPendingTable } from './audit.tables.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
@@ -500,7 +502,12 @@ async function signPending(
 ): Promise<Insertable<AuditPendingTable>[]> {
   return Promise.all(
     events.map(async (event) => {
-      const content = entryContent(tenantId, pseudonyms, event);
+      // The nonce makes each pending entry one of a kind: a copy keeps it and is never chained
+      // twice (decision 0686).
+      const content = {
+        ...entryContent(tenantId, pseudonyms, event),
+        nonce: randomBytes(PENDING_NONCE_BYTES),
+      };
       return {
         tenant_id: tenantId,
         at: content.at,
@@ -516,12 +523,16 @@ async function signPending(
         reason: content.reason,
         request_id: content.requestId,
         mac: await keys.checkpointMac(tenantId, encodePendingMac(content)),
+        nonce: content.nonce,
       };
     }),
   );
 }
 
-type EntryContent = Omit<ChainedEntry, 'seq' | 'prevHash'>;
+/** The content of an entry, and the nonce of the pending entry it comes from (decision 0686). */
+type EntryContent = Omit<ChainedEntry, 'seq' | 'prevHash'> & { nonce: Buffer | null };
+
+const PENDING_NONCE_BYTES = 16;
 
 function entryContent(
   tenantId: number,
@@ -544,6 +555,7 @@ function entryContent(
     decision: event.decision,
     reason: event.reason,
     requestId: event.requestId,
+    nonce: null,
   };
 }
 
@@ -562,6 +574,7 @@ function pendingContent(row: AuditPendingRow): EntryContent {
     decision: row.decision,
     reason: row.reason,
     requestId: row.request_id,
+    nonce: row.nonce,
   };
 }
 
@@ -584,14 +597,14 @@ const CHAIN_BATCH = 500;
  * chained.
  */
 export async function chainPendingEntries(
-  deps: Pick<AuditDeps, 'db' | 'keys'>,
+  deps: Pick<AuditDeps, 'db' | 'keys' | 'logger'>,
   tenantId: number,
   options: { known?: boolean } = {},
 ): Promise<number> {
   if (!options.known) {
     // Readers call this first: a look without the lock, so a listing never waits for appenders.
-    const peek = await withTenant(deps.db, tenantId, (tx) => selectPendingEntries(tx, tenantId, 0, 1));
-    if (peek.length === 0) return 0;
+    const waiting = await withTenant(deps.db, tenantId, (tx) => hasPendingToChain(tx, tenantId));
+    if (!waiting) return 0;
   }
   let chained = 0;
   let afterId = 0;
@@ -609,8 +622,7 @@ export async function chainPendingEntries(
         const head = quick?.head ?? (await lockAuditHead(tx, tenantId));
         const rows = quick?.rows ?? (await selectPendingEntries(tx, tenantId, afterId, CHAIN_BATCH));
         if (rows.length === 0) return undefined;
-        const valid: AuditPendingRow[] = [];
-        for (const row of rows) if (await isPendingMacValid(deps.keys, row)) valid.push(row);
+        const valid = await chainableEntries(deps, tenantId, rows);
         const lastId = rows.at(-1)?.pending_id ?? afterId;
         if (valid.length === 0) return { count: 0, read: rows.length, lastId, head };
         const linked = await linkEntries(deps.keys, tenantId, valid.map(pendingContent), head);
@@ -636,6 +648,54 @@ export async function chainPendingEntries(
     if (batch.read < CHAIN_BATCH) break;
   }
   return chained;
+}
+
+/**
+ * The pending entries of a batch the chainer may link: signed by Kluis (the others stay, and
+ * verification names them) and not copies (decision 0686): a row whose nonce is already in the
+ * chain, or repeats one earlier in the batch, stays in audit_pending, is logged once per process,
+ * and `kluis audit verify` lists it. The run goes on with the others.
+ */
+async function chainableEntries(
+  deps: Pick<AuditDeps, 'db' | 'keys' | 'logger'>,
+  tenantId: number,
+  rows: readonly PendingEntry[],
+): Promise<PendingEntry[]> {
+  const valid: PendingEntry[] = [];
+  const nonces = new Set<string>();
+  for (const row of rows) {
+    if (row.chained) {
+      reportCopy(deps, tenantId, row.pending_id);
+      continue;
+    }
+    if (!(await isPendingMacValid(deps.keys, row))) continue;
+    const nonce = row.nonce?.toString('hex');
+    if (nonce !== undefined && nonces.has(nonce)) {
+      reportCopy(deps, tenantId, row.pending_id);
+      continue;
+    }
+    if (nonce !== undefined) nonces.add(nonce);
+    valid.push(row);
+  }
+  return valid;
+}
+
+/** Copies already logged, per pool: every chain run reads them again, the log says it once. */
+const REPORTED_COPIES = new WeakMap<Db, Set<string>>();
+
+function reportCopy(deps: Pick<AuditDeps, 'db' | 'logger'>, tenantId: number, pendingId: number): void {
+  let reported = REPORTED_COPIES.get(deps.db);
+  if (!reported) {
+    reported = new Set();
+    REPORTED_COPIES.set(deps.db, reported);
+  }
+  const key = `${tenantId}:${pendingId}`;
+  if (reported.has(key)) return;
+  reported.add(key);
+  deps.logger?.error(
+    { tenantId, pendingId },
+    `audit: pending entry ${pendingId} of tenant ${tenantId} is a copy of an entry already chained (the same nonce): not chained again, left in audit_pending (kluis audit verify lists it)`,
+  );
 }
 
 /**
@@ -769,7 +829,7 @@ async function linkEntries(
   const rows: Insertable<AuditLogTable>[] = [];
   for (const content of contents) {
     seq += 1;
-    const entry: ChainedEntry = { ...content, seq, prevHash };
+    const entry = { ...content, seq, prevHash };
     const hash = hashAuditEntry(entry);
     rows.push(
       toRow(entry, hash, await keys.checkpointMac(tenantId, encodeEntryMac({ tenantId, seq, hash }))),
@@ -779,7 +839,11 @@ async function linkEntries(
   return { rows, head: { seq, hash: prevHash } };
 }
 
-function toRow(entry: ChainedEntry, hash: Buffer, mac: Buffer): Insertable<AuditLogTable> {
+function toRow(
+  entry: ChainedEntry & { nonce: Buffer | null },
+  hash: Buffer,
+  mac: Buffer,
+): Insertable<AuditLogTable> {
   return {
     tenant_id: entry.tenantId,
     seq: entry.seq,
@@ -798,11 +862,12 @@ function toRow(entry: ChainedEntry, hash: Buffer, mac: Buffer): Insertable<Audit
     prev_hash: entry.prevHash,
     hash,
     mac,
+    nonce: entry.nonce,
   };
 }
 
 /** A stored row as the canonical encoding sees it (verification, and tests that forge entries). */
-export function fromRow(row: Omit<AuditLogRow, 'mac'>): ChainedEntry {
+export function fromRow(row: Omit<AuditLogRow, 'mac' | 'nonce'>): ChainedEntry {
   return {
     tenantId: row.tenant_id,
     seq: row.seq,
@@ -843,6 +908,12 @@ export type AuditVerification =
       checkpoints: number;
       /** Checkpoints found outside it (key store, anchor file); present when sources are configured. */
       anchors?: number;
+      /**
+       * Pending entries (by pending id) that are copies of entries already chained, left in
+       * audit_pending and never chained (decision 0686); present when there are any. The chain
+       * is intact: each entry is in it once. An owner may delete them.
+       */
+      pendingCopies?: number[];
     }
   | {
       ok: false;
@@ -929,8 +1000,8 @@ export async function verifyAuditChain(
       checkpoints,
     );
     if (!result.ok) return result;
-    // What the chainer left behind is either newer than its run or not signed by Kluis.
-    const forged = await findForgedPending(tx, deps.keys, tenantId);
+    // What the chainer left behind is newer than its run, not signed by Kluis, or a copy.
+    const { forged, copies } = await inspectPending(tx, deps.keys, tenantId);
     if (forged) {
       return {
         ok: false,
@@ -963,10 +1034,11 @@ export async function verifyAuditChain(
         }
       }
     }
+    const withCopies = copies.length > 0 ? { ...result, pendingCopies: copies } : result;
     return deps.anchors === undefined
-      ? result
+      ? withCopies
       : {
-          ...result,
+          ...withCopies,
           checkpoints: internal.length,
           anchors: external.reduce((n, s) => n + s.anchors.length, 0),
         };
@@ -1338,14 +1410,28 @@ async function verifyChainFrom(
   return { ok: true, entries, checkpoints: checkpointsSeen };
 }
 
-/** The first pending entry whose signature does not hold, by its pending id. */
-async function findForgedPending(tx: Tx, keys: AuditKeys, tenantId: number): Promise<number | undefined> {
+/**
+ * The pending entries, by pending id: the first whose signature does not hold, and those that are
+ * copies (their nonce already chained, or repeating an earlier pending entry's, decision 0686).
+ */
+async function inspectPending(
+  tx: Tx,
+  keys: AuditKeys,
+  tenantId: number,
+): Promise<{ forged?: number; copies: number[] }> {
+  const copies: number[] = [];
+  const nonces = new Set<string>();
   let afterId = 0;
   for (;;) {
     const rows = await selectPendingEntries(tx, tenantId, afterId, VERIFY_BATCH);
-    for (const row of rows) if (!(await isPendingMacValid(keys, row))) return row.pending_id;
+    for (const row of rows) {
+      if (!(await isPendingMacValid(keys, row))) return { forged: row.pending_id, copies };
+      const nonce = row.nonce?.toString('hex');
+      if (row.chained || (nonce !== undefined && nonces.has(nonce))) copies.push(row.pending_id);
+      else if (nonce !== undefined) nonces.add(nonce);
+    }
     const last = rows.at(-1);
-    if (!last || rows.length < VERIFY_BATCH) return undefined;
+    if (!last || rows.length < VERIFY_BATCH) return { copies };
     afterId = last.pending_id;
   }
 }

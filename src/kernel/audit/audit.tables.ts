@@ -24,6 +24,12 @@ export interface AuditLogTable {
   hash: Immutable<Buffer>;
   /** HMAC of (tenant, seq, hash) under the tenant's audit key; an entry without one does not verify (decision 0630). */
   mac: ColumnType<Buffer | null, Buffer | null | undefined, never>;
+  /**
+   * The nonce of the pending entry it was chained from (decision 0686), unique per tenant, so a
+   * copy of that pending entry can never be chained again; null for an entry chained directly,
+   * and for entries from before migration 0686.
+   */
+  nonce: ColumnType<Buffer | null, Buffer | null | undefined, never>;
 }
 
 /** The head of a tenant's chain, locked while appending. */
@@ -61,8 +67,10 @@ export interface AuditPendingTable {
   decision: Immutable<'allowed' | 'denied'>;
   reason: Immutable<string | null>;
   request_id: Immutable<string | null>;
-  /** HMAC of the content under the tenant's audit key (encodePendingMac). */
+  /** HMAC of the content and the nonce under the tenant's audit key (encodePendingMac). */
   mac: Immutable<Buffer>;
+  /** 16 random bytes Kluis made for this entry (decision 0686); null only before migration 0686. */
+  nonce: ColumnType<Buffer | null, Buffer | null | undefined, never>;
 }
 
 export interface AuditTables {

@@ -124,6 +124,7 @@ export const kernelDataMap: TableDataMap[] = [
       prev_hash: 'hash chain',
       hash: 'hash chain',
       mac: 'keyed signature of the entry (seq and hash)',
+      nonce: 'random bytes of the pending entry it came from (decision 0686)',
     },
   },
   {
@@ -146,6 +147,7 @@ export const kernelDataMap: TableDataMap[] = [
       reason: 'fixed reason code',
       request_id: 'request correlation id',
       mac: 'keyed signature of the entry content (decision 0340)',
+      nonce: 'random bytes, one per entry, under the signature (decision 0686)',
     },
   },
   {

@@ -1,0 +1,236 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { encodePendingMac } from './audit.canonical.js';
+import { verifyAuditChain, withAudit, type AuditDeps } from './index.js';
+import {
+  countAuditRows,
+  createAuditDeps,
+  createAuditTenant,
+  holdChainHead,
+  readEvent,
+  runAsAppRole,
+} from './audit.test-helpers.js';
+
+// Attack finding S11-1, decision 0686: a copy of a waiting pending entry (the app role may read
+// and insert audit_pending) was chained a second time, and verification said intact. Each pending
+// entry now carries a nonce under its MAC, kept in the chained entry and unique per tenant there.
+
+let database: TestDatabase;
+let deps: AuditDeps;
+const logged: Array<{ fields: Record<string, unknown>; message: string }> = [];
+beforeAll(async () => {
+  database = await createTestDatabase();
+  deps = {
+    ...createAuditDeps(database),
+    logger: { error: (fields: Record<string, unknown>, message: string) => logged.push({ fields, message }) },
+  };
+});
+afterAll(async () => database.close());
+
+const PENDING_COLUMNS = `tenant_id, at, actor_kind, actor_id, role, purpose, action, subject_pseudonyms,
+  categories, records, decision, reason, request_id, mac`;
+
+function record(tenantId: number, requestId: string, subjectId = 3): Promise<void> {
+  return withAudit(deps, tenantId, ({ audit }) => {
+    audit.record(readEvent([subjectId], { requestId }));
+    return Promise.resolve();
+  });
+}
+
+/** An audited call whose entry goes pending behind a held head; `whileWaiting` runs meanwhile. */
+async function recordPending(
+  tenantId: number,
+  requestId: string,
+  whileWaiting: () => Promise<void>,
+): Promise<void> {
+  const release = await holdChainHead(database.ownerUrl, tenantId);
+  const appending = record(tenantId, requestId);
+  try {
+    for (
+      let tries = 0;
+      (await countAuditRows(database.ownerUrl, 'audit_pending', tenantId, requestId)) < 1;
+      tries += 1
+    ) {
+      if (tries > 400) throw new Error('the entry never reached audit_pending');
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await whileWaiting();
+  } finally {
+    await release();
+  }
+  await appending;
+}
+
+async function pendingIds(tenantId: number): Promise<number[]> {
+  const { rows } = await runAsOwner<{ id: string }>(
+    database.ownerUrl,
+    'select pending_id as id from audit_pending where tenant_id = $1 order by pending_id',
+    [tenantId],
+  );
+  return rows.map((row) => Number(row.id));
+}
+
+describe('a copied pending entry is chained once (attack S11-1, decision 0686)', () => {
+  it('S11-1: a copy of a waiting entry, inserted as the app role, is not chained; verify says intact and lists it; the chainer goes on', async () => {
+    const tenantId = await createAuditTenant(database.db, 'replay-waiting');
+    await record(tenantId, 'before');
+    let copyId = 0;
+    await recordPending(tenantId, 'the-read', async () => {
+      // The attack's statement as written (no nonce): the table now refuses a row without one.
+      await expect(
+        runAsAppRole(database.ownerUrl, tenantId, [
+          `insert into audit_pending (${PENDING_COLUMNS})
+           select ${PENDING_COLUMNS} from audit_pending where tenant_id = $1`,
+          [tenantId],
+        ]),
+      ).rejects.toThrow(/audit_pending_nonce_required/);
+      // With the nonce copied too: written, as any row the app role may insert.
+      const copy = await runAsAppRole(database.ownerUrl, tenantId, [
+        `insert into audit_pending (${PENDING_COLUMNS}, nonce)
+         select ${PENDING_COLUMNS}, nonce from audit_pending where tenant_id = $1 returning pending_id`,
+        [tenantId],
+      ]);
+      copyId = Number((copy.rows[0] as { pending_id: string }).pending_id);
+    });
+
+    expect(await countAuditRows(database.ownerUrl, 'audit_log', tenantId, 'the-read')).toBe(1);
+    expect(await pendingIds(tenantId)).toEqual([copyId]);
+    expect(logged.filter((entry) => entry.fields['pendingId'] === copyId)).toEqual([
+      {
+        fields: { tenantId, pendingId: copyId },
+        message: expect.stringContaining('is a copy of an entry already chained') as string,
+      },
+    ]);
+    expect(await verifyAuditChain(deps, tenantId)).toEqual({
+      ok: true,
+      entries: 2,
+      checkpoints: 0,
+      pendingCopies: [copyId],
+    });
+
+    // The chainer keeps chaining the others, and says the copy once per process.
+    await recordPending(tenantId, 'after', () => Promise.resolve());
+    await record(tenantId, 'last');
+    expect(await countAuditRows(database.ownerUrl, 'audit_log', tenantId, 'after')).toBe(1);
+    expect(await countAuditRows(database.ownerUrl, 'audit_log', tenantId, 'the-read')).toBe(1);
+    expect(await pendingIds(tenantId)).toEqual([copyId]);
+    expect(logged.filter((entry) => entry.fields['pendingId'] === copyId)).toHaveLength(1);
+    expect(await verifyAuditChain(deps, tenantId)).toEqual({
+      ok: true,
+      entries: 4,
+      checkpoints: 0,
+      pendingCopies: [copyId],
+    });
+  });
+
+  it('S11-1: a pending entry saved while it waited and inserted again after it was chained is not chained again', async () => {
+    const tenantId = await createAuditTenant(database.db, 'replay-saved');
+    await record(tenantId, 'before');
+    let saved: Record<string, unknown> | undefined;
+    await recordPending(tenantId, 'saved-read', async () => {
+      const result = await runAsAppRole(database.ownerUrl, tenantId, [
+        `select ${PENDING_COLUMNS}, nonce from audit_pending where tenant_id = $1`,
+        [tenantId],
+      ]);
+      saved = result.rows[0] as Record<string, unknown>;
+    });
+    if (!saved) throw new Error('nothing saved');
+    expect(await pendingIds(tenantId)).toEqual([]);
+    expect(await countAuditRows(database.ownerUrl, 'audit_log', tenantId, 'saved-read')).toBe(1);
+
+    const columns = Object.keys(saved);
+    const replay = (values: unknown[]): Promise<number> =>
+      runAsAppRole(database.ownerUrl, tenantId, [
+        `insert into audit_pending (${columns.join(', ')})
+         values (${columns.map((_, index) => `$${String(index + 1)}`).join(', ')}) returning pending_id`,
+        values,
+      ]).then((result) => Number((result.rows[0] as { pending_id: string }).pending_id));
+    const replayId = await replay(Object.values(saved));
+
+    // Readers chain first: the copy is not waiting to be chained, so nothing is chained twice.
+    expect(await verifyAuditChain(deps, tenantId)).toEqual({
+      ok: true,
+      entries: 2,
+      checkpoints: 0,
+      pendingCopies: [replayId],
+    });
+    await recordPending(tenantId, 'after', () => Promise.resolve());
+    expect(await countAuditRows(database.ownerUrl, 'audit_log', tenantId, 'saved-read')).toBe(1);
+    expect(await countAuditRows(database.ownerUrl, 'audit_log', tenantId, 'after')).toBe(1);
+    expect(await pendingIds(tenantId)).toEqual([replayId]);
+
+    // The chain itself refuses a second entry with that nonce (its unique index).
+    const { rows } = await runAsOwner<{ nonce: Buffer }>(
+      database.ownerUrl,
+      `select nonce from audit_log where tenant_id = $1 and request_id = 'saved-read'`,
+      [tenantId],
+    );
+    expect(rows[0]?.nonce).toEqual(saved['nonce']);
+    await expect(
+      runAsOwner(
+        database.ownerUrl,
+        `insert into audit_log (tenant_id, seq, at, actor_kind, actor_id, action, decision, prev_hash, hash, nonce)
+         values ($1, 1000, now(), 'system', 'x', 'read', 'allowed', $2, $2, $3)`,
+        [tenantId, randomBytes(32), saved['nonce']],
+      ),
+    ).rejects.toThrow(/audit_log_nonce/);
+
+    // A copy with a nonce of its own is not Kluis's: the nonce is under the MAC.
+    const forgedId = await replay(
+      columns.map((column) => (column === 'nonce' ? randomBytes(16) : saved?.[column])),
+    );
+    expect(await verifyAuditChain(deps, tenantId)).toMatchObject({
+      ok: false,
+      problem: 'entry_mac_invalid',
+      message: expect.stringContaining(`number ${String(forgedId)} in audit_pending`) as string,
+    });
+  });
+
+  it('an entry without a nonce, waiting since before migration 0686, is still chained once and verifies', async () => {
+    const tenantId = await createAuditTenant(database.db, 'replay-legacy');
+    await record(tenantId, 'before');
+    const at = new Date('2026-03-01T09:00:00.123Z');
+    const pseudonym = await deps.keys.pseudonym(tenantId, 4);
+    const mac = await deps.keys.checkpointMac(
+      tenantId,
+      encodePendingMac({
+        tenantId,
+        at,
+        actorKind: 'staff',
+        actorId: '17',
+        role: 'billing',
+        purpose: 'billing.invoicing',
+        action: 'read',
+        subjectPseudonyms: [pseudonym],
+        categories: ['user.contact.email'],
+        records: 1,
+        decision: 'allowed',
+        reason: null,
+        requestId: 'legacy',
+        nonce: null,
+      }),
+    );
+    // As the migration found it: written before the nonce was required (the constraint is NOT
+    // VALID, so it was never checked), which the test can only make with the constraint aside.
+    await runAsOwner(
+      database.ownerUrl,
+      `begin;
+       alter table audit_pending drop constraint audit_pending_nonce_required;
+       insert into audit_pending (${PENDING_COLUMNS})
+         values (${String(tenantId)}, '${at.toISOString()}', 'staff', '17', 'billing', 'billing.invoicing', 'read',
+                 array['${pseudonym}'], array['user.contact.email'], 1, 'allowed', null, 'legacy',
+                 decode('${mac.toString('hex')}', 'hex'));
+       alter table audit_pending add constraint audit_pending_nonce_required check (nonce is not null) not valid;
+       commit`,
+    );
+    expect(await verifyAuditChain(deps, tenantId)).toEqual({ ok: true, entries: 2, checkpoints: 0 });
+    expect(await pendingIds(tenantId)).toEqual([]);
+    const { rows } = await runAsOwner<{ n: number }>(
+      database.ownerUrl,
+      `select count(*)::int as n from audit_log where tenant_id = $1 and request_id = 'legacy' and nonce is null`,
+      [tenantId],
+    );
+    expect(rows[0]?.n).toBe(1);
+  });
+});
