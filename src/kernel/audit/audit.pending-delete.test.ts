@@ -290,6 +290,7 @@ describe('a pending audit entry cannot be deleted by the app role (attack S10-3,
           prev_hash: bytea(twin.prev_hash),
           hash: bytea(hash),
           mac: bytea(randomBytes(32)),
+          nonce: twin.nonce && bytea(twin.nonce),
         },
       ]),
     ];
