@@ -60,7 +60,7 @@ describe('the invoice run drafts its calls lines from one read of the month (dec
           subjectIds: [customer],
         });
         const heads = await fillBatchCallHeads(atx.tx, grant, '2026-10-01', [customer], 4);
-        return selectSqlDraftedCalls(atx.tx, grant, draftingOf(headsOf(heads)), [customer]);
+        return selectSqlDraftedCalls(atx.tx, grant, draftingOf(headsOf(heads)), [customer], ['nl']);
       });
 
     // Every head of the batch's read is mapped: the month's sums come back.
@@ -94,7 +94,7 @@ describe('the invoice run drafts its calls lines from one read of the month (dec
           costMicros: 90_000,
         },
       ]);
-      return selectSqlDraftedCalls(atx.tx, grant, draftingOf(heads), [customer]);
+      return selectSqlDraftedCalls(atx.tx, grant, draftingOf(heads), [customer], ['nl']);
     });
     // Lines and record both from the one read: the Paris call waits for the next run as a late call.
     expect(drafted).toEqual([

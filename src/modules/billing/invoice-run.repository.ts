@@ -392,21 +392,40 @@ export interface SqlDraftedCalls {
  * the totals): the heads grouped as in `summariseCalls` (invoice-run.service.ts), the cost
  * rounded once per line to the cent as `microsToCents` does (half away from zero). Its rows also
  * carry the month's record, so the lines, their sums and the record come from one snapshot. A
- * row is a line when it has charged calls, a group and rounds to something.
+ * row is a line when it has charged calls, a group and rounds to something; a line is numbered
+ * within its customer's calls lines (in the order of its group's key) and described in the
+ * customer's language (`languages`, one per subject id) here, once (decision 0695), so the
+ * insert only joins.
  */
 export async function selectSqlDraftedCalls(
   tx: Tx,
   grant: Grant,
   drafting: CallLineDrafting,
   subjectIds: readonly number[],
+  languages: readonly DocumentLanguage[],
 ): Promise<SqlDraftedCalls[]> {
   if (subjectIds.length === 0) return [];
   for (const id of subjectIds) grant.assertCovers(C.callRecord, id);
+  const wordLanguages = Object.keys(drafting.words) as DocumentLanguage[];
   await sql`
     create temporary table batch_call_lines on commit drop as
     with heads as (
       select * from unnest(${drafting.heads.map((h) => h.head)}::text[], ${drafting.heads.map((h) => h.key)}::text[])
         as h(head, key)
+    ), customers as (
+      select * from unnest(${[...subjectIds]}::bigint[], ${[...languages]}::text[]) as p(subject_id, language)
+    ), groups as (
+      select * from unnest(${drafting.groups.map((g) => g.key)}::text[],
+                           ${drafting.groups.map((g) => g.builtIn)}::boolean[],
+                           ${drafting.groups.map((g) => g.labels.nl)}::text[],
+                           ${drafting.groups.map((g) => g.labels.fr)}::text[],
+                           ${drafting.groups.map((g) => g.labels.en)}::text[])
+        as g(key, built_in, nl, fr, en)
+    ), words as (
+      select * from unnest(${wordLanguages}::text[], ${wordLanguages.map((l) => drafting.words[l].colon)}::text[],
+                           ${wordLanguages.map((l) => drafting.words[l].one)}::text[],
+                           ${wordLanguages.map((l) => drafting.words[l].many)}::text[])
+        as w(language, colon, one, many)
     ), sums as (
       select c.subject_id, h.key, sum(c.calls)::int as calls, sum(c.seconds)::bigint as seconds,
              sum(c.cost)::bigint as cost, sum(c.chargeable)::int as chargeable,
@@ -417,8 +436,27 @@ export async function selectSqlDraftedCalls(
     ), rounded as (
       -- microsToCents: half away from zero, in integers.
       select *, sign(cost)::bigint * ((2 * abs(cost) + 10000) / 20000) as cents from sums
+    ), lines as (
+      select *, key is not null and calls > 0 and cents > 0 as is_line from rounded
     )
-    select *, key is not null and calls > 0 and cents > 0 as is_line from rounded`.execute(tx);
+    select l.*,
+           (row_number() over (partition by l.subject_id, l.is_line order by l.key collate "C"))::int as ordinal,
+           case when g.built_in then l.key end as destination_class,
+           -- callGroupLine and formatDuration (invoice-run.service.ts), in SQL. Null when the line
+           -- has no group or words: the insert leaves it out and its check refuses the batch.
+           case when l.is_line then
+             left(case p.language when 'fr' then g.fr when 'en' then g.en else g.nl end
+                  || w.colon || l.calls || ' ' || case when l.calls = 1 then w.one else w.many end || ', '
+                  || case when l.seconds >= 3600
+                          then (l.seconds / 3600) || ' h ' || lpad(((l.seconds % 3600) / 60)::text, 2, '0')
+                               || ' min ' || lpad((l.seconds % 60)::text, 2, '0') || ' s'
+                          else ((l.seconds % 3600) / 60) || ' min ' || lpad((l.seconds % 60)::text, 2, '0') || ' s'
+                     end, 300)
+           end as description
+      from lines l
+      left join customers p on p.subject_id = l.subject_id
+      left join groups g on g.key = l.key
+      left join words w on w.language = p.language`.execute(tx);
   const result = await sql<{
     subject_id: number;
     chargeable: number;
@@ -455,7 +493,6 @@ export interface SqlCallLinesTarget {
   subjectId: number;
   /** The line number of the first calls line (the lines after them were numbered past them). */
   at: number;
-  language: DocumentLanguage;
   vatRateBp: number;
   vatCategory: VatCategory;
   vatExemptionCode: string | null;
@@ -467,17 +504,15 @@ export interface SqlCallLinesTarget {
 
 /**
  * Writes the calls lines per destination group of the given invoices in one `INSERT … SELECT`
- * from the lines `selectSqlDraftedCalls` computed in the same transaction (`batch_call_lines`,
- * decision 0606): the description in the invoice's language as `callGroupLine` writes it
- * ("<group>: 3 gesprekken, 1 h 02 min 05 s"), lines in the order of their group's key, numbered
- * from each invoice's `at`. What is written must be what the invoice's totals were computed from:
- * a difference refuses the batch (409, decision 0550), which then changes nothing.
+ * from the lines `selectSqlDraftedCalls` computed, numbered and described in the same transaction
+ * (`batch_call_lines`, decisions 0606 and 0695): a join, each line numbered from its invoice's
+ * `at`. What is written must be what the invoice's totals were computed from: a difference
+ * refuses the batch (409, decision 0550), which then changes nothing.
  */
 export async function insertCallGroupLines(
   tx: Tx,
   grant: Grant,
   callsGrant: Grant,
-  drafting: CallLineDrafting,
   targets: readonly SqlCallLinesTarget[],
 ): Promise<void> {
   if (targets.length === 0) return;
@@ -487,7 +522,6 @@ export async function insertCallGroupLines(
     grant.assertCovers(C.payment, target.subjectId);
     callsGrant.assertCovers(C.callRecord, target.subjectId);
   }
-  const languages = Object.keys(drafting.words) as DocumentLanguage[];
   const column = <T>(value: (target: SqlCallLinesTarget) => T) => targets.map(value);
   const result = await sql<{
     invoice_id: number;
@@ -496,48 +530,20 @@ export async function insertCallGroupLines(
   }>`
     with targets as (
       select * from unnest(${column((t) => t.invoiceId)}::bigint[], ${column((t) => t.subjectId)}::bigint[],
-                           ${column((t) => t.at)}::int[], ${column((t) => t.language)}::text[],
+                           ${column((t) => t.at)}::int[],
                            ${column((t) => t.vatRateBp)}::int[], ${column((t) => t.vatCategory)}::text[],
                            ${column((t) => t.vatExemptionCode)}::text[],
                            ${column((t) => t.vatExemptionReason)}::text[])
-        as i(invoice_id, subject_id, at, language, vat_rate_bp, vat_category, vat_exemption_code,
-             vat_exemption_reason)
-    ), call_lines as (
-      select i.*, c.key, c.calls, c.seconds, c.cents
-        from targets i
-        join ${BATCH_CALL_LINES} c on c.subject_id = i.subject_id and c.is_line
-    ), groups as (
-      select * from unnest(${drafting.groups.map((g) => g.key)}::text[],
-                           ${drafting.groups.map((g) => g.builtIn)}::boolean[],
-                           ${drafting.groups.map((g) => g.labels.nl)}::text[],
-                           ${drafting.groups.map((g) => g.labels.fr)}::text[],
-                           ${drafting.groups.map((g) => g.labels.en)}::text[])
-        as g(key, built_in, nl, fr, en)
-    ), words as (
-      select * from unnest(${languages}::text[], ${languages.map((l) => drafting.words[l].colon)}::text[],
-                           ${languages.map((l) => drafting.words[l].one)}::text[],
-                           ${languages.map((l) => drafting.words[l].many)}::text[])
-        as w(language, colon, one, many)
+        as i(invoice_id, subject_id, at, vat_rate_bp, vat_category, vat_exemption_code, vat_exemption_reason)
     ), inserted as (
       insert into invoice_lines (tenant_id, invoice_id, line_no, kind, description, product_id, contract_id,
          destination_class, destination_group, calls_month, call_count, call_seconds, quantity,
          unit_price_cents, amount_cents, vat_rate_bp, vat_category, vat_exemption_code, vat_exemption_reason)
-      select ${grant.tenantId}::int, l.invoice_id,
-             l.at + (row_number() over (partition by l.invoice_id order by l.key collate "C"))::int - 1,
-             'calls',
-             -- callGroupLine and formatDuration (invoice-run.service.ts), in SQL.
-             left(case l.language when 'fr' then g.fr when 'en' then g.en else g.nl end
-                  || w.colon || l.calls || ' ' || case when l.calls = 1 then w.one else w.many end || ', '
-                  || case when l.seconds >= 3600
-                          then (l.seconds / 3600) || ' h ' || lpad(((l.seconds % 3600) / 60)::text, 2, '0')
-                               || ' min ' || lpad((l.seconds % 60)::text, 2, '0') || ' s'
-                          else ((l.seconds % 3600) / 60) || ' min ' || lpad((l.seconds % 60)::text, 2, '0') || ' s'
-                     end, 300),
-             null, null, case when g.built_in then l.key end, l.key, null, l.calls, l.seconds, 1,
-             l.cents, l.cents, l.vat_rate_bp, l.vat_category, l.vat_exemption_code, l.vat_exemption_reason
-        from call_lines l
-        join groups g on g.key = l.key
-        join words w on w.language = l.language
+      select ${grant.tenantId}::int, i.invoice_id, i.at + l.ordinal - 1, 'calls', l.description, null, null,
+             l.destination_class, l.key, null, l.calls, l.seconds, 1, l.cents, l.cents, i.vat_rate_bp,
+             i.vat_category, i.vat_exemption_code, i.vat_exemption_reason
+        from targets i
+        join ${BATCH_CALL_LINES} l on l.subject_id = i.subject_id and l.is_line and l.description is not null
       returning invoice_id, amount_cents
     )
     select invoice_id, sum(amount_cents)::bigint as cents, count(*)::int as lines

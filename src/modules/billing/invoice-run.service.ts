@@ -404,10 +404,16 @@ export async function runInvoices(
           )
         : undefined;
       const sqlDrafted = new Map(
-        (drafting ? await selectSqlDraftedCalls(atx.tx, calls.grant, drafting, subjects) : []).map((row) => [
-          row.subjectId,
-          row,
-        ]),
+        (drafting
+          ? await selectSqlDraftedCalls(
+              atx.tx,
+              calls.grant,
+              drafting,
+              subjects,
+              subjects.map((subjectId) => languageOf(people.get(subjectId), defaultLanguage)),
+            )
+          : []
+        ).map((row) => [row.subjectId, row]),
       );
       const drafts: NewInvoice[] = [];
       const sqlTargets: Array<Omit<SqlCallLinesTarget, 'invoiceId'> & { draft: number }> = [];
@@ -463,7 +469,6 @@ export async function runInvoices(
             draft: drafts.length,
             subjectId,
             at,
-            language,
             vatRateBp: standIn.vatRateBp,
             vatCategory: standIn.vatCategory,
             vatExemptionCode: standIn.vatExemptionCode,
@@ -507,7 +512,6 @@ export async function runInvoices(
             atx.tx,
             billing.grant,
             calls.grant,
-            drafting,
             sqlTargets.map(({ draft, ...target }) => ({ ...target, invoiceId: ids[draft] ?? 0 })),
           );
         }
