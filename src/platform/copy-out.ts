@@ -10,11 +10,23 @@ import type pg from 'pg';
 
 const CLIENTS = new WeakMap<object, Map<number, pg.Client>>();
 
+/**
+ * How long `copyOut` waits for the server's next bytes before it takes the database as lost
+ * (decision 0704): a server that stopped answering without closing the connection (a freeze, a
+ * partition) would otherwise hold the export, its pooled connection and the person's export slot
+ * until the operating system gives up on the socket.
+ */
+export const COPY_SILENCE_MS = 60 * 1000;
+
+/** The silence limit of each tracked client (its pool's). */
+const SILENCE = new WeakMap<pg.Client, number>();
+
 /** Remembers the clients `pool` connects, by server process id, for copyOutClient on `db`. */
-export function trackPoolClients(db: object, pool: pg.Pool): void {
+export function trackPoolClients(db: object, pool: pg.Pool, silenceMs = COPY_SILENCE_MS): void {
   const clients = new Map<number, pg.Client>();
   CLIENTS.set(db, clients);
   pool.on('connect', (client) => {
+    SILENCE.set(client, silenceMs);
     // node-postgres keeps the process id from BackendKeyData; @types/pg does not declare it.
     const pid = (client as { processID?: unknown }).processID;
     if (typeof pid !== 'number') return;
@@ -45,9 +57,10 @@ export async function* copyOut(client: pg.Client, statement: string): AsyncGener
   // A Submittable: node-postgres calls `submit` when the connection is free (decision 0610).
   client.query(query as unknown as pg.Submittable);
   let state: 'reading' | 'done' | 'failed' = 'reading';
+  const silenceMs = SILENCE.get(client) ?? COPY_SILENCE_MS;
   try {
     for (;;) {
-      const text = await query.next();
+      const text = await withinSilence(client, silenceMs, () => query.next());
       if (text === undefined) break;
       if (text.length > 0) yield text;
     }
@@ -60,6 +73,29 @@ export async function* copyOut(client: pg.Client, statement: string): AsyncGener
       query.stop();
       await client.end().catch(() => undefined);
     }
+  }
+}
+
+/**
+ * Waits for `next` (the server's next bytes; the reader's own pace is not timed: the read-ahead
+ * answers at once while it holds text). If the server sends nothing for `silenceMs`, the socket is
+ * destroyed with an ETIMEDOUT error: the COPY fails as on a lost database, and the pool drops the
+ * client.
+ */
+async function withinSilence<T>(client: pg.Client, silenceMs: number, next: () => Promise<T>): Promise<T> {
+  const timer = setTimeout(() => {
+    // node-postgres keeps the socket on its connection; @types/pg does not declare it.
+    const socket = (client as unknown as { connection?: { stream?: Readable & { destroy(e: Error): void } } })
+      .connection?.stream;
+    const silent = Object.assign(new Error(`the database was silent for ${silenceMs / 1000} s`), {
+      code: 'ETIMEDOUT',
+    });
+    socket?.destroy(silent);
+  }, silenceMs);
+  try {
+    return await next();
+  } finally {
+    clearTimeout(timer);
   }
 }
 

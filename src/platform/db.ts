@@ -42,6 +42,8 @@ export interface AppPoolOptions {
   max?: number;
   /** How long a caller waits for a free connection before it fails (default: for ever). */
   connectionTimeoutMillis?: number;
+  /** How long an export's COPY may wait for the server's next bytes (decision 0704; tests). */
+  copySilenceMs?: number;
 }
 
 /**
@@ -79,7 +81,7 @@ export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysel
   const dialect = new TenantBeginDialect({ pool: kyselyPool(pool) });
   const db = new Kysely<DB>({ dialect });
   // A transaction's own client, for `COPY … TO` inside it (copy-out.ts, decision 0430).
-  trackPoolClients(db, pool);
+  trackPoolClients(db, pool, options.copySilenceMs);
   // A one-statement tenant transaction without Kysely's (runAloneInTenant, decision 0650), and a
   // transaction that begins at its first statement (withTenantOnFirstStatement, decision 0690).
   POOLS.set(db, { pool, dialect });

@@ -43,6 +43,8 @@ beforeAll(async () => {
     assumeAppRole: true,
     logger: testLogger,
     max: 6,
+    // A frozen database (decision 0704) is given up after 2 s here instead of a minute.
+    copySilenceMs: 2000,
   }).db;
   // The data database goes through the proxy; the key store is reached directly.
   kernel = createKernel({
@@ -224,15 +226,19 @@ async function mailedDownload(kind: 'access' | 'portability'): Promise<() => Pro
  */
 async function cutMidDownload(
   start: () => Promise<Download>,
+  how: 'cut' | 'freeze' = 'cut',
 ): Promise<{ endedAfterMs: number; next: number }> {
   const download = await start();
   expect(download.status).toBe(200);
   await download.read(100_000);
   const cutAt = Date.now();
-  await proxy.cut();
+  if (how === 'cut') await proxy.cut();
+  else proxy.freeze();
   // The client keeps reading: the server must end the body, not leave it open.
   await Promise.all([download.read(Number.MAX_SAFE_INTEGER), download.ended]);
   const endedAfterMs = Date.now() - cutAt;
+  // A frozen database comes back as a restarted one: its old sessions are gone.
+  if (how === 'freeze') await proxy.cut();
   await proxy.restore();
   let next = 0;
   for (let attempt = 0; attempt < 50; attempt += 1) {
@@ -262,4 +268,14 @@ describe('a download whose database goes away (attack S10-8, decision 0641)', ()
       expect(outcome.endedAfterMs).toBeLessThan(10_000);
       expect(outcome.next).toBe(200);
     }, 180_000);
+
+  it('the portal’s zip download ends within seconds of the database no longer answering without closing its connections (decision 0704), and the same person’s next download is accepted once the database is back', async () => {
+    const outcome = await cutMidDownload(
+      () => startDownload(`/t/${tenant.slug}/account/download/zip?lang=en`),
+      'freeze',
+    );
+    // The silence limit is 2 s here; the client stall timer (30 s, decision 0531) is not what ends it.
+    expect(outcome.endedAfterMs).toBeLessThan(15_000);
+    expect(outcome.next).toBe(200);
+  }, 180_000);
 });
