@@ -11,6 +11,7 @@ import {
   type PostgresPool,
   type PostgresPoolClient,
   type QueryCompiler,
+  type QueryExecutor,
   Transaction,
   type TransactionSettings,
 } from 'kysely';
@@ -327,8 +328,9 @@ export interface TenantTransactionEnd<T, R, DB> {
  * their own, decision 0650). The work's `tx` is also the open transaction of 0583's store, so a
  * read made on the side begins it rather than taking a second connection. Once the work has
  * returned, `tx` refuses every statement: one the work did not await, sent after that, would
- * otherwise run outside the transaction or after its end. Statements sent before it returned,
- * awaited or not, end before the commit or the rollback, as on withTenant's one connection.
+ * otherwise run outside the transaction or after its end. Statements sent before the transaction
+ * had its connection end before its commit or rollback, awaited or not; later ones queue on that
+ * connection as in withTenant.
  */
 export async function withTenantOnFirstStatement<T, R, DB = Database>(
   db: Kysely<DB>,
@@ -384,7 +386,9 @@ class TransactionOnFirstStatement<DB> implements ConnectionProvider {
   readonly #tenantId: TenantId;
   #closed = false;
   #begun: Begun<DB> | undefined;
-  /** The statements sent and not yet answered. */
+  /** The executor of withTenant's transaction, once it has its connection. */
+  #running: QueryExecutor | undefined;
+  /** The statements sent before it had its connection, and not yet answered. */
   readonly #statements = new Set<Promise<unknown>>();
 
   constructor(db: Kysely<DB>, tenantId: TenantId, dialect: Dialect) {
@@ -400,6 +404,8 @@ class TransactionOnFirstStatement<DB> implements ConnectionProvider {
 
   provideConnection<T>(consumer: (connection: DatabaseConnection) => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new FinishedTransactionError());
+    // Then on its connection in the order sent, as any statement of withTenant's transaction.
+    if (this.#running) return this.#running.provideConnection(consumer);
     this.#begun ??= this.#begin();
     const statement = this.#begun.tx.then((tx) => tx.getExecutor().provideConnection(consumer));
     this.#statements.add(statement);
@@ -424,6 +430,7 @@ class TransactionOnFirstStatement<DB> implements ConnectionProvider {
     // Rejected on a work's failure; awaited by withTenant's work, unless it never began.
     ending.catch(() => undefined);
     const ended = withTenant(this.#db, this.#tenantId, async (real) => {
+      this.#running = real.getExecutor();
       started(real);
       return (await ending)(real);
     });
@@ -437,7 +444,7 @@ class TransactionOnFirstStatement<DB> implements ConnectionProvider {
     this.#closed = true;
     const begun = this.#begun;
     if (!begun) return end.alone(value);
-    await Promise.allSettled(this.#statements);
+    if (this.#statements.size > 0) await Promise.allSettled(this.#statements);
     begun.finish((tx) => end.within(value, tx));
     return (await begun.ended) as R;
   }
@@ -447,7 +454,7 @@ class TransactionOnFirstStatement<DB> implements ConnectionProvider {
     this.#closed = true;
     const begun = this.#begun;
     if (begun) {
-      await Promise.allSettled(this.#statements);
+      if (this.#statements.size > 0) await Promise.allSettled(this.#statements);
       begun.abort(error);
       // Rejects with the error, or with the rollback's own failure (as withTenant would).
       await begun.ended;
