@@ -64,7 +64,7 @@ export function registerAuditCommands(program: Command): void {
               if (result.pendingCopies) {
                 // Not a break: each entry is in the chain once; the copies wait for an operator.
                 console.log(
-                  `audit ${tenant.slug}: ${result.pendingCopies.length} pending entr${result.pendingCopies.length === 1 ? 'y is a copy' : 'ies are copies'} of chained entries, never chained (audit_pending ${result.pendingCopies.join(', ')})`,
+                  `audit ${tenant.slug}: ${result.pendingCopies.length} pending entr${result.pendingCopies.length === 1 ? 'y is a copy of a chained entry' : 'ies are copies of chained entries'}, never chained (audit_pending ${result.pendingCopies.join(', ')})`,
                 );
               }
             } else {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../../test/cli.js';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { encodePendingMac } from './audit.canonical.js';
 import { verifyAuditChain, withAudit, type AuditDeps } from './index.js';
@@ -8,6 +9,7 @@ import {
   createAuditDeps,
   createAuditTenant,
   holdChainHead,
+  MASTER_KEY,
   readEvent,
   runAsAppRole,
 } from './audit.test-helpers.js';
@@ -122,6 +124,24 @@ describe('a copied pending entry is chained once (attack S11-1, decision 0686)',
       checkpoints: 0,
       pendingCopies: [copyId],
     });
+
+    // What the operator sees: intact, and the copy on a line of its own.
+    const { rows } = await runAsOwner<{ slug: string }>(
+      database.ownerUrl,
+      'select slug from tenants where tenant_id = $1',
+      [tenantId],
+    );
+    const slug = rows[0]?.slug ?? '';
+    // The entries carry the test clock's date, months ago and never anchored outside the database.
+    const cli = await runCli(['audit', 'verify', '--tenant', slug, '--anchor-grace-minutes', '10000000'], {
+      DATABASE_URL: database.ownerUrl,
+      KLUIS_MASTER_KEY: MASTER_KEY.toString('base64'),
+    });
+    expect(cli.stdout).toContain(`audit ${slug}: intact (4 entries`);
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toContain(
+      `audit ${slug}: 1 pending entry is a copy of a chained entry, never chained (audit_pending ${String(copyId)})`,
+    );
   });
 
   it('S11-1: a pending entry saved while it waited and inserted again after it was chained is not chained again', async () => {
