@@ -608,6 +608,7 @@ export async function chainPendingEntries(
   }
   let chained = 0;
   let afterId = 0;
+  const forged: ForgedSeen = { count: 0, firstId: 0, lastId: 0 };
   for (;;) {
     // The commit without a WAL flush: set with the begin and the tenant, in one round trip.
     const batch = await withTenant(
@@ -622,7 +623,7 @@ export async function chainPendingEntries(
         const head = quick?.head ?? (await lockAuditHead(tx, tenantId));
         const rows = quick?.rows ?? (await selectPendingEntries(tx, tenantId, afterId, CHAIN_BATCH));
         if (rows.length === 0) return undefined;
-        const valid = await chainableEntries(deps, tenantId, rows);
+        const valid = await chainableEntries(deps, tenantId, rows, forged);
         const lastId = rows.at(-1)?.pending_id ?? afterId;
         if (valid.length === 0) return { count: 0, read: rows.length, lastId, head };
         const linked = await linkEntries(deps.keys, tenantId, valid.map(pendingContent), head);
@@ -647,6 +648,7 @@ export async function chainPendingEntries(
     afterId = batch.lastId;
     if (batch.read < CHAIN_BATCH) break;
   }
+  if (forged.count > 0) reportForged(deps, tenantId, forged);
   return chained;
 }
 
@@ -660,15 +662,25 @@ async function chainableEntries(
   deps: Pick<AuditDeps, 'db' | 'keys' | 'logger'>,
   tenantId: number,
   rows: readonly PendingEntry[],
+  forged: ForgedSeen,
 ): Promise<PendingEntry[]> {
   const valid: PendingEntry[] = [];
   const nonces = new Set<string>();
+  const judged = forgedPendingOf(deps.db, tenantId);
   for (const row of rows) {
     if (row.chained) {
       reportCopy(deps, tenantId, row.pending_id);
       continue;
     }
-    if (!(await isPendingMacValid(deps.keys, row))) continue;
+    if (judged.has(row.pending_id)) {
+      seeForged(forged, row.pending_id);
+      continue;
+    }
+    if (!(await isPendingMacValid(deps.keys, row))) {
+      if (judged.size < FORGED_REMEMBERED) judged.add(row.pending_id);
+      seeForged(forged, row.pending_id);
+      continue;
+    }
     const nonce = row.nonce?.toString('hex');
     if (nonce !== undefined && nonces.has(nonce)) {
       reportCopy(deps, tenantId, row.pending_id);
@@ -678,6 +690,68 @@ async function chainableEntries(
     valid.push(row);
   }
   return valid;
+}
+
+/**
+ * Pending ids whose signature did not hold, per pool and tenant (decision 0710): a pending row
+ * cannot change (the app role has no UPDATE on audit_pending, and its ids come from a sequence
+ * that never gives one twice), so it is judged once per process, not at every chain run.
+ * Bounded: past FORGED_REMEMBERED ids, the rest are judged at each run as before.
+ */
+const FORGED_PENDING = new WeakMap<Db, Map<number, Set<number>>>();
+const FORGED_REMEMBERED = 1_000_000;
+
+function forgedPendingOf(db: Db, tenantId: number): Set<number> {
+  let tenants = FORGED_PENDING.get(db);
+  if (!tenants) {
+    tenants = new Map();
+    FORGED_PENDING.set(db, tenants);
+  }
+  let judged = tenants.get(tenantId);
+  if (!judged) {
+    judged = new Set();
+    tenants.set(tenantId, judged);
+  }
+  return judged;
+}
+
+/** The pending entries not signed by Kluis that one chain run met. */
+interface ForgedSeen {
+  count: number;
+  firstId: number;
+  lastId: number;
+}
+
+function seeForged(forged: ForgedSeen, pendingId: number): void {
+  if (forged.count === 0 || pendingId < forged.firstId) forged.firstId = pendingId;
+  if (pendingId > forged.lastId) forged.lastId = pendingId;
+  forged.count += 1;
+}
+
+/** When each tenant's forged pending entries were last logged, per pool. */
+const FORGED_LOGGED_AT = new WeakMap<Db, Map<number, number>>();
+/** As a job failing the same way (decision 0700): an operator reads one line per quarter hour. */
+const FORGED_LOG_EVERY_MS = 15 * 60 * 1000;
+
+/**
+ * Says why every chain run of the tenant is slower (attack S12-2, decision 0710): rows the app
+ * role's login inserted into audit_pending are read at every run until the owner removes them
+ * (README, "A row the database holds that Kluis did not write").
+ */
+function reportForged(deps: Pick<AuditDeps, 'db' | 'logger'>, tenantId: number, forged: ForgedSeen): void {
+  let loggedAt = FORGED_LOGGED_AT.get(deps.db);
+  if (!loggedAt) {
+    loggedAt = new Map();
+    FORGED_LOGGED_AT.set(deps.db, loggedAt);
+  }
+  const last = loggedAt.get(tenantId);
+  const now = Date.now();
+  if (last !== undefined && now - last < FORGED_LOG_EVERY_MS) return;
+  loggedAt.set(tenantId, now);
+  deps.logger?.error(
+    { tenantId, forgedPending: forged.count, firstPendingId: forged.firstId, lastPendingId: forged.lastId },
+    `audit: ${forged.count} pending entries of tenant ${tenantId} (pending ids ${forged.firstId}–${forged.lastId}) are not signed by Kluis: never chained, named by kluis audit verify, and read by every chain run of the tenant until the owner removes them`,
+  );
 }
 
 /** Copies already logged, per pool: every chain run reads them again, the log says it once. */
