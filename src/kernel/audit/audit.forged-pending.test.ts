@@ -4,7 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { chainPendingEntries } from './audit.service.js';
 import { verifyAuditChain, withAudit, type AuditDeps } from './index.js';
-import { createAuditDeps, createAuditTenant, readEvent, runAsAppRole } from './audit.test-helpers.js';
+import {
+  createAuditDeps,
+  createAuditTenant,
+  holdChainHead,
+  readEvent,
+  runAsAppRole,
+} from './audit.test-helpers.js';
 
 // Attack finding S12-2, decision 0710: rows the app role inserts into audit_pending without
 // Kluis's signature were checked again by every chain run of the tenant, silently. Each is now
@@ -109,5 +115,45 @@ describe('pending entries not signed by Kluis (attack S12-2, decision 0710)', ()
     expect(await verifyAuditChain(deps, tenantId)).toMatchObject({ ok: true, entries: 2 });
     await record(tenantId, 3);
     expect(await verifyAuditChain(deps, tenantId)).toMatchObject({ ok: true, entries: 3 });
+  });
+
+  it('a forged row that took a future pending id does not hide the entry Kluis writes that gets the id once the owner deleted it', async () => {
+    const tenantId = await createAuditTenant(database.db, 'forged-future-id');
+    await record(tenantId, 1);
+    const { rows } = await runAsAppRole(database.ownerUrl, tenantId, [
+      `insert into audit_pending (pending_id, tenant_id, at, actor_kind, actor_id, role, purpose, action,
+         subject_pseudonyms, categories, records, decision, reason, request_id, mac, nonce)
+       overriding system value
+       select s.last_value + 1, $1, now(), 'system', 'x', null, null, 'forged.future', '{}', '{}', 0,
+              'allowed', null, null, sha256('future'::bytea), substring(sha256('nonce'::bytea) from 1 for 16)
+         from audit_pending_pending_id_seq s
+       returning pending_id`,
+      [tenantId],
+    ]);
+    const futureId = Number((rows[0] as { pending_id: string }).pending_id);
+    expect(await chainPendingEntries(deps, tenantId)).toBe(0);
+    await runAsOwner(database.ownerUrl, 'delete from audit_pending where tenant_id = $1', [tenantId]);
+
+    // Kluis's own entry goes pending behind a held head and gets the id the forged row had.
+    const release = await holdChainHead(database.ownerUrl, tenantId);
+    const appending = record(tenantId, 2);
+    try {
+      for (let tries = 0; (await pendingCount(tenantId)) < 1; tries += 1) {
+        if (tries > 400) throw new Error('the entry never reached audit_pending');
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      const { rows: pending } = await runAsOwner<{ id: string }>(
+        database.ownerUrl,
+        'select pending_id as id from audit_pending where tenant_id = $1',
+        [tenantId],
+      );
+      expect(pending.map((row) => Number(row.id))).toEqual([futureId]);
+    } finally {
+      await release();
+    }
+    // The write waits for the chain run that links its entry: nothing is left behind.
+    await appending;
+    expect(await pendingCount(tenantId)).toBe(0);
+    expect(await verifyAuditChain(deps, tenantId)).toMatchObject({ ok: true, entries: 2 });
   });
 });

@@ -672,12 +672,12 @@ async function chainableEntries(
       reportCopy(deps, tenantId, row.pending_id);
       continue;
     }
-    if (judged.has(row.pending_id)) {
+    if (judged.get(row.pending_id) === macTag(row)) {
       seeForged(forged, row.pending_id);
       continue;
     }
     if (!(await isPendingMacValid(deps.keys, row))) {
-      if (judged.size < FORGED_REMEMBERED) judged.add(row.pending_id);
+      if (judged.size < FORGED_REMEMBERED) judged.set(row.pending_id, macTag(row));
       seeForged(forged, row.pending_id);
       continue;
     }
@@ -693,15 +693,21 @@ async function chainableEntries(
 }
 
 /**
- * Pending ids whose signature did not hold, per pool and tenant (decision 0710): a pending row
- * cannot change (the app role has no UPDATE on audit_pending, and its ids come from a sequence
- * that never gives one twice), so it is judged once per process, not at every chain run.
- * Bounded: past FORGED_REMEMBERED ids, the rest are judged at each run as before.
+ * Pending rows whose signature did not hold, per pool and tenant, by id with their MAC's first
+ * 8 bytes (decision 0710): a pending row cannot change (the app role has no UPDATE on
+ * audit_pending), so it is judged once per process, not at every chain run. The MAC is part of
+ * the key because an id can come back: a forged row may take a future id (OVERRIDING SYSTEM
+ * VALUE), and once the owner deletes it, Kluis's own entry gets that id with another MAC.
+ * Bounded: past FORGED_REMEMBERED rows, the rest are judged at each run as before.
  */
-const FORGED_PENDING = new WeakMap<Db, Map<number, Set<number>>>();
-const FORGED_REMEMBERED = 1_000_000;
+const FORGED_PENDING = new WeakMap<Db, Map<number, Map<number, string>>>();
+const FORGED_REMEMBERED = 250_000;
 
-function forgedPendingOf(db: Db, tenantId: number): Set<number> {
+function macTag(row: PendingEntry): string {
+  return row.mac.subarray(0, 8).toString('hex');
+}
+
+function forgedPendingOf(db: Db, tenantId: number): Map<number, string> {
   let tenants = FORGED_PENDING.get(db);
   if (!tenants) {
     tenants = new Map();
@@ -709,7 +715,7 @@ function forgedPendingOf(db: Db, tenantId: number): Set<number> {
   }
   let judged = tenants.get(tenantId);
   if (!judged) {
-    judged = new Set();
+    judged = new Map();
     tenants.set(tenantId, judged);
   }
   return judged;
