@@ -17,6 +17,7 @@ import {
   createAuditTenant,
   readEvent,
   untilBackendWaitsOnLock,
+  countPendingEntries,
 } from './audit.test-helpers.js';
 
 // Decision 0650: an audit-only transaction (appendAuditNow, a refusal's entry) is one simple query
@@ -64,15 +65,6 @@ async function entries(tenantId: number): Promise<{ seq: number; request_id: str
   return rows;
 }
 
-async function pendingCount(tenantId: number): Promise<number> {
-  const { rows } = await runAsOwner<{ n: number }>(
-    database.ownerUrl,
-    'select count(*)::int as n from audit_pending where tenant_id = $1',
-    [tenantId],
-  );
-  return rows[0]?.n ?? -1;
-}
-
 async function headOf(tenantId: number): Promise<AuditHead> {
   const { rows } = await runAsOwner<AuditHead>(
     database.ownerUrl,
@@ -111,7 +103,7 @@ describe('an audit-only transaction of its own (appendAuditNow)', () => {
         { seq: 4, request_id: 'fourth' },
         { seq: 5, request_id: 'fifth' },
       ]);
-      expect(await pendingCount(tenantId)).toBe(0);
+      expect(await countPendingEntries(database.ownerUrl, tenantId)).toBe(0);
       expect(await verifyAuditChain(deps, tenantId)).toEqual({ ok: true, entries: 5, checkpoints: 0 });
     } finally {
       await pool.close();
@@ -146,8 +138,8 @@ describe('an audit-only transaction of its own (appendAuditNow)', () => {
       expect(pool.sent.at(-1)).toBe('rollback');
       expect(await entries(tenantId)).toEqual([{ seq: 1, request_id: 'own' }]);
       expect(await entries(otherId)).toEqual([]);
-      expect(await pendingCount(tenantId)).toBe(0);
-      expect(await pendingCount(otherId)).toBe(0);
+      expect(await countPendingEntries(database.ownerUrl, tenantId)).toBe(0);
+      expect(await countPendingEntries(database.ownerUrl, otherId)).toBe(0);
       // The one connection of the pool is usable: the next append chains on.
       await appendAuditNow(pool.deps, tenantId, [denied('after')]);
       expect(await entries(tenantId)).toEqual([
@@ -179,7 +171,7 @@ describe('an audit-only transaction of its own (appendAuditNow)', () => {
         await runAsOwner(database.ownerUrl, 'drop trigger refuse_alone_entry on audit_log');
       }
       expect(await entries(tenantId)).toEqual([{ seq: 1, request_id: 'one' }]);
-      expect(await pendingCount(tenantId)).toBe(0);
+      expect(await countPendingEntries(database.ownerUrl, tenantId)).toBe(0);
       expect(await headOf(tenantId)).toEqual(head);
       await appendAuditNow(pool.deps, tenantId, [denied('three')]);
       expect(await entries(tenantId)).toEqual([
@@ -228,7 +220,7 @@ describe('an audit-only transaction of its own (appendAuditNow)', () => {
     }
     try {
       expect(await entries(tenantId)).toEqual([{ seq: 1, request_id: 'one' }]);
-      expect(await pendingCount(tenantId)).toBe(0);
+      expect(await countPendingEntries(database.ownerUrl, tenantId)).toBe(0);
       // The pool dropped the dead client; the next append takes a new one and chains on.
       await appendAuditNow(pool.deps, tenantId, [denied('after')]);
       expect(await entries(tenantId)).toEqual([
@@ -295,7 +287,7 @@ describe('withAudit, its transaction begun at the first statement', () => {
         { seq: 1, request_id: 'first' },
         { seq: 2, request_id: 'second' },
       ]);
-      expect(await pendingCount(tenantId)).toBe(0);
+      expect(await countPendingEntries(database.ownerUrl, tenantId)).toBe(0);
       expect(await verifyAuditChain(deps, tenantId)).toEqual({ ok: true, entries: 2, checkpoints: 0 });
     } finally {
       await pool.close();
@@ -335,7 +327,7 @@ describe('withAudit, its transaction begun at the first statement', () => {
         await runAsOwner(database.ownerUrl, 'drop trigger refuse_lazy_entry on audit_log');
       }
       expect(await writers(tenantId, refused, 'refused')).toEqual({ staff: [], entry: [] });
-      expect(await pendingCount(tenantId)).toBe(0);
+      expect(await countPendingEntries(database.ownerUrl, tenantId)).toBe(0);
       expect(await verifyAuditChain(deps, tenantId)).toEqual({ ok: true, entries: 2, checkpoints: 0 });
     } finally {
       await pool.close();
@@ -366,7 +358,7 @@ describe('withAudit, its transaction begun at the first statement', () => {
       expect(pool.sent.at(-1)).toBe('rollback');
       expect(await writers(tenantId, email, 'wrote')).toEqual({ staff: [], entry: [] });
       expect(await entries(tenantId)).toEqual([{ seq: 1, request_id: 'first' }]);
-      expect(await pendingCount(tenantId)).toBe(0);
+      expect(await countPendingEntries(database.ownerUrl, tenantId)).toBe(0);
       // The pool's one connection went back usable.
       await appendAuditNow(pool.deps, tenantId, [denied('after')]);
       expect(await entries(tenantId)).toHaveLength(2);

@@ -5,7 +5,13 @@ import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '.
 import { createAppDb, withTenant, type Db } from '../../platform/db.js';
 import { tryLockHeadWithPending } from './audit.repository.js';
 import { verifyAuditChain, withAudit } from './index.js';
-import { createAuditDeps, createAuditTenant, readEvent, holdChainHead } from './audit.test-helpers.js';
+import {
+  createAuditDeps,
+  createAuditTenant,
+  readEvent,
+  holdChainHead,
+  countPendingEntries,
+} from './audit.test-helpers.js';
 
 // How appends take the chain head (docs/decisions/0250): one statement, sent with the commit
 // (decision 0481), chains the entries when this process's last head still holds; when another
@@ -63,15 +69,6 @@ describe('appending onto the chain head', () => {
   });
 });
 
-async function pendingCount(tenantId: number): Promise<number> {
-  const { rows } = await runAsOwner<{ n: number }>(
-    database.ownerUrl,
-    'select count(*)::int as n from audit_pending where tenant_id = $1',
-    [tenantId],
-  );
-  return rows[0]?.n ?? 0;
-}
-
 describe('appending while another transaction holds the head', () => {
   it('does not wait for it: the entry commits to audit_pending, and is in the chain when the call returns', async () => {
     const tenantId = await createAuditTenant(database.db, 'busy-head');
@@ -89,7 +86,7 @@ describe('appending while another transaction holds the head', () => {
       settled = true;
     });
     try {
-      for (let tries = 0; (await pendingCount(tenantId)) < 2; tries += 1) {
+      for (let tries = 0; (await countPendingEntries(database.ownerUrl, tenantId)) < 2; tries += 1) {
         if (tries > 400) throw new Error('the entries never reached audit_pending');
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
@@ -99,7 +96,7 @@ describe('appending while another transaction holds the head', () => {
       await release();
     }
     await appending;
-    expect(await pendingCount(tenantId)).toBe(0);
+    expect(await countPendingEntries(database.ownerUrl, tenantId)).toBe(0);
     const rows = await runAsOwner<{ seq: number; request_id: string }>(
       database.ownerUrl,
       'select seq, request_id from audit_log where tenant_id = $1 order by seq',
@@ -131,7 +128,7 @@ describe('appending while another transaction holds the head', () => {
       audit.record(readEvent([2], { requestId: 'genuine' }));
       return Promise.resolve();
     });
-    for (let tries = 0; (await pendingCount(tenantId)) < 2; tries += 1) {
+    for (let tries = 0; (await countPendingEntries(database.ownerUrl, tenantId)) < 2; tries += 1) {
       if (tries > 400) throw new Error('the entry never reached audit_pending');
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
@@ -151,7 +148,7 @@ describe('appending while another transaction holds the head', () => {
       [tenantId],
     );
     expect(chained.rows.map((row) => row.request_id)).toEqual(['req-1', 'genuine']);
-    expect(await pendingCount(tenantId)).toBe(1);
+    expect(await countPendingEntries(database.ownerUrl, tenantId)).toBe(1);
   });
 });
 
@@ -188,7 +185,7 @@ describe('the append goes to the server with the commit (decision 0481)', () => 
         });
       // The first append of a process does not know the head: pending, then chained before it returns.
       await write('first');
-      expect(await pendingCount(tenantId)).toBe(0);
+      expect(await countPendingEntries(database.ownerUrl, tenantId)).toBe(0);
       recording.sent.length = 0;
       await write('second');
       // The work (a statement with a parameter) goes behind the begin (decision 0570).
@@ -208,7 +205,7 @@ describe('the append goes to the server with the commit (decision 0481)', () => 
         { seq: 1, request_id: 'first' },
         { seq: 2, request_id: 'second' },
       ]);
-      expect(await pendingCount(tenantId)).toBe(0);
+      expect(await countPendingEntries(database.ownerUrl, tenantId)).toBe(0);
       expect(await verifyAuditChain(deps, tenantId)).toEqual({ ok: true, entries: 2, checkpoints: 0 });
     } finally {
       await recording.close();

@@ -10,6 +10,7 @@ import {
   holdChainHead,
   readEvent,
   runAsAppRole,
+  countPendingEntries,
 } from './audit.test-helpers.js';
 
 // Attack finding S12-2, decision 0710: rows the app role inserts into audit_pending without
@@ -41,15 +42,6 @@ const FORGED = 1_200;
 
 function record(tenantId: number, subjectId: number): Promise<void> {
   return withAudit(deps, tenantId, ({ audit }) => Promise.resolve(audit.record(readEvent([subjectId]))));
-}
-
-async function pendingCount(tenantId: number): Promise<number> {
-  const { rows } = await runAsOwner<{ n: number }>(
-    database.ownerUrl,
-    'select count(*)::int as n from audit_pending where tenant_id = $1',
-    [tenantId],
-  );
-  return rows[0]?.n ?? 0;
 }
 
 /** The README's runbook (its SQL without psql's \copy), run as the owner for `tenantId`. */
@@ -104,14 +96,14 @@ describe('pending entries not signed by Kluis (attack S12-2, decision 0710)', ()
     expect(await chainPendingEntries(deps, tenantId)).toBe(0);
     expect(macs).toBe(0);
     expect(logged.filter((line) => line.fields.tenantId === tenantId)).toHaveLength(1);
-    expect(await pendingCount(tenantId)).toBe(FORGED);
+    expect(await countPendingEntries(database.ownerUrl, tenantId)).toBe(FORGED);
     expect(await verifyAuditChain(deps, tenantId)).toMatchObject({ ok: false, problem: 'entry_mac_invalid' });
 
     await runRunbook(tenantId, async () => {
       // Step 1's "then run kluis audit verify": it chains first.
       await verifyAuditChain(deps, tenantId);
     });
-    expect(await pendingCount(tenantId)).toBe(0);
+    expect(await countPendingEntries(database.ownerUrl, tenantId)).toBe(0);
     expect(await verifyAuditChain(deps, tenantId)).toMatchObject({ ok: true, entries: 2 });
     await record(tenantId, 3);
     expect(await verifyAuditChain(deps, tenantId)).toMatchObject({ ok: true, entries: 3 });
@@ -138,7 +130,7 @@ describe('pending entries not signed by Kluis (attack S12-2, decision 0710)', ()
     const release = await holdChainHead(database.ownerUrl, tenantId);
     const appending = record(tenantId, 2);
     try {
-      for (let tries = 0; (await pendingCount(tenantId)) < 1; tries += 1) {
+      for (let tries = 0; (await countPendingEntries(database.ownerUrl, tenantId)) < 1; tries += 1) {
         if (tries > 400) throw new Error('the entry never reached audit_pending');
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
@@ -153,7 +145,7 @@ describe('pending entries not signed by Kluis (attack S12-2, decision 0710)', ()
     }
     // The write waits for the chain run that links its entry: nothing is left behind.
     await appending;
-    expect(await pendingCount(tenantId)).toBe(0);
+    expect(await countPendingEntries(database.ownerUrl, tenantId)).toBe(0);
     expect(await verifyAuditChain(deps, tenantId)).toMatchObject({ ok: true, entries: 2 });
   });
 });

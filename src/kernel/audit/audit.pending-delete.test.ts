@@ -12,6 +12,7 @@ import {
   readEvent,
   holdChainHead,
   countAuditRows,
+  countPendingEntries,
 } from './audit.test-helpers.js';
 
 // Attack finding S10-3, decision 0645: an entry waiting in audit_pending is the record of work
@@ -70,15 +71,6 @@ function unparkAsAppRole(
     'select * from kluis_audit_unpark(array[$1::bigint], array[$2::bigint], array[$3::bytea])',
     [pendingId, seq, hash],
   );
-}
-
-async function pendingOf(tenantId: number): Promise<number> {
-  const { rows } = await runAsOwner<{ n: number }>(
-    database.ownerUrl,
-    'select count(*)::int as n from audit_pending where tenant_id = $1',
-    [tenantId],
-  );
-  return rows[0]?.n ?? 0;
 }
 
 async function pendingEntry(tenantId: number, requestId: string): Promise<{ pending_id: number }> {
@@ -173,7 +165,7 @@ describe('a pending audit entry cannot be deleted by the app role (attack S10-3,
       }),
     );
     try {
-      for (let tries = 0; (await pendingOf(tenantId)) < 6; tries += 1) {
+      for (let tries = 0; (await countPendingEntries(database.ownerUrl, tenantId)) < 6; tries += 1) {
         if (tries > 400) throw new Error('the entries never reached audit_pending');
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
@@ -181,7 +173,7 @@ describe('a pending audit entry cannot be deleted by the app role (attack S10-3,
       await release();
     }
     await Promise.all(appends);
-    expect(await pendingOf(tenantId)).toBe(0);
+    expect(await countPendingEntries(database.ownerUrl, tenantId)).toBe(0);
     expect(await verifyAuditChain(deps, tenantId)).toEqual({ ok: true, entries: 7, checkpoints: 0 });
     const privileges = await runAsOwner<{ can_delete: boolean; can_insert: boolean }>(
       database.ownerUrl,
@@ -234,7 +226,7 @@ describe('a pending audit entry cannot be deleted by the app role (attack S10-3,
           [pending.pending_id, replayId, chained.hash],
         ),
       ).rejects.toThrow(/its own twin/);
-      expect(await pendingOf(tenantId)).toBe(2);
+      expect(await countPendingEntries(database.ownerUrl, tenantId)).toBe(2);
       // The replay is the intruder's; the owner removes it so the test's chain stays its own.
       await runAsOwner(
         database.ownerUrl,
@@ -304,7 +296,7 @@ describe('a pending audit entry cannot be deleted by the app role (attack S10-3,
         [pending.pending_id, randomBytes(32)],
       ),
     ).rejects.toThrow(/have no twin chained by this transaction/);
-    expect(await pendingOf(tenantId)).toBe(1);
+    expect(await countPendingEntries(database.ownerUrl, tenantId)).toBe(1);
     const removed = await asAppRole(
       tenantId,
       twinSql,
@@ -315,7 +307,7 @@ describe('a pending audit entry cannot be deleted by the app role (attack S10-3,
     expect(
       removed.rows.map((row: { kluis_audit_unpark: unknown }) => Number(row.kluis_audit_unpark)),
     ).toEqual([pending.pending_id]);
-    expect(await pendingOf(tenantId)).toBe(0);
+    expect(await countPendingEntries(database.ownerUrl, tenantId)).toBe(0);
     const verification = await verifyAuditChain(deps, tenantId);
     expect(verification).toMatchObject({
       ok: false,

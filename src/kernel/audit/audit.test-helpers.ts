@@ -214,6 +214,16 @@ export async function holdChainHead(ownerUrl: string, tenantId: number): Promise
   };
 }
 
+/** How many entries of `tenantId` wait in audit_pending, read as the owner. */
+export async function countPendingEntries(ownerUrl: string, tenantId: number): Promise<number> {
+  const { rows } = await runAsOwner<{ n: number }>(
+    ownerUrl,
+    'select count(*)::int as n from audit_pending where tenant_id = $1',
+    [tenantId],
+  );
+  return rows[0]?.n ?? 0;
+}
+
 /** How many rows of one request a tenant has in the chain or among its pending entries. */
 export async function countAuditRows(
   ownerUrl: string,
