@@ -11,6 +11,7 @@ import {
   readEvent,
   runAsAppRole,
   countPendingEntries,
+  untilPending,
 } from './audit.test-helpers.js';
 
 // Attack finding S12-2, decision 0710: rows the app role inserts into audit_pending without
@@ -130,10 +131,7 @@ describe('pending entries not signed by Kluis (attack S12-2, decision 0710)', ()
     const release = await holdChainHead(database.ownerUrl, tenantId);
     const appending = record(tenantId, 2);
     try {
-      for (let tries = 0; (await countPendingEntries(database.ownerUrl, tenantId)) < 1; tries += 1) {
-        if (tries > 400) throw new Error('the entry never reached audit_pending');
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
+      await untilPending(database.ownerUrl, tenantId);
       const { rows: pending } = await runAsOwner<{ id: string }>(
         database.ownerUrl,
         'select pending_id as id from audit_pending where tenant_id = $1',

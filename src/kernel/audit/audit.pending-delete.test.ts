@@ -13,6 +13,7 @@ import {
   holdChainHead,
   countAuditRows,
   countPendingEntries,
+  untilPending,
 } from './audit.test-helpers.js';
 
 // Attack finding S10-3, decision 0645: an entry waiting in audit_pending is the record of work
@@ -105,14 +106,7 @@ async function withEntryPending(
     return Promise.resolve();
   });
   try {
-    for (
-      let tries = 0;
-      (await countAuditRows(database.ownerUrl, 'audit_pending', tenantId, requestId)) < 1;
-      tries += 1
-    ) {
-      if (tries > 400) throw new Error('the entry never reached audit_pending');
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    await untilPending(database.ownerUrl, tenantId, { requestId });
     await attack();
   } finally {
     await release();
@@ -165,10 +159,7 @@ describe('a pending audit entry cannot be deleted by the app role (attack S10-3,
       }),
     );
     try {
-      for (let tries = 0; (await countPendingEntries(database.ownerUrl, tenantId)) < 6; tries += 1) {
-        if (tries > 400) throw new Error('the entries never reached audit_pending');
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
+      await untilPending(database.ownerUrl, tenantId, { count: 6 });
     } finally {
       await release();
     }

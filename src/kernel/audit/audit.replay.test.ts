@@ -12,6 +12,7 @@ import {
   MASTER_KEY,
   readEvent,
   runAsAppRole,
+  untilPending,
 } from './audit.test-helpers.js';
 
 // Attack finding S11-1, decision 0686: a copy of a waiting pending entry (the app role may read
@@ -49,14 +50,7 @@ async function recordPending(
   const release = await holdChainHead(database.ownerUrl, tenantId);
   const appending = record(tenantId, requestId);
   try {
-    for (
-      let tries = 0;
-      (await countAuditRows(database.ownerUrl, 'audit_pending', tenantId, requestId)) < 1;
-      tries += 1
-    ) {
-      if (tries > 400) throw new Error('the entry never reached audit_pending');
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    await untilPending(database.ownerUrl, tenantId, { requestId });
     await whileWaiting();
   } finally {
     await release();

@@ -224,6 +224,27 @@ export async function countPendingEntries(ownerUrl: string, tenantId: number): P
   return rows[0]?.n ?? 0;
 }
 
+/**
+ * Until at least `count` entries of `tenantId` wait in audit_pending (only those of `requestId`,
+ * when given): an append blocked behind a held chain head parks its entry there.
+ */
+export async function untilPending(
+  ownerUrl: string,
+  tenantId: number,
+  { count = 1, requestId }: { count?: number; requestId?: string } = {},
+): Promise<void> {
+  for (let tries = 0; ; tries += 1) {
+    const waiting =
+      requestId === undefined
+        ? await countPendingEntries(ownerUrl, tenantId)
+        : await countAuditRows(ownerUrl, 'audit_pending', tenantId, requestId);
+    if (waiting >= count) return;
+    if (tries > 400)
+      throw new Error(`only ${String(waiting)} of ${String(count)} entries reached audit_pending`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
 /** How many rows of one request a tenant has in the chain or among its pending entries. */
 export async function countAuditRows(
   ownerUrl: string,
