@@ -131,6 +131,23 @@ async function expectFinishedOnce(tenant: Tenant, importId: number, spoolDir: st
   expect(await readdir(spoolDir)).toEqual([]);
 }
 
+/**
+ * The cut run left the first batch's 3 calls and the import queued with its spool file (not failed
+ * as database_unavailable: the log could be written); the next run ends it as if never cut.
+ */
+async function expectQueuedThenFinishedOnce(
+  tenant: Tenant,
+  importId: number,
+  spoolDir: string,
+): Promise<void> {
+  expect(await storedCalls(tenant)).toBe(3);
+  expect(await importStatus(tenant, importId)).toBe('queued');
+  expect(await readdir(spoolDir)).toHaveLength(1);
+
+  await runCdrUploads({ kernel, connection: bulkConnection(database), spoolDir, batchSize: 3 }, testLogger);
+  await expectFinishedOnce(tenant, importId, spoolDir);
+}
+
 describe('an uploaded import whose database is lost half-way (attack S11-5, decision 0675)', () => {
   it('VX-5: the bulk connection lost after the first batch: the import goes back to queued with its spool file, and the next run ends it finished with every line imported once', async () => {
     const tenant = await customerTenant();
@@ -152,13 +169,7 @@ describe('an uploaded import whose database is lost half-way (attack S11-5, deci
     } finally {
       await proxy.cut();
     }
-    expect(await storedCalls(tenant)).toBe(3);
-    // Not failed as database_unavailable (the log could be written): waiting for the next run.
-    expect(await importStatus(tenant, importId)).toBe('queued');
-    expect(await readdir(spoolDir)).toHaveLength(1);
-
-    await runCdrUploads({ kernel, connection: bulkConnection(database), spoolDir, batchSize: 3 }, testLogger);
-    await expectFinishedOnce(tenant, importId, spoolDir);
+    await expectQueuedThenFinishedOnce(tenant, importId, spoolDir);
   }, 120_000);
 
   it('VX-5: the whole database lost after the first batch (nothing can be recorded): the spool file stays, and once the database is back the next run ends the import finished with every line imported once', async () => {
@@ -218,11 +229,6 @@ describe('an uploaded import whose database is lost half-way (attack S11-5, deci
       // The frozen sessions end (the server rolls back what they held), as when the database returns.
       await proxy.cut();
     }
-    expect(await storedCalls(tenant)).toBe(3);
-    expect(await importStatus(tenant, importId)).toBe('queued');
-    expect(await readdir(spoolDir)).toHaveLength(1);
-
-    await runCdrUploads({ kernel, connection: bulkConnection(database), spoolDir, batchSize: 3 }, testLogger);
-    await expectFinishedOnce(tenant, importId, spoolDir);
+    await expectQueuedThenFinishedOnce(tenant, importId, spoolDir);
   }, 120_000);
 });
