@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { CompiledQuery } from 'kysely';
 import { keyringOf, type Kernel } from '../src/kernel/kernel.js';
 import { withTenant, type Db } from '../src/platform/db.js';
+import { ownerQuery } from './harness.js';
 
 /** What the baselines hand back: the person's row with e-mail and phone decrypted. */
 export interface BarePerson {
@@ -81,4 +83,45 @@ export async function readPersonBare(
       phone: await decrypt('phone_enc'),
     };
   });
+}
+
+/** Columns of audit_log that an entry fills (16 values, the shape of the read's entry). */
+const RECORD_COLUMNS = `tenant_id, seq, at, actor_kind, actor_id, role, purpose, action, subject_pseudonyms,
+  categories, records, decision, request_id, prev_hash, hash, mac`;
+
+/**
+ * The record of the durable baseline (decision 0450): creates `table` with audit_log's columns and
+ * indexes (primary key and GIN; no chain, no head, no MAC computed) and answers an INSERT of one
+ * row of the audit entry's shape per read, so that the read's commit waits for the WAL flush.
+ */
+export async function durableRecord(ownerUrl: string, tenantId: number, table: string): Promise<BareRecord> {
+  await ownerQuery(
+    ownerUrl,
+    `create table ${table} (like audit_log including defaults including constraints including indexes)`,
+  );
+  await ownerQuery(ownerUrl, `grant insert on ${table} to kluis_app`);
+  let recordSeq = 0;
+  return (offset) => {
+    recordSeq += 1;
+    const values = [
+      tenantId,
+      recordSeq,
+      new Date(),
+      'staff',
+      '1',
+      'billing',
+      'order_processing',
+      'read',
+      [randomBytes(32).toString('hex')],
+      ['customer.identity', 'customer.contact'],
+      1,
+      'allowed',
+      `req-${recordSeq}`,
+      randomBytes(32),
+      randomBytes(32),
+      randomBytes(32),
+    ];
+    const placeholders = values.map((_, i) => `$${offset + i + 1}`).join(', ');
+    return { text: `insert into ${table} (${RECORD_COLUMNS}) values (${placeholders})`, values };
+  };
 }

@@ -1,18 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createTenant } from '../src/modules/tenants/index.js';
 import { createPerson, getPerson, type UseCaseContext } from '../src/modules/parties/index.js';
-import { readPersonBare, type BareRecord } from './bare-read.js';
+import { durableRecord, readPersonBare } from './bare-read.js';
 import { sampleWaits, timeStatements, walCounters, walDelta } from './waits.js';
 import { ownerQuery, pairedMs, type BenchDatabase, type Figure } from './harness.js';
 
 const READS = 200;
 const CLIENTS = 8;
 const REPEATS = 5;
-
-/** Columns of audit_log that an entry fills (16 values, the shape of the read's entry). */
-const RECORD_COLUMNS = `tenant_id, seq, at, actor_kind, actor_id, role, purpose, action, subject_pseudonyms,
-  categories, records, decision, request_id, prev_hash, hash, mac`;
 
 /**
  * What the privacy core costs on a typical read: one person by id through the gate (policy and
@@ -54,35 +49,7 @@ export async function benchGate(bench: BenchDatabase): Promise<Figure[]> {
   const bareRead = async (subjectId: number): Promise<void> => {
     await readPersonBare(bench.db, kernel, tenant.tenantId, { subjectId });
   };
-  await ownerQuery(
-    bench.ownerUrl,
-    'create table bench_read_record (like audit_log including defaults including constraints including indexes)',
-  );
-  await ownerQuery(bench.ownerUrl, 'grant insert on bench_read_record to kluis_app');
-  let recordSeq = 0;
-  const record: BareRecord = (offset) => {
-    recordSeq += 1;
-    const values = [
-      tenant.tenantId,
-      recordSeq,
-      new Date(),
-      'staff',
-      '1',
-      'billing',
-      'order_processing',
-      'read',
-      [randomBytes(32).toString('hex')],
-      ['customer.identity', 'customer.contact'],
-      1,
-      'allowed',
-      `req-${recordSeq}`,
-      randomBytes(32),
-      randomBytes(32),
-      randomBytes(32),
-    ];
-    const placeholders = values.map((_, i) => `$${offset + i + 1}`).join(', ');
-    return { text: `insert into bench_read_record (${RECORD_COLUMNS}) values (${placeholders})`, values };
-  };
+  const record = await durableRecord(bench.ownerUrl, tenant.tenantId, 'bench_read_record');
   const recordedRead = async (subjectId: number): Promise<void> => {
     await readPersonBare(bench.db, kernel, tenant.tenantId, { subjectId }, { record });
   };

@@ -4,10 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { buildApp } from '../src/http/app.js';
-import { createPerson, type UseCaseContext } from '../src/modules/parties/index.js';
+import { createPerson, getPerson, type UseCaseContext } from '../src/modules/parties/index.js';
 import { createApiToken, createStaffUser } from '../src/modules/staff/index.js';
 import { createTenant } from '../src/modules/tenants/index.js';
-import { readPersonBare } from './bare-read.js';
+import { durableRecord, readPersonBare } from './bare-read.js';
 import { benchLogger, type BenchDatabase, type Figure } from './harness.js';
 
 const run = promisify(execFile);
@@ -27,9 +27,15 @@ interface LoadResult {
 /**
  * A gated `GET /api/v1/people/{id}` (API token, declared purpose, gate, subject states, audit,
  * decryption, presenter) under load from a second process on loopback (autocannon, CONNECTIONS
- * keep-alive connections, different people in turn), against a bare Fastify route in the same
- * process that runs the same person statement and decryption and sends the same fields. Both
- * servers are measured in turn (bare, ours, bare, ours, …) so that load spikes hit both alike.
+ * keep-alive connections, different people in turn), against three bare Fastify routes in the same
+ * process that send the same fields:
+ * - the same person statement and decryption (the issue's figure);
+ * - the same read whose statement also durably records itself (the gate's second baseline,
+ *   decision 0450: the ceiling of any read whose record must be durable before its data leaves);
+ * - the same gated read (`getPerson`: gate, states, audit, decryption) without Kluis's HTTP layer
+ *   (no token, no purpose header, no hooks, no presenter), so the HTTP layer's own cost shows
+ *   (decision 0730).
+ * All servers are measured in turn (bare, durable, gated, ours, …) so that load spikes hit all alike.
  */
 export async function benchHttp(bench: BenchDatabase): Promise<Figure[]> {
   const { kernel } = bench;
@@ -69,6 +75,12 @@ export async function benchHttp(bench: BenchDatabase): Promise<Figure[]> {
   }
 
   const app = await buildApp({ kernel, logger: benchLogger, version: 'bench' });
+  const record = await durableRecord(bench.ownerUrl, tenant.tenantId, 'bench_http_record');
+  const tokenContext: UseCaseContext = {
+    tenantId: tenant.tenantId,
+    actor: { kind: 'staff', staffId: staff.staffId, role: 'billing' },
+    purpose: 'order_processing',
+  };
   const bare = Fastify({ logger: false });
   bare.get<{ Params: { id: string } }>('/bare/people/:id', async (request, reply) => {
     const person = await readPersonBare(bench.db, kernel, tenant.tenantId, {
@@ -76,13 +88,27 @@ export async function benchHttp(bench: BenchDatabase): Promise<Figure[]> {
     });
     return person ? person : reply.status(404).send({ code: 'not_found' });
   });
+  bare.get<{ Params: { id: string } }>('/durable/people/:id', async (request, reply) => {
+    const person = await readPersonBare(
+      bench.db,
+      kernel,
+      tenant.tenantId,
+      { subjectId: Number(request.params.id) },
+      { record },
+    );
+    return person ? person : reply.status(404).send({ code: 'not_found' });
+  });
+  bare.get<{ Params: { id: string } }>('/gated/people/:id', async (request) =>
+    getPerson(kernel, tokenContext, Number(request.params.id)),
+  );
   const origin = async (server: FastifyInstance): Promise<string> => {
     await server.listen({ host: '127.0.0.1', port: 0 });
     return `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
   };
   const ourOrigin = await origin(app);
   const bareOrigin = await origin(bare);
-  const load = async (target: 'ours' | 'bare', seconds: number): Promise<LoadResult> => {
+  type Target = 'ours' | 'bare' | 'durable' | 'gated';
+  const load = async (target: Target, seconds: number): Promise<LoadResult> => {
     const options =
       target === 'ours'
         ? {
@@ -90,7 +116,7 @@ export async function benchHttp(bench: BenchDatabase): Promise<Figure[]> {
             path: '/api/v1/people/:id',
             headers: { authorization: `Bearer ${token}`, 'x-kluis-purpose': 'order_processing' },
           }
-        : { origin: bareOrigin, path: '/bare/people/:id', headers: {} };
+        : { origin: bareOrigin, path: `/${target}/people/:id`, headers: {} };
     const { stdout } = await run(
       process.execPath,
       [
@@ -110,32 +136,61 @@ export async function benchHttp(bench: BenchDatabase): Promise<Figure[]> {
     return result;
   };
   try {
-    await load('bare', 1);
-    await load('ours', 1);
-    const samples: Array<{ ours: LoadResult; bare: LoadResult }> = [];
+    const targets: Target[] = ['bare', 'durable', 'gated', 'ours'];
+    for (const target of targets) await load(target, 1);
+    const samples: Array<Record<Target, LoadResult>> = [];
     for (let i = 0; i < REPEATS; i += 1) {
-      const bareRun = await load('bare', SECONDS);
-      samples.push({ bare: bareRun, ours: await load('ours', SECONDS) });
+      const sample: Partial<Record<Target, LoadResult>> = {};
+      for (const target of targets) sample[target] = await load(target, SECONDS);
+      samples.push(sample as Record<Target, LoadResult>);
     }
     const median = (values: number[]): number =>
       [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
-    const ratios = samples.map((sample) => sample.ours.perSecond / sample.bare.perSecond);
-    return [
-      {
+    const figure = (
+      baselineTarget: Exclude<Target, 'ours'>,
+      metric: string,
+      what: string,
+      extra: { goal?: number; note?: string },
+    ): Figure => {
+      const ratios = samples.map((sample) => sample.ours.perSecond / sample[baselineTarget].perSecond);
+      const latency = (target: Target): string =>
+        `${median(samples.map((s) => s[target].p50))}/${median(samples.map((s) => s[target].p99))} ms`;
+      return {
         scenario: 'http',
-        metric: `GET /api/v1/people/{id} (API token, gate, audit), ${CONNECTIONS} connections from autocannon in a second process`,
+        metric,
         value: median(samples.map((sample) => sample.ours.perSecond)),
         unit: 'requests/s',
         baseline: {
-          what: 'a bare Fastify route in the same process running the same person statement and decryption',
-          value: median(samples.map((sample) => sample.bare.perSecond)),
+          what,
+          value: median(samples.map((sample) => sample[baselineTarget].perSecond)),
           unit: 'requests/s',
         },
         ratio: median(ratios),
         ratioRange: [Math.min(...ratios), Math.max(...ratios)],
-        goal: 0.8,
-        note: `ratio = our rate / bare rate (median of ${REPEATS} paired ${SECONDS} s runs); latency p50/p99 ours ${median(samples.map((s) => s.ours.p50))}/${median(samples.map((s) => s.ours.p99))} ms, bare ${median(samples.map((s) => s.bare.p50))}/${median(samples.map((s) => s.bare.p99))} ms`,
-      },
+        ...(extra.goal === undefined ? {} : { goal: extra.goal }),
+        note: `ratio = our rate / baseline rate (median of ${REPEATS} paired ${SECONDS} s runs); latency p50/p99 ours ${latency('ours')}, baseline ${latency(baselineTarget)}${extra.note ? `; ${extra.note}` : ''}`,
+      };
+    };
+    const ours = `GET /api/v1/people/{id} (API token, gate, audit), ${CONNECTIONS} connections from autocannon in a second process`;
+    return [
+      figure(
+        'bare',
+        ours,
+        'a bare Fastify route in the same process running the same person statement and decryption',
+        { goal: 0.8 },
+      ),
+      figure(
+        'durable',
+        `${ours}, against a bare route whose read durably records itself`,
+        "a bare Fastify route running the same read whose statement also inserts one row of the audit entry's shape (durable commit)",
+        { note: 'the ceiling of a read whose record must be durable before its data leaves (decision 0450)' },
+      ),
+      figure(
+        'gated',
+        `${ours}, against a bare route running the same gated read`,
+        'a bare Fastify route running the same gated read (gate, states, audit, decryption) with no token, purpose header, hooks or presenter',
+        { note: "Kluis's HTTP layer's own cost (decision 0730)" },
+      ),
     ];
   } finally {
     await app.close();
