@@ -6,6 +6,7 @@ import { verifyAuditChain, withAudit } from './index.js';
 import {
   createAuditDeps,
   createAuditTenant,
+  holdChainHead,
   readEvent,
   runAsAppRole,
   writeRowBeyondHead,
@@ -233,6 +234,61 @@ describe('only properly linked rows enter audit_log (attack S11-4, decision 0685
     expect(await headOf(tenantId)).toMatchObject({ seq: 5 });
   });
 
+  it('kluis_audit_link_onto (decision 0715) locks the head itself: a caller cannot skip the check, and a busy or moved head writes nothing', async () => {
+    const tenantId = await createAuditTenant(database.db, 'link-onto');
+    const other = await createAuditTenant(database.db, 'link-onto-other');
+    await appendReads(tenantId, 2);
+    const head = await headOf(tenantId);
+    if (!head) throw new Error('no head');
+    const linkOnto = (expected: Head, rows: Array<Record<string, unknown>>): Promise<unknown> =>
+      runAsAppRole(database.ownerUrl, tenantId, [
+        'select kluis_audit_link_onto($1, $2, $3::jsonb) as linked',
+        [expected.seq, expected.hash, JSON.stringify(rows)],
+      ]).then((result) => (result.rows[0] as { linked: number | null }).linked);
+    const [first, second] = linkedRows(tenantId, head, 2);
+    if (!first || !second) throw new Error('no rows');
+
+    // Told the true head, with one row or two that do not continue it: refused, as kluis_audit_link.
+    const refusals: Array<Array<Record<string, unknown>>> = [
+      linkedRows(tenantId, { ...head, seq: head.seq + 1 }, 1),
+      linkedRows(tenantId, { ...head, hash: randomBytes(32) }, 1),
+      [{ ...first, mac: null }],
+      [{ ...first, tenant_id: other }],
+      [first, { ...second, prev_hash: bytea(randomBytes(32)) }],
+      [first, { ...second, mac: null }],
+    ];
+    for (const rows of refusals) {
+      await expect(linkOnto(head, rows)).rejects.toThrow(/do not continue the chain head|row-level security/);
+    }
+    // Onto an entry already written: the primary key refuses it.
+    await expect(linkOnto(head, [{ ...first, seq: head.seq }])).rejects.toThrow(/duplicate key/);
+    // Told a head that is not the head (its rows chained onto that one): nothing written, null.
+    const stale = { seq: head.seq - 1, hash: randomBytes(32) };
+    expect(await linkOnto(stale, linkedRows(tenantId, stale, 1))).toBeNull();
+    // The head held by another transaction: null at once, nothing written.
+    const release = await holdChainHead(database.ownerUrl, tenantId);
+    try {
+      expect(await linkOnto(head, [first])).toBeNull();
+    } finally {
+      await release();
+    }
+    expect(await entriesOf(tenantId)).toBe(2);
+    expect(await entriesOf(other)).toBe(0);
+    expect(await headOf(tenantId)).toEqual(head);
+
+    // Properly linked rows go in and move the head, one or two at a time.
+    expect(await linkOnto(head, [first])).toBe(1);
+    const afterOne = { seq: head.seq + 1, hash: Buffer.from(String(first.hash).slice(2), 'hex') };
+    expect(await headOf(tenantId)).toEqual(afterOne);
+    expect(await linkOnto(afterOne, linkedRows(tenantId, afterOne, 2))).toBe(2);
+    expect(await headOf(tenantId)).toMatchObject({ seq: head.seq + 3 });
+    expect(await verifyAuditChain(deps, tenantId)).toMatchObject({
+      ok: false,
+      firstBadSeq: 3,
+      problem: 'entry_mac_invalid',
+    });
+  });
+
   it('the functions run as their owner with a fixed search_path, and only the app role may call them', async () => {
     const { rows } = await runAsOwner<{
       name: string;
@@ -245,11 +301,14 @@ describe('only properly linked rows enter audit_log (attack S11-4, decision 0685
       `select p.proname as name, p.prosecdef as definer, p.proconfig as config,
               has_function_privilege('kluis_app', p.oid, 'execute') as app,
               coalesce((select bool_or(a.grantee = 0) from aclexplode(p.proacl) as a), true) as everyone
-         from pg_proc p where p.proname in ('kluis_audit_link', 'kluis_audit_open_head') order by p.proname`,
+         from pg_proc p
+        where p.proname in ('kluis_audit_link', 'kluis_audit_link_onto', 'kluis_audit_open_head')
+        order by p.proname`,
     );
     const expected = { definer: true, config: ['search_path=public, pg_temp'], app: true, everyone: false };
     expect(rows).toEqual([
       { name: 'kluis_audit_link', ...expected },
+      { name: 'kluis_audit_link_onto', ...expected },
       { name: 'kluis_audit_open_head', ...expected },
     ]);
   });

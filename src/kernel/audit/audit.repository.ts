@@ -110,7 +110,8 @@ export async function appendIfHeadIs(
  * `chained.expected` (as appendIfHeadIs), otherwise (the head held by another transaction, moved
  * by another process, not there yet, or no guess at all) written to audit_pending, signed over
  * their content, for the chainer (decision 0340). The statement calls `kluis_audit_append`
- * (migration 0600, decision 0600), whose own statements the server plans once per connection. Its
+ * (migration 0600, decision 0600), whose own statements the server plans once per connection; its
+ * head lock and link are one call of `kluis_audit_link_onto` (migration 0715, decision 0715). Its
  * text carries every value as a literal (no parameters), so it can go to the server in one simple
  * query with the commit (commitWith). Its row says which: appendOrParkOutcome.
  */
