@@ -162,7 +162,7 @@ describe('GET /api/v1/me/purposes', () => {
 });
 
 describe('standard parts', () => {
-  it('every answer carries security headers (CSP without inline script, nosniff, frame-ancestors) from @fastify/helmet', async () => {
+  it('every answer carries security headers (CSP without inline script, nosniff, frame-ancestors) from helmet', async () => {
     const response = await app.inject({ method: 'GET', url: '/health' });
     expect(response.headers['x-content-type-options']).toBe('nosniff');
     const csp = String(response.headers['content-security-policy']);

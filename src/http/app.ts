@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
-import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import helmet from 'helmet';
 import {
   jsonSchemaTransform,
   serializerCompiler,
@@ -143,8 +143,10 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   await app.register(fastifyCookie);
   // Security headers on every answer: CSP (scripts only from here, no inline script), nosniff,
   // frame-ancestors, referrer policy …; HSTS and upgrade-insecure-requests only when served over HTTPS.
+  // Helmet's middleware is built once here: @fastify/helmet built it again on every request
+  // (parsing the CSP directives each time) for per-route options no route uses (decision 0730).
   const https = deps.secureCookies ?? false;
-  await app.register(fastifyHelmet, {
+  const securityHeaders = helmet({
     contentSecurityPolicy: {
       useDefaults: true,
       directives: {
@@ -154,6 +156,9 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
       },
     },
     hsts: https ? { maxAge: 31_536_000 } : false,
+  });
+  app.addHook('onRequest', (request, reply, done) => {
+    securityHeaders(request.raw, reply.raw, () => done());
   });
   // Before any route: completes each route's schema for the OpenAPI document (decision 0087).
   app.addHook('onRoute', describeRoute);
@@ -169,13 +174,14 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
       new AppError('validation_failed', 'NUL in URL', { publicMessage: 'the URL contains a NUL character' }),
     );
   });
-  app.addHook('preSerialization', async (request, reply, payload: unknown) => {
+  // Callback hooks, not async ones: every request runs them, and they never wait for anything.
+  app.addHook('preSerialization', (request, reply, payload: unknown, done) => {
     linkNextPage(request, reply, payload);
-    return payload;
+    done(null, payload);
   });
-  app.addHook('onSend', async (request, reply, payload: unknown) => {
+  app.addHook('onSend', (request, reply, payload: unknown, done) => {
     reply.header('x-request-id', request.id);
-    return stopStreamOfHead(request, payload);
+    done(null, stopStreamOfHead(request, payload));
   });
 
   await app.register(fastifySwagger, {
