@@ -5,6 +5,7 @@ import { warnOnConnectionLoss } from '../platform/db.js';
 import { from as copyFrom } from 'pg-copy-streams';
 import yauzl from 'yauzl';
 import { describeDatabaseUrl } from '../platform/database-url.js';
+import { serverSessions } from '../platform/server-sessions.js';
 import { applyMigrationsInTransaction, readMigrations } from '../platform/migrate.js';
 import {
   BackupError,
@@ -199,12 +200,8 @@ async function countTables(client: pg.Client): Promise<number> {
 
 /** A database that a Kluis process is connected to is never replaced, not even with --force. */
 async function refuseLiveDatabase(client: pg.Client, target: string): Promise<void> {
-  const { rows } = await client.query<{ n: number }>(
-    `select count(*)::int as n from pg_stat_activity
-      where datname = current_database() and pid <> pg_backend_pid()
-        and application_name in ('kluis', 'kluis-migrate', 'kluis-backup', 'kluis-restore')`,
-  );
-  const connections = rows[0]?.n ?? 0;
+  const connections = (await serverSessions(client, ['kluis-migrate', 'kluis-backup', 'kluis-restore']))
+    .length;
   if (connections > 0) {
     throw new BackupError(
       `Kluis is running on database ${target} (${connections} connections): stop it before restoring`,

@@ -20,6 +20,7 @@ import { trackPoolClients } from './copy-out.js';
 import type { Database } from './database.js';
 import type { Logger } from './logger.js';
 import { scrubbedMessage } from './process-guard.js';
+import type { ServerApplicationName } from './server-sessions.js';
 
 export type Db = Kysely<Database>;
 export type Tx = Transaction<Database>;
@@ -61,7 +62,7 @@ export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysel
     {
       connectionString: options.connectionString,
       max: options.max ?? 10,
-      application_name: 'kluis',
+      application_name: 'kluis' satisfies ServerApplicationName,
       ...(options.connectionTimeoutMillis === undefined
         ? {}
         : { connectionTimeoutMillis: options.connectionTimeoutMillis }),

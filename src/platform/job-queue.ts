@@ -3,6 +3,7 @@ import PgBoss from 'pg-boss';
 import { describeUnexpected } from './errors.js';
 import { jobFailureLog } from './job-failure-log.js';
 import type { Logger } from './logger.js';
+import type { ServerApplicationName } from './server-sessions.js';
 
 /**
  * pg-boss's own tables live in this schema of the data database. They are infrastructure, not
@@ -63,7 +64,7 @@ export async function startJobQueue(options: JobQueueOptions): Promise<JobQueue>
   const boss = new PgBoss({
     connectionString: options.connectionString,
     schema: JOB_SCHEMA,
-    application_name: 'kluis-jobs',
+    application_name: 'kluis-jobs' satisfies ServerApplicationName,
     max: 3,
     // A run that hangs is given back to the queue after 15 minutes.
     expireInMinutes: 15,
@@ -102,7 +103,7 @@ export async function startJobQueue(options: JobQueueOptions): Promise<JobQueue>
    * Its queries run one after another (decision 0642): concurrent runs and overlapping looks ask
    * at the same moment, and pg warns (pg 9 will refuse) when a client is asked while it is busy.
    */
-  const connection = (applicationName: string, lostMessage: string): SerialQuery => {
+  const connection = (applicationName: ServerApplicationName, lostMessage: string): SerialQuery => {
     let open: Promise<pg.Client> | null = null;
     let last: Promise<unknown> = Promise.resolve();
     const get = (): Promise<pg.Client> => {

@@ -1,6 +1,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { runAsOwner, testLogger } from '../../test/database.js';
@@ -78,6 +79,39 @@ describe('migration runner', () => {
   it('refuses to run against a database with a migration it does not know', async () => {
     const older = await migrationsDir({ '0001_first.sql': 'create table m_first (id int);' });
     await expect(migrate(url, testLogger, older)).rejects.toThrow(/does not know/);
+  });
+
+  it('refuses new migrations while a running Kluis is connected to the database, naming its sessions, and applies them once it stopped (decision 0740)', async () => {
+    const known = {
+      '0001_first.sql': 'create table m_first (id int);',
+      '0002_second.sql': 'alter table m_first add column name text;',
+      '0003_half.sql': 'create table m_half (id int);',
+    };
+    const upgrade = await migrationsDir({ ...known, '0004_fourth.sql': 'create table m_fourth (id int);' });
+    const running = new pg.Client({ connectionString: url, application_name: 'kluis-jobs' });
+    const someoneElse = new pg.Client({ connectionString: url, application_name: 'psql' });
+    await running.connect();
+    await someoneElse.connect();
+    try {
+      // A second server of the same version starting beside it has nothing to apply: no refusal.
+      expect((await migrate(url, testLogger, await migrationsDir(known))).applied).toEqual([]);
+      const pid = (await running.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid;
+      await expect(migrate(url, testLogger, upgrade)).rejects.toThrow(
+        new RegExp(
+          `a running Kluis is connected to this database \\(pid ${String(pid)} kluis-jobs from [^)]+\\): stop every Kluis process before applying 1 new migration\\(s\\) from 0004_fourth\\.sql on`,
+        ),
+      );
+      const fourth = await runAsOwner(url, "select to_regclass('m_fourth') as t");
+      expect(fourth.rows[0]).toEqual({ t: null });
+    } finally {
+      await running.end();
+    }
+    try {
+      // Only Kluis's own sessions stop an upgrade; an operator's psql does not.
+      expect((await migrate(url, testLogger, upgrade)).applied).toEqual(['0004_fourth.sql']);
+    } finally {
+      await someoneElse.end();
+    }
   });
 
   it('rejects misnamed and duplicate migration files', async () => {

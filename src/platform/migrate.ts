@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { warnOnConnectionLoss } from './db.js';
 import type { Logger } from './logger.js';
+import { serverSessions } from './server-sessions.js';
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 /** The key store is its own database with its own migrations (docs/decisions/0004). */
@@ -78,9 +79,10 @@ export async function migrate(
     const rows = await readAppliedMigrations(client);
     verifyApplied(rows, migrations);
     const appliedVersions = new Set(rows.map((row) => row.version));
+    const pending = migrations.filter((migration) => !appliedVersions.has(migration.version));
+    if (pending.length > 0) await refuseWhileServersRun(client, pending);
     const applied: string[] = [];
-    for (const migration of migrations) {
-      if (appliedVersions.has(migration.version)) continue;
+    for (const migration of pending) {
       await applyOne(client, migration);
       logger.info({ migration: migration.file }, 'migration applied');
       applied.push(migration.file);
@@ -90,6 +92,27 @@ export async function migrate(
     await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
     await client.end();
   }
+}
+
+/**
+ * A server still running on the database is an older Kluis (a server applies every migration it
+ * knows before it serves): once the schema moves on, what it writes may be refused half-way (a
+ * pending audit entry without 0686's nonce) or misread. An upgrade stops every server first
+ * (decision 0740). A server whose connections are all closed is not seen; its next statement on
+ * the newer schema may fail, never write outside it.
+ */
+async function refuseWhileServersRun(client: pg.Client, pending: readonly Migration[]): Promise<void> {
+  const sessions = await serverSessions(client);
+  if (sessions.length === 0) return;
+  const who = sessions
+    .map(
+      (session) =>
+        `pid ${session.pid} ${session.applicationName} from ${session.clientAddress ?? 'a local socket'}`,
+    )
+    .join(', ');
+  throw new MigrationError(
+    `a running Kluis is connected to this database (${who}): stop every Kluis process before applying ${pending.length} new migration(s) from ${pending[0]?.file ?? ''} on, then start the new version`,
+  );
 }
 
 export interface AppliedMigration {
