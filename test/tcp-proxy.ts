@@ -16,12 +16,19 @@ export interface TcpProxy {
 
 /**
  * A TCP proxy in front of the test's PostgreSQL. `watch` sees what each client sends before it is
- * passed on, so a test can cut the database at a chosen statement.
+ * passed on, so a test can cut the database at a chosen statement; `watchReply` sees what the
+ * server answers before it is passed on (a cut there loses the answer), and may return a callback
+ * run once the answer has been handed to the client (a cut there loses what follows). Both are
+ * told which connection (numbered from 1 in the order they were opened).
  */
 export async function startProxy(
   target: URL,
-  options: { watch?: (data: Buffer) => void } = {},
+  options: {
+    watch?: (data: Buffer, connection: number) => void;
+    watchReply?: (data: Buffer, connection: number) => (() => void) | void;
+  } = {},
 ): Promise<TcpProxy> {
+  let connections = 0;
   const sockets = new Set<net.Socket>();
   const pairs = new Set<[net.Socket, net.Socket]>();
   let frozen = false;
@@ -30,6 +37,7 @@ export async function startProxy(
     client.on('close', () => sockets.delete(client));
     client.on('error', () => undefined);
     if (frozen) return;
+    const connection = ++connections;
     const upstream = net.connect(Number(target.port || 5432), target.hostname);
     sockets.add(upstream);
     upstream.on('close', () => sockets.delete(upstream));
@@ -38,7 +46,8 @@ export async function startProxy(
     pairs.add(pair);
     upstream.on('close', () => pairs.delete(pair));
     // Before the forwarding listener: a cut here stops this data from reaching the server.
-    if (options.watch) client.on('data', options.watch);
+    const { watch, watchReply } = options;
+    if (watch) client.on('data', (data: Buffer) => watch(data, connection));
     // Written by hand (not piped) so that a freeze in `watch` holds back the data that caused it.
     client.on('data', (data: Buffer) => {
       if (frozen || upstream.destroyed) return;
@@ -49,7 +58,16 @@ export async function startProxy(
       });
     });
     client.on('end', () => upstream.end());
-    upstream.pipe(client);
+    if (!watchReply) {
+      upstream.pipe(client);
+      return;
+    }
+    upstream.on('data', (data: Buffer) => {
+      const then = watchReply(data, connection);
+      if (frozen || client.destroyed) return;
+      client.write(data, () => then?.());
+    });
+    upstream.on('end', () => client.end());
   });
   // A port the system picks: nothing else on the machine can hold it.
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

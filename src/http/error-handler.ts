@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import { isDatabaseUnavailable } from '../platform/db.js';
+import { CommitOutcomeUnknown, isDatabaseUnavailable } from '../platform/db.js';
 import { answerStoppedHead } from './head.js';
 import {
   describeUnexpected,
@@ -144,6 +144,13 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
     request.log.info({ code, err: { code: error.code } }, 'request refused by the framework');
     return sendProblem(request, reply, code, FRAMEWORK_DETAIL[code], { reason: error.code });
   }
+  if (error instanceof CommitOutcomeUnknown) {
+    // The one 503 after which the change may exist: said, so a client checks or repeats safely.
+    request.log.error({ err: describeUnexpected(error.cause) }, 'database lost during a commit');
+    return sendProblem(request, reply, 'database_unavailable', COMMIT_OUTCOME_UNKNOWN, {
+      outcome: 'unknown',
+    });
+  }
   if (isDatabaseUnavailable(error)) {
     // Not the caller's fault and not an answer about their input (a login is not "wrong password").
     request.log.error({ err: describeUnexpected(error) }, 'database unavailable');
@@ -168,6 +175,12 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   request.log.error({ err: describeUnexpected(error) }, 'unexpected error');
   return sendProblem(request, reply, 'internal', 'internal error');
 }
+
+/** The detail of a 503 whose commit's outcome is unknown (decision 0725). */
+export const COMMIT_OUTCOME_UNKNOWN =
+  'the database was lost while this request was being committed: its changes may have been saved or not. ' +
+  'A PATCH, PUT or DELETE can be repeated as it is; a POST only with the same Idempotency-Key, or after ' +
+  'checking whether what it creates exists';
 
 type FrameworkErrorCode =
   | 'validation_failed'

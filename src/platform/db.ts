@@ -585,6 +585,21 @@ const COMMIT_WITH = new WeakMap<
   { statement: string; resolve: (rows: unknown[]) => void; reject: (error: unknown) => void }
 >();
 
+/** Connections whose commit failed for want of the database, until Kysely's rollback after it. */
+const LOST_AT_COMMIT = new WeakMap<DatabaseConnection, unknown>();
+
+/**
+ * The database went away while a commit was under way: the server may have made it or not, and
+ * nothing on this side can tell (decision 0725). Classed as database unavailability (a 503), whose
+ * answer says that the changes may have been saved.
+ */
+export class CommitOutcomeUnknown extends Error {
+  constructor(cause: unknown) {
+    super('the connection was lost during a commit: its outcome is unknown', { cause });
+    this.name = 'CommitOutcomeUnknown';
+  }
+}
+
 /**
  * The `begin` text a tenant transaction hands to the driver for its connection (withTenant): the
  * driver sends it instead of its own `begin`, once.
@@ -624,6 +639,17 @@ class TenantBeginDriver implements Driver {
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await this.#commit(connection);
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error;
+      // The commit may have been made before the connection went: nobody here can tell.
+      LOST_AT_COMMIT.set(connection, error);
+      throw new CommitOutcomeUnknown(error);
+    }
+  }
+
+  async #commit(connection: DatabaseConnection): Promise<void> {
     const last = COMMIT_WITH.get(connection);
     if (last === undefined) return this.#inner.commitTransaction(connection);
     COMMIT_WITH.delete(connection);
@@ -638,8 +664,17 @@ class TenantBeginDriver implements Driver {
     }
   }
 
-  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    return this.#inner.rollbackTransaction(connection);
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    const lost = LOST_AT_COMMIT.get(connection);
+    LOST_AT_COMMIT.delete(connection);
+    try {
+      await this.#inner.rollbackTransaction(connection);
+    } catch (error) {
+      // Kysely rolls back after a failed commit and throws the rollback's error, which would hide
+      // that the commit's outcome is unknown (attack S12-3).
+      if (lost !== undefined) throw new CommitOutcomeUnknown(lost);
+      throw error;
+    }
   }
 
   async savepoint(
@@ -731,6 +766,7 @@ const UNAVAILABLE_NODE_CODES = new Set([
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
+  if (error instanceof CommitOutcomeUnknown) return true;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.test(code) || UNAVAILABLE_NODE_CODES.has(code)))
     return true;

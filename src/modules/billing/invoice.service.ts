@@ -313,7 +313,9 @@ export async function createCreditNote(
   const years = accountingYears(policy);
   const issueDate = belgianDate(kernel.clock.now());
   const year = Number(issueDate.slice(0, 4));
-  const creditNoteId = await kernel.transact(context.tenantId, async (atx) => {
+  // The credit note and the read of the answer in one transaction: a lost database leaves both or
+  // neither, never a committed credit note answered 503 (decision 0725).
+  return kernel.transact(context.tenantId, async (atx) => {
     const { row, buyer, document } = await loadDocument(kernel, context, atx, invoiceId, 'write');
     if (row.kind !== 'invoice') throw conflict('only an invoice can be credited');
     const creditedExcl = await sumCreditedExcl(atx, invoiceId);
@@ -388,9 +390,8 @@ export async function createCreditNote(
     await advanceCounter(atx.tx, 'C', year, 1);
     await addCredited(atx.tx, row.invoiceId, totals.totalInclVatCents, kernel.clock.now());
     if (id === undefined) throw new Error('credit note not inserted');
-    return id;
+    return (await loadDocument(kernel, context, atx, id, 'read')).document;
   });
-  return getInvoice(kernel, context, creditNoteId);
 }
 
 const EMPTY_BUYER: BuyerSnapshot = {

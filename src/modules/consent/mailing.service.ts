@@ -104,7 +104,8 @@ export async function createMailing(
       publicMessage: 'texts: a link is longer than 2048 characters',
     });
   const now = kernel.clock.now();
-  const mailingId = await kernel.transact(context.tenantId, async (atx) => {
+  // The draft and the read of the answer in one transaction (decision 0725).
+  return kernel.transact(context.tenantId, async (atx) => {
     // The role must hold the purpose (audited), whoever the mailing will reach.
     await kernel.gate.authorize(atx, context.actor, {
       purpose: context.purpose,
@@ -140,9 +141,8 @@ export async function createMailing(
           })),
         )
         .execute();
-    return mailing.mailing_id;
+    return readAuthorized(kernel, atx, context, mailing.mailing_id);
   });
-  return getMailing(kernel, context, mailingId);
 }
 
 /** A mailing of the declared purpose with its counts per recipient state; another purpose's is a 404. */
@@ -151,16 +151,24 @@ export async function getMailing(
   context: AccessContext,
   mailingId: number,
 ): Promise<Mailing> {
-  return kernel.transact(context.tenantId, async (atx) => {
-    await kernel.gate.authorize(atx, context.actor, {
-      purpose: context.purpose,
-      action: 'read',
-      categories: [],
-      subjectIds: [],
-      ...(context.requestId ? { requestId: context.requestId } : {}),
-    });
-    return readMailing(atx, mailingId, context.purpose);
+  return kernel.transact(context.tenantId, (atx) => readAuthorized(kernel, atx, context, mailingId));
+}
+
+/** The read of a mailing under the declared purpose: the gate's decision (audited), then the rows. */
+async function readAuthorized(
+  kernel: Kernel,
+  atx: AuditedTx,
+  context: AccessContext,
+  mailingId: number,
+): Promise<Mailing> {
+  await kernel.gate.authorize(atx, context.actor, {
+    purpose: context.purpose,
+    action: 'read',
+    categories: [],
+    subjectIds: [],
+    ...(context.requestId ? { requestId: context.requestId } : {}),
   });
+  return readMailing(atx, mailingId, context.purpose);
 }
 
 async function readMailing(atx: AuditedTx, mailingId: number, purpose: string | undefined): Promise<Mailing> {

@@ -23,7 +23,7 @@ import { erasePerson } from './erase.service.js';
 import {
   createPerson,
   rectificationSchema,
-  rectifyPerson,
+  rectifyAndReadPerson,
   createPersonInputSchema,
   findPeopleByContact,
   getPerson,
@@ -198,7 +198,8 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
       onRequest,
       schema: {
         summary:
-          'Correct a person (GDPR Art. 16): the fields given are overwritten; the audit names categories, not values',
+          'Correct a person (GDPR Art. 16): the fields given are overwritten; the audit names categories, not values. ' +
+          'Answers the person as corrected, under the purpose, read in the same transaction as the correction',
         tags: ['people'],
         headers: purposeHeaders,
         params: idParams,
@@ -206,10 +207,8 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
         response: { 200: personSchema },
       },
     },
-    async (request) => {
-      await rectifyPerson(kernel, context(request), request.params.id, request.body);
-      return getPerson(kernel, context(request), request.params.id);
-    },
+    // The correction and the answer's read in one transaction (decision 0725).
+    async (request) => rectifyAndReadPerson(kernel, context(request), request.params.id, request.body),
   );
   typed.delete(
     '/api/v1/people/:id',

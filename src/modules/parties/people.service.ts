@@ -1,6 +1,7 @@
 import { oneLineText } from '../../platform/one-line.js';
 import { z } from 'zod';
 import { AccessDenied, NOT_AVAILABLE, type Actor } from '../../kernel/gate/gate.js';
+import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { findPurpose } from '../../kernel/policy/policy.query.js';
 import { registerSubject } from '../../kernel/subjects/index.js';
@@ -466,9 +467,58 @@ export async function rectifyPerson(
   subjectId: number,
   input: Rectification,
 ): Promise<string[]> {
-  const changes = parseInput(rectificationSchema, input);
-  assertFreeTextAllowed(PEOPLE_MAP, freeTextOf(changes));
-  const phone = changes.phone ? normalisePhone(changes.phone) : changes.phone;
+  const correction = prepareRectification(input);
+  return kernel.transact(context.tenantId, async (atx) => {
+    await applyRectification(kernel, atx, context, subjectId, correction);
+    return correction.categories;
+  });
+}
+
+/**
+ * A correction and the person as it now reads under the purpose, in ONE transaction with both
+ * entries (the write's and the read's): the answer is what was committed, and a lost database
+ * leaves either both or neither (attack S12-3, decision 0725). A read the gate refuses (a category
+ * of the purpose this person's type does not have) refuses the correction with it.
+ */
+export async function rectifyAndReadPerson(
+  kernel: Kernel,
+  context: UseCaseContext,
+  subjectId: number,
+  input: Rectification,
+): Promise<Person> {
+  const correction = prepareRectification(input);
+  const categories = await personCategoriesOfPurpose(kernel, context);
+  return kernel.transact(context.tenantId, async (atx) => {
+    await applyRectification(kernel, atx, context, subjectId, correction);
+    const read = await kernel.gate.authorizeRead(
+      atx,
+      context.actor,
+      {
+        purpose: context.purpose,
+        action: 'read',
+        categories,
+        subjectIds: [subjectId],
+        ...(context.requestId ? { requestId: context.requestId } : {}),
+      },
+      peopleRowsQuery(atx.tx, [subjectId]),
+    );
+    const [person] = await peopleOfRows(read.grant, read.rows);
+    if (!person) throw new AppError('internal', 'corrected person vanished');
+    return person;
+  });
+}
+
+interface PreparedRectification {
+  changes: z.output<typeof rectificationSchema>;
+  categories: string[];
+}
+
+/** Parses and checks a correction before any transaction (VK-16, the phone number). */
+function prepareRectification(input: Rectification): PreparedRectification {
+  const parsed = parseInput(rectificationSchema, input);
+  assertFreeTextAllowed(PEOPLE_MAP, freeTextOf(parsed));
+  const phone = parsed.phone ? normalisePhone(parsed.phone) : parsed.phone;
+  const changes = { ...parsed, ...(phone !== undefined ? { phone } : {}) };
   const categories = new Set<string>();
   if (changes.familyName !== undefined || changes.givenName !== undefined) categories.add(C.name);
   if (changes.gender !== undefined) categories.add(C.gender);
@@ -477,21 +527,22 @@ export async function rectifyPerson(
   if (phone !== undefined) categories.add(C.phone);
   if (changes.address !== undefined) categories.add(C.address);
   if (changes.jobTitle !== undefined || changes.jobFunction !== undefined) categories.add(C.job);
-  return kernel.transact(context.tenantId, async (atx) => {
-    const grant = await kernel.gate.authorize(atx, context.actor, {
-      purpose: context.purpose,
-      action: 'write',
-      categories: [...categories],
-      subjectIds: [subjectId],
-      ...(context.requestId ? { requestId: context.requestId } : {}),
-    });
-    await updatePersonRow(
-      atx.tx,
-      grant,
-      subjectId,
-      { ...changes, ...(phone !== undefined ? { phone } : {}) },
-      kernel.clock.now(),
-    );
-    return [...categories];
+  return { changes, categories: [...categories] };
+}
+
+async function applyRectification(
+  kernel: Kernel,
+  atx: AuditedTx,
+  context: UseCaseContext,
+  subjectId: number,
+  correction: PreparedRectification,
+): Promise<void> {
+  const grant = await kernel.gate.authorize(atx, context.actor, {
+    purpose: context.purpose,
+    action: 'write',
+    categories: correction.categories,
+    subjectIds: [subjectId],
+    ...(context.requestId ? { requestId: context.requestId } : {}),
   });
+  await updatePersonRow(atx.tx, grant, subjectId, correction.changes, kernel.clock.now());
 }

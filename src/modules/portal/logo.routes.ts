@@ -57,8 +57,7 @@ export function registerLogoRoutes(app: FastifyInstance, kernel: Kernel): void {
       });
     return staff.tenantId;
   };
-  const present = async (tenantId: number, logo: StoredLogo): Promise<z.infer<typeof logoSchema>> => {
-    const tenant = await kernel.tenants.byId(tenantId);
+  const present = (slug: string, logo: StoredLogo): z.infer<typeof logoSchema> => {
     return {
       contentType: logo.contentType,
       width: logo.width,
@@ -66,7 +65,7 @@ export function registerLogoRoutes(app: FastifyInstance, kernel: Kernel): void {
       bytes: logo.bytes,
       sha256: logo.sha256,
       updatedAt: logo.updatedAt.toISOString(),
-      url: `/t/${tenant.slug}/logo?v=${logo.sha256.slice(0, 12)}`,
+      url: `/t/${slug}/logo?v=${logo.sha256.slice(0, 12)}`,
     };
   };
   const tags = ['privacy portal pages'];
@@ -86,7 +85,7 @@ export function registerLogoRoutes(app: FastifyInstance, kernel: Kernel): void {
       const logo = await readPortalLogoFacts(kernel, tenantId);
       if (!logo)
         throw new AppError('not_found', 'no portal logo', { publicMessage: 'the portal has no logo' });
-      return present(tenantId, logo);
+      return present((await kernel.tenants.byId(tenantId)).slug, logo);
     },
   );
   typed.put(
@@ -105,8 +104,11 @@ export function registerLogoRoutes(app: FastifyInstance, kernel: Kernel): void {
     },
     async (request) => {
       const tenantId = adminTenant(request);
-      const stored = await savePortalLogo(kernel, tenantId, decodeLogo(request.body.contentBase64));
-      return present(tenantId, stored);
+      const decoded = decodeLogo(request.body.contentBase64);
+      // The slug before the save: nothing after it may fail for want of the database (decision 0725).
+      const { slug } = await kernel.tenants.byId(tenantId);
+      const stored = await savePortalLogo(kernel, tenantId, decoded);
+      return present(slug, stored);
     },
   );
   typed.delete(

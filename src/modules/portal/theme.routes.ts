@@ -52,8 +52,7 @@ export function registerThemeRoutes(app: FastifyInstance, kernel: Kernel): void 
     },
     async (request) => {
       const tenantId = adminTenant(request);
-      await savePortalTheme(kernel, tenantId, request.body);
-      return readPortalTheme(kernel, tenantId);
+      return savePortalTheme(kernel, tenantId, request.body);
     },
   );
 }

@@ -1,4 +1,5 @@
 import type { Kernel } from '../../kernel/kernel.js';
+import type { Tx } from '../../platform/db.js';
 
 export interface PortalTheme {
   primary: string;
@@ -13,27 +14,17 @@ export const DEFAULT_THEME: PortalTheme = { primary: '#1f4e79', accent: '#9e1b32
 const HEX = /^#[0-9a-f]{6}$/;
 
 export async function readPortalTheme(kernel: Kernel, tenantId: number): Promise<PortalTheme> {
-  const { row, logo } = await kernel.plain(tenantId, async (tx) => ({
-    row: await tx
-      .selectFrom('portal_themes')
-      .select(['primary_colour', 'accent_colour'])
-      .where('tenant_id', '=', tenantId)
-      .executeTakeFirst(),
-    logo: await tx
-      .selectFrom('portal_logos')
-      .select(['sha256', 'width', 'height'])
-      .where('tenant_id', '=', tenantId)
-      .executeTakeFirst(),
-  }));
-  const colours = row ? { primary: row.primary_colour, accent: row.accent_colour } : DEFAULT_THEME;
-  return logo
-    ? { ...colours, logo: { version: logo.sha256.slice(0, 12), width: logo.width, height: logo.height } }
-    : colours;
+  return kernel.plain(tenantId, (tx) => themeOf(tx, tenantId));
 }
 
-export async function savePortalTheme(kernel: Kernel, tenantId: number, theme: PortalTheme): Promise<void> {
-  await kernel.plain(tenantId, (tx) =>
-    tx
+/** Saves the colours and answers the theme as stored, read in the same transaction (decision 0725). */
+export async function savePortalTheme(
+  kernel: Kernel,
+  tenantId: number,
+  theme: PortalTheme,
+): Promise<PortalTheme> {
+  return kernel.plain(tenantId, async (tx) => {
+    await tx
       .insertInto('portal_themes')
       .values({
         tenant_id: tenantId,
@@ -48,8 +39,26 @@ export async function savePortalTheme(kernel: Kernel, tenantId: number, theme: P
           updated_at: kernel.clock.now(),
         }),
       )
-      .execute(),
-  );
+      .execute();
+    return themeOf(tx, tenantId);
+  });
+}
+
+async function themeOf(tx: Tx, tenantId: number): Promise<PortalTheme> {
+  const row = await tx
+    .selectFrom('portal_themes')
+    .select(['primary_colour', 'accent_colour'])
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirst();
+  const logo = await tx
+    .selectFrom('portal_logos')
+    .select(['sha256', 'width', 'height'])
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirst();
+  const colours = row ? { primary: row.primary_colour, accent: row.accent_colour } : DEFAULT_THEME;
+  return logo
+    ? { ...colours, logo: { version: logo.sha256.slice(0, 12), width: logo.width, height: logo.height } }
+    : colours;
 }
 
 /** WCAG relative luminance of #rrggbb. */
