@@ -6,7 +6,7 @@ import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
 import { createCustomer } from '../../modules/billing/billing.test-helpers.js';
 import type { Tenant } from '../../modules/tenants/index.js';
 import { keyringOf, type Kernel } from '../kernel.js';
-import { tamper } from './audit.test-helpers.js';
+import { holdChainHead, runAsAppRole, tamper } from './audit.test-helpers.js';
 
 let database: TestDatabase;
 let kernel: Kernel;
@@ -255,9 +255,57 @@ describe('GET /api/v1/audit/verify — the chain, proved over HTTP (issue 20)', 
       entries: 1,
       firstBadSeq: 2,
       problem: 'hash_mismatch',
+      pendingCopies: null,
     });
     // Another tenant's chain is untouched and says so.
     const own = await app.inject({ method: 'GET', url: '/api/v1/audit/verify', headers: as(admin) });
     expect(own.json<{ ok: boolean }>().ok).toBe(true);
+  });
+
+  it('lists the pending copies as `kluis audit verify` does (decision 0686): a copy of a waiting entry, inserted as the app role, is named by its pending number while the chain says intact', async () => {
+    const copied = await createPolicyTenant(kernel, 'voiceking');
+    const copiedAdmin = await loginAs(app, kernel, copied, 'admin');
+    const copiedSales = await loginAs(app, kernel, copied, 'sales');
+    const person = await createCustomer(kernel, copied, { familyName: 'Gekopieerd' });
+    const verify = async () => {
+      const response = await app.inject({
+        method: 'GET',
+        url: '/api/v1/audit/verify',
+        headers: as(copiedAdmin),
+      });
+      expect(response.statusCode, response.body).toBe(200);
+      return response.json<{ ok: boolean; pendingCopies: number[] | null }>();
+    };
+    expect(await verify()).toMatchObject({ ok: true, pendingCopies: [] });
+
+    // A read whose entry waits in audit_pending behind a held head; the app role copies it there.
+    const release = await holdChainHead(database.ownerUrl, copied.tenantId);
+    let copyId: number;
+    try {
+      const read = await app.inject({
+        method: 'GET',
+        url: `/api/v1/people/${person}`,
+        headers: as(copiedSales, 'order_processing'),
+      });
+      expect(read.statusCode, read.body).toBe(200);
+      const columns = `tenant_id, at, actor_kind, actor_id, role, purpose, action, subject_pseudonyms,
+        categories, records, decision, reason, request_id, mac, nonce`;
+      const copy = await runAsAppRole(database.ownerUrl, copied.tenantId, [
+        `insert into audit_pending (${columns})
+         select ${columns} from audit_pending where tenant_id = $1 and request_id = $2 returning pending_id`,
+        [copied.tenantId, String(read.headers['x-request-id'])],
+      ]);
+      expect(copy.rowCount).toBe(1);
+      copyId = Number((copy.rows[0] as { pending_id: string }).pending_id);
+    } finally {
+      await release();
+    }
+    expect(await verify()).toMatchObject({ ok: true, firstBadSeq: null, pendingCopies: [copyId] });
+    const left = await runAsOwner<{ id: string }>(
+      database.ownerUrl,
+      'select pending_id as id from audit_pending where tenant_id = $1',
+      [copied.tenantId],
+    );
+    expect(left.rows.map((row) => Number(row.id))).toEqual([copyId]);
   });
 });

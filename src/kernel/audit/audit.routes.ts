@@ -58,6 +58,12 @@ const verificationSchema = z.object({
   firstBadSeq: z.number().int().nullable(),
   problem: z.string().nullable(),
   message: z.string().nullable(),
+  pendingCopies: z
+    .array(z.number().int())
+    .nullable()
+    .describe(
+      'pending entries (their audit_pending numbers) that are copies of entries already chained: never chained, the chain stays intact, the owner may delete them (decision 0686); [] when none, null when the chain is broken',
+    ),
 });
 
 export function registerAuditRoutes(app: FastifyInstance, kernel: Kernel): void {
@@ -169,6 +175,7 @@ export function registerAuditRoutes(app: FastifyInstance, kernel: Kernel): void 
             firstBadSeq: null,
             problem: null,
             message: null,
+            pendingCopies: result.pendingCopies ?? [],
           }
         : {
             ok: false,
@@ -179,6 +186,7 @@ export function registerAuditRoutes(app: FastifyInstance, kernel: Kernel): void 
             firstBadSeq: result.firstBadSeq,
             problem: result.problem,
             message: result.message,
+            pendingCopies: null,
           };
     },
   );
