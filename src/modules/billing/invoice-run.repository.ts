@@ -303,54 +303,16 @@ async function selectCallSummariesFromCalls(
   return result.rows.map(toCallSummary);
 }
 
-/**
- * The batch's month per customer and destination head (its first `headLength` characters, which
- * decide the group), computed once per batch transaction into `batch_call_heads` (dropped at
- * commit): the only pass over the month's totals (decisions 0606, 0655). Returns the distinct
- * heads with charged calls, read from that table: the few values the run maps to groups in
- * TypeScript before the calls lines are drafted in SQL (decision 0550). Heads and lines come from
- * one snapshot, so no head can be charged that the run did not map. Under call_billing.
- *
- * The customers are joined before the sums (hashed into the scan of the totals; joined after,
- * PostgreSQL compared every line with every customer, decision 0550).
- */
-export async function fillBatchCallHeads(
-  tx: Tx,
-  grant: Grant,
-  month: string,
-  subjectIds: readonly number[],
-  headLength: number,
-): Promise<string[]> {
-  if (subjectIds.length === 0) return [];
-  for (const id of subjectIds) grant.assertCovers(C.callRecord, id);
-  // 20,000 lines of a batch are grouped and sorted with their descriptions: with the default
-  // 4 MB both spilled to disk (decision 0605). For this transaction only.
-  await sql`set local work_mem = '32MB'`.execute(tx);
-  await sql`
-    create temporary table batch_call_heads on commit drop as
-    with targets as (
-      select unnest(${[...subjectIds]}::bigint[]) as subject_id
-    )
-    select i.subject_id, left(t.head, ${headLength}::int) as head,
-           coalesce(sum(t.charged_calls) filter (where t.charged_calls > 0), 0)::int as calls,
-           coalesce(sum(t.charged_seconds) filter (where t.charged_calls > 0), 0)::bigint as seconds,
-           coalesce(sum(t.charged_cost_micros) filter (where t.charged_calls > 0), 0)::bigint as cost,
-           sum(t.chargeable_calls)::int as chargeable,
-           sum(t.chargeable_seconds)::bigint as chargeable_seconds,
-           sum(t.charged_cost_micros)::bigint as cost_micros
-      from targets i
-      join ${CALL_TOTALS} t on t.subject_id = i.subject_id
-     where t.month = ${month}::date and (t.charged_calls > 0 or t.chargeable_calls > 0)
-     group by 1, 2`.execute(tx);
-  const result = await sql<{ head: string }>`
-    select distinct head from ${BATCH_CALL_HEADS} where calls > 0 order by 1`.execute(tx);
-  return result.rows.map((row) => row.head);
-}
-
-/** How the SQL drafting groups heads and names groups (decision 0550): constants of the run. */
+/** How the SQL drafting groups heads and names groups (decisions 0550, 0720): constants of the run. */
 export interface CallLineDrafting {
-  /** Each head (`fillBatchCallHeads`) and the key of its group. */
-  heads: ReadonlyArray<{ head: string; key: string }>;
+  /** Characters of a destination that decide its group (the grouping's `headLength`). */
+  headLength: number;
+  /**
+   * The heads that decide a group, each with its group's key: the tariff's (`tariff`), which
+   * win, and the built-in classes'. A head is in the group of the longest of them it starts with
+   * (`DestinationGrouping.tariffHeads`, `BUILT_IN_HEADS`).
+   */
+  heads: ReadonlyArray<{ head: string; key: string; tariff: boolean }>;
   /** Each group's key, whether it is a built-in class, and its name per language. */
   groups: ReadonlyArray<{
     key: string;
@@ -362,13 +324,12 @@ export interface CallLineDrafting {
 }
 
 /**
- * The batch's month per customer and head (`fillBatchCallHeads`), and its calls lines: one row
- * per customer and destination group (`selectSqlDraftedCalls` fills it from the heads and reads
- * each customer's sums from it; `insertCallGroupLines` writes the lines from it). Computed once
- * per batch transaction (decisions 0606, 0655) and dropped at commit. Temporary, so private to
- * the transaction's session; they hold only rows the transaction read under its grant.
+ * The batch's calls lines: one row per customer and destination group (`draftBatchCallLines`
+ * fills it and reads each customer's sums from it; `insertCallGroupLines` writes the lines from
+ * it). Computed once per batch transaction (decisions 0606, 0655, 0720) and dropped at commit.
+ * Temporary, so private to the transaction's session; it holds only rows the transaction read
+ * under its grant.
  */
-const BATCH_CALL_HEADS = sql.raw('pg_temp.batch_call_heads');
 const BATCH_CALL_LINES = sql.raw('pg_temp.batch_call_lines');
 
 /** One customer's month as the SQL drafting sees it: what the lines will bill, and the month's record. */
@@ -384,36 +345,68 @@ export interface SqlDraftedCalls {
 }
 
 /**
- * Per customer of the batch: the sum and count of the calls lines the SQL drafting will write
- * (`insertCallGroupLines`), and the month's chargeable calls (the late-call record). Subject ids
- * and sums only; no line leaves the server (decision 0550). Under call_billing.
+ * The batch's month drafted in SQL, in one statement that fills `batch_call_lines`: the month's
+ * totals per customer and destination head (its first `headLength` characters) in the one pass
+ * over the totals (decisions 0606, 0655); each distinct head put in its group by the drafting's
+ * heads (the longest it starts with, the tariff's first: the grouping's rule as data, decision
+ * 0720); the heads grouped as in `summariseCalls` (invoice-run.service.ts), the cost rounded once
+ * per line to the cent as `microsToCents` does (half away from zero). The rows also carry the
+ * month's record, so the lines, their sums and the record come from one snapshot. A row is a line
+ * when it has charged calls, a group and rounds to something; a line is numbered within its
+ * customer's calls lines (in the order of its group's key) and described in the customer's
+ * language (`languages`, one per subject id), once (decision 0695), so the insert only joins.
  *
- * `batch_call_lines` is filled from `batch_call_heads` (same transaction, so the same snapshot of
- * the totals): the heads grouped as in `summariseCalls` (invoice-run.service.ts), the cost
- * rounded once per line to the cent as `microsToCents` does (half away from zero). Its rows also
- * carry the month's record, so the lines, their sums and the record come from one snapshot. A
- * row is a line when it has charged calls, a group and rounds to something; a line is numbered
- * within its customer's calls lines (in the order of its group's key) and described in the
- * customer's language (`languages`, one per subject id) here, once (decision 0695), so the
- * insert only joins.
+ * Returns per customer the sum and count of its calls lines and the month's chargeable calls
+ * (subject ids and sums only; no line leaves the server, decision 0550), or undefined when a
+ * charged head has a character other than a digit after a tariff's head: only the grouping's
+ * `groupOf` can place it, and the run drafts that batch in TypeScript. Under call_billing.
+ *
+ * The customers are joined before the sums (hashed into the scan of the totals; joined after,
+ * PostgreSQL compared every line with every customer, decision 0550).
  */
-export async function selectSqlDraftedCalls(
+export async function draftBatchCallLines(
   tx: Tx,
   grant: Grant,
   drafting: CallLineDrafting,
+  month: string,
   subjectIds: readonly number[],
   languages: readonly DocumentLanguage[],
-): Promise<SqlDraftedCalls[]> {
+): Promise<SqlDraftedCalls[] | undefined> {
   if (subjectIds.length === 0) return [];
   for (const id of subjectIds) grant.assertCovers(C.callRecord, id);
+  // 20,000 lines of a batch are grouped and sorted with their descriptions: with the default
+  // 4 MB both spilled to disk (decision 0605). For this transaction only.
+  await sql`set local work_mem = '32MB'`.execute(tx);
   const wordLanguages = Object.keys(drafting.words) as DocumentLanguage[];
   await sql`
     create temporary table batch_call_lines on commit drop as
-    with heads as (
-      select * from unnest(${drafting.heads.map((h) => h.head)}::text[], ${drafting.heads.map((h) => h.key)}::text[])
-        as h(head, key)
-    ), customers as (
+    with customers as (
       select * from unnest(${[...subjectIds]}::bigint[], ${[...languages]}::text[]) as p(subject_id, language)
+    ), by_head as (
+      select p.subject_id, left(t.head, ${drafting.headLength}::int) as head,
+             coalesce(sum(t.charged_calls) filter (where t.charged_calls > 0), 0)::int as calls,
+             coalesce(sum(t.charged_seconds) filter (where t.charged_calls > 0), 0)::bigint as seconds,
+             coalesce(sum(t.charged_cost_micros) filter (where t.charged_calls > 0), 0)::bigint as cost,
+             sum(t.chargeable_calls)::int as chargeable,
+             sum(t.chargeable_seconds)::bigint as chargeable_seconds,
+             sum(t.charged_cost_micros)::bigint as cost_micros
+        from customers p
+        join ${CALL_TOTALS} t on t.subject_id = p.subject_id
+       where t.month = ${month}::date and (t.charged_calls > 0 or t.chargeable_calls > 0)
+       group by 1, 2
+    ), deciding as (
+      select * from unnest(${drafting.heads.map((h) => h.head)}::text[], ${drafting.heads.map((h) => h.key)}::text[],
+                           ${drafting.heads.map((h) => h.tariff)}::boolean[])
+        as d(head, key, tariff)
+    ), mapped as (
+      -- Each distinct head against its own beginnings: the longest deciding head, the tariff's
+      -- first. After a tariff's head, a character other than a digit is left unmapped (null).
+      select distinct on (h.head) h.head,
+             case when d.tariff and h.head !~ '^[+]?[0-9]*$' then null else d.key end as key
+        from (select distinct head from by_head) h
+        cross join generate_series(0, length(h.head)) n
+        join deciding d on d.head = left(h.head, n)
+       order by h.head, d.tariff desc, length(d.head) desc
     ), groups as (
       select * from unnest(${drafting.groups.map((g) => g.key)}::text[],
                            ${drafting.groups.map((g) => g.builtIn)}::boolean[],
@@ -427,12 +420,12 @@ export async function selectSqlDraftedCalls(
                            ${wordLanguages.map((l) => drafting.words[l].many)}::text[])
         as w(language, colon, one, many)
     ), sums as (
-      select c.subject_id, h.key, sum(c.calls)::int as calls, sum(c.seconds)::bigint as seconds,
+      select c.subject_id, m.key, sum(c.calls)::int as calls, sum(c.seconds)::bigint as seconds,
              sum(c.cost)::bigint as cost, sum(c.chargeable)::int as chargeable,
              sum(c.chargeable_seconds)::bigint as chargeable_seconds, sum(c.cost_micros)::bigint as cost_micros
-        from ${BATCH_CALL_HEADS} c
-        left join heads h on h.head = c.head
-       group by c.subject_id, h.key
+        from by_head c
+        left join mapped m on m.head = c.head
+       group by c.subject_id, m.key
     ), rounded as (
       -- microsToCents: half away from zero, in integers.
       select *, sign(cost)::bigint * ((2 * abs(cost) + 10000) / 20000) as cents from sums
@@ -472,11 +465,12 @@ export async function selectSqlDraftedCalls(
            count(*) filter (where key is null and calls > 0)::int as unmapped
       from ${BATCH_CALL_LINES}
      group by 1`.execute(tx);
-  // Charged calls under a head the drafting does not map: they would count as billed in the
-  // month's record and be on no line. The run maps every head `fillBatchCallHeads` read from the
-  // same table, so this is a guard against a drafting that leaves one out; refused like a change.
-  const changed = result.rows.find((row) => row.unmapped > 0);
-  if (changed) throw callsChangedDuringRun(Number(changed.subject_id));
+  // Charged calls under a head SQL cannot place: they would count as billed in the month's record
+  // and be on no line. The table is dropped and the run drafts the batch in TypeScript.
+  if (result.rows.some((row) => row.unmapped > 0)) {
+    await sql`drop table ${BATCH_CALL_LINES}`.execute(tx);
+    return undefined;
+  }
   return result.rows.map((row) => ({
     subjectId: Number(row.subject_id),
     cents: Number(row.cents),
@@ -497,14 +491,14 @@ export interface SqlCallLinesTarget {
   vatCategory: VatCategory;
   vatExemptionCode: string | null;
   vatExemptionReason: string | null;
-  /** What `selectSqlDraftedCalls` said the lines add up to: checked against what is written. */
+  /** What `draftBatchCallLines` said the lines add up to: checked against what is written. */
   cents: number;
   lines: number;
 }
 
 /**
  * Writes the calls lines per destination group of the given invoices in one `INSERT … SELECT`
- * from the lines `selectSqlDraftedCalls` computed, numbered and described in the same transaction
+ * from the lines `draftBatchCallLines` computed, numbered and described in the same transaction
  * (`batch_call_lines`, decisions 0606 and 0695): a join, each line numbered from its invoice's
  * `at`. What is written must be what the invoice's totals were computed from: a difference
  * refuses the batch (409, decision 0550), which then changes nothing.

@@ -20,6 +20,8 @@ import {
   assertMoneyPurpose,
 } from './access.js';
 import {
+  BUILT_IN_GROUPS,
+  BUILT_IN_HEADS,
   CALL_TOTALS_HEAD_LENGTH,
   countImportsInProgress,
   hasRatingPlans,
@@ -59,8 +61,7 @@ import {
   assertIssueDateInOrder,
   insertCallGroupLines,
   selectCallSummaries,
-  fillBatchCallHeads,
-  selectSqlDraftedCalls,
+  draftBatchCallLines,
   selectCallWindow,
   selectCallWindowSubjects,
   selectCandidateSubjects,
@@ -276,6 +277,13 @@ export async function runInvoices(
     },
   );
   const importsInProgress = await countImportsInProgress(kernel, context.tenantId);
+  // Decision 0550: the calls lines are drafted in SQL from the month's totals unless the tariff's
+  // groups need longer heads than the totals keep (or the caller asks TypeScript). The grouping
+  // goes with the drafting as data, the same for every batch (decision 0720).
+  const drafting =
+    (options.callLineDrafting ?? 'sql') === 'sql' && grouping.headLength <= CALL_TOTALS_HEAD_LENGTH
+      ? callLineDrafting(grouping, wordsOf)
+      : undefined;
   const summary: InvoiceRunSummary = {
     period: period.key,
     issueDate,
@@ -334,22 +342,6 @@ export async function runInvoices(
         (row) => row.subjectId,
       );
       for (const subjectId of refused) waitLate(subjectId);
-      // Decision 0550: the calls lines are drafted in SQL from the month's totals unless the
-      // tariff's groups need longer heads than the totals keep (or the caller asks TypeScript).
-      const inSql =
-        (options.callLineDrafting ?? 'sql') === 'sql' && grouping.headLength <= CALL_TOTALS_HEAD_LENGTH;
-      const callSummaries = groupBy(
-        inSql
-          ? []
-          : await selectCallSummaries(
-              atx.tx,
-              calls.grant,
-              { ...window, month: period.start },
-              subjects,
-              grouping.headLength,
-            ),
-        (row) => row.subjectId,
-      );
       await keys;
       const people = new Map(
         (await readPeopleUnderGrant(atx.tx, billing.grant, subjects)).map((person) => [
@@ -394,26 +386,31 @@ export async function runInvoices(
           rows.filter((row) => row.month < period.start),
         );
       }
-      // Read under the locks, just before the lines are written: the month's totals per customer
-      // and head in one pass, then its heads mapped to groups from that same read (decision 0655).
-      const drafting = inSql
-        ? callLineDrafting(
-            grouping,
-            await fillBatchCallHeads(atx.tx, calls.grant, period.start, subjects, grouping.headLength),
-            wordsOf,
+      // Read under the locks, just before the lines are written: the month's calls lines drafted
+      // in SQL in one pass over its totals (decisions 0655, 0720); in TypeScript from the month's
+      // summaries when the run does not draft in SQL or a charged head needs `groupOf` (undefined).
+      const sqlDrafted = drafting
+        ? await draftBatchCallLines(
+            atx.tx,
+            calls.grant,
+            drafting,
+            period.start,
+            subjects,
+            subjects.map((subjectId) => languageOf(people.get(subjectId), defaultLanguage)),
           )
         : undefined;
-      const sqlDrafted = new Map(
-        (drafting
-          ? await selectSqlDraftedCalls(
+      const sqlDraftedOf = sqlDrafted && new Map(sqlDrafted.map((row) => [row.subjectId, row]));
+      const callSummaries = groupBy(
+        sqlDraftedOf
+          ? []
+          : await selectCallSummaries(
               atx.tx,
               calls.grant,
-              drafting,
+              { ...window, month: period.start },
               subjects,
-              subjects.map((subjectId) => languageOf(people.get(subjectId), defaultLanguage)),
-            )
-          : []
-        ).map((row) => [row.subjectId, row]),
+              grouping.headLength,
+            ),
+        (row) => row.subjectId,
       );
       const drafts: NewInvoice[] = [];
       const sqlTargets: Array<Omit<SqlCallLinesTarget, 'invoiceId'> & { draft: number }> = [];
@@ -426,8 +423,8 @@ export async function runInvoices(
         const language = languageOf(people.get(subjectId), defaultLanguage);
         const calls: DraftedCalls = partlyBilled.has(subjectId)
           ? remainingCallsOfMonth(period.start, lateAll.get(subjectId) ?? [], language)
-          : drafting
-            ? sqlDraftedCallsOf(period.start, sqlDrafted.get(subjectId))
+          : sqlDraftedOf
+            ? sqlDraftedCallsOf(period.start, sqlDraftedOf.get(subjectId))
             : summariseCalls(period.start, callSummaries.get(subjectId) ?? [], grouping, language);
         const lateCalls = lateCallLines(late.get(subjectId) ?? [], language);
         const draft = draftInvoice({
@@ -507,7 +504,7 @@ export async function runInvoices(
       if (drafts.length > 0) {
         await advanceCounter(atx.tx, 'F', year, drafts.length);
         const ids = await insertInvoices(atx.tx, billing.grant, drafts);
-        if (drafting) {
+        if (sqlDraftedOf) {
           await insertCallGroupLines(
             atx.tx,
             billing.grant,
@@ -599,25 +596,30 @@ export function summariseCalls(
   return { lines, month };
 }
 
-/** The SQL drafting's grouping and names (decision 0550): the batch's heads mapped in TypeScript. */
-function callLineDrafting(
-  grouping: DestinationGrouping,
-  heads: readonly string[],
-  words: CallLineDrafting['words'],
-): CallLineDrafting {
+/**
+ * The SQL drafting's grouping and names (decisions 0550, 0720): the grouping's heads as data, the
+ * tariff's and the built-in classes', and every group either can give, named in each language.
+ */
+function callLineDrafting(grouping: DestinationGrouping, words: CallLineDrafting['words']): CallLineDrafting {
   const groups = new Map<string, CallLineDrafting['groups'][number]>();
-  const mapped = heads.map((head) => {
-    const group = grouping.groupOf(head);
-    if (!groups.has(group.key)) {
-      groups.set(group.key, {
-        key: group.key,
-        builtIn: isBuiltInGroup(group.key),
-        labels: { nl: groupLabel(group, 'nl'), fr: groupLabel(group, 'fr'), en: groupLabel(group, 'en') },
-      });
-    }
-    return { head, key: group.key };
-  });
-  return { heads: mapped, groups: [...groups.values()], words };
+  const named = [...grouping.tariffHeads.map((head) => head.group), ...Object.values(BUILT_IN_GROUPS)];
+  for (const group of named) {
+    if (groups.has(group.key)) continue;
+    groups.set(group.key, {
+      key: group.key,
+      builtIn: isBuiltInGroup(group.key),
+      labels: { nl: groupLabel(group, 'nl'), fr: groupLabel(group, 'fr'), en: groupLabel(group, 'en') },
+    });
+  }
+  return {
+    headLength: grouping.headLength,
+    heads: [
+      ...grouping.tariffHeads.map(({ head, group }) => ({ head, key: group.key, tariff: true })),
+      ...BUILT_IN_HEADS.map(({ head, key }) => ({ head, key, tariff: false })),
+    ],
+    groups: [...groups.values()],
+    words,
+  };
 }
 
 /**

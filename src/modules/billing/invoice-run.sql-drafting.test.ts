@@ -4,6 +4,7 @@ import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Tenant } from '../tenants/index.js';
 import { createOrganisation } from '../parties/index.js';
+import { importTariff } from '../telephony/index.js';
 import {
   billingContext,
   createCustomer,
@@ -296,5 +297,80 @@ describe('calls lines drafted in SQL from the call totals (issue 21, decision 05
       ],
       months: [['2026-10-01', 6, 3890, 1_264_566]],
     });
+  });
+
+  it("places calls in the tariff's groups as the TypeScript drafting does (the longest head first, the tariff's before the built-in classes, dialled heads), and drafts in TypeScript the batch with a head SQL cannot place (decision 0720)", async () => {
+    const tariff = [
+      'prefix,price_per_minute,minimum_seconds,increment_seconds,connection_fee,valid_from,valid_to,scope,group,group_label',
+      '32,0.06,60,60,0,2020-01-01,,,national_fixed,National fixed',
+      '324,0.12,45,30,0,2020-01-01,,,national_mobile,National mobile',
+      '3247,0.12,45,30,0,2020-01-01,,,,',
+      '33,0.30,1,1,0,2020-01-01,,,international_zone_1,International zone 1',
+      '1207,0.60,0,60,0,2020-01-01,,dialled,service_numbers,Service numbers',
+    ].join('\n');
+    const tenants = {
+      sql: await createPolicyTenant(kernel, 'voiceking'),
+      typescript: await createPolicyTenant(kernel, 'voiceking'),
+    };
+    const drafting = ['sql', 'typescript'] as const;
+    clock.set(new Date('2026-11-05T10:00:00Z'));
+    for (const how of drafting) {
+      const tenant = tenants[how];
+      const catalogue = await prepareTenant(kernel, tenant);
+      await importTariff(kernel, tenant.tenantId, tariff);
+      const customer = async (familyName: string, preferredLanguage: 'nl' | 'fr' | 'en') => {
+        const subjectId = await createCustomer(kernel, tenant, { familyName, preferredLanguage });
+        await startContract(kernel, tenant, subjectId, {
+          startDate: '2026-08-01',
+          lines: [{ productId: catalogue.subscription }],
+        });
+        return subjectId;
+      };
+      const grouped = await customer('Groepen', 'nl');
+      const odd = await customer('Vreemd', 'fr');
+      await insertCalls(kernel, tenant, [
+        call(grouped, '2026-10-03', FIXED, 60, 60_000),
+        // '+3247…' is under 324 (3247 names no group); '+3278…' under 32, not the built-in special.
+        call(grouped, '2026-10-04', MOBILE, 90, 180_000),
+        call(grouped, '2026-10-05', SPECIAL, 60, 60_000),
+        call(grouped, '2026-10-06', ABROAD, 10, 50_000),
+        call(grouped, '2026-10-07', '+4930123456', 60, 120_000),
+        call(grouped, '2026-10-08', '1207', 60, 600_000),
+        call(grouped, '2026-10-09', '1700', 60, 10_000),
+        // A letter after a head no tariff prefix begins: its built-in class, in SQL too.
+        call(grouped, '2026-10-10', '+49a1234', 60, 20_000),
+        // A letter after the tariff's '32': only the trie's walk can place it.
+        call(odd, '2026-10-11', '+32a1234', 60, 30_000),
+        call(odd, '2026-10-12', FIXED, 60, 60_000),
+      ]);
+    }
+    for (const how of drafting) {
+      await runInvoices(kernel, billingContext(tenants[how]), {
+        period: '2026-10',
+        issueDate: '2026-11-05',
+        callsPurpose: 'call_billing',
+        callLineDrafting: how,
+        batchSize: 1,
+      });
+    }
+    const sql = await documentsOf(tenants.sql);
+    expect(sql).toEqual(await documentsOf(tenants.typescript));
+    expect(sql).toHaveLength(2);
+    const lines = (index: number) =>
+      (sql[index] as { lines: unknown[][] }).lines.map((line) => [line[2], line[4]]);
+    expect(lines(0)).toEqual([
+      ['VoIP line basic (2026-10)', null],
+      ['Internationale gesprekken: 2 gesprekken, 2 min 00 s', 'international'],
+      ['International zone 1: 1 gesprek, 0 min 10 s', 'international_zone_1'],
+      ['National fixed: 2 gesprekken, 2 min 00 s', 'national_fixed'],
+      ['National mobile: 1 gesprek, 1 min 30 s', 'national_mobile'],
+      ['Service numbers: 1 gesprek, 1 min 00 s', 'service_numbers'],
+      ['Gesprekken naar service- en speciale nummers: 1 gesprek, 1 min 00 s', 'special'],
+    ]);
+    expect(lines(1)).toEqual([
+      ['VoIP line basic (2026-10)', null],
+      ['Appels vers des numéros fixes belges : 1 appel, 1 min 00 s', 'be_fixed'],
+      ['National fixed : 1 appel, 1 min 00 s', 'national_fixed'],
+    ]);
   });
 });

@@ -5,7 +5,7 @@
  * built-in classes, the summary lines invoices had before the tariff named groups.
  */
 import type { Tx } from '../../platform/db.js';
-import { findGroup, type DestinationGroup, type RatingTable } from './rating.js';
+import { findGroup, groupedHeads, type DestinationGroup, type RatingTable } from './rating.js';
 import { loadRatingTable } from './tariff.service.js';
 
 /** The built-in classes: what a destination is when the tariff names no group for it. */
@@ -18,13 +18,29 @@ export const BUILT_IN_GROUPS = {
 
 export type BuiltInGroupKey = keyof typeof BUILT_IN_GROUPS;
 
+/**
+ * The built-in classes by the heads of the destinations they take: a destination is in the class
+ * of the longest head it starts with ('' takes the rest: dialled digits). The rule as data, so
+ * SQL can follow it too (decision 0720).
+ */
+export const BUILT_IN_HEADS: ReadonlyArray<{ head: string; key: BuiltInGroupKey }> = [
+  { head: '+3270', key: 'special' },
+  { head: '+3278', key: 'special' },
+  { head: '+3280', key: 'special' },
+  { head: '+3290', key: 'special' },
+  { head: '+324', key: 'be_mobile' },
+  { head: '+32', key: 'be_fixed' },
+  { head: '+', key: 'international' },
+  { head: '', key: 'special' },
+];
+
 /** The built-in class of a stored destination (E.164 with '+', or dialled digits). */
 export function builtInGroupOf(destination: string): DestinationGroup {
-  if (/^\+32(70|78|80|90)/.test(destination)) return BUILT_IN_GROUPS.special;
-  if (destination.startsWith('+324')) return BUILT_IN_GROUPS.be_mobile;
-  if (destination.startsWith('+32')) return BUILT_IN_GROUPS.be_fixed;
-  if (destination.startsWith('+')) return BUILT_IN_GROUPS.international;
-  return BUILT_IN_GROUPS.special;
+  let best = { head: '', key: 'special' as BuiltInGroupKey };
+  for (const candidate of BUILT_IN_HEADS) {
+    if (candidate.head.length > best.head.length && destination.startsWith(candidate.head)) best = candidate;
+  }
+  return BUILT_IN_GROUPS[best.key];
 }
 
 export function isBuiltInGroup(key: string): key is BuiltInGroupKey {
@@ -39,6 +55,13 @@ export interface DestinationGrouping {
    */
   readonly headLength: number;
   groupOf(destination: string): DestinationGroup;
+  /**
+   * `groupOf` as data, for SQL (decision 0720): a destination of digits only ('+' first for
+   * E.164) is in the group of the longest of these heads it starts with, else in its built-in
+   * class (`BUILT_IN_HEADS`). One with any other character that starts with one of these heads
+   * needs `groupOf` (the trie's walk stops at that character); else it is in its built-in class.
+   */
+  readonly tariffHeads: ReadonlyArray<{ head: string; group: DestinationGroup }>;
 }
 
 /** The grouping of a rating table: the tariff's group, else the built-in class. */
@@ -47,6 +70,7 @@ export function groupingOf(table: RatingTable): DestinationGrouping {
     // '+' + the longest grouped prefix; at least '+32xx', what the built-in classes look at.
     headLength: Math.max(5, table.longestGroupPrefix + 1),
     groupOf: (destination) => findGroup(table, destination) ?? builtInGroupOf(destination),
+    tariffHeads: groupedHeads(table),
   };
 }
 

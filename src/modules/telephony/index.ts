@@ -67,6 +67,7 @@ export {
   groupingOf,
   builtInGroupOf,
   isBuiltInGroup,
+  BUILT_IN_HEADS,
   BUILT_IN_GROUPS,
   type DestinationGrouping,
 } from './destination-groups.js';

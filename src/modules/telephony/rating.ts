@@ -161,6 +161,25 @@ export function findGroup(table: RatingTable, destination: string): DestinationG
 }
 
 /**
+ * The prefixes that name a group, as the heads of stored destinations they match ('+' and the
+ * digits of an E.164 prefix, the digits of a dialled one), each with the group `findGroup` gives
+ * at its node. A destination of digits only ('+' first for E.164) is in the group of the longest
+ * of them it starts with, as `findGroup` walks the trie: the rule as data, for SQL (decision 0720).
+ */
+export function groupedHeads(table: RatingTable): Array<{ head: string; group: DestinationGroup }> {
+  const heads: Array<{ head: string; group: DestinationGroup }> = [];
+  const walk = (node: TrieNode, head: string): void => {
+    if (node.group) heads.push({ head, group: node.group });
+    node.children.forEach((child, digit) => {
+      if (child !== undefined) walk(child, head + String(digit));
+    });
+  };
+  walk(table.root, '+');
+  walk(table.dialledRoot, '');
+  return heads;
+}
+
+/**
  * The rate for a destination at an instant: the longest prefix that has a rate valid then.
  * A longer prefix whose rate has expired falls back to a shorter one, as a tariff reads.
  */
