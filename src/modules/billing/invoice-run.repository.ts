@@ -382,18 +382,12 @@ export async function draftBatchCallLines(
     create temporary table batch_call_lines on commit drop as
     with customers as (
       select * from unnest(${[...subjectIds]}::bigint[], ${[...languages]}::text[]) as p(subject_id, language)
-    ), by_head as (
-      select p.subject_id, left(t.head, ${drafting.headLength}::int) as head,
-             coalesce(sum(t.charged_calls) filter (where t.charged_calls > 0), 0)::int as calls,
-             coalesce(sum(t.charged_seconds) filter (where t.charged_calls > 0), 0)::bigint as seconds,
-             coalesce(sum(t.charged_cost_micros) filter (where t.charged_calls > 0), 0)::bigint as cost,
-             sum(t.chargeable_calls)::int as chargeable,
-             sum(t.chargeable_seconds)::bigint as chargeable_seconds,
-             sum(t.charged_cost_micros)::bigint as cost_micros
+    ), totals as (
+      select p.subject_id, left(t.head, ${drafting.headLength}::int) as head, t.charged_calls, t.charged_seconds,
+             t.charged_cost_micros, t.chargeable_calls, t.chargeable_seconds
         from customers p
         join ${CALL_TOTALS} t on t.subject_id = p.subject_id
        where t.month = ${month}::date and (t.charged_calls > 0 or t.chargeable_calls > 0)
-       group by 1, 2
     ), deciding as (
       select * from unnest(${drafting.heads.map((h) => h.head)}::text[], ${drafting.heads.map((h) => h.key)}::text[],
                            ${drafting.heads.map((h) => h.tariff)}::boolean[])
@@ -403,7 +397,7 @@ export async function draftBatchCallLines(
       -- first. After a tariff's head, a character other than a digit is left unmapped (null).
       select distinct on (h.head) h.head,
              case when d.tariff and h.head !~ '^[+]?[0-9]*$' then null else d.key end as key
-        from (select distinct head from by_head) h
+        from (select distinct head from totals) h
         cross join generate_series(0, length(h.head)) n
         join deciding d on d.head = left(h.head, n)
        order by h.head, d.tariff desc, length(d.head) desc
@@ -420,10 +414,13 @@ export async function draftBatchCallLines(
                            ${wordLanguages.map((l) => drafting.words[l].many)}::text[])
         as w(language, colon, one, many)
     ), sums as (
-      select c.subject_id, m.key, sum(c.calls)::int as calls, sum(c.seconds)::bigint as seconds,
-             sum(c.cost)::bigint as cost, sum(c.chargeable)::int as chargeable,
-             sum(c.chargeable_seconds)::bigint as chargeable_seconds, sum(c.cost_micros)::bigint as cost_micros
-        from by_head c
+      select c.subject_id, m.key,
+             coalesce(sum(c.charged_calls) filter (where c.charged_calls > 0), 0)::int as calls,
+             coalesce(sum(c.charged_seconds) filter (where c.charged_calls > 0), 0)::bigint as seconds,
+             coalesce(sum(c.charged_cost_micros) filter (where c.charged_calls > 0), 0)::bigint as cost,
+             sum(c.chargeable_calls)::int as chargeable, sum(c.chargeable_seconds)::bigint as chargeable_seconds,
+             sum(c.charged_cost_micros)::bigint as cost_micros
+        from totals c
         left join mapped m on m.head = c.head
        group by c.subject_id, m.key
     ), rounded as (
