@@ -8,6 +8,7 @@ import {
 import { sql } from 'kysely';
 import type { Grant } from '../../kernel/gate/gate.js';
 import type { Tx } from '../../platform/db.js';
+import { arrayLiteral, type ArrayElement } from '../../platform/array-literal.js';
 import { AppError } from '../../platform/errors.js';
 import type { DestinationClass, DocumentLanguage, InvoiceSeries, SellerSnapshot } from './billing.tables.js';
 import { BILLING_CATEGORIES as C } from './datamap.js';
@@ -70,7 +71,7 @@ export async function selectCandidateSubjects(
        where c.subject_id is not null and c.start_date <= ${period.end}::date
          and (c.end_date is null or c.end_date >= ${period.start}::date)
       union
-      select unnest(${[...charged]}::bigint[])
+      select unnest(${arrayLiteral(charged)}::bigint[])
     ) s
     join data_subjects d on d.subject_id = s.subject_id
     where d.erased_at is null
@@ -164,7 +165,7 @@ export async function selectContractLines(
            o.purchase_order_number, o.buyer_reference
       from ${CONTRACT_LINES} l
       left join contract_billing_options o on o.tenant_id = l.tenant_id and o.contract_id = l.contract_id
-     where l.subject_id = any(${[...subjectIds]}::bigint[])
+     where l.subject_id = any(${arrayLiteral(subjectIds)}::bigint[])
        and l.start_date <= ${period.end}::date
        and (l.end_date is null or l.end_date >= ${period.start}::date)
        and (l.kind = 'subscription' or l.start_date >= ${period.start}::date)
@@ -248,7 +249,7 @@ export async function selectCallSummaries(
            sum(charged_calls)::int as calls, sum(charged_seconds)::bigint as seconds,
            sum(charged_cost_micros)::bigint as cost_micros
       from ${CALL_TOTALS} t
-     where month = ${window.month}::date and subject_id = any(${[...subjectIds]}::bigint[])
+     where month = ${window.month}::date and subject_id = any(${arrayLiteral(subjectIds)}::bigint[])
        and (charged_calls > 0 or chargeable_calls > 0)
      group by 1, 2
      order by 1, 2`.execute(tx);
@@ -297,7 +298,7 @@ async function selectCallSummariesFromCalls(
      where started_at >= ${window.from} and started_at < ${window.to}
        -- = any of a bound array: PostgreSQL hashes it, and with most of the month's customers in
        -- the batch scans the month once in parallel; a join to unnest() sorted all calls to disk.
-       and subject_id = any(${[...subjectIds]}::bigint[]) and (cost_micros > 0 or ${CHARGEABLE})
+       and subject_id = any(${arrayLiteral(subjectIds)}::bigint[]) and (cost_micros > 0 or ${CHARGEABLE})
      group by 1, 2
      order by 1, 2`.execute(tx);
   return result.rows.map(toCallSummary);
@@ -381,7 +382,8 @@ export async function draftBatchCallLines(
   await sql`
     create temporary table batch_call_lines on commit drop as
     with customers as (
-      select * from unnest(${[...subjectIds]}::bigint[], ${[...languages]}::text[]) as p(subject_id, language)
+      select * from unnest(${arrayLiteral(subjectIds)}::bigint[], ${arrayLiteral(languages)}::text[])
+        as p(subject_id, language)
     ), totals as (
       select p.subject_id, left(t.head, ${drafting.headLength}::int) as head, t.charged_calls, t.charged_seconds,
              t.charged_cost_micros, t.chargeable_calls, t.chargeable_seconds
@@ -513,7 +515,7 @@ export async function insertCallGroupLines(
     grant.assertCovers(C.payment, target.subjectId);
     callsGrant.assertCovers(C.callRecord, target.subjectId);
   }
-  const column = <T>(value: (target: SqlCallLinesTarget) => T) => targets.map(value);
+  const column = (value: (target: SqlCallLinesTarget) => ArrayElement) => arrayLiteral(targets.map(value));
   const result = await sql<{
     invoice_id: number;
     cents: string;
@@ -578,7 +580,9 @@ export interface LateCallsRow {
  * Late calls (G-1): per customer and month up to `periodStart` for which an invoice run has
  * recorded what it billed, the chargeable calls now stored minus those billed (counts, seconds,
  * micro-euros), where more calls are stored than were billed. Subject ids and totals only;
- * `subjectIds` limits the read to those customers (a batch's re-read, decision 0426).
+ * `subjectIds` limits the read, stored and billed, to those customers (a batch's re-read,
+ * decision 0426). Only the months whose calls are still stored are looked at: what the tenant's
+ * invoices recorded of older months is never read (decision 0720).
  */
 export async function selectLateCalls(
   tx: Tx,
@@ -586,7 +590,9 @@ export async function selectLateCalls(
   subjectIds?: readonly number[],
 ): Promise<LateCallsRow[]> {
   if (subjectIds && subjectIds.length === 0) return [];
-  const onlySubjects = subjectIds ? sql`and r.subject_id = any(${[...subjectIds]}::bigint[])` : sql``;
+  const subjects = subjectIds ? arrayLiteral(subjectIds) : undefined;
+  const onlySubjects = subjects ? sql`and r.subject_id = any(${subjects}::bigint[])` : sql``;
+  const onlyInvoiceSubjects = subjects ? sql`and i.subject_id = any(${subjects}::bigint[])` : sql``;
   const result = await sql<{
     subject_id: number;
     month: string;
@@ -596,33 +602,42 @@ export async function selectLateCalls(
     unrated: number;
     month_invoiced: boolean;
   }>`
-    with months as (
-      -- The months a run has recorded: invoices' own periods (on the row, decision 0695) and the
-      -- months other invoices billed late calls of.
-      select period_start as calls_month from invoices
-       where kind = 'invoice' and period_calls is not null and period_start <= ${periodStart}::date
-      union
-      select calls_month from invoice_call_months where calls_month <= ${periodStart}::date
-    ), stored as (
-      -- The monthly totals kept with the calls (decision 0500): the chargeable calls of the month.
+    with stored as (
+      -- The monthly totals kept with the calls (decision 0500): the chargeable calls of each month
+      -- still stored, up to the period.
       select r.subject_id, r.month as calls_month, sum(r.chargeable_calls)::int as calls,
              sum(r.chargeable_seconds)::bigint as seconds, sum(r.chargeable_cost_micros)::bigint as cost,
              sum(r.chargeable_unrated)::int as unrated
         from ${CALL_TOTALS} r
-       where r.month in (select calls_month from months) and r.chargeable_calls > 0
-             ${onlySubjects}
+       where r.month <= ${periodStart}::date and r.chargeable_calls > 0 ${onlySubjects}
        group by 1, 2
+    ), months as (
+      -- Of those months, the ones a run has recorded: an invoice's own period (on its row,
+      -- decision 0695) or another invoice's late calls. A few months, each looked up in an index,
+      -- never every invoice the tenant keeps (decision 0720).
+      select m.calls_month from (select distinct calls_month from stored) m
+       where exists (select 1 from invoices i where i.kind = 'invoice' and i.period_calls is not null
+                        and i.period_start = m.calls_month)
+          or exists (select 1 from invoice_call_months c where c.calls_month = m.calls_month)
     ), records as (
-      select i.subject_id, i.period_start as calls_month, i.period_calls as calls,
-             i.period_call_seconds as seconds, i.period_call_cost_micros as cost
-        from invoices i
-       where i.kind = 'invoice' and i.subject_id is not null and i.period_calls is not null
-         and i.period_start <= ${periodStart}::date
+      -- Per month (lateral; offset 0 keeps PostgreSQL from turning it back into a join), so each
+      -- month is read from the index of the recorded months (migration 0720): joined, the
+      -- planner guessed 150 months and scanned every invoice the tenant keeps.
+      select i.subject_id, m.calls_month, i.period_calls as calls, i.period_call_seconds as seconds,
+             i.period_call_cost_micros as cost
+        from months m
+        cross join lateral (
+          select * from invoices i
+           where i.kind = 'invoice' and i.period_calls is not null and i.period_start = m.calls_month
+             and i.subject_id is not null ${onlyInvoiceSubjects}
+           offset 0
+        ) i
       union all
       select i.subject_id, c.calls_month, c.calls, c.seconds, c.cost_micros
         from invoice_call_months c
         join invoices i on i.tenant_id = c.tenant_id and i.invoice_id = c.invoice_id
-       where i.kind = 'invoice' and i.subject_id is not null and c.calls_month <= ${periodStart}::date
+       where i.kind = 'invoice' and i.subject_id is not null
+         and c.calls_month in (select calls_month from months) ${onlyInvoiceSubjects}
     ), billed as (
       select subject_id, calls_month, sum(calls)::int as calls, sum(seconds)::bigint as seconds,
              sum(cost)::bigint as cost
@@ -637,7 +652,8 @@ export async function selectLateCalls(
       from stored s
       left join billed b on b.subject_id = s.subject_id and b.calls_month = s.calls_month
       join data_subjects d on d.subject_id = s.subject_id
-     where s.calls > coalesce(b.calls, 0) and d.erased_at is null
+     where s.calls_month in (select calls_month from months)
+       and s.calls > coalesce(b.calls, 0) and d.erased_at is null
        -- Late calls that cost nothing (included, free) leave nothing to bill.
        and (s.cost > coalesce(b.cost, 0) or s.unrated > 0)
      order by 1, 2`.execute(tx);
@@ -909,7 +925,7 @@ type ArrayColumn<T> = readonly [name: string, type: string, value: (row: T) => u
 function arrayInsert<T>(table: string, columns: ReadonlyArray<ArrayColumn<T>>, rows: readonly T[]) {
   const names = sql.raw(columns.map(([name]) => name).join(', '));
   const values = columns.map(([, type, value]) => {
-    const column = rows.map(value);
+    const column = rows.map(value) as ArrayElement[];
     const first = column[0];
     const same = column.every((candidate) => candidate === first);
     return { type: sql.raw(type), column, same, first };
@@ -929,7 +945,7 @@ function arrayInsert<T>(table: string, columns: ReadonlyArray<ArrayColumn<T>>, r
     return sql`insert into ${sql.raw(table)} (${names}) select ${select} from generate_series(1, ${rows.length}::int)`;
   }
   const unnested = sql.join(
-    arrays.map((value) => sql`${value.column}::${value.type}[]`),
+    arrays.map((value) => sql`${arrayLiteral(value.column)}::${value.type}[]`),
     sql`, `,
   );
   const aliases = sql.raw(arrays.map((_, index) => `c${index + 1}`).join(', '));
