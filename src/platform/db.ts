@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Socket } from 'node:net';
 import {
   CompiledQuery,
   Kysely,
@@ -46,7 +47,15 @@ export interface AppPoolOptions {
   connectionTimeoutMillis?: number;
   /** How long an export's COPY may wait for the server's next bytes (decision 0704; tests). */
   copySilenceMs?: number;
+  /**
+   * How long `destroy()` waits for the server to close the pool's connections before it closes
+   * them from this side (decision 0735): CLOSE_WAIT_MS unless a test says less.
+   */
+  closeWaitMs?: number;
 }
+
+/** How long `destroy()` waits for the server to close a pool's connections (decision 0735). */
+const CLOSE_WAIT_MS = 5000;
 
 /**
  * The pool the application uses. When the login is the owner/superuser (embedded server, or
@@ -72,15 +81,20 @@ export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysel
   pool.on('error', (err) =>
     options.logger.warn({ err: { message: err.message } }, 'idle database connection failed'),
   );
+  /** The pool's connections the server has not closed yet. */
+  const open = new Set<pg.PoolClient>();
   // A connection that is checked out (a transaction between two queries) has no pool listener:
   // its 'error' (the server died under it) would be unhandled and end the process. Its work fails
   // at its next query instead, and the pool drops it.
   pool.on('connect', (client) => {
+    open.add(client);
+    client.once('end', () => open.delete(client));
     client.on('error', (err) =>
       options.logger.warn({ err: { message: err.message } }, 'database connection failed'),
     );
   });
-  const dialect = new TenantBeginDialect({ pool: kyselyPool(pool) });
+  const end = () => endPool(pool, open, options.closeWaitMs ?? CLOSE_WAIT_MS, options.logger);
+  const dialect = new TenantBeginDialect({ pool: kyselyPool(pool, end) });
   const db = new Kysely<DB>({ dialect });
   // A transaction's own client, for `COPY … TO` inside it (copy-out.ts, decision 0430).
   trackPoolClients(db, pool, options.copySilenceMs);
@@ -101,7 +115,7 @@ export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysel
  *   behind it in the extended protocol, every statement before one Sync (BehindBegin). A
  *   transaction that sent nothing ends without a round trip: nothing began on the server.
  */
-function kyselyPool(pool: pg.Pool): PostgresPool {
+function kyselyPool(pool: pg.Pool, end: () => Promise<void>): PostgresPool {
   const wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>();
   const wrap = (client: pg.PoolClient): PostgresPoolClient => {
     /** The `begin` statements of a tenant transaction not sent yet. */
@@ -156,8 +170,48 @@ function kyselyPool(pool: pg.Pool): PostgresPool {
       }
       return known;
     },
-    end: () => pool.end(),
+    end,
   };
+}
+
+/**
+ * Ends `pool` and resolves once the server has closed every one of its connections. pg-pool's
+ * `end()` resolves as soon as it has *asked* each connection to end: the backend may not have read
+ * the goodbye yet. PostgreSQL stopped right then (`kluis serve`'s shutdown stops the embedded
+ * server next) terminates that session, and the ending connection still reads the server's
+ * "terminating connection due to administrator command" (57P01) and reports it as a failed
+ * connection (decision 0735). A server that has not closed them within `waitMs` (a frozen one, a
+ * partition) has them closed from this side: nothing arrives on them afterwards.
+ */
+async function endPool(
+  pool: pg.Pool,
+  open: ReadonlySet<pg.PoolClient>,
+  waitMs: number,
+  logger: Logger,
+): Promise<void> {
+  await pool.end();
+  if (open.size === 0) return;
+  const closing = [...open];
+  const closed = Promise.all(
+    closing.map((client) => new Promise<void>((resolve) => client.once('end', () => resolve()))),
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), waitMs);
+  });
+  try {
+    if ((await Promise.race([closed, late])) !== 'late') return;
+  } finally {
+    clearTimeout(timer);
+  }
+  logger.warn(
+    { connections: open.size, waitMs },
+    'the database did not close its connections in time: closed from this side',
+  );
+  // node-postgres keeps the socket on its connection; @types/pg does not declare it.
+  for (const client of closing)
+    (client as unknown as { connection: { stream: Socket } }).connection.stream.destroy();
+  await closed;
 }
 
 /**
