@@ -8,6 +8,7 @@ import { AppError } from '../../platform/errors.js';
 import { parseInput } from '../../platform/validation.js';
 import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
 import { staffDataMap } from './datamap.js';
+import { forgetFoundTokens } from './token-cache.js';
 import {
   clearSecondFactor,
   insertStaffUser,
@@ -262,7 +263,7 @@ export async function changeStaff(
   }
   const adminRoles = new Set(policy.purposes[STAFF_PURPOSE]?.roles ?? []);
   const now = kernel.clock.now();
-  return kernel.transact(tenantId, async (atx) => {
+  const changed = await kernel.transact(tenantId, async (atx) => {
     const target = await atx.tx
       .selectFrom('staff_users')
       .select(LOCATE_COLUMNS)
@@ -334,6 +335,9 @@ export async function changeStaff(
       throw new AppError('not_found', 'no such staff user', { publicMessage: 'no such staff user' });
     return toView(updated, now);
   });
+  // A disabled maker's tokens, or tokens beyond a new role, are refused at the next request.
+  forgetFoundTokens(kernel);
+  return changed;
 }
 
 /** The roles of the tenant's policy in force, with their labels (for inviting and changing roles). */

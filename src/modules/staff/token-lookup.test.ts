@@ -5,9 +5,17 @@ import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/
 import type { Kernel } from '../../kernel/kernel.js';
 import { createAppDb, withTenant } from '../../platform/db.js';
 import type { Tenant } from '../tenants/index.js';
-import { createApiToken, createStaffUser } from './index.js';
+import { createApiToken, createStaffUser, revokeApiToken } from './index.js';
 import { sha256 } from './auth.service.js';
 import { authenticateApiToken } from './token.service.js';
+import {
+  keepToken,
+  reusedToken,
+  tokenGeneration,
+  tokenKey,
+  TOKEN_REUSE_MS,
+  forgetFoundTokens,
+} from './token-cache.js';
 
 // Decision 0370, step 3: an API token is resolved in one statement, without a transaction of
 // its own, by a database function that scopes itself to the token's tenant.
@@ -132,5 +140,47 @@ describe('API token look-up', () => {
       tenant: string | null;
     }>`select current_setting('app.tenant', true) as tenant`.execute(database.db);
     expect(after.rows[0]?.tenant ?? '').toBe('');
+  });
+});
+
+// Decision 0730: a token found is reused for a second by the kernel that found it.
+describe('API token reuse', () => {
+  const lookups = (): number => sent.filter((text) => text.includes('kluis_find_api_token')).length;
+
+  it('a token found is reused for a second: one look-up for many requests, then the database again', async () => {
+    const { token } = await tokenOf(voiceking);
+    sent.length = 0;
+    for (let i = 0; i < 5; i += 1) await authenticateApiToken(kernel, token);
+    expect(lookups()).toBe(1);
+    clock.advance(TOKEN_REUSE_MS);
+    await authenticateApiToken(kernel, token);
+    expect(lookups()).toBe(2);
+  });
+
+  it('a revoked token is refused at the next request, also right after it was found', async () => {
+    const { token, tokenId } = await tokenOf(voiceking, 'support');
+    const principal = await authenticateApiToken(kernel, token);
+    await revokeApiToken(kernel, voiceking.tenantId, { kind: 'system', job: 'test' }, tokenId);
+    await expect(authenticateApiToken(kernel, token)).rejects.toMatchObject({ code: 'unauthenticated' });
+    expect(principal.tokenId).toBe(tokenId);
+  });
+
+  it('an unknown token is never kept: every request with it asks the database', async () => {
+    sent.length = 0;
+    const unknown = `kluis_${voiceking.tenantId}_${'A'.repeat(43)}`;
+    for (let i = 0; i < 3; i += 1)
+      await expect(authenticateApiToken(kernel, unknown)).rejects.toMatchObject({ code: 'unauthenticated' });
+    expect(lookups()).toBe(3);
+  });
+
+  it('a look-up that was under way when the tokens were forgotten is not kept', () => {
+    const key = tokenKey(voiceking.tenantId, sha256('under-way'));
+    const found = { token_id: 1, role: 'billing', created_by: 1, creator_role: 'billing', slug: 'x' };
+    const generation = tokenGeneration(kernel);
+    forgetFoundTokens(kernel);
+    keepToken(kernel, key, found, generation);
+    expect(reusedToken(kernel, key)).toBeUndefined();
+    keepToken(kernel, key, found, tokenGeneration(kernel));
+    expect(reusedToken(kernel, key)).toEqual(found);
   });
 });

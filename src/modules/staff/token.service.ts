@@ -10,6 +10,14 @@ import { staffDataMap } from './datamap.js';
 import { sha256, type StaffPrincipal } from './auth.service.js';
 import { purposesBeyond, roleRequiresMfa, staffAdminRoles } from './staff.policy.js';
 import { STAFF_PURPOSE } from './staff.service.js';
+import {
+  forgetFoundTokens,
+  keepToken,
+  reusedToken,
+  tokenGeneration,
+  tokenKey,
+  type FoundToken,
+} from './token-cache.js';
 
 /** `kluis_<tenantId>_<43 characters>`: the tenant id picks the tenant (RLS), the rest is 256 random bits. */
 const TOKEN_PATTERN = /^kluis_(\d{1,9})_([A-Za-z0-9_-]{43})$/;
@@ -207,7 +215,7 @@ export async function revokeApiToken(
 ): Promise<ApiTokenView> {
   const now = kernel.clock.now();
   const isAdmin = await isTokenAdmin(kernel, tenantId, actor);
-  return kernel.transact(tenantId, async (atx) => {
+  const revoked = await kernel.transact(tenantId, async (atx) => {
     if (isAdmin) await authorizeTokenAdmin(kernel, atx, actor, true);
     const existing = await atx.tx
       .selectFrom('staff_api_tokens')
@@ -236,6 +244,9 @@ export async function revokeApiToken(
     });
     return toView(row);
   });
+  // The next request with it is refused, also when it was found a moment ago (decision 0730).
+  forgetFoundTokens(kernel);
+  return revoked;
 }
 
 /**
@@ -252,13 +263,21 @@ export async function authenticateApiToken(kernel: Kernel, bearer: string): Prom
   // tenant and records the use at most once per LAST_USED_PRECISION_MS. A database error is not
   // "no such token": it reaches the error handler (503 when the database is down, decision 0628),
   // so a client never drops a valid token because of an outage.
-  const [found] = await kernel.statement(
-    sql<{ token_id: number; role: string; created_by: number; creator_role: string; slug: string }>`
-      select token_id, role, created_by, creator_role, slug
-        from kluis_find_api_token(${tenantId}, ${hash}, ${now},
-                                  ${new Date(now.getTime() - LAST_USED_PRECISION_MS)})`,
-  );
-  if (!found) throw new AppError('unauthenticated', 'no valid API token');
+  // A token found in the last second is reused (decision 0730, token-cache.ts); the checks against
+  // the policy below run on every request.
+  const key = tokenKey(tenantId, hash);
+  let found = reusedToken(kernel, key);
+  if (!found) {
+    const generation = tokenGeneration(kernel);
+    [found] = await kernel.statement(
+      sql<FoundToken>`
+        select token_id, role, created_by, creator_role, slug
+          from kluis_find_api_token(${tenantId}, ${hash}, ${now},
+                                    ${new Date(now.getTime() - LAST_USED_PRECISION_MS)})`,
+    );
+    if (!found) throw new AppError('unauthenticated', 'no valid API token');
+    keepToken(kernel, key, found, generation);
+  }
   const { policy } = await kernel.policies.current(tenantId);
   // A token never carries more than its maker's current role (a maker moved to a narrower role
   // takes their tokens along), nor a role the policy no longer has.
