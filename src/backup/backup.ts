@@ -16,6 +16,7 @@ import {
   type Manifest,
 } from './archive.js';
 import { bypassesRls, quoteIdent, readPartitions, readSequences, readTables } from './catalog.js';
+import { namedConnectionString } from '../platform/server-sessions.js';
 
 export interface BackupProgress {
   table: string;
@@ -42,8 +43,7 @@ export interface WriteBackupOptions {
  */
 export async function writeBackup(options: WriteBackupOptions): Promise<Manifest> {
   const client = new pg.Client({
-    connectionString: options.connectionString,
-    application_name: 'kluis-backup',
+    connectionString: namedConnectionString(options.connectionString, 'kluis-backup'),
   });
   warnOnConnectionLoss(client, undefined, 'kluis-backup');
   await client.connect();

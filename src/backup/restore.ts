@@ -5,7 +5,7 @@ import { warnOnConnectionLoss } from '../platform/db.js';
 import { from as copyFrom } from 'pg-copy-streams';
 import yauzl from 'yauzl';
 import { describeDatabaseUrl } from '../platform/database-url.js';
-import { serverSessions } from '../platform/server-sessions.js';
+import { namedConnectionString, serverSessions } from '../platform/server-sessions.js';
 import { applyMigrationsInTransaction, readMigrations } from '../platform/migrate.js';
 import {
   BackupError,
@@ -113,8 +113,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<Manifest> 
     }
   }
   const client = new pg.Client({
-    connectionString: options.connectionString,
-    application_name: 'kluis-restore',
+    connectionString: namedConnectionString(options.connectionString, 'kluis-restore'),
   });
   warnOnConnectionLoss(client, undefined, 'kluis-restore');
   await client.connect();

@@ -13,6 +13,7 @@ import { DATA_MAP } from '../modules/data-map.js';
 import { KEYSTORE_MIGRATIONS_DIR, MIGRATIONS_DIR } from '../platform/migrate.js';
 import { createCliContext, exitWithFailure } from './context.js';
 import { createProgress } from './progress.js';
+import { namedConnectionString } from '../platform/server-sessions.js';
 
 export function registerBackupCommands(program: Command): void {
   program
@@ -181,7 +182,9 @@ async function describe(file: string, manifest: Manifest): Promise<string> {
 }
 
 async function withClient<T>(connectionString: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString, application_name: 'kluis-restore' });
+  const client = new pg.Client({
+    connectionString: namedConnectionString(connectionString, 'kluis-restore'),
+  });
   warnOnConnectionLoss(client, undefined, 'kluis-restore');
   await client.connect();
   try {

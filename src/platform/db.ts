@@ -21,7 +21,7 @@ import { trackPoolClients } from './copy-out.js';
 import type { Database } from './database.js';
 import type { Logger } from './logger.js';
 import { scrubbedMessage } from './process-guard.js';
-import type { ServerApplicationName } from './server-sessions.js';
+import { namedConnectionString } from './server-sessions.js';
 
 export type Db = Kysely<Database>;
 export type Tx = Transaction<Database>;
@@ -69,9 +69,8 @@ export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysel
   // ended and the caller's connect() rejects (@types/pg types the hook as returning void).
   const config: Omit<pg.PoolConfig, 'onConnect'> & { onConnect?: (client: pg.ClientBase) => Promise<void> } =
     {
-      connectionString: options.connectionString,
+      connectionString: namedConnectionString(options.connectionString, 'kluis'),
       max: options.max ?? 10,
-      application_name: 'kluis' satisfies ServerApplicationName,
       ...(options.connectionTimeoutMillis === undefined
         ? {}
         : { connectionTimeoutMillis: options.connectionTimeoutMillis }),

@@ -3,7 +3,7 @@ import PgBoss from 'pg-boss';
 import { describeUnexpected } from './errors.js';
 import { jobFailureLog } from './job-failure-log.js';
 import type { Logger } from './logger.js';
-import type { ServerApplicationName } from './server-sessions.js';
+import { namedConnectionString, type ServerApplicationName } from './server-sessions.js';
 
 /**
  * pg-boss's own tables live in this schema of the data database. They are infrastructure, not
@@ -62,9 +62,8 @@ const CLAIM_GRACE_SECONDS = 10;
 export async function startJobQueue(options: JobQueueOptions): Promise<JobQueue> {
   const { logger } = options;
   const boss = new PgBoss({
-    connectionString: options.connectionString,
+    connectionString: namedConnectionString(options.connectionString, 'kluis-jobs'),
     schema: JOB_SCHEMA,
-    application_name: 'kluis-jobs' satisfies ServerApplicationName,
     max: 3,
     // A run that hangs is given back to the queue after 15 minutes.
     expireInMinutes: 15,
@@ -109,8 +108,7 @@ export async function startJobQueue(options: JobQueueOptions): Promise<JobQueue>
     const get = (): Promise<pg.Client> => {
       open ??= (async () => {
         const client = new pg.Client({
-          connectionString: options.connectionString,
-          application_name: applicationName,
+          connectionString: namedConnectionString(options.connectionString, applicationName),
         });
         client.on('error', (error: Error) => {
           logger.warn({ err: describeUnexpected(error) }, lostMessage);

@@ -1,11 +1,13 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { runAsOwner, testLogger } from '../../test/database.js';
 import { withDatabase } from './database-url.js';
+import { createAppDb } from './db.js';
 import { migrate, MigrationError, readMigrations } from './migrate.js';
 
 const serverUrl = inject('serverUrl');
@@ -112,6 +114,37 @@ describe('migration runner', () => {
     } finally {
       await someoneElse.end();
     }
+  });
+
+  it('a running Kluis whose DATABASE_URL names its connections otherwise (?application_name=…) is still seen, and the migration waits (attack S13-1, decision 0740)', async () => {
+    const known = {
+      '0001_first.sql': 'create table m_first (id int);',
+      '0002_second.sql': 'alter table m_first add column name text;',
+      '0003_half.sql': 'create table m_half (id int);',
+      '0004_fourth.sql': 'create table m_fourth (id int);',
+    };
+    const upgrade = await migrationsDir({ ...known, '0005_fifth.sql': 'create table m_fifth (id int);' });
+    const monitored = new URL(url);
+    monitored.searchParams.set('application_name', 'acme-backoffice');
+    const { db } = createAppDb({
+      connectionString: monitored.toString(),
+      assumeAppRole: false,
+      logger: testLogger,
+    });
+    try {
+      await sql`select 1`.execute(db);
+      await expect(migrate(url, testLogger, upgrade)).rejects.toThrow(
+        /a running Kluis is connected to this database \(pid \d+ kluis from /,
+      );
+      const names = await runAsOwner<{ name: string }>(
+        url,
+        "select distinct application_name as name from pg_stat_activity where datname = current_database() and application_name like 'acme%'",
+      );
+      expect(names.rows).toEqual([]);
+    } finally {
+      await db.destroy();
+    }
+    expect((await migrate(url, testLogger, upgrade)).applied).toEqual(['0005_fifth.sql']);
   });
 
   it('rejects misnamed and duplicate migration files', async () => {

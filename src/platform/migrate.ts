@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { warnOnConnectionLoss } from './db.js';
 import type { Logger } from './logger.js';
-import { serverSessions } from './server-sessions.js';
+import { namedConnectionString, serverSessions } from './server-sessions.js';
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 /** The key store is its own database with its own migrations (docs/decisions/0004). */
@@ -71,7 +71,9 @@ export async function migrate(
   dir = MIGRATIONS_DIR,
 ): Promise<MigrateResult> {
   const migrations = await readMigrations(dir);
-  const client = new pg.Client({ connectionString, application_name: 'kluis-migrate' });
+  const client = new pg.Client({
+    connectionString: namedConnectionString(connectionString, 'kluis-migrate'),
+  });
   warnOnConnectionLoss(client, logger, 'kluis-migrate');
   await client.connect();
   try {

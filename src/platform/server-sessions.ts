@@ -15,6 +15,24 @@ export const SERVER_APPLICATION_NAMES = [
 
 export type ServerApplicationName = (typeof SERVER_APPLICATION_NAMES)[number];
 
+/** Kluis's commands that must not run beside each other on one database (restore checks them). */
+export type ToolApplicationName = 'kluis-migrate' | 'kluis-backup' | 'kluis-restore';
+
+/**
+ * The connection string with Kluis's own `application_name` in it. node-postgres takes a URL's
+ * `application_name` over its config's, so a name an operator put in `DATABASE_URL` (to tell apps
+ * apart in `pg_stat_activity`) would otherwise rename every connection and hide a running server
+ * from the migrator and the restore (attack S13-1, decision 0740).
+ */
+export function namedConnectionString(
+  connectionString: string,
+  name: ServerApplicationName | ToolApplicationName,
+): string {
+  const url = new URL(connectionString);
+  url.searchParams.set('application_name', name);
+  return url.toString();
+}
+
 export interface ServerSession {
   pid: number;
   applicationName: string;
@@ -25,7 +43,7 @@ export interface ServerSession {
 /** The sessions of running Kluis servers (or of other `extraNames`) on the client's database. */
 export async function serverSessions(
   client: pg.ClientBase,
-  extraNames: readonly string[] = [],
+  extraNames: readonly ToolApplicationName[] = [],
 ): Promise<ServerSession[]> {
   const { rows } = await client.query<ServerSession>(
     `select pid, application_name as "applicationName", host(client_addr) as "clientAddress"

@@ -3,6 +3,7 @@ import { warnOnConnectionLoss } from '../../platform/db.js';
 import type { TableDataMap } from '../datamap/datamap.js';
 import { kernelCore, type Kernel } from '../kernel.js';
 import { eraseCategories, eraseSubject } from './erasure.service.js';
+import { namedConnectionString } from '../../platform/server-sessions.js';
 
 /** Erasures replayed from the journal run as the system; they were authorised when first made. */
 export const JOURNAL_REPLAY_ACTOR = { kind: 'system', job: 'erasure-journal' } as const;
@@ -91,7 +92,7 @@ export async function replayErasureJournal(
 
 async function moveSubjectSequencePast(ownerUrl: string, highest: number): Promise<void> {
   if (highest === 0) return;
-  const client = new pg.Client({ connectionString: ownerUrl, application_name: 'kluis-restore' });
+  const client = new pg.Client({ connectionString: namedConnectionString(ownerUrl, 'kluis-restore') });
   warnOnConnectionLoss(client, undefined, 'kluis-restore');
   await client.connect();
   try {

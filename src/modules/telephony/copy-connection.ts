@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { APP_ROLE, warnOnConnectionLoss, type Db } from '../../platform/db.js';
 import type { Logger } from '../../platform/logger.js';
-import type { ServerApplicationName } from '../../platform/server-sessions.js';
+import { namedConnectionString } from '../../platform/server-sessions.js';
 
 export interface CopyConnectionOptions {
   connectionString: string;
@@ -47,8 +47,7 @@ export interface CopyConnection {
 export async function openCopyConnection(options: CopyConnectionOptions): Promise<CopyConnection> {
   const silenceMs = options.silenceMs ?? DATABASE_SILENCE_MS;
   const client = new pg.Client({
-    connectionString: options.connectionString,
-    application_name: 'kluis-cdr' satisfies ServerApplicationName,
+    connectionString: namedConnectionString(options.connectionString, 'kluis-cdr'),
     connectionTimeoutMillis: silenceMs,
   });
   warnOnConnectionLoss(client, options.logger, 'kluis-cdr');
