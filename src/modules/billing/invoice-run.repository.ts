@@ -602,23 +602,31 @@ export async function selectLateCalls(
     unrated: number;
     month_invoiced: boolean;
   }>`
-    with stored as (
-      -- The monthly totals kept with the calls (decision 0500): the chargeable calls of each month
-      -- still stored, up to the period.
-      select r.subject_id, r.month as calls_month, sum(r.chargeable_calls)::int as calls,
-             sum(r.chargeable_seconds)::bigint as seconds, sum(r.chargeable_cost_micros)::bigint as cost,
-             sum(r.chargeable_unrated)::int as unrated
-        from ${CALL_TOTALS} r
-       where r.month <= ${periodStart}::date and r.chargeable_calls > 0 ${onlySubjects}
-       group by 1, 2
+    with recursive stored_months as (
+      -- The months whose calls are still stored, up to the period: one step of the totals'
+      -- primary key (tenant, month, …) per month, never a read of their rows.
+      select min(r.month) as calls_month from ${CALL_TOTALS} r where r.month <= ${periodStart}::date
+      union all
+      select (select min(r.month) from ${CALL_TOTALS} r
+               where r.month > m.calls_month and r.month <= ${periodStart}::date)
+        from stored_months m where m.calls_month is not null
     ), months as (
       -- Of those months, the ones a run has recorded: an invoice's own period (on its row,
       -- decision 0695) or another invoice's late calls. A few months, each looked up in an index,
       -- never every invoice the tenant keeps (decision 0720).
-      select m.calls_month from (select distinct calls_month from stored) m
-       where exists (select 1 from invoices i where i.kind = 'invoice' and i.period_calls is not null
-                        and i.period_start = m.calls_month)
-          or exists (select 1 from invoice_call_months c where c.calls_month = m.calls_month)
+      select m.calls_month from stored_months m
+       where m.calls_month is not null
+         and (exists (select 1 from invoices i where i.kind = 'invoice' and i.period_calls is not null
+                         and i.period_start = m.calls_month)
+              or exists (select 1 from invoice_call_months c where c.calls_month = m.calls_month))
+    ), stored as (
+      -- The monthly totals kept with the calls (decision 0500): the chargeable calls of those months.
+      select r.subject_id, r.month as calls_month, sum(r.chargeable_calls)::int as calls,
+             sum(r.chargeable_seconds)::bigint as seconds, sum(r.chargeable_cost_micros)::bigint as cost,
+             sum(r.chargeable_unrated)::int as unrated
+        from ${CALL_TOTALS} r
+       where r.month in (select calls_month from months) and r.chargeable_calls > 0 ${onlySubjects}
+       group by 1, 2
     ), records as (
       -- Per month (lateral; offset 0 keeps PostgreSQL from turning it back into a join), so each
       -- month is read from the index of the recorded months (migration 0720): joined, the
@@ -652,8 +660,7 @@ export async function selectLateCalls(
       from stored s
       left join billed b on b.subject_id = s.subject_id and b.calls_month = s.calls_month
       join data_subjects d on d.subject_id = s.subject_id
-     where s.calls_month in (select calls_month from months)
-       and s.calls > coalesce(b.calls, 0) and d.erased_at is null
+     where s.calls > coalesce(b.calls, 0) and d.erased_at is null
        -- Late calls that cost nothing (included, free) leave nothing to bill.
        and (s.cost > coalesce(b.cost, 0) or s.unrated > 0)
      order by 1, 2`.execute(tx);
