@@ -16,7 +16,7 @@ import type { DatabaseRecovery } from '../platform/database-watchdog.js';
 import { kernelCore, type Kernel } from '../kernel/kernel.js';
 import type { Logger } from '../platform/logger.js';
 import { linkNextPage } from './pagination.js';
-import { runHeadWithoutPersonalData, stopStreamOfHead } from './head.js';
+import { runHandlerAsRequest, runHeadWithoutPersonalData, stopStreamOfHead } from './head.js';
 import { describeRoute, SECURITY_SCHEMES } from './openapi.js';
 import { describeProblemType, handleError, sendProblem, writeClientErrorProblem } from './error-handler.js';
 import { AppError } from '../platform/errors.js';
@@ -163,6 +163,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   // Before any route: completes each route's schema for the OpenAPI document (decision 0087).
   app.addHook('onRoute', describeRoute);
   app.addHook('onRoute', runHeadWithoutPersonalData);
+  app.addHook('onRoute', runHandlerAsRequest);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(handleError);

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { HeadersOnlyStop, runHeadersOnly } from '../platform/headers-only.js';
+import { runAsRequest } from '../platform/request-scope.js';
 
 // Fastify answers HEAD with the GET route's own handler (`exposeHeadRoutes`) and then drains the
 // body it produced, so a HEAD of a streamed export used to run the whole export into nothing
@@ -54,4 +55,15 @@ export function answerStoppedHead(request: FastifyRequest, reply: FastifyReply, 
   reply.code(200).header('cache-control', 'no-store');
   sendHeadersOnly(reply);
   return true;
+}
+
+/**
+ * Runs every route's handler as its request (decision 0728): the audit entries it records carry
+ * the request's id, whether or not the use case was given it (the portal's are not).
+ */
+export function runHandlerAsRequest(route: RouteOptions): void {
+  const handler = route.handler;
+  route.handler = function (this: unknown, request, reply) {
+    return runAsRequest(request.id, () => handler.call(this as never, request, reply));
+  };
 }

@@ -1,4 +1,5 @@
 import { AppError } from '../../platform/errors.js';
+import { currentRequestId } from '../../platform/request-scope.js';
 
 /**
  * Who acted: a staff user (their staff id), a named system job, or the data subject themself:
@@ -120,7 +121,9 @@ export function validateAuditEvent(event: AuditEvent, at: Date): RecordedAuditEv
     refuse('decision', "must be 'allowed' or 'denied'");
   }
   if (event.reason !== undefined) checkReason(event.reason);
-  if (event.requestId !== undefined) checkToken('requestId', event.requestId);
+  // An event that names no request takes the one whose handler records it (decision 0728).
+  const requestId = event.requestId ?? currentRequestId();
+  if (requestId !== undefined) checkToken('requestId', requestId);
   if (Number.isNaN(at.getTime())) refuse('at', 'must be a valid time (check the clock)');
   return {
     at: new Date(at.getTime()),
@@ -133,6 +136,6 @@ export function validateAuditEvent(event: AuditEvent, at: Date): RecordedAuditEv
     records,
     decision: event.decision,
     reason: event.reason ?? null,
-    requestId: event.requestId ?? null,
+    requestId: requestId ?? null,
   };
 }
