@@ -237,7 +237,7 @@ export function registerStaffRoutes(app: FastifyInstance, kernel: Kernel): void 
       onRequest: sessionOnly,
       schema: {
         summary:
-          'Revoke an API token (any, for a staff-managing role; else your own); the next request with it is refused',
+          'Revoke an API token (any, for a staff-managing role; else your own); the next request with it to this server is refused, and to another server of the same database within a second (decision 0730)',
         tags: ['tokens'],
         params: tokenParams,
         response: { 200: apiTokenSchema },

@@ -206,7 +206,10 @@ export async function listApiTokens(kernel: Kernel, tenantId: number, actor: Act
   });
 }
 
-/** Revokes a token at once (the next request with it is refused). Audited. */
+/**
+ * Revokes a token: the next request with it to this process is refused; another process that found
+ * it a moment ago refuses it within a second (decision 0730). Audited.
+ */
 export async function revokeApiToken(
   kernel: Kernel,
   tenantId: number,
