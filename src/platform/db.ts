@@ -52,10 +52,20 @@ export interface AppPoolOptions {
    * them from this side (decision 0735): CLOSE_WAIT_MS unless a test says less.
    */
   closeWaitMs?: number;
+  /**
+   * How long a statement may go unanswered before the pool asks the server, on a connection of its
+   * own, whether it is there (decision 0726; default 30 s, tests shorter). `0`: never.
+   */
+  statementSilenceMs?: number;
 }
 
 /** How long `destroy()` waits for the server to close a pool's connections (decision 0735). */
 const CLOSE_WAIT_MS = 5000;
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+/** A statement unanswered this long makes the pool ask whether the server is there (decision 0726). */
+const STATEMENT_SILENCE_MS = 30_000;
+/** How long that question may take before the server counts as gone. */
+const PROBE_TIMEOUT_MS = 5_000;
 
 /**
  * The pool the application uses. When the login is the owner/superuser (embedded server, or
@@ -92,8 +102,12 @@ export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysel
       options.logger.warn({ err: { message: err.message } }, 'database connection failed'),
     );
   });
-  const end = () => endPool(pool, open, options.closeWaitMs ?? CLOSE_WAIT_MS, options.logger);
-  const dialect = new TenantBeginDialect({ pool: kyselyPool(pool, end) });
+  const silence = silenceWatch(options);
+  const end = async () => {
+    await silence.end();
+    await endPool(pool, open, options.closeWaitMs ?? CLOSE_WAIT_MS, options.logger);
+  };
+  const dialect = new TenantBeginDialect({ pool: kyselyPool(pool, end, silence) });
   const db = new Kysely<DB>({ dialect });
   // A transaction's own client, for `COPY … TO` inside it (copy-out.ts, decision 0430).
   trackPoolClients(db, pool, options.copySilenceMs);
@@ -114,7 +128,7 @@ export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysel
  *   behind it in the extended protocol, every statement before one Sync (BehindBegin). A
  *   transaction that sent nothing ends without a round trip: nothing began on the server.
  */
-function kyselyPool(pool: pg.Pool, end: () => Promise<void>): PostgresPool {
+function kyselyPool(pool: pg.Pool, end: () => Promise<void>, silence: SilenceWatch): PostgresPool {
   const wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>();
   const wrap = (client: pg.PoolClient): PostgresPoolClient => {
     /** The `begin` statements of a tenant transaction not sent yet. */
@@ -148,7 +162,8 @@ function kyselyPool(pool: pg.Pool, end: () => Promise<void>): PostgresPool {
     return {
       // Kysely's overloads (a statement, or a cursor it streams): only statements are rewritten.
       query: ((textOrCursor: unknown, parameters?: readonly unknown[]) => {
-        if (typeof textOrCursor === 'string') return query(textOrCursor, parameters ?? []);
+        if (typeof textOrCursor === 'string')
+          return silence.watch(client, query(textOrCursor, parameters ?? []));
         if (deferred !== undefined)
           throw new Error('a cursor cannot be the first statement of a tenant transaction');
         return client.query(textOrCursor as pg.Submittable);
@@ -171,6 +186,92 @@ function kyselyPool(pool: pg.Pool, end: () => Promise<void>): PostgresPool {
     },
     end,
   };
+}
+
+interface SilenceWatch {
+  /** `answer`, after ending `client`'s connection if the server is silent AND a probe says it is gone. */
+  watch<T>(client: pg.PoolClient, answer: Promise<T>): Promise<T>;
+  end(): Promise<void>;
+}
+
+/**
+ * Decision 0726: a statement unanswered for `statementSilenceMs` makes the pool ask the server, on
+ * a connection of its own (one, opened only then), to answer `select 1` within PROBE_TIMEOUT_MS.
+ * An answer means the server is there and the statement works or waits for a lock: nothing is cut,
+ * and it is asked again after the next silence. No answer means a frozen or unreachable server:
+ * the statement's socket is destroyed with ETIMEDOUT, so the statement fails as on a lost database
+ * (a 503) and the pool drops the connection instead of holding it for as long as the socket lives.
+ */
+function silenceWatch(options: AppPoolOptions): SilenceWatch {
+  const silenceMs = options.statementSilenceMs ?? STATEMENT_SILENCE_MS;
+  let probe: pg.Pool | undefined;
+  const serverAnswers = async (): Promise<boolean> => {
+    probe ??= new pg.Pool({
+      // Named as the server's own connections: the upgrade guard sees it too (decision 0740).
+      connectionString: namedConnectionString(options.connectionString, 'kluis'),
+      max: 1,
+      connectionTimeoutMillis: PROBE_TIMEOUT_MS,
+      idleTimeoutMillis: 1_000,
+    });
+    // An idle probe connection lost with the server: nothing waits on it.
+    if (probe.listenerCount('error') === 0) probe.on('error', () => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS);
+    });
+    // An error the server itself sent (a SQLSTATE: too many connections, say) is an answer too.
+    const asked = probe.query('select 1').then(
+      () => true,
+      (error: unknown) => SQLSTATE.test(String((error as { code?: unknown }).code)),
+    );
+    try {
+      return await Promise.race([asked, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return {
+    watch: async (client, answer) => {
+      if (silenceMs <= 0) return answer;
+      let timer: NodeJS.Timeout | undefined;
+      let settled = false;
+      const check = () => {
+        timer = setTimeout(() => {
+          void serverAnswers().then((alive) => {
+            if (settled) return;
+            if (alive) return check();
+            options.logger.error(
+              { silentMs: silenceMs },
+              'a statement went unanswered and the database did not answer a probe: connection ended',
+            );
+            endSilentConnection(client, silenceMs);
+          });
+        }, silenceMs);
+      };
+      check();
+      try {
+        return await answer;
+      } finally {
+        settled = true;
+        clearTimeout(timer);
+      }
+    },
+    end: async () => {
+      await probe?.end();
+    },
+  };
+}
+
+/** Destroys a pooled client's socket with ETIMEDOUT: its statement fails as on a lost database. */
+function endSilentConnection(client: pg.PoolClient, silenceMs: number): void {
+  // node-postgres keeps the socket on its connection; @types/pg does not declare it.
+  const socket = (client as unknown as { connection?: { stream?: { destroy(error: Error): void } } })
+    .connection?.stream;
+  const silent = Object.assign(
+    new Error(`the database was silent for ${silenceMs / 1000} s and did not answer a probe`),
+    { code: 'ETIMEDOUT' },
+  );
+  socket?.destroy(silent);
 }
 
 /**
