@@ -774,7 +774,7 @@ function reportCopy(deps: Pick<AuditDeps, 'db' | 'logger'>, tenantId: number, pe
   reported.add(key);
   deps.logger?.error(
     { tenantId, pendingId },
-    `audit: pending entry ${pendingId} of tenant ${tenantId} is a copy of an entry already chained (the same nonce): not chained again, left in audit_pending (kluis audit verify lists it)`,
+    `audit: pending entry ${pendingId} of tenant ${tenantId} is a copy of an entry already chained (the same nonce): not chained again, left in audit_pending (kluis audit verify lists it while the chain is intact; if verify names a break, the chained row may be the forgery and this entry the genuine one: keep it)`,
   );
 }
 
