@@ -1,16 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, testLogger, type TestDatabase } from '../../test/database.js';
+import { createTestDatabase, type TestDatabase } from '../../test/database.js';
 import { createTestApp, loginAs, requestAs, type StaffSession } from '../../test/http.js';
 import { createPolicyTenant } from '../../test/kernel.js';
+import { createProxiedKernel } from '../../test/proxied-kernel.js';
 import { startProxy, type TcpProxy } from '../../test/tcp-proxy.js';
-import { createKernel, type Kernel } from '../kernel/kernel.js';
-import { LocalKeyManagementService } from '../kernel/keyring/kms.js';
+import type { Kernel } from '../kernel/kernel.js';
 import type { Tenant } from '../modules/tenants/index.js';
-import { systemClock } from '../platform/clock.js';
-import { createAppDb, type Db } from '../platform/db.js';
+import type { Db } from '../platform/db.js';
 
 // Decision 0726: a statement of the request pool that goes unanswered makes the pool ask the server
 // on a connection of its own; only when that gets no answer either is the statement's connection
@@ -28,23 +26,7 @@ let sales: StaffSession;
 beforeAll(async () => {
   database = await createTestDatabase();
   proxy = await startProxy(new URL(database.ownerUrl));
-  const throughProxy = new URL(database.ownerUrl);
-  throughProxy.hostname = '127.0.0.1';
-  throughProxy.port = String(proxy.port);
-  proxied = createAppDb({
-    connectionString: throughProxy.toString(),
-    assumeAppRole: true,
-    logger: testLogger,
-    max: 4,
-    statementSilenceMs: SILENCE_MS,
-  }).db;
-  // The data database goes through the proxy; the key store is reached directly.
-  kernel = createKernel({
-    db: proxied,
-    keystore: database.keystore,
-    kms: new LocalKeyManagementService(randomBytes(32)),
-    clock: systemClock,
-  });
+  ({ db: proxied, kernel } = createProxiedKernel(database, proxy, { statementSilenceMs: SILENCE_MS }));
   app = await createTestApp(kernel);
   voxtra = await createPolicyTenant(kernel, 'voxtra');
   sales = await loginAs(app, kernel, voxtra, 'sales');

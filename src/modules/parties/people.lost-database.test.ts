@@ -1,14 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createTestApp, loginAs, requestAs, type StaffSession } from '../../../test/http.js';
 import { createPolicyTenant } from '../../../test/kernel.js';
+import { createProxiedKernel } from '../../../test/proxied-kernel.js';
 import { startProxy, type TcpProxy } from '../../../test/tcp-proxy.js';
-import { createKernel, type Kernel } from '../../kernel/kernel.js';
-import { LocalKeyManagementService } from '../../kernel/keyring/kms.js';
-import { systemClock } from '../../platform/clock.js';
-import { createAppDb, type Db } from '../../platform/db.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import type { Db } from '../../platform/db.js';
 import type { Tenant } from '../tenants/index.js';
 
 // Attack S12-3 (decision 0725): the database lost around the commit of a person's correction.
@@ -46,22 +44,7 @@ beforeAll(async () => {
       else if (action === 'cut-after-the-answer') return () => void proxy.cut();
     },
   });
-  const throughProxy = new URL(database.ownerUrl);
-  throughProxy.hostname = '127.0.0.1';
-  throughProxy.port = String(proxy.port);
-  proxied = createAppDb({
-    connectionString: throughProxy.toString(),
-    assumeAppRole: true,
-    logger: testLogger,
-    max: 4,
-  }).db;
-  // The data database goes through the proxy; the key store is reached directly.
-  kernel = createKernel({
-    db: proxied,
-    keystore: database.keystore,
-    kms: new LocalKeyManagementService(randomBytes(32)),
-    clock: systemClock,
-  });
+  ({ db: proxied, kernel } = createProxiedKernel(database, proxy));
   app = await createTestApp(kernel);
   voxtra = await createPolicyTenant(kernel, 'voxtra');
   sales = await loginAs(app, kernel, voxtra, 'sales');

@@ -249,22 +249,33 @@ async function readUnderPurpose(
       publicMessage: `purpose ${context.purpose} covers no data of people`,
     });
   }
-  return kernel.transact(context.tenantId, async (atx) => {
-    // The subjects' states and their rows in one statement (decision 0370).
-    const read = await kernel.gate.authorizeRead(
-      atx,
-      context.actor,
-      {
-        purpose: context.purpose,
-        action: 'read',
-        categories,
-        subjectIds,
-        ...(context.requestId ? { requestId: context.requestId } : {}),
-      },
-      peopleRowsQuery(atx.tx, subjectIds),
-    );
-    return peopleOfRows(read.grant, read.rows);
-  });
+  return kernel.transact(context.tenantId, (atx) =>
+    readPeopleIn(kernel, atx, context, categories, subjectIds),
+  );
+}
+
+/** The people as they read under the purpose, inside `atx`: the gate decides and records the read. */
+async function readPeopleIn(
+  kernel: Kernel,
+  atx: AuditedTx,
+  context: UseCaseContext,
+  categories: string[],
+  subjectIds: number[],
+): Promise<Person[]> {
+  // The subjects' states and their rows in one statement (decision 0370).
+  const read = await kernel.gate.authorizeRead(
+    atx,
+    context.actor,
+    {
+      purpose: context.purpose,
+      action: 'read',
+      categories,
+      subjectIds,
+      ...(context.requestId ? { requestId: context.requestId } : {}),
+    },
+    peopleRowsQuery(atx.tx, subjectIds),
+  );
+  return peopleOfRows(read.grant, read.rows);
 }
 
 /** Refusals that depend on the subjects, not on the role or purpose: a list leaves those out. */
@@ -490,19 +501,7 @@ export async function rectifyAndReadPerson(
   const categories = await personCategoriesOfPurpose(kernel, context);
   return kernel.transact(context.tenantId, async (atx) => {
     await applyRectification(kernel, atx, context, subjectId, correction);
-    const read = await kernel.gate.authorizeRead(
-      atx,
-      context.actor,
-      {
-        purpose: context.purpose,
-        action: 'read',
-        categories,
-        subjectIds: [subjectId],
-        ...(context.requestId ? { requestId: context.requestId } : {}),
-      },
-      peopleRowsQuery(atx.tx, [subjectId]),
-    );
-    const [person] = await peopleOfRows(read.grant, read.rows);
+    const [person] = await readPeopleIn(kernel, atx, context, categories, [subjectId]);
     if (!person) throw new AppError('internal', 'corrected person vanished');
     return person;
   });

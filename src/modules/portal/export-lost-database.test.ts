@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { ParsedMail } from 'mailparser';
@@ -8,13 +7,12 @@ import { createTestDatabase, testLogger, type TestDatabase } from '../../../test
 import { createPolicyTenant } from '../../../test/kernel.js';
 import { signInByMailedLink, type MailingTestApp } from '../../../test/mailing-app.js';
 import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
+import { createProxiedKernel } from '../../../test/proxied-kernel.js';
 import { startProxy, type TcpProxy } from '../../../test/tcp-proxy.js';
 import { openLinkPage } from '../../../test/link-button.js';
 import { buildApp } from '../../http/app.js';
-import { createKernel, type Kernel } from '../../kernel/kernel.js';
-import { LocalKeyManagementService } from '../../kernel/keyring/kms.js';
-import { systemClock } from '../../platform/clock.js';
-import { createAppDb, type Db } from '../../platform/db.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import type { Db } from '../../platform/db.js';
 import { createPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
 
@@ -35,24 +33,8 @@ const PUBLIC_URL = 'https://portal.voiceking.example';
 beforeAll(async () => {
   database = await createTestDatabase();
   proxy = await startProxy(new URL(database.ownerUrl));
-  const throughProxy = new URL(database.ownerUrl);
-  throughProxy.hostname = '127.0.0.1';
-  throughProxy.port = String(proxy.port);
-  proxied = createAppDb({
-    connectionString: throughProxy.toString(),
-    assumeAppRole: true,
-    logger: testLogger,
-    max: 6,
-    // A frozen database (decision 0704) is given up after 2 s here instead of a minute.
-    copySilenceMs: 2000,
-  }).db;
-  // The data database goes through the proxy; the key store is reached directly.
-  kernel = createKernel({
-    db: proxied,
-    keystore: database.keystore,
-    kms: new LocalKeyManagementService(randomBytes(32)),
-    clock: systemClock,
-  });
+  // A frozen database (decision 0704) is given up after 2 s here instead of a minute.
+  ({ db: proxied, kernel } = createProxiedKernel(database, proxy, { max: 6, copySilenceMs: 2000 }));
   smtp = await startSmtpSink();
   app = await buildApp({
     kernel,

@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import { createKernel, type Kernel } from '../src/kernel/kernel.js';
+import { LocalKeyManagementService } from '../src/kernel/keyring/kms.js';
+import { systemClock } from '../src/platform/clock.js';
+import { createAppDb, type AppPoolOptions, type Db } from '../src/platform/db.js';
+import { testLogger, type TestDatabase } from './database.js';
+import type { TcpProxy } from './tcp-proxy.js';
+
+/** `connectionString` with its server replaced by `proxy` on loopback. */
+export function throughProxy(connectionString: string, proxy: TcpProxy): string {
+  const url = new URL(connectionString);
+  url.hostname = '127.0.0.1';
+  url.port = String(proxy.port);
+  return url.toString();
+}
+
+/**
+ * A kernel whose data database is reached through `proxy`, so a test can cut or freeze it under
+ * the kernel; the key store is reached directly. `db` is the proxied pool, for the test to destroy.
+ */
+export function createProxiedKernel(
+  database: TestDatabase,
+  proxy: TcpProxy,
+  pool: Partial<Omit<AppPoolOptions, 'connectionString' | 'assumeAppRole' | 'logger'>> = {},
+): { db: Db; kernel: Kernel } {
+  const { db } = createAppDb({
+    max: 4,
+    ...pool,
+    connectionString: throughProxy(database.ownerUrl, proxy),
+    assumeAppRole: true,
+    logger: testLogger,
+  });
+  const kernel = createKernel({
+    db,
+    keystore: database.keystore,
+    kms: new LocalKeyManagementService(randomBytes(32)),
+    clock: systemClock,
+  });
+  return { db, kernel };
+}
