@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { createKernel, type Kernel } from '../src/kernel/kernel.js';
-import { LocalKeyManagementService } from '../src/kernel/keyring/kms.js';
-import { systemClock } from '../src/platform/clock.js';
+import type { Kernel } from '../src/kernel/kernel.js';
 import { createAppDb, type AppPoolOptions, type Db } from '../src/platform/db.js';
 import { testLogger, type TestDatabase } from './database.js';
+import { createTestKernel } from './kernel.js';
 import type { TcpProxy } from './tcp-proxy.js';
 
 /** `connectionString` with its server replaced by `proxy` on loopback. */
@@ -30,11 +28,5 @@ export function createProxiedKernel(
     assumeAppRole: true,
     logger: testLogger,
   });
-  const kernel = createKernel({
-    db,
-    keystore: database.keystore,
-    kms: new LocalKeyManagementService(randomBytes(32)),
-    clock: systemClock,
-  });
-  return { db, kernel };
+  return { db, kernel: createTestKernel({ ...database, db }) };
 }

@@ -91,7 +91,7 @@ describe('migration runner', () => {
     };
     const upgrade = await migrationsDir({ ...known, '0004_fourth.sql': 'create table m_fourth (id int);' });
     const running = new pg.Client({ connectionString: url, application_name: 'kluis-jobs' });
-    const someoneElse = new pg.Client({ connectionString: url, application_name: 'psql' });
+    const someoneElse = new pg.Client({ connectionString: url, application_name: 'operator-console' });
     await running.connect();
     await someoneElse.connect();
     try {
@@ -109,7 +109,7 @@ describe('migration runner', () => {
       await running.end();
     }
     try {
-      // Only Kluis's own sessions stop an upgrade; an operator's psql does not.
+      // Only Kluis's own sessions stop an upgrade; an operator's SQL console does not.
       expect((await migrate(url, testLogger, upgrade)).applied).toEqual(['0004_fourth.sql']);
     } finally {
       await someoneElse.end();

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../test/database.js';
-import { startProxy, type TcpProxy } from '../../test/tcp-proxy.js';
+import { throughProxy } from '../../test/proxied-kernel.js';
+import { startProxy } from '../../test/tcp-proxy.js';
 import { createAppDb, type Db } from './db.js';
 import { createLogger } from './logger.js';
 
@@ -21,14 +22,6 @@ function capturingLogger() {
   return { lines, logger };
 }
 
-/** The test database's owner URL, through `proxy`. */
-function throughProxy(proxy: TcpProxy): string {
-  const url = new URL(database.ownerUrl);
-  url.hostname = '127.0.0.1';
-  url.port = String(proxy.port);
-  return url.toString();
-}
-
 /** Makes the pool open `count` connections at once; answers their backends' process ids. */
 async function openConnections(db: Db, count: number): Promise<number[]> {
   const answers = await Promise.all(
@@ -44,7 +37,7 @@ describe('closing the app pool waits for the server to close its connections (de
     const proxy = await startProxy(new URL(database.ownerUrl));
     const log = capturingLogger();
     const { db } = createAppDb({
-      connectionString: throughProxy(proxy),
+      connectionString: throughProxy(database.ownerUrl, proxy),
       assumeAppRole: true,
       logger: log.logger,
       max: 3,
@@ -72,7 +65,7 @@ describe('closing the app pool waits for the server to close its connections (de
     const proxy = await startProxy(new URL(database.ownerUrl));
     const log = capturingLogger();
     const { db } = createAppDb({
-      connectionString: throughProxy(proxy),
+      connectionString: throughProxy(database.ownerUrl, proxy),
       assumeAppRole: true,
       logger: log.logger,
       max: 3,

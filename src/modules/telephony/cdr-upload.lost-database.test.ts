@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import { throughProxy } from '../../../test/proxied-kernel.js';
 import { startProxy, type TcpProxy } from '../../../test/tcp-proxy.js';
 import { runCdrUploads } from '../../jobs/cdr-upload.job.js';
 import type { Actor } from '../../kernel/gate/gate.js';
@@ -108,10 +109,7 @@ async function proxyCutAtSecondBatch(
       else proxy.freeze();
     },
   });
-  const url = new URL(database.ownerUrl);
-  url.hostname = '127.0.0.1';
-  url.port = String(proxy.port);
-  return { proxy, url: url.toString() };
+  return { proxy, url: throughProxy(database.ownerUrl, proxy) };
 }
 
 /** The upload ended as if never cut: every line once, its reject kept, its spool file gone. */
