@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Readable } from 'node:stream';
 import type pg from 'pg';
+import { endSilentClient } from './client-socket.js';
 
 // `COPY (…) TO STDOUT` inside a running Kysely transaction (decision 0430). Kysely never hands out
 // the pg client a transaction runs on, and a COPY must run on that client to stay inside the
@@ -83,15 +84,10 @@ export async function* copyOut(client: pg.Client, statement: string): AsyncGener
  * client.
  */
 async function withinSilence<T>(client: pg.Client, silenceMs: number, next: () => Promise<T>): Promise<T> {
-  const timer = setTimeout(() => {
-    // node-postgres keeps the socket on its connection; @types/pg does not declare it.
-    const socket = (client as unknown as { connection?: { stream?: Readable & { destroy(e: Error): void } } })
-      .connection?.stream;
-    const silent = Object.assign(new Error(`the database was silent for ${silenceMs / 1000} s`), {
-      code: 'ETIMEDOUT',
-    });
-    socket?.destroy(silent);
-  }, silenceMs);
+  const timer = setTimeout(
+    () => endSilentClient(client, `the database was silent for ${silenceMs / 1000} s`),
+    silenceMs,
+  );
   try {
     return await next();
   } finally {

@@ -1,5 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Socket } from 'node:net';
 import {
   CompiledQuery,
   Kysely,
@@ -17,6 +16,7 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import pg from 'pg';
+import { clientSocket, endSilentClient } from './client-socket.js';
 import { trackPoolClients } from './copy-out.js';
 import type { Database } from './database.js';
 import type { Logger } from './logger.js';
@@ -244,7 +244,10 @@ function silenceWatch(options: AppPoolOptions): SilenceWatch {
               { silentMs: silenceMs },
               'a statement went unanswered and the database did not answer a probe: connection ended',
             );
-            endSilentConnection(client, silenceMs);
+            endSilentClient(
+              client,
+              `the database was silent for ${silenceMs / 1000} s and did not answer a probe`,
+            );
           });
         }, silenceMs);
       };
@@ -260,18 +263,6 @@ function silenceWatch(options: AppPoolOptions): SilenceWatch {
       await probe?.end();
     },
   };
-}
-
-/** Destroys a pooled client's socket with ETIMEDOUT: its statement fails as on a lost database. */
-function endSilentConnection(client: pg.PoolClient, silenceMs: number): void {
-  // node-postgres keeps the socket on its connection; @types/pg does not declare it.
-  const socket = (client as unknown as { connection?: { stream?: { destroy(error: Error): void } } })
-    .connection?.stream;
-  const silent = Object.assign(
-    new Error(`the database was silent for ${silenceMs / 1000} s and did not answer a probe`),
-    { code: 'ETIMEDOUT' },
-  );
-  socket?.destroy(silent);
 }
 
 /**
@@ -308,9 +299,7 @@ async function endPool(
     { connections: open.size, waitMs },
     'the database did not close its connections in time: closed from this side',
   );
-  // node-postgres keeps the socket on its connection; @types/pg does not declare it.
-  for (const client of closing)
-    (client as unknown as { connection: { stream: Socket } }).connection.stream.destroy();
+  for (const client of closing) clientSocket(client)?.destroy();
   await closed;
 }
 

@@ -2,8 +2,8 @@ import { Kysely, PostgresDialect, type PostgresPool } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
-import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { clientSocket, endSilentClient } from '../../platform/client-socket.js';
 import { APP_ROLE, warnOnConnectionLoss, type Db } from '../../platform/db.js';
 import type { Logger } from '../../platform/logger.js';
 import { namedConnectionString } from '../../platform/server-sessions.js';
@@ -95,15 +95,12 @@ export async function openCopyConnection(options: CopyConnectionOptions): Promis
  * import runs) is never timed: only work in flight is.
  */
 function silenceLimit(client: pg.Client, silenceMs: number): <T>(work: () => Promise<T>) => Promise<T> {
-  // node-postgres keeps the socket on its connection; @types/pg does not declare it.
-  const socket = (client as unknown as { connection: { stream: Socket } }).connection.stream;
+  const socket = clientSocket(client);
+  if (!socket) throw new Error('silenceLimit: the client is not connected');
   let inFlight = 0;
   socket.on('timeout', () => {
     if (inFlight === 0) return;
-    const silent = Object.assign(new Error(`the database was silent for ${silenceMs / 1000} s`), {
-      code: 'ETIMEDOUT',
-    });
-    socket.destroy(silent);
+    endSilentClient(client, `the database was silent for ${silenceMs / 1000} s`);
   });
   return async (work) => {
     inFlight += 1;
