@@ -146,6 +146,7 @@ export function createKernel(options: KernelOptions): Kernel {
     clock: options.clock,
     keys: {
       pseudonym: (tenantId, subjectId) => keyring.pseudonym(tenantId, subjectId),
+      pseudonyms: (tenantId, subjectIds) => keyring.pseudonyms(tenantId, subjectIds),
       checkpointMac: (tenantId, data) => keyring.checkpointMac(tenantId, data),
     },
     ...(options.logger === undefined ? {} : { logger: options.logger }),

@@ -66,6 +66,8 @@ import { stopIfHeadersOnly } from '../../platform/headers-only.js';
 export interface AuditKeys {
   /** Keyed hash of a subject id, hex: stable per tenant, meaningless without the key. */
   pseudonym(tenantId: number, subjectId: number): Promise<string>;
+  /** `pseudonym` of each id, in order, in one call (an entry may name thousands of subjects). */
+  pseudonyms(tenantId: number, subjectIds: readonly number[]): Promise<string[]>;
   /** HMAC of a checkpoint's canonical bytes. */
   checkpointMac(tenantId: number, data: Buffer): Promise<Buffer>;
 }
@@ -353,15 +355,19 @@ async function pseudonymize(
     for (const id of event.subjectIds) ids.add(id);
     if (isSubjectActorId(event.actor)) ids.add(Number(event.actor.id));
   }
-  const pairs = await Promise.all(
-    [...ids].map(async (id) => [id, await keys.pseudonym(tenantId, id)] as const),
-  );
-  for (const [, pseudonym] of pairs) {
+  // No subject, no call: the keys would create the tenant's secret for nothing.
+  if (ids.size === 0) return new Map();
+  const named = [...ids];
+  const pseudonyms = await keys.pseudonyms(tenantId, named);
+  const byId = new Map<number, string>();
+  named.forEach((id, at) => {
+    const pseudonym = pseudonyms[at];
     // Guards against a keys implementation that would hand back something readable.
-    if (!PSEUDONYM_PATTERN.test(pseudonym))
-      throw new Error('AuditKeys.pseudonym must return a hex keyed hash');
-  }
-  return new Map(pairs);
+    if (pseudonym === undefined || !PSEUDONYM_PATTERN.test(pseudonym))
+      throw new Error('AuditKeys.pseudonyms must return a hex keyed hash per subject');
+    byId.set(id, pseudonym);
+  });
+  return byId;
 }
 
 /** A subject actor named by id (stored as its pseudonym), not as 'self'. */

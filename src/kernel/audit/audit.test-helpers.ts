@@ -28,6 +28,7 @@ export function createAuditDeps(
     db: database.db,
     keys: {
       pseudonym: (tenantId, subjectId) => keyring.pseudonym(tenantId, subjectId),
+      pseudonyms: (tenantId, subjectIds) => keyring.pseudonyms(tenantId, subjectIds),
       checkpointMac: (tenantId, data) => keyring.checkpointMac(tenantId, data),
     },
     clock,

@@ -210,4 +210,13 @@ describe('keys: encryption at rest, blind index, crypto-shredding (VK-7, VX-4, V
     });
     await expect(getPerson(intruder, ctx(), person.subjectId)).rejects.toThrow(/could not be unwrapped/);
   });
+
+  it("pseudonyms of a list are each subject's pseudonym, in the list's order (one secret lookup for an audit batch)", async () => {
+    const keyring = keyringOf(kernel);
+    const ids = [42, 7, 42, 1_000_001, 3];
+    const one = await Promise.all(ids.map((id) => keyring.pseudonym(tenant.tenantId, id)));
+    expect(await keyring.pseudonyms(tenant.tenantId, ids)).toEqual(one);
+    expect(new Set(one).size).toBe(4);
+    expect(await keyring.pseudonyms(tenant.tenantId, [])).toEqual([]);
+  });
 });

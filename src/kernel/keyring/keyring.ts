@@ -66,8 +66,16 @@ export class Keyring {
 
   /** Keyed pseudonym of a subject, for the audit log: stable, and meaningless without the key. */
   async pseudonym(tenantId: number, subjectId: number): Promise<string> {
+    return pseudonymOf(await this.#secret(tenantId, 'pseudonym'), subjectId);
+  }
+
+  /**
+   * The pseudonyms of many subjects, in their order: the secret is looked up once for the list,
+   * not once (and one promise) per subject (an audit entry may name a whole invoice run's batch).
+   */
+  async pseudonyms(tenantId: number, subjectIds: readonly number[]): Promise<string[]> {
     const secret = await this.#secret(tenantId, 'pseudonym');
-    return createHmac('sha256', secret).update(`subject:${subjectId}`).digest('hex').slice(0, 32);
+    return subjectIds.map((subjectId) => pseudonymOf(secret, subjectId));
   }
 
   /** Blind index for exact-match lookup of an encrypted value; callers normalise the value first. */
@@ -504,6 +512,10 @@ function cacheKey(tenantId: number, kind: OwnerKind, ref: string): string {
 
 function letterData(tenantId: number, letterId: string): Buffer {
   return Buffer.from(`letter|${tenantId}|${letterId}`);
+}
+
+function pseudonymOf(secret: Buffer, subjectId: number): string {
+  return createHmac('sha256', secret).update(`subject:${subjectId}`).digest('hex').slice(0, 32);
 }
 
 function associatedData(tenantId: number, ref: FieldRef): Buffer {
