@@ -72,6 +72,10 @@ export function registerAuditCommands(program: Command): void {
               console.log(
                 `audit ${tenant.slug}: BROKEN at seq ${result.firstBadSeq} (${result.problem}): ${result.message}`,
               );
+              // The genuine records a forged entry displaced (decision 0760): named as the log names them.
+              for (const displaced of result.displacedPending ?? []) {
+                console.log(`audit ${tenant.slug}: ${displaced.message}`);
+              }
             }
           }
         } finally {

@@ -5,6 +5,7 @@ import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test
 import { encodePendingMac } from './audit.canonical.js';
 import { verifyAuditChain, withAudit, type AuditDeps } from './index.js';
 import {
+  chainForgedWithWaitingNonce,
   countAuditRows,
   createAuditDeps,
   createAuditTenant,
@@ -199,6 +200,59 @@ describe('a copied pending entry is chained once (attack S11-1, decision 0686)',
       problem: 'entry_mac_invalid',
       message: expect.stringContaining(`number ${String(forgedId)} in audit_pending`) as string,
     });
+  });
+
+  it("S13-4: a forged row chained as the app role with a waiting entry's nonce is named the forgery, and the waiting entry the genuine record, by the log and by kluis audit verify", async () => {
+    const tenantId = await createAuditTenant(database.db, 'replay-squat');
+    await record(tenantId, 'before');
+    // As the attack: the app role's login holds the head, so the genuine read's entry parks, and
+    // chains a forged row with that entry's nonce and request id.
+    const squatted = await chainForgedWithWaitingNonce(database.ownerUrl, tenantId, () =>
+      record(tenantId, 'the-read'),
+    );
+    expect(squatted.seq).toBe(2);
+    const genuineId = squatted.pendingId;
+    expect(await pendingIds(tenantId)).toEqual([genuineId]);
+    const { rows: chained } = await runAsOwner<{ seq: number; action: string }>(
+      database.ownerUrl,
+      `select seq::int, action from audit_log where tenant_id = $1 and request_id = 'the-read'`,
+      [tenantId],
+    );
+    expect(chained).toEqual([{ seq: 2, action: 'forged.squat' }]);
+    const words = `chained entry 2 of tenant ${String(tenantId)} carries the nonce of pending entry ${String(genuineId)} but was not written by Kluis (its signature does not match): pending entry ${String(genuineId)} is the genuine record and entry 2 the forgery; it is not a copy, is never chained and stays in audit_pending: keep it`;
+    // One line at error level naming both; never "a copy".
+    expect(logged.filter((line) => line.fields['pendingId'] === genuineId)).toEqual([
+      { fields: { tenantId, pendingId: genuineId, seq: 2 }, message: `audit: ${words}` },
+    ]);
+
+    const verification = await verifyAuditChain(deps, tenantId);
+    expect(verification).toEqual({
+      ok: false,
+      entries: 1,
+      firstBadSeq: 2,
+      problem: 'entry_mac_invalid',
+      message: expect.stringContaining('entry 2 was not written by Kluis') as string,
+      displacedPending: [{ pendingId: genuineId, seq: 2, message: words }],
+    });
+    // The chain goes on after the forgery; the genuine entry stays, and is logged once.
+    await recordPending(tenantId, 'after', () => Promise.resolve());
+    expect(await countAuditRows(database.ownerUrl, 'audit_log', tenantId, 'after')).toBe(1);
+    expect(await pendingIds(tenantId)).toEqual([genuineId]);
+    expect(logged.filter((line) => line.fields['pendingId'] === genuineId)).toHaveLength(1);
+
+    const { rows } = await runAsOwner<{ slug: string }>(
+      database.ownerUrl,
+      'select slug from tenants where tenant_id = $1',
+      [tenantId],
+    );
+    const slug = rows[0]?.slug ?? '';
+    const cli = await runCli(['audit', 'verify', '--tenant', slug, '--anchor-grace-minutes', '10000000'], {
+      DATABASE_URL: database.ownerUrl,
+      KLUIS_MASTER_KEY: MASTER_KEY.toString('base64'),
+    });
+    expect(cli.stdout).toContain(`audit ${slug}: BROKEN at seq 2 (entry_mac_invalid)`);
+    expect(cli.stdout).toContain(`audit ${slug}: ${words}`);
+    expect(cli.code).not.toBe(0);
   });
 
   it('an entry without a nonce, waiting since before migration 0686, is still chained once and verifies', async () => {

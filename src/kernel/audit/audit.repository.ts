@@ -253,6 +253,24 @@ export async function tryLockHeadWithPending(
   return { head: { seq: first.head_seq, hash: first.head_hash }, rows };
 }
 
+/**
+ * The chained entries that carry one of `nonces` (pending entries' nonces already in the chain):
+ * the twins the chainer and verification judge before calling a pending row a copy (attack S13-4).
+ */
+export async function selectEntriesByNonce(
+  tx: Tx,
+  tenantId: number,
+  nonces: readonly Buffer[],
+): Promise<AuditLogRow[]> {
+  if (nonces.length === 0) return [];
+  return tx
+    .selectFrom('audit_log')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('nonce', 'in', [...nonces])
+    .execute();
+}
+
 /** Pending entries in the order they were written, after `afterId`, each said chained or not. */
 export async function selectPendingEntries(
   tx: Tx,

@@ -6,7 +6,7 @@ import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
 import { createCustomer } from '../../modules/billing/billing.test-helpers.js';
 import type { Tenant } from '../../modules/tenants/index.js';
 import { keyringOf, type Kernel } from '../kernel.js';
-import { holdChainHead, runAsAppRole, tamper } from './audit.test-helpers.js';
+import { chainForgedWithWaitingNonce, holdChainHead, runAsAppRole, tamper } from './audit.test-helpers.js';
 
 let database: TestDatabase;
 let kernel: Kernel;
@@ -256,6 +256,7 @@ describe('GET /api/v1/audit/verify — the chain, proved over HTTP (issue 20)', 
       firstBadSeq: 2,
       problem: 'hash_mismatch',
       pendingCopies: null,
+      displacedPending: [],
     });
     // Another tenant's chain is untouched and says so.
     const own = await app.inject({ method: 'GET', url: '/api/v1/audit/verify', headers: as(admin) });
@@ -307,5 +308,52 @@ describe('GET /api/v1/audit/verify — the chain, proved over HTTP (issue 20)', 
       [copied.tenantId],
     );
     expect(left.rows.map((row) => Number(row.id))).toEqual([copyId]);
+  });
+
+  it("S13-4 (decision 0760): a read's entry whose nonce the app role gave a forged chained row is named the genuine record, in the words of kluis audit verify and the log", async () => {
+    const squattedTenant = await createPolicyTenant(kernel, 'voiceking');
+    const squattedAdmin = await loginAs(app, kernel, squattedTenant, 'admin');
+    const squattedSales = await loginAs(app, kernel, squattedTenant, 'sales');
+    const person = await createCustomer(kernel, squattedTenant, { familyName: 'Verdrongen' });
+    const squatted = await chainForgedWithWaitingNonce(
+      database.ownerUrl,
+      squattedTenant.tenantId,
+      async () => {
+        const read = await app.inject({
+          method: 'GET',
+          url: `/api/v1/people/${person}`,
+          headers: as(squattedSales, 'order_processing'),
+        });
+        expect(read.statusCode, read.body).toBe(200);
+      },
+    );
+    const response = await app.inject({
+      method: 'GET',
+      url: '/api/v1/audit/verify',
+      headers: as(squattedAdmin),
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    const tenant = String(squattedTenant.tenantId);
+    const pending = String(squatted.pendingId);
+    const seq = String(squatted.seq);
+    expect(response.json()).toMatchObject({
+      ok: false,
+      firstBadSeq: squatted.seq,
+      problem: 'entry_mac_invalid',
+      pendingCopies: null,
+      displacedPending: [
+        {
+          pendingId: squatted.pendingId,
+          seq: squatted.seq,
+          message: `chained entry ${seq} of tenant ${tenant} carries the nonce of pending entry ${pending} but was not written by Kluis (its signature does not match): pending entry ${pending} is the genuine record and entry ${seq} the forgery; it is not a copy, is never chained and stays in audit_pending: keep it`,
+        },
+      ],
+    });
+    const left = await runAsOwner<{ id: string }>(
+      database.ownerUrl,
+      'select pending_id as id from audit_pending where tenant_id = $1',
+      [squattedTenant.tenantId],
+    );
+    expect(left.rows.map((row) => Number(row.id))).toEqual([squatted.pendingId]);
   });
 });

@@ -64,6 +64,19 @@ const verificationSchema = z.object({
     .describe(
       'pending entries (their audit_pending numbers) that are copies of entries already chained: never chained, the chain stays intact, the owner may delete them (decision 0686); [] when none, null when the chain is broken',
     ),
+  displacedPending: z
+    .array(
+      z.object({
+        pendingId: z.number().int().describe('the genuine entry, its audit_pending number'),
+        seq: z.number().int().describe('the chained entry not written by Kluis that carries its nonce'),
+        message: z
+          .string()
+          .describe('what the server log and kluis audit verify say of it, in the same words'),
+      }),
+    )
+    .describe(
+      'pending entries that are the genuine record of what they say, displaced by a chained entry not written by Kluis that carries their nonce (attack S13-4, decision 0760): never chained, never to be deleted; [] when none (always when ok)',
+    ),
 });
 
 export function registerAuditRoutes(app: FastifyInstance, kernel: Kernel): void {
@@ -176,6 +189,7 @@ export function registerAuditRoutes(app: FastifyInstance, kernel: Kernel): void 
             problem: null,
             message: null,
             pendingCopies: result.pendingCopies ?? [],
+            displacedPending: [],
           }
         : {
             ok: false,
@@ -187,6 +201,7 @@ export function registerAuditRoutes(app: FastifyInstance, kernel: Kernel): void 
             problem: result.problem,
             message: result.message,
             pendingCopies: null,
+            displacedPending: result.displacedPending ?? [],
           };
     },
   );

@@ -41,6 +41,7 @@ import {
   lockAuditHead,
   movePendingEntries,
   selectPendingEntries,
+  selectEntriesByNonce,
   hasPendingToChain,
   tryLockAuditHead,
   tryLockHeadWithPending,
@@ -629,7 +630,7 @@ export async function chainPendingEntries(
         const head = quick?.head ?? (await lockAuditHead(tx, tenantId));
         const rows = quick?.rows ?? (await selectPendingEntries(tx, tenantId, afterId, CHAIN_BATCH));
         if (rows.length === 0) return undefined;
-        const valid = await chainableEntries(deps, tenantId, rows, forged);
+        const valid = await chainableEntries(deps, tx, tenantId, rows, forged);
         const lastId = rows.at(-1)?.pending_id ?? afterId;
         if (valid.length === 0) return { count: 0, read: rows.length, lastId, head };
         const linked = await linkEntries(deps.keys, tenantId, valid.map(pendingContent), head);
@@ -662,22 +663,24 @@ export async function chainPendingEntries(
  * The pending entries of a batch the chainer may link: signed by Kluis (the others stay, and
  * verification names them) and not copies (decision 0686): a row whose nonce is already in the
  * chain, or repeats one earlier in the batch, stays in audit_pending, is logged once per process,
- * and `kluis audit verify` lists it. The run goes on with the others.
+ * and `kluis audit verify` lists it. A row whose nonce a chained entry NOT signed by Kluis
+ * carries is no copy but the genuine record that entry displaced (attack S13-4, decision 0760):
+ * it stays too, logged as such. The run goes on with the others.
  */
 async function chainableEntries(
   deps: Pick<AuditDeps, 'db' | 'keys' | 'logger'>,
+  tx: Tx,
   tenantId: number,
   rows: readonly PendingEntry[],
   forged: ForgedSeen,
 ): Promise<PendingEntry[]> {
   const valid: PendingEntry[] = [];
+  const chained: PendingEntry[] = [];
   const nonces = new Set<string>();
   const judged = forgedPendingOf(deps.db, tenantId);
+  const reported = reportedChainedOf(deps.db);
   for (const row of rows) {
-    if (row.chained) {
-      reportCopy(deps, tenantId, row.pending_id);
-      continue;
-    }
+    if (row.chained && reported.has(chainedKey(tenantId, row))) continue;
     if (judged.get(row.pending_id) === macTag(row)) {
       seeForged(forged, row.pending_id);
       continue;
@@ -687,15 +690,65 @@ async function chainableEntries(
       seeForged(forged, row.pending_id);
       continue;
     }
+    if (row.chained) {
+      chained.push(row);
+      continue;
+    }
     const nonce = row.nonce?.toString('hex');
     if (nonce !== undefined && nonces.has(nonce)) {
-      reportCopy(deps, tenantId, row.pending_id);
+      reportCopy(deps, tenantId, row);
       continue;
     }
     if (nonce !== undefined) nonces.add(nonce);
     valid.push(row);
   }
+  for (const { row, twin } of await judgeChainedPending(tx, deps.keys, tenantId, chained)) {
+    if (twin.kluis) reportCopy(deps, tenantId, row);
+    else reportDisplaced(deps, tenantId, row, twin.seq);
+  }
   return valid;
+}
+
+/** A chained entry that carries a pending entry's nonce, and whether Kluis wrote it. */
+interface ChainedTwin {
+  seq: number;
+  /** Its content matches its hash and its signature (decision 0630) holds. */
+  kluis: boolean;
+}
+
+/**
+ * Pending entries signed by Kluis whose nonce is already chained, each with the chained entry
+ * that carries it. Only Kluis chains a pending entry with a signature the app never can make
+ * (decision 0630), so when that entry's signature holds, the pending row is a copy (decision
+ * 0686); when it does not, a login that may link rows chained a forgery with the waiting entry's
+ * nonce, and the pending row is the genuine record (attack S13-4, decision 0760).
+ */
+async function judgeChainedPending(
+  tx: Tx,
+  keys: AuditKeys,
+  tenantId: number,
+  rows: readonly PendingEntry[],
+): Promise<Array<{ row: PendingEntry; twin: ChainedTwin }>> {
+  const nonces = rows.flatMap((row) => (row.nonce ? [row.nonce] : []));
+  const twins = new Map<string, ChainedTwin>();
+  for (const entry of await selectEntriesByNonce(tx, tenantId, nonces)) {
+    if (!entry.nonce) continue;
+    const kluis =
+      hashAuditEntry(fromRow(entry)).equals(entry.hash) && (await isEntryMacValid(keys, tenantId, entry));
+    twins.set(entry.nonce.toString('hex'), { seq: entry.seq, kluis });
+  }
+  return rows.flatMap((row) => {
+    const twin = row.nonce ? twins.get(row.nonce.toString('hex')) : undefined;
+    return twin ? [{ row, twin }] : [];
+  });
+}
+
+/**
+ * What the log and `kluis audit verify` say of a genuine pending entry a forged chained entry
+ * displaced (attack S13-4, decision 0760), in the same words.
+ */
+function displacedMessage(tenantId: number, pendingId: number, seq: number): string {
+  return `chained entry ${seq} of tenant ${tenantId} carries the nonce of pending entry ${pendingId} but was not written by Kluis (its signature does not match): pending entry ${pendingId} is the genuine record and entry ${seq} the forgery; it is not a copy, is never chained and stays in audit_pending: keep it`;
 }
 
 /**
@@ -766,21 +819,51 @@ function reportForged(deps: Pick<AuditDeps, 'db' | 'logger'>, tenantId: number, 
   );
 }
 
-/** Copies already logged, per pool: every chain run reads them again, the log says it once. */
-const REPORTED_COPIES = new WeakMap<Db, Set<string>>();
+/**
+ * Pending rows whose nonce is already chained and that were judged and logged, per pool: every
+ * chain run reads them again, the log says each once. A pending row cannot change, nor can a
+ * chained one, so the judgment holds; keyed with the row's MAC as decision 0710's.
+ */
+const REPORTED_CHAINED = new WeakMap<Db, Set<string>>();
 
-function reportCopy(deps: Pick<AuditDeps, 'db' | 'logger'>, tenantId: number, pendingId: number): void {
-  let reported = REPORTED_COPIES.get(deps.db);
+function reportedChainedOf(db: Db): Set<string> {
+  let reported = REPORTED_CHAINED.get(db);
   if (!reported) {
     reported = new Set();
-    REPORTED_COPIES.set(deps.db, reported);
+    REPORTED_CHAINED.set(db, reported);
   }
-  const key = `${tenantId}:${pendingId}`;
+  return reported;
+}
+
+function chainedKey(tenantId: number, row: PendingEntry): string {
+  return `${tenantId}:${row.pending_id}:${macTag(row)}`;
+}
+
+function reportCopy(deps: Pick<AuditDeps, 'db' | 'logger'>, tenantId: number, row: PendingEntry): void {
+  const reported = reportedChainedOf(deps.db);
+  const key = chainedKey(tenantId, row);
+  if (reported.has(key)) return;
+  reported.add(key);
+  const pendingId = row.pending_id;
+  deps.logger?.error(
+    { tenantId, pendingId },
+    `audit: pending entry ${pendingId} of tenant ${tenantId} is a copy of an entry already chained (the same nonce): not chained again, left in audit_pending (its chained twin is signed by Kluis; kluis audit verify lists it)`,
+  );
+}
+
+function reportDisplaced(
+  deps: Pick<AuditDeps, 'db' | 'logger'>,
+  tenantId: number,
+  row: PendingEntry,
+  seq: number,
+): void {
+  const reported = reportedChainedOf(deps.db);
+  const key = chainedKey(tenantId, row);
   if (reported.has(key)) return;
   reported.add(key);
   deps.logger?.error(
-    { tenantId, pendingId },
-    `audit: pending entry ${pendingId} of tenant ${tenantId} is a copy of an entry already chained (the same nonce): not chained again, left in audit_pending (kluis audit verify lists it while the chain is intact; if verify names a break, the chained row may be the forgery and this entry the genuine one: keep it)`,
+    { tenantId, pendingId: row.pending_id, seq },
+    `audit: ${displacedMessage(tenantId, row.pending_id, seq)}`,
   );
 }
 
@@ -1008,7 +1091,20 @@ export type AuditVerification =
       firstBadSeq: number;
       problem: AuditProblem;
       message: string;
+      /**
+       * Genuine pending entries whose nonce a chained entry not written by Kluis carries (attack
+       * S13-4, decision 0760): the chained entry is the forgery, the pending entry the record to
+       * keep; present when there are any. `message` says it as the chainer's log does.
+       */
+      displacedPending?: DisplacedPending[];
     };
+
+/** A genuine pending entry and the forged chained entry that carries its nonce (decision 0760). */
+export interface DisplacedPending {
+  pendingId: number;
+  seq: number;
+  message: string;
+}
 
 type AuditFailure = Extract<AuditVerification, { ok: false }>;
 
@@ -1085,7 +1181,10 @@ export async function verifyAuditChain(
       options.batchSize ?? VERIFY_BATCH,
       checkpoints,
     );
-    if (!result.ok) return result;
+    if (!result.ok) {
+      const displaced = await findDisplacedPending(tx, deps.keys, tenantId);
+      return displaced.length > 0 ? { ...result, displacedPending: displaced } : result;
+    }
     // What the chainer left behind is newer than its run, not signed by Kluis, or a copy.
     const { forged, copies } = await inspectPending(tx, deps.keys, tenantId);
     if (forged) {
@@ -1518,6 +1617,31 @@ async function inspectPending(
     }
     const last = rows.at(-1);
     if (!last || rows.length < VERIFY_BATCH) return { copies };
+    afterId = last.pending_id;
+  }
+}
+
+/**
+ * The pending entries signed by Kluis whose nonce a chained entry not written by Kluis carries
+ * (attack S13-4, decision 0760). Only a broken chain can hold such an entry (its signature or
+ * hash fails), so verification looks for them only then, wherever the forged entry is.
+ */
+async function findDisplacedPending(tx: Tx, keys: AuditKeys, tenantId: number): Promise<DisplacedPending[]> {
+  const displaced: DisplacedPending[] = [];
+  let afterId = 0;
+  for (;;) {
+    const rows = await selectPendingEntries(tx, tenantId, afterId, VERIFY_BATCH);
+    const chained: PendingEntry[] = [];
+    for (const row of rows) {
+      if (row.chained && (await isPendingMacValid(keys, row))) chained.push(row);
+    }
+    for (const { row, twin } of await judgeChainedPending(tx, keys, tenantId, chained)) {
+      if (twin.kluis) continue;
+      const message = displacedMessage(tenantId, row.pending_id, twin.seq);
+      displaced.push({ pendingId: row.pending_id, seq: twin.seq, message });
+    }
+    const last = rows.at(-1);
+    if (!last || rows.length < VERIFY_BATCH) return displaced;
     afterId = last.pending_id;
   }
 }

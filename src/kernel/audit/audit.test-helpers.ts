@@ -299,3 +299,87 @@ export async function runAsAppRole(
     await client.end();
   }
 }
+
+/**
+ * Attack S13-4 (decision 0760), as the app role's login can do it: holds the tenant's chain head,
+ * starts `park` (something that makes a genuine entry wait in audit_pending, the tenant's only
+ * one), and chains through kluis_audit_link a row anyone can make — the right seq, link and hash,
+ * a random MAC — carrying the waiting entry's nonce and request id. Answers the forged row's seq
+ * and the waiting entry's pending id, once `park` has finished.
+ */
+export async function chainForgedWithWaitingNonce(
+  ownerUrl: string,
+  tenantId: number,
+  park: () => Promise<unknown>,
+): Promise<{ seq: number; pendingId: number }> {
+  const intruder = new pg.Client({ connectionString: ownerUrl });
+  await intruder.connect();
+  let parking: Promise<unknown> | undefined;
+  let squatted: { seq: number; pendingId: number };
+  try {
+    await intruder.query('set role kluis_app');
+    await intruder.query('begin');
+    await intruder.query(`select set_config('app.tenant', $1, true)`, [String(tenantId)]);
+    const head = await intruder.query<{ seq: string; hash: Buffer }>(
+      'select seq, hash from audit_heads where tenant_id = $1 for update',
+      [tenantId],
+    );
+    parking = park();
+    await untilPending(ownerUrl, tenantId);
+    const waiting = await intruder.query<{ pending_id: string; request_id: string | null; nonce: Buffer }>(
+      'select pending_id, request_id, nonce from audit_pending where tenant_id = $1 order by pending_id desc limit 1',
+      [tenantId],
+    );
+    const last = head.rows[0];
+    const genuine = waiting.rows[0];
+    if (!last || !genuine) throw new Error('no head or no waiting entry');
+    const entry: ChainedEntry = {
+      tenantId,
+      seq: Number(last.seq) + 1,
+      at: new Date('2026-03-01T09:00:00.000Z'),
+      actorKind: 'system',
+      actorId: 'nobody',
+      role: null,
+      purpose: null,
+      action: 'forged.squat',
+      subjectPseudonyms: [],
+      categories: [],
+      records: 0,
+      decision: 'allowed',
+      reason: null,
+      requestId: genuine.request_id,
+      prevHash: last.hash,
+    };
+    const bytea = (value: Buffer): string => `\\x${value.toString('hex')}`;
+    const row = {
+      tenant_id: tenantId,
+      seq: entry.seq,
+      at: entry.at.toISOString(),
+      actor_kind: entry.actorKind,
+      actor_id: entry.actorId,
+      role: null,
+      purpose: null,
+      action: entry.action,
+      subject_pseudonyms: [],
+      categories: [],
+      records: 0,
+      decision: 'allowed',
+      reason: null,
+      request_id: entry.requestId,
+      prev_hash: bytea(last.hash),
+      hash: bytea(hashAuditEntry(entry)),
+      mac: bytea(randomBytes(32)),
+      nonce: bytea(genuine.nonce),
+    };
+    const linked = await intruder.query<{ linked: number }>('select kluis_audit_link($1::jsonb) as linked', [
+      JSON.stringify([row]),
+    ]);
+    if (linked.rows[0]?.linked !== 1) throw new Error('the forged row was not linked');
+    await intruder.query('commit');
+    squatted = { seq: entry.seq, pendingId: Number(genuine.pending_id) };
+  } finally {
+    await intruder.end();
+    await parking;
+  }
+  return squatted;
+}

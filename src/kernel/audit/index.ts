@@ -15,6 +15,7 @@ export {
   type AuditDeps,
   type AuditProblem,
   type AuditVerification,
+  type DisplacedPending,
   type AuditEntryView,
   type AuditEntryQuery,
   type VerifyOptions,

@@ -7,7 +7,7 @@ import type { Kernel } from '../../kernel/kernel.js';
  * bearer asks the database every time. A revocation or a change of a staff account (role,
  * status) made through this kernel forgets every token at once, and a look-up that was already
  * under way when it did is not kept; one made elsewhere (another process) takes effect within
- * the second, as a policy change already does within its cache's five (decision 0660).
+ * the second, as a policy change already does within its cache's five (decision 0583).
  */
 export interface FoundToken {
   token_id: number;
