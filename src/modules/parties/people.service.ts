@@ -302,12 +302,14 @@ class RefusedForSomeOfTheList extends Error {}
 async function readListUnderPurpose(
   kernel: Kernel,
   context: UseCaseContext,
-  subjectIds: number[],
-): Promise<Person[]> {
-  if (subjectIds.length === 0) return [];
+  select: (atx: AuditedTx) => Promise<number[]>,
+): Promise<{ subjectIds: number[]; people: Person[] }> {
   const categories = await personCategoriesOfPurpose(kernel, context);
-  // No category of people under the purpose: the gate's refusal of the whole read (attack S7-4).
-  if (categories.length === 0) return readUnderPurpose(kernel, context, subjectIds);
+  if (categories.length === 0) {
+    // No category of people under the purpose: the gate's refusal of the whole read (attack S7-4).
+    const subjectIds = await kernel.transact(context.tenantId, select);
+    return { subjectIds, people: await readUnderPurpose(kernel, context, subjectIds) };
+  }
   const request = {
     purpose: context.purpose,
     action: 'read' as const,
@@ -319,6 +321,9 @@ async function readListUnderPurpose(
   for (let attempt = 0; ; attempt += 1) {
     try {
       return await kernel.transact(context.tenantId, async (atx) => {
+        // The selection (and its search entry) is redone with each attempt: one commit for both.
+        const subjectIds = await select(atx);
+        if (subjectIds.length === 0) return { subjectIds, people: [] };
         let shown = subjectIds;
         if (decideEach) {
           const { allowed, refusals } = await kernel.gate.decideEach(atx, context.actor, {
@@ -327,7 +332,7 @@ async function readListUnderPurpose(
           });
           // This transaction commits, so each refusal is recorded with it, in its own person's name.
           for (const refusal of refusals.values()) atx.audit.record(refusal.auditEvent);
-          if (allowed.length === 0) return [];
+          if (allowed.length === 0) return { subjectIds, people: [] };
           shown = allowed;
         }
         try {
@@ -337,7 +342,7 @@ async function readListUnderPurpose(
             { ...request, subjectIds: shown },
             peopleRowsQuery(atx.tx, shown),
           );
-          return peopleOfRows(read.grant, read.rows);
+          return { subjectIds, people: await peopleOfRows(read.grant, read.rows) };
         } catch (error) {
           if (error instanceof AccessDenied && SUBJECT_DENIALS.has(error.code) && attempt < 3)
             throw new RefusedForSomeOfTheList();
@@ -370,7 +375,8 @@ export async function findPeopleByContact(
   const byEmail = query.email !== undefined;
   const category = byEmail ? C.email : C.phone;
   const value = byEmail ? normaliseEmail(query.email ?? '') : normalisePhone(query.phone ?? '');
-  const subjectIds = await kernel.transact(context.tenantId, async (atx) => {
+  // The search and the read of the people found commit together (one durable commit, not two).
+  const found = await readListUnderPurpose(kernel, context, async (atx) => {
     const search = await kernel.gate.authorize(atx, context.actor, {
       purpose: context.purpose,
       action: 'read',
@@ -381,7 +387,7 @@ export async function findPeopleByContact(
     const index = await search.blindIndex(category, byEmail ? 'email' : 'phone', value);
     return selectSubjectIdsByBlindIndex(atx.tx, byEmail ? 'email_bidx' : 'phone_bidx', index);
   });
-  return readListUnderPurpose(kernel, context, subjectIds);
+  return found.people;
 }
 
 export interface PeoplePage {
@@ -411,7 +417,8 @@ export async function listPeople(
   let searched = false;
   for (;;) {
     const page = { limit: query.limit - items.length, afterSubjectId: after, ...organisation };
-    const ids = await kernel.transact(context.tenantId, async (atx) => {
+    // A batch's ids and its people are read in one transaction (one durable commit).
+    const batch = await readListUnderPurpose(kernel, context, async (atx) => {
       if (!searched)
         // The search itself (names of people) once per request; the gate decides each person below.
         await kernel.gate.authorize(atx, context.actor, {
@@ -421,12 +428,14 @@ export async function listPeople(
           subjectIds: [],
           ...(context.requestId ? { requestId: context.requestId } : {}),
         });
-      searched = true;
       return query.name
         ? selectSubjectIdsByName(atx.tx, query.name, page)
         : selectSubjectIdsPage(atx.tx, page);
     });
-    items.push(...(await readListUnderPurpose(kernel, context, ids)));
+    // Only once committed: an attempt rolled back (decision 0520) took its search entry with it.
+    searched = true;
+    items.push(...batch.people);
+    const ids = batch.subjectIds;
     const last = ids.at(-1);
     if (last === undefined || ids.length < page.limit || items.length >= query.limit) break;
     after = last;
