@@ -5,7 +5,7 @@ import { createTenant } from '../src/modules/tenants/index.js';
 import { appendAuditNow, verifyAuditChain, withAudit, type AuditEvent } from '../src/kernel/audit/index.js';
 import { kernelCore } from '../src/kernel/kernel.js';
 import { medianMs, ownerQuery, pairedMs, type BenchDatabase, type Figure } from './harness.js';
-import { timeStatements, walCounters, walDelta } from './waits.js';
+import { nodeCpuPerOperation, timeStatements, walCounters, walDelta } from './waits.js';
 
 const ENTRIES_PER_RUN = 400;
 const GROUP_SIZES = [1, 10, 100];
@@ -161,9 +161,11 @@ export async function benchAudit(bench: BenchDatabase): Promise<Figure[]> {
           const perEntry = Number(process.hrtime.bigint() - started) / 1e6 / ENTRIES_PER_RUN;
           const after = await walCounters(bench.ownerUrl);
           const wal = before && after ? `; ${walDelta(before, after, ENTRIES_PER_RUN)}` : '';
+          // Node CPU per transaction, a pass of its own after the statement timer is gone.
+          const cpu = await nodeCpuPerOperation(transactions, pass);
           profile += `; ${name}: ${perEntry.toFixed(2)} ms per entry (${Object.entries(statements)
             .map(([kind, { median, count }]) => `${kind} ${median.toFixed(2)} ms ×${count}`)
-            .join(', ')})${wal}`;
+            .join(', ')})${wal}; Node CPU ${cpu.toFixed(0)} µs per transaction`;
         }
       }
       const ours = ENTRIES_PER_RUN / (timings.ours.median / 1000);

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createTenant } from '../src/modules/tenants/index.js';
 import { createPerson, getPerson, type UseCaseContext } from '../src/modules/parties/index.js';
 import { durableRecord, readPersonBare } from './bare-read.js';
-import { sampleWaits, timeStatements, walCounters, walDelta } from './waits.js';
+import { nodeCpuPerOperation, sampleWaits, timeStatements, walCounters, walDelta } from './waits.js';
 import { ownerQuery, pairedMs, type BenchDatabase, type Figure } from './harness.js';
 
 const READS = 200;
@@ -132,6 +132,16 @@ export async function benchGate(bench: BenchDatabase): Promise<Figure[]> {
         .map(([kind, { median, count }]) => `${kind} ${median.toFixed(2)} ms ×${count}`)
         .join(', ')})${wal}`;
     }
+    // Node CPU per read, one client and CLIENTS at once, each pass after the statement timer is gone.
+    const cpu: string[] = [];
+    for (const [name, read] of passes) {
+      const one = await nodeCpuPerOperation(READS, async () => {
+        for (let i = 0; i < READS; i += 1) await read(pick(i));
+      });
+      const many = await nodeCpuPerOperation(READS, concurrently(read));
+      cpu.push(`${name} ${one.toFixed(0)} / ${many.toFixed(0)} µs`);
+    }
+    profile += `; Node CPU per read, one client / ${CLIENTS} clients: ${cpu.join(', ')}`;
     const sampled = await sampleWaits(bench.ownerUrl, concurrently(gatedRead));
     waits = `; backends during one concurrent gated pass (${sampled.samples} samples): ${Object.entries(
       sampled.waits,
