@@ -3,6 +3,7 @@ import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '.
 import { createPolicyTenant, createTestKernel, fixedClock } from '../../test/kernel.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { startJobQueue, JOB_SCHEMA, type JobQueue } from '../platform/job-queue.js';
+import { runAsRequest } from '../platform/request-scope.js';
 import { SYSTEM } from '../modules/billing/billing.test-helpers.js';
 import { DATA_MAP } from '../modules/data-map.js';
 import { createPerson } from '../modules/parties/index.js';
@@ -43,13 +44,20 @@ describe('the daily retention sweep on the job queue (issue 16)', () => {
       ids.push(person.subjectId);
     }
     clock.set(new Date('2024-06-01T10:00:00Z'));
-    queue = await startJobQueue({
-      connectionString: database.ownerUrl,
-      logger: testLogger,
-      pollingIntervalSeconds: 0.5,
-    });
-    await queue.register(retentionSweepJob(kernel, DATA_MAP, testLogger));
-    await queue.runNow(RETENTION_SWEEP_JOB);
+    // Started, registered and asked for as if inside requests' handlers (decision 0761): the
+    // job's entries must still name no request.
+    const started = await runAsRequest('request-that-started-the-queue', () =>
+      startJobQueue({
+        connectionString: database.ownerUrl,
+        logger: testLogger,
+        pollingIntervalSeconds: 0.5,
+      }),
+    );
+    queue = started;
+    await runAsRequest('request-that-registered-the-job', () =>
+      started.register(retentionSweepJob(kernel, DATA_MAP, testLogger)),
+    );
+    await runAsRequest('request-that-asked-for-a-run', () => started.runNow(RETENTION_SWEEP_JOB));
     await queue.drain(RETENTION_SWEEP_JOB, 60_000);
 
     const erased = await runAsOwner<{ n: number }>(
@@ -58,12 +66,12 @@ describe('the daily retention sweep on the job queue (issue 16)', () => {
       [ids],
     );
     expect(erased.rows[0]?.n).toBe(2);
-    const certificates = await runAsOwner<{ n: number }>(
+    const certificates = await runAsOwner<{ n: number; with_request: number }>(
       database.ownerUrl,
-      'select count(*)::int as n from audit_log where action = $1',
+      `select count(*)::int as n, count(request_id)::int as with_request from audit_log where action = $1`,
       [CERTIFICATE_ACTION],
     );
-    expect(certificates.rows[0]?.n).toBe(2);
+    expect(certificates.rows[0]).toEqual({ n: 2, with_request: 0 });
     const schedules = await runAsOwner<{ name: string; cron: string }>(
       database.ownerUrl,
       `select name, cron from ${JOB_SCHEMA}.schedule`,

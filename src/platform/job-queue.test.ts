@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../test/database.js';
 import { JOB_SCHEMA, startJobQueue } from './job-queue.js';
 import { createLogger } from './logger.js';
+import { currentRequestId, runAsRequest } from './request-scope.js';
 
 let database: TestDatabase;
 
@@ -99,5 +100,40 @@ describe('the queue’s own connections (attack S10-9, decision 0642)', () => {
       process.off('warning', onWarning);
     }
     expect(warnings.filter((message) => message.includes('already executing a query'))).toEqual([]);
+  }, 90_000);
+});
+
+describe('a job runs as no request (attack S13, noticed; decision 0728)', () => {
+  it('started, registered and asked for inside requests, a job still runs with no request id, so its audit entries carry none', async () => {
+    // As if the queue were first started lazily by a request's handler: its loops and timers
+    // begin inside that request's scope, and a later request asks for a run.
+    const queue = await runAsRequest('request-that-started-it', () =>
+      startJobQueue({
+        connectionString: database.ownerUrl,
+        logger: createLogger({ level: 'silent' }),
+        pollingIntervalSeconds: 0.5,
+        recoverIntervalSeconds: 0.2,
+      }),
+    );
+    const seen: Array<string | undefined> = [];
+    try {
+      await runAsRequest('request-that-registered-it', () =>
+        queue.register({
+          name: 'scope-free',
+          run: () => {
+            // What validateAuditEvent gives an event that names no request (decision 0728).
+            seen.push(currentRequestId());
+            return Promise.resolve();
+          },
+        }),
+      );
+      await runAsRequest('request-that-asked', () => queue.runNow('scope-free'));
+      await queue.drain('scope-free', 30_000);
+      await runAsRequest('request-that-asked-again', () => queue.runNow('scope-free'));
+      await queue.drain('scope-free', 30_000);
+    } finally {
+      await queue.stop();
+    }
+    expect(seen).toEqual([undefined, undefined]);
   }, 90_000);
 });

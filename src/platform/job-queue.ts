@@ -3,6 +3,7 @@ import PgBoss from 'pg-boss';
 import { describeUnexpected } from './errors.js';
 import { jobFailureLog } from './job-failure-log.js';
 import type { Logger } from './logger.js';
+import { outsideRequest } from './request-scope.js';
 import { namedConnectionString, type ServerApplicationName } from './server-sessions.js';
 
 /**
@@ -59,7 +60,12 @@ const CLAIM_GRACE_SECONDS = 10;
  * jobs, and the queue hands each run to exactly one worker across all processes (rows claimed with
  * SKIP LOCKED, `stately` queues: at most one run waiting and one running per job).
  */
-export async function startJobQueue(options: JobQueueOptions): Promise<JobQueue> {
+export function startJobQueue(options: JobQueueOptions): Promise<JobQueue> {
+  // pg-boss's loops and timers, and this queue's own, keep the scope they were created in: none.
+  return outsideRequest(() => startQueue(options));
+}
+
+async function startQueue(options: JobQueueOptions): Promise<JobQueue> {
   const { logger } = options;
   const boss = new PgBoss({
     connectionString: namedConnectionString(options.connectionString, 'kluis-jobs'),
@@ -206,16 +212,24 @@ export async function startJobQueue(options: JobQueueOptions): Promise<JobQueue>
         // Before this process's worker starts: a run left by a dead process must not block it.
         await recoverSafely();
       }
-      await boss.work(job.name, { pollingIntervalSeconds: polling, batchSize: 1 }, async ([claimed]) => {
-        try {
-          if (job.recoverable === true && claimed) await underRunLock(claimed.id, () => job.run());
-          else await job.run();
-        } catch (error) {
-          failures.failed(job.name, error);
-          throw error;
-        }
-        failures.succeeded(job.name);
-      });
+      // A worker registered inside a request (a job first wanted there) would otherwise run every
+      // job as that request: its entries would name it for good (decision 0761).
+      const runJob = (claimed: { id: string } | undefined): Promise<void> =>
+        outsideRequest(async () => {
+          try {
+            if (job.recoverable === true && claimed) await underRunLock(claimed.id, () => job.run());
+            else await job.run();
+          } catch (error) {
+            failures.failed(job.name, error);
+            throw error;
+          }
+          failures.succeeded(job.name);
+        });
+      await outsideRequest(() =>
+        boss.work(job.name, { pollingIntervalSeconds: polling, batchSize: 1 }, ([claimed]) =>
+          runJob(claimed),
+        ),
+      );
     },
     async runNow(name) {
       // null when a run already waits (stately queue): that run will do the work.

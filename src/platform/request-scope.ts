@@ -16,3 +16,12 @@ export function runAsRequest<T>(requestId: string, work: () => T): T {
 export function currentRequestId(): string | undefined {
   return scope.getStore();
 }
+
+/**
+ * Runs `work` as no request: background work (a job's run, a queue's loops and timers, a chain run
+ * a read asked for) serves no one request, so the entries it records must not name one, even when
+ * it was first started, or its loop created, inside a request's handler.
+ */
+export function outsideRequest<T>(work: () => T): T {
+  return scope.exit(work);
+}

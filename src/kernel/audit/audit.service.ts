@@ -11,6 +11,7 @@ import {
   type Tx,
 } from '../../platform/db.js';
 import { AppError, isAppError } from '../../platform/errors.js';
+import { outsideRequest } from '../../platform/request-scope.js';
 import {
   encodeCheckpoint,
   encodeEntryMac,
@@ -912,10 +913,13 @@ function chainRunPending(db: Db, tenantId: number): boolean {
 function chainAfterReads(deps: Pick<AuditDeps, 'db' | 'keys' | 'logger'>, tenantId: number): void {
   const state = chainRunsOf(deps.db, tenantId);
   if (state.later) return;
-  state.later = setTimeout(() => {
-    state.later = undefined;
-    void chainSoon(deps, tenantId);
-  }, READ_CHAIN_DELAY_MS);
+  // The run serves every read of the burst: it starts as none of them (decision 0761).
+  state.later = outsideRequest(() =>
+    setTimeout(() => {
+      state.later = undefined;
+      void chainSoon(deps, tenantId);
+    }, READ_CHAIN_DELAY_MS),
+  );
   // A waiting run never keeps a process alive: its entries are durable, the next one chains them.
   state.later.unref();
 }
