@@ -209,6 +209,8 @@ export async function withAudit<T>(
   work: (atx: AuditedTx) => Promise<T>,
 ): Promise<T> {
   const audit = new AuditTrail(deps.clock, { deps, tenantId });
+  // Whether every entry appended at commit was of a read (decision 0765).
+  let readsOnly = true;
   try {
     // The transaction begins at the work's first statement (decision 0690).
     const { value, appending } = await withTenantOnFirstStatement(
@@ -221,7 +223,9 @@ export async function withAudit<T>(
           // After an entry of this transaction, or of a call of this process that returned before
           // its chain run, the events queue behind it (decision 0480).
           const behind = audit[PARKED] || chainRunPending(deps.db, tenantId);
-          return { value: result, appending: await appendEvents(tx, deps, tenantId, audit[DRAIN](), behind) };
+          const events = audit[DRAIN]();
+          readsOnly = events.every((event) => event.action === 'read');
+          return { value: result, appending: await appendEvents(tx, deps, tenantId, events, behind) };
         },
         // It sent nothing: the entries are the transaction, one query of their own (decision 0650).
         alone: async (result) => {
@@ -238,9 +242,10 @@ export async function withAudit<T>(
       typeof appending === 'string'
         ? appending
         : await appending.afterCommit.catch((error: unknown) => rethrowBlocked(deps.db, tenantId, error));
-    if (appended === 'pending') {
+    if (appended === 'pending' && !(audit[PARKED] && readsOnly)) {
       // Entries this transaction appended to audit_pending are in the chain before the caller
-      // goes on (decision 0340).
+      // goes on (decision 0340); those of reads queued behind a parked read (a search and the
+      // read of what it found, decision 0765) are read entries too, and go as that read's.
       await reachTestHook('audit.pending-committed');
       await chainSoon(deps, tenantId);
     } else if (audit[PARKED]) {

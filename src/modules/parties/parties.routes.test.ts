@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createTestApp, loginAs, requestAs, type StaffSession } from '../../../test/http.js';
 import { chainPendingAudit, createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import { countPendingEntries, holdChainHead, untilPending } from '../../kernel/audit/audit.test-helpers.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { setPurposeState, setRestriction } from '../../kernel/subjects/index.js';
 import type { Tenant } from '../tenants/index.js';
@@ -764,6 +765,48 @@ describe('the audit entries of a list read (attack S7-3)', () => {
           expect.objectContaining(expected),
         ]);
       }
+    }
+  });
+});
+
+describe('a search and the read of what it found (decision 0765)', () => {
+  it('commit as one transaction: with the chain head held, the search entry and the read entry of one request wait in audit_pending with the same transaction id', async () => {
+    const created = await call(sales, 'POST', '/api/v1/people', 'order_processing', {
+      subjectType: 'customer',
+      familyName: 'Eenmaal',
+      givenName: 'Ode',
+      email: 'ode@eenmaal.example',
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    await chainPendingAudit(kernel, voiceking.tenantId);
+    for (const url of ['/api/v1/people?email=ode@eenmaal.example', '/api/v1/people?name=eenmaal&limit=5']) {
+      const release = await holdChainHead(database.ownerUrl, voiceking.tenantId);
+      let requestId = '';
+      try {
+        const found = await call(sales, 'GET', url, 'order_processing');
+        expect(found.statusCode, found.body).toBe(200);
+        expect(
+          found.json<{ items: Array<{ givenName: string }> }>().items.map((item) => item.givenName),
+        ).toEqual(['Ode']);
+        requestId = String(found.headers['x-request-id']);
+        await untilPending(database.ownerUrl, voiceking.tenantId, { count: 2, requestId });
+        const parked = await runAsOwner<{ xid: string; n: number }>(
+          database.ownerUrl,
+          `select xmin::text as xid, cardinality(subject_pseudonyms)::int as n from audit_pending
+            where tenant_id = $1 and request_id = $2 order by n`,
+          [voiceking.tenantId, requestId],
+        );
+        // The search names nobody; the read names the one person shown.
+        expect(
+          parked.rows.map((row) => row.n),
+          url,
+        ).toEqual([0, 1]);
+        expect(new Set(parked.rows.map((row) => row.xid)).size, url).toBe(1);
+      } finally {
+        await release();
+      }
+      await chainPendingAudit(kernel, voiceking.tenantId);
+      expect(await countPendingEntries(database.ownerUrl, voiceking.tenantId)).toBe(0);
     }
   });
 });
