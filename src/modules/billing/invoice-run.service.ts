@@ -333,22 +333,17 @@ export async function runInvoices(
       const refused = new Set([...billing.refused, ...calls.refused]);
       const subjects = batch.filter((id) => !refused.has(id));
       // The people's data keys come from the key store (another database) while this one reads
-      // the contract lines: one read for the batch, awaited before the people are decrypted
-      // (decision 0605). Handled here so a failure surfaces at that await, not as unhandled.
+      // the contract lines and then the people's rows: one read for the batch (decision 0605),
+      // awaited by the people's read before it decrypts (decision 0750). Both are handled here
+      // so a failure surfaces at the people's await, not as unhandled.
       const keys = billing.grant.loadKeys(subjects);
       keys.catch(() => undefined);
-      const lines = groupBy(
-        await selectContractLines(atx.tx, billing.grant, period, subjects),
-        (row) => row.subjectId,
-      );
+      const linesRead = selectContractLines(atx.tx, billing.grant, period, subjects);
+      const peopleRead = readPeopleUnderGrant(atx.tx, billing.grant, subjects, keys);
+      peopleRead.catch(() => undefined);
+      const lines = groupBy(await linesRead, (row) => row.subjectId);
       for (const subjectId of refused) waitLate(subjectId);
-      await keys;
-      const people = new Map(
-        (await readPeopleUnderGrant(atx.tx, billing.grant, subjects)).map((person) => [
-          person.subjectId,
-          person,
-        ]),
-      );
+      const people = new Map((await peopleRead).map((person) => [person.subjectId, person]));
       const mandates = new Map(
         categories.includes(C.bankAccount)
           ? (await selectBankAccounts(atx.tx, billing.grant, subjects, { mandatesOnly: true })).map(

@@ -127,9 +127,14 @@ export async function selectPeople(
   tx: Tx,
   grant: Grant,
   subjectIds: readonly number[],
+  keysLoading?: Promise<void>,
 ): Promise<PersonRecord[]> {
   if (subjectIds.length === 0) return [];
-  return peopleOfRows(grant, await peopleRowsQuery(tx, subjectIds).execute());
+  const rows = await peopleRowsQuery(tx, subjectIds).execute();
+  // The caller's load of these people's data keys (`grant.loadKeys`), awaited only once the rows
+  // are in: the read and the key store's answer overlap (decision 0750).
+  await keysLoading;
+  return peopleOfRows(grant, rows);
 }
 
 /**
