@@ -34,6 +34,19 @@ export interface ChainedEntry {
   prevHash: Buffer;
 }
 
+/**
+ * A stored instant as it is hashed and shown: ISO 8601. A timestamp JavaScript cannot hold
+ * (`infinity`, a year past 275760: node-postgres gives a number or an Invalid Date) was never
+ * written by Kluis, whose entries carry its clock's instants; it is encoded as text no ISO instant
+ * can equal, so the row's hash or MAC does not match and it is named as not Kluis's, instead of the
+ * chainer or verification failing on it (attack S14-1, decision 0766).
+ */
+export function instantText(at: Date): string {
+  return at instanceof Date && Number.isFinite(at.getTime())
+    ? at.toISOString()
+    : `not an instant: ${String(at)}`;
+}
+
 /** The bytes hashed for one entry. */
 export function encodeAuditEntry(entry: ChainedEntry): Buffer {
   return Buffer.from(
@@ -41,7 +54,7 @@ export function encodeAuditEntry(entry: ChainedEntry): Buffer {
       AUDIT_ENCODING_VERSION,
       entry.tenantId,
       entry.seq,
-      entry.at.toISOString(),
+      instantText(entry.at),
       entry.actorKind,
       entry.actorId,
       entry.role,
@@ -77,7 +90,7 @@ export function encodeCheckpoint(checkpoint: {
       checkpoint.tenantId,
       checkpoint.seq,
       checkpoint.headHash.toString('hex'),
-      checkpoint.signedAt.toISOString(),
+      instantText(checkpoint.signedAt),
     ]),
     'utf8',
   );
@@ -112,7 +125,7 @@ export function encodePendingMac(
 ): Buffer {
   const content = [
     entry.tenantId,
-    entry.at.toISOString(),
+    instantText(entry.at),
     entry.actorKind,
     entry.actorId,
     entry.role,

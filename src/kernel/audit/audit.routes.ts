@@ -12,6 +12,7 @@ import { AppError } from '../../platform/errors.js';
 import { authorize } from '../gate/access.js';
 import type { Kernel } from '../kernel.js';
 import type { LocalizedText } from '../policy/policy.schema.js';
+import { instantText } from './audit.canonical.js';
 import { rightsPurposeOf } from './audit.trail.js';
 
 /** Roles that may run the verification (the CLI's `kluis audit verify` is the operator's). */
@@ -135,7 +136,7 @@ export function registerAuditRoutes(app: FastifyInstance, kernel: Kernel): void 
           ),
         ) as Record<string, LocalizedText>;
       return {
-        items: page.items.map((entry) => ({ ...entry, at: entry.at.toISOString() })),
+        items: page.items.map((entry) => ({ ...entry, at: instantText(entry.at) })),
         nextCursor: page.nextBeforeSeq === null ? null : String(page.nextBeforeSeq),
         labels: {
           roles: labelsOf(

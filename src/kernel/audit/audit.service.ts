@@ -4,6 +4,7 @@ import type { Clock } from '../../platform/clock.js';
 import {
   canRunAlone,
   commitWith,
+  isDatabaseUnavailable,
   runAloneInTenant,
   withTenant,
   withTenantOnFirstStatement,
@@ -11,6 +12,7 @@ import {
   type Tx,
 } from '../../platform/db.js';
 import { AppError, isAppError } from '../../platform/errors.js';
+import { scrubbedMessage } from '../../platform/process-guard.js';
 import { outsideRequest } from '../../platform/request-scope.js';
 import {
   encodeCheckpoint,
@@ -18,6 +20,7 @@ import {
   encodePendingMac,
   GENESIS_HASH,
   hashAuditEntry,
+  instantText,
   type ChainedEntry,
 } from './audit.canonical.js';
 import { AnchorSourceError, type AnchorSource, type AuditAnchor } from './audit.anchors.js';
@@ -941,8 +944,8 @@ function chainSoon(deps: Pick<AuditDeps, 'db' | 'keys' | 'logger'>, tenantId: nu
       () => undefined,
       // The entries stay in audit_pending, durable; the next run (any later busy append, the
       // checkpoint job, verification, a listing) chains them. A blocked chain is said, as no
-      // run will get past it.
-      (error: unknown) => logBlocked(deps, tenantId, error),
+      // run will get past it, and so is any other failure but a lost database.
+      (error: unknown) => logFailedRun(deps, tenantId, error),
     );
     void current.current.finally(() => {
       current.current = undefined;
@@ -960,6 +963,34 @@ function chainSoon(deps: Pick<AuditDeps, 'db' | 'keys' | 'logger'>, tenantId: nu
 function logBlocked(deps: Pick<AuditDeps, 'logger'>, tenantId: number, error: unknown): void {
   if (!isAuditChainBlocked(error)) return;
   deps.logger?.error({ tenantId, blockedSeq: error.details?.['blockedSeq'] }, error.message);
+}
+
+/** Failures of background chain runs already said, per logger: each tenant and message once. */
+const FAILED_RUNS_SAID = new WeakMap<object, Set<string>>();
+
+/**
+ * A background chain run failed: a blocked chain is logged as such; a lost database is said by the
+ * pool (and the next run retries); anything else would leave the tenant's pending entries
+ * unchained until a reader of the chain fails on it too, so it is logged, once per tenant and
+ * message (attack S14-1, decision 0766).
+ */
+function logFailedRun(deps: Pick<AuditDeps, 'logger'>, tenantId: number, error: unknown): void {
+  if (isAuditChainBlocked(error)) return logBlocked(deps, tenantId, error);
+  const logger = deps.logger;
+  if (!logger || isDatabaseUnavailable(error)) return;
+  const message = scrubbedMessage(error) ?? String(error);
+  let said = FAILED_RUNS_SAID.get(logger);
+  if (!said) {
+    said = new Set();
+    FAILED_RUNS_SAID.set(logger, said);
+  }
+  const key = `${tenantId}:${message}`;
+  if (said.has(key)) return;
+  said.add(key);
+  logger.error(
+    { tenantId, err: error },
+    `audit: a chain run of tenant ${tenantId} failed (${message}): its pending entries stay in audit_pending until a run succeeds; kluis audit verify says where the chain stands`,
+  );
 }
 
 /**
@@ -1223,7 +1254,7 @@ export async function verifyAuditChain(
             entries: unanchored.seq - 1,
             firstBadSeq: unanchored.seq,
             problem: 'unanchored',
-            message: `entry ${unanchored.seq} (${unanchored.at.toISOString()}) is covered by no checkpoint in the ${source.name}${covered > 0 ? ` (its last is at seq ${covered})` : ''}: checkpoints are missing or were deleted`,
+            message: `entry ${unanchored.seq} (${instantText(unanchored.at)}) is covered by no checkpoint in the ${source.name}${covered > 0 ? ` (its last is at seq ${covered})` : ''}: checkpoints are missing or were deleted`,
           };
         }
       }
