@@ -93,4 +93,26 @@ describe('the request pool and a database that stops answering (decision 0726)',
     if (again.statusCode === 503) again = await requestAs(app, sales, PURPOSE)('GET', `/api/v1/people/${id}`);
     expect(again.statusCode, again.body).toBe(200);
   }, 60_000);
+
+  it('a request that must open a connection while the database is frozen answers 503 database_unavailable within the silence limit and the probe’s, not after the freeze (attack S14-3, decision 0767)', async () => {
+    const id = await createCustomer('Nieuwkomer');
+    // The pool's connections are gone (as after ten idle seconds): the next request opens one,
+    // and the frozen server accepts it and never answers its startup.
+    await proxy.cut();
+    await proxy.restore();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    proxy.freeze();
+    const started = Date.now();
+    const read = await requestAs(app, sales, PURPOSE)('GET', `/api/v1/people/${id}`);
+    const waited = Date.now() - started;
+    expect(read.statusCode, read.body).toBe(503);
+    expect(read.json<{ code: string }>().code).toBe('database_unavailable');
+    // 1 s + 5 s here (30 s + 5 s in a server), on a loaded machine: far less than for ever.
+    expect(waited).toBeLessThan(20_000);
+    await proxy.cut();
+    await proxy.restore();
+    let again = await requestAs(app, sales, PURPOSE)('GET', `/api/v1/people/${id}`);
+    if (again.statusCode === 503) again = await requestAs(app, sales, PURPOSE)('GET', `/api/v1/people/${id}`);
+    expect(again.statusCode, again.body).toBe(200);
+  }, 60_000);
 });

@@ -43,7 +43,11 @@ export interface AppPoolOptions {
   /** Switch every connection to APP_ROLE, for when the login itself may bypass RLS. */
   assumeAppRole: boolean;
   max?: number;
-  /** How long a caller waits for a free connection before it fails (default: for ever). */
+  /**
+   * How long a caller may wait for a connection (a free one, or a new one to be opened and take
+   * the app role) before it fails as on a lost database: by default the statement silence limit
+   * and the probe's together (decision 0767); for ever when the silence limit is 0.
+   */
   connectionTimeoutMillis?: number;
   /** How long an export's COPY may wait for the server's next bytes (decision 0704; tests). */
   copySilenceMs?: number;
@@ -77,15 +81,15 @@ const PROBE_TIMEOUT_MS = 5_000;
 export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysely<DB>; pool: pg.Pool } {
   // pg-pool awaits `onConnect` before it hands a new client out; when it rejects, the client is
   // ended and the caller's connect() rejects (@types/pg types the hook as returning void).
+  const connectLimitMs = connectLimitOf(options);
   const config: Omit<pg.PoolConfig, 'onConnect'> & { onConnect?: (client: pg.ClientBase) => Promise<void> } =
     {
       connectionString: namedConnectionString(options.connectionString, 'kluis'),
       max: options.max ?? 10,
-      ...(options.connectionTimeoutMillis === undefined
-        ? {}
-        : { connectionTimeoutMillis: options.connectionTimeoutMillis }),
+      ...(connectLimitMs === undefined ? {} : { connectionTimeoutMillis: connectLimitMs }),
     };
-  if (options.assumeAppRole) config.onConnect = (client) => assumeAppRole(client, options.logger);
+  if (options.assumeAppRole)
+    config.onConnect = (client) => assumeAppRole(client, options.logger, connectLimitMs);
   const pool = new pg.Pool(config);
   pool.on('error', (err) =>
     options.logger.warn({ err: { message: err.message } }, 'idle database connection failed'),
@@ -360,14 +364,40 @@ class BehindBegin extends pg.Query {
   }
 }
 
+/**
+ * How long a caller waits for a connection (decision 0767). pg-pool's limit covers the wait for a
+ * free connection and the opening of a new one (a frozen server completes the TCP handshake and
+ * never answers the startup), not the `SET ROLE` after it, which assumeAppRole watches itself.
+ */
+function connectLimitOf(options: AppPoolOptions): number | undefined {
+  if (options.connectionTimeoutMillis !== undefined) return options.connectionTimeoutMillis;
+  const silenceMs = options.statementSilenceMs ?? STATEMENT_SILENCE_MS;
+  return silenceMs === 0 ? undefined : silenceMs + PROBE_TIMEOUT_MS;
+}
+
 /** Switches a fresh connection to APP_ROLE; rejects (the connection is then closed) when it cannot. */
-async function assumeAppRole(client: pg.ClientBase, logger: Logger): Promise<void> {
+async function assumeAppRole(
+  client: pg.ClientBase,
+  logger: Logger,
+  limitMs: number | undefined,
+): Promise<void> {
+  // A server that answered the startup and then froze: the connection is ended, as a silent one.
+  const timer =
+    limitMs === undefined
+      ? undefined
+      : setTimeout(
+          () => endSilentClient(client, `the database did not answer SET ROLE within ${limitMs / 1000} s`),
+          limitMs,
+        );
   try {
     await client.query(`SET ROLE ${APP_ROLE}`);
   } catch (error) {
+    if (isDatabaseUnavailable(error)) throw error;
     const code = (error as { code?: unknown }).code;
     logger.error({ code }, 'could not switch to the application role: connection closed');
     throw new AppRoleError(typeof code === 'string' ? code : undefined);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
