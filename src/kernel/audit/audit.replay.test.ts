@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/cli.js';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { encodePendingMac } from './audit.canonical.js';
+import { chainPendingEntries } from './audit.service.js';
 import { verifyAuditChain, withAudit, type AuditDeps } from './index.js';
 import {
   chainForgedWithWaitingNonce,
@@ -222,7 +223,7 @@ describe('a copied pending entry is chained once (attack S11-1, decision 0686)',
     const words = `chained entry 2 of tenant ${String(tenantId)} carries the nonce of pending entry ${String(genuineId)} but was not written by Kluis (its signature does not match): pending entry ${String(genuineId)} is the genuine record and entry 2 the forgery; it is not a copy, is never chained and stays in audit_pending: keep it`;
     // One line at error level naming both; never "a copy".
     expect(logged.filter((line) => line.fields['pendingId'] === genuineId)).toEqual([
-      { fields: { tenantId, pendingId: genuineId, seq: 2 }, message: `audit: ${words}` },
+      { fields: { tenantId, pendingId: genuineId, seq: 2, rows: 1 }, message: `audit: ${words}` },
     ]);
 
     const verification = await verifyAuditChain(deps, tenantId);
@@ -232,7 +233,7 @@ describe('a copied pending entry is chained once (attack S11-1, decision 0686)',
       firstBadSeq: 2,
       problem: 'entry_mac_invalid',
       message: expect.stringContaining('entry 2 was not written by Kluis') as string,
-      displacedPending: [{ pendingId: genuineId, seq: 2, message: words }],
+      displacedPending: [{ pendingId: genuineId, seq: 2, rows: 1, message: words }],
     });
     // The chain goes on after the forgery; the genuine entry stays, and is logged once.
     await recordPending(tenantId, 'after', () => Promise.resolve());
@@ -253,6 +254,45 @@ describe('a copied pending entry is chained once (attack S11-1, decision 0686)',
     expect(cli.stdout).toContain(`audit ${slug}: BROKEN at seq 2 (entry_mac_invalid)`);
     expect(cli.stdout).toContain(`audit ${slug}: ${words}`);
     expect(cli.code).not.toBe(0);
+  });
+
+  it('S14-2: copies the app role makes of a displaced entry are named with it as one record: one log line per run and forged entry, one verification item counting the rows', async () => {
+    const tenantId = await createAuditTenant(database.db, 'replay-squat-copies');
+    await record(tenantId, 'before');
+    const squatted = await chainForgedWithWaitingNonce(database.ownerUrl, tenantId, () =>
+      record(tenantId, 'the-read'),
+    );
+    const genuineId = squatted.pendingId;
+    const COPIES = 500;
+    await runAsAppRole(database.ownerUrl, tenantId, [
+      `insert into audit_pending (${PENDING_COLUMNS}, nonce)
+       select ${PENDING_COLUMNS}, nonce from audit_pending, generate_series(1, ${String(COPIES)})
+        where tenant_id = $1 and pending_id = $2`,
+      [tenantId, genuineId],
+    ]);
+    // The next run reads the copies: a line names many of them, not one line per row.
+    await recordPending(tenantId, 'after', () => Promise.resolve());
+    await chainPendingEntries(deps, tenantId);
+    const lines = logged.filter(
+      (line) => line.fields['tenantId'] === tenantId && line.fields['seq'] === squatted.seq,
+    );
+    // A run reads audit_pending in batches of 500: a line per batch that holds some of them.
+    const counts = lines.map((line) => Number(line.fields['rows']));
+    expect(counts[0]).toBe(1);
+    expect(counts.slice(1).reduce((sum, count) => sum + count, 0)).toBe(COPIES);
+    expect(counts.length).toBeLessThanOrEqual(3);
+
+    const verification = await verifyAuditChain(deps, tenantId);
+    expect(verification.ok ? [] : verification.displacedPending).toEqual([
+      {
+        pendingId: genuineId,
+        seq: squatted.seq,
+        rows: COPIES + 1,
+        message: expect.stringContaining(
+          `pending entry ${String(genuineId)} (with ${String(COPIES)} more signed pending rows carrying its nonce: copies of it, the same one record) is the genuine record`,
+        ) as string,
+      },
+    ]);
   });
 
   it('an entry without a nonce, waiting since before migration 0686, is still chained once and verifies', async () => {

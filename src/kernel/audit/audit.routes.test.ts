@@ -345,6 +345,7 @@ describe('GET /api/v1/audit/verify — the chain, proved over HTTP (issue 20)', 
         {
           pendingId: squatted.pendingId,
           seq: squatted.seq,
+          rows: 1,
           message: `chained entry ${seq} of tenant ${tenant} carries the nonce of pending entry ${pending} but was not written by Kluis (its signature does not match): pending entry ${pending} is the genuine record and entry ${seq} the forgery; it is not a copy, is never chained and stays in audit_pending: keep it`,
         },
       ],

@@ -68,8 +68,14 @@ const verificationSchema = z.object({
   displacedPending: z
     .array(
       z.object({
-        pendingId: z.number().int().describe('the genuine entry, its audit_pending number'),
+        pendingId: z.number().int().describe('the genuine entry, its (first) audit_pending number'),
         seq: z.number().int().describe('the chained entry not written by Kluis that carries its nonce'),
+        rows: z
+          .number()
+          .int()
+          .describe(
+            'how many signed audit_pending rows carry its nonce: the entry and identical copies of it, one record (decision 0768)',
+          ),
         message: z
           .string()
           .describe('what the server log and kluis audit verify say of it, in the same words'),

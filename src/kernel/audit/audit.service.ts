@@ -711,10 +711,13 @@ async function chainableEntries(
     if (nonce !== undefined) nonces.add(nonce);
     valid.push(row);
   }
+  // The rows a forgery displaced, by the forged entry: one record, however many rows carry it.
+  const displaced = new Map<number, PendingEntry[]>();
   for (const { row, twin } of await judgeChainedPending(tx, deps.keys, tenantId, chained)) {
     if (twin.kluis) reportCopy(deps, tenantId, row);
-    else reportDisplaced(deps, tenantId, row, twin.seq);
+    else displaced.set(twin.seq, [...(displaced.get(twin.seq) ?? []), row]);
   }
+  for (const [seq, displacedRows] of displaced) reportDisplaced(deps, tenantId, displacedRows, seq);
   return valid;
 }
 
@@ -754,10 +757,16 @@ async function judgeChainedPending(
 
 /**
  * What the log and `kluis audit verify` say of a genuine pending entry a forged chained entry
- * displaced (attack S13-4, decision 0760), in the same words.
+ * displaced (attack S13-4, decision 0760), in the same words. `rows`: how many signed pending rows
+ * carry its nonce (the entry and copies of it the app role made, attack S14-2, decision 0768):
+ * one record, named by its first row.
  */
-function displacedMessage(tenantId: number, pendingId: number, seq: number): string {
-  return `chained entry ${seq} of tenant ${tenantId} carries the nonce of pending entry ${pendingId} but was not written by Kluis (its signature does not match): pending entry ${pendingId} is the genuine record and entry ${seq} the forgery; it is not a copy, is never chained and stays in audit_pending: keep it`;
+function displacedMessage(tenantId: number, pendingId: number, seq: number, rows: number): string {
+  const copies =
+    rows > 1
+      ? ` (with ${rows - 1} more signed pending ${rows === 2 ? 'row' : 'rows'} carrying its nonce: copies of it, the same one record)`
+      : '';
+  return `chained entry ${seq} of tenant ${tenantId} carries the nonce of pending entry ${pendingId} but was not written by Kluis (its signature does not match): pending entry ${pendingId}${copies} is the genuine record and entry ${seq} the forgery; it is not a copy, is never chained and stays in audit_pending: keep it`;
 }
 
 /**
@@ -860,19 +869,21 @@ function reportCopy(deps: Pick<AuditDeps, 'db' | 'logger'>, tenantId: number, ro
   );
 }
 
+/** One line per forged entry and run, however many rows carry the displaced entry's nonce. */
 function reportDisplaced(
   deps: Pick<AuditDeps, 'db' | 'logger'>,
   tenantId: number,
-  row: PendingEntry,
+  rows: readonly PendingEntry[],
   seq: number,
 ): void {
   const reported = reportedChainedOf(deps.db);
-  const key = chainedKey(tenantId, row);
-  if (reported.has(key)) return;
-  reported.add(key);
+  const unsaid = rows.filter((row) => !reported.has(chainedKey(tenantId, row)));
+  const [first] = unsaid;
+  if (!first) return;
+  for (const row of unsaid) reported.add(chainedKey(tenantId, row));
   deps.logger?.error(
-    { tenantId, pendingId: row.pending_id, seq },
-    `audit: ${displacedMessage(tenantId, row.pending_id, seq)}`,
+    { tenantId, pendingId: first.pending_id, seq, rows: unsaid.length },
+    `audit: ${displacedMessage(tenantId, first.pending_id, seq, unsaid.length)}`,
   );
 }
 
@@ -1141,8 +1152,11 @@ export type AuditVerification =
 
 /** A genuine pending entry and the forged chained entry that carries its nonce (decision 0760). */
 export interface DisplacedPending {
+  /** The first pending row carrying the entry. */
   pendingId: number;
   seq: number;
+  /** How many signed pending rows carry its nonce: the entry and copies of it (decision 0768). */
+  rows: number;
   message: string;
 }
 
@@ -1667,7 +1681,8 @@ async function inspectPending(
  * hash fails), so verification looks for them only then, wherever the forged entry is.
  */
 async function findDisplacedPending(tx: Tx, keys: AuditKeys, tenantId: number): Promise<DisplacedPending[]> {
-  const displaced: DisplacedPending[] = [];
+  // By the forged entry: its first row and how many carry it (decision 0768).
+  const displaced = new Map<number, { pendingId: number; rows: number }>();
   let afterId = 0;
   for (;;) {
     const rows = await selectPendingEntries(tx, tenantId, afterId, VERIFY_BATCH);
@@ -1677,11 +1692,18 @@ async function findDisplacedPending(tx: Tx, keys: AuditKeys, tenantId: number): 
     }
     for (const { row, twin } of await judgeChainedPending(tx, keys, tenantId, chained)) {
       if (twin.kluis) continue;
-      const message = displacedMessage(tenantId, row.pending_id, twin.seq);
-      displaced.push({ pendingId: row.pending_id, seq: twin.seq, message });
+      const seen = displaced.get(twin.seq);
+      if (seen) seen.rows += 1;
+      else displaced.set(twin.seq, { pendingId: row.pending_id, rows: 1 });
     }
     const last = rows.at(-1);
-    if (!last || rows.length < VERIFY_BATCH) return displaced;
+    if (!last || rows.length < VERIFY_BATCH)
+      return [...displaced].map(([seq, { pendingId, rows: count }]) => ({
+        pendingId,
+        seq,
+        rows: count,
+        message: displacedMessage(tenantId, pendingId, seq, count),
+      }));
     afterId = last.pending_id;
   }
 }
