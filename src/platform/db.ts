@@ -94,14 +94,11 @@ export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysel
   pool.on('error', (err) =>
     options.logger.warn({ err: { message: err.message } }, 'idle database connection failed'),
   );
-  /** The pool's connections the server has not closed yet. */
-  const open = new Set<pg.PoolClient>();
+  const endPool = endWhenClosed(pool, options.logger, options.closeWaitMs);
   // A connection that is checked out (a transaction between two queries) has no pool listener:
   // its 'error' (the server died under it) would be unhandled and end the process. Its work fails
   // at its next query instead, and the pool drops it.
   pool.on('connect', (client) => {
-    open.add(client);
-    client.once('end', () => open.delete(client));
     client.on('error', (err) =>
       options.logger.warn({ err: { message: err.message } }, 'database connection failed'),
     );
@@ -109,7 +106,7 @@ export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysel
   const silence = silenceWatch(options);
   const end = async () => {
     await silence.end();
-    await endPool(pool, open, options.closeWaitMs ?? CLOSE_WAIT_MS, options.logger);
+    await endPool();
   };
   const dialect = new TenantBeginDialect({ pool: kyselyPool(pool, end, silence) });
   const db = new Kysely<DB>({ dialect });
@@ -270,14 +267,26 @@ function silenceWatch(options: AppPoolOptions): SilenceWatch {
 }
 
 /**
- * Ends `pool` and resolves once the server has closed every one of its connections. pg-pool's
+ * Tracks `pool`'s connections (call it before the pool connects) and answers the function that
+ * ends the pool and resolves once the server has closed every one of its connections. pg-pool's
  * `end()` resolves as soon as it has *asked* each connection to end: the backend may not have read
  * the goodbye yet. PostgreSQL stopped right then (`kluis serve`'s shutdown stops the embedded
  * server next) terminates that session, and the ending connection still reads the server's
  * "terminating connection due to administrator command" (57P01) and reports it as a failed
  * connection (decision 0735). A server that has not closed them within `waitMs` (a frozen one, a
- * partition) has them closed from this side: nothing arrives on them afterwards.
+ * partition) has them closed from this side: nothing arrives on them afterwards. Used by the app's
+ * pools (createAppDb) and by the job queue's (decision 0763).
  */
+export function endWhenClosed(pool: pg.Pool, logger: Logger, waitMs = CLOSE_WAIT_MS): () => Promise<void> {
+  /** The pool's connections the server has not closed yet. */
+  const open = new Set<pg.PoolClient>();
+  pool.on('connect', (client) => {
+    open.add(client);
+    client.once('end', () => open.delete(client));
+  });
+  return () => endPool(pool, open, waitMs, logger);
+}
+
 async function endPool(
   pool: pg.Pool,
   open: ReadonlySet<pg.PoolClient>,

@@ -1,6 +1,8 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../test/database.js';
+import { throughProxy } from '../../test/proxied-kernel.js';
+import { startProxy, type TcpProxy } from '../../test/tcp-proxy.js';
 import { JOB_SCHEMA, startJobQueue } from './job-queue.js';
 import { createLogger } from './logger.js';
 import { currentRequestId, runAsRequest } from './request-scope.js';
@@ -135,5 +137,43 @@ describe('a job runs as no request (attack S13, noticed; decision 0728)', () => 
       await queue.stop();
     }
     expect(seen).toEqual([undefined, undefined]);
+  }, 90_000);
+});
+
+describe('stopping the queue waits for the server to close its pool’s connections (decision 0763)', () => {
+  it('stop() has not resolved while the server has not closed pg-boss’s connections, and resolves once they are closed', async () => {
+    let frozen = false;
+    // The first goodbye (Terminate, 'X') any connection of the queue sends freezes the server:
+    // from then on nothing passes either way, as a backend not yet scheduled to read it.
+    const proxy: TcpProxy = await startProxy(new URL(database.ownerUrl), {
+      watch: (data) => {
+        if (!frozen && data[0] === 0x58 && data.length === 5) {
+          frozen = true;
+          proxy.freeze();
+        }
+      },
+    });
+    const queue = await startJobQueue({
+      connectionString: throughProxy(database.ownerUrl, proxy),
+      logger: createLogger({ level: 'silent' }),
+      pollingIntervalSeconds: 0.5,
+    });
+    try {
+      await queue.register({ name: 'before-stop', run: () => Promise.resolve() });
+      await queue.runNow('before-stop');
+      await queue.drain('before-stop', 30_000);
+      let stopped = false;
+      const stopping = queue.stop().then(() => {
+        stopped = true;
+      });
+      await sleep(1000);
+      expect(frozen).toBe(true);
+      expect(stopped).toBe(false);
+      await proxy.cut();
+      await stopping;
+      expect(stopped).toBe(true);
+    } finally {
+      await proxy.cut();
+    }
   }, 90_000);
 });

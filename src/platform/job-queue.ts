@@ -1,5 +1,6 @@
 import pg from 'pg';
 import PgBoss from 'pg-boss';
+import { endWhenClosed } from './db.js';
 import { describeUnexpected } from './errors.js';
 import { jobFailureLog } from './job-failure-log.js';
 import type { Logger } from './logger.js';
@@ -48,6 +49,8 @@ export interface JobQueueOptions {
   recoverIntervalSeconds?: number;
   /** A run younger than this is not judged (pg-boss may have claimed it and not yet called us); seconds, for tests. */
   claimGraceSeconds?: number;
+  /** How long stop() waits for the server to close the queue's pool's connections; ms, for tests (decision 0763). */
+  closeWaitMs?: number;
 }
 
 /** A live run holds this session lock (keyed by the job's id) for as long as its handler runs. */
@@ -67,10 +70,20 @@ export function startJobQueue(options: JobQueueOptions): Promise<JobQueue> {
 
 async function startQueue(options: JobQueueOptions): Promise<JobQueue> {
   const { logger } = options;
-  const boss = new PgBoss({
+  // pg-boss's queries go through a pool of ours, ended as the app's pools are: stop() resolves
+  // once the server has closed its connections, so a server stopped next terminates none of them
+  // (decision 0763; pg-boss's own pool resolved its end() when it had only asked, decision 0735).
+  const pool = new pg.Pool({
     connectionString: namedConnectionString(options.connectionString, 'kluis-jobs'),
-    schema: JOB_SCHEMA,
     max: 3,
+  });
+  pool.on('error', (error: Error) => {
+    logger.warn({ err: describeUnexpected(error) }, 'job queue error');
+  });
+  const endPool = endWhenClosed(pool, logger, options.closeWaitMs);
+  const boss = new PgBoss({
+    db: { executeSql: (text: string, values?: unknown[]) => pool.query(text, values) },
+    schema: JOB_SCHEMA,
     // A run that hangs is given back to the queue after 15 minutes.
     expireInMinutes: 15,
     retryLimit: 3,
@@ -81,7 +94,12 @@ async function startQueue(options: JobQueueOptions): Promise<JobQueue> {
   boss.on('error', (error: Error) => {
     logger.warn({ err: describeUnexpected(error) }, 'job queue error');
   });
-  await boss.start();
+  try {
+    await boss.start();
+  } catch (error) {
+    await endPool().catch(() => undefined);
+    throw error;
+  }
   const polling = options.pollingIntervalSeconds ?? 2;
   const names = new Set<string>();
   const recoverable = new Set<string>();
@@ -247,6 +265,7 @@ async function startQueue(options: JobQueueOptions): Promise<JobQueue> {
     async stop() {
       clearInterval(recoverTimer);
       await boss.stop({ graceful: true, wait: true, timeout: 20_000 });
+      await endPool();
       for (const take of opened) {
         const client = await take()?.catch(() => null);
         await client?.end().catch(() => undefined);
