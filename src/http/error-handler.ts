@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { CommitOutcomeUnknown, isDatabaseUnavailable } from '../platform/db.js';
+import { committedDuring } from '../platform/request-scope.js';
 import { answerStoppedHead } from './head.js';
 import {
   describeUnexpected,
@@ -154,6 +155,11 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   if (isDatabaseUnavailable(error)) {
     // Not the caller's fault and not an answer about their input (a login is not "wrong password").
     request.log.error({ err: describeUnexpected(error) }, 'database unavailable');
+    if (committedDuring(request)) {
+      // A request of several transactions lost the database after one of them committed: not
+      // "nothing changed" (decision 0762).
+      return sendProblem(request, reply, 'database_unavailable', PARTLY_COMMITTED, { outcome: 'partial' });
+    }
     return sendProblem(
       request,
       reply,
@@ -181,6 +187,12 @@ export const COMMIT_OUTCOME_UNKNOWN =
   'the database was lost while this request was being committed: its changes may have been saved or not. ' +
   'A PATCH, PUT or DELETE can be repeated as it is; a POST only with the same Idempotency-Key, or after ' +
   'checking whether what it creates exists';
+
+/** The detail of a 503 after one of the request's transactions committed (decision 0762). */
+export const PARTLY_COMMITTED =
+  'the database was lost part-way through this request, after one of its transactions was committed: ' +
+  'part of its work was saved, the rest not. Check the state before repeating it; ' +
+  'a PATCH, PUT or DELETE can be repeated as it is';
 
 type FrameworkErrorCode =
   | 'validation_failed'

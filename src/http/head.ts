@@ -64,6 +64,6 @@ export function answerStoppedHead(request: FastifyRequest, reply: FastifyReply, 
 export function runHandlerAsRequest(route: RouteOptions): void {
   const handler = route.handler;
   route.handler = function (this: unknown, request, reply) {
-    return runAsRequest(request.id, () => handler.call(this as never, request, reply));
+    return runAsRequest(request.id, () => handler.call(this as never, request, reply), request);
   };
 }

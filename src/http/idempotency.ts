@@ -6,6 +6,7 @@ import { runInIdempotentScope } from '../kernel/idempotent-commits.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Tx } from '../platform/db.js';
 import { AppError, validationError } from '../platform/errors.js';
+import { withoutNotingCommits } from '../platform/request-scope.js';
 import { reachTestHook } from '../platform/test-hooks.js';
 import { PURPOSE_HEADER } from './purpose.js';
 
@@ -98,31 +99,40 @@ async function runHoldingKey<T, S extends number>(
     });
   }
   const now = kernel.clock.now();
-  const existing = await kernel.plain(tenantId, async (tx) => {
-    await tx
-      .deleteFrom('idempotency_keys')
-      .where('created_at', '<', new Date(now.getTime() - KEEP_MS))
-      .execute();
-    const row = await tx
-      .selectFrom('idempotency_keys')
-      .select(['fingerprint', 'state', 'response_status', 'response_body'])
-      .where('idempotency_key', '=', key)
-      .executeTakeFirst();
-    if (row === undefined) {
+  // The key's own row is bookkeeping: its commit is not part of the request's work (decision 0762).
+  const existing = await withoutNotingCommits(() =>
+    kernel.plain(tenantId, async (tx) => {
       await tx
-        .insertInto('idempotency_keys')
-        .values({ tenant_id: tenantId, idempotency_key: key, fingerprint, state: 'pending', created_at: now })
+        .deleteFrom('idempotency_keys')
+        .where('created_at', '<', new Date(now.getTime() - KEEP_MS))
         .execute();
-    } else if (row.state === 'pending' && row.fingerprint.equals(fingerprint)) {
-      // Its holder is gone (we hold the lock) and it made nothing: this retry takes the key over.
-      await tx
-        .updateTable('idempotency_keys')
-        .set({ created_at: now })
+      const row = await tx
+        .selectFrom('idempotency_keys')
+        .select(['fingerprint', 'state', 'response_status', 'response_body'])
         .where('idempotency_key', '=', key)
-        .execute();
-    }
-    return row;
-  });
+        .executeTakeFirst();
+      if (row === undefined) {
+        await tx
+          .insertInto('idempotency_keys')
+          .values({
+            tenant_id: tenantId,
+            idempotency_key: key,
+            fingerprint,
+            state: 'pending',
+            created_at: now,
+          })
+          .execute();
+      } else if (row.state === 'pending' && row.fingerprint.equals(fingerprint)) {
+        // Its holder is gone (we hold the lock) and it made nothing: this retry takes the key over.
+        await tx
+          .updateTable('idempotency_keys')
+          .set({ created_at: now })
+          .where('idempotency_key', '=', key)
+          .execute();
+      }
+      return row;
+    }),
+  );
   if (existing && !existing.fingerprint.equals(fingerprint)) {
     throw new AppError('idempotency_key_reused', 'idempotency key reused for another request', {
       publicMessage: `this ${IDEMPOTENCY_HEADER} was used for a different request; use a new key`,

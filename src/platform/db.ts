@@ -21,6 +21,7 @@ import { trackPoolClients } from './copy-out.js';
 import type { Database } from './database.js';
 import type { Logger } from './logger.js';
 import { scrubbedMessage } from './process-guard.js';
+import { noteCommitted } from './request-scope.js';
 import { namedConnectionString } from './server-sessions.js';
 
 export type Db = Kysely<Database>;
@@ -694,6 +695,7 @@ async function runAlone<R>(pool: pg.Pool, text: string): Promise<R[]> {
     throw error;
   }
   client.release();
+  noteCommitted();
   // One result per statement: begin, the settings, the statement, commit.
   const answer = Array.isArray(results) && results.length === 4 ? results[2] : undefined;
   if (!answer)
@@ -823,6 +825,7 @@ class TenantBeginDriver implements Driver {
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     try {
       await this.#commit(connection);
+      noteCommitted();
     } catch (error) {
       if (!isDatabaseUnavailable(error)) throw error;
       // The commit may have been made before the connection went: nobody here can tell.

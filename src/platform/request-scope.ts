@@ -5,16 +5,44 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  * without a request id of its own takes this one, so every request's entries carry its id (decision
  * 0521), including those of use cases that take no id, such as the privacy portal's.
  */
-const scope = new AsyncLocalStorage<string>();
+const scope = new AsyncLocalStorage<RequestScope>();
 
-/** Runs `work` (a route's handler) as the request `requestId`. */
-export function runAsRequest<T>(requestId: string, work: () => T): T {
-  return scope.run(requestId, work);
+interface RequestScope {
+  id: string;
+  /** One of the request's transactions committed (decision 0762). */
+  committed: boolean;
+}
+
+/** The scope of each request whose handler ran, by the object `runAsRequest` was given. */
+const SCOPES = new WeakMap<object, RequestScope>();
+
+/**
+ * Runs `work` (a route's handler) as the request `requestId`. `request`: the object the error
+ * handler will get, so it can ask `committedDuring` afterwards.
+ */
+export function runAsRequest<T>(requestId: string, work: () => T, request?: object): T {
+  const store: RequestScope = { id: requestId, committed: false };
+  if (request) SCOPES.set(request, store);
+  return scope.run(store, work);
 }
 
 /** The id of the request whose handler this call runs in, if any (none in jobs and the CLI). */
 export function currentRequestId(): string | undefined {
-  return scope.getStore();
+  return scope.getStore()?.id;
+}
+
+/** Said by the database layer when a transaction has committed: of the request it runs for, if any. */
+export function noteCommitted(): void {
+  const store = scope.getStore();
+  if (store) store.committed = true;
+}
+
+/**
+ * Whether a transaction of `request`'s handler committed (decision 0762): a 503 after that is
+ * not "nothing changed".
+ */
+export function committedDuring(request: object): boolean {
+  return SCOPES.get(request)?.committed === true;
 }
 
 /**
@@ -24,4 +52,13 @@ export function currentRequestId(): string | undefined {
  */
 export function outsideRequest<T>(work: () => T): T {
   return scope.exit(work);
+}
+
+/**
+ * Runs `work` (a request's bookkeeping, such as its Idempotency-Key's row) so that its commits do
+ * not count as the request's: a 503 after them still means nothing of the request's work was saved.
+ */
+export function withoutNotingCommits<T>(work: () => T): T {
+  const store = scope.getStore();
+  return store ? scope.run({ id: store.id, committed: false }, work) : work();
 }
