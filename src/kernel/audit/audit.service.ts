@@ -13,7 +13,7 @@ import {
 } from '../../platform/db.js';
 import { AppError, isAppError } from '../../platform/errors.js';
 import { scrubbedMessage } from '../../platform/process-guard.js';
-import { outsideRequest } from '../../platform/request-scope.js';
+import { outsideRequest, withoutNotingCommits } from '../../platform/request-scope.js';
 import {
   encodeCheckpoint,
   encodeEntryMac,
@@ -612,10 +612,20 @@ const CHAIN_BATCH = 500;
  * just wrote pending entries, so the look without the lock is skipped. Returns how many were
  * chained.
  */
-export async function chainPendingEntries(
+export function chainPendingEntries(
   deps: Pick<AuditDeps, 'db' | 'keys' | 'logger'>,
   tenantId: number,
   options: { known?: boolean } = {},
+): Promise<number> {
+  // Housekeeping of the chain, not the work of the request that happens to run it: its commits
+  // do not make that request's 503 a "partial" one (decision 0762).
+  return withoutNotingCommits(() => chainPending(deps, tenantId, options));
+}
+
+async function chainPending(
+  deps: Pick<AuditDeps, 'db' | 'keys' | 'logger'>,
+  tenantId: number,
+  options: { known?: boolean },
 ): Promise<number> {
   if (!options.known) {
     // Readers call this first: a look without the lock, so a listing never waits for appenders.
