@@ -190,9 +190,9 @@ export const COMMIT_OUTCOME_UNKNOWN =
 
 /** The detail of a 503 after one of the request's transactions committed (decision 0762). */
 export const PARTLY_COMMITTED =
-  'the database was lost part-way through this request, after one of its transactions was committed: ' +
-  'part of its work was saved, the rest not. Check the state before repeating it; ' +
-  'a PATCH, PUT or DELETE can be repeated as it is';
+  'the database was lost part-way through this request, after one of its transactions had committed: ' +
+  'part of its work may have been saved (an attempt counted, a step of a longer task). Check the state ' +
+  'before repeating it; a PATCH, PUT or DELETE can be repeated as it is';
 
 type FrameworkErrorCode =
   | 'validation_failed'
