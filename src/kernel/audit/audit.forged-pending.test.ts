@@ -5,7 +5,8 @@ import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test
 import { chainPendingEntries } from './audit.service.js';
 import { verifyAuditChain, withAudit, type AuditDeps } from './index.js';
 import {
-  createAuditDeps,
+  createWatchedAuditDeps,
+  type LoggedLine,
   createAuditTenant,
   holdChainHead,
   readEvent,
@@ -21,21 +22,13 @@ import {
 let database: TestDatabase;
 let deps: AuditDeps;
 let macs = 0;
-const logged: Array<{ fields: Record<string, unknown>; message: string }> = [];
+const logged: LoggedLine[] = [];
 beforeAll(async () => {
   database = await createTestDatabase();
-  const base = createAuditDeps(database);
-  deps = {
-    ...base,
-    keys: {
-      ...base.keys,
-      checkpointMac: (tenantId, data) => {
-        macs += 1;
-        return base.keys.checkpointMac(tenantId, data);
-      },
-    },
-    logger: { error: (fields: Record<string, unknown>, message: string) => logged.push({ fields, message }) },
-  };
+  deps = createWatchedAuditDeps(database, logged, (next) => (tenantId, data) => {
+    macs += 1;
+    return next(tenantId, data);
+  });
 });
 afterAll(async () => database.close());
 

@@ -5,7 +5,8 @@ import { verifyAuditChain, withAudit, type AuditDeps } from './index.js';
 import {
   chainForgedWithWaitingNonce,
   countPendingEntries,
-  createAuditDeps,
+  createWatchedAuditDeps,
+  type LoggedLine,
   createAuditTenant,
   holdChainHead,
   readEvent,
@@ -21,21 +22,13 @@ import {
 let database: TestDatabase;
 let deps: AuditDeps;
 let keysFail = false;
-const logged: Array<{ fields: Record<string, unknown>; message: string }> = [];
+const logged: LoggedLine[] = [];
 beforeAll(async () => {
   database = await createTestDatabase();
-  const base = createAuditDeps(database);
-  deps = {
-    ...base,
-    keys: {
-      ...base.keys,
-      checkpointMac: (tenantId, data) => {
-        if (keysFail) return Promise.reject(new Error('the key store did not answer'));
-        return base.keys.checkpointMac(tenantId, data);
-      },
-    },
-    logger: { error: (fields: Record<string, unknown>, message: string) => logged.push({ fields, message }) },
-  };
+  deps = createWatchedAuditDeps(database, logged, (next) => (tenantId, data) => {
+    if (keysFail) return Promise.reject(new Error('the key store did not answer'));
+    return next(tenantId, data);
+  });
 });
 afterAll(async () => database.close());
 

@@ -4,6 +4,7 @@ import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test
 import { GENESIS_HASH, hashAuditEntry } from './audit.canonical.js';
 import { verifyAuditChain, withAudit } from './index.js';
 import {
+  forgedRowJson,
   createAuditDeps,
   createAuditTenant,
   holdChainHead,
@@ -81,27 +82,8 @@ function linkedRows(tenantId: number, head: Head, count: number): Array<Record<s
       requestId: null,
       prevHash,
     };
-    const hash = hashAuditEntry(entry);
-    rows.push({
-      tenant_id: tenantId,
-      seq,
-      at: entry.at.toISOString(),
-      actor_kind: entry.actorKind,
-      actor_id: entry.actorId,
-      role: null,
-      purpose: null,
-      action: entry.action,
-      subject_pseudonyms: [],
-      categories: [],
-      records: 0,
-      decision: 'allowed',
-      reason: null,
-      request_id: null,
-      prev_hash: bytea(prevHash),
-      hash: bytea(hash),
-      mac: bytea(randomBytes(32)),
-    });
-    prevHash = hash;
+    rows.push(forgedRowJson(entry));
+    prevHash = hashAuditEntry(entry);
   }
   return rows;
 }

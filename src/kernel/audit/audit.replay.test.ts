@@ -8,7 +8,8 @@ import { verifyAuditChain, withAudit, type AuditDeps } from './index.js';
 import {
   chainForgedWithWaitingNonce,
   countAuditRows,
-  createAuditDeps,
+  createWatchedAuditDeps,
+  type LoggedLine,
   createAuditTenant,
   holdChainHead,
   MASTER_KEY,
@@ -23,13 +24,10 @@ import {
 
 let database: TestDatabase;
 let deps: AuditDeps;
-const logged: Array<{ fields: Record<string, unknown>; message: string }> = [];
+const logged: LoggedLine[] = [];
 beforeAll(async () => {
   database = await createTestDatabase();
-  deps = {
-    ...createAuditDeps(database),
-    logger: { error: (fields: Record<string, unknown>, message: string) => logged.push({ fields, message }) },
-  };
+  deps = createWatchedAuditDeps(database, logged);
 });
 afterAll(async () => database.close());
 
@@ -58,6 +56,24 @@ async function recordPending(
     await release();
   }
   await appending;
+}
+
+/** `kluis audit verify` of the tenant, as the operator runs it; with the tenant's slug. */
+async function verifyWithCli(
+  tenantId: number,
+): Promise<{ slug: string; cli: Awaited<ReturnType<typeof runCli>> }> {
+  const { rows } = await runAsOwner<{ slug: string }>(
+    database.ownerUrl,
+    'select slug from tenants where tenant_id = $1',
+    [tenantId],
+  );
+  const slug = rows[0]?.slug ?? '';
+  // The entries carry the test clock's date, months ago and never anchored outside the database.
+  const cli = await runCli(['audit', 'verify', '--tenant', slug, '--anchor-grace-minutes', '10000000'], {
+    DATABASE_URL: database.ownerUrl,
+    KLUIS_MASTER_KEY: MASTER_KEY.toString('base64'),
+  });
+  return { slug, cli };
 }
 
 async function pendingIds(tenantId: number): Promise<number[]> {
@@ -122,17 +138,7 @@ describe('a copied pending entry is chained once (attack S11-1, decision 0686)',
     });
 
     // What the operator sees: intact, and the copy on a line of its own.
-    const { rows } = await runAsOwner<{ slug: string }>(
-      database.ownerUrl,
-      'select slug from tenants where tenant_id = $1',
-      [tenantId],
-    );
-    const slug = rows[0]?.slug ?? '';
-    // The entries carry the test clock's date, months ago and never anchored outside the database.
-    const cli = await runCli(['audit', 'verify', '--tenant', slug, '--anchor-grace-minutes', '10000000'], {
-      DATABASE_URL: database.ownerUrl,
-      KLUIS_MASTER_KEY: MASTER_KEY.toString('base64'),
-    });
+    const { slug, cli } = await verifyWithCli(tenantId);
     expect(cli.stdout).toContain(`audit ${slug}: intact (4 entries`);
     expect(cli.code).toBe(0);
     expect(cli.stdout).toContain(
@@ -241,16 +247,7 @@ describe('a copied pending entry is chained once (attack S11-1, decision 0686)',
     expect(await pendingIds(tenantId)).toEqual([genuineId]);
     expect(logged.filter((line) => line.fields['pendingId'] === genuineId)).toHaveLength(1);
 
-    const { rows } = await runAsOwner<{ slug: string }>(
-      database.ownerUrl,
-      'select slug from tenants where tenant_id = $1',
-      [tenantId],
-    );
-    const slug = rows[0]?.slug ?? '';
-    const cli = await runCli(['audit', 'verify', '--tenant', slug, '--anchor-grace-minutes', '10000000'], {
-      DATABASE_URL: database.ownerUrl,
-      KLUIS_MASTER_KEY: MASTER_KEY.toString('base64'),
-    });
+    const { slug, cli } = await verifyWithCli(tenantId);
     expect(cli.stdout).toContain(`audit ${slug}: BROKEN at seq 2 (entry_mac_invalid)`);
     expect(cli.stdout).toContain(`audit ${slug}: ${words}`);
     expect(cli.code).not.toBe(0);

@@ -35,6 +35,33 @@ export function createAuditDeps(
   };
 }
 
+/** A line the audit wrote to its logger. */
+export interface LoggedLine {
+  fields: Record<string, unknown>;
+  message: string;
+}
+
+/**
+ * Audit dependencies whose logger keeps its lines in `logged`, and whose keyed MAC passes through
+ * `checkpointMac` first (to count or fail calls), as the tests of forged rows need.
+ */
+export function createWatchedAuditDeps(
+  database: { db: Db; keystore: KeystoreDb },
+  logged: LoggedLine[],
+  checkpointMac: (next: AuditDeps['keys']['checkpointMac']) => AuditDeps['keys']['checkpointMac'] = (next) =>
+    next,
+): AuditDeps {
+  const base = createAuditDeps(database);
+  return {
+    ...base,
+    keys: {
+      ...base.keys,
+      checkpointMac: checkpointMac((tenantId, data) => base.keys.checkpointMac(tenantId, data)),
+    },
+    logger: { error: (fields: Record<string, unknown>, message: string) => logged.push({ fields, message }) },
+  };
+}
+
 let tenantCounter = 0;
 /** A fresh tenant per test, so tests never see each other's chains. */
 export async function createAuditTenant(db: Db, label: string): Promise<number> {
@@ -301,6 +328,33 @@ export async function runAsAppRole(
 }
 
 /**
+ * `entry` as a row for kluis_audit_link(_onto), made as anyone who knows the (public) algorithm
+ * can make it: its hash right, its MAC random (the tenant's key is not at hand).
+ */
+export function forgedRowJson(entry: ChainedEntry): Record<string, unknown> {
+  const bytea = (value: Buffer): string => `\\x${value.toString('hex')}`;
+  return {
+    tenant_id: entry.tenantId,
+    seq: entry.seq,
+    at: entry.at.toISOString(),
+    actor_kind: entry.actorKind,
+    actor_id: entry.actorId,
+    role: entry.role,
+    purpose: entry.purpose,
+    action: entry.action,
+    subject_pseudonyms: entry.subjectPseudonyms,
+    categories: entry.categories,
+    records: entry.records,
+    decision: entry.decision,
+    reason: entry.reason,
+    request_id: entry.requestId,
+    prev_hash: bytea(entry.prevHash),
+    hash: bytea(hashAuditEntry(entry)),
+    mac: bytea(randomBytes(32)),
+  };
+}
+
+/**
  * Attack S13-4 (decision 0760), as the app role's login can do it: holds the tenant's chain head,
  * starts `park` (something that makes a genuine entry wait in audit_pending, the tenant's only
  * one), and chains through kluis_audit_link a row anyone can make — the right seq, link and hash,
@@ -350,27 +404,7 @@ export async function chainForgedWithWaitingNonce(
       requestId: genuine.request_id,
       prevHash: last.hash,
     };
-    const bytea = (value: Buffer): string => `\\x${value.toString('hex')}`;
-    const row = {
-      tenant_id: tenantId,
-      seq: entry.seq,
-      at: entry.at.toISOString(),
-      actor_kind: entry.actorKind,
-      actor_id: entry.actorId,
-      role: null,
-      purpose: null,
-      action: entry.action,
-      subject_pseudonyms: [],
-      categories: [],
-      records: 0,
-      decision: 'allowed',
-      reason: null,
-      request_id: entry.requestId,
-      prev_hash: bytea(last.hash),
-      hash: bytea(hashAuditEntry(entry)),
-      mac: bytea(randomBytes(32)),
-      nonce: bytea(genuine.nonce),
-    };
+    const row = { ...forgedRowJson(entry), nonce: `\\x${genuine.nonce.toString('hex')}` };
     const linked = await intruder.query<{ linked: number }>('select kluis_audit_link($1::jsonb) as linked', [
       JSON.stringify([row]),
     ]);
