@@ -35,7 +35,9 @@ describe('dead runs of recoverable jobs (decisions 0466, 0545)', () => {
       logger,
       pollingIntervalSeconds: 0.5,
       recoverIntervalSeconds: 0.2,
-      claimGraceSeconds: 0.2,
+      // Long enough for a loaded event loop to hand pg-boss's claim to the handler (decision 0763),
+      // far shorter than the run.
+      claimGraceSeconds: 2,
     });
     let runs = 0;
     let looked = 0;
@@ -45,13 +47,13 @@ describe('dead runs of recoverable jobs (decisions 0466, 0545)', () => {
         recoverable: true,
         async run() {
           runs += 1;
-          // The run outlives the grace many times over while the recovery looks every 0.2 s: the
-          // run becomes old enough to be judged, and is looked at again and again.
+          // The run outlives the grace by far while the recovery looks every 0.2 s: the run
+          // becomes old enough to be judged, and is looked at again and again.
           for (;;) {
             const judged = await runAsOwner<{ n: number }>(
               database.ownerUrl,
               `select count(*)::int as n from ${JOB_SCHEMA}.job
-                where name = 'long-live-run' and state = 'active' and started_on < now() - interval '1 second'`,
+                where name = 'long-live-run' and state = 'active' and started_on < now() - interval '3 seconds'`,
             );
             if ((judged.rows[0]?.n ?? 0) > 0) looked += 1;
             if (looked >= 12) return;
