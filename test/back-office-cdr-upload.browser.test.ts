@@ -28,6 +28,7 @@ import {
   startBackOffice,
   type BackOffice,
 } from './staff-browser.js';
+import { sinceBrusselsMonthBegan } from './brussels-time.js';
 
 let env: BackOffice;
 let database: TestDatabase;
@@ -103,7 +104,10 @@ describe('call-record imports from the browser (issue #20)', () => {
       voiceking.tenantId,
       'prefix,price_per_minute,minimum_seconds,increment_seconds,connection_fee,valid_from,valid_to\n32,0.06,60,60,0,2020-01-01,',
     );
-    const base = Date.now() - 3 * 3_600_000;
+    // Three hours ago, or, when this month began less than three hours ago in Brussels, the last
+    // forty minutes of the month before: the calls' half hour never straddles two months.
+    const since = sinceBrusselsMonthBegan();
+    const base = since < 3 * 3_600_000 ? Date.now() - since - 40 * 60_000 : Date.now() - 3 * 3_600_000;
     const lines = Array.from({ length: 30 }, (_, index) =>
       answeredCall(
         `1764400000.${index}`,
