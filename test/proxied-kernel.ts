@@ -30,3 +30,22 @@ export function createProxiedKernel(
   });
   return { db, kernel: createTestKernel({ ...database, db }) };
 }
+
+/** What a proxied-kernel test holds, each possibly unset when its `beforeAll` failed early. */
+export interface ProxiedTestParts {
+  app?: { close(): Promise<unknown> } | undefined;
+  proxied?: Db | undefined;
+  proxy?: TcpProxy | undefined;
+  database?: TestDatabase | undefined;
+}
+
+/**
+ * The teardown of a proxied-kernel test, in the order that leaves nothing waiting: the app (its
+ * requests end), the proxied pool, the proxy (any connection of a freeze is cut), the database.
+ */
+export async function closeProxiedKernel(parts: ProxiedTestParts): Promise<void> {
+  await parts.app?.close();
+  await parts.proxied?.destroy();
+  await parts.proxy?.cut().catch(() => undefined);
+  await parts.database?.close();
+}

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/database.js';
 import { createPolicyTenant } from '../../test/kernel.js';
-import { createProxiedKernel } from '../../test/proxied-kernel.js';
+import { closeProxiedKernel, createProxiedKernel } from '../../test/proxied-kernel.js';
 import { startProxy, type TcpProxy } from '../../test/tcp-proxy.js';
 import { withTenant, type Db } from '../platform/db.js';
 import { withoutNotingCommits } from '../platform/request-scope.js';
@@ -53,12 +53,7 @@ beforeAll(async () => {
   });
   await app.ready();
 }, 120_000);
-afterAll(async () => {
-  await app?.close();
-  await proxied?.destroy();
-  await proxy?.cut().catch(() => undefined);
-  await database?.close();
-});
+afterAll(async () => closeProxiedKernel({ app, proxied, proxy, database }));
 
 describe('a request that loses the database after one of its transactions committed (decision 0762)', () => {
   it('answers 503 database_unavailable with details.outcome "partial" and says part of it was saved; one that committed nothing, or only its bookkeeping, answers the plain 503', async () => {

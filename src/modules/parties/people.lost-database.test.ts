@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createTestApp, loginAs, requestAs, type StaffSession } from '../../../test/http.js';
 import { createPolicyTenant } from '../../../test/kernel.js';
-import { createProxiedKernel } from '../../../test/proxied-kernel.js';
+import { closeProxiedKernel, createProxiedKernel } from '../../../test/proxied-kernel.js';
 import { startProxy, type TcpProxy } from '../../../test/tcp-proxy.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Db } from '../../platform/db.js';
@@ -49,12 +49,7 @@ beforeAll(async () => {
   voxtra = await createPolicyTenant(kernel, 'voxtra');
   sales = await loginAs(app, kernel, voxtra, 'sales');
 }, 120_000);
-afterAll(async () => {
-  await app?.close();
-  await proxied?.destroy();
-  await proxy?.cut().catch(() => undefined);
-  await database?.close();
-});
+afterAll(async () => closeProxiedKernel({ app, proxied, proxy, database }));
 beforeEach(async () => {
   atCommit = 'nothing';
   correcting.clear();

@@ -7,7 +7,7 @@ import { createTestDatabase, testLogger, type TestDatabase } from '../../../test
 import { createPolicyTenant } from '../../../test/kernel.js';
 import { signInByMailedLink, type MailingTestApp } from '../../../test/mailing-app.js';
 import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
-import { createProxiedKernel } from '../../../test/proxied-kernel.js';
+import { closeProxiedKernel, createProxiedKernel } from '../../../test/proxied-kernel.js';
 import { startProxy, type TcpProxy } from '../../../test/tcp-proxy.js';
 import { openLinkPage } from '../../../test/link-button.js';
 import { buildApp } from '../../http/app.js';
@@ -61,11 +61,8 @@ beforeAll(async () => {
   cookie = (await signInByMailedLink(testApp, tenant, email)).cookie;
 }, 300_000);
 afterAll(async () => {
-  await app?.close();
+  await closeProxiedKernel({ app, proxied, proxy, database });
   await smtp?.close();
-  await proxied?.destroy();
-  await proxy?.cut().catch(() => undefined);
-  await database?.close();
 });
 
 /** A long call history, written at once by the owner, from 1 August 2026 on. */
