@@ -138,6 +138,9 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
     },
     // Node's HTTP parser's refusals (431, a bad header) as problem+json with a stable code.
     clientErrorHandler: writeClientErrorProblem,
+    // Requests arriving while the server closes get Kluis's problem, not Fastify's plain body
+    // (answerWhileStopping below).
+    return503OnClosing: false,
   });
   // Cookie parsing and Set-Cookie serialisation (session cookies of staff and of the portal).
   await app.register(fastifyCookie);
@@ -160,6 +163,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   app.addHook('onRequest', (request, reply, done) => {
     securityHeaders(request.raw, reply.raw, () => done());
   });
+  answerWhileStopping(app);
   // Before any route: completes each route's schema for the OpenAPI document (decision 0087).
   app.addHook('onRoute', describeRoute);
   app.addHook('onRoute', runHeadWithoutPersonalData);
@@ -365,4 +369,26 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   // The staff back office at `/` (after every API route, so none is shadowed).
   if (deps.webRoot) await registerWebApp(app, deps.webRoot);
   return app;
+}
+
+/** How long a client is asked to wait before it repeats a request refused while the server stops. */
+export const STOPPING_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * Once the server is closing (`app.close()`: `kluis serve` stops), a request that still arrives on
+ * an open keep-alive connection is answered `503 server_stopping` with `Retry-After`, in the problem
+ * format (code, request id), before it runs anything; requests already running finish. Fastify's
+ * own answer (`return503OnClosing`) was a plain JSON body without either.
+ */
+function answerWhileStopping(app: FastifyInstance): void {
+  let stopping = false;
+  app.addHook('preClose', (done) => {
+    stopping = true;
+    done();
+  });
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!stopping) return done();
+    void reply.header('retry-after', String(STOPPING_RETRY_AFTER_SECONDS));
+    sendProblem(request, reply, 'server_stopping', 'the server is stopping; try again shortly');
+  });
 }

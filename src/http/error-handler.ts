@@ -45,6 +45,7 @@ export const STATUS_BY_CODE = {
   erasure_held: 409,
   payload_too_large: 413,
   database_unavailable: 503,
+  server_stopping: 503,
   audit_unavailable: 503,
   internal: 500,
 } as const satisfies Record<ErrorCode, number>;
@@ -82,6 +83,7 @@ export const TITLE_BY_CODE = {
   erasure_held: 'Kept under a legal hold',
   payload_too_large: 'Payload too large',
   database_unavailable: 'Database unavailable',
+  server_stopping: 'The server is stopping; try again shortly',
   audit_unavailable: 'The audit log cannot take new entries',
   internal: 'Internal error',
 } as const satisfies Record<ErrorCode, string>;

@@ -161,6 +161,10 @@ export const en = {
       what: 'The database is not reachable right now',
       fix: 'Kluis is reconnecting. Try again in a minute.',
     },
+    server_stopping: {
+      what: 'Kluis is stopping',
+      fix: 'Try again in a few seconds; a restarted Kluis takes over.',
+    },
     audit_unavailable: {
       what: 'The audit log cannot take new entries',
       fix: 'Nothing was changed. An administrator must run `kluis audit verify`: an entry was written into the audit log outside Kluis.',

@@ -162,6 +162,10 @@ export const fr: Messages = {
       what: 'La base de données est injoignable pour l’instant',
       fix: 'Kluis se reconnecte. Réessayez dans une minute.',
     },
+    server_stopping: {
+      what: 'Kluis est en train de s’arrêter',
+      fix: 'Réessayez dans quelques secondes ; un Kluis redémarré prendra le relais.',
+    },
     audit_unavailable: {
       what: "Le journal d'audit ne peut plus recevoir d'entrées",
       fix: "Rien n'a été modifié. Un administrateur doit lancer `kluis audit verify` : une entrée a été écrite dans le journal d'audit en dehors de Kluis.",

@@ -162,6 +162,10 @@ export const nl: Messages = {
       what: 'De databank is nu niet bereikbaar',
       fix: 'Kluis maakt opnieuw verbinding. Probeer over een minuut opnieuw.',
     },
+    server_stopping: {
+      what: 'Kluis wordt net gestopt',
+      fix: 'Probeer over enkele seconden opnieuw; een herstarte Kluis neemt het over.',
+    },
     audit_unavailable: {
       what: 'Het auditlogboek kan geen nieuwe regels opnemen',
       fix: 'Er is niets gewijzigd. Een beheerder moet `kluis audit verify` uitvoeren: er werd buiten Kluis een regel in het auditlogboek geschreven.',
