@@ -9,6 +9,11 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kernel } from '../src/kernel/kernel.js';
+import {
+  chainForgedWithWaitingNonce,
+  holdChainHead,
+  runAsAppRole,
+} from '../src/kernel/audit/audit.test-helpers.js';
 import { keyringOf } from '../src/kernel/kernel.js';
 import { createCustomer } from '../src/modules/billing/billing.test-helpers.js';
 import { importCdrFile } from '../src/modules/telephony/cdr-import.service.js';
@@ -128,6 +133,76 @@ describe('the audit trail, audit verify, imports and rating plans screens (issue
     expect(entries).toBeLessThanOrEqual(head.rows[0]?.seq ?? 0);
     await look(browser, page, 'audit-2-verified');
     expectNoPageProblems(env, page);
+  }, 180_000);
+
+  it('the audit log screen names copies waiting beside the chain, and a genuine entry a forged chained entry pushed out (decisions 0727, 0760, 0768)', async () => {
+    // A read waits in audit_pending behind a held head; the app's login copies it there (S11-1).
+    const copied = await createPolicyTenant(kernel, 'voiceking');
+    const person = await createCustomer(kernel, copied, { familyName: 'Dubbel' });
+    const sales = await loginAs(app, kernel, copied, 'sales');
+    const release = await holdChainHead(database.ownerUrl, copied.tenantId);
+    let copyId = 0;
+    try {
+      const read = await requestAs(app, sales, 'order_processing')('GET', `/api/v1/people/${person}`);
+      expect(read.statusCode, read.body).toBe(200);
+      const columns = `tenant_id, at, actor_kind, actor_id, role, purpose, action, subject_pseudonyms,
+        categories, records, decision, reason, request_id, mac, nonce`;
+      const copy = await runAsAppRole(database.ownerUrl, copied.tenantId, [
+        `insert into audit_pending (${columns})
+         select ${columns} from audit_pending where tenant_id = $1 and request_id = $2 returning pending_id`,
+        [copied.tenantId, String(read.headers['x-request-id'])],
+      ]);
+      copyId = Number((copy.rows[0] as { pending_id: string }).pending_id);
+    } finally {
+      await release();
+    }
+    const officer = await staffSignedIn(env, copied, 'privacy_officer');
+    await goTo(officer.page, 'Audit log');
+    await officer.page.getByRole('button', { name: 'Verify the audit log now' }).click();
+    const verified = officer.page.getByTestId('audit-verified');
+    await verified.waitFor();
+    expect(await verified.getAttribute('data-ok')).toBe('true');
+    const copies = await officer.page.getByTestId('audit-pending-copies').innerText();
+    expect(copies).toContain(`One waiting entry (${copyId}) is a copy of an entry already in the chain`);
+    await look(browser, officer.page, 'audit-4-pending-copies');
+    expectNoPageProblems(env, officer.page);
+
+    // The app's login chains a forged row carrying a waiting read's nonce (S13-4).
+    const squattedTenant = await createPolicyTenant(kernel, 'voiceking');
+    const squattedPerson = await createCustomer(kernel, squattedTenant, { familyName: 'Verdrongen' });
+    const squattedSales = await loginAs(app, kernel, squattedTenant, 'sales');
+    const squatted = await chainForgedWithWaitingNonce(
+      database.ownerUrl,
+      squattedTenant.tenantId,
+      async () => {
+        const read = await requestAs(
+          app,
+          squattedSales,
+          'order_processing',
+        )('GET', `/api/v1/people/${squattedPerson}`);
+        expect(read.statusCode, read.body).toBe(200);
+      },
+    );
+    const admin = await staffSignedIn(env, squattedTenant, 'admin');
+    await goTo(admin.page, 'Audit log');
+    await admin.page.getByRole('button', { name: 'Verify the audit log now' }).click();
+    const broken = admin.page.getByTestId('audit-verified');
+    await broken.waitFor();
+    expect(await broken.getAttribute('data-ok')).toBe('false');
+    expect(await broken.innerText()).toContain(`Entry ${squatted.seq} does not`);
+    const displaced = await admin.page.getByTestId(`audit-displaced-${squatted.pendingId}`).innerText();
+    expect(displaced).toBe(
+      `Waiting entry ${squatted.pendingId} is the genuine record; entry ${squatted.seq} in the chain is the forgery.`,
+    );
+    await look(browser, admin.page, 'audit-5-displaced-entry');
+    expectNoPageProblems(env, admin.page);
+    // Shown, not touched: the genuine entry is still waiting, never chained.
+    const left = await runAsOwner<{ id: string }>(
+      database.ownerUrl,
+      'select pending_id as id from audit_pending where tenant_id = $1',
+      [squattedTenant.tenantId],
+    );
+    expect(left.rows.map((row) => Number(row.id))).toEqual([squatted.pendingId]);
   }, 180_000);
 
   it('billing finds the failed imports from the start page and makes a new rating plan the default', async () => {

@@ -1,5 +1,5 @@
 import './messages.js';
-import { Alert, Button, Stack, Text, Title } from '@mantine/core';
+import { Alert, Button, List, Stack, Text, Title } from '@mantine/core';
 import { useMutation } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { api } from '../../api/client.js';
@@ -15,6 +15,14 @@ interface Verification {
   firstBadSeq: number | null;
   problem: string | null;
   message: string | null;
+  pendingCopies: number[] | null;
+  displacedPending: DisplacedEntry[];
+}
+
+interface DisplacedEntry {
+  pendingId: number;
+  seq: number;
+  rows: number;
 }
 
 const PROBLEMS = new Set([
@@ -74,6 +82,9 @@ export function AuditVerifyScreen() {
           </Text>
         </Alert>
       ) : null}
+      {result?.ok && result.pendingCopies && result.pendingCopies.length > 0 ? (
+        <PendingCopies ids={result.pendingCopies} />
+      ) : null}
       {result && !result.ok ? (
         <Alert
           color="red"
@@ -102,6 +113,39 @@ export function AuditVerifyScreen() {
           </Text>
         </Alert>
       ) : null}
+      {result && !result.ok && result.displacedPending.length > 0 ? (
+        <DisplacedEntries entries={result.displacedPending} />
+      ) : null}
     </Stack>
+  );
+}
+
+/** Copies of chained entries the app's login made in audit_pending (decisions 0686, 0727). */
+function PendingCopies({ ids }: { ids: number[] }) {
+  const { t } = useTranslation();
+  return (
+    <Alert color="yellow" title={t('audit.copiesTitle')} data-testid="audit-pending-copies">
+      <Text size="sm">{t('audit.copiesText', { count: ids.length, ids: ids.join(', ') })}</Text>
+    </Alert>
+  );
+}
+
+/** Genuine waiting entries a forged chained entry carries the nonce of (decisions 0760, 0768). */
+function DisplacedEntries({ entries }: { entries: DisplacedEntry[] }) {
+  const { t } = useTranslation();
+  return (
+    <Alert color="red" title={t('audit.displacedTitle')} data-testid="audit-displaced">
+      <Stack gap="xs">
+        <Text size="sm">{t('audit.displacedIntro')}</Text>
+        <List size="sm">
+          {entries.map((entry) => (
+            <List.Item key={entry.pendingId} data-testid={`audit-displaced-${entry.pendingId}`}>
+              {t('audit.displacedItem', { pendingId: entry.pendingId, seq: entry.seq })}
+              {entry.rows > 1 ? ` ${t('audit.displacedRows', { rows: entry.rows })}` : ''}
+            </List.Item>
+          ))}
+        </List>
+      </Stack>
+    </Alert>
   );
 }

@@ -54,6 +54,17 @@ const en = {
     anchor_unreadable: 'a place that keeps checkpoints cannot be read',
   },
   verifiedAt: 'Verified at {{at}}',
+  copiesTitle: 'Copies waiting beside the chain',
+  copiesText_one:
+    'One waiting entry ({{ids}}) is a copy of an entry already in the chain, made by someone with the database login. Kluis never chains it, so the log stays intact; your operator may delete it (README, the audit log runbook).',
+  copiesText_other:
+    '{{count}} waiting entries ({{ids}}) are copies of entries already in the chain, made by someone with the database login. Kluis never chains them, so the log stays intact; your operator may delete them (README, the audit log runbook).',
+  displacedTitle: 'Genuine entries pushed out of the chain',
+  displacedIntro:
+    'Someone with the database login put an entry into the chain that carries the mark of a genuine entry still waiting. The waiting entry is the true record of that access: Kluis keeps it, signed, and never chains it. Never delete it.',
+  displacedItem:
+    'Waiting entry {{pendingId}} is the genuine record; entry {{seq}} in the chain is the forgery.',
+  displacedRows: '{{rows}} identical rows carry its mark; together they are this one record.',
 };
 
 addScreenMessages('audit', {
@@ -112,6 +123,17 @@ addScreenMessages('audit', {
       anchor_unreadable: 'een plaats die controlepunten bewaart, is niet leesbaar',
     },
     verifiedAt: 'Gecontroleerd op {{at}}',
+    copiesTitle: 'Kopieën naast de keten',
+    copiesText_one:
+      'Eén wachtende vermelding ({{ids}}) is een kopie van een vermelding die al in de keten staat, gemaakt door iemand met de databaselogin. Kluis neemt ze nooit op in de keten, dus het logboek blijft intact; uw beheerder mag ze verwijderen (README, het draaiboek van het auditlogboek).',
+    copiesText_other:
+      '{{count}} wachtende vermeldingen ({{ids}}) zijn kopieën van vermeldingen die al in de keten staan, gemaakt door iemand met de databaselogin. Kluis neemt ze nooit op in de keten, dus het logboek blijft intact; uw beheerder mag ze verwijderen (README, het draaiboek van het auditlogboek).',
+    displacedTitle: 'Echte vermeldingen uit de keten geduwd',
+    displacedIntro:
+      'Iemand met de databaselogin zette een vermelding in de keten die het kenmerk draagt van een echte vermelding die nog wacht. De wachtende vermelding is het ware verslag van die toegang: Kluis bewaart ze, ondertekend, en neemt ze nooit op in de keten. Verwijder ze nooit.',
+    displacedItem:
+      'Wachtende vermelding {{pendingId}} is het echte verslag; vermelding {{seq}} in de keten is de vervalsing.',
+    displacedRows: '{{rows}} identieke rijen dragen haar kenmerk; samen zijn ze dit ene verslag.',
   },
   fr: {
     trailTitle: 'Qui a consulté cette personne',
@@ -168,5 +190,16 @@ addScreenMessages('audit', {
       anchor_unreadable: 'un lieu qui garde des points de contrôle est illisible',
     },
     verifiedAt: 'Vérifié le {{at}}',
+    copiesTitle: 'Copies à côté de la chaîne',
+    copiesText_one:
+      'Une entrée en attente ({{ids}}) est la copie d’une entrée déjà dans la chaîne, faite par quelqu’un qui a l’accès à la base de données. Kluis ne l’enchaîne jamais : le journal reste intact ; votre opérateur peut la supprimer (README, la procédure du journal d’audit).',
+    copiesText_other:
+      '{{count}} entrées en attente ({{ids}}) sont des copies d’entrées déjà dans la chaîne, faites par quelqu’un qui a l’accès à la base de données. Kluis ne les enchaîne jamais : le journal reste intact ; votre opérateur peut les supprimer (README, la procédure du journal d’audit).',
+    displacedTitle: 'Entrées authentiques écartées de la chaîne',
+    displacedIntro:
+      'Quelqu’un qui a l’accès à la base de données a mis dans la chaîne une entrée portant la marque d’une entrée authentique encore en attente. L’entrée en attente est le vrai relevé de cet accès : Kluis la garde, signée, et ne l’enchaîne jamais. Ne la supprimez jamais.',
+    displacedItem:
+      'L’entrée en attente {{pendingId}} est le vrai relevé ; l’entrée {{seq}} de la chaîne est la falsification.',
+    displacedRows: '{{rows}} lignes identiques portent sa marque ; ensemble, elles sont ce seul relevé.',
   },
 });
