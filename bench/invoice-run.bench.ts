@@ -82,8 +82,16 @@ export async function benchInvoiceRun(bench: BenchDatabase): Promise<Figure[]> {
   await ownerQuery(bench.ownerUrl, 'analyze');
 
   // The run in a kernel with no data key cached: a monthly run finds none of its 5,000 customers'
-  // keys in memory (the set-up above just created them all); decision 0605.
+  // keys in memory (the set-up above just created them all); decision 0605. But the kernel of a
+  // started server, as a run is an HTTP request to one: it parsed the tenant's policy at its first
+  // use and keeps it (decision 0660), so that parse is made before the clock starts, and the
+  // set-up's garbage is collected before it as the other scenarios do (decision 0775).
+  // KLUIS_BENCH_INVOICE_COLD_KERNEL=1 measures as before 0775, both inside the clock.
   const runKernel = bench.freshKernel();
+  if (process.env.KLUIS_BENCH_INVOICE_COLD_KERNEL !== '1') {
+    await runKernel.policies.current(tenantId);
+    globalThis.gc?.();
+  }
   const started = process.hrtime.bigint();
   const summary = await runInvoices(
     runKernel,
