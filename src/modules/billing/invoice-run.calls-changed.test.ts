@@ -66,14 +66,9 @@ describe('the invoice run drafts its calls lines in one statement over the month
           categories: [C.callRecord],
           subjectIds: [customer],
         });
-        const drafted = await draftBatchCallLines(
-          atx.tx,
-          grant,
-          draftingOf(tariffHeads),
-          '2026-10-01',
-          [customer],
-          ['nl'],
-        );
+        const drafted = await draftBatchCallLines(atx.tx, grant, draftingOf(tariffHeads), '2026-10-01', [
+          customer,
+        ]);
         const table = await sql<{ name: string | null }>`
           select to_regclass('pg_temp.batch_call_lines')::text as name`.execute(atx.tx);
         return { drafted, table: table.rows[0]?.name ?? null };

@@ -354,8 +354,9 @@ export interface SqlDraftedCalls {
  * per line to the cent as `microsToCents` does (half away from zero). The rows also carry the
  * month's record, so the lines, their sums and the record come from one snapshot. A row is a line
  * when it has charged calls, a group and rounds to something; a line is numbered within its
- * customer's calls lines (in the order of its group's key) and described in the customer's
- * language (`languages`, one per subject id), once (decision 0695), so the insert only joins.
+ * customer's calls lines (in the order of its group's key). It is described in the customer's
+ * language by the insert (`insertCallGroupLines`), which knows the language: this statement needs
+ * no person's data, so the run sends it while it decrypts the people (decision 0775).
  *
  * Returns per customer the sum and count of its calls lines and the month's chargeable calls
  * (subject ids and sums only; no line leaves the server, decision 0550), or undefined when a
@@ -371,19 +372,13 @@ export async function draftBatchCallLines(
   drafting: CallLineDrafting,
   month: string,
   subjectIds: readonly number[],
-  languages: readonly DocumentLanguage[],
 ): Promise<SqlDraftedCalls[] | undefined> {
   if (subjectIds.length === 0) return [];
   for (const id of subjectIds) grant.assertCovers(C.callRecord, id);
-  // 20,000 lines of a batch are grouped and sorted with their descriptions: with the default
-  // 4 MB both spilled to disk (decision 0605). For this transaction only.
-  await sql`set local work_mem = '32MB'`.execute(tx);
-  const wordLanguages = Object.keys(drafting.words) as DocumentLanguage[];
   await sql`
     create temporary table batch_call_lines on commit drop as
     with customers as (
-      select * from unnest(${arrayLiteral(subjectIds)}::bigint[], ${arrayLiteral(languages)}::text[])
-        as p(subject_id, language)
+      select * from unnest(${arrayLiteral(subjectIds)}::bigint[]) as p(subject_id)
     ), totals as (
       select p.subject_id, left(t.head, ${drafting.headLength}::int) as head, t.charged_calls, t.charged_seconds,
              t.charged_cost_micros, t.chargeable_calls, t.chargeable_seconds
@@ -405,16 +400,8 @@ export async function draftBatchCallLines(
        order by h.head, d.tariff desc, length(d.head) desc
     ), groups as (
       select * from unnest(${drafting.groups.map((g) => g.key)}::text[],
-                           ${drafting.groups.map((g) => g.builtIn)}::boolean[],
-                           ${drafting.groups.map((g) => g.labels.nl)}::text[],
-                           ${drafting.groups.map((g) => g.labels.fr)}::text[],
-                           ${drafting.groups.map((g) => g.labels.en)}::text[])
-        as g(key, built_in, nl, fr, en)
-    ), words as (
-      select * from unnest(${wordLanguages}::text[], ${wordLanguages.map((l) => drafting.words[l].colon)}::text[],
-                           ${wordLanguages.map((l) => drafting.words[l].one)}::text[],
-                           ${wordLanguages.map((l) => drafting.words[l].many)}::text[])
-        as w(language, colon, one, many)
+                           ${drafting.groups.map((g) => g.builtIn)}::boolean[])
+        as g(key, built_in)
     ), sums as (
       select c.subject_id, m.key,
              coalesce(sum(c.charged_calls) filter (where c.charged_calls > 0), 0)::int as calls,
@@ -433,22 +420,9 @@ export async function draftBatchCallLines(
     )
     select l.*,
            (row_number() over (partition by l.subject_id, l.is_line order by l.key collate "C"))::int as ordinal,
-           case when g.built_in then l.key end as destination_class,
-           -- callGroupLine and formatDuration (invoice-run.service.ts), in SQL. Null when the line
-           -- has no group or words: the insert leaves it out and its check refuses the batch.
-           case when l.is_line then
-             left(case p.language when 'fr' then g.fr when 'en' then g.en else g.nl end
-                  || w.colon || l.calls || ' ' || case when l.calls = 1 then w.one else w.many end || ', '
-                  || case when l.seconds >= 3600
-                          then (l.seconds / 3600) || ' h ' || lpad(((l.seconds % 3600) / 60)::text, 2, '0')
-                               || ' min ' || lpad((l.seconds % 60)::text, 2, '0') || ' s'
-                          else ((l.seconds % 3600) / 60) || ' min ' || lpad((l.seconds % 60)::text, 2, '0') || ' s'
-                     end, 300)
-           end as description
+           case when g.built_in then l.key end as destination_class
       from lines l
-      left join customers p on p.subject_id = l.subject_id
-      left join groups g on g.key = l.key
-      left join words w on w.language = p.language`.execute(tx);
+      left join groups g on g.key = l.key`.execute(tx);
   const result = await sql<{
     subject_id: number;
     chargeable: number;
@@ -480,6 +454,16 @@ export async function draftBatchCallLines(
   }));
 }
 
+/**
+ * The batch's 20,000 calls lines are grouped, sorted and joined in memory: with the default 4 MB
+ * they spilled to disk (decision 0605). For this transaction only; set before the reads that
+ * precede the drafting, so that nothing stands between the people's read and the drafting
+ * statement (decision 0775).
+ */
+export async function allowBatchSortsInMemory(tx: Tx): Promise<void> {
+  await sql`set local work_mem = '32MB'`.execute(tx);
+}
+
 /** An invoice whose calls lines the SQL drafting writes: where they go and how they are taxed. */
 export interface SqlCallLinesTarget {
   invoiceId: number;
@@ -490,6 +474,8 @@ export interface SqlCallLinesTarget {
   vatCategory: VatCategory;
   vatExemptionCode: string | null;
   vatExemptionReason: string | null;
+  /** The invoice's language, which its calls lines are described in. */
+  language: DocumentLanguage;
   /** What `draftBatchCallLines` said the lines add up to: checked against what is written. */
   cents: number;
   lines: number;
@@ -497,15 +483,17 @@ export interface SqlCallLinesTarget {
 
 /**
  * Writes the calls lines per destination group of the given invoices in one `INSERT … SELECT`
- * from the lines `draftBatchCallLines` computed, numbered and described in the same transaction
+ * from the lines `draftBatchCallLines` computed and numbered in the same transaction
  * (`batch_call_lines`, decisions 0606 and 0695): a join, each line numbered from its invoice's
- * `at`. What is written must be what the invoice's totals were computed from: a difference
- * refuses the batch (409, decision 0550), which then changes nothing.
+ * `at` and described in its invoice's language, once (decision 0775). What is written must be what
+ * the invoice's totals were computed from: a difference refuses the batch (409, decision 0550),
+ * which then changes nothing.
  */
 export async function insertCallGroupLines(
   tx: Tx,
   grant: Grant,
   callsGrant: Grant,
+  drafting: CallLineDrafting,
   targets: readonly SqlCallLinesTarget[],
 ): Promise<void> {
   if (targets.length === 0) return;
@@ -516,6 +504,7 @@ export async function insertCallGroupLines(
     callsGrant.assertCovers(C.callRecord, target.subjectId);
   }
   const column = (value: (target: SqlCallLinesTarget) => ArrayElement) => arrayLiteral(targets.map(value));
+  const wordLanguages = Object.keys(drafting.words) as DocumentLanguage[];
   const result = await sql<{
     invoice_id: number;
     cents: string;
@@ -526,17 +515,43 @@ export async function insertCallGroupLines(
                            ${column((t) => t.at)}::int[],
                            ${column((t) => t.vatRateBp)}::int[], ${column((t) => t.vatCategory)}::text[],
                            ${column((t) => t.vatExemptionCode)}::text[],
-                           ${column((t) => t.vatExemptionReason)}::text[])
-        as i(invoice_id, subject_id, at, vat_rate_bp, vat_category, vat_exemption_code, vat_exemption_reason)
+                           ${column((t) => t.vatExemptionReason)}::text[], ${column((t) => t.language)}::text[])
+        as i(invoice_id, subject_id, at, vat_rate_bp, vat_category, vat_exemption_code, vat_exemption_reason,
+             language)
+    ), groups as (
+      select * from unnest(${drafting.groups.map((g) => g.key)}::text[],
+                           ${drafting.groups.map((g) => g.labels.nl)}::text[],
+                           ${drafting.groups.map((g) => g.labels.fr)}::text[],
+                           ${drafting.groups.map((g) => g.labels.en)}::text[])
+        as g(key, nl, fr, en)
+    ), words as (
+      select * from unnest(${wordLanguages}::text[], ${wordLanguages.map((l) => drafting.words[l].colon)}::text[],
+                           ${wordLanguages.map((l) => drafting.words[l].one)}::text[],
+                           ${wordLanguages.map((l) => drafting.words[l].many)}::text[])
+        as w(language, colon, one, many)
     ), inserted as (
       insert into invoice_lines (tenant_id, invoice_id, line_no, kind, description, product_id, contract_id,
          destination_class, destination_group, calls_month, call_count, call_seconds, quantity,
          unit_price_cents, amount_cents, vat_rate_bp, vat_category, vat_exemption_code, vat_exemption_reason)
-      select ${grant.tenantId}::int, i.invoice_id, i.at + l.ordinal - 1, 'calls', l.description, null, null,
+      select ${grant.tenantId}::int, i.invoice_id, i.at + l.ordinal - 1, 'calls', d.description, null, null,
              l.destination_class, l.key, null, l.calls, l.seconds, 1, l.cents, l.cents, i.vat_rate_bp,
              i.vat_category, i.vat_exemption_code, i.vat_exemption_reason
         from targets i
-        join ${BATCH_CALL_LINES} l on l.subject_id = i.subject_id and l.is_line and l.description is not null
+        join ${BATCH_CALL_LINES} l on l.subject_id = i.subject_id and l.is_line
+        left join groups g on g.key = l.key
+        left join words w on w.language = i.language
+        -- callGroupLine and formatDuration (invoice-run.service.ts), in SQL. Null when the line
+        -- has no group or words: it is left out, and the check below refuses the batch.
+        cross join lateral (
+          select left(case i.language when 'fr' then g.fr when 'en' then g.en else g.nl end
+                      || w.colon || l.calls || ' ' || case when l.calls = 1 then w.one else w.many end || ', '
+                      || case when l.seconds >= 3600
+                              then (l.seconds / 3600) || ' h ' || lpad(((l.seconds % 3600) / 60)::text, 2, '0')
+                                   || ' min ' || lpad((l.seconds % 60)::text, 2, '0') || ' s'
+                              else ((l.seconds % 3600) / 60) || ' min ' || lpad((l.seconds % 60)::text, 2, '0') || ' s'
+                         end, 300) as description
+        ) d
+       where d.description is not null
       returning invoice_id, amount_cents
     )
     select invoice_id, sum(amount_cents)::bigint as cents, count(*)::int as lines

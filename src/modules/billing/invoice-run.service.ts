@@ -60,6 +60,7 @@ import {
   lockInvoiceRuns,
   assertIssueDateInOrder,
   insertCallGroupLines,
+  allowBatchSortsInMemory,
   selectCallSummaries,
   draftBatchCallLines,
   selectCallWindow,
@@ -333,17 +334,17 @@ export async function runInvoices(
       const refused = new Set([...billing.refused, ...calls.refused]);
       const subjects = batch.filter((id) => !refused.has(id));
       // The people's data keys come from the key store (another database) while this one reads
-      // the contract lines and then the people's rows: one read for the batch (decision 0605),
-      // awaited by the people's read before it decrypts (decision 0750). Both are handled here
-      // so a failure surfaces at the people's await, not as unhandled.
+      // the contract lines and everything up to the people's rows: one read for the batch
+      // (decision 0605), awaited by the people's read before it decrypts (decision 0750). Handled
+      // here so that a failure surfaces at the people's await, not as unhandled.
       const keys = billing.grant.loadKeys(subjects);
       keys.catch(() => undefined);
-      const linesRead = selectContractLines(atx.tx, billing.grant, period, subjects);
-      const peopleRead = readPeopleUnderGrant(atx.tx, billing.grant, subjects, keys);
-      peopleRead.catch(() => undefined);
-      const lines = groupBy(await linesRead, (row) => row.subjectId);
+      if (drafting) await allowBatchSortsInMemory(atx.tx);
+      const lines = groupBy(
+        await selectContractLines(atx.tx, billing.grant, period, subjects),
+        (row) => row.subjectId,
+      );
       for (const subjectId of refused) waitLate(subjectId);
-      const people = new Map((await peopleRead).map((person) => [person.subjectId, person]));
       const mandates = new Map(
         categories.includes(C.bankAccount)
           ? (await selectBankAccounts(atx.tx, billing.grant, subjects, { mandatesOnly: true })).map(
@@ -384,16 +385,16 @@ export async function runInvoices(
       // Read under the locks, just before the lines are written: the month's calls lines drafted
       // in SQL in one pass over its totals (decisions 0655, 0720); in TypeScript from the month's
       // summaries when the run does not draft in SQL or a charged head needs `groupOf` (undefined).
-      const sqlDrafted = drafting
-        ? await draftBatchCallLines(
-            atx.tx,
-            calls.grant,
-            drafting,
-            period.start,
-            subjects,
-            subjects.map((subjectId) => languageOf(people.get(subjectId), defaultLanguage)),
-          )
-        : undefined;
+      // The drafting statement is queued right behind the people's read, so the server drafts
+      // while this process decrypts the people (both are awaited below, decision 0775).
+      const peopleRead = readPeopleUnderGrant(atx.tx, billing.grant, subjects, keys);
+      peopleRead.catch(() => undefined);
+      const drafted = drafting
+        ? draftBatchCallLines(atx.tx, calls.grant, drafting, period.start, subjects)
+        : Promise.resolve(undefined);
+      drafted.catch(() => undefined);
+      const people = new Map((await peopleRead).map((person) => [person.subjectId, person]));
+      const sqlDrafted = await drafted;
       const sqlDraftedOf = sqlDrafted && new Map(sqlDrafted.map((row) => [row.subjectId, row]));
       const callSummaries = groupBy(
         sqlDraftedOf
@@ -460,6 +461,7 @@ export async function runInvoices(
           sqlTargets.push({
             draft: drafts.length,
             subjectId,
+            language,
             at,
             vatRateBp: standIn.vatRateBp,
             vatCategory: standIn.vatCategory,
@@ -499,11 +501,12 @@ export async function runInvoices(
       if (drafts.length > 0) {
         await advanceCounter(atx.tx, 'F', year, drafts.length);
         const ids = await insertInvoices(atx.tx, billing.grant, drafts);
-        if (sqlDraftedOf) {
+        if (sqlDraftedOf && drafting) {
           await insertCallGroupLines(
             atx.tx,
             billing.grant,
             calls.grant,
+            drafting,
             sqlTargets.map(({ draft, ...target }) => ({ ...target, invoiceId: ids[draft] ?? 0 })),
           );
         }
