@@ -945,13 +945,30 @@ type ArrayColumn<T> = readonly [name: string, type: string, value: (row: T) => u
  * this file, never input.
  */
 function arrayInsert<T>(table: string, columns: ReadonlyArray<ArrayColumn<T>>, rows: readonly T[]) {
-  const names = sql.raw(columns.map(([name]) => name).join(', '));
-  const values = columns.map(([, type, value]) => {
+  return arrayInsertOf(table, rows.length, columnValues(columns, rows));
+}
+
+/** A column of an array insert with its values: one value for every row, or the array's text. */
+interface ColumnValues {
+  name: string;
+  type: ReturnType<typeof sql.raw>;
+  same: boolean;
+  first: ArrayElement;
+  literal: string;
+}
+
+/** The columns' values of an array insert, built apart from its statement (`insertInvoices`). */
+function columnValues<T>(columns: ReadonlyArray<ArrayColumn<T>>, rows: readonly T[]): ColumnValues[] {
+  return columns.map(([name, type, value]) => {
     const column = rows.map(value) as ArrayElement[];
     const first = column[0];
     const same = column.every((candidate) => candidate === first);
-    return { type: sql.raw(type), column, same, first };
+    return { name, type: sql.raw(type), same, first, literal: same ? '' : arrayLiteral(column) };
   });
+}
+
+function arrayInsertOf(table: string, rowCount: number, values: readonly ColumnValues[]) {
+  const names = sql.raw(values.map(({ name }) => name).join(', '));
   const arrays = values.filter((value) => !value.same);
   let at = 0;
   const select = sql.join(
@@ -964,10 +981,10 @@ function arrayInsert<T>(table: string, columns: ReadonlyArray<ArrayColumn<T>>, r
   );
   if (arrays.length === 0) {
     // Every column the same: as many copies of one row as rows were given.
-    return sql`insert into ${sql.raw(table)} (${names}) select ${select} from generate_series(1, ${rows.length}::int)`;
+    return sql`insert into ${sql.raw(table)} (${names}) select ${select} from generate_series(1, ${rowCount}::int)`;
   }
   const unnested = sql.join(
-    arrays.map((value) => sql`${arrayLiteral(value.column)}::${value.type}[]`),
+    arrays.map((value) => sql`${value.literal}::${value.type}[]`),
     sql`, `,
   );
   const aliases = sql.raw(arrays.map((_, index) => `c${index + 1}`).join(', '));
@@ -1048,11 +1065,17 @@ const INVOICE_COLUMNS: ReadonlyArray<ArrayColumn<InvoiceRow>> = [
   ['period_call_cost_micros', 'bigint', (row) => row.period?.costMicros ?? null],
 ];
 
-const LINE_COLUMNS: ReadonlyArray<
-  ArrayColumn<{ tenantId: number; invoiceId: number; lineNo: number; line: NewInvoiceLine }>
-> = [
+/** A line as its row is written: its invoice by its place in the insert (`insertInvoices`). */
+interface LineRow {
+  tenantId: number;
+  invoice: number;
+  lineNo: number;
+  line: NewInvoiceLine;
+}
+
+/** The lines' columns but their invoice's id, which the invoices' insert gives. */
+const LINE_COLUMNS: ReadonlyArray<ArrayColumn<LineRow>> = [
   ['tenant_id', 'integer', (row) => row.tenantId],
-  ['invoice_id', 'bigint', (row) => row.invoiceId],
   ['line_no', 'integer', (row) => row.lineNo],
   ['kind', 'text', (row) => row.line.kind],
   ['description', 'text', (row) => row.line.description],
@@ -1114,28 +1137,40 @@ export async function insertInvoices(
   for (let start = 0; start < invoices.length; start += INSERT_CHUNK) {
     const chunk = invoices.slice(start, start + INSERT_CHUNK);
     const rows = chunk.map((invoice): InvoiceRow => ({ tenantId, invoice, period: periodRecordOf(invoice) }));
-    const inserted = await sql<{ invoice_id: number; invoice_number: string }>`${arrayInsert(
+    const insertion = sql<{ invoice_id: number; invoice_number: string }>`${arrayInsert(
       'invoices',
       INVOICE_COLUMNS,
       rows,
     )} returning invoice_id, invoice_number`.execute(tx);
     // Before the lines check their invoices: statistics of a near-empty table make those checks
     // read every invoice of the tenant (decision 0420).
-    if (start === 0 && invoices.length >= STATISTICS_MIN_ROWS) {
-      await sql`select kluis_refresh_invoice_statistics(${invoices.length}::int)`.execute(tx);
-    }
-    const idByNumber = new Map(inserted.rows.map((row) => [row.invoice_number, Number(row.invoice_id)]));
-    const chunkIds = chunk.map((invoice) => idByNumber.get(invoice.invoiceNumber) ?? 0);
-    ids.push(...chunkIds);
+    const refresh =
+      start === 0 && invoices.length >= STATISTICS_MIN_ROWS
+        ? sql`select kluis_refresh_invoice_statistics(${invoices.length}::int)`.execute(tx)
+        : undefined;
+    // Both handled at their awaits below; the insert goes out first, then the lines' columns are
+    // built while the server writes the invoices (decision 0775).
+    insertion.catch(() => undefined);
+    refresh?.catch(() => undefined);
+    await new Promise((resolve) => setImmediate(resolve));
     const lines = chunk.flatMap((invoice, index) =>
-      invoice.lines.map((line, lineIndex) => ({
+      invoice.lines.map((line, lineIndex): LineRow => ({
         tenantId,
-        invoiceId: chunkIds[index] ?? 0,
+        invoice: index,
         lineNo: lineNumber(invoice, lineIndex),
         line,
       })),
     );
-    if (lines.length > 0) await arrayInsert('invoice_lines', LINE_COLUMNS, lines).execute(tx);
+    const lineValues = columnValues(LINE_COLUMNS, lines);
+    const inserted = await insertion;
+    await refresh;
+    const idByNumber = new Map(inserted.rows.map((row) => [row.invoice_number, Number(row.invoice_id)]));
+    const chunkIds = chunk.map((invoice) => idByNumber.get(invoice.invoiceNumber) ?? 0);
+    ids.push(...chunkIds);
+    if (lines.length > 0) {
+      const invoiceIds = columnValues([['invoice_id', 'bigint', (row) => chunkIds[row.invoice] ?? 0]], lines);
+      await arrayInsertOf('invoice_lines', lines.length, [...invoiceIds, ...lineValues]).execute(tx);
+    }
     const callMonths = rows.flatMap((row, index) =>
       (row.invoice.callMonths ?? [])
         .filter((month) => month !== row.period)
