@@ -11,7 +11,6 @@ import {
   type PostgresPool,
   type PostgresPoolClient,
   type QueryCompiler,
-  type QueryExecutor,
   Transaction,
   type TransactionSettings,
 } from 'kysely';
@@ -111,11 +110,12 @@ export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysel
   };
   const dialect = new TenantBeginDialect({ pool: kyselyPool(pool, end, silence) });
   const db = new Kysely<DB>({ dialect });
+  if (!dialect.driver) throw new Error('createAppDb: Kysely made no driver');
   // A transaction's own client, for `COPY … TO` inside it (copy-out.ts, decision 0430).
   trackPoolClients(db, pool, options.copySilenceMs);
   // A one-statement tenant transaction without Kysely's (runAloneInTenant, decision 0650), and a
   // transaction that begins at its first statement (withTenantOnFirstStatement, decision 0690).
-  POOLS.set(db, { pool, dialect });
+  POOLS.set(db, { pool, driver: dialect.driver });
   return { db, pool };
 }
 
@@ -436,9 +436,11 @@ export interface TenantTransactionOptions {
 /**
  * Runs `work` in a transaction scoped to one tenant: row-level security policies read
  * `app.tenant`, which `set_config(…, true)` sets for this transaction only. The `begin` and the
- * settings go to the server as ONE simple query (one round trip instead of two, decision 0370):
- * simple queries take no parameters, so the tenant id is inlined, after checking it is a safe
- * integer (it is a number type, never text from outside, and is written as its digits only).
+ * settings go to the server in front of the work's first statement, in its round trip (decisions
+ * 0370, 0570): simple queries take no parameters, so the tenant id is inlined, after checking it is
+ * a safe integer (it is a number type, never text from outside, and is written as its digits
+ * only). The pooled connection is taken before the work runs; the transaction commits when the
+ * work returns and rolls back when it throws (TenantTransaction, decision 0780).
  */
 export async function withTenant<T, DB = Database>(
   db: Kysely<DB>,
@@ -447,28 +449,30 @@ export async function withTenant<T, DB = Database>(
   options: TenantTransactionOptions = {},
 ): Promise<T> {
   const settings = tenantSettingsSql(tenantId, options);
-  const begin = [beginSql(options), settings];
-  return db.connection().execute(async (conn) => {
-    // The connection this transaction will run on; the driver sends `begin` with the settings,
-    // in front of the first statement (decision 0570).
-    const connection = await conn.getExecutor().provideConnection((held) => Promise.resolve(held));
-    TENANT_BEGIN.set(connection, begin);
+  const made = POOLS.get(db);
+  if (!made) return withTenantElsewhere(db, tenantId, settings, work);
+  const transaction = new TenantTransaction(db, tenantId, made.driver, [beginSql(options), settings]);
+  await transaction.connect();
+  return transaction.run(work, undefined);
+}
+
+/**
+ * withTenant on a database made without createAppDb (a dedicated connection's own Kysely): a
+ * Kysely transaction that begins with a plain `begin`, the settings as a statement of their own.
+ */
+async function withTenantElsewhere<T, DB>(
+  db: Kysely<DB>,
+  tenantId: TenantId,
+  settings: string,
+  work: (tx: Transaction<DB>) => Promise<T>,
+): Promise<T> {
+  return db.transaction().execute(async (tx) => {
+    await sql.raw(settings).execute(tx);
+    const open: OpenTransaction = { db, tenantId, tx, open: true };
     try {
-      return await conn.transaction().execute(async (tx) => {
-        // A database made without TenantBeginDialect (a dedicated connection's own Kysely)
-        // began with a plain `begin`: the settings follow as a statement of their own.
-        if (TENANT_BEGIN.delete(connection)) await sql.raw(settings).execute(tx);
-        else TX_CONNECTION.set(tx, connection);
-        const open: OpenTransaction = { db, tenantId, tx, open: true };
-        try {
-          return await OPEN_TRANSACTION.run(open, () => work(tx));
-        } finally {
-          open.open = false;
-        }
-      });
+      return await OPEN_TRANSACTION.run(open, () => work(tx));
     } finally {
-      TENANT_BEGIN.delete(connection);
-      COMMIT_WITH.delete(connection);
+      open.open = false;
     }
   });
 }
@@ -522,24 +526,15 @@ export async function withTenantOnFirstStatement<T, R, DB = Database>(
   work: (tx: Transaction<DB>) => Promise<T>,
   end: TenantTransactionEnd<T, R, DB>,
 ): Promise<R> {
+  // Refused before the work runs, as withTenant refuses it before its transaction.
+  const settings = tenantSettingsSql(tenantId, {});
   const made = POOLS.get(db);
   if (!made) return withTenant(db, tenantId, async (tx) => end.within(await work(tx), tx));
-  // Refused before the work runs, as withTenant refuses it before its transaction.
-  tenantSettingsSql(tenantId, {});
-  const lazy = new TransactionOnFirstStatement(db, tenantId, made.dialect);
-  const open: OpenTransaction = { db, tenantId, tx: lazy.tx, open: true };
-  let value: T;
-  try {
-    value = await OPEN_TRANSACTION.run(open, () => work(lazy.tx));
-  } catch (error) {
-    open.open = false;
-    return lazy.rollBack(error);
-  }
-  open.open = false;
-  return lazy.end(value, end);
+  const transaction = new TenantTransaction(db, tenantId, made.driver, [beginSql({}), settings]);
+  return transaction.run(work, end);
 }
 
-/** A refused statement on the `tx` of a withTenantOnFirstStatement whose work has returned. */
+/** A refused statement on the `tx` of a tenant transaction whose work has returned. */
 export class FinishedTransactionError extends Error {
   constructor() {
     super('statement on a finished tenant transaction: await every statement inside the work');
@@ -547,7 +542,7 @@ export class FinishedTransactionError extends Error {
   }
 }
 
-/** The driver of a transaction begun at its first statement: it never begins or ends one itself. */
+/** The driver of a tenant transaction's `tx`: the transaction begins and ends itself. */
 const NO_DRIVER: Driver = {
   init: () => Promise.resolve(),
   acquireConnection: () => Promise.reject(new Error('a tenant transaction cannot open another connection')),
@@ -560,104 +555,162 @@ const NO_DRIVER: Driver = {
 };
 
 /**
- * The connection provider behind a withTenantOnFirstStatement's `tx`: its first statement starts
- * withTenant, whose work waits until this one's work has ended and then runs the end (or throws
- * its error, rolling back); every statement runs on that transaction's connection.
+ * A tenant transaction of a createAppDb database: the one implementation behind withTenant and
+ * withTenantOnFirstStatement (decision 0780). It holds one pooled connection, taken through the
+ * database's executor (so the pool's release runs on every path) either before the work
+ * (`connect()`, withTenant) or at the work's first statement. Its `tx` hands that connection to
+ * each statement directly: one Kysely Transaction per transaction, no connection or transaction
+ * builder of Kysely's around it. `begin`, commit and rollback are the driver's (TenantBeginDriver:
+ * the `begin` sent with the first statement, the statement sent with the commit, a commit lost
+ * with the database), in the same order as Kysely's transaction: a failed work or `within` and a
+ * failed commit roll back, and a failed rollback is what is thrown.
  */
-class TransactionOnFirstStatement<DB> implements ConnectionProvider {
+class TenantTransaction<DB> {
+  /** The work's transaction: refuses statements once the work has returned. */
   readonly tx: Transaction<DB>;
   readonly #db: Kysely<DB>;
   readonly #tenantId: TenantId;
-  #closed = false;
-  #begun: Begun<DB> | undefined;
-  /** The executor of withTenant's transaction, once it has its connection. */
-  #running: QueryExecutor | undefined;
-  /** The statements sent before it had its connection, and not yet answered. */
-  readonly #statements = new Set<Promise<unknown>>();
+  readonly #driver: TenantBeginDriver;
+  readonly #begin: readonly string[];
+  #workOpen = true;
+  #connection: DatabaseConnection | undefined;
+  #connecting: Promise<DatabaseConnection> | undefined;
+  /** The executor's hold on the pooled connection: settles once the transaction has ended. */
+  #held: Promise<unknown> | undefined;
+  /** The statements sent before the transaction had its connection, and not yet answered. */
+  readonly #unanswered = new Set<Promise<unknown>>();
+  #finish!: (end: (connection: DatabaseConnection) => Promise<unknown>) => void;
+  #abort!: (error: unknown) => void;
+  readonly #ending: Promise<(connection: DatabaseConnection) => Promise<unknown>>;
 
-  constructor(db: Kysely<DB>, tenantId: TenantId, dialect: Dialect) {
+  constructor(db: Kysely<DB>, tenantId: TenantId, driver: TenantBeginDriver, begin: readonly string[]) {
     this.#db = db;
     this.#tenantId = tenantId;
-    this.tx = new Transaction<DB>({
-      config: { dialect },
-      dialect,
-      driver: NO_DRIVER,
-      executor: db.getExecutor().withConnectionProvider(this),
+    this.#driver = driver;
+    this.#begin = begin;
+    this.#ending = new Promise((resolve, reject) => {
+      this.#finish = resolve;
+      this.#abort = reject;
+    });
+    // Rejected on a work's failure; awaited only by a transaction that took its connection.
+    this.#ending.catch(() => undefined);
+    this.tx = this.#transaction({
+      provideConnection: (consumer) => {
+        if (!this.#workOpen) return Promise.reject(new FinishedTransactionError());
+        return this.#provide(consumer);
+      },
     });
   }
 
-  provideConnection<T>(consumer: (connection: DatabaseConnection) => Promise<T>): Promise<T> {
-    if (this.#closed) return Promise.reject(new FinishedTransactionError());
-    // Then on its connection in the order sent, as any statement of withTenant's transaction.
-    if (this.#running) return this.#running.provideConnection(consumer);
-    this.#begun ??= this.#begin();
-    const statement = this.#begun.tx.then((tx) => tx.getExecutor().provideConnection(consumer));
-    this.#statements.add(statement);
-    const answered = () => this.#statements.delete(statement);
+  /** Takes the pooled connection and begins (the `begin` waits for the first statement). */
+  connect(): Promise<DatabaseConnection> {
+    if (this.#connecting) return this.#connecting;
+    this.#connecting = new Promise<DatabaseConnection>((resolve, reject) => {
+      this.#held = this.#db.getExecutor().provideConnection((connection) => this.#hold(connection, resolve));
+      // A transaction that could not take its connection: its statements fail with the reason.
+      this.#held.catch(reject);
+    });
+    return this.#connecting;
+  }
+
+  /**
+   * Runs `work` with `tx` as the open transaction of 0583's store, then ends the transaction:
+   * `end.within` and the commit after a work that sent statements, `end.alone` after one that
+   * sent none (no end: the work's value, committed), a rollback after one that threw.
+   */
+  async run<T, R>(
+    work: (tx: Transaction<DB>) => Promise<T>,
+    end: TenantTransactionEnd<T, R, DB> | undefined,
+  ): Promise<R> {
+    const open: OpenTransaction = { db: this.#db, tenantId: this.#tenantId, tx: this.tx, open: true };
+    let value: T;
+    try {
+      value = await OPEN_TRANSACTION.run(open, () => work(this.tx));
+    } catch (error) {
+      open.open = false;
+      this.#workOpen = false;
+      return this.#rollBack(error);
+    }
+    open.open = false;
+    this.#workOpen = false;
+    if (!this.#held) return end ? end.alone(value) : (value as unknown as R);
+    await this.#settled();
+    this.#finish(async (connection) => {
+      if (!end) return value;
+      const within = this.#transaction({ provideConnection: (consumer) => consumer(connection) });
+      TX_CONNECTION.set(within, connection);
+      const store: OpenTransaction = { db: this.#db, tenantId: this.#tenantId, tx: within, open: true };
+      try {
+        return await OPEN_TRANSACTION.run(store, () => end.within(value, within));
+      } finally {
+        store.open = false;
+      }
+    });
+    return (await this.#held) as R;
+  }
+
+  /** After the work threw: its transaction, if it began, rolls back; then the error is thrown. */
+  async #rollBack(error: unknown): Promise<never> {
+    if (this.#held) {
+      await this.#settled();
+      this.#abort(error);
+      // Rejects with the error, or with the rollback's own failure.
+      await this.#held;
+    }
+    throw error;
+  }
+
+  /** Statements sent before the transaction had its connection end before its commit or rollback. */
+  async #settled(): Promise<void> {
+    if (this.#unanswered.size > 0) await Promise.allSettled(this.#unanswered);
+  }
+
+  #provide<T>(consumer: (connection: DatabaseConnection) => Promise<T>): Promise<T> {
+    // On its connection in the order sent: node-postgres queues them.
+    if (this.#connection) return consumer(this.#connection);
+    const statement = this.connect().then(consumer);
+    this.#unanswered.add(statement);
+    const answered = () => this.#unanswered.delete(statement);
     statement.then(answered, answered);
     return statement;
   }
 
-  #begin(): Begun<DB> {
-    let started!: (tx: Transaction<DB>) => void;
-    let notStarted!: (error: unknown) => void;
-    const tx = new Promise<Transaction<DB>>((resolve, reject) => {
-      started = resolve;
-      notStarted = reject;
-    });
-    let finish!: (end: (tx: Transaction<DB>) => Promise<unknown>) => void;
-    let abort!: (error: unknown) => void;
-    const ending = new Promise<(tx: Transaction<DB>) => Promise<unknown>>((resolve, reject) => {
-      finish = resolve;
-      abort = reject;
-    });
-    // Rejected on a work's failure; awaited by withTenant's work, unless it never began.
-    ending.catch(() => undefined);
-    const ended = withTenant(this.#db, this.#tenantId, async (real) => {
-      this.#running = real.getExecutor();
-      started(real);
-      return (await ending)(real);
-    });
-    // A transaction that could not begin (no connection): its statements fail with the reason.
-    ended.catch(notStarted);
-    return { tx, ended, finish, abort };
-  }
-
-  /** After the work returned: `end.within` in its transaction, or `end.alone` when it sent nothing. */
-  async end<T, R>(value: T, end: TenantTransactionEnd<T, R, DB>): Promise<R> {
-    this.#closed = true;
-    const begun = this.#begun;
-    if (!begun) return end.alone(value);
-    if (this.#statements.size > 0) await Promise.allSettled(this.#statements);
-    begun.finish((tx) => end.within(value, tx));
-    return (await begun.ended) as R;
-  }
-
-  /** After the work threw: its transaction, if it began, rolls back; then the error is thrown. */
-  async rollBack(error: unknown): Promise<never> {
-    this.#closed = true;
-    const begun = this.#begun;
-    if (begun) {
-      if (this.#statements.size > 0) await Promise.allSettled(this.#statements);
-      begun.abort(error);
-      // Rejects with the error, or with the rollback's own failure (as withTenant would).
-      await begun.ended;
+  /** The executor's consumer: begins, hands the connection out, ends when told, then returns it. */
+  async #hold(
+    connection: DatabaseConnection,
+    connected: (connection: DatabaseConnection) => void,
+  ): Promise<unknown> {
+    try {
+      await this.#driver.beginTenant(connection, this.#begin);
+      this.#connection = connection;
+      TX_CONNECTION.set(this.tx, connection);
+      connected(connection);
+      try {
+        const result = await (await this.#ending)(connection);
+        await this.#driver.commitTransaction(connection);
+        return result;
+      } catch (error) {
+        await this.#driver.rollbackTransaction(connection);
+        throw error;
+      }
+    } finally {
+      COMMIT_WITH.delete(connection);
     }
-    throw error;
+  }
+
+  #transaction(provider: ConnectionProvider): Transaction<DB> {
+    const dialect = this.#driver.dialect;
+    return new Transaction<DB>({
+      config: { dialect },
+      dialect,
+      driver: NO_DRIVER,
+      executor: this.#db.getExecutor().withConnectionProvider(provider),
+    });
   }
 }
 
-interface Begun<DB> {
-  /** The transaction withTenant runs, once it has its connection. */
-  tx: Promise<Transaction<DB>>;
-  /** withTenant's answer: the end's, after the commit. */
-  ended: Promise<unknown>;
-  finish(end: (tx: Transaction<DB>) => Promise<unknown>): void;
-  abort(error: unknown): void;
-}
-
-/** The pool and dialect of each database createAppDb made. */
-const POOLS = new WeakMap<object, { pool: pg.Pool; dialect: Dialect }>();
+/** The pool and driver of each database createAppDb made. */
+const POOLS = new WeakMap<object, { pool: pg.Pool; driver: TenantBeginDriver }>();
 
 /** Whether runAloneInTenant can run on `db` (a database createAppDb made). */
 export function canRunAlone<DB>(db: Kysely<DB>): boolean {
@@ -784,24 +837,24 @@ export class CommitOutcomeUnknown extends Error {
   }
 }
 
-/**
- * The `begin` text a tenant transaction hands to the driver for its connection (withTenant): the
- * driver sends it instead of its own `begin`, once.
- */
-const TENANT_BEGIN = new WeakMap<DatabaseConnection, readonly string[]>();
-
 /** PostgreSQL as Kysely's dialect gives it, except that a tenant transaction begins in one round trip. */
 class TenantBeginDialect extends PostgresDialect {
+  /** The driver Kysely made (it makes one, in its constructor), for the tenant transactions. */
+  driver: TenantBeginDriver | undefined;
+
   override createDriver(): Driver {
-    return new TenantBeginDriver(super.createDriver());
+    this.driver = new TenantBeginDriver(super.createDriver(), this);
+    return this.driver;
   }
 }
 
 class TenantBeginDriver implements Driver {
   readonly #inner: Driver;
+  readonly dialect: Dialect;
 
-  constructor(inner: Driver) {
+  constructor(inner: Driver, dialect: Dialect) {
     this.#inner = inner;
+    this.dialect = dialect;
   }
 
   init(): Promise<void> {
@@ -812,13 +865,17 @@ class TenantBeginDriver implements Driver {
     return this.#inner.acquireConnection();
   }
 
-  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    const begin = TENANT_BEGIN.get(connection);
-    if (begin === undefined) return this.#inner.beginTransaction(connection, settings);
-    TENANT_BEGIN.delete(connection);
-    // Not sent now: the pool sends it in front of the transaction's first statement, in one round
-    // trip (kyselyPool, decision 0570). A failure of the `begin` or its settings is then that
-    // statement's failure, and Kysely rolls the transaction back.
+  /** A transaction that is not a tenant transaction (Kysely's own `db.transaction()`). */
+  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    return this.#inner.beginTransaction(connection, settings);
+  }
+
+  /**
+   * A tenant transaction's `begin` (TenantTransaction): not sent now, the pool sends it in front of
+   * the transaction's first statement, in one round trip (kyselyPool, decision 0570). A failure of
+   * the `begin` or its settings is then that statement's failure, and the transaction rolls back.
+   */
+  async beginTenant(connection: DatabaseConnection, begin: readonly string[]): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw(begin.join('; '), [DEFER_BEGIN, ...begin]));
   }
 
