@@ -8,8 +8,7 @@ import {
   type ConnectionProvider,
   type Dialect,
   type Driver,
-  type PostgresPool,
-  type PostgresPoolClient,
+  type QueryResult,
   type QueryCompiler,
   Transaction,
   type TransactionSettings,
@@ -108,7 +107,7 @@ export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysel
     await silence.end();
     await endPool();
   };
-  const dialect = new TenantBeginDialect({ pool: kyselyPool(pool, end, silence) });
+  const dialect = new TenantBeginDialect(pool, end, silence);
   const db = new Kysely<DB>({ dialect });
   if (!dialect.driver) throw new Error('createAppDb: Kysely made no driver');
   // A transaction's own client, for `COPY … TO` inside it (copy-out.ts, decision 0430).
@@ -120,7 +119,8 @@ export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysel
 }
 
 /**
- * The pool as Kysely sees it. Two differences:
+ * A pooled client as Kysely's connection (decision 0780: one object per client, made once, and one
+ * async step per statement between Kysely and node-postgres). Two differences from Kysely's own:
  * - A text of several statements (a simple query, which node-postgres answers with one result per
  *   statement) answers with the rows of its last statement that returns rows, where Kysely would
  *   read no rows at all (an audit append sent together with its commit, decision 0481).
@@ -129,65 +129,93 @@ export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysel
  *   without parameters is sent as one simple query behind it; a statement with parameters goes
  *   behind it in the extended protocol, every statement before one Sync (BehindBegin). A
  *   transaction that sent nothing ends without a round trip: nothing began on the server.
+ * Every statement sent is under the silence watch (decision 0726).
  */
-function kyselyPool(pool: pg.Pool, end: () => Promise<void>, silence: SilenceWatch): PostgresPool {
-  const wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>();
-  const wrap = (client: pg.PoolClient): PostgresPoolClient => {
-    /** The `begin` statements of a tenant transaction not sent yet. */
-    let deferred: readonly string[] | undefined;
-    const query = async (text: string, parameters: readonly unknown[]) => {
-      if (parameters[0] === DEFER_BEGIN) {
-        deferred = parameters.slice(1).map(String);
-        return { command: 'BEGIN', rowCount: 0, rows: [] };
-      }
-      const begin = deferred;
-      deferred = undefined;
-      let result: pg.QueryResult | pg.QueryResult[];
-      if (begin === undefined) {
-        result = (await client.query(text, [...parameters])) as pg.QueryResult | pg.QueryResult[];
-      } else if (text === 'commit' || text === 'rollback') {
-        // The transaction sent nothing: nothing began on the server, nothing to end.
-        return { command: text.toUpperCase(), rowCount: 0, rows: [] };
-      } else if (parameters.length === 0) {
-        const all = (await client.query(`${begin.join('; ')};\n${text}`)) as unknown as pg.QueryResult[];
-        result = all.length === begin.length + 1 ? (all.at(-1) as pg.QueryResult) : all.slice(begin.length);
-      } else {
-        const behind = new BehindBegin(begin, text, parameters);
-        client.query(behind);
-        result = (await behind.answer).slice(begin.length);
-        if (result.length === 1) result = result[0] as pg.QueryResult;
-      }
-      if (!Array.isArray(result)) return result;
-      const last = result.findLast((part) => part.fields.length > 0) ?? result.at(-1);
-      return { command: last?.command, rowCount: last?.rowCount ?? 0, rows: last?.rows ?? [] };
-    };
+class PoolConnection implements DatabaseConnection {
+  readonly client: pg.PoolClient;
+  readonly #silence: SilenceWatch;
+  /** The `begin` statements of a tenant transaction not sent yet. */
+  #deferred: readonly string[] | undefined;
+
+  constructor(client: pg.PoolClient, silence: SilenceWatch) {
+    this.client = client;
+    this.#silence = silence;
+  }
+
+  /** The tenant transaction's `begin`: sent in front of its first statement. */
+  deferBegin(begin: readonly string[]): void {
+    this.#deferred = begin;
+  }
+
+  async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    const { sql: text, parameters } = compiledQuery;
+    const begin = this.#deferred;
+    this.#deferred = undefined;
+    // The transaction sent nothing: nothing began on the server, nothing to end.
+    if (begin !== undefined && (text === 'commit' || text === 'rollback')) return { rows: [] };
+    let result: pg.QueryResult;
+    try {
+      result = await this.#silence.watch(this.client, this.#send(text, parameters, begin));
+    } catch (error) {
+      throw withCallerStack(error);
+    }
+    const { command, rowCount } = result;
+    const changed =
+      command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE';
     return {
-      // Kysely's overloads (a statement, or a cursor it streams): only statements are rewritten.
-      query: ((textOrCursor: unknown, parameters?: readonly unknown[]) => {
-        if (typeof textOrCursor === 'string')
-          return silence.watch(client, query(textOrCursor, parameters ?? []));
-        if (deferred !== undefined)
-          throw new Error('a cursor cannot be the first statement of a tenant transaction');
-        return client.query(textOrCursor as pg.Submittable);
-      }) as PostgresPoolClient['query'],
-      release: () => {
-        deferred = undefined;
-        client.release();
-      },
+      ...(changed ? { numAffectedRows: BigInt(rowCount ?? 0) } : {}),
+      rows: (result.rows ?? []) as R[],
     };
-  };
+  }
+
+  /** A streamed query needs a cursor, which the pool has not (as Kysely's without one). */
+  streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('streamed queries are not supported on the application pool');
+  }
+
+  release(error?: Error): void {
+    this.#deferred = undefined;
+    this.client.release(error);
+  }
+
+  /** The statement's result: of its last statement that returns rows, for a text of several. */
+  #send(
+    text: string,
+    parameters: readonly unknown[],
+    begin: readonly string[] | undefined,
+  ): Promise<pg.QueryResult> {
+    if (begin === undefined) return this.client.query(text, [...parameters]).then(lastResult);
+    if (parameters.length === 0)
+      return this.client.query(`${begin.join('; ')};\n${text}`).then((all) => {
+        const results = all as unknown as pg.QueryResult[];
+        return lastResult(results.length === begin.length + 1 ? results.at(-1) : results.slice(begin.length));
+      });
+    const behind = new BehindBegin(begin, text, parameters);
+    this.client.query(behind);
+    return behind.answer.then((all) => lastResult(all.slice(begin.length)));
+  }
+}
+
+/** One result, or of several (a simple query of several statements) the last that returns rows. */
+function lastResult(result: pg.QueryResult | pg.QueryResult[] | undefined): pg.QueryResult {
+  if (!Array.isArray(result)) return result as pg.QueryResult;
+  if (result.length === 1) return result[0] as pg.QueryResult;
+  const last = result.findLast((part) => part.fields.length > 0) ?? result.at(-1);
   return {
-    connect: async () => {
-      const client = await pool.connect();
-      let known = wrapped.get(client);
-      if (!known) {
-        known = wrap(client);
-        wrapped.set(client, known);
-      }
-      return known;
-    },
-    end,
+    command: last?.command ?? '',
+    rowCount: last?.rowCount ?? 0,
+    rows: last?.rows ?? [],
+    oid: 0,
+    fields: last?.fields ?? [],
   };
+}
+
+/** The error of a failed statement, with the stack of the code that sent it (as Kysely's connection). */
+function withCallerStack(error: unknown): unknown {
+  const caller = new Error().stack;
+  if (error instanceof Error && typeof error.stack === 'string' && caller)
+    error.stack += `\n${caller.split('\n').slice(1).join('\n')}`;
+  return error;
 }
 
 interface SilenceWatch {
@@ -233,7 +261,7 @@ function silenceWatch(options: AppPoolOptions): SilenceWatch {
     }
   };
   return {
-    watch: async (client, answer) => {
+    watch: (client, answer) => {
       if (silenceMs <= 0) return answer;
       let timer: NodeJS.Timeout | undefined;
       let settled = false;
@@ -254,12 +282,13 @@ function silenceWatch(options: AppPoolOptions): SilenceWatch {
         }, silenceMs);
       };
       check();
-      try {
-        return await answer;
-      } finally {
+      // The answer itself goes back to the caller (no async step of the watch's own in between).
+      const answered = () => {
         settled = true;
         clearTimeout(timer);
-      }
+      };
+      answer.then(answered, answered);
+      return answer;
     },
     end: async () => {
       await probe?.end();
@@ -316,13 +345,6 @@ async function endPool(
   for (const client of closing) clientSocket(client)?.destroy();
   await closed;
 }
-
-/**
- * The first parameter of withTenant's `begin` as the driver hands it to the pool (the rest are
- * its statements): kyselyPool keeps them for the transaction's first statement instead of sending
- * them. A value no caller can pass by accident.
- */
-const DEFER_BEGIN = Symbol('kluis.defer-begin');
 
 /** The protocol messages node-postgres's connection writes (pg/lib/connection.js). */
 interface ProtocolConnection {
@@ -681,7 +703,7 @@ class TenantTransaction<DB> {
     connected: (connection: DatabaseConnection) => void,
   ): Promise<unknown> {
     try {
-      await this.#driver.beginTenant(connection, this.#begin);
+      this.#driver.beginTenant(connection, this.#begin);
       this.#connection = connection;
       TX_CONNECTION.set(this.tx, connection);
       connected(connection);
@@ -837,32 +859,69 @@ export class CommitOutcomeUnknown extends Error {
   }
 }
 
-/** PostgreSQL as Kysely's dialect gives it, except that a tenant transaction begins in one round trip. */
+/**
+ * PostgreSQL as Kysely's dialect gives it, on the application pool's own connections
+ * (PoolConnection): a tenant transaction begins in one round trip.
+ */
 class TenantBeginDialect extends PostgresDialect {
+  readonly #pool: pg.Pool;
+  readonly #end: () => Promise<void>;
+  readonly #silence: SilenceWatch;
   /** The driver Kysely made (it makes one, in its constructor), for the tenant transactions. */
   driver: TenantBeginDriver | undefined;
 
+  constructor(pool: pg.Pool, end: () => Promise<void>, silence: SilenceWatch) {
+    // Kysely's driver only writes the `begin`, `commit`, `rollback` and savepoint statements here:
+    // the connections are the pool's own (TenantBeginDriver).
+    super({
+      pool: { connect: () => Promise.reject(new Error('not this pool')), end: () => Promise.resolve() },
+    });
+    this.#pool = pool;
+    this.#end = end;
+    this.#silence = silence;
+  }
+
   override createDriver(): Driver {
-    this.driver = new TenantBeginDriver(super.createDriver(), this);
+    this.driver = new TenantBeginDriver(super.createDriver(), this, this.#pool, this.#end, this.#silence);
     return this.driver;
   }
 }
 
 class TenantBeginDriver implements Driver {
+  /** Kysely's PostgreSQL driver, for the statements it writes on a connection. */
   readonly #inner: Driver;
   readonly dialect: Dialect;
+  readonly #pool: pg.Pool;
+  readonly #end: () => Promise<void>;
+  readonly #silence: SilenceWatch;
+  readonly #connections = new WeakMap<pg.PoolClient, PoolConnection>();
 
-  constructor(inner: Driver, dialect: Dialect) {
+  constructor(
+    inner: Driver,
+    dialect: Dialect,
+    pool: pg.Pool,
+    end: () => Promise<void>,
+    silence: SilenceWatch,
+  ) {
     this.#inner = inner;
     this.dialect = dialect;
+    this.#pool = pool;
+    this.#end = end;
+    this.#silence = silence;
   }
 
   init(): Promise<void> {
-    return this.#inner.init();
+    return Promise.resolve();
   }
 
-  acquireConnection(): Promise<DatabaseConnection> {
-    return this.#inner.acquireConnection();
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const client = await this.#pool.connect();
+    let connection = this.#connections.get(client);
+    if (!connection) {
+      connection = new PoolConnection(client, this.#silence);
+      this.#connections.set(client, connection);
+    }
+    return connection;
   }
 
   /** A transaction that is not a tenant transaction (Kysely's own `db.transaction()`). */
@@ -871,12 +930,14 @@ class TenantBeginDriver implements Driver {
   }
 
   /**
-   * A tenant transaction's `begin` (TenantTransaction): not sent now, the pool sends it in front of
-   * the transaction's first statement, in one round trip (kyselyPool, decision 0570). A failure of
-   * the `begin` or its settings is then that statement's failure, and the transaction rolls back.
+   * A tenant transaction's `begin` (TenantTransaction): not sent now, the connection sends it in
+   * front of the transaction's first statement, in one round trip (PoolConnection, decision 0570).
+   * A failure of the `begin` or its settings is then that statement's failure, and the
+   * transaction rolls back.
    */
-  async beginTenant(connection: DatabaseConnection, begin: readonly string[]): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw(begin.join('; '), [DEFER_BEGIN, ...begin]));
+  beginTenant(connection: DatabaseConnection, begin: readonly string[]): void {
+    if (!(connection instanceof PoolConnection)) throw new Error('a tenant transaction needs the pool');
+    connection.deferBegin(begin);
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
@@ -947,11 +1008,12 @@ class TenantBeginDriver implements Driver {
   }
 
   releaseConnection(connection: DatabaseConnection): Promise<void> {
-    return this.#inner.releaseConnection(connection);
+    if (connection instanceof PoolConnection) connection.release();
+    return Promise.resolve();
   }
 
   destroy(): Promise<void> {
-    return this.#inner.destroy();
+    return this.#end();
   }
 }
 
