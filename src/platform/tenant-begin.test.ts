@@ -3,7 +3,15 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../test/database.js';
 import { createTenant } from '../modules/tenants/index.js';
-import { APP_ROLE, createAppDb, withTenant, type Db } from './db.js';
+import {
+  APP_ROLE,
+  createAppDb,
+  FinishedTransactionError,
+  withTenant,
+  withTenantOnFirstStatement,
+  type Db,
+  type Tx,
+} from './db.js';
 import type { Database } from './database.js';
 
 // Decision 0370: a tenant transaction's `begin` and its settings reach the server in one round
@@ -305,5 +313,150 @@ describe('tenant transactions begin in the round trip of their first statement',
       `select count(*)::int as n from staff_users where email like 'begin-plain-%'`,
     );
     expect(owner.rows[0]?.n).toBe(2);
+  });
+});
+
+// Decision 0780: withTenant and withTenantOnFirstStatement are one tenant transaction (no Kysely
+// transaction around it); every way it ends rolls back what did not commit and gives the pooled
+// connection back.
+describe('a tenant transaction gives its connection back on every path', () => {
+  function onePool(): { db: Db; pool: pg.Pool; sent: string[]; close: () => Promise<void> } {
+    const sent: string[] = [];
+    const { db, pool } = createAppDb({
+      connectionString: database.ownerUrl,
+      assumeAppRole: true,
+      logger: testLogger,
+      max: 1,
+    });
+    pool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        const first = args[0];
+        if (typeof first === 'string') sent.push(first);
+        else if (typeof (first as { sentText?: unknown }).sentText === 'string')
+          sent.push((first as { sentText: string }).sentText);
+        return query(...args);
+      };
+    });
+    return { db, pool, sent, close: () => db.destroy() };
+  }
+
+  const staffRow = (tenantId: number, email: string) => ({
+    tenant_id: tenantId,
+    email,
+    display_name: 'x',
+    role: 'admin' as const,
+    password_hash: 'x',
+  });
+
+  async function staffCount(email: string): Promise<number> {
+    const owner = await runAsOwner<{ n: number }>(
+      database.ownerUrl,
+      `select count(*)::int as n from staff_users where email = '${email}'`,
+    );
+    return owner.rows[0]?.n ?? -1;
+  }
+
+  /** The pool's one connection is back, idle, and nobody waits for it. */
+  function expectReleased(pool: pg.Pool): void {
+    expect({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }).toEqual({
+      total: 1,
+      idle: 1,
+      waiting: 0,
+    });
+  }
+
+  it('an error in the middle of the work, or in its end, rolls back what it wrote and releases the connection', async () => {
+    const tenantId = await tenantWithRow('txn-middle');
+    const one = onePool();
+    try {
+      await sql`select 1`.execute(one.db);
+      one.sent.length = 0;
+      await expect(
+        withTenant(one.db, tenantId, async (tx) => {
+          await tx
+            .insertInto('staff_users')
+            .values(staffRow(tenantId, 'txn-middle-1@example.test'))
+            .execute();
+          throw new Error('work failed in the middle');
+        }),
+      ).rejects.toThrow('work failed in the middle');
+      expect(one.sent.at(-1)).toBe('rollback');
+      expect(await staffCount('txn-middle-1@example.test')).toBe(0);
+      expectReleased(one.pool);
+
+      const ends = { within: () => Promise.reject(new Error('end failed')), alone: () => Promise.resolve() };
+      await expect(
+        withTenantOnFirstStatement(
+          one.db,
+          tenantId,
+          async (tx) => {
+            await tx
+              .insertInto('staff_users')
+              .values(staffRow(tenantId, 'txn-middle-2@example.test'))
+              .execute();
+          },
+          ends,
+        ),
+      ).rejects.toThrow('end failed');
+      expect(one.sent.at(-1)).toBe('rollback');
+      expect(await staffCount('txn-middle-2@example.test')).toBe(0);
+      expectReleased(one.pool);
+
+      await expect(
+        withTenantOnFirstStatement(
+          one.db,
+          tenantId,
+          async (tx) => {
+            await tx
+              .insertInto('staff_users')
+              .values(staffRow(tenantId, 'txn-middle-3@example.test'))
+              .execute();
+            await sql`select 1/0`.execute(tx);
+          },
+          ends,
+        ),
+      ).rejects.toThrow(/division by zero/);
+      expect(await staffCount('txn-middle-3@example.test')).toBe(0);
+      expectReleased(one.pool);
+
+      // A work that throws before its first statement took no connection and sent nothing.
+      one.sent.length = 0;
+      await expect(
+        withTenantOnFirstStatement(one.db, tenantId, () => Promise.reject(new Error('before')), ends),
+      ).rejects.toThrow('before');
+      expect(one.sent).toEqual([]);
+      expectReleased(one.pool);
+
+      // The one connection still serves a tenant transaction that commits.
+      await withTenant(one.db, tenantId, (tx) =>
+        tx.insertInto('staff_users').values(staffRow(tenantId, 'txn-middle-4@example.test')).execute(),
+      );
+      expect(await staffCount('txn-middle-4@example.test')).toBe(1);
+      expectReleased(one.pool);
+    } finally {
+      await one.close();
+    }
+  });
+
+  it("withTenant's tx refuses a statement sent after its work returned; the transaction committed without it", async () => {
+    const tenantId = await tenantWithRow('txn-late');
+    const one = onePool();
+    try {
+      let kept: Tx | undefined;
+      await withTenant(one.db, tenantId, async (tx) => {
+        kept = tx;
+        await tx.insertInto('staff_users').values(staffRow(tenantId, 'txn-late-1@example.test')).execute();
+      });
+      if (!kept) throw new Error('no tx');
+      await expect(
+        kept.insertInto('staff_users').values(staffRow(tenantId, 'txn-late-2@example.test')).execute(),
+      ).rejects.toThrow(FinishedTransactionError);
+      expect(await staffCount('txn-late-1@example.test')).toBe(1);
+      expect(await staffCount('txn-late-2@example.test')).toBe(0);
+      expectReleased(one.pool);
+    } finally {
+      await one.close();
+    }
   });
 });
