@@ -386,15 +386,16 @@ export async function runInvoices(
       // in SQL in one pass over its totals (decisions 0655, 0720); in TypeScript from the month's
       // summaries when the run does not draft in SQL or a charged head needs `groupOf` (undefined).
       // The drafting statement is queued right behind the people's read, so the server drafts
-      // while this process decrypts the people (both are awaited below, decision 0775).
-      const peopleRead = readPeopleUnderGrant(atx.tx, billing.grant, subjects, keys);
-      peopleRead.catch(() => undefined);
-      const drafted = drafting
-        ? draftBatchCallLines(atx.tx, calls.grant, drafting, period.start, subjects)
-        : Promise.resolve(undefined);
-      drafted.catch(() => undefined);
-      const people = new Map((await peopleRead).map((person) => [person.subjectId, person]));
-      const sqlDrafted = await drafted;
+      // while this process decrypts the people (decision 0775). Both are settled before either's
+      // failure is thrown: the drafting's later statements never outlive the transaction.
+      const [peopleRead, drafted] = await Promise.allSettled([
+        readPeopleUnderGrant(atx.tx, billing.grant, subjects, keys),
+        drafting ? draftBatchCallLines(atx.tx, calls.grant, drafting, period.start, subjects) : undefined,
+      ]);
+      if (peopleRead.status === 'rejected') throw peopleRead.reason;
+      if (drafted.status === 'rejected') throw drafted.reason;
+      const people = new Map(peopleRead.value.map((person) => [person.subjectId, person]));
+      const sqlDrafted = drafted.value;
       const sqlDraftedOf = sqlDrafted && new Map(sqlDrafted.map((row) => [row.subjectId, row]));
       const callSummaries = groupBy(
         sqlDraftedOf
