@@ -35,6 +35,12 @@ describe('configuration', () => {
     );
   });
 
+  it('KLUIS_PREPARED_STATEMENTS: on unless set to false (a pooler in transaction mode, decision 0770)', () => {
+    expect(loadConfig({}, '/x').preparedStatements).toBe(true);
+    expect(loadConfig({ KLUIS_PREPARED_STATEMENTS: 'false' }, '/x').preparedStatements).toBe(false);
+    expect(() => loadConfig({ KLUIS_PREPARED_STATEMENTS: 'off' }, '/x')).toThrow(/KLUIS_PREPARED_STATEMENTS/);
+  });
+
   it('stops on an unknown KLUIS_ setting, naming it', () => {
     expect(() => loadConfig({ KLUIS_PROT: '3000' })).toThrow(/KLUIS_PROT: unknown setting/);
   });

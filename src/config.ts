@@ -45,6 +45,9 @@ const settingsSchema = z.object({
     .optional(),
   KLUIS_MAIL_FROM: z.string().email('expected an e-mail address').default('no-reply@kluis.localhost'),
   KLUIS_CONFIG: z.string().min(1).optional(),
+  // The gated statement as a named statement per connection (decision 0770); false behind a pooler
+  // in transaction mode that does not keep named statements (PgBouncer before 1.21).
+  KLUIS_PREPARED_STATEMENTS: booleanString.default(true),
   // Portability transfers (Art. 20(2)): hosts exempt from the private-address refusal, and an extra
   // trusted CA. Both are for tests and private deployments; production needs neither.
   KLUIS_TRANSFER_ALLOW_HOSTS: z
@@ -88,6 +91,8 @@ export interface Config {
   transfer: { allowHosts: string[]; caFile: string | undefined };
   audit: { anchorFile: string | undefined };
   testHook: string | undefined;
+  /** Send the gated statement as a named statement of each connection (decision 0770). */
+  preparedStatements: boolean;
   /** Fastify's trustProxy: which proxies' X-Forwarded-For decides the client address. */
   trustProxy: boolean | number | string;
 }
@@ -190,5 +195,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         : undefined,
     },
     testHook: settings.KLUIS_TEST_HOOK,
+    preparedStatements: settings.KLUIS_PREPARED_STATEMENTS,
   };
 }

@@ -137,6 +137,7 @@ export async function openDatabase(
     connectionString: config.appDatabaseUrl ?? ownerUrl,
     assumeAppRole: config.appDatabaseUrl === undefined,
     logger,
+    namedStatements: config.preparedStatements,
   });
   const { db: keystore } = createAppDb<KeystoreDatabase>({
     connectionString: keystoreOwnerUrl,

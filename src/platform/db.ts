@@ -20,6 +20,13 @@ import type { Database } from './database.js';
 import type { Logger } from './logger.js';
 import { scrubbedMessage } from './process-guard.js';
 import { noteCommitted } from './request-scope.js';
+import {
+  ConnectionStatements,
+  isResultTypeChanged,
+  NamedStatementOutdated,
+  type NamedStatementSlot,
+  type PgStatementRecord,
+} from './named-statements.js';
 import { namedConnectionString } from './server-sessions.js';
 
 export type Db = Kysely<Database>;
@@ -60,6 +67,12 @@ export interface AppPoolOptions {
    * own, whether it is there (decision 0726; default 30 s, tests shorter). `0`: never.
    */
   statementSilenceMs?: number;
+  /**
+   * Send the statements marked by preparedQuery (the gated statement) as named statements, parsed
+   * and planned once per connection (decision 0770). Default true; false for a pooler in
+   * transaction mode that does not keep them (PgBouncer before 1.21): KLUIS_PREPARED_STATEMENTS.
+   */
+  namedStatements?: boolean;
 }
 
 /** How long `destroy()` waits for the server to close a pool's connections (decision 0735). */
@@ -107,7 +120,7 @@ export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysel
     await silence.end();
     await endPool();
   };
-  const dialect = new TenantBeginDialect(pool, end, silence);
+  const dialect = new TenantBeginDialect(pool, end, silence, options.namedStatements ?? true);
   const db = new Kysely<DB>({ dialect });
   if (!dialect.driver) throw new Error('createAppDb: Kysely made no driver');
   // A transaction's own client, for `COPY … TO` inside it (copy-out.ts, decision 0430).
@@ -134,12 +147,15 @@ export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysel
 class PoolConnection implements DatabaseConnection {
   readonly client: pg.PoolClient;
   readonly #silence: SilenceWatch;
+  /** This connection's named statements (decision 0770); they end with it on the server. */
+  readonly #named: ConnectionStatements | undefined;
   /** The `begin` statements of a tenant transaction not sent yet. */
   #deferred: readonly string[] | undefined;
 
-  constructor(client: pg.PoolClient, silence: SilenceWatch) {
+  constructor(client: pg.PoolClient, silence: SilenceWatch, namedStatements: boolean) {
     this.client = client;
     this.#silence = silence;
+    this.#named = namedStatements ? new ConnectionStatements() : undefined;
   }
 
   /** The tenant transaction's `begin`: sent in front of its first statement. */
@@ -153,9 +169,10 @@ class PoolConnection implements DatabaseConnection {
     this.#deferred = undefined;
     // The transaction sent nothing: nothing began on the server, nothing to end.
     if (begin !== undefined && (text === 'commit' || text === 'rollback')) return { rows: [] };
+    const named = PREPARED.has(compiledQuery) ? this.#named : undefined;
     let result: pg.QueryResult;
     try {
-      result = await this.#silence.watch(this.client, this.#send(text, parameters, begin));
+      result = await this.#silence.watch(this.client, this.#send(text, parameters, begin, named));
     } catch (error) {
       throw withCallerStack(error);
     }
@@ -183,7 +200,14 @@ class PoolConnection implements DatabaseConnection {
     text: string,
     parameters: readonly unknown[],
     begin: readonly string[] | undefined,
+    named: ConnectionStatements | undefined,
   ): Promise<pg.QueryResult> {
+    if (named) {
+      const before = begin ?? [];
+      const statement = new BehindBegin(before, text, parameters, named);
+      this.client.query(statement);
+      return statement.answer.then((all) => lastResult(all.slice(before.length)));
+    }
     if (begin === undefined) return this.client.query(text, [...parameters]).then(lastResult);
     if (parameters.length === 0)
       return this.client.query(`${begin.join('; ')};\n${text}`).then((all) => {
@@ -347,7 +371,8 @@ async function endPool(
 }
 
 /** The protocol messages node-postgres's connection writes (pg/lib/connection.js). */
-interface ProtocolConnection {
+interface ProtocolConnection extends PgStatementRecord {
+  close(message: { type: 'S'; name: string }): void;
   parse(query: { text: string; name: string; types: number[] }): void;
   bind(config: { portal: string; statement: string; values: unknown[]; binary: boolean }): void;
   describe(message: { type: 'P'; name: string }): void;
@@ -355,33 +380,60 @@ interface ProtocolConnection {
 }
 
 /**
- * A statement with parameters behind a transaction's `begin` statements, in ONE round trip: each
- * `begin` statement as Parse, Bind, Describe, Execute, then the statement as node-postgres sends
- * any (ending with the one Sync). The explicit `begin` makes the transaction outlive the Sync; an
- * error anywhere skips the rest, and the caller rolls the transaction back as after any failed
- * statement. Answers every statement's result, the `begin` statements' first.
+ * A statement with parameters behind a transaction's `begin` statements (none when it began
+ * already), in ONE round trip: each `begin` statement as Parse, Bind, Describe, Execute, then the
+ * statement as node-postgres sends any (ending with the one Sync). The explicit `begin` makes the
+ * transaction outlive the Sync; an error anywhere skips the rest, and the caller rolls the
+ * transaction back as after any failed statement. Answers every statement's result, the `begin`
+ * statements' first. With `named` (decision 0770) the statement is the connection's named
+ * statement of its text: Close messages for the statements it no longer keeps go first (nothing
+ * before them can fail, so the server always runs them), and the Parse only when needed.
  */
 class BehindBegin extends pg.Query {
   readonly answer: Promise<pg.QueryResult[]>;
   /** What went to the server, as one text (for tests and the bench's statement timer). */
   readonly sentText: string;
+  readonly #text: string;
   readonly #begin: readonly string[];
+  readonly #named: ConnectionStatements | undefined;
+  #slot: NamedStatementSlot | undefined;
 
-  constructor(begin: readonly string[], text: string, values: readonly unknown[]) {
-    super(text, [...values]);
+  constructor(
+    begin: readonly string[],
+    text: string,
+    values: readonly unknown[],
+    named?: ConnectionStatements,
+  ) {
+    // A named statement always goes in the extended protocol, with parameters or without.
+    super({ text, values: [...values], ...(named ? { queryMode: 'extended' as const } : {}) });
+    this.#text = text;
     this.#begin = begin;
-    this.sentText = `${begin.join('; ')};\n${text}`;
+    this.#named = named;
+    this.sentText = begin.length === 0 ? text : `${begin.join('; ')};\n${text}`;
     this.answer = new Promise((resolve, reject) => {
-      // node-postgres calls it once, with every result of the round trip (an array: several statements).
-      (this as unknown as { callback: (error: Error | null, result: pg.QueryResult[]) => void }).callback = (
-        error,
-        result,
-      ) => (error ? reject(error) : resolve(result));
+      // node-postgres calls it once, with every result of the round trip (several: an array; one
+      // alone when no `begin` went in front), before the connection sends its next query: the
+      // named statement's state is settled before anything else can use it.
+      (
+        this as unknown as {
+          callback: (error: Error | null, result: pg.QueryResult[] | pg.QueryResult) => void;
+        }
+      ).callback = (error, result) => {
+        if (this.#slot) this.#named?.answered(this.#slot, !error);
+        if (!error) return resolve(Array.isArray(result) ? result : [result]);
+        reject(this.#slot && isResultTypeChanged(error) ? new NamedStatementOutdated(error) : error);
+      };
     });
   }
 
   /** Called by node-postgres's Query.submit (it corks the socket around it: one write). */
   prepare(connection: ProtocolConnection): void {
+    if (this.#named) {
+      this.#slot = this.#named.take(this.#text, connection);
+      // Query.prototype.prepare sends the Parse when pg's record lacks the name (take saw to it).
+      (this as unknown as { name: string }).name = this.#slot.name;
+      for (const name of this.#slot.close) connection.close({ type: 'S', name });
+    }
     for (const text of this.#begin) {
       connection.parse({ text, name: '', types: [] });
       connection.bind({ portal: '', statement: '', values: [], binary: false });
@@ -835,6 +887,20 @@ export function commitWith<R, DB = Database>(
   });
 }
 
+/** Statements preparedQuery marked; a connection other than PoolConnection never looks. */
+const PREPARED = new WeakSet<CompiledQuery>();
+
+/**
+ * `query`, sent by the application pool as a named statement of its connection, parsed and
+ * planned once per connection (the gated statement, decision 0770), when the pool sends named
+ * statements (AppPoolOptions.namedStatements); on any other connection as any statement. Its name
+ * is a hash of its text: two texts never share one.
+ */
+export function preparedQuery<R>(query: CompiledQuery<R>): CompiledQuery<R> {
+  PREPARED.add(query);
+  return query;
+}
+
 /** The connection a tenant transaction of a TenantBeginDialect database runs on. */
 const TX_CONNECTION = new WeakMap<object, DatabaseConnection>();
 
@@ -867,10 +933,11 @@ class TenantBeginDialect extends PostgresDialect {
   readonly #pool: pg.Pool;
   readonly #end: () => Promise<void>;
   readonly #silence: SilenceWatch;
+  readonly #namedStatements: boolean;
   /** The driver Kysely made (it makes one, in its constructor), for the tenant transactions. */
   driver: TenantBeginDriver | undefined;
 
-  constructor(pool: pg.Pool, end: () => Promise<void>, silence: SilenceWatch) {
+  constructor(pool: pg.Pool, end: () => Promise<void>, silence: SilenceWatch, namedStatements: boolean) {
     // Kysely's driver only writes the `begin`, `commit`, `rollback` and savepoint statements here:
     // the connections are the pool's own (TenantBeginDriver).
     super({
@@ -879,10 +946,13 @@ class TenantBeginDialect extends PostgresDialect {
     this.#pool = pool;
     this.#end = end;
     this.#silence = silence;
+    this.#namedStatements = namedStatements;
   }
 
   override createDriver(): Driver {
-    this.driver = new TenantBeginDriver(super.createDriver(), this, this.#pool, this.#end, this.#silence);
+    this.driver = new TenantBeginDriver(super.createDriver(), this, this.#pool, this.#end, this.#silence, {
+      namedStatements: this.#namedStatements,
+    });
     return this.driver;
   }
 }
@@ -894,6 +964,7 @@ class TenantBeginDriver implements Driver {
   readonly #pool: pg.Pool;
   readonly #end: () => Promise<void>;
   readonly #silence: SilenceWatch;
+  readonly #namedStatements: boolean;
   readonly #connections = new WeakMap<pg.PoolClient, PoolConnection>();
 
   constructor(
@@ -902,12 +973,14 @@ class TenantBeginDriver implements Driver {
     pool: pg.Pool,
     end: () => Promise<void>,
     silence: SilenceWatch,
+    options: { namedStatements: boolean },
   ) {
     this.#inner = inner;
     this.dialect = dialect;
     this.#pool = pool;
     this.#end = end;
     this.#silence = silence;
+    this.#namedStatements = options.namedStatements;
   }
 
   init(): Promise<void> {
@@ -918,7 +991,7 @@ class TenantBeginDriver implements Driver {
     const client = await this.#pool.connect();
     let connection = this.#connections.get(client);
     if (!connection) {
-      connection = new PoolConnection(client, this.#silence);
+      connection = new PoolConnection(client, this.#silence, this.#namedStatements);
       this.#connections.set(client, connection);
     }
     return connection;
@@ -1070,7 +1143,7 @@ const UNAVAILABLE_NODE_CODES = new Set([
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  if (error instanceof CommitOutcomeUnknown) return true;
+  if (error instanceof CommitOutcomeUnknown || error instanceof NamedStatementOutdated) return true;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.test(code) || UNAVAILABLE_NODE_CODES.has(code)))
     return true;

@@ -1,5 +1,5 @@
 import { sql, type Expression, type RawBuilder } from 'kysely';
-import type { Tx } from '../../platform/db.js';
+import { preparedQuery, type Tx } from '../../platform/db.js';
 import type { PurposeState } from './subject.tables.js';
 
 export interface SubjectStateRow {
@@ -77,7 +77,9 @@ export interface GatedStatementPart {
  * The subjects' states (as selectSubjectStates reads them) and the rows of `rows` in ONE
  * statement (decision 0370). The rows come back only when every subject asked about exists and
  * passes `guard`; otherwise `rows` is undefined and nothing of them left the database. The rows
- * keep their order; their columns may not start with `gate_`.
+ * keep their order; their columns may not start with `gate_`. The statement goes as a named
+ * statement of the connection (preparedQuery, decision 0770): only its text decides its name, and
+ * every value (the subjects, the purpose, the guard's types and day, the entry) is a parameter.
  */
 export async function subjectStatesWithRows<R>(
   tx: Tx,
@@ -95,7 +97,7 @@ export async function subjectStatesWithRows<R>(
       : guard.purposeStates.includes(null)
         ? sql`(g.gate_purpose_state is null or g.gate_purpose_state = any(${allowedStates}::text[]))`
         : sql`g.gate_purpose_state = any(${allowedStates}::text[])`;
-  const result = await sql<Record<string, unknown> & { gate_part: number }>`
+  const statement = sql<Record<string, unknown> & { gate_part: number }>`
     with g as materialized (
       select s.subject_id as gate_subject_id, s.subject_type as gate_subject_type,
              s.restricted_at as gate_restricted_at, s.marketing_objected_at as gate_marketing_objected_at,
@@ -123,7 +125,9 @@ export async function subjectStatesWithRows<R>(
      where k.gate_part = 0
         or (k.gate_part = 1 and g.gate_subject_id is not null)
         or (k.gate_part = 2 and r.gate_row is not null)
-     order by k.gate_part, r.gate_row`.execute(tx);
+     order by k.gate_part, r.gate_row`;
+  // Parsed and planned once per connection and shape (decision 0770); its checks run every time.
+  const result = await tx.executeQuery(preparedQuery(statement.compile(tx)));
   const states: SubjectStateRow[] = [];
   const read: R[] = [];
   let passed = false;
