@@ -63,8 +63,13 @@ export function registerAuditCommands(program: Command): void {
               );
               if (result.pendingCopies) {
                 // Not a break: each entry is in the chain once; the copies wait for an operator.
+                const count = result.pendingCopyCount ?? result.pendingCopies.length;
+                const more =
+                  count > result.pendingCopies.length
+                    ? ` and ${count - result.pendingCopies.length} more`
+                    : '';
                 console.log(
-                  `audit ${tenant.slug}: ${result.pendingCopies.length} pending entr${result.pendingCopies.length === 1 ? 'y is a copy of a chained entry' : 'ies are copies of chained entries'}, never chained (audit_pending ${result.pendingCopies.join(', ')})`,
+                  `audit ${tenant.slug}: ${count} pending entr${count === 1 ? 'y is a copy of a chained entry' : 'ies are copies of chained entries'}, never chained (audit_pending ${result.pendingCopies.join(', ')}${more})`,
                 );
               }
             } else {

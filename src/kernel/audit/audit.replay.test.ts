@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/cli.js';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
@@ -121,6 +122,7 @@ describe('a copied pending entry is chained once (attack S11-1, decision 0686)',
       entries: 2,
       checkpoints: 0,
       pendingCopies: [copyId],
+      pendingCopyCount: 1,
     });
 
     // The chainer keeps chaining the others, and says the copy once per process.
@@ -135,6 +137,7 @@ describe('a copied pending entry is chained once (attack S11-1, decision 0686)',
       entries: 4,
       checkpoints: 0,
       pendingCopies: [copyId],
+      pendingCopyCount: 1,
     });
 
     // What the operator sees: intact, and the copy on a line of its own.
@@ -143,6 +146,53 @@ describe('a copied pending entry is chained once (attack S11-1, decision 0686)',
     expect(cli.code).toBe(0);
     expect(cli.stdout).toContain(
       `audit ${slug}: 1 pending entry is a copy of a chained entry, never chained (audit_pending ${String(copyId)})`,
+    );
+  });
+
+  it('S15-2: 150 copies of a chained entry are one log line with their count and range, and verification lists the lowest 100 and counts them all (decision 0791)', async () => {
+    const tenantId = await createAuditTenant(database.db, 'replay-many');
+    await record(tenantId, 'before');
+    // While the read waits, the app's login copies it 150 times, its signature and nonce too.
+    let copies: pg.QueryResult | undefined;
+    const linesBefore = logged.length;
+    await recordPending(tenantId, 'copied-read', async () => {
+      copies = await runAsAppRole(database.ownerUrl, tenantId, [
+        `insert into audit_pending (${PENDING_COLUMNS}, nonce)
+         select ${PENDING_COLUMNS}, nonce from audit_pending, generate_series(1, 150)
+          where tenant_id = $1 and request_id = 'copied-read'
+         returning pending_id`,
+        [tenantId],
+      ]);
+    });
+    if (!copies) throw new Error('no copies');
+    const ids = copies.rows
+      .map((row) => Number((row as { pending_id: string }).pending_id))
+      .sort((a, b) => a - b);
+    expect(ids).toHaveLength(150);
+    // Two more chain runs meet the copies; the log says them once.
+    await recordPending(tenantId, 'after', () => Promise.resolve());
+    await recordPending(tenantId, 'last', () => Promise.resolve());
+    const said = logged
+      .slice(linesBefore)
+      .filter((line) => line.message.includes('copies of entries already chained'));
+    expect(said).toEqual([
+      {
+        fields: { tenantId, pendingCopies: 150, firstPendingId: ids[0], lastPendingId: ids.at(-1) },
+        message: `audit: 150 pending entries of tenant ${String(tenantId)} (pending ids ${String(ids[0])}–${String(ids.at(-1))}) are copies of entries already chained (the same nonce): not chained again, left in audit_pending (their chained twins are signed by Kluis; kluis audit verify lists them)`,
+      },
+    ]);
+    expect(logged.slice(linesBefore).filter((line) => line.message.includes('is a copy of'))).toEqual([]);
+    expect(await verifyAuditChain(deps, tenantId)).toEqual({
+      ok: true,
+      entries: 4,
+      checkpoints: 0,
+      pendingCopies: ids.slice(0, 100),
+      pendingCopyCount: 150,
+    });
+    const { slug, cli } = await verifyWithCli(tenantId);
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toContain(
+      `audit ${slug}: 150 pending entries are copies of chained entries, never chained (audit_pending ${ids.slice(0, 100).join(', ')} and 50 more)`,
     );
   });
 
@@ -176,6 +226,7 @@ describe('a copied pending entry is chained once (attack S11-1, decision 0686)',
       entries: 2,
       checkpoints: 0,
       pendingCopies: [replayId],
+      pendingCopyCount: 1,
     });
     await recordPending(tenantId, 'after', () => Promise.resolve());
     expect(await countAuditRows(database.ownerUrl, 'audit_log', tenantId, 'saved-read')).toBe(1);

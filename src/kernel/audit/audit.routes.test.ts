@@ -301,7 +301,12 @@ describe('GET /api/v1/audit/verify — the chain, proved over HTTP (issue 20)', 
     } finally {
       await release();
     }
-    expect(await verify()).toMatchObject({ ok: true, firstBadSeq: null, pendingCopies: [copyId] });
+    expect(await verify()).toMatchObject({
+      ok: true,
+      firstBadSeq: null,
+      pendingCopies: [copyId],
+      pendingCopyCount: 1,
+    });
     const left = await runAsOwner<{ id: string }>(
       database.ownerUrl,
       'select pending_id as id from audit_pending where tenant_id = $1',

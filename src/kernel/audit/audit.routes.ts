@@ -63,7 +63,14 @@ const verificationSchema = z.object({
     .array(z.number().int())
     .nullable()
     .describe(
-      'pending entries (their audit_pending numbers) that are copies of entries already chained: never chained, the chain stays intact, the owner may delete them (decision 0686); [] when none, null when the chain is broken',
+      'pending entries (their audit_pending numbers) that are copies of entries already chained: never chained, the chain stays intact, the owner may delete them (decision 0686); at most the 100 lowest numbers, pendingCopyCount counts them all (decision 0791); [] when none, null when the chain is broken',
+    ),
+  pendingCopyCount: z
+    .number()
+    .int()
+    .nullable()
+    .describe(
+      'how many pending entries are copies of chained entries; 0 when none, null when the chain is broken',
     ),
   displacedPending: z
     .array(
@@ -196,6 +203,7 @@ export function registerAuditRoutes(app: FastifyInstance, kernel: Kernel): void 
             problem: null,
             message: null,
             pendingCopies: result.pendingCopies ?? [],
+            pendingCopyCount: result.pendingCopyCount ?? 0,
             displacedPending: [],
           }
         : {
@@ -208,6 +216,7 @@ export function registerAuditRoutes(app: FastifyInstance, kernel: Kernel): void 
             problem: result.problem,
             message: result.message,
             pendingCopies: null,
+            pendingCopyCount: null,
             displacedPending: result.displacedPending ?? [],
           };
     },

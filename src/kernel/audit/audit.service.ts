@@ -698,6 +698,7 @@ async function chainableEntries(
   const nonces = new Set<string>();
   const judged = forgedPendingOf(deps.db, tenantId);
   const reported = reportedChainedOf(deps.db);
+  const copies: PendingEntry[] = [];
   for (const row of rows) {
     if (row.chained && reported.has(chainedKey(tenantId, row))) continue;
     if (judged.get(row.pending_id) === macTag(row)) {
@@ -715,7 +716,7 @@ async function chainableEntries(
     }
     const nonce = row.nonce?.toString('hex');
     if (nonce !== undefined && nonces.has(nonce)) {
-      reportCopy(deps, tenantId, row);
+      copies.push(row);
       continue;
     }
     if (nonce !== undefined) nonces.add(nonce);
@@ -724,9 +725,10 @@ async function chainableEntries(
   // The rows a forgery displaced, by the forged entry: one record, however many rows carry it.
   const displaced = new Map<number, PendingEntry[]>();
   for (const { row, twin } of await judgeChainedPending(tx, deps.keys, tenantId, chained)) {
-    if (twin.kluis) reportCopy(deps, tenantId, row);
+    if (twin.kluis) copies.push(row);
     else displaced.set(twin.seq, [...(displaced.get(twin.seq) ?? []), row]);
   }
+  reportCopies(deps, tenantId, copies);
   for (const [seq, displacedRows] of displaced) reportDisplaced(deps, tenantId, displacedRows, seq);
   return valid;
 }
@@ -789,6 +791,8 @@ function displacedMessage(tenantId: number, pendingId: number, seq: number, rows
  */
 const FORGED_PENDING = new WeakMap<Db, Map<number, Map<number, string>>>();
 const FORGED_REMEMBERED = 250_000;
+/** How many copies' ids verification lists; it counts them all (decision 0791). */
+export const PENDING_COPIES_LISTED = 100;
 
 function macTag(row: PendingEntry): string {
   return row.mac.subarray(0, 8).toString('hex');
@@ -867,15 +871,32 @@ function chainedKey(tenantId: number, row: PendingEntry): string {
   return `${tenantId}:${row.pending_id}:${macTag(row)}`;
 }
 
-function reportCopy(deps: Pick<AuditDeps, 'db' | 'logger'>, tenantId: number, row: PendingEntry): void {
+/**
+ * One line per tenant and run for the copies it met that were not said before (attack S15-2,
+ * decision 0791): 53,000 copies made 53,000 error lines.
+ */
+function reportCopies(
+  deps: Pick<AuditDeps, 'db' | 'logger'>,
+  tenantId: number,
+  rows: readonly PendingEntry[],
+): void {
   const reported = reportedChainedOf(deps.db);
-  const key = chainedKey(tenantId, row);
-  if (reported.has(key)) return;
-  reported.add(key);
-  const pendingId = row.pending_id;
+  const unsaid = rows.filter((row) => !reported.has(chainedKey(tenantId, row)));
+  for (const row of unsaid) reported.add(chainedKey(tenantId, row));
+  const ids = unsaid.map((row) => row.pending_id).sort((a, b) => a - b);
+  const [first] = ids;
+  const last = ids.at(-1);
+  if (first === undefined || last === undefined) return;
+  if (ids.length === 1) {
+    deps.logger?.error(
+      { tenantId, pendingId: first },
+      `audit: pending entry ${first} of tenant ${tenantId} is a copy of an entry already chained (the same nonce): not chained again, left in audit_pending (its chained twin is signed by Kluis; kluis audit verify lists it)`,
+    );
+    return;
+  }
   deps.logger?.error(
-    { tenantId, pendingId },
-    `audit: pending entry ${pendingId} of tenant ${tenantId} is a copy of an entry already chained (the same nonce): not chained again, left in audit_pending (its chained twin is signed by Kluis; kluis audit verify lists it)`,
+    { tenantId, pendingCopies: ids.length, firstPendingId: first, lastPendingId: last },
+    `audit: ${ids.length} pending entries of tenant ${tenantId} (pending ids ${first}–${last}) are copies of entries already chained (the same nonce): not chained again, left in audit_pending (their chained twins are signed by Kluis; kluis audit verify lists them)`,
   );
 }
 
@@ -1141,9 +1162,11 @@ export type AuditVerification =
       /**
        * Pending entries (by pending id) that are copies of entries already chained, left in
        * audit_pending and never chained (decision 0686); present when there are any. The chain
-       * is intact: each entry is in it once. An owner may delete them.
+       * is intact: each entry is in it once. An owner may delete them. The lowest
+       * PENDING_COPIES_LISTED ids; `pendingCopyCount` says how many there are (decision 0791).
        */
       pendingCopies?: number[];
+      pendingCopyCount?: number;
     }
   | {
       ok: false;
@@ -1283,7 +1306,14 @@ export async function verifyAuditChain(
         }
       }
     }
-    const withCopies = copies.length > 0 ? { ...result, pendingCopies: copies } : result;
+    const withCopies =
+      copies.length > 0
+        ? {
+            ...result,
+            pendingCopies: copies.slice(0, PENDING_COPIES_LISTED),
+            pendingCopyCount: copies.length,
+          }
+        : result;
     return deps.anchors === undefined
       ? withCopies
       : {

@@ -16,6 +16,7 @@ interface Verification {
   problem: string | null;
   message: string | null;
   pendingCopies: number[] | null;
+  pendingCopyCount: number | null;
   displacedPending: DisplacedEntry[];
 }
 
@@ -83,7 +84,10 @@ export function AuditVerifyScreen() {
         </Alert>
       ) : null}
       {result?.ok && result.pendingCopies && result.pendingCopies.length > 0 ? (
-        <PendingCopies ids={result.pendingCopies} />
+        <PendingCopies
+          ids={result.pendingCopies}
+          count={result.pendingCopyCount ?? result.pendingCopies.length}
+        />
       ) : null}
       {result && !result.ok ? (
         <Alert
@@ -121,11 +125,16 @@ export function AuditVerifyScreen() {
 }
 
 /** Copies of chained entries the app's login made in audit_pending (decisions 0686, 0727). */
-function PendingCopies({ ids }: { ids: number[] }) {
+function PendingCopies({ ids, count }: { ids: number[]; count: number }) {
   const { t } = useTranslation();
+  // The API lists the lowest numbers only (decision 0791).
+  const listed =
+    count > ids.length
+      ? `${ids.join(', ')} ${t('audit.copiesMore', { more: count - ids.length })}`
+      : ids.join(', ');
   return (
     <Alert color="yellow" title={t('audit.copiesTitle')} data-testid="audit-pending-copies">
-      <Text size="sm">{t('audit.copiesText', { count: ids.length, ids: ids.join(', ') })}</Text>
+      <Text size="sm">{t('audit.copiesText', { count, ids: listed })}</Text>
     </Alert>
   );
 }

@@ -59,6 +59,7 @@ const en = {
     'One waiting entry ({{ids}}) is a copy of an entry already in the chain, made by someone with the database login. Kluis never chains it, so the log stays intact; your operator may delete it (README, the audit log runbook).',
   copiesText_other:
     '{{count}} waiting entries ({{ids}}) are copies of entries already in the chain, made by someone with the database login. Kluis never chains them, so the log stays intact; your operator may delete them (README, the audit log runbook).',
+  copiesMore: 'and {{more}} more',
   displacedTitle: 'Genuine entries pushed out of the chain',
   displacedIntro:
     'Someone with the database login put an entry into the chain that carries the mark of a genuine entry still waiting. The waiting entry is the true record of that access: Kluis keeps it, signed, and never chains it. Never delete it.',
@@ -128,6 +129,7 @@ addScreenMessages('audit', {
       'Eén wachtende vermelding ({{ids}}) is een kopie van een vermelding die al in de keten staat, gemaakt door iemand met de databaselogin. Kluis neemt ze nooit op in de keten, dus het logboek blijft intact; uw beheerder mag ze verwijderen (README, het draaiboek van het auditlogboek).',
     copiesText_other:
       '{{count}} wachtende vermeldingen ({{ids}}) zijn kopieën van vermeldingen die al in de keten staan, gemaakt door iemand met de databaselogin. Kluis neemt ze nooit op in de keten, dus het logboek blijft intact; uw beheerder mag ze verwijderen (README, het draaiboek van het auditlogboek).',
+    copiesMore: 'en nog {{more}}',
     displacedTitle: 'Echte vermeldingen uit de keten geduwd',
     displacedIntro:
       'Iemand met de databaselogin zette een vermelding in de keten die het kenmerk draagt van een echte vermelding die nog wacht. De wachtende vermelding is het ware verslag van die toegang: Kluis bewaart ze, ondertekend, en neemt ze nooit op in de keten. Verwijder ze nooit.',
@@ -195,6 +197,7 @@ addScreenMessages('audit', {
       'Une entrée en attente ({{ids}}) est la copie d’une entrée déjà dans la chaîne, faite par quelqu’un qui a l’accès à la base de données. Kluis ne l’enchaîne jamais : le journal reste intact ; votre opérateur peut la supprimer (README, la procédure du journal d’audit).',
     copiesText_other:
       '{{count}} entrées en attente ({{ids}}) sont des copies d’entrées déjà dans la chaîne, faites par quelqu’un qui a l’accès à la base de données. Kluis ne les enchaîne jamais : le journal reste intact ; votre opérateur peut les supprimer (README, la procédure du journal d’audit).',
+    copiesMore: 'et {{more}} autres',
     displacedTitle: 'Entrées authentiques écartées de la chaîne',
     displacedIntro:
       'Quelqu’un qui a l’accès à la base de données a mis dans la chaîne une entrée portant la marque d’une entrée authentique encore en attente. L’entrée en attente est le vrai relevé de cet accès : Kluis la garde, signée, et ne l’enchaîne jamais. Ne la supprimez jamais.',
