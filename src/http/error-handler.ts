@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import { CommitOutcomeUnknown, isDatabaseUnavailable } from '../platform/db.js';
+import { CommitOutcomeUnknown, isDatabaseBusy, isDatabaseUnavailable } from '../platform/db.js';
 import { committedDuring } from '../platform/request-scope.js';
 import { answerStoppedHead } from './head.js';
 import {
@@ -45,6 +45,7 @@ export const STATUS_BY_CODE = {
   erasure_held: 409,
   payload_too_large: 413,
   database_unavailable: 503,
+  database_busy: 503,
   server_stopping: 503,
   audit_unavailable: 503,
   internal: 500,
@@ -83,6 +84,7 @@ export const TITLE_BY_CODE = {
   erasure_held: 'Kept under a legal hold',
   payload_too_large: 'Payload too large',
   database_unavailable: 'Database unavailable',
+  database_busy: 'Every database connection is in use; try again shortly',
   server_stopping: 'The server is stopping; try again shortly',
   audit_unavailable: 'The audit log cannot take new entries',
   internal: 'Internal error',
@@ -154,6 +156,17 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
       outcome: 'unknown',
     });
   }
+  if (isDatabaseBusy(error) && !committedDuring(request)) {
+    // Every connection stayed in use while the server answers: not a lost database (decision 0787).
+    request.log.warn({ err: describeUnexpected(error) }, 'database busy: no free connection');
+    void reply.header('retry-after', String(BUSY_RETRY_AFTER_SECONDS));
+    return sendProblem(
+      request,
+      reply,
+      'database_busy',
+      'every database connection is in use; nothing of this request was done; try again shortly',
+    );
+  }
   if (isDatabaseUnavailable(error)) {
     // Not the caller's fault and not an answer about their input (a login is not "wrong password").
     request.log.error({ err: describeUnexpected(error) }, 'database unavailable');
@@ -183,6 +196,9 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   request.log.error({ err: describeUnexpected(error) }, 'unexpected error');
   return sendProblem(request, reply, 'internal', 'internal error');
 }
+
+/** How long a client is asked to wait after `503 database_busy` (decision 0787). */
+export const BUSY_RETRY_AFTER_SECONDS = 5;
 
 /** The detail of a 503 whose commit's outcome is unknown (decision 0725). */
 export const COMMIT_OUTCOME_UNKNOWN =

@@ -127,7 +127,7 @@ export function createAppDb<DB = Database>(options: AppPoolOptions): { db: Kysel
   trackPoolClients(db, pool, options.copySilenceMs);
   // A one-statement tenant transaction without Kysely's (runAloneInTenant, decision 0650), and a
   // transaction that begins at its first statement (withTenantOnFirstStatement, decision 0690).
-  POOLS.set(db, { pool, driver: dialect.driver });
+  POOLS.set(db, { pool, driver: dialect.driver, silence });
   return { db, pool };
 }
 
@@ -245,6 +245,13 @@ function withCallerStack(error: unknown): unknown {
 interface SilenceWatch {
   /** `answer`, after ending `client`'s connection if the server is silent AND a probe says it is gone. */
   watch<T>(client: pg.PoolClient, answer: Promise<T>): Promise<T>;
+  /**
+   * Whether the server answers `select 1` on the probe's own connection within PROBE_TIMEOUT_MS;
+   * callers asking at the same time share one question (decisions 0785, 0787).
+   */
+  serverAnswers(): Promise<boolean>;
+  /** When a probe last got no answer and nothing of this pool was answered since (ms), if so. */
+  silentSince(): number | undefined;
   end(): Promise<void>;
 }
 
@@ -259,7 +266,12 @@ interface SilenceWatch {
 function silenceWatch(options: AppPoolOptions): SilenceWatch {
   const silenceMs = options.statementSilenceMs ?? STATEMENT_SILENCE_MS;
   let probe: pg.Pool | undefined;
-  const serverAnswers = async (): Promise<boolean> => {
+  let endProbe: (() => Promise<void>) | undefined;
+  /** The last word of the server: an answer (a statement's or the probe's) or a probe's silence. */
+  let lastAnswerAt = 0;
+  let lastSilenceAt = 0;
+  let asking: Promise<boolean> | undefined;
+  const askProbe = async (): Promise<boolean> => {
     probe ??= new pg.Pool({
       // Named as the server's own connections: the upgrade guard sees it too (decision 0740).
       connectionString: namedConnectionString(options.connectionString, 'kluis'),
@@ -267,6 +279,9 @@ function silenceWatch(options: AppPoolOptions): SilenceWatch {
       connectionTimeoutMillis: PROBE_TIMEOUT_MS,
       idleTimeoutMillis: 1_000,
     });
+    // Its connection is closed as the pool's are: a stop asks the probe first (decision 0785), and
+    // the server stopped next must find none of its sessions open (decision 0735).
+    endProbe ??= endWhenClosed(probe, options.logger, options.closeWaitMs);
     // An idle probe connection lost with the server: nothing waits on it.
     if (probe.listenerCount('error') === 0) probe.on('error', () => undefined);
     let timer: NodeJS.Timeout | undefined;
@@ -279,12 +294,23 @@ function silenceWatch(options: AppPoolOptions): SilenceWatch {
       (error: unknown) => SQLSTATE.test(String((error as { code?: unknown }).code)),
     );
     try {
-      return await Promise.race([asked, late]);
+      const answered = await Promise.race([asked, late]);
+      if (answered) lastAnswerAt = Date.now();
+      else lastSilenceAt = Date.now();
+      return answered;
     } finally {
       clearTimeout(timer);
     }
   };
+  const serverAnswers = (): Promise<boolean> => {
+    asking ??= askProbe().finally(() => {
+      asking = undefined;
+    });
+    return asking;
+  };
   return {
+    serverAnswers,
+    silentSince: () => (lastSilenceAt > lastAnswerAt ? lastSilenceAt : undefined),
     watch: (client, answer) => {
       if (silenceMs <= 0) return answer;
       let timer: NodeJS.Timeout | undefined;
@@ -310,12 +336,19 @@ function silenceWatch(options: AppPoolOptions): SilenceWatch {
       const answered = () => {
         settled = true;
         clearTimeout(timer);
+        lastAnswerAt = Date.now();
       };
-      answer.then(answered, answered);
+      // An error the server sent (a SQLSTATE) is its answer too.
+      const failed = (error: unknown) => {
+        settled = true;
+        clearTimeout(timer);
+        if (SQLSTATE.test(String((error as { code?: unknown }).code))) lastAnswerAt = Date.now();
+      };
+      answer.then(answered, failed);
       return answer;
     },
     end: async () => {
-      await probe?.end();
+      await endProbe?.();
     },
   };
 }
@@ -784,7 +817,7 @@ class TenantTransaction<DB> {
 }
 
 /** The pool and driver of each database createAppDb made. */
-const POOLS = new WeakMap<object, { pool: pg.Pool; driver: TenantBeginDriver }>();
+const POOLS = new WeakMap<object, { pool: pg.Pool; driver: TenantBeginDriver; silence: SilenceWatch }>();
 
 /** Whether runAloneInTenant can run on `db` (a database createAppDb made). */
 export function canRunAlone<DB>(db: Kysely<DB>): boolean {
@@ -809,11 +842,11 @@ export function runAloneInTenant<R, DB = Database>(
   const made = POOLS.get(db);
   if (!made) return undefined;
   const text = `${beginSql({})}; ${tenantSettingsSql(tenantId, {})};\n${statement};\ncommit`;
-  return runAlone<R>(made.pool, text);
+  return runAlone<R>(made.pool, made.silence, text);
 }
 
-async function runAlone<R>(pool: pg.Pool, text: string): Promise<R[]> {
-  const client = await pool.connect();
+async function runAlone<R>(pool: pg.Pool, silence: SilenceWatch, text: string): Promise<R[]> {
+  const client = await connectExplained(pool, silence);
   let results: pg.QueryResult[];
   try {
     results = (await client.query(text)) as unknown as pg.QueryResult[];
@@ -988,7 +1021,7 @@ class TenantBeginDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    const client = await this.#pool.connect();
+    const client = await connectExplained(this.#pool, this.#silence);
     let connection = this.#connections.get(client);
     if (!connection) {
       connection = new PoolConnection(client, this.#silence, this.#namedStatements);
@@ -1126,6 +1159,58 @@ export function createDatabaseProbe(options: Omit<AppPoolOptions, 'max'>): Datab
   };
 }
 
+/** pg-pool's error when a caller waited its whole limit for a free connection of a full pool. */
+const FULL_POOL_TIMEOUT = 'timeout exceeded when trying to connect';
+
+/**
+ * Every connection of the pool stayed in use for the caller's whole wait while the server itself
+ * answers (decision 0787): "busy, try again", not "the database is unavailable". Nothing was sent.
+ */
+export class DatabaseBusyError extends Error {
+  readonly code = 'KLUIS_DATABASE_BUSY';
+  constructor(options: { cause: unknown }) {
+    super('every connection of the pool stayed in use while the database answers', options);
+    this.name = 'DatabaseBusyError';
+  }
+}
+
+/**
+ * A connection of `pool`. When the wait for a free one ran out (the pool is full), the probe asks the
+ * server on its own connection: an answer makes the failure a DatabaseBusyError; silence, or a
+ * probe that last reported silence with nothing answered since, leaves it pg-pool's timeout, which
+ * reads as a lost database. A new connection that was not answered fails with pg-pool's other
+ * message and is not asked about: the server did not answer it.
+ */
+async function connectExplained(pool: pg.Pool, silence: SilenceWatch): Promise<pg.PoolClient> {
+  try {
+    return await pool.connect();
+  } catch (error) {
+    if (!(error instanceof Error) || error.message !== FULL_POOL_TIMEOUT) throw error;
+    if (silence.silentSince() === undefined && (await silence.serverAnswers()))
+      throw new DatabaseBusyError({ cause: error });
+    throw error;
+  }
+}
+
+/** True for a DatabaseBusyError, alone or among the errors of an AggregateError. */
+export function isDatabaseBusy(error: unknown): boolean {
+  if (error instanceof DatabaseBusyError) return true;
+  return error instanceof AggregateError && error.errors.some((inner) => isDatabaseBusy(inner));
+}
+
+/**
+ * Whether the server of `db` (a database createAppDb made) answers now, on the pool's probe
+ * connection, within PROBE_TIMEOUT_MS; false at once when the pool's last word from it was a
+ * probe's silence (decision 0726), nothing having been answered since. For a stop that must not
+ * wait on a frozen database (decision 0785).
+ */
+export async function databaseAnswers<DB>(db: Kysely<DB>): Promise<boolean> {
+  const made = POOLS.get(db);
+  if (!made) return pingDatabase(db, PROBE_TIMEOUT_MS);
+  if (made.silence.silentSince() !== undefined) return false;
+  return made.silence.serverAnswers();
+}
+
 /** SQLSTATE classes and codes that mean "the database cannot serve now", not "this query is wrong". */
 const UNAVAILABLE_SQLSTATES = /^(08...|57P0[123]|53300|3D000|28000|28P01)$/;
 const UNAVAILABLE_NODE_CODES = new Set([
@@ -1143,7 +1228,12 @@ const UNAVAILABLE_NODE_CODES = new Set([
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  if (error instanceof CommitOutcomeUnknown || error instanceof NamedStatementOutdated) return true;
+  if (
+    error instanceof CommitOutcomeUnknown ||
+    error instanceof NamedStatementOutdated ||
+    error instanceof DatabaseBusyError
+  )
+    return true;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.test(code) || UNAVAILABLE_NODE_CODES.has(code)))
     return true;

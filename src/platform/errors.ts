@@ -34,6 +34,7 @@ export const ERROR_CODES = [
   'erasure_held',
   'payload_too_large',
   'database_unavailable',
+  'database_busy',
   'server_stopping',
   'audit_unavailable',
   'internal',

@@ -161,6 +161,10 @@ export const en = {
       what: 'The database is not reachable right now',
       fix: 'Kluis is reconnecting. Try again in a minute.',
     },
+    database_busy: {
+      what: 'Every database connection is in use right now',
+      fix: 'The database works but is busy. Try again in a few seconds.',
+    },
     server_stopping: {
       what: 'Kluis is stopping',
       fix: 'Try again in a few seconds; a restarted Kluis takes over.',

@@ -162,6 +162,10 @@ export const fr: Messages = {
       what: 'La base de données est injoignable pour l’instant',
       fix: 'Kluis se reconnecte. Réessayez dans une minute.',
     },
+    database_busy: {
+      what: 'Toutes les connexions à la base de données sont occupées',
+      fix: 'La base de données fonctionne mais est très sollicitée. Réessayez dans quelques secondes.',
+    },
     server_stopping: {
       what: 'Kluis est en train de s’arrêter',
       fix: 'Réessayez dans quelques secondes ; un Kluis redémarré prendra le relais.',

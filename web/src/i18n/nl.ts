@@ -162,6 +162,10 @@ export const nl: Messages = {
       what: 'De databank is nu niet bereikbaar',
       fix: 'Kluis maakt opnieuw verbinding. Probeer over een minuut opnieuw.',
     },
+    database_busy: {
+      what: 'Alle databankverbindingen zijn nu bezet',
+      fix: 'De databank werkt, maar is druk bezig. Probeer over enkele seconden opnieuw.',
+    },
     server_stopping: {
       what: 'Kluis wordt net gestopt',
       fix: 'Probeer over enkele seconden opnieuw; een herstarte Kluis neemt het over.',

@@ -25,6 +25,7 @@ const EXPLAINED = new Set([
   'erasure_held',
   'payload_too_large',
   'database_unavailable',
+  'database_busy',
   'server_stopping',
   'audit_unavailable',
   'internal',
