@@ -19,7 +19,14 @@ import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
-import { createAppDb, createDatabaseProbe, warnOnConnectionLoss, type Db } from './platform/db.js';
+import {
+  createAppDb,
+  createDatabaseProbe,
+  databaseAnswers,
+  warnOnConnectionLoss,
+  type Db,
+} from './platform/db.js';
+import { stopWithinLimits, type StopLimits, type StopOutcome } from './platform/bounded-stop.js';
 import { describeDatabaseUrl, withDatabase } from './platform/database-url.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './platform/embedded-postgres.js';
 import { watchDatabase } from './platform/database-watchdog.js';
@@ -52,6 +59,8 @@ export interface DatabaseHandle {
   /** The embedded server when Kluis runs one (undefined on DATABASE_URL). */
   embedded: EmbeddedServer | undefined;
   close(): Promise<void>;
+  /** Closes the data and key-store pools, side by side; the embedded server keeps running. */
+  closePools(): Promise<void>;
 }
 
 const EMBEDDED_DATABASE = 'kluis';
@@ -151,9 +160,11 @@ export async function openDatabase(
     keystoreOwnerUrl,
     keystore,
     embedded: server.embedded,
+    closePools: async () => {
+      await Promise.all([db.destroy(), keystore.destroy()]);
+    },
     close: async () => {
-      await db.destroy();
-      await keystore.destroy();
+      await Promise.all([db.destroy(), keystore.destroy()]);
       await server.stop();
     },
   };
@@ -241,7 +252,8 @@ export interface RunningKluis {
   url: string;
   /** /health answers "ok" from now on (until then "starting", 503). */
   markReady(): void;
-  stop(): Promise<void>;
+  /** Within STOP_LIMITS (decision 0785); `clean: false` when it skipped or gave up on something. */
+  stop(): Promise<StopOutcome>;
 }
 
 /** The extra CA for portability transfers, read once at startup so a bad path fails fast. */
@@ -258,6 +270,8 @@ function readTransferCa(file: string | undefined): string | undefined {
 export interface StartOptions {
   /** The embedded server died and could not be started again: the caller exits non-zero. */
   onDatabaseLost?: (cause: unknown) => void;
+  /** The stop's limits; STOP_LIMITS unless a test says less. */
+  stopLimits?: StopLimits;
 }
 
 export async function startKluis(
@@ -396,15 +410,28 @@ export async function startKluis(
     markReady: () => {
       ready = true;
     },
-    stop: async () => {
+    stop: () => {
       watchdog.stop();
-      await app.close();
-      await queue.stop();
-      // The last entries of this run are anchored before the database goes away.
-      await checkpointAllTenants(runtime.kernel, logger).catch((error: unknown) =>
-        logger.error(failureFields(error), 'audit checkpoint at shutdown failed'),
+      return stopWithinLimits(
+        {
+          drain: async () => {
+            await app.close();
+            await queue.stop();
+          },
+          databaseAnswers: () => databaseAnswers(database.db),
+          // The last entries of this run are anchored before the database goes away.
+          checkpoint: () =>
+            checkpointAllTenants(runtime.kernel, logger).catch((error: unknown) => {
+              logger.error(failureFields(error), 'audit checkpoint at shutdown failed');
+              throw error;
+            }),
+          closePools: () => database.closePools(),
+          stopServer: async () => database.embedded?.stop(),
+          abandonServer: () => database.embedded?.signalStop(),
+        },
+        logger,
+        options.stopLimits,
       );
-      await database.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { bootstrapFirstRun, formatLogin, type FirstRunResult } from '../bootstrap.js';
 import { startKluis } from '../main.js';
+import { UNCLEAN_STOP_EXIT_CODE } from '../platform/bounded-stop.js';
 import { guardProcess } from '../platform/process-guard.js';
 import { createCliContext, exitWithFailure } from './context.js';
 
@@ -28,7 +29,7 @@ export function registerServeCommand(program: Command): void {
         const stop = (signal: string): void => {
           logger.info({ signal }, 'stopping');
           kluis.stop().then(
-            () => process.exit(0),
+            (outcome) => process.exit(outcome.clean ? 0 : UNCLEAN_STOP_EXIT_CODE),
             (err: unknown) => {
               logger.error({ err }, 'stop failed');
               process.exit(1);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants, readFileSync } from 'node:fs';
+import { constants as fsConstants, readFileSync, rmSync } from 'node:fs';
 import { access, chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
@@ -23,6 +23,12 @@ export interface EmbeddedServer {
   /** Starts the server again after it died under us (same folder, same port). */
   restart(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Asks the server to stop (fast shutdown) and does not wait: for a stop that gives up on a frozen
+   * server (decision 0785). The signal waits in a stopped (SIGSTOP) server and takes effect when it
+   * runs again; a server still running at the next start is stopped there as an orphan.
+   */
+  signalStop(): void;
 }
 
 export interface EmbeddedServerOptions {
@@ -205,6 +211,7 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
       isRunning: () => true,
       restart: () => Promise.resolve(),
       stop: async () => {},
+      signalStop: () => undefined,
     };
   }
   await stopOrphanedServer(clusterDir, options.logger);
@@ -278,6 +285,11 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
       await stopPostgres(child);
       if (!persistent) await rm(clusterDir, { recursive: true, force: true });
       log.info('embedded PostgreSQL stopped');
+    },
+    signalStop: () => {
+      signals.remove();
+      rmSync(ownerFile, { force: true });
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
     },
   };
 }
