@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { stopWithinLimits, type StopPlan } from './bounded-stop.js';
+import { createLogger } from './logger.js';
+
+/** A logger whose lines are kept. */
+function capturingLogger() {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = createLogger({
+    level: 'info',
+    destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  });
+  return { lines, logger };
+}
+
+const never = (): Promise<void> => new Promise<void>(() => undefined);
+
+/** A plan whose steps note themselves in `steps`; `overrides` replace some. */
+function plan(steps: string[], overrides: Partial<StopPlan> = {}): StopPlan {
+  const step = (name: string) => async () => {
+    steps.push(name);
+  };
+  return {
+    drain: step('drain'),
+    databaseAnswers: async () => true,
+    checkpoint: step('checkpoint'),
+    closePools: step('closePools'),
+    stopServer: step('stopServer'),
+    abandonServer: () => steps.push('abandonServer'),
+    ...overrides,
+  };
+}
+
+const LIMITS = { totalMs: 400, silentGraceMs: 100 };
+
+describe('a bounded stop (decision 0785)', () => {
+  it('a clean stop runs every step in order, logs nothing and is clean', async () => {
+    const { lines, logger } = capturingLogger();
+    const steps: string[] = [];
+    expect(await stopWithinLimits(plan(steps), logger, LIMITS)).toEqual({ clean: true });
+    expect(steps).toEqual(['drain', 'checkpoint', 'closePools', 'stopServer']);
+    expect(lines).toEqual([]);
+  });
+
+  it('a silent database: the checkpoint is skipped, the stop gives up after the grace, signals the server and says so in one line', async () => {
+    const { lines, logger } = capturingLogger();
+    const steps: string[] = [];
+    const outcome = await stopWithinLimits(
+      plan(steps, { databaseAnswers: async () => false, closePools: never }),
+      logger,
+      { totalMs: 60_000, silentGraceMs: 100 },
+    );
+    expect(outcome).toEqual({ clean: false });
+    expect(steps).toEqual(['drain', 'abandonServer']);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 50,
+      checkpoint: 'skipped',
+      database: 'silent',
+      waitingFor: 'database connections',
+      msg: 'stop not clean: the database did not answer; the audit checkpoint was skipped (the next start takes it); the stop gave up waiting for database connections',
+    });
+  });
+
+  it('a silent database and nothing hanging: every other step runs, the stop is not clean', async () => {
+    const { lines, logger } = capturingLogger();
+    const steps: string[] = [];
+    const outcome = await stopWithinLimits(
+      plan(steps, { databaseAnswers: async () => false }),
+      logger,
+      LIMITS,
+    );
+    expect(outcome).toEqual({ clean: false });
+    expect(steps).toEqual(['drain', 'closePools', 'stopServer']);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ checkpoint: 'skipped', database: 'silent' });
+    expect(lines[0]).not.toHaveProperty('waitingFor');
+  });
+
+  it('a database that answers and a drain that never ends: the stop gives up at its total limit', async () => {
+    const { lines, logger } = capturingLogger();
+    const steps: string[] = [];
+    const outcome = await stopWithinLimits(plan(steps, { drain: never }), logger, LIMITS);
+    expect(outcome).toEqual({ clean: false });
+    expect(steps).toEqual(['abandonServer']);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      checkpoint: 'not reached',
+      database: 'answered',
+      waitingFor: 'requests and jobs',
+      limitMs: 400,
+    });
+  });
+
+  it('a checkpoint that fails: the rest of the stop runs, the stop is not clean', async () => {
+    const { lines, logger } = capturingLogger();
+    const steps: string[] = [];
+    const outcome = await stopWithinLimits(
+      plan(steps, { checkpoint: () => Promise.reject(new Error('no')) }),
+      logger,
+      LIMITS,
+    );
+    expect(outcome).toEqual({ clean: false });
+    expect(steps).toEqual(['drain', 'closePools', 'stopServer']);
+    expect(lines[0]).toMatchObject({ checkpoint: 'failed', database: 'answered' });
+  });
+});
