@@ -16,12 +16,13 @@ const never = (): Promise<void> => new Promise<void>(() => undefined);
 
 /** A plan whose steps note themselves in `steps`; `overrides` replace some. */
 function plan(steps: string[], overrides: Partial<StopPlan> = {}): StopPlan {
-  const step = (name: string) => async () => {
+  const step = (name: string) => () => {
     steps.push(name);
+    return Promise.resolve();
   };
   return {
     drain: step('drain'),
-    databaseAnswers: async () => true,
+    databaseAnswers: () => Promise.resolve(true),
     checkpoint: step('checkpoint'),
     closePools: step('closePools'),
     stopServer: step('stopServer'),
@@ -45,7 +46,7 @@ describe('a bounded stop (decision 0785)', () => {
     const { lines, logger } = capturingLogger();
     const steps: string[] = [];
     const outcome = await stopWithinLimits(
-      plan(steps, { databaseAnswers: async () => false, closePools: never }),
+      plan(steps, { databaseAnswers: () => Promise.resolve(false), closePools: never }),
       logger,
       { totalMs: 60_000, silentGraceMs: 100 },
     );
@@ -65,7 +66,7 @@ describe('a bounded stop (decision 0785)', () => {
     const { lines, logger } = capturingLogger();
     const steps: string[] = [];
     const outcome = await stopWithinLimits(
-      plan(steps, { databaseAnswers: async () => false }),
+      plan(steps, { databaseAnswers: () => Promise.resolve(false) }),
       logger,
       LIMITS,
     );
