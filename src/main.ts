@@ -316,6 +316,7 @@ export async function startKluis(
     onGiveUp: (cause) => options.onDatabaseLost?.(cause),
   });
   let ready = false;
+  let stopping: Promise<StopOutcome> | undefined;
   const events = createDomainEventSubscribers(runtime.kernel);
   let jobs: JobQueue | undefined;
   const cdrSpoolDir = path.join(config.dataDir, 'cdr-uploads');
@@ -411,29 +412,35 @@ export async function startKluis(
       ready = true;
     },
     stop: () => {
-      watchdog.stop();
-      return stopWithinLimits(
-        {
-          drain: async () => {
-            await app.close();
-            await queue.stop();
-          },
-          databaseAnswers: () => databaseAnswers(database.db),
-          // The last entries of this run are anchored before the database goes away.
-          checkpoint: () =>
-            checkpointAllTenants(runtime.kernel, logger).catch((error: unknown) => {
-              logger.error(failureFields(error), 'audit checkpoint at shutdown failed');
-              throw error;
-            }),
-          closePools: () => database.closePools(),
-          stopServer: async () => database.embedded?.stop(),
-          abandonServer: () => database.embedded?.signalStop(),
-        },
-        logger,
-        options.stopLimits,
-      );
+      // A second call (a second signal, attack S15-1) waits for the first stop, never runs one.
+      stopping ??= stopOnce();
+      return stopping;
     },
   };
+
+  function stopOnce(): Promise<StopOutcome> {
+    watchdog.stop();
+    return stopWithinLimits(
+      {
+        drain: async () => {
+          await app.close();
+          await queue.stop();
+        },
+        databaseAnswers: () => databaseAnswers(database.db),
+        // The last entries of this run are anchored before the database goes away.
+        checkpoint: () =>
+          checkpointAllTenants(runtime.kernel, logger).catch((error: unknown) => {
+            logger.error(failureFields(error), 'audit checkpoint at shutdown failed');
+            throw error;
+          }),
+        closePools: () => database.closePools(),
+        stopServer: async () => database.embedded?.stop(),
+        abandonServer: () => database.embedded?.signalStop(),
+      },
+      logger,
+      options.stopLimits,
+    );
+  }
 }
 
 export { withDatabase };

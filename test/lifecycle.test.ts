@@ -289,6 +289,58 @@ describe('kluis serve on the embedded PostgreSQL', () => {
     },
   );
 
+  it(
+    'a second stop signal of the other kind, and a third, during a stop (attack S15-1) are said and change nothing: one stop, the shutdown checkpoint, PostgreSQL stopped, exit 0',
+    { timeout: 180_000 },
+    async () => {
+      const anchorFile = path.join(dataDir, 'anchors.jsonl');
+      const env = {
+        KLUIS_DATA_DIR: dataDir,
+        KLUIS_PORT: '0',
+        KLUIS_PG_PORT: '0',
+        KLUIS_AUDIT_ANCHOR_FILE: anchorFile,
+      };
+      const server = await startServer(env);
+      const pgPid = Number(
+        (await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0],
+      );
+      await fetch(`${server.url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          tenant: 'voiceking',
+          email: 'nobody@voiceking.example',
+          password: 'wrong password 2',
+        }),
+      });
+      // As `docker stop` followed by Ctrl-C: on the old code the second ran a second stop, which
+      // failed ("Called end on pool more than once") and exited 1 in the middle of the first.
+      server.child.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      server.child.kill('SIGINT');
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+      const output = server.output();
+      // The two later signals, each said once (the first's "stopping" is at info, not shown here).
+      expect(output.match(/already stopping/g)).toHaveLength(2);
+      expect(output).not.toMatch(/stop failed|more than once|stop not clean|57P01|terminating connection/);
+      await waitUntil(() => !isAlive(pgPid));
+
+      const verified = await runCli(['audit', 'verify', '--tenant', 'voiceking'], env);
+      expect(verified.code).toBe(0);
+      const entries = Number(/intact \((\d+) entries/.exec(verified.stdout)?.[1]);
+      const listed = await runCli(['tenant', 'list'], env);
+      const voicekingId = Number(/^voiceking\s+(\d+)/m.exec(listed.stdout)?.[1]);
+      const anchors = (await readFile(anchorFile, 'utf8'))
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as { tenantId: number; seq: number });
+      expect(
+        Math.max(...anchors.filter((anchor) => anchor.tenantId === voicekingId).map((anchor) => anchor.seq)),
+      ).toBe(entries);
+    },
+  );
+
   it('a data directory that cannot be written gives one clear message', async () => {
     const result = await runCli(['serve'], { KLUIS_DATA_DIR: '/dev/null/kluis', KLUIS_PORT: '0' });
     expect(result.code).toBe(1);

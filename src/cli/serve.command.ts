@@ -26,7 +26,15 @@ export function registerServeCommand(program: Command): void {
             process.exit(70);
           },
         });
+        let stopping = false;
         const stop = (signal: string): void => {
+          // A second signal (Ctrl-C after `docker stop`, two SIGTERMs) is said and changes nothing:
+          // the first stop is bounded (decision 0785) and ends the process (attack S15-1).
+          if (stopping) {
+            logger.warn({ signal }, 'already stopping: the stop ends within its limit');
+            return;
+          }
+          stopping = true;
           logger.info({ signal }, 'stopping');
           kluis.stop().then(
             (outcome) => process.exit(outcome.clean ? 0 : UNCLEAN_STOP_EXIT_CODE),
@@ -36,8 +44,9 @@ export function registerServeCommand(program: Command): void {
             },
           );
         };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
+        // Kept after the first signal, so a second never reaches the embedded server's own handler.
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
         // Listening, but /health says "starting" (503) until the first-run setup is done.
         console.log(`\nKluis is starting at ${kluis.url}`);
         const firstRun = await bootstrapFirstRun(
