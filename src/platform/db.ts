@@ -151,6 +151,8 @@ class PoolConnection implements DatabaseConnection {
   readonly #named: ConnectionStatements | undefined;
   /** The `begin` statements of a tenant transaction not sent yet. */
   #deferred: readonly string[] | undefined;
+  /** The statement on the wire, when one is: the next waits for it (see #inTurn). */
+  #onTheWire: Promise<unknown> | undefined;
 
   constructor(client: pg.PoolClient, silence: SilenceWatch, namedStatements: boolean) {
     this.client = client;
@@ -172,7 +174,9 @@ class PoolConnection implements DatabaseConnection {
     const named = PREPARED.has(compiledQuery) ? this.#named : undefined;
     let result: pg.QueryResult;
     try {
-      result = await this.#silence.watch(this.client, this.#send(text, parameters, begin, named));
+      result = await this.#inTurn(() =>
+        this.#silence.watch(this.client, this.#send(text, parameters, begin, named)),
+      );
     } catch (error) {
       throw withCallerStack(error);
     }
@@ -183,6 +187,26 @@ class PoolConnection implements DatabaseConnection {
       ...(changed ? { numAffectedRows: BigInt(rowCount ?? 0) } : {}),
       rows: (result.rows ?? []) as R[],
     };
+  }
+
+  /**
+   * Statements a work sends at once on one transaction go to the server one after the other, in
+   * the order sent, as node-postgres's own queue did; node-postgres now warns on stderr (and pg 9
+   * will refuse) when a query is sent while another runs (decision 0793). The usual lone
+   * statement is sent at once, with no async step of its own.
+   */
+  #inTurn<T>(send: () => Promise<T>): Promise<T> {
+    const before = this.#onTheWire;
+    const sending = before ? before.then(send) : send();
+    const settled = sending.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#onTheWire = settled;
+    void settled.then(() => {
+      if (this.#onTheWire === settled) this.#onTheWire = undefined;
+    });
+    return sending;
   }
 
   /** A streamed query needs a cursor, which the pool has not (as Kysely's without one). */

@@ -319,6 +319,42 @@ describe('tenant transactions begin in the round trip of their first statement',
 // Decision 0780: withTenant and withTenantOnFirstStatement are one tenant transaction (no Kysely
 // transaction around it); every way it ends rolls back what did not commit and gives the pooled
 // connection back.
+describe('statements a work sends at once (decision 0793)', () => {
+  it('go to the server one after the other in the order sent, each with its own answer, and node-postgres warns of nothing', async () => {
+    const tenantId = await tenantWithRow('at-once');
+    const { db, sent, close } = recordingDb();
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning.message);
+    };
+    process.on('warning', onWarning);
+    try {
+      const answers = await withTenant(db, tenantId, (tx) =>
+        Promise.all([
+          sql<{ n: number }>`select 1::int as n`.execute(tx),
+          sql<{ n: number }>`select ${2}::int as n`.execute(tx),
+          sql<{ email: string }>`select email from staff_users`.execute(tx),
+        ]),
+      );
+      expect(answers.map((answer) => answer.rows)).toEqual([
+        [{ n: 1 }],
+        [{ n: 2 }],
+        [{ email: 'at-once@example.test' }],
+      ]);
+      // The first goes behind the begin; the others follow it, in order.
+      expect(sent.filter((text) => text.includes('select'))).toHaveLength(3);
+      expect(sent.findIndex((text) => text.includes('select 1::int'))).toBeLessThan(
+        sent.findIndex((text) => text.includes('$1::int')),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((message) => message.includes('already executing a query'))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      await close();
+    }
+  });
+});
+
 describe('a tenant transaction gives its connection back on every path', () => {
   function onePool(): { db: Db; pool: pg.Pool; sent: string[]; close: () => Promise<void> } {
     const sent: string[] = [];
