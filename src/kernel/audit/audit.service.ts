@@ -872,7 +872,7 @@ function chainedKey(tenantId: number, row: PendingEntry): string {
 }
 
 /**
- * One line per tenant and run for the copies it met that were not said before (attack S15-2,
+ * One line per tenant and chain batch for the copies it met that were not said before (attack S15-2,
  * decision 0791): 53,000 copies made 53,000 error lines.
  */
 function reportCopies(
