@@ -43,6 +43,23 @@ async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 20
   }
 }
 
+/** The voiceking chain verifies and its last checkpoint in `anchorFile` is at its last entry. */
+async function expectAnchoredToTheEnd(env: Record<string, string>, anchorFile: string): Promise<void> {
+  const verified = await runCli(['audit', 'verify', '--tenant', 'voiceking'], env);
+  expect(verified.code).toBe(0);
+  const entries = Number(/intact \((\d+) entries/.exec(verified.stdout)?.[1]);
+  const listed = await runCli(['tenant', 'list'], env);
+  const voicekingId = Number(/^voiceking\s+(\d+)/m.exec(listed.stdout)?.[1]);
+  const anchors = (await readFile(anchorFile, 'utf8'))
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as { tenantId: number; seq: number });
+  expect(entries).toBeGreaterThan(0);
+  expect(
+    Math.max(...anchors.filter((anchor) => anchor.tenantId === voicekingId).map((anchor) => anchor.seq)),
+  ).toBe(entries);
+}
+
 describe('kluis serve on an external PostgreSQL (DATABASE_URL)', () => {
   it('starts, bootstraps the first run once, answers /health, and stops on SIGINT', async () => {
     const env = { DATABASE_URL: database.ownerUrl, KLUIS_PORT: '0' };
@@ -273,19 +290,7 @@ describe('kluis serve on the embedded PostgreSQL', () => {
       await waitUntil(() => !isAlive(pgPid));
 
       // The last checkpoint covers the whole chain: nothing was appended after it.
-      const verified = await runCli(['audit', 'verify', '--tenant', 'voiceking'], env);
-      expect(verified.code).toBe(0);
-      const entries = Number(/intact \((\d+) entries/.exec(verified.stdout)?.[1]);
-      const listed = await runCli(['tenant', 'list'], env);
-      const voicekingId = Number(/^voiceking\s+(\d+)/m.exec(listed.stdout)?.[1]);
-      const anchors = (await readFile(anchorFile, 'utf8'))
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .map((line) => JSON.parse(line) as { tenantId: number; seq: number });
-      expect(entries).toBeGreaterThan(0);
-      expect(
-        Math.max(...anchors.filter((anchor) => anchor.tenantId === voicekingId).map((anchor) => anchor.seq)),
-      ).toBe(entries);
+      await expectAnchoredToTheEnd(env, anchorFile);
     },
   );
 
@@ -326,18 +331,7 @@ describe('kluis serve on the embedded PostgreSQL', () => {
       expect(output).not.toMatch(/stop failed|more than once|stop not clean|57P01|terminating connection/);
       await waitUntil(() => !isAlive(pgPid));
 
-      const verified = await runCli(['audit', 'verify', '--tenant', 'voiceking'], env);
-      expect(verified.code).toBe(0);
-      const entries = Number(/intact \((\d+) entries/.exec(verified.stdout)?.[1]);
-      const listed = await runCli(['tenant', 'list'], env);
-      const voicekingId = Number(/^voiceking\s+(\d+)/m.exec(listed.stdout)?.[1]);
-      const anchors = (await readFile(anchorFile, 'utf8'))
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .map((line) => JSON.parse(line) as { tenantId: number; seq: number });
-      expect(
-        Math.max(...anchors.filter((anchor) => anchor.tenantId === voicekingId).map((anchor) => anchor.seq)),
-      ).toBe(entries);
+      await expectAnchoredToTheEnd(env, anchorFile);
     },
   );
 

@@ -25,7 +25,7 @@ beforeAll(async () => {
 afterAll(async () => database.close());
 
 /** An app pool of one connection whose statement texts are recorded as they are sent. */
-function recordingDb(): { db: Db; sent: string[]; close: () => Promise<void> } {
+function recordingDb(): { db: Db; pool: pg.Pool; sent: string[]; close: () => Promise<void> } {
   const sent: string[] = [];
   const { db, pool } = createAppDb({
     connectionString: database.ownerUrl,
@@ -45,7 +45,7 @@ function recordingDb(): { db: Db; sent: string[]; close: () => Promise<void> } {
       return query(...args);
     };
   });
-  return { db, sent, close: () => db.destroy() };
+  return { db, pool, sent, close: () => db.destroy() };
 }
 
 async function tenantWithRow(slug: string): Promise<number> {
@@ -356,27 +356,6 @@ describe('statements a work sends at once (decision 0793)', () => {
 });
 
 describe('a tenant transaction gives its connection back on every path', () => {
-  function onePool(): { db: Db; pool: pg.Pool; sent: string[]; close: () => Promise<void> } {
-    const sent: string[] = [];
-    const { db, pool } = createAppDb({
-      connectionString: database.ownerUrl,
-      assumeAppRole: true,
-      logger: testLogger,
-      max: 1,
-    });
-    pool.on('connect', (client) => {
-      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-        const first = args[0];
-        if (typeof first === 'string') sent.push(first);
-        else if (typeof (first as { sentText?: unknown }).sentText === 'string')
-          sent.push((first as { sentText: string }).sentText);
-        return query(...args);
-      };
-    });
-    return { db, pool, sent, close: () => db.destroy() };
-  }
-
   const staffRow = (tenantId: number, email: string) => ({
     tenant_id: tenantId,
     email,
@@ -404,7 +383,7 @@ describe('a tenant transaction gives its connection back on every path', () => {
 
   it('an error in the middle of the work, or in its end, rolls back what it wrote and releases the connection', async () => {
     const tenantId = await tenantWithRow('txn-middle');
-    const one = onePool();
+    const one = recordingDb();
     try {
       await sql`select 1`.execute(one.db);
       one.sent.length = 0;
@@ -477,7 +456,7 @@ describe('a tenant transaction gives its connection back on every path', () => {
 
   it("withTenant's tx refuses a statement sent after its work returned; the transaction committed without it", async () => {
     const tenantId = await tenantWithRow('txn-late');
-    const one = onePool();
+    const one = recordingDb();
     try {
       let kept: Tx | undefined;
       await withTenant(one.db, tenantId, async (tx) => {
