@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UNCLEAN_STOP_EXIT_CODE } from '../src/platform/bounded-stop.js';
 import { runCli, startServer, type ServerProcess } from './cli.js';
+import { isAlive, waitUntil } from './processes.js';
 
 // Attack S14-4 (decision 0785): a stop while the embedded PostgreSQL is frozen (SIGSTOP of the
 // postmaster and its backends) took the sum of every step's limit and more (80 s and still
@@ -33,15 +34,6 @@ function signal(pids: readonly number[], name: NodeJS.Signals): void {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The postmaster of the data folder and its children (Linux /proc). */
 function postgresProcesses(postmaster: number): number[] {
   const children = readFileSync(`/proc/${postmaster}/task/${postmaster}/children`, 'utf8')
@@ -50,14 +42,6 @@ function postgresProcesses(postmaster: number): number[] {
     .filter((pid) => pid !== '')
     .map(Number);
   return [postmaster, ...children];
-}
-
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** The highest sequence number anchored for `tenantId` in the anchor file. */
@@ -122,7 +106,7 @@ describe('a stop while the database is frozen (attack S14-4, decision 0785)', ()
         database: 'silent',
       });
       // The continued postmaster carries out the stop it was asked for.
-      await waitUntil(() => !isAlive(postmaster));
+      await waitUntil(() => !isAlive(postmaster), 30_000);
 
       const listed = await runCli(['tenant', 'list'], env);
       const voiceking = Number(/^voiceking\s+(\d+)/m.exec(listed.stdout)?.[1]);

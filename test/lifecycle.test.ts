@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runCli, startServer } from './cli.js';
 import { createTestDatabase, runAsOwner, type TestDatabase } from './database.js';
+import { isAlive, waitUntil } from './processes.js';
 
 let database: TestDatabase;
 let dataDirForKeys: string;
@@ -24,23 +25,6 @@ async function health(url: string): Promise<unknown> {
 function readProcessGroup(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** The voiceking chain verifies and its last checkpoint in `anchorFile` is at its last entry. */
