@@ -154,17 +154,18 @@ export async function openDatabase(
     logger,
     max: 4,
   });
+  const closePools = async (): Promise<void> => {
+    await Promise.all([db.destroy(), keystore.destroy()]);
+  };
   return {
     ownerUrl,
     db,
     keystoreOwnerUrl,
     keystore,
     embedded: server.embedded,
-    closePools: async () => {
-      await Promise.all([db.destroy(), keystore.destroy()]);
-    },
+    closePools,
     close: async () => {
-      await Promise.all([db.destroy(), keystore.destroy()]);
+      await closePools();
       await server.stop();
     },
   };
