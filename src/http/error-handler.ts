@@ -152,6 +152,7 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   if (error instanceof CommitOutcomeUnknown) {
     // The one 503 after which the change may exist: said, so a client checks or repeats safely.
     request.log.error({ err: describeUnexpected(error.cause) }, 'database lost during a commit');
+    void reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
     return sendProblem(request, reply, 'database_unavailable', COMMIT_OUTCOME_UNKNOWN, {
       outcome: 'unknown',
     });
@@ -170,6 +171,7 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   if (isDatabaseUnavailable(error)) {
     // Not the caller's fault and not an answer about their input (a login is not "wrong password").
     request.log.error({ err: describeUnexpected(error) }, 'database unavailable');
+    void reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
     if (committedDuring(request)) {
       // A request of several transactions lost the database after one of them committed: not
       // "nothing changed" (decision 0762).
@@ -199,6 +201,13 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
 
 /** How long a client is asked to wait after `503 database_busy` (decision 0787). */
 export const BUSY_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * How long a client is asked to wait after `503 database_unavailable` (decisions 0767, 0813): the
+ * embedded server restarted by the watchdog answers within a few seconds; a frozen or lost one is
+ * asked about again by the next request, which answers 503 again if it is still gone.
+ */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 /** The detail of a 503 whose commit's outcome is unknown (decision 0725). */
 export const COMMIT_OUTCOME_UNKNOWN =

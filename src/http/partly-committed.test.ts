@@ -5,7 +5,7 @@ import { createTestDatabase, type TestDatabase } from '../../test/database.js';
 import { createPolicyTenant } from '../../test/kernel.js';
 import { closeProxiedKernel, createProxiedKernel } from '../../test/proxied-kernel.js';
 import { startProxy, type TcpProxy } from '../../test/tcp-proxy.js';
-import { withTenant, type Db } from '../platform/db.js';
+import { CommitOutcomeUnknown, withTenant, type Db } from '../platform/db.js';
 import { withoutNotingCommits } from '../platform/request-scope.js';
 import { handleError, PARTLY_COMMITTED } from './error-handler.js';
 import { runHandlerAsRequest } from './head.js';
@@ -51,6 +51,9 @@ beforeAll(async () => {
     await oneTransaction();
     return { done: true };
   });
+  app.post('/commit-lost', () => {
+    throw new CommitOutcomeUnknown(Object.assign(new Error('Connection terminated'), { code: 'ECONNRESET' }));
+  });
   await app.ready();
 }, 120_000);
 afterAll(async () => closeProxiedKernel({ app, proxied, proxy, database }));
@@ -72,6 +75,18 @@ describe('a request that loses the database after one of its transactions commit
       const body = nothing.json<{ code: string; details?: unknown }>();
       expect(body.code).toBe('database_unavailable');
       expect(body.details).toBeUndefined();
+      await proxy.restore();
+    }
+  });
+});
+
+describe('every 503 database_unavailable says when to try again (decisions 0767, 0813)', () => {
+  it('the plain, the partial and the commit-unknown 503 each carry Retry-After: 5', async () => {
+    for (const url of ['/one-transaction', '/two-transactions', '/commit-lost']) {
+      const answer = await app.inject({ method: 'POST', url });
+      expect(answer.statusCode, `${url}: ${answer.body}`).toBe(503);
+      expect(answer.json<{ code: string }>().code).toBe('database_unavailable');
+      expect(answer.headers['retry-after'], url).toBe('5');
       await proxy.restore();
     }
   });
