@@ -19,7 +19,7 @@ import { trackPoolClients } from './copy-out.js';
 import type { Database } from './database.js';
 import type { Logger } from './logger.js';
 import { scrubbedMessage } from './process-guard.js';
-import { noteCommitted } from './request-scope.js';
+import { metSilentDatabase, noteCommitted, noteSilentDatabase } from './request-scope.js';
 import {
   ConnectionStatements,
   isResultTypeChanged,
@@ -153,6 +153,11 @@ class PoolConnection implements DatabaseConnection {
   #deferred: readonly string[] | undefined;
   /** The statement on the wire, when one is: the next waits for it (see #inTurn). */
   #onTheWire: Promise<unknown> | undefined;
+  /**
+   * A statement was refused unsent (decision 0810): the transaction it belonged to is left open on
+   * the server, so the connection is dropped, not pooled again.
+   */
+  #refused = false;
 
   constructor(client: pg.PoolClient, silence: SilenceWatch, namedStatements: boolean) {
     this.client = client;
@@ -174,9 +179,13 @@ class PoolConnection implements DatabaseConnection {
     const named = PREPARED.has(compiledQuery) ? this.#named : undefined;
     let result: pg.QueryResult;
     try {
-      result = await this.#inTurn(() =>
-        this.#silence.watch(this.client, this.#send(text, parameters, begin, named)),
-      );
+      result = await this.#inTurn(() => {
+        if (refusesSilent(this.#silence)) {
+          this.#refused = true;
+          return Promise.reject(new DatabaseSilentError());
+        }
+        return this.#silence.watch(this.client, this.#send(text, parameters, begin, named));
+      });
     } catch (error) {
       throw withCallerStack(error);
     }
@@ -216,7 +225,9 @@ class PoolConnection implements DatabaseConnection {
 
   release(error?: Error): void {
     this.#deferred = undefined;
-    this.client.release(error);
+    const refused = this.#refused;
+    this.#refused = false;
+    this.client.release(error ?? (refused ? new DatabaseSilentError() : undefined));
   }
 
   /** The statement's result: of its last statement that returns rows, for a text of several. */
@@ -276,6 +287,13 @@ interface SilenceWatch {
   serverAnswers(): Promise<boolean>;
   /** When a probe last got no answer and nothing of this pool was answered since (ms), if so. */
   silentSince(): number | undefined;
+  /**
+   * Records that the server left a new connection of the pool unanswered for the whole connect
+   * limit: as telling as a probe's silence (decision 0810).
+   */
+  noteSilence(): void;
+  /** Settles at the next silence a probe finds (or noteSilence), or at once when silentSince() is set. */
+  whenSilent(): { silent: Promise<void>; cancel: () => void };
   end(): Promise<void>;
 }
 
@@ -295,6 +313,13 @@ function silenceWatch(options: AppPoolOptions): SilenceWatch {
   let lastAnswerAt = 0;
   let lastSilenceAt = 0;
   let asking: Promise<boolean> | undefined;
+  /** Those waiting for the next silence (whenSilent). */
+  const waitingForSilence = new Set<() => void>();
+  const noteSilence = () => {
+    lastSilenceAt = Date.now();
+    for (const wake of waitingForSilence) wake();
+    waitingForSilence.clear();
+  };
   const askProbe = async (): Promise<boolean> => {
     probe ??= new pg.Pool({
       // Named as the server's own connections: the upgrade guard sees it too (decision 0740).
@@ -320,7 +345,7 @@ function silenceWatch(options: AppPoolOptions): SilenceWatch {
     try {
       const answered = await Promise.race([asked, late]);
       if (answered) lastAnswerAt = Date.now();
-      else lastSilenceAt = Date.now();
+      else noteSilence();
       return answered;
     } finally {
       clearTimeout(timer);
@@ -332,9 +357,20 @@ function silenceWatch(options: AppPoolOptions): SilenceWatch {
     });
     return asking;
   };
-  return {
+  const silentSince = () => (lastSilenceAt > lastAnswerAt ? lastSilenceAt : undefined);
+  const watchOfPool: SilenceWatch = {
     serverAnswers,
-    silentSince: () => (lastSilenceAt > lastAnswerAt ? lastSilenceAt : undefined),
+    silentSince,
+    noteSilence,
+    whenSilent: () => {
+      let wake: () => void = () => undefined;
+      const silent = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      if (silentSince() !== undefined) wake();
+      else waitingForSilence.add(wake);
+      return { silent, cancel: () => waitingForSilence.delete(wake) };
+    },
     watch: (client, answer) => {
       if (silenceMs <= 0) return answer;
       let timer: NodeJS.Timeout | undefined;
@@ -362,11 +398,15 @@ function silenceWatch(options: AppPoolOptions): SilenceWatch {
         clearTimeout(timer);
         lastAnswerAt = Date.now();
       };
-      // An error the server sent (a SQLSTATE) is its answer too.
+      // An error the server sent (a SQLSTATE) is its answer too. A statement lost while the probe
+      // says the server is silent (this one cut, or another): the request it runs for has met the
+      // silence, and its later statements on this pool fail at once (decision 0810). The callback
+      // runs in the request's async context (the watch's).
       const failed = (error: unknown) => {
         settled = true;
         clearTimeout(timer);
         if (SQLSTATE.test(String((error as { code?: unknown }).code))) lastAnswerAt = Date.now();
+        else if (silentSince() !== undefined) noteSilentDatabase(watchOfPool);
       };
       answer.then(answered, failed);
       return answer;
@@ -375,6 +415,47 @@ function silenceWatch(options: AppPoolOptions): SilenceWatch {
       await endProbe?.();
     },
   };
+  return watchOfPool;
+}
+
+/**
+ * Whether a statement or connection wait of the request this call runs for must fail at once
+ * (decision 0810): the request has already found the database silent on this pool (a statement
+ * cut after an unanswered probe, a connection wait that ran out on a silent server), and nothing
+ * of the pool has been answered since. The bound of decisions 0726 and 0767 (30 s + 5 s) is then
+ * one per request, not one per statement.
+ */
+function refusesSilent(silence: SilenceWatch): boolean {
+  return metSilentDatabase(silence) && silence.silentSince() !== undefined;
+}
+
+/**
+ * A statement or connection wait refused unsent: earlier in the same request the database was
+ * found silent and has answered nothing since (decision 0810). Classed as a lost database.
+ */
+export class DatabaseSilentError extends Error {
+  readonly code = 'KLUIS_DATABASE_SILENT';
+  constructor() {
+    super('the database was found silent earlier in this request and has not answered since');
+    this.name = 'DatabaseSilentError';
+  }
+}
+
+/**
+ * `work`'s value, or undefined as soon as the pool of `db` (a database createAppDb made) finds the
+ * database silent, or at once when that is its last word (decision 0810). For after-work a request
+ * waits for but does not need for its answer (the chain run after a commit, whose entries are
+ * durable in audit_pending): one silent statement of it ends the wait, not each of its statements.
+ */
+export async function unlessDatabaseSilent<T, DB>(db: Kysely<DB>, work: Promise<T>): Promise<T | undefined> {
+  const made = POOLS.get(db);
+  if (!made) return work;
+  const silence = made.silence.whenSilent();
+  try {
+    return await Promise.race([work, silence.silent.then(() => undefined)]);
+  } finally {
+    silence.cancel();
+  }
 }
 
 /**
@@ -873,7 +954,7 @@ async function runAlone<R>(pool: pg.Pool, silence: SilenceWatch, text: string): 
   const client = await connectExplained(pool, silence);
   let results: pg.QueryResult[];
   try {
-    results = (await client.query(text)) as unknown as pg.QueryResult[];
+    results = (await silence.watch(client, client.query(text))) as unknown as pg.QueryResult[];
   } catch (error) {
     await rollBackAndRelease(client);
     throw error;
@@ -1075,7 +1156,8 @@ class TenantBeginDriver implements Driver {
       await this.#commit(connection);
       noteCommitted();
     } catch (error) {
-      if (!isDatabaseUnavailable(error)) throw error;
+      // A commit refused unsent (decision 0810) was not made: its outcome is known.
+      if (!isDatabaseUnavailable(error) || error instanceof DatabaseSilentError) throw error;
       // The commit may have been made before the connection went: nobody here can tell.
       LOST_AT_COMMIT.set(connection, error);
       throw new CommitOutcomeUnknown(error);
@@ -1206,14 +1288,32 @@ export class DatabaseBusyError extends Error {
  * message and is not asked about: the server did not answer it.
  */
 async function connectExplained(pool: pg.Pool, silence: SilenceWatch): Promise<pg.PoolClient> {
+  if (refusesSilent(silence)) throw new DatabaseSilentError();
   try {
     return await pool.connect();
   } catch (error) {
+    if (isUnansweredConnection(error)) {
+      // The server did not answer a new connection (its startup or SET ROLE) for the whole limit.
+      silence.noteSilence();
+      noteSilentDatabase(silence);
+      throw error;
+    }
     if (!(error instanceof Error) || error.message !== FULL_POOL_TIMEOUT) throw error;
     if (silence.silentSince() === undefined && (await silence.serverAnswers()))
       throw new DatabaseBusyError({ cause: error });
+    // The pool stayed full and the server is silent: this request has met the silence.
+    noteSilentDatabase(silence);
     throw error;
   }
+}
+
+/** pg-pool's error for a new connection unanswered within the limit, or SET ROLE's (assumeAppRole). */
+function isUnansweredConnection(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return (
+    error.message === 'Connection terminated due to connection timeout' ||
+    (error as { code?: unknown }).code === 'ETIMEDOUT'
+  );
 }
 
 /** True for a DatabaseBusyError, alone or among the errors of an AggregateError. */
@@ -1255,7 +1355,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (
     error instanceof CommitOutcomeUnknown ||
     error instanceof NamedStatementOutdated ||
-    error instanceof DatabaseBusyError
+    error instanceof DatabaseBusyError ||
+    error instanceof DatabaseSilentError
   )
     return true;
   const code = (error as { code?: unknown }).code;

@@ -11,6 +11,11 @@ interface RequestScope {
   id: string;
   /** One of the request's transactions committed (decision 0762). */
   committed: boolean;
+  /**
+   * The pools (their silence watches) that found the database silent during this request
+   * (decision 0810); shared by the request's bookkeeping scopes (withoutNotingCommits).
+   */
+  silentPools: Set<object>;
 }
 
 /** The scope of each request whose handler ran, by the object `runAsRequest` was given. */
@@ -21,7 +26,7 @@ const SCOPES = new WeakMap<object, RequestScope>();
  * handler will get, so it can ask `committedDuring` afterwards.
  */
 export function runAsRequest<T>(requestId: string, work: () => T, request?: object): T {
-  const store: RequestScope = { id: requestId, committed: false };
+  const store: RequestScope = { id: requestId, committed: false, silentPools: new Set() };
   if (request) SCOPES.set(request, store);
   return scope.run(store, work);
 }
@@ -35,6 +40,20 @@ export function currentRequestId(): string | undefined {
 export function noteCommitted(): void {
   const store = scope.getStore();
   if (store) store.committed = true;
+}
+
+/**
+ * Said by the database layer when `pool` found the database silent (a probe unanswered) during the
+ * request this call runs for, if any: its later statements and connection waits on that pool fail
+ * at once (decision 0810).
+ */
+export function noteSilentDatabase(pool: object): void {
+  scope.getStore()?.silentPools.add(pool);
+}
+
+/** Whether `pool` found the database silent earlier in the request this call runs for. */
+export function metSilentDatabase(pool: object): boolean {
+  return scope.getStore()?.silentPools.has(pool) === true;
 }
 
 /**
@@ -60,5 +79,5 @@ export function outsideRequest<T>(work: () => T): T {
  */
 export function withoutNotingCommits<T>(work: () => T): T {
   const store = scope.getStore();
-  return store ? scope.run({ id: store.id, committed: false }, work) : work();
+  return store ? scope.run({ ...store, committed: false }, work) : work();
 }

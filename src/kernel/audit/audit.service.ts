@@ -6,6 +6,7 @@ import {
   commitWith,
   isDatabaseUnavailable,
   runAloneInTenant,
+  unlessDatabaseSilent,
   withTenant,
   withTenantOnFirstStatement,
   type Db,
@@ -250,7 +251,7 @@ export async function withAudit<T>(
       // goes on (decision 0340); those of reads queued behind a parked read (a search and the
       // read of what it found, decision 0765) are read entries too, and go as that read's.
       await reachTestHook('audit.pending-committed');
-      await chainSoon(deps, tenantId);
+      await chainBeforeAnswering(deps, tenantId);
     } else if (audit[PARKED]) {
       // A gated read whose entry went to audit_pending returns without waiting for the chain run
       // (decision 0455): the entry is durable since the commit, every reader of the chain chains
@@ -275,7 +276,19 @@ export async function appendAuditNow(deps: AuditDeps, tenantId: number, events: 
   if (recorded.length === 0) return;
   const behind = chainRunPending(deps.db, tenantId);
   const appended = await appendAlone(deps, tenantId, recorded, behind);
-  if (appended === 'pending') await chainSoon(deps, tenantId);
+  if (appended === 'pending') await chainBeforeAnswering(deps, tenantId);
+}
+
+/**
+ * The chain run a caller waits for after its commit (decision 0340), until the database is found
+ * silent (decision 0810): the entries are durable in audit_pending and a failed run leaves them
+ * there anyway, so a run queued behind a silent one (another 35 s) is not waited for.
+ */
+async function chainBeforeAnswering(
+  deps: Pick<AuditDeps, 'db' | 'keys' | 'logger'>,
+  tenantId: number,
+): Promise<void> {
+  await unlessDatabaseSilent(deps.db, chainSoon(deps, tenantId));
 }
 
 /**
