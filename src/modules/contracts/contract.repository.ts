@@ -154,6 +154,21 @@ export async function selectContractPeriods(
 }
 
 /**
+ * Locks every contract of a customer, in contract order. A termination takes these locks before it
+ * counts the customer's other open contracts: two terminations at once would otherwise each count
+ * the other contract as open, and neither would end the relation (attack S16-2, decision 0815).
+ */
+export async function lockCustomerContracts(tx: Tx, subjectId: number): Promise<void> {
+  await tx
+    .selectFrom('contracts')
+    .select('contract_id')
+    .where('subject_id', '=', subjectId)
+    .orderBy('contract_id')
+    .forUpdate()
+    .execute();
+}
+
+/**
  * Where the customer relation stands, besides one contract: how many other contracts still run
  * (or are yet to start) without a termination, and whether any termination came in writing.
  */

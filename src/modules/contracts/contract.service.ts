@@ -6,7 +6,9 @@ import type { UseCaseContext } from '../parties/index.js';
 import { authorizeRows, authorizeSubject, belgianDate, conflict, invalid, notFound } from './access.js';
 import {
   insertContract,
+  lockCustomerContracts,
   selectContract,
+  selectContractHolder,
   selectContractPage,
   selectContractPeriods,
   selectRelationState,
@@ -223,6 +225,8 @@ export async function terminateContract(
   const at = kernel.clock.now();
   const today = belgianDate(at);
   return kernel.transact(context.tenantId, async (atx) => {
+    const holder = await selectContractHolder(atx.tx, contractId);
+    if (holder?.subjectId) await lockCustomerContracts(atx.tx, holder.subjectId);
     const row = await selectContract(atx.tx, contractId, true);
     if (!row) throw notFound('contract');
     if (row.subjectId === null) throw conflict('the contract no longer belongs to anyone');

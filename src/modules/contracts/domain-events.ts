@@ -111,6 +111,12 @@ export async function markEventProcessed(
 
 export type DomainEventHandler<T extends DomainEventType> = (event: DomainEvent<T>) => Promise<void>;
 
+interface TenantDispatch {
+  /** Set by a dispatch asked for while this one runs: read the pending events once more. */
+  again: boolean;
+  done: Promise<number>;
+}
+
 /**
  * A tiny in-process subscriber registry. `dispatchPending` hands each pending event of a tenant to
  * every handler of its type, then marks it processed; a handler that throws leaves the event
@@ -118,6 +124,7 @@ export type DomainEventHandler<T extends DomainEventType> = (event: DomainEvent<
  */
 export class DomainEventSubscribers {
   readonly #handlers = new Map<DomainEventType, Array<DomainEventHandler<DomainEventType>>>();
+  readonly #dispatches = new Map<number, TenantDispatch>();
 
   on<T extends DomainEventType>(type: T, handler: DomainEventHandler<T>): () => void {
     const list = this.#handlers.get(type) ?? [];
@@ -134,9 +141,38 @@ export class DomainEventSubscribers {
     };
   }
 
-  /** Returns how many events were processed. */
-  async dispatchPending(kernel: Kernel, tenantId: number, options: { limit?: number } = {}): Promise<number> {
-    const events = await listPendingEvents(kernel, tenantId, { limit: options.limit ?? 100 });
+  /**
+   * Returns how many events were processed. One dispatch per tenant runs at a time in this process:
+   * two terminations committing together both dispatch, and each would hand the other's event to
+   * the handlers as well (twice the certificate; attack S16-2, decision 0815). A dispatch asked for
+   * while one runs joins it, and the running one reads the pending events once more before it ends,
+   * so the caller's event is delivered before its promise settles.
+   */
+  dispatchPending(kernel: Kernel, tenantId: number, options: { limit?: number } = {}): Promise<number> {
+    const running = this.#dispatches.get(tenantId);
+    if (running) {
+      running.again = true;
+      return running.done;
+    }
+    const dispatch: TenantDispatch = { again: false, done: Promise.resolve(0) };
+    dispatch.done = (async () => {
+      try {
+        let processed = 0;
+        do {
+          dispatch.again = false;
+          processed += await this.#dispatchOnce(kernel, tenantId, options.limit ?? 100);
+        } while (dispatch.again);
+        return processed;
+      } finally {
+        this.#dispatches.delete(tenantId);
+      }
+    })();
+    this.#dispatches.set(tenantId, dispatch);
+    return dispatch.done;
+  }
+
+  async #dispatchOnce(kernel: Kernel, tenantId: number, limit: number): Promise<number> {
+    const events = await listPendingEvents(kernel, tenantId, { limit });
     let processed = 0;
     for (const event of events) {
       for (const handler of this.#handlers.get(event.type) ?? []) await handler(event);

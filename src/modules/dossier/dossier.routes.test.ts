@@ -469,6 +469,50 @@ describe('erasure on written termination (VX-7)', () => {
   });
 });
 
+describe('two terminations at once (VX-7, attack S16-2)', () => {
+  it('VX-7: a customer whose two contracts are terminated in writing at the same moment loses the dossier: the termination that commits second sees the first and erases it', async () => {
+    const customers = await Promise.all(
+      ['Peeters', 'Claes', 'Goossens', 'Maes'].map(async (name) => {
+        const { subjectId } = await customerWithDossier(name, `srv-${name.toLowerCase()}`);
+        const contracts = [];
+        for (let i = 0; i < 2; i += 1)
+          contracts.push(
+            await startContract(kernel, voxtra, subjectId, {
+              startDate: '2026-10-01',
+              lines: [{ productId: subscription }],
+            }),
+          );
+        return { subjectId, contracts };
+      }),
+    );
+    const start = await auditHead(voxtra);
+    const answers = await Promise.all(
+      customers.flatMap(({ contracts }) =>
+        contracts.map((contractId) =>
+          call(sales, 'POST', `/api/v1/contracts/${contractId}/terminate`, {
+            terminatedOn: '2026-12-01',
+            channel: 'written',
+            reasonCode: 'moving',
+          }),
+        ),
+      ),
+    );
+    for (const answer of answers) expect(answer.statusCode, answer.body).toBe(200);
+    const ids = customers.map(({ subjectId }) => subjectId);
+    expect(
+      await owner(
+        `select (select count(*) from dossier_assets where subject_id = any($1::bigint[]))::int as assets,
+                (select count(*) from dossier_credentials where subject_id = any($1::bigint[]))::int as credentials`,
+        [ids],
+      ),
+    ).toEqual([{ assets: 0, credentials: 0 }]);
+    const actions = (await auditSince(voxtra, start)).map((entry) => entry.action);
+    // One deferral (the first to commit) and one erasure per customer, each delivered once.
+    expect(actions.filter((action) => action === 'dossier.erase.deferred')).toHaveLength(customers.length);
+    expect(actions.filter((action) => action === 'dossier.erase')).toHaveLength(customers.length);
+  });
+});
+
 describe('import from other tools (issue 17)', () => {
   it('imports the password exports of ITFlow, Hudu and IT Glue into a customer’s dossier, encrypted; a bad row imports nothing', async () => {
     const subjectId = await createCustomer(kernel, voxtra, { familyName: 'Importeur' });
