@@ -19,6 +19,7 @@ import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
+import { httpInFlight } from './http/connections.js';
 import {
   createAppDb,
   createDatabaseProbe,
@@ -423,10 +424,10 @@ export async function startKluis(
     watchdog.stop();
     return stopWithinLimits(
       {
-        drain: async () => {
-          await app.close();
-          await queue.stop();
-        },
+        // A request ending may still wake a job (runNow): the queue stops after the HTTP side.
+        closeHttp: () => app.close(),
+        stopJobs: () => queue.stop(),
+        httpInFlight: () => httpInFlight(app),
         databaseAnswers: () => databaseAnswers(database.db),
         // The last entries of this run are anchored before the database goes away.
         checkpoint: () =>

@@ -44,6 +44,36 @@ async function expectAnchoredToTheEnd(env: Record<string, string>, anchorFile: s
   ).toBe(entries);
 }
 
+/**
+ * A raw connection to `port` that sends `head`, then one byte ("a") every 200 ms until stopped or
+ * closed by the server; what the server answered is kept.
+ */
+function trickle(port: number, head: string): { received(): string; closed(): boolean; stop(): void } {
+  const socket = net.connect(port, '127.0.0.1');
+  let received = '';
+  let closed = false;
+  socket.on('data', (chunk: Buffer) => {
+    received += chunk.toString();
+  });
+  socket.on('error', () => undefined);
+  socket.on('close', () => {
+    closed = true;
+    clearInterval(timer);
+  });
+  socket.write(head);
+  const timer = setInterval(() => {
+    if (!socket.destroyed) socket.write('a');
+  }, 200);
+  return {
+    received: () => received,
+    closed: () => closed,
+    stop: () => {
+      clearInterval(timer);
+      socket.destroy();
+    },
+  };
+}
+
 describe('kluis serve on an external PostgreSQL (DATABASE_URL)', () => {
   it('starts, bootstraps the first run once, answers /health, and stops on SIGINT', async () => {
     const env = { DATABASE_URL: database.ownerUrl, KLUIS_PORT: '0' };
@@ -315,6 +345,65 @@ describe('kluis serve on the embedded PostgreSQL', () => {
       expect(output).not.toMatch(/stop failed|more than once|stop not clean|57P01|terminating connection/);
       await waitUntil(() => !isAlive(pgPid));
 
+      await expectAnchoredToTheEnd(env, anchorFile);
+    },
+  );
+
+  it(
+    'a client trickling a request body or its headers does not hold a stop (attack S15-4, decision 0811): the answered upload closes its connection, SIGTERM ends in seconds, clean (checkpoint taken, exit 0)',
+    { timeout: 180_000 },
+    async () => {
+      const anchorFile = path.join(dataDir, 'anchors.jsonl');
+      const env = {
+        KLUIS_DATA_DIR: dataDir,
+        KLUIS_PORT: '0',
+        KLUIS_PG_PORT: '0',
+        KLUIS_AUDIT_ANCHOR_FILE: anchorFile,
+      };
+      const server = await startServer(env);
+      await fetch(`${server.url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          tenant: 'voiceking',
+          email: 'nobody@voiceking.example',
+          password: 'wrong password 3',
+        }),
+      });
+      const port = Number(new URL(server.url).port);
+      // An upload without a token: answered 401 before its body, which is not wanted.
+      const upload = trickle(
+        port,
+        'POST /api/v1/call-record-imports?name=calls.csv HTTP/1.1\r\nHost: kluis\r\n' +
+          'Content-Type: text/csv\r\nContent-Length: 100000\r\n\r\n',
+      );
+      await waitUntil(() => upload.received().includes('\r\n\r\n'), 20_000);
+      expect(upload.received()).toMatch(/^HTTP\/1\.1 401 /);
+      expect(upload.received().toLowerCase()).toContain('connection: close');
+      await waitUntil(() => upload.closed(), 10_000);
+      // A login whose JSON body never ends (no request runs yet), and a request whose headers never
+      // end: neither is idle for Node, and neither has started any work.
+      const login = trickle(
+        port,
+        'POST /api/v1/auth/login HTTP/1.1\r\nHost: kluis\r\n' +
+          'Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"tenant":"',
+      );
+      const headers = trickle(port, 'GET /health HTTP/1.1\r\nHost: kluis\r\nX-Slow: ');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(login.closed()).toBe(false);
+      expect(headers.closed()).toBe(false);
+
+      const started = Date.now();
+      server.child.kill('SIGTERM');
+      const code = await server.exited;
+      const stoppedMs = Date.now() - started;
+      upload.stop();
+      login.stop();
+      headers.stop();
+      expect(code, server.output()).toBe(0);
+      // The 2 s grace and a clean stop on a loaded machine; before: the whole 60 s, exit 75.
+      expect(stoppedMs).toBeLessThan(30_000);
+      expect(server.output()).not.toMatch(/stop not clean/);
       await expectAnchoredToTheEnd(env, anchorFile);
     },
   );

@@ -18,6 +18,7 @@ import type { Logger } from '../platform/logger.js';
 import { linkNextPage } from './pagination.js';
 import { runHandlerAsRequest, runHeadWithoutPersonalData, stopStreamOfHead } from './head.js';
 import { describeRoute, SECURITY_SCHEMES } from './openapi.js';
+import { endConnectionsWithoutRequests, REQUEST_RECEIVE_TIMEOUT_MS } from './connections.js';
 import { describeProblemType, handleError, sendProblem, writeClientErrorProblem } from './error-handler.js';
 import { AppError } from '../platform/errors.js';
 import os from 'node:os';
@@ -141,7 +142,12 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
     // Requests arriving while the server closes get Kluis's problem, not Fastify's plain body
     // (answerWhileStopping below).
     return503OnClosing: false,
+    // A request must arrive whole within this (Node's own 300 s default is off while Fastify's
+    // is 0); sized for the largest upload (decision 0811).
+    requestTimeout: REQUEST_RECEIVE_TIMEOUT_MS,
   });
+  // Which connections carry a running request; ends the others at a stop (decision 0811).
+  endConnectionsWithoutRequests(app);
   // Cookie parsing and Set-Cookie serialisation (session cookies of staff and of the portal).
   await app.register(fastifyCookie);
   // Security headers on every answer: CSP (scripts only from here, no inline script), nosniff,

@@ -21,7 +21,8 @@ function plan(steps: string[], overrides: Partial<StopPlan> = {}): StopPlan {
     return Promise.resolve();
   };
   return {
-    drain: step('drain'),
+    closeHttp: step('closeHttp'),
+    stopJobs: step('stopJobs'),
     databaseAnswers: () => Promise.resolve(true),
     checkpoint: step('checkpoint'),
     closePools: step('closePools'),
@@ -38,7 +39,7 @@ describe('a bounded stop (decision 0785)', () => {
     const { lines, logger } = capturingLogger();
     const steps: string[] = [];
     expect(await stopWithinLimits(plan(steps), logger, LIMITS)).toEqual({ clean: true });
-    expect(steps).toEqual(['drain', 'checkpoint', 'closePools', 'stopServer']);
+    expect(steps).toEqual(['closeHttp', 'stopJobs', 'checkpoint', 'closePools', 'stopServer']);
     expect(lines).toEqual([]);
   });
 
@@ -51,7 +52,7 @@ describe('a bounded stop (decision 0785)', () => {
       { totalMs: 60_000, silentGraceMs: 100 },
     );
     expect(outcome).toEqual({ clean: false });
-    expect(steps).toEqual(['drain', 'abandonServer']);
+    expect(steps).toEqual(['closeHttp', 'stopJobs', 'abandonServer']);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
       level: 50,
@@ -71,25 +72,42 @@ describe('a bounded stop (decision 0785)', () => {
       LIMITS,
     );
     expect(outcome).toEqual({ clean: false });
-    expect(steps).toEqual(['drain', 'closePools', 'stopServer']);
+    expect(steps).toEqual(['closeHttp', 'stopJobs', 'closePools', 'stopServer']);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ checkpoint: 'skipped', database: 'silent' });
     expect(lines[0]).not.toHaveProperty('waitingFor');
   });
 
-  it('a database that answers and a drain that never ends: the stop gives up at its total limit', async () => {
+  it('a database that answers and HTTP requests that never end: the stop gives up at its total limit and says what was still running', async () => {
     const { lines, logger } = capturingLogger();
     const steps: string[] = [];
-    const outcome = await stopWithinLimits(plan(steps, { drain: never }), logger, LIMITS);
+    const outcome = await stopWithinLimits(
+      plan(steps, { closeHttp: never, httpInFlight: () => ({ requests: 1, connections: 2 }) }),
+      logger,
+      LIMITS,
+    );
     expect(outcome).toEqual({ clean: false });
     expect(steps).toEqual(['abandonServer']);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
       checkpoint: 'not reached',
       database: 'answered',
-      waitingFor: 'requests and jobs',
+      waitingFor: 'HTTP requests',
+      httpRequests: 1,
+      httpConnections: 2,
       limitMs: 400,
+      msg: 'stop not clean: the audit checkpoint was not reached (the next start takes it); the stop gave up waiting for HTTP requests (1 running, 2 connections open)',
     });
+  });
+
+  it('a job that never ends: the stop gives up waiting for jobs, not for requests (decision 0811)', async () => {
+    const { lines, logger } = capturingLogger();
+    const steps: string[] = [];
+    const outcome = await stopWithinLimits(plan(steps, { stopJobs: never }), logger, LIMITS);
+    expect(outcome).toEqual({ clean: false });
+    expect(steps).toEqual(['closeHttp', 'abandonServer']);
+    expect(lines[0]).toMatchObject({ waitingFor: 'jobs', checkpoint: 'not reached' });
+    expect(lines[0]).not.toHaveProperty('httpRequests');
   });
 
   it('a checkpoint that fails: the rest of the stop runs, the stop is not clean', async () => {
@@ -101,7 +119,7 @@ describe('a bounded stop (decision 0785)', () => {
       LIMITS,
     );
     expect(outcome).toEqual({ clean: false });
-    expect(steps).toEqual(['drain', 'closePools', 'stopServer']);
+    expect(steps).toEqual(['closeHttp', 'stopJobs', 'closePools', 'stopServer']);
     expect(lines[0]).toMatchObject({ checkpoint: 'failed', database: 'answered' });
   });
 });

@@ -6,8 +6,12 @@ import type { Logger } from './logger.js';
  * the pools close, the embedded server stops.
  */
 export interface StopPlan {
-  /** HTTP requests, then jobs, finish; nothing new starts. */
-  drain(): Promise<void>;
+  /** The HTTP server closes once its running requests have answered; nothing new starts. */
+  closeHttp(): Promise<void>;
+  /** Then the job queue stops, its running jobs within its own grace. */
+  stopJobs(): Promise<void>;
+  /** What the HTTP server still serves, said when the stop gives up on it (decision 0811). */
+  httpInFlight?(): { requests: number; connections: number } | undefined;
   /** Whether the database answers now (the request pool's probe); asked at once, beside `drain`. */
   databaseAnswers(): Promise<boolean>;
   /** The shutdown audit checkpoint; its own failures are logged by it and rethrown. */
@@ -41,7 +45,7 @@ export interface StopOutcome {
 /** EX_TEMPFAIL (sysexits.h): stopped, but not as a clean stop; the next start completes it. */
 export const UNCLEAN_STOP_EXIT_CODE = 75;
 
-type Stage = 'requests and jobs' | 'audit checkpoint' | 'database connections' | 'embedded PostgreSQL';
+type Stage = 'HTTP requests' | 'jobs' | 'audit checkpoint' | 'database connections' | 'embedded PostgreSQL';
 type CheckpointOutcome = 'taken' | 'skipped' | 'failed' | 'not reached';
 
 /**
@@ -59,7 +63,7 @@ export async function stopWithinLimits(
   const started = Date.now();
   // Written by the steps and the probe as they go; read once the stop ends or gives up.
   const state: { stage: Stage; checkpoint: CheckpointOutcome; silent: boolean } = {
-    stage: 'requests and jobs',
+    stage: 'HTTP requests',
     checkpoint: 'not reached',
     silent: false,
   };
@@ -83,7 +87,9 @@ export async function stopWithinLimits(
     timer = setTimeout(giveUp, limits.silentGraceMs);
   });
   const steps = async (): Promise<'done'> => {
-    await plan.drain();
+    await plan.closeHttp();
+    state.stage = 'jobs';
+    await plan.stopJobs();
     state.stage = 'audit checkpoint';
     if (await answers) {
       try {
@@ -110,15 +116,17 @@ export async function stopWithinLimits(
   if (ended === 'late') plan.abandonServer();
   const { stage, checkpoint, silent } = state;
   if (ended === 'done' && checkpoint === 'taken') return { clean: true };
+  const inFlight = ended === 'late' && stage === 'HTTP requests' ? plan.httpInFlight?.() : undefined;
   logger.error(
     {
       checkpoint,
       database: silent ? 'silent' : 'answered',
       ...(ended === 'late' ? { waitingFor: stage } : {}),
+      ...(inFlight ? { httpRequests: inFlight.requests, httpConnections: inFlight.connections } : {}),
       stoppedAfterMs: Date.now() - started,
       limitMs: limits.totalMs,
     },
-    uncleanStopMessage(ended, stage, checkpoint, silent),
+    uncleanStopMessage(ended, stage, checkpoint, silent, inFlight),
   );
   return { clean: false };
 }
@@ -128,6 +136,7 @@ function uncleanStopMessage(
   stage: Stage,
   checkpoint: CheckpointOutcome,
   silent: boolean,
+  inFlight: { requests: number; connections: number } | undefined,
 ): string {
   const parts: string[] = [];
   if (silent) parts.push('the database did not answer');
@@ -136,6 +145,11 @@ function uncleanStopMessage(
       `the audit checkpoint was ${checkpoint === 'failed' ? 'not written' : checkpoint} (the next start takes it)`,
     );
   }
-  if (ended === 'late') parts.push(`the stop gave up waiting for ${stage}`);
+  if (ended === 'late') {
+    const what = inFlight
+      ? `${stage} (${inFlight.requests} running, ${inFlight.connections} connections open)`
+      : stage;
+    parts.push(`the stop gave up waiting for ${what}`);
+  }
   return `stop not clean: ${parts.join('; ')}`;
 }
