@@ -157,10 +157,13 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
       outcome: 'unknown',
     });
   }
-  if (isDatabaseBusy(error) && !committedDuring(request)) {
-    // Every connection stayed in use while the server answers: not a lost database (decision 0787).
+  if (isDatabaseBusy(error)) {
+    // Every connection stayed in use while the server answers: not a lost database (decision 0787),
+    // also after one of the request's transactions committed (decision 0812).
     request.log.warn({ err: describeUnexpected(error) }, 'database busy: no free connection');
     void reply.header('retry-after', String(BUSY_RETRY_AFTER_SECONDS));
+    if (committedDuring(request))
+      return sendProblem(request, reply, 'database_busy', BUSY_PARTLY_COMMITTED, { outcome: 'partial' });
     return sendProblem(
       request,
       reply,
@@ -220,6 +223,12 @@ export const PARTLY_COMMITTED =
   'the database was lost part-way through this request, after one of its transactions had committed: ' +
   'part of its work may have been saved (an attempt counted, a step of a longer task). Check the state ' +
   'before repeating it; a PATCH, PUT or DELETE can be repeated as it is';
+
+/** The detail of a `503 database_busy` after one of the request's transactions committed (decision 0812). */
+export const BUSY_PARTLY_COMMITTED =
+  'every database connection stayed in use part-way through this request, after one of its transactions had ' +
+  'committed: part of its work may have been saved (an attempt counted, a step of a longer task). Check the ' +
+  'state before repeating it; a PATCH, PUT or DELETE can be repeated as it is';
 
 type FrameworkErrorCode =
   | 'validation_failed'

@@ -5,9 +5,13 @@ import { createTestDatabase, type TestDatabase } from '../../test/database.js';
 import { createPolicyTenant } from '../../test/kernel.js';
 import { closeProxiedKernel, createProxiedKernel } from '../../test/proxied-kernel.js';
 import { startProxy, type TcpProxy } from '../../test/tcp-proxy.js';
-import { CommitOutcomeUnknown, withTenant, type Db } from '../platform/db.js';
+import { TenantPolicyStore } from '../kernel/tenant-policy/tenant-policy.service.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { createApiToken, createStaffUser } from '../modules/staff/index.js';
+import { authenticateApiToken } from '../modules/staff/token.service.js';
+import { CommitOutcomeUnknown, DatabaseBusyError, withTenant, type Db } from '../platform/db.js';
 import { withoutNotingCommits } from '../platform/request-scope.js';
-import { handleError, PARTLY_COMMITTED } from './error-handler.js';
+import { BUSY_PARTLY_COMMITTED, handleError, PARTLY_COMMITTED } from './error-handler.js';
 import { runHandlerAsRequest } from './head.js';
 
 // Decision 0762: a request made of several transactions that loses the database after one of
@@ -19,6 +23,9 @@ let proxy: TcpProxy;
 let proxied: Db;
 let app: FastifyInstance;
 let tenantId: number;
+let kernel: Kernel;
+/** An API token of the tenant, found afresh by each request (its use recorded at most once a minute). */
+let token: string;
 
 /** One transaction of the tenant on the proxied pool, committed. */
 const oneTransaction = () => withTenant(proxied, tenantId, (tx) => sql`select 1`.execute(tx));
@@ -28,7 +35,22 @@ beforeAll(async () => {
   proxy = await startProxy(new URL(database.ownerUrl));
   const made = createProxiedKernel(database, proxy);
   proxied = made.db;
+  kernel = made.kernel;
   tenantId = (await createPolicyTenant(made.kernel, 'voxtra')).tenantId;
+  // voiceking's policy lets a billing token be made without a second factor (voxtra's does not).
+  const voiceking = (await createPolicyTenant(made.kernel, 'voiceking')).tenantId;
+  const maker = await createStaffUser(
+    kernel,
+    voiceking,
+    { kind: 'system', job: 'test' },
+    { email: 'sync@staff.example', displayName: 'sync', role: 'billing' },
+  );
+  ({ token } = await createApiToken(
+    kernel,
+    voiceking,
+    { kind: 'staff', staffId: maker.staffId, role: 'billing' },
+    { label: 'sync', role: 'billing' },
+  ));
   // The app's own hook and error handler, on routes of the test's making.
   app = Fastify();
   app.addHook('onRoute', runHandlerAsRequest);
@@ -50,6 +72,20 @@ beforeAll(async () => {
     await proxy.cut();
     await oneTransaction();
     return { done: true };
+  });
+  // As a pool that stayed full for the whole wait while the server answers (decision 0787).
+  const busy = () => new DatabaseBusyError({ cause: new Error('timeout exceeded when trying to connect') });
+  app.post('/commit-then-busy', async () => {
+    await oneTransaction();
+    throw busy();
+  });
+  // A read's housekeeping before its work: the token found (its last use recorded), the policy
+  // read afresh (a cache of 0 ms), a chain run; then the pool is full.
+  app.post('/housekeeping-then-busy', async () => {
+    await authenticateApiToken(kernel, token);
+    await new TenantPolicyStore(proxied, 0).current(tenantId);
+    await kernel.auditLog.chainPending(tenantId);
+    throw busy();
   });
   app.post('/commit-lost', () => {
     throw new CommitOutcomeUnknown(Object.assign(new Error('Connection terminated'), { code: 'ECONNRESET' }));
@@ -89,5 +125,28 @@ describe('every 503 database_unavailable says when to try again (decisions 0767,
       expect(answer.headers['retry-after'], url).toBe('5');
       await proxy.restore();
     }
+  });
+});
+
+describe('a busy pool part-way through a request (attack S15-5, decision 0812)', () => {
+  it('after a committed transaction answers 503 database_busy with details.outcome "partial" and the busy wording, not "the database was lost"', async () => {
+    const answer = await app.inject({ method: 'POST', url: '/commit-then-busy' });
+    expect(answer.statusCode, answer.body).toBe(503);
+    expect(answer.json()).toMatchObject({
+      code: 'database_busy',
+      detail: BUSY_PARTLY_COMMITTED,
+      details: { outcome: 'partial' },
+    });
+    expect(answer.json<{ detail: string }>().detail).not.toMatch(/lost/);
+    expect(answer.headers['retry-after']).toBe('5');
+  });
+
+  it('after only housekeeping (an API token found, the policy read, a chain run) answers the plain 503 database_busy: nothing of the request was saved', async () => {
+    const answer = await app.inject({ method: 'POST', url: '/housekeeping-then-busy' });
+    expect(answer.statusCode, answer.body).toBe(503);
+    const body = answer.json<{ code: string; detail: string; details?: unknown }>();
+    expect(body.code).toBe('database_busy');
+    expect(body.detail).toMatch(/nothing of this request was done/);
+    expect(body.details).toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { openTransactionOf, withTenant, type Db, type Tx } from '../../platform/db.js';
+import { withoutNotingCommits } from '../../platform/request-scope.js';
 import { AppError } from '../../platform/errors.js';
 import { parsePolicy, validatePolicySource } from '../policy/policy.loader.js';
 import { formatPolicyIssue } from '../policy/policy.errors.js';
@@ -58,7 +59,11 @@ export class TenantPolicyStore {
     // Inside the caller's tenant transaction when there is one: a gate decision made while a
     // transaction holds its connection (and maybe a lock) never waits for a second one (0583).
     const within = openTransactionOf(this.#db, tenantId);
-    const row = await (within ? read(within) : withTenant(this.#db, tenantId, read));
+    // Its own transaction reads, saves nothing: its commit does not make a request's 503 "partial"
+    // (decisions 0762, 0812).
+    const row = await (within
+      ? read(within)
+      : withoutNotingCommits(() => withTenant(this.#db, tenantId, read)));
     if (!row) {
       throw new AppError('invalid_policy', `tenant ${tenantId} has no policy`, {
         publicMessage: 'this tenant has no privacy policy installed',

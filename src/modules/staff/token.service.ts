@@ -5,6 +5,7 @@ import type { AuditedTx } from '../../kernel/audit/index.js';
 import { auditActor, type Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { AppError } from '../../platform/errors.js';
+import { withoutNotingCommits } from '../../platform/request-scope.js';
 import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
 import { staffDataMap } from './datamap.js';
 import { sha256, type StaffPrincipal } from './auth.service.js';
@@ -272,11 +273,15 @@ export async function authenticateApiToken(kernel: Kernel, bearer: string): Prom
   let found = reusedToken(kernel, key);
   if (!found) {
     const generation = tokenGeneration(kernel);
-    [found] = await kernel.statement(
-      sql<FoundToken>`
+    // Its record of the use is housekeeping, not the request's work: it never makes a later 503
+    // "partial" (decision 0812).
+    [found] = await withoutNotingCommits(() =>
+      kernel.statement(
+        sql<FoundToken>`
         select token_id, role, created_by, creator_role, slug
           from kluis_find_api_token(${tenantId}, ${hash}, ${now},
                                     ${new Date(now.getTime() - LAST_USED_PRECISION_MS)})`,
+      ),
     );
     if (!found) throw new AppError('unauthenticated', 'no valid API token');
     keepToken(kernel, key, found, generation);
