@@ -151,8 +151,10 @@ class PoolConnection implements DatabaseConnection {
   readonly #named: ConnectionStatements | undefined;
   /** The `begin` statements of a tenant transaction not sent yet. */
   #deferred: readonly string[] | undefined;
-  /** The statement on the wire, when one is: the next waits for it (see #inTurn). */
-  #onTheWire: Promise<unknown> | undefined;
+  /** Whether a statement of this connection is on the wire: the next waits for it (#inTurn). */
+  #onTheWire = false;
+  /** The statements sent while another was on the wire, in the order sent. */
+  readonly #waiting: Array<() => void> = [];
   /**
    * A statement was refused unsent (decision 0810): the transaction it belonged to is left open on
    * the server, so the connection is dropped, not pooled again.
@@ -182,7 +184,8 @@ class PoolConnection implements DatabaseConnection {
       result = await this.#inTurn(() => {
         if (refusesSilent(this.#silence)) {
           this.#refused = true;
-          return Promise.reject(new DatabaseSilentError());
+          // Thrown, not returned: nothing is sent, so the next statement's turn comes (#sendNow).
+          throw new DatabaseSilentError();
         }
         return this.#silence.watch(this.client, this.#send(text, parameters, begin, named));
       });
@@ -202,20 +205,34 @@ class PoolConnection implements DatabaseConnection {
    * Statements a work sends at once on one transaction go to the server one after the other, in
    * the order sent, as node-postgres's own queue did; node-postgres now warns on stderr (and pg 9
    * will refuse) when a query is sent while another runs (decision 0793). The usual lone
-   * statement is sent at once, with no async step of its own.
+   * statement is sent at once and costs nothing more: no promise of its own, no async step
+   * (decision 0795). `send`'s answer must call #nextInTurn when it settles (#send does).
    */
   #inTurn<T>(send: () => Promise<T>): Promise<T> {
-    const before = this.#onTheWire;
-    const sending = before ? before.then(send) : send();
-    const settled = sending.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#onTheWire = settled;
-    void settled.then(() => {
-      if (this.#onTheWire === settled) this.#onTheWire = undefined;
+    if (!this.#onTheWire) return this.#sendNow(send);
+    return new Promise<T>((resolve, reject) => {
+      this.#waiting.push(() => {
+        this.#sendNow(send).then(resolve, reject);
+      });
     });
-    return sending;
+  }
+
+  #sendNow<T>(send: () => Promise<T>): Promise<T> {
+    this.#onTheWire = true;
+    try {
+      return send();
+    } catch (error) {
+      // Nothing went to the server: the next may go.
+      this.#nextInTurn();
+      return Promise.reject(error);
+    }
+  }
+
+  /** The statement on the wire has its answer or its error: the next one sent goes. */
+  #nextInTurn(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#onTheWire = false;
   }
 
   /** A streamed query needs a cursor, which the pool has not (as Kysely's without one). */
@@ -230,28 +247,46 @@ class PoolConnection implements DatabaseConnection {
     this.client.release(error ?? (refused ? new DatabaseSilentError() : undefined));
   }
 
-  /** The statement's result: of its last statement that returns rows, for a text of several. */
+  /**
+   * The statement's result: of its last statement that returns rows, for a text of several. When
+   * it settles, the next statement of the connection goes (#inTurn), in the same step.
+   */
   #send(
     text: string,
     parameters: readonly unknown[],
     begin: readonly string[] | undefined,
     named: ConnectionStatements | undefined,
   ): Promise<pg.QueryResult> {
+    const failed = (error: unknown): never => {
+      this.#nextInTurn();
+      throw error;
+    };
     if (named) {
       const before = begin ?? [];
       const statement = new BehindBegin(before, text, parameters, named);
       this.client.query(statement);
-      return statement.answer.then((all) => lastResult(all.slice(before.length)));
+      return statement.answer.then((all) => {
+        this.#nextInTurn();
+        return lastResult(all.slice(before.length));
+      }, failed);
     }
-    if (begin === undefined) return this.client.query(text, [...parameters]).then(lastResult);
+    if (begin === undefined)
+      return this.client.query(text, [...parameters]).then((result) => {
+        this.#nextInTurn();
+        return lastResult(result);
+      }, failed);
     if (parameters.length === 0)
       return this.client.query(`${begin.join('; ')};\n${text}`).then((all) => {
+        this.#nextInTurn();
         const results = all as unknown as pg.QueryResult[];
         return lastResult(results.length === begin.length + 1 ? results.at(-1) : results.slice(begin.length));
-      });
+      }, failed);
     const behind = new BehindBegin(begin, text, parameters);
     this.client.query(behind);
-    return behind.answer.then((all) => lastResult(all.slice(begin.length)));
+    return behind.answer.then((all) => {
+      this.#nextInTurn();
+      return lastResult(all.slice(begin.length));
+    }, failed);
   }
 }
 
@@ -793,19 +828,12 @@ class TenantTransaction<DB> {
   readonly #unanswered = new Set<Promise<unknown>>();
   #finish!: (end: (connection: DatabaseConnection) => Promise<unknown>) => void;
   #abort!: (error: unknown) => void;
-  readonly #ending: Promise<(connection: DatabaseConnection) => Promise<unknown>>;
 
   constructor(db: Kysely<DB>, tenantId: TenantId, driver: TenantBeginDriver, begin: readonly string[]) {
     this.#db = db;
     this.#tenantId = tenantId;
     this.#driver = driver;
     this.#begin = begin;
-    this.#ending = new Promise((resolve, reject) => {
-      this.#finish = resolve;
-      this.#abort = reject;
-    });
-    // Rejected on a work's failure; awaited only by a transaction that took its connection.
-    this.#ending.catch(() => undefined);
     this.tx = this.#transaction({
       provideConnection: (consumer) => {
         if (!this.#workOpen) return Promise.reject(new FinishedTransactionError());
@@ -817,8 +845,18 @@ class TenantTransaction<DB> {
   /** Takes the pooled connection and begins (the `begin` waits for the first statement). */
   connect(): Promise<DatabaseConnection> {
     if (this.#connecting) return this.#connecting;
+    // What ends the transaction, told once the work has ended (#finish, #abort): made here, as a
+    // work that sends nothing takes no connection and needs none (decision 0795).
+    const ending = new Promise<(connection: DatabaseConnection) => Promise<unknown>>((resolve, reject) => {
+      this.#finish = resolve;
+      this.#abort = reject;
+    });
+    // Rejected on a work's failure, which may come before #hold awaits it.
+    ending.catch(() => undefined);
     this.#connecting = new Promise<DatabaseConnection>((resolve, reject) => {
-      this.#held = this.#db.getExecutor().provideConnection((connection) => this.#hold(connection, resolve));
+      this.#held = this.#db
+        .getExecutor()
+        .provideConnection((connection) => this.#hold(connection, resolve, ending));
       // A transaction that could not take its connection: its statements fail with the reason.
       this.#held.catch(reject);
     });
@@ -891,6 +929,7 @@ class TenantTransaction<DB> {
   async #hold(
     connection: DatabaseConnection,
     connected: (connection: DatabaseConnection) => void,
+    ending: Promise<(connection: DatabaseConnection) => Promise<unknown>>,
   ): Promise<unknown> {
     try {
       this.#driver.beginTenant(connection, this.#begin);
@@ -898,7 +937,7 @@ class TenantTransaction<DB> {
       TX_CONNECTION.set(this.tx, connection);
       connected(connection);
       try {
-        const result = await (await this.#ending)(connection);
+        const result = await (await ending)(connection);
         await this.#driver.commitTransaction(connection);
         return result;
       } catch (error) {

@@ -353,6 +353,38 @@ describe('statements a work sends at once (decision 0793)', () => {
       await close();
     }
   });
+
+  it('after a failed one still go in turn, each with its own error, and the connection serves the next transaction', async () => {
+    const tenantId = await tenantWithRow('at-once-failed');
+    const { db, pool, close } = recordingDb();
+    try {
+      let settled: Array<PromiseSettledResult<unknown>> = [];
+      const failed = withTenant(db, tenantId, async (tx) => {
+        settled = await Promise.allSettled([
+          sql`select 1 / 0`.execute(tx),
+          sql`select ${2}::int as n`.execute(tx),
+          sql`select email from staff_users`.execute(tx),
+        ]);
+        throw new Error('the work failed');
+      });
+      await expect(failed).rejects.toThrow('the work failed');
+      // Division by zero; then the transaction is aborted for the two behind it (decision 0795).
+      expect(settled.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'rejected']);
+      expect(settled.map((outcome) => (outcome as PromiseRejectedResult).reason.code)).toEqual([
+        '22012',
+        '25P02',
+        '25P02',
+      ]);
+      // The pool's one connection is free and its next statement goes at once.
+      const rows = await withTenant(db, tenantId, (tx) =>
+        sql<{ email: string }>`select email from staff_users`.execute(tx),
+      );
+      expect(rows.rows).toEqual([{ email: 'at-once-failed@example.test' }]);
+      expect({ total: pool.totalCount, idle: pool.idleCount }).toEqual({ total: 1, idle: 1 });
+    } finally {
+      await close();
+    }
+  });
 });
 
 describe('a tenant transaction gives its connection back on every path', () => {
