@@ -884,7 +884,8 @@ class TenantTransaction<DB> {
     open.open = false;
     this.#workOpen = false;
     if (!this.#held) return end ? end.alone(value) : (value as unknown as R);
-    await this.#settled();
+    // Usually none is left: no promise, no step (decision 0795).
+    if (this.#unanswered.size > 0) await this.#settled();
     this.#finish(async (connection) => {
       if (!end) return value;
       const within = this.#transaction({ provideConnection: (consumer) => consumer(connection) });
@@ -902,7 +903,7 @@ class TenantTransaction<DB> {
   /** After the work threw: its transaction, if it began, rolls back; then the error is thrown. */
   async #rollBack(error: unknown): Promise<never> {
     if (this.#held) {
-      await this.#settled();
+      if (this.#unanswered.size > 0) await this.#settled();
       this.#abort(error);
       // Rejects with the error, or with the rollback's own failure.
       await this.#held;
@@ -912,7 +913,7 @@ class TenantTransaction<DB> {
 
   /** Statements sent before the transaction had its connection end before its commit or rollback. */
   async #settled(): Promise<void> {
-    if (this.#unanswered.size > 0) await Promise.allSettled(this.#unanswered);
+    await Promise.allSettled(this.#unanswered);
   }
 
   #provide<T>(consumer: (connection: DatabaseConnection) => Promise<T>): Promise<T> {
