@@ -224,7 +224,7 @@ class PoolConnection implements DatabaseConnection {
     } catch (error) {
       // Nothing went to the server: the next may go.
       this.#nextInTurn();
-      return Promise.reject(error);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }
 

@@ -370,11 +370,9 @@ describe('statements a work sends at once (decision 0793)', () => {
       await expect(failed).rejects.toThrow('the work failed');
       // Division by zero; then the transaction is aborted for the two behind it (decision 0795).
       expect(settled.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'rejected']);
-      expect(settled.map((outcome) => (outcome as PromiseRejectedResult).reason.code)).toEqual([
-        '22012',
-        '25P02',
-        '25P02',
-      ]);
+      expect(
+        settled.map((outcome) => ((outcome as PromiseRejectedResult).reason as { code?: string }).code),
+      ).toEqual(['22012', '25P02', '25P02']);
       // The pool's one connection is free and its next statement goes at once.
       const rows = await withTenant(db, tenantId, (tx) =>
         sql<{ email: string }>`select email from staff_users`.execute(tx),
