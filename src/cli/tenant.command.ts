@@ -92,7 +92,8 @@ export function registerTenantCommands(program: Command): void {
             file,
           );
           console.log(
-            `tenant ${found.slug}: policy version ${installed.versionNo} (statement ${installed.statementVersion}) in force`,
+            `tenant ${found.slug}: policy version ${installed.versionNo} (statement ${installed.statementVersion}) in force; ` +
+              'a running server applies it within 5 seconds (decision 0583)',
           );
         } finally {
           await runtime.close();

@@ -50,6 +50,12 @@ export interface RequireStaffOptions {
    * function reads it from the tenant's policy (the incident register's purpose).
    */
   purpose?: RoutePurpose;
+  /**
+   * The route may be called under a purpose of an authority recipient: only the people reads that
+   * name the persons of an authority request (they give names only under it). Every other route
+   * refuses such a purpose (decision 0816).
+   */
+  authorityNames?: boolean;
 }
 
 const STAGE_MESSAGE: Record<SessionStage, string> = {
@@ -80,7 +86,7 @@ export function requireStaff(kernel: Kernel, options: RequireStaffOptions = {}) 
           publicMessage: 'this route needs a staff login, not an API token',
         });
       request.staff = await authenticateApiToken(kernel, match[1]);
-      await checkDeclaredPurpose(kernel, request, request.staff.tenantId, options.purpose);
+      await checkDeclaredPurpose(kernel, request, request.staff.tenantId, options);
       return;
     }
     const cookie = readCookie(request, SESSION_COOKIE);
@@ -95,7 +101,7 @@ export function requireStaff(kernel: Kernel, options: RequireStaffOptions = {}) 
       });
     }
     request.staff = principal;
-    await checkDeclaredPurpose(kernel, request, principal.tenantId, options.purpose);
+    await checkDeclaredPurpose(kernel, request, principal.tenantId, options);
   };
   return Object.assign(hook, { [STAFF_AUTH]: { tokens: allowTokens } });
 }

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Kernel } from '../kernel/kernel.js';
 import { listPurposeKeysFor } from '../kernel/gate/gate.js';
-import { findPurpose } from '../kernel/policy/policy.query.js';
+import { authorityPurposeKeys, findPurpose } from '../kernel/policy/policy.query.js';
 import type { Policy } from '../kernel/policy/policy.schema.js';
 import { AppError } from '../platform/errors.js';
 
@@ -40,16 +40,24 @@ export async function checkDeclaredPurpose(
   kernel: Kernel,
   request: FastifyRequest,
   tenantId: number,
-  purposeOfRoute?: RoutePurpose,
+  route: { purpose?: RoutePurpose; authorityNames?: boolean } = {},
 ): Promise<void> {
+  const purposeOfRoute = route.purpose;
   const value = request.headers[PURPOSE_HEADER];
   if (value === undefined) return;
   if (typeof value !== 'string' || !PURPOSE_KEY.test(value)) throw missingPurpose();
   await checkKnownPurpose(kernel, request, tenantId, value, `headers/${PURPOSE_HEADER}`);
-  const routePurpose =
-    typeof purposeOfRoute === 'function'
-      ? purposeOfRoute((await kernel.policies.current(tenantId)).policy)
-      : purposeOfRoute;
+  const { policy } = await kernel.policies.current(tenantId);
+  const routePurpose = typeof purposeOfRoute === 'function' ? purposeOfRoute(policy) : purposeOfRoute;
+  if (routePurpose === undefined && !route.authorityNames && authorityPurposeKeys(policy).includes(value)) {
+    // Data goes to an authority only through a request a second person approved (decision 0151):
+    // an ordinary route under that purpose would be one person's read, and the person's access
+    // report leaves that purpose out (attack S16-3, decision 0816).
+    throw new AppError('purpose_not_allowed', 'an authority purpose on an ordinary route', {
+      publicMessage: `${value} is used only through authority requests (/api/v1/authority-requests), registered by one person and approved by another`,
+      details: { issues: [{ path: `headers/${PURPOSE_HEADER}`, message: 'authority requests only' }] },
+    });
+  }
   if (routePurpose !== undefined && value !== routePurpose) {
     throw new AppError('purpose_not_allowed', 'declared purpose is not the route purpose', {
       publicMessage: `this route acts under ${routePurpose} only; ${PURPOSE_HEADER} names another purpose`,

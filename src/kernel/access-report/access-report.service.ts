@@ -4,7 +4,7 @@ import { readConsultations, type AuditedTx } from '../audit/index.js';
 import type { Actor, Grant } from '../gate/gate.js';
 import { kernelCore, type Kernel } from '../kernel.js';
 import type { Language, Policy } from '../policy/policy.schema.js';
-import { retentionRulesFor, legalHoldsFor } from '../policy/policy.query.js';
+import { authorityPurposeKeys, retentionRulesFor, legalHoldsFor } from '../policy/policy.query.js';
 import type { Tx } from '../../platform/db.js';
 import { ACCESS_REPORT_FORMAT, type AccessReport } from './access-report.schema.js';
 import { copyOutClient } from '../../platform/copy-out.js';
@@ -496,16 +496,10 @@ async function consultationsOf(
     policy,
     language,
     hiddenPurposes: [
-      ...authorityPurposes(policy),
+      ...authorityPurposeKeys(policy),
       ...(await findConfidentialPurposes(kernel, atx, subjectId, today)),
     ],
   });
-}
-
-function authorityPurposes(policy: Policy): string[] {
-  return Object.values(policy.recipients).flatMap((recipient) =>
-    recipient.kind === 'authority' ? recipient.purposes : [],
-  );
 }
 
 const AUTOMATED_DECISIONS: Record<Language, string> = {

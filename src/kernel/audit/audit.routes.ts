@@ -125,7 +125,7 @@ export function registerAuditRoutes(app: FastifyInstance, kernel: Kernel): void 
         throw new AppError('purpose_not_allowed', 'policy has no rights purpose', {
           publicMessage: 'the policy declares no purpose for rights requests',
         });
-      await checkDeclaredPurpose(kernel, request, staff.tenantId, rights);
+      await checkDeclaredPurpose(kernel, request, staff.tenantId, { purpose: rights });
       const context = {
         tenantId: staff.tenantId,
         actor: actorOf(staff),

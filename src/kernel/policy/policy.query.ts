@@ -57,6 +57,18 @@ export function findPurpose(policy: Policy, key: string): Purpose | undefined {
   return Object.hasOwn(policy.purposes, key) ? policy.purposes[key] : undefined;
 }
 
+/**
+ * The purposes of the policy's authority recipients (judicial authorities, police). Staff act under
+ * them only through an authority request (registered by one, approved by another; decision 0151):
+ * an ordinary route refuses them at the door, and the person's "who consulted my data" leaves them
+ * out (attack S9-1, decision 0816).
+ */
+export function authorityPurposeKeys(policy: Policy): string[] {
+  return Object.values(policy.recipients).flatMap((recipient) =>
+    recipient.kind === 'authority' ? recipient.purposes : [],
+  );
+}
+
 export function findCategory(policy: Policy, key: string): Category | undefined {
   return Object.hasOwn(policy.categories, key) ? policy.categories[key] : undefined;
 }

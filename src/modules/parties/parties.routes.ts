@@ -121,6 +121,8 @@ function context(request: FastifyRequest): UseCaseContext {
 export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   const onRequest = requireStaff(kernel);
+  // The authority request dialog names its persons through these reads: names only (decision 0816).
+  const onRead = requireStaff(kernel, { authorityNames: true });
   typed.post(
     '/api/v1/people',
     {
@@ -139,7 +141,7 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
   typed.get(
     '/api/v1/people',
     {
-      onRequest,
+      onRequest: onRead,
       schema: {
         summary:
           'List or search people (by name prefix, exact e-mail or exact phone); only the fields the purpose covers',
@@ -181,7 +183,7 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
   typed.get(
     '/api/v1/people/:id',
     {
-      onRequest,
+      onRequest: onRead,
       schema: {
         summary: 'One person, the fields the purpose covers',
         tags: ['people'],

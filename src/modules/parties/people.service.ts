@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AccessDenied, NOT_AVAILABLE, type Actor } from '../../kernel/gate/gate.js';
 import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
-import { findPurpose } from '../../kernel/policy/policy.query.js';
+import { authorityPurposeKeys, findPurpose } from '../../kernel/policy/policy.query.js';
 import { registerSubject } from '../../kernel/subjects/index.js';
 import { normalisePhoneNumber } from '../../kernel/identifiers/phone.js';
 import {
@@ -446,7 +446,10 @@ export async function listPeople(
 
 async function personCategoriesOfPurpose(kernel: Kernel, context: UseCaseContext): Promise<string[]> {
   const { policy } = await kernel.policies.current(context.tenantId);
+  // Under an authority's purpose a person is read only to be named in an authority request: what
+  // goes to the authority leaves through the approved request's disclosure (decision 0816).
   const covered = new Set(findPurpose(policy, context.purpose)?.categories ?? []);
+  if (authorityPurposeKeys(policy).includes(context.purpose)) return covered.has(C.name) ? [C.name] : [];
   return Object.values(C).filter((category) => covered.has(category));
 }
 

@@ -300,6 +300,70 @@ describe('requests of judicial authorities and police (VK-10)', () => {
     expect(report.disclosures).toEqual([]);
   });
 
+  it('VK-10, VX-5: the legal-disclosure purpose works only through an authority request: call records, invoices, a recipient export under it are refused at the door and record nothing; the people reads that name a request’s persons give names only (attack S16-3)', async () => {
+    for (const [tenant, session, recipient] of [
+      [voiceking, officer, 'judicial_authorities'],
+      [voxtra, voxtraOfficer, 'authorities'],
+    ] as const) {
+      const person = await createCustomer(
+        kernel,
+        tenant,
+        tenant === voiceking ? 'order_processing' : 'customer_administration',
+      );
+      await insertCalls(kernel, tenant, [
+        {
+          subjectId: person.subjectId,
+          startedAt: '2026-10-07T14:21:09Z',
+          destination: '+32470987654',
+          seconds: 60,
+          costMicros: 1,
+        },
+      ]);
+      const counts = async () =>
+        (
+          await runAsOwner<{ entries: number; disclosures: number }>(
+            database.ownerUrl,
+            `select (select count(*)::int from audit_log where tenant_id = $1) as entries,
+                    (select count(*)::int from disclosures where tenant_id = $1) as disclosures`,
+            [tenant.tenantId],
+          )
+        ).rows[0];
+      const before = await counts();
+      const refused = [
+        ['GET', `/api/v1/customers/${person.subjectId}/call-records?from=2026-10-01&to=2026-10-31`],
+        ['GET', '/api/v1/call-records/unrated'],
+        ['GET', `/api/v1/invoices?period=2026-10`],
+        ['POST', `/api/v1/recipients/${recipient}/exports`],
+      ] as const;
+      for (const [method, url] of refused) {
+        const answer = await staffCall(app, session, method, url, {
+          purpose: 'legal_disclosure',
+          ...(method === 'POST'
+            ? { payload: { subjectIds: [person.subjectId], categories: ['user.name'] } }
+            : {}),
+        });
+        expect({ url, status: answer.statusCode }).toEqual({ url, status: 403 });
+        expect(answer.json()).toMatchObject({ code: 'purpose_not_allowed' });
+        expect(answer.body).not.toContain('+32470987654');
+      }
+      expect(await counts()).toEqual(before);
+
+      const named = await staffCall(app, session, 'GET', `/api/v1/people/${person.subjectId}`, {
+        purpose: 'legal_disclosure',
+      });
+      expect(named.statusCode, named.body).toBe(200);
+      expect(Object.keys(named.json<Record<string, unknown>>()).sort()).toEqual(
+        ['familyName', 'givenName', 'organisationId', 'source', 'subjectId', 'subjectType'].sort(),
+      );
+      const search = await staffCall(app, session, 'GET', `/api/v1/people?name=${person.familyName}`, {
+        purpose: 'legal_disclosure',
+      });
+      expect(search.statusCode, search.body).toBe(200);
+      for (const item of search.json<{ items: Array<Record<string, unknown>> }>().items)
+        expect(item).not.toHaveProperty('email');
+    }
+  });
+
   it('Voxtra’s privacy officer discloses to its authorities under the same rules', async () => {
     const voxtraSecond = await loginAs(app, kernel, voxtra, 'privacy_officer');
     const person = await createCustomer(kernel, voxtra, 'customer_administration');

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireStaff, staffOf } from '../../http/auth.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import { authorityPurposeKeys } from '../../kernel/policy/policy.query.js';
 
 const localized = z.object({ nl: z.string(), fr: z.string(), en: z.string() });
 
@@ -18,6 +19,11 @@ const purposesSchema = z.object({
       newsletter: z
         .boolean()
         .describe("mailings are sent under this purpose (the policy's newsletter section)"),
+      authorityRequestsOnly: z
+        .boolean()
+        .describe(
+          'a purpose of an authority recipient: used only through /api/v1/authority-requests, refused on every other route',
+        ),
     }),
   ),
 });
@@ -46,6 +52,7 @@ export function registerMeRoutes(app: FastifyInstance, kernel: Kernel): void {
       const { policy } = await kernel.policies.current(staff.tenantId);
       const newsletter = policy.newsletter;
       const role = Object.hasOwn(policy.roles, staff.role) ? policy.roles[staff.role] : undefined;
+      const authorityPurposes = authorityPurposeKeys(policy);
       return {
         role: { key: staff.role, label: role?.label ?? null },
         purposes: Object.entries(policy.purposes)
@@ -58,6 +65,7 @@ export function registerMeRoutes(app: FastifyInstance, kernel: Kernel): void {
             subjectTypes: [...purpose.subjectTypes],
             categories: [...purpose.categories],
             newsletter: key === newsletter?.legitimateInterest.purpose || key === newsletter?.optIn?.purpose,
+            authorityRequestsOnly: authorityPurposes.includes(key),
           })),
       };
     },

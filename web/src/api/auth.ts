@@ -34,6 +34,8 @@ export interface PurposeInfo {
   categories: string[];
   /** Mailings are sent under this purpose. */
   newsletter?: boolean;
+  /** Used only through authority requests: no other screen may act under it. */
+  authorityRequestsOnly?: boolean;
 }
 
 export interface MyPurposes {

@@ -14,6 +14,11 @@ export interface ScreenNeed {
   subjectType?: string;
   /** Only the purposes the policy sends mailings (newsletters) under. */
   newsletter?: boolean;
+  /**
+   * The persons of an authority request: the one screen an authority's purpose fits; every other
+   * screen leaves such a purpose out (the server refuses it there, decision 0816).
+   */
+  authorityRequest?: boolean;
 }
 
 const NAME = 'user.name';
@@ -65,7 +70,11 @@ export const SCREEN_NEEDS = {
   },
   mailings: { anyOf: [[EMAIL]], newsletter: true },
   /** Finding the persons an authority asks about, under the purpose of legal disclosures. */
-  authorityPeople: { anyOf: [[NAME, 'kluis.telephony.call_record']], basis: 'legal_obligation' },
+  authorityPeople: {
+    anyOf: [[NAME, 'kluis.telephony.call_record']],
+    basis: 'legal_obligation',
+    authorityRequest: true,
+  },
 } as const satisfies Record<string, ScreenNeed>;
 
 export type ScreenKey = keyof typeof SCREEN_NEEDS;
@@ -75,6 +84,7 @@ export function purposesFitting(purposes: readonly PurposeInfo[], need: ScreenNe
   const ranked: Array<{ purpose: PurposeInfo; score: number; index: number }> = [];
   purposes.forEach((purpose, index) => {
     if (need.newsletter && !purpose.newsletter) return;
+    if (purpose.authorityRequestsOnly && !need.authorityRequest) return;
     const alternative = need.anyOf.findIndex((categories) =>
       categories.every((category) => purpose.categories.includes(category)),
     );
