@@ -636,6 +636,13 @@ export class CopyPairWriter {
   readonly #given = new WeakMap<ArrayBufferLike, Buffer>();
   /** Buffers handed back by `recycle`, to be written again. */
   readonly #free: Buffer[] = [];
+  /** The last buffers a timestamp was read from or written into, and their word views. */
+  readonly #viewed: [Buffer, Buffer, Buffer] = [EMPTY, EMPTY, EMPTY];
+  readonly #views: [DataView, DataView, DataView] = [
+    new DataView(EMPTY.buffer, 0, 0),
+    new DataView(EMPTY.buffer, 0, 0),
+    new DataView(EMPTY.buffer, 0, 0),
+  ];
 
   constructor(plan: CopyPlan, separator: string, pieceBytes = PIECE_BYTES) {
     this.#pieceBytes = pieceBytes;
@@ -768,6 +775,64 @@ export class CopyPairWriter {
     }
   }
 
+  /** A word view of `buffer`, kept in slot `slot` (0: COPY text, 1: JSON, 2: CSV). */
+  #view(slot: 0 | 1 | 2, buffer: Buffer): DataView {
+    if (this.#viewed[slot] === buffer) return this.#views[slot];
+    const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    this.#viewed[slot] = buffer;
+    this.#views[slot] = view;
+    return view;
+  }
+
+  /**
+   * Copies data[from, to) into `target` (the JSON, slot 1, or the CSV, slot 2) at `at`, four bytes
+   * at a time and the rest by byte; returns the end.
+   */
+  #copy(data: Buffer, from: number, to: number, slot: 1 | 2, target: Buffer, at: number): number {
+    if (to - from < 4) return copyBytes(data, from, to, target, at);
+    const source = this.#view(0, data);
+    const out = this.#view(slot, target);
+    let read = from;
+    let write = at;
+    for (; read + 4 <= to; read += 4, write += 4) out.setUint32(write, source.getUint32(read));
+    return copyBytes(data, read, to, target, write);
+  }
+
+  /**
+   * A timestamp of the usual form (data[from, to)) as ISO text into the JSON at `jsonAt` and the
+   * CSV at `csvAt`, ISO_BYTES each; returns the JSON's end. What writeIso writes, copied in 4-byte
+   * words where the byte loop made a third of the writer's work on a call record (decision 0800).
+   */
+  #iso(
+    data: Buffer,
+    from: number,
+    to: number,
+    json: Buffer,
+    jsonAt: number,
+    csv: Buffer,
+    csvAt: number,
+  ): number {
+    const source = this.#view(0, data);
+    const out = this.#view(1, json);
+    // 'YYYY-MM-DD' then 'T', then 'HH:MM:SS' then '.'
+    out.setUint32(jsonAt, source.getUint32(from));
+    out.setUint32(jsonAt + 4, source.getUint32(from + 4));
+    out.setUint16(jsonAt + 8, source.getUint16(from + 8));
+    json[jsonAt + 10] = 84; // T
+    out.setUint32(jsonAt + 11, source.getUint32(from + 11));
+    out.setUint32(jsonAt + 15, source.getUint32(from + 15));
+    json[jsonAt + 19] = 46; // .
+    const ms = isoMilliseconds(data, from, to);
+    json[jsonAt + 20] = 48 + Math.floor(ms / 100);
+    json[jsonAt + 21] = 48 + (Math.floor(ms / 10) % 10);
+    json[jsonAt + 22] = 48 + (ms % 10);
+    json[jsonAt + 23] = 90; // Z
+    const into = this.#view(2, csv);
+    for (let word = 0; word < ISO_BYTES; word += 4)
+      into.setUint32(csvAt + word, out.getUint32(jsonAt + word));
+    return jsonAt + ISO_BYTES;
+  }
+
   /** One row (data[start, stop)); a row that shows nothing is left out of both files. */
   #row(data: Buffer, start: number, stop: number): void {
     const jsonNeed = this.#jsonRoom + 6 * (stop - start);
@@ -825,27 +890,26 @@ export class CopyPairWriter {
       if (kind === 'text') {
         if (classes === 0 && data[from] !== 0xef) {
           json[jsonAt++] = 34;
-          jsonAt = copyBytes(data, from, to, json, jsonAt);
+          jsonAt = this.#copy(data, from, to, 1, json, jsonAt);
           json[jsonAt++] = 34;
           const lead = data[from];
           // A formula start is defused with an apostrophe (a phone number's '+').
           if (lead === 61 || lead === 43 || lead === 45 || lead === 64) csv[csvAt++] = 39;
-          csvAt = copyBytes(data, from, to, csv, csvAt);
+          csvAt = this.#copy(data, from, to, 2, csv, csvAt);
           fast = true;
         }
       } else if (kind === 'timestamp') {
         if (stamp) {
           json[jsonAt++] = 34;
-          const iso = jsonAt;
-          jsonAt = writeIso(data, from, to, json, jsonAt);
-          csvAt = copyBytes(json, iso, jsonAt, csv, csvAt);
+          jsonAt = this.#iso(data, from, to, json, jsonAt, csv, csvAt);
+          csvAt += ISO_BYTES;
           json[jsonAt++] = 34;
           fast = true;
         }
       } else if (kind === 'integer') {
         if (to - from <= 15 && data[from] !== 45) {
-          jsonAt = copyBytes(data, from, to, json, jsonAt);
-          csvAt = copyBytes(data, from, to, csv, csvAt);
+          jsonAt = this.#copy(data, from, to, 1, json, jsonAt);
+          csvAt = this.#copy(data, from, to, 2, csv, csvAt);
           fast = true;
         }
       } else if (kind === 'bool') {
@@ -912,23 +976,29 @@ function rowPieces(plan: CopyPlan) {
   };
 }
 
+/** The length of 'YYYY-MM-DDTHH:MM:SS.mmmZ'. */
+const ISO_BYTES = 24;
+
+/** The milliseconds of 'YYYY-MM-DD HH:MM:SS[.ffffff]' (data[from, to)) as node-postgres reads them. */
+function isoMilliseconds(data: Buffer, from: number, to: number): number {
+  if (to - from <= 19) return 0;
+  // node-postgres: 1000 × parseFloat('.ffffff'), truncated; digits ÷ 10^n is the same double.
+  let digits = 0;
+  let scale = 1;
+  for (let index = from + 20; index < to; index += 1) {
+    digits = digits * 10 + ((data[index] ?? 48) - 48);
+    scale *= 10;
+  }
+  return Math.trunc(1000 * (digits / scale));
+}
+
 /** 'YYYY-MM-DD HH:MM:SS[.ffffff]' (UTC) as Date#toISOString writes it after node-postgres. */
 function writeIso(data: Buffer, from: number, to: number, out: Buffer, at: number): number {
   let write = copyBytes(data, from, from + 10, out, at);
   out[write++] = 84; // T
   write = copyBytes(data, from + 11, from + 19, out, write);
   out[write++] = 46; // .
-  let ms = 0;
-  if (to - from > 19) {
-    // node-postgres: 1000 × parseFloat('.ffffff'), truncated; digits ÷ 10^n is the same double.
-    let digits = 0;
-    let scale = 1;
-    for (let index = from + 20; index < to; index += 1) {
-      digits = digits * 10 + ((data[index] ?? 48) - 48);
-      scale *= 10;
-    }
-    ms = Math.trunc(1000 * (digits / scale));
-  }
+  const ms = isoMilliseconds(data, from, to);
   out[write++] = 48 + Math.floor(ms / 100);
   out[write++] = 48 + (Math.floor(ms / 10) % 10);
   out[write++] = 48 + (ms % 10);
