@@ -19,6 +19,7 @@ export async function createTestApp(
       | 'exportPace'
       | 'events'
       | 'cdrUploads'
+      | 'connectionLimits'
     >
   > = {},
 ): Promise<FastifyInstance> {

@@ -19,6 +19,7 @@ import { linkNextPage } from './pagination.js';
 import { runHandlerAsRequest, runHeadWithoutPersonalData, stopStreamOfHead } from './head.js';
 import { describeRoute, SECURITY_SCHEMES } from './openapi.js';
 import { endConnectionsWithoutRequests, REQUEST_RECEIVE_TIMEOUT_MS } from './connections.js';
+import { defaultConnectionLimits, limitConnections, type ConnectionLimits } from './connection-limits.js';
 import { describeProblemType, handleError, sendProblem, writeClientErrorProblem } from './error-handler.js';
 import { AppError } from '../platform/errors.js';
 import os from 'node:os';
@@ -101,6 +102,8 @@ export interface HttpDependencies {
   cdrUploads?: CdrUploadSettings;
   /** Folder of the built staff back office (main.ts: dist/web); without it, or unbuilt, not served. */
   webRoot?: string;
+  /** What one client may hold of the server (decision 0817); the defaults otherwise (tests set small ones). */
+  connectionLimits?: ConnectionLimits;
 }
 
 export type App = FastifyInstance;
@@ -148,6 +151,8 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   });
   // Which connections carry a running request; ends the others at a stop (decision 0811).
   endConnectionsWithoutRequests(app);
+  // Slow-loris: headers must arrive within 20 s, and the connections stay below the file limit (0817).
+  limitConnections(app.server, deps.connectionLimits ?? defaultConnectionLimits(), deps.logger);
   // Cookie parsing and Set-Cookie serialisation (session cookies of staff and of the portal).
   await app.register(fastifyCookie);
   // Security headers on every answer: CSP (scripts only from here, no inline script), nosniff,

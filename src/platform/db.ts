@@ -1338,6 +1338,9 @@ async function connectExplained(pool: pg.Pool, silence: SilenceWatch): Promise<p
       noteSilentDatabase(silence);
       throw error;
     }
+    // The process has no file descriptor left for a new connection (too many clients held open,
+    // attack S16-5): busy, to be tried again, not a lost database nor a 500 (decision 0817).
+    if (isOutOfDescriptors(error)) throw new DatabaseBusyError({ cause: error });
     if (!(error instanceof Error) || error.message !== FULL_POOL_TIMEOUT) throw error;
     if (silence.silentSince() === undefined && (await silence.serverAnswers()))
       throw new DatabaseBusyError({ cause: error });
@@ -1354,6 +1357,11 @@ function isUnansweredConnection(error: unknown): boolean {
     error.message === 'Connection terminated due to connection timeout' ||
     (error as { code?: unknown }).code === 'ETIMEDOUT'
   );
+}
+
+function isOutOfDescriptors(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'EMFILE' || code === 'ENFILE';
 }
 
 /** True for a DatabaseBusyError, alone or among the errors of an AggregateError. */
