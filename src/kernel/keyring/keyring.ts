@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { withTenant } from '../../platform/db.js';
 import type { Clock } from '../../platform/clock.js';
+import { AppError } from '../../platform/errors.js';
 import type { KeyManagementService } from './kms.js';
 import type { Transaction } from 'kysely';
 import type { KeystoreDatabase, KeystoreDb } from './keystore.tables.js';
@@ -106,7 +107,15 @@ export class Keyring {
     scope: KeyScope = 'subject',
   ): Promise<Buffer> {
     const key = await this.#key(tenantId, scope, String(subjectId), true);
-    if (!key) throw new Error('the data key of this subject was destroyed');
+    // Written after a crypto-shredding (a dossier erased on written termination while the
+    // contract still runs, VX-7): refused with a code, nothing is kept (attack S16-7, decision 0818).
+    if (!key)
+      throw new AppError('subject_erased', `the ${scope} data key was destroyed`, {
+        publicMessage:
+          scope === 'dossier'
+            ? 'this technical dossier was erased (VX-7): its key no longer exists, and nothing more is kept in it'
+            : 'this person’s data was erased: nothing more is kept for them',
+      });
     const nonce = randomBytes(NONCE_BYTES);
     const cipher = createCipheriv('aes-256-gcm', key, nonce);
     cipher.setAAD(associatedData(tenantId, ref));

@@ -469,6 +469,38 @@ describe('erasure on written termination (VX-7)', () => {
   });
 });
 
+describe('a dossier write after its erasure (VX-7, attack S16-7)', () => {
+  it('VX-7: once a written termination erased the dossier, a technician’s new credential, asset or fact is refused 410 subject_erased and nothing is kept', async () => {
+    const { subjectId } = await customerWithDossier('Dewulf', 'srv-dewulf');
+    const contractId = await startContract(kernel, voxtra, subjectId, {
+      startDate: '2026-10-01',
+      lines: [{ productId: subscription }],
+    });
+    const terminated = await call(sales, 'POST', `/api/v1/contracts/${contractId}/terminate`, {
+      terminatedOn: '2026-12-31',
+      channel: 'written',
+      reasonCode: 'moving',
+    });
+    expect(terminated.statusCode, terminated.body).toBe(200);
+    for (const [path, body] of [
+      ['credentials', { system: 'mail', password: 'New-After-Termination-1' }],
+      ['assets', { kind: 'printer', brand: 'Brother', model: 'HL-L2350DW' }],
+      ['facts', { kind: 'licence', label: 'Office', seats: 1, expiresOn: '2027-01-31' }],
+    ] as const) {
+      const answer = await call(technician, 'POST', `/api/v1/customers/${subjectId}/dossier/${path}`, body);
+      expect({ path, status: answer.statusCode }).toEqual({ path, status: 410 });
+      expect(answer.json()).toMatchObject({ code: 'subject_erased' });
+    }
+    expect(
+      await owner(
+        `select (select count(*) from dossier_assets where subject_id = $1)::int
+              + (select count(*) from dossier_credentials where subject_id = $1)::int as n`,
+        [subjectId],
+      ),
+    ).toEqual([{ n: 0 }]);
+  });
+});
+
 describe('two terminations at once (VX-7, attack S16-2)', () => {
   it('VX-7: a customer whose two contracts are terminated in writing at the same moment loses the dossier: the termination that commits second sees the first and erases it', async () => {
     const customers = await Promise.all(
