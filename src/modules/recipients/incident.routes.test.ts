@@ -409,6 +409,31 @@ describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () 
     for (const person of people) expect(smtp.to(person.email ?? '')).toHaveLength(1);
   });
 
+  it('VK-9: a re-assessment that downgrades a breach leaves in the audit log what it replaced: each assessment names the one before (attack S16-6)', async () => {
+    const d = await desk();
+    const incidentId = await breach(d);
+    const downgraded = await staffCall(app, d.officer, 'POST', `/api/v1/incidents/${incidentId}/assessment`, {
+      payload: {
+        isBreach: false,
+        affectedCategories: [],
+        affectedTables: [],
+        risk: 'none',
+        riskAssessment: 'De laptop is teruggevonden, de schijf bleek toch versleuteld.',
+        measures: 'Geen.',
+      },
+    });
+    expect(downgraded.statusCode, downgraded.body).toBe(200);
+    const { rows } = await runAsOwner<{ reason: string }>(
+      database.ownerUrl,
+      `select reason from audit_log where tenant_id = $1 and action = 'incident.assess' order by seq`,
+      [d.tenant.tenantId],
+    );
+    expect(rows.map((row) => row.reason)).toEqual([
+      'a breach, risk high; before: not assessed',
+      'not a breach, risk none; before: a breach, risk high',
+    ]);
+  });
+
   it('the register is the tenant’s own: another tenant’s officer, other roles and bad input are refused', async () => {
     clock.set(T0);
     const d = await desk();

@@ -381,9 +381,18 @@ export async function assessIncident(
       action: 'incident.assess',
       records: subjectIds.length,
       decision: 'allowed',
+      // A re-assessment replaces the register's row: the entry keeps what it replaced (S16-6, 0819).
+      reason: `${assessmentWords(data.isBreach, data.risk)}; before: ${
+        current.assessed_at === null ? 'not assessed' : assessmentWords(current.is_breach, current.risk)
+      }`,
     });
     return present(await loadRow(atx.tx, incidentId));
   });
+}
+
+/** An assessment in the audit entry's reason: fixed words only, never the free texts. */
+function assessmentWords(isBreach: boolean, risk: string | null): string {
+  return `${isBreach ? 'a breach' : 'not a breach'}, risk ${risk ?? 'not stated'}`;
 }
 
 /**
