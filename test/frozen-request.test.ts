@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import { runHandlerAsRequest } from '../src/http/head.js';
 import { createAppDb, DatabaseSilentError, withTenant, type Db } from '../src/platform/db.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/platform/embedded-postgres.js';
 import { testLogger } from './database.js';
+import { postgresProcesses } from './processes.js';
 
 // Attack S15-3, decision 0810, on a really frozen server: a PostgreSQL of the test's own (the
 // shared one serves every other test file), its postmaster and backends stopped with SIGSTOP as the
@@ -35,17 +35,12 @@ function signal(pids: readonly number[], name: NodeJS.Signals): void {
   }
 }
 
-/** The postmaster of the test's server and its children (Linux /proc). */
-async function postgresProcesses(): Promise<number[]> {
+/** The postmaster of the test's server and its children. */
+async function serverProcesses(): Promise<number[]> {
   const postmaster = Number(
     (await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0],
   );
-  const children = readFileSync(`/proc/${postmaster}/task/${postmaster}/children`, 'utf8')
-    .trim()
-    .split(/\s+/)
-    .filter((pid) => pid !== '')
-    .map(Number);
-  return [postmaster, ...children];
+  return postgresProcesses(postmaster);
 }
 
 const selectOne = () => withTenant(db, 1, (tx) => sql`select 1`.execute(tx));
@@ -91,7 +86,7 @@ describe('a request into a SIGSTOPped PostgreSQL (attack S15-3, decision 0810)',
   it('a request of two transactions answers 503 database_unavailable within one bound: its second is refused at once; once the server runs again the next request answers', async () => {
     // Warm connections, as under load.
     await Promise.all([selectOne(), selectOne()]);
-    frozen = await postgresProcesses();
+    frozen = await serverProcesses();
     signal(frozen, 'SIGSTOP');
     const started = Date.now();
     const answer = await app.inject({ method: 'POST', url: '/two-transactions' });

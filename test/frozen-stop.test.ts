@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UNCLEAN_STOP_EXIT_CODE } from '../src/platform/bounded-stop.js';
 import { runCli, startServer, type ServerProcess } from './cli.js';
-import { isAlive, waitUntil } from './processes.js';
+import { isAlive, postgresProcesses, waitUntil } from './processes.js';
 
 // Attack S14-4 (decision 0785): a stop while the embedded PostgreSQL is frozen (SIGSTOP of the
 // postmaster and its backends) took the sum of every step's limit and more (80 s and still
@@ -32,16 +31,6 @@ function signal(pids: readonly number[], name: NodeJS.Signals): void {
       // gone already
     }
   }
-}
-
-/** The postmaster of the data folder and its children (Linux /proc). */
-function postgresProcesses(postmaster: number): number[] {
-  const children = readFileSync(`/proc/${postmaster}/task/${postmaster}/children`, 'utf8')
-    .trim()
-    .split(/\s+/)
-    .filter((pid) => pid !== '')
-    .map(Number);
-  return [postmaster, ...children];
 }
 
 /** The highest sequence number anchored for `tenantId` in the anchor file. */

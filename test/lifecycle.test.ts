@@ -48,6 +48,15 @@ async function expectAnchoredToTheEnd(env: Record<string, string>, anchorFile: s
  * A raw connection to `port` that sends `head`, then one byte ("a") every 200 ms until stopped or
  * closed by the server; what the server answered is kept.
  */
+/** Something to anchor after a start: a failed login is audited. */
+async function failLogin(url: string, password: string): Promise<void> {
+  await fetch(`${url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ tenant: 'voiceking', email: 'nobody@voiceking.example', password }),
+  });
+}
+
 function trickle(port: number, head: string): { received(): string; closed(): boolean; stop(): void } {
   const socket = net.connect(port, '127.0.0.1');
   let received = '';
@@ -247,12 +256,26 @@ describe('kluis serve on the embedded PostgreSQL', () => {
   });
   afterAll(async () => rm(dataDir, { recursive: true, force: true }));
 
+  /** A server's settings that write its audit anchors to a file of the data folder. */
+  const anchoredEnv = () => {
+    const anchorFile = path.join(dataDir, 'anchors.jsonl');
+    const env = {
+      KLUIS_DATA_DIR: dataDir,
+      KLUIS_PORT: '0',
+      KLUIS_PG_PORT: '0',
+      KLUIS_AUDIT_ANCHOR_FILE: anchorFile,
+    };
+    return { env, anchorFile };
+  };
+  const postmasterPid = async () =>
+    Number((await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+
   it('survives SIGKILL: the next start recovers the server and keeps the data; Ctrl-C stops both', async () => {
     const env = { KLUIS_DATA_DIR: dataDir, KLUIS_PORT: '0', KLUIS_PG_PORT: '0' };
     const first = await startServer(env);
     expect(await health(first.url)).toEqual({ status: 200, body: { status: 'ok', db: 'ok' } });
     expect(first.output()).toMatch(/First run/);
-    const pgPid = Number((await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    const pgPid = await postmasterPid();
     first.child.kill('SIGKILL');
     await first.exited;
     expect(isAlive(pgPid)).toBe(true); // the orphan a killed Kluis leaves behind
@@ -261,9 +284,7 @@ describe('kluis serve on the embedded PostgreSQL', () => {
     expect(await health(second.url)).toEqual({ status: 200, body: { status: 'ok', db: 'ok' } });
     expect(second.output()).not.toMatch(/First run/); // same data
     expect(isAlive(pgPid)).toBe(false); // the orphan was stopped, a fresh server runs
-    const livePid = Number(
-      (await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0],
-    );
+    const livePid = await postmasterPid();
 
     second.child.kill('SIGINT');
     await second.exited;
@@ -274,30 +295,14 @@ describe('kluis serve on the embedded PostgreSQL', () => {
     'Ctrl-C in a terminal (SIGINT to the whole process group) writes the shutdown audit checkpoint, then stops PostgreSQL, and exits 0',
     { timeout: 180_000 },
     async () => {
-      const anchorFile = path.join(dataDir, 'anchors.jsonl');
-      const env = {
-        KLUIS_DATA_DIR: dataDir,
-        KLUIS_PORT: '0',
-        KLUIS_PG_PORT: '0',
-        KLUIS_AUDIT_ANCHOR_FILE: anchorFile,
-      };
+      const { env, anchorFile } = anchoredEnv();
       const server = await startServer(env, 60_000, undefined, { detached: true });
-      const pgPid = Number(
-        (await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0],
-      );
+      const pgPid = await postmasterPid();
       // The server runs in a process group of its own: the terminal's Ctrl-C does not reach it.
       expect(pgPid).toBeGreaterThan(0);
       expect(readProcessGroup(pgPid)).not.toBe(readProcessGroup(server.child.pid ?? 0));
       // Something to anchor after the start: a failed login is audited.
-      await fetch(`${server.url}/api/v1/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          tenant: 'voiceking',
-          email: 'nobody@voiceking.example',
-          password: 'wrong password 1',
-        }),
-      });
+      await failLogin(server.url, 'wrong password 1');
       process.kill(-(server.child.pid ?? 0), 'SIGINT');
       expect(await server.exited).toBe(0);
       expect(server.output()).not.toMatch(/checkpoint at shutdown failed|57P01|terminating connection/);
@@ -312,26 +317,10 @@ describe('kluis serve on the embedded PostgreSQL', () => {
     'a second stop signal of the other kind, and a third, during a stop (attack S15-1) are said and change nothing: one stop, the shutdown checkpoint, PostgreSQL stopped, exit 0',
     { timeout: 180_000 },
     async () => {
-      const anchorFile = path.join(dataDir, 'anchors.jsonl');
-      const env = {
-        KLUIS_DATA_DIR: dataDir,
-        KLUIS_PORT: '0',
-        KLUIS_PG_PORT: '0',
-        KLUIS_AUDIT_ANCHOR_FILE: anchorFile,
-      };
+      const { env, anchorFile } = anchoredEnv();
       const server = await startServer(env);
-      const pgPid = Number(
-        (await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0],
-      );
-      await fetch(`${server.url}/api/v1/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          tenant: 'voiceking',
-          email: 'nobody@voiceking.example',
-          password: 'wrong password 2',
-        }),
-      });
+      const pgPid = await postmasterPid();
+      await failLogin(server.url, 'wrong password 2');
       // As `docker stop` followed by Ctrl-C: on the old code the second ran a second stop, which
       // failed ("Called end on pool more than once") and exited 1 in the middle of the first.
       server.child.kill('SIGTERM');
@@ -353,23 +342,9 @@ describe('kluis serve on the embedded PostgreSQL', () => {
     'a client trickling a request body or its headers does not hold a stop (attack S15-4, decision 0811): the answered upload closes its connection, SIGTERM ends in seconds, clean (checkpoint taken, exit 0)',
     { timeout: 180_000 },
     async () => {
-      const anchorFile = path.join(dataDir, 'anchors.jsonl');
-      const env = {
-        KLUIS_DATA_DIR: dataDir,
-        KLUIS_PORT: '0',
-        KLUIS_PG_PORT: '0',
-        KLUIS_AUDIT_ANCHOR_FILE: anchorFile,
-      };
+      const { env, anchorFile } = anchoredEnv();
       const server = await startServer(env);
-      await fetch(`${server.url}/api/v1/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          tenant: 'voiceking',
-          email: 'nobody@voiceking.example',
-          password: 'wrong password 3',
-        }),
-      });
+      await failLogin(server.url, 'wrong password 3');
       const port = Number(new URL(server.url).port);
       // An upload without a token: answered 401 before its body, which is not wanted.
       const upload = trickle(
