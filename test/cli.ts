@@ -95,3 +95,24 @@ export function startServer(
     });
   });
 }
+
+/** A server's settings that write its audit anchors to a file of its data folder. */
+export function anchoredServerEnv(dataDir: string): { env: Record<string, string>; anchorFile: string } {
+  const anchorFile = path.join(dataDir, 'anchors.jsonl');
+  const env = {
+    KLUIS_DATA_DIR: dataDir,
+    KLUIS_PORT: '0',
+    KLUIS_PG_PORT: '0',
+    KLUIS_AUDIT_ANCHOR_FILE: anchorFile,
+  };
+  return { env, anchorFile };
+}
+
+/** Something to anchor after a start: a failed login is audited. */
+export async function failLogin(url: string, password: string): Promise<void> {
+  await fetch(`${url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ tenant: 'voiceking', email: 'nobody@voiceking.example', password }),
+  });
+}

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UNCLEAN_STOP_EXIT_CODE } from '../src/platform/bounded-stop.js';
-import { runCli, startServer, type ServerProcess } from './cli.js';
+import { anchoredServerEnv, failLogin, runCli, startServer } from './cli.js';
 import { isAlive, postgresProcesses, waitUntil } from './processes.js';
 
 // Attack S14-4 (decision 0785): a stop while the embedded PostgreSQL is frozen (SIGSTOP of the
@@ -45,29 +45,15 @@ async function anchoredSeq(anchorFile: string, tenantId: number): Promise<number
   return Math.max(0, ...seqs);
 }
 
-async function failedLogin(server: ServerProcess): Promise<void> {
-  // A failed login is audited: an entry after the start's checkpoint.
-  await fetch(`${server.url}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ tenant: 'voiceking', email: 'nobody@voiceking.example', password: 'wrong 1' }),
-  });
-}
-
 describe('a stop while the database is frozen (attack S14-4, decision 0785)', () => {
   it(
     'ends within its bound, says so in one log line and exits non-zero; the next start with the database back takes the checkpoint and the chain verifies',
     { timeout: 300_000 },
     async () => {
-      const anchorFile = path.join(dataDir, 'anchors.jsonl');
-      const env = {
-        KLUIS_DATA_DIR: dataDir,
-        KLUIS_PORT: '0',
-        KLUIS_PG_PORT: '0',
-        KLUIS_AUDIT_ANCHOR_FILE: anchorFile,
-      };
+      const { env, anchorFile } = anchoredServerEnv(dataDir);
       const server = await startServer(env, 90_000, undefined, { detached: true });
-      await failedLogin(server);
+      // A failed login is audited: an entry after the start's checkpoint.
+      await failLogin(server.url, 'wrong 1');
       const postmaster = Number(
         (await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0],
       );

@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, runCli, startServer } from './cli.js';
+import { anchoredServerEnv, failLogin, ROOT, runCli, startServer } from './cli.js';
 import { createTestDatabase, runAsOwner, type TestDatabase } from './database.js';
 import { isAlive, waitUntil } from './processes.js';
 
@@ -48,15 +48,6 @@ async function expectAnchoredToTheEnd(env: Record<string, string>, anchorFile: s
  * A raw connection to `port` that sends `head`, then one byte ("a") every 200 ms until stopped or
  * closed by the server; what the server answered is kept.
  */
-/** Something to anchor after a start: a failed login is audited. */
-async function failLogin(url: string, password: string): Promise<void> {
-  await fetch(`${url}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ tenant: 'voiceking', email: 'nobody@voiceking.example', password }),
-  });
-}
-
 function trickle(port: number, head: string): { received(): string; closed(): boolean; stop(): void } {
   const socket = net.connect(port, '127.0.0.1');
   let received = '';
@@ -256,17 +247,7 @@ describe('kluis serve on the embedded PostgreSQL', () => {
   });
   afterAll(async () => rm(dataDir, { recursive: true, force: true }));
 
-  /** A server's settings that write its audit anchors to a file of the data folder. */
-  const anchoredEnv = () => {
-    const anchorFile = path.join(dataDir, 'anchors.jsonl');
-    const env = {
-      KLUIS_DATA_DIR: dataDir,
-      KLUIS_PORT: '0',
-      KLUIS_PG_PORT: '0',
-      KLUIS_AUDIT_ANCHOR_FILE: anchorFile,
-    };
-    return { env, anchorFile };
-  };
+  const anchoredEnv = () => anchoredServerEnv(dataDir);
   const postmasterPid = async () =>
     Number((await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
 
