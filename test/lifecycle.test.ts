@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anchoredServerEnv, failLogin, ROOT, runCli, startServer } from './cli.js';
 import { createTestDatabase, runAsOwner, type TestDatabase } from './database.js';
@@ -74,6 +75,62 @@ function trickle(port: number, head: string): { received(): string; closed(): bo
   };
 }
 
+/**
+ * Signs in a first-run login of `role` in voiceking (the one-time password from serve's output),
+ * enrolling a second factor when the role needs one and changing the one-time password: a full
+ * session's cookie and CSRF token.
+ */
+async function signInFirstRunLogin(
+  url: string,
+  output: string,
+  role: string,
+): Promise<{ cookie: string; csrfToken: string }> {
+  const line = new RegExp(`tenant voiceking\\s+(\\S+)\\s+role ${role}\\s+password (\\S+)`).exec(output);
+  if (!line?.[1] || !line[2]) throw new Error(`no first-run ${role} login in the output`);
+  const [email, password] = [line[1], line[2]];
+  const call = async (route: string, body: unknown, session?: { cookie: string; csrfToken: string }) => {
+    const response = await fetch(`${url}${route}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(session ? { cookie: session.cookie, 'x-csrf-token': session.csrfToken } : {}),
+      },
+      body: JSON.stringify(body),
+    });
+    const cookie = response.headers.getSetCookie()[0]?.split(';')[0];
+    const text = await response.text();
+    if (response.status >= 300) throw new Error(`${route}: ${response.status} ${text}`);
+    return {
+      cookie,
+      json: (text === '' ? {} : JSON.parse(text)) as {
+        csrfToken?: string;
+        session?: string;
+        secret?: string;
+      },
+    };
+  };
+  const login = await call('/api/v1/auth/login', { tenant: 'voiceking', email, password });
+  let session = { cookie: login.cookie ?? '', csrfToken: login.json.csrfToken ?? '' };
+  if (login.json.session === 'mfa_enrolment') {
+    const { secret } = (await call('/api/v1/auth/mfa/enrol', {}, session)).json;
+    const confirmed = await call(
+      '/api/v1/auth/mfa/confirm',
+      { code: await generate({ secret: secret ?? '' }) },
+      session,
+    );
+    session = {
+      cookie: confirmed.cookie ?? session.cookie,
+      csrfToken: confirmed.json.csrfToken ?? session.csrfToken,
+    };
+  }
+  await call(
+    '/api/v1/auth/password',
+    { currentPassword: password, newPassword: `${password}-Changed-2026!` },
+    session,
+  );
+  return session;
+}
+
 describe('kluis serve on an external PostgreSQL (DATABASE_URL)', () => {
   it('starts, bootstraps the first run once, answers /health, and stops on SIGINT', async () => {
     const env = { DATABASE_URL: database.ownerUrl, KLUIS_PORT: '0' };
@@ -98,6 +155,56 @@ describe('kluis serve on an external PostgreSQL (DATABASE_URL)', () => {
     const again = await runAsOwner(database.ownerUrl, 'select count(*)::int as n from tenants');
     expect(again.rows[0]).toEqual({ n: 2 });
   });
+
+  it(
+    'an authorised call-record upload whose body trickles does not hold a stop (attack S16-4, decision 0835): cut after the grace, no part file, no import, SIGTERM ends in seconds, clean (checkpoint taken, exit 0)',
+    { timeout: 180_000 },
+    async () => {
+      const own = await createTestDatabase();
+      const dataDir = await mkdtemp(path.join(os.tmpdir(), 'kluis-upload-stop-'));
+      try {
+        const anchorFile = path.join(dataDir, 'anchors.jsonl');
+        const env = {
+          DATABASE_URL: own.ownerUrl,
+          KLUIS_DATA_DIR: dataDir,
+          KLUIS_PORT: '0',
+          KLUIS_AUDIT_ANCHOR_FILE: anchorFile,
+        };
+        const server = await startServer(env);
+        const billing = await signInFirstRunLogin(server.url, server.output(), 'billing');
+        const upload = trickle(
+          Number(new URL(server.url).port),
+          'POST /api/v1/call-record-imports?name=calls.csv HTTP/1.1\r\nHost: kluis\r\n' +
+            `Cookie: ${billing.cookie}\r\nX-CSRF-Token: ${billing.csrfToken}\r\n` +
+            'Content-Type: text/csv\r\nContent-Length: 100000\r\n\r\n',
+        );
+        // The upload runs: its body is being spooled to a part file, and nothing is answered.
+        const spool = path.join(dataDir, 'cdr-uploads');
+        const partFiles = async () =>
+          (await readdir(spool).catch(() => [] as string[])).filter((name) => name.endsWith('.part'));
+        await waitUntil(async () => (await partFiles()).length === 1, 20_000);
+        expect(upload.received()).toBe('');
+
+        const started = Date.now();
+        server.child.kill('SIGTERM');
+        const code = await server.exited;
+        const stoppedMs = Date.now() - started;
+        upload.stop();
+        expect(code, server.output()).toBe(0);
+        // The 2 s grace and a clean stop on a loaded machine; before: the whole 60 s, exit 75.
+        expect(stoppedMs).toBeLessThan(30_000);
+        expect(upload.closed()).toBe(true);
+        expect(server.output()).not.toMatch(/stop not clean|"level":50/);
+        expect(await partFiles()).toEqual([]);
+        const imports = await runAsOwner(own.ownerUrl, 'select count(*)::int as n from call_record_imports');
+        expect(imports.rows[0]).toEqual({ n: 0 });
+        await expectAnchoredToTheEnd(env, anchorFile);
+      } finally {
+        await own.close();
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('a port in use gives one clear message and a non-zero exit', async () => {
     const blocker = net.createServer();

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 
@@ -24,7 +25,7 @@ export interface HttpInFlight {
 }
 
 /**
- * Connections that carry no running request do not hold a stop (decision 0811):
+ * Connections that carry no running request do not hold a stop (decisions 0811, 0835):
  * - an answer of 400 or more sent before the request's body had arrived (a 401, 403 or 413 before
  *   the body: the body is not wanted) says `Connection: close`, and Node ends the socket after
  *   it instead of reading the rest of the body;
@@ -32,17 +33,20 @@ export interface HttpInFlight {
  *   body to validation and whose answer is not sent in full) are ended after
  *   `graceMs`, and again every 250 ms until the server has closed: Node's `closeIdleConnections`
  *   ends only connections between two requests, not one still receiving an answered request's
- *   body or a request's headers.
+ *   body or a request's headers;
+ * - so are the connections whose running requests are all still receiving a body their handler
+ *   streams (the call-record upload): such a handler has only spooled a part file, which it
+ *   removes when its body breaks off, and records nothing until the body is whole (0835).
  * httpInFlight(app) then says what is in flight, for the stop's log line.
  */
 export function endConnectionsWithoutRequests(
   app: FastifyInstance,
   graceMs = STOP_CONNECTION_GRACE_MS,
 ): void {
-  /** Each open connection and how many of its requests are running (answer not sent in full). */
-  const running = new Map<Socket, number>();
+  /** Each open connection and its running requests (answer not sent in full). */
+  const running = new Map<Socket, Set<IncomingMessage>>();
   app.server.on('connection', (socket: Socket) => {
-    running.set(socket, 0);
+    running.set(socket, new Set());
     socket.once('close', () => running.delete(socket));
   });
   // Running from its validation on: its body has been read (or is streamed by its handler, as an
@@ -50,13 +54,11 @@ export function endConnectionsWithoutRequests(
   // or still receiving the body it will parse has done nothing.
   app.addHook('preValidation', (request, reply, done) => {
     const socket = request.raw.socket as Socket | undefined;
-    if (socket && running.has(socket)) {
-      running.set(socket, (running.get(socket) ?? 0) + 1);
+    const requests = socket ? running.get(socket) : undefined;
+    if (requests) {
+      requests.add(request.raw);
       // 'close' of the response: sent in full, or its connection lost; once either way.
-      reply.raw.once('close', () => {
-        const count = running.get(socket);
-        if (count !== undefined) running.set(socket, Math.max(0, count - 1));
-      });
+      reply.raw.once('close', () => requests.delete(request.raw));
     }
     done();
   });
@@ -66,7 +68,7 @@ export function endConnectionsWithoutRequests(
   });
   let sweeping: NodeJS.Timeout | undefined;
   const endIdle = () => {
-    for (const [socket, count] of running) if (count === 0) socket.destroy();
+    for (const [socket, requests] of running) if (holdsNoWork(requests)) socket.destroy();
   };
   app.addHook('preClose', (done) => {
     sweeping = setTimeout(function sweep() {
@@ -82,9 +84,18 @@ export function endConnectionsWithoutRequests(
   });
   IN_FLIGHT.set(app, () => {
     let requests = 0;
-    for (const count of running.values()) requests += count;
+    for (const each of running.values()) requests += each.size;
     return { requests, connections: running.size };
   });
+}
+
+/**
+ * No request of the connection is at work a stop must wait for: none runs, or every running one
+ * is still receiving its (streamed) body (decision 0835).
+ */
+function holdsNoWork(requests: ReadonlySet<IncomingMessage>): boolean {
+  for (const request of requests) if (request.complete) return false;
+  return true;
 }
 
 const IN_FLIGHT = new WeakMap<object, () => HttpInFlight>();

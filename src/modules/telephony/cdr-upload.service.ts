@@ -169,6 +169,10 @@ function spool(body: Readable, file: string, maxBytes: number): Promise<number> 
       if (failure === null) out.end();
     });
     body.on('aborted', () => fail(new Error('upload aborted')));
+    // Its connection ended before the end of the body (a stop ends a trickling upload, 0835).
+    body.on('close', () => {
+      if (!body.readableEnded) fail(new Error('upload aborted'));
+    });
     body.on('error', (error) => fail(error));
     out.on('error', (error) => fail(error));
     out.on('finish', () => {
