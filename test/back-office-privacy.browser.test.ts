@@ -322,4 +322,63 @@ describe('the privacy screens (issue #20)', () => {
     expect(stored.rows).toEqual([{ persons_decision: 'inform', risk: 'high', letters: '2' }]);
     expectNoPageProblems(env, page);
   }, 180_000);
+  it('VK-9: the privacy officer revises a breach assessment; lowering it asks why, and the incident shows every assessment as it was made (attack S16-6, decision 0840)', async () => {
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    const { page } = await staffSignedIn(env, tenant, 'privacy_officer');
+    await goTo(page, 'Privacy registers');
+    await page.getByRole('button', { name: 'Report an incident' }).click();
+    const report = page.getByRole('dialog');
+    await report
+      .getByLabel(/^What happened/)
+      .fill('Een usb-stick met een export van de klantenlijst is zoek na een beurs.');
+    await report.getByRole('button', { name: 'Put in the register' }).click();
+    await report.waitFor({ state: 'hidden' });
+    const incidentRow = page.locator('[data-testid^="incident-"]').first();
+    const incidentId = Number((await incidentRow.getAttribute('data-testid'))?.slice('incident-'.length));
+    await incidentRow.getByRole('button', { name: `Incident #${incidentId}` }).click();
+    const incident = page.getByRole('dialog');
+    await incident.getByRole('combobox', { name: /^Risk for the persons/ }).click();
+    await page.getByRole('option', { name: 'high risk' }).click();
+    await incident.getByLabel(/^Why this risk/).fill('De stick was niet versleuteld.');
+    await incident.getByLabel(/^Measures taken/).fill('Melding bij de beursorganisatie.');
+    await incident.getByRole('button', { name: 'Record the assessment' }).click();
+    await incident.getByRole('button', { name: 'Revise the assessment' }).click();
+    await incident.getByText('Not a breach', { exact: true }).click();
+    await incident.getByRole('combobox', { name: /^Risk for the persons/ }).click();
+    await page.getByRole('option', { name: 'no risk' }).click();
+    await incident.getByLabel(/^Why this risk/).fill('De stick is teruggevonden in de eigen stand.');
+    await incident.getByRole('button', { name: 'Record the assessment' }).click();
+    await incident.getByText(/changeReason: say why assessment 1/).waitFor();
+    await look(browser, page, 'breach-5-lowered-without-reason');
+    await incident
+      .getByLabel(/^Why the assessment changes/)
+      .fill('Teruggevonden, ongeopend, in de eigen stand.');
+    await incident.getByRole('button', { name: 'Record the assessment' }).click();
+    const history = incident.getByRole('table', { name: /Assessments of this incident/ });
+    await history.getByRole('cell', { name: 'Teruggevonden, ongeopend, in de eigen stand.' }).waitFor();
+    await history.scrollIntoViewIfNeeded();
+    await look(browser, page, 'breach-6-history');
+    await expect(history.getByRole('row').count()).resolves.toBe(3);
+    const stored = await runAsOwner<{
+      assessment_no: number;
+      is_breach: boolean;
+      risk: string;
+      change_reason: string | null;
+    }>(
+      database.ownerUrl,
+      `SELECT assessment_no, is_breach, risk, change_reason FROM incident_assessments
+        WHERE tenant_id = $1 AND incident_id = $2 ORDER BY assessment_no`,
+      [tenant.tenantId, incidentId],
+    );
+    expect(stored.rows).toEqual([
+      { assessment_no: 1, is_breach: true, risk: 'high', change_reason: null },
+      {
+        assessment_no: 2,
+        is_breach: false,
+        risk: 'none',
+        change_reason: 'Teruggevonden, ongeopend, in de eigen stand.',
+      },
+    ]);
+    expectNoPageProblems(env, page);
+  }, 180_000);
 });

@@ -115,4 +115,31 @@ export const recipientsDataMap: TableDataMap[] = [
       persons_reason: 'all',
     },
   },
+  {
+    // Every assessment of an incident as it was made (decision 0840): the same kind of texts as
+    // the register's, scanned on write (VK-16); no person is named here.
+    table: 'incident_assessments',
+    module: 'recipients',
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      incident_id: 'incident id',
+      assessment_no: 'number of the assessment within its incident',
+      is_breach: 'assessment flag',
+      risk: 'fixed risk key',
+      risk_assessment: "the officer's assessment (scanned)",
+      measures: 'measures taken or proposed (scanned)',
+      affected_categories: 'policy category keys',
+      affected_tables: 'table names of the data map',
+      affected_count: 'count',
+      change_reason: 'why an assessment was lowered (scanned)',
+      assessed_at: 'workflow timestamp',
+      assessed_by_staff_id: 'staff id',
+    },
+    freeText: {
+      risk_assessment: 'all',
+      measures: 'all',
+      change_reason: 'all',
+    },
+  },
 ];

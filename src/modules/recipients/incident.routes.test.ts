@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
@@ -9,6 +10,7 @@ import { breachClockJob } from '../../jobs/breach-clock.job.js';
 import { kernelCore, type Kernel } from '../../kernel/kernel.js';
 import { startJobQueue } from '../../platform/job-queue.js';
 import { createTenant, type Tenant } from '../tenants/index.js';
+import type { Incident } from './incident.service.js';
 import { createCustomer, staffCall } from './recipients.test-helpers.js';
 
 const HOUR = 3_600_000;
@@ -420,6 +422,8 @@ describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () 
         risk: 'none',
         riskAssessment: 'De laptop is teruggevonden, de schijf bleek toch versleuteld.',
         measures: 'Geen.',
+        revises: 1,
+        changeReason: 'Teruggevonden in de wagen van een collega; versleuteling nagekeken.',
       },
     });
     expect(downgraded.statusCode, downgraded.body).toBe(200);
@@ -432,6 +436,123 @@ describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () 
       'a breach, risk high; before: not assessed',
       'not a breach, risk none; before: a breach, risk high',
     ]);
+  });
+
+  it('VK-9: every assessment is kept and shown on the incident; a re-assessment names the one it revises (409 otherwise; two at once: one wins) and a lowered one says why (attack S16-6, decision 0840)', async () => {
+    clock.set(T0);
+    const d = await desk();
+    const incidentId = await breach(d);
+    const path = `/api/v1/incidents/${incidentId}/assessment`;
+    const read = async () =>
+      (await staffCall(app, d.officer, 'GET', `/api/v1/incidents/${incidentId}`)).json<Incident>();
+    const stored = async () =>
+      (
+        await runAsOwner<{ n: number }>(
+          database.ownerUrl,
+          'select count(*)::int as n from incident_assessments where tenant_id = $1 and incident_id = $2',
+          [d.tenant.tenantId, incidentId],
+        )
+      ).rows[0]?.n;
+    const first = await read();
+    expect(first).toMatchObject({ assessmentNo: 1, isBreach: true, risk: 'high' });
+    expect(first.assessments).toMatchObject([
+      { assessmentNo: 1, isBreach: true, risk: 'high', changeReason: null, affectedTables: ['people'] },
+    ]);
+    const notABreach = {
+      isBreach: false,
+      risk: 'none',
+      riskAssessment: 'De laptop is teruggevonden, de schijf bleek toch versleuteld.',
+      measures: 'Versleuteling van alle laptops nagekeken.',
+    };
+    // Without naming the assessment it revises: 409, nothing changes.
+    const blind = await staffCall(app, d.officer, 'POST', path, { payload: notABreach });
+    expect(blind.statusCode, blind.body).toBe(409);
+    expect(blind.json()).toMatchObject({ code: 'conflict' });
+    expect(blind.json<{ detail: string }>().detail).toContain('revises: 1');
+    // Lowered without a reason: 400 naming changeReason, nothing changes.
+    const unexplained = await staffCall(app, d.officer, 'POST', path, {
+      payload: { ...notABreach, revises: 1 },
+    });
+    expect(unexplained.statusCode, unexplained.body).toBe(400);
+    expect(unexplained.json<{ detail: string }>().detail).toContain('changeReason');
+    expect(await read()).toMatchObject({ assessmentNo: 1, isBreach: true, risk: 'high' });
+    expect(await stored()).toBe(1);
+    // With both: kept beside the first, which stays as it was made.
+    const reason = 'Teruggevonden in de wagen van een collega; versleuteling nagekeken.';
+    const lowered = await staffCall(app, d.officer, 'POST', path, {
+      payload: { ...notABreach, revises: 1, changeReason: reason },
+    });
+    expect(lowered.statusCode, lowered.body).toBe(200);
+    const second = await read();
+    expect(second).toMatchObject({ assessmentNo: 2, isBreach: false, risk: 'none' });
+    expect(second.assessments.map((a) => [a.assessmentNo, a.isBreach, a.risk, a.changeReason])).toEqual([
+      [1, true, 'high', null],
+      [2, false, 'none', reason],
+    ]);
+    expect(second.assessments[0]?.riskAssessment).toBe(first.assessments[0]?.riskAssessment);
+    expect(second.assessments[0]?.measures).toBe(first.assessments[0]?.measures);
+    // Two officers raising it at the same moment from the same page: one is kept, the other 409.
+    const raise = { ...notABreach, isBreach: true, risk: 'low', revises: 2 };
+    const both = await Promise.all([
+      staffCall(app, d.officer, 'POST', path, { payload: raise }),
+      staffCall(app, d.officer, 'POST', path, { payload: { ...raise, risk: 'high' } }),
+    ]);
+    expect(both.map((answer) => answer.statusCode).sort()).toEqual([200, 409]);
+    expect(await stored()).toBe(3);
+    expect((await read()).assessmentNo).toBe(3);
+    // The history cannot be rewritten, not even by the database owner.
+    await expect(
+      runAsOwner(database.ownerUrl, 'update incident_assessments set risk = $1 where tenant_id = $2', [
+        'none',
+        d.tenant.tenantId,
+      ]),
+    ).rejects.toThrow(/append-only/);
+    await expect(
+      runAsOwner(database.ownerUrl, 'delete from incident_assessments where tenant_id = $1', [
+        d.tenant.tenantId,
+      ]),
+    ).rejects.toThrow(/append-only/);
+  });
+
+  it('migration 0840 keeps the assessment each incident had before it as assessment 1, tenant by tenant', async () => {
+    clock.set(T0);
+    const d = await desk('voxtra');
+    const incidentId = await breach(d, { affectedCategories: ['user.contact.email'] });
+    const unassessed = await staffCall(app, d.technician, 'POST', '/api/v1/incidents', {
+      payload: { kind: 'misuse', description: 'Iemand belde met de vraag naar het adres van een klant.' },
+    });
+    // As before the migration: the register's row only.
+    await runAsOwner(
+      database.ownerUrl,
+      `alter table incident_assessments disable trigger incident_assessments_append_only;
+       delete from incident_assessments where tenant_id = ${d.tenant.tenantId};
+       alter table incident_assessments enable trigger incident_assessments_append_only;`,
+    );
+    const migration = await readFile(
+      new URL('../../../migrations/0840_incident_assessments.sql', import.meta.url),
+      'utf8',
+    );
+    const fill = migration.slice(migration.indexOf('DO $$'));
+    await runAsOwner(database.ownerUrl, fill);
+    const incident = (
+      await staffCall(app, d.officer, 'GET', `/api/v1/incidents/${incidentId}`)
+    ).json<Incident>();
+    expect(incident.assessments).toMatchObject([
+      {
+        assessmentNo: 1,
+        isBreach: true,
+        risk: 'high',
+        riskAssessment: incident.riskAssessment,
+        measures: incident.measures,
+        affectedCategories: ['user.contact.email'],
+        changeReason: null,
+      },
+    ]);
+    const other = unassessed.json<{ incidentId: number }>().incidentId;
+    const notAssessed = (
+      await staffCall(app, d.officer, 'GET', `/api/v1/incidents/${other}`)
+    ).json<Incident>();
+    expect(notAssessed).toMatchObject({ assessmentNo: 0, assessments: [] });
   });
 
   it('the register is the tenant’s own: another tenant’s officer, other roles and bad input are refused', async () => {

@@ -75,6 +75,10 @@ export const assessmentSchema = z.strictObject({
   risk: z.enum(['none', 'low', 'high']),
   riskAssessment: z.string().trim().min(1).max(5000),
   measures: z.string().trim().min(1).max(5000),
+  /** The number of the assessment this one revises (the incident's `assessmentNo`); left out for the first. */
+  revises: z.number().int().min(1).optional(),
+  /** Why the assessment changed: required when it is lowered (no longer a breach, or a lower risk). */
+  changeReason: z.string().trim().min(1).max(2000).optional(),
 });
 
 export const authorityDecisionSchema = z
@@ -97,6 +101,21 @@ export const personsDecisionSchema = z
     path: ['reason'],
   });
 
+/** One assessment as it was made (migrations/0840): the register keeps every one. */
+export interface IncidentAssessment {
+  assessmentNo: number;
+  isBreach: boolean;
+  risk: 'none' | 'low' | 'high';
+  riskAssessment: string;
+  measures: string;
+  affectedCategories: string[];
+  affectedTables: string[];
+  affectedCount: number;
+  changeReason: string | null;
+  assessedAt: Date;
+  assessedByStaffId: number | null;
+}
+
 export interface Incident {
   incidentId: number;
   kind: string;
@@ -118,6 +137,10 @@ export interface Incident {
   authorityReason: string | null;
   personsDecision: 'pending' | 'inform' | 'not_inform';
   personsReason: string | null;
+  /** The number of the latest assessment (0: not assessed); a re-assessment names it in `revises`. */
+  assessmentNo: number;
+  /** Every assessment, oldest first (attack S16-6, decision 0840). */
+  assessments: IncidentAssessment[];
 }
 
 const incidentsMap = (): TableDataMap => tableMap(recipientsDataMap, 'incidents');
@@ -270,8 +293,12 @@ export async function listIncidents(kernel: Kernel, context: AccessContext): Pro
       .orderBy('incident_id', 'desc')
       .limit(200)
       .execute();
+    const assessments = await loadAssessments(
+      atx.tx,
+      rows.map((row) => row.incident_id),
+    );
     record(atx, context.actor, purpose, 'incident.list');
-    return rows.map(present);
+    return rows.map((row) => present(row, assessments.get(row.incident_id) ?? []));
   });
 }
 
@@ -283,9 +310,9 @@ export async function getIncident(
   const { policy } = await kernel.policies.current(context.tenantId);
   const purpose = incidentPurpose(policy, context.actor);
   return kernel.transact(context.tenantId, async (atx) => {
-    const row = await loadRow(atx.tx, incidentId);
+    const incident = await loadIncident(atx.tx, incidentId);
     record(atx, context.actor, purpose, 'incident.read');
-    return present(row);
+    return incident;
   });
 }
 
@@ -307,6 +334,9 @@ export async function assessIncident(
   assertFreeTextAllowed(incidentsMap(), [
     { column: 'risk_assessment', field: 'riskAssessment', value: data.riskAssessment },
     { column: 'measures', field: 'measures', value: data.measures },
+  ]);
+  assertFreeTextAllowed(tableMap(recipientsDataMap, 'incident_assessments'), [
+    { column: 'change_reason', field: 'changeReason', value: data.changeReason },
   ]);
   for (const category of data.affectedCategories) {
     if (!findCategory(policy, category)) {
@@ -338,6 +368,9 @@ export async function assessIncident(
         publicMessage: 'this incident was already notified or decided; it is no longer assessed',
       });
     }
+    const previous = (await loadAssessments(atx.tx, [incidentId])).get(incidentId)?.at(-1);
+    assertRevisesLatest(previous, data.revises);
+    assertChangeExplained(previous, data);
     const subjectIds = await findAffectedSubjects(
       atx.tx,
       deps.dataMap,
@@ -374,6 +407,24 @@ export async function assessIncident(
         )
         .execute();
     }
+    await atx.tx
+      .insertInto('incident_assessments')
+      .values({
+        tenant_id: context.tenantId,
+        incident_id: incidentId,
+        assessment_no: (previous?.assessmentNo ?? 0) + 1,
+        is_breach: data.isBreach,
+        risk: data.risk,
+        risk_assessment: data.riskAssessment,
+        measures: data.measures,
+        affected_categories: data.affectedCategories,
+        affected_tables: data.affectedTables,
+        affected_count: subjectIds.length,
+        change_reason: data.changeReason ?? null,
+        assessed_at: now,
+        assessed_by_staff_id: context.actor.kind === 'staff' ? context.actor.staffId : null,
+      })
+      .execute();
     atx.audit.record({
       actor: auditActor(context.actor),
       role: context.actor.kind === 'staff' ? context.actor.role : 'system',
@@ -386,7 +437,37 @@ export async function assessIncident(
         current.assessed_at === null ? 'not assessed' : assessmentWords(current.is_breach, current.risk)
       }`,
     });
-    return present(await loadRow(atx.tx, incidentId));
+    return loadIncident(atx.tx, incidentId);
+  });
+}
+
+const RISK_ORDER = { none: 0, low: 1, high: 2 } as const;
+
+/**
+ * Two officers assessing at once, or one from a page read before another's assessment: the
+ * second would replace what it never saw. An assessment names the one it revises (decision 0840).
+ */
+function assertRevisesLatest(previous: IncidentAssessment | undefined, revises: number | undefined): void {
+  if (previous === undefined && revises === undefined) return;
+  if (previous !== undefined && revises === previous.assessmentNo) return;
+  const latest = previous === undefined ? 'this incident has no assessment yet: leave revises out' : null;
+  throw new AppError('conflict', 'assessment revised meanwhile', {
+    publicMessage:
+      latest ??
+      `assessment ${previous?.assessmentNo} is the latest (made ${previous?.assessedAt.toISOString()}): read it, then send revises: ${previous?.assessmentNo}`,
+  });
+}
+
+/** A lowered assessment says why (GDPR Art. 33(5): the register documents every breach). */
+function assertChangeExplained(
+  previous: IncidentAssessment | undefined,
+  next: { isBreach: boolean; risk: 'none' | 'low' | 'high'; changeReason?: string | undefined },
+): void {
+  if (previous === undefined || next.changeReason !== undefined) return;
+  const lowered = (previous.isBreach && !next.isBreach) || RISK_ORDER[next.risk] < RISK_ORDER[previous.risk];
+  if (!lowered) return;
+  throw new AppError('validation_failed', 'lowered without a reason', {
+    publicMessage: `changeReason: say why assessment ${previous.assessmentNo} (${assessmentWords(previous.isBreach, previous.risk)}) is lowered`,
   });
 }
 
@@ -529,7 +610,7 @@ export async function decideAuthorityNotification(
       .where('incident_id', '=', incidentId)
       .execute();
     record(atx, context.actor, purpose, `incident.authority.${data.decision}`);
-    return present(await loadRow(atx.tx, incidentId));
+    return loadIncident(atx.tx, incidentId);
   });
 }
 
@@ -751,26 +832,65 @@ async function loadRow(tx: Tx, incidentId: number, forUpdate = false) {
   return row;
 }
 
-function present(row: {
-  incident_id: number;
-  kind: string;
-  source: string;
-  description: string;
-  noticed_at: Date;
-  reported_at: Date;
-  is_breach: boolean;
-  aware_at: Date | null;
-  affected_categories: string[];
-  affected_tables: string[];
-  affected_count: number;
-  risk: 'none' | 'low' | 'high' | null;
-  risk_assessment: string | null;
-  measures: string | null;
-  authority_decision: 'pending' | 'notified' | 'not_notified';
-  authority_reason: string | null;
-  persons_decision: 'pending' | 'inform' | 'not_inform';
-  persons_reason: string | null;
-}): Incident {
+async function loadIncident(tx: Tx, incidentId: number): Promise<Incident> {
+  const row = await loadRow(tx, incidentId);
+  return present(row, (await loadAssessments(tx, [incidentId])).get(incidentId) ?? []);
+}
+
+/** The assessments of these incidents, oldest first per incident. */
+async function loadAssessments(tx: Tx, incidentIds: number[]): Promise<Map<number, IncidentAssessment[]>> {
+  const byIncident = new Map<number, IncidentAssessment[]>();
+  if (incidentIds.length === 0) return byIncident;
+  const rows = await tx
+    .selectFrom('incident_assessments')
+    .selectAll()
+    .where('incident_id', '=', (eb) => eb.fn.any(eb.val(incidentIds)))
+    .orderBy('incident_id')
+    .orderBy('assessment_no')
+    .execute();
+  for (const row of rows) {
+    const list = byIncident.get(row.incident_id) ?? [];
+    list.push({
+      assessmentNo: row.assessment_no,
+      isBreach: row.is_breach,
+      risk: row.risk,
+      riskAssessment: row.risk_assessment,
+      measures: row.measures,
+      affectedCategories: row.affected_categories,
+      affectedTables: row.affected_tables,
+      affectedCount: row.affected_count,
+      changeReason: row.change_reason,
+      assessedAt: row.assessed_at,
+      assessedByStaffId: row.assessed_by_staff_id,
+    });
+    byIncident.set(row.incident_id, list);
+  }
+  return byIncident;
+}
+
+function present(
+  row: {
+    incident_id: number;
+    kind: string;
+    source: string;
+    description: string;
+    noticed_at: Date;
+    reported_at: Date;
+    is_breach: boolean;
+    aware_at: Date | null;
+    affected_categories: string[];
+    affected_tables: string[];
+    affected_count: number;
+    risk: 'none' | 'low' | 'high' | null;
+    risk_assessment: string | null;
+    measures: string | null;
+    authority_decision: 'pending' | 'notified' | 'not_notified';
+    authority_reason: string | null;
+    persons_decision: 'pending' | 'inform' | 'not_inform';
+    persons_reason: string | null;
+  },
+  assessments: IncidentAssessment[],
+): Incident {
   return {
     incidentId: row.incident_id,
     kind: row.kind,
@@ -792,5 +912,7 @@ function present(row: {
     authorityReason: row.authority_reason,
     personsDecision: row.persons_decision,
     personsReason: row.persons_reason,
+    assessmentNo: assessments.at(-1)?.assessmentNo ?? 0,
+    assessments,
   };
 }

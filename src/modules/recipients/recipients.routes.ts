@@ -309,6 +309,24 @@ const incidentSchema = z.object({
   authorityReason: z.string().nullable(),
   personsDecision: z.enum(['pending', 'inform', 'not_inform']),
   personsReason: z.string().nullable(),
+  assessmentNo: z
+    .number()
+    .meta({ description: 'the latest assessment (0: none); a re-assessment sends it as revises' }),
+  assessments: z.array(
+    z.object({
+      assessmentNo: z.number(),
+      isBreach: z.boolean(),
+      risk: z.enum(['none', 'low', 'high']),
+      riskAssessment: z.string(),
+      measures: z.string(),
+      affectedCategories: z.array(z.string()),
+      affectedTables: z.array(z.string()),
+      affectedCount: z.number(),
+      changeReason: z.string().nullable(),
+      assessedAt: z.string(),
+      assessedByStaffId: z.number().nullable(),
+    }),
+  ),
 });
 
 function presentIncident(incident: Incident): z.infer<typeof incidentSchema> {
@@ -318,6 +336,10 @@ function presentIncident(incident: Incident): z.infer<typeof incidentSchema> {
     reportedAt: incident.reportedAt.toISOString(),
     awareAt: incident.awareAt?.toISOString() ?? null,
     deadline: incident.deadline?.toISOString() ?? null,
+    assessments: incident.assessments.map((assessment) => ({
+      ...assessment,
+      assessedAt: assessment.assessedAt.toISOString(),
+    })),
   };
 }
 
@@ -441,7 +463,7 @@ export function registerIncidentRoutes(
       onRequest,
       schema: {
         summary:
-          'Assess an incident: breach or not, awareness (starts the 72-hour clock once), categories and tables affected (persons found through the data map), risk, measures',
+          'Assess an incident: breach or not, awareness (starts the 72-hour clock once), categories and tables affected (persons found through the data map), risk, measures. Every assessment is kept; a re-assessment names the one it revises (409 when another came first) and a lowered one says why (changeReason)',
         tags: ['incidents'],
         params: incidentParams,
         body: assessmentSchema.meta({

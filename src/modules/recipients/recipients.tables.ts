@@ -70,8 +70,26 @@ export interface IncidentSubjectsTable {
   letter_sent_at: Date | null;
 }
 
+/** Every assessment of an incident as it was made; append-only (migrations/0840). */
+export interface IncidentAssessmentsTable {
+  tenant_id: Fixed<number>;
+  incident_id: Fixed<number>;
+  assessment_no: Fixed<number>;
+  is_breach: Fixed<boolean>;
+  risk: Fixed<'none' | 'low' | 'high'>;
+  risk_assessment: Fixed<string>;
+  measures: Fixed<string>;
+  affected_categories: Fixed<string[]>;
+  affected_tables: Fixed<string[]>;
+  affected_count: Fixed<number>;
+  change_reason: Fixed<string | null>;
+  assessed_at: Fixed<Date>;
+  assessed_by_staff_id: Fixed<number | null>;
+}
+
 export interface RecipientsTables {
   incidents: IncidentsTable;
+  incident_assessments: IncidentAssessmentsTable;
   incident_subjects: IncidentSubjectsTable;
   authority_requests: AuthorityRequestsTable;
   authority_request_subjects: AuthorityRequestSubjectsTable;

@@ -607,6 +607,12 @@ export const en = {
     riskAssessment: 'Why this risk',
     measures: 'Measures taken',
     assessSubmit: 'Record the assessment',
+    history: 'Assessments of this incident, oldest first',
+    assessedAt: 'Assessed',
+    revise: 'Revise the assessment',
+    changeReason: 'Why the assessment changes',
+    changeReasonHelp:
+      'Required when it is lowered (no longer a breach, or a lower risk): kept in the register, GDPR Art. 33(5)',
     decided: 'The decision is recorded; the clock stopped',
     draft: 'Notification for the Data Protection Authority',
     draftLanguage: 'Language of the notification',

@@ -611,6 +611,12 @@ export const fr: Messages = {
     riskAssessment: 'Pourquoi ce risque',
     measures: 'Mesures prises',
     assessSubmit: "Enregistrer l'évaluation",
+    history: 'Évaluations de cet incident, de la plus ancienne à la plus récente',
+    assessedAt: 'Évalué le',
+    revise: "Réviser l'évaluation",
+    changeReason: "Pourquoi l'évaluation change",
+    changeReasonHelp:
+      'Obligatoire si elle est abaissée (plus une violation, ou un risque plus faible) : conservé dans le registre, RGPD art. 33, §5',
     decided: 'La décision est enregistrée ; le délai est arrêté',
     draft: "Notification à l'Autorité de protection des données",
     draftLanguage: 'Langue de la notification',

@@ -611,6 +611,12 @@ export const nl: Messages = {
     riskAssessment: 'Waarom dit risico',
     measures: 'Genomen maatregelen',
     assessSubmit: 'Beoordeling vastleggen',
+    history: 'Beoordelingen van dit incident, oudste eerst',
+    assessedAt: 'Beoordeeld',
+    revise: 'Beoordeling herzien',
+    changeReason: 'Waarom de beoordeling verandert',
+    changeReasonHelp:
+      'Verplicht als ze lager uitvalt (geen inbreuk meer, of een lager risico): bewaard in het register, AVG art. 33, lid 5',
     decided: 'De beslissing is vastgelegd; de klok is gestopt',
     draft: 'Melding aan de Gegevensbeschermingsautoriteit',
     draftLanguage: 'Taal van de melding',

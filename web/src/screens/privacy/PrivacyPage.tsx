@@ -12,6 +12,7 @@ import {
   Select,
   SimpleGrid,
   Stack,
+  Table,
   Text,
   Textarea,
   Title,
@@ -24,6 +25,7 @@ import { useTranslation } from 'react-i18next';
 import { useMe } from '../../api/auth.js';
 import { api, fetchText } from '../../api/client.js';
 import { currentLanguage } from '../../i18n/index.js';
+import { CaptionedTable } from '../../ui/CaptionedTable.js';
 import { DataTable } from '../../ui/DataTable.js';
 import { DecisionWithReason } from '../../ui/DecisionWithReason.js';
 import { notifySuccess } from '../../ui/notify.js';
@@ -229,7 +231,9 @@ function IncidentDetail({ incident }: { incident: Incident }) {
           ))}
         </SimpleGrid>
       </Card>
-      {incident.deadline === null ? <Assessment incident={incident} /> : null}
+      {incident.assessments.length > 0 ? <AssessmentHistory incident={incident} /> : null}
+      {incident.assessmentNo === 0 ? <Assessment incident={incident} /> : null}
+      {incident.assessmentNo > 0 && stillAssessed(incident) ? <ReviseAssessment incident={incident} /> : null}
       {onTheClock(incident) ? <AuthorityNotification incident={incident} /> : null}
       {incident.isBreach && incident.deadline !== null ? <PersonsNotification incident={incident} /> : null}
       {incident.authorityReason ? (
@@ -241,20 +245,98 @@ function IncidentDetail({ incident }: { incident: Incident }) {
   );
 }
 
+/** Assessments stay open until the authority or the persons decision is taken (the server's rule). */
+const stillAssessed = (incident: Incident): boolean =>
+  incident.authorityDecision === 'pending' && incident.personsDecision === 'pending';
+
+/** Every assessment as it was made, oldest first: a lowered one shows why (GDPR Art. 33(5)). */
+function AssessmentHistory({ incident }: { incident: Incident }) {
+  const { t } = useTranslation();
+  return (
+    <CaptionedTable
+      caption={t('incident.history')}
+      headers={[
+        '#',
+        t('incident.assessedAt'),
+        t('incident.isBreach'),
+        t('incident.risk'),
+        t('incident.riskAssessment'),
+        t('incident.measures'),
+        t('incident.changeReason'),
+      ]}
+    >
+      {incident.assessments.map((assessment) => (
+        <Table.Tr key={assessment.assessmentNo}>
+          <Table.Td>{assessment.assessmentNo}</Table.Td>
+          <Table.Td>{dateTime(assessment.assessedAt)}</Table.Td>
+          <Table.Td>{assessment.isBreach ? t('incident.breachYes') : t('incident.breachNo')}</Table.Td>
+          <Table.Td>{t(`risk.${assessment.risk}`)}</Table.Td>
+          <Table.Td>{assessment.riskAssessment}</Table.Td>
+          <Table.Td>{assessment.measures}</Table.Td>
+          <Table.Td>{assessment.changeReason ?? '—'}</Table.Td>
+        </Table.Tr>
+      ))}
+    </CaptionedTable>
+  );
+}
+
+/** A revision starts from the latest assessment, behind a button: it is the exception. */
+function ReviseAssessment({ incident }: { incident: Incident }) {
+  const { t } = useTranslation();
+  const [open, setOpen] = useState(false);
+  if (!open) {
+    return (
+      <Group>
+        <Button variant="default" onClick={() => setOpen(true)}>
+          {t('incident.revise')}
+        </Button>
+      </Group>
+    );
+  }
+  return <Assessment incident={incident} onDone={() => setOpen(false)} />;
+}
+
 interface AssessmentValues {
   isBreach: string;
   risk: string;
   riskAssessment: string;
   measures: string;
   affectedCategories: string[];
+  changeReason: string;
 }
 
-/** Breach or not, risk and measures; a breach starts the 72-hour clock now (GDPR Art. 33). */
-function Assessment({ incident }: { incident: Incident }) {
+function startingValues(incident: Incident): AssessmentValues {
+  const latest = incident.assessments.at(-1);
+  if (!latest) {
+    return {
+      isBreach: 'yes',
+      risk: 'low',
+      riskAssessment: '',
+      measures: '',
+      affectedCategories: [],
+      changeReason: '',
+    };
+  }
+  return {
+    isBreach: latest.isBreach ? 'yes' : 'no',
+    risk: latest.risk,
+    riskAssessment: latest.riskAssessment,
+    measures: latest.measures,
+    affectedCategories: latest.affectedCategories,
+    changeReason: '',
+  };
+}
+
+/**
+ * Breach or not, risk and measures; a breach starts the 72-hour clock now (GDPR Art. 33). A
+ * revision names the assessment it revises, so a colleague's newer one is never replaced unseen.
+ */
+function Assessment({ incident, onDone }: { incident: Incident; onDone?: () => void }) {
   const { t } = useTranslation();
   const queryClient = useQueryClient();
+  const revising = incident.assessmentNo > 0;
   const form = useForm<AssessmentValues>({
-    initialValues: { isBreach: 'yes', risk: 'low', riskAssessment: '', measures: '', affectedCategories: [] },
+    initialValues: startingValues(incident),
     validate: {
       riskAssessment: (value) => (value.trim() ? null : t('common.required')),
       measures: (value) => (value.trim() ? null : t('common.required')),
@@ -269,11 +351,14 @@ function Assessment({ incident }: { incident: Incident }) {
           riskAssessment: values.riskAssessment,
           measures: values.measures,
           affectedCategories: values.affectedCategories,
+          ...(revising ? { revises: incident.assessmentNo } : {}),
+          ...(values.changeReason.trim() ? { changeReason: values.changeReason } : {}),
         },
       }),
     onSuccess: async () => {
       notifySuccess(t('incident.assessed'));
       await queryClient.invalidateQueries({ queryKey: ['incidents'] });
+      onDone?.();
     },
   });
   return (
@@ -281,7 +366,7 @@ function Assessment({ incident }: { incident: Incident }) {
       <form onSubmit={form.onSubmit((values) => assess.mutate(values))} noValidate>
         <Stack gap="sm">
           <Title order={2} size="h4">
-            {t('incident.assess')}
+            {revising ? t('incident.revise') : t('incident.assess')}
           </Title>
           <Text size="sm" c="dimmed">
             {t('incident.assessHelp')}
@@ -319,6 +404,15 @@ function Assessment({ incident }: { incident: Incident }) {
             minRows={2}
             {...form.getInputProps('measures')}
           />
+          {revising ? (
+            <Textarea
+              label={t('incident.changeReason')}
+              description={t('incident.changeReasonHelp')}
+              autosize
+              minRows={2}
+              {...form.getInputProps('changeReason')}
+            />
+          ) : null}
           {assess.error ? <ProblemAlert error={assess.error} /> : null}
           <Group>
             <Button type="submit" loading={assess.isPending}>

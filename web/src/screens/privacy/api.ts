@@ -1,6 +1,21 @@
 import { useQuery } from '@tanstack/react-query';
 import { api } from '../../api/client.js';
 
+/** One assessment as it was made; the register keeps every one (decision 0840). */
+export interface IncidentAssessment {
+  assessmentNo: number;
+  isBreach: boolean;
+  risk: 'none' | 'low' | 'high';
+  riskAssessment: string;
+  measures: string;
+  affectedCategories: string[];
+  affectedTables: string[];
+  affectedCount: number;
+  changeReason: string | null;
+  assessedAt: string;
+  assessedByStaffId: number | null;
+}
+
 export interface Incident {
   incidentId: number;
   kind: string;
@@ -21,6 +36,9 @@ export interface Incident {
   authorityReason: string | null;
   personsDecision: 'pending' | 'inform' | 'not_inform';
   personsReason: string | null;
+  /** The latest assessment's number (0: none); a re-assessment sends it as `revises`. */
+  assessmentNo: number;
+  assessments: IncidentAssessment[];
 }
 
 /** The incident register (the server acts under the policy's incident purpose, decision 0152). */
