@@ -49,7 +49,8 @@ BEGIN
       affected_tables, affected_count, assessed_at, assessed_by_staff_id
       FROM incidents
      WHERE tenant_id = t AND assessed_at IS NOT NULL AND risk IS NOT NULL
-       AND risk_assessment IS NOT NULL AND measures IS NOT NULL;
+       AND risk_assessment IS NOT NULL AND measures IS NOT NULL
+    ON CONFLICT (tenant_id, incident_id, assessment_no) DO NOTHING;
   END LOOP;
   PERFORM set_config('app.tenant', '', true);
 END $$;
