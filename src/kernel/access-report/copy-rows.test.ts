@@ -271,7 +271,7 @@ describe('rows written from COPY text', () => {
     expect(writtenWhole(csv, copy)).toBe("é漢\tx,,1\r\n,,2\r\n,,'-3\r\n");
   });
 
-  it('the export writes JSON and CSV in one pass, byte for byte what the two writers give, however the bytes are cut and pieced', async () => {
+  it('the export writes JSON and CSV in one pass (or the CSV alone), byte for byte what the two writers give, however the bytes are cut and pieced', async () => {
     const synthetic: CopyPlan = {
       table: 't',
       statement: '',
@@ -347,6 +347,20 @@ describe('rows written from COPY text', () => {
         take([recycling.end()]);
         expect({ json: read.json.join(''), csv: read.csv.join('') }).toEqual(expected);
         if (pieces.length > 4) expect(memory.size).toBeLessThan(pieces.length);
+        // The CSV alone (decision 0825): the same CSV bytes, no JSON.
+        const csvOnly = new CopyPairWriter(cases.plan, ',\n', pieceBytes, 'csv');
+        const alone = [];
+        for (let index = 0; index < cases.copy.length; index += cut)
+          alone.push(...csvOnly.push(cases.copy.subarray(index, index + cut)));
+        alone.push(csvOnly.end());
+        expect(
+          {
+            json: Buffer.concat(alone.map((piece) => piece.json)).toString('utf8'),
+            csv: Buffer.concat(alone.map((piece) => piece.csv)).toString('utf8'),
+          },
+          `${name}, CSV only, cut every ${cut} bytes, pieces of ${pieceBytes}`,
+        ).toEqual({ json: '', csv: expected.csv });
+        expect(csvOnly.rows).toBe(json.rows);
       }
     }
     const pair = new CopyPairWriter(synthetic, ',');
@@ -368,19 +382,23 @@ describe('rows written from COPY text', () => {
     );
   });
 
-  it("the portability ZIP's call records, in JSON and in CSV, are exactly the person's rows as renderRow gives them, and no one else's", async () => {
+  it("the portability ZIP's call records, in CSV only, are exactly the person's rows as renderRow gives them, and no one else's", async () => {
     const { records } = await renderedAndCopied();
     expect(records).toHaveLength(4);
     const zip = collected();
     await streamPortabilityZip(kernel, DATA_MAP, options(), zip.sink);
     const files = await unzip(zip.bytes());
-    const json = JSON.parse(files.get('call_records.json') ?? 'null') as unknown[];
-    expect(JSON.stringify(byKey(json))).toBe(JSON.stringify(byKey(records)));
+    // One file for the call records (decision 0825); the manifest names the files there are.
+    expect(files.has('call_records.json')).toBe(false);
+    const manifest = JSON.parse(files.get('manifest.json') ?? '{}') as { format?: string; files?: string[] };
+    expect(manifest.format).toBe('kluis.portability.v2');
+    expect(manifest.files).toContain('call_records.csv');
+    expect(manifest.files).not.toContain('call_records.json');
+    expect([...files.keys()].sort()).toEqual(['manifest.json', ...(manifest.files ?? [])].sort());
     const csv = (files.get('call_records.csv') ?? '').split(/(?<=\r\n)/);
     const expectedCsv = csvLinesOf(records);
     expect(csv[0]).toBe(expectedCsv.header);
     expect(csv.slice(1).sort()).toEqual(expectedCsv.lines);
-    expect(files.get('call_records.json')).not.toContain('other-1');
     expect(files.get('call_records.csv')).not.toContain('other-1');
   });
 

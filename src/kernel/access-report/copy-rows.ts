@@ -595,7 +595,7 @@ const MAX_FREE_BUFFERS = 16;
 
 /** A piece of the export's two files of one table, from the same COPY bytes. */
 export interface PairPiece {
-  /** `{"column":value}` rows, each but the first preceded by the separator. */
+  /** `{"column":value}` rows, each but the first preceded by the separator; empty for 'csv' only. */
   json: Buffer;
   /** CSV lines (CRLF), as CopyRowWriter's 'csv' shape writes them. */
   csv: Buffer;
@@ -608,9 +608,11 @@ export interface PairPiece {
  * is byte for byte what a CopyRowWriter 'record' (with the same separator) and a 'csv' writer give
  * for the same bytes (copy-rows.test.ts). Rows of several COPY chunks are gathered into pieces of
  * `pieceBytes` (fewer rounds through the CRC, the deflate and the streams, less garbage), and a row
- * split between chunks is carried as that row alone, not as the whole chunk.
+ * split between chunks is carried as that row alone, not as the whole chunk. With `files` 'csv' it
+ * writes the CSV alone, the same bytes, and its pieces' JSON is empty (decision 0825).
  */
 export class CopyPairWriter {
+  readonly #withJson: boolean;
   readonly #separator: Buffer;
   readonly #kinds: Kind[];
   readonly #first: Buffer[];
@@ -644,7 +646,8 @@ export class CopyPairWriter {
     new DataView(EMPTY.buffer, 0, 0),
   ];
 
-  constructor(plan: CopyPlan, separator: string, pieceBytes = PIECE_BYTES) {
+  constructor(plan: CopyPlan, separator: string, pieceBytes = PIECE_BYTES, files: 'both' | 'csv' = 'both') {
+    this.#withJson = files === 'both';
     this.#pieceBytes = pieceBytes;
     this.#separator = Buffer.from(separator, 'utf8');
     const { selected, first, later, emptyBefore, csvEnd } = rowPieces(plan);
@@ -749,12 +752,14 @@ export class CopyPairWriter {
    * CSV's share of that, as the pieces so far had it (a buffer half empty would be garbage too).
    */
   #next(jsonNeed: number, csvNeed: number): void {
-    if (this.#jsonAt > 0) {
-      this.#csvShare = Math.min(8, Math.max(0.1, (1.05 * this.#csvAt) / this.#jsonAt));
+    // A row written ends its CSV line, so a piece with rows has CSV bytes.
+    if (this.#csvAt > 0) {
+      if (this.#withJson) this.#csvShare = Math.min(8, Math.max(0.1, (1.05 * this.#csvAt) / this.#jsonAt));
       this.#ready.push(this.#take());
     }
-    this.#json = this.#buffer(Math.max(this.#pieceBytes, jsonNeed));
-    this.#csv = this.#buffer(Math.max(Math.ceil(this.#csvShare * this.#pieceBytes), csvNeed));
+    if (this.#withJson) this.#json = this.#buffer(Math.max(this.#pieceBytes, jsonNeed));
+    const csvBytes = this.#withJson ? Math.ceil(this.#csvShare * this.#pieceBytes) : this.#pieceBytes;
+    this.#csv = this.#buffer(Math.max(csvBytes, csvNeed));
     this.#jsonAt = 0;
     this.#csvAt = 0;
   }
@@ -799,21 +804,15 @@ export class CopyPairWriter {
   }
 
   /**
-   * A timestamp of the usual form (data[from, to)) as ISO text into the JSON at `jsonAt` and the
-   * CSV at `csvAt`, ISO_BYTES each; returns the JSON's end. What writeIso writes, copied in 4-byte
-   * words where the byte loop made a third of the writer's work on a call record (decision 0800).
+   * A timestamp of the usual form (data[from, to)) as ISO text into `target` (the JSON, slot 1, or
+   * the CSV, slot 2) at `at`, ISO_BYTES; returns the end. What writeIso writes, in 4-byte words
+   * where the byte loop made a third of the writer's work on a call record (decision 0800).
    */
-  #iso(
-    data: Buffer,
-    from: number,
-    to: number,
-    json: Buffer,
-    jsonAt: number,
-    csv: Buffer,
-    csvAt: number,
-  ): number {
+  #iso(data: Buffer, from: number, to: number, slot: 1 | 2, target: Buffer, at: number): number {
     const source = this.#view(0, data);
-    const out = this.#view(1, json);
+    const out = this.#view(slot, target);
+    const json = target;
+    const jsonAt = at;
     // 'YYYY-MM-DD' then 'T', then 'HH:MM:SS' then '.'
     out.setUint32(jsonAt, source.getUint32(from));
     out.setUint32(jsonAt + 4, source.getUint32(from + 4));
@@ -827,15 +826,21 @@ export class CopyPairWriter {
     json[jsonAt + 21] = 48 + (Math.floor(ms / 10) % 10);
     json[jsonAt + 22] = 48 + (ms % 10);
     json[jsonAt + 23] = 90; // Z
+    return jsonAt + ISO_BYTES;
+  }
+
+  /** The ISO text just written into the JSON at `jsonAt`, copied into the CSV at `csvAt` in words. */
+  #isoCopy(json: Buffer, jsonAt: number, csv: Buffer, csvAt: number): void {
+    const out = this.#view(1, json);
     const into = this.#view(2, csv);
     for (let word = 0; word < ISO_BYTES; word += 4)
       into.setUint32(csvAt + word, out.getUint32(jsonAt + word));
-    return jsonAt + ISO_BYTES;
   }
 
   /** One row (data[start, stop)); a row that shows nothing is left out of both files. */
   #row(data: Buffer, start: number, stop: number): void {
-    const jsonNeed = this.#jsonRoom + 6 * (stop - start);
+    const withJson = this.#withJson;
+    const jsonNeed = withJson ? this.#jsonRoom + 6 * (stop - start) : 0;
     const csvNeed = this.#csvRoom + 6 * (stop - start);
     if (this.#jsonAt + jsonNeed > this.#json.length || this.#csvAt + csvNeed > this.#csv.length)
       this.#next(jsonNeed, csvNeed);
@@ -845,7 +850,8 @@ export class CopyPairWriter {
     let csv = this.#csv;
     let jsonAt = jsonMark;
     let csvAt = csvMark;
-    if (this.#rows > 0) jsonAt = copyBytes(this.#separator, 0, this.#separator.length, json, jsonAt);
+    if (withJson && this.#rows > 0)
+      jsonAt = copyBytes(this.#separator, 0, this.#separator.length, json, jsonAt);
     const kinds = this.#kinds;
     let shown = false;
     let from = start;
@@ -881,17 +887,21 @@ export class CopyPairWriter {
         from = to + 1; // \N: no value
         continue;
       }
-      const key = (shown ? this.#later[index] : this.#first[index]) ?? EMPTY;
       const cell = jsonAt;
-      // A whole constant by TypedArray#set (no view to make): faster than the byte loop for keys.
-      json.set(key, jsonAt);
-      jsonAt += key.length;
+      if (withJson) {
+        const key = (shown ? this.#later[index] : this.#first[index]) ?? EMPTY;
+        // A whole constant by TypedArray#set (no view to make): faster than the byte loop for keys.
+        json.set(key, jsonAt);
+        jsonAt += key.length;
+      }
       let fast = false;
       if (kind === 'text') {
         if (classes === 0 && data[from] !== 0xef) {
-          json[jsonAt++] = 34;
-          jsonAt = this.#copy(data, from, to, 1, json, jsonAt);
-          json[jsonAt++] = 34;
+          if (withJson) {
+            json[jsonAt++] = 34;
+            jsonAt = this.#copy(data, from, to, 1, json, jsonAt);
+            json[jsonAt++] = 34;
+          }
           const lead = data[from];
           // A formula start is defused with an apostrophe (a phone number's '+').
           if (lead === 61 || lead === 43 || lead === 45 || lead === 64) csv[csvAt++] = 39;
@@ -900,21 +910,25 @@ export class CopyPairWriter {
         }
       } else if (kind === 'timestamp') {
         if (stamp) {
-          json[jsonAt++] = 34;
-          jsonAt = this.#iso(data, from, to, json, jsonAt, csv, csvAt);
+          if (withJson) {
+            json[jsonAt++] = 34;
+            this.#iso(data, from, to, 1, json, jsonAt);
+            this.#isoCopy(json, jsonAt, csv, csvAt);
+            jsonAt += ISO_BYTES;
+            json[jsonAt++] = 34;
+          } else this.#iso(data, from, to, 2, csv, csvAt);
           csvAt += ISO_BYTES;
-          json[jsonAt++] = 34;
           fast = true;
         }
       } else if (kind === 'integer') {
         if (to - from <= 15 && data[from] !== 45) {
-          jsonAt = this.#copy(data, from, to, 1, json, jsonAt);
+          if (withJson) jsonAt = this.#copy(data, from, to, 1, json, jsonAt);
           csvAt = this.#copy(data, from, to, 2, csv, csvAt);
           fast = true;
         }
       } else if (kind === 'bool') {
         const value = data[from] === 116 ? TRUE : FALSE;
-        jsonAt = copyBytes(value, 0, value.length, json, jsonAt);
+        if (withJson) jsonAt = copyBytes(value, 0, value.length, json, jsonAt);
         csvAt = copyBytes(value, 0, value.length, csv, csvAt);
         fast = true;
       }
@@ -924,7 +938,8 @@ export class CopyPairWriter {
         const text = data.toString('utf8', from, to);
         const pieces: string[] = [];
         const value = csvText(kind, text, 0, text.length);
-        if (pushJson(pieces, kind, text, 0, text.length) && value !== undefined) {
+        // A JSON null (no JSON) is no CSV value either: csvText gives undefined for it too.
+        if ((!withJson || pushJson(pieces, kind, text, 0, text.length)) && value !== undefined) {
           const jsonText = pieces.join('');
           const csvCell = csvField(value);
           this.#jsonAt = jsonAt;
@@ -932,7 +947,7 @@ export class CopyPairWriter {
           this.#room(3 * jsonText.length, 3 * csvCell.length);
           json = this.#json;
           csv = this.#csv;
-          jsonAt += json.write(jsonText, jsonAt, 'utf8');
+          if (withJson) jsonAt += json.write(jsonText, jsonAt, 'utf8');
           csvAt += csv.write(csvCell, csvAt, 'utf8');
           shown = true;
         } else jsonAt = cell; // a JSON null: no value
@@ -944,7 +959,7 @@ export class CopyPairWriter {
       this.#csvAt = csvMark;
       return;
     }
-    json[jsonAt++] = 125; // }
+    if (withJson) json[jsonAt++] = 125; // }
     this.#jsonAt = jsonAt;
     this.#csvAt = copyBytes(this.#csvEnd, 0, this.#csvEnd.length, csv, csvAt);
     this.#rows += 1;

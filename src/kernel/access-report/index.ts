@@ -14,7 +14,7 @@ export {
   type AccessReport,
 } from './access-report.schema.js';
 export { consultationLine, renderAccessReportHtml } from './access-report.html.js';
-export { EXPORT_DEFLATE_LEVEL, streamPortabilityZip } from './portability.js';
+export { EXPORT_DEFLATE_LEVEL, PORTABILITY_FORMAT, streamPortabilityZip } from './portability.js';
 export {
   buildAccessOverview,
   readAccessTablePage,

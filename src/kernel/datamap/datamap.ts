@@ -102,6 +102,12 @@ export interface TableDataMap {
   notPersonal: Record<string, string>;
   /** Columns (personal or not) that hold free text typed by a person, and how they are scanned. */
   freeText?: Record<string, FreeTextScan>;
+  /**
+   * 'csv': the portability ZIP gives this table's rows as CSV only, not also as JSON — for a long
+   * history (call records) whose second file was half the ZIP's work (decision 0825). Otherwise
+   * a table is given as JSON and as CSV.
+   */
+  portableAs?: 'csv';
 }
 
 /** Checks one table's declaration for internal consistency (a test runs it over every map). */

@@ -211,7 +211,7 @@ describe('access and portability (VK-21, VK-25)', () => {
     const link = linkIn(await mailTo(person.email ?? '', 2));
     const download = await followLink(app, link.replace('https://privacy.voiceking.example', ''));
     const files = await unzip(download.rawPayload);
-    expect(JSON.parse(files.get('manifest.json') ?? '{}')).toMatchObject({ format: 'kluis.portability.v1' });
+    expect(JSON.parse(files.get('manifest.json') ?? '{}')).toMatchObject({ format: 'kluis.portability.v2' });
     const people = JSON.parse(files.get('people.json') ?? '[]') as Array<Record<string, unknown>>;
     expect(people).toEqual([
       expect.objectContaining({ family_name: 'Portabel, "Jr"', email: person.email, phone: person.phone }),

@@ -137,7 +137,7 @@ describe('portability pushed to another organisation (VK-25, Art. 20(2))', () =>
     expect(push.headers['x-kluis-controller']).toContain('BE0653.989.638');
     const files = await unzip(push.body);
     expect(files.get('people.json')).toContain(email);
-    expect(JSON.parse(files.get('manifest.json') ?? '{}')).toMatchObject({ format: 'kluis.portability.v1' });
+    expect(JSON.parse(files.get('manifest.json') ?? '{}')).toMatchObject({ format: 'kluis.portability.v2' });
     const letter = await mailTo(email, 2);
     expect(letter.text).toContain('127.0.0.1');
     expect(letter.text).not.toContain('/privacy/downloads/');

@@ -4,6 +4,7 @@ import { BlockList, isIP } from 'node:net';
 import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { rootCertificates } from 'node:tls';
+import { PORTABILITY_FORMAT } from '../../kernel/access-report/index.js';
 import { AppError } from '../../platform/errors.js';
 
 /**
@@ -177,7 +178,7 @@ export async function pushPortabilityZip(
       'transfer-encoding': 'chunked',
       'user-agent': 'Kluis portability transfer',
       'x-kluis-controller': headerValue(options.controller),
-      'x-kluis-format': 'kluis.portability.v1',
+      'x-kluis-format': PORTABILITY_FORMAT,
     },
   });
   // The certificate is checked against the host name from the URL (servername), or the IP literal.

@@ -48,6 +48,9 @@ export const telephonyDataMap: TableDataMap[] = [
     table: 'call_records',
     module: 'telephony',
     subjectColumn: 'subject_id',
+    // A year of calls is the largest table of a portability ZIP: CSV only, as call records are
+    // exchanged between providers (decision 0825); the access report gives them as JSON.
+    portableAs: 'csv',
     // Retention drops whole months (G-1); a person's erasure deletes their rows in every month.
     erasure: { kind: 'delete_rows' },
     personal: {
