@@ -46,8 +46,9 @@ export async function checkDeclaredPurpose(
   const value = request.headers[PURPOSE_HEADER];
   if (value === undefined) return;
   if (typeof value !== 'string' || !PURPOSE_KEY.test(value)) throw missingPurpose();
-  await checkKnownPurpose(kernel, request, tenantId, value, `headers/${PURPOSE_HEADER}`);
+  // One read of the policy for the whole check: it runs at the door of every staff request.
   const { policy } = await kernel.policies.current(tenantId);
+  assertPurposeOfPolicy(policy, request, value, `headers/${PURPOSE_HEADER}`);
   const routePurpose = typeof purposeOfRoute === 'function' ? purposeOfRoute(policy) : purposeOfRoute;
   if (routePurpose === undefined && !route.authorityNames && authorityPurposeKeys(policy).includes(value)) {
     // Data goes to an authority only through a request a second person approved (decision 0151):
@@ -83,6 +84,10 @@ export async function checkKnownPurpose(
   path: string,
 ): Promise<void> {
   const { policy } = await kernel.policies.current(tenantId);
+  assertPurposeOfPolicy(policy, request, value, path);
+}
+
+function assertPurposeOfPolicy(policy: Policy, request: FastifyRequest, value: string, path: string): void {
   if (findPurpose(policy, value)) return;
   // The caller can correct itself: the purposes its role may act under (GET /api/v1/me/purposes).
   const validPurposes = request.staff
