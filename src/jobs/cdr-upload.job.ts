@@ -15,14 +15,27 @@ export const CDR_UPLOAD_JOB = 'cdr-uploads';
  * whose run died half-way: the import's deduplication makes a second run add only what is
  * missing), removes kept rejected lines whose time is up, and spool files nobody waits for.
  */
-export async function runCdrUploads(settings: CdrUploadRunSettings, logger: Logger): Promise<void> {
+export async function runCdrUploads(
+  settings: CdrUploadRunSettings,
+  logger: Logger,
+  stopping?: AbortSignal,
+): Promise<void> {
   try {
-    await forEachTenant(settings.kernel, logger, CDR_UPLOAD_JOB, async (tenant) => {
-      const imported = await runWaitingUploads(settings, tenant.tenantId);
-      const removed = await removeExpiredRejects(settings.kernel, tenant.tenantId);
-      if (imported > 0 || removed > 0)
-        logger.info({ tenantId: tenant.tenantId, imported, rejectsRemoved: removed }, 'call-record uploads');
-    });
+    await forEachTenant(
+      settings.kernel,
+      logger,
+      CDR_UPLOAD_JOB,
+      async (tenant) => {
+        const imported = await runWaitingUploads(settings, tenant.tenantId, stopping);
+        const removed = await removeExpiredRejects(settings.kernel, tenant.tenantId);
+        if (imported > 0 || removed > 0)
+          logger.info(
+            { tenantId: tenant.tenantId, imported, rejectsRemoved: removed },
+            'call-record uploads',
+          );
+      },
+      stopping,
+    );
   } finally {
     // The spool is swept whatever a tenant did (each tenant's failure is logged by forEachTenant).
     await sweepSpool(settings.kernel, settings.spoolDir);
@@ -37,6 +50,7 @@ export function cdrUploadJob(settings: CdrUploadRunSettings, logger: Logger): Jo
     name: CDR_UPLOAD_JOB,
     cron: '* * * * *',
     recoverable: true,
-    run: () => runCdrUploads(settings, logger),
+    // A stop ends an import at its next batch boundary, back in the queue (decision 0836).
+    run: (stopping) => runCdrUploads(settings, logger, stopping),
   };
 }

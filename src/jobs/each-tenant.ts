@@ -27,9 +27,12 @@ export async function forEachTenant(
   logger: Logger,
   job: string,
   work: (tenant: Tenant) => Promise<void>,
+  /** A stop: the tenants not yet reached wait for the next run (decision 0836). */
+  stopping?: AbortSignal,
 ): Promise<void> {
   const failed: TenantFailure[] = [];
   for (const tenant of await kernel.tenants.list()) {
+    if (stopping?.aborted) break;
     try {
       await work(tenant);
     } catch (error) {

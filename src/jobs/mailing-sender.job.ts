@@ -19,17 +19,27 @@ export function mailingSenderJob(deps: ConsentDeps): JobDefinition {
     name: MAILING_SENDER_JOB,
     cron: '* * * * *',
     recoverable: true,
-    run: async () => {
+    run: async (stopping) => {
       // One tenant's trouble (no policy, a DKIM key it cannot open) does not hold back the others'
       // mailings; the run fails naming it and is retried, and the outbox sends no one twice.
-      await forEachTenant(deps.kernel, deps.logger, MAILING_SENDER_JOB, async (tenant) => {
-        const erased = await expireSignups(deps, tenant.tenantId);
-        if (erased > 0)
-          deps.logger.info({ tenantId: tenant.tenantId, erased }, 'expired newsletter sign-ups erased');
-        const result = await sendQueuedMailings(deps, { tenantId: tenant.tenantId });
-        if (result.sent + result.skipped + result.bounced + result.uncertain > 0)
-          deps.logger.info({ tenantId: tenant.tenantId, ...result }, 'mailings sent');
-      });
+      await forEachTenant(
+        deps.kernel,
+        deps.logger,
+        MAILING_SENDER_JOB,
+        async (tenant) => {
+          const erased = await expireSignups(deps, tenant.tenantId);
+          if (erased > 0)
+            deps.logger.info({ tenantId: tenant.tenantId, erased }, 'expired newsletter sign-ups erased');
+          // A stop ends the sending between two mails; the next run sends the rest (decision 0836).
+          const result = await sendQueuedMailings(deps, {
+            tenantId: tenant.tenantId,
+            ...(stopping ? { stopping } : {}),
+          });
+          if (result.sent + result.skipped + result.bounced + result.uncertain > 0)
+            deps.logger.info({ tenantId: tenant.tenantId, ...result }, 'mailings sent');
+        },
+        stopping,
+      );
     },
   };
 }

@@ -110,6 +110,31 @@ describe('a bounded stop (decision 0785)', () => {
     expect(lines[0]).not.toHaveProperty('httpRequests');
   });
 
+  it('a job the queue cut after its grace: every step runs, the checkpoint is taken, but the stop is not clean and names the job (decision 0836)', async () => {
+    const { lines, logger } = capturingLogger();
+    const steps: string[] = [];
+    const outcome = await stopWithinLimits(
+      plan(steps, {
+        stopJobs: () => {
+          steps.push('stopJobs');
+          return Promise.resolve({ cut: ['cdr-uploads'] });
+        },
+      }),
+      logger,
+      LIMITS,
+    );
+    expect(outcome).toEqual({ clean: false });
+    expect(steps).toEqual(['closeHttp', 'stopJobs', 'checkpoint', 'closePools', 'stopServer']);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 50,
+      checkpoint: 'taken',
+      jobsCut: ['cdr-uploads'],
+      msg: "stop not clean: the job cdr-uploads was still running when the job queue's grace ended and cut (the next start goes on with it)",
+    });
+    expect(lines[0]).not.toHaveProperty('waitingFor');
+  });
+
   it('a checkpoint that fails: the rest of the stop runs, the stop is not clean', async () => {
     const { lines, logger } = capturingLogger();
     const steps: string[] = [];

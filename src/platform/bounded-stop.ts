@@ -8,8 +8,11 @@ import type { Logger } from './logger.js';
 export interface StopPlan {
   /** The HTTP server closes once its running requests have answered; nothing new starts. */
   closeHttp(): Promise<void>;
-  /** Then the job queue stops, its running jobs within its own grace. */
-  stopJobs(): Promise<void>;
+  /**
+   * Then the job queue stops, its running jobs within its own grace; names the jobs it cut (still
+   * running when the grace was over, decision 0836).
+   */
+  stopJobs(): Promise<{ cut: readonly string[] } | void>;
   /** What the HTTP server still serves, said when the stop gives up on it (decision 0811). */
   httpInFlight?(): { requests: number; connections: number } | undefined;
   /** Whether the database answers now (the request pool's probe); asked at once, beside `drain`. */
@@ -62,10 +65,11 @@ export async function stopWithinLimits(
 ): Promise<StopOutcome> {
   const started = Date.now();
   // Written by the steps and the probe as they go; read once the stop ends or gives up.
-  const state: { stage: Stage; checkpoint: CheckpointOutcome; silent: boolean } = {
+  const state: { stage: Stage; checkpoint: CheckpointOutcome; silent: boolean; cut: readonly string[] } = {
     stage: 'HTTP requests',
     checkpoint: 'not reached',
     silent: false,
+    cut: [],
   };
   let giveUp: () => void = () => undefined;
   const gaveUp = new Promise<'late'>((resolve) => {
@@ -89,7 +93,7 @@ export async function stopWithinLimits(
   const steps = async (): Promise<'done'> => {
     await plan.closeHttp();
     state.stage = 'jobs';
-    await plan.stopJobs();
+    state.cut = (await plan.stopJobs())?.cut ?? [];
     state.stage = 'audit checkpoint';
     if (await answers) {
       try {
@@ -114,8 +118,8 @@ export async function stopWithinLimits(
     clearTimeout(timer);
   }
   if (ended === 'late') plan.abandonServer();
-  const { stage, checkpoint, silent } = state;
-  if (ended === 'done' && checkpoint === 'taken') return { clean: true };
+  const { stage, checkpoint, silent, cut } = state;
+  if (ended === 'done' && checkpoint === 'taken' && cut.length === 0) return { clean: true };
   const inFlight = ended === 'late' && stage === 'HTTP requests' ? plan.httpInFlight?.() : undefined;
   logger.error(
     {
@@ -123,10 +127,11 @@ export async function stopWithinLimits(
       database: silent ? 'silent' : 'answered',
       ...(ended === 'late' ? { waitingFor: stage } : {}),
       ...(inFlight ? { httpRequests: inFlight.requests, httpConnections: inFlight.connections } : {}),
+      ...(cut.length > 0 ? { jobsCut: cut } : {}),
       stoppedAfterMs: Date.now() - started,
       limitMs: limits.totalMs,
     },
-    uncleanStopMessage(ended, stage, checkpoint, silent, inFlight),
+    uncleanStopMessage(ended, stage, checkpoint, silent, inFlight, cut),
   );
   return { clean: false };
 }
@@ -137,9 +142,16 @@ function uncleanStopMessage(
   checkpoint: CheckpointOutcome,
   silent: boolean,
   inFlight: { requests: number; connections: number } | undefined,
+  cut: readonly string[],
 ): string {
   const parts: string[] = [];
   if (silent) parts.push('the database did not answer');
+  if (cut.length > 0) {
+    const jobs = cut.length === 1 ? `job ${cut[0]} was` : `jobs ${cut.join(', ')} were`;
+    parts.push(
+      `the ${jobs} still running when the job queue's grace ended and cut (the next start goes on with it)`,
+    );
+  }
   if (checkpoint !== 'taken') {
     parts.push(
       `the audit checkpoint was ${checkpoint === 'failed' ? 'not written' : checkpoint} (the next start takes it)`,

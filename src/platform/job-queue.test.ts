@@ -179,3 +179,71 @@ describe('stopping the queue waits for the server to close its pool’s connecti
     }
   }, 90_000);
 });
+
+describe('a stop tells the running jobs (decision 0836)', () => {
+  /** A logger whose lines are kept, parsed. */
+  function capturing() {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = createLogger({
+      level: 'info',
+      destination: new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
+          done();
+        },
+      }),
+    });
+    return { lines, logger };
+  }
+
+  it('a run that ends when told is waited for and cut by nothing; a run that goes on past the grace is named as cut, and its failure under the closed pools is no error line', async () => {
+    const { lines, logger } = capturing();
+    const queue = await startJobQueue({
+      connectionString: database.ownerUrl,
+      logger,
+      pollingIntervalSeconds: 0.5,
+      stopGraceMs: 1000,
+    });
+    let politeStarted = false;
+    let politeEnded = false;
+    let stubbornStarted = false;
+    let releaseStubborn: (error: Error) => void = () => undefined;
+    await queue.register({
+      name: 'stop-polite',
+      async run(stopping) {
+        politeStarted = true;
+        while (!stopping?.aborted) await sleep(20);
+        politeEnded = true;
+      },
+    });
+    await queue.register({
+      name: 'stop-stubborn',
+      run: () => {
+        stubbornStarted = true;
+        // Ignores the signal; fails only later, as a run does when the pools close under it.
+        return new Promise<void>((_resolve, reject) => {
+          releaseStubborn = reject;
+        });
+      },
+    });
+    await queue.runNow('stop-polite');
+    await queue.runNow('stop-stubborn');
+    for (let waited = 0; !(politeStarted && stubbornStarted); waited += 50) {
+      if (waited > 30_000) throw new Error('the jobs did not start');
+      await sleep(50);
+    }
+    const stopped = await queue.stop();
+    expect(politeEnded).toBe(true);
+    expect(stopped).toEqual({ cut: ['stop-stubborn'] });
+    releaseStubborn(new Error('Cannot use a pool after calling end on the pool'));
+    await sleep(50);
+    expect(lines.filter((line) => Number(line.level) >= 50)).toEqual([]);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 40,
+        job: 'stop-stubborn',
+        msg: expect.stringMatching(/ended by the stop/),
+      }),
+    );
+  }, 60_000);
+});

@@ -3,6 +3,7 @@ import PgBoss from 'pg-boss';
 import { endWhenClosed } from './db.js';
 import { describeUnexpected } from './errors.js';
 import { jobFailureLog } from './job-failure-log.js';
+import { JobStopped } from './job-stop.js';
 import type { Logger } from './logger.js';
 import { outsideRequest } from './request-scope.js';
 import { namedConnectionString, type ServerApplicationName } from './server-sessions.js';
@@ -14,13 +15,19 @@ import { namedConnectionString, type ServerApplicationName } from './server-sess
  */
 export const JOB_SCHEMA = 'kluis_jobs';
 
+export { JobStopped };
+
 /** One kind of scheduled work: what runs, and when (cron, UTC, minute granularity). */
 export interface JobDefinition {
   name: string;
   /** Cron expression; omitted for jobs that only run when sent (`runNow`). */
   cron?: string;
-  /** Must be idempotent: the queue delivers at least once (a crashed worker's job is retried). */
-  run(): Promise<void>;
+  /**
+   * Must be idempotent: the queue delivers at least once (a crashed worker's job is retried).
+   * `stopping` is aborted when the process stops: a long run ends at its next batch boundary
+   * (its work left to the next run) instead of being cut by the closing pools (decision 0836).
+   */
+  run(stopping?: AbortSignal): Promise<void>;
   /**
    * The run guards its own work with advisory locks (a second run beside a live one only skips
    * what the first holds). A run whose process died is then failed within a minute instead of
@@ -36,8 +43,24 @@ export interface JobQueue {
   runNow(name: string): Promise<void>;
   /** Resolves once no job of this name waits or runs (tests, shutdown ordering). */
   drain(name: string, timeoutMs?: number): Promise<void>;
-  stop(): Promise<void>;
+  /**
+   * Tells the running jobs to stop, waits for them within the grace (`stopGraceMs`), then ends the
+   * queue's connections. Says which jobs still ran when the grace was over (decision 0836).
+   */
+  stop(): Promise<JobQueueStop>;
 }
+
+/** What a stop of the queue left behind. */
+export interface JobQueueStop {
+  /** The jobs whose run this process was still running when the grace was over: they are cut. */
+  cut: string[];
+}
+
+/**
+ * How long a stop waits for running jobs once told (pg-boss's graceful stop, decision 0785): the
+ * jobs that honour `stopping` end within a batch; one still running then is cut (decision 0836).
+ */
+export const JOB_STOP_GRACE_MS = 20_000;
 
 export interface JobQueueOptions {
   /** The owner connection: pg-boss creates and migrates its own schema. */
@@ -51,6 +74,8 @@ export interface JobQueueOptions {
   claimGraceSeconds?: number;
   /** How long stop() waits for the server to close the queue's pool's connections; ms, for tests (decision 0763). */
   closeWaitMs?: number;
+  /** How long stop() waits for running jobs; ms, for tests (JOB_STOP_GRACE_MS). */
+  stopGraceMs?: number;
 }
 
 /** A live run holds this session lock (keyed by the job's id) for as long as its handler runs. */
@@ -109,6 +134,12 @@ async function startQueue(options: JobQueueOptions): Promise<JobQueue> {
   const opened: (() => Promise<pg.Client> | null)[] = [];
   /** The ids of the recoverable runs this process is running now: never judged here (decision 0545). */
   const running = new Set<string>();
+  /** Every run of this process in progress, by job name (a stop says which it cut, decision 0836). */
+  const inProgress = new Map<object, string>();
+  /** Aborted when the queue stops: the jobs' stop signal. */
+  const stopping = new AbortController();
+  /** Set once the stop has ended the queue's pool. */
+  let closed = false;
 
   /** One query on one of the queue's own connections, after every query asked of it before. */
   type SerialQuery = <R extends pg.QueryResultRow>(
@@ -212,6 +243,37 @@ async function startQueue(options: JobQueueOptions): Promise<JobQueue> {
     }
   };
 
+  /** Runs `job` once; what it threw, unless the stop ended it (decision 0836). */
+  const runOnce = async (
+    job: JobDefinition,
+    claimed: { id: string } | undefined,
+  ): Promise<{ error: unknown } | undefined> => {
+    const run = {};
+    inProgress.set(run, job.name);
+    try {
+      const work = () => job.run(stopping.signal);
+      if (job.recoverable === true && claimed) await underRunLock(claimed.id, work);
+      else await work();
+    } catch (error) {
+      if (!stopping.signal.aborted) {
+        failures.failed(job.name, error);
+        return { error };
+      }
+      // Ended by the stop (JobStopped), or cut by it (the pools closed under it): the stop's own
+      // line names a cut job, and the next run goes on with its work.
+      if (!(error instanceof JobStopped))
+        logger.warn(
+          { job: job.name, err: describeUnexpected(error) },
+          'job run ended by the stop; the next run goes on with its work',
+        );
+      return undefined;
+    } finally {
+      inProgress.delete(run);
+    }
+    failures.succeeded(job.name);
+    return undefined;
+  };
+
   return {
     async register(job) {
       if (names.has(job.name)) throw new Error(`job ${job.name} registered twice`);
@@ -234,14 +296,11 @@ async function startQueue(options: JobQueueOptions): Promise<JobQueue> {
       // job as that request: its entries would name it for good (decision 0761).
       const runJob = (claimed: { id: string } | undefined): Promise<void> =>
         outsideRequest(async () => {
-          try {
-            if (job.recoverable === true && claimed) await underRunLock(claimed.id, () => job.run());
-            else await job.run();
-          } catch (error) {
-            failures.failed(job.name, error);
-            throw error;
-          }
-          failures.succeeded(job.name);
+          const failure = await runOnce(job, claimed);
+          // A run that outlived the stop's grace: pg-boss failed it already and would now record
+          // its end on the ended pool (an unhandled rejection). It is left unsettled (decision 0836).
+          if (closed) return new Promise<void>(() => undefined);
+          if (failure) throw failure.error;
         });
       await outsideRequest(() =>
         boss.work(job.name, { pollingIntervalSeconds: polling, batchSize: 1 }, ([claimed]) =>
@@ -264,12 +323,19 @@ async function startQueue(options: JobQueueOptions): Promise<JobQueue> {
     },
     async stop() {
       clearInterval(recoverTimer);
-      await boss.stop({ graceful: true, wait: true, timeout: 20_000 });
+      stopping.abort();
+      await boss.stop({ graceful: true, wait: true, timeout: options.stopGraceMs ?? JOB_STOP_GRACE_MS });
+      // pg-boss's wait may end before our handler does (it failed the run): still running is cut.
+      const cut = [...new Set(inProgress.values())].sort();
+      if (cut.length > 0)
+        logger.warn({ jobs: cut }, 'jobs still running after the stop grace are cut; the next run goes on');
+      closed = true;
       await endPool();
       for (const take of opened) {
         const client = await take()?.catch(() => null);
         await client?.end().catch(() => undefined);
       }
+      return { cut };
     },
   };
 }

@@ -35,6 +35,8 @@ export interface SendOptions {
   onProgress?: (done: number) => void;
   /** Waits between mails (tests pass a no-op clock); default real time. */
   sleep?: (ms: number) => Promise<void>;
+  /** A stop: no further mail is claimed; the rows left stay pending for the next run (0836). */
+  stopping?: AbortSignal;
 }
 
 /**
@@ -55,6 +57,7 @@ export async function sendQueuedMailings(deps: ConsentDeps, options: SendOptions
     return query.orderBy('mailing_id').execute();
   });
   for (const mailing of mailings) {
+    if (options.stopping?.aborted) break;
     await sendMailing(deps, tenant, mailing.mailing_id, mailing.purpose, result, options);
   }
   return result;
@@ -121,6 +124,7 @@ async function sendMailing(
   const controller = controllerName(policy);
   let count = 0;
   for (;;) {
+    if (options.stopping?.aborted) return;
     const claimed = await claimNext(kernel, tenantId, mailingId);
     if (!claimed) break;
     const started = Date.now();

@@ -9,6 +9,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import type { Actor } from '../../kernel/gate/gate.js';
 import { isDatabaseUnavailable } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
+import { JobStopped } from '../../platform/job-stop.js';
 import { CALL_BILLING_PURPOSE } from './cdr-import.service.js';
 
 export type ImportStatus = 'queued' | 'running' | 'finished' | 'failed';
@@ -135,7 +136,8 @@ export class ImportLog {
   async fail(error: unknown, counts: ImportCounts): Promise<void> {
     await this.#writing.catch(() => undefined);
     this.#latest = undefined;
-    if (this.#isResumable && isDatabaseUnavailable(error)) {
+    // A lost database or a stop (decision 0836): the next run resumes it.
+    if (this.#isResumable && (isDatabaseUnavailable(error) || error instanceof JobStopped)) {
       await this.#update({ counts, status: 'queued' });
       return;
     }

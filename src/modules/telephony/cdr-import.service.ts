@@ -20,6 +20,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { normalisePhoneNumber } from '../../kernel/identifiers/phone.js';
 import { acceptedWindow } from '../../platform/date-window.js';
 import { AppError } from '../../platform/errors.js';
+import { JobStopped } from '../../platform/job-stop.js';
 import {
   AttributionIndex,
   isChargeableDirection,
@@ -88,6 +89,11 @@ export interface CdrImportOptions {
   batchSize?: number;
   actor?: Actor;
   onProgress?: (progress: CdrImportProgress) => void;
+  /**
+   * A stop (the upload job's, decision 0836): the import ends after the batch it is writing, with
+   * JobStopped; a resumable import (importId) goes back in the queue, the next run adds the rest.
+   */
+  stopping?: AbortSignal;
 }
 
 export interface ImportReject {
@@ -222,6 +228,10 @@ export async function importCdrFile(
           await writer.submit(batch, onWritten);
           batch = new Batch();
           target = Math.min(batchSize, target * 2);
+          if (options.stopping?.aborted) {
+            await writer.drain();
+            throw new JobStopped(`call-record import ${log.importId ?? ''}`.trim());
+          }
         }
       }
     }

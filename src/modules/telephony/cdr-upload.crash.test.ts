@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../../test/cli.js';
@@ -12,6 +13,7 @@ import { CDR_UPLOAD_JOB, cdrUploadJob, runCdrUploads } from '../../jobs/cdr-uplo
 import { JOB_SCHEMA, startJobQueue } from '../../platform/job-queue.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { systemClock } from '../../platform/clock.js';
+import { createLogger } from '../../platform/logger.js';
 import type { Tenant } from '../tenants/index.js';
 import { answeredCall, bulkConnection, registerCustomers, tempDir } from './telephony.test-helpers.js';
 
@@ -211,4 +213,70 @@ describe('an uploaded import killed half-way (decision 0360)', () => {
     expect(await storedCalls()).toBe(before + 7);
     expect(await readdir(spoolDir)).toEqual([]);
   }, 120_000);
+
+  it("VX-5: a stop during an upload import ends it at a batch boundary within the queue's grace, back in the queue; the next run adds the rest, nothing lost or doubled, no error line (decision 0836)", async () => {
+    const lines = Array.from({ length: 600 }, (_, index) => {
+      const start = new Date(Date.UTC(2024, 5, 7, 8, 0, 0) + index * 60_000).toISOString();
+      return answeredCall(`s.${index}`, '056223344', '0470123456', start.replace('T', ' ').slice(0, 19), 60);
+    });
+    const importId = await upload('stopped.csv', lines);
+    const before = await storedCalls();
+    const logged: Array<Record<string, unknown>> = [];
+    const logger = createLogger({
+      level: 'info',
+      destination: new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          logged.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
+          done();
+        },
+      }),
+    });
+    const committed = async (): Promise<number> =>
+      count(
+        'select committed_rows::int as n from call_record_imports where tenant_id = $1 and import_id = $2',
+        [voxtra.tenantId, importId],
+      );
+
+    // A server's queue runs the import in batches of 3 rows; once some have committed, it stops.
+    const queue = await startJobQueue({
+      connectionString: database.ownerUrl,
+      logger,
+      pollingIntervalSeconds: 1,
+    });
+    await queue.register(
+      cdrUploadJob({ kernel, connection: bulkConnection(database), spoolDir, batchSize: 3 }, logger),
+    );
+    await queue.runNow(CDR_UPLOAD_JOB);
+    expect(await pollUntil(async () => String((await committed()) > 0), 'true')).toBe('true');
+    const stopped = await queue.stop();
+
+    expect(stopped).toEqual({ cut: [] });
+    const status = await runAsOwner<{ status: string }>(
+      database.ownerUrl,
+      'select status from call_record_imports where tenant_id = $1 and import_id = $2',
+      [voxtra.tenantId, importId],
+    );
+    expect(status.rows[0]?.status).toBe('queued');
+    const storedAtStop = (await storedCalls()) - before;
+    expect(storedAtStop).toBeGreaterThan(0);
+    expect(storedAtStop).toBeLessThan(600);
+    expect(storedAtStop % 3).toBe(0); // whole batches
+    expect(await committed()).toBe(storedAtStop);
+    expect(await readdir(spoolDir)).toHaveLength(1);
+    expect(logged.filter((line) => Number(line.level) >= 50)).toEqual([]);
+    expect(JSON.stringify(logged)).not.toMatch(/terminating connection|Cannot use a pool/);
+
+    // The next start's run goes on with it.
+    await runUploads();
+    expect(await importCounts(importId)).toMatchObject({
+      status: 'finished',
+      linesRead: 600,
+      imported: 600,
+      duplicates: 0,
+      rejected: 0,
+    });
+    expect(await storedCalls()).toBe(before + 600);
+    expect(await distinctCalls()).toBe(before + 600);
+    expect(await readdir(spoolDir)).toEqual([]);
+  }, 180_000);
 });

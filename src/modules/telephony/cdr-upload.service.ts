@@ -185,7 +185,12 @@ function spool(body: Readable, file: string, maxBytes: number): Promise<number> 
  * Imports every upload of the tenant that waits (or whose run died), one after the other. Each is
  * held by a session lock while it runs, so a second process skips it. Returns how many ran.
  */
-export async function runWaitingUploads(settings: CdrUploadRunSettings, tenantId: number): Promise<number> {
+export async function runWaitingUploads(
+  settings: CdrUploadRunSettings,
+  tenantId: number,
+  /** A stop: the running import ends at its next batch boundary, back in the queue (0836). */
+  stopping?: AbortSignal,
+): Promise<number> {
   const waiting = await settings.kernel.plain(tenantId, (tx) =>
     tx
       .selectFrom('call_record_imports')
@@ -197,8 +202,9 @@ export async function runWaitingUploads(settings: CdrUploadRunSettings, tenantId
   );
   let ran = 0;
   for (const row of waiting) {
+    if (stopping?.aborted) break;
     const format = isUploadFormat(row.format) ? row.format : 'auto';
-    if (await runUpload(settings, tenantId, Number(row.import_id), format)) ran += 1;
+    if (await runUpload(settings, tenantId, Number(row.import_id), format, stopping)) ran += 1;
   }
   return ran;
 }
@@ -208,6 +214,7 @@ async function runUpload(
   tenantId: number,
   importId: number,
   format: UploadFormat,
+  stopping: AbortSignal | undefined,
 ): Promise<boolean> {
   const { kernel } = settings;
   const lock = await openCopyConnection(settings.connection);
@@ -243,6 +250,7 @@ async function runUpload(
           importId,
           rejectFile: null,
           ...(settings.batchSize === undefined ? {} : { batchSize: settings.batchSize }),
+          ...(stopping ? { stopping } : {}),
           onReject: (reject) => {
             if (rejects.length < MAX_KEPT_REJECTS) rejects.push(reject);
           },
@@ -254,7 +262,7 @@ async function runUpload(
       );
     } catch (error) {
       // importCdrFile put a final failure on record (layout, a refusal's code), or, for a lost
-      // database, put the import back in the queue (decision 0675).
+      // database or a stop, put the import back in the queue (decisions 0675, 0836).
       failure = error;
     }
     // The spool goes only once the end is on record; a lost database leaves it for the next run
