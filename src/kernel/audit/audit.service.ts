@@ -90,6 +90,7 @@ export interface AuditDeps {
 
 const DRAIN = Symbol('drain');
 const PARKED = Symbol('parked');
+const PREPARED = Symbol('prepared');
 
 /** Where a trail's inline entries are signed and chained (its transaction's tenant and pool). */
 interface TrailContext {
@@ -126,6 +127,8 @@ export class AuditTrail {
   #closed = false;
   /** An inline entry went to audit_pending: the chainer runs after commit. */
   #parked = false;
+  /** The append statement built ahead of the commit by `prepareAppend`, and what it was built from. */
+  #prepared: PreparedAppend | undefined;
 
   constructor(clock: Clock, context?: TrailContext) {
     this.#clock = clock;
@@ -171,6 +174,41 @@ export class AuditTrail {
     };
   }
 
+  /**
+   * Builds the statement that appends the events recorded so far (pseudonyms, chain links,
+   * signatures) on the next turn of the event loop, while the caller's last statement runs on the
+   * server, instead of after it (decision 0830). For a work whose last statement is long and whose
+   * entries are many subjects' (the invoice batch's). The commit uses it only if nothing it was
+   * built from changed since: the same events, the same head guessed, the same `behind`; else
+   * (or if building failed) the statement is built at commit as before.
+   */
+  prepareAppend(): void {
+    this.#assertOpen();
+    const context = this.#context;
+    const events = [...this.#events];
+    if (!context || events.length === 0 || events.length > WITH_COMMIT_MAX) return;
+    const { deps, tenantId } = context;
+    const behind = this.#parked || chainRunPending(deps.db, tenantId);
+    const statement = new Promise((resolve) => setImmediate(resolve)).then(() =>
+      appendStatement(deps, tenantId, events, behind),
+    );
+    // Used, or its failure met again, at commit.
+    statement.catch(() => undefined);
+    this.#prepared = { events, behind, statement };
+  }
+
+  /** The prepared append, if it was built from exactly `events` and `behind` (decision 0830). */
+  [PREPARED](
+    events: readonly RecordedAuditEvent[],
+    behind: boolean,
+  ): PreparedAppend['statement'] | undefined {
+    const prepared = this.#prepared;
+    this.#prepared = undefined;
+    if (!prepared || prepared.behind !== behind || prepared.events.length !== events.length) return undefined;
+    if (prepared.events.some((event, at) => event !== events[at])) return undefined;
+    return prepared.statement;
+  }
+
   #assertOpen(): void {
     if (this.#closed) {
       throw new Error('audit trail of a finished transaction: record events inside the withAudit callback');
@@ -192,6 +230,13 @@ export class AuditTrail {
     this.#events = [];
     return events;
   }
+}
+
+/** An append statement built ahead of the commit (`AuditTrail.prepareAppend`). */
+interface PreparedAppend {
+  events: readonly RecordedAuditEvent[];
+  behind: boolean;
+  statement: Promise<AppendStatement>;
 }
 
 export interface AuditedTx {
@@ -229,7 +274,11 @@ export async function withAudit<T>(
           const behind = audit[PARKED] || chainRunPending(deps.db, tenantId);
           const events = audit[DRAIN]();
           readsOnly = events.every((event) => event.action === 'read');
-          return { value: result, appending: await appendEvents(tx, deps, tenantId, events, behind) };
+          const prepared = audit[PREPARED](events, behind);
+          return {
+            value: result,
+            appending: await appendEvents(tx, deps, tenantId, events, behind, prepared),
+          };
         },
         // It sent nothing: the entries are the transaction, one query of their own (decision 0650).
         alone: async (result) => {
@@ -440,10 +489,16 @@ async function appendEvents(
   tenantId: number,
   events: RecordedAuditEvent[],
   behind = false,
+  prepared?: Promise<AppendStatement>,
 ): Promise<Appended | { afterCommit: Promise<Appended> }> {
   if (events.length === 0) return 'none';
   if (events.length <= WITH_COMMIT_MAX) {
-    const { statement, settle } = await appendStatement(deps, tenantId, events, behind);
+    // Built ahead (decision 0830) and still on the head this process last wrote; else built now.
+    const ahead = prepared && (await prepared.catch(() => undefined));
+    const { statement, settle } =
+      ahead && ahead.guess === guessedHead(deps.db, tenantId, behind)
+        ? ahead
+        : await appendStatement(deps, tenantId, events, behind);
     const answer = commitWith<Record<string, unknown>>(tx, statement);
     if (answer) {
       const settled = answer.then((rows) => settle(rows[0]));
@@ -489,6 +544,18 @@ async function appendEvents(
   return 'chained';
 }
 
+/** The statement that appends a batch with the commit, the head it guessed, and how to read its answer. */
+interface AppendStatement {
+  statement: string;
+  guess: AuditHead | undefined;
+  settle: (row: Record<string, unknown> | undefined) => Appended;
+}
+
+/** The head an append chains onto: the one this process last wrote, unless it queues behind pending entries. */
+function guessedHead(db: Db, tenantId: number, behind: boolean): AuditHead | undefined {
+  return behind ? undefined : lastHeads(db).get(tenantId);
+}
+
 /**
  * The one statement that appends a batch of at most WITH_COMMIT_MAX events (decision 0481), and
  * how to read its answer. Signed both ways before it is sent: chained onto the head this process
@@ -499,12 +566,12 @@ async function appendStatement(
   tenantId: number,
   events: RecordedAuditEvent[],
   behind: boolean,
-): Promise<{ statement: string; settle: (row: Record<string, unknown> | undefined) => Appended }> {
+): Promise<AppendStatement> {
   stopIfHeadersOnly('an audit entry');
   const { keys } = deps;
   const pseudonyms = await pseudonymize(keys, tenantId, events);
   const heads = lastHeads(deps.db);
-  const guess = behind ? undefined : heads.get(tenantId);
+  const guess = guessedHead(deps.db, tenantId, behind);
   const chained = guess ? await chainEvents(keys, tenantId, pseudonyms, events, guess) : undefined;
   const pending = await signPending(keys, tenantId, pseudonyms, events);
   const statement = appendOrParkSql(
@@ -514,6 +581,7 @@ async function appendStatement(
   );
   return {
     statement,
+    guess,
     settle: (row) => {
       const outcome = appendOrParkOutcome(row);
       if (outcome === 'chained' && chained) heads.set(tenantId, chained.head);

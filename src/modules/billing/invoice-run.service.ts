@@ -503,13 +503,17 @@ export async function runInvoices(
         await advanceCounter(atx.tx, 'F', year, drafts.length);
         const ids = await insertInvoices(atx.tx, billing.grant, drafts);
         if (sqlDraftedOf && drafting) {
-          await insertCallGroupLines(
+          const writing = insertCallGroupLines(
             atx.tx,
             billing.grant,
             calls.grant,
             drafting,
             sqlTargets.map(({ draft, ...target }) => ({ ...target, invoiceId: ids[draft] ?? 0 })),
           );
+          // The batch's audit entries (two gate decisions of 5,000 subjects each) are signed while
+          // the server writes the calls lines, not after (decision 0830).
+          atx.audit.prepareAppend();
+          await writing;
         }
       }
       // Crash tests: a kill here loses the batch's invoices, numbers and audit entries together.
