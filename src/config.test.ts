@@ -75,4 +75,19 @@ describe('configuration', () => {
       /KLUIS_NOPE: unknown setting in KLUIS_CONFIG file/,
     );
   });
+
+  it('KLUIS_MAIL_FROM: a relay off this machine with the .localhost sender stops startup naming the setting; a loopback relay keeps the default (decision 0837)', () => {
+    expect(() => loadConfig({ KLUIS_SMTP_URL: 'smtp://relay.example:587' }, '/srv')).toThrow(
+      /KLUIS_MAIL_FROM/,
+    );
+    expect(
+      loadConfig(
+        { KLUIS_SMTP_URL: 'smtp://relay.example:587', KLUIS_MAIL_FROM: 'privacy@provider.example' },
+        '/srv',
+      ).mail,
+    ).toEqual({ smtpUrl: 'smtp://relay.example:587', from: 'privacy@provider.example' });
+    expect(loadConfig({ KLUIS_SMTP_URL: 'smtp://127.0.0.1:1025' }, '/srv').mail.from).toBe(
+      'no-reply@kluis.localhost',
+    );
+  });
 });

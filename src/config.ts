@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { deliversThrough, DEVELOPMENT_MAIL_FROM } from './platform/mail-relay.js';
 
 /**
  * Configuration is read once, from the environment and an optional JSON file named by
@@ -43,7 +44,7 @@ const settingsSchema = z.object({
     .string()
     .regex(/^smtps?:\/\//, 'expected an smtp:// or smtps:// URL')
     .optional(),
-  KLUIS_MAIL_FROM: z.string().email('expected an e-mail address').default('no-reply@kluis.localhost'),
+  KLUIS_MAIL_FROM: z.string().email('expected an e-mail address').default(DEVELOPMENT_MAIL_FROM),
   KLUIS_CONFIG: z.string().min(1).optional(),
   // The gated statement as a named statement per connection (decision 0770); false behind a pooler
   // in transaction mode that does not keep named statements (PgBouncer before 1.21).
@@ -160,6 +161,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   const settings = result.data;
+  // Mail to real people from a .localhost sender is never meant (decision 0837).
+  if (deliversThrough(settings.KLUIS_SMTP_URL) && /\.localhost$/i.test(settings.KLUIS_MAIL_FROM))
+    throw new ConfigError([
+      'KLUIS_MAIL_FROM: set the sender address of outgoing mail (an address of your own domain) when KLUIS_SMTP_URL relays mail off this machine',
+    ]);
   const dataDir = path.resolve(cwd, settings.KLUIS_DATA_DIR);
   const displayHost =
     settings.KLUIS_HOST === '127.0.0.1' || settings.KLUIS_HOST === '0.0.0.0'

@@ -32,6 +32,7 @@ export const ERROR_CODES = [
   'consent_missing',
   'subject_erased',
   'erasure_held',
+  'mail_not_signed',
   'payload_too_large',
   'database_unavailable',
   'database_busy',

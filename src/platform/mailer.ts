@@ -3,6 +3,7 @@ import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Logger } from './logger.js';
 import { inline } from './mail-text.js';
+import { deliversThrough } from './mail-relay.js';
 
 export interface MailMessage {
   to: string;
@@ -25,6 +26,11 @@ export interface MailMessage {
 
 export interface Mailer {
   send(message: MailMessage): Promise<void>;
+  /**
+   * Mail leaves the machine: a relay is configured (KLUIS_SMTP_URL) whose host is not a loopback
+   * address. Then a mailing goes out only from the tenant's own address, DKIM-signed (decision 0837).
+   */
+  readonly delivers?: boolean;
 }
 
 export interface MailerOptions {
@@ -44,6 +50,7 @@ export function createMailer(options: MailerOptions): Mailer {
     ? nodemailer.createTransport(options.smtpUrl)
     : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
+    delivers: deliversThrough(options.smtpUrl),
     async send(message) {
       const address = message.fromAddress ?? options.from;
       const info = (await transport.sendMail({

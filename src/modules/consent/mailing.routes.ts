@@ -156,7 +156,8 @@ export function registerMailingRoutes(app: FastifyInstance, deps: ConsentDeps): 
       const context = declaredContext(request);
       const answer = await runIdempotently(kernel, request, reply, context.tenantId, {
         status: 202 as const,
-        run: async () => present(await queueMailing(kernel, context, request.params.mailingId)),
+        run: async () =>
+          present(await queueMailing(kernel, context, request.params.mailingId, deps.mailer.delivers)),
       });
       await deps.wakeSender?.().catch(() => undefined);
       return reply.status(answer.status).send(answer.body);

@@ -407,9 +407,11 @@ export async function queueMailing(
   kernel: Kernel,
   context: AccessContext,
   mailingId: number,
+  /** Mail leaves the machine (Mailer.delivers): refused without the tenant's sender and key (0837). */
+  delivers = false,
 ): Promise<Mailing> {
   // Before the transaction: opening the key takes no second connection while this one is held.
-  await assertMailingsCanBeSigned(kernel, context.tenantId);
+  await assertMailingsCanBeSigned(kernel, context.tenantId, delivers);
   const now = kernel.clock.now();
   return kernel.transact(context.tenantId, async (atx) => {
     const mailing = await atx.tx

@@ -10,7 +10,13 @@ import type { MailLanguage } from './consent.tables.js';
 import type { ConsentDeps } from './deps.js';
 import { trackingPurposeOf } from './ledger.service.js';
 import { buildMailingMessage, SIGNED_HEADERS } from './message.js';
-import { dkimKeyProblem, openMailSettings, readMailSettings, type MailSettings } from './settings.service.js';
+import {
+  dkimKeyProblem,
+  openMailSettings,
+  readMailSettings,
+  unsignedMailingProblem,
+  type MailSettings,
+} from './settings.service.js';
 import { controllerName } from './signup.service.js';
 import { selectSignupAddresses } from './signup.repository.js';
 
@@ -112,6 +118,15 @@ async function sendMailing(
   const settings = await openMailSettings(kernel, tenantId, prepared.settings);
   // A key the sender cannot sign with (an Ed25519 key alone, stored before decision 0523) would
   // send the mailing unsigned without a word: it waits, pending, until the key is replaced (0582).
+  // Queued before the relay was configured, or before the settings were emptied: it waits (0837).
+  const unsigned = deps.mailer.delivers ? unsignedMailingProblem(settings) : undefined;
+  if (unsigned) {
+    deps.logger.warn(
+      { tenantId, mailingId, missing: unsigned.missing },
+      'mailing waits: no sender address or DKIM key of the tenant for the SMTP relay',
+    );
+    return;
+  }
   const problem = dkimKeyProblem(settings);
   if (problem) {
     // The problem names the kind of key, never the key (attack S9-5: a garbage key is no Ed25519 one).

@@ -146,11 +146,37 @@ export function dkimKeyProblem(settings: MailSettings | undefined): string | und
 }
 
 /**
+ * What a tenant's mail settings lack for a mailing to leave through a real relay (decision 0837):
+ * its own sender address and a DKIM key; undefined when both are set.
+ */
+export function unsignedMailingProblem(
+  settings: MailSettings | undefined,
+): { missing: string[]; message: string } | undefined {
+  const missing = [...(settings?.fromAddress ? [] : ['fromAddress']), ...(settings?.dkim ? [] : ['dkim'])];
+  if (missing.length === 0) return undefined;
+  return {
+    missing,
+    message: `mail leaves through the SMTP relay (KLUIS_SMTP_URL) only from the tenant's own address, DKIM-signed: set ${missing.join(' and ')} in the mail settings first (PUT /api/v1/mail-settings)`,
+  };
+}
+
+/**
  * Refuses to queue a mailing while the stored DKIM key cannot sign (409 conflict naming the
  * fix): it would otherwise go out unsigned (decision 0582).
  */
-export async function assertMailingsCanBeSigned(kernel: Kernel, tenantId: number): Promise<void> {
+export async function assertMailingsCanBeSigned(
+  kernel: Kernel,
+  tenantId: number,
+  /** Mail leaves the machine (Mailer.delivers): the tenant's own sender and key are required (0837). */
+  delivers = false,
+): Promise<void> {
   const settings = await openMailSettings(kernel, tenantId, await kernel.plain(tenantId, readMailSettings));
+  const unsigned = delivers ? unsignedMailingProblem(settings) : undefined;
+  if (unsigned)
+    throw new AppError('mail_not_signed', 'no sender address or DKIM key for mailings', {
+      publicMessage: unsigned.message,
+      details: { setting: 'mail-settings', missing: unsigned.missing },
+    });
   const problem = dkimKeyProblem(settings);
   if (problem)
     throw new AppError('conflict', 'the stored DKIM key cannot sign', {

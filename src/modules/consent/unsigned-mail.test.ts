@@ -1,0 +1,121 @@
+// Decision 0837: a mailing leaves through a relay that delivers only from the tenant's own
+// address, DKIM-signed; without those settings it is refused and nothing goes out.
+import { generateKeyPairSync } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, testLogger, type TestDatabase } from '../../../test/database.js';
+import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
+import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import type { Mailer } from '../../platform/mailer.js';
+import { DATA_MAP } from '../data-map.js';
+import { createPerson } from '../parties/index.js';
+import type { Tenant } from '../tenants/index.js';
+import { sendQueuedMailings, type ConsentDeps } from './index.js';
+
+const PUBLIC = 'https://news.example';
+let database: TestDatabase;
+let kernel: Kernel;
+let smtp: SmtpSink;
+let app: FastifyInstance;
+let relay: Mailer;
+let voiceking: Tenant;
+let sales: StaffSession;
+let admin: StaffSession;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database);
+  smtp = await startSmtpSink();
+  // The sink stands for a relay that delivers (a real KLUIS_SMTP_URL off this machine).
+  relay = { send: (message) => smtp.mailer.send(message), delivers: true };
+  app = await createTestApp(kernel, { mailer: relay, publicUrl: PUBLIC });
+  voiceking = await createPolicyTenant(kernel, 'voiceking');
+  sales = await loginAs(app, kernel, voiceking, 'sales');
+  admin = await loginAs(app, kernel, voiceking, 'admin');
+}, 120_000);
+afterAll(async () => {
+  await app.close();
+  await smtp.close();
+  await database.close();
+});
+
+const staff = (session: StaffSession, purpose: string) => ({
+  cookie: session.cookie,
+  'x-csrf-token': session.csrfToken,
+  'x-kluis-purpose': purpose,
+});
+
+describe('mailings through a relay that delivers (decision 0837)', () => {
+  it('VK-17: a tenant without its sender address and DKIM key is refused 409 mail_not_signed naming the settings, nothing is queued or sent; with them the mailing goes out from its address, DKIM-signed', async () => {
+    const customer = await createPerson(
+      kernel,
+      { tenantId: voiceking.tenantId, actor: { kind: 'system', job: 'test' }, purpose: 'order_processing' },
+      { subjectType: 'customer', familyName: 'Peeters', givenName: 'An', email: 'an.peeters@mail.example' },
+    );
+    expect(customer.subjectId).toBeGreaterThan(0);
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/mailings',
+      headers: staff(sales, 'newsletter_customers'),
+      payload: { texts: { nl: { subject: 'Nieuws', body: 'Beste klant, ons nieuws.' } } },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const { mailingId } = created.json<{ mailingId: number }>();
+
+    const refused = await app.inject({
+      method: 'POST',
+      url: `/api/v1/mailings/${mailingId}/send`,
+      headers: staff(sales, 'newsletter_customers'),
+    });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({
+      code: 'mail_not_signed',
+      details: { setting: 'mail-settings', missing: ['fromAddress', 'dkim'] },
+    });
+    expect(refused.json<{ detail: string }>().detail).toContain('PUT /api/v1/mail-settings');
+    const still = await app.inject({
+      method: 'GET',
+      url: `/api/v1/mailings/${mailingId}`,
+      headers: staff(sales, 'newsletter_customers'),
+    });
+    expect(still.json<{ state: string }>().state).toBe('draft');
+    const deps: ConsentDeps = {
+      kernel,
+      mailer: relay,
+      publicUrl: PUBLIC,
+      dataMap: DATA_MAP,
+      logger: testLogger,
+    };
+    await sendQueuedMailings(deps, { tenantId: voiceking.tenantId });
+    expect(smtp.messages).toHaveLength(0);
+
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const settings = await app.inject({
+      method: 'PUT',
+      url: '/api/v1/mail-settings',
+      headers: staff(admin, 'staff_accounts'),
+      payload: {
+        fromAddress: 'news@voiceking.example',
+        dkim: {
+          domain: 'voiceking.example',
+          selector: 'k2026',
+          privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        },
+        ratePerSecond: 1000,
+      },
+    });
+    expect(settings.statusCode, settings.body).toBe(200);
+    const sent = await app.inject({
+      method: 'POST',
+      url: `/api/v1/mailings/${mailingId}/send`,
+      headers: staff(sales, 'newsletter_customers'),
+    });
+    expect(sent.statusCode, sent.body).toBe(202);
+    await sendQueuedMailings(deps, { tenantId: voiceking.tenantId, mailingId });
+    const mail = await smtp.waitFor('an.peeters@mail.example');
+    expect(mail.from?.text).toContain('news@voiceking.example');
+    expect(smtp.rawOf(mail)).toMatch(/^DKIM-Signature: .*d=voiceking\.example/m);
+  }, 120_000);
+});
