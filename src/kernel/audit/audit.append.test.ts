@@ -194,7 +194,7 @@ describe('the append goes to the server with the commit (decision 0481)', () => 
         /^begin; select set_config\('app\.tenant', '\d+', true\); select pg_current_xact_id\(\), \$1::text as request$/,
       );
       expect(recording.sent[1]).toMatch(
-        /^select moved, parked from kluis_audit_append\(\d+, \d+, .*\); commit$/,
+        /^select moved, parked from kluis_audit_append_one\(\d+, \d+, .*\); commit$/,
       );
       const rows = await runAsOwner<{ seq: number; request_id: string }>(
         database.ownerUrl,
@@ -266,7 +266,7 @@ describe('the append goes to the server with the commit (decision 0481)', () => 
       await record();
       expect(recording.sent).toHaveLength(1);
       expect(recording.sent[0]).toMatch(
-        /^begin; select set_config\('app\.tenant', '\d+', true\); select moved, parked from kluis_audit_append\(\d+, \d+, .*\); commit$/,
+        /^begin; select set_config\('app\.tenant', '\d+', true\); select moved, parked from kluis_audit_append_one\(\d+, \d+, .*\); commit$/,
       );
       expect(await verifyAuditChain(deps, tenantId)).toEqual({ ok: true, entries: 2, checkpoints: 0 });
     } finally {

@@ -109,17 +109,22 @@ export async function appendIfHeadIs(
  * (decision 0481): chained onto the head and the head moved when the head is free and still
  * `chained.expected` (as appendIfHeadIs), otherwise (the head held by another transaction, moved
  * by another process, not there yet, or no guess at all) written to audit_pending, signed over
- * their content, for the chainer (decision 0340). The statement calls `kluis_audit_append`
- * (migration 0600, decision 0600), whose own statements the server plans once per connection; its
- * head lock and link are one call of `kluis_audit_link_onto` (migration 0715, decision 0715). Its
- * text carries every value as a literal (no parameters), so it can go to the server in one simple
- * query with the commit (commitWith). Its row says which: appendOrParkOutcome.
+ * their content, for the chainer (decision 0340). One entry (the usual append) calls
+ * `kluis_audit_append_one` (migration 0820, decision 0820): one function that locks, links and
+ * checks, and reads its pending form only when it parks it. A batch calls `kluis_audit_append`
+ * (migration 0600), whose head lock and link are one call of `kluis_audit_link_onto` (migration
+ * 0715). Its text carries every value as a literal (no parameters), so it can go to the server in
+ * one simple query with the commit (commitWith). Its row says which: appendOrParkOutcome.
  */
 export function appendOrParkSql(
   tenantId: number,
   chained: { rows: Insertable<AuditLogTable>[]; expected: AuditHead; next: AuditHead } | undefined,
   pending: Insertable<AuditPendingTable>[],
 ): string {
+  const [onePending] = pending;
+  if (onePending && pending.length === 1 && (!chained || chained.rows.length === 1)) {
+    return appendOneOrParkSql(tenantId, chained, onePending);
+  }
   const head = chained
     ? [
         integer(chained.expected.seq),
@@ -131,6 +136,21 @@ export function appendOrParkSql(
     : ['null', 'null', 'null', 'null', 'null'];
   const pendingJson = jsonLiteral(pending.map(toJsonPendingRow));
   return `select moved, parked from kluis_audit_append(${integer(tenantId)}, ${head.join(', ')}, ${pendingJson})`;
+}
+
+/** appendOrParkSql for one entry: its pending form is a text literal, parsed only when parked. */
+function appendOneOrParkSql(
+  tenantId: number,
+  chained: { rows: Insertable<AuditLogTable>[]; expected: AuditHead } | undefined,
+  pending: Insertable<AuditPendingTable>,
+): string {
+  const [row] = chained?.rows ?? [];
+  const head =
+    chained && row
+      ? [integer(chained.expected.seq), byteaLiteral(chained.expected.hash), jsonLiteral(toJsonRow(row))]
+      : ['null', 'null', 'null'];
+  const pendingText = textLiteral(JSON.stringify(toJsonPendingRow(pending)));
+  return `select moved, parked from kluis_audit_append_one(${integer(tenantId)}, ${head.join(', ')}, ${pendingText})`;
 }
 
 /** What the row of appendOrParkSql says; throws when it wrote nothing (never for a valid answer). */
@@ -158,7 +178,12 @@ const QUOTE_OR_BACKSLASH = /['\\]/g;
  * decision 0650). E'…' reads the same whatever standard_conforming_strings is.
  */
 function jsonLiteral(value: unknown): string {
-  return `E'${JSON.stringify(value).replace(QUOTE_OR_BACKSLASH, '$&$&')}'::jsonb`;
+  return `${textLiteral(JSON.stringify(value))}::jsonb`;
+}
+
+/** A text literal as jsonLiteral writes it, without the cast (the server types it as text). */
+function textLiteral(text: string): string {
+  return `E'${text.replace(QUOTE_OR_BACKSLASH, '$&$&')}'`;
 }
 
 /** A bytea value as jsonb_populate_recordset reads it from a JSON string: '\\x' and hex. */
