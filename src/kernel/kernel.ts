@@ -148,6 +148,8 @@ export function createKernel(options: KernelOptions): Kernel {
       pseudonym: (tenantId, subjectId) => keyring.pseudonym(tenantId, subjectId),
       pseudonyms: (tenantId, subjectIds) => keyring.pseudonyms(tenantId, subjectIds),
       checkpointMac: (tenantId, data) => keyring.checkpointMac(tenantId, data),
+      pseudonymsIfCached: (tenantId, subjectIds) => keyring.pseudonymsIfCached(tenantId, subjectIds),
+      checkpointMacIfCached: (tenantId, data) => keyring.checkpointMacIfCached(tenantId, data),
     },
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     // Checkpoints also go outside the data database: the key store, and the operator's file.

@@ -76,6 +76,12 @@ export interface AuditKeys {
   pseudonyms(tenantId: number, subjectIds: readonly number[]): Promise<string[]>;
   /** HMAC of a checkpoint's canonical bytes. */
   checkpointMac(tenantId: number, data: Buffer): Promise<Buffer>;
+  /**
+   * `pseudonyms` and `checkpointMac` at once, when the tenant's secret is in memory (undefined
+   * otherwise): the usual append is signed without a promise (decision 0820).
+   */
+  pseudonymsIfCached?: (tenantId: number, subjectIds: readonly number[]) => string[] | undefined;
+  checkpointMacIfCached?: (tenantId: number, data: Buffer) => Buffer | undefined;
 }
 
 export interface AuditDeps {
@@ -354,7 +360,9 @@ async function appendAlone(
 ): Promise<Appended> {
   try {
     if (events.length <= WITH_COMMIT_MAX && canRunAlone(deps.db)) {
-      const append = await appendStatement(deps, tenantId, events, behind);
+      const append =
+        appendStatementNow(deps, tenantId, events, behind) ??
+        (await appendStatement(deps, tenantId, events, behind));
       const rows = await runAloneInTenant<Record<string, unknown>>(deps.db, tenantId, append.statement);
       if (rows) return append.settle(rows[0]);
     }
@@ -422,15 +430,35 @@ async function pseudonymize(
   tenantId: number,
   events: RecordedAuditEvent[],
 ): Promise<Map<number, string>> {
+  const named = namedSubjects(events);
+  // No subject, no call: the keys would create the tenant's secret for nothing.
+  if (named.length === 0) return new Map();
+  return pseudonymsById(named, await keys.pseudonyms(tenantId, named));
+}
+
+/** pseudonymize without a promise, or undefined when the tenant's secret is not in memory. */
+function pseudonymizeNow(
+  keys: AuditKeys,
+  tenantId: number,
+  events: RecordedAuditEvent[],
+): Map<number, string> | undefined {
+  const named = namedSubjects(events);
+  if (named.length === 0) return new Map();
+  const pseudonyms = keys.pseudonymsIfCached?.(tenantId, named);
+  return pseudonyms && pseudonymsById(named, pseudonyms);
+}
+
+/** Every subject the events name (their subjects, and a subject actor), once each. */
+function namedSubjects(events: RecordedAuditEvent[]): number[] {
   const ids = new Set<number>();
   for (const event of events) {
     for (const id of event.subjectIds) ids.add(id);
     if (isSubjectActorId(event.actor)) ids.add(Number(event.actor.id));
   }
-  // No subject, no call: the keys would create the tenant's secret for nothing.
-  if (ids.size === 0) return new Map();
-  const named = [...ids];
-  const pseudonyms = await keys.pseudonyms(tenantId, named);
+  return [...ids];
+}
+
+function pseudonymsById(named: number[], pseudonyms: string[]): Map<number, string> {
   const byId = new Map<number, string>();
   named.forEach((id, at) => {
     const pseudonym = pseudonyms[at];
@@ -493,12 +521,14 @@ async function appendEvents(
 ): Promise<Appended | { afterCommit: Promise<Appended> }> {
   if (events.length === 0) return 'none';
   if (events.length <= WITH_COMMIT_MAX) {
-    // Built ahead (decision 0830) and still on the head this process last wrote; else built now.
+    // Built ahead (decision 0830) and still on the head this process last wrote; else built now,
+    // without a promise when the tenant's keys are in memory (decision 0820).
     const ahead = prepared && (await prepared.catch(() => undefined));
     const { statement, settle } =
       ahead && ahead.guess === guessedHead(deps.db, tenantId, behind)
         ? ahead
-        : await appendStatement(deps, tenantId, events, behind);
+        : (appendStatementNow(deps, tenantId, events, behind) ??
+          (await appendStatement(deps, tenantId, events, behind)));
     const answer = commitWith<Record<string, unknown>>(tx, statement);
     if (answer) {
       const settled = answer.then((rows) => settle(rows[0]));
@@ -570,10 +600,51 @@ async function appendStatement(
   stopIfHeadersOnly('an audit entry');
   const { keys } = deps;
   const pseudonyms = await pseudonymize(keys, tenantId, events);
-  const heads = lastHeads(deps.db);
   const guess = guessedHead(deps.db, tenantId, behind);
   const chained = guess ? await chainEvents(keys, tenantId, pseudonyms, events, guess) : undefined;
   const pending = await signPending(keys, tenantId, pseudonyms, events);
+  return appendStatementOf(deps.db, tenantId, guess, chained, pending);
+}
+
+/**
+ * appendStatement without a promise when the tenant's secrets are in memory (the usual append,
+ * decision 0820): the same rows, signed the same way; undefined when a secret must be loaded,
+ * and the caller goes through appendStatement.
+ */
+function appendStatementNow(
+  deps: Pick<AuditDeps, 'db' | 'keys'>,
+  tenantId: number,
+  events: RecordedAuditEvent[],
+  behind: boolean,
+): AppendStatement | undefined {
+  const { keys } = deps;
+  const macIfCached = keys.checkpointMacIfCached;
+  if (!macIfCached) return undefined;
+  stopIfHeadersOnly('an audit entry');
+  const pseudonyms = pseudonymizeNow(keys, tenantId, events);
+  if (!pseudonyms) return undefined;
+  const macNow = (data: Buffer) => macIfCached(tenantId, data);
+  const guess = guessedHead(deps.db, tenantId, behind);
+  const contents = events.map((event) => entryContent(tenantId, pseudonyms, event));
+  const chained = guess ? linkEntriesNow(contents, guess, macNow) : undefined;
+  if (chained === null) return undefined;
+  const pending: Insertable<AuditPendingTable>[] = [];
+  for (const event of events) {
+    const content = pendingContentOf(tenantId, pseudonyms, event);
+    const mac = macNow(encodePendingMac(content));
+    if (!mac) return undefined;
+    pending.push(pendingRowOf(content, mac));
+  }
+  return appendStatementOf(deps.db, tenantId, guess, chained, pending);
+}
+
+function appendStatementOf(
+  db: Db,
+  tenantId: number,
+  guess: AuditHead | undefined,
+  chained: { rows: Insertable<AuditLogTable>[]; head: AuditHead } | undefined,
+  pending: Insertable<AuditPendingTable>[],
+): AppendStatement {
   const statement = appendOrParkSql(
     tenantId,
     chained && guess ? { rows: chained.rows, expected: guess, next: chained.head } : undefined,
@@ -584,7 +655,7 @@ async function appendStatement(
     guess,
     settle: (row) => {
       const outcome = appendOrParkOutcome(row);
-      if (outcome === 'chained' && chained) heads.set(tenantId, chained.head);
+      if (outcome === 'chained' && chained) lastHeads(db).set(tenantId, chained.head);
       return outcome;
     },
   };
@@ -599,31 +670,42 @@ async function signPending(
 ): Promise<Insertable<AuditPendingTable>[]> {
   return Promise.all(
     events.map(async (event) => {
-      // The nonce makes each pending entry one of a kind: a copy keeps it and is never chained
-      // twice (decision 0686).
-      const content = {
-        ...entryContent(tenantId, pseudonyms, event),
-        nonce: randomBytes(PENDING_NONCE_BYTES),
-      };
-      return {
-        tenant_id: tenantId,
-        at: content.at,
-        actor_kind: content.actorKind,
-        actor_id: content.actorId,
-        role: content.role,
-        purpose: content.purpose,
-        action: content.action,
-        subject_pseudonyms: [...content.subjectPseudonyms],
-        categories: [...content.categories],
-        records: content.records,
-        decision: content.decision,
-        reason: content.reason,
-        request_id: content.requestId,
-        mac: await keys.checkpointMac(tenantId, encodePendingMac(content)),
-        nonce: content.nonce,
-      };
+      const content = pendingContentOf(tenantId, pseudonyms, event);
+      return pendingRowOf(content, await keys.checkpointMac(tenantId, encodePendingMac(content)));
     }),
   );
+}
+
+/**
+ * An event's content as a pending entry: the nonce makes each pending entry one of a kind, so a
+ * copy keeps it and is never chained twice (decision 0686).
+ */
+function pendingContentOf(
+  tenantId: number,
+  pseudonyms: Map<number, string>,
+  event: RecordedAuditEvent,
+): EntryContent & { nonce: Buffer } {
+  return { ...entryContent(tenantId, pseudonyms, event), nonce: randomBytes(PENDING_NONCE_BYTES) };
+}
+
+function pendingRowOf(content: EntryContent & { nonce: Buffer }, mac: Buffer): Insertable<AuditPendingTable> {
+  return {
+    tenant_id: content.tenantId,
+    at: content.at,
+    actor_kind: content.actorKind,
+    actor_id: content.actorId,
+    role: content.role,
+    purpose: content.purpose,
+    action: content.action,
+    subject_pseudonyms: [...content.subjectPseudonyms],
+    categories: [...content.categories],
+    records: content.records,
+    decision: content.decision,
+    reason: content.reason,
+    request_id: content.requestId,
+    mac,
+    nonce: content.nonce,
+  };
 }
 
 /** The content of an entry, and the nonce of the pending entry it comes from (decision 0686). */
@@ -1166,6 +1248,26 @@ async function linkEntries(
     rows.push(
       toRow(entry, hash, await keys.checkpointMac(tenantId, encodeEntryMac({ tenantId, seq, hash }))),
     );
+    prevHash = hash;
+  }
+  return { rows, head: { seq, hash: prevHash } };
+}
+
+/** linkEntries with a MAC made at once; null when `macNow` has no secret in memory. */
+function linkEntriesNow(
+  contents: readonly EntryContent[],
+  head: AuditHead,
+  macNow: (data: Buffer) => Buffer | undefined,
+): { rows: Insertable<AuditLogTable>[]; head: AuditHead } | null {
+  let { seq, hash: prevHash } = head;
+  const rows: Insertable<AuditLogTable>[] = [];
+  for (const content of contents) {
+    seq += 1;
+    const entry = { ...content, seq, prevHash };
+    const hash = hashAuditEntry(entry);
+    const mac = macNow(encodeEntryMac({ tenantId: content.tenantId, seq, hash }));
+    if (!mac) return null;
+    rows.push(toRow(entry, hash, mac));
     prevHash = hash;
   }
   return { rows, head: { seq, hash: prevHash } };

@@ -30,6 +30,8 @@ export function createAuditDeps(
       pseudonym: (tenantId, subjectId) => keyring.pseudonym(tenantId, subjectId),
       pseudonyms: (tenantId, subjectIds) => keyring.pseudonyms(tenantId, subjectIds),
       checkpointMac: (tenantId, data) => keyring.checkpointMac(tenantId, data),
+      pseudonymsIfCached: (tenantId, subjectIds) => keyring.pseudonymsIfCached(tenantId, subjectIds),
+      checkpointMacIfCached: (tenantId, data) => keyring.checkpointMacIfCached(tenantId, data),
     },
     clock,
   };
@@ -52,10 +54,12 @@ export function createWatchedAuditDeps(
     next,
 ): AuditDeps {
   const base = createAuditDeps(database);
+  // Without the cached MAC: every MAC, an append's too, goes through the watched `checkpointMac`.
+  const { checkpointMacIfCached: _unwatched, ...keys } = base.keys;
   return {
     ...base,
     keys: {
-      ...base.keys,
+      ...keys,
       checkpointMac: checkpointMac((tenantId, data) => base.keys.checkpointMac(tenantId, data)),
     },
     logger: { error: (fields: Record<string, unknown>, message: string) => logged.push({ fields, message }) },

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { inject } from 'vitest';
 import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
 import { dumpTables, dumpWholeDatabase, restoreTables } from '../../../test/dump.js';
@@ -218,5 +218,36 @@ describe('keys: encryption at rest, blind index, crypto-shredding (VK-7, VX-4, V
     expect(await keyring.pseudonyms(tenant.tenantId, ids)).toEqual(one);
     expect(new Set(one).size).toBe(4);
     expect(await keyring.pseudonyms(tenant.tenantId, [])).toEqual([]);
+  });
+
+  it('the audit secrets answer at once only from the cache, fresh, and then as the loading calls do (decision 0820)', async () => {
+    // A keyring of its own: nothing of the other tests in its memory.
+    const keyring = keyringOf(
+      createKernel({
+        db: database.db,
+        keystore: database.keystore,
+        kms: new LocalKeyManagementService(masterKey),
+        clock: systemClock,
+      }),
+    );
+    const data = Buffer.from('checkpoint bytes');
+    // Nothing in memory yet: no answer, and nothing is created or loaded for it.
+    expect(keyring.pseudonymsIfCached(tenant.tenantId, [42])).toBeUndefined();
+    expect(keyring.checkpointMacIfCached(tenant.tenantId, data)).toBeUndefined();
+    const pseudonyms = await keyring.pseudonyms(tenant.tenantId, [42, 7]);
+    const mac = await keyring.checkpointMac(tenant.tenantId, data);
+    expect(keyring.pseudonymsIfCached(tenant.tenantId, [42, 7])).toEqual(pseudonyms);
+    expect(keyring.checkpointMacIfCached(tenant.tenantId, data)).toEqual(mac);
+    // Another tenant's secrets are not this one's.
+    expect(keyring.checkpointMacIfCached(tenant.tenantId + 1_000_000, data)).toBeUndefined();
+    // The cache's expiry (a minute) holds for them as for every key: stale, they answer nothing.
+    const later = Date.now() + 61_000;
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(later);
+    try {
+      expect(keyring.pseudonymsIfCached(tenant.tenantId, [42])).toBeUndefined();
+      expect(keyring.checkpointMacIfCached(tenant.tenantId, data)).toBeUndefined();
+    } finally {
+      clock.mockRestore();
+    }
   });
 });

@@ -77,11 +77,21 @@ export class Keyring {
    * not once (and one promise) per subject (an audit entry may name a whole invoice run's batch).
    */
   pseudonyms(tenantId: number, subjectIds: readonly number[]): Promise<string[]> {
-    const named = (secret: Buffer) => subjectIds.map((subjectId) => pseudonymOf(secret, subjectId));
     // Every audit entry asks: a cached secret answers without a promise chain (decision 0795).
-    const cached = this.#cachedSecret(tenantId, 'pseudonym');
-    if (cached) return Promise.resolve(named(cached));
-    return this.#secret(tenantId, 'pseudonym').then(named);
+    const cached = this.pseudonymsIfCached(tenantId, subjectIds);
+    if (cached) return Promise.resolve(cached);
+    return this.#secret(tenantId, 'pseudonym').then((secret) =>
+      subjectIds.map((subjectId) => pseudonymOf(secret, subjectId)),
+    );
+  }
+
+  /**
+   * `pseudonyms` at once when the secret is in memory and fresh, else undefined: the usual audit
+   * append signs without a promise (decision 0820); the caller then goes through `pseudonyms`.
+   */
+  pseudonymsIfCached(tenantId: number, subjectIds: readonly number[]): string[] | undefined {
+    const secret = this.#cachedSecret(tenantId, 'pseudonym');
+    return secret && subjectIds.map((subjectId) => pseudonymOf(secret, subjectId));
   }
 
   /** Blind index for exact-match lookup of an encrypted value; callers normalise the value first. */
@@ -92,12 +102,19 @@ export class Keyring {
 
   /** HMAC for signed audit checkpoints. */
   checkpointMac(tenantId: number, data: Buffer): Promise<Buffer> {
-    const mac = (secret: Buffer) => createHmac('sha256', secret).update(data).digest();
     // Twice per audit entry (its link and its pending form): a cached secret answers without a
     // promise chain (decision 0795).
-    const cached = this.#cachedSecret(tenantId, 'audit-checkpoint');
-    if (cached) return Promise.resolve(mac(cached));
-    return this.#secret(tenantId, 'audit-checkpoint').then(mac);
+    const cached = this.checkpointMacIfCached(tenantId, data);
+    if (cached) return Promise.resolve(cached);
+    return this.#secret(tenantId, 'audit-checkpoint').then((secret) =>
+      createHmac('sha256', secret).update(data).digest(),
+    );
+  }
+
+  /** `checkpointMac` at once when the secret is in memory and fresh, else undefined (decision 0820). */
+  checkpointMacIfCached(tenantId: number, data: Buffer): Buffer | undefined {
+    const secret = this.#cachedSecret(tenantId, 'audit-checkpoint');
+    return secret && createHmac('sha256', secret).update(data).digest();
   }
 
   /** Encrypts a field with the subject's data key (or its dossier key), creating the key on first use. */
