@@ -63,6 +63,27 @@ describe('what one client may hold of the server (attack S16-5)', () => {
     expect(await health()).toBe(200);
   });
 
+  it('a client that never reads the 408 does not keep its connection: the server closes its side too (attack S17-1)', async () => {
+    // A fetch's keep-alive connection may still be open from before: it is not one of these.
+    const before = await connectionCount();
+    // No data listener and paused: the 408 and the FIN stay unread, so the client never closes.
+    const deaf = Array.from({ length: 3 }, () => {
+      const socket = net.connect(Number(origin.port), origin.hostname);
+      socket.on('error', () => undefined);
+      socket.pause();
+      socket.write(`GET /health HTTP/1.1\r\nHost: ${origin.host}\r\n`);
+      return socket;
+    });
+    try {
+      await waitUntil(async () => (await connectionCount()) >= 3, 5_000);
+      await waitUntil(async () => (await connectionCount()) <= before, 10_000);
+      expect(deaf.every((socket) => !socket.destroyed)).toBe(true);
+      expect(await health()).toBe(200);
+    } finally {
+      for (const socket of deaf) socket.destroy();
+    }
+  });
+
   it('the defaults: headers within 20 s, checked every 5 s, connections at most half the open-file limit', () => {
     const limits = defaultConnectionLimits();
     expect(limits).toMatchObject({ headersTimeoutMs: 20_000, checkEveryMs: 5_000 });

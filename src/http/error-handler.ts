@@ -268,7 +268,12 @@ function frameworkErrorCode(status: number, code: string | undefined): Framework
  */
 export function writeClientErrorProblem(
   error: Error & { code?: string; rawPacket?: unknown },
-  socket: { writable: boolean; destroyed: boolean; end(data: string): void; destroy(): void },
+  socket: {
+    writable: boolean;
+    destroyed: boolean;
+    end(data: string, flushed: () => void): void;
+    destroy(): void;
+  },
 ): void {
   if (error.code === 'ECONNRESET' || error.code === 'EPIPE' || !socket.writable || socket.destroyed) {
     socket.destroy();
@@ -298,6 +303,10 @@ export function writeClientErrorProblem(
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       'Connection: close\r\n\r\n' +
       body,
+    // end() only half-closes, and the server's sockets allow half-open: a client that never reads
+    // would keep this one, and its file, for as long as it lives (attack S17-1). Closed once the
+    // answer is handed to the kernel, which still delivers it before the FIN.
+    () => socket.destroy(),
   );
 }
 
