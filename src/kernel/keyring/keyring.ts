@@ -26,8 +26,6 @@ export interface KeyringOptions {
 const FIELD_FORMAT = 0x01;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
-/** Keys unwrapped between two yields to the event loop in a load of many (`loadSubjectKeys`). */
-const UNWRAP_SLICE = 250;
 /** The tenant key (owner_kind 'secret') that seals the tenant's own secrets in the data database. */
 const SEALED_SECRETS = 'sealed-settings';
 
@@ -349,11 +347,7 @@ export class Keyring {
         .execute(),
     );
     const loaded = Date.now();
-    for (const [index, row] of rows.entries()) {
-      // The unwraps are synchronous work: a list of thousands (an invoice batch's 5,000 keys,
-      // ~70 ms) yields between slices, so that the statements its caller sends meanwhile are
-      // answered and followed, instead of waiting for the last key (decision 0830).
-      if (index > 0 && index % UNWRAP_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+    for (const row of rows) {
       if (!row.wrapped) continue;
       const key = await this.#kms.unwrap(tenantId, row.kek_version, `${scope}:${row.owner_ref}`, row.wrapped);
       this.#remember(cacheKey(tenantId, scope, row.owner_ref), key, loaded);

@@ -388,56 +388,14 @@ export async function runInvoices(
       // The drafting statement is queued right behind the people's read, so the server drafts
       // while this process decrypts the people (decision 0775). Both are settled before either's
       // failure is thrown: the drafting's later statements never outlive the transaction.
-      const peopleRead = readPeopleUnderGrant(atx.tx, billing.grant, subjects, keys);
-      const draftedRead = drafting
-        ? draftBatchCallLines(atx.tx, calls.grant, drafting, period.start, subjects)
-        : Promise.resolve(undefined);
-      // Awaited below, after the people and the drafting ahead; settled before any failure is thrown.
-      draftedRead.catch(() => undefined);
-      const [peopleDone] = await Promise.allSettled([peopleRead]);
-      if (peopleDone.status === 'rejected') {
-        await draftedRead.catch(() => undefined);
-        throw peopleDone.reason;
-      }
-      const people = new Map(peopleDone.value.map((person) => [person.subjectId, person]));
-      const draftOf = (
-        subjectId: number,
-        callsOf: (language: DocumentLanguage) => DraftedCalls,
-      ): CustomerDraft => {
-        const language = languageOf(people.get(subjectId), defaultLanguage);
-        const drafted = partlyBilled.has(subjectId)
-          ? remainingCallsOfMonth(period.start, lateAll.get(subjectId) ?? [], language)
-          : callsOf(language);
-        const lateCalls = lateCallLines(late.get(subjectId) ?? [], language);
-        const callLines = [...drafted.lines, ...lateCalls.lines];
-        const input = {
-          subjectId,
-          period,
-          contractLines: lines.get(subjectId) ?? [],
-          callLines,
-          person: people.get(subjectId),
-          mandate: mandates.get(subjectId),
-          organisations,
-          defaultLanguage,
-        };
-        return { subjectId, language, calls: drafted, lateCalls, input, draft: draftInvoice(input) };
-      };
-      const unbilled = subjects.filter((subjectId) => !billed.has(subjectId));
-      // While the server drafts the calls lines, each invoice is drafted here with a stand-in for
-      // its SQL-drafted lines whose amount the drafting gives (decision 0830): what follows it only
-      // fills in that amount, or takes the stand-in out, and numbers the invoices.
-      const ahead: CustomerDraft[] = [];
-      try {
-        for (const subjectId of drafting ? unbilled : []) {
-          ahead.push(draftOf(subjectId, standInCalls));
-          // In slices, so that the drafting's answer is read and its next statement sent meanwhile.
-          if (ahead.length % DRAFT_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
-        }
-      } catch (error) {
-        await draftedRead.catch(() => undefined);
-        throw error;
-      }
-      const sqlDrafted = await draftedRead;
+      const [peopleRead, drafted] = await Promise.allSettled([
+        readPeopleUnderGrant(atx.tx, billing.grant, subjects, keys),
+        drafting ? draftBatchCallLines(atx.tx, calls.grant, drafting, period.start, subjects) : undefined,
+      ]);
+      if (peopleRead.status === 'rejected') throw peopleRead.reason;
+      if (drafted.status === 'rejected') throw drafted.reason;
+      const people = new Map(peopleRead.value.map((person) => [person.subjectId, person]));
+      const sqlDrafted = drafted.value;
       const sqlDraftedOf = sqlDrafted && new Map(sqlDrafted.map((row) => [row.subjectId, row]));
       const callSummaries = groupBy(
         sqlDraftedOf
@@ -451,20 +409,31 @@ export async function runInvoices(
             ),
         (row) => row.subjectId,
       );
-      const customers = sqlDraftedOf
-        ? ahead.map((customer) =>
-            withSqlDraftedCalls(period.start, customer, sqlDraftedOf.get(customer.subjectId)),
-          )
-        : unbilled.map((subjectId) =>
-            draftOf(subjectId, (language) =>
-              summariseCalls(period.start, callSummaries.get(subjectId) ?? [], grouping, language),
-            ),
-          );
-      for (const subjectId of billed) waitLate(subjectId);
       const drafts: NewInvoice[] = [];
       const sqlTargets: Array<Omit<SqlCallLinesTarget, 'invoiceId'> & { draft: number }> = [];
       const createdAt = kernel.clock.now();
-      for (const { subjectId, language, calls, lateCalls, draft } of customers) {
+      for (const subjectId of subjects) {
+        if (billed.has(subjectId)) {
+          waitLate(subjectId);
+          continue;
+        }
+        const language = languageOf(people.get(subjectId), defaultLanguage);
+        const calls: DraftedCalls = partlyBilled.has(subjectId)
+          ? remainingCallsOfMonth(period.start, lateAll.get(subjectId) ?? [], language)
+          : sqlDraftedOf
+            ? sqlDraftedCallsOf(period.start, sqlDraftedOf.get(subjectId))
+            : summariseCalls(period.start, callSummaries.get(subjectId) ?? [], grouping, language);
+        const lateCalls = lateCallLines(late.get(subjectId) ?? [], language);
+        const draft = draftInvoice({
+          subjectId,
+          period,
+          contractLines: lines.get(subjectId) ?? [],
+          callLines: [...calls.lines, ...lateCalls.lines],
+          person: people.get(subjectId),
+          mandate: mandates.get(subjectId),
+          organisations,
+          defaultLanguage,
+        });
         if (!draft) {
           summary.empty += 1;
           waitLate(subjectId);
@@ -677,13 +646,7 @@ function sqlDraftedCallsOf(
     costMicros: row?.costMicros ?? 0,
   };
   if (!row || row.lines === 0) return { lines: [], month, standIn: undefined, sql: row };
-  const standIn = callsStandIn(row.cents);
-  return { lines: [standIn], month, standIn, sql: row };
-}
-
-/** The line that stands in for a customer's SQL-drafted calls lines until they are written. */
-function callsStandIn(cents: number): NewInvoiceLine {
-  return {
+  const standIn: NewInvoiceLine = {
     kind: 'calls',
     description: '',
     productId: null,
@@ -692,67 +655,14 @@ function callsStandIn(cents: number): NewInvoiceLine {
     callCount: null,
     callSeconds: null,
     quantity: 1,
-    unitPriceCents: cents,
-    amountCents: cents,
+    unitPriceCents: row.cents,
+    amountCents: row.cents,
     vatRateBp: CALL_VAT_RATE_BP,
     vatCategory: 'S',
     vatExemptionCode: null,
     vatExemptionReason: null,
   };
-}
-
-/** Customers drafted between two yields while the server drafts the calls lines (decision 0830). */
-const DRAFT_SLICE = 500;
-
-/** A customer's invoice drafted, with what it was drafted from (`runInvoices`). */
-interface CustomerDraft {
-  subjectId: number;
-  language: DocumentLanguage;
-  calls: DraftedCalls;
-  lateCalls: ReturnType<typeof lateCallLines>;
-  input: Parameters<typeof draftInvoice>[0];
-  draft: Draft | undefined;
-}
-
-/**
- * The calls of a customer drafted before the SQL drafting answered (decision 0830): a stand-in of
- * no amount yet, in the place its lines will have, taxed as they will be (reverse charge).
- */
-function standInCalls(): DraftedCalls {
-  const standIn = callsStandIn(0);
-  return { lines: [standIn], month: undefined, standIn };
-}
-
-/**
- * A customer drafted ahead with the SQL drafting's answer: the stand-in takes the sum of its
- * calls lines, or leaves the invoice when there are none. Either gives the invoice drafted with
- * that answer from the start: a stand-in of no amount changes no other line, no reference and
- * no emptiness (an invoice of lines that all bill nothing is none); only an invoice left empty
- * ahead whose calls now bill something is drafted again.
- */
-function withSqlDraftedCalls(
-  periodStart: string,
-  customer: CustomerDraft,
-  row: SqlDraftedCalls | undefined,
-): CustomerDraft {
-  const standIn = customer.calls.standIn;
-  // Partly billed already: its calls are the month's rest, not the SQL drafting's.
-  if (!standIn) return customer;
-  const drafted = sqlDraftedCallsOf(periodStart, row);
-  if (!drafted.standIn) {
-    const draft = customer.draft && {
-      ...customer.draft,
-      lines: customer.draft.lines.filter((line) => line !== standIn),
-    };
-    return { ...customer, calls: drafted, draft };
-  }
-  standIn.unitPriceCents = drafted.standIn.unitPriceCents;
-  standIn.amountCents = drafted.standIn.amountCents;
-  return {
-    ...customer,
-    calls: { lines: [standIn], month: drafted.month, standIn, sql: row },
-    draft: customer.draft ?? draftInvoice(customer.input),
-  };
+  return { lines: [standIn], month, standIn, sql: row };
 }
 
 /**
