@@ -8,7 +8,7 @@ import { authorityPurposeKeys, retentionRulesFor, legalHoldsFor } from '../polic
 import type { Tx } from '../../platform/db.js';
 import { ACCESS_REPORT_FORMAT, type AccessReport } from './access-report.schema.js';
 import { copyOutClient } from '../../platform/copy-out.js';
-import { copyPlan, readCopiedRows, shownColumns, type CopyPlan } from './copy-rows.js';
+import { copyPlan, orderByKey, readCopiedRows, shownColumns, type CopyPlan } from './copy-rows.js';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -560,7 +560,9 @@ export async function* readSubjectRows(
   cursorSuffix = '',
 ): AsyncGenerator<Row> {
   const cursor = `kluis_export_${map.table}${cursorSuffix}`;
-  await sql`declare ${sql.id(cursor)} no scroll cursor for select * from ${sql.table(map.table)} where ${sql.ref(map.subjectColumn ?? '')} = ${subjectId}`.execute(
+  // In the table's key order: the same rows come out in the same order (decision 0838).
+  const order = sql.raw(await orderByKey(tx, map));
+  await sql`declare ${sql.id(cursor)} no scroll cursor for select * from ${sql.table(map.table)} where ${sql.ref(map.subjectColumn ?? '')} = ${subjectId}${order}`.execute(
     tx,
   );
   try {

@@ -402,6 +402,44 @@ describe('rows written from COPY text', () => {
     expect(files.get('call_records.csv')).not.toContain('other-1');
   });
 
+  it("two portability ZIPs of unchanged data are the same although updates reversed the rows' physical order: every table in its key order (attack S16, noticed; decision 0838)", async () => {
+    const first = collected();
+    await streamPortabilityZip(kernel, DATA_MAP, options(), first.sink);
+    // Every row of the person deleted and written again, last row first (triggers off): the heap
+    // and the indexes now hold them in the reverse order.
+    let reversed = 0;
+    for (const map of DATA_MAP) {
+      if (!map.subjectColumn) continue;
+      const where = `"${map.subjectColumn}" = ${subjectId}`;
+      try {
+        await runAsOwner(
+          database.ownerUrl,
+          `do $$ begin
+             set local session_replication_role = replica;
+             create temp table moved on commit drop as select * from ${map.table} where ${where};
+             delete from ${map.table} where ${where};
+             insert into ${map.table} select * from moved order by ctid desc;
+           end $$`,
+        );
+        reversed += 1;
+      } catch {
+        // A table with generated columns or the like: left as it is.
+      }
+    }
+    expect(reversed).toBeGreaterThan(5);
+    const second = collected();
+    await streamPortabilityZip(kernel, DATA_MAP, options(), second.sink);
+    const before = await unzip(first.bytes());
+    const after = await unzip(second.bytes());
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    for (const [name, text] of before) if (name !== 'manifest.json') expect(after.get(name), name).toBe(text);
+    // The call records (four rows of the person) are in their key's order, not the heap's.
+    const plan = await kernel.plain(tenant.tenantId, (tx) =>
+      copyPlan(tx, DATA_MAP.find((map) => map.table === 'call_records') ?? DATA_MAP[0]!, subjectId),
+    );
+    expect(plan?.statement).toMatch(/ ORDER BY "tenant_id", [^)]+\) TO STDOUT$/);
+  });
+
   it('the streamed report is the same document as the one built in memory; its description names the same tables and categories', async () => {
     const built = await buildAccessReport(kernel, DATA_MAP, options());
     const report = collected();

@@ -89,6 +89,25 @@ async function columnTypes(tx: Tx, map: TableDataMap): Promise<Map<string, strin
 
 const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
+const KEYS = new WeakMap<TableDataMap, string>();
+
+/**
+ * ` ORDER BY` the table's primary key (in the key's column order), or '' for a table without one:
+ * two exports of unchanged data write their rows in the same order, not in the table's physical
+ * order, which an update changes (attack S16, noticed; decision 0838).
+ */
+export async function orderByKey(tx: Tx, map: TableDataMap): Promise<string> {
+  const known = KEYS.get(map);
+  if (known !== undefined) return known;
+  const { rows } = await sql<{ name: string }>`select a.attname as name
+      from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
+     where i.indrelid = ${map.table}::regclass and i.indisprimary
+     order by array_position(i.indkey::int2[], a.attnum)`.execute(tx);
+  const clause = rows.length === 0 ? '' : ` ORDER BY ${rows.map((row) => ident(row.name)).join(', ')}`;
+  KEYS.set(map, clause);
+  return clause;
+}
+
 /**
  * The COPY plan of the subject's rows of one table, or undefined when a shown column needs
  * JavaScript (decryption, masking, a type not rendered here): those tables keep renderRow.
@@ -114,11 +133,12 @@ export async function copyPlan(tx: Tx, map: TableDataMap, subjectId: number): Pr
     present.push(`${ref} is not null`);
   }
   if (selected.length === 0) return undefined;
+  const order = await orderByKey(tx, map);
   return {
     table: map.table,
     columns,
     // The subject id is a safe integer (checked above); COPY takes no parameters.
-    statement: `COPY (SELECT ${selected.join(', ')} FROM ${ident(map.table)} WHERE ${ident(map.subjectColumn)} = ${String(subjectId)} AND (${present.join(' OR ')})) TO STDOUT`,
+    statement: `COPY (SELECT ${selected.join(', ')} FROM ${ident(map.table)} WHERE ${ident(map.subjectColumn)} = ${String(subjectId)} AND (${present.join(' OR ')})${order}) TO STDOUT`,
   };
 }
 
