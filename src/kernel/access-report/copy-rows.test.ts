@@ -402,7 +402,7 @@ describe('rows written from COPY text', () => {
     expect(files.get('call_records.csv')).not.toContain('other-1');
   });
 
-  it("two portability ZIPs of unchanged data are the same although updates reversed the rows' physical order: every table in its key order (attack S16, noticed; decision 0838)", async () => {
+  it('two portability ZIPs of unchanged data are the same although their rows were written again in reverse order: every table in its key order (attack S16, noticed; decision 0838)', async () => {
     const first = collected();
     await streamPortabilityZip(kernel, DATA_MAP, options(), first.sink);
     // Every row of the person deleted and written again, last row first (triggers off): the heap
