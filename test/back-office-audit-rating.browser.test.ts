@@ -128,7 +128,9 @@ describe('the audit trail, audit verify, imports and rating plans screens (issue
       'SELECT seq::int AS seq FROM audit_heads WHERE tenant_id = $1',
       [voiceking.tenantId],
     );
-    const entries = Number(/All (\d+) entries hold/.exec(await verified.innerText())?.[1]);
+    // The count in the screen's language (decision 0839): digits with its thousands separator.
+    const counted = /All ([\d.,\u00a0\u202f ]+) entries hold/.exec(await verified.innerText())?.[1] ?? '';
+    const entries = Number(counted.replace(/\D/g, ''));
     expect(entries).toBeGreaterThan(0);
     expect(entries).toBeLessThanOrEqual(head.rows[0]?.seq ?? 0);
     await look(browser, page, 'audit-2-verified');
@@ -190,6 +192,9 @@ describe('the audit trail, audit verify, imports and rating plans screens (issue
     await broken.waitFor();
     expect(await broken.getAttribute('data-ok')).toBe('false');
     expect(await broken.innerText()).toContain(`Entry ${squatted.seq} does not`);
+    // The command as code, no raw backticks (attack S16, noticed; decision 0839).
+    expect(await broken.innerText()).not.toContain('`');
+    expect(await broken.locator('code').innerText()).toBe('kluis audit verify');
     const displaced = await admin.page.getByTestId(`audit-displaced-${squatted.pendingId}`).innerText();
     expect(displaced).toBe(
       `Waiting entry ${squatted.pendingId} is the genuine record; entry ${squatted.seq} in the chain is the forgery.`,

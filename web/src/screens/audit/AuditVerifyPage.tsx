@@ -1,7 +1,7 @@
 import './messages.js';
-import { Alert, Button, List, Stack, Text, Title } from '@mantine/core';
+import { Alert, Button, Code, List, Stack, Text, Title } from '@mantine/core';
 import { useMutation } from '@tanstack/react-query';
-import { useTranslation } from 'react-i18next';
+import { Trans, useTranslation } from 'react-i18next';
 import { api } from '../../api/client.js';
 import { currentLanguage } from '../../i18n/index.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
@@ -40,6 +40,11 @@ const PROBLEMS = new Set([
   'anchor_unreadable',
 ]);
 
+/** A count as the screen's language writes it (14.204, 14 204, 14,204). */
+function formatCount(value: number): string {
+  return new Intl.NumberFormat(`${currentLanguage()}-BE`).format(value);
+}
+
 /** The audit chain recomputed on request (admin, privacy officer): intact up to N, or the first bad entry. */
 export function AuditVerifyScreen() {
   const { t } = useTranslation();
@@ -73,9 +78,9 @@ export function AuditVerifyScreen() {
         >
           <Text size="sm">
             {t('audit.intactText', {
-              entries: result.entries,
-              checkpoints: result.checkpoints ?? 0,
-              anchors: result.anchors ?? 0,
+              entries: formatCount(result.entries),
+              checkpoints: formatCount(result.checkpoints ?? 0),
+              anchors: formatCount(result.anchors ?? 0),
             })}
           </Text>
           <Text size="xs" c="dimmed">
@@ -98,14 +103,20 @@ export function AuditVerifyScreen() {
           data-ok="false"
         >
           <Text size="sm">
-            {t('audit.brokenText', {
-              entries: result.entries,
-              seq: result.firstBadSeq ?? 0,
-              problem:
-                result.problem && PROBLEMS.has(result.problem)
-                  ? t(`audit.problems.${result.problem}`)
-                  : (result.problem ?? ''),
-            })}
+            {/* The command is shown as code, not between backticks (attack S16, noticed). */}
+            <Trans
+              i18nKey="audit.brokenText"
+              values={{
+                entries: formatCount(result.entries),
+                // An entry's number names it, as in `kluis audit verify`: no separator.
+                seq: result.firstBadSeq ?? 0,
+                problem:
+                  result.problem && PROBLEMS.has(result.problem)
+                    ? t(`audit.problems.${result.problem}`)
+                    : (result.problem ?? ''),
+              }}
+              components={{ code: <Code /> }}
+            />
           </Text>
           {result.message ? (
             <Text size="xs" c="dimmed">

@@ -39,7 +39,7 @@ const en = {
     'All {{entries}} entries hold, up to the last one; {{checkpoints}} checkpoints in the database and {{anchors}} outside it agree.',
   broken: 'The audit log is broken',
   brokenText:
-    'The first {{entries}} entries hold. Entry {{seq}} does not: {{problem}}. Keep the database as it is and tell your operator; `kluis audit verify` says the same.',
+    'The first {{entries}} entries hold. Entry {{seq}} does not: {{problem}}. Keep the database as it is and tell your operator; <code>kluis audit verify</code> says the same.',
   problems: {
     hash_mismatch: 'its content was changed',
     broken_link: 'it does not follow the entry before it (an entry was added or removed)',
@@ -109,7 +109,7 @@ addScreenMessages('audit', {
       'Alle {{entries}} regels kloppen, tot de laatste; {{checkpoints}} controlepunten in de databank en {{anchors}} erbuiten stemmen overeen.',
     broken: 'De auditlog is geschonden',
     brokenText:
-      'De eerste {{entries}} regels kloppen. Regel {{seq}} niet: {{problem}}. Laat de databank zoals ze is en verwittig uw beheerder; `kluis audit verify` zegt hetzelfde.',
+      'De eerste {{entries}} regels kloppen. Regel {{seq}} niet: {{problem}}. Laat de databank zoals ze is en verwittig uw beheerder; <code>kluis audit verify</code> zegt hetzelfde.',
     problems: {
       hash_mismatch: 'de inhoud werd gewijzigd',
       broken_link: 'ze volgt niet op de vorige regel (er werd een regel toegevoegd of verwijderd)',
@@ -176,7 +176,7 @@ addScreenMessages('audit', {
       'Les {{entries}} entrées tiennent, jusqu’à la dernière ; {{checkpoints}} points de contrôle dans la base et {{anchors}} en dehors concordent.',
     broken: 'Le journal d’audit est rompu',
     brokenText:
-      'Les {{entries}} premières entrées tiennent. L’entrée {{seq}} non : {{problem}}. Laissez la base de données en l’état et prévenez votre opérateur ; `kluis audit verify` dit la même chose.',
+      'Les {{entries}} premières entrées tiennent. L’entrée {{seq}} non : {{problem}}. Laissez la base de données en l’état et prévenez votre opérateur ; <code>kluis audit verify</code> dit la même chose.',
     problems: {
       hash_mismatch: 'son contenu a été modifié',
       broken_link: 'elle ne suit pas l’entrée précédente (une entrée a été ajoutée ou retirée)',
