@@ -344,8 +344,10 @@ describe('the privacy screens (issue #20)', () => {
     await incident.getByRole('button', { name: 'Record the assessment' }).click();
     await incident.getByRole('button', { name: 'Revise the assessment' }).click();
     await incident.getByText('Not a breach', { exact: true }).click();
-    await incident.getByRole('combobox', { name: /^Risk for the persons/ }).click();
-    await page.getByRole('option', { name: 'no risk' }).click();
+    // No breach, no risk for the persons: the screen sets it and holds it (decision 0842).
+    await expect(
+      incident.getByRole('combobox', { name: /^Risk for the persons/ }).inputValue(),
+    ).resolves.toBe('no risk');
     await incident.getByLabel(/^Why this risk/).fill('De stick is teruggevonden in de eigen stand.');
     await incident.getByRole('button', { name: 'Record the assessment' }).click();
     await incident.getByText(/changeReason: say why assessment 1/).waitFor();

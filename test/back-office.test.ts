@@ -300,6 +300,9 @@ describe('the staff back office in the browser (issue #20)', () => {
     const incidentId = Number((await incidentRow.getAttribute('data-testid'))?.slice('incident-'.length));
     await incidentRow.getByRole('button', { name: `Incident #${incidentId}` }).click();
     const incident = page.getByRole('dialog');
+    // No risk for the persons: the only assessment under which not notifying is allowed (Art. 33(1)).
+    await incident.getByRole('combobox', { name: /^Risk for the persons/ }).click();
+    await page.getByRole('option', { name: 'no risk' }).click();
     await incident
       .getByLabel(/^Why this risk/)
       .fill('Alleen namen en e-mailadressen; de leverancier wiste de mail.');
@@ -330,7 +333,7 @@ describe('the staff back office in the browser (issue #20)', () => {
       'SELECT is_breach, authority_decision, risk FROM incidents WHERE tenant_id = $1 AND incident_id = $2',
       [voiceking.tenantId, incidentId],
     );
-    expect(decided.rows).toEqual([{ is_breach: true, authority_decision: 'not_notified', risk: 'low' }]);
+    expect(decided.rows).toEqual([{ is_breach: true, authority_decision: 'not_notified', risk: 'none' }]);
     await incident.getByRole('button', { name: 'Close' }).click();
 
     // The other registers, each looked at once.

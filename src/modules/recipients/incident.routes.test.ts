@@ -314,8 +314,8 @@ describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () 
       givenName: 'Claire',
     });
     const incidentId = await breach(d, {
-      risk: 'low',
-      riskAssessment: 'Enkel namen en e-mailadressen, geen wachtwoorden.',
+      risk: 'none',
+      riskAssessment: 'Enkel namen en e-mailadressen, versleuteld; de sleutel is niet gelekt.',
     });
     const reason =
       'De gegevens waren versleuteld en de sleutel is niet gelekt: geen risico voor de betrokkenen.';
@@ -512,6 +512,61 @@ describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () 
         d.tenant.tenantId,
       ]),
     ).rejects.toThrow(/append-only/);
+  });
+
+  it('VK-9: a breach with a risk cannot be recorded as not notified (GDPR Art. 33(1)); a non-breach has no risk; a revision that finds fewer persons says why (attack S17-2, S17-4, decision 0842)', async () => {
+    clock.set(T0);
+    const d = await desk();
+    await createCustomer(kernel, d.tenant, 'order_processing', { givenName: 'Els' });
+    const incidentId = await breach(d, { risk: 'low' });
+    const path = `/api/v1/incidents/${incidentId}`;
+    const notNotified = { decision: 'not_notified', reason: 'De ontvanger wiste de gegevens meteen.' };
+    const refused = await staffCall(app, d.officer, 'POST', `${path}/authority-notification`, {
+      payload: notNotified,
+    });
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json<{ detail: string }>().detail).toContain('Art. 33(1)');
+    const first = (await staffCall(app, d.officer, 'GET', path)).json<Incident>();
+    expect(first).toMatchObject({ authorityDecision: 'pending', risk: 'low' });
+    expect(first.affectedCount).toBeGreaterThan(0);
+    const revision = {
+      isBreach: true,
+      risk: 'none',
+      riskAssessment: 'Versleuteld; de sleutel is niet gelekt.',
+      measures: 'Sleutels vervangen.',
+      affectedCategories: ['user.name', 'user.contact.email'],
+      affectedTables: ['people'],
+      revises: 1,
+    };
+    // Not a breach with a risk: refused, whatever else.
+    const contradiction = await staffCall(app, d.officer, 'POST', `${path}/assessment`, {
+      payload: { ...revision, isBreach: false, risk: 'high' },
+    });
+    expect(contradiction.statusCode).toBe(400);
+    expect(contradiction.json<{ detail: string }>().detail).toMatch(/^risk: /);
+    // Fewer persons (no tables, no categories: nobody) without a reason: refused.
+    const emptied = await staffCall(app, d.officer, 'POST', `${path}/assessment`, {
+      payload: { ...revision, risk: 'low', affectedCategories: [], affectedTables: [] },
+    });
+    expect(emptied.statusCode).toBe(400);
+    expect(emptied.json<{ detail: string }>().detail).toContain(`${first.affectedCount} persons`);
+    // Revised to no risk with its reason: now it may be recorded as not notified.
+    const revised = await staffCall(app, d.officer, 'POST', `${path}/assessment`, {
+      payload: { ...revision, changeReason: 'De schijf bleek versleuteld.' },
+    });
+    expect(revised.statusCode, revised.body).toBe(200);
+    const decided = await staffCall(app, d.officer, 'POST', `${path}/authority-notification`, {
+      payload: notNotified,
+    });
+    expect(decided.statusCode, decided.body).toBe(200);
+    const { rows } = await runAsOwner<{ action: string; reason: string }>(
+      database.ownerUrl,
+      `select action, reason from audit_log where tenant_id = $1 and action like 'incident.authority.%'`,
+      [d.tenant.tenantId],
+    );
+    expect(rows).toEqual([
+      { action: 'incident.authority.not_notified', reason: 'not notified; assessed a breach, risk none' },
+    ]);
   });
 
   it('migration 0840 keeps the assessment each incident had before it as assessment 1, tenant by tenant', async () => {

@@ -352,6 +352,14 @@ export async function assessIncident(
       });
     }
   }
+  if (!data.isBreach && data.risk !== 'none') {
+    // The risk is the breach's risk for the persons (Art. 33, 34): an incident that is no breach has none.
+    throw new AppError('validation_failed', 'risk without a breach', {
+      publicMessage:
+        'risk: an incident that is not a personal-data breach has no risk for the persons: send none',
+      details: { issues: [{ path: 'risk', message: 'none when isBreach is false' }] },
+    });
+  }
   const now = kernel.clock.now();
   const awareAt = data.awareAt ? new Date(data.awareAt) : now;
   // Not before 2000-01-01 (decision 0282): a 72-hour clock of year 0001 means nothing.
@@ -370,13 +378,13 @@ export async function assessIncident(
     }
     const previous = (await loadAssessments(atx.tx, [incidentId])).get(incidentId)?.at(-1);
     assertRevisesLatest(previous, data.revises);
-    assertChangeExplained(previous, data);
     const subjectIds = await findAffectedSubjects(
       atx.tx,
       deps.dataMap,
       data.affectedCategories,
       data.affectedTables,
     );
+    assertChangeExplained(previous, { ...data, affectedCount: subjectIds.length });
     await atx.tx
       .updateTable('incidents')
       .set({
@@ -461,13 +469,23 @@ function assertRevisesLatest(previous: IncidentAssessment | undefined, revises: 
 /** A lowered assessment says why (GDPR Art. 33(5): the register documents every breach). */
 function assertChangeExplained(
   previous: IncidentAssessment | undefined,
-  next: { isBreach: boolean; risk: 'none' | 'low' | 'high'; changeReason?: string | undefined },
+  next: {
+    isBreach: boolean;
+    risk: 'none' | 'low' | 'high';
+    affectedCount: number;
+    changeReason?: string | undefined;
+  },
 ): void {
   if (previous === undefined || next.changeReason !== undefined) return;
-  const lowered = (previous.isBreach && !next.isBreach) || RISK_ORDER[next.risk] < RISK_ORDER[previous.risk];
+  // Fewer persons found is lowered too: the Art. 34 letters go to the latest assessment's persons (S17-4).
+  const lowered =
+    (previous.isBreach && !next.isBreach) ||
+    RISK_ORDER[next.risk] < RISK_ORDER[previous.risk] ||
+    next.affectedCount < previous.affectedCount;
   if (!lowered) return;
   throw new AppError('validation_failed', 'lowered without a reason', {
-    publicMessage: `changeReason: say why assessment ${previous.assessmentNo} (${assessmentWords(previous.isBreach, previous.risk)}) is lowered`,
+    publicMessage: `changeReason: say why assessment ${previous.assessmentNo} (${assessmentWords(previous.isBreach, previous.risk)}, ${previous.affectedCount} persons) is lowered`,
+    details: { issues: [{ path: 'changeReason', message: 'required when the assessment is lowered' }] },
   });
 }
 
@@ -600,6 +618,12 @@ export async function decideAuthorityNotification(
         publicMessage: `the authority decision is already ${row.authority_decision}`,
       });
     }
+    if (data.decision === 'not_notified' && row.risk !== 'none') {
+      // Art. 33(1): not notifying is for a breach unlikely to result in a risk (attack S17-2, 0842).
+      throw new AppError('conflict', 'a risk is not notified', {
+        publicMessage: `the assessment finds a ${row.risk ?? 'not stated'} risk for the persons: GDPR Art. 33(1) requires notifying the authority; to decide otherwise, revise the assessment to no risk, with its reason, first`,
+      });
+    }
     await atx.tx
       .updateTable('incidents')
       .set({
@@ -609,7 +633,16 @@ export async function decideAuthorityNotification(
       })
       .where('incident_id', '=', incidentId)
       .execute();
-    record(atx, context.actor, purpose, `incident.authority.${data.decision}`);
+    atx.audit.record({
+      actor: auditActor(context.actor),
+      role: context.actor.kind === 'staff' ? context.actor.role : 'system',
+      purpose,
+      action: `incident.authority.${data.decision}`,
+      records: 1,
+      decision: 'allowed',
+      // Fixed words, never the free-text reason (0819): what the decision rested on.
+      reason: `${data.decision === 'notified' ? 'notified' : 'not notified'}; assessed ${assessmentWords(row.is_breach, row.risk)}`,
+    });
     return loadIncident(atx.tx, incidentId);
   });
 }

@@ -619,6 +619,8 @@ export const en = {
     authorityDecision: 'The authority',
     notNotifiedReason: 'Why the authority is not notified',
     notNotifiedHelp: 'Kept in the register (GDPR Art. 33(5))',
+    notifyRequired:
+      'Not notifying is possible only for a breach with no risk for the persons (GDPR Art. 33(1)): revise the assessment first, with its reason.',
     record: 'Record the decision',
   },
   incidentKind: {

@@ -623,6 +623,8 @@ export const fr: Messages = {
     authorityDecision: "L'autorité",
     notNotifiedReason: "Pourquoi l'autorité n'est pas notifiée",
     notNotifiedHelp: 'Gardé au registre (RGPD art. 33, § 5)',
+    notifyRequired:
+      "Ne pas notifier n'est possible que pour une violation sans risque pour les personnes (RGPD art. 33, §1) : révisez d'abord l'évaluation, avec sa raison.",
     record: 'Enregistrer la décision',
   },
   incidentKind: {

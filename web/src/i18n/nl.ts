@@ -623,6 +623,8 @@ export const nl: Messages = {
     authorityDecision: 'De toezichthouder',
     notNotifiedReason: 'Waarom de toezichthouder niet gemeld wordt',
     notNotifiedHelp: 'Blijft in het register (AVG art. 33, lid 5)',
+    notifyRequired:
+      'Niet melden kan alleen bij een inbreuk zonder risico voor de betrokkenen (AVG art. 33, lid 1): herzie eerst de beoordeling, met de reden.',
     record: 'Beslissing vastleggen',
   },
   incidentKind: {

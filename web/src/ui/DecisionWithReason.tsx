@@ -5,7 +5,8 @@ export interface DecisionWithReasonProps<D extends string> {
   /** A form with the fields `decision` and `reason`. */
   form: UseFormReturnType<{ decision: D; reason: string }>;
   label: string;
-  choices: Array<{ value: D; label: string }>;
+  /** A disabled choice stays listed, so the person sees it exists and (from the screen) why not now. */
+  choices: Array<{ value: D; label: string; disabled?: boolean }>;
   /** The choice that needs a reason in words: the reason's box shows only for it. */
   reasonFor: D;
   reasonLabel: string;

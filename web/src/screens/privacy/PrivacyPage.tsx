@@ -379,10 +379,16 @@ function Assessment({ incident, onDone }: { incident: Incident; onDone?: () => v
             ]}
             w="fit-content"
             {...form.getInputProps('isBreach')}
+            onChange={(value) => {
+              form.setFieldValue('isBreach', value);
+              // No breach, no risk for the persons (the server's rule, decision 0842).
+              if (value === 'no') form.setFieldValue('risk', 'none');
+            }}
           />
           <AffectedCategories {...form.getInputProps('affectedCategories')} />
           <Select
             label={t('incident.risk')}
+            disabled={form.values.isBreach === 'no'}
             allowDeselect={false}
             data={(['none', 'low', 'high'] as const).map((risk) => ({
               value: risk,
@@ -490,12 +496,21 @@ function AuthorityNotification({ incident }: { incident: Incident }) {
               label={t('incident.authorityDecision')}
               choices={[
                 { value: 'notified', label: t('incident.authority.notified') },
-                { value: 'not_notified', label: t('incident.authority.not_notified') },
+                {
+                  value: 'not_notified',
+                  label: t('incident.authority.not_notified'),
+                  disabled: incident.risk !== 'none',
+                },
               ]}
               reasonFor="not_notified"
               reasonLabel={t('incident.notNotifiedReason')}
               reasonHelp={t('incident.notNotifiedHelp')}
             />
+            {incident.risk !== 'none' ? (
+              <Text size="sm" c="dimmed">
+                {t('incident.notifyRequired')}
+              </Text>
+            ) : null}
             {decide.error ? <ProblemAlert error={decide.error} /> : null}
             <Group>
               <Button type="submit" loading={decide.isPending}>
