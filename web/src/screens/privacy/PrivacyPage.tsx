@@ -379,7 +379,7 @@ function Assessment({ incident, onDone }: { incident: Incident; onDone?: () => v
             ]}
             w="fit-content"
             {...form.getInputProps('isBreach')}
-            onChange={(value) => {
+            onChange={(value: string) => {
               form.setFieldValue('isBreach', value);
               // No breach, no risk for the persons (the server's rule, decision 0842).
               if (value === 'no') form.setFieldValue('risk', 'none');
