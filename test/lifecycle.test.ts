@@ -82,10 +82,13 @@ function trickle(port: number, head: string): { received(): string; closed(): bo
  */
 async function signInFirstRunLogin(
   url: string,
-  output: string,
+  output: () => string,
   role: string,
 ): Promise<{ cookie: string; csrfToken: string }> {
-  const line = new RegExp(`tenant voiceking\\s+(\\S+)\\s+role ${role}\\s+password (\\S+)`).exec(output);
+  const pattern = new RegExp(`tenant voiceking\\s+(\\S+)\\s+role ${role}\\s+password (\\S+)`);
+  // The first-run logins are printed after "Kluis is running": on a loaded machine, a moment later.
+  await waitUntil(async () => pattern.test(output()), 20_000).catch(() => undefined);
+  const line = pattern.exec(output());
   if (!line?.[1] || !line[2]) throw new Error(`no first-run ${role} login in the output`);
   const [email, password] = [line[1], line[2]];
   const call = async (route: string, body: unknown, session?: { cookie: string; csrfToken: string }) => {
@@ -171,7 +174,7 @@ describe('kluis serve on an external PostgreSQL (DATABASE_URL)', () => {
           KLUIS_AUDIT_ANCHOR_FILE: anchorFile,
         };
         const server = await startServer(env);
-        const billing = await signInFirstRunLogin(server.url, server.output(), 'billing');
+        const billing = await signInFirstRunLogin(server.url, server.output, 'billing');
         const upload = trickle(
           Number(new URL(server.url).port),
           'POST /api/v1/call-record-imports?name=calls.csv HTTP/1.1\r\nHost: kluis\r\n' +
