@@ -87,7 +87,7 @@ async function signInFirstRunLogin(
 ): Promise<{ cookie: string; csrfToken: string }> {
   const pattern = new RegExp(`tenant voiceking\\s+(\\S+)\\s+role ${role}\\s+password (\\S+)`);
   // The first-run logins are printed after "Kluis is running": on a loaded machine, a moment later.
-  await waitUntil(async () => pattern.test(output()), 20_000).catch(() => undefined);
+  await waitUntil(() => Promise.resolve(pattern.test(output())), 20_000).catch(() => undefined);
   const line = pattern.exec(output());
   if (!line?.[1] || !line[2]) throw new Error(`no first-run ${role} login in the output`);
   const [email, password] = [line[1], line[2]];
@@ -174,7 +174,7 @@ describe('kluis serve on an external PostgreSQL (DATABASE_URL)', () => {
           KLUIS_AUDIT_ANCHOR_FILE: anchorFile,
         };
         const server = await startServer(env);
-        const billing = await signInFirstRunLogin(server.url, server.output, 'billing');
+        const billing = await signInFirstRunLogin(server.url, () => server.output(), 'billing');
         const upload = trickle(
           Number(new URL(server.url).port),
           'POST /api/v1/call-record-imports?name=calls.csv HTTP/1.1\r\nHost: kluis\r\n' +
