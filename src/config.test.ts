@@ -76,18 +76,27 @@ describe('configuration', () => {
     );
   });
 
-  it('KLUIS_MAIL_FROM: a relay off this machine with the .localhost sender stops startup naming the setting; a loopback relay keeps the default (decision 0837)', () => {
-    expect(() => loadConfig({ KLUIS_SMTP_URL: 'smtp://relay.example:587' }, '/srv')).toThrow(
-      /KLUIS_MAIL_FROM/,
-    );
+  it('KLUIS_MAIL_FROM: any relay, a Postfix on 127.0.0.1 included, with the .localhost sender stops startup naming the setting; only a relay declared a development sink keeps the default (decisions 0837, 0843)', () => {
+    for (const relay of [
+      'smtp://relay.example:587',
+      'smtp://127.0.0.1:25',
+      'smtps://user:pass@localhost:465',
+    ]) {
+      expect(() => loadConfig({ KLUIS_SMTP_URL: relay }, '/srv')).toThrow(/KLUIS_MAIL_FROM/);
+    }
     expect(
       loadConfig(
-        { KLUIS_SMTP_URL: 'smtp://relay.example:587', KLUIS_MAIL_FROM: 'privacy@provider.example' },
+        { KLUIS_SMTP_URL: 'smtp://127.0.0.1:25', KLUIS_MAIL_FROM: 'privacy@provider.example' },
         '/srv',
       ).mail,
-    ).toEqual({ smtpUrl: 'smtp://relay.example:587', from: 'privacy@provider.example' });
-    expect(loadConfig({ KLUIS_SMTP_URL: 'smtp://127.0.0.1:1025' }, '/srv').mail.from).toBe(
-      'no-reply@kluis.localhost',
-    );
+    ).toEqual({ smtpUrl: 'smtp://127.0.0.1:25', from: 'privacy@provider.example', delivers: true });
+    expect(
+      loadConfig({ KLUIS_SMTP_URL: 'smtp://127.0.0.1:1025', KLUIS_SMTP_DELIVERS: 'false' }, '/srv').mail,
+    ).toEqual({ smtpUrl: 'smtp://127.0.0.1:1025', from: 'no-reply@kluis.localhost', delivers: false });
+    expect(loadConfig({}, '/srv').mail).toEqual({
+      smtpUrl: undefined,
+      from: 'no-reply@kluis.localhost',
+      delivers: false,
+    });
   });
 });

@@ -45,6 +45,8 @@ const settingsSchema = z.object({
     .regex(/^smtps?:\/\//, 'expected an smtp:// or smtps:// URL')
     .optional(),
   KLUIS_MAIL_FROM: z.string().email('expected an e-mail address').default(DEVELOPMENT_MAIL_FROM),
+  // false only for a development sink (MailHog): its mail reaches nobody, so nothing need be signed (0843).
+  KLUIS_SMTP_DELIVERS: booleanString.optional(),
   KLUIS_CONFIG: z.string().min(1).optional(),
   // The gated statement as a named statement per connection (decision 0770); false behind a pooler
   // in transaction mode that does not keep named statements (PgBouncer before 1.21).
@@ -88,7 +90,8 @@ export interface Config {
   masterKey: string | undefined;
   policyDir: string;
   createDemoData: boolean;
-  mail: { smtpUrl: string | undefined; from: string };
+  /** `delivers`: the relay reaches real people, so mailings must be signed (decisions 0837, 0843). */
+  mail: { smtpUrl: string | undefined; from: string; delivers: boolean };
   transfer: { allowHosts: string[]; caFile: string | undefined };
   audit: { anchorFile: string | undefined };
   testHook: string | undefined;
@@ -161,10 +164,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   const settings = result.data;
-  // Mail to real people from a .localhost sender is never meant (decision 0837).
-  if (deliversThrough(settings.KLUIS_SMTP_URL) && /\.localhost$/i.test(settings.KLUIS_MAIL_FROM))
+  const delivers = deliversThrough(settings.KLUIS_SMTP_URL, settings.KLUIS_SMTP_DELIVERS);
+  // Mail to real people from a .localhost sender is never meant (decisions 0837, 0843).
+  if (delivers && /\.localhost$/i.test(settings.KLUIS_MAIL_FROM))
     throw new ConfigError([
-      'KLUIS_MAIL_FROM: set the sender address of outgoing mail (an address of your own domain) when KLUIS_SMTP_URL relays mail off this machine',
+      'KLUIS_MAIL_FROM: set the sender address of outgoing mail (an address of your own domain) when KLUIS_SMTP_URL relays mail to people (KLUIS_SMTP_DELIVERS=false only for a development sink such as MailHog)',
     ]);
   const dataDir = path.resolve(cwd, settings.KLUIS_DATA_DIR);
   const displayHost =
@@ -187,7 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     masterKey: settings.KLUIS_MASTER_KEY,
     policyDir: path.resolve(cwd, settings.KLUIS_POLICY_DIR),
     createDemoData: settings.KLUIS_DEMO,
-    mail: { smtpUrl: settings.KLUIS_SMTP_URL, from: settings.KLUIS_MAIL_FROM },
+    mail: { smtpUrl: settings.KLUIS_SMTP_URL, from: settings.KLUIS_MAIL_FROM, delivers },
     trustProxy: parseTrustProxy(settings.KLUIS_TRUST_PROXY),
     transfer: {
       allowHosts: settings.KLUIS_TRANSFER_ALLOW_HOSTS?.split(',') ?? [],

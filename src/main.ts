@@ -308,6 +308,7 @@ export async function startKluis(
   }
   const mailer = createMailer({
     smtpUrl: config.mail.smtpUrl,
+    delivers: config.mail.delivers,
     from: config.mail.from,
     outboxDir: path.join(config.dataDir, 'outbox'),
     logger,

@@ -61,6 +61,8 @@ export async function startSmtpSink(
     messages,
     mailer: createMailer({
       smtpUrl: url,
+      // A development sink: it reaches nobody (decision 0843); unsigned-mail.test.ts stands one in that delivers.
+      delivers: false,
       from: 'privacy@kluis.test',
       outboxDir: '/nonexistent',
       logger: testLogger,

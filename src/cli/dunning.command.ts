@@ -47,6 +47,7 @@ export function registerDunningCommands(invoices: Command, helpers: TenantSessio
         }
         const mailer = createMailer({
           smtpUrl: config.mail.smtpUrl,
+          delivers: config.mail.delivers,
           from: config.mail.from,
           outboxDir: path.join(config.dataDir, 'outbox'),
           logger,

@@ -36,6 +36,7 @@ export function registerMailingsCommands(program: Command): void {
           const tenant = await findTenantBySlug(runtime.database.db, options.tenant);
           const mailer = createMailer({
             smtpUrl: config.mail.smtpUrl,
+            delivers: config.mail.delivers,
             from: config.mail.from,
             outboxDir: path.join(config.dataDir, 'outbox'),
             logger,

@@ -79,6 +79,7 @@ function requestsDeps(
     kernel,
     mailer: createMailer({
       smtpUrl: config.mail.smtpUrl,
+      delivers: config.mail.delivers,
       from: config.mail.from,
       outboxDir: path.join(config.dataDir, 'outbox'),
       logger,

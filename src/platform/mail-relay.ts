@@ -1,12 +1,12 @@
 /**
- * Whether mail sent through `smtpUrl` leaves the machine (decision 0837): a relay is configured and
- * its host is not a loopback address. A loopback relay is a development sink (MailHog, the tests'
- * SMTP server) and delivers nowhere.
+ * Whether mail sent through `smtpUrl` reaches real people (decisions 0837, 0843): every configured
+ * relay does, a Postfix on 127.0.0.1 included, unless the operator says it is a development sink
+ * that delivers nowhere (`KLUIS_SMTP_DELIVERS=false`: MailHog, the tests' SMTP server). Where the
+ * relay runs says nothing about where it sends.
  */
-export function deliversThrough(smtpUrl: string | undefined): boolean {
+export function deliversThrough(smtpUrl: string | undefined, declared?: boolean): boolean {
   if (smtpUrl === undefined) return false;
-  const host = new URL(smtpUrl).hostname.replace(/^\[|\]$/g, '');
-  return !(host === 'localhost' || host === '::1' || /^127\./.test(host));
+  return declared ?? true;
 }
 
 /** The sender address a development setup uses; never one to reach real people from. */

@@ -27,8 +27,8 @@ export interface MailMessage {
 export interface Mailer {
   send(message: MailMessage): Promise<void>;
   /**
-   * Mail leaves the machine: a relay is configured (KLUIS_SMTP_URL) whose host is not a loopback
-   * address. Then a mailing goes out only from the tenant's own address, DKIM-signed (decision 0837).
+   * Mail reaches real people: a relay is configured (KLUIS_SMTP_URL) and not declared a development
+   * sink. Then a mailing goes out only from the tenant's own address, DKIM-signed (0837, 0843).
    */
   readonly delivers?: boolean;
 }
@@ -37,6 +37,8 @@ export interface MailerOptions {
   /** smtp:// or smtps:// URL; without it mail goes to `<dataDir>/outbox/*.eml`. */
   smtpUrl: string | undefined;
   from: string;
+  /** The relay is a development sink (false) or reaches people (true, the default with a relay). */
+  delivers?: boolean;
   outboxDir: string;
   logger: Logger;
 }
@@ -50,7 +52,7 @@ export function createMailer(options: MailerOptions): Mailer {
     ? nodemailer.createTransport(options.smtpUrl)
     : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
-    delivers: deliversThrough(options.smtpUrl),
+    delivers: deliversThrough(options.smtpUrl, options.delivers),
     async send(message) {
       const address = message.fromAddress ?? options.from;
       const info = (await transport.sendMail({

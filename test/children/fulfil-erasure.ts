@@ -17,6 +17,7 @@ const logger = createLogger({ level: 'warn', destination: process.stderr });
 const runtime = await openRuntime(config, logger);
 const mailer = createMailer({
   smtpUrl: config.mail.smtpUrl,
+  delivers: config.mail.delivers,
   from: config.mail.from,
   outboxDir: path.join(config.dataDir, 'outbox'),
   logger,

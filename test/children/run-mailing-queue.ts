@@ -16,7 +16,13 @@ const config = loadConfig();
 armTestHook(config.testHook);
 const logger = createLogger({ level: 'warn', destination: process.stderr });
 const runtime = await openRuntime(config, logger);
-const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, outboxDir, logger });
+const mailer = createMailer({
+  smtpUrl: config.mail.smtpUrl,
+  delivers: config.mail.delivers,
+  from: config.mail.from,
+  outboxDir,
+  logger,
+});
 const queue = await startJobQueue({
   connectionString: runtime.database.ownerUrl,
   logger,

@@ -62,7 +62,12 @@ afterAll(async () => {
 });
 
 const env = (extra: Record<string, string> = {}) =>
-  crashEnv(database, masterKey, { KLUIS_SMTP_URL: smtp.url, KLUIS_DEMO: 'false', ...extra });
+  crashEnv(database, masterKey, {
+    KLUIS_SMTP_URL: smtp.url,
+    KLUIS_SMTP_DELIVERS: 'false',
+    KLUIS_DEMO: 'false',
+    ...extra,
+  });
 
 const kluis = (args: string[]) => runCli(args, env(), 120_000);
 

@@ -55,6 +55,7 @@ describe('a server killed while its mailing sender runs (attack S9-6, decision 0
       crashEnv(database, masterKey, {
         KLUIS_TEST_HOOK: 'mailing.after-send-2:kill',
         KLUIS_SMTP_URL: smtp.url,
+        KLUIS_SMTP_DELIVERS: 'false',
         KLUIS_PUBLIC_URL: 'https://news.example',
       }),
     );

@@ -22,6 +22,7 @@ beforeAll(async () => {
   smtp = await startSmtpSink();
   env = workspace.envFor(database.ownerUrl, {
     KLUIS_SMTP_URL: smtp.url,
+    KLUIS_SMTP_DELIVERS: 'false',
     KLUIS_PUBLIC_URL: 'https://news.example',
   });
   tenant = await createPolicyTenant(kernel, 'voiceking');

@@ -8,7 +8,7 @@ import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js
 import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
 import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
 import type { Kernel } from '../../kernel/kernel.js';
-import type { Mailer } from '../../platform/mailer.js';
+import { createMailer, type Mailer } from '../../platform/mailer.js';
 import { DATA_MAP } from '../data-map.js';
 import { createPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
@@ -28,8 +28,15 @@ beforeAll(async () => {
   database = await createTestDatabase();
   kernel = createTestKernel(database);
   smtp = await startSmtpSink();
-  // The sink stands for a relay that delivers (a real KLUIS_SMTP_URL off this machine).
-  relay = { send: (message) => smtp.mailer.send(message), delivers: true };
+  // A relay on 127.0.0.1 as the server's config builds it (a Postfix beside Kluis): it reaches
+  // people unless declared a development sink (attack S17-5, decision 0843).
+  relay = createMailer({
+    smtpUrl: smtp.url,
+    from: 'privacy@provider.example',
+    outboxDir: '/nonexistent',
+    logger: testLogger,
+  });
+  expect(relay.delivers).toBe(true);
   app = await createTestApp(kernel, { mailer: relay, publicUrl: PUBLIC });
   voiceking = await createPolicyTenant(kernel, 'voiceking');
   sales = await loginAs(app, kernel, voiceking, 'sales');
@@ -48,7 +55,7 @@ const staff = (session: StaffSession, purpose: string) => ({
 });
 
 describe('mailings through a relay that delivers (decision 0837)', () => {
-  it('VK-17: a tenant without its sender address and DKIM key is refused 409 mail_not_signed naming the settings, nothing is queued or sent; with them the mailing goes out from its address, DKIM-signed', async () => {
+  it('VK-17: through a relay on 127.0.0.1 (attack S17-5), a tenant without its sender address and DKIM key is refused 409 mail_not_signed naming the settings, nothing is queued or sent; with them the mailing goes out from its address, DKIM-signed', async () => {
     const customer = await createPerson(
       kernel,
       { tenantId: voiceking.tenantId, actor: { kind: 'system', job: 'test' }, purpose: 'order_processing' },

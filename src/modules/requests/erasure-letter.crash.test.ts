@@ -48,7 +48,13 @@ afterAll(async () => {
 });
 
 const childEnv = (extra: Record<string, string> = {}): Record<string, string> =>
-  crashEnv(database, masterKey, { KLUIS_SMTP_URL: smtp.url, KLUIS_PORT: '0', KLUIS_DEMO: 'false', ...extra });
+  crashEnv(database, masterKey, {
+    KLUIS_SMTP_URL: smtp.url,
+    KLUIS_SMTP_DELIVERS: 'false',
+    KLUIS_PORT: '0',
+    KLUIS_DEMO: 'false',
+    ...extra,
+  });
 
 let serial = 0;
 async function customerWithErasureRequest(): Promise<{
