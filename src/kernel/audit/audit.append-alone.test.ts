@@ -13,11 +13,12 @@ import {
 import { appendOrParkSql, type AuditHead } from './audit.repository.js';
 import { appendAuditNow, verifyAuditChain, withAudit } from './index.js';
 import {
+  chainHeadOf,
+  countPendingEntries,
   createAuditDeps,
   createAuditTenant,
   readEvent,
   untilBackendWaitsOnLock,
-  countPendingEntries,
 } from './audit.test-helpers.js';
 
 // Decision 0650: an audit-only transaction (appendAuditNow, a refusal's entry) is one simple query
@@ -63,16 +64,6 @@ async function entries(tenantId: number): Promise<{ seq: number; request_id: str
     [tenantId],
   );
   return rows;
-}
-
-async function headOf(tenantId: number): Promise<AuditHead> {
-  const { rows } = await runAsOwner<AuditHead>(
-    database.ownerUrl,
-    'select seq, hash from audit_heads where tenant_id = $1',
-    [tenantId],
-  );
-  if (!rows[0]) throw new Error('no head');
-  return rows[0];
 }
 
 const denied = (requestId: string) =>
@@ -441,3 +432,5 @@ describe('withAudit, its transaction begun at the first statement', () => {
     }
   });
 });
+
+const headOf = (tenantId: number): Promise<AuditHead> => chainHeadOf(database.ownerUrl, tenantId);

@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { sql, type Insertable } from 'kysely';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { withTenant } from '../../platform/db.js';
 import { appendOrParkSql, type AuditHead } from './audit.repository.js';
-import type { AuditLogTable, AuditPendingTable } from './audit.tables.js';
 import { verifyAuditChain, withAudit } from './index.js';
 import {
+  chainAndPendingCounts,
+  chainedRow,
+  chainHeadOf,
   createAuditDeps,
   createAuditTenant,
+  pendingRow,
   readEvent,
   untilBackendWaitsOnLock,
 } from './audit.test-helpers.js';
@@ -28,52 +31,6 @@ beforeAll(async () => {
 afterAll(async () => database.close());
 
 const SIGNATURE = 'kluis_audit_append(integer, bigint, bytea, bigint, bytea, jsonb, jsonb)';
-
-function pendingRow(tenantId: number, requestId: string): Insertable<AuditPendingTable> {
-  return {
-    tenant_id: tenantId,
-    at: new Date('2026-03-01T09:00:00.000Z'),
-    actor_kind: 'staff',
-    actor_id: '17',
-    role: 'billing',
-    purpose: 'billing.invoicing',
-    action: 'read',
-    subject_pseudonyms: [],
-    categories: ['user.contact.email'],
-    records: 1,
-    decision: 'allowed',
-    reason: null,
-    request_id: requestId,
-    mac: randomBytes(32),
-    nonce: randomBytes(16),
-  };
-}
-
-/** A well-formed chained row after `head` (its hash and MAC are not checked by the database). */
-function chainedRow(tenantId: number, head: AuditHead, requestId: string): Insertable<AuditLogTable> {
-  const { mac: _mac, nonce: _nonce, ...content } = pendingRow(tenantId, requestId);
-  return { ...content, seq: head.seq + 1, prev_hash: head.hash, hash: randomBytes(32), mac: randomBytes(32) };
-}
-
-async function headOf(tenantId: number): Promise<AuditHead> {
-  const { rows } = await runAsOwner<AuditHead>(
-    database.ownerUrl,
-    'select seq, hash from audit_heads where tenant_id = $1',
-    [tenantId],
-  );
-  if (!rows[0]) throw new Error('no head');
-  return rows[0];
-}
-
-async function counts(tenantId: number): Promise<{ log: number; pending: number }> {
-  const { rows } = await runAsOwner<{ log: number; pending: number }>(
-    database.ownerUrl,
-    `select (select count(*)::int from audit_log where tenant_id = $1) as log,
-            (select count(*)::int from audit_pending where tenant_id = $1) as pending`,
-    [tenantId],
-  );
-  return rows[0] ?? { log: -1, pending: -1 };
-}
 
 /** Runs one append statement in a transaction of `tenantId`, as the app role. */
 function appendAs(tenantId: number, statement: string): Promise<Record<string, unknown> | undefined> {
@@ -275,3 +232,7 @@ describe('kluis_audit_append (decision 0600)', () => {
     expect(await verifyAuditChain(deps, tenantId)).toEqual({ ok: true, entries: 6, checkpoints: 0 });
   });
 });
+
+const headOf = (tenantId: number): Promise<AuditHead> => chainHeadOf(database.ownerUrl, tenantId);
+const counts = (tenantId: number): Promise<{ log: number; pending: number }> =>
+  chainAndPendingCounts(database.ownerUrl, tenantId);

@@ -6,7 +6,16 @@ import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test
 import { appendOrParkSql, type AuditHead } from './audit.repository.js';
 import type { AuditLogTable, AuditPendingTable } from './audit.tables.js';
 import { appendAuditNow, verifyAuditChain, withAudit } from './index.js';
-import { createAuditDeps, createAuditTenant, readEvent, runAsAppRole } from './audit.test-helpers.js';
+import {
+  chainAndPendingCounts,
+  chainedRow,
+  chainHeadOf,
+  createAuditDeps,
+  createAuditTenant,
+  pendingRow,
+  readEvent,
+  runAsAppRole,
+} from './audit.test-helpers.js';
 
 // Decision 0820: one entry (the usual append) goes through kluis_audit_append_one, one SECURITY
 // DEFINER function in place of kluis_audit_append calling kluis_audit_link_onto. It must check
@@ -20,32 +29,6 @@ beforeAll(async () => {
   deps = createAuditDeps(database);
 });
 afterAll(async () => database.close());
-
-function pendingRow(tenantId: number, requestId: string): Insertable<AuditPendingTable> {
-  return {
-    tenant_id: tenantId,
-    at: new Date('2026-03-01T09:00:00.000Z'),
-    actor_kind: 'staff',
-    actor_id: '17',
-    role: 'billing',
-    purpose: 'billing.invoicing',
-    action: 'read',
-    subject_pseudonyms: [],
-    categories: ['user.contact.email'],
-    records: 1,
-    decision: 'allowed',
-    reason: null,
-    request_id: requestId,
-    mac: randomBytes(32),
-    nonce: randomBytes(16),
-  };
-}
-
-/** A well-formed chained row after `head` (its hash and MAC are not checked by the database). */
-function chainedRow(tenantId: number, head: AuditHead, requestId: string): Insertable<AuditLogTable> {
-  const { mac: _mac, nonce: _nonce, ...content } = pendingRow(tenantId, requestId);
-  return { ...content, seq: head.seq + 1, prev_hash: head.hash, hash: randomBytes(32), mac: randomBytes(32) };
-}
 
 /** The one-entry statement Kluis sends: `row` chained onto `expected`, else parked as `pending`. */
 function appendOne(
@@ -61,26 +44,6 @@ function appendOne(
   );
   expect(statement).toMatch(/^select moved, parked from kluis_audit_append_one\(/);
   return statement;
-}
-
-async function headOf(tenantId: number): Promise<AuditHead> {
-  const { rows } = await runAsOwner<AuditHead>(
-    database.ownerUrl,
-    'select seq, hash from audit_heads where tenant_id = $1',
-    [tenantId],
-  );
-  if (!rows[0]) throw new Error('no head');
-  return rows[0];
-}
-
-async function counts(tenantId: number): Promise<{ log: number; pending: number }> {
-  const { rows } = await runAsOwner<{ log: number; pending: number }>(
-    database.ownerUrl,
-    `select (select count(*)::int from audit_log where tenant_id = $1) as log,
-            (select count(*)::int from audit_pending where tenant_id = $1) as pending`,
-    [tenantId],
-  );
-  return rows[0] ?? { log: -1, pending: -1 };
 }
 
 async function appendAs(tenantId: number, statement: string): Promise<unknown> {
@@ -256,3 +219,7 @@ describe('kluis_audit_append_one (decision 0820)', () => {
     ]);
   });
 });
+
+const headOf = (tenantId: number): Promise<AuditHead> => chainHeadOf(database.ownerUrl, tenantId);
+const counts = (tenantId: number): Promise<{ log: number; pending: number }> =>
+  chainAndPendingCounts(database.ownerUrl, tenantId);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Insertable } from 'kysely';
 import pg from 'pg';
 import { fixedClock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db.js';
@@ -6,6 +7,8 @@ import { runAsOwner } from '../../../test/database.js';
 import { createTenant } from '../../modules/tenants/index.js';
 import { hashAuditEntry, type ChainedEntry } from './audit.canonical.js';
 import type { AuditEvent } from './audit.event.js';
+import type { AuditHead } from './audit.repository.js';
+import type { AuditLogTable, AuditPendingTable } from './audit.tables.js';
 import { fromRow, type AuditDeps } from './audit.service.js';
 import { Keyring } from '../keyring/keyring.js';
 import { LocalKeyManagementService } from '../keyring/kms.js';
@@ -420,4 +423,56 @@ export async function chainForgedWithWaitingNonce(
     await parking;
   }
   return squatted;
+}
+
+/** A well-formed pending row of a read (its MAC is random: the database does not check it). */
+export function pendingRow(tenantId: number, requestId: string): Insertable<AuditPendingTable> {
+  return {
+    tenant_id: tenantId,
+    at: new Date('2026-03-01T09:00:00.000Z'),
+    actor_kind: 'staff',
+    actor_id: '17',
+    role: 'billing',
+    purpose: 'billing.invoicing',
+    action: 'read',
+    subject_pseudonyms: [],
+    categories: ['user.contact.email'],
+    records: 1,
+    decision: 'allowed',
+    reason: null,
+    request_id: requestId,
+    mac: randomBytes(32),
+    nonce: randomBytes(16),
+  };
+}
+
+/** A well-formed chained row after `head` (its hash and MAC are not checked by the database). */
+export function chainedRow(tenantId: number, head: AuditHead, requestId: string): Insertable<AuditLogTable> {
+  const { mac: _mac, nonce: _nonce, ...content } = pendingRow(tenantId, requestId);
+  return { ...content, seq: head.seq + 1, prev_hash: head.hash, hash: randomBytes(32), mac: randomBytes(32) };
+}
+
+/** The tenant's chain head, read as the owner. */
+export async function chainHeadOf(ownerUrl: string, tenantId: number): Promise<AuditHead> {
+  const { rows } = await runAsOwner<AuditHead>(
+    ownerUrl,
+    'select seq, hash from audit_heads where tenant_id = $1',
+    [tenantId],
+  );
+  if (!rows[0]) throw new Error('no head');
+  return rows[0];
+}
+
+/** How many entries the tenant has in the chain and among its pending ones, read as the owner. */
+export async function chainAndPendingCounts(
+  ownerUrl: string,
+  tenantId: number,
+): Promise<{ log: number; pending: number }> {
+  const { rows } = await runAsOwner<{ log: number; pending: number }>(
+    ownerUrl,
+    `select (select count(*)::int from audit_log where tenant_id = $1) as log,
+            (select count(*)::int from audit_pending where tenant_id = $1) as pending`,
+    [tenantId],
+  );
+  return rows[0] ?? { log: -1, pending: -1 };
 }
