@@ -14,7 +14,8 @@ import { sendQueuedMailings, writeMailSettings } from '../src/modules/consent/in
 import { DATA_MAP } from '../src/modules/data-map.js';
 import { createPerson } from '../src/modules/parties/index.js';
 import type { Tenant } from '../src/modules/tenants/index.js';
-import type { BrowserSuite } from './browser.js';
+import type { Locator } from 'playwright-core';
+import type { BrowserSuite, Page } from './browser.js';
 import { runAsOwner, testLogger, type TestDatabase } from './database.js';
 import { createPolicyTenant } from './kernel.js';
 import { startSmtpSink, type SmtpSink } from './smtp.js';
@@ -267,18 +268,10 @@ describe('the privacy screens (issue #20)', () => {
     await customer(tenant, 'Lambert', 'Hugo', { email: 'hugo.lambert@mail.example', language: 'fr' });
 
     const { page } = await staffSignedIn(env, tenant, 'privacy_officer');
-    await goTo(page, 'Privacy registers');
-    await page.getByRole('button', { name: 'Report an incident' }).click();
-    const report = page.getByRole('dialog');
-    await report
-      .getByLabel(/^What happened/)
-      .fill('De nieuwsbriefcampagne toonde alle e-mailadressen in het aan-veld in plaats van bcc.');
-    await report.getByRole('button', { name: 'Put in the register' }).click();
-    await report.waitFor({ state: 'hidden' });
-    const incidentRow = page.locator('[data-testid^="incident-"]').first();
-    const incidentId = Number((await incidentRow.getAttribute('data-testid'))?.slice('incident-'.length));
-    await incidentRow.getByRole('button', { name: `Incident #${incidentId}` }).click();
-    const incident = page.getByRole('dialog');
+    const { incidentId, incident } = await reportAndOpenIncident(
+      page,
+      'De nieuwsbriefcampagne toonde alle e-mailadressen in het aan-veld in plaats van bcc.',
+    );
     await incident.getByLabel('e-mail address', { exact: true }).check();
     await incident.getByRole('combobox', { name: /^Risk for the persons/ }).click();
     await page.getByRole('option', { name: 'high risk' }).click();
@@ -325,18 +318,10 @@ describe('the privacy screens (issue #20)', () => {
   it('VK-9: the privacy officer revises a breach assessment; lowering it asks why, and the incident shows every assessment as it was made (attack S16-6, decision 0840)', async () => {
     const tenant = await createPolicyTenant(kernel, 'voiceking');
     const { page } = await staffSignedIn(env, tenant, 'privacy_officer');
-    await goTo(page, 'Privacy registers');
-    await page.getByRole('button', { name: 'Report an incident' }).click();
-    const report = page.getByRole('dialog');
-    await report
-      .getByLabel(/^What happened/)
-      .fill('Een usb-stick met een export van de klantenlijst is zoek na een beurs.');
-    await report.getByRole('button', { name: 'Put in the register' }).click();
-    await report.waitFor({ state: 'hidden' });
-    const incidentRow = page.locator('[data-testid^="incident-"]').first();
-    const incidentId = Number((await incidentRow.getAttribute('data-testid'))?.slice('incident-'.length));
-    await incidentRow.getByRole('button', { name: `Incident #${incidentId}` }).click();
-    const incident = page.getByRole('dialog');
+    const { incidentId, incident } = await reportAndOpenIncident(
+      page,
+      'Een usb-stick met een export van de klantenlijst is zoek na een beurs.',
+    );
     await incident.getByRole('combobox', { name: /^Risk for the persons/ }).click();
     await page.getByRole('option', { name: 'high risk' }).click();
     await incident.getByLabel(/^Why this risk/).fill('De stick was niet versleuteld.');
@@ -384,3 +369,20 @@ describe('the privacy screens (issue #20)', () => {
     expectNoPageProblems(env, page);
   }, 180_000);
 });
+
+/** Reports an incident from the Privacy registers screen and opens it (the newest, first row). */
+async function reportAndOpenIncident(
+  page: Page,
+  whatHappened: string,
+): Promise<{ incidentId: number; incident: Locator }> {
+  await goTo(page, 'Privacy registers');
+  await page.getByRole('button', { name: 'Report an incident' }).click();
+  const report = page.getByRole('dialog');
+  await report.getByLabel(/^What happened/).fill(whatHappened);
+  await report.getByRole('button', { name: 'Put in the register' }).click();
+  await report.waitFor({ state: 'hidden' });
+  const incidentRow = page.locator('[data-testid^="incident-"]').first();
+  const incidentId = Number((await incidentRow.getAttribute('data-testid'))?.slice('incident-'.length));
+  await incidentRow.getByRole('button', { name: `Incident #${incidentId}` }).click();
+  return { incidentId, incident: page.getByRole('dialog') };
+}
