@@ -17,6 +17,7 @@ import {
   countPendingEntries,
   createAuditDeps,
   createAuditTenant,
+  pendingRow,
   readEvent,
   untilBackendWaitsOnLock,
 } from './audit.test-helpers.js';
@@ -107,24 +108,7 @@ describe('an audit-only transaction of its own (appendAuditNow)', () => {
     const pool = onePool();
     try {
       await appendAuditNow(pool.deps, tenantId, [denied('own')]);
-      const foreign = appendOrParkSql(otherId, undefined, [
-        {
-          tenant_id: otherId,
-          at: new Date('2026-03-01T09:00:00.000Z'),
-          actor_kind: 'staff',
-          actor_id: '17',
-          role: 'billing',
-          purpose: 'billing.invoicing',
-          action: 'read',
-          subject_pseudonyms: [],
-          categories: ['user.contact.email'],
-          records: 1,
-          decision: 'allowed',
-          reason: null,
-          request_id: 'foreign',
-          mac: randomBytes(32),
-        },
-      ]);
+      const foreign = appendOrParkSql(otherId, undefined, [pendingRow(otherId, 'foreign')]);
       await expect(runAloneInTenant(pool.deps.db, tenantId, foreign)).rejects.toThrow();
       expect(pool.sent.at(-1)).toBe('rollback');
       expect(await entries(tenantId)).toEqual([{ seq: 1, request_id: 'own' }]);

@@ -1,3 +1,6 @@
+import type { KeyObject } from 'node:crypto';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { StaffSession } from '../../../test/http.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { createPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
@@ -33,4 +36,26 @@ export async function queuedMailingTo(
   });
   const queued = await queueMailing(kernel, context, mailing.mailingId);
   return { mailingId: mailing.mailingId, addresses, pending: queued.recipients.pending };
+}
+
+/** VoiceKing's sender address and DKIM key put by its admin over HTTP, as an operator would. */
+export function putVoicekingMailSettings(
+  app: FastifyInstance,
+  admin: StaffSession,
+  privateKey: KeyObject,
+): Promise<LightMyRequestResponse> {
+  return app.inject({
+    method: 'PUT',
+    url: '/api/v1/mail-settings',
+    headers: { cookie: admin.cookie, 'x-csrf-token': admin.csrfToken, 'x-kluis-purpose': 'staff_accounts' },
+    payload: {
+      fromAddress: 'news@voiceking.example',
+      dkim: {
+        domain: 'voiceking.example',
+        selector: 'k2026',
+        privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      },
+      ratePerSecond: 1000,
+    },
+  });
 }

@@ -21,6 +21,7 @@ import { DATA_MAP } from '../data-map.js';
 import { createPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
 import { expireSignups, sealClearDkimKeys, sendQueuedMailings, type ConsentDeps } from './index.js';
+import { putVoicekingMailSettings } from './mailing.test-helpers.js';
 
 const PUBLIC = 'https://news.example';
 const clock = fixedClock(new Date('2026-11-29T09:00:00Z'));
@@ -48,20 +49,7 @@ beforeAll(async () => {
   deps = { kernel, mailer: smtp.mailer, publicUrl: PUBLIC, dataMap: DATA_MAP, logger: testLogger };
   sales = await loginAs(app, kernel, voiceking, 'sales');
   const admin = await loginAs(app, kernel, voiceking, 'admin');
-  const settings = await app.inject({
-    method: 'PUT',
-    url: '/api/v1/mail-settings',
-    headers: staff(admin, 'staff_accounts'),
-    payload: {
-      fromAddress: 'news@voiceking.example',
-      dkim: {
-        domain: 'voiceking.example',
-        selector: 'k2026',
-        privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      },
-      ratePerSecond: 1000,
-    },
-  });
+  const settings = await putVoicekingMailSettings(app, admin, privateKey);
   expect(settings.statusCode).toBe(200);
   expect(settings.body).not.toContain('PRIVATE KEY');
 }, 120_000);

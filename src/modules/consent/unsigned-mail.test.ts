@@ -13,6 +13,7 @@ import { DATA_MAP } from '../data-map.js';
 import { createPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
 import { sendQueuedMailings, type ConsentDeps } from './index.js';
+import { putVoicekingMailSettings } from './mailing.test-helpers.js';
 
 const PUBLIC = 'https://news.example';
 let database: TestDatabase;
@@ -99,20 +100,7 @@ describe('mailings through a relay that delivers (decision 0837)', () => {
     expect(smtp.messages).toHaveLength(0);
 
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const settings = await app.inject({
-      method: 'PUT',
-      url: '/api/v1/mail-settings',
-      headers: staff(admin, 'staff_accounts'),
-      payload: {
-        fromAddress: 'news@voiceking.example',
-        dkim: {
-          domain: 'voiceking.example',
-          selector: 'k2026',
-          privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-        },
-        ratePerSecond: 1000,
-      },
-    });
+    const settings = await putVoicekingMailSettings(app, admin, privateKey);
     expect(settings.statusCode, settings.body).toBe(200);
     const sent = await app.inject({
       method: 'POST',
