@@ -569,6 +569,30 @@ describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () 
     ]);
   });
 
+  it('VK-9: a breach assessed high-risk cannot be recorded as keeping the persons uninformed, as the statement promises (GDPR Art. 34(1), decision 0842), in both seed policies', async () => {
+    clock.set(T0);
+    for (const policy of ['voiceking', 'voxtra'] as const) {
+      const d = await desk(policy);
+      const incidentId = await breach(d, { risk: 'high', affectedCategories: ['user.contact.email'] });
+      const path = `/api/v1/incidents/${incidentId}/persons-notification`;
+      const refused = await staffCall(app, d.officer, 'POST', path, {
+        payload: { decision: 'not_inform', reason: 'Te veel werk.' },
+      });
+      expect(refused.statusCode, refused.body).toBe(409);
+      expect(refused.json<{ detail: string }>().detail).toContain('Art. 34(1)');
+      const incident = (
+        await staffCall(app, d.officer, 'GET', `/api/v1/incidents/${incidentId}`)
+      ).json<Incident>();
+      expect(incident.personsDecision).toBe('pending');
+      const { rows } = await runAsOwner<{ n: number }>(
+        database.ownerUrl,
+        `select count(*)::int as n from audit_log where tenant_id = $1 and action like 'incident.persons.%'`,
+        [d.tenant.tenantId],
+      );
+      expect(rows[0]?.n).toBe(0);
+    }
+  });
+
   it('migration 0840 keeps the assessment each incident had before it as assessment 1, tenant by tenant', async () => {
     clock.set(T0);
     const d = await desk('voxtra');

@@ -675,6 +675,13 @@ export async function decidePersonsNotification(
         publicMessage: `the persons decision is already ${row.persons_decision}`,
       });
     }
+    if (data.decision === 'not_inform' && row.risk === 'high') {
+      // The statement promises it (promise incident_register) and Art. 34(1) asks it (decision 0842).
+      throw new AppError('conflict', 'a high risk is not kept from the persons', {
+        publicMessage:
+          'the assessment finds a high risk for the persons: our privacy statement and GDPR Art. 34(1) say they are informed; to decide otherwise, revise the assessment, with its reason, first',
+      });
+    }
     if (row.persons_decision === 'pending') {
       await atx.tx
         .updateTable('incidents')

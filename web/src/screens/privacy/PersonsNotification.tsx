@@ -101,7 +101,11 @@ export function PersonsNotification({ incident }: { incident: Incident }) {
                 label={t('privacyWork.persons.choice')}
                 choices={[
                   { value: 'inform', label: t('privacyWork.persons.inform') },
-                  { value: 'not_inform', label: t('privacyWork.persons.notInform') },
+                  {
+                    value: 'not_inform',
+                    label: t('privacyWork.persons.notInform'),
+                    disabled: incident.risk === 'high',
+                  },
                 ]}
                 reasonFor="not_inform"
                 reasonLabel={t('privacyWork.persons.reason')}
