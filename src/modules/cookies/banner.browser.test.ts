@@ -273,6 +273,56 @@ describe('the cookie banner on a provider’s page (Chromium)', () => {
     });
   });
 
+  it('VK-20: Global Privacy Control switched on after an acceptance given without it withdraws that acceptance (a refusal on record, the cookies removed, the scripts not run); an explicit choice made with GPC on holds (decision 0860)', async () => {
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    const before = await browser.newPage({ locale: 'en-GB' });
+    await open(before, tenant, 'en');
+    await before.getByRole('button', { name: 'Accept all' }).click();
+    await before.locator('#kluis-cc').waitFor({ state: 'detached' });
+    expect(await ran(before, 'statsRuns')).toBe(1);
+    const state = await before.context().storageState();
+    await before.context().close();
+
+    // The same browser, now sending GPC.
+    const page = await browser.newPage({
+      locale: 'en-GB',
+      storageState: state,
+      extraHTTPHeaders: { 'Sec-GPC': '1' },
+    });
+    await page.addInitScript(() => {
+      Object.defineProperty(
+        (globalThis as unknown as PageGlobals).Navigator.prototype,
+        'globalPrivacyControl',
+        { get: () => true },
+      );
+    });
+    await open(page, tenant, 'en');
+    await expect.poll(() => receiptsOf(tenant)).toHaveLength(2);
+    const [accepted, withdrawn] = await receiptsOf(tenant);
+    expect(accepted).toMatchObject({ categories: ['analytical', 'tracking'], gpc: false });
+    expect(withdrawn).toMatchObject({ categories: [], source: 'gpc', gpc: true });
+    expect(withdrawn?.consent_id).toBe(accepted?.consent_id);
+    expect(await page.locator('#kluis-cc').count()).toBe(0);
+    expect(await ran(page, 'statsRuns')).toBe(0);
+    expect(await ran(page, 'trackingRuns')).toBe(0);
+    await expect.poll(() => cookieNames(page)).toEqual(['kluis_consent', 'kluis_lang']);
+
+    // Consent given in the settings layer while GPC is on is the visitor's own: the next page keeps it.
+    await page.getByRole('link', { name: 'Cookie settings' }).click();
+    const settings = page.getByRole('dialog', { name: 'Your cookie settings' });
+    await settings.getByLabel('Analytical').check();
+    await settings.getByRole('button', { name: 'Save my choice' }).click();
+    await settings.waitFor({ state: 'detached' });
+    expect(await ran(page, 'statsRuns')).toBe(1);
+    await open(page, tenant, 'en');
+    await page.waitForFunction(() => (globalThis as unknown as PageGlobals).statsRuns === 1);
+    expect(await receiptsOf(tenant)).toHaveLength(3);
+    expect((await receiptsOf(tenant)).at(-1)).toMatchObject({ categories: ['analytical'], gpc: true });
+    expect(browser.problemsOf(page)).toEqual([]);
+    await browser.screenshot(page, 'gpc-after-acceptance-en');
+    await page.context().close();
+  });
+
   it('VK-20: a new version of the cookie section asks everyone again', async () => {
     const tenant = await createPolicyTenant(kernel, 'voiceking');
     const oldVersion = cookieSectionVersion((await kernel.policies.current(tenant.tenantId)).policy);

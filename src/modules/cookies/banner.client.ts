@@ -9,7 +9,8 @@
  * consent id in the first-party cookie kluis_consent; runs scripts marked
  * type="text/plain" data-category="…" only after consent for their category, and removes the cookies
  * of a category that is refused or withdrawn (reloading the page when scripts of it already ran);
- * treats Global Privacy Control as a refusal without showing the banner; asks again when the
+ * treats Global Privacy Control as a refusal without showing the banner (also of an acceptance given
+ * before the browser sent it); asks again when the
  * policy's cookie section changed or the choice expired; keeps a "cookie settings" control at hand.
  */
 export const BANNER_SOURCE = String.raw`(function () {
@@ -31,18 +32,23 @@ export const BANNER_SOURCE = String.raw`(function () {
     if (!m) return null;
     var p;
     try { p = decodeURIComponent(m[1]).split('.'); } catch (e) { return null; }
-    if (p.length !== 4 && p.length !== 5) return null;
-    return { id: p[0], v: p[1], cats: p[2] === '-' ? [] : p[2].split('+'), exp: Number(p[3]), key: p[4] || '' };
+    if (p.length < 4 || p.length > 6) return null;
+    // The sixth part 'g': the choice was made while the browser sent GPC (decision 0860).
+    return { id: p[0], v: p[1], cats: p[2] === '-' ? [] : p[2].split('+'), exp: Number(p[3]), key: p[4] || '', g: p[5] === 'g' };
   }
   function valid(s) { return !!s && s.v === C.policyVersion && s.exp * 1000 > Date.now(); }
+  // GPC switched on after an acceptance given without it withdraws that acceptance; one given
+  // while GPC was on is the visitor's own explicit choice and holds (decision 0860).
+  function holds(cats, chosenWithGpc) { return !gpc || cats.length === 0 || chosenWithGpc; }
   function write(r) {
     var exp = Math.floor(Date.parse(r.expiresAt) / 1000);
     // The id's secret (proof of possession, decision 0410) stays next to the id, never elsewhere.
     var key = r.consentKey || (state && state.id === r.consentId ? state.key : '');
-    var value = [r.consentId, r.policyVersion, r.categories.length ? r.categories.join('+') : '-', exp].concat(key ? [key] : []).join('.');
+    var tail = r.gpc ? [key, 'g'] : key ? [key] : [];
+    var value = [r.consentId, r.policyVersion, r.categories.length ? r.categories.join('+') : '-', exp].concat(tail).join('.');
     d.cookie = C.cookie + '=' + encodeURIComponent(value) + '; Max-Age=' + Math.max(0, exp - Math.floor(Date.now() / 1000)) +
       '; Path=/; SameSite=Lax' + (location.protocol === 'https:' ? '; Secure' : '');
-    state = { id: r.consentId, v: r.policyVersion, cats: r.categories.slice(), exp: exp, key: key };
+    state = { id: r.consentId, v: r.policyVersion, cats: r.categories.slice(), exp: exp, key: key, g: r.gpc === true };
   }
   function norm(c) { c = (c || '').toLowerCase(); return ALIASES[c] || c; }
 
@@ -225,7 +231,7 @@ export const BANNER_SOURCE = String.raw`(function () {
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (a) {
         var r = a && a.consent;
-        if (!r || !state || r.consentId !== state.id) return;
+        if (!r || !state || r.consentId !== state.id || !holds(r.categories, r.gpc === true)) return;
         // The choice was changed elsewhere (the cookie-settings page): the newest one holds.
         if (r.policyVersion !== state.v || r.categories.join('+') !== state.cats.join('+')) {
           write(r);
@@ -238,14 +244,15 @@ export const BANNER_SOURCE = String.raw`(function () {
   function start() {
     loadStyle();
     links();
-    if (valid(state)) apply(state.cats);
-    else if (gpc) { apply([]); send([], 'gpc').then(write, function () { return undefined; }); }
-    else { apply([]); show(false); }
-    visit();
+    if (valid(state) && holds(state.cats, state.g)) { apply(state.cats); visit(); return; }
+    apply([]);
+    if (!gpc) { show(false); visit(); return; }
+    // The visit is logged once the refusal is on record, so that it counts under the refusal.
+    send([], 'gpc').then(write, function () { return undefined; }).then(visit);
   }
   w.KluisConsent = {
     open: function () { open(); },
-    categories: function () { return valid(state) ? state.cats.slice() : []; },
+    categories: function () { return valid(state) && holds(state.cats, state.g) ? state.cats.slice() : []; },
     consentId: function () { return state ? state.id : null; }
   };
   if (d.readyState === 'loading') d.addEventListener('DOMContentLoaded', start); else start();
