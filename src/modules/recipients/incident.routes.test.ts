@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
@@ -8,7 +9,9 @@ import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/
 import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
 import { breachClockJob } from '../../jobs/breach-clock.job.js';
 import { kernelCore, type Kernel } from '../../kernel/kernel.js';
+import { deliverLetters } from '../../kernel/letters/index.js';
 import { startJobQueue } from '../../platform/job-queue.js';
+import { createMailer } from '../../platform/mailer.js';
 import { createTenant, type Tenant } from '../tenants/index.js';
 import type { Incident } from './incident.service.js';
 import { createCustomer, staffCall } from './recipients.test-helpers.js';
@@ -180,7 +183,7 @@ describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () 
     );
 
     // The first reminder goes through the real job queue (pg-boss) at once.
-    const job = breachClockJob({ kernel, mailer: smtp.mailer }, testLogger);
+    const job = breachClockJob({ kernel, mailer: smtp.mailer, publicUrl: 'https://kluis.test' }, testLogger);
     const queue = await startJobQueue({
       connectionString: database.ownerUrl,
       logger: testLogger,
@@ -299,6 +302,54 @@ describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () 
     const before = reminders(contact);
     await job.run();
     expect(reminders(contact)).toBe(before);
+    clock.set(T0);
+  });
+
+  it('VK-9: a reminder whose mail fails (SMTP down) after its step was claimed is sent once SMTP is back, exactly once (decision 0850)', async () => {
+    clock.set(T0);
+    const d = await desk();
+    const incidentId = await breach(d);
+    const contact = 'info@voiceking.be';
+    const subject = `Incident ${incidentId}: nog 72 uur om de inbreuk te melden (GDPR art. 33)`;
+    const sentToThis = () => smtp.to(contact).filter((mail) => mail.subject === subject).length;
+    const before = sentToThis();
+    // SMTP down: a relay address where nothing listens (a port just freed).
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const down = createMailer({
+      smtpUrl: `smtp://127.0.0.1:${port}`,
+      delivers: false,
+      from: 'privacy@kluis.test',
+      outboxDir: '/nonexistent',
+      logger: testLogger,
+    });
+    const publicUrl = 'https://kluis.test';
+    await breachClockJob({ kernel, mailer: down, publicUrl }, testLogger)
+      .run()
+      .catch(() => undefined);
+    expect(sentToThis()).toBe(before);
+    const claimed = await runAsOwner<{ last_reminder_hour: number | null }>(
+      database.ownerUrl,
+      'select last_reminder_hour from incidents where tenant_id = $1 and incident_id = $2',
+      [d.tenant.tenantId, incidentId],
+    );
+    expect(claimed.rows).toEqual([{ last_reminder_hour: 0 }]);
+
+    // SMTP is back, a minute later: the letter sender and two more runs of the clock (two
+    // processes) send the claimed reminder once, and no run claims the step again.
+    clock.set(new Date(T0.getTime() + 60_000));
+    const job = breachClockJob({ kernel, mailer: smtp.mailer, publicUrl }, testLogger);
+    await Promise.all([job.run(), job.run(), deliverLetters(kernel, smtp.mailer, [d.tenant.tenantId])]);
+    await deliverLetters(kernel, smtp.mailer, [d.tenant.tenantId]);
+    expect(sentToThis()).toBe(before + 1);
+    const letters = await runAsOwner<{ kind: string; state: string }>(
+      database.ownerUrl,
+      'select kind, state from sealed_letters where tenant_id = $1',
+      [d.tenant.tenantId],
+    );
+    expect(letters.rows).toEqual([{ kind: 'incident.breach_reminder', state: 'sent' }]);
     clock.set(T0);
   });
 
@@ -698,7 +749,7 @@ describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () 
     const contact = 'administratie@voxtra.be';
     const before = reminders(contact);
 
-    const job = breachClockJob({ kernel, mailer: smtp.mailer }, testLogger);
+    const job = breachClockJob({ kernel, mailer: smtp.mailer, publicUrl: 'https://kluis.test' }, testLogger);
     const outcome = await job.run().then(
       () => 'succeeded',
       (error: unknown) => (error instanceof Error ? error.message : String(error)),

@@ -5,6 +5,7 @@ import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.
 import { authorize, type AccessContext } from '../../kernel/gate/access.js';
 import { AccessDenied, auditActor, type Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import { sealLetter } from '../../kernel/letters/index.js';
 import { findCategory, findPurpose } from '../../kernel/policy/policy.query.js';
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import type { Tx } from '../../platform/db.js';
@@ -806,15 +807,19 @@ export function dueReminderHour(hours: number): number | null {
 /**
  * Reminds the privacy contact of every breach still on the clock (neither notified nor recorded as
  * not notified): at awareness, after 24, 48, 60 and 68 hours, at the deadline, then daily. Each
- * reminder is claimed in the database before it is mailed, so two processes send it once.
+ * reminder is claimed and written to the letter outbox in one transaction (decision 0850): two
+ * processes queue it once, and a crash or an SMTP failure after the claim leaves the letter for
+ * the letter sender instead of losing it. Returns how many reminders were queued; the caller
+ * (the breach-clock job) sends the outbox right after.
  */
-export async function sendBreachReminders(
-  deps: Pick<IncidentDeps, 'kernel' | 'mailer'>,
+export async function queueBreachReminders(
+  kernel: Kernel,
   tenantId: number,
+  options: { messageDomain: string },
 ): Promise<number> {
-  const { kernel } = deps;
   const { policy } = await kernel.policies.current(tenantId);
   if (!policy.incidents) return 0;
+  const purpose = policy.incidents.purpose;
   const now = kernel.clock.now();
   const open = await kernel.plain(tenantId, (tx) =>
     tx
@@ -824,42 +829,50 @@ export async function sendBreachReminders(
       .where('authority_decision', '=', 'pending')
       .execute(),
   );
-  let sent = 0;
+  let queued = 0;
   for (const breach of open) {
-    if (!breach.aware_at) continue;
-    const due = dueReminderHour(Math.floor((now.getTime() - breach.aware_at.getTime()) / HOUR));
+    const awareAt = breach.aware_at;
+    if (!awareAt) continue;
+    const due = dueReminderHour(Math.floor((now.getTime() - awareAt.getTime()) / HOUR));
     if (due === null || (breach.last_reminder_hour !== null && breach.last_reminder_hour >= due)) continue;
-    const claimed = await kernel.plain(tenantId, (tx) =>
-      tx
+    const deadline = new Date(awareAt.getTime() + NOTIFICATION_HOURS * HOUR);
+    const mail = reminderMail(
+      policy,
+      {
+        incidentId: breach.incident_id,
+        awareAt,
+        deadline,
+        hoursLeft: Math.ceil((deadline.getTime() - now.getTime()) / HOUR),
+      },
+      policy.statement.languages[0] ?? 'nl',
+    );
+    const claimed = await kernel.plain(tenantId, async (tx) => {
+      const row = await tx
         .updateTable('incidents')
         .set({ last_reminder_hour: due })
         .where('incident_id', '=', breach.incident_id)
         .where('authority_decision', '=', 'pending')
         .where((eb) => eb.or([eb('last_reminder_hour', 'is', null), eb('last_reminder_hour', '<', due)]))
         .returning('incident_id')
-        .executeTakeFirst(),
-    );
-    if (!claimed) continue;
-    const deadline = new Date(breach.aware_at.getTime() + NOTIFICATION_HOURS * HOUR);
-    const mail = reminderMail(
-      policy,
-      {
-        incidentId: breach.incident_id,
-        awareAt: breach.aware_at,
-        deadline,
-        hoursLeft: Math.ceil((deadline.getTime() - now.getTime()) / HOUR),
-      },
-      policy.statement.languages[0] ?? 'nl',
-    );
-    await deps.mailer.send({
-      to: policy.controller.privacyContact.email,
-      subject: mail.subject,
-      text: mail.text,
-      fromName: 'Kluis',
+        .executeTakeFirst();
+      if (!row) return false;
+      // The step and its mail commit together: claimed means queued, never claimed and lost.
+      await sealLetter(
+        kernel,
+        tx,
+        {
+          to: policy.controller.privacyContact.email,
+          subject: mail.subject,
+          text: mail.text,
+          fromName: 'Kluis',
+        },
+        { tenantId, purpose, kind: 'incident.breach_reminder', messageDomain: options.messageDomain },
+      );
+      return true;
     });
-    sent += 1;
+    if (claimed) queued += 1;
   }
-  return sent;
+  return queued;
 }
 
 type IncidentRow = Awaited<ReturnType<typeof loadRow>>;

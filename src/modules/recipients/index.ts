@@ -11,7 +11,7 @@ export {
 export {
   publicReportSchema as incidentReportSchema,
   submitPublicIncidentReport,
-  sendBreachReminders,
+  queueBreachReminders,
   dueReminderHour,
   DEFAULT_INCIDENT_FORM_LIMITS,
   NOTIFICATION_HOURS,
