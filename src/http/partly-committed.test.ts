@@ -5,6 +5,7 @@ import { createTestDatabase, type TestDatabase } from '../../test/database.js';
 import { createPolicyTenant } from '../../test/kernel.js';
 import { closeProxiedKernel, createProxiedKernel } from '../../test/proxied-kernel.js';
 import { startProxy, type TcpProxy } from '../../test/tcp-proxy.js';
+import { readEvent } from '../kernel/audit/audit.test-helpers.js';
 import { TenantPolicyStore } from '../kernel/tenant-policy/tenant-policy.service.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { createApiToken, createStaffUser } from '../modules/staff/index.js';
@@ -27,8 +28,16 @@ let kernel: Kernel;
 /** An API token of the tenant, found afresh by each request (its use recorded at most once a minute). */
 let token: string;
 
-/** One transaction of the tenant on the proxied pool, committed. */
+/** One transaction of the tenant on the proxied pool that only reads, committed. */
 const oneTransaction = () => withTenant(proxied, tenantId, (tx) => sql`select 1`.execute(tx));
+/** One transaction of the tenant on the proxied pool that counts an attempt (it writes), committed. */
+const oneWrite = () =>
+  withTenant(proxied, tenantId, (tx) =>
+    sql`insert into throttle_counters (tenant_id, bucket, key_hash, window_started_at, last_hit_at, hits)
+        values (${tenantId}, 'test.partial', decode(md5(random()::text), 'hex'), now(), now(), 1)`.execute(
+      tx,
+    ),
+  );
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -56,7 +65,7 @@ beforeAll(async () => {
   app.addHook('onRoute', runHandlerAsRequest);
   app.setErrorHandler(handleError);
   app.post('/two-transactions', async () => {
-    await oneTransaction();
+    await oneWrite();
     await proxy.cut();
     await oneTransaction();
     return { done: true };
@@ -76,7 +85,28 @@ beforeAll(async () => {
   // As a pool that stayed full for the whole wait while the server answers (decision 0787).
   const busy = () => new DatabaseBusyError({ cause: new Error('timeout exceeded when trying to connect') });
   app.post('/commit-then-busy', async () => {
+    await oneWrite();
+    throw busy();
+  });
+  // A read's own transactions (decision 0762 amended): committed, but they saved nothing; and one
+  // that sent nothing at all.
+  app.post('/read-then-busy', async () => {
     await oneTransaction();
+    await withTenant(proxied, tenantId, () => Promise.resolve());
+    throw busy();
+  });
+  app.post('/read-then-lost', async () => {
+    await oneTransaction();
+    await proxy.cut();
+    await oneTransaction();
+    return { done: true };
+  });
+  // A read under the gate writes its audit entry: that is saved, so "partial" holds.
+  app.post('/audit-then-busy', async () => {
+    await kernel.transact(tenantId, (atx) => {
+      atx.audit.record(readEvent([], { purpose: 'customer_administration', role: 'sales' }));
+      return Promise.resolve();
+    });
     throw busy();
   });
   // A read's housekeeping before its work: the token found (its last use recorded), the policy
@@ -125,6 +155,28 @@ describe('every 503 database_unavailable says when to try again (decisions 0767,
       expect(answer.headers['retry-after'], url).toBe('5');
       await proxy.restore();
     }
+  });
+});
+
+describe('a request whose committed transactions only read (decision 0762 amended)', () => {
+  it('answers the plain 503 database_busy or database_unavailable after read-only commits: nothing was saved; after an audit-only append it is "partial"', async () => {
+    const busy = await app.inject({ method: 'POST', url: '/read-then-busy' });
+    expect(busy.statusCode, busy.body).toBe(503);
+    const busyBody = busy.json<{ code: string; detail: string; details?: unknown }>();
+    expect(busyBody.code).toBe('database_busy');
+    expect(busyBody.detail).toMatch(/nothing of this request was done/);
+    expect(busyBody.details).toBeUndefined();
+
+    const lost = await app.inject({ method: 'POST', url: '/read-then-lost' });
+    expect(lost.statusCode, lost.body).toBe(503);
+    const lostBody = lost.json<{ code: string; details?: unknown }>();
+    expect(lostBody.code).toBe('database_unavailable');
+    expect(lostBody.details).toBeUndefined();
+    await proxy.restore();
+
+    const audited = await app.inject({ method: 'POST', url: '/audit-then-busy' });
+    expect(audited.statusCode, audited.body).toBe(503);
+    expect(audited.json()).toMatchObject({ code: 'database_busy', details: { outcome: 'partial' } });
   });
 });
 

@@ -82,6 +82,14 @@ const SQLSTATE = /^[0-9A-Z]{5}$/;
 const STATEMENT_SILENCE_MS = 30_000;
 /** How long that question may take before the server counts as gone. */
 const PROBE_TIMEOUT_MS = 5_000;
+/**
+ * The commit of a transaction, with the question whether it wrote (it has a transaction id: a row
+ * written or locked, an audit entry, a key; decision 0762, amended) in the same round trip.
+ */
+const WROTE_SQL = 'select pg_current_xact_id_if_assigned() is not null as wrote';
+export const COMMIT_NOTING_WRITES = `${WROTE_SQL};\ncommit`;
+/** SQLSTATE of a statement sent in a transaction a failed statement aborted. */
+const IN_FAILED_TRANSACTION = '25P02';
 
 /**
  * The pool the application uses. When the login is the owner/superuser (embedded server, or
@@ -170,6 +178,28 @@ class PoolConnection implements DatabaseConnection {
   /** The tenant transaction's `begin`: sent in front of its first statement. */
   deferBegin(begin: readonly string[]): void {
     this.#deferred = begin;
+  }
+
+  /**
+   * Commits the transaction and answers whether it wrote (decision 0762, amended): the server is
+   * asked whether the transaction has an id, in the commit's own round trip (one simple query of
+   * two statements). A transaction that sent nothing ends without a round trip and wrote nothing.
+   * A transaction a failed statement aborted refuses the question and the server skips the commit
+   * behind it: the commit alone then ends it as before (the server rolls it back), nothing written.
+   */
+  async commitNotingWrites(): Promise<boolean> {
+    if (this.#deferred !== undefined) {
+      this.#deferred = undefined;
+      return false;
+    }
+    try {
+      const { rows } = await this.executeQuery<{ wrote: boolean }>(CompiledQuery.raw(COMMIT_NOTING_WRITES));
+      return rows[0]?.wrote !== false;
+    } catch (error) {
+      if ((error as { code?: unknown } | null)?.code !== IN_FAILED_TRANSACTION) throw error;
+      await this.executeQuery(CompiledQuery.raw('commit'));
+      return false;
+    }
   }
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
@@ -971,7 +1001,8 @@ export function canRunAlone<DB>(db: Kysely<DB>): boolean {
 
 /**
  * Runs `statement` (a text without parameters: values inlined as literals) as a tenant
- * transaction of its own: the `begin`, the tenant's setting, the statement and the `commit` go to
+ * transaction of its own: the `begin`, the tenant's setting, the statement, the question whether it
+ * wrote (COMMIT_NOTING_WRITES) and the `commit` go to
  * the server as ONE simple query on a pooled client, answered in one read (decision 0650). For
  * a transaction that is this one statement and nothing else (an audit-only append): it skips
  * Kysely's transaction and the open-transaction store, as nothing else runs inside it. When any
@@ -986,7 +1017,7 @@ export function runAloneInTenant<R, DB = Database>(
 ): Promise<R[]> | undefined {
   const made = POOLS.get(db);
   if (!made) return undefined;
-  const text = `${beginSql({})}; ${tenantSettingsSql(tenantId, {})};\n${statement};\ncommit`;
+  const text = `${beginSql({})}; ${tenantSettingsSql(tenantId, {})};\n${statement};\n${COMMIT_NOTING_WRITES}`;
   return runAlone<R>(made.pool, made.silence, text);
 }
 
@@ -1000,9 +1031,11 @@ async function runAlone<R>(pool: pg.Pool, silence: SilenceWatch, text: string): 
     throw error;
   }
   client.release();
-  noteCommitted();
-  // One result per statement: begin, the settings, the statement, commit.
-  const answer = Array.isArray(results) && results.length === 4 ? results[2] : undefined;
+  // One result per statement: begin, the settings, the statement, whether it wrote, commit.
+  const parts = Array.isArray(results) && results.length === 5 ? results : undefined;
+  // Only a commit that saved something makes a later 503 "partial" (decisions 0762, 0812).
+  if ((parts?.[3]?.rows[0] as { wrote?: boolean } | undefined)?.wrote !== false) noteCommitted();
+  const answer = parts?.[2];
   if (!answer)
     throw new Error('runAloneInTenant: the statement was not one statement (it ran and committed)');
   return answer.rows as R[];
@@ -1193,8 +1226,8 @@ class TenantBeginDriver implements Driver {
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     try {
-      await this.#commit(connection);
-      noteCommitted();
+      // Only a commit that saved something makes a later 503 "partial" (decisions 0762, 0812).
+      if (await this.#commit(connection)) noteCommitted();
     } catch (error) {
       // A commit refused unsent (decision 0810) was not made: its outcome is known.
       if (!isDatabaseUnavailable(error) || error instanceof DatabaseSilentError) throw error;
@@ -1204,15 +1237,22 @@ class TenantBeginDriver implements Driver {
     }
   }
 
-  async #commit(connection: DatabaseConnection): Promise<void> {
+  /** Commits; answers whether the transaction wrote (when unsure: it did). */
+  async #commit(connection: DatabaseConnection): Promise<boolean> {
     const last = COMMIT_WITH.get(connection);
-    if (last === undefined) return this.#inner.commitTransaction(connection);
+    if (last === undefined) {
+      if (connection instanceof PoolConnection) return connection.commitNotingWrites();
+      await this.#inner.commitTransaction(connection);
+      return true;
+    }
     COMMIT_WITH.delete(connection);
     try {
       // No parameters: one simple query. When the statement fails the server skips the commit;
-      // Kysely then rolls the (aborted) transaction back.
+      // Kysely then rolls the (aborted) transaction back. The statement sent with the commit is
+      // an audit append (commitWith's one use): the transaction wrote.
       const result = await connection.executeQuery(CompiledQuery.raw(`${last.statement};\ncommit`));
       last.resolve([...result.rows]);
+      return true;
     } catch (error) {
       last.reject(error);
       throw error;

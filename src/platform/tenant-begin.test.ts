@@ -5,6 +5,7 @@ import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '.
 import { createTenant } from '../modules/tenants/index.js';
 import {
   APP_ROLE,
+  COMMIT_NOTING_WRITES,
   createAppDb,
   FinishedTransactionError,
   withTenant,
@@ -13,6 +14,7 @@ import {
   type Tx,
 } from './db.js';
 import type { Database } from './database.js';
+import { committedDuring, runAsRequest } from './request-scope.js';
 
 // Decision 0370: a tenant transaction's `begin` and its settings reach the server in one round
 // trip; decision 0570: in the same round trip as the transaction's first statement. Everything
@@ -79,7 +81,7 @@ describe('tenant transactions begin in the round trip of their first statement',
       expect(rows.rows).toEqual([{ email: 'begin-one@example.test', tenant: String(tenantId) }]);
       expect(recording.sent).toEqual([
         `begin; select set_config('app.tenant', '${tenantId}', true);\nselect email, current_setting('app.tenant') as tenant\n          from staff_users`,
-        'commit',
+        COMMIT_NOTING_WRITES,
       ]);
     } finally {
       await recording.close();
@@ -104,7 +106,7 @@ describe('tenant transactions begin in the round trip of their first statement',
       expect(rows).toEqual([{ email: 'begin-params@example.test', tenant: String(tenantId) }]);
       expect(recording.sent).toEqual([
         expect.stringMatching(/^begin; select set_config\('app.tenant', '\d+', true\);\nselect "email"/),
-        'commit',
+        COMMIT_NOTING_WRITES,
       ]);
       recording.sent.length = 0;
       const update = await withTenant(recording.db, tenantId, (tx) =>
@@ -136,9 +138,9 @@ describe('tenant transactions begin in the round trip of their first statement',
         ),
       );
       expect(recording.sent.slice(1)).toEqual([
-        'commit',
+        COMMIT_NOTING_WRITES,
         expect.stringMatching(/^begin; select set_config.*;\ninsert into "staff_users"/s),
-        'commit',
+        COMMIT_NOTING_WRITES,
       ]);
       const owner = await runAsOwner<{ email: string; display_name: string }>(
         database.ownerUrl,
@@ -170,6 +172,51 @@ describe('tenant transactions begin in the round trip of their first statement',
         tenant: string | null;
       }>`select current_setting('app.tenant', true) as tenant`.execute(recording.db);
       expect(after.rows[0]?.tenant ?? '').toBe('');
+    } finally {
+      await recording.close();
+    }
+  });
+
+  it('a commit asks in its own round trip whether the transaction wrote: only one that wrote is noted for the request (decision 0762 amended)', async () => {
+    const tenantId = await tenantWithRow('begin-wrote');
+    const recording = recordingDb();
+    /** Whether the request scope saw a commit after `work`, and the texts sent. */
+    const noted = async (work: () => Promise<unknown>): Promise<[boolean, string[]]> => {
+      const request = {};
+      recording.sent.length = 0;
+      await runAsRequest('req-wrote', work, request);
+      return [committedDuring(request), [...recording.sent]];
+    };
+    try {
+      await sql`select 1`.execute(recording.db);
+      const read = await noted(() => withTenant(recording.db, tenantId, (tx) => sql`select 1`.execute(tx)));
+      expect(read).toEqual([false, [expect.stringMatching(/^begin; .*\nselect 1$/s), COMMIT_NOTING_WRITES]]);
+      expect(await noted(() => withTenant(recording.db, tenantId, () => Promise.resolve()))).toEqual([
+        false,
+        [],
+      ]);
+      const write = await noted(() =>
+        withTenant(recording.db, tenantId, (tx) =>
+          tx.updateTable('staff_users').set({ display_name: 'wrote' }).execute(),
+        ),
+      );
+      expect(write).toEqual([true, [expect.stringMatching(/update "staff_users"/), COMMIT_NOTING_WRITES]]);
+      // A failed statement the work swallowed aborts the transaction: its end saves nothing, as
+      // before (the server answers the commit with a rollback), and is not noted.
+      const aborted = await noted(() =>
+        withTenant(recording.db, tenantId, async (tx) => {
+          await tx.updateTable('staff_users').set({ display_name: 'lost' }).execute();
+          await sql`select 1 / 0`.execute(tx).catch(() => undefined);
+        }),
+      );
+      expect(aborted[0]).toBe(false);
+      expect(aborted[1].slice(-2)).toEqual([COMMIT_NOTING_WRITES, 'commit']);
+      const names = await runAsOwner<{ display_name: string }>(
+        database.ownerUrl,
+        'select display_name from staff_users where tenant_id = $1',
+        [tenantId],
+      );
+      expect(names.rows).toEqual([{ display_name: 'wrote' }]);
     } finally {
       await recording.close();
     }
@@ -342,7 +389,7 @@ describe('statements a work sends at once (decision 0793)', () => {
         [{ email: 'at-once@example.test' }],
       ]);
       // The first goes behind the begin; the others follow it, in order.
-      expect(sent.filter((text) => text.includes('select'))).toHaveLength(3);
+      expect(sent.filter((text) => text.includes('select') && text !== COMMIT_NOTING_WRITES)).toHaveLength(3);
       expect(sent.findIndex((text) => text.includes('select 1::int'))).toBeLessThan(
         sent.findIndex((text) => text.includes('$1::int')),
       );

@@ -81,7 +81,7 @@ describe('an audit-only transaction of its own (appendAuditNow)', () => {
       await appendAuditNow(pool.deps, tenantId, [denied('second')]);
       expect(pool.sent).toHaveLength(1);
       expect(pool.sent[0]).toMatch(
-        /^begin; select set_config\('app\.tenant', '\d+', true\); select moved, parked from kluis_audit_append_one\(\d+, \d+, .*\); commit$/,
+        /^begin; select set_config\('app\.tenant', '\d+', true\); select moved, parked from kluis_audit_append_one\(\d+, \d+, .*\); select pg_current_xact_id_if_assigned\(\) is not null as wrote; commit$/,
       );
       await withAudit(pool.deps, tenantId, ({ audit }) => {
         audit.record(readEvent([1], { requestId: 'third' }));
@@ -253,7 +253,7 @@ describe('withAudit, its transaction begun at the first statement', () => {
       expect(value).toBe('answered');
       expect(pool.sent).toHaveLength(1);
       expect(pool.sent[0]).toMatch(
-        /^begin; select set_config\('app\.tenant', '\d+', true\); select moved, parked from kluis_audit_append_one\(\d+, \d+, .*\); commit$/,
+        /^begin; select set_config\('app\.tenant', '\d+', true\); select moved, parked from kluis_audit_append_one\(\d+, \d+, .*\); select pg_current_xact_id_if_assigned\(\) is not null as wrote; commit$/,
       );
       pool.sent.length = 0;
       await withAudit(pool.deps, tenantId, () => Promise.resolve());

@@ -4,7 +4,7 @@ import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '.
 import { chainPendingAudit, createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
 import { createPerson, getPerson, type UseCaseContext } from '../../modules/parties/index.js';
 import type { Tenant } from '../../modules/tenants/index.js';
-import { createAppDb } from '../../platform/db.js';
+import { COMMIT_NOTING_WRITES, createAppDb } from '../../platform/db.js';
 import type { Kernel } from '../kernel.js';
 import { setMarketingObjection, setRestriction } from '../subjects/index.js';
 import type { Actor } from './gate.js';
@@ -142,6 +142,8 @@ async function pendingCount(): Promise<number> {
   return rows[0]?.n ?? 0;
 }
 
+/** The commit as the recording shows it (whitespace flattened): it asks whether the transaction wrote. */
+const COMMIT = COMMIT_NOTING_WRITES.replace(/\s+/g, ' ');
 const isGatedSelect = (entry: Sent): boolean => entry.text.startsWith('with g as materialized');
 
 describe('gated read in one statement', () => {
@@ -152,10 +154,10 @@ describe('gated read in one statement', () => {
     const before = await auditEntriesAbout(subjectId);
     const statements = await statementsOf(read);
     // Up to its commit: the chain run that follows is on connections of its own.
-    const commit = statements.findIndex((entry) => entry.text === 'commit');
+    const commit = statements.findIndex((entry) => entry.text === COMMIT);
     expect(statements.slice(0, commit + 1).map((entry) => entry.text.slice(0, 30))).toEqual([
       'with g as materialized ( selec',
-      'commit',
+      COMMIT.slice(0, 30),
     ]);
     // Two round trips: the begin went in front of the gated statement (decision 0570).
     expect(statements[0]?.behindBegin).toBe(true);
@@ -197,7 +199,7 @@ describe('gated read in one statement', () => {
     const ofTheRead = statements.filter((entry) => !isChainRunLock(entry));
     expect(ofTheRead.slice(0, 2).map((entry) => [entry.behindBegin, entry.text.slice(0, 30)])).toEqual([
       [true, 'with g as materialized ( selec'],
-      [false, 'commit'],
+      [false, COMMIT.slice(0, 30)],
     ]);
     // Verification chains what is pending first: the entry is in the chain, once.
     expect((await kernel.auditLog.verify(tenant.tenantId)).ok).toBe(true);
