@@ -6,7 +6,15 @@ import { AppError } from '../../platform/errors.js';
 
 export const mailSettingsInputSchema = z
   .object({
-    fromAddress: z.string().trim().toLowerCase().email().max(320).describe('the sender of mailings'),
+    fromAddress: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .email()
+      .max(320)
+      .describe(
+        'the sender of mailings: the provider’s own address (a .localhost or .invalid one is refused)',
+      ),
     dkim: z
       .object({
         domain: z
@@ -14,7 +22,10 @@ export const mailSettingsInputSchema = z
           .trim()
           .toLowerCase()
           .regex(/^[a-z0-9.-]+$/)
-          .max(253),
+          .max(253)
+          .describe(
+            'the signing domain (d=): the sender’s domain or a parent of it, so that it aligns for DMARC',
+          ),
         selector: z
           .string()
           .trim()
@@ -145,15 +156,55 @@ export function dkimKeyProblem(settings: MailSettings | undefined): string | und
     : `the DKIM key cannot sign (${flaw.message}): mailings wait until it is replaced with an RSA key of at least ${MIN_RSA_DKIM_BITS} bits (PUT /api/v1/mail-settings)`;
 }
 
+/** Sender domains that reach no one: mail from them is never meant (decision 0861). */
+const UNREACHABLE_SENDER = /\.(localhost|invalid)$/;
+
 /**
- * What a tenant's mail settings lack for a mailing to leave through a real relay (decision 0837):
- * its own sender address and a DKIM key; undefined when both are set.
+ * Why a sender and its DKIM domain cannot stand for the tenant's mail (decision 0861), or
+ * undefined: a `.localhost`/`.invalid` sender reaches no one, and a signature of a domain that is
+ * neither the sender's nor a parent or child of it does not align for DMARC, so receivers drop
+ * the mail. A one-label domain (a top-level domain) is nobody's to sign for.
+ */
+export function senderFlaw(
+  fromAddress: string,
+  dkimDomain: string | undefined,
+): { field: 'fromAddress' | 'dkim/domain'; message: string } | undefined {
+  const senderDomain = fromAddress.slice(fromAddress.lastIndexOf('@') + 1).toLowerCase();
+  if (UNREACHABLE_SENDER.test(senderDomain))
+    return {
+      field: 'fromAddress',
+      message: `fromAddress: ${senderDomain} reaches no one; give the provider's own address`,
+    };
+  if (dkimDomain === undefined) return undefined;
+  const aligned =
+    dkimDomain === senderDomain ||
+    senderDomain.endsWith(`.${dkimDomain}`) ||
+    dkimDomain.endsWith(`.${senderDomain}`);
+  if (!dkimDomain.includes('.') || !aligned)
+    return {
+      field: 'dkim/domain',
+      message: `dkim.domain: ${dkimDomain} does not align with the sender's domain ${senderDomain} (DMARC); sign with the sender's domain or a parent of it`,
+    };
+  return undefined;
+}
+
+/**
+ * What a tenant's mail settings lack for a mailing to leave through a real relay (decisions 0837,
+ * 0861): its own sender address and a DKIM key of that address's domain; undefined when both hold.
  */
 export function unsignedMailingProblem(
   settings: MailSettings | undefined,
 ): { missing: string[]; message: string } | undefined {
   const missing = [...(settings?.fromAddress ? [] : ['fromAddress']), ...(settings?.dkim ? [] : ['dkim'])];
-  if (missing.length === 0) return undefined;
+  if (missing.length === 0 && settings) {
+    // Settings stored before decision 0861 were not checked for this.
+    const flaw = senderFlaw(settings.fromAddress, settings.dkim?.domain);
+    if (!flaw) return undefined;
+    return {
+      missing: [flaw.field === 'fromAddress' ? 'fromAddress' : 'dkim'],
+      message: `${flaw.message} (PUT /api/v1/mail-settings)`,
+    };
+  }
   return {
     missing,
     message: `mail leaves through the SMTP relay (KLUIS_SMTP_URL) only from the tenant's own address, DKIM-signed: set ${missing.join(' and ')} in the mail settings first (PUT /api/v1/mail-settings)`,
@@ -250,6 +301,12 @@ export async function writeMailSettings(
   input: MailSettingsInput,
 ): Promise<MailSettingsView> {
   const data = mailSettingsInputSchema.parse(input);
+  const flaw = senderFlaw(data.fromAddress, data.dkim?.domain);
+  if (flaw)
+    throw new AppError('validation_failed', flaw.message, {
+      publicMessage: flaw.message,
+      details: { issues: [{ path: `body/${flaw.field}`, message: flaw.message }] },
+    });
   if (data.dkim) checkDkimKey(data.dkim.privateKey);
   const sealed = data.dkim
     ? await kernel.keys.sealSecret(tenantId, dkimRef(tenantId), data.dkim.privateKey)

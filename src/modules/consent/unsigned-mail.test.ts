@@ -2,6 +2,7 @@
 // address, DKIM-signed; without those settings it is refused and nothing goes out.
 import { generateKeyPairSync } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testLogger, type TestDatabase } from '../../../test/database.js';
 import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
@@ -112,5 +113,81 @@ describe('mailings through a relay that delivers (decision 0837)', () => {
     const mail = await smtp.waitFor('an.peeters@mail.example');
     expect(mail.from?.text).toContain('news@voiceking.example');
     expect(smtp.rawOf(mail)).toMatch(/^DKIM-Signature: .*d=voiceking\.example/m);
+  }, 120_000);
+
+  it('VK-17: a sender that reaches no one (.localhost) or a DKIM domain that does not align with it is refused 400 naming the field and stores nothing; settings stored unaligned before hold the mailing 409 mail_not_signed, nothing sent (attack S18-2, decision 0861)', async () => {
+    const other = await createPolicyTenant(kernel, 'voiceking');
+    const otherAdmin = await loginAs(app, kernel, other, 'admin');
+    const otherSales = await loginAs(app, kernel, other, 'sales');
+    const key = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+    const put = (fromAddress: string, domain: string) =>
+      app.inject({
+        method: 'PUT',
+        url: '/api/v1/mail-settings',
+        headers: staff(otherAdmin, 'staff_accounts'),
+        payload: { fromAddress, dkim: { domain, selector: 's1', privateKey: key } },
+      });
+    const refusals: Array<[string, string, string]> = [
+      ['news@kluis.localhost', 'kluis.localhost', 'body/fromAddress'],
+      ['news@voiceking.example', 'unrelated.example', 'body/dkim/domain'],
+      ['news@voiceking.example', 'example', 'body/dkim/domain'],
+      ['news@voiceking.example', 'king.example', 'body/dkim/domain'],
+    ];
+    for (const [fromAddress, domain, path] of refusals) {
+      const refused = await put(fromAddress, domain);
+      expect(refused.statusCode, `${fromAddress} ${domain}`).toBe(400);
+      expect(refused.json()).toMatchObject({ code: 'validation_failed', details: { issues: [{ path }] } });
+      expect(refused.body).not.toContain('PRIVATE KEY');
+    }
+    const owner = new pg.Client({ connectionString: database.ownerUrl });
+    await owner.connect();
+    try {
+      const stored = await owner.query('select count(*)::int as n from mail_settings where tenant_id = $1', [
+        other.tenantId,
+      ]);
+      expect(stored.rows[0]).toEqual({ n: 0 });
+      // The sender's parent domain signs: aligned (relaxed, as DMARC has it).
+      const parent = await put('news@mail.voiceking.example', 'voiceking.example');
+      expect(parent.statusCode, parent.body).toBe(200);
+
+      // Settings stored before this check, unaligned: the mailing is held, nothing goes out.
+      await owner.query("update mail_settings set dkim_domain = 'unrelated.example' where tenant_id = $1", [
+        other.tenantId,
+      ]);
+      await createPerson(
+        kernel,
+        { tenantId: other.tenantId, actor: { kind: 'system', job: 'test' }, purpose: 'order_processing' },
+        { subjectType: 'customer', familyName: 'Claes', givenName: 'Bart', email: 'bart.claes@mail.example' },
+      );
+      const created = await app.inject({
+        method: 'POST',
+        url: '/api/v1/mailings',
+        headers: staff(otherSales, 'newsletter_customers'),
+        payload: { texts: { nl: { subject: 'Nieuws', body: 'Beste klant, ons nieuws.' } } },
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      const { mailingId } = created.json<{ mailingId: number }>();
+      const held = await app.inject({
+        method: 'POST',
+        url: `/api/v1/mailings/${mailingId}/send`,
+        headers: staff(otherSales, 'newsletter_customers'),
+      });
+      expect(held.statusCode).toBe(409);
+      expect(held.json()).toMatchObject({ code: 'mail_not_signed', details: { missing: ['dkim'] } });
+      expect(held.json<{ detail: string }>().detail).toContain('unrelated.example');
+      const deps: ConsentDeps = {
+        kernel,
+        mailer: relay,
+        publicUrl: PUBLIC,
+        dataMap: DATA_MAP,
+        logger: testLogger,
+      };
+      await sendQueuedMailings(deps, { tenantId: other.tenantId });
+      expect(smtp.messages.filter((mail) => JSON.stringify(mail.to).includes('bart.claes'))).toHaveLength(0);
+    } finally {
+      await owner.end();
+    }
   }, 120_000);
 });
