@@ -143,6 +143,8 @@ describe('the consent ledger', () => {
         prospect.id,
       ]),
     ).rejects.toThrow(/append-only/);
+    // Nor emptied in one statement (decision 0862).
+    await expect(runAsOwner(database.ownerUrl, 'truncate consent_records')).rejects.toThrow(/append-only/);
   });
 
   it('a withdrawal is refused for a purpose that rests on a contract, and under a purpose the role does not hold', async () => {

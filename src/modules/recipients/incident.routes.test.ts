@@ -563,6 +563,11 @@ describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () 
         d.tenant.tenantId,
       ]),
     ).rejects.toThrow(/append-only/);
+    // Nor emptied in one statement (attack S18-3, decision 0862).
+    await expect(runAsOwner(database.ownerUrl, 'truncate incident_assessments cascade')).rejects.toThrow(
+      /append-only/,
+    );
+    expect(await stored()).toBe(3);
   });
 
   it('VK-9: a breach with a risk cannot be recorded as not notified (GDPR Art. 33(1)); a non-breach has no risk; a revision that finds fewer persons says why (attack S17-2, S17-4, decision 0842)', async () => {
