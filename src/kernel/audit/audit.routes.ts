@@ -16,7 +16,8 @@ import { instantText } from './audit.canonical.js';
 import { rightsPurposeOf } from './audit.trail.js';
 
 /** Roles that may run the verification (the CLI's `kluis audit verify` is the operator's). */
-const VERIFY_ROLES = new Set(['admin', 'privacy_officer']);
+/** Roles that may verify the chain (decision 0330); the me answer names the screen for them (0845). */
+export const VERIFY_ROLES: ReadonlySet<string> = new Set(['admin', 'privacy_officer']);
 /** As the CLI: entries older than this must be covered by a checkpoint outside the database. */
 const ANCHOR_GRACE_MS = 60 * 60_000;
 

@@ -414,7 +414,7 @@ export function decide(
  * The rules that do not depend on the subjects' state: the purpose, the actor's role, whole-person
  * reach and the categories. A denial here needs no look at the subjects.
  */
-function decideRequest(policy: Policy, actor: Actor, request: AccessRequest): Denial | undefined {
+export function decideRequest(policy: Policy, actor: Actor, request: AccessRequest): Denial | undefined {
   // The purpose comes from a request header: looked up as an own key, never on the prototype.
   const purpose = findPurpose(policy, request.purpose);
   if (!purpose)

@@ -11,7 +11,7 @@ import type { EnforcedPromises } from '../policy/promises.js';
 import { LANGUAGES, type Language, type Policy } from '../policy/policy.schema.js';
 
 /** Roles that may read the record of processing activities (an internal document, Art. 30). */
-const REGISTER_ROLES = new Set(['admin', 'privacy_officer']);
+export const REGISTER_ROLES: ReadonlySet<string> = new Set(['admin', 'privacy_officer']);
 
 /** `?lang=` first, then the best Accept-Language match, then the policy's first language. */
 export function chooseLanguage(

@@ -16,6 +16,7 @@ export {
 export {
   setBillingSettings,
   getBillingSettings,
+  SETTINGS_ROLES,
   type ReminderSchedule,
   type BillingSettings,
   type BillingSettingsInput,

@@ -51,7 +51,7 @@ export const DEFAULT_COOKIE_LIMITS: CookieLimits = {
 };
 
 /** Staff who may show an authority a receipt and read the rates and statistics (docs/decisions/0140). */
-const RECORD_ROLES = new Set(['admin', 'privacy_officer']);
+export const RECORD_ROLES: ReadonlySet<string> = new Set(['admin', 'privacy_officer']);
 /** The date GPC support was published (the field of /.well-known/gpc.json). */
 const GPC_SINCE = '2026-11-29';
 

@@ -1,6 +1,7 @@
 export {
   registerCookiesRoutes,
   DEFAULT_COOKIE_LIMITS,
+  RECORD_ROLES as COOKIE_RECORD_ROLES,
   type CookieLimits,
   type CookiesRouteOptions,
 } from './cookies.routes.js';
@@ -12,7 +13,7 @@ export {
 } from './consent-link.service.js';
 export { purgeWebsiteRecords, type WebsitePurge } from './purge.service.js';
 export { cookiesDataMap } from './datamap.js';
-export { cookieSectionVersion, isBannerOffered } from './cookie-policy.js';
+export { cookieSectionVersion, isBannerOffered, visitLogPurposes } from './cookie-policy.js';
 export { bannerSize } from './banner.script.js';
 export type { CookiesTables } from './cookies.tables.js';
 

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireStaff, staffOf } from '../../http/auth.js';
+import { CAPABILITY_KEYS, capabilitiesOf } from '../../http/capabilities.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { authorityPurposeKeys } from '../../kernel/policy/policy.query.js';
 
@@ -26,6 +27,20 @@ const purposesSchema = z.object({
         ),
     }),
   ),
+  capabilities: z
+    .array(
+      z.object({
+        key: z.enum(CAPABILITY_KEYS),
+        purposes: z
+          .array(z.string())
+          .describe(
+            'the purposes of the role under which these routes answer; empty for a rule by role alone',
+          ),
+      }),
+    )
+    .describe(
+      'what the role may use, each decided by the rule of the routes behind it (decision 0845): a client offers a screen, tab or button only when its capability is listed',
+    ),
 });
 
 /**
@@ -67,6 +82,7 @@ export function registerMeRoutes(app: FastifyInstance, kernel: Kernel): void {
             newsletter: key === newsletter?.legitimateInterest.purpose || key === newsletter?.optIn?.purpose,
             authorityRequestsOnly: authorityPurposes.includes(key),
           })),
+        capabilities: capabilitiesOf(policy, staff.role),
       };
     },
   );

@@ -38,9 +38,30 @@ export interface PurposeInfo {
   authorityRequestsOnly?: boolean;
 }
 
+/**
+ * What the server lets the role use, each answered by the rule of the routes behind it (decision
+ * 0845); the keys of GET /api/v1/me/purposes `capabilities` (src/http/capabilities.ts).
+ */
+export type CapabilityKey =
+  | 'quotes'
+  | 'orders'
+  | 'staffAccounts'
+  | 'rightsRequests'
+  | 'auditVerify'
+  | 'policyRegister'
+  | 'billingSettings'
+  | 'websiteStatistics';
+
+export interface Capability {
+  key: CapabilityKey;
+  /** The role's purposes under which the routes answer; empty for a rule by role alone. */
+  purposes: string[];
+}
+
 export interface MyPurposes {
   role: { key: string; label: Localized | null };
   purposes: PurposeInfo[];
+  capabilities: Capability[];
 }
 
 /** Who is signed in; undefined when nobody is (401). */
@@ -57,6 +78,12 @@ export function useMe() {
     },
     staleTime: 60_000,
   });
+}
+
+/** Whether the role may use a capability (false while the answer is loading). */
+export function useCan(): (key: CapabilityKey) => boolean {
+  const purposes = useMyPurposes();
+  return (key) => purposes.data?.capabilities.some((capability) => capability.key === key) ?? false;
 }
 
 export function useMyPurposes(enabled = true) {

@@ -207,6 +207,10 @@ export const en = {
     rating: 'Call imports and rating',
     audit: 'Audit log',
     policyVersions: 'Policy versions',
+    notAvailableTitle: 'Not available for your role',
+    notAvailableText:
+      'The privacy policy does not give your role this screen. Ask an administrator if your work needs it.',
+    backToStart: 'Back to the start page',
   },
   start: {
     onClock: 'breaches on the 72-hour clock: {{count}}',

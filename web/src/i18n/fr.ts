@@ -209,6 +209,10 @@ export const fr: Messages = {
     rating: 'Imports d’appels et tarification',
     audit: 'Journal d’audit',
     policyVersions: 'Versions de la politique',
+    notAvailableTitle: 'Non disponible pour votre rôle',
+    notAvailableText:
+      'La politique de confidentialité ne donne pas cet écran à votre rôle. Demandez-le à un administrateur si votre travail en a besoin.',
+    backToStart: 'Retour à la page d’accueil',
   },
   start: {
     onClock: 'violations sous le délai de 72 heures : {{count}}',

@@ -208,6 +208,10 @@ export const nl: Messages = {
     rating: 'Gespreksimport en tarifering',
     audit: 'Auditlog',
     policyVersions: 'Beleidsversies',
+    notAvailableTitle: 'Niet beschikbaar voor uw rol',
+    notAvailableText:
+      'Het privacybeleid geeft uw rol dit scherm niet. Vraag het een beheerder als uw werk het nodig heeft.',
+    backToStart: 'Terug naar de startpagina',
   },
   start: {
     onClock: 'inbreuken op de 72-uursklok: {{count}}',

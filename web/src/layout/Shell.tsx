@@ -1,9 +1,21 @@
-import { AppShell, Burger, Button, Group, Loader, NavLink, ScrollArea, Text } from '@mantine/core';
+import {
+  Alert,
+  AppShell,
+  Burger,
+  Button,
+  Group,
+  Loader,
+  NavLink,
+  ScrollArea,
+  Stack,
+  Text,
+  Title,
+} from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { Link, Navigate, Route, Routes, useLocation } from 'react-router';
-import { useMyPurposes, type Me } from '../api/auth.js';
+import { useCan, useMyPurposes, type Me } from '../api/auth.js';
 import { signOut } from '../auth/session.js';
 import { purposesFitting, SCREEN_NEEDS, type ScreenKey } from '../purposes/needs.js';
 import { localized } from '../purposes/usePurpose.js';
@@ -27,7 +39,8 @@ export function Shell({ me }: { me: Me }) {
   const keys = new Set(purposes.data?.purposes.map((purpose) => purpose.key) ?? []);
   const fits = (screen: ScreenKey): boolean =>
     purposesFitting(purposes.data?.purposes ?? [], SCREEN_NEEDS[screen]).length > 0;
-  const visible = SCREENS.filter((entry: ScreenEntry) => entry.isFor({ role: me.role, keys, fits }));
+  const can = useCan();
+  const visible = SCREENS.filter((entry: ScreenEntry) => entry.isFor({ role: me.role, keys, fits, can }));
   return (
     <AppShell
       header={{ height: 56 }}
@@ -102,11 +115,34 @@ function ShellRoutes({ me, visible }: { me: Me; visible: ScreenEntry[] }) {
   return (
     <Routes>
       <Route path="/" element={<StartPage me={me} screens={visible} />} />
-      {visible.map((entry) => (
-        <Route key={entry.path} path={`${entry.path}/*`} element={entry.element} />
+      {SCREENS.map((entry) => (
+        <Route
+          key={entry.path}
+          path={`${entry.path}/*`}
+          element={visible.includes(entry) ? entry.element : <NotAvailable label={entry.label} />}
+        />
       ))}
       <Route path="/account" element={<AccountPage />} />
       <Route path="*" element={<Navigate to="/" replace />} />
     </Routes>
+  );
+}
+
+/**
+ * A typed or kept link to a screen the role may not use: said in words, no request made (a screen
+ * full of refusals tells nothing; decision 0845).
+ */
+function NotAvailable({ label }: { label: string }) {
+  const { t } = useTranslation();
+  return (
+    <Stack>
+      <Title order={1}>{t(label)}</Title>
+      <Alert color="gray" title={t('nav.notAvailableTitle')} role="status" data-testid="not-available">
+        <Text size="sm">{t('nav.notAvailableText')}</Text>
+        <Text size="sm" mt="xs" component={Link} to="/" c="indigo.8" td="underline">
+          {t('nav.backToStart')}
+        </Text>
+      </Alert>
+    </Stack>
   );
 }

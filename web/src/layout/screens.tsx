@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import type { CapabilityKey } from '../api/auth.js';
 import type { ScreenKey } from '../purposes/needs.js';
 import { lazyScreen } from './lazy.js';
 
@@ -74,6 +75,8 @@ export interface ScreenContext {
   keys: ReadonlySet<string>;
   /** Whether some purpose of the role fits the screen's needs. */
   fits: (screen: ScreenKey) => boolean;
+  /** Whether the server names the capability for the role (the routes' own rule; decision 0845). */
+  can: (capability: CapabilityKey) => boolean;
 }
 
 export interface ScreenEntry {
@@ -89,14 +92,14 @@ export const SCREENS: ScreenEntry[] = [
   {
     path: '/requests',
     label: 'nav.requests',
-    isFor: ({ keys }) => keys.has('rights_requests'),
+    isFor: ({ can }) => can('rightsRequests'),
     element: <RequestsScreen />,
   },
   {
     path: '/privacy',
     label: 'nav.privacy',
     // The registers of the privacy officer: shown to the roles that handle rights requests.
-    isFor: ({ keys }) => keys.has('rights_requests'),
+    isFor: ({ can }) => can('rightsRequests'),
     element: <PrivacyScreen />,
   },
   {
@@ -114,7 +117,8 @@ export const SCREENS: ScreenEntry[] = [
   {
     path: '/sales',
     label: 'nav.sales',
-    isFor: ({ fits }) => fits('quotes'),
+    // Its quotes and orders tabs show only where the server names them (SalesPage).
+    isFor: ({ fits, can }) => fits('quotes') || can('quotes') || can('orders'),
     element: <SalesPage />,
   },
   {
@@ -151,36 +155,37 @@ export const SCREENS: ScreenEntry[] = [
   {
     path: '/audit',
     label: 'nav.audit',
-    // The chain's verification: the admin and the privacy officer (decision 0330).
-    isFor: ({ role }) => role === 'admin' || role === 'privacy_officer',
+    // The chain's verification: the route's own roles (decision 0330).
+    isFor: ({ can }) => can('auditVerify'),
     element: <AuditVerifyScreen />,
   },
   {
     path: '/policy-versions',
     label: 'nav.policyVersions',
-    // Administration: the policy's versions and statements (admin, privacy officer; decision 0332).
-    isFor: ({ role }) => role === 'admin' || role === 'privacy_officer',
+    // Administration: the policy's versions and statements, the routes' own roles (decision 0332).
+    isFor: ({ can }) => can('policyRegister'),
     element: <PolicyVersionsScreen />,
   },
   {
     path: '/staff',
     label: 'nav.staff',
-    isFor: ({ keys }) => keys.has('staff_accounts'),
+    isFor: ({ can }) => can('staffAccounts'),
     element: <StaffPage />,
   },
   {
     path: '/settings',
     label: 'nav.settings',
-    // The roles the server lets change the billing settings (admin, billing); billing has them
-    // under its own screen too.
-    isFor: ({ role }) => role === 'admin',
+    // The roles the server lets change the billing settings; a role with the billing screen has
+    // them there.
+    isFor: ({ can, fits }) => can('billingSettings') && !fits('billing'),
     element: <SettingsPage />,
   },
   {
     path: '/website',
     label: 'nav.website',
-    // The website's operation and statistics are the admin's purposes in both seed policies.
-    isFor: ({ role }) => role === 'admin',
+    // The rates and statistics routes' own roles, where the policy asks for a banner and keeps
+    // statistics (Voxtra does neither).
+    isFor: ({ can }) => can('websiteStatistics'),
     element: <WebsitePage />,
   },
   {

@@ -1,7 +1,14 @@
 import { Alert, Badge, Group, Select, Text } from '@mantine/core';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useMe, useMyPurposes, type Localized, type PurposeInfo } from '../api/auth.js';
+import {
+  useMe,
+  useMyPurposes,
+  type CapabilityKey,
+  type Localized,
+  type MyPurposes,
+  type PurposeInfo,
+} from '../api/auth.js';
 import { currentLanguage } from '../i18n/index.js';
 import { purposesFitting, SCREEN_NEEDS, type ScreenKey } from './needs.js';
 
@@ -17,6 +24,22 @@ export interface ScreenPurpose {
   isLoading: boolean;
 }
 
+/** Screens whose routes the server answers for with a capability (decision 0845). */
+const SERVER_DECIDED: Partial<Record<ScreenKey, CapabilityKey>> = { quotes: 'quotes', orders: 'orders' };
+
+/**
+ * The role's purposes fitting the screen; where the server names the capability of the screen's
+ * routes, only the purposes it lists (the policy may declare a category on a purpose the routes do
+ * not work under: Voxtra's admin has products, not quotes).
+ */
+function allowedFitting(answer: MyPurposes, screen: ScreenKey): PurposeInfo[] {
+  const fitting = purposesFitting(answer.purposes, SCREEN_NEEDS[screen]);
+  const capabilityKey = SERVER_DECIDED[screen];
+  if (capabilityKey === undefined) return fitting;
+  const allowed = answer.capabilities.find((capability) => capability.key === capabilityKey)?.purposes ?? [];
+  return fitting.filter((purpose) => allowed.includes(purpose.key));
+}
+
 /**
  * The purpose a screen acts under: the staff member's last choice for this screen when it still
  * fits, else the best fitting purpose of their role.
@@ -26,7 +49,7 @@ export function useScreenPurpose(screen: ScreenKey): ScreenPurpose {
   const purposes = useMyPurposes();
   const storageKey = `kluis.purpose.${me.data?.tenant ?? ''}.${screen}`;
   const [chosen, setChosen] = useState<string | null>(() => localStorage.getItem(storageKey));
-  const candidates = purposes.data ? purposesFitting(purposes.data.purposes, SCREEN_NEEDS[screen]) : [];
+  const candidates = purposes.data ? allowedFitting(purposes.data, screen) : [];
   const purpose = candidates.find((candidate) => candidate.key === chosen)?.key ?? candidates[0]?.key;
   return {
     purpose,

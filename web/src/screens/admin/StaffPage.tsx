@@ -41,11 +41,13 @@ interface Role {
   label: Localized;
 }
 
-export function useRoles() {
+/** The policy's roles with labels: only for a role that manages staff (else the route refuses it). */
+export function useRoles(enabled = true) {
   return useQuery({
     queryKey: ['staff', 'roles'],
     queryFn: async () => (await api<{ items: Role[] }>('GET', '/api/v1/staff/roles')).items,
     staleTime: 5 * 60_000,
+    enabled,
   });
 }
 

@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useMe } from '../../api/auth.js';
+import { useCan, useMe } from '../../api/auth.js';
 import { api } from '../../api/client.js';
 import { localized } from '../../purposes/usePurpose.js';
 import { DataTable } from '../../ui/DataTable.js';
@@ -26,7 +26,9 @@ export function TokensPage() {
   const { t } = useTranslation();
   const queryClient = useQueryClient();
   const me = useMe();
-  const roles = useRoles();
+  const can = useCan();
+  // Another role than one's own is for those who manage staff; the others see their own role only.
+  const roles = useRoles(can('staffAccounts'));
   const tokens = useQuery({
     queryKey: ['tokens'],
     queryFn: async () => (await api<{ items: ApiToken[] }>('GET', '/api/v1/tokens')).items,

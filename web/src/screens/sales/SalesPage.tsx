@@ -17,6 +17,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { useCan } from '../../api/auth.js';
 import { api } from '../../api/client.js';
 import { currentLanguage } from '../../i18n/index.js';
 import { PurposePicker, useScreenPurpose, type ScreenPurpose } from '../../purposes/usePurpose.js';
@@ -33,23 +34,31 @@ const inDays = (days: number): string => new Date(Date.now() + days * 86_400_000
 /** Quotes → orders → contracts, and termination, each under the purpose that fits it. */
 export function SalesPage() {
   const { t } = useTranslation();
-  const [tab, setTab] = useState<string | null>('quotes');
+  // Quotes and orders only where the server names them for the role (decision 0845).
+  const can = useCan();
+  const [tab, setTab] = useState<string | null>(
+    can('quotes') ? 'quotes' : can('orders') ? 'orders' : 'contracts',
+  );
   return (
     <Stack>
       <Title order={1}>{t('nav.sales')}</Title>
       <Tabs value={tab} onChange={setTab} keepMounted={false}>
         <Tabs.List>
-          <Tabs.Tab value="quotes">{t('sales.quotes')}</Tabs.Tab>
-          <Tabs.Tab value="orders">{t('sales.orders')}</Tabs.Tab>
+          {can('quotes') ? <Tabs.Tab value="quotes">{t('sales.quotes')}</Tabs.Tab> : null}
+          {can('orders') ? <Tabs.Tab value="orders">{t('sales.orders')}</Tabs.Tab> : null}
           <Tabs.Tab value="contracts">{t('sales.contracts')}</Tabs.Tab>
           <Tabs.Tab value="catalogue">{t('nav.catalogue')}</Tabs.Tab>
         </Tabs.List>
-        <Tabs.Panel value="quotes" pt="md">
-          <QuotesTab onOrdered={() => setTab('orders')} />
-        </Tabs.Panel>
-        <Tabs.Panel value="orders" pt="md">
-          <OrdersTab onContracted={() => setTab('contracts')} />
-        </Tabs.Panel>
+        {can('quotes') ? (
+          <Tabs.Panel value="quotes" pt="md">
+            <QuotesTab onOrdered={() => setTab(can('orders') ? 'orders' : 'quotes')} />
+          </Tabs.Panel>
+        ) : null}
+        {can('orders') ? (
+          <Tabs.Panel value="orders" pt="md">
+            <OrdersTab onContracted={() => setTab('contracts')} />
+          </Tabs.Panel>
+        ) : null}
         <Tabs.Panel value="contracts" pt="md">
           <ContractsTab />
         </Tabs.Panel>

@@ -1,0 +1,125 @@
+/**
+ * Decision 0845 (attack S17-3): the capabilities `GET /api/v1/me/purposes` names are the routes'
+ * own authorisation. For every role of both seed policies, each capability is checked against the
+ * route behind it: listed (with these purposes) exactly when the route answers, refused (403, or 404
+ * where the tenant's policy has no such work) when it is not listed.
+ */
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../test/database.js';
+import { createTestApp, loginAs, requestAs } from '../../test/http.js';
+import { createPolicyTenant, createTestKernel, type SeedPolicy } from '../../test/kernel.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { CAPABILITY_KEYS, type Capability, type CapabilityKey } from './capabilities.js';
+
+let database: TestDatabase;
+let kernel: Kernel;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database);
+  app = await createTestApp(kernel);
+});
+afterAll(async () => {
+  await app.close();
+  await database.close();
+});
+
+interface MeAnswer {
+  purposes: Array<{ key: string; authorityRequestsOnly: boolean }>;
+  capabilities: Capability[];
+}
+
+const RANGE = 'from=2026-11-01&to=2026-11-30';
+
+/** A route per capability that takes no purpose: its status for the role. */
+const PLAIN_PROBES: Record<
+  Exclude<CapabilityKey, 'quotes' | 'orders'>,
+  [method: 'GET' | 'PUT', url: string]
+> = {
+  staffAccounts: ['GET', '/api/v1/staff/roles'],
+  rightsRequests: ['GET', '/api/v1/requests'],
+  auditVerify: ['GET', '/api/v1/audit/verify'],
+  policyRegister: ['GET', '/api/v1/policy/versions'],
+  billingSettings: ['PUT', '/api/v1/billing/settings'],
+  websiteStatistics: ['GET', `/api/v1/cookies/statistics?${RANGE}`],
+};
+
+const SETTINGS = { payeeIban: 'BE68539007547034', paymentTermDays: 30 };
+
+describe('the me answer names what the routes allow (decision 0845)', () => {
+  for (const policy of ['voiceking', 'voxtra'] as const satisfies readonly SeedPolicy[]) {
+    it(`${policy}: for every role, each capability is listed exactly when its route answers, under the purposes listed (attack S17-3)`, async () => {
+      const tenant = await createPolicyTenant(kernel, policy);
+      const { policy: installed } = await kernel.policies.current(tenant.tenantId);
+      const websiteRoutes = await websiteRoutesAnswer(tenant);
+      const seen = new Set<CapabilityKey>();
+      for (const role of Object.keys(installed.roles)) {
+        const session = await loginAs(app, kernel, tenant, role);
+        const me = await requestAs(app, session)('GET', '/api/v1/me/purposes');
+        expect(me.statusCode).toBe(200);
+        const answer = me.json<MeAnswer>();
+        const capability = (key: CapabilityKey) => answer.capabilities.find((found) => found.key === key);
+        for (const found of answer.capabilities) seen.add(found.key);
+        // Quotes and orders act under the declared purpose: each of the role's ordinary purposes
+        // answers 200 when listed and 403 when not.
+        const ordinary = answer.purposes.filter((purpose) => !purpose.authorityRequestsOnly);
+        for (const [key, url] of [
+          ['quotes', '/api/v1/quotes'],
+          ['orders', '/api/v1/orders'],
+        ] as const) {
+          const listed = capability(key)?.purposes ?? [];
+          for (const purpose of ordinary) {
+            const status = (await requestAs(app, session, purpose.key)('GET', url)).statusCode;
+            expect({ role, key, purpose: purpose.key, status }).toEqual({
+              role,
+              key,
+              purpose: purpose.key,
+              status: listed.includes(purpose.key) ? 200 : 403,
+            });
+          }
+          expect(listed.every((purpose) => ordinary.some((own) => own.key === purpose))).toBe(true);
+        }
+        for (const [key, [method, url]] of Object.entries(PLAIN_PROBES) as Array<
+          [keyof typeof PLAIN_PROBES, [method: 'GET' | 'PUT', url: string]]
+        >) {
+          const status = (await requestAs(app, session)(method, url, method === 'PUT' ? SETTINGS : undefined))
+            .statusCode;
+          const listed = capability(key) !== undefined;
+          // Where the policy has no website statistics, the route's role rule still answers first.
+          const refused = key === 'websiteStatistics' && !websiteRoutes && status === 404 ? 404 : 403;
+          expect({ role, key, status }).toEqual({ role, key, status: listed ? 200 : refused });
+        }
+      }
+      // Every capability is granted to some role of the seed, except the website's at Voxtra
+      // (no banner, no statistics: its routes answer 404 to everyone).
+      const expected = CAPABILITY_KEYS.filter((key) => key !== 'websiteStatistics' || websiteRoutes);
+      expect([...seen].sort()).toEqual([...expected].sort());
+    });
+  }
+
+  it('the Voxtra admin is not offered quotes, orders or the website; Voxtra sales is offered quotes under its quotes purpose', async () => {
+    const voxtra = await createPolicyTenant(kernel, 'voxtra');
+    const keysOf = async (role: string) =>
+      (
+        await requestAs(app, await loginAs(app, kernel, voxtra, role))('GET', '/api/v1/me/purposes')
+      ).json<MeAnswer>().capabilities;
+    const admin = (await keysOf('admin')).map((found) => found.key);
+    expect(admin).toEqual(
+      expect.arrayContaining(['staffAccounts', 'auditVerify', 'policyRegister', 'billingSettings']),
+    );
+    expect(admin).not.toContain('quotes');
+    expect(admin).not.toContain('orders');
+    expect(admin).not.toContain('websiteStatistics');
+    expect((await keysOf('sales')).find((found) => found.key === 'quotes')?.purposes).toContain('quotes');
+  });
+});
+
+/** Whether the tenant's website statistics routes answer at all (as an admin, who may read them). */
+async function websiteRoutesAnswer(tenant: { tenantId: number; slug: string }): Promise<boolean> {
+  const admin = await loginAs(app, kernel, tenant, 'admin');
+  const status = (await requestAs(app, admin)('GET', `/api/v1/cookies/statistics?${RANGE}`)).statusCode;
+  expect([200, 404]).toContain(status);
+  return status === 200;
+}

@@ -1,0 +1,102 @@
+import { REGISTER_ROLES } from '../kernel/tenant-policy/tenant-policy.routes.js';
+import { VERIFY_ROLES } from '../kernel/audit/audit.routes.js';
+import { decideRequest, type AccessAction } from '../kernel/gate/gate.js';
+import { authorityPurposeKeys } from '../kernel/policy/policy.query.js';
+import type { Policy } from '../kernel/policy/policy.schema.js';
+import { SETTINGS_ROLES } from '../modules/billing/index.js';
+import { orderCategoryOf } from '../modules/contracts/index.js';
+import { COOKIE_RECORD_ROLES, isBannerOffered, visitLogPurposes } from '../modules/cookies/index.js';
+import { RIGHTS_PURPOSE } from '../modules/requests/index.js';
+import { STAFF_PURPOSE } from '../modules/staff/index.js';
+
+/**
+ * What the back office asks of the server before it offers a screen, a tab or a button, each
+ * answered by the rule its routes apply (decision 0845). `purposes` are the role's purposes under
+ * which the routes' gate call passes (empty for a rule that names no purpose, such as a role set).
+ */
+export const CAPABILITY_KEYS = [
+  'quotes',
+  'orders',
+  'staffAccounts',
+  'rightsRequests',
+  'auditVerify',
+  'policyRegister',
+  'billingSettings',
+  'websiteStatistics',
+] as const;
+export type CapabilityKey = (typeof CAPABILITY_KEYS)[number];
+
+export interface Capability {
+  key: CapabilityKey;
+  purposes: string[];
+}
+
+/**
+ * The role's purposes under which every `actions` on `categories` passes the gate's rules that do
+ * not depend on a subject (`decideRequest`, the same function every gate call starts with), leaving
+ * out an authority's purposes, which the door refuses on every ordinary route (decision 0816).
+ */
+function purposesPassing(
+  policy: Policy,
+  role: string,
+  actions: readonly AccessAction[],
+  categories: readonly string[],
+  candidates: readonly string[] = Object.keys(policy.purposes),
+): string[] {
+  const authority = new Set(authorityPurposeKeys(policy));
+  const actor = { kind: 'staff', staffId: 0, role } as const;
+  return candidates
+    .filter((purpose) => !authority.has(purpose))
+    .filter((purpose) =>
+      actions.every(
+        (action) =>
+          decideRequest(policy, actor, { purpose, action, categories, subjectIds: [] }) === undefined,
+      ),
+    )
+    .sort();
+}
+
+/** The routes' own rules, one per capability: a list of purposes, `[]` (allowed, no purpose) or undefined. */
+const RULES: Record<CapabilityKey, (policy: Policy, role: string) => string[] | undefined> = {
+  // GET/POST /api/v1/quotes…: the gate under the declared purpose on the quote category (quote.service).
+  quotes: (policy, role) =>
+    nonEmpty(purposesPassing(policy, role, ['read', 'write'], [orderCategoryOf(policy)])),
+  // GET /api/v1/orders…: the same category read under the declared purpose (order.service).
+  orders: (policy, role) => nonEmpty(purposesPassing(policy, role, ['read'], [orderCategoryOf(policy)])),
+  // /api/v1/staff…, the roles list included: the gate under staff_accounts, no category (listRoles).
+  staffAccounts: (policy, role) =>
+    nonEmpty(
+      purposesPassing(policy, role, ['read'], [], policy.purposes[STAFF_PURPOSE] ? [STAFF_PURPOSE] : []),
+    ),
+  // /api/v1/requests…: under the rights purpose only.
+  rightsRequests: (policy, role) =>
+    nonEmpty(
+      purposesPassing(policy, role, ['read'], [], policy.purposes[RIGHTS_PURPOSE] ? [RIGHTS_PURPOSE] : []),
+    ),
+  // GET /api/v1/audit/verify: its own role set (decision 0330).
+  auditVerify: (_policy, role) => (VERIFY_ROLES.has(role) ? [] : undefined),
+  // GET /api/v1/policy/versions and the register: its own role set (decision 0332).
+  policyRegister: (_policy, role) => (REGISTER_ROLES.has(role) ? [] : undefined),
+  // PUT /api/v1/billing/settings: its own role set.
+  billingSettings: (_policy, role) => (SETTINGS_ROLES.has(role) ? [] : undefined),
+  // GET /api/v1/cookies/consent-rates and /statistics: their own role set, and 404 where the
+  // policy asks for no banner or keeps no statistics (Voxtra).
+  websiteStatistics: (policy, role) =>
+    COOKIE_RECORD_ROLES.has(role) &&
+    isBannerOffered(policy) &&
+    visitLogPurposes(policy).statistics !== undefined
+      ? []
+      : undefined,
+};
+
+function nonEmpty(purposes: string[]): string[] | undefined {
+  return purposes.length > 0 ? purposes : undefined;
+}
+
+/** The capabilities `role` has under `policy`, in CAPABILITY_KEYS order. */
+export function capabilitiesOf(policy: Policy, role: string): Capability[] {
+  return CAPABILITY_KEYS.flatMap((key) => {
+    const purposes = RULES[key](policy, role);
+    return purposes === undefined ? [] : [{ key, purposes }];
+  });
+}

@@ -1,0 +1,211 @@
+/**
+ * Attack S17-3, decision 0845: the back office offers a role only the screens, tabs and buttons the
+ * routes behind them let it use. For every role of both seed policies, in one Chromium: signed in
+ * (through the API, the session handed to the browser), every navigation entry and every tab of
+ * each screen is opened while the page's answers are listened to: none may be 403 or 404. The
+ * screens and tabs of a capability the server does not name for the role are absent, and a typed
+ * URL to such a screen says "not available for your role" without asking the API. Each role's
+ * start page is saved under test-results/screenshots/nav/.
+ */
+import type { Locator } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CapabilityKey } from '../src/http/capabilities.js';
+import type { Tenant } from '../src/modules/tenants/index.js';
+import type { Page } from './browser.js';
+import { loginAs, requestAs } from './http.js';
+import { createPolicyTenant, type SeedPolicy } from './kernel.js';
+import {
+  closeBackOffice,
+  expectNoPageProblems,
+  look,
+  startBackOffice,
+  type BackOffice,
+} from './staff-browser.js';
+
+let env: BackOffice;
+const tenants = new Map<SeedPolicy, Tenant>();
+
+beforeAll(async () => {
+  env = await startBackOffice('nav');
+  for (const policy of ['voiceking', 'voxtra'] as const) {
+    const tenant = await createPolicyTenant(env.kernel, policy);
+    tenants.set(policy, tenant);
+    // A provider at work has its payee account set; a new one's settings answer 404 "not set
+    // yet", which the settings form reads as an empty form (not a refusal).
+    const admin = await loginAs(env.app, env.kernel, tenant, 'admin');
+    const set = await requestAs(env.app, admin)('PUT', '/api/v1/billing/settings', {
+      payeeIban: 'BE68539007547034',
+      paymentTermDays: 30,
+    });
+    expect(set.statusCode).toBe(200);
+  }
+});
+afterAll(() => closeBackOffice(env));
+
+const ROLES: Record<SeedPolicy, string[]> = {
+  voiceking: ['admin', 'privacy_officer', 'sales', 'billing', 'technician', 'support', 'hr'],
+  voxtra: ['admin', 'privacy_officer', 'sales', 'billing', 'technician', 'support'],
+};
+
+/** The screens that show exactly when the server names their capability. */
+const SCREEN_CAPABILITY: Record<string, CapabilityKey> = {
+  '/requests': 'rightsRequests',
+  '/privacy': 'rightsRequests',
+  '/audit': 'auditVerify',
+  '/policy-versions': 'policyRegister',
+  '/staff': 'staffAccounts',
+  '/website': 'websiteStatistics',
+};
+
+/** A page signed in as a new staff member of `role` (the API's session cookie and CSRF token). */
+async function signedInPage(
+  tenant: Tenant,
+  role: string,
+): Promise<{ page: Page; capabilities: CapabilityKey[] }> {
+  const session = await loginAs(env.app, env.kernel, tenant, role);
+  const me = await requestAs(env.app, session)('GET', '/api/v1/me/purposes');
+  expect(me.statusCode).toBe(200);
+  const page = await env.browser.newPage({ locale: 'en-GB' });
+  const [name = '', value = ''] = session.cookie.split(';')[0]?.split('=') ?? [];
+  await page.context().addCookies([{ name, value, url: env.baseUrl }]);
+  await page.addInitScript(`sessionStorage.setItem('kluis.csrf', ${JSON.stringify(session.csrfToken)})`);
+  const capabilities = me.json<{ capabilities: Array<{ key: CapabilityKey }> }>().capabilities;
+  return { page, capabilities: capabilities.map((capability) => capability.key) };
+}
+
+interface Traffic {
+  /** API answers that were 403 or 404, as `METHOD path status`. */
+  refused: string[];
+  /** Every API request made, as `METHOD path`. */
+  asked: string[];
+  /** Resolves once no request has been in flight for 300 ms (at most 5 s). */
+  quiet: () => Promise<void>;
+}
+
+function listen(page: Page): Traffic {
+  const traffic: Traffic = { refused: [], asked: [], quiet: async () => undefined };
+  let inFlight = 0;
+  let lastChange = Date.now();
+  const isApi = (url: string) => new URL(url).pathname.startsWith('/api/');
+  page.on('request', (request) => {
+    inFlight++;
+    lastChange = Date.now();
+    if (isApi(request.url())) traffic.asked.push(`${request.method()} ${new URL(request.url()).pathname}`);
+  });
+  const done = () => {
+    inFlight--;
+    lastChange = Date.now();
+  };
+  page.on('requestfinished', done);
+  page.on('requestfailed', done);
+  page.on('response', (response) => {
+    const status = response.status();
+    if (isApi(response.url()) && (status === 403 || status === 404))
+      traffic.refused.push(`${response.request().method()} ${new URL(response.url()).pathname} ${status}`);
+  });
+  traffic.quiet = async () => {
+    const until = Date.now() + 5_000;
+    while (Date.now() < until && (inFlight > 0 || Date.now() - lastChange < 300))
+      await new Promise((resolve) => setTimeout(resolve, 50));
+  };
+  return traffic;
+}
+
+async function hrefsOf(links: Locator): Promise<string[]> {
+  return Promise.all((await links.all()).map(async (link) => (await link.getAttribute('href')) ?? ''));
+}
+
+describe('the back office offers each role only what the routes allow it (attack S17-3, decision 0845)', () => {
+  for (const policy of ['voiceking', 'voxtra'] as const) {
+    it(`${policy}: every role opens every screen and tab it is offered without a 403 or 404, and is not offered the others`, async () => {
+      const tenant = tenants.get(policy);
+      if (!tenant) throw new Error('tenant missing');
+      const summary: Record<string, string[]> = {};
+      for (const role of ROLES[policy]) {
+        const { page, capabilities } = await signedInPage(tenant, role);
+        const traffic = listen(page);
+        try {
+          await page.goto(`${env.baseUrl}/`);
+          await page.getByRole('heading', { name: 'Start', level: 1 }).waitFor();
+          await traffic.quiet();
+          const nav = page.getByRole('navigation');
+          const offered = (await hrefsOf(nav.getByRole('link'))).filter(
+            (path) => path !== '/' && path !== '/account',
+          );
+          const tiles = await hrefsOf(page.getByRole('main').getByRole('link'));
+          expect(tiles).toEqual(offered);
+          summary[role] = offered;
+          await look(env.browser, page, `${policy}-${role}`);
+          // The screens of a capability: offered exactly when the server names it.
+          for (const [path, capability] of Object.entries(SCREEN_CAPABILITY))
+            expect({ role, path, offered: offered.includes(path) }).toEqual({
+              role,
+              path,
+              offered: capabilities.includes(capability),
+            });
+          for (const path of offered) {
+            const link = nav.locator(`a[href="${path}"]`);
+            const label = (await link.innerText()).trim();
+            await link.click();
+            await page.waitForURL((url) => url.pathname === path);
+            // The screen is there once its title (the navigation's label) is.
+            await page.getByRole('heading', { level: 1, name: label, exact: true }).waitFor({ timeout: 10_000 });
+            await traffic.quiet();
+            const tabs = page.getByRole('main').getByRole('tab');
+            if (path === '/sales') {
+              const labels = await tabs.allInnerTexts();
+              expect({ role, quotes: labels.includes('Quotes') }).toEqual({
+                role,
+                quotes: capabilities.includes('quotes'),
+              });
+              expect({ role, orders: labels.includes('Orders') }).toEqual({
+                role,
+                orders: capabilities.includes('orders'),
+              });
+              expect({
+                role,
+                newQuote: await page.getByRole('button', { name: 'New quote' }).count(),
+              }).toEqual({
+                role,
+                newQuote: capabilities.includes('quotes') ? 1 : 0,
+              });
+            }
+            // The screen's own tabs, by name (a tab's panel may bring tabs of its own).
+            const names = (await tabs.allInnerTexts()).slice(1);
+            for (const name of names) {
+              await tabs.filter({ hasText: name }).first().click();
+              await traffic.quiet();
+            }
+          }
+          // A typed URL to a screen refused to the role: said in words, nothing asked of the API.
+          const refusedScreen = Object.keys(SCREEN_CAPABILITY).find((path) => !offered.includes(path));
+          if (refusedScreen) {
+            const asked = traffic.asked.length;
+            await page.goto(`${env.baseUrl}${refusedScreen}`);
+            await page.getByTestId('not-available').waitFor();
+            await traffic.quiet();
+            expect(await page.getByTestId('not-available').innerText()).toContain(
+              'Not available for your role',
+            );
+            // Only the session's own answers after the reload (who is signed in, what the role may do).
+            expect(
+              traffic.asked
+                .slice(asked)
+                .filter(
+                  (request) =>
+                    !request.startsWith('GET /api/v1/auth/me') && !request.startsWith('GET /api/v1/me/'),
+                ),
+            ).toEqual([]);
+            if (role === 'sales') await look(env.browser, page, `${policy}-${role}-not-available`);
+          }
+          expect({ role, refused: traffic.refused }).toEqual({ role, refused: [] });
+          expectNoPageProblems(env, page);
+        } finally {
+          await page.context().close();
+        }
+      }
+      // Who may do what differs by role: not every role is offered every screen.
+      expect(new Set(Object.values(summary).map((paths) => paths.join(','))).size).toBeGreaterThan(2);
+    });
+  }
+});
