@@ -83,7 +83,7 @@ interface Traffic {
 }
 
 function listen(page: Page): Traffic {
-  const traffic: Traffic = { refused: [], asked: [], quiet: async () => undefined };
+  const traffic: Traffic = { refused: [], asked: [], quiet: () => Promise.resolve() };
   let inFlight = 0;
   let lastChange = Date.now();
   const isApi = (url: string) => new URL(url).pathname.startsWith('/api/');
@@ -149,7 +149,9 @@ describe('the back office offers each role only what the routes allow it (attack
             await link.click();
             await page.waitForURL((url) => url.pathname === path);
             // The screen is there once its title (the navigation's label) is.
-            await page.getByRole('heading', { level: 1, name: label, exact: true }).waitFor({ timeout: 10_000 });
+            await page
+              .getByRole('heading', { level: 1, name: label, exact: true })
+              .waitFor({ timeout: 10_000 });
             await traffic.quiet();
             const tabs = page.getByRole('main').getByRole('tab');
             if (path === '/sales') {
