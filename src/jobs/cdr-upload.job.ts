@@ -26,11 +26,19 @@ export async function runCdrUploads(
       logger,
       CDR_UPLOAD_JOB,
       async (tenant) => {
-        const imported = await runWaitingUploads(settings, tenant.tenantId, stopping);
-        const removed = await removeExpiredRejects(settings.kernel, tenant.tenantId);
-        if (imported > 0 || removed > 0)
+        const pass = await runWaitingUploads(settings, tenant.tenantId, stopping);
+        if (pass.stopped) {
+          // Not "imported": the stop ended it part-way (decision 0836); say what it had written.
           logger.info(
-            { tenantId: tenant.tenantId, imported, rejectsRemoved: removed },
+            { tenantId: tenant.tenantId, uploadsEnded: pass.ended, ...pass.stopped },
+            'call-record upload ended by the stop, back in the queue: the next run adds the rest',
+          );
+          return;
+        }
+        const removed = await removeExpiredRejects(settings.kernel, tenant.tenantId);
+        if (pass.ended > 0 || removed > 0)
+          logger.info(
+            { tenantId: tenant.tenantId, uploadsEnded: pass.ended, rejectsRemoved: removed },
             'call-record uploads',
           );
       },

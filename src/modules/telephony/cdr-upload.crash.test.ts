@@ -265,6 +265,26 @@ describe('an uploaded import killed half-way (decision 0360)', () => {
     expect(await readdir(spoolDir)).toHaveLength(1);
     expect(logged.filter((line) => Number(line.level) >= 50)).toEqual([]);
     expect(JSON.stringify(logged)).not.toMatch(/terminating connection|Cannot use a pool/);
+    // The log says the stop ended it and what it had written, not that it was imported (0836).
+    const onRecord = await runAsOwner<{ lines_read: number; imported: number; duplicates: number }>(
+      database.ownerUrl,
+      'select lines_read, imported, duplicates from call_record_imports where tenant_id = $1 and import_id = $2',
+      [voxtra.tenantId, importId],
+    );
+    const uploadLines = logged.filter((line) => String(line.msg).startsWith('call-record upload'));
+    expect(uploadLines).toEqual([
+      expect.objectContaining({
+        level: 30,
+        msg: 'call-record upload ended by the stop, back in the queue: the next run adds the rest',
+        tenantId: voxtra.tenantId,
+        importId,
+        uploadsEnded: 0,
+        linesRead: onRecord.rows[0]?.lines_read,
+        imported: onRecord.rows[0]?.imported,
+        duplicates: onRecord.rows[0]?.duplicates,
+        storedRows: storedAtStop,
+      }),
+    ]);
 
     // The next start's run goes on with it.
     await runUploads();

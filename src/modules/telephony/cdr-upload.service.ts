@@ -16,6 +16,7 @@ import type { Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { isDatabaseUnavailable } from '../../platform/db.js';
 import { AppError, validationError } from '../../platform/errors.js';
+import { JobStopped } from '../../platform/job-stop.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
 import {
   deleteRejects,
@@ -181,16 +182,37 @@ function spool(body: Readable, file: string, maxBytes: number): Promise<number> 
   });
 }
 
+/** What one pass over a tenant's waiting uploads did. */
+export interface UploadsPass {
+  /** Uploads whose import ended on record (finished, or failed for good) in this pass. */
+  ended: number;
+  /** The import a stop ended at a batch boundary, back in the queue; null when none was. */
+  stopped: StoppedUpload | null;
+}
+
+/** An upload the stop ended (decision 0836): its counts as on record, what it had written. */
+export interface StoppedUpload {
+  importId: number;
+  /** Lines read by this run, and of them imported, duplicates and rejected. */
+  linesRead: number;
+  imported: number;
+  duplicates: number;
+  rejected: number;
+  /** Call records of the file stored so far, by every run of it: the next run adds the rest. */
+  storedRows: number;
+}
+
 /**
  * Imports every upload of the tenant that waits (or whose run died), one after the other. Each is
- * held by a session lock while it runs, so a second process skips it. Returns how many ran.
+ * held by a session lock while it runs, so a second process skips it. Says how many ended and,
+ * when a stop ended one, which and what it had written.
  */
 export async function runWaitingUploads(
   settings: CdrUploadRunSettings,
   tenantId: number,
   /** A stop: the running import ends at its next batch boundary, back in the queue (0836). */
   stopping?: AbortSignal,
-): Promise<number> {
+): Promise<UploadsPass> {
   const waiting = await settings.kernel.plain(tenantId, (tx) =>
     tx
       .selectFrom('call_record_imports')
@@ -200,13 +222,37 @@ export async function runWaitingUploads(
       .orderBy('import_id')
       .execute(),
   );
-  let ran = 0;
+  const pass: UploadsPass = { ended: 0, stopped: null };
   for (const row of waiting) {
     if (stopping?.aborted) break;
     const format = isUploadFormat(row.format) ? row.format : 'auto';
-    if (await runUpload(settings, tenantId, Number(row.import_id), format, stopping)) ran += 1;
+    const run = await runUpload(settings, tenantId, Number(row.import_id), format, stopping);
+    if (run === 'ended') pass.ended += 1;
+    else if (run !== 'skipped') {
+      pass.stopped = run;
+      break;
+    }
   }
-  return ran;
+  return pass;
+}
+
+/** The import's counts as on record after a stop ended it. */
+async function stoppedUpload(kernel: Kernel, tenantId: number, importId: number): Promise<StoppedUpload> {
+  const row = await kernel.plain(tenantId, (tx) =>
+    tx
+      .selectFrom('call_record_imports')
+      .select(['lines_read', 'imported', 'duplicates', 'rejected', 'committed_rows'])
+      .where('import_id', '=', importId)
+      .executeTakeFirstOrThrow(),
+  );
+  return {
+    importId,
+    linesRead: row.lines_read,
+    imported: row.imported,
+    duplicates: row.duplicates,
+    rejected: row.rejected,
+    storedRows: row.committed_rows,
+  };
 }
 
 async function runUpload(
@@ -215,7 +261,7 @@ async function runUpload(
   importId: number,
   format: UploadFormat,
   stopping: AbortSignal | undefined,
-): Promise<boolean> {
+): Promise<'skipped' | 'ended' | StoppedUpload> {
   const { kernel } = settings;
   const lock = await openCopyConnection(settings.connection);
   try {
@@ -223,7 +269,7 @@ async function runUpload(
       'select pg_try_advisory_lock(hashtextextended($1, 0)) as ok',
       [`kluis.cdr_upload:${tenantId}:${importId}`],
     );
-    if (held.rows[0]?.ok !== true) return false;
+    if (held.rows[0]?.ok !== true) return 'skipped';
     // Under the lock: another process may have ended it meanwhile.
     const current = await kernel.plain(tenantId, (tx) =>
       tx
@@ -232,11 +278,11 @@ async function runUpload(
         .where('import_id', '=', importId)
         .executeTakeFirst(),
     );
-    if (current?.status !== 'queued' && current?.status !== 'running') return false;
+    if (current?.status !== 'queued' && current?.status !== 'running') return 'skipped';
     const file = spoolPath(settings.spoolDir, tenantId, importId);
     if (!(await exists(file))) {
       await failLostUpload(kernel, tenantId, importId);
-      return true;
+      return 'ended';
     }
     const rejects: ImportReject[] = [];
     let failure: unknown = null;
@@ -270,7 +316,9 @@ async function runUpload(
     if (await hasEndedOnRecord(kernel, tenantId, importId)) await rm(file, { force: true });
     // Kept out of the pass's result: the job logs the tenant's failure and is retried.
     if (failure instanceof Error && isDatabaseUnavailable(failure)) throw failure;
-    return true;
+    // Ended by the stop, back in the queue: the pass says so with what it had written (0836).
+    if (failure instanceof JobStopped) return stoppedUpload(kernel, tenantId, importId);
+    return 'ended';
   } finally {
     // Ending the session releases the lock (the server ended it already if the database went).
     await lock.close().catch(() => undefined);

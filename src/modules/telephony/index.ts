@@ -57,6 +57,8 @@ export {
   REJECTS_KEPT_DAYS,
   type CdrUploadSettings,
   type CdrUploadRunSettings,
+  type UploadsPass,
+  type StoppedUpload,
 } from './cdr-upload.service.js';
 export { CdrLayoutError, type CdrFormat, type GenericColumnMapping } from './cdr.parse.js';
 export { telephonyDataMap, TELEPHONY_CATEGORIES } from './datamap.js';
