@@ -282,6 +282,17 @@ describe('policy loader: each kind of invalid policy is rejected with file:line:
     );
   });
 
+  it('an incidents purpose that leaves a subject type out (VK-9, GDPR Art. 34; attack S18-1)', () => {
+    const source = mutate((doc) =>
+      doc.setIn(['purposes', 'breach_notification', 'subjectTypes'], ['customer', 'contact_person']),
+    );
+    expect(onlyIssue(source)).toMatchObject({
+      path: 'purposes.breach_notification.subjectTypes',
+      message:
+        'the incidents purpose must reach every subject type (GDPR Art. 34: a breach may affect anyone); missing: prospect, partner, job_applicant, website_visitor, other_person, staff',
+    });
+  });
+
   it('a tracking cookie whose purpose is not based on consent (VK-20)', () => {
     const source = mutate((doc) => doc.setIn(['cookies', 'items', 3, 'purposeKey'], 'website_operation'));
     expect(onlyIssue(source)).toMatchObject({

@@ -198,6 +198,15 @@ export function checkPolicyReferences(policy: Policy): ReferenceIssue[] {
         `purpose "${policy.incidents.purpose}" must be based on legal_obligation (GDPR Art. 33, 34), not ${purpose.legalBasis}`,
       );
     }
+    // A breach may reach anyone whose data is kept, and Art. 34 owes each of them the letter:
+    // a type the purpose leaves out would be counted affected and never informed (attack S18-1).
+    const left = Object.keys(policy.subjectTypes).filter((type) => !purpose?.subjectTypes.includes(type));
+    if (purpose !== undefined && left.length > 0) {
+      add(
+        ['purposes', policy.incidents.purpose, 'subjectTypes'],
+        `the incidents purpose must reach every subject type (GDPR Art. 34: a breach may affect anyone); missing: ${left.join(', ')}`,
+      );
+    }
   }
 
   policy.cookies.items.forEach((cookie, index) => {
