@@ -78,7 +78,7 @@ interface Traffic {
   refused: string[];
   /** Every API request made, as `METHOD path`. */
   asked: string[];
-  /** Resolves once no request has been in flight for 300 ms (at most 5 s). */
+  /** Resolves once no request has been in flight for 150 ms (at most 5 s). */
   quiet: () => Promise<void>;
 }
 
@@ -105,7 +105,7 @@ function listen(page: Page): Traffic {
   });
   traffic.quiet = async () => {
     const until = Date.now() + 5_000;
-    while (Date.now() < until && (inFlight > 0 || Date.now() - lastChange < 300))
+    while (Date.now() < until && (inFlight > 0 || Date.now() - lastChange < 150))
       await new Promise((resolve) => setTimeout(resolve, 50));
   };
   return traffic;
@@ -117,97 +117,101 @@ async function hrefsOf(links: Locator): Promise<string[]> {
 
 describe('the back office offers each role only what the routes allow it (attack S17-3, decision 0845)', () => {
   for (const policy of ['voiceking', 'voxtra'] as const) {
-    it(`${policy}: every role opens every screen and tab it is offered without a 403 or 404, and is not offered the others`, async () => {
-      const tenant = tenants.get(policy);
-      if (!tenant) throw new Error('tenant missing');
-      const summary: Record<string, string[]> = {};
-      for (const role of ROLES[policy]) {
-        const { page, capabilities } = await signedInPage(tenant, role);
-        const traffic = listen(page);
-        try {
-          await page.goto(`${env.baseUrl}/`);
-          await page.getByRole('heading', { name: 'Start', level: 1 }).waitFor();
-          await traffic.quiet();
-          const nav = page.getByRole('navigation');
-          const offered = (await hrefsOf(nav.getByRole('link'))).filter(
-            (path) => path !== '/' && path !== '/account',
-          );
-          const tiles = await hrefsOf(page.getByRole('main').getByRole('link'));
-          expect(tiles).toEqual(offered);
-          summary[role] = offered;
-          await look(env.browser, page, `${policy}-${role}`);
-          // The screens of a capability: offered exactly when the server names it.
-          for (const [path, capability] of Object.entries(SCREEN_CAPABILITY))
-            expect({ role, path, offered: offered.includes(path) }).toEqual({
-              role,
-              path,
-              offered: capabilities.includes(capability),
-            });
-          for (const path of offered) {
-            const link = nav.locator(`a[href="${path}"]`);
-            const label = (await link.innerText()).trim();
-            await link.click();
-            await page.waitForURL((url) => url.pathname === path);
-            // The screen is there once its title (the navigation's label) is.
-            await page
-              .getByRole('heading', { level: 1, name: label, exact: true })
-              .waitFor({ timeout: 10_000 });
+    // The two tenants side by side: most of the time goes to waiting for the page to be quiet.
+    it.concurrent(
+      `${policy}: every role opens every screen and tab it is offered without a 403 or 404, and is not offered the others`,
+      async ({ expect }) => {
+        const tenant = tenants.get(policy);
+        if (!tenant) throw new Error('tenant missing');
+        const summary: Record<string, string[]> = {};
+        for (const role of ROLES[policy]) {
+          const { page, capabilities } = await signedInPage(tenant, role);
+          const traffic = listen(page);
+          try {
+            await page.goto(`${env.baseUrl}/`);
+            await page.getByRole('heading', { name: 'Start', level: 1 }).waitFor();
             await traffic.quiet();
-            const tabs = page.getByRole('main').getByRole('tab');
-            if (path === '/sales') {
-              const labels = await tabs.allInnerTexts();
-              expect({ role, quotes: labels.includes('Quotes') }).toEqual({
-                role,
-                quotes: capabilities.includes('quotes'),
-              });
-              expect({ role, orders: labels.includes('Orders') }).toEqual({
-                role,
-                orders: capabilities.includes('orders'),
-              });
-              expect({
-                role,
-                newQuote: await page.getByRole('button', { name: 'New quote' }).count(),
-              }).toEqual({
-                role,
-                newQuote: capabilities.includes('quotes') ? 1 : 0,
-              });
-            }
-            // The screen's own tabs, by name (a tab's panel may bring tabs of its own).
-            const names = (await tabs.allInnerTexts()).slice(1);
-            for (const name of names) {
-              await tabs.filter({ hasText: name }).first().click();
-              await traffic.quiet();
-            }
-          }
-          // A typed URL to a screen refused to the role: said in words, nothing asked of the API.
-          const refusedScreen = Object.keys(SCREEN_CAPABILITY).find((path) => !offered.includes(path));
-          if (refusedScreen) {
-            const asked = traffic.asked.length;
-            await page.goto(`${env.baseUrl}${refusedScreen}`);
-            await page.getByTestId('not-available').waitFor();
-            await traffic.quiet();
-            expect(await page.getByTestId('not-available').innerText()).toContain(
-              'Not available for your role',
+            const nav = page.getByRole('navigation');
+            const offered = (await hrefsOf(nav.getByRole('link'))).filter(
+              (path) => path !== '/' && path !== '/account',
             );
-            // Only the session's own answers after the reload (who is signed in, what the role may do).
-            expect(
-              traffic.asked
-                .slice(asked)
-                .filter(
-                  (request) =>
-                    !request.startsWith('GET /api/v1/auth/me') && !request.startsWith('GET /api/v1/me/'),
-                ),
-            ).toEqual([]);
-            if (role === 'sales') await look(env.browser, page, `${policy}-${role}-not-available`);
+            const tiles = await hrefsOf(page.getByRole('main').getByRole('link'));
+            expect(tiles).toEqual(offered);
+            summary[role] = offered;
+            await look(env.browser, page, `${policy}-${role}`);
+            // The screens of a capability: offered exactly when the server names it.
+            for (const [path, capability] of Object.entries(SCREEN_CAPABILITY))
+              expect({ role, path, offered: offered.includes(path) }).toEqual({
+                role,
+                path,
+                offered: capabilities.includes(capability),
+              });
+            for (const path of offered) {
+              const link = nav.locator(`a[href="${path}"]`);
+              const label = (await link.innerText()).trim();
+              await link.click();
+              await page.waitForURL((url) => url.pathname === path);
+              // The screen is there once its title (the navigation's label) is.
+              await page
+                .getByRole('heading', { level: 1, name: label, exact: true })
+                .waitFor({ timeout: 10_000 });
+              await traffic.quiet();
+              const tabs = page.getByRole('main').getByRole('tab');
+              if (path === '/sales') {
+                const labels = await tabs.allInnerTexts();
+                expect({ role, quotes: labels.includes('Quotes') }).toEqual({
+                  role,
+                  quotes: capabilities.includes('quotes'),
+                });
+                expect({ role, orders: labels.includes('Orders') }).toEqual({
+                  role,
+                  orders: capabilities.includes('orders'),
+                });
+                expect({
+                  role,
+                  newQuote: await page.getByRole('button', { name: 'New quote' }).count(),
+                }).toEqual({
+                  role,
+                  newQuote: capabilities.includes('quotes') ? 1 : 0,
+                });
+              }
+              // The screen's own tabs, by name (a tab's panel may bring tabs of its own).
+              const names = (await tabs.allInnerTexts()).slice(1);
+              for (const name of names) {
+                await tabs.filter({ hasText: name }).first().click();
+                await traffic.quiet();
+              }
+            }
+            // A typed URL to a screen refused to the role: said in words, nothing asked of the API.
+            const refusedScreen = Object.keys(SCREEN_CAPABILITY).find((path) => !offered.includes(path));
+            if (refusedScreen) {
+              const asked = traffic.asked.length;
+              await page.goto(`${env.baseUrl}${refusedScreen}`);
+              await page.getByTestId('not-available').waitFor();
+              await traffic.quiet();
+              expect(await page.getByTestId('not-available').innerText()).toContain(
+                'Not available for your role',
+              );
+              // Only the session's own answers after the reload (who is signed in, what the role may do).
+              expect(
+                traffic.asked
+                  .slice(asked)
+                  .filter(
+                    (request) =>
+                      !request.startsWith('GET /api/v1/auth/me') && !request.startsWith('GET /api/v1/me/'),
+                  ),
+              ).toEqual([]);
+              if (role === 'sales') await look(env.browser, page, `${policy}-${role}-not-available`);
+            }
+            expect({ role, refused: traffic.refused }).toEqual({ role, refused: [] });
+            expectNoPageProblems(env, page);
+          } finally {
+            await page.context().close();
           }
-          expect({ role, refused: traffic.refused }).toEqual({ role, refused: [] });
-          expectNoPageProblems(env, page);
-        } finally {
-          await page.context().close();
         }
-      }
-      // Who may do what differs by role: not every role is offered every screen.
-      expect(new Set(Object.values(summary).map((paths) => paths.join(','))).size).toBeGreaterThan(2);
-    });
+        // Who may do what differs by role: not every role is offered every screen.
+        expect(new Set(Object.values(summary).map((paths) => paths.join(','))).size).toBeGreaterThan(2);
+      },
+    );
   }
 });
