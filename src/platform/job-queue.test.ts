@@ -196,6 +196,51 @@ describe('a stop tells the running jobs (decision 0836)', () => {
     return { lines, logger };
   }
 
+  it('a short run that ignores the signal and ends within the grace is recorded completed before the pool ends: no unhandled rejection, no error line', async () => {
+    const { lines, logger } = capturing();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const queue = await startJobQueue({
+        connectionString: database.ownerUrl,
+        logger,
+        pollingIntervalSeconds: 0.5,
+        stopGraceMs: 5000,
+      });
+      let started = false;
+      let ended = false;
+      await queue.register({
+        name: 'stop-short',
+        async run() {
+          started = true;
+          // Does not look at the signal: ends on its own, during the stop's grace.
+          await sleep(700);
+          ended = true;
+        },
+      });
+      await queue.runNow('stop-short');
+      for (let waited = 0; !started; waited += 20) {
+        if (waited > 30_000) throw new Error('the job did not start');
+        await sleep(20);
+      }
+      expect(await queue.stop()).toEqual({ cut: [] });
+      expect(ended).toBe(true);
+      await sleep(200);
+      const rows = await runAsOwner<{ state: string }>(
+        database.ownerUrl,
+        `select state from ${JOB_SCHEMA}.job where name = 'stop-short'`,
+      );
+      expect(rows.rows).toEqual([{ state: 'completed' }]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+    expect(lines.filter((line) => Number(line.level) >= 40)).toEqual([]);
+  }, 60_000);
+
   it('a run that ends when told is waited for and cut by nothing; a run that goes on past the grace is named as cut, and its failure under the closed pools is no error line', async () => {
     const { lines, logger } = capturing();
     const queue = await startJobQueue({
