@@ -3,6 +3,7 @@ import { deliverLetters } from '../kernel/letters/index.js';
 import type { JobDefinition } from '../platform/job-queue.js';
 import type { Logger } from '../platform/logger.js';
 import type { Mailer } from '../platform/mailer.js';
+import { reachTestHook } from '../platform/test-hooks.js';
 import { queueBreachReminders } from '../modules/recipients/index.js';
 import { messageDomainOf } from './dunning.job.js';
 import { forEachTenant } from './each-tenant.js';
@@ -39,6 +40,8 @@ export function breachClockJob(deps: BreachClockDeps, logger: Logger): JobDefini
         });
         if (queued === 0) return;
         logger.info({ tenant: tenant.slug, queued }, 'breach reminders queued');
+        // Claimed and queued: a crash from here leaves the reminders for the letter sender.
+        await reachTestHook('breach-clock.queued');
         // The letter sender runs every minute anyway; sending now keeps the reminder on its hour.
         await deliverLetters(deps.kernel, deps.mailer, [tenant.tenantId], logger);
       });
