@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { messageDomainOf } from '../jobs/dunning.job.js';
+import { messageDomainOf } from '../kernel/letters/index.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { deliverLetters } from '../kernel/letters/index.js';
 import {

@@ -355,6 +355,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   registerAccountRoutes(app, requestsDeps, { secureCookies: deps.secureCookies ?? false });
   registerIncidentRoutes(app, deps.kernel, {
     mailer: requestsDeps.mailer,
+    publicUrl: requestsDeps.publicUrl,
     logger: deps.logger,
     dataMap: DATA_MAP,
   });

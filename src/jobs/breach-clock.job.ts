@@ -1,11 +1,10 @@
 import type { Kernel } from '../kernel/kernel.js';
-import { deliverLetters } from '../kernel/letters/index.js';
+import { deliverLetters, messageDomainOf } from '../kernel/letters/index.js';
 import type { JobDefinition } from '../platform/job-queue.js';
 import type { Logger } from '../platform/logger.js';
 import type { Mailer } from '../platform/mailer.js';
 import { reachTestHook } from '../platform/test-hooks.js';
 import { queueBreachReminders } from '../modules/recipients/index.js';
-import { messageDomainOf } from './dunning.job.js';
 import { forEachTenant } from './each-tenant.js';
 
 export const BREACH_CLOCK_JOB = 'breach-clock';

@@ -1,5 +1,5 @@
 import type { Kernel } from '../kernel/kernel.js';
-import { deliverLetters } from '../kernel/letters/index.js';
+import { deliverLetters, messageDomainOf } from '../kernel/letters/index.js';
 import { runDunning } from '../modules/billing/index.js';
 import type { JobDefinition } from '../platform/job-queue.js';
 import type { Logger } from '../platform/logger.js';
@@ -14,14 +14,6 @@ export interface DunningJobDeps {
   /** The public URL; its host names the letters' Message-IDs. */
   publicUrl: string;
   logger: Logger;
-}
-
-export function messageDomainOf(publicUrl: string): string {
-  try {
-    return new URL(publicUrl).hostname;
-  } catch {
-    return 'kluis.invalid';
-  }
 }
 
 /**

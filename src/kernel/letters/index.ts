@@ -2,6 +2,7 @@ export {
   sealLetter,
   deliverLetters,
   countPendingLetters,
+  messageDomainOf,
   type Letter,
   type SealOptions,
   type DeliveryResult,

@@ -84,6 +84,15 @@ export async function sealLetter(
   return letterId;
 }
 
+/** The host of the public URL, for the letters' Message-ID (`kluis.invalid` when it has none). */
+export function messageDomainOf(publicUrl: string): string {
+  try {
+    return new URL(publicUrl).hostname;
+  } catch {
+    return 'kluis.invalid';
+  }
+}
+
 export interface DeliveryResult {
   sent: number;
   /** Letters without a recipient: opened and closed, nothing sent. */
@@ -219,13 +228,19 @@ async function destroySpentKeys(kernel: Kernel, tenantId: number): Promise<void>
 }
 
 /** How many letters of a tenant wait (operators, tests). */
-export async function countPendingLetters(kernel: Kernel, tenantId: number): Promise<number> {
-  const row = await kernel.plain(tenantId, (tx) =>
-    tx
+export async function countPendingLetters(
+  kernel: Kernel,
+  tenantId: number,
+  /** Only these letters (as sealLetter returned their ids); all of the tenant's without. */
+  letterIds?: readonly string[],
+): Promise<number> {
+  if (letterIds?.length === 0) return 0;
+  const row = await kernel.plain(tenantId, (tx) => {
+    const pending = tx
       .selectFrom('sealed_letters')
       .select((eb) => eb.fn.countAll<string>().as('n'))
-      .where('state', '=', 'pending')
-      .executeTakeFirstOrThrow(),
-  );
+      .where('state', '=', 'pending');
+    return (letterIds ? pending.where('letter_id', 'in', letterIds) : pending).executeTakeFirstOrThrow();
+  });
   return Number(row.n);
 }

@@ -353,6 +353,89 @@ describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () 
     clock.set(T0);
   });
 
+  it('VK-9: the persons’ letters are queued with the decision: with SMTP down none is lost and the answer counts them waiting; the letter sender sends each once when SMTP is back; affected staff are informed too, in both seed policies (attack S18-1, decision 0863)', async () => {
+    clock.set(T0);
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const down = createMailer({
+      smtpUrl: `smtp://127.0.0.1:${port}`,
+      delivers: false,
+      from: 'privacy@kluis.test',
+      outboxDir: '/nonexistent',
+      logger: testLogger,
+    });
+    const appSmtpDown = await createTestApp(kernel, { mailer: down });
+    try {
+      for (const policy of ['voiceking', 'voxtra'] as const) {
+        const d = await desk(policy);
+        const purpose = policy === 'voiceking' ? 'order_processing' : 'customer_administration';
+        const customer = await createCustomer(kernel, d.tenant, purpose, { givenName: 'Lore' });
+        // Every table that keeps an e-mail address: the customers' and the staff accounts'.
+        const incidentId = await breach(d, {
+          affectedCategories: ['user.contact.email'],
+          affectedTables: undefined,
+        });
+        const breachLetters = () =>
+          smtp.messages.filter(
+            (mail) =>
+              mail.subject?.startsWith('Belangrijk: een inbreuk') &&
+              (JSON.stringify(mail.to).includes(customer.email ?? '-') ||
+                JSON.stringify(mail.to).includes('@staff.example')),
+          ).length;
+        const before = breachLetters();
+        const path = `/api/v1/incidents/${incidentId}/persons-notification`;
+        const answer = await staffCall(appSmtpDown, d.officer, 'POST', path, {
+          payload: { decision: 'inform' },
+        });
+        expect(answer.statusCode, answer.body).toBe(200);
+        const counts = answer.json<{
+          lettersSent: number;
+          lettersWaiting: number;
+          lettersWithoutAddress: number;
+          personsNotReached: number;
+          affectedCount: number;
+        }>();
+        // The customer and the two staff members signed in (officer, technician), none left out.
+        expect(counts).toMatchObject({ lettersSent: 0, lettersWithoutAddress: 0, personsNotReached: 0 });
+        expect(counts.lettersWaiting).toBe(counts.affectedCount);
+        expect(counts.lettersWaiting).toBeGreaterThanOrEqual(3);
+        expect(breachLetters()).toBe(before);
+        const denied = await runAsOwner<{ n: number }>(
+          database.ownerUrl,
+          `select count(*)::int as n from audit_log where tenant_id = $1 and action like 'read denied%'`,
+          [d.tenant.tenantId],
+        );
+        expect(denied.rows[0]?.n).toBe(0);
+        // Asked again: nothing to queue twice.
+        expect(
+          (await staffCall(app, d.officer, 'POST', path, { payload: { decision: 'inform' } })).statusCode,
+        ).toBe(409);
+
+        // SMTP back, ten minutes later (past the retry's back-off): two letter senders at once
+        // send each letter once.
+        clock.set(new Date(T0.getTime() + 10 * 60_000));
+        await Promise.all([
+          deliverLetters(kernel, smtp.mailer, [d.tenant.tenantId]),
+          deliverLetters(kernel, smtp.mailer, [d.tenant.tenantId]),
+        ]);
+        await deliverLetters(kernel, smtp.mailer, [d.tenant.tenantId]);
+        expect(breachLetters()).toBe(before + counts.lettersWaiting);
+        expect(smtp.to(customer.email ?? '')).toHaveLength(1);
+        const letters = await runAsOwner<{ state: string; n: number }>(
+          database.ownerUrl,
+          `select state, count(*)::int as n from sealed_letters where tenant_id = $1 and kind = 'incident.person_letter' group by state`,
+          [d.tenant.tenantId],
+        );
+        expect(letters.rows).toEqual([{ state: 'sent', n: counts.lettersWaiting }]);
+        clock.set(T0);
+      }
+    } finally {
+      await appSmtpDown.close();
+    }
+  });
+
   it('VK-9: a breach that is not notified keeps its reason; the persons affected get a letter in their own language, once', async () => {
     clock.set(T0);
     const d = await desk();

@@ -3,18 +3,19 @@ import { z } from 'zod';
 import type { TableDataMap } from '../../kernel/datamap/datamap.js';
 import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
 import { authorize, type AccessContext } from '../../kernel/gate/access.js';
-import { AccessDenied, auditActor, type Actor } from '../../kernel/gate/gate.js';
+import { AccessDenied, auditActor, type Actor, type Grant } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
-import { sealLetter } from '../../kernel/letters/index.js';
+import { countPendingLetters, deliverLetters, sealLetter } from '../../kernel/letters/index.js';
 import { findCategory, findPurpose } from '../../kernel/policy/policy.query.js';
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import type { Tx } from '../../platform/db.js';
 import { assertAcceptedDate } from '../../platform/date-window.js';
-import { AppError } from '../../platform/errors.js';
+import { AppError, describeUnexpected } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Mailer } from '../../platform/mailer.js';
 import { parseInput } from '../../platform/validation.js';
 import { readPeopleUnderGrant } from '../parties/index.js';
+import { readStaffContactUnderGrant } from '../staff/index.js';
 import { assertAllowed, countAttempt, type Limit } from '../throttle/index.js';
 import { recipientsDataMap } from './datamap.js';
 import { authorityNotification, personLetter, reminderMail, type IncidentFacts } from './incident.texts.js';
@@ -651,17 +652,19 @@ export async function decideAuthorityNotification(
 /**
  * Art. 34: inform the persons affected (a letter to each, in their language, to the e-mail
  * address on file, read under the incident purpose through the gate), or record why not. The
- * decision is taken once, under the incident's row lock, and each letter is claimed in that same
- * transaction: a second call at the same moment (a double click, a retry) waits for the first and
- * gets 409, so no person is mailed twice (attack A3). Letters whose sending failed are released
- * again; a later call with the same decision sends those, and only those.
+ * decision is taken once, under the incident's row lock, and each letter is claimed and written to
+ * the letter outbox in that same transaction (decision 0863): a second call at the same moment (a
+ * double click, a retry) waits for the first and gets 409, so no person is mailed twice (attack
+ * A3), and a crash or an SMTP failure after the commit leaves the letters for the letter sender
+ * instead of losing them. The outbox is sent right after; what SMTP did not take yet is counted as
+ * waiting and retried by the letter sender.
  */
 export async function decidePersonsNotification(
-  deps: Pick<IncidentDeps, 'kernel' | 'mailer' | 'logger'>,
+  deps: Pick<IncidentDeps, 'kernel' | 'mailer' | 'logger'> & { messageDomain: string },
   context: AccessContext,
   incidentId: number,
   input: unknown,
-): Promise<Incident & { lettersSent: number; lettersWithoutAddress: number }> {
+): Promise<Incident & PersonsLetters> {
   const { kernel } = deps;
   const data = parseInput(personsDecisionSchema, input);
   const { policy } = await kernel.policies.current(context.tenantId);
@@ -702,7 +705,7 @@ export async function decidePersonsNotification(
       });
     if (data.decision === 'not_inform') {
       if (decidedBefore) throw already();
-      return { row, letters: [], pendingCount: 0 };
+      return { letterIds: [], withoutAddress: 0, notReached: 0 };
     }
     const pending = await atx.tx
       .selectFrom('incident_subjects as i')
@@ -716,39 +719,51 @@ export async function decidePersonsNotification(
       .orderBy('i.subject_id')
       .execute();
     const purposeCategories = policy.purposes[purpose]?.categories ?? [];
-    const letters: Array<{ subjectId: number; email: string; name: string; language: Language }> = [];
-    // Letters already sent before a crash are not sent again (letter_sent_at).
+    const facts = await factsOf(atx.tx, row, kernel.clock.now());
+    const fromName = `${policy.controller.legalName} ${policy.controller.legalForm}`;
+    const queued: Array<{ subjectId: number; letterId: string }> = [];
+    let withoutAddress = 0;
+    let notReached = 0;
+    // Letters queued before (letter_sent_at) are not queued again.
     for (const person of pending) {
       // Only the categories the policy keeps for this person's type (staff have no language, …).
       const categories = purposeCategories.filter((key) =>
         findCategory(policy, key)?.subjectTypes.includes(person.subject_type),
       );
+      let contact: { email: string; name: string; language: Language } | undefined;
       try {
         const grant = await authorize(kernel, atx, { ...context, purpose }, 'read', categories, [
           person.subject_id,
         ]);
-        const [read] = await readPeopleUnderGrant(atx.tx, grant, [person.subject_id]);
-        if (!read?.email) continue;
-        const preferred = read.preferredLanguage;
-        const language: Language =
-          preferred === 'nl' || preferred === 'fr' || preferred === 'en'
-            ? preferred
-            : (policy.statement.languages[0] ?? 'nl');
-        letters.push({
-          subjectId: person.subject_id,
-          email: read.email,
-          name: [read.givenName, read.familyName].filter(Boolean).join(' '),
-          language,
-        });
+        contact = await contactOf(atx.tx, grant, person, policy);
       } catch (error) {
-        // A person the purpose does not reach gets no letter here; the refusal is on record.
+        // A person the purpose does not reach gets no letter; the refusal is on record and counted.
         if (!(error instanceof AccessDenied)) throw error;
         atx.audit.record(error.auditEvent);
+        notReached += 1;
+        continue;
       }
+      if (!contact) {
+        withoutAddress += 1;
+        continue;
+      }
+      const mail = personLetter(policy, facts, contact.language, contact.name);
+      const letterId = await sealLetter(
+        kernel,
+        atx.tx,
+        { to: contact.email, subject: mail.subject, text: mail.text, fromName },
+        {
+          tenantId: context.tenantId,
+          purpose,
+          kind: 'incident.person_letter',
+          messageDomain: deps.messageDomain,
+        },
+      );
+      queued.push({ subjectId: person.subject_id, letterId });
     }
-    // Taken before: only letters a failed sending released are left to send; none, no second answer.
-    if (decidedBefore && letters.length === 0) throw already();
-    if (letters.length > 0)
+    // Taken before, and nobody left to write to: no second answer.
+    if (decidedBefore && queued.length === 0) throw already();
+    if (queued.length > 0)
       await atx.tx
         .updateTable('incident_subjects')
         .set({ letter_sent_at: kernel.clock.now() })
@@ -756,44 +771,75 @@ export async function decidePersonsNotification(
         .where(
           'subject_id',
           'in',
-          letters.map((letter) => letter.subjectId),
+          queued.map((letter) => letter.subjectId),
         )
         .where('letter_sent_at', 'is', null)
         .execute();
-    return { row, letters, pendingCount: pending.length };
+    return { letterIds: queued.map((letter) => letter.letterId), withoutAddress, notReached };
   });
-  let sent = 0;
-  const facts = await kernel.plain(context.tenantId, (tx) => factsOf(tx, prepared.row, kernel.clock.now()));
-  for (const letter of prepared.letters) {
-    const mail = personLetter(policy, facts, letter.language, letter.name);
-    try {
-      await deps.mailer.send({
-        to: letter.email,
-        subject: mail.subject,
-        text: mail.text,
-        fromName: `${policy.controller.legalName} ${policy.controller.legalForm}`,
-      });
-    } catch (error) {
-      // The letters not sent are released for a later call; the ones sent stay claimed.
-      const unsent = prepared.letters.slice(sent).map((left) => left.subjectId);
-      await kernel.plain(context.tenantId, (tx) =>
-        tx
-          .updateTable('incident_subjects')
-          .set({ letter_sent_at: null })
-          .where('incident_id', '=', incidentId)
-          .where('subject_id', 'in', unsent)
-          .execute(),
-      );
-      throw error;
-    }
-    sent += 1;
-  }
+  const letters = await sendOutbox(deps, context.tenantId, prepared.letterIds);
   const incident = await getIncident(kernel, context, incidentId);
   return {
     ...incident,
-    lettersSent: sent,
-    lettersWithoutAddress: prepared.pendingCount - prepared.letters.length,
+    ...letters,
+    lettersWithoutAddress: prepared.withoutAddress,
+    personsNotReached: prepared.notReached,
   };
+}
+
+/**
+ * Where a breach letter to an affected person goes, read under `grant`: a staff member's account
+ * address (they are persons too, attack S18-1), anyone else's address on file; undefined without one.
+ */
+async function contactOf(
+  tx: Tx,
+  grant: Grant,
+  person: { subject_id: number; subject_type: string },
+  policy: Policy,
+): Promise<{ email: string; name: string; language: Language } | undefined> {
+  const fallback: Language = policy.statement.languages[0] ?? 'nl';
+  if (person.subject_type === 'staff') {
+    const staff = await readStaffContactUnderGrant(tx, grant, person.subject_id);
+    return staff?.email ? { ...staff, language: fallback } : undefined;
+  }
+  const [read] = await readPeopleUnderGrant(tx, grant, [person.subject_id]);
+  if (!read?.email) return undefined;
+  const preferred = read.preferredLanguage;
+  return {
+    email: read.email,
+    name: [read.givenName, read.familyName].filter(Boolean).join(' '),
+    language: preferred === 'nl' || preferred === 'fr' || preferred === 'en' ? preferred : fallback,
+  };
+}
+
+export interface PersonsLetters {
+  /** Letters of this decision SMTP accepted before the answer. */
+  lettersSent: number;
+  /** Letters of this decision still in the outbox (SMTP refused for now): the letter sender retries them. */
+  lettersWaiting: number;
+  /** Affected persons with no e-mail address on file: they get no letter. */
+  lettersWithoutAddress: number;
+  /** Affected persons the incident purpose does not reach (the refusal is audited); none under a valid policy. */
+  personsNotReached: number;
+}
+
+/** Sends the tenant's outbox now and counts which of `letterIds` are still waiting; a failure leaves them to the letter sender. */
+async function sendOutbox(
+  deps: Pick<IncidentDeps, 'kernel' | 'mailer' | 'logger'>,
+  tenantId: number,
+  letterIds: readonly string[],
+): Promise<Pick<PersonsLetters, 'lettersSent' | 'lettersWaiting'>> {
+  if (letterIds.length === 0) return { lettersSent: 0, lettersWaiting: 0 };
+  try {
+    await deliverLetters(deps.kernel, deps.mailer, [tenantId], deps.logger);
+  } catch (error) {
+    deps.logger.warn(
+      { err: describeUnexpected(error) },
+      'breach letters not sent now; the letter sender retries',
+    );
+  }
+  const waiting = await countPendingLetters(deps.kernel, tenantId, letterIds).catch(() => letterIds.length);
+  return { lettersSent: letterIds.length - waiting, lettersWaiting: waiting };
 }
 
 /** The reminder due `hours` after awareness: the last of REMINDER_HOURS passed, then daily. */

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { actorOf, requireStaff, staffOf } from '../../http/auth.js';
 import type { AccessContext } from '../../kernel/gate/access.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import { messageDomainOf } from '../../kernel/letters/index.js';
 import {
   approveAuthorityRequest,
   authorityRequestInputSchema,
@@ -280,6 +281,8 @@ export function registerRecipientsRoutes(app: FastifyInstance, kernel: Kernel): 
 
 export interface IncidentRouteOptions {
   mailer: Mailer;
+  /** The public URL; its host names the breach letters' Message-IDs (decision 0863). */
+  publicUrl: string;
   logger: Logger;
   dataMap: readonly TableDataMap[];
   limits?: IncidentFormLimits;
@@ -360,7 +363,7 @@ export function registerIncidentRoutes(
   const typed = app.withTypeProvider<ZodTypeProvider>();
   // The register is kept under the policy's incident purpose: another declared purpose is refused (0061).
   const onRequest = requireStaff(kernel, { purpose: (policy) => policy.incidents?.purpose });
-  const deps = { kernel, ...options };
+  const deps = { kernel, ...options, messageDomain: messageDomainOf(options.publicUrl) };
   const incidentParams = z.strictObject({ incidentId: id });
 
   typed.post(
@@ -563,7 +566,20 @@ export function registerIncidentRoutes(
         params: incidentParams,
         body: personsDecisionSchema.meta({ example: { decision: 'inform' } }),
         response: {
-          200: incidentSchema.extend({ lettersSent: z.number(), lettersWithoutAddress: z.number() }),
+          200: incidentSchema.extend({
+            lettersSent: z.number().describe('letters of this decision SMTP accepted before the answer'),
+            lettersWaiting: z
+              .number()
+              .describe(
+                'letters of this decision still in the outbox (SMTP refused for now): retried by the letter sender',
+              ),
+            lettersWithoutAddress: z.number().describe('persons affected without an e-mail address on file'),
+            personsNotReached: z
+              .number()
+              .describe(
+                'persons affected whom the incident purpose does not reach (none under a valid policy)',
+              ),
+          }),
         },
       },
     },
@@ -577,7 +593,9 @@ export function registerIncidentRoutes(
       return {
         ...presentIncident(result),
         lettersSent: result.lettersSent,
+        lettersWaiting: result.lettersWaiting,
         lettersWithoutAddress: result.lettersWithoutAddress,
+        personsNotReached: result.personsNotReached,
       };
     },
   );

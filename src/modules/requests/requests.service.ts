@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { describeAccessReport, streamPortabilityZip } from '../../kernel/access-report/index.js';
 import type { TableDataMap } from '../../kernel/datamap/datamap.js';
 import { eraseSubject, erasureHoldsOn, type ErasureOutcome } from '../../kernel/erasure/index.js';
-import { deliverLetters, sealLetter } from '../../kernel/letters/index.js';
+import { deliverLetters, messageDomainOf, sealLetter } from '../../kernel/letters/index.js';
 import { auditActor, type Actor, type Grant } from '../../kernel/gate/gate.js';
 import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
@@ -387,7 +387,7 @@ export async function queueLetter(
       tenantId,
       purpose: RIGHTS_PURPOSE,
       kind: `request.${outcome}`,
-      messageDomain: hostnameOf(deps.publicUrl),
+      messageDomain: messageDomainOf(deps.publicUrl),
     },
   );
 }
@@ -408,14 +408,6 @@ export function dispatchLetters(deps: RequestsDeps, tenantId: number): void {
   if (!deps.wakeLetterSender) return inProcess();
   deps.wakeLetterSender().catch(inProcess);
 }
-
-const hostnameOf = (url: string): string => {
-  try {
-    return new URL(url).hostname;
-  } catch {
-    return 'kluis.invalid';
-  }
-};
 
 interface NewRequest {
   /** Who files it: the portal (a system job), the person from their account, or staff. */

@@ -211,6 +211,24 @@ export async function selectStaffEmail(
   return row?.email;
 }
 
+/**
+ * A staff member's name and e-mail address by subject, for a letter to them (a breach letter,
+ * GDPR Art. 34: staff are persons too); the grant must cover both categories.
+ */
+export async function selectStaffContact(
+  tx: Tx,
+  grant: Grant,
+  subjectId: number,
+): Promise<{ email: string; name: string } | undefined> {
+  assertCovers(grant, [NAME, EMAIL], subjectId);
+  const row = await tx
+    .selectFrom('staff_users')
+    .select(['email', 'display_name'])
+    .where('subject_id', '=', subjectId)
+    .executeTakeFirst();
+  return row ? { email: row.email, name: row.display_name } : undefined;
+}
+
 /** Stores a new (unconfirmed) TOTP secret, encrypted through the grant by the caller. */
 export async function updateTotpSecret(
   tx: Tx,

@@ -18,4 +18,5 @@ export { registerStaffRoutes } from './staff.routes.js';
 export type { StaffTables } from './staff.tables.js';
 export { staffDataMap } from './datamap.js';
 export { unlockStaff } from './unlock.service.js';
+export { selectStaffContact as readStaffContactUnderGrant } from './account.repository.js';
 export { STAFF_LOGIN_LIMITS } from './login-limits.js';

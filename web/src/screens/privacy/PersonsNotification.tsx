@@ -15,13 +15,21 @@ type Decision = 'inform' | 'not_inform';
 
 interface Answer extends Incident {
   lettersSent: number;
+  lettersWaiting: number;
   lettersWithoutAddress: number;
+  personsNotReached: number;
 }
+
+const lettersLine = (answer: Answer) => ({
+  sent: answer.lettersSent,
+  waiting: answer.lettersWaiting,
+  missing: answer.lettersWithoutAddress,
+});
 
 /**
  * GDPR Art. 34 for an assessed breach: inform the persons the data map found (a letter to each,
- * in their language, once; the server sends them) or record why not. A second "inform" sends the
- * letters an interrupted first one did not.
+ * in their language, once; the server's letter outbox sends them and retries what the mail server
+ * refuses for now) or record why not.
  */
 export function PersonsNotification({ incident }: { incident: Incident }) {
   const { t } = useTranslation();
@@ -43,7 +51,7 @@ export function PersonsNotification({ incident }: { incident: Incident }) {
     onSuccess: async (answer) => {
       notifySuccess(
         answer.personsDecision === 'inform'
-          ? t('privacyWork.persons.sent', { sent: answer.lettersSent, missing: answer.lettersWithoutAddress })
+          ? t('privacyWork.persons.sent', lettersLine(answer))
           : t('incident.decided'),
       );
       await queryClient.invalidateQueries({ queryKey: ['incidents'] });
@@ -66,10 +74,12 @@ export function PersonsNotification({ incident }: { incident: Incident }) {
         </Text>
         {decide.data && decide.data.personsDecision === 'inform' ? (
           <Alert color="teal" role="status" data-testid="letters-sent">
-            {t('privacyWork.persons.sent', {
-              sent: decide.data.lettersSent,
-              missing: decide.data.lettersWithoutAddress,
-            })}
+            {t('privacyWork.persons.sent', lettersLine(decide.data))}
+          </Alert>
+        ) : null}
+        {decide.data && decide.data.personsNotReached > 0 ? (
+          <Alert color="orange" role="alert" data-testid="persons-not-reached">
+            {t('privacyWork.persons.notReached', { count: decide.data.personsNotReached })}
           </Alert>
         ) : null}
         {decide.error ? <ProblemAlert error={decide.error} /> : null}

@@ -55,7 +55,9 @@ const en = {
     reasonHelp: 'Kept in the register (GDPR Art. 34(3))',
     submit: 'Record and send',
     submitNotInform: 'Record that they are not informed',
-    sent: 'Letters sent: {{sent}}; without an e-mail address: {{missing}}',
+    sent: 'Letters sent: {{sent}}; waiting for the mail server: {{waiting}}; without an e-mail address: {{missing}}',
+    notReached:
+      '{{count}} affected persons are outside the incident purpose and get no letter: add their type to the purpose in the policy.',
     decided: 'Decided: {{decision}}',
     resend: 'Send the letters not sent yet',
   },
@@ -150,7 +152,9 @@ addScreenMessages('privacyWork', {
       reasonHelp: 'Bewaard in het register (AVG art. 34, lid 3)',
       submit: 'Vastleggen en versturen',
       submitNotInform: 'Vastleggen dat ze niet ingelicht worden',
-      sent: 'Brieven verstuurd: {{sent}}; zonder e-mailadres: {{missing}}',
+      sent: 'Brieven verstuurd: {{sent}}; wachtend op de mailserver: {{waiting}}; zonder e-mailadres: {{missing}}',
+      notReached:
+        '{{count}} getroffen personen vallen buiten het doel voor incidenten en krijgen geen brief: voeg hun soort toe aan dat doel in het beleid.',
       decided: 'Beslist: {{decision}}',
       resend: 'De nog niet verstuurde brieven versturen',
     },
@@ -242,7 +246,9 @@ addScreenMessages('privacyWork', {
       reasonHelp: 'Conservé dans le registre (RGPD art. 34.3)',
       submit: 'Enregistrer et envoyer',
       submitNotInform: 'Enregistrer qu’elles ne sont pas informées',
-      sent: 'Lettres envoyées : {{sent}} ; sans adresse e-mail : {{missing}}',
+      sent: 'Lettres envoyées : {{sent}} ; en attente du serveur de courrier : {{waiting}} ; sans adresse e-mail : {{missing}}',
+      notReached:
+        '{{count}} personnes concernées sont hors de la finalité des incidents et ne reçoivent pas de lettre : ajoutez leur type à cette finalité dans la politique.',
       decided: 'Décidé : {{decision}}',
       resend: 'Envoyer les lettres pas encore envoyées',
     },
