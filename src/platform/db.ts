@@ -1248,8 +1248,8 @@ class TenantBeginDriver implements Driver {
     COMMIT_WITH.delete(connection);
     try {
       // No parameters: one simple query. When the statement fails the server skips the commit;
-      // Kysely then rolls the (aborted) transaction back. The statement sent with the commit is
-      // an audit append (commitWith's one use): the transaction wrote.
+      // Kysely then rolls the (aborted) transaction back. The statement sent with the commit writes
+      // (commitWith's uses: an audit append, a chain run's unparking): the transaction wrote.
       const result = await connection.executeQuery(CompiledQuery.raw(`${last.statement};\ncommit`));
       last.resolve([...result.rows]);
       return true;
