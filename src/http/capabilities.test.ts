@@ -33,20 +33,27 @@ interface MeAnswer {
 
 const RANGE = 'from=2026-11-01&to=2026-11-30';
 
-/** A route per capability that takes no purpose: its status for the role. */
-const PLAIN_PROBES: Record<
-  Exclude<CapabilityKey, 'quotes' | 'orders'>,
-  [method: 'GET' | 'PUT', url: string]
-> = {
+type Probe = [method: 'GET' | 'PUT' | 'POST', url: string, body?: unknown];
+
+/** A route per capability that takes no purpose (the compiler asks for one per new capability). */
+const PLAIN_PROBES: Record<Exclude<CapabilityKey, 'quotes' | 'orders'>, Probe> = {
   staffAccounts: ['GET', '/api/v1/staff/roles'],
   rightsRequests: ['GET', '/api/v1/requests'],
   auditVerify: ['GET', '/api/v1/audit/verify'],
   policyRegister: ['GET', '/api/v1/policy/versions'],
-  billingSettings: ['PUT', '/api/v1/billing/settings'],
+  billingSettings: [
+    'PUT',
+    '/api/v1/billing/settings',
+    { payeeIban: 'BE68539007547034', paymentTermDays: 30 },
+  ],
   websiteStatistics: ['GET', `/api/v1/cookies/statistics?${RANGE}`],
+  callImports: ['GET', '/api/v1/call-record-imports'],
+  tariffs: ['GET', '/api/v1/tariffs'],
+  organisationChanges: ['POST', '/api/v1/organisations', { name: 'Probe bv' }],
 };
 
-const SETTINGS = { payeeIban: 'BE68539007547034', paymentTermDays: 30 };
+/** A write that succeeded answers 201 (a new organisation) or 200. */
+const isSuccess = (status: number): boolean => status === 200 || status === 201;
 
 describe('the me answer names what the routes allow (decision 0845)', () => {
   for (const policy of ['voiceking', 'voxtra'] as const satisfies readonly SeedPolicy[]) {
@@ -81,15 +88,18 @@ describe('the me answer names what the routes allow (decision 0845)', () => {
           }
           expect(listed.every((purpose) => ordinary.some((own) => own.key === purpose))).toBe(true);
         }
-        for (const [key, [method, url]] of Object.entries(PLAIN_PROBES) as Array<
-          [keyof typeof PLAIN_PROBES, [method: 'GET' | 'PUT', url: string]]
+        for (const [key, [method, url, body]] of Object.entries(PLAIN_PROBES) as Array<
+          [keyof typeof PLAIN_PROBES, Probe]
         >) {
-          const status = (await requestAs(app, session)(method, url, method === 'PUT' ? SETTINGS : undefined))
-            .statusCode;
+          const status = (await requestAs(app, session)(method, url, body)).statusCode;
           const listed = capability(key) !== undefined;
           // Where the policy has no website statistics, the route's role rule still answers first.
           const refused = key === 'websiteStatistics' && !websiteRoutes && status === 404 ? 404 : 403;
-          expect({ role, key, status }).toEqual({ role, key, status: listed ? 200 : refused });
+          expect({ role, key, status: isSuccess(status) ? 'answered' : status }).toEqual({
+            role,
+            key,
+            status: listed ? 'answered' : refused,
+          });
         }
       }
       // Every capability is granted to some role of the seed, except the website's at Voxtra

@@ -6,8 +6,10 @@ import type { Policy } from '../kernel/policy/policy.schema.js';
 import { SETTINGS_ROLES } from '../modules/billing/index.js';
 import { orderCategoryOf } from '../modules/contracts/index.js';
 import { COOKIE_RECORD_ROLES, isBannerOffered, visitLogPurposes } from '../modules/cookies/index.js';
+import { ORGANISATION_ROLES } from '../modules/parties/index.js';
 import { RIGHTS_PURPOSE } from '../modules/requests/index.js';
 import { STAFF_PURPOSE } from '../modules/staff/index.js';
+import { mayManageTariff, maySeeImports } from '../modules/telephony/index.js';
 
 /**
  * What the back office asks of the server before it offers a screen, a tab or a button, each
@@ -23,6 +25,9 @@ export const CAPABILITY_KEYS = [
   'policyRegister',
   'billingSettings',
   'websiteStatistics',
+  'callImports',
+  'tariffs',
+  'organisationChanges',
 ] as const;
 export type CapabilityKey = (typeof CAPABILITY_KEYS)[number];
 
@@ -87,7 +92,15 @@ const RULES: Record<CapabilityKey, (policy: Policy, role: string) => string[] | 
     visitLogPurposes(policy).statistics !== undefined
       ? []
       : undefined,
+  // GET /api/v1/call-record-imports…: the admin and the roles the policy lets work on call records.
+  callImports: (policy, role) => byRole(maySeeImports(policy, role)),
+  // The tariff and the rating plans (/api/v1/tariffs, /api/v1/rating-plans…): their own role set.
+  tariffs: (_policy, role) => byRole(mayManageTariff(role)),
+  // POST/PUT /api/v1/organisations…: their own role set (decision 0395); reading needs none.
+  organisationChanges: (_policy, role) => byRole(ORGANISATION_ROLES.has(role)),
 };
+
+const byRole = (allowed: boolean): string[] | undefined => (allowed ? [] : undefined);
 
 function nonEmpty(purposes: string[]): string[] | undefined {
   return purposes.length > 0 ? purposes : undefined;

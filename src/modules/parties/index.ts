@@ -24,6 +24,7 @@ export {
   listOrganisations,
   updateOrganisation,
   readOrganisationsForInvoices,
+  ORGANISATION_ROLES,
   type Organisation,
   type InvoicedOrganisation,
 } from './organisation.service.js';

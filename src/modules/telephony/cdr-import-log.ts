@@ -7,6 +7,7 @@
 import path from 'node:path';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Actor } from '../../kernel/gate/gate.js';
+import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { isDatabaseUnavailable } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import { JobStopped } from '../../platform/job-stop.js';
@@ -210,10 +211,15 @@ export interface ImportListQuery {
 }
 
 /** The roles that see the imports: those the policy lets work on call records, and the admin. */
+export function maySeeImports(policy: Policy, role: string): boolean {
+  return role === 'admin' || policy.purposes[CALL_BILLING_PURPOSE]?.roles.includes(role) === true;
+}
+
+/** Refuses a role that does not see the imports (maySeeImports). */
 export async function assertMaySeeImports(kernel: Kernel, tenantId: number, actor: Actor): Promise<void> {
-  if (actor.kind !== 'staff' || actor.role === 'admin') return;
+  if (actor.kind !== 'staff') return;
   const { policy } = await kernel.policies.current(tenantId);
-  if (policy.purposes[CALL_BILLING_PURPOSE]?.roles.includes(actor.role) === true) return;
+  if (maySeeImports(policy, actor.role)) return;
   throw new AppError('role_not_allowed', `role ${actor.role} may not see call-record imports`, {
     publicMessage: `role ${actor.role} may not see call-record imports`,
   });

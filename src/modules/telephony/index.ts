@@ -20,6 +20,7 @@ export {
   importTariff,
   listTariffRates,
   assertMayManageTariff,
+  mayManageTariff,
   type TariffImportResult,
   type TariffRateView,
 } from './tariff.service.js';
@@ -93,4 +94,4 @@ export {
   type ChargedCall,
 } from './charged-calls.repository.js';
 export { CALL_TOTALS, CALLS } from './call-relations.js';
-export { countImportsInProgress } from './cdr-import-log.js';
+export { countImportsInProgress, maySeeImports } from './cdr-import-log.js';

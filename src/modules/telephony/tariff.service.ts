@@ -112,8 +112,12 @@ export async function loadRatingTable(tx: Tx): Promise<RatingTable> {
 /** Roles that may read and replace the price list (not personal data: no purpose, a role check). */
 const TARIFF_ROLES = new Set(['admin', 'billing']);
 
+export function mayManageTariff(role: string): boolean {
+  return TARIFF_ROLES.has(role);
+}
+
 export function assertMayManageTariff(actor: Actor): void {
-  if (actor.kind === 'staff' && !TARIFF_ROLES.has(actor.role)) {
+  if (actor.kind === 'staff' && !mayManageTariff(actor.role)) {
     throw new AppError('role_not_allowed', `role ${actor.role} may not manage the tariff`, {
       publicMessage: `role ${actor.role} may not manage the tariff`,
     });

@@ -50,7 +50,10 @@ export type CapabilityKey =
   | 'auditVerify'
   | 'policyRegister'
   | 'billingSettings'
-  | 'websiteStatistics';
+  | 'websiteStatistics'
+  | 'callImports'
+  | 'tariffs'
+  | 'organisationChanges';
 
 export interface Capability {
   key: CapabilityKey;

@@ -111,7 +111,8 @@ export const SCREENS: ScreenEntry[] = [
   {
     path: '/organisations',
     label: 'nav.organisations',
-    isFor: ({ fits, role }) => fits('organisations') || role === 'admin',
+    // Read under a purpose that covers names; changed by the routes' own roles (decision 0395).
+    isFor: ({ fits, can }) => fits('organisations') || can('organisationChanges'),
     element: <OrganisationsScreen />,
   },
   {
@@ -148,8 +149,8 @@ export const SCREENS: ScreenEntry[] = [
   {
     path: '/rating',
     label: 'nav.rating',
-    // Imports and the price list: the roles that work on call records, and the admin (decision 0331).
-    isFor: ({ keys, role }) => keys.has('call_billing') || role === 'admin',
+    // Imports and the price list, each for the roles its routes allow (decision 0331); the tabs follow.
+    isFor: ({ can }) => can('callImports') || can('tariffs'),
     element: <RatingScreen />,
   },
   {

@@ -3,7 +3,7 @@ import { useQuery } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
-import type { Me } from '../api/auth.js';
+import { useCan, type Me } from '../api/auth.js';
 import { api } from '../api/client.js';
 import type { ScreenEntry } from '../layout/screens.js';
 import { useScreenPurpose } from '../purposes/usePurpose.js';
@@ -202,7 +202,10 @@ function StaffDue() {
 /** Call-record imports that failed, were interrupted or rejected lines in the last 30 days. */
 function ImportsDue() {
   const { t } = useTranslation();
+  // The rating tile shows for the tariff's roles too; the imports are asked for only where allowed.
+  const can = useCan();
   const failed = useQuery({
+    enabled: can('callImports'),
     queryKey: ['call-imports', 'due'],
     queryFn: () =>
       api<{ items: unknown[]; nextCursor: string | null }>('GET', '/api/v1/call-record-imports', {

@@ -19,7 +19,7 @@ import type { ColumnDef } from '@tanstack/react-table';
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, Route, Routes, useNavigate, useParams } from 'react-router';
-import { useMe } from '../../api/auth.js';
+import { useCan } from '../../api/auth.js';
 import { api } from '../../api/client.js';
 import { useScreenPurpose } from '../../purposes/usePurpose.js';
 import { DataTable } from '../../ui/DataTable.js';
@@ -185,11 +185,8 @@ function changeOf(values: EditValues) {
   };
 }
 
-/** The roles the server lets change a business customer (decision 0395); the others only read. */
-const ORGANISATION_ROLES: ReadonlySet<string> = new Set(['admin', 'sales', 'billing']);
-
 function OrganisationDetail() {
-  const me = useMe();
+  const can = useCan();
   const { t } = useTranslation();
   const { organisationId } = useParams();
   const organisation = useQuery({
@@ -212,7 +209,8 @@ function OrganisationDetail() {
       {organisation.error ? <ProblemAlert error={organisation.error} /> : null}
       {organisation.data ? <OrganisationFacts organisation={organisation.data} /> : null}
       {organisation.data ? <ContactPersons organisationId={organisation.data.organisationId} /> : null}
-      {organisation.data && ORGANISATION_ROLES.has(me.data?.role ?? '') ? (
+      {/* The roles the server lets change a business customer (decision 0395); the others only read. */}
+      {organisation.data && can('organisationChanges') ? (
         <OrganisationEdit key={JSON.stringify(organisation.data)} organisation={organisation.data} />
       ) : null}
     </Stack>

@@ -17,6 +17,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { useCan } from '../../api/auth.js';
 import { api } from '../../api/client.js';
 import { currentLanguage } from '../../i18n/index.js';
 import { DataTable } from '../../ui/DataTable.js';
@@ -82,13 +83,19 @@ export function importsQuery(problems: boolean) {
  */
 export function RatingScreen() {
   const { t } = useTranslation();
+  // Each tab for the roles its routes allow (decision 0845).
+  const can = useCan();
   return (
     <TabbedScreen
       title={t('rating.title')}
       tabs={[
-        { value: 'imports', label: t('rating.imports'), panel: <Imports /> },
-        { value: 'plans', label: t('rating.plans'), panel: <Plans /> },
-        { value: 'tariff', label: t('rating.tariff'), panel: <Tariff /> },
+        ...(can('callImports') ? [{ value: 'imports', label: t('rating.imports'), panel: <Imports /> }] : []),
+        ...(can('tariffs')
+          ? [
+              { value: 'plans', label: t('rating.plans'), panel: <Plans /> },
+              { value: 'tariff', label: t('rating.tariff'), panel: <Tariff /> },
+            ]
+          : []),
       ]}
     />
   );
