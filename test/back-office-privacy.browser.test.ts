@@ -93,7 +93,7 @@ async function customer(
 describe('the privacy screens (issue #20)', () => {
   it('sales composes a mailing in Dutch and French, sees who it reaches and who is left out, and sends it', async () => {
     const tenant = await createPolicyTenant(kernel, 'voiceking');
-    await writeMailSettings(kernel, tenant.tenantId, { fromAddress: 'nieuws@voiceking.example', dkim: null });
+    await writeMailSettings(kernel, tenant.tenantId, { fromAddress: 'nieuws@voiceking.be', dkim: null });
     await customer(tenant, 'Maes', 'Lotte', { email: 'lotte.maes@mail.example', language: 'nl' });
     await customer(tenant, 'Dubois', 'Camille', { email: 'camille.dubois@mail.example', language: 'fr' });
     await customer(tenant, 'Zonder', 'Adres');

@@ -29,7 +29,7 @@ beforeAll(async () => {
   smtp = await startSmtpSink();
   tenant = await createPolicyTenant(kernel, 'voiceking');
   await writeMailSettings(kernel, tenant.tenantId, {
-    fromAddress: 'news@voiceking.example',
+    fromAddress: 'news@voiceking.be',
     dkim: null,
     ratePerSecond: 1000,
   });

@@ -49,9 +49,9 @@ export function putVoicekingMailSettings(
     url: '/api/v1/mail-settings',
     headers: { cookie: admin.cookie, 'x-csrf-token': admin.csrfToken, 'x-kluis-purpose': 'staff_accounts' },
     payload: {
-      fromAddress: 'news@voiceking.example',
+      fromAddress: 'news@voiceking.be',
       dkim: {
-        domain: 'voiceking.example',
+        domain: 'voiceking.be',
         selector: 'k2026',
         privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       },

@@ -27,7 +27,7 @@ beforeAll(async () => {
   });
   tenant = await createPolicyTenant(kernel, 'voiceking');
   await writeMailSettings(kernel, tenant.tenantId, {
-    fromAddress: 'news@voiceking.example',
+    fromAddress: 'news@voiceking.be',
     dkim: null,
     ratePerSecond: 1000,
   });

@@ -153,7 +153,7 @@ describe('newsletters (VK-17, VK-18, VX-9, VX-10)', () => {
     expect(count).toBeGreaterThanOrEqual(1);
     const mail = await smtp.waitFor(customer.email);
     expect(mail.subject).toBe('Nouvelles de VoiceKing');
-    expect(mail.from?.text).toContain('news@voiceking.example');
+    expect(mail.from?.text).toContain('news@voiceking.be');
     const unsubscribe = linkIn(
       mail,
       /https:\/\/news\.example\/t\/[^\s]+\/mail\/unsubscribe\/[A-Za-z0-9_-]{43}/,
@@ -380,14 +380,14 @@ describe('newsletters (VK-17, VK-18, VX-9, VX-10)', () => {
     await sendMailing(sales, 'newsletter_customers', { nl: { subject: 'Ondertekend', body: 'Getekend.' } });
     const mail = await smtp.waitFor(customer.email);
     const resolver = (name: string, type: string): Promise<string[][]> =>
-      name === 'k2026._domainkey.voiceking.example' && type === 'TXT'
+      name === 'k2026._domainkey.voiceking.be' && type === 'TXT'
         ? Promise.resolve([[DKIM_TXT]])
         : Promise.reject(Object.assign(new Error('not found'), { code: 'ENOTFOUND' }));
     const { results } = await dkimVerify(smtp.rawOf(mail), { resolver });
     expect(results).toHaveLength(1);
     const [result] = results;
     expect(result?.status.result).toBe('pass');
-    expect(result?.signingDomain).toBe('voiceking.example');
+    expect(result?.signingDomain).toBe('voiceking.be');
     const signed = String(result?.signingHeaders.keys).toLowerCase();
     expect(signed).toContain('list-unsubscribe');
     expect(signed).toContain('list-unsubscribe-post');
@@ -431,7 +431,7 @@ describe('newsletters (VK-17, VK-18, VX-9, VX-10)', () => {
     await sendMailing(sales, 'newsletter_customers', { nl: { subject: 'Verzegeld', body: 'Getekend.' } });
     const mail = await smtp.waitFor(customer.email);
     const resolver = (name: string, type: string): Promise<string[][]> =>
-      name === 'k2026._domainkey.voiceking.example' && type === 'TXT'
+      name === 'k2026._domainkey.voiceking.be' && type === 'TXT'
         ? Promise.resolve([[DKIM_TXT]])
         : Promise.reject(Object.assign(new Error('not found'), { code: 'ENOTFOUND' }));
     const { results } = await dkimVerify(smtp.rawOf(mail), { resolver });
@@ -450,9 +450,9 @@ describe('newsletters (VK-17, VK-18, VX-9, VX-10)', () => {
       url: '/api/v1/mail-settings',
       headers,
       payload: {
-        fromAddress: 'other@voiceking.example',
+        fromAddress: 'other@voiceking.be',
         dkim: {
-          domain: 'voiceking.example',
+          domain: 'voiceking.be',
           selector,
           privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
         },
@@ -470,7 +470,7 @@ describe('newsletters (VK-17, VK-18, VX-9, VX-10)', () => {
     expect((await settings()).rows).toEqual(before.rows);
     const shown = await app.inject({ method: 'GET', url: '/api/v1/mail-settings', headers });
     expect(shown.json()).toMatchObject({
-      fromAddress: 'news@voiceking.example',
+      fromAddress: 'news@voiceking.be',
       dkim: { selector: 'k2026' },
     });
   }
@@ -595,9 +595,9 @@ describe('newsletters (VK-17, VK-18, VX-9, VX-10)', () => {
       url: '/api/v1/mail-settings',
       headers: adminHeaders,
       payload: {
-        fromAddress: 'news@voiceking.example',
+        fromAddress: 'news@voiceking.be',
         dkim: {
-          domain: 'voiceking.example',
+          domain: 'voiceking.be',
           selector: 'k2026',
           privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
         },
@@ -610,7 +610,7 @@ describe('newsletters (VK-17, VK-18, VX-9, VX-10)', () => {
     const mail = await smtp.waitFor(customer.email);
     expect(mail.subject).toBe('Wacht op RSA');
     const resolver = (name: string, type: string): Promise<string[][]> =>
-      name === 'k2026._domainkey.voiceking.example' && type === 'TXT'
+      name === 'k2026._domainkey.voiceking.be' && type === 'TXT'
         ? Promise.resolve([[DKIM_TXT]])
         : Promise.reject(Object.assign(new Error('not found'), { code: 'ENOTFOUND' }));
     const { results } = await dkimVerify(smtp.rawOf(mail), { resolver });

@@ -156,14 +156,23 @@ export function dkimKeyProblem(settings: MailSettings | undefined): string | und
     : `the DKIM key cannot sign (${flaw.message}): mailings wait until it is replaced with an RSA key of at least ${MIN_RSA_DKIM_BITS} bits (PUT /api/v1/mail-settings)`;
 }
 
-/** Sender domains that reach no one: mail from them is never meant (decision 0861). */
-const UNREACHABLE_SENDER = /\.(localhost|invalid)$/;
+/** Sender domains that reach no one (RFC 6761, 6762, 8375): mail from them is never meant (decision 0861). */
+const UNREACHABLE_SENDER = /\.(localhost|invalid|test|example|local|internal|home\.arpa)$/;
+
+/** A host name: labels of 1–63 letters, digits and inner hyphens, two or more of them. */
+const HOST_NAME = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
 
 /**
- * Why a sender and its DKIM domain cannot stand for the tenant's mail (decision 0861), or
- * undefined: a `.localhost`/`.invalid` sender reaches no one, and a signature of a domain that is
- * neither the sender's nor a parent or child of it does not align for DMARC, so receivers drop
- * the mail. A one-label domain (a top-level domain) is nobody's to sign for.
+ * A public suffix of two labels (`co.uk`, `com.au`): a country's second level that registrars sell
+ * under, so nobody's to sign for. Not the whole public-suffix list: the second levels in common use.
+ */
+const PUBLIC_SECOND_LEVEL = /^(?:co|com|net|org|gov|edu|ac|or|ne|go|gv|ltd|plc)\.[a-z]{2}$/;
+
+/**
+ * Why a sender and its DKIM domain cannot stand for the tenant's mail (decisions 0861, 0864), or
+ * undefined: a sender under a reserved top-level domain reaches no one, and a signing domain that is
+ * not a host name, is a top-level or public second-level domain, or is neither the sender's domain
+ * nor a parent or child of it does not verify or does not align for DMARC: receivers drop the mail.
  */
 export function senderFlaw(
   fromAddress: string,
@@ -176,11 +185,16 @@ export function senderFlaw(
       message: `fromAddress: ${senderDomain} reaches no one; give the provider's own address`,
     };
   if (dkimDomain === undefined) return undefined;
+  if (!HOST_NAME.test(dkimDomain) || dkimDomain.length > 253 || PUBLIC_SECOND_LEVEL.test(dkimDomain))
+    return {
+      field: 'dkim/domain',
+      message: `dkim.domain: ${dkimDomain} is not a domain of the provider's own (a host name under a registered domain)`,
+    };
   const aligned =
     dkimDomain === senderDomain ||
     senderDomain.endsWith(`.${dkimDomain}`) ||
     dkimDomain.endsWith(`.${senderDomain}`);
-  if (!dkimDomain.includes('.') || !aligned)
+  if (!aligned)
     return {
       field: 'dkim/domain',
       message: `dkim.domain: ${dkimDomain} does not align with the sender's domain ${senderDomain} (DMARC); sign with the sender's domain or a parent of it`,

@@ -111,11 +111,11 @@ describe('mailings through a relay that delivers (decision 0837)', () => {
     expect(sent.statusCode, sent.body).toBe(202);
     await sendQueuedMailings(deps, { tenantId: voiceking.tenantId, mailingId });
     const mail = await smtp.waitFor('an.peeters@mail.example');
-    expect(mail.from?.text).toContain('news@voiceking.example');
-    expect(smtp.rawOf(mail)).toMatch(/^DKIM-Signature: .*d=voiceking\.example/m);
+    expect(mail.from?.text).toContain('news@voiceking.be');
+    expect(smtp.rawOf(mail)).toMatch(/^DKIM-Signature: .*d=voiceking\.be/m);
   }, 120_000);
 
-  it('VK-17: a sender that reaches no one (.localhost) or a DKIM domain that does not align with it is refused 400 naming the field and stores nothing; settings stored unaligned before hold the mailing 409 mail_not_signed, nothing sent (attack S18-2, decision 0861)', async () => {
+  it('VK-17: a sender that reaches no one (.localhost) or a DKIM domain that does not align with it is refused 400 naming the field and stores nothing, as is a signing domain that is no host name or a public suffix; settings stored unaligned before hold the mailing 409 mail_not_signed, nothing sent (attack S18-2, S18-11, decision 0861)', async () => {
     const other = await createPolicyTenant(kernel, 'voiceking');
     const otherAdmin = await loginAs(app, kernel, other, 'admin');
     const otherSales = await loginAs(app, kernel, other, 'sales');
@@ -131,9 +131,17 @@ describe('mailings through a relay that delivers (decision 0837)', () => {
       });
     const refusals: Array<[string, string, string]> = [
       ['news@kluis.localhost', 'kluis.localhost', 'body/fromAddress'],
-      ['news@voiceking.example', 'unrelated.example', 'body/dkim/domain'],
-      ['news@voiceking.example', 'example', 'body/dkim/domain'],
-      ['news@voiceking.example', 'king.example', 'body/dkim/domain'],
+      ['news@voiceking.be', 'unrelated.example', 'body/dkim/domain'],
+      ['news@voiceking.be', 'example', 'body/dkim/domain'],
+      ['news@voiceking.be', 'king.be', 'body/dkim/domain'],
+      // Not host names, a public second level, senders under reserved names (attack S18-11).
+      ['news@voiceking.be', '.voiceking.be', 'body/dkim/domain'],
+      ['news@voiceking.be', 'x..voiceking.be', 'body/dkim/domain'],
+      ['news@voiceking.be', '-.voiceking.be', 'body/dkim/domain'],
+      ['news@a.co.uk', 'co.uk', 'body/dkim/domain'],
+      ['news@voiceking.test', 'voiceking.test', 'body/fromAddress'],
+      ['news@kluis.local', 'kluis.local', 'body/fromAddress'],
+      ['news@voiceking.example', 'voiceking.example', 'body/fromAddress'],
     ];
     for (const [fromAddress, domain, path] of refusals) {
       const refused = await put(fromAddress, domain);
@@ -149,7 +157,7 @@ describe('mailings through a relay that delivers (decision 0837)', () => {
       ]);
       expect(stored.rows[0]).toEqual({ n: 0 });
       // The sender's parent domain signs: aligned (relaxed, as DMARC has it).
-      const parent = await put('news@mail.voiceking.example', 'voiceking.example');
+      const parent = await put('news@mail.voiceking.be', 'voiceking.be');
       expect(parent.statusCode, parent.body).toBe(200);
 
       // Settings stored before this check, unaligned: the mailing is held, nothing goes out.
