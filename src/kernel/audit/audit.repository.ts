@@ -1,4 +1,4 @@
-import { sql, type Insertable, type RawBuilder, type Selectable } from 'kysely';
+import { sql, type Insertable, type Selectable } from 'kysely';
 import type { Tx } from '../../platform/db.js';
 import type { AuditCheckpointsTable, AuditLogTable, AuditPendingTable } from './audit.tables.js';
 
@@ -497,24 +497,29 @@ export async function selectTrailPage(
  * for an appender. When `condition` does not hold they write nothing.
  */
 export interface InlineAppendSql {
-  ctes(condition: RawBuilder<unknown>): RawBuilder<unknown>;
-  columns: RawBuilder<unknown>;
+  /** Every entry's CTEs have the same text: the other statement's text is built once (0855). */
+  shape: string;
+  /** The CTEs, testing `condition`, with their one parameter (`parameters`) as `$first`. */
+  ctes(condition: string, first: number): string;
+  columns: string;
+  parameters: readonly unknown[];
 }
 
 export function inlinePendingSql(pending: Insertable<AuditPendingTable>): InlineAppendSql {
-  const pendingJson = JSON.stringify(toJsonPendingRow(pending));
   return {
-    ctes: (condition) => sql`audit_parked as (
+    shape: 'audit_parked',
+    ctes: (condition, first) => `audit_parked as (
       insert into audit_pending (tenant_id, at, actor_kind, actor_id, role, purpose, action,
           subject_pseudonyms, categories, records, decision, reason, request_id, mac, nonce)
         select r.tenant_id, r.at, r.actor_kind, r.actor_id, r.role, r.purpose, r.action,
             r.subject_pseudonyms, r.categories, r.records, r.decision, r.reason, r.request_id, r.mac,
             r.nonce
-          from jsonb_populate_record(null::audit_pending, ${pendingJson}::jsonb) as r
+          from jsonb_populate_record(null::audit_pending, $${first}::jsonb) as r
          where ${condition}
         returning 1
     )`,
-    columns: sql`(select count(*)::int from audit_parked) as gate_audit_parked`,
+    columns: '(select count(*)::int from audit_parked) as gate_audit_parked',
+    parameters: [JSON.stringify(toJsonPendingRow(pending))],
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Compilable, Expression } from 'kysely';
+import type { Compilable, CompiledQuery, Expression } from 'kysely';
 import { AppError, type ErrorCode, type ProblemDetails } from '../../platform/errors.js';
 import type { AuditEvent, AuditedTx } from '../audit/index.js';
 import type { FieldRef, KeyScope, Keyring } from '../keyring/keyring.js';
@@ -334,12 +334,28 @@ function stopHead(policy: Policy, actor: Actor, request: AccessRequest, tenantId
 }
 
 async function executeSelect<R>(atx: AuditedTx, rows: GatedSelect<R>): Promise<R[]> {
-  const result = await atx.tx.executeQuery<R>(rows.compile());
+  const result = await atx.tx.executeQuery<R>('sql' in rows ? rows : rows.compile());
   return result.rows;
 }
 
-/** A select whose rows a gated read fetches (see AccessGate.authorizeRead). */
-export type GatedSelect<R> = Compilable<R> & Expression<unknown>;
+/**
+ * A select whose rows a gated read fetches (see AccessGate.authorizeRead): a Kysely select, or
+ * one compiled once for its shape with its values bound (`boundQuery`, decision 0855).
+ */
+export type GatedSelect<R> = (Compilable<R> & Expression<unknown>) | CompiledQuery<R>;
+
+/**
+ * `template`'s text with `parameters` instead of its own: a select whose text is the same for
+ * every call of one shape is compiled once, and only its values change per read (decision 0855).
+ * The parameters must be as many, and in the same places, as the template's.
+ */
+export function boundQuery<R>(template: CompiledQuery<R>, parameters: readonly unknown[]): CompiledQuery<R> {
+  if (parameters.length !== template.parameters.length)
+    throw new Error(
+      `boundQuery: ${parameters.length} parameters for a text of ${template.parameters.length}`,
+    );
+  return { query: template.query, queryId: template.queryId, sql: template.sql, parameters };
+}
 
 interface Denial {
   code: DenialCode;

@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
-import type { Grant } from '../../kernel/gate/gate.js';
+import { sql, type CompiledQuery } from 'kysely';
+import { boundQuery, type Grant } from '../../kernel/gate/gate.js';
 import type { Tx } from '../../platform/db.js';
 
 export interface PostalAddress {
@@ -153,6 +153,16 @@ export function peopleRowsQuery(tx: Tx, subjectIds: readonly number[]) {
     .where('p.subject_id', '=', (eb) => eb.fn.any(eb.val([...subjectIds])))
     .orderBy('p.subject_id');
 }
+
+/**
+ * peopleRowsQuery's statement for a gated read: its text is the same for any list (one array
+ * parameter), so it is compiled once and only the ids are bound per read (decision 0855).
+ */
+export function peopleRowsSelect(tx: Tx, subjectIds: readonly number[]): CompiledQuery<PersonRow> {
+  peopleRowsTemplate ??= peopleRowsQuery(tx, []).compile();
+  return boundQuery(peopleRowsTemplate, [[...subjectIds]]);
+}
+let peopleRowsTemplate: CompiledQuery<PersonRow> | undefined;
 
 export type PersonRow = Awaited<ReturnType<ReturnType<typeof peopleRowsQuery>['execute']>>[number];
 

@@ -20,7 +20,7 @@ import {
   PERSON_COLUMN_CATEGORIES as C,
   selectPeople,
   peopleOfRows,
-  peopleRowsQuery,
+  peopleRowsSelect,
   selectSubjectIdsByBlindIndex,
   selectSubjectIdsByName,
   selectSubjectIdsPage,
@@ -273,7 +273,7 @@ async function readPeopleIn(
       subjectIds,
       ...(context.requestId ? { requestId: context.requestId } : {}),
     },
-    peopleRowsQuery(atx.tx, subjectIds),
+    peopleRowsSelect(atx.tx, subjectIds),
   );
   return peopleOfRows(read.grant, read.rows);
 }
@@ -340,7 +340,7 @@ async function readListUnderPurpose(
             atx,
             context.actor,
             { ...request, subjectIds: shown },
-            peopleRowsQuery(atx.tx, shown),
+            peopleRowsSelect(atx.tx, shown),
           );
           return { subjectIds, people: await peopleOfRows(read.grant, read.rows) };
         } catch (error) {
