@@ -63,11 +63,21 @@ export function findPurpose(policy: Policy, key: string): Purpose | undefined {
  * an ordinary route refuses them at the door, and the person's "who consulted my data" leaves them
  * out (attack S9-1, decision 0816).
  */
-export function authorityPurposeKeys(policy: Policy): string[] {
-  return Object.values(policy.recipients).flatMap((recipient) =>
-    recipient.kind === 'authority' ? recipient.purposes : [],
-  );
+export function authorityPurposeKeys(policy: Policy): readonly string[] {
+  // Asked on every request (the purpose header, the people read): worked out once per policy
+  // version, whose object is never changed once loaded (decision 0855).
+  let keys = AUTHORITY_PURPOSE_KEYS.get(policy);
+  if (!keys) {
+    keys = Object.freeze(
+      Object.values(policy.recipients).flatMap((recipient) =>
+        recipient.kind === 'authority' ? recipient.purposes : [],
+      ),
+    );
+    AUTHORITY_PURPOSE_KEYS.set(policy, keys);
+  }
+  return keys;
 }
+const AUTHORITY_PURPOSE_KEYS = new WeakMap<Policy, readonly string[]>();
 
 export function findCategory(policy: Policy, key: string): Category | undefined {
   return Object.hasOwn(policy.categories, key) ? policy.categories[key] : undefined;
