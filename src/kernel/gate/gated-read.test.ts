@@ -245,6 +245,34 @@ describe('gated read in one statement', () => {
     expect((await kernel.auditLog.verify(tenant.tenantId)).ok).toBe(true);
   });
 
+  it('the gated statement is built once per shape (decision 0855): reads of other people under the same purpose send the same text, a purpose of another guard shape its own', async () => {
+    const [first, second] = [await newCustomer(), await newCustomer()];
+    const textOf = async (purpose: string, role: string, subjectId: number): Promise<string | undefined> => {
+      const statements = await statementsOf(() =>
+        getPerson(kernel, context(staff(role), purpose), subjectId),
+      );
+      const gated = statements.filter(isGatedSelect);
+      expect(gated.map((entry) => entry.dataRows)).toEqual([1]);
+      return gated[0]?.text;
+    };
+    const contract = await textOf('order_processing', 'billing', first);
+    expect(await textOf('order_processing', 'billing', second)).toBe(contract);
+    // Legal obligation (accounting): no check on the purpose's state, as the contract.
+    expect(await textOf('accounting', 'billing', second)).toBe(contract);
+    // The entry is a parameter too, not in the text.
+    expect(contract).toMatch(/jsonb_populate_record\(null::audit_pending, \$\d+::jsonb\)/);
+    // A marketing purpose under legitimate interests: its own text, with the checks of its shape.
+    const marketing = (
+      await statementsOf(() => getPerson(kernel, context(staff('sales'), 'newsletter_customers'), first))
+    ).filter(isGatedSelect);
+    expect(marketing).toHaveLength(1);
+    expect(marketing[0]?.text).not.toBe(contract);
+    expect(marketing[0]?.text).toContain(
+      'and g.gate_marketing_objected_at is null and (g.gate_purpose_state is null or g.gate_purpose_state = any(',
+    );
+    expect(contract).toContain('and true and true )');
+  });
+
   it('a refused read writes no "allowed" entry: only the refusal is on record', async () => {
     const subjectId = await newCustomer();
     await getPerson(kernel, context(staff('billing'), 'order_processing'), subjectId);
