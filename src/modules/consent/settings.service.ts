@@ -169,7 +169,7 @@ const HOST_NAME = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,
 const PUBLIC_SECOND_LEVEL = /^(?:co|com|net|org|gov|edu|ac|or|ne|go|gv|ltd|plc)\.[a-z]{2}$/;
 
 /**
- * Why a sender and its DKIM domain cannot stand for the tenant's mail (decisions 0861, 0864), or
+ * Why a sender and its DKIM domain cannot stand for the tenant's mail (decision 0861), or
  * undefined: a sender under a reserved top-level domain reaches no one, and a signing domain that is
  * not a host name, is a top-level or public second-level domain, or is neither the sender's domain
  * nor a parent or child of it does not verify or does not align for DMARC: receivers drop the mail.
