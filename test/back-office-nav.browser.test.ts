@@ -178,6 +178,8 @@ describe('the back office offers each role only what the routes allow it (attack
                   tab,
                   shown: capabilities.includes(capability),
                 });
+              if (path === '/sales' && role === 'admin')
+                await env.browser.screenshot(page, `${policy}-admin-sales`);
               if (path === '/sales')
                 expect({
                   role,
