@@ -17,6 +17,7 @@ import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.
 import { requestsDataMap } from './datamap.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Mailer } from '../../platform/mailer.js';
+import { reachTestHook } from '../../platform/test-hooks.js';
 import {
   findPeopleByContact,
   getPerson,
@@ -1300,10 +1301,11 @@ async function selectRequests(
 
 /**
  * The daily job (VK-27): mails the privacy contact the open requests due within 7 days or
- * overdue, once a day, and returns them. Claim, then mail: the requests are marked reminded
- * today in one transaction that locks them, so a second process running at the same moment
- * claims nothing and sends nothing. If the mail fails the claim is given back for the next run;
- * a crash between claim and mail loses that day's reminder, never duplicates it.
+ * overdue, once a day, and returns them. The requests are marked reminded today and the day's
+ * reminder written to the letter outbox in one transaction that locks them (decision 0850), so a
+ * second process running at the same moment claims nothing and sends nothing, and a crash or an
+ * SMTP failure after the claim leaves the reminder for the letter sender instead of losing it.
+ * The outbox is then sent at once (the letter sender is the backstop).
  */
 export async function sendDeadlineReminders(
   deps: RequestsDeps,
@@ -1313,6 +1315,9 @@ export async function sendDeadlineReminders(
   const soon = new Date(`${today}T00:00:00Z`);
   soon.setUTCDate(soon.getUTCDate() + 7);
   const horizon = soon.toISOString().slice(0, 10);
+  const { policy } = await deps.kernel.policies.current(tenantId);
+  const due = (row: { due_on: unknown; extended_due_on: unknown }): string =>
+    String(row.extended_due_on ?? row.due_on);
   const claimed = await deps.kernel.plain(tenantId, async (tx) => {
     const rows = await tx
       .selectFrom('rights_requests')
@@ -1323,46 +1328,44 @@ export async function sendDeadlineReminders(
       .orderBy('request_id')
       .forUpdate()
       .execute();
-    if (rows.length > 0) {
-      await tx
-        .updateTable('rights_requests')
-        .set({ last_reminder_on: today })
-        .where(
-          'request_id',
-          'in',
-          rows.map((row) => row.request_id),
-        )
-        .execute();
-    }
+    if (rows.length === 0) return rows;
+    await tx
+      .updateTable('rights_requests')
+      .set({ last_reminder_on: today })
+      .where(
+        'request_id',
+        'in',
+        rows.map((row) => row.request_id),
+      )
+      .execute();
+    const overdue = rows.filter((row) => due(row) < today).length;
+    const lines = rows.map(
+      (row) => `${due(row) < today ? 'OVERDUE' : 'due'} ${due(row)}  ${row.kind}  ${row.request_id}`,
+    );
+    // The day's reminder commits with its claim: claimed means queued, never claimed and lost.
+    await sealLetter(
+      deps.kernel,
+      tx,
+      {
+        to: policy.controller.privacyContact.email,
+        subject: `Kluis: ${overdue} overdue, ${rows.length - overdue} due within 7 days`,
+        text: `Open data-subject requests (GDPR Art. 12(3)):\n\n${lines.join('\n')}\n`,
+      },
+      {
+        tenantId,
+        purpose: RIGHTS_PURPOSE,
+        kind: 'request.deadline_reminder',
+        messageDomain: messageDomainOf(deps.publicUrl),
+      },
+    );
     return rows;
   });
   if (claimed.length === 0) return { dueSoon: 0, overdue: 0 };
-  const due = (row: (typeof claimed)[number]): string => String(row.extended_due_on ?? row.due_on);
-  const overdue = claimed.filter((row) => due(row) < today);
-  const { policy } = await deps.kernel.policies.current(tenantId);
-  const lines = claimed.map(
-    (row) => `${due(row) < today ? 'OVERDUE' : 'due'} ${due(row)}  ${row.kind}  ${row.request_id}`,
-  );
-  try {
-    await deps.mailer.send({
-      to: policy.controller.privacyContact.email,
-      subject: `Kluis: ${overdue.length} overdue, ${claimed.length - overdue.length} due within 7 days`,
-      text: `Open data-subject requests (GDPR Art. 12(3)):\n\n${lines.join('\n')}\n`,
-    });
-  } catch (error) {
-    await deps.kernel.plain(tenantId, async (tx) => {
-      for (const row of claimed) {
-        await tx
-          .updateTable('rights_requests')
-          .set({ last_reminder_on: row.last_reminder_on })
-          .where('request_id', '=', row.request_id)
-          .where('last_reminder_on', '=', today)
-          .execute();
-      }
-    });
-    throw error;
-  }
-  return { dueSoon: claimed.length - overdue.length, overdue: overdue.length };
+  // Claimed and queued: a crash from here leaves the reminder for the letter sender.
+  await reachTestHook('requests.deadline-reminder-queued');
+  await deliverLetters(deps.kernel, deps.mailer, [tenantId], deps.logger);
+  const overdue = claimed.filter((row) => due(row) < today).length;
+  return { dueSoon: claimed.length - overdue, overdue };
 }
 
 /**
