@@ -124,6 +124,8 @@ export const telephonyDataMap: TableDataMap[] = [
     module: 'telephony',
     subjectColumn: 'subject_id',
     erasure: { kind: 'delete_rows' },
+    // Typed by staff: an account code must not be a national register number (VK-16, attack S18-6).
+    freeText: { value: 'identifiers' },
     personal: {
       kind: { category: TELEPHONY_CATEGORIES.number },
       value: { category: TELEPHONY_CATEGORIES.number },

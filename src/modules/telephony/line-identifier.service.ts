@@ -3,7 +3,8 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { assertAcceptedDate } from '../../platform/date-window.js';
 import { AppError } from '../../platform/errors.js';
 import type { UseCaseContext } from '../parties/index.js';
-import { TELEPHONY_CATEGORIES } from './datamap.js';
+import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
+import { TELEPHONY_CATEGORIES, telephonyDataMap } from './datamap.js';
 import {
   closeOpenIdentifier,
   insertIdentifier,
@@ -73,6 +74,9 @@ export async function addLineIdentifier(
     throw invalid(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
   }
   const data = parsed.data;
+  assertFreeTextAllowed(tableMap(telephonyDataMap, 'line_identifiers'), [
+    { column: 'value', field: 'value', value: data.value },
+  ]);
   const now = kernel.clock.now();
   assertAcceptedDate(data.from, now, 'planned', 'from');
   if (data.to) assertAcceptedDate(data.to, now, 'planned', 'to');

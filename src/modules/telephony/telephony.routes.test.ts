@@ -295,6 +295,43 @@ describe('telephony over HTTP (issue 12, VX-5)', () => {
     expect(missing.statusCode).toBe(404);
   });
 
+  it('VK-16: a national register number typed as a line identifier (an account code, a SIP user) is refused 422 sensitive_data_refused and nothing is stored (attack S18-6)', async () => {
+    const [holder = 0] = await registerCustomers(kernel, voxtra, 1);
+    // 85.07.30-033.28: a well-formed Belgian national register number (97 − 850730033 mod 97 = 28).
+    for (const [kind, value] of [
+      ['account_code', '85.07.30-033.28'],
+      ['sip_user', '85073003328'],
+    ] as const) {
+      const refused = await call(billing, 'POST', '/api/v1/line-identifiers', 'telephony_service', {
+        subjectId: holder,
+        kind,
+        value,
+        from: '2024-01-01',
+      });
+      expect(refused.statusCode, refused.body).toBe(422);
+      expect(refused.json()).toMatchObject({
+        code: 'sensitive_data_refused',
+        details: { kinds: ['national_register_number'] },
+      });
+      expect(refused.body).not.toContain(value);
+    }
+    const listed = await call(
+      billing,
+      'GET',
+      `/api/v1/line-identifiers?subjectId=${holder}`,
+      'telephony_service',
+    );
+    expect(listed.json()).toMatchObject({ items: [] });
+    // An ordinary numeric account code is kept.
+    const kept = await call(billing, 'POST', '/api/v1/line-identifiers', 'telephony_service', {
+      subjectId: holder,
+      kind: 'account_code',
+      value: '85073003300',
+      from: '2024-01-01',
+    });
+    expect(kept.statusCode, kept.body).toBe(201);
+  });
+
   it('absurd dates are refused and change nothing: a line identifier from year 0000 or 9999 or with a +99:00 offset is a 400, a call of year 9999 is rejected by the import; an ended identifier’s end is not moved (409 already_ended)', async () => {
     const [holder = 0] = await registerCustomers(kernel, voxtra, 1);
     const add = (from: string, value = 'cust-window') =>
