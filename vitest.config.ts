@@ -10,6 +10,7 @@ const TIMED = [
   'src/http/request-silence.test.ts',
   'src/http/statement-silence.test.ts',
   'src/http/busy-pool.test.ts',
+  'src/http/body-arrival.test.ts',
   'src/modules/portal/export-lost-database.test.ts',
   'test/lifecycle.test.ts',
   'test/frozen-request.test.ts',

@@ -20,6 +20,7 @@ import { runHandlerAsRequest, runHeadWithoutPersonalData, stopStreamOfHead } fro
 import { describeRoute, SECURITY_SCHEMES } from './openapi.js';
 import { endConnectionsWithoutRequests, REQUEST_RECEIVE_TIMEOUT_MS } from './connections.js';
 import { defaultConnectionLimits, limitConnections, type ConnectionLimits } from './connection-limits.js';
+import { limitBodyArrival } from './body-arrival.js';
 import { describeProblemType, handleError, sendProblem, writeClientErrorProblem } from './error-handler.js';
 import { AppError } from '../platform/errors.js';
 import os from 'node:os';
@@ -146,13 +147,16 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
     // (answerWhileStopping below).
     return503OnClosing: false,
     // A request must arrive whole within this (Node's own 300 s default is off while Fastify's
-    // is 0); sized for the largest upload (decision 0811).
+    // is 0); sized for the largest upload (decision 0811). Bodies have shorter bounds (0865).
     requestTimeout: REQUEST_RECEIVE_TIMEOUT_MS,
   });
   // Which connections carry a running request; ends the others at a stop (decision 0811).
   endConnectionsWithoutRequests(app);
   // Slow-loris: headers must arrive within 20 s, and the connections stay below the file limit (0817).
-  limitConnections(app.server, deps.connectionLimits ?? defaultConnectionLimits(), deps.logger);
+  const connectionLimits = deps.connectionLimits ?? defaultConnectionLimits();
+  limitConnections(app.server, connectionLimits, deps.logger);
+  // … and a body within 20 s of its headers, or a large one with no pause of a minute (0865).
+  limitBodyArrival(app, connectionLimits);
   // Cookie parsing and Set-Cookie serialisation (session cookies of staff and of the portal).
   await app.register(fastifyCookie);
   // Security headers on every answer: CSP (scripts only from here, no inline script), nosniff,

@@ -11,7 +11,12 @@ import { defaultConnectionLimits } from './connection-limits.js';
  * Attack S16-5 (decision 0817): connections that never finish their headers (slow-loris) took every
  * file descriptor of the process. Small limits here; the defaults are 20 s and half the file limit.
  */
-const LIMITS = { headersTimeoutMs: 1_000, checkEveryMs: 250, maxConnections: 5 };
+const LIMITS = {
+  ...defaultConnectionLimits(),
+  headersTimeoutMs: 1_000,
+  checkEveryMs: 250,
+  maxConnections: 5,
+};
 
 let database: TestDatabase;
 let app: FastifyInstance;

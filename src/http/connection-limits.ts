@@ -1,16 +1,17 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Logger } from '../platform/logger.js';
+import { BODY_IDLE_TIMEOUT_MS, BODY_TIMEOUT_MS, type BodyArrivalLimits } from './body-arrival.js';
 
 /**
  * What one client may hold of the server (attack S16-5, decision 0817): a client that opens
  * connections and never finishes a request's headers (slow-loris) took every file descriptor of
  * the process, and the database's new connections failed with EMFILE.
  */
-export interface ConnectionLimits {
+export interface ConnectionLimits extends BodyArrivalLimits {
   /** A request's headers must arrive whole within this (Node's `headersTimeout`); 408 after it. */
   headersTimeoutMs: number;
-  /** How often Node looks for requests past their time (Node's default is 30 s). */
+  /** How often Node looks for requests past their time (Node's default is 30 s), and Kluis for bodies (0865). */
   checkEveryMs: number;
   /** Connections held at once; a new one past it is closed at once (Node's `maxConnections`). */
   maxConnections: number;
@@ -30,7 +31,13 @@ export function defaultConnectionLimits(): ConnectionLimits {
     files === undefined
       ? FALLBACK_MAX_CONNECTIONS
       : Math.max(64, Math.min(MAX_CONNECTIONS_CAP, Math.floor(files / 2)));
-  return { headersTimeoutMs: HEADERS_TIMEOUT_MS, checkEveryMs: CHECK_EVERY_MS, maxConnections };
+  return {
+    headersTimeoutMs: HEADERS_TIMEOUT_MS,
+    bodyTimeoutMs: BODY_TIMEOUT_MS,
+    bodyIdleTimeoutMs: BODY_IDLE_TIMEOUT_MS,
+    checkEveryMs: CHECK_EVERY_MS,
+    maxConnections,
+  };
 }
 
 /** The soft "Max open files" of this process (Linux); undefined elsewhere or when unlimited. */

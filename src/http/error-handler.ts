@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { CommitOutcomeUnknown, isDatabaseBusy, isDatabaseUnavailable } from '../platform/db.js';
@@ -122,6 +124,10 @@ const GENERIC_MESSAGE: Partial<Record<ErrorCode, string>> = {
 
 export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (answerStoppedHead(request, reply, error)) return reply;
+  // Answered 408 and closed while its body was arriving (decision 0865): the body's break-off that
+  // follows (the parser's, the upload's) is that, already logged; the answer goes nowhere.
+  if (ENDED_WHILE_ARRIVING.has(request.raw))
+    return sendProblem(request, reply, 'request_timeout', FRAMEWORK_DETAIL.request_timeout);
   if (hasZodFastifySchemaValidationErrors(error)) {
     // Paths and expectations only; zod issues do not carry the rejected input.
     const issues = error.validation.map((issue) => ({
@@ -307,6 +313,21 @@ export function writeClientErrorProblem(
     // would keep this one, and its file, for as long as it lives (attack S17-1). Closed once the
     // answer is handed to the kernel, which still delivers it before the FIN.
     () => socket.destroy(),
+  );
+}
+
+/** Requests whose body did not arrive in time, answered and closed by endWhileArriving. */
+const ENDED_WHILE_ARRIVING = new WeakSet<IncomingMessage>();
+
+/**
+ * Ends a request whose body is not arriving in time (decision 0865) as Node ends one past its
+ * `requestTimeout`: `408 request_timeout` on the socket, which is then destroyed.
+ */
+export function endWhileArriving(request: IncomingMessage, socket: Socket): void {
+  ENDED_WHILE_ARRIVING.add(request);
+  writeClientErrorProblem(
+    Object.assign(new Error('body not received in time'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }),
+    socket,
   );
 }
 

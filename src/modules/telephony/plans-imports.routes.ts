@@ -114,6 +114,8 @@ export function registerPlanAndImportRoutes(
         // The file is call records, imported under the call-billing purpose: a declared purpose
         // is that one or refused, never ignored (decision 0061; attack S7-6).
         onRequest: uploadDoor,
+        // Read as it arrives, up to maxBytes: bounded by a pause of a minute, not 20 s (0865).
+        config: { streamsBody: true },
         schema: {
           summary: 'Upload a call-record file; it is imported by a job (202 with the import to follow)',
           description: `The body is the file itself (text/csv or application/octet-stream), streamed to the data folder; at most ${DEFAULT_MAX_UPLOAD_BYTES} bytes by default (\`payload_too_large\`, 413, beyond). For the roles the policy lets work on call records, and the admin. Progress: the import's counts (GET …/{id}); a file that is no call-record layout fails with \`layout\` and writes nothing. Rejected lines are kept ${REJECTS_KEPT_DAYS} days: GET …/{id}/rejects under the call-billing purpose.`,
