@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
  * How long a request may take to arrive whole, headers and body (Node's `requestTimeout`,
  * decision 0811): the largest body is a call-record upload of DEFAULT_MAX_UPLOAD_BYTES (512 MiB),
  * which arrives within this at about 2.4 Mbit/s. A client slower than that is ended with
- * `408 request_timeout`.
+ * `408 request_timeout`. Bodies have shorter bounds of their own (body-arrival.ts, decision 0865).
  */
 export const REQUEST_RECEIVE_TIMEOUT_MS = 30 * 60_000;
 
