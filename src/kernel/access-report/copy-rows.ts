@@ -393,7 +393,7 @@ export class CopyRowWriter {
       case 'text': {
         const plain = plainCsvText(data, from, to);
         if (plain !== undefined) {
-          // A formula start is defused with an apostrophe (a phone number's '+').
+          // A formula start is defused with an apostrophe; a signed number (a phone number's '+') is not.
           if (plain === 'defuse') this.#out[this.#at++] = 39;
           this.#at = copyBytes(data, from, to, this.#out, this.#at);
           return true;
@@ -491,7 +491,31 @@ function plainCsvText(data: Buffer, from: number, to: number): 'as-is' | 'defuse
     const byte = data[index] ?? 0;
     if (byte < 32 || byte === 34 || byte === 44 || byte === 92) return undefined;
   }
-  return first === 61 || first === 43 || first === 45 || first === 64 ? 'defuse' : 'as-is';
+  return defusesFormula(data, from, to) ? 'defuse' : 'as-is';
+}
+
+/**
+ * Whether a cell's bytes start as a formula a spreadsheet could run (= + - @), as csvRecord
+ * judges it: a signed number (`+3256223345`, `-12.50`) is not one (decision 0866).
+ */
+function defusesFormula(data: Buffer, from: number, to: number): boolean {
+  const first = data[from];
+  if (first === 61 || first === 64) return true;
+  if (first !== 43 && first !== 45) return false;
+  return !isSignedNumber(data, from, to);
+}
+
+/** `[+-]digits[.digits]` in bytes, as SIGNED_NUMBER in platform/csv.ts. */
+function isSignedNumber(data: Buffer, from: number, to: number): boolean {
+  let digits = 0;
+  let dot = -1;
+  for (let index = from + 1; index < to; index += 1) {
+    const byte = data[index] ?? 0;
+    if (byte >= 48 && byte <= 57) digits += 1;
+    else if (byte === 46 && dot < 0 && digits > 0) dot = index;
+    else return false;
+  }
+  return digits > 0 && dot !== to - 1;
 }
 
 const ESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
@@ -922,9 +946,8 @@ export class CopyPairWriter {
             jsonAt = this.#copy(data, from, to, 1, json, jsonAt);
             json[jsonAt++] = 34;
           }
-          const lead = data[from];
-          // A formula start is defused with an apostrophe (a phone number's '+').
-          if (lead === 61 || lead === 43 || lead === 45 || lead === 64) csv[csvAt++] = 39;
+          // A formula start is defused with an apostrophe; a signed number (a phone number's '+') is not.
+          if (defusesFormula(data, from, to)) csv[csvAt++] = 39;
           csvAt = this.#copy(data, from, to, 2, csv, csvAt);
           fast = true;
         }

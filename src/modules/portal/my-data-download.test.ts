@@ -285,10 +285,11 @@ describe('own-data downloads stream (attack S7-7, S7-8, decision 0490)', () => {
     expect(csvLines).toHaveLength(CALLS + 1);
     const header = csvLines[0]?.split(',') ?? [];
     const destination = header.indexOf('destination');
+    // Exactly as stored: a phone number keeps its '+', no apostrophe (attack S18-5, decision 0866).
     expect(
       csvLines
         .slice(1)
-        .map((line) => line.split(',')[destination]?.replace(/^'/, ''))
+        .map((line) => line.split(',')[destination])
         .sort(),
     ).toEqual(
       Array.from({ length: CALLS }, (_, index) => `+3256${String(index + 1).padStart(6, '0')}`).sort(),
