@@ -268,7 +268,7 @@ describe('rows written from COPY text', () => {
     ]);
     expect(report.categories).toEqual(['c.a', 'c.n']);
     const csv = new CopyRowWriter(plan, 'csv');
-    expect(writtenWhole(csv, copy)).toBe("é漢\tx,,1\r\n,,2\r\n,,-3\r\n");
+    expect(writtenWhole(csv, copy)).toBe('é漢\tx,,1\r\n,,2\r\n,,-3\r\n');
   });
 
   it('the export writes JSON and CSV in one pass (or the CSV alone), byte for byte what the two writers give, however the bytes are cut and pieced', async () => {
