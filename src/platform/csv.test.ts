@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { csvRecord } from './csv.js';
 
-describe('csvRecord (RFC 4180, formulas defused, decision 0866)', () => {
+describe('csvRecord (RFC 4180, formulas defused, decision 0870)', () => {
   it('defuses what a spreadsheet could run, and keeps a signed number exactly (attack S18-5)', () => {
     const cells = (values: string[]) => csvRecord(values, '\n').slice(0, -1);
     expect(cells(['+3256223345', '-12.50', '-5', '+0'])).toBe('+3256223345,-12.50,-5,+0');

@@ -19,7 +19,7 @@ export function defusedFormula(text: string): string {
  * fields quoted when they hold a comma, a quote or any line break (a lone LF or CR too, which
  * csv-stringify alone quotes only when it is the record delimiter), quotes doubled, and a leading
  * = + - @ tab or CR defused with an apostrophe so a spreadsheet never runs a cell as a formula —
- * except a signed number, which no spreadsheet runs and a machine must get exactly (decision 0866).
+ * except a signed number, which no spreadsheet runs and a machine must get exactly (decision 0870).
  * null and undefined are empty cells; other non-strings are written as JSON.
  */
 export function csvRecord(values: readonly unknown[], lineEnd: '\r\n' | '\n' = '\r\n'): string {

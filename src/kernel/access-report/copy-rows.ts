@@ -496,7 +496,7 @@ function plainCsvText(data: Buffer, from: number, to: number): 'as-is' | 'defuse
 
 /**
  * Whether a cell's bytes start as a formula a spreadsheet could run (= + - @), as csvRecord
- * judges it: a signed number (`+3256223345`, `-12.50`) is not one (decision 0866).
+ * judges it: a signed number (`+3256223345`, `-12.50`) is not one (decision 0870).
  */
 function defusesFormula(data: Buffer, from: number, to: number): boolean {
   const first = data[from];

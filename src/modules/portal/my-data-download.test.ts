@@ -285,7 +285,7 @@ describe('own-data downloads stream (attack S7-7, S7-8, decision 0490)', () => {
     expect(csvLines).toHaveLength(CALLS + 1);
     const header = csvLines[0]?.split(',') ?? [];
     const destination = header.indexOf('destination');
-    // Exactly as stored: a phone number keeps its '+', no apostrophe (attack S18-5, decision 0866).
+    // Exactly as stored: a phone number keeps its '+', no apostrophe (attack S18-5, decision 0870).
     expect(
       csvLines
         .slice(1)
