@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../test/database.js';
 import { throughProxy } from '../../test/proxied-kernel.js';
@@ -236,6 +237,66 @@ describe('a stop tells the running jobs (decision 0836)', () => {
       expect(rows.rows).toEqual([{ state: 'completed' }]);
     } finally {
       process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+    expect(lines.filter((line) => Number(line.level) >= 40)).toEqual([]);
+  }, 60_000);
+
+  it('a run claimed by a fetch still on the wire when the stop began is not started after the stop: it is given back to the queue (retry), no error line, no unhandled rejection', async () => {
+    const { lines, logger } = capturing();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    const owner = new pg.Client({ connectionString: database.ownerUrl });
+    await owner.connect();
+    try {
+      const queue = await startJobQueue({
+        connectionString: database.ownerUrl,
+        logger,
+        pollingIntervalSeconds: 0.5,
+        stopGraceMs: 1000,
+      });
+      let ran = false;
+      await queue.register({
+        name: 'stop-late-claim',
+        run: () => {
+          ran = true;
+          return Promise.resolve();
+        },
+      });
+      // The worker's next fetch waits on the table while the run is written: it is on the wire.
+      await owner.query('begin');
+      await owner.query(`lock table ${JOB_SCHEMA}.job in access exclusive mode`);
+      await owner.query(`insert into ${JOB_SCHEMA}.job (name, data) values ('stop-late-claim', '{}')`);
+      const fetchWaits = async (): Promise<string> => {
+        const waiting = await runAsOwner<{ n: number }>(
+          database.ownerUrl,
+          `select count(*)::int as n from pg_stat_activity
+            where application_name = 'kluis-jobs' and wait_event_type = 'Lock'`,
+        );
+        return String((waiting.rows[0]?.n ?? 0) > 0);
+      };
+      for (let waited = 0; (await fetchWaits()) !== 'true'; waited += 100) {
+        if (waited > 30_000) throw new Error('no fetch waited on the lock');
+        await sleep(100);
+      }
+      const stopping = queue.stop();
+      // The stop is under way (the grace has nothing to wait for) when the fetch claims the run.
+      await sleep(1500);
+      await owner.query('commit');
+      expect(await stopping).toEqual({ cut: [] });
+      await sleep(500);
+      expect(ran).toBe(false);
+      const rows = await runAsOwner<{ state: string }>(
+        database.ownerUrl,
+        `select state from ${JOB_SCHEMA}.job where name = 'stop-late-claim'`,
+      );
+      expect(rows.rows).toEqual([{ state: 'retry' }]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await owner.end();
     }
     expect(unhandled).toEqual([]);
     expect(lines.filter((line) => Number(line.level) >= 40)).toEqual([]);

@@ -62,6 +62,9 @@ export interface JobQueueStop {
  */
 export const JOB_STOP_GRACE_MS = 20_000;
 
+/** How long a stop waits after the grace for pg-boss's queries on the wire (a fetch, a run's end). */
+const LAND_WAIT_MS = 5_000;
+
 export interface JobQueueOptions {
   /** The owner connection: pg-boss creates and migrates its own schema. */
   connectionString: string;
@@ -106,8 +109,19 @@ async function startQueue(options: JobQueueOptions): Promise<JobQueue> {
     logger.warn({ err: describeUnexpected(error) }, 'job queue error');
   });
   const endPool = endWhenClosed(pool, logger, options.closeWaitMs);
+  /** pg-boss's queries on the wire (a worker's fetch, a run's end): a stop lets them land first. */
+  const onTheWire = new Set<Promise<unknown>>();
+  const executeSql = (text: string, values?: unknown[]): Promise<pg.QueryResult> => {
+    const query = pool.query(text, values);
+    onTheWire.add(query);
+    const landed = (): void => {
+      onTheWire.delete(query);
+    };
+    query.then(landed, landed);
+    return query;
+  };
   const boss = new PgBoss({
-    db: { executeSql: (text: string, values?: unknown[]) => pool.query(text, values) },
+    db: { executeSql },
     schema: JOB_SCHEMA,
     // A run that hangs is given back to the queue after 15 minutes.
     expireInMinutes: 15,
@@ -243,6 +257,31 @@ async function startQueue(options: JobQueueOptions): Promise<JobQueue> {
     }
   };
 
+  /**
+   * Waits (until `deadline`) for pg-boss's queries on the wire to land, and for what their answers
+   * set off: a fetch that claimed a run as the stop began hands it to runJob, which gives it back,
+   * and that `fail` lands too, before the pool ends.
+   */
+  const landQueries = async (deadline: number): Promise<void> => {
+    for (let quiet = 0; quiet < 2 && Date.now() < deadline;) {
+      if (onTheWire.size === 0) {
+        quiet += 1;
+      } else {
+        quiet = 0;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.allSettled([...onTheWire]),
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      // The answers' continuations (pg-boss's worker, our runJob) run before the next look.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+
   /** Runs `job` once; what it threw, unless the stop ended it (decision 0836). */
   const runOnce = async (
     job: JobDefinition,
@@ -296,6 +335,13 @@ async function startQueue(options: JobQueueOptions): Promise<JobQueue> {
       // job as that request: its entries would name it for good (decision 0761).
       const runJob = (claimed: { id: string } | undefined): Promise<void> =>
         outsideRequest(async () => {
+          // Claimed by a worker's fetch that was on the wire when the stop began: not started under
+          // the closing pools. Failed now, pg-boss retries it in the next process; once the pool
+          // has ended it can only be left (like a cut run, below).
+          if (stopping.signal.aborted) {
+            if (closed) return new Promise<void>(() => undefined);
+            throw new JobStopped(`${job.name}: claimed as the stop began`);
+          }
           const failure = await runOnce(job, claimed);
           // A run that outlived the stop's grace: pg-boss failed it already and would now record
           // its end on the ended pool (an unhandled rejection). It is left unsettled (decision 0836).
@@ -329,6 +375,7 @@ async function startQueue(options: JobQueueOptions): Promise<JobQueue> {
       const cut = [...new Set(inProgress.values())].sort();
       if (cut.length > 0)
         logger.warn({ jobs: cut }, 'jobs still running after the stop grace are cut; the next run goes on');
+      await landQueries(Date.now() + LAND_WAIT_MS);
       closed = true;
       await endPool();
       for (const take of opened) {
