@@ -35,6 +35,7 @@ import type { Logger } from './platform/logger.js';
 import { KEYSTORE_MIGRATIONS_DIR, migrate } from './platform/migrate.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { createKernel, type Kernel } from './kernel/kernel.js';
+import { policiesBehindNewRules } from './kernel/tenant-policy/index.js';
 import { replayErasureJournal } from './kernel/erasure/index.js';
 import { LocalKeyManagementService, loadMasterKey } from './kernel/keyring/kms.js';
 import type { KeystoreDatabase, KeystoreDb } from './kernel/keyring/keystore.tables.js';
@@ -306,6 +307,7 @@ export async function startKluis(
     await runtime.close();
     throw new StartupError('the DKIM keys stored in clear could not be sealed', { cause });
   }
+  await warnOfPoliciesBehindNewRules(runtime.kernel, logger);
   const mailer = createMailer({
     smtpUrl: config.mail.smtpUrl,
     delivers: config.mail.delivers,
@@ -447,3 +449,13 @@ export async function startKluis(
 }
 
 export { withDatabase };
+
+/** Names each tenant whose policy in force breaks a rule new versions follow (decision 0871). */
+async function warnOfPoliciesBehindNewRules(kernel: Kernel, logger: Logger): Promise<void> {
+  for (const tenant of await policiesBehindNewRules(kernel)) {
+    logger.warn(
+      { tenant: tenant.slug, policyVersion: tenant.versionNo, issues: tenant.issues },
+      `the policy in force of tenant ${tenant.slug} breaks a rule new versions follow; it stays in force: correct it and install it with kluis tenant policy set --tenant ${tenant.slug} <file>`,
+    );
+  }
+}

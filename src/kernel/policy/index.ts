@@ -31,7 +31,7 @@ export { formatPolicyIssue, PolicyValidationError } from './policy.errors.js';
 export type { PolicyIssue } from './policy.errors.js';
 export { formatPath, loadPolicyFile, parsePolicy, validatePolicySource } from './policy.loader.js';
 export type { PolicyParseResult } from './policy.loader.js';
-export { checkPolicyReferences } from './policy.references.js';
+export { checkNewVersionRules, checkPolicyReferences } from './policy.references.js';
 export type { PathSegment, ReferenceIssue } from './policy.references.js';
 export {
   categoriesOfPurpose,

@@ -8,15 +8,28 @@ import type { Document, Node } from 'yaml';
 import type { z } from 'zod';
 import { PolicyValidationError } from './policy.errors.js';
 import type { PolicyIssue } from './policy.errors.js';
-import { checkPolicyReferences } from './policy.references.js';
+import { checkNewVersionRules, checkPolicyReferences } from './policy.references.js';
 import type { PathSegment } from './policy.references.js';
 import { PolicySchema } from './policy.schema.js';
 import type { Policy } from './policy.schema.js';
 
 export type PolicyParseResult = { ok: true; policy: Policy } | { ok: false; issues: PolicyIssue[] };
 
+/** How a source is validated: as a new version (every rule), or a version already stored. */
+export interface ValidationOptions {
+  /**
+   * A version read back from the database: the rules for new versions (checkNewVersionRules),
+   * added after it may have been installed, are not applied to it (decision 0871).
+   */
+  stored?: boolean;
+}
+
 /** Validates policy source text; `file` is only used to name the location in issues. */
-export function validatePolicySource(source: string, file: string): PolicyParseResult {
+export function validatePolicySource(
+  source: string,
+  file: string,
+  options: ValidationOptions = {},
+): PolicyParseResult {
   const lineCounter = new LineCounter();
   const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
 
@@ -48,7 +61,10 @@ export function validatePolicySource(source: string, file: string): PolicyParseR
     };
   }
 
-  const refIssues = checkPolicyReferences(parsed.data);
+  const refIssues = [
+    ...checkPolicyReferences(parsed.data),
+    ...(options.stored ? [] : checkNewVersionRules(parsed.data)),
+  ];
   if (refIssues.length > 0) {
     return { ok: false, issues: sortIssues(refIssues.map((issue) => locate(issue.path, issue.message))) };
   }
@@ -83,8 +99,8 @@ function withoutPrototypes(policy: Policy): Policy {
 }
 
 /** Like validatePolicySource, but throws PolicyValidationError (code `invalid_policy`). */
-export function parsePolicy(source: string, file: string): Policy {
-  const result = validatePolicySource(source, file);
+export function parsePolicy(source: string, file: string, options: ValidationOptions = {}): Policy {
+  const result = validatePolicySource(source, file, options);
   if (!result.ok) throw new PolicyValidationError(result.issues);
   return result.policy;
 }

@@ -13,6 +13,28 @@ export interface ReferenceIssue {
   message: string;
 }
 
+/**
+ * Rules a policy must follow to be installed as a new version, added after versions may have been
+ * stored under the rules before them. A version already in force is not refused for them when it
+ * is read back (that would take a running tenant down at an upgrade, attack S18-10); the server
+ * names such a tenant at its start instead (decision 0871).
+ */
+export function checkNewVersionRules(policy: Policy): ReferenceIssue[] {
+  const issues: ReferenceIssue[] = [];
+  const purpose = policy.incidents ? policy.purposes[policy.incidents.purpose] : undefined;
+  if (policy.incidents && purpose) {
+    // A breach may reach anyone whose data is kept, and Art. 34 owes each of them the letter:
+    // a type the purpose leaves out would be counted affected and never informed (attack S18-1).
+    const left = Object.keys(policy.subjectTypes).filter((type) => !purpose.subjectTypes.includes(type));
+    if (left.length > 0)
+      issues.push({
+        path: ['purposes', policy.incidents.purpose, 'subjectTypes'],
+        message: `the incidents purpose must reach every subject type (GDPR Art. 34: a breach may affect anyone); missing: ${left.join(', ')}`,
+      });
+  }
+  return issues;
+}
+
 export function checkPolicyReferences(policy: Policy): ReferenceIssue[] {
   const issues: ReferenceIssue[] = [];
   const add = (path: PathSegment[], message: string): void => {
@@ -196,15 +218,6 @@ export function checkPolicyReferences(policy: Policy): ReferenceIssue[] {
       add(
         ['incidents', 'purpose'],
         `purpose "${policy.incidents.purpose}" must be based on legal_obligation (GDPR Art. 33, 34), not ${purpose.legalBasis}`,
-      );
-    }
-    // A breach may reach anyone whose data is kept, and Art. 34 owes each of them the letter:
-    // a type the purpose leaves out would be counted affected and never informed (attack S18-1).
-    const left = Object.keys(policy.subjectTypes).filter((type) => !purpose?.subjectTypes.includes(type));
-    if (purpose !== undefined && left.length > 0) {
-      add(
-        ['purposes', policy.incidents.purpose, 'subjectTypes'],
-        `the incidents purpose must reach every subject type (GDPR Art. 34: a breach may affect anyone); missing: ${left.join(', ')}`,
       );
     }
   }

@@ -1,9 +1,13 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
 import { createPolicyTenant, createTestKernel, installLaterVoiceKingVersion } from '../../../test/kernel.js';
-import type { Tenant } from '../../modules/tenants/index.js';
+import { createTenant, type Tenant } from '../../modules/tenants/index.js';
+import { kernelCore } from '../kernel.js';
+import { policiesBehindNewRules } from './index.js';
 import type { Kernel } from '../kernel.js';
 
 let database: TestDatabase;
@@ -95,5 +99,60 @@ describe('GET /api/v1/policy/versions — the policy versions and their statemen
       headers: as(officer),
     });
     expect(crossed.statusCode).toBe(404);
+  });
+
+  it('VK-29: a version stored before a rule new versions follow stays in force after an upgrade: the API, the statement and its version answer; installing it again is refused naming the rule; the start names the tenant (attack S18-10, decision 0871)', async () => {
+    // Voxtra as an earlier Kluis stored it: the incidents purpose without staff (before S18-1's rule).
+    const tenant = await createTenant(kernelCore(kernel).db, {
+      slug: `voxtra-old-${Date.now()}`,
+      name: 'voxtra',
+    });
+    const before = (await readFile('policies/voxtra.yaml', 'utf8')).replace(
+      /(# Everyone whose data we keep[^\n]*\n\s*subjectTypes: \[customer, contact_person, prospect), staff\]/,
+      '$1]',
+    );
+    expect(before).toMatch(
+      /our own staff too[^\n]*\n\s*subjectTypes: \[customer, contact_person, prospect\]\n/,
+    );
+    await runAsOwner(
+      database.ownerUrl,
+      `insert into tenant_policies (tenant_id, version_no, statement_version, effective_date, source_file, source_yaml, source_sha256)
+       values ($1, 1, '2026.1', '2026-11-22', 'policies/voxtra.yaml', $2, $3)`,
+      [tenant.tenantId, before, createHash('sha256').update(before).digest('hex')],
+    );
+    const officer = await loginAs(app, kernel, tenant, 'privacy_officer');
+    const incidents = await app.inject({
+      method: 'GET',
+      url: '/api/v1/incidents',
+      headers: { ...as(officer), 'x-kluis-purpose': 'breach_notification' },
+    });
+    expect(incidents.statusCode, incidents.body).toBe(200);
+    const statement = await app.inject({ method: 'GET', url: `/t/${tenant.slug}/privacy` });
+    expect(statement.statusCode).toBe(200);
+    const tenantAdmin = await loginAs(app, kernel, tenant, 'admin');
+    const version = await app.inject({
+      method: 'GET',
+      url: '/api/v1/policy/versions/1/statement',
+      headers: as(tenantAdmin),
+    });
+    expect(version.statusCode, version.body).toBe(200);
+
+    await expect(
+      kernel.policies.install(tenant.tenantId, before, 'policies/voxtra.yaml'),
+    ).rejects.toMatchObject({
+      code: 'invalid_policy',
+    });
+    expect(await policiesBehindNewRules(kernel)).toContainEqual({
+      slug: tenant.slug,
+      versionNo: 1,
+      issues: [expect.stringContaining('the incidents purpose must reach every subject type')],
+    });
+    // The seed as it is now passes: installing it clears the warning.
+    await kernel.policies.install(
+      tenant.tenantId,
+      await readFile('policies/voxtra.yaml', 'utf8'),
+      'policies/voxtra.yaml',
+    );
+    expect((await policiesBehindNewRules(kernel)).map((behind) => behind.slug)).not.toContain(tenant.slug);
   });
 });

@@ -71,7 +71,9 @@ export class TenantPolicyStore {
     }
     const parsed = this.#parsed.get(tenantId);
     const policy =
-      parsed?.sha256 === row.source_sha256 ? parsed.policy : parsePolicy(row.source_yaml, row.source_file);
+      parsed?.sha256 === row.source_sha256
+        ? parsed.policy
+        : parsePolicy(row.source_yaml, row.source_file, { stored: true });
     this.#parsed.set(tenantId, { sha256: row.source_sha256, policy });
     const value: TenantPolicy = {
       tenantId,
@@ -163,7 +165,7 @@ export class TenantPolicyStore {
     );
     if (!row)
       throw new AppError('not_found', 'no such policy version', { publicMessage: 'no such policy version' });
-    return parsePolicy(row.source_yaml, row.source_file);
+    return parsePolicy(row.source_yaml, row.source_file, { stored: true });
   }
 
   async versions(
