@@ -85,11 +85,20 @@ describe('configuration', () => {
       expect(() => loadConfig({ KLUIS_SMTP_URL: relay }, '/srv')).toThrow(/KLUIS_MAIL_FROM/);
     }
     expect(
-      loadConfig(
-        { KLUIS_SMTP_URL: 'smtp://127.0.0.1:25', KLUIS_MAIL_FROM: 'privacy@provider.example' },
-        '/srv',
-      ).mail,
-    ).toEqual({ smtpUrl: 'smtp://127.0.0.1:25', from: 'privacy@provider.example', delivers: true });
+      loadConfig({ KLUIS_SMTP_URL: 'smtp://127.0.0.1:25', KLUIS_MAIL_FROM: 'privacy@provider.be' }, '/srv')
+        .mail,
+    ).toEqual({ smtpUrl: 'smtp://127.0.0.1:25', from: 'privacy@provider.be', delivers: true });
+    // Nor from any other name that reaches no one (attack S18-13).
+    for (const from of [
+      'ops@kluis.test',
+      'ops@provider.example',
+      'ops@kluis.invalid',
+      'ops@nas.local',
+      'ops@x.home.arpa',
+    ])
+      expect(() =>
+        loadConfig({ KLUIS_SMTP_URL: 'smtp://127.0.0.1:25', KLUIS_MAIL_FROM: from }, '/srv'),
+      ).toThrow(/KLUIS_MAIL_FROM/);
     expect(
       loadConfig({ KLUIS_SMTP_URL: 'smtp://127.0.0.1:1025', KLUIS_SMTP_DELIVERS: 'false' }, '/srv').mail,
     ).toEqual({ smtpUrl: 'smtp://127.0.0.1:1025', from: 'no-reply@kluis.localhost', delivers: false });

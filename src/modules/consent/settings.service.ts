@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Tx } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
+import { isUnreachableDomain } from '../../platform/reserved-domains.js';
 
 export const mailSettingsInputSchema = z
   .object({
@@ -156,9 +157,6 @@ export function dkimKeyProblem(settings: MailSettings | undefined): string | und
     : `the DKIM key cannot sign (${flaw.message}): mailings wait until it is replaced with an RSA key of at least ${MIN_RSA_DKIM_BITS} bits (PUT /api/v1/mail-settings)`;
 }
 
-/** Sender domains that reach no one (RFC 6761, 6762, 8375): mail from them is never meant (decision 0861). */
-const UNREACHABLE_SENDER = /\.(localhost|invalid|test|example|local|internal|home\.arpa)$/;
-
 /** A host name: labels of 1–63 letters, digits and inner hyphens, two or more of them. */
 const HOST_NAME = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
 
@@ -179,7 +177,7 @@ export function senderFlaw(
   dkimDomain: string | undefined,
 ): { field: 'fromAddress' | 'dkim/domain'; message: string } | undefined {
   const senderDomain = fromAddress.slice(fromAddress.lastIndexOf('@') + 1).toLowerCase();
-  if (UNREACHABLE_SENDER.test(senderDomain))
+  if (isUnreachableDomain(senderDomain))
     return {
       field: 'fromAddress',
       message: `fromAddress: ${senderDomain} reaches no one; give the provider's own address`,
