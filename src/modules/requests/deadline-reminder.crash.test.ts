@@ -55,7 +55,8 @@ async function remindInChild(hook?: string): Promise<NodeJS.Signals | null> {
 }
 
 describe('the deadline reminder survives a crash (decision 0850)', () => {
-  it('VK-27: a reminder run killed (SIGKILL) after claiming the day and before mailing: the letter sender mails the reminder exactly once, and a second run that day sends nothing', async () => {
+  // Part of VK-27, tested here below the HTTP/CLI edge (requirement IDs title end-to-end tests only).
+  it('a reminder run killed (SIGKILL) after claiming the day and before mailing: the letter sender mails the reminder exactly once, and a second run that day sends nothing', async () => {
     for (const index of [1, 2])
       await submitPublicRequest(deps, tenant.slug, {
         kind: 'access',
