@@ -56,6 +56,12 @@ export interface RequireStaffOptions {
    * refuses such a purpose (decision 0816).
    */
   authorityNames?: boolean;
+  /**
+   * The route discloses data to a recipient (the recipients' exports): it may be called under a
+   * purpose the policy keeps for disclosures only (`disclosureOnly`); every other route refuses
+   * such a purpose (decision 0872).
+   */
+  disclosure?: boolean;
 }
 
 const STAGE_MESSAGE: Record<SessionStage, string> = {

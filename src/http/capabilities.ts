@@ -39,7 +39,8 @@ export interface Capability {
 /**
  * The role's purposes under which every `actions` on `categories` passes the gate's rules that do
  * not depend on a subject (`decideRequest`, the same function every gate call starts with), leaving
- * out an authority's purposes, which the door refuses on every ordinary route (decision 0816).
+ * out an authority's purposes and the disclosure-only ones, which the door refuses on every
+ * ordinary route (decisions 0816, 0872).
  */
 function purposesPassing(
   policy: Policy,
@@ -50,15 +51,18 @@ function purposesPassing(
 ): string[] {
   const authority = new Set(authorityPurposeKeys(policy));
   const actor = { kind: 'staff', staffId: 0, role } as const;
-  return candidates
-    .filter((purpose) => !authority.has(purpose))
-    .filter((purpose) =>
-      actions.every(
-        (action) =>
-          decideRequest(policy, actor, { purpose, action, categories, subjectIds: [] }) === undefined,
-      ),
-    )
-    .sort();
+  return (
+    candidates
+      // The door refuses these on every ordinary route (decisions 0816, 0872).
+      .filter((purpose) => !authority.has(purpose) && policy.purposes[purpose]?.disclosureOnly !== true)
+      .filter((purpose) =>
+        actions.every(
+          (action) =>
+            decideRequest(policy, actor, { purpose, action, categories, subjectIds: [] }) === undefined,
+        ),
+      )
+      .sort()
+  );
 }
 
 /** The routes' own rules, one per capability: a list of purposes, `[]` (allowed, no purpose) or undefined. */

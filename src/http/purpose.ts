@@ -40,7 +40,7 @@ export async function checkDeclaredPurpose(
   kernel: Kernel,
   request: FastifyRequest,
   tenantId: number,
-  route: { purpose?: RoutePurpose; authorityNames?: boolean } = {},
+  route: { purpose?: RoutePurpose; authorityNames?: boolean; disclosure?: boolean } = {},
 ): Promise<void> {
   const purposeOfRoute = route.purpose;
   const value = request.headers[PURPOSE_HEADER];
@@ -66,6 +66,14 @@ export async function checkDeclaredPurpose(
         issues: [{ path: `headers/${PURPOSE_HEADER}`, message: `not ${routePurpose}` }],
         validPurposes: [routePurpose],
       },
+    });
+  }
+  if (!route.disclosure && findPurpose(policy, value)?.disclosureOnly) {
+    // A purpose tied to an event (the sale of the business) serves that disclosure only, logged as
+    // one; everyday reads and writes under it would be recorded as that event (attack S18-12).
+    throw new AppError('purpose_not_allowed', 'a disclosure-only purpose on an ordinary route', {
+      publicMessage: `${value} is used only to disclose data to its recipients (POST /api/v1/recipients/{recipient}/exports), each disclosure logged`,
+      details: { issues: [{ path: `headers/${PURPOSE_HEADER}`, message: 'disclosures only' }] },
     });
   }
 }

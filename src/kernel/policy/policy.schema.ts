@@ -209,6 +209,14 @@ const Purpose = z.strictObject({
     .boolean()
     .default(false)
     .meta({ description: 'Direct marketing: an objection stops it at once.' }),
+  disclosureOnly: z
+    .boolean()
+    .default(false)
+    .meta({
+      description:
+        'Used only to disclose data to the recipients that list this purpose (e.g. to the buyer when the business is sold), ' +
+        'each disclosure logged; refused on every other route, so no everyday work is done under it (decision 0872).',
+    }),
   wholePerson: z
     .enum(WHOLE_PERSON_ACTIONS)
     .default('none')

@@ -188,6 +188,48 @@ describe('third parties of Voxtra (VX-6)', () => {
   });
 });
 
+describe('a purpose kept for disclosures only (decision 0872)', () => {
+  it('VX-6: Voxtra’s business transfer serves the export to the buyer, logged as a disclosure, and nothing else: everyday routes refuse it (403 purpose_not_allowed, nothing written) and the me answer marks it (attack S18-12)', async () => {
+    const admin = await loginAs(app, kernel, voxtra, 'admin');
+    const person = await createCustomer(kernel, voxtra, 'customer_administration');
+    const number = await staffCall(app, admin, 'POST', '/api/v1/phone-numbers/assignments', {
+      purpose: 'business_transfer',
+      payload: { number: '056 22 33 47', subjectId: person.subjectId, from: '2026-11-01' },
+    });
+    expect(number.statusCode, number.body).toBe(403);
+    expect(number.json()).toMatchObject({ code: 'purpose_not_allowed' });
+    expect(number.json<{ detail: string }>().detail).toContain('/api/v1/recipients/{recipient}/exports');
+    const people = await staffCall(app, admin, 'GET', '/api/v1/people?name=a', {
+      purpose: 'business_transfer',
+    });
+    expect(people.statusCode).toBe(403);
+    const assigned = await runAsOwner<{ n: number }>(
+      database.ownerUrl,
+      'select count(*)::int as n from number_assignments where tenant_id = $1',
+      [voxtra.tenantId],
+    );
+    expect(assigned.rows[0]?.n).toBe(0);
+
+    const file = await exportFor(admin, 'business_buyer', 'business_transfer', {
+      subjectIds: [person.subjectId],
+    });
+    expect(file.statusCode, file.body).toBe(200);
+    expect((await logRows(voxtra)).rows.at(-1)).toMatchObject({
+      recipient: 'business_buyer',
+      purpose: 'business_transfer',
+      subject_count: 1,
+    });
+    const me = await staffCall(app, admin, 'GET', '/api/v1/me/purposes');
+    const purposes = me.json<{ purposes: Array<{ key: string; disclosureOnly: boolean }> }>().purposes;
+    expect(purposes.find((purpose) => purpose.key === 'business_transfer')).toMatchObject({
+      disclosureOnly: true,
+    });
+    expect(purposes.filter((purpose) => purpose.disclosureOnly).map((purpose) => purpose.key)).toEqual([
+      'business_transfer',
+    ]);
+  });
+});
+
 describe('the disclosure log and the access report (VK-10)', () => {
   it('VK-10: every disclosure is logged with recipient, purpose, legal ground, categories, the persons by pseudonym, by whom, when and the file, and shows in the person’s access report', async () => {
     const person = await createCustomer(kernel, voiceking, 'order_processing', {

@@ -138,7 +138,8 @@ export function registerRecipientsRoutes(app: FastifyInstance, kernel: Kernel): 
   typed.post(
     '/api/v1/recipients/:recipient/exports',
     {
-      onRequest,
+      // The one route that may act under a disclosure-only purpose (decision 0872).
+      onRequest: requireStaff(kernel, { disclosure: true }),
       schema: {
         summary:
           'A CSV file for a recipient (processor, third party) with exactly the columns it may receive; logged as a disclosure (VK-10, VK-11, VX-6)',

@@ -25,6 +25,11 @@ const purposesSchema = z.object({
         .describe(
           'a purpose of an authority recipient: used only through /api/v1/authority-requests, refused on every other route',
         ),
+      disclosureOnly: z
+        .boolean()
+        .describe(
+          'used only to disclose data to its recipients (POST /api/v1/recipients/{recipient}/exports), refused on every other route (decision 0872)',
+        ),
     }),
   ),
   capabilities: z
@@ -81,6 +86,7 @@ export function registerMeRoutes(app: FastifyInstance, kernel: Kernel): void {
             categories: [...purpose.categories],
             newsletter: key === newsletter?.legitimateInterest.purpose || key === newsletter?.optIn?.purpose,
             authorityRequestsOnly: authorityPurposes.includes(key),
+            disclosureOnly: purpose.disclosureOnly,
           })),
         capabilities: capabilitiesOf(policy, staff.role),
       };

@@ -36,6 +36,8 @@ export interface PurposeInfo {
   newsletter?: boolean;
   /** Used only through authority requests: no other screen may act under it. */
   authorityRequestsOnly?: boolean;
+  /** Used only for disclosures to recipients (decision 0872): no screen acts under it. */
+  disclosureOnly?: boolean;
 }
 
 /**

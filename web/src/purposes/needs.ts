@@ -85,6 +85,7 @@ export function purposesFitting(purposes: readonly PurposeInfo[], need: ScreenNe
   purposes.forEach((purpose, index) => {
     if (need.newsletter && !purpose.newsletter) return;
     if (purpose.authorityRequestsOnly && !need.authorityRequest) return;
+    if (purpose.disclosureOnly) return;
     const alternative = need.anyOf.findIndex((categories) =>
       categories.every((category) => purpose.categories.includes(category)),
     );
