@@ -113,7 +113,7 @@ describe('one-time mailed links and mail scanners (attack A1)', () => {
     const path = link.slice(PUBLIC.length);
     const state = () =>
       ownerRows<{ attempts: number; spent: boolean }>(
-        'select attempts, used_at is not null as spent from export_downloads where tenant_id = $1',
+        'select attempts, (used_at is not null or completed_at is not null) as spent from export_downloads where tenant_id = $1',
       );
 
     for (let scan = 0; scan < 3; scan += 1) {
@@ -139,7 +139,11 @@ describe('one-time mailed links and mail scanners (attack A1)', () => {
     // Spent once the server has seen the package written to its end (after the answer is out).
     await expect.poll(() => state()).toEqual([{ attempts: 1, spent: true }]);
 
-    // Spent: the page and the button say so in words, 404.
+    // An hour after it was written to its end (decision 0873), spent: the page and the button say
+    // so in words, 404.
+    await ownerRows(
+      `update export_downloads set completed_at = completed_at - interval '61 minutes' where tenant_id = $1`,
+    );
     const gone = await openLinkPage(app, path);
     expect(gone.page.statusCode).toBe(404);
     expect(gone.page.body).toContain('Deze link is onbekend, al gebruikt of verlopen');

@@ -65,8 +65,9 @@ export const requestsDataMap: TableDataMap[] = [
       token_hash: 'hash of a random download token',
       request_id: 'request id',
       expires_at: 'expiry',
-      used_at: 'when spent (one complete download, or the last allowed start)',
+      used_at: 'when spent (the last allowed start)',
       attempts: 'downloads started (counter)',
+      completed_at: 'when a download was first written to its end (the link works an hour more)',
     },
   },
   {

@@ -163,7 +163,7 @@ async function giveLongHistory(): Promise<void> {
 async function linkState(path: string): Promise<{ attempts: number; spent: boolean }> {
   const rows = await runAsOwner<{ attempts: number; spent: boolean }>(
     database.ownerUrl,
-    'select attempts, used_at is not null as spent from export_downloads where tenant_id = $1',
+    'select attempts, (used_at is not null or completed_at is not null) as spent from export_downloads where tenant_id = $1',
     [voiceking.tenantId],
   );
   expect(path).toBeTruthy();
@@ -171,7 +171,7 @@ async function linkState(path: string): Promise<{ attempts: number; spent: boole
 }
 
 describe('the access package download link (decision 0382)', () => {
-  it('a download broken off mid-way does not spend the link: the next one gets the whole package, and then the link is spent', async () => {
+  it('a download broken off mid-way does not spend the link: the next one gets the whole package; the link works an hour more, then it is spent (attack S18-9, decision 0873)', async () => {
     const { path, email } = await downloadLink();
     expect(await abortedDownload(path)).toBe(200);
     expect(await linkState(path)).toEqual({ attempts: 1, spent: false });
@@ -184,6 +184,16 @@ describe('the access package download link (decision 0382)', () => {
     // Spent once the server has seen the package written to its end (after the answer is out).
     await expect.poll(() => linkState(path)).toEqual({ attempts: 2, spent: true });
 
+    // Written to its end is no proof it arrived whole (attack S18-9): for an hour the link still
+    // starts the download again (decision 0873), then it is spent.
+    const within = await followLink(app, path);
+    expect(within.statusCode).toBe(200);
+    expect((await unzip(within.rawPayload)).get('access-report.json')).toContain(email);
+    await runAsOwner(
+      database.ownerUrl,
+      `update export_downloads set completed_at = completed_at - interval '61 minutes' where tenant_id = $1`,
+      [voiceking.tenantId],
+    );
     const again = await followLink(app, path);
     expect(again.statusCode).toBe(404);
     expect(again.body).toContain('Deze link is onbekend, al gebruikt of verlopen');

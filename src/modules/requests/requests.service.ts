@@ -44,7 +44,7 @@ import {
   type TransferSettings,
   type TransferTarget,
 } from './transfer.js';
-import { sql, type Selectable, type Updateable } from 'kysely';
+import { sql, type RawBuilder, type Selectable, type Updateable } from 'kysely';
 import type { ExportPace } from './export-download.js';
 import { countFormPost, DEFAULT_PUBLIC_LIMITS, type AnswerQuanta, type PublicDoorLimits } from './limits.js';
 import type { RequestChannel, RequestKind, RequestState, RightsRequestsTable } from './requests.tables.js';
@@ -1398,6 +1398,7 @@ export async function consumeDownload(
       .where('used_at', 'is', null)
       .where('expires_at', '>', now)
       .where('attempts', '<', MAX_DOWNLOAD_STARTS)
+      .where(stillWithinGrace('completed_at', now))
       .returning('request_id')
       .executeTakeFirst(),
   );
@@ -1428,6 +1429,7 @@ export async function findDownload(
       .where('d.used_at', 'is', null)
       .where('d.expires_at', '>', now)
       .where('d.attempts', '<', MAX_DOWNLOAD_STARTS)
+      .where(stillWithinGrace('d.completed_at', now))
       .executeTakeFirst(),
   );
   return row
@@ -1439,15 +1441,28 @@ export async function findDownload(
     : undefined;
 }
 
-/** A download was written to the end: its link is spent. */
+/**
+ * How long a link keeps working after a download was first written to its end (decision 0873):
+ * the server handing the last bytes to the network is no proof they arrived, so a person whose
+ * download broke at the very end can start it again, within the link's starts and days.
+ */
+export const DOWNLOAD_GRACE_MS = 60 * 60 * 1000;
+
+/** No download written to its end yet, or the first one less than DOWNLOAD_GRACE_MS ago. */
+function stillWithinGrace(column: 'completed_at' | 'd.completed_at', now: Date): RawBuilder<boolean> {
+  const ref = sql.ref(column);
+  return sql<boolean>`(${ref} is null or ${ref} > ${new Date(now.getTime() - DOWNLOAD_GRACE_MS)}::timestamptz)`;
+}
+
+/** A download was written to the end: the link keeps working for DOWNLOAD_GRACE_MS, then it is spent. */
 export async function completeDownload(deps: RequestsDeps, tenantId: number, token: string): Promise<void> {
   const now = deps.kernel.clock.now();
   await deps.kernel.plain(tenantId, (tx) =>
     tx
       .updateTable('export_downloads')
-      .set({ used_at: now })
+      .set({ completed_at: now })
       .where('token_hash', '=', sha256(token))
-      .where('used_at', 'is', null)
+      .where('completed_at', 'is', null)
       .execute(),
   );
 }

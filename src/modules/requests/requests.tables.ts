@@ -52,6 +52,8 @@ export interface ExportDownloadsTable {
   expires_at: Date;
   used_at: Date | null;
   attempts: Generated<number>;
+  /** When a download was first written to its end; the link works for an hour more (decision 0873). */
+  completed_at: Date | null;
 }
 
 export interface RequestsTables extends SubjectAccountTables {
