@@ -56,28 +56,42 @@ const staff = (session: StaffSession, purpose: string) => ({
   'x-kluis-purpose': purpose,
 });
 
-describe('mailings through a relay that delivers (decision 0837)', () => {
-  it('VK-17: through a relay on 127.0.0.1 (attack S17-5), a tenant without its sender address and DKIM key is refused 409 mail_not_signed naming the settings, nothing is queued or sent; with them the mailing goes out from its address, DKIM-signed', async () => {
-    const customer = await createPerson(
-      kernel,
-      { tenantId: voiceking.tenantId, actor: { kind: 'system', job: 'test' }, purpose: 'order_processing' },
-      { subjectType: 'customer', familyName: 'Peeters', givenName: 'An', email: 'an.peeters@mail.example' },
-    );
-    expect(customer.subjectId).toBeGreaterThan(0);
-    const created = await app.inject({
-      method: 'POST',
-      url: '/api/v1/mailings',
-      headers: staff(sales, 'newsletter_customers'),
-      payload: { texts: { nl: { subject: 'Nieuws', body: 'Beste klant, ons nieuws.' } } },
-    });
-    expect(created.statusCode, created.body).toBe(201);
-    const { mailingId } = created.json<{ mailingId: number }>();
-
-    const refused = await app.inject({
+/** A customer with an address and a draft newsletter of `tenant` made by `sales`, and the call that sends it. */
+async function draftMailing(
+  tenant: Tenant,
+  sales: StaffSession,
+  person: { familyName: string; givenName: string; email: string },
+) {
+  await createPerson(
+    kernel,
+    { tenantId: tenant.tenantId, actor: { kind: 'system', job: 'test' }, purpose: 'order_processing' },
+    { subjectType: 'customer', ...person },
+  );
+  const created = await app.inject({
+    method: 'POST',
+    url: '/api/v1/mailings',
+    headers: staff(sales, 'newsletter_customers'),
+    payload: { texts: { nl: { subject: 'Nieuws', body: 'Beste klant, ons nieuws.' } } },
+  });
+  expect(created.statusCode, created.body).toBe(201);
+  const { mailingId } = created.json<{ mailingId: number }>();
+  const send = () =>
+    app.inject({
       method: 'POST',
       url: `/api/v1/mailings/${mailingId}/send`,
       headers: staff(sales, 'newsletter_customers'),
     });
+  return { mailingId, send };
+}
+
+describe('mailings through a relay that delivers (decision 0837)', () => {
+  it('VK-17: through a relay on 127.0.0.1 (attack S17-5), a tenant without its sender address and DKIM key is refused 409 mail_not_signed naming the settings, nothing is queued or sent; with them the mailing goes out from its address, DKIM-signed', async () => {
+    const { mailingId, send } = await draftMailing(voiceking, sales, {
+      familyName: 'Peeters',
+      givenName: 'An',
+      email: 'an.peeters@mail.example',
+    });
+    const refused = await send();
     expect(refused.statusCode).toBe(409);
     expect(refused.json()).toMatchObject({
       code: 'mail_not_signed',
@@ -103,11 +117,7 @@ describe('mailings through a relay that delivers (decision 0837)', () => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const settings = await putVoicekingMailSettings(app, admin, privateKey);
     expect(settings.statusCode, settings.body).toBe(200);
-    const sent = await app.inject({
-      method: 'POST',
-      url: `/api/v1/mailings/${mailingId}/send`,
-      headers: staff(sales, 'newsletter_customers'),
-    });
+    const sent = await send();
     expect(sent.statusCode, sent.body).toBe(202);
     await sendQueuedMailings(deps, { tenantId: voiceking.tenantId, mailingId });
     const mail = await smtp.waitFor('an.peeters@mail.example');
@@ -164,24 +174,12 @@ describe('mailings through a relay that delivers (decision 0837)', () => {
       await owner.query("update mail_settings set dkim_domain = 'unrelated.example' where tenant_id = $1", [
         other.tenantId,
       ]);
-      await createPerson(
-        kernel,
-        { tenantId: other.tenantId, actor: { kind: 'system', job: 'test' }, purpose: 'order_processing' },
-        { subjectType: 'customer', familyName: 'Claes', givenName: 'Bart', email: 'bart.claes@mail.example' },
-      );
-      const created = await app.inject({
-        method: 'POST',
-        url: '/api/v1/mailings',
-        headers: staff(otherSales, 'newsletter_customers'),
-        payload: { texts: { nl: { subject: 'Nieuws', body: 'Beste klant, ons nieuws.' } } },
+      const { send } = await draftMailing(other, otherSales, {
+        familyName: 'Claes',
+        givenName: 'Bart',
+        email: 'bart.claes@mail.example',
       });
-      expect(created.statusCode, created.body).toBe(201);
-      const { mailingId } = created.json<{ mailingId: number }>();
-      const held = await app.inject({
-        method: 'POST',
-        url: `/api/v1/mailings/${mailingId}/send`,
-        headers: staff(otherSales, 'newsletter_customers'),
-      });
+      const held = await send();
       expect(held.statusCode).toBe(409);
       expect(held.json()).toMatchObject({ code: 'mail_not_signed', details: { missing: ['dkim'] } });
       expect(held.json<{ detail: string }>().detail).toContain('unrelated.example');

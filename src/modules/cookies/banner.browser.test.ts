@@ -4,7 +4,13 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listenForBrowser, startBrowser, type BrowserSuite, type Page } from '../../../test/browser.js';
+import {
+  listenForBrowser,
+  startBrowser,
+  type BrowserContext,
+  type BrowserSuite,
+  type Page,
+} from '../../../test/browser.js';
 import { ROOT } from '../../../test/cli.js';
 import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createTestApp } from '../../../test/http.js';
@@ -88,6 +94,33 @@ async function receiptsOf(tenant: Tenant): Promise<Array<Record<string, unknown>
       [tenant.tenantId],
     )
   ).rows;
+}
+
+/** A page of a browser that sends Global Privacy Control (the header and navigator.globalPrivacyControl). */
+async function gpcPage(options: Parameters<BrowserSuite['newPage']>[0]): Promise<Page> {
+  const page = await browser.newPage({ ...options, extraHTTPHeaders: { 'Sec-GPC': '1' } });
+  await page.addInitScript(() => {
+    Object.defineProperty(
+      (globalThis as unknown as PageGlobals).Navigator.prototype,
+      'globalPrivacyControl',
+      {
+        get: () => true,
+      },
+    );
+  });
+  return page;
+}
+
+/** The cookies of a browser that accepted every category in the banner (English), its page closed. */
+async function acceptedAll(tenant: Tenant): Promise<Awaited<ReturnType<BrowserContext['storageState']>>> {
+  const page = await browser.newPage({ locale: 'en-GB' });
+  await open(page, tenant, 'en');
+  await page.getByRole('button', { name: 'Accept all' }).click();
+  await page.locator('#kluis-cc').waitFor({ state: 'detached' });
+  expect(await ran(page, 'statsRuns')).toBe(1);
+  const state = await page.context().storageState();
+  await page.context().close();
+  return state;
 }
 
 async function open(page: Page, tenant: Tenant, lang = 'nl'): Promise<void> {
@@ -237,16 +270,7 @@ describe('the cookie banner on a provider’s page (Chromium)', () => {
 
   it('VK-20: a browser with Global Privacy Control gets no non-essential category and no banner, unless it gives consent explicitly', async () => {
     const tenant = await createPolicyTenant(kernel, 'voiceking');
-    const page = await browser.newPage({ locale: 'fr-BE', extraHTTPHeaders: { 'Sec-GPC': '1' } });
-    await page.addInitScript(() => {
-      Object.defineProperty(
-        (globalThis as unknown as PageGlobals).Navigator.prototype,
-        'globalPrivacyControl',
-        {
-          get: () => true,
-        },
-      );
-    });
+    const page = await gpcPage({ locale: 'fr-BE' });
     await open(page, tenant, 'fr');
     await expect.poll(() => receiptsOf(tenant)).toHaveLength(1);
     expect(await page.locator('#kluis-cc').count()).toBe(0);
@@ -275,27 +299,9 @@ describe('the cookie banner on a provider’s page (Chromium)', () => {
 
   it('VK-20: Global Privacy Control switched on after an acceptance given without it withdraws that acceptance (a refusal on record, the cookies removed, the scripts not run); an explicit choice made with GPC on holds (decision 0860)', async () => {
     const tenant = await createPolicyTenant(kernel, 'voiceking');
-    const before = await browser.newPage({ locale: 'en-GB' });
-    await open(before, tenant, 'en');
-    await before.getByRole('button', { name: 'Accept all' }).click();
-    await before.locator('#kluis-cc').waitFor({ state: 'detached' });
-    expect(await ran(before, 'statsRuns')).toBe(1);
-    const state = await before.context().storageState();
-    await before.context().close();
-
+    const state = await acceptedAll(tenant);
     // The same browser, now sending GPC.
-    const page = await browser.newPage({
-      locale: 'en-GB',
-      storageState: state,
-      extraHTTPHeaders: { 'Sec-GPC': '1' },
-    });
-    await page.addInitScript(() => {
-      Object.defineProperty(
-        (globalThis as unknown as PageGlobals).Navigator.prototype,
-        'globalPrivacyControl',
-        { get: () => true },
-      );
-    });
+    const page = await gpcPage({ locale: 'en-GB', storageState: state });
     await open(page, tenant, 'en');
     await expect.poll(() => receiptsOf(tenant)).toHaveLength(2);
     const [accepted, withdrawn] = await receiptsOf(tenant);
@@ -326,13 +332,7 @@ describe('the cookie banner on a provider’s page (Chromium)', () => {
   it('VK-20: a new version of the cookie section asks everyone again', async () => {
     const tenant = await createPolicyTenant(kernel, 'voiceking');
     const oldVersion = cookieSectionVersion((await kernel.policies.current(tenant.tenantId)).policy);
-    const page = await browser.newPage({ locale: 'en-GB' });
-    await open(page, tenant, 'en');
-    await page.getByRole('button', { name: 'Accept all' }).click();
-    await page.locator('#kluis-cc').waitFor({ state: 'detached' });
-    expect(await ran(page, 'statsRuns')).toBe(1);
-    const state = await page.context().storageState();
-    await page.context().close();
+    const state = await acceptedAll(tenant);
 
     const file = path.join(ROOT, 'policies', 'voiceking.yaml');
     const changed = (await readFile(file, 'utf8')).replace(

@@ -11,7 +11,7 @@ import { breachClockJob } from '../../jobs/breach-clock.job.js';
 import { kernelCore, type Kernel } from '../../kernel/kernel.js';
 import { deliverLetters } from '../../kernel/letters/index.js';
 import { startJobQueue } from '../../platform/job-queue.js';
-import { createMailer } from '../../platform/mailer.js';
+import { createMailer, type Mailer } from '../../platform/mailer.js';
 import { createTenant, type Tenant } from '../tenants/index.js';
 import type { Incident } from './incident.service.js';
 import { createCustomer, staffCall } from './recipients.test-helpers.js';
@@ -35,6 +35,21 @@ afterAll(async () => {
   await smtp.close();
   await database.close();
 });
+
+/** A mailer whose relay is down: an address where nothing listens (a port just freed). */
+async function smtpDown(): Promise<Mailer> {
+  const closed = net.createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const port = (closed.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  return createMailer({
+    smtpUrl: `smtp://127.0.0.1:${port}`,
+    delivers: false,
+    from: 'privacy@kluis.test',
+    outboxDir: '/nonexistent',
+    logger: testLogger,
+  });
+}
 
 interface Desk {
   tenant: Tenant;
@@ -313,18 +328,7 @@ describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () 
     const subject = `Incident ${incidentId}: nog 72 uur om de inbreuk te melden (GDPR art. 33)`;
     const sentToThis = () => smtp.to(contact).filter((mail) => mail.subject === subject).length;
     const before = sentToThis();
-    // SMTP down: a relay address where nothing listens (a port just freed).
-    const closed = net.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as net.AddressInfo).port;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const down = createMailer({
-      smtpUrl: `smtp://127.0.0.1:${port}`,
-      delivers: false,
-      from: 'privacy@kluis.test',
-      outboxDir: '/nonexistent',
-      logger: testLogger,
-    });
+    const down = await smtpDown();
     const publicUrl = 'https://kluis.test';
     await breachClockJob({ kernel, mailer: down, publicUrl }, testLogger)
       .run()
@@ -355,17 +359,7 @@ describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () 
 
   it('VK-9: the persons’ letters are queued with the decision: with SMTP down none is lost and the answer counts them waiting; the letter sender sends each once when SMTP is back; affected staff are informed too, in both seed policies (attack S18-1, decision 0863)', async () => {
     clock.set(T0);
-    const closed = net.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as net.AddressInfo).port;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const down = createMailer({
-      smtpUrl: `smtp://127.0.0.1:${port}`,
-      delivers: false,
-      from: 'privacy@kluis.test',
-      outboxDir: '/nonexistent',
-      logger: testLogger,
-    });
+    const down = await smtpDown();
     const appSmtpDown = await createTestApp(kernel, { mailer: down });
     try {
       for (const policy of ['voiceking', 'voxtra'] as const) {
