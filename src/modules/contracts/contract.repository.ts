@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Grant } from '../../kernel/gate/gate.js';
 import type { Tx } from '../../platform/db.js';
-import type { TerminationChannel } from './contracts.tables.js';
+import { WRITTEN_CHANNELS, type TerminationChannel } from './contracts.tables.js';
 import { CONTRACT_CATEGORIES } from './datamap.js';
 
 export interface Termination {
@@ -186,7 +186,9 @@ export async function selectRelationState(
       sql<number>`count(*) filter (where contract_id <> ${exceptContractId} and terminated_on is null and (end_date is null or end_date >= ${today}::date))::int`.as(
         'open',
       ),
-      sql<boolean>`coalesce(bool_or(termination_channel = 'written'), false)`.as('written'),
+      sql<boolean>`coalesce(bool_or(termination_channel in (${sql.join([...WRITTEN_CHANNELS])})), false)`.as(
+        'written',
+      ),
     ])
     .where('subject_id', '=', subjectId)
     .executeTakeFirstOrThrow();

@@ -8,6 +8,12 @@ export type StoredQuoteStatus = 'draft' | 'sent' | 'accepted' | 'rejected';
 export type OrderStatus = 'placed' | 'delivered' | 'cancelled';
 export type TerminationChannel = 'written' | 'email' | 'phone' | 'portal';
 
+/**
+ * The channels by which the customer gives notice in writing: a letter, an e-mail, a message
+ * through the portal. Only a phone call is not (attack S18-16, decision 0874).
+ */
+export const WRITTEN_CHANNELS: readonly TerminationChannel[] = ['written', 'email', 'portal'];
+
 export interface ContractProductsTable {
   tenant_id: number;
   product_id: Generated<number>;

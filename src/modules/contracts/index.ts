@@ -40,6 +40,7 @@ export type {
 } from './domain-events.js';
 export { registerContractRoutes } from './contracts.routes.js';
 export type { ContractsTables } from './contracts.tables.js';
+export { WRITTEN_CHANNELS } from './contracts.tables.js';
 export { readContractClocks, type ContractClock } from './retention-clocks.js';
 export {
   VAT_CATEGORIES,

@@ -467,6 +467,29 @@ describe('erasure on written termination (VX-7)', () => {
     ).toEqual([{ n: 0 }]);
     expect((await auditSince(voxtra, start)).map((entry) => entry.action)).toContain('dossier.erase');
   });
+  it('VX-7: notice by e-mail or through the portal is notice in writing and erases the dossier at once; notice by phone does not (attack S18-16, decision 0874)', async () => {
+    for (const [channel, left] of [
+      ['email', 0],
+      ['portal', 0],
+      ['phone', 1],
+    ] as const) {
+      const { subjectId } = await customerWithDossier(`Notice-${channel}`, `srv-${channel}`);
+      const contractId = await startContract(kernel, voxtra, subjectId, {
+        startDate: '2026-10-01',
+        lines: [{ productId: subscription }],
+      });
+      const terminated = await call(sales, 'POST', `/api/v1/contracts/${contractId}/terminate`, {
+        terminatedOn: '2027-03-31',
+        channel,
+        reasonCode: 'moved_abroad',
+      });
+      expect(terminated.statusCode, terminated.body).toBe(200);
+      expect(
+        await owner('select count(*)::int as n from dossier_credentials where subject_id = $1', [subjectId]),
+        channel,
+      ).toEqual([{ n: left }]);
+    }
+  });
 });
 
 describe('a dossier write after its erasure (VX-7, attack S16-7)', () => {

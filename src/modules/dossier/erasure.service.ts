@@ -1,6 +1,6 @@
 import { AccessDenied, type Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
-import type { DomainEvent, DomainEventSubscribers } from '../contracts/index.js';
+import { WRITTEN_CHANNELS, type DomainEvent, type DomainEventSubscribers } from '../contracts/index.js';
 import { DOSSIER_CATEGORIES as C } from './datamap.js';
 import { deleteDossier } from './dossier.repository.js';
 import { dossierPurposes } from './dossier.service.js';
@@ -94,7 +94,9 @@ export async function handleContractTerminated(
   });
   if (!purpose) return undefined;
   const rule = policy.retentionRules[policy.purposes[purpose]?.retention ?? ''];
-  const written = payload.writtenNoticeOnRecord ?? payload.channel === 'written';
+  // A letter, an e-mail or a portal message is notice in writing; a phone call is not (decision 0874).
+  const writtenNow = (WRITTEN_CHANNELS as readonly string[]).includes(payload.channel);
+  const written = payload.writtenNoticeOnRecord ?? writtenNow;
   if (rule?.kind === 'on_termination' && rule.writtenNotice && !written) return undefined;
   if ((payload.otherOpenContracts ?? 0) > 0) {
     await kernel.transact(tenantId, (atx) => {
@@ -116,7 +118,7 @@ export async function handleContractTerminated(
     tenantId,
     subjectId: payload.subjectId,
     purpose,
-    trigger: payload.channel === 'written' ? 'written termination' : 'termination after a written notice',
+    trigger: writtenNow ? 'written termination' : 'termination after a written notice',
   });
 }
 
