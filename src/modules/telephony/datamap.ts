@@ -125,7 +125,7 @@ export const telephonyDataMap: TableDataMap[] = [
     subjectColumn: 'subject_id',
     erasure: { kind: 'delete_rows' },
     // Typed by staff: an account code must not be a national register number (VK-16, attack S18-6).
-    freeText: { value: 'identifiers' },
+    freeText: { value: 'identifiers', context: 'identifiers' },
     personal: {
       kind: { category: TELEPHONY_CATEGORIES.number },
       value: { category: TELEPHONY_CATEGORIES.number },

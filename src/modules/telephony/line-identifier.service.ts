@@ -76,6 +76,7 @@ export async function addLineIdentifier(
   const data = parsed.data;
   assertFreeTextAllowed(tableMap(telephonyDataMap, 'line_identifiers'), [
     { column: 'value', field: 'value', value: data.value },
+    { column: 'context', field: 'context', value: data.context },
   ]);
   const now = kernel.clock.now();
   assertAcceptedDate(data.from, now, 'planned', 'from');

@@ -295,7 +295,7 @@ describe('telephony over HTTP (issue 12, VX-5)', () => {
     expect(missing.statusCode).toBe(404);
   });
 
-  it('VK-16: a national register number typed as a line identifier (an account code, a SIP user) is refused 422 sensitive_data_refused and nothing is stored (attack S18-6)', async () => {
+  it('VK-16: a national register number typed as a line identifier (an account code, a SIP user, an extension’s dialplan context) is refused 422 sensitive_data_refused and nothing is stored (attack S18-6)', async () => {
     const [holder = 0] = await registerCustomers(kernel, voxtra, 1);
     // 85.07.30-033.28: a well-formed Belgian national register number (97 − 850730033 mod 97 = 28).
     for (const [kind, value] of [
@@ -315,6 +315,16 @@ describe('telephony over HTTP (issue 12, VX-5)', () => {
       });
       expect(refused.body).not.toContain(value);
     }
+    // The extension's dialplan context too (attack S18-6, retested).
+    const inContext = await call(billing, 'POST', '/api/v1/line-identifiers', 'telephony_service', {
+      subjectId: holder,
+      kind: 'extension',
+      value: '202',
+      context: '85073003328',
+      from: '2024-01-01',
+    });
+    expect(inContext.statusCode, inContext.body).toBe(422);
+    expect(inContext.json()).toMatchObject({ details: { issues: [{ path: 'body/context' }] } });
     const listed = await call(
       billing,
       'GET',
