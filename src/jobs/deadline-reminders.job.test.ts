@@ -74,6 +74,8 @@ describe('scheduled work runs once (issue 11)', () => {
       sendDeadlineReminders(first, tenant.tenantId),
       sendDeadlineReminders(second, tenant.tenantId),
     ]);
+    // The outbox sends the reminder (decision 0850); the sink reads it a moment after SMTP took it.
+    await smtp.waitFor('info@voiceking.be', before + 1);
     expect(reminders() - before).toBe(1);
     expect(results.map((result) => result.dueSoon).sort()).toEqual([0, 3]);
     const mail = smtp.to('info@voiceking.be').at(-1);
@@ -85,6 +87,7 @@ describe('scheduled work runs once (issue 11)', () => {
       sendDeadlineReminders(first, tenant.tenantId),
       sendDeadlineReminders(second, tenant.tenantId),
     ]);
+    await smtp.waitFor('info@voiceking.be', before + 2);
     expect(reminders() - before).toBe(2);
   });
 

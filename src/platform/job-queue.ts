@@ -111,14 +111,15 @@ async function startQueue(options: JobQueueOptions): Promise<JobQueue> {
   const endPool = endWhenClosed(pool, logger, options.closeWaitMs);
   /** pg-boss's queries on the wire (a worker's fetch, a run's end): a stop lets them land first. */
   const onTheWire = new Set<Promise<unknown>>();
-  const executeSql = (text: string, values?: unknown[]): Promise<pg.QueryResult> => {
+  // Awaited, so that an error's async stack still names pg-boss's caller (Manager.complete, …).
+  const executeSql = async (text: string, values?: unknown[]): Promise<pg.QueryResult> => {
     const query = pool.query(text, values);
     onTheWire.add(query);
-    const landed = (): void => {
+    try {
+      return await query;
+    } finally {
       onTheWire.delete(query);
-    };
-    query.then(landed, landed);
-    return query;
+    }
   };
   const boss = new PgBoss({
     db: { executeSql },
