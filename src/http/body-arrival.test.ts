@@ -179,4 +179,16 @@ describe('a request body that does not arrive is ended in seconds (attack S18-4,
   it('the defaults: a small body within 20 s of its headers, a large or streamed one with no pause of 60 s', () => {
     expect(defaultConnectionLimits()).toMatchObject({ bodyTimeoutMs: 20_000, bodyIdleTimeoutMs: 60_000 });
   });
+  it('an answer given before its body is in (a GET sent a trickling body) closes the connection at once, whatever its status (attack S18-4 retest, decision 0865)', async () => {
+    const exchange = rawRequest(
+      `GET /health HTTP/1.1\r\nHost: ${origin.host}\r\nContent-Length: 5000\r\n\r\nabc`,
+      Array.from({ length: 40 }, () => 'x'),
+      100,
+    );
+    const { text, afterMs } = await exchange.closed;
+    expect(text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(text.toLowerCase()).toContain('connection: close');
+    // Closed by the server well before the body's bound (1.5 s) or its forty drips (4 s).
+    expect(afterMs).toBeLessThan(1_400);
+  });
 });

@@ -63,7 +63,10 @@ export function endConnectionsWithoutRequests(
     done();
   });
   app.addHook('onSend', (request, reply, payload, done) => {
-    if (reply.statusCode >= 400 && !request.raw.complete) void reply.header('connection', 'close');
+    // An answer given before its request's body is in (a refusal, or a GET that was sent a body it
+    // ignores) ends the connection: the body would otherwise hold it for as long as it trickles
+    // (decision 0811; any status since attack S18-4's retest, decision 0865).
+    if (!request.raw.complete) void reply.header('connection', 'close');
     done(null, payload);
   });
   let sweeping: NodeJS.Timeout | undefined;
