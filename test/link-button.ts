@@ -1,4 +1,6 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { expect } from 'vitest';
+import { runAsOwner } from './database.js';
 
 /** The button of a one-time link's page (decision 0400): where it posts and what it sends. */
 export interface LinkButton {
@@ -41,4 +43,25 @@ export function pressLinkButton(app: FastifyInstance, button: LinkButton): Promi
 export async function followLink(app: FastifyInstance, path: string): Promise<LightMyRequestResponse> {
   const { page, button } = await openLinkPage(app, path);
   return button ? pressLinkButton(app, button) : page;
+}
+
+/**
+ * Lets the hour pass in which a download link still works after its download was written to its end
+ * (decision 0873): waits until the download is recorded, then moves that moment an hour back.
+ */
+export async function pastDownloadGrace(ownerUrl: string, tenantId: number): Promise<void> {
+  const completed = async () =>
+    (
+      await runAsOwner<{ n: number }>(
+        ownerUrl,
+        'select count(*)::int as n from export_downloads where tenant_id = $1 and completed_at is not null',
+        [tenantId],
+      )
+    ).rows[0]?.n ?? 0;
+  await expect.poll(completed).toBeGreaterThan(0);
+  await runAsOwner(
+    ownerUrl,
+    `update export_downloads set completed_at = completed_at - interval '61 minutes' where tenant_id = $1`,
+    [tenantId],
+  );
 }

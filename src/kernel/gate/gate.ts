@@ -558,7 +558,7 @@ function checkSubject(
   }
   // Erasure and the person's own access are never blocked by the person's other choices.
   if (reachesEveryCategory(request.action) || actor.kind === 'subject') return undefined;
-  if (subject.restrictedAt && request.action !== 'store' && !isRestrictionExempt(purpose)) {
+  if (subject.restrictedAt && request.action !== 'store' && !isRestrictionExempt(purpose, request.action)) {
     return {
       code: 'subject_restricted',
       reason: 'processing of this data subject is restricted (GDPR Art. 18)',
@@ -645,8 +645,11 @@ function isoDate(at: Date): string {
 /**
  * Art. 18(2): a restricted subject's data may, besides being stored, be used for legal claims
  * and legal obligations. Purposes based on a legal obligation (accounting, answering
- * authorities, answering the rights request itself) stay allowed.
+ * authorities, breach letters) may still read it; only the rights requests themselves may change
+ * it (the rectification a restriction waits for, Art. 18(1)(a)). A change under any other purpose
+ * is refused (attack S18-14, decision 0875).
  */
-function isRestrictionExempt(purpose: Purpose): boolean {
-  return purpose.legalBasis === 'legal_obligation';
+function isRestrictionExempt(purpose: Purpose, action: AccessAction): boolean {
+  if (purpose.legalBasis !== 'legal_obligation') return false;
+  return action === 'read' || purpose.wholePerson === 'rights';
 }

@@ -5,7 +5,7 @@ import { unzip } from '../../../test/zip.js';
 import { AccessReportSchema, renderAccessReportHtml } from '../../kernel/access-report/index.js';
 import { insertCalls } from '../billing/billing.test-helpers.js';
 import { createPerson } from '../parties/index.js';
-import { followLink } from '../../../test/link-button.js';
+import { followLink, pastDownloadGrace } from '../../../test/link-button.js';
 
 const PUBLIC = 'https://privacy.voiceking.example';
 let testApp: MailingTestApp;
@@ -92,6 +92,8 @@ describe('the access download, written while it is read (issue 19 remainder)', (
       [voiceking.tenantId],
     );
     expect((after.rows[0]?.n ?? 0) - (before.rows[0]?.n ?? 0)).toBe(1);
+    // Spent an hour after it was written to its end (decision 0873).
+    await pastDownloadGrace(database.ownerUrl, voiceking.tenantId);
     expect((await followLink(app, link.replace(PUBLIC, ''))).statusCode).toBe(404);
   });
 });

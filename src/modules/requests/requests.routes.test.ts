@@ -12,7 +12,7 @@ import { AccessReportSchema } from '../../kernel/access-report/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { createPerson, getPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
-import { followLink } from '../../../test/link-button.js';
+import { followLink, pastDownloadGrace } from '../../../test/link-button.js';
 
 let database: TestDatabase;
 let kernel: Kernel;
@@ -192,6 +192,8 @@ describe('access and portability (VK-21, VK-25)', () => {
       'contract',
     );
     expect(files.get('access-report.html')).toContain(person.familyName ?? '');
+    // Spent an hour after it was written to its end (decision 0873).
+    await pastDownloadGrace(database.ownerUrl, voiceking.tenantId);
     const again = await followLink(app, link.replace('https://privacy.voiceking.example', ''));
     expect(again.statusCode).toBe(404);
     const status = await app.inject({
@@ -236,6 +238,46 @@ describe('restriction, objection, rectification, erasure (VX-14, VK-24, VK-22, V
     });
     expect(read.statusCode).toBe(403);
     expect(read.json()).toMatchObject({ code: 'subject_restricted' });
+  });
+
+  it('VX-14: a restricted person is not changed under a purpose based on a legal obligation (the age check), only read; the rectification the restriction waits for still goes through the rights request (attack S18-14, decision 0875)', async () => {
+    const person = await customer();
+    const receipt = (await submit({ kind: 'restriction', email: person.email })).json<{
+      requestId: string;
+    }>();
+    await verify(receipt.requestId, codeIn(await mailTo(person.email ?? '')));
+    const changed = await app.inject({
+      method: 'PATCH',
+      url: `/api/v1/people/${person.subjectId}`,
+      headers: {
+        cookie: sales.cookie,
+        'x-csrf-token': sales.csrfToken,
+        'x-kluis-purpose': 'age_verification',
+      },
+      payload: { givenName: 'ChangedWhileRestricted' },
+    });
+    expect(changed.statusCode, changed.body).toBe(403);
+    expect(changed.json()).toMatchObject({ code: 'subject_restricted' });
+    const read = await app.inject({
+      method: 'GET',
+      url: `/api/v1/people/${person.subjectId}`,
+      headers: { cookie: sales.cookie, 'x-kluis-purpose': 'age_verification' },
+    });
+    expect(read.statusCode, read.body).toBe(200);
+    expect(read.json<{ givenName: string }>().givenName).not.toBe('ChangedWhileRestricted');
+
+    const registered = await staffCall(officer, 'POST', '/api/v1/requests', {
+      kind: 'rectification',
+      channel: 'email',
+      subjectId: person.subjectId,
+      verificationMethod: 'reply_from_address_on_file',
+    });
+    expect(registered.statusCode).toBe(201);
+    const { requestId } = registered.json<{ requestId: string }>();
+    const fulfilled = await staffCall(officer, 'POST', `/api/v1/requests/${requestId}/fulfil`, {
+      corrections: { familyName: 'Rechtgezet' },
+    });
+    expect(fulfilled.json()).toEqual({ outcome: { changedCategories: ['user.name'] } });
   });
 
   it('VK-24: objecting to direct marketing is free and stops every marketing purpose at once', async () => {
