@@ -271,7 +271,7 @@ describe('API tokens', () => {
     expect(actions).toContain('token.revoke');
   });
 
-  it('VK-7: a token stops when its accountable maker is disabled', async () => {
+  it('VK-7: a token stops when its accountable maker is disabled, and stays revoked when the account is enabled again (decision 0876)', async () => {
     const tenant = await createPolicyTenant(kernel, 'voiceking');
     const first = await loginAs(app, kernel, tenant, 'sales');
     const second = await loginAs(app, kernel, tenant, 'admin');
@@ -290,6 +290,16 @@ describe('API tokens', () => {
       url: `/api/v1/staff/${first.staffId}/disable`,
       headers: writeHeaders(second),
     });
+    expect((await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer })).statusCode).toBe(
+      401,
+    );
+    // Enabled again: the token stays revoked (decision 0876).
+    const enabled = await app.inject({
+      method: 'POST',
+      url: `/api/v1/staff/${first.staffId}/enable`,
+      headers: writeHeaders(second),
+    });
+    expect(enabled.statusCode, enabled.body).toBe(200);
     expect((await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer })).statusCode).toBe(
       401,
     );

@@ -307,6 +307,18 @@ export async function changeStaff(
       await atx.tx.updateTable('staff_users').set(after).where('staff_id', '=', staffId).execute();
     }
     await atx.tx.deleteFrom('staff_sessions').where('staff_id', '=', staffId).execute();
+    // Disabling ends the account's API tokens for good: enabling it again does not bring them back
+    // (attack S18, noticed; decision 0876).
+    const revoked =
+      change.kind === 'status' && change.status === 'disabled'
+        ? await atx.tx
+            .updateTable('staff_api_tokens')
+            .set({ revoked_at: now })
+            .where('created_by', '=', staffId)
+            .where('revoked_at', 'is', null)
+            .returning('token_id')
+            .execute()
+        : [];
     atx.audit.record({
       actor: auditActor(actor),
       role: actor.kind === 'staff' ? actor.role : null,
@@ -322,6 +334,7 @@ export async function changeStaff(
       subjectIds: subjectsOf([target]),
       decision: 'allowed',
       ...(change.kind === 'role' ? { reason: `role ${target.role} changed to ${change.role}` } : {}),
+      ...(revoked.length > 0 ? { reason: `${revoked.length} API tokens of the account revoked` } : {}),
     });
     // The answer shows the account's name and e-mail: read under their own decision.
     const readGrant = await kernel.gate.authorize(atx, actor, {
