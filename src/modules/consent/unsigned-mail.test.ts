@@ -56,6 +56,15 @@ const staff = (session: StaffSession, purpose: string) => ({
   'x-kluis-purpose': purpose,
 });
 
+/** What the mailing sender needs, sending through the relay that delivers. */
+const relayDeps = (): ConsentDeps => ({
+  kernel,
+  mailer: relay,
+  publicUrl: PUBLIC,
+  dataMap: DATA_MAP,
+  logger: testLogger,
+});
+
 /** A customer with an address and a draft newsletter of `tenant` made by `sales`, and the call that sends it. */
 async function draftMailing(
   tenant: Tenant,
@@ -104,13 +113,7 @@ describe('mailings through a relay that delivers (decision 0837)', () => {
       headers: staff(sales, 'newsletter_customers'),
     });
     expect(still.json<{ state: string }>().state).toBe('draft');
-    const deps: ConsentDeps = {
-      kernel,
-      mailer: relay,
-      publicUrl: PUBLIC,
-      dataMap: DATA_MAP,
-      logger: testLogger,
-    };
+    const deps = relayDeps();
     await sendQueuedMailings(deps, { tenantId: voiceking.tenantId });
     expect(smtp.messages).toHaveLength(0);
 
@@ -183,13 +186,7 @@ describe('mailings through a relay that delivers (decision 0837)', () => {
       expect(held.statusCode).toBe(409);
       expect(held.json()).toMatchObject({ code: 'mail_not_signed', details: { missing: ['dkim'] } });
       expect(held.json<{ detail: string }>().detail).toContain('unrelated.example');
-      const deps: ConsentDeps = {
-        kernel,
-        mailer: relay,
-        publicUrl: PUBLIC,
-        dataMap: DATA_MAP,
-        logger: testLogger,
-      };
+      const deps = relayDeps();
       await sendQueuedMailings(deps, { tenantId: other.tenantId });
       expect(smtp.messages.filter((mail) => JSON.stringify(mail.to).includes('bart.claes'))).toHaveLength(0);
     } finally {

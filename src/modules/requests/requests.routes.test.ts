@@ -224,13 +224,17 @@ describe('access and portability (VK-21, VK-25)', () => {
   });
 });
 
+/** A customer who asked for restriction through the public form and verified it with the mailed code. */
+async function restrictedCustomer(): Promise<Awaited<ReturnType<typeof customer>>> {
+  const person = await customer();
+  const receipt = (await submit({ kind: 'restriction', email: person.email })).json<{ requestId: string }>();
+  await verify(receipt.requestId, codeIn(await mailTo(person.email ?? '')));
+  return person;
+}
+
 describe('restriction, objection, rectification, erasure (VX-14, VK-24, VK-22, VK-23)', () => {
   it('VX-14: a verified restriction takes effect at once: ordinary purposes are refused', async () => {
-    const person = await customer();
-    const receipt = (await submit({ kind: 'restriction', email: person.email })).json<{
-      requestId: string;
-    }>();
-    await verify(receipt.requestId, codeIn(await mailTo(person.email ?? '')));
+    const person = await restrictedCustomer();
     const read = await app.inject({
       method: 'GET',
       url: `/api/v1/people/${person.subjectId}`,
@@ -241,11 +245,7 @@ describe('restriction, objection, rectification, erasure (VX-14, VK-24, VK-22, V
   });
 
   it('VX-14: a restricted person is not changed under a purpose based on a legal obligation (the age check), only read; the rectification the restriction waits for still goes through the rights request (attack S18-14, decision 0875)', async () => {
-    const person = await customer();
-    const receipt = (await submit({ kind: 'restriction', email: person.email })).json<{
-      requestId: string;
-    }>();
-    await verify(receipt.requestId, codeIn(await mailTo(person.email ?? '')));
+    const person = await restrictedCustomer();
     const changed = await app.inject({
       method: 'PATCH',
       url: `/api/v1/people/${person.subjectId}`,
