@@ -2,27 +2,13 @@
 // server runs it, with the environment's KLUIS_TEST_HOOK armed (mailing.after-send-N:kill dies
 // after the SMTP server took the Nth mail, leaving the queue's run `active`; decision 0587).
 // Usage: node --import tsx test/children/run-mailing-queue.ts <outboxDir>
-import { loadConfig } from '../../src/config.js';
 import { mailingSenderJob, MAILING_SENDER_JOB } from '../../src/jobs/mailing-sender.job.js';
-import { openRuntime } from '../../src/main.js';
 import { DATA_MAP } from '../../src/modules/data-map.js';
 import { startJobQueue } from '../../src/platform/job-queue.js';
-import { createLogger } from '../../src/platform/logger.js';
-import { createMailer } from '../../src/platform/mailer.js';
-import { armTestHook } from '../../src/platform/test-hooks.js';
+import { openChildRuntime } from './child-runtime.js';
 
 const [outboxDir = ''] = process.argv.slice(2);
-const config = loadConfig();
-armTestHook(config.testHook);
-const logger = createLogger({ level: 'warn', destination: process.stderr });
-const runtime = await openRuntime(config, logger);
-const mailer = createMailer({
-  smtpUrl: config.mail.smtpUrl,
-  delivers: config.mail.delivers,
-  from: config.mail.from,
-  outboxDir,
-  logger,
-});
+const { config, logger, runtime, mailer } = await openChildRuntime(outboxDir);
 const queue = await startJobQueue({
   connectionString: runtime.database.ownerUrl,
   logger,

@@ -224,6 +224,20 @@ describe('access and portability (VK-21, VK-25)', () => {
   });
 });
 
+/** A rectification registered by the officer (a reply from the address on file) and fulfilled. */
+async function rectifyByStaff(subjectId: number, corrections: Record<string, string>) {
+  const registered = await staffCall(officer, 'POST', '/api/v1/requests', {
+    kind: 'rectification',
+    channel: 'email',
+    subjectId,
+    verificationMethod: 'reply_from_address_on_file',
+  });
+  expect(registered.statusCode).toBe(201);
+  const { requestId } = registered.json<{ requestId: string }>();
+  const fulfilled = await staffCall(officer, 'POST', `/api/v1/requests/${requestId}/fulfil`, { corrections });
+  return { requestId, fulfilled };
+}
+
 /** A customer who asked for restriction through the public form and verified it with the mailed code. */
 async function restrictedCustomer(): Promise<Awaited<ReturnType<typeof customer>>> {
   const person = await customer();
@@ -266,17 +280,7 @@ describe('restriction, objection, rectification, erasure (VX-14, VK-24, VK-22, V
     expect(read.statusCode, read.body).toBe(200);
     expect(read.json<{ givenName: string }>().givenName).not.toBe('ChangedWhileRestricted');
 
-    const registered = await staffCall(officer, 'POST', '/api/v1/requests', {
-      kind: 'rectification',
-      channel: 'email',
-      subjectId: person.subjectId,
-      verificationMethod: 'reply_from_address_on_file',
-    });
-    expect(registered.statusCode).toBe(201);
-    const { requestId } = registered.json<{ requestId: string }>();
-    const fulfilled = await staffCall(officer, 'POST', `/api/v1/requests/${requestId}/fulfil`, {
-      corrections: { familyName: 'Rechtgezet' },
-    });
+    const { fulfilled } = await rectifyByStaff(person.subjectId, { familyName: 'Rechtgezet' });
     expect(fulfilled.json()).toEqual({ outcome: { changedCategories: ['user.name'] } });
   });
 
@@ -298,16 +302,9 @@ describe('restriction, objection, rectification, erasure (VX-14, VK-24, VK-22, V
 
   it('VK-22: a rectification registered by staff is applied; the audit names categories, not values', async () => {
     const person = await customer();
-    const registered = await staffCall(officer, 'POST', '/api/v1/requests', {
-      kind: 'rectification',
-      channel: 'email',
-      subjectId: person.subjectId,
-      verificationMethod: 'reply_from_address_on_file',
-    });
-    expect(registered.statusCode).toBe(201);
-    const { requestId } = registered.json<{ requestId: string }>();
-    const fulfilled = await staffCall(officer, 'POST', `/api/v1/requests/${requestId}/fulfil`, {
-      corrections: { familyName: 'Correctnaam', email: 'nieuw.adres@mail.example' },
+    const { requestId, fulfilled } = await rectifyByStaff(person.subjectId, {
+      familyName: 'Correctnaam',
+      email: 'nieuw.adres@mail.example',
     });
     expect(fulfilled.json()).toEqual({ outcome: { changedCategories: ['user.name', 'user.contact.email'] } });
     const after = await getPerson(
