@@ -235,7 +235,7 @@ async function rectifyByStaff(subjectId: number, corrections: Record<string, str
   expect(registered.statusCode).toBe(201);
   const { requestId } = registered.json<{ requestId: string }>();
   const fulfilled = await staffCall(officer, 'POST', `/api/v1/requests/${requestId}/fulfil`, { corrections });
-  return { requestId, fulfilled };
+  return { fulfilled };
 }
 
 /** A customer who asked for restriction through the public form and verified it with the mailed code. */
@@ -302,7 +302,7 @@ describe('restriction, objection, rectification, erasure (VX-14, VK-24, VK-22, V
 
   it('VK-22: a rectification registered by staff is applied; the audit names categories, not values', async () => {
     const person = await customer();
-    const { requestId, fulfilled } = await rectifyByStaff(person.subjectId, {
+    const { fulfilled } = await rectifyByStaff(person.subjectId, {
       familyName: 'Correctnaam',
       email: 'nieuw.adres@mail.example',
     });
