@@ -29,16 +29,28 @@ export async function runCdrUploads(
         const pass = await runWaitingUploads(settings, tenant.tenantId, stopping);
         if (pass.stopped) {
           // Not "imported": the stop ended it part-way (decision 0836); say what it had written.
+          // `uploadsEnded` counts every upload whose run ended in this pass, the one cut short too.
           logger.info(
-            { tenantId: tenant.tenantId, uploadsEnded: pass.ended, ...pass.stopped },
+            {
+              tenantId: tenant.tenantId,
+              uploadsEnded: pass.ended + 1,
+              uploadsCutShort: 1,
+              uploadsNotStarted: pass.notStarted,
+              ...pass.stopped,
+            },
             'call-record upload ended by the stop, back in the queue: the next run adds the rest',
           );
           return;
         }
         const removed = await removeExpiredRejects(settings.kernel, tenant.tenantId);
-        if (pass.ended > 0 || removed > 0)
+        if (pass.ended > 0 || removed > 0 || pass.notStarted > 0)
           logger.info(
-            { tenantId: tenant.tenantId, uploadsEnded: pass.ended, rejectsRemoved: removed },
+            {
+              tenantId: tenant.tenantId,
+              uploadsEnded: pass.ended,
+              ...(pass.notStarted > 0 ? { uploadsNotStarted: pass.notStarted } : {}),
+              rejectsRemoved: removed,
+            },
             'call-record uploads',
           );
       },

@@ -220,6 +220,10 @@ describe('an uploaded import killed half-way (decision 0360)', () => {
       return answeredCall(`s.${index}`, '056223344', '0470123456', start.replace('T', ' ').slice(0, 19), 60);
     });
     const importId = await upload('stopped.csv', lines);
+    // A second upload waits behind it: the stop leaves it unstarted, and the line says so.
+    const waitingId = await upload('waiting.csv', [
+      answeredCall('w.0', '056223344', '0470123456', '2024-06-08 09:00:00', 60),
+    ]);
     const before = await storedCalls();
     const logged: Array<Record<string, unknown>> = [];
     const logger = createLogger({
@@ -262,7 +266,7 @@ describe('an uploaded import killed half-way (decision 0360)', () => {
     expect(storedAtStop).toBeLessThan(600);
     expect(storedAtStop % 3).toBe(0); // whole batches
     expect(await committed()).toBe(storedAtStop);
-    expect(await readdir(spoolDir)).toHaveLength(1);
+    expect(await readdir(spoolDir)).toHaveLength(2);
     expect(logged.filter((line) => Number(line.level) >= 50)).toEqual([]);
     expect(JSON.stringify(logged)).not.toMatch(/terminating connection|Cannot use a pool/);
     // The log says the stop ended it and what it had written, not that it was imported (0836).
@@ -278,7 +282,10 @@ describe('an uploaded import killed half-way (decision 0360)', () => {
         msg: 'call-record upload ended by the stop, back in the queue: the next run adds the rest',
         tenantId: voxtra.tenantId,
         importId,
-        uploadsEnded: 0,
+        // The one cut short is an upload whose run ended (it said 0; decision 0836, amended s19).
+        uploadsEnded: 1,
+        uploadsCutShort: 1,
+        uploadsNotStarted: 1,
         linesRead: onRecord.rows[0]?.lines_read,
         imported: onRecord.rows[0]?.imported,
         duplicates: onRecord.rows[0]?.duplicates,
@@ -295,8 +302,9 @@ describe('an uploaded import killed half-way (decision 0360)', () => {
       duplicates: 0,
       rejected: 0,
     });
-    expect(await storedCalls()).toBe(before + 600);
-    expect(await distinctCalls()).toBe(before + 600);
+    expect(await importCounts(waitingId)).toMatchObject({ status: 'finished', imported: 1 });
+    expect(await storedCalls()).toBe(before + 601);
+    expect(await distinctCalls()).toBe(before + 601);
     expect(await readdir(spoolDir)).toEqual([]);
   }, 180_000);
 });

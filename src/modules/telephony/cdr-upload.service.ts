@@ -188,6 +188,8 @@ export interface UploadsPass {
   ended: number;
   /** The import a stop ended at a batch boundary, back in the queue; null when none was. */
   stopped: StoppedUpload | null;
+  /** Uploads that waited and this pass did not start because a stop came first. */
+  notStarted: number;
 }
 
 /** An upload the stop ended (decision 0836): its counts as on record, what it had written. */
@@ -222,14 +224,18 @@ export async function runWaitingUploads(
       .orderBy('import_id')
       .execute(),
   );
-  const pass: UploadsPass = { ended: 0, stopped: null };
-  for (const row of waiting) {
-    if (stopping?.aborted) break;
+  const pass: UploadsPass = { ended: 0, stopped: null, notStarted: 0 };
+  for (const [index, row] of waiting.entries()) {
+    if (stopping?.aborted) {
+      pass.notStarted = waiting.length - index;
+      break;
+    }
     const format = isUploadFormat(row.format) ? row.format : 'auto';
     const run = await runUpload(settings, tenantId, Number(row.import_id), format, stopping);
     if (run === 'ended') pass.ended += 1;
     else if (run !== 'skipped') {
       pass.stopped = run;
+      pass.notStarted = waiting.length - index - 1;
       break;
     }
   }
@@ -313,11 +319,14 @@ async function runUpload(
     }
     // The spool goes only once the end is on record; a lost database leaves it for the next run
     // (attack S11-5), which resumes the import and adds only what is missing (decision 0510).
-    if (await hasEndedOnRecord(kernel, tenantId, importId)) await rm(file, { force: true });
+    const endedOnRecord = await hasEndedOnRecord(kernel, tenantId, importId);
+    if (endedOnRecord) await rm(file, { force: true });
     // Kept out of the pass's result: the job logs the tenant's failure and is retried.
     if (failure instanceof Error && isDatabaseUnavailable(failure)) throw failure;
     // Ended by the stop, back in the queue: the pass says so with what it had written (0836).
-    if (failure instanceof JobStopped) return stoppedUpload(kernel, tenantId, importId);
+    // Any error met during a stop that left the import unended counts as the stop's cut too.
+    if (failure instanceof JobStopped || (failure !== null && stopping?.aborted === true && !endedOnRecord))
+      return stoppedUpload(kernel, tenantId, importId);
     return 'ended';
   } finally {
     // Ending the session releases the lock (the server ended it already if the database went).
