@@ -95,6 +95,14 @@ describe('configuration', () => {
       'ops@kluis.invalid',
       'ops@nas.local',
       'ops@x.home.arpa',
+      // Nor from the private names routers and directories use (decision 0861, amended s19).
+      'ops@home.arpa',
+      'ops@nas.lan',
+      'ops@mail.corp',
+      'ops@router.home',
+      'ops@kluis.internal',
+      'ops@box.localdomain',
+      'ops@kluis.lan.',
     ])
       expect(() =>
         loadConfig({ KLUIS_SMTP_URL: 'smtp://127.0.0.1:25', KLUIS_MAIL_FROM: from }, '/srv'),

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { deliversThrough, DEVELOPMENT_MAIL_FROM } from './platform/mail-relay.js';
-import { isUnreachableDomain } from './platform/reserved-domains.js';
+import { describeUnreachableNames, isUnreachableDomain } from './platform/reserved-domains.js';
 
 /**
  * Configuration is read once, from the environment and an optional JSON file named by
@@ -167,10 +167,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const settings = result.data;
   const delivers = deliversThrough(settings.KLUIS_SMTP_URL, settings.KLUIS_SMTP_DELIVERS);
   // Mail to real people from a name that reaches no one is never meant (decisions 0837, 0843;
-  // .test, .example, .local … too since attack S18-13).
+  // .test, .example, .local … too since attack S18-13; .lan, .corp, .home, .localdomain since s19).
   if (delivers && isUnreachableDomain(settings.KLUIS_MAIL_FROM))
     throw new ConfigError([
-      'KLUIS_MAIL_FROM: set the sender address of outgoing mail (an address of your own domain, not .localhost, .invalid, .test, .example, .local, .internal or .home.arpa) when KLUIS_SMTP_URL relays mail to people (KLUIS_SMTP_DELIVERS=false only for a development sink such as MailHog)',
+      `KLUIS_MAIL_FROM: set the sender address of outgoing mail (an address of your own domain, not ${describeUnreachableNames()}) when KLUIS_SMTP_URL relays mail to people (KLUIS_SMTP_DELIVERS=false only for a development sink such as MailHog)`,
     ]);
   const dataDir = path.resolve(cwd, settings.KLUIS_DATA_DIR);
   const displayHost =

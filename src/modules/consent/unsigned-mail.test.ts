@@ -155,6 +155,13 @@ describe('mailings through a relay that delivers (decision 0837)', () => {
       ['news@voiceking.test', 'voiceking.test', 'body/fromAddress'],
       ['news@kluis.local', 'kluis.local', 'body/fromAddress'],
       ['news@voiceking.example', 'voiceking.example', 'body/fromAddress'],
+      // Private names that never resolve publicly (decision 0861, amended s19).
+      ['news@voiceking.lan', 'voiceking.lan', 'body/fromAddress'],
+      ['news@voiceking.corp', 'voiceking.corp', 'body/fromAddress'],
+      ['news@voiceking.home', 'voiceking.home', 'body/fromAddress'],
+      ['news@voiceking.internal', 'voiceking.internal', 'body/fromAddress'],
+      ['news@voiceking.localdomain', 'voiceking.localdomain', 'body/fromAddress'],
+      ['news@home.arpa', 'home.arpa', 'body/fromAddress'],
     ];
     for (const [fromAddress, domain, path] of refusals) {
       const refused = await put(fromAddress, domain);
