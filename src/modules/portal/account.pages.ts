@@ -42,6 +42,7 @@ import {
   describeTables,
   displayValue,
 } from './account.view.js';
+import { changedFieldsOf, correctionOf } from './correction.js';
 import { CORRECTABLE_FIELDS } from './rights.pages.js';
 import type { CorrectableField } from './texts.js';
 import { registerConsentPages } from './consents.pages.js';
@@ -639,7 +640,10 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
         summary: 'Page: correct my name, contact data and address',
         tags,
         params: slugParams,
-        querystring: langQuery.extend({ done: z.string().max(5).optional() }),
+        querystring: langQuery.extend({
+          done: z.string().max(80).optional(),
+          unchanged: z.string().max(5).optional(),
+        }),
         response: { ...PAGE, 401: z.string() },
       },
     },
@@ -657,7 +661,17 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
         postalCode: person?.address?.postalCode ?? '',
         city: person?.address?.city ?? '',
       };
-      return sendPage(reply, correctPage(signed, current, request.query.done ? t.correct.done : undefined));
+      const named = changedFieldsOf(request.query.done, CORRECTABLE_FIELDS).map(
+        (field) => t.form.fieldNames[field],
+      );
+      const notice = request.query.unchanged
+        ? t.correct.unchanged
+        : request.query.done === undefined
+          ? undefined
+          : named.length > 0
+            ? t.correct.corrected(named.join(', '))
+            : t.correct.done;
+      return sendPage(reply, correctPage(signed, current, notice));
     },
   );
 
@@ -720,24 +734,13 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
       if (!signed) return reply;
       const person = await readOwnPerson(deps.requests, signed.session);
       const body: FormBody = request.body;
-      const changes: Record<string, unknown> = {};
-      for (const field of ['givenName', 'familyName', 'email', 'phone'] as const) {
-        const value = fieldOf(body, field);
-        if (value !== '' && value !== (person?.[field] ?? '')) changes[field] = value;
-      }
-      const address = {
-        street: fieldOf(body, 'street'),
-        postalCode: fieldOf(body, 'postalCode'),
-        city: fieldOf(body, 'city'),
-      };
-      const before = person?.address;
-      if (
-        address.street !== (before?.street ?? '') ||
-        address.postalCode !== (before?.postalCode ?? '') ||
-        address.city !== (before?.city ?? '')
-      )
-        changes.address = { ...address, country: before?.country ?? 'BE' };
-      if (Object.keys(changes).length === 0) return see(reply, `${signed.frame.base}/account/correct`);
+      const typed = Object.fromEntries(
+        CORRECTABLE_FIELDS.map((field) => [field, fieldOf(body, field)]),
+      ) as Record<CorrectableField, string>;
+      // Only what the person changed is filed and named back to them (attack S18: untouched
+      // fields were counted as changed).
+      const { changes, changed } = correctionOf(person, typed);
+      if (changed.length === 0) return see(reply, `${signed.frame.base}/account/correct?unchanged=1`);
       try {
         await fileAccountRequest(deps.requests, signed.session, {
           kind: 'rectification',
@@ -759,12 +762,11 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
               : names.length > 0
                 ? t.correct.invalid(names.join(', '))
                 : t.form.invalid.corrections;
-          const typed = Object.fromEntries(CORRECTABLE_FIELDS.map((field) => [field, fieldOf(body, field)]));
           return sendPage(reply, correctPage(signed, typed, { kind: 'error', text }, fields), 422);
         }
         return sendErrorPage(reply, signed.frame, error, `${signed.frame.base}/account/correct`);
       }
-      return see(reply, `${signed.frame.base}/account/correct?done=1`);
+      return see(reply, `${signed.frame.base}/account/correct?done=${changed.join(',')}`);
     },
   );
 

@@ -119,6 +119,10 @@ export interface PortalTexts {
     intro: string;
     submit: string;
     done: string;
+    /** A saved correction: the fields (their labels, joined) that changed, and only those. */
+    corrected: (fields: string) => string;
+    /** Saved with nothing changed: the button did something, and says so. */
+    unchanged: string;
     /** A refused correction: which fields (their labels, joined) are not right. */
     invalid: (fields: string) => string;
     /** A correction refused because it holds data that may not be stored (VK-16). */
@@ -413,6 +417,8 @@ const nl: PortalTexts = {
     intro: 'Verbeter wat fout is. De oude waarde bewaren wij niet.',
     submit: 'Opslaan',
     done: 'Uw gegevens zijn verbeterd.',
+    corrected: (fields) => `Uw gegevens zijn verbeterd. Gewijzigd: ${fields}.`,
+    unchanged: 'Niets verbeterd: u wijzigde geen enkel veld.',
     invalid: (fields) =>
       `Niets verbeterd: controleer ${fields}. Een adres heeft straat, postcode en gemeente samen nodig; een telefoonnummer moet volledig zijn.`,
     sensitive:
@@ -729,6 +735,8 @@ const fr: PortalTexts = {
     intro: 'Corrigez ce qui est faux. Nous ne gardons pas l’ancienne valeur.',
     submit: 'Enregistrer',
     done: 'Vos données ont été corrigées.',
+    corrected: (fields) => `Vos données ont été corrigées. Modifié : ${fields}.`,
+    unchanged: 'Rien n’a été corrigé : vous n’avez modifié aucun champ.',
     invalid: (fields) =>
       `Rien n’a été corrigé : vérifiez ${fields}. Une adresse demande la rue, le code postal et la commune ensemble ; un numéro de téléphone doit être complet.`,
     sensitive:
@@ -1038,6 +1046,8 @@ const en: PortalTexts = {
     intro: 'Correct what is wrong. We do not keep the old value.',
     submit: 'Save',
     done: 'Your data has been corrected.',
+    corrected: (fields) => `Your data has been corrected. Changed: ${fields}.`,
+    unchanged: 'Nothing was corrected: you did not change any field.',
     invalid: (fields) =>
       `Nothing was corrected: please check ${fields}. An address needs street, postcode and town together; a phone number must be complete.`,
     sensitive:
