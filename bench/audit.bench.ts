@@ -184,7 +184,9 @@ export async function benchAudit(bench: BenchDatabase): Promise<Figure[]> {
         },
         ratio: timings.ratio.median,
         ratioRange: [timings.ratio.min, timings.ratio.max],
-        ...(group === 1 ? { goal: 0.5 } : {}),
+        // The transaction that also wrote pays its work's own round trip, which the bare INSERT does
+        // not: its goal is on the same-shape figure below (decision 0757).
+        ...(group === 1 && !writes ? { goal: 0.5 } : {}),
         note: `ratio = our rate / bare rate (1.0 = no overhead)${profile ? `; statements, ${ENTRIES_PER_RUN} transactions each${profile}` : ''}`,
       });
       if (sameShapeFigure) {
@@ -201,6 +203,7 @@ export async function benchAudit(bench: BenchDatabase): Promise<Figure[]> {
           },
           ratio: sameShapeFigure.ratio.median,
           ratioRange: [sameShapeFigure.ratio.min, sameShapeFigure.ratio.max],
+          goal: 0.5,
           note: 'ratio = our rate / the same-shape rate: what the append itself costs where the transaction did work',
         });
       }
