@@ -77,6 +77,8 @@ export async function disclose(
     actor,
     purpose: order.purpose,
     ...(order.requestId ? { requestId: order.requestId } : {}),
+    // A purpose kept for disclosures only serves this request and no other (decision 0872).
+    disclosure: true as const,
   };
   let grant: Grant;
   let refused: number[] = [];

@@ -13,6 +13,8 @@ export interface AccessContext {
   actor: Actor;
   purpose: string;
   requestId?: string;
+  /** The disclosure door's own requests (see AccessRequest.disclosure); nobody else sets it. */
+  disclosure?: true;
 }
 
 /** Anything that carries the gate (the module surface, or the kernel itself). */
@@ -30,6 +32,10 @@ export function requestIdOf(context: { requestId?: string | undefined }): { requ
   return context.requestId ? { requestId: context.requestId } : {};
 }
 
+function disclosureOf(context: AccessContext): { disclosure?: true } {
+  return context.disclosure ? { disclosure: true } : {};
+}
+
 /** One gate decision under the context's purpose for the subjects (duplicates removed). */
 export async function authorize(
   kernel: WithGate,
@@ -45,6 +51,7 @@ export async function authorize(
     categories,
     subjectIds: [...new Set(subjectIds)],
     ...requestIdOf(context),
+    ...disclosureOf(context),
   });
 }
 
@@ -97,6 +104,7 @@ export async function authorizeBatch(
     categories,
     subjectIds: unique,
     ...requestIdOf(context),
+    ...disclosureOf(context),
   });
   for (const refusal of refusals.values()) atx.audit.record(refusal.auditEvent);
   return {

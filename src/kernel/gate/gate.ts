@@ -32,6 +32,11 @@ export interface AccessRequest {
   categories: readonly string[];
   subjectIds: readonly number[];
   requestId?: string;
+  /**
+   * Set by the disclosure door alone (kernel/disclosure), which checks the recipient and logs
+   * what leaves: the only request a `disclosureOnly` purpose serves (decision 0872).
+   */
+  disclosure?: true;
 }
 
 export type DenialCode = Extract<
@@ -442,6 +447,14 @@ export function decideRequest(policy: Policy, actor: Actor, request: AccessReque
     };
   const roleDenial = checkActor(purpose, actor, request);
   if (roleDenial) return roleDenial;
+  // A purpose tied to one event (the sale of the business) serves its disclosures only, whoever
+  // asks and from where: the HTTP door refuses it on other routes, the gate for jobs and modules.
+  if (purpose.disclosureOnly && !(request.disclosure && request.action === 'read'))
+    return {
+      code: 'purpose_not_allowed',
+      reason: `${request.purpose} is used only to disclose data to its recipients, each disclosure logged`,
+      auditReason: 'disclosure_only_purpose',
+    };
   // Erasure and the access/portability export reach every category of the subject (Art. 15, 17,
   // 20); only a purpose the policy declares for it allows that (wholePerson), whoever acts.
   const wideReach = reachesEveryCategory(request.action);
@@ -570,10 +583,11 @@ function checkSubject(
   if (purpose.legalBasis === 'legitimate_interests' && subject.purposeState === 'objected') {
     return { code: 'subject_objected', reason: `the data subject objected to ${request.purpose}` };
   }
-  if (purpose.legalBasis === 'consent' && isMinorWithoutParentalConsent(subject, today)) {
+  if (isMinorWithoutParentalConsent(subject, today) && !isMinorExempt(purpose, request.action)) {
     return {
       code: 'consent_missing',
       reason: 'the data subject is a minor and no parental consent is recorded (VK-15)',
+      auditReason: 'minor_without_parental_consent',
     };
   }
   // A newsletter sign-up waiting for its double opt-in confirmation (VK-17): the system may keep
@@ -638,18 +652,34 @@ function isMinorWithoutParentalConsent(subject: SubjectStateRow, today: string):
   return subject.minorUntil !== null && subject.minorUntil > today && subject.parentalConsentAt === null;
 }
 
+/**
+ * VK-15: nothing is done with the data of a minor without a parent's consent, under any purpose,
+ * except (besides erasure and the person's own access, allowed above) the purposes that exist for
+ * it — the age check and the rights requests (`wholePerson`: recording the birth date or the
+ * parent's consent, a parent's request) — and reading or keeping what a legal obligation
+ * requires (the books, an authority's order, a breach letter); no new data under those
+ * (attack S18-15, decision 0884).
+ */
+function isMinorExempt(purpose: Purpose, action: AccessAction): boolean {
+  if (purpose.wholePerson !== 'none') return true;
+  return purpose.legalBasis === 'legal_obligation' && (action === 'read' || action === 'store');
+}
+
 function isoDate(at: Date): string {
   return at.toISOString().slice(0, 10);
 }
 
 /**
- * Art. 18(2): a restricted subject's data may, besides being stored, be used for legal claims
- * and legal obligations. Purposes based on a legal obligation (accounting, answering
- * authorities, breach letters) may still read it; only the rights requests themselves may change
- * it (the rectification a restriction waits for, Art. 18(1)(a)). A change under any other purpose
- * is refused (attack S18-14, decision 0875).
+ * Art. 18(2): a restricted subject's data may, besides being stored, be used only for legal
+ * claims, another person's rights or an important public interest. The purposes the policy marks
+ * for that (`readWhileRestricted`: the books, an authority's order, a breach letter) and the rights
+ * requests may still read it; only the rights requests may change it (the rectification a
+ * restriction waits for, Art. 18(1)(a)). Everything else is refused: a change under any other
+ * purpose (attack S18-14, decision 0875), a read under any other legal obligation, such as the
+ * age check (decision 0885).
  */
 function isRestrictionExempt(purpose: Purpose, action: AccessAction): boolean {
-  if (purpose.legalBasis !== 'legal_obligation') return false;
-  return action === 'read' || purpose.wholePerson === 'rights';
+  const rights = purpose.wholePerson === 'rights' && purpose.legalBasis === 'legal_obligation';
+  if (action === 'read') return rights || purpose.readWhileRestricted;
+  return rights;
 }

@@ -217,6 +217,15 @@ const Purpose = z.strictObject({
         'Used only to disclose data to the recipients that list this purpose (e.g. to the buyer when the business is sold), ' +
         'each disclosure logged; refused on every other route, so no everyday work is done under it (decision 0872).',
     }),
+  readWhileRestricted: z
+    .boolean()
+    .default(false)
+    .meta({
+      description:
+        'Serves legal claims, an authority or the person’s own protection (keeping the books, answering an authority, a breach letter; GDPR Art. 18(2)): ' +
+        'may still read the data of a person who asked to restrict its processing, never change it. Every other purpose is refused for such a person, ' +
+        'except the rights requests themselves (decision 0885).',
+    }),
   wholePerson: z
     .enum(WHOLE_PERSON_ACTIONS)
     .default('none')

@@ -482,6 +482,56 @@ describe('minors (VK-15)', () => {
     expect(gone.statusCode).toBe(410);
   });
 
+  it('VK-15: a minor without parental consent is refused under a contract purpose too: contact data is neither stored nor read (403 consent_missing, nothing written) until a parent consents; the books are still read (attack S18-15, decision 0884)', async () => {
+    const created = await call(sales, 'POST', '/api/v1/people', 'age_verification', {
+      subjectType: 'customer',
+      familyName: 'Klein',
+      givenName: 'Nora',
+      birthDate: '2014-09-12',
+    });
+    expect(created.statusCode).toBe(201);
+    const id = created.json<{ subjectId: number }>().subjectId;
+    const contact = { email: 'nora.klein@example.be', phone: '0470 99 88 77' };
+    const stored = async () =>
+      (
+        await runAsOwner<{ email: boolean; phone: boolean }>(
+          database.ownerUrl,
+          'select email_enc is not null as email, phone_enc is not null as phone from people where subject_id = $1',
+          [id],
+        )
+      ).rows[0];
+    const patch = (purpose: string) =>
+      requestAs(app, sales, purpose)('PATCH', `/api/v1/people/${id}`, contact);
+
+    const refusedWrite = await patch('order_processing');
+    expect(refusedWrite.statusCode).toBe(403);
+    expect(refusedWrite.json<{ code: string; detail: string }>()).toMatchObject({
+      code: 'consent_missing',
+      detail: expect.stringMatching(/minor/) as unknown,
+    });
+    expect(await stored()).toEqual({ email: false, phone: false });
+    for (const purpose of ['order_processing', 'answering_questions']) {
+      const refusedRead = await call(sales, 'GET', `/api/v1/people/${id}`, purpose);
+      expect(refusedRead.statusCode, purpose).toBe(403);
+      expect(refusedRead.json<{ code: string }>().code, purpose).toBe('consent_missing');
+    }
+    // What a legal obligation keeps is still read: the books.
+    const billing = await loginAs(app, kernel, voiceking, 'billing');
+    expect((await call(billing, 'GET', `/api/v1/people/${id}`, 'accounting')).statusCode).toBe(200);
+
+    const consent = await call(sales, 'POST', `/api/v1/people/${id}/parental-consent`, 'age_verification', {
+      relation: 'guardian',
+      verificationMethod: 'id_card_seen_in_shop',
+    });
+    expect(consent.statusCode).toBe(204);
+    const allowedWrite = await patch('order_processing');
+    expect(allowedWrite.statusCode).toBe(200);
+    expect(await stored()).toEqual({ email: true, phone: true });
+    const allowedRead = await call(sales, 'GET', `/api/v1/people/${id}`, 'order_processing');
+    expect(allowedRead.statusCode).toBe(200);
+    expect(allowedRead.json<{ email: string }>().email).toBe('nora.klein@example.be');
+  });
+
   it('an adult is not marked as a minor; a birth date in the future is refused', async () => {
     const adult = await call(sales, 'POST', '/api/v1/people', 'age_verification', {
       subjectType: 'prospect',

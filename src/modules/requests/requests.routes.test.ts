@@ -258,7 +258,7 @@ describe('restriction, objection, rectification, erasure (VX-14, VK-24, VK-22, V
     expect(read.json()).toMatchObject({ code: 'subject_restricted' });
   });
 
-  it('VX-14: a restricted person is not changed under a purpose based on a legal obligation (the age check), only read; the rectification the restriction waits for still goes through the rights request (attack S18-14, decision 0875)', async () => {
+  it('VX-14: a restricted person is neither changed nor read under a legal obligation that serves no legal claim (the age check); the rectification the restriction waits for still goes through the rights request (attack S18-14, decisions 0875, 0885)', async () => {
     const person = await restrictedCustomer();
     const changed = await app.inject({
       method: 'PATCH',
@@ -277,8 +277,14 @@ describe('restriction, objection, rectification, erasure (VX-14, VK-24, VK-22, V
       url: `/api/v1/people/${person.subjectId}`,
       headers: { cookie: sales.cookie, 'x-kluis-purpose': 'age_verification' },
     });
-    expect(read.statusCode, read.body).toBe(200);
-    expect(read.json<{ givenName: string }>().givenName).not.toBe('ChangedWhileRestricted');
+    expect(read.statusCode, read.body).toBe(403);
+    expect(read.json()).toMatchObject({ code: 'subject_restricted' });
+    const kept = await runAsOwner<{ given_name: string }>(
+      database.ownerUrl,
+      'select given_name from people where subject_id = $1',
+      [person.subjectId],
+    );
+    expect(kept.rows[0]?.given_name).not.toBe('ChangedWhileRestricted');
 
     const { fulfilled } = await rectifyByStaff(person.subjectId, { familyName: 'Rechtgezet' });
     expect(fulfilled.json()).toEqual({ outcome: { changedCategories: ['user.name'] } });
