@@ -76,21 +76,25 @@ export function registerBillingCommands(program: Command): void {
     .requiredOption('--period <YYYY-MM>', 'the month to bill')
     .option('--issue-date <YYYY-MM-DD>', 'date of the invoices (default: today in Belgium)')
     .option('--allow-unrated', 'bill although some chargeable calls have no rate (they are left out)')
-    .option('--calls-purpose <key>', 'the purpose the call records are read under (G-1)', 'call_billing')
+    .option(
+      '--calls-purpose <key>',
+      "the purpose the call records are read under (G-1; default: the run's own purpose, as in the API; the seed policies read them under call_billing)",
+    )
     .action(
       async (options: {
         tenant: string;
         period: string;
         issueDate?: string;
         allowUnrated?: boolean;
-        callsPurpose: string;
+        callsPurpose?: string;
       }) => {
         await withTenantSession(options.tenant, async (kernel, tenant) => {
           const summary = await runInvoices(kernel, await billingContext(kernel, tenant), {
             period: options.period,
             ...(options.issueDate ? { issueDate: options.issueDate } : {}),
             allowUnrated: options.allowUnrated === true,
-            callsPurpose: options.callsPurpose,
+            // No default here: the service's is the API's too (decision 0881).
+            ...(options.callsPurpose === undefined ? {} : { callsPurpose: options.callsPurpose }),
           });
           const range = summary.firstNumber ? ` (${summary.firstNumber} … ${summary.lastNumber})` : '';
           console.log(

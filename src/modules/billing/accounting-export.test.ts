@@ -272,7 +272,18 @@ describe('the CSV for the bookkeeper (issue 22)', () => {
     expect(mixed.stderr).toContain('give either --period');
 
     const rerun = await runCli(
-      ['invoices', 'run', '--tenant', tenant.slug, '--period', '2026-07', '--issue-date', '2026-08-01'],
+      [
+        'invoices',
+        'run',
+        '--tenant',
+        tenant.slug,
+        '--period',
+        '2026-07',
+        '--issue-date',
+        '2026-08-01',
+        '--calls-purpose',
+        'call_billing',
+      ],
       workspace.env,
       120_000,
     );

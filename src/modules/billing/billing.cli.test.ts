@@ -43,6 +43,8 @@ describe('kluis invoices / payments (VX-3)', () => {
       '2026-06',
       '--issue-date',
       '2026-07-01',
+      '--calls-purpose',
+      'call_billing',
     ];
     const first = await runCli(args, env, 120_000);
     expect(first.stderr).toBe('');

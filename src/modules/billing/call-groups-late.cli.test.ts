@@ -67,7 +67,18 @@ async function importCalls(tenant: Tenant, name: string, lines: string[]): Promi
 
 async function runMonth(tenant: Tenant, period: string, issueDate: string): Promise<string> {
   const result = await runCli(
-    ['invoices', 'run', '--tenant', tenant.slug, '--period', period, '--issue-date', issueDate],
+    [
+      'invoices',
+      'run',
+      '--tenant',
+      tenant.slug,
+      '--period',
+      period,
+      '--issue-date',
+      issueDate,
+      '--calls-purpose',
+      'call_billing',
+    ],
     env,
   );
   expect(result.stderr).toBe('');

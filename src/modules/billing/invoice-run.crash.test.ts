@@ -111,7 +111,18 @@ describe('the invoice run survives a crash (house rule: loses nothing, duplicate
 
     // 3. Started again, without a hook: the three customers left, numbered on from 3.
     const again = await runCli(
-      ['invoices', 'run', '--tenant', tenant.slug, '--period', PERIOD, '--issue-date', ISSUE_DATE],
+      [
+        'invoices',
+        'run',
+        '--tenant',
+        tenant.slug,
+        '--period',
+        PERIOD,
+        '--issue-date',
+        ISSUE_DATE,
+        '--calls-purpose',
+        'call_billing',
+      ],
       env(),
       120_000,
     );
@@ -134,7 +145,18 @@ describe('the invoice run survives a crash (house rule: loses nothing, duplicate
 
     // 4. Once more: nobody billed twice, nothing numbered.
     const repeat = await runCli(
-      ['invoices', 'run', '--tenant', tenant.slug, '--period', PERIOD, '--issue-date', ISSUE_DATE],
+      [
+        'invoices',
+        'run',
+        '--tenant',
+        tenant.slug,
+        '--period',
+        PERIOD,
+        '--issue-date',
+        ISSUE_DATE,
+        '--calls-purpose',
+        'call_billing',
+      ],
       env(),
       120_000,
     );

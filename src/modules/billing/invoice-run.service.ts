@@ -103,7 +103,8 @@ export interface InvoiceRunOptions {
   allowUnrated?: boolean;
   /**
    * The purpose the caller declares for reading the month's call records (G-1: e.g. call_billing);
-   * default: the context's own purpose. Never chosen on the caller's behalf.
+   * default: the run's own purpose, for the API and the CLI alike (`callsPurposeOf`, decision
+   * 0881). Never chosen on the caller's behalf (decision 0061).
    */
   callsPurpose?: string;
   /**
@@ -179,6 +180,18 @@ export function accountingYears(policy: Policy): number {
  * (options.callsPurpose, else the context's); one gate decision per batch each. A purpose for
  * calls that does not cover call records refuses the run (it would bill without the calls).
  */
+/**
+ * The purpose an invoice run reads the month's call records under: the one declared for them, else
+ * the run's own. The one default of both doors (`POST /api/v1/invoice-runs`, `kluis invoices run`;
+ * decision 0881), so neither picks a purpose the caller did not declare (decision 0061).
+ */
+export function callsPurposeOf(
+  context: BillingContext,
+  options: Pick<InvoiceRunOptions, 'callsPurpose'>,
+): string {
+  return options.callsPurpose ?? context.purpose;
+}
+
 export async function runInvoices(
   kernel: Kernel,
   context: BillingContext,
@@ -222,10 +235,20 @@ export async function runInvoices(
     ...coveredBy(policy, context.purpose, [C.name, C.address, C.bankAccount, LANGUAGE_CATEGORY]),
   ];
   const defaultLanguage = defaultDocumentLanguage(policy);
-  const callContext: BillingContext = { ...context, purpose: options.callsPurpose ?? context.purpose };
+  const callContext: BillingContext = { ...context, purpose: callsPurposeOf(context, options) };
   if (findCategory(policy, C.callRecord) && !coveredBy(policy, callContext.purpose, [C.callRecord]).length) {
+    // Names the purposes that would do (covering call records, for the run's roles): the caller
+    // declares one, nothing picks it for them (decision 0061).
+    const roles = new Set(policy.purposes[context.purpose]?.roles ?? []);
+    const covering = Object.entries(policy.purposes)
+      .filter(
+        ([key, purpose]) =>
+          coveredBy(policy, key, [C.callRecord]).length > 0 && purpose.roles.some((role) => roles.has(role)),
+      )
+      .map(([key]) => key);
     throw new AppError('category_not_allowed', 'calls purpose does not cover call records', {
-      publicMessage: `purpose ${callContext.purpose} does not cover call records; declare one that does in callsPurpose`,
+      publicMessage: `purpose ${callContext.purpose} does not cover call records; declare one that does (${covering.join(', ') || 'none in the policy'}) for the calls: callsPurpose in the API, --calls-purpose in the CLI`,
+      details: { callsPurpose: callContext.purpose, validPurposes: covering },
     });
   }
   // With rating plans, import-time costs are provisional: the month is rated under the plans

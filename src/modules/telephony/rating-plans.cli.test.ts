@@ -48,7 +48,18 @@ const MOBILE10 = { included: [{ groups: ['national_mobile'], minutes: 10 }] };
 
 async function runMonth(tenant: Tenant, period: string, issueDate: string): Promise<string> {
   const result = await runCli(
-    ['invoices', 'run', '--tenant', tenant.slug, '--period', period, '--issue-date', issueDate],
+    [
+      'invoices',
+      'run',
+      '--tenant',
+      tenant.slug,
+      '--period',
+      period,
+      '--issue-date',
+      issueDate,
+      '--calls-purpose',
+      'call_billing',
+    ],
     env,
   );
   expect(result.stderr).toBe('');
