@@ -30,7 +30,9 @@ import {
 import { stopWithinLimits, type StopLimits, type StopOutcome } from './platform/bounded-stop.js';
 import { describeDatabaseUrl, withDatabase } from './platform/database-url.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './platform/embedded-postgres.js';
-import { watchDatabase } from './platform/database-watchdog.js';
+import { watchDatabase, type DatabaseWatchdog } from './platform/database-watchdog.js';
+import { isAppError } from './platform/errors.js';
+import { scrubbedMessage } from './platform/process-guard.js';
 import type { Logger } from './platform/logger.js';
 import { KEYSTORE_MIGRATIONS_DIR, migrate } from './platform/migrate.js';
 import { systemClock, type Clock } from './platform/clock.js';
@@ -284,131 +286,148 @@ export async function startKluis(
 ): Promise<RunningKluis> {
   const runtime = await openRuntime(config, logger, systemClock, { server: true });
   const { database } = runtime;
-  try {
-    // Data restored from an older backup (by `kluis restore` or by other means) never serves a
-    // person erased since: the journal in the key store erases them again first.
-    const replay = await replayErasureJournal(runtime.kernel, DATA_MAP, { ownerUrl: database.ownerUrl });
-    if (Object.values(replay).some((count) => count > 0)) logger.warn(replay, 'erasure journal replayed');
-  } catch (cause) {
-    await runtime.close();
-    throw new StartupError(
-      'the erasure journal could not be replayed; Kluis does not serve data it may not hold',
-      {
-        cause,
-      },
-    );
-  }
-  try {
-    // DKIM keys stored in clear before migration 0461 (or restored from an older data backup) are
-    // sealed under the key store before anything can read them (decision 0461).
-    const sealed = await sealClearDkimKeys(runtime.kernel);
-    if (sealed > 0) logger.info({ sealed }, 'DKIM keys sealed under the key store');
-  } catch (cause) {
-    await runtime.close();
-    throw new StartupError('the DKIM keys stored in clear could not be sealed', { cause });
-  }
-  await warnOfPoliciesBehindNewRules(runtime.kernel, logger);
-  const mailer = createMailer({
-    smtpUrl: config.mail.smtpUrl,
-    delivers: config.mail.delivers,
-    from: config.mail.from,
-    outboxDir: path.join(config.dataDir, 'outbox'),
-    logger,
-  });
-  const watchdog = watchDatabase({
-    embedded: database.embedded,
-    logger,
-    onGiveUp: (cause) => options.onDatabaseLost?.(cause),
-  });
+  // What this start has started so far: a step that fails stops them in reverse order (and the
+  // embedded server last, with the pools), so no PostgreSQL outlives a failed start.
+  let watchdog: DatabaseWatchdog | undefined;
+  let databaseProbe: ReturnType<typeof createDatabaseProbe> | undefined;
+  let app: FastifyInstance | undefined;
+  let jobs: JobQueue | undefined;
   let ready = false;
   let stopping: Promise<StopOutcome> | undefined;
   const events = createDomainEventSubscribers(runtime.kernel);
-  let jobs: JobQueue | undefined;
   const cdrSpoolDir = path.join(config.dataDir, 'cdr-uploads');
-  const databaseProbe = createDatabaseProbe({
-    connectionString: config.appDatabaseUrl ?? database.ownerUrl,
-    assumeAppRole: config.appDatabaseUrl === undefined,
-    logger,
-  });
-  const app = await buildApp({
-    cdrUploads: {
-      spoolDir: cdrSpoolDir,
-      maxBytes: DEFAULT_MAX_UPLOAD_BYTES,
-      wake: async () => jobs?.runNow(CDR_UPLOAD_JOB),
-    },
-    wakeMailingSender: async () => jobs?.runNow(MAILING_SENDER_JOB),
-    wakeLetterSender: async () => {
-      // Before the queue runs, the request path sends the letter itself.
-      if (!jobs) throw new Error('the job queue has not started yet');
-      await jobs.runNow(LETTER_SENDER_JOB);
-    },
-    isReady: () => ready,
-    databaseRecovery: () => watchdog.recovery(),
-    databaseProbe,
-    kernel: runtime.kernel,
-    events,
-    secureCookies: config.http.publicUrl.startsWith('https:'),
-    mailer,
-    publicUrl: config.http.publicUrl,
-    transfer: { allowHosts: config.transfer.allowHosts, ca: readTransferCa(config.transfer.caFile) },
-    trustProxy: config.trustProxy,
-    logger,
-    version: KLUIS_VERSION,
-    webRoot: WEB_ROOT,
-  });
-  app.addHook('onClose', () => databaseProbe.close());
-  try {
-    await app.listen({ host: config.http.host, port: config.http.port });
-  } catch (cause) {
-    await app.close();
-    await database.close();
-    const code = (cause as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') {
-      throw new StartupError(`port ${config.http.port} is already in use; set KLUIS_PORT to a free port`, {
-        cause,
-      });
-    }
-    throw new StartupError(
-      `the HTTP server could not listen on ${config.http.host}:${config.http.port} (${code ?? 'unknown'})`,
-      {
-        cause,
-      },
-    );
-  }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.http.port;
-  const url = config.http.port === port ? config.http.publicUrl : `http://localhost:${port}`;
+  let url: string;
   let queue: JobQueue;
   try {
-    queue = await startJobQueue({ connectionString: database.ownerUrl, logger });
-    jobs = queue;
-    await registerJobs(queue, {
-      requests: {
-        kernel: runtime.kernel,
-        mailer,
-        dataMap: DATA_MAP,
-        publicUrl: config.http.publicUrl,
-        logger,
-      },
-      events,
+    try {
+      // Data restored from an older backup (by `kluis restore` or by other means) never serves a
+      // person erased since: the journal in the key store erases them again first.
+      const replay = await replayErasureJournal(runtime.kernel, DATA_MAP, { ownerUrl: database.ownerUrl });
+      if (Object.values(replay).some((count) => count > 0)) logger.warn(replay, 'erasure journal replayed');
+    } catch (cause) {
+      throw new StartupError(
+        'the erasure journal could not be replayed; Kluis does not serve data it may not hold',
+        { cause },
+      );
+    }
+    try {
+      // DKIM keys stored in clear before migration 0461 (or restored from an older data backup)
+      // are sealed under the key store before anything can read them (decision 0461).
+      const sealed = await sealClearDkimKeys(runtime.kernel);
+      if (sealed > 0) logger.info({ sealed }, 'DKIM keys sealed under the key store');
+    } catch (cause) {
+      throw new StartupError('the DKIM keys stored in clear could not be sealed', { cause });
+    }
+    await warnOfPoliciesBehindNewRules(runtime.kernel, logger);
+    const mailer = createMailer({
+      smtpUrl: config.mail.smtpUrl,
+      delivers: config.mail.delivers,
+      from: config.mail.from,
+      outboxDir: path.join(config.dataDir, 'outbox'),
       logger,
+    });
+    const transferCa = readTransferCa(config.transfer.caFile);
+    const startedWatchdog = watchDatabase({
+      embedded: database.embedded,
+      logger,
+      onGiveUp: (cause) => options.onDatabaseLost?.(cause),
+    });
+    watchdog = startedWatchdog;
+    const probe = createDatabaseProbe({
+      connectionString: config.appDatabaseUrl ?? database.ownerUrl,
+      assumeAppRole: config.appDatabaseUrl === undefined,
+      logger,
+    });
+    databaseProbe = probe;
+    const built = await buildApp({
       cdrUploads: {
-        kernel: runtime.kernel,
         spoolDir: cdrSpoolDir,
-        connection: {
-          connectionString: config.appDatabaseUrl ?? database.ownerUrl,
-          assumeAppRole: config.appDatabaseUrl === undefined,
+        maxBytes: DEFAULT_MAX_UPLOAD_BYTES,
+        wake: async () => jobs?.runNow(CDR_UPLOAD_JOB),
+      },
+      wakeMailingSender: async () => jobs?.runNow(MAILING_SENDER_JOB),
+      wakeLetterSender: async () => {
+        // Before the queue runs, the request path sends the letter itself.
+        if (!jobs) throw new Error('the job queue has not started yet');
+        await jobs.runNow(LETTER_SENDER_JOB);
+      },
+      isReady: () => ready,
+      databaseRecovery: () => startedWatchdog.recovery(),
+      databaseProbe: probe,
+      kernel: runtime.kernel,
+      events,
+      secureCookies: config.http.publicUrl.startsWith('https:'),
+      mailer,
+      publicUrl: config.http.publicUrl,
+      transfer: { allowHosts: config.transfer.allowHosts, ca: transferCa },
+      trustProxy: config.trustProxy,
+      logger,
+      version: KLUIS_VERSION,
+      webRoot: WEB_ROOT,
+    });
+    app = built;
+    // From here the app's close closes the probe.
+    built.addHook('onClose', () => probe.close());
+    databaseProbe = undefined;
+    try {
+      await built.listen({ host: config.http.host, port: config.http.port });
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') {
+        throw new StartupError(`port ${config.http.port} is already in use; set KLUIS_PORT to a free port`, {
+          cause,
+        });
+      }
+      throw new StartupError(
+        `the HTTP server could not listen on ${config.http.host}:${config.http.port} (${code ?? 'unknown'})`,
+        { cause },
+      );
+    }
+    const address = built.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.http.port;
+    url = config.http.port === port ? config.http.publicUrl : `http://localhost:${port}`;
+    try {
+      queue = await startJobQueue({ connectionString: database.ownerUrl, logger });
+      jobs = queue;
+      await registerJobs(queue, {
+        requests: {
+          kernel: runtime.kernel,
+          mailer,
+          dataMap: DATA_MAP,
+          publicUrl: config.http.publicUrl,
           logger,
         },
-      },
-    });
-  } catch (cause) {
-    await app.close();
-    await database.close();
-    throw new StartupError('the job queue could not start', { cause });
+        events,
+        logger,
+        cdrUploads: {
+          kernel: runtime.kernel,
+          spoolDir: cdrSpoolDir,
+          connection: {
+            connectionString: config.appDatabaseUrl ?? database.ownerUrl,
+            assumeAppRole: config.appDatabaseUrl === undefined,
+            logger,
+          },
+        },
+      });
+    } catch (cause) {
+      throw new StartupError('the job queue could not start', { cause });
+    }
+  } catch (error) {
+    await undoStart(logger, [
+      ['the job queue', async () => void (await jobs?.stop())],
+      ['the HTTP server', async () => app?.close()],
+      ['the database probe', async () => databaseProbe?.close()],
+      ['the database watchdog', () => watchdog?.stop()],
+      ['the database', () => runtime.close()],
+    ]);
+    throw error instanceof StartupError
+      ? error
+      : new StartupError(`Kluis could not start: ${describeStartFailure(error)}`, { cause: error });
   }
+  const startedApp = app;
+  const startedWatchdog = watchdog;
   return {
-    app,
+    app: startedApp,
     database,
     kernel: runtime.kernel,
     jobs: queue,
@@ -424,13 +443,13 @@ export async function startKluis(
   };
 
   function stopOnce(): Promise<StopOutcome> {
-    watchdog.stop();
+    startedWatchdog.stop();
     return stopWithinLimits(
       {
         // A request ending may still wake a job (runNow): the queue stops after the HTTP side.
-        closeHttp: () => app.close(),
+        closeHttp: () => startedApp.close(),
         stopJobs: () => queue.stop(),
-        httpInFlight: () => httpInFlight(app),
+        httpInFlight: () => httpInFlight(startedApp),
         databaseAnswers: () => databaseAnswers(database.db),
         // The last entries of this run are anchored before the database goes away.
         checkpoint: () =>
@@ -449,6 +468,32 @@ export async function startKluis(
 }
 
 export { withDatabase };
+
+/**
+ * Stops what a failed start had started, in the order given (the reverse of the start's), each
+ * whatever the others did: a step that fails to stop is logged and the next one still runs.
+ */
+async function undoStart(
+  logger: Logger,
+  steps: ReadonlyArray<readonly [string, () => Promise<unknown> | void]>,
+): Promise<void> {
+  for (const [what, stop] of steps) {
+    try {
+      await stop();
+    } catch (error) {
+      logger.warn(
+        { err: { message: scrubbedMessage(error) } },
+        `${what} could not be stopped after the failed start`,
+      );
+    }
+  }
+}
+
+/** A start failure's cause in words: an AppError's public message or code, else the message. */
+export function describeStartFailure(error: unknown): string {
+  if (isAppError(error)) return `${error.publicMessage ?? error.code} (${error.code})`;
+  return scrubbedMessage(error) ?? 'unknown error';
+}
 
 /** Names each tenant whose policy in force breaks a rule new versions follow (decision 0871). */
 async function warnOfPoliciesBehindNewRules(kernel: Kernel, logger: Logger): Promise<void> {

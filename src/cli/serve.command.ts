@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { bootstrapFirstRun, formatLogin, type FirstRunResult } from '../bootstrap.js';
-import { startKluis } from '../main.js';
+import { describeStartFailure, startKluis, StartupError, type RunningKluis } from '../main.js';
 import { UNCLEAN_STOP_EXIT_CODE } from '../platform/bounded-stop.js';
 import { guardProcess } from '../platform/process-guard.js';
 import { createCliContext, exitWithFailure } from './context.js';
@@ -12,11 +12,12 @@ export function registerServeCommand(program: Command): void {
       'start Kluis: database (embedded unless DATABASE_URL is set), migrations, first-run setup, HTTP server',
     )
     .action(async () => {
+      let kluis: RunningKluis | undefined;
       try {
         const { config, logger } = createCliContext();
         // Nothing ends the server without a log line (decision 0620).
         guardProcess(logger);
-        const kluis = await startKluis(config, logger, {
+        const started = await startKluis(config, logger, {
           // A supervisor (systemd, Docker, Kubernetes) restarts a process that exits non-zero.
           onDatabaseLost: (cause) => {
             logger.fatal(
@@ -26,6 +27,7 @@ export function registerServeCommand(program: Command): void {
             process.exit(70);
           },
         });
+        kluis = started;
         let stopping = false;
         const stop = (signal: string): void => {
           // A second signal (Ctrl-C after `docker stop`, two SIGTERMs) is said and changes nothing:
@@ -36,7 +38,7 @@ export function registerServeCommand(program: Command): void {
           }
           stopping = true;
           logger.info({ signal }, 'stopping');
-          kluis.stop().then(
+          started.stop().then(
             (outcome) => process.exit(outcome.clean ? 0 : UNCLEAN_STOP_EXIT_CODE),
             (err: unknown) => {
               logger.error({ err }, 'stop failed');
@@ -48,15 +50,23 @@ export function registerServeCommand(program: Command): void {
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
         // Listening, but /health says "starting" (503) until the first-run setup is done.
-        console.log(`\nKluis is starting at ${kluis.url}`);
-        const firstRun = await bootstrapFirstRun(
-          kluis.kernel,
-          { policyDir: config.policyDir, demoData: config.createDemoData, dataDir: config.dataDir },
-          logger,
-        );
-        kluis.markReady();
-        printBanner(kluis.url, firstRun);
+        console.log(`\nKluis is starting at ${started.url}`);
+        let firstRun: FirstRunResult;
+        try {
+          firstRun = await bootstrapFirstRun(
+            started.kernel,
+            { policyDir: config.policyDir, demoData: config.createDemoData, dataDir: config.dataDir },
+            logger,
+          );
+        } catch (cause) {
+          throw new StartupError(`the first-run setup failed: ${describeStartFailure(cause)}`, { cause });
+        }
+        started.markReady();
+        printBanner(started.url, firstRun);
       } catch (error) {
+        // A start that failed once listening stops what it started (the HTTP server, the job
+        // queue, the embedded PostgreSQL) before it exits: no server outlives it.
+        await kluis?.stop().catch(() => undefined);
         exitWithFailure(error);
       }
     });
