@@ -64,11 +64,29 @@ export function startServer(
   env: Record<string, string>,
   timeoutMs = 60_000,
   until = /Kluis is running at (http:\/\/\S+)/,
-  /** In a process group of its own, as a terminal runs it: signal the group with process.kill(-pid). */
-  options: { detached?: boolean } = {},
+  /**
+   * `detached`: in a process group of its own, as a terminal runs it: signal the group with
+   * process.kill(-pid). `openFileLimit`: started by `sh -c 'ulimit -n N; exec node …'` (the same
+   * pid), its soft and hard open-file limits N.
+   */
+  options: { detached?: boolean; openFileLimit?: number } = {},
 ): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [KLUIS_BIN, 'serve'], {
+    const [command, args] =
+      options.openFileLimit === undefined
+        ? [process.execPath, [KLUIS_BIN, 'serve']]
+        : [
+            'sh',
+            [
+              '-c',
+              `ulimit -n ${options.openFileLimit}; exec "$@"`,
+              'sh',
+              process.execPath,
+              KLUIS_BIN,
+              'serve',
+            ],
+          ];
+    const child = spawn(command, args, {
       cwd: ROOT,
       env: childEnv(env),
       detached: options.detached ?? false,
