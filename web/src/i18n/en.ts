@@ -143,7 +143,7 @@ export const en = {
     },
     consent_missing: {
       what: 'No consent for this',
-      fix: 'This purpose rests on consent, and this person has not given it (or withdrew it).',
+      fix: 'This purpose rests on consent, and this person has not given it (or withdrew it). Or the person is a minor and no parent’s consent is recorded: then only the age check, rights requests and what the law requires may use their data.',
     },
     erasure_held: {
       what: 'Kept under a legal hold: nothing was erased',

@@ -144,7 +144,7 @@ export const fr: Messages = {
     },
     consent_missing: {
       what: 'Pas de consentement pour ceci',
-      fix: 'Cette finalité repose sur le consentement, que cette personne n’a pas donné (ou a retiré).',
+      fix: 'Cette finalité repose sur le consentement, que cette personne n’a pas donné (ou a retiré). Ou la personne est mineure et aucun consentement d’un parent n’est enregistré : seuls le contrôle de l’âge, les demandes relatives aux droits et ce que la loi impose peuvent alors utiliser ses données.',
     },
     erasure_held: {
       what: 'Conservée sous une mesure de conservation légale : rien n’a été effacé',

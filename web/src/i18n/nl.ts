@@ -144,7 +144,7 @@ export const nl: Messages = {
     },
     consent_missing: {
       what: 'Geen toestemming hiervoor',
-      fix: 'Dit doel steunt op toestemming, en deze persoon gaf die niet (of trok ze in).',
+      fix: 'Dit doel steunt op toestemming, en deze persoon gaf die niet (of trok ze in). Of de persoon is minderjarig en er is geen toestemming van een ouder geregistreerd: dan mogen alleen de leeftijdscontrole, verzoeken over privacyrechten en wat de wet vraagt hun gegevens gebruiken.',
     },
     erasure_held: {
       what: 'Bewaard onder een juridische bewaarplicht: niets is gewist',
