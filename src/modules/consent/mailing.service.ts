@@ -410,6 +410,20 @@ export async function queueMailing(
   /** Mail leaves the machine (Mailer.delivers): refused without the tenant's sender and key (0837). */
   delivers = false,
 ): Promise<Mailing> {
+  // The mailing first: an id the tenant does not hold is not_found, whatever its mail settings
+  // (a settings refusal first would tell that the id exists elsewhere; attack S19).
+  const held = await kernel.plain(context.tenantId, (tx) =>
+    tx
+      .selectFrom('mailings')
+      .select('mailing_id')
+      .where('mailing_id', '=', mailingId)
+      .where('purpose', '=', context.purpose)
+      .executeTakeFirst(),
+  );
+  if (!held)
+    throw new AppError('not_found', 'no such mailing', {
+      publicMessage: 'no such mailing under this purpose',
+    });
   // Before the transaction: opening the key takes no second connection while this one is held.
   await assertMailingsCanBeSigned(kernel, context.tenantId, delivers);
   const now = kernel.clock.now();

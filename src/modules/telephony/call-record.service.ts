@@ -54,7 +54,13 @@ export async function findCallRecords(
   context: UseCaseContext,
   query: FindCallRecordsQuery,
 ): Promise<StoredCallRecord[]> {
-  return kernel.transact(context.tenantId, (atx) => findCallRecordsIn(kernel, atx, context, query));
+  return kernel.transact(context.tenantId, (atx) =>
+    // One customer named: the gate is asked about that customer even without calls in the range,
+    // so an id the tenant does not hold is not_found rather than an empty list (decision 0877).
+    query.subjectId === undefined
+      ? findCallRecordsIn(kernel, atx, context, query)
+      : readCallRecordsOf(kernel, atx, context, query, [query.subjectId]),
+  );
 }
 
 /**
@@ -67,7 +73,16 @@ export async function findCallRecordsIn(
   context: UseCaseContext,
   query: FindCallRecordsQuery,
 ): Promise<StoredCallRecord[]> {
-  const subjectIds = await selectCallerSubjectIds(atx.tx, query);
+  return readCallRecordsOf(kernel, atx, context, query, await selectCallerSubjectIds(atx.tx, query));
+}
+
+async function readCallRecordsOf(
+  kernel: Kernel,
+  atx: AuditedTx,
+  context: UseCaseContext,
+  query: FindCallRecordsQuery,
+  subjectIds: number[],
+): Promise<StoredCallRecord[]> {
   const grant = await kernel.gate.authorize(atx, context.actor, {
     purpose: context.purpose,
     action: 'read',
