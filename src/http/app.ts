@@ -55,6 +55,7 @@ import { registerTelephonyRoutes, type CdrUploadSettings } from '../modules/tele
 import { registerRetentionRoutes } from '../modules/retention/index.js';
 import { registerDossierRoutes } from '../modules/dossier/index.js';
 import { registerWebApp } from './web.js';
+import { refuseIllFormedText } from './well-formed-text.js';
 import { registerIncidentRoutes, registerRecipientsRoutes } from '../modules/recipients/index.js';
 import {
   linkConsentAtSignIn,
@@ -194,6 +195,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
       new AppError('validation_failed', 'NUL in URL', { publicMessage: 'the URL contains a NUL character' }),
     );
   });
+  refuseIllFormedText(app);
   // Callback hooks, not async ones: every request runs them, and they never wait for anything.
   app.addHook('preSerialization', (request, reply, payload: unknown, done) => {
     linkNextPage(request, reply, payload);

@@ -14,7 +14,7 @@ import { withDatabase } from '../../platform/database-url.js';
 import { createCustomer, prepareTenant, startContract } from '../billing/billing.test-helpers.js';
 import type { Tenant } from '../tenants/index.js';
 import { revealSecret } from './index.js';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ROOT } from '../../../test/cli.js';
@@ -297,6 +297,32 @@ describe('technical dossier and credentials vault (VX-4)', () => {
         reason: 'TOTP code shown: log in to the customer admin portal for ticket T-4712',
       }),
     ]);
+  });
+
+  it('VX-4: an 80-bit seed, as many services hand out (16 Base32 characters), gives its current code too (attack S19-2: 500 before)', async () => {
+    const subjectId = await createCustomer(kernel, voxtra, { familyName: 'Kortzaad' });
+    // RFC 6238's example seed as authenticator apps show it: 10 bytes.
+    const shortSeed = 'JBSWY3DPEHPK3PXP';
+    const created = await call(technician, 'POST', `/api/v1/customers/${subjectId}/dossier/credentials`, {
+      system: 'Firewall admin',
+      username: 'admin',
+      password: PASSWORD,
+      totpSeed: shortSeed,
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const { credentialId } = created.json<{ credentialId: number }>();
+    // A step later, so that the step-up's code is not the one the test before used.
+    clock.advance(30_000);
+    const step = await call(technician, 'POST', '/api/v1/auth/mfa/step-up', {
+      code: await totpCode(kernel, technician.totpSecret ?? '', 30),
+    });
+    expect(step.statusCode, step.body).toBe(200);
+    const shown = await call(technician, 'POST', `/api/v1/dossier/credentials/${credentialId}/totp-code`, {
+      reason: 'firewall login for ticket T-4713',
+    });
+    expect(shown.statusCode, shown.body).toBe(200);
+    const epoch = Math.floor(clock.now().getTime() / 1000);
+    expect(shown.json<{ code: string }>().code).toBe(rfc6238Code(shortSeed, epoch));
   });
 
   it('VX-4: VoiceKing keeps no technical dossier: its routes answer a clear 403 and store nothing', async () => {
@@ -774,3 +800,15 @@ describe('one-time share links (VX-4)', () => {
     expect(json.json()).toMatchObject({ code: 'not_found' });
   });
 });
+
+/** The RFC 6238 code (SHA-1, 6 digits, 30 s) of a Base32 seed, computed here without otplib. */
+function rfc6238Code(base32Seed: string, epoch: number): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const bits = [...base32Seed].map((char) => alphabet.indexOf(char).toString(2).padStart(5, '0')).join('');
+  const key = Buffer.from(bits.match(/.{8}/g)?.map((byte) => Number.parseInt(byte, 2)) ?? []);
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(epoch / 30)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = (mac.at(-1) ?? 0) & 0x0f;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}

@@ -1,4 +1,4 @@
-import { generate } from 'otplib';
+import { createGuardrails, generate } from 'otplib';
 import { z } from 'zod';
 import type { AuditEvent, AuditedTx } from '../../kernel/audit/index.js';
 import type { Grant } from '../../kernel/gate/gate.js';
@@ -8,6 +8,13 @@ import { parseInput } from '../../platform/validation.js';
 import { DOSSIER_CATEGORIES as C } from './datamap.js';
 import { selectItemOwner, selectSecret, type SecretField } from './dossier.repository.js';
 import { authorizeDossier, dossierEvent, shreddedError, type DossierContext } from './dossier.service.js';
+
+/**
+ * The seed is the one the customer's service issued, not ours to choose: many hand out 80 bits
+ * (16 Base32 characters, the shortest the dossier accepts), below otplib's default floor of 128
+ * (attack S19-2: every code of such a seed answered 500).
+ */
+const SERVICE_SEEDS = createGuardrails({ MIN_SECRET_BYTES: 10 });
 
 /** How recent the second factor must be to reveal a secret (VX-4 step-up). */
 export const STEP_UP_MAX_AGE_MS = 5 * 60 * 1000;
@@ -196,7 +203,7 @@ export async function showTotpCode(
     async (secret, reason) => {
       const seed = await secret('totpSeed');
       const epoch = Math.floor(kernel.clock.now().getTime() / 1000);
-      const code = await generate({ secret: seed, epoch, period: TOTP_PERIOD_S });
+      const code = await generate({ secret: seed, epoch, period: TOTP_PERIOD_S, guardrails: SERVICE_SEEDS });
       return {
         value: { code, validForSeconds: TOTP_PERIOD_S - (epoch % TOTP_PERIOD_S) },
         audit: `TOTP code shown: ${reason}`,
