@@ -417,4 +417,31 @@ describe('ids of another tenant answer as ids that exist nowhere (attack S19, de
     },
     300_000,
   );
+
+  it('the privacy portal’s request doors (code, status) answer another tenant’s request id as an unknown one, and change nothing', async () => {
+    const own = fixtures.voxtra;
+    const other = fixtures.voxtraPeer;
+    const foreign = other.ids.requestId ?? '';
+    const tenantIds = [own.tenant.tenantId, other.tenant.tenantId];
+    const before = await snapshot(tenantIds);
+    const token = 't'.repeat(43);
+    const doors = (id: string) => [
+      {
+        method: 'POST' as const,
+        url: `/t/${own.tenant.slug}/privacy/requests/${id}/verify`,
+        payload: { code: '123456' },
+      },
+      { method: 'GET' as const, url: `/t/${own.tenant.slug}/privacy/requests/${id}?token=${token}` },
+      { method: 'GET' as const, url: `/t/${own.tenant.slug}/rights/requests/${id}?token=${token}` },
+    ];
+    const answers = async (id: string) => {
+      const seen: string[] = [];
+      for (const door of doors(id)) seen.push(answerOf(await app.inject(door)).replace('not json', 'page'));
+      return seen;
+    };
+    const toForeign = await answers(foreign);
+    expect(toForeign).toEqual(await answers(nowhere(foreign)));
+    expect(toForeign.slice(0, 2)).toEqual(['400 validation_failed', '404 not_found']);
+    expect(await snapshot(tenantIds)).toEqual(before);
+  });
 });
