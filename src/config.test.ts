@@ -43,6 +43,10 @@ describe('configuration', () => {
 
   it('stops on an unknown KLUIS_ setting, naming it', () => {
     expect(() => loadConfig({ KLUIS_PROT: '3000' })).toThrow(/KLUIS_PROT: unknown setting/);
+    // No setting exempts a host from the transfer's private-address refusal (decision 0878).
+    expect(() => loadConfig({ KLUIS_TRANSFER_ALLOW_HOSTS: '127.0.0.1' })).toThrow(
+      /KLUIS_TRANSFER_ALLOW_HOSTS: no longer accepted.*0878/,
+    );
   });
 
   it('names a malformed variable but never prints its value', () => {

@@ -52,12 +52,8 @@ const settingsSchema = z.object({
   // The gated statement as a named statement per connection (decision 0770); false behind a pooler
   // in transaction mode that does not keep named statements (PgBouncer before 1.21).
   KLUIS_PREPARED_STATEMENTS: booleanString.default(true),
-  // Portability transfers (Art. 20(2)): hosts exempt from the private-address refusal, and an extra
-  // trusted CA. Both are for tests and private deployments; production needs neither.
-  KLUIS_TRANSFER_ALLOW_HOSTS: z
-    .string()
-    .regex(/^[A-Za-z0-9.:-]+(,[A-Za-z0-9.:-]+)*$/, 'expected comma-separated host names or IP addresses')
-    .optional(),
+  // Portability transfers (Art. 20(2)): an extra trusted CA, for tests and private deployments. No
+  // setting exempts a host from the private-address refusal (decision 0878).
   KLUIS_TRANSFER_CA_FILE: z.string().min(1).optional(),
   // Audit anchoring (issue 11): an append-only JSON-lines file that receives every signed checkpoint.
   KLUIS_AUDIT_ANCHOR_FILE: z.string().min(1).optional(),
@@ -93,7 +89,7 @@ export interface Config {
   createDemoData: boolean;
   /** `delivers`: the relay reaches real people, so mailings must be signed (decisions 0837, 0843). */
   mail: { smtpUrl: string | undefined; from: string; delivers: boolean };
-  transfer: { allowHosts: string[]; caFile: string | undefined };
+  transfer: { caFile: string | undefined };
   audit: { anchorFile: string | undefined };
   testHook: string | undefined;
   /** Send the gated statement as a named statement of each connection (decision 0770). */
@@ -110,6 +106,11 @@ export class ConfigError extends Error {
 }
 
 const KNOWN_KEYS = new Set(Object.keys(settingsSchema.shape));
+
+// Exempted hosts from the transfer's private-address refusal until decision 0878: an operator who
+// set it learns why it is gone rather than that it is unknown.
+const RETIRED_TRANSFER_ALLOW_HOSTS = 'KLUIS_TRANSFER_ALLOW_HOSTS';
+const RETIRED_TRANSFER_ALLOW_HOSTS_PROBLEM = `${RETIRED_TRANSFER_ALLOW_HOSTS}: no longer accepted; a portability transfer never goes to a loopback, private, link-local or unique-local address (docs/decisions/0878)`;
 
 function readConfigFile(file: string): Record<string, unknown> {
   let text: string;
@@ -145,11 +146,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const problems: string[] = [];
   const fromFile = env.KLUIS_CONFIG ? readConfigFile(path.resolve(cwd, env.KLUIS_CONFIG)) : {};
   for (const key of Object.keys(fromFile)) {
-    if (!KNOWN_KEYS.has(key) || key === 'KLUIS_CONFIG')
+    if (key === RETIRED_TRANSFER_ALLOW_HOSTS) problems.push(RETIRED_TRANSFER_ALLOW_HOSTS_PROBLEM);
+    else if (!KNOWN_KEYS.has(key) || key === 'KLUIS_CONFIG')
       problems.push(`${key}: unknown setting in KLUIS_CONFIG file`);
   }
   for (const key of Object.keys(env)) {
-    if (key.startsWith('KLUIS_') && !KNOWN_KEYS.has(key)) problems.push(`${key}: unknown setting`);
+    if (key === RETIRED_TRANSFER_ALLOW_HOSTS) problems.push(RETIRED_TRANSFER_ALLOW_HOSTS_PROBLEM);
+    else if (key.startsWith('KLUIS_') && !KNOWN_KEYS.has(key)) problems.push(`${key}: unknown setting`);
   }
   const raw: Record<string, unknown> = {};
   for (const key of KNOWN_KEYS) {
@@ -196,7 +199,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     mail: { smtpUrl: settings.KLUIS_SMTP_URL, from: settings.KLUIS_MAIL_FROM, delivers },
     trustProxy: parseTrustProxy(settings.KLUIS_TRUST_PROXY),
     transfer: {
-      allowHosts: settings.KLUIS_TRANSFER_ALLOW_HOSTS?.split(',') ?? [],
       caFile: settings.KLUIS_TRANSFER_CA_FILE
         ? path.resolve(cwd, settings.KLUIS_TRANSFER_CA_FILE)
         : undefined,

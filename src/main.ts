@@ -359,7 +359,7 @@ export async function startKluis(
       secureCookies: config.http.publicUrl.startsWith('https:'),
       mailer,
       publicUrl: config.http.publicUrl,
-      transfer: { allowHosts: config.transfer.allowHosts, ca: transferCa },
+      transfer: { ca: transferCa },
       trustProxy: config.trustProxy,
       logger,
       version: KLUIS_VERSION,

@@ -39,6 +39,7 @@ import {
 } from './letters.js';
 import {
   checkTransferUrl,
+  NON_PUBLIC_DESTINATION,
   pushPortabilityZip,
   type TransferResult,
   type TransferSettings,
@@ -223,7 +224,7 @@ async function checkTransferInput(
 ): Promise<TransferTarget | undefined> {
   if (transferTo === undefined) return undefined;
   if (kind !== 'portability') throw invalid('transferTo: only a portability request can be transferred');
-  return checkTransferUrl(transferTo, deps.transfer ?? { allowHosts: [] });
+  return checkTransferUrl(transferTo, deps.transfer ?? {});
 }
 
 /**
@@ -1000,12 +1001,19 @@ async function transferPackage(
   transferTo: string,
   options: Parameters<typeof streamPortabilityZip>[2],
 ): Promise<TransferResult> {
-  const settings = deps.transfer ?? { allowHosts: [] };
+  const settings = deps.transfer ?? {};
   let target: TransferTarget;
   try {
     target = await checkTransferUrl(transferTo, settings);
-  } catch {
-    return { ok: false, httpStatus: null, bytesSent: 0, error: 'connection_failed' };
+  } catch (error) {
+    // The name now resolves to an internal address (rebinding): refused, said so (decision 0878).
+    const isRefused = isAppError(error) && error.message === NON_PUBLIC_DESTINATION;
+    return {
+      ok: false,
+      httpStatus: null,
+      bytesSent: 0,
+      error: isRefused ? 'destination_refused' : 'connection_failed',
+    };
   }
   const { controller } = policy;
   const result = await pushPortabilityZip(target, settings, {

@@ -1,3 +1,4 @@
+import { lookup } from 'node:dns/promises';
 import { generate } from 'selfsigned';
 import type { IncomingHttpHeaders } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -20,6 +21,10 @@ interface Received {
   headers: IncomingHttpHeaders;
   body: Buffer;
 }
+
+/** A name whose DNS answer the test changes between intake and sending (rebinding). */
+const REBINDING_HOST = 'rebind.example';
+let rebinding: Array<{ address: string; family: number }> = [];
 
 let database: TestDatabase;
 let kernel: Kernel;
@@ -66,7 +71,14 @@ beforeAll(async () => {
     version: 'test',
     mailer: smtp.mailer,
     publicUrl: 'https://privacy.voiceking.example',
-    transfer: { allowHosts: ['127.0.0.1'], ca: started.ca, timeoutMs: 20_000 },
+    transfer: {
+      loopbackHostsForTests: ['127.0.0.1'],
+      // rebind.example answers as `rebinding` says; every other name as the system resolves it.
+      resolveForTests: async (host) =>
+        host === REBINDING_HOST ? [...rebinding] : lookup(host, { all: true, verbatim: true }),
+      ca: started.ca,
+      timeoutMs: 20_000,
+    },
   });
   voiceking = await createPolicyTenant(kernel, 'voiceking');
 });
@@ -190,8 +202,14 @@ describe('portability pushed to another organisation (VK-25, Art. 20(2))', () =>
       `https://localhost:${port}/inbox`,
       `https://[::1]:${port}/inbox`,
       'https://10.20.30.40/inbox',
+      'https://172.16.0.1/inbox',
+      'https://192.168.1.10/inbox',
       'https://169.254.169.254/latest/meta-data',
+      'https://[fe80::1]/inbox',
+      'https://[fd12:3456::1]/inbox',
+      'https://[::7f00:1]/inbox',
       'https://[::ffff:192.168.1.1]/inbox',
+      'https://[64:ff9b::a9fe:a9fe]/inbox',
       'not a url',
     ]) {
       const response = await submit({ kind: 'portability', email, transferTo });
@@ -229,7 +247,7 @@ describe('portability pushed to another organisation (VK-25, Art. 20(2))', () =>
   });
 
   it('VK-25: an endpoint whose certificate is not trusted receives nothing', async () => {
-    const settings = { allowHosts: ['127.0.0.1'] };
+    const settings = { loopbackHostsForTests: ['127.0.0.1'] };
     const target = await checkTransferUrl(`${base}/inbox`, settings);
     const before = received.length;
     const result = await pushPortabilityZip(target, settings, {
@@ -261,9 +279,61 @@ describe('portability pushed to another organisation (VK-25, Art. 20(2))', () =>
       'ff02::1',
       '::ffff:127.0.0.1',
       '::ffff:7f00:1',
+      '::7f00:1',
+      'fd00::1',
+      '5f00::1',
+      '3fff::1',
+      '2001:db8::1',
     ])
       expect(isNonPublicAddress(address), address).toBe(true);
     for (const address of ['193.191.245.1', '8.8.8.8', '2a02:2c40::1', '::ffff:8.8.8.8'])
       expect(isNonPublicAddress(address), address).toBe(false);
+  });
+
+  it('VK-25: a host name that resolves to a public address at intake and to loopback at sending is refused then: nothing is sent, the outcome says destination_refused and the person gets the download link (decision 0878)', async () => {
+    const person = await customer();
+    const email = person.email ?? '';
+    const before = received.length;
+    rebinding = [{ address: '193.191.245.1', family: 4 }];
+    const receipt = await submit({
+      kind: 'portability',
+      email,
+      transferTo: `https://${REBINDING_HOST}:${new URL(base).port}/inbox`,
+    });
+    expect(receipt.statusCode, receipt.body).toBe(202);
+    const { requestId } = receipt.json<{ requestId: string }>();
+    // The second answer points at the endpoint on this machine, which would accept the ZIP.
+    rebinding = [{ address: '127.0.0.1', family: 4 }];
+    const verified = await app.inject({
+      method: 'POST',
+      url: `/t/${voiceking.slug}/privacy/requests/${requestId}/verify`,
+      payload: { code: codeIn(await mailTo(email)) },
+    });
+    expect(verified.json()).toEqual({ state: 'fulfilled' });
+    expect(received.length).toBe(before);
+    expect((await outcomeOf(requestId)).transfer).toEqual({
+      ok: false,
+      httpStatus: null,
+      bytesSent: 0,
+      error: 'destination_refused',
+    });
+    expect((await mailTo(email, 2)).text).toContain('/privacy/downloads/');
+  });
+
+  it('VK-25: the tests’ loopback allowance opens loopback only: its host resolving to a private or link-local address is refused (decision 0878)', async () => {
+    for (const address of ['10.0.0.1', '169.254.169.254', 'fd00::1']) {
+      const settings = {
+        loopbackHostsForTests: ['inbox.test'],
+        resolveForTests: () => Promise.resolve([{ address, family: address.includes(':') ? 6 : 4 }]),
+      };
+      await expect(checkTransferUrl('https://inbox.test/in', settings), address).rejects.toMatchObject({
+        code: 'validation_failed',
+      });
+    }
+    const loopback = await checkTransferUrl('https://inbox.test/in', {
+      loopbackHostsForTests: ['inbox.test'],
+      resolveForTests: () => Promise.resolve([{ address: '127.0.0.1', family: 4 }]),
+    });
+    expect(loopback.address).toBe('127.0.0.1');
   });
 });

@@ -13,8 +13,13 @@ import { AppError } from '../../platform/errors.js';
  * credentials, and no address that is loopback, private, link-local, multicast or reserved.
  */
 export interface TransferSettings {
-  /** Host names (as written in the URL) exempt from the address check — tests and private deployments only. */
-  allowHosts: readonly string[];
+  /**
+   * Tests only: host names (as written in the URL) that may resolve to loopback, for an HTTPS
+   * endpoint the test starts on 127.0.0.1. No setting fills it, so a deployment cannot (0878).
+   */
+  loopbackHostsForTests?: readonly string[];
+  /** Tests only: the name resolution, to show a second answer (rebinding) is checked too. */
+  resolveForTests?: (host: string) => Promise<Array<{ address: string; family: number }>>;
   /** Extra trusted CA certificate(s) in PEM, added to Node's public roots. */
   ca?: string | undefined;
   /** Whole-transfer deadline. */
@@ -34,8 +39,11 @@ export interface TransferResult {
   ok: boolean;
   httpStatus: number | null;
   bytesSent: number;
-  /** A short code, never a message that could carry the URL. */
-  error?: 'timeout' | 'connection_failed' | 'rejected_by_endpoint' | 'export_failed';
+  /**
+   * A short code, never a message that could carry the URL. `destination_refused`: at send time
+   * the host resolved to an address that is not public (decision 0878).
+   */
+  error?: 'timeout' | 'connection_failed' | 'rejected_by_endpoint' | 'export_failed' | 'destination_refused';
 }
 
 const DEFAULT_TIMEOUT_MS = 120_000;
@@ -59,21 +67,22 @@ for (const [network, prefix] of [
   ['240.0.0.0', 4],
 ] as const)
   NON_PUBLIC.addSubnet(network, prefix, 'ipv4');
+// IPv6: only global unicast (2000::/3) is public, less the special ranges inside it. Outside it
+// lie loopback, IPv4-compatible (::a.b.c.d), NAT64, discard, unique-local (fc00::/7), link-local
+// (fe80::/10), site-local and multicast: all refused (decision 0878).
+const GLOBAL_UNICAST = new BlockList();
+GLOBAL_UNICAST.addSubnet('2000::', 3, 'ipv6');
 for (const [network, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['64:ff9b::', 96],
-  ['64:ff9b:1::', 48],
-  ['100::', 64],
   ['2001::', 23],
   ['2001:db8::', 32],
   ['2002::', 16],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['fec0::', 10],
-  ['ff00::', 8],
+  ['3fff::', 20],
 ] as const)
   NON_PUBLIC.addSubnet(network, prefix, 'ipv6');
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
 
 /** True for any address a request from Kluis must not reach (internal networks, metadata services). */
 export function isNonPublicAddress(address: string): boolean {
@@ -92,16 +101,23 @@ export function isNonPublicAddress(address: string): boolean {
     }
     return true;
   }
-  return NON_PUBLIC.check(address, 'ipv6');
+  return !GLOBAL_UNICAST.check(address, 'ipv6') || NON_PUBLIC.check(address, 'ipv6');
 }
+
+const isLoopback = (address: string): boolean =>
+  LOOPBACK.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
 
 function refuse(message: string): AppError {
   return new AppError('validation_failed', message, { publicMessage: message });
 }
 
+/** The refusal of a destination that is not public: its own reason, so send time can tell it apart. */
+export const NON_PUBLIC_DESTINATION =
+  'transferTo: the host resolves to a loopback, private, link-local, multicast or reserved address';
+
 /**
  * Parses and checks a transfer URL, resolving the host once; refuses if any resolved address is
- * non-public (unless the host is on the operator's allow-list). Messages never repeat the URL.
+ * non-public (loopback only for a test's own host). Messages never repeat the URL.
  */
 export async function checkTransferUrl(raw: string, settings: TransferSettings): Promise<TransferTarget> {
   let url: URL;
@@ -119,18 +135,18 @@ export async function checkTransferUrl(raw: string, settings: TransferSettings):
   if (literal !== 0) addresses = [{ address: host, family: literal }];
   else {
     try {
-      addresses = await lookup(host, { all: true, verbatim: true });
+      addresses = settings.resolveForTests
+        ? await settings.resolveForTests(host)
+        : await lookup(host, { all: true, verbatim: true });
     } catch {
       throw refuse('transferTo: the host name does not resolve');
     }
   }
   const first = addresses[0];
   if (!first) throw refuse('transferTo: the host name does not resolve');
-  const allowed = settings.allowHosts.some((entry) => entry.toLowerCase() === host);
-  if (!allowed && addresses.some((entry) => isNonPublicAddress(entry.address)))
-    throw refuse(
-      'transferTo: the host resolves to a loopback, private, link-local, multicast or reserved address',
-    );
+  const isTestHost = (settings.loopbackHostsForTests ?? []).some((entry) => entry.toLowerCase() === host);
+  const isRefused = (address: string) => isNonPublicAddress(address) && !(isTestHost && isLoopback(address));
+  if (addresses.some((entry) => isRefused(entry.address))) throw refuse(NON_PUBLIC_DESTINATION);
   return {
     url,
     address: first.address,
