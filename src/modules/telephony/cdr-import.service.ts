@@ -42,6 +42,7 @@ import { loadRatingTable } from './tariff.service.js';
 import { isPgError } from './number.service.js';
 import { ImportLog } from './cdr-import-log.js';
 import { detached } from './detached.js';
+import { authorizeKeeping } from './keeping.js';
 
 /** The purpose call records serve, and the only one (VX-5). */
 export const CALL_BILLING_PURPOSE = 'call_billing';
@@ -293,7 +294,7 @@ async function prepare(
         atx.tx,
       )
     ).rows.map((row) => row.subject_id);
-    const grant = await kernel.gate.authorize(atx, actor, {
+    const grant = await authorizeKeeping(kernel, atx, actor, {
       purpose: CALL_BILLING_PURPOSE,
       action: 'read',
       categories: [TELEPHONY_CATEGORIES.number],
@@ -669,7 +670,7 @@ class BatchWriter {
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await this.#kernel.transactOn(connection, this.#tenantId, async (atx) => {
-          const grant = await this.#kernel.gate.authorize(atx, this.#actor, {
+          const grant = await authorizeKeeping(this.#kernel, atx, this.#actor, {
             purpose: CALL_BILLING_PURPOSE,
             action: 'write',
             categories: [TELEPHONY_CATEGORIES.callRecord, TELEPHONY_CATEGORIES.number],

@@ -34,6 +34,7 @@ import {
 } from './cdr-import.service.js';
 import { openCopyConnection, type CopyConnectionOptions } from './copy-connection.js';
 import { TELEPHONY_CATEGORIES } from './datamap.js';
+import { authorizeKeeping } from './keeping.js';
 
 /** How long the rejected lines of an upload stay downloadable (decision 0360). */
 export const REJECTS_KEPT_DAYS = 30;
@@ -386,7 +387,7 @@ async function keepRejects(
     batch = [];
     const subjectIds = [...new Set(rows.flatMap((row) => (row.subjectId === null ? [] : [row.subjectId])))];
     await kernel.transact(tenantId, async (atx) => {
-      const grant = await kernel.gate.authorize(atx, CDR_IMPORT_ACTOR, {
+      const grant = await authorizeKeeping(kernel, atx, CDR_IMPORT_ACTOR, {
         purpose: CALL_BILLING_PURPOSE,
         action: 'write',
         categories: [TELEPHONY_CATEGORIES.callRecord],

@@ -15,7 +15,14 @@ import { parseCdrStream, type CallRecord } from './cdr.parse.js';
 import { generateNumbers, generateTariffCsv, writeAsteriskTraffic } from './fixtures/asterisk-generator.js';
 import { assignNumber } from './number.service.js';
 import { importTariff } from './tariff.service.js';
-import { registerCustomers, TELEPHONY_SERVICE, tempDir } from './telephony.test-helpers.js';
+import { findCallRecords } from './call-record.service.js';
+import {
+  asteriskLine,
+  registerCustomers,
+  TARIFF_CSV,
+  TELEPHONY_SERVICE,
+  tempDir,
+} from './telephony.test-helpers.js';
 import { sharedPath } from '../../../test/shared.js';
 
 const REAL_SAMPLE = sharedPath('cdr-samples', 'asterisk-21col-real.csv');
@@ -201,6 +208,76 @@ describe('kluis cdr import (VX-5)', () => {
     const result = await runCli(['cdr', 'import', '--tenant', tenant.slug, file], env);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('line 1 has 3 columns');
+  });
+
+  it("VX-14: a customer who asked for restriction does not stop the tenant's call-record import: everyone's calls are imported, theirs kept as stored (Art. 18(2)), and reading theirs stays refused (attack S19, decision 0892)", async () => {
+    const { database, kernel, env } = await createSetup();
+    const tenant = await createPolicyTenant(kernel, 'voxtra');
+    const [open, restricted] = (await registerCustomers(kernel, tenant, 2)) as [number, number];
+    const context = {
+      tenantId: tenant.tenantId,
+      actor: { kind: 'system' as const, job: 'test' },
+      purpose: TELEPHONY_SERVICE,
+    };
+    await assignNumber(kernel, context, {
+      number: '056 22 33 44',
+      subjectId: open,
+      from: new Date('2024-01-01T00:00:00Z'),
+    });
+    await assignNumber(kernel, context, {
+      number: '056 22 33 55',
+      subjectId: restricted,
+      from: new Date('2024-01-01T00:00:00Z'),
+    });
+    await importTariff(kernel, tenant.tenantId, TARIFF_CSV);
+    await runAsOwner(
+      database.ownerUrl,
+      'update data_subjects set restricted_at = now() where tenant_id = $1 and subject_id = $2',
+      [tenant.tenantId, restricted],
+    );
+    const call = (src: string, sequence: number) =>
+      asteriskLine({
+        src,
+        dst: '0470123456',
+        start: '2024-05-10 10:00:00',
+        answer: '2024-05-10 10:00:05',
+        end: '2024-05-10 10:01:10',
+        duration: 70,
+        billsec: 65,
+        uniqueId: `1715328000.${sequence}`,
+        sequence,
+      });
+    const file = path.join(dir, 'restricted-holder.csv');
+    await writeFile(file, `${[call('056223344', 1), call('056223355', 2)].join('\n')}\n`);
+
+    const result = await runCli(['cdr', 'import', '--tenant', tenant.slug, file], env);
+    expect(result.code, result.stderr).toBe(0);
+    expect(parseSummary(result.stdout)).toMatchObject({ lines: 2, imported: 2, rejected: 0 });
+    const rows = await runAsOwner<{ subject_id: string; cost_micros: string | null }>(
+      database.ownerUrl,
+      'select subject_id::text, cost_micros::text from call_records where tenant_id = $1 order by subject_id',
+      [tenant.tenantId],
+    );
+    expect(rows.rows.map((row) => Number(row.subject_id))).toEqual([open, restricted].sort((a, b) => a - b));
+    expect(rows.rows.every((row) => row.cost_micros !== null)).toBe(true);
+
+    const billing = {
+      tenantId: tenant.tenantId,
+      actor: { kind: 'staff' as const, staffId: 1, role: 'billing' },
+      purpose: 'call_billing',
+    };
+    const window = { from: new Date('2024-01-01T00:00:00Z'), to: new Date('2025-01-01T00:00:00Z') };
+    await expect(
+      findCallRecords(kernel, billing, { ...window, subjectId: restricted }),
+    ).rejects.toMatchObject({
+      code: 'subject_restricted',
+    });
+    const trail = await runAsOwner<{ action: string; decision: string }>(
+      database.ownerUrl,
+      "select action, decision from audit_log where tenant_id = $1 and actor_id = 'cdr-import' order by seq",
+      [tenant.tenantId],
+    );
+    expect(trail.rows).toContainEqual({ action: 'store', decision: 'allowed' });
   });
 
   it(
