@@ -320,7 +320,7 @@ describe('portability pushed to another organisation (VK-25, Art. 20(2))', () =>
     expect((await mailTo(email, 2)).text).toContain('/privacy/downloads/');
   });
 
-  it('VK-25: the tests’ loopback allowance opens loopback only: its host resolving to a private or link-local address is refused (decision 0878)', async () => {
+  it('the tests’ loopback allowance opens loopback only: its host resolving to a private or link-local address is refused (decision 0878)', async () => {
     for (const address of ['10.0.0.1', '169.254.169.254', 'fd00::1']) {
       const settings = {
         loopbackHostsForTests: ['inbox.test'],
