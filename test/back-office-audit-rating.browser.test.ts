@@ -324,7 +324,9 @@ describe('the audit trail, audit verify, imports and rating plans screens (issue
     for (const [index, row] of stored.rows.entries()) {
       const text = await versions.nth(index).innerText();
       expect(text).toContain(row.statement_version);
-      expect(text).toContain(row.effective_date);
+      // The day as a person reads it in English (dd/mm/yyyy), not the database's ISO form.
+      const [year, month, day] = row.effective_date.split('-');
+      expect(text).toContain(`${day}/${month}/${year}`);
     }
     await versions.first().getByText('in force').waitFor();
     await look(browser, page, 'policy-1-versions');

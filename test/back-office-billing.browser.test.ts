@@ -93,13 +93,13 @@ describe('the billing screen: dunning, PDF and bookkeeping (issue #20)', () => {
     const reminders = dialog.getByTestId('invoice-reminders');
     await reminders.getByTestId('reminder-3').waitFor();
     await expect(reminders.getByTestId('reminder-1').innerText()).resolves.toMatch(
-      /first reminder\s+2026-08-14/,
+      /first reminder\s+14\/08\/2026/,
     );
     await expect(reminders.getByTestId('reminder-2').innerText()).resolves.toMatch(
-      /second reminder\s+2026-08-28/,
+      /second reminder\s+28\/08\/2026/,
     );
     await expect(reminders.getByTestId('reminder-3').innerText()).resolves.toMatch(
-      /formal notice\s+2026-09-11/,
+      /formal notice\s+11\/09\/2026/,
     );
     await reminders.scrollIntoViewIfNeeded();
     await look(browser, page, 'billing-dunning-1-reminders');

@@ -74,7 +74,7 @@ const TAB_CAPABILITY: Record<string, Array<[tab: string, capability: CapabilityK
 async function signedInPage(
   tenant: Tenant,
   role: string,
-): Promise<{ page: Page; capabilities: CapabilityKey[] }> {
+): Promise<{ page: Page; capabilities: CapabilityKey[]; purposesOf: (key: CapabilityKey) => string[] }> {
   const session = await loginAs(env.app, env.kernel, tenant, role);
   const me = await requestAs(env.app, session)('GET', '/api/v1/me/purposes');
   expect(me.statusCode).toBe(200);
@@ -82,8 +82,13 @@ async function signedInPage(
   const [name = '', value = ''] = session.cookie.split(';')[0]?.split('=') ?? [];
   await page.context().addCookies([{ name, value, url: env.baseUrl }]);
   await page.addInitScript(`sessionStorage.setItem('kluis.csrf', ${JSON.stringify(session.csrfToken)})`);
-  const capabilities = me.json<{ capabilities: Array<{ key: CapabilityKey }> }>().capabilities;
-  return { page, capabilities: capabilities.map((capability) => capability.key) };
+  const capabilities = me.json<{ capabilities: Array<{ key: CapabilityKey; purposes: string[] }> }>()
+    .capabilities;
+  return {
+    page,
+    capabilities: capabilities.map((capability) => capability.key),
+    purposesOf: (key) => capabilities.find((capability) => capability.key === key)?.purposes ?? [],
+  };
 }
 
 interface Traffic {
@@ -138,7 +143,7 @@ describe('the back office offers each role only what the routes allow it (attack
         if (!tenant) throw new Error('tenant missing');
         const summary: Record<string, string[]> = {};
         for (const role of ROLES[policy]) {
-          const { page, capabilities } = await signedInPage(tenant, role);
+          const { page, capabilities, purposesOf } = await signedInPage(tenant, role);
           const traffic = listen(page);
           try {
             await page.goto(`${env.baseUrl}/`);
@@ -169,6 +174,12 @@ describe('the back office offers each role only what the routes allow it (attack
                 .getByRole('heading', { level: 1, name: label, exact: true })
                 .waitFor({ timeout: 10_000 });
               await traffic.quiet();
+              // The browser tab names the screen too (two open tabs told apart).
+              expect({ role, path, title: await page.title() }).toEqual({
+                role,
+                path,
+                title: `${label} · Kluis`,
+              });
               const tabs = page.getByRole('main').getByRole('tab');
               // The tabs of a capability: there exactly when the server names it.
               const labels = await tabs.allInnerTexts();
@@ -180,7 +191,15 @@ describe('the back office offers each role only what the routes allow it (attack
                 });
               if (path === '/sales' && role === 'admin')
                 await env.browser.screenshot(page, `${policy}-admin-sales`);
-              if (path === '/sales')
+              // The people screen acts under a purpose the server names for its routes (decision 0889).
+              if (path === '/people') {
+                const purpose = await page.locator('[data-purpose]').first().getAttribute('data-purpose');
+                expect({ role, listed: purposesOf('people').includes(purpose ?? '') }).toEqual({
+                  role,
+                  listed: true,
+                });
+              }
+              if (path === '/sales') {
                 expect({
                   role,
                   newQuote: await page.getByRole('button', { name: 'New quote' }).count(),
@@ -188,6 +207,16 @@ describe('the back office offers each role only what the routes allow it (attack
                   role,
                   newQuote: capabilities.includes('quotes') ? 1 : 0,
                 });
+                // The screen's name promises only what its tabs hold (Voxtra's admin: no quotes).
+                expect({ role, label }).toEqual({
+                  role,
+                  label: capabilities.includes('quotes')
+                    ? 'Quotes, orders, contracts'
+                    : capabilities.includes('orders')
+                      ? 'Orders, contracts'
+                      : 'Contracts and catalogue',
+                });
+              }
               // The screen's own tabs, by name (a tab's panel may bring tabs of its own).
               const names = (await tabs.allInnerTexts()).slice(1);
               for (const name of names) {
@@ -205,6 +234,7 @@ describe('the back office offers each role only what the routes allow it (attack
               expect(await page.getByTestId('not-available').innerText()).toContain(
                 'Not available for your role',
               );
+              expect(await page.title()).toMatch(/^.+ · Kluis$/);
               // Only the session's own answers after the reload (who is signed in, what the role may do).
               expect(
                 traffic.asked
@@ -225,6 +255,66 @@ describe('the back office offers each role only what the routes allow it (attack
         // Who may do what differs by role: not every role is offered every screen.
         expect(new Set(Object.values(summary).map((paths) => paths.join(','))).size).toBeGreaterThan(2);
       },
+      // Every role through every screen and tab: well past the default minute on a busy machine.
+      240_000,
     );
   }
+});
+
+/**
+ * What the focused element looks like against itself unfocused: a ring (outline or shadow), or a
+ * border or background that changes. Blurred and focused again from script, which keeps
+ * `:focus-visible` after a key press, so the next Tab goes on from here.
+ */
+const FOCUS_LOOK = `(() => {
+  const element = document.activeElement;
+  if (!element || element === document.body || !(element instanceof HTMLElement)) return null;
+  const look = () => {
+    const style = getComputedStyle(element);
+    const outline = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0
+      ? style.outlineColor + ' ' + style.outlineWidth : 'none';
+    return [outline, style.boxShadow, style.borderColor, style.backgroundColor].join('|');
+  };
+  // Read without transitions: an input's border would still be mid-way to its unfocused colour.
+  const transition = element.style.transition;
+  element.style.transition = 'none';
+  const focused = look();
+  element.blur();
+  const unfocused = look();
+  element.focus();
+  element.style.transition = transition;
+  const name = (element.getAttribute('aria-label') || element.textContent || element.getAttribute('name') || '')
+    .trim().replace(/\\s+/g, ' ').slice(0, 40);
+  const kind = element.getAttribute('type') || element.getAttribute('role') || '';
+  const label = element.id ? document.querySelector('label[for="' + element.id + '"]')?.textContent?.trim() ?? '' : '';
+  return { name: [element.tagName.toLowerCase(), kind, label || name].filter(Boolean).join(' '), visible: focused !== unfocused };
+})()`;
+
+describe('keyboard focus', () => {
+  it('every control a Tab reaches shows that it has the focus (start page, a list, a form)', async () => {
+    const tenant = tenants.get('voiceking');
+    if (!tenant) throw new Error('tenant missing');
+    const { page } = await signedInPage(tenant, 'admin');
+    try {
+      for (const path of ['/', '/people', '/billing', '/account']) {
+        await page.goto(`${env.baseUrl}${path}`);
+        await page.getByRole('heading', { level: 1 }).first().waitFor();
+        await page.waitForLoadState('networkidle', { timeout: 5_000 }).catch(() => undefined);
+        const unmarked = new Set<string>();
+        let reached = 0;
+        for (let step = 0; step < 80; step++) {
+          await page.keyboard.press('Tab');
+          const focus = await page.evaluate<{ name: string; visible: boolean } | null>(FOCUS_LOOK);
+          if (!focus) break;
+          reached++;
+          if (!focus.visible) unmarked.add(focus.name);
+        }
+        expect({ path, unmarked: [...unmarked] }).toEqual({ path, unmarked: [] });
+        expect(reached).toBeGreaterThan(3);
+      }
+      expectNoPageProblems(env, page);
+    } finally {
+      await page.context().close();
+    }
+  });
 });

@@ -224,7 +224,7 @@ describe('the privacy screens (issue #20)', () => {
     const disclose = page.getByRole('dialog');
     await disclose.getByRole('button', { name: 'Yes, disclose' }).click();
     await expect(disclose.getByTestId('disclosure').innerText()).resolves.toContain(
-      'Disclosed: 1 persons, 2 call records',
+      'Disclosed. Persons: 1; call records: 2',
     );
     await look(browser, page, 'authority-3-disclosed');
     const [download] = await Promise.all([
@@ -273,6 +273,12 @@ describe('the privacy screens (issue #20)', () => {
       'De nieuwsbriefcampagne toonde alle e-mailadressen in het aan-veld in plaats van bcc.',
     );
     await incident.getByLabel('e-mail address', { exact: true }).check();
+    // Every category of the policy is named in words, none by its code (kluis.online.cookie_choices).
+    const categoryNames = (await incident.locator('.mantine-Checkbox-label').allInnerTexts()).map((name) =>
+      name.trim(),
+    );
+    expect(categoryNames).toContain('cookie choices');
+    expect(categoryNames.filter((name) => /^[a-z]+\.[a-z_.]+$/.test(name))).toEqual([]);
     await incident.getByRole('combobox', { name: /^Risk for the persons/ }).click();
     await page.getByRole('option', { name: 'high risk' }).click();
     await incident

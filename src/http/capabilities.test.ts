@@ -36,7 +36,7 @@ const RANGE = 'from=2026-11-01&to=2026-11-30';
 type Probe = [method: 'GET' | 'PUT' | 'POST', url: string, body?: unknown];
 
 /** A route per capability that takes no purpose (the compiler asks for one per new capability). */
-const PLAIN_PROBES: Record<Exclude<CapabilityKey, 'quotes' | 'orders'>, Probe> = {
+const PLAIN_PROBES: Record<Exclude<CapabilityKey, 'quotes' | 'orders' | 'people'>, Probe> = {
   staffAccounts: ['GET', '/api/v1/staff/roles'],
   rightsRequests: ['GET', '/api/v1/requests'],
   auditVerify: ['GET', '/api/v1/audit/verify'],
@@ -69,12 +69,13 @@ describe('the me answer names what the routes allow (decision 0845)', () => {
         const answer = me.json<MeAnswer>();
         const capability = (key: CapabilityKey) => answer.capabilities.find((found) => found.key === key);
         for (const found of answer.capabilities) seen.add(found.key);
-        // Quotes and orders act under the declared purpose: each of the role's ordinary purposes
-        // answers 200 when listed and 403 when not.
+        // Quotes, orders and people act under the declared purpose: each of the role's ordinary
+        // purposes answers 200 when listed and 403 when not.
         const ordinary = answer.purposes.filter((purpose) => !purpose.authorityRequestsOnly);
         for (const [key, url] of [
           ['quotes', '/api/v1/quotes'],
           ['orders', '/api/v1/orders'],
+          ['people', '/api/v1/people'],
         ] as const) {
           const listed = capability(key)?.purposes ?? [];
           for (const purpose of ordinary) {

@@ -6,7 +6,7 @@ import type { Policy } from '../kernel/policy/policy.schema.js';
 import { SETTINGS_ROLES } from '../modules/billing/index.js';
 import { orderCategoryOf } from '../modules/contracts/index.js';
 import { COOKIE_RECORD_ROLES, isBannerOffered, visitLogPurposes } from '../modules/cookies/index.js';
-import { ORGANISATION_ROLES } from '../modules/parties/index.js';
+import { ORGANISATION_ROLES, PERSON_CATEGORIES } from '../modules/parties/index.js';
 import { RIGHTS_PURPOSE } from '../modules/requests/index.js';
 import { STAFF_PURPOSE } from '../modules/staff/index.js';
 import { mayManageTariff, maySeeImports } from '../modules/telephony/index.js';
@@ -28,6 +28,7 @@ export const CAPABILITY_KEYS = [
   'callImports',
   'tariffs',
   'organisationChanges',
+  'people',
 ] as const;
 export type CapabilityKey = (typeof CAPABILITY_KEYS)[number];
 
@@ -102,6 +103,8 @@ const RULES: Record<CapabilityKey, (policy: Policy, role: string) => string[] | 
   tariffs: (_policy, role) => byRole(mayManageTariff(role)),
   // POST/PUT /api/v1/organisations…: their own role set (decision 0395); reading needs none.
   organisationChanges: (_policy, role) => byRole(ORGANISATION_ROLES.has(role)),
+  // GET /api/v1/people: the gate under the declared purpose on names, once per search (listPeople).
+  people: (policy, role) => nonEmpty(purposesPassing(policy, role, ['read'], [PERSON_CATEGORIES.name])),
 };
 
 const byRole = (allowed: boolean): string[] | undefined => (allowed ? [] : undefined);

@@ -55,7 +55,8 @@ export type CapabilityKey =
   | 'websiteStatistics'
   | 'callImports'
   | 'tariffs'
-  | 'organisationChanges';
+  | 'organisationChanges'
+  | 'people';
 
 export interface Capability {
   key: CapabilityKey;

@@ -1,6 +1,7 @@
 import { Box, Center, Group, Paper, Stack, Text, Title } from '@mantine/core';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
+import { useDocumentTitle } from '../layout/title.js';
 import { LanguagePicker } from '../ui/LanguagePicker.js';
 
 /** The frame of the sign-in steps: the product, the step's title, the language choice. */
@@ -14,6 +15,7 @@ export function AuthFrame({
   children: ReactNode;
 }) {
   const { t } = useTranslation();
+  useDocumentTitle(title);
   return (
     <Box component="main" bg="gray.0" mih="100vh">
       <Center mih="100vh" p="md">

@@ -198,6 +198,8 @@ export const en = {
     organisations: 'Organisations',
     catalogue: 'Catalogue',
     sales: 'Quotes, orders, contracts',
+    salesOrders: 'Orders, contracts',
+    salesContracts: 'Contracts and catalogue',
     billing: 'Billing',
     dossier: 'Technical dossier',
     staff: 'Staff',

@@ -200,6 +200,8 @@ export const fr: Messages = {
     organisations: 'Organisations',
     catalogue: 'Catalogue',
     sales: 'Offres, commandes, contrats',
+    salesOrders: 'Commandes, contrats',
+    salesContracts: 'Contrats et catalogue',
     billing: 'Facturation',
     dossier: 'Dossier technique',
     staff: 'Collaborateurs',

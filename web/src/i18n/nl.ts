@@ -199,6 +199,8 @@ export const nl: Messages = {
     organisations: 'Organisaties',
     catalogue: 'Catalogus',
     sales: 'Offertes, bestellingen, contracten',
+    salesOrders: 'Bestellingen, contracten',
+    salesContracts: 'Contracten en catalogus',
     billing: 'Facturatie',
     dossier: 'Technisch dossier',
     staff: 'Medewerkers',

@@ -18,11 +18,12 @@ import { Link, Navigate, Route, Routes, useLocation } from 'react-router';
 import { useCan, useMyPurposes, type Me } from '../api/auth.js';
 import { signOut } from '../auth/session.js';
 import { purposesFitting, SCREEN_NEEDS, type ScreenKey } from '../purposes/needs.js';
-import { localized } from '../purposes/usePurpose.js';
+import { allowedFitting, localized } from '../purposes/usePurpose.js';
 import { StartPage } from '../screens/StartPage.js';
 import { LanguagePicker } from '../ui/LanguagePicker.js';
 import { LazyBoundary, lazyScreen } from './lazy.js';
-import { SCREENS, type ScreenEntry } from './screens.js';
+import { SCREENS, type ScreenContext, type ScreenEntry } from './screens.js';
+import { useDocumentTitle } from './title.js';
 
 const AccountPage = lazyScreen(
   () => import('../screens/AccountPage.js'),
@@ -39,8 +40,14 @@ export function Shell({ me }: { me: Me }) {
   const keys = new Set(purposes.data?.purposes.map((purpose) => purpose.key) ?? []);
   const fits = (screen: ScreenKey): boolean =>
     purposesFitting(purposes.data?.purposes ?? [], SCREEN_NEEDS[screen]).length > 0;
+  const offers = (screen: ScreenKey): boolean =>
+    purposes.data !== undefined && allowedFitting(purposes.data, screen).length > 0;
   const can = useCan();
-  const visible = SCREENS.filter((entry: ScreenEntry) => entry.isFor({ role: me.role, keys, fits, can }));
+  const context: ScreenContext = { role: me.role, keys, fits, offers, can };
+  const visible = SCREENS.filter((entry: ScreenEntry) => entry.isFor(context)).map((entry) =>
+    entry.labelFor ? { ...entry, label: entry.labelFor(context) } : entry,
+  );
+  useDocumentTitle(purposes.isPending ? undefined : t(titleKeyOf(location.pathname, visible)));
   return (
     <AppShell
       header={{ height: 56 }}
@@ -110,6 +117,15 @@ export function Shell({ me }: { me: Me }) {
   );
 }
 
+/** The i18n key of the open screen's name: the start page, a screen of the navigation, the account. */
+function titleKeyOf(pathname: string, visible: ScreenEntry[]): string {
+  if (pathname.startsWith('/account')) return 'nav.account';
+  const screen =
+    visible.find((entry) => pathname.startsWith(entry.path)) ??
+    SCREENS.find((entry) => pathname.startsWith(entry.path));
+  return screen?.label ?? 'nav.start';
+}
+
 /** Routes only once the role's purposes are known, so a deep link is not sent to the start page. */
 function ShellRoutes({ me, visible }: { me: Me; visible: ScreenEntry[] }) {
   return (
@@ -119,7 +135,13 @@ function ShellRoutes({ me, visible }: { me: Me; visible: ScreenEntry[] }) {
         <Route
           key={entry.path}
           path={`${entry.path}/*`}
-          element={visible.includes(entry) ? entry.element : <NotAvailable label={entry.label} />}
+          element={
+            visible.some((shown) => shown.path === entry.path) ? (
+              entry.element
+            ) : (
+              <NotAvailable label={entry.label} />
+            )
+          }
         />
       ))}
       <Route path="/account" element={<AccountPage />} />

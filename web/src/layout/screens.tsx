@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import type { CapabilityKey } from '../api/auth.js';
 import type { ScreenKey } from '../purposes/needs.js';
+import { salesLabel } from '../screens/sales/label.js';
 import { lazyScreen } from './lazy.js';
 
 // Each screen is a chunk of its own, loaded when the staff member first opens it (issue #20).
@@ -73,16 +74,23 @@ export interface ScreenContext {
   role: string;
   /** The purpose keys of the role (for the routes that act under one fixed purpose). */
   keys: ReadonlySet<string>;
-  /** Whether some purpose of the role fits the screen's needs. */
+  /** Whether some purpose of the role fits the screen's needs (the client's categories alone). */
   fits: (screen: ScreenKey) => boolean;
+  /**
+   * Whether the screen's purpose picker offers something: the purposes fitting its needs, among
+   * those the server names for its routes where it names them (decision 0889).
+   */
+  offers: (screen: ScreenKey) => boolean;
   /** Whether the server names the capability for the role (the routes' own rule; decision 0845). */
   can: (capability: CapabilityKey) => boolean;
 }
 
 export interface ScreenEntry {
   path: string;
-  /** i18n key of the navigation label. */
+  /** i18n key of the navigation label (also the screen's heading and the browser tab's title). */
   label: string;
+  /** Where the label depends on what the role is offered there: the i18n key for this role. */
+  labelFor?: (context: ScreenContext) => string;
   isFor: (context: ScreenContext) => boolean;
   element: ReactNode;
 }
@@ -105,7 +113,8 @@ export const SCREENS: ScreenEntry[] = [
   {
     path: '/people',
     label: 'nav.people',
-    isFor: ({ fits }) => fits('people'),
+    // Among the purposes the server names for the people routes (decision 0889).
+    isFor: ({ offers }) => offers('people'),
     element: <PeopleScreen />,
   },
   {
@@ -118,6 +127,7 @@ export const SCREENS: ScreenEntry[] = [
   {
     path: '/sales',
     label: 'nav.sales',
+    labelFor: ({ can }) => salesLabel(can),
     // Its quotes and orders tabs show only where the server names them (SalesPage).
     isFor: ({ fits, can }) => fits('quotes') || can('quotes') || can('orders'),
     element: <SalesPage />,

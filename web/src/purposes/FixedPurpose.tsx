@@ -1,7 +1,7 @@
-import { Badge, Group, Text } from '@mantine/core';
+import { Group, Text } from '@mantine/core';
 import { useTranslation } from 'react-i18next';
 import { useMyPurposes } from '../api/auth.js';
-import { localized } from './usePurpose.js';
+import { localized, PurposeBadge } from './usePurpose.js';
 
 /**
  * For the routes that act under one purpose whatever is declared (rights requests, staff
@@ -17,9 +17,7 @@ export function FixedPurpose({ purposeKey }: { purposeKey: string }) {
       <Text size="sm" c="dimmed">
         {t('purpose.actingFor')}
       </Text>
-      <Badge color="indigo.8" tt="none" size="lg">
-        {localized(purpose.label, purpose.key)}
-      </Badge>
+      <PurposeBadge>{localized(purpose.label, purpose.key)}</PurposeBadge>
     </Group>
   );
 }

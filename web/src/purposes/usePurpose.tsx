@@ -1,5 +1,5 @@
 import { Alert, Badge, Group, Select, Text } from '@mantine/core';
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import {
   useMe,
@@ -24,15 +24,21 @@ export interface ScreenPurpose {
   isLoading: boolean;
 }
 
-/** Screens whose routes the server answers for with a capability (decision 0845). */
-const SERVER_DECIDED: Partial<Record<ScreenKey, CapabilityKey>> = { quotes: 'quotes', orders: 'orders' };
+/** Screens whose routes the server answers for with a capability (decisions 0845, 0889). */
+const SERVER_DECIDED: Partial<Record<ScreenKey, CapabilityKey>> = {
+  quotes: 'quotes',
+  orders: 'orders',
+  people: 'people',
+};
 
 /**
  * The role's purposes fitting the screen; where the server names the capability of the screen's
- * routes, only the purposes it lists (the policy may declare a category on a purpose the routes do
- * not work under: Voxtra's admin has products, not quotes).
+ * routes, only the purposes it lists (decisions 0845, 0889): the client never offers a purpose the
+ * routes would refuse (the policy may declare a category on a purpose the routes do not work
+ * under: Voxtra's admin has products, not quotes), and its needs only narrow the server's list to
+ * the purposes that cover what the screen shows.
  */
-function allowedFitting(answer: MyPurposes, screen: ScreenKey): PurposeInfo[] {
+export function allowedFitting(answer: MyPurposes, screen: ScreenKey): PurposeInfo[] {
   const fitting = purposesFitting(answer.purposes, SCREEN_NEEDS[screen]);
   const capabilityKey = SERVER_DECIDED[screen];
   if (capabilityKey === undefined) return fitting;
@@ -62,6 +68,23 @@ export function useScreenPurpose(screen: ScreenKey): ScreenPurpose {
   };
 }
 
+/** A purpose's name as a badge that wraps: the statement's long names are read in full. */
+export function PurposeBadge({ children }: { children: ReactNode }) {
+  return (
+    <Badge
+      color="indigo.8"
+      tt="none"
+      size="lg"
+      maw="100%"
+      h="auto"
+      py={4}
+      styles={{ label: { whiteSpace: 'normal', overflow: 'visible', textOverflow: 'clip' } }}
+    >
+      {children}
+    </Badge>
+  );
+}
+
 /**
  * Says under which purpose the screen acts; where several purposes fit, a labelled list to pick
  * from. Without any, says that the policy gives this role no purpose for this work.
@@ -82,9 +105,7 @@ export function PurposePicker({ state }: { state: ScreenPurpose }) {
         <Text size="sm" c="dimmed">
           {t('purpose.actingFor')}
         </Text>
-        <Badge color="indigo.8" tt="none" size="lg">
-          {localized(only.label, only.key)}
-        </Badge>
+        <PurposeBadge>{localized(only.label, only.key)}</PurposeBadge>
       </Group>
     );
   return (
@@ -100,7 +121,9 @@ export function PurposePicker({ state }: { state: ScreenPurpose }) {
         value: candidate.key,
         label: localized(candidate.label, candidate.key),
       }))}
-      maw={520}
+      // A purpose's name is a sentence of the statement: room for all of it, not cut off mid-word.
+      w="100%"
+      maw={820}
     />
   );
 }

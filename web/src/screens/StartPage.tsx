@@ -24,7 +24,8 @@ export function StartPage({ me, screens }: { me: Me; screens: ScreenEntry[] }) {
       <Text c="dimmed">{t('start.intro', { tenant: me.tenant })}</Text>
       <SimpleGrid cols={{ base: 1, sm: 2, lg: 3 }}>
         {screens.map((screen) => (
-          <Card key={screen.path} withBorder component={Link} to={screen.path}>
+          // Mantine's focus ring: a tile reached by Tab shows it has the focus, as every other link does.
+          <Card key={screen.path} withBorder component={Link} to={screen.path} className="mantine-focus-auto">
             <Text fw={600}>{t(screen.label)}</Text>
             {DUE[screen.path] ?? null}
           </Card>

@@ -29,6 +29,7 @@ import { AccountingExport } from './AccountingExport.js';
 import { InvoiceActions } from './InvoiceActions.js';
 import { InvoiceDunning } from './InvoiceDunning.js';
 import { BillingSettings, PaymentsImport } from './PaymentsAndSettings.js';
+import { dayCell } from '../../ui/dates.js';
 
 interface Invoice {
   invoiceId: number;
@@ -257,8 +258,8 @@ function Invoices({ purpose }: { purpose: string | undefined }) {
         header: t('billing.buyer'),
         accessorFn: (row) => row.buyer?.name ?? (row.subjectId ? `#${row.subjectId}` : '—'),
       },
-      { id: 'issue', header: t('billing.issueDate'), accessorKey: 'issueDate' },
-      { id: 'due', header: t('billing.dueDate'), accessorKey: 'dueDate' },
+      { id: 'issue', header: t('billing.issueDate'), accessorKey: 'issueDate', cell: dayCell },
+      { id: 'due', header: t('billing.dueDate'), accessorKey: 'dueDate', cell: dayCell },
       {
         id: 'total',
         header: t('billing.totalIncl'),

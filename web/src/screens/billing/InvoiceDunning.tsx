@@ -10,6 +10,7 @@ import { DataTable } from '../../ui/DataTable.js';
 import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 import { euros } from '../sales/api.js';
+import { dayCell, formatDayOfMoment } from '../../ui/dates.js';
 
 interface Reminder {
   level: number;
@@ -55,8 +56,8 @@ export function InvoiceDunning({ invoiceId, purpose }: { invoiceId: number; purp
     () => [
       { id: 'level', header: t('dunning.level'), accessorKey: 'level' },
       { id: 'kind', header: t('dunning.kind'), accessorFn: (row) => t(`dunning.kinds.${row.kind}`) },
-      { id: 'sentOn', header: t('dunning.sentOn'), accessorKey: 'sentOn' },
-      { id: 'payBy', header: t('dunning.payBy'), accessorKey: 'payBy' },
+      { id: 'sentOn', header: t('dunning.sentOn'), accessorKey: 'sentOn', cell: dayCell },
+      { id: 'payBy', header: t('dunning.payBy'), accessorKey: 'payBy', cell: dayCell },
       {
         id: 'balance',
         header: t('dunning.balance'),
@@ -93,7 +94,7 @@ export function InvoiceDunning({ invoiceId, purpose }: { invoiceId: number; purp
         {data?.disputed ? <Alert color="orange">{t('dunning.disputed')}</Alert> : null}
         {data?.sentForCollectionAt ? (
           <Alert color="gray" data-testid="collection-done">
-            {t('dunning.collected', { date: data.sentForCollectionAt.slice(0, 10) })}
+            {t('dunning.collected', { date: formatDayOfMoment(data.sentForCollectionAt) })}
           </Alert>
         ) : null}
         {data && !data.sentForCollectionAt ? (

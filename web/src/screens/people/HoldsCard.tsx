@@ -6,6 +6,7 @@ import { useMyPurposes } from '../../api/auth.js';
 import { api } from '../../api/client.js';
 import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
+import { formatDay } from '../../ui/dates.js';
 
 interface LegalHold {
   holdId: number;
@@ -82,7 +83,7 @@ export function HoldsCard({ subjectId }: { subjectId: number }) {
               {holds.data.map((hold) => (
                 <Table.Tr key={hold.holdId} data-testid={`hold-${hold.holdId}`}>
                   <Table.Td>{hold.reason}</Table.Td>
-                  <Table.Td>{hold.endsOn}</Table.Td>
+                  <Table.Td>{formatDay(hold.endsOn)}</Table.Td>
                   <Table.Td>
                     <Badge color={hold.active ? 'indigo.8' : 'gray.7'} tt="none">
                       {hold.active ? t('holds.active') : t('holds.ended')}

@@ -6,6 +6,7 @@ import { addScreenMessages } from '../../i18n/screen-messages.js';
 import { currentLanguage, LANGUAGES } from '../../i18n/index.js';
 import { CaptionedTable } from '../../ui/CaptionedTable.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
+import { formatDay } from '../../ui/dates.js';
 
 const en = {
   title: 'Policy versions',
@@ -107,7 +108,7 @@ export function PolicyVersionsScreen() {
                 ) : null}
               </Table.Td>
               <Table.Td>{version.statementVersion}</Table.Td>
-              <Table.Td>{version.effectiveDate}</Table.Td>
+              <Table.Td>{formatDay(version.effectiveDate)}</Table.Td>
               <Table.Td>
                 {new Date(version.loadedAt).toLocaleString(`${language}-BE`, {
                   dateStyle: 'short',

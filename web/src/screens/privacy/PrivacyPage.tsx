@@ -35,6 +35,7 @@ import { hoursLeft, onTheClock, useCases, useIncidents, type Incident } from './
 import { AuthorityRequests } from './authority/AuthorityRequests.js';
 import { DisclosureLog } from './disclosures/DisclosureLog.js';
 import { AffectedCategories, PersonsNotification } from './PersonsNotification.js';
+import { formatDay, dayCell } from '../../ui/dates.js';
 
 /**
  * The privacy officer's registers: incidents on their 72-hour clock, authorities' requests (four
@@ -553,7 +554,8 @@ function Recipients() {
       {
         id: 'agreement',
         header: t('recipients.agreement'),
-        accessorFn: (row) => (row.agreement ? `${row.agreement.reference} (${row.agreement.date})` : '—'),
+        accessorFn: (row) =>
+          row.agreement ? `${row.agreement.reference} (${formatDay(row.agreement.date)})` : '—',
       },
       { id: 'categories', header: t('recipients.categories'), accessorFn: (row) => row.categories.length },
     ],
@@ -642,7 +644,7 @@ function Retention() {
         columns={[
           { id: 'name', header: t('retention.caseName'), accessorKey: 'name' },
           { id: 'people', header: t('retention.people'), accessorKey: 'people' },
-          { id: 'endsOn', header: t('retention.endsOn'), accessorKey: 'endsOn' },
+          { id: 'endsOn', header: t('retention.endsOn'), accessorKey: 'endsOn', cell: dayCell },
           {
             id: 'active',
             header: t('retention.state'),

@@ -25,6 +25,7 @@ import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 import { TabbedScreen } from '../../ui/TabbedScreen.js';
 import { ImportReasons, ImportStatusBadge, type CallImport } from '../telephony/import-parts.js';
+import { formatDay } from '../../ui/dates.js';
 
 interface PlanDefinition {
   timeBands?: unknown[];
@@ -316,7 +317,7 @@ function PlanCard({ planId }: { planId: number }) {
         body: { productId: null, validFrom: values.validFrom },
       }),
     onSuccess: async (result) => {
-      notifySuccess(t('rating.assigned', { day: result.validFrom }));
+      notifySuccess(t('rating.assigned', { day: formatDay(result.validFrom) }));
       form.reset();
       await queryClient.invalidateQueries({ queryKey: ['rating-plans', planId] });
     },
@@ -350,7 +351,7 @@ function PlanCard({ planId }: { planId: number }) {
                       ? t('rating.tenantDefault')
                       : t('rating.product', { id: assignment.productId })}
                   </Table.Td>
-                  <Table.Td>{assignment.validFrom}</Table.Td>
+                  <Table.Td>{formatDay(assignment.validFrom)}</Table.Td>
                 </Table.Tr>
               ))}
             </Table.Tbody>

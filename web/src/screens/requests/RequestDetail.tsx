@@ -27,6 +27,7 @@ import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 import { isOpen, useRequests, type Letter, type RightsRequest } from './api.js';
 import { DueBadge } from './RequestsPage.js';
+import { formatDay } from '../../ui/dates.js';
 
 const VERIFICATION_METHODS = [
   'id_card_seen',
@@ -72,7 +73,7 @@ export function RequestDetail() {
       </Group>
       <Card withBorder>
         <SimpleGrid cols={{ base: 1, sm: 2 }} spacing="xs">
-          <Fact label={t('requests.received')} value={request.receivedOn} />
+          <Fact label={t('requests.received')} value={formatDay(request.receivedOn)} />
           <Fact label={t('requests.due')} value={<DueBadge request={request} />} />
           <Fact
             label={t('requests.channel')}
@@ -105,7 +106,7 @@ export function RequestDetail() {
         </SimpleGrid>
       </Card>
       <Stepper active={stepOf(request)} orientation="horizontal" size="sm" allowNextStepsSelect={false}>
-        <Stepper.Step label={t('requests.stepReceived')} description={request.receivedOn} />
+        <Stepper.Step label={t('requests.stepReceived')} description={formatDay(request.receivedOn)} />
         <Stepper.Step label={t('requests.stepVerify')} description={request.verificationMethod ?? ''} />
         <Stepper.Step
           label={t('requests.stepAnswer')}

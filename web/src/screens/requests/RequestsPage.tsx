@@ -8,6 +8,7 @@ import { ProblemAlert } from '../../ui/ProblemAlert.js';
 import { FixedPurpose } from '../../purposes/FixedPurpose.js';
 import { daysUntil, isOpen, useRequests, type RightsRequest } from './api.js';
 import { RequestDetail } from './RequestDetail.js';
+import { formatDay, dayCell } from '../../ui/dates.js';
 
 export function RequestsScreen() {
   return (
@@ -20,12 +21,12 @@ export function RequestsScreen() {
 
 export function DueBadge({ request }: { request: RightsRequest }) {
   const { t } = useTranslation();
-  if (!isOpen(request)) return <Text size="sm">{request.dueOn}</Text>;
+  if (!isOpen(request)) return <Text size="sm">{formatDay(request.dueOn)}</Text>;
   const days = daysUntil(request.dueOn);
   const color = request.overdue ? 'red.9' : days <= 7 ? 'yellow.5' : 'gray.7';
   return (
     <Group gap={6} wrap="nowrap">
-      <Text size="sm">{request.dueOn}</Text>
+      <Text size="sm">{formatDay(request.dueOn)}</Text>
       <Badge color={color} tt="none">
         {request.overdue ? t('requests.overdue') : t('requests.daysLeft', { count: days })}
       </Badge>
@@ -58,7 +59,7 @@ function RequestsInbox() {
         header: t('requests.state'),
         accessorFn: (row) => t(`requestState.${row.state}`),
       },
-      { id: 'receivedOn', header: t('requests.received'), accessorKey: 'receivedOn' },
+      { id: 'receivedOn', header: t('requests.received'), accessorKey: 'receivedOn', cell: dayCell },
       {
         id: 'dueOn',
         header: t('requests.due'),

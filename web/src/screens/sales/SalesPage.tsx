@@ -25,8 +25,10 @@ import { DataTable } from '../../ui/DataTable.js';
 import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 import { fullName, type Person } from '../people/PeoplePage.js';
+import { salesLabel } from './label.js';
 import { allPages, euros, useProducts, type Contract, type Order, type Quote } from './api.js';
 import { customerColumn, numberColumn, RowAction, statusColumn, totalColumn } from './sales-table.js';
+import { dayCell } from '../../ui/dates.js';
 
 const today = (): string => new Date().toISOString().slice(0, 10);
 const inDays = (days: number): string => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
@@ -41,7 +43,7 @@ export function SalesPage() {
   );
   return (
     <Stack>
-      <Title order={1}>{t('nav.sales')}</Title>
+      <Title order={1}>{t(salesLabel(can))}</Title>
       <Tabs value={tab} onChange={setTab} keepMounted={false}>
         <Tabs.List>
           {can('quotes') ? <Tabs.Tab value="quotes">{t('sales.quotes')}</Tabs.Tab> : null}
@@ -234,7 +236,7 @@ function QuotesTab({ onOrdered }: { onOrdered: () => void }) {
       numberColumn<Quote>(t('sales.quote'), (row) => row.quoteId),
       customerColumn(t),
       totalColumn(t),
-      { id: 'validUntil', header: t('sales.validUntil'), accessorKey: 'validUntil' },
+      { id: 'validUntil', header: t('sales.validUntil'), accessorKey: 'validUntil', cell: dayCell },
       statusColumn(t),
       {
         id: 'actions',
@@ -453,11 +455,12 @@ function ContractsTab() {
       numberColumn<Contract>(t('sales.contract'), (row) => row.contractId),
       { id: 'order', header: t('sales.order'), accessorFn: (row) => (row.orderId ? `#${row.orderId}` : '—') },
       customerColumn(t),
-      { id: 'start', header: t('sales.start'), accessorKey: 'startDate' },
+      { id: 'start', header: t('sales.start'), accessorKey: 'startDate', cell: dayCell },
       {
         id: 'end',
         header: t('sales.end'),
         accessorFn: (row) => row.termination?.terminatedOn ?? row.endDate ?? '—',
+        cell: dayCell,
       },
       statusColumn(t),
       {

@@ -8,6 +8,7 @@ import { addScreenMessages } from '../../../i18n/screen-messages.js';
 import { currentLanguage } from '../../../i18n/index.js';
 import { CaptionedTable } from '../../../ui/CaptionedTable.js';
 import { ProblemAlert } from '../../../ui/ProblemAlert.js';
+import { formatDay } from '../../../ui/dates.js';
 
 const en = {
   title: 'Disclosure log',
@@ -196,7 +197,7 @@ export function DisclosureLog({ recipients }: { recipients: Array<{ key: string;
                 {recipientLabel(item.recipient)}
                 {item.confidentialUntil ? (
                   <Text size="xs" c="dimmed">
-                    {t('disclosureLog.silence', { day: item.confidentialUntil })}
+                    {t('disclosureLog.silence', { day: formatDay(item.confidentialUntil) })}
                   </Text>
                 ) : null}
               </Table.Td>

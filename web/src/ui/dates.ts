@@ -1,0 +1,26 @@
+import { currentLanguage } from '../i18n/index.js';
+
+/**
+ * A calendar day (`YYYY-MM-DD` from the API) as a person in Belgium writes it: dd-mm-jjjj in Dutch,
+ * dd/mm/yyyy in French and English. Read from the string itself, so no time zone can move the day;
+ * anything that is not such a day is shown as it came.
+ */
+export function formatDay(iso: string | null | undefined, fallback = '—'): string {
+  if (!iso) return fallback;
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso);
+  if (!match) return iso;
+  const [, year, month, day] = match;
+  return currentLanguage() === 'nl' ? `${day}-${month}-${year}` : `${day}/${month}/${year}`;
+}
+
+/** A table cell showing its column's day as formatDay writes it (sorting keeps the ISO value). */
+export function dayCell({ getValue }: { getValue: () => unknown }): string {
+  const value = getValue();
+  return typeof value === 'string' ? formatDay(value, value) : '—';
+}
+
+/** The day in Brussels of a moment (an ISO timestamp), as formatDay writes it. */
+export function formatDayOfMoment(iso: string): string {
+  const day = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Brussels' }).format(new Date(iso));
+  return formatDay(day);
+}
