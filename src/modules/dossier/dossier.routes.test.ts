@@ -299,30 +299,38 @@ describe('technical dossier and credentials vault (VX-4)', () => {
     ]);
   });
 
-  it('VX-4: an 80-bit seed, as many services hand out (16 Base32 characters), gives its current code too (attack S19-2: 500 before)', async () => {
+  it('VX-4: the seeds services hand out, of 80, 128 and 160 bits (16, 26 and 32 Base32 characters, unpadded), each give their current code (attack S19-2: 500 below 160 bits)', async () => {
     const subjectId = await createCustomer(kernel, voxtra, { familyName: 'Kortzaad' });
-    // RFC 6238's example seed as authenticator apps show it: 10 bytes.
-    const shortSeed = 'JBSWY3DPEHPK3PXP';
-    const created = await call(technician, 'POST', `/api/v1/customers/${subjectId}/dossier/credentials`, {
-      system: 'Firewall admin',
-      username: 'admin',
-      password: PASSWORD,
-      totpSeed: shortSeed,
-    });
-    expect(created.statusCode, created.body).toBe(201);
-    const { credentialId } = created.json<{ credentialId: number }>();
     // A step later, so that the step-up's code is not the one the test before used.
     clock.advance(30_000);
     const step = await call(technician, 'POST', '/api/v1/auth/mfa/step-up', {
       code: await totpCode(kernel, technician.totpSecret ?? '', 30),
     });
     expect(step.statusCode, step.body).toBe(200);
-    const shown = await call(technician, 'POST', `/api/v1/dossier/credentials/${credentialId}/totp-code`, {
-      reason: 'firewall login for ticket T-4713',
-    });
-    expect(shown.statusCode, shown.body).toBe(200);
-    const epoch = Math.floor(clock.now().getTime() / 1000);
-    expect(shown.json<{ code: string }>().code).toBe(rfc6238Code(shortSeed, epoch));
+    // RFC 6238's example seed as authenticator apps show it (10 bytes), and longer ones.
+    for (const seed of [
+      'JBSWY3DPEHPK3PXP',
+      'JBSWY3DPEHPK3PXPGEZDGNBVGY',
+      'JBSWY3DPEHPK3PXPGEZDGNBVGY3TQOJQ',
+    ]) {
+      const created = await call(technician, 'POST', `/api/v1/customers/${subjectId}/dossier/credentials`, {
+        system: `Firewall ${seed.length}`,
+        username: 'admin',
+        password: PASSWORD,
+        totpSeed: seed,
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      const { credentialId } = created.json<{ credentialId: number }>();
+      const shown = await call(technician, 'POST', `/api/v1/dossier/credentials/${credentialId}/totp-code`, {
+        reason: 'firewall login for ticket T-4713',
+      });
+      expect(shown.statusCode, shown.body).toBe(200);
+      const epoch = Math.floor(clock.now().getTime() / 1000);
+      expect({ seed, code: shown.json<{ code: string }>().code }).toEqual({
+        seed,
+        code: rfc6238Code(seed, epoch),
+      });
+    }
   });
 
   it('VX-4: VoiceKing keeps no technical dossier: its routes answer a clear 403 and store nothing', async () => {
@@ -805,6 +813,7 @@ describe('one-time share links (VX-4)', () => {
 function rfc6238Code(base32Seed: string, epoch: number): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
   const bits = [...base32Seed].map((char) => alphabet.indexOf(char).toString(2).padStart(5, '0')).join('');
+  // Whole bytes only: the bits past the last one are dropped, as authenticator apps do.
   const key = Buffer.from(bits.match(/.{8}/g)?.map((byte) => Number.parseInt(byte, 2)) ?? []);
   const counter = Buffer.alloc(8);
   counter.writeBigUInt64BE(BigInt(Math.floor(epoch / 30)));

@@ -16,6 +16,31 @@ import { authorizeDossier, dossierEvent, shreddedError, type DossierContext } fr
  */
 const SERVICE_SEEDS = createGuardrails({ MIN_SECRET_BYTES: 10 });
 
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/**
+ * The seed's bytes, read as authenticator apps read it: RFC 4648 Base32 with or without padding,
+ * the bits past the last whole byte dropped. otplib's decoder wants whole 40-bit groups, so a
+ * 26-character (128-bit) seed, common and accepted by the dossier, answered 500 (attack S19-2).
+ * The stored seed is already normalised (upper case, no spaces or dashes: the dossier's schema).
+ */
+function seedBytes(seed: string): Uint8Array {
+  const bytes: number[] = [];
+  let buffer = 0;
+  let bits = 0;
+  for (const char of seed.replace(/=+$/, '')) {
+    const value = BASE32.indexOf(char);
+    if (value < 0) throw new AppError('validation_failed', 'the stored TOTP seed is not Base32');
+    buffer = ((buffer << 5) | value) & 0xffff;
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes.push((buffer >> bits) & 0xff);
+    }
+  }
+  return Uint8Array.from(bytes);
+}
+
 /** How recent the second factor must be to reveal a secret (VX-4 step-up). */
 export const STEP_UP_MAX_AGE_MS = 5 * 60 * 1000;
 export const REASON_MIN = 10;
@@ -203,7 +228,12 @@ export async function showTotpCode(
     async (secret, reason) => {
       const seed = await secret('totpSeed');
       const epoch = Math.floor(kernel.clock.now().getTime() / 1000);
-      const code = await generate({ secret: seed, epoch, period: TOTP_PERIOD_S, guardrails: SERVICE_SEEDS });
+      const code = await generate({
+        secret: seedBytes(seed),
+        epoch,
+        period: TOTP_PERIOD_S,
+        guardrails: SERVICE_SEEDS,
+      });
       return {
         value: { code, validForSeconds: TOTP_PERIOD_S - (epoch % TOTP_PERIOD_S) },
         audit: `TOTP code shown: ${reason}`,
