@@ -1,6 +1,7 @@
 export {
   createPerson,
   rectifyPerson,
+  rectifyPersonWithin,
   rectificationSchema,
   checkRectification,
   getPerson,

@@ -498,6 +498,23 @@ export async function rectifyPerson(
 }
 
 /**
+ * `rectifyPerson` inside the caller's transaction: the correction commits with what the caller
+ * writes (a rights request marked fulfilled under its row lock, decision 0893). Returns the
+ * categories that changed.
+ */
+export async function rectifyPersonWithin(
+  kernel: Kernel,
+  atx: AuditedTx,
+  context: UseCaseContext,
+  subjectId: number,
+  input: Rectification,
+): Promise<string[]> {
+  const correction = prepareRectification(input);
+  await applyRectification(kernel, atx, context, subjectId, correction);
+  return correction.categories;
+}
+
+/**
  * A correction and the person as it now reads under the purpose, in ONE transaction with both
  * entries (the write's and the read's): the answer is what was committed, and a lost database
  * leaves either both or neither (attack S12-3, decision 0725). A read the gate refuses (a category

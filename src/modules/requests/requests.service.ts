@@ -23,11 +23,11 @@ import {
   getPerson,
   checkRectification,
   rectificationSchema,
-  rectifyPerson,
+  rectifyPersonWithin,
   type Rectification,
 } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
-import { appendConsentWithin, recordConsent } from '../consent/index.js';
+import { appendConsentWithin } from '../consent/index.js';
 import { brusselsDate, computeDueDate, latestExtension } from './deadlines.js';
 import { STATEMENT_TEXTS } from '../../kernel/policy/statement.texts.js';
 import {
@@ -53,11 +53,16 @@ import type { RequestChannel, RequestKind, RequestState, RightsRequestsTable } f
 type RequestRow = Selectable<RightsRequestsTable>;
 
 const CORRESPONDENCE = 'kluis.communication.correspondence';
+/** A request not yet answered: it may still be extended, rejected or carried out. */
+const OPEN_STATES: readonly RequestState[] = ['awaiting_verification', 'verified'];
 
 /**
- * Every change of a request's state is one audited transaction (`request.<change>`). Values that
- * are correspondence about the person (reasons staff type) are written under a gate grant for
- * that category.
+ * Every change of a request's state is one audited transaction (`request.<change>`) that first
+ * takes the request's row and checks its state under that lock (`lockRequest`), so two calls at
+ * the same moment change it once: the second waits, finds it changed and is refused (decision
+ * 0893). Values that are correspondence about the person (reasons staff type) are written under a
+ * gate grant for that category; the letter that reports the change is sealed in the same
+ * transaction, so a refused call sends none.
  */
 async function changeRequest(
   deps: RequestsDeps,
@@ -65,10 +70,13 @@ async function changeRequest(
   actor: Actor,
   request: Pick<RequestRow, 'request_id' | 'subject_id'>,
   change: 'verify' | 'extend' | 'reject',
+  transition: { from: readonly RequestState[]; check?: (row: RequestRow) => void },
   values: Updateable<RightsRequestsTable>,
-  options: { correspondence?: boolean } = {},
+  options: { correspondence?: boolean; letter?: QueuedLetter } = {},
 ): Promise<void> {
   await deps.kernel.transact(tenantId, async (atx) => {
+    const row = await lockRequest(atx.tx, request.request_id, transition.from);
+    transition.check?.(row);
     if (options.correspondence) {
       const grant = await deps.kernel.gate.authorize(atx, actor, {
         purpose: RIGHTS_PURPOSE,
@@ -84,7 +92,40 @@ async function changeRequest(
       .where('request_id', '=', request.request_id)
       .execute();
     recordRequestChange(atx, actor, request, change);
+    const letter = options.letter;
+    if (letter)
+      await queueLetter(deps, atx.tx, tenantId, letter.policy, letter.to, letter.letter, letter.outcome);
   });
+  if (options.letter) dispatchLetters(deps, tenantId);
+}
+
+/** A letter to seal with a change of the request (written before the transaction). */
+interface QueuedLetter {
+  policy: Policy;
+  to: string;
+  letter: { subject: string; text: string };
+  outcome: LetterFacts['outcome'];
+}
+
+/**
+ * Takes the request's row lock and refuses to go on unless the request is still in one of the
+ * states `from`: the one place every change of a request's state starts (decision 0893). A call
+ * that comes second, at the same moment or later, waits here and is answered 409.
+ */
+async function lockRequest(tx: Tx, requestId: string, from: readonly RequestState[]): Promise<RequestRow> {
+  const row = await tx
+    .selectFrom('rights_requests')
+    .selectAll()
+    .where('request_id', '=', requestId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!row) throw new AppError('not_found', 'no such request', { publicMessage: 'no such request' });
+  if (!from.includes(row.state))
+    throw new AppError('conflict', `request is ${row.state}`, {
+      publicMessage: `the request is ${row.state.replaceAll('_', ' ')}`,
+      details: { reason: 'state_changed', state: row.state },
+    });
+  return row;
 }
 
 function recordRequestChange(
@@ -710,34 +751,86 @@ async function fulfil(
     receivedOn: brusselsDate(request.received_at),
     dueOn: String(request.extended_due_on ?? request.due_on),
   };
+  if (request.kind === 'erasure') {
+    // The request is fulfilled, and its letter written, in the erasure's own transaction: all
+    // commit, or none. The letter is sealed under its own key (the address is erased with the
+    // person); the letter sender sends it after commit (decision 0190).
+    const erased = await eraseSubject(kernel, deps.dataMap, {
+      ...context,
+      subjectId,
+      requestId: request.request_id,
+      withinErasure: async (atx, result) => {
+        // Two callers carrying out the same request (a retry joining it, staff at the same
+        // moment) meet at the person's row; the second finds it fulfilled and changes nothing.
+        await lockRequest(atx.tx, request.request_id, ['verified']);
+        recordRequestChange(atx, actor, request, 'fulfil');
+        await markFulfilled(atx.tx, request.request_id, now, {
+          erased: result.erased,
+          kept: result.kept,
+          // Staff only: the letter and the person's pages never name these (decision 0470).
+          keptSilently: result.keptSilently,
+          keyDestruction: result.keyDestruction,
+        });
+        describeErasure(facts, policy, lang, result);
+        if (email)
+          await queueLetter(
+            deps,
+            atx.tx,
+            tenant.tenantId,
+            policy,
+            email,
+            writeLetter(policy, lang, facts),
+            facts.outcome,
+          );
+      },
+    });
+    describeErasure(facts, policy, lang, erased);
+    if (email) dispatchLetters(deps, tenant.tenantId);
+    return {
+      erased: erased.erased,
+      kept: erased.kept,
+      keptSilently: erased.keptSilently,
+      keyDestruction: erased.keyDestruction,
+      keyDestroyed: erased.keyDestroyed,
+    };
+  }
+  const kind = request.kind;
   let outcome: Record<string, unknown> = {};
-  switch (request.kind) {
-    case 'access':
-    case 'portability': {
-      // What the report holds, recorded with the request; the report itself is built at download.
-      const report = await describeAccessReport(kernel, deps.dataMap, {
+  // What can be read or checked before the lock is: what the access report holds (the report
+  // itself is built at download), a push to another organisation (only the portal's own first
+  // call carries its URL, handed out once), the corrections.
+  if (kind === 'access' || kind === 'portability') {
+    const report = await describeAccessReport(kernel, deps.dataMap, {
+      ...context,
+      subjectId,
+      language: lang,
+    });
+    outcome = { categories: report.categories, tables: report.tables };
+    if (kind === 'portability' && options.transferTo !== undefined) {
+      const transfer = await transferPackage(deps, policy, options.transferTo, {
         ...context,
         subjectId,
         language: lang,
       });
-      outcome = { categories: report.categories, tables: report.tables };
-      if (request.kind === 'portability' && options.transferTo !== undefined) {
-        const transfer = await transferPackage(deps, policy, options.transferTo, {
-          ...context,
-          subjectId,
-          language: lang,
-        });
-        outcome.transfer = transfer;
-        facts.transferHost = hostOf(options.transferTo);
-        if (transfer.ok) {
-          facts.outcome = 'transfer_sent';
-          break;
-        }
-        facts.outcome = 'transfer_failed';
-      } else facts.outcome = 'download_ready';
-      const token = randomBytes(32).toString('base64url');
-      await kernel.plain(tenant.tenantId, (tx) =>
-        tx
+      outcome.transfer = transfer;
+      facts.transferHost = hostOf(options.transferTo);
+      facts.outcome = transfer.ok ? 'transfer_sent' : 'transfer_failed';
+    } else facts.outcome = 'download_ready';
+  }
+  const corrections =
+    kind === 'rectification' ? rectificationSchema.safeParse(options.corrections) : undefined;
+  if (corrections && !corrections.success) throw invalid(`corrections: ${describeIssues(corrections.error)}`);
+  // One transaction that starts with the request's row lock (decision 0893): of two calls at the
+  // same moment the second waits, finds the request fulfilled and is refused, having made no
+  // download link, changed nothing and written no letter.
+  await kernel.transact(tenant.tenantId, async (atx) => {
+    await lockRequest(atx.tx, request.request_id, ['verified']);
+    switch (kind) {
+      case 'access':
+      case 'portability': {
+        if (facts.outcome === 'transfer_sent') break;
+        const token = randomBytes(32).toString('base64url');
+        await atx.tx
           .insertInto('export_downloads')
           .values({
             tenant_id: tenant.tenantId,
@@ -745,111 +838,63 @@ async function fulfil(
             request_id: request.request_id,
             expires_at: new Date(now.getTime() + DOWNLOAD_TTL_MS),
           })
-          .execute(),
-      );
-      facts.link = `${deps.publicUrl}/t/${tenant.slug}/privacy/downloads/${token}`;
-      break;
-    }
-    case 'erasure': {
-      // The request is fulfilled, and its letter written, in the erasure's own transaction: all
-      // commit, or none. The letter is sealed under its own key (the address is erased with the
-      // person); the letter sender sends it after commit (decision 0190).
-      const erased = await eraseSubject(kernel, deps.dataMap, {
-        ...context,
-        subjectId,
-        requestId: request.request_id,
-        withinErasure: async (atx, result) => {
-          // Two callers carrying out the same request (a retry joining it, staff at the same
-          // moment) meet at the person's row; the second finds it fulfilled and changes nothing.
-          await assertStillVerified(atx.tx, request.request_id);
-          recordRequestChange(atx, actor, request, 'fulfil');
-          await markFulfilled(atx.tx, request.request_id, now, {
-            erased: result.erased,
-            kept: result.kept,
-            // Staff only: the letter and the person's pages never name these (decision 0470).
-            keptSilently: result.keptSilently,
-            keyDestruction: result.keyDestruction,
-          });
-          describeErasure(facts, policy, lang, result);
-          if (email)
-            await queueLetter(
-              deps,
-              atx.tx,
-              tenant.tenantId,
-              policy,
-              email,
-              writeLetter(policy, lang, facts),
-              facts.outcome,
-            );
-        },
-      });
-      describeErasure(facts, policy, lang, erased);
-      outcome = {
-        erased: erased.erased,
-        kept: erased.kept,
-        keptSilently: erased.keptSilently,
-        keyDestruction: erased.keyDestruction,
-        keyDestroyed: erased.keyDestroyed,
-      };
-      break;
-    }
-    case 'rectification': {
-      const corrections = rectificationSchema.safeParse(options.corrections);
-      if (!corrections.success) throw invalid(`corrections: ${describeIssues(corrections.error)}`);
-      const changed = await rectifyPerson(kernel, context, subjectId, corrections.data);
-      outcome = { changedCategories: changed };
-      break;
-    }
-    case 'restriction':
-      await kernel.transact(tenant.tenantId, (atx) => setRestriction(atx, subjectId, true, now));
-      outcome = { restricted: true };
-      break;
-    case 'object_direct_marketing':
-      // Into the consent ledger, which moves the gate's state in the same transaction.
-      await recordConsent(
-        kernel,
-        { tenantId: tenant.tenantId, actor: LEDGER_ACTOR },
-        {
-          subjectId,
-          purpose: null,
-          event: 'objected_marketing',
-          channel: 'rights_request',
-          proofReference: `rights_request:${request.request_id}`,
-        },
-      );
-      outcome = { marketingObjected: true };
-      break;
-    case 'objection':
-    case 'withdraw_consent': {
-      const kind = request.kind;
-      const basis = kind === 'objection' ? 'legitimate_interests' : 'consent';
-      const named = request.purposes.length > 0;
-      const purposes = named ? request.purposes : Object.keys(policy.purposes);
-      // Into the consent ledger (one record per purpose the person is reached by and that rests on
-      // the basis this right stops), which moves the gate's state with it. Only what was stopped is
-      // reported as done; a named purpose that cannot be stopped is answered with why (Art. 12(4),
-      // 21(1); decision 0411).
-      const { stopped, notStopped } = await kernel.transact(tenant.tenantId, async (atx) => {
+          .execute();
+        facts.link = `${deps.publicUrl}/t/${tenant.slug}/privacy/downloads/${token}`;
+        break;
+      }
+      case 'rectification': {
+        if (!corrections?.success) throw new AppError('internal', 'corrections not checked');
+        const changed = await rectifyPersonWithin(kernel, atx, context, subjectId, corrections.data);
+        outcome = { changedCategories: changed };
+        break;
+      }
+      case 'restriction':
+        await setRestriction(atx, subjectId, true, now);
+        outcome = { restricted: true };
+        break;
+      case 'object_direct_marketing':
+        // Into the consent ledger, which moves the gate's state in the same transaction.
+        await appendConsentWithin(
+          kernel,
+          atx,
+          { tenantId: tenant.tenantId, actor: LEDGER_ACTOR },
+          {
+            subjectId,
+            purpose: null,
+            event: 'objected_marketing',
+            channel: 'rights_request',
+            proofReference: `rights_request:${request.request_id}`,
+          },
+        );
+        outcome = { marketingObjected: true };
+        break;
+      case 'objection':
+      case 'withdraw_consent': {
+        const basis = kind === 'objection' ? 'legitimate_interests' : 'consent';
+        const named = request.purposes.length > 0;
+        const purposes = named ? request.purposes : Object.keys(policy.purposes);
+        // Into the consent ledger (one record per purpose the person is reached by and that rests on
+        // the basis this right stops), which moves the gate's state with it. Only what was stopped is
+        // reported as done; a named purpose that cannot be stopped is answered with why (Art. 12(4),
+        // 21(1); decision 0411).
         const { subject_type: subjectType } = await atx.tx
           .selectFrom('data_subjects')
           .select('subject_type')
           .where('subject_id', '=', subjectId)
           .executeTakeFirstOrThrow();
-        const sorted = {
-          stopped: [] as string[],
-          notStopped: [] as Array<{ purpose: string; reason: NotStoppedReason }>,
-        };
+        const stopped: string[] = [];
+        const notStopped: Array<{ purpose: string; reason: NotStoppedReason }> = [];
         for (const key of purposes) {
           const purpose = policy.purposes[key];
           const reaches = purpose?.subjectTypes.includes(subjectType) === true;
-          if (purpose && reaches && purpose.legalBasis === basis) sorted.stopped.push(key);
+          if (purpose && reaches && purpose.legalBasis === basis) stopped.push(key);
           else if (named)
-            sorted.notStopped.push({
+            notStopped.push({
               purpose: key,
               reason: purpose && reaches ? purpose.legalBasis : 'not_processed',
             });
         }
-        for (const purpose of sorted.stopped) {
+        for (const purpose of stopped) {
           await appendConsentWithin(
             kernel,
             atx,
@@ -863,39 +908,35 @@ async function fulfil(
             },
           );
         }
-        return sorted;
-      });
-      const label = (key: string): string => policy.purposes[key]?.label[lang] ?? key;
-      facts.stopped = stopped.map(label);
-      facts.notStopped = notStopped.map((item) => ({
-        what: label(item.purpose),
-        why: whyNotStopped(lang, kind, item.reason),
-      }));
-      outcome = { purposes: stopped, notStopped };
-      if (stopped.length === 0) {
-        facts.outcome = 'rejected';
-        facts.reason = nothingStoppedReason(lang);
+        const label = (key: string): string => policy.purposes[key]?.label[lang] ?? key;
+        facts.stopped = stopped.map(label);
+        facts.notStopped = notStopped.map((item) => ({
+          what: label(item.purpose),
+          why: whyNotStopped(lang, kind, item.reason),
+        }));
+        outcome = { purposes: stopped, notStopped };
+        if (stopped.length === 0) {
+          facts.outcome = 'rejected';
+          facts.reason = nothingStoppedReason(lang);
+        }
+        break;
       }
-      break;
     }
-  }
-  if (request.kind !== 'erasure')
-    await kernel.transact(tenant.tenantId, async (atx) => {
-      // An objection or withdrawal that stopped nothing is answered as a refusal, with why.
-      const refused = facts.outcome === 'rejected';
-      await markFulfilled(atx.tx, request.request_id, now, outcome, refused ? 'rejected' : 'fulfilled');
-      recordRequestChange(atx, actor, request, refused ? 'reject' : 'fulfil');
-      if (email)
-        await queueLetter(
-          deps,
-          atx.tx,
-          tenant.tenantId,
-          policy,
-          email,
-          writeLetter(policy, lang, facts),
-          facts.outcome,
-        );
-    });
+    // An objection or withdrawal that stopped nothing is answered as a refusal, with why.
+    const refused = facts.outcome === 'rejected';
+    await markFulfilled(atx.tx, request.request_id, now, outcome, refused ? 'rejected' : 'fulfilled');
+    recordRequestChange(atx, actor, request, refused ? 'reject' : 'fulfil');
+    if (email)
+      await queueLetter(
+        deps,
+        atx.tx,
+        tenant.tenantId,
+        policy,
+        email,
+        writeLetter(policy, lang, facts),
+        facts.outcome,
+      );
+  });
   if (email) dispatchLetters(deps, tenant.tenantId);
   return outcome;
 }
@@ -954,20 +995,6 @@ async function writeScanReference(
 }
 
 /** The request's outcome (names and counts only; `corrections_enc` is never written, nothing to empty). */
-/** Takes the request's row and refuses to go on unless it is still waiting to be carried out. */
-async function assertStillVerified(tx: Tx, requestId: string): Promise<void> {
-  const row = await tx
-    .selectFrom('rights_requests')
-    .select('state')
-    .where('request_id', '=', requestId)
-    .forUpdate()
-    .executeTakeFirst();
-  if (row?.state !== 'verified')
-    throw new AppError('conflict', 'request no longer verified', {
-      publicMessage: `the request is ${(row?.state ?? 'gone').replaceAll('_', ' ')}`,
-    });
-}
-
 async function markFulfilled(
   tx: Tx,
   requestId: string,
@@ -1119,15 +1146,22 @@ export async function verifyByStaff(
     throw new AppError('conflict', 'not awaiting verification', {
       publicMessage: `the request is ${request.state.replaceAll('_', ' ')}`,
     });
-  await changeRequest(deps, context.tenantId, context.actor, request, 'verify', {
-    state: 'verified',
-    verified_at: deps.kernel.clock.now(),
-    verification_method: `staff_${method}`,
-  });
+  await changeRequest(
+    deps,
+    context.tenantId,
+    context.actor,
+    request,
+    'verify',
+    { from: ['awaiting_verification'] },
+    { state: 'verified', verified_at: deps.kernel.clock.now(), verification_method: `staff_${method}` },
+  );
   return present(await loadRequest(deps, context.tenantId, requestId));
 }
 
-/** Art. 12(3): up to two further months, with a reason, notified to the person. */
+/**
+ * Art. 12(3): once per request, up to two further months, with a reason, notified to the person.
+ * A second extension is refused (409 `already_extended`) and mails nothing (decision 0893).
+ */
 export async function extendRequest(
   deps: RequestsDeps,
   context: StaffContext,
@@ -1136,8 +1170,8 @@ export async function extendRequest(
 ): Promise<RequestStatus> {
   const request = await loadRequest(deps, context.tenantId, requestId);
   await authorizeStaff(deps, context, request.subject_id ? [request.subject_id] : []);
-  if (request.state === 'fulfilled' || request.state === 'rejected')
-    throw new AppError('conflict', 'request closed', { publicMessage: 'the request is closed' });
+  assertOpen(request);
+  assertNotExtended(request);
   const reason = input.reason.trim();
   if (reason.length < 10 || reason.length > 500)
     throw invalid('reason: give the reason in 10 to 500 characters');
@@ -1154,10 +1188,13 @@ export async function extendRequest(
     context.actor,
     request,
     'extend',
+    { from: OPEN_STATES, check: assertNotExtended },
     { extended_due_on: input.until, extension_reason: reason },
-    { correspondence: true },
+    {
+      correspondence: true,
+      ...(await letterTo(deps, request, { outcome: 'extended', dueOn: input.until, reason })),
+    },
   );
-  await notify(deps, request, { outcome: 'extended', dueOn: input.until, reason });
   return present(await loadRequest(deps, context.tenantId, requestId));
 }
 
@@ -1169,8 +1206,7 @@ export async function rejectRequest(
 ): Promise<RequestStatus> {
   const request = await loadRequest(deps, context.tenantId, requestId);
   await authorizeStaff(deps, context, request.subject_id ? [request.subject_id] : []);
-  if (request.state === 'fulfilled' || request.state === 'rejected')
-    throw new AppError('conflict', 'request closed', { publicMessage: 'the request is closed' });
+  assertOpen(request);
   if (reason.trim().length < 10 || reason.length > 500)
     throw invalid('reason: give the reason in 10 to 500 characters');
   assertRequestText([{ column: 'rejected_reason', field: 'reason', value: reason }]);
@@ -1180,21 +1216,46 @@ export async function rejectRequest(
     context.actor,
     request,
     'reject',
+    { from: OPEN_STATES },
     { state: 'rejected', rejected_reason: reason.trim() },
-    { correspondence: true },
+    {
+      correspondence: true,
+      ...(await letterTo(deps, request, { outcome: 'rejected', reason: reason.trim() })),
+    },
   );
-  await notify(deps, request, { outcome: 'rejected', reason: reason.trim() });
   return present(await loadRequest(deps, context.tenantId, requestId));
 }
 
-async function notify(
+/** A closed request (fulfilled or rejected) is neither extended nor rejected. */
+function assertOpen(request: Pick<RequestRow, 'state'>): void {
+  if (!OPEN_STATES.includes(request.state))
+    throw new AppError('conflict', 'request closed', {
+      publicMessage: 'the request is closed',
+      details: { reason: 'closed', state: request.state },
+    });
+}
+
+/** Art. 12(3) knows one extension: a request already extended is not extended again. */
+function assertNotExtended(request: Pick<RequestRow, 'extended_due_on'>): void {
+  if (request.extended_due_on !== null)
+    throw new AppError('conflict', 'request already extended', {
+      publicMessage: `the request was already extended, until ${String(request.extended_due_on)}; GDPR Art. 12(3) allows one extension`,
+      details: { reason: 'already_extended', extendedUntil: String(request.extended_due_on) },
+    });
+}
+
+/**
+ * The letter that reports a change to the person, written before the change's transaction (the
+ * contact on file is read under its own grant); none when the request names nobody with an e-mail.
+ */
+async function letterTo(
   deps: RequestsDeps,
   request: RequestRow,
   facts: Partial<LetterFacts> & { outcome: LetterFacts['outcome'] },
-): Promise<void> {
-  if (request.subject_id === null) return;
+): Promise<{ letter?: QueuedLetter }> {
+  if (request.subject_id === null) return {};
   const email = await contactOnFile(deps, request.tenant_id, request.subject_id);
-  if (!email) return;
+  if (!email) return {};
   const { policy } = await deps.kernel.policies.current(request.tenant_id);
   const letter = writeLetter(policy, request.language, {
     kind: request.kind,
@@ -1202,10 +1263,7 @@ async function notify(
     dueOn: String(request.extended_due_on ?? request.due_on),
     ...facts,
   });
-  await deps.kernel.plain(request.tenant_id, (tx) =>
-    queueLetter(deps, tx, request.tenant_id, policy, email, letter, facts.outcome),
-  );
-  dispatchLetters(deps, request.tenant_id);
+  return { letter: { policy, to: email, letter, outcome: facts.outcome } };
 }
 
 export async function fulfilByStaff(
@@ -1253,8 +1311,6 @@ export async function listRequestsForOperator(
 ): Promise<RequestListItem[]> {
   return (await selectRequests(deps, tenantId, filter)).items;
 }
-
-const OPEN_STATES: RequestState[] = ['awaiting_verification', 'verified'];
 
 async function selectRequests(
   deps: RequestsDeps,
