@@ -24,7 +24,10 @@ afterAll(async () => {
 });
 
 let serial = 0;
-async function filedRequest(kind: string): Promise<{ requestId: string; email: string; subjectId: number }> {
+async function filedRequest(
+  kind: string,
+  verified = true,
+): Promise<{ requestId: string; email: string; subjectId: number }> {
   serial += 1;
   const email = `lore.goossens${serial}@mail.example`;
   const person = await createPerson(
@@ -47,7 +50,7 @@ async function filedRequest(kind: string): Promise<{ requestId: string; email: s
     kind,
     channel: 'letter',
     subjectId: person.subjectId,
-    verificationMethod: 'id_card_seen',
+    ...(verified ? { verificationMethod: 'id_card_seen' } : {}),
   });
   expect(registered.statusCode, registered.body).toBe(201);
   return {
@@ -173,5 +176,13 @@ describe('one change per request, however often it is sent at once (finding S19-
       [testApp.voiceking.tenantId, subjectId, `rights_request:${requestId}`],
     );
     expect(duplicates).toBe(0);
+  });
+
+  it('VK-26: five staff verifications at once verify once; four are refused with 409', async () => {
+    const before = await audited('request.verify');
+    const { requestId } = await filedRequest('erasure', false);
+    const answers = await race(`/api/v1/requests/${requestId}/verify`, { method: 'id_card_seen' });
+    expect(statuses(answers)).toEqual([200, 409, 409, 409, 409]);
+    expect((await audited('request.verify')) - before).toBe(1);
   });
 });
