@@ -287,6 +287,10 @@ describe('the privacy screens (issue #20)', () => {
     await incident
       .getByLabel(/^Measures taken/)
       .fill('Verzendlijst afgesloten; sjabloon aangepast naar bcc.');
+    // The letters say what the officer writes here, not the report (attack S19-4, decision 0895).
+    await incident
+      .getByLabel(/^What happened, in the letters/)
+      .fill('Onze nieuwsbrief van 20 november toonde de e-mailadressen van alle ontvangers.');
     await look(browser, page, 'breach-1-assessment');
     await incident.getByRole('button', { name: 'Record the assessment' }).click();
     const persons = incident.getByTestId('persons-notification');
@@ -312,6 +316,10 @@ describe('the privacy screens (issue #20)', () => {
     const nl = await smtp.waitFor('sara.jacobs@mail.example');
     const fr = await smtp.waitFor('hugo.lambert@mail.example');
     expect(nl.text).toMatch(/Sara Jacobs/);
+    expect(nl.text).toContain(
+      'Onze nieuwsbrief van 20 november toonde de e-mailadressen van alle ontvangers.',
+    );
+    expect(nl.text).not.toContain('aan-veld');
     expect(fr.text).toMatch(/Hugo Lambert/);
     expect(fr.subject).not.toBe(nl.subject);
     const stored = await runAsOwner<{ persons_decision: string; risk: string; letters: string }>(
@@ -336,6 +344,9 @@ describe('the privacy screens (issue #20)', () => {
     await page.getByRole('option', { name: 'high risk' }).click();
     await incident.getByLabel(/^Why this risk/).fill('De stick was niet versleuteld.');
     await incident.getByLabel(/^Measures taken/).fill('Melding bij de beursorganisatie.');
+    await incident
+      .getByLabel(/^What happened, in the letters/)
+      .fill('Een usb-stick met klantgegevens ging verloren op een beurs.');
     await incident.getByRole('button', { name: 'Record the assessment' }).click();
     await incident.getByRole('button', { name: 'Revise the assessment' }).click();
     await incident.getByText('Not a breach', { exact: true }).click();

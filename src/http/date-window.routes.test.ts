@@ -83,6 +83,7 @@ describe('absurd dates (attack A4, A8, issue 20)', () => {
       risk: 'high',
       riskAssessment: 'contracts leaked',
       measures: 'rotated',
+      whatHappened: 'A laptop with a customer export was stolen.',
     };
     const refused = await staff(officer, 'POST', `/api/v1/incidents/${incidentId}/assessment`, {
       payload: { ...assessment, awareAt: '0001-01-01T00:00:00Z' },

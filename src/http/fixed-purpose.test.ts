@@ -80,7 +80,13 @@ const ROUTES: FixedRoute[] = [
     method: 'POST',
     url: () => '/api/v1/incidents/1/assessment',
     purpose: 'breach_notification',
-    payload: { isBreach: true, risk: 'high', riskAssessment: 'leaked', measures: 'rotated' },
+    payload: {
+      isBreach: true,
+      risk: 'high',
+      riskAssessment: 'leaked',
+      measures: 'rotated',
+      whatHappened: 'A laptop was stolen.',
+    },
   },
   { method: 'GET', url: () => '/api/v1/incidents/1/notification-draft', purpose: 'breach_notification' },
   {

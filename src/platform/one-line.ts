@@ -19,3 +19,27 @@ export function oneLineText(max: number) {
     .max(max)
     .refine((value) => !NOT_ONE_LINE.test(value), ONE_LINE_MESSAGE);
 }
+
+/**
+ * What a free text meant to span lines (a description, a letter's paragraph) never holds: control
+ * characters other than tab and line feed, and bidirectional overrides and isolates (U+202A–U+202E,
+ * U+2066–U+2069), which make a mailed text read otherwise than it was written. Decisions 0396, 0895.
+ */
+const NOT_MULTI_LINE = /(?![\n\t])[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
+
+export const MULTI_LINE_MESSAGE =
+  'text without control characters (other than line feed and tab) or text-direction overrides';
+
+/**
+ * A trimmed text of `min` to `max` characters that may span lines (decision 0895). Line ends are
+ * taken as line feeds (a form's textarea posts CR LF).
+ */
+export function multiLineText(min: number, max: number) {
+  return z
+    .string()
+    .overwrite((value) => value.replace(/\r\n?/g, '\n'))
+    .trim()
+    .min(min)
+    .max(max)
+    .refine((value) => !NOT_MULTI_LINE.test(value), MULTI_LINE_MESSAGE);
+}

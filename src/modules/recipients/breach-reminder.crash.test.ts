@@ -76,6 +76,7 @@ describe('a breach reminder survives a crash of the breach clock (decision 0850)
         risk: 'low',
         riskAssessment: 'De share was enkel intern bereikbaar; geen sporen van toegang.',
         measures: 'Share gesloten, toegangslogs nagekeken.',
+        whatHappened: 'Een back-up van de klantenlijst stond open op een interne share.',
       },
     });
     expect(assessed.statusCode).toBe(200);

@@ -17,6 +17,9 @@ import type { Incident } from './incident.service.js';
 import { createCustomer, staffCall } from './recipients.test-helpers.js';
 
 const HOUR = 3_600_000;
+/** What happened, as the officer writes it for the letters and the notification (decision 0895). */
+const WHAT_HAPPENED =
+  'Op 23 november werd een laptop gestolen uit een bedrijfswagen; er stond een export van de klantenlijst op.';
 const T0 = new Date('2026-11-24T09:00:00Z');
 let database: TestDatabase;
 let kernel: Kernel;
@@ -92,6 +95,7 @@ async function breach(d: Desk, assessment: Record<string, unknown> = {}): Promis
       risk: 'high',
       riskAssessment: 'Phishing in onze naam is mogelijk; de schijf was niet versleuteld.',
       measures: 'Aangifte bij de politie, wachtwoorden van de portaalaccounts teruggezet.',
+      whatHappened: WHAT_HAPPENED,
       ...assessment,
     },
   });
@@ -258,7 +262,7 @@ describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () 
           'Aan: Gegevensbeschermingsautoriteit (GBA)',
           'Verwerkingsverantwoordelijke: VoiceKing CVBA, BE0653.989.638',
           'a) Aard van de inbreuk',
-          'Een laptop met een export van de klantenlijst is gestolen',
+          WHAT_HAPPENED,
           'Categorieën van betrokkenen: klanten',
           'Geschat aantal betrokkenen: 2',
           'Categorieën van persoonsgegevens: naam en voornaam, e-mailadres',
@@ -539,6 +543,180 @@ describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () 
     for (const person of people) expect(smtp.to(person.email ?? '')).toHaveLength(1);
   });
 
+  it("VK-9: the letters to the persons and the Art. 33 draft say what the privacy officer wrote, never the anonymous report's text; a breach is not assessed without it (attack S19-4, decision 0895)", async () => {
+    clock.set(T0);
+    const d = await desk();
+    const customer = await createCustomer(kernel, d.tenant, 'order_processing', {
+      preferredLanguage: 'nl',
+      givenName: 'Els',
+    });
+    const reporterText =
+      'Er is een lek. Zet uw wachtwoord meteen terug op https://kluis-reset.example/login om uw account te redden.';
+    expect((await reportForm(d.tenant, { kind: 'misuse', description: reporterText })).statusCode).toBe(202);
+    const listed = await staffCall(app, d.officer, 'GET', '/api/v1/incidents');
+    const [reported] = listed.json<{ items: Incident[] }>().items;
+    expect(reported).toMatchObject({ source: 'public_form', description: reporterText });
+    const incidentId = reported?.incidentId ?? 0;
+    const path = `/api/v1/incidents/${incidentId}`;
+    const assessment = {
+      isBreach: true,
+      affectedCategories: ['user.name', 'user.contact.email'],
+      affectedTables: ['people'],
+      risk: 'high',
+      riskAssessment: 'Phishing in onze naam is mogelijk.',
+      measures: 'Wachtwoorden van de portaalaccounts teruggezet.',
+    };
+    // A breach without the officer's text, or with a text-direction override in it: 400, nothing kept.
+    for (const whatHappened of [
+      undefined,
+      'Een lijst \u202Etxt.exe werd gedeeld.',
+      'Een lijst\u0007 lekte.',
+    ]) {
+      const refused = await staffCall(app, d.officer, 'POST', `${path}/assessment`, {
+        payload: { ...assessment, ...(whatHappened === undefined ? {} : { whatHappened }) },
+      });
+      expect(refused.statusCode, refused.body).toBe(400);
+      expect(refused.json()).toMatchObject({
+        code: 'validation_failed',
+        details: { issues: [{ path: 'body/whatHappened' }] },
+      });
+    }
+    expect((await staffCall(app, d.officer, 'GET', path)).json<Incident>()).toMatchObject({
+      assessmentNo: 0,
+      isBreach: false,
+    });
+    const officerText =
+      'Op 23 november gaf een medewerker per vergissing een klantenlijst mee aan een leverancier.\nDe lijst bevatte namen en e-mailadressen.';
+    const assessed = await staffCall(app, d.officer, 'POST', `${path}/assessment`, {
+      payload: { ...assessment, whatHappened: `${officerText.replace('\n', '\r\n')}\n` },
+    });
+    expect(assessed.statusCode, assessed.body).toBe(200);
+    const incident = assessed.json<Incident>();
+    expect(incident).toMatchObject({ whatHappened: officerText, description: reporterText });
+    expect(incident.assessments).toMatchObject([{ assessmentNo: 1, whatHappened: officerText }]);
+    // The notification to the authority says the officer's words.
+    const draft = (await staffCall(app, d.officer, 'GET', `${path}/notification-draft`)).json<{
+      text: string;
+    }>();
+    expect(draft.text).toContain(officerText);
+    expect(draft.text).not.toContain('kluis-reset.example');
+    // So does each letter, as the SMTP relay receives it.
+    const informed = await staffCall(app, d.officer, 'POST', `${path}/persons-notification`, {
+      payload: { decision: 'inform' },
+    });
+    expect(informed.statusCode, informed.body).toBe(200);
+    const letter = await smtp.waitFor(customer.email ?? '');
+    expect(letter.text).toContain(`Wat er gebeurde:\n${officerText}\n`);
+    expect(letter.text).not.toContain('kluis-reset.example');
+    expect(letter.text).not.toContain('Er is een lek');
+    // The register keeps the report as it was made.
+    const rows = await runAsOwner<{ description: string; what_happened: string }>(
+      database.ownerUrl,
+      'select description, what_happened from incidents where tenant_id = $1 and incident_id = $2',
+      [d.tenant.tenantId, incidentId],
+    );
+    expect(rows.rows).toEqual([{ description: reporterText, what_happened: officerText }]);
+  });
+
+  it('VK-9: an incident assessed before decision 0895 (no text of what happened) has no letters nor draft until an assessment adds the text; after the authority decision that assessment only adds it (attack S19-4)', async () => {
+    clock.set(T0);
+    const d = await desk();
+    const customer = await createCustomer(kernel, d.tenant, 'order_processing', {
+      preferredLanguage: 'nl',
+      givenName: 'Wim',
+    });
+    const incidentId = await breach(d);
+    const path = `/api/v1/incidents/${incidentId}`;
+    // As the migration leaves an older assessment: no text.
+    await runAsOwner(
+      database.ownerUrl,
+      `alter table incident_assessments disable trigger incident_assessments_append_only;
+       update incident_assessments set what_happened = null where tenant_id = ${d.tenant.tenantId};
+       alter table incident_assessments enable trigger incident_assessments_append_only;
+       update incidents set what_happened = null where tenant_id = ${d.tenant.tenantId};`,
+    );
+    const draft = await staffCall(app, d.officer, 'GET', `${path}/notification-draft`);
+    expect(draft.statusCode, draft.body).toBe(409);
+    expect(draft.json<{ detail: string }>().detail).toContain('whatHappened');
+    expect(
+      (
+        await staffCall(app, d.officer, 'POST', `${path}/authority-notification`, {
+          payload: { decision: 'notified' },
+        })
+      ).statusCode,
+    ).toBe(200);
+    const refused = await staffCall(app, d.officer, 'POST', `${path}/persons-notification`, {
+      payload: { decision: 'inform' },
+    });
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json<{ detail: string }>().detail).toContain('whatHappened');
+    expect((await staffCall(app, d.officer, 'GET', path)).json<Incident>().personsDecision).toBe('pending');
+    expect(smtp.to(customer.email ?? '')).toHaveLength(0);
+    // After the authority decision an assessment may only add the text, keeping what was decided on.
+    const completion = {
+      isBreach: true,
+      affectedCategories: ['user.name', 'user.contact.email'],
+      affectedTables: ['people'],
+      risk: 'high',
+      riskAssessment: 'Phishing in onze naam is mogelijk; de schijf was niet versleuteld.',
+      measures: 'Aangifte bij de politie, wachtwoorden van de portaalaccounts teruggezet.',
+      whatHappened: WHAT_HAPPENED,
+      revises: 1,
+    };
+    const changed = await staffCall(app, d.officer, 'POST', `${path}/assessment`, {
+      payload: { ...completion, risk: 'low', changeReason: 'Toch minder erg.' },
+    });
+    expect(changed.statusCode, changed.body).toBe(409);
+    const completed = await staffCall(app, d.officer, 'POST', `${path}/assessment`, { payload: completion });
+    expect(completed.statusCode, completed.body).toBe(200);
+    expect(completed.json<Incident>()).toMatchObject({ assessmentNo: 2, whatHappened: WHAT_HAPPENED });
+    // Completed once: the rule of 0152 holds again.
+    const again = await staffCall(app, d.officer, 'POST', `${path}/assessment`, {
+      payload: { ...completion, revises: 2 },
+    });
+    expect(again.statusCode, again.body).toBe(409);
+    const informed = await staffCall(app, d.officer, 'POST', `${path}/persons-notification`, {
+      payload: { decision: 'inform' },
+    });
+    expect(informed.statusCode, informed.body).toBe(200);
+    expect((await smtp.waitFor(customer.email ?? '')).text).toContain(WHAT_HAPPENED);
+  });
+
+  it('VK-9: the public report form refuses control and text-direction characters in the description with 400; nothing is filed (attack S19-4, decision 0895)', async () => {
+    clock.set(T0);
+    const d = await desk();
+    const filed = async () =>
+      (
+        await runAsOwner<{ n: number }>(
+          database.ownerUrl,
+          'select count(*)::int as n from incidents where tenant_id = $1',
+          [d.tenant.tenantId],
+        )
+      ).rows[0]?.n;
+    for (const description of [
+      'Uw portaal toont \u202Etxt.exe als bijlage aan iedereen.',
+      'Uw portaal toont \u2066een andere richting\u2069 aan iedereen.',
+      'Uw portaal toont een bel\u0007 en een escape \u001b[31m aan iedereen.',
+      'Uw portaal toont \u202Aeen inbedding aan iedereen.',
+    ]) {
+      const refused = await reportForm(d.tenant, { kind: 'insecurity', description }, '198.51.100.41');
+      expect(refused.statusCode, JSON.stringify(description)).toBe(400);
+      expect(refused.json()).toMatchObject({
+        code: 'validation_failed',
+        details: { issues: [{ path: 'body/description' }] },
+      });
+    }
+    expect(await filed()).toBe(0);
+    // Lines and tabs are what a report is made of: taken.
+    const taken = await reportForm(
+      d.tenant,
+      { kind: 'insecurity', description: 'Uw portaal:\r\n\t- toont geen slotje\n\t- vraagt geen wachtwoord' },
+      '198.51.100.41',
+    );
+    expect(taken.statusCode, taken.body).toBe(202);
+    expect(await filed()).toBe(1);
+  });
+
   it('VK-9: a re-assessment that downgrades a breach leaves in the audit log what it replaced: each assessment names the one before (attack S16-6)', async () => {
     const d = await desk();
     const incidentId = await breach(d);
@@ -620,7 +798,7 @@ describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () 
     expect(second.assessments[0]?.riskAssessment).toBe(first.assessments[0]?.riskAssessment);
     expect(second.assessments[0]?.measures).toBe(first.assessments[0]?.measures);
     // Two officers raising it at the same moment from the same page: one is kept, the other 409.
-    const raise = { ...notABreach, isBreach: true, risk: 'low', revises: 2 };
+    const raise = { ...notABreach, isBreach: true, risk: 'low', revises: 2, whatHappened: WHAT_HAPPENED };
     const both = await Promise.all([
       staffCall(app, d.officer, 'POST', path, { payload: raise }),
       staffCall(app, d.officer, 'POST', path, { payload: { ...raise, risk: 'high' } }),
@@ -669,6 +847,7 @@ describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () 
       measures: 'Sleutels vervangen.',
       affectedCategories: ['user.name', 'user.contact.email'],
       affectedTables: ['people'],
+      whatHappened: WHAT_HAPPENED,
       revises: 1,
     };
     // Not a breach with a risk: refused, whatever else.

@@ -13,6 +13,7 @@ import { assertAcceptedDate } from '../../platform/date-window.js';
 import { AppError, describeUnexpected } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Mailer } from '../../platform/mailer.js';
+import { multiLineText } from '../../platform/one-line.js';
 import { parseInput } from '../../platform/validation.js';
 import { readPeopleUnderGrant } from '../parties/index.js';
 import { readStaffContactUnderGrant } from '../staff/index.js';
@@ -48,7 +49,8 @@ export const DEFAULT_INCIDENT_FORM_LIMITS: IncidentFormLimits = {
   byTenant: { bucket: 'incident-form.tenant', mode: 'block', max: 200, windowMs: HOUR },
 };
 
-const description = z.string().trim().min(10).max(5000);
+// No control or text-direction characters: a report is read on screens and in the register (S19-4, 0895).
+const description = multiLineText(10, 5000);
 
 export const publicReportSchema = z.strictObject({
   kind: z.enum(['misuse', 'insecurity']),
@@ -63,25 +65,36 @@ export const staffReportSchema = z.strictObject({
   noticedAt: z.iso.datetime({ offset: true }).optional(),
 });
 
-export const assessmentSchema = z.strictObject({
-  isBreach: z.boolean(),
-  /** When we became aware of the breach (the 72-hour clock); now when left out. Set once. */
-  awareAt: z.iso.datetime({ offset: true }).optional(),
-  /** Categories of the policy possibly affected: persons with data of these are found through the data map. */
-  affectedCategories: z.array(z.string().max(120)).max(40).default([]),
-  /** Tables of the data map possibly affected (e.g. a leaked table); with categories: both must match. */
-  affectedTables: z
-    .array(z.string().regex(/^[a-z][a-z0-9_]{0,62}$/))
-    .max(40)
-    .default([]),
-  risk: z.enum(['none', 'low', 'high']),
-  riskAssessment: z.string().trim().min(1).max(5000),
-  measures: z.string().trim().min(1).max(5000),
-  /** The number of the assessment this one revises (the incident's `assessmentNo`); left out for the first. */
-  revises: z.number().int().min(1).optional(),
-  /** Why the assessment changed: required when it is lowered (no longer a breach, or a lower risk). */
-  changeReason: z.string().trim().min(1).max(2000).optional(),
-});
+export const assessmentSchema = z
+  .strictObject({
+    isBreach: z.boolean(),
+    /** When we became aware of the breach (the 72-hour clock); now when left out. Set once. */
+    awareAt: z.iso.datetime({ offset: true }).optional(),
+    /** Categories of the policy possibly affected: persons with data of these are found through the data map. */
+    affectedCategories: z.array(z.string().max(120)).max(40).default([]),
+    /** Tables of the data map possibly affected (e.g. a leaked table); with categories: both must match. */
+    affectedTables: z
+      .array(z.string().regex(/^[a-z][a-z0-9_]{0,62}$/))
+      .max(40)
+      .default([]),
+    risk: z.enum(['none', 'low', 'high']),
+    riskAssessment: z.string().trim().min(1).max(5000),
+    measures: z.string().trim().min(1).max(5000),
+    /** The number of the assessment this one revises (the incident's `assessmentNo`); left out for the first. */
+    revises: z.number().int().min(1).optional(),
+    /** Why the assessment changed: required when it is lowered (no longer a breach, or a lower risk). */
+    changeReason: z.string().trim().min(1).max(2000).optional(),
+    /**
+     * What happened, in the officer's words: the Art. 34 letters and the Art. 33 draft say this,
+     * never the report's description (attack S19-4, decision 0895). Required for a breach.
+     */
+    whatHappened: multiLineText(1, 5000).optional(),
+  })
+  .refine((input) => !input.isBreach || input.whatHappened !== undefined, {
+    message:
+      'a breach is described in your own words: the letters to the persons and the notification say it',
+    path: ['whatHappened'],
+  });
 
 export const authorityDecisionSchema = z
   .strictObject({
@@ -114,6 +127,8 @@ export interface IncidentAssessment {
   affectedTables: string[];
   affectedCount: number;
   changeReason: string | null;
+  /** The officer's text of what happened (null: an assessment made before decision 0895). */
+  whatHappened: string | null;
   assessedAt: Date;
   assessedByStaffId: number | null;
 }
@@ -135,6 +150,8 @@ export interface Incident {
   risk: 'none' | 'low' | 'high' | null;
   riskAssessment: string | null;
   measures: string | null;
+  /** The latest assessment's text of what happened, which the letters and the draft say (decision 0895). */
+  whatHappened: string | null;
   authorityDecision: 'pending' | 'notified' | 'not_notified';
   authorityReason: string | null;
   personsDecision: 'pending' | 'inform' | 'not_inform';
@@ -336,6 +353,7 @@ export async function assessIncident(
   assertFreeTextAllowed(incidentsMap(), [
     { column: 'risk_assessment', field: 'riskAssessment', value: data.riskAssessment },
     { column: 'measures', field: 'measures', value: data.measures },
+    { column: 'what_happened', field: 'whatHappened', value: data.whatHappened },
   ]);
   assertFreeTextAllowed(tableMap(recipientsDataMap, 'incident_assessments'), [
     { column: 'change_reason', field: 'changeReason', value: data.changeReason },
@@ -373,11 +391,19 @@ export async function assessIncident(
   }
   return kernel.transact(context.tenantId, async (atx) => {
     const current = await loadRow(atx.tx, incidentId, true);
-    if (current.persons_decision !== 'pending' || current.authority_decision !== 'pending') {
+    // A breach assessed before decision 0895 whose authority decision is taken: the persons cannot be
+    // informed without the officer's text, so one assessment that only adds it is still taken.
+    const completing =
+      current.authority_decision !== 'pending' &&
+      current.persons_decision === 'pending' &&
+      current.is_breach &&
+      current.what_happened === null;
+    if (!completing && (current.persons_decision !== 'pending' || current.authority_decision !== 'pending')) {
       throw new AppError('conflict', 'decided', {
         publicMessage: 'this incident was already notified or decided; it is no longer assessed',
       });
     }
+    if (completing) assertOnlyCompletes(current, data);
     const previous = (await loadAssessments(atx.tx, [incidentId])).get(incidentId)?.at(-1);
     assertRevisesLatest(previous, data.revises);
     const subjectIds = await findAffectedSubjects(
@@ -399,6 +425,7 @@ export async function assessIncident(
         risk: data.risk,
         risk_assessment: data.riskAssessment,
         measures: data.measures,
+        what_happened: data.whatHappened ?? null,
         assessed_at: now,
         assessed_by_staff_id: context.actor.kind === 'staff' ? context.actor.staffId : null,
       })
@@ -431,6 +458,7 @@ export async function assessIncident(
         affected_tables: data.affectedTables,
         affected_count: subjectIds.length,
         change_reason: data.changeReason ?? null,
+        what_happened: data.whatHappened ?? null,
         assessed_at: now,
         assessed_by_staff_id: context.actor.kind === 'staff' ? context.actor.staffId : null,
       })
@@ -452,6 +480,29 @@ export async function assessIncident(
 }
 
 const RISK_ORDER = { none: 0, low: 1, high: 2 } as const;
+
+/**
+ * After the authority decision an assessment only adds the text of what happened (decision 0895):
+ * the breach, its risk, categories and tables stay those the decision rested on.
+ */
+function assertOnlyCompletes(
+  current: { risk: string | null; affected_categories: string[]; affected_tables: string[] },
+  next: { isBreach: boolean; risk: string; affectedCategories: string[]; affectedTables: string[] },
+): void {
+  const same = (left: readonly string[], right: readonly string[]): boolean =>
+    left.length === right.length && [...left].sort().join(',') === [...right].sort().join(',');
+  if (
+    next.isBreach &&
+    next.risk === current.risk &&
+    same(next.affectedCategories, current.affected_categories) &&
+    same(next.affectedTables, current.affected_tables)
+  )
+    return;
+  throw new AppError('conflict', 'decided; only the text of what happened may be added', {
+    publicMessage:
+      'the authority decision is taken on this assessment: it can only be completed with whatHappened, keeping the breach, its risk, categories and tables',
+  });
+}
 
 /**
  * Two officers assessing at once, or one from a page read before another's assessment: the
@@ -554,9 +605,16 @@ async function factsOf(tx: Tx, row: IncidentRow, now: Date): Promise<IncidentFac
     .where('i.incident_id', '=', row.incident_id)
     .orderBy('s.subject_type')
     .execute();
+  if (row.what_happened === null) {
+    // An assessment made before decision 0895: the report's own words are never mailed or notified.
+    throw new AppError('conflict', 'no text of what happened', {
+      publicMessage:
+        'the assessment does not say what happened in your words (it was made before they were asked): record an assessment with whatHappened first; the letters and the notification say that text, never the report',
+    });
+  }
   return {
     incidentId: row.incident_id,
-    description: row.description,
+    whatHappened: row.what_happened,
     noticedAt: row.noticed_at,
     awareAt,
     deadline,
@@ -959,6 +1017,7 @@ async function loadAssessments(tx: Tx, incidentIds: number[]): Promise<Map<numbe
       affectedTables: row.affected_tables,
       affectedCount: row.affected_count,
       changeReason: row.change_reason,
+      whatHappened: row.what_happened,
       assessedAt: row.assessed_at,
       assessedByStaffId: row.assessed_by_staff_id,
     });
@@ -983,6 +1042,7 @@ function present(
     risk: 'none' | 'low' | 'high' | null;
     risk_assessment: string | null;
     measures: string | null;
+    what_happened: string | null;
     authority_decision: 'pending' | 'notified' | 'not_notified';
     authority_reason: string | null;
     persons_decision: 'pending' | 'inform' | 'not_inform';
@@ -1007,6 +1067,7 @@ function present(
     risk: row.risk,
     riskAssessment: row.risk_assessment,
     measures: row.measures,
+    whatHappened: row.what_happened,
     authorityDecision: row.authority_decision,
     authorityReason: row.authority_reason,
     personsDecision: row.persons_decision,

@@ -9,7 +9,8 @@ import { inline } from '../../platform/mail-text.js';
 
 export interface IncidentFacts {
   incidentId: number;
-  description: string;
+  /** What happened, as the privacy officer wrote it in the assessment (never the report's text, 0895). */
+  whatHappened: string;
   noticedAt: Date;
   awareAt: Date;
   deadline: Date;
@@ -66,7 +67,7 @@ export function authorityNotification(
         `Délai de notification (72 heures) : ${when(facts.deadline, 'fr')}`,
         '',
         "a) Nature de la violation, catégories et nombre approximatif de personnes concernées et d'enregistrements concernés",
-        facts.description,
+        facts.whatHappened,
         `Catégories de personnes concernées : ${subjects}`,
         `Nombre approximatif de personnes concernées : ${facts.affectedCount}`,
         `Catégories de données concernées : ${categories}`,
@@ -99,7 +100,7 @@ export function authorityNotification(
       `Uiterste meldingstermijn (72 uur): ${when(facts.deadline, 'nl')}`,
       '',
       'a) Aard van de inbreuk, de categorieën en het geschatte aantal betrokkenen en persoonsgegevensregisters',
-      facts.description,
+      facts.whatHappened,
       `Categorieën van betrokkenen: ${subjects}`,
       `Geschat aantal betrokkenen: ${facts.affectedCount}`,
       `Categorieën van persoonsgegevens: ${categories}`,
@@ -170,7 +171,7 @@ export function personLetter(
   lang: Language,
   given: string,
 ): { subject: string; text: string } {
-  // The person's name on one line; the description and measures are paragraphs staff wrote.
+  // The person's name on one line; what happened and the measures are paragraphs the officer wrote.
   const name = inline(given);
   const t = LETTER[lang];
   const c = policy.controller;
@@ -181,7 +182,7 @@ export function personLetter(
       t.hello(name),
       '',
       t.what,
-      facts.description,
+      facts.whatHappened,
       '',
       t.consequences,
       facts.riskAssessment ?? '—',

@@ -309,6 +309,10 @@ const incidentSchema = z.object({
   risk: z.enum(['none', 'low', 'high']).nullable(),
   riskAssessment: z.string().nullable(),
   measures: z.string().nullable(),
+  whatHappened: z
+    .string()
+    .nullable()
+    .meta({ description: "the latest assessment's text of what happened: the letters and the draft say it" }),
   authorityDecision: z.enum(['pending', 'notified', 'not_notified']),
   authorityReason: z.string().nullable(),
   personsDecision: z.enum(['pending', 'inform', 'not_inform']),
@@ -327,6 +331,7 @@ const incidentSchema = z.object({
       affectedTables: z.array(z.string()),
       affectedCount: z.number(),
       changeReason: z.string().nullable(),
+      whatHappened: z.string().nullable(),
       assessedAt: z.string(),
       assessedByStaffId: z.number().nullable(),
     }),
@@ -467,7 +472,7 @@ export function registerIncidentRoutes(
       onRequest,
       schema: {
         summary:
-          'Assess an incident: breach or not, awareness (starts the 72-hour clock once), categories and tables affected (persons found through the data map), risk, measures. Every assessment is kept; a re-assessment names the one it revises (409 when another came first) and a lowered one says why (changeReason)',
+          "Assess an incident: breach or not, awareness (starts the 72-hour clock once), categories and tables affected (persons found through the data map), risk, measures, and for a breach what happened in the officer's words (whatHappened: the Art. 34 letters and the Art. 33 draft say it, never the report's description). Every assessment is kept; a re-assessment names the one it revises (409 when another came first) and a lowered one says why (changeReason)",
         tags: ['incidents'],
         params: incidentParams,
         body: assessmentSchema.meta({
@@ -479,6 +484,8 @@ export function registerIncidentRoutes(
             risk: 'high',
             riskAssessment: 'Phishing in onze naam is mogelijk; de schijf was niet versleuteld.',
             measures: 'Aangifte bij de politie; wachtwoorden van de portaalaccounts teruggezet.',
+            whatHappened:
+              'Op 23 november werd een laptop van een medewerker gestolen. Er stonden namen en e-mailadressen van klanten op.',
           },
         }),
         response: { 200: incidentSchema },
@@ -501,7 +508,7 @@ export function registerIncidentRoutes(
       onRequest,
       schema: {
         summary:
-          'The notification for the Belgian Data Protection Authority with the content of GDPR Art. 33(3), in nl or fr',
+          "The notification for the Belgian Data Protection Authority with the content of GDPR Art. 33(3), in nl or fr, saying the assessment's whatHappened (409 while it has none)",
         tags: ['incidents'],
         params: incidentParams,
         querystring: z.strictObject({ lang: z.enum(['nl', 'fr']).optional() }),
@@ -562,7 +569,7 @@ export function registerIncidentRoutes(
       onRequest,
       schema: {
         summary:
-          'Inform the persons affected (GDPR Art. 34: a letter to each in their language, once), or record why not',
+          "Inform the persons affected (GDPR Art. 34: a letter to each in their language, once, saying the assessment's whatHappened), or record why not; 409 while the latest assessment has no whatHappened",
         tags: ['incidents'],
         params: incidentParams,
         body: personsDecisionSchema.meta({ example: { decision: 'inform' } }),

@@ -52,6 +52,8 @@ export interface IncidentsTable {
   risk: 'none' | 'low' | 'high' | null;
   risk_assessment: string | null;
   measures: string | null;
+  /** The latest assessment's text of what happened (migrations/0895). */
+  what_happened: string | null;
   assessed_at: Date | null;
   assessed_by_staff_id: number | null;
   authority_decision: Generated<'pending' | 'notified' | 'not_notified'>;
@@ -83,6 +85,8 @@ export interface IncidentAssessmentsTable {
   affected_tables: Fixed<string[]>;
   affected_count: Fixed<number>;
   change_reason: Fixed<string | null>;
+  /** The officer's text of what happened; null before migrations/0895. */
+  what_happened: Fixed<string | null>;
   assessed_at: Fixed<Date>;
   assessed_by_staff_id: Fixed<number | null>;
 }

@@ -616,6 +616,9 @@ export const en = {
     history: 'Assessments of this incident, oldest first',
     assessedAt: 'Assessed',
     revise: 'Revise the assessment',
+    whatHappened: 'What happened, in the letters',
+    whatHappenedHelp:
+      "In your words: the letters to the persons and the notification to the authority say this text, never the report's",
     changeReason: 'Why the assessment changes',
     changeReasonHelp:
       'Required when it is lowered (no longer a breach, or a lower risk): kept in the register, GDPR Art. 33(5)',

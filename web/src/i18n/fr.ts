@@ -620,6 +620,9 @@ export const fr: Messages = {
     history: 'Évaluations de cet incident, de la plus ancienne à la plus récente',
     assessedAt: 'Évalué le',
     revise: "Réviser l'évaluation",
+    whatHappened: "Ce qui s'est passé, dans les lettres",
+    whatHappenedHelp:
+      "Avec vos mots : les lettres aux personnes et la notification à l'autorité reprennent ce texte, jamais celui du signalement",
     changeReason: "Pourquoi l'évaluation change",
     changeReasonHelp:
       'Obligatoire si elle est abaissée (plus une violation, ou un risque plus faible) : conservé dans le registre, RGPD art. 33, §5',

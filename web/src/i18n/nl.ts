@@ -620,6 +620,9 @@ export const nl: Messages = {
     history: 'Beoordelingen van dit incident, oudste eerst',
     assessedAt: 'Beoordeeld',
     revise: 'Beoordeling herzien',
+    whatHappened: 'Wat er gebeurde, in de brieven',
+    whatHappenedHelp:
+      'In uw woorden: de brieven aan de betrokkenen en de melding aan de toezichthouder zeggen deze tekst, nooit die van de melder',
     changeReason: 'Waarom de beoordeling verandert',
     changeReasonHelp:
       'Verplicht als ze lager uitvalt (geen inbreuk meer, of een lager risico): bewaard in het register, AVG art. 33, lid 5',

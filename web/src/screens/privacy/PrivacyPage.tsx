@@ -246,9 +246,13 @@ function IncidentDetail({ incident }: { incident: Incident }) {
   );
 }
 
-/** Assessments stay open until the authority or the persons decision is taken (the server's rule). */
+/**
+ * Assessments stay open until the authority or the persons decision is taken (the server's rule);
+ * a breach assessed before decision 0895 may still get its text of what happened for the letters.
+ */
 const stillAssessed = (incident: Incident): boolean =>
-  incident.authorityDecision === 'pending' && incident.personsDecision === 'pending';
+  incident.personsDecision === 'pending' &&
+  (incident.authorityDecision === 'pending' || (incident.isBreach && incident.whatHappened === null));
 
 /** Every assessment as it was made, oldest first: a lowered one shows why (GDPR Art. 33(5)). */
 function AssessmentHistory({ incident }: { incident: Incident }) {
@@ -261,6 +265,7 @@ function AssessmentHistory({ incident }: { incident: Incident }) {
         t('incident.assessedAt'),
         t('incident.isBreach'),
         t('incident.risk'),
+        t('incident.whatHappened'),
         t('incident.riskAssessment'),
         t('incident.measures'),
         t('incident.changeReason'),
@@ -272,6 +277,7 @@ function AssessmentHistory({ incident }: { incident: Incident }) {
           <Table.Td>{dateTime(assessment.assessedAt)}</Table.Td>
           <Table.Td>{assessment.isBreach ? t('incident.breachYes') : t('incident.breachNo')}</Table.Td>
           <Table.Td>{t(`risk.${assessment.risk}`)}</Table.Td>
+          <Table.Td style={{ whiteSpace: 'pre-line' }}>{assessment.whatHappened ?? '—'}</Table.Td>
           <Table.Td>{assessment.riskAssessment}</Table.Td>
           <Table.Td>{assessment.measures}</Table.Td>
           <Table.Td>{assessment.changeReason ?? '—'}</Table.Td>
@@ -303,6 +309,9 @@ interface AssessmentValues {
   riskAssessment: string;
   measures: string;
   affectedCategories: string[];
+  /** Kept as the latest assessment had them: the screen does not choose tables. */
+  affectedTables: string[];
+  whatHappened: string;
   changeReason: string;
 }
 
@@ -315,6 +324,8 @@ function startingValues(incident: Incident): AssessmentValues {
       riskAssessment: '',
       measures: '',
       affectedCategories: [],
+      affectedTables: [],
+      whatHappened: '',
       changeReason: '',
     };
   }
@@ -324,6 +335,8 @@ function startingValues(incident: Incident): AssessmentValues {
     riskAssessment: latest.riskAssessment,
     measures: latest.measures,
     affectedCategories: latest.affectedCategories,
+    affectedTables: latest.affectedTables,
+    whatHappened: latest.whatHappened ?? '',
     changeReason: '',
   };
 }
@@ -341,6 +354,9 @@ function Assessment({ incident, onDone }: { incident: Incident; onDone?: () => v
     validate: {
       riskAssessment: (value) => (value.trim() ? null : t('common.required')),
       measures: (value) => (value.trim() ? null : t('common.required')),
+      // The letters and the notification say it (decision 0895).
+      whatHappened: (value, values) =>
+        values.isBreach === 'no' || value.trim() ? null : t('common.required'),
     },
   });
   const assess = useMutation({
@@ -352,6 +368,8 @@ function Assessment({ incident, onDone }: { incident: Incident; onDone?: () => v
           riskAssessment: values.riskAssessment,
           measures: values.measures,
           affectedCategories: values.affectedCategories,
+          affectedTables: values.affectedTables,
+          ...(values.whatHappened.trim() ? { whatHappened: values.whatHappened } : {}),
           ...(revising ? { revises: incident.assessmentNo } : {}),
           ...(values.changeReason.trim() ? { changeReason: values.changeReason } : {}),
         },
@@ -396,6 +414,14 @@ function Assessment({ incident, onDone }: { incident: Incident; onDone?: () => v
               label: t(`risk.${risk}`),
             }))}
             {...form.getInputProps('risk')}
+          />
+          <Textarea
+            label={t('incident.whatHappened')}
+            description={t('incident.whatHappenedHelp')}
+            required={form.values.isBreach === 'yes'}
+            autosize
+            minRows={3}
+            {...form.getInputProps('whatHappened')}
           />
           <Textarea
             label={t('incident.riskAssessment')}

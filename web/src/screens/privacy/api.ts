@@ -12,6 +12,8 @@ export interface IncidentAssessment {
   affectedTables: string[];
   affectedCount: number;
   changeReason: string | null;
+  /** The officer's text the letters and the draft say (null: assessed before decision 0895). */
+  whatHappened: string | null;
   assessedAt: string;
   assessedByStaffId: number | null;
 }
@@ -32,6 +34,7 @@ export interface Incident {
   risk: 'none' | 'low' | 'high' | null;
   riskAssessment: string | null;
   measures: string | null;
+  whatHappened: string | null;
   authorityDecision: 'pending' | 'notified' | 'not_notified';
   authorityReason: string | null;
   personsDecision: 'pending' | 'inform' | 'not_inform';
