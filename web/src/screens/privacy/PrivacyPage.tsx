@@ -232,6 +232,16 @@ function IncidentDetail({ incident }: { incident: Incident }) {
           ))}
         </SimpleGrid>
       </Card>
+      {incident.whatHappened !== null ? (
+        <div>
+          <Text size="xs" c="dimmed">
+            {t('incident.whatHappened')}
+          </Text>
+          <Text size="sm" style={{ whiteSpace: 'pre-line' }}>
+            {incident.whatHappened}
+          </Text>
+        </div>
+      ) : null}
       {incident.assessments.length > 0 ? <AssessmentHistory incident={incident} /> : null}
       {incident.assessmentNo === 0 ? <Assessment incident={incident} /> : null}
       {incident.assessmentNo > 0 && stillAssessed(incident) ? <ReviseAssessment incident={incident} /> : null}
@@ -265,7 +275,6 @@ function AssessmentHistory({ incident }: { incident: Incident }) {
         t('incident.assessedAt'),
         t('incident.isBreach'),
         t('incident.risk'),
-        t('incident.whatHappened'),
         t('incident.riskAssessment'),
         t('incident.measures'),
         t('incident.changeReason'),
@@ -277,7 +286,6 @@ function AssessmentHistory({ incident }: { incident: Incident }) {
           <Table.Td>{dateTime(assessment.assessedAt)}</Table.Td>
           <Table.Td>{assessment.isBreach ? t('incident.breachYes') : t('incident.breachNo')}</Table.Td>
           <Table.Td>{t(`risk.${assessment.risk}`)}</Table.Td>
-          <Table.Td style={{ whiteSpace: 'pre-line' }}>{assessment.whatHappened ?? '—'}</Table.Td>
           <Table.Td>{assessment.riskAssessment}</Table.Td>
           <Table.Td>{assessment.measures}</Table.Td>
           <Table.Td>{assessment.changeReason ?? '—'}</Table.Td>
