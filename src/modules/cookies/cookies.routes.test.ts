@@ -78,12 +78,17 @@ function choose(body: Record<string, unknown>, headers: Record<string, string> =
   });
 }
 
-function visit(body: Record<string, unknown>, address: string, userAgent = FIREFOX) {
+function visit(
+  body: Record<string, unknown>,
+  address: string,
+  userAgent = FIREFOX,
+  headers: Record<string, string> = {},
+) {
   return app.inject({
     method: 'POST',
     url: `/t/${voiceking.slug}/visits`,
     remoteAddress: address,
-    headers: { 'content-type': 'text/plain;charset=UTF-8', 'user-agent': userAgent },
+    headers: { 'content-type': 'text/plain;charset=UTF-8', 'user-agent': userAgent, ...headers },
     payload: JSON.stringify(body),
   });
 }
@@ -367,6 +372,66 @@ describe('the visit log (VK-3)', () => {
       days: [{ day: '2026-11-21', page: '/shop', visits: 2 }],
       countries: [{ country: 'BE', visits: 2 }],
     });
+  });
+
+  it('VK-3, VK-20: a visit sent with Sec-GPC: 1 under an acceptance made without GPC is not counted; the visit door records the GPC refusal and answers it, with or without the banner script (attack S19-5, decision 0860)', async () => {
+    now = new Date('2026-11-24T08:00:00Z');
+    const officer = await loginAs(app, kernel, voiceking, 'privacy_officer');
+    const gpc = { 'sec-gpc': '1' };
+    const accepted = (await choose({ categories: ['analytical', 'tracking'] })).json<ReceiptAnswer>();
+    expect(accepted).toMatchObject({ categories: ['analytical', 'tracking'], gpc: false });
+    const answer = await visit(
+      { page: '/gpc-door', consentId: accepted.consentId },
+      '81.82.83.101',
+      FIREFOX,
+      gpc,
+    );
+    expect(answer.statusCode, answer.body).toBe(200);
+    expect(answer.json()).toMatchObject({
+      recorded: true,
+      consent: { consentId: accepted.consentId, categories: [], source: 'gpc', gpc: true },
+    });
+    const receipts = await rows<{ categories: string[]; source: string; gpc: boolean }>(
+      'select categories, source, gpc from cookie_receipts where tenant_id = $1 and consent_id = $2 order by receipt_id',
+      [voiceking.tenantId, accepted.consentId],
+    );
+    expect(receipts).toEqual([
+      { categories: ['analytical', 'tracking'], source: 'banner', gpc: false },
+      { categories: [], source: 'gpc', gpc: true },
+    ]);
+    // The refusal stays on record: the next visit without the signal is not counted either.
+    const later = await visit({ page: '/gpc-door', consentId: accepted.consentId }, '81.82.83.101');
+    expect(later.json()).toMatchObject({ consent: { categories: [], source: 'gpc' } });
+    // An acceptance made while GPC was on is the visitor's own choice: it holds, and is counted.
+    const explicit = (await choose({ categories: ['analytical'], gpc: true }, gpc)).json<ReceiptAnswer>();
+    expect(explicit).toMatchObject({ categories: ['analytical'], gpc: true });
+    const own = await visit(
+      { page: '/gpc-own', consentId: explicit.consentId },
+      '81.82.83.102',
+      FIREFOX,
+      gpc,
+    );
+    expect(own.json()).toMatchObject({
+      consent: { receiptId: explicit.receiptId, categories: ['analytical'] },
+    });
+    const visits = await rows<{ page: string; analytics_consent: boolean }>(
+      `select page, analytics_consent from website_visits where tenant_id = $1 and page like '/gpc-%' order by visit_id`,
+      [voiceking.tenantId],
+    );
+    expect(visits).toEqual([
+      { page: '/gpc-door', analytics_consent: false },
+      { page: '/gpc-door', analytics_consent: false },
+      { page: '/gpc-own', analytics_consent: true },
+    ]);
+    const stats = await app.inject({
+      method: 'GET',
+      url: '/api/v1/cookies/statistics?from=2026-11-24&to=2026-11-24',
+      headers: { cookie: officer.cookie },
+    });
+    expect(stats.statusCode).toBe(200);
+    expect(stats.json<{ days: unknown[] }>().days).toEqual([
+      { day: '2026-11-24', page: '/gpc-own', visits: 1 },
+    ]);
   });
 
   it('VK-20: a new version of the cookie section asks again: the earlier choice no longer holds', async () => {

@@ -233,7 +233,7 @@ export function registerCookiesRoutes(
       {
         schema: {
           summary:
-            'Record a page view in the visit log (VK-3); answers the choice holding for the consent id',
+            'Record a page view in the visit log (VK-3); answers the choice holding for the consent id. With Sec-GPC: 1, an acceptance made without GPC is withdrawn first (a gpc refusal recorded and answered; the visit not counted, decision 0860)',
           tags: ['cookies'],
           params: slugParams,
           body: visitInputSchema,
@@ -247,6 +247,7 @@ export function registerCookiesRoutes(
         const outcome = await recordVisit(kernel, tenant.tenantId, request.body, {
           address: request.ip,
           userAgent: request.headers['user-agent'],
+          gpc: sentGpc(request),
         });
         return reply.header('cache-control', 'no-store').send({
           recorded: outcome.recorded,

@@ -3,9 +3,10 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Kernel } from '../../kernel/kernel.js';
 import { AppError } from '../../platform/errors.js';
+import { BANNER_VERSION } from './banner.texts.js';
 import { visitLogPurposes } from './cookie-policy.js';
 import { countryOf, truncateAddress } from './geo.js';
-import { CONSENT_ID, currentChoice, type Receipt } from './receipt.service.js';
+import { CONSENT_ID, currentChoice, recordChoice, type Receipt } from './receipt.service.js';
 
 export const visitInputSchema = z
   .strictObject({
@@ -69,16 +70,35 @@ export interface VisitOutcome {
  * referrer host, time, and the address cut to its network before it is stored. The country is
  * looked up (offline) from the full address only when the visitor's choice holding now includes
  * analytical cookies; the full address is never stored. Nothing is recorded when the policy names
- * no visit-log purpose.
+ * no visit-log purpose. A browser sending Global Privacy Control (`Sec-GPC: 1`) whose holding
+ * acceptance was made without it withdraws that acceptance here too, whether or not the banner
+ * script ran: the refusal is recorded first and the visit is not counted (decision 0860).
  */
 export async function recordVisit(
   kernel: Kernel,
   tenantId: number,
   input: z.output<typeof visitInputSchema>,
-  client: { address: string; userAgent: string | undefined },
+  client: { address: string; userAgent: string | undefined; gpc: boolean },
 ): Promise<VisitOutcome> {
   const { policy } = await kernel.policies.current(tenantId);
-  const consent = await currentChoice(kernel, tenantId, input.consentId);
+  let consent = await currentChoice(kernel, tenantId, input.consentId);
+  if (client.gpc && consent !== undefined && consent.categories.length > 0 && !consent.gpc) {
+    // A refusal under a known id needs no key (decision 0410); the answer carries it to the banner.
+    consent = await recordChoice(
+      kernel,
+      tenantId,
+      {
+        consentId: consent.consentId,
+        categories: [],
+        policyVersion: consent.policyVersion,
+        bannerVersion: BANNER_VERSION,
+        language: consent.language,
+        source: 'gpc',
+        gpc: true,
+      },
+      { gpcHeader: true },
+    );
+  }
   if (visitLogPurposes(policy).administration === undefined) return { consent, recorded: false };
   const analytics = consent?.categories.includes('analytical') === true;
   const country = analytics ? await countryOf(client.address) : undefined;
