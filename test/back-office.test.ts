@@ -309,6 +309,10 @@ describe('the staff back office in the browser (issue #20)', () => {
     await incident
       .getByLabel(/^Measures taken/)
       .fill('Schriftelijke bevestiging van de verwijdering gevraagd.');
+    // What the draft and any letter say: the officer's words (decision 0895).
+    await incident
+      .getByLabel(/^What happened, in the letters/)
+      .fill('Een export van de klantenlijst werd naar een verkeerde leverancier gemaild.');
     await incident.getByRole('button', { name: 'Record the assessment' }).click();
     await incident.getByTestId('incident-draft').waitFor();
     await expect(incident.getByTestId('incident-draft').innerText()).resolves.toMatch(
