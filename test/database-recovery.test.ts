@@ -53,12 +53,18 @@ describe('the embedded database going away under a running Kluis (issue 12)', ()
       await watcher;
       expect(server.child.exitCode, server.output()).toBeNull();
       const firstDown = seen.findIndex((answer) => answer.status !== 200);
-      // Until Kluis has noticed the death it may still answer 200; once down it says why, and
-      // whatever it says next it ends serving again.
-      expect(seen[firstDown], JSON.stringify(seen.slice(0, 5))).toEqual({
+      const down = (recovery: string) => ({
         status: 503,
-        body: { status: 'degraded', db: 'unreachable', recovery: 'restarting-embedded-server' },
+        body: { status: 'degraded', db: 'unreachable', recovery },
       });
+      // Until Kluis has noticed the death it may still answer 200; once down it says why: the pool
+      // may see its connections fail (reconnecting) a moment before the watchdog sees the server
+      // gone (on a loaded machine, CI of session 19); then it restarts it, and ends serving again.
+      const restarting = seen.findIndex((answer) => isEqual(answer, down('restarting-embedded-server')));
+      expect(restarting, JSON.stringify(seen.slice(0, 5))).toBeGreaterThanOrEqual(firstDown);
+      expect(seen.slice(firstDown, restarting)).toEqual(
+        seen.slice(firstDown, restarting).map(() => down('reconnecting')),
+      );
       expect(seen.at(-1)).toEqual({ status: 200, body: { status: 'ok', db: 'ok' } });
       expect(seen.every((answer) => answer.status !== 0)).toBe(true);
       expect(await health(server.url)).toEqual({ status: 200, body: { status: 'ok', db: 'ok' } });
@@ -72,3 +78,7 @@ describe('the embedded database going away under a running Kluis (issue 12)', ()
     }
   }, 180_000);
 });
+
+function isEqual(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
