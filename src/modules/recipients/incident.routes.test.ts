@@ -543,7 +543,7 @@ describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () 
     for (const person of people) expect(smtp.to(person.email ?? '')).toHaveLength(1);
   });
 
-  it("VK-9: the letters to the persons and the Art. 33 draft say what the privacy officer wrote, never the anonymous report's text; a breach is not assessed without it (attack S19-4, decision 0895)", async () => {
+  it("VK-9: the letters to the persons and the Art. 33 draft say what the privacy officer wrote, never the anonymous report's text; a breach is not assessed without it, nor with control or text-direction characters in what happened, the risk or the measures (attack S19-4, decision 0895)", async () => {
     clock.set(T0);
     const d = await desk();
     const customer = await createCustomer(kernel, d.tenant, 'order_processing', {
@@ -579,6 +579,17 @@ describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () 
       expect(refused.json()).toMatchObject({
         code: 'validation_failed',
         details: { issues: [{ path: 'body/whatHappened' }] },
+      });
+    }
+    // The risk and the measures go into the letters too: the same rule (attack S19 leftover).
+    for (const field of ['riskAssessment', 'measures'] as const) {
+      const refused = await staffCall(app, d.officer, 'POST', `${path}/assessment`, {
+        payload: { ...assessment, whatHappened: 'Een lijst lekte.', [field]: 'Zie \u202Etxt.exe' },
+      });
+      expect(refused.statusCode, refused.body).toBe(400);
+      expect(refused.json()).toMatchObject({
+        code: 'validation_failed',
+        details: { issues: [{ path: `body/${field}` }] },
       });
     }
     expect((await staffCall(app, d.officer, 'GET', path)).json<Incident>()).toMatchObject({

@@ -78,12 +78,13 @@ export const assessmentSchema = z
       .max(40)
       .default([]),
     risk: z.enum(['none', 'low', 'high']),
-    riskAssessment: z.string().trim().min(1).max(5000),
-    measures: z.string().trim().min(1).max(5000),
+    /** The risk and the measures go into the persons' letters as written: the same rule as whatHappened. */
+    riskAssessment: multiLineText(1, 5000),
+    measures: multiLineText(1, 5000),
     /** The number of the assessment this one revises (the incident's `assessmentNo`); left out for the first. */
     revises: z.number().int().min(1).optional(),
     /** Why the assessment changed: required when it is lowered (no longer a breach, or a lower risk). */
-    changeReason: z.string().trim().min(1).max(2000).optional(),
+    changeReason: multiLineText(1, 2000).optional(),
     /**
      * What happened, in the officer's words: the Art. 34 letters and the Art. 33 draft say this,
      * never the report's description (attack S19-4, decision 0895). Required for a breach.
