@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { bootstrapFirstRun, formatLogin, type FirstRunResult } from '../bootstrap.js';
 import { describeStartFailure, startKluis, StartupError, type RunningKluis } from '../main.js';
 import { UNCLEAN_STOP_EXIT_CODE } from '../platform/bounded-stop.js';
+import { signalOwnedServersToStop } from '../platform/embedded-postgres.js';
 import { guardProcess } from '../platform/process-guard.js';
 import { createCliContext, exitWithFailure } from './context.js';
 
@@ -15,8 +16,9 @@ export function registerServeCommand(program: Command): void {
       let kluis: RunningKluis | undefined;
       try {
         const { config, logger } = createCliContext();
-        // Nothing ends the server without a log line (decision 0620).
-        guardProcess(logger);
+        // Nothing ends the server without a log line, nor leaves its embedded PostgreSQL running
+        // (decision 0620).
+        guardProcess(logger, { beforeExit: signalOwnedServersToStop });
         const started = await startKluis(config, logger, {
           // A supervisor (systemd, Docker, Kubernetes) restarts a process that exits non-zero.
           onDatabaseLost: (cause) => {

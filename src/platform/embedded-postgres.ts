@@ -179,6 +179,20 @@ async function stopPostgres(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/** The servers this process started and has not stopped: asked to stop if it dies of a throw. */
+const ownedServers = new Set<EmbeddedServer>();
+
+/**
+ * Asks every embedded server this process started to stop (fast shutdown), without waiting: the
+ * last act of a process about to exit on an uncaught exception (decision 0620), so that no
+ * server outlives it holding its folder and port. Returns how many were asked.
+ */
+export function signalOwnedServersToStop(): number {
+  const servers = [...ownedServers];
+  for (const server of servers) server.signalStop();
+  return servers.length;
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const clusterDir = path.join(options.dataDir, 'pg');
@@ -221,7 +235,7 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
   // No Unix socket: two clusters (dev + tests) must not fight over /tmp/.s.PGSQL.<port>.
   const postgresFlags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
   // The package only initialises the cluster (initdb, and the `postgres` user when we are root).
-  const server = new EmbeddedPostgres({
+  const installer = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port,
     user: SUPERUSER,
@@ -240,7 +254,7 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
   if (!isInitialised) {
     log.info({ clusterDir }, 'initialising a new PostgreSQL cluster');
     try {
-      await server.initialise();
+      await installer.initialise();
     } catch (cause) {
       throw new EmbeddedPostgresError(
         `could not initialise PostgreSQL in ${clusterDir}: ${describeCause(cause)}`,
@@ -261,7 +275,7 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
   const ownerFile = path.join(options.dataDir, OWNER_FILE);
   await writeFile(ownerFile, JSON.stringify({ pid: process.pid, port }), { mode: 0o600 });
   let postmasterPid = await readPostmasterPid(clusterDir);
-  return {
+  const server: EmbeddedServer = {
     port,
     url: (database = 'postgres') => superuserUrl(password, port, database),
     owned: true,
@@ -280,6 +294,7 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
       log.warn({ port }, 'embedded PostgreSQL restarted');
     },
     stop: async () => {
+      ownedServers.delete(server);
       signals.remove();
       await rm(ownerFile, { force: true });
       await stopPostgres(child);
@@ -287,11 +302,14 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
       log.info('embedded PostgreSQL stopped');
     },
     signalStop: () => {
+      ownedServers.delete(server);
       signals.remove();
       rmSync(ownerFile, { force: true });
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
     },
   };
+  ownedServers.add(server);
+  return server;
 }
 
 async function readPostmasterPid(clusterDir: string): Promise<number | undefined> {

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../test/cli.js';
@@ -19,6 +21,15 @@ async function waitFor(read: () => string, text: string, timeoutMs = 60_000): Pr
   while (!read().includes(text)) {
     if (Date.now() > until) throw new Error(`"${text}" not seen in:\n${read()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -75,7 +86,7 @@ describe('kluis serve and what nothing caught (decision 0620)', () => {
       destination: { write: (line: string) => lines.push(line) },
     });
     const exits: number[] = [];
-    const unguard = guardProcess(logger, (code) => exits.push(code));
+    const unguard = guardProcess(logger, { exit: (code) => exits.push(code) });
     try {
       process.emit('uncaughtException', new Error('boom at postgres://kluis:s3cret@db.example/kluis'));
     } finally {
@@ -85,6 +96,39 @@ describe('kluis serve and what nothing caught (decision 0620)', () => {
     expect(lines.join('')).toContain('"level":60');
     expect(lines.join('')).not.toContain('s3cret');
   });
+
+  it('an uncaught exception in a process that started the embedded PostgreSQL stops that server too: none outlives the exit 70', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'kluis-uncaught-'));
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'test/children/uncaught-with-embedded-server.ts')],
+      { cwd: ROOT, env: { PATH: process.env.PATH ?? '', KLUIS_DATA_DIR: dataDir } },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let postmaster: number | undefined;
+    try {
+      await waitFor(() => stdout, 'started', 120_000);
+      postmaster = Number.parseInt(
+        (await readFile(path.join(dataDir, 'pg/postmaster.pid'), 'utf8')).split('\n')[0] ?? '',
+      );
+      expect(await exited, stderr).toBe(UNCAUGHT_EXIT_CODE);
+      expect(stderr).toContain('uncaught exception; exiting');
+      // Fast shutdown takes a moment after the exit; before decision 0620's amendment it never came.
+      const until = Date.now() + 30_000;
+      while (isAlive(postmaster) && Date.now() < until)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(isAlive(postmaster), `postgres ${postmaster} still runs`).toBe(false);
+      await expect(readFile(path.join(dataDir, 'pg/postmaster.pid'))).rejects.toThrow();
+    } finally {
+      child.kill('SIGKILL');
+      if (postmaster !== undefined && isAlive(postmaster)) process.kill(postmaster, 'SIGKILL');
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it('a connection string quoted in an error message loses its credentials', () => {
     expect(scrubbedMessage(new Error('cannot reach postgres://kluis:s3cret@db.example:5432/kluis'))).toBe(

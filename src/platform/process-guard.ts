@@ -20,12 +20,21 @@ export function scrubbedMessage(error: unknown): string | undefined {
  *   not awaiting `complete`/`fail` while the database is away, and every job is idempotent and
  *   delivered again (a lost completion only delays a rerun); the watchdog brings the database back;
  * - an uncaught exception is logged and the process exits 70 for its supervisor to restart it: a
- *   throw that escaped to the event loop may have left this process's memory half-changed.
+ *   throw that escaped to the event loop may have left this process's memory half-changed. Just
+ *   before, `beforeExit` runs: `kluis serve` asks the embedded PostgreSQL it started to stop, which
+ *   would otherwise outlive it (its own process group, decision 0588).
  * Returns a function that removes both handlers (tests).
  */
 export function guardProcess(
   logger: Logger,
-  exit: (code: number) => void = (code) => process.exit(code),
+  {
+    exit = (code) => process.exit(code),
+    beforeExit = () => undefined,
+  }: {
+    exit?: (code: number) => void;
+    /** Synchronous last words before the exit: `kluis serve` asks its embedded server to stop. */
+    beforeExit?: () => void;
+  } = {},
 ): () => void {
   const onRejection = (reason: unknown): void => {
     logger.error(
@@ -38,7 +47,11 @@ export function guardProcess(
       { err: { ...describeUnexpected(error), message: scrubbedMessage(error) } },
       'uncaught exception; exiting for the supervisor to restart Kluis',
     );
-    exit(UNCAUGHT_EXIT_CODE);
+    try {
+      beforeExit();
+    } finally {
+      exit(UNCAUGHT_EXIT_CODE);
+    }
   };
   process.on('unhandledRejection', onRejection);
   process.on('uncaughtException', onException);
