@@ -676,7 +676,7 @@ function isoDate(at: Date): string {
  * requests may still read it; only the rights requests may change it (the rectification a
  * restriction waits for, Art. 18(1)(a)). Everything else is refused: a change under any other
  * purpose (attack S18-14, decision 0875), a read under any other legal obligation, such as the
- * age check (decision 0885).
+ * age check (decision 0885). The statement and the portal name these same purposes (decision 0902).
  */
 function isRestrictionExempt(purpose: Purpose, action: AccessAction): boolean {
   const rights = purpose.wholePerson === 'rights' && purpose.legalBasis === 'legal_obligation';

@@ -46,13 +46,14 @@ export {
   purposesForRole,
   purposesUsingCategory,
   recipientsForPurpose,
+  restrictionExemptPurposes,
   retentionRuleFor,
   retentionRulesFor,
   rolesForPurpose,
 } from './policy.query.js';
 export type { RetentionRuleRef } from './policy.query.js';
 export { canonicalJson, policyVersionHash } from './policy.version.js';
-export { buildStatement, generateStatement } from './statement.generator.js';
+export { buildStatement, describeRestrictionExemptions, generateStatement } from './statement.generator.js';
 export type { StatementOptions } from './statement.generator.js';
 export { buildRegisterRows, generateRegister } from './register.generator.js';
 export type { RegisterFormat, RegisterOptions, RegisterRow } from './register.generator.js';

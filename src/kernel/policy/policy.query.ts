@@ -154,6 +154,18 @@ export function recipientsForPurpose(
     .map(([key, recipient]) => ({ key, recipient }));
 }
 
+/**
+ * The purposes that may still read a person who asked for restriction (`readWhileRestricted`,
+ * GDPR Art. 18(2)): the gate lets them through, and the statement and the portal name them as the
+ * only uses left (decision 0902). The rights requests, done at the person's own request, are not
+ * among them.
+ */
+export function restrictionExemptPurposes(policy: Policy): Array<{ key: string; purpose: Purpose }> {
+  return Object.entries(policy.purposes)
+    .filter(([, purpose]) => purpose.readWhileRestricted)
+    .map(([key, purpose]) => ({ key, purpose }));
+}
+
 /** Purposes that are direct marketing, so that one objection can stop all of them. */
 export function marketingPurposes(policy: Policy): string[] {
   return Object.entries(policy.purposes)

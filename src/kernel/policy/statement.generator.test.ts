@@ -87,4 +87,23 @@ describe('statement generator', () => {
     expect(doc.title).toBe('Privacy statement of VoiceKing CVBA');
     expect(doc.blocks[0]).toEqual({ kind: 'heading', level: 1, text: 'Privacy statement of VoiceKing CVBA' });
   });
+
+  it('a policy that marks no purpose to read a restricted person promises the plain restriction, in every language; one that marks some names them (decision 0902)', () => {
+    const unmarked = {
+      ...policies.voxtra,
+      purposes: Object.fromEntries(
+        Object.entries(policies.voxtra.purposes).map(([key, purpose]) => [
+          key,
+          { ...purpose, readWhileRestricted: false },
+        ]),
+      ),
+    };
+    for (const lang of LANGUAGES) {
+      const plain = generateStatement(unmarked, { lang, format: 'md', enforced: ALL_PROMISES });
+      expect(plain).toContain(`- ${STATEMENT_TEXTS[lang].rights.items.restriction}\n`);
+      const marked = generateStatement(policies.voxtra, { lang, format: 'md', enforced: ALL_PROMISES });
+      expect(marked).not.toContain(`- ${STATEMENT_TEXTS[lang].rights.items.restriction}\n`);
+      expect(marked).toContain(policies.voxtra.purposes.accounting?.label[lang] ?? 'missing');
+    }
+  });
 });

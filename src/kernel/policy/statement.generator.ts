@@ -7,6 +7,7 @@ import { renderDocument } from './document.render.js';
 import type { Block, DocumentFormat, TextDocument } from './document.render.js';
 import { CATEGORY_GROUPS, LEGAL_BASES } from './policy.schema.js';
 import type { Channel, Language, Policy, RetentionRule } from './policy.schema.js';
+import { restrictionExemptPurposes } from './policy.query.js';
 import { COOKIE_CHOICES_CATEGORY, type EnforcedPromises } from './promises.js';
 import { STATEMENT_TEXTS } from './statement.texts.js';
 import type { StatementTexts } from './statement.texts.js';
@@ -47,6 +48,16 @@ export function joinList(items: readonly string[], lang: Language): string {
 /** Labels may contain commas themselves, so lists of them are joined with semicolons. */
 function joinLabels(items: readonly string[]): string {
   return items.join('; ');
+}
+
+/**
+ * The uses a restriction leaves (the purposes the gate still lets read a restricted person), by
+ * their labels as the purposes section names them; `undefined` when there are none, so the
+ * statement and the portal promise only what the gate does (decision 0902).
+ */
+export function describeRestrictionExemptions(policy: Policy, lang: Language): string | undefined {
+  const labels = restrictionExemptPurposes(policy).map(({ purpose }) => purpose.label[lang]);
+  return labels.length === 0 ? undefined : joinLabels(labels);
 }
 
 function describeChannel(channel: Channel, policy: Policy, t: StatementTexts): string {
@@ -333,9 +344,12 @@ export function buildStatement(policy: Policy, lang: Language, enforced: Enforce
   h2(t.headings.rights);
   p(t.rights.intro);
   const hasSelfService = policy.rights.channels.some((channel) => channel.kind === 'account_settings');
+  const restrictionExemptions = describeRestrictionExemptions(policy, lang);
   list(
     policy.rights.offered.map((right) => {
       let text = t.rights.items[right];
+      if (right === 'restriction' && restrictionExemptions !== undefined)
+        text = t.rights.restrictionExcept(restrictionExemptions);
       if (right === 'erasure' && hasSelfService) text += ` ${t.rights.selfService}`;
       if (right === 'portability' && policy.rights.portabilityToOtherOrganisation)
         text += ` ${t.rights.toOtherOrganisation}`;

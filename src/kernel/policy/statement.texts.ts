@@ -122,7 +122,10 @@ export interface StatementTexts {
   sensitive: { none: string; withConsent: string; examples: string };
   rights: {
     intro: string;
+    /** `restriction`: the plain promise, for a policy whose purposes all stop on a restriction. */
     items: Record<Right, string>;
+    /** The restriction with the uses it leaves (the purposes marked `readWhileRestricted`). */
+    restrictionExcept: (purposes: string) => string;
     selfService: string;
     toOtherOrganisation: string;
     highlighted: (categories: string) => string;
@@ -347,7 +350,7 @@ const nl: StatementTexts = {
       erasure:
         'Recht op wissing: u kunt op elk moment vragen dat wij uw gegevens verwijderen. Wat wij wettelijk moeten bewaren, leggen wij u uit: wat, waarom en tot wanneer.',
       restriction:
-        'Recht op beperking: u kunt vragen dat wij uw gegevens tijdelijk alleen nog bewaren en niet meer gebruiken, behalve voor rechtsvorderingen.',
+        'Recht op beperking: u kunt vragen dat wij uw gegevens tijdelijk alleen nog bewaren en niet meer gebruiken.',
       objection:
         'Recht van bezwaar: u kunt bezwaar maken tegen een verwerking op basis van ons gerechtvaardigd belang.',
       portability:
@@ -357,6 +360,8 @@ const nl: StatementTexts = {
       object_direct_marketing:
         'Verzet tegen direct marketing: u kunt zich altijd kosteloos verzetten tegen het gebruik van uw gegevens voor direct marketing; dat gebruik stopt dan onmiddellijk.',
     },
+    restrictionExcept: (uses) =>
+      `Recht op beperking: u kunt vragen dat wij uw gegevens tijdelijk alleen nog bewaren en niet meer gebruiken, behalve voor: ${uses}.`,
     selfService:
       'Uw gegevens laten verwijderen kan ook zelf, via de persoonlijke instellingen van uw account.',
     toOtherOrganisation:
@@ -594,7 +599,7 @@ const fr: StatementTexts = {
       erasure:
         "Droit à l'effacement : vous pouvez à tout moment demander que nous supprimions vos données. Ce que la loi nous oblige à conserver, nous vous l'expliquons : quoi, pourquoi et jusqu'à quand.",
       restriction:
-        'Droit à la limitation : vous pouvez demander que nous ne fassions plus que conserver vos données, sans les utiliser, sauf pour des actions en justice.',
+        'Droit à la limitation : vous pouvez demander que nous ne fassions plus que conserver vos données, sans les utiliser.',
       objection:
         "Droit d'opposition : vous pouvez vous opposer à un traitement fondé sur notre intérêt légitime.",
       portability:
@@ -604,6 +609,8 @@ const fr: StatementTexts = {
       object_direct_marketing:
         "Opposition au marketing direct : vous pouvez toujours vous opposer gratuitement à l'utilisation de vos données à des fins de marketing direct ; cette utilisation cesse alors immédiatement.",
     },
+    restrictionExcept: (uses) =>
+      `Droit à la limitation : vous pouvez demander que nous ne fassions plus que conserver vos données, sans les utiliser, sauf pour : ${uses}.`,
     selfService:
       'Vous pouvez aussi supprimer vos données vous-même, via les paramètres personnels de votre compte.',
     toOtherOrganisation:
@@ -835,8 +842,7 @@ const en: StatementTexts = {
       rectification: 'Right to rectification: you can have inaccurate or incomplete data corrected.',
       erasure:
         'Right to erasure: you can ask us at any time to delete your data. What the law obliges us to keep, we explain to you: what, why and until when.',
-      restriction:
-        'Right to restriction: you can ask us only to store your data and no longer use it, except for legal claims.',
+      restriction: 'Right to restriction: you can ask us only to store your data and no longer use it.',
       objection: 'Right to object: you can object to processing based on our legitimate interest.',
       portability:
         'Right to data portability: you can receive your data in a structured, commonly used and machine-readable format (a computer file).',
@@ -845,6 +851,8 @@ const en: StatementTexts = {
       object_direct_marketing:
         'Objecting to direct marketing: you can always object free of charge to the use of your data for direct marketing; that use then stops at once.',
     },
+    restrictionExcept: (uses) =>
+      `Right to restriction: you can ask us only to store your data and no longer use it, except for: ${uses}.`,
     selfService: 'You can also delete your data yourself, in the personal settings of your account.',
     toOtherOrganisation: 'On request we send that file to you or to another organisation you name.',
     highlighted: (cats) => `These rights also cover ${cats}.`,

@@ -1,3 +1,4 @@
+import { describeRestrictionExemptions } from '../../kernel/policy/index.js';
 import type { Right } from '../../kernel/policy/policy.schema.js';
 import { STATEMENT_TEXTS } from '../../kernel/policy/statement.texts.js';
 import { html, trusted, type Html } from './html.js';
@@ -24,6 +25,17 @@ const INPUT_TYPE: Record<CorrectableField, { type: string; autocomplete: string 
   city: { type: 'text', autocomplete: 'address-level2' },
 };
 
+/**
+ * What a right does, in the frame's language; the restriction names the uses it leaves, from the
+ * same policy the gate enforces, as the statement does (decision 0902).
+ */
+export function explainRight(frame: PortalFrame, right: Right): string {
+  const t = textsOf(frame);
+  const exemptions =
+    right === 'restriction' ? describeRestrictionExemptions(frame.policy, frame.lang) : undefined;
+  return exemptions === undefined ? t.rights.explain[right] : t.rights.explainRestrictionExcept(exemptions);
+}
+
 export function renderRightsPage(frame: PortalFrame): string {
   const t = textsOf(frame);
   const body = html`<h1>${t.rights.title}</h1>
@@ -34,7 +46,7 @@ export function renderRightsPage(frame: PortalFrame): string {
         (right) =>
           html`<li>
             <h2><a href="${frame.base}/rights/${right}">${t.rights.names[right]}</a></h2>
-            <p>${t.rights.explain[right]}</p>
+            <p>${explainRight(frame, right)}</p>
           </li>`,
       )}
     </ul>
@@ -121,7 +133,7 @@ export function renderRequestForm(
       </fieldset>`,
     );
   const body = html`<h1>${t.form.title(name)}</h1>
-    <p>${t.rights.explain[right]}</p>
+    <p>${explainRight(frame, right)}</p>
     ${state.error ? html`<div class="notice error" role="alert" id="form-error"><strong>${t.form.errorTitle}:</strong> ${state.error}</div>` : ''}
     <form
       method="post"

@@ -1,6 +1,7 @@
 import { buildStatement, type EnforcedPromises } from '../../kernel/policy/index.js';
 import { html, type Html } from './html.js';
 import { renderPortalPage, textsOf, type PortalFrame } from './layout.js';
+import { explainRight } from './rights.pages.js';
 import { STATEMENT_TEXTS } from '../../kernel/policy/statement.texts.js';
 
 /** Anchor ids for headings: stable per position, so a link into section 7 survives rewording. */
@@ -27,7 +28,7 @@ export function renderStatementPage(frame: PortalFrame, enforced: EnforcedPromis
           (right) =>
             html`<li>
               <a href="${frame.base}/rights/${right}">${t.rights.names[right]}</a>
-              <p class="hint">${t.rights.explain[right]}</p>
+              <p class="hint">${explainRight(frame, right)}</p>
             </li>`,
         )}
       </ul>

@@ -14,7 +14,10 @@ export interface PortalTexts {
     title: string;
     intro: string;
     names: Record<Right, string>;
+    /** `restriction`: the plain promise, for a policy whose purposes all stop on a restriction. */
     explain: Record<Right, string>;
+    /** The restriction with the uses it leaves (decision 0902). */
+    explainRestrictionExcept: (purposes: string) => string;
     open: string;
     accountHint: string;
   };
@@ -275,12 +278,13 @@ const nl: PortalTexts = {
       rectification: 'Staat er iets fout, dan verbeteren wij het.',
       erasure:
         'Wij wissen uw gegevens, behalve wat de wet ons verplicht te bewaren; u hoort wat en tot wanneer.',
-      restriction:
-        'Wij bewaren uw gegevens nog, maar gebruiken ze niet meer, behalve voor rechtsvorderingen.',
+      restriction: 'Wij bewaren uw gegevens nog, maar gebruiken ze niet meer.',
       objection: 'Wij stoppen met het gebruik van uw gegevens voor onze gerechtvaardigde belangen.',
       withdraw_consent: 'Wat u ons toestond, stoppen wij meteen.',
       object_direct_marketing: 'U krijgt geen reclame of nieuwsbrieven meer van ons.',
     },
+    explainRestrictionExcept: (uses) =>
+      `Wij bewaren uw gegevens nog, maar gebruiken ze niet meer, behalve voor: ${uses}.`,
     open: 'Naar het formulier',
     accountHint: 'Hebt u een account? Meld u aan: dan is een code niet nodig.',
   },
@@ -588,11 +592,13 @@ const fr: PortalTexts = {
       rectification: 'Si quelque chose est faux, nous le corrigeons.',
       erasure:
         'Nous effaçons vos données, sauf ce que la loi nous oblige à garder ; vous saurez quoi et jusqu’à quand.',
-      restriction: 'Nous gardons vos données mais ne les utilisons plus, sauf pour des actions en justice.',
+      restriction: 'Nous gardons vos données mais ne les utilisons plus.',
       objection: 'Nous cessons d’utiliser vos données pour nos intérêts légitimes.',
       withdraw_consent: 'Ce que vous nous aviez permis, nous l’arrêtons aussitôt.',
       object_direct_marketing: 'Vous ne recevez plus de publicité ni de lettres d’information de notre part.',
     },
+    explainRestrictionExcept: (uses) =>
+      `Nous gardons vos données mais ne les utilisons plus, sauf pour : ${uses}.`,
     open: 'Vers le formulaire',
     accountHint: 'Vous avez un compte ? Connectez-vous : aucun code n’est alors nécessaire.',
   },
@@ -906,11 +912,12 @@ const en: PortalTexts = {
       rectification: 'If something is wrong, we correct it.',
       erasure:
         'We erase your data, except what the law obliges us to keep; you are told what and until when.',
-      restriction: 'We keep your data but no longer use it, except for legal claims.',
+      restriction: 'We keep your data but no longer use it.',
       objection: 'We stop using your data for our legitimate interests.',
       withdraw_consent: 'What you allowed us, we stop at once.',
       object_direct_marketing: 'You no longer receive advertising or newsletters from us.',
     },
+    explainRestrictionExcept: (uses) => `We keep your data but no longer use it, except for: ${uses}.`,
     open: 'Go to the form',
     accountHint: 'Do you have an account? Log in: then no code is needed.',
   },
