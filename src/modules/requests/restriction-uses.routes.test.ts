@@ -68,7 +68,7 @@ describe('what a restriction leaves, said and done (VX-14, decision 0902)', () =
         });
         expect(page.statusCode).toBe(200);
         expect(page.body).not.toMatch(/rechtsvordering|legal claims/);
-        const named = namedUses(page.body, ...leads[lang]);
+        const named = namedUses(page.body, leads[lang][0], leads[lang][1]);
         expect(named.sort()).toEqual(flagged.map((key) => policy.purposes[key]?.label[lang]).sort());
         // The portal's rights page says the same, from the same policy.
         const rights = await app.inject({ method: 'GET', url: `/t/${tenant.slug}/rights?lang=${lang}` });
