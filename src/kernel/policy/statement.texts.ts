@@ -239,7 +239,7 @@ const nl: StatementTexts = {
   },
   retention: {
     intro:
-      'Wij bewaren persoonsgegevens niet langer dan nodig voor het doel waarvoor wij ze verzamelden, of dan de wet ons verplicht. Daarna worden ze gewist.',
+      'Wij bewaren persoonsgegevens niet langer dan nodig voor het doel waarvoor wij ze verzamelden, of dan de wet ons verplicht. Daarna worden ze gewist. Gegevens die voor meerdere doeleinden dienen, bewaren wij zo lang als het langste daarvan vereist.',
     rule: (r) => {
       switch (r.kind) {
         case 'contract_duration':
@@ -261,7 +261,7 @@ const nl: StatementTexts = {
         case 'until_withdrawn':
           return r.maxYears === undefined
             ? 'tot u uw toestemming intrekt of bezwaar maakt'
-            : `tot u uw toestemming intrekt of bezwaar maakt, en hoogstens ${r.maxYears} jaar`;
+            : `tot u uw toestemming intrekt of bezwaar maakt, en hoogstens ${r.maxYears} jaar na ons laatste contact met u`;
         case 'inherited':
           return 'wij bewaren hiervoor geen eigen kopie';
       }
@@ -345,7 +345,7 @@ const nl: StatementTexts = {
     intro: 'U hebt de volgende rechten over uw persoonsgegevens:',
     items: {
       access:
-        'Recht op inzage: u kunt opvragen welke gegevens wij over u hebben, waarvoor en op welke rechtsgrond, aan wie wij ze gaven, hoe lang wij ze bewaren en waar ze vandaan komen.',
+        'Recht op inzage: u kunt opvragen welke gegevens wij over u hebben, waarvoor en op welke rechtsgrond, aan wie wij ze gaven, hoe lang wij ze bewaren en waar ze vandaan komen. Wat wij aan een gerecht of de politie gaven terwijl die ons verbieden het u te zeggen, vertellen wij u zodra dat verbod afloopt.',
       rectification: 'Recht op verbetering: u kunt onjuiste of onvolledige gegevens laten corrigeren.',
       erasure:
         'Recht op wissing: u kunt op elk moment vragen dat wij uw gegevens verwijderen. Wat wij wettelijk moeten bewaren, leggen wij u uit: wat, waarom en tot wanneer.',
@@ -374,7 +374,8 @@ const nl: StatementTexts = {
         'met een code die wij sturen naar de contactgegevens die wij al van u hebben (nooit naar nieuwe gegevens)',
       staff_check: 'doordat een medewerker uw identiteit controleert',
     },
-    deadline: (d) => `Wij geven gevolg aan uw verzoek binnen ${d} dagen na ontvangst.`,
+    deadline: (d) =>
+      `Wij geven gevolg aan uw verzoek binnen ${d} dagen na ontvangst. Is een verzoek ingewikkeld of krijgen wij er veel, dan kunnen wij die termijn één keer met ten hoogste twee maanden verlengen; dat laten wij u binnen die ${d} dagen weten, met de reden.`,
     free: 'Het uitoefenen van uw rechten is kosteloos.',
   },
   complaints: {
@@ -486,7 +487,7 @@ const fr: StatementTexts = {
   },
   retention: {
     intro:
-      "Nous ne conservons pas les données à caractère personnel plus longtemps que nécessaire pour la finalité de leur collecte ou que la loi ne l'exige. Ensuite, elles sont effacées.",
+      "Nous ne conservons pas les données à caractère personnel plus longtemps que nécessaire pour la finalité de leur collecte ou que la loi ne l'exige. Ensuite, elles sont effacées. Les données qui servent plusieurs finalités sont conservées aussi longtemps que la plus longue d'entre elles l'exige.",
     rule: (r) => {
       switch (r.kind) {
         case 'contract_duration':
@@ -508,7 +509,7 @@ const fr: StatementTexts = {
         case 'until_withdrawn':
           return r.maxYears === undefined
             ? "jusqu'au retrait de votre consentement ou à votre opposition"
-            : `jusqu'au retrait de votre consentement ou à votre opposition, et au plus ${r.maxYears} ans`;
+            : `jusqu'au retrait de votre consentement ou à votre opposition, et au plus ${r.maxYears} ans après notre dernier contact avec vous`;
         case 'inherited':
           return "nous n'en conservons pas de copie propre";
       }
@@ -593,7 +594,7 @@ const fr: StatementTexts = {
     intro: 'Vous disposez des droits suivants sur vos données à caractère personnel :',
     items: {
       access:
-        "Droit d'accès : vous pouvez demander quelles données nous détenons sur vous, pourquoi et sur quelle base, à qui nous les avons communiquées, combien de temps nous les conservons et d'où elles proviennent.",
+        "Droit d'accès : vous pouvez demander quelles données nous détenons sur vous, pourquoi et sur quelle base, à qui nous les avons communiquées, combien de temps nous les conservons et d'où elles proviennent. Ce que nous avons communiqué à la justice ou à la police pendant qu'elles nous interdisent de vous le dire, nous vous le disons dès que cette interdiction prend fin.",
       rectification:
         'Droit de rectification : vous pouvez faire corriger des données inexactes ou incomplètes.',
       erasure:
@@ -624,7 +625,8 @@ const fr: StatementTexts = {
         'par un code envoyé aux coordonnées que nous avons déjà de vous (jamais à de nouvelles coordonnées)',
       staff_check: 'par un contrôle de votre identité par un collaborateur',
     },
-    deadline: (d) => `Nous donnons suite à votre demande dans les ${d} jours de sa réception.`,
+    deadline: (d) =>
+      `Nous donnons suite à votre demande dans les ${d} jours de sa réception. Si une demande est complexe ou si nous en recevons beaucoup, nous pouvons prolonger ce délai une seule fois de deux mois au plus ; nous vous le disons, avec la raison, dans ces ${d} jours.`,
     free: "L'exercice de vos droits est gratuit.",
   },
   complaints: {
@@ -735,7 +737,7 @@ const en: StatementTexts = {
   },
   retention: {
     intro:
-      'We keep personal data no longer than needed for the purpose for which we collected it, or than the law requires. Then it is erased.',
+      'We keep personal data no longer than needed for the purpose for which we collected it, or than the law requires. Then it is erased. Data that serves several purposes is kept as long as the longest of them requires.',
     rule: (r) => {
       switch (r.kind) {
         case 'contract_duration':
@@ -757,7 +759,7 @@ const en: StatementTexts = {
         case 'until_withdrawn':
           return r.maxYears === undefined
             ? 'until you withdraw your consent or object'
-            : `until you withdraw your consent or object, and at most ${r.maxYears} years`;
+            : `until you withdraw your consent or object, and at most ${r.maxYears} years after our last contact with you`;
         case 'inherited':
           return 'we keep no copy of our own for this';
       }
@@ -838,7 +840,7 @@ const en: StatementTexts = {
     intro: 'You have the following rights over your personal data:',
     items: {
       access:
-        'Right of access: you can ask which data we hold about you, why and on which basis, to whom we gave it, how long we keep it and where it came from.',
+        'Right of access: you can ask which data we hold about you, why and on which basis, to whom we gave it, how long we keep it and where it came from. What we gave to a court or the police while they forbid us to tell you, we tell you once that ban ends.',
       rectification: 'Right to rectification: you can have inaccurate or incomplete data corrected.',
       erasure:
         'Right to erasure: you can ask us at any time to delete your data. What the law obliges us to keep, we explain to you: what, why and until when.',
@@ -863,7 +865,8 @@ const en: StatementTexts = {
         'with a code we send to contact details we already have for you (never to new ones)',
       staff_check: 'by a member of staff checking your identity',
     },
-    deadline: (d) => `We act on your request within ${d} days of receiving it.`,
+    deadline: (d) =>
+      `We act on your request within ${d} days of receiving it. Where a request is complex or we receive many, we may extend this once by at most two further months; we tell you so, and why, within those ${d} days.`,
     free: 'Exercising your rights is free of charge.',
   },
   complaints: {

@@ -531,4 +531,46 @@ describe('deadlines (VK-27)', () => {
       new RegExp(`OVERDUE 2026-04-28 +awaiting_verification +erasure +phone +${request.requestId}`),
     );
   });
+
+  it('VK-27: a request is extended only within its first term, so the person hears of it, and why, within the 30 days the statement promises; a late extension is refused with 409 and mails nothing (decision 0918)', async () => {
+    clock.set(new Date('2026-06-01T10:00:00Z'));
+    const person = await customer();
+    const desk = await loginAs(app, kernel, voiceking, 'privacy_officer'); // sessions last 12 hours
+    const registered = await staffCall(desk, 'POST', '/api/v1/requests', {
+      kind: 'access',
+      channel: 'phone',
+      subjectId: person.subjectId,
+    });
+    expect(registered.statusCode, registered.body).toBe(201);
+    const request = registered.json<{ requestId: string; dueOn: string }>();
+    expect(request.dueOn).toBe('2026-07-01');
+    clock.set(new Date('2026-07-02T08:00:00Z'));
+    const late = await loginAs(app, kernel, voiceking, 'privacy_officer');
+    const refused = await staffCall(late, 'POST', `/api/v1/requests/${request.requestId}/extend`, {
+      until: '2026-08-15',
+      reason: 'many systems to search through',
+    });
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json()).toMatchObject({
+      code: 'conflict',
+      details: { reason: 'past_due', dueOn: '2026-07-01' },
+    });
+    const stored = await runAsOwner<{ extended_due_on: string | null }>(
+      database.ownerUrl,
+      'select extended_due_on from rights_requests where request_id = $1',
+      [request.requestId],
+    );
+    expect(stored.rows).toEqual([{ extended_due_on: null }]);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(smtp.to(person.email ?? '').filter((mail) => mail.text?.includes('2026-08-15'))).toEqual([]);
+    // On its last day it still can be.
+    clock.set(new Date('2026-07-01T20:00:00Z'));
+    const inTime = await loginAs(app, kernel, voiceking, 'privacy_officer');
+    const extended = await staffCall(inTime, 'POST', `/api/v1/requests/${request.requestId}/extend`, {
+      until: '2026-08-15',
+      reason: 'many systems to search through',
+    });
+    expect(extended.statusCode, extended.body).toBe(200);
+    expect((await mailTo(person.email ?? '')).text).toMatch(/meer tijd[\s\S]*2026-08-15/);
+  });
 });

@@ -1177,6 +1177,7 @@ export async function extendRequest(
     throw invalid('reason: give the reason in 10 to 500 characters');
   assertRequestText([{ column: 'extension_reason', field: 'reason', value: reason }]);
   const due = String(request.due_on);
+  assertWithinFirstTerm(due, brusselsDate(deps.kernel.clock.now()));
   if (!/^\d{4}-\d{2}-\d{2}$/.test(input.until) || input.until <= due || input.until > latestExtension(due)) {
     throw invalid(
       `until: must lie after ${due} and no later than ${latestExtension(due)} (two further months, GDPR Art. 12(3))`,
@@ -1232,6 +1233,19 @@ function assertOpen(request: Pick<RequestRow, 'state'>): void {
     throw new AppError('conflict', 'request closed', {
       publicMessage: 'the request is closed',
       details: { reason: 'closed', state: request.state },
+    });
+}
+
+/**
+ * Art. 12(3): the person is told of an extension, and why, within the month of receipt; both
+ * statements promise the answer within the first term. Past its first due date a request is
+ * overdue, not extended (decision 0918).
+ */
+function assertWithinFirstTerm(dueOn: string, today: string): void {
+  if (today > dueOn)
+    throw new AppError('conflict', 'extension after the due date', {
+      publicMessage: `the request was due on ${dueOn}: an extension is told to the person within the first term (GDPR Art. 12(3)); answer it now`,
+      details: { reason: 'past_due', dueOn },
     });
 }
 
