@@ -514,6 +514,13 @@ function registerCdrCommands(program: Command): void {
               `and a new invoice, not by re-rating`,
           );
         }
+        if (result.keptRefused > 0 || result.keptRefusedCustomers.length > 0) {
+          console.log(
+            `left alone ${result.keptRefused} call(s) of ${result.keptRefusedCustomers.length} customer(s) ` +
+              `the gate refused (${result.keptRefusedReasons.map(describeRerateRefusal).join('; ')}): ` +
+              `re-pricing is processing; re-rate the period again once that ends`,
+          );
+        }
       });
     });
   cdr
@@ -596,4 +603,16 @@ function parseFormat(text: string | undefined, hasMapping: boolean): CdrFormat |
   throw new AppError('validation_failed', 'bad format', {
     publicMessage: '--format: asterisk, freeswitch or generic',
   });
+}
+
+/** Why a re-rate left a customer's calls alone, in the operator's words (decision 0903). */
+function describeRerateRefusal(code: string): string {
+  switch (code) {
+    case 'subject_restricted':
+      return 'subject_restricted: the customer asked to restrict processing (GDPR Art. 18)';
+    case 'consent_missing':
+      return "consent_missing: a minor without a parent's consent (VK-15)";
+    default:
+      return code;
+  }
 }

@@ -110,13 +110,15 @@ export async function selectCallRecordBatchSubjects(tx: Tx, range: CallRecordBat
 
 /**
  * The keys (start, dedup key, caller) of one batch of call records, through a grant for their
- * callers (the same batch as selectCallRecordBatchSubjects: keep the two queries alike).
+ * callers (the same batch as selectCallRecordBatchSubjects: keep the two queries alike). Rows of a
+ * caller the grant leaves out (one the gate refused) are skipped and counted; only their position
+ * is read, to move the cursor past them.
  */
 export async function selectCallRecordKeys(
   tx: Tx,
   grant: Grant,
   range: CallRecordBatch,
-): Promise<CallRecordKey[]> {
+): Promise<{ keys: CallRecordKey[]; skipped: number; last: Omit<CallRecordKey, 'subjectId'> | undefined }> {
   let query = tx
     .selectFrom('call_records')
     .select(['started_at', 'dedup_key', 'subject_id'])
@@ -127,10 +129,18 @@ export async function selectCallRecordKeys(
     query = query.where(sql<boolean>`(started_at, dedup_key) > (${after.startedAt}, ${after.dedupKey})`);
   }
   const rows = await query.orderBy('started_at').orderBy('dedup_key').limit(range.limit).execute();
-  return rows.map((row) => {
+  const keys: CallRecordKey[] = [];
+  for (const row of rows) {
+    if (!grant.subjectIds.has(row.subject_id)) continue;
     grant.assertCovers(TELEPHONY_CATEGORIES.callRecord, row.subject_id);
-    return { startedAt: row.started_at, dedupKey: row.dedup_key, subjectId: row.subject_id };
-  });
+    keys.push({ startedAt: row.started_at, dedupKey: row.dedup_key, subjectId: row.subject_id });
+  }
+  const lastRow = rows.at(-1);
+  return {
+    keys,
+    skipped: rows.length - keys.length,
+    last: lastRow && { startedAt: lastRow.started_at, dedupKey: lastRow.dedup_key },
+  };
 }
 
 export interface RatingInput {

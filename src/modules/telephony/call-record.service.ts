@@ -1,4 +1,5 @@
 import type { AuditedTx } from '../../kernel/audit/index.js';
+import { authorizeBatch } from '../../kernel/gate/access.js';
 import type { Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { retentionRulesFor } from '../../kernel/policy/policy.query.js';
@@ -107,6 +108,17 @@ export interface RerateResult {
   keptInvoicedCustomers: number[];
   /** The billing months (YYYY-MM) in which calls were left alone, ascending. */
   keptInvoicedMonths: string[];
+  /**
+   * Calls left alone because the gate refused their customer under call billing: restricted
+   * (Art. 18) or a minor without a parent's consent (VK-15). Re-pricing is processing; each
+   * refusal is on the audit trail, and the calls keep their price until a re-rate after the
+   * refusal ends (decision 0903).
+   */
+  keptRefused: number;
+  /** Those customers (subject ids), ascending. */
+  keptRefusedCustomers: number[];
+  /** Why, as the gate's codes (`subject_restricted`, `consent_missing`, …), ascending. */
+  keptRefusedReasons: string[];
 }
 
 /** The billing months (YYYY-MM, Belgian calendar) that [from, to) touches. */
@@ -128,7 +140,8 @@ export const CDR_RERATE_ACTOR: Actor = { kind: 'system', job: 'cdr-rerate' };
  * Calls of a customer already invoiced for the call's billing month are left alone and counted
  * (decision 0540): the invoice's late-call lines bill stored cost minus billed cost, so a changed
  * cost there would land on the customer's next late call.
- * Writes kluis.telephony.call_record (the cost) under call_billing, one gate decision per batch.
+ * Writes kluis.telephony.call_record (the cost) under call_billing, one gate decision per batch;
+ * a customer the gate refuses is left out with their calls, counted (decision 0903).
  */
 export async function rerateCalls(
   kernel: Kernel,
@@ -156,7 +169,12 @@ export async function rerateCalls(
     keptInvoiced: 0,
     keptInvoicedCustomers: [],
     keptInvoicedMonths: [],
+    keptRefused: 0,
+    keptRefusedCustomers: [],
+    keptRefusedReasons: [],
   };
+  const refusedCustomers = new Set<number>();
+  const refusedReasons = new Set<string>();
   const keptCustomers = new Set<number>();
   const keptMonths = new Set<string>();
   type Cursor = { startedAt: Date; dedupKey: string } | null;
@@ -168,15 +186,23 @@ export async function rerateCalls(
       // The gate decides on the batch's callers before any call record is read.
       const callers = await selectCallRecordBatchSubjects(atx.tx, batch);
       if (callers.length === 0) return null;
-      const grant = await kernel.gate.authorize(atx, actor, {
-        purpose: CALL_BILLING_PURPOSE,
-        action: 'write',
-        categories: [TELEPHONY_CATEGORIES.callRecord],
-        subjectIds: callers,
-      });
-      const keys = await selectCallRecordKeys(atx.tx, grant, batch);
-      const lastKey = keys.at(-1);
+      // A caller refused for their own state (restricted, a minor without consent) is left out
+      // and audited on their own; everyone else's calls are re-rated (decision 0903).
+      const { grant, denials } = await authorizeBatch(
+        kernel,
+        atx,
+        { tenantId, actor, purpose: CALL_BILLING_PURPOSE },
+        'write',
+        [TELEPHONY_CATEGORIES.callRecord],
+        callers,
+      );
+      for (const [subjectId, denial] of denials) {
+        refusedCustomers.add(subjectId);
+        refusedReasons.add(denial.code);
+      }
+      const { keys, skipped, last: lastKey } = await selectCallRecordKeys(atx.tx, grant, batch);
       if (lastKey === undefined) return null;
+      result.keptRefused += skipped;
       const open = keys.filter((key) => {
         const month = belgianDay(key.startedAt).slice(0, 7);
         if (invoiced.get(month)?.has(key.subjectId) !== true) return true;
@@ -204,6 +230,8 @@ export async function rerateCalls(
     if (last === null) {
       result.keptInvoicedCustomers = [...keptCustomers].sort((a, b) => a - b);
       result.keptInvoicedMonths = [...keptMonths].sort();
+      result.keptRefusedCustomers = [...refusedCustomers].sort((a, b) => a - b);
+      result.keptRefusedReasons = [...refusedReasons].sort();
       return result;
     }
     after = last;

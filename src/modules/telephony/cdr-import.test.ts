@@ -401,6 +401,9 @@ describe('CDR import (VX-5)', () => {
       keptInvoiced: 0,
       keptInvoicedCustomers: [],
       keptInvoicedMonths: [],
+      keptRefused: 0,
+      keptRefusedCustomers: [],
+      keptRefusedReasons: [],
     });
     const [answered] = await findCallRecords(kernel, billing(tenant), ALL_TIME);
     expect(answered?.costMicros).toBe(264_000 + 50_000);

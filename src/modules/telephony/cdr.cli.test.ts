@@ -280,6 +280,88 @@ describe('kluis cdr import (VX-5)', () => {
     expect(trail.rows).toContainEqual({ action: 'store', decision: 'allowed' });
   });
 
+  it("VX-14: a tariff re-rate leaves a restricted customer's calls alone and re-rates everyone else's; `kluis cdr rerate` says how many calls of how many customers it left and why, each refusal audited (decision 0903)", async () => {
+    const { database, kernel, env } = await createSetup();
+    const tenant = await createPolicyTenant(kernel, 'voxtra');
+    const [open, restricted] = (await registerCustomers(kernel, tenant, 2)) as [number, number];
+    const context = {
+      tenantId: tenant.tenantId,
+      actor: { kind: 'system' as const, job: 'test' },
+      purpose: TELEPHONY_SERVICE,
+    };
+    await assignNumber(kernel, context, {
+      number: '056 22 33 44',
+      subjectId: open,
+      from: new Date('2024-01-01T00:00:00Z'),
+    });
+    await assignNumber(kernel, context, {
+      number: '056 22 33 55',
+      subjectId: restricted,
+      from: new Date('2024-01-01T00:00:00Z'),
+    });
+    await importTariff(kernel, tenant.tenantId, TARIFF_CSV);
+    const call = (src: string, sequence: number) =>
+      asteriskLine({
+        src,
+        dst: '0470123456',
+        start: '2024-05-10 10:00:00',
+        answer: '2024-05-10 10:00:05',
+        end: '2024-05-10 10:01:10',
+        duration: 70,
+        billsec: 65,
+        uniqueId: `1715328000.${sequence}`,
+        sequence,
+      });
+    const file = path.join(dir, 'rerate-restricted.csv');
+    // The restricted customer's calls sit before and after the other's, so a batch holds both.
+    await writeFile(
+      file,
+      `${[call('056223355', 1), call('056223344', 2), call('056223355', 3), call('056223344', 4)].join('\n')}\n`,
+    );
+    const imported = await runCli(['cdr', 'import', '--tenant', tenant.slug, file], env);
+    expect(imported.code, imported.stderr).toBe(0);
+    const costs = async () =>
+      new Map(
+        (
+          await runAsOwner<{ subject_id: string; cost: string }>(
+            database.ownerUrl,
+            'select subject_id::text, sum(cost_micros)::text as cost from call_records where tenant_id = $1 group by subject_id',
+            [tenant.tenantId],
+          )
+        ).rows.map((row) => [Number(row.subject_id), Number(row.cost)]),
+      );
+    const before = await costs();
+    await runAsOwner(
+      database.ownerUrl,
+      'update data_subjects set restricted_at = now() where tenant_id = $1 and subject_id = $2',
+      [tenant.tenantId, restricted],
+    );
+    await importTariff(kernel, tenant.tenantId, TARIFF_CSV.replace('3247,0.12,', '3247,0.24,'));
+
+    const result = await runCli(
+      ['cdr', 'rerate', '--tenant', tenant.slug, '--from', '2024-05-01', '--to', '2024-06-01'],
+      env,
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('re-rated 2 call(s): 2 changed');
+    expect(result.stdout).toContain(
+      'left alone 2 call(s) of 1 customer(s) the gate refused (subject_restricted',
+    );
+    const after = await costs();
+    expect(after.get(restricted)).toBe(before.get(restricted));
+    expect(after.get(open)).toBeGreaterThan(before.get(open) ?? Infinity);
+    const trail = await runAsOwner<{ decision: string; reason: string | null }>(
+      database.ownerUrl,
+      `select decision, reason from audit_log
+        where tenant_id = $1 and actor_id = 'cdr-rerate' order by seq`,
+      [tenant.tenantId],
+    );
+    expect(trail.rows).toContainEqual(
+      expect.objectContaining({ decision: 'denied', reason: 'subject_restricted' }),
+    );
+    expect(trail.rows).toContainEqual(expect.objectContaining({ decision: 'allowed' }));
+  });
+
   it(
     'VX-5: an import killed with SIGKILL half-way and run again ends with exactly the rows of one clean run',
     { timeout: 240_000 },
