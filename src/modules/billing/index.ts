@@ -58,7 +58,7 @@ export {
   readDisputedMonths,
   type DocumentHold,
 } from './retention-clocks.js';
-export { readCallMonthBilling, type CallMonthBilling } from './call-months.js';
+export { readCallMonthBilling, readCallMonthBillingOf, type CallMonthBilling } from './call-months.js';
 export { disputeInvoice, settleDispute, disputeInputSchema, type InvoiceDispute } from './dispute.service.js';
 export {
   openAccountingCsv,

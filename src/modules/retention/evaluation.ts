@@ -6,12 +6,23 @@ import { AccessDenied, type Actor, type Grant } from '../../kernel/gate/gate.js'
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
 import type { Tx } from '../../platform/db.js';
-import { readDocumentHolds, readOpenDisputes, type DocumentHold } from '../billing/index.js';
+import {
+  readCallMonthBillingOf,
+  readDocumentHolds,
+  readOpenDisputes,
+  type DocumentHold,
+} from '../billing/index.js';
 import { readContractClocks } from '../contracts/index.js';
 import { readLastRequests } from '../requests/index.js';
-import { readLastCalls, TELEPHONY_CATEGORIES } from '../telephony/index.js';
+import { readCallMonths, TELEPHONY_CATEGORIES } from '../telephony/index.js';
 import { belgianDay } from './dates.js';
-import { judgeCategory, type CategoryVerdict, type Claim, type PersonClocks } from './rules.js';
+import {
+  callRecordsBilling,
+  judgeCategory,
+  type CategoryVerdict,
+  type Claim,
+  type PersonClocks,
+} from './rules.js';
 
 /** A hold that keeps a person's data although a rule ended: why, and until when. */
 export type Hold =
@@ -107,16 +118,18 @@ export async function* judgePeople(
         subjects.map((subject) => subject.subject_id),
       );
       const ids = grant ? [...grant.subjectIds] : [];
-      const [contracts, calls, requests, consents, present, holds, documents, disputes] = await Promise.all([
-        readContractClocks(tx, ids),
-        grant ? readLastCalls(tx, grant) : new Map<number, Date>(),
-        readLastRequests(tx, ids),
-        readConsents(tx, ids),
-        readPresentCategories(tx, dataMap, ids),
-        grant ? readLegalHolds(tx, grant, today) : new Map<number, Extract<Hold, { kind: 'legal_hold' }>>(),
-        readDocumentHolds(tx, ids, today),
-        readOpenDisputes(tx, ids),
-      ]);
+      const [contracts, calls, billed, requests, consents, present, holds, documents, disputes] =
+        await Promise.all([
+          readContractClocks(tx, ids),
+          grant ? readCallMonths(tx, grant) : new Map<number, string[]>(),
+          readCallMonthBillingOf(tx, ids),
+          readLastRequests(tx, ids),
+          readConsents(tx, ids),
+          readPresentCategories(tx, dataMap, ids),
+          grant ? readLegalHolds(tx, grant, today) : new Map<number, Extract<Hold, { kind: 'legal_hold' }>>(),
+          readDocumentHolds(tx, ids, today),
+          readOpenDisputes(tx, ids),
+        ]);
       return subjects.map((subject) => ({
         refused: !grant?.subjectIds.has(subject.subject_id),
         clocks: {
@@ -124,7 +137,10 @@ export async function* judgePeople(
           subjectType: subject.subject_type,
           lastActivityOn: belgianDay(subject.last_activity_at),
           contract: contracts.get(subject.subject_id),
-          lastCallOn: mapDay(calls.get(subject.subject_id)),
+          callsBilledDueOn: callRecordsBilling(
+            calls.get(subject.subject_id) ?? [],
+            billed.get(subject.subject_id),
+          ),
           lastRequestOn: mapDay(requests.get(subject.subject_id)),
           consents: consents.get(subject.subject_id) ?? new Map(),
         } satisfies PersonClocks,

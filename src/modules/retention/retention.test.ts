@@ -17,6 +17,7 @@ import {
 } from '../billing/billing.test-helpers.js';
 import { runInvoices } from '../billing/index.js';
 import { DATA_MAP } from '../data-map.js';
+import { addDays, addMonths } from './dates.js';
 import { createPerson } from '../parties/index.js';
 import { createTenant, type Tenant } from '../tenants/index.js';
 import { kernelCore } from '../../kernel/kernel.js';
@@ -101,6 +102,19 @@ async function stateOf(tenant: Tenant, subjectId: number): Promise<PersonState> 
   const state = row.rows[0];
   if (!state) throw new Error('no state');
   return state;
+}
+
+/** The due date of the person's invoice of a billing period (its first day). */
+async function dueDateOf(tenant: Tenant, subjectId: number, periodStart: string): Promise<string> {
+  const rows = await runAsOwner<{ due: string }>(
+    database.ownerUrl,
+    `select due_date::text as due from invoices
+      where tenant_id = $1 and subject_id = $2 and kind = 'invoice' and period_start = $3`,
+    [tenant.tenantId, subjectId, periodStart],
+  );
+  const due = rows.rows[0]?.due;
+  if (due === undefined) throw new Error('no invoice');
+  return due;
 }
 
 /** The sweep on a day; returns what the dry run of that day said about the person. */
@@ -224,7 +238,7 @@ describe('retention rules of the voiceking policy, walked across each boundary',
     });
   });
 
-  it('until the bill is uncontestable (cdr_until_uncontestable): call records go 12 months after the last call while the contract runs', async () => {
+  it('until the bill is uncontestable (cdr_until_uncontestable): call records never invoiced stay past 12 months after the last call; invoiced, they go the day after 12 months from the due date', async () => {
     on('2024-01-05');
     const catalogue = await catalogueOf(voiceking);
     const customer = await person(voiceking, 'customer', 'order_processing');
@@ -248,16 +262,29 @@ describe('retention rules of the voiceking policy, walked across each boundary',
         costMicros: 1,
       },
     ]);
-    expect(await sweepOn(voiceking, '2025-01-10', customer)).toBeUndefined();
+    // Never before they are invoiced: a year and more after the last call they stay.
+    expect(await sweepOn(voiceking, '2025-01-11', customer)).toBeUndefined();
+    expect(await sweepOn(voiceking, '2025-03-01', customer)).toBeUndefined();
     expect(await stateOf(voiceking, customer)).toMatchObject({ calls: 2 });
-    expect(await sweepOn(voiceking, '2025-01-11', customer)).toMatchObject({
+    on('2025-03-03');
+    const run = await runInvoices(kernel, billingContext(voiceking), {
+      period: '2024-01',
+      callsPurpose: 'call_billing',
+    });
+    expect(run.invoiced).toBe(1);
+    const dueDate = await dueDateOf(voiceking, customer, '2024-01-01');
+    const lastContestable = addMonths(dueDate, 12);
+    expect(await sweepOn(voiceking, lastContestable, customer)).toBeUndefined();
+    expect(await stateOf(voiceking, customer)).toMatchObject({ calls: 2 });
+    const firstGone = addDays(lastContestable, 1);
+    expect(await sweepOn(voiceking, firstGone, customer)).toMatchObject({
       scope: 'categories',
       categories: [
         {
           category: 'kluis.telephony.call_record',
           rule: 'cdr_until_uncontestable',
           purpose: 'call_billing',
-          dueOn: '2025-01-11',
+          dueOn: firstGone,
         },
       ],
     });

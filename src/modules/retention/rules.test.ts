@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { RetentionRule } from '../../kernel/policy/policy.schema.js';
 import { addMonths, addYears, belgianDay } from './dates.js';
-import { bindingClaim, claimOf, type PersonClocks } from './rules.js';
+import { bindingClaim, callRecordsBilling, claimOf, type PersonClocks } from './rules.js';
 
 const base: PersonClocks = {
   subjectId: 1,
   subjectType: 'customer',
   lastActivityOn: '2024-02-29',
   contract: undefined,
-  lastCallOn: undefined,
+  callsBilledDueOn: undefined,
   lastRequestOn: undefined,
   consents: new Map(),
 };
@@ -40,6 +40,31 @@ describe('retention rule kinds (pure)', () => {
       claimOf(requestFile, 'rights_requests', { ...base, lastRequestOn: '2024-05-31' }, '2025-01-01'),
     ).toBe('2027-05-31');
     expect(claimOf(requestFile, 'recruitment', base, '2025-01-01')).toBe('2027-02-28');
+  });
+
+  it('G-1 per person: call records are open while a month of them is not invoiced, has unbilled calls or a disputed invoice; else 12 months after the latest due date', () => {
+    const billed = (lastDueDate: string, disputed = false, unbilledCalls = 0) => ({
+      lastDueDate,
+      disputed,
+      unbilledCalls,
+    });
+    const months = new Map([
+      ['2024-01', billed('2024-03-06')],
+      ['2024-02', billed('2024-04-05')],
+    ]);
+    expect(callRecordsBilling([], months)).toBeUndefined();
+    expect(callRecordsBilling(['2024-01', '2024-02'], months)).toBe('2024-04-05');
+    expect(callRecordsBilling(['2024-01', '2024-03'], months)).toBe('open');
+    expect(callRecordsBilling(['2024-01'], undefined)).toBe('open');
+    expect(callRecordsBilling(['2024-01'], new Map([['2024-01', billed('2024-03-06', true)]]))).toBe('open');
+    expect(callRecordsBilling(['2024-01'], new Map([['2024-01', billed('2024-03-06', false, 2)]]))).toBe(
+      'open',
+    );
+    const uncontestable = rule({ kind: 'until_bill_uncontestable', months: 12, onExpiry: 'erase' });
+    const withCalls = (callsBilledDueOn: string | undefined) => ({ ...running, callsBilledDueOn });
+    expect(claimOf(uncontestable, 'call_billing', withCalls(undefined), '2025-01-01')).toBeNull();
+    expect(claimOf(uncontestable, 'call_billing', withCalls('open'), '2030-01-01')).toBe('open');
+    expect(claimOf(uncontestable, 'call_billing', withCalls('2024-04-05'), '2025-01-01')).toBe('2025-04-05');
   });
 
   it('an open claim outlasts every dated one', () => {

@@ -10,7 +10,13 @@ export interface PersonClocks {
   /** The person's last own act: a contract, an order, a portal login, a message, an opt-in. */
   lastActivityOn: string;
   contract: ContractClock | undefined;
-  lastCallOn: string | undefined;
+  /**
+   * The person's call records as billing knows them (G-1, `callRecordsBilling`): undefined
+   * without any; 'open' while one of their call months is not invoiced to them, has calls waiting
+   * to be billed or is billed by a disputed invoice; else the latest due date of the invoices
+   * that billed them.
+   */
+  callsBilledDueOn: string | undefined;
   /** The day the person's latest rights request was received. */
   lastRequestOn: string | undefined;
   /** Consent-based purposes: the person's state and the day it was set. */
@@ -77,7 +83,9 @@ export function claimOf(
       }
       return addMonths(person.lastActivityOn, rule.months);
     case 'until_bill_uncontestable':
-      return person.lastCallOn === undefined ? null : addMonths(person.lastCallOn, rule.months);
+      // Never before they are invoiced, longer while disputed (decision 0914).
+      if (person.callsBilledDueOn === undefined) return null;
+      return person.callsBilledDueOn === 'open' ? 'open' : addMonths(person.callsBilledDueOn, rule.months);
     case 'until_withdrawn': {
       const consent = person.consents.get(purpose);
       if (!consent) return null;
@@ -91,6 +99,32 @@ export function claimOf(
     case 'inherited':
       return null;
   }
+}
+
+/** What billing knows of one of a person's call months (undefined: never invoiced to them). */
+export interface CallMonthFacts {
+  lastDueDate: string;
+  disputed: boolean;
+  unbilledCalls: number;
+}
+
+/**
+ * G-1 per person (decision 0914): the months in which the person has call records, judged by
+ * what billing knows of each. 'open' while any month is not invoiced to them, still has calls
+ * waiting to be billed, or is billed by a disputed invoice; else the latest due date of the
+ * invoices that billed them; undefined when they have no call records.
+ */
+export function callRecordsBilling(
+  months: readonly string[],
+  billing: ReadonlyMap<string, CallMonthFacts> | undefined,
+): string | undefined {
+  let lastDue: string | undefined;
+  for (const month of months) {
+    const facts = billing?.get(month);
+    if (!facts || facts.disputed || facts.unbilledCalls > 0) return 'open';
+    if (lastDue === undefined || facts.lastDueDate > lastDue) lastDue = facts.lastDueDate;
+  }
+  return lastDue;
 }
 
 /** Every claim of the policy's purposes on one category of one person. */

@@ -64,7 +64,7 @@ export {
 export { CdrLayoutError, type CdrFormat, type GenericColumnMapping } from './cdr.parse.js';
 export { telephonyDataMap, TELEPHONY_CATEGORIES } from './datamap.js';
 export type { TelephonyTables } from './telephony.tables.js';
-export { readLastCalls } from './retention-clocks.js';
+export { readCallMonths } from './retention-clocks.js';
 export {
   loadDestinationGrouping,
   groupingOf,

@@ -3,24 +3,30 @@ import type { Tx } from '../../platform/db.js';
 import { TELEPHONY_CATEGORIES } from './datamap.js';
 
 /**
- * When each of the grant's subjects' latest call started (G-1: call records are kept until the
- * bill of the last one can no longer be contested). Instants only; subjects without call records
- * are absent. The grant is retention's decision for a page of people (decision 0280).
+ * The billing months (YYYY-MM, Belgian calendar months) in which each of the grant's subjects
+ * has call records still stored (G-1: call records are kept until every invoice that billed them
+ * can no longer be contested, never before they are invoiced). Read from the monthly totals kept
+ * with the calls (decision 0500); subjects without call records are absent. The grant is
+ * retention's decision for a page of people (decision 0280).
  */
-export async function readLastCalls(tx: Tx, grant: Grant): Promise<Map<number, Date>> {
-  const last = new Map<number, Date>();
+export async function readCallMonths(tx: Tx, grant: Grant): Promise<Map<number, string[]>> {
+  const months = new Map<number, string[]>();
   const subjectIds = [...grant.subjectIds];
   for (const subjectId of subjectIds) grant.assertCovers(TELEPHONY_CATEGORIES.callRecord, subjectId);
-  if (subjectIds.length === 0) return last;
+  if (subjectIds.length === 0) return months;
   const rows = await tx
-    .selectFrom('call_records')
-    .select((eb) => ['subject_id', eb.fn.max('started_at').as('last_call')])
+    .selectFrom('call_record_month_totals')
+    .select(['subject_id', 'month'])
+    .distinct()
     .where('subject_id', '=', (eb) => eb.fn.any(eb.val(subjectIds)))
-    .groupBy('subject_id')
+    .orderBy('subject_id')
+    .orderBy('month')
     .execute();
   for (const row of rows) {
-    if (row.subject_id !== null && row.last_call !== null)
-      last.set(Number(row.subject_id), new Date(row.last_call));
+    const subjectId = Number(row.subject_id);
+    const list = months.get(subjectId) ?? [];
+    list.push(String(row.month).slice(0, 7));
+    months.set(subjectId, list);
   }
-  return last;
+  return months;
 }
