@@ -5,7 +5,7 @@ import {
   type VatCategory,
   type VatTreatment,
 } from '../contracts/index.js';
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Grant } from '../../kernel/gate/gate.js';
 import type { Tx } from '../../platform/db.js';
 import { arrayLiteral, type ArrayElement } from '../../platform/array-literal.js';
@@ -487,16 +487,16 @@ export interface SqlCallLinesTarget {
  * (`batch_call_lines`, decisions 0606 and 0695): a join, each line numbered from its invoice's
  * `at` and described in its invoice's language, once (decision 0775). What is written must be what
  * the invoice's totals were computed from: a difference refuses the batch (409, decision 0550),
- * which then changes nothing.
+ * which then changes nothing. Built at once, sent when the returned function is called: the run
+ * builds a part's statements while the server writes the part before it (decision 0899).
  */
-export async function insertCallGroupLines(
-  tx: Tx,
+export function prepareCallGroupLines(
   grant: Grant,
   callsGrant: Grant,
   drafting: CallLineDrafting,
   targets: readonly SqlCallLinesTarget[],
-): Promise<void> {
-  if (targets.length === 0) return;
+): (tx: Tx) => Promise<void> {
+  if (targets.length === 0) return () => Promise.resolve();
   // Billing's write (the invoice's lines) of what is read under the calls purpose.
   grant.assertWritable();
   for (const target of targets) {
@@ -505,7 +505,7 @@ export async function insertCallGroupLines(
   }
   const column = (value: (target: SqlCallLinesTarget) => ArrayElement) => arrayLiteral(targets.map(value));
   const wordLanguages = Object.keys(drafting.words) as DocumentLanguage[];
-  const result = await sql<{
+  const statement = sql<{
     invoice_id: number;
     cents: string;
     lines: number;
@@ -555,14 +555,17 @@ export async function insertCallGroupLines(
       returning invoice_id, amount_cents
     )
     select invoice_id, sum(amount_cents)::bigint as cents, count(*)::int as lines
-      from inserted group by 1`.execute(tx);
-  const written = new Map(result.rows.map((row) => [Number(row.invoice_id), row]));
-  for (const target of targets) {
-    const row = written.get(target.invoiceId);
-    if (Number(row?.cents ?? 0) !== target.cents || (row?.lines ?? 0) !== target.lines) {
-      throw callsChangedDuringRun(target.subjectId);
+      from inserted group by 1`;
+  return async (tx) => {
+    const result = await statement.execute(tx);
+    const written = new Map(result.rows.map((row) => [Number(row.invoice_id), row]));
+    for (const target of targets) {
+      const row = written.get(target.invoiceId);
+      if (Number(row?.cents ?? 0) !== target.cents || (row?.lines ?? 0) !== target.lines) {
+        throw callsChangedDuringRun(target.subjectId);
+      }
     }
-  }
+  };
 }
 
 /** 409: the calls the run drafts from changed under it; the batch changes nothing (decision 0550). */
@@ -967,8 +970,14 @@ function columnValues<T>(columns: ReadonlyArray<ArrayColumn<T>>, rows: readonly 
   });
 }
 
-function arrayInsertOf(table: string, rowCount: number, values: readonly ColumnValues[]) {
+function arrayInsertOf(
+  table: string,
+  rowCount: number,
+  values: readonly ColumnValues[],
+  options: { overridingSystemValue?: boolean } = {},
+) {
   const names = sql.raw(values.map(({ name }) => name).join(', '));
+  const overriding = sql.raw(options.overridingSystemValue ? ' overriding system value' : '');
   const arrays = values.filter((value) => !value.same);
   let at = 0;
   const select = sql.join(
@@ -981,14 +990,14 @@ function arrayInsertOf(table: string, rowCount: number, values: readonly ColumnV
   );
   if (arrays.length === 0) {
     // Every column the same: as many copies of one row as rows were given.
-    return sql`insert into ${sql.raw(table)} (${names}) select ${select} from generate_series(1, ${rowCount}::int)`;
+    return sql`insert into ${sql.raw(table)} (${names})${overriding} select ${select} from generate_series(1, ${rowCount}::int)`;
   }
   const unnested = sql.join(
     arrays.map((value) => sql`${value.literal}::${value.type}[]`),
     sql`, `,
   );
   const aliases = sql.raw(arrays.map((_, index) => `c${index + 1}`).join(', '));
-  return sql`insert into ${sql.raw(table)} (${names}) select ${select} from unnest(${unnested}) as u(${aliases})`;
+  return sql`insert into ${sql.raw(table)} (${names})${overriding} select ${select} from unnest(${unnested}) as u(${aliases})`;
 }
 
 /** A run's invoices share one seller snapshot: written out once, not once per invoice (0605). */
@@ -1124,14 +1133,7 @@ export async function insertInvoices(
   grant: Grant,
   invoices: readonly NewInvoice[],
 ): Promise<number[]> {
-  grant.assertWritable();
-  for (const invoice of invoices) {
-    if (invoice.subjectId === null) continue;
-    grant.assertCovers(C.payment, invoice.subjectId);
-    if (invoice.buyer.name !== null) grant.assertCovers(C.name, invoice.subjectId);
-    if (invoice.buyer.street !== null) grant.assertCovers(C.address, invoice.subjectId);
-    if (invoice.buyer.iban !== null) grant.assertCovers(C.bankAccount, invoice.subjectId);
-  }
+  assertInvoicesWritable(grant, invoices);
   const tenantId = grant.tenantId;
   const ids: number[] = [];
   for (let start = 0; start < invoices.length; start += INSERT_CHUNK) {
@@ -1181,4 +1183,94 @@ export async function insertInvoices(
     }
   }
   return ids;
+}
+
+/** The party snapshot is personal data of the subject: the grant must cover it for writing. */
+function assertInvoicesWritable(grant: Grant, invoices: readonly NewInvoice[]): void {
+  grant.assertWritable();
+  for (const invoice of invoices) {
+    if (invoice.subjectId === null) continue;
+    grant.assertCovers(C.payment, invoice.subjectId);
+    if (invoice.buyer.name !== null) grant.assertCovers(C.name, invoice.subjectId);
+    if (invoice.buyer.street !== null) grant.assertCovers(C.address, invoice.subjectId);
+    if (invoice.buyer.iban !== null) grant.assertCovers(C.bankAccount, invoice.subjectId);
+  }
+}
+
+/**
+ * Takes `count` invoice ids from the invoices' identity sequence ahead of their insert, so that
+ * an invoice's lines can be written without waiting for its insert to return its id (decision
+ * 0899). Ids a run does not use are simply never used: ids may have gaps, numbers may not (the
+ * numbers come from the counter locked in the transaction, `lockCounter`).
+ */
+export async function reserveInvoiceIds(tx: Tx, count: number): Promise<number[]> {
+  if (count === 0) return [];
+  const result = await sql<{ id: string }>`
+    select nextval(pg_get_serial_sequence('public.invoices', 'invoice_id')) as id
+      from generate_series(1, ${count}::int)`.execute(tx);
+  return result.rows.map((row) => Number(row.id));
+}
+
+/**
+ * The statements that write invoices whose ids were taken ahead (`reserveInvoiceIds`), their
+ * lines and the call months of other months (late calls), built at once and sent in this order by
+ * the caller, one after the other with no answer awaited in between (decision 0899). With
+ * `refreshStatistics`, the invoice table's statistics are refreshed after the invoices and before
+ * the lines' foreign-key checks, as `insertInvoices` does (decision 0420), for that many new rows.
+ * The party snapshot is personal data of the subject (name, address, bank account, billing): the
+ * grant must cover it for writing.
+ */
+export function prepareRunInvoices(
+  grant: Grant,
+  invoices: readonly NewInvoice[],
+  ids: readonly number[],
+  options: { refreshStatistics?: number } = {},
+): Array<RawBuilder<unknown>> {
+  assertInvoicesWritable(grant, invoices);
+  if (invoices.length === 0) return [];
+  if (ids.length !== invoices.length) throw new Error('an invoice without a reserved id');
+  const tenantId = grant.tenantId;
+  const rows = invoices.map((invoice): InvoiceRow => ({
+    tenantId,
+    invoice,
+    period: periodRecordOf(invoice),
+  }));
+  const idValues = columnValues(
+    [['invoice_id', 'bigint', (row: { id: number }) => row.id]],
+    ids.map((id) => ({ id })),
+  );
+  const statements: Array<RawBuilder<unknown>> = [
+    arrayInsertOf('invoices', rows.length, [...idValues, ...columnValues(INVOICE_COLUMNS, rows)], {
+      overridingSystemValue: true,
+    }),
+  ];
+  const adding = options.refreshStatistics ?? 0;
+  if (adding >= STATISTICS_MIN_ROWS) {
+    statements.push(sql`select kluis_refresh_invoice_statistics(${adding}::int)`);
+  }
+  const lines = invoices.flatMap((invoice, index) =>
+    invoice.lines.map((line, lineIndex): LineRow => ({
+      tenantId,
+      invoice: index,
+      lineNo: lineNumber(invoice, lineIndex),
+      line,
+    })),
+  );
+  if (lines.length > 0) {
+    const invoiceIds = columnValues(
+      [['invoice_id', 'bigint', (row: LineRow) => ids[row.invoice] ?? 0]],
+      lines,
+    );
+    statements.push(
+      arrayInsertOf('invoice_lines', lines.length, [...invoiceIds, ...columnValues(LINE_COLUMNS, lines)]),
+    );
+  }
+  const callMonths = rows.flatMap((row, index) =>
+    (row.invoice.callMonths ?? [])
+      .filter((month) => month !== row.period)
+      .map((month) => ({ tenantId, invoiceId: ids[index] ?? 0, month })),
+  );
+  if (callMonths.length > 0)
+    statements.push(arrayInsert('invoice_call_months', CALL_MONTH_COLUMNS, callMonths));
+  return statements;
 }

@@ -1,4 +1,5 @@
 import type { Kernel } from '../../kernel/kernel.js';
+import type { Tx } from '../../platform/db.js';
 import { findCategory } from '../../kernel/policy/policy.query.js';
 import { AppError } from '../../platform/errors.js';
 import { holdSubjectsAgainstErasure } from '../../kernel/subjects/index.js';
@@ -55,11 +56,12 @@ import {
 import { selectBankAccounts, type BankAccountRecord } from './financial.repository.js';
 import {
   advanceCounter,
-  insertInvoices,
   lockCounter,
   lockInvoiceRuns,
   assertIssueDateInOrder,
-  insertCallGroupLines,
+  prepareCallGroupLines,
+  prepareRunInvoices,
+  reserveInvoiceIds,
   allowBatchSortsInMemory,
   selectCallSummaries,
   draftBatchCallLines,
@@ -83,6 +85,12 @@ import {
 } from './invoice-run.repository.js';
 import { selectBilledSubjectsOfMonth } from './invoice.repository.js';
 import { loadSeller } from './settings.service.js';
+
+/**
+ * Invoices drafted before their part is sent to the server (decision 0899): small enough that the
+ * server starts writing soon, large enough that each statement carries many rows.
+ */
+const WRITE_PART = 1000;
 
 /** Calls are telecommunication services: the standard Belgian rate. */
 export const CALL_VAT_RATE_BP = 2100;
@@ -411,12 +419,18 @@ export async function runInvoices(
       // The drafting statement is queued right behind the people's read, so the server drafts
       // while this process decrypts the people (decision 0775). Both are settled before either's
       // failure is thrown: the drafting's later statements never outlive the transaction.
-      const [peopleRead, drafted] = await Promise.allSettled([
+      // The invoices' ids are taken from their sequence behind them, one per customer to bill at
+      // most, so that the invoices and their lines are sent without waiting for ids (decision 0899).
+      const unbilled = subjects.filter((id) => !billed.has(id));
+      const [peopleRead, drafted, reserved] = await Promise.allSettled([
         readPeopleUnderGrant(atx.tx, billing.grant, subjects, keys),
         drafting ? draftBatchCallLines(atx.tx, calls.grant, drafting, period.start, subjects) : undefined,
+        reserveInvoiceIds(atx.tx, unbilled.length),
       ]);
       if (peopleRead.status === 'rejected') throw peopleRead.reason;
       if (drafted.status === 'rejected') throw drafted.reason;
+      if (reserved.status === 'rejected') throw reserved.reason;
+      const ids = reserved.value;
       const people = new Map(peopleRead.value.map((person) => [person.subjectId, person]));
       const sqlDrafted = drafted.value;
       const sqlDraftedOf = sqlDrafted && new Map(sqlDrafted.map((row) => [row.subjectId, row]));
@@ -433,112 +447,135 @@ export async function runInvoices(
         (row) => row.subjectId,
       );
       const drafts: NewInvoice[] = [];
-      const sqlTargets: Array<Omit<SqlCallLinesTarget, 'invoiceId'> & { draft: number }> = [];
       const createdAt = kernel.clock.now();
-      for (const subjectId of subjects) {
-        if (billed.has(subjectId)) {
-          waitLate(subjectId);
-          continue;
-        }
-        const language = languageOf(people.get(subjectId), defaultLanguage);
-        const calls: DraftedCalls = partlyBilled.has(subjectId)
-          ? remainingCallsOfMonth(period.start, lateAll.get(subjectId) ?? [], language)
-          : sqlDraftedOf
-            ? sqlDraftedCallsOf(period.start, sqlDraftedOf.get(subjectId))
-            : summariseCalls(period.start, callSummaries.get(subjectId) ?? [], grouping, language);
-        const lateCalls = lateCallLines(late.get(subjectId) ?? [], language);
-        const draft = draftInvoice({
-          subjectId,
-          period,
-          contractLines: lines.get(subjectId) ?? [],
-          callLines: [...calls.lines, ...lateCalls.lines],
-          person: people.get(subjectId),
-          mandate: mandates.get(subjectId),
-          organisations,
-          defaultLanguage,
+      // The batch's invoices are written part by part as they are drafted, each part's statements
+      // sent one after the other with no answer awaited in between, so the server writes one part
+      // while this process drafts the next (decision 0899). Their ids were taken ahead (`ids`).
+      let written: Promise<void> = Promise.resolve();
+      const send = (statement: (tx: Tx) => Promise<unknown>): void => {
+        written = written.then(async () => {
+          await statement(atx.tx);
         });
-        if (!draft) {
-          summary.empty += 1;
-          waitLate(subjectId);
-          continue;
-        }
-        if (lateCalls.billed > 0) {
-          summary.lateCalls.billed += lateCalls.billed;
-          summary.lateCalls.billedCustomers += 1;
-          summary.lateCalls.billedExclVatCents += lateCalls.lines.reduce(
-            (sum, row) => sum + row.amountCents,
-            0,
-          );
-          for (const month of lateCalls.months) lateMonths.add(month.month.slice(0, 7));
-        }
-        if (lateCalls.waiting > 0) {
-          summary.lateCalls.waiting += lateCalls.waiting;
-          summary.lateCalls.waitingCustomers += 1;
-        }
-        const number = last + drafts.length + 1;
-        // Totals over every line, the SQL-drafted calls lines' sum among them; then that stand-in
-        // leaves the lines and its place is kept for the lines insertCallGroupLines writes.
-        const totals = totalsFields(draft.lines);
-        const standIn = calls.standIn;
-        const at = standIn ? draft.lines.indexOf(standIn) + 1 : 0;
-        if (standIn && calls.sql) {
-          sqlTargets.push({
-            draft: drafts.length,
-            subjectId,
-            language,
-            at,
-            vatRateBp: standIn.vatRateBp,
-            vatCategory: standIn.vatCategory,
-            vatExemptionCode: standIn.vatExemptionCode,
-            vatExemptionReason: standIn.vatExemptionReason,
-            cents: calls.sql.cents,
-            lines: calls.sql.lines,
-          });
-        }
-        drafts.push({
-          kind: 'invoice',
-          series: 'F',
-          year,
-          number,
-          invoiceNumber: formatInvoiceNumber('F', year, number),
-          subjectId,
-          organisationId: draft.organisationId,
-          creditedInvoiceId: null,
-          periodStart: period.start,
-          periodEnd: period.end,
-          issueDate,
-          dueDate,
-          holdUntil: holdUntilDate,
-          ...totals,
-          structuredCommunication: structuredCommunicationOf('F', year, number),
-          itemisedCalls: draft.itemisedCalls,
-          creditReason: null,
-          buyer: draft.buyer,
-          seller: seller.snapshot,
-          createdByStaffId,
-          createdAt,
-          lines: standIn ? draft.lines.filter((candidate) => candidate !== standIn) : draft.lines,
-          callMonths: [...(calls.month ? [calls.month] : []), ...lateCalls.months],
-          ...(standIn && calls.sql ? { sqlCallLines: { at, count: calls.sql.lines } } : {}),
-        });
-      }
-      if (drafts.length > 0) {
-        await advanceCounter(atx.tx, 'F', year, drafts.length);
-        const ids = await insertInvoices(atx.tx, billing.grant, drafts);
-        if (sqlDraftedOf && drafting) {
-          const writing = insertCallGroupLines(
-            atx.tx,
+        // Met again at the await below; a failed statement skips those queued after it.
+        written.catch(() => undefined);
+      };
+      try {
+        for (let partStart = 0; partStart < subjects.length; partStart += WRITE_PART) {
+          const firstDraft = drafts.length;
+          const sqlTargets: SqlCallLinesTarget[] = [];
+          for (const subjectId of subjects.slice(partStart, partStart + WRITE_PART)) {
+            if (billed.has(subjectId)) {
+              waitLate(subjectId);
+              continue;
+            }
+            const language = languageOf(people.get(subjectId), defaultLanguage);
+            const calls: DraftedCalls = partlyBilled.has(subjectId)
+              ? remainingCallsOfMonth(period.start, lateAll.get(subjectId) ?? [], language)
+              : sqlDraftedOf
+                ? sqlDraftedCallsOf(period.start, sqlDraftedOf.get(subjectId))
+                : summariseCalls(period.start, callSummaries.get(subjectId) ?? [], grouping, language);
+            const lateCalls = lateCallLines(late.get(subjectId) ?? [], language);
+            const draft = draftInvoice({
+              subjectId,
+              period,
+              contractLines: lines.get(subjectId) ?? [],
+              callLines: [...calls.lines, ...lateCalls.lines],
+              person: people.get(subjectId),
+              mandate: mandates.get(subjectId),
+              organisations,
+              defaultLanguage,
+            });
+            if (!draft) {
+              summary.empty += 1;
+              waitLate(subjectId);
+              continue;
+            }
+            if (lateCalls.billed > 0) {
+              summary.lateCalls.billed += lateCalls.billed;
+              summary.lateCalls.billedCustomers += 1;
+              summary.lateCalls.billedExclVatCents += lateCalls.lines.reduce(
+                (sum, row) => sum + row.amountCents,
+                0,
+              );
+              for (const month of lateCalls.months) lateMonths.add(month.month.slice(0, 7));
+            }
+            if (lateCalls.waiting > 0) {
+              summary.lateCalls.waiting += lateCalls.waiting;
+              summary.lateCalls.waitingCustomers += 1;
+            }
+            const number = last + drafts.length + 1;
+            // Totals over every line, the SQL-drafted calls lines' sum among them; then that stand-in
+            // leaves the lines and its place is kept for the lines prepareCallGroupLines writes.
+            const totals = totalsFields(draft.lines);
+            const standIn = calls.standIn;
+            const at = standIn ? draft.lines.indexOf(standIn) + 1 : 0;
+            if (standIn && calls.sql) {
+              sqlTargets.push({
+                invoiceId: ids[drafts.length] ?? 0,
+                subjectId,
+                language,
+                at,
+                vatRateBp: standIn.vatRateBp,
+                vatCategory: standIn.vatCategory,
+                vatExemptionCode: standIn.vatExemptionCode,
+                vatExemptionReason: standIn.vatExemptionReason,
+                cents: calls.sql.cents,
+                lines: calls.sql.lines,
+              });
+            }
+            drafts.push({
+              kind: 'invoice',
+              series: 'F',
+              year,
+              number,
+              invoiceNumber: formatInvoiceNumber('F', year, number),
+              subjectId,
+              organisationId: draft.organisationId,
+              creditedInvoiceId: null,
+              periodStart: period.start,
+              periodEnd: period.end,
+              issueDate,
+              dueDate,
+              holdUntil: holdUntilDate,
+              ...totals,
+              structuredCommunication: structuredCommunicationOf('F', year, number),
+              itemisedCalls: draft.itemisedCalls,
+              creditReason: null,
+              buyer: draft.buyer,
+              seller: seller.snapshot,
+              createdByStaffId,
+              createdAt,
+              lines: standIn ? draft.lines.filter((candidate) => candidate !== standIn) : draft.lines,
+              callMonths: [...(calls.month ? [calls.month] : []), ...lateCalls.months],
+              ...(standIn && calls.sql ? { sqlCallLines: { at, count: calls.sql.lines } } : {}),
+            });
+          }
+          const statements = prepareRunInvoices(
             billing.grant,
-            calls.grant,
-            drafting,
-            sqlTargets.map(({ draft, ...target }) => ({ ...target, invoiceId: ids[draft] ?? 0 })),
+            drafts.slice(firstDraft),
+            ids.slice(firstDraft, drafts.length),
+            // Before the first part's lines check their invoices, for the batch's invoices (0420).
+            { refreshStatistics: firstDraft === 0 ? unbilled.length : 0 },
           );
-          // The batch's audit entries (two gate decisions of 5,000 subjects each) are signed while
-          // the server writes the calls lines, not after (decision 0830).
-          atx.audit.prepareAppend();
-          await writing;
+          for (const statement of statements) send((tx) => statement.execute(tx));
+          if (drafting && sqlTargets.length > 0) {
+            send(prepareCallGroupLines(billing.grant, calls.grant, drafting, sqlTargets));
+          }
+          // A turn of the event loop: the connection sends the part while the next is drafted.
+          await new Promise((resolve) => setImmediate(resolve));
         }
+        if (drafts.length > 0) {
+          send((tx) => advanceCounter(tx, 'F', year, drafts.length));
+          // The batch's audit entries (two gate decisions of 5,000 subjects each) are signed while
+          // the server writes the last parts, not after (decision 0830).
+          atx.audit.prepareAppend();
+        }
+      } catch (error) {
+        // No statement of the batch outlives its transaction.
+        await written.catch(() => undefined);
+        throw error;
       }
+      await written;
       // Crash tests: a kill here loses the batch's invoices, numbers and audit entries together.
       await reachTestHook('invoice-run.before-commit');
       summary.invoiced += drafts.length;
