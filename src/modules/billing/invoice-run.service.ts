@@ -122,6 +122,12 @@ export interface InvoiceRunOptions {
    * (invoice-run.sql-drafting.test.ts); not offered over HTTP or the CLI.
    */
   callLineDrafting?: 'sql' | 'typescript';
+  /**
+   * Invoices per part written while the next part is drafted (default `WRITE_PART`, decision
+   * 0899); tests make it small to write a few customers in several parts. Not offered over HTTP
+   * or the CLI.
+   */
+  writePart?: number;
 }
 
 export interface InvoiceRunSummary {
@@ -266,6 +272,7 @@ export async function runInvoices(
   }
   const seller = await loadSeller(kernel, context.tenantId, policy);
   const batchSize = options.batchSize ?? 5000;
+  const writePart = Math.max(1, options.writePart ?? WRITE_PART);
   const wordsOf = {
     nl: DOCUMENT_TEXTS.nl.callWords,
     fr: DOCUMENT_TEXTS.fr.callWords,
@@ -460,10 +467,10 @@ export async function runInvoices(
         written.catch(() => undefined);
       };
       try {
-        for (let partStart = 0; partStart < subjects.length; partStart += WRITE_PART) {
+        for (let partStart = 0; partStart < subjects.length; partStart += writePart) {
           const firstDraft = drafts.length;
           const sqlTargets: SqlCallLinesTarget[] = [];
-          for (const subjectId of subjects.slice(partStart, partStart + WRITE_PART)) {
+          for (const subjectId of subjects.slice(partStart, partStart + writePart)) {
             if (billed.has(subjectId)) {
               waitLate(subjectId);
               continue;
