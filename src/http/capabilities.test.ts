@@ -10,6 +10,7 @@ import { createTestDatabase, type TestDatabase } from '../../test/database.js';
 import { createTestApp, loginAs, requestAs } from '../../test/http.js';
 import { createPolicyTenant, createTestKernel, type SeedPolicy } from '../../test/kernel.js';
 import type { Kernel } from '../kernel/kernel.js';
+import { createCustomer } from '../modules/billing/billing.test-helpers.js';
 import { CAPABILITY_KEYS, type Capability, type CapabilityKey } from './capabilities.js';
 
 let database: TestDatabase;
@@ -36,7 +37,7 @@ const RANGE = 'from=2026-11-01&to=2026-11-30';
 type Probe = [method: 'GET' | 'PUT' | 'POST', url: string, body?: unknown];
 
 /** A route per capability that takes no purpose (the compiler asks for one per new capability). */
-const PLAIN_PROBES: Record<Exclude<CapabilityKey, 'quotes' | 'orders' | 'people'>, Probe> = {
+const PLAIN_PROBES: Record<Exclude<CapabilityKey, PurposeCapability>, Probe> = {
   staffAccounts: ['GET', '/api/v1/staff/roles'],
   rightsRequests: ['GET', '/api/v1/requests'],
   auditVerify: ['GET', '/api/v1/audit/verify'],
@@ -52,6 +53,21 @@ const PLAIN_PROBES: Record<Exclude<CapabilityKey, 'quotes' | 'orders' | 'people'
   organisationChanges: ['POST', '/api/v1/organisations', { name: 'Probe bv' }],
 };
 
+/** The capabilities whose routes act under the declared purpose, each with a route behind it. */
+type PurposeCapability = 'quotes' | 'orders' | 'people' | 'billing' | 'dossier' | 'telephony' | 'mailings';
+
+function purposeProbes(customerId: number): Record<PurposeCapability, Probe> {
+  return {
+    quotes: ['GET', '/api/v1/quotes'],
+    orders: ['GET', '/api/v1/orders'],
+    people: ['GET', '/api/v1/people'],
+    billing: ['GET', '/api/v1/invoices'],
+    dossier: ['GET', `/api/v1/customers/${customerId}/dossier`],
+    telephony: ['GET', '/api/v1/phone-numbers'],
+    mailings: ['POST', '/api/v1/mailings', { texts: { en: { subject: 'Probe', body: 'Probe' } } }],
+  };
+}
+
 /** A write that succeeded answers 201 (a new organisation) or 200. */
 const isSuccess = (status: number): boolean => status === 200 || status === 201;
 
@@ -61,6 +77,7 @@ describe('the me answer names what the routes allow (decision 0845)', () => {
       const tenant = await createPolicyTenant(kernel, policy);
       const { policy: installed } = await kernel.policies.current(tenant.tenantId);
       const websiteRoutes = await websiteRoutesAnswer(tenant);
+      const customerId = await createCustomer(kernel, tenant);
       const seen = new Set<CapabilityKey>();
       for (const role of Object.keys(installed.roles)) {
         const session = await loginAs(app, kernel, tenant, role);
@@ -69,22 +86,27 @@ describe('the me answer names what the routes allow (decision 0845)', () => {
         const answer = me.json<MeAnswer>();
         const capability = (key: CapabilityKey) => answer.capabilities.find((found) => found.key === key);
         for (const found of answer.capabilities) seen.add(found.key);
-        // Quotes, orders and people act under the declared purpose: each of the role's ordinary
-        // purposes answers 200 when listed and 403 when not.
+        // These act under the declared purpose: each of the role's ordinary purposes answers when
+        // listed and is refused when not (403; 400 for a mailing under a purpose that is not a
+        // newsletter's, which the route checks before the gate).
         const ordinary = answer.purposes.filter((purpose) => !purpose.authorityRequestsOnly);
-        for (const [key, url] of [
-          ['quotes', '/api/v1/quotes'],
-          ['orders', '/api/v1/orders'],
-          ['people', '/api/v1/people'],
-        ] as const) {
+        for (const [key, [method, url, body]] of Object.entries(purposeProbes(customerId)) as Array<
+          [PurposeCapability, Probe]
+        >) {
           const listed = capability(key)?.purposes ?? [];
           for (const purpose of ordinary) {
-            const status = (await requestAs(app, session, purpose.key)('GET', url)).statusCode;
-            expect({ role, key, purpose: purpose.key, status }).toEqual({
+            const status = (await requestAs(app, session, purpose.key)(method, url, body)).statusCode;
+            const refused = key === 'mailings' && status === 400 ? 400 : 403;
+            expect({
               role,
               key,
               purpose: purpose.key,
-              status: listed.includes(purpose.key) ? 200 : 403,
+              status: isSuccess(status) ? 'answered' : status,
+            }).toEqual({
+              role,
+              key,
+              purpose: purpose.key,
+              status: listed.includes(purpose.key) ? 'answered' : refused,
             });
           }
           expect(listed.every((purpose) => ordinary.some((own) => own.key === purpose))).toBe(true);
@@ -104,8 +126,11 @@ describe('the me answer names what the routes allow (decision 0845)', () => {
         }
       }
       // Every capability is granted to some role of the seed, except the website's at Voxtra
-      // (no banner, no statistics: its routes answer 404 to everyone).
-      const expected = CAPABILITY_KEYS.filter((key) => key !== 'websiteStatistics' || websiteRoutes);
+      // (no banner, no statistics: its routes answer 404 to everyone) and the dossier at
+      // VoiceKing (its policy keeps none).
+      const expected = CAPABILITY_KEYS.filter(
+        (key) => (key !== 'websiteStatistics' || websiteRoutes) && (key !== 'dossier' || policy === 'voxtra'),
+      );
       expect([...seen].sort()).toEqual([...expected].sort());
     });
   }

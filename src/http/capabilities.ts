@@ -3,13 +3,15 @@ import { VERIFY_ROLES } from '../kernel/audit/audit.routes.js';
 import { decideRequest, type AccessAction } from '../kernel/gate/gate.js';
 import { authorityPurposeKeys } from '../kernel/policy/policy.query.js';
 import type { Policy } from '../kernel/policy/policy.schema.js';
-import { SETTINGS_ROLES } from '../modules/billing/index.js';
+import { BILLING_CATEGORIES, SETTINGS_ROLES } from '../modules/billing/index.js';
+import { mailingPurposes } from '../modules/consent/index.js';
 import { orderCategoryOf } from '../modules/contracts/index.js';
+import { DOSSIER_CATEGORIES } from '../modules/dossier/index.js';
 import { COOKIE_RECORD_ROLES, isBannerOffered, visitLogPurposes } from '../modules/cookies/index.js';
 import { ORGANISATION_ROLES, PERSON_CATEGORIES } from '../modules/parties/index.js';
 import { RIGHTS_PURPOSE } from '../modules/requests/index.js';
 import { STAFF_PURPOSE } from '../modules/staff/index.js';
-import { mayManageTariff, maySeeImports } from '../modules/telephony/index.js';
+import { mayManageTariff, maySeeImports, TELEPHONY_CATEGORIES } from '../modules/telephony/index.js';
 
 /**
  * What the back office asks of the server before it offers a screen, a tab or a button, each
@@ -29,6 +31,10 @@ export const CAPABILITY_KEYS = [
   'tariffs',
   'organisationChanges',
   'people',
+  'billing',
+  'dossier',
+  'telephony',
+  'mailings',
 ] as const;
 export type CapabilityKey = (typeof CAPABILITY_KEYS)[number];
 
@@ -105,6 +111,19 @@ const RULES: Record<CapabilityKey, (policy: Policy, role: string) => string[] | 
   organisationChanges: (_policy, role) => byRole(ORGANISATION_ROLES.has(role)),
   // GET /api/v1/people: the gate under the declared purpose on names, once per search (listPeople).
   people: (policy, role) => nonEmpty(purposesPassing(policy, role, ['read'], [PERSON_CATEGORIES.name])),
+  // GET /api/v1/invoices: the gate under the declared purpose on payments, the buyer's fields only
+  // where the purpose covers them (authorizeDocuments).
+  billing: (policy, role) => nonEmpty(purposesPassing(policy, role, ['read'], [BILLING_CATEGORIES.payment])),
+  // GET /api/v1/customers/:subjectId/dossier: assets and credentials read together (getDossier).
+  dossier: (policy, role) =>
+    nonEmpty(
+      purposesPassing(policy, role, ['read'], [DOSSIER_CATEGORIES.asset, DOSSIER_CATEGORIES.credential]),
+    ),
+  // GET /api/v1/phone-numbers and /api/v1/line-identifiers: numbers read under the declared purpose.
+  telephony: (policy, role) =>
+    nonEmpty(purposesPassing(policy, role, ['read'], [TELEPHONY_CATEGORIES.number])),
+  // POST /api/v1/mailings: a newsletter purpose of the policy, written under by the role (createMailing).
+  mailings: (policy, role) => nonEmpty(purposesPassing(policy, role, ['write'], [], mailingPurposes(policy))),
 };
 
 const byRole = (allowed: boolean): string[] | undefined => (allowed ? [] : undefined);

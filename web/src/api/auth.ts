@@ -56,7 +56,11 @@ export type CapabilityKey =
   | 'callImports'
   | 'tariffs'
   | 'organisationChanges'
-  | 'people';
+  | 'people'
+  | 'billing'
+  | 'dossier'
+  | 'telephony'
+  | 'mailings';
 
 export interface Capability {
   key: CapabilityKey;

@@ -135,25 +135,29 @@ export const SCREENS: ScreenEntry[] = [
   {
     path: '/billing',
     label: 'nav.billing',
-    isFor: ({ fits }) => fits('billing'),
+    // Among the purposes the server names for its routes (decision 0906).
+    isFor: ({ offers }) => offers('billing'),
     element: <BillingPage />,
   },
   {
     path: '/dossier',
     label: 'nav.dossier',
-    isFor: ({ fits }) => fits('dossier'),
+    // Among the purposes the server names for its routes (decision 0906).
+    isFor: ({ offers }) => offers('dossier'),
     element: <DossierScreen />,
   },
   {
     path: '/telephony',
     label: 'nav.telephony',
-    isFor: ({ fits }) => fits('telephony'),
+    // Among the purposes the server names for its routes (decision 0906).
+    isFor: ({ offers }) => offers('telephony'),
     element: <TelephonyScreen />,
   },
   {
     path: '/mailings',
     label: 'nav.mailings',
-    isFor: ({ fits }) => fits('mailings'),
+    // Among the purposes the server names for its routes (decision 0906).
+    isFor: ({ offers }) => offers('mailings'),
     element: <MailingsScreen />,
   },
   {
@@ -188,7 +192,7 @@ export const SCREENS: ScreenEntry[] = [
     label: 'nav.settings',
     // The roles the server lets change the billing settings; a role with the billing screen has
     // them there.
-    isFor: ({ can, fits }) => can('billingSettings') && !fits('billing'),
+    isFor: ({ can, offers }) => can('billingSettings') && !offers('billing'),
     element: <SettingsPage />,
   },
   {

@@ -24,11 +24,15 @@ export interface ScreenPurpose {
   isLoading: boolean;
 }
 
-/** Screens whose routes the server answers for with a capability (decisions 0845, 0889). */
+/** Screens whose routes the server answers for with a capability (decisions 0845, 0889, 0906). */
 const SERVER_DECIDED: Partial<Record<ScreenKey, CapabilityKey>> = {
   quotes: 'quotes',
   orders: 'orders',
   people: 'people',
+  billing: 'billing',
+  dossier: 'dossier',
+  telephony: 'telephony',
+  mailings: 'mailings',
 };
 
 /**
