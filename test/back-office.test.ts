@@ -379,6 +379,51 @@ describe('the staff back office in the browser (issue #20)', () => {
     );
     expect(held.rows).toEqual([{ ends_on: '2027-06-30', active: true }]);
   }, 180_000);
+  it('VK-27: the privacy officer extends a request once; the screen then offers no second extension and says until when (decision 0893)', async () => {
+    const filed = await app.inject({
+      method: 'POST',
+      url: `/t/${voiceking.slug}/privacy/requests`,
+      payload: { kind: 'access', email: 'extend.once@mail.example', language: 'en' },
+    });
+    expect(filed.statusCode).toBe(202);
+    const { requestId } = filed.json<{ requestId: string }>();
+    const due = await runAsOwner<{ until: string }>(
+      database.ownerUrl,
+      'SELECT (due_on + 20)::text AS until FROM rights_requests WHERE tenant_id = $1 AND request_id = $2',
+      [voiceking.tenantId, requestId],
+    );
+    const until = due.rows[0]?.until ?? '';
+    expect(until).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+
+    const { page } = await staffSignedIn(voiceking, 'privacy_officer');
+    await goTo(page, 'Privacy requests');
+    await page.getByTestId(`request-${requestId}`).getByRole('link').click();
+    await page.getByRole('heading', { name: 'Access', level: 1 }).waitFor();
+    const extend = page.getByRole('radio', { name: 'Extend' });
+    await expect(extend.isChecked()).resolves.toBe(true);
+    await page.getByLabel(/^New due date/).fill(until);
+    await page.getByLabel(/^Reason \(the person reads it\)/).fill('Many requests reached us this month.');
+    await page.getByRole('button', { name: 'Preview the letter' }).click();
+    await page.getByTestId('letter').waitFor();
+    await page.getByRole('button', { name: 'Extend and send this letter' }).click();
+
+    // Extended once: the screen says until when and no longer offers a second extension.
+    const [year, month, day] = until.split('-');
+    await expect.poll(() => page.getByTestId('extended-once').count(), { timeout: 30_000 }).toBe(1);
+    await expect(page.getByTestId('extended-once').innerText()).resolves.toBe(
+      `Extended once already, until ${day}/${month}/${year}: the GDPR allows one extension.`,
+    );
+    await expect(page.getByRole('radio', { name: 'Extend' }).count()).resolves.toBe(0);
+    await expect(page.getByRole('radio', { name: 'Reject' }).isChecked()).resolves.toBe(true);
+    await look(page, 'privacy-officer-extended-once');
+    const stored = await runAsOwner<{ extended_due_on: string }>(
+      database.ownerUrl,
+      'SELECT extended_due_on::text FROM rights_requests WHERE tenant_id = $1 AND request_id = $2',
+      [voiceking.tenantId, requestId],
+    );
+    expect(stored.rows).toEqual([{ extended_due_on: until }]);
+  });
+
   it('sales turns a quote into an order and a contract', async () => {
     await createProduct(
       kernel,

@@ -35,6 +35,10 @@ const listItemSchema = statusSchema.extend({
   subjectId: z.number().int().nullable(),
   overdue: z.boolean(),
   verificationMethod: z.string().nullable(),
+  extendedUntil: z.string().nullable().describe('the extended due date, once extended (at most once)'),
+  canExtend: z
+    .boolean()
+    .describe('whether POST …/extend would be accepted now: the request is open and not yet extended'),
 });
 const slugParams = z.object({ slug: z.string().regex(/^[a-z][a-z0-9-]{1,62}$/) });
 const requestParams = z.object({ id: z.string().uuid() });

@@ -1296,6 +1296,10 @@ export interface RequestListItem extends RequestStatus {
   subjectId: number | null;
   overdue: boolean;
   verificationMethod: string | null;
+  /** The extended due date, once the request was extended (decision 0893: at most once). */
+  extendedUntil: string | null;
+  /** Whether `extend` would still be accepted: open and not yet extended (decision 0906). */
+  canExtend: boolean;
 }
 
 /** Filters of the request list; `cursor` is the nextCursor of the previous page. */
@@ -1369,6 +1373,8 @@ async function selectRequests(
       subjectId: row.subject_id,
       verificationMethod: row.verification_method,
       overdue: OPEN_STATES.includes(row.state) && String(row.extended_due_on ?? row.due_on) < today,
+      extendedUntil: row.extended_due_on === null ? null : String(row.extended_due_on),
+      canExtend: OPEN_STATES.includes(row.state) && row.extended_due_on === null,
     })),
     nextCursor:
       rows.length > filter.limit && last

@@ -267,6 +267,7 @@ export const en = {
     fulfil: 'Fulfil',
     extend: 'Extend',
     reject: 'Reject',
+    extendedOnce: 'Extended once already, until {{until}}: the GDPR allows one extension.',
     verifyFirst: 'Verify the identity first.',
     explain: {
       fulfilled:

@@ -270,6 +270,7 @@ export const fr: Messages = {
     fulfil: 'Exécuter',
     extend: 'Prolonger',
     reject: 'Refuser',
+    extendedOnce: 'Déjà prolongée une fois, jusqu’au {{until}} : le RGPD ne permet qu’une prolongation.',
     verifyFirst: 'Vérifiez d’abord l’identité.',
     explain: {
       fulfilled:

@@ -269,6 +269,7 @@ export const nl: Messages = {
     fulfil: 'Uitvoeren',
     extend: 'Verlengen',
     reject: 'Weigeren',
+    extendedOnce: 'Al eens verlengd, tot {{until}}: de AVG staat één verlenging toe.',
     verifyFirst: 'Ga eerst de identiteit na.',
     explain: {
       fulfilled:

@@ -201,7 +201,10 @@ function AnswerStep({ request }: { request: RightsRequest }) {
   const { t } = useTranslation();
   const queryClient = useQueryClient();
   const verified = request.state === 'verified';
-  const [answer, setAnswer] = useState<Answer>(verified ? 'fulfilled' : 'extended');
+  // Extension is offered only while the server would accept it (decision 0893: once).
+  const fallback: Answer = verified ? 'fulfilled' : request.canExtend ? 'extended' : 'rejected';
+  const [picked, setAnswer] = useState<Answer>(fallback);
+  const answer: Answer = picked === 'extended' && !request.canExtend ? fallback : picked;
   const [letter, setLetter] = useState<Letter | undefined>();
   const [idempotencyKey, setIdempotencyKey] = useState(newIdempotencyKey);
   const form = useForm<AnswerValues>({
@@ -237,6 +240,8 @@ function AnswerStep({ request }: { request: RightsRequest }) {
     onSuccess: async () => {
       notifySuccess(t(`requests.done.${answer}`));
       setLetter(undefined);
+      // The reason written for this answer is not carried over to the next one.
+      form.reset();
       setIdempotencyKey(newIdempotencyKey());
       await queryClient.invalidateQueries({ queryKey: ['requests'] });
     },
@@ -260,12 +265,17 @@ function AnswerStep({ request }: { request: RightsRequest }) {
             onChange={(value) => change(value)}
             data={[
               { value: 'fulfilled', label: t('requests.fulfil'), disabled: !verified },
-              { value: 'extended', label: t('requests.extend') },
+              ...(request.canExtend ? [{ value: 'extended' as const, label: t('requests.extend') }] : []),
               { value: 'rejected', label: t('requests.reject') },
             ]}
             w="fit-content"
           />
           {!verified && answer === 'fulfilled' ? <Text size="sm">{t('requests.verifyFirst')}</Text> : null}
+          {request.extendedUntil !== null ? (
+            <Text size="sm" data-testid="extended-once">
+              {t('requests.extendedOnce', { until: formatDay(request.extendedUntil) })}
+            </Text>
+          ) : null}
           <Text size="sm">{t(`requests.explain.${answer}`)}</Text>
           {answer === 'extended' ? (
             <TextInput

@@ -13,6 +13,10 @@ export interface RightsRequest {
   subjectId: number | null;
   overdue: boolean;
   verificationMethod: string | null;
+  /** The extended due date, once extended. */
+  extendedUntil: string | null;
+  /** Whether the server would accept an extension now (open, not yet extended). */
+  canExtend: boolean;
 }
 
 export interface Letter {
