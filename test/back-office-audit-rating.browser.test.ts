@@ -328,7 +328,14 @@ describe('the audit trail, audit verify, imports and rating plans screens (issue
       const [year, month, day] = row.effective_date.split('-');
       expect(text).toContain(`${day}/${month}/${year}`);
     }
-    await versions.first().getByText('in force').waitFor();
+    // The version installed last is applied at once, but its statement is dated 01/01/2027: not
+    // called "in force" before that day (the browser's clock is the real one).
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Brussels' }).format(new Date());
+    expect(today < '2027-01-01').toBe(true);
+    await expect(versions.first().getByTestId('policy-applied-before-effect').innerText()).resolves.toBe(
+      'applied; its statement takes effect on 01/01/2027',
+    );
+    await expect(page.getByText('in force', { exact: true }).count()).resolves.toBe(0);
     await look(browser, page, 'policy-1-versions');
     const [statement] = await Promise.all([
       page.context().waitForEvent('page'),

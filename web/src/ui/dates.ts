@@ -21,6 +21,13 @@ export function dayCell({ getValue }: { getValue: () => unknown }): string {
 
 /** The day in Brussels of a moment (an ISO timestamp), as formatDay writes it. */
 export function formatDayOfMoment(iso: string): string {
-  const day = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Brussels' }).format(new Date(iso));
-  return formatDay(day);
+  return formatDay(brusselsToday(new Date(iso)));
+}
+
+/**
+ * Today in Brussels as `YYYY-MM-DD`: the calendar day of the business, not of UTC (which is still
+ * yesterday between midnight and 01:00/02:00 Brussels time) nor of the browser's own zone.
+ */
+export function brusselsToday(now: Date = new Date()): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Brussels' }).format(now);
 }

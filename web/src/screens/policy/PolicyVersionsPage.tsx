@@ -6,7 +6,7 @@ import { addScreenMessages } from '../../i18n/screen-messages.js';
 import { currentLanguage, LANGUAGES } from '../../i18n/index.js';
 import { CaptionedTable } from '../../ui/CaptionedTable.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
-import { formatDay } from '../../ui/dates.js';
+import { brusselsToday, formatDay } from '../../ui/dates.js';
 
 const en = {
   title: 'Policy versions',
@@ -19,6 +19,7 @@ const en = {
   installed: 'Installed',
   file: 'File',
   inForce: 'in force',
+  appliedBeforeEffect: 'applied; its statement takes effect on {{date}}',
   statements: 'Statement as published',
   openStatement: '{{language}}: statement of version {{version}}',
 };
@@ -36,6 +37,7 @@ addScreenMessages('policyVersions', {
     installed: 'Geïnstalleerd',
     file: 'Bestand',
     inForce: 'van kracht',
+    appliedBeforeEffect: 'toegepast; haar verklaring gaat in op {{date}}',
     statements: 'Verklaring zoals gepubliceerd',
     openStatement: '{{language}}: verklaring van versie {{version}}',
   },
@@ -50,6 +52,7 @@ addScreenMessages('policyVersions', {
     installed: 'Installée',
     file: 'Fichier',
     inForce: 'en vigueur',
+    appliedBeforeEffect: 'appliquée ; sa déclaration prend effet le {{date}}',
     statements: 'Déclaration telle que publiée',
     openStatement: '{{language}} : déclaration de la version {{version}}',
   },
@@ -80,6 +83,7 @@ export function PolicyVersionsScreen() {
         .items,
   });
   const language = currentLanguage();
+  const today = brusselsToday();
   return (
     <Stack>
       <Title order={1}>{t('policyVersions.title')}</Title>
@@ -101,10 +105,26 @@ export function PolicyVersionsScreen() {
             <Table.Tr key={version.versionNo} data-testid={`policy-version-${version.versionNo}`}>
               <Table.Td>
                 {version.versionNo}
+                {/* The software works under the last version installed (decision 0332); before its
+                    statement's day it is not "in force" to the people who read the statement. */}
                 {version.inForce ? (
-                  <Badge ml="xs" color="indigo.8" tt="none">
-                    {t('policyVersions.inForce')}
-                  </Badge>
+                  version.effectiveDate <= today ? (
+                    <Badge ml="xs" color="indigo.8" tt="none" data-testid="policy-in-force">
+                      {t('policyVersions.inForce')}
+                    </Badge>
+                  ) : (
+                    <Badge
+                      ml="xs"
+                      color="yellow.3"
+                      c="dark.9"
+                      tt="none"
+                      h="auto"
+                      styles={{ label: { whiteSpace: 'normal' } }}
+                      data-testid="policy-applied-before-effect"
+                    >
+                      {t('policyVersions.appliedBeforeEffect', { date: formatDay(version.effectiveDate) })}
+                    </Badge>
+                  )
                 ) : null}
               </Table.Td>
               <Table.Td>{version.statementVersion}</Table.Td>
