@@ -150,6 +150,15 @@ describe('the telephony screen (issue #20)', () => {
     const add = page.getByRole('dialog');
     await add.getByRole('combobox', { name: /^Customer/ }).fill('Claes');
     await page.getByRole('option', { name: /Jonas Claes/ }).click();
+    // Too long for the switch: refused, the field named by its label, not by the request's path.
+    await add.getByLabel(/^Identifier/).fill('x'.repeat(81));
+    await add.getByRole('button', { name: 'Add the identifier' }).click();
+    const tooLong = add.locator('[data-problem-code="validation_failed"]');
+    await tooLong.waitFor();
+    const tooLongText = await tooLong.innerText();
+    expect(tooLongText).toMatch(/^Identifier: /m);
+    expect(tooLongText).not.toMatch(/body\/|\bvalue:/);
+    await look(browser, page, 'telephony-4-identifier-refused');
     await add.getByLabel(/^Identifier/).fill('claes-office');
     await add.getByRole('button', { name: 'Add the identifier' }).click();
     await add.waitFor({ state: 'hidden' });
@@ -162,6 +171,7 @@ describe('the telephony screen (issue #20)', () => {
     const refusal = end.locator('[data-problem-code]');
     await refusal.waitFor();
     expect(await refusal.getAttribute('data-problem-code')).toMatch(/^(validation_failed|conflict)$/);
+    expect(await refusal.innerText()).not.toMatch(/body\/|\bat: /);
     await look(browser, page, 'telephony-5-end-refused');
     await end.getByLabel(/^Ends on/).fill(brusselsDay(1));
     await end.getByRole('button', { name: 'End the period' }).click();

@@ -41,8 +41,42 @@ function issuesOf(error: ApiError): Issue[] {
   return Array.isArray(issues) ? (issues as Issue[]) : [];
 }
 
-/** An error of the API, said in the staff member's language, with the server's own sentence below. */
-export function ProblemAlert({ error, title }: { error: unknown; title?: string }) {
+/** Where the server's paths name a field of the request: `body/number`, `querystring/month`. */
+const PATH_CONTEXT = /^(?:body|querystring|params|headers)(?:[/.]|$)/;
+
+/**
+ * A field the server names (an issue's path, or the `field: ` a sentence starts with) as the form
+ * labels it; unknown fields keep their name, never the request's part (`body/`) before it.
+ */
+function fieldLabel(path: string, fields: Readonly<Record<string, string>>): string {
+  const field = path.replace(PATH_CONTEXT, '');
+  const first = field.split(/[/.]/)[0] ?? '';
+  return Object.hasOwn(fields, first) ? (fields[first] ?? field) : field;
+}
+
+/** The server's sentence with a leading `field: ` said as the form's label. */
+function withFieldLabel(detail: string, fields: Readonly<Record<string, string>>): string {
+  const match = /^([A-Za-z][\w./]*): /.exec(detail);
+  if (!match?.[1]) return detail;
+  const field = match[1].replace(PATH_CONTEXT, '').split(/[/.]/)[0] ?? '';
+  if (!Object.hasOwn(fields, field)) return detail;
+  return `${fieldLabel(match[1], fields)}: ${detail.slice(match[0].length)}`;
+}
+
+/**
+ * An error of the API, said in the staff member's language, with the server's own sentence below.
+ * `fields`: the form's labels by the request's field names, so a refusal names the field as the
+ * form shows it.
+ */
+export function ProblemAlert({
+  error,
+  title,
+  fields = {},
+}: {
+  error: unknown;
+  title?: string;
+  fields?: Readonly<Record<string, string>>;
+}) {
   const { t } = useTranslation();
   if (!(error instanceof ApiError))
     return (
@@ -63,14 +97,14 @@ export function ProblemAlert({ error, title }: { error: unknown; title?: string 
         <Text size="sm">{t(`problem.${code}.fix`)}</Text>
         {error.detail ? (
           <Text size="sm" c="dimmed">
-            {t('problem.serverSaid')} {error.detail}
+            {t('problem.serverSaid')} {withFieldLabel(error.detail, fields)}
           </Text>
         ) : null}
         {issues.length > 0 ? (
           <List size="sm">
             {issues.map((issue, index) => (
               <List.Item key={index}>
-                {issue.path ? `${issue.path}: ` : ''}
+                {issue.path && fieldLabel(issue.path, fields) ? `${fieldLabel(issue.path, fields)}: ` : ''}
                 {issue.message}
               </List.Item>
             ))}

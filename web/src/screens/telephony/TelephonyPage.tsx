@@ -267,17 +267,19 @@ function ValidityFields<Values extends { from: string; to: string }>({
   );
 }
 
-/** A form's refusal in words, then its submit button. */
+/** A form's refusal in words (the fields by their labels), then its submit button. */
 function SubmitRow({
   mutation,
   label,
+  fields,
 }: {
   mutation: { error: Error | null; isPending: boolean };
   label: string;
+  fields: Readonly<Record<string, string>>;
 }) {
   return (
     <>
-      {mutation.error ? <ProblemAlert error={mutation.error} /> : null}
+      {mutation.error ? <ProblemAlert error={mutation.error} fields={fields} /> : null}
       <Group>
         <Button type="submit" loading={mutation.isPending}>
           {label}
@@ -340,7 +342,17 @@ function AssignNumber({ purpose, onDone }: { purpose: ScreenPurpose; onDone: () 
         />
         <TextInput label={t('telephony.contractRef')} {...form.getInputProps('contractRef')} />
         <ValidityFields form={form} />
-        <SubmitRow mutation={assign} label={t('telephony.assignSubmit')} />
+        <SubmitRow
+          mutation={assign}
+          label={t('telephony.assignSubmit')}
+          fields={{
+            number: t('telephony.number'),
+            subjectId: t('telephony.holder'),
+            contractRef: t('telephony.contractRef'),
+            from: t('telephony.from'),
+            to: t('telephony.to'),
+          }}
+        />
       </Stack>
     </form>
   );
@@ -393,7 +405,15 @@ function RecordPort({ purpose, onDone }: { purpose: ScreenPurpose; onDone: () =>
           {...form.getInputProps('direction')}
         />
         <TextInput type="date" label={t('telephony.portAt')} required {...form.getInputProps('at')} />
-        <SubmitRow mutation={port} label={t('telephony.portSubmit')} />
+        <SubmitRow
+          mutation={port}
+          label={t('telephony.portSubmit')}
+          fields={{
+            number: t('telephony.number'),
+            direction: t('telephony.portDirection'),
+            at: t('telephony.portAt'),
+          }}
+        />
       </Stack>
     </form>
   );
@@ -572,7 +592,18 @@ function AddIdentifier({ purpose, onDone }: { purpose: ScreenPurpose; onDone: ()
           />
         ) : null}
         <ValidityFields form={form} />
-        <SubmitRow mutation={add} label={t('telephony.addSubmit')} />
+        <SubmitRow
+          mutation={add}
+          label={t('telephony.addSubmit')}
+          fields={{
+            subjectId: t('telephony.holder'),
+            kind: t('telephony.kind'),
+            value: t('telephony.value'),
+            context: t('telephony.context'),
+            from: t('telephony.from'),
+            to: t('telephony.to'),
+          }}
+        />
       </Stack>
     </form>
   );
@@ -612,7 +643,7 @@ function EndIdentifier({
           required
           {...form.getInputProps('at')}
         />
-        <SubmitRow mutation={end} label={t('telephony.endSubmit')} />
+        <SubmitRow mutation={end} label={t('telephony.endSubmit')} fields={{ at: t('telephony.endAt') }} />
       </Stack>
     </form>
   );
