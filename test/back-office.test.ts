@@ -424,6 +424,18 @@ describe('the staff back office in the browser (issue #20)', () => {
     expect(stored.rows).toEqual([{ extended_due_on: until }]);
   });
 
+  it("the sales screen counts in Brussels days: at 00:30 there (23:30 UTC) a new quote is valid until 30 days after Brussels' today", async () => {
+    const { page } = await staffSignedIn(voiceking, 'sales');
+    await goTo(page, 'Quotes, orders, contracts');
+    // 2 December 00:30 in Brussels, still 1 December in UTC.
+    await page.clock.setFixedTime(new Date('2026-12-01T23:30:00Z'));
+    await page.getByRole('button', { name: 'New quote' }).click();
+    const dialog = page.getByRole('dialog');
+    await expect(dialog.getByLabel(/^Valid until/).inputValue()).resolves.toBe('2027-01-01');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+  });
+
   it('sales turns a quote into an order and a contract', async () => {
     await createProduct(
       kernel,

@@ -10,6 +10,7 @@ import { useScreenPurpose } from '../purposes/usePurpose.js';
 import { hoursLeft, onTheClock, useCases, useIncidents } from './privacy/api.js';
 import { isOpen, useRequests } from './requests/api.js';
 import { allPages, type Order, type Quote } from './sales/api.js';
+import { addDays, brusselsToday } from '../ui/dates.js';
 
 /**
  * The start page: the screens of this role, each with what is due there where the API tells it
@@ -84,7 +85,7 @@ function PrivacyDue() {
   const cases = useCases();
   const clock = (incidents.data ?? []).filter(onTheClock);
   const nearest = clock.map((incident) => hoursLeft(incident.deadline ?? '')).sort((a, b) => a - b)[0];
-  const horizon = new Date(Date.now() + HOLD_HORIZON_DAYS * 86_400_000).toISOString().slice(0, 10);
+  const horizon = addDays(brusselsToday(), HOLD_HORIZON_DAYS);
   const ending = (cases.data ?? []).filter((found) => found.active && found.endsOn <= horizon);
   if (!incidents.data && !cases.data) return null;
   return (

@@ -31,3 +31,17 @@ export function formatDayOfMoment(iso: string): string {
 export function brusselsToday(now: Date = new Date()): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Brussels' }).format(now);
 }
+
+/** A calendar day `days` later (earlier when negative), counted on the calendar, not in hours. */
+export function addDays(day: string, days: number): string {
+  const [year = 1970, month = 1, date = 1] = day.split('-').map(Number);
+  return new Date(Date.UTC(year, month - 1, date + days)).toISOString().slice(0, 10);
+}
+
+/** Last month in Brussels as `YYYY-MM`, with its first and last day. */
+export function brusselsLastMonth(now: Date = new Date()): { month: string; from: string; to: string } {
+  const [year = 1970, month = 1] = brusselsToday(now).split('-').map(Number);
+  const from = new Date(Date.UTC(year, month - 2, 1)).toISOString().slice(0, 10);
+  const to = new Date(Date.UTC(year, month - 1, 0)).toISOString().slice(0, 10);
+  return { month: from.slice(0, 7), from, to };
+}

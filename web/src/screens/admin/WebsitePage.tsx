@@ -6,6 +6,7 @@ import { useTranslation } from 'react-i18next';
 import { api } from '../../api/client.js';
 import { DataTable } from '../../ui/DataTable.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
+import { addDays, brusselsToday } from '../../ui/dates.js';
 
 interface Rates {
   from: string;
@@ -20,14 +21,12 @@ interface Visits {
   countries: Array<{ country: string; visits: number }>;
 }
 
-const isoDay = (date: Date): string => date.toISOString().slice(0, 10);
-
 /** The website's cookie consent rates and the visits of those who allowed statistics (VK-3). */
 export function WebsitePage() {
   const { t } = useTranslation();
   const [range, setRange] = useState(() => ({
-    from: isoDay(new Date(Date.now() - 29 * 86_400_000)),
-    to: isoDay(new Date()),
+    from: addDays(brusselsToday(), -29),
+    to: brusselsToday(),
   }));
   const [draft, setDraft] = useState(range);
   const rates = useQuery({

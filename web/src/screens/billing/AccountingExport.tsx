@@ -6,15 +6,14 @@ import { useTranslation } from 'react-i18next';
 import { fetchBlob, saveBlob } from '../../api/client.js';
 import { PurposePicker, useScreenPurpose } from '../../purposes/usePurpose.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
+import { brusselsLastMonth } from '../../ui/dates.js';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Last month's first and last day, the period a bookkeeper asks for most. */
 function lastMonthPeriod(): { from: string; to: string } {
-  const now = new Date();
-  const first = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
-  const last = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 0));
-  return { from: first.toISOString().slice(0, 10), to: last.toISOString().slice(0, 10) };
+  const { from, to } = brusselsLastMonth();
+  return { from, to };
 }
 
 /**

@@ -29,7 +29,7 @@ import { AccountingExport } from './AccountingExport.js';
 import { InvoiceActions } from './InvoiceActions.js';
 import { InvoiceDunning } from './InvoiceDunning.js';
 import { BillingSettings, PaymentsImport } from './PaymentsAndSettings.js';
-import { dayCell } from '../../ui/dates.js';
+import { brusselsLastMonth, brusselsToday, dayCell } from '../../ui/dates.js';
 
 interface Invoice {
   invoiceId: number;
@@ -60,11 +60,7 @@ interface RunResult {
   totalInclVatCents: number;
 }
 
-const lastMonth = (): string => {
-  const now = new Date();
-  const date = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
-  return date.toISOString().slice(0, 7);
-};
+const lastMonth = (): string => brusselsLastMonth().month;
 
 /** Billing: run a month (summary first), the invoices with their HTML and Peppol UBL documents. */
 export function BillingPage() {
@@ -118,7 +114,7 @@ function InvoiceRun({ purpose, onDone }: { purpose: string | undefined; onDone: 
   const [result, setResult] = useState<RunResult | undefined>();
   const [key, setKey] = useState(newIdempotencyKey);
   const form = useForm<RunValues>({
-    initialValues: { period: lastMonth(), issueDate: new Date().toISOString().slice(0, 10) },
+    initialValues: { period: lastMonth(), issueDate: brusselsToday() },
     validate: {
       period: (value) => (/^\d{4}-\d{2}$/.test(value) ? null : t('common.required')),
       issueDate: (value) => (/^\d{4}-\d{2}-\d{2}$/.test(value) ? null : t('common.required')),

@@ -1,5 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { api } from '../../api/client.js';
+import { brusselsToday } from '../../ui/dates.js';
 
 export type RequestState = 'awaiting_verification' | 'verified' | 'fulfilled' | 'rejected';
 
@@ -52,12 +53,13 @@ export function useRequests() {
   });
 }
 
-/** Days from today (Brussels calendar day of the browser) to a YYYY-MM-DD date. */
+/** Days from today (the Brussels calendar day, whatever the browser's zone) to a YYYY-MM-DD date. */
 export function daysUntil(date: string, today = new Date()): number {
-  const [year, month, day] = date.split('-').map(Number);
-  const target = Date.UTC(year ?? 1970, (month ?? 1) - 1, day ?? 1);
-  const now = Date.UTC(today.getFullYear(), today.getMonth(), today.getDate());
-  return Math.round((target - now) / 86_400_000);
+  const dayNumber = (day: string): number => {
+    const [year = 1970, month = 1, date = 1] = day.split('-').map(Number);
+    return Date.UTC(year, month - 1, date);
+  };
+  return Math.round((dayNumber(date) - dayNumber(brusselsToday(today))) / 86_400_000);
 }
 
 export const isOpen = (request: RightsRequest): boolean =>

@@ -28,10 +28,11 @@ import { fullName, type Person } from '../people/PeoplePage.js';
 import { salesLabel } from './label.js';
 import { allPages, euros, useProducts, type Contract, type Order, type Quote } from './api.js';
 import { customerColumn, numberColumn, RowAction, statusColumn, totalColumn } from './sales-table.js';
-import { dayCell } from '../../ui/dates.js';
+import { addDays, brusselsToday, dayCell } from '../../ui/dates.js';
 
-const today = (): string => new Date().toISOString().slice(0, 10);
-const inDays = (days: number): string => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+// The business's calendar day (Brussels), not UTC's: they differ between 00:00 and 01:00/02:00.
+const today = (): string => brusselsToday();
+const inDays = (days: number): string => addDays(brusselsToday(), days);
 
 /** Quotes → orders → contracts, and termination, each under the purpose that fits it. */
 export function SalesPage() {

@@ -3,6 +3,7 @@ import { useMemo } from 'react';
 import { api } from '../../api/client.js';
 import { currentLanguage } from '../../i18n/index.js';
 import { personName, type PersonName } from '../../ui/PersonSelect.js';
+import { brusselsToday } from '../../ui/dates.js';
 
 export interface Assignment {
   assignmentId: number;
@@ -41,7 +42,7 @@ export interface CallRecord {
 
 /** Today as YYYY-MM-DD in Brussels, the day the API reads as midnight there. */
 export function todayInBrussels(): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Brussels' }).format(new Date());
+  return brusselsToday();
 }
 
 /** A moment in Brussels time: the day alone when it is midnight, else day and time. */
