@@ -17,6 +17,7 @@ import { createPolicyTenant } from './kernel.js';
 import {
   closeBackOffice,
   expectNoPageProblems,
+  expectToastsClearOfControls,
   goTo,
   look,
   staffSignedIn,
@@ -164,6 +165,9 @@ describe('the telephony screen (issue #20)', () => {
     await add.waitFor({ state: 'hidden' });
     const row = page.locator('[data-testid^="identifier-"]').filter({ hasText: 'claes-office' });
     await row.getByText('Jonas Claes').waitFor();
+    // Two confirmations in a row: shown where they cover none of the rows' buttons.
+    await page.locator('.mantine-Notification-root').first().waitFor();
+    await expectToastsClearOfControls(page);
     await look(browser, page, 'telephony-4-identifiers');
     await row.getByRole('button', { name: 'End claes-office' }).click();
     const end = page.getByRole('dialog');

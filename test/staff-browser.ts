@@ -197,3 +197,34 @@ export async function closeBackOffice(office: BackOffice | undefined): Promise<v
   await office?.app.close();
   await office?.database.close();
 }
+
+/**
+ * The notifications on screen cover none of the screen's controls (buttons, links, fields of the
+ * main area): a confirmation never sits over the next thing to click. At most two are shown.
+ */
+export async function expectToastsClearOfControls(page: Page): Promise<void> {
+  const toasts = await page.locator('.mantine-Notification-root').all();
+  expect(toasts.length).toBeLessThanOrEqual(2);
+  const boxes = (await Promise.all(toasts.map((toast) => toast.boundingBox()))).filter(
+    (box): box is NonNullable<typeof box> => box !== null,
+  );
+  const controls = await page
+    .getByRole('main')
+    .locator('button, a, input, textarea, [role="combobox"]')
+    .all();
+  for (const control of controls) {
+    const box = await control.boundingBox();
+    if (!box || !(await control.isVisible())) continue;
+    for (const toast of boxes) {
+      const overlaps =
+        box.x < toast.x + toast.width &&
+        toast.x < box.x + box.width &&
+        box.y < toast.y + toast.height &&
+        toast.y < box.y + box.height;
+      expect({ control: (await control.innerText().catch(() => '')).slice(0, 40), overlaps }).toEqual({
+        control: (await control.innerText().catch(() => '')).slice(0, 40),
+        overlaps: false,
+      });
+    }
+  }
+}

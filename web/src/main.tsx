@@ -61,7 +61,9 @@ if (!root) throw new Error('no #root element');
 createRoot(root).render(
   <StrictMode>
     <MantineProvider theme={theme} defaultColorScheme="light" cssVariablesResolver={contrast}>
-      <Notifications />
+      {/* At the top, over the header's empty middle, two at most: in the bottom corner they piled up
+          over the rows' action buttons. */}
+      <Notifications position="top-center" limit={2} containerWidth={420} />
       <QueryClientProvider client={queryClient}>
         <BrowserRouter>
           <App />
