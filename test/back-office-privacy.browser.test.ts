@@ -147,6 +147,24 @@ describe('the privacy screens (issue #20)', () => {
     expectNoPageProblems(env, page);
   }, 180_000);
 
+  it("the recipients register names each recipient in the screen's language, not the statement's first one", async () => {
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    const { page } = await staffSignedIn(env, tenant, 'privacy_officer');
+    await goTo(page, 'Privacy registers');
+    await page.getByRole('tab', { name: 'Recipients' }).click();
+    const main = page.getByRole('main');
+    await main.getByRole('cell', { name: 'e-mail marketing service provider', exact: true }).waitFor();
+    // VoiceKing's statement is Dutch first: no Dutch name on the English screen.
+    expect(await main.innerText()).not.toContain('dienstverlener');
+    await look(browser, page, 'recipients-en');
+    await page.getByRole('banner').getByText('FR', { exact: true }).click();
+    await main.getByRole('cell', { name: "prestataire d'e-mail marketing", exact: true }).waitFor();
+    expect(await main.innerText()).not.toContain('dienstverlener');
+    await page.getByRole('banner').getByText('EN', { exact: true }).click();
+    await main.getByRole('cell', { name: 'e-mail marketing service provider', exact: true }).waitFor();
+    expectNoPageProblems(env, page);
+  });
+
   it("a privacy officer registers an authority's request, a second one approves it, and it is disclosed once", async () => {
     const tenant = await createPolicyTenant(kernel, 'voiceking');
     const suspect = await customer(tenant, 'Verhaeghe', 'Tom', { email: 'tom.verhaeghe@mail.example' });

@@ -103,7 +103,10 @@ export function registerRecipientsRoutes(app: FastifyInstance, kernel: Kernel): 
             items: z.array(
               z.object({
                 key: z.string(),
-                label: z.string(),
+                label: z.string().describe("the name in the statement's first language"),
+                labels: z
+                  .object({ nl: z.string(), fr: z.string(), en: z.string() })
+                  .describe('the name in each language, for a screen in that language'),
                 kind: z.string(),
                 country: z.string(),
                 agreement: z.object({ reference: z.string(), date: z.string() }).nullable(),
@@ -124,6 +127,7 @@ export function registerRecipientsRoutes(app: FastifyInstance, kernel: Kernel): 
         items: Object.entries(policy.recipients).map(([key, recipient]) => ({
           key,
           label: recipient.label[lang],
+          labels: { nl: recipient.label.nl, fr: recipient.label.fr, en: recipient.label.en },
           kind: recipient.kind,
           country: recipient.country,
           agreement: recipient.agreement ?? null,

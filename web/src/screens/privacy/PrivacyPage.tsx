@@ -22,9 +22,10 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useMe } from '../../api/auth.js';
+import { useMe, type Localized } from '../../api/auth.js';
 import { api, fetchText } from '../../api/client.js';
 import { currentLanguage } from '../../i18n/index.js';
+import { localized } from '../../purposes/usePurpose.js';
 import { CaptionedTable } from '../../ui/CaptionedTable.js';
 import { DataTable } from '../../ui/DataTable.js';
 import { DecisionWithReason } from '../../ui/DecisionWithReason.js';
@@ -562,6 +563,8 @@ function AuthorityNotification({ incident }: { incident: Incident }) {
 interface Recipient {
   key: string;
   label: string;
+  /** The name in each language: the screen's own is shown. */
+  labels: Localized;
   kind: string;
   country: string;
   agreement: { reference: string; date: string } | null;
@@ -578,7 +581,7 @@ function Recipients() {
   });
   const columns = useMemo<ColumnDef<Recipient, unknown>[]>(
     () => [
-      { id: 'label', header: t('recipients.label'), accessorKey: 'label' },
+      { id: 'label', header: t('recipients.label'), accessorFn: (row) => localized(row.labels, row.label) },
       {
         id: 'kind',
         header: t('recipients.kind'),
@@ -602,7 +605,12 @@ function Recipients() {
       </Text>
       {list.error ? <ProblemAlert error={list.error} /> : null}
       <DataTable data={list.data ?? []} columns={columns} caption={t('recipients.caption')} />
-      <DisclosureLog recipients={list.data ?? []} />
+      <DisclosureLog
+        recipients={(list.data ?? []).map((recipient) => ({
+          key: recipient.key,
+          label: localized(recipient.labels, recipient.label),
+        }))}
+      />
     </Stack>
   );
 }

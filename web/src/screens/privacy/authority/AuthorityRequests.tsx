@@ -19,9 +19,14 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useMe } from '../../../api/auth.js';
+import { useMe, type Localized } from '../../../api/auth.js';
 import { api } from '../../../api/client.js';
-import { PurposePicker, useScreenPurpose, type ScreenPurpose } from '../../../purposes/usePurpose.js';
+import {
+  localized,
+  PurposePicker,
+  useScreenPurpose,
+  type ScreenPurpose,
+} from '../../../purposes/usePurpose.js';
 import { DataTable } from '../../../ui/DataTable.js';
 import { notifySuccess } from '../../../ui/notify.js';
 import { personName, PersonSelect, type PersonName } from '../../../ui/PersonSelect.js';
@@ -47,6 +52,8 @@ interface AuthorityRequest {
 interface Recipient {
   key: string;
   label: string;
+  /** The name in each language: the screen's own is shown. */
+  labels: Localized;
   kind: string;
   categories: string[];
 }
@@ -255,7 +262,10 @@ function RegisterRequest({ onDone }: { onDone: () => void }) {
           label={t('privacyWork.register.recipient')}
           required
           allowDeselect={false}
-          data={authorities.map((candidate) => ({ value: candidate.key, label: candidate.label }))}
+          data={authorities.map((candidate) => ({
+            value: candidate.key,
+            label: localized(candidate.labels, candidate.label),
+          }))}
           {...form.getInputProps('recipient')}
           value={form.values.recipient ?? recipient?.key ?? null}
         />
