@@ -583,7 +583,7 @@ function checkSubject(
   if (purpose.legalBasis === 'legitimate_interests' && subject.purposeState === 'objected') {
     return { code: 'subject_objected', reason: `the data subject objected to ${request.purpose}` };
   }
-  if (isMinorWithoutParentalConsent(subject, today) && !isMinorExempt(purpose, request.action)) {
+  if (isMinorWithoutParentalConsent(subject, today) && !isMinorExempt(purpose, actor, request.action)) {
     return {
       code: 'consent_missing',
       reason: 'the data subject is a minor and no parental consent is recorded (VK-15)',
@@ -658,10 +658,14 @@ function isMinorWithoutParentalConsent(subject: SubjectStateRow, today: string):
  * it — the age check and the rights requests (`wholePerson`: recording the birth date or the
  * parent's consent, a parent's request) — and reading or keeping what a legal obligation
  * requires (the books, an authority's order, a breach letter); no new data under those
- * (attack S18-15, decision 0884).
+ * (attack S18-15, decision 0884). A job may also keep (`store`, nothing more) what a service under
+ * contract recorded on its own, such as the calls on a number the person held before they were
+ * recorded as a minor: used for nothing until a parent consents or the person is erased
+ * (decision 0904).
  */
-function isMinorExempt(purpose: Purpose, action: AccessAction): boolean {
+function isMinorExempt(purpose: Purpose, actor: Actor, action: AccessAction): boolean {
   if (purpose.wholePerson !== 'none') return true;
+  if (action === 'store' && actor.kind === 'system' && purpose.legalBasis === 'contract') return true;
   return purpose.legalBasis === 'legal_obligation' && (action === 'read' || action === 'store');
 }
 

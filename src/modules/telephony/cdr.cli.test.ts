@@ -16,6 +16,7 @@ import { generateNumbers, generateTariffCsv, writeAsteriskTraffic } from './fixt
 import { assignNumber } from './number.service.js';
 import { importTariff } from './tariff.service.js';
 import { findCallRecords } from './call-record.service.js';
+import { recordParentalConsent } from '../parties/index.js';
 import {
   asteriskLine,
   registerCustomers,
@@ -278,6 +279,90 @@ describe('kluis cdr import (VX-5)', () => {
       [tenant.tenantId],
     );
     expect(trail.rows).toContainEqual({ action: 'store', decision: 'allowed' });
+  });
+
+  it("VK-15: a holder recorded as a minor without a parent's consent after getting the number does not stop the call-record import: everyone's calls are imported, theirs kept as stored and not read until a parent consents (decision 0904)", async () => {
+    const { database, kernel, env } = await createSetup();
+    const tenant = await createPolicyTenant(kernel, 'voxtra');
+    const [open, minor] = (await registerCustomers(kernel, tenant, 2)) as [number, number];
+    const context = {
+      tenantId: tenant.tenantId,
+      actor: { kind: 'system' as const, job: 'test' },
+      purpose: TELEPHONY_SERVICE,
+    };
+    await assignNumber(kernel, context, {
+      number: '056 22 33 44',
+      subjectId: open,
+      from: new Date('2024-01-01T00:00:00Z'),
+    });
+    await assignNumber(kernel, context, {
+      number: '056 22 33 66',
+      subjectId: minor,
+      from: new Date('2024-01-01T00:00:00Z'),
+    });
+    await importTariff(kernel, tenant.tenantId, TARIFF_CSV);
+    // Recorded as a minor (under 16 for years to come) after the number was given; no parent consented.
+    await runAsOwner(
+      database.ownerUrl,
+      "update data_subjects set minor_until = current_date + interval '5 years', parental_consent_at = null where tenant_id = $1 and subject_id = $2",
+      [tenant.tenantId, minor],
+    );
+    const call = (src: string, sequence: number) =>
+      asteriskLine({
+        src,
+        dst: '0470123456',
+        start: '2024-05-10 10:00:00',
+        answer: '2024-05-10 10:00:05',
+        end: '2024-05-10 10:01:10',
+        duration: 70,
+        billsec: 65,
+        uniqueId: `1715328000.${sequence}`,
+        sequence,
+      });
+    const file = path.join(dir, 'minor-holder.csv');
+    await writeFile(file, `${[call('056223344', 1), call('056223366', 2)].join('\n')}\n`);
+
+    const result = await runCli(['cdr', 'import', '--tenant', tenant.slug, file], env);
+    expect(result.code, result.stderr).toBe(0);
+    expect(parseSummary(result.stdout)).toMatchObject({ lines: 2, imported: 2, rejected: 0 });
+    const rows = await runAsOwner<{ subject_id: string }>(
+      database.ownerUrl,
+      'select subject_id::text from call_records where tenant_id = $1 order by subject_id',
+      [tenant.tenantId],
+    );
+    expect(rows.rows.map((row) => Number(row.subject_id))).toEqual([open, minor].sort((a, b) => a - b));
+
+    const billing = {
+      tenantId: tenant.tenantId,
+      actor: { kind: 'staff' as const, staffId: 1, role: 'billing' },
+      purpose: 'call_billing',
+    };
+    const window = { from: new Date('2024-01-01T00:00:00Z'), to: new Date('2025-01-01T00:00:00Z') };
+    await expect(findCallRecords(kernel, billing, { ...window, subjectId: minor })).rejects.toMatchObject({
+      code: 'consent_missing',
+    });
+    const trail = await runAsOwner<{ action: string; decision: string; reason: string | null }>(
+      database.ownerUrl,
+      "select action, decision, reason from audit_log where tenant_id = $1 and actor_id = 'cdr-import' order by seq",
+      [tenant.tenantId],
+    );
+    expect(trail.rows).toContainEqual({ action: 'store', decision: 'allowed', reason: null });
+    expect(trail.rows).toContainEqual(
+      expect.objectContaining({ decision: 'denied', reason: 'minor_without_parental_consent' }),
+    );
+
+    // A parent consents: the kept calls are the customer's like anyone's.
+    await recordParentalConsent(
+      kernel,
+      {
+        tenantId: tenant.tenantId,
+        actor: { kind: 'staff', staffId: 1, role: 'sales' },
+        purpose: 'age_verification',
+      },
+      minor,
+      { relation: 'parent', verificationMethod: 'id_card_seen_in_shop' },
+    );
+    await expect(findCallRecords(kernel, billing, { ...window, subjectId: minor })).resolves.toHaveLength(1);
   });
 
   it("VX-14: a tariff re-rate leaves a restricted customer's calls alone and re-rates everyone else's; `kluis cdr rerate` says how many calls of how many customers it left and why, each refusal audited (decision 0903)", async () => {

@@ -9,7 +9,10 @@ import type { Kernel } from '../../kernel/kernel.js';
  * refused only because a holder is restricted is granted as `store`, which the gate allows for a
  * restricted person (attack S19, decision 0892). Before, one restricted customer stopped every
  * import of the tenant. Their calls are kept, attributed and priced as received; reading, billing
- * and re-rating them stay refused until the restriction is lifted. Any other refusal stands.
+ * and re-rating them stay refused until the restriction is lifted. A holder recorded as a minor
+ * without a parent's consent after getting the number is treated the same way: their calls are
+ * kept, used for nothing, until a parent consents or the person is erased (decision 0904). Any
+ * other refusal stands.
  */
 export async function authorizeKeeping(
   kernel: Kernel,
@@ -20,7 +23,18 @@ export async function authorizeKeeping(
   try {
     return await kernel.gate.authorize(atx, actor, request);
   } catch (error) {
-    if (!(error instanceof AccessDenied) || error.code !== 'subject_restricted') throw error;
+    if (!(error instanceof AccessDenied) || !isKeptOnly(error)) throw error;
+    // Caught here, the refusal would never reach the trail (Kernel.transact records the ones it
+    // sees): recorded with this transaction, before the `store` that follows it.
+    atx.audit.record(error.auditEvent);
     return kernel.gate.authorize(atx, actor, { ...request, action: 'store' });
   }
+}
+
+/** A refusal for the holder's own state that still lets what arrives be kept (Art. 18(2), VK-15). */
+function isKeptOnly(denial: AccessDenied): boolean {
+  return (
+    denial.code === 'subject_restricted' ||
+    (denial.code === 'consent_missing' && denial.auditEvent.reason === 'minor_without_parental_consent')
+  );
 }
