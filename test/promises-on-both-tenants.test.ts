@@ -71,8 +71,8 @@ const codeIn = (mail: ParsedMail): string => /\b(\d{6})\b/.exec(mail.text ?? '')
 const linkIn = (mail: ParsedMail): string =>
   /(https:\/\/privacy\.voxtra\.example\S+)/.exec(mail.text ?? '')?.[1] ?? '';
 
-/** A public rights request for `email`, verified with the code mailed to it; answers the request id. */
-async function fileAndVerify(body: Record<string, unknown>, email: string): Promise<string> {
+/** A public rights request for `email`, verified with the code mailed to it (after `mailsBefore` others); answers the request id. */
+async function fileAndVerify(body: Record<string, unknown>, email: string, mailsBefore = 0): Promise<string> {
   const submitted = await app.inject({
     method: 'POST',
     url: `/t/${voxtra.slug}/privacy/requests`,
@@ -83,7 +83,7 @@ async function fileAndVerify(body: Record<string, unknown>, email: string): Prom
   const verified = await app.inject({
     method: 'POST',
     url: `/t/${voxtra.slug}/privacy/requests/${requestId}/verify`,
-    payload: { code: codeIn(await mailTo(email)) },
+    payload: { code: codeIn(await mailTo(email, mailsBefore + 1)) },
   });
   expect(verified.statusCode, verified.body).toBe(200);
   return requestId;
@@ -210,13 +210,27 @@ describe("Voxtra's promises on its own tenant", () => {
         event: 'given',
         wording: { language: 'nl', text: 'Mogen wij u aanbiedingen en nieuwtjes van Voxtra mailen?' },
         statement: 'Ja, graag.',
+        email: prospect.email,
       },
     );
-    expect(given.statusCode, given.body).toBe(201);
+    // Voxtra's news needs a double opt-in: pending until the mail sent to that address is confirmed.
+    expect(given.statusCode, given.body).toBe(202);
+    expect((await asSales(prospect.subjectId, 'news_opt_in')).statusCode).toBe(403);
+    const confirmLink = /https:\/\/\S+(\/t\/\S+\/newsletter\/confirm\/\S+)/.exec(
+      (await mailTo(prospect.email ?? '')).text ?? '',
+    )?.[1];
+    const confirmed = await app.inject({
+      method: 'POST',
+      url: confirmLink ?? '',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'confirm=1',
+    });
+    expect(confirmed.statusCode).toBe(200);
     expect((await asSales(prospect.subjectId, 'news_opt_in')).statusCode).toBe(200);
     await fileAndVerify(
       { kind: 'withdraw_consent', purposes: ['news_opt_in'], language: 'nl' },
       prospect.email ?? '',
+      1,
     );
     const withdrawn = await asSales(prospect.subjectId, 'news_opt_in');
     expect(withdrawn.statusCode).toBe(403);
@@ -231,6 +245,7 @@ describe("Voxtra's promises on its own tenant", () => {
     );
     expect(ledger.rows).toEqual([
       { subject_id: String(person.subjectId), purpose: 'personalised_info', event: 'objected' },
+      { subject_id: String(prospect.subjectId), purpose: 'news_opt_in', event: 'signed_up' },
       { subject_id: String(prospect.subjectId), purpose: 'news_opt_in', event: 'given' },
       { subject_id: String(prospect.subjectId), purpose: 'news_opt_in', event: 'withdrawn' },
     ]);

@@ -367,6 +367,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   });
   registerConsentRoutes(app, deps.kernel, {
     portalSession: (request, write) => portalSessionOf(requestsDeps, request, write),
+    mail: requestsDeps,
   });
   registerDossierRoutes(app, deps.kernel, {
     publicUrl: deps.publicUrl ?? 'http://localhost:3000',

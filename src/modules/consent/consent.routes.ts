@@ -12,7 +12,9 @@ import {
   presentConsentRecord,
   presentConsentState,
 } from './consent.presenter.js';
-import { consentWording, listConsentRecords, listConsentStates, recordConsent } from './ledger.service.js';
+import type { ConsentDeps } from './deps.js';
+import { consentWording, listConsentRecords, listConsentStates } from './ledger.service.js';
+import { recordConsentOrAskConfirmation } from './signup.service.js';
 import { declaredContext } from '../../http/declared-context.js';
 
 const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -27,6 +29,8 @@ export type PortalAuthenticator = (
 export interface ConsentRouteOptions {
   /** Authenticates the privacy-portal account (requests/account.routes.ts's session). */
   portalSession: PortalAuthenticator;
+  /** The confirmation mail of a double opt-in asked by staff or the portal (decision 0910). */
+  mail: Pick<ConsentDeps, 'mailer' | 'publicUrl' | 'logger'>;
 }
 
 const staffBody = z
@@ -48,6 +52,13 @@ const staffBody = z
       .max(2000)
       .optional()
       .describe('what the person said (required when consent is given)'),
+    email: z
+      .string()
+      .max(320)
+      .optional()
+      .describe(
+        'the address the person gave for a double opt-in newsletter: consent to it is pending until they confirm the mail sent there',
+      ),
   })
   .meta({
     example: {
@@ -58,6 +69,7 @@ const staffBody = z
         text: 'Mogen wij u onze nieuwsbrief sturen? U kunt zich altijd uitschrijven.',
       },
       statement: 'Ja, stuur mij de nieuwsbrief maar.',
+      email: 'an.peeters@example.be',
     },
   });
 
@@ -92,7 +104,14 @@ export function registerConsentRoutes(
         operationId: 'recordConsent',
         params: z.object({ subjectId: id }),
         body: staffBody,
-        response: { 201: consentRecordSchema },
+        response: {
+          201: consentRecordSchema,
+          202: consentRecordSchema
+            .extend({ state: z.literal('pending') })
+            .describe(
+              'a double opt-in: recorded as a sign-up, the confirmation mail sent; consent once confirmed',
+            ),
+        },
       },
     },
     async (request, reply) => {
@@ -103,14 +122,17 @@ export function registerConsentRoutes(
           publicMessage: 'wording and statement: say what was read out and what the person said',
           details: { issues: [{ path: 'body/statement', message: 'required when consent is given' }] },
         });
-      const record = await recordConsent(kernel, context, {
+      const { record, state } = await recordConsentOrAskConfirmation({ kernel, ...options.mail }, context, {
         subjectId: request.params.subjectId,
         purpose: body.event === 'objected_marketing' ? null : context.purpose,
         event: body.event,
         channel: body.channel,
         wording: body.wording,
         statement: body.statement,
+        email: body.email,
       });
+      if (state === 'pending' && record.event === 'signed_up')
+        return reply.status(202).send({ ...presentConsentRecord(record), state });
       return reply.status(201).send(presentConsentRecord(record));
     },
   );
@@ -186,7 +208,13 @@ export function registerConsentRoutes(
         tags: ['privacy portal'],
         params: slugParams,
         body: portalBody,
-        response: { 201: consentRecordSchema.omit({ staffId: true, statement: true }) },
+        response: {
+          201: consentRecordSchema.omit({ staffId: true, statement: true }),
+          202: consentRecordSchema
+            .omit({ staffId: true, statement: true })
+            .extend({ state: z.literal('pending') })
+            .describe('a double opt-in: the confirmation mail went to the address on file'),
+        },
       },
     },
     async (request, reply) => {
@@ -200,8 +228,8 @@ export function registerConsentRoutes(
       const language = await languageOf(kernel, tenantId, body.language);
       const { policy } = await kernel.policies.current(tenantId);
       const purpose = body.purpose ?? null;
-      const record = await recordConsent(
-        kernel,
+      const { record, state } = await recordConsentOrAskConfirmation(
+        { kernel, ...options.mail },
         { tenantId, actor: { kind: 'subject', subjectId: session.subjectId }, requestId: request.id },
         {
           subjectId: session.subjectId,
@@ -215,6 +243,8 @@ export function registerConsentRoutes(
         },
       );
       const { staffId: _staffId, statement: _statement, ...rest } = presentConsentRecord(record);
+      if (state === 'pending' && record.event === 'signed_up')
+        return reply.status(202).send({ ...rest, state });
       return reply.status(201).send(rest);
     },
   );

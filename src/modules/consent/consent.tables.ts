@@ -47,6 +47,8 @@ export interface NewsletterSignupsTable {
   created_at: Date;
   expires_at: Date;
   confirmed_at: Date | null;
+  /** Asked of a person already on record: an expired one drops the row, never the person (0910). */
+  for_existing_subject: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export interface MailSettingsTable {

@@ -90,6 +90,7 @@ export const consentDataMap: TableDataMap[] = [
       created_at: 'sign-up bookkeeping (the ledger holds the proof)',
       confirmed_at: 'sign-up bookkeeping (the ledger holds the proof)',
       expires_at: 'expiry',
+      for_existing_subject: 'whether the subject existed before the sign-up (expiry keeps them)',
     },
   },
   {

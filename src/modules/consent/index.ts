@@ -18,6 +18,7 @@ export {
   optOutEventFor,
   interestPurposeOf,
   trackingPurposeOf,
+  doubleOptInPurposeOf,
   type ConsentContext,
   type RecordConsentInput,
   type ConsentState,
@@ -50,7 +51,14 @@ export {
   type CreateMailingInput,
 } from './mailing.service.js';
 export { sendQueuedMailings, type SendResult, type SendOptions } from './sender.service.js';
-export { signUp, confirmSignup, expireSignups, SIGNUP_TTL_MS } from './signup.service.js';
+export {
+  signUp,
+  confirmSignup,
+  expireSignups,
+  recordConsentOrAskConfirmation,
+  SIGNUP_TTL_MS,
+  type ConsentOutcome,
+} from './signup.service.js';
 export { unsubscribe } from './unsubscribe.service.js';
 export { followClick, recordOpen } from './tracking.service.js';
 export { sealClearDkimKeys, writeMailSettings, type MailSettingsInput } from './settings.service.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { loginAs, type StaffSession } from '../../../test/http.js';
 import { followLink } from '../../../test/link-button.js';
@@ -66,8 +66,30 @@ async function loginToPortal(tenant: Tenant, email: string): Promise<{ cookie: s
   return { cookie, csrf };
 }
 
+/** Confirms the double opt-in mailed to an address with a POST from the link's page (VK-17). */
+async function confirmByMail(email: string): Promise<void> {
+  const mail = await vi.waitFor(
+    () => {
+      const found = smtp
+        .to(email)
+        .find((candidate) => (candidate.text ?? '').includes('/newsletter/confirm/'));
+      if (!found) throw new Error('no confirmation mail yet');
+      return found;
+    },
+    { timeout: 10_000, interval: 50 },
+  );
+  const link = /https:\/\/portal\.example(\/\S+\/newsletter\/confirm\/\S+)/.exec(mail.text ?? '')?.[1] ?? '';
+  const confirmed = await app.inject({
+    method: 'POST',
+    url: link,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: 'confirm=1',
+  });
+  expect(confirmed.statusCode).toBe(200);
+}
+
 describe('the consent ledger', () => {
-  it('VK-24: consent given by phone is recorded with its wording and what the person said; withdrawing it stops the purpose at once; the history stays', async () => {
+  it('VK-24, VK-17: consent given by phone is recorded with its wording and what the person said, pending until the person confirms the mail sent to the address they gave; withdrawing it stops the purpose at once; the history stays', async () => {
     // A prospect's contact data is kept under a purpose that does not need their consent.
     const prospect = await person(voiceking, 'prospect', 'answering_questions');
     const read = () =>
@@ -97,23 +119,29 @@ describe('the consent ledger', () => {
           text: 'Mogen wij u onze nieuwsbrief sturen? U kunt zich altijd uitschrijven.',
         },
         statement: 'Ja, stuur mij de nieuwsbrief maar.',
+        email: prospect.email,
       },
     });
-    expect(given.statusCode).toBe(201);
+    // A double opt-in purpose (VK-17): recorded as a sign-up, consent only once confirmed by mail.
+    expect(given.statusCode).toBe(202);
     const record = given.json<{
       event: string;
       channel: string;
       policyVersion: string;
       staffId: number;
       wording: { hash: string };
+      state: string;
     }>();
     expect(record).toMatchObject({
-      event: 'given',
+      event: 'signed_up',
       channel: 'staff_phone',
       policyVersion: '2026.1',
       staffId: sales.staffId,
+      state: 'pending',
     });
     expect(record.wording.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect((await read()).json<{ code: string }>().code).toBe('consent_missing');
+    await confirmByMail(prospect.email);
     expect((await read()).statusCode).toBe(200);
 
     const withdrawn = await app.inject({
@@ -134,6 +162,7 @@ describe('the consent ledger', () => {
     });
     expect(history.statusCode).toBe(200);
     expect(history.json<{ items: Array<{ event: string }> }>().items.map((item) => item.event)).toEqual([
+      'signed_up',
       'given',
       'withdrawn',
     ]);
@@ -249,7 +278,7 @@ describe('the consent ledger', () => {
     ]);
   });
 
-  it('VK-24: consent given and withdrawn in the privacy portal, with the wording shown stored by hash', async () => {
+  it('VK-24, VK-17: consent given in the privacy portal (after the confirmation mailed to the address on file, for a double opt-in) and withdrawn, with the wording shown stored by hash', async () => {
     const prospect = await person(voiceking, 'prospect', 'answering_questions');
     const session = await loginToPortal(voiceking, prospect.email);
     const states = await app.inject({
@@ -269,7 +298,7 @@ describe('the consent ledger', () => {
         payload,
       });
     const given = await post({ purpose: 'newsletter_opt_in', event: 'given', language: 'fr' });
-    expect(given.statusCode).toBe(201);
+    expect(given.statusCode).toBe(202);
     expect(given.json<{ wording: { text: string } }>().wording.text).toBe(optIn?.wording);
     const read = () =>
       app.inject({
@@ -277,6 +306,8 @@ describe('the consent ledger', () => {
         url: `/api/v1/people/${prospect.id}`,
         headers: staffHeaders(sales, 'newsletter_opt_in'),
       });
+    expect((await read()).json<{ code: string }>().code).toBe('consent_missing');
+    await confirmByMail(prospect.email);
     expect((await read()).statusCode).toBe(200);
     expect((await post({ purpose: 'newsletter_opt_in', event: 'withdrawn' })).statusCode).toBe(201);
     expect((await read()).json<{ code: string }>().code).toBe('consent_missing');

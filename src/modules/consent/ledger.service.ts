@@ -64,6 +64,12 @@ export function trackingPurposeOf(policy: Policy): string | undefined {
   return tracking?.opensAndClicks ? tracking.purpose : undefined;
 }
 
+/** The opt-in newsletter purpose when the policy asks for a double opt-in (VK-17, VX-9). */
+export function doubleOptInPurposeOf(policy: Policy): string | undefined {
+  const optIn = policy.newsletter?.optIn;
+  return optIn?.doubleOptIn ? optIn.purpose : undefined;
+}
+
 /** Whether an event fits the purpose's legal basis: consent is given/withdrawn, legitimate interest objected to. */
 function checkEvent(purpose: Purpose, key: string, event: ConsentEvent): void {
   const basis = purpose.legalBasis;
@@ -123,6 +129,16 @@ export async function appendConsentWithin(
   }
   if (context.actor.kind === 'staff' && input.purpose !== null && context.purpose !== input.purpose)
     throw invalid('purpose: must be the purpose declared in x-kluis-purpose');
+  // Only the e-mail confirmation gives a double opt-in (decision 0910); the other doors ask for it
+  // (signup.service.ts:recordConsentOrAskConfirmation), so this refusal is the last line.
+  if (
+    input.event === 'given' &&
+    input.channel !== 'double_opt_in' &&
+    input.purpose !== null &&
+    input.purpose === doubleOptInPurposeOf(policy) &&
+    (await readPurposeState(atx, input.subjectId, input.purpose)) !== 'consented'
+  )
+    throw invalid(`${input.purpose} is given only by confirming the e-mail sent for it (double opt-in)`);
   if (input.statement !== undefined)
     assertFreeTextAllowed(LEDGER_MAP, [{ column: 'statement', field: 'statement', value: input.statement }]);
   const grant = await kernel.gate.authorize(atx, context.actor, {
@@ -176,6 +192,21 @@ export async function recordConsent(
   input: RecordConsentInput,
 ): Promise<ConsentRecord> {
   return kernel.transact(context.tenantId, (atx) => appendConsentWithin(kernel, atx, context, input));
+}
+
+/** The gate's current state of a person for a purpose (none recorded: undefined). */
+export async function readPurposeState(
+  atx: AuditedTx,
+  subjectId: number,
+  purpose: string,
+): Promise<PurposeState | undefined> {
+  const row = await atx.tx
+    .selectFrom('subject_purpose_states')
+    .select('state')
+    .where('subject_id', '=', subjectId)
+    .where('purpose', '=', purpose)
+    .executeTakeFirst();
+  return row?.state;
 }
 
 async function assertSubjectReached(

@@ -644,6 +644,112 @@ describe('newsletters (VK-17, VK-18, VX-9, VX-10)', () => {
     );
     expect(rows.rows).toEqual([{ state: 'bounced' }]);
   });
+  it('VK-17: consent to the opt-in newsletter taken by phone, by import or in the privacy portal waits for the e-mail confirmation: 202 pending, the sign-up confirmation mail, no mailing until it is confirmed; an unconfirmed one expires without erasing the person', async () => {
+    const byPhone = await person(voiceking, 'prospect', 'answering_questions');
+    const given = (subjectId: number, payload: Record<string, unknown>) =>
+      app.inject({
+        method: 'POST',
+        url: `/api/v1/people/${subjectId}/consents`,
+        headers: staff(sales, 'newsletter_opt_in'),
+        payload: {
+          event: 'given',
+          wording: { language: 'en', text: 'May we send you our newsletter?' },
+          statement: 'Yes, please.',
+          ...payload,
+        },
+      });
+    // Staff cannot read the address under a purpose without consent: the person names it.
+    const withoutAddress = await given(byPhone.id, {});
+    expect(withoutAddress.statusCode).toBe(400);
+    expect(
+      withoutAddress.json<{ code: string; details: { issues: Array<{ path: string }> } }>(),
+    ).toMatchObject({ code: 'validation_failed', details: { issues: [{ path: 'body/email' }] } });
+    const phone = await given(byPhone.id, { email: byPhone.email });
+    expect(phone.statusCode).toBe(202);
+    expect(phone.json()).toMatchObject({ event: 'signed_up', channel: 'staff_phone', state: 'pending' });
+    const confirmation = await smtp.waitFor(byPhone.email);
+    expect(confirmation.subject).toBe('Confirm your newsletter subscription');
+
+    // By import, to an address that is not the one on file: pending as well, mailed there.
+    const imported = await person(voiceking, 'prospect', 'answering_questions');
+    const otherAddress = `other.${imported.email}`;
+    const importAnswer = await given(imported.id, { channel: 'import', email: otherAddress });
+    expect(importAnswer.statusCode).toBe(202);
+    await smtp.waitFor(otherAddress);
+
+    // In the privacy portal: the confirmation goes to the address on the person's record.
+    const inPortal = await person(voiceking, 'prospect', 'answering_questions');
+    const session = await loginToPortal(voiceking, inPortal.email);
+    const portal = await app.inject({
+      method: 'POST',
+      url: `/t/${voiceking.slug}/account/consents`,
+      headers: { cookie: session.cookie, 'x-csrf-token': session.csrf },
+      payload: { purpose: 'newsletter_opt_in', event: 'given', language: 'en' },
+    });
+    expect(portal.statusCode).toBe(202);
+    expect(portal.json()).toMatchObject({ event: 'signed_up', channel: 'privacy_portal', state: 'pending' });
+    const portalMail = await smtp.waitFor(inPortal.email, 2);
+    expect(portalMail.subject).toBe('Confirm your newsletter subscription');
+
+    const read = (subjectId: number) =>
+      app.inject({
+        method: 'GET',
+        url: `/api/v1/people/${subjectId}`,
+        headers: staff(sales, 'newsletter_opt_in'),
+      });
+    expect((await read(byPhone.id)).json<{ code: string }>().code).toBe('consent_missing');
+    await sendMailing(sales, 'newsletter_opt_in', { en: { subject: 'Not yet', body: 'Hello.' } });
+    for (const address of [byPhone.email, otherAddress, inPortal.email])
+      expect(smtp.to(address).map((mail) => mail.subject)).not.toContain('Not yet');
+
+    // The phone prospect confirms (a POST from the link's page): consented, in the audience.
+    const link = pathOf(linkIn(confirmation, /https:\/\/news\.example\/\S+\/newsletter\/confirm\/\S+/));
+    const confirmed = await app.inject({
+      method: 'POST',
+      url: link,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'confirm=1',
+    });
+    expect(confirmed.statusCode).toBe(200);
+    expect((await read(byPhone.id)).statusCode).toBe(200);
+    await sendMailing(sales, 'newsletter_opt_in', { en: { subject: 'Confirmed', body: 'Hello.' } });
+    expect(smtp.to(byPhone.email).map((mail) => mail.subject)).toEqual([
+      'Confirm your newsletter subscription',
+      'Confirmed',
+    ]);
+    for (const address of [otherAddress, inPortal.email])
+      expect(smtp.to(address).map((mail) => mail.subject)).not.toContain('Confirmed');
+    const ledger = await runAsOwner<{ event: string; channel: string }>(
+      database.ownerUrl,
+      'select event, channel from consent_records where tenant_id = $1 and subject_id = $2 order by record_id',
+      [voiceking.tenantId, byPhone.id],
+    );
+    expect(ledger.rows.map((row) => `${row.event}/${row.channel}`)).toEqual([
+      'signed_up/staff_phone',
+      'given/double_opt_in',
+    ]);
+    // Staff recording consent again changes nothing for one who confirmed.
+    expect((await given(byPhone.id, {})).statusCode).toBe(201);
+
+    // The others never confirm: after a week their addresses for it go, the people stay.
+    clock.set(new Date('2026-12-07T09:00:00Z'));
+    try {
+      await expireSignups(deps, voiceking.tenantId);
+    } finally {
+      clock.set(new Date('2026-11-29T09:00:00Z'));
+    }
+    const kept = await runAsOwner<{ subject_id: number; erased_at: Date | null; signups: number }>(
+      database.ownerUrl,
+      `select s.subject_id::int as subject_id, s.erased_at,
+              (select count(*)::int from newsletter_signups n where n.tenant_id = s.tenant_id and n.subject_id = s.subject_id) as signups
+         from data_subjects s where s.tenant_id = $1 and s.subject_id = any($2) order by s.subject_id`,
+      [voiceking.tenantId, [imported.id, inPortal.id]],
+    );
+    expect(kept.rows).toEqual([
+      { subject_id: imported.id, erased_at: null, signups: 0 },
+      { subject_id: inPortal.id, erased_at: null, signups: 0 },
+    ]);
+  });
 });
 
 async function loginToPortal(tenant: Tenant, email: string): Promise<{ cookie: string; csrf: string }> {
@@ -794,5 +900,62 @@ describe('tracking only with consent (VK-19) and interest profiles (VK-6)', () =
       [profiled.id],
     );
     expect(left.rows).toEqual([]);
+  });
+  it('VK-19, VK-6: the one-click unsubscribe POST also withdraws the consents to measuring opens and clicks and to the interest profile: the recorded opens, clicks and profile go at once, and nothing more is measured', async () => {
+    const reader = await person(voiceking, 'customer', 'order_processing');
+    await recordConsent(sales, reader.id, 'email_tracking');
+    await recordConsent(sales, reader.id, 'interest_profiles');
+    await sendMailing(sales, 'newsletter_customers', { nl: { subject: 'Meten', body: BODY } });
+    const mail = await smtp.waitFor(reader.email);
+    const pixel = /src="(https:\/\/news\.example\/t\/[^"]+\/mail\/o\/[A-Za-z0-9_-]{43})"/.exec(
+      mail.html || '',
+    )?.[1];
+    const click = /https:\/\/news\.example\/t\/\S+\/mail\/c\/[A-Za-z0-9_-]{43}\/\d+/.exec(
+      mail.text ?? '',
+    )?.[0];
+    expect((await app.inject({ method: 'GET', url: pathOf(pixel ?? '') })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: pathOf(click ?? '') })).statusCode).toBe(302);
+    const measured = () =>
+      runAsOwner<{ kind: string }>(
+        database.ownerUrl,
+        `select 'event' as kind from tracking_events where subject_id = $1
+         union all select 'profile' from interest_profiles where subject_id = $1`,
+        [reader.id],
+      );
+    expect((await measured()).rows.length).toBeGreaterThanOrEqual(3);
+
+    const link = pathOf(linkIn(mail, /https:\/\/news\.example\/\S+\/mail\/unsubscribe\/\S+/));
+    const post = await app.inject({
+      method: 'POST',
+      url: link,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'List-Unsubscribe=One-Click',
+    });
+    expect(post.statusCode).toBe(200);
+    const states = await runAsOwner<{ purpose: string; state: string }>(
+      database.ownerUrl,
+      'select purpose, state from subject_purpose_states where subject_id = $1 order by purpose',
+      [reader.id],
+    );
+    expect(states.rows).toEqual([
+      { purpose: 'email_tracking', state: 'withdrawn' },
+      { purpose: 'interest_profiles', state: 'withdrawn' },
+      { purpose: 'newsletter_customers', state: 'objected' },
+    ]);
+    expect((await measured()).rows).toEqual([]);
+    const ledger = await runAsOwner<{ purpose: string; event: string; channel: string }>(
+      database.ownerUrl,
+      `select purpose, event, channel from consent_records where subject_id = $1 and channel = 'unsubscribe_link' order by purpose`,
+      [reader.id],
+    );
+    expect(ledger.rows).toEqual([
+      { purpose: 'email_tracking', event: 'withdrawn', channel: 'unsubscribe_link' },
+      { purpose: 'interest_profiles', event: 'withdrawn', channel: 'unsubscribe_link' },
+      { purpose: 'newsletter_customers', event: 'objected', channel: 'unsubscribe_link' },
+    ]);
+    // The pixel and the link of the mail already sent record nothing any more.
+    await app.inject({ method: 'GET', url: pathOf(pixel ?? '') });
+    await app.inject({ method: 'GET', url: pathOf(click ?? '') });
+    expect((await measured()).rows).toEqual([]);
   });
 });

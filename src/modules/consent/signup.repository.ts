@@ -21,6 +21,8 @@ export async function insertSignup(
     tokenHash: Buffer;
     at: Date;
     expiresAt: Date;
+    /** Asked of a person already on record (decision 0910): its expiry keeps the person. */
+    forExistingSubject?: boolean;
   },
 ): Promise<number> {
   grant.assertCovers(EMAIL, row.subjectId);
@@ -38,6 +40,7 @@ export async function insertSignup(
       token_hash: row.tokenHash,
       created_at: row.at,
       expires_at: row.expiresAt,
+      for_existing_subject: row.forExistingSubject ?? false,
     })
     .returning('signup_id')
     .executeTakeFirstOrThrow();

@@ -1,21 +1,34 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import type { AuditedTx } from '../../kernel/audit/index.js';
 import { eraseSubject } from '../../kernel/erasure/index.js';
-import type { Actor } from '../../kernel/gate/gate.js';
+import { coveredBy } from '../../kernel/gate/access.js';
+import { AccessDenied, type Actor } from '../../kernel/gate/gate.js';
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
-import { registerSubject } from '../../kernel/subjects/index.js';
+import { registerSubject, type PurposeState } from '../../kernel/subjects/index.js';
 import { AppError, describeUnexpected, isAppError } from '../../platform/errors.js';
+import { readPeopleUnderGrant } from '../parties/index.js';
 import { assertAllowed, countAttempt, type Limit } from '../throttle/index.js';
 import type { Tenant } from '../tenants/index.js';
 import type { MailLanguage } from './consent.tables.js';
 import type { ConsentDeps } from './deps.js';
-import { appendConsentWithin, consentWording } from './ledger.service.js';
+import type { ConsentRecord } from './ledger.repository.js';
+import {
+  appendConsentWithin,
+  consentWording,
+  doubleOptInPurposeOf,
+  readPurposeState,
+  recordConsent,
+  type ConsentContext,
+  type RecordConsentInput,
+} from './ledger.service.js';
 import { insertSignup } from './signup.repository.js';
 
 /** An unconfirmed sign-up is erased after a week (decision 0131). */
 export const SIGNUP_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 const HOUR = 60 * 60 * 1000;
 const SIGNUP: Actor = { kind: 'system', job: 'newsletter-signup' };
+const EMAIL = 'user.contact.email';
 const EXPIRY: Actor = { kind: 'system', job: 'newsletter-signup-expiry' };
 
 /** The sign-up form is a public door: per client address, per typed address, per tenant. */
@@ -130,11 +143,21 @@ export async function signUp(
     });
   });
   // The address in hand is the one the link goes to; it is never read back before confirmation.
-  const text = CONFIRM_MAIL[language];
-  const link = `${deps.publicUrl}/t/${tenant.slug}/newsletter/confirm/${token}`;
+  sendConfirmation(deps, tenant, policy, { email, language, token });
+}
+
+/** The confirmation mail of a sign-up (the same for the public form and every other door). */
+function sendConfirmation(
+  deps: Pick<ConsentDeps, 'mailer' | 'publicUrl' | 'logger'>,
+  tenant: { slug: string },
+  policy: Policy,
+  signup: { email: string; language: MailLanguage; token: string },
+): void {
+  const text = CONFIRM_MAIL[signup.language];
+  const link = `${deps.publicUrl}/t/${tenant.slug}/newsletter/confirm/${signup.token}`;
   deps.mailer
     .send({
-      to: email,
+      to: signup.email,
       subject: text.subject,
       text: text.text.replace('{controller}', controllerName(policy)).replace('{link}', link),
       fromName: controllerName(policy),
@@ -142,6 +165,143 @@ export async function signUp(
     .catch((error: unknown) =>
       deps.logger.error({ err: describeUnexpected(error) }, 'newsletter confirmation mail failed'),
     );
+}
+
+/** A consent event and the gate's state of the purpose after it. */
+export interface ConsentOutcome {
+  record: ConsentRecord;
+  state: PurposeState | 'none';
+}
+
+/**
+ * Records a consent event from staff (phone, import) or from the person's privacy portal. Consent
+ * to a double opt-in newsletter (VK-17, VX-9) is not given by these doors (decision 0910): it is
+ * recorded as a sign-up (state pending, with the wording and what the person said), and the
+ * public form's confirmation mail goes to the address the person gave staff (`email`), or in the
+ * portal to the address on their record; only the confirmation makes it `consented`. A person
+ * who already confirmed keeps their consent. Every other event is recorded as it comes.
+ * Categories: user.contact.email (stored encrypted for the confirmation) under the opt-in purpose.
+ */
+export async function recordConsentOrAskConfirmation(
+  deps: Pick<ConsentDeps, 'kernel' | 'mailer' | 'publicUrl' | 'logger'>,
+  context: ConsentContext,
+  input: RecordConsentInput & { email?: string | undefined },
+): Promise<ConsentOutcome> {
+  const { kernel } = deps;
+  const { policy } = await kernel.policies.current(context.tenantId);
+  const purpose = input.purpose;
+  const asksConfirmation =
+    input.event === 'given' &&
+    purpose !== null &&
+    purpose === doubleOptInPurposeOf(policy) &&
+    input.channel !== 'double_opt_in';
+  if (!asksConfirmation || purpose === null) {
+    const record = await recordConsent(kernel, context, input);
+    return { record, state: stateAfter(record) };
+  }
+  const tenant = await kernel.tenants.byId(context.tenantId);
+  const language = mailLanguageOf(policy, input.wording?.language);
+  const token = randomBytes(32).toString('base64url');
+  const now = kernel.clock.now();
+  const asked = await kernel.transact(context.tenantId, async (atx) => {
+    if ((await readPurposeState(atx, input.subjectId, purpose)) === 'consented') {
+      const record = await appendConsentWithin(kernel, atx, context, input);
+      return { record, email: undefined };
+    }
+    const email = await confirmationAddress(
+      deps,
+      atx,
+      context,
+      policy,
+      input.subjectId,
+      purpose,
+      input.email,
+    );
+    const record = await appendConsentWithin(kernel, atx, context, { ...input, event: 'signed_up' });
+    // Pending now: the gate lets the system store the address the confirmation goes to, nothing more.
+    const grant = await kernel.gate.authorize(atx, SIGNUP, {
+      purpose,
+      action: 'store',
+      categories: [EMAIL],
+      subjectIds: [input.subjectId],
+    });
+    await insertSignup(atx.tx, grant, {
+      subjectId: input.subjectId,
+      purpose,
+      email,
+      language,
+      tokenHash: sha256(token),
+      at: now,
+      expiresAt: new Date(now.getTime() + SIGNUP_TTL_MS),
+      forExistingSubject: true,
+    });
+    return { record, email };
+  });
+  if (asked.email === undefined) return { record: asked.record, state: 'consented' };
+  sendConfirmation(deps, tenant, policy, { email: asked.email, language, token });
+  return { record: asked.record, state: 'pending' };
+}
+
+function stateAfter(record: ConsentRecord): PurposeState | 'none' {
+  switch (record.event) {
+    case 'signed_up':
+      return 'pending';
+    case 'given':
+      return 'consented';
+    case 'withdrawn':
+      return 'withdrawn';
+    case 'objected':
+      return 'objected';
+    case 'objected_marketing':
+      return 'none';
+  }
+}
+
+/**
+ * Where the confirmation goes: the address the person gave staff (as on the public form), or, in
+ * their own portal, the one on their record (read as the person, on their own data). Staff never
+ * read it here: without the consent the gate gives them no address under this purpose.
+ */
+async function confirmationAddress(
+  deps: Pick<ConsentDeps, 'kernel'>,
+  atx: AuditedTx,
+  context: ConsentContext,
+  policy: Policy,
+  subjectId: number,
+  purpose: string,
+  given: string | undefined,
+): Promise<string> {
+  const missing = (message: string): AppError =>
+    new AppError('validation_failed', 'no address for the double opt-in', {
+      publicMessage: message,
+      details: { issues: [{ path: 'body/email', message }] },
+    });
+  if (context.actor.kind !== 'subject') {
+    if (given === undefined)
+      throw missing(
+        'email: the address the person gave for the newsletter; the confirmation mail goes there (double opt-in)',
+      );
+    const parsed = emailSchema.safeParse(given);
+    if (!parsed.success) throw missing('email: expected an e-mail address');
+    return parsed.data;
+  }
+  const categories = coveredBy(policy, purpose, [EMAIL]);
+  try {
+    if (categories.length > 0) {
+      const grant = await deps.kernel.gate.authorize(atx, context.actor, {
+        purpose,
+        action: 'read',
+        categories,
+        subjectIds: [subjectId],
+        ...(context.requestId ? { requestId: context.requestId } : {}),
+      });
+      const [person] = await readPeopleUnderGrant(atx.tx, grant, [subjectId]);
+      if (person?.email) return person.email;
+    }
+  } catch (error) {
+    if (!(error instanceof AccessDenied)) throw error;
+  }
+  throw missing('we have no e-mail address of yours to send the confirmation to');
 }
 
 export type ConfirmOutcome = 'confirmed' | 'unknown';
@@ -224,13 +384,18 @@ export async function expireSignups(deps: ConsentDeps, tenantId: number): Promis
   const due = await kernel.plain(tenantId, (tx) =>
     tx
       .selectFrom('newsletter_signups')
-      .select('subject_id')
+      .select(['signup_id', 'subject_id', 'purpose', 'for_existing_subject'])
       .where('confirmed_at', 'is', null)
       .where('expires_at', '<=', now)
       .execute(),
   );
   let erased = 0;
-  for (const { subject_id: subjectId } of due) {
+  for (const { signup_id: signupId, subject_id: subjectId, ...signup } of due) {
+    if (signup.for_existing_subject) {
+      // The person was on record before: only the address kept for the confirmation goes (0910).
+      await dropSignup(kernel, tenantId, { signupId, subjectId, purpose: signup.purpose });
+      continue;
+    }
     try {
       await eraseSubject(kernel, deps.dataMap, { tenantId, actor: EXPIRY, purpose, subjectId });
     } catch (error) {
@@ -241,4 +406,21 @@ export async function expireSignups(deps: ConsentDeps, tenantId: number): Promis
     erased += 1;
   }
   return erased;
+}
+
+/** An expired confirmation asked of a person on record: its row goes, as erasure under its purpose. */
+async function dropSignup(
+  kernel: ConsentDeps['kernel'],
+  tenantId: number,
+  signup: { signupId: number; subjectId: number; purpose: string },
+): Promise<void> {
+  await kernel.transact(tenantId, async (atx) => {
+    await kernel.gate.authorize(atx, EXPIRY, {
+      purpose: signup.purpose,
+      action: 'erase',
+      categories: [EMAIL],
+      subjectIds: [signup.subjectId],
+    });
+    await atx.tx.deleteFrom('newsletter_signups').where('signup_id', '=', signup.signupId).execute();
+  });
 }

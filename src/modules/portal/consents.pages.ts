@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { STATEMENT_TEXTS } from '../../kernel/policy/statement.texts.js';
 import { formatDate } from '../../kernel/policy/statement.generator.js';
-import { consentWording, listConsentStates, recordConsent } from '../consent/index.js';
+import { consentWording, listConsentStates, recordConsentOrAskConfirmation } from '../consent/index.js';
 import { AppError } from '../../platform/errors.js';
 import { fieldOf } from './frame.js';
 import { html, type Html } from './html.js';
@@ -153,8 +153,8 @@ export function registerConsentPages(app: FastifyInstance, deps: PortalDeps, kit
           throw new AppError('validation_failed', 'bad consent form', {
             publicMessage: 'purpose: name the purpose, except for an objection to all direct marketing',
           });
-        await recordConsent(
-          deps.kernel,
+        await recordConsentOrAskConfirmation(
+          deps.requests,
           {
             tenantId: signed.session.tenant.tenantId,
             actor: { kind: 'subject', subjectId: signed.session.subjectId },

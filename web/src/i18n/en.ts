@@ -781,6 +781,10 @@ export const en = {
     wording: 'What you read out',
     wordingHelp: 'The exact words, kept with the record',
     statementHelp: 'As the person said it',
+    email: 'E-mail address for the confirmation',
+    emailHelp:
+      'For a newsletter with double opt-in: the address the person gives. Their consent counts only once they confirm the mail sent there.',
+    pending: 'Recorded: waiting for the person to confirm by e-mail',
     wordingNeeded: 'Say what you read out',
     statementNeeded: 'Note what the person said',
     record: 'Record',

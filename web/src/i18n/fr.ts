@@ -787,6 +787,10 @@ export const fr: Messages = {
     wording: 'Ce que vous avez lu',
     wordingHelp: "Les mots exacts, gardés avec l'enregistrement",
     statementHelp: "Comme la personne l'a dit",
+    email: 'Adresse e-mail pour la confirmation',
+    emailHelp:
+      "Pour une lettre d'information avec double opt-in : l'adresse que la personne donne. Son consentement ne compte qu'une fois le mail envoyé à cette adresse confirmé.",
+    pending: 'Enregistré : en attente de la confirmation par e-mail de la personne',
     wordingNeeded: 'Dites ce que vous avez lu',
     statementNeeded: 'Notez ce que la personne a dit',
     record: 'Enregistrer',

@@ -785,6 +785,10 @@ export const nl: Messages = {
     wording: 'Wat u voorlas',
     wordingHelp: 'De exacte woorden, bewaard bij de registratie',
     statementHelp: 'Zoals de persoon het zei',
+    email: 'E-mailadres voor de bevestiging',
+    emailHelp:
+      'Voor een nieuwsbrief met dubbele opt-in: het adres dat de persoon opgeeft. De toestemming telt pas als de persoon de mail naar dat adres bevestigt.',
+    pending: 'Vastgelegd: wacht op de bevestiging per e-mail door de persoon',
     wordingNeeded: 'Zeg wat u voorlas',
     statementNeeded: 'Noteer wat de persoon zei',
     record: 'Vastleggen',

@@ -1,4 +1,16 @@
-import { Badge, Button, Card, Group, Select, Stack, Table, Text, Textarea, Title } from '@mantine/core';
+import {
+  Badge,
+  Button,
+  Card,
+  Group,
+  Select,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Textarea,
+  Title,
+} from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
@@ -49,8 +61,8 @@ export function ConsentsCard({ subjectId }: { subjectId: number }) {
         })
       ).items,
   });
-  const form = useForm<{ event: StaffEvent; wording: string; statement: string }>({
-    initialValues: { event: 'given', wording: '', statement: '' },
+  const form = useForm<{ event: StaffEvent; wording: string; statement: string; email: string }>({
+    initialValues: { event: 'given', wording: '', statement: '', email: '' },
     validate: {
       wording: (value, values) =>
         values.event !== 'given' || value.trim() ? null : t('consents.wordingNeeded'),
@@ -60,7 +72,7 @@ export function ConsentsCard({ subjectId }: { subjectId: number }) {
   });
   const record = useMutation({
     mutationFn: (values: typeof form.values) =>
-      api('POST', `/api/v1/people/${subjectId}/consents`, {
+      api<{ state?: string }>('POST', `/api/v1/people/${subjectId}/consents`, {
         purpose,
         body: {
           event: values.event,
@@ -69,10 +81,12 @@ export function ConsentsCard({ subjectId }: { subjectId: number }) {
             ? { wording: { language: currentLanguage(), text: values.wording } }
             : {}),
           ...(values.statement.trim() ? { statement: values.statement } : {}),
+          // A double opt-in purpose needs it (the server says so); others ignore it.
+          ...(values.event === 'given' && values.email.trim() ? { email: values.email.trim() } : {}),
         },
       }),
-    onSuccess: async () => {
-      notifySuccess(t('consents.recorded'));
+    onSuccess: async (answer) => {
+      notifySuccess(t(answer.state === 'pending' ? 'consents.pending' : 'consents.recorded'));
       form.reset();
       await queryClient.invalidateQueries({ queryKey: ['consents', subjectId] });
     },
@@ -160,6 +174,13 @@ export function ConsentsCard({ subjectId }: { subjectId: number }) {
                   minRows={2}
                   required
                   {...form.getInputProps('statement')}
+                />
+                <TextInput
+                  type="email"
+                  label={t('consents.email')}
+                  description={t('consents.emailHelp')}
+                  maw={420}
+                  {...form.getInputProps('email')}
                 />
               </>
             ) : null}
