@@ -1,4 +1,5 @@
 import { AccessDenied, type Actor } from '../../kernel/gate/gate.js';
+import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { WRITTEN_CHANNELS, type DomainEvent, type DomainEventSubscribers } from '../contracts/index.js';
 import { DOSSIER_CATEGORIES as C } from './datamap.js';
@@ -26,42 +27,9 @@ export async function eraseDossier(
   kernel: Kernel,
   options: { tenantId: number; subjectId: number; purpose: string; trigger: string },
 ): Promise<DossierErasure> {
-  const { tenantId, subjectId, purpose } = options;
+  const { tenantId, subjectId } = options;
   try {
-    return await kernel.transact(tenantId, async (atx) => {
-      const grant = await kernel.gate.authorize(atx, ERASURE_ACTOR, {
-        purpose,
-        action: 'erase',
-        categories: [C.asset, C.credential],
-        subjectIds: [subjectId],
-      });
-      const keyDestroyed = await grant.destroyKey(subjectId, 'dossier');
-      const removed = await deleteDossier(atx.tx, grant, subjectId);
-      const common = {
-        actor: AUDIT_ACTOR,
-        role: null,
-        purpose,
-        subjectIds: [subjectId],
-        categories: [C.asset, C.credential],
-        decision: 'allowed' as const,
-      };
-      atx.audit.record({
-        ...common,
-        action: 'key.destroy',
-        reason: keyDestroyed ? 'crypto_shredded' : 'no_key',
-      });
-      atx.audit.record({
-        ...common,
-        action: 'dossier.erase',
-        records: removed.assets + removed.credentials + removed.facts + removed.attachments,
-        reason:
-          `certificate: technical dossier erased on ${options.trigger}; removed ${removed.assets} assets, ` +
-          `${removed.credentials} credentials, ${removed.facts} network facts and licences, ` +
-          `${removed.attachments} attachments; ` +
-          (keyDestroyed ? 'dossier key destroyed' : 'no dossier key existed'),
-      });
-      return { subjectId, erased: true, keyDestroyed, removed };
-    });
+    return await kernel.transact(tenantId, (atx) => eraseDossierWithin(kernel, atx, options));
   } catch (error) {
     // Erased as a whole before: the full erasure removed the dossier and destroyed its key.
     if (error instanceof AccessDenied && (error.code === 'subject_erased' || error.code === 'not_found'))
@@ -73,6 +41,51 @@ export async function eraseDossier(
       };
     throw error;
   }
+}
+
+/**
+ * `eraseDossier` inside the caller's transaction: the key destroyed, the rows deleted and the
+ * certificate written commit with the caller's change, or not at all. A fulfilled objection to
+ * the dossier's purpose uses it (decision 0915). Throws AccessDenied for an erased subject.
+ */
+export async function eraseDossierWithin(
+  kernel: Kernel,
+  atx: AuditedTx,
+  options: { subjectId: number; purpose: string; trigger: string },
+): Promise<DossierErasure> {
+  const { subjectId, purpose } = options;
+  const grant = await kernel.gate.authorize(atx, ERASURE_ACTOR, {
+    purpose,
+    action: 'erase',
+    categories: [C.asset, C.credential],
+    subjectIds: [subjectId],
+  });
+  const keyDestroyed = await grant.destroyKey(subjectId, 'dossier');
+  const removed = await deleteDossier(atx.tx, grant, subjectId);
+  const common = {
+    actor: AUDIT_ACTOR,
+    role: null,
+    purpose,
+    subjectIds: [subjectId],
+    categories: [C.asset, C.credential],
+    decision: 'allowed' as const,
+  };
+  atx.audit.record({
+    ...common,
+    action: 'key.destroy',
+    reason: keyDestroyed ? 'crypto_shredded' : 'no_key',
+  });
+  atx.audit.record({
+    ...common,
+    action: 'dossier.erase',
+    records: removed.assets + removed.credentials + removed.facts + removed.attachments,
+    reason:
+      `certificate: technical dossier erased on ${options.trigger}; removed ${removed.assets} assets, ` +
+      `${removed.credentials} credentials, ${removed.facts} network facts and licences, ` +
+      `${removed.attachments} attachments; ` +
+      (keyDestroyed ? 'dossier key destroyed' : 'no dossier key existed'),
+  });
+  return { subjectId, erased: true, keyDestroyed, removed };
 }
 
 /**

@@ -23,7 +23,12 @@ export type {
 } from './dossier.service.js';
 export { revealSecret, showTotpCode, STEP_UP_MAX_AGE_MS } from './reveal.service.js';
 export type { RevealContext } from './reveal.service.js';
-export { eraseDossier, handleContractTerminated, subscribeDossierErasure } from './erasure.service.js';
+export {
+  eraseDossier,
+  eraseDossierWithin,
+  handleContractTerminated,
+  subscribeDossierErasure,
+} from './erasure.service.js';
 export type { DossierErasure } from './erasure.service.js';
 export { registerDossierRoutes } from './dossier.routes.js';
 export type { DossierRouteOptions, PortalAuthenticator, ShareLinkPage } from './dossier.routes.js';

@@ -28,6 +28,7 @@ import {
 } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
 import { appendConsentWithin } from '../consent/index.js';
+import { dossierPurposes, eraseDossierWithin } from '../dossier/index.js';
 import { brusselsDate, computeDueDate, latestExtension } from './deadlines.js';
 import { STATEMENT_TEXTS } from '../../kernel/policy/statement.texts.js';
 import {
@@ -908,13 +909,22 @@ async function fulfil(
             },
           );
         }
+        // Art. 17(1)(c): what only an objected purpose keeps has no ground left. The technical
+        // dossier goes at once, with the objection (as on written termination); the sweep takes
+        // the rest of what only an objected purpose keeps (decision 0915).
+        const dossierObjected =
+          kind === 'objection' ? stopped.filter((key) => dossierPurposes(policy).includes(key)) : [];
+        for (const purpose of dossierObjected) {
+          const erased = await eraseDossierWithin(kernel, atx, { subjectId, purpose, trigger: 'objection' });
+          outcome.dossierErased = erased.removed;
+        }
         const label = (key: string): string => policy.purposes[key]?.label[lang] ?? key;
         facts.stopped = stopped.map(label);
         facts.notStopped = notStopped.map((item) => ({
           what: label(item.purpose),
           why: whyNotStopped(lang, kind, item.reason),
         }));
-        outcome = { purposes: stopped, notStopped };
+        outcome = { ...outcome, purposes: stopped, notStopped };
         if (stopped.length === 0) {
           facts.outcome = 'rejected';
           facts.reason = nothingStoppedReason(lang);

@@ -296,6 +296,38 @@ describe('retention rules of the voiceking policy, walked across each boundary',
     });
   });
 
+  it("an objection ends the objected purpose's claim (Art. 17(1)(c)): a prospect who objects to every purpose on legitimate interests that keeps them goes at the next sweep; one who objects to one of them stays while the others keep the same data", async () => {
+    on('2024-01-10');
+    const objectingAll = await person(voiceking, 'prospect', 'answering_questions');
+    const objectingOne = await person(voiceking, 'prospect', 'answering_questions');
+    const { policy } = await kernel.policies.current(voiceking.tenantId);
+    on('2024-06-01');
+    const object = (subjectId: number, purpose: string) =>
+      kernel.transact(voiceking.tenantId, (atx) =>
+        setPurposeState(atx, {
+          subjectId,
+          purpose,
+          state: 'objected',
+          policyVersion: policy.statement.version,
+          channel: 'rights_request',
+          at: kernel.clock.now(),
+        }),
+      );
+    // The purposes on legitimate interests that reach prospects (each keeps 3 years from the last activity).
+    for (const purpose of ['answering_questions', 'eligibility', 'misuse_reports'])
+      await object(objectingAll, purpose);
+    await object(objectingOne, 'answering_questions');
+    expect(await sweepOn(voiceking, '2024-06-01', objectingAll)).toBeUndefined();
+    expect(await sweepOn(voiceking, '2024-06-02', objectingAll)).toMatchObject({
+      scope: 'person',
+      categories: expect.arrayContaining([
+        expect.objectContaining({ category: 'user.name', rule: 'inactivity_3y', dueOn: '2024-06-02' }),
+      ]) as unknown,
+    });
+    expect(await stateOf(voiceking, objectingAll)).toMatchObject({ erased: true, certificates: 1 });
+    expect(await stateOf(voiceking, objectingOne)).toMatchObject({ erased: false, person: true });
+  });
+
   it('after collection (application_12m): a job application is kept 12 months after it came in, then the applicant is erased', async () => {
     on('2024-02-01');
     const applicant = await person(voiceking, 'job_applicant', 'recruitment');

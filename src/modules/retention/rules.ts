@@ -3,6 +3,12 @@ import type { ContractClock } from '../contracts/index.js';
 import { RIGHTS_PURPOSE } from '../requests/index.js';
 import { addDays, addMonths, addYears } from './dates.js';
 
+/** A person's recorded choice on one purpose and the day it was set. */
+export interface PurposeChoice {
+  state: 'consented' | 'withdrawn' | 'objected';
+  on: string;
+}
+
 /** The clocks Kluis keeps for one person (decision 0095), as calendar days in Belgium. */
 export interface PersonClocks {
   subjectId: number;
@@ -19,8 +25,8 @@ export interface PersonClocks {
   callsBilledDueOn: string | undefined;
   /** The day the person's latest rights request was received. */
   lastRequestOn: string | undefined;
-  /** Consent-based purposes: the person's state and the day it was set. */
-  consents: ReadonlyMap<string, { state: 'consented' | 'withdrawn' | 'objected'; on: string }>;
+  /** The person's recorded choices per purpose (consent, withdrawal, objection) and their day. */
+  consents: ReadonlyMap<string, PurposeChoice>;
 }
 
 /** One purpose's claim to keep a category: the last day it may be kept, or 'open' (no end yet). */
@@ -135,11 +141,26 @@ export function claimsOn(policy: Policy, person: PersonClocks, category: string,
     if (!purpose.categories.includes(category)) continue;
     const rule = policy.retentionRules[purpose.retention];
     if (!rule) continue;
-    const keptThrough = claimOf(rule, purposeKey, person, today);
-    if (keptThrough === null) continue;
+    const claim = claimOf(rule, purposeKey, person, today);
+    if (claim === null) continue;
+    const keptThrough = endedByObjection(purpose.legalBasis, person.consents.get(purposeKey), claim);
     claims.push({ purpose: purposeKey, rule: purpose.retention, kind: rule.kind, keptThrough });
   }
   return claims;
+}
+
+/**
+ * Art. 17(1)(c): a fulfilled objection to a purpose on legitimate interests ends that purpose's
+ * claim on the day of the objection, like a withdrawal ends a consent's (decision 0915); what
+ * another purpose still claims stays. An earlier end stays the end.
+ */
+export function endedByObjection(
+  legalBasis: string,
+  choice: PurposeChoice | undefined,
+  keptThrough: string,
+): string {
+  if (legalBasis !== 'legitimate_interests' || choice?.state !== 'objected') return keptThrough;
+  return keptThrough !== 'open' && keptThrough < choice.on ? keptThrough : choice.on;
 }
 
 /** The claim that ends last; 'open' outlasts every date. Ties go to the first purpose declared. */
