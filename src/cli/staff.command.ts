@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { openRuntime, type Runtime } from '../main.js';
 import {
   changeStaff,
+  removeStaff,
   createStaffUser,
   listStaff,
   unlockStaff,
@@ -136,6 +137,20 @@ export function registerStaffCommands(program: Command): void {
     status: 'disabled',
   }));
   change('enable', 'enable a disabled account', () => ({ kind: 'status', status: 'active' }));
+  staff
+    .command('remove <staffId>')
+    .description(
+      "erase a former staff member's disabled account: name, e-mail and credentials (decision 0919)",
+    )
+    .requiredOption('--tenant <slug>', 'tenant')
+    .action((staffId: string, options: { tenant: string }) =>
+      withTenantRuntime(options.tenant, async (runtime, tenant) => {
+        const removed = await removeStaff(runtime.kernel, tenant.tenantId, CLI_ACTOR, parseStaffId(staffId));
+        console.log(
+          `staff ${removed.staffId} in ${tenant.slug} removed: name, e-mail and credentials erased`,
+        );
+      }),
+    );
   change('reset-mfa', 'remove a lost second factor; the member enrols again at the next login', () => ({
     kind: 'mfa_reset',
   }));

@@ -1,8 +1,8 @@
 import type { TableDataMap } from '../../kernel/datamap/datamap.js';
 
 // Staff are people too. Their accounts are declared here and in both policies (subject type
-// `staff`, purpose `staff_accounts`); they are erased when the account is removed, not through
-// the customers' rights requests. Sessions and API tokens go with the account (foreign keys
+// `staff`, purpose `staff_accounts`); they are erased when a disabled account is removed at the
+// end of the employment (`removeStaff`, decision 0919), not through the customers' rights requests. Sessions and API tokens go with the account (foreign keys
 // ON DELETE CASCADE); they hold hashes of random values, never a secret a person chose.
 export const staffDataMap: TableDataMap[] = [
   {

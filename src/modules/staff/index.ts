@@ -6,6 +6,7 @@ export {
   listStaff,
   getStaff,
   changeStaff,
+  removeStaff,
   STAFF_PURPOSE,
   type CreatedStaffUser,
   type CreateStaffInput,

@@ -306,6 +306,74 @@ describe('API tokens', () => {
   });
 });
 
+describe('a former staff member’s account (decision 0919)', () => {
+  for (const seed of ['voiceking', 'voxtra'] as const) {
+    it(`VK-14: ${seed}: an account is kept while the employment runs and removed when it ends: disabled first, then its name, e-mail and credentials erased; the audit keeps its number; not by other roles, not one's own, not another tenant's, not twice`, async () => {
+      const tenant = await createPolicyTenant(kernel, seed);
+      const other = await createPolicyTenant(kernel, seed === 'voiceking' ? 'voxtra' : 'voiceking');
+      const admin = await loginAs(app, kernel, tenant, 'admin');
+      const leaver = await loginAs(app, kernel, tenant, 'support');
+      const outsider = await loginAs(app, kernel, other, 'admin');
+      const [row] = (
+        await runAsOwner<{ subject_id: number; email: string }>(
+          database.ownerUrl,
+          'select subject_id, email from staff_users where tenant_id = $1 and staff_id = $2',
+          [tenant.tenantId, leaver.staffId],
+        )
+      ).rows;
+      const remove = (session: StaffSession, staffId: number) =>
+        app.inject({ method: 'DELETE', url: `/api/v1/staff/${staffId}`, headers: writeHeaders(session) });
+      // Still employed: kept. Other roles, one's own account, another tenant: refused, nothing changed.
+      expect((await remove(admin, leaver.staffId)).json()).toMatchObject({
+        code: 'conflict',
+        details: { reason: 'still_active' },
+      });
+      expect((await remove(leaver, leaver.staffId)).statusCode).toBe(403);
+      expect((await remove(admin, admin.staffId)).json()).toMatchObject({
+        details: { reason: 'own_account' },
+      });
+      const disabled = await app.inject({
+        method: 'POST',
+        url: `/api/v1/staff/${leaver.staffId}/disable`,
+        headers: writeHeaders(admin),
+      });
+      expect(disabled.statusCode, disabled.body).toBe(200);
+      expect((await remove(outsider, leaver.staffId)).statusCode).toBe(404);
+      // The employment ended: removed.
+      const removed = await remove(admin, leaver.staffId);
+      expect(removed.statusCode, removed.body).toBe(200);
+      expect(removed.json()).toEqual({ staffId: leaver.staffId, removed: true });
+      const kept = await runAsOwner(
+        database.ownerUrl,
+        `select (select count(*)::int from staff_users where tenant_id = $1 and staff_id = $2) as accounts,
+                (select count(*)::int from staff_users where email = $3) as emails,
+                (select erased_at is not null from data_subjects where tenant_id = $1 and subject_id = $4) as erased,
+                (select count(*)::int from subject_key_destructions where tenant_id = $1 and subject_id = $4) as keys`,
+        [tenant.tenantId, leaver.staffId, row?.email, row?.subject_id],
+      );
+      expect(kept.rows).toEqual([{ accounts: 0, emails: 0, erased: true, keys: 2 }]);
+      const actions = await auditActions(tenant);
+      expect(actions).toEqual(
+        expect.arrayContaining([
+          {
+            action: 'staff.remove',
+            reason: `staff ${leaver.staffId} (support) removed: name, e-mail and credentials erased`,
+          },
+        ]),
+      );
+      expect(JSON.stringify(actions)).not.toContain(row?.email ?? 'never');
+      // Twice: nobody is left to remove.
+      expect((await remove(admin, leaver.staffId)).statusCode).toBe(404);
+      const login = await app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { tenant: tenant.slug, email: row?.email, password: 'whatever-it-was-1' },
+      });
+      expect(login.statusCode).toBe(401);
+    });
+  }
+});
+
 describe('tenant isolation', () => {
   it('VK-7: a technician of tenant A cannot act in tenant B with a session or a token', async () => {
     const technician = await loginAs(app, kernel, voxtra, 'technician');

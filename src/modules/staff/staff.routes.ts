@@ -7,6 +7,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { apiTokenSchema, presentApiToken, presentStaff, staffSchema } from './staff.presenter.js';
 import {
   changeStaff,
+  removeStaff,
   createStaffUser,
   getStaff,
   listRoles,
@@ -192,6 +193,24 @@ export function registerStaffRoutes(app: FastifyInstance, kernel: Kernel): void 
       },
     );
   }
+
+  typed.delete(
+    '/api/v1/staff/:staffId',
+    {
+      onRequest: sessionOnly,
+      schema: {
+        summary:
+          'Remove a former staff member’s account (disabled first): its name, e-mail and credentials are erased; the audit log keeps its number and role. Not your own.',
+        tags: ['staff'],
+        params: staffParams,
+        response: { 200: z.object({ staffId: z.number().int(), removed: z.literal(true) }) },
+      },
+    },
+    async (request) => {
+      const staff = staffOf(request);
+      return removeStaff(kernel, staff.tenantId, actorOf(staff), request.params.staffId);
+    },
+  );
 
   typed.get(
     '/api/v1/tokens',

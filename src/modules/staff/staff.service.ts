@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hash } from '@node-rs/argon2';
 import { z } from 'zod';
 import { auditActor, type Actor } from '../../kernel/gate/gate.js';
+import { eraseSubject } from '../../kernel/erasure/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { registerSubject } from '../../kernel/subjects/index.js';
 import { AppError } from '../../platform/errors.js';
@@ -29,6 +30,8 @@ const ARGON2_OPTIONS = {
 /** The purpose under which staff accounts are managed (declared by every policy, decision 0006). */
 export const STAFF_PURPOSE = 'staff_accounts';
 const STAFF_CATEGORIES = ['user.name', 'user.contact.email', 'user.authorization.credentials'];
+/** Who erases a removed account, on the decision of the admin who removed it (decision 0919). */
+const STAFF_REMOVAL_ACTOR = { kind: 'system', job: 'staff-removal' } as const;
 
 export const createStaffInputSchema = z.object({
   email: z.string().trim().toLowerCase().email('expected an e-mail address'),
@@ -351,6 +354,83 @@ export async function changeStaff(
   // A disabled maker's tokens, or tokens beyond a new role, are refused at the next request.
   forgetFoundTokens(kernel);
   return changed;
+}
+
+/**
+ * Removes a former staff member's account when their employment ends: both statements keep staff
+ * access data "while the contract runs" (decision 0919). The account must be disabled first (which
+ * ended its sessions and revoked its API tokens, and which the last admin never is); then its
+ * name, e-mail, password hash and second factor are erased through the data map like any
+ * person's (the row goes, the subject is marked erased, its key is shredded and the erasure
+ * journalled for restores). The audit log keeps the staff number and role of what they did.
+ * Nobody removes their own account.
+ */
+export async function removeStaff(
+  kernel: Kernel,
+  tenantId: number,
+  actor: Actor,
+  staffId: number,
+): Promise<{ staffId: number; removed: true }> {
+  const target = await kernel.transact(tenantId, async (atx) => {
+    // Only those who may manage staff learn whether the number exists.
+    await kernel.gate.authorize(atx, actor, {
+      purpose: STAFF_PURPOSE,
+      action: 'write',
+      categories: [],
+      subjectIds: [],
+    });
+    const row = await atx.tx
+      .selectFrom('staff_users')
+      .select(LOCATE_COLUMNS)
+      .where('staff_id', '=', staffId)
+      .executeTakeFirst();
+    if (!row?.subject_id) return undefined;
+    // The caller's own decision on this account: the erasure below acts on it.
+    await kernel.gate.authorize(atx, actor, {
+      purpose: STAFF_PURPOSE,
+      action: 'write',
+      categories: STAFF_CATEGORIES,
+      subjectIds: [row.subject_id],
+    });
+    return row;
+  });
+  if (!target?.subject_id)
+    throw new AppError('not_found', 'no such staff user', { publicMessage: 'no such staff user' });
+  if (actor.kind === 'staff' && actor.staffId === staffId)
+    throw new AppError('conflict', 'own account', {
+      publicMessage: 'you cannot remove your own account; another admin can',
+      details: { reason: 'own_account' },
+    });
+  if (target.status !== 'disabled')
+    throw new AppError('conflict', 'account still active', {
+      publicMessage: 'disable the account first: that ends its sessions and API tokens at once',
+      details: { reason: 'still_active' },
+    });
+  // Erasing what one purpose holds is a system job's (as retention's, decision 0095): staff erase
+  // whole persons only through the rights requests, whose purposes do not cover staff (0060).
+  await eraseSubject(kernel, staffDataMap, {
+    tenantId,
+    actor: STAFF_REMOVAL_ACTOR,
+    purpose: STAFF_PURPOSE,
+    subjectId: target.subject_id,
+    withinErasure: (atx, outcome) => {
+      // Removed a moment ago by another call: that one answered; this one finds nobody.
+      if (outcome.alreadyErased)
+        throw new AppError('not_found', 'no such staff user', { publicMessage: 'no such staff user' });
+      atx.audit.record({
+        actor: auditActor(actor),
+        role: actor.kind === 'staff' ? actor.role : null,
+        purpose: STAFF_PURPOSE,
+        action: 'staff.remove',
+        subjectIds: [target.subject_id as number],
+        decision: 'allowed',
+        reason: `staff ${staffId} (${target.role}) removed: name, e-mail and credentials erased`,
+      });
+      return Promise.resolve();
+    },
+  });
+  forgetFoundTokens(kernel);
+  return { staffId, removed: true };
 }
 
 /** The roles of the tenant's policy in force, with their labels (for inviting and changing roles). */
