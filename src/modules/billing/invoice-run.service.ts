@@ -378,18 +378,19 @@ export async function runInvoices(
       const keys = billing.grant.loadKeys(subjects);
       keys.catch(() => undefined);
       if (drafting) await allowBatchSortsInMemory(atx.tx);
-      const lines = groupBy(
-        await selectContractLines(atx.tx, billing.grant, period, subjects),
-        (row) => row.subjectId,
-      );
-      for (const subjectId of refused) waitLate(subjectId);
-      const mandates = new Map(
+      // Two reads of the batch that need nothing of each other: sent back to back (decision 0899),
+      // both settled before either's failure is thrown.
+      const [contractLines, accounts] = await Promise.allSettled([
+        selectContractLines(atx.tx, billing.grant, period, subjects),
         categories.includes(C.bankAccount)
-          ? (await selectBankAccounts(atx.tx, billing.grant, subjects, { mandatesOnly: true })).map(
-              (account) => [account.subjectId, account],
-            )
+          ? selectBankAccounts(atx.tx, billing.grant, subjects, { mandatesOnly: true })
           : [],
-      );
+      ]);
+      if (contractLines.status === 'rejected') throw contractLines.reason;
+      if (accounts.status === 'rejected') throw accounts.reason;
+      const lines = groupBy(contractLines.value, (row) => row.subjectId);
+      for (const subjectId of refused) waitLate(subjectId);
+      const mandates = new Map(accounts.value.map((account) => [account.subjectId, account]));
       const organisations = await readOrganisationsForInvoices(
         atx.tx,
         [...lines.values()].flatMap((rows) => rows.flatMap((row) => row.organisationId ?? [])),
