@@ -129,12 +129,16 @@ describe('VoiceKing: the generated Dutch statement holds every fact of the seed 
   });
 
   // The statement's wording for VK-6; the behaviour is tested end to end elsewhere.
+  // Decision 0912: the data it is built from (the links clicked in our mails) and the ways that withdraw it.
   it('interest profiles for advertising only with consent, and an objection is free', () => {
     expectAll(purposeItem('interest_profiles'), [
       'Rechtsgrond: uw toestemming.',
-      'U kunt uw toestemming altijd intrekken via de cookie-instellingen op onze website',
+      'Gegevens: interesseprofiel; of u onze e-mails opent, leest of verwijdert en op welke links u klikt.',
+      'U kunt uw toestemming altijd intrekken via de persoonlijke instellingen van uw account, de afmeldlink in elke mailing of e-mail naar info@voiceking.be.',
       'U kunt zich hier altijd kosteloos tegen verzetten.',
     ]);
+    expect(purposeItem('interest_profiles')).not.toContain('bezoeken aan onze website');
+    expect(purposeItem('interest_profiles')).not.toContain('cookie-instellingen');
   });
 
   // The statement's wording for VK-7; the behaviour is tested end to end elsewhere.
