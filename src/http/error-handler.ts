@@ -195,6 +195,15 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
       'the database is unavailable; try again shortly',
     );
   }
+  if (isUniqueViolation(error)) {
+    // Two requests that create the same thing at once: the loser's unique violation is the 409 the
+    // later of two sequential ones answers (attack S20-3; decision 0920). The constraint is logged,
+    // never sent: its detail quotes the values.
+    request.log.info({ err: describeUnexpected(error) }, 'request refused: a unique key is taken');
+    if (committedDuring(request))
+      return sendProblem(request, reply, 'conflict', UNIQUE_TAKEN_PARTLY_COMMITTED, { outcome: 'partial' });
+    return sendProblem(request, reply, 'conflict', UNIQUE_TAKEN);
+  }
   if (isRejectedInputValue(error)) {
     // A value that passed the schema but that PostgreSQL cannot hold (an id beyond its integer
     // range, a NUL character in text): bad input, not a fault of ours.
@@ -329,6 +338,25 @@ export function endWhileArriving(request: IncomingMessage, socket: Socket): void
     Object.assign(new Error('body not received in time'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }),
     socket,
   );
+}
+
+/** The detail of a 409 from a unique violation (decision 0920): names neither table nor values. */
+export const UNIQUE_TAKEN =
+  'what this request would create already exists (it was made at the same moment by another request); nothing was changed';
+
+/** The same after one of the request's transactions committed (decision 0762). */
+export const UNIQUE_TAKEN_PARTLY_COMMITTED =
+  'what this request would create already exists (it was made at the same moment by another request); part of ' +
+  'its work may have been saved before that. Check the state before repeating it';
+
+/**
+ * PostgreSQL's unique violation (23505) on a table a request writes. The audit chain's own key is
+ * left out: a taken seq is a broken chain (decision 0680), handled where it is appended.
+ */
+function isUniqueViolation(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const fields = error as Error & { code?: unknown; constraint?: unknown };
+  return fields.code === '23505' && fields.constraint !== 'audit_log_pkey';
 }
 
 /** PostgreSQL data exceptions that only a request value can cause (SQLSTATE class 22). */

@@ -47,6 +47,11 @@ export async function importTariff(
   }
   const importedAt = kernel.clock.now();
   await kernel.transact(tenantId, async (atx) => {
+    // Imports of one tenant take turns: the later one replaces the earlier's rates whole, never
+    // meets them half-written (attack S20-3).
+    await sql`select pg_advisory_xact_lock(hashtextextended('kluis.tariff_import', ${tenantId}))`.execute(
+      atx.tx,
+    );
     await atx.tx.deleteFrom('tariff_rates').execute();
     options.onProgress?.(0, parsed.rates.length);
     for (let start = 0; start < parsed.rates.length; start += INSERT_CHUNK) {

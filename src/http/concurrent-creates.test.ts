@@ -1,0 +1,118 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../test/database.js';
+import { createTestApp, loginAs, type StaffSession } from '../../test/http.js';
+import { createPolicyTenant, createTestKernel } from '../../test/kernel.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { createCustomer } from '../modules/billing/billing.test-helpers.js';
+import { TARIFF_CSV } from '../modules/telephony/telephony.test-helpers.js';
+import type { Tenant } from '../modules/tenants/index.js';
+
+let database: TestDatabase;
+let kernel: Kernel;
+let app: FastifyInstance;
+let voiceking: Tenant;
+let admin: StaffSession;
+let billing: StaffSession;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  kernel = createTestKernel(database);
+  app = await createTestApp(kernel);
+  voiceking = await createPolicyTenant(kernel, 'voiceking');
+  admin = await loginAs(app, kernel, voiceking, 'admin');
+  billing = await loginAs(app, kernel, voiceking, 'billing');
+});
+afterAll(async () => {
+  await app.close();
+  await database.close();
+});
+
+/** Five identical POSTs at the same moment. */
+function fiveAtOnce(
+  session: StaffSession,
+  url: string,
+  purpose: string | undefined,
+  payload: string | object,
+  contentType = 'application/json',
+) {
+  return Promise.all(
+    Array.from({ length: 5 }, () =>
+      app.inject({
+        method: 'POST',
+        url,
+        headers: {
+          cookie: session.cookie,
+          'x-csrf-token': session.csrfToken,
+          'content-type': contentType,
+          ...(purpose ? { 'x-kluis-purpose': purpose } : {}),
+        },
+        payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+      }),
+    ),
+  );
+}
+
+async function countRows(table: string, where: string, values: unknown[] = []): Promise<number> {
+  const result = await runAsOwner<{ n: string }>(
+    database.ownerUrl,
+    `select count(*) as n from ${table} where tenant_id = $1 and ${where}`,
+    [voiceking.tenantId, ...values],
+  );
+  return Number(result.rows[0]?.n);
+}
+
+function statusesOf(responses: { statusCode: number }[]): number[] {
+  return responses.map((response) => response.statusCode).sort();
+}
+
+describe('five identical creates at once (attack S20-3, decision 0920)', () => {
+  it('staff accounts: one 201, every other a 409 conflict, one account stored', async () => {
+    const responses = await fiveAtOnce(admin, '/api/v1/staff', 'staff_accounts', {
+      email: 'dup-s20@voiceking.example',
+      displayName: 'Dup',
+      role: 'support',
+    });
+    expect(statusesOf(responses), responses.map((r) => r.body).join('\n')).toEqual([201, 409, 409, 409, 409]);
+    for (const response of responses.filter((r) => r.statusCode === 409)) {
+      expect(response.json()).toMatchObject({ code: 'conflict' });
+      expect(response.body).not.toContain('dup-s20');
+    }
+    expect(await countRows('staff_users', 'email = $2', ['dup-s20@voiceking.example'])).toBe(1);
+  });
+
+  it('organisations: one 201, every other a 409 conflict, one organisation stored', async () => {
+    const responses = await fiveAtOnce(billing, '/api/v1/organisations', 'billing', {
+      name: 'S20 BV',
+      enterpriseNumber: 'BE0417.497.106',
+      country: 'BE',
+      address: { street: 'Grote Markt 3', postalCode: '8500', city: 'Kortrijk' },
+      vatRegistered: true,
+    });
+    expect(statusesOf(responses), responses.map((r) => r.body).join('\n')).toEqual([201, 409, 409, 409, 409]);
+    for (const response of responses.filter((r) => r.statusCode === 409))
+      expect(response.json()).toMatchObject({ code: 'conflict' });
+    expect(await countRows('organisations', `enterprise_number = '0417497106'`)).toBe(1);
+  });
+
+  it('bank accounts: one 201, every other a 409 conflict, one account stored', async () => {
+    const customer = await createCustomer(kernel, voiceking);
+    const responses = await fiveAtOnce(billing, `/api/v1/customers/${customer}/bank-accounts`, 'billing', {
+      iban: 'BE71 0961 2345 6769',
+      directDebitMandate: 'VK-M-S20',
+      mandateSignedOn: '2026-10-15',
+    });
+    expect(statusesOf(responses), responses.map((r) => r.body).join('\n')).toEqual([201, 409, 409, 409, 409]);
+    for (const response of responses.filter((r) => r.statusCode === 409)) {
+      expect(response.json()).toMatchObject({ code: 'conflict' });
+      expect(response.body).not.toContain('6769');
+    }
+    expect(await countRows('bank_accounts', 'subject_id = $2', [customer])).toBe(1);
+  });
+
+  it('the tariff import: five imports of one file take turns, each answers 201, the tariff holds its rates once', async () => {
+    const responses = await fiveAtOnce(billing, '/api/v1/tariffs', undefined, TARIFF_CSV, 'text/csv');
+    expect(statusesOf(responses), responses.map((r) => r.body).join('\n')).toEqual([201, 201, 201, 201, 201]);
+    expect(await countRows('tariff_rates', 'true')).toBe(3);
+  });
+});
