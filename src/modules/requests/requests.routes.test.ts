@@ -555,6 +555,12 @@ describe('deadlines (VK-27)', () => {
       code: 'conflict',
       details: { reason: 'past_due', dueOn: '2026-07-01' },
     });
+    const listed = await staffCall(late, 'GET', '/api/v1/requests');
+    expect(
+      listed
+        .json<{ items: Array<{ requestId: string; canExtend: boolean }> }>()
+        .items.find((item) => item.requestId === request.requestId),
+    ).toMatchObject({ canExtend: false });
     const stored = await runAsOwner<{ extended_due_on: string | null }>(
       database.ownerUrl,
       'select extended_due_on from rights_requests where request_id = $1',

@@ -38,7 +38,9 @@ const listItemSchema = statusSchema.extend({
   extendedUntil: z.string().nullable().describe('the extended due date, once extended (at most once)'),
   canExtend: z
     .boolean()
-    .describe('whether POST …/extend would be accepted now: the request is open and not yet extended'),
+    .describe(
+      'whether POST …/extend would be accepted now: the request is open, not yet extended, and its first due date not past (decision 0918)',
+    ),
 });
 const slugParams = z.object({ slug: z.string().regex(/^[a-z][a-z0-9-]{1,62}$/) });
 const requestParams = z.object({ id: z.string().uuid() });

@@ -1384,7 +1384,9 @@ async function selectRequests(
       verificationMethod: row.verification_method,
       overdue: OPEN_STATES.includes(row.state) && String(row.extended_due_on ?? row.due_on) < today,
       extendedUntil: row.extended_due_on === null ? null : String(row.extended_due_on),
-      canExtend: OPEN_STATES.includes(row.state) && row.extended_due_on === null,
+      // Only within the first term (decision 0918).
+      canExtend:
+        OPEN_STATES.includes(row.state) && row.extended_due_on === null && String(row.due_on) >= today,
     })),
     nextCursor:
       rows.length > filter.limit && last
