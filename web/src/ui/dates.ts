@@ -45,3 +45,21 @@ export function brusselsLastMonth(now: Date = new Date()): { month: string; from
   const to = new Date(Date.UTC(year, month - 1, 0)).toISOString().slice(0, 10);
   return { month: from.slice(0, 7), from, to };
 }
+
+/**
+ * A moment as a person in Belgium reads it: the Brussels day as formatDay writes it (four-digit
+ * year in every language), then the Brussels time (`seconds` for the audit trail). The browser's
+ * own zone plays no part.
+ */
+export function formatMoment(iso: string, options: { seconds?: boolean } = {}): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const time = new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Europe/Brussels',
+    hour: '2-digit',
+    minute: '2-digit',
+    ...(options.seconds ? { second: '2-digit' as const } : {}),
+    hourCycle: 'h23',
+  }).format(date);
+  return `${formatDay(brusselsToday(date))} ${time}`;
+}

@@ -7,6 +7,7 @@ import { api } from '../../api/client.js';
 import { currentLanguage } from '../../i18n/index.js';
 import { CaptionedTable } from '../../ui/CaptionedTable.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
+import { formatMoment } from '../../ui/dates.js';
 
 interface TrailEntry {
   seq: number;
@@ -99,12 +100,7 @@ export function AuditTrailCard({ subjectId }: { subjectId: number }) {
           >
             {entries.map((entry) => (
               <Table.Tr key={entry.seq} data-testid={`audit-${entry.seq}`}>
-                <Table.Td>
-                  {new Date(entry.at).toLocaleString(`${language}-BE`, {
-                    dateStyle: 'short',
-                    timeStyle: 'medium',
-                  })}
-                </Table.Td>
+                <Table.Td>{formatMoment(entry.at, { seconds: true })}</Table.Td>
                 <Table.Td>{who(entry)}</Table.Td>
                 <Table.Td>{label('roles', entry.role)}</Table.Td>
                 <Table.Td>{label('purposes', entry.purpose)}</Table.Td>

@@ -5,6 +5,7 @@ import { Trans, useTranslation } from 'react-i18next';
 import { api } from '../../api/client.js';
 import { currentLanguage } from '../../i18n/index.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
+import { formatMoment } from '../../ui/dates.js';
 
 interface Verification {
   ok: boolean;
@@ -52,12 +53,7 @@ export function AuditVerifyScreen() {
     mutationFn: () => api<Verification>('GET', '/api/v1/audit/verify'),
   });
   const result = verify.data;
-  const at = result
-    ? new Date(result.verifiedAt).toLocaleString(`${currentLanguage()}-BE`, {
-        dateStyle: 'short',
-        timeStyle: 'medium',
-      })
-    : '';
+  const at = result ? formatMoment(result.verifiedAt, { seconds: true }) : '';
   return (
     <Stack maw={760}>
       <Title order={1}>{t('audit.verifyTitle')}</Title>

@@ -6,7 +6,7 @@ import { addScreenMessages } from '../../i18n/screen-messages.js';
 import { currentLanguage, LANGUAGES } from '../../i18n/index.js';
 import { CaptionedTable } from '../../ui/CaptionedTable.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
-import { brusselsToday, formatDay } from '../../ui/dates.js';
+import { brusselsToday, formatDay, formatMoment } from '../../ui/dates.js';
 
 const en = {
   title: 'Policy versions',
@@ -129,12 +129,7 @@ export function PolicyVersionsScreen() {
               </Table.Td>
               <Table.Td>{version.statementVersion}</Table.Td>
               <Table.Td>{formatDay(version.effectiveDate)}</Table.Td>
-              <Table.Td>
-                {new Date(version.loadedAt).toLocaleString(`${language}-BE`, {
-                  dateStyle: 'short',
-                  timeStyle: 'short',
-                })}
-              </Table.Td>
+              <Table.Td>{formatMoment(version.loadedAt)}</Table.Td>
               <Table.Td>{version.sourceFile}</Table.Td>
               <Table.Td>
                 <Group gap="xs">

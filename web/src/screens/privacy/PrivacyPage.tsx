@@ -36,7 +36,7 @@ import { hoursLeft, onTheClock, useCases, useIncidents, type Incident } from './
 import { AuthorityRequests } from './authority/AuthorityRequests.js';
 import { DisclosureLog } from './disclosures/DisclosureLog.js';
 import { AffectedCategories, PersonsNotification } from './PersonsNotification.js';
-import { formatDay, dayCell } from '../../ui/dates.js';
+import { dayCell, formatDay, formatMoment } from '../../ui/dates.js';
 
 /**
  * The privacy officer's registers: incidents on their 72-hour clock, authorities' requests (four
@@ -60,10 +60,7 @@ export function PrivacyScreen() {
   );
 }
 
-const dateTime = (iso: string | null): string =>
-  iso
-    ? new Date(iso).toLocaleString(`${currentLanguage()}-BE`, { dateStyle: 'short', timeStyle: 'short' })
-    : '—';
+const dateTime = (iso: string | null): string => (iso ? formatMoment(iso) : '—');
 
 /** The 72-hour clock of a breach in words and colour. */
 export function ClockBadge({ incident }: { incident: Incident }) {

@@ -25,7 +25,7 @@ import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 import { TabbedScreen } from '../../ui/TabbedScreen.js';
 import { ImportReasons, ImportStatusBadge, type CallImport } from '../telephony/import-parts.js';
-import { formatDay } from '../../ui/dates.js';
+import { formatDay, formatMoment } from '../../ui/dates.js';
 
 interface PlanDefinition {
   timeBands?: unknown[];
@@ -56,7 +56,7 @@ interface TariffRate {
 }
 
 function when(iso: string): string {
-  return new Date(iso).toLocaleString(`${currentLanguage()}-BE`, { dateStyle: 'short', timeStyle: 'short' });
+  return formatMoment(iso);
 }
 
 function euros(micros: number): string {

@@ -3,7 +3,7 @@ import { useMemo } from 'react';
 import { api } from '../../api/client.js';
 import { currentLanguage } from '../../i18n/index.js';
 import { personName, type PersonName } from '../../ui/PersonSelect.js';
-import { brusselsToday } from '../../ui/dates.js';
+import { brusselsToday, formatDay, formatMoment } from '../../ui/dates.js';
 
 export interface Assignment {
   assignmentId: number;
@@ -54,11 +54,7 @@ export function brusselsMoment(iso: string): string {
     minute: '2-digit',
     hourCycle: 'h23',
   }).format(date);
-  return date.toLocaleString(`${currentLanguage()}-BE`, {
-    timeZone: 'Europe/Brussels',
-    dateStyle: 'short',
-    ...(time === '00:00' ? {} : { timeStyle: 'short' }),
-  });
+  return time === '00:00' ? formatDay(brusselsToday(date)) : formatMoment(iso);
 }
 
 /** Whether a period [from, to) holds now. */

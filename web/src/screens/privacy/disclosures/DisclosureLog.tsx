@@ -8,7 +8,7 @@ import { addScreenMessages } from '../../../i18n/screen-messages.js';
 import { currentLanguage } from '../../../i18n/index.js';
 import { CaptionedTable } from '../../../ui/CaptionedTable.js';
 import { ProblemAlert } from '../../../ui/ProblemAlert.js';
-import { formatDay } from '../../../ui/dates.js';
+import { formatDay, formatMoment } from '../../../ui/dates.js';
 
 const en = {
   title: 'Disclosure log',
@@ -187,12 +187,7 @@ export function DisclosureLog({ recipients }: { recipients: Array<{ key: string;
         >
           {items.map((item) => (
             <Table.Tr key={item.disclosureId} data-testid={`disclosure-${item.disclosureId}`}>
-              <Table.Td>
-                {new Date(item.at).toLocaleString(`${language}-BE`, {
-                  dateStyle: 'short',
-                  timeStyle: 'short',
-                })}
-              </Table.Td>
+              <Table.Td>{formatMoment(item.at)}</Table.Td>
               <Table.Td>
                 {recipientLabel(item.recipient)}
                 {item.confidentialUntil ? (

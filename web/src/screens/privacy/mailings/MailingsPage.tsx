@@ -29,6 +29,7 @@ import { currentLanguage } from '../../../i18n/index.js';
 import { PurposePicker, useScreenPurpose, type ScreenPurpose } from '../../../purposes/usePurpose.js';
 import { notifySuccess } from '../../../ui/notify.js';
 import { ProblemAlert } from '../../../ui/ProblemAlert.js';
+import { formatMoment } from '../../../ui/dates.js';
 
 const LANGUAGES = ['nl', 'fr', 'en'] as const;
 type MailLanguage = (typeof LANGUAGES)[number];
@@ -87,10 +88,7 @@ function useRecent(purpose: string | undefined) {
   };
 }
 
-const dateTime = (iso: string | null): string =>
-  iso
-    ? new Date(iso).toLocaleString(`${currentLanguage()}-BE`, { dateStyle: 'short', timeStyle: 'short' })
-    : '—';
+const dateTime = (iso: string | null): string => (iso ? formatMoment(iso) : '—');
 
 function MailingsHome() {
   const { t } = useTranslation();
