@@ -562,7 +562,9 @@ describe('the staff back office in the browser (issue #20)', () => {
     await page.getByRole('button', { name: 'Preview the run' }).click();
     await page.getByTestId('run-preview').waitFor();
     await look(page, 'billing-1-run-preview');
-    await page.getByRole('button', { name: 'Run the invoices for 2026-10' }).click();
+    // The month in words, the issue date as a Belgian writes it.
+    await expect(page.getByTestId('run-preview').innerText()).resolves.toContain('dated 02/11/2026');
+    await page.getByRole('button', { name: 'Run the invoices for October 2026' }).click();
     await page
       .getByTestId('run-result')
       .or(page.locator('[data-problem-code]'))

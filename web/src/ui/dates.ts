@@ -63,3 +63,14 @@ export function formatMoment(iso: string, options: { seconds?: boolean } = {}): 
   }).format(date);
   return `${formatDay(brusselsToday(date))} ${time}`;
 }
+
+/** A month (`YYYY-MM`) in words in the screen's language: "October 2026", "oktober 2026". */
+export function formatMonth(month: string): string {
+  const match = /^(\d{4})-(\d{2})$/.exec(month);
+  if (!match) return month;
+  return new Intl.DateTimeFormat(`${currentLanguage()}-BE`, {
+    month: 'long',
+    year: 'numeric',
+    timeZone: 'UTC',
+  }).format(new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, 1)));
+}

@@ -29,7 +29,7 @@ import { AccountingExport } from './AccountingExport.js';
 import { InvoiceActions } from './InvoiceActions.js';
 import { InvoiceDunning } from './InvoiceDunning.js';
 import { BillingSettings, PaymentsImport } from './PaymentsAndSettings.js';
-import { brusselsLastMonth, brusselsToday, dayCell } from '../../ui/dates.js';
+import { brusselsLastMonth, brusselsToday, dayCell, formatDay, formatMonth } from '../../ui/dates.js';
 
 interface Invoice {
   invoiceId: number;
@@ -155,10 +155,13 @@ function InvoiceRun({ purpose, onDone }: { purpose: string | undefined; onDone: 
         <Card withBorder data-testid="run-preview">
           <Stack gap="xs">
             <Title order={2} size="h4">
-              {t('billing.previewTitle', { period: preview.period })}
+              {t('billing.previewTitle', { period: formatMonth(preview.period) })}
             </Title>
             <Text size="sm">
-              {t('billing.previewText', { period: preview.period, issueDate: preview.issueDate })}
+              {t('billing.previewText', {
+                period: formatMonth(preview.period),
+                issueDate: formatDay(preview.issueDate),
+              })}
             </Text>
             <Text size="sm">
               {t('purpose.actingFor')}: <b>{localized(purposeLabel?.label, purpose ?? '')}</b>
@@ -175,7 +178,7 @@ function InvoiceRun({ purpose, onDone }: { purpose: string | undefined; onDone: 
             {run.error ? <ProblemAlert error={run.error} /> : null}
             <Group>
               <Button loading={run.isPending} onClick={() => run.mutate(preview)}>
-                {t('billing.runSubmit', { period: preview.period })}
+                {t('billing.runSubmit', { period: formatMonth(preview.period) })}
               </Button>
               <Button variant="default" onClick={() => setPreview(undefined)}>
                 {t('common.cancel')}
@@ -187,7 +190,7 @@ function InvoiceRun({ purpose, onDone }: { purpose: string | undefined; onDone: 
       {result ? (
         <Alert
           color="green"
-          title={t('billing.ranTitle', { period: result.period })}
+          title={t('billing.ranTitle', { period: formatMonth(result.period) })}
           data-testid="run-result"
         >
           <SimpleGrid cols={2} spacing={4}>
