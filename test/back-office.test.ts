@@ -184,6 +184,10 @@ describe('the staff back office in the browser (issue #20)', () => {
     await expect(page.locator('[data-problem-code]').first().getAttribute('data-problem-code')).resolves.toBe(
       'validation_failed',
     );
+    // The field by its label, not the request's name for it.
+    const ibanRefusal = await page.locator('[data-problem-code]').first().innerText();
+    expect(ibanRefusal).toContain('IBAN of the payee account: not a valid IBAN');
+    expect(ibanRefusal).not.toContain('payeeIban');
     await look(page, 'admin-5-settings-refused');
     await page.getByLabel(/^IBAN of the payee account/).fill('BE68 5390 0754 7034');
     await page.getByLabel(/^Payment term/).fill('21');

@@ -241,7 +241,18 @@ function SettingsForm({ initial, onSaved }: { initial: Settings | null; onSaved:
               />
             ))}
           </Group>
-          {save.error ? <ProblemAlert error={save.error} /> : null}
+          {save.error ? (
+            <ProblemAlert
+              error={save.error}
+              fields={{
+                payeeIban: t('settings.iban'),
+                payeeBic: t('settings.bic'),
+                paymentTermDays: t('settings.term'),
+                sepaCreditorId: t('settings.creditorId'),
+                reminders: t('dunning.remindersSettings'),
+              }}
+            />
+          ) : null}
           <Group>
             <Button type="submit" loading={save.isPending}>
               {t('common.save')}
