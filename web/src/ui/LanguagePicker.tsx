@@ -1,4 +1,5 @@
 import { SegmentedControl } from '@mantine/core';
+import { notifications } from '@mantine/notifications';
 import { useTranslation } from 'react-i18next';
 import { chooseLanguage, currentLanguage, LANGUAGES } from '../i18n/index.js';
 
@@ -11,7 +12,11 @@ export function LanguagePicker() {
       aria-label={t('common.language')}
       value={currentLanguage()}
       key={i18n.language}
-      onChange={(value) => chooseLanguage(value)}
+      onChange={(value) => {
+        // A confirmation said in the language left behind would stay beside the new one.
+        notifications.clean();
+        chooseLanguage(value);
+      }}
       data={LANGUAGES.map((language) => ({ value: language, label: language.toUpperCase() }))}
     />
   );
