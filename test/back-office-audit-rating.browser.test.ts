@@ -77,6 +77,10 @@ describe('the audit trail, audit verify, imports and rating plans screens (issue
     expect(row).not.toContain('order_processing');
     expect(row).not.toContain('user.name');
     expect(row).toMatch(/read/);
+    // Where the data came from, in words, not the data map's key.
+    const main = await page.getByRole('main').innerText();
+    expect(main).toContain('the person themselves');
+    expect(main).not.toContain('data_subject');
     await look(browser, page, 'audit-1-person-trail');
     // The officer's own look is on record: by her, under the rights purpose, naming the person.
     const pseudonym = await keyringOf(kernel).pseudonym(voiceking.tenantId, person);

@@ -355,6 +355,13 @@ export const en = {
     create: 'Make a token',
     caption: 'API tokens',
   },
+  personSource: {
+    data_subject: 'the person themselves',
+    public_form: 'a form on the website',
+    staff: 'entered by staff',
+    import: 'an import',
+    credit_bureau: 'a credit reference agency',
+  },
   people: {
     name: 'Name',
     type: 'Kind',

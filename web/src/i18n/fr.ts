@@ -358,6 +358,13 @@ export const fr: Messages = {
     create: 'Créer un jeton',
     caption: 'Jetons API',
   },
+  personSource: {
+    data_subject: 'la personne elle-même',
+    public_form: 'un formulaire du site web',
+    staff: 'saisi par un membre du personnel',
+    import: 'une importation',
+    credit_bureau: 'un bureau d’information sur le crédit',
+  },
   people: {
     name: 'Nom',
     type: 'Type',

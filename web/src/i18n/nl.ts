@@ -357,6 +357,13 @@ export const nl: Messages = {
     create: 'Token maken',
     caption: 'API-tokens',
   },
+  personSource: {
+    data_subject: 'de persoon zelf',
+    public_form: 'een formulier op de website',
+    staff: 'ingevoerd door een medewerker',
+    import: 'een import',
+    credit_bureau: 'een kredietinformatiebureau',
+  },
   people: {
     name: 'Naam',
     type: 'Soort',

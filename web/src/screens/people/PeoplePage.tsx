@@ -208,7 +208,11 @@ function PersonFacts({ person }: { person: Person }) {
     [t('people.language'), person.preferredLanguage],
     [t('people.birthDate'), person.birthDate],
     [t('people.jobTitle'), person.jobTitle],
-    [t('people.source'), person.source],
+    // An open key of the data map: said in words where known, else the key without underscores.
+    [
+      t('people.source'),
+      t(`personSource.${person.source}`, { defaultValue: person.source.replaceAll('_', ' ') }),
+    ],
   ];
   return (
     <Card withBorder>
