@@ -21,10 +21,10 @@ async function fill(ownerUrl: string, tenantId: number): Promise<number> {
     await client.query('begin');
     await client.query("select set_config('app.tenant', $1, true)", [String(tenantId)]);
     await client.query(
-      `insert into data_subjects (tenant_id, subject_type, last_activity_at, created_at)
+      `insert into data_subjects (tenant_id, subject_type, last_activity_at, last_received_at, created_at)
        select $1::int, 'prospect',
               case when g % 10 = 0 then now() - interval '4 years' else now() - interval '1 year' end,
-              now() - interval '5 years'
+              now() - interval '5 years', now() - interval '5 years'
          from generate_series(1, $2::int) g`,
       [tenantId, PEOPLE],
     );

@@ -42,6 +42,7 @@ export const kernelDataMap: TableDataMap[] = [
       minor_until: 'VK-15 processing state (the day the person reaches the policy age); cleared on erasure',
       parental_consent_at: 'VK-15 processing state enforced by the gate',
       last_activity_at: 'inactivity clock for retention (VK-13)',
+      last_received_at: 'collection clock for retention (after_collection rules, decision 0916)',
       created_at: 'row bookkeeping',
     },
   },

@@ -1,3 +1,5 @@
+import { sql, type ExpressionBuilder } from 'kysely';
+import type { Database } from '../../platform/database.js';
 import type { AuditedTx } from '../audit/index.js';
 import type { PurposeState } from './subject.tables.js';
 
@@ -8,20 +10,52 @@ import type { PurposeState } from './subject.tables.js';
 export async function registerSubject(atx: AuditedTx, subjectType: string, at: Date): Promise<number> {
   const row = await atx.tx
     .insertInto('data_subjects')
-    .values({ tenant_id: atx.tenantId, subject_type: subjectType, last_activity_at: at, created_at: at })
+    .values({
+      tenant_id: atx.tenantId,
+      subject_type: subjectType,
+      last_activity_at: at,
+      last_received_at: at,
+      created_at: at,
+    })
     .returning('subject_id')
     .executeTakeFirstOrThrow();
   return row.subject_id;
 }
 
+/**
+ * What moves a person's clocks: `received` (the default), data received from or about them (a
+ * quote, order or contract, a bank account, a consent given), moves both the inactivity clock
+ * (VK-13) and the collection clock that "12 months after we received it" counts from; `contact`
+ * (a privacy-portal login, a rights request) moves the inactivity clock only (decision 0916).
+ */
+export type SubjectTouch = 'received' | 'contact';
+
 /** The inactivity clock (VK-13): any interaction of the person with the provider moves it. */
-export async function touchSubjects(atx: AuditedTx, subjectIds: readonly number[], at: Date): Promise<void> {
+export async function touchSubjects(
+  atx: AuditedTx,
+  subjectIds: readonly number[],
+  at: Date,
+  touch: SubjectTouch = 'received',
+): Promise<void> {
   if (subjectIds.length === 0) return;
+  const ids = (eb: ExpressionBuilder<Database, 'data_subjects'>) => eb.fn.any(eb.val([...subjectIds]));
+  if (touch === 'contact') {
+    await atx.tx
+      .updateTable('data_subjects')
+      .set({ last_activity_at: at })
+      .where('subject_id', '=', ids)
+      .where('last_activity_at', '<', at)
+      .execute();
+    return;
+  }
   await atx.tx
     .updateTable('data_subjects')
-    .set({ last_activity_at: at })
-    .where('subject_id', '=', (eb) => eb.fn.any(eb.val([...subjectIds])))
-    .where('last_activity_at', '<', at)
+    .set({
+      last_activity_at: sql<Date>`greatest(last_activity_at, ${at})`,
+      last_received_at: sql<Date>`greatest(last_received_at, ${at})`,
+    })
+    .where('subject_id', '=', ids)
+    .where((eb) => eb.or([eb('last_activity_at', '<', at), eb('last_received_at', '<', at)]))
     .execute();
 }
 
@@ -144,6 +178,7 @@ export async function registerSubjects(
         tenant_id: atx.tenantId,
         subject_type: subjectType,
         last_activity_at: at,
+        last_received_at: at,
         created_at: at,
       })),
     )

@@ -10,6 +10,8 @@ export interface DataSubjectsTable {
   minor_until: ColumnType<string | null, string | null | undefined, string | null>;
   parental_consent_at: Date | null;
   last_activity_at: ColumnType<Date, Date | undefined, Date>;
+  /** The collection clock (decision 0916): not moved by a portal login or a rights request. */
+  last_received_at: ColumnType<Date, Date | undefined, Date>;
   created_at: ColumnType<Date, Date | undefined, never>;
 }
 

@@ -142,8 +142,9 @@ async function openSession(
       .execute(),
   );
   await deps.kernel.transact(tenant.tenantId, async (atx) => {
-    // A portal login is activity of the person: it moves their inactivity clock (decision 0095).
-    await touchSubjects(atx, [subjectId], now);
+    // A portal login is activity of the person: it moves their inactivity clock (decision 0095),
+    // not the collection clock: nothing is received (decision 0916).
+    await touchSubjects(atx, [subjectId], now, 'contact');
     atx.audit.record({
       actor: { kind: 'subject', id: String(subjectId) },
       role: 'data_subject',

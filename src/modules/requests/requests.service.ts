@@ -542,8 +542,9 @@ async function insertRequest(
         { requestId, subjectId: request.subjectId },
         request.scanReference,
       );
-    // A message from the person moves their inactivity clock (decision 0095).
-    if (request.subjectId) await touchSubjects(atx, [request.subjectId], now);
+    // A message from the person moves their inactivity clock (decision 0095); the request file
+    // keeps its own clock (the request's day), so the collection clock stays (decision 0916).
+    if (request.subjectId) await touchSubjects(atx, [request.subjectId], now, 'contact');
     atx.audit.record({
       actor:
         request.actor.kind === 'system'

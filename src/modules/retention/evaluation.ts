@@ -104,7 +104,7 @@ export async function* judgePeople(
       const tx = atx.tx;
       const subjects = await tx
         .selectFrom('data_subjects')
-        .select(['subject_id', 'subject_type', 'last_activity_at'])
+        .select(['subject_id', 'subject_type', 'last_activity_at', 'last_received_at'])
         .where('erased_at', 'is', null)
         .where('subject_type', '<>', 'staff')
         .where('subject_id', '>', after)
@@ -136,6 +136,7 @@ export async function* judgePeople(
           subjectId: subject.subject_id,
           subjectType: subject.subject_type,
           lastActivityOn: belgianDay(subject.last_activity_at),
+          lastReceivedOn: belgianDay(subject.last_received_at),
           contract: contracts.get(subject.subject_id),
           callsBilledDueOn: callRecordsBilling(
             calls.get(subject.subject_id) ?? [],

@@ -7,6 +7,7 @@ const base: PersonClocks = {
   subjectId: 1,
   subjectType: 'customer',
   lastActivityOn: '2024-02-29',
+  lastReceivedOn: '2024-02-29',
   contract: undefined,
   callsBilledDueOn: undefined,
   lastRequestOn: undefined,
@@ -40,6 +41,15 @@ describe('retention rule kinds (pure)', () => {
       claimOf(requestFile, 'rights_requests', { ...base, lastRequestOn: '2024-05-31' }, '2025-01-01'),
     ).toBe('2027-05-31');
     expect(claimOf(requestFile, 'recruitment', base, '2025-01-01')).toBe('2027-02-28');
+  });
+
+  it('"12 months after we received it" counts from the last receipt; a later login or request (activity only) does not move it', () => {
+    const application = rule({ kind: 'after_collection', months: 12, onExpiry: 'erase' });
+    const person = { ...base, lastReceivedOn: '2024-02-01', lastActivityOn: '2025-01-10' };
+    expect(claimOf(application, 'recruitment', person, '2025-01-20')).toBe('2025-02-01');
+    expect(claimOf(application, 'quotes', { ...person, lastReceivedOn: '2024-06-30' }, '2025-01-20')).toBe(
+      '2025-06-30',
+    );
   });
 
   it('G-1 per person: call records are open while a month of them is not invoiced, has unbilled calls or a disputed invoice; else 12 months after the latest due date', () => {

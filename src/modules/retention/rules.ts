@@ -15,6 +15,11 @@ export interface PersonClocks {
   subjectType: string;
   /** The person's last own act: a contract, an order, a portal login, a message, an opt-in. */
   lastActivityOn: string;
+  /**
+   * The last day data was received from or about the person: their registration, a quote, order
+   * or contract, a bank account, an opt-in; not a portal login or a rights request (decision 0916).
+   */
+  lastReceivedOn: string;
   contract: ContractClock | undefined;
   /**
    * The person's call records as billing knows them (G-1, `callRecordsBilling`): undefined
@@ -82,12 +87,12 @@ export function claimOf(
       return addYears(person.lastActivityOn, rule.years);
     case 'after_collection':
       // The request file is kept from the last request received; a person who never asked has
-      // none. Anything else received from the person is activity: its last receipt is the last
-      // activity.
+      // none. Anything else counts from the last data received about the person, which a portal
+      // login or a rights request does not move (decision 0916).
       if (purpose === RIGHTS_PURPOSE) {
         return person.lastRequestOn === undefined ? null : addMonths(person.lastRequestOn, rule.months);
       }
-      return addMonths(person.lastActivityOn, rule.months);
+      return addMonths(person.lastReceivedOn, rule.months);
     case 'until_bill_uncontestable':
       // Never before they are invoiced, longer while disputed (decision 0914).
       if (person.callsBilledDueOn === undefined) return null;
