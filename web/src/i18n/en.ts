@@ -173,6 +173,54 @@ export const en = {
       what: 'The audit log cannot take new entries',
       fix: 'Nothing was changed. An administrator must run `kluis audit verify`: an entry was written into the audit log outside Kluis.',
     },
+    malformed_request: {
+      what: 'Kluis could not read this request',
+      fix: 'Nothing was changed. Reload the page and try again; if it keeps failing, give the administrator the reference below.',
+    },
+    unsupported_media_type: {
+      what: 'Kluis does not accept this kind of content',
+      fix: 'Nothing was changed. Choose a file of the kind the screen asks for, or reload the page.',
+    },
+    headers_too_large: {
+      what: 'The request carried too much data',
+      fix: 'Nothing was changed. Sign out and in again (old cookies can cause this) and try again.',
+    },
+    request_timeout: {
+      what: 'The request arrived too slowly',
+      fix: 'Nothing was changed. Check the connection and try again.',
+    },
+    idempotency_in_progress: {
+      what: 'This action is already running',
+      fix: 'You sent it twice; the first one is still being processed. Wait a moment and reload the page to see the result: do not do it again.',
+    },
+    export_in_progress: {
+      what: 'An export of this person is already running',
+      fix: 'Wait until it is done, then try again.',
+    },
+    exports_busy: {
+      what: 'Kluis is making too many exports at once',
+      fix: 'Nothing was changed. Try again in a minute.',
+    },
+    invalid_policy: {
+      what: 'This privacy policy is not valid',
+      fix: 'Nothing was changed. Correct the policy as the message below says and load it again.',
+    },
+    recipient_not_allowed: {
+      what: 'This recipient is not in the privacy policy',
+      fix: 'The policy does not name this recipient, or not for this purpose and these data. Nothing was disclosed; ask the privacy officer whether the policy should allow it.',
+    },
+    transfer_not_allowed: {
+      what: 'A transfer to this country or region is not allowed',
+      fix: 'The privacy policy allows this recipient no transfer to that destination (GDPR chapter V). Nothing was disclosed; ask the privacy officer.',
+    },
+    mail_not_signed: {
+      what: 'Mailings cannot leave yet',
+      fix: 'The sender address and DKIM key for mailings are not set up; without them no mail is sent. Ask the administrator to set them up (mail settings).',
+    },
+    unexplained: {
+      what: 'Kluis refused this',
+      fix: "Nothing was changed. Kluis's reason is below; if it is unclear, give the administrator the reference.",
+    },
     internal: {
       what: 'Something went wrong in Kluis',
       fix: 'Nothing was changed. Try again; if it keeps failing, give the administrator the reference below.',

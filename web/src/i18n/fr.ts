@@ -174,6 +174,54 @@ export const fr: Messages = {
       what: "Le journal d'audit ne peut plus recevoir d'entrées",
       fix: "Rien n'a été modifié. Un administrateur doit lancer `kluis audit verify` : une entrée a été écrite dans le journal d'audit en dehors de Kluis.",
     },
+    malformed_request: {
+      what: 'Kluis n’a pas pu lire cette demande',
+      fix: 'Rien n’a été modifié. Rechargez la page et réessayez ; si l’échec persiste, donnez à l’administrateur la référence ci-dessous.',
+    },
+    unsupported_media_type: {
+      what: 'Kluis n’accepte pas ce type de contenu',
+      fix: 'Rien n’a été modifié. Choisissez un fichier du type demandé par l’écran, ou rechargez la page.',
+    },
+    headers_too_large: {
+      what: 'La demande transportait trop de données',
+      fix: 'Rien n’a été modifié. Déconnectez-vous puis reconnectez-vous (d’anciens cookies peuvent en être la cause) et réessayez.',
+    },
+    request_timeout: {
+      what: 'La demande est arrivée trop lentement',
+      fix: 'Rien n’a été modifié. Vérifiez la connexion et réessayez.',
+    },
+    idempotency_in_progress: {
+      what: 'Cette action est déjà en cours',
+      fix: 'Vous l’avez envoyée deux fois ; la première est encore traitée. Attendez un instant et rechargez la page pour voir le résultat : ne la refaites pas.',
+    },
+    export_in_progress: {
+      what: 'Un export de cette personne est déjà en cours',
+      fix: 'Attendez qu’il soit terminé, puis réessayez.',
+    },
+    exports_busy: {
+      what: 'Kluis produit trop d’exports en même temps',
+      fix: 'Rien n’a été modifié. Réessayez dans une minute.',
+    },
+    invalid_policy: {
+      what: 'Cette politique de confidentialité n’est pas valide',
+      fix: 'Rien n’a été modifié. Corrigez la politique selon le message ci-dessous et chargez-la à nouveau.',
+    },
+    recipient_not_allowed: {
+      what: 'Ce destinataire ne figure pas dans la politique de confidentialité',
+      fix: 'La politique ne nomme pas ce destinataire, ou pas pour cette finalité et ces données. Rien n’a été communiqué ; demandez au responsable de la vie privée si la politique devrait le permettre.',
+    },
+    transfer_not_allowed: {
+      what: 'Le transfert vers ce pays ou cette région n’est pas permis',
+      fix: 'La politique de confidentialité ne permet pas de transfert vers cette destination pour ce destinataire (RGPD chapitre V). Rien n’a été communiqué ; demandez au responsable de la vie privée.',
+    },
+    mail_not_signed: {
+      what: 'Les envois ne peuvent pas encore partir',
+      fix: 'L’expéditeur et la clé DKIM des envois ne sont pas encore configurés ; sans eux, aucun courriel ne part. Demandez à l’administrateur de les configurer (paramètres de courrier).',
+    },
+    unexplained: {
+      what: 'Kluis a refusé',
+      fix: 'Rien n’a été modifié. La raison donnée par Kluis figure ci-dessous ; si elle n’est pas claire, donnez à l’administrateur la référence.',
+    },
     internal: {
       what: 'Un problème est survenu dans Kluis',
       fix: 'Rien n’a été modifié. Réessayez ; si l’échec persiste, donnez à l’administrateur la référence ci-dessous.',

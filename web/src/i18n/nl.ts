@@ -174,6 +174,54 @@ export const nl: Messages = {
       what: 'Het auditlogboek kan geen nieuwe regels opnemen',
       fix: 'Er is niets gewijzigd. Een beheerder moet `kluis audit verify` uitvoeren: er werd buiten Kluis een regel in het auditlogboek geschreven.',
     },
+    malformed_request: {
+      what: 'Kluis kon dit verzoek niet lezen',
+      fix: 'Er is niets gewijzigd. Laad de pagina opnieuw en probeer nog eens; blijft het mislukken, geef de beheerder de referentie hieronder.',
+    },
+    unsupported_media_type: {
+      what: 'Kluis kan dit soort inhoud niet aannemen',
+      fix: 'Er is niets gewijzigd. Kies een bestand van de soort die het scherm vraagt, of laad de pagina opnieuw.',
+    },
+    headers_too_large: {
+      what: 'Het verzoek droeg te veel gegevens mee',
+      fix: 'Er is niets gewijzigd. Meld u af en opnieuw aan (oude cookies kunnen dit veroorzaken) en probeer opnieuw.',
+    },
+    request_timeout: {
+      what: 'Het verzoek kwam te traag aan',
+      fix: 'Er is niets gewijzigd. Controleer de verbinding en probeer opnieuw.',
+    },
+    idempotency_in_progress: {
+      what: 'Deze handeling loopt al',
+      fix: 'U verstuurde ze twee keer; de eerste keer wordt nog verwerkt. Wacht even en laad de pagina opnieuw om het resultaat te zien: doe ze niet opnieuw.',
+    },
+    export_in_progress: {
+      what: 'Er loopt al een export voor deze persoon',
+      fix: 'Wacht tot die klaar is en probeer dan opnieuw.',
+    },
+    exports_busy: {
+      what: 'Kluis maakt nu te veel exports tegelijk',
+      fix: 'Er is niets gewijzigd. Probeer over een minuut opnieuw.',
+    },
+    invalid_policy: {
+      what: 'Dit privacybeleid is niet geldig',
+      fix: 'Er is niets gewijzigd. Verbeter het beleid volgens de melding hieronder en laad het opnieuw.',
+    },
+    recipient_not_allowed: {
+      what: 'Deze ontvanger staat niet in het privacybeleid',
+      fix: 'Het beleid noemt deze ontvanger niet, of niet voor dit doel en deze gegevens. Er is niets verstrekt; vraag de privacyverantwoordelijke of het beleid dit zou moeten toelaten.',
+    },
+    transfer_not_allowed: {
+      what: 'Doorgifte naar dit land of deze regio is niet toegestaan',
+      fix: 'Het privacybeleid staat voor deze ontvanger geen doorgifte naar die bestemming toe (AVG hoofdstuk V). Er is niets verstrekt; vraag de privacyverantwoordelijke.',
+    },
+    mail_not_signed: {
+      what: 'Mailings kunnen nog niet vertrekken',
+      fix: 'De afzender en de DKIM-sleutel voor mailings zijn nog niet ingesteld; zonder die wordt geen mail verstuurd. Vraag de beheerder ze in te stellen (mailinstellingen).',
+    },
+    unexplained: {
+      what: 'Kluis weigerde dit',
+      fix: 'Er is niets gewijzigd. De reden van Kluis staat hieronder; begrijpt u ze niet, geef de beheerder de referentie.',
+    },
     internal: {
       what: 'Er liep iets mis in Kluis',
       fix: 'Er is niets gewijzigd. Probeer opnieuw; blijft het mislukken, geef de beheerder de referentie hieronder.',

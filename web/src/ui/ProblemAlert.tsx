@@ -2,34 +2,16 @@ import { Alert, List, Stack, Text } from '@mantine/core';
 import { useTranslation } from 'react-i18next';
 import { ApiError } from '../api/client.js';
 
-/** Codes the gate and the doors answer, each explained in words: what happened, what would allow it. */
-const EXPLAINED = new Set([
-  'validation_failed',
-  'sensitive_data_refused',
-  'not_found',
-  'tenant_not_found',
-  'conflict',
-  'idempotency_key_reused',
-  'unauthenticated',
-  'forbidden',
-  'step_up_required',
-  'rate_limited',
-  'account_locked',
-  'purpose_not_allowed',
-  'role_not_allowed',
-  'category_not_allowed',
-  'subject_restricted',
-  'subject_objected',
-  'consent_missing',
-  'subject_erased',
-  'erasure_held',
-  'payload_too_large',
-  'database_unavailable',
-  'database_busy',
-  'server_stopping',
-  'audit_unavailable',
-  'internal',
-]);
+/** Keys under `problem.` that are sentences of the box itself, not codes the server answers. */
+const NOT_CODES = new Set(['serverSaid', 'retryAfter', 'requestId', 'network', 'unexplained']);
+
+/**
+ * The code's own what/fix text, or `unexplained` for a code this build has no words for (a newer
+ * server): then the server's public sentence and the reference say the rest.
+ */
+function textKeyOf(code: string, hasText: (key: string) => boolean): string {
+  return !NOT_CODES.has(code) && hasText(`problem.${code}.what`) ? code : 'unexplained';
+}
 
 interface Issue {
   path?: string;
@@ -77,14 +59,15 @@ export function ProblemAlert({
   title?: string;
   fields?: Readonly<Record<string, string>>;
 }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   if (!(error instanceof ApiError))
     return (
       <Alert color="red" title={title ?? t('problem.network.what')} role="alert">
         {t('problem.network.fix')}
       </Alert>
     );
-  const code = EXPLAINED.has(error.code) ? error.code : 'internal';
+  const code = textKeyOf(error.code, (key) => i18n.exists(key));
+  const showsReference = error.status >= 500 || code === 'unexplained';
   const issues = issuesOf(error);
   return (
     <Alert
@@ -113,7 +96,7 @@ export function ProblemAlert({
         {error.retryAfter ? (
           <Text size="sm">{t('problem.retryAfter', { seconds: error.retryAfter })}</Text>
         ) : null}
-        {error.requestId && error.status >= 500 ? (
+        {error.requestId && showsReference ? (
           <Text size="xs" c="dimmed">
             {t('problem.requestId')} {error.requestId}
           </Text>
