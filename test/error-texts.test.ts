@@ -10,7 +10,7 @@ const LANGUAGES = { nl, fr, en } as const;
 function textOf(messages: typeof en, code: string): { what?: unknown; fix?: unknown } | undefined {
   const problem = messages.problem as Record<string, unknown>;
   const text = Object.hasOwn(problem, code) ? problem[code] : undefined;
-  return typeof text === 'object' && text !== null ? (text as { what?: unknown; fix?: unknown }) : undefined;
+  return typeof text === 'object' && text !== null ? text : undefined;
 }
 
 describe('the back office explains every error code the API can answer', () => {
