@@ -310,7 +310,7 @@ describe('the audit trail, audit verify, imports and rating plans screens (issue
   }, 180_000);
 
   it('an admin finds the policy versions under Administration and opens the statement an earlier version made', async () => {
-    await installLaterVoiceKingVersion(kernel, voiceking, 'policies/voiceking-2026.2.yaml');
+    await installLaterVoiceKingVersion(kernel, voiceking, 'policies/voiceking-2026.3.yaml');
     const { page } = await staffSignedIn(env, voiceking, 'admin');
     await goTo(page, 'Policy versions');
     const versions = page.locator('[data-testid^="policy-version-"]');
@@ -343,12 +343,12 @@ describe('the audit trail, audit verify, imports and rating plans screens (issue
     await look(browser, page, 'policy-1-versions');
     const [statement] = await Promise.all([
       page.context().waitForEvent('page'),
-      page.getByRole('link', { name: 'English: statement of version 2026.1' }).click(),
+      page.getByRole('link', { name: 'English: statement of version 2026.2' }).click(),
     ]);
     await statement.waitForLoadState();
     const body = await statement.locator('body').innerText();
-    expect(body).toContain('2026.1');
-    expect(body).not.toContain('2026.2');
+    expect(body).toContain('2026.2');
+    expect(body).not.toContain('2026.3');
     await statement.close();
     expectNoPageProblems(env, page);
   }, 180_000);

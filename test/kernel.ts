@@ -37,7 +37,7 @@ export async function createPolicyTenant(kernel: Kernel, policy: SeedPolicy): Pr
 }
 
 /**
- * A second policy version for a VoiceKing tenant: the seed policy as version 2026.2, its statement
+ * A later policy version for a VoiceKing tenant: the seed policy as version 2026.3, its statement
  * in force from 2027-01-01, installed from `sourceFile` (the name the versions list shows).
  */
 export async function installLaterVoiceKingVersion(
@@ -49,8 +49,8 @@ export async function installLaterVoiceKingVersion(
   await kernel.policies.install(
     tenant.tenantId,
     source
-      .replace("version: '2026.1'", "version: '2026.2'")
-      .replace("effectiveDate: '2026-11-22'", "effectiveDate: '2027-01-01'"),
+      .replace(/^  version: '[^']+'$/m, "  version: '2026.3'")
+      .replace(/^  effectiveDate: '[^']+'$/m, "  effectiveDate: '2027-01-01'"),
     sourceFile,
   );
 }

@@ -63,7 +63,7 @@ describe('kluis policy check', () => {
     );
     expect(result.stdout.trimEnd().split('\n')).toHaveLength(1);
     expect(result.stdout).toMatch(
-      /^.*voiceking\.yaml: valid policy of VoiceKing CVBA \(BE0653\.989\.638\), version 2026\.1 of 2026-11-22: 24 categories, 24 purposes, 7 roles, 5 recipients, nl\/fr\/en \(sha256:[0-9a-f]{12}\)\n$/,
+      /^.*voiceking\.yaml: valid policy of VoiceKing CVBA \(BE0653\.989\.638\), version 2026\.2 of 2026-12-01: 24 categories, 24 purposes, 7 roles, 5 recipients, nl\/fr\/en \(sha256:[0-9a-f]{12}\)\n$/,
     );
   });
 

@@ -48,14 +48,14 @@ describe('statement generator', () => {
     expect(fr).toContain(
       "Nous ne fournissons aucune donnée à caractère personnel à des parties établies en dehors de l'Union européenne (UE).",
     );
-    expect(fr).toContain('Version 2026.1, en vigueur depuis le 22 novembre 2026.');
+    expect(fr).toContain('Version 2026.2, en vigueur depuis le 1 décembre 2026.');
     expect(en).toContain('# Privacy statement of VoiceKing CVBA');
     expect(en).toContain('We act on your request within 30 days of receiving it.');
     expect(en).toContain(
       'until the invoice that billed them can no longer be contested: 12 months after its due date (longer while it is disputed); never before they are invoiced',
     );
     expect(en).toContain('kluis_stats (analytical cookie from VoiceKing CVBA, kept 13 months)');
-    expect(en).toContain('Version 2026.1, in force since 22 November 2026.');
+    expect(en).toContain('Version 2026.2, in force since 1 December 2026.');
   });
 
   it('HTML is a complete page in the requested language with every text escaped', () => {

@@ -367,7 +367,7 @@ describe('VoiceKing: the generated Dutch statement holds every fact of the seed 
     expectAll(changes, [
       'raadpleeg deze verklaring daarom regelmatig',
       'De meest recente versie vindt u steeds op http://www.voiceking.be/algemene-voorwaarden-en-privacyverklaring/.',
-      `Versie ${policy.statement.version}, van kracht sinds 22 november 2026.`,
+      `Versie ${policy.statement.version}, van kracht sinds 1 december 2026.`,
       'Deze versie vervangt de privacyverklaring van 1 mei 2018.',
     ]);
   });

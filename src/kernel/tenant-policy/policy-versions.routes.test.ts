@@ -25,7 +25,7 @@ beforeAll(async () => {
   voxtra = await createPolicyTenant(kernel, 'voxtra');
   admin = await loginAs(app, kernel, voiceking, 'admin');
   // A second version of VoiceKing's statement, in force from a later day.
-  await installLaterVoiceKingVersion(kernel, voiceking, '/etc/kluis/voiceking-2026.2.yaml');
+  await installLaterVoiceKingVersion(kernel, voiceking, '/etc/kluis/voiceking-2026.3.yaml');
 }, 60_000);
 afterAll(async () => {
   await app.close();
@@ -42,12 +42,12 @@ describe('GET /api/v1/policy/versions — the policy versions and their statemen
       items: [
         {
           versionNo: 2,
-          statementVersion: '2026.2',
+          statementVersion: '2026.3',
           effectiveDate: '2027-01-01',
           inForce: true,
-          sourceFile: 'voiceking-2026.2.yaml',
+          sourceFile: 'voiceking-2026.3.yaml',
         },
-        { versionNo: 1, statementVersion: '2026.1', effectiveDate: '2026-11-22', inForce: false },
+        { versionNo: 1, statementVersion: '2026.2', effectiveDate: '2026-12-01', inForce: false },
       ],
       nextCursor: null,
     });
@@ -70,15 +70,15 @@ describe('GET /api/v1/policy/versions — the policy versions and their statemen
       headers: as(admin),
     });
     expect(first.statusCode).toBe(200);
-    expect(first.body).toContain('2026.1');
-    expect(first.body).not.toContain('2026.2');
+    expect(first.body).toContain('2026.2');
+    expect(first.body).not.toContain('2026.3');
     const second = await app.inject({
       method: 'GET',
       url: '/api/v1/policy/versions/2/statement?lang=nl',
       headers: as(admin),
     });
     expect(second.headers['content-type']).toBe('text/html; charset=utf-8');
-    expect(second.body).toContain('2026.2');
+    expect(second.body).toContain('2026.3');
   });
 
   it('is refused to other roles, and another tenant’s version is not found', async () => {

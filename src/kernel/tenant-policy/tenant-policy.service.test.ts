@@ -32,13 +32,13 @@ describe('TenantPolicyStore#current', () => {
     expect(again.versionNo).toBe(1);
     // The same version: its parsed policy is reused, not parsed again.
     expect(again.policy).toBe(first.policy);
-    await installLaterVoiceKingVersion(kernel, tenant, 'voiceking-2026.2.yaml');
+    await installLaterVoiceKingVersion(kernel, tenant, 'voiceking-2026.3.yaml');
     const later = await kernel.policies.current(tenant.tenantId);
-    expect(later).toMatchObject({ versionNo: 2, statementVersion: '2026.2' });
+    expect(later).toMatchObject({ versionNo: 2, statementVersion: '2026.3' });
     expect(later.policy).not.toBe(first.policy);
-    expect(later.policy.statement.version).toBe('2026.2');
+    expect(later.policy.statement.version).toBe('2026.3');
     // Another tenant on the same seed has its own version in force.
     const other = await createPolicyTenant(kernel, 'voiceking');
-    expect((await kernel.policies.current(other.tenantId)).policy.statement.version).toBe('2026.1');
+    expect((await kernel.policies.current(other.tenantId)).policy.statement.version).toBe('2026.2');
   });
 });

@@ -135,7 +135,7 @@ describe('the consent ledger', () => {
     expect(record).toMatchObject({
       event: 'signed_up',
       channel: 'staff_phone',
-      policyVersion: '2026.1',
+      policyVersion: '2026.2',
       staffId: sales.staffId,
       state: 'pending',
     });
