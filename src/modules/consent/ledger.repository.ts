@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Grant } from '../../kernel/gate/gate.js';
+import { sql } from 'kysely';
 import type { Tx } from '../../platform/db.js';
 import type { ConsentChannel, ConsentEvent } from './consent.tables.js';
 
@@ -70,6 +71,64 @@ export async function insertConsentRecord(tx: Tx, grant: Grant, row: NewConsentR
     .returning('record_id')
     .executeTakeFirstOrThrow();
   return inserted.record_id;
+}
+
+/**
+ * Makes the ledger of one person and purpose (null: the objection to all direct marketing) take
+ * turns until the transaction ends, so an append compares with the latest record committed.
+ */
+export async function lockConsentLedger(
+  tx: Tx,
+  tenantId: number,
+  subjectId: number,
+  purpose: string | null,
+): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`kluis.consent.${tenantId}.${subjectId}.${purpose ?? ''}`}, 0))`.execute(
+    tx,
+  );
+}
+
+/** The latest record of one person and purpose (null: the marketing objection), as stored. */
+export async function selectLatestConsentRecord(
+  tx: Tx,
+  grant: Grant,
+  subjectId: number,
+  purpose: string | null,
+): Promise<(Omit<NewConsentRecord, 'at'> & { recordId: number }) | undefined> {
+  if (grant.tenantId <= 0) throw new Error('grant without tenant');
+  const row = await tx
+    .selectFrom('consent_records')
+    .select([
+      'record_id',
+      'subject_id',
+      'purpose',
+      'event',
+      'channel',
+      'policy_version',
+      'text_hash',
+      'staff_id',
+      'statement',
+      'proof_reference',
+    ])
+    .where('subject_id', '=', subjectId)
+    .where((eb) => (purpose === null ? eb('purpose', 'is', null) : eb('purpose', '=', purpose)))
+    .orderBy('record_id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row === undefined
+    ? undefined
+    : {
+        recordId: row.record_id,
+        subjectId: row.subject_id,
+        purpose: row.purpose,
+        event: row.event,
+        channel: row.channel,
+        policyVersion: row.policy_version,
+        textHash: row.text_hash,
+        staffId: row.staff_id,
+        statement: row.statement,
+        proofReference: row.proof_reference,
+      };
 }
 
 /**

@@ -12,9 +12,12 @@ import {
   deleteInterestProfile,
   deleteTrackingEvents,
   insertConsentRecord,
+  lockConsentLedger,
   selectConsentRecords,
+  selectLatestConsentRecord,
   upsertConsentText,
   type ConsentRecord,
+  type NewConsentRecord,
 } from './ledger.repository.js';
 
 /** Who acts, under which declared purpose (staff), from which request: plain data. */
@@ -153,7 +156,7 @@ export async function appendConsentWithin(
   const textHash = input.wording
     ? await upsertConsentText(atx.tx, context.tenantId, input.wording.language, input.wording.text, now)
     : null;
-  const recordId = await insertConsentRecord(atx.tx, grant, {
+  const newRecord: NewConsentRecord = {
     subjectId: input.subjectId,
     purpose: input.purpose,
     event: input.event,
@@ -164,7 +167,15 @@ export async function appendConsentWithin(
     statement: input.statement ?? null,
     proofReference: input.proofReference ?? null,
     at: now,
-  });
+  };
+  // The same event sent twice at once (a mail client's one-click and the person's click) is one
+  // state change: under the lock, a repeat of the latest record is answered with that record
+  // (attack S20-9; decision 0921).
+  await lockConsentLedger(atx.tx, context.tenantId, input.subjectId, input.purpose);
+  const latest = await selectLatestConsentRecord(atx.tx, grant, input.subjectId, input.purpose);
+  if (latest !== undefined && isSameRecord(latest, newRecord))
+    return readRecord(atx, grant, input.subjectId, latest.recordId);
+  const recordId = await insertConsentRecord(atx.tx, grant, newRecord);
   if (input.event === 'objected_marketing') {
     await setMarketingObjection(atx, input.subjectId, now);
   } else if (input.purpose !== null) {
@@ -178,11 +189,33 @@ export async function appendConsentWithin(
     });
   }
   await applyStopEffects(atx, grant, policy, input);
-  const [record] = (await selectConsentRecords(atx.tx, grant, input.subjectId)).filter(
+  return readRecord(atx, grant, input.subjectId, recordId);
+}
+
+async function readRecord(
+  atx: AuditedTx,
+  grant: Grant,
+  subjectId: number,
+  recordId: number,
+): Promise<ConsentRecord> {
+  const [record] = (await selectConsentRecords(atx.tx, grant, subjectId)).filter(
     (candidate) => candidate.recordId === recordId,
   );
   if (!record) throw new AppError('internal', 'ledger record vanished');
   return record;
+}
+
+/** Whether a new record says nothing the stored one does not: same event, channel, wording, words and proof. */
+function isSameRecord(stored: Omit<NewConsentRecord, 'at'>, next: NewConsentRecord): boolean {
+  return (
+    stored.event === next.event &&
+    stored.channel === next.channel &&
+    stored.policyVersion === next.policyVersion &&
+    (stored.textHash === null ? next.textHash === null : next.textHash?.equals(stored.textHash) === true) &&
+    stored.staffId === next.staffId &&
+    stored.statement === next.statement &&
+    stored.proofReference === next.proofReference
+  );
 }
 
 /** Records a consent event in its own transaction (see appendConsentWithin). */
