@@ -1,4 +1,5 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import pg from 'pg';
@@ -27,10 +28,10 @@ export function registerBackupCommands(program: Command): void {
       if (options.only !== undefined && options.only !== 'data' && options.only !== 'keys') {
         command.error('error: --only must be data or keys', { exitCode: 2 });
       }
+      await prepareOutFolder(options.out, command);
       try {
         const { config, logger } = createCliContext();
         const kinds: ArchiveKind[] = options.only ? [options.only] : ['data', 'keys'];
-        await mkdir(options.out, { recursive: true, mode: 0o700 });
         const server = await prepareDatabases(config, logger);
         try {
           const stamp = new Date()
@@ -214,3 +215,27 @@ async function countTables(connectionString: string): Promise<number> {
     return rows[0]?.n ?? 0;
   });
 }
+
+/**
+ * Makes the folder --out names (owner only) or refuses the option as a usage error, exit 2
+ * (attack S20-10): a file, a path under a file or a folder that cannot be written is the
+ * operator's typo, not an unexpected error.
+ */
+async function prepareOutFolder(out: string, command: Command): Promise<void> {
+  try {
+    await mkdir(out, { recursive: true, mode: 0o700 });
+    await access(out, constants.W_OK);
+  } catch (error) {
+    const reason = OUT_FOLDER_REFUSALS[String((error as { code?: unknown }).code)];
+    if (reason === undefined) throw error;
+    command.error(`error: --out: ${out} ${reason}`, { exitCode: 2 });
+  }
+}
+
+const OUT_FOLDER_REFUSALS: Record<string, string> = {
+  EEXIST: 'is a file, not a folder',
+  ENOTDIR: 'lies under a file, not a folder',
+  EACCES: 'cannot be written to (permission denied)',
+  EPERM: 'cannot be written to (permission denied)',
+  EROFS: 'is on a read-only file system',
+};
