@@ -326,7 +326,7 @@ export interface CallLineDrafting {
 
 /**
  * The batch's calls lines: one row per customer and destination group (`draftBatchCallLines`
- * fills it and reads each customer's sums from it; `insertCallGroupLines` writes the lines from
+ * fills it and reads each customer's sums from it; `prepareCallGroupLines` writes the lines from
  * it). Computed once per batch transaction (decisions 0606, 0655, 0720) and dropped at commit.
  * Temporary, so private to the transaction's session; it holds only rows the transaction read
  * under its grant.
@@ -355,7 +355,7 @@ export interface SqlDraftedCalls {
  * month's record, so the lines, their sums and the record come from one snapshot. A row is a line
  * when it has charged calls, a group and rounds to something; a line is numbered within its
  * customer's calls lines (in the order of its group's key). It is described in the customer's
- * language by the insert (`insertCallGroupLines`), which knows the language: this statement needs
+ * language by the insert (`prepareCallGroupLines`), which knows the language: this statement needs
  * no person's data, so the run sends it while it decrypts the people (decision 0775).
  *
  * Returns per customer the sum and count of its calls lines and the month's chargeable calls
@@ -925,7 +925,7 @@ export interface NewInvoice {
    */
   callMonths?: ReadonlyArray<Omit<InvoiceCallMonth, 'invoiceNumber'>>;
   /**
-   * Calls lines `insertCallGroupLines` writes in SQL (decision 0550): numbers `at` to
+   * Calls lines `prepareCallGroupLines` writes in SQL (decision 0550): numbers `at` to
    * `at + count - 1` are theirs, the lines here after them are numbered past them.
    */
   sqlCallLines?: { at: number; count: number };
