@@ -10,7 +10,7 @@ import { createTestDatabase, type TestDatabase } from '../../test/database.js';
 import { createTestApp, loginAs, requestAs } from '../../test/http.js';
 import { createPolicyTenant, createTestKernel, type SeedPolicy } from '../../test/kernel.js';
 import type { Kernel } from '../kernel/kernel.js';
-import { createCustomer } from '../modules/billing/billing.test-helpers.js';
+import { createCustomer, prepareTenant } from '../modules/billing/billing.test-helpers.js';
 import { CAPABILITY_KEYS, type Capability, type CapabilityKey } from './capabilities.js';
 
 let database: TestDatabase;
@@ -56,9 +56,14 @@ const PLAIN_PROBES: Record<Exclude<CapabilityKey, PurposeCapability>, Probe> = {
 /** The capabilities whose routes act under the declared purpose, each with a route behind it. */
 type PurposeCapability = 'quotes' | 'orders' | 'people' | 'billing' | 'dossier' | 'telephony' | 'mailings';
 
-function purposeProbes(customerId: number): Record<PurposeCapability, Probe> {
+function purposeProbes(customerId: number, productId: number): Record<PurposeCapability, Probe> {
   return {
-    quotes: ['GET', '/api/v1/quotes'],
+    // The quotes screen makes quotes: a write, which only the policy's quote purposes do (decision 0927).
+    quotes: [
+      'POST',
+      '/api/v1/quotes',
+      { subjectId: customerId, validUntil: '2099-12-31', lines: [{ productId, quantity: 1 }] },
+    ],
     orders: ['GET', '/api/v1/orders'],
     people: ['GET', '/api/v1/people'],
     billing: ['GET', '/api/v1/invoices'],
@@ -78,6 +83,7 @@ describe('the me answer names what the routes allow (decision 0845)', () => {
       const { policy: installed } = await kernel.policies.current(tenant.tenantId);
       const websiteRoutes = await websiteRoutesAnswer(tenant);
       const customerId = await createCustomer(kernel, tenant);
+      const { install } = await prepareTenant(kernel, tenant);
       const seen = new Set<CapabilityKey>();
       for (const role of Object.keys(installed.roles)) {
         const session = await loginAs(app, kernel, tenant, role);
@@ -90,7 +96,7 @@ describe('the me answer names what the routes allow (decision 0845)', () => {
         // listed and is refused when not (403; 400 for a mailing under a purpose that is not a
         // newsletter's, which the route checks before the gate).
         const ordinary = answer.purposes.filter((purpose) => !purpose.authorityRequestsOnly);
-        for (const [key, [method, url, body]] of Object.entries(purposeProbes(customerId)) as Array<
+        for (const [key, [method, url, body]] of Object.entries(purposeProbes(customerId, install)) as Array<
           [PurposeCapability, Probe]
         >) {
           const listed = capability(key)?.purposes ?? [];

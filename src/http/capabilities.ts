@@ -5,7 +5,7 @@ import { authorityPurposeKeys } from '../kernel/policy/policy.query.js';
 import type { Policy } from '../kernel/policy/policy.schema.js';
 import { BILLING_CATEGORIES, SETTINGS_ROLES } from '../modules/billing/index.js';
 import { mailingPurposes } from '../modules/consent/index.js';
-import { orderCategoryOf } from '../modules/contracts/index.js';
+import { orderCategoryOf, workPurposes } from '../modules/contracts/index.js';
 import { DOSSIER_CATEGORIES } from '../modules/dossier/index.js';
 import { COOKIE_RECORD_ROLES, isBannerOffered, visitLogPurposes } from '../modules/cookies/index.js';
 import { ORGANISATION_ROLES, PERSON_CATEGORIES } from '../modules/parties/index.js';
@@ -74,9 +74,18 @@ function purposesPassing(
 
 /** The routes' own rules, one per capability: a list of purposes, `[]` (allowed, no purpose) or undefined. */
 const RULES: Record<CapabilityKey, (policy: Policy, role: string) => string[] | undefined> = {
-  // GET/POST /api/v1/quotes…: the gate under the declared purpose on the quote category (quote.service).
+  // GET/POST /api/v1/quotes…: the gate on the quote category under the policy's purposes for quotes
+  // (quote.service, decision 0927).
   quotes: (policy, role) =>
-    nonEmpty(purposesPassing(policy, role, ['read', 'write'], [orderCategoryOf(policy)])),
+    nonEmpty(
+      purposesPassing(
+        policy,
+        role,
+        ['read', 'write'],
+        [orderCategoryOf(policy)],
+        workPurposes(policy, 'quote'),
+      ),
+    ),
   // GET /api/v1/orders…: the same category read under the declared purpose (order.service).
   orders: (policy, role) => nonEmpty(purposesPassing(policy, role, ['read'], [orderCategoryOf(policy)])),
   // /api/v1/staff…, the roles list included: the gate under staff_accounts, no category (listRoles).

@@ -44,6 +44,33 @@ export async function purposeFor(
   return purpose;
 }
 
+const WORK_NAMES: Record<ContractWork, string> = { quote: 'quotes', order: 'orders', contract: 'contracts' };
+
+/** The purposes of the policy under which this kind of work is made and moved on (decision 0927). */
+export function workPurposes(policy: Policy, work: ContractWork): string[] {
+  return PURPOSE_CANDIDATES[work].filter((key) => policy.purposes[key] !== undefined);
+}
+
+/**
+ * Quotes, orders and contracts are made and moved on only under the policy's purposes for that
+ * work (Art. 5(1)(b)): another purpose that merely covers the product category (VoiceKing's
+ * installation support or service updates, Voxtra's deliveries for a quote) does not make them
+ * (attack S20-12, decision 0927). The gate then decides the role by that purpose's roles.
+ */
+export async function assertWorkPurpose(
+  kernel: Kernel,
+  context: { tenantId: number; purpose: string },
+  work: ContractWork,
+): Promise<void> {
+  const { policy } = await kernel.policies.current(context.tenantId);
+  const valid = workPurposes(policy, work);
+  if (valid.includes(context.purpose)) return;
+  throw new AppError('purpose_not_allowed', `${work} under ${context.purpose}`, {
+    publicMessage: `${WORK_NAMES[work]} are made and changed only under ${valid.join(' or ') || 'a purpose the policy declares for them'}`,
+    details: { validPurposes: valid },
+  });
+}
+
 /**
  * The category quotes and orders are processed under: kluis.contract.order where the policy
  * declares it (Voxtra: "quotes, orders and deliveries"), else kluis.contract.product (VoiceKing).

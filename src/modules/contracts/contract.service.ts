@@ -3,7 +3,15 @@ import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { touchSubjects } from '../../kernel/subjects/index.js';
 import type { UseCaseContext } from '../parties/index.js';
-import { authorizeRows, authorizeSubject, belgianDate, conflict, invalid, notFound } from './access.js';
+import {
+  authorizeRows,
+  authorizeSubject,
+  belgianDate,
+  conflict,
+  invalid,
+  notFound,
+  assertWorkPurpose,
+} from './access.js';
 import {
   insertContract,
   lockCustomerContracts,
@@ -116,6 +124,7 @@ export async function createContract(
   context: UseCaseContext,
   input: CreateContractInput,
 ): Promise<Contract> {
+  await assertWorkPurpose(kernel, context, 'contract');
   const data = parseInput(createContractInputSchema, input);
   const at = kernel.clock.now();
   const today = belgianDate(at);
@@ -221,6 +230,7 @@ export async function terminateContract(
   contractId: number,
   input: TerminateContractInput,
 ): Promise<Contract> {
+  await assertWorkPurpose(kernel, context, 'contract');
   const data = parseInput(terminateContractInputSchema, input);
   const at = kernel.clock.now();
   const today = belgianDate(at);

@@ -335,6 +335,64 @@ describe('contracts and orders over HTTP (VX-3)', () => {
     expect(product.statusCode).toBe(403);
   });
 
+  it('VX-3: quotes, orders and contracts are made only under the purposes the policy declares for that work: a VoiceKing technician under installation support, support under service updates, a Voxtra technician under deliveries and billing under invoicing are refused 403 purpose_not_allowed naming the valid purposes, and nothing is written (attack S20-12, decision 0927)', async () => {
+    const vkCustomer = await createPerson(voicekingSales, 'order_processing', 'customer', 'Wrongpurpose');
+    const vkProduct = await createProduct(voicekingSales, 'VK-S20-12');
+    const vxCustomer = await createPerson(voxtraSales, 'customer_administration', 'customer', 'Wrongpurpose');
+    const vxProduct = await createProduct(voxtraSales, 'VX-S20-12');
+    const quote = (subjectId: number, productId: number) => ({
+      subjectId,
+      validUntil: '2026-04-30',
+      lines: [{ productId }],
+    });
+    const attempts: Array<[Tenant, string, string, string, unknown, string[]]> = [
+      [
+        voiceking,
+        'technician',
+        'installation_support',
+        '/api/v1/quotes',
+        quote(vkCustomer, vkProduct),
+        ['order_processing'],
+      ],
+      [
+        voiceking,
+        'support',
+        'service_updates',
+        '/api/v1/quotes',
+        quote(vkCustomer, vkProduct),
+        ['order_processing'],
+      ],
+      [
+        voiceking,
+        'support',
+        'service_updates',
+        '/api/v1/contracts',
+        { subjectId: vkCustomer, startDate: '2026-03-02', lines: [{ productId: vkProduct }] },
+        ['order_processing'],
+      ],
+      [voxtra, 'technician', 'orders_deliveries', '/api/v1/quotes', quote(vxCustomer, vxProduct), ['quotes']],
+      [voxtra, 'billing', 'invoicing', '/api/v1/quotes', quote(vxCustomer, vxProduct), ['quotes']],
+    ];
+    for (const [tenant, role, purpose, url, payload, validPurposes] of attempts) {
+      const session = await loginAs(app, kernel, tenant, role);
+      const before = await counts(tenant);
+      const response = await call(session, 'POST', url, payload, { 'x-kluis-purpose': purpose });
+      expect({ role, purpose, url, status: response.statusCode }).toEqual({
+        role,
+        purpose,
+        url,
+        status: 403,
+      });
+      expect(response.json()).toMatchObject({ code: 'purpose_not_allowed', details: { validPurposes } });
+      expect(await counts(tenant)).toEqual(before);
+    }
+    // The work's own purpose still makes them.
+    const made = await call(voxtraSales, 'POST', '/api/v1/quotes', quote(vxCustomer, vxProduct), {
+      'x-kluis-purpose': 'quotes',
+    });
+    expect(made.statusCode, made.body).toBe(201);
+  });
+
   it("VX-3: staff of tenant A cannot see, list or terminate tenant B's contracts", async () => {
     const { subjectId, contractId } = await voicekingContract('Isolated');
     const before = await counts(voiceking);

@@ -1,4 +1,4 @@
-export { purposeFor, orderCategoryOf } from './access.js';
+export { purposeFor, orderCategoryOf, workPurposes } from './access.js';
 export type { ContractWork } from './access.js';
 export { CONTRACT_CATEGORIES, contractsDataMap } from './datamap.js';
 export {

@@ -13,6 +13,7 @@ import {
   invalid,
   notFound,
   orderCategoryOf,
+  assertWorkPurpose,
 } from './access.js';
 import type { OrderStatus } from './contracts.tables.js';
 import { CONTRACT_CATEGORIES, contractsDataMap } from './datamap.js';
@@ -117,6 +118,7 @@ export async function createOrder(
   context: UseCaseContext,
   input: CreateOrderInput,
 ): Promise<Order> {
+  await assertWorkPurpose(kernel, context, 'order');
   const data = parseInput(createOrderInputSchema, input);
   assertFreeTextAllowed(tableMap(contractsDataMap, 'orders'), [
     { column: 'delivery_street', field: 'deliveryAddress.street', value: data.deliveryAddress?.street },
@@ -259,6 +261,7 @@ export async function changeOrderStatus(
   orderId: number,
   change: { to: 'delivered'; deliveredAt?: Date } | { to: 'cancelled' },
 ): Promise<Order> {
+  await assertWorkPurpose(kernel, context, 'order');
   const categories = await categoriesFor(kernel, context);
   const at = kernel.clock.now();
   const deliveredAt = change.to === 'delivered' ? (change.deliveredAt ?? at) : undefined;

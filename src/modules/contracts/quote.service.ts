@@ -12,6 +12,7 @@ import {
   invalid,
   notFound,
   orderCategoryOf,
+  assertWorkPurpose,
 } from './access.js';
 import type { StoredQuoteStatus } from './contracts.tables.js';
 import { insertLines, linesInputSchema, priceLines, selectLines, totalOf, type Line } from './lines.js';
@@ -101,6 +102,7 @@ export async function createQuote(
   context: UseCaseContext,
   input: CreateQuoteInput,
 ): Promise<Quote> {
+  await assertWorkPurpose(kernel, context, 'quote');
   const data = parseInput(createQuoteInputSchema, input);
   const at = kernel.clock.now();
   const today = belgianDate(at);
@@ -195,6 +197,7 @@ export async function changeQuoteStatus(
   quoteId: number,
   transition: QuoteTransition,
 ): Promise<Quote> {
+  await assertWorkPurpose(kernel, context, 'quote');
   const category = await categoryFor(kernel, context.tenantId);
   const at = kernel.clock.now();
   const today = belgianDate(at);
