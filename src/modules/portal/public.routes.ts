@@ -48,7 +48,8 @@ export function sendErrorPage(
             : error.code === 'exports_busy'
               ? [429, t.errors.exportsBusy]
               : error.code === 'validation_failed'
-                ? [422, error.publicMessage ?? t.errors.generic]
+                ? // The server's sentences are English and name keys: the person reads the page's words.
+                  [422, t.errors.refused]
                 : [400, t.errors.generic];
   const retryAfter = error.details?.retryAfterSeconds;
   if (status === 429 && typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));

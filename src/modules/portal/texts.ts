@@ -67,6 +67,8 @@ export interface PortalTexts {
     /** A second download of one's own data while the first still runs (decision 0490). */
     exportRunning: string;
     exportsBusy: string;
+    /** A form's choice the page no longer offers or never did (a stale page, a changed policy). */
+    refused: string;
   };
   mail: { codeIntro: string; codeLink: string };
   account: {
@@ -359,6 +361,8 @@ const nl: PortalTexts = {
     exportRunning:
       'Er wordt al een download van uw gegevens gemaakt. Wacht tot die klaar is en probeer het dan opnieuw.',
     exportsBusy: 'Er worden nu veel downloads tegelijk gemaakt. Probeer het over enkele ogenblikken opnieuw.',
+    refused:
+      'Deze keuze bestaat niet (meer) of kan hier niet gemaakt worden. Er is niets gewijzigd; herlaad de pagina en kies opnieuw.',
   },
   mail: {
     codeIntro: 'Om te bevestigen dat u het bent, geeft u deze code in op de pagina "Geef de code in":',
@@ -677,6 +681,8 @@ const fr: PortalTexts = {
     exportRunning:
       'Un téléchargement de vos données est déjà en cours. Attendez qu’il soit terminé, puis réessayez.',
     exportsBusy: 'De nombreux téléchargements sont en cours en ce moment. Réessayez dans quelques instants.',
+    refused:
+      'Ce choix n’existe pas (ou plus) ou ne peut pas être fait ici. Rien n’a été modifié ; rechargez la page et choisissez à nouveau.',
   },
   mail: {
     codeIntro:
@@ -991,6 +997,8 @@ const en: PortalTexts = {
     tooMany: 'Too many attempts. Wait a moment and try again.',
     exportRunning: 'A download of your data is already running. Wait until it has finished, then try again.',
     exportsBusy: 'Many downloads are being made right now. Try again in a moment.',
+    refused:
+      'This choice does not exist (any more) or cannot be made here. Nothing was changed; reload the page and choose again.',
   },
   mail: {
     codeIntro: 'To confirm it is you, enter this code on the page "Enter the code":',
