@@ -304,6 +304,38 @@ describe('API tokens', () => {
       401,
     );
   });
+
+  it('VK-7: resetting a staff member’s second factor revokes the API tokens the account made, as disabling does (attack S20-16, decision 0922)', async () => {
+    const tenant = await createPolicyTenant(kernel, 'voxtra');
+    const member = await loginAs(app, kernel, tenant, 'support');
+    const admin = await loginAs(app, kernel, tenant, 'admin');
+    const create = await app.inject({
+      method: 'POST',
+      url: '/api/v1/tokens',
+      headers: writeHeaders(member),
+      payload: { label: 'sup tok', role: 'support' },
+    });
+    expect(create.statusCode, create.body).toBe(201);
+    const bearer = { authorization: `Bearer ${create.json<{ token: string }>().token}` };
+    expect((await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer })).statusCode).toBe(
+      200,
+    );
+    const reset = await app.inject({
+      method: 'POST',
+      url: `/api/v1/staff/${member.staffId}/mfa/reset`,
+      headers: writeHeaders(admin),
+    });
+    expect(reset.statusCode, reset.body).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer })).statusCode).toBe(
+      401,
+    );
+    const tokens = await runAsOwner<{ revoked: boolean }>(
+      database.ownerUrl,
+      'select revoked_at is not null as revoked from staff_api_tokens where tenant_id = $1 and created_by = $2',
+      [tenant.tenantId, member.staffId],
+    );
+    expect(tokens.rows).toEqual([{ revoked: true }]);
+  });
 });
 
 describe('a former staff member’s account (decision 0919)', () => {

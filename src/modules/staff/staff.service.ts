@@ -311,9 +311,10 @@ export async function changeStaff(
     }
     await atx.tx.deleteFrom('staff_sessions').where('staff_id', '=', staffId).execute();
     // Disabling ends the account's API tokens for good: enabling it again does not bring them back
-    // (attack S18, noticed; decision 0876).
+    // (attack S18, noticed; decision 0876). So does a second-factor reset: a token minted by
+    // whoever held the lost factor must not outlive it (attack S20-16; decision 0922).
     const revoked =
-      change.kind === 'status' && change.status === 'disabled'
+      (change.kind === 'status' && change.status === 'disabled') || change.kind === 'mfa_reset'
         ? await atx.tx
             .updateTable('staff_api_tokens')
             .set({ revoked_at: now })
