@@ -1,4 +1,5 @@
 import { escapeHtml } from '../../platform/html.js';
+import { STATEMENT_TEXTS } from '../policy/statement.texts.js';
 import type { AccessReport } from './access-report.schema.js';
 
 const TITLES = {
@@ -67,16 +68,46 @@ const TITLES = {
   },
 } as const;
 
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z$/;
+const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const BRUSSELS_MOMENT = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Europe/Brussels',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+});
+
+/** A stored instant or day as a person in Belgium reads it: dd-mm-jjjj hh:mm (Brussels) or dd-mm-jjjj. */
+function readableText(text: string): string {
+  const day = DAY.exec(text);
+  if (day) return `${day[3]}-${day[2]}-${day[1]}`;
+  if (!INSTANT.test(text)) return text;
+  const at = new Date(text);
+  if (Number.isNaN(at.getTime())) return text;
+  const part = (type: Intl.DateTimeFormatPartTypes): string =>
+    BRUSSELS_MOMENT.formatToParts(at).find((piece) => piece.type === type)?.value ?? '';
+  return `${part('day')}-${part('month')}-${part('year')} ${part('hour')}:${part('minute')}`;
+}
+
 function renderValue(value: unknown): string {
   if (value === null || value === undefined) return '';
-  if (typeof value === 'string') return escapeHtml(value);
+  if (typeof value === 'string') return escapeHtml(readableText(value));
   if (typeof value === 'object') {
     const parts = Object.values(value as Record<string, unknown>).map((part) =>
-      typeof part === 'string' ? part : JSON.stringify(part),
+      typeof part === 'string' ? readableText(part) : JSON.stringify(part),
     );
     return escapeHtml(parts.join(', '));
   }
   return escapeHtml(JSON.stringify(value));
+}
+
+/** A legal basis in the statement's own words; the JSON keeps the key. */
+function legalBasisText(basis: string, language: AccessReport['language']): string {
+  const words: Readonly<Record<string, string>> = STATEMENT_TEXTS[language].legalBases;
+  return Object.hasOwn(words, basis) ? (words[basis] ?? basis) : basis;
 }
 
 type Titles = (typeof TITLES)[keyof typeof TITLES];
@@ -102,13 +133,12 @@ export function accessReportHtmlHead(report: Pick<AccessReport, 'language' | 'co
 export function accessReportHtmlRow(
   row: Row,
   columns: Readonly<Record<string, string>>,
-  module: string,
   labelOf: (category: string) => string,
 ): string {
   return Object.entries(row)
     .map(
       ([column, value]) =>
-        `<tr><td>${escapeHtml(labelOf(columns[column] ?? column))}</td><td>${renderValue(value)}</td><td>${escapeHtml(module)}</td></tr>\n`,
+        `<tr><td>${escapeHtml(labelOf(columns[column] ?? column))}</td><td>${renderValue(value)}</td></tr>\n`,
     )
     .join('');
 }
@@ -132,7 +162,8 @@ export function accessReportHtmlTail(report: Omit<AccessReport, 'data'>): string
   const labelOf = new Map(report.categories.map((category) => [category.key, category.label]));
   const purposes = report.purposes
     .map(
-      (purpose) => `<li>${escapeHtml(purpose.label)} — <code>${escapeHtml(purpose.legalBasis)}</code></li>`,
+      (purpose) =>
+        `<li>${escapeHtml(purpose.label)} — ${escapeHtml(legalBasisText(purpose.legalBasis, report.language))}</li>`,
     )
     .join('\n');
   const recipients =
@@ -144,7 +175,7 @@ export function accessReportHtmlTail(report: Omit<AccessReport, 'data'>): string
     report.disclosures
       .map(
         (disclosure) =>
-          `<li>${escapeHtml(disclosure.at.slice(0, 10))}: ${escapeHtml(disclosure.recipient)} — <code>${escapeHtml(disclosure.legalGround)}</code> — ${escapeHtml(disclosure.categories.map(labelOfCategory).join(', '))}</li>`,
+          `<li>${escapeHtml(readableText(disclosure.at.slice(0, 10)))}: ${escapeHtml(disclosure.recipient)} — ${escapeHtml(legalBasisText(disclosure.legalGround, report.language))} — ${escapeHtml(disclosure.categories.map(labelOfCategory).join(', '))}</li>`,
       )
       .join('\n') || `<li>${t.none}</li>`;
   const consultations =
@@ -184,9 +215,7 @@ export function renderAccessReportHtml(report: AccessReport): string {
   const labels = new Map(report.categories.map((category) => [category.key, category.label]));
   const labelOf = (key: string): string => labels.get(key) ?? key;
   const rows = report.data
-    .flatMap((table) =>
-      table.rows.map((row) => accessReportHtmlRow(row, table.columns, table.module, labelOf)),
-    )
+    .flatMap((table) => table.rows.map((row) => accessReportHtmlRow(row, table.columns, labelOf)))
     .join('');
   return `${accessReportHtmlHead(report)}${rows}${accessReportHtmlTail(report)}`;
 }

@@ -160,6 +160,44 @@ describe('identity verification (VK-26)', () => {
 });
 
 describe('access and portability (VK-21, VK-25)', () => {
+  it('S20-5: the Dutch access report says legal bases in words, dates as Brussels dd-mm-jjjj, and no module names', async () => {
+    const person = await customer();
+    // A consent by phone: a ledger row with its moment (2026-03-02T09:00Z is 10:00 in Brussels).
+    const consent = await requestAs(app, sales, 'interest_profiles')(
+      'POST',
+      `/api/v1/people/${person.subjectId}/consents`,
+      {
+        event: 'given',
+        channel: 'staff_phone',
+        wording: { language: 'nl', text: 'Mogen wij uw klikgedrag gebruiken voor een interesseprofiel?' },
+        statement: 'Ja, dat mag.',
+      },
+    );
+    expect(consent.statusCode, consent.body).toBe(201);
+    const receipt = (await submit({ kind: 'access', email: person.email, language: 'nl' })).json<{
+      requestId: string;
+    }>();
+    await verify(receipt.requestId, codeIn(await mailTo(person.email ?? '')));
+    const link = linkIn(await mailTo(person.email ?? '', 2));
+    const download = await followLink(app, link.replace('https://privacy.voiceking.example', ''));
+    expect(download.statusCode).toBe(200);
+    const files = await unzip(download.rawPayload);
+    const html = files.get('access-report.html') ?? '';
+    const report = AccessReportSchema.parse(JSON.parse(files.get('access-report.json') ?? '{}'));
+    expect(html).toContain('<html lang="nl"');
+    expect(html).toContain('de uitvoering van een overeenkomst');
+    expect(html).not.toContain('<code>');
+    for (const module of new Set(report.data.map((table) => table.module)))
+      expect(html, module).not.toContain(`<td>${module}</td>`);
+    expect(html).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
+    expect(html).toContain('02-03-2026 10:00');
+    // The JSON keeps the machine-readable forms (the portable format).
+    expect(report.purposes.find((purpose) => purpose.key === 'order_processing')?.legalBasis).toBe(
+      'contract',
+    );
+    expect(JSON.stringify(report.data)).toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
+  });
+
   it('VK-21: after verification a single-use link to the complete access report goes to the address on file', async () => {
     const person = await customer();
     const receipt = (await submit({ kind: 'access', email: person.email, language: 'nl' })).json<{
