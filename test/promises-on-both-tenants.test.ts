@@ -157,6 +157,35 @@ describe("Voxtra's promises on its own tenant", () => {
     expect(after.rows[0]?.n).toBe(before.rows[0]?.n);
   });
 
+  it('VX-14: a policy that lets a newsletter read a restricted person is refused by `kluis policy check` and by `kluis tenant policy set`, naming the purpose; the installed version stays (attack S20-15, decision 0928)', async () => {
+    const source = readFileSync(path.join(ROOT, 'policies/voiceking.yaml'), 'utf8');
+    const marketing = source.replace(
+      '\n  newsletter_customers:\n',
+      '\n  newsletter_customers:\n    readWhileRestricted: true\n',
+    );
+    expect(marketing).not.toBe(source);
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'kluis-s20-15-')), 'voiceking.yaml');
+    writeFileSync(file, marketing);
+    const checked = await runCli(['policy', 'check', file]);
+    expect(checked.code).toBe(1);
+    expect(checked.stderr).toContain('purposes.newsletter_customers.readWhileRestricted');
+    expect(checked.stderr).toContain('Art. 18(2)');
+    const tenant = voiceking;
+    const versions = () =>
+      runAsOwner<{ n: number }>(
+        database.ownerUrl,
+        'select count(*)::int as n from tenant_policies where tenant_id = $1',
+        [tenant.tenantId],
+      );
+    const before = (await versions()).rows[0]?.n;
+    const installed = await runCli(['tenant', 'policy', 'set', '--tenant', tenant.slug, file], {
+      DATABASE_URL: database.ownerUrl,
+    });
+    expect(installed.code).not.toBe(0);
+    expect(installed.stderr).toContain('cannot read a person who restricted processing');
+    expect((await versions()).rows[0]?.n).toBe(before);
+  });
+
   it("VK-4: every staff read of a person names a purpose the policy gives the role; a missing purpose, a purpose of another role and a purpose only the other tenant has are refused, and the reads and refusals are on the tenant's audit trail", () =>
     readsNamePurposes({
       seed: 'voiceking',

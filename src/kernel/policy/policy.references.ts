@@ -210,6 +210,30 @@ export function checkPolicyReferences(policy: Policy): ReferenceIssue[] {
     }
   }
 
+  // Art. 18(2): a restricted person's data serves only their consent to that use, legal claims, the
+  // protection of another's rights or an important public interest. A consent purpose or direct
+  // marketing (a newsletter, advertising) serves none of them (attack S20-15, decision 0928).
+  const marketingPurposes = new Set(
+    [
+      newsletter?.legitimateInterest.purpose,
+      newsletter?.optIn?.purpose,
+      newsletter?.tracking?.purpose,
+    ].filter((key): key is string => key !== undefined),
+  );
+  for (const [key, purpose] of Object.entries(policy.purposes)) {
+    if (!purpose.readWhileRestricted) continue;
+    if (
+      purpose.legalBasis === 'consent' ||
+      marketingPurposes.has(key) ||
+      purpose.dataUse?.startsWith('marketing')
+    ) {
+      add(
+        ['purposes', key, 'readWhileRestricted'],
+        `purpose "${key}" (${purpose.legalBasis}${purpose.dataUse ? `, ${purpose.dataUse}` : ''}) cannot read a person who restricted processing: GDPR Art. 18(2) leaves legal claims, another's protection and an important public interest, never marketing or a consent`,
+      );
+    }
+  }
+
   if (policy.incidents !== undefined) {
     const purpose = policy.purposes[policy.incidents.purpose];
     if (!has(policy.purposes, policy.incidents.purpose) || purpose === undefined) {
