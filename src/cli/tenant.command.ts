@@ -92,8 +92,10 @@ export function registerTenantCommands(program: Command): void {
             file,
           );
           console.log(
-            `tenant ${found.slug}: policy version ${installed.versionNo} (statement ${installed.statementVersion}) in force; ` +
-              'a running server applies it within 5 seconds (decision 0583)',
+            installed.unchanged
+              ? `tenant ${found.slug}: this file is policy version ${installed.versionNo} (statement ${installed.statementVersion}), already in force; nothing changed`
+              : `tenant ${found.slug}: policy version ${installed.versionNo} (statement ${installed.statementVersion}) in force; ` +
+                  'a running server applies it within 5 seconds (decision 0583)',
           );
         } finally {
           await runtime.close();

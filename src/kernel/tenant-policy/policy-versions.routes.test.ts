@@ -148,9 +148,10 @@ describe('GET /api/v1/policy/versions — the policy versions and their statemen
       issues: [expect.stringContaining('the incidents purpose must reach every subject type')],
     });
     // The seed as it is now passes: installing it clears the warning.
+    // Its statement changed (staff among the people of the incidents purpose): a new statement version (0923).
     await kernel.policies.install(
       tenant.tenantId,
-      await readFile('policies/voxtra.yaml', 'utf8'),
+      (await readFile('policies/voxtra.yaml', 'utf8')).replace("version: '2026.1'", "version: '2026.2'"),
       'policies/voxtra.yaml',
     );
     expect((await policiesBehindNewRules(kernel)).map((behind) => behind.slug)).not.toContain(tenant.slug);

@@ -6,6 +6,8 @@ import { AppError } from '../../platform/errors.js';
 import { parsePolicy, validatePolicySource } from '../policy/policy.loader.js';
 import { formatPolicyIssue } from '../policy/policy.errors.js';
 import type { Policy } from '../policy/policy.schema.js';
+import { ALL_PROMISES } from '../policy/promises.js';
+import { generateStatement } from '../policy/statement.generator.js';
 
 export interface TenantPolicy {
   tenantId: number;
@@ -18,6 +20,11 @@ export interface TenantPolicy {
 export interface InstalledPolicy {
   versionNo: number;
   statementVersion: string;
+}
+
+export interface InstallOutcome extends InstalledPolicy {
+  /** The source was the version in force already: nothing was installed (decision 0923). */
+  unchanged: boolean;
 }
 
 // Policies change rarely; a short cache keeps the gate at one query per decision, and another
@@ -89,7 +96,7 @@ export class TenantPolicyStore {
    * Validates a policy source and makes it the tenant's policy in force, keeping every earlier
    * version. An invalid source changes nothing and is reported issue by issue.
    */
-  async install(tenantId: number, source: string, file: string): Promise<InstalledPolicy> {
+  async install(tenantId: number, source: string, file: string): Promise<InstallOutcome> {
     const result = validatePolicySource(source, file);
     if (!result.ok) {
       throw new AppError('invalid_policy', 'policy validation failed', {
@@ -102,9 +109,26 @@ export class TenantPolicyStore {
       await sql`select pg_advisory_xact_lock(741209, ${tenantId}::integer)`.execute(tx);
       const last = await tx
         .selectFrom('tenant_policies')
-        .select((eb) => eb.fn.max('version_no').as('max'))
+        .select(['version_no', 'statement_version', 'source_yaml', 'source_file', 'source_sha256'])
+        .orderBy('version_no', 'desc')
+        .limit(1)
         .executeTakeFirst();
-      const versionNo = (last?.max ?? 0) + 1;
+      const sha256 = createHash('sha256').update(source).digest('hex');
+      if (last?.source_sha256 === sha256)
+        return { versionNo: last.version_no, statementVersion: last.statement_version, unchanged: true };
+      if (last?.statement_version === result.policy.statement.version) {
+        const inForce = parsePolicy(last.source_yaml, last.source_file, { stored: true });
+        if (statementsDiffer(inForce, result.policy)) {
+          throw new AppError('invalid_policy', 'statement changed under the same statement version', {
+            publicMessage:
+              `statement.version ${last.statement_version} is in force (policy version ${last.version_no}) with a ` +
+              'different statement: a policy whose statement changes needs a new statement.version, so that ' +
+              'consents name the statement the person saw',
+            details: { reason: 'statement_version_reused', versionNo: last.version_no },
+          });
+        }
+      }
+      const versionNo = (last?.version_no ?? 0) + 1;
       await tx
         .insertInto('tenant_policies')
         .values({
@@ -114,10 +138,10 @@ export class TenantPolicyStore {
           effective_date: result.policy.statement.effectiveDate,
           source_file: file,
           source_yaml: source,
-          source_sha256: createHash('sha256').update(source).digest('hex'),
+          source_sha256: sha256,
         })
         .execute();
-      return { versionNo, statementVersion: result.policy.statement.version };
+      return { versionNo, statementVersion: result.policy.statement.version, unchanged: false };
     });
     this.#cache.delete(tenantId);
     return installed;
@@ -185,4 +209,18 @@ export class TenantPolicyStore {
       loadedAt: row.loaded_at,
     }));
   }
+}
+
+/**
+ * Whether two policies give a different statement in a language both publish. Rendered with every
+ * promise kept, so a difference no installation shows is still one (decision 0923).
+ */
+function statementsDiffer(inForce: Policy, next: Policy): boolean {
+  return inForce.statement.languages
+    .filter((lang) => next.statement.languages.includes(lang))
+    .some(
+      (lang) =>
+        generateStatement(inForce, { lang, enforced: ALL_PROMISES }) !==
+        generateStatement(next, { lang, enforced: ALL_PROMISES }),
+    );
 }

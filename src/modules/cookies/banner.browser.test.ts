@@ -335,10 +335,13 @@ describe('the cookie banner on a provider’s page (Chromium)', () => {
     const state = await acceptedAll(tenant);
 
     const file = path.join(ROOT, 'policies', 'voiceking.yaml');
-    const changed = (await readFile(file, 'utf8')).replace(
-      'lifetime: P13M\n      purpose: { nl: meet het gebruik',
-      'lifetime: P12M\n      purpose: { nl: meet het gebruik',
-    );
+    // A changed statement gets its own statement version (decision 0923).
+    const changed = (await readFile(file, 'utf8'))
+      .replace(
+        'lifetime: P13M\n      purpose: { nl: meet het gebruik',
+        'lifetime: P12M\n      purpose: { nl: meet het gebruik',
+      )
+      .replace("version: '2026.2'", "version: '2026.3'");
     await kernel.policies.install(tenant.tenantId, changed, 'policies/voiceking.yaml');
     const newVersion = cookieSectionVersion((await kernel.policies.current(tenant.tenantId)).policy);
     expect(newVersion).not.toBe(oldVersion);

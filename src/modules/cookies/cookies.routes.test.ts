@@ -437,10 +437,13 @@ describe('the visit log (VK-3)', () => {
   it('VK-20: a new version of the cookie section asks again: the earlier choice no longer holds', async () => {
     now = new Date('2026-12-12T08:00:00Z');
     const before = (await choose({ categories: ['analytical'] })).json<ReceiptAnswer>();
-    const source = (await readFile(VOICEKING_YAML, 'utf8')).replace(
-      'lifetime: P13M\n      purpose: { nl: meet het gebruik',
-      'lifetime: P12M\n      purpose: { nl: meet het gebruik',
-    );
+    // A changed statement gets its own statement version (decision 0923).
+    const source = (await readFile(VOICEKING_YAML, 'utf8'))
+      .replace(
+        'lifetime: P13M\n      purpose: { nl: meet het gebruik',
+        'lifetime: P12M\n      purpose: { nl: meet het gebruik',
+      )
+      .replace("version: '2026.2'", "version: '2026.3'");
     const changed = parsePolicy(source, VOICEKING_YAML);
     expect(cookieSectionVersion(changed)).not.toBe(policyVersion);
     const tenant = await createPolicyTenant(kernel, 'voiceking');
