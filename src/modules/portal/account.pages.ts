@@ -417,7 +417,7 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
                 <dt>${t.data.purposes}</dt>
                 <dd>
                   <ul>
-                    ${category.purposes.map((purpose) => html`<li>${purpose.label} — ${t.data.basis.toLowerCase()} ${purpose.basis}</li>`)}
+                    ${category.purposes.map((purpose) => html`<li>${purpose.label} — ${t.data.basis(purpose.basis)}</li>`)}
                   </ul>
                 </dd>
                 <dt>${t.data.recipients}</dt>

@@ -106,5 +106,10 @@ describe('the privacy portal answers a refused form in the person’s language, 
     // Nothing was recorded.
     const after = await send('GET', `${base}/account/my-consents`);
     expect(after.statusCode).toBe(200);
+    // French elides before a vowel: « sur la base d’une obligation légale », never « de une ».
+    const french = await send('GET', `${base}/account/my-data?lang=fr`);
+    expect(french.statusCode).toBe(200);
+    expect(french.body).toContain('sur la base d’une obligation légale');
+    expect(french.body).not.toMatch(/sur la base de (une|un) /);
   });
 });

@@ -100,7 +100,8 @@ export interface PortalTexts {
     tableNames: Partial<Record<string, string>>;
     category: string;
     purposes: string;
-    basis: string;
+    /** 'on the basis of …' with the legal basis's words (French elides: « d'une obligation »). */
+    basis: (basis: string) => string;
     recipients: string;
     retention: string;
     source: string;
@@ -400,7 +401,7 @@ const nl: PortalTexts = {
       'Alles wat wij over u bewaren, per soort gegeven: waarvoor, op welke grond, met wie gedeeld, hoelang en van waar.',
     category: 'Gegeven',
     purposes: 'Waarvoor',
-    basis: 'Op grond van',
+    basis: (basis) => `op grond van ${basis}`,
     recipients: 'Gedeeld met',
     retention: 'Hoelang',
     source: 'Van waar',
@@ -722,7 +723,7 @@ const fr: PortalTexts = {
       'Tout ce que nous conservons sur vous, par type de donnée : pourquoi, sur quelle base, avec qui, combien de temps et d’où.',
     category: 'Donnée',
     purposes: 'Pourquoi',
-    basis: 'Sur la base de',
+    basis: (basis) => `sur la base ${/^[aeiouyhéèê]/i.test(basis) ? 'd’' : 'de '}${basis}`,
     recipients: 'Partagée avec',
     retention: 'Combien de temps',
     source: 'D’où',
@@ -1036,7 +1037,7 @@ const en: PortalTexts = {
       'Everything we keep about you, by kind of data: what for, on what basis, shared with whom, for how long and from where.',
     category: 'Data',
     purposes: 'What for',
-    basis: 'On the basis of',
+    basis: (basis) => `on the basis of ${basis}`,
     recipients: 'Shared with',
     retention: 'For how long',
     source: 'From where',
