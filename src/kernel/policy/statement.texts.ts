@@ -257,7 +257,7 @@ const nl: StatementTexts = {
         case 'accounting':
           return `${r.years} jaar, te rekenen vanaf 1 januari na de datum van het document`;
         case 'after_collection':
-          return `${r.months} maanden nadat wij ze ontvingen`;
+          return `${r.months} maanden nadat wij voor het laatst gegevens van u ontvingen`;
         case 'until_withdrawn':
           return r.maxYears === undefined
             ? 'tot u uw toestemming intrekt of bezwaar maakt'
@@ -453,7 +453,9 @@ const fr: StatementTexts = {
     public_task: "une mission d'intérêt public",
     legitimate_interests: 'notre intérêt légitime',
   },
-  legalBasesUsed: (list) => `Nous traitons des données à caractère personnel sur la base de ${list}.`,
+  // « de une » is elided to « d'une » (une obligation légale).
+  legalBasesUsed: (list) =>
+    `Nous traitons des données à caractère personnel sur la base ${list.startsWith('une ') ? `d'${list}` : `de ${list}`}.`,
   purposesIntro: 'Nous utilisons vos données uniquement pour les finalités suivantes :',
   purpose: {
     basis: 'Base juridique',
@@ -505,7 +507,7 @@ const fr: StatementTexts = {
         case 'accounting':
           return `${r.years} ans, à compter du 1er janvier suivant la date du document`;
         case 'after_collection':
-          return `${r.months} mois après leur réception`;
+          return `${r.months} mois après la dernière réception de vos données`;
         case 'until_withdrawn':
           return r.maxYears === undefined
             ? "jusqu'au retrait de votre consentement ou à votre opposition"
@@ -755,7 +757,7 @@ const en: StatementTexts = {
         case 'accounting':
           return `${r.years} years, counted from 1 January after the date of the document`;
         case 'after_collection':
-          return `${r.months} months after we received it`;
+          return `${r.months} months after we last received data from you`;
         case 'until_withdrawn':
           return r.maxYears === undefined
             ? 'until you withdraw your consent or object'

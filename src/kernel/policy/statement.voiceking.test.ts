@@ -124,7 +124,7 @@ describe('VoiceKing: the generated Dutch statement holds every fact of the seed 
     expect(md).toContain('sollicitanten');
     expectAll(purposeItem('recruitment'), [
       'sollicitatiegegevens (cv, motivatie)',
-      'Bewaring: 12 maanden nadat wij ze ontvingen.',
+      'Bewaring: 12 maanden nadat wij voor het laatst gegevens van u ontvingen.',
     ]);
   });
 
