@@ -102,6 +102,17 @@ export function registerBillingCommands(program: Command): void {
               `${summary.candidates} customers to bill, ${summary.empty} with nothing to bill, ` +
               `${summary.alreadyInvoiced} already billed, ${summary.refused} refused by the gate`,
           );
+          if (summary.refusedCustomers.length > 0) {
+            // Which ones and why: a restricted customer is rightly left out, a holder no billing
+            // purpose covers is revenue lost (attack S20-17, decision 0929).
+            const byCode = new Map<string, number[]>();
+            for (const { subjectId, code } of summary.refusedCustomers) {
+              byCode.set(code, [...(byCode.get(code) ?? []), subjectId]);
+            }
+            for (const [code, subjectIds] of byCode) {
+              console.log(`refused (${code}): customer(s) ${subjectIds.join(', ')}`);
+            }
+          }
           const late = summary.lateCalls;
           if (late.billed > 0 || late.waiting > 0) {
             // G-1: late calls are billed on this run or said to wait, never dropped quietly.

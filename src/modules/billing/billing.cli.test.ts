@@ -8,7 +8,15 @@ import { createPolicyTenant } from '../../../test/kernel.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { parseStructuredCommunication } from '../../kernel/identifiers/structured-communication.js';
 import type { Tenant } from '../tenants/index.js';
-import { createCustomer, prepareTenant, startContract } from './billing.test-helpers.js';
+import { setRestriction } from '../../kernel/subjects/index.js';
+import { createPerson } from '../parties/index.js';
+import {
+  contractPurpose,
+  createCustomer,
+  prepareTenant,
+  startContract,
+  SYSTEM,
+} from './billing.test-helpers.js';
 
 let workspace: CliWorkspace;
 let database: TestDatabase;
@@ -141,5 +149,48 @@ describe('kluis invoices / payments (VX-3)', () => {
       [tenant.tenantId],
     );
     expect(after.rows[0]?.n).toBe(before.rows[0]?.n);
+  });
+
+  it('VX-3: `kluis invoices run` names the customers the gate refused and why: a restricted customer and a contract held by a contact person whom the calls purpose does not cover are told apart, not a bare count (attack S20-17, decision 0929)', async () => {
+    const own = await createPolicyTenant(kernel, 'voiceking');
+    const catalogue = await prepareTenant(kernel, own);
+    const billed = await createCustomer(kernel, own, { familyName: 'Billed' });
+    const restricted = await createCustomer(kernel, own, { familyName: 'Restricted' });
+    const contact = await createPerson(
+      kernel,
+      { tenantId: own.tenantId, actor: SYSTEM, purpose: contractPurpose(own) },
+      { subjectType: 'contact_person', familyName: 'Contact', givenName: 'Org' },
+    );
+    for (const id of [billed, restricted, contact.subjectId]) {
+      await startContract(kernel, own, id, {
+        startDate: '2026-01-01',
+        lines: [{ productId: catalogue.subscription }],
+      });
+    }
+    await kernel.transact(own.tenantId, (atx) => setRestriction(atx, restricted, true, kernel.clock.now()));
+    const run = await runCli(
+      [
+        'invoices',
+        'run',
+        '--tenant',
+        own.slug,
+        '--period',
+        '2026-06',
+        '--issue-date',
+        '2026-07-01',
+        '--calls-purpose',
+        'call_billing',
+      ],
+      env,
+      120_000,
+    );
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('2026-06: 1 invoices');
+    expect(run.stdout).toContain('2 refused by the gate');
+    expect(run.stdout).toContain(`refused (subject_restricted): customer(s) ${restricted}`);
+    expect(run.stdout).toContain(
+      `refused (category_not_kept_for_subject_type): customer(s) ${contact.subjectId}`,
+    );
   });
 });

@@ -153,6 +153,11 @@ const runSummarySchema = z.object({
   empty: z.number().int(),
   alreadyInvoiced: z.number().int(),
   refused: z.number().int(),
+  refusedCustomers: z
+    .array(z.object({ subjectId: z.number().int(), code: z.string() }))
+    .describe(
+      'the first 100 customers the gate refused, with its code (subject_restricted, category_not_kept_for_subject_type …)',
+    ),
   firstNumber: z.string().nullable(),
   lastNumber: z.string().nullable(),
   totalInclVatCents: z.number().int(),

@@ -130,6 +130,9 @@ export interface InvoiceRunOptions {
   writePart?: number;
 }
 
+/** How many refused customers a run's summary names (the count covers all). */
+const REFUSED_LISTED = 100;
+
 export interface InvoiceRunSummary {
   period: string;
   issueDate: string;
@@ -142,6 +145,11 @@ export interface InvoiceRunSummary {
   alreadyInvoiced: number;
   /** Refused by the gate (restricted, objected …): audited, not billed. */
   refused: number;
+  /**
+   * Who was refused and the gate's code (the first 100), so that billing can tell a restricted
+   * customer, rightly left out, from one no billing purpose covers (attack S20-17, decision 0929).
+   */
+  refusedCustomers: Array<{ subjectId: number; code: string }>;
   firstNumber: string | null;
   lastNumber: string | null;
   totalInclVatCents: number;
@@ -332,6 +340,7 @@ export async function runInvoices(
     // Customers billed by an earlier run are no candidates; a concurrent run's are added below.
     alreadyInvoiced: billedBefore,
     refused: 0,
+    refusedCustomers: [],
     firstNumber: null,
     lastNumber: null,
     totalInclVatCents: 0,
@@ -589,6 +598,16 @@ export async function runInvoices(
       summary.invoiced += drafts.length;
       summary.alreadyInvoiced += billed.size;
       summary.refused += refused.size;
+      for (const subjectId of refused) {
+        if (summary.refusedCustomers.length >= REFUSED_LISTED) break;
+        const denial = billing.denials.get(subjectId) ?? calls.denials.get(subjectId);
+        // The audit's reason, not the answer's code: a subject type outside the purpose answers
+        // not_found to the outside (decision 0063), but billing must see why it lost the invoice.
+        summary.refusedCustomers.push({
+          subjectId,
+          code: denial?.auditEvent.reason ?? denial?.code ?? 'refused',
+        });
+      }
       summary.totalInclVatCents += drafts.reduce((sum, draft) => sum + draft.totalInclVatCents, 0);
       const first = drafts[0];
       const lastDraft = drafts.at(-1);
