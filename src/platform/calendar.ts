@@ -19,6 +19,23 @@ export function belgianDay(at: Date): string {
   return BELGIAN_DAY.format(at);
 }
 
+const BELGIAN_MOMENT = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Europe/Brussels',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+});
+
+/** An instant as a person in Belgium reads it: dd-mm-jjjj hh:mm, Brussels time (decision 0924). */
+export function belgianMoment(at: Date): string {
+  const part = (type: Intl.DateTimeFormatPartTypes): string =>
+    BELGIAN_MOMENT.formatToParts(at).find((piece) => piece.type === type)?.value ?? '';
+  return `${part('day')}-${part('month')}-${part('year')} ${part('hour')}:${part('minute')}`;
+}
+
 const ISO_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 function partsOf(day: string): [number, number, number] {

@@ -1,3 +1,4 @@
+import { belgianMoment } from '../../platform/calendar.js';
 import { escapeHtml } from '../../platform/html.js';
 import { STATEMENT_TEXTS } from '../policy/statement.texts.js';
 import type { AccessReport } from './access-report.schema.js';
@@ -70,16 +71,6 @@ const TITLES = {
 
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z$/;
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
-const BRUSSELS_MOMENT = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Europe/Brussels',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  hourCycle: 'h23',
-});
-
 /** A stored instant or day as a person in Belgium reads it: dd-mm-jjjj hh:mm (Brussels) or dd-mm-jjjj. */
 function readableText(text: string): string {
   const day = DAY.exec(text);
@@ -87,9 +78,7 @@ function readableText(text: string): string {
   if (!INSTANT.test(text)) return text;
   const at = new Date(text);
   if (Number.isNaN(at.getTime())) return text;
-  const part = (type: Intl.DateTimeFormatPartTypes): string =>
-    BRUSSELS_MOMENT.formatToParts(at).find((piece) => piece.type === type)?.value ?? '';
-  return `${part('day')}-${part('month')}-${part('year')} ${part('hour')}:${part('minute')}`;
+  return belgianMoment(at);
 }
 
 function renderValue(value: unknown): string {
