@@ -111,10 +111,10 @@ describe('kluis serve and what nothing caught (decision 0620)', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     let postmaster: number | undefined;
     try {
-      await waitFor(() => stdout, 'started', 120_000);
-      postmaster = Number.parseInt(
-        (await readFile(path.join(dataDir, 'pg/postmaster.pid'), 'utf8')).split('\n')[0] ?? '',
-      );
+      // The whole line, pid and all (the server may be stopped a moment after it is written).
+      await waitFor(() => (/started \d+\n/.test(stdout) ? 'line' : ''), 'line', 120_000);
+      postmaster = Number.parseInt(/started (\d+)/.exec(stdout)?.[1] ?? '');
+      expect(postmaster, stdout).toBeGreaterThan(0);
       expect(await exited, stderr).toBe(UNCAUGHT_EXIT_CODE);
       expect(stderr).toContain('uncaught exception; exiting');
       // Fast shutdown takes a moment after the exit; before decision 0620's amendment it never came.
