@@ -65,3 +65,15 @@ export function addMonths(day: string, months: number): string {
   first.setUTCDate(Math.min(date, last));
   return dayOf(first);
 }
+
+/** `from` plus an ISO 8601 period of whole years, months or days (calendar arithmetic, UTC). */
+export function addPeriod(from: Date, period: string): Date {
+  const match = /^P(\d+)([YMD])$/.exec(period);
+  if (!match) throw new Error(`not a period: ${period}`);
+  const n = Number(match[1]);
+  const date = new Date(from.getTime());
+  if (match[2] === 'Y') date.setUTCFullYear(date.getUTCFullYear() + n);
+  else if (match[2] === 'M') date.setUTCMonth(date.getUTCMonth() + n);
+  else date.setUTCDate(date.getUTCDate() + n);
+  return date;
+}

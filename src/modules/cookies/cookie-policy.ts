@@ -50,18 +50,6 @@ export function consentLifetime(policy: Policy): string {
   return lifetime === undefined || lifetime === 'session' ? DEFAULT_CONSENT_LIFETIME : lifetime;
 }
 
-/** `from` plus an ISO 8601 period of whole years, months or days (calendar arithmetic, UTC). */
-export function addPeriod(from: Date, period: string): Date {
-  const match = /^P(\d+)([YMD])$/.exec(period);
-  if (!match) throw new Error(`not a period: ${period}`);
-  const n = Number(match[1]);
-  const date = new Date(from.getTime());
-  if (match[2] === 'Y') date.setUTCFullYear(date.getUTCFullYear() + n);
-  else if (match[2] === 'M') date.setUTCMonth(date.getUTCMonth() + n);
-  else date.setUTCDate(date.getUTCDate() + n);
-  return date;
-}
-
 /** Months a rule keeps data counted from collection, or undefined when the rule is not a duration. */
 function monthsOf(rule: RetentionRule | undefined): number | undefined {
   switch (rule?.kind) {

@@ -5,8 +5,8 @@ import type { Kernel } from '../../kernel/kernel.js';
 import type { Tx } from '../../platform/db.js';
 import { LANGUAGES, type Language, type Policy } from '../../kernel/policy/index.js';
 import { AppError } from '../../platform/errors.js';
+import { addPeriod } from '../../platform/calendar.js';
 import {
-  addPeriod,
   askedCategories,
   assertBannerOffered,
   consentLifetime,

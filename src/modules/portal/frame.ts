@@ -4,6 +4,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import type { Language } from '../../kernel/policy/policy.schema.js';
 import { chooseLanguage } from '../../kernel/tenant-policy/tenant-policy.routes.js';
 import { AppError } from '../../platform/errors.js';
+import { addPeriod } from '../../platform/calendar.js';
 import { isLanguage, type PortalFrame } from './layout.js';
 import { readPortalTheme } from './theme.js';
 
@@ -43,14 +44,22 @@ export async function loadFrame(
   let lang: Language;
   if (offered(query)) {
     lang = query;
-    if (options.rememberLanguage !== false)
+    // Remembered only when the policy declares the cookie, for as long as it says (M9.8).
+    const declared = policy.cookies.items.find((cookie) => cookie.name === LANGUAGE_COOKIE);
+    if (declared && options.rememberLanguage !== false) {
+      const now = kernel.clock.now();
+      const maxAge =
+        declared.lifetime === 'session'
+          ? undefined
+          : Math.round((addPeriod(now, declared.lifetime).getTime() - now.getTime()) / 1000);
       void reply.setCookie(LANGUAGE_COOKIE, query, {
         path: `${base}/`,
         httpOnly: true,
         sameSite: 'lax',
-        maxAge: 365 * 24 * 3600,
+        ...(maxAge === undefined ? {} : { maxAge }),
         secure: options.secureCookies,
       });
+    }
   } else {
     const remembered = request.cookies[LANGUAGE_COOKIE];
     if (offered(remembered)) lang = remembered;

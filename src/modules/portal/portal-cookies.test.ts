@@ -1,4 +1,8 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../../../test/cli.js';
+import { createPolicyTenant } from '../../../test/kernel.js';
 import { startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
 import { createPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
@@ -179,4 +183,52 @@ describe('the cookies the privacy portal and the banner set are the cookies the 
       expect(portalCookies.map((cookie) => cookie.category)).toEqual(portalCookies.map(() => 'functional'));
     });
   }
+});
+
+describe('the language cookie lasts what the policy declares', () => {
+  const maxAgeOf = (header: string | string[] | undefined): string | undefined => {
+    const cookie = (Array.isArray(header) ? header : [header ?? '']).find((value) =>
+      value.startsWith('kluis_lang='),
+    );
+    if (cookie === undefined) return undefined;
+    return /Max-Age=(\d+)/i.exec(cookie)?.[1] ?? 'session';
+  };
+
+  it('VK-20: the portal remembers the chosen language for the declared P12M, for a browser session when the policy says "session", and not at all when the policy does not declare the cookie', async () => {
+    const { app, kernel } = testApp;
+    const now = kernel.clock.now();
+    const year = new Date(now.getTime());
+    year.setUTCMonth(year.getUTCMonth() + 12);
+    const declared = await app.inject({ method: 'GET', url: `/t/${testApp.voiceking.slug}/privacy?lang=fr` });
+    expect(declared.statusCode).toBe(200);
+    expect(maxAgeOf(declared.headers['set-cookie'])).toBe(
+      String(Math.round((year.getTime() - now.getTime()) / 1000)),
+    );
+
+    const source = await readFile(path.join(ROOT, 'policies', 'voiceking.yaml'), 'utf8');
+    const languageItem = /(- name: kluis_lang\n(?:.*\n)*?\s+lifetime: )P12M/;
+    expect(source).toMatch(languageItem);
+    const session = await createPolicyTenant(kernel, 'voiceking');
+    await kernel.policies.install(
+      session.tenantId,
+      source.replace(languageItem, '$1session').replace("version: '2026.2'", "version: '2026.3'"),
+      'policies/voiceking.yaml',
+    );
+    const sessionAnswer = await app.inject({ method: 'GET', url: `/t/${session.slug}/privacy?lang=fr` });
+    expect(sessionAnswer.statusCode).toBe(200);
+    expect(maxAgeOf(sessionAnswer.headers['set-cookie'])).toBe('session');
+
+    const undeclared = await createPolicyTenant(kernel, 'voiceking');
+    const withoutItem = source.replace(/ {4}- name: kluis_lang\n(?: {6}.*\n| {8}.*\n)+/, '');
+    expect(withoutItem).not.toContain('kluis_lang');
+    await kernel.policies.install(
+      undeclared.tenantId,
+      withoutItem.replace("version: '2026.2'", "version: '2026.3'"),
+      'policies/voiceking.yaml',
+    );
+    const none = await app.inject({ method: 'GET', url: `/t/${undeclared.slug}/privacy?lang=fr` });
+    expect(none.statusCode).toBe(200);
+    expect(none.headers['content-language']).toBe('fr');
+    expect(maxAgeOf(none.headers['set-cookie'])).toBeUndefined();
+  });
 });
