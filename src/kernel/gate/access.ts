@@ -1,5 +1,6 @@
 import type { AuditedTx } from '../audit/index.js';
 import type { Policy } from '../policy/policy.schema.js';
+import { AppError } from '../../platform/errors.js';
 import { AccessDenied, type AccessAction, type AccessGate, type Actor, type Grant } from './gate.js';
 
 /**
@@ -15,6 +16,8 @@ export interface AccessContext {
   requestId?: string;
   /** The disclosure door's own requests (see AccessRequest.disclosure); nobody else sets it. */
   disclosure?: true;
+  /** A legal claim being recorded (see AccessRequest.legalClaim); set by the dispute use cases alone. */
+  legalClaim?: true;
 }
 
 /** Anything that carries the gate (the module surface, or the kernel itself). */
@@ -32,8 +35,30 @@ export function requestIdOf(context: { requestId?: string | undefined }): { requ
   return context.requestId ? { requestId: context.requestId } : {};
 }
 
-function disclosureOf(context: AccessContext): { disclosure?: true } {
-  return context.disclosure ? { disclosure: true } : {};
+function disclosureOf(context: AccessContext): { disclosure?: true; legalClaim?: true } {
+  return {
+    ...(context.disclosure ? { disclosure: true } : {}),
+    ...(context.legalClaim ? { legalClaim: true } : {}),
+  };
+}
+
+/**
+ * A kind of work is done only under the purposes the policy declares for it (Art. 5(1)(b)): another
+ * purpose that merely covers the categories does not do it. Refused with `purpose_not_allowed`
+ * naming the valid purposes; the gate then decides the role by the purpose's roles. One helper for
+ * every module (contracts and billing each had a copy).
+ */
+export function assertPurposeAmong(
+  purpose: string,
+  valid: readonly string[],
+  what: { work: string; publicWork: string; validSuffix?: string },
+): void {
+  if (valid.includes(purpose)) return;
+  const named = valid.length > 0 ? valid.join(' or ') : 'a purpose the policy declares for them';
+  throw new AppError('purpose_not_allowed', `${what.work} under ${purpose}`, {
+    publicMessage: `${what.publicWork} only under ${named}${what.validSuffix ?? ''}`,
+    details: { validPurposes: [...valid] },
+  });
 }
 
 /** One gate decision under the context's purpose for the subjects (duplicates removed). */

@@ -37,6 +37,12 @@ export interface AccessRequest {
    * what leaves: the only request a `disclosureOnly` purpose serves (decision 0872).
    */
   disclosure?: true;
+  /**
+   * Set by the dispute use cases alone (billing): the request records or settles a legal claim on
+   * an invoice (Art. 18(2)), which a purpose marked `readWhileRestricted` may also write for a
+   * restricted person (decision 0950).
+   */
+  legalClaim?: true;
 }
 
 export type DenialCode = Extract<
@@ -571,7 +577,7 @@ function checkSubject(
   }
   // Erasure and the person's own access are never blocked by the person's other choices.
   if (reachesEveryCategory(request.action) || actor.kind === 'subject') return undefined;
-  if (subject.restrictedAt && request.action !== 'store' && !isRestrictionExempt(purpose, request.action)) {
+  if (subject.restrictedAt && request.action !== 'store' && !isRestrictionExempt(purpose, request)) {
     return {
       code: 'subject_restricted',
       reason: 'processing of this data subject is restricted (GDPR Art. 18)',
@@ -681,9 +687,13 @@ function isoDate(at: Date): string {
  * restriction waits for, Art. 18(1)(a)). Everything else is refused: a change under any other
  * purpose (attack S18-14, decision 0875), a read under any other legal obligation, such as the
  * age check (decision 0885). The statement and the portal name these same purposes (decision 0902).
+ * A marked purpose may also write a legal claim the use case declares as such (decision 0950).
  */
-function isRestrictionExempt(purpose: Purpose, action: AccessAction): boolean {
+function isRestrictionExempt(purpose: Purpose, request: AccessRequest): boolean {
   const rights = purpose.wholePerson === 'rights' && purpose.legalBasis === 'legal_obligation';
-  if (action === 'read') return rights || purpose.readWhileRestricted;
+  if (request.action === 'read') return rights || purpose.readWhileRestricted;
+  // A dispute on an invoice is a legal claim: recorded (and settled) under a marked purpose, it
+  // adds a record that keeps the invoice; it changes none of the person's data (decision 0950).
+  if (request.action === 'write' && request.legalClaim === true && purpose.readWhileRestricted) return true;
   return rights;
 }

@@ -223,7 +223,8 @@ const Purpose = z.strictObject({
     .meta({
       description:
         'Serves legal claims, an authority or the person’s own protection (keeping the books, answering an authority, a breach letter; GDPR Art. 18(2)): ' +
-        'may still read the data of a person who asked to restrict its processing, never change it. Every other purpose is refused for such a person, ' +
+        'may still read the data of a person who asked to restrict its processing, never change it; it may record a legal claim, such as a dispute on an invoice, ' +
+        'which adds a record and changes none of their data (decision 0950). Every other purpose is refused for such a person, ' +
         'except the rights requests themselves (decision 0885).',
     }),
   wholePerson: z

@@ -1,4 +1,4 @@
-import type { AccessContext } from '../../kernel/gate/access.js';
+import { assertPurposeAmong, type AccessContext } from '../../kernel/gate/access.js';
 import type { Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
@@ -39,12 +39,22 @@ export function purposeOf(policy: Policy, work: BillingWork): string {
  * does not make them. The gate then decides the role by that purpose's roles (decision 0284).
  */
 export function assertMoneyPurpose(policy: Policy, purpose: string, what: string): void {
-  const billing = purposeOf(policy, 'billing');
-  if (purpose === billing) return;
-  throw new AppError('purpose_not_allowed', `${what} under ${purpose}`, {
-    publicMessage: `${what} are made only under ${billing}, the policy's purpose for billing`,
-    details: { validPurposes: [billing] },
+  assertPurposeAmong(purpose, [purposeOf(policy, 'billing')], {
+    work: what,
+    publicWork: `${what} are made`,
+    validSuffix: ", the policy's purpose for billing",
   });
+}
+
+/**
+ * Disputes are recorded and settled under the policy's purpose for billing, or under its purpose
+ * for the books where the policy lets that purpose read a restricted person (both seeds:
+ * `accounting`): a contested invoice is a legal claim (Art. 18(2)), and the books keep it
+ * (decision 0950). The gate lets only the latter write for a restricted customer.
+ */
+export function disputePurposes(policy: Policy): string[] {
+  const books = PURPOSE_CANDIDATES.accounting.find((key) => policy.purposes[key]?.readWhileRestricted);
+  return [purposeOf(policy, 'billing'), ...(books === undefined ? [] : [books])];
 }
 
 export async function defaultPurpose(kernel: Kernel, tenantId: number, work: BillingWork): Promise<string> {

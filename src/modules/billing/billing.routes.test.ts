@@ -238,7 +238,7 @@ describe('billing API (VX-3, VK-2)', () => {
     expect(response.statusCode).toBe(403);
   });
 
-  it('disputes and hand-overs for collection are made under the billing purpose only: the Voxtra privacy officer under legal_disclosure and the admin under business_transfer (both cover payment data) are refused, and nothing is written', async () => {
+  it('disputes (under the billing purpose, or the books’ purpose, decision 0950) and hand-overs for collection (under the billing purpose only) are refused under other purposes: the Voxtra privacy officer under legal_disclosure and the admin under business_transfer (both cover payment data) are refused, and nothing is written', async () => {
     await runInvoices(kernel, billingContext(voxtra), { period: '2026-10', callsPurpose: 'call_billing' });
     const [invoice] = (await listInvoices(kernel, billingContext(voxtra), { limit: 1 })).items;
     if (!invoice) throw new Error('no invoice');

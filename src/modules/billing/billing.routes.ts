@@ -582,7 +582,8 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
       onRequest,
       schema: {
         summary:
-          'Mark an invoice disputed: until settled, no reminders are sent, and retention keeps the invoice, its customer and the call records it bills',
+          'Mark an invoice disputed: until settled, no reminders are sent, and retention keeps the invoice, its customer and the call records it bills. ' +
+          'Under the purpose for billing, or the purpose for the books, which alone records it for a customer who restricted processing (decision 0950)',
         tags: ['billing'],
         headers: purposeHeaders,
         params: idParams,
@@ -612,7 +613,8 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
     {
       onRequest,
       schema: {
-        summary: 'Settle the dispute on an invoice: reminders and retention treat it as usual again',
+        summary:
+          'Settle the dispute on an invoice: reminders and retention treat it as usual again (under the same purposes as the dispute)',
         tags: ['billing'],
         headers: purposeHeaders,
         params: idParams,

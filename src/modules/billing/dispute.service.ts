@@ -5,14 +5,9 @@ import { auditActor, type Grant } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Tx } from '../../platform/db.js';
 import { parseInput } from '../../platform/validation.js';
-import {
-  assertMoneyPurpose,
-  authorize,
-  conflict,
-  notFound,
-  staffIdOf,
-  type BillingContext,
-} from './access.js';
+import { assertPurposeAmong } from '../../kernel/gate/access.js';
+import type { Policy } from '../../kernel/policy/policy.schema.js';
+import { authorize, disputePurposes, conflict, notFound, staffIdOf, type BillingContext } from './access.js';
 import type { BillingTables } from './billing.tables.js';
 import { BILLING_CATEGORIES as C, billingDataMap } from './datamap.js';
 import { selectErasedSubjects, selectInvoiceRef } from './invoice.repository.js';
@@ -41,13 +36,20 @@ export async function disputeInvoice(
 ): Promise<InvoiceDispute> {
   const { reason } = parseInput(disputeInputSchema, input);
   scanReason(reason);
-  assertMoneyPurpose((await kernel.policies.current(context.tenantId)).policy, context.purpose, 'disputes');
+  assertDisputePurpose((await kernel.policies.current(context.tenantId)).policy, context.purpose);
   const now = kernel.clock.now();
   return kernel.transact(context.tenantId, async (atx) => {
     const invoice = await selectInvoiceRef(atx.tx, invoiceId, true);
     if (!invoice || invoice.kind !== 'invoice') throw notFound('invoice');
     const live = await liveSubject(atx.tx, invoice.subjectId);
-    const grant = await authorize(kernel, atx, context, 'write', [C.payment], live === null ? [] : [live]);
+    const grant = await authorize(
+      kernel,
+      atx,
+      claimOf(context),
+      'write',
+      [C.payment],
+      live === null ? [] : [live],
+    );
     const open = await selectOpenDispute(atx.tx, invoiceId);
     if (open) throw conflict(`invoice ${invoice.invoiceNumber} is already disputed`);
     const disputeId = await insertDispute(atx.tx, grant, {
@@ -77,12 +79,12 @@ export async function settleDispute(
   context: BillingContext,
   invoiceId: number,
 ): Promise<void> {
-  assertMoneyPurpose((await kernel.policies.current(context.tenantId)).policy, context.purpose, 'disputes');
+  assertDisputePurpose((await kernel.policies.current(context.tenantId)).policy, context.purpose);
   await kernel.transact(context.tenantId, async (atx) => {
     const invoice = await selectInvoiceRef(atx.tx, invoiceId, true);
     if (!invoice || invoice.kind !== 'invoice') throw notFound('invoice');
     const live = await liveSubject(atx.tx, invoice.subjectId);
-    await authorize(kernel, atx, context, 'write', [C.payment], live === null ? [] : [live]);
+    await authorize(kernel, atx, claimOf(context), 'write', [C.payment], live === null ? [] : [live]);
     const open = await selectOpenDispute(atx.tx, invoiceId);
     if (!open) throw notFound('open dispute on this invoice');
     await atx.tx
@@ -100,6 +102,15 @@ export async function settleDispute(
       decision: 'allowed',
     });
   });
+}
+
+function assertDisputePurpose(policy: Policy, purpose: string): void {
+  assertPurposeAmong(purpose, disputePurposes(policy), { work: 'disputes', publicWork: 'disputes are made' });
+}
+
+/** A dispute is a legal claim: the gate may let it through for a restricted customer (decision 0950). */
+function claimOf(context: BillingContext): BillingContext {
+  return { ...context, legalClaim: true };
 }
 
 async function liveSubject(tx: Tx, subjectId: number | null): Promise<number | null> {

@@ -1,6 +1,6 @@
 import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { AccessAction, Grant } from '../../kernel/gate/gate.js';
-import { authorize, authorizeBatch, type WithGate } from '../../kernel/gate/access.js';
+import { assertPurposeAmong, authorize, authorizeBatch, type WithGate } from '../../kernel/gate/access.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { AppError } from '../../platform/errors.js';
@@ -63,11 +63,9 @@ export async function assertWorkPurpose(
   work: ContractWork,
 ): Promise<void> {
   const { policy } = await kernel.policies.current(context.tenantId);
-  const valid = workPurposes(policy, work);
-  if (valid.includes(context.purpose)) return;
-  throw new AppError('purpose_not_allowed', `${work} under ${context.purpose}`, {
-    publicMessage: `${WORK_NAMES[work]} are made and changed only under ${valid.join(' or ') || 'a purpose the policy declares for them'}`,
-    details: { validPurposes: valid },
+  assertPurposeAmong(context.purpose, workPurposes(policy, work), {
+    work,
+    publicWork: `${WORK_NAMES[work]} are made and changed`,
   });
 }
 

@@ -5,6 +5,14 @@ import { createTestApp, loginAs, requestAs, type StaffSession } from '../../../t
 import { createPolicyTenant, createTestKernel, fixedClock, type SeedPolicy } from '../../../test/kernel.js';
 import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import {
+  billingContext,
+  billingPurpose,
+  createCustomer,
+  prepareTenant,
+  startContract,
+} from '../billing/billing.test-helpers.js';
+import { runInvoices } from '../billing/index.js';
 import { createPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
 
@@ -135,6 +143,91 @@ describe('what a restriction leaves, said and done (VX-14, decision 0902)', () =
         expect(read.statusCode, `${key}: ${read.body}`).toBe(403);
         expect(read.json()).toMatchObject({ code: 'subject_restricted' });
       }
+    });
+  }
+});
+
+describe('a restricted customer may still contest an invoice: a legal claim (VX-14, attack S20-2, decision 0950)', () => {
+  for (const { seed } of SEEDS) {
+    it(`VX-14 (${seed}): billing records and settles a dispute on a restricted customer's invoice under the books' purpose (named in the statement), not under the billing purpose; nothing else is written for that customer under the books' purpose`, async () => {
+      const tenant = tenants.get(seed);
+      if (!tenant) throw new Error('no tenant');
+      const catalogue = await prepareTenant(kernel, tenant);
+      const customer = await createCustomer(kernel, tenant, { familyName: `Betwist-${seed}` });
+      await startContract(kernel, tenant, customer, {
+        startDate: '2026-01-01',
+        lines: [{ productId: catalogue.subscription }],
+      });
+      await runInvoices(kernel, billingContext(tenant), { callsPurpose: 'call_billing', period: '2026-01' });
+      const invoiceId = (
+        await runAsOwner<{ invoice_id: number }>(
+          database.ownerUrl,
+          'select invoice_id from invoices where tenant_id = $1 and subject_id = $2',
+          [tenant.tenantId, customer],
+        )
+      ).rows[0]?.invoice_id;
+      expect(invoiceId).toBeDefined();
+
+      const officer = await loginAs(app, kernel, tenant, 'privacy_officer');
+      const billing = await loginAs(app, kernel, tenant, 'billing');
+      const registered = await requestAs(app, officer)('POST', '/api/v1/requests', {
+        kind: 'restriction',
+        channel: 'letter',
+        subjectId: customer,
+        verificationMethod: 'id_card_seen',
+      });
+      expect(registered.statusCode, registered.body).toBe(201);
+      const { requestId } = registered.json<{ requestId: string }>();
+      expect(
+        (await requestAs(app, officer)('POST', `/api/v1/requests/${requestId}/fulfil`, {})).statusCode,
+      ).toBe(200);
+
+      const url = `/api/v1/invoices/${invoiceId}/dispute`;
+      const reason = { reason: 'The customer contests the January subscription in a letter.' };
+      const disputes = () =>
+        runAsOwner<{ open: boolean }>(
+          database.ownerUrl,
+          'select closed_at is null as open from invoice_disputes where tenant_id = $1 and invoice_id = $2',
+          [tenant.tenantId, invoiceId],
+        );
+      // The billing purpose stops for a restricted customer, disputes included.
+      const underBilling = await requestAs(app, billing, billingPurpose(tenant))('POST', url, reason);
+      expect(underBilling.statusCode, underBilling.body).toBe(403);
+      expect(underBilling.json()).toMatchObject({ code: 'subject_restricted' });
+      expect((await disputes()).rows).toEqual([]);
+
+      // The books' purpose, which the statement names among what a restriction leaves, records it.
+      const { policy } = await kernel.policies.current(tenant.tenantId);
+      const books = policy.purposes.accounting;
+      expect(books?.readWhileRestricted).toBe(true);
+      const statement = await app.inject({
+        method: 'GET',
+        url: `/t/${tenant.slug}/privacy?lang=en&format=md`,
+      });
+      const restrictionLine = statement.body
+        .split('\n')
+        .find((line) => line.startsWith('- Right to restriction'));
+      expect(restrictionLine).toContain(books?.label.en);
+      const opened = await requestAs(app, billing, 'accounting')('POST', url, reason);
+      expect(opened.statusCode, opened.body).toBe(201);
+      expect(opened.json()).toMatchObject({ invoiceId, closedAt: null });
+      expect((await disputes()).rows).toEqual([{ open: true }]);
+      const audit = await runAsOwner<{ purpose: string; decision: string }>(
+        database.ownerUrl,
+        `select purpose, decision from audit_log where tenant_id = $1 and action = 'billing.invoice.dispute' order by seq desc limit 1`,
+        [tenant.tenantId],
+      );
+      expect(audit.rows).toEqual([{ purpose: 'accounting', decision: 'allowed' }]);
+
+      // Not widened: the books' purpose still changes nothing else of the restricted customer.
+      const correction = await requestAs(app, billing, 'accounting')('PATCH', `/api/v1/people/${customer}`, {
+        givenName: 'Anders',
+      });
+      expect(correction.statusCode, correction.body).toBe(403);
+
+      const settled = await requestAs(app, billing, 'accounting')('DELETE', url);
+      expect(settled.statusCode, settled.body).toBe(204);
+      expect((await disputes()).rows).toEqual([{ open: false }]);
     });
   }
 });
