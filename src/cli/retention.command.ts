@@ -30,6 +30,11 @@ function printPlan(plan: RetentionPlan): void {
       if (hold.kind === 'legal_hold') {
         const scope = hold.caseId === null ? '' : ` (case ${hold.caseId})`;
         console.log(`  held by legal hold ${hold.holdId}${scope} until ${hold.endsOn}: ${hold.reason}`);
+      } else if (hold.kind === 'rights_request') {
+        const stage = hold.stage === 'open' ? 'open' : 'answered, not yet downloaded';
+        console.log(
+          `  held: ${hold.request} request of ${hold.receivedOn} ${stage}, until ${hold.until} (returned on request)`,
+        );
       } else if (hold.kind === 'dispute') {
         console.log(`  held: ${hold.invoices} disputed invoice(s) since ${hold.since}, until settled`);
       } else {
@@ -113,7 +118,8 @@ export function registerRetentionCommands(program: Command): void {
           console.log(
             `retention ${result.asOf}: ${result.peopleErased} people erased, ${result.peoplePartlyErased} partly erased, ` +
               `${result.peopleHeld} held, ${result.peopleRefused} refused, ${result.rows} rows, ${result.documentsReleased} documents released, ` +
-              `${result.websiteVisits} website visits and ${result.cookieReceipts} cookie receipts deleted`,
+              `${result.websiteVisits} website visits and ${result.cookieReceipts} cookie receipts deleted, ` +
+              `${result.peopleHeldForRequests} held for an access or portability request`,
           );
         } finally {
           await runtime.close();

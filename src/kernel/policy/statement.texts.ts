@@ -268,7 +268,7 @@ const nl: StatementTexts = {
     },
     appliesTo: (p) => `geldt voor: ${p}`,
     returnOnRequest:
-      'Na afloop van deze termijn bezorgen wij de gegevens op uw verzoek in de mate van het mogelijke terug; wat overblijft, wordt zorgvuldig en veilig vernietigd.',
+      'Vraagt u ons vóór het einde van deze termijn uw gegevens op (inzage of overdraagbaarheid), dan wissen wij er niets van voordat wij ze u hebben bezorgd, binnen de termijn waarin wij uw verzoek beantwoorden; wat daarna overblijft, wordt zorgvuldig en veilig vernietigd.',
     hold: (label, ref, cats, period) =>
       `Wettelijke bewaarplicht – ${label} (${ref}): ${cats} bewaren wij ${period}, ook als u vraagt ze te wissen. Na die termijn worden ze gewist.`,
   },
@@ -518,7 +518,7 @@ const fr: StatementTexts = {
     },
     appliesTo: (p) => `s'applique à : ${p}`,
     returnOnRequest:
-      "À l'issue de ce délai, nous vous restituons les données à votre demande dans la mesure du possible ; le reste est détruit avec soin et en toute sécurité.",
+      "Si vous nous demandez vos données (accès ou portabilité) avant la fin de ce délai, nous n'en effaçons rien avant de vous les avoir remises, dans le délai de réponse à votre demande ; ce qui reste ensuite est détruit avec soin et en toute sécurité.",
     hold: (label, ref, cats, period) =>
       `Obligation légale de conservation – ${label} (${ref}) : nous conservons ${cats} ${period}, même si vous en demandez l'effacement. Ensuite, elles sont effacées.`,
   },
@@ -768,7 +768,7 @@ const en: StatementTexts = {
     },
     appliesTo: (p) => `applies to: ${p}`,
     returnOnRequest:
-      'When this period ends, we return the data to you on request as far as possible; whatever remains is destroyed carefully and securely.',
+      'If you ask us for your data (access or portability) before this period ends, we erase none of it until we have given it to you, within the time we have to answer your request; whatever remains is then destroyed carefully and securely.',
     hold: (label, ref, cats, period) =>
       `Legal retention obligation – ${label} (${ref}): we keep ${cats} ${period}, even if you ask us to erase them. After that period they are erased.`,
   },

@@ -218,10 +218,10 @@ describe('VoiceKing: the generated Dutch statement holds every fact of the seed 
   });
 
   // The statement's wording for VK-14; the behaviour is tested end to end elsewhere.
-  it('kept during the contract and after it for the legal period, then returned on request or destroyed', () => {
+  it('kept during the contract and after it for the legal period; asked for before the end, given before it is erased; then destroyed', () => {
     expectAll(retention, [
       'Zolang de overeenkomst loopt en daarna nog 3 jaar',
-      'bezorgen wij de gegevens op uw verzoek in de mate van het mogelijke terug; wat overblijft, wordt zorgvuldig en veilig vernietigd',
+      'Vraagt u ons vóór het einde van deze termijn uw gegevens op (inzage of overdraagbaarheid), dan wissen wij er niets van voordat wij ze u hebben bezorgd',
       'Wettelijke bewaarplicht – boekhoudkundige bewaarplicht (art. III.88 WER; art. 60 WBTW)',
       'bewaren wij 10 jaar, te rekenen vanaf 1 januari na de datum van het document, ook als u vraagt ze te wissen',
     ]);

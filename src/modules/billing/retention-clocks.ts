@@ -79,14 +79,27 @@ export async function readDisputedMonths(tx: Tx): Promise<Set<string>> {
 
 /**
  * Locator: the documents that still name a person although their accounting hold ends by
- * `today` and no open dispute keeps them (decision 0112). The party columns are a filter only.
+ * `today` and no open dispute keeps them (decision 0112); those of `keepSubjects` (persons whose
+ * access request is not yet delivered, decision 0970) wait. The party columns are a filter only.
  */
-export async function locateReleasableInvoices(tx: Tx, today: string): Promise<number[]> {
+export async function locateReleasableInvoices(
+  tx: Tx,
+  today: string,
+  keepSubjects: readonly number[] = [],
+): Promise<number[]> {
   const rows = await tx
     .selectFrom('invoices')
     .select('invoice_id')
     .where('hold_until', '<=', today)
     .where((eb) => eb.not(eb.exists(openDisputeOf(eb))))
+    .$if(keepSubjects.length > 0, (query) =>
+      query.where((eb) =>
+        eb.or([
+          eb('subject_id', 'is', null),
+          eb.not(eb('subject_id', '=', eb.fn.any(eb.val([...keepSubjects])))),
+        ]),
+      ),
+    )
     .where((eb) =>
       eb.or([
         eb('subject_id', 'is not', null),
@@ -102,8 +115,12 @@ export async function locateReleasableInvoices(tx: Tx, today: string): Promise<n
 }
 
 /** How many documents the release would unlink on `today` (the dry run's count; no value read). */
-export async function countReleasableInvoices(tx: Tx, today: string): Promise<number> {
-  return (await locateReleasableInvoices(tx, today)).length;
+export async function countReleasableInvoices(
+  tx: Tx,
+  today: string,
+  keepSubjects: readonly number[] = [],
+): Promise<number> {
+  return (await locateReleasableInvoices(tx, today, keepSubjects)).length;
 }
 
 /** An open dispute on the outer query's invoice: its accounting hold does not end while it lasts. */

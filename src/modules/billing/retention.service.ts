@@ -26,12 +26,12 @@ export interface InvoiceReleaseResult {
 export async function releaseExpiredInvoices(
   kernel: Kernel,
   tenantId: number,
-  options: { today?: string } = {},
+  options: { today?: string; keepSubjects?: readonly number[] } = {},
 ): Promise<InvoiceReleaseResult> {
   const today = options.today ?? belgianDate(kernel.clock.now());
   const purpose = await defaultPurpose(kernel, tenantId, 'accounting');
   return kernel.transact(tenantId, async (atx) => {
-    const ids = await locateReleasableInvoices(atx.tx, today);
+    const ids = await locateReleasableInvoices(atx.tx, today, options.keepSubjects);
     if (ids.length === 0) return { invoices: 0, payments: 0 };
     const owners = await atx.tx
       .selectFrom('invoices')

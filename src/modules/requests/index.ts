@@ -69,4 +69,4 @@ export {
 } from './limits.js';
 export type { TransferSettings } from './transfer.js';
 export type { RequestsTables } from './requests.tables.js';
-export { readLastRequests } from './retention-clocks.js';
+export { readLastRequests, readRequestHolds, type RequestHold } from './retention-clocks.js';

@@ -1,4 +1,8 @@
+import { sql } from 'kysely';
 import type { Tx } from '../../platform/db.js';
+import { brusselsDate } from './deadlines.js';
+import { MAX_DOWNLOAD_STARTS } from './requests.service.js';
+import type { RequestState } from './requests.tables.js';
 
 /**
  * When each subject's latest rights request was received: the request file is kept for a period
@@ -18,4 +22,66 @@ export async function readLastRequests(tx: Tx, subjectIds: readonly number[]): P
       last.set(Number(row.subject_id), new Date(row.last_request));
   }
   return last;
+}
+
+/**
+ * An access or portability request that keeps the person's data from the retention sweep
+ * (VK-14, decision 0970): `open` while it is received and not answered, through its due date;
+ * `download` once answered by a link, while the link works and nothing was downloaded to the end.
+ */
+export interface RequestHold {
+  request: 'access' | 'portability';
+  stage: 'open' | 'download';
+  /** The day the request was received (Brussels). */
+  receivedOn: string;
+  /** The last day the hold keeps the data (YYYY-MM-DD): the due date, or the link's last day. */
+  until: string;
+}
+
+/**
+ * Per subject, the request hold that runs on `today` and ends last; subjects without one are
+ * absent. Reads request kinds, states and dates only, never what the request said.
+ */
+export async function readRequestHolds(
+  tx: Tx,
+  subjectIds: readonly number[],
+  today: string,
+): Promise<Map<number, RequestHold>> {
+  const holds = new Map<number, RequestHold>();
+  if (subjectIds.length === 0) return holds;
+  const rows = await sql<{
+    subject_id: string;
+    kind: 'access' | 'portability';
+    state: RequestState;
+    received_at: Date;
+    due_on: string;
+    link_expires_at: Date | null;
+  }>`
+    select r.subject_id, r.kind, r.state, r.received_at,
+           coalesce(r.extended_due_on, r.due_on)::text as due_on,
+           (select max(d.expires_at) from export_downloads d
+             where d.tenant_id = r.tenant_id and d.request_id = r.request_id
+               and d.completed_at is null and d.used_at is null
+               and d.attempts < ${MAX_DOWNLOAD_STARTS}) as link_expires_at
+      from rights_requests r
+     where r.subject_id = any(${[...subjectIds]}::bigint[])
+       and r.kind in ('access', 'portability')
+       and (r.state in ('awaiting_verification', 'verified')
+            or r.state = 'fulfilled')`.execute(tx);
+  for (const row of rows.rows) {
+    const open = row.state === 'awaiting_verification' || row.state === 'verified';
+    // A request left open past its due date holds nothing more (decision 0970).
+    const until = open ? row.due_on : row.link_expires_at && brusselsDate(row.link_expires_at);
+    if (!until || until < today) continue;
+    const subjectId = Number(row.subject_id);
+    const known = holds.get(subjectId);
+    if (known && known.until >= until) continue;
+    holds.set(subjectId, {
+      request: row.kind,
+      stage: open ? 'open' : 'download',
+      receivedOn: brusselsDate(row.received_at),
+      until,
+    });
+  }
+  return holds;
 }

@@ -13,7 +13,7 @@ import {
   type DocumentHold,
 } from '../billing/index.js';
 import { readContractClocks } from '../contracts/index.js';
-import { readLastRequests } from '../requests/index.js';
+import { readLastRequests, readRequestHolds, type RequestHold } from '../requests/index.js';
 import { readCallMonths, TELEPHONY_CATEGORIES } from '../telephony/index.js';
 import { belgianDay } from './dates.js';
 import {
@@ -29,10 +29,21 @@ export type Hold =
   | { kind: 'legal_hold'; holdId: number; reason: string; endsOn: string; caseId: number | null }
   | { kind: 'accounting'; legalHold: string; invoices: number; until: string }
   /** Invoices of the person under an open dispute (billing): kept until it is settled. */
-  | { kind: 'dispute'; invoices: number; since: string };
+  | { kind: 'dispute'; invoices: number; since: string }
+  /**
+   * VK-14 "returned on request": the person's access or portability request, open or answered
+   * by a link not yet downloaded, keeps what its export holds until `until` (decision 0970).
+   */
+  | {
+      kind: 'rights_request';
+      request: 'access' | 'portability';
+      stage: 'open' | 'download';
+      receivedOn: string;
+      until: string;
+    };
 
 /** A hold that keeps everything of the person while it runs. */
-export type BlockingHold = Extract<Hold, { kind: 'legal_hold' | 'dispute' }>;
+export type BlockingHold = Extract<Hold, { kind: 'legal_hold' | 'dispute' | 'rights_request' }>;
 
 /** What retention does with one person on a day. */
 export interface PersonVerdict {
@@ -49,7 +60,10 @@ export interface PersonVerdict {
   binding: Claim | undefined;
   /** Categories that wait for the person to go: due, but their column cannot be emptied alone. */
   waiting: string[];
-  /** A legal hold placed on the person (alone or in a case), or a disputed invoice, blocks everything. */
+  /**
+   * A legal hold placed on the person (alone or in a case), a disputed invoice, or an access or
+   * portability request not yet delivered blocks everything.
+   */
   blockedBy: BlockingHold | undefined;
   /** Holds that keep documents naming the person (kept even when the person goes). */
   holds: Hold[];
@@ -118,7 +132,7 @@ export async function* judgePeople(
         subjects.map((subject) => subject.subject_id),
       );
       const ids = grant ? [...grant.subjectIds] : [];
-      const [contracts, calls, billed, requests, consents, present, holds, documents, disputes] =
+      const [contracts, calls, billed, requests, consents, present, holds, documents, disputes, asked] =
         await Promise.all([
           readContractClocks(tx, ids),
           grant ? readCallMonths(tx, grant) : new Map<number, string[]>(),
@@ -129,6 +143,7 @@ export async function* judgePeople(
           grant ? readLegalHolds(tx, grant, today) : new Map<number, Extract<Hold, { kind: 'legal_hold' }>>(),
           readDocumentHolds(tx, ids, today),
           readOpenDisputes(tx, ids),
+          readRequestHolds(tx, ids, today),
         ]);
       return subjects.map((subject) => ({
         refused: !grant?.subjectIds.has(subject.subject_id),
@@ -148,6 +163,7 @@ export async function* judgePeople(
         present: present.get(subject.subject_id) ?? new Map<string, string[]>(),
         hold: holds.get(subject.subject_id),
         dispute: disputeHold(disputes.get(subject.subject_id)),
+        request: requestHold(asked.get(subject.subject_id)),
         documents: documents.get(subject.subject_id),
       }));
     });
@@ -214,7 +230,12 @@ interface PersonFacts {
   present: Map<string, string[]>;
   hold: Extract<Hold, { kind: 'legal_hold' }> | undefined;
   dispute: Extract<Hold, { kind: 'dispute' }> | undefined;
+  request: Extract<Hold, { kind: 'rights_request' }> | undefined;
   documents: DocumentHold | undefined;
+}
+
+function requestHold(hold: RequestHold | undefined): Extract<Hold, { kind: 'rights_request' }> | undefined {
+  return hold && { kind: 'rights_request', ...hold };
 }
 
 function disputeHold(
@@ -251,8 +272,13 @@ function judgePerson(
     subjectId: facts.clocks.subjectId,
     subjectType: facts.clocks.subjectType,
     refused: false,
-    blockedBy: facts.hold ?? facts.dispute,
-    holds: [...(facts.hold ? [facts.hold] : []), ...(facts.dispute ? [facts.dispute] : []), ...holds],
+    blockedBy: facts.hold ?? facts.dispute ?? facts.request,
+    holds: [
+      ...(facts.hold ? [facts.hold] : []),
+      ...(facts.dispute ? [facts.dispute] : []),
+      ...(facts.request ? [facts.request] : []),
+      ...holds,
+    ],
   };
   if (due.length === 0) return { ...base, scope: 'none', due, binding: undefined, waiting: [] };
   // Nothing of the person may be kept when every category they have is due or claimed by none.

@@ -13,14 +13,21 @@ export interface PlannedPerson {
   categories: Array<{ category: string; rule: string; purpose: string; dueOn: string }>;
   /** Categories that are due but go only with the whole person (a row's required value). */
   waiting: string[];
-  /** True when a legal hold keeps everything of the person for now. */
+  /**
+   * True when a hold keeps everything of the person for now: a legal hold, a disputed invoice,
+   * or their access or portability request not yet delivered (decision 0970).
+   */
   held: boolean;
   /**
    * VK-14 "returned on request, else destroyed": a rule that ends says so (onExpiry); until the
-   * sweep runs the person can still get their data with the portability export.
+   * sweep runs the person can still get their data with an access or portability request, which
+   * holds the sweep until it is delivered (decision 0970).
    */
   returnOnRequest: boolean;
-  /** What is kept and why: a legal hold on the person, the accounting hold on documents. */
+  /**
+   * What is kept and why: a legal hold on the person, a disputed invoice, the person's request
+   * (rights_request: until its due date or its link's last day), the accounting hold on documents.
+   */
   holds: Hold[];
 }
 
@@ -53,12 +60,16 @@ export async function planRetention(
   const { policy } = await kernel.policies.current(tenantId);
   const people: PlannedPerson[] = [];
   let peopleRefused = 0;
+  const askedForData: number[] = [];
   for await (const verdict of judgePeople(kernel, dataMap, tenantId, asOf)) {
     if (verdict.refused) peopleRefused += 1;
+    if (verdict.holds.some((hold) => hold.kind === 'rights_request')) askedForData.push(verdict.subjectId);
     if (verdict.scope === 'none') continue;
     people.push(await presentVerdict(kernel, policy, tenantId, verdict));
   }
-  const documentsReleased = await kernel.plain(tenantId, (tx) => countReleasableInvoices(tx, asOf));
+  const documentsReleased = await kernel.plain(tenantId, (tx) =>
+    countReleasableInvoices(tx, asOf, askedForData),
+  );
   return { asOf, people, documentsReleased, peopleRefused };
 }
 

@@ -4,7 +4,11 @@ import { runCli } from '../../../test/cli.js';
 import { openCliWorkspace, type CliWorkspace } from '../../../test/cli-workspace.js';
 import { runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { dumpWholeDatabase } from '../../../test/dump.js';
-import { createTestApp, loginAs } from '../../../test/http.js';
+import { createTestApp, loginAs, requestAs } from '../../../test/http.js';
+import { followLink, pastDownloadGrace } from '../../../test/link-button.js';
+import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
+import { unzip } from '../../../test/zip.js';
+import { AccessReportSchema } from '../../kernel/access-report/index.js';
 import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { billingContext, prepareTenant, SYSTEM, startContract } from '../billing/billing.test-helpers.js';
@@ -402,5 +406,160 @@ describe('GET /api/v1/retention/plan and legal holds over HTTP (issue 16)', () =
       headers,
     });
     expect(badDay.statusCode).toBe(400);
+  });
+});
+
+describe('an access or portability request holds the sweep until it is delivered (VK-14, decision 0970)', () => {
+  let app: FastifyInstance;
+  let smtp: SmtpSink;
+  const publicUrl = 'https://privacy.voiceking.example';
+  beforeAll(async () => {
+    smtp = await startSmtpSink();
+    app = await createTestApp(kernel, { mailer: smtp.mailer, publicUrl });
+  });
+  afterAll(async () => {
+    await app.close();
+    await smtp.close();
+  });
+
+  it('VK-14: a customer whose contract data is due but who asked for their data keeps it through a sweep killed (SIGKILL) half-way and its rerun, while others go once each; a request left open past its due date holds nothing; answered by a link, the data stays until the download, which holds it, and the next sweep erases it', async () => {
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    on(addYears(today, -6));
+    const catalogue = await prepareTenant(kernel, tenant);
+    // Four prospects due by inactivity: erased whole, in batches of two.
+    on(addDays(addYears(today, -3), -1));
+    const prospects: number[] = [];
+    for (let i = 1; i <= 4; i += 1) prospects.push(await prospect(tenant, `Weg${i}x`));
+    on(addYears(today, -6));
+    const customer = async (familyName: string): Promise<number> => {
+      const id = (
+        await createPerson(
+          kernel,
+          { tenantId: tenant.tenantId, actor: SYSTEM, purpose: 'order_processing' },
+          {
+            subjectType: 'customer',
+            familyName,
+            givenName: 'Lies',
+            email: `${familyName.toLowerCase()}@mail.example`,
+          },
+        )
+      ).subjectId;
+      // The last contract day three years and a day ago: its data is due today.
+      await startContract(kernel, tenant, id, {
+        startDate: addYears(today, -6),
+        endDate: addDays(addYears(today, -3), -1),
+        lines: [{ productId: catalogue.subscription }],
+      });
+      return id;
+    };
+    const asked = await customer('Gevraagd');
+    const late = await customer('Telaat');
+    clock.set(new Date());
+    const officer = await loginAs(app, kernel, tenant, 'privacy_officer');
+    const staff = requestAs(app, officer);
+    const register = async (subjectId: number): Promise<string> => {
+      const registered = await staff('POST', '/api/v1/requests', {
+        kind: 'access',
+        channel: 'email',
+        subjectId,
+        verificationMethod: 'reply_from_address_on_file',
+      });
+      expect(registered.statusCode).toBe(201);
+      return registered.json<{ requestId: string }>().requestId;
+    };
+    const askedRequest = await register(asked);
+    await register(late);
+    // Received 40 days ago and never answered: its due date has passed, so it holds nothing.
+    await runAsOwner(
+      database.ownerUrl,
+      `update rights_requests set received_at = received_at - interval '40 days', due_on = due_on - 40
+        where tenant_id = $1 and subject_id = $2`,
+      [tenant.tenantId, late],
+    );
+    const dueOn = (
+      await runAsOwner<{ due_on: string }>(
+        database.ownerUrl,
+        'select due_on::text from rights_requests where tenant_id = $1 and request_id = $2',
+        [tenant.tenantId, askedRequest],
+      )
+    ).rows[0]?.due_on;
+    const contractsOf = async (subjectId: number): Promise<number> =>
+      (
+        await runAsOwner<{ n: number }>(
+          database.ownerUrl,
+          'select count(*)::int as n from contracts where tenant_id = $1 and subject_id = $2',
+          [tenant.tenantId, subjectId],
+        )
+      ).rows[0]?.n ?? -1;
+    const [askedPseudonym, latePseudonym] = await Promise.all(
+      [asked, late].map((id) => kernel.keys.pseudonym(tenant.tenantId, id)),
+    );
+
+    const plan = await planOf(tenant);
+    const askedEntry = plan.people.find((person) => person.pseudonym === askedPseudonym);
+    expect(askedEntry).toMatchObject({ held: true, returnOnRequest: true });
+    expect(askedEntry?.categories.map((item) => item.category)).toContain('kluis.contract.product');
+    expect(askedEntry?.holds).toContainEqual({
+      kind: 'rights_request',
+      request: 'access',
+      stage: 'open',
+      receivedOn: today,
+      until: dueOn,
+    });
+    expect(plan.people.find((person) => person.pseudonym === latePseudonym)).toMatchObject({ held: false });
+    const text = await runCli(['retention', 'plan', '--tenant', tenant.slug], env);
+    expect(text.stdout).toContain(`held: access request of ${today} open, until ${dueOn}`);
+
+    const killed = await runCli(['retention', 'run', '--tenant', tenant.slug, '--batch', '2'], {
+      ...env,
+      KLUIS_TEST_HOOK: 'retention.after-person-2:kill',
+    });
+    expect(killed.code).toBeNull();
+    expect(await certificates(tenant)).toHaveLength(2);
+    const rerun = await runCli(['retention', 'run', '--tenant', tenant.slug, '--batch', '2'], env);
+    expect(rerun.stderr).toBe('');
+    expect(rerun.stdout).toMatch(/2 people erased, 1 partly erased, 1 held, 0 refused/);
+    expect(rerun.stdout).toMatch(/1 held for an access or portability request/);
+    const prospectPseudonyms = await Promise.all(
+      prospects.map((id) => kernel.keys.pseudonym(tenant.tenantId, id)),
+    );
+    expect((await certificates(tenant)).map((entry) => entry.pseudonym).sort()).toEqual(
+      [...prospectPseudonyms, latePseudonym].sort(),
+    );
+    expect(await contractsOf(asked)).toBe(1);
+    expect(await contractsOf(late)).toBe(0);
+
+    // Answered by a link: the data stays until it is downloaded.
+    const fulfilled = await staff('POST', `/api/v1/requests/${askedRequest}/fulfil`, {});
+    expect(fulfilled.statusCode).toBe(200);
+    const held = await runCli(['retention', 'run', '--tenant', tenant.slug], env);
+    expect(held.stdout).toMatch(
+      /0 people erased, 0 partly erased, 1 held, .*1 held for an access or portability request/,
+    );
+    const answered = (await planOf(tenant)).people.find((person) => person.pseudonym === askedPseudonym);
+    expect(answered?.holds).toContainEqual(
+      expect.objectContaining({ kind: 'rights_request', stage: 'download' }),
+    );
+    expect(await contractsOf(asked)).toBe(1);
+
+    const mail = await smtp.waitFor('gevraagd@mail.example', 1);
+    const link = /(https:\/\/privacy\.voiceking\.example\S+)/.exec(mail.text ?? '')?.[1] ?? '';
+    const download = await followLink(app, link.replace(publicUrl, ''));
+    expect(download.statusCode).toBe(200);
+    const files = await unzip(download.rawPayload);
+    const report = AccessReportSchema.parse(JSON.parse(files.get('access-report.json') ?? '{}'));
+    // The data that was due is in what the person received.
+    expect(report.categories.map((category) => category.key)).toContain('kluis.contract.product');
+    expect(report.data.find((table) => table.table === 'contracts')?.rows).toHaveLength(1);
+    await pastDownloadGrace(database.ownerUrl, tenant.tenantId);
+
+    const after = await runCli(['retention', 'run', '--tenant', tenant.slug], env);
+    expect(after.stdout).toMatch(
+      /0 people erased, 1 partly erased, 0 held, .*0 held for an access or portability request/,
+    );
+    expect(await contractsOf(asked)).toBe(0);
+    const issued = await certificates(tenant);
+    expect(issued.filter((entry) => entry.pseudonym === askedPseudonym)).toHaveLength(1);
+    expect(issued).toHaveLength(6);
   });
 });

@@ -36,6 +36,16 @@ const holdSchema = z.object({
   caseId: z.number().nullable(),
 });
 const disputeSchema = z.object({ kind: z.literal('dispute'), invoices: z.number(), since: z.string() });
+const requestHoldSchema = z.object({
+  kind: z.literal('rights_request'),
+  request: z.enum(['access', 'portability']),
+  stage: z.enum(['open', 'download']).meta({
+    description:
+      'open: not answered yet (held through its due date); download: answered by a link not yet downloaded',
+  }),
+  receivedOn: z.string(),
+  until: z.string(),
+});
 const accountingSchema = z.object({
   kind: z.literal('accounting'),
   legalHold: z.string(),
@@ -55,7 +65,9 @@ const planSchema = z.object({
       waiting: z.array(z.string()),
       held: z.boolean(),
       returnOnRequest: z.boolean(),
-      holds: z.array(z.discriminatedUnion('kind', [holdSchema, accountingSchema, disputeSchema])),
+      holds: z.array(
+        z.discriminatedUnion('kind', [holdSchema, accountingSchema, disputeSchema, requestHoldSchema]),
+      ),
     }),
   ),
   documentsReleased: z.number(),

@@ -28,8 +28,13 @@ export interface SweepResult {
   peopleErased: number;
   /** Persons of whom only some categories were erased. */
   peoplePartlyErased: number;
-  /** Persons with something due that a legal hold kept. */
+  /** Persons with something due that a hold kept (legal hold, dispute, rights request). */
   peopleHeld: number;
+  /**
+   * Of those, persons kept for their access or portability request not yet delivered (VK-14,
+   * decision 0970); their documents' release waits too.
+   */
+  peopleHeldForRequests: number;
   /**
    * Persons the gate refused the retention job (audited): when judging them (their clocks were
    * not read, they are kept) or when erasing them; the sweep went on.
@@ -79,6 +84,7 @@ export async function runRetentionSweep(
     peopleErased: 0,
     peoplePartlyErased: 0,
     peopleHeld: 0,
+    peopleHeldForRequests: 0,
     peopleRefused: 0,
     rows: 0,
     documentsReleased: 0,
@@ -103,14 +109,18 @@ export async function runRetentionSweep(
     options.onProgress?.(done);
     await reachTestHook(`retention.after-person-${done}`);
   };
+  // Persons whose access or portability request is not yet delivered: their documents stay linked.
+  const askedForData: number[] = [];
   for await (const verdict of judgePeople(kernel, dataMap, tenantId, asOf)) {
     if (verdict.refused) {
       result.peopleRefused += 1;
       continue;
     }
+    if (verdict.holds.some((hold) => hold.kind === 'rights_request')) askedForData.push(verdict.subjectId);
     if (verdict.scope === 'none') continue;
     if (verdict.blockedBy) {
       result.peopleHeld += 1;
+      if (verdict.blockedBy.kind === 'rights_request') result.peopleHeldForRequests += 1;
       continue;
     }
     if (verdict.scope === 'person' && verdict.binding) {
@@ -143,7 +153,9 @@ export async function runRetentionSweep(
     await reachTestHook(`retention.after-person-${done}`);
   }
   await flush();
-  result.documentsReleased = (await releaseExpiredInvoices(kernel, tenantId, { today: asOf })).invoices;
+  result.documentsReleased = (
+    await releaseExpiredInvoices(kernel, tenantId, { today: asOf, keepSubjects: askedForData })
+  ).invoices;
   const website = await purgeWebsiteRecords(kernel, tenantId);
   result.websiteVisits = website.visits;
   result.cookieReceipts = website.receipts;
