@@ -234,6 +234,57 @@ describe('newsletters (VK-17, VK-18, VX-9, VX-10)', () => {
     ).toBe(404);
   });
 
+  it('VK-18: five one-click unsubscribes of one mail at once add one suppression and one ledger event; after an objection by phone, five more at once still leave one suppression (decision 0951)', async () => {
+    const suppressions = (subjectId: number) =>
+      runAsOwner<{ purpose: string; reason: string }>(
+        database.ownerUrl,
+        'select purpose, reason from mail_suppressions where subject_id = $1',
+        [subjectId],
+      );
+    const oneClick = (link: string) =>
+      Promise.all(
+        Array.from({ length: 5 }, () =>
+          app.inject({
+            method: 'POST',
+            url: link,
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            payload: 'List-Unsubscribe=One-Click',
+          }),
+        ),
+      );
+    const first = await person(voiceking, 'customer', 'order_processing', { preferredLanguage: 'nl' });
+    const second = await person(voiceking, 'customer', 'order_processing', { preferredLanguage: 'nl' });
+    await sendMailing(sales, 'newsletter_customers', { nl: { subject: 'Gelijktijdig', body: 'Vijf.' } });
+    const linkOf = async (email: string) =>
+      pathOf(linkIn(await smtp.waitFor(email), /https:\/\/news\.example\/\S+\/mail\/unsubscribe\/\S+/));
+
+    const answers = await oneClick(await linkOf(first.email));
+    expect(answers.map((answer) => answer.statusCode)).toEqual([200, 200, 200, 200, 200]);
+    expect((await suppressions(first.id)).rows).toEqual([
+      { purpose: 'newsletter_customers', reason: 'unsubscribed' },
+    ]);
+    const ledger = await runAsOwner<{ event: string }>(
+      database.ownerUrl,
+      'select event from consent_records where subject_id = $1',
+      [first.id],
+    );
+    expect(ledger.rows).toEqual([{ event: 'objected' }]);
+
+    // Objected by phone first: the link has no event left to record, and the suppression is still added once.
+    const objection = await app.inject({
+      method: 'POST',
+      url: `/api/v1/people/${second.id}/consents`,
+      headers: staff(sales, 'newsletter_customers'),
+      payload: { event: 'objected', statement: 'Geen nieuwsbrief meer.' },
+    });
+    expect(objection.statusCode, objection.body).toBe(201);
+    const again = await oneClick(await linkOf(second.email));
+    expect(again.map((answer) => answer.statusCode)).toEqual([200, 200, 200, 200, 200]);
+    expect((await suppressions(second.id)).rows).toEqual([
+      { purpose: 'newsletter_customers', reason: 'unsubscribed' },
+    ]);
+  });
+
   it('VK-17: a prospect gets nothing until the double opt-in is confirmed (a GET of the link confirms nothing); an unconfirmed sign-up expires and is erased', async () => {
     const email = 'prospect.signup@mail.example';
     const signup = await app.inject({

@@ -368,6 +368,7 @@ async function bounce(kernel: Kernel, tenantId: number, mailingId: number, claim
         reason: 'hard_bounce',
         created_at: kernel.clock.now(),
       })
+      .onConflict((conflict) => conflict.constraint('mail_suppressions_once').doNothing())
       .execute();
   });
 }

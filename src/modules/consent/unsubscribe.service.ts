@@ -83,24 +83,20 @@ export async function unsubscribe(
         },
       );
     }
-    const suppressed = await atx.tx
-      .selectFrom('mail_suppressions')
-      .select('suppression_id')
-      .where('address_bidx', '=', recipient.addressBidx)
-      .where('purpose', '=', recipient.purpose)
-      .executeTakeFirst();
-    if (!suppressed)
-      await atx.tx
-        .insertInto('mail_suppressions')
-        .values({
-          tenant_id: tenant.tenantId,
-          subject_id: recipient.subjectId,
-          address_bidx: recipient.addressBidx,
-          purpose: recipient.purpose,
-          reason: 'unsubscribed',
-          created_at: kernel.clock.now(),
-        })
-        .execute();
+    // One row per person, address and purpose: a one-click POST racing the person's own click adds
+    // it once (decision 0951).
+    await atx.tx
+      .insertInto('mail_suppressions')
+      .values({
+        tenant_id: tenant.tenantId,
+        subject_id: recipient.subjectId,
+        address_bidx: recipient.addressBidx,
+        purpose: recipient.purpose,
+        reason: 'unsubscribed',
+        created_at: kernel.clock.now(),
+      })
+      .onConflict((conflict) => conflict.constraint('mail_suppressions_once').doNothing())
+      .execute();
   });
   return 'done';
 }
