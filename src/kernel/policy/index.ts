@@ -53,6 +53,12 @@ export {
 } from './policy.query.js';
 export type { RetentionRuleRef } from './policy.query.js';
 export { canonicalJson, policyVersionHash } from './policy.version.js';
+export {
+  CONSENT_COOKIE,
+  consentLifetime,
+  purposeMonths,
+  receiptRetentionMonths,
+} from './cookie-retention.js';
 export { buildStatement, describeRestrictionExemptions, generateStatement } from './statement.generator.js';
 export type { StatementOptions } from './statement.generator.js';
 export { buildRegisterRows, generateRegister } from './register.generator.js';

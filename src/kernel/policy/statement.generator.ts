@@ -7,6 +7,7 @@ import { renderDocument } from './document.render.js';
 import type { Block, DocumentFormat, TextDocument } from './document.render.js';
 import { CATEGORY_GROUPS, LEGAL_BASES } from './policy.schema.js';
 import type { Channel, Language, Policy, RetentionRule } from './policy.schema.js';
+import { consentLifetime, receiptRetentionMonths } from './cookie-retention.js';
 import { restrictionExemptPurposes } from './policy.query.js';
 import { COOKIE_CHOICES_CATEGORY, type EnforcedPromises } from './promises.js';
 import { STATEMENT_TEXTS } from './statement.texts.js';
@@ -313,7 +314,10 @@ export function buildStatement(policy: Policy, lang: Language, enforced: Enforce
         ),
       ),
     );
-    if (isConsentKept) p(t.cookies.withdraw);
+    if (isConsentKept) {
+      p(t.cookies.withdraw);
+      p(t.cookies.proof(t.cookies.lifetime(consentLifetime(policy)), receiptRetentionMonths(policy)));
+    }
     if (
       isConsentKept &&
       enforced.has('cookie_choices_at_login') &&

@@ -108,6 +108,8 @@ export interface StatementTexts {
     withdraw: string;
     /** Kept by the cookies module (promise cookie_choices_at_login, docs/decisions/0290). */
     linked: string;
+    /** How long the record of a choice is kept as proof (the cookies module's purge, decision 0140). */
+    proof: (choiceLifetime: string, months: number) => string;
     categories: Record<CookieCategory, string>;
     lifetime: (iso: string) => string;
     item: (name: string, category: string, provider: string, lifetime: string, purpose: string) => string;
@@ -313,6 +315,8 @@ const nl: StatementTexts = {
       'U kunt uw toestemming altijd intrekken via de cookie-instellingen op onze website. U kunt cookies ook weigeren of eerder opgeslagen cookies verwijderen via de instellingen van uw browser.',
     linked:
       'Uw cookiekeuze is aan niemand gekoppeld, tenzij u zich aanmeldt op ons privacyportaal in een browser die ze bewaart: dan koppelen we ze aan u, zodat ze in het overzicht van uw gegevens staat, en wissen we die koppeling samen met uw gegevens.',
+    proof: (choice, months) =>
+      `Als bewijs van uw toestemming bewaren wij van elke cookiekeuze welke categorieën u koos, wanneer, in welke taal en bij welke versie van deze cookielijst. Een keuze geldt ${choice}; ${months > 0 ? `daarna bewaren wij dat bewijs nog ${months} ${months === 1 ? 'maand' : 'maanden'}, zo lang als wij gegevens bewaren die met die toestemming werden verzameld, en dan wissen wij het.` : 'daarna wissen wij dat bewijs.'}`,
     categories: { functional: 'functionele', analytical: 'analytische', tracking: 'tracking' },
     lifetime: (iso) => {
       const p = periodParts(iso);
@@ -563,6 +567,8 @@ const fr: StatementTexts = {
       'Vous pouvez retirer votre consentement à tout moment via les paramètres de cookies de notre site. Vous pouvez aussi refuser les cookies ou supprimer ceux déjà enregistrés via les paramètres de votre navigateur.',
     linked:
       "Votre choix de cookies n'est lié à personne, sauf si vous vous connectez à notre portail de confidentialité dans un navigateur qui le conserve : nous le lions alors à vous, pour qu'il figure dans l'aperçu de vos données, et nous effaçons ce lien avec vos données.",
+    proof: (choice, months) =>
+      `Comme preuve de votre consentement, nous conservons de chaque choix de cookies les catégories choisies, le moment, la langue et la version de cette liste de cookies. Un choix vaut ${choice} ; ${months > 0 ? `nous en conservons ensuite la preuve encore ${months} mois, aussi longtemps que nous conservons des données collectées avec ce consentement, puis nous l'effaçons.` : 'nous en effaçons ensuite la preuve.'}`,
     categories: { functional: 'fonctionnels', analytical: 'analytiques', tracking: 'de suivi' },
     lifetime: (iso) => {
       const p = periodParts(iso);
@@ -811,6 +817,8 @@ const en: StatementTexts = {
       'You can withdraw your consent at any time via the cookie settings on our website. You can also refuse cookies or delete stored cookies in your browser settings.',
     linked:
       'Your cookie choice is linked to nobody unless you log in to our privacy portal in a browser that keeps it: we then link it to you, so it shows in the overview of your data, and we erase that link with your data.',
+    proof: (choice, months) =>
+      `As proof of your consent, we keep for each cookie choice which categories you chose, when, in which language and under which version of this cookie list. A choice holds for ${choice}; ${months > 0 ? `we then keep that proof for ${months} more ${months === 1 ? 'month' : 'months'}, as long as we keep data collected under that consent, and then erase it.` : 'we then erase that proof.'}`,
     categories: { functional: 'functional', analytical: 'analytical', tracking: 'tracking' },
     lifetime: (iso) => {
       const p = periodParts(iso);

@@ -3,7 +3,8 @@ import type { Language, Policy } from '../../kernel/policy/index.js';
 import { STATEMENT_TEXTS } from '../../kernel/policy/statement.texts.js';
 import { BANNER_CSS, BANNER_SOURCE } from './banner.client.js';
 import { BANNER_TEXTS, BANNER_VERSION } from './banner.texts.js';
-import { askedCategories, CONSENT_COOKIE, cookieSectionVersion, visitLogPurposes } from './cookie-policy.js';
+import { CONSENT_COOKIE } from '../../kernel/policy/index.js';
+import { askedCategories, cookieSectionVersion, visitLogPurposes } from './cookie-policy.js';
 
 export interface BannerUrls {
   /** Kluis's public base URL followed by /t/<slug>. */

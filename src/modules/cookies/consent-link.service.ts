@@ -3,7 +3,8 @@ import { AccessDenied, type Grant } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { COOKIE_CHOICES_CATEGORY, type Language, LANGUAGES } from '../../kernel/policy/index.js';
 import type { Tx } from '../../platform/db.js';
-import { CONSENT_CATEGORIES, CONSENT_COOKIE, type ConsentCategory } from './cookie-policy.js';
+import { CONSENT_COOKIE } from '../../kernel/policy/index.js';
+import { CONSENT_CATEGORIES, type ConsentCategory } from './cookie-policy.js';
 import { CONSENT_ID, CONSENT_KEY } from './receipt.service.js';
 
 /**

@@ -1,16 +1,10 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson, type Cookie, type Policy, type RetentionRule } from '../../kernel/policy/index.js';
+import { canonicalJson, purposeMonths, type Cookie, type Policy } from '../../kernel/policy/index.js';
 import { AppError } from '../../platform/errors.js';
 
 /** The categories a visitor chooses: every cookie category of the policy but the functional one. */
 export type ConsentCategory = 'analytical' | 'tracking';
 export const CONSENT_CATEGORIES: readonly ConsentCategory[] = ['analytical', 'tracking'];
-
-/** The cookie that keeps the visitor's choice (and so its consent id) on the provider's site. */
-export const CONSENT_COOKIE = 'kluis_consent';
-
-/** How long a choice holds when the policy names no lifetime for the consent cookie. */
-const DEFAULT_CONSENT_LIFETIME = 'P6M';
 
 /**
  * The version of the policy's cookie section: a content hash, so any change to a cookie, its
@@ -44,38 +38,6 @@ export function cookiesOf(policy: Policy, category: Cookie['category']): Cookie[
   return policy.cookies.items.filter((cookie) => cookie.category === category);
 }
 
-/** The lifetime the policy gives the consent cookie: how long a choice holds before it is asked again. */
-export function consentLifetime(policy: Policy): string {
-  const lifetime = policy.cookies.items.find((cookie) => cookie.name === CONSENT_COOKIE)?.lifetime;
-  return lifetime === undefined || lifetime === 'session' ? DEFAULT_CONSENT_LIFETIME : lifetime;
-}
-
-/** Months a rule keeps data counted from collection, or undefined when the rule is not a duration. */
-function monthsOf(rule: RetentionRule | undefined): number | undefined {
-  switch (rule?.kind) {
-    case 'after_collection':
-    case 'until_bill_uncontestable':
-      return rule.months;
-    case 'until_withdrawn':
-      return rule.maxYears === undefined ? undefined : rule.maxYears * 12;
-    case 'inactivity':
-    case 'after_contract_end':
-    case 'accounting':
-      return rule.years * 12;
-    case 'contract_duration':
-    case 'on_termination':
-    case 'inherited':
-    case undefined:
-      return undefined;
-  }
-}
-
-function purposeMonths(policy: Policy, purposeKey: string | undefined): number | undefined {
-  if (purposeKey === undefined || !Object.hasOwn(policy.purposes, purposeKey)) return undefined;
-  const ruleKey = policy.purposes[purposeKey]?.retention;
-  return ruleKey === undefined ? undefined : monthsOf(policy.retentionRules[ruleKey]);
-}
-
 /**
  * The purposes of the visit log (VK-3): the one on legitimate interest that keeps website visitors'
  * addresses (administration, traffic filtering) and the analytical cookie's purpose (statistics,
@@ -101,16 +63,4 @@ export function visitRetentionMonths(policy: Policy): { plain: number; consented
   const plain = purposeMonths(policy, purposes.administration);
   if (plain === undefined) return undefined;
   return { plain, consented: Math.max(plain, purposeMonths(policy, purposes.statistics) ?? plain) };
-}
-
-/**
- * How long a receipt is kept after the choice it records stops holding (docs/decisions/0140): as
- * long as the longest retention of what was collected under the consent (the purposes of the
- * non-functional cookies), so the proof lasts as long as the data it justifies.
- */
-export function receiptRetentionMonths(policy: Policy): number {
-  const months = policy.cookies.items
-    .filter((cookie) => cookie.category !== 'functional')
-    .map((cookie) => purposeMonths(policy, cookie.purposeKey) ?? 0);
-  return Math.max(0, ...months);
 }

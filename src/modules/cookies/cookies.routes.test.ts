@@ -614,6 +614,49 @@ describe('retention of the website records', () => {
   });
 });
 
+describe('the proof of a cookie choice is kept as long as the statement says', () => {
+  it('VK-20: the published statement says how long the record of a cookie choice is kept, and the retention sweep keeps a receipt exactly that long: the day before the end it stays, the day after it is gone', async () => {
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    now = new Date('2026-03-15T09:00:00Z');
+    const statement = await app.inject({ method: 'GET', url: `/t/${tenant.slug}/privacy?lang=en` });
+    expect(statement.statusCode).toBe(200);
+    const said = /A choice holds for (\d+) months; we then keep that proof for (\d+) more months/.exec(
+      statement.body,
+    );
+    expect(said).not.toBeNull();
+    const [holds, kept] = [Number(said?.[1]), Number(said?.[2])];
+    const receipt = await app.inject({
+      method: 'POST',
+      url: `/t/${tenant.slug}/consent/receipts`,
+      headers: { 'content-type': 'text/plain' },
+      payload: JSON.stringify({
+        policyVersion,
+        bannerVersion: BANNER_VERSION,
+        language: 'en',
+        source: 'banner',
+        categories: ['analytical', 'tracking'],
+      }),
+    });
+    expect(receipt.statusCode).toBe(201);
+    const end = new Date('2026-03-15T09:00:00Z');
+    end.setUTCMonth(end.getUTCMonth() + holds + kept);
+    const receipts = async () =>
+      (
+        await runAsOwner<{ n: string }>(
+          database.ownerUrl,
+          'select count(*) as n from cookie_receipts where tenant_id = $1',
+          [tenant.tenantId],
+        )
+      ).rows.map((row) => Number(row.n))[0];
+    now = new Date(end.getTime() - 24 * 3600 * 1000);
+    expect(await runRetentionSweep(kernel, DATA_MAP, tenant.tenantId)).toMatchObject({ cookieReceipts: 0 });
+    expect(await receipts()).toBe(1);
+    now = new Date(end.getTime() + 24 * 3600 * 1000);
+    expect(await runRetentionSweep(kernel, DATA_MAP, tenant.tenantId)).toMatchObject({ cookieReceipts: 1 });
+    expect(await receipts()).toBe(0);
+  });
+});
+
 describe('a cookie consent id is no bearer credential (attack A10, decision 0410)', () => {
   const receiptsOf = async (consentId: string) =>
     (

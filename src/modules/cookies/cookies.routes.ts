@@ -9,11 +9,11 @@ import { assertFormToken, formToken, loadFrame } from '../portal/index.js';
 import { countAttempt, throttledError, type Limit } from '../throttle/index.js';
 import { BANNER_CSS, renderBannerScript } from './banner.script.js';
 import { BANNER_VERSION } from './banner.texts.js';
+import { CONSENT_COOKIE } from '../../kernel/policy/index.js';
 import {
   askedCategories,
   assertBannerOffered,
   CONSENT_CATEGORIES,
-  CONSENT_COOKIE,
   cookieSectionVersion,
 } from './cookie-policy.js';
 import { consentIdOfCookie, consentKeyOfCookie } from './consent-link.service.js';

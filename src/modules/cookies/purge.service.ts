@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Kernel } from '../../kernel/kernel.js';
-import { receiptRetentionMonths, visitRetentionMonths } from './cookie-policy.js';
+import { receiptRetentionMonths } from '../../kernel/policy/index.js';
+import { visitRetentionMonths } from './cookie-policy.js';
 
 export interface WebsitePurge {
   visits: number;

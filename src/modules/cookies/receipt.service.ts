@@ -6,10 +6,10 @@ import type { Tx } from '../../platform/db.js';
 import { LANGUAGES, type Language, type Policy } from '../../kernel/policy/index.js';
 import { AppError } from '../../platform/errors.js';
 import { addPeriod } from '../../platform/calendar.js';
+import { consentLifetime } from '../../kernel/policy/index.js';
 import {
   askedCategories,
   assertBannerOffered,
-  consentLifetime,
   cookieSectionVersion,
   CONSENT_CATEGORIES,
   type ConsentCategory,
