@@ -139,6 +139,51 @@ export async function authorizeBatch(
   };
 }
 
+/** One of the decisions `authorizeBatches` makes about a batch: its context, action and categories. */
+export interface BatchRequest {
+  context: AccessContext;
+  action: AccessAction;
+  categories: readonly string[];
+}
+
+/**
+ * `authorizeBatch` for several decisions about one batch (an invoice run's customers' data under
+ * its purpose and their calls under the calls purpose, decision 0881), made on ONE read of the
+ * subjects' states when every decision allows the whole batch (decision 0930), with the entries
+ * and grants the separate calls give. Should any refuse anyone, each is decided by
+ * `authorizeBatch`, in order, as before: the same refusals, entries and grants. One actor for all.
+ */
+export async function authorizeBatches(
+  kernel: WithGate,
+  atx: AuditedTx,
+  requests: readonly BatchRequest[],
+  subjectIds: readonly number[],
+): Promise<Array<{ grant: Grant; refused: number[]; denials: Map<number, AccessDenied> }>> {
+  const first = requests[0];
+  if (!first) return [];
+  if (requests.some((request) => request.context.actor !== first.context.actor))
+    throw new Error('authorizeBatches: one actor for all the decisions');
+  const unique = [...new Set(subjectIds)];
+  const grants = await kernel.gate.authorizeAll(
+    atx,
+    first.context.actor,
+    requests.map(({ context, action, categories }) => ({
+      purpose: context.purpose,
+      action,
+      categories,
+      subjectIds: unique,
+      ...requestIdOf(context),
+      ...disclosureOf(context),
+    })),
+  );
+  if (grants) return grants.map((grant) => ({ grant, refused: [], denials: new Map() }));
+  const decided = [];
+  for (const { context, action, categories } of requests) {
+    decided.push(await authorizeBatch(kernel, atx, context, action, categories, unique));
+  }
+  return decided;
+}
+
 /** Where an encrypted field lives (bound into its ciphertext): modules name their fields with it. */
 export type { FieldRef } from '../keyring/keyring.js';
 

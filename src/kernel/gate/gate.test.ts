@@ -18,7 +18,7 @@ import {
 import path from 'node:path';
 import { ROOT } from '../../../test/cli.js';
 import { loadPolicyFile } from '../policy/policy.loader.js';
-import { authorizeBatch } from './access.js';
+import { authorizeBatch, authorizeBatches } from './access.js';
 import { decide, type Actor } from './gate.js';
 
 let database: TestDatabase;
@@ -425,5 +425,90 @@ describe('access gate: the subject’s state', () => {
       expect.objectContaining({ decision: 'allowed', reason: null, n: 2, records: 2 }),
     ]);
     expect(entries.filter((entry) => entry.n === 0)).toHaveLength(1);
+  });
+
+  describe('two decisions about one batch on one read of its states (decision 0930)', () => {
+    const billingActor = { kind: 'system', job: 'invoice-run' } as const;
+    const requestsOf = (tenant: Tenant) => [
+      {
+        context: { tenantId: tenant.tenantId, actor: billingActor, purpose: 'invoicing' },
+        action: 'write' as const,
+        categories: ['user.name', 'kluis.billing.payment'],
+      },
+      {
+        context: { tenantId: tenant.tenantId, actor: billingActor, purpose: 'solvency' },
+        action: 'read' as const,
+        categories: ['kluis.billing.payment'],
+      },
+    ];
+    const newSubjects = () =>
+      kernel.transact(voxtra.tenantId, async (atx) => {
+        const created: number[] = [];
+        for (let i = 0; i < 3; i += 1) created.push(await registerSubject(atx, 'customer', new Date()));
+        return created;
+      });
+
+    /** The entries, grants and refusals of both ways: one read for both, and one decision after the other. */
+    async function bothWays(ids: number[]) {
+      const requests = requestsOf(voxtra);
+      let start = (await auditRows(voxtra)).length;
+      const together = await kernel.transact(voxtra.tenantId, (atx) =>
+        authorizeBatches(kernel, atx, requests, ids),
+      );
+      const togetherEntries = (await auditRows(voxtra)).slice(start);
+      start = (await auditRows(voxtra)).length;
+      const apart = await kernel.transact(voxtra.tenantId, async (atx) => [
+        await authorizeBatch(kernel, atx, requests[0]!.context, 'write', requests[0]!.categories, ids),
+        await authorizeBatch(kernel, atx, requests[1]!.context, 'read', requests[1]!.categories, ids),
+      ]);
+      const apartEntries = (await auditRows(voxtra)).slice(start);
+      const outcome = (decided: typeof apart) =>
+        decided.map(({ grant, refused, denials }) => ({
+          purpose: grant.purpose,
+          action: grant.action,
+          categories: [...grant.categories],
+          subjects: [...grant.subjectIds],
+          refused,
+          codes: [...denials.values()].map((denial) => denial.code),
+        }));
+      return { together: outcome(together), apart: outcome(apart), togetherEntries, apartEntries };
+    }
+
+    it('every subject allowed under both purposes: the grants and the two entries of two separate decisions', async () => {
+      const ids = await newSubjects();
+      const { together, apart, togetherEntries, apartEntries } = await bothWays(ids);
+      expect(together).toEqual(apart);
+      expect(togetherEntries).toEqual(apartEntries);
+      expect(togetherEntries).toEqual([
+        expect.objectContaining({ purpose: 'invoicing', action: 'write', decision: 'allowed', n: 3 }),
+        expect.objectContaining({ purpose: 'solvency', action: 'read', decision: 'allowed', n: 3 }),
+      ]);
+    });
+
+    it('a state recorded for one purpose decides that purpose only; a refusal gives what two decisions give', async () => {
+      const ids = await newSubjects();
+      const objecting = ids[2] ?? 0;
+      // An objection to solvency (legitimate interests) refuses solvency, not invoicing.
+      await kernel.transact(voxtra.tenantId, (atx) =>
+        setPurposeState(atx, {
+          subjectId: objecting,
+          purpose: 'solvency',
+          state: 'objected',
+          policyVersion: '2026.1',
+          channel: 'email',
+          at: new Date(),
+        }),
+      );
+      const { together, apart, togetherEntries, apartEntries } = await bothWays(ids);
+      expect(together).toEqual(apart);
+      expect(togetherEntries).toEqual(apartEntries);
+      expect(together[0]).toMatchObject({ purpose: 'invoicing', refused: [], subjects: ids });
+      expect(together[1]).toMatchObject({
+        purpose: 'solvency',
+        refused: [objecting],
+        codes: ['subject_objected'],
+        subjects: ids.filter((id) => id !== objecting),
+      });
+    });
   });
 });

@@ -7,6 +7,7 @@ import { findCategory, findPurpose } from '../policy/policy.query.js';
 import type { Policy, Purpose } from '../policy/policy.schema.js';
 import {
   selectSubjectStates,
+  selectSubjectStatesForPurposes,
   subjectStatesWithRows,
   type SubjectStateRow,
 } from '../subjects/subject.repository.js';
@@ -222,6 +223,44 @@ export class AccessGate {
     if (denial) throw new AccessDenied(denial.code, denial.reason, atx.tenantId, event, denial.details);
     atx.audit.record(event);
     return this.#grant(atx, actor, request);
+  }
+
+  /**
+   * Several requests about the same subjects (each its own purpose, action and categories), each
+   * decided exactly as `authorize` decides it, on ONE read of the subjects' states for all their
+   * purposes (decision 0930). When every request is allowed, each gets its grant and its own
+   * "allowed" entry, recorded in the requests' order: the entries `authorize` would record called
+   * once per request. When any is refused, NOTHING is recorded and undefined is returned: the
+   * caller then asks for each on its own as before (its refusals recorded as they always are).
+   */
+  async authorizeAll(
+    atx: AuditedTx,
+    actor: Actor,
+    requests: readonly AccessRequest[],
+  ): Promise<Grant[] | undefined> {
+    const first = requests[0];
+    if (!first) return [];
+    const subjectIds = [...new Set(first.subjectIds)];
+    for (const request of requests) {
+      const others = new Set(request.subjectIds);
+      if (others.size !== subjectIds.length || subjectIds.some((id) => !others.has(id)))
+        throw new Error('authorizeAll: every request must name the same subjects');
+    }
+    const { policy } = await this.#deps.policies.current(atx.tenantId);
+    for (const request of requests) stopHead(policy, actor, request, atx.tenantId);
+    const states = await selectSubjectStatesForPurposes(
+      atx.tx,
+      subjectIds,
+      requests.map((request) => request.purpose),
+    );
+    const today = isoDate(this.#deps.clock.now());
+    for (const request of requests) {
+      if (decide(policy, actor, request, states.get(request.purpose) ?? [], today)) return undefined;
+    }
+    return requests.map((request) => {
+      atx.audit.record(auditEvent(actor, request, undefined));
+      return this.#grant(atx, actor, request);
+    });
   }
 
   /**

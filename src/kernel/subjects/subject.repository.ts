@@ -54,6 +54,68 @@ export async function selectSubjectStates(
   }));
 }
 
+/**
+ * `selectSubjectStates` for several purposes in ONE query (decision 0930): per purpose, each
+ * existing subject's row with its state for that purpose, exactly as `selectSubjectStates(tx,
+ * subjectIds, purpose)` gives them. For a batch decided under two purposes at once (an invoice
+ * run: the customers' data under its own purpose, their calls under the calls purpose).
+ */
+export async function selectSubjectStatesForPurposes(
+  tx: Tx,
+  subjectIds: readonly number[],
+  purposes: readonly string[],
+): Promise<Map<string, SubjectStateRow[]>> {
+  const wanted = [...new Set(purposes)];
+  const byPurpose = new Map<string, SubjectStateRow[]>(wanted.map((purpose) => [purpose, []]));
+  if (subjectIds.length === 0 || wanted.length === 0) return byPurpose;
+  const rows = await tx
+    .selectFrom('data_subjects as s')
+    .leftJoin('subject_purpose_states as p', (join) =>
+      join
+        .onRef('p.tenant_id', '=', 's.tenant_id')
+        .onRef('p.subject_id', '=', 's.subject_id')
+        .on('p.purpose', '=', (eb) => eb.fn.any(eb.val(wanted))),
+    )
+    .select([
+      's.subject_id',
+      's.subject_type',
+      's.restricted_at',
+      's.marketing_objected_at',
+      's.erased_at',
+      's.minor_until',
+      's.parental_consent_at',
+      'p.purpose',
+      'p.state',
+    ])
+    .where('s.subject_id', '=', (eb) => eb.fn.any(eb.val([...subjectIds])))
+    .execute();
+  // One row per subject and recorded state: each subject once per purpose, its state or none.
+  const subjects = new Map<number, { row: (typeof rows)[number]; states: Map<string, PurposeState> }>();
+  for (const row of rows) {
+    let subject = subjects.get(row.subject_id);
+    if (!subject) {
+      subject = { row, states: new Map() };
+      subjects.set(row.subject_id, subject);
+    }
+    if (row.purpose !== null && row.state !== null) subject.states.set(row.purpose, row.state);
+  }
+  for (const [purpose, states] of byPurpose) {
+    for (const { row, states: recorded } of subjects.values()) {
+      states.push({
+        subjectId: row.subject_id,
+        subjectType: row.subject_type,
+        restrictedAt: row.restricted_at,
+        marketingObjectedAt: row.marketing_objected_at,
+        erasedAt: row.erased_at,
+        minorUntil: row.minor_until === null ? null : String(row.minor_until),
+        parentalConsentAt: row.parental_consent_at,
+        purposeState: recorded.get(purpose) ?? null,
+      });
+    }
+  }
+  return byPurpose;
+}
+
 /** What a gated read asks of every subject before its rows are sent (gate.ts, ReadGuard). */
 export interface SubjectReadGuard {
   subjectTypes: readonly string[];

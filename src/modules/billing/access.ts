@@ -78,7 +78,13 @@ export function isHoldPurpose(policy: Policy, purpose: string): boolean {
 }
 
 // The gate helpers live in the kernel (one copy for every module).
-export { authorize, authorizeBatch, coveredBy, requestIdOf } from '../../kernel/gate/access.js';
+export {
+  authorize,
+  authorizeBatch,
+  authorizeBatches,
+  coveredBy,
+  requestIdOf,
+} from '../../kernel/gate/access.js';
 
 export {
   validationError as invalid,

@@ -12,7 +12,7 @@ import { readOrganisationsForInvoices, readPeopleUnderGrant } from '../parties/i
 import type { InvoicedOrganisation, Person as PersonRecord } from '../parties/index.js';
 import {
   authorize,
-  authorizeBatch,
+  authorizeBatches,
   conflict,
   coveredBy,
   invalid,
@@ -275,10 +275,21 @@ export async function runInvoices(
   }
   // With rating plans, import-time costs are provisional: the month is rated under the plans
   // in call order (bundles) before it is billed; customers already invoiced are left alone.
-  if (await hasRatingPlans(kernel, context.tenantId)) {
+  // Three look-ups, each its own short transaction on its own connection, made at once (decision
+  // 0930); all settled before any failure is thrown. The imports are counted as the run starts.
+  const [plansRead, sellerRead, importsRead] = await Promise.allSettled([
+    hasRatingPlans(kernel, context.tenantId),
+    loadSeller(kernel, context.tenantId, policy),
+    countImportsInProgress(kernel, context.tenantId),
+  ]);
+  if (plansRead.status === 'rejected') throw plansRead.reason;
+  if (sellerRead.status === 'rejected') throw sellerRead.reason;
+  if (importsRead.status === 'rejected') throw importsRead.reason;
+  if (plansRead.value) {
     await rerateMonth(kernel, context, { month: period.key, callsPurpose: callContext.purpose });
   }
-  const seller = await loadSeller(kernel, context.tenantId, policy);
+  const seller = sellerRead.value;
+  const importsInProgress = importsRead.value;
   const batchSize = options.batchSize ?? 5000;
   const writePart = Math.max(1, options.writePart ?? WRITE_PART);
   const wordsOf = {
@@ -291,8 +302,22 @@ export async function runInvoices(
     async (atx) => {
       // The run itself is decided first, even when the month has nobody to bill (issue 10).
       await authorize(kernel, atx, context, 'write', categories, []);
-      const found = await selectCallWindow(atx.tx, period.start, period.end);
-      const { unrated, charged } = await selectCallWindowSubjects(atx.tx, period.start);
+      // Reads that need nothing of each other, sent back to back (decision 0930); all settled
+      // before any failure is thrown, so none outlives the transaction.
+      const [windowRead, subjectsRead, lateRead, billedRead, groupingRead] = await Promise.allSettled([
+        selectCallWindow(atx.tx, period.start, period.end),
+        selectCallWindowSubjects(atx.tx, period.start),
+        selectLateCalls(atx.tx, period.start),
+        countInvoicedSubjects(atx.tx, period.start),
+        loadDestinationGrouping(atx.tx),
+      ]);
+      if (windowRead.status === 'rejected') throw windowRead.reason;
+      if (subjectsRead.status === 'rejected') throw subjectsRead.reason;
+      if (lateRead.status === 'rejected') throw lateRead.reason;
+      if (billedRead.status === 'rejected') throw billedRead.reason;
+      if (groupingRead.status === 'rejected') throw groupingRead.reason;
+      const found = windowRead.value;
+      const { unrated, charged } = subjectsRead.value;
       if (!options.allowUnrated) {
         if (unrated > 0) {
           throw conflict(
@@ -300,7 +325,7 @@ export async function runInvoices(
           );
         }
       }
-      const lateRows = await selectLateCalls(atx.tx, period.start);
+      const lateRows = lateRead.value;
       // Late calls of earlier months are billed by this run; those of this very month wait for the
       // next one when the customer is already invoiced for it (else they are simply billed now).
       const late = groupBy(
@@ -315,15 +340,14 @@ export async function runInvoices(
       return {
         window: found,
         candidates: [...new Set([...own, ...withLate])].sort((a, b) => a - b),
-        billedBefore: await countInvoicedSubjects(atx.tx, period.start),
-        grouping: await loadDestinationGrouping(atx.tx),
+        billedBefore: billedRead.value,
+        grouping: groupingRead.value,
         late,
         lateAll,
         invoicedNow,
       };
     },
   );
-  const importsInProgress = await countImportsInProgress(kernel, context.tenantId);
   // Decision 0550: the calls lines are drafted in SQL from the month's totals unless the tariff's
   // groups need longer heads than the totals keep (or the caller asks TypeScript). The grouping
   // goes with the drafting as data, the same for every batch (decision 0720).
@@ -376,8 +400,17 @@ export async function runInvoices(
       // waited for, and the gate then refuses its subject; one that comes later waits for this
       // batch and keeps its invoice under the accounting hold, counted in what it kept.
       await holdSubjectsAgainstErasure(atx, batch);
-      const billing = await authorizeBatch(kernel, atx, context, 'write', categories, batch);
-      const calls = await authorizeBatch(kernel, atx, callContext, 'read', [C.callRecord], batch);
+      // Both decisions on one read of the batch's states (decision 0930), recorded as before.
+      const [billing, calls] = await authorizeBatches(
+        kernel,
+        atx,
+        [
+          { context, action: 'write', categories },
+          { context: callContext, action: 'read', categories: [C.callRecord] },
+        ],
+        batch,
+      );
+      if (!billing || !calls) throw new Error('invoice run: a gate decision is missing');
       const refused = new Set([...billing.refused, ...calls.refused]);
       const subjects = batch.filter((id) => !refused.has(id));
       // The people's data keys come from the key store (another database) while this one reads
