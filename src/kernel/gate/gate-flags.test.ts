@@ -78,7 +78,7 @@ async function lastAuditEntry(tenant: Tenant) {
 }
 
 describe('the gate refuses a minor without parental consent itself (VK-15, attack S18-15)', () => {
-  it('every role of both seeds, under every purpose: only the age check, the rights requests and reading or keeping under a legal obligation reach such a minor, besides a job keeping what a contract’s service recorded (decision 0904); a parent’s consent lifts it', () => {
+  it('every role of both seeds, under every purpose: only the age check, the rights requests and reading or keeping under a legal obligation reach such a minor, besides a job keeping what a contract’s service recorded (decision 0904), and only the store marked as that keeping (decision 0952); a parent’s consent lifts it', () => {
     const allowedSomewhere = new Set<string>();
     for (const [seed, policy] of seeds) {
       for (const [key, purpose] of Object.entries(policy.purposes)) {
@@ -89,7 +89,13 @@ describe('the gate refuses a minor without parental consent itself (VK-15, attac
         if (categories.length === 0) continue;
         for (const actor of actorsOf(purpose))
           for (const action of ACTIONS) {
-            const request = { purpose: key, action, categories, subjectIds: [7] };
+            const request = {
+              purpose: key,
+              action,
+              categories,
+              subjectIds: [7],
+              keepsRecorded: true as const,
+            };
             const minor = state({ subjectType: type, minorUntil: '2030-01-01' });
             // A job keeps what a contract's service recorded on its own (decision 0904).
             const keptByJob =
@@ -104,6 +110,20 @@ describe('the gate refuses a minor without parental consent itself (VK-15, attac
               expect(denial, where).toBeUndefined();
               if (!keptByJob) allowedSomewhere.add(`${seed}.${key}`);
             } else expect(denial, where).toMatchObject({ code: 'consent_missing', reason: /minor/ });
+            // Only the call-record import's keeping is that store: any other store a job asks
+            // under a contract purpose is refused (decision 0952).
+            if (keptByJob) {
+              const unmarked = decide(
+                policy,
+                actor,
+                { ...request, keepsRecorded: undefined },
+                [minor],
+                TODAY,
+              );
+              expect(unmarked, `${where}, not the import's keeping`).toMatchObject({
+                code: 'consent_missing',
+              });
+            }
             const consented = { ...minor, parentalConsentAt: new Date('2026-11-30') };
             expect(
               decide(policy, actor, request, [consented], TODAY),

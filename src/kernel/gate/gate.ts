@@ -44,6 +44,12 @@ export interface AccessRequest {
    * restricted person (decision 0950).
    */
   legalClaim?: true;
+  /**
+   * Set by the call-record import's keeping alone (telephony `authorizeKeeping`): a `store` of what
+   * the switch recorded by itself, the one store a job may do for a minor without a parent's
+   * consent (decisions 0904, 0952).
+   */
+  keepsRecorded?: true;
 }
 
 export type DenialCode = Extract<
@@ -628,7 +634,7 @@ function checkSubject(
   if (purpose.legalBasis === 'legitimate_interests' && subject.purposeState === 'objected') {
     return { code: 'subject_objected', reason: `the data subject objected to ${request.purpose}` };
   }
-  if (isMinorWithoutParentalConsent(subject, today) && !isMinorExempt(purpose, actor, request.action)) {
+  if (isMinorWithoutParentalConsent(subject, today) && !isMinorExempt(purpose, actor, request)) {
     return {
       code: 'consent_missing',
       reason: 'the data subject is a minor and no parental consent is recorded (VK-15)',
@@ -706,11 +712,19 @@ function isMinorWithoutParentalConsent(subject: SubjectStateRow, today: string):
  * (attack S18-15, decision 0884). A job may also keep (`store`, nothing more) what a service under
  * contract recorded on its own, such as the calls on a number the person held before they were
  * recorded as a minor: used for nothing until a parent consents or the person is erased
- * (decision 0904).
+ * (decision 0904); only that keeping, marked by its one caller (decision 0952).
  */
-function isMinorExempt(purpose: Purpose, actor: Actor, action: AccessAction): boolean {
+function isMinorExempt(purpose: Purpose, actor: Actor, request: AccessRequest): boolean {
+  const { action } = request;
   if (purpose.wholePerson !== 'none') return true;
-  if (action === 'store' && actor.kind === 'system' && purpose.legalBasis === 'contract') return true;
+  // Only the keeping of what the switch recorded, not any store a job asks (decision 0952).
+  if (
+    action === 'store' &&
+    actor.kind === 'system' &&
+    purpose.legalBasis === 'contract' &&
+    request.keepsRecorded === true
+  )
+    return true;
   return purpose.legalBasis === 'legal_obligation' && (action === 'read' || action === 'store');
 }
 

@@ -27,7 +27,9 @@ export async function authorizeKeeping(
     // Caught here, the refusal would never reach the trail (Kernel.transact records the ones it
     // sees): recorded with this transaction, before the `store` that follows it.
     atx.audit.record(error.auditEvent);
-    return kernel.gate.authorize(atx, actor, { ...request, action: 'store' });
+    // Marked as keeping what the switch recorded: the one store the gate allows a job for a minor
+    // without a parent's consent (decision 0952).
+    return kernel.gate.authorize(atx, actor, { ...request, action: 'store', keepsRecorded: true });
   }
 }
 
