@@ -34,11 +34,14 @@ interface MeAnswer {
 
 const RANGE = 'from=2026-11-01&to=2026-11-30';
 
-type Probe = [method: 'GET' | 'PUT' | 'POST', url: string, body?: unknown];
+type Probe = [method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, body?: unknown];
 
 /** A route per capability that takes no purpose (the compiler asks for one per new capability). */
 const PLAIN_PROBES: Record<Exclude<CapabilityKey, PurposeCapability>, Probe> = {
   staffAccounts: ['GET', '/api/v1/staff/roles'],
+  // The caller's own account: past both of the removal's gate calls, then 409 own_account (which
+  // counts as answered below); nothing is removed.
+  staffRemoval: ['DELETE', '/api/v1/staff/{own}'],
   rightsRequests: ['GET', '/api/v1/requests'],
   auditVerify: ['GET', '/api/v1/audit/verify'],
   policyRegister: ['GET', '/api/v1/policy/versions'],
@@ -120,7 +123,16 @@ describe('the me answer names what the routes allow (decision 0845)', () => {
         for (const [key, [method, url, body]] of Object.entries(PLAIN_PROBES) as Array<
           [keyof typeof PLAIN_PROBES, Probe]
         >) {
-          const status = (await requestAs(app, session)(method, url, body)).statusCode;
+          const answer = await requestAs(app, session)(
+            method,
+            url.replace('{own}', String(session.staffId)),
+            body,
+          );
+          const ownAccount =
+            key === 'staffRemoval' &&
+            answer.statusCode === 409 &&
+            answer.json<{ details?: { reason?: string } }>().details?.reason === 'own_account';
+          const status = ownAccount ? 200 : answer.statusCode;
           const listed = capability(key) !== undefined;
           // Where the policy has no website statistics, the route's role rule still answers first.
           const refused = key === 'websiteStatistics' && !websiteRoutes && status === 404 ? 404 : 403;

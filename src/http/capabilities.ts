@@ -10,7 +10,7 @@ import { DOSSIER_CATEGORIES } from '../modules/dossier/index.js';
 import { COOKIE_RECORD_ROLES, isBannerOffered, visitLogPurposes } from '../modules/cookies/index.js';
 import { ORGANISATION_ROLES, PERSON_CATEGORIES } from '../modules/parties/index.js';
 import { RIGHTS_PURPOSE } from '../modules/requests/index.js';
-import { STAFF_PURPOSE } from '../modules/staff/index.js';
+import { STAFF_CATEGORIES, STAFF_PURPOSE } from '../modules/staff/index.js';
 import { mayManageTariff, maySeeImports, TELEPHONY_CATEGORIES } from '../modules/telephony/index.js';
 
 /**
@@ -22,6 +22,7 @@ export const CAPABILITY_KEYS = [
   'quotes',
   'orders',
   'staffAccounts',
+  'staffRemoval',
   'rightsRequests',
   'auditVerify',
   'policyRegister',
@@ -92,6 +93,18 @@ const RULES: Record<CapabilityKey, (policy: Policy, role: string) => string[] | 
   staffAccounts: (policy, role) =>
     nonEmpty(
       purposesPassing(policy, role, ['read'], [], policy.purposes[STAFF_PURPOSE] ? [STAFF_PURPOSE] : []),
+    ),
+  // DELETE /api/v1/staff/:id: a write on the account's name, e-mail and credentials under
+  // staff_accounts (removeStaff's gate call on the account; decision 0919).
+  staffRemoval: (policy, role) =>
+    nonEmpty(
+      purposesPassing(
+        policy,
+        role,
+        ['write'],
+        STAFF_CATEGORIES,
+        policy.purposes[STAFF_PURPOSE] ? [STAFF_PURPOSE] : [],
+      ),
     ),
   // /api/v1/requests…: under the rights purpose only.
   rightsRequests: (policy, role) =>

@@ -1,6 +1,7 @@
 import { belgianMoment } from '../../platform/calendar.js';
 import { escapeHtml } from '../../platform/html.js';
 import { STATEMENT_TEXTS } from '../policy/statement.texts.js';
+import { columnWords, valueWords } from './person-words.js';
 import type { AccessReport } from './access-report.schema.js';
 
 const TITLES = {
@@ -115,20 +116,30 @@ export function accessReportHtmlHead(report: Pick<AccessReport, 'language' | 'co
 `;
 }
 
+/** What a row of one table needs to be read: its columns' categories and the words for codes. */
+export interface RowWords {
+  table: string;
+  /** The table's column → category. */
+  columns: Readonly<Record<string, string>>;
+  language: AccessReport['language'];
+  labelOf: (category: string) => string;
+  /** A policy purpose's label, for a column that holds a purpose's key (consent records). */
+  purposeLabel: (key: string) => string | undefined;
+}
+
 /**
- * One row of the person's data as table rows: a line per value, with its category's label
- * (`columns`: the table's column → category).
+ * One row of the person's data as table rows: a line per value, named by the column's own words
+ * where it has them (else its category's label), coded values in words (person-words.ts).
  */
-export function accessReportHtmlRow(
-  row: Row,
-  columns: Readonly<Record<string, string>>,
-  labelOf: (category: string) => string,
-): string {
+export function accessReportHtmlRow(row: Row, words: RowWords): string {
   return Object.entries(row)
-    .map(
-      ([column, value]) =>
-        `<tr><td>${escapeHtml(labelOf(columns[column] ?? column))}</td><td>${renderValue(value)}</td></tr>\n`,
-    )
+    .map(([column, value]) => {
+      const name =
+        columnWords(words.table, column, words.language) ?? words.labelOf(words.columns[column] ?? column);
+      const worded = valueWords(words.table, column, value, words.language, words.purposeLabel);
+      const shown = worded === undefined ? renderValue(value) : escapeHtml(worded);
+      return `<tr><td>${escapeHtml(name)}</td><td>${shown}</td></tr>\n`;
+    })
     .join('');
 }
 
@@ -203,8 +214,19 @@ ${report.withheld.items.length > 0 ? `<h2>${t.withheld}</h2>\n<p>${escapeHtml(re
 export function renderAccessReportHtml(report: AccessReport): string {
   const labels = new Map(report.categories.map((category) => [category.key, category.label]));
   const labelOf = (key: string): string => labels.get(key) ?? key;
+  const purposes = new Map(report.purposes.map((purpose) => [purpose.key, purpose.label]));
   const rows = report.data
-    .flatMap((table) => table.rows.map((row) => accessReportHtmlRow(row, table.columns, labelOf)))
+    .flatMap((table) =>
+      table.rows.map((row) =>
+        accessReportHtmlRow(row, {
+          table: table.table,
+          columns: table.columns,
+          language: report.language,
+          labelOf,
+          purposeLabel: (key) => purposes.get(key),
+        }),
+      ),
+    )
     .join('');
   return `${accessReportHtmlHead(report)}${rows}${accessReportHtmlTail(report)}`;
 }

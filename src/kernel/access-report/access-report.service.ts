@@ -121,7 +121,7 @@ async function writeReport(
         started = true;
       }
       await writer.write(piece);
-      await page?.rows(piece, columns);
+      await page?.rows(piece, table.table, columns);
     }
     if (started) await writer.write('\n]}');
   });
@@ -136,7 +136,7 @@ async function htmlWriter(
   options: AccessReportOptions,
   sink: TextSink,
 ): Promise<{
-  rows(piece: Buffer, columns: Record<string, string>): Promise<void>;
+  rows(piece: Buffer, table: string, columns: Record<string, string>): Promise<void>;
   end(rest: AccessReportContext): Promise<void>;
 }> {
   const { policy } = await kernel.policies.current(options.tenantId);
@@ -152,14 +152,20 @@ async function htmlWriter(
     await sink.write(text);
   };
   return {
-    async rows(bytes, columns) {
+    async rows(bytes, table, columns) {
       // A piece holds whole rows, separated by ',\n' (and led by one after the first piece).
       const piece = bytes.toString('utf8');
       const parsed = JSON.parse(`[${piece.startsWith(',') ? piece.slice(1) : piece}]`) as Array<
         AccessReport['data'][number]['rows'][number]
       >;
       for (const row of parsed) {
-        const text = accessReportHtmlRow(row, columns, labelOf);
+        const text = accessReportHtmlRow(row, {
+          table,
+          columns,
+          language: options.language,
+          labelOf,
+          purposeLabel: (key) => policy.purposes[key]?.label[options.language],
+        });
         buffer.push(text);
         size += text.length;
       }

@@ -14,6 +14,7 @@ export {
   type AccessReport,
 } from './access-report.schema.js';
 export { consultationLine, renderAccessReportHtml } from './access-report.html.js';
+export { columnWords, valueWords } from './person-words.js';
 export { EXPORT_DEFLATE_LEVEL, PORTABILITY_FORMAT, streamPortabilityZip } from './portability.js';
 export {
   buildAccessOverview,

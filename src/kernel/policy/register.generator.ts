@@ -5,7 +5,7 @@ import { csvRecord } from '../../platform/csv.js';
  */
 import { formatEnterpriseNumber } from '../identifiers/enterprise-number.js';
 import { renderMarkdown } from './document.render.js';
-import type { Block } from './document.render.js';
+import type { Block, TextDocument } from './document.render.js';
 import type { Language, Policy } from './policy.schema.js';
 import { isWithinRegion, legalHoldsFor, recipientsForPurpose } from './policy.query.js';
 import { controllerDisplayName, formatAddress, formatDate } from './statement.generator.js';
@@ -145,14 +145,25 @@ export interface RegisterOptions {
 
 export function generateRegister(policy: Policy, options: RegisterOptions = {}): string {
   const lang = options.lang ?? policy.statement.languages[0] ?? 'en';
-  const rows = buildRegisterRows(policy, lang);
-  const columns = COLUMNS[lang];
-  const keys = Object.keys(columns) as Array<keyof RegisterRow>;
   if ((options.format ?? 'csv') === 'csv') {
+    const rows = buildRegisterRows(policy, lang);
+    const columns = COLUMNS[lang];
+    const keys = Object.keys(columns) as Array<keyof RegisterRow>;
     return [keys.map((k) => columns[k]), ...rows.map((row) => keys.map((k) => row[k]))]
       .map((cells) => csvRecord(cells))
       .join('');
   }
+  return renderMarkdown(buildRegisterDocument(policy, lang));
+}
+
+/**
+ * The register as a document of plain-text blocks (heading, paragraphs, one table): what the
+ * Markdown is rendered from, and what the back office draws itself, so no markup is parsed there.
+ */
+export function buildRegisterDocument(policy: Policy, lang: Language): TextDocument {
+  const rows = buildRegisterRows(policy, lang);
+  const columns = COLUMNS[lang];
+  const keys = Object.keys(columns) as Array<keyof RegisterRow>;
   const c = policy.controller;
   const blocks: Block[] = [
     { kind: 'heading', level: 1, text: TITLE[lang] },
@@ -166,5 +177,5 @@ export function generateRegister(policy: Policy, options: RegisterOptions = {}):
     },
     { kind: 'table', header: keys.map((k) => columns[k]), rows: rows.map((row) => keys.map((k) => row[k])) },
   ];
-  return renderMarkdown({ lang, title: TITLE[lang], blocks });
+  return { lang, title: TITLE[lang], blocks };
 }

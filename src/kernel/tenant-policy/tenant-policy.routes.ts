@@ -5,13 +5,31 @@ import { requireStaff, staffOf } from '../../http/auth.js';
 import { AppError } from '../../platform/errors.js';
 import { ID_CURSOR, pageQuery } from '../../http/pagination.js';
 import type { Kernel } from '../kernel.js';
-import { generateRegister } from '../policy/register.generator.js';
+import { buildRegisterDocument, generateRegister } from '../policy/register.generator.js';
 import { generateStatement } from '../policy/statement.generator.js';
 import type { EnforcedPromises } from '../policy/promises.js';
 import { LANGUAGES, type Language, type Policy } from '../policy/policy.schema.js';
 
 /** Roles that may read the record of processing activities (an internal document, Art. 30). */
 export const REGISTER_ROLES: ReadonlySet<string> = new Set(['admin', 'privacy_officer']);
+
+/** A generated document's blocks: text only, so a screen draws it without parsing any markup. */
+const DOCUMENT_SCHEMA = z.object({
+  lang: z.string(),
+  title: z.string(),
+  blocks: z.array(
+    z.discriminatedUnion('kind', [
+      z.object({
+        kind: z.literal('heading'),
+        level: z.union([z.literal(1), z.literal(2), z.literal(3)]),
+        text: z.string(),
+      }),
+      z.object({ kind: z.literal('paragraph'), text: z.string() }),
+      z.object({ kind: z.literal('list'), items: z.array(z.string()) }),
+      z.object({ kind: z.literal('table'), header: z.array(z.string()), rows: z.array(z.array(z.string())) }),
+    ]),
+  ),
+});
 
 /** `?lang=` first, then the best Accept-Language match, then the policy's first language. */
 export function chooseLanguage(
@@ -74,6 +92,34 @@ export function registerPolicyRoutes(
         .send(body);
     },
   );
+  const assertRegisterRole = (request: FastifyRequest, what: string): number => {
+    const staff = staffOf(request);
+    if (!REGISTER_ROLES.has(staff.role)) {
+      throw new AppError('forbidden', `role may not read the ${what}`, {
+        publicMessage: `only admins and privacy officers may read the ${what}`,
+      });
+    }
+    return staff.tenantId;
+  };
+  typed.get(
+    '/api/v1/policy/register/document',
+    {
+      onRequest: requireStaff(kernel),
+      schema: {
+        summary:
+          'The record of processing activities (GDPR Art. 30) as a document of plain-text blocks, for a screen to draw (admin, privacy officer)',
+        tags: ['policy'],
+        querystring: z.object({ lang: z.enum(LANGUAGES).optional() }),
+        response: { 200: DOCUMENT_SCHEMA },
+      },
+    },
+    async (request) => {
+      const tenantId = assertRegisterRole(request, 'register');
+      const { policy } = await kernel.policies.current(tenantId);
+      const lang = request.query.lang ?? policy.statement.languages[0] ?? 'en';
+      return buildRegisterDocument(policy, lang);
+    },
+  );
   typed.get(
     '/api/v1/policy/register',
     {
@@ -106,15 +152,6 @@ export function registerPolicyRoutes(
     },
   );
 
-  const assertRegisterRole = (request: FastifyRequest, what: string): number => {
-    const staff = staffOf(request);
-    if (!REGISTER_ROLES.has(staff.role)) {
-      throw new AppError('forbidden', `role may not read the ${what}`, {
-        publicMessage: `only admins and privacy officers may read the ${what}`,
-      });
-    }
-    return staff.tenantId;
-  };
   typed.get(
     '/api/v1/policy/versions',
     {

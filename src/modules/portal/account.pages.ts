@@ -539,6 +539,8 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
         Object.entries(frame.policy.categories).map(([key, category]) => [key, category.label[frame.lang]]),
       );
       const columns = [...new Set(shown.flatMap((row) => Object.keys(row)))];
+      const purposeLabel = (key: string): string | undefined =>
+        Object.hasOwn(frame.policy.purposes, key) ? frame.policy.purposes[key]?.label[frame.lang] : undefined;
       const categoryOf = (column: string): string => {
         const cell = shown.find((row) => row[column])?.[column];
         return cell ? (labels.get(cell.category) ?? cell.category) : column;
@@ -561,14 +563,14 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
             </caption>
             <thead>
               <tr>
-                ${columns.map((column) => html`<th scope="col">${columnLabel(column, categoryOf(column), frame.lang)}</th>`)}
+                ${columns.map((column) => html`<th scope="col">${columnLabel(found.table, column, categoryOf(column), frame.lang)}</th>`)}
               </tr>
             </thead>
             <tbody>
               ${shown.map(
                 (row) =>
                   html`<tr>
-                    ${columns.map((column) => html`<td>${displayValue(row[column]?.value, frame.lang)}</td>`)}
+                    ${columns.map((column) => html`<td>${displayValue(row[column]?.value, frame.lang, { table: found.table, column, purposeLabel })}</td>`)}
                   </tr>`,
               )}
             </tbody>

@@ -1,7 +1,12 @@
-import type { AccessOverview, AccessReport } from '../../kernel/access-report/index.js';
 import type { TableDataMap } from '../../kernel/datamap/datamap.js';
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import { STATEMENT_TEXTS } from '../../kernel/policy/statement.texts.js';
+import {
+  columnWords,
+  valueWords,
+  type AccessOverview,
+  type AccessReport,
+} from '../../kernel/access-report/index.js';
 
 /**
  * The access report in plain words for the account pages: every category with what it is used
@@ -101,118 +106,53 @@ export function describeKept(
   });
 }
 
-const COLUMN_LABELS: Record<Language, Record<string, string>> = {
-  nl: {
-    family_name: 'Naam',
-    given_name: 'Voornaam',
-    gender: 'Geslacht',
-    preferred_language: 'Taal',
-    email_enc: 'E-mailadres',
-    phone_enc: 'Telefoonnummer',
-    address_enc: 'Adres',
-    birth_date_enc: 'Geboortedatum',
-    job_title: 'Functie',
-    job_function: 'Taak',
-    started_at: 'Begin',
-    ended_at: 'Einde',
-    answered_at: 'Opgenomen',
-    caller_e164: 'Van',
-    destination: 'Naar',
-    duration_seconds: 'Duur (s)',
-    billable_seconds: 'Aangerekend (s)',
-    cost_micros: 'Kost (miljoenste euro)',
-    dedup_key: 'Referentie van de centrale',
-    disposition: 'Afloop',
-    is_billable_leg: 'Aanrekenbaar',
-    linked_id: 'Gekoppelde oproep',
-    direction: 'Richting',
-    b_leg: 'Tweede been van',
-    valid_from: 'Vanaf',
-    valid_to: 'Tot',
-    plan_id: 'Tariefplan',
-  },
-  fr: {
-    family_name: 'Nom',
-    given_name: 'Prénom',
-    gender: 'Genre',
-    preferred_language: 'Langue',
-    email_enc: 'Adresse e-mail',
-    phone_enc: 'Téléphone',
-    address_enc: 'Adresse',
-    birth_date_enc: 'Date de naissance',
-    job_title: 'Fonction',
-    job_function: 'Rôle',
-    started_at: 'Début',
-    ended_at: 'Fin',
-    answered_at: 'Décroché',
-    caller_e164: 'De',
-    destination: 'Vers',
-    duration_seconds: 'Durée (s)',
-    billable_seconds: 'Facturé (s)',
-    cost_micros: 'Coût (millionièmes d’euro)',
-    dedup_key: 'Référence du central',
-    disposition: 'Issue',
-    is_billable_leg: 'Facturable',
-    linked_id: 'Appel lié',
-    direction: 'Sens',
-    b_leg: 'Second tronçon de',
-    valid_from: 'Depuis',
-    valid_to: 'Jusqu’au',
-    plan_id: 'Plan tarifaire',
-  },
-  en: {
-    family_name: 'Last name',
-    given_name: 'First name',
-    gender: 'Gender',
-    preferred_language: 'Language',
-    email_enc: 'E-mail address',
-    phone_enc: 'Phone number',
-    address_enc: 'Address',
-    birth_date_enc: 'Date of birth',
-    job_title: 'Job title',
-    job_function: 'Function',
-    started_at: 'Start',
-    ended_at: 'End',
-    answered_at: 'Answered',
-    caller_e164: 'From',
-    destination: 'To',
-    duration_seconds: 'Duration (s)',
-    billable_seconds: 'Billed (s)',
-    cost_micros: 'Cost (millionths of a euro)',
-    dedup_key: 'Exchange reference',
-    disposition: 'Outcome',
-    is_billable_leg: 'Chargeable',
-    linked_id: 'Linked call',
-    direction: 'Direction',
-    b_leg: 'Second leg of',
-    valid_from: 'From',
-    valid_to: 'Until',
-    plan_id: 'Rating plan',
-  },
-};
-
-/** A column's name for people: known columns by name, others by their category's label. */
-export function columnLabel(column: string, categoryLabel: string, lang: Language): string {
-  return (
-    COLUMN_LABELS[lang][column] ?? `${categoryLabel} (${column.replace(/_enc$/, '').replaceAll('_', ' ')})`
-  );
+/**
+ * A column's name for people: its own words where it has them (person-words.ts), else its
+ * category's label alone (never the column's internal name).
+ */
+export function columnLabel(table: string, column: string, categoryLabel: string, lang: Language): string {
+  return columnWords(table, column, lang) ?? categoryLabel;
 }
 
 /** Instants are shown on the clock the bills use (Europe/Brussels, as the invoice run counts months). */
-const SHOWN_TIME_ZONE = 'Europe/Brussels';
+const SHOWN_MOMENT = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Europe/Brussels',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+});
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
-const LOCALE: Record<Language, string> = { nl: 'nl-BE', fr: 'fr-BE', en: 'en-GB' };
 
-/** A value as text: instants as local date and time, objects (an address) as their parts, nothing as a dash. */
-export function displayValue(value: unknown, lang: Language): string {
+/**
+ * A moment as a person in Belgium writes it, Brussels time, with seconds (a call is told from the
+ * next by them): dd-mm-jjjj in Dutch, dd/mm/yyyy in French and English, as the back office does.
+ */
+function shownMoment(at: Date, lang: Language): string {
+  const part = (type: Intl.DateTimeFormatPartTypes): string =>
+    SHOWN_MOMENT.formatToParts(at).find((piece) => piece.type === type)?.value ?? '';
+  const separator = lang === 'nl' ? '-' : '/';
+  const day = [part('day'), part('month'), part('year')].join(separator);
+  return `${day} ${part('hour')}:${part('minute')}:${part('second')}`;
+}
+
+/**
+ * A value as text: a coded value in words (a consent's event and channel, a purpose by its label;
+ * person-words.ts), instants as local date and time, objects (an address) as their parts, nothing
+ * as a dash.
+ */
+export function displayValue(
+  value: unknown,
+  lang: Language,
+  coded?: { table: string; column: string; purposeLabel: (key: string) => string | undefined },
+): string {
   if (value === null || value === undefined || value === '') return '—';
-  if (typeof value === 'string' && INSTANT.test(value)) {
-    return new Intl.DateTimeFormat(LOCALE[lang], {
-      timeZone: SHOWN_TIME_ZONE,
-      dateStyle: 'short',
-      timeStyle: 'medium',
-    }).format(new Date(value));
-  }
+  const worded = coded ? valueWords(coded.table, coded.column, value, lang, coded.purposeLabel) : undefined;
+  if (worded !== undefined) return worded;
+  if (typeof value === 'string' && INSTANT.test(value)) return shownMoment(new Date(value), lang);
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (typeof value === 'object')

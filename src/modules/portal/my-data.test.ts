@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAsOwner } from '../../../test/database.js';
-import { loginAs, type StaffSession } from '../../../test/http.js';
+import { loginAs, requestAs, type StaffSession } from '../../../test/http.js';
 import type { AccessReport } from '../../kernel/access-report/index.js';
 import { signInByMailedLink, startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
 import { insertCalls } from '../billing/billing.test-helpers.js';
@@ -197,5 +197,59 @@ describe('who consulted my data (decision 0590)', () => {
     expect(page.body).toContain('Who consulted your data');
     expect(page.body).toMatch(/a member of staff \([^)]+\), read: refused — [^(]+\(once\)/);
     expect(page.body).toMatch(/a member of staff \([^)]+\), read — [^(]+\(2 times\)/);
+  });
+});
+
+describe('"my data" in the person\'s words (attack S20-5, decision 0924)', () => {
+  it('S20-5: a French customer reads their consent by phone with French column names, the purpose by its label, the event and channel in words and a Brussels moment', async () => {
+    const { app, kernel, voiceking } = testApp;
+    const email = 'camille.dubois@example.be';
+    const person = await createPerson(
+      kernel,
+      {
+        tenantId: voiceking.tenantId,
+        actor: { kind: 'staff', staffId: 1, role: 'sales' },
+        purpose: 'order_processing',
+      },
+      { subjectType: 'customer', familyName: 'Dubois', givenName: 'Camille', email, preferredLanguage: 'fr' },
+    );
+    const sales = await loginAs(app, kernel, voiceking, 'sales');
+    const consent = await requestAs(app, sales, 'interest_profiles')(
+      'POST',
+      `/api/v1/people/${person.subjectId}/consents`,
+      {
+        event: 'given',
+        channel: 'staff_phone',
+        wording: { language: 'fr', text: 'Pouvons-nous utiliser vos clics pour un profil d’intérêts ?' },
+        statement: 'Oui, c’est d’accord.',
+      },
+    );
+    expect(consent.statusCode, consent.body).toBe(201);
+    const cookie = (await signInByMailedLink(testApp, voiceking, email)).cookie;
+    const page = await app.inject({
+      method: 'GET',
+      url: `/t/${voiceking.slug}/account/my-data/consent_records?lang=fr`,
+      headers: { cookie },
+    });
+    expect(page.statusCode).toBe(200);
+    const headers = [...page.body.matchAll(/<th scope="col">([^<]*)<\/th>/g)].map((match) =>
+      match[1]?.trim(),
+    );
+    expect(headers).toEqual([
+      'Consentement pour',
+      'Ce que vous avez décidé',
+      'Comment',
+      'Quand',
+      'Version de la déclaration de confidentialité',
+      'Ce qui vous a été montré ou lu',
+    ]);
+    const cells = [...page.body.matchAll(/<td>([^<]*)<\/td>/g)].map((match) => match[1]?.trim());
+    expect(cells).toContain('établir des profils d&#39;intérêts à des fins publicitaires');
+    expect(cells).toContain('consentement donné');
+    expect(cells).toContain('par téléphone, à un collaborateur');
+    for (const code of ['interest_profiles', 'given', 'staff_phone']) expect(cells, code).not.toContain(code);
+    // The moment on the Brussels clock, never an ISO UTC timestamp.
+    expect(page.body).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
+    expect(cells.some((cell) => /^\d{2}\/\d{2}\/\d{4} \d{2}:\d{2}:\d{2}$/.test(cell ?? ''))).toBe(true);
   });
 });

@@ -160,7 +160,7 @@ describe('identity verification (VK-26)', () => {
 });
 
 describe('access and portability (VK-21, VK-25)', () => {
-  it('S20-5: the Dutch access report says legal bases in words, dates as Brussels dd-mm-jjjj, and no module names', async () => {
+  it('S20-5: the Dutch access report says legal bases in words, dates as Brussels dd-mm-jjjj, no module names, and a consent by its purpose, event and channel in words', async () => {
     const person = await customer();
     // A consent by phone: a ledger row with its moment (2026-03-02T09:00Z is 10:00 in Brussels).
     const consent = await requestAs(app, sales, 'interest_profiles')(
@@ -192,6 +192,15 @@ describe('access and portability (VK-21, VK-25)', () => {
     expect(html).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
     // Brussels day and time (the shared clock has moved on a few minutes by earlier tests).
     expect(html).toMatch(/02-03-2026 1\d:\d{2}/);
+    // The consent: what it was for, what was decided and how, in Dutch words; no code as a value.
+    expect(html).toContain(
+      '<tr><td>Toestemming voor</td><td>interesseprofielen opbouwen voor advertentiedoeleinden</td></tr>',
+    );
+    expect(html).toContain('<tr><td>Wat u besliste</td><td>toestemming gegeven</td></tr>');
+    expect(html).toContain('<tr><td>Hoe</td><td>telefonisch, aan een medewerker</td></tr>');
+    expect(html).toContain('<tr><td>Wat u werd getoond of voorgelezen</td><td>Ja, dat mag.</td></tr>');
+    for (const code of ['interest_profiles', 'given', 'staff_phone'])
+      expect(html, code).not.toContain(`<td>${code}</td>`);
     // The JSON keeps the machine-readable forms (the portable format).
     expect(report.purposes.find((purpose) => purpose.key === 'order_processing')?.legalBasis).toBe(
       'contract',

@@ -7,6 +7,7 @@ export {
   getStaff,
   changeStaff,
   removeStaff,
+  STAFF_CATEGORIES,
   STAFF_PURPOSE,
   type CreatedStaffUser,
   type CreateStaffInput,

@@ -29,7 +29,8 @@ const ARGON2_OPTIONS = {
 
 /** The purpose under which staff accounts are managed (declared by every policy, decision 0006). */
 export const STAFF_PURPOSE = 'staff_accounts';
-const STAFF_CATEGORIES = ['user.name', 'user.contact.email', 'user.authorization.credentials'];
+/** A staff account's personal data: what a removal decides on and erases (decision 0919). */
+export const STAFF_CATEGORIES = ['user.name', 'user.contact.email', 'user.authorization.credentials'];
 /** Who erases a removed account, on the decision of the admin who removed it (decision 0919). */
 const STAFF_REMOVAL_ACTOR = { kind: 'system', job: 'staff-removal' } as const;
 

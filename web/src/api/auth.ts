@@ -48,6 +48,7 @@ export type CapabilityKey =
   | 'quotes'
   | 'orders'
   | 'staffAccounts'
+  | 'staffRemoval'
   | 'rightsRequests'
   | 'auditVerify'
   | 'policyRegister'

@@ -390,6 +390,20 @@ export const en = {
     invitedText:
       'Hand over this one-time password in person or by phone, never in the same e-mail as the address. It is shown only now; at the first sign-in it leads to the second factor (where the role needs one) and an own password.',
     oneTimePassword: 'One-time password',
+    remove: 'Remove',
+    removeNamed: 'Remove the account of {{name}}',
+    removeTitle: 'Remove the account of {{name}}?',
+    removeWho:
+      '{{name}} ({{email}}, {{role}}) no longer works here: the account is disabled and is now removed for good.',
+    removeErasedTitle: 'Erased',
+    removeErasedData: 'Name, e-mail address, password and second factor of this account',
+    removeErasedAccess: 'Its sessions and its revoked API tokens',
+    removeKeptTitle: 'Kept',
+    removeKeptAudit:
+      'In the audit log, what this account did stays recorded under staff number {{staffId}} and the role {{role}}, without a name or e-mail address',
+    removeFinal: 'This cannot be undone. An account that only needs to pause stays disabled instead.',
+    removeSubmit: 'Remove the account',
+    removed: 'The account of {{name}} is removed',
   },
   tokens: {
     intro:

@@ -393,6 +393,21 @@ export const fr: Messages = {
     invitedText:
       'Transmettez ce mot de passe à usage unique en personne ou par téléphone, jamais dans le même e-mail que l’adresse. Il n’est affiché que maintenant ; à la première connexion, il mène au second facteur (si le rôle en exige un) et à un mot de passe personnel.',
     oneTimePassword: 'Mot de passe à usage unique',
+    remove: 'Supprimer',
+    removeNamed: 'Supprimer le compte de {{name}}',
+    removeTitle: 'Supprimer le compte de {{name}} ?',
+    removeWho:
+      '{{name}} ({{email}}, {{role}}) ne travaille plus ici : le compte est désactivé et est maintenant supprimé définitivement.',
+    removeErasedTitle: 'Effacé',
+    removeErasedData: 'Nom, adresse e-mail, mot de passe et second facteur de ce compte',
+    removeErasedAccess: 'Ses sessions et ses jetons API révoqués',
+    removeKeptTitle: 'Conservé',
+    removeKeptAudit:
+      "Dans le journal d'audit, ce que ce compte a fait reste enregistré sous le numéro de collaborateur {{staffId}} et le rôle {{role}}, sans nom ni adresse e-mail",
+    removeFinal:
+      'Cette suppression est définitive. Un compte qui ne doit être suspendu que temporairement reste plutôt désactivé.',
+    removeSubmit: 'Supprimer le compte',
+    removed: 'Le compte de {{name}} est supprimé',
   },
   tokens: {
     intro:

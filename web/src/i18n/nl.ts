@@ -392,6 +392,21 @@ export const nl: Messages = {
     invitedText:
       'Geef dit eenmalige wachtwoord persoonlijk of telefonisch door, nooit in dezelfde e-mail als het adres. Het wordt alleen nu getoond; bij de eerste aanmelding leidt het naar de tweede factor (als de rol er een vraagt) en een eigen wachtwoord.',
     oneTimePassword: 'Eenmalig wachtwoord',
+    remove: 'Verwijderen',
+    removeNamed: 'Het account van {{name}} verwijderen',
+    removeTitle: 'Het account van {{name}} verwijderen?',
+    removeWho:
+      '{{name}} ({{email}}, {{role}}) werkt hier niet meer: het account is uitgeschakeld en wordt nu definitief verwijderd.',
+    removeErasedTitle: 'Gewist',
+    removeErasedData: 'Naam, e-mailadres, wachtwoord en tweede factor van dit account',
+    removeErasedAccess: 'De sessies en de ingetrokken API-tokens ervan',
+    removeKeptTitle: 'Bewaard',
+    removeKeptAudit:
+      'In het auditlog blijft wat dit account deed vastgelegd onder medewerkersnummer {{staffId}} en de rol {{role}}, zonder naam of e-mailadres',
+    removeFinal:
+      'Dit kan niet ongedaan worden gemaakt. Een account dat alleen tijdelijk niet gebruikt wordt, blijft beter uitgeschakeld.',
+    removeSubmit: 'Het account verwijderen',
+    removed: 'Het account van {{name}} is verwijderd',
   },
   tokens: {
     intro:

@@ -4,6 +4,7 @@ import {
   Button,
   Code,
   Group,
+  List,
   Modal,
   Select,
   Stack,
@@ -17,11 +18,13 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import type { Localized } from '../../api/auth.js';
+import { useCan, useMe, useMyPurposes, type Localized } from '../../api/auth.js';
 import { api } from '../../api/client.js';
 import { FixedPurpose } from '../../purposes/FixedPurpose.js';
 import { localized } from '../../purposes/usePurpose.js';
 import { DataTable } from '../../ui/DataTable.js';
+import { brusselsToday, dayCell } from '../../ui/dates.js';
+import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 
 interface StaffMember {
@@ -74,16 +77,36 @@ function useStaff() {
   });
 }
 
-/** Staff accounts: who has which role, second factor, state; invite a new staff member. */
+/**
+ * A role's name in the screen's language: from the policy's roles where the role may list them
+ * (those who manage staff), else one's own role's label; the key only while neither has arrived.
+ */
+export function useRoleLabel(): (key: string) => string {
+  const can = useCan();
+  const roles = useRoles(can('staffAccounts'));
+  const mine = useMyPurposes();
+  return useMemo(() => {
+    const labels = new Map((roles.data ?? []).map((role) => [role.key, role.label]));
+    const own = mine.data?.role;
+    if (own?.label) labels.set(own.key, own.label);
+    return (key: string) => localized(labels.get(key), key);
+  }, [roles.data, mine.data]);
+}
+
+/**
+ * Staff accounts: who has which role, second factor, state; invite a new staff member; remove a
+ * disabled account when the employment ended (decision 0919).
+ */
 export function StaffPage() {
   const { t } = useTranslation();
   const staff = useStaff();
   const roles = useRoles();
+  const me = useMe();
+  const can = useCan();
   const [opened, { open, close }] = useDisclosure(false);
-  const roleLabel = useMemo(() => {
-    const labels = new Map((roles.data ?? []).map((role) => [role.key, role.label]));
-    return (key: string) => localized(labels.get(key), key);
-  }, [roles.data]);
+  const [removing, setRemoving] = useState<StaffMember | undefined>();
+  const roleLabel = useRoleLabel();
+  const mayRemove = can('staffRemoval');
   const columns = useMemo<ColumnDef<StaffMember, unknown>[]>(
     () => [
       { id: 'name', header: t('staff.name'), accessorKey: 'displayName' },
@@ -116,10 +139,40 @@ export function StaffPage() {
         header: t('staff.mfa'),
         accessorFn: (row) => (row.mfaEnabled ? t('common.yes') : t('common.no')),
       },
-      { id: 'created', header: t('staff.created'), accessorFn: (row) => row.createdAt.slice(0, 10) },
+      {
+        id: 'created',
+        header: t('staff.created'),
+        accessorFn: (row) => brusselsToday(new Date(row.createdAt)),
+        cell: dayCell,
+      },
+      ...(mayRemove
+        ? [
+            {
+              id: 'actions',
+              header: t('common.actions'),
+              enableSorting: false,
+              cell: ({ row }) =>
+                // Removal ends the employment: only a disabled account, never one's own (0919).
+                row.original.status === 'disabled' && row.original.staffId !== me.data?.staffId ? (
+                  <Button
+                    size="xs"
+                    color="red.9"
+                    variant="outline"
+                    aria-label={t('staff.removeNamed', { name: row.original.displayName })}
+                    onClick={() => setRemoving(row.original)}
+                  >
+                    {t('staff.remove')}
+                  </Button>
+                ) : null,
+            } satisfies ColumnDef<StaffMember, unknown>,
+          ]
+        : []),
     ],
-    [t, roleLabel],
+    [t, roleLabel, mayRemove, me.data?.staffId],
   );
+  // The table keeps each row's cell values until its data changes: new rows when the role labels
+  // arrive after the list (else the role column keeps the keys it first drew).
+  const rows = useMemo(() => [...(staff.data ?? [])], [staff.data, roleLabel]);
   return (
     <Stack>
       <Group justify="space-between">
@@ -129,7 +182,7 @@ export function StaffPage() {
       <FixedPurpose purposeKey="staff_accounts" />
       {staff.error ? <ProblemAlert error={staff.error} /> : null}
       <DataTable
-        data={staff.data ?? []}
+        data={rows}
         columns={columns}
         caption={t('staff.caption', { count: staff.data?.length ?? 0 })}
         initialSorting={[{ id: 'name', desc: false }]}
@@ -143,6 +196,69 @@ export function StaffPage() {
       >
         <InviteForm roles={roles.data ?? []} onClose={close} />
       </Modal>
+      <Modal
+        opened={removing !== undefined}
+        onClose={() => setRemoving(undefined)}
+        title={t('staff.removeTitle', { name: removing?.displayName ?? '' })}
+        size="md"
+        closeButtonProps={{ 'aria-label': t('common.close') }}
+      >
+        {removing ? (
+          <RemoveConfirmation
+            member={removing}
+            roleLabel={roleLabel(removing.role)}
+            onClose={() => setRemoving(undefined)}
+          />
+        ) : null}
+      </Modal>
+    </Stack>
+  );
+}
+
+/** Says what a removal erases and what stays before it is done; the server refuses an active account. */
+function RemoveConfirmation({
+  member,
+  roleLabel,
+  onClose,
+}: {
+  member: StaffMember;
+  roleLabel: string;
+  onClose: () => void;
+}) {
+  const { t } = useTranslation();
+  const queryClient = useQueryClient();
+  const remove = useMutation({
+    mutationFn: () => api('DELETE', `/api/v1/staff/${member.staffId}`),
+    onSuccess: async () => {
+      notifySuccess(t('staff.removed', { name: member.displayName }));
+      onClose();
+      await queryClient.invalidateQueries({ queryKey: ['staff', 'list'] });
+    },
+  });
+  return (
+    <Stack gap="sm">
+      <Text>{t('staff.removeWho', { name: member.displayName, email: member.email, role: roleLabel })}</Text>
+      <Text fw={700}>{t('staff.removeErasedTitle')}</Text>
+      <List size="sm">
+        <List.Item>{t('staff.removeErasedData')}</List.Item>
+        <List.Item>{t('staff.removeErasedAccess')}</List.Item>
+      </List>
+      <Text fw={700}>{t('staff.removeKeptTitle')}</Text>
+      <List size="sm">
+        <List.Item>{t('staff.removeKeptAudit', { staffId: member.staffId, role: roleLabel })}</List.Item>
+      </List>
+      <Text size="sm" c="dimmed">
+        {t('staff.removeFinal')}
+      </Text>
+      {remove.error ? <ProblemAlert error={remove.error} /> : null}
+      <Group justify="flex-end">
+        <Button variant="default" onClick={onClose}>
+          {t('common.cancel')}
+        </Button>
+        <Button color="red.9" loading={remove.isPending} onClick={() => remove.mutate()}>
+          {t('staff.removeSubmit')}
+        </Button>
+      </Group>
     </Stack>
   );
 }

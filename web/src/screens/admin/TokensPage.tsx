@@ -7,9 +7,10 @@ import { useTranslation } from 'react-i18next';
 import { useCan, useMe } from '../../api/auth.js';
 import { api } from '../../api/client.js';
 import { localized } from '../../purposes/usePurpose.js';
+import { brusselsToday, dayCell, formatMoment } from '../../ui/dates.js';
 import { DataTable } from '../../ui/DataTable.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
-import { useRoles } from './StaffPage.js';
+import { useRoleLabel, useRoles } from './StaffPage.js';
 
 interface ApiToken {
   tokenId: number;
@@ -56,6 +57,7 @@ export function TokensPage() {
     mutationFn: (tokenId: number) => api('DELETE', `/api/v1/tokens/${tokenId}`),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ['tokens'] }),
   });
+  const roleLabel = useRoleLabel();
   const roleOptions = (roles.data ?? []).map((role) => ({
     value: role.key,
     label: localized(role.label, role.key),
@@ -63,9 +65,20 @@ export function TokensPage() {
   const columns = useMemo<ColumnDef<ApiToken, unknown>[]>(
     () => [
       { id: 'label', header: t('tokens.label'), accessorKey: 'label' },
-      { id: 'role', header: t('staff.role'), accessorKey: 'role' },
-      { id: 'created', header: t('staff.created'), accessorFn: (row) => row.createdAt.slice(0, 10) },
-      { id: 'used', header: t('tokens.lastUsed'), accessorFn: (row) => row.lastUsedAt?.slice(0, 16) ?? '—' },
+      { id: 'role', header: t('staff.role'), accessorFn: (row) => roleLabel(row.role) },
+      {
+        id: 'created',
+        header: t('staff.created'),
+        accessorFn: (row) => brusselsToday(new Date(row.createdAt)),
+        cell: dayCell,
+      },
+      {
+        id: 'used',
+        header: t('tokens.lastUsed'),
+        // The ISO moment sorts; the cell says it in Brussels time.
+        accessorFn: (row) => row.lastUsedAt ?? '',
+        cell: ({ row }) => (row.original.lastUsedAt ? formatMoment(row.original.lastUsedAt) : '—'),
+      },
       {
         id: 'revoke',
         header: t('common.actions'),
@@ -88,8 +101,10 @@ export function TokensPage() {
           ),
       },
     ],
-    [t, revoke],
+    [t, revoke, roleLabel],
   );
+  // New rows when the role labels arrive after the list (the table keeps drawn cell values).
+  const rows = useMemo(() => [...(tokens.data ?? [])], [tokens.data, roleLabel]);
   return (
     <Stack>
       <Title order={1}>{t('nav.tokens')}</Title>
@@ -111,7 +126,7 @@ export function TokensPage() {
               roleOptions.length > 0
                 ? roleOptions
                 : me.data
-                  ? [{ value: me.data.role, label: me.data.role }]
+                  ? [{ value: me.data.role, label: roleLabel(me.data.role) }]
                   : []
             }
             {...form.getInputProps('role')}
@@ -124,7 +139,7 @@ export function TokensPage() {
       {create.error ? <ProblemAlert error={create.error} /> : null}
       {revoke.error ? <ProblemAlert error={revoke.error} /> : null}
       {tokens.error ? <ProblemAlert error={tokens.error} /> : null}
-      <DataTable data={tokens.data ?? []} columns={columns} caption={t('tokens.caption')} />
+      <DataTable data={rows} columns={columns} caption={t('tokens.caption')} />
     </Stack>
   );
 }

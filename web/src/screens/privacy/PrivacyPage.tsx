@@ -29,6 +29,7 @@ import { localized } from '../../purposes/usePurpose.js';
 import { CaptionedTable } from '../../ui/CaptionedTable.js';
 import { DataTable } from '../../ui/DataTable.js';
 import { DecisionWithReason } from '../../ui/DecisionWithReason.js';
+import { DocumentView, type GeneratedDocument } from '../../ui/DocumentView.js';
 import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 import { TabbedScreen } from '../../ui/TabbedScreen.js';
@@ -704,7 +705,7 @@ function Register() {
   const lang = currentLanguage();
   const register = useQuery({
     queryKey: ['register', lang],
-    queryFn: () => fetchText('/api/v1/policy/register', { query: { format: 'md', lang } }),
+    queryFn: () => api<GeneratedDocument>('GET', '/api/v1/policy/register/document', { query: { lang } }),
   });
   const downloadCsv = async () => {
     const csv = await fetchText('/api/v1/policy/register', { query: { format: 'csv', lang } });
@@ -729,9 +730,10 @@ function Register() {
       </Group>
       {register.error ? <ProblemAlert error={register.error} /> : null}
       {register.data ? (
-        <Code block tabIndex={0} aria-label={t('privacy.register')} mah={600} data-testid="register">
-          {register.data}
-        </Code>
+        <div data-testid="register">
+          {/* Column 1 is the purpose's name: each purpose is one titled table of its register entry. */}
+          <DocumentView document={register.data} rowTitleColumn={1} />
+        </div>
       ) : null}
     </Stack>
   );

@@ -1,0 +1,166 @@
+/**
+ * Attack S20-11, decisions 0919 and 0960: what a staff member reads in two screens of the back
+ * office, in Dutch, for both seed policies (their roles differ: VoiceKing has an HR role). The
+ * staff list names each role by its label, never its key; a disabled account has a "remove"
+ * button (for the role the server names `staffRemoval` for) whose confirmation says what is erased
+ * and what is kept, and removing it erases the account. The Art. 30 register is drawn as a
+ * document: a heading, one titled table per purpose, no Markdown source. Screenshots go to
+ * test-results/screenshots/screens/.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAsOwner } from './database.js';
+import { loginAs, requestAs, type StaffSession } from './http.js';
+import { createPolicyTenant, type SeedPolicy } from './kernel.js';
+import type { Page } from './browser.js';
+import type { Tenant } from '../src/modules/tenants/index.js';
+import { createStaffUser } from '../src/modules/staff/index.js';
+import {
+  closeBackOffice,
+  expectNoPageProblems,
+  look,
+  startBackOffice,
+  type BackOffice,
+} from './staff-browser.js';
+
+let env: BackOffice;
+const tenants = new Map<SeedPolicy, Tenant>();
+
+beforeAll(async () => {
+  env = await startBackOffice('screens');
+  for (const policy of ['voiceking', 'voxtra'] as const)
+    tenants.set(policy, await createPolicyTenant(env.kernel, policy));
+});
+afterAll(() => closeBackOffice(env));
+
+const ROLE_KEYS: Record<SeedPolicy, string[]> = {
+  voiceking: ['admin', 'privacy_officer', 'sales', 'billing', 'technician', 'support', 'hr'],
+  voxtra: ['admin', 'privacy_officer', 'sales', 'billing', 'technician', 'support'],
+};
+
+function tenantOf(policy: SeedPolicy): Tenant {
+  const tenant = tenants.get(policy);
+  if (!tenant) throw new Error('tenant missing');
+  return tenant;
+}
+
+/** A Dutch page signed in with the API's session (cookie and CSRF token handed to the browser). */
+async function dutchPage(session: StaffSession): Promise<Page> {
+  const page = await env.browser.newPage({ locale: 'nl-BE' });
+  const [name = '', value = ''] = session.cookie.split(';')[0]?.split('=') ?? [];
+  await page.context().addCookies([{ name, value, url: env.baseUrl }]);
+  await page.addInitScript(`sessionStorage.setItem('kluis.csrf', ${JSON.stringify(session.csrfToken)})`);
+  return page;
+}
+
+describe('what a staff member reads in the staff and register screens (attack S20-11)', () => {
+  for (const policy of ['voiceking', 'voxtra'] as const) {
+    it(`S20-11: ${policy}: the Dutch staff list names every role by its label, and a disabled account is removed after a confirmation that says what is erased and what is kept (decision 0919)`, async () => {
+      const tenant = tenantOf(policy);
+      const { policy: installed } = await env.kernel.policies.current(tenant.tenantId);
+      const admin = await loginAs(env.app, env.kernel, tenant, 'admin');
+      // One account of every role, so the list shows each role's label.
+      for (const role of ROLE_KEYS[policy])
+        await createStaffUser(
+          env.kernel,
+          tenant.tenantId,
+          { kind: 'system', job: 'test' },
+          { email: `${role.replaceAll('_', '-')}@${policy}.example`, displayName: `Lid ${role}`, role },
+        );
+      const leaver = await createStaffUser(
+        env.kernel,
+        tenant.tenantId,
+        { kind: 'system', job: 'test' },
+        { email: `vertrokken@${policy}.example`, displayName: 'Vertrokken Medewerker', role: 'support' },
+      );
+      const disabled = await requestAs(env.app, admin)('POST', `/api/v1/staff/${leaver.staffId}/disable`);
+      expect(disabled.statusCode, disabled.body).toBe(200);
+
+      const page = await dutchPage(admin);
+      await page.goto(`${env.baseUrl}/staff`);
+      await page.getByRole('heading', { name: 'Medewerkers', level: 1 }).waitFor();
+      const table = page.getByRole('table', { name: /Medewerkersaccounts/ });
+      await table.getByRole('row', { name: /Vertrokken Medewerker/ }).waitFor();
+      // The role column: every label of the policy, no key (the labels arrive after the list).
+      await expect
+        .poll(async () => table.locator('tbody tr td:nth-child(3)').allInnerTexts(), { timeout: 10_000 })
+        .toEqual(expect.arrayContaining(ROLE_KEYS[policy].map((role) => installed.roles[role]?.label.nl)));
+      const roleCells = await table.locator('tbody tr td:nth-child(3)').allInnerTexts();
+      for (const role of ROLE_KEYS[policy].filter((key) => installed.roles[key]?.label.nl !== key))
+        expect(roleCells, role).not.toContain(role);
+      // The remove button: on the disabled account only (never one's own, never an active one).
+      const removeButtons = page.getByRole('button', { name: /^Het account van .* verwijderen$/ });
+      expect(await removeButtons.count()).toBe(1);
+      await look(env.browser, page, `${policy}-staff-list`);
+
+      await page.getByRole('button', { name: 'Het account van Vertrokken Medewerker verwijderen' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Het account van Vertrokken Medewerker verwijderen?' });
+      await dialog.waitFor();
+      const text = await dialog.innerText();
+      expect(text).toContain(`vertrokken@${policy}.example`);
+      expect(text).toContain(installed.roles.support?.label.nl ?? 'klantenservice');
+      expect(text).toContain('Naam, e-mailadres, wachtwoord en tweede factor van dit account');
+      expect(text).toContain(`medewerkersnummer ${leaver.staffId}`);
+      expect(text).not.toContain('support)');
+      await look(env.browser, page, `${policy}-staff-remove-confirmation`);
+      await dialog.getByRole('button', { name: 'Het account verwijderen' }).click();
+      await table.getByRole('row', { name: /Vertrokken Medewerker/ }).waitFor({ state: 'detached' });
+      await page.getByText('Het account van Vertrokken Medewerker is verwijderd').waitFor();
+      await look(env.browser, page, `${policy}-staff-removed`);
+      expectNoPageProblems(env, page);
+
+      // Erased in the database; the audit entry names the number and role.
+      const rows = await runAsOwner(
+        env.database.ownerUrl,
+        'select 1 from staff_users where tenant_id = $1 and staff_id = $2',
+        [tenant.tenantId, leaver.staffId],
+      );
+      expect(rows.rowCount).toBe(0);
+      const audit = await runAsOwner<{ reason: string }>(
+        env.database.ownerUrl,
+        `select reason from audit_log where tenant_id = $1 and action = 'staff.remove'`,
+        [tenant.tenantId],
+      );
+      expect(audit.rows.map((row) => row.reason)).toEqual([
+        `staff ${leaver.staffId} (support) removed: name, e-mail and credentials erased`,
+      ]);
+      await page.context().close();
+    });
+
+    it(`S20-11: ${policy}: the privacy officer reads the Art. 30 register as a document in Dutch: a heading, one titled table per purpose, no Markdown source`, async () => {
+      const tenant = tenantOf(policy);
+      const { policy: installed } = await env.kernel.policies.current(tenant.tenantId);
+      const officer = await loginAs(env.app, env.kernel, tenant, 'privacy_officer');
+      const page = await dutchPage(officer);
+      await page.goto(`${env.baseUrl}/privacy`);
+      await page.getByRole('heading', { name: 'Privacyregisters', level: 1 }).waitFor();
+      await page.getByRole('tab', { name: 'Register' }).click();
+      const register = page.getByTestId('register');
+      await register
+        .getByRole('heading', { name: 'Register van verwerkingsactiviteiten (art. 30 AVG)', level: 2 })
+        .waitFor();
+      const purposes = Object.values(installed.purposes).map((purpose) => purpose.label.nl);
+      expect(await register.getByRole('heading', { level: 3 }).allInnerTexts()).toEqual(purposes);
+      const text = await register.innerText();
+      expect(text).not.toContain('| --- |');
+      expect(text).not.toContain('\\[');
+      expect(text).not.toContain('\\_');
+      // Each purpose's table names every column of the register by its Dutch header.
+      const first = register.getByRole('region', { name: purposes[0] ?? '' });
+      expect(await first.getByRole('rowheader').allInnerTexts()).toEqual([
+        'Sleutel',
+        'Rechtsgrond',
+        'Betrokkenen',
+        'Categorieën persoonsgegevens',
+        'Rollen met toegang',
+        'Ontvangers',
+        'Doorgifte buiten de EER',
+        'Bewaartermijn',
+        'Wettelijke bewaarplicht',
+        'Beveiligingsmaatregelen',
+      ]);
+      await look(env.browser, page, `${policy}-register`);
+      expectNoPageProblems(env, page);
+      await page.context().close();
+    });
+  }
+});
