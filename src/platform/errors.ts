@@ -32,6 +32,8 @@ export const ERROR_CODES = [
   'consent_missing',
   'subject_erased',
   'erasure_held',
+  'erasure_contract_running',
+  'holder_not_billable',
   'mail_not_signed',
   'payload_too_large',
   'database_unavailable',

@@ -59,10 +59,17 @@ export type FreeTextScan = 'all' | 'identifiers';
 export interface SubjectHoldRule {
   /** Stable name of the hold, told to staff and the person (never the hold's reason). */
   kind: string;
-  /** The row holds while this column is NULL (e.g. `released_at`, `closed_at`). */
-  openWhileNull: string;
+  /** The row holds while this column is NULL (e.g. `released_at`, `closed_at`), when given. */
+  openWhileNull?: string;
   /** A date column: the row holds up to and including that day (Belgian day), when given. */
   endsOn?: string;
+  /** A NULL `endsOn` holds without end (an open-ended contract); otherwise such a row holds nothing. */
+  endlessWhileEndsOnNull?: boolean;
+  /**
+   * Why the row keeps the person: a legal claim (Art. 17(3)(e), `erasure_held`, the default) or a
+   * contract that still runs and needs the data (`erasure_contract_running`, decision 0940).
+   */
+  ground?: 'legal_claim' | 'running_contract';
 }
 
 /**
@@ -132,6 +139,8 @@ export function findDataMapProblems(map: TableDataMap): string[] {
   if (hasPersonal && !map.erasure) problems.push(`${map.table} holds personal data but has no erasure rule`);
   if (map.holdsSubject && !map.subjectColumn)
     problems.push(`${map.table} holds subjects but names no subject column`);
+  if (map.holdsSubject && !map.holdsSubject.openWhileNull && !map.holdsSubject.endsOn)
+    problems.push(`${map.table} holds subjects but names neither an open column nor an end`);
   if (map.keptWhileSilent && (!map.subjectColumn || hasPersonal || map.erasure?.kind !== 'delete_rows'))
     problems.push(`${map.table} is kept while silent but is no link table whose rows are deleted`);
   const encrypted = personal.filter((column) => map.personal[column]?.encrypted);

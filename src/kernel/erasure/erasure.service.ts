@@ -3,7 +3,7 @@ import type { AuditedTx } from '../audit/index.js';
 import type { TableDataMap } from '../datamap/datamap.js';
 import type { Actor } from '../gate/gate.js';
 import { kernelCore, keyringOf, type Kernel } from '../kernel.js';
-import { AppError } from '../../platform/errors.js';
+import { AppError, isAppError } from '../../platform/errors.js';
 import { authorizeBatch } from '../gate/access.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
 import { belgianDay } from '../../platform/calendar.js';
@@ -719,15 +719,17 @@ export async function eraseEndedSilences(
   });
 }
 
-/** An open hold that keeps a person from erasure: its kind and last day (none: until it is closed). */
+/** An open hold that keeps a person from erasure: its kind, last day (none: until it is closed) and ground. */
 export interface ErasureHold {
   kind: string;
   endsOn: string | null;
+  ground: 'legal_claim' | 'running_contract';
 }
 
 /**
  * The open holds on subjects, from the data map's `holdsSubject` tables (decision 0415): a row
- * holds while its `openWhileNull` column is NULL and, with an `endsOn` column, up to that day.
+ * holds while its `openWhileNull` column is NULL and, with an `endsOn` column, up to that day (a
+ * NULL end holds without end where the rule says so: a running contract, decision 0940).
  * Per subject, one entry per kind (the latest end; an open-ended one wins).
  */
 export async function findErasureHolds(
@@ -742,20 +744,41 @@ export async function findErasureHolds(
     const rule = map.holdsSubject;
     if (!rule || !map.subjectColumn) continue;
     const subject = sql.ref(map.subjectColumn);
-    const ends = rule.endsOn ? sql`max(${sql.ref(rule.endsOn)})::text` : sql`null::text`;
-    const stillRunning = rule.endsOn ? sql`and ${sql.ref(rule.endsOn)} >= ${today}::date` : sql``;
+    const endsOn = rule.endsOn ? sql.ref(rule.endsOn) : undefined;
+    const endless = endsOn !== undefined && rule.endlessWhileEndsOnNull === true;
+    const ends = !endsOn
+      ? sql`null::text`
+      : endless
+        ? sql`case when bool_or(${endsOn} is null) then null else max(${endsOn})::text end`
+        : sql`max(${endsOn})::text`;
+    const open = rule.openWhileNull ? sql`and ${sql.ref(rule.openWhileNull)} is null` : sql``;
+    const stillRunning = !endsOn
+      ? sql``
+      : endless
+        ? sql`and (${endsOn} is null or ${endsOn} >= ${today}::date)`
+        : sql`and ${endsOn} >= ${today}::date`;
     const result = await sql<{
       subject_id: string | number;
       ends_on: string | null;
     }>`select ${subject} as subject_id, ${ends} as ends_on from ${sql.table(map.table)}
-        where ${subject} = any(${[...subjectIds]}::bigint[]) and ${sql.ref(rule.openWhileNull)} is null ${stillRunning}
+        where ${subject} = any(${[...subjectIds]}::bigint[]) ${open} ${stillRunning}
         group by ${subject}`.execute(tx);
     for (const row of result.rows) {
       const subjectId = Number(row.subject_id);
-      found.set(subjectId, [...(found.get(subjectId) ?? []), { kind: rule.kind, endsOn: row.ends_on }]);
+      const hold: ErasureHold = {
+        kind: rule.kind,
+        endsOn: row.ends_on,
+        ground: rule.ground ?? 'legal_claim',
+      };
+      found.set(subjectId, [...(found.get(subjectId) ?? []), hold]);
     }
   }
   return found;
+}
+
+/** Whether an error is the refusal of an erasure under open holds (a legal claim or a running contract). */
+export function isErasureHeld(error: unknown): boolean {
+  return isAppError(error) && (error.code === 'erasure_held' || error.code === 'erasure_contract_running');
 }
 
 /**
@@ -773,16 +796,28 @@ export async function erasureHoldsOn(
   return found.get(subjectId) ?? [];
 }
 
-/** The refusal of an erasure under open holds: their kinds and ends, never their reasons. */
+/**
+ * The refusal of an erasure under open holds: their kinds and ends, never their reasons. A legal
+ * claim answers `erasure_held` (Art. 17(3)(e)); running contracts alone answer
+ * `erasure_contract_running`: the contract still needs the data, end it first (decision 0940).
+ */
 function erasureHeld(holds: readonly ErasureHold[]): AppError {
   const words = holds
-    .map((hold) => (hold.endsOn ? `${hold.kind} until ${hold.endsOn}` : `${hold.kind} until it is closed`))
+    .map((hold) =>
+      hold.ground === 'running_contract'
+        ? `${hold.kind} ${hold.endsOn ? `running until ${hold.endsOn}` : 'running without an end date'}`
+        : hold.endsOn
+          ? `${hold.kind} until ${hold.endsOn}`
+          : `${hold.kind} until it is closed`,
+    )
     .join(', ');
+  const details = { holds: holds.map((hold) => ({ kind: hold.kind, endsOn: hold.endsOn })) };
+  if (holds.every((hold) => hold.ground === 'running_contract')) {
+    const message = `the person holds a contract that still runs (${words}); its data are needed to deliver and bill it (GDPR Art. 6(1)(b)): terminate the contract, then erase after its last day; nothing was erased`;
+    return new AppError('erasure_contract_running', message, { publicMessage: message, details });
+  }
   const message = `the person is kept for a legal claim (GDPR Art. 17(3)(e)): ${words}; nothing was erased`;
-  return new AppError('erasure_held', message, {
-    publicMessage: message,
-    details: { holds: holds.map((hold) => ({ kind: hold.kind, endsOn: hold.endsOn })) },
-  });
+  return new AppError('erasure_held', message, { publicMessage: message, details });
 }
 
 async function countRows(atx: AuditedTx, map: TableDataMap, subjectId: number): Promise<number> {

@@ -14,6 +14,7 @@ export {
   type EraseOptions,
   findErasureHolds,
   erasureHoldsOn,
+  isErasureHeld,
   eraseEndedSilences,
   type ErasureHold,
 } from './erasure.service.js';

@@ -354,6 +354,7 @@ export function buildStatement(policy: Policy, lang: Language, enforced: Enforce
       let text = t.rights.items[right];
       if (right === 'restriction' && restrictionExemptions !== undefined)
         text = t.rights.restrictionExcept(restrictionExemptions);
+      if (right === 'erasure') text += ` ${t.rights.whileContract}`;
       if (right === 'erasure' && hasSelfService) text += ` ${t.rights.selfService}`;
       if (right === 'portability' && policy.rights.portabilityToOtherOrganisation)
         text += ` ${t.rights.toOtherOrganisation}`;

@@ -128,6 +128,8 @@ export interface StatementTexts {
     items: Record<Right, string>;
     /** The restriction with the uses it leaves (the purposes marked `readWhileRestricted`). */
     restrictionExcept: (purposes: string) => string;
+    /** What a running contract keeps from erasure until its last day (decision 0940). */
+    whileContract: string;
     selfService: string;
     toOtherOrganisation: string;
     highlighted: (categories: string) => string;
@@ -366,6 +368,8 @@ const nl: StatementTexts = {
     },
     restrictionExcept: (uses) =>
       `Recht op beperking: u kunt vragen dat wij uw gegevens tijdelijk alleen nog bewaren en niet meer gebruiken, behalve voor: ${uses}.`,
+    whileContract:
+      'Zolang een contract met u loopt, hebben wij uw gegevens nodig om het uit te voeren en te factureren: die wissen wij na de laatste dag van het contract.',
     selfService:
       'Uw gegevens laten verwijderen kan ook zelf, via de persoonlijke instellingen van uw account.',
     toOtherOrganisation:
@@ -620,6 +624,8 @@ const fr: StatementTexts = {
     },
     restrictionExcept: (uses) =>
       `Droit à la limitation : vous pouvez demander que nous ne fassions plus que conserver vos données, sans les utiliser, sauf pour : ${uses}.`,
+    whileContract:
+      'Tant qu’un contrat avec vous court, nous avons besoin de vos données pour l’exécuter et le facturer : nous les effaçons après le dernier jour du contrat.',
     selfService:
       'Vous pouvez aussi supprimer vos données vous-même, via les paramètres personnels de votre compte.',
     toOtherOrganisation:
@@ -865,6 +871,8 @@ const en: StatementTexts = {
     },
     restrictionExcept: (uses) =>
       `Right to restriction: you can ask us only to store your data and no longer use it, except for: ${uses}.`,
+    whileContract:
+      'While a contract with you runs, we need your data to carry it out and bill it: we erase them after the contract’s last day.',
     selfService: 'You can also delete your data yourself, in the personal settings of your account.',
     toOtherOrganisation: 'On request we send that file to you or to another organisation you name.',
     highlighted: (cats) => `These rights also cover ${cats}.`,

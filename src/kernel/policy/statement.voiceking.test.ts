@@ -313,6 +313,8 @@ describe('VoiceKing: the generated Dutch statement holds every fact of the seed 
   it('erasure on request, also self-service in the account settings, by e-mail or by letter', () => {
     expectAll(rights, [
       'Recht op wissing: u kunt op elk moment vragen dat wij uw gegevens verwijderen.',
+      // Decision 0940: a running contract keeps the data until its last day.
+      'Zolang een contract met u loopt, hebben wij uw gegevens nodig om het uit te voeren en te factureren: die wissen wij na de laatste dag van het contract.',
       'Uw gegevens laten verwijderen kan ook zelf, via de persoonlijke instellingen van uw account.',
       'e-mail naar info@voiceking.be',
       'een brief aan VoiceKing CVBA, Engelse Wandeling 2 K8V, 8500 Kortrijk',

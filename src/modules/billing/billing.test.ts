@@ -514,8 +514,10 @@ describe('accounting legal hold (VX-8, VK-14)', () => {
   it('erasing a customer keeps the invoices, payments and their party snapshot under the accounting hold, and lists them as kept', async () => {
     const { tenant, catalogue } = await freshTenant();
     const customer = await createCustomer(kernel, tenant, { familyName: 'Vermeulen' });
+    // Ended: a contract that still runs keeps its holder from erasure (decision 0940).
     await startContract(kernel, tenant, customer, {
       startDate: '2026-10-01',
+      endDate: '2026-10-31',
       lines: [{ productId: catalogue.subscription }],
     });
     await addBankAccount(kernel, billingContext(tenant), customer, {
@@ -630,8 +632,10 @@ describe('the IBAN on an invoice (issue 10, decision 0066)', () => {
   it('an invoice keeps the IBAN it was collected from only masked: after erasure neither the invoice nor the database yields it in clear', async () => {
     const { tenant, catalogue } = await freshTenant();
     const customer = await createCustomer(kernel, tenant, { familyName: 'Wuyts' });
+    // Ended: a contract that still runs keeps its holder from erasure (decision 0940).
     await startContract(kernel, tenant, customer, {
       startDate: '2026-10-01',
+      endDate: '2026-10-31',
       lines: [{ productId: catalogue.subscription }],
     });
     await addBankAccount(kernel, billingContext(tenant), customer, {

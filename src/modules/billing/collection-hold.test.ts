@@ -52,6 +52,8 @@ beforeAll(async () => {
     );
     await startContract(kernel, voiceking, person.subjectId, {
       startDate: '2026-01-01',
+      // January only: a contract that still runs keeps its holder from erasure (decision 0940).
+      endDate: '2026-01-31',
       lines: [{ productId: catalogue.subscription }],
     });
     debtors[key] = { subjectId: person.subjectId, email, invoiceId: 0, totalCents: 0, communication: '' };

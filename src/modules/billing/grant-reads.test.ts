@@ -39,8 +39,10 @@ describe('repositories return personal columns only through a grant that covers 
     const alice = await createCustomer(kernel, tenant, { familyName: 'Alice' });
     const bob = await createCustomer(kernel, tenant, { familyName: 'Bob' });
     for (const customer of [alice, bob])
+      // Ended: a contract that still runs keeps its holder from erasure (decision 0940).
       await startContract(kernel, tenant, customer, {
         startDate: '2026-10-01',
+        endDate: '2026-10-31',
         lines: [{ productId: catalogue.subscription }],
       });
     await runInvoices(kernel, billingContext(tenant), { callsPurpose: 'call_billing', period: '2026-10' });

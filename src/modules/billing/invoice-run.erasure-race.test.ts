@@ -38,6 +38,8 @@ async function customerWithContract(familyName: string): Promise<number> {
   const subjectId = await createCustomer(kernel, tenant, { familyName });
   await startContract(kernel, tenant, subjectId, {
     startDate: '2025-01-01',
+    // Ended: a contract that still runs keeps its holder from erasure (decision 0940).
+    endDate: '2025-12-31',
     lines: [{ productId: subscription }],
   });
   return subjectId;

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { AuditedTx } from '../../kernel/audit/index.js';
-import { eraseSubject } from '../../kernel/erasure/index.js';
+import { eraseSubject, isErasureHeld } from '../../kernel/erasure/index.js';
 import { coveredBy } from '../../kernel/gate/access.js';
 import { AccessDenied, type Actor } from '../../kernel/gate/gate.js';
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
@@ -400,7 +400,7 @@ export async function expireSignups(deps: ConsentDeps, tenantId: number): Promis
       await eraseSubject(kernel, deps.dataMap, { tenantId, actor: EXPIRY, purpose, subjectId });
     } catch (error) {
       // Under a legal hold the person stays until it ends (decision 0415); the others go.
-      if (isAppError(error) && error.code === 'erasure_held') continue;
+      if (isErasureHeld(error)) continue;
       throw error;
     }
     erased += 1;

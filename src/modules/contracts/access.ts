@@ -2,9 +2,11 @@ import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { AccessAction, Grant } from '../../kernel/gate/gate.js';
 import { assertPurposeAmong, authorize, authorizeBatch, type WithGate } from '../../kernel/gate/access.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import { findCategory } from '../../kernel/policy/policy.query.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { AppError } from '../../platform/errors.js';
 import type { UseCaseContext } from '../parties/index.js';
+import { selectSubjectType } from './contract.repository.js';
 import { CONTRACT_CATEGORIES } from './datamap.js';
 
 /** The kinds of work this module does, each under its own purpose of the tenant's policy. */
@@ -125,3 +127,60 @@ export {
   notFoundError as notFound,
   conflictError as conflict,
 } from '../../platform/errors.js';
+
+/**
+ * The data a contract is billed with (decision 0941): the payments of its invoices and, where the
+ * tenant sells telephony, its call records. Named here rather than imported: billing depends on
+ * this module, not the other way round.
+ */
+const BILLED_WITH = ['kluis.billing.payment', 'kluis.telephony.call_record'] as const;
+
+/**
+ * The subject types a contract can be billed for: for every category it is billed with that the
+ * policy declares, a type the category is kept for and some purpose covering it reaches.
+ * Undefined when the policy bills with none of them (nothing to check).
+ */
+export function billableHolderTypes(policy: Policy): string[] | undefined {
+  let types: string[] | undefined;
+  for (const key of BILLED_WITH) {
+    const category = findCategory(policy, key);
+    if (!category) continue;
+    const reached = new Set(
+      Object.values(policy.purposes)
+        .filter((purpose) => purpose.categories.includes(key))
+        .flatMap((purpose) => purpose.subjectTypes),
+    );
+    const here = category.subjectTypes.filter((type) => reached.has(type));
+    types = types === undefined ? here : types.filter((type) => here.includes(type));
+  }
+  return types;
+}
+
+/**
+ * Refuses a contract holder no billing purpose covers (attack S20-17, decision 0941): the invoice
+ * run would refuse them every month and the revenue would be lost without a word. Said before the
+ * gate, where the gate may refuse the type by its categories (Voxtra keeps no contract data of
+ * contact persons), but only to a role that may act under the purpose and for a type the purpose
+ * reaches: it tells nothing the purpose does not cover (decision 0063); anything else is the
+ * gate's to refuse.
+ */
+export async function assertBillableHolder(
+  kernel: Kernel,
+  atx: AuditedTx,
+  context: UseCaseContext,
+  subjectId: number,
+): Promise<void> {
+  const { policy } = await kernel.policies.current(context.tenantId);
+  const purpose = policy.purposes[context.purpose];
+  if (!purpose) return;
+  if (context.actor.kind === 'staff' && !purpose.roles.includes(context.actor.role)) return;
+  const subjectType = await selectSubjectType(atx.tx, subjectId);
+  if (subjectType === undefined || !purpose.subjectTypes.includes(subjectType)) return;
+  const billable = billableHolderTypes(policy);
+  if (billable === undefined || billable.includes(subjectType)) return;
+  const message = `a contract is held by a ${billable.join(' or ') || 'customer'}: the purposes that bill it (payments, call records) do not cover a ${subjectType}; make the person a customer, or make the contract for the company's customer`;
+  throw new AppError('holder_not_billable', message, {
+    publicMessage: message,
+    details: { subjectType, billableSubjectTypes: billable },
+  });
+}

@@ -4,6 +4,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { touchSubjects } from '../../kernel/subjects/index.js';
 import type { UseCaseContext } from '../parties/index.js';
 import {
+  assertBillableHolder,
   authorizeRows,
   authorizeSubject,
   belgianDate,
@@ -145,6 +146,7 @@ export async function createContract(
       lines ??= (await selectLines(atx.tx, 'order_lines', [data.orderId])).get(data.orderId) ?? [];
     }
     if (subjectId === undefined) throw invalid('subjectId: required');
+    await assertBillableHolder(kernel, atx, context, subjectId);
     const grant = await authorizeSubject(
       kernel,
       atx,

@@ -596,9 +596,11 @@ describe('contracts and orders over HTTP (VX-3)', () => {
       deliveryAddress: { street: 'Markt 3', postalCode: '9900', city: 'Eeklo' },
     });
     const orderId = order.json<{ orderId: number }>().orderId;
+    // Ended yesterday: a contract that still runs keeps its holder from erasure (decision 0940).
     const contract = await call(voxtraSales, 'POST', '/api/v1/contracts', {
       orderId,
       startDate: '2026-03-01',
+      endDate: '2026-03-01',
     });
     const contractId = contract.json<{ contractId: number }>().contractId;
 

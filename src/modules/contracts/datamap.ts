@@ -55,6 +55,14 @@ export const contractsDataMap: TableDataMap[] = [
     table: 'contracts',
     module: 'contracts',
     subjectColumn: 'subject_id',
+    // A contract that runs or is yet to start (no end date, or one not passed) keeps its holder
+    // from erasure: the service and its bill need the data; terminate it first (decision 0940).
+    holdsSubject: {
+      kind: 'contract',
+      endsOn: 'end_date',
+      endlessWhileEndsOnNull: true,
+      ground: 'running_contract',
+    },
     // PERSON_LINK; the end date of an erased customer's contract no longer starts any clock.
     erasure: { kind: 'null_personal' },
     personal: { subject_id: PRODUCT },

@@ -9,7 +9,7 @@ import {
   streamPortabilityZip,
   writeAccessReportJson,
 } from '../../kernel/access-report/index.js';
-import { erasureHoldsOn } from '../../kernel/erasure/index.js';
+import { erasureHoldsOn, isErasureHeld } from '../../kernel/erasure/index.js';
 import { AppError, isAppError } from '../../platform/errors.js';
 import {
   askLoginLinkAtDoor,
@@ -59,7 +59,7 @@ const notFound = (): AppError => new AppError('not_found', 'no such page', { pub
 /** What keeps a person from erasure: the last end of a dated hold, and the open-ended claim's kind. */
 interface Held {
   until: string | null;
-  claim: 'dispute' | 'collection';
+  claim: 'dispute' | 'collection' | 'contract';
 }
 
 interface Signed {
@@ -235,6 +235,13 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
       signed.session.subjectId,
     );
     if (holds.length === 0) return undefined;
+    // A running contract is said first: ending it is what the person can do (decision 0940).
+    const contracts = holds.filter((hold) => hold.ground === 'running_contract');
+    if (contracts.length > 0) {
+      const open = contracts.some((hold) => hold.endsOn === null);
+      const last = contracts.flatMap((hold) => (hold.endsOn ? [hold.endsOn] : [])).sort();
+      return { until: open ? null : (last.at(-1) ?? null), claim: 'contract' };
+    }
     const ends = holds.flatMap((hold) => (hold.endsOn ? [hold.endsOn] : [])).sort();
     const claim = holds.some((hold) => hold.kind === 'collection') ? 'collection' : 'dispute';
     return { until: ends.at(-1) ?? null, claim };
@@ -248,7 +255,15 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
       t.erase.title,
       '/erase',
       html`<h1>${t.erase.title}</h1>
-        <p role="status">${t.erase.held(held.until, held.claim)}</p>`,
+        <p role="status">${t.erase.held(held.until, held.claim)}</p>
+        ${
+          held.claim === 'contract'
+            ? html`<p>
+                ${t.erase.contractRequest}
+                <a href="${signed.frame.base}/rights/erasure">${t.rights.names.erasure}</a>
+              </p>`
+            : ''
+        }`,
     );
   };
 
@@ -840,7 +855,7 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
         });
       } catch (error) {
         // A hold placed in between: the request stays for the officer to answer.
-        if (isAppError(error) && error.code === 'erasure_held')
+        if (isErasureHeld(error))
           return sendPage(
             reply,
             heldPage(signed, (await heldUntil(signed)) ?? { until: null, claim: 'dispute' }),

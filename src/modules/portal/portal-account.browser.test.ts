@@ -52,8 +52,10 @@ async function customerWithHistory(email: string): Promise<number> {
       address: { street: 'Oude Vestingstraat 3', postalCode: '8500', city: 'Kortrijk' },
     },
   );
+  // Ended: a contract that still runs keeps its holder from erasure (decision 0940).
   await startContract(kernel, voiceking, person.subjectId, {
     startDate: '2026-09-01',
+    endDate: '2026-10-31',
     lines: [{ productId: catalogue.subscription }],
   });
   const calls = Array.from({ length: 90 }, (_, index) => ({

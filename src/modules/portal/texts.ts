@@ -165,7 +165,9 @@ export interface PortalTexts {
      * A legal hold, an open dispute or an open hand-over for collection keeps the person (decisions
      * 0415, 0465): nothing can be erased now. Without an end day, `claim` says what is open.
      */
-    held: (until: string | null, claim: 'dispute' | 'collection') => string;
+    held: (until: string | null, claim: 'dispute' | 'collection' | 'contract') => string;
+    /** Under a running contract: the way to a staff-answered erasure request (decision 0940). */
+    contractRequest: string;
   };
   myRequests: { title: string; none: string };
   report: {
@@ -461,7 +463,11 @@ const nl: PortalTexts = {
     done: 'Uw account is gewist. U krijgt een brief per e-mail met wat gewist is en wat nog bewaard wordt.',
     letter: 'Wissen kan niet ongedaan gemaakt worden.',
     held: (until, claim) =>
-      `Uw gegevens worden bewaard voor een rechtsvordering (AVG art. 17, lid 3, e), ${until ? `tot ${until}` : claim === 'collection' ? 'tot de onbetaalde factuur die wij voor inning uit handen gaven, betaald of afgesloten is' : 'tot het geschil over uw factuur beslecht is'}. Tot dan kunnen wij uw account niet wissen; er is niets gewist. Nadien kunt u het opnieuw vragen.`,
+      claim === 'contract'
+        ? `U hebt bij ons een contract dat nog loopt (${until ? `tot ${until}` : 'zonder einddatum'}). Wij hebben uw gegevens nodig om die dienst te leveren en te factureren (AVG art. 6, lid 1, b), dus kunnen wij uw account niet wissen zolang het loopt; er is niets gewist. Wilt u stoppen? Zeg het contract op (schriftelijk, per e-mail of telefonisch); na de laatste dag ervan kunt u hier uw account wissen. Wat de wet ons verplicht te bewaren, zoals uw facturen, blijft ook dan bewaard.`
+        : `Uw gegevens worden bewaard voor een rechtsvordering (AVG art. 17, lid 3, e), ${until ? `tot ${until}` : claim === 'collection' ? 'tot de onbetaalde factuur die wij voor inning uit handen gaven, betaald of afgesloten is' : 'tot het geschil over uw factuur beslecht is'}. Tot dan kunnen wij uw account niet wissen; er is niets gewist. Nadien kunt u het opnieuw vragen.`,
+    contractRequest:
+      'Wilt u toch dat wij uw gegevens wissen? Dien een verzoek in; wij antwoorden binnen een maand en zeggen wat wij bewaren en waarom:',
   },
   myRequests: { title: 'Mijn verzoeken', none: 'U hebt nog geen verzoeken ingediend.' },
   report: {
@@ -783,7 +789,11 @@ const fr: PortalTexts = {
     done: 'Votre compte est effacé. Vous recevez une lettre par e-mail indiquant ce qui est effacé et ce qui est encore conservé.',
     letter: 'L’effacement est définitif.',
     held: (until, claim) =>
-      `Vos données sont conservées pour une action en justice (RGPD art. 17, par. 3, e), ${until ? `jusqu’au ${until}` : claim === 'collection' ? 'jusqu’à ce que la facture impayée confiée au recouvrement soit payée ou son recouvrement clôturé' : 'jusqu’au règlement du litige sur votre facture'}. D’ici là, nous ne pouvons pas effacer votre compte ; rien n’a été effacé. Vous pourrez le demander à nouveau ensuite.`,
+      claim === 'contract'
+        ? `Vous avez chez nous un contrat toujours en cours (${until ? `jusqu’au ${until}` : 'sans date de fin'}). Nous avons besoin de vos données pour fournir ce service et le facturer (RGPD art. 6, par. 1, b) : nous ne pouvons donc pas effacer votre compte tant qu’il court ; rien n’a été effacé. Vous voulez arrêter ? Résiliez le contrat (par écrit, par e-mail ou par téléphone) ; après son dernier jour, vous pourrez effacer votre compte ici. Ce que la loi nous oblige à conserver, comme vos factures, reste conservé même alors.`
+        : `Vos données sont conservées pour une action en justice (RGPD art. 17, par. 3, e), ${until ? `jusqu’au ${until}` : claim === 'collection' ? 'jusqu’à ce que la facture impayée confiée au recouvrement soit payée ou son recouvrement clôturé' : 'jusqu’au règlement du litige sur votre facture'}. D’ici là, nous ne pouvons pas effacer votre compte ; rien n’a été effacé. Vous pourrez le demander à nouveau ensuite.`,
+    contractRequest:
+      'Vous souhaitez quand même que nous effacions vos données ? Introduisez une demande ; nous répondons dans un mois en indiquant ce que nous conservons et pourquoi :',
   },
   myRequests: { title: 'Mes demandes', none: 'Vous n’avez encore fait aucune demande.' },
   report: {
@@ -1096,7 +1106,11 @@ const en: PortalTexts = {
     done: 'Your account has been erased. You will get a letter by e-mail saying what was erased and what is still kept.',
     letter: 'Erasure cannot be undone.',
     held: (until, claim) =>
-      `Your data are kept for a legal claim (GDPR Art. 17(3)(e)) ${until ? `until ${until}` : claim === 'collection' ? 'until the unpaid invoice we handed over for collection is paid or its collection is closed' : 'until the dispute about your invoice is settled'}. Until then we cannot erase your account; nothing has been erased. You may ask again afterwards.`,
+      claim === 'contract'
+        ? `You have a contract with us that still runs (${until ? `until ${until}` : 'without an end date'}). We need your data to provide and bill that service (GDPR Art. 6(1)(b)), so we cannot erase your account while it runs; nothing has been erased. Want to stop? Terminate the contract (in writing, by e-mail or by phone); after its last day you can erase your account here. What the law obliges us to keep, such as your invoices, is kept even then.`
+        : `Your data are kept for a legal claim (GDPR Art. 17(3)(e)) ${until ? `until ${until}` : claim === 'collection' ? 'until the unpaid invoice we handed over for collection is paid or its collection is closed' : 'until the dispute about your invoice is settled'}. Until then we cannot erase your account; nothing has been erased. You may ask again afterwards.`,
+    contractRequest:
+      'Do you still want us to erase your data? Send a request; we answer within a month and say what we keep and why:',
   },
   myRequests: { title: 'My requests', none: 'You have not made any requests yet.' },
   report: {

@@ -2,7 +2,12 @@ import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 
 import { z } from 'zod';
 import { describeAccessReport, streamPortabilityZip } from '../../kernel/access-report/index.js';
 import type { TableDataMap } from '../../kernel/datamap/datamap.js';
-import { eraseSubject, erasureHoldsOn, type ErasureOutcome } from '../../kernel/erasure/index.js';
+import {
+  eraseSubject,
+  erasureHoldsOn,
+  isErasureHeld,
+  type ErasureOutcome,
+} from '../../kernel/erasure/index.js';
 import { deliverLetters, messageDomainOf, sealLetter } from '../../kernel/letters/index.js';
 import { auditActor, type Actor, type Grant } from '../../kernel/gate/gate.js';
 import type { AuditedTx } from '../../kernel/audit/index.js';
@@ -1675,7 +1680,7 @@ export async function carryOutAccountErasures(
       await fulfil(deps, tenant, request, ACCOUNT_ERASURES, {});
       result.carriedOut += 1;
     } catch (error) {
-      if (isAppError(error) && error.code === 'erasure_held') {
+      if (isErasureHeld(error)) {
         result.held += 1;
         continue;
       }

@@ -179,8 +179,10 @@ describe('an erasure never destroys a person under a legal hold (attack A18, dec
     clock.set(new Date('2026-01-15T10:00:00Z'));
     const catalogue = await prepareTenant(kernel, voxtra);
     const customer = await person(voxtra, 'customer', 'customer_administration');
+    // January only: a contract that still runs would keep the customer too (decision 0940).
     await startContract(kernel, voxtra, customer, {
       startDate: '2026-01-01',
+      endDate: '2026-01-31',
       lines: [{ productId: catalogue.subscription }],
     });
     await insertCalls(kernel, voxtra, [

@@ -6,6 +6,7 @@ import {
   eraseSubject,
   eraseSubjects,
   finishPendingKeyDestructions,
+  isErasureHeld,
   journalPendingErasures,
 } from '../../kernel/erasure/index.js';
 import { AccessDenied } from '../../kernel/gate/gate.js';
@@ -133,7 +134,7 @@ export async function runRetentionSweep(
       rows = await erasePerson(kernel, dataMap, tenantId, verdict);
     } catch (error) {
       // A hold placed since the evaluation keeps the person (decision 0415).
-      if (isAppError(error) && error.code === 'erasure_held') {
+      if (isErasureHeld(error)) {
         result.peopleHeld += 1;
         continue;
       }
@@ -227,7 +228,7 @@ async function erasePeople(
       }
     } catch (error) {
       // A hold placed since the evaluation keeps the person (decision 0415).
-      if (isAppError(error) && error.code === 'erasure_held') continue;
+      if (isErasureHeld(error)) continue;
       if (!(error instanceof AccessDenied)) throw error;
       alone.refused += 1;
     }

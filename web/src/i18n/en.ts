@@ -145,6 +145,14 @@ export const en = {
       what: 'No consent for this',
       fix: 'This purpose rests on consent, and this person has not given it (or withdrew it). Or the person is a minor and no parent’s consent is recorded: then only the age check, rights requests and what the law requires may use their data.',
     },
+    erasure_contract_running: {
+      what: 'A contract of this person still runs: nothing was erased',
+      fix: 'The service and its bill still need the data (GDPR Art. 6(1)(b)). Terminate the contract (Contracts), then erase after its last day; or answer the erasure request saying what is kept and why.',
+    },
+    holder_not_billable: {
+      what: 'This person cannot hold a contract',
+      fix: 'A contract is held by a customer: the purposes that bill calls and keep the books do not cover this type of person (for example a company’s contact person). Make the person a customer, or make the contract for the company’s customer.',
+    },
     erasure_held: {
       what: 'Kept under a legal hold: nothing was erased',
       fix: 'A legal hold, a case or an open invoice dispute keeps this person (GDPR Art. 17(3)(e)). Reject the erasure request with that reason, or erase after the hold is released or the dispute settled.',

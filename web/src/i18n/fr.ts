@@ -146,6 +146,14 @@ export const fr: Messages = {
       what: 'Pas de consentement pour ceci',
       fix: 'Cette finalité repose sur le consentement, que cette personne n’a pas donné (ou a retiré). Ou la personne est mineure et aucun consentement d’un parent n’est enregistré : seuls le contrôle de l’âge, les demandes relatives aux droits et ce que la loi impose peuvent alors utiliser ses données.',
     },
+    erasure_contract_running: {
+      what: 'Un contrat de cette personne court encore : rien n’a été effacé',
+      fix: 'Le service et sa facturation ont encore besoin des données (RGPD art. 6, par. 1, b). Résiliez le contrat (Contrats), puis effacez après son dernier jour ; ou répondez à la demande d’effacement en indiquant ce qui est conservé et pourquoi.',
+    },
+    holder_not_billable: {
+      what: 'Cette personne ne peut pas être titulaire d’un contrat',
+      fix: 'Un contrat est au nom d’un client : les finalités qui facturent les appels et tiennent la comptabilité ne couvrent pas ce type de personne (par exemple la personne de contact d’une entreprise). Faites de la personne un client, ou établissez le contrat pour le client de l’entreprise.',
+    },
     erasure_held: {
       what: 'Conservée sous une mesure de conservation légale : rien n’a été effacé',
       fix: 'Une mesure de conservation, un dossier ou un litige ouvert sur une facture retient cette personne (RGPD art. 17, par. 3, e). Refusez la demande d’effacement pour ce motif, ou effacez après la levée de la mesure ou le règlement du litige.',

@@ -146,6 +146,14 @@ export const nl: Messages = {
       what: 'Geen toestemming hiervoor',
       fix: 'Dit doel steunt op toestemming, en deze persoon gaf die niet (of trok ze in). Of de persoon is minderjarig en er is geen toestemming van een ouder geregistreerd: dan mogen alleen de leeftijdscontrole, verzoeken over privacyrechten en wat de wet vraagt hun gegevens gebruiken.',
     },
+    erasure_contract_running: {
+      what: 'Een contract van deze persoon loopt nog: er is niets gewist',
+      fix: 'De dienst en de facturatie ervan hebben de gegevens nog nodig (AVG art. 6, lid 1, b). Zeg het contract op (Contracten) en wis na de laatste dag ervan; of beantwoord het wisverzoek met wat bewaard wordt en waarom.',
+    },
+    holder_not_billable: {
+      what: 'Deze persoon kan geen contract houden',
+      fix: 'Een contract staat op naam van een klant: de doeleinden die gesprekken factureren en de boekhouding bewaren, dekken dit soort persoon niet (bijvoorbeeld een contactpersoon van een bedrijf). Maak van de persoon een klant, of maak het contract voor de klant van het bedrijf.',
+    },
     erasure_held: {
       what: 'Bewaard onder een juridische bewaarplicht: niets is gewist',
       fix: 'Een bewaarplicht, een dossier of een open betwisting van een factuur houdt deze persoon vast (AVG art. 17, lid 3, e). Weiger het wisverzoek met die reden, of wis nadat de bewaarplicht opgeheven of de betwisting beslecht is.',

@@ -1,0 +1,304 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAsOwner } from '../../../test/database.js';
+import { loginAs, requestAs, type StaffSession } from '../../../test/http.js';
+import { fixedClock } from '../../../test/kernel.js';
+import { signInByMailedLink, startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
+import type { Tenant } from '../tenants/index.js';
+
+/**
+ * Attack S20-14 (decision 0940): a person whose contract still runs is not erased, by the portal
+ * or by staff; the contract is ended first, then the erasure runs and leaves an ended contract of
+ * no one. Attack S20-17 (decision 0941): a contract is made only for a holder the billing
+ * purposes cover.
+ */
+const PUBLIC = 'https://portal.voiceking.example';
+// Monday 2 March 2026, 11:00 in Brussels.
+const clock = fixedClock(new Date('2026-03-02T10:00:00Z'));
+let testApp: MailingTestApp;
+
+beforeAll(async () => {
+  testApp = await startMailingTestApp({ publicUrl: PUBLIC, clock });
+}, 120_000);
+afterAll(async () => {
+  await testApp?.close();
+});
+
+/** The purpose contracts are made under: VoiceKing's order_processing, Voxtra's customer_administration. */
+const contractPurposeOf = (tenant: Tenant): string =>
+  tenant.tenantId === testApp.voiceking.tenantId ? 'order_processing' : 'customer_administration';
+
+let serial = 0;
+
+async function createPersonOverHttp(
+  sales: StaffSession,
+  tenant: Tenant,
+  fields: Record<string, unknown>,
+): Promise<number> {
+  serial += 1;
+  const created = await requestAs(testApp.app, sales, contractPurposeOf(tenant))('POST', '/api/v1/people', {
+    familyName: `Houder${serial}`,
+    givenName: 'Lotte',
+    ...fields,
+  });
+  expect(created.statusCode, created.body).toBe(201);
+  return created.json<{ subjectId: number }>().subjectId;
+}
+
+async function createProductOverHttp(sales: StaffSession, tenant: Tenant): Promise<number> {
+  serial += 1;
+  const created = await requestAs(testApp.app, sales, contractPurposeOf(tenant))('POST', '/api/v1/products', {
+    code: `LINE-${serial}`,
+    name: `Telefoonlijn ${serial}`,
+    kind: 'subscription',
+    priceCents: 1995,
+    vatRatePercent: 21,
+  });
+  expect(created.statusCode, created.body).toBe(201);
+  return created.json<{ productId: number }>().productId;
+}
+
+async function contractRows(tenant: Tenant, where: string, value: number) {
+  const result = await runAsOwner<{
+    contract_id: number;
+    subject_id: number | null;
+    end_date: string | null;
+    terminated_on: string | null;
+  }>(
+    testApp.database.ownerUrl,
+    `select contract_id::int, subject_id::int, end_date::text, terminated_on::text from contracts
+      where tenant_id = $1 and ${where} = $2 order by contract_id`,
+    [tenant.tenantId, value],
+  );
+  return result.rows;
+}
+
+async function personState(tenant: Tenant, subjectId: number) {
+  const result = await runAsOwner<{ person: boolean; erased: boolean; requests: number }>(
+    testApp.database.ownerUrl,
+    `select exists (select 1 from people where tenant_id = $1 and subject_id = $2) as person,
+            (select erased_at is not null from data_subjects where tenant_id = $1 and subject_id = $2) as erased,
+            (select count(*)::int from rights_requests where tenant_id = $1 and subject_id = $2) as requests`,
+    [tenant.tenantId, subjectId],
+  );
+  return result.rows[0];
+}
+
+describe('an erasure of a person whose contract runs (attack S20-14, decision 0940)', () => {
+  it('VK-23: the portal’s "erase my account" of a customer with a running contract says in their language that the contract must end first and how to ask staff, shows no form; a post anyway answers 409, files nothing and erases nothing; terminated and past its last day, the erasure runs and leaves an ended contract of no one', async () => {
+    clock.set(new Date('2026-03-02T10:00:00Z'));
+    const { app, kernel, voiceking } = testApp;
+    const sales = await loginAs(app, kernel, voiceking, 'sales');
+    const email = `tom.lopend${serial}@mail.example`;
+    const subjectId = await createPersonOverHttp(sales, voiceking, {
+      subjectType: 'customer',
+      email,
+      preferredLanguage: 'nl',
+    });
+    const productId = await createProductOverHttp(sales, voiceking);
+    const made = await requestAs(app, sales, 'order_processing')('POST', '/api/v1/contracts', {
+      subjectId,
+      startDate: '2026-02-01',
+      lines: [{ productId }],
+    });
+    expect(made.statusCode, made.body).toBe(201);
+    const contractId = made.json<{ contractId: number }>().contractId;
+
+    const { cookie, csrf } = await signInByMailedLink(testApp, voiceking, email);
+    const erasePage = (lang: string) =>
+      app.inject({
+        method: 'GET',
+        url: `/t/${voiceking.slug}/account/erase?lang=${lang}`,
+        headers: { cookie },
+      });
+    const dutch = await erasePage('nl');
+    expect(dutch.statusCode).toBe(200);
+    expect(dutch.body).toContain('U hebt bij ons een contract dat nog loopt (zonder einddatum)');
+    expect(dutch.body).toContain('Zeg het contract op');
+    expect(dutch.body).toContain(`/t/${voiceking.slug}/rights/erasure`);
+    expect(dutch.body).not.toContain('name="confirm"');
+    expect((await erasePage('fr')).body).toContain('un contrat toujours en cours (sans date de fin)');
+    const english = await erasePage('en');
+    expect(english.body).toContain('You have a contract with us that still runs (without an end date)');
+    expect(english.body).toContain('Do you still want us to erase your data? Send a request');
+
+    const post = (session: { cookie: string; csrf: string }) =>
+      app.inject({
+        method: 'POST',
+        url: `/t/${voiceking.slug}/account/erase`,
+        headers: { cookie: session.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: `csrf=${encodeURIComponent(session.csrf)}&confirm=yes`,
+      });
+    const refused = await post({ cookie, csrf });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.body).toContain('contract dat nog loopt');
+    expect(await personState(voiceking, subjectId)).toEqual({ person: true, erased: false, requests: 0 });
+    expect(await contractRows(voiceking, 'contract_id', contractId)).toEqual([
+      { contract_id: contractId, subject_id: subjectId, end_date: null, terminated_on: null },
+    ]);
+
+    // The person ends the contract (recorded by staff); until its last day has passed it still runs.
+    const terminated = await requestAs(app, sales, 'order_processing')(
+      'POST',
+      `/api/v1/contracts/${contractId}/terminate`,
+      { terminatedOn: '2026-03-31', channel: 'portal', reasonCode: 'customer_leaves' },
+    );
+    expect(terminated.statusCode, terminated.body).toBe(200);
+    const stillRunning = await erasePage('en');
+    expect(stillRunning.body).toContain('still runs (until 2026-03-31)');
+    expect((await post({ cookie, csrf })).statusCode).toBe(409);
+
+    clock.set(new Date('2026-04-01T08:00:00Z'));
+    const again = await signInByMailedLink(testApp, voiceking, email, 2);
+    const free = await app.inject({
+      method: 'GET',
+      url: `/t/${voiceking.slug}/account/erase?lang=en`,
+      headers: { cookie: again.cookie },
+    });
+    expect(free.statusCode).toBe(200);
+    expect(free.body).toContain('name="confirm"');
+    const erased = await post(again);
+    expect(erased.statusCode, erased.body).toBe(303);
+    expect(await personState(voiceking, subjectId)).toMatchObject({ person: false, erased: true });
+    expect(await contractRows(voiceking, 'contract_id', contractId)).toEqual([
+      { contract_id: contractId, subject_id: null, end_date: '2026-03-31', terminated_on: '2026-03-31' },
+    ]);
+    const admin = await loginAs(app, kernel, voiceking, 'sales');
+    const shown = await requestAs(app, admin, 'order_processing')('GET', `/api/v1/contracts/${contractId}`);
+    expect(shown.statusCode, shown.body).toBe(200);
+    expect(shown.json()).toMatchObject({ subjectId: null, status: 'ended', endDate: '2026-03-31' });
+  });
+
+  it('VX-13: a staff DELETE or the fulfilment of an erasure request of a customer whose contract runs answers 409 erasure_contract_running naming the contract and its end, erases nothing and leaves the request open; after the contract’s last day the fulfilment erases the person and the contract stays ended, of no one', async () => {
+    clock.set(new Date('2026-03-02T10:00:00Z'));
+    const { app, kernel, voxtra } = testApp;
+    const sales = await loginAs(app, kernel, voxtra, 'sales');
+    const officer = await loginAs(app, kernel, voxtra, 'privacy_officer');
+    const subjectId = await createPersonOverHttp(sales, voxtra, {
+      subjectType: 'customer',
+      email: `an.lopend${serial}@mail.example`,
+    });
+    const productId = await createProductOverHttp(sales, voxtra);
+    const made = await requestAs(app, sales, 'customer_administration')('POST', '/api/v1/contracts', {
+      subjectId,
+      startDate: '2026-01-01',
+      endDate: '2026-12-31',
+      lines: [{ productId }],
+    });
+    expect(made.statusCode, made.body).toBe(201);
+    const contractId = made.json<{ contractId: number }>().contractId;
+    const asOfficer = requestAs(app, officer, 'rights_requests');
+
+    const deleted = await asOfficer('DELETE', `/api/v1/people/${subjectId}`, {});
+    expect(deleted.statusCode, deleted.body).toBe(409);
+    expect(deleted.json()).toMatchObject({
+      code: 'erasure_contract_running',
+      details: { holds: [{ kind: 'contract', endsOn: '2026-12-31' }] },
+    });
+    expect(deleted.json<{ detail: string }>().detail).toContain('terminate the contract');
+
+    const registered = await asOfficer('POST', '/api/v1/requests', {
+      kind: 'erasure',
+      channel: 'letter',
+      subjectId,
+      language: 'nl',
+      verificationMethod: 'id_card_seen',
+    });
+    expect(registered.statusCode, registered.body).toBe(201);
+    const { requestId } = registered.json<{ requestId: string }>();
+    const fulfil = () => asOfficer('POST', `/api/v1/requests/${requestId}/fulfil`, {});
+    const refused = await fulfil();
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json()).toMatchObject({ code: 'erasure_contract_running' });
+    const requestState = async () =>
+      (
+        await runAsOwner<{ state: string }>(
+          testApp.database.ownerUrl,
+          'select state from rights_requests where tenant_id = $1 and request_id = $2',
+          [voxtra.tenantId, requestId],
+        )
+      ).rows[0]?.state;
+    expect(await requestState()).not.toBe('fulfilled');
+    expect(await personState(voxtra, subjectId)).toMatchObject({ person: true, erased: false });
+    expect(await contractRows(voxtra, 'contract_id', contractId)).toEqual([
+      { contract_id: contractId, subject_id: subjectId, end_date: '2026-12-31', terminated_on: null },
+    ]);
+
+    const terminated = await requestAs(app, sales, 'customer_administration')(
+      'POST',
+      `/api/v1/contracts/${contractId}/terminate`,
+      { terminatedOn: '2026-03-15', channel: 'written', reasonCode: 'erasure_request' },
+    );
+    expect(terminated.statusCode, terminated.body).toBe(200);
+    expect((await fulfil()).json()).toMatchObject({
+      code: 'erasure_contract_running',
+      details: { holds: [{ kind: 'contract', endsOn: '2026-03-15' }] },
+    });
+
+    clock.set(new Date('2026-03-16T09:00:00Z'));
+    const officerLater = await loginAs(app, kernel, voxtra, 'privacy_officer');
+    const done = await requestAs(app, officerLater, 'rights_requests')(
+      'POST',
+      `/api/v1/requests/${requestId}/fulfil`,
+      {},
+    );
+    expect(done.statusCode, done.body).toBe(200);
+    expect(await requestState()).toBe('fulfilled');
+    expect(await personState(voxtra, subjectId)).toMatchObject({ person: false, erased: true });
+    expect(await contractRows(voxtra, 'contract_id', contractId)).toEqual([
+      { contract_id: contractId, subject_id: null, end_date: '2026-03-15', terminated_on: '2026-03-15' },
+    ]);
+  });
+});
+
+describe('a contract is held by someone the billing purposes cover (attack S20-17, decision 0941)', () => {
+  for (const slug of ['voiceking', 'voxtra'] as const) {
+    it(`VX-3: at ${slug} a contract for a company's contact person is refused 422 holder_not_billable naming the subject type and the fix, and nothing is written; the same contract for a customer is made`, async () => {
+      clock.set(new Date('2026-03-02T10:00:00Z'));
+      const { app, kernel } = testApp;
+      const tenant = testApp[slug];
+      const sales = await loginAs(app, kernel, tenant, 'sales');
+      const billing = await loginAs(app, kernel, tenant, 'billing');
+      serial += 1;
+      const organisation = await requestAs(app, billing)('POST', '/api/v1/organisations', {
+        name: `Formule ${serial} BV`,
+        enterpriseNumber: 'BE0403.170.701',
+        country: 'BE',
+      });
+      expect(organisation.statusCode, organisation.body).toBe(201);
+      const organisationId = organisation.json<{ organisationId: number }>().organisationId;
+      const contact = await createPersonOverHttp(sales, tenant, {
+        subjectType: 'contact_person',
+        organisationId,
+      });
+      const productId = await createProductOverHttp(sales, tenant);
+      const asSales = requestAs(app, sales, contractPurposeOf(tenant));
+
+      const refused = await asSales('POST', '/api/v1/contracts', {
+        organisationId,
+        subjectId: contact,
+        startDate: '2026-03-01',
+        endDate: null,
+        lines: [{ productId, quantity: 1, unitPriceCents: 1995 }],
+      });
+      expect(refused.statusCode, refused.body).toBe(422);
+      expect(refused.json()).toMatchObject({
+        code: 'holder_not_billable',
+        details: { subjectType: 'contact_person', billableSubjectTypes: ['customer'] },
+      });
+      expect(refused.json<{ detail: string }>().detail).toContain(
+        'a contract is held by a customer: the purposes that bill it (payments, call records) do not cover a contact_person',
+      );
+      expect(await contractRows(tenant, 'subject_id', contact)).toEqual([]);
+
+      const customer = await createPersonOverHttp(sales, tenant, { subjectType: 'customer', organisationId });
+      const made = await asSales('POST', '/api/v1/contracts', {
+        organisationId,
+        subjectId: customer,
+        startDate: '2026-03-01',
+        lines: [{ productId }],
+      });
+      expect(made.statusCode, made.body).toBe(201);
+      expect(await contractRows(tenant, 'subject_id', customer)).toHaveLength(1);
+    });
+  }
+});
