@@ -6,7 +6,7 @@ import { coveredBy } from '../../kernel/gate/access.js';
 import { AccessDenied, type Actor } from '../../kernel/gate/gate.js';
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import { registerSubject, type PurposeState } from '../../kernel/subjects/index.js';
-import { AppError, describeUnexpected, isAppError } from '../../platform/errors.js';
+import { AppError, describeUnexpected } from '../../platform/errors.js';
 import { readPeopleUnderGrant } from '../parties/index.js';
 import { assertAllowed, countAttempt, type Limit } from '../throttle/index.js';
 import type { Tenant } from '../tenants/index.js';
