@@ -625,18 +625,7 @@ describe('the proof of a cookie choice is kept as long as the statement says', (
     );
     expect(said).not.toBeNull();
     const [holds, kept] = [Number(said?.[1]), Number(said?.[2])];
-    const receipt = await app.inject({
-      method: 'POST',
-      url: `/t/${tenant.slug}/consent/receipts`,
-      headers: { 'content-type': 'text/plain' },
-      payload: JSON.stringify({
-        policyVersion,
-        bannerVersion: BANNER_VERSION,
-        language: 'en',
-        source: 'banner',
-        categories: ['analytical', 'tracking'],
-      }),
-    });
+    const receipt = await choose({ language: 'en', categories: ['analytical', 'tracking'] }, {}, tenant.slug);
     expect(receipt.statusCode).toBe(201);
     const end = new Date('2026-03-15T09:00:00Z');
     end.setUTCMonth(end.getUTCMonth() + holds + kept);
