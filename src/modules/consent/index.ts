@@ -22,6 +22,7 @@ export {
   type ConsentContext,
   type RecordConsentInput,
   type ConsentState,
+  type StopEffects,
 } from './ledger.service.js';
 export type { ConsentRecord } from './ledger.repository.js';
 /** For the privacy portal's pages (the portal helper renders HTML over these routes' data). */
@@ -56,7 +57,10 @@ export {
   confirmSignup,
   expireSignups,
   recordConsentOrAskConfirmation,
+  findSignupContacts,
   SIGNUP_TTL_MS,
+  REPEAT_WINDOW_MS,
+  type SignupContact,
   type ConsentOutcome,
 } from './signup.service.js';
 export { unsubscribe } from './unsubscribe.service.js';

@@ -6,7 +6,9 @@ import type { Language, Policy, Purpose } from '../../kernel/policy/policy.schem
 import { setMarketingObjection, setPurposeState, type PurposeState } from '../../kernel/subjects/index.js';
 import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.js';
 import { AppError } from '../../platform/errors.js';
+import { dossierPurposes, eraseDossierWithin, type DossierErasure } from '../dossier/index.js';
 import { consentDataMap } from './datamap.js';
+import { endPendingSignups } from './signup.repository.js';
 import type { ConsentChannel, ConsentEvent } from './consent.tables.js';
 import {
   deleteInterestProfile,
@@ -43,6 +45,12 @@ export interface RecordConsentInput {
 }
 
 const LEDGER_MAP = tableMap(consentDataMap, 'consent_records');
+const SIGNUP_END: Actor = { kind: 'system', job: 'newsletter-signup-end' };
+
+/** What a stop did beyond the gate's state, for a caller that reports it (a fulfilled request). */
+export interface StopEffects {
+  dossierErased?: DossierErasure['removed'];
+}
 
 const STATE_OF: Record<Exclude<ConsentEvent, 'objected_marketing'>, PurposeState> = {
   signed_up: 'pending',
@@ -121,6 +129,7 @@ export async function appendConsentWithin(
   atx: AuditedTx,
   context: ConsentContext,
   input: RecordConsentInput,
+  effects: StopEffects = {},
 ): Promise<ConsentRecord> {
   const { policy, statementVersion } = await kernel.policies.current(context.tenantId);
   if ((input.purpose === null) !== (input.event === 'objected_marketing'))
@@ -188,7 +197,7 @@ export async function appendConsentWithin(
       at: now,
     });
   }
-  await applyStopEffects(atx, grant, policy, input);
+  await applyStopEffects(kernel, atx, grant, policy, input, effects);
   return readRecord(atx, grant, input.subjectId, recordId);
 }
 
@@ -262,14 +271,45 @@ async function assertSubjectReached(
 }
 
 async function applyStopEffects(
+  kernel: Kernel,
   atx: AuditedTx,
   grant: Grant,
   policy: Policy,
   input: RecordConsentInput,
+  effects: StopEffects,
 ): Promise<void> {
   const stops =
     input.event === 'withdrawn' || input.event === 'objected' || input.event === 'objected_marketing';
   if (!stops) return;
+  // A confirmation still asked for the opt-in newsletter ends with the stop: its link, mailed
+  // before, confirms nothing after (attack S21-1, decision 0990).
+  const optIn = policy.newsletter?.optIn?.purpose;
+  if (
+    optIn !== undefined &&
+    (input.purpose === optIn || (input.event === 'objected_marketing' && policy.purposes[optIn]?.marketing))
+  ) {
+    const erase = await kernel.gate.authorize(atx, SIGNUP_END, {
+      purpose: optIn,
+      action: 'erase',
+      categories: ['user.contact.email'],
+      subjectIds: [input.subjectId],
+    });
+    await endPendingSignups(atx.tx, erase, input.subjectId, optIn, kernel.clock.now());
+  }
+  // The technical dossier goes with the objection to keeping it, whatever the door: the portal,
+  // staff on the phone or a fulfilled request (decision 0915, attack S21-3).
+  if (
+    input.event === 'objected' &&
+    input.purpose !== null &&
+    dossierPurposes(policy).includes(input.purpose)
+  ) {
+    const erased = await eraseDossierWithin(kernel, atx, {
+      subjectId: input.subjectId,
+      purpose: input.purpose,
+      trigger: 'objection',
+    });
+    effects.dossierErased = erased.removed;
+  }
   const interest = interestPurposeOf(policy);
   const marketingInterest = interest !== undefined && policy.purposes[interest]?.marketing === true;
   if (

@@ -51,7 +51,10 @@ export const UNSUBSCRIBE_TEXT: Record<MailLanguage, { ask: PageText; done: PageT
   },
 };
 
-export const CONFIRM_TEXT: Record<MailLanguage, { ask: PageText; done: PageText; unknown: PageText }> = {
+export const CONFIRM_TEXT: Record<
+  MailLanguage,
+  { ask: PageText; done: PageText; used: PageText; unknown: PageText }
+> = {
   nl: {
     ask: {
       title: 'Inschrijving bevestigen',
@@ -61,6 +64,10 @@ export const CONFIRM_TEXT: Record<MailLanguage, { ask: PageText; done: PageText;
     done: {
       title: 'Inschrijving bevestigd',
       lead: 'Dank u. U kunt zich in elke nieuwsbrief weer uitschrijven.',
+    },
+    used: {
+      title: 'Link al gebruikt',
+      lead: 'Met deze link bevestigde u al eerder, maar u schreef zich sindsdien uit: u ontvangt de nieuwsbrief niet. Wilt u hem weer ontvangen, schrijf u dan opnieuw in.',
     },
     unknown: {
       title: 'Onbekende of verlopen link',
@@ -77,6 +84,10 @@ export const CONFIRM_TEXT: Record<MailLanguage, { ask: PageText; done: PageText;
       title: 'Inscription confirmée',
       lead: 'Merci. Vous pouvez vous désinscrire dans chaque lettre d’information.',
     },
+    used: {
+      title: 'Lien déjà utilisé',
+      lead: 'Vous avez déjà confirmé avec ce lien, mais vous vous êtes désinscrit depuis : vous ne recevez pas la lettre d’information. Pour la recevoir à nouveau, inscrivez-vous à nouveau.',
+    },
     unknown: {
       title: 'Lien inconnu ou expiré',
       lead: 'Ce lien n’est pas (ou plus) valable. Inscrivez-vous à nouveau.',
@@ -89,6 +100,10 @@ export const CONFIRM_TEXT: Record<MailLanguage, { ask: PageText; done: PageText;
       button: 'Yes, subscribe me',
     },
     done: { title: 'Subscription confirmed', lead: 'Thank you. You can unsubscribe in every newsletter.' },
+    used: {
+      title: 'Link already used',
+      lead: 'You confirmed with this link before, but you have unsubscribed since: you do not receive the newsletter. To receive it again, please sign up again.',
+    },
     unknown: {
       title: 'Unknown or expired link',
       lead: 'This link is not (or no longer) valid. Please sign up again.',

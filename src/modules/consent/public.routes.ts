@@ -121,7 +121,7 @@ export function registerNewsletterPublicRoutes(app: FastifyInstance, deps: Conse
           tags: TAGS,
           params: tokenParams,
           querystring: langQuery,
-          response: { 200: z.string(), 404: z.string() },
+          response: { 200: z.string(), 404: z.string(), 410: z.string() },
         },
       },
       async (request, reply) => {
@@ -131,9 +131,15 @@ export function registerNewsletterPublicRoutes(app: FastifyInstance, deps: Conse
         const frame = await frameOf(deps, request, reply, language);
         const text = CONFIRM_TEXT[frame.lang];
         return privateAnswer(reply)
-          .status(outcome === 'confirmed' ? 200 : 404)
+          .status(outcome === 'confirmed' ? 200 : outcome === 'used' ? 410 : 404)
           .type('text/html; charset=utf-8')
-          .send(renderPage(frame, pathOf(request), outcome === 'confirmed' ? text.done : text.unknown));
+          .send(
+            renderPage(
+              frame,
+              pathOf(request),
+              outcome === 'confirmed' ? text.done : outcome === 'used' ? text.used : text.unknown,
+            ),
+          );
       },
     );
 

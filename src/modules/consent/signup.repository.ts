@@ -75,3 +75,66 @@ export async function selectSignupAddresses(
   }
   return result;
 }
+
+/** The newest unconfirmed, unexpired sign-up of a person for a purpose (a confirmation still asked). */
+export async function selectPendingSignup(
+  tx: Tx,
+  subjectId: number,
+  purpose: string,
+  now: Date,
+): Promise<{ signupId: number; emailBidx: Buffer; createdAt: Date } | undefined> {
+  const row = await tx
+    .selectFrom('newsletter_signups')
+    .select(['signup_id', 'email_bidx', 'created_at'])
+    .where('subject_id', '=', subjectId)
+    .where('purpose', '=', purpose)
+    .where('confirmed_at', 'is', null)
+    .where('expires_at', '>', now)
+    .orderBy('signup_id', 'desc')
+    .executeTakeFirst();
+  return row && { signupId: row.signup_id, emailBidx: row.email_bidx, createdAt: row.created_at };
+}
+
+/**
+ * Ends the confirmations still asked of a person for a purpose (a withdrawal, an objection, or a
+ * newer ask superseding them; decision 0990): their links confirm nothing from now on. The row of
+ * a person on record goes at once with its address; the row of a person the public form made
+ * expires now, and the expiry erases it with that person (who holds nothing else).
+ */
+export async function endPendingSignups(
+  tx: Tx,
+  grant: Grant,
+  subjectId: number,
+  purpose: string,
+  now: Date,
+): Promise<number> {
+  grant.assertCovers(EMAIL, subjectId);
+  const deleted = await tx
+    .deleteFrom('newsletter_signups')
+    .where('subject_id', '=', subjectId)
+    .where('purpose', '=', purpose)
+    .where('confirmed_at', 'is', null)
+    .where('for_existing_subject', '=', true)
+    .executeTakeFirst();
+  const expired = await tx
+    .updateTable('newsletter_signups')
+    .set({ expires_at: now })
+    .where('subject_id', '=', subjectId)
+    .where('purpose', '=', purpose)
+    .where('confirmed_at', 'is', null)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  return Number(deleted.numDeletedRows) + Number(expired.numUpdatedRows);
+}
+
+/** The people whose confirmed sign-up is at an address (by its blind index), newest first. */
+export async function selectSubjectIdsBySignupAddress(tx: Tx, emailBidx: Buffer): Promise<number[]> {
+  const rows = await tx
+    .selectFrom('newsletter_signups')
+    .select('subject_id')
+    .where('email_bidx', '=', emailBidx)
+    .where('confirmed_at', 'is not', null)
+    .orderBy('signup_id', 'desc')
+    .execute();
+  return [...new Set(rows.map((row) => row.subject_id))];
+}

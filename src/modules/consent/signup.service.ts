@@ -22,11 +22,20 @@ import {
   type ConsentContext,
   type RecordConsentInput,
 } from './ledger.service.js';
-import { insertSignup } from './signup.repository.js';
+import { lockConsentLedger, selectConsentRecords } from './ledger.repository.js';
+import {
+  endPendingSignups,
+  insertSignup,
+  selectPendingSignup,
+  selectSignupAddresses,
+  selectSubjectIdsBySignupAddress,
+} from './signup.repository.js';
 
 /** An unconfirmed sign-up is erased after a week (decision 0131). */
 export const SIGNUP_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 const HOUR = 60 * 60 * 1000;
+/** A staff or portal ask repeated within this window, to the same address, sends no second mail (0990). */
+export const REPEAT_WINDOW_MS = 10 * 60 * 1000;
 const SIGNUP: Actor = { kind: 'system', job: 'newsletter-signup' };
 const EMAIL = 'user.contact.email';
 const EXPIRY: Actor = { kind: 'system', job: 'newsletter-signup-expiry' };
@@ -202,8 +211,12 @@ export async function recordConsentOrAskConfirmation(
   const tenant = await kernel.tenants.byId(context.tenantId);
   const language = mailLanguageOf(policy, input.wording?.language);
   const token = randomBytes(32).toString('base64url');
+  const tokenHash = sha256(token);
   const now = kernel.clock.now();
   const asked = await kernel.transact(context.tenantId, async (atx) => {
+    // One ask at a time per person and purpose: concurrent asks wait here and see the first one's
+    // sign-up (attack S21-4, decision 0990).
+    await lockConsentLedger(atx.tx, context.tenantId, input.subjectId, purpose);
     if ((await readPurposeState(atx, input.subjectId, purpose)) === 'consented') {
       const record = await appendConsentWithin(kernel, atx, context, input);
       return { record, email: undefined };
@@ -217,7 +230,37 @@ export async function recordConsentOrAskConfirmation(
       purpose,
       input.email,
     );
-    const record = await appendConsentWithin(kernel, atx, context, { ...input, event: 'signed_up' });
+    const pending = await selectPendingSignup(atx.tx, input.subjectId, purpose, now);
+    if (pending) {
+      const grant = await kernel.gate.authorize(atx, SIGNUP, {
+        purpose,
+        action: 'store',
+        categories: [EMAIL],
+        subjectIds: [input.subjectId],
+      });
+      const sameAddress = pending.emailBidx.equals(await grant.blindIndex(EMAIL, 'email', email));
+      // The same address asked again within minutes (a double click, five at once): the mail is
+      // on its way, its link stays the one; nothing is sent again.
+      if (sameAddress && now.getTime() - pending.createdAt.getTime() < REPEAT_WINDOW_MS) {
+        const record = await latestSignedUp(kernel, atx, context, input.subjectId, purpose);
+        if (record) return { record, email: undefined };
+      }
+      // Otherwise the new ask supersedes: the earlier links (perhaps to a mistyped address)
+      // confirm nothing from now on.
+      const erase = await kernel.gate.authorize(atx, SIGNUP, {
+        purpose,
+        action: 'erase',
+        categories: [EMAIL],
+        subjectIds: [input.subjectId],
+      });
+      await endPendingSignups(atx.tx, erase, input.subjectId, purpose, now);
+    }
+    // Each ask is its own ledger record, its proof the sign-up whose link was mailed.
+    const record = await appendConsentWithin(kernel, atx, context, {
+      ...input,
+      event: 'signed_up',
+      proofReference: `signup_link:${tokenHash.toString('hex').slice(0, 16)}`,
+    });
     // Pending now: the gate lets the system store the address the confirmation goes to, nothing more.
     const grant = await kernel.gate.authorize(atx, SIGNUP, {
       purpose,
@@ -230,16 +273,35 @@ export async function recordConsentOrAskConfirmation(
       purpose,
       email,
       language,
-      tokenHash: sha256(token),
+      tokenHash,
       at: now,
       expiresAt: new Date(now.getTime() + SIGNUP_TTL_MS),
       forExistingSubject: true,
     });
     return { record, email };
   });
-  if (asked.email === undefined) return { record: asked.record, state: 'consented' };
-  sendConfirmation(deps, tenant, policy, { email: asked.email, language, token });
-  return { record: asked.record, state: 'pending' };
+  if (asked.email !== undefined)
+    sendConfirmation(deps, tenant, policy, { email: asked.email, language, token });
+  return { record: asked.record, state: asked.record.event === 'signed_up' ? 'pending' : 'consented' };
+}
+
+/** The person's latest sign-up record for the purpose (the ask a repeat is answered with). */
+async function latestSignedUp(
+  kernel: ConsentDeps['kernel'],
+  atx: AuditedTx,
+  context: ConsentContext,
+  subjectId: number,
+  purpose: string,
+): Promise<ConsentRecord | undefined> {
+  const grant = await kernel.gate.authorize(atx, context.actor, {
+    purpose,
+    action: 'read',
+    categories: [],
+    subjectIds: [],
+    ...(context.requestId ? { requestId: context.requestId } : {}),
+  });
+  const records = await selectConsentRecords(atx.tx, grant, subjectId, { purposes: [purpose] });
+  return records.filter((record) => record.event === 'signed_up').at(-1);
 }
 
 function stateAfter(record: ConsentRecord): PurposeState | 'none' {
@@ -304,7 +366,8 @@ async function confirmationAddress(
   throw missing('we have no e-mail address of yours to send the confirmation to');
 }
 
-export type ConfirmOutcome = 'confirmed' | 'unknown';
+/** `used`: confirmed once, but the person has stopped the newsletter since (sign up again). */
+export type ConfirmOutcome = 'confirmed' | 'used' | 'unknown';
 
 /** The page language of a confirmation token (its sign-up's), or the policy's first. */
 export async function signupLanguage(
@@ -327,7 +390,10 @@ export async function signupLanguage(
 /**
  * The confirmation (a POST from the page the link opens, never the GET a mail scanner makes):
  * the ledger records the consent with the sign-up as its proof, and from then on the person is in
- * the opt-in audience. A second confirmation changes nothing; an expired link is unknown.
+ * the opt-in audience. A second confirmation changes nothing and says so truthfully: `confirmed`
+ * while the consent holds, `used` once it was withdrawn since (attack S21-2). An expired link, one
+ * superseded by a newer ask, or one whose sign-up was withdrawn before it was confirmed is
+ * unknown (attack S21-1, decision 0990).
  */
 export async function confirmSignup(
   deps: ConsentDeps,
@@ -345,8 +411,11 @@ export async function confirmSignup(
       .forUpdate()
       .executeTakeFirst();
     if (!signup) return 'unknown';
-    if (signup.confirmed_at !== null) return 'confirmed';
+    const state = await readPurposeState(atx, signup.subject_id, signup.purpose);
+    if (signup.confirmed_at !== null) return state === 'consented' ? 'confirmed' : 'used';
     if (signup.expires_at <= now) return 'unknown';
+    // Only a sign-up still waiting is confirmed; a stop ended it (the row expired with it).
+    if (state !== 'pending') return 'unknown';
     await appendConsentWithin(
       kernel,
       atx,
@@ -423,4 +492,55 @@ async function dropSignup(
     });
     await atx.tx.deleteFrom('newsletter_signups').where('signup_id', '=', signup.signupId).execute();
   });
+}
+
+/** A person known by the address of their confirmed newsletter sign-up. */
+export interface SignupContact {
+  subjectId: number;
+  email: string;
+  language: MailLanguage;
+}
+
+/**
+ * The people whose confirmed sign-up is at this address (attack S21-5, decision 0991): a
+ * subscriber made by the public form has no address but that one, and their rights (a request's
+ * code, a portal login link) reach them there. Searched and read under the caller's purpose (the
+ * rights portal's); a refusal of the gate reads as no match.
+ */
+export async function findSignupContacts(
+  kernel: ConsentDeps['kernel'],
+  context: { tenantId: number; actor: Actor; purpose: string },
+  email: string,
+): Promise<SignupContact[]> {
+  const parsed = emailSchema.safeParse(email);
+  if (!parsed.success) return [];
+  try {
+    return await kernel.transact(context.tenantId, async (atx) => {
+      const search = await kernel.gate.authorize(atx, context.actor, {
+        purpose: context.purpose,
+        action: 'read',
+        categories: [EMAIL],
+        subjectIds: [],
+      });
+      const subjectIds = await selectSubjectIdsBySignupAddress(
+        atx.tx,
+        await search.blindIndex(EMAIL, 'email', parsed.data),
+      );
+      if (subjectIds.length === 0) return [];
+      const grant = await kernel.gate.authorize(atx, context.actor, {
+        purpose: context.purpose,
+        action: 'read',
+        categories: [EMAIL],
+        subjectIds,
+      });
+      const addresses = await selectSignupAddresses(atx.tx, grant, subjectIds);
+      return subjectIds.flatMap((subjectId) => {
+        const found = addresses.get(subjectId);
+        return found ? [{ subjectId, ...found }] : [];
+      });
+    });
+  } catch (error) {
+    if (error instanceof AccessDenied) return [];
+    throw error;
+  }
 }

@@ -7,6 +7,7 @@ import { AccessDenied, type Actor } from '../../kernel/gate/gate.js';
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import { touchSubjects } from '../../kernel/subjects/index.js';
 import { AppError, describeUnexpected, isAppError } from '../../platform/errors.js';
+import { findSignupContacts } from '../consent/index.js';
 import { findPeopleByContact, getPerson, type Person } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
 import { selectPortalPasswordHash, upsertPortalPassword } from './account.repository.js';
@@ -48,6 +49,12 @@ export interface PortalLogin {
   csrfToken: string;
 }
 
+const PORTAL_CONTEXT = (tenant: Tenant) => ({
+  tenantId: tenant.tenantId,
+  actor: PORTAL,
+  purpose: RIGHTS_PURPOSE,
+});
+
 async function matchSubject(
   deps: RequestsDeps,
   tenant: Tenant,
@@ -63,9 +70,14 @@ async function matchSubject(
     throw error;
   });
   const [match] = matches;
-  return matches.length === 1 && match?.email
-    ? { subjectId: match.subjectId, email: match.email, language: match.preferredLanguage ?? null }
-    : undefined;
+  if (matches.length > 0)
+    return matches.length === 1 && match?.email
+      ? { subjectId: match.subjectId, email: match.email, language: match.preferredLanguage ?? null }
+      : undefined;
+  // A subscriber of the public form has only their sign-up's address (decision 0991).
+  const subscribers = await findSignupContacts(deps.kernel, PORTAL_CONTEXT(tenant), email);
+  const [subscriber] = subscribers;
+  return subscribers.length === 1 && subscriber ? { ...subscriber } : undefined;
 }
 
 /** The person's language if the policy's statement is offered in it, else the policy's first. */

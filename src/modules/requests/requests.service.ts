@@ -32,8 +32,7 @@ import {
   type Rectification,
 } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
-import { appendConsentWithin } from '../consent/index.js';
-import { dossierPurposes, eraseDossierWithin } from '../dossier/index.js';
+import { appendConsentWithin, findSignupContacts, type StopEffects } from '../consent/index.js';
 import { brusselsDate, computeDueDate, latestExtension } from './deadlines.js';
 import { STATEMENT_TEXTS } from '../../kernel/policy/statement.texts.js';
 import {
@@ -354,7 +353,11 @@ export async function submitPublicRequest(
     : { mayMail: true };
   const language = request.language ?? policy.statement.languages[0] ?? 'nl';
   const context = { tenantId: tenant.tenantId, actor: PORTAL, purpose: RIGHTS_PURPOSE };
-  const matches = await findPeopleByContact(deps.kernel, context, { email: request.email });
+  const people = await findPeopleByContact(deps.kernel, context, { email: request.email });
+  // A subscriber of the public form has only their sign-up's address (decision 0991); a person
+  // on record with the address comes first.
+  const matches: Array<{ subjectId: number; email?: string | null | undefined }> =
+    people.length > 0 ? people : await findSignupContacts(deps.kernel, context, request.email);
   // Two people sharing an address (a family mailbox) is no proof of who asks: staff verify those.
   const match = matches.length === 1 ? matches[0] : undefined;
   const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
@@ -902,6 +905,10 @@ async function fulfil(
             });
         }
         for (const purpose of stopped) {
+          // Art. 17(1)(c): what only an objected purpose keeps has no ground left. The technical
+          // dossier goes at once, with the objection (the ledger does it for every door); the sweep
+          // takes the rest of what only an objected purpose keeps (decision 0915).
+          const effects: StopEffects = {};
           await appendConsentWithin(
             kernel,
             atx,
@@ -913,16 +920,9 @@ async function fulfil(
               channel: 'rights_request',
               proofReference: `rights_request:${request.request_id}`,
             },
+            effects,
           );
-        }
-        // Art. 17(1)(c): what only an objected purpose keeps has no ground left. The technical
-        // dossier goes at once, with the objection (as on written termination); the sweep takes
-        // the rest of what only an objected purpose keeps (decision 0915).
-        const dossierObjected =
-          kind === 'objection' ? stopped.filter((key) => dossierPurposes(policy).includes(key)) : [];
-        for (const purpose of dossierObjected) {
-          const erased = await eraseDossierWithin(kernel, atx, { subjectId, purpose, trigger: 'objection' });
-          outcome.dossierErased = erased.removed;
+          if (effects.dossierErased) outcome.dossierErased = effects.dossierErased;
         }
         const label = (key: string): string => policy.purposes[key]?.label[lang] ?? key;
         facts.stopped = stopped.map(label);
