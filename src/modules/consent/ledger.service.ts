@@ -8,7 +8,7 @@ import { assertFreeTextAllowed, tableMap } from '../../kernel/datamap/free-text.
 import { AppError } from '../../platform/errors.js';
 import { dossierPurposes, eraseDossierWithin, type DossierErasure } from '../dossier/index.js';
 import { consentDataMap } from './datamap.js';
-import { endPendingSignups } from './signup.repository.js';
+import { endPendingSignups, selectPendingSignup } from './signup.repository.js';
 import type { ConsentChannel, ConsentEvent } from './consent.tables.js';
 import {
   deleteInterestProfile,
@@ -284,9 +284,12 @@ async function applyStopEffects(
   // A confirmation still asked for the opt-in newsletter ends with the stop: its link, mailed
   // before, confirms nothing after (attack S21-1, decision 0990).
   const optIn = policy.newsletter?.optIn?.purpose;
+  const now = kernel.clock.now();
   if (
     optIn !== undefined &&
-    (input.purpose === optIn || (input.event === 'objected_marketing' && policy.purposes[optIn]?.marketing))
+    (input.purpose === optIn ||
+      (input.event === 'objected_marketing' && policy.purposes[optIn]?.marketing)) &&
+    (await selectPendingSignup(atx.tx, input.subjectId, optIn, now)) !== undefined
   ) {
     const erase = await kernel.gate.authorize(atx, SIGNUP_END, {
       purpose: optIn,
@@ -294,7 +297,7 @@ async function applyStopEffects(
       categories: ['user.contact.email'],
       subjectIds: [input.subjectId],
     });
-    await endPendingSignups(atx.tx, erase, input.subjectId, optIn, kernel.clock.now());
+    await endPendingSignups(atx.tx, erase, input.subjectId, optIn, now);
   }
   // The technical dossier goes with the objection to keeping it, whatever the door: the portal,
   // staff on the phone or a fulfilled request (decision 0915, attack S21-3).
