@@ -115,4 +115,36 @@ describe('five identical creates at once (attack S20-3, decision 0920)', () => {
     expect(statusesOf(responses), responses.map((r) => r.body).join('\n')).toEqual([201, 201, 201, 201, 201]);
     expect(await countRows('tariff_rates', 'true')).toBe(3);
   });
+
+  it('the same person POSTed five times at once is made once: the others answer 409 duplicate_person naming the existing person; a sixth, later, too (attack S20-4, decision 0953)', async () => {
+    const sales = await loginAs(app, kernel, voiceking, 'sales');
+    const person = {
+      subjectType: 'prospect',
+      familyName: 'Dubbel',
+      givenName: 'S21',
+      preferredLanguage: 'nl',
+      email: 'dubbel.s21@example.be',
+      source: 'data_subject',
+    };
+    const answers = await fiveAtOnce(sales, '/api/v1/people', 'answering_questions', person);
+    const codes = answers.map((answer) => answer.statusCode).sort();
+    expect(codes, answers.map((answer) => answer.body).join('\n')).toEqual([201, 409, 409, 409, 409]);
+    const created = answers.find((answer) => answer.statusCode === 201)?.json<{ subjectId: number }>();
+    for (const answer of answers.filter((one) => one.statusCode === 409))
+      expect(answer.json()).toMatchObject({
+        code: 'duplicate_person',
+        details: { existingSubjectId: created?.subjectId },
+      });
+    const later = await fiveAtOnce(sales, '/api/v1/people', 'answering_questions', {
+      ...person,
+      givenName: 'Ander',
+    });
+    expect(later.map((answer) => answer.statusCode)).toEqual([409, 409, 409, 409, 409]);
+    const people = await runAsOwner<{ n: string }>(
+      database.ownerUrl,
+      `select count(*) as n from people where tenant_id = $1 and subject_id >= $2`,
+      [voiceking.tenantId, created?.subjectId],
+    );
+    expect(Number(people.rows[0]?.n)).toBe(1);
+  });
 });

@@ -136,7 +136,9 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
       },
     },
     async (request, reply) =>
-      reply.status(201).send(await createPerson(kernel, context(request), request.body)),
+      reply
+        .status(201)
+        .send(await createPerson(kernel, context(request), request.body, { refuseDuplicateEmail: true })),
   );
   typed.get(
     '/api/v1/people',

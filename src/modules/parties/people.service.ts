@@ -1,6 +1,7 @@
+import { sql } from 'kysely';
 import { oneLineText } from '../../platform/one-line.js';
 import { z } from 'zod';
-import { AccessDenied, NOT_AVAILABLE, type Actor } from '../../kernel/gate/gate.js';
+import { AccessDenied, NOT_AVAILABLE, type Actor, type Grant } from '../../kernel/gate/gate.js';
 import type { AuditedTx } from '../../kernel/audit/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { authorityPurposeKeys, findPurpose } from '../../kernel/policy/policy.query.js';
@@ -147,6 +148,31 @@ function categoriesOf(data: z.output<typeof createPersonInputSchema>, phone: str
   return categories;
 }
 
+export interface CreatePersonOptions {
+  /**
+   * Refuse (409 `duplicate_person`, naming the existing person) when a person of the tenant has
+   * this e-mail address: the staff route's double click or client retry (attack S20-4, decision 0953).
+   */
+  refuseDuplicateEmail?: boolean;
+}
+
+/**
+ * Under a lock per tenant and address (so five at once make one person), looks the address up by
+ * its blind index; a match is refused with the existing person's id.
+ */
+async function assertNoPersonWithEmail(atx: AuditedTx, grant: Grant, email: string): Promise<void> {
+  const index = await grant.blindIndex(C.email, 'email', email);
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`kluis.person_email:${index.toString('hex')}`}, ${grant.tenantId}))`.execute(
+    atx.tx,
+  );
+  const [existing] = await selectSubjectIdsByBlindIndex(atx.tx, 'email_bidx', index);
+  if (existing !== undefined)
+    throw new AppError('duplicate_person', 'a person with this e-mail address exists', {
+      publicMessage: `a person with this e-mail address exists: ${existing}`,
+      details: { existingSubjectId: existing },
+    });
+}
+
 /**
  * Registers a person as a data subject and stores their data under the context's purpose; the
  * gate refuses any category the purpose does not cover. A birth date showing the person is
@@ -156,6 +182,7 @@ export async function createPerson(
   kernel: Kernel,
   context: UseCaseContext,
   input: CreatePersonInput,
+  options: CreatePersonOptions = {},
 ): Promise<Person> {
   const data = parseInput(createPersonInputSchema, input);
   const phone = data.phone ? normalisePhone(data.phone) : null;
@@ -199,6 +226,7 @@ export async function createPerson(
       subjectIds: [subjectId],
       ...(context.requestId ? { requestId: context.requestId } : {}),
     });
+    if (options.refuseDuplicateEmail && data.email) await assertNoPersonWithEmail(atx, grant, data.email);
     await insertPerson(atx.tx, grant, {
       subjectId,
       familyName: data.familyName,

@@ -157,6 +157,10 @@ export const en = {
       what: 'Kept under a legal hold: nothing was erased',
       fix: 'A legal hold, a case or an open invoice dispute keeps this person (GDPR Art. 17(3)(e)). Reject the erasure request with that reason, or erase after the hold is released or the dispute settled.',
     },
+    duplicate_person: {
+      what: 'A person with this e-mail address exists already',
+      fix: 'Open the existing person (their number is in the message) instead of adding them twice.',
+    },
     subject_erased: {
       what: 'This person was erased',
       fix: 'Their data is gone; only what a legal obligation keeps remains, under that obligation’s purpose.',

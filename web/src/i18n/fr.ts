@@ -158,6 +158,10 @@ export const fr: Messages = {
       what: 'Conservée sous une mesure de conservation légale : rien n’a été effacé',
       fix: 'Une mesure de conservation, un dossier ou un litige ouvert sur une facture retient cette personne (RGPD art. 17, par. 3, e). Refusez la demande d’effacement pour ce motif, ou effacez après la levée de la mesure ou le règlement du litige.',
     },
+    duplicate_person: {
+      what: 'Une personne avec cette adresse e-mail existe déjà',
+      fix: 'Ouvrez la personne existante (son numéro figure dans le message) au lieu de l’ajouter une seconde fois.',
+    },
     subject_erased: {
       what: 'Cette personne a été effacée',
       fix: 'Ses données ont disparu ; seul ce qu’une obligation légale conserve reste, sous la finalité de cette obligation.',

@@ -158,6 +158,10 @@ export const nl: Messages = {
       what: 'Bewaard onder een juridische bewaarplicht: niets is gewist',
       fix: 'Een bewaarplicht, een dossier of een open betwisting van een factuur houdt deze persoon vast (AVG art. 17, lid 3, e). Weiger het wisverzoek met die reden, of wis nadat de bewaarplicht opgeheven of de betwisting beslecht is.',
     },
+    duplicate_person: {
+      what: 'Er bestaat al een persoon met dit e-mailadres',
+      fix: 'Open de bestaande persoon (het nummer staat in de melding) in plaats van die een tweede keer toe te voegen.',
+    },
     subject_erased: {
       what: 'Deze persoon is gewist',
       fix: 'Hun gegevens zijn weg; alleen wat een wettelijke plicht bewaart blijft, onder het doel van die plicht.',
