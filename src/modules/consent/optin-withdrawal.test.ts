@@ -184,6 +184,26 @@ describe('double opt-in after a withdrawal, a repeat or a correction (attack S21
       'given/double_opt_in',
     ]);
   });
+
+  it('VK-17, VK-24: asking twice in the privacy portal sends one confirmation mail and answers the same pending record', async () => {
+    const person = await prospect(voiceking);
+    const session = await signInByMailedLink(testApp, voiceking, person.email);
+    const ask = () =>
+      app.inject({
+        method: 'POST',
+        url: `/t/${voiceking.slug}/account/consents`,
+        headers: { cookie: session.cookie, 'x-csrf-token': session.csrf },
+        payload: { purpose: 'newsletter_opt_in', event: 'given', language: 'nl' },
+      });
+    const first = await ask();
+    const second = await ask();
+    expect([first.statusCode, second.statusCode], second.body).toEqual([202, 202]);
+    expect(second.json<{ recordId: number }>().recordId).toBe(first.json<{ recordId: number }>().recordId);
+    await testApp.smtp.waitFor(person.email, 2);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(testApp.smtp.to(person.email)).toHaveLength(2); // the login link and one confirmation
+    expect(await signupRows(voiceking, person.id)).toBe(1);
+  });
 });
 
 describe('a subscriber of the public form uses their rights by e-mail (attack S21-5)', () => {
