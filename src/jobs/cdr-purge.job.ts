@@ -2,6 +2,8 @@ import type { Kernel } from '../kernel/kernel.js';
 import type { JobDefinition } from '../platform/job-queue.js';
 import type { Logger } from '../platform/logger.js';
 import { readCallMonthBilling } from '../modules/billing/index.js';
+import { readRequestHolds } from '../modules/requests/index.js';
+import { belgianDay } from '../platform/calendar.js';
 import { purgeExpiredCallRecords, type PurgeResult } from '../modules/telephony/index.js';
 import { forEachTenant } from './each-tenant.js';
 
@@ -9,12 +11,17 @@ export const CDR_PURGE_JOB = 'cdr-purge';
 
 /**
  * G-1 for one tenant: what billing knows of each month's invoices (due dates, disputes, calls
- * not billed yet), then telephony's purge of the months whose invoices can no longer be
- * contested. The job and `kluis cdr purge` run exactly this.
+ * not billed yet) and who waits for their data (an access or portability request, decision 0970),
+ * then telephony's purge of the months whose invoices can no longer be contested. The job and
+ * `kluis cdr purge` run exactly this.
  */
 export async function runCdrPurge(kernel: Kernel, tenantId: number): Promise<PurgeResult> {
-  const billing = await kernel.plain(tenantId, (tx) => readCallMonthBilling(tx));
-  return purgeExpiredCallRecords(kernel, tenantId, { billing });
+  const today = belgianDay(kernel.clock.now());
+  const { billing, heldCallers } = await kernel.plain(tenantId, async (tx) => ({
+    billing: await readCallMonthBilling(tx),
+    heldCallers: [...(await readRequestHolds(tx, 'everyone', today)).keys()],
+  }));
+  return purgeExpiredCallRecords(kernel, tenantId, { billing, heldCallers });
 }
 
 /**

@@ -40,15 +40,17 @@ export interface RequestHold {
 
 /**
  * Per subject, the request hold that runs on `today` and ends last; subjects without one are
- * absent. Reads request kinds, states and dates only, never what the request said.
+ * absent; `'everyone'` answers every subject with a hold (the call-record purge asks so). Reads
+ * request kinds, states and dates only, never what the request said.
  */
 export async function readRequestHolds(
   tx: Tx,
-  subjectIds: readonly number[],
+  subjectIds: readonly number[] | 'everyone',
   today: string,
 ): Promise<Map<number, RequestHold>> {
   const holds = new Map<number, RequestHold>();
-  if (subjectIds.length === 0) return holds;
+  if (subjectIds !== 'everyone' && subjectIds.length === 0) return holds;
+  const whose = subjectIds === 'everyone' ? sql`true` : sql`r.subject_id = any(${[...subjectIds]}::bigint[])`;
   const rows = await sql<{
     subject_id: string;
     kind: 'access' | 'portability';
@@ -64,7 +66,8 @@ export async function readRequestHolds(
                and d.completed_at is null and d.used_at is null
                and d.attempts < ${MAX_DOWNLOAD_STARTS}) as link_expires_at
       from rights_requests r
-     where r.subject_id = any(${[...subjectIds]}::bigint[])
+     where ${whose}
+       and r.subject_id is not null
        and r.kind in ('access', 'portability')
        and (r.state in ('awaiting_verification', 'verified')
             or r.state = 'fulfilled')`.execute(tx);

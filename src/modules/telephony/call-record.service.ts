@@ -3,6 +3,7 @@ import { authorizeBatch } from '../../kernel/gate/access.js';
 import type { Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { retentionRulesFor } from '../../kernel/policy/policy.query.js';
+import type { Tx } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import { selectBilledSubjectsOfMonth } from '../billing/index.js';
 import type { UseCaseContext } from '../parties/index.js';
@@ -250,7 +251,11 @@ export interface CallMonthBilling {
 /** Why a month's call records stay, or that they go. */
 export type CallMonthVerdict =
   | { month: string; purge: true; contestableUntil: string }
-  | { month: string; purge: false; reason: 'not_invoiced' | 'late_calls_unbilled' | 'disputed' }
+  | {
+      month: string;
+      purge: false;
+      reason: 'not_invoiced' | 'late_calls_unbilled' | 'disputed' | 'held_for_rights_request';
+    }
   | { month: string; purge: false; reason: 'contestable'; contestableUntil: string };
 
 /**
@@ -291,6 +296,30 @@ export function judgeCallMonth(
   return today > contestableUntil
     ? { month, purge: true, contestableUntil }
     : { month, purge: false, reason: 'contestable', contestableUntil };
+}
+
+/**
+ * A month that would go stays whole while a caller with records in it waits for their data
+ * (VK-14, decision 0970): the month purge cannot spare one person's rows of a partition it drops,
+ * and the hold ends within the request's due date or its link's seven days.
+ */
+async function holdMonthsOfRequesters(
+  tx: Tx,
+  verdicts: Map<string, CallMonthVerdict>,
+  heldCallers: readonly number[],
+  timeZone: string,
+): Promise<void> {
+  const going = [...verdicts.values()].filter((verdict) => verdict.purge).map((verdict) => verdict.month);
+  const held = await selectMonthsWithCalls(
+    tx,
+    going.map((month) => ({
+      month,
+      from: new Date(monthStart(month, timeZone)),
+      to: new Date(monthStart(shiftMonth(month, 1), timeZone)),
+    })),
+    heldCallers,
+  );
+  for (const month of held) verdicts.set(month, { month, purge: false, reason: 'held_for_rights_request' });
 }
 
 export interface PurgeResult {
@@ -344,7 +373,12 @@ function monthStart(month: string, timeZone: string): number {
 export async function purgeExpiredCallRecords(
   kernel: Kernel,
   tenantId: number,
-  options: { billing: ReadonlyMap<string, CallMonthBilling>; timeZone?: string },
+  options: {
+    billing: ReadonlyMap<string, CallMonthBilling>;
+    /** Callers whose access or portability request holds their data (decision 0970). */
+    heldCallers?: readonly number[];
+    timeZone?: string;
+  },
 ): Promise<PurgeResult> {
   const { policy } = await kernel.policies.current(tenantId);
   const contestMonths = contestMonthsOf(policy);
@@ -369,6 +403,7 @@ export async function purgeExpiredCallRecords(
           verdicts.set(month, judgeCallMonth(month, options.billing.get(month), contestMonths, today));
       }
     }
+    await holdMonthsOfRequesters(atx.tx, verdicts, options.heldCallers ?? [], timeZone);
     const gone = (month: string): boolean => verdicts.get(month)?.purge === true;
     const whole = partitions.filter(
       (partition) => gone(partition.month) && gone(shiftMonth(partition.month, 1)),

@@ -16,7 +16,11 @@ import {
   startContract,
 } from '../billing/billing.test-helpers.js';
 import { disputeInvoice, listInvoices, runInvoices, settleDispute } from '../billing/index.js';
+import { DATA_MAP } from '../data-map.js';
 import { ENFORCED_PROMISES } from '../enforcement.js';
+import { registerStaffRequest } from '../requests/index.js';
+import { createMailer } from '../../platform/mailer.js';
+import path from 'node:path';
 import type { Tenant } from '../tenants/index.js';
 
 // G-1: call records stay until the invoice that billed them can no longer be contested (its due
@@ -50,7 +54,12 @@ interface Months {
   neverInvoiced: string;
 }
 
-async function setUp(): Promise<{ tenant: Tenant; months: Months; disputedInvoice: number }> {
+async function setUp(): Promise<{
+  tenant: Tenant;
+  months: Months;
+  disputedInvoice: number;
+  customer: number;
+}> {
   const tenant = await createPolicyTenant(kernel, 'voxtra');
   const catalogue = await prepareTenant(kernel, tenant);
   const customer = await createCustomer(kernel, tenant, { familyName: 'Claes' });
@@ -103,7 +112,7 @@ async function setUp(): Promise<{ tenant: Tenant; months: Months; disputedInvoic
   await disputeInvoice(kernel, context, disputedInvoice, {
     reason: 'Customer contests the calls of this month',
   });
-  return { tenant, months, disputedInvoice };
+  return { tenant, months, disputedInvoice, customer };
 }
 
 async function storedMonths(tenant: Tenant): Promise<string[]> {
@@ -168,5 +177,44 @@ describe('the call-record purge keeps contestable, disputed and never-invoiced m
       await queue.stop();
     }
     expect(await storedMonths(tenant)).toEqual([months.neverInvoiced, months.lateInvoiced].sort());
+  }, 600_000);
+});
+
+describe("an access request holds the caller's call records (VK-14, decision 0970)", () => {
+  it("VK-14, G-1: a month whose bills can no longer be contested keeps its call records while a caller's access request runs, `kluis cdr purge` says why, and the first purge after the request's last day removes them", async () => {
+    const { tenant, months, customer } = await setUp();
+    const deps = {
+      kernel,
+      mailer: createMailer({
+        smtpUrl: undefined,
+        from: 'privacy@kluis.test',
+        outboxDir: path.join(workspace.dir, 'outbox'),
+        logger: testLogger,
+      }),
+      dataMap: DATA_MAP,
+      publicUrl: 'http://localhost',
+      logger: testLogger,
+    };
+    const request = await registerStaffRequest(
+      deps,
+      { tenantId: tenant.tenantId, actor: { kind: 'staff', staffId: 1, role: 'privacy_officer' } },
+      { kind: 'access', channel: 'phone', subjectId: customer, verificationMethod: 'id_card_seen' },
+    );
+    const held = await runCli(['cdr', 'purge', '--tenant', tenant.slug], env);
+    expect(held.stderr).toBe('');
+    expect(held.code).toBe(0);
+    expect(held.stdout).toContain(`kept ${months.old}: held for rights request`);
+    expect(await storedMonths(tenant)).toContain(months.old);
+    // Past its due date and never answered, the request holds nothing more (decision 0970).
+    await runAsOwner(
+      database.ownerUrl,
+      `update rights_requests set received_at = received_at - interval '40 days', due_on = due_on - 40
+        where tenant_id = $1 and request_id = $2`,
+      [tenant.tenantId, request.requestId],
+    );
+    const after = await runCli(['cdr', 'purge', '--tenant', tenant.slug], env);
+    expect(after.code).toBe(0);
+    expect(after.stdout).toContain(`call records of 1 month(s) removed (2 records`);
+    expect(await storedMonths(tenant)).not.toContain(months.old);
   }, 600_000);
 });
