@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kernel } from '../src/kernel/kernel.js';
+import { recordConsent } from '../src/modules/consent/index.js';
+import { createPerson } from '../src/modules/parties/index.js';
 import type { Tenant } from '../src/modules/tenants/index.js';
 import { ROOT, runCli } from './cli.js';
 import { createTestDatabase, runAsOwner, type TestDatabase } from './database.js';
@@ -72,5 +74,65 @@ describe('one statement version names one statement (attack S20-8, decision 0923
     const installed = await setPolicy(newVersion);
     expect(installed.code, installed.stderr).toBe(0);
     expect(await versions()).toEqual([...before, { version_no: 2, statement_version: '2026.3' }]);
+  });
+});
+
+describe('a new version that drops a purpose still in use (attack S20-6, decision 0982)', () => {
+  it('VK-29, VK-24: kluis tenant policy set refuses a version that drops a purpose with consents on file, naming it and the count, and installs it with --force, saying what it dropped; the consent records stay', async () => {
+    const person = await createPerson(
+      kernel,
+      {
+        tenantId: voiceking.tenantId,
+        actor: { kind: 'staff', staffId: 1, role: 'sales' },
+        purpose: 'order_processing',
+      },
+      {
+        subjectType: 'customer',
+        familyName: 'Profiel',
+        givenName: 'Ilse',
+        email: 'ilse.profiel@mail.example',
+      },
+    );
+    await recordConsent(
+      kernel,
+      {
+        tenantId: voiceking.tenantId,
+        actor: { kind: 'staff', staffId: 1, role: 'sales' },
+        purpose: 'interest_profiles',
+      },
+      { subjectId: person.subjectId, purpose: 'interest_profiles', event: 'given', channel: 'staff_phone' },
+    );
+    const before = await versions();
+    const seed = await readFile(path.join(ROOT, 'policies/voiceking.yaml'), 'utf8');
+    const top = before.at(-1)?.statement_version ?? '';
+    // The purpose renamed: the version in force's `interest_profiles` is dropped.
+    const renamed = seed
+      .replaceAll('interest_profiles', 'interest_profiling')
+      .replace(/version: '[0-9.]+'/, "version: '2027.1'");
+    expect(renamed).not.toContain('interest_profiles');
+    const file = path.join(dir, 'renamed.yaml');
+    await writeFile(file, renamed);
+
+    const refused = await setPolicy(file);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      'the new version drops purposes still in use: interest_profiles (1 consent record(s) on file)',
+    );
+    expect(refused.stderr).toContain('(conflict)');
+    expect(await versions()).toEqual(before);
+    expect(top).not.toBe('2027.1');
+
+    const forced = await runCli(['tenant', 'policy', 'set', '--tenant', voiceking.slug, file, '--force'], {
+      DATABASE_URL: database.ownerUrl,
+    });
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toContain('warning: dropped interest_profiles (1 consent record(s) on file)');
+    expect((await versions()).at(-1)?.statement_version).toBe('2027.1');
+    const kept = await runAsOwner<{ n: number }>(
+      database.ownerUrl,
+      "select count(*)::int as n from consent_records where tenant_id = $1 and purpose = 'interest_profiles'",
+      [voiceking.tenantId],
+    );
+    expect(kept.rows[0]?.n).toBe(1);
   });
 });

@@ -3,7 +3,10 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { createTenantFromPolicy } from '../bootstrap.js';
 import { openRuntime } from '../main.js';
+import { parsePolicy } from '../kernel/policy/index.js';
+import { droppedPurposesInUse, type DroppedPurposeInUse } from '../modules/purposes-in-use.js';
 import { createTenant, findTenantBySlug, listTenants } from '../modules/tenants/index.js';
+import { AppError } from '../platform/errors.js';
 import { createCliContext, exitWithFailure } from './context.js';
 
 export function registerTenantCommands(program: Command): void {
@@ -80,17 +83,21 @@ export function registerTenantCommands(program: Command): void {
     .description('validate a policy file and make it the version in force (earlier versions are kept)')
     .requiredOption('--tenant <slug>', 'tenant')
     .argument('<file>', 'policy file')
-    .action(async (file: string, options: { tenant: string }) => {
+    .option('--force', 'install even when it drops purposes that consents or mailings still rest on')
+    .action(async (file: string, options: { tenant: string; force?: boolean }) => {
       try {
         const { config, logger } = createCliContext();
         const runtime = await openRuntime(config, logger);
         try {
           const found = await findTenantBySlug(runtime.database.db, options.tenant);
-          const installed = await runtime.kernel.policies.install(
-            found.tenantId,
-            await readFile(file, 'utf8'),
-            file,
-          );
+          const source = await readFile(file, 'utf8');
+          const inUse = await droppedPurposesInUse(runtime.kernel, found.tenantId, parsePolicy(source, file));
+          if (inUse.length > 0 && options.force !== true) {
+            const message = `the new version drops purposes still in use: ${inUse.map(describeUse).join('; ')}; keep them, or install it anyway with --force`;
+            throw new AppError('conflict', message, { publicMessage: message });
+          }
+          for (const use of inUse) console.log(`warning: dropped ${describeUse(use)}`);
+          const installed = await runtime.kernel.policies.install(found.tenantId, source, file);
           console.log(
             installed.unchanged
               ? `tenant ${found.slug}: this file is policy version ${installed.versionNo} (statement ${installed.statementVersion}), already in force; nothing changed`
@@ -126,4 +133,13 @@ export function registerTenantCommands(program: Command): void {
         exitWithFailure(error);
       }
     });
+}
+
+/** "interest_profiles (6 consent records, 1 mailing not yet sent)". */
+function describeUse(use: DroppedPurposeInUse): string {
+  const parts = [
+    ...(use.consentRecords > 0 ? [`${use.consentRecords} consent record(s) on file`] : []),
+    ...(use.mailingsInFlight > 0 ? [`${use.mailingsInFlight} mailing(s) not yet sent`] : []),
+  ];
+  return `${use.purpose} (${parts.join(', ')})`;
 }

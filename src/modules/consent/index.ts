@@ -8,6 +8,7 @@ import type { PromiseKey } from '../../kernel/policy/index.js';
 export const ENFORCES: readonly PromiseKey[] = ['newsletter_consent', 'email_tracking_consent'];
 
 export { consentDataMap } from './datamap.js';
+export { readConsentPurposeUses, type ConsentPurposeUses } from './purpose-uses.js';
 export type { ConsentTables, ConsentChannel, ConsentEvent } from './consent.tables.js';
 export {
   appendConsentWithin,
