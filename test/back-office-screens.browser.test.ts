@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAsOwner } from './database.js';
-import { loginAs, requestAs, type StaffSession } from './http.js';
+import { loginAs, type StaffSession } from './http.js';
 import { createPolicyTenant, type SeedPolicy } from './kernel.js';
 import type { Page } from './browser.js';
 import type { Tenant } from '../src/modules/tenants/index.js';
@@ -54,7 +54,7 @@ async function dutchPage(session: StaffSession): Promise<Page> {
 
 describe('what a staff member reads in the staff and register screens (attack S20-11)', () => {
   for (const policy of ['voiceking', 'voxtra'] as const) {
-    it(`S20-11: ${policy}: the Dutch staff list names every role by its label, and a disabled account is removed after a confirmation that says what is erased and what is kept (decision 0919)`, async () => {
+    it(`S20-11: ${policy}: the Dutch staff list names every role by its label; the admin disables a leaver's account from its row, and then removes it after a confirmation that says what is erased and what is kept (decision 0919)`, async () => {
       const tenant = tenantOf(policy);
       const { policy: installed } = await env.kernel.policies.current(tenant.tenantId);
       const admin = await loginAs(env.app, env.kernel, tenant, 'admin');
@@ -72,14 +72,23 @@ describe('what a staff member reads in the staff and register screens (attack S2
         { kind: 'system', job: 'test' },
         { email: `vertrokken@${policy}.example`, displayName: 'Vertrokken Medewerker', role: 'support' },
       );
-      const disabled = await requestAs(env.app, admin)('POST', `/api/v1/staff/${leaver.staffId}/disable`);
-      expect(disabled.statusCode, disabled.body).toBe(200);
-
       const page = await dutchPage(admin);
       await page.goto(`${env.baseUrl}/staff`);
       await page.getByRole('heading', { name: 'Medewerkers', level: 1 }).waitFor();
       const table = page.getByRole('table', { name: /Medewerkersaccounts/ });
       await table.getByRole('row', { name: /Vertrokken Medewerker/ }).waitFor();
+      // The employment ended: the admin disables the account from its row (an active account
+      // offers no removal), and its sessions and tokens stop.
+      expect(await page.getByRole('button', { name: /^Het account van .* verwijderen$/ }).count()).toBe(0);
+      await page.getByRole('button', { name: 'Vertrokken Medewerker uitschakelen' }).click();
+      await page.getByText('Vertrokken Medewerker is uitgeschakeld').waitFor();
+      const status = await runAsOwner<{ status: string }>(
+        env.database.ownerUrl,
+        'select status from staff_users where tenant_id = $1 and staff_id = $2',
+        [tenant.tenantId, leaver.staffId],
+      );
+      expect(status.rows[0]?.status).toBe('disabled');
+      await page.getByRole('button', { name: 'Vertrokken Medewerker weer inschakelen' }).waitFor();
       // The role column: every label of the policy, no key (the labels arrive after the list).
       await expect
         .poll(async () => table.locator('tbody tr td:nth-child(3)').allInnerTexts(), { timeout: 10_000 })

@@ -416,6 +416,12 @@ export const en = {
     removeFinal: 'This cannot be undone. An account that only needs to pause stays disabled instead.',
     removeSubmit: 'Remove the account',
     removed: 'The account of {{name}} is removed',
+    disable: 'Disable',
+    disableNamed: 'Disable {{name}}',
+    disabledDone: '{{name}} is disabled: the account’s sessions and API tokens have stopped',
+    enable: 'Enable',
+    enableNamed: 'Enable {{name}} again',
+    enabledDone: '{{name}} can sign in again',
   },
   tokens: {
     intro:

@@ -420,6 +420,12 @@ export const fr: Messages = {
       'Cette suppression est définitive. Un compte qui ne doit être suspendu que temporairement reste plutôt désactivé.',
     removeSubmit: 'Supprimer le compte',
     removed: 'Le compte de {{name}} est supprimé',
+    disable: 'Désactiver',
+    disableNamed: 'Désactiver {{name}}',
+    disabledDone: '{{name}} est désactivé : les sessions et les jetons d’API du compte sont arrêtés',
+    enable: 'Réactiver',
+    enableNamed: 'Réactiver {{name}}',
+    enabledDone: '{{name}} peut de nouveau se connecter',
   },
   tokens: {
     intro:

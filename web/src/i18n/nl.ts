@@ -419,6 +419,12 @@ export const nl: Messages = {
       'Dit kan niet ongedaan worden gemaakt. Een account dat alleen tijdelijk niet gebruikt wordt, blijft beter uitgeschakeld.',
     removeSubmit: 'Het account verwijderen',
     removed: 'Het account van {{name}} is verwijderd',
+    disable: 'Uitschakelen',
+    disableNamed: '{{name}} uitschakelen',
+    disabledDone: '{{name}} is uitgeschakeld: de sessies en API-tokens van het account zijn gestopt',
+    enable: 'Inschakelen',
+    enableNamed: '{{name}} weer inschakelen',
+    enabledDone: '{{name}} kan weer aanmelden',
   },
   tokens: {
     intro:

@@ -94,8 +94,8 @@ export function useRoleLabel(): (key: string) => string {
 }
 
 /**
- * Staff accounts: who has which role, second factor, state; invite a new staff member; remove a
- * disabled account when the employment ended (decision 0919).
+ * Staff accounts: who has which role, second factor, state; invite a new staff member; disable or
+ * enable an account; remove a disabled account when the employment ended (decision 0919).
  */
 export function StaffPage() {
   const { t } = useTranslation();
@@ -106,7 +106,19 @@ export function StaffPage() {
   const [opened, { open, close }] = useDisclosure(false);
   const [removing, setRemoving] = useState<StaffMember | undefined>();
   const roleLabel = useRoleLabel();
-  const mayRemove = can('staffRemoval');
+  // The server's capability for writing staff accounts: disabling, enabling and removing alike.
+  const mayManage = can('staffRemoval');
+  const queryClient = useQueryClient();
+  const setStatus = useMutation({
+    mutationFn: ({ member, to }: { member: StaffMember; to: 'disable' | 'enable' }) =>
+      api('POST', `/api/v1/staff/${member.staffId}/${to}`),
+    onSuccess: async (_answer, { member, to }) => {
+      notifySuccess(
+        t(to === 'disable' ? 'staff.disabledDone' : 'staff.enabledDone', { name: member.displayName }),
+      );
+      await queryClient.invalidateQueries({ queryKey: ['staff', 'list'] });
+    },
+  });
   const columns = useMemo<ColumnDef<StaffMember, unknown>[]>(
     () => [
       { id: 'name', header: t('staff.name'), accessorKey: 'displayName' },
@@ -145,30 +157,56 @@ export function StaffPage() {
         accessorFn: (row) => brusselsToday(new Date(row.createdAt)),
         cell: dayCell,
       },
-      ...(mayRemove
+      ...(mayManage
         ? [
             {
               id: 'actions',
               header: t('common.actions'),
               enableSorting: false,
-              cell: ({ row }) =>
-                // Removal ends the employment: only a disabled account, never one's own (0919).
-                row.original.status === 'disabled' && row.original.staffId !== me.data?.staffId ? (
-                  <Button
-                    size="xs"
-                    color="red.9"
-                    variant="outline"
-                    aria-label={t('staff.removeNamed', { name: row.original.displayName })}
-                    onClick={() => setRemoving(row.original)}
-                  >
-                    {t('staff.remove')}
-                  </Button>
-                ) : null,
+              cell: ({ row }) => {
+                const member = row.original;
+                // Never one's own account; the server also keeps the last admin (decision 0020).
+                if (member.staffId === me.data?.staffId) return null;
+                const name = member.displayName;
+                if (member.status === 'active')
+                  return (
+                    <Button
+                      size="xs"
+                      variant="default"
+                      aria-label={t('staff.disableNamed', { name })}
+                      onClick={() => setStatus.mutate({ member, to: 'disable' })}
+                    >
+                      {t('staff.disable')}
+                    </Button>
+                  );
+                // Removal ends the employment: only a disabled account (0919).
+                return (
+                  <Stack gap={4} align="flex-start">
+                    <Button
+                      size="xs"
+                      variant="default"
+                      aria-label={t('staff.enableNamed', { name })}
+                      onClick={() => setStatus.mutate({ member, to: 'enable' })}
+                    >
+                      {t('staff.enable')}
+                    </Button>
+                    <Button
+                      size="xs"
+                      color="red.9"
+                      variant="outline"
+                      aria-label={t('staff.removeNamed', { name })}
+                      onClick={() => setRemoving(member)}
+                    >
+                      {t('staff.remove')}
+                    </Button>
+                  </Stack>
+                );
+              },
             } satisfies ColumnDef<StaffMember, unknown>,
           ]
         : []),
     ],
-    [t, roleLabel, mayRemove, me.data?.staffId],
+    [t, roleLabel, mayManage, me.data?.staffId, setStatus],
   );
   // The table keeps each row's cell values until its data changes: new rows when the role labels
   // arrive after the list (else the role column keeps the keys it first drew).
@@ -181,6 +219,7 @@ export function StaffPage() {
       </Group>
       <FixedPurpose purposeKey="staff_accounts" />
       {staff.error ? <ProblemAlert error={staff.error} /> : null}
+      {setStatus.error ? <ProblemAlert error={setStatus.error} /> : null}
       <DataTable
         data={rows}
         columns={columns}
