@@ -82,17 +82,35 @@ export async function selectPendingSignup(
   subjectId: number,
   purpose: string,
   now: Date,
-): Promise<{ signupId: number; emailBidx: Buffer; createdAt: Date } | undefined> {
+): Promise<{ signupId: number; createdAt: Date } | undefined> {
   const row = await tx
     .selectFrom('newsletter_signups')
-    .select(['signup_id', 'email_bidx', 'created_at'])
+    .select(['signup_id', 'created_at'])
     .where('subject_id', '=', subjectId)
     .where('purpose', '=', purpose)
     .where('confirmed_at', 'is', null)
     .where('expires_at', '>', now)
     .orderBy('signup_id', 'desc')
     .executeTakeFirst();
-  return row && { signupId: row.signup_id, emailBidx: row.email_bidx, createdAt: row.created_at };
+  return row && { signupId: row.signup_id, createdAt: row.created_at };
+}
+
+/** Whether a sign-up was asked for `email` (its blind index, through the grant on the address). */
+export async function isSignupAddress(
+  tx: Tx,
+  grant: Grant,
+  subjectId: number,
+  signupId: number,
+  email: string,
+): Promise<boolean> {
+  grant.assertCovers(EMAIL, subjectId);
+  const row = await tx
+    .selectFrom('newsletter_signups')
+    .select('email_bidx')
+    .where('signup_id', '=', signupId)
+    .where('subject_id', '=', subjectId)
+    .executeTakeFirst();
+  return row !== undefined && row.email_bidx.equals(await grant.blindIndex(EMAIL, 'email', email));
 }
 
 /**

@@ -27,6 +27,7 @@ import {
   endPendingSignups,
   insertSignup,
   selectPendingSignup,
+  isSignupAddress,
   selectSignupAddresses,
   selectSubjectIdsBySignupAddress,
 } from './signup.repository.js';
@@ -238,7 +239,7 @@ export async function recordConsentOrAskConfirmation(
         categories: [EMAIL],
         subjectIds: [input.subjectId],
       });
-      const sameAddress = pending.emailBidx.equals(await grant.blindIndex(EMAIL, 'email', email));
+      const sameAddress = await isSignupAddress(atx.tx, grant, input.subjectId, pending.signupId, email);
       // The same address asked again within minutes (a double click, five at once): the mail is
       // on its way, its link stays the one; nothing is sent again.
       if (sameAddress && now.getTime() - pending.createdAt.getTime() < REPEAT_WINDOW_MS) {
