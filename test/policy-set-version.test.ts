@@ -113,6 +113,14 @@ describe('a new version that drops a purpose still in use (attack S20-6, decisio
     const file = path.join(dir, 'renamed.yaml');
     await writeFile(file, renamed);
 
+    // An invalid file is still refused issue by issue, before anything is asked of the modules.
+    const invalid = path.join(dir, 'invalid.yaml');
+    await writeFile(invalid, renamed.replace('legalBasis: consent', 'legalBasis: whim'));
+    const wrong = await setPolicy(invalid);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('legalBasis');
+    expect(wrong.stderr).toContain('invalid.yaml');
+
     const refused = await setPolicy(file);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { createTenantFromPolicy } from '../bootstrap.js';
 import { openRuntime } from '../main.js';
-import { parsePolicy } from '../kernel/policy/index.js';
+import { validatePolicySource } from '../kernel/policy/index.js';
 import { droppedPurposesInUse, type DroppedPurposeInUse } from '../modules/purposes-in-use.js';
 import { createTenant, findTenantBySlug, listTenants } from '../modules/tenants/index.js';
 import { AppError } from '../platform/errors.js';
@@ -91,7 +91,11 @@ export function registerTenantCommands(program: Command): void {
         try {
           const found = await findTenantBySlug(runtime.database.db, options.tenant);
           const source = await readFile(file, 'utf8');
-          const inUse = await droppedPurposesInUse(runtime.kernel, found.tenantId, parsePolicy(source, file));
+          // An invalid file is refused by the install itself, issue by issue.
+          const checked = validatePolicySource(source, file);
+          const inUse = checked.ok
+            ? await droppedPurposesInUse(runtime.kernel, found.tenantId, checked.policy)
+            : [];
           if (inUse.length > 0 && options.force !== true) {
             const message = `the new version drops purposes still in use: ${inUse.map(describeUse).join('; ')}; keep them, or install it anyway with --force`;
             throw new AppError('conflict', message, { publicMessage: message });
