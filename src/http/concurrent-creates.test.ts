@@ -147,4 +147,52 @@ describe('five identical creates at once (attack S20-3, decision 0920)', () => {
     );
     expect(Number(people.rows[0]?.n)).toBe(1);
   });
+
+  it('VK-7: the duplicate check looks only at people of the type being made: a job applicant kept by HR is not revealed to sales, who makes a prospect with that address (201); an applicant with the same address again is still refused (attack S21-B-1, S21-B-6, decision 0953)', async () => {
+    const hr = await loginAs(app, kernel, voiceking, 'hr');
+    const sales = await loginAs(app, kernel, voiceking, 'sales');
+    const post = (session: StaffSession, purpose: string, body: object) =>
+      app.inject({
+        method: 'POST',
+        url: '/api/v1/people',
+        headers: {
+          cookie: session.cookie,
+          'x-csrf-token': session.csrfToken,
+          'content-type': 'application/json',
+          'x-kluis-purpose': purpose,
+        },
+        payload: JSON.stringify(body),
+      });
+    const email = 'sollicitant.s21b@example.be';
+    const applicant = await post(hr, 'recruitment', {
+      subjectType: 'job_applicant',
+      familyName: 'Sollicitant',
+      givenName: 'Sara',
+      email,
+      source: 'data_subject',
+    });
+    expect(applicant.statusCode, applicant.body).toBe(201);
+    const prospect = await post(sales, 'answering_questions', {
+      subjectType: 'prospect',
+      familyName: 'Sollicitant',
+      givenName: 'Sara',
+      email: ' Sollicitant.S21B@example.be ',
+      source: 'data_subject',
+    });
+    expect(prospect.statusCode, prospect.body).toBe(201);
+    expect(prospect.body).not.toContain(String(applicant.json<{ subjectId: number }>().subjectId));
+    // The same type again is still refused, naming the person the purpose reaches.
+    const again = await post(hr, 'recruitment', {
+      subjectType: 'job_applicant',
+      familyName: 'Sollicitant',
+      givenName: 'Sara',
+      email,
+      source: 'data_subject',
+    });
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({
+      code: 'duplicate_person',
+      details: { existingSubjectId: applicant.json<{ subjectId: number }>().subjectId },
+    });
+  });
 });

@@ -229,6 +229,34 @@ export async function selectSubjectIdsByBlindIndex(
   return rows.map((row) => row.subject_id);
 }
 
+/**
+ * The people of one subject type with this e-mail address (its blind index), neither erased nor
+ * restricted: the duplicates a purpose that writes that type would also find by searching
+ * (decision 0953 amended). Ids only.
+ */
+export async function selectSameTypeByEmail(
+  tx: Tx,
+  grant: Grant,
+  subjectType: string,
+  email: string,
+): Promise<number[]> {
+  const index = await grant.blindIndex(C.email, 'email', email);
+  const rows = await tx
+    .selectFrom('people as p')
+    .innerJoin('data_subjects as s', (join) =>
+      join.onRef('s.tenant_id', '=', 'p.tenant_id').onRef('s.subject_id', '=', 'p.subject_id'),
+    )
+    .select('p.subject_id')
+    .where('p.email_bidx', '=', index)
+    .where('s.subject_type', '=', subjectType)
+    .where('s.erased_at', 'is', null)
+    .where('s.restricted_at', 'is', null)
+    .orderBy('p.subject_id')
+    .limit(1)
+    .execute();
+  return rows.map((row) => row.subject_id);
+}
+
 /** Search by (the start of) the family or given name, case-insensitive; a page of ids. */
 export async function selectSubjectIdsByName(
   tx: Tx,

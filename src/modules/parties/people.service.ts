@@ -22,6 +22,7 @@ import {
   selectPeople,
   peopleOfRows,
   peopleRowsSelect,
+  selectSameTypeByEmail,
   selectSubjectIdsByBlindIndex,
   selectSubjectIdsByName,
   selectSubjectIdsPage,
@@ -158,14 +159,22 @@ export interface CreatePersonOptions {
 
 /**
  * Under a lock per tenant and address (so five at once make one person), looks the address up by
- * its blind index; a match is refused with the existing person's id.
+ * its blind index among the people of the same type the caller's purpose writes; a match is
+ * refused with the existing person's id. A person of another type (an applicant who is also a
+ * customer) or one who restricted processing is not looked at: it would tell the caller of
+ * someone its purpose does not reach (attack S21-B-1, S21-B-6).
  */
-async function assertNoPersonWithEmail(atx: AuditedTx, grant: Grant, email: string): Promise<void> {
+async function assertNoPersonWithEmail(
+  atx: AuditedTx,
+  grant: Grant,
+  subjectType: string,
+  email: string,
+): Promise<void> {
   const index = await grant.blindIndex(C.email, 'email', email);
   await sql`select pg_advisory_xact_lock(hashtextextended(${`kluis.person_email:${index.toString('hex')}`}, ${grant.tenantId}))`.execute(
     atx.tx,
   );
-  const [existing] = await selectSubjectIdsByBlindIndex(atx.tx, 'email_bidx', index);
+  const [existing] = await selectSameTypeByEmail(atx.tx, grant, subjectType, email);
   if (existing !== undefined)
     throw new AppError('duplicate_person', 'a person with this e-mail address exists', {
       publicMessage: `a person with this e-mail address exists: ${existing}`,
@@ -226,7 +235,8 @@ export async function createPerson(
       subjectIds: [subjectId],
       ...(context.requestId ? { requestId: context.requestId } : {}),
     });
-    if (options.refuseDuplicateEmail && data.email) await assertNoPersonWithEmail(atx, grant, data.email);
+    if (options.refuseDuplicateEmail && data.email)
+      await assertNoPersonWithEmail(atx, grant, data.subjectType, data.email);
     await insertPerson(atx.tx, grant, {
       subjectId,
       familyName: data.familyName,
