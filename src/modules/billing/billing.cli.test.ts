@@ -161,12 +161,23 @@ describe('kluis invoices / payments (VX-3)', () => {
       { tenantId: own.tenantId, actor: SYSTEM, purpose: contractPurpose(own) },
       { subjectType: 'contact_person', familyName: 'Contact', givenName: 'Org' },
     );
-    for (const id of [billed, restricted, contact.subjectId]) {
+    for (const id of [billed, restricted]) {
       await startContract(kernel, own, id, {
         startDate: '2026-01-01',
         lines: [{ productId: catalogue.subscription }],
       });
     }
+    // A contact person's contract is refused since decision 0941; one made before it is moved to
+    // the contact person here, as such a contract stays in a database made earlier.
+    const legacy = await startContract(kernel, own, billed, {
+      startDate: '2026-01-01',
+      lines: [{ productId: catalogue.subscription }],
+    });
+    await runAsOwner(
+      database.ownerUrl,
+      'update contracts set subject_id = $3 where tenant_id = $1 and contract_id = $2',
+      [own.tenantId, legacy, contact.subjectId],
+    );
     await kernel.transact(own.tenantId, (atx) => setRestriction(atx, restricted, true, kernel.clock.now()));
     const run = await runCli(
       [

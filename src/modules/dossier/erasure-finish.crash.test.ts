@@ -66,8 +66,10 @@ describe('the dossier key after a full erasure (issue 17)', () => {
   it('a full erasure killed between its commit and the dossier key destruction leaves a pending record; the erasure-finisher destroys it, recorded once', async () => {
     const catalogue = await prepareTenant(kernel, voxtra);
     const subjectId = await createCustomer(kernel, voxtra, { familyName: 'Vandamme' });
+    // Ended: a running contract would hold the erasure (decision 0940).
     await startContract(kernel, voxtra, subjectId, {
       startDate: '2026-10-01',
+      endDate: '2026-10-31',
       lines: [{ productId: catalogue.subscription }],
     });
     await runInvoices(kernel, billingContext(voxtra), { period: '2026-10', callsPurpose: 'call_billing' });
