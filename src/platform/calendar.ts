@@ -26,14 +26,30 @@ const BELGIAN_MOMENT = new Intl.DateTimeFormat('en-GB', {
   day: '2-digit',
   hour: '2-digit',
   minute: '2-digit',
+  second: '2-digit',
   hourCycle: 'h23',
 });
 
+export type MomentPart = 'day' | 'month' | 'year' | 'hour' | 'minute' | 'second';
+
+/** The parts of an instant on the Brussels clock, two digits each (the year four). */
+export function belgianMomentParts(at: Date): Record<MomentPart, string> {
+  const parts = BELGIAN_MOMENT.formatToParts(at);
+  const part = (type: MomentPart): string => parts.find((piece) => piece.type === type)?.value ?? '';
+  return {
+    day: part('day'),
+    month: part('month'),
+    year: part('year'),
+    hour: part('hour'),
+    minute: part('minute'),
+    second: part('second'),
+  };
+}
+
 /** An instant as a person in Belgium reads it: dd-mm-jjjj hh:mm, Brussels time (decision 0924). */
 export function belgianMoment(at: Date): string {
-  const part = (type: Intl.DateTimeFormatPartTypes): string =>
-    BELGIAN_MOMENT.formatToParts(at).find((piece) => piece.type === type)?.value ?? '';
-  return `${part('day')}-${part('month')}-${part('year')} ${part('hour')}:${part('minute')}`;
+  const { day, month, year, hour, minute } = belgianMomentParts(at);
+  return `${day}-${month}-${year} ${hour}:${minute}`;
 }
 
 const ISO_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;

@@ -1,6 +1,7 @@
 import type { TableDataMap } from '../../kernel/datamap/datamap.js';
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import { STATEMENT_TEXTS } from '../../kernel/policy/statement.texts.js';
+import { belgianMomentParts } from '../../platform/calendar.js';
 import {
   columnWords,
   valueWords,
@@ -114,17 +115,6 @@ export function columnLabel(table: string, column: string, categoryLabel: string
   return columnWords(table, column, lang) ?? categoryLabel;
 }
 
-/** Instants are shown on the clock the bills use (Europe/Brussels, as the invoice run counts months). */
-const SHOWN_MOMENT = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Europe/Brussels',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  hourCycle: 'h23',
-});
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
 /**
@@ -132,11 +122,11 @@ const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
  * next by them): dd-mm-jjjj in Dutch, dd/mm/yyyy in French and English, as the back office does.
  */
 function shownMoment(at: Date, lang: Language): string {
-  const part = (type: Intl.DateTimeFormatPartTypes): string =>
-    SHOWN_MOMENT.formatToParts(at).find((piece) => piece.type === type)?.value ?? '';
+  // On the clock the bills use (Europe/Brussels, as the invoice run counts months).
+  const part = belgianMomentParts(at);
   const separator = lang === 'nl' ? '-' : '/';
-  const day = [part('day'), part('month'), part('year')].join(separator);
-  return `${day} ${part('hour')}:${part('minute')}:${part('second')}`;
+  const day = [part.day, part.month, part.year].join(separator);
+  return `${day} ${part.hour}:${part.minute}:${part.second}`;
 }
 
 /**
