@@ -226,6 +226,11 @@ async function startQueue(options: JobQueueOptions): Promise<JobQueue> {
       const free = await checks<{ ok: boolean }>(`select pg_try_advisory_lock(${RUN_LOCK}) as ok`, [job.id]);
       if (free.rows[0]?.ok !== true) continue;
       try {
+        // Its end is recorded under the lock (runOnce): one that ended since the look is not dead.
+        const still = await checks(`select 1 from ${JOB_SCHEMA}.job where id = $1 and state = 'active'`, [
+          job.id,
+        ]);
+        if (still.rowCount === 0) continue;
         await boss.fail(job.name, job.id, { message: 'its process ended during the run' });
         logger.warn(
           { job: job.name, jobId: job.id },
@@ -244,12 +249,12 @@ async function startQueue(options: JobQueueOptions): Promise<JobQueue> {
   recoverTimer.unref();
 
   /** Runs `work` holding the job's run lock (recoverable jobs only). */
-  const underRunLock = async (jobId: string, work: () => Promise<void>): Promise<void> => {
+  const underRunLock = async <T>(jobId: string, work: () => Promise<T>): Promise<T> => {
     running.add(jobId);
     try {
       await locks(`select pg_advisory_lock(${RUN_LOCK})`, [jobId]);
       try {
-        await work();
+        return await work();
       } finally {
         await locks(`select pg_advisory_unlock(${RUN_LOCK})`, [jobId]).catch(() => undefined);
       }
@@ -283,21 +288,40 @@ async function startQueue(options: JobQueueOptions): Promise<JobQueue> {
     }
   };
 
-  /** Runs `job` once; what it threw, unless the stop ended it (decision 0836). */
+  /**
+   * Runs `job` once; what it threw, unless the stop ended it (decision 0836). A recoverable run's
+   * end is recorded while its lock is held and its id is among `running`: recorded after, by
+   * pg-boss, a look in between found it active, unlocked and not ours, and failed a finished run
+   * (the next run would repeat it). `settled` says pg-boss has nothing left to record.
+   */
   const runOnce = async (
     job: JobDefinition,
     claimed: { id: string } | undefined,
-  ): Promise<{ error: unknown } | undefined> => {
+  ): Promise<{ error?: unknown; settled: boolean }> => {
     const run = {};
     inProgress.set(run, job.name);
     try {
-      const work = () => job.run(stopping.signal);
-      if (job.recoverable === true && claimed) await underRunLock(claimed.id, work);
-      else await work();
+      if (job.recoverable !== true || !claimed) return await attempt(job);
+      return await underRunLock(claimed.id, async () => {
+        const outcome = await attempt(job);
+        if (closed) return outcome;
+        if ('error' in outcome) await boss.fail(job.name, claimed.id, outcome.error as object);
+        else await boss.complete(job.name, claimed.id);
+        return { ...outcome, settled: true };
+      });
+    } finally {
+      inProgress.delete(run);
+    }
+  };
+
+  /** Runs `job`'s work; what it threw, unless the stop ended it. */
+  const attempt = async (job: JobDefinition): Promise<{ error?: unknown; settled: false }> => {
+    try {
+      await job.run(stopping.signal);
     } catch (error) {
       if (!stopping.signal.aborted) {
         failures.failed(job.name, error);
-        return { error };
+        return { error, settled: false };
       }
       // Ended by the stop (JobStopped), or cut by it (the pools closed under it): the stop's own
       // line names a cut job, and the next run goes on with its work.
@@ -306,12 +330,10 @@ async function startQueue(options: JobQueueOptions): Promise<JobQueue> {
           { job: job.name, err: describeUnexpected(error) },
           'job run ended by the stop; the next run goes on with its work',
         );
-      return undefined;
-    } finally {
-      inProgress.delete(run);
+      return { settled: false };
     }
     failures.succeeded(job.name);
-    return undefined;
+    return { settled: false };
   };
 
   return {
@@ -343,11 +365,11 @@ async function startQueue(options: JobQueueOptions): Promise<JobQueue> {
             if (closed) return new Promise<void>(() => undefined);
             throw new JobStopped(`${job.name}: claimed as the stop began`);
           }
-          const failure = await runOnce(job, claimed);
+          const outcome = await runOnce(job, claimed);
           // A run that outlived the stop's grace: pg-boss failed it already and would now record
           // its end on the ended pool (an unhandled rejection). It is left unsettled (decision 0836).
           if (closed) return new Promise<void>(() => undefined);
-          if (failure) throw failure.error;
+          if (!outcome.settled && 'error' in outcome) throw outcome.error;
         });
       await outsideRequest(() =>
         boss.work(job.name, { pollingIntervalSeconds: polling, batchSize: 1 }, ([claimed]) =>
