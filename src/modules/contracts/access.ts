@@ -156,19 +156,37 @@ export function billableHolderTypes(policy: Policy): string[] | undefined {
   return types;
 }
 
+/** What is being made for a holder: each leads to a contract, billed only through it. */
+export type HolderWork = 'quote' | 'order' | 'contract';
+
 /**
- * Refuses a contract holder no billing purpose covers (attack S20-17, decision 0941): the invoice
- * run would refuse them every month and the revenue would be lost without a word. Said before the
- * gate, where the gate may refuse the type by its categories (Voxtra keeps no contract data of
- * contact persons), but only to a role that may act under the purpose and for a type the purpose
- * reaches: it tells nothing the purpose does not cover (decision 0063); anything else is the
- * gate's to refuse.
+ * The subject types a quote, order or contract may be for (decisions 0941, 1030): the billable
+ * types; for a quote also a prospect when a customer is billable, because accepting the quote
+ * makes the prospect a customer (promoteProspect). Undefined when nothing is to be checked.
+ */
+export function holderTypesFor(policy: Policy, work: HolderWork): string[] | undefined {
+  const billable = billableHolderTypes(policy);
+  if (billable === undefined) return undefined;
+  return work === 'quote' && billable.includes('customer') && !billable.includes('prospect')
+    ? [...billable, 'prospect']
+    : billable;
+}
+
+/**
+ * Refuses a holder no billing purpose covers (attack S20-17, decision 0941) when the contract is
+ * made and already when its quote or order is (attack S21-B-7, decision 1030): the invoice run
+ * would refuse them every month, and an order delivered to them could never become a contract.
+ * Said before the gate, where the gate may refuse the type by its categories (Voxtra keeps no
+ * contract data of contact persons), but only to a role that may act under the purpose and for a
+ * type the purpose reaches: it tells nothing the purpose does not cover (decision 0063); anything
+ * else is the gate's to refuse.
  */
 export async function assertBillableHolder(
   kernel: Kernel,
   atx: AuditedTx,
   context: UseCaseContext,
   subjectId: number,
+  work: HolderWork,
 ): Promise<void> {
   const { policy } = await kernel.policies.current(context.tenantId);
   const purpose = policy.purposes[context.purpose];
@@ -176,11 +194,15 @@ export async function assertBillableHolder(
   if (context.actor.kind === 'staff' && !purpose.roles.includes(context.actor.role)) return;
   const subjectType = await selectSubjectType(atx.tx, subjectId);
   if (subjectType === undefined || !purpose.subjectTypes.includes(subjectType)) return;
+  const accepted = holderTypesFor(policy, work);
   const billable = billableHolderTypes(policy);
-  if (billable === undefined || billable.includes(subjectType)) return;
-  const message = `a contract is held by a ${billable.join(' or ') || 'customer'}: the purposes that bill it (payments, call records) do not cover a ${subjectType}; make the person a customer, or make the contract for the company's customer`;
+  if (accepted === undefined || billable === undefined || accepted.includes(subjectType)) return;
+  const holder = billable.join(' or ') || 'customer';
+  // One text for the three steps (the stable code's words), naming a door that exists: a person
+  // keeps their subject type, a customer is registered as a new person (POST /api/v1/people).
+  const message = `a contract is held by a ${holder}: the purposes that bill it (payments, call records) do not cover a ${subjectType}, so no quote, order or contract is made for them; make it for the ${holder} the person works for, or register the person as a ${holder} (POST /api/v1/people with subjectType ${holder}) and make it for that ${holder}`;
   throw new AppError('holder_not_billable', message, {
     publicMessage: message,
-    details: { subjectType, billableSubjectTypes: billable },
+    details: { subjectType, billableSubjectTypes: billable, acceptedSubjectTypes: accepted, work },
   });
 }

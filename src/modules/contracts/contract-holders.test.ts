@@ -302,3 +302,144 @@ describe('a contract is held by someone the billing purposes cover (attack S20-1
     });
   }
 });
+
+describe('a quote and an order are made only for a holder whose contract could be billed (attack S21-B-7, decision 1030)', () => {
+  const quotePurposeOf = (tenant: Tenant): string =>
+    tenant.tenantId === testApp.voiceking.tenantId ? 'order_processing' : 'quotes';
+  const orderPurposeOf = (tenant: Tenant): string =>
+    tenant.tenantId === testApp.voiceking.tenantId ? 'order_processing' : 'orders_deliveries';
+
+  async function countRows(tenant: Tenant, table: 'quotes' | 'orders', subjectId: number): Promise<number> {
+    const result = await runAsOwner<{ count: number }>(
+      testApp.database.ownerUrl,
+      `select count(*)::int as count from ${table} where tenant_id = $1 and subject_id = $2`,
+      [tenant.tenantId, subjectId],
+    );
+    return result.rows[0]?.count ?? -1;
+  }
+
+  for (const slug of ['voiceking', 'voxtra'] as const) {
+    it(`VX-3: at ${slug} a quote and a direct order for a company's contact person are refused 422 holder_not_billable with the contract's words and a fix that exists, and nothing is written; the fix (the person registered as a customer) is followed and the quote, order and contract are made; me/purposes names the types the back office may offer`, async () => {
+      clock.set(new Date('2026-03-02T10:00:00Z'));
+      const { app, kernel } = testApp;
+      const tenant = testApp[slug];
+      const sales = await loginAs(app, kernel, tenant, 'sales');
+      const billing = await loginAs(app, kernel, tenant, 'billing');
+      serial += 1;
+      const organisation = await requestAs(app, billing)('POST', '/api/v1/organisations', {
+        name: `Bestelling ${serial} BV`,
+        country: 'BE',
+      });
+      expect(organisation.statusCode, organisation.body).toBe(201);
+      const organisationId = organisation.json<{ organisationId: number }>().organisationId;
+      const contact = await createPersonOverHttp(sales, tenant, {
+        subjectType: 'contact_person',
+        organisationId,
+        email: `contact.bestelling${serial}@mail.example`,
+      });
+      const productId = await createProductOverHttp(sales, tenant);
+      const asQuotes = requestAs(app, sales, quotePurposeOf(tenant));
+      const asOrders = requestAs(app, sales, orderPurposeOf(tenant));
+      const expectRefusal = (answer: { statusCode: number; body: string; json: <T>() => T }) => {
+        expect(answer.statusCode, answer.body).toBe(422);
+        expect(answer.json()).toMatchObject({
+          code: 'holder_not_billable',
+          details: { subjectType: 'contact_person', billableSubjectTypes: ['customer'] },
+        });
+        const detail = answer.json<{ detail: string }>().detail;
+        expect(detail).toContain(
+          'a contract is held by a customer: the purposes that bill it (payments, call records) do not cover a contact_person',
+        );
+        expect(detail).toContain(
+          'register the person as a customer (POST /api/v1/people with subjectType customer)',
+        );
+      };
+
+      const quote = await asQuotes('POST', '/api/v1/quotes', {
+        subjectId: contact,
+        organisationId,
+        validUntil: '2026-04-01',
+        lines: [{ productId }],
+      });
+      expectRefusal(quote);
+      expect(quote.json()).toMatchObject({ details: { work: 'quote' } });
+      expect(await countRows(tenant, 'quotes', contact)).toBe(0);
+
+      const order = await asOrders('POST', '/api/v1/orders', {
+        subjectId: contact,
+        organisationId,
+        lines: [{ productId, quantity: 1 }],
+        deliveryAddress: { street: 'Kerkstraat 1', postalCode: '9000', city: 'Gent' },
+      });
+      expectRefusal(order);
+      expect(order.json()).toMatchObject({ details: { work: 'order', acceptedSubjectTypes: ['customer'] } });
+      expect(await countRows(tenant, 'orders', contact)).toBe(0);
+
+      // The advice is followed: the same person registered as a customer of the same organisation.
+      const customer = await createPersonOverHttp(sales, tenant, {
+        subjectType: 'customer',
+        organisationId,
+        email: `contact.bestelling${serial}@mail.example`,
+      });
+      const madeQuote = await asQuotes('POST', '/api/v1/quotes', {
+        subjectId: customer,
+        organisationId,
+        validUntil: '2026-04-01',
+        lines: [{ productId }],
+      });
+      expect(madeQuote.statusCode, madeQuote.body).toBe(201);
+      const quoteId = madeQuote.json<{ quoteId: number }>().quoteId;
+      for (const step of ['send', 'accept']) {
+        const moved = await asQuotes('POST', `/api/v1/quotes/${quoteId}/${step}`, {});
+        expect(moved.statusCode, moved.body).toBe(200);
+      }
+      const madeOrder = await asOrders('POST', '/api/v1/orders', { quoteId });
+      expect(madeOrder.statusCode, madeOrder.body).toBe(201);
+      const orderId = madeOrder.json<{ orderId: number }>().orderId;
+      const delivered = await asOrders('POST', `/api/v1/orders/${orderId}/deliver`, {});
+      expect(delivered.statusCode, delivered.body).toBe(200);
+      const contract = await requestAs(app, sales, contractPurposeOf(tenant))('POST', '/api/v1/contracts', {
+        orderId,
+        startDate: '2026-03-10',
+      });
+      expect(contract.statusCode, contract.body).toBe(201);
+      expect(await contractRows(tenant, 'subject_id', customer)).toHaveLength(1);
+
+      const me = await requestAs(app, sales)('GET', '/api/v1/me/purposes');
+      expect(me.statusCode, me.body).toBe(200);
+      expect(me.json()).toMatchObject({
+        holderTypes: { quote: ['customer', 'prospect'], order: ['customer'], contract: ['customer'] },
+      });
+    });
+  }
+
+  it('VX-3: at voxtra a quote for a prospect is made (accepting it makes them a customer); a direct order for the prospect is refused and writes nothing', async () => {
+    clock.set(new Date('2026-03-02T10:00:00Z'));
+    const { app, kernel, voxtra } = testApp;
+    const sales = await loginAs(app, kernel, voxtra, 'sales');
+    serial += 1;
+    const asQuotes = requestAs(app, sales, 'quotes');
+    const created = await asQuotes('POST', '/api/v1/people', {
+      subjectType: 'prospect',
+      familyName: `Prospect${serial}`,
+      givenName: 'Ruth',
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const prospect = created.json<{ subjectId: number }>().subjectId;
+    const productId = await createProductOverHttp(sales, voxtra);
+    const quote = await asQuotes('POST', '/api/v1/quotes', {
+      subjectId: prospect,
+      validUntil: '2026-04-01',
+      lines: [{ productId }],
+    });
+    expect(quote.statusCode, quote.body).toBe(201);
+    expect(await countRows(voxtra, 'quotes', prospect)).toBe(1);
+    const order = await requestAs(app, sales, 'orders_deliveries')('POST', '/api/v1/orders', {
+      subjectId: prospect,
+      lines: [{ productId }],
+    });
+    expect(order.statusCode, order.body).toBeGreaterThanOrEqual(400);
+    expect(order.statusCode, order.body).toBeLessThan(500);
+    expect(await countRows(voxtra, 'orders', prospect)).toBe(0);
+  });
+});

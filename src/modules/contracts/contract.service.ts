@@ -146,7 +146,7 @@ export async function createContract(
       lines ??= (await selectLines(atx.tx, 'order_lines', [data.orderId])).get(data.orderId) ?? [];
     }
     if (subjectId === undefined) throw invalid('subjectId: required');
-    await assertBillableHolder(kernel, atx, context, subjectId);
+    await assertBillableHolder(kernel, atx, context, subjectId, 'contract');
     const grant = await authorizeSubject(
       kernel,
       atx,

@@ -1,5 +1,5 @@
-export { purposeFor, orderCategoryOf, workPurposes } from './access.js';
-export type { ContractWork } from './access.js';
+export { purposeFor, orderCategoryOf, workPurposes, holderTypesFor } from './access.js';
+export type { ContractWork, HolderWork } from './access.js';
 export { CONTRACT_CATEGORIES, contractsDataMap } from './datamap.js';
 export {
   createProduct,

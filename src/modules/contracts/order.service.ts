@@ -6,6 +6,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { touchSubjects } from '../../kernel/subjects/index.js';
 import type { UseCaseContext } from '../parties/index.js';
 import {
+  assertBillableHolder,
   authorizeRows,
   authorizeSubject,
   conflict,
@@ -153,6 +154,7 @@ export async function createOrder(
       lines = await priceLines(atx.tx, data.lines ?? []);
     }
     if (subjectId === undefined) throw invalid('subjectId: required');
+    await assertBillableHolder(kernel, atx, context, subjectId, 'order');
     const address = data.deliveryAddress ?? null;
     const grant = await authorizeSubject(
       kernel,

@@ -5,6 +5,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { touchSubjects } from '../../kernel/subjects/index.js';
 import type { UseCaseContext } from '../parties/index.js';
 import {
+  assertBillableHolder,
   authorizeRows,
   authorizeSubject,
   belgianDate,
@@ -110,6 +111,7 @@ export async function createQuote(
   const category = await categoryFor(kernel, context.tenantId);
   return kernel.transact(context.tenantId, async (atx) => {
     const lines = await priceLines(atx.tx, data.lines);
+    await assertBillableHolder(kernel, atx, context, data.subjectId, 'quote');
     const grant = await authorizeSubject(kernel, atx, context, 'write', [category], data.subjectId);
     const quoteId = await insertQuote(atx.tx, grant, category, {
       subjectId: data.subjectId,

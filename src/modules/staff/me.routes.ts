@@ -5,6 +5,7 @@ import { requireStaff, staffOf } from '../../http/auth.js';
 import { CAPABILITY_KEYS, capabilitiesOf } from '../../http/capabilities.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { authorityPurposeKeys } from '../../kernel/policy/policy.query.js';
+import { holderTypesFor } from '../contracts/index.js';
 
 const localized = z.object({ nl: z.string(), fr: z.string(), en: z.string() });
 
@@ -45,6 +46,15 @@ const purposesSchema = z.object({
     )
     .describe(
       'what the role may use, each decided by the rule of the routes behind it (decision 0845): a client offers a screen, tab or button only when its capability is listed',
+    ),
+  holderTypes: z
+    .object({
+      quote: z.array(z.string()).nullable(),
+      order: z.array(z.string()).nullable(),
+      contract: z.array(z.string()).nullable(),
+    })
+    .describe(
+      'the subject types a quote, order or contract may be for: the types the billing purposes cover (a quote also a prospect, who becomes a customer on accepting it); null: not limited. Others are refused 422 holder_not_billable (decisions 0941, 1030); a client offers only these',
     ),
 });
 
@@ -89,6 +99,11 @@ export function registerMeRoutes(app: FastifyInstance, kernel: Kernel): void {
             disclosureOnly: purpose.disclosureOnly,
           })),
         capabilities: capabilitiesOf(policy, staff.role),
+        holderTypes: {
+          quote: holderTypesFor(policy, 'quote') ?? null,
+          order: holderTypesFor(policy, 'order') ?? null,
+          contract: holderTypesFor(policy, 'contract') ?? null,
+        },
       };
     },
   );

@@ -150,8 +150,8 @@ export const en = {
       fix: 'The service and its bill still need the data (GDPR Art. 6(1)(b)). Terminate the contract (Contracts), then erase after its last day; or answer the erasure request saying what is kept and why.',
     },
     holder_not_billable: {
-      what: 'This person cannot hold a contract',
-      fix: 'A contract is held by a customer: the purposes that bill calls and keep the books do not cover this type of person (for example a company’s contact person). Make the person a customer, or make the contract for the company’s customer.',
+      what: 'This person cannot hold a quote, order or contract',
+      fix: 'A quote, an order and the contract they lead to are for a customer: the purposes that bill calls and keep the books do not cover this type of person (for example a company’s contact person). Make it for the company’s customer, or register the person again as a customer (a person’s type does not change) and make it for that customer.',
     },
     erasure_held: {
       what: 'Kept under a legal hold: nothing was erased',

@@ -151,8 +151,8 @@ export const fr: Messages = {
       fix: 'Le service et sa facturation ont encore besoin des données (RGPD art. 6, par. 1, b). Résiliez le contrat (Contrats), puis effacez après son dernier jour ; ou répondez à la demande d’effacement en indiquant ce qui est conservé et pourquoi.',
     },
     holder_not_billable: {
-      what: 'Cette personne ne peut pas être titulaire d’un contrat',
-      fix: 'Un contrat est au nom d’un client : les finalités qui facturent les appels et tiennent la comptabilité ne couvrent pas ce type de personne (par exemple la personne de contact d’une entreprise). Faites de la personne un client, ou établissez le contrat pour le client de l’entreprise.',
+      what: 'Cette personne ne peut pas recevoir d’offre, de commande ni de contrat',
+      fix: 'Une offre, une commande et le contrat qui en résulte sont au nom d’un client : les finalités qui facturent les appels et tiennent la comptabilité ne couvrent pas ce type de personne (par exemple la personne de contact d’une entreprise). Établissez-les pour le client de l’entreprise, ou enregistrez à nouveau la personne comme client (le type d’une personne ne change pas) et établissez-les pour ce client.',
     },
     erasure_held: {
       what: 'Conservée sous une mesure de conservation légale : rien n’a été effacé',

@@ -151,8 +151,8 @@ export const nl: Messages = {
       fix: 'De dienst en de facturatie ervan hebben de gegevens nog nodig (AVG art. 6, lid 1, b). Zeg het contract op (Contracten) en wis na de laatste dag ervan; of beantwoord het wisverzoek met wat bewaard wordt en waarom.',
     },
     holder_not_billable: {
-      what: 'Deze persoon kan geen contract houden',
-      fix: 'Een contract staat op naam van een klant: de doeleinden die gesprekken factureren en de boekhouding bewaren, dekken dit soort persoon niet (bijvoorbeeld een contactpersoon van een bedrijf). Maak van de persoon een klant, of maak het contract voor de klant van het bedrijf.',
+      what: 'Deze persoon kan geen offerte, bestelling of contract krijgen',
+      fix: 'Een offerte, een bestelling en het contract dat eruit volgt, staan op naam van een klant: de doeleinden die gesprekken factureren en de boekhouding bewaren, dekken dit soort persoon niet (bijvoorbeeld een contactpersoon van een bedrijf). Maak ze voor de klant van het bedrijf, of registreer de persoon opnieuw als klant (het type van een persoon verandert niet) en maak ze voor die klant.',
     },
     erasure_held: {
       what: 'Bewaard onder een juridische bewaarplicht: niets is gewist',
