@@ -18,6 +18,7 @@ import {
   closeBackOffice,
   expectNoPageProblems,
   look,
+  pageWithSession,
   startBackOffice,
   type BackOffice,
 } from './staff-browser.js';
@@ -87,10 +88,7 @@ async function signedInPage(
   const session = await loginAs(env.app, env.kernel, tenant, role);
   const me = await requestAs(env.app, session)('GET', '/api/v1/me/purposes');
   expect(me.statusCode).toBe(200);
-  const page = await env.browser.newPage({ locale: 'en-GB' });
-  const [name = '', value = ''] = session.cookie.split(';')[0]?.split('=') ?? [];
-  await page.context().addCookies([{ name, value, url: env.baseUrl }]);
-  await page.addInitScript(`sessionStorage.setItem('kluis.csrf', ${JSON.stringify(session.csrfToken)})`);
+  const page = await pageWithSession(env, session, 'en-GB');
   const capabilities = me.json<{ capabilities: Array<{ key: CapabilityKey; purposes: string[] }> }>()
     .capabilities;
   return {

@@ -9,15 +9,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAsOwner } from './database.js';
-import { loginAs, type StaffSession } from './http.js';
+import { loginAs } from './http.js';
 import { createPolicyTenant, type SeedPolicy } from './kernel.js';
-import type { Page } from './browser.js';
 import type { Tenant } from '../src/modules/tenants/index.js';
 import { createStaffUser } from '../src/modules/staff/index.js';
 import {
   closeBackOffice,
   expectNoPageProblems,
   look,
+  pageWithSession,
   startBackOffice,
   type BackOffice,
 } from './staff-browser.js';
@@ -43,15 +43,6 @@ function tenantOf(policy: SeedPolicy): Tenant {
   return tenant;
 }
 
-/** A Dutch page signed in with the API's session (cookie and CSRF token handed to the browser). */
-async function dutchPage(session: StaffSession): Promise<Page> {
-  const page = await env.browser.newPage({ locale: 'nl-BE' });
-  const [name = '', value = ''] = session.cookie.split(';')[0]?.split('=') ?? [];
-  await page.context().addCookies([{ name, value, url: env.baseUrl }]);
-  await page.addInitScript(`sessionStorage.setItem('kluis.csrf', ${JSON.stringify(session.csrfToken)})`);
-  return page;
-}
-
 describe('what a staff member reads in the staff and register screens (attack S20-11)', () => {
   for (const policy of ['voiceking', 'voxtra'] as const) {
     it(`S20-11: ${policy}: the Dutch staff list names every role by its label; the admin disables a leaver's account from its row, and then removes it after a confirmation that says what is erased and what is kept (decision 0919)`, async () => {
@@ -72,7 +63,7 @@ describe('what a staff member reads in the staff and register screens (attack S2
         { kind: 'system', job: 'test' },
         { email: `vertrokken@${policy}.example`, displayName: 'Vertrokken Medewerker', role: 'support' },
       );
-      const page = await dutchPage(admin);
+      const page = await pageWithSession(env, admin, 'nl-BE');
       await page.goto(`${env.baseUrl}/staff`);
       await page.getByRole('heading', { name: 'Medewerkers', level: 1 }).waitFor();
       const table = page.getByRole('table', { name: /Medewerkersaccounts/ });
@@ -139,7 +130,7 @@ describe('what a staff member reads in the staff and register screens (attack S2
       const tenant = tenantOf(policy);
       const { policy: installed } = await env.kernel.policies.current(tenant.tenantId);
       const officer = await loginAs(env.app, env.kernel, tenant, 'privacy_officer');
-      const page = await dutchPage(officer);
+      const page = await pageWithSession(env, officer, 'nl-BE');
       await page.goto(`${env.baseUrl}/privacy`);
       await page.getByRole('heading', { name: 'Privacyregisters', level: 1 }).waitFor();
       await page.getByRole('tab', { name: 'Register' }).click();

@@ -17,6 +17,7 @@ import type { Tenant } from '../src/modules/tenants/index.js';
 import { listenForBrowser, startBrowser, type BrowserSuite, type Page } from './browser.js';
 import { createTestDatabase, testLogger, type TestDatabase } from './database.js';
 import { createTestKernel } from './kernel.js';
+import type { StaffSession } from './http.js';
 
 export const STAFF_PASSWORD = 'Lange-Zin-Voor-Kluis-2026';
 
@@ -146,6 +147,19 @@ export async function staffSignedIn(env: StaffBrowser, tenant: Tenant, role: str
 }
 
 /** No console error, uncaught exception or CSP refusal on the page so far. */
+/** A page in `locale` signed in with an API session (its cookie and CSRF token handed to the browser). */
+export async function pageWithSession(
+  env: StaffBrowser,
+  session: StaffSession,
+  locale: string,
+): Promise<Page> {
+  const page = await env.browser.newPage({ locale });
+  const [name = '', value = ''] = session.cookie.split(';')[0]?.split('=') ?? [];
+  await page.context().addCookies([{ name, value, url: env.baseUrl }]);
+  await page.addInitScript(`sessionStorage.setItem('kluis.csrf', ${JSON.stringify(session.csrfToken)})`);
+  return page;
+}
+
 export function expectNoPageProblems(env: StaffBrowser, page: Page): void {
   expect(env.browser.problemsOf(page)).toEqual([]);
 }

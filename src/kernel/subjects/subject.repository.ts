@@ -42,7 +42,22 @@ export async function selectSubjectStates(
     ])
     .where('s.subject_id', '=', (eb) => eb.fn.any(eb.val([...subjectIds])))
     .execute();
-  return rows.map((row) => ({
+  return rows.map((row) => toStateRow(row, row.state));
+}
+
+/** A subject's columns as both state reads select them. */
+interface SubjectColumns {
+  subject_id: number;
+  subject_type: string;
+  restricted_at: Date | null;
+  marketing_objected_at: Date | null;
+  erased_at: Date | null;
+  minor_until: string | null;
+  parental_consent_at: Date | null;
+}
+
+function toStateRow(row: SubjectColumns, purposeState: PurposeState | null): SubjectStateRow {
+  return {
     subjectId: row.subject_id,
     subjectType: row.subject_type,
     restrictedAt: row.restricted_at,
@@ -50,8 +65,8 @@ export async function selectSubjectStates(
     erasedAt: row.erased_at,
     minorUntil: row.minor_until === null ? null : String(row.minor_until),
     parentalConsentAt: row.parental_consent_at,
-    purposeState: row.state,
-  }));
+    purposeState,
+  };
 }
 
 /**
@@ -101,16 +116,7 @@ export async function selectSubjectStatesForPurposes(
   }
   for (const [purpose, states] of byPurpose) {
     for (const { row, states: recorded } of subjects.values()) {
-      states.push({
-        subjectId: row.subject_id,
-        subjectType: row.subject_type,
-        restrictedAt: row.restricted_at,
-        marketingObjectedAt: row.marketing_objected_at,
-        erasedAt: row.erased_at,
-        minorUntil: row.minor_until === null ? null : String(row.minor_until),
-        parentalConsentAt: row.parental_consent_at,
-        purposeState: recorded.get(purpose) ?? null,
-      });
+      states.push(toStateRow(row, recorded.get(purpose) ?? null));
     }
   }
   return byPurpose;
