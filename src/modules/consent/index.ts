@@ -59,6 +59,7 @@ export {
   expireSignups,
   recordConsentOrAskConfirmation,
   findSignupContacts,
+  NO_CONFIRMATION_ADDRESS,
   SIGNUP_TTL_MS,
   REPEAT_WINDOW_MS,
   type SignupContact,

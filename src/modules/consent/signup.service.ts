@@ -222,15 +222,7 @@ export async function recordConsentOrAskConfirmation(
       const record = await appendConsentWithin(kernel, atx, context, input);
       return { record, email: undefined };
     }
-    const email = await confirmationAddress(
-      deps,
-      atx,
-      context,
-      policy,
-      input.subjectId,
-      purpose,
-      input.email,
-    );
+    const email = await confirmationAddress(deps, atx, context, policy, input.subjectId, input.email);
     const pending = await selectPendingSignup(atx.tx, input.subjectId, purpose, now);
     if (pending) {
       const grant = await kernel.gate.authorize(atx, SIGNUP, {
@@ -322,8 +314,11 @@ function stateAfter(record: ConsentRecord): PurposeState | 'none' {
 
 /**
  * Where the confirmation goes: the address the person gave staff (as on the public form), or, in
- * their own portal, the one on their record (read as the person, on their own data). Staff never
- * read it here: without the consent the gate gives them no address under this purpose.
+ * their own portal, the one on file: their record's, else that of their confirmed sign-up (a
+ * subscriber of the public form has no other). Read as the person, on their own data, under the
+ * rights purpose: the opt-in purpose may not cover the person's type or state, and asking again
+ * after a withdrawal is the person's right (attack S21-B-2, decision 1021). Staff never read it
+ * here: without the consent the gate gives them no address under this purpose.
  */
 async function confirmationAddress(
   deps: Pick<ConsentDeps, 'kernel'>,
@@ -331,13 +326,12 @@ async function confirmationAddress(
   context: ConsentContext,
   policy: Policy,
   subjectId: number,
-  purpose: string,
   given: string | undefined,
 ): Promise<string> {
   const missing = (message: string): AppError =>
     new AppError('validation_failed', 'no address for the double opt-in', {
       publicMessage: message,
-      details: { issues: [{ path: 'body/email', message }] },
+      details: { issues: [{ path: 'body/email', message }], reason: NO_CONFIRMATION_ADDRESS },
     });
   if (context.actor.kind !== 'subject') {
     if (given === undefined)
@@ -348,23 +342,33 @@ async function confirmationAddress(
     if (!parsed.success) throw missing('email: expected an e-mail address');
     return parsed.data;
   }
-  const categories = coveredBy(policy, purpose, [EMAIL]);
+  const rights = rightsPurposeOf(policy);
   try {
-    if (categories.length > 0) {
+    if (rights !== undefined && coveredBy(policy, rights, [EMAIL]).length > 0) {
       const grant = await deps.kernel.gate.authorize(atx, context.actor, {
-        purpose,
+        purpose: rights,
         action: 'read',
-        categories,
+        categories: [EMAIL],
         subjectIds: [subjectId],
         ...(context.requestId ? { requestId: context.requestId } : {}),
       });
       const [person] = await readPeopleUnderGrant(atx.tx, grant, [subjectId]);
       if (person?.email) return person.email;
+      const signedUp = (await selectSignupAddresses(atx.tx, grant, [subjectId])).get(subjectId);
+      if (signedUp) return signedUp.email;
     }
   } catch (error) {
     if (!(error instanceof AccessDenied)) throw error;
   }
   throw missing('we have no e-mail address of yours to send the confirmation to');
+}
+
+/** `details.reason` of the refusal when no address is on file for a portal ask (the portal says so). */
+export const NO_CONFIRMATION_ADDRESS = 'no_confirmation_address';
+
+/** The purpose the policy declares for the data subject's rights (wholePerson: rights). */
+function rightsPurposeOf(policy: Policy): string | undefined {
+  return Object.entries(policy.purposes).find(([, candidate]) => candidate.wholePerson === 'rights')?.[0];
 }
 
 /** `used`: confirmed once, but the person has stopped the newsletter since (sign up again). */
@@ -446,9 +450,7 @@ export async function confirmSignup(
 export async function expireSignups(deps: ConsentDeps, tenantId: number): Promise<number> {
   const { kernel } = deps;
   const { policy } = await kernel.policies.current(tenantId);
-  const purpose = Object.entries(policy.purposes).find(
-    ([, candidate]) => candidate.wholePerson === 'rights',
-  )?.[0];
+  const purpose = rightsPurposeOf(policy);
   if (!purpose) return 0;
   const now = kernel.clock.now();
   const due = await kernel.plain(tenantId, (tx) =>

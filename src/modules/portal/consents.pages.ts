@@ -3,14 +3,20 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { STATEMENT_TEXTS } from '../../kernel/policy/statement.texts.js';
 import { formatDate } from '../../kernel/policy/statement.generator.js';
-import { consentWording, listConsentStates, recordConsentOrAskConfirmation } from '../consent/index.js';
-import { AppError } from '../../platform/errors.js';
+import {
+  consentWording,
+  listConsentStates,
+  NO_CONFIRMATION_ADDRESS,
+  recordConsentOrAskConfirmation,
+} from '../consent/index.js';
+import { AppError, isAppError } from '../../platform/errors.js';
 import { fieldOf } from './frame.js';
 import { html, type Html } from './html.js';
 import { textsOf, type PortalFrame } from './layout.js';
 import type { FastifyInstance } from 'fastify';
 import type { PortalDeps } from './portal.routes.js';
 import { formBody, sendErrorPage, sendPage, slugParams } from './public.routes.js';
+import { renderErrorPage } from './rights.pages.js';
 
 /** What the account pages lend this page: the signed-in check and the page frame with the account menu. */
 export interface AccountPageKit {
@@ -172,6 +178,13 @@ export function registerConsentPages(app: FastifyInstance, deps: PortalDeps, kit
           },
         );
       } catch (error) {
+        // The choice exists; only the address to confirm it at is missing: say that (S21-B-2).
+        if (isAppError(error) && error.details?.reason === NO_CONFIRMATION_ADDRESS)
+          return sendPage(
+            reply,
+            renderErrorPage(frame, textsOf(frame).consents.noAddress, `${frame.base}/account/my-consents`),
+            422,
+          );
         return sendErrorPage(reply, frame, error, `${frame.base}/account/my-consents`);
       }
       return reply

@@ -230,6 +230,8 @@ export interface PortalTexts {
     marketingButton: string;
     marketingDone: string;
     saved: string;
+    /** A double opt-in asked in the portal with no address on file to confirm it at (decision 1021). */
+    noAddress: string;
     /** Cookie choices linked to the account at a portal login (docs/decisions/0290). */
     cookies: {
       title: string;
@@ -544,6 +546,8 @@ const nl: PortalTexts = {
     marketingButton: 'Geen direct marketing meer',
     marketingDone: 'U maakte bezwaar tegen direct marketing.',
     saved: 'Uw keuze is opgeslagen.',
+    noAddress:
+      'Wij kennen geen e-mailadres van u om de inschrijving te bevestigen. Er is niets gewijzigd; schrijf u in met het formulier voor de nieuwsbrief.',
     cookies: {
       title: 'Mijn cookiekeuzes',
       intro:
@@ -871,6 +875,8 @@ const fr: PortalTexts = {
     marketingButton: 'Plus de marketing direct',
     marketingDone: 'Vous vous êtes opposé au marketing direct.',
     saved: 'Votre choix est enregistré.',
+    noAddress:
+      'Nous ne connaissons aucune adresse e-mail à laquelle confirmer votre inscription. Rien n’a été modifié ; inscrivez-vous avec le formulaire de la lettre d’information.',
     cookies: {
       title: 'Mes choix de cookies',
       intro:
@@ -1186,6 +1192,8 @@ const en: PortalTexts = {
     marketingButton: 'No more direct marketing',
     marketingDone: 'You objected to direct marketing.',
     saved: 'Your choice has been saved.',
+    noAddress:
+      'We know no e-mail address of yours to confirm the subscription at. Nothing was changed; sign up with the newsletter form.',
     cookies: {
       title: 'My cookie choices',
       intro:

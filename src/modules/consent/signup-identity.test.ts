@@ -1,0 +1,167 @@
+/**
+ * Attack findings S21-B-2, S21-B-4, S21-B-5, S21-B-8 (decisions 1020, 1021, 0990 amended): a person
+ * who withdrew asks again in the portal and gets a new confirmation at the address on file; one
+ * address is one subscriber however often the form is sent; staff recording a subscriber's address
+ * record the subscriber; the confirmation page the link opens spends nothing. HTTP in; the SMTP
+ * sink and the database out.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ParsedMail } from 'mailparser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { fixedClock } from '../../../test/kernel.js';
+import {
+  signInByMailedLink,
+  startMailingTestApp,
+  type MailingTestApp,
+  type PortalSession,
+} from '../../../test/mailing-app.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { createPerson } from '../parties/index.js';
+import type { Tenant } from '../tenants/index.js';
+
+const PUBLIC = 'https://news.example';
+const clock = fixedClock(new Date('2026-12-02T09:00:00Z'));
+
+let testApp: MailingTestApp;
+let database: TestDatabase;
+let kernel: Kernel;
+let app: FastifyInstance;
+let voiceking: Tenant;
+let voxtra: Tenant;
+
+beforeAll(async () => {
+  testApp = await startMailingTestApp({ publicUrl: PUBLIC, clock });
+  ({ database, kernel, app, voiceking, voxtra } = testApp);
+}, 120_000);
+afterAll(async () => {
+  await testApp.close();
+});
+
+const confirmPathOf = (mail: ParsedMail): string =>
+  /https:\/\/news\.example(\/\S+\/newsletter\/confirm\/\S+)/.exec(mail.text ?? '')?.[1] ?? '';
+const confirm = (path: string) =>
+  app.inject({
+    method: 'POST',
+    url: path,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: 'confirm=1',
+  });
+const publicSignup = (tenant: Tenant, email: string) =>
+  app.inject({
+    method: 'POST',
+    url: `/t/${tenant.slug}/newsletter/signup`,
+    payload: { email, language: 'nl' },
+  });
+
+/** The public form, then the link in its mail confirmed: the subscriber's subject id. */
+async function subscribe(tenant: Tenant, email: string, nth = 1): Promise<number> {
+  expect((await publicSignup(tenant, email)).statusCode).toBe(202);
+  const confirmed = await confirm(confirmPathOf(await testApp.smtp.waitFor(email, nth)));
+  expect(confirmed.statusCode, confirmed.body).toBe(200);
+  return subscriberOf(tenant, email);
+}
+
+async function subscriberOf(tenant: Tenant, email: string): Promise<number> {
+  const ids = await subscribersOf(tenant, email);
+  expect(ids).toHaveLength(1);
+  return ids[0] ?? -1;
+}
+
+/** The subjects whose confirmed sign-up holds this address (the blind index is read through the app). */
+async function subscribersOf(tenant: Tenant, email: string): Promise<number[]> {
+  const index = await kernel.transact(tenant.tenantId, async (atx) => {
+    const grant = await kernel.gate.authorize(
+      atx,
+      { kind: 'system', job: 'test' },
+      {
+        purpose: tenant === voiceking ? 'newsletter_opt_in' : 'news_opt_in',
+        action: 'read',
+        categories: ['user.contact.email'],
+        subjectIds: [],
+      },
+    );
+    return grant.blindIndex('user.contact.email', 'email', email);
+  });
+  return (
+    await runAsOwner<{ subject_id: number }>(
+      database.ownerUrl,
+      `select distinct subject_id from newsletter_signups
+        where tenant_id = $1 and email_bidx = $2 and confirmed_at is not null order by subject_id`,
+      [tenant.tenantId, index],
+    )
+  ).rows.map((row) => row.subject_id);
+}
+
+const stateOf = async (tenant: Tenant, subjectId: number, purpose: string): Promise<string | undefined> =>
+  (
+    await runAsOwner<{ state: string }>(
+      database.ownerUrl,
+      'select state from subject_purpose_states where tenant_id = $1 and subject_id = $2 and purpose = $3',
+      [tenant.tenantId, subjectId, purpose],
+    )
+  ).rows[0]?.state;
+
+const portalChoice = (tenant: Tenant, session: PortalSession, purpose: string, event: string) =>
+  app.inject({
+    method: 'POST',
+    url: `/t/${tenant.slug}/account/my-consents?lang=nl`,
+    headers: { cookie: session.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ csrf: session.csrf, purpose, event }).toString(),
+  });
+
+describe('a person who withdrew asks again in the portal (attack S21-B-2)', () => {
+  it('VK-17, VK-24, VK-26: a public subscriber who withdrew in the portal presses "Toestemming geven": a new confirmation mail goes to the sign-up address, its link makes them consent again', async () => {
+    const email = 'weer.lid@example.be';
+    const subjectId = await subscribe(voiceking, email);
+    const session = await signInByMailedLink(testApp, voiceking, email, 2);
+    expect((await portalChoice(voiceking, session, 'newsletter_opt_in', 'withdrawn')).statusCode).toBe(303);
+    expect(await stateOf(voiceking, subjectId, 'newsletter_opt_in')).toBe('withdrawn');
+
+    const again = await portalChoice(voiceking, session, 'newsletter_opt_in', 'given');
+    expect(again.statusCode, again.body).toBe(303);
+    expect(await stateOf(voiceking, subjectId, 'newsletter_opt_in')).toBe('pending');
+    const mail = await testApp.smtp.waitFor(email, 3);
+    expect(mail.subject).toBe('Bevestig uw inschrijving op onze nieuwsbrief');
+    const page = await app.inject({
+      method: 'GET',
+      url: `/t/${voiceking.slug}/account/my-consents?lang=nl`,
+      headers: { cookie: session.cookie },
+    });
+    expect(page.body).not.toContain('bestaat niet');
+    expect((await confirm(confirmPathOf(mail))).statusCode).toBe(200);
+    expect(await stateOf(voiceking, subjectId, 'newsletter_opt_in')).toBe('consented');
+  });
+
+  it('VK-17, VK-24: a prospect on record who withdrew asks again in the portal: the confirmation goes to the address on their record', async () => {
+    const email = 'prospect.weer@example.be';
+    const created = await createPerson(
+      kernel,
+      {
+        tenantId: voiceking.tenantId,
+        actor: { kind: 'system', job: 'test' },
+        purpose: 'answering_questions',
+      },
+      { subjectType: 'prospect', familyName: 'Weer', givenName: 'Pia', email },
+    );
+    const session = await signInByMailedLink(testApp, voiceking, email);
+    expect((await portalChoice(voiceking, session, 'newsletter_opt_in', 'given')).statusCode).toBe(303);
+    expect((await confirm(confirmPathOf(await testApp.smtp.waitFor(email, 2)))).statusCode).toBe(200);
+    expect((await portalChoice(voiceking, session, 'newsletter_opt_in', 'withdrawn')).statusCode).toBe(303);
+    const again = await portalChoice(voiceking, session, 'newsletter_opt_in', 'given');
+    expect(again.statusCode, again.body).toBe(303);
+    expect((await confirm(confirmPathOf(await testApp.smtp.waitFor(email, 3)))).statusCode).toBe(200);
+    expect(await stateOf(voiceking, created.subjectId, 'newsletter_opt_in')).toBe('consented');
+  });
+
+  it('VX-9: a Voxtra subscriber who withdrew asks again in the portal and gets a new confirmation mail', async () => {
+    const email = 'voxtra.weer@example.be';
+    const subjectId = await subscribe(voxtra, email);
+    const session = await signInByMailedLink(testApp, voxtra, email, 2);
+    expect((await portalChoice(voxtra, session, 'news_opt_in', 'withdrawn')).statusCode).toBe(303);
+    const again = await portalChoice(voxtra, session, 'news_opt_in', 'given');
+    expect(again.statusCode, again.body).toBe(303);
+    expect((await confirm(confirmPathOf(await testApp.smtp.waitFor(email, 3)))).statusCode).toBe(200);
+    expect(await stateOf(voxtra, subjectId, 'news_opt_in')).toBe('consented');
+  });
+});
