@@ -18,11 +18,11 @@ import {
   matchPayment,
   openAccountingCsv,
   parseAccountingPeriod,
-  releaseExpiredInvoices,
   runInvoices,
   setBillingSettings,
   type BillingContext,
 } from '../modules/billing/index.js';
+import { releaseEndedDocuments } from '../modules/retention/index.js';
 import { findTenantBySlug, type Tenant } from '../modules/tenants/index.js';
 import { AppError, isAppError } from '../platform/errors.js';
 import { parseWholeNumber } from './arguments.js';
@@ -185,14 +185,23 @@ export function registerBillingCommands(program: Command): void {
   registerDunningCommands(invoices, { withTenantSession, billingContext, euros });
   invoices
     .command('purge')
-    .description('unlink invoices whose accounting hold has ended from the people they name (VX-8)')
+    .description(
+      'unlink invoices whose accounting hold has ended from the people they name, except while their access or portability request runs (VX-8, VK-14)',
+    )
     .requiredOption('--tenant <slug>', 'tenant')
     .action(async (options: { tenant: string }) => {
       await withTenantSession(options.tenant, async (kernel, tenant) => {
-        const result = await releaseExpiredInvoices(kernel, tenant.tenantId);
+        // As the sweep does it: documents of a person whose access request runs wait (decision 1040).
+        const result = await releaseEndedDocuments(kernel, tenant.tenantId);
         console.log(
           `${result.invoices} documents and ${result.payments} payments released from the accounting hold`,
         );
+        for (const { invoiceNumber, hold } of result.held) {
+          const stage = hold.stage === 'open' ? 'open' : 'answered, not yet downloaded';
+          console.log(
+            `kept ${invoiceNumber}: held for rights request (${hold.request} request of ${hold.receivedOn} ${stage}, until ${hold.until})`,
+          );
+        }
       });
     });
 

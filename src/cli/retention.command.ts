@@ -119,7 +119,11 @@ export function registerRetentionCommands(program: Command): void {
             `retention ${result.asOf}: ${result.peopleErased} people erased, ${result.peoplePartlyErased} partly erased, ` +
               `${result.peopleHeld} held, ${result.peopleRefused} refused, ${result.rows} rows, ${result.documentsReleased} documents released, ` +
               `${result.websiteVisits} website visits and ${result.cookieReceipts} cookie receipts deleted, ` +
-              `${result.peopleHeldForRequests} held for an access or portability request`,
+              `${result.peopleHeldForRequests} held for an access or portability request` +
+              (result.documentsHeldForRequests + result.cookieReceiptsHeldForRequests > 0
+                ? `; kept for an access or portability request: ${result.documentsHeldForRequests} documents, ` +
+                  `${result.cookieReceiptsHeldForRequests} cookie receipts`
+                : ''),
           );
         } finally {
           await runtime.close();

@@ -582,10 +582,12 @@ describe('accounting legal hold (VX-8, VK-14)', () => {
     expect(await releaseExpiredInvoices(kernel, tenant.tenantId, { today: '2036-12-31' })).toEqual({
       invoices: 0,
       payments: 0,
+      kept: [],
     });
     expect(await releaseExpiredInvoices(kernel, tenant.tenantId, { today: '2037-01-01' })).toEqual({
       invoices: 1,
       payments: 1,
+      kept: [],
     });
     // The purge went through the gate: an audited erase decision of the retention job.
     const decisions = await runAsOwner(

@@ -87,11 +87,8 @@ export async function locateReleasableInvoices(
   today: string,
   keepSubjects: readonly number[] = [],
 ): Promise<number[]> {
-  const rows = await tx
-    .selectFrom('invoices')
+  const rows = await selectEndedHolds(tx, today)
     .select('invoice_id')
-    .where('hold_until', '<=', today)
-    .where((eb) => eb.not(eb.exists(openDisputeOf(eb))))
     .$if(keepSubjects.length > 0, (query) =>
       query.where((eb) =>
         eb.or([
@@ -100,6 +97,37 @@ export async function locateReleasableInvoices(
         ]),
       ),
     )
+    .orderBy('invoice_id')
+    .execute();
+  return rows.map((row) => row.invoice_id);
+}
+
+/**
+ * The documents the release would unlink on `today` but keeps because their person is one of
+ * `keepSubjects` (decision 1040): their numbers and whose they are, for the purge to say so.
+ */
+export async function locateKeptInvoices(
+  tx: Tx,
+  today: string,
+  keepSubjects: readonly number[],
+): Promise<Array<{ invoiceNumber: string; subjectId: number }>> {
+  if (keepSubjects.length === 0) return [];
+  const rows = await selectEndedHolds(tx, today)
+    .select(['invoice_number', 'subject_id'])
+    .where('subject_id', '=', (eb) => eb.fn.any(eb.val([...keepSubjects])))
+    .orderBy('invoice_id')
+    .execute();
+  return rows.flatMap((row) =>
+    row.subject_id === null ? [] : [{ invoiceNumber: row.invoice_number, subjectId: Number(row.subject_id) }],
+  );
+}
+
+/** Documents past their accounting hold on `today`, not disputed, that still name someone. */
+function selectEndedHolds(tx: Tx, today: string) {
+  return tx
+    .selectFrom('invoices')
+    .where('hold_until', '<=', today)
+    .where((eb) => eb.not(eb.exists(openDisputeOf(eb))))
     .where((eb) =>
       eb.or([
         eb('subject_id', 'is not', null),
@@ -108,10 +136,7 @@ export async function locateReleasableInvoices(
         eb('buyer_enterprise_number', 'is not', null),
         eb('buyer_iban', 'is not', null),
       ]),
-    )
-    .orderBy('invoice_id')
-    .execute();
-  return rows.map((row) => row.invoice_id);
+    );
 }
 
 /** How many documents the release would unlink on `today` (the dry run's count; no value read). */

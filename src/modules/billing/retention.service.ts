@@ -5,7 +5,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { defaultPurpose } from './access.js';
 import { BILLING_CATEGORIES as C, billingDataMap } from './datamap.js';
 import { belgianDate } from './invoice-run.service.js';
-import { locateReleasableInvoices } from './retention-clocks.js';
+import { locateKeptInvoices, locateReleasableInvoices } from './retention-clocks.js';
 import { selectErasedSubjects } from './invoice.repository.js';
 
 export const INVOICE_RETENTION_ACTOR = { kind: 'system', id: 'invoice-retention' } as const;
@@ -14,6 +14,8 @@ const INVOICE_RETENTION: Actor = { kind: 'system', job: 'invoice-retention' };
 export interface InvoiceReleaseResult {
   invoices: number;
   payments: number;
+  /** Documents whose hold ended but that stay linked: their person is one of `keepSubjects`. */
+  kept: Array<{ invoiceNumber: string; subjectId: number }>;
 }
 
 /**
@@ -21,7 +23,9 @@ export interface InvoiceReleaseResult {
  * after its date), the party snapshot and the link to the person are nulled on the document and
  * its payments (the data map's `then: null_personal`, applied by the kernel's releaseHeldRows under
  * a store grant of the gate); the amounts stay, anonymous. One gate decision and one summary
- * audit entry per sweep. The retention job calls this; `kluis invoices purge` runs it by hand.
+ * audit entry per sweep. The retention sweep calls this, and `kluis invoices purge` by hand
+ * (modules/retention's releaseEndedDocuments), each with the persons whose access or portability
+ * request holds their documents (decision 0970, 1040) as `keepSubjects`.
  */
 export async function releaseExpiredInvoices(
   kernel: Kernel,
@@ -31,8 +35,9 @@ export async function releaseExpiredInvoices(
   const today = options.today ?? belgianDate(kernel.clock.now());
   const purpose = await defaultPurpose(kernel, tenantId, 'accounting');
   return kernel.transact(tenantId, async (atx) => {
+    const kept = await locateKeptInvoices(atx.tx, today, options.keepSubjects ?? []);
     const ids = await locateReleasableInvoices(atx.tx, today, options.keepSubjects);
-    if (ids.length === 0) return { invoices: 0, payments: 0 };
+    if (ids.length === 0) return { invoices: 0, payments: 0, kept };
     const owners = await atx.tx
       .selectFrom('invoices')
       .select('subject_id')
@@ -69,6 +74,6 @@ export async function releaseExpiredInvoices(
       decision: 'allowed',
       reason: 'accounting legal hold ended: party snapshots unlinked',
     });
-    return { invoices, payments };
+    return { invoices, payments, kept };
   });
 }

@@ -20,6 +20,7 @@ export {
   type LegalHold,
   type HoldContext,
 } from './holds.service.js';
+export { releaseEndedDocuments, type DocumentRelease } from './document-release.service.js';
 export { registerRetentionRoutes } from './retention.routes.js';
 export { retentionDataMap } from './datamap.js';
 export { isIsoDay } from './dates.js';

@@ -2,6 +2,7 @@ import type { TableDataMap } from '../../kernel/datamap/datamap.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { countReleasableInvoices } from '../billing/index.js';
+import { readRunningRequestHolds } from './document-release.service.js';
 import { judgePeople, today, type Hold, type PersonVerdict } from './evaluation.js';
 
 /** One person in the dry run: named by pseudonym only. */
@@ -67,8 +68,11 @@ export async function planRetention(
     if (verdict.scope === 'none') continue;
     people.push(await presentVerdict(kernel, policy, tenantId, verdict));
   }
+  // As the sweep: every person a request holds, judged or not, keeps their documents.
+  const requestHolds = await readRunningRequestHolds(kernel, tenantId, asOf);
+  const keepSubjects = [...new Set([...askedForData, ...requestHolds.keys()])];
   const documentsReleased = await kernel.plain(tenantId, (tx) =>
-    countReleasableInvoices(tx, asOf, askedForData),
+    countReleasableInvoices(tx, asOf, keepSubjects),
   );
   return { asOf, people, documentsReleased, peopleRefused };
 }

@@ -16,6 +16,7 @@ import { AppError } from '../../platform/errors.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
 import { releaseExpiredInvoices } from '../billing/index.js';
 import { purgeWebsiteRecords } from '../cookies/index.js';
+import { readRunningRequestHolds } from './document-release.service.js';
 import { findErasurePurpose, judgePeople, RETENTION_ACTOR, today, type PersonVerdict } from './evaluation.js';
 
 export { RETENTION_ACTOR };
@@ -45,9 +46,13 @@ export interface SweepResult {
   rows: number;
   /** Documents whose accounting hold ended, unlinked from the person. */
   documentsReleased: number;
+  /** Of the documents whose hold ended, those kept for an access or portability request. */
+  documentsHeldForRequests: number;
   /** Website visits and cookie receipts past their retention, deleted (modules/cookies). */
   websiteVisits: number;
   cookieReceipts: number;
+  /** Cookie receipts past their retention kept: linked to a person whose request runs (decision 1040). */
+  cookieReceiptsHeldForRequests: number;
   /** Links of erased persons to authority requests, kept while their silence ran (decision 0470). */
   silencedLinks: number;
 }
@@ -89,8 +94,10 @@ export async function runRetentionSweep(
     peopleRefused: 0,
     rows: 0,
     documentsReleased: 0,
+    documentsHeldForRequests: 0,
     websiteVisits: 0,
     cookieReceipts: 0,
+    cookieReceiptsHeldForRequests: 0,
     silencedLinks: 0,
   };
   let done = 0;
@@ -154,12 +161,17 @@ export async function runRetentionSweep(
     await reachTestHook(`retention.after-person-${done}`);
   }
   await flush();
-  result.documentsReleased = (
-    await releaseExpiredInvoices(kernel, tenantId, { today: asOf, keepSubjects: askedForData })
-  ).invoices;
-  const website = await purgeWebsiteRecords(kernel, tenantId);
+  // Every person a request holds, judged or not: their documents and linked receipts wait too.
+  const requestHolds = await readRunningRequestHolds(kernel, tenantId, asOf);
+  const keepSubjects = [...new Set([...askedForData, ...requestHolds.keys()])];
+  const documents = await releaseExpiredInvoices(kernel, tenantId, { today: asOf, keepSubjects });
+  result.documentsReleased = documents.invoices;
+  result.documentsHeldForRequests = documents.kept.length;
+  await reachTestHook('retention.before-website-purge');
+  const website = await purgeWebsiteRecords(kernel, tenantId, { keepSubjects });
   result.websiteVisits = website.visits;
   result.cookieReceipts = website.receipts;
+  result.cookieReceiptsHeldForRequests = website.receiptsHeld;
   result.silencedLinks = await eraseEndedSilences(kernel, dataMap, tenantId);
   return result;
 }
