@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../../test/cli.js';
 import { crashEnv, fulfilErasureInChild } from '../../../test/crash.js';
-import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant } from '../../../test/kernel.js';
+import { requestsDeps } from '../../../test/service-deps.js';
 import { DATA_MAP } from '../../modules/data-map.js';
 import { createPerson } from '../../modules/parties/index.js';
 import { registerStaffRequest, type RequestsDeps } from '../../modules/requests/index.js';
 import type { Tenant } from '../../modules/tenants/index.js';
-import { createMailer } from '../../platform/mailer.js';
 import { systemClock } from '../../platform/clock.js';
 import { createKernel, type Kernel } from '../kernel.js';
 import { LocalKeyManagementService } from '../keyring/kms.js';
@@ -31,18 +31,7 @@ beforeAll(async () => {
     clock: systemClock,
   });
   tenant = await createPolicyTenant(kernel, 'voiceking');
-  deps = {
-    kernel,
-    mailer: createMailer({
-      smtpUrl: undefined,
-      from: 'x@kluis.test',
-      outboxDir: '/nonexistent',
-      logger: testLogger,
-    }),
-    dataMap: DATA_MAP,
-    publicUrl: 'http://localhost',
-    logger: testLogger,
-  };
+  deps = requestsDeps(kernel);
 });
 afterAll(async () => database.close());
 

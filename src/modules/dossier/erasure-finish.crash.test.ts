@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../../test/cli.js';
 import { crashEnv, fulfilErasureInChild } from '../../../test/crash.js';
-import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
+import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
+import { requestsDeps } from '../../../test/service-deps.js';
 import { finishPendingKeyDestructions } from '../../kernel/erasure/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { systemClock } from '../../platform/clock.js';
-import { createMailer } from '../../platform/mailer.js';
 import {
   billingContext,
   createCustomer,
@@ -15,7 +15,6 @@ import {
   startContract,
 } from '../billing/billing.test-helpers.js';
 import { runInvoices } from '../billing/index.js';
-import { DATA_MAP } from '../data-map.js';
 import { registerStaffRequest } from '../requests/index.js';
 import type { Tenant } from '../tenants/index.js';
 import { createItem } from './index.js';
@@ -84,18 +83,7 @@ describe('the dossier key after a full erasure (issue 17)', () => {
       subjectId,
       { system: 'NAS', password: 'N4s-Adm1n!pass' },
     );
-    const deps = {
-      kernel,
-      mailer: createMailer({
-        smtpUrl: undefined,
-        from: 'x@kluis.test',
-        outboxDir: '/nonexistent',
-        logger: testLogger,
-      }),
-      dataMap: DATA_MAP,
-      publicUrl: 'http://localhost',
-      logger: testLogger,
-    };
+    const deps = requestsDeps(kernel);
     const request = await registerStaffRequest(
       deps,
       { tenantId: voxtra.tenantId, actor: { kind: 'staff', staffId: 1, role: 'privacy_officer' } },

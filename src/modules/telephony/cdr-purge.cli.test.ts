@@ -3,6 +3,7 @@ import { runCli } from '../../../test/cli.js';
 import { openCliWorkspace, type CliWorkspace } from '../../../test/cli-workspace.js';
 import { runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant } from '../../../test/kernel.js';
+import { requestsDeps } from '../../../test/service-deps.js';
 import { CDR_PURGE_JOB, cdrPurgeJob } from '../../jobs/cdr-purge.job.js';
 import { type Kernel } from '../../kernel/kernel.js';
 import { generateStatement } from '../../kernel/policy/statement.generator.js';
@@ -16,10 +17,8 @@ import {
   startContract,
 } from '../billing/billing.test-helpers.js';
 import { disputeInvoice, listInvoices, runInvoices, settleDispute } from '../billing/index.js';
-import { DATA_MAP } from '../data-map.js';
 import { ENFORCED_PROMISES } from '../enforcement.js';
 import { registerStaffRequest } from '../requests/index.js';
-import { createMailer } from '../../platform/mailer.js';
 import path from 'node:path';
 import type { Tenant } from '../tenants/index.js';
 
@@ -183,18 +182,7 @@ describe('the call-record purge keeps contestable, disputed and never-invoiced m
 describe("an access request holds the caller's call records (VK-14, decision 0970)", () => {
   it("VK-14, G-1: a month whose bills can no longer be contested keeps its call records while a caller's access request runs, `kluis cdr purge` says why, and the first purge after the request's last day removes them", async () => {
     const { tenant, months, customer } = await setUp();
-    const deps = {
-      kernel,
-      mailer: createMailer({
-        smtpUrl: undefined,
-        from: 'privacy@kluis.test',
-        outboxDir: path.join(workspace.dir, 'outbox'),
-        logger: testLogger,
-      }),
-      dataMap: DATA_MAP,
-      publicUrl: 'http://localhost',
-      logger: testLogger,
-    };
+    const deps = requestsDeps(kernel, path.join(workspace.dir, 'outbox'));
     const request = await registerStaffRequest(
       deps,
       { tenantId: tenant.tenantId, actor: { kind: 'staff', staffId: 1, role: 'privacy_officer' } },
