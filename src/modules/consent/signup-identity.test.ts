@@ -8,7 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
 import { fixedClock } from '../../../test/kernel.js';
 import {
   signInByMailedLink,
@@ -17,8 +17,10 @@ import {
   type PortalSession,
 } from '../../../test/mailing-app.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import { DATA_MAP } from '../data-map.js';
 import { createPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
+import { expireSignups } from './index.js';
 
 const PUBLIC = 'https://news.example';
 const clock = fixedClock(new Date('2026-12-02T09:00:00Z'));
@@ -163,5 +165,80 @@ describe('a person who withdrew asks again in the portal (attack S21-B-2)', () =
     expect(again.statusCode, again.body).toBe(303);
     expect((await confirm(confirmPathOf(await testApp.smtp.waitFor(email, 3)))).statusCode).toBe(200);
     expect(await stateOf(voxtra, subjectId, 'news_opt_in')).toBe('consented');
+  });
+});
+
+const ledgerOf = async (tenant: Tenant, subjectId: number, purpose: string): Promise<string[]> =>
+  (
+    await runAsOwner<{ event: string; channel: string }>(
+      database.ownerUrl,
+      `select event, channel from consent_records
+        where tenant_id = $1 and subject_id = $2 and purpose = $3 order by record_id`,
+      [tenant.tenantId, subjectId, purpose],
+    )
+  ).rows.map((row) => `${row.event}/${row.channel}`);
+
+const isErased = async (tenant: Tenant, subjectId: number): Promise<boolean> =>
+  (
+    await runAsOwner<{ erased: boolean }>(
+      database.ownerUrl,
+      'select erased_at is not null as erased from data_subjects where tenant_id = $1 and subject_id = $2',
+      [tenant.tenantId, subjectId],
+    )
+  ).rows[0]?.erased ?? true;
+
+describe('one address is one subscriber however often the form is sent (attack S21-B-8)', () => {
+  it('VK-17, VK-26: the form sent again after the confirmation, and its new link confirmed, keeps one subscriber, whom the portal link reaches', async () => {
+    const email = 'twee.keer@example.be';
+    const subjectId = await subscribe(voiceking, email);
+    // Subscribed: sending the form again mails nothing and records nothing.
+    expect((await publicSignup(voiceking, email)).statusCode).toBe(202);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(testApp.smtp.to(email)).toHaveLength(1);
+    // Unsubscribed since (in the portal), then the form again: the same subscriber is asked.
+    const session = await signInByMailedLink(testApp, voiceking, email, 2);
+    expect((await portalChoice(voiceking, session, 'newsletter_opt_in', 'withdrawn')).statusCode).toBe(303);
+    expect((await publicSignup(voiceking, email)).statusCode).toBe(202);
+    expect((await confirm(confirmPathOf(await testApp.smtp.waitFor(email, 3)))).statusCode).toBe(200);
+    expect(await subscribersOf(voiceking, email)).toEqual([subjectId]);
+    expect(await stateOf(voiceking, subjectId, 'newsletter_opt_in')).toBe('consented');
+    expect(await ledgerOf(voiceking, subjectId, 'newsletter_opt_in')).toEqual([
+      'signed_up/web_form',
+      'given/double_opt_in',
+      'withdrawn/privacy_portal',
+      'signed_up/web_form',
+      'given/double_opt_in',
+    ]);
+    // The portal link still finds exactly one match and reaches the subscriber.
+    const again = await signInByMailedLink(testApp, voiceking, email, 4);
+    const page = await app.inject({
+      method: 'GET',
+      url: `/t/${voiceking.slug}/account/my-consents?lang=nl`,
+      headers: { cookie: again.cookie },
+    });
+    expect(page.body).toContain('u gaf toestemming');
+  });
+
+  it('VK-17: the form sent twice before any confirmation: one subject; the newer link confirms, the older confirms nothing, and the expiry of the older erases nobody', async () => {
+    const email = 'nog.niet@example.be';
+    expect((await publicSignup(voiceking, email)).statusCode).toBe(202);
+    const first = await testApp.smtp.waitFor(email, 1);
+    expect((await publicSignup(voiceking, email)).statusCode).toBe(202);
+    const second = await testApp.smtp.waitFor(email, 2);
+    // The superseded row is expired now; the expiry job drops it and keeps the subject.
+    await expireSignups(
+      { kernel, mailer: testApp.smtp.mailer, publicUrl: PUBLIC, dataMap: DATA_MAP, logger: testLogger },
+      voiceking.tenantId,
+    );
+    expect((await confirm(confirmPathOf(first))).statusCode).toBe(404);
+    expect((await confirm(confirmPathOf(second))).statusCode).toBe(200);
+    const subjectId = await subscriberOf(voiceking, email);
+    expect(await isErased(voiceking, subjectId)).toBe(false);
+    expect(await ledgerOf(voiceking, subjectId, 'newsletter_opt_in')).toEqual([
+      'signed_up/web_form',
+      'signed_up/web_form',
+      'given/double_opt_in',
+    ]);
+    await signInByMailedLink(testApp, voiceking, email, 3);
   });
 });

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Grant } from '../../kernel/gate/gate.js';
 import type { Tx } from '../../platform/db.js';
 import type { MailLanguage } from './consent.tables.js';
@@ -155,4 +156,65 @@ export async function selectSubjectIdsBySignupAddress(tx: Tx, emailBidx: Buffer)
     .orderBy('signup_id', 'desc')
     .execute();
   return [...new Set(rows.map((row) => row.subject_id))];
+}
+
+/** A subject already signed up at an address: the one a repeated public sign-up is asked of. */
+export interface SignedUpSubject {
+  subjectId: number;
+  /** Confirmed once, or asked of a person on record: an expiry must never erase this subject. */
+  isKept: boolean;
+}
+
+/**
+ * The newest subject, not erased, with a sign-up for the purpose at an address (its blind index)
+ * that is confirmed or still waiting (decision 1022). Under a lock per tenant and address, so a
+ * form sent twice at once finds the first one's subject.
+ */
+export async function selectSubjectSignedUpAt(
+  tx: Tx,
+  grant: Grant,
+  purpose: string,
+  email: string,
+  now: Date,
+): Promise<SignedUpSubject | undefined> {
+  const index = await grant.blindIndex(EMAIL, 'email', email);
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`kluis.signup_email:${index.toString('hex')}`}, ${grant.tenantId}))`.execute(
+    tx,
+  );
+  const rows = await tx
+    .selectFrom('newsletter_signups as n')
+    .innerJoin('data_subjects as s', (join) =>
+      join.onRef('s.tenant_id', '=', 'n.tenant_id').onRef('s.subject_id', '=', 'n.subject_id'),
+    )
+    .select(['n.subject_id', 'n.confirmed_at', 'n.for_existing_subject'])
+    .where('n.email_bidx', '=', index)
+    .where('n.purpose', '=', purpose)
+    .where('s.erased_at', 'is', null)
+    .where((eb) => eb.or([eb('n.confirmed_at', 'is not', null), eb('n.expires_at', '>', now)]))
+    .orderBy('n.signup_id', 'desc')
+    .execute();
+  const [newest] = rows;
+  if (!newest) return undefined;
+  const ofSubject = rows.filter((row) => row.subject_id === newest.subject_id);
+  return {
+    subjectId: newest.subject_id,
+    isKept: ofSubject.some((row) => row.confirmed_at !== null || row.for_existing_subject),
+  };
+}
+
+/** Whether a subject holds a sign-up other than `signupId` that is confirmed or still waiting. */
+export async function hasOtherLiveSignup(
+  tx: Tx,
+  subjectId: number,
+  signupId: number,
+  now: Date,
+): Promise<boolean> {
+  const row = await tx
+    .selectFrom('newsletter_signups')
+    .select('signup_id')
+    .where('subject_id', '=', subjectId)
+    .where('signup_id', '<>', signupId)
+    .where((eb) => eb.or([eb('confirmed_at', 'is not', null), eb('expires_at', '>', now)]))
+    .executeTakeFirst();
+  return row !== undefined;
 }

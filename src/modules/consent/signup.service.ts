@@ -30,6 +30,8 @@ import {
   isSignupAddress,
   selectSignupAddresses,
   selectSubjectIdsBySignupAddress,
+  selectSubjectSignedUpAt,
+  hasOtherLiveSignup,
 } from './signup.repository.js';
 
 /** An unconfirmed sign-up is erased after a week (decision 0131). */
@@ -91,7 +93,9 @@ export function controllerName(policy: Policy): string {
  * A newsletter sign-up from the public form (double opt-in, VK-17): a new data subject whose state
  * for the opt-in purpose is pending, the wording shown recorded in the ledger, the address kept
  * encrypted, and a confirmation link mailed to it. Nothing is sent to the address but that mail
- * until it is confirmed. The answer is the same whatever the address.
+ * until it is confirmed. An address signed up before asks that subscriber again (its newest link
+ * confirms), and a subscribed one is left as it is (decision 1022). The answer is the same
+ * whatever the address.
  */
 export async function signUp(
   deps: ConsentDeps,
@@ -120,40 +124,91 @@ export async function signUp(
   );
   const language = mailLanguageOf(policy, input.language);
   const token = randomBytes(32).toString('base64url');
+  const tokenHash = sha256(token);
   const now = kernel.clock.now();
-  await kernel.transact(tenant.tenantId, async (atx) => {
-    const subjectId = await registerSubject(atx, subjectType, now);
-    await appendConsentWithin(
-      kernel,
-      atx,
-      { tenantId: tenant.tenantId, actor: SIGNUP },
-      {
+  const context = { tenantId: tenant.tenantId, actor: SIGNUP };
+  const wording = { language, text: consentWording(policy, purpose, language) };
+  const mailed = await kernel.transact(tenant.tenantId, async (atx) => {
+    const search = await kernel.gate.authorize(atx, SIGNUP, {
+      purpose,
+      action: 'read',
+      categories: [EMAIL],
+      subjectIds: [],
+    });
+    // One address, one subscriber (attack S21-B-8, decision 1022): the form sent again for an
+    // address signed up before asks that subscriber again instead of making a second one.
+    const earlier = await selectSubjectSignedUpAt(atx.tx, search, purpose, email, now);
+    if (earlier) {
+      const { subjectId } = earlier;
+      await lockConsentLedger(atx.tx, tenant.tenantId, subjectId, purpose);
+      // Subscribed already: nothing to ask, and the public answer is the same (no mail, no record).
+      if ((await readPurposeState(atx, subjectId, purpose)) === 'consented') return false;
+      if ((await selectPendingSignup(atx.tx, subjectId, purpose, now)) !== undefined) {
+        // The newest link is the one that confirms; the earlier ones confirm nothing (0990).
+        const erase = await kernel.gate.authorize(atx, SIGNUP, {
+          purpose,
+          action: 'erase',
+          categories: [EMAIL],
+          subjectIds: [subjectId],
+        });
+        await endPendingSignups(atx.tx, erase, subjectId, purpose, now);
+      }
+      await appendConsentWithin(kernel, atx, context, {
         subjectId,
         purpose,
         event: 'signed_up',
         channel: 'web_form',
-        wording: { language, text: consentWording(policy, purpose, language) },
-      },
-    );
-    // While pending, the gate lets the system store the address it was given, nothing more.
-    const grant = await kernel.gate.authorize(atx, SIGNUP, {
-      purpose,
-      action: 'store',
-      categories: ['user.contact.email'],
-      subjectIds: [subjectId],
-    });
-    await insertSignup(atx.tx, grant, {
+        wording,
+        proofReference: `signup_link:${tokenHash.toString('hex').slice(0, 16)}`,
+      });
+      await storeSignup(kernel, atx, { subjectId, purpose, email, language, tokenHash, now }, earlier.isKept);
+      return true;
+    }
+    const subjectId = await registerSubject(atx, subjectType, now);
+    await appendConsentWithin(kernel, atx, context, {
       subjectId,
       purpose,
-      email,
-      language,
-      tokenHash: sha256(token),
-      at: now,
-      expiresAt: new Date(now.getTime() + SIGNUP_TTL_MS),
+      event: 'signed_up',
+      channel: 'web_form',
+      wording,
     });
+    await storeSignup(kernel, atx, { subjectId, purpose, email, language, tokenHash, now }, false);
+    return true;
   });
   // The address in hand is the one the link goes to; it is never read back before confirmation.
-  sendConfirmation(deps, tenant, policy, { email, language, token });
+  if (mailed) sendConfirmation(deps, tenant, policy, { email, language, token });
+}
+
+/** Keeps a sign-up's address: while pending, the gate lets the system store it, nothing more. */
+async function storeSignup(
+  kernel: ConsentDeps['kernel'],
+  atx: AuditedTx,
+  signup: {
+    subjectId: number;
+    purpose: string;
+    email: string;
+    language: MailLanguage;
+    tokenHash: Buffer;
+    now: Date;
+  },
+  forExistingSubject: boolean,
+): Promise<void> {
+  const grant = await kernel.gate.authorize(atx, SIGNUP, {
+    purpose: signup.purpose,
+    action: 'store',
+    categories: [EMAIL],
+    subjectIds: [signup.subjectId],
+  });
+  await insertSignup(atx.tx, grant, {
+    subjectId: signup.subjectId,
+    purpose: signup.purpose,
+    email: signup.email,
+    language: signup.language,
+    tokenHash: signup.tokenHash,
+    at: signup.now,
+    expiresAt: new Date(signup.now.getTime() + SIGNUP_TTL_MS),
+    forExistingSubject,
+  });
 }
 
 /** The confirmation mail of a sign-up (the same for the public form and every other door). */
@@ -463,7 +518,12 @@ export async function expireSignups(deps: ConsentDeps, tenantId: number): Promis
   );
   let erased = 0;
   for (const { signup_id: signupId, subject_id: subjectId, ...signup } of due) {
-    if (signup.for_existing_subject) {
+    // A subject asked again (a repeated public sign-up, decision 1022) keeps its newer or
+    // confirmed sign-up: only this row goes.
+    if (
+      signup.for_existing_subject ||
+      (await hasLiveSignupBesides(kernel, tenantId, subjectId, signupId, now))
+    ) {
       // The person was on record before: only the address kept for the confirmation goes (0910).
       await dropSignup(kernel, tenantId, { signupId, subjectId, purpose: signup.purpose });
       continue;
@@ -478,6 +538,16 @@ export async function expireSignups(deps: ConsentDeps, tenantId: number): Promis
     erased += 1;
   }
   return erased;
+}
+
+async function hasLiveSignupBesides(
+  kernel: ConsentDeps['kernel'],
+  tenantId: number,
+  subjectId: number,
+  signupId: number,
+  now: Date,
+): Promise<boolean> {
+  return kernel.plain(tenantId, (tx) => hasOtherLiveSignup(tx, subjectId, signupId, now));
 }
 
 /** An expired confirmation asked of a person on record: its row goes, as erasure under its purpose. */
