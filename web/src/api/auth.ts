@@ -69,10 +69,18 @@ export interface Capability {
   purposes: string[];
 }
 
+/** The subject types a quote, order or contract may be for (decisions 0941, 1030); null: any. */
+export interface HolderTypes {
+  quote: string[] | null;
+  order: string[] | null;
+  contract: string[] | null;
+}
+
 export interface MyPurposes {
   role: { key: string; label: Localized | null };
   purposes: PurposeInfo[];
   capabilities: Capability[];
+  holderTypes: HolderTypes;
 }
 
 /** Who is signed in; undefined when nobody is (401). */

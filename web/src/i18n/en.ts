@@ -507,6 +507,8 @@ export const en = {
     makeQuote: 'Make the quote',
     quoteMade: 'Quote #{{id}} was made (draft)',
     personHelp: 'Type the first letters of the family name',
+    holderHelp:
+      'Type the first letters of the family name. Only people a contract can be billed to are offered: {{types}}.',
     typeTwo: 'Type at least two letters',
     futureDate: 'A date in the future',
     send: 'Send',
@@ -565,6 +567,14 @@ export const en = {
     other: 'Other',
   },
   billing: {
+    withheldTitle: 'Invoices not shown under this purpose: {{count}}',
+    withheldHelp:
+      'Among them may be invoices of a customer who restricted the processing of their data: the billing purpose stops for them. A dispute on such an invoice (a legal claim) is recorded under “{{books}}”.',
+    showUnderBooks: 'Show the invoices under “{{books}}” to record a dispute',
+    underBooksTitle: 'Shown under “{{books}}”',
+    underBooksHelp:
+      'Here only a dispute is recorded or settled; crediting and reminders stay under the billing purpose.',
+    backToPurpose: 'Back to the billing purpose',
     payments: 'Payments',
     settings: 'Settings',
     amountPositive: 'An amount above zero',

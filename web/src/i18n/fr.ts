@@ -511,6 +511,8 @@ export const fr: Messages = {
     makeQuote: 'Établir l’offre',
     quoteMade: 'L’offre #{{id}} a été établie (brouillon)',
     personHelp: 'Tapez les premières lettres du nom de famille',
+    holderHelp:
+      'Tapez les premières lettres du nom de famille. Seules les personnes à qui un contrat peut être facturé sont proposées : {{types}}.',
     typeTwo: 'Tapez au moins deux lettres',
     futureDate: 'Une date future',
     send: 'Envoyer',
@@ -569,6 +571,14 @@ export const fr: Messages = {
     other: 'Autre',
   },
   billing: {
+    withheldTitle: 'Factures non affichées sous cette finalité : {{count}}',
+    withheldHelp:
+      'Parmi elles peuvent se trouver des factures d’un client qui a demandé la limitation du traitement de ses données : la finalité de facturation s’arrête pour lui. Une contestation d’une telle facture (une action en justice) est enregistrée sous « {{books}} ».',
+    showUnderBooks: 'Afficher les factures sous « {{books}} » pour enregistrer une contestation',
+    underBooksTitle: 'Affiché sous « {{books}} »',
+    underBooksHelp:
+      'Ici, seule une contestation est enregistrée ou réglée ; les notes de crédit et les rappels restent sous la finalité de facturation.',
+    backToPurpose: 'Retour à la finalité de facturation',
     payments: 'Paiements',
     settings: 'Paramètres',
     amountPositive: 'Un montant supérieur à zéro',

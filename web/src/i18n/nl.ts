@@ -510,6 +510,8 @@ export const nl: Messages = {
     makeQuote: 'Offerte maken',
     quoteMade: 'Offerte #{{id}} is gemaakt (ontwerp)',
     personHelp: 'Typ de eerste letters van de familienaam',
+    holderHelp:
+      'Typ de eerste letters van de familienaam. Alleen wie een contract gefactureerd kan krijgen, staat in de lijst: {{types}}.',
     typeTwo: 'Typ minstens twee letters',
     futureDate: 'Een datum in de toekomst',
     send: 'Versturen',
@@ -568,6 +570,14 @@ export const nl: Messages = {
     other: 'Andere',
   },
   billing: {
+    withheldTitle: 'Facturen die onder dit doeleinde niet getoond worden: {{count}}',
+    withheldHelp:
+      'Daaronder kunnen facturen zijn van een klant die de verwerking van zijn gegevens liet beperken: het facturatiedoeleinde stopt voor hem. Een betwisting van zo’n factuur (een rechtsvordering) wordt geregistreerd onder “{{books}}”.',
+    showUnderBooks: 'Toon de facturen onder “{{books}}” om een betwisting te registreren',
+    underBooksTitle: 'Getoond onder “{{books}}”',
+    underBooksHelp:
+      'Hier wordt alleen een betwisting geregistreerd of afgehandeld; crediteren en herinneren blijven onder het facturatiedoeleinde.',
+    backToPurpose: 'Terug naar het facturatiedoeleinde',
     payments: 'Betalingen',
     settings: 'Instellingen',
     amountPositive: 'Een bedrag groter dan nul',

@@ -218,27 +218,45 @@ function InvoiceRun({ purpose, onDone }: { purpose: string | undefined; onDone: 
   );
 }
 
+/**
+ * The invoices under the screen's purpose. Those of a customer who restricted processing are
+ * withheld there (the billing purpose stops for them); a dispute on one is recorded under the
+ * books' purpose (decision 0950), so the list offers to show the invoices under it, where only
+ * the dispute form is shown (decision 1031).
+ */
 function Invoices({ purpose }: { purpose: string | undefined }) {
   const { t } = useTranslation();
   const [open, setOpen] = useState<Invoice | undefined>();
+  const books = useScreenPurpose('accounting');
+  const booksPurpose = books.purpose !== purpose ? books.purpose : undefined;
+  const booksLabel = localized(
+    books.candidates.find((candidate) => candidate.key === booksPurpose)?.label,
+    booksPurpose ?? '',
+  );
+  const [underBooks, setUnderBooks] = useState(false);
+  const listPurpose = underBooks && booksPurpose ? booksPurpose : purpose;
   const invoices = useQuery({
-    queryKey: ['invoices', purpose],
-    enabled: purpose !== undefined,
+    queryKey: ['invoices', listPurpose],
+    enabled: listPurpose !== undefined,
     queryFn: async () => {
       const items: Invoice[] = [];
+      let withheld = 0;
       let cursor: string | undefined;
       for (let page = 0; page < 20; page += 1) {
-        const answer = await api<{ items: Invoice[]; nextCursor: string | null }>('GET', '/api/v1/invoices', {
-          purpose,
-          query: { limit: 200, cursor },
-        });
+        const answer = await api<{ items: Invoice[]; nextCursor: string | null; withheld: number }>(
+          'GET',
+          '/api/v1/invoices',
+          { purpose: listPurpose, query: { limit: 200, cursor } },
+        );
         items.push(...answer.items);
+        withheld += answer.withheld;
         if (!answer.nextCursor) break;
         cursor = answer.nextCursor;
       }
-      return items;
+      return { items, withheld };
     },
   });
+  const isUnderBooks = listPurpose !== purpose;
   const columns = useMemo<ColumnDef<Invoice, unknown>[]>(
     () => [
       {
@@ -290,8 +308,28 @@ function Invoices({ purpose }: { purpose: string | undefined }) {
   return (
     <Stack>
       {invoices.error ? <ProblemAlert error={invoices.error} /> : null}
+      {!isUnderBooks && booksPurpose && (invoices.data?.withheld ?? 0) > 0 ? (
+        <Alert color="blue" title={t('billing.withheldTitle', { count: invoices.data?.withheld ?? 0 })}>
+          <Stack gap="xs" align="flex-start">
+            <Text size="sm">{t('billing.withheldHelp', { books: booksLabel })}</Text>
+            <Button size="xs" variant="default" onClick={() => setUnderBooks(true)}>
+              {t('billing.showUnderBooks', { books: booksLabel })}
+            </Button>
+          </Stack>
+        </Alert>
+      ) : null}
+      {isUnderBooks ? (
+        <Alert color="blue" title={t('billing.underBooksTitle', { books: booksLabel })}>
+          <Stack gap="xs" align="flex-start">
+            <Text size="sm">{t('billing.underBooksHelp')}</Text>
+            <Button size="xs" variant="default" onClick={() => setUnderBooks(false)}>
+              {t('billing.backToPurpose')}
+            </Button>
+          </Stack>
+        </Alert>
+      ) : null}
       <DataTable
-        data={invoices.data ?? []}
+        data={invoices.data?.items ?? []}
         columns={columns}
         caption={t('billing.invoicesCaption')}
         initialSorting={[{ id: 'number', desc: true }]}
@@ -306,13 +344,16 @@ function Invoices({ purpose }: { purpose: string | undefined }) {
       >
         {open ? (
           <Stack>
-            <InvoiceDocuments invoice={open} purpose={purpose} />
-            {open.kind === 'invoice' ? <InvoiceDunning invoiceId={open.invoiceId} purpose={purpose} /> : null}
+            <InvoiceDocuments invoice={open} purpose={listPurpose} />
+            {open.kind === 'invoice' && !isUnderBooks ? (
+              <InvoiceDunning invoiceId={open.invoiceId} purpose={listPurpose} />
+            ) : null}
             <InvoiceActions
               invoiceId={open.invoiceId}
               invoiceNumber={open.invoiceNumber}
               kind={open.kind}
-              purpose={purpose}
+              purpose={listPurpose}
+              disputeOnly={isUnderBooks}
             />
           </Stack>
         ) : null}

@@ -28,11 +28,14 @@ export function InvoiceActions({
   invoiceNumber,
   kind,
   purpose,
+  disputeOnly = false,
 }: {
   invoiceId: number;
   invoiceNumber: string;
   kind: 'invoice' | 'credit_note';
   purpose: string | undefined;
+  /** Under the books' purpose only a dispute is recorded or settled (decisions 0950, 1031). */
+  disputeOnly?: boolean;
 }) {
   const { t } = useTranslation();
   const queryClient = useQueryClient();
@@ -80,51 +83,56 @@ export function InvoiceActions({
   if (kind === 'credit_note') return null;
   return (
     <Stack>
-      <Card withBorder>
-        <form onSubmit={credit.onSubmit((values) => creditNote.mutate(values))} noValidate>
-          <Stack gap="sm">
-            <Title order={2} size="h4">
-              {t('billing.creditTitle')}
-            </Title>
-            <Group align="flex-end">
-              <Select
-                label={t('billing.creditReason')}
-                allowDeselect={false}
-                data={CREDIT_REASONS.map((reason) => ({ value: reason, label: t(`creditReason.${reason}`) }))}
-                {...credit.getInputProps('reasonCode')}
-              />
-              <Select
-                label={t('billing.creditScope')}
-                allowDeselect={false}
-                data={[
-                  { value: 'whole', label: t('billing.creditWhole') },
-                  { value: 'part', label: t('billing.creditPart') },
-                ]}
-                {...credit.getInputProps('whole')}
-              />
-              {credit.values.whole === 'part' ? (
-                <NumberInput
-                  label={t('billing.creditAmount')}
-                  min={0.01}
-                  decimalScale={2}
-                  {...credit.getInputProps('amountEuros')}
+      {disputeOnly ? null : (
+        <Card withBorder>
+          <form onSubmit={credit.onSubmit((values) => creditNote.mutate(values))} noValidate>
+            <Stack gap="sm">
+              <Title order={2} size="h4">
+                {t('billing.creditTitle')}
+              </Title>
+              <Group align="flex-end">
+                <Select
+                  label={t('billing.creditReason')}
+                  allowDeselect={false}
+                  data={CREDIT_REASONS.map((reason) => ({
+                    value: reason,
+                    label: t(`creditReason.${reason}`),
+                  }))}
+                  {...credit.getInputProps('reasonCode')}
                 />
+                <Select
+                  label={t('billing.creditScope')}
+                  allowDeselect={false}
+                  data={[
+                    { value: 'whole', label: t('billing.creditWhole') },
+                    { value: 'part', label: t('billing.creditPart') },
+                  ]}
+                  {...credit.getInputProps('whole')}
+                />
+                {credit.values.whole === 'part' ? (
+                  <NumberInput
+                    label={t('billing.creditAmount')}
+                    min={0.01}
+                    decimalScale={2}
+                    {...credit.getInputProps('amountEuros')}
+                  />
+                ) : null}
+              </Group>
+              {creditNote.error ? <ProblemAlert error={creditNote.error} /> : null}
+              {creditNote.data ? (
+                <Alert color="green" data-testid="credit-note">
+                  {t('billing.credited', { number: creditNote.data.invoiceNumber })}
+                </Alert>
               ) : null}
-            </Group>
-            {creditNote.error ? <ProblemAlert error={creditNote.error} /> : null}
-            {creditNote.data ? (
-              <Alert color="green" data-testid="credit-note">
-                {t('billing.credited', { number: creditNote.data.invoiceNumber })}
-              </Alert>
-            ) : null}
-            <Group>
-              <Button type="submit" loading={creditNote.isPending}>
-                {t('billing.creditSubmit')}
-              </Button>
-            </Group>
-          </Stack>
-        </form>
-      </Card>
+              <Group>
+                <Button type="submit" loading={creditNote.isPending}>
+                  {t('billing.creditSubmit')}
+                </Button>
+              </Group>
+            </Stack>
+          </form>
+        </Card>
+      )}
       <Card withBorder>
         <form onSubmit={dispute.onSubmit((values) => openDispute.mutate(values.reason))} noValidate>
           <Stack gap="sm">

@@ -17,7 +17,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useCan } from '../../api/auth.js';
+import { useCan, useMyPurposes } from '../../api/auth.js';
 import { api } from '../../api/client.js';
 import { currentLanguage } from '../../i18n/index.js';
 import { PurposePicker, useScreenPurpose, type ScreenPurpose } from '../../purposes/usePurpose.js';
@@ -112,14 +112,19 @@ function CatalogueTab() {
   );
 }
 
-/** A person of the purpose, found by the beginning of the family name. */
+/**
+ * A person of the purpose, found by the beginning of the family name; only of `holderTypes` when
+ * given (the types the server accepts for a quote, decision 1030: a contact person is not offered).
+ */
 function PersonSelect({
   purpose,
   label,
+  holderTypes,
   ...props
 }: {
   purpose: string | undefined;
   label: string;
+  holderTypes?: readonly string[] | null | undefined;
   value?: string | null;
   onChange?: (value: string | null) => void;
   error?: React.ReactNode;
@@ -136,16 +141,24 @@ function PersonSelect({
   return (
     <Select
       label={label}
-      description={t('sales.personHelp')}
+      description={
+        holderTypes
+          ? t('sales.holderHelp', {
+              types: holderTypes.map((type) => t(`subjectType.${type}`, { defaultValue: type })).join(', '),
+            })
+          : t('sales.personHelp')
+      }
       searchable
       required
       searchValue={search}
       onSearchChange={setSearch}
       nothingFoundMessage={debounced.length >= 2 ? t('common.noRows') : t('sales.typeTwo')}
-      data={(people.data?.items ?? []).map((person) => ({
-        value: String(person.subjectId),
-        label: `${fullName(person)}${person.address ? `, ${person.address.city}` : ''}`,
-      }))}
+      data={(people.data?.items ?? [])
+        .filter((person) => !holderTypes || holderTypes.includes(person.subjectType))
+        .map((person) => ({
+          value: String(person.subjectId),
+          label: `${fullName(person)}${person.address ? `, ${person.address.city}` : ''}`,
+        }))}
       filter={({ options }) => options}
       {...props}
     />
@@ -163,6 +176,11 @@ function NewQuote({ purpose, onDone }: { purpose: ScreenPurpose; onDone: () => v
   const { t } = useTranslation();
   const queryClient = useQueryClient();
   const products = useProducts(purpose.purpose);
+  // The types a quote may be for (decision 1030) that the chosen purpose reaches at all.
+  const reached = purpose.candidates.find((candidate) => candidate.key === purpose.purpose)?.subjectTypes;
+  const holderTypes = useMyPurposes().data?.holderTypes.quote?.filter(
+    (type) => reached === undefined || reached.includes(type),
+  );
   const form = useForm<QuoteValues>({
     initialValues: { subjectId: null, productId: null, quantity: 1, validUntil: inDays(30) },
     validate: {
@@ -194,6 +212,7 @@ function NewQuote({ purpose, onDone }: { purpose: ScreenPurpose; onDone: () => v
         <PersonSelect
           purpose={purpose.purpose}
           label={t('sales.customer')}
+          holderTypes={holderTypes}
           {...form.getInputProps('subjectId')}
         />
         <Select
