@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
+import { loginAs, type StaffSession } from '../../../test/http.js';
 import { fixedClock } from '../../../test/kernel.js';
 import {
   signInByMailedLink,
@@ -240,5 +241,109 @@ describe('one address is one subscriber however often the form is sent (attack S
       'given/double_opt_in',
     ]);
     await signInByMailedLink(testApp, voiceking, email, 3);
+  });
+});
+
+describe("staff recording a subscriber's address record the subscriber (attack S21-B-4)", () => {
+  const staff = (session: StaffSession, purpose: string) => ({
+    cookie: session.cookie,
+    'x-csrf-token': session.csrfToken,
+    'x-kluis-purpose': purpose,
+  });
+  let sales: StaffSession;
+  let officer: StaffSession;
+  beforeAll(async () => {
+    sales = await loginAs(app, kernel, voiceking, 'sales');
+    officer = await loginAs(app, kernel, voiceking, 'privacy_officer');
+  });
+  const newProspect = (email: string) =>
+    app.inject({
+      method: 'POST',
+      url: '/api/v1/people',
+      headers: staff(sales, 'answering_questions'),
+      payload: {
+        subjectType: 'prospect',
+        familyName: 'Lid',
+        givenName: 'Nieuw',
+        email,
+        source: 'data_subject',
+      },
+    });
+  const officerSearch = async (email: string): Promise<number[]> => {
+    const found = await app.inject({
+      method: 'GET',
+      url: `/api/v1/people?email=${encodeURIComponent(email)}`,
+      headers: staff(officer, 'rights_requests'),
+    });
+    expect(found.statusCode, found.body).toBe(200);
+    return found.json<{ items: Array<{ subjectId: number }> }>().items.map((item) => item.subjectId);
+  };
+
+  it("VK-7, VK-21, VK-26: sales record a prospect with a confirmed subscriber's address: the record is the subscriber's (one subject), a second POST is 409 naming it, and the portal link and the officer's search reach that one subject with its consents", async () => {
+    const email = 'abonnee.twee@example.be';
+    const subjectId = await subscribe(voiceking, email);
+    const created = await newProspect('  Abonnee.Twee@EXAMPLE.be ');
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json<{ subjectId: number }>().subjectId).toBe(subjectId);
+    const again = await newProspect(email);
+    expect(again.statusCode).toBe(409);
+    expect(again.json<{ details: { existingSubjectId: number } }>().details.existingSubjectId).toBe(
+      subjectId,
+    );
+    const people = (
+      await runAsOwner<{ n: number }>(
+        database.ownerUrl,
+        'select count(*)::int as n from people where tenant_id = $1 and subject_id = $2',
+        [voiceking.tenantId, subjectId],
+      )
+    ).rows[0]?.n;
+    expect(people).toBe(1);
+    expect(await officerSearch(email)).toEqual([subjectId]);
+    const session = await signInByMailedLink(testApp, voiceking, email, 2);
+    const page = await app.inject({
+      method: 'GET',
+      url: `/t/${voiceking.slug}/account/my-consents?lang=nl`,
+      headers: { cookie: session.cookie },
+    });
+    expect(page.body).toContain('u gaf toestemming');
+    expect(await stateOf(voiceking, subjectId, 'newsletter_opt_in')).toBe('consented');
+  });
+
+  it('VK-7, VK-24: a subscriber who withdrew and gave another consent in the portal is still the one subject after sales record the address; a person of another type is made apart (0953 amended)', async () => {
+    const email = 'nieuw.lid@example.be';
+    const subjectId = await subscribe(voiceking, email);
+    const session = await signInByMailedLink(testApp, voiceking, email, 2);
+    expect((await portalChoice(voiceking, session, 'newsletter_opt_in', 'withdrawn')).statusCode).toBe(303);
+    expect((await portalChoice(voiceking, session, 'interest_profiles', 'given')).statusCode).toBe(303);
+    const created = await newProspect(email);
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json<{ subjectId: number }>().subjectId).toBe(subjectId);
+    expect(await officerSearch(email)).toEqual([subjectId]);
+    const later = await signInByMailedLink(testApp, voiceking, email, 3);
+    const page = await app.inject({
+      method: 'GET',
+      url: `/t/${voiceking.slug}/account/my-consents?lang=nl`,
+      headers: { cookie: later.cookie },
+    });
+    expect(page.body).toContain('u trok uw toestemming in');
+    expect(page.body).toContain('u gaf toestemming');
+    expect(await stateOf(voiceking, subjectId, 'interest_profiles')).toBe('consented');
+
+    // HR records an applicant with the same address: another role of the person, another subject.
+    const hr = await loginAs(app, kernel, voiceking, 'hr');
+    const applicant = await app.inject({
+      method: 'POST',
+      url: '/api/v1/people',
+      headers: staff(hr, 'recruitment'),
+      payload: {
+        subjectType: 'job_applicant',
+        familyName: 'Lid',
+        givenName: 'Nieuw',
+        email,
+        source: 'data_subject',
+      },
+    });
+    expect(applicant.statusCode, applicant.body).toBe(201);
+    expect(applicant.json<{ subjectId: number }>().subjectId).not.toBe(subjectId);
   });
 });

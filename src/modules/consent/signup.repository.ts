@@ -218,3 +218,31 @@ export async function hasOtherLiveSignup(
     .executeTakeFirst();
   return row !== undefined;
 }
+
+/**
+ * The subjects of one type, neither erased nor restricted, whose confirmed sign-up is at an
+ * address (its blind index through the caller's grant): the subscribers a person of that type made
+ * by staff with this address would hide (attack S21-B-4, decision 1020). Newest first; ids only.
+ */
+export async function selectConfirmedSubscribersOfType(
+  tx: Tx,
+  grant: Grant,
+  subjectType: string,
+  email: string,
+): Promise<number[]> {
+  const index = await grant.blindIndex(EMAIL, 'email', email);
+  const rows = await tx
+    .selectFrom('newsletter_signups as n')
+    .innerJoin('data_subjects as s', (join) =>
+      join.onRef('s.tenant_id', '=', 'n.tenant_id').onRef('s.subject_id', '=', 'n.subject_id'),
+    )
+    .select('n.subject_id')
+    .where('n.email_bidx', '=', index)
+    .where('n.confirmed_at', 'is not', null)
+    .where('s.subject_type', '=', subjectType)
+    .where('s.erased_at', 'is', null)
+    .where('s.restricted_at', 'is', null)
+    .orderBy('n.signup_id', 'desc')
+    .execute();
+  return [...new Set(rows.map((row) => row.subject_id))];
+}

@@ -29,6 +29,7 @@ import {
   getPerson,
   listPeople,
   type Person,
+  type SubscribersAt,
   type UseCaseContext,
 } from './people.service.js';
 
@@ -118,7 +119,17 @@ function context(request: FastifyRequest): UseCaseContext {
   };
 }
 
-export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): void {
+/** What the composition root lends these routes from other modules. */
+export interface PartiesRouteOptions {
+  /** The consent module's subscribers at an address, for the duplicate check (decision 1020). */
+  subscribersAt?: SubscribersAt;
+}
+
+export function registerPartiesRoutes(
+  app: FastifyInstance,
+  kernel: Kernel,
+  options: PartiesRouteOptions = {},
+): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   const onRequest = requireStaff(kernel);
   // The authority request dialog names its persons through these reads: names only (decision 0816).
@@ -136,9 +147,12 @@ export function registerPartiesRoutes(app: FastifyInstance, kernel: Kernel): voi
       },
     },
     async (request, reply) =>
-      reply
-        .status(201)
-        .send(await createPerson(kernel, context(request), request.body, { refuseDuplicateEmail: true })),
+      reply.status(201).send(
+        await createPerson(kernel, context(request), request.body, {
+          refuseDuplicateEmail: true,
+          ...(options.subscribersAt ? { subscribersAt: options.subscribersAt } : {}),
+        }),
+      ),
   );
   typed.get(
     '/api/v1/people',

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import type { Tx } from '../../platform/db.js';
 import { oneLineText } from '../../platform/one-line.js';
 import { z } from 'zod';
 import { AccessDenied, NOT_AVAILABLE, type Actor, type Grant } from '../../kernel/gate/gate.js';
@@ -155,31 +156,55 @@ export interface CreatePersonOptions {
    * this e-mail address: the staff route's double click or client retry (attack S20-4, decision 0953).
    */
   refuseDuplicateEmail?: boolean;
+  /**
+   * With `refuseDuplicateEmail`: the subjects of a type whose confirmed newsletter sign-up is at
+   * the address (the consent module's, given by the composition root). Such a subscriber is the
+   * person being recorded (decision 1020).
+   */
+  subscribersAt?: SubscribersAt;
 }
+
+/** The subjects of `subjectType`, not erased or restricted, with a confirmed sign-up at `email`. */
+export type SubscribersAt = (tx: Tx, grant: Grant, subjectType: string, email: string) => Promise<number[]>;
 
 /**
  * Under a lock per tenant and address (so five at once make one person), looks the address up by
  * its blind index among the people of the same type the caller's purpose writes; a match is
  * refused with the existing person's id. A person of another type (an applicant who is also a
  * customer) or one who restricted processing is not looked at: it would tell the caller of
- * someone its purpose does not reach (attack S21-B-1, S21-B-6).
+ * someone its purpose does not reach (attack S21-B-1, S21-B-6). A subscriber of the same type at
+ * the address (public form, or asked by staff) is found too (attack S21-B-4, decision 1020): one
+ * already on record is refused like any person; one the form made, with no record, is returned —
+ * the new person's record is theirs, so one subject holds the address, consents and record.
  */
-async function assertNoPersonWithEmail(
+async function findPersonWithEmail(
   atx: AuditedTx,
   grant: Grant,
   subjectType: string,
   email: string,
-): Promise<void> {
+  subscribersAt: SubscribersAt | undefined,
+): Promise<number | undefined> {
   const index = await grant.blindIndex(C.email, 'email', email);
   await sql`select pg_advisory_xact_lock(hashtextextended(${`kluis.person_email:${index.toString('hex')}`}, ${grant.tenantId}))`.execute(
     atx.tx,
   );
-  const [existing] = await selectSameTypeByEmail(atx.tx, grant, subjectType, email);
-  if (existing !== undefined)
-    throw new AppError('duplicate_person', 'a person with this e-mail address exists', {
+  const duplicate = (existing: number): AppError =>
+    new AppError('duplicate_person', 'a person with this e-mail address exists', {
       publicMessage: `a person with this e-mail address exists: ${existing}`,
       details: { existingSubjectId: existing },
     });
+  const [existing] = await selectSameTypeByEmail(atx.tx, grant, subjectType, email);
+  if (existing !== undefined) throw duplicate(existing);
+  const subscribers = (await subscribersAt?.(atx.tx, grant, subjectType, email)) ?? [];
+  if (subscribers.length === 0) return undefined;
+  const onRecord = await atx.tx
+    .selectFrom('people')
+    .select('subject_id')
+    .where('subject_id', '=', (eb) => eb.fn.any(eb.val(subscribers)))
+    .orderBy('subject_id')
+    .executeTakeFirst();
+  if (onRecord) throw duplicate(onRecord.subject_id);
+  return subscribers[0];
 }
 
 /**
@@ -210,7 +235,39 @@ export async function createPerson(
   const minorUntil =
     data.birthDate && ageOn(data.birthDate, today) < minorAge ? addYears(data.birthDate, minorAge) : null;
   return kernel.transact(context.tenantId, async (atx) => {
-    const subjectId = await registerSubject(atx, data.subjectType, now);
+    const categories = categoriesOf(data, phone);
+    const authorizeWrite = (subjectIds: number[]): Promise<Grant> =>
+      kernel.gate.authorize(atx, context.actor, {
+        purpose: context.purpose,
+        action: 'write',
+        categories,
+        subjectIds,
+        ...(context.requestId ? { requestId: context.requestId } : {}),
+      });
+    // A subscriber the caller's purpose may not write to (an objection, a withdrawn consent) is
+    // not named by a refusal: the person is then recorded as a new subject, as before 1020.
+    const isWritable = async (candidate: number): Promise<boolean> => {
+      try {
+        await authorizeWrite([candidate]);
+        return true;
+      } catch (error) {
+        if (error instanceof AccessDenied) return false;
+        throw error;
+      }
+    };
+    const subscriber =
+      options.refuseDuplicateEmail && data.email
+        ? await findPersonWithEmail(
+            atx,
+            await authorizeWrite([]),
+            data.subjectType,
+            data.email,
+            options.subscribersAt,
+          )
+        : undefined;
+    const subjectId =
+      (subscriber !== undefined && (await isWritable(subscriber)) ? subscriber : undefined) ??
+      (await registerSubject(atx, data.subjectType, now));
     if (minorUntil)
       await atx.tx
         .updateTable('data_subjects')
@@ -228,15 +285,7 @@ export async function createPerson(
           publicMessage: 'organisationId: no such organisation',
         });
     }
-    const grant = await kernel.gate.authorize(atx, context.actor, {
-      purpose: context.purpose,
-      action: 'write',
-      categories: categoriesOf(data, phone),
-      subjectIds: [subjectId],
-      ...(context.requestId ? { requestId: context.requestId } : {}),
-    });
-    if (options.refuseDuplicateEmail && data.email)
-      await assertNoPersonWithEmail(atx, grant, data.subjectType, data.email);
+    const grant = await authorizeWrite([subjectId]);
     await insertPerson(atx.tx, grant, {
       subjectId,
       familyName: data.familyName,
