@@ -333,9 +333,17 @@ export async function runInvoices(
         (row) => row.subjectId,
       );
       const lateAll = groupBy(lateRows, (row) => row.subjectId);
-      const own = await selectCandidateSubjects(atx.tx, period, charged);
       // A customer with late calls only is a candidate too, unless already invoiced for the period.
-      const invoicedNow = await selectInvoicedSubjects(atx.tx, period.start, [...lateAll.keys()]);
+      // Two reads that need nothing of each other, back to back (decision 1010), both settled
+      // before either's failure is thrown.
+      const [ownRead, invoicedRead] = await Promise.allSettled([
+        selectCandidateSubjects(atx.tx, period, charged),
+        selectInvoicedSubjects(atx.tx, period.start, [...lateAll.keys()]),
+      ]);
+      if (ownRead.status === 'rejected') throw ownRead.reason;
+      if (invoicedRead.status === 'rejected') throw invoicedRead.reason;
+      const own = ownRead.value;
+      const invoicedNow = invoicedRead.value;
       const withLate = [...late.keys()].filter((id) => !invoicedNow.has(id));
       return {
         window: found,
@@ -441,20 +449,28 @@ export async function runInvoices(
       // and visible once they are ours, so nobody is billed twice and no number is skipped.
       await lockInvoiceRuns(atx.tx, context.tenantId);
       const last = await lockCounter(atx.tx, context.tenantId, 'F', year);
-      await assertIssueDateInOrder(atx.tx, context.tenantId, 'F', year, issueDate);
-      const billed = await selectInvoicedSubjects(atx.tx, period.start, subjects);
-      // Customers part of whose calls of this month another invoice billed already, as late calls
-      // (the month's own run came after the next month's, attack S8-5): they get what is left.
-      // The same question a re-rate asks (decision 0540); those with the month's own invoice are
-      // in `billed` too, and skipped below.
-      const partlyBilled = await selectBilledSubjectsOfMonth(atx.tx, period.start, subjects);
-      // Late calls read before the lock may have been billed since by a run of another period
-      // (attack S7-1): read again, under the lock, for the batch's customers that had any.
+      // The checks, sent once both locks have answered, back to back: none needs another's answer
+      // (decision 1010); all settled before the first failure, in this order, is thrown.
+      // `partlyBilled`: customers part of whose calls of this month another invoice billed already,
+      // as late calls (the month's own run came after the next month's, attack S8-5): they get
+      // what is left. The same question a re-rate asks (decision 0540); those with the month's own
+      // invoice are in `billed` too, and skipped below. Late calls read before the lock may have
+      // been billed since by a run of another period (attack S7-1): read again, under the lock, for
+      // the batch's customers that had any.
       const lateSubjects = subjects.filter((id) => lateAll.has(id));
-      const lateNow = groupBy(
-        await selectLateCalls(atx.tx, period.start, lateSubjects),
-        (row) => row.subjectId,
-      );
+      const [inOrder, billedRead, partlyBilledRead, lateNowRead] = await Promise.allSettled([
+        assertIssueDateInOrder(atx.tx, context.tenantId, 'F', year, issueDate),
+        selectInvoicedSubjects(atx.tx, period.start, subjects),
+        selectBilledSubjectsOfMonth(atx.tx, period.start, subjects),
+        selectLateCalls(atx.tx, period.start, lateSubjects),
+      ]);
+      if (inOrder.status === 'rejected') throw inOrder.reason;
+      if (billedRead.status === 'rejected') throw billedRead.reason;
+      if (partlyBilledRead.status === 'rejected') throw partlyBilledRead.reason;
+      if (lateNowRead.status === 'rejected') throw lateNowRead.reason;
+      const billed = billedRead.value;
+      const partlyBilled = partlyBilledRead.value;
+      const lateNow = groupBy(lateNowRead.value, (row) => row.subjectId);
       for (const subjectId of lateSubjects) {
         const rows = lateNow.get(subjectId) ?? [];
         lateAll.set(subjectId, rows);
