@@ -245,6 +245,35 @@ describe('rating plans over HTTP (issue 20)', () => {
     expect(crossed.statusCode).toBe(404);
   });
 
+  it('VX-5: a plan price the rater could not apply exactly (over 1000 euros a minute) is refused naming its field, and nothing is stored; 1000 euros is accepted (attack S22-6, decision 1001)', async () => {
+    const plansBefore = await runAsOwner<{ n: number }>(
+      database.ownerUrl,
+      'select count(*)::int as n from rating_plans',
+    );
+    for (const price of ['99999999999999999999', '9007199254.740993', '1000.000001']) {
+      const refused = await call(billing, 'POST', '/api/v1/rating-plans', {
+        code: 'HUGE',
+        name: 'Huge',
+        definition: { prices: [{ group: '*', pricePerMinute: price }] },
+      });
+      expect(refused.statusCode, refused.body).toBe(400);
+      expect(refused.json()).toMatchObject({ code: 'validation_failed' });
+      expect(refused.body).toContain('pricePerMinute');
+      expect(refused.body).toContain('at most 1000 euros');
+    }
+    const plansAfter = await runAsOwner<{ n: number }>(
+      database.ownerUrl,
+      'select count(*)::int as n from rating_plans',
+    );
+    expect(plansAfter.rows).toEqual(plansBefore.rows);
+    const dearest = await call(billing, 'POST', '/api/v1/rating-plans', {
+      code: 'DEAREST',
+      name: 'Satelliet',
+      definition: { prices: [{ group: '*', pricePerMinute: '1000' }] },
+    });
+    expect(dearest.statusCode, dearest.body).toBe(201);
+  });
+
   it('concurrent creations of one code (in any case) answer one 201 and 409 conflicts; concurrent assignments of one day all succeed and leave one row; never a 5xx', async () => {
     const codes = ['ATT-1', 'ATT-1', 'att-1', 'ATT-1', 'Att-1', 'ATT-1'];
     const created = await Promise.all(

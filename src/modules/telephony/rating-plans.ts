@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import {
   parseEurosToMicros,
+  parseRateMicros,
   computeChargedSeconds,
   findGroup,
   findRate,
@@ -47,7 +48,11 @@ export const planDefinitionSchema = z
             .regex(/^(\*|[a-z0-9][a-z0-9_]{0,39})$/, 'a destination group key, or *')
             .describe('destination group key of the tariff, or * for every group'),
           band: z.string().regex(KEY).optional().describe('absent: every band'),
-          pricePerMinute: z.string().regex(/^\d+(?:[.,]\d{1,6})?$/, 'euros, at most six decimals'),
+          pricePerMinute: z
+            .string()
+            .regex(/^\d+(?:[.,]\d{1,6})?$/, 'euros, at most six decimals')
+            // A price the rater could not apply exactly is refused, never billed as another (S22-6).
+            .refine((text) => typeof parseRateMicros(text, 'price') === 'number', 'at most 1000 euros'),
         }),
       )
       .max(500)

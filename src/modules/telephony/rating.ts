@@ -339,6 +339,21 @@ export function parseTariffCsv(text: string, options: ParseTariffCsvOptions = {}
   return errors.length > 0 ? { ok: false, errors } : { ok: true, rates };
 }
 
+/**
+ * The highest price per minute, and connection fee, a tariff or plan may state: €1,000 (decision
+ * 1001). Dearer than any call sold (satellite minutes cost tens of euros), and low enough that a
+ * price times a call's seconds stays exact in micro-euros for calls of over 100 days.
+ */
+export const MAX_RATE_MICROS = 1_000 * 1_000_000;
+
+/** A price in euros as a rate: micro-euros, or what is wrong with it (decision 1001). */
+export function parseRateMicros(text: string, field: string): number | string {
+  const micros = parseEurosToMicros(text);
+  if (micros === null) return `${field} is not an amount in euros with at most six decimals`;
+  if (micros > MAX_RATE_MICROS) return `${field} is more than 1000 euros`;
+  return micros;
+}
+
 /** Parses "0.0125" or "0,0125" euros to micro-euros exactly; null when not a plain amount. */
 export function parseEurosToMicros(text: string): number | null {
   const match = /^(\d+)(?:[.,](\d{1,6}))?$/.exec(text.trim());
@@ -449,10 +464,11 @@ function parseTariffRow(
     return 'group_label is one line of at most 80 characters without < or >';
   const prefix = cell('prefix').replace(/^\+/, '');
   if (!PREFIX.test(prefix)) return 'prefix is not 1 to 15 digits (E.164, country code first)';
-  const pricePerMinute = parseEurosToMicros(cell('price_per_minute'));
-  if (pricePerMinute === null) return 'price_per_minute is not an amount in euros with at most six decimals';
-  const connectionFee = cell('connection_fee') === '' ? 0 : parseEurosToMicros(cell('connection_fee'));
-  if (connectionFee === null) return 'connection_fee is not an amount in euros with at most six decimals';
+  const pricePerMinute = parseRateMicros(cell('price_per_minute'), 'price_per_minute');
+  if (typeof pricePerMinute === 'string') return pricePerMinute;
+  const connectionFee =
+    cell('connection_fee') === '' ? 0 : parseRateMicros(cell('connection_fee'), 'connection_fee');
+  if (typeof connectionFee === 'string') return connectionFee;
   const minimumSeconds = parseWholeNumber(cell('minimum_seconds'));
   if (minimumSeconds === null) return 'minimum_seconds is not a whole number';
   const incrementSeconds = parseWholeNumber(cell('increment_seconds'));

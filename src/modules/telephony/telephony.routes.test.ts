@@ -81,6 +81,19 @@ describe('telephony over HTTP (issue 12, VX-5)', () => {
     const empty = await call(billing, 'POST', '/api/v1/tariffs', undefined, `${header}\n`, 'text/csv');
     expect(empty.statusCode, empty.body).toBe(400);
     expect(empty.json()).toMatchObject({ code: 'validation_failed' });
+    // A price or fee over 1000 euros is refused naming the line and the column (decision 1001).
+    for (const line of ['33,1000.01,60,60,0,2020-01-01,', '33,0.1,60,60,1000.5,2020-01-01,']) {
+      const dear = await call(
+        billing,
+        'POST',
+        '/api/v1/tariffs',
+        undefined,
+        `${header}\n${line}\n`,
+        'text/csv',
+      );
+      expect(dear.statusCode, dear.body).toBe(400);
+      expect(dear.body).toMatch(/(price_per_minute|connection_fee) is more than 1000 euros/);
+    }
     const kept = await call(billing, 'GET', '/api/v1/tariffs?limit=10', undefined);
     expect(kept.json<{ items: unknown[] }>().items).toHaveLength(3);
   });
