@@ -13,7 +13,12 @@ import {
   presentConsentState,
 } from './consent.presenter.js';
 import type { ConsentDeps } from './deps.js';
-import { consentWording, listConsentRecords, listConsentStates } from './ledger.service.js';
+import {
+  consentWording,
+  listConsentRecords,
+  listConsentStates,
+  listUndeclaredConsentRecords,
+} from './ledger.service.js';
 import { recordConsentOrAskConfirmation } from './signup.service.js';
 import { declaredContext } from '../../http/declared-context.js';
 
@@ -134,6 +139,29 @@ export function registerConsentRoutes(
       if (state === 'pending' && record.event === 'signed_up')
         return reply.status(202).send({ ...presentConsentRecord(record), state });
       return reply.status(201).send(presentConsentRecord(record));
+    },
+  );
+
+  typed.get(
+    '/api/v1/people/:subjectId/consents/undeclared-purposes',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'The consent records of a person for purposes the policy in force no longer declares (oldest first), read under the rights purpose only (decision 1041)',
+        tags: ['consent'],
+        operationId: 'listUndeclaredPurposeConsents',
+        params: z.object({ subjectId: id }),
+        response: { 200: z.object({ items: z.array(consentRecordSchema) }) },
+      },
+    },
+    async (request) => {
+      const records = await listUndeclaredConsentRecords(
+        kernel,
+        declaredContext(request),
+        request.params.subjectId,
+      );
+      return { items: records.map(presentConsentRecord) };
     },
   );
 

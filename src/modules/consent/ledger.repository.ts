@@ -139,7 +139,12 @@ export async function selectConsentRecords(
   tx: Tx,
   grant: Grant,
   subjectId: number,
-  filter: { purposes?: readonly string[]; withMarketingObjections?: boolean } = {},
+  filter: {
+    purposes?: readonly string[];
+    withMarketingObjections?: boolean;
+    /** Only records of a purpose outside these (those the policy no longer declares). */
+    outsidePurposes?: readonly string[];
+  } = {},
 ): Promise<ConsentRecord[]> {
   if (grant.tenantId <= 0) throw new Error('grant without tenant');
   let query = tx
@@ -171,6 +176,14 @@ export async function selectConsentRecords(
       if (filter.withMarketingObjections) alternatives.push(eb('r.purpose', 'is', null));
       return alternatives.length > 0 ? eb.or(alternatives) : eb.val(false);
     });
+  }
+  const outside = filter.outsidePurposes;
+  if (outside !== undefined) {
+    query = query
+      .where('r.purpose', 'is not', null)
+      .$if(outside.length > 0, (narrowed) =>
+        narrowed.where((eb) => eb.not(eb('r.purpose', '=', eb.fn.any(eb.val([...outside]))))),
+      );
   }
   const rows = await query.orderBy('r.record_id').execute();
   return rows.map((row) => ({

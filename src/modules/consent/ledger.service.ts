@@ -360,6 +360,35 @@ export async function listConsentRecords(
   });
 }
 
+/**
+ * The consent records of a person for purposes the policy in force no longer declares (decision
+ * 0982, 1041): the ledger is read per declared purpose, so only the rights purpose (the privacy
+ * officer's) reads these, as the person's own access report lists them. Oldest first.
+ */
+export async function listUndeclaredConsentRecords(
+  kernel: Kernel,
+  context: ConsentContext,
+  subjectId: number,
+): Promise<ConsentRecord[]> {
+  const { policy } = await kernel.policies.current(context.tenantId);
+  const rights = rightsPurpose(policy);
+  if (context.purpose !== rights)
+    throw new AppError('purpose_not_allowed', 'undeclared-purpose ledger read outside the rights purpose', {
+      publicMessage: `the consent records of purposes no longer in the policy are read under the purpose ${rights}`,
+    });
+  return kernel.transact(context.tenantId, async (atx) => {
+    const grant = await kernel.gate.authorize(atx, context.actor, {
+      purpose: rights,
+      action: 'read',
+      categories: [],
+      subjectIds: [],
+      ...(context.requestId ? { requestId: context.requestId } : {}),
+    });
+    await assertSubjectReached(atx, subjectId, findPurpose(policy, rights));
+    return selectConsentRecords(atx.tx, grant, subjectId, { outsidePurposes: Object.keys(policy.purposes) });
+  });
+}
+
 /** The person's own view of their ledger is their right of access: the policy's rights purpose. */
 function rightsPurpose(policy: Policy): string {
   const found = Object.entries(policy.purposes).find(([, purpose]) => purpose.wholePerson === 'rights');

@@ -887,6 +887,14 @@ export const en = {
     record: 'Record',
     recorded: 'Recorded in the ledger',
   },
+  undeclaredConsents: {
+    title: 'Consents for purposes no longer in the policy',
+    intro:
+      'The policy in force no longer declares these purposes; their records stay as proof of what the person agreed to or objected to, as their access report lists them.',
+    caption: 'The ledger of purposes no longer declared, oldest first',
+    purpose: 'Purpose',
+    notDeclared: 'no longer in the policy',
+  },
   consentEvent: {
     signed_up: 'signed up',
     given: 'consent given',

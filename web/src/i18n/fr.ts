@@ -894,6 +894,14 @@ export const fr: Messages = {
     record: 'Enregistrer',
     recorded: 'Enregistré dans le registre',
   },
+  undeclaredConsents: {
+    title: 'Consentements pour des finalités qui ne figurent plus dans la politique',
+    intro:
+      'La politique en vigueur ne déclare plus ces finalités ; leurs enregistrements restent comme preuve de ce que la personne a accepté ou refusé, comme son rapport d’accès les mentionne.',
+    caption: 'Le registre des finalités qui ne sont plus déclarées, les plus anciens d’abord',
+    purpose: 'Finalité',
+    notDeclared: 'ne figure plus dans la politique',
+  },
   consentEvent: {
     signed_up: 'inscrit',
     given: 'consentement donné',

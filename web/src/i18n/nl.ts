@@ -892,6 +892,14 @@ export const nl: Messages = {
     record: 'Vastleggen',
     recorded: 'Vastgelegd in het register',
   },
+  undeclaredConsents: {
+    title: 'Toestemmingen voor doeleinden die niet meer in het beleid staan',
+    intro:
+      'Het beleid dat nu geldt, vermeldt deze doeleinden niet meer; hun registraties blijven als bewijs van waarmee de persoon instemde of waartegen hij bezwaar maakte, zoals zijn inzageverslag ze toont.',
+    caption: 'Het register van doeleinden die niet meer vermeld worden, oudste eerst',
+    purpose: 'Doeleinde',
+    notDeclared: 'niet meer in het beleid',
+  },
   consentEvent: {
     signed_up: 'ingeschreven',
     given: 'toestemming gegeven',

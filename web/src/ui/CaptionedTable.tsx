@@ -15,7 +15,11 @@ export function CaptionedTable({
   children: ReactNode;
 }) {
   return (
-    <Table.ScrollContainer minWidth={720}>
+    // Scrolled sideways, the region must be reachable by keyboard (axe scrollable-region-focusable).
+    <Table.ScrollContainer
+      minWidth={720}
+      scrollAreaProps={{ viewportProps: { tabIndex: 0, role: 'region', 'aria-label': caption } }}
+    >
       <Table>
         <Table.Caption>{caption}</Table.Caption>
         <Table.Thead>

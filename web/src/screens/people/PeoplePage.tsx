@@ -27,6 +27,7 @@ import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 import { ConsentsCard } from './ConsentsCard.js';
 import { HoldsCard } from './HoldsCard.js';
+import { UndeclaredConsentsCard } from './UndeclaredConsentsCard.js';
 import { AuditTrailCard } from '../audit/AuditTrailCard.js';
 import { PersonContracts, PersonInvoices } from './PersonRecords.js';
 
@@ -190,6 +191,7 @@ function PersonDetail() {
       {person.data ? <PersonContracts subjectId={person.data.subjectId} /> : null}
       {person.data ? <PersonInvoices subjectId={person.data.subjectId} /> : null}
       {person.data ? <ConsentsCard subjectId={person.data.subjectId} /> : null}
+      {subjectId ? <UndeclaredConsentsCard subjectId={Number(subjectId)} /> : null}
       {subjectId ? <HoldsCard subjectId={Number(subjectId)} /> : null}
       {subjectId ? <AuditTrailCard subjectId={Number(subjectId)} /> : null}
     </Stack>

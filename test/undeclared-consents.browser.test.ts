@@ -1,0 +1,110 @@
+/**
+ * Decision 1041 (left open by 0982): after a new policy version drops a purpose, the privacy
+ * officer's person screen shows the consent records of that purpose, labelled as no longer in the
+ * policy, read through the API under the rights purpose; a role without it sees no such card.
+ * Screenshots go to test-results/screenshots/undeclared-consents/.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loginAs } from './http.js';
+import { createPolicyTenant } from './kernel.js';
+import { createPerson } from '../src/modules/parties/index.js';
+import { recordConsent } from '../src/modules/consent/index.js';
+import {
+  closeBackOffice,
+  expectNoPageProblems,
+  look,
+  pageWithSession,
+  startBackOffice,
+  type BackOffice,
+} from './staff-browser.js';
+
+let env: BackOffice;
+
+beforeAll(async () => {
+  env = await startBackOffice('undeclared-consents');
+});
+afterAll(() => closeBackOffice(env));
+
+const SALES = { kind: 'staff', staffId: 1, role: 'sales' } as const;
+
+describe('the consent ledger of a purpose no longer in the policy, on the officer’s person screen', () => {
+  it('VK-29: the privacy officer opens a person whose consent purpose the new policy version dropped and reads its records, labelled as a purpose no longer in the policy; sales sees no such card', async () => {
+    const tenant = await createPolicyTenant(env.kernel, 'voiceking');
+    const person = await createPerson(
+      env.kernel,
+      { tenantId: tenant.tenantId, actor: SALES, purpose: 'order_processing' },
+      { subjectType: 'customer', familyName: 'Profiel', givenName: 'Ilse', email: 'ilse@mail.example' },
+    );
+    for (const event of ['given', 'withdrawn'] as const)
+      await recordConsent(
+        env.kernel,
+        { tenantId: tenant.tenantId, actor: SALES, purpose: 'interest_profiles' },
+        {
+          subjectId: person.subjectId,
+          purpose: 'interest_profiles',
+          event,
+          channel: 'staff_phone',
+          ...(event === 'given'
+            ? {
+                wording: { language: 'nl' as const, text: 'Mogen wij uw interesses bijhouden?' },
+                statement: 'Ja, dat mag.',
+              }
+            : {}),
+        },
+      );
+    const seed = await readFile(path.join(import.meta.dirname, '../policies/voiceking.yaml'), 'utf8');
+    await env.kernel.policies.install(
+      tenant.tenantId,
+      seed
+        .replaceAll('interest_profiles', 'interest_profiling')
+        .replace(/version: '[0-9.]+'/, "version: '2027.1'"),
+      'policies/voiceking-2027.yaml',
+    );
+
+    const officer = await loginAs(env.app, env.kernel, tenant, 'privacy_officer');
+    const page = await pageWithSession(env, officer, 'nl-BE');
+    await page.goto(`${env.baseUrl}/people/${person.subjectId}`);
+    const card = page.getByTestId('undeclared-consents');
+    await card
+      .getByRole('heading', { name: 'Toestemmingen voor doeleinden die niet meer in het beleid staan' })
+      .waitFor();
+    const table = card.getByRole('table', {
+      name: /Het register van doeleinden die niet meer vermeld worden/,
+    });
+    const rows = table.locator('tbody tr');
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(2);
+    const texts = await rows.allInnerTexts();
+    for (const text of texts) {
+      expect(text).toContain('interest_profiles');
+      expect(text).toContain('niet meer in het beleid');
+    }
+    expect(texts[0]).toContain('toestemming gegeven');
+    expect(texts[0]).toContain('Ja, dat mag.');
+    expect(texts[1]).toContain('toestemming ingetrokken');
+    // The audit trail's table, scrolled sideways when wide, is reachable by keyboard (axe).
+    await expect
+      .poll(() =>
+        page.getByRole('region', { name: 'Het auditspoor van deze persoon' }).getAttribute('tabindex'),
+      )
+      .toBe('0');
+    await look(env.browser, page, 'officer-person-undeclared-consents');
+    expectNoPageProblems(env, page);
+    await page.context().close();
+
+    // Sales (no rights purpose) opens the same person: no such card, and no request for it.
+    const sales = await loginAs(env.app, env.kernel, tenant, 'sales');
+    const salesPage = await pageWithSession(env, sales, 'nl-BE');
+    const asked: string[] = [];
+    salesPage.on('request', (request) => {
+      if (request.url().includes('undeclared-purposes')) asked.push(request.url());
+    });
+    await salesPage.goto(`${env.baseUrl}/people/${person.subjectId}`);
+    await salesPage.getByTestId('consents').waitFor();
+    expect(await salesPage.getByTestId('undeclared-consents').count()).toBe(0);
+    expect(asked).toEqual([]);
+    expectNoPageProblems(env, salesPage);
+    await salesPage.context().close();
+  });
+});
