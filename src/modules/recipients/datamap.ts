@@ -146,4 +146,25 @@ export const recipientsDataMap: TableDataMap[] = [
       what_happened: 'all',
     },
   },
+  {
+    // Every decision on a breach as it was taken (decision 1070): who, when, why; no person named.
+    table: 'incident_decisions',
+    module: 'recipients',
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      incident_id: 'incident id',
+      decision_no: 'number of the decision within its incident',
+      addressee: 'fixed addressee key (authority or persons)',
+      decision: 'fixed decision key',
+      reason: 'why the decision was taken or changed (scanned)',
+      assessment_no: 'the assessment the decision rested on',
+      letters_queued: 'count',
+      decided_at: 'workflow timestamp',
+      decided_by_staff_id: 'staff id',
+    },
+    freeText: {
+      reason: 'all',
+    },
+  },
 ];

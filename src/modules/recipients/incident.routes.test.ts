@@ -467,7 +467,7 @@ describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () 
       [d.tenant.tenantId, incidentId],
     );
     expect(kept.rows[0]).toEqual({ authority_decision: 'not_notified', authority_reason: reason });
-    // Twice: the decision stands.
+    // Changed without saying why: 400, the decision stands (decision 1070).
     const twice = await staffCall(
       app,
       d.officer,
@@ -477,7 +477,11 @@ describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () 
         payload: { decision: 'notified' },
       },
     );
-    expect(twice.statusCode).toBe(409);
+    expect(twice.statusCode).toBe(400);
+    expect(twice.json<{ detail: string }>().detail).toContain('reason');
+    expect((await staffCall(app, d.officer, 'GET', `/api/v1/incidents/${incidentId}`)).json()).toMatchObject({
+      authorityDecision: 'not_notified',
+    });
 
     const informed = await staffCall(
       app,
@@ -681,11 +685,12 @@ describe('a personal-data breach on the 72-hour clock (VK-9, GDPR Art. 33)', () 
     const completed = await staffCall(app, d.officer, 'POST', `${path}/assessment`, { payload: completion });
     expect(completed.statusCode, completed.body).toBe(200);
     expect(completed.json<Incident>()).toMatchObject({ assessmentNo: 2, whatHappened: WHAT_HAPPENED });
-    // Completed once: the rule of 0152 holds again.
+    // Completed once: a further revision is a later phase, which says what was learnt (decision 1070).
     const again = await staffCall(app, d.officer, 'POST', `${path}/assessment`, {
       payload: { ...completion, revises: 2 },
     });
-    expect(again.statusCode, again.body).toBe(409);
+    expect(again.statusCode, again.body).toBe(400);
+    expect(again.json<{ detail: string }>().detail).toContain('changeReason');
     const informed = await staffCall(app, d.officer, 'POST', `${path}/persons-notification`, {
       payload: { decision: 'inform' },
     });

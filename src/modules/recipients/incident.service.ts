@@ -99,10 +99,15 @@ export const assessmentSchema = z
 
 export const authorityDecisionSchema = z
   .strictObject({
-    decision: z.enum(['notified', 'not_notified']),
+    /**
+     * `supplemented`: after `notified`, a later phase of information was sent to the authority on a
+     * revised assessment (GDPR Art. 33(4), decision 1070).
+     */
+    decision: z.enum(['notified', 'not_notified', 'supplemented']),
+    /** Why: required for not_notified, and for notified after not_notified (decision 1070). */
     reason: z.string().trim().min(1).max(2000).optional(),
   })
-  .refine((input) => input.decision === 'notified' || input.reason !== undefined, {
+  .refine((input) => input.decision !== 'not_notified' || input.reason !== undefined, {
     message: 'a breach that is not notified keeps its reason (GDPR Art. 33(5))',
     path: ['reason'],
   });
@@ -110,6 +115,7 @@ export const authorityDecisionSchema = z
 export const personsDecisionSchema = z
   .strictObject({
     decision: z.enum(['inform', 'not_inform']),
+    /** Why: required for not_inform, and for inform after not_inform (e.g. the authority required it, Art. 34(4)). */
     reason: z.string().trim().min(1).max(2000).optional(),
   })
   .refine((input) => input.decision === 'inform' || input.reason !== undefined, {
@@ -132,6 +138,20 @@ export interface IncidentAssessment {
   whatHappened: string | null;
   assessedAt: Date;
   assessedByStaffId: number | null;
+}
+
+/** One decision on a breach as it was taken (migrations/1070): the register keeps every one. */
+export interface IncidentDecision {
+  decisionNo: number;
+  addressee: 'authority' | 'persons';
+  decision: 'notified' | 'not_notified' | 'supplemented' | 'inform' | 'not_inform';
+  reason: string | null;
+  /** The assessment it rested on (null: taken before decision 1070). */
+  assessmentNo: number | null;
+  /** Art. 34 letters this decision queued. */
+  lettersQueued: number;
+  decidedAt: Date;
+  decidedByStaffId: number | null;
 }
 
 export interface Incident {
@@ -161,6 +181,8 @@ export interface Incident {
   assessmentNo: number;
   /** Every assessment, oldest first (attack S16-6, decision 0840). */
   assessments: IncidentAssessment[];
+  /** Every decision on the breach, oldest first (attack S22-1, decision 1070). */
+  decisions: IncidentDecision[];
 }
 
 const incidentsMap = (): TableDataMap => tableMap(recipientsDataMap, 'incidents');
@@ -313,12 +335,13 @@ export async function listIncidents(kernel: Kernel, context: AccessContext): Pro
       .orderBy('incident_id', 'desc')
       .limit(200)
       .execute();
-    const assessments = await loadAssessments(
-      atx.tx,
-      rows.map((row) => row.incident_id),
-    );
+    const ids = rows.map((row) => row.incident_id);
+    const assessments = await loadAssessments(atx.tx, ids);
+    const decisions = await loadDecisions(atx.tx, ids);
     record(atx, context.actor, purpose, 'incident.list');
-    return rows.map((row) => present(row, assessments.get(row.incident_id) ?? []));
+    return rows.map((row) =>
+      present(row, assessments.get(row.incident_id) ?? [], decisions.get(row.incident_id) ?? []),
+    );
   });
 }
 
@@ -399,20 +422,31 @@ export async function assessIncident(
       current.persons_decision === 'pending' &&
       current.is_breach &&
       current.what_happened === null;
-    if (!completing && (current.persons_decision !== 'pending' || current.authority_decision !== 'pending')) {
-      throw new AppError('conflict', 'decided', {
-        publicMessage: 'this incident was already notified or decided; it is no longer assessed',
-      });
-    }
-    if (completing) assertOnlyCompletes(current, data);
+    const decided = current.persons_decision !== 'pending' || current.authority_decision !== 'pending';
     const previous = (await loadAssessments(atx.tx, [incidentId])).get(incidentId)?.at(-1);
     assertRevisesLatest(previous, data.revises);
-    const subjectIds = await findAffectedSubjects(
+    if (completing) assertOnlyCompletes(current, data);
+    // After a decision, a revision is a later phase (Art. 33(4)): it may widen, never narrow (1070).
+    else if (decided && previous) assertOnlyWidens(previous, data);
+    const found = await findAffectedSubjects(
       atx.tx,
       deps.dataMap,
       data.affectedCategories,
       data.affectedTables,
     );
+    // After a decision the persons already linked stay linked (some may have had their letter):
+    // the wider scope adds the persons found now.
+    const linked = decided
+      ? (
+          await atx.tx
+            .selectFrom('incident_subjects')
+            .select('subject_id')
+            .where('incident_id', '=', incidentId)
+            .execute()
+        ).map((link) => link.subject_id)
+      : [];
+    const subjectIds = [...new Set([...linked, ...found])].sort((a, b) => a - b);
+    const added = subjectIds.filter((subjectId) => !linked.includes(subjectId));
     assertChangeExplained(previous, { ...data, affectedCount: subjectIds.length });
     await atx.tx
       .updateTable('incidents')
@@ -432,12 +466,14 @@ export async function assessIncident(
       })
       .where('incident_id', '=', incidentId)
       .execute();
-    await atx.tx.deleteFrom('incident_subjects').where('incident_id', '=', incidentId).execute();
-    for (let start = 0; start < subjectIds.length; start += 1000) {
+    // Before any decision no letter went: the links are those of this assessment alone.
+    if (!decided)
+      await atx.tx.deleteFrom('incident_subjects').where('incident_id', '=', incidentId).execute();
+    for (let start = 0; start < added.length; start += 1000) {
       await atx.tx
         .insertInto('incident_subjects')
         .values(
-          subjectIds.slice(start, start + 1000).map((subjectId) => ({
+          added.slice(start, start + 1000).map((subjectId) => ({
             tenant_id: context.tenantId,
             incident_id: incidentId,
             subject_id: subjectId,
@@ -503,6 +539,50 @@ function assertOnlyCompletes(
     publicMessage:
       'the authority decision is taken on this assessment: it can only be completed with whatHappened, keeping the breach, its risk, categories and tables',
   });
+}
+
+/**
+ * A revision after the authority or persons decision (decision 1070): the information comes in
+ * phases (GDPR Art. 33(4)), so the scope may grow, but what the decisions rested on is not taken
+ * back: still a breach, no lower risk, every category and table kept; and it says what was learnt.
+ */
+function assertOnlyWidens(
+  previous: IncidentAssessment,
+  next: {
+    isBreach: boolean;
+    risk: 'none' | 'low' | 'high';
+    affectedCategories: string[];
+    affectedTables: string[];
+    changeReason?: string | undefined;
+  },
+): void {
+  const narrowed = (why: string): AppError =>
+    new AppError('conflict', 'a decided breach is not narrowed', {
+      publicMessage: `a decision was taken on assessment ${previous.assessmentNo}: a revision may widen the breach, never narrow it (${why}); the register keeps every phase`,
+    });
+  if (!next.isBreach) throw narrowed('it stays a breach');
+  if (RISK_ORDER[next.risk] < RISK_ORDER[previous.risk])
+    throw narrowed(`the risk stays at least ${previous.risk}`);
+  // An empty list beside a given other one means "all of them" (findAffectedSubjects): wider than any.
+  const keptOf = (
+    before: readonly string[],
+    after: readonly string[],
+    other: readonly string[],
+    what: string,
+  ) => {
+    if (after.length === 0 && other.length > 0) return;
+    if (before.length === 0) throw narrowed(`every ${what} stays affected`);
+    const dropped = before.find((key) => !after.includes(key));
+    if (dropped !== undefined) throw narrowed(`${what} ${dropped} stays affected`);
+  };
+  keptOf(previous.affectedCategories, next.affectedCategories, next.affectedTables, 'category');
+  keptOf(previous.affectedTables, next.affectedTables, next.affectedCategories, 'table');
+  if (next.changeReason === undefined) {
+    throw new AppError('validation_failed', 'a later phase without a reason', {
+      publicMessage: `changeReason: say what was learnt since assessment ${previous.assessmentNo}, on which a decision was taken`,
+      details: { issues: [{ path: 'changeReason', message: 'required after a decision' }] },
+    });
+  }
 }
 
 /**
@@ -674,26 +754,32 @@ export async function decideAuthorityNotification(
     const row = await loadRow(atx.tx, incidentId, true);
     if (!row.is_breach)
       throw new AppError('conflict', 'not a breach', { publicMessage: 'this incident is not a breach' });
-    if (row.authority_decision !== 'pending') {
-      throw new AppError('conflict', 'already decided', {
-        publicMessage: `the authority decision is already ${row.authority_decision}`,
-      });
-    }
+    await assertAuthorityDecisionFollows(atx.tx, row, data);
     if (data.decision === 'not_notified' && row.risk !== 'none') {
       // Art. 33(1): not notifying is for a breach unlikely to result in a risk (attack S17-2, 0842).
       throw new AppError('conflict', 'a risk is not notified', {
         publicMessage: `the assessment finds a ${row.risk ?? 'not stated'} risk for the persons: GDPR Art. 33(1) requires notifying the authority; to decide otherwise, revise the assessment to no risk, with its reason, first`,
       });
     }
-    await atx.tx
-      .updateTable('incidents')
-      .set({
-        authority_decision: data.decision,
-        authority_reason: data.reason ?? null,
-        authority_decided_at: kernel.clock.now(),
-      })
-      .where('incident_id', '=', incidentId)
-      .execute();
+    const now = kernel.clock.now();
+    // A supplement leaves the decision (notified) as it is; the register's list records it.
+    if (data.decision !== 'supplemented')
+      await atx.tx
+        .updateTable('incidents')
+        .set({
+          authority_decision: data.decision,
+          authority_reason: data.reason ?? null,
+          authority_decided_at: now,
+        })
+        .where('incident_id', '=', incidentId)
+        .execute();
+    await appendDecision(atx.tx, context, incidentId, now, {
+      addressee: 'authority',
+      decision: data.decision,
+      reason: data.reason ?? null,
+      lettersQueued: 0,
+    });
+    const words = { notified: 'notified', not_notified: 'not notified', supplemented: 'supplemented' };
     atx.audit.record({
       actor: auditActor(context.actor),
       role: context.actor.kind === 'staff' ? context.actor.role : 'system',
@@ -702,10 +788,74 @@ export async function decideAuthorityNotification(
       records: 1,
       decision: 'allowed',
       // Fixed words, never the free-text reason (0819): what the decision rested on.
-      reason: `${data.decision === 'notified' ? 'notified' : 'not notified'}; assessed ${assessmentWords(row.is_breach, row.risk)}`,
+      reason: `${words[data.decision]}${row.authority_decision === 'pending' ? '' : `; before: ${row.authority_decision}`}; assessed ${assessmentWords(row.is_breach, row.risk)}`,
     });
     return loadIncident(atx.tx, incidentId);
   });
+}
+
+/**
+ * Which authority decision may follow which (decision 1070): the first is notified or not_notified;
+ * not_notified may be followed by notified, with its reason (the risk turned out otherwise, the
+ * authority asked); notified by supplemented, once per revised assessment (Art. 33(4): in phases).
+ * What was notified is never recorded as not notified.
+ */
+async function assertAuthorityDecisionFollows(
+  tx: Tx,
+  row: IncidentRow,
+  data: z.infer<typeof authorityDecisionSchema>,
+): Promise<void> {
+  const already = (hint: string): AppError =>
+    new AppError('conflict', 'already decided', {
+      publicMessage: `the authority decision is already ${row.authority_decision}${hint}`,
+    });
+  if (row.authority_decision === 'pending') {
+    if (data.decision === 'supplemented')
+      throw already(': nothing was notified yet to supplement; record notified first');
+    return;
+  }
+  if (row.authority_decision === 'not_notified') {
+    if (data.decision !== 'notified')
+      throw already('; a later notification is recorded as notified, with its reason');
+    if (data.reason === undefined) {
+      throw new AppError('validation_failed', 'a changed decision without a reason', {
+        publicMessage: 'reason: say why the authority is notified after all (the decision was not_notified)',
+        details: { issues: [{ path: 'reason', message: 'required when a decision is changed' }] },
+      });
+    }
+    return;
+  }
+  if (data.decision !== 'supplemented')
+    throw already(
+      '; information found later is sent as a supplement: record supplemented after revising the assessment',
+    );
+  const lastNotice = await tx
+    .selectFrom('incident_decisions')
+    .select(['assessment_no', 'decided_at'])
+    .where('incident_id', '=', row.incident_id)
+    .where('addressee', '=', 'authority')
+    .orderBy('decision_no', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const latest = await tx
+    .selectFrom('incident_assessments')
+    .select(['assessment_no', 'assessed_at'])
+    .where('incident_id', '=', row.incident_id)
+    .orderBy('assessment_no', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const revisedSince =
+    latest !== undefined &&
+    (lastNotice === undefined ||
+      (lastNotice.assessment_no !== null
+        ? latest.assessment_no > lastNotice.assessment_no
+        : latest.assessed_at > lastNotice.decided_at));
+  if (!revisedSince) {
+    throw new AppError('conflict', 'nothing new to supplement', {
+      publicMessage:
+        'the authority already has what the latest assessment says: revise the assessment with what was learnt, then record the supplement',
+    });
+  }
 }
 
 /**
@@ -733,9 +883,18 @@ export async function decidePersonsNotification(
     const row = await loadRow(atx.tx, incidentId, true);
     if (!row.is_breach)
       throw new AppError('conflict', 'not a breach', { publicMessage: 'this incident is not a breach' });
-    if (row.persons_decision !== 'pending' && row.persons_decision !== data.decision) {
+    // Art. 34(4): the authority may require informing the persons after a not_inform (1070).
+    const changing = row.persons_decision === 'not_inform' && data.decision === 'inform';
+    if (row.persons_decision !== 'pending' && row.persons_decision !== data.decision && !changing) {
       throw new AppError('conflict', 'already decided', {
-        publicMessage: `the persons decision is already ${row.persons_decision}`,
+        publicMessage: `the persons decision is already ${row.persons_decision}: letters sent are not taken back`,
+      });
+    }
+    if (changing && data.reason === undefined) {
+      throw new AppError('validation_failed', 'a changed decision without a reason', {
+        publicMessage:
+          'reason: say why the persons are informed after all (the decision was not_inform; e.g. the authority required it, GDPR Art. 34(4))',
+        details: { issues: [{ path: 'reason', message: 'required when a decision is changed' }] },
       });
     }
     if (data.decision === 'not_inform' && row.risk === 'high') {
@@ -745,7 +904,7 @@ export async function decidePersonsNotification(
           'the assessment finds a high risk for the persons: our privacy statement and GDPR Art. 34(1) say they are informed; to decide otherwise, revise the assessment, with its reason, first',
       });
     }
-    if (row.persons_decision === 'pending') {
+    if (row.persons_decision === 'pending' || changing) {
       await atx.tx
         .updateTable('incidents')
         .set({
@@ -757,13 +916,19 @@ export async function decidePersonsNotification(
         .execute();
       record(atx, context.actor, purpose, `incident.persons.${data.decision}`);
     }
-    const decidedBefore = row.persons_decision !== 'pending';
+    const decidedBefore = row.persons_decision !== 'pending' && !changing;
     const already = (): AppError =>
       new AppError('conflict', 'already decided', {
         publicMessage: `the persons decision is already ${row.persons_decision}`,
       });
     if (data.decision === 'not_inform') {
       if (decidedBefore) throw already();
+      await appendDecision(atx.tx, context, incidentId, kernel.clock.now(), {
+        addressee: 'persons',
+        decision: 'not_inform',
+        reason: data.reason ?? null,
+        lettersQueued: 0,
+      });
       return { letterIds: [], withoutAddress: 0, notReached: 0 };
     }
     const pending = await atx.tx
@@ -822,6 +987,14 @@ export async function decidePersonsNotification(
     }
     // Taken before, and nobody left to write to: no second answer.
     if (decidedBefore && queued.length === 0) throw already();
+    // The first decision, a changed one, or a later phase to persons found since (1070): on record.
+    if (decidedBefore) record(atx, context.actor, purpose, 'incident.persons.inform');
+    await appendDecision(atx.tx, context, incidentId, kernel.clock.now(), {
+      addressee: 'persons',
+      decision: 'inform',
+      reason: data.reason ?? null,
+      lettersQueued: queued.length,
+    });
     if (queued.length > 0)
       await atx.tx
         .updateTable('incident_subjects')
@@ -992,7 +1165,77 @@ async function loadRow(tx: Tx, incidentId: number, forUpdate = false) {
 
 async function loadIncident(tx: Tx, incidentId: number): Promise<Incident> {
   const row = await loadRow(tx, incidentId);
-  return present(row, (await loadAssessments(tx, [incidentId])).get(incidentId) ?? []);
+  return present(
+    row,
+    (await loadAssessments(tx, [incidentId])).get(incidentId) ?? [],
+    (await loadDecisions(tx, [incidentId])).get(incidentId) ?? [],
+  );
+}
+
+/** The decisions on these incidents, oldest first per incident. */
+async function loadDecisions(tx: Tx, incidentIds: number[]): Promise<Map<number, IncidentDecision[]>> {
+  const byIncident = new Map<number, IncidentDecision[]>();
+  if (incidentIds.length === 0) return byIncident;
+  const rows = await tx
+    .selectFrom('incident_decisions')
+    .selectAll()
+    .where('incident_id', '=', (eb) => eb.fn.any(eb.val(incidentIds)))
+    .orderBy('incident_id')
+    .orderBy('decision_no')
+    .execute();
+  for (const row of rows) {
+    const list = byIncident.get(row.incident_id) ?? [];
+    list.push({
+      decisionNo: row.decision_no,
+      addressee: row.addressee,
+      decision: row.decision,
+      reason: row.reason,
+      assessmentNo: row.assessment_no,
+      lettersQueued: row.letters_queued,
+      decidedAt: row.decided_at,
+      decidedByStaffId: row.decided_by_staff_id,
+    });
+    byIncident.set(row.incident_id, list);
+  }
+  return byIncident;
+}
+
+/**
+ * Appends a decision to the register (decision 1070), numbered after the incident's last; the
+ * caller holds the incident's row lock, so two decisions never take the same number.
+ */
+async function appendDecision(
+  tx: Tx,
+  context: AccessContext,
+  incidentId: number,
+  at: Date,
+  decision: Pick<IncidentDecision, 'addressee' | 'decision' | 'reason' | 'lettersQueued'>,
+): Promise<void> {
+  const last = await tx
+    .selectFrom('incident_decisions')
+    .select((eb) => eb.fn.max('decision_no').as('no'))
+    .where('incident_id', '=', incidentId)
+    .executeTakeFirst();
+  const latest = await tx
+    .selectFrom('incident_assessments')
+    .select((eb) => eb.fn.max('assessment_no').as('no'))
+    .where('incident_id', '=', incidentId)
+    .executeTakeFirst();
+  await tx
+    .insertInto('incident_decisions')
+    .values({
+      tenant_id: context.tenantId,
+      incident_id: incidentId,
+      decision_no: (last?.no ?? 0) + 1,
+      addressee: decision.addressee,
+      decision: decision.decision,
+      reason: decision.reason,
+      assessment_no: latest?.no ?? null,
+      letters_queued: decision.lettersQueued,
+      decided_at: at,
+      decided_by_staff_id: context.actor.kind === 'staff' ? context.actor.staffId : null,
+    })
+    .execute();
 }
 
 /** The assessments of these incidents, oldest first per incident. */
@@ -1050,6 +1293,7 @@ function present(
     persons_reason: string | null;
   },
   assessments: IncidentAssessment[],
+  decisions: IncidentDecision[],
 ): Incident {
   return {
     incidentId: row.incident_id,
@@ -1075,5 +1319,6 @@ function present(
     personsReason: row.persons_reason,
     assessmentNo: assessments.at(-1)?.assessmentNo ?? 0,
     assessments,
+    decisions,
   };
 }

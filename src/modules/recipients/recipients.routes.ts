@@ -340,6 +340,20 @@ const incidentSchema = z.object({
       assessedByStaffId: z.number().nullable(),
     }),
   ),
+  decisions: z
+    .array(
+      z.object({
+        decisionNo: z.number(),
+        addressee: z.enum(['authority', 'persons']),
+        decision: z.enum(['notified', 'not_notified', 'supplemented', 'inform', 'not_inform']),
+        reason: z.string().nullable(),
+        assessmentNo: z.number().nullable(),
+        lettersQueued: z.number(),
+        decidedAt: z.string(),
+        decidedByStaffId: z.number().nullable(),
+      }),
+    )
+    .meta({ description: 'every decision on the breach as it was taken, oldest first (decision 1070)' }),
 });
 
 function presentIncident(incident: Incident): z.infer<typeof incidentSchema> {
@@ -352,6 +366,10 @@ function presentIncident(incident: Incident): z.infer<typeof incidentSchema> {
     assessments: incident.assessments.map((assessment) => ({
       ...assessment,
       assessedAt: assessment.assessedAt.toISOString(),
+    })),
+    decisions: incident.decisions.map((decision) => ({
+      ...decision,
+      decidedAt: decision.decidedAt.toISOString(),
     })),
   };
 }
@@ -544,7 +562,7 @@ export function registerIncidentRoutes(
       onRequest,
       schema: {
         summary:
-          'Record that the authority was notified, or why it was not (GDPR Art. 33(5)); stops the clock',
+          'Record that the authority was notified, or why it was not (GDPR Art. 33(5)); stops the clock. Later: not_notified may become notified (with a reason), and a notification is supplemented (supplemented) after a revised assessment (Art. 33(4)); every decision is kept',
         tags: ['incidents'],
         params: incidentParams,
         body: authorityDecisionSchema.meta({
@@ -573,7 +591,7 @@ export function registerIncidentRoutes(
       onRequest,
       schema: {
         summary:
-          "Inform the persons affected (GDPR Art. 34: a letter to each in their language, once, saying the assessment's whatHappened), or record why not; 409 while the latest assessment has no whatHappened",
+          "Inform the persons affected (GDPR Art. 34: a letter to each in their language, once, saying the assessment's whatHappened), or record why not; 409 while the latest assessment has no whatHappened. After not_inform, inform with a reason (Art. 34(4)); after inform, inform again writes only to persons a revised assessment added; every decision is kept",
         tags: ['incidents'],
         params: incidentParams,
         body: personsDecisionSchema.meta({ example: { decision: 'inform' } }),

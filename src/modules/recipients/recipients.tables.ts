@@ -91,8 +91,23 @@ export interface IncidentAssessmentsTable {
   assessed_by_staff_id: Fixed<number | null>;
 }
 
+/** Every decision on a breach as it was taken; append-only (migrations/1070). */
+export interface IncidentDecisionsTable {
+  tenant_id: Fixed<number>;
+  incident_id: Fixed<number>;
+  decision_no: Fixed<number>;
+  addressee: Fixed<'authority' | 'persons'>;
+  decision: Fixed<'notified' | 'not_notified' | 'supplemented' | 'inform' | 'not_inform'>;
+  reason: Fixed<string | null>;
+  assessment_no: Fixed<number | null>;
+  letters_queued: Fixed<number>;
+  decided_at: Fixed<Date>;
+  decided_by_staff_id: Fixed<number | null>;
+}
+
 export interface RecipientsTables {
   incidents: IncidentsTable;
+  incident_decisions: IncidentDecisionsTable;
   incident_assessments: IncidentAssessmentsTable;
   incident_subjects: IncidentSubjectsTable;
   authority_requests: AuthorityRequestsTable;
