@@ -5,7 +5,7 @@ import { loadFrame, type PortalFrame } from '../portal/index.js';
 import type { MailLanguage } from './consent.tables.js';
 import type { ConsentDeps } from './deps.js';
 import { CONFIRM_TEXT, renderPage, UNSUBSCRIBE_TEXT } from './pages.js';
-import { confirmSignup, signUp, signupLanguage } from './signup.service.js';
+import { confirmSignup, peekSignup, signUp, signupLanguage } from './signup.service.js';
 import { findRecipient, followClick, recordOpen } from './tracking.service.js';
 import { unsubscribe } from './unsubscribe.service.js';
 
@@ -92,11 +92,12 @@ export function registerNewsletterPublicRoutes(app: FastifyInstance, deps: Conse
       '/t/:slug/newsletter/confirm/:token',
       {
         schema: {
-          summary: 'The confirmation link as mailed: a page with one button (a GET confirms nothing)',
+          summary:
+            'The confirmation link as mailed: a page with one button while the link still confirms, else what pressing it would answer (a GET confirms nothing)',
           tags: TAGS,
           params: tokenParams,
           querystring: langQuery,
-          response: { 200: z.string() },
+          response: { 200: z.string(), 404: z.string(), 410: z.string() },
         },
       },
       async (request, reply) => {
@@ -107,9 +108,20 @@ export function registerNewsletterPublicRoutes(app: FastifyInstance, deps: Conse
           reply,
           await signupLanguage(deps, tenant, request.params.token),
         );
-        return privateAnswer(reply)
-          .type('text/html; charset=utf-8')
-          .send(renderPage(frame, pathOf(request), CONFIRM_TEXT[frame.lang].ask, actionOf(request, frame)));
+        const outcome = await peekSignup(deps, tenant, request.params.token);
+        const text = CONFIRM_TEXT[frame.lang];
+        const answer = privateAnswer(reply).type('text/html; charset=utf-8');
+        if (outcome === 'confirmable')
+          return answer.send(renderPage(frame, pathOf(request), text.ask, actionOf(request, frame)));
+        return answer
+          .status(outcome === 'confirmed' ? 200 : outcome === 'used' ? 410 : 404)
+          .send(
+            renderPage(
+              frame,
+              pathOf(request),
+              outcome === 'confirmed' ? text.done : outcome === 'used' ? text.used : text.unknown,
+            ),
+          );
       },
     );
 

@@ -347,3 +347,52 @@ describe("staff recording a subscriber's address record the subscriber (attack S
     expect(applicant.json<{ subjectId: number }>().subjectId).not.toBe(subjectId);
   });
 });
+
+describe('the confirmation link opens a page that says what pressing it would do (attack S21-B-5)', () => {
+  const open = (path: string) => app.inject({ method: 'GET', url: path });
+
+  it('VK-17, VK-18: the GET of a waiting link offers the button and confirms nothing; of a confirmed link says confirmed; after a withdrawal says used (410); of a superseded or unknown link says unknown (404); none offers the button', async () => {
+    const email = 'bel.drie.nieuw@example.be';
+    expect((await publicSignup(voiceking, email)).statusCode).toBe(202);
+    const superseded = confirmPathOf(await testApp.smtp.waitFor(email, 1));
+    expect((await publicSignup(voiceking, email)).statusCode).toBe(202);
+    const link = confirmPathOf(await testApp.smtp.waitFor(email, 2));
+
+    const waiting = await open(link);
+    expect(waiting.statusCode).toBe(200);
+    expect(waiting.body).toContain('Ja, ik schrijf me in');
+    expect((await open(link)).statusCode).toBe(200);
+    const [subjectId] = (
+      await runAsOwner<{ subject_id: number }>(
+        database.ownerUrl,
+        `select subject_id from consent_records where tenant_id = $1 and purpose = 'newsletter_opt_in'
+          order by record_id desc limit 1`,
+        [voiceking.tenantId],
+      )
+    ).rows.map((row) => row.subject_id);
+    expect(await stateOf(voiceking, subjectId ?? -1, 'newsletter_opt_in')).toBe('pending');
+
+    const old = await open(superseded);
+    expect(old.statusCode).toBe(404);
+    expect(old.body).toContain('Onbekende of verlopen link');
+    expect(old.body).not.toContain('Ja, ik schrijf me in');
+    const unknown = await open(`/t/${voiceking.slug}/newsletter/confirm/${'x'.repeat(43)}`);
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.body).not.toContain('Ja, ik schrijf me in');
+
+    expect((await confirm(link)).statusCode).toBe(200);
+    const done = await open(link);
+    expect(done.statusCode).toBe(200);
+    expect(done.body).toContain('Inschrijving bevestigd');
+    expect(done.body).not.toContain('Ja, ik schrijf me in');
+
+    const session = await signInByMailedLink(testApp, voiceking, email, 3);
+    expect((await portalChoice(voiceking, session, 'newsletter_opt_in', 'withdrawn')).statusCode).toBe(303);
+    const used = await open(link);
+    expect(used.statusCode).toBe(410);
+    expect(used.body).toContain('Link al gebruikt');
+    expect(used.body).not.toContain('Ja, ik schrijf me in');
+    expect((await confirm(link)).statusCode).toBe(410);
+    expect(await stateOf(voiceking, subjectId ?? -1, 'newsletter_opt_in')).toBe('withdrawn');
+  });
+});

@@ -472,10 +472,8 @@ export async function confirmSignup(
       .executeTakeFirst();
     if (!signup) return 'unknown';
     const state = await readPurposeState(atx, signup.subject_id, signup.purpose);
-    if (signup.confirmed_at !== null) return state === 'consented' ? 'confirmed' : 'used';
-    if (signup.expires_at <= now) return 'unknown';
-    // Only a sign-up still waiting is confirmed; a stop ended it (the row expired with it).
-    if (state !== 'pending') return 'unknown';
+    const outcome = judgeLink(signup, state, now);
+    if (outcome !== 'confirmable') return outcome;
     await appendConsentWithin(
       kernel,
       atx,
@@ -495,6 +493,48 @@ export async function confirmSignup(
       .where('signup_id', '=', signup.signup_id)
       .execute();
     return 'confirmed';
+  });
+}
+
+/**
+ * What a confirmation link would do now. Only a sign-up still waiting is confirmed; a stop ended
+ * it (the row expired with it), and a confirmed one says whether the consent still holds.
+ */
+function judgeLink(
+  signup: { confirmed_at: Date | null; expires_at: Date },
+  state: PurposeState | undefined,
+  now: Date,
+): ConfirmOutcome | 'confirmable' {
+  if (signup.confirmed_at !== null) return state === 'consented' ? 'confirmed' : 'used';
+  if (signup.expires_at <= now || state !== 'pending') return 'unknown';
+  return 'confirmable';
+}
+
+/**
+ * What the confirmation link's page offers, read without changing anything (the GET a click or a
+ * mail scanner makes; attack S21-B-5, decision 0990 amended): the button only for a link that
+ * still confirms, else the page the POST would answer. The token is the link's secret: whoever
+ * holds it may learn what pressing would do, and nothing is spent.
+ */
+export async function peekSignup(
+  deps: ConsentDeps,
+  tenant: Tenant,
+  token: string,
+): Promise<ConfirmOutcome | 'confirmable'> {
+  const now = deps.kernel.clock.now();
+  return deps.kernel.plain(tenant.tenantId, async (tx) => {
+    const signup = await tx
+      .selectFrom('newsletter_signups as n')
+      .leftJoin('subject_purpose_states as p', (join) =>
+        join
+          .onRef('p.tenant_id', '=', 'n.tenant_id')
+          .onRef('p.subject_id', '=', 'n.subject_id')
+          .onRef('p.purpose', '=', 'n.purpose'),
+      )
+      .select(['n.confirmed_at', 'n.expires_at', 'p.state'])
+      .where('n.token_hash', '=', sha256(token))
+      .executeTakeFirst();
+    return signup ? judgeLink(signup, signup.state ?? undefined, now) : 'unknown';
   });
 }
 
