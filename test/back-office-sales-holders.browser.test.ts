@@ -15,14 +15,14 @@ import {
 } from '../src/modules/billing/billing.test-helpers.js';
 import { runInvoices } from '../src/modules/billing/index.js';
 import type { Tenant } from '../src/modules/tenants/index.js';
-import type { Page } from './browser.js';
 import { runAsOwner } from './database.js';
-import { loginAs, requestAs, type StaffSession } from './http.js';
+import { loginAs, requestAs } from './http.js';
 import { createPolicyTenant, type SeedPolicy } from './kernel.js';
 import {
   closeBackOffice,
   expectNoPageProblems,
   look,
+  pageWithSession,
   startBackOffice,
   type BackOffice,
 } from './staff-browser.js';
@@ -45,18 +45,6 @@ function tenantOf(policy: SeedPolicy): Tenant {
   const tenant = tenants.get(policy);
   if (!tenant) throw new Error('tenant missing');
   return tenant;
-}
-
-/** An English page signed in with the API's session (cookie and CSRF token handed to the browser). */
-async function englishPage(session: StaffSession): Promise<Page> {
-  const page = await env.browser.newPage({ locale: 'en-GB' });
-  const [name = '', value = ''] = session.cookie.split(';')[0]?.split('=') ?? [];
-  await page.context().addCookies([{ name, value, url: env.baseUrl }]);
-  // Only the top document: the invoice's sandboxed frame may not touch storage.
-  await page.addInitScript(
-    `if (window === window.top) sessionStorage.setItem('kluis.csrf', ${JSON.stringify(session.csrfToken)})`,
-  );
-  return page;
 }
 
 const QUOTE_PURPOSE: Record<SeedPolicy, string> = { voiceking: 'order_processing', voxtra: 'quotes' };
@@ -100,7 +88,7 @@ describe('the quote form offers only holders a contract can be billed to (attack
       const contact = await person('contact_person', 'Contact');
       const customer = await person('customer', 'Klant');
 
-      const page = await englishPage(sales);
+      const page = await pageWithSession(env, sales, 'en-GB');
       await page.goto(`${env.baseUrl}/sales`);
       await page.getByRole('tab', { name: 'Quotes' }).waitFor();
       await page.getByRole('button', { name: 'New quote' }).click();
@@ -173,7 +161,7 @@ describe('a dispute on a restricted customer’s invoice from the billing screen
     expect(fulfilled.statusCode, fulfilled.body).toBe(200);
 
     const billing = await loginAs(env.app, env.kernel, tenant, 'billing');
-    const page = await englishPage(billing);
+    const page = await pageWithSession(env, billing, 'en-GB');
     await page.goto(`${env.baseUrl}/billing`);
     const withheld = page.getByRole('alert').filter({ hasText: 'Invoices not shown under this purpose: 1' });
     await withheld.waitFor();

@@ -156,7 +156,10 @@ export async function pageWithSession(
   const page = await env.browser.newPage({ locale });
   const [name = '', value = ''] = session.cookie.split(';')[0]?.split('=') ?? [];
   await page.context().addCookies([{ name, value, url: env.baseUrl }]);
-  await page.addInitScript(`sessionStorage.setItem('kluis.csrf', ${JSON.stringify(session.csrfToken)})`);
+  // Only the top document: a sandboxed frame (an invoice's) may not touch storage.
+  await page.addInitScript(
+    `if (window === window.top) sessionStorage.setItem('kluis.csrf', ${JSON.stringify(session.csrfToken)})`,
+  );
   return page;
 }
 
