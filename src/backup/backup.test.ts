@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import yazl from 'yazl';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -74,6 +77,42 @@ async function customerWithCalls(email: string, familyName: string, number: stri
 async function count(ownerUrl: string, sql: string, values: unknown[] = []): Promise<number> {
   const result = await runAsOwner<{ n: number }>(ownerUrl, sql, values);
   return result.rows[0]?.n ?? -1;
+}
+
+async function tableCount(url: string): Promise<number> {
+  return count(url, "select count(*)::int as n from pg_tables where schemaname = 'public'");
+}
+
+async function onlyFile(folder: string, prefix: string): Promise<string> {
+  const files = (await readdir(folder)).filter((file) => file.startsWith(prefix));
+  expect(files).toHaveLength(1);
+  return path.join(folder, files[0] ?? '');
+}
+
+/** A copy of an archive with one table's entry changed and the manifest left as it was. */
+async function damagedCopy(file: string, table: string, from: string, to: string): Promise<string> {
+  const archive = await openArchive(file);
+  const copy = path.join(dir, `damaged-${table}.zip`);
+  try {
+    const zip = new yazl.ZipFile();
+    const written = pipeline(zip.outputStream, createWriteStream(copy));
+    for (const entry of archive.manifest.tables) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of await archive.open(entry.entry)) chunks.push(chunk as Buffer);
+      let content = Buffer.concat(chunks);
+      if (entry.name === table) {
+        expect(content.toString('utf8')).toContain(from);
+        content = Buffer.from(content.toString('utf8').replace(from, to));
+      }
+      zip.addBuffer(content, entry.entry);
+    }
+    zip.addBuffer(Buffer.from(JSON.stringify(archive.manifest)), 'manifest.json');
+    zip.end();
+    await written;
+  } finally {
+    archive.close();
+  }
+  return copy;
 }
 
 let anna: { subjectId: number };
@@ -307,6 +346,109 @@ describe('kluis backup and kluis restore (issue 12, issue 11 erasure journal)', 
     expect(await count(target, "select count(*)::int as n from pg_tables where schemaname = 'public'")).toBe(
       0,
     );
+  });
+
+  it('a damaged data archive with a good key-store archive, with and without --force, leaves the key store and the data as they were; the good pair then restores (attack S22-3)', async () => {
+    const damaged = await damagedCopy(dataArchive, 'people', 'Bertens', 'BERTENS');
+    const dataTarget = await space.emptyDatabase('s22_data');
+    const keysTarget = await space.emptyDatabase('s22_keys');
+    const env = space.env(dataTarget, { KLUIS_KEYSTORE_URL: keysTarget });
+
+    const intoEmpty = await runCli(['restore', '--data', damaged, '--keys', keysArchive], env);
+    expect(intoEmpty.code).toBe(1);
+    expect(intoEmpty.stdout).not.toMatch(/restored:/);
+    expect(intoEmpty.stderr).toMatch(
+      /archive entry tables\/people\.copy is damaged \(checksum differs\); nothing was restored: the data and the key store are as they were/,
+    );
+    expect(await tableCount(dataTarget)).toBe(0);
+    expect(await tableCount(keysTarget)).toBe(0);
+
+    const good = await runCli(['restore', '--data', dataArchive, '--keys', keysArchive], env);
+    expect(good.stderr).toBe('');
+    expect(good.code).toBe(0);
+    expect(good.stdout).toMatch(/^data restored: /m);
+    expect(good.stdout).toMatch(/^key-store restored: /m);
+
+    // Marks on both sides: a replaced database would lose them.
+    await runAsOwner(dataTarget, `update people set given_name = 'Mark' where subject_id = $1`, [
+      bert.subjectId,
+    ]);
+    await runAsOwner(
+      keysTarget,
+      `insert into data_keys (tenant_id, owner_kind, owner_ref, kek_version, wrapped, destroyed_at)
+       values ($1, 'subject', 'mark', 1, null, now())`,
+      [tenant.tenantId],
+    );
+    const keysBefore = await count(keysTarget, 'select count(*)::int as n from data_keys');
+    const forced = await runCli(['restore', '--force', '--data', damaged, '--keys', keysArchive], env);
+    expect(forced.code).toBe(1);
+    expect(forced.stdout).not.toMatch(/restored:/);
+    expect(forced.stderr).toMatch(/is damaged \(checksum differs\); nothing was restored/);
+    expect(await count(keysTarget, 'select count(*)::int as n from data_keys')).toBe(keysBefore);
+    expect(await count(keysTarget, "select count(*)::int as n from data_keys where owner_ref = 'mark'")).toBe(
+      1,
+    );
+    expect(
+      await count(
+        dataTarget,
+        `select count(*)::int as n from people where given_name = 'Mark' and subject_id = $1`,
+        [bert.subjectId],
+      ),
+    ).toBe(1);
+
+    const again = await runCli(['restore', '--force', '--data', dataArchive, '--keys', keysArchive], env);
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+    expect(await count(keysTarget, "select count(*)::int as n from data_keys where owner_ref = 'mark'")).toBe(
+      0,
+    );
+    expect(await count(dataTarget, "select count(*)::int as n from people where given_name = 'Mark'")).toBe(
+      0,
+    );
+  });
+
+  it('a key-store archive older than the data archive is refused before anything is written, naming how many people would lose their keys (attack S22-3)', async () => {
+    const out = path.join(dir, 's22-pair');
+    const keysBackup = await runCli(
+      ['backup', '--only', 'keys', '--out', path.join(out, 'old')],
+      space.env(database.ownerUrl),
+    );
+    expect(keysBackup.code).toBe(0);
+    // After the key backup: a person with an e-mail address, whose data key it does not hold.
+    await createPerson(kernel, sales(), {
+      subjectType: 'customer',
+      familyName: 'Later',
+      givenName: 'Lena',
+      email: 'lena.later@example.be',
+    });
+    const dataBackup = await runCli(['backup', '--out', path.join(out, 'new')], space.env(database.ownerUrl));
+    expect(dataBackup.code).toBe(0);
+    const oldKeys = await onlyFile(path.join(out, 'old'), 'kluis-keys-');
+    const newData = await onlyFile(path.join(out, 'new'), 'kluis-data-');
+    const newKeys = await onlyFile(path.join(out, 'new'), 'kluis-keys-');
+
+    const dataTarget = await space.emptyDatabase('s22_old_data');
+    const keysTarget = await space.emptyDatabase('s22_old_keys');
+    const env = space.env(dataTarget, { KLUIS_KEYSTORE_URL: keysTarget });
+    const refused = await runCli(['restore', '--data', newData, '--keys', oldKeys], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).not.toMatch(/restored:/);
+    expect(refused.stderr).toMatch(
+      /the key-store archive \(backup of [^)]+\) holds no data key for 1 person \(in 1 tenant\) whose encrypted fields the data archive \(backup of [^)]+\) holds; .*it is older than the data: restore the key-store archive made with this data backup or a later one; nothing was restored/,
+    );
+    expect(await tableCount(dataTarget)).toBe(0);
+    expect(await tableCount(keysTarget)).toBe(0);
+
+    // Over an installation restored from the newer pair, --force does not let the old keys in either.
+    const good = await runCli(['restore', '--data', newData, '--keys', newKeys], env);
+    expect(good.code).toBe(0);
+    const keysBefore = await count(keysTarget, 'select count(*)::int as n from data_keys');
+    const forcedKeysOnly = await runCli(['restore', '--force', '--keys', oldKeys], env);
+    expect(forcedKeysOnly.code).toBe(1);
+    expect(forcedKeysOnly.stderr).toMatch(
+      /holds no data key for 1 person \(in 1 tenant\) whose encrypted fields the current data holds/,
+    );
+    expect(await count(keysTarget, 'select count(*)::int as n from data_keys')).toBe(keysBefore);
   });
 
   it('on the embedded PostgreSQL: both archives of one data folder restore into an empty data folder', async () => {

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { warnOnConnectionLoss } from '../platform/db.js';
@@ -6,7 +6,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import yauzl from 'yauzl';
 import { describeDatabaseUrl } from '../platform/database-url.js';
 import { namedConnectionString, serverSessions } from '../platform/server-sessions.js';
-import { applyMigrationsInTransaction, readMigrations } from '../platform/migrate.js';
+import { applyMigrationsInTransaction, readMigrations, type Migration } from '../platform/migrate.js';
 import {
   BackupError,
   MANIFEST_ENTRY,
@@ -19,6 +19,8 @@ import { bypassesRls, quoteIdent } from './catalog.js';
 
 /** An open archive: its manifest and a way to stream each entry (yauzl reads the file on demand). */
 export interface OpenArchive {
+  /** The file as the operator named it. */
+  file: string;
   manifest: Manifest;
   open(entry: string): Promise<Readable>;
   close(): void;
@@ -64,32 +66,27 @@ export async function openArchive(file: string): Promise<OpenArchive> {
     if (cause instanceof BackupError) throw cause;
     throw new BackupError(`${file} is not a Kluis backup (no readable manifest)`, { cause });
   }
-  return { manifest, open, close: () => zip.close() };
+  return { file, manifest, open, close: () => zip.close() };
 }
 
-export interface RestoreOptions {
-  connectionString: string;
-  kind: ArchiveKind;
+export interface ArchiveCheckOptions {
   archive: OpenArchive;
+  kind: ArchiveKind;
   migrationsDir: string;
-  /** Replace a database that already holds a Kluis schema (never one a running Kluis uses). */
-  force: boolean;
   /** For key-store archives: the check of the master key this Kluis runs with. */
   masterKeyCheck?: string;
   onProgress?: (rows: number, totalRows: number, table: string) => void;
 }
 
 /**
- * Restores one archive into an empty database: rebuilds the schema by replaying exactly the
- * migrations the archive's database had, creates the run-time partitions, loads every table
- * with COPY … FROM in foreign-key order and sets the sequences, all in one transaction (a
- * damaged entry leaves the database as it was). Later migrations then run as on any start.
+ * Checks an archive whole without touching any database (attack S22-3, decision 1050): its kind,
+ * the master key it was made under, the migrations it was made at, and every entry's SHA-256 and
+ * row count read end to end. Returns this Kluis's migrations, which the load replays.
  */
-export async function restoreBackup(options: RestoreOptions): Promise<Manifest> {
-  const { manifest } = options.archive;
-  const target = describeDatabaseUrl(options.connectionString);
+export async function checkArchive(options: ArchiveCheckOptions): Promise<Migration[]> {
+  const { manifest, file } = options.archive;
   if (manifest.kind !== options.kind) {
-    throw new BackupError(`this is a ${manifest.kind} archive, not a ${options.kind} archive`);
+    throw new BackupError(`${file}: this is a ${manifest.kind} archive, not a ${options.kind} archive`);
   }
   if (
     options.kind === 'keys' &&
@@ -105,35 +102,125 @@ export async function restoreBackup(options: RestoreOptions): Promise<Manifest> 
     const ours = known.find((migration) => migration.version === recorded.version);
     if (!ours) {
       throw new BackupError(
-        `the backup has migration ${recorded.version} (${recorded.name}), which this Kluis does not know: restore with Kluis ${manifest.kluisVersion} or newer`,
+        `${file}: the backup has migration ${recorded.version} (${recorded.name}), which this Kluis does not know: restore with Kluis ${manifest.kluisVersion} or newer`,
       );
     }
     if (ours.checksum !== recorded.checksum) {
-      throw new BackupError(`migration ${ours.file} differs from the one the backup was made with`);
+      throw new BackupError(`${file}: migration ${ours.file} differs from the one the backup was made with`);
     }
   }
+  const totalRows = manifest.tables.reduce((sum, table) => sum + table.rows, 0);
+  let rowsSoFar = 0;
+  for (const table of manifest.tables) {
+    const meter = new Meter((progress) =>
+      options.onProgress?.(rowsSoFar + progress.rows, totalRows, table.name),
+    );
+    await pipeline(
+      await options.archive.open(table.entry),
+      meter,
+      new Writable({ write: (_chunk, _encoding, done) => done() }),
+    );
+    if (meter.digest() !== table.sha256 || meter.rows !== table.rows) {
+      throw new BackupError(`${file}: archive entry ${table.entry} is damaged (checksum differs)`);
+    }
+    rowsSoFar += meter.rows;
+  }
+  return known;
+}
+
+/** A database a restore writes into: connected and checked, nothing written yet. */
+export interface RestoreTarget {
+  readonly client: pg.Client;
+  /** The database as the operator may see it (no password). */
+  readonly name: string;
+  /** Tables it holds now: a database that holds any is replaced only with --force. */
+  readonly existingTables: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to a database a restore will write into and refuses it, before anything is written,
+ * while a Kluis is connected to it (always) or when it holds tables and `force` is not given.
+ */
+export async function openRestoreTarget(connectionString: string, force: boolean): Promise<RestoreTarget> {
+  const name = describeDatabaseUrl(connectionString);
   const client = new pg.Client({
-    connectionString: namedConnectionString(options.connectionString, 'kluis-restore'),
+    connectionString: namedConnectionString(connectionString, 'kluis-restore'),
   });
   warnOnConnectionLoss(client, undefined, 'kluis-restore');
   await client.connect();
+  const close = () => client.end().catch(() => undefined);
   try {
-    await refuseLiveDatabase(client, target);
-    const existing = await countTables(client);
-    if (existing > 0 && !options.force) {
+    await refuseLiveDatabase(client, name);
+    const existingTables = await countTables(client);
+    if (existingTables > 0 && !force) {
       throw new BackupError(
-        `database ${target} is not empty (${existing} tables): restore into an empty database, or add --force to replace it`,
+        `database ${name} is not empty (${existingTables} tables): restore into an empty database, or add --force to replace it`,
       );
     }
+    return { client, name, existingTables, close };
+  } catch (cause) {
+    await close();
+    throw cause;
+  }
+}
+
+/**
+ * Makes the application role both schemas' first migration makes, if it is missing, before any
+ * load begins. Roles belong to the whole cluster: two open restore transactions that each made it
+ * would wait on each other for ever. The role grants nothing by itself (decision 1050).
+ */
+export async function prepareApplicationRole(target: RestoreTarget): Promise<void> {
+  const { rows } = await target.client.query<{ exists: boolean; member: boolean }>(
+    `select exists (select from pg_roles where rolname = 'kluis_app') as exists,
+            case when exists (select from pg_roles where rolname = 'kluis_app')
+                 then pg_has_role(current_user, 'kluis_app', 'MEMBER') else false end as member`,
+  );
+  if (!rows[0]?.exists) {
+    await target.client.query(
+      'create role kluis_app nologin nosuperuser nobypassrls nocreatedb nocreaterole noinherit',
+    );
+  }
+  if (!rows[0]?.member) await target.client.query('grant kluis_app to current_user');
+}
+
+/** An archive loaded into its database in a transaction still open: commit or roll back. */
+export interface LoadedArchive {
+  readonly manifest: Manifest;
+  readonly target: RestoreTarget;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+}
+
+export interface LoadOptions {
+  target: RestoreTarget;
+  archive: OpenArchive;
+  /** From `checkArchive`. */
+  migrations: readonly Migration[];
+  onProgress?: (rows: number, totalRows: number, table: string) => void;
+}
+
+/**
+ * Loads a checked archive into its target in one transaction that it leaves open: replaces the
+ * schema (with --force), rebuilds it by replaying exactly the migrations the archive's database
+ * had, creates the run-time partitions, loads every table with COPY … FROM in foreign-key order
+ * and sets the sequences. The caller commits once every archive of the restore has loaded and
+ * they were found to belong together (decision 1050); on failure the transaction is rolled back.
+ */
+export async function loadArchive(options: LoadOptions): Promise<LoadedArchive> {
+  const { target, archive } = options;
+  const { client } = target;
+  const { manifest } = archive;
+  try {
     const bypass = await bypassesRls(client);
     await client.query('begin');
-    if (existing > 0) {
+    if (target.existingTables > 0) {
       await client.query('drop schema public cascade');
       await client.query('create schema public');
     }
     await applyMigrationsInTransaction(
       client,
-      known,
+      options.migrations,
       new Set(manifest.migrations.map((migration) => migration.version)),
     );
     for (const partition of manifest.partitions) {
@@ -158,14 +245,13 @@ export async function restoreBackup(options: RestoreOptions): Promise<Manifest> 
       );
       const columns = table.columns.map(quoteIdent).join(', ');
       await pipeline(
-        await options.archive.open(table.entry),
+        await archive.open(table.entry),
         meter,
         client.query(copyFrom(`COPY ${quoteIdent(table.name)} (${columns}) FROM STDIN`)),
       );
+      // Checked whole before; checked again in case the file changed since.
       if (meter.digest() !== table.sha256 || meter.rows !== table.rows) {
-        throw new BackupError(
-          `archive entry ${table.entry} is damaged (checksum differs); nothing was restored`,
-        );
+        throw new BackupError(`${archive.file}: archive entry ${table.entry} is damaged (checksum differs)`);
       }
       if (lift) await client.query(`alter table ${quoteIdent(table.name)} force row level security`);
       rowsSoFar += meter.rows;
@@ -177,16 +263,22 @@ export async function restoreBackup(options: RestoreOptions): Promise<Manifest> 
         sequence.lastValue,
       ]);
     }
-    await client.query('commit');
-    return manifest;
   } catch (cause) {
     await client.query('rollback').catch(() => undefined);
     if (cause instanceof BackupError) throw cause;
     const reason = cause instanceof Error ? cause.message : String(cause);
-    throw new BackupError(`restore into ${target} failed and was rolled back: ${reason}`, { cause });
-  } finally {
-    await client.end().catch(() => undefined);
+    throw new BackupError(`loading ${archive.file} into ${target.name} failed: ${reason}`, { cause });
   }
+  return {
+    manifest,
+    target,
+    commit: async () => {
+      await client.query('commit');
+    },
+    rollback: async () => {
+      await client.query('rollback').catch(() => undefined);
+    },
+  };
 }
 
 async function countTables(client: pg.Client): Promise<number> {

@@ -6,12 +6,27 @@ import pg from 'pg';
 import { warnOnConnectionLoss } from '../platform/db.js';
 import { BackupError, masterKeyCheck, type ArchiveKind, type Manifest } from '../backup/archive.js';
 import { writeBackup } from '../backup/backup.js';
-import { openArchive, restoreBackup, type OpenArchive } from '../backup/restore.js';
+import {
+  checkArchive,
+  loadArchive,
+  openArchive,
+  openRestoreTarget,
+  prepareApplicationRole,
+  type LoadedArchive,
+  type OpenArchive,
+  type RestoreTarget,
+} from '../backup/restore.js';
+import { findSubjectsWithoutKeys, type MissingKeys } from '../backup/key-coverage.js';
 import { replayErasureJournal } from '../kernel/erasure/index.js';
 import { loadMasterKey } from '../kernel/keyring/kms.js';
 import { KLUIS_VERSION, openRuntime, prepareDatabases } from '../main.js';
 import { DATA_MAP } from '../modules/data-map.js';
-import { KEYSTORE_MIGRATIONS_DIR, MIGRATIONS_DIR } from '../platform/migrate.js';
+import {
+  KEYSTORE_MIGRATIONS_DIR,
+  MIGRATIONS_DIR,
+  MigrationError,
+  type Migration,
+} from '../platform/migrate.js';
 import { createCliContext, exitWithFailure } from './context.js';
 import { createProgress } from './progress.js';
 import { namedConnectionString } from '../platform/server-sessions.js';
@@ -91,31 +106,30 @@ export function registerBackupCommands(program: Command): void {
       const archives: OpenArchive[] = [];
       try {
         const { config, logger } = createCliContext();
-        // Every archive is read and checked before anything is touched.
         const keys = options.keys ? await openArchive(options.keys) : undefined;
         if (keys) archives.push(keys);
         const data = options.data ? await openArchive(options.data) : undefined;
         if (data) archives.push(data);
         const server = await prepareDatabases(config, logger);
         try {
-          if (keys) {
-            const masterKey = await loadMasterKey({
-              fromEnvironment: config.masterKey,
-              dataDir: config.dataDir,
-            });
-            await restoreOne(
-              keys,
-              'keys',
-              server.keystoreOwnerUrl,
-              options.force === true,
-              masterKeyCheck(masterKey),
-            );
-          } else if ((await countTables(server.keystoreOwnerUrl)) === 0) {
+          const masterKey = keys
+            ? masterKeyCheck(
+                await loadMasterKey({ fromEnvironment: config.masterKey, dataDir: config.dataDir }),
+              )
+            : undefined;
+          if (!keys && (await countTables(server.keystoreOwnerUrl)) === 0) {
             throw new BackupError(
               'the key store is empty: without its data keys the encrypted fields cannot be read; restore its backup too (--keys <file>)',
             );
           }
-          if (data) await restoreOne(data, 'data', server.ownerUrl, options.force === true);
+          await restoreTogether({
+            data: data ? { archive: data, connectionString: server.ownerUrl } : undefined,
+            keys: keys ? { archive: keys, connectionString: server.keystoreOwnerUrl } : undefined,
+            currentDataUrl: server.ownerUrl,
+            currentKeysUrl: server.keystoreOwnerUrl,
+            force: options.force === true,
+            ...(masterKey ? { masterKeyCheck: masterKey } : {}),
+          });
         } finally {
           await server.stop();
         }
@@ -145,27 +159,178 @@ export function registerBackupCommands(program: Command): void {
     });
 }
 
-async function restoreOne(
-  archive: OpenArchive,
-  kind: ArchiveKind,
-  connectionString: string,
-  force: boolean,
-  check?: string,
-): Promise<void> {
-  const progress = createProgress(kind === 'data' ? 'data     ' : 'key store', 0);
-  const manifest = await restoreBackup({
-    connectionString,
-    kind,
-    archive,
-    migrationsDir: kind === 'data' ? MIGRATIONS_DIR : KEYSTORE_MIGRATIONS_DIR,
-    force,
-    ...(check ? { masterKeyCheck: check } : {}),
-    onProgress: (rows, total, table) => {
-      progress.setTotal(total);
-      progress.update(rows, table);
-    },
+interface RestorePart {
+  archive: OpenArchive;
+  connectionString: string;
+}
+
+interface RestoreTogetherOptions {
+  data: RestorePart | undefined;
+  keys: RestorePart | undefined;
+  /** The databases as they are, for the check of the half not restored. */
+  currentDataUrl: string;
+  currentKeysUrl: string;
+  force: boolean;
+  masterKeyCheck?: string;
+}
+
+const NOTHING_RESTORED = 'nothing was restored: the data and the key store are as they were';
+
+/**
+ * Restores the data and the key store so that a failure of either leaves both as they were
+ * (attack S22-3, decision 1050): both archives are checked whole first, then loaded in open
+ * transactions, checked to belong together (every encrypted field keeps its data key), and
+ * committed data first, key store second. The only failure that leaves one written is the key
+ * store's commit after the data's, and then the message says so.
+ */
+async function restoreTogether(options: RestoreTogetherOptions): Promise<void> {
+  const parts = (['data', 'keys'] as const).flatMap((kind) => {
+    const part = options[kind];
+    return part ? [{ kind, ...part }] : [];
   });
-  progress.stop();
+  const loaded = new Map<ArchiveKind, LoadedArchive>();
+  const targets: RestoreTarget[] = [];
+  try {
+    const migrations = new Map<ArchiveKind, Migration[]>();
+    for (const part of parts) {
+      const progress = createProgress(`checking ${part.kind === 'data' ? 'data' : 'keys'}`, 0);
+      migrations.set(
+        part.kind,
+        await checkArchive({
+          archive: part.archive,
+          kind: part.kind,
+          migrationsDir: part.kind === 'data' ? MIGRATIONS_DIR : KEYSTORE_MIGRATIONS_DIR,
+          ...(part.kind === 'keys' && options.masterKeyCheck
+            ? { masterKeyCheck: options.masterKeyCheck }
+            : {}),
+          onProgress: (rows, total, table) => {
+            progress.setTotal(total);
+            progress.update(rows, table);
+          },
+        }),
+      );
+      progress.stop();
+    }
+    const opened = new Map<ArchiveKind, RestoreTarget>();
+    for (const part of parts) {
+      const target = await openRestoreTarget(part.connectionString, options.force);
+      targets.push(target);
+      opened.set(part.kind, target);
+    }
+    const first = targets[0];
+    if (first) await prepareApplicationRole(first);
+    for (const part of parts) {
+      const target = opened.get(part.kind);
+      if (!target) continue;
+      const progress = createProgress(part.kind === 'data' ? 'data     ' : 'key store', 0);
+      loaded.set(
+        part.kind,
+        await loadArchive({
+          target,
+          archive: part.archive,
+          migrations: migrations.get(part.kind) ?? [],
+          onProgress: (rows, total, table) => {
+            progress.setTotal(total);
+            progress.update(rows, table);
+          },
+        }),
+      );
+      progress.stop();
+    }
+    await refuseMissingKeys(options, loaded);
+  } catch (cause) {
+    for (const archive of loaded.values()) await archive.rollback();
+    for (const target of targets) await target.close();
+    throw new BackupError(`${describeFailure(cause)}; ${NOTHING_RESTORED}`, { cause });
+  }
+  const data = loaded.get('data');
+  const keys = loaded.get('keys');
+  try {
+    try {
+      await data?.commit();
+    } catch (cause) {
+      await keys?.rollback();
+      throw new BackupError(`committing the data failed: ${describeFailure(cause)}; ${NOTHING_RESTORED}`, {
+        cause,
+      });
+    }
+    if (data) printRestored('data', data.manifest);
+    try {
+      await keys?.commit();
+    } catch (cause) {
+      throw new BackupError(
+        `committing the key store failed: ${describeFailure(cause)}; ${data ? 'the data WAS restored, the key store is as it was' : NOTHING_RESTORED}: restore the key store again (--keys <file> --force) before starting Kluis`,
+        { cause },
+      );
+    }
+    if (keys) printRestored('keys', keys.manifest);
+  } finally {
+    for (const target of targets) await target.close();
+  }
+}
+
+/**
+ * Refuses a restore after which encrypted data would have no data key: a key-store archive older
+ * than the data (people made in between would silently lose e-mail and phone), or data from
+ * another installation. Compares what will be there once committed: each restored half in its
+ * open transaction, the other half as it is now.
+ */
+async function refuseMissingKeys(
+  options: RestoreTogetherOptions,
+  loaded: ReadonlyMap<ArchiveKind, LoadedArchive>,
+): Promise<void> {
+  const data = loaded.get('data');
+  const keys = loaded.get('keys');
+  const check = async (dataClient: pg.ClientBase, keysClient: pg.ClientBase) =>
+    findSubjectsWithoutKeys(dataClient, keysClient, DATA_MAP);
+  const missing = await withSide(data?.target.client, options.currentDataUrl, (dataClient) =>
+    withSide(keys?.target.client, options.currentKeysUrl, (keysClient) => check(dataClient, keysClient)),
+  );
+  if (missing.subjects === 0) return;
+  const who = `${missing.subjects} ${missing.subjects === 1 ? 'person' : 'people'} (in ${missing.tenants} ${missing.tenants === 1 ? 'tenant' : 'tenants'})`;
+  const dataName = data ? `the data archive (backup of ${data.manifest.createdAt})` : 'the current data';
+  const keysName = keys
+    ? `the key-store archive (backup of ${keys.manifest.createdAt})`
+    : 'the current key store';
+  const remedy = keys
+    ? 'it is older than the data: restore the key-store archive made with this data backup or a later one'
+    : 'restore the key-store archive made with this data backup too (--keys <file> --force)';
+  throw new BackupError(
+    `${keysName} holds no data key for ${who} whose encrypted fields ${dataName} holds; after this restore their e-mail, phone and other encrypted fields could never be read again: ${remedy}`,
+  );
+}
+
+/**
+ * Runs `work` with the restore's own client (in its open transaction) or, for a half not being
+ * restored, a read-only transaction on the database as it is; a database without a Kluis schema
+ * has nothing to compare and counts as holding nothing.
+ */
+async function withSide(
+  restoring: pg.Client | undefined,
+  currentUrl: string,
+  work: (client: pg.ClientBase) => Promise<MissingKeys>,
+): Promise<MissingKeys> {
+  if (restoring) return work(restoring);
+  return withClient(currentUrl, async (client) => {
+    const tables = await client.query<{ ok: boolean }>(
+      `select to_regclass('public.schema_migrations') is not null as ok`,
+    );
+    if (!tables.rows[0]?.ok) return work(client);
+    await client.query('begin isolation level repeatable read read only');
+    try {
+      return await work(client);
+    } finally {
+      await client.query('rollback').catch(() => undefined);
+    }
+  });
+}
+
+function describeFailure(cause: unknown): string {
+  if (cause instanceof BackupError || cause instanceof MigrationError) return cause.message;
+  return `restore failed: ${cause instanceof Error ? cause.message : String(cause)}`;
+}
+
+function printRestored(kind: ArchiveKind, manifest: Manifest): void {
   const rows = manifest.tables.reduce((sum, table) => sum + table.rows, 0);
   console.log(
     `${label(kind)} restored: ${manifest.tables.length} tables, ${rows} rows, backup of ${manifest.createdAt} (Kluis ${manifest.kluisVersion}, migration level ${manifest.migrationLevel})`,
