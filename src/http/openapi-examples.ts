@@ -251,7 +251,10 @@ export const REQUEST_BODY_EXAMPLES: Readonly<Record<string, unknown>> = {
     email: 'lotte.vermeulen@example.be',
     password: 'my-own-portal-passphrase',
   },
-  'POST /t/:slug/account/password': { password: 'my-own-portal-passphrase' },
+  'POST /t/:slug/account/password': {
+    password: 'my-own-portal-passphrase',
+    currentPassword: 'the-one-set-before',
+  },
   'POST /t/:slug/account/requests': { kind: 'objection', purposes: ['newsletter_customers'] },
 
   // Added by other issues' routes (letters, dossier edits and export, the portal's HTML forms).
@@ -338,6 +341,7 @@ export const REQUEST_BODY_EXAMPLES: Readonly<Record<string, unknown>> = {
   'POST /t/:slug/account/settings/language': { csrf: 'k3c1Xb9-form-token', language: 'fr' },
   'POST /t/:slug/account/settings/password': {
     csrf: 'k3c1Xb9-form-token',
+    currentPassword: 'the-one-set-before',
     password: 'a-new-portal-passphrase',
   },
 };

@@ -20,8 +20,9 @@ import {
   loginAtDoor,
   readOwnPerson,
   sendExport,
+  changePasswordAtDoor,
+  portalPasswordState,
   RIGHTS_PURPOSE,
-  setPortalPassword,
   setSessionCookie,
   signInBrowserOf,
   SUBJECT_COOKIE,
@@ -43,8 +44,8 @@ import {
   displayValue,
 } from './account.view.js';
 import { changedFieldsOf, correctionOf } from './correction.js';
-import { CORRECTABLE_FIELDS } from './rights.pages.js';
-import type { CorrectableField } from './texts.js';
+import { CORRECTABLE_FIELDS, renderErrorPage } from './rights.pages.js';
+import type { CorrectableField, PasswordRefusal } from './texts.js';
 import { registerConsentPages } from './consents.pages.js';
 import { keepsDossier, registerDossierPages } from './dossier.pages.js';
 
@@ -960,6 +961,8 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
       if (!signed) return reply;
       const { frame } = signed;
       const t = textsOf(frame);
+      // Once a password is set, changing it asks for it (but just after a mailed link, decision 1061).
+      const { needsCurrent } = await portalPasswordState(deps.requests, signed.session);
       const body = html`<h1>${t.settings.title}</h1>
         <form method="post" action="${frame.base}/account/settings/language">
           <input type="hidden" name="csrf" value="${signed.csrf}" />
@@ -987,6 +990,21 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
             tabindex="-1"
             value=""
           />
+          ${
+            needsCurrent
+              ? html`<div class="field">
+                  <label for="current-password">${t.settings.currentPassword}</label>
+                  <input
+                    type="password"
+                    id="current-password"
+                    name="currentPassword"
+                    autocomplete="current-password"
+                    maxlength="200"
+                    required
+                  />
+                </div>`
+              : ''
+          }
           <div class="field">
             <label for="password">${t.settings.password}</label>
             <p class="hint" id="password-hint">${t.settings.passwordHint}</p>
@@ -1005,7 +1023,17 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
         </form>`;
       return sendPage(
         reply,
-        page(signed, t.settings.title, '/settings', body, request.query.saved ? t.settings.saved : undefined),
+        page(
+          signed,
+          t.settings.title,
+          '/settings',
+          body,
+          request.query.saved === 'pw'
+            ? t.settings.passwordSaved
+            : request.query.saved
+              ? t.settings.saved
+              : undefined,
+        ),
       );
     },
   );
@@ -1046,12 +1074,33 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
     async (request, reply) => {
       const signed = await signedIn(request, reply, request.params.slug, fieldOf(request.body, 'csrf'));
       if (!signed) return reply;
+      const back = `${signed.frame.base}/account/settings`;
+      const current = fieldOf(request.body, 'currentPassword');
       try {
-        await setPortalPassword(deps.requests, signed.session, fieldOf(request.body, 'password'));
+        await changePasswordAtDoor(
+          deps.requests,
+          signed.session,
+          {
+            password: fieldOf(request.body, 'password'),
+            currentPassword: current === '' ? undefined : current,
+          },
+          request.ip,
+        );
       } catch (error) {
-        return sendErrorPage(reply, signed.frame, error, `${signed.frame.base}/account/settings`);
+        // The page names the rule in the person's language (the 400's sentence is for the API).
+        const rule = isAppError(error) ? error.details?.rule : undefined;
+        const refusals = textsOf(signed.frame).settings.passwordRefused;
+        if (typeof rule === 'string' && rule in refusals) {
+          const status = rule.startsWith('current_password') ? 403 : 422;
+          return sendPage(
+            reply,
+            renderErrorPage(signed.frame, refusals[rule as PasswordRefusal], back),
+            status,
+          );
+        }
+        return sendErrorPage(reply, signed.frame, error, back);
       }
-      return see(reply, `${signed.frame.base}/account/settings?saved=1`);
+      return see(reply, `${back}?saved=pw`);
     },
   );
 

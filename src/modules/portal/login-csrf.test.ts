@@ -59,7 +59,7 @@ async function customerWithPassword(email: string): Promise<number> {
     },
     payload: { password: PASSWORD },
   });
-  expect(password.statusCode).toBe(204);
+  expect(password.statusCode).toBe(200);
   return person.subjectId;
 }
 

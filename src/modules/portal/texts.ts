@@ -1,3 +1,4 @@
+import type { PasswordRule } from '../../platform/password-rules.js';
 import type { Language, Right } from '../../kernel/policy/policy.schema.js';
 
 /**
@@ -251,10 +252,18 @@ export interface PortalTexts {
     languageSubmit: string;
     password: string;
     passwordHint: string;
+    currentPassword: string;
     passwordSubmit: string;
     saved: string;
+    /** After a password change: saved, and every other session ended (decision 1061). */
+    passwordSaved: string;
+    /** Why a new password was refused, per stable rule code (decision 1060). */
+    passwordRefused: Record<PasswordRefusal, string>;
   };
 }
+
+/** The rules of a new password and of the current one, as the settings page names them. */
+export type PasswordRefusal = PasswordRule | 'current_password_wrong' | 'current_password_required';
 
 export type CorrectableField =
   'givenName' | 'familyName' | 'email' | 'phone' | 'street' | 'postalCode' | 'city';
@@ -570,9 +579,25 @@ const nl: PortalTexts = {
     language: 'Taal van onze berichten en van dit portaal',
     languageSubmit: 'Taal opslaan',
     password: 'Nieuw wachtwoord',
-    passwordHint: '12 tot 200 tekens',
+    passwordHint:
+      '12 tot 200 tekens; geen veelgebruikt of gelekt wachtwoord, niet uw e-mailadres of onze naam',
+    currentPassword: 'Huidig wachtwoord',
     passwordSubmit: 'Wachtwoord opslaan',
     saved: 'Opgeslagen.',
+    passwordSaved:
+      'Wachtwoord opgeslagen. Elke andere sessie van uw account is afgemeld: wie daar aangemeld was, moet opnieuw aanmelden.',
+    passwordRefused: {
+      password_too_short: 'Het nieuwe wachtwoord moet minstens 12 tekens lang zijn.',
+      password_too_long: 'Het nieuwe wachtwoord mag hoogstens 200 tekens lang zijn.',
+      password_repeated_character: 'Het nieuwe wachtwoord mag niet één teken zijn dat herhaald wordt.',
+      password_unchanged: 'Het nieuwe wachtwoord moet verschillen van het huidige.',
+      password_context: 'Het nieuwe wachtwoord mag uw e-mailadres of onze naam niet bevatten.',
+      password_common:
+        'Dit wachtwoord wordt veel gebruikt of staat in lijsten van gelekte wachtwoorden (ook met cijfers of tekens erbij). Kies een ander.',
+      current_password_wrong: 'Het huidige wachtwoord is niet juist.',
+      current_password_required:
+        'Geef uw huidige wachtwoord. Kwijt? Vraag een aanmeldlink per e-mail: kort na het aanmelden met die link kunt u een nieuw wachtwoord kiezen zonder het huidige.',
+    },
   },
 };
 
@@ -899,9 +924,25 @@ const fr: PortalTexts = {
     language: 'Langue de nos messages et de ce portail',
     languageSubmit: 'Enregistrer la langue',
     password: 'Nouveau mot de passe',
-    passwordHint: '12 à 200 caractères',
+    passwordHint:
+      '12 à 200 caractères ; pas un mot de passe courant ou divulgué, ni votre adresse e-mail ou notre nom',
+    currentPassword: 'Mot de passe actuel',
     passwordSubmit: 'Enregistrer le mot de passe',
     saved: 'Enregistré.',
+    passwordSaved:
+      'Mot de passe enregistré. Toutes les autres sessions de votre compte ont été fermées : qui y était connecté doit se reconnecter.',
+    passwordRefused: {
+      password_too_short: 'Le nouveau mot de passe doit compter au moins 12 caractères.',
+      password_too_long: 'Le nouveau mot de passe peut compter au plus 200 caractères.',
+      password_repeated_character: 'Le nouveau mot de passe ne peut pas être un seul caractère répété.',
+      password_unchanged: 'Le nouveau mot de passe doit être différent de l’actuel.',
+      password_context: 'Le nouveau mot de passe ne peut contenir ni votre adresse e-mail ni notre nom.',
+      password_common:
+        'Ce mot de passe est courant ou figure dans des listes de mots de passe divulgués (même avec des chiffres ou signes ajoutés). Choisissez-en un autre.',
+      current_password_wrong: 'Le mot de passe actuel n’est pas correct.',
+      current_password_required:
+        'Indiquez votre mot de passe actuel. Oublié ? Demandez un lien de connexion par e-mail : peu après vous être connecté avec ce lien, vous pouvez choisir un nouveau mot de passe sans l’actuel.',
+    },
   },
 };
 
@@ -1212,9 +1253,25 @@ const en: PortalTexts = {
     language: 'Language of our messages and of this portal',
     languageSubmit: 'Save language',
     password: 'New password',
-    passwordHint: '12 to 200 characters',
+    passwordHint:
+      '12 to 200 characters; not a common or breached password, not your e-mail address or our name',
+    currentPassword: 'Current password',
     passwordSubmit: 'Save password',
     saved: 'Saved.',
+    passwordSaved:
+      'Password saved. Every other session of your account has been logged out: whoever was logged in there must log in again.',
+    passwordRefused: {
+      password_too_short: 'The new password must be at least 12 characters long.',
+      password_too_long: 'The new password may be at most 200 characters long.',
+      password_repeated_character: 'The new password must not be one character repeated.',
+      password_unchanged: 'The new password must differ from the current one.',
+      password_context: 'The new password must not contain your e-mail address or our name.',
+      password_common:
+        'This password is commonly used or appears in lists of breached passwords (also with digits or symbols added). Choose another one.',
+      current_password_wrong: 'The current password is not right.',
+      current_password_required:
+        'Give your current password. Forgotten it? Ask for a login link by e-mail: shortly after logging in with that link you can choose a new password without the current one.',
+    },
   },
 };
 

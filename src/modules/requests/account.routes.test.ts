@@ -112,7 +112,7 @@ describe('privacy portal accounts (VK-23, VX-13)', () => {
       headers: { cookie: session.cookie, 'x-csrf-token': session.csrf },
       payload: { password: 'correct horse battery staple' },
     });
-    expect(password.statusCode).toBe(204);
+    expect(password.statusCode).toBe(200);
     const wrong = await app.inject({
       method: 'POST',
       url: `/t/${voxtra.slug}/account/login`,
@@ -249,7 +249,7 @@ describe('privacy portal accounts (VK-23, VX-13)', () => {
       headers,
       payload: { password: 'a long and secret pass phrase' },
     });
-    expect(password.statusCode).toBe(204);
+    expect(password.statusCode).toBe(200);
     const stored = await runAsOwner<{ password_hash: string }>(
       database.ownerUrl,
       'select password_hash from subject_accounts a join people p using (tenant_id, subject_id) where p.family_name = $1',

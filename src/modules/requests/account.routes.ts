@@ -7,13 +7,12 @@ import {
   authenticateSubject,
   fileAccountRequest,
   ownDataOptions,
-  setPortalPassword,
   type PortalLogin,
   type SubjectSession,
 } from './account.service.js';
 import { REQUEST_KINDS, type RequestsDeps, type SignInBrowser } from './requests.service.js';
 import { AppError } from '../../platform/errors.js';
-import { askLoginLinkAtDoor, loginAtDoor } from './doors.js';
+import { askLoginLinkAtDoor, changePasswordAtDoor, loginAtDoor } from './doors.js';
 import { sendExport } from './export-download.js';
 
 export const SUBJECT_COOKIE = 'kluis_subject';
@@ -140,17 +139,24 @@ export function registerAccountRoutes(
     '/t/:slug/account/password',
     {
       schema: {
-        summary: 'Set the account password',
+        summary:
+          'Set or change the account password: the current one is required once one is set (except just after a mailed link); every other session of the account ends',
         tags: ['privacy portal'],
         params: slugParams,
-        body: z.object({ password: z.string().max(200) }),
-        response: { 204: z.null() },
+        body: z.object({
+          password: z.string().max(1024),
+          currentPassword: z.string().max(1024).optional(),
+        }),
+        response: { 200: z.object({ otherSessionsEnded: z.number().int() }) },
       },
     },
-    async (request, reply) => {
-      await setPortalPassword(deps, await session(deps, request, true), request.body.password);
-      return reply.status(204).send(null);
-    },
+    async (request) =>
+      changePasswordAtDoor(
+        deps,
+        await session(deps, request, true),
+        { password: request.body.password, currentPassword: request.body.currentPassword },
+        request.ip,
+      ),
   );
   typed.get(
     '/t/:slug/account/data',

@@ -7,6 +7,7 @@ import { AccessDenied, type Actor } from '../../kernel/gate/gate.js';
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import { touchSubjects } from '../../kernel/subjects/index.js';
 import { AppError, describeUnexpected, isAppError } from '../../platform/errors.js';
+import { passwordProblem, passwordRefused } from '../../platform/password-rules.js';
 import { findSignupContacts } from '../consent/index.js';
 import { findPeopleByContact, getPerson, type Person } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
@@ -41,6 +42,11 @@ const failed = (): AppError =>
 export interface SubjectSession {
   tenant: Tenant;
   subjectId: number;
+  /** How and when this session was opened (a fresh mailed link may set a password, decision 1061). */
+  openedBy: 'link' | 'password';
+  openedAt: Date;
+  /** The hash of this session's token: a password change ends every session but this one. */
+  sessionHash: Buffer;
 }
 
 export interface PortalLogin {
@@ -135,6 +141,7 @@ async function openSession(
   tenant: Tenant,
   subjectId: number,
   browser: SignInBrowser,
+  openedBy: 'link' | 'password',
 ): Promise<PortalLogin> {
   const token = randomBytes(32).toString('base64url');
   const csrf = randomBytes(32).toString('base64url');
@@ -150,6 +157,7 @@ async function openSession(
         created_at: now,
         last_seen_at: now,
         expires_at: new Date(now.getTime() + SESSION_ABSOLUTE_MS),
+        opened_by: openedBy,
       })
       .execute(),
   );
@@ -197,7 +205,7 @@ export async function loginWithLink(
       .executeTakeFirst(),
   );
   if (!row) throw failed();
-  return openSession(deps, tenant, row.subject_id, browser);
+  return openSession(deps, tenant, row.subject_id, browser, 'link');
 }
 
 /**
@@ -237,7 +245,7 @@ export async function loginWithPassword(
   const passwordHash = match ? await readPasswordHash(deps, tenant, match.subjectId) : undefined;
   const ok = await verify(passwordHash ?? (await DUMMY_HASH), password);
   if (!match || !passwordHash || !ok) throw failed();
-  return openSession(deps, tenant, match.subjectId, browser);
+  return openSession(deps, tenant, match.subjectId, browser, 'password');
 }
 
 /** Resolves the portal cookie; on writes the CSRF token must match too. */
@@ -269,21 +277,111 @@ export async function authenticateSubject(
   if (!session) throw failed();
   if (csrf !== undefined && !timingSafeEqual(sha256(csrf), session.csrf_hash))
     throw new AppError('forbidden', 'CSRF token mismatch', { publicMessage: 'missing or wrong CSRF token' });
-  return { tenant, subjectId: session.subject_id };
+  return {
+    tenant,
+    subjectId: session.subject_id,
+    openedBy: session.opened_by,
+    openedAt: session.created_at,
+    sessionHash: session.session_hash,
+  };
 }
 
-/** Sets the account password (through the gate: the person writes their own credentials). */
+/** What a password change needs: the new password, and the current one when one is set. */
+export interface PortalPasswordChange {
+  password: string;
+  currentPassword?: string | undefined;
+}
+
+/** Whether the account has a password, and whether changing it needs the current one. */
+export interface PortalPasswordState {
+  isSet: boolean;
+  needsCurrent: boolean;
+}
+
+/** The person's own password hash, read as the person (their own credentials). */
+async function readOwnPasswordHash(deps: RequestsDeps, session: SubjectSession): Promise<string | undefined> {
+  return deps.kernel.transact(session.tenant.tenantId, async (atx) => {
+    const grant = await deps.kernel.gate.authorize(
+      atx,
+      { kind: 'subject', subjectId: session.subjectId },
+      {
+        purpose: RIGHTS_PURPOSE,
+        action: 'read',
+        categories: ['user.authorization.credentials'],
+        subjectIds: [session.subjectId],
+      },
+    );
+    return selectPortalPasswordHash(atx.tx, grant, session.subjectId);
+  });
+}
+
+/**
+ * A session opened by a mailed link proves, for as long as the link itself would have lived, that
+ * the person reads the mailbox on file: it may set a new password without the current one (the way
+ * back from a forgotten password). Any other session must give the current one (decision 1061).
+ */
+function isFreshLinkSession(deps: RequestsDeps, session: SubjectSession): boolean {
+  return (
+    session.openedBy === 'link' &&
+    deps.kernel.clock.now().getTime() - session.openedAt.getTime() <= LINK_TTL_MS
+  );
+}
+
+/** Whether the account has a password, and whether a change must give the current one. */
+export async function portalPasswordState(
+  deps: RequestsDeps,
+  session: SubjectSession,
+): Promise<PortalPasswordState> {
+  const isSet = (await readOwnPasswordHash(deps, session)) !== undefined;
+  return { isSet, needsCurrent: isSet && !isFreshLinkSession(deps, session) };
+}
+
+/** The refusal of a wrong or missing current password (`details.rule` names which). */
+const currentPasswordRefused = (rule: 'current_password_wrong' | 'current_password_required'): AppError =>
+  new AppError('forbidden', rule, {
+    publicMessage:
+      rule === 'current_password_wrong'
+        ? 'currentPassword: the current password is wrong'
+        : 'currentPassword: required when the account has a password',
+    details: { rule, issues: [{ path: 'body/currentPassword', message: rule }] },
+  });
+
+/**
+ * Sets or changes the account password (through the gate: the person writes their own
+ * credentials). When a password is set, the current one is required, except in a fresh session of
+ * a mailed link; the new one meets the shared password rule (decision 1060); every other portal
+ * session of the person ends in the same transaction, and the answer says how many did.
+ */
 export async function setPortalPassword(
   deps: RequestsDeps,
   session: SubjectSession,
-  password: string,
-): Promise<void> {
-  if (password.length < 12 || password.length > 200)
-    throw new AppError('validation_failed', 'weak password', {
-      publicMessage: 'password: 12 to 200 characters',
-    });
-  const passwordHash = await hash(password, ARGON2);
-  await deps.kernel.transact(session.tenant.tenantId, async (atx) => {
+  change: PortalPasswordChange,
+): Promise<{ otherSessionsEnded: number }> {
+  const storedHash = await readOwnPasswordHash(deps, session);
+  let previous: string | undefined;
+  if (storedHash !== undefined) {
+    const current = change.currentPassword ?? '';
+    if (current !== '') {
+      if (!(await verify(storedHash, current))) throw currentPasswordRefused('current_password_wrong');
+      previous = current;
+    } else if (!isFreshLinkSession(deps, session)) throw currentPasswordRefused('current_password_required');
+  }
+  const { tenant } = session;
+  const [{ policy }, person] = await Promise.all([
+    deps.kernel.policies.current(tenant.tenantId),
+    readOwnPerson(deps, session),
+  ]);
+  const rule = passwordProblem(change.password, {
+    previous,
+    email: person?.email ?? undefined,
+    words: [tenant.slug, policy.controller.legalName],
+  });
+  if (rule) throw passwordRefused(rule, 'password');
+  // Without the current one in plain (a fresh link), the stored hash says whether it is the same.
+  if (previous === undefined && storedHash !== undefined && (await verify(storedHash, change.password)))
+    throw passwordRefused('password_unchanged', 'password');
+  const passwordHash = await hash(change.password, ARGON2);
+  return deps.kernel.transact(tenant.tenantId, async (atx) => {
     const grant = await deps.kernel.gate.authorize(
       atx,
       { kind: 'subject', subjectId: session.subjectId },
@@ -295,6 +393,22 @@ export async function setPortalPassword(
       },
     );
     await upsertPortalPassword(atx.tx, grant, session.subjectId, passwordHash, deps.kernel.clock.now());
+    const ended = await atx.tx
+      .deleteFrom('subject_sessions')
+      .where('subject_id', '=', session.subjectId)
+      .where('session_hash', '<>', session.sessionHash)
+      .executeTakeFirst();
+    const otherSessionsEnded = Number(ended.numDeletedRows);
+    atx.audit.record({
+      actor: { kind: 'subject', id: String(session.subjectId) },
+      role: 'data_subject',
+      purpose: RIGHTS_PURPOSE,
+      action: 'password.change',
+      subjectIds: [session.subjectId],
+      decision: 'allowed',
+      reason: `${storedHash === undefined ? 'password set' : 'password changed'}; ${otherSessionsEnded} other session(s) ended`,
+    });
+    return { otherSessionsEnded };
   });
 }
 

@@ -15,6 +15,7 @@ export const requestsDataMap: TableDataMap[] = [
       created_at: 'session bookkeeping',
       last_seen_at: 'session bookkeeping',
       expires_at: 'session bookkeeping',
+      opened_by: 'session bookkeeping: a mailed link or a password',
     },
   },
   {

@@ -7,7 +7,15 @@ import {
   type Counter,
 } from '../throttle/index.js';
 import { isAppError } from '../../platform/errors.js';
-import { loginWithLink, loginWithPassword, requestLoginLink, type PortalLogin } from './account.service.js';
+import {
+  loginWithLink,
+  loginWithPassword,
+  requestLoginLink,
+  setPortalPassword,
+  type PortalLogin,
+  type PortalPasswordChange,
+  type SubjectSession,
+} from './account.service.js';
 import {
   countLinkAsked,
   DEFAULT_PUBLIC_LIMITS,
@@ -146,4 +154,31 @@ export function loginAtDoor(
           : loginWithPassword(deps, slug, body.email, body.password, browser),
     ),
   );
+}
+
+/**
+ * Sets or changes the portal password. A wrong current password counts as a failed login of the
+ * client network and of the account (slowed down like the login form), so an unlocked browser is
+ * no place to guess it.
+ */
+export async function changePasswordAtDoor(
+  deps: RequestsDeps,
+  session: SubjectSession,
+  change: PortalPasswordChange,
+  address: string,
+): Promise<{ otherSessionsEnded: number }> {
+  const limits = deps.limits ?? DEFAULT_PUBLIC_LIMITS;
+  const tenantId = session.tenant.tenantId;
+  const counters = [
+    { limit: limits.loginByAddress, value: address },
+    { limit: limits.loginByAccount, value: `subject:${session.subjectId}` },
+  ];
+  assertAllowed(await checkAttempt(deps.kernel, tenantId, counters), 'too many wrong current passwords');
+  try {
+    return await setPortalPassword(deps, session, change);
+  } catch (error) {
+    if (isAppError(error) && error.details?.rule === 'current_password_wrong')
+      await recordFailure(deps.kernel, tenantId, counters);
+    throw error;
+  }
 }

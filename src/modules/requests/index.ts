@@ -49,12 +49,14 @@ export {
   listOwnRequests,
   offeredLanguage,
   ownDataOptions,
+  portalPasswordState,
   readOwnPerson,
-  setPortalPassword,
+  type PortalPasswordState,
   type SubjectSession,
 } from './account.service.js';
 export {
   askLoginLinkAtDoor,
+  changePasswordAtDoor,
   fileRequestAtDoor,
   loginAtDoor,
   loginWithLinkAtDoor,

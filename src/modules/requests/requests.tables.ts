@@ -85,6 +85,8 @@ export interface SubjectSessionsTable {
   created_at: Date;
   last_seen_at: Date;
   expires_at: Date;
+  /** How the session was opened (decision 1061). */
+  opened_by: 'link' | 'password';
 }
 
 export interface SubjectAccountTables {

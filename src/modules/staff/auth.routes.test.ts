@@ -507,6 +507,50 @@ describe('sessions', () => {
     expect(after.statusCode).toBe(401);
   });
 
+  it('VK-8: a new staff password is refused when common or breached, one repeated character, the current one, or holding the e-mail, the tenant’s or the controller’s name; the 400 names the rule and nothing changes (NIST SP 800-63B 5.1.1.2)', async () => {
+    const staff = await newStaff(voiceking, 'support');
+    const signedIn = await login(voiceking, staff.email, staff.password, newAddress());
+    const headers = {
+      cookie: cookieOf(signedIn),
+      'x-csrf-token': signedIn.json<{ csrfToken: string }>().csrfToken,
+    };
+    const change = (newPassword: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/password',
+        headers,
+        payload: { currentPassword: staff.password, newPassword },
+      });
+    const local = staff.email.split('@')[0] ?? '';
+    const refused: [string, string][] = [
+      ['Password123!', 'password_common'],
+      ['P@ssw0rd2026!', 'password_common'],
+      ['qwerty123456', 'password_common'],
+      ['x'.repeat(150), 'password_repeated_character'],
+      ['x'.repeat(1024), 'password_too_long'],
+      ['Kort-pw-9', 'password_too_short'],
+      [staff.password, 'password_unchanged'],
+      [`${voiceking.slug}-2026!`, 'password_context'],
+      ['Voice King 2026 rocks!', 'password_context'],
+      [`${local}-is-my-password`, 'password_context'],
+    ];
+    for (const [password, rule] of refused) {
+      const answer = await change(password);
+      expect(answer.statusCode, password).toBe(400);
+      expect(answer.json(), password).toMatchObject({
+        code: 'validation_failed',
+        details: { rule, issues: [{ path: 'body/newPassword' }] },
+      });
+      expect(answer.body).not.toContain(password);
+    }
+    // Nothing changed: the one-time password still logs in, and a good password is taken.
+    expect((await login(voiceking, staff.email, staff.password, newAddress())).statusCode).toBe(200);
+    expect((await change('Zomer-Router-Kortrijk-Lift')).statusCode).toBe(204);
+    expect((await login(voiceking, staff.email, 'Zomer-Router-Kortrijk-Lift', newAddress())).statusCode).toBe(
+      200,
+    );
+  });
+
   it('VK-8: a password change needs the current password, clears must-change and ends the other sessions', async () => {
     const staff = await newStaff(voiceking, 'support');
     const a = await login(voiceking, staff.email, staff.password);

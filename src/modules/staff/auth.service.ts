@@ -5,6 +5,7 @@ import { authorizeSignIn } from '../../kernel/gate/access.js';
 import { AccessDenied } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { AppError, isAppError } from '../../platform/errors.js';
+import { passwordProblem, passwordRefused, type PasswordContext } from '../../platform/password-rules.js';
 import {
   locateStaffByEmail,
   selectLoginAccount,
@@ -26,7 +27,6 @@ export const RESTRICTED_SESSION_MS = 10 * 60 * 1000;
 export const LOCKOUT_THRESHOLD = 5;
 export const LOCKOUT_WINDOW_MS = 15 * 60 * 1000;
 export const LOCKOUT_MS = 15 * 60 * 1000;
-export const PASSWORD_MIN_LENGTH = 12;
 
 export interface StaffPrincipal {
   tenantId: number;
@@ -566,8 +566,12 @@ export async function changeOwnPassword(
       publicMessage: 'the current password is wrong',
     });
   }
-  const problem = passwordProblem(input.newPassword, input.currentPassword, account.email);
-  if (problem) throw new AppError('validation_failed', 'weak new password', { publicMessage: problem });
+  const rule = passwordProblem(input.newPassword, {
+    previous: input.currentPassword,
+    email: account.email,
+    words: await serviceWords(kernel, principal.tenantId),
+  });
+  if (rule) throw passwordRefused(rule, 'newPassword');
   const passwordHash = await hashPassword(input.newPassword);
   const current = currentCookie ? parseSessionCookie(currentCookie) : undefined;
   await kernel.transact(principal.tenantId, async (atx) => {
@@ -592,14 +596,13 @@ export async function changeOwnPassword(
   });
 }
 
-/** A fixed sentence naming what is wrong with a new password, or undefined when it is fine. */
-export function passwordProblem(password: string, current: string, email: string): string | undefined {
-  if (password.length < PASSWORD_MIN_LENGTH) return `newPassword: at least ${PASSWORD_MIN_LENGTH} characters`;
-  if (password === current) return 'newPassword: must differ from the current password';
-  const local = email.split('@')[0]?.toLowerCase() ?? '';
-  if (local.length >= 4 && password.toLowerCase().includes(local))
-    return 'newPassword: must not contain the e-mail address';
-  return undefined;
+/** The words of the service a staff password may not contain: the tenant's slug, the controller's name. */
+export async function serviceWords(kernel: Kernel, tenantId: number): Promise<PasswordContext['words']> {
+  const [tenant, { policy }] = await Promise.all([
+    kernel.tenants.byId(tenantId),
+    kernel.policies.current(tenantId),
+  ]);
+  return [tenant.slug, policy.controller.legalName];
 }
 
 /** One audit entry when a failure count reaches its limit (not one per refused attempt). */

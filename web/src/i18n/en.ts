@@ -65,7 +65,8 @@ export const en = {
     current: 'Current password',
     new: 'New password',
     repeat: 'Repeat the new password',
-    rules: 'At least {{count}} characters, not containing your e-mail name',
+    rules:
+      'At least {{count}} characters; not a common or breached password, not your e-mail address or the organisation’s name',
     tooShort: 'At least {{count}} characters',
     sameAsCurrent: 'Must differ from the current password',
     mismatch: 'The two passwords differ',

@@ -66,7 +66,8 @@ export const fr: Messages = {
     current: 'Mot de passe actuel',
     new: 'Nouveau mot de passe',
     repeat: 'Répétez le nouveau mot de passe',
-    rules: 'Au moins {{count}} caractères, sans votre nom d’e-mail',
+    rules:
+      'Au moins {{count}} caractères ; pas un mot de passe courant ou divulgué, ni votre adresse e-mail ou le nom de l’organisation',
     tooShort: 'Au moins {{count}} caractères',
     sameAsCurrent: 'Doit différer du mot de passe actuel',
     mismatch: 'Les deux mots de passe diffèrent',

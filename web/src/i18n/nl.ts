@@ -66,7 +66,8 @@ export const nl: Messages = {
     current: 'Huidig wachtwoord',
     new: 'Nieuw wachtwoord',
     repeat: 'Herhaal het nieuwe wachtwoord',
-    rules: 'Minstens {{count}} tekens, zonder uw e-mailnaam',
+    rules:
+      'Minstens {{count}} tekens; geen veelgebruikt of gelekt wachtwoord, niet uw e-mailadres of de naam van de organisatie',
     tooShort: 'Minstens {{count}} tekens',
     sameAsCurrent: 'Moet verschillen van het huidige wachtwoord',
     mismatch: 'De twee wachtwoorden verschillen',

@@ -1,0 +1,253 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAsOwner } from '../../../test/database.js';
+import { chainPendingAudit } from '../../../test/kernel.js';
+import { startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
+import { fixedClock } from '../../platform/clock.js';
+import { createPerson } from '../parties/index.js';
+
+// Attack finding S22-5: a portal password change left every other session logged in, asked no
+// current password and took the person's own e-mail address (decisions 1060, 1061).
+
+const PUBLIC = 'https://portal.voxtra.example';
+const clock = fixedClock(new Date());
+let testApp: MailingTestApp;
+
+beforeAll(async () => {
+  testApp = await startMailingTestApp({ publicUrl: PUBLIC, clock });
+});
+afterAll(async () => {
+  await testApp?.close();
+});
+
+interface Browser {
+  cookie: string;
+  csrf: string;
+}
+
+const cookiePairs = (set: string | string[] | undefined): string[] =>
+  (Array.isArray(set) ? set : set === undefined ? [] : [set]).map((cookie) => cookie.split(';')[0] ?? '');
+
+function browserOf(login: { headers: { 'set-cookie'?: string | string[] } }): Browser {
+  const pairs = cookiePairs(login.headers['set-cookie']);
+  const csrf = (pairs.find((pair) => pair.startsWith('kluis_subject_csrf=')) ?? '').split('=')[1] ?? '';
+  return { cookie: pairs.join('; '), csrf };
+}
+
+async function customer(email: string): Promise<number> {
+  const { kernel, voxtra } = testApp;
+  const person = await createPerson(
+    kernel,
+    {
+      tenantId: voxtra.tenantId,
+      actor: { kind: 'staff', staffId: 1, role: 'sales' },
+      purpose: 'customer_administration',
+    },
+    { subjectType: 'customer', familyName: 'Lemaire', givenName: 'Hugo', email },
+  );
+  return person.subjectId;
+}
+
+/** Logs in with the n-th mailed link to the address (the JSON door, as a browser's button does). */
+async function loginByLink(email: string, nth: number): Promise<Browser> {
+  const { app, smtp, voxtra } = testApp;
+  const asked = await app.inject({
+    method: 'POST',
+    url: `/t/${voxtra.slug}/account/link`,
+    payload: { email },
+  });
+  expect(asked.statusCode).toBe(202);
+  const text = (await smtp.waitFor(email, nth)).text ?? '';
+  const links = [...text.matchAll(/https:\/\/portal\.voxtra\.example\S+/g)];
+  const token = new URL(links.at(-1)?.[0] ?? PUBLIC).searchParams.get('token');
+  const login = await app.inject({
+    method: 'POST',
+    url: `/t/${voxtra.slug}/account/login`,
+    payload: { token },
+  });
+  expect(login.statusCode, login.body).toBe(200);
+  return browserOf(login);
+}
+
+async function loginByPassword(
+  email: string,
+  password: string,
+): Promise<{ status: number; browser: Browser }> {
+  const { app, voxtra } = testApp;
+  const login = await app.inject({
+    method: 'POST',
+    url: `/t/${voxtra.slug}/account/login`,
+    payload: { email, password },
+  });
+  return { status: login.statusCode, browser: browserOf(login) };
+}
+
+/** The settings page's password form, posted as a browser posts it. */
+function postPasswordForm(browser: Browser, fields: Record<string, string>) {
+  const { app, voxtra } = testApp;
+  return app.inject({
+    method: 'POST',
+    url: `/t/${voxtra.slug}/account/settings/password`,
+    headers: { cookie: browser.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ csrf: browser.csrf, ...fields }).toString(),
+  });
+}
+
+async function myDataStatus(browser: Browser): Promise<number> {
+  const { app, voxtra } = testApp;
+  return (
+    await app.inject({
+      method: 'GET',
+      url: `/t/${voxtra.slug}/account/my-data`,
+      headers: { cookie: browser.cookie },
+    })
+  ).statusCode;
+}
+
+describe('privacy portal password change (VK-8, VK-23; attack S22-5)', () => {
+  it('VK-8: on the settings page a password change asks the current password once one is set, refuses the person’s own e-mail address and common passwords naming the rule in the page’s language, ends every other session of the person and says so', async () => {
+    const { app, voxtra, database } = testApp;
+    const email = 'hugo.lemaire3@mail.example';
+    const subjectId = await customer(email);
+
+    // A: logged in by a mailed link, no password yet: sets one without a current password.
+    const a = await loginByLink(email, 1);
+    const settings = await app.inject({
+      method: 'GET',
+      url: `/t/${voxtra.slug}/account/settings`,
+      headers: { cookie: a.cookie },
+    });
+    expect(settings.statusCode).toBe(200);
+    expect(settings.body).not.toContain('name="currentPassword"');
+    const first = await postPasswordForm(a, { password: 'Another-Passw0rd-22' });
+    expect(first.statusCode).toBe(303);
+
+    // B: another browser, logged in with that password.
+    const b = await loginByPassword(email, 'Another-Passw0rd-22');
+    expect(b.status).toBe(200);
+    expect(await myDataStatus(b.browser)).toBe(200);
+    const bSettings = await app.inject({
+      method: 'GET',
+      url: `/t/${voxtra.slug}/account/settings`,
+      headers: { cookie: b.browser.cookie },
+    });
+    expect(bSettings.body).toContain('name="currentPassword"');
+    expect(bSettings.body).toContain('Huidig wachtwoord');
+
+    // B without, and with a wrong, current password: refused, said in Dutch, nothing changed.
+    const without = await postPasswordForm(b.browser, { password: 'Zomer-Router-Kortrijk-Lift' });
+    expect(without.statusCode).toBe(403);
+    expect(without.body).toContain('Geef uw huidige wachtwoord.');
+    const wrong = await postPasswordForm(b.browser, {
+      currentPassword: 'not-the-current-one',
+      password: 'Zomer-Router-Kortrijk-Lift',
+    });
+    expect(wrong.statusCode).toBe(403);
+    expect(wrong.body).toContain('Het huidige wachtwoord is niet juist.');
+
+    // The rule of a new password, each named on the page.
+    const refused: [string, string][] = [
+      [`${email}1`, 'mag uw e-mailadres of onze naam niet bevatten'],
+      ['Voxtra-Portaal-2026', 'mag uw e-mailadres of onze naam niet bevatten'],
+      ['Password123!', 'staat in lijsten van gelekte wachtwoorden'],
+      ['aaaaaaaaaaaa', 'niet één teken zijn dat herhaald wordt'],
+      ['Another-Passw0rd-22', 'moet verschillen van het huidige'],
+    ];
+    for (const [password, words] of refused) {
+      const answer = await postPasswordForm(b.browser, { currentPassword: 'Another-Passw0rd-22', password });
+      expect(answer.statusCode, password).toBe(422);
+      expect(answer.body, password).toContain(words);
+    }
+    expect((await loginByPassword(email, 'Another-Passw0rd-22')).status).toBe(200);
+
+    // B changes it with the current password: A (and the extra login above) are logged out, B is not.
+    const changed = await postPasswordForm(b.browser, {
+      currentPassword: 'Another-Passw0rd-22',
+      password: 'Zomer-Router-Kortrijk-Lift',
+    });
+    expect(changed.statusCode).toBe(303);
+    expect(changed.headers.location).toBe(`/t/${voxtra.slug}/account/settings?saved=pw`);
+    const saved = await app.inject({
+      method: 'GET',
+      url: String(changed.headers.location),
+      headers: { cookie: b.browser.cookie },
+    });
+    expect(saved.body).toContain('Elke andere sessie van uw account is afgemeld');
+    expect(await myDataStatus(b.browser)).toBe(200);
+    expect(await myDataStatus(a)).toBe(401);
+    expect((await loginByPassword(email, 'Another-Passw0rd-22')).status).toBe(401);
+    expect((await loginByPassword(email, 'Zomer-Router-Kortrijk-Lift')).status).toBe(200);
+
+    const sessions = await runAsOwner<{ count: string }>(
+      database.ownerUrl,
+      'select count(*) from subject_sessions where tenant_id = $1 and subject_id = $2',
+      [voxtra.tenantId, subjectId],
+    );
+    expect(Number(sessions.rows[0]?.count)).toBe(2); // B and the last login
+    await chainPendingAudit(testApp.kernel, voxtra.tenantId);
+    const audit = await runAsOwner<{ reason: string }>(
+      database.ownerUrl,
+      "select reason from audit_log where tenant_id = $1 and action = 'password.change' order by 1",
+      [voxtra.tenantId],
+    );
+    expect(audit.rows.map((row) => row.reason)).toEqual([
+      'password changed; 2 other session(s) ended',
+      'password set; 0 other session(s) ended',
+    ]);
+  });
+
+  it('VK-8: a forgotten portal password: a fresh session of a mailed link sets a new one without the current one (not the same one again); 15 minutes on, the current one is asked', async () => {
+    const { app, voxtra } = testApp;
+    const email = 'zoe.vergeten@mail.example';
+    await customer(email);
+    const first = await loginByLink(email, 1);
+    expect((await postPasswordForm(first, { password: 'First-Portal-Passphrase' })).statusCode).toBe(303);
+    const other = await loginByPassword(email, 'First-Portal-Passphrase');
+    expect(other.status).toBe(200);
+
+    const fresh = await loginByLink(email, 2);
+    const same = await postPasswordForm(fresh, { password: 'First-Portal-Passphrase' });
+    expect(same.statusCode).toBe(422);
+    expect(same.body).toContain('Het nieuwe wachtwoord moet verschillen van het huidige.');
+    const reset = await app.inject({
+      method: 'POST',
+      url: `/t/${voxtra.slug}/account/password`,
+      headers: { cookie: fresh.cookie, 'x-csrf-token': fresh.csrf },
+      payload: { password: 'Second-Portal-Passphrase' },
+    });
+    expect(reset.statusCode, reset.body).toBe(200);
+    expect(reset.json()).toEqual({ otherSessionsEnded: 2 });
+    expect(await myDataStatus(other.browser)).toBe(401);
+
+    // 16 minutes later (the session kept alive), the link no longer stands in for the password.
+    clock.advance(10 * 60 * 1000);
+    expect(await myDataStatus(fresh)).toBe(200);
+    clock.advance(6 * 60 * 1000);
+    const late = await app.inject({
+      method: 'POST',
+      url: `/t/${voxtra.slug}/account/password`,
+      headers: { cookie: fresh.cookie, 'x-csrf-token': fresh.csrf },
+      payload: { password: 'Third-Portal-Passphrase' },
+    });
+    expect(late.statusCode).toBe(403);
+    expect(late.json()).toMatchObject({ details: { rule: 'current_password_required' } });
+    const common = await app.inject({
+      method: 'POST',
+      url: `/t/${voxtra.slug}/account/password`,
+      headers: { cookie: fresh.cookie, 'x-csrf-token': fresh.csrf },
+      payload: { currentPassword: 'Second-Portal-Passphrase', password: 'iloveyou12345' },
+    });
+    expect(common.statusCode).toBe(400);
+    expect(common.json()).toMatchObject({
+      code: 'validation_failed',
+      details: { rule: 'password_common', issues: [{ path: 'body/password' }] },
+    });
+    const withCurrent = await app.inject({
+      method: 'POST',
+      url: `/t/${voxtra.slug}/account/password`,
+      headers: { cookie: fresh.cookie, 'x-csrf-token': fresh.csrf },
+      payload: { currentPassword: 'Second-Portal-Passphrase', password: 'Third-Portal-Passphrase' },
+    });
+    expect(withCurrent.statusCode).toBe(200);
+    expect((await loginByPassword(email, 'Third-Portal-Passphrase')).status).toBe(200);
+  });
+});
