@@ -3,6 +3,7 @@ import { openRuntime, type Runtime } from '../main.js';
 import {
   changeStaff,
   removeStaff,
+  resetStaffPassword,
   createStaffUser,
   listStaff,
   unlockStaff,
@@ -104,6 +105,26 @@ export function registerStaffCommands(program: Command): void {
         const result = await unlockStaff(runtime.kernel, tenant.tenantId, CLI_ACTOR, options.email);
         console.log(
           `staff ${result.staffId} in ${tenant.slug} unlocked${result.wasLocked ? '' : ' (was not locked)'}; failed logins forgotten`,
+        );
+      }),
+    );
+
+  staff
+    .command('reset-password <staffId>')
+    .description(
+      'give a staff member who forgot their password a new one-time password (change it at the next login); ends their sessions, keeps second factor and tokens',
+    )
+    .requiredOption('--tenant <slug>', 'tenant')
+    .action((staffId: string, options: { tenant: string }) =>
+      withTenantRuntime(options.tenant, async (runtime, tenant) => {
+        const reset = await resetStaffPassword(
+          runtime.kernel,
+          tenant.tenantId,
+          CLI_ACTOR,
+          parseStaffId(staffId),
+        );
+        console.log(
+          `staff ${reset.staffId} in ${tenant.slug}: one-time password: ${reset.oneTimePassword} (change it at the next login; ${reset.sessionsEnded} session(s) ended)`,
         );
       }),
     );

@@ -7,6 +7,7 @@ export {
   getStaff,
   changeStaff,
   removeStaff,
+  resetStaffPassword,
   STAFF_CATEGORIES,
   STAFF_PURPOSE,
   type CreatedStaffUser,

@@ -8,6 +8,7 @@ import { apiTokenSchema, presentApiToken, presentStaff, staffSchema } from './st
 import {
   changeStaff,
   removeStaff,
+  resetStaffPassword,
   createStaffUser,
   getStaff,
   listRoles,
@@ -193,6 +194,30 @@ export function registerStaffRoutes(app: FastifyInstance, kernel: Kernel): void 
       },
     );
   }
+
+  typed.post(
+    '/api/v1/staff/:staffId/password/reset',
+    {
+      onRequest: sessionOnly,
+      schema: {
+        summary:
+          'Give a staff member who forgot their password a new one-time password, once (to be changed at the next login); their sessions end, second factor and API tokens stay. Never one’s own.',
+        tags: ['staff'],
+        params: staffParams,
+        response: {
+          200: z.object({
+            staffId: z.number().int(),
+            oneTimePassword: z.string(),
+            sessionsEnded: z.number().int(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const staff = staffOf(request);
+      return resetStaffPassword(kernel, staff.tenantId, actorOf(staff), request.params.staffId);
+    },
+  );
 
   typed.delete(
     '/api/v1/staff/:staffId',

@@ -132,6 +132,60 @@ export async function issueOneTimePassword(
   return oneTimePassword;
 }
 
+/**
+ * Gives a staff member who forgot their password a new random one-time password, as an invite
+ * does: it must be changed at the next login, every session of the account ends, the second factor
+ * and API tokens stay (the person still proves the second factor). Never one's own (change it with
+ * the current one); the CLI (a system actor) may reset any account, the last admin's too.
+ * Category user.authorization.credentials; purpose staff_accounts; audited `staff.password.reset`.
+ */
+export async function resetStaffPassword(
+  kernel: Kernel,
+  tenantId: number,
+  actor: Actor,
+  staffId: number,
+): Promise<{ staffId: number; oneTimePassword: string; sessionsEnded: number }> {
+  if (actor.kind === 'staff' && actor.staffId === staffId)
+    throw new AppError('forbidden', 'own password reset', {
+      publicMessage:
+        'one’s own password is changed with the current one (POST /api/v1/auth/password), not reset',
+    });
+  const oneTimePassword = randomBytes(15).toString('base64url');
+  const passwordHash = await hashPassword(oneTimePassword);
+  return kernel.transact(tenantId, async (atx) => {
+    const row = await atx.tx
+      .selectFrom('staff_users')
+      .select(['subject_id'])
+      .where('staff_id', '=', staffId)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!row?.subject_id)
+      throw new AppError('not_found', 'no such staff user', { publicMessage: 'no such staff user' });
+    const grant = await kernel.gate.authorize(atx, actor, {
+      purpose: STAFF_PURPOSE,
+      action: 'write',
+      categories: ['user.authorization.credentials'],
+      subjectIds: [row.subject_id],
+    });
+    await updatePasswordHash(atx.tx, grant, { staffId, subjectId: row.subject_id }, passwordHash, true);
+    const ended = await atx.tx
+      .deleteFrom('staff_sessions')
+      .where('staff_id', '=', staffId)
+      .executeTakeFirst();
+    const sessionsEnded = Number(ended.numDeletedRows);
+    atx.audit.record({
+      actor: auditActor(actor),
+      role: actor.kind === 'staff' ? actor.role : null,
+      purpose: STAFF_PURPOSE,
+      action: 'staff.password.reset',
+      subjectIds: [row.subject_id],
+      decision: 'allowed',
+      reason: `one-time password issued; ${sessionsEnded} session(s) ended`,
+    });
+    return { staffId, oneTimePassword, sessionsEnded };
+  });
+}
+
 export async function countStaffUsers(kernel: Kernel, tenantId: number): Promise<number> {
   return kernel.transact(tenantId, async (atx) => {
     const row = await atx.tx
