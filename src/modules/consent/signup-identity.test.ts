@@ -2,8 +2,9 @@
  * Attack findings S21-B-2, S21-B-4, S21-B-5, S21-B-8 (decisions 1020, 1021, 0990 amended): a person
  * who withdrew asks again in the portal and gets a new confirmation at the address on file; one
  * address is one subscriber however often the form is sent; staff recording a subscriber's address
- * record the subscriber; the confirmation page the link opens spends nothing. HTTP in; the SMTP
- * sink and the database out.
+ * record the subscriber; the confirmation page the link opens spends nothing and says what pressing
+ * would do; the portal says a dossier went with its objection. HTTP in; the SMTP sink and the
+ * database out.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ParsedMail } from 'mailparser';
@@ -394,5 +395,42 @@ describe('the confirmation link opens a page that says what pressing it would do
     expect(used.body).not.toContain('Ja, ik schrijf me in');
     expect((await confirm(link)).statusCode).toBe(410);
     expect(await stateOf(voiceking, subjectId ?? -1, 'newsletter_opt_in')).toBe('withdrawn');
+  });
+});
+
+describe('the portal says the dossier went with the objection (VX-4, VX-15)', () => {
+  it('VX-4, VX-15: after a Voxtra customer objects to the technical dossier in the portal, "Mijn toestemmingen" says it was erased, in nl, fr and en', async () => {
+    const email = 'dossier.bezwaar@voxtra-klant.example';
+    await createPerson(
+      kernel,
+      {
+        tenantId: voxtra.tenantId,
+        actor: { kind: 'system', job: 'test' },
+        purpose: 'customer_administration',
+      },
+      { subjectType: 'customer', familyName: 'Bezwaar', givenName: 'Dirk', email },
+    );
+    const session = await signInByMailedLink(testApp, voxtra, email);
+    const before = await app.inject({
+      method: 'GET',
+      url: `/t/${voxtra.slug}/account/my-consents?lang=nl`,
+      headers: { cookie: session.cookie },
+    });
+    expect(before.body).not.toContain('technisch dossier gewist');
+    expect((await portalChoice(voxtra, session, 'technical_dossier', 'objected')).statusCode).toBe(303);
+    const words = {
+      nl: 'Met uw bezwaar hebben wij uw technisch dossier gewist',
+      fr: 'nous avons effacé votre dossier technique',
+      en: 'With your objection we erased your technical dossier',
+    };
+    for (const [lang, text] of Object.entries(words)) {
+      const page = await app.inject({
+        method: 'GET',
+        url: `/t/${voxtra.slug}/account/my-consents?lang=${lang}`,
+        headers: { cookie: session.cookie },
+      });
+      expect(page.statusCode).toBe(200);
+      expect(page.body).toContain(text);
+    }
   });
 });

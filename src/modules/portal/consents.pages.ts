@@ -10,6 +10,7 @@ import {
   recordConsentOrAskConfirmation,
 } from '../consent/index.js';
 import { AppError, isAppError } from '../../platform/errors.js';
+import { dossierPurposes } from '../dossier/index.js';
 import { fieldOf } from './frame.js';
 import { html, type Html } from './html.js';
 import { textsOf, type PortalFrame } from './layout.js';
@@ -74,6 +75,7 @@ export function registerConsentPages(app: FastifyInstance, deps: PortalDeps, kit
         frame.lang,
       );
       const cookieSection = await renderCookieChoices(deps, signed);
+      const dossiers = dossierPurposes(frame.policy);
       const button = (purpose: string, event: (typeof EVENTS)[number], label: string): Html =>
         html`<form method="post" action="${frame.base}/account/my-consents">
           <input type="hidden" name="csrf" value="${signed.csrf}" /><input
@@ -101,10 +103,15 @@ export function registerConsentPages(app: FastifyInstance, deps: PortalDeps, kit
                 : item.state === 'objected'
                   ? ''
                   : button(item.purpose, 'objected', t.consents.object);
+            // An objection to the dossier erased it at once (decision 0915): the page says so.
+            const erased =
+              item.state === 'objected' && dossiers.includes(item.purpose)
+                ? html`<p>${t.consents.dossierErased}</p>`
+                : '';
             return html`<li>
               <h2>${item.label}</h2>
               <p>${words.legalBases[item.legalBasis]} — <strong>${state}</strong>${since}</p>
-              ${action}
+              ${erased} ${action}
             </li>`;
           })}
         </ul>

@@ -233,6 +233,8 @@ export interface PortalTexts {
     saved: string;
     /** A double opt-in asked in the portal with no address on file to confirm it at (decision 1021). */
     noAddress: string;
+    /** Under an objection to the technical dossier: it was erased with it (decision 0915, VX-4/VX-15). */
+    dossierErased: string;
     /** Cookie choices linked to the account at a portal login (docs/decisions/0290). */
     cookies: {
       title: string;
@@ -555,6 +557,8 @@ const nl: PortalTexts = {
     marketingButton: 'Geen direct marketing meer',
     marketingDone: 'U maakte bezwaar tegen direct marketing.',
     saved: 'Uw keuze is opgeslagen.',
+    dossierErased:
+      'Met uw bezwaar hebben wij uw technisch dossier gewist (toestellen, instellingen en wachtwoorden); wij houden er geen meer bij.',
     noAddress:
       'Wij kennen geen e-mailadres van u om de inschrijving te bevestigen. Er is niets gewijzigd; schrijf u in met het formulier voor de nieuwsbrief.',
     cookies: {
@@ -900,6 +904,8 @@ const fr: PortalTexts = {
     marketingButton: 'Plus de marketing direct',
     marketingDone: 'Vous vous êtes opposé au marketing direct.',
     saved: 'Votre choix est enregistré.',
+    dossierErased:
+      'Suite à votre opposition, nous avons effacé votre dossier technique (appareils, réglages et mots de passe) ; nous n’en tenons plus.',
     noAddress:
       'Nous ne connaissons aucune adresse e-mail à laquelle confirmer votre inscription. Rien n’a été modifié ; inscrivez-vous avec le formulaire de la lettre d’information.',
     cookies: {
@@ -1233,6 +1239,8 @@ const en: PortalTexts = {
     marketingButton: 'No more direct marketing',
     marketingDone: 'You objected to direct marketing.',
     saved: 'Your choice has been saved.',
+    dossierErased:
+      'With your objection we erased your technical dossier (devices, settings and passwords); we no longer keep one.',
     noAddress:
       'We know no e-mail address of yours to confirm the subscription at. Nothing was changed; sign up with the newsletter form.',
     cookies: {
