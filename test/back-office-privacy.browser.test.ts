@@ -407,6 +407,81 @@ describe('the privacy screens (issue #20)', () => {
     ]);
     expectNoPageProblems(env, page);
   }, 180_000);
+  it('VK-9: after not informing the persons the privacy officer informs them after all with a reason, records the authority notification and is offered its supplement; every decision is listed on the incident (attack S22-1, decision 1070)', async () => {
+    const tenant = await createPolicyTenant(kernel, 'voiceking');
+    await customer(tenant, 'Peeters', 'Ine', { email: 'ine.peeters@mail.example', language: 'nl' });
+    const { page } = await staffSignedIn(env, tenant, 'privacy_officer');
+    const { incidentId, incident } = await reportAndOpenIncident(
+      page,
+      'Een export met e-mailadressen van klanten stond een uur publiek op de website.',
+    );
+    await incident.getByLabel('e-mail address', { exact: true }).check();
+    await incident.getByRole('combobox', { name: /^Risk for the persons/ }).click();
+    await page.getByRole('option', { name: 'low risk' }).click();
+    await incident
+      .getByLabel(/^Why this risk/)
+      .fill('Een uur zichtbaar; niemand heeft het bestand gedownload.');
+    await incident.getByLabel(/^Measures taken/).fill('Bestand verwijderd, toegangslogs nagekeken.');
+    await incident
+      .getByLabel(/^What happened, in the letters/)
+      .fill('Een bestand met uw e-mailadres stond op 1 december een uur lang op onze website.');
+    await incident.getByRole('button', { name: 'Record the assessment' }).click();
+    const persons = incident.getByTestId('persons-notification');
+    await persons.waitFor();
+    await persons
+      .getByLabel(/^Why they are not informed/)
+      .fill('Laag risico: niemand heeft het bestand gedownload.');
+    await persons.getByRole('button', { name: 'Record that they are not informed' }).click();
+    // The authority requires it (GDPR Art. 34(4)): informed after all, with the reason.
+    const afterAll = incident.getByTestId('inform-after-all');
+    await afterAll.waitFor();
+    await afterAll.getByRole('button', { name: 'Inform the persons after all' }).click();
+    await afterAll.getByText('Required').first().waitFor();
+    await afterAll
+      .getByLabel(/^Why they are informed now/)
+      .fill('De GBA eist dat de betrokkenen worden ingelicht.');
+    await afterAll.getByRole('button', { name: 'Inform the persons after all' }).click();
+    await afterAll.waitFor({ state: 'detached' });
+    await expect(smtp.waitFor('ine.peeters@mail.example')).resolves.toBeTruthy();
+    await incident.getByRole('button', { name: 'Record the decision' }).click();
+    const supplement = incident.getByTestId('supplement-notification');
+    await supplement.waitFor();
+    const decisions = incident.getByRole('table', { name: /Every decision, as it was taken/ });
+    await decisions.getByRole('cell', { name: 'De GBA eist dat de betrokkenen worden ingelicht.' }).waitFor();
+    await expect(decisions.getByRole('row').count()).resolves.toBe(4);
+    // Nothing new to supplement yet: the server says how (revise the assessment first).
+    await supplement.getByRole('button', { name: 'Record a supplementary notification' }).click();
+    await supplement.getByText(/revise the assessment with what was learnt/).waitFor();
+    await incident.getByRole('button', { name: 'Revise the assessment' }).click();
+    await incident.getByTestId('later-phase').waitFor();
+    await decisions.scrollIntoViewIfNeeded();
+    await look(browser, page, 'breach-7-phases');
+    await incident.getByTestId('later-phase').scrollIntoViewIfNeeded();
+    await look(browser, page, 'breach-8-later-phase');
+    await supplement.scrollIntoViewIfNeeded();
+    await look(browser, page, 'breach-9-supplement');
+    const stored = await runAsOwner<{ addressee: string; decision: string; reason: string | null }>(
+      database.ownerUrl,
+      `SELECT addressee, decision, reason FROM incident_decisions
+        WHERE tenant_id = $1 AND incident_id = $2 ORDER BY decision_no`,
+      [tenant.tenantId, incidentId],
+    );
+    expect(stored.rows).toEqual([
+      {
+        addressee: 'persons',
+        decision: 'not_inform',
+        reason: 'Laag risico: niemand heeft het bestand gedownload.',
+      },
+      {
+        addressee: 'persons',
+        decision: 'inform',
+        reason: 'De GBA eist dat de betrokkenen worden ingelicht.',
+      },
+      { addressee: 'authority', decision: 'notified', reason: null },
+    ]);
+    expect(smtp.to('ine.peeters@mail.example')).toHaveLength(1);
+    expectNoPageProblems(env, page);
+  }, 180_000);
 });
 
 /** Reports an incident from the Privacy registers screen and opens it (the newest, first row). */

@@ -36,6 +36,7 @@ import { TabbedScreen } from '../../ui/TabbedScreen.js';
 import { hoursLeft, onTheClock, useCases, useIncidents, type Incident } from './api.js';
 import { AuthorityRequests } from './authority/AuthorityRequests.js';
 import { DisclosureLog } from './disclosures/DisclosureLog.js';
+import { DecisionHistory, LaterDecisions } from './IncidentPhases.js';
 import { AffectedCategories, PersonsNotification } from './PersonsNotification.js';
 import { dayCell, formatDay, formatMoment } from '../../ui/dates.js';
 
@@ -243,9 +244,11 @@ function IncidentDetail({ incident }: { incident: Incident }) {
       ) : null}
       {incident.assessments.length > 0 ? <AssessmentHistory incident={incident} /> : null}
       {incident.assessmentNo === 0 ? <Assessment incident={incident} /> : null}
-      {incident.assessmentNo > 0 && stillAssessed(incident) ? <ReviseAssessment incident={incident} /> : null}
+      {incident.decisions.length > 0 ? <DecisionHistory incident={incident} /> : null}
+      {incident.assessmentNo > 0 ? <ReviseAssessment incident={incident} /> : null}
       {onTheClock(incident) ? <AuthorityNotification incident={incident} /> : null}
       {incident.isBreach && incident.deadline !== null ? <PersonsNotification incident={incident} /> : null}
+      {incident.isBreach ? <LaterDecisions incident={incident} /> : null}
       {incident.authorityReason ? (
         <Alert color="gray" title={t('incident.authority.' + incident.authorityDecision)}>
           {incident.authorityReason}
@@ -256,12 +259,11 @@ function IncidentDetail({ incident }: { incident: Incident }) {
 }
 
 /**
- * Assessments stay open until the authority or the persons decision is taken (the server's rule);
- * a breach assessed before decision 0895 may still get its text of what happened for the letters.
+ * After the authority or the persons decision a revision is a later phase (decision 1070): it may
+ * widen the breach, never narrow it, and says what was learnt (the server's rule).
  */
-const stillAssessed = (incident: Incident): boolean =>
-  incident.personsDecision === 'pending' &&
-  (incident.authorityDecision === 'pending' || (incident.isBreach && incident.whatHappened === null));
+const decidedOn = (incident: Incident): boolean =>
+  incident.personsDecision !== 'pending' || incident.authorityDecision !== 'pending';
 
 /** Every assessment as it was made, oldest first: a lowered one shows why (GDPR Art. 33(5)). */
 function AssessmentHistory({ incident }: { incident: Incident }) {
@@ -444,9 +446,15 @@ function Assessment({ incident, onDone }: { incident: Incident; onDone?: () => v
             minRows={2}
             {...form.getInputProps('measures')}
           />
+          {revising && decidedOn(incident) ? (
+            <Text size="sm" c="orange.8" data-testid="later-phase">
+              {t('privacyWork.phases.laterPhase')}
+            </Text>
+          ) : null}
           {revising ? (
             <Textarea
               label={t('incident.changeReason')}
+              required={decidedOn(incident)}
               description={t('incident.changeReasonHelp')}
               autosize
               minRows={2}

@@ -18,6 +18,18 @@ export interface IncidentAssessment {
   assessedByStaffId: number | null;
 }
 
+/** One decision on a breach as it was taken; the register keeps every one (decision 1070). */
+export interface IncidentDecision {
+  decisionNo: number;
+  addressee: 'authority' | 'persons';
+  decision: 'notified' | 'not_notified' | 'supplemented' | 'inform' | 'not_inform';
+  reason: string | null;
+  assessmentNo: number | null;
+  lettersQueued: number;
+  decidedAt: string;
+  decidedByStaffId: number | null;
+}
+
 export interface Incident {
   incidentId: number;
   kind: string;
@@ -42,6 +54,7 @@ export interface Incident {
   /** The latest assessment's number (0: none); a re-assessment sends it as `revises`. */
   assessmentNo: number;
   assessments: IncidentAssessment[];
+  decisions: IncidentDecision[];
 }
 
 /** The incident register (the server acts under the policy's incident purpose, decision 0152). */
