@@ -447,9 +447,9 @@ function Assessment({ incident, onDone }: { incident: Incident; onDone?: () => v
             {...form.getInputProps('measures')}
           />
           {revising && decidedOn(incident) ? (
-            <Text size="sm" c="orange.8" data-testid="later-phase">
+            <Alert color="orange" data-testid="later-phase">
               {t('privacyWork.phases.laterPhase')}
-            </Text>
+            </Alert>
           ) : null}
           {revising ? (
             <Textarea
