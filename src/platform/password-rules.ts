@@ -77,8 +77,8 @@ function isCommon(password: string): boolean {
 function contextWords(context: PasswordContext): string[] {
   const words = [...context.words];
   if (context.email) {
-    const local = context.email.split('@')[0] ?? '';
-    words.push(context.email, local, ...local.split(/[._+-]/));
+    // The whole local part, not its pieces: "admin" of first-admin@… is a word, not the person.
+    words.push(context.email, context.email.split('@')[0] ?? '');
   }
   return words.map(squash).filter((word) => word.length >= 4);
 }
