@@ -163,4 +163,37 @@ describe('what a staff member reads in the staff and register screens (attack S2
       await page.context().close();
     });
   }
+
+  it('VK-7: voiceking: a billing clerk makes an API token valid for 30 days on the tokens screen, and the list says the day it ends (attack S22-4, decision 1002)', async () => {
+    const tenant = tenantOf('voiceking');
+    const billing = await loginAs(env.app, env.kernel, tenant, 'billing');
+    const page = await pageWithSession(env, billing, 'nl-BE');
+    await page.goto(`${env.baseUrl}/tokens`);
+    await page.getByRole('heading', { name: 'API-tokens', level: 1 }).waitFor();
+    await page.getByLabel('Waarvoor het dient').fill('Boekhouding export');
+    await page.getByLabel('Geldig (dagen, hoogstens 365)').fill('30');
+    await page.getByRole('button', { name: 'Token maken' }).click();
+    await page.getByTestId('api-token').waitFor();
+    const row = page
+      .getByRole('table', { name: /API-tokens/ })
+      .getByRole('row', { name: /Boekhouding export/ });
+    await row.waitFor();
+    const stored = await runAsOwner<{ days: number; ends: string }>(
+      env.database.ownerUrl,
+      `select extract(day from expires_at - created_at)::int as days,
+              to_char(expires_at at time zone 'Europe/Brussels', 'DD-MM-YYYY') as ends
+         from staff_api_tokens where tenant_id = $1 and label = 'Boekhouding export'`,
+      [tenant.tenantId],
+    );
+    expect(stored.rows[0]?.days).toBe(30);
+    const [day, month, year] = (stored.rows[0]?.ends ?? '').split('-').map(Number);
+    // The day is drawn as the screen's other days are (Brussels, Dutch): its number and year are in the row.
+    const rowText = await row.innerText();
+    expect(rowText).toContain(String(day));
+    expect(rowText).toContain(String(year));
+    expect(month).toBeGreaterThan(0);
+    await look(env.browser, page, 'voiceking-tokens');
+    expectNoPageProblems(env, page);
+    await page.context().close();
+  });
 });

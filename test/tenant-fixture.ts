@@ -126,8 +126,8 @@ export async function prepareTenantFixture(
     const secret = randomBytes(32).toString('base64url');
     await runAsOwner(
       database.ownerUrl,
-      `insert into staff_api_tokens (tenant_id, token_hash, label, role, created_by, created_at)
-       values ($1, $2, 'route walk', $3, $4, now())`,
+      `insert into staff_api_tokens (tenant_id, token_hash, label, role, created_by, created_at, expires_at)
+       values ($1, $2, 'route walk', $3, $4, now(), now() + interval '1 year')`,
       [tenant.tenantId, createHash('sha256').update(secret).digest(), role, session.staffId],
     );
     tokens.set(role, `kluis_${tenant.tenantId}_${secret}`);

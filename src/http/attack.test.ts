@@ -362,8 +362,8 @@ describe('API tokens carry at most their maker’s role (separation of duties, V
     const { createHash } = await import('node:crypto');
     await runAsOwner(
       database.ownerUrl,
-      `insert into staff_api_tokens (tenant_id, token_hash, label, role, created_by, created_at)
-       values ($1, $2, 'legacy', 'privacy_officer', $3, now())`,
+      `insert into staff_api_tokens (tenant_id, token_hash, label, role, created_by, created_at, expires_at)
+       values ($1, $2, 'legacy', 'privacy_officer', $3, now(), now() + interval '1 year')`,
       [voiceking.tenantId, createHash('sha256').update(secret).digest(), admin.staffId],
     );
     const response = await app.inject({

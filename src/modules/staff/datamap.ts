@@ -19,6 +19,7 @@ export const staffDataMap: TableDataMap[] = [
       created_at: 'row bookkeeping',
       last_used_at: 'integration bookkeeping',
       revoked_at: 'token state',
+      expires_at: 'token state: the end of its validity, chosen at creation',
     },
     freeText: { label: 'identifiers' },
   },

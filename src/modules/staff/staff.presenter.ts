@@ -39,6 +39,7 @@ export const apiTokenSchema = z.object({
   createdAt: z.string(),
   lastUsedAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
+  expiresAt: z.string().describe('after this moment the token is refused (401), as a revoked one'),
 });
 
 export function presentApiToken(view: ApiTokenView): z.infer<typeof apiTokenSchema> {
@@ -50,5 +51,6 @@ export function presentApiToken(view: ApiTokenView): z.infer<typeof apiTokenSche
     createdAt: view.createdAt.toISOString(),
     lastUsedAt: view.lastUsedAt?.toISOString() ?? null,
     revokedAt: view.revokedAt?.toISOString() ?? null,
+    expiresAt: view.expiresAt.toISOString(),
   };
 }

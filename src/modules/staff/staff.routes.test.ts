@@ -204,7 +204,7 @@ describe('API tokens', () => {
       headers: writeHeaders(billing),
       payload: { label: 'invoicing sync', role: 'billing' },
     });
-    expect(create.statusCode).toBe(201);
+    expect(create.statusCode, create.body).toBe(201);
     const created = create.json<{ tokenId: number; token: string; role: string }>();
     expect(created.token).toMatch(new RegExp(`^kluis_${voiceking.tenantId}_[A-Za-z0-9_-]{43}$`));
     const bearer = { authorization: `Bearer ${created.token}` };
@@ -269,6 +269,75 @@ describe('API tokens', () => {
     const actions = (await auditActions(voiceking)).map((row) => row.action);
     expect(actions).toContain('token.create');
     expect(actions).toContain('token.revoke');
+  });
+
+  it('VK-7: a token ends by itself: 90 days unless its maker chose 1 to 365, shown in the list; past its end it answers 401 and is not marked used; an end beyond a year or an unknown field is refused and makes nothing (attack S22-4, decision 1002)', async () => {
+    const billing = await loginAs(app, kernel, voiceking, 'billing');
+    const make = (payload: Record<string, unknown>) =>
+      app.inject({ method: 'POST', url: '/api/v1/tokens', headers: writeHeaders(billing), payload });
+    const count = async () =>
+      (
+        await runAsOwner<{ n: number }>(
+          database.ownerUrl,
+          'select count(*)::int as n from staff_api_tokens where tenant_id = $1',
+          [voiceking.tenantId],
+        )
+      ).rows[0]?.n;
+    const before = await count();
+    for (const payload of [
+      { label: 'x', role: 'billing', expiresInDays: 366 },
+      { label: 'x', role: 'billing', expiresInDays: 0 },
+      { label: 'x', role: 'billing', expiresAt: '2027-01-01T00:00:00Z' },
+    ]) {
+      const refused = await make(payload);
+      expect(refused.statusCode, refused.body).toBe(400);
+      expect(refused.json()).toMatchObject({ code: 'validation_failed' });
+    }
+    expect(await count()).toBe(before);
+
+    const byDefault = await make({ label: 'nightly export', role: 'billing' });
+    expect(byDefault.statusCode, byDefault.body).toBe(201);
+    const made = byDefault.json<{ tokenId: number; token: string; createdAt: string; expiresAt: string }>();
+    expect(Date.parse(made.expiresAt) - Date.parse(made.createdAt)).toBe(90 * 86_400_000);
+    const short = await make({ label: 'one day', role: 'billing', expiresInDays: 1 });
+    const shortMade = short.json<{ tokenId: number; token: string; createdAt: string; expiresAt: string }>();
+    expect(Date.parse(shortMade.expiresAt) - Date.parse(shortMade.createdAt)).toBe(86_400_000);
+    const listed = await app.inject({
+      method: 'GET',
+      url: '/api/v1/tokens',
+      headers: { cookie: billing.cookie },
+    });
+    expect(
+      listed
+        .json<{ items: { tokenId: number; expiresAt: string }[] }>()
+        .items.find((item) => item.tokenId === shortMade.tokenId)?.expiresAt,
+    ).toBe(shortMade.expiresAt);
+
+    // Two days pass for the one-day token (its dates moved back in the database).
+    await runAsOwner(
+      database.ownerUrl,
+      `update staff_api_tokens set created_at = now() - interval '2 days', expires_at = now() - interval '1 day'
+        where tenant_id = $1 and token_id = $2`,
+      [voiceking.tenantId, shortMade.tokenId],
+    );
+    const expired = await app.inject({
+      method: 'GET',
+      url: '/api/v1/auth/me',
+      headers: { authorization: `Bearer ${shortMade.token}` },
+    });
+    expect(expired.statusCode).toBe(401);
+    const used = await runAsOwner<{ last_used_at: Date | null }>(
+      database.ownerUrl,
+      'select last_used_at from staff_api_tokens where tenant_id = $1 and token_id = $2',
+      [voiceking.tenantId, shortMade.tokenId],
+    );
+    expect(used.rows).toEqual([{ last_used_at: null }]);
+    const live = await app.inject({
+      method: 'GET',
+      url: '/api/v1/auth/me',
+      headers: { authorization: `Bearer ${made.token}` },
+    });
+    expect(live.json()).toMatchObject({ role: 'billing', via: 'token' });
   });
 
   it('VK-7: a token stops when its accountable maker is disabled, and stays revoked when the account is enabled again (decision 0876)', async () => {

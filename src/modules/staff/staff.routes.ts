@@ -16,7 +16,13 @@ import {
   STAFF_PURPOSE,
   type StaffChange,
 } from './staff.service.js';
-import { createApiToken, listApiTokens, revokeApiToken } from './token.service.js';
+import {
+  createApiToken,
+  listApiTokens,
+  revokeApiToken,
+  TOKEN_DEFAULT_DAYS,
+  TOKEN_MAX_DAYS,
+} from './token.service.js';
 
 const staffParams = z.object({
   staffId: z.coerce
@@ -264,7 +270,17 @@ export function registerStaffRoutes(app: FastifyInstance, kernel: Kernel): void 
           'Create an API token scoped to one role, at most your own (no purpose beyond yours); a role that requires ' +
           'a second factor needs an account with one. The token is shown once. Use it as `Authorization: Bearer kluis_…`.',
         tags: ['tokens'],
-        body: z.object({ label: z.string().min(1).max(80), role: roleKey }),
+        body: z.strictObject({
+          label: z.string().min(1).max(80),
+          role: roleKey,
+          expiresInDays: z
+            .number()
+            .int()
+            .min(1)
+            .max(TOKEN_MAX_DAYS)
+            .optional()
+            .describe(`days until the token is refused; default ${TOKEN_DEFAULT_DAYS}`),
+        }),
         response: { 201: apiTokenSchema.extend({ token: z.string() }) },
       },
     },

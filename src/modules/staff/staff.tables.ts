@@ -31,6 +31,7 @@ export interface StaffApiTokensTable {
   created_by: number;
   created_at: Date;
   last_used_at: Date | null;
+  expires_at: Date;
   revoked_at: Date | null;
 }
 

@@ -25,12 +25,18 @@ const TOKEN_PATTERN = /^kluis_(\d{1,9})_([A-Za-z0-9_-]{43})$/;
 // Writing last_used_at on every request would turn each read into a write; a minute is precise enough.
 const LAST_USED_PRECISION_MS = 60_000;
 
-export const createTokenInputSchema = z.object({
+/** How long a token lasts unless its maker says otherwise, and the longest it may (decision 1002). */
+export const TOKEN_DEFAULT_DAYS = 90;
+export const TOKEN_MAX_DAYS = 365;
+const DAY_MS = 86_400_000;
+
+export const createTokenInputSchema = z.strictObject({
   label: z
     .string()
     .trim()
     .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,79}$/, 'letters, digits, spaces and ._- (at most 80)'),
   role: z.string().regex(/^[a-z][a-z0-9_]{1,40}$/, 'expected a role key'),
+  expiresInDays: z.number().int().min(1).max(TOKEN_MAX_DAYS).default(TOKEN_DEFAULT_DAYS),
 });
 
 export type CreateTokenInput = z.input<typeof createTokenInputSchema>;
@@ -43,6 +49,7 @@ export interface ApiTokenView {
   createdAt: Date;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
+  expiresAt: Date;
 }
 
 /** Staff-managing roles (admins) manage every token; the gate decides and audits it. */
@@ -69,6 +76,7 @@ const TOKEN_COLUMNS = [
   'created_at',
   'last_used_at',
   'revoked_at',
+  'expires_at',
 ] as const;
 
 function toView(row: {
@@ -79,6 +87,7 @@ function toView(row: {
   created_at: Date;
   last_used_at: Date | null;
   revoked_at: Date | null;
+  expires_at: Date;
 }): ApiTokenView {
   return {
     tokenId: row.token_id,
@@ -88,6 +97,7 @@ function toView(row: {
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at,
     revokedAt: row.revoked_at,
+    expiresAt: row.expires_at,
   };
 }
 
@@ -147,6 +157,7 @@ export async function createApiToken(
         role,
         created_by: actor.staffId,
         created_at: now,
+        expires_at: new Date(now.getTime() + parsed.data.expiresInDays * DAY_MS),
       })
       .returning(TOKEN_COLUMNS)
       .executeTakeFirstOrThrow();
@@ -156,7 +167,7 @@ export async function createApiToken(
       purpose: STAFF_PURPOSE,
       action: 'token.create',
       decision: 'allowed',
-      reason: `api token ${row.token_id} for role ${row.role}`,
+      reason: `api token ${row.token_id} for role ${row.role}, ${parsed.data.expiresInDays} days`,
     });
     return { token: `kluis_${tenantId}_${secret}`, view: toView(row) };
   });

@@ -426,9 +426,11 @@ export const en = {
   },
   tokens: {
     intro:
-      'An API token acts with one role (at most your own) for another program. It is shown once; revoke it when it is no longer needed.',
+      'An API token acts with one role (at most your own) for another program. It is shown once and works until the day you choose (a year at most); revoke it sooner when it is no longer needed.',
     label: 'What it is for',
     lastUsed: 'Last used',
+    expires: 'Ends',
+    validDays: 'Valid for (days, at most 365)',
     revoked: 'revoked',
     revoke: 'Revoke',
     revokeNamed: 'Revoke the token {{label}}',

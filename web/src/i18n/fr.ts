@@ -430,9 +430,11 @@ export const fr: Messages = {
   },
   tokens: {
     intro:
-      'Un jeton API agit avec un rôle (au plus le vôtre) pour un autre programme. Il n’est affiché qu’une fois ; révoquez-le quand il n’est plus nécessaire.',
+      'Un jeton API agit avec un rôle (au plus le vôtre) pour un autre programme. Il n’est affiché qu’une fois et fonctionne jusqu’au jour que vous choisissez (un an au plus) ; révoquez-le plus tôt quand il n’est plus nécessaire.',
     label: 'À quoi il sert',
     lastUsed: 'Dernière utilisation',
+    expires: 'Expire le',
+    validDays: 'Valable (jours, 365 au plus)',
     revoked: 'révoqué',
     revoke: 'Révoquer',
     revokeNamed: 'Révoquer le jeton {{label}}',

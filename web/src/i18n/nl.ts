@@ -429,9 +429,11 @@ export const nl: Messages = {
   },
   tokens: {
     intro:
-      'Een API-token werkt met één rol (hoogstens de uwe) voor een ander programma. Het wordt één keer getoond; trek het in wanneer het niet meer nodig is.',
+      'Een API-token werkt met één rol (hoogstens de uwe) voor een ander programma. Het wordt één keer getoond en werkt tot de dag die u kiest (hoogstens een jaar); trek het eerder in wanneer het niet meer nodig is.',
     label: 'Waarvoor het dient',
     lastUsed: 'Laatst gebruikt',
+    expires: 'Verloopt op',
+    validDays: 'Geldig (dagen, hoogstens 365)',
     revoked: 'ingetrokken',
     revoke: 'Intrekken',
     revokeNamed: 'Het token {{label}} intrekken',

@@ -1,4 +1,15 @@
-import { Alert, Button, Code, Group, Select, Stack, Text, TextInput, Title } from '@mantine/core';
+import {
+  Alert,
+  Button,
+  Code,
+  Group,
+  NumberInput,
+  Select,
+  Stack,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
@@ -20,6 +31,7 @@ interface ApiToken {
   createdAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
+  expiresAt: string;
 }
 
 /** API tokens: scoped to one role (at most one's own), shown once, revoked at once. */
@@ -36,16 +48,16 @@ export function TokensPage() {
   });
   const [made, setMade] = useState<string | undefined>();
   const form = useForm({
-    initialValues: { label: '', role: me.data?.role ?? '' },
+    initialValues: { label: '', role: me.data?.role ?? '', expiresInDays: 90 as number | string },
     validate: {
       label: (value) => (value.trim() ? null : t('common.required')),
       role: (value) => (value ? null : t('common.required')),
     },
   });
   const create = useMutation({
-    mutationFn: (values: { label: string; role: string }) =>
+    mutationFn: (values: { label: string; role: string; expiresInDays: number | string }) =>
       api<{ token: string }>('POST', '/api/v1/tokens', {
-        body: { label: values.label.trim(), role: values.role },
+        body: { label: values.label.trim(), role: values.role, expiresInDays: Number(values.expiresInDays) },
       }),
     onSuccess: async (answer) => {
       setMade(answer.token);
@@ -70,6 +82,12 @@ export function TokensPage() {
         id: 'created',
         header: t('staff.created'),
         accessorFn: (row) => brusselsToday(new Date(row.createdAt)),
+        cell: dayCell,
+      },
+      {
+        id: 'expires',
+        header: t('tokens.expires'),
+        accessorFn: (row) => brusselsToday(new Date(row.expiresAt)),
         cell: dayCell,
       },
       {
@@ -130,6 +148,14 @@ export function TokensPage() {
                   : []
             }
             {...form.getInputProps('role')}
+          />
+          <NumberInput
+            label={t('tokens.validDays')}
+            min={1}
+            max={365}
+            allowDecimal={false}
+            required
+            {...form.getInputProps('expiresInDays')}
           />
           <Button type="submit" loading={create.isPending}>
             {t('tokens.create')}
