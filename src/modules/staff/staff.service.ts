@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hash } from '@node-rs/argon2';
 import { z } from 'zod';
+import type { AuditedTx } from '../../kernel/audit/index.js';
 import { auditActor, type Actor } from '../../kernel/gate/gate.js';
 import { eraseSubject } from '../../kernel/erasure/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
@@ -113,23 +114,37 @@ export async function issueOneTimePassword(
 ): Promise<string> {
   const oneTimePassword = randomBytes(15).toString('base64url');
   const passwordHash = await hashPassword(oneTimePassword);
-  await kernel.transact(tenantId, async (atx) => {
-    const row = await atx.tx
-      .selectFrom('staff_users')
-      .select(['subject_id'])
-      .where('staff_id', '=', staffId)
-      .executeTakeFirst();
-    if (!row?.subject_id)
-      throw new AppError('not_found', 'no such staff user', { publicMessage: 'no such staff user' });
-    const grant = await kernel.gate.authorize(atx, actor, {
-      purpose: STAFF_PURPOSE,
-      action: 'write',
-      categories: ['user.authorization.credentials'],
-      subjectIds: [row.subject_id],
-    });
-    await updatePasswordHash(atx.tx, grant, { staffId, subjectId: row.subject_id }, passwordHash, true);
-  });
+  await kernel.transact(tenantId, (atx) => writeOneTimePassword(kernel, atx, actor, staffId, passwordHash));
   return oneTimePassword;
+}
+
+/**
+ * Stores a one-time password's hash on an account (it must be changed at the next login), the
+ * gate deciding under staff_accounts for the account's subject; that subject's id.
+ */
+async function writeOneTimePassword(
+  kernel: Kernel,
+  atx: AuditedTx,
+  actor: Actor,
+  staffId: number,
+  passwordHash: string,
+): Promise<number> {
+  const row = await atx.tx
+    .selectFrom('staff_users')
+    .select(['subject_id'])
+    .where('staff_id', '=', staffId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!row?.subject_id)
+    throw new AppError('not_found', 'no such staff user', { publicMessage: 'no such staff user' });
+  const grant = await kernel.gate.authorize(atx, actor, {
+    purpose: STAFF_PURPOSE,
+    action: 'write',
+    categories: ['user.authorization.credentials'],
+    subjectIds: [row.subject_id],
+  });
+  await updatePasswordHash(atx.tx, grant, { staffId, subjectId: row.subject_id }, passwordHash, true);
+  return row.subject_id;
 }
 
 /**
@@ -153,21 +168,7 @@ export async function resetStaffPassword(
   const oneTimePassword = randomBytes(15).toString('base64url');
   const passwordHash = await hashPassword(oneTimePassword);
   return kernel.transact(tenantId, async (atx) => {
-    const row = await atx.tx
-      .selectFrom('staff_users')
-      .select(['subject_id'])
-      .where('staff_id', '=', staffId)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!row?.subject_id)
-      throw new AppError('not_found', 'no such staff user', { publicMessage: 'no such staff user' });
-    const grant = await kernel.gate.authorize(atx, actor, {
-      purpose: STAFF_PURPOSE,
-      action: 'write',
-      categories: ['user.authorization.credentials'],
-      subjectIds: [row.subject_id],
-    });
-    await updatePasswordHash(atx.tx, grant, { staffId, subjectId: row.subject_id }, passwordHash, true);
+    const subjectId = await writeOneTimePassword(kernel, atx, actor, staffId, passwordHash);
     const ended = await atx.tx
       .deleteFrom('staff_sessions')
       .where('staff_id', '=', staffId)
@@ -178,7 +179,7 @@ export async function resetStaffPassword(
       role: actor.kind === 'staff' ? actor.role : null,
       purpose: STAFF_PURPOSE,
       action: 'staff.password.reset',
-      subjectIds: [row.subject_id],
+      subjectIds: [subjectId],
       decision: 'allowed',
       reason: `one-time password issued; ${sessionsEnded} session(s) ended`,
     });
