@@ -2,7 +2,18 @@
 -- script or on a former contractor's laptop stops by itself. Tokens made before this get a year from
 -- their creation; the look-up refuses a token whose end has passed, as it refuses a revoked one.
 ALTER TABLE staff_api_tokens ADD COLUMN expires_at timestamptz;
-UPDATE staff_api_tokens SET expires_at = created_at + interval '365 days' WHERE expires_at IS NULL;
+-- Row-level security is forced (a migrating login that is not a superuser sees one tenant at a time).
+DO $$
+DECLARE
+  t integer;
+BEGIN
+  FOR t IN SELECT tenant_id FROM tenants ORDER BY tenant_id LOOP
+    PERFORM set_config('app.tenant', t::text, true);
+    UPDATE staff_api_tokens SET expires_at = created_at + interval '365 days'
+      WHERE tenant_id = t AND expires_at IS NULL;
+  END LOOP;
+  PERFORM set_config('app.tenant', '', true);
+END $$;
 ALTER TABLE staff_api_tokens ALTER COLUMN expires_at SET NOT NULL;
 ALTER TABLE staff_api_tokens ADD CONSTRAINT staff_api_tokens_expiry CHECK (expires_at > created_at);
 

@@ -89,6 +89,16 @@ export async function locateReleasableInvoices(
 ): Promise<number[]> {
   const rows = await selectEndedHolds(tx, today)
     .select('invoice_id')
+    // The party columns are a filter only: a document that names no one any more is done.
+    .where((eb) =>
+      eb.or([
+        eb('subject_id', 'is not', null),
+        eb('buyer_name', 'is not', null),
+        eb('buyer_street', 'is not', null),
+        eb('buyer_enterprise_number', 'is not', null),
+        eb('buyer_iban', 'is not', null),
+      ]),
+    )
     .$if(keepSubjects.length > 0, (query) =>
       query.where((eb) =>
         eb.or([
@@ -122,21 +132,16 @@ export async function locateKeptInvoices(
   );
 }
 
-/** Documents past their accounting hold on `today`, not disputed, that still name someone. */
+/**
+ * Documents past their accounting hold on `today` and not disputed. No party column here: the
+ * locator above filters on them (it reads ids only); the kept documents are a person's, so they
+ * name someone.
+ */
 function selectEndedHolds(tx: Tx, today: string) {
   return tx
     .selectFrom('invoices')
     .where('hold_until', '<=', today)
-    .where((eb) => eb.not(eb.exists(openDisputeOf(eb))))
-    .where((eb) =>
-      eb.or([
-        eb('subject_id', 'is not', null),
-        eb('buyer_name', 'is not', null),
-        eb('buyer_street', 'is not', null),
-        eb('buyer_enterprise_number', 'is not', null),
-        eb('buyer_iban', 'is not', null),
-      ]),
-    );
+    .where((eb) => eb.not(eb.exists(openDisputeOf(eb))));
 }
 
 /** How many documents the release would unlink on `today` (the dry run's count; no value read). */
