@@ -451,7 +451,8 @@ describe('the privacy screens (issue #20)', () => {
     await expect(decisions.getByRole('row').count()).resolves.toBe(4);
     // Nothing new to supplement yet: the server says how (revise the assessment first).
     await supplement.getByRole('button', { name: 'Record a supplementary notification' }).click();
-    await supplement.getByText(/revise the assessment with what was learnt/).waitFor();
+    // The server's answer (the card's own help says the same words, so the answer is matched by its start).
+    await supplement.getByText(/^Kluis said:.*revise the assessment with what was learnt/).waitFor();
     await incident.getByRole('button', { name: 'Revise the assessment' }).click();
     await incident.getByTestId('later-phase').waitFor();
     await decisions.scrollIntoViewIfNeeded();
