@@ -1,40 +1,32 @@
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/cli.js';
-import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { openCliWorkspace, type CliWorkspace } from '../../../test/cli-workspace.js';
+import { runAsOwner, type TestDatabase } from '../../../test/database.js';
 import { createTestApp } from '../../../test/http.js';
 import { createPolicyTenant } from '../../../test/kernel.js';
-import { createKernel, type Kernel } from '../../kernel/kernel.js';
-import { LocalKeyManagementService } from '../../kernel/keyring/kms.js';
-import { systemClock } from '../../platform/clock.js';
+import type { Kernel } from '../../kernel/kernel.js';
 import type { Tenant } from '../tenants/index.js';
 import { STAFF_LOGIN_LIMITS } from './login-limits.js';
 import { createStaffUser } from './staff.service.js';
 
+let workspace: CliWorkspace;
 let database: TestDatabase;
 let kernel: Kernel;
 let app: FastifyInstance;
 let tenant: Tenant;
-const masterKey = randomBytes(32);
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  // The CLI hashes the counter keys with the same tenant secret, so it needs the same master key.
-  kernel = createKernel({
-    db: database.db,
-    keystore: database.keystore,
-    kms: new LocalKeyManagementService(masterKey),
-    clock: systemClock,
-  });
+  // The CLI opens its own kernel on the same database and master key.
+  workspace = await openCliWorkspace('kluis-staff-unlock-');
+  ({ database, kernel, env } = workspace);
   app = await createTestApp(kernel);
   tenant = await createPolicyTenant(kernel, 'voiceking');
-  env = { DATABASE_URL: database.ownerUrl, KLUIS_MASTER_KEY: masterKey.toString('base64') };
 });
 afterAll(async () => {
   await app.close();
-  await database.close();
+  await workspace.close();
 });
 
 const login = (email: string, password: string) =>
