@@ -47,23 +47,30 @@ async function customer(email: string): Promise<number> {
   return person.subjectId;
 }
 
-/** Logs in with the n-th mailed link to the address (the JSON door, as a browser's button does). */
-async function loginByLink(email: string, nth: number): Promise<Browser> {
+/** Asks the portal for a login link and reads its token from the n-th mail to the address. */
+async function mailedLinkToken(email: string, nth: number, remoteAddress?: string): Promise<string> {
   const { app, smtp, voxtra } = testApp;
   const asked = await app.inject({
     method: 'POST',
     url: `/t/${voxtra.slug}/account/link`,
     payload: { email },
+    ...(remoteAddress === undefined ? {} : { remoteAddress }),
   });
   expect(asked.statusCode).toBe(202);
   const text = (await smtp.waitFor(email, nth)).text ?? '';
   const links = [...text.matchAll(/https:\/\/portal\.voxtra\.example\S+/g)];
-  const token = new URL(links.at(-1)?.[0] ?? PUBLIC).searchParams.get('token');
-  const login = await app.inject({
-    method: 'POST',
-    url: `/t/${voxtra.slug}/account/login`,
-    payload: { token },
-  });
+  return new URL(links.at(-1)?.[0] ?? PUBLIC).searchParams.get('token') ?? '';
+}
+
+/** Follows a mailed link's token (the JSON door, as a browser's button does). */
+function loginWithToken(token: string) {
+  const { app, voxtra } = testApp;
+  return app.inject({ method: 'POST', url: `/t/${voxtra.slug}/account/login`, payload: { token } });
+}
+
+/** Logs in with the n-th mailed link to the address. */
+async function loginByLink(email: string, nth: number): Promise<Browser> {
+  const login = await loginWithToken(await mailedLinkToken(email, nth));
   expect(login.statusCode, login.body).toBe(200);
   return browserOf(login);
 }
@@ -190,8 +197,8 @@ describe('privacy portal password change (VK-8, VK-23; attack S22-5)', () => {
       [voxtra.tenantId],
     );
     expect(audit.rows.map((row) => row.reason)).toEqual([
-      'password changed; 2 other session(s) ended',
-      'password set; 0 other session(s) ended',
+      'password changed; 2 other session(s) ended; 0 unused login link(s) revoked',
+      'password set; 0 other session(s) ended; 0 unused login link(s) revoked',
     ]);
   });
 
@@ -249,5 +256,56 @@ describe('privacy portal password change (VK-8, VK-23; attack S22-5)', () => {
     });
     expect(withCurrent.statusCode).toBe(200);
     expect((await loginByPassword(email, 'Third-Portal-Passphrase')).status).toBe(200);
+  });
+
+  it('VK-8: a portal password change revokes every login link mailed before it and still unused; a link mailed after it logs in (decision 1110)', async () => {
+    const { voxtra, database } = testApp;
+    const email = 'ines.gekaapt@mail.example';
+    const subjectId = await customer(email);
+    const first = await loginByLink(email, 1);
+    expect((await postPasswordForm(first, { password: 'Before-The-Mailbox-Leak' })).statusCode).toBe(303);
+
+    // Two links mailed (say, by someone who knows the address), not followed; then the person,
+    // logged in with the password, changes it.
+    const unusedA = await mailedLinkToken(email, 2);
+    const unusedB = await mailedLinkToken(email, 3);
+    const owner = await loginByPassword(email, 'Before-The-Mailbox-Leak');
+    expect(owner.status).toBe(200);
+    const changed = await postPasswordForm(owner.browser, {
+      currentPassword: 'Before-The-Mailbox-Leak',
+      password: 'After-The-Mailbox-Leak',
+    });
+    expect(changed.statusCode).toBe(303);
+
+    for (const token of [unusedA, unusedB]) {
+      const refused = await loginWithToken(token);
+      expect(refused.statusCode).toBe(401);
+      expect(refused.headers['set-cookie']).toBeUndefined();
+    }
+    const links = await runAsOwner<{ count: string }>(
+      database.ownerUrl,
+      'select count(*) from subject_login_links where tenant_id = $1 and subject_id = $2 and used_at is null',
+      [voxtra.tenantId, subjectId],
+    );
+    expect(Number(links.rows[0]?.count)).toBe(0);
+
+    // A link mailed after the change is the person's way back in (a forgotten password).
+    // (Asked from another network: three asks for one address from one network an hour.)
+    const afterLogin = await loginWithToken(await mailedLinkToken(email, 4, '198.51.100.7'));
+    expect(afterLogin.statusCode, afterLogin.body).toBe(200);
+    const after = browserOf(afterLogin);
+    expect(await myDataStatus(after)).toBe(200);
+    expect(await myDataStatus(owner.browser)).toBe(200);
+
+    await chainPendingAudit(testApp.kernel, voxtra.tenantId);
+    const audit = await runAsOwner<{ reason: string }>(
+      database.ownerUrl,
+      "select reason from audit_log where tenant_id = $1 and action = 'password.change' order by seq desc limit 2",
+      [voxtra.tenantId],
+    );
+    expect(audit.rows.map((row) => row.reason).reverse()).toEqual([
+      'password set; 0 other session(s) ended; 0 unused login link(s) revoked',
+      'password changed; 1 other session(s) ended; 2 unused login link(s) revoked',
+    ]);
   });
 });

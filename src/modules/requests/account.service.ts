@@ -350,7 +350,8 @@ const currentPasswordRefused = (rule: 'current_password_wrong' | 'current_passwo
  * Sets or changes the account password (through the gate: the person writes their own
  * credentials). When a password is set, the current one is required, except in a fresh session of
  * a mailed link; the new one meets the shared password rule (decision 1060); every other portal
- * session of the person ends in the same transaction, and the answer says how many did.
+ * session of the person ends in the same transaction, as does every login link mailed before it and
+ * not yet used (decision 1110); the answer says how many sessions ended.
  */
 export async function setPortalPassword(
   deps: RequestsDeps,
@@ -399,6 +400,14 @@ export async function setPortalPassword(
       .where('session_hash', '<>', session.sessionHash)
       .executeTakeFirst();
     const otherSessionsEnded = Number(ended.numDeletedRows);
+    // A link mailed before the change would open a session the change did not end (decision 1110).
+    const revoked = await atx.tx
+      .deleteFrom('subject_login_links')
+      .where('subject_id', '=', session.subjectId)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', deps.kernel.clock.now())
+      .executeTakeFirst();
+    const unusedLinksRevoked = Number(revoked.numDeletedRows);
     atx.audit.record({
       actor: { kind: 'subject', id: String(session.subjectId) },
       role: 'data_subject',
@@ -406,7 +415,7 @@ export async function setPortalPassword(
       action: 'password.change',
       subjectIds: [session.subjectId],
       decision: 'allowed',
-      reason: `${storedHash === undefined ? 'password set' : 'password changed'}; ${otherSessionsEnded} other session(s) ended`,
+      reason: `${storedHash === undefined ? 'password set' : 'password changed'}; ${otherSessionsEnded} other session(s) ended; ${unusedLinksRevoked} unused login link(s) revoked`,
     });
     return { otherSessionsEnded };
   });
