@@ -44,6 +44,28 @@ async function createPersonOverHttp(
   return created.json<{ subjectId: number }>().subjectId;
 }
 
+/** A new company (made by billing) and a contact person of it (made by sales). */
+async function createContactPersonOverHttp(
+  sales: StaffSession,
+  billing: StaffSession,
+  tenant: Tenant,
+  organisation: Record<string, unknown>,
+  person: Record<string, unknown> = {},
+): Promise<{ organisationId: number; contact: number }> {
+  const created = await requestAs(testApp.app, billing)('POST', '/api/v1/organisations', {
+    country: 'BE',
+    ...organisation,
+  });
+  expect(created.statusCode, created.body).toBe(201);
+  const organisationId = created.json<{ organisationId: number }>().organisationId;
+  const contact = await createPersonOverHttp(sales, tenant, {
+    subjectType: 'contact_person',
+    organisationId,
+    ...person,
+  });
+  return { organisationId, contact };
+}
+
 async function createProductOverHttp(sales: StaffSession, tenant: Tenant): Promise<number> {
   serial += 1;
   const created = await requestAs(testApp.app, sales, contractPurposeOf(tenant))('POST', '/api/v1/products', {
@@ -259,16 +281,9 @@ describe('a contract is held by someone the billing purposes cover (attack S20-1
       const sales = await loginAs(app, kernel, tenant, 'sales');
       const billing = await loginAs(app, kernel, tenant, 'billing');
       serial += 1;
-      const organisation = await requestAs(app, billing)('POST', '/api/v1/organisations', {
+      const { organisationId, contact } = await createContactPersonOverHttp(sales, billing, tenant, {
         name: `Formule ${serial} BV`,
         enterpriseNumber: 'BE0403.170.701',
-        country: 'BE',
-      });
-      expect(organisation.statusCode, organisation.body).toBe(201);
-      const organisationId = organisation.json<{ organisationId: number }>().organisationId;
-      const contact = await createPersonOverHttp(sales, tenant, {
-        subjectType: 'contact_person',
-        organisationId,
       });
       const productId = await createProductOverHttp(sales, tenant);
       const asSales = requestAs(app, sales, contractPurposeOf(tenant));
@@ -326,17 +341,13 @@ describe('a quote and an order are made only for a holder whose contract could b
       const sales = await loginAs(app, kernel, tenant, 'sales');
       const billing = await loginAs(app, kernel, tenant, 'billing');
       serial += 1;
-      const organisation = await requestAs(app, billing)('POST', '/api/v1/organisations', {
-        name: `Bestelling ${serial} BV`,
-        country: 'BE',
-      });
-      expect(organisation.statusCode, organisation.body).toBe(201);
-      const organisationId = organisation.json<{ organisationId: number }>().organisationId;
-      const contact = await createPersonOverHttp(sales, tenant, {
-        subjectType: 'contact_person',
-        organisationId,
-        email: `contact.bestelling${serial}@mail.example`,
-      });
+      const { organisationId, contact } = await createContactPersonOverHttp(
+        sales,
+        billing,
+        tenant,
+        { name: `Bestelling ${serial} BV` },
+        { email: `contact.bestelling${serial}@mail.example` },
+      );
       const productId = await createProductOverHttp(sales, tenant);
       const asQuotes = requestAs(app, sales, quotePurposeOf(tenant));
       const asOrders = requestAs(app, sales, orderPurposeOf(tenant));
