@@ -67,7 +67,12 @@ export function DocumentView({ document, rowTitleColumn }: DocumentViewProps) {
 
 function WideTable({ header, rows }: { header: string[]; rows: string[][] }) {
   return (
-    <Table.ScrollContainer minWidth={Math.max(720, header.length * 160)}>
+    // A table wider than the screen scrolls sideways: its viewport takes the focus, so the arrow
+    // keys reach the columns off screen without a mouse.
+    <Table.ScrollContainer
+      minWidth={Math.max(720, header.length * 160)}
+      scrollAreaProps={{ viewportProps: { tabIndex: 0, role: 'region', 'aria-label': header.join(' · ') } }}
+    >
       <Table striped verticalSpacing="xs">
         <Table.Thead>
           <Table.Tr>
