@@ -164,6 +164,107 @@ describe('what a staff member reads in the staff and register screens (attack S2
     });
   }
 
+  it("S22-7: voiceking: the admin resets a staff member's forgotten password on the staff screen after a confirmation; the one-time password is shown once with a copy button and the warning that it must be changed at the next sign-in, the old one stops working and the new one leads to the password change; never on one's own row, and a non-admin is offered no reset (decision 1062)", async () => {
+    // A tenant of its own: one admin, whose own row is the one without a reset.
+    const tenant = await createPolicyTenant(env.kernel, 'voiceking');
+    const admin = await loginAs(env.app, env.kernel, tenant, 'admin');
+    const forgetful = await createStaffUser(
+      env.kernel,
+      tenant.tenantId,
+      { kind: 'system', job: 'test' },
+      { email: 'vergeetachtig@voiceking.example', displayName: 'Vergeten Wachtwoord', role: 'support' },
+    );
+    const page = await pageWithSession(env, admin, 'nl-BE');
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: env.baseUrl });
+    await page.goto(`${env.baseUrl}/staff`);
+    await page.getByRole('heading', { name: 'Medewerkers', level: 1 }).waitFor();
+    const table = page.getByRole('table', { name: /Medewerkersaccounts/ });
+    await table.getByRole('row', { name: /Vergeten Wachtwoord/ }).waitFor();
+    // One's own password is changed with the current one: no reset on the admin's own row.
+    const ownRow = table.getByRole('row', { name: /admin-.*@staff\.example/ });
+    await ownRow.waitFor();
+    expect(await ownRow.getByRole('button').count()).toBe(0);
+    await look(env.browser, page, 'voiceking-staff-reset-row');
+    await page.getByRole('button', { name: 'Wachtwoord resetten voor Vergeten Wachtwoord' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Het wachtwoord van Vergeten Wachtwoord resetten?' });
+    await dialog.waitFor();
+    expect(await dialog.innerText()).toContain('vergeetachtig@voiceking.example');
+    await look(env.browser, page, 'voiceking-staff-reset-confirmation');
+    await dialog.getByRole('button', { name: 'Een nieuw eenmalig wachtwoord geven' }).click();
+    const shown = dialog.getByTestId('one-time-password');
+    await shown.waitFor();
+    const oneTimePassword = (await shown.innerText()).trim();
+    expect(oneTimePassword.length).toBeGreaterThanOrEqual(16);
+    const text = await dialog.innerText();
+    expect(text).toContain('alleen nu getoond');
+    expect(text).toContain('Vergeten Wachtwoord moet het bij de volgende aanmelding wijzigen');
+    await dialog.getByRole('button', { name: 'Het eenmalige wachtwoord kopiëren' }).click();
+    await dialog.getByRole('button', { name: 'Gekopieerd' }).waitFor();
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(oneTimePassword);
+    await look(env.browser, page, 'voiceking-staff-reset-one-time-password');
+    // Shown once: closed, it is nowhere on the screen.
+    await dialog.getByRole('button', { name: 'Sluiten' }).last().click();
+    await dialog.waitFor({ state: 'detached' });
+    expect(await page.getByText(oneTimePassword).count()).toBe(0);
+    expectNoPageProblems(env, page);
+    await page.context().close();
+
+    // The old one-time password stops working; the new one opens only the password change.
+    const login = (password: string) =>
+      env.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { tenant: tenant.slug, email: 'vergeetachtig@voiceking.example', password },
+      });
+    expect((await login(forgetful.oneTimePassword)).statusCode).toBe(401);
+    const fresh = await login(oneTimePassword);
+    expect(fresh.statusCode).toBe(200);
+    expect(fresh.json<{ session: string }>().session).toBe('password_change');
+    // The member chooses a password: a breached one is refused with the rule in Dutch, on the field
+    // (the server's sentence is English), then an own one is taken (decision 1060).
+    const setCookie = fresh.headers['set-cookie'];
+    const memberPage = await pageWithSession(
+      env,
+      {
+        cookie: String(Array.isArray(setCookie) ? setCookie[0] : setCookie),
+        csrfToken: fresh.json<{ csrfToken: string }>().csrfToken,
+        staffId: forgetful.staffId,
+      },
+      'nl-BE',
+    );
+    await memberPage.goto(`${env.baseUrl}/`);
+    await memberPage.getByLabel(/^Huidig wachtwoord/).fill(oneTimePassword);
+    await memberPage.getByLabel(/^Nieuw wachtwoord/).fill('Password2026!!');
+    await memberPage.getByLabel(/^Herhaal het nieuwe wachtwoord/).fill('Password2026!!');
+    await memberPage.getByRole('button', { name: 'Nieuw wachtwoord bewaren' }).click();
+    await memberPage.getByText('Dit wachtwoord wordt veel gebruikt of is gelekt').waitFor();
+    expect(await memberPage.getByText(/commonly used|Kluis meldde/).count()).toBe(0);
+    await look(env.browser, memberPage, 'voiceking-staff-reset-password-rule');
+    await memberPage.getByLabel(/^Nieuw wachtwoord/).fill('Lange-Zin-Voor-Kluis-2026');
+    await memberPage.getByLabel(/^Herhaal het nieuwe wachtwoord/).fill('Lange-Zin-Voor-Kluis-2026');
+    await memberPage.getByRole('button', { name: 'Nieuw wachtwoord bewaren' }).click();
+    await memberPage.getByRole('heading', { name: 'Start', level: 1 }).waitFor();
+    expectNoPageProblems(env, memberPage);
+    await memberPage.context().close();
+    const audit = await runAsOwner<{ actor_id: string }>(
+      env.database.ownerUrl,
+      `select actor_id from audit_log where tenant_id = $1 and action = 'staff.password.reset'`,
+      [tenant.tenantId],
+    );
+    expect(audit.rows.map((row) => row.actor_id)).toEqual([String(admin.staffId)]);
+
+    // A role that does not manage staff is offered neither the screen nor a reset.
+    const support = await loginAs(env.app, env.kernel, tenant, 'support');
+    const other = await pageWithSession(env, support, 'nl-BE');
+    await other.goto(`${env.baseUrl}/`);
+    await other.getByRole('navigation').first().waitFor();
+    expect(await other.getByRole('link', { name: 'Medewerkers' }).count()).toBe(0);
+    await other.goto(`${env.baseUrl}/staff`);
+    await other.waitForLoadState('networkidle');
+    expect(await other.getByRole('button', { name: /resetten/ }).count()).toBe(0);
+    await other.context().close();
+  });
+
   it('VK-7: voiceking: a billing clerk makes an API token valid for 30 days on the tokens screen, and the list says the day it ends (attack S22-4, decision 1002)', async () => {
     const tenant = tenantOf('voiceking');
     const billing = await loginAs(env.app, env.kernel, tenant, 'billing');

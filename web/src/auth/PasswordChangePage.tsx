@@ -6,9 +6,8 @@ import { api } from '../api/client.js';
 import { notifySuccess } from '../ui/notify.js';
 import { ProblemAlert } from '../ui/ProblemAlert.js';
 import { AuthFrame } from './AuthFrame.js';
+import { PASSWORD_MIN_LENGTH, passwordRuleMessage } from './password-rules.js';
 import { rememberOneTimePassword, sessionChanged, takeOneTimePassword } from './session.js';
-
-const MIN_LENGTH = 12;
 
 interface PasswordValues {
   currentPassword: string;
@@ -25,8 +24,8 @@ export function PasswordForm({ onDone }: { onDone: () => Promise<void> | void })
     validate: {
       currentPassword: (value) => (value ? null : t('common.required')),
       newPassword: (value, values) =>
-        value.length < MIN_LENGTH
-          ? t('password.tooShort', { count: MIN_LENGTH })
+        value.length < PASSWORD_MIN_LENGTH
+          ? t('password.tooShort', { count: PASSWORD_MIN_LENGTH })
           : value === values.currentPassword
             ? t('password.sameAsCurrent')
             : null,
@@ -38,6 +37,11 @@ export function PasswordForm({ onDone }: { onDone: () => Promise<void> | void })
       api('POST', '/api/v1/auth/password', {
         body: { currentPassword: values.currentPassword, newPassword: values.newPassword },
       }),
+    // A refused new password: the rule it broke, in the screen's language, on the field itself.
+    onError: (error) => {
+      const rule = passwordRuleMessage(error, t);
+      if (rule) form.setFieldError('newPassword', rule);
+    },
     onSuccess: async () => {
       rememberOneTimePassword(undefined);
       notifySuccess(t('password.changed'));
@@ -57,7 +61,7 @@ export function PasswordForm({ onDone }: { onDone: () => Promise<void> | void })
         ) : null}
         <PasswordInput
           label={t('password.new')}
-          description={t('password.rules', { count: MIN_LENGTH })}
+          description={t('password.rules', { count: PASSWORD_MIN_LENGTH })}
           autoComplete="new-password"
           required
           {...form.getInputProps('newPassword')}
@@ -68,7 +72,7 @@ export function PasswordForm({ onDone }: { onDone: () => Promise<void> | void })
           required
           {...form.getInputProps('repeat')}
         />
-        {change.error ? <ProblemAlert error={change.error} /> : null}
+        {change.error && !passwordRuleMessage(change.error, t) ? <ProblemAlert error={change.error} /> : null}
         <Button type="submit" loading={change.isPending}>
           {t('password.submit')}
         </Button>

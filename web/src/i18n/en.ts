@@ -72,6 +72,16 @@ export const en = {
     mismatch: 'The two passwords differ',
     submit: 'Save the new password',
     changed: 'Your password was changed',
+    rule: {
+      password_too_short: 'The new password must be at least {{count}} characters long',
+      password_too_long: 'The new password may be at most {{count}} characters long',
+      password_repeated_character: 'The new password may not be one character repeated',
+      password_unchanged: 'The new password must differ from the current one',
+      password_context:
+        'The new password may not contain your e-mail address, the organisation’s name or the tenant’s name',
+      password_common:
+        'This password is commonly used or has been breached (also with digits or symbols added): choose another',
+    },
   },
   problem: {
     serverSaid: 'Kluis said:',
@@ -423,6 +433,18 @@ export const en = {
     enable: 'Enable',
     enableNamed: 'Enable {{name}} again',
     enabledDone: '{{name}} can sign in again',
+    resetPassword: 'Reset password',
+    resetPasswordNamed: 'Reset password for {{name}}',
+    resetTitle: 'Reset the password of {{name}}?',
+    resetWho:
+      '{{name}} ({{email}}) gets a new one-time password. Their current password stops working and every session of the account ends now.',
+    resetKept: 'The second factor and the API tokens of the account stay.',
+    resetSubmit: 'Give a new one-time password',
+    resetDoneTitle: 'The password of {{name}} is reset',
+    resetOnce:
+      'This one-time password is shown only now. Hand it over in person or by phone; {{name}} must change it at the next sign-in.',
+    copy: 'Copy the one-time password',
+    copied: 'Copied',
   },
   tokens: {
     intro:

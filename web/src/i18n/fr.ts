@@ -73,6 +73,16 @@ export const fr: Messages = {
     mismatch: 'Les deux mots de passe diffèrent',
     submit: 'Enregistrer le nouveau mot de passe',
     changed: 'Votre mot de passe a été modifié',
+    rule: {
+      password_too_short: 'Le nouveau mot de passe doit compter au moins {{count}} caractères',
+      password_too_long: 'Le nouveau mot de passe peut compter au plus {{count}} caractères',
+      password_repeated_character: 'Le nouveau mot de passe ne peut pas être un seul caractère répété',
+      password_unchanged: 'Le nouveau mot de passe doit différer de l’actuel',
+      password_context:
+        'Le nouveau mot de passe ne peut contenir ni votre adresse e-mail, ni le nom de l’organisation, ni son nom dans Kluis',
+      password_common:
+        'Ce mot de passe est courant ou a fuité (aussi avec des chiffres ou des symboles ajoutés) : choisissez-en un autre',
+    },
   },
   problem: {
     serverSaid: 'Kluis a répondu :',
@@ -427,6 +437,18 @@ export const fr: Messages = {
     enable: 'Réactiver',
     enableNamed: 'Réactiver {{name}}',
     enabledDone: '{{name}} peut de nouveau se connecter',
+    resetPassword: 'Réinitialiser',
+    resetPasswordNamed: 'Réinitialiser le mot de passe de {{name}}',
+    resetTitle: 'Réinitialiser le mot de passe de {{name}} ?',
+    resetWho:
+      '{{name}} ({{email}}) reçoit un nouveau mot de passe à usage unique. Son mot de passe actuel ne fonctionne plus et toutes les sessions du compte prennent fin maintenant.',
+    resetKept: 'Le second facteur et les jetons d’API du compte restent.',
+    resetSubmit: 'Donner un nouveau mot de passe à usage unique',
+    resetDoneTitle: 'Le mot de passe de {{name}} est réinitialisé',
+    resetOnce:
+      'Ce mot de passe à usage unique n’est affiché que maintenant. Remettez-le en personne ou par téléphone ; {{name}} doit le changer à la prochaine connexion.',
+    copy: 'Copier le mot de passe à usage unique',
+    copied: 'Copié',
   },
   tokens: {
     intro:

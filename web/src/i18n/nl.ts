@@ -73,6 +73,16 @@ export const nl: Messages = {
     mismatch: 'De twee wachtwoorden verschillen',
     submit: 'Nieuw wachtwoord bewaren',
     changed: 'Uw wachtwoord is gewijzigd',
+    rule: {
+      password_too_short: 'Het nieuwe wachtwoord moet minstens {{count}} tekens lang zijn',
+      password_too_long: 'Het nieuwe wachtwoord mag hoogstens {{count}} tekens lang zijn',
+      password_repeated_character: 'Het nieuwe wachtwoord mag niet één herhaald teken zijn',
+      password_unchanged: 'Het nieuwe wachtwoord moet verschillen van het huidige',
+      password_context:
+        'Het nieuwe wachtwoord mag uw e-mailadres, de naam van de organisatie of de naam in Kluis niet bevatten',
+      password_common:
+        'Dit wachtwoord wordt veel gebruikt of is gelekt (ook met cijfers of tekens erbij): kies een ander',
+    },
   },
   problem: {
     serverSaid: 'Kluis meldde:',
@@ -426,6 +436,18 @@ export const nl: Messages = {
     enable: 'Inschakelen',
     enableNamed: '{{name}} weer inschakelen',
     enabledDone: '{{name}} kan weer aanmelden',
+    resetPassword: 'Wachtwoord resetten',
+    resetPasswordNamed: 'Wachtwoord resetten voor {{name}}',
+    resetTitle: 'Het wachtwoord van {{name}} resetten?',
+    resetWho:
+      '{{name}} ({{email}}) krijgt een nieuw eenmalig wachtwoord. Het huidige wachtwoord werkt niet meer en alle sessies van het account stoppen nu.',
+    resetKept: 'De tweede factor en de API-tokens van het account blijven.',
+    resetSubmit: 'Een nieuw eenmalig wachtwoord geven',
+    resetDoneTitle: 'Het wachtwoord van {{name}} is gereset',
+    resetOnce:
+      'Dit eenmalige wachtwoord wordt alleen nu getoond. Geef het persoonlijk of telefonisch door; {{name}} moet het bij de volgende aanmelding wijzigen.',
+    copy: 'Het eenmalige wachtwoord kopiëren',
+    copied: 'Gekopieerd',
   },
   tokens: {
     intro:

@@ -3,6 +3,7 @@ import {
   Badge,
   Button,
   Code,
+  CopyButton,
   Group,
   List,
   Modal,
@@ -105,6 +106,7 @@ export function StaffPage() {
   const can = useCan();
   const [opened, { open, close }] = useDisclosure(false);
   const [removing, setRemoving] = useState<StaffMember | undefined>();
+  const [resetting, setResetting] = useState<StaffMember | undefined>();
   const roleLabel = useRoleLabel();
   // The server's capability for writing staff accounts: disabling, enabling and removing alike.
   const mayManage = can('staffRemoval');
@@ -168,16 +170,27 @@ export function StaffPage() {
                 // Never one's own account; the server also keeps the last admin (decision 0020).
                 if (member.staffId === me.data?.staffId) return null;
                 const name = member.displayName;
+                // A forgotten password: a new one-time password from the admin (decision 1062).
                 if (member.status === 'active')
                   return (
-                    <Button
-                      size="xs"
-                      variant="default"
-                      aria-label={t('staff.disableNamed', { name })}
-                      onClick={() => setStatus.mutate({ member, to: 'disable' })}
-                    >
-                      {t('staff.disable')}
-                    </Button>
+                    <Stack gap={4} align="flex-start">
+                      <Button
+                        size="xs"
+                        variant="default"
+                        aria-label={t('staff.disableNamed', { name })}
+                        onClick={() => setStatus.mutate({ member, to: 'disable' })}
+                      >
+                        {t('staff.disable')}
+                      </Button>
+                      <Button
+                        size="xs"
+                        variant="default"
+                        aria-label={t('staff.resetPasswordNamed', { name })}
+                        onClick={() => setResetting(member)}
+                      >
+                        {t('staff.resetPassword')}
+                      </Button>
+                    </Stack>
                   );
                 // Removal ends the employment: only a disabled account (0919).
                 return (
@@ -250,6 +263,15 @@ export function StaffPage() {
           />
         ) : null}
       </Modal>
+      <Modal
+        opened={resetting !== undefined}
+        onClose={() => setResetting(undefined)}
+        title={t('staff.resetTitle', { name: resetting?.displayName ?? '' })}
+        size="lg"
+        closeButtonProps={{ 'aria-label': t('common.close') }}
+      >
+        {resetting ? <PasswordReset member={resetting} onClose={() => setResetting(undefined)} /> : null}
+      </Modal>
     </Stack>
   );
 }
@@ -296,6 +318,65 @@ function RemoveConfirmation({
         </Button>
         <Button color="red.9" loading={remove.isPending} onClick={() => remove.mutate()}>
           {t('staff.removeSubmit')}
+        </Button>
+      </Group>
+    </Stack>
+  );
+}
+
+/**
+ * A new one-time password for a member who forgot theirs (decision 1062): said what it does, then
+ * shown once with a copy button; the server ends the member's sessions and refuses one's own.
+ */
+function PasswordReset({ member, onClose }: { member: StaffMember; onClose: () => void }) {
+  const { t } = useTranslation();
+  const queryClient = useQueryClient();
+  const reset = useMutation({
+    mutationFn: () =>
+      api<{ staffId: number; oneTimePassword: string; sessionsEnded: number }>(
+        'POST',
+        `/api/v1/staff/${member.staffId}/password/reset`,
+      ),
+    onSuccess: async () => {
+      await queryClient.invalidateQueries({ queryKey: ['staff', 'list'] });
+    },
+  });
+  const name = member.displayName;
+  if (reset.data)
+    return (
+      <Stack>
+        <Alert color="green" title={t('staff.resetDoneTitle', { name })}>
+          {t('staff.resetOnce', { name })}
+        </Alert>
+        <Text size="sm">{t('staff.oneTimePassword')}</Text>
+        <Group gap="xs" wrap="nowrap" align="center">
+          <Code block fz="lg" data-testid="one-time-password" style={{ flex: 1 }}>
+            {reset.data.oneTimePassword}
+          </Code>
+          <CopyButton value={reset.data.oneTimePassword}>
+            {({ copied, copy }) => (
+              <Button variant="default" onClick={copy}>
+                {copied ? t('staff.copied') : t('staff.copy')}
+              </Button>
+            )}
+          </CopyButton>
+        </Group>
+        <Button onClick={onClose}>{t('common.close')}</Button>
+      </Stack>
+    );
+  return (
+    <Stack gap="sm">
+      <Text>{t('staff.resetWho', { name, email: member.email })}</Text>
+      <Text size="sm" c="dimmed">
+        {t('staff.resetKept')}
+      </Text>
+      {reset.error ? <ProblemAlert error={reset.error} /> : null}
+      <Group justify="flex-end">
+        <Button variant="default" onClick={onClose}>
+          {t('common.cancel')}
+        </Button>
+        <Button loading={reset.isPending} onClick={() => reset.mutate()}>
+          {t('staff.resetSubmit')}
         </Button>
       </Group>
     </Stack>
