@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAsOwner } from './database.js';
 import { loginAs } from './http.js';
 import { createPolicyTenant } from './kernel.js';
 import { createPerson } from '../src/modules/parties/index.js';
@@ -106,5 +107,52 @@ describe('the consent ledger of a purpose no longer in the policy, on the office
     expect(asked).toEqual([]);
     expectNoPageProblems(env, salesPage);
     await salesPage.context().close();
+  });
+
+  it("VK-29: the person screen's consent ledger writes each moment in Brussels time as the ledger of dropped purposes does (one table for both)", async () => {
+    const tenant = await createPolicyTenant(env.kernel, 'voiceking');
+    const person = await createPerson(
+      env.kernel,
+      { tenantId: tenant.tenantId, actor: SALES, purpose: 'order_processing' },
+      { subjectType: 'customer', familyName: 'Tijd', givenName: 'Wout', email: 'wout@mail.example' },
+    );
+    await recordConsent(
+      env.kernel,
+      { tenantId: tenant.tenantId, actor: SALES, purpose: 'email_tracking' },
+      {
+        subjectId: person.subjectId,
+        purpose: 'email_tracking',
+        event: 'given',
+        channel: 'staff_phone',
+        wording: { language: 'nl' as const, text: 'Mogen wij meten of u onze e-mails opent?' },
+        statement: 'Ja.',
+      },
+    );
+    const stored = await runAsOwner<{ recorded_at: Date }>(
+      env.database.ownerUrl,
+      'select recorded_at from consent_records where tenant_id = $1 and subject_id = $2',
+      [tenant.tenantId, person.subjectId],
+    );
+    const recordedAt = stored.rows[0]?.recorded_at ?? new Date(Number.NaN);
+    const brussels = (options: Intl.DateTimeFormatOptions) =>
+      new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Brussels', hourCycle: 'h23', ...options }).format(
+        recordedAt,
+      );
+    const expected = `${brussels({ day: '2-digit', month: '2-digit', year: 'numeric' })} ${brussels({ hour: '2-digit', minute: '2-digit' })}`;
+    const sales = await loginAs(env.app, env.kernel, tenant, 'sales');
+    const page = await pageWithSession(env, sales, 'en-GB');
+    await page.goto(`${env.baseUrl}/people/${person.subjectId}`);
+    const consents = page.getByTestId('consents');
+    await consents.getByRole('combobox', { name: /^For what/ }).click();
+    await page.getByRole('option', { name: /measuring whether you open our e-mails/ }).click();
+    const row = consents.locator('[data-testid^="consent-"]').first();
+    await row.waitFor();
+    const text = await row.innerText();
+    expect(text).toContain(expected);
+    // Not the UTC moment cut from the ISO string (Brussels is an hour or two ahead).
+    expect(text).not.toContain(recordedAt.toISOString().slice(0, 16).replace('T', ' '));
+    await look(env.browser, page, 'sales-person-consents-brussels-time');
+    expectNoPageProblems(env, page);
+    await page.context().close();
   });
 });

@@ -1,16 +1,4 @@
-import {
-  Badge,
-  Button,
-  Card,
-  Group,
-  Select,
-  Stack,
-  Table,
-  Text,
-  TextInput,
-  Textarea,
-  Title,
-} from '@mantine/core';
+import { Button, Card, Group, Select, Stack, Text, TextInput, Textarea, Title } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
@@ -21,17 +9,7 @@ import { currentLanguage } from '../../i18n/index.js';
 import { localized } from '../../purposes/usePurpose.js';
 import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
-
-interface ConsentRecord {
-  recordId: number;
-  purpose: string | null;
-  event: 'signed_up' | 'given' | 'withdrawn' | 'objected' | 'objected_marketing';
-  channel: string;
-  recordedAt: string;
-  policyVersion: string;
-  wording: { language: string; text: string } | null;
-  statement: string | null;
-}
+import { ConsentLedgerTable, type ConsentRecord } from './ConsentLedgerTable.js';
 
 const EVENTS = ['given', 'withdrawn', 'objected', 'objected_marketing'] as const;
 type StaffEvent = (typeof EVENTS)[number];
@@ -117,33 +95,7 @@ export function ConsentsCard({ subjectId }: { subjectId: number }) {
           </Text>
         ) : null}
         {ledger.data && ledger.data.length > 0 ? (
-          <Table>
-            <Table.Caption>{t('consents.caption')}</Table.Caption>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t('consents.when')}</Table.Th>
-                <Table.Th>{t('consents.event')}</Table.Th>
-                <Table.Th>{t('consents.channel')}</Table.Th>
-                <Table.Th>{t('consents.statement')}</Table.Th>
-                <Table.Th>{t('consents.version')}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {ledger.data.map((entry) => (
-                <Table.Tr key={entry.recordId} data-testid={`consent-${entry.recordId}`}>
-                  <Table.Td>{entry.recordedAt.slice(0, 16).replace('T', ' ')}</Table.Td>
-                  <Table.Td>
-                    <Badge color={entry.event === 'given' ? 'teal.9' : 'gray.7'} tt="none">
-                      {t(`consentEvent.${entry.event}`)}
-                    </Badge>
-                  </Table.Td>
-                  <Table.Td>{t(`consentChannel.${entry.channel}`, { defaultValue: entry.channel })}</Table.Td>
-                  <Table.Td>{entry.statement ?? '—'}</Table.Td>
-                  <Table.Td>{entry.policyVersion}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
+          <ConsentLedgerTable entries={ledger.data} caption={t('consents.caption')} rowTestId="consent-" />
         ) : null}
         <form onSubmit={form.onSubmit((values) => record.mutate(values))} noValidate>
           <Stack gap="sm">

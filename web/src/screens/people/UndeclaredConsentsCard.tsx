@@ -1,20 +1,10 @@
-import { Card, Stack, Table, Text, Title } from '@mantine/core';
+import { Card, Stack, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { useMyPurposes } from '../../api/auth.js';
 import { api } from '../../api/client.js';
-import { formatMoment } from '../../ui/dates.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
-
-interface ConsentRecord {
-  recordId: number;
-  purpose: string | null;
-  event: 'signed_up' | 'given' | 'withdrawn' | 'objected' | 'objected_marketing';
-  channel: string;
-  recordedAt: string;
-  policyVersion: string;
-  statement: string | null;
-}
+import { ConsentLedgerTable, type ConsentRecord } from './ConsentLedgerTable.js';
 
 /** The purpose the server reads these records under: the policy's rights purpose. */
 const RIGHTS_PURPOSE = 'rights_requests';
@@ -53,39 +43,12 @@ export function UndeclaredConsentsCard({ subjectId }: { subjectId: number }) {
         </Text>
         {ledger.error ? <ProblemAlert error={ledger.error} /> : null}
         {ledger.data && ledger.data.length > 0 ? (
-          <Table>
-            <Table.Caption>{t('undeclaredConsents.caption')}</Table.Caption>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t('undeclaredConsents.purpose')}</Table.Th>
-                <Table.Th>{t('consents.when')}</Table.Th>
-                <Table.Th>{t('consents.event')}</Table.Th>
-                <Table.Th>{t('consents.channel')}</Table.Th>
-                <Table.Th>{t('consents.statement')}</Table.Th>
-                <Table.Th>{t('consents.version')}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {ledger.data.map((entry) => (
-                <Table.Tr key={entry.recordId} data-testid={`undeclared-consent-${entry.recordId}`}>
-                  <Table.Td>
-                    <Text size="sm" ff="monospace">
-                      {entry.purpose}
-                    </Text>
-                    {/* Words, not a badge: a narrow column cuts a badge short. */}
-                    <Text size="xs" fw={700} c="red.9">
-                      {t('undeclaredConsents.notDeclared')}
-                    </Text>
-                  </Table.Td>
-                  <Table.Td>{formatMoment(entry.recordedAt)}</Table.Td>
-                  <Table.Td>{t(`consentEvent.${entry.event}`)}</Table.Td>
-                  <Table.Td>{t(`consentChannel.${entry.channel}`, { defaultValue: entry.channel })}</Table.Td>
-                  <Table.Td>{entry.statement ?? '—'}</Table.Td>
-                  <Table.Td>{entry.policyVersion}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
+          <ConsentLedgerTable
+            entries={ledger.data}
+            caption={t('undeclaredConsents.caption')}
+            rowTestId="undeclared-consent-"
+            undeclaredPurpose
+          />
         ) : null}
       </Stack>
     </Card>
