@@ -294,7 +294,7 @@ export async function startKluis(
   let jobs: JobQueue | undefined;
   let ready = false;
   let stopping: Promise<StopOutcome> | undefined;
-  const events = createDomainEventSubscribers(runtime.kernel);
+  const events = createDomainEventSubscribers(runtime.kernel, logger);
   const cdrSpoolDir = path.join(config.dataDir, 'cdr-uploads');
   let url: string;
   let queue: JobQueue;

@@ -1,16 +1,21 @@
 import type { Kernel } from '../kernel/kernel.js';
 import { DomainEventSubscribers } from '../modules/contracts/index.js';
 import { subscribeDossierErasure } from '../modules/dossier/index.js';
+import { subscribeNumberPeriodEnds } from '../modules/telephony/index.js';
 import type { JobDefinition } from '../platform/job-queue.js';
 import type { Logger } from '../platform/logger.js';
 import { forEachTenant } from './each-tenant.js';
 
 export const DOMAIN_EVENTS_JOB = 'domain-events';
 
-/** Every subscriber of the domain events (the outbox): today the dossier erasure (VX-7). */
-export function createDomainEventSubscribers(kernel: Kernel): DomainEventSubscribers {
+/**
+ * Every subscriber of the domain events (the outbox): the dossier erasure (VX-7) and the end of a
+ * former customer's number periods (decision 1032).
+ */
+export function createDomainEventSubscribers(kernel: Kernel, logger: Logger): DomainEventSubscribers {
   const subscribers = new DomainEventSubscribers();
   subscribeDossierErasure(subscribers, kernel);
+  subscribeNumberPeriodEnds(subscribers, kernel, logger);
   return subscribers;
 }
 

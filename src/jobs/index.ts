@@ -7,6 +7,7 @@ import { AUDIT_CHECKPOINT_JOB, auditCheckpointJob } from './audit-checkpoint.job
 import { retentionSweepJob } from './retention-sweep.job.js';
 import { cdrPurgeJob } from './cdr-purge.job.js';
 import { domainEventsJob } from './domain-events.job.js';
+import { numberEndJob } from './number-end.job.js';
 import { breachClockJob } from './breach-clock.job.js';
 import { MAILING_SENDER_JOB, mailingSenderJob } from './mailing-sender.job.js';
 import { LETTER_SENDER_JOB, letterSenderJob } from './letter-sender.job.js';
@@ -33,6 +34,7 @@ export async function registerJobs(queue: JobQueue, deps: JobDeps): Promise<void
   await queue.register(retentionSweepJob(deps.requests.kernel, deps.requests.dataMap, deps.logger));
   await queue.register(cdrPurgeJob(deps.requests.kernel, deps.logger));
   await queue.register(domainEventsJob(deps.requests.kernel, deps.events, deps.logger));
+  await queue.register(numberEndJob(deps.requests.kernel, deps.logger));
   await queue.register(breachClockJob(deps.requests, deps.logger));
   await queue.register(accountErasuresJob(deps.requests, deps.logger));
   await queue.register(mailingSenderJob(deps.requests));
@@ -61,6 +63,7 @@ export { AUDIT_CHECKPOINT_JOB, checkpointAllTenants } from './audit-checkpoint.j
 export { RETENTION_SWEEP_JOB } from './retention-sweep.job.js';
 export { CDR_PURGE_JOB, runCdrPurge } from './cdr-purge.job.js';
 export { DOMAIN_EVENTS_JOB } from './domain-events.job.js';
+export { NUMBER_END_JOB, runNumberEnds } from './number-end.job.js';
 export { BREACH_CLOCK_JOB } from './breach-clock.job.js';
 export { MAILING_SENDER_JOB } from './mailing-sender.job.js';
 export { LETTER_SENDER_JOB } from './letter-sender.job.js';

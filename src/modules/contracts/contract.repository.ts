@@ -281,3 +281,37 @@ export async function selectContractProductDays(
   }
   return products;
 }
+
+/**
+ * Holders whose customer relation ran out on `day`: a contract of theirs ended that day on its
+ * agreed end date (no termination; a termination emits its own event) and none of their contracts
+ * runs or starts after it (decision 1032). Subject ids only.
+ */
+export async function selectRelationsRunOutOn(tx: Tx, day: string): Promise<number[]> {
+  const rows = await tx
+    .selectFrom('contracts as ended')
+    .select('ended.subject_id')
+    .distinct()
+    .where('ended.subject_id', 'is not', null)
+    .where('ended.end_date', '=', sql<string>`${day}::date`)
+    .where('ended.terminated_on', 'is', null)
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('contracts as later')
+            .select('later.contract_id')
+            .whereRef('later.subject_id', '=', 'ended.subject_id')
+            .where((inner) =>
+              inner.or([
+                inner('later.end_date', 'is', null),
+                inner('later.end_date', '>', sql<string>`${day}::date`),
+              ]),
+            ),
+        ),
+      ),
+    )
+    .orderBy('ended.subject_id')
+    .execute();
+  return rows.flatMap((row) => (row.subject_id === null ? [] : [Number(row.subject_id)]));
+}

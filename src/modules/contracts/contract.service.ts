@@ -21,6 +21,7 @@ import {
   selectContractPage,
   selectContractPeriods,
   selectRelationState,
+  selectRelationsRunOutOn,
   selectSubjectType,
   updateTermination,
   type ContractRow,
@@ -361,4 +362,13 @@ export async function getCustomerStatus(
     const periods = await selectContractPeriods(atx.tx, grant, subjectId);
     return deriveCustomerStatus(subjectId, periods, today);
   });
+}
+
+/**
+ * The holders whose customer relation ran out on `day` (a contract ended on its agreed end date,
+ * none runs or starts after it): what the daily number-period end looks for (decision 1032). A
+ * termination is not among them: it emits `contract.terminated`. Ids only; nothing is read of them.
+ */
+export async function listRelationsRunOutOn(kernel: Kernel, tenantId: number, day: string): Promise<number[]> {
+  return kernel.transact(tenantId, (atx) => selectRelationsRunOutOn(atx.tx, day));
 }

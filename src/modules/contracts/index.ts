@@ -20,6 +20,7 @@ export {
   terminateContract,
   getCustomerStatus,
   deriveCustomerStatus,
+  listRelationsRunOutOn,
 } from './contract.service.js';
 export type {
   Contract,

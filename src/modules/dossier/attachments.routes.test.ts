@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, runAsOwner, type TestDatabase } from '../../../test/database.js';
+import { createTestDatabase, runAsOwner, testLogger, type TestDatabase } from '../../../test/database.js';
 import { dumpWholeDatabase } from '../../../test/dump.js';
 import { createTestApp, loginAs, type StaffSession } from '../../../test/http.js';
 import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
@@ -25,7 +25,7 @@ const REASON = 'restore the firewall config, ticket T-555';
 beforeAll(async () => {
   database = await createTestDatabase();
   kernel = createTestKernel(database, clock);
-  app = await createTestApp(kernel, { events: createDomainEventSubscribers(kernel) });
+  app = await createTestApp(kernel, { events: createDomainEventSubscribers(kernel, testLogger) });
   voxtra = await createPolicyTenant(kernel, 'voxtra');
   voiceking = await createPolicyTenant(kernel, 'voiceking');
   technician = await loginAs(app, kernel, voxtra, 'technician');

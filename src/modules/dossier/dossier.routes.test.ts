@@ -52,7 +52,7 @@ beforeAll(async () => {
     kms: new LocalKeyManagementService(masterKey),
     clock,
   });
-  app = await createTestApp(kernel, { events: createDomainEventSubscribers(kernel) });
+  app = await createTestApp(kernel, { events: createDomainEventSubscribers(kernel, testLogger) });
   voxtra = await createPolicyTenant(kernel, 'voxtra');
   voiceking = await createPolicyTenant(kernel, 'voiceking');
   subscription = (await prepareTenant(kernel, voxtra)).subscription;

@@ -8,6 +8,15 @@ export {
   type NumberAssignment,
 } from './number.service.js';
 export {
+  endNumberPeriodsWithRelation,
+  handleTerminationForNumbers,
+  subscribeNumberPeriodEnds,
+  CONTRACT_END_ACTOR,
+  type NumberPeriodsEnd,
+  type RelationEnd,
+  type RelationEndTrigger,
+} from './number-end.service.js';
+export {
   addLineIdentifier,
   endLineIdentifier,
   listLineIdentifiers,
