@@ -369,6 +369,10 @@ export async function getCustomerStatus(
  * none runs or starts after it): what the daily number-period end looks for (decision 1032). A
  * termination is not among them: it emits `contract.terminated`. Ids only; nothing is read of them.
  */
-export async function listRelationsRunOutOn(kernel: Kernel, tenantId: number, day: string): Promise<number[]> {
+export async function listRelationsRunOutOn(
+  kernel: Kernel,
+  tenantId: number,
+  day: string,
+): Promise<number[]> {
   return kernel.transact(tenantId, (atx) => selectRelationsRunOutOn(atx.tx, day));
 }
