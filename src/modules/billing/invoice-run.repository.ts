@@ -326,7 +326,7 @@ export interface CallLineDrafting {
 
 /**
  * The batch's calls lines: one row per customer and destination group (`draftBatchCallLines`
- * fills it and reads each customer's sums from it; `prepareCallGroupLines` writes the lines from
+ * fills it and reads each customer's sums from it; `prepareRunPart` writes the lines from
  * it). Computed once per batch transaction (decisions 0606, 0655, 0720) and dropped at commit.
  * Temporary, so private to the transaction's session; it holds only rows the transaction read
  * under its grant.
@@ -355,7 +355,7 @@ export interface SqlDraftedCalls {
  * month's record, so the lines, their sums and the record come from one snapshot. A row is a line
  * when it has charged calls, a group and rounds to something; a line is numbered within its
  * customer's calls lines (in the order of its group's key). It is described in the customer's
- * language by the insert (`prepareCallGroupLines`), which knows the language: this statement needs
+ * language by the insert (`prepareRunPart`), which knows the language: this statement needs
  * no person's data, so the run sends it while it decrypts the people (decision 0775).
  *
  * Returns per customer the sum and count of its calls lines and the month's chargeable calls
@@ -466,7 +466,7 @@ export async function allowBatchSortsInMemory(tx: Tx): Promise<void> {
 
 /** An invoice whose calls lines the SQL drafting writes: where they go and how they are taxed. */
 export interface SqlCallLinesTarget {
-  invoiceId: number;
+  /** The customer, whose invoice of the part the lines go on (one per customer and period). */
   subjectId: number;
   /** The line number of the first calls line (the lines after them were numbered past them). */
   at: number;
@@ -479,93 +479,6 @@ export interface SqlCallLinesTarget {
   /** What `draftBatchCallLines` said the lines add up to: checked against what is written. */
   cents: number;
   lines: number;
-}
-
-/**
- * Writes the calls lines per destination group of the given invoices in one `INSERT … SELECT`
- * from the lines `draftBatchCallLines` computed and numbered in the same transaction
- * (`batch_call_lines`, decisions 0606 and 0695): a join, each line numbered from its invoice's
- * `at` and described in its invoice's language, once (decision 0775). What is written must be what
- * the invoice's totals were computed from: a difference refuses the batch (409, decision 0550),
- * which then changes nothing. Built at once, sent when the returned function is called: the run
- * builds a part's statements while the server writes the part before it (decision 0899).
- */
-export function prepareCallGroupLines(
-  grant: Grant,
-  callsGrant: Grant,
-  drafting: CallLineDrafting,
-  targets: readonly SqlCallLinesTarget[],
-): (tx: Tx) => Promise<void> {
-  if (targets.length === 0) return () => Promise.resolve();
-  // Billing's write (the invoice's lines) of what is read under the calls purpose.
-  grant.assertWritable();
-  for (const target of targets) {
-    grant.assertCovers(C.payment, target.subjectId);
-    callsGrant.assertCovers(C.callRecord, target.subjectId);
-  }
-  const column = (value: (target: SqlCallLinesTarget) => ArrayElement) => arrayLiteral(targets.map(value));
-  const wordLanguages = Object.keys(drafting.words) as DocumentLanguage[];
-  const statement = sql<{
-    invoice_id: number;
-    cents: string;
-    lines: number;
-  }>`
-    with targets as (
-      select * from unnest(${column((t) => t.invoiceId)}::bigint[], ${column((t) => t.subjectId)}::bigint[],
-                           ${column((t) => t.at)}::int[],
-                           ${column((t) => t.vatRateBp)}::int[], ${column((t) => t.vatCategory)}::text[],
-                           ${column((t) => t.vatExemptionCode)}::text[],
-                           ${column((t) => t.vatExemptionReason)}::text[], ${column((t) => t.language)}::text[])
-        as i(invoice_id, subject_id, at, vat_rate_bp, vat_category, vat_exemption_code, vat_exemption_reason,
-             language)
-    ), groups as (
-      select * from unnest(${drafting.groups.map((g) => g.key)}::text[],
-                           ${drafting.groups.map((g) => g.labels.nl)}::text[],
-                           ${drafting.groups.map((g) => g.labels.fr)}::text[],
-                           ${drafting.groups.map((g) => g.labels.en)}::text[])
-        as g(key, nl, fr, en)
-    ), words as (
-      select * from unnest(${wordLanguages}::text[], ${wordLanguages.map((l) => drafting.words[l].colon)}::text[],
-                           ${wordLanguages.map((l) => drafting.words[l].one)}::text[],
-                           ${wordLanguages.map((l) => drafting.words[l].many)}::text[])
-        as w(language, colon, one, many)
-    ), inserted as (
-      insert into invoice_lines (tenant_id, invoice_id, line_no, kind, description, product_id, contract_id,
-         destination_class, destination_group, calls_month, call_count, call_seconds, quantity,
-         unit_price_cents, amount_cents, vat_rate_bp, vat_category, vat_exemption_code, vat_exemption_reason)
-      select ${grant.tenantId}::int, i.invoice_id, i.at + l.ordinal - 1, 'calls', d.description, null, null,
-             l.destination_class, l.key, null, l.calls, l.seconds, 1, l.cents, l.cents, i.vat_rate_bp,
-             i.vat_category, i.vat_exemption_code, i.vat_exemption_reason
-        from targets i
-        join ${BATCH_CALL_LINES} l on l.subject_id = i.subject_id and l.is_line
-        left join groups g on g.key = l.key
-        left join words w on w.language = i.language
-        -- callGroupLine and formatDuration (invoice-run.service.ts), in SQL. Null when the line
-        -- has no group or words: it is left out, and the check below refuses the batch.
-        cross join lateral (
-          select left(case i.language when 'fr' then g.fr when 'en' then g.en else g.nl end
-                      || w.colon || l.calls || ' ' || case when l.calls = 1 then w.one else w.many end || ', '
-                      || case when l.seconds >= 3600
-                              then (l.seconds / 3600) || ' h ' || lpad(((l.seconds % 3600) / 60)::text, 2, '0')
-                                   || ' min ' || lpad((l.seconds % 60)::text, 2, '0') || ' s'
-                              else ((l.seconds % 3600) / 60) || ' min ' || lpad((l.seconds % 60)::text, 2, '0') || ' s'
-                         end, 300) as description
-        ) d
-       where d.description is not null
-      returning invoice_id, amount_cents
-    )
-    select invoice_id, sum(amount_cents)::bigint as cents, count(*)::int as lines
-      from inserted group by 1`;
-  return async (tx) => {
-    const result = await statement.execute(tx);
-    const written = new Map(result.rows.map((row) => [Number(row.invoice_id), row]));
-    for (const target of targets) {
-      const row = written.get(target.invoiceId);
-      if (Number(row?.cents ?? 0) !== target.cents || (row?.lines ?? 0) !== target.lines) {
-        throw callsChangedDuringRun(target.subjectId);
-      }
-    }
-  };
 }
 
 /** 409: the calls the run drafts from changed under it; the batch changes nothing (decision 0550). */
@@ -925,7 +838,7 @@ export interface NewInvoice {
    */
   callMonths?: ReadonlyArray<Omit<InvoiceCallMonth, 'invoiceNumber'>>;
   /**
-   * Calls lines `prepareCallGroupLines` writes in SQL (decision 0550): numbers `at` to
+   * Calls lines `prepareRunPart` writes in SQL (decision 0550): numbers `at` to
    * `at + count - 1` are theirs, the lines here after them are numbered past them.
    */
   sqlCallLines?: { at: number; count: number };
@@ -1197,83 +1110,238 @@ function assertInvoicesWritable(grant: Grant, invoices: readonly NewInvoice[]): 
   }
 }
 
+/** The other months' records of calls (late calls), by their invoice's customer (0695). */
+const PART_CALL_MONTH_COLUMNS: ReadonlyArray<ArrayColumn<{ tenantId: number; month: CallMonthRecord }>> = [
+  ['tenant_id', 'integer', (row) => row.tenantId],
+  ['calls_month', 'date', (row) => row.month.month],
+  ['calls', 'integer', (row) => row.month.calls],
+  ['seconds', 'bigint', (row) => row.month.seconds],
+  ['cost_micros', 'bigint', (row) => row.month.costMicros],
+];
+
 /**
- * Takes `count` invoice ids from the invoices' identity sequence ahead of their insert, so that
- * an invoice's lines can be written without waiting for its insert to return its id (decision
- * 0899). Ids a run does not use are simply never used: ids may have gaps, numbers may not (the
- * numbers come from the counter locked in the transaction, `lockCounter`).
+ * `insert into <table> (invoice_id, …) select inv.invoice_id, … from unnest(…, $subjects) join inv`:
+ * an array insert whose rows find their invoice by its customer in the statement's `inv` (the
+ * part's invoices, one per customer and period). Table and column names are constants of this file.
  */
-export async function reserveInvoiceIds(tx: Tx, count: number): Promise<number[]> {
-  if (count === 0) return [];
-  // The sequence looked up once, not once per id: per row, the name's look-up and its cast to
-  // regclass took most of the statement's time (decision 0930).
-  const result = await sql<{ id: string }>`
-    select nextval(s.seq) as id
-      from (select pg_get_serial_sequence('public.invoices', 'invoice_id')::regclass as seq offset 0) s,
-           generate_series(1, ${count}::int)`.execute(tx);
-  return result.rows.map((row) => Number(row.id));
+function arrayInsertByCustomer(
+  table: string,
+  values: readonly ColumnValues[],
+  subjectIds: readonly number[],
+) {
+  const names = sql.raw(['invoice_id', ...values.map(({ name }) => name)].join(', '));
+  const arrays = values.filter((value) => !value.same);
+  let at = 0;
+  const select = sql.join(
+    [
+      sql.raw('inv.invoice_id'),
+      ...values.map((value) => {
+        if (value.same) return sql`${value.first}::${value.type}`;
+        at += 1;
+        return sql.raw(`u.c${at}`);
+      }),
+    ],
+    sql`, `,
+  );
+  const unnested = sql.join(
+    [
+      ...arrays.map((value) => sql`${value.literal}::${value.type}[]`),
+      sql`${arrayLiteral(subjectIds)}::bigint[]`,
+    ],
+    sql`, `,
+  );
+  const aliases = sql.raw([...arrays.map((_, index) => `c${index + 1}`), 'subject_id'].join(', '));
+  return sql`insert into ${sql.raw(table)} (${names}) select ${select} from unnest(${unnested}) as u(${aliases}) join inv on inv.subject_id = u.subject_id`;
+}
+
+/** What a part writes besides its invoices: the calls lines drafted in SQL (decision 0550). */
+export interface RunPartCallLines {
+  /** The calls purpose's grant the lines were drafted under (`draftBatchCallLines`). */
+  grant: Grant;
+  drafting: CallLineDrafting;
+  targets: readonly SqlCallLinesTarget[];
 }
 
 /**
- * The statements that write invoices whose ids were taken ahead (`reserveInvoiceIds`), their
- * lines and the call months of other months (late calls), built at once and sent in this order by
- * the caller, one after the other with no answer awaited in between (decision 0899). With
- * `refreshStatistics`, the invoice table's statistics are refreshed after the invoices and before
- * the lines' foreign-key checks, as `insertInvoices` does (decision 0420), for that many new rows.
- * The party snapshot is personal data of the subject (name, address, bank account, billing): the
- * grant must cover it for writing.
+ * The statements that write one part of a batch (decision 1080): its invoices, their lines, the
+ * call months of other months (late calls) and the calls lines drafted in SQL (from
+ * `batch_call_lines`, decision 0550), in ONE statement of data-modifying CTEs, as the bare baseline
+ * writes them: the lines find their invoice by its customer in the invoices' `returning`, so no id
+ * is taken ahead. With `refreshStatistics` (the batch's first part, decision 0420), the invoices
+ * are inserted first and the table's statistics refreshed before the statement that writes the
+ * lines, which then finds the part's invoices by their numbers. The calls lines' sums are checked
+ * in the statement's answer: a difference from what the invoice's totals were computed from
+ * refuses the batch (409 `calls_changed_during_run`), which then changes nothing.
+ *
+ * Built at once, sent one after the other by the caller, each when the one before has answered
+ * (decision 0899). The party snapshot is personal data of the subject (name, address, bank
+ * account, billing): the grant must cover it for writing.
  */
-export function prepareRunInvoices(
+export function prepareRunPart(
   grant: Grant,
   invoices: readonly NewInvoice[],
-  ids: readonly number[],
-  options: { refreshStatistics?: number } = {},
-): Array<RawBuilder<unknown>> {
+  options: { refreshStatistics?: number; callLines?: RunPartCallLines | undefined } = {},
+): Array<(tx: Tx) => Promise<void>> {
   assertInvoicesWritable(grant, invoices);
   if (invoices.length === 0) return [];
-  if (ids.length !== invoices.length) throw new Error('an invoice without a reserved id');
   const tenantId = grant.tenantId;
+  const targets = options.callLines?.targets ?? [];
+  if (targets.length > 0) {
+    // Billing's write (the invoice's lines) of what is read under the calls purpose.
+    const callsGrant = options.callLines?.grant;
+    for (const target of targets) {
+      grant.assertCovers(C.payment, target.subjectId);
+      callsGrant?.assertCovers(C.callRecord, target.subjectId);
+    }
+  }
   const rows = invoices.map((invoice): InvoiceRow => ({
     tenantId,
     invoice,
     period: periodRecordOf(invoice),
   }));
-  const idValues = columnValues(
-    [['invoice_id', 'bigint', (row: { id: number }) => row.id]],
-    ids.map((id) => ({ id })),
-  );
-  const statements: Array<RawBuilder<unknown>> = [
-    arrayInsertOf('invoices', rows.length, [...idValues, ...columnValues(INVOICE_COLUMNS, rows)], {
-      overridingSystemValue: true,
-    }),
-  ];
+  const invoicesInsert = arrayInsertOf('invoices', rows.length, columnValues(INVOICE_COLUMNS, rows));
   const adding = options.refreshStatistics ?? 0;
-  if (adding >= STATISTICS_MIN_ROWS) {
-    statements.push(sql`select kluis_refresh_invoice_statistics(${adding}::int)`);
-  }
-  const lines = invoices.flatMap((invoice, index) =>
-    invoice.lines.map((line, lineIndex): LineRow => ({
-      tenantId,
-      invoice: index,
-      lineNo: lineNumber(invoice, lineIndex),
-      line,
+  const refresh = adding >= STATISTICS_MIN_ROWS;
+  // Before the lines check their invoices, for the batch's invoices (0420): the invoices are then
+  // written on their own, and found again by their numbers (unique per tenant).
+  const inv = refresh
+    ? sql`select invoice_id, subject_id from invoices
+           where tenant_id = ${tenantId}::int
+             and invoice_number = any(${arrayLiteral(invoices.map((invoice) => invoice.invoiceNumber))}::text[])`
+    : sql`${invoicesInsert} returning invoice_id, subject_id`;
+  const ctes: Array<RawBuilder<unknown>> = [sql`inv as (${inv})`];
+  const lines = invoices.flatMap((invoice) =>
+    invoice.lines.map((line, lineIndex) => ({
+      subjectId: invoice.subjectId ?? 0,
+      row: { tenantId, invoice: 0, lineNo: lineNumber(invoice, lineIndex), line } satisfies LineRow,
     })),
   );
   if (lines.length > 0) {
-    const invoiceIds = columnValues(
-      [['invoice_id', 'bigint', (row: LineRow) => ids[row.invoice] ?? 0]],
-      lines,
+    const insert = arrayInsertByCustomer(
+      'invoice_lines',
+      columnValues(
+        LINE_COLUMNS,
+        lines.map(({ row }) => row),
+      ),
+      lines.map(({ subjectId }) => subjectId),
     );
-    statements.push(
-      arrayInsertOf('invoice_lines', lines.length, [...invoiceIds, ...columnValues(LINE_COLUMNS, lines)]),
-    );
+    ctes.push(sql`lines as (${insert})`);
   }
-  const callMonths = rows.flatMap((row, index) =>
+  const callMonths = rows.flatMap((row) =>
     (row.invoice.callMonths ?? [])
       .filter((month) => month !== row.period)
-      .map((month) => ({ tenantId, invoiceId: ids[index] ?? 0, month })),
+      .map((month) => ({ subjectId: row.invoice.subjectId ?? 0, month })),
   );
-  if (callMonths.length > 0)
-    statements.push(arrayInsert('invoice_call_months', CALL_MONTH_COLUMNS, callMonths));
-  return statements;
+  if (callMonths.length > 0) {
+    const insert = arrayInsertByCustomer(
+      'invoice_call_months',
+      columnValues(
+        PART_CALL_MONTH_COLUMNS,
+        callMonths.map(({ month }) => ({ tenantId, month })),
+      ),
+      callMonths.map(({ subjectId }) => subjectId),
+    );
+    ctes.push(sql`months as (${insert})`);
+  }
+  const drafting = options.callLines?.drafting;
+  let main = sql<{
+    subject_id: string;
+    cents: string;
+    lines: number;
+  }>`select null::bigint as subject_id, 0::bigint as cents, 0::int as lines where false`;
+  if (drafting && targets.length > 0) {
+    ctes.push(...callLinesCtes(tenantId, drafting, targets));
+    main = sql`select inv.subject_id, sum(c.amount_cents)::bigint as cents, count(*)::int as lines
+                 from calls_inserted c join inv on inv.invoice_id = c.invoice_id group by 1`;
+  }
+  const statement = sql<{
+    subject_id: string;
+    cents: string;
+    lines: number;
+  }>`with ${sql.join(ctes, sql`, `)} ${main}`;
+  const writePart = async (tx: Tx): Promise<void> => {
+    const result = await statement.execute(tx);
+    if (targets.length === 0) return;
+    const written = new Map(result.rows.map((row) => [Number(row.subject_id), row]));
+    for (const target of targets) {
+      const row = written.get(target.subjectId);
+      if (Number(row?.cents ?? 0) !== target.cents || (row?.lines ?? 0) !== target.lines) {
+        throw callsChangedDuringRun(target.subjectId);
+      }
+    }
+  };
+  if (!refresh) return [writePart];
+  return [
+    async (tx) => {
+      await invoicesInsert.execute(tx);
+    },
+    async (tx) => {
+      await sql`select kluis_refresh_invoice_statistics(${adding}::int)`.execute(tx);
+    },
+    writePart,
+  ];
+}
+
+/**
+ * The CTEs that write the part's calls lines per destination group from the lines
+ * `draftBatchCallLines` computed and numbered in the same transaction (`batch_call_lines`,
+ * decisions 0606 and 0695), reading only the part's customers' rows: each line numbered from its
+ * invoice's `at` and described in its invoice's language, once (decision 0775). `calls_inserted`
+ * returns each line's invoice and amount, for the check against the totals.
+ */
+function callLinesCtes(
+  tenantId: number,
+  drafting: CallLineDrafting,
+  targets: readonly SqlCallLinesTarget[],
+): Array<RawBuilder<unknown>> {
+  const column = (value: (target: SqlCallLinesTarget) => ArrayElement) => arrayLiteral(targets.map(value));
+  const wordLanguages = Object.keys(drafting.words) as DocumentLanguage[];
+  return [
+    sql`targets as (
+      select * from unnest(${column((t) => t.subjectId)}::bigint[], ${column((t) => t.at)}::int[],
+                           ${column((t) => t.vatRateBp)}::int[], ${column((t) => t.vatCategory)}::text[],
+                           ${column((t) => t.vatExemptionCode)}::text[],
+                           ${column((t) => t.vatExemptionReason)}::text[], ${column((t) => t.language)}::text[])
+        as i(subject_id, at, vat_rate_bp, vat_category, vat_exemption_code, vat_exemption_reason, language)
+    )`,
+    sql`groups as (
+      select * from unnest(${drafting.groups.map((g) => g.key)}::text[],
+                           ${drafting.groups.map((g) => g.labels.nl)}::text[],
+                           ${drafting.groups.map((g) => g.labels.fr)}::text[],
+                           ${drafting.groups.map((g) => g.labels.en)}::text[])
+        as g(key, nl, fr, en)
+    )`,
+    sql`words as (
+      select * from unnest(${wordLanguages}::text[], ${wordLanguages.map((l) => drafting.words[l].colon)}::text[],
+                           ${wordLanguages.map((l) => drafting.words[l].one)}::text[],
+                           ${wordLanguages.map((l) => drafting.words[l].many)}::text[])
+        as w(language, colon, one, many)
+    )`,
+    sql`calls_inserted as (
+      insert into invoice_lines (tenant_id, invoice_id, line_no, kind, description, product_id, contract_id,
+         destination_class, destination_group, calls_month, call_count, call_seconds, quantity,
+         unit_price_cents, amount_cents, vat_rate_bp, vat_category, vat_exemption_code, vat_exemption_reason)
+      select ${tenantId}::int, v.invoice_id, i.at + l.ordinal - 1, 'calls', d.description, null, null,
+             l.destination_class, l.key, null, l.calls, l.seconds, 1, l.cents, l.cents, i.vat_rate_bp,
+             i.vat_category, i.vat_exemption_code, i.vat_exemption_reason
+        from targets i
+        join inv v on v.subject_id = i.subject_id
+        join ${BATCH_CALL_LINES} l on l.subject_id = i.subject_id and l.is_line
+        left join groups g on g.key = l.key
+        left join words w on w.language = i.language
+        -- callGroupLine and formatDuration (invoice-run.service.ts), in SQL. Null when the line
+        -- has no group or words: it is left out, and the check of the answer refuses the batch.
+        cross join lateral (
+          select left(case i.language when 'fr' then g.fr when 'en' then g.en else g.nl end
+                      || w.colon || l.calls || ' ' || case when l.calls = 1 then w.one else w.many end || ', '
+                      || case when l.seconds >= 3600
+                              then (l.seconds / 3600) || ' h ' || lpad(((l.seconds % 3600) / 60)::text, 2, '0')
+                                   || ' min ' || lpad((l.seconds % 60)::text, 2, '0') || ' s'
+                              else ((l.seconds % 3600) / 60) || ' min ' || lpad((l.seconds % 60)::text, 2, '0') || ' s'
+                         end, 300) as description
+        ) d
+       where d.description is not null
+      returning invoice_id, amount_cents
+    )`,
+  ];
 }

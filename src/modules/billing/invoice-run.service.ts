@@ -59,9 +59,7 @@ import {
   lockCounter,
   lockInvoiceRuns,
   assertIssueDateInOrder,
-  prepareCallGroupLines,
-  prepareRunInvoices,
-  reserveInvoiceIds,
+  prepareRunPart,
   allowBatchSortsInMemory,
   selectCallSummaries,
   draftBatchCallLines,
@@ -485,18 +483,13 @@ export async function runInvoices(
       // The drafting statement is queued right behind the people's read, so the server drafts
       // while this process decrypts the people (decision 0775). Both are settled before either's
       // failure is thrown: the drafting's later statements never outlive the transaction.
-      // The invoices' ids are taken from their sequence behind them, one per customer to bill at
-      // most, so that the invoices and their lines are sent without waiting for ids (decision 0899).
       const unbilled = subjects.filter((id) => !billed.has(id));
-      const [peopleRead, drafted, reserved] = await Promise.allSettled([
+      const [peopleRead, drafted] = await Promise.allSettled([
         readPeopleUnderGrant(atx.tx, billing.grant, subjects, keys),
         drafting ? draftBatchCallLines(atx.tx, calls.grant, drafting, period.start, subjects) : undefined,
-        reserveInvoiceIds(atx.tx, unbilled.length),
       ]);
       if (peopleRead.status === 'rejected') throw peopleRead.reason;
       if (drafted.status === 'rejected') throw drafted.reason;
-      if (reserved.status === 'rejected') throw reserved.reason;
-      const ids = reserved.value;
       const people = new Map(peopleRead.value.map((person) => [person.subjectId, person]));
       const sqlDrafted = drafted.value;
       const sqlDraftedOf = sqlDrafted && new Map(sqlDrafted.map((row) => [row.subjectId, row]));
@@ -514,9 +507,9 @@ export async function runInvoices(
       );
       const drafts: NewInvoice[] = [];
       const createdAt = kernel.clock.now();
-      // The batch's invoices are written part by part as they are drafted, each part's statements
-      // sent one after the other with no answer awaited in between, so the server writes one part
-      // while this process drafts the next (decision 0899). Their ids were taken ahead (`ids`).
+      // The batch's invoices are written part by part as they are drafted, each part in one
+      // statement (decision 1080) sent when the part before it has answered, so the server writes
+      // one part while this process drafts the next (decision 0899).
       let written: Promise<void> = Promise.resolve();
       const send = (statement: (tx: Tx) => Promise<unknown>): void => {
         written = written.then(async () => {
@@ -571,13 +564,12 @@ export async function runInvoices(
             }
             const number = last + drafts.length + 1;
             // Totals over every line, the SQL-drafted calls lines' sum among them; then that stand-in
-            // leaves the lines and its place is kept for the lines prepareCallGroupLines writes.
+            // leaves the lines and its place is kept for the calls lines prepareRunPart writes.
             const totals = totalsFields(draft.lines);
             const standIn = calls.standIn;
             const at = standIn ? draft.lines.indexOf(standIn) + 1 : 0;
             if (standIn && calls.sql) {
               sqlTargets.push({
-                invoiceId: ids[drafts.length] ?? 0,
                 subjectId,
                 language,
                 at,
@@ -616,17 +608,12 @@ export async function runInvoices(
               ...(standIn && calls.sql ? { sqlCallLines: { at, count: calls.sql.lines } } : {}),
             });
           }
-          const statements = prepareRunInvoices(
-            billing.grant,
-            drafts.slice(firstDraft),
-            ids.slice(firstDraft, drafts.length),
+          const statements = prepareRunPart(billing.grant, drafts.slice(firstDraft), {
             // Before the first part's lines check their invoices, for the batch's invoices (0420).
-            { refreshStatistics: firstDraft === 0 ? unbilled.length : 0 },
-          );
-          for (const statement of statements) send((tx) => statement.execute(tx));
-          if (drafting && sqlTargets.length > 0) {
-            send(prepareCallGroupLines(billing.grant, calls.grant, drafting, sqlTargets));
-          }
+            refreshStatistics: firstDraft === 0 ? unbilled.length : 0,
+            callLines: drafting ? { grant: calls.grant, drafting, targets: sqlTargets } : undefined,
+          });
+          for (const statement of statements) send(statement);
           // A turn of the event loop: the connection sends the part while the next is drafted.
           await new Promise((resolve) => setImmediate(resolve));
         }
