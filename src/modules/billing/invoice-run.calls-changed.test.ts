@@ -3,9 +3,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/database.js';
 import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
 import type { Kernel } from '../../kernel/kernel.js';
-import { createCustomer, insertCalls, prepareTenant, SYSTEM } from './billing.test-helpers.js';
+import { AppError } from '../../platform/errors.js';
+import { formatInvoiceNumber, structuredCommunicationOf } from './amounts.js';
+import {
+  billingPurpose,
+  createCustomer,
+  insertCalls,
+  prepareTenant,
+  SYSTEM,
+} from './billing.test-helpers.js';
 import { BILLING_CATEGORIES as C } from './datamap.js';
-import { draftBatchCallLines, type CallLineDrafting } from './invoice-run.repository.js';
+import {
+  draftBatchCallLines,
+  prepareRunPart,
+  type CallLineDrafting,
+  type NewInvoice,
+} from './invoice-run.repository.js';
 import { BUILT_IN_HEADS } from '../telephony/index.js';
 
 let database: TestDatabase;
@@ -90,5 +103,126 @@ describe('the invoice run drafts its calls lines in one statement over the month
       ],
       table: 'batch_call_lines',
     });
+  });
+
+  /** October's invoice of one customer whose only lines are its two calls lines, written in SQL. */
+  function invoiceOf(customer: number): NewInvoice {
+    return {
+      kind: 'invoice',
+      series: 'F',
+      year: 2026,
+      number: 1,
+      invoiceNumber: formatInvoiceNumber('F', 2026, 1),
+      subjectId: customer,
+      organisationId: null,
+      creditedInvoiceId: null,
+      periodStart: '2026-10-01',
+      periodEnd: '2026-10-31',
+      issueDate: '2026-11-01',
+      dueDate: '2026-11-15',
+      holdUntil: '2033-12-31',
+      totalExclVatCents: 5,
+      vatCents: 1,
+      totalInclVatCents: 6,
+      structuredCommunication: structuredCommunicationOf('F', 2026, 1),
+      itemisedCalls: false,
+      creditReason: null,
+      buyer: {
+        name: null,
+        street: null,
+        postalCode: null,
+        city: null,
+        country: null,
+        enterpriseNumber: null,
+        iban: null,
+        mandate: null,
+        vatRegistered: null,
+        reference: null,
+        orderReference: null,
+        vatNumber: null,
+        peppolScheme: null,
+        peppolId: null,
+        language: 'nl',
+      },
+      seller: {
+        legalName: 'Seller',
+        enterpriseNumber: '0123456749',
+        street: 'Straat 1',
+        postalCode: '9000',
+        city: 'Gent',
+        country: 'BE',
+        payeeIban: 'BE68539007547034',
+      },
+      createdByStaffId: null,
+      createdAt: new Date('2026-11-01T08:00:00Z'),
+      lines: [],
+      callMonths: [{ month: '2026-10-01', calls: 2, seconds: 120, costMicros: 50_000 }],
+      sqlCallLines: { at: 1, count: 2 },
+    };
+  }
+
+  it("a part's one statement answers the calls lines it wrote: what its invoice was computed from is written, and a difference refuses with 409 calls_changed_during_run and leaves nothing (decisions 0550, 1080)", async () => {
+    const { tenant, customer } = await customerWithCalls();
+    // refreshStatistics above the threshold: the invoices first, the refresh, then the rest (0420).
+    const writePart = (cents: number, refreshStatistics: number) =>
+      kernel.transact(tenant.tenantId, async (atx) => {
+        const calls = await kernel.gate.authorize(atx, SYSTEM, {
+          purpose: 'call_billing',
+          action: 'read',
+          categories: [C.callRecord],
+          subjectIds: [customer],
+        });
+        const billing = await kernel.gate.authorize(atx, SYSTEM, {
+          purpose: billingPurpose(tenant),
+          action: 'write',
+          categories: [C.payment],
+          subjectIds: [customer],
+        });
+        // The built-in classes' group under a class the lines' column admits.
+        const base = draftingOf(['+329']);
+        const drafting: CallLineDrafting = {
+          ...base,
+          heads: base.heads.map((head) => (head.tariff ? head : { ...head, key: 'international' })),
+          groups: base.groups.map((group) => (group.builtIn ? { ...group, key: 'international' } : group)),
+        };
+        await draftBatchCallLines(atx.tx, calls, drafting, '2026-10-01', [customer]);
+        const target = {
+          subjectId: customer,
+          at: 1,
+          vatRateBp: 2100,
+          vatCategory: 'S' as const,
+          vatExemptionCode: null,
+          vatExemptionReason: null,
+          language: 'nl' as const,
+          cents,
+          lines: 2,
+        };
+        for (const statement of prepareRunPart(billing, [invoiceOf(customer)], {
+          refreshStatistics,
+          callLines: { grant: calls, drafting, targets: [target] },
+        })) {
+          await statement(atx.tx);
+        }
+      });
+    const linesOf = () =>
+      kernel.transact(tenant.tenantId, async (atx) => {
+        const result = await sql<{ line_no: number; amount_cents: string; description: string }>`
+          select l.line_no, l.amount_cents, l.description
+            from invoice_lines l join invoices i using (tenant_id, invoice_id)
+           where i.subject_id = ${customer} order by l.line_no`.execute(atx.tx);
+        return result.rows.map((row) => ({ ...row, amount_cents: Number(row.amount_cents) }));
+      });
+
+    for (const refreshStatistics of [0, 1000]) {
+      const refused = await writePart(6, refreshStatistics).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(AppError);
+      expect(refused).toMatchObject({ code: 'conflict', details: { reason: 'calls_changed_during_run' } });
+      expect(await linesOf()).toEqual([]);
+    }
+    await writePart(5, 1000);
+    expect(await linesOf()).toEqual([
+      { line_no: 1, amount_cents: 3, description: 'Overige:1 call, 1 min 00 s' },
+      { line_no: 2, amount_cents: 2, description: 'Tarief:1 call, 1 min 00 s' },
+    ]);
   });
 });
