@@ -446,6 +446,17 @@ describe('the privacy screens (issue #20)', () => {
     await incident.getByRole('button', { name: 'Record the decision' }).click();
     const supplement = incident.getByTestId('supplement-notification');
     await supplement.waitFor();
+    // Notified: the draft stays readable, folded away, so the officer sees what was sent.
+    const sent = incident.getByTestId('sent-notification');
+    await sent.waitFor();
+    expect(await incident.getByTestId('incident-draft').count()).toBe(0);
+    await sent.getByRole('button', { name: 'The notification sent to the authority' }).click();
+    await sent.getByTestId('incident-draft').waitFor();
+    expect(await sent.getByTestId('incident-draft').innerText()).toContain(
+      'Bestand verwijderd, toegangslogs nagekeken.',
+    );
+    await sent.scrollIntoViewIfNeeded();
+    await look(browser, page, 'breach-10-sent-notification');
     const decisions = incident.getByRole('table', { name: /Every decision, as it was taken/ });
     await decisions.getByRole('cell', { name: 'De GBA eist dat de betrokkenen worden ingelicht.' }).waitFor();
     await expect(decisions.getByRole('row').count()).resolves.toBe(4);

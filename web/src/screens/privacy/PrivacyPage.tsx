@@ -1,4 +1,5 @@
 import {
+  Accordion,
   Alert,
   Anchor,
   Badge,
@@ -247,6 +248,9 @@ function IncidentDetail({ incident }: { incident: Incident }) {
       {incident.decisions.length > 0 ? <DecisionHistory incident={incident} /> : null}
       {incident.assessmentNo > 0 ? <ReviseAssessment incident={incident} /> : null}
       {onTheClock(incident) ? <AuthorityNotification incident={incident} /> : null}
+      {incident.isBreach && incident.authorityDecision === 'notified' ? (
+        <SentNotification incident={incident} />
+      ) : null}
       {incident.isBreach && incident.deadline !== null ? <PersonsNotification incident={incident} /> : null}
       {incident.isBreach ? <LaterDecisions incident={incident} /> : null}
       {incident.authorityReason ? (
@@ -481,16 +485,48 @@ interface Draft {
   text: string;
 }
 
-/** The notification for the authority as drafted, then: notified, or not with the reason kept. */
-function AuthorityNotification({ incident }: { incident: Incident }) {
+/** The notification for the authority in Dutch or French, drafted by the server from the latest assessment. */
+function NotificationDraft({ incident }: { incident: Incident }) {
   const { t } = useTranslation();
-  const queryClient = useQueryClient();
   const [lang, setLang] = useState<'nl' | 'fr'>('nl');
   const draft = useQuery({
     queryKey: ['incident-draft', incident.incidentId, lang],
     queryFn: () =>
       api<Draft>('GET', `/api/v1/incidents/${incident.incidentId}/notification-draft`, { query: { lang } }),
   });
+  return (
+    <>
+      <SegmentedControl
+        aria-label={t('incident.draftLanguage')}
+        value={lang}
+        onChange={(value) => setLang(value === 'fr' ? 'fr' : 'nl')}
+        data={[
+          { value: 'nl', label: 'Nederlands' },
+          { value: 'fr', label: 'Français' },
+        ]}
+        w="fit-content"
+      />
+      {draft.error ? <ProblemAlert error={draft.error} /> : null}
+      {draft.data ? (
+        <Code
+          block
+          tabIndex={0}
+          aria-label={t('incident.draft')}
+          data-testid="incident-draft"
+          mah={260}
+          style={{ whiteSpace: 'pre-wrap', overflow: 'auto' }}
+        >
+          {`${draft.data.subject}\n\n${draft.data.text}`}
+        </Code>
+      ) : null}
+    </>
+  );
+}
+
+/** The notification for the authority as drafted, then: notified, or not with the reason kept. */
+function AuthorityNotification({ incident }: { incident: Incident }) {
+  const { t } = useTranslation();
+  const queryClient = useQueryClient();
   const form = useForm({ initialValues: { decision: 'notified', reason: '' } });
   const decide = useMutation({
     mutationFn: (values: { decision: string; reason: string }) =>
@@ -508,29 +544,7 @@ function AuthorityNotification({ incident }: { incident: Incident }) {
         <Title order={2} size="h4">
           {t('incident.draft')}
         </Title>
-        <SegmentedControl
-          aria-label={t('incident.draftLanguage')}
-          value={lang}
-          onChange={(value) => setLang(value === 'fr' ? 'fr' : 'nl')}
-          data={[
-            { value: 'nl', label: 'Nederlands' },
-            { value: 'fr', label: 'Français' },
-          ]}
-          w="fit-content"
-        />
-        {draft.error ? <ProblemAlert error={draft.error} /> : null}
-        {draft.data ? (
-          <Code
-            block
-            tabIndex={0}
-            aria-label={t('incident.draft')}
-            data-testid="incident-draft"
-            mah={260}
-            style={{ whiteSpace: 'pre-wrap', overflow: 'auto' }}
-          >
-            {`${draft.data.subject}\n\n${draft.data.text}`}
-          </Code>
-        ) : null}
+        <NotificationDraft incident={incident} />
         <form onSubmit={form.onSubmit((values) => decide.mutate(values))} noValidate>
           <Stack gap="sm">
             <DecisionWithReason
@@ -563,6 +577,33 @@ function AuthorityNotification({ incident }: { incident: Incident }) {
         </form>
       </Stack>
     </Card>
+  );
+}
+
+/**
+ * After the authority is notified the draft stays readable, folded away, so the officer sees what
+ * was sent (decision 1070 drafts it from the latest assessment: after a revision, the supplement).
+ */
+function SentNotification({ incident }: { incident: Incident }) {
+  const { t } = useTranslation();
+  const [opened, setOpened] = useState<string | null>(null);
+  return (
+    <Accordion variant="contained" value={opened} onChange={setOpened} data-testid="sent-notification">
+      <Accordion.Item value="draft">
+        <Accordion.Control>{t('privacyWork.phases.sentDraft')}</Accordion.Control>
+        <Accordion.Panel>
+          {/* Asked for only when unfolded. */}
+          {opened === 'draft' ? (
+            <Stack gap="sm">
+              <Text size="sm" c="dimmed">
+                {t('privacyWork.phases.sentDraftHelp')}
+              </Text>
+              <NotificationDraft incident={incident} />
+            </Stack>
+          ) : null}
+        </Accordion.Panel>
+      </Accordion.Item>
+    </Accordion>
   );
 }
 

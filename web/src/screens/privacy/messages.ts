@@ -87,6 +87,9 @@ const en = {
     supplementHelp:
       "Information found later goes to the authority in phases (GDPR Art. 33(4)): revise the assessment with what was learnt, send the notification draft (it follows the latest assessment) through the authority's form, then record it here.",
     supplementReason: 'What the supplement adds (optional)',
+    sentDraft: 'The notification sent to the authority',
+    sentDraftHelp:
+      'As the draft reads now: from the latest assessment. After a revision it is the supplement’s text; the earlier text follows the assessment it was made on.',
     laterPhase:
       'A decision was taken on the latest assessment: a revision may widen the breach (more data, more persons, a higher risk), never narrow it, and says what was learnt. Persons newly found get a letter when you send the letters not sent yet.',
   },
@@ -214,6 +217,9 @@ addScreenMessages('privacyWork', {
       supplementHelp:
         'Wat later bekend wordt, gaat in stappen naar de toezichthouder (AVG art. 33, lid 4): herzie de beoordeling met wat u vernam, stuur het ontwerp van de melding (het volgt de laatste beoordeling) via het formulier van de toezichthouder en registreer het hier.',
       supplementReason: 'Wat de aanvulling toevoegt (facultatief)',
+      sentDraft: 'De melding aan de toezichthouder',
+      sentDraftHelp:
+        'Zoals het ontwerp nu luidt: volgens de laatste beoordeling. Na een herziening is het de tekst van de aanvulling; de eerdere tekst volgt de beoordeling waarop hij steunde.',
       laterPhase:
         'Op de laatste beoordeling werd al beslist: een herziening mag de inbreuk uitbreiden (meer gegevens, meer personen, een hoger risico), nooit beperken, en zegt wat u vernam. Nieuw gevonden personen krijgen een brief wanneer u de nog niet verstuurde brieven verstuurt.',
     },
@@ -338,6 +344,9 @@ addScreenMessages('privacyWork', {
       supplementHelp:
         'Les informations connues plus tard vont à l’autorité par étapes (RGPD art. 33, par. 4) : révisez l’évaluation avec ce que vous avez appris, envoyez le projet de notification (il suit la dernière évaluation) par le formulaire de l’autorité, puis enregistrez-le ici.',
       supplementReason: 'Ce que le complément ajoute (facultatif)',
+      sentDraft: 'La notification envoyée à l’autorité',
+      sentDraftHelp:
+        'Telle que le projet se lit maintenant : selon la dernière évaluation. Après une révision, c’est le texte du complément ; le texte antérieur suit l’évaluation sur laquelle il reposait.',
       laterPhase:
         'Une décision a été prise sur la dernière évaluation : une révision peut élargir la violation (plus de données, plus de personnes, un risque plus élevé), jamais la restreindre, et dit ce que vous avez appris. Les personnes nouvellement trouvées reçoivent une lettre quand vous envoyez les lettres pas encore envoyées.',
     },
