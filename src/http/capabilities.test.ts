@@ -34,6 +34,7 @@ interface MeAnswer {
 
 const RANGE = 'from=2026-11-01&to=2026-11-30';
 
+/** A body, or a function of the purpose's subject types giving it (a person is registered as one). */
 type Probe = [method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, body?: unknown];
 
 /** A route per capability that takes no purpose (the compiler asks for one per new capability). */
@@ -57,7 +58,8 @@ const PLAIN_PROBES: Record<Exclude<CapabilityKey, PurposeCapability>, Probe> = {
 };
 
 /** The capabilities whose routes act under the declared purpose, each with a route behind it. */
-type PurposeCapability = 'quotes' | 'orders' | 'people' | 'billing' | 'dossier' | 'telephony' | 'mailings';
+type PurposeCapability =
+  'quotes' | 'orders' | 'people' | 'peopleCreate' | 'billing' | 'dossier' | 'telephony' | 'mailings';
 
 function purposeProbes(customerId: number, productId: number): Record<PurposeCapability, Probe> {
   return {
@@ -69,6 +71,16 @@ function purposeProbes(customerId: number, productId: number): Record<PurposeCap
     ],
     orders: ['GET', '/api/v1/orders'],
     people: ['GET', '/api/v1/people'],
+    // A person of a type the purpose reaches (staff accounts are the staff screen's; decision 1111).
+    peopleCreate: [
+      'POST',
+      '/api/v1/people',
+      (types: readonly string[]) => ({
+        subjectType: types.find((type) => type !== 'staff') ?? 'customer',
+        familyName: 'Probe',
+        givenName: 'Registered',
+      }),
+    ],
     billing: ['GET', '/api/v1/invoices'],
     dossier: ['GET', `/api/v1/customers/${customerId}/dossier`],
     telephony: ['GET', '/api/v1/phone-numbers'],
@@ -104,7 +116,13 @@ describe('the me answer names what the routes allow (decision 0845)', () => {
         >) {
           const listed = capability(key)?.purposes ?? [];
           for (const purpose of ordinary) {
-            const status = (await requestAs(app, session, purpose.key)(method, url, body)).statusCode;
+            const sent =
+              typeof body === 'function'
+                ? (body as (subjectTypes: readonly string[]) => unknown)(
+                    installed.purposes[purpose.key]?.subjectTypes ?? [],
+                  )
+                : body;
+            const status = (await requestAs(app, session, purpose.key)(method, url, sent)).statusCode;
             const refused = key === 'mailings' && status === 400 ? 400 : 403;
             expect({
               role,

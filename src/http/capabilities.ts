@@ -8,7 +8,7 @@ import { mailingPurposes } from '../modules/consent/index.js';
 import { orderCategoryOf, workPurposes } from '../modules/contracts/index.js';
 import { DOSSIER_CATEGORIES } from '../modules/dossier/index.js';
 import { COOKIE_RECORD_ROLES, isBannerOffered, visitLogPurposes } from '../modules/cookies/index.js';
-import { ORGANISATION_ROLES, PERSON_CATEGORIES } from '../modules/parties/index.js';
+import { NON_REGISTERING_ROLES, ORGANISATION_ROLES, PERSON_CATEGORIES } from '../modules/parties/index.js';
 import { RIGHTS_PURPOSE } from '../modules/requests/index.js';
 import { STAFF_CATEGORIES, STAFF_PURPOSE } from '../modules/staff/index.js';
 import { mayManageTariff, maySeeImports, TELEPHONY_CATEGORIES } from '../modules/telephony/index.js';
@@ -32,6 +32,7 @@ export const CAPABILITY_KEYS = [
   'tariffs',
   'organisationChanges',
   'people',
+  'peopleCreate',
   'billing',
   'dossier',
   'telephony',
@@ -133,6 +134,17 @@ const RULES: Record<CapabilityKey, (policy: Policy, role: string) => string[] | 
   organisationChanges: (_policy, role) => byRole(ORGANISATION_ROLES.has(role)),
   // GET /api/v1/people: the gate under the declared purpose on names, once per search (listPeople).
   people: (policy, role) => nonEmpty(purposesPassing(policy, role, ['read'], [PERSON_CATEGORIES.name])),
+  // POST /api/v1/people: the gate writes the name under the declared purpose (createPerson); the
+  // privacy officer registers nobody, and staff members come with their account (decision 1111).
+  peopleCreate: (policy, role) =>
+    NON_REGISTERING_ROLES.has(role)
+      ? undefined
+      : nonEmpty(
+          purposesPassing(policy, role, ['write'], [PERSON_CATEGORIES.name]).filter(
+            // A consent purpose writes only for someone who gave it: no one new (the sign-up does).
+            (purpose) => purpose !== STAFF_PURPOSE && policy.purposes[purpose]?.legalBasis !== 'consent',
+          ),
+        ),
   // GET /api/v1/invoices: the gate under the declared purpose on payments, the buyer's fields only
   // where the purpose covers them (authorizeDocuments).
   billing: (policy, role) => nonEmpty(purposesPassing(policy, role, ['read'], [BILLING_CATEGORIES.payment])),

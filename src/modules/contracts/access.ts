@@ -199,8 +199,9 @@ export async function assertBillableHolder(
   if (accepted === undefined || billable === undefined || accepted.includes(subjectType)) return;
   const holder = billable.join(' or ') || 'customer';
   // One text for the three steps (the stable code's words), naming a door that exists: a person
-  // keeps their subject type, a customer is registered as a new person (POST /api/v1/people).
-  const message = `a contract is held by a ${holder}: the purposes that bill it (payments, call records) do not cover a ${subjectType}, so no quote, order or contract is made for them; make it for the ${holder} the person works for, or register the person as a ${holder} (POST /api/v1/people with subjectType ${holder}) and make it for that ${holder}`;
+  // keeps their subject type, a customer is registered as a new person (the back office's "new
+  // person" form, or POST /api/v1/people; decision 1111).
+  const message = `a contract is held by a ${holder}: the purposes that bill it (payments, call records) do not cover a ${subjectType}, so no quote, order or contract is made for them; make it for the ${holder} the person works for, or register the person as a ${holder} (back office: People, New person, kind ${holder}; API: POST /api/v1/people with subjectType ${holder}) and make it for that ${holder}`;
   throw new AppError('holder_not_billable', message, {
     publicMessage: message,
     details: { subjectType, billableSubjectTypes: billable, acceptedSubjectTypes: accepted, work },

@@ -362,7 +362,7 @@ describe('a quote and an order are made only for a holder whose contract could b
           'a contract is held by a customer: the purposes that bill it (payments, call records) do not cover a contact_person',
         );
         expect(detail).toContain(
-          'register the person as a customer (POST /api/v1/people with subjectType customer)',
+          'register the person as a customer (back office: People, New person, kind customer; API: POST /api/v1/people with subjectType customer)',
         );
       };
 

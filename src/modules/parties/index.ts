@@ -11,6 +11,7 @@ export {
   ageOn,
   assertNoForbiddenData,
   PERSON_CATEGORIES,
+  NON_REGISTERING_ROLES,
 } from './people.service.js';
 export type {
   Rectification,

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { requireStaff, staffOf } from '../../http/auth.js';
 import { PURPOSE_HEADER, purposeOf } from '../../http/purpose.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import { AppError } from '../../platform/errors.js';
+import { STAFF_PURPOSE } from '../staff/index.js';
 import {
   recordParentalConsent,
   reportMinorWithoutConsent,
@@ -21,6 +23,7 @@ import {
 } from './organisation.service.js';
 import { erasePerson } from './erase.service.js';
 import {
+  assertMayRegisterPeople,
   createPerson,
   rectificationSchema,
   rectifyAndReadPerson,
@@ -140,19 +143,29 @@ export function registerPartiesRoutes(
       onRequest,
       schema: {
         summary: 'Register a person (customer, prospect, contact person, applicant …) under a purpose',
+        description:
+          'Every role that writes names under the declared purpose, except the privacy officer (403 role_not_allowed, decision 1111). `GET /api/v1/me/purposes` lists the purposes as capability `peopleCreate`.',
         tags: ['people'],
         headers: purposeHeaders,
         body: createPersonInputSchema,
         response: { 201: personSchema },
       },
     },
-    async (request, reply) =>
-      reply.status(201).send(
+    async (request, reply) => {
+      assertMayRegisterPeople(staffOf(request).role);
+      // A staff member is a person with an account: the staff routes make both (decision 1111).
+      if (purposeOf(request) === STAFF_PURPOSE)
+        throw new AppError('purpose_not_allowed', 'people are not registered under the staff purpose', {
+          publicMessage: `${STAFF_PURPOSE}: a staff member is registered with their account (POST /api/v1/staff)`,
+          details: { issues: [{ path: 'headers/x-kluis-purpose', message: 'staff accounts only' }] },
+        });
+      return reply.status(201).send(
         await createPerson(kernel, context(request), request.body, {
           refuseDuplicateEmail: true,
           ...(options.subscribersAt ? { subscribersAt: options.subscribersAt } : {}),
         }),
-      ),
+      );
+    },
   );
   typed.get(
     '/api/v1/people',

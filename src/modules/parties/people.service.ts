@@ -150,6 +150,22 @@ function categoriesOf(data: z.output<typeof createPersonInputSchema>, phone: str
   return categories;
 }
 
+/**
+ * The roles that do not register people: the privacy officer oversees the processing and advises
+ * on it, so deciding whom the company records would make them judge their own work (GDPR Art.
+ * 38(6), decision 1111). Rights requests, breaches and authority requests reach people on record
+ * through their own doors.
+ */
+export const NON_REGISTERING_ROLES: ReadonlySet<string> = new Set(['privacy_officer']);
+
+/** Refuses a role that does not register people (decision 1111): 403, nothing written. */
+export function assertMayRegisterPeople(role: string): void {
+  if (!NON_REGISTERING_ROLES.has(role)) return;
+  throw new AppError('role_not_allowed', `role ${role} may not register people`, {
+    publicMessage: `role ${role} may not register people: the privacy officer oversees the processing and does not decide whom the company records`,
+  });
+}
+
 export interface CreatePersonOptions {
   /**
    * Refuse (409 `duplicate_person`, naming the existing person) when a person of the tenant has

@@ -58,6 +58,7 @@ export type CapabilityKey =
   | 'tariffs'
   | 'organisationChanges'
   | 'people'
+  | 'peopleCreate'
   | 'billing'
   | 'dossier'
   | 'telephony'

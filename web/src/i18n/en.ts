@@ -162,7 +162,7 @@ export const en = {
     },
     holder_not_billable: {
       what: 'This person cannot hold a quote, order or contract',
-      fix: 'A quote, an order and the contract they lead to are for a customer: the purposes that bill calls and keep the books do not cover this type of person (for example a company’s contact person). Make it for the company’s customer, or register the person again as a customer (a person’s type does not change) and make it for that customer.',
+      fix: 'A quote, an order and the contract they lead to are for a customer: the purposes that bill calls and keep the books do not cover this type of person (for example a company’s contact person). Make it for the company’s customer, or register the person again as a customer (People → New person, kind customer; a person’s type does not change) and make it for that customer.',
     },
     erasure_held: {
       what: 'Kept under a legal hold: nothing was erased',

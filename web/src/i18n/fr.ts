@@ -163,7 +163,7 @@ export const fr: Messages = {
     },
     holder_not_billable: {
       what: 'Cette personne ne peut pas recevoir d’offre, de commande ni de contrat',
-      fix: 'Une offre, une commande et le contrat qui en résulte sont au nom d’un client : les finalités qui facturent les appels et tiennent la comptabilité ne couvrent pas ce type de personne (par exemple la personne de contact d’une entreprise). Établissez-les pour le client de l’entreprise, ou enregistrez à nouveau la personne comme client (le type d’une personne ne change pas) et établissez-les pour ce client.',
+      fix: 'Une offre, une commande et le contrat qui en résulte sont au nom d’un client : les finalités qui facturent les appels et tiennent la comptabilité ne couvrent pas ce type de personne (par exemple la personne de contact d’une entreprise). Établissez-les pour le client de l’entreprise, ou enregistrez à nouveau la personne comme client (Personnes → Nouvelle personne, type client ; le type d’une personne ne change pas) et établissez-les pour ce client.',
     },
     erasure_held: {
       what: 'Conservée sous une mesure de conservation légale : rien n’a été effacé',

@@ -163,7 +163,7 @@ export const nl: Messages = {
     },
     holder_not_billable: {
       what: 'Deze persoon kan geen offerte, bestelling of contract krijgen',
-      fix: 'Een offerte, een bestelling en het contract dat eruit volgt, staan op naam van een klant: de doeleinden die gesprekken factureren en de boekhouding bewaren, dekken dit soort persoon niet (bijvoorbeeld een contactpersoon van een bedrijf). Maak ze voor de klant van het bedrijf, of registreer de persoon opnieuw als klant (het type van een persoon verandert niet) en maak ze voor die klant.',
+      fix: 'Een offerte, een bestelling en het contract dat eruit volgt, staan op naam van een klant: de doeleinden die gesprekken factureren en de boekhouding bewaren, dekken dit soort persoon niet (bijvoorbeeld een contactpersoon van een bedrijf). Maak ze voor de klant van het bedrijf, of registreer de persoon opnieuw als klant (Personen → Nieuwe persoon, soort klant; het type van een persoon verandert niet) en maak ze voor die klant.',
     },
     erasure_held: {
       what: 'Bewaard onder een juridische bewaarplicht: niets is gewist',

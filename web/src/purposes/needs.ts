@@ -31,6 +31,8 @@ const BANK = 'user.financial.bank_account';
 
 export const SCREEN_NEEDS = {
   people: { anyOf: [[NAME, EMAIL]], basis: 'contract', subjectType: 'customer' },
+  /** Registering a person: a name under a purpose the role writes under (decision 1111). */
+  newPerson: { anyOf: [[NAME, EMAIL], [NAME]], basis: 'contract', subjectType: 'customer' },
   organisations: { anyOf: [[NAME]], basis: 'contract', subjectType: 'customer' },
   quotes: {
     anyOf: [

@@ -29,6 +29,7 @@ const SERVER_DECIDED: Partial<Record<ScreenKey, CapabilityKey>> = {
   quotes: 'quotes',
   orders: 'orders',
   people: 'people',
+  newPerson: 'peopleCreate',
   billing: 'billing',
   dossier: 'dossier',
   telephony: 'telephony',

@@ -20,12 +20,14 @@ import type { ColumnDef } from '@tanstack/react-table';
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, Route, Routes, useNavigate, useParams } from 'react-router';
+import { useCan } from '../../api/auth.js';
 import { api, ApiError } from '../../api/client.js';
 import { PurposePicker, useScreenPurpose } from '../../purposes/usePurpose.js';
 import { DataTable } from '../../ui/DataTable.js';
 import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 import { ConsentsCard } from './ConsentsCard.js';
+import { NewPerson } from './NewPerson.js';
 import { HoldsCard } from './HoldsCard.js';
 import { UndeclaredConsentsCard } from './UndeclaredConsentsCard.js';
 import { AuditTrailCard } from '../audit/AuditTrailCard.js';
@@ -51,6 +53,7 @@ export function PeopleScreen() {
   return (
     <Routes>
       <Route index element={<PeopleSearch />} />
+      <Route path="new" element={<NewPerson />} />
       <Route path=":subjectId" element={<PersonDetail />} />
     </Routes>
   );
@@ -69,6 +72,7 @@ function PeopleSearch() {
   const [by, setBy] = useState<SearchBy>('name');
   const [term, setTerm] = useState('');
   const [submitted, setSubmitted] = useState<{ by: SearchBy; term: string } | undefined>();
+  const can = useCan();
   const results = useQuery({
     queryKey: ['people', purpose.purpose, submitted],
     enabled: purpose.purpose !== undefined,
@@ -107,7 +111,14 @@ function PeopleSearch() {
   );
   return (
     <Stack>
-      <Title order={1}>{t('nav.people')}</Title>
+      <Group justify="space-between">
+        <Title order={1}>{t('nav.people')}</Title>
+        {can('peopleCreate') ? (
+          <Button component={Link} to="new" data-testid="new-person">
+            {t('newPerson.button')}
+          </Button>
+        ) : null}
+      </Group>
       <PurposePicker state={purpose} />
       <form
         onSubmit={(event) => {
