@@ -225,7 +225,8 @@ export async function listContracts(
  * Records a termination: the day it takes effect (the new end date, between the start and any
  * agreed end), how the notice came in and why (a reason code), and who recorded it. In the same
  * transaction it records a `contract.terminated` domain event (ids, dates and the channel key),
- * which the technical dossier (VX-7) and the retention clocks (VK-14) subscribe to.
+ * which the technical dossier (VX-7), the retention clocks (VK-14) and the holder's number periods
+ * (decision 1032) subscribe to.
  */
 export async function terminateContract(
   kernel: Kernel,
