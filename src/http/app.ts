@@ -34,7 +34,7 @@ import {
   registerConsentRoutes,
   registerMailingRoutes,
   registerNewsletterPublicRoutes,
-  selectConfirmedSubscribersOfType,
+  selectSubscribersOfType,
 } from '../modules/consent/index.js';
 import type {
   AnswerQuanta,
@@ -319,7 +319,7 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   registerPolicyRoutes(app, deps.kernel, ENFORCED_PROMISES, { statementPage: statementPage(portal) });
   registerAuditRoutes(app, deps.kernel);
   registerDisclosureRoutes(app, deps.kernel);
-  registerPartiesRoutes(app, deps.kernel, { subscribersAt: selectConfirmedSubscribersOfType });
+  registerPartiesRoutes(app, deps.kernel, { subscribersAt: selectSubscribersOfType });
   const events = deps.events;
   registerContractRoutes(
     app,

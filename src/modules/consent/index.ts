@@ -66,7 +66,7 @@ export {
   type ConsentOutcome,
 } from './signup.service.js';
 /** For the staff route's duplicate check (decision 1020): subscribers of a type at an address. */
-export { selectConfirmedSubscribersOfType } from './signup.repository.js';
+export { selectSubscribersOfType } from './signup.repository.js';
 export { unsubscribe } from './unsubscribe.service.js';
 export { followClick, recordOpen } from './tracking.service.js';
 export { sealClearDkimKeys, writeMailSettings, type MailSettingsInput } from './settings.service.js';

@@ -434,3 +434,140 @@ describe('the portal says the dossier went with the objection (VX-4, VX-15)', ()
     }
   });
 });
+
+describe('staff record the address of a sign-up still waiting for its click (attack S23-4)', () => {
+  const staff = (session: StaffSession, purpose: string) => ({
+    cookie: session.cookie,
+    'x-csrf-token': session.csrfToken,
+    'x-kluis-purpose': purpose,
+  });
+  const sessions = new Map<Tenant, StaffSession>();
+  beforeAll(async () => {
+    sessions.set(voiceking, await loginAs(app, kernel, voiceking, 'sales'));
+    sessions.set(voxtra, await loginAs(app, kernel, voxtra, 'sales'));
+  });
+  /** Sales record a prospect: VoiceKing under answering_questions, Voxtra under quotes (as in S23-4). */
+  const newProspect = (tenant: Tenant, email: string) =>
+    app.inject({
+      method: 'POST',
+      url: '/api/v1/people',
+      headers: staff(
+        sessions.get(tenant) as StaffSession,
+        tenant === voiceking ? 'answering_questions' : 'quotes',
+      ),
+      payload: {
+        subjectType: 'prospect',
+        familyName: 'Wacht',
+        givenName: 'Nog',
+        email,
+        source: 'data_subject',
+      },
+    });
+  const waitingSubjectOf = async (tenant: Tenant): Promise<number> =>
+    (
+      await runAsOwner<{ subject_id: number }>(
+        database.ownerUrl,
+        `select subject_id from newsletter_signups
+          where tenant_id = $1 and confirmed_at is null order by signup_id desc limit 1`,
+        [tenant.tenantId],
+      )
+    ).rows[0]?.subject_id ?? -1;
+  const peopleWith = async (tenant: Tenant, subjectId: number): Promise<number> =>
+    (
+      await runAsOwner<{ n: number }>(
+        database.ownerUrl,
+        'select count(*)::int as n from people where tenant_id = $1 and subject_id = $2',
+        [tenant.tenantId, subjectId],
+      )
+    ).rows[0]?.n ?? 0;
+  const myConsents = async (tenant: Tenant, email: string, nth: number): Promise<string> => {
+    const session = await signInByMailedLink(testApp, tenant, email, nth);
+    const page = await app.inject({
+      method: 'GET',
+      url: `/t/${tenant.slug}/account/my-consents?lang=nl`,
+      headers: { cookie: session.cookie },
+    });
+    expect(page.statusCode).toBe(200);
+    return page.body;
+  };
+
+  for (const [name, purpose, address] of [
+    ['voiceking', 'newsletter_opt_in', 's23.sub2@mail.example'],
+    ['voxtra', 'news_opt_in', 's23.vx1@mail.example'],
+  ] as const) {
+    it(`VK-7, VK-17, VK-26, VX-9 (${name}): form, then sales record the prospect before the click, then the click: one subject holds the record and the consent, and the portal shows the consent`, async () => {
+      const tenant = name === 'voiceking' ? voiceking : voxtra;
+      expect((await publicSignup(tenant, address)).statusCode).toBe(202);
+      const waiting = await waitingSubjectOf(tenant);
+      const created = await newProspect(tenant, address.toUpperCase());
+      expect(created.statusCode, created.body).toBe(201);
+      expect(created.json<{ subjectId: number }>().subjectId).toBe(waiting);
+      expect(await stateOf(tenant, waiting, purpose)).toBe('pending');
+
+      const clicked = await confirm(confirmPathOf(await testApp.smtp.waitFor(address, 1)));
+      expect(clicked.statusCode, clicked.body).toBe(200);
+      expect(await subscribersOf(tenant, address)).toEqual([waiting]);
+      expect(await stateOf(tenant, waiting, purpose)).toBe('consented');
+      expect(await peopleWith(tenant, waiting)).toBe(1);
+      // 1020 still holds: the subscriber on record now is refused like any person.
+      const again = await newProspect(tenant, address);
+      expect(again.statusCode).toBe(409);
+      expect(again.json<{ details: { existingSubjectId: number } }>().details.existingSubjectId).toBe(
+        waiting,
+      );
+
+      const page = await myConsents(tenant, address, 2);
+      expect(page).toContain('u gaf toestemming');
+    });
+  }
+
+  it('VK-7, VK-17: five sales POSTs at once for a waiting subscriber (two in capitals): one 201 on the subscriber, four 409 naming it; the click then confirms that one subject', async () => {
+    const email = 'vijf.wachten@mail.example';
+    expect((await publicSignup(voiceking, email)).statusCode).toBe(202);
+    const waiting = await waitingSubjectOf(voiceking);
+    const answers = await Promise.all(
+      [email, email.toUpperCase(), email, ` ${email.toUpperCase()}`, email].map((typed) =>
+        newProspect(voiceking, typed),
+      ),
+    );
+    const codes = answers.map((answer) => answer.statusCode).sort();
+    expect(codes).toEqual([201, 409, 409, 409, 409]);
+    for (const answer of answers) {
+      if (answer.statusCode === 201) expect(answer.json<{ subjectId: number }>().subjectId).toBe(waiting);
+      else {
+        expect(answer.json<{ code: string }>().code).toBe('duplicate_person');
+        expect(answer.json<{ details: { existingSubjectId: number } }>().details.existingSubjectId).toBe(
+          waiting,
+        );
+      }
+    }
+    expect(await peopleWith(voiceking, waiting)).toBe(1);
+    expect((await confirm(confirmPathOf(await testApp.smtp.waitFor(email, 1)))).statusCode).toBe(200);
+    expect(await subscribersOf(voiceking, email)).toEqual([waiting]);
+  });
+
+  it('VK-17, VK-7: a waiting sign-up that is never clicked, after sales recorded the address: its expiry drops only the sign-up; the person and their record stay', async () => {
+    const email = 'nooit.geklikt@mail.example';
+    expect((await publicSignup(voiceking, email)).statusCode).toBe(202);
+    const waiting = await waitingSubjectOf(voiceking);
+    expect((await newProspect(voiceking, email)).statusCode).toBe(201);
+    await runAsOwner(
+      database.ownerUrl,
+      `update newsletter_signups set expires_at = $3 where tenant_id = $1 and subject_id = $2`,
+      [voiceking.tenantId, waiting, new Date(clock.now().getTime() - 1000)],
+    );
+    await expireSignups(
+      { kernel, mailer: testApp.smtp.mailer, publicUrl: PUBLIC, dataMap: DATA_MAP, logger: testLogger },
+      voiceking.tenantId,
+    );
+    expect(await isErased(voiceking, waiting)).toBe(false);
+    expect(await peopleWith(voiceking, waiting)).toBe(1);
+    const left = await runAsOwner<{ n: number }>(
+      database.ownerUrl,
+      'select count(*)::int as n from newsletter_signups where tenant_id = $1 and subject_id = $2',
+      [voiceking.tenantId, waiting],
+    );
+    expect(left.rows[0]?.n).toBe(0);
+    expect((await confirm(confirmPathOf(await testApp.smtp.waitFor(email, 1)))).statusCode).toBe(404);
+  });
+});

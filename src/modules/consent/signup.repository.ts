@@ -158,6 +158,13 @@ export async function selectSubjectIdsBySignupAddress(tx: Tx, emailBidx: Buffer)
   return [...new Set(rows.map((row) => row.subject_id))];
 }
 
+/** Takes the lock per tenant and address under which sign-ups are looked up and made (decision 1022). */
+async function lockSignupAddress(tx: Tx, tenantId: number, index: Buffer): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`kluis.signup_email:${index.toString('hex')}`}, ${tenantId}))`.execute(
+    tx,
+  );
+}
+
 /** A subject already signed up at an address: the one a repeated public sign-up is asked of. */
 export interface SignedUpSubject {
   subjectId: number;
@@ -178,9 +185,7 @@ export async function selectSubjectSignedUpAt(
   now: Date,
 ): Promise<SignedUpSubject | undefined> {
   const index = await grant.blindIndex(EMAIL, 'email', email);
-  await sql`select pg_advisory_xact_lock(hashtextextended(${`kluis.signup_email:${index.toString('hex')}`}, ${grant.tenantId}))`.execute(
-    tx,
-  );
+  await lockSignupAddress(tx, grant.tenantId, index);
   const rows = await tx
     .selectFrom('newsletter_signups as n')
     .innerJoin('data_subjects as s', (join) =>
@@ -220,17 +225,21 @@ export async function hasOtherLiveSignup(
 }
 
 /**
- * The subjects of one type, neither erased nor restricted, whose confirmed sign-up is at an
- * address (its blind index through the caller's grant): the subscribers a person of that type made
- * by staff with this address would hide (attack S21-B-4, decision 1020). Newest first; ids only.
+ * The subjects of one type, neither erased nor restricted, whose sign-up at an address (its blind
+ * index through the caller's grant) is confirmed or still waiting: the subscribers a person of that
+ * type made by staff with this address would hide (attack S21-B-4, decision 1020; a waiting one,
+ * attack S23-4, decision 1140). Under the form's lock per tenant and address, so a form sent while
+ * staff record the address sees the one subject either way. Newest first; ids only.
  */
-export async function selectConfirmedSubscribersOfType(
+export async function selectSubscribersOfType(
   tx: Tx,
   grant: Grant,
   subjectType: string,
   email: string,
+  now: Date,
 ): Promise<number[]> {
   const index = await grant.blindIndex(EMAIL, 'email', email);
+  await lockSignupAddress(tx, grant.tenantId, index);
   const rows = await tx
     .selectFrom('newsletter_signups as n')
     .innerJoin('data_subjects as s', (join) =>
@@ -238,7 +247,7 @@ export async function selectConfirmedSubscribersOfType(
     )
     .select('n.subject_id')
     .where('n.email_bidx', '=', index)
-    .where('n.confirmed_at', 'is not', null)
+    .where((eb) => eb.or([eb('n.confirmed_at', 'is not', null), eb('n.expires_at', '>', now)]))
     .where('s.subject_type', '=', subjectType)
     .where('s.erased_at', 'is', null)
     .where('s.restricted_at', 'is', null)

@@ -7,7 +7,7 @@ import { AccessDenied, type Actor } from '../../kernel/gate/gate.js';
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import { registerSubject, type PurposeState } from '../../kernel/subjects/index.js';
 import { AppError, describeUnexpected } from '../../platform/errors.js';
-import { readPeopleUnderGrant } from '../parties/index.js';
+import { hasPersonRecord, readPeopleUnderGrant } from '../parties/index.js';
 import { assertAllowed, countAttempt, type Limit } from '../throttle/index.js';
 import type { Tenant } from '../tenants/index.js';
 import type { MailLanguage } from './consent.tables.js';
@@ -540,7 +540,9 @@ export async function peekSignup(
 
 /**
  * Unconfirmed sign-ups past their expiry are erased with their subject (the subject was made for
- * the sign-up and holds nothing else). Idempotent: an erased subject's rows are gone.
+ * the sign-up and holds nothing else). A subject that holds more — another live sign-up (1022), or
+ * a person record staff wrote on it while the sign-up waited (1140) — keeps everything but the
+ * expired row. Idempotent: an erased subject's rows are gone.
  */
 export async function expireSignups(deps: ConsentDeps, tenantId: number): Promise<number> {
   const { kernel } = deps;
@@ -560,10 +562,7 @@ export async function expireSignups(deps: ConsentDeps, tenantId: number): Promis
   for (const { signup_id: signupId, subject_id: subjectId, ...signup } of due) {
     // A subject asked again (a repeated public sign-up, decision 1022) keeps its newer or
     // confirmed sign-up: only this row goes.
-    if (
-      signup.for_existing_subject ||
-      (await hasLiveSignupBesides(kernel, tenantId, subjectId, signupId, now))
-    ) {
+    if (signup.for_existing_subject || (await holdsMoreThan(kernel, tenantId, subjectId, signupId, now))) {
       // The person was on record before: only the address kept for the confirmation goes (0910).
       await dropSignup(kernel, tenantId, { signupId, subjectId, purpose: signup.purpose });
       continue;
@@ -580,14 +579,19 @@ export async function expireSignups(deps: ConsentDeps, tenantId: number): Promis
   return erased;
 }
 
-async function hasLiveSignupBesides(
+/** Whether a subject holds a live sign-up besides this one, or a person record (never erased here). */
+async function holdsMoreThan(
   kernel: ConsentDeps['kernel'],
   tenantId: number,
   subjectId: number,
   signupId: number,
   now: Date,
 ): Promise<boolean> {
-  return kernel.plain(tenantId, (tx) => hasOtherLiveSignup(tx, subjectId, signupId, now));
+  return kernel.plain(
+    tenantId,
+    async (tx) =>
+      (await hasOtherLiveSignup(tx, subjectId, signupId, now)) || (await hasPersonRecord(tx, subjectId)),
+  );
 }
 
 /** An expired confirmation asked of a person on record: its row goes, as erasure under its purpose. */

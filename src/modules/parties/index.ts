@@ -41,4 +41,4 @@ export { partiesDataMap } from './datamap.js';
  */
 export { selectPeople as readPeopleUnderGrant } from './people.repository.js';
 export { createPeopleInBulk, createPeopleInBulkWithin, type BulkPerson } from './people.bulk.js';
-export { PERSON_COLUMN_CATEGORIES } from './people.repository.js';
+export { PERSON_COLUMN_CATEGORIES, hasPersonRecord } from './people.repository.js';

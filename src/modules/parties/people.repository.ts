@@ -257,6 +257,16 @@ export async function selectSameTypeByEmail(
   return rows.map((row) => row.subject_id);
 }
 
+/** Whether a subject has a person record (a subject the public form made may get one later, 1140). */
+export async function hasPersonRecord(tx: Tx, subjectId: number): Promise<boolean> {
+  const row = await tx
+    .selectFrom('people')
+    .select('subject_id')
+    .where('subject_id', '=', subjectId)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** Search by (the start of) the family or given name, case-insensitive; a page of ids. */
 export async function selectSubjectIdsByName(
   tx: Tx,

@@ -173,15 +173,21 @@ export interface CreatePersonOptions {
    */
   refuseDuplicateEmail?: boolean;
   /**
-   * With `refuseDuplicateEmail`: the subjects of a type whose confirmed newsletter sign-up is at
-   * the address (the consent module's, given by the composition root). Such a subscriber is the
-   * person being recorded (decision 1020).
+   * With `refuseDuplicateEmail`: the subjects of a type whose newsletter sign-up at the address is
+   * confirmed or still waiting (the consent module's, given by the composition root). Such a
+   * subscriber is the person being recorded (decisions 1020, 1140).
    */
   subscribersAt?: SubscribersAt;
 }
 
-/** The subjects of `subjectType`, not erased or restricted, with a confirmed sign-up at `email`. */
-export type SubscribersAt = (tx: Tx, grant: Grant, subjectType: string, email: string) => Promise<number[]>;
+/** The subjects of `subjectType`, not erased or restricted, with a confirmed or waiting sign-up at `email`. */
+export type SubscribersAt = (
+  tx: Tx,
+  grant: Grant,
+  subjectType: string,
+  email: string,
+  now: Date,
+) => Promise<number[]>;
 
 /**
  * Under a lock per tenant and address (so five at once make one person), looks the address up by
@@ -189,9 +195,10 @@ export type SubscribersAt = (tx: Tx, grant: Grant, subjectType: string, email: s
  * refused with the existing person's id. A person of another type (an applicant who is also a
  * customer) or one who restricted processing is not looked at: it would tell the caller of
  * someone its purpose does not reach (attack S21-B-1, S21-B-6). A subscriber of the same type at
- * the address (public form, or asked by staff) is found too (attack S21-B-4, decision 1020): one
- * already on record is refused like any person; one the form made, with no record, is returned —
- * the new person's record is theirs, so one subject holds the address, consents and record.
+ * the address (public form, or asked by staff), confirmed or still waiting for the click, is found
+ * too (attack S21-B-4, S23-4; decisions 1020, 1140): one already on record is refused like any
+ * person; one the form made, with no record, is returned — the new person's record is theirs, so
+ * one subject holds the address, consents and record, whenever the click comes.
  */
 async function findPersonWithEmail(
   atx: AuditedTx,
@@ -199,6 +206,7 @@ async function findPersonWithEmail(
   subjectType: string,
   email: string,
   subscribersAt: SubscribersAt | undefined,
+  now: Date,
 ): Promise<number | undefined> {
   const index = await grant.blindIndex(C.email, 'email', email);
   await sql`select pg_advisory_xact_lock(hashtextextended(${`kluis.person_email:${index.toString('hex')}`}, ${grant.tenantId}))`.execute(
@@ -211,7 +219,7 @@ async function findPersonWithEmail(
     });
   const [existing] = await selectSameTypeByEmail(atx.tx, grant, subjectType, email);
   if (existing !== undefined) throw duplicate(existing);
-  const subscribers = (await subscribersAt?.(atx.tx, grant, subjectType, email)) ?? [];
+  const subscribers = (await subscribersAt?.(atx.tx, grant, subjectType, email, now)) ?? [];
   if (subscribers.length === 0) return undefined;
   const onRecord = await atx.tx
     .selectFrom('people')
@@ -279,6 +287,7 @@ export async function createPerson(
             data.subjectType,
             data.email,
             options.subscribersAt,
+            now,
           )
         : undefined;
     const subjectId =
