@@ -24,8 +24,11 @@ export interface CliWorkspace {
   close(): Promise<void>;
 }
 
-export async function openCliWorkspace(prefix: string): Promise<CliWorkspace> {
-  const masterKey = randomBytes(32);
+export async function openCliWorkspace(
+  prefix: string,
+  options: { masterKey?: Buffer } = {},
+): Promise<CliWorkspace> {
+  const masterKey = options.masterKey ?? randomBytes(32);
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
   const database = await createTestDatabase();
   const kms = new LocalKeyManagementService(masterKey);

@@ -23,8 +23,11 @@ export interface BackupWorkspace {
   close(): Promise<void>;
 }
 
-export async function openBackupWorkspace(prefix: string): Promise<BackupWorkspace> {
-  const base = await openCliWorkspace(prefix);
+export async function openBackupWorkspace(
+  prefix: string,
+  options: { masterKey?: Buffer } = {},
+): Promise<BackupWorkspace> {
+  const base = await openCliWorkspace(prefix, options);
   const { database, masterKey } = base;
   const kms = new LocalKeyManagementService(masterKey);
   const extraDatabases: string[] = [];

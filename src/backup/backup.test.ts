@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import yazl from 'yazl';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -449,6 +449,105 @@ describe('kluis backup and kluis restore (issue 12, issue 11 erasure journal)', 
       /holds no data key for 1 person \(in 1 tenant\) whose encrypted fields the current data holds/,
     );
     expect(await count(keysTarget, 'select count(*)::int as n from data_keys')).toBe(keysBefore);
+  });
+
+  it('another installation’s archives, numbered alike and under the same master key, are refused before anything is written: its data with and without --keys, its key store alone; the good pair still restores (attack S23-3)', async () => {
+    // Installation B: its own databases, the same master key, the same tenant and subject numbers.
+    const other = await openBackupWorkspace('kluis-backup-other-', { masterKey: space.masterKey });
+    try {
+      const otherTenant = await createPolicyTenant(other.kernel, 'voxtra');
+      expect(otherTenant.tenantId).toBe(tenant.tenantId);
+      const otherSales = { ...sales(), tenantId: otherTenant.tenantId };
+      const bo = await createPerson(other.kernel, otherSales, {
+        subjectType: 'customer',
+        familyName: 'Otherson',
+        givenName: 'Bo',
+        email: 'bo.other@example.be',
+        phone: '0471 99 99 99',
+      });
+      expect(bo.subjectId).toBeLessThanOrEqual(bert.subjectId);
+      const otherOut = path.join(dir, 's23-other');
+      const otherBackup = await runCli(['backup', '--out', otherOut], other.env(other.database.ownerUrl));
+      expect(otherBackup.code).toBe(0);
+      const otherData = await onlyFile(otherOut, 'kluis-data-');
+      const otherKeys = await onlyFile(otherOut, 'kluis-keys-');
+
+      // Installation A, restored from its own pair.
+      const dataTarget = await space.emptyDatabase('s23_data');
+      const keysTarget = await space.emptyDatabase('s23_keys');
+      const env = space.env(dataTarget, { KLUIS_KEYSTORE_URL: keysTarget });
+      const good = await runCli(['restore', '--data', dataArchive, '--keys', keysArchive], env);
+      expect(good.code).toBe(0);
+      const people = 'select count(*)::int as n from people';
+      const peopleBefore = await count(dataTarget, people);
+      const keysBefore = await count(keysTarget, 'select count(*)::int as n from data_keys');
+      const unchanged = async () => {
+        expect(await count(dataTarget, people)).toBe(peopleBefore);
+        expect(
+          await count(dataTarget, "select count(*)::int as n from people where family_name = 'Otherson'"),
+        ).toBe(0);
+        expect(await count(keysTarget, 'select count(*)::int as n from data_keys')).toBe(keysBefore);
+      };
+
+      const dataOnly = await runCli(['restore', '--force', '--data', otherData], env);
+      expect(dataOnly.code).toBe(1);
+      expect(dataOnly.stdout).not.toMatch(/restored:/);
+      expect(dataOnly.stderr).toMatch(
+        /this data archive was not made with this key store: \d+ of \d+ encrypted fields tried in 1 tenant do not open with its data keys; it is a backup of another installation: .*; nothing was restored: the data and the key store are as they were/,
+      );
+      await unchanged();
+
+      const withOurKeys = await runCli(
+        ['restore', '--force', '--data', otherData, '--keys', keysArchive],
+        env,
+      );
+      expect(withOurKeys.code).toBe(1);
+      expect(withOurKeys.stderr).toMatch(
+        /this data archive was not made with this key-store archive: .*backups of different installations.*; nothing was restored/,
+      );
+      await unchanged();
+
+      const keysOnly = await runCli(['restore', '--force', '--keys', otherKeys], env);
+      expect(keysOnly.code).toBe(1);
+      expect(keysOnly.stderr).toMatch(
+        /this key-store archive does not belong with the current data: .*it is a backup of another installation.*; nothing was restored/,
+      );
+      expect(keysOnly.stderr).not.toMatch(/older than the data/);
+      await unchanged();
+
+      const again = await runCli(['restore', '--force', '--data', dataArchive, '--keys', keysArchive], env);
+      expect(again.stderr).toBe('');
+      expect(again.code).toBe(0);
+      expect(await count(dataTarget, people)).toBe(peopleBefore);
+    } finally {
+      await other.close();
+    }
+  }, 240_000);
+
+  it('an archive entry named ../../x or /etc/x ends with "nothing was restored" and writes nothing (attack S23-3)', async () => {
+    const target = await space.emptyDatabase('s23_paths');
+    for (const [stand, unsafe] of [
+      ['aa/aa/x', '../../x'],
+      ['Xetc/x', '/etc/x'],
+    ] as const) {
+      // yazl refuses such names: write a safe one of the same length and change it in place.
+      const file = path.join(dir, `unsafe-${stand.length}.zip`);
+      const zip = new yazl.ZipFile();
+      const written = pipeline(zip.outputStream, createWriteStream(file));
+      zip.addBuffer(Buffer.from('x'), stand);
+      zip.addBuffer(Buffer.from('{}'), 'manifest.json');
+      zip.end();
+      await written;
+      const bytes = await readFile(file);
+      await writeFile(file, Buffer.from(bytes.toString('latin1').replaceAll(stand, unsafe), 'latin1'));
+      const refused = await runCli(['restore', '--data', file], space.env(target));
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(
+        /is not a Kluis backup \(.*\); nothing was restored: the data and the key store are as they were/,
+      );
+      expect(refused.stderr).not.toMatch(/unexpected error/);
+    }
+    expect(await tableCount(target)).toBe(0);
   });
 
   it('on the embedded PostgreSQL: both archives of one data folder restore into an empty data folder', async () => {

@@ -39,7 +39,11 @@ export async function openArchive(file: string): Promise<OpenArchive> {
       zip.readEntry();
     });
     zip.once('end', resolve);
-    zip.once('error', reject);
+    // yauzl refuses an entry named like `../../x` or `/etc/x`: a hand-made or damaged archive.
+    zip.once('error', (error: Error) => {
+      zip.close();
+      reject(new BackupError(`${file} is not a Kluis backup (${error.message})`, { cause: error }));
+    });
     zip.readEntry();
   });
   const open = (name: string): Promise<Readable> => {

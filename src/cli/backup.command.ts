@@ -16,9 +16,13 @@ import {
   type OpenArchive,
   type RestoreTarget,
 } from '../backup/restore.js';
-import { findSubjectsWithoutKeys, type MissingKeys } from '../backup/key-coverage.js';
+import { findSubjectsWithoutKeys, sampleFieldsWithKeys, type FieldSample } from '../backup/key-coverage.js';
 import { replayErasureJournal } from '../kernel/erasure/index.js';
-import { loadMasterKey } from '../kernel/keyring/kms.js';
+import {
+  LocalKeyManagementService,
+  loadMasterKey,
+  type KeyManagementService,
+} from '../kernel/keyring/kms.js';
 import { KLUIS_VERSION, openRuntime, prepareDatabases } from '../main.js';
 import { DATA_MAP } from '../modules/data-map.js';
 import {
@@ -106,17 +110,16 @@ export function registerBackupCommands(program: Command): void {
       const archives: OpenArchive[] = [];
       try {
         const { config, logger } = createCliContext();
-        const keys = options.keys ? await openArchive(options.keys) : undefined;
+        const keys = options.keys ? await openForRestore(options.keys) : undefined;
         if (keys) archives.push(keys);
-        const data = options.data ? await openArchive(options.data) : undefined;
+        const data = options.data ? await openForRestore(options.data) : undefined;
         if (data) archives.push(data);
         const server = await prepareDatabases(config, logger);
         try {
-          const masterKey = keys
-            ? masterKeyCheck(
-                await loadMasterKey({ fromEnvironment: config.masterKey, dataDir: config.dataDir }),
-              )
-            : undefined;
+          const masterKey = await loadMasterKey({
+            fromEnvironment: config.masterKey,
+            dataDir: config.dataDir,
+          });
           if (!keys && (await countTables(server.keystoreOwnerUrl)) === 0) {
             throw new BackupError(
               'the key store is empty: without its data keys the encrypted fields cannot be read; restore its backup too (--keys <file>)',
@@ -128,7 +131,8 @@ export function registerBackupCommands(program: Command): void {
             currentDataUrl: server.ownerUrl,
             currentKeysUrl: server.keystoreOwnerUrl,
             force: options.force === true,
-            ...(masterKey ? { masterKeyCheck: masterKey } : {}),
+            masterKeyCheck: masterKeyCheck(masterKey),
+            kms: new LocalKeyManagementService(masterKey),
           });
         } finally {
           await server.stop();
@@ -171,7 +175,9 @@ interface RestoreTogetherOptions {
   currentDataUrl: string;
   currentKeysUrl: string;
   force: boolean;
-  masterKeyCheck?: string;
+  masterKeyCheck: string;
+  /** The master key the restored installation will run with, to open a sample of fields. */
+  kms: KeyManagementService;
 }
 
 const NOTHING_RESTORED = 'nothing was restored: the data and the key store are as they were';
@@ -200,9 +206,7 @@ async function restoreTogether(options: RestoreTogetherOptions): Promise<void> {
           archive: part.archive,
           kind: part.kind,
           migrationsDir: part.kind === 'data' ? MIGRATIONS_DIR : KEYSTORE_MIGRATIONS_DIR,
-          ...(part.kind === 'keys' && options.masterKeyCheck
-            ? { masterKeyCheck: options.masterKeyCheck }
-            : {}),
+          ...(part.kind === 'keys' ? { masterKeyCheck: options.masterKeyCheck } : {}),
           onProgress: (rows, total, table) => {
             progress.setTotal(total);
             progress.update(rows, table);
@@ -270,10 +274,12 @@ async function restoreTogether(options: RestoreTogetherOptions): Promise<void> {
 }
 
 /**
- * Refuses a restore after which encrypted data would have no data key: a key-store archive older
- * than the data (people made in between would silently lose e-mail and phone), or data from
- * another installation. Compares what will be there once committed: each restored half in its
- * open transaction, the other half as it is now.
+ * Refuses a restore after which encrypted data could not be read, before anything commits.
+ * Compares what will be there once committed: each restored half in its open transaction, the
+ * other half as it is now. First a sample of fields is opened with the key store and master key
+ * that will be in use: another installation's data or key store opens none, however alike its
+ * numbering (attack S23-3, decision 1120). Then every subject with encrypted fields must have a
+ * data-key row: a key store older than the data would lose the people made in between (1050).
  */
 async function refuseMissingKeys(
   options: RestoreTogetherOptions,
@@ -281,17 +287,19 @@ async function refuseMissingKeys(
 ): Promise<void> {
   const data = loaded.get('data');
   const keys = loaded.get('keys');
-  const check = async (dataClient: pg.ClientBase, keysClient: pg.ClientBase) =>
-    findSubjectsWithoutKeys(dataClient, keysClient, DATA_MAP);
-  const missing = await withSide(data?.target.client, options.currentDataUrl, (dataClient) =>
-    withSide(keys?.target.client, options.currentKeysUrl, (keysClient) => check(dataClient, keysClient)),
+  const { sample, missing } = await withSide(data?.target.client, options.currentDataUrl, (dataClient) =>
+    withSide(keys?.target.client, options.currentKeysUrl, async (keysClient) => ({
+      sample: await sampleFieldsWithKeys(dataClient, keysClient, DATA_MAP, options.kms),
+      missing: await findSubjectsWithoutKeys(dataClient, keysClient, DATA_MAP),
+    })),
   );
-  if (missing.subjects === 0) return;
-  const who = `${missing.subjects} ${missing.subjects === 1 ? 'person' : 'people'} (in ${missing.tenants} ${missing.tenants === 1 ? 'tenant' : 'tenants'})`;
   const dataName = data ? `the data archive (backup of ${data.manifest.createdAt})` : 'the current data';
   const keysName = keys
     ? `the key-store archive (backup of ${keys.manifest.createdAt})`
     : 'the current key store';
+  if (sample.unreadable > 0) refuseForeign(sample, data !== undefined, keys !== undefined);
+  if (missing.subjects === 0) return;
+  const who = `${missing.subjects} ${missing.subjects === 1 ? 'person' : 'people'} (in ${missing.tenants} ${missing.tenants === 1 ? 'tenant' : 'tenants'})`;
   const remedy = keys
     ? 'it is older than the data: restore the key-store archive made with this data backup or a later one'
     : 'restore the key-store archive made with this data backup too (--keys <file> --force)';
@@ -300,16 +308,34 @@ async function refuseMissingKeys(
   );
 }
 
+/** Names what does not match when sampled fields do not open (decision 1120). */
+function refuseForeign(sample: FieldSample, restoringData: boolean, restoringKeys: boolean): never {
+  const counted = `${sample.unreadable} of ${sample.checked} encrypted fields tried in ${sample.tenants} ${sample.tenants === 1 ? 'tenant' : 'tenants'} do not open with its data keys${sample.unwrapFailures > 0 ? ' (its data keys do not unwrap with this master key)' : ''}`;
+  if (restoringData && restoringKeys) {
+    throw new BackupError(
+      `this data archive was not made with this key-store archive: ${counted}; they are backups of different installations: restore the data and key-store archives one installation made together`,
+    );
+  }
+  if (restoringData) {
+    throw new BackupError(
+      `this data archive was not made with this key store: ${counted}; it is a backup of another installation: restore this installation's own data archive, or this archive's own key-store archive with it (--keys <file> --force)`,
+    );
+  }
+  throw new BackupError(
+    `this key-store archive does not belong with the current data: ${counted}; it is a backup of another installation: restore this installation's own key-store archive, or the data archive made with this one with it (--data <file> --force)`,
+  );
+}
+
 /**
  * Runs `work` with the restore's own client (in its open transaction) or, for a half not being
  * restored, a read-only transaction on the database as it is; a database without a Kluis schema
  * has nothing to compare and counts as holding nothing.
  */
-async function withSide(
+async function withSide<T>(
   restoring: pg.Client | undefined,
   currentUrl: string,
-  work: (client: pg.ClientBase) => Promise<MissingKeys>,
-): Promise<MissingKeys> {
+  work: (client: pg.ClientBase) => Promise<T>,
+): Promise<T> {
   if (restoring) return work(restoring);
   return withClient(currentUrl, async (client) => {
     const tables = await client.query<{ ok: boolean }>(
@@ -323,6 +349,15 @@ async function withSide(
       await client.query('rollback').catch(() => undefined);
     }
   });
+}
+
+/** Opens an archive to restore; one that is no Kluis backup ends with the usual sentence. */
+async function openForRestore(file: string): Promise<OpenArchive> {
+  try {
+    return await openArchive(file);
+  } catch (cause) {
+    throw new BackupError(`${describeFailure(cause)}; ${NOTHING_RESTORED}`, { cause });
+  }
 }
 
 function describeFailure(cause: unknown): string {

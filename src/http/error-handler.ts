@@ -54,6 +54,7 @@ export const STATUS_BY_CODE = {
   database_busy: 503,
   server_stopping: 503,
   audit_unavailable: 503,
+  field_unreadable: 500,
   internal: 500,
 } as const satisfies Record<ErrorCode, number>;
 
@@ -97,6 +98,7 @@ export const TITLE_BY_CODE = {
   database_busy: 'Every database connection is in use; try again shortly',
   server_stopping: 'The server is stopping; try again shortly',
   audit_unavailable: 'The audit log cannot take new entries',
+  field_unreadable: 'An encrypted field cannot be read with this key store',
   internal: 'Internal error',
 } as const satisfies Record<ErrorCode, string>;
 

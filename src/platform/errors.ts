@@ -41,6 +41,7 @@ export const ERROR_CODES = [
   'database_busy',
   'server_stopping',
   'audit_unavailable',
+  'field_unreadable',
   'internal',
 ] as const;
 

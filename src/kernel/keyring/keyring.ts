@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:
 import { withTenant } from '../../platform/db.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError } from '../../platform/errors.js';
-import type { KeyManagementService } from './kms.js';
+import { KeyUnwrapError, type KeyManagementService } from './kms.js';
 import type { Transaction } from 'kysely';
 import type { KeystoreDatabase, KeystoreDb } from './keystore.tables.js';
 
@@ -153,20 +153,17 @@ export class Keyring {
     ciphertext: Buffer,
     scope: KeyScope = 'subject',
   ): Promise<string | null> {
-    const key = await this.#key(tenantId, scope, String(subjectId), false);
-    if (!key) return null;
-    if (ciphertext[0] !== FIELD_FORMAT || ciphertext.length < 1 + NONCE_BYTES + TAG_BYTES) {
-      throw new Error(`unknown ciphertext format in ${ref.table}.${ref.column}`);
-    }
-    const decipher = createDecipheriv('aes-256-gcm', key, ciphertext.subarray(1, 1 + NONCE_BYTES));
-    decipher.setAAD(associatedData(tenantId, ref));
-    decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES));
+    let key: Buffer | undefined;
     try {
-      const body = ciphertext.subarray(1 + NONCE_BYTES, ciphertext.length - TAG_BYTES);
-      return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
-    } catch {
-      throw new Error(`ciphertext in ${ref.table}.${ref.column} does not belong to this row or was altered`);
+      key = await this.#key(tenantId, scope, String(subjectId), false);
+    } catch (cause) {
+      if (cause instanceof KeyUnwrapError) throw unreadableField(ref, 'its data key', cause);
+      throw cause;
     }
+    if (!key) return null;
+    const plaintext = openField(key, tenantId, ref, ciphertext);
+    if (plaintext === undefined) throw unreadableField(ref, 'the field');
+    return plaintext;
   }
 
   /**
@@ -564,6 +561,47 @@ function letterData(tenantId: number, letterId: string): Buffer {
 
 function pseudonymOf(secret: Buffer, subjectId: number): string {
   return createHmac('sha256', secret).update(`subject:${subjectId}`).digest('hex').slice(0, 32);
+}
+
+/**
+ * Opens a field sealed by `Keyring.encrypt` with its data key; undefined when the key is not the
+ * one it was sealed with, or the ciphertext was altered or moved. A restore checks a sample of
+ * fields with this before it commits (decision 1120).
+ */
+export function openField(
+  key: Buffer,
+  tenantId: number,
+  ref: FieldRef,
+  ciphertext: Buffer,
+): string | undefined {
+  if (ciphertext[0] !== FIELD_FORMAT || ciphertext.length < 1 + NONCE_BYTES + TAG_BYTES) return undefined;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, ciphertext.subarray(1, 1 + NONCE_BYTES));
+    decipher.setAAD(associatedData(tenantId, ref));
+    decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES));
+    const body = ciphertext.subarray(1 + NONCE_BYTES, ciphertext.length - TAG_BYTES);
+    return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A field this installation cannot open: its key store does not belong with its data (a restore
+ * of another installation's backup), its master key is another, or the row was altered. Not the
+ * caller's fault and not passing: a stable code and a message for the operator (decision 1120).
+ */
+function unreadableField(ref: FieldRef, what: string, cause?: unknown): AppError {
+  return new AppError(
+    'field_unreadable',
+    `${what} of ${ref.table}.${ref.column} cannot be opened with this key store`,
+    {
+      publicMessage:
+        'an encrypted field of this record cannot be read with this installation’s key store: the key store, the master key and the data do not belong together (a restore of another installation’s backup?), or the row was altered. An administrator must restore the matching backups; nothing was changed',
+      details: { table: ref.table, column: ref.column },
+      ...(cause === undefined ? {} : { cause }),
+    },
+  );
 }
 
 function associatedData(tenantId: number, ref: FieldRef): Buffer {

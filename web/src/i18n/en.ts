@@ -196,6 +196,10 @@ export const en = {
       what: 'The audit log cannot take new entries',
       fix: 'Nothing was changed. An administrator must run `kluis audit verify`: an entry was written into the audit log outside Kluis.',
     },
+    field_unreadable: {
+      what: 'An encrypted field of this record cannot be read with this key store',
+      fix: 'Nothing was changed. The key store and the data do not belong together (a restore of another installation’s backup?): an administrator must restore the matching data and key-store backups.',
+    },
     malformed_request: {
       what: 'Kluis could not read this request',
       fix: 'Nothing was changed. Reload the page and try again; if it keeps failing, give the administrator the reference below.',

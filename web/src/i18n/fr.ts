@@ -197,6 +197,10 @@ export const fr: Messages = {
       what: "Le journal d'audit ne peut plus recevoir d'entrées",
       fix: "Rien n'a été modifié. Un administrateur doit lancer `kluis audit verify` : une entrée a été écrite dans le journal d'audit en dehors de Kluis.",
     },
+    field_unreadable: {
+      what: 'Un champ chiffré de cet enregistrement ne peut pas être lu avec ce magasin de clés',
+      fix: "Rien n'a été modifié. Le magasin de clés et les données ne vont pas ensemble (restauration de la sauvegarde d'une autre installation ?) : un administrateur doit restaurer les sauvegardes correspondantes des données et du magasin de clés.",
+    },
     malformed_request: {
       what: 'Kluis n’a pas pu lire cette demande',
       fix: 'Rien n’a été modifié. Rechargez la page et réessayez ; si l’échec persiste, donnez à l’administrateur la référence ci-dessous.',

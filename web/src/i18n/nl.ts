@@ -197,6 +197,10 @@ export const nl: Messages = {
       what: 'Het auditlogboek kan geen nieuwe regels opnemen',
       fix: 'Er is niets gewijzigd. Een beheerder moet `kluis audit verify` uitvoeren: er werd buiten Kluis een regel in het auditlogboek geschreven.',
     },
+    field_unreadable: {
+      what: 'Een versleuteld veld van dit record kan met deze sleutelopslag niet gelezen worden',
+      fix: 'Er is niets gewijzigd. De sleutelopslag en de gegevens horen niet bij elkaar (een back-up van een andere installatie teruggezet?): een beheerder moet de bijhorende back-ups van gegevens en sleutelopslag terugzetten.',
+    },
     malformed_request: {
       what: 'Kluis kon dit verzoek niet lezen',
       fix: 'Er is niets gewijzigd. Laad de pagina opnieuw en probeer nog eens; blijft het mislukken, geef de beheerder de referentie hieronder.',
