@@ -546,6 +546,76 @@ describe('staff record the address of a sign-up still waiting for its click (att
     expect(await subscribersOf(voiceking, email)).toEqual([waiting]);
   });
 
+  it('VK-17: the form and the sales POST at the same moment make one subject (the form waits for the record or the record for the form)', async () => {
+    const email = 'tegelijk@mail.example';
+    const [form, created] = await Promise.all([
+      publicSignup(voiceking, email),
+      newProspect(voiceking, email),
+    ]);
+    expect(form.statusCode).toBe(202);
+    expect(created.statusCode, created.body).toBe(201);
+    const subjectId = created.json<{ subjectId: number }>().subjectId;
+    const mail = await testApp.smtp.waitFor(email, 1);
+    expect((await confirm(confirmPathOf(mail))).statusCode).toBe(200);
+    expect(await subscribersOf(voiceking, email)).toEqual([subjectId]);
+    expect(await stateOf(voiceking, subjectId, 'newsletter_opt_in')).toBe('consented');
+  });
+
+  for (const [name, purpose, address] of [
+    ['voiceking', 'newsletter_opt_in', 'eerst.verkoop@mail.example'],
+    ['voxtra', 'news_opt_in', 'vente.dabord@mail.example'],
+  ] as const) {
+    it(`VK-7, VK-17, VK-26, VX-9 (${name}): sales record the prospect first, then the public form: the prospect on record is asked, the click records the consent on that one subject, and the portal shows it`, async () => {
+      const tenant = name === 'voiceking' ? voiceking : voxtra;
+      const subjects = async (): Promise<number> =>
+        (
+          await runAsOwner<{ n: number }>(
+            database.ownerUrl,
+            'select count(*)::int as n from data_subjects where tenant_id = $1',
+            [tenant.tenantId],
+          )
+        ).rows[0]?.n ?? 0;
+      const created = await newProspect(tenant, address);
+      expect(created.statusCode, created.body).toBe(201);
+      const personId = created.json<{ subjectId: number }>().subjectId;
+      const before = await subjects();
+      expect((await publicSignup(tenant, address.toUpperCase())).statusCode).toBe(202);
+      expect(await subjects()).toBe(before);
+      expect(await stateOf(tenant, personId, purpose)).toBe('pending');
+      const clicked = await confirm(confirmPathOf(await testApp.smtp.waitFor(address, 1)));
+      expect(clicked.statusCode, clicked.body).toBe(200);
+      expect(await subscribersOf(tenant, address)).toEqual([personId]);
+      expect(await stateOf(tenant, personId, purpose)).toBe('consented');
+      expect(await ledgerOf(tenant, personId, purpose)).toEqual([
+        'signed_up/web_form',
+        'given/double_opt_in',
+      ]);
+      // Subscribed now: the form again records and mails nothing.
+      expect((await publicSignup(tenant, address)).statusCode).toBe(202);
+      expect(await myConsents(tenant, address, 2)).toContain('u gaf toestemming');
+      expect(testApp.smtp.to(address)).toHaveLength(2);
+    });
+  }
+
+  it('VK-17, VK-7: the form for a prospect on record, never clicked: the expiry drops the sign-up and keeps the person', async () => {
+    const email = 'eerst.verkoop.nooit@mail.example';
+    const created = await newProspect(voiceking, email);
+    const personId = created.json<{ subjectId: number }>().subjectId;
+    expect((await publicSignup(voiceking, email)).statusCode).toBe(202);
+    await testApp.smtp.waitFor(email, 1);
+    await runAsOwner(
+      database.ownerUrl,
+      `update newsletter_signups set expires_at = $3 where tenant_id = $1 and subject_id = $2`,
+      [voiceking.tenantId, personId, new Date(clock.now().getTime() - 1000)],
+    );
+    await expireSignups(
+      { kernel, mailer: testApp.smtp.mailer, publicUrl: PUBLIC, dataMap: DATA_MAP, logger: testLogger },
+      voiceking.tenantId,
+    );
+    expect(await isErased(voiceking, personId)).toBe(false);
+    expect(await peopleWith(voiceking, personId)).toBe(1);
+  });
+
   it('VK-17, VK-7: a waiting sign-up that is never clicked, after sales recorded the address: its expiry drops only the sign-up; the person and their record stay', async () => {
     const email = 'nooit.geklikt@mail.example';
     expect((await publicSignup(voiceking, email)).statusCode).toBe(202);

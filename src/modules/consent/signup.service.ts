@@ -7,7 +7,7 @@ import { AccessDenied, type Actor } from '../../kernel/gate/gate.js';
 import type { Language, Policy } from '../../kernel/policy/policy.schema.js';
 import { registerSubject, type PurposeState } from '../../kernel/subjects/index.js';
 import { AppError, describeUnexpected } from '../../platform/errors.js';
-import { hasPersonRecord, readPeopleUnderGrant } from '../parties/index.js';
+import { findPersonOfTypeAt, hasPersonRecord, readPeopleUnderGrant } from '../parties/index.js';
 import { assertAllowed, countAttempt, type Limit } from '../throttle/index.js';
 import type { Tenant } from '../tenants/index.js';
 import type { MailLanguage } from './consent.tables.js';
@@ -94,8 +94,9 @@ export function controllerName(policy: Policy): string {
  * for the opt-in purpose is pending, the wording shown recorded in the ledger, the address kept
  * encrypted, and a confirmation link mailed to it. Nothing is sent to the address but that mail
  * until it is confirmed. An address signed up before asks that subscriber again (its newest link
- * confirms), and a subscribed one is left as it is (decision 1022). The answer is the same
- * whatever the address.
+ * confirms), and a subscribed one is left as it is (decision 1022); so does the address of a
+ * person on record of the type the form makes (decision 1140). The answer is the same whatever
+ * the address.
  */
 export async function signUp(
   deps: ConsentDeps,
@@ -136,8 +137,14 @@ export async function signUp(
       subjectIds: [],
     });
     // One address, one subscriber (attack S21-B-8, decision 1022): the form sent again for an
-    // address signed up before asks that subscriber again instead of making a second one.
-    const earlier = await selectSubjectSignedUpAt(atx.tx, search, purpose, email, now);
+    // address signed up before asks that subscriber again instead of making a second one. A
+    // person on record of the type the form makes, with this address, is asked the same way
+    // (attack S23-4, decision 1140): the click then records the consent on the one subject the
+    // portal reaches. The people lock first, then the sign-up lock: the staff route's order.
+    const onRecord = await findPersonOfTypeAt(atx.tx, search, subjectType, email);
+    const earlier =
+      (await selectSubjectSignedUpAt(atx.tx, search, purpose, email, now)) ??
+      (onRecord === undefined ? undefined : { subjectId: onRecord, isKept: true });
     if (earlier) {
       const { subjectId } = earlier;
       await lockConsentLedger(atx.tx, tenant.tenantId, subjectId, purpose);

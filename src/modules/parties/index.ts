@@ -1,5 +1,6 @@
 export {
   createPerson,
+  findPersonOfTypeAt,
   rectifyPerson,
   rectifyPersonWithin,
   rectificationSchema,

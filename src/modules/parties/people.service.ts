@@ -189,6 +189,32 @@ export type SubscribersAt = (
   now: Date,
 ) => Promise<number[]>;
 
+/** The lock per tenant and address under which a person's address is looked up and recorded (0953). */
+async function lockPersonEmail(tx: Tx, grant: Grant, email: string): Promise<void> {
+  const index = await grant.blindIndex(C.email, 'email', email);
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`kluis.person_email:${index.toString('hex')}`}, ${grant.tenantId}))`.execute(
+    tx,
+  );
+}
+
+/**
+ * The person on record of a type, neither erased nor restricted, with this address (its blind
+ * index through the caller's grant), under the same lock as the staff route's look-up: the public
+ * newsletter form asks that person instead of making a second subject (attack S23-4, decision
+ * 1140). Another module's door; it takes this lock before its own, the order the staff route
+ * takes them in.
+ */
+export async function findPersonOfTypeAt(
+  tx: Tx,
+  grant: Grant,
+  subjectType: string,
+  email: string,
+): Promise<number | undefined> {
+  await lockPersonEmail(tx, grant, email);
+  const [found] = await selectSameTypeByEmail(tx, grant, subjectType, email);
+  return found;
+}
+
 /**
  * Under a lock per tenant and address (so five at once make one person), looks the address up by
  * its blind index among the people of the same type the caller's purpose writes; a match is
@@ -208,10 +234,7 @@ async function findPersonWithEmail(
   subscribersAt: SubscribersAt | undefined,
   now: Date,
 ): Promise<number | undefined> {
-  const index = await grant.blindIndex(C.email, 'email', email);
-  await sql`select pg_advisory_xact_lock(hashtextextended(${`kluis.person_email:${index.toString('hex')}`}, ${grant.tenantId}))`.execute(
-    atx.tx,
-  );
+  await lockPersonEmail(atx.tx, grant, email);
   const duplicate = (existing: number): AppError =>
     new AppError('duplicate_person', 'a person with this e-mail address exists', {
       publicMessage: `a person with this e-mail address exists: ${existing}`,
