@@ -36,8 +36,8 @@ export async function runNumberEnds(
   const today = belgianDay(kernel.clock.now());
   const summary: RunOutSummary = { holders: 0, ended: 0, leftToStaff: 0 };
   for (let back = 1; back <= RUN_OUT_LOOKBACK_DAYS; back += 1) {
-    const lastDay = addDays(today, -back);
-    for (const subjectId of await listRelationsRunOutOn(kernel, tenantId, lastDay)) {
+    const day = addDays(today, -back);
+    for (const { subjectId, lastDay } of await listRelationsRunOutOn(kernel, tenantId, day)) {
       if (stopping?.aborted) return summary;
       const result = await endNumberPeriodsWithRelation(kernel, logger, {
         tenantId,

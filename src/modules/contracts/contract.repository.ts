@@ -178,7 +178,7 @@ export async function selectRelationState(
   subjectId: number,
   exceptContractId: number,
   today: string,
-): Promise<{ otherOpenContracts: number; writtenNoticeOnRecord: boolean }> {
+): Promise<{ otherOpenContracts: number; writtenNoticeOnRecord: boolean; othersLastDay: string | null }> {
   grant.assertCovers(CONTRACT_CATEGORIES.product, subjectId);
   const row = await tx
     .selectFrom('contracts')
@@ -189,10 +189,19 @@ export async function selectRelationState(
       sql<boolean>`coalesce(bool_or(termination_channel in (${sql.join([...WRITTEN_CHANNELS])})), false)`.as(
         'written',
       ),
+      sql<
+        string | null
+      >`to_char(max(end_date) filter (where contract_id <> ${exceptContractId}), 'YYYY-MM-DD')`.as(
+        'others_last_day',
+      ),
     ])
     .where('subject_id', '=', subjectId)
     .executeTakeFirstOrThrow();
-  return { otherOpenContracts: row.open, writtenNoticeOnRecord: row.written };
+  return {
+    otherOpenContracts: row.open,
+    writtenNoticeOnRecord: row.written,
+    othersLastDay: row.others_last_day,
+  };
 }
 
 export interface TerminationRow {
@@ -287,10 +296,20 @@ export async function selectContractProductDays(
  * agreed end date (no termination; a termination emits its own event) and none of their contracts
  * runs or starts after it (decision 1032). Subject ids only.
  */
-export async function selectRelationsRunOutOn(tx: Tx, day: string): Promise<number[]> {
+export async function selectRelationsRunOutOn(
+  tx: Tx,
+  day: string,
+): Promise<Array<{ subjectId: number; lastDay: string }>> {
+  // A contract ended on `day` by its agreed end date, and no contract of the holder is open-ended
+  // or still to end by its own agreed date after it: a later contract already terminated only
+  // moves the relation's last day (its own termination found another contract open, decision 1032).
   const rows = await tx
     .selectFrom('contracts as ended')
-    .select('ended.subject_id')
+    .select([
+      'ended.subject_id',
+      sql<string>`(select to_char(max(every.end_date), 'YYYY-MM-DD') from contracts every
+        where every.tenant_id = ended.tenant_id and every.subject_id = ended.subject_id)`.as('last_day'),
+    ])
     .distinct()
     .where('ended.subject_id', 'is not', null)
     .where('ended.end_date', '=', sql<string>`${day}::date`)
@@ -305,7 +324,10 @@ export async function selectRelationsRunOutOn(tx: Tx, day: string): Promise<numb
             .where((inner) =>
               inner.or([
                 inner('later.end_date', 'is', null),
-                inner('later.end_date', '>', sql<string>`${day}::date`),
+                inner.and([
+                  inner('later.terminated_on', 'is', null),
+                  inner('later.end_date', '>', sql<string>`${day}::date`),
+                ]),
               ]),
             ),
         ),
@@ -313,5 +335,7 @@ export async function selectRelationsRunOutOn(tx: Tx, day: string): Promise<numb
     )
     .orderBy('ended.subject_id')
     .execute();
-  return rows.flatMap((row) => (row.subject_id === null ? [] : [Number(row.subject_id)]));
+  return rows.flatMap((row) =>
+    row.subject_id === null ? [] : [{ subjectId: Number(row.subject_id), lastDay: row.last_day }],
+  );
 }

@@ -270,7 +270,13 @@ export async function terminateContract(
         at,
       },
     );
-    const relation = await selectRelationState(atx.tx, grant, row.subjectId, contractId, today);
+    const { othersLastDay, ...relation } = await selectRelationState(
+      atx.tx,
+      grant,
+      row.subjectId,
+      contractId,
+      today,
+    );
     await recordDomainEvent(
       atx.tx,
       context.tenantId,
@@ -283,6 +289,8 @@ export async function terminateContract(
         channel: data.channel,
         recordedAt: at.toISOString(),
         ...relation,
+        relationLastDay:
+          othersLastDay !== null && othersLastDay > data.terminatedOn ? othersLastDay : data.terminatedOn,
       },
       at,
     );
@@ -367,13 +375,14 @@ export async function getCustomerStatus(
 
 /**
  * The holders whose customer relation ran out on `day` (a contract ended on its agreed end date,
- * none runs or starts after it): what the daily number-period end looks for (decision 1032). A
- * termination is not among them: it emits `contract.terminated`. Ids only; nothing is read of them.
+ * none runs or starts after it without a termination) with the relation's last day, the latest
+ * contract end: what the daily number-period end looks for (decision 1032). A termination is not
+ * among them: it emits `contract.terminated`. Ids and days only; nothing is read of the holders.
  */
 export async function listRelationsRunOutOn(
   kernel: Kernel,
   tenantId: number,
   day: string,
-): Promise<number[]> {
+): Promise<Array<{ subjectId: number; lastDay: string }>> {
   return kernel.transact(tenantId, (atx) => selectRelationsRunOutOn(atx.tx, day));
 }

@@ -26,6 +26,11 @@ export interface ContractTerminatedPayload {
   otherOpenContracts?: number;
   /** Whether any termination of the subject's contracts, this one included, came in writing. */
   writtenNoticeOnRecord?: boolean;
+  /**
+   * The latest last day of the subject's contracts, this one included: another contract terminated
+   * earlier may end after this one (decision 1032). Absent in events recorded before it existed.
+   */
+  relationLastDay?: string;
 }
 
 export interface DomainEventPayloads {

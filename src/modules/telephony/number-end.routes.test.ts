@@ -28,6 +28,8 @@ const clock = fixedClock(new Date('2026-11-20T10:00:00Z'));
 const masterKey = randomBytes(32);
 /** Midnight at the start of 1 December 2026 in Brussels (UTC+1). */
 const DECEMBER_FIRST = '2026-11-30T23:00:00.000Z';
+/** Midnight at the start of 1 January 2027 in Brussels. */
+const JANUARY_FIRST = '2026-12-31T23:00:00.000Z';
 
 type LogLine = Record<string, unknown> & { msg: string };
 const logLines: LogLine[] = [];
@@ -412,6 +414,38 @@ describe.each(['voxtra', 'voiceking'] as const)(
       expect(audited).toHaveLength(2);
       expect(audited[0]?.reason).toContain('customer relation ended (agreed end date)');
       expect(await dossierErasures()).toBe(erasuresBefore);
+    });
+
+    it('VX-5: of two contracts ended one after the other, the numbers end after the later last day, whichever was terminated first', async () => {
+      clock.set(new Date('2026-11-20T10:00:00Z'));
+      const seed = seeds[name];
+      await signIn(seed);
+      const { subjectId, contractId } = await customerWithLine(seed);
+      const second = await startContract(kernel, seed.tenant, subjectId, {
+        startDate: '2026-11-01',
+        lines: [{ productId: seed.product }],
+      });
+      await terminate(seed, contractId, '2026-12-31');
+      expect(await periodEnds(seed.tenant, subjectId)).toEqual([null, null]);
+      // The second termination ends the relation, but its own last day is not the relation's.
+      await terminate(seed, second, '2026-11-30');
+      expect(await periodEnds(seed.tenant, subjectId)).toEqual([JANUARY_FIRST, JANUARY_FIRST]);
+    });
+
+    it('VX-5: a relation whose fixed-term contract runs out while a later one is already terminated ends after the later last day, by the daily job', async () => {
+      clock.set(new Date('2026-11-20T10:00:00Z'));
+      const seed = seeds[name];
+      await signIn(seed);
+      const { subjectId } = await customerWithLine(seed, { endDate: '2026-11-30' });
+      const later = await startContract(kernel, seed.tenant, subjectId, {
+        startDate: '2026-11-01',
+        lines: [{ productId: seed.product }],
+      });
+      await terminate(seed, later, '2026-12-31');
+      expect(await periodEnds(seed.tenant, subjectId)).toEqual([null, null]);
+      clock.set(new Date('2026-11-30T23:05:00Z'));
+      await runNumberEnds(kernel, logger, seed.tenant.tenantId);
+      expect(await periodEnds(seed.tenant, subjectId)).toEqual([JANUARY_FIRST, JANUARY_FIRST]);
     });
   },
 );

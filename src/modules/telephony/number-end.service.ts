@@ -146,8 +146,9 @@ export async function endNumberPeriodsWithRelation(
 
 /**
  * `contract.terminated` → the end above, when the termination ends the customer relation (no other
- * contract running or upcoming, as for the dossier, decision 0092). While other contracts run
- * nothing ends: a number names no contract to choose by (decision 0010). An event recorded before
+ * contract running or upcoming, as for the dossier, decision 0092), at the relation's last day: a
+ * contract terminated earlier may end after this one. While other contracts run nothing ends: a
+ * number names no contract to choose by (decision 0010). An event recorded before
  * `otherOpenContracts` existed ends nothing.
  */
 export async function handleTerminationForNumbers(
@@ -160,7 +161,7 @@ export async function handleTerminationForNumbers(
   return endNumberPeriodsWithRelation(kernel, logger, {
     tenantId: event.tenantId,
     subjectId: payload.subjectId,
-    lastDay: payload.terminatedOn,
+    lastDay: payload.relationLastDay ?? payload.terminatedOn,
     trigger: 'termination',
   });
 }
