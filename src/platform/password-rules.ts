@@ -37,7 +37,7 @@ export interface PasswordContext {
 export const PASSWORD_RULE_MESSAGES: Record<PasswordRule, string> = {
   password_too_short: `at least ${PASSWORD_MIN_LENGTH} characters`,
   password_too_long: `at most ${PASSWORD_MAX_LENGTH} characters`,
-  password_repeated_character: 'must not be one character repeated',
+  password_repeated_character: 'must not be one to three characters repeated',
   password_unchanged: 'must differ from the current password',
   password_context: 'must not contain the e-mail address, the organisation’s name or the tenant’s name',
   password_common: 'is a commonly used or breached password (or one with only digits or symbols added)',
@@ -48,29 +48,57 @@ const COMMON = new Set(dictionary['passwords-common']);
 /** Letters and digits only, lower-cased: "Voice-King" and "voiceking" are one word here. */
 const squash = (value: string): string => value.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '');
 
-// The usual substitutions undone, so that "P@ssw0rd" reads as "password".
+/**
+ * The password as the checks read it: NFKC-folded (full-width "ＰＡＳＳ" and ligatures become
+ * plain letters, so they cannot pass for something new) and lower-cased.
+ */
+const fold = (value: string): string => value.normalize('NFKC').toLowerCase();
+
+// The usual substitutions undone, so that "P@ssw0rd" reads as "password" and "v0!c3k!ng" as
+// "voiceking". `1`, `!` and `|` stand for "i" as often as for "l": both readings are tried.
 const UNLEET: Record<string, string> = {
   '0': 'o',
-  '1': 'i',
   '3': 'e',
   '4': 'a',
   '5': 's',
   '7': 't',
   '@': 'a',
   $: 's',
+  '+': 't',
 };
-const unleet = (value: string): string => value.replace(/[013457@$]/g, (c) => UNLEET[c] ?? c);
+const unleetAs = (value: string, stroke: 'i' | 'l'): string =>
+  value
+    .replace(/\\\//g, 'v')
+    .replace(/[03457@$+]/g, (c) => UNLEET[c] ?? c)
+    .replace(/[1!|]/g, stroke);
+/** The readings of a folded value with the substitutions undone (one per reading of `1!|`). */
+const unleet = (value: string): string[] => [unleetAs(value, 'i'), unleetAs(value, 'l')];
 
 /**
  * Whether the password is on the list, or is a listed password with digits or symbols put before
  * or after it ("Password123!", "2026dragon!!"), with or without the usual substitutions.
  */
-function isCommon(password: string): boolean {
-  const lower = password.toLowerCase();
-  if (COMMON.has(lower) || COMMON.has(squash(lower))) return true;
-  const core = lower.replace(/^[^\p{L}]+/u, '').replace(/[^\p{L}]+$/u, '');
-  if (core.length < 4) return false;
-  return COMMON.has(core) || COMMON.has(unleet(core)) || COMMON.has(squash(unleet(core)));
+function isCommon(folded: string): boolean {
+  const listed = (value: string): boolean => COMMON.has(value) || COMMON.has(squash(value));
+  // The core without what was put before or after it; a leading or trailing symbol may itself
+  // stand for a letter ("$ecret-2026"), so the core is also tried with either end kept.
+  const lead = /^[^\p{L}]*/u.exec(folded)?.[0] ?? '';
+  const trail = /[^\p{L}]*$/u.exec(folded.slice(lead.length))?.[0] ?? '';
+  const middle = folded.slice(lead.length, folded.length - trail.length);
+  const cores = [middle, lead + middle, middle + trail].filter((value) => [...value].length >= 4);
+  return [folded, ...cores].some((value) => listed(value) || unleet(value).some(listed));
+}
+
+/**
+ * Whether the password is one unit of one to three characters repeated to its whole length
+ * (`aaaa…`, `abab…`, `abcabc…`, the last unit possibly cut short): NIST's "repetitive" passwords.
+ */
+function isRepetitive(folded: string): boolean {
+  const chars = [...folded];
+  for (let unit = 1; unit <= 3; unit += 1) {
+    if (chars.length > unit * 2 && chars.every((char, i) => char === chars[i % unit])) return true;
+  }
+  return false;
 }
 
 /** The context words to look for: each squashed, the short ones (under 4 characters) left out. */
@@ -80,7 +108,7 @@ function contextWords(context: PasswordContext): string[] {
     // The whole local part, not its pieces: "admin" of first-admin@… is a word, not the person.
     words.push(context.email, context.email.split('@')[0] ?? '');
   }
-  return words.map(squash).filter((word) => word.length >= 4);
+  return words.map((word) => squash(fold(word))).filter((word) => word.length >= 4);
 }
 
 /** The first rule the new password breaks, or undefined when it may be used. */
@@ -88,14 +116,13 @@ export function passwordProblem(password: string, context: PasswordContext): Pas
   const length = [...password].length;
   if (length < PASSWORD_MIN_LENGTH) return 'password_too_short';
   if (length > PASSWORD_MAX_LENGTH) return 'password_too_long';
-  if (/^(.)\1*$/su.test(password)) return 'password_repeated_character';
-  if (context.previous !== undefined && password.toLowerCase() === context.previous.toLowerCase())
-    return 'password_unchanged';
-  const squashed = squash(password);
-  const unleeted = squash(unleet(password.toLowerCase()));
-  if (contextWords(context).some((word) => squashed.includes(word) || unleeted.includes(word)))
+  const folded = fold(password);
+  if (isRepetitive(folded)) return 'password_repeated_character';
+  if (context.previous !== undefined && folded === fold(context.previous)) return 'password_unchanged';
+  const readings = [folded, ...unleet(folded)].map(squash);
+  if (contextWords(context).some((word) => readings.some((reading) => reading.includes(word))))
     return 'password_context';
-  if (isCommon(password)) return 'password_common';
+  if (isCommon(folded)) return 'password_common';
   return undefined;
 }
 

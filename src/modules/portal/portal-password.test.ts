@@ -156,7 +156,11 @@ describe('privacy portal password change (VK-8, VK-23; attack S22-5)', () => {
       [`${email}1`, 'mag uw e-mailadres of onze naam niet bevatten'],
       ['Voxtra-Portaal-2026', 'mag uw e-mailadres of onze naam niet bevatten'],
       ['Password123!', 'staat in lijsten van gelekte wachtwoorden'],
-      ['aaaaaaaaaaaa', 'niet één teken zijn dat herhaald wordt'],
+      ['V0xtr@-P0rta!-2026', 'mag uw e-mailadres of onze naam niet bevatten'],
+      ['\\/0xtr@-26-portaal', 'mag uw e-mailadres of onze naam niet bevatten'],
+      ['ＰＡＳＳＷＯＲＤ１２３４', 'staat in lijsten van gelekte wachtwoorden'],
+      ['aaaaaaaaaaaa', 'niet één, twee of drie tekens zijn die herhaald worden'],
+      ['abababababab', 'niet één, twee of drie tekens zijn die herhaald worden'],
       ['Another-Passw0rd-22', 'moet verschillen van het huidige'],
     ];
     for (const [password, words] of refused) {

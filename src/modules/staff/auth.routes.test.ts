@@ -507,7 +507,7 @@ describe('sessions', () => {
     expect(after.statusCode).toBe(401);
   });
 
-  it('VK-8: a new staff password is refused when common or breached, one repeated character, the current one, or holding the e-mail, the tenant’s or the controller’s name; the 400 names the rule and nothing changes (NIST SP 800-63B 5.1.1.2)', async () => {
+  it('VK-8: a new staff password is refused when common or breached, one to three characters repeated, the current one, or holding the e-mail, the tenant’s or the controller’s name; the 400 names the rule and nothing changes; full-width letters and `!`, `|`, `$`, `+` for letters do not get past it (NIST SP 800-63B 5.1.1.2)', async () => {
     const staff = await newStaff(voiceking, 'support');
     const signedIn = await login(voiceking, staff.email, staff.password, newAddress());
     const headers = {
@@ -527,6 +527,14 @@ describe('sessions', () => {
       ['P@ssw0rd2026!', 'password_common'],
       ['qwerty123456', 'password_common'],
       ['x'.repeat(150), 'password_repeated_character'],
+      ['abababababababab', 'password_repeated_character'],
+      ['Xyz'.repeat(5), 'password_repeated_character'],
+      ['ＰＡＳＳＷＯＲＤ１２３４', 'password_common'],
+      ['$ecret-2026!!', 'password_common'],
+      ['Tr+ustno1-2026', 'password_common'],
+      ['v0!c3k!ng-abc-def', 'password_context'],
+      ['V0|ceK|ng-2026-x', 'password_context'],
+      ['ｖｏｉｃｅｋｉｎｇ-2026', 'password_context'],
       ['x'.repeat(1024), 'password_too_long'],
       ['Kort-pw-9', 'password_too_short'],
       [staff.password, 'password_unchanged'],

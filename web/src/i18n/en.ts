@@ -75,7 +75,8 @@ export const en = {
     rule: {
       password_too_short: 'The new password must be at least {{count}} characters long',
       password_too_long: 'The new password may be at most {{count}} characters long',
-      password_repeated_character: 'The new password may not be one character repeated',
+      password_repeated_character:
+        'The new password may not be one, two or three characters repeated (like ababab…)',
       password_unchanged: 'The new password must differ from the current one',
       password_context:
         'The new password may not contain your e-mail address, the organisation’s name or the tenant’s name',

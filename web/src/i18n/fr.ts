@@ -76,7 +76,8 @@ export const fr: Messages = {
     rule: {
       password_too_short: 'Le nouveau mot de passe doit compter au moins {{count}} caractères',
       password_too_long: 'Le nouveau mot de passe peut compter au plus {{count}} caractères',
-      password_repeated_character: 'Le nouveau mot de passe ne peut pas être un seul caractère répété',
+      password_repeated_character:
+        'Le nouveau mot de passe ne peut pas être un, deux ou trois caractères répétés (comme ababab…)',
       password_unchanged: 'Le nouveau mot de passe doit différer de l’actuel',
       password_context:
         'Le nouveau mot de passe ne peut contenir ni votre adresse e-mail, ni le nom de l’organisation, ni son nom dans Kluis',
