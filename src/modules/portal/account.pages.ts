@@ -1091,7 +1091,11 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
         const rule = isAppError(error) ? error.details?.rule : undefined;
         const refusals = textsOf(signed.frame).settings.passwordRefused;
         if (typeof rule === 'string' && rule in refusals) {
-          const status = rule.startsWith('current_password') ? 403 : 422;
+          const status = rule.startsWith('current_password')
+            ? 403
+            : rule === 'password_changed_meanwhile'
+              ? 409
+              : 422;
           return sendPage(
             reply,
             renderErrorPage(signed.frame, refusals[rule as PasswordRefusal], back),

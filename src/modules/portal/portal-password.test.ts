@@ -312,4 +312,45 @@ describe('privacy portal password change (VK-8, VK-23; attack S22-5)', () => {
       'password changed; 1 other session(s) ended; 2 unused login link(s) revoked',
     ]);
   });
+  it('VK-8: five portal password changes with the same current password sent at once: one is saved, the others answer 409 saying so in Dutch (or 403, the current one gone); only the saved one logs in (attack S23-2)', async () => {
+    const { voxtra, database } = testApp;
+    const email = 'lotte.dubbelklik@mail.example';
+    await customer(email);
+    const passwordChanges = async (): Promise<number> => {
+      await chainPendingAudit(testApp.kernel, voxtra.tenantId);
+      const audit = await runAsOwner<{ count: string }>(
+        database.ownerUrl,
+        "select count(*) from audit_log where tenant_id = $1 and action = 'password.change'",
+        [voxtra.tenantId],
+      );
+      return Number(audit.rows[0]?.count);
+    };
+    const changesBefore = await passwordChanges();
+    const fresh = await loginByLink(email, 1);
+    // A session of a mailed link may set a password without the current one, so sets sent at once
+    // from it are not the case here: the first password is set once.
+    const first = 'First-Choice-Number-1x';
+    expect((await postPasswordForm(fresh, { password: first })).statusCode).toBe(303);
+
+    const owner = await loginByPassword(email, first);
+    expect(owner.status).toBe(200);
+    const seconds = Array.from({ length: 5 }, (_, i) => `Second-Choice-Number-${i}y`);
+    const changeAnswers = await Promise.all(
+      seconds.map((password) => postPasswordForm(owner.browser, { currentPassword: first, password })),
+    );
+    // One is saved; the others lost under the lock (409) or, sent a moment after it was saved, found
+    // their current password no longer current (403).
+    const statuses = changeAnswers.map((answer) => answer.statusCode);
+    expect(statuses.filter((status) => status === 303)).toHaveLength(1);
+    expect(
+      statuses.filter((status) => status !== 303).every((status) => status === 409 || status === 403),
+    ).toBe(true);
+    for (const lost of changeAnswers.filter((answer) => answer.statusCode === 409))
+      expect(lost.body).toContain('Uw wachtwoord werd intussen al gewijzigd');
+    const second = seconds[changeAnswers.findIndex((answer) => answer.statusCode === 303)] ?? '';
+    expect((await loginByPassword(email, second)).status).toBe(200);
+
+    // One set and one change written, none of the four that lost.
+    expect((await passwordChanges()) - changesBefore).toBe(2);
+  });
 });

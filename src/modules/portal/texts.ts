@@ -265,7 +265,11 @@ export interface PortalTexts {
 }
 
 /** The rules of a new password and of the current one, as the settings page names them. */
-export type PasswordRefusal = PasswordRule | 'current_password_wrong' | 'current_password_required';
+export type PasswordRefusal =
+  | PasswordRule
+  | 'current_password_wrong'
+  | 'current_password_required'
+  | 'password_changed_meanwhile';
 
 export type CorrectableField =
   'givenName' | 'familyName' | 'email' | 'phone' | 'street' | 'postalCode' | 'city';
@@ -600,6 +604,8 @@ const nl: PortalTexts = {
       password_common:
         'Dit wachtwoord wordt veel gebruikt of staat in lijsten van gelekte wachtwoorden (ook met cijfers of tekens erbij). Kies een ander.',
       current_password_wrong: 'Het huidige wachtwoord is niet juist.',
+      password_changed_meanwhile:
+        'Uw wachtwoord werd intussen al gewijzigd (in een ander venster of met een dubbele klik). Het nieuwe hier is niet opgeslagen; meld aan met het wachtwoord dat wel werd opgeslagen.',
       current_password_required:
         'Geef uw huidige wachtwoord. Kwijt? Vraag een aanmeldlink per e-mail: kort na het aanmelden met die link kunt u een nieuw wachtwoord kiezen zonder het huidige.',
     },
@@ -948,6 +954,8 @@ const fr: PortalTexts = {
       password_common:
         'Ce mot de passe est courant ou figure dans des listes de mots de passe divulgués (même avec des chiffres ou signes ajoutés). Choisissez-en un autre.',
       current_password_wrong: 'Le mot de passe actuel n’est pas correct.',
+      password_changed_meanwhile:
+        'Votre mot de passe a entre-temps déjà été modifié (dans une autre fenêtre ou par un double clic). Celui-ci n’a pas été enregistré ; connectez-vous avec celui qui l’a été.',
       current_password_required:
         'Indiquez votre mot de passe actuel. Oublié ? Demandez un lien de connexion par e-mail : peu après vous être connecté avec ce lien, vous pouvez choisir un nouveau mot de passe sans l’actuel.',
     },
@@ -1280,6 +1288,8 @@ const en: PortalTexts = {
       password_common:
         'This password is commonly used or appears in lists of breached passwords (also with digits or symbols added). Choose another one.',
       current_password_wrong: 'The current password is not right.',
+      password_changed_meanwhile:
+        'Your password was changed meanwhile (in another window or by a double click). This one was not saved; log in with the one that was.',
       current_password_required:
         'Give your current password. Forgotten it? Ask for a login link by e-mail: shortly after logging in with that link you can choose a new password without the current one.',
     },

@@ -346,6 +346,14 @@ const currentPasswordRefused = (rule: 'current_password_wrong' | 'current_passwo
     details: { rule, issues: [{ path: 'body/currentPassword', message: rule }] },
   });
 
+/** The 409 of a change that lost to another change of the same password sent at the same time. */
+const passwordChangedMeanwhile = (): AppError =>
+  new AppError('conflict', 'password_changed_meanwhile', {
+    publicMessage:
+      'the password was changed by another request meanwhile; this new password was not saved (log in with the one that was)',
+    details: { rule: 'password_changed_meanwhile' },
+  });
+
 /**
  * Sets or changes the account password (through the gate: the person writes their own
  * credentials). When a password is set, the current one is required, except in a fresh session of
@@ -393,6 +401,10 @@ export async function setPortalPassword(
         subjectIds: [session.subjectId],
       },
     );
+    // Checked and written under the account's lock: of changes sent at once with the same current
+    // password, the first is saved and the others find the password it was checked against gone.
+    const lockedHash = await selectPortalPasswordHash(atx.tx, grant, session.subjectId, { forUpdate: true });
+    if (lockedHash !== storedHash) throw passwordChangedMeanwhile();
     await upsertPortalPassword(atx.tx, grant, session.subjectId, passwordHash, deps.kernel.clock.now());
     const ended = await atx.tx
       .deleteFrom('subject_sessions')

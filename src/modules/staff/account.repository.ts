@@ -161,6 +161,26 @@ export async function selectOwnCredentials(
   return row && { passwordHash: row.password_hash, email: row.email };
 }
 
+/**
+ * The account's password hash, its row locked till the transaction ends: a password change checks
+ * under the lock that the hash it verified the current password against is still the stored one.
+ */
+export async function lockPasswordHash(
+  tx: Tx,
+  grant: Grant,
+  account: { staffId: number; subjectId: number },
+): Promise<string | undefined> {
+  assertCovers(grant, [CREDENTIALS], account.subjectId);
+  const row = await tx
+    .selectFrom('staff_users')
+    .select('password_hash')
+    .where('staff_id', '=', account.staffId)
+    .where('subject_id', '=', account.subjectId)
+    .forUpdate()
+    .executeTakeFirst();
+  return row?.password_hash;
+}
+
 /** Sets the password hash; `mustChange` for a one-time password. */
 export async function updatePasswordHash(
   tx: Tx,

@@ -559,6 +559,41 @@ describe('sessions', () => {
     );
   });
 
+  it('VK-8: five staff password changes sent at once with the same current password: one 204, the others 409 (or 403, the current one gone) and nothing of theirs written; only the saved one logs in (attack S23-2)', async () => {
+    const staff = await newStaff(voiceking, 'support');
+    const signedIn = await login(voiceking, staff.email, staff.password, newAddress());
+    const headers = {
+      cookie: cookieOf(signedIn),
+      'x-csrf-token': signedIn.json<{ csrfToken: string }>().csrfToken,
+    };
+    const chosen = Array.from({ length: 5 }, (_, i) => `Zomer-Router-Kortrijk-${i}`);
+    const answers = await Promise.all(
+      chosen.map((newPassword) =>
+        app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/password',
+          headers,
+          payload: { currentPassword: staff.password, newPassword },
+        }),
+      ),
+    );
+    // One is saved; the others lost under the lock (409) or, sent a moment after it was saved,
+    // found their current password no longer current (403).
+    const statuses = answers.map((answer) => answer.statusCode);
+    expect(statuses.filter((status) => status === 204)).toHaveLength(1);
+    expect(
+      statuses.filter((status) => status !== 204).every((status) => status === 409 || status === 403),
+    ).toBe(true);
+    for (const lost of answers.filter((answer) => answer.statusCode === 409))
+      expect(lost.json()).toMatchObject({
+        code: 'conflict',
+        details: { rule: 'password_changed_meanwhile' },
+      });
+    const saved = chosen[answers.findIndex((answer) => answer.statusCode === 204)] ?? '';
+    expect((await login(voiceking, staff.email, saved, newAddress())).statusCode).toBe(200);
+    expect((await login(voiceking, staff.email, staff.password, newAddress())).statusCode).toBe(401);
+  });
+
   it('VK-8: a password change needs the current password, clears must-change and ends the other sessions', async () => {
     const staff = await newStaff(voiceking, 'support');
     const a = await login(voiceking, staff.email, staff.password);

@@ -10,6 +10,7 @@ import {
   locateStaffByEmail,
   selectLoginAccount,
   selectOwnCredentials,
+  lockPasswordHash,
   updatePasswordHash,
   type LoginAccountRow,
 } from './account.repository.js';
@@ -581,6 +582,14 @@ export async function changeOwnPassword(
       categories: ['user.authorization.credentials'],
       subjectIds: [subjectId],
     });
+    // Under the row's lock: of changes sent at once with the same current password, the first is
+    // saved and the others find the password they verified gone (409, nothing written).
+    if ((await lockPasswordHash(atx.tx, grant, ownAccount)) !== account.passwordHash)
+      throw new AppError('conflict', 'password changed meanwhile', {
+        publicMessage:
+          'the password was changed by another request meanwhile; this new password was not saved',
+        details: { rule: 'password_changed_meanwhile' },
+      });
     await updatePasswordHash(atx.tx, grant, ownAccount, passwordHash, false);
     let others = atx.tx.deleteFrom('staff_sessions').where('staff_id', '=', principal.staffId);
     if (current) others = others.where('session_hash', '<>', sha256(current.token));

@@ -65,6 +65,7 @@ export const staffDataMap: TableDataMap[] = [
       failed_logins: 'lockout counter',
       failed_window_started_at: 'lockout counter window',
       locked_until: 'lockout state',
+      password_reset_at: 'account state (when a one-time password was last issued)',
     },
     freeText: { display_name: 'identifiers' },
   },

@@ -192,4 +192,74 @@ describe('a forgotten staff password (VK-8; attack S22-7)', () => {
     expect(signedIn.statusCode).toBe(200);
     expect((await resetAudit()).at(-1)).toMatchObject({ actor_id: 'cli' });
   });
+
+  it('VK-8: five resets of one account at once give one 200 whose one-time password logs in and four 409 naming the first; a minute later, or once it is used, another reset is taken; the path id is plain decimal and the body strict (attack S23-2)', async () => {
+    const admin = await loginAs(app, kernel, tenant, 'admin');
+    const member = await loginAs(app, kernel, tenant, 'sales');
+    const reset = (id: string | number, payload?: object) =>
+      app.inject({
+        method: 'POST',
+        url: `/api/v1/staff/${id}/password/reset`,
+        headers: headersOf(admin),
+        ...(payload === undefined ? {} : { payload }),
+      });
+
+    for (const id of ['6.0', '0x6', '%206', '6e0', '-6', '+6', '06', '1e3']) {
+      const odd = await reset(id.replace(/^6|6$/, String(member.staffId)));
+      expect(odd.statusCode, id).toBe(400);
+      expect(odd.json(), id).toMatchObject({ code: 'validation_failed' });
+    }
+    const ownChoice = await reset(member.staffId, { password: 'Mine-Chosen-123' });
+    expect(ownChoice.statusCode).toBe(400);
+    expect(ownChoice.body).toContain('password');
+    expect((await accountState(member.staffId)).must).toBe(false); // nothing written
+    const auditBefore = (await resetAudit()).length;
+
+    const answers = await Promise.all(Array.from({ length: 5 }, () => reset(member.staffId, {})));
+    const statuses = answers.map((answer) => answer.statusCode).sort();
+    expect(statuses).toEqual([200, 409, 409, 409, 409]);
+    const won = answers.find((answer) => answer.statusCode === 200);
+    const { oneTimePassword } = won?.json<{ oneTimePassword: string }>() ?? { oneTimePassword: '' };
+    const resetAt = await runAsOwner<{ at: Date }>(
+      database.ownerUrl,
+      'select password_reset_at as at from staff_users where tenant_id = $1 and staff_id = $2',
+      [tenant.tenantId, member.staffId],
+    );
+    const at = resetAt.rows[0]?.at.toISOString() ?? 'none';
+    for (const refused of answers.filter((answer) => answer.statusCode === 409)) {
+      expect(refused.json()).toMatchObject({ code: 'conflict', details: { previousResetAt: at } });
+      expect(refused.body).toContain(`already issued to staff ${member.staffId} at ${at}`);
+      expect(refused.body).not.toContain(oneTimePassword);
+    }
+    expect((await resetAudit()).length).toBe(auditBefore + 1);
+    const email = await emailOf(member.staffId);
+    const signedIn = await login(email, oneTimePassword);
+    expect(signedIn.statusCode, signedIn.body).toBe(200);
+    expect(signedIn.json()).toMatchObject({ session: 'password_change' });
+
+    // A minute on, while unused, the admin may issue another (the first was lost): the first stops working.
+    await runAsOwner(
+      database.ownerUrl,
+      "update staff_users set password_reset_at = password_reset_at - interval '61 seconds' where tenant_id = $1 and staff_id = $2",
+      [tenant.tenantId, member.staffId],
+    );
+    const again = await reset(member.staffId);
+    expect(again.statusCode, again.body).toBe(200);
+    const second = again.json<{ oneTimePassword: string }>().oneTimePassword;
+    expect((await login(email, oneTimePassword)).statusCode).toBe(401);
+
+    // Used (changed by the person), a new reset is taken at once.
+    const session = await login(email, second);
+    const changed = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/password',
+      headers: {
+        cookie: String(session.headers['set-cookie']).split(';')[0] ?? '',
+        'x-csrf-token': session.json<{ csrfToken: string }>().csrfToken,
+      },
+      payload: { currentPassword: second, newPassword: 'Zomer-Router-Kortrijk-Lift' },
+    });
+    expect(changed.statusCode, changed.body).toBe(204);
+    expect((await reset(member.staffId)).statusCode).toBe(200);
+  });
 });

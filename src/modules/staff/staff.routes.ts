@@ -24,20 +24,17 @@ import {
   TOKEN_MAX_DAYS,
 } from './token.service.js';
 
-const staffParams = z.object({
-  staffId: z.coerce
-    .number()
-    .int()
-    .positive()
-    .max(2 ** 53),
-});
-const tokenParams = z.object({
-  tokenId: z.coerce
-    .number()
-    .int()
-    .positive()
-    .max(2 ** 53),
-});
+/**
+ * A path id as written: decimal digits only, no sign, point, exponent, hex or spaces (`6.0`,
+ * `0x6` and ` 6` are not staff 6; attack finding S23-2).
+ */
+const pathId = z
+  .string()
+  .regex(/^[1-9][0-9]{0,15}$/, 'expected a positive whole number in decimal digits')
+  .transform(Number)
+  .pipe(z.number().int().max(Number.MAX_SAFE_INTEGER));
+const staffParams = z.object({ staffId: pathId });
+const tokenParams = z.object({ tokenId: pathId });
 const roleKey = z.string().regex(/^[a-z][a-z0-9_]{1,40}$/, 'expected a role key');
 
 /**
@@ -210,6 +207,8 @@ export function registerStaffRoutes(app: FastifyInstance, kernel: Kernel): void 
           'Give a staff member who forgot their password a new one-time password, once (to be changed at the next login); their sessions end, second factor and API tokens stay. Never one’s own.',
         tags: ['staff'],
         params: staffParams,
+        // Nothing to send: the password is chosen by Kluis (a "password" of one's own is refused).
+        body: z.strictObject({}).nullish(),
         response: {
           200: z.object({
             staffId: z.number().int(),

@@ -122,16 +122,24 @@ export async function issueOneTimePassword(
  * Stores a one-time password's hash on an account (it must be changed at the next login), the
  * gate deciding under staff_accounts for the account's subject; that subject's id.
  */
+/** The account's state a reset looks at before it issues a password (decision 1130). */
+interface ResetState {
+  mustChangePassword: boolean;
+  passwordResetAt: Date | null;
+}
+
 async function writeOneTimePassword(
   kernel: Kernel,
   atx: AuditedTx,
   actor: Actor,
   staffId: number,
   passwordHash: string,
+  // Called once the account is locked and the actor allowed, before anything is written.
+  check?: (state: ResetState) => void,
 ): Promise<number> {
   const row = await atx.tx
     .selectFrom('staff_users')
-    .select(['subject_id'])
+    .select(['subject_id', 'must_change_password', 'password_reset_at'])
     .where('staff_id', '=', staffId)
     .forUpdate()
     .executeTakeFirst();
@@ -143,15 +151,22 @@ async function writeOneTimePassword(
     categories: ['user.authorization.credentials'],
     subjectIds: [row.subject_id],
   });
+  check?.({ mustChangePassword: row.must_change_password, passwordResetAt: row.password_reset_at });
   await updatePasswordHash(atx.tx, grant, { staffId, subjectId: row.subject_id }, passwordHash, true);
   return row.subject_id;
 }
+
+/** How long after a reset, while its password is unused, another reset is taken for a double click. */
+export const RESET_REPEAT_WINDOW_SECONDS = 60;
 
 /**
  * Gives a staff member who forgot their password a new random one-time password, as an invite
  * does: it must be changed at the next login, every session of the account ends, the second factor
  * and API tokens stay (the person still proves the second factor). Never one's own (change it with
  * the current one); the CLI (a system actor) may reset any account, the last admin's too.
+ * Resets of one account are serialised on its row; a second one within a minute of the first,
+ * while the first password is unused, is refused 409 naming the first, so that a double click or
+ * two admins at once never hand out a password that was already replaced (decision 1130).
  * Category user.authorization.credentials; purpose staff_accounts; audited `staff.password.reset`.
  */
 export async function resetStaffPassword(
@@ -168,7 +183,26 @@ export async function resetStaffPassword(
   const oneTimePassword = randomBytes(15).toString('base64url');
   const passwordHash = await hashPassword(oneTimePassword);
   return kernel.transact(tenantId, async (atx) => {
-    const subjectId = await writeOneTimePassword(kernel, atx, actor, staffId, passwordHash);
+    const now = kernel.clock.now();
+    const subjectId = await writeOneTimePassword(kernel, atx, actor, staffId, passwordHash, (state) => {
+      const previous = state.passwordResetAt;
+      if (
+        state.mustChangePassword &&
+        previous !== null &&
+        now.getTime() - previous.getTime() < RESET_REPEAT_WINDOW_SECONDS * 1000
+      ) {
+        const message = `a one-time password was already issued to staff ${staffId} at ${previous.toISOString()} and is not used yet; give that one, or reset again after ${RESET_REPEAT_WINDOW_SECONDS} seconds`;
+        throw new AppError('conflict', 'reset repeated within the window', {
+          publicMessage: message,
+          details: { previousResetAt: previous.toISOString() },
+        });
+      }
+    });
+    await atx.tx
+      .updateTable('staff_users')
+      .set({ password_reset_at: now })
+      .where('staff_id', '=', staffId)
+      .execute();
     const ended = await atx.tx
       .deleteFrom('staff_sessions')
       .where('staff_id', '=', staffId)

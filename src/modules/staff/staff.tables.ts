@@ -20,6 +20,8 @@ export interface StaffUsersTable {
   failed_logins: Generated<number>;
   failed_window_started_at: Date | null;
   locked_until: Date | null;
+  /** When a one-time password was last issued by a reset (decision 1130). */
+  password_reset_at: Date | null;
 }
 
 export interface StaffApiTokensTable {
