@@ -40,6 +40,9 @@ export const apiTokenSchema = z.object({
   lastUsedAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
   expiresAt: z.string().describe('after this moment the token is refused (401), as a revoked one'),
+  status: z
+    .enum(['active', 'expired', 'revoked'])
+    .describe('active: opens the API; expired: its end has passed; revoked: revoked (whatever its end)'),
 });
 
 export function presentApiToken(view: ApiTokenView): z.infer<typeof apiTokenSchema> {
@@ -52,5 +55,6 @@ export function presentApiToken(view: ApiTokenView): z.infer<typeof apiTokenSche
     lastUsedAt: view.lastUsedAt?.toISOString() ?? null,
     revokedAt: view.revokedAt?.toISOString() ?? null,
     expiresAt: view.expiresAt.toISOString(),
+    status: view.status,
   };
 }

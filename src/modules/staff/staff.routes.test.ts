@@ -271,7 +271,7 @@ describe('API tokens', () => {
     expect(actions).toContain('token.revoke');
   });
 
-  it('VK-7: a token ends by itself: 90 days unless its maker chose 1 to 365, shown in the list; past its end it answers 401 and is not marked used; an end beyond a year or an unknown field is refused and makes nothing (attack S22-4, decision 1002)', async () => {
+  it('VK-7: a token ends by itself: 90 days unless its maker chose 1 to 365, shown in the list with its status (active, expired, revoked); past its end it answers 401 and is not marked used; an end beyond a year or an unknown field is refused and makes nothing (attack S22-4, decision 1002)', async () => {
     const billing = await loginAs(app, kernel, voiceking, 'billing');
     const make = (payload: Record<string, unknown>) =>
       app.inject({ method: 'POST', url: '/api/v1/tokens', headers: writeHeaders(billing), payload });
@@ -338,6 +338,32 @@ describe('API tokens', () => {
       headers: { authorization: `Bearer ${made.token}` },
     });
     expect(live.json()).toMatchObject({ role: 'billing', via: 'token' });
+
+    // The list says which one has ended, not only its date (attack S23-2, noticed).
+    const statuses = async () =>
+      (await app.inject({ method: 'GET', url: '/api/v1/tokens', headers: { cookie: billing.cookie } })).json<{
+        items: { tokenId: number; status: string }[];
+      }>().items;
+    expect(await statuses()).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ tokenId: shortMade.tokenId, status: 'expired' }),
+        expect.objectContaining({ tokenId: made.tokenId, status: 'active' }),
+      ]),
+    );
+    const revoked = await app.inject({
+      method: 'DELETE',
+      url: `/api/v1/tokens/${made.tokenId}`,
+      headers: writeHeaders(billing),
+    });
+    expect(revoked.json()).toMatchObject({ tokenId: made.tokenId, status: 'revoked' });
+    for (const id of ['0x1', `${made.tokenId}.0`, ` ${made.tokenId}`]) {
+      const odd = await app.inject({
+        method: 'DELETE',
+        url: `/api/v1/tokens/${encodeURIComponent(id)}`,
+        headers: writeHeaders(billing),
+      });
+      expect(odd.statusCode, id).toBe(400);
+    }
   });
 
   it('VK-7: a token stops when its accountable maker is disabled, and stays revoked when the account is enabled again (decision 0876)', async () => {

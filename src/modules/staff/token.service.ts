@@ -50,7 +50,11 @@ export interface ApiTokenView {
   lastUsedAt: Date | null;
   revokedAt: Date | null;
   expiresAt: Date;
+  /** Whether it still opens the API: `revoked` wins over `expired` (attack finding S23-2, noticed). */
+  status: ApiTokenStatus;
 }
+
+export type ApiTokenStatus = 'active' | 'expired' | 'revoked';
 
 /** Staff-managing roles (admins) manage every token; the gate decides and audits it. */
 async function authorizeTokenAdmin(
@@ -79,17 +83,21 @@ const TOKEN_COLUMNS = [
   'expires_at',
 ] as const;
 
-function toView(row: {
-  token_id: number;
-  label: string;
-  role: string;
-  created_by: number;
-  created_at: Date;
-  last_used_at: Date | null;
-  revoked_at: Date | null;
-  expires_at: Date;
-}): ApiTokenView {
+function toView(
+  row: {
+    token_id: number;
+    label: string;
+    role: string;
+    created_by: number;
+    created_at: Date;
+    last_used_at: Date | null;
+    revoked_at: Date | null;
+    expires_at: Date;
+  },
+  now: Date,
+): ApiTokenView {
   return {
+    status: row.revoked_at !== null ? 'revoked' : row.expires_at <= now ? 'expired' : 'active',
     tokenId: row.token_id,
     label: row.label,
     role: row.role,
@@ -169,7 +177,7 @@ export async function createApiToken(
       decision: 'allowed',
       reason: `api token ${row.token_id} for role ${row.role}, ${parsed.data.expiresInDays} days`,
     });
-    return { token: `kluis_${tenantId}_${secret}`, view: toView(row) };
+    return { token: `kluis_${tenantId}_${secret}`, view: toView(row, now) };
   });
 }
 
@@ -214,7 +222,8 @@ export async function listApiTokens(kernel: Kernel, tenantId: number, actor: Act
     let query = atx.tx.selectFrom('staff_api_tokens').select(TOKEN_COLUMNS).orderBy('token_id');
     if (!isAdmin && actor.kind === 'staff') query = query.where('created_by', '=', actor.staffId);
     const rows = await query.execute();
-    return rows.map(toView);
+    const now = kernel.clock.now();
+    return rows.map((row) => toView(row, now));
   });
 }
 
@@ -242,7 +251,7 @@ export async function revokeApiToken(
     const isVisible = isAdmin || (actor.kind === 'staff' && existing?.created_by === actor.staffId);
     if (!existing || !isVisible)
       throw new AppError('not_found', 'no such token', { publicMessage: 'no such token' });
-    if (existing.revoked_at !== null) return toView(existing);
+    if (existing.revoked_at !== null) return toView(existing, now);
     const row = await atx.tx
       .updateTable('staff_api_tokens')
       .set({ revoked_at: now })
@@ -257,7 +266,7 @@ export async function revokeApiToken(
       decision: 'allowed',
       reason: `api token ${row.token_id} revoked`,
     });
-    return toView(row);
+    return toView(row, now);
   });
   // The next request with it is refused, also when it was found a moment ago (decision 0730).
   forgetFoundTokens(kernel);

@@ -459,6 +459,7 @@ export const en = {
     expires: 'Ends',
     validDays: 'Valid for (days, at most 365)',
     revoked: 'revoked',
+    expired: 'expired',
     revoke: 'Revoke',
     revokeNamed: 'Revoke the token {{label}}',
     made: 'The new token (shown only now)',

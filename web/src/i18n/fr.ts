@@ -463,6 +463,7 @@ export const fr: Messages = {
     expires: 'Expire le',
     validDays: 'Valable (jours, 365 au plus)',
     revoked: 'révoqué',
+    expired: 'expiré',
     revoke: 'Révoquer',
     revokeNamed: 'Révoquer le jeton {{label}}',
     made: 'Le nouveau jeton (affiché seulement maintenant)',

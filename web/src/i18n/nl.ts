@@ -462,6 +462,7 @@ export const nl: Messages = {
     expires: 'Verloopt op',
     validDays: 'Geldig (dagen, hoogstens 365)',
     revoked: 'ingetrokken',
+    expired: 'verlopen',
     revoke: 'Intrekken',
     revokeNamed: 'Het token {{label}} intrekken',
     made: 'Het nieuwe token (alleen nu getoond)',

@@ -32,6 +32,7 @@ interface ApiToken {
   lastUsedAt: string | null;
   revokedAt: string | null;
   expiresAt: string;
+  status: 'active' | 'expired' | 'revoked';
 }
 
 /** API tokens: scoped to one role (at most one's own), shown once, revoked at once. */
@@ -102,9 +103,10 @@ export function TokensPage() {
         header: t('common.actions'),
         enableSorting: false,
         cell: ({ row }) =>
-          row.original.revokedAt ? (
+          // An expired or revoked token opens nothing: the cell says which, instead of a button.
+          row.original.status !== 'active' ? (
             <Text size="sm" c="dimmed">
-              {t('tokens.revoked')}
+              {t(row.original.status === 'revoked' ? 'tokens.revoked' : 'tokens.expired')}
             </Text>
           ) : (
             <Button
