@@ -266,10 +266,7 @@ export interface PortalTexts {
 
 /** The rules of a new password and of the current one, as the settings page names them. */
 export type PasswordRefusal =
-  | PasswordRule
-  | 'current_password_wrong'
-  | 'current_password_required'
-  | 'password_changed_meanwhile';
+  PasswordRule | 'current_password_wrong' | 'current_password_required' | 'password_changed_meanwhile';
 
 export type CorrectableField =
   'givenName' | 'familyName' | 'email' | 'phone' | 'street' | 'postalCode' | 'city';
