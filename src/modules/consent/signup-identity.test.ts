@@ -603,6 +603,32 @@ describe('staff record the address of a sign-up still waiting for its click (att
     });
   }
 
+  it('VK-17, VK-20: the public form for a prospect on record who objected to direct marketing answers as for anyone (202), records and mails nothing, and makes no second subject', async () => {
+    const email = 'bezwaar.verkoop@mail.example';
+    const created = await newProspect(voiceking, email);
+    expect(created.statusCode, created.body).toBe(201);
+    const personId = created.json<{ subjectId: number }>().subjectId;
+    await runAsOwner(
+      database.ownerUrl,
+      'update data_subjects set marketing_objected_at = now() where tenant_id = $1 and subject_id = $2',
+      [voiceking.tenantId, personId],
+    );
+    const count = async (): Promise<number> =>
+      (
+        await runAsOwner<{ n: number }>(
+          database.ownerUrl,
+          'select count(*)::int as n from data_subjects where tenant_id = $1',
+          [voiceking.tenantId],
+        )
+      ).rows[0]?.n ?? 0;
+    const before = await count();
+    const answer = await publicSignup(voiceking, email);
+    expect(answer.statusCode, answer.body).toBe(202);
+    expect(await count()).toBe(before);
+    expect(await ledgerOf(voiceking, personId, 'newsletter_opt_in')).toEqual([]);
+    expect(testApp.smtp.to(email)).toHaveLength(0);
+  });
+
   it('VK-17, VK-7: the form for a prospect on record, never clicked: the expiry drops the sign-up and keeps the person', async () => {
     const email = 'eerst.verkoop.nooit@mail.example';
     const created = await newProspect(voiceking, email);

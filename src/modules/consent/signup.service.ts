@@ -129,7 +129,8 @@ export async function signUp(
   const now = kernel.clock.now();
   const context = { tenantId: tenant.tenantId, actor: SIGNUP };
   const wording = { language, text: consentWording(policy, purpose, language) };
-  const mailed = await kernel.transact(tenant.tenantId, async (atx) => {
+  let askingKnownSubject = false;
+  const asked = kernel.transact(tenant.tenantId, async (atx) => {
     const search = await kernel.gate.authorize(atx, SIGNUP, {
       purpose,
       action: 'read',
@@ -146,6 +147,7 @@ export async function signUp(
       (await selectSubjectSignedUpAt(atx.tx, search, purpose, email, now)) ??
       (onRecord === undefined ? undefined : { subjectId: onRecord, isKept: true });
     if (earlier) {
+      askingKnownSubject = true;
       const { subjectId } = earlier;
       await lockConsentLedger(atx.tx, tenant.tenantId, subjectId, purpose);
       // Subscribed already: nothing to ask, and the public answer is the same (no mail, no record).
@@ -181,6 +183,13 @@ export async function signUp(
     });
     await storeSignup(kernel, atx, { subjectId, purpose, email, language, tokenHash, now }, false);
     return true;
+  });
+  // A known subject the gate may not ask (one who objected to direct marketing, a minor without
+  // parental consent) gets the answer anyone gets, and nothing is recorded or mailed: a public
+  // form must not tell who is on record or what they chose (decision 1140).
+  const mailed = await asked.catch((error: unknown) => {
+    if (askingKnownSubject && error instanceof AccessDenied) return false;
+    throw error;
   });
   // The address in hand is the one the link goes to; it is never read back before confirmation.
   if (mailed) sendConfirmation(deps, tenant, policy, { email, language, token });
