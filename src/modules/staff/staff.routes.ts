@@ -208,7 +208,7 @@ export function registerStaffRoutes(app: FastifyInstance, kernel: Kernel): void 
         tags: ['staff'],
         params: staffParams,
         // Nothing to send: the password is chosen by Kluis (a "password" of one's own is refused).
-        body: z.strictObject({}).nullish(),
+        body: z.strictObject({}).nullish().meta({ example: {} }),
         response: {
           200: z.object({
             staffId: z.number().int(),
