@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { TableDataMap } from '../kernel/datamap/datamap.js';
-import { openField } from '../kernel/keyring/keyring.js';
+import { openField } from '../kernel/keyring/field-cipher.js';
 import { KeyUnwrapError, type KeyManagementService } from '../kernel/keyring/kms.js';
 import { quoteIdent } from './catalog.js';
 

@@ -2,16 +2,19 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:
 import { withTenant } from '../../platform/db.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError } from '../../platform/errors.js';
-import { KeyUnwrapError, type KeyManagementService } from './kms.js';
 import type { Transaction } from 'kysely';
+import {
+  associatedData,
+  FIELD_FORMAT,
+  NONCE_BYTES,
+  openField,
+  TAG_BYTES,
+  type FieldRef,
+} from './field-cipher.js';
+import { KeyUnwrapError, type KeyManagementService } from './kms.js';
 import type { KeystoreDatabase, KeystoreDb } from './keystore.tables.js';
 
-/** Where an encrypted value lives; bound as associated data so a ciphertext cannot be moved. */
-export interface FieldRef {
-  table: string;
-  column: string;
-  rowId: string;
-}
+export type { FieldRef } from './field-cipher.js';
 
 export interface KeyringOptions {
   kms: KeyManagementService;
@@ -23,9 +26,6 @@ export interface KeyringOptions {
   cacheSize?: number;
 }
 
-const FIELD_FORMAT = 0x01;
-const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
 /** The tenant key (owner_kind 'secret') that seals the tenant's own secrets in the data database. */
 const SEALED_SECRETS = 'sealed-settings';
 /** Keys unwrapped per turn of the event loop by `loadSubjectKeys` (a slice is a few ms of work). */
@@ -564,29 +564,6 @@ function pseudonymOf(secret: Buffer, subjectId: number): string {
 }
 
 /**
- * Opens a field sealed by `Keyring.encrypt` with its data key; undefined when the key is not the
- * one it was sealed with, or the ciphertext was altered or moved. A restore checks a sample of
- * fields with this before it commits (decision 1120).
- */
-export function openField(
-  key: Buffer,
-  tenantId: number,
-  ref: FieldRef,
-  ciphertext: Buffer,
-): string | undefined {
-  if (ciphertext[0] !== FIELD_FORMAT || ciphertext.length < 1 + NONCE_BYTES + TAG_BYTES) return undefined;
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', key, ciphertext.subarray(1, 1 + NONCE_BYTES));
-    decipher.setAAD(associatedData(tenantId, ref));
-    decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES));
-    const body = ciphertext.subarray(1 + NONCE_BYTES, ciphertext.length - TAG_BYTES);
-    return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-/**
  * A field this installation cannot open: its key store does not belong with its data (a restore
  * of another installation's backup), its master key is another, or the row was altered. Not the
  * caller's fault and not passing: a stable code and a message for the operator (decision 1120).
@@ -602,10 +579,6 @@ function unreadableField(ref: FieldRef, what: string, cause?: unknown): AppError
       ...(cause === undefined ? {} : { cause }),
     },
   );
-}
-
-function associatedData(tenantId: number, ref: FieldRef): Buffer {
-  return Buffer.from(`field|${tenantId}|${ref.table}|${ref.column}|${ref.rowId}`);
 }
 
 async function ensureKekRow(
