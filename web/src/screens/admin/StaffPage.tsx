@@ -94,6 +94,9 @@ export function useRoleLabel(): (key: string) => string {
   }, [roles.data, mine.data]);
 }
 
+/** A badge's label is never cut short: the table scrolls sideways instead. */
+const WHOLE_LABEL = { root: { overflow: 'visible' }, label: { overflow: 'visible', textOverflow: 'clip' } };
+
 /**
  * Staff accounts: who has which role, second factor, state; invite a new staff member; disable or
  * enable an account; remove a disabled account when the employment ended (decision 0919).
@@ -131,21 +134,26 @@ export function StaffPage() {
         header: t('staff.status'),
         accessorFn: (row) => (row.status === 'active' ? t('staff.active') : t('staff.disabled')),
         cell: ({ row, getValue }) => (
-          <Group gap={4}>
-            <Badge color={row.original.status === 'active' ? 'teal.9' : 'gray.7'} tt="none">
+          // One badge per line, each whole: a narrow column cut them to "eenm…".
+          <Stack gap={4} align="flex-start">
+            <Badge
+              color={row.original.status === 'active' ? 'teal.9' : 'gray.7'}
+              tt="none"
+              styles={WHOLE_LABEL}
+            >
               {String(getValue())}
             </Badge>
             {row.original.mustChangePassword ? (
-              <Badge color="yellow.5" tt="none">
+              <Badge color="yellow.5" tt="none" styles={WHOLE_LABEL}>
                 {t('staff.invited')}
               </Badge>
             ) : null}
             {row.original.isLocked ? (
-              <Badge color="red.9" tt="none">
+              <Badge color="red.9" tt="none" styles={WHOLE_LABEL}>
                 {t('staff.locked')}
               </Badge>
             ) : null}
-          </Group>
+          </Stack>
         ),
       },
       {
