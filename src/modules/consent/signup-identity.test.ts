@@ -58,6 +58,23 @@ const publicSignup = (tenant: Tenant, email: string) =>
     payload: { email, language: 'nl' },
   });
 
+/** The sign-up expiry job of the tenant, run now. */
+const runSignupExpiry = (tenant: Tenant) =>
+  expireSignups(
+    { kernel, mailer: testApp.smtp.mailer, publicUrl: PUBLIC, dataMap: DATA_MAP, logger: testLogger },
+    tenant.tenantId,
+  );
+
+/** The subject's sign-ups made past their expiry, then the expiry job run. */
+async function expireSignupsOf(tenant: Tenant, subjectId: number): Promise<void> {
+  await runAsOwner(
+    database.ownerUrl,
+    `update newsletter_signups set expires_at = $3 where tenant_id = $1 and subject_id = $2`,
+    [tenant.tenantId, subjectId, new Date(clock.now().getTime() - 1000)],
+  );
+  await runSignupExpiry(tenant);
+}
+
 /** The public form, then the link in its mail confirmed: the subscriber's subject id. */
 async function subscribe(tenant: Tenant, email: string, nth = 1): Promise<number> {
   expect((await publicSignup(tenant, email)).statusCode).toBe(202);
@@ -228,10 +245,7 @@ describe('one address is one subscriber however often the form is sent (attack S
     expect((await publicSignup(voiceking, email)).statusCode).toBe(202);
     const second = await testApp.smtp.waitFor(email, 2);
     // The superseded row is expired now; the expiry job drops it and keeps the subject.
-    await expireSignups(
-      { kernel, mailer: testApp.smtp.mailer, publicUrl: PUBLIC, dataMap: DATA_MAP, logger: testLogger },
-      voiceking.tenantId,
-    );
+    await runSignupExpiry(voiceking);
     expect((await confirm(confirmPathOf(first))).statusCode).toBe(404);
     expect((await confirm(confirmPathOf(second))).statusCode).toBe(200);
     const subjectId = await subscriberOf(voiceking, email);
@@ -635,15 +649,7 @@ describe('staff record the address of a sign-up still waiting for its click (att
     const personId = created.json<{ subjectId: number }>().subjectId;
     expect((await publicSignup(voiceking, email)).statusCode).toBe(202);
     await testApp.smtp.waitFor(email, 1);
-    await runAsOwner(
-      database.ownerUrl,
-      `update newsletter_signups set expires_at = $3 where tenant_id = $1 and subject_id = $2`,
-      [voiceking.tenantId, personId, new Date(clock.now().getTime() - 1000)],
-    );
-    await expireSignups(
-      { kernel, mailer: testApp.smtp.mailer, publicUrl: PUBLIC, dataMap: DATA_MAP, logger: testLogger },
-      voiceking.tenantId,
-    );
+    await expireSignupsOf(voiceking, personId);
     expect(await isErased(voiceking, personId)).toBe(false);
     expect(await peopleWith(voiceking, personId)).toBe(1);
   });
@@ -653,15 +659,7 @@ describe('staff record the address of a sign-up still waiting for its click (att
     expect((await publicSignup(voiceking, email)).statusCode).toBe(202);
     const waiting = await waitingSubjectOf(voiceking);
     expect((await newProspect(voiceking, email)).statusCode).toBe(201);
-    await runAsOwner(
-      database.ownerUrl,
-      `update newsletter_signups set expires_at = $3 where tenant_id = $1 and subject_id = $2`,
-      [voiceking.tenantId, waiting, new Date(clock.now().getTime() - 1000)],
-    );
-    await expireSignups(
-      { kernel, mailer: testApp.smtp.mailer, publicUrl: PUBLIC, dataMap: DATA_MAP, logger: testLogger },
-      voiceking.tenantId,
-    );
+    await expireSignupsOf(voiceking, waiting);
     expect(await isErased(voiceking, waiting)).toBe(false);
     expect(await peopleWith(voiceking, waiting)).toBe(1);
     const left = await runAsOwner<{ n: number }>(
