@@ -31,16 +31,18 @@ describe('the number-end job on the job queue (decision 1032)', () => {
     const tenant = await createPolicyTenant(kernel, 'voxtra');
     const { subscription } = await prepareTenant(kernel, tenant);
     const subjectId = await createCustomer(kernel, tenant, { familyName: 'Verlopen' });
-    await startContract(kernel, tenant, subjectId, {
-      startDate: '2026-10-01',
-      endDate: '2026-11-30',
-      lines: [{ productId: subscription }],
-    });
+    // The number before the fixed-term contract: given after it, its period would end with the
+    // contract from the start (decision 1160) and leave the job nothing to do.
     await assignNumber(
       kernel,
       { tenantId: tenant.tenantId, actor: SYSTEM, purpose: 'call_billing' },
       { number: '056 99 00 11', subjectId, from: new Date('2026-09-30T22:00:00Z') },
     );
+    await startContract(kernel, tenant, subjectId, {
+      startDate: '2026-10-01',
+      endDate: '2026-11-30',
+      lines: [{ productId: subscription }],
+    });
 
     // 10:00 in Brussels on 1 December: the night's run was missed; this one ends the period now.
     clock.set(new Date('2026-12-01T09:00:00Z'));

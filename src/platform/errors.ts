@@ -34,6 +34,7 @@ export const ERROR_CODES = [
   'erasure_held',
   'erasure_contract_running',
   'holder_not_billable',
+  'relation_ended',
   'duplicate_person',
   'mail_not_signed',
   'payload_too_large',

@@ -339,3 +339,54 @@ export async function selectRelationsRunOutOn(
     row.subject_id === null ? [] : [{ subjectId: Number(row.subject_id), lastDay: row.last_day }],
   );
 }
+
+/** A holder's customer relation in days: how many contracts, and the last day when every one has an end. */
+export interface RelationSpan {
+  contracts: number;
+  /** The latest end date (YYYY-MM-DD); null when a contract is open-ended or there is none. */
+  lastDay: string | null;
+}
+
+/**
+ * The holder's relation span for a number period given to them (decision 1160). Locks the holder's
+ * contracts for share, so a termination recorded meanwhile waits for the period (and its handler
+ * then finds it) or is seen by it. Days only; nothing is read of the holder.
+ */
+export async function selectRelationSpan(tx: Tx, subjectId: number): Promise<RelationSpan> {
+  const rows = await tx
+    .selectFrom('contracts')
+    .select(sql<string | null>`to_char(end_date, 'YYYY-MM-DD')`.as('end_day'))
+    .where('subject_id', '=', subjectId)
+    .forShare()
+    .execute();
+  let lastDay: string | null = null;
+  for (const { end_day: end } of rows) {
+    if (end === null) return { contracts: rows.length, lastDay: null };
+    if (lastDay === null || end > lastDay) lastDay = end;
+  }
+  return { contracts: rows.length, lastDay };
+}
+
+/**
+ * Of the given holders, those whose customer relation has ended before `today`: they had
+ * contracts and none is open-ended or ends on or after `today` (none runs or starts later), with
+ * the relation's last day (decision 1160, the daily job's safety net). Ids and days only.
+ */
+export async function selectEndedRelationsAmong(
+  tx: Tx,
+  subjectIds: readonly number[],
+  today: string,
+): Promise<Array<{ subjectId: number; lastDay: string }>> {
+  if (subjectIds.length === 0) return [];
+  const rows = await tx
+    .selectFrom('contracts')
+    .select(['subject_id', sql<string>`to_char(max(end_date), 'YYYY-MM-DD')`.as('last_day')])
+    .where(sql<boolean>`subject_id = any(${[...subjectIds]}::bigint[])`)
+    .groupBy('subject_id')
+    .having(sql<boolean>`bool_and(end_date is not null) and max(end_date) < ${today}::date`)
+    .orderBy('subject_id')
+    .execute();
+  return rows.flatMap((row) =>
+    row.subject_id === null ? [] : [{ subjectId: Number(row.subject_id), lastDay: row.last_day }],
+  );
+}

@@ -22,6 +22,7 @@ import {
   selectContractPeriods,
   selectRelationState,
   selectRelationsRunOutOn,
+  selectEndedRelationsAmong,
   selectSubjectType,
   updateTermination,
   type ContractRow,
@@ -385,4 +386,28 @@ export async function listRelationsRunOutOn(
   day: string,
 ): Promise<Array<{ subjectId: number; lastDay: string }>> {
   return kernel.transact(tenantId, (atx) => selectRelationsRunOutOn(atx.tx, day));
+}
+
+/** How many holders one query of the safety net asks about. */
+const ENDED_RELATIONS_BATCH = 1000;
+
+/**
+ * Of the given holders, those whose customer relation ended before `today` (they had contracts,
+ * none runs or starts later) with its last day: the daily job's safety net for number periods a
+ * termination's handler could not end (decision 1160). Ids and days only.
+ */
+export async function listEndedRelationsAmong(
+  kernel: Kernel,
+  tenantId: number,
+  subjectIds: readonly number[],
+  today: string,
+): Promise<Array<{ subjectId: number; lastDay: string }>> {
+  const ended: Array<{ subjectId: number; lastDay: string }> = [];
+  for (let start = 0; start < subjectIds.length; start += ENDED_RELATIONS_BATCH) {
+    const batch = subjectIds.slice(start, start + ENDED_RELATIONS_BATCH);
+    ended.push(
+      ...(await kernel.transact(tenantId, (atx) => selectEndedRelationsAmong(atx.tx, batch, today))),
+    );
+  }
+  return ended;
 }

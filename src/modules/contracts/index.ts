@@ -21,6 +21,7 @@ export {
   getCustomerStatus,
   deriveCustomerStatus,
   listRelationsRunOutOn,
+  listEndedRelationsAmong,
 } from './contract.service.js';
 export type {
   Contract,
@@ -55,7 +56,9 @@ export {
 export {
   selectContractHolder,
   selectContractProductDays,
+  selectRelationSpan,
   type ContractProductDays,
+  type RelationSpan,
 } from './contract.repository.js';
 export { selectProduct } from './product.repository.js';
 export { CONTRACTS, CONTRACT_LINES } from './contract-relations.js';

@@ -5,11 +5,13 @@ export {
   listNumberAssignments,
   normaliseInventoryNumber,
   type AssignNumberInput,
+  type GivenNumberAssignment,
   type NumberAssignment,
 } from './number.service.js';
 export {
   endNumberPeriodsWithRelation,
   handleTerminationForNumbers,
+  listHoldersWithPeriodsOpenAt,
   subscribeNumberPeriodEnds,
   CONTRACT_END_ACTOR,
   type NumberPeriodsEnd,
@@ -22,6 +24,7 @@ export {
   listLineIdentifiers,
   LINE_IDENTIFIER_KINDS,
   type AddLineIdentifierInput,
+  type GivenLineIdentifier,
   type LineIdentifier,
   type LineIdentifierKind,
 } from './line-identifier.service.js';

@@ -17,6 +17,7 @@ import {
   type LineIdentifier,
 } from './line-identifier.repository.js';
 import { isPgError, throwIfPeriodsOverlap } from './number.service.js';
+import { keepPeriodWithinRelation } from './relation-limit.js';
 import type { LineIdentifierKind } from './telephony.tables.js';
 
 export type { LineIdentifier, LineIdentifierKind };
@@ -54,6 +55,9 @@ const addInputSchema = z
 
 export type AddLineIdentifierInput = z.input<typeof addInputSchema>;
 
+/** An identifier given: its period, and the relation's last day when the period ends with it (decision 1160). */
+export type GivenLineIdentifier = LineIdentifier & { relationLastDay: string | null };
+
 function invalid(message: string): AppError {
   return new AppError('validation_failed', message, { publicMessage: message });
 }
@@ -62,13 +66,15 @@ function invalid(message: string): AppError {
  * Gives a customer an identifier the switch names its calls by (account code, channel or trunk
  * prefix, extension within a context, SIP user) from `from` (until `to`, or open). Like a number:
  * an open period of the previous holder that started earlier ends at `from`; any other overlap is
- * a conflict. Writes kluis.telephony.number of the new (and previous) holder under the context's purpose.
+ * a conflict. Like a number, the period ends with the holder's customer relation, and a former
+ * customer is refused (decision 1160). Writes kluis.telephony.number of the new (and previous)
+ * holder under the context's purpose.
  */
 export async function addLineIdentifier(
   kernel: Kernel,
   context: UseCaseContext,
   input: AddLineIdentifierInput,
-): Promise<LineIdentifier> {
+): Promise<GivenLineIdentifier> {
   const parsed = addInputSchema.safeParse(input);
   if (!parsed.success) {
     throw invalid(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
@@ -92,14 +98,21 @@ export async function addLineIdentifier(
       subjectIds: [...new Set([data.subjectId, ...previous])],
       ...(context.requestId ? { requestId: context.requestId } : {}),
     });
+    const within = await keepPeriodWithinRelation(
+      atx.tx,
+      data.subjectId,
+      { from: data.from, to: data.to ?? null },
+      now,
+    );
     await closeOpenIdentifier(atx.tx, grant, key, data.from);
     try {
-      return await insertIdentifier(atx.tx, grant, {
+      const made = await insertIdentifier(atx.tx, grant, {
         subjectId: data.subjectId,
         ...key,
         validFrom: data.from,
-        validTo: data.to ?? null,
+        validTo: within.validTo,
       });
+      return { ...made, relationLastDay: within.relationLastDay };
     } catch (error) {
       throwIfPeriodsOverlap(
         error,

@@ -91,3 +91,19 @@ export async function countCallsBetween(
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
+
+/** The subjects holding a number or line identifier at `at` (`valid_from < at`, open or ending later). */
+export async function selectHoldersWithPeriodsOpenAt(tx: Tx, at: Date): Promise<number[]> {
+  const held = (table: 'number_assignments' | 'line_identifiers') =>
+    tx
+      .selectFrom(table)
+      .select('subject_id')
+      .distinct()
+      .where('valid_from', '<', at)
+      .where((eb) => eb.or([eb('valid_to', 'is', null), eb('valid_to', '>', at)]))
+      .execute();
+  const ids = new Set<number>();
+  for (const row of [...(await held('number_assignments')), ...(await held('line_identifiers'))])
+    ids.add(Number(row.subject_id));
+  return [...ids].sort((a, b) => a - b);
+}

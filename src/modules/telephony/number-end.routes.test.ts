@@ -92,17 +92,28 @@ async function signIn(seed: Seed): Promise<void> {
 
 let numberSeq = 0;
 
-/** A customer with one contract from 1 October, a number and a line identifier given over HTTP. */
-async function customerWithLine(seed: Seed, options: { endDate?: string } = {}) {
+/** A fresh number in national form, its E.164, and a fresh account code. */
+function nextLine(): { national: string; e164: string; accountCode: string } {
   numberSeq += 1;
   const national = `0562${String(numberSeq).padStart(5, '0')}`;
-  const e164 = `+32${national.slice(1)}`;
+  return { national, e164: `+32${national.slice(1)}`, accountCode: `acc${numberSeq}` };
+}
+
+/**
+ * A customer with one contract from 1 October, a number and a line identifier given over HTTP
+ * (after the contract, or with `numberFirst` before it: a holder without a contract keeps an open
+ * period, so a fixed-term contract made afterwards is left to the daily job).
+ */
+async function customerWithLine(seed: Seed, options: { endDate?: string; numberFirst?: boolean } = {}) {
+  const { national, e164, accountCode } = nextLine();
   const subjectId = await createCustomer(kernel, seed.tenant, { familyName: `Claes${numberSeq}` });
-  const contractId = await startContract(kernel, seed.tenant, subjectId, {
-    startDate: '2026-10-01',
-    ...(options.endDate ? { endDate: options.endDate } : {}),
-    lines: [{ productId: seed.product }],
-  });
+  const makeContract = () =>
+    startContract(kernel, seed.tenant, subjectId, {
+      startDate: '2026-10-01',
+      ...(options.endDate ? { endDate: options.endDate } : {}),
+      lines: [{ productId: seed.product }],
+    });
+  const contractId = options.numberFirst ? undefined : await makeContract();
   const billing = requestAs(app, seed.billing, 'call_billing');
   const number = await billing('POST', '/api/v1/phone-numbers/assignments', {
     number: national,
@@ -113,11 +124,11 @@ async function customerWithLine(seed: Seed, options: { endDate?: string } = {}) 
   const identifier = await billing('POST', '/api/v1/line-identifiers', {
     subjectId,
     kind: 'account_code',
-    value: `acc${numberSeq}`,
+    value: accountCode,
     from: '2026-10-01',
   });
   expect(identifier.statusCode, identifier.body).toBe(201);
-  return { subjectId, contractId, e164 };
+  return { subjectId, contractId: contractId ?? (await makeContract()), e164 };
 }
 
 async function terminate(seed: Seed, contractId: number, terminatedOn: string) {
@@ -360,9 +371,9 @@ describe.each(['voxtra', 'voiceking'] as const)(
       clock.set(new Date('2026-11-20T10:00:00Z'));
       const seed = seeds[name];
       await signIn(seed);
-      const first = await customerWithLine(seed, { endDate: '2026-11-30' });
-      const second = await customerWithLine(seed, { endDate: '2026-11-30' });
-      const continuing = await customerWithLine(seed, { endDate: '2026-11-30' });
+      const first = await customerWithLine(seed, { endDate: '2026-11-30', numberFirst: true });
+      const second = await customerWithLine(seed, { endDate: '2026-11-30', numberFirst: true });
+      const continuing = await customerWithLine(seed, { endDate: '2026-11-30', numberFirst: true });
       await startContract(kernel, seed.tenant, continuing.subjectId, {
         startDate: '2026-12-01',
         lines: [{ productId: seed.product }],
@@ -436,7 +447,7 @@ describe.each(['voxtra', 'voiceking'] as const)(
       clock.set(new Date('2026-11-20T10:00:00Z'));
       const seed = seeds[name];
       await signIn(seed);
-      const { subjectId } = await customerWithLine(seed, { endDate: '2026-11-30' });
+      const { subjectId } = await customerWithLine(seed, { endDate: '2026-11-30', numberFirst: true });
       const later = await startContract(kernel, seed.tenant, subjectId, {
         startDate: '2026-11-01',
         lines: [{ productId: seed.product }],
@@ -446,6 +457,210 @@ describe.each(['voxtra', 'voiceking'] as const)(
       clock.set(new Date('2026-11-30T23:05:00Z'));
       await runNumberEnds(kernel, logger, seed.tenant.tenantId);
       expect(await periodEnds(seed.tenant, subjectId)).toEqual([JANUARY_FIRST, JANUARY_FIRST]);
+    });
+
+    it('VX-5: a number or line identifier for a former customer is refused 409 relation_ended naming the last day, and nothing is written; a past period within the relation is recorded, and calls after it are not theirs (attack S23B-2)', async () => {
+      clock.set(new Date('2026-11-20T10:00:00Z'));
+      const seed = seeds[name];
+      await signIn(seed);
+      const current = await customerWithLine(seed);
+      const former = await createCustomer(kernel, seed.tenant, { familyName: 'Gewezen' });
+      const contractId = await startContract(kernel, seed.tenant, former, {
+        startDate: '2026-10-01',
+        lines: [{ productId: seed.product }],
+      });
+      await terminate(seed, contractId, '2026-11-15');
+      const billing = requestAs(app, seed.billing, 'call_billing');
+      const auditBefore = await runAsOwner<{ n: number }>(
+        database.ownerUrl,
+        'select count(*)::int as n from audit_log where tenant_id = $1',
+        [seed.tenant.tenantId],
+      );
+
+      // The finding's request (open, from before the last day), and the current holder's number.
+      const lastDayEnd = '2026-11-15T23:00:00.000Z';
+      for (const [number, from] of [
+        [nextLine().national, '2026-11-01'],
+        [`0${current.e164.slice(3)}`, '2026-11-18'],
+      ] as const) {
+        const refused = await billing('POST', '/api/v1/phone-numbers/assignments', {
+          number,
+          subjectId: former,
+          from,
+        });
+        expect(refused.statusCode, refused.body).toBe(409);
+        expect(refused.json()).toMatchObject({
+          code: 'relation_ended',
+          details: { relationLastDay: '2026-11-15', periodsEndBy: lastDayEnd },
+        });
+        expect(refused.json<{ detail: string }>().detail).toContain('ended on 2026-11-15');
+      }
+      const identifier = await billing('POST', '/api/v1/line-identifiers', {
+        subjectId: former,
+        kind: 'account_code',
+        value: nextLine().accountCode,
+        from: '2026-11-18',
+      });
+      expect(identifier.statusCode, identifier.body).toBe(409);
+      expect(identifier.json()).toMatchObject({ code: 'relation_ended' });
+      // Nothing written: no period for the former customer, the current holder's still open.
+      expect(await periodEnds(seed.tenant, former)).toEqual([]);
+      expect(await periodEnds(seed.tenant, current.subjectId)).toEqual([null, null]);
+      const auditAfter = await runAsOwner<{ n: number }>(
+        database.ownerUrl,
+        'select count(*)::int as n from audit_log where tenant_id = $1',
+        [seed.tenant.tenantId],
+      );
+      expect(auditAfter.rows[0]?.n).toBe(auditBefore.rows[0]?.n);
+
+      // A period that ends by the relation's end is a record of the past: written as asked.
+      const past = nextLine();
+      const recorded = await billing('POST', '/api/v1/phone-numbers/assignments', {
+        number: past.national,
+        subjectId: former,
+        from: '2026-11-01',
+        to: '2026-11-16',
+      });
+      expect(recorded.statusCode, recorded.body).toBe(201);
+      expect(recorded.json()).toMatchObject({ validTo: lastDayEnd, relationLastDay: null });
+      const imported = await importCalls(seed.tenant, [
+        answeredCall(`within-${name}`, past.e164, '+32470123456', '2026-11-10 10:00:00', 60),
+        answeredCall(`after-${name}`, past.e164, '+32470123456', '2026-11-17 10:00:00', 60),
+        answeredCall(`current-${name}`, current.e164, '+32470123456', '2026-11-19 10:00:00', 60),
+      ]);
+      expect(imported).toMatchObject({ imported: 2, rejected: 1, rejectsByReason: { not_attributed: 1 } });
+      const stored = await storedCallers(seed.tenant);
+      expect(stored[`within-${name}`]).toBe(former);
+      expect(stored[`current-${name}`]).toBe(current.subjectId);
+      expect(Object.keys(stored)).not.toContain(`after-${name}`);
+    });
+
+    it('VX-5: a number and line identifier given after a termination recorded ahead, or under a fixed-term contract, end at the next Brussels midnight after the last day and the answer says so; the next day’s call is not attributed (attack S23B-2)', async () => {
+      clock.set(new Date('2026-11-20T10:00:00Z'));
+      const seed = seeds[name];
+      await signIn(seed);
+      const ahead = await createCustomer(kernel, seed.tenant, { familyName: 'Vooruit' });
+      const contractId = await startContract(kernel, seed.tenant, ahead, {
+        startDate: '2026-10-01',
+        lines: [{ productId: seed.product }],
+      });
+      // The termination's handler runs now and finds nothing to end.
+      await terminate(seed, contractId, '2026-12-31');
+      const fixedTerm = await createCustomer(kernel, seed.tenant, { familyName: 'Bepaald' });
+      await startContract(kernel, seed.tenant, fixedTerm, {
+        startDate: '2026-10-01',
+        endDate: '2026-12-31',
+        lines: [{ productId: seed.product }],
+      });
+      const billing = requestAs(app, seed.billing, 'call_billing');
+      const lines: Record<string, string> = {};
+      for (const subjectId of [ahead, fixedTerm]) {
+        const line = nextLine();
+        lines[subjectId] = line.e164;
+        const number = await billing('POST', '/api/v1/phone-numbers/assignments', {
+          number: line.national,
+          subjectId,
+          from: '2026-11-01',
+        });
+        expect(number.statusCode, number.body).toBe(201);
+        expect(number.json()).toMatchObject({ validTo: JANUARY_FIRST, relationLastDay: '2026-12-31' });
+        const identifier = await billing('POST', '/api/v1/line-identifiers', {
+          subjectId,
+          kind: 'account_code',
+          value: line.accountCode,
+          from: '2026-11-01',
+        });
+        expect(identifier.statusCode, identifier.body).toBe(201);
+        expect(identifier.json()).toMatchObject({ validTo: JANUARY_FIRST, relationLastDay: '2026-12-31' });
+        expect(await periodEnds(seed.tenant, subjectId)).toEqual([JANUARY_FIRST, JANUARY_FIRST]);
+      }
+      // A period that ends earlier keeps its end; one that would start after the relation is refused.
+      const earlier = await billing('POST', '/api/v1/phone-numbers/assignments', {
+        number: nextLine().national,
+        subjectId: ahead,
+        from: '2026-11-01',
+        to: '2026-12-15',
+      });
+      expect(earlier.statusCode, earlier.body).toBe(201);
+      expect(earlier.json()).toMatchObject({ validTo: '2026-12-14T23:00:00.000Z', relationLastDay: null });
+      const afterwards = await billing('POST', '/api/v1/phone-numbers/assignments', {
+        number: nextLine().national,
+        subjectId: ahead,
+        from: '2027-01-04',
+      });
+      expect(afterwards.statusCode, afterwards.body).toBe(409);
+      expect(afterwards.json()).toMatchObject({
+        code: 'relation_ended',
+        details: { relationLastDay: '2026-12-31', periodsEndBy: JANUARY_FIRST },
+      });
+
+      // 23:30 on 31 December in Brussels is the customer's; 09:00 on 1 January is nobody's.
+      clock.set(new Date('2027-01-02T09:00:00Z'));
+      const imported = await importCalls(seed.tenant, [
+        answeredCall(`ahead-last-${name}`, lines[ahead] ?? '', '+32470123456', '2026-12-31 22:30:00', 60),
+        answeredCall(`ahead-next-${name}`, lines[ahead] ?? '', '+32470123456', '2027-01-01 08:00:00', 60),
+        answeredCall(`fixed-next-${name}`, lines[fixedTerm] ?? '', '+32470123456', '2027-01-01 08:00:00', 60),
+      ]);
+      expect(imported).toMatchObject({ imported: 1, rejected: 2, rejectsByReason: { not_attributed: 2 } });
+      expect((await storedCallers(seed.tenant))[`ahead-last-${name}`]).toBe(ahead);
+    });
+
+    it('VX-5: the daily job also ends the number periods of a former customer whatever the handler missed (a contract recorded after it ran out), audited and logged once; a holder without a contract or with a running one keeps theirs (attack S23B-2)', async () => {
+      clock.set(new Date('2026-11-20T10:00:00Z'));
+      const seed = seeds[name];
+      await signIn(seed);
+      // Numbers first (a holder without a contract keeps an open period), then the contracts: one
+      // fixed-term contract that ended on 5 November, beyond the run-out pass's seven days.
+      const late = await customerWithLine(seed, { endDate: '2026-11-05', numberFirst: true });
+      const running = await customerWithLine(seed, { numberFirst: true });
+      const { national } = nextLine();
+      const prospect = await createCustomer(kernel, seed.tenant, { familyName: 'Zonder' });
+      const given = await requestAs(app, seed.billing, 'call_billing')(
+        'POST',
+        '/api/v1/phone-numbers/assignments',
+        {
+          number: national,
+          subjectId: prospect,
+          from: '2026-10-01',
+        },
+      );
+      expect(given.statusCode, given.body).toBe(201);
+      expect(await periodEnds(seed.tenant, late.subjectId)).toEqual([null, null]);
+      const auditBefore = (await numberEndAudit(seed.tenant)).length;
+      logLines.length = 0;
+
+      // 00:05 in Brussels on 21 November.
+      clock.set(new Date('2026-11-20T23:05:00Z'));
+      expect(await runNumberEnds(kernel, logger, seed.tenant.tenantId)).toEqual({
+        holders: 1,
+        ended: 1,
+        leftToStaff: 0,
+      });
+      const now = '2026-11-20T23:05:00.000Z';
+      expect(await periodEnds(seed.tenant, late.subjectId)).toEqual([now, now]);
+      expect(await periodEnds(seed.tenant, running.subjectId)).toEqual([null, null]);
+      expect(await periodEnds(seed.tenant, prospect)).toEqual([null]);
+      const audited = (await numberEndAudit(seed.tenant)).slice(auditBefore);
+      expect(audited).toHaveLength(1);
+      expect(audited[0]).toMatchObject({ actor_id: 'contract-end', purpose: 'call_billing', records: 2 });
+      expect(audited[0]?.reason).toContain(
+        'customer relation ended (daily check: no contract runs or starts later): 1 numbers and 1 line identifiers end 21 Nov 2026 at 00:05',
+      );
+      expect(logLines.find((line) => line.trigger === 'no_contract')).toMatchObject({
+        level: 30,
+        numbers: 1,
+        identifiers: 1,
+        endsAt: now,
+      });
+
+      clock.set(new Date('2026-11-21T23:05:00Z'));
+      expect(await runNumberEnds(kernel, logger, seed.tenant.tenantId)).toEqual({
+        holders: 0,
+        ended: 0,
+        leftToStaff: 0,
+      });
+      expect(await periodEnds(seed.tenant, late.subjectId)).toEqual([now, now]);
+      expect(await numberEndAudit(seed.tenant)).toHaveLength(auditBefore + 1);
     });
   },
 );

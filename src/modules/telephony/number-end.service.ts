@@ -1,20 +1,33 @@
 import type { Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
-import { addDays, belgianMomentParts } from '../../platform/calendar.js';
+import { belgianMomentParts } from '../../platform/calendar.js';
 import type { Logger } from '../../platform/logger.js';
 import type { DomainEvent, DomainEventSubscribers } from '../contracts/index.js';
-import { BILLING_TIME_ZONE } from './call-record.service.js';
 import { CALL_BILLING_PURPOSE } from './cdr-import.service.js';
 import { TELEPHONY_CATEGORIES } from './datamap.js';
-import { parseDateOrInstant } from './date-input.js';
-import { countCallsBetween, endPeriodsOf, hasPeriodsToEnd } from './number-end.repository.js';
+import {
+  countCallsBetween,
+  endPeriodsOf,
+  hasPeriodsToEnd,
+  selectHoldersWithPeriodsOpenAt,
+} from './number-end.repository.js';
+import { relationEndOf } from './relation-limit.js';
 
 /** The system actor that ends a former customer's number periods (decision 1032). */
 export const CONTRACT_END_ACTOR: Actor = { kind: 'system', job: 'contract-end' };
 const AUDIT_ACTOR = { kind: 'system', id: 'contract-end' } as const;
 
-/** What ended the customer relation: a recorded termination, or the last contract's agreed end date. */
-export type RelationEndTrigger = 'termination' | 'run_out';
+/**
+ * What ended the customer relation: a recorded termination, the last contract's agreed end date,
+ * or the daily check finding a holder with no contract running or starting later (decision 1160).
+ */
+export type RelationEndTrigger = 'termination' | 'run_out' | 'no_contract';
+
+const TRIGGER_WORDS: Record<RelationEndTrigger, string> = {
+  termination: 'termination',
+  run_out: 'agreed end date',
+  no_contract: 'daily check: no contract runs or starts later',
+};
 
 export interface RelationEnd {
   tenantId: number;
@@ -60,7 +73,7 @@ export async function endNumberPeriodsWithRelation(
   relation: RelationEnd,
 ): Promise<NumberPeriodsEnd> {
   const { tenantId, subjectId } = relation;
-  const midnight = parseDateOrInstant(addDays(relation.lastDay, 1), BILLING_TIME_ZONE, 'lastDay');
+  const midnight = relationEndOf(relation.lastDay);
   const now = kernel.clock.now();
   const endsAt = now.getTime() > midnight.getTime() ? now : midnight;
   const none = { numbers: 0, identifiers: 0, startingLater: 0, callsAfterLastDay: 0 };
@@ -107,7 +120,7 @@ export async function endNumberPeriodsWithRelation(
       records: ended.numbers + ended.identifiers,
       decision: 'allowed',
       reason:
-        `customer relation ended (${relation.trigger === 'termination' ? 'termination' : 'agreed end date'}): ` +
+        `customer relation ended (${TRIGGER_WORDS[relation.trigger]}): ` +
         `${ended.numbers} numbers and ${ended.identifiers} line identifiers end ${auditMoment(endsAt)}; ` +
         `${calls}` +
         (ended.startingLater > 0 ? `; ${ended.startingLater} periods starting later left to staff` : ''),
@@ -175,4 +188,16 @@ export function subscribeNumberPeriodEnds(
   subscribers.on('contract.terminated', async (event) => {
     await handleTerminationForNumbers(kernel, logger, event);
   });
+}
+
+/**
+ * The holders with a number or line identifier held at `at` (started before it, not ended by it):
+ * whom the daily job asks contracts about (decision 1160). Ids only.
+ */
+export async function listHoldersWithPeriodsOpenAt(
+  kernel: Kernel,
+  tenantId: number,
+  at: Date,
+): Promise<number[]> {
+  return kernel.transact(tenantId, (atx) => selectHoldersWithPeriodsOpenAt(atx.tx, at));
 }

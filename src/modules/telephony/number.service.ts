@@ -6,6 +6,7 @@ import { assertAcceptedDate } from '../../platform/date-window.js';
 import { AppError } from '../../platform/errors.js';
 import type { UseCaseContext } from '../parties/index.js';
 import { TELEPHONY_CATEGORIES } from './datamap.js';
+import { keepPeriodWithinRelation } from './relation-limit.js';
 import {
   closeOpenAssignment,
   insertAssignment,
@@ -33,6 +34,9 @@ const assignInputSchema = z.object({
 
 export type AssignNumberInput = z.input<typeof assignInputSchema>;
 
+/** A number given: its period, and the relation's last day when the period ends with it (decision 1160). */
+export type GivenNumberAssignment = NumberAssignment & { relationLastDay: string | null };
+
 function invalid(message: string): AppError {
   return new AppError('validation_failed', message, { publicMessage: message });
 }
@@ -46,14 +50,16 @@ export function normaliseInventoryNumber(number: string, defaultCountry: string)
 
 /**
  * Gives a number to a customer from `from` (until `to`, or open). An open period of the previous
- * holder that started earlier ends at `from`; any other overlap is a conflict. Writes
- * kluis.telephony.number of the new (and previous) holder under the context's purpose.
+ * holder that started earlier ends at `from`; any other overlap is a conflict. The period ends
+ * with the holder's customer relation when that has a last day, and a former customer is refused
+ * (`relation_ended`, decision 1160). Writes kluis.telephony.number of the new (and previous)
+ * holder under the context's purpose.
  */
 export async function assignNumber(
   kernel: Kernel,
   context: UseCaseContext,
   input: AssignNumberInput,
-): Promise<NumberAssignment> {
+): Promise<GivenNumberAssignment> {
   const parsed = assignInputSchema.safeParse(input);
   if (!parsed.success) {
     throw invalid(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
@@ -79,15 +85,22 @@ export async function assignNumber(
       subjectIds: [...new Set([data.subjectId, ...previous])],
       ...(context.requestId ? { requestId: context.requestId } : {}),
     });
+    const within = await keepPeriodWithinRelation(
+      atx.tx,
+      data.subjectId,
+      { from: data.from, to: data.to ?? null },
+      now,
+    );
     await closeOpenAssignment(atx.tx, grant, e164, data.from);
     try {
-      return await insertAssignment(atx.tx, grant, {
+      const made = await insertAssignment(atx.tx, grant, {
         e164,
         subjectId: data.subjectId,
         contractRef: data.contractRef ?? null,
         validFrom: data.from,
-        validTo: data.to ?? null,
+        validTo: within.validTo,
       });
+      return { ...made, relationLastDay: within.relationLastDay };
     } catch (error) {
       throwIfPeriodsOverlap(
         error,

@@ -55,6 +55,15 @@ const lineIdentifierSchema = z.object({
   validFrom: z.string(),
   validTo: z.string().nullable(),
 });
+// The answer to giving a number or identifier also says when its period ends with the relation.
+const relationLastDay = z.iso
+  .date()
+  .nullable()
+  .describe(
+    "the holder's customer relation's last day when the period was given an end because of it (validTo is then the next midnight in Brussels, decision 1160); null otherwise",
+  );
+const givenAssignmentSchema = assignmentSchema.extend({ relationLastDay });
+const givenLineIdentifierSchema = lineIdentifierSchema.extend({ relationLastDay });
 function presentIdentifier(item: LineIdentifier): z.infer<typeof lineIdentifierSchema> {
   return {
     identifierId: item.identifierId,
@@ -146,7 +155,8 @@ export function registerTelephonyRoutes(
     {
       onRequest,
       schema: {
-        summary: 'Give a number to a customer from a moment (the previous open holder ends there)',
+        summary:
+          'Give a number to a customer from a moment (the previous open holder ends there; the period ends with the customer relation)',
         tags: ['telephony'],
         headers: purposeHeaders,
         body: z.object({
@@ -156,7 +166,7 @@ export function registerTelephonyRoutes(
           from: when,
           to: when.optional(),
         }),
-        response: { 201: assignmentSchema },
+        response: { 201: givenAssignmentSchema },
       },
     },
     async (request, reply) => {
@@ -175,6 +185,7 @@ export function registerTelephonyRoutes(
         contractRef: made.contractRef,
         validFrom: made.validFrom.toISOString(),
         validTo: made.validTo?.toISOString() ?? null,
+        relationLastDay: made.relationLastDay,
       });
     },
   );
@@ -247,7 +258,7 @@ export function registerTelephonyRoutes(
           from: when,
           to: when.optional(),
         }),
-        response: { 201: lineIdentifierSchema },
+        response: { 201: givenLineIdentifierSchema },
       },
     },
     async (request, reply) => {
@@ -260,7 +271,7 @@ export function registerTelephonyRoutes(
         from: instant(from, 'from'),
         ...(to === undefined ? {} : { to: instant(to, 'to') }),
       });
-      return reply.status(201).send(presentIdentifier(made));
+      return reply.status(201).send({ ...presentIdentifier(made), relationLastDay: made.relationLastDay });
     },
   );
   typed.post(

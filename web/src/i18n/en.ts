@@ -165,6 +165,10 @@ export const en = {
       what: 'This person cannot hold a quote, order or contract',
       fix: 'A quote, an order and the contract they lead to are for a customer: the purposes that bill calls and keep the books do not cover this type of person (for example a company’s contact person). Make it for the company’s customer, or register the person again as a customer (People → New person, kind customer; a person’s type does not change) and make it for that customer.',
     },
+    relation_ended: {
+      what: 'This customer’s relation has ended, or ends before that period',
+      fix: 'A number or line identifier is not given past the last day of the customer’s contracts (the date is in the details): calls after it would be billed to a former customer. Give it to the current customer, or start a contract for this one first; to record a past period, give its end.',
+    },
     erasure_held: {
       what: 'Kept under a legal hold: nothing was erased',
       fix: 'A legal hold, a case or an open invoice dispute keeps this person (GDPR Art. 17(3)(e)). Reject the erasure request with that reason, or erase after the hold is released or the dispute settled.',

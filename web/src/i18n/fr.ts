@@ -166,6 +166,10 @@ export const fr: Messages = {
       what: 'Cette personne ne peut pas recevoir d’offre, de commande ni de contrat',
       fix: 'Une offre, une commande et le contrat qui en résulte sont au nom d’un client : les finalités qui facturent les appels et tiennent la comptabilité ne couvrent pas ce type de personne (par exemple la personne de contact d’une entreprise). Établissez-les pour le client de l’entreprise, ou enregistrez à nouveau la personne comme client (Personnes → Nouvelle personne, type client ; le type d’une personne ne change pas) et établissez-les pour ce client.',
     },
+    relation_ended: {
+      what: 'La relation avec ce client a pris fin, ou prend fin avant cette période',
+      fix: 'Un numéro ou un identifiant de ligne n’est pas attribué au-delà du dernier jour des contrats du client (la date figure dans les détails) : les appels suivants seraient facturés à un ancien client. Attribuez-le au client actuel, ou commencez d’abord un contrat pour celui-ci ; pour noter une période passée, indiquez sa fin.',
+    },
     erasure_held: {
       what: 'Conservée sous une mesure de conservation légale : rien n’a été effacé',
       fix: 'Une mesure de conservation, un dossier ou un litige ouvert sur une facture retient cette personne (RGPD art. 17, par. 3, e). Refusez la demande d’effacement pour ce motif, ou effacez après la levée de la mesure ou le règlement du litige.',

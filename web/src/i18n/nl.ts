@@ -166,6 +166,10 @@ export const nl: Messages = {
       what: 'Deze persoon kan geen offerte, bestelling of contract krijgen',
       fix: 'Een offerte, een bestelling en het contract dat eruit volgt, staan op naam van een klant: de doeleinden die gesprekken factureren en de boekhouding bewaren, dekken dit soort persoon niet (bijvoorbeeld een contactpersoon van een bedrijf). Maak ze voor de klant van het bedrijf, of registreer de persoon opnieuw als klant (Personen → Nieuwe persoon, soort klant; het type van een persoon verandert niet) en maak ze voor die klant.',
     },
+    relation_ended: {
+      what: 'De klantrelatie is beëindigd, of eindigt vóór die periode',
+      fix: 'Een nummer of lijnidentificatie wordt niet toegekend na de laatste dag van de contracten van de klant (de datum staat in de details): gesprekken daarna zouden aan een gewezen klant worden gefactureerd. Ken het toe aan de huidige klant, of start eerst een contract voor deze klant; om een periode uit het verleden te noteren, geef het einde op.',
+    },
     erasure_held: {
       what: 'Bewaard onder een juridische bewaarplicht: niets is gewist',
       fix: 'Een bewaarplicht, een dossier of een open betwisting van een factuur houdt deze persoon vast (AVG art. 17, lid 3, e). Weiger het wisverzoek met die reden, of wis nadat de bewaarplicht opgeheven of de betwisting beslecht is.',
