@@ -18,8 +18,8 @@ export interface BackupWorkspace {
   env(ownerUrl: string, extra?: Record<string, string>): Record<string, string>;
   /** A new empty database on the test server, dropped at close. */
   emptyDatabase(suffix: string): Promise<string>;
-  /** A kernel over another data database with this key store and master key. */
-  kernelOn(ownerUrl: string): { kernel: Kernel; close(): Promise<void> };
+  /** A kernel over another data database with this key store (or another) and master key. */
+  kernelOn(ownerUrl: string, keystoreOwnerUrl?: string): { kernel: Kernel; close(): Promise<void> };
   close(): Promise<void>;
 }
 
@@ -43,12 +43,12 @@ export async function openBackupWorkspace(
       extraDatabases.push(name);
       return withDatabase(inject('serverUrl'), name);
     },
-    kernelOn: (ownerUrl) => {
+    kernelOn: (ownerUrl, keystoreOwnerUrl = database.keystoreOwnerUrl) => {
       const appDb = { connectionString: ownerUrl, assumeAppRole: true, logger: testLogger, max: 2 };
       const { db } = createAppDb(appDb);
       const { db: keystore } = createAppDb<KeystoreDatabase>({
         ...appDb,
-        connectionString: database.keystoreOwnerUrl,
+        connectionString: keystoreOwnerUrl,
       });
       return {
         kernel: createKernel({ db, keystore, kms, clock: systemClock }),

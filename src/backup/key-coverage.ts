@@ -78,6 +78,8 @@ async function readTenantIds(client: pg.ClientBase): Promise<number[]> {
 interface EncryptedSource {
   table: string;
   subjectColumn: string;
+  /** The subject column's SQL type (from the catalog), to compare it with key-store refs by index. */
+  subjectType: string;
   /** Bound into each field's associated data; absent only for a table the data map got wrong. */
   rowIdColumn: string | undefined;
   scope: KeyScope;
@@ -92,17 +94,19 @@ async function readEncryptedSources(
   client: pg.ClientBase,
   map: readonly TableDataMap[],
 ): Promise<EncryptedSource[]> {
-  const { rows } = await client.query<{ table: string; column: string }>(
-    `select c.relname as table, a.attname as column
+  const { rows } = await client.query<{ table: string; column: string; type: string }>(
+    `select c.relname as table, a.attname as column, format_type(a.atttypid, a.atttypmod) as type
        from pg_attribute a join pg_class c on c.oid = a.attrelid
       where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p') and not c.relispartition
         and a.attnum > 0 and not a.attisdropped`,
   );
-  const present = new Set(rows.map((row) => `${row.table}.${row.column}`));
+  const types = new Map(rows.map((row) => [`${row.table}.${row.column}`, row.type]));
+  const present = new Set(types.keys());
   const sources: EncryptedSource[] = [];
   for (const table of map) {
     const subjectColumn = table.subjectColumn;
-    if (!subjectColumn || !present.has(`${table.table}.${subjectColumn}`)) continue;
+    const subjectType = subjectColumn && types.get(`${table.table}.${subjectColumn}`);
+    if (!subjectColumn || !subjectType) continue;
     if (!present.has(`${table.table}.tenant_id`)) continue;
     for (const scope of ['subject', 'dossier'] as const) {
       const columns = Object.entries(table.personal)
@@ -110,7 +114,14 @@ async function readEncryptedSources(
         .map(([column]) => column)
         .filter((column) => present.has(`${table.table}.${column}`));
       if (columns.length > 0)
-        sources.push({ table: table.table, subjectColumn, rowIdColumn: table.rowIdColumn, scope, columns });
+        sources.push({
+          table: table.table,
+          subjectColumn,
+          subjectType,
+          rowIdColumn: table.rowIdColumn,
+          scope,
+          columns,
+        });
     }
   }
   return sources;
@@ -128,15 +139,33 @@ export interface FieldSample {
   unwrapFailures: number;
 }
 
-/** Rows tried per table and tenant: a few suffice, a data key of another installation opens none. */
+/**
+ * Rows tried per table and tenant from each of three ends: the oldest, the newest, and the newest
+ * of the subjects whose data keys were made last. At most 3 × 3 rows, however large the table.
+ */
 const SAMPLE_ROWS = 3;
 
 /**
- * Opens a sample of encrypted fields in `data` (a few rows per encrypted table and tenant) with
- * the data keys `keys` holds, unwrapped with `kms` (attack S23-3, decision 1120). Equal numbering
- * of subjects and tenants lets another installation's data pass the coverage check; its fields
- * open with none of this key store's keys. Fields whose key is missing (the coverage check's
- * business) or destroyed (an erasure) are not tried. Both clients must be inside a transaction.
+ * Data keys per tenant and scope, newest first, whose subjects' rows are tried: a copy that went
+ * its own way since it was restored made its own keys for its own new people, and those are its
+ * newest (attack S23B-3). More than a few, as a key store backed up after the data holds keys of
+ * people the data does not have yet.
+ */
+const NEWEST_KEYS = 20;
+
+const NUMERIC_TYPES: ReadonlySet<string> = new Set(['smallint', 'integer', 'bigint']);
+
+type SampledRow = Record<string, unknown> & { subject: string; row_id: string };
+
+/**
+ * Opens a sample of encrypted fields in `data` with the data keys `keys` holds, unwrapped with
+ * `kms` (attack S23-3, decision 1120): per encrypted table and tenant, the oldest rows, the newest
+ * rows, and the rows of the subjects whose data keys in `keys` are newest (attack S23B-3, decision
+ * 1150). Equal numbering of subjects and tenants lets another installation's data pass the
+ * coverage check, and a copy restored from this installation shares its old keys; their new
+ * fields open with none of this key store's keys, whichever side is restored. Fields whose key is
+ * missing (the coverage check's business) or destroyed (an erasure) are not tried. Both clients
+ * must be inside a transaction.
  */
 export async function sampleFieldsWithKeys(
   data: pg.ClientBase,
@@ -150,18 +179,13 @@ export async function sampleFieldsWithKeys(
   for (const tenantId of tenantIds) {
     await setTenant(data, tenantId);
     await setTenant(keys, tenantId);
+    const newestKeys = new Map<KeyScope, string[]>();
+    for (const scope of new Set(sources.map((source) => source.scope))) {
+      newestKeys.set(scope, await readNewestKeyRefs(keys, tenantId, scope));
+    }
     let unreadableHere = 0;
     for (const source of sources) {
-      const rowIdColumn = source.rowIdColumn ?? '';
-      const { rows } = await data.query<Record<string, unknown> & { subject: string; row_id: string }>(
-        `select ${quoteIdent(source.subjectColumn)}::text as subject, ${quoteIdent(rowIdColumn)}::text as row_id,
-                ${source.columns.map(quoteIdent).join(', ')}
-           from ${quoteIdent(source.table)}
-          where tenant_id = $1 and ${quoteIdent(source.subjectColumn)} is not null
-            and (${source.columns.map((column) => `${quoteIdent(column)} is not null`).join(' or ')})
-          order by ${quoteIdent(rowIdColumn)} limit ${SAMPLE_ROWS}`,
-        [tenantId],
-      );
+      const rows = await readSampleRows(data, tenantId, source, newestKeys.get(source.scope) ?? []);
       for (const row of rows) {
         const { rows: found } = await keys.query<{ kek_version: number; wrapped: Buffer | null }>(
           `select kek_version, wrapped from data_keys where tenant_id = $1 and owner_kind = $2 and owner_ref = $3`,
@@ -191,4 +215,52 @@ export async function sampleFieldsWithKeys(
     if (unreadableHere > 0) sample.tenants += 1;
   }
   return sample;
+}
+
+/**
+ * The owners of the tenant's newest live data keys of a scope. Keys made in one statement share
+ * their time; then the longer (numerically larger) subject number counts as newer.
+ */
+async function readNewestKeyRefs(keys: pg.ClientBase, tenantId: number, scope: KeyScope): Promise<string[]> {
+  const { rows } = await keys.query<{ ref: string }>(
+    `select owner_ref as ref from data_keys
+      where tenant_id = $1 and owner_kind = $2 and wrapped is not null
+      order by created_at desc, length(owner_ref) desc, owner_ref desc limit ${NEWEST_KEYS}`,
+    [tenantId, scope],
+  );
+  return rows.map((row) => row.ref);
+}
+
+/** The table's sample rows of one tenant (oldest, newest, newest keys' subjects), each row once. */
+async function readSampleRows(
+  data: pg.ClientBase,
+  tenantId: number,
+  source: EncryptedSource,
+  newestKeyRefs: readonly string[],
+): Promise<SampledRow[]> {
+  const rowId = quoteIdent(source.rowIdColumn ?? '');
+  const subject = quoteIdent(source.subjectColumn);
+  const select = `select ${subject}::text as subject, ${rowId}::text as row_id, ${source.columns.map(quoteIdent).join(', ')}
+      from ${quoteIdent(source.table)}
+     where tenant_id = $1 and ${subject} is not null
+       and (${source.columns.map((column) => `${quoteIdent(column)} is not null`).join(' or ')})`;
+  const batches = [
+    await data.query<SampledRow>(`${select} order by ${rowId} limit ${SAMPLE_ROWS}`, [tenantId]),
+    await data.query<SampledRow>(`${select} order by ${rowId} desc limit ${SAMPLE_ROWS}`, [tenantId]),
+  ];
+  // A numeric subject column is compared as a number, so that its index finds the rows (no scan).
+  const numeric = NUMERIC_TYPES.has(source.subjectType);
+  const refs = numeric ? newestKeyRefs.filter((ref) => /^\d{1,18}$/.test(ref)) : newestKeyRefs;
+  if (refs.length > 0) {
+    const match = numeric ? `${subject} = any($2::bigint[])` : `${subject}::text = any($2::text[])`;
+    batches.push(
+      await data.query<SampledRow>(`${select} and ${match} order by ${rowId} desc limit ${SAMPLE_ROWS}`, [
+        tenantId,
+        refs,
+      ]),
+    );
+  }
+  const rows = new Map<string, SampledRow>();
+  for (const batch of batches) for (const row of batch.rows) rows.set(row.row_id, row);
+  return [...rows.values()];
 }

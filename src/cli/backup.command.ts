@@ -308,21 +308,24 @@ async function refuseMissingKeys(
   );
 }
 
-/** Names what does not match when sampled fields do not open (decision 1120). */
+/** The other lineage a refused archive comes from (decisions 1120, 1150). */
+const DIVERGED = 'or of a copy that went its own way since (both made new people with keys of their own)';
+
+/** Names what does not match when sampled fields do not open (decisions 1120, 1150). */
 function refuseForeign(sample: FieldSample, restoringData: boolean, restoringKeys: boolean): never {
   const counted = `${sample.unreadable} of ${sample.checked} encrypted fields tried in ${sample.tenants} ${sample.tenants === 1 ? 'tenant' : 'tenants'} do not open with its data keys${sample.unwrapFailures > 0 ? ' (its data keys do not unwrap with this master key)' : ''}`;
   if (restoringData && restoringKeys) {
     throw new BackupError(
-      `this data archive was not made with this key-store archive: ${counted}; they are backups of different installations: restore the data and key-store archives one installation made together`,
+      `this data archive was not made with this key-store archive: ${counted}; they are backups of different installations, or of copies that went their own way since: restore the data and key-store archives one installation made together`,
     );
   }
   if (restoringData) {
     throw new BackupError(
-      `this data archive was not made with this key store: ${counted}; it is a backup of another installation: restore this installation's own data archive, or this archive's own key-store archive with it (--keys <file> --force)`,
+      `this data archive was not made with this key store: ${counted}; it is a backup of another installation, ${DIVERGED}: restore this installation's own data archive, or this archive's own key-store archive with it (--keys <file> --force)`,
     );
   }
   throw new BackupError(
-    `this key-store archive does not belong with the current data: ${counted}; it is a backup of another installation: restore this installation's own key-store archive, or the data archive made with this one with it (--data <file> --force)`,
+    `this key-store archive does not belong with the current data: ${counted}; it is a backup of another installation, ${DIVERGED}: restore this installation's own key-store archive, or the data archive made with this one with it (--data <file> --force)`,
   );
 }
 
