@@ -328,14 +328,14 @@ describe('people over HTTP (VK-2, VX-3)', () => {
     const byId = await call(voxtraSales, 'GET', `/api/v1/people/${id}`, 'customer_administration');
     expect(byId.statusCode).toBe(404);
     const bySearch = await call(voxtraSales, 'GET', '/api/v1/people?name=Geheim', 'customer_administration');
-    expect(bySearch.json()).toEqual({ items: [], nextCursor: null });
+    expect(bySearch.json()).toEqual({ items: [], nextCursor: null, unreadable: 0 });
     const byEmail = await call(
       voxtraSales,
       'GET',
       '/api/v1/people?email=geheim@example.be',
       'customer_administration',
     );
-    expect(byEmail.json()).toEqual({ items: [], nextCursor: null });
+    expect(byEmail.json()).toEqual({ items: [], nextCursor: null, unreadable: 0 });
   });
 });
 

@@ -28,13 +28,13 @@ import {
   rectificationSchema,
   rectifyAndReadPerson,
   createPersonInputSchema,
-  findPeopleByContact,
   getPerson,
   listPeople,
-  type Person,
+  searchPeopleByContact,
   type SubscribersAt,
   type UseCaseContext,
 } from './people.service.js';
+import type { UnreadableRecord } from './people.repository.js';
 
 const purposeHeaders = z
   .object({ [PURPOSE_HEADER]: z.string().describe("purpose key of the tenant's policy") })
@@ -123,6 +123,20 @@ function context(request: FastifyRequest): UseCaseContext {
 }
 
 /** What the composition root lends these routes from other modules. */
+/**
+ * Each person a list held back as unreadable, at error level for the operator: table, column,
+ * tenant and row id, nothing personal (decision 1150).
+ */
+function logUnreadable(request: FastifyRequest, unreadable: readonly UnreadableRecord[]): void {
+  const tenantId = staffOf(request).tenantId;
+  for (const record of unreadable) {
+    request.log.error(
+      { code: 'field_unreadable', tenantId, table: record.table, column: record.column, rowId: record.rowId },
+      'a record left out of a list: an encrypted field cannot be opened with this key store (data and key store of different backups?)',
+    );
+  }
+}
+
 export interface PartiesRouteOptions {
   /** The consent module's subscribers at an address, for the duplicate check (decision 1020). */
   subscribersAt?: SubscribersAt;
@@ -188,25 +202,39 @@ export function registerPartiesRoutes(
             .describe('the contact persons of an organisation'),
           ...pageQuery,
         }),
-        response: { 200: z.object({ items: z.array(personSchema), nextCursor: z.string().nullable() }) },
+        response: {
+          200: z.object({
+            items: z.array(personSchema),
+            nextCursor: z.string().nullable(),
+            unreadable: z
+              .number()
+              .int()
+              .describe(
+                'people of this page the purpose may read whose encrypted fields cannot be opened with this installation’s key store (field_unreadable: key store and data of different backups?); left out of items and logged for the operator',
+              ),
+          }),
+        },
       },
     },
     async (request) => {
       const { email, phone, name, organisationId, limit, cursor } = request.query;
       if (email !== undefined || phone !== undefined) {
-        const items: Person[] = await findPeopleByContact(
+        const found = await searchPeopleByContact(
           kernel,
           context(request),
           email !== undefined ? { email } : { phone: phone ?? '' },
         );
-        return { items, nextCursor: null };
+        logUnreadable(request, found.unreadable);
+        return { items: found.people, nextCursor: null, unreadable: found.unreadable.length };
       }
-      return listPeople(kernel, context(request), {
+      const page = await listPeople(kernel, context(request), {
         limit,
         ...(name ? { name } : {}),
         ...(organisationId !== undefined ? { organisationId } : {}),
         ...(cursor ? { cursor } : {}),
       });
+      logUnreadable(request, page.unreadable);
+      return { items: page.items, nextCursor: page.nextCursor, unreadable: page.unreadable.length };
     },
   );
   typed.get(

@@ -1,6 +1,7 @@
 import { sql, type CompiledQuery } from 'kysely';
 import { boundQuery, type Grant } from '../../kernel/gate/gate.js';
 import type { Tx } from '../../platform/db.js';
+import { AppError } from '../../platform/errors.js';
 
 export interface PostalAddress {
   street: string;
@@ -168,49 +169,92 @@ export type PersonRow = Awaited<ReturnType<ReturnType<typeof peopleRowsQuery>['e
 
 /** People from their rows, with only the fields whose category the grant covers (need to know). */
 export async function peopleOfRows(grant: Grant, rows: readonly PersonRow[]): Promise<PersonRecord[]> {
-  const covers = (category: string): boolean => grant.categories.has(category);
-  const decrypt = async (
-    category: string,
-    id: number,
-    column: string,
-    value: Buffer | null,
-  ): Promise<string | null> => (value === null ? null : grant.decrypt(category, id, ref(column, id), value));
-  const encrypted = [C.email, C.phone, C.birthDate, C.address, C.notes].some(covers);
-  // One key-store read for the list's keys, not one per person (decision 0605).
-  if (encrypted && rows.length > 1) await grant.loadKeys(rows.map((row) => row.subject_id));
+  await loadKeysOfRows(grant, rows);
   const people: PersonRecord[] = [];
-  for (const row of rows) {
-    const id = row.subject_id;
-    const person: PersonRecord = {
-      subjectId: id,
-      subjectType: row.subject_type,
-      source: row.source,
-      organisationId: row.organisation_id,
-    };
-    if (covers(C.name)) {
-      grant.assertCovers(C.name, id);
-      person.familyName = row.family_name;
-      person.givenName = row.given_name;
-    }
-    if (covers(C.gender)) person.gender = row.gender;
-    if (covers(C.language)) person.preferredLanguage = row.preferred_language;
-    if (covers(C.email)) person.email = await decrypt(C.email, id, 'email_enc', row.email_enc);
-    if (covers(C.phone)) person.phone = await decrypt(C.phone, id, 'phone_enc', row.phone_enc);
-    if (covers(C.birthDate))
-      person.birthDate = await decrypt(C.birthDate, id, 'birth_date_enc', row.birth_date_enc);
-    if (covers(C.address)) {
-      const address = await decrypt(C.address, id, 'address_enc', row.address_enc);
-      person.address = address === null ? null : (JSON.parse(address) as PostalAddress);
-    }
-    if (covers(C.job)) {
-      person.jobTitle = row.job_title;
-      person.jobFunction = row.job_function;
-      person.decisionAuthority = row.decision_authority;
-    }
-    if (covers(C.notes)) person.notes = await decrypt(C.notes, id, 'notes_enc', row.notes_enc);
-    people.push(person);
-  }
+  for (const row of rows) people.push(await personOfRow(grant, row));
   return people;
+}
+
+/** A record of a list held back because one of its encrypted fields does not open (decision 1150). */
+export interface UnreadableRecord {
+  table: string;
+  column: string;
+  rowId: string;
+}
+
+/**
+ * peopleOfRows for a list: a person with a field that does not open with this key store (data and
+ * key store of different lineages, a row altered by hand) is held back and named in `unreadable`
+ * (table, column, row id: no personal data) instead of failing the page (attack S23B-3, decision
+ * 1150). Any other error still fails the read.
+ */
+export async function readablePeopleOfRows(
+  grant: Grant,
+  rows: readonly PersonRow[],
+): Promise<{ people: PersonRecord[]; unreadable: UnreadableRecord[] }> {
+  await loadKeysOfRows(grant, rows);
+  const people: PersonRecord[] = [];
+  const unreadable: UnreadableRecord[] = [];
+  for (const row of rows) {
+    try {
+      people.push(await personOfRow(grant, row));
+    } catch (error) {
+      if (!(error instanceof AppError) || error.code !== 'field_unreadable') throw error;
+      const column = error.details?.['column'];
+      unreadable.push({
+        table: 'people',
+        column: typeof column === 'string' ? column : 'unknown',
+        rowId: String(row.subject_id),
+      });
+    }
+  }
+  return { people, unreadable };
+}
+
+function coversEncrypted(grant: Grant): boolean {
+  return [C.email, C.phone, C.birthDate, C.address, C.notes].some((category) =>
+    grant.categories.has(category),
+  );
+}
+
+/** One key-store read for the list's keys, not one per person (decision 0605). */
+async function loadKeysOfRows(grant: Grant, rows: readonly PersonRow[]): Promise<void> {
+  if (coversEncrypted(grant) && rows.length > 1) await grant.loadKeys(rows.map((row) => row.subject_id));
+}
+
+async function personOfRow(grant: Grant, row: PersonRow): Promise<PersonRecord> {
+  const covers = (category: string): boolean => grant.categories.has(category);
+  const id = row.subject_id;
+  const decrypt = async (category: string, column: string, value: Buffer | null): Promise<string | null> =>
+    value === null ? null : grant.decrypt(category, id, ref(column, id), value);
+  const person: PersonRecord = {
+    subjectId: id,
+    subjectType: row.subject_type,
+    source: row.source,
+    organisationId: row.organisation_id,
+  };
+  if (covers(C.name)) {
+    grant.assertCovers(C.name, id);
+    person.familyName = row.family_name;
+    person.givenName = row.given_name;
+  }
+  if (covers(C.gender)) person.gender = row.gender;
+  if (covers(C.language)) person.preferredLanguage = row.preferred_language;
+  if (covers(C.email)) person.email = await decrypt(C.email, 'email_enc', row.email_enc);
+  if (covers(C.phone)) person.phone = await decrypt(C.phone, 'phone_enc', row.phone_enc);
+  if (covers(C.birthDate))
+    person.birthDate = await decrypt(C.birthDate, 'birth_date_enc', row.birth_date_enc);
+  if (covers(C.address)) {
+    const address = await decrypt(C.address, 'address_enc', row.address_enc);
+    person.address = address === null ? null : (JSON.parse(address) as PostalAddress);
+  }
+  if (covers(C.job)) {
+    person.jobTitle = row.job_title;
+    person.jobFunction = row.job_function;
+    person.decisionAuthority = row.decision_authority;
+  }
+  if (covers(C.notes)) person.notes = await decrypt(C.notes, 'notes_enc', row.notes_enc);
+  return person;
 }
 
 /** Exact-match search through the blind index: no table is decrypted to find a person. */

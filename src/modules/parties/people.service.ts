@@ -22,6 +22,7 @@ import {
   PERSON_COLUMN_CATEGORIES as C,
   selectPeople,
   peopleOfRows,
+  readablePeopleOfRows,
   peopleRowsSelect,
   selectSameTypeByEmail,
   selectSubjectIdsByBlindIndex,
@@ -29,6 +30,7 @@ import {
   selectSubjectIdsPage,
   updatePersonRow,
   type PersonRecord,
+  type UnreadableRecord,
 } from './people.repository.js';
 
 /** Who acts, for what, from where: plain data, never an HTTP request. */
@@ -422,6 +424,13 @@ const SUBJECT_DENIALS: ReadonlySet<string> = new Set([
   'subject_erased',
 ]);
 
+/** What a list read gives: the people shown and those held back as unreadable (decision 1150). */
+interface ListRead {
+  subjectIds: number[];
+  people: Person[];
+  unreadable: UnreadableRecord[];
+}
+
 /** A list's batch read refused because of some of its people: rolled back, recorded by nobody. */
 class RefusedForSomeOfTheList extends Error {}
 
@@ -432,18 +441,21 @@ class RefusedForSomeOfTheList extends Error {}
  * the refused ones are left out, so one person the purpose does not cover neither empties the list
  * nor shows up as a refusal. Each person of the batch gets exactly one entry: the one "allowed"
  * entry of the people shown, or their own refusal (attack S7-3, decision 0520). A refusal of the
- * role or purpose itself still refuses the whole list.
+ * role or purpose itself still refuses the whole list. With `holdBackUnreadable`, a person whose
+ * encrypted field does not open with this key store is left out and named in `unreadable` rather
+ * than failing the whole list (attack S23B-3, decision 1150).
  */
 async function readListUnderPurpose(
   kernel: Kernel,
   context: UseCaseContext,
   select: (atx: AuditedTx) => Promise<number[]>,
-): Promise<{ subjectIds: number[]; people: Person[] }> {
+  holdBackUnreadable = false,
+): Promise<ListRead> {
   const categories = await personCategoriesOfPurpose(kernel, context);
   if (categories.length === 0) {
     // No category of people under the purpose: the gate's refusal of the whole read (attack S7-4).
     const subjectIds = await kernel.transact(context.tenantId, select);
-    return { subjectIds, people: await readUnderPurpose(kernel, context, subjectIds) };
+    return { subjectIds, people: await readUnderPurpose(kernel, context, subjectIds), unreadable: [] };
   }
   const request = {
     purpose: context.purpose,
@@ -458,7 +470,7 @@ async function readListUnderPurpose(
       return await kernel.transact(context.tenantId, async (atx) => {
         // The selection (and its search entry) is redone with each attempt: one commit for both.
         const subjectIds = await select(atx);
-        if (subjectIds.length === 0) return { subjectIds, people: [] };
+        if (subjectIds.length === 0) return { subjectIds, people: [], unreadable: [] };
         let shown = subjectIds;
         if (decideEach) {
           const { allowed, refusals } = await kernel.gate.decideEach(atx, context.actor, {
@@ -467,7 +479,7 @@ async function readListUnderPurpose(
           });
           // This transaction commits, so each refusal is recorded with it, in its own person's name.
           for (const refusal of refusals.values()) atx.audit.record(refusal.auditEvent);
-          if (allowed.length === 0) return { subjectIds, people: [] };
+          if (allowed.length === 0) return { subjectIds, people: [], unreadable: [] };
           shown = allowed;
         }
         try {
@@ -477,7 +489,9 @@ async function readListUnderPurpose(
             { ...request, subjectIds: shown },
             peopleRowsSelect(atx.tx, shown),
           );
-          return { subjectIds, people: await peopleOfRows(read.grant, read.rows) };
+          if (holdBackUnreadable)
+            return { subjectIds, ...(await readablePeopleOfRows(read.grant, read.rows)) };
+          return { subjectIds, people: await peopleOfRows(read.grant, read.rows), unreadable: [] };
         } catch (error) {
           if (error instanceof AccessDenied && SUBJECT_DENIALS.has(error.code) && attempt < 3)
             throw new RefusedForSomeOfTheList();
@@ -501,33 +515,57 @@ export async function getPerson(kernel: Kernel, context: UseCaseContext, subject
   return person;
 }
 
-/** Finds people by exact e-mail or phone through the blind index, then reads them under the purpose. */
+/**
+ * Finds people by exact e-mail or phone through the blind index, then reads them under the purpose.
+ * A person whose field does not open fails the search (`field_unreadable`): a rights request or a
+ * portal account matched by address must not miss its person silently.
+ */
 export async function findPeopleByContact(
   kernel: Kernel,
   context: UseCaseContext,
   query: { email?: string; phone?: string },
 ): Promise<Person[]> {
+  return (await searchPeopleByContact(kernel, context, query, false)).people;
+}
+
+/**
+ * findPeopleByContact for the people list's search: a person whose field does not open is held
+ * back and named in `unreadable` (attack S23B-3, decision 1150).
+ */
+export async function searchPeopleByContact(
+  kernel: Kernel,
+  context: UseCaseContext,
+  query: { email?: string; phone?: string },
+  holdBackUnreadable = true,
+): Promise<{ people: Person[]; unreadable: UnreadableRecord[] }> {
   const byEmail = query.email !== undefined;
   const category = byEmail ? C.email : C.phone;
   const value = byEmail ? normaliseEmail(query.email ?? '') : normalisePhone(query.phone ?? '');
   // The search and the read of the people found commit together (one durable commit, not two).
-  const found = await readListUnderPurpose(kernel, context, async (atx) => {
-    const search = await kernel.gate.authorize(atx, context.actor, {
-      purpose: context.purpose,
-      action: 'read',
-      categories: [category],
-      subjectIds: [],
-      ...(context.requestId ? { requestId: context.requestId } : {}),
-    });
-    const index = await search.blindIndex(category, byEmail ? 'email' : 'phone', value);
-    return selectSubjectIdsByBlindIndex(atx.tx, byEmail ? 'email_bidx' : 'phone_bidx', index);
-  });
-  return found.people;
+  const found = await readListUnderPurpose(
+    kernel,
+    context,
+    async (atx) => {
+      const search = await kernel.gate.authorize(atx, context.actor, {
+        purpose: context.purpose,
+        action: 'read',
+        categories: [category],
+        subjectIds: [],
+        ...(context.requestId ? { requestId: context.requestId } : {}),
+      });
+      const index = await search.blindIndex(category, byEmail ? 'email' : 'phone', value);
+      return selectSubjectIdsByBlindIndex(atx.tx, byEmail ? 'email_bidx' : 'phone_bidx', index);
+    },
+    holdBackUnreadable,
+  );
+  return { people: found.people, unreadable: found.unreadable };
 }
 
 export interface PeoplePage {
   items: Person[];
   nextCursor: string | null;
+  /** People the purpose may read but whose encrypted fields do not open: held back (decision 1150). */
+  unreadable: UnreadableRecord[];
 }
 
 /**
@@ -548,35 +586,46 @@ export async function listPeople(
     throw new AppError('validation_failed', 'bad cursor', { publicMessage: 'cursor: invalid' });
   const organisation = query.organisationId !== undefined ? { organisationId: query.organisationId } : {};
   const items: Person[] = [];
+  const unreadable: UnreadableRecord[] = [];
   let after = afterSubjectId;
   let searched = false;
   for (;;) {
     const page = { limit: query.limit - items.length, afterSubjectId: after, ...organisation };
     // A batch's ids and its people are read in one transaction (one durable commit).
-    const batch = await readListUnderPurpose(kernel, context, async (atx) => {
-      if (!searched)
-        // The search itself (names of people) once per request; the gate decides each person below.
-        await kernel.gate.authorize(atx, context.actor, {
-          purpose: context.purpose,
-          action: 'read',
-          categories: [C.name],
-          subjectIds: [],
-          ...(context.requestId ? { requestId: context.requestId } : {}),
-        });
-      return query.name
-        ? selectSubjectIdsByName(atx.tx, query.name, page)
-        : selectSubjectIdsPage(atx.tx, page);
-    });
+    const batch = await readListUnderPurpose(
+      kernel,
+      context,
+      async (atx) => {
+        if (!searched)
+          // The search itself (names of people) once per request; the gate decides each person below.
+          await kernel.gate.authorize(atx, context.actor, {
+            purpose: context.purpose,
+            action: 'read',
+            categories: [C.name],
+            subjectIds: [],
+            ...(context.requestId ? { requestId: context.requestId } : {}),
+          });
+        return query.name
+          ? selectSubjectIdsByName(atx.tx, query.name, page)
+          : selectSubjectIdsPage(atx.tx, page);
+      },
+      true,
+    );
     // Only once committed: an attempt rolled back (decision 0520) took its search entry with it.
     searched = true;
     items.push(...batch.people);
+    unreadable.push(...batch.unreadable);
     const ids = batch.subjectIds;
     const last = ids.at(-1);
     if (last === undefined || ids.length < page.limit || items.length >= query.limit) break;
     after = last;
   }
   const lastItem = items.at(-1);
-  return { items, nextCursor: items.length === query.limit && lastItem ? String(lastItem.subjectId) : null };
+  return {
+    items,
+    nextCursor: items.length === query.limit && lastItem ? String(lastItem.subjectId) : null,
+    unreadable,
+  };
 }
 
 async function personCategoriesOfPurpose(kernel: Kernel, context: UseCaseContext): Promise<string[]> {
