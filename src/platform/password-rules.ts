@@ -37,7 +37,8 @@ export interface PasswordContext {
 export const PASSWORD_RULE_MESSAGES: Record<PasswordRule, string> = {
   password_too_short: `at least ${PASSWORD_MIN_LENGTH} characters`,
   password_too_long: `at most ${PASSWORD_MAX_LENGTH} characters`,
-  password_repeated_character: 'must not be one to three characters repeated',
+  password_repeated_character:
+    'must not be a short or easily guessed part repeated (like ababab… or dragondragon…)',
   password_unchanged: 'must differ from the current password',
   password_context: 'must not contain the e-mail address, the organisation’s name or the tenant’s name',
   password_common: 'is a commonly used or breached password (or one with only digits or symbols added)',
@@ -90,15 +91,31 @@ function isCommon(folded: string): boolean {
 }
 
 /**
- * Whether the password is one unit of one to three characters repeated to its whole length
- * (`aaaa…`, `abab…`, `abcabc…`, the last unit possibly cut short): NIST's "repetitive" passwords.
+ * The unit a value repeats to its whole length at least twice, the last time possibly cut short
+ * (`abab…` → `ab`, `dragondragondrag` → `dragon`); undefined when it repeats nothing.
  */
-function isRepetitive(folded: string): boolean {
-  const chars = [...folded];
-  for (let unit = 1; unit <= 3; unit += 1) {
-    if (chars.length > unit * 2 && chars.every((char, i) => char === chars[i % unit])) return true;
+function repeatedUnit(value: string): string | undefined {
+  const chars = [...value];
+  for (let unit = 1; unit * 2 <= chars.length; unit += 1) {
+    if (chars.every((char, i) => char === chars[i % unit])) return chars.slice(0, unit).join('');
   }
-  return false;
+  return undefined;
+}
+
+/**
+ * Whether the password is one unit repeated that would be refused as a password of its own: NIST's
+ * "repetitive" passwords. `dragondragondragon` is as easy to guess as `dragon`, so the unit is
+ * judged by the whole rule (too short, common, context, the current one); a good passphrase said
+ * twice stays a good passphrase. Read as the other checks read it: folded, with the substitutions
+ * undone, and with the separators dropped (`Dragon-Dragon-Dragon!`).
+ */
+function isRepetitive(folded: string, context: PasswordContext): boolean {
+  const readings = new Set([folded, ...unleet(folded)].flatMap((value) => [value, squash(value)]));
+  return [...readings].some((reading) => {
+    const unit = repeatedUnit(reading);
+    // The unit is shorter than the password, so this ends.
+    return unit !== undefined && passwordProblem(unit, context) !== undefined;
+  });
 }
 
 /** The context words to look for: each squashed, the short ones (under 4 characters) left out. */
@@ -117,7 +134,7 @@ export function passwordProblem(password: string, context: PasswordContext): Pas
   if (length < PASSWORD_MIN_LENGTH) return 'password_too_short';
   if (length > PASSWORD_MAX_LENGTH) return 'password_too_long';
   const folded = fold(password);
-  if (isRepetitive(folded)) return 'password_repeated_character';
+  if (isRepetitive(folded, context)) return 'password_repeated_character';
   if (context.previous !== undefined && folded === fold(context.previous)) return 'password_unchanged';
   const readings = [folded, ...unleet(folded)].map(squash);
   if (contextWords(context).some((word) => readings.some((reading) => reading.includes(word))))

@@ -595,7 +595,7 @@ const nl: PortalTexts = {
       password_too_short: 'Het nieuwe wachtwoord moet minstens 12 tekens lang zijn.',
       password_too_long: 'Het nieuwe wachtwoord mag hoogstens 200 tekens lang zijn.',
       password_repeated_character:
-        'Het nieuwe wachtwoord mag niet één, twee of drie tekens zijn die herhaald worden (zoals ababab…).',
+        'Het nieuwe wachtwoord mag geen kort of makkelijk te raden stuk zijn dat herhaald wordt (zoals ababab… of dragondragon…).',
       password_unchanged: 'Het nieuwe wachtwoord moet verschillen van het huidige.',
       password_context: 'Het nieuwe wachtwoord mag uw e-mailadres of onze naam niet bevatten.',
       password_common:
@@ -945,7 +945,7 @@ const fr: PortalTexts = {
       password_too_short: 'Le nouveau mot de passe doit compter au moins 12 caractères.',
       password_too_long: 'Le nouveau mot de passe peut compter au plus 200 caractères.',
       password_repeated_character:
-        'Le nouveau mot de passe ne peut pas être un, deux ou trois caractères répétés (comme ababab…).',
+        'Le nouveau mot de passe ne peut pas être un élément court ou facile à deviner, répété (comme ababab… ou dragondragon…).',
       password_unchanged: 'Le nouveau mot de passe doit être différent de l’actuel.',
       password_context: 'Le nouveau mot de passe ne peut contenir ni votre adresse e-mail ni notre nom.',
       password_common:
@@ -1279,7 +1279,7 @@ const en: PortalTexts = {
       password_too_short: 'The new password must be at least 12 characters long.',
       password_too_long: 'The new password may be at most 200 characters long.',
       password_repeated_character:
-        'The new password must not be one, two or three characters repeated (like ababab…).',
+        'The new password must not be a short or easily guessed part repeated (like ababab… or dragondragon…).',
       password_unchanged: 'The new password must differ from the current one.',
       password_context: 'The new password must not contain your e-mail address or our name.',
       password_common:

@@ -559,6 +559,47 @@ describe('sessions', () => {
     );
   });
 
+  it('VK-8: a new staff password that is one part repeated is judged by that part: a word, a common password, the current one or the tenant’s name repeated is refused as repeated (also with separators, capitals or `@` for `a`); a good passphrase said twice is taken (attack S23B-1)', async () => {
+    const staff = await newStaff(voiceking, 'support');
+    const signedIn = await login(voiceking, staff.email, staff.password, newAddress());
+    const headers = {
+      cookie: cookieOf(signedIn),
+      'x-csrf-token': signedIn.json<{ csrfToken: string }>().csrfToken,
+    };
+    const change = (newPassword: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/password',
+        headers,
+        payload: { currentPassword: staff.password, newPassword },
+      });
+    const refused = [
+      'dragondragondragon',
+      'qwertyqwertyqwerty',
+      'dragondragondrag',
+      'Dragon-Dragon-Dragon!',
+      'Dr@gondragonDr4gon',
+      'Password123!Password123!',
+      'sunshine2026sunshine2026',
+      `${staff.password}${staff.password}`,
+      `${voiceking.slug}${voiceking.slug}${voiceking.slug}`,
+    ];
+    for (const password of refused) {
+      const answer = await change(password);
+      expect(answer.statusCode, password).toBe(400);
+      expect(answer.json(), password).toMatchObject({
+        code: 'validation_failed',
+        details: { rule: 'password_repeated_character', issues: [{ path: 'body/newPassword' }] },
+      });
+      expect(answer.body).not.toContain(password);
+    }
+    // Nothing changed; a passphrase that passes on its own passes said twice.
+    expect((await login(voiceking, staff.email, staff.password, newAddress())).statusCode).toBe(200);
+    const twice = 'Zomer-Router-Kortrijk-Lift '.repeat(2).trim();
+    expect((await change(twice)).statusCode).toBe(204);
+    expect((await login(voiceking, staff.email, twice, newAddress())).statusCode).toBe(200);
+  });
+
   it('VK-8: five staff password changes sent at once with the same current password: one 204, the others 409 (or 403, the current one gone) and nothing of theirs written; only the saved one logs in (attack S23-2)', async () => {
     const staff = await newStaff(voiceking, 'support');
     const signedIn = await login(voiceking, staff.email, staff.password, newAddress());

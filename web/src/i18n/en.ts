@@ -76,7 +76,7 @@ export const en = {
       password_too_short: 'The new password must be at least {{count}} characters long',
       password_too_long: 'The new password may be at most {{count}} characters long',
       password_repeated_character:
-        'The new password may not be one, two or three characters repeated (like ababab…)',
+        'The new password may not be a short or easily guessed part repeated (like ababab… or dragondragon…)',
       password_unchanged: 'The new password must differ from the current one',
       password_context:
         'The new password may not contain your e-mail address, the organisation’s name or the tenant’s name',

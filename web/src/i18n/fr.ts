@@ -77,7 +77,7 @@ export const fr: Messages = {
       password_too_short: 'Le nouveau mot de passe doit compter au moins {{count}} caractères',
       password_too_long: 'Le nouveau mot de passe peut compter au plus {{count}} caractères',
       password_repeated_character:
-        'Le nouveau mot de passe ne peut pas être un, deux ou trois caractères répétés (comme ababab…)',
+        'Le nouveau mot de passe ne peut pas être un élément court ou facile à deviner, répété (comme ababab… ou dragondragon…)',
       password_unchanged: 'Le nouveau mot de passe doit différer de l’actuel',
       password_context:
         'Le nouveau mot de passe ne peut contenir ni votre adresse e-mail, ni le nom de l’organisation, ni son nom dans Kluis',

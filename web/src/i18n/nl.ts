@@ -77,7 +77,7 @@ export const nl: Messages = {
       password_too_short: 'Het nieuwe wachtwoord moet minstens {{count}} tekens lang zijn',
       password_too_long: 'Het nieuwe wachtwoord mag hoogstens {{count}} tekens lang zijn',
       password_repeated_character:
-        'Het nieuwe wachtwoord mag niet één, twee of drie herhaalde tekens zijn (zoals ababab…)',
+        'Het nieuwe wachtwoord mag geen kort of makkelijk te raden stuk zijn dat herhaald wordt (zoals ababab… of dragondragon…)',
       password_unchanged: 'Het nieuwe wachtwoord moet verschillen van het huidige',
       password_context:
         'Het nieuwe wachtwoord mag uw e-mailadres, de naam van de organisatie of de naam in Kluis niet bevatten',
