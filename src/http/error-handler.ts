@@ -140,10 +140,22 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
     return sendProblem(request, reply, 'request_timeout', FRAMEWORK_DETAIL.request_timeout);
   if (hasZodFastifySchemaValidationErrors(error)) {
     // Paths and expectations only; zod issues do not carry the rejected input.
-    const issues = error.validation.map((issue) => ({
-      path: `${error.validationContext ?? 'body'}${issue.instancePath}`,
-      message: issue.message ?? 'invalid',
-    }));
+    const issues = error.validation.flatMap((issue) => {
+      const path = `${error.validationContext ?? 'body'}${issue.instancePath}`;
+      // A strict body's unknown keys (1002, 1170): one issue at each key's own path, so a client
+      // (and a form) sees which field was not taken.
+      const keys: unknown = issue.keyword === 'unrecognized_keys' ? issue.params['keys'] : undefined;
+      if (Array.isArray(keys) && keys.length > 0)
+        // The key is the caller's own text: a few, cut short, as zod's message already said them.
+        return keys.slice(0, 20).map((key) => {
+          const name = String(key).slice(0, 100);
+          return {
+            path: `${path.replace(/\/$/, '')}/${name}`,
+            message: `unknown field ${JSON.stringify(name)}`,
+          };
+        });
+      return [{ path, message: issue.message ?? 'invalid' }];
+    });
     return sendProblem(request, reply, 'validation_failed', 'the request does not match the schema', {
       issues,
     });

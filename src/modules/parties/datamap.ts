@@ -44,7 +44,7 @@ export const partiesDataMap: TableDataMap[] = [
     notPersonal: {
       tenant_id: 'tenant key',
       subject_id: 'internal subject id, meaningless without the rest of the row',
-      source: 'kind of source (e.g. data_subject, credit_bureau), a fixed key',
+      source: 'kind of source: data_subject or credit_bureau, a fixed key (decision 1170)',
       organisation_id: 'link to an organisation (a legal person)',
       created_at: 'row bookkeeping',
       updated_at: 'row bookkeeping',

@@ -104,6 +104,78 @@ describe('people over HTTP (VK-2, VX-3)', () => {
     expect(await countPeople(voiceking, 'Zonderdoel')).toBe(0);
   });
 
+  it('VK-7: a new person’s body is strict and its source one of a fixed list: a made-up source, an unknown key (`subjectId`) or an unknown address part is a 400 naming it and nothing is written; without a source the person is the source (data_subject); a correction is strict too (attack S23B-4)', async () => {
+    const person = { subjectType: 'contact_person', familyName: 'Bronvast', givenName: 'Fien' };
+    const refusals: [Record<string, unknown>, string, string][] = [
+      [{ ...person, source: 'zz_made_up' }, 'body/source', ''],
+      [{ ...person, source: 'staff' }, 'body/source', ''],
+      [{ ...person, source: 'Data_Subject' }, 'body/source', ''],
+      [{ ...person, subjectId: 5 }, 'body/subjectId', 'subjectId'],
+      [{ ...person, id: 5, createdAt: '2020-01-01' }, 'body/createdAt', 'createdAt'],
+      [
+        {
+          ...person,
+          subjectType: 'customer',
+          address: { street: 'Markt 1', postalCode: '8500', city: 'Kortrijk', region: 'West' },
+        },
+        'body/address/region',
+        'region',
+      ],
+    ];
+    for (const [payload, path, named] of refusals) {
+      const refused = await call(sales, 'POST', '/api/v1/people', 'order_processing', payload);
+      expect(refused.statusCode, refused.body).toBe(400);
+      const problem = refused.json<{
+        code: string;
+        details: { issues: { path: string; message: string }[] };
+      }>();
+      expect(problem.code).toBe('validation_failed');
+      const issue = problem.details.issues.find((one) => one.path === path);
+      expect(issue, refused.body).toBeDefined();
+      expect(issue?.message).toContain(named);
+    }
+    expect(await countPeople(voiceking, 'Bronvast')).toBe(0);
+
+    // Staff typing what the person told them: the person is the source (Art. 13).
+    const typed = await call(sales, 'POST', '/api/v1/people', 'order_processing', person);
+    expect(typed.statusCode, typed.body).toBe(201);
+    const created = typed.json<{ subjectId: number; source: string }>();
+    expect(created.source).toBe('data_subject');
+    const agency = await call(sales, 'POST', '/api/v1/people', 'order_processing', {
+      ...person,
+      givenName: 'Gust',
+      source: 'credit_bureau',
+    });
+    expect(agency.statusCode, agency.body).toBe(201);
+    expect(agency.json()).toMatchObject({ source: 'credit_bureau' });
+    const stored = await runAsOwner<{ source: string }>(
+      database.ownerUrl,
+      'select source from people where tenant_id = $1 and family_name = $2 order by subject_id',
+      [voiceking.tenantId, 'Bronvast'],
+    );
+    expect(stored.rows.map((row) => row.source)).toEqual(['data_subject', 'credit_bureau']);
+
+    // PATCH: the fields it corrects are taken; one it does not correct is named, not dropped.
+    const patch = requestAs(app, sales, 'order_processing');
+    const url = `/api/v1/people/${created.subjectId}`;
+    const corrected = await patch('PATCH', url, { givenName: 'Fientje' });
+    expect(corrected.statusCode, corrected.body).toBe(200);
+    expect(corrected.json()).toMatchObject({ givenName: 'Fientje', source: 'data_subject' });
+    for (const payload of [
+      { givenName: 'Fanny', source: 'credit_bureau' },
+      { givenName: 'Fanny', subjectId: 5 },
+    ]) {
+      const refused = await patch('PATCH', url, payload);
+      expect(refused.statusCode, refused.body).toBe(400);
+      const unknown = Object.keys(payload).find((key) => key !== 'givenName') ?? '';
+      const problem = refused.json<{ code: string; details: { issues: { path: string }[] } }>();
+      expect(problem.code).toBe('validation_failed');
+      expect(problem.details.issues.map((issue) => issue.path)).toContain(`body/${unknown}`);
+    }
+    const after = await patch('GET', url);
+    expect(after.json()).toMatchObject({ givenName: 'Fientje', source: 'data_subject' });
+  });
+
   it('search by name prefix, exact e-mail and exact phone; pages with a cursor', async () => {
     for (const given of ['Arne', 'Bram', 'Cas']) {
       await call(sales, 'POST', '/api/v1/people', 'order_processing', {

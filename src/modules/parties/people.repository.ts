@@ -30,6 +30,15 @@ export interface PersonRecord {
   notes?: string | null;
 }
 
+/**
+ * Where a person's data came from (GDPR Art. 13 or 14; the access report's "source"): the person
+ * themselves, or the one outside source the seed policies declare, a credit reference agency.
+ * A fixed list (decision 1170): a new source comes with the policy's words for it.
+ */
+export const PERSON_SOURCES = ['data_subject', 'credit_bureau'] as const;
+
+export type PersonSource = (typeof PERSON_SOURCES)[number];
+
 export interface NewPersonRow {
   subjectId: number;
   familyName: string;
@@ -45,7 +54,7 @@ export interface NewPersonRow {
   decisionAuthority: boolean | null;
   notes: string | null;
   organisationId: number | null;
-  source: string;
+  source: PersonSource;
   at: Date;
 }
 

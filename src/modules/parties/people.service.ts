@@ -20,6 +20,7 @@ import { parseInput } from '../../platform/validation.js';
 import {
   insertPerson,
   PERSON_COLUMN_CATEGORIES as C,
+  PERSON_SOURCES,
   selectPeople,
   peopleOfRows,
   readablePeopleOfRows,
@@ -45,7 +46,9 @@ export const PERSON_CATEGORIES = C;
 
 const isoDate = z.iso.date('expected a date as YYYY-MM-DD');
 
-export const createPersonInputSchema = z.object({
+// Strict, like the token body (1002): an unknown key (`subjectId`, `id`) is a 400 naming it, so
+// no client believes it chose what the server chooses (decision 1170).
+export const createPersonInputSchema = z.strictObject({
   subjectType: z.string().regex(/^[a-z][a-z0-9_]*$/),
   familyName: oneLineText(200),
   givenName: oneLineText(200),
@@ -55,7 +58,7 @@ export const createPersonInputSchema = z.object({
   phone: z.string().trim().min(3).max(40).nullish(),
   birthDate: isoDate.nullish(),
   address: z
-    .object({
+    .strictObject({
       street: oneLineText(200),
       postalCode: oneLineText(20),
       city: oneLineText(100),
@@ -70,10 +73,9 @@ export const createPersonInputSchema = z.object({
   decisionAuthority: z.boolean().nullish(),
   notes: z.string().trim().min(1).max(10_000).nullish(),
   organisationId: z.number().int().positive().nullish(),
-  source: z
-    .string()
-    .regex(/^[a-z][a-z0-9_]*$/)
-    .default('data_subject'),
+  // Staff typing what the person told them (at the counter, on the phone) record the person as
+  // the source: Art. 13, the statement's default for a category without a source (decision 1170).
+  source: z.enum(PERSON_SOURCES).default('data_subject'),
 });
 
 export type CreatePersonInput = z.input<typeof createPersonInputSchema>;
