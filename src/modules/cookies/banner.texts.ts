@@ -63,7 +63,7 @@ const nl: BannerTexts = {
     },
     tracking: {
       label: 'Tracking',
-      description: 'Uw surfgedrag volgen om inhoud en advertenties op maat te tonen.',
+      description: 'Uw surfgedrag volgen om de inhoud van de website op u af te stemmen.',
     },
   },
   columns: { name: 'Cookie', provider: 'Van', lifetime: 'Bewaard', purpose: 'Doel' },
@@ -105,7 +105,7 @@ const fr: BannerTexts = {
     analytical: { label: 'Analytiques', description: "Mesurer l'utilisation du site pour l'améliorer." },
     tracking: {
       label: 'Traçage',
-      description: 'Suivre votre navigation pour afficher du contenu et des publicités sur mesure.',
+      description: 'Suivre votre navigation pour adapter à vous le contenu du site.',
     },
   },
   columns: { name: 'Cookie', provider: 'De', lifetime: 'Conservé', purpose: 'Finalité' },
@@ -147,7 +147,7 @@ const en: BannerTexts = {
     analytical: { label: 'Analytical', description: 'Measuring how the website is used, to improve it.' },
     tracking: {
       label: 'Tracking',
-      description: 'Following your browsing to show tailored content and advertising.',
+      description: 'Following your browsing to tailor the website’s content to you.',
     },
   },
   columns: { name: 'Cookie', provider: 'Set by', lifetime: 'Kept', purpose: 'Purpose' },
