@@ -23,6 +23,7 @@ import {
 import { CALL_BILLING_PURPOSE } from './cdr-import.service.js';
 import { TELEPHONY_CATEGORIES, telephonyDataMap } from './datamap.js';
 import { resolveWallClock } from './local-time.js';
+import { BILLING_TIME_ZONE } from './date-input.js';
 import { addMonths, belgianDay } from '../../platform/calendar.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { rateCall, selectBillableSeconds } from './rating.js';
@@ -30,8 +31,7 @@ import { loadRatingTable } from './tariff.service.js';
 
 export type { StoredCallRecord };
 
-/** Billing months are calendar months where the provider is. */
-export const BILLING_TIME_ZONE = 'Europe/Brussels';
+export { BILLING_TIME_ZONE };
 
 /**
  * Characters of a destination the per-customer monthly call totals keep (`call_record_month_totals`,

@@ -1,6 +1,9 @@
 import { AppError } from '../../platform/errors.js';
 import { parseTimestamp, resolveWallClock } from './local-time.js';
 
+/** Billing months are calendar months where the provider is. */
+export const BILLING_TIME_ZONE = 'Europe/Brussels';
+
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /**

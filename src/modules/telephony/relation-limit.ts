@@ -2,8 +2,8 @@ import { addDays } from '../../platform/calendar.js';
 import type { Tx } from '../../platform/db.js';
 import { AppError } from '../../platform/errors.js';
 import { selectRelationSpan } from '../contracts/index.js';
-import { BILLING_TIME_ZONE } from './call-record.service.js';
-import { parseDateOrInstant } from './date-input.js';
+// Not from call-record.service: that imports billing, which imports this module's index (a cycle).
+import { BILLING_TIME_ZONE, parseDateOrInstant } from './date-input.js';
 
 /** A number or line-identifier period as it is written once the holder's relation is taken into account. */
 export interface PeriodWithinRelation {
