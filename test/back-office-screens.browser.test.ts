@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAsOwner } from './database.js';
-import { loginAs } from './http.js';
+import { loginAs, requestAs } from './http.js';
 import { createPolicyTenant, type SeedPolicy } from './kernel.js';
 import type { Tenant } from '../src/modules/tenants/index.js';
 import { createStaffUser } from '../src/modules/staff/index.js';
@@ -21,6 +21,7 @@ import {
   startBackOffice,
   type BackOffice,
 } from './staff-browser.js';
+import type { Page } from './browser.js';
 
 let env: BackOffice;
 const tenants = new Map<SeedPolicy, Tenant>();
@@ -36,6 +37,33 @@ const ROLE_KEYS: Record<SeedPolicy, string[]> = {
   voiceking: ['admin', 'privacy_officer', 'sales', 'billing', 'technician', 'support', 'hr'],
   voxtra: ['admin', 'privacy_officer', 'sales', 'billing', 'technician', 'support'],
 };
+
+/** A laptop's screen: the staff list fits it without sideways scrolling (decision 1180). */
+const LAPTOP = { width: 1280, height: 800 };
+
+/**
+ * How far the table reaches beyond the box it scrolls in (0 when it fits), and every action
+ * button of its rows that is not wholly inside that box.
+ */
+async function sidewaysOverflow(page: Page): Promise<{ overflow: number; hidden: string[] }> {
+  return page.evaluate(`(() => {
+    const table = document.querySelector('table');
+    let box = table.parentElement;
+    while (box && getComputedStyle(box).overflowX === 'visible') box = box.parentElement;
+    const frame = (box ?? document.documentElement).getBoundingClientRect();
+    const overflow = Math.max(
+      box ? box.scrollWidth - box.clientWidth : 0,
+      document.documentElement.scrollWidth - window.innerWidth,
+    );
+    const hidden = [...table.querySelectorAll('tbody button')]
+      .filter((button) => {
+        const rect = button.getBoundingClientRect();
+        return rect.left < frame.left || rect.right > frame.right || rect.right > window.innerWidth;
+      })
+      .map((button) => button.getAttribute('aria-label') ?? button.textContent);
+    return { overflow, hidden };
+  })()`);
+}
 
 function tenantOf(policy: SeedPolicy): Tenant {
   const tenant = tenants.get(policy);
@@ -64,6 +92,7 @@ describe('what a staff member reads in the staff and register screens (attack S2
         { email: `vertrokken@${policy}.example`, displayName: 'Vertrokken Medewerker', role: 'support' },
       );
       const page = await pageWithSession(env, admin, 'nl-BE');
+      await page.setViewportSize(LAPTOP);
       await page.goto(`${env.baseUrl}/staff`);
       await page.getByRole('heading', { name: 'Medewerkers', level: 1 }).waitFor();
       const table = page.getByRole('table', { name: /Medewerkersaccounts/ });
@@ -82,9 +111,9 @@ describe('what a staff member reads in the staff and register screens (attack S2
       await page.getByRole('button', { name: 'Vertrokken Medewerker weer inschakelen' }).waitFor();
       // The role column: every label of the policy, no key (the labels arrive after the list).
       await expect
-        .poll(async () => table.locator('tbody tr td:nth-child(3)').allInnerTexts(), { timeout: 10_000 })
+        .poll(async () => table.locator('tbody tr td:nth-child(2)').allInnerTexts(), { timeout: 10_000 })
         .toEqual(expect.arrayContaining(ROLE_KEYS[policy].map((role) => installed.roles[role]?.label.nl)));
-      const roleCells = await table.locator('tbody tr td:nth-child(3)').allInnerTexts();
+      const roleCells = await table.locator('tbody tr td:nth-child(2)').allInnerTexts();
       for (const role of ROLE_KEYS[policy].filter((key) => installed.roles[key]?.label.nl !== key))
         expect(roleCells, role).not.toContain(role);
       // The remove button: on the disabled account only (never one's own, never an active one).
@@ -263,6 +292,147 @@ describe('what a staff member reads in the staff and register screens (attack S2
     await other.waitForLoadState('networkidle');
     expect(await other.getByRole('button', { name: /resetten/ }).count()).toBe(0);
     await other.context().close();
+  });
+
+  it("decision 1180: voiceking: at 1280×800 the staff list shows every row's actions whole, without sideways scrolling, in Dutch, French and English, with a long e-mail address; the state badges stay whole", async () => {
+    const tenant = await createPolicyTenant(env.kernel, 'voiceking');
+    const admin = await loginAs(env.app, env.kernel, tenant, 'admin');
+    for (const role of ROLE_KEYS.voiceking)
+      await createStaffUser(
+        env.kernel,
+        tenant.tenantId,
+        { kind: 'system', job: 'test' },
+        { email: `${role.replaceAll('_', '-')}@voiceking.example`, displayName: `Lid ${role}`, role },
+      );
+    await createStaffUser(
+      env.kernel,
+      tenant.tenantId,
+      { kind: 'system', job: 'test' },
+      {
+        email: 'marie-christine.vandenbroucke-de-smedt@klantendienst.voiceking.example',
+        displayName: 'Marie-Christine Vandenbroucke-De Smedt',
+        role: 'privacy_officer',
+      },
+    );
+    const leaver = await createStaffUser(
+      env.kernel,
+      tenant.tenantId,
+      { kind: 'system', job: 'test' },
+      { email: 'vertrokken@voiceking.example', displayName: 'Vertrokken Medewerker', role: 'support' },
+    );
+    expect(
+      (await requestAs(env.app, admin)('POST', `/api/v1/staff/${leaver.staffId}/disable`)).statusCode,
+    ).toBe(200);
+    const screens = [
+      { locale: 'nl-BE', language: 'nl', reset: 'Wachtwoord resetten voor Lid hr' },
+      { locale: 'fr-BE', language: 'fr', reset: 'Réinitialiser le mot de passe de Lid hr' },
+      { locale: 'en-GB', language: 'en', reset: 'Reset password for Lid hr' },
+    ];
+    for (const screen of screens) {
+      const page = await pageWithSession(env, admin, screen.locale);
+      await page.setViewportSize(LAPTOP);
+      await page.goto(`${env.baseUrl}/staff`);
+      await page.getByRole('heading', { level: 1 }).first().waitFor();
+      await page.getByRole('button', { name: screen.reset }).waitFor();
+      await page.getByText('marie-christine.vandenbroucke', { exact: false }).waitFor();
+      await page.waitForLoadState('networkidle');
+      const { overflow, hidden } = await sidewaysOverflow(page);
+      expect(overflow, screen.language).toBeLessThanOrEqual(0);
+      expect(hidden, screen.language).toEqual([]);
+      // Every badge whole: its label is not cut (decision 1100's "eenm…").
+      const cut = await page.evaluate(`[...document.querySelectorAll('tbody .mantine-Badge-label')]
+        .filter((label) => label.scrollWidth > label.getBoundingClientRect().width + 1)
+        .map((label) => label.textContent)`);
+      expect(cut, screen.language).toEqual([]);
+      await look(env.browser, page, `voiceking-staff-list-1280-${screen.language}`);
+      expectNoPageProblems(env, page);
+      await page.context().close();
+    }
+  });
+
+  it("decision 1181: voiceking: a second reset within a minute of an unused one is refused in the reset dialog, in the screen's language, naming the Brussels time of the first and the time from which another may be given; nothing changes", async () => {
+    const tenant = await createPolicyTenant(env.kernel, 'voiceking');
+    const admin = await loginAs(env.app, env.kernel, tenant, 'admin');
+    const member = await createStaffUser(
+      env.kernel,
+      tenant.tenantId,
+      { kind: 'system', job: 'test' },
+      { email: 'dubbelklik@voiceking.example', displayName: 'Dubbel Klik', role: 'support' },
+    );
+    // Another admin (here: the API) reset the password a moment ago.
+    const first = await requestAs(env.app, admin)('POST', `/api/v1/staff/${member.staffId}/password/reset`);
+    expect(first.statusCode).toBe(200);
+    const firstPassword = first.json<{ oneTimePassword: string }>().oneTimePassword;
+    const stateOf = async () =>
+      (
+        await runAsOwner<{ reset_at: Date; hash: string }>(
+          env.database.ownerUrl,
+          'select password_reset_at as reset_at, password_hash as hash from staff_users where tenant_id = $1 and staff_id = $2',
+          [tenant.tenantId, member.staffId],
+        )
+      ).rows[0];
+    const before = await stateOf();
+    const resetAt = before?.reset_at ?? new Date(0);
+    const clock = (date: Date) =>
+      new Intl.DateTimeFormat('en-GB', {
+        timeZone: 'Europe/Brussels',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+        hourCycle: 'h23',
+      }).format(date);
+    const at = clock(resetAt);
+    const again = clock(new Date(resetAt.getTime() + 60_000));
+    const screens = [
+      {
+        locale: 'nl-BE',
+        language: 'nl',
+        open: 'Wachtwoord resetten voor Dubbel Klik',
+        dialog: 'Het wachtwoord van Dubbel Klik resetten?',
+        submit: 'Een nieuw eenmalig wachtwoord geven',
+        said: `Een eenmalig wachtwoord voor Dubbel Klik werd om ${at} gegeven en is nog niet gebruikt; het kan opnieuw gereset worden vanaf ${again}.`,
+        who: 'Kluis zegt hier niet wie het gaf; het auditlogboek wel.',
+      },
+      {
+        locale: 'fr-BE',
+        language: 'fr',
+        open: 'Réinitialiser le mot de passe de Dubbel Klik',
+        dialog: 'Réinitialiser le mot de passe de Dubbel Klik ?',
+        submit: 'Donner un nouveau mot de passe à usage unique',
+        said: `Un mot de passe à usage unique pour Dubbel Klik a été donné à ${at} et n’est pas encore utilisé ; il peut être réinitialisé à nouveau à partir de ${again}.`,
+        who: 'Kluis ne dit pas ici qui l’a donné ; le journal d’audit le dit.',
+      },
+    ];
+    for (const screen of screens) {
+      const page = await pageWithSession(env, admin, screen.locale);
+      await page.setViewportSize(LAPTOP);
+      await page.goto(`${env.baseUrl}/staff`);
+      await page.getByRole('button', { name: screen.open }).click();
+      const dialog = page.getByRole('dialog', { name: screen.dialog });
+      await dialog.waitFor();
+      await dialog.getByRole('button', { name: screen.submit }).click();
+      const alert = dialog.getByRole('alert');
+      await alert.getByText(screen.said).waitFor();
+      const text = await alert.innerText();
+      expect(text).toContain(screen.who);
+      // In the dialog and in the screen's language: no English server sentence, no box outside it.
+      expect(text).not.toMatch(/already issued|Kluis meldde|Kluis a répondu/);
+      expect(await page.getByRole('alert').count()).toBe(1);
+      expect(await dialog.getByTestId('one-time-password').count()).toBe(0);
+      await look(env.browser, page, `voiceking-staff-reset-repeated-${screen.language}`);
+      expectNoPageProblems(env, page);
+      await page.context().close();
+    }
+    // Nothing changed: the first one-time password is still the one that works.
+    const after = await stateOf();
+    expect(after?.hash).toBe(before?.hash);
+    expect(after?.reset_at.getTime()).toBe(resetAt.getTime());
+    const login = await env.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { tenant: tenant.slug, email: 'dubbelklik@voiceking.example', password: firstPassword },
+    });
+    expect(login.statusCode).toBe(200);
   });
 
   it('VK-7: voiceking: a billing clerk makes an API token valid for 30 days on the tokens screen, and the list says the day it ends (attack S22-4, decision 1002)', async () => {

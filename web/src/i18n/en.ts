@@ -406,6 +406,7 @@ export const en = {
   },
   staff: {
     name: 'Name',
+    nameAndEmail: 'Name and e-mail address',
     email: 'E-mail address',
     role: 'Role',
     status: 'Status',
@@ -454,6 +455,13 @@ export const en = {
       'This one-time password is shown only now. Hand it over in person or by phone; {{name}} must change it at the next sign-in.',
     copy: 'Copy the one-time password',
     copied: 'Copied',
+    resetRepeatedTitle: 'A one-time password was issued just now',
+    resetRepeatedAt:
+      'A one-time password for {{name}} was issued at {{at}} and is not used yet; it can be reset again from {{again}}.',
+    resetRepeatedUnknownAt:
+      'A one-time password for {{name}} was issued less than a minute ago and is not used yet (Kluis did not say at what time); try again in a minute.',
+    resetRepeatedWho:
+      'Hand over that password instead of a new one. Kluis does not say here who issued it; the audit log does. Nothing was changed.',
   },
   tokens: {
     intro:

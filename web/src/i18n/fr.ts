@@ -409,6 +409,7 @@ export const fr: Messages = {
   },
   staff: {
     name: 'Nom',
+    nameAndEmail: 'Nom et adresse e-mail',
     email: 'Adresse e-mail',
     role: 'Rôle',
     status: 'État',
@@ -458,6 +459,13 @@ export const fr: Messages = {
       'Ce mot de passe à usage unique n’est affiché que maintenant. Remettez-le en personne ou par téléphone ; {{name}} doit le changer à la prochaine connexion.',
     copy: 'Copier le mot de passe à usage unique',
     copied: 'Copié',
+    resetRepeatedTitle: 'Un mot de passe à usage unique vient d’être donné',
+    resetRepeatedAt:
+      'Un mot de passe à usage unique pour {{name}} a été donné à {{at}} et n’est pas encore utilisé ; il peut être réinitialisé à nouveau à partir de {{again}}.',
+    resetRepeatedUnknownAt:
+      'Un mot de passe à usage unique pour {{name}} a été donné il y a moins d’une minute et n’est pas encore utilisé (Kluis n’a pas dit à quelle heure) ; réessayez dans une minute.',
+    resetRepeatedWho:
+      'Transmettez ce mot de passe plutôt qu’un nouveau. Kluis ne dit pas ici qui l’a donné ; le journal d’audit le dit. Rien n’a été modifié.',
   },
   tokens: {
     intro:

@@ -408,6 +408,7 @@ export const nl: Messages = {
   },
   staff: {
     name: 'Naam',
+    nameAndEmail: 'Naam en e-mailadres',
     email: 'E-mailadres',
     role: 'Rol',
     status: 'Toestand',
@@ -457,6 +458,13 @@ export const nl: Messages = {
       'Dit eenmalige wachtwoord wordt alleen nu getoond. Geef het persoonlijk of telefonisch door; {{name}} moet het bij de volgende aanmelding wijzigen.',
     copy: 'Het eenmalige wachtwoord kopiëren',
     copied: 'Gekopieerd',
+    resetRepeatedTitle: 'Er is net een eenmalig wachtwoord gegeven',
+    resetRepeatedAt:
+      'Een eenmalig wachtwoord voor {{name}} werd om {{at}} gegeven en is nog niet gebruikt; het kan opnieuw gereset worden vanaf {{again}}.',
+    resetRepeatedUnknownAt:
+      'Een eenmalig wachtwoord voor {{name}} werd minder dan een minuut geleden gegeven en is nog niet gebruikt (Kluis zei niet hoe laat); probeer over een minuut opnieuw.',
+    resetRepeatedWho:
+      'Geef dat wachtwoord door in plaats van een nieuw. Kluis zegt hier niet wie het gaf; het auditlogboek wel. Er is niets gewijzigd.',
   },
   tokens: {
     intro:

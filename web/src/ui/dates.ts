@@ -64,6 +64,17 @@ export function formatMoment(iso: string, options: { seconds?: boolean } = {}): 
   return `${formatDay(brusselsToday(date))} ${time}`;
 }
 
+/** The Brussels clock time of a moment, `HH:MM:SS` (24 h), the browser's own zone playing no part. */
+export function brusselsTime(date: Date): string {
+  return new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Europe/Brussels',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+  }).format(date);
+}
+
 /** A month (`YYYY-MM`) in words in the screen's language: "October 2026", "oktober 2026". */
 export function formatMonth(month: string): string {
   const match = /^(\d{4})-(\d{2})$/.exec(month);

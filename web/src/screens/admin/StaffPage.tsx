@@ -17,14 +17,14 @@ import { useForm } from '@mantine/form';
 import { useDisclosure } from '@mantine/hooks';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
-import { useMemo, useState } from 'react';
+import { useMemo, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useCan, useMe, useMyPurposes, type Localized } from '../../api/auth.js';
-import { api } from '../../api/client.js';
+import { api, ApiError } from '../../api/client.js';
 import { FixedPurpose } from '../../purposes/FixedPurpose.js';
 import { localized } from '../../purposes/usePurpose.js';
 import { DataTable } from '../../ui/DataTable.js';
-import { brusselsToday, dayCell } from '../../ui/dates.js';
+import { brusselsTime, brusselsToday, dayCell } from '../../ui/dates.js';
 import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 
@@ -98,6 +98,16 @@ export function useRoleLabel(): (key: string) => string {
 const WHOLE_LABEL = { root: { overflow: 'visible' }, label: { overflow: 'visible', textOverflow: 'clip' } };
 
 /**
+ * An address that may wrap before its `@` and dots, never inside a word: a narrow column breaks
+ * "technician@voiceking.example" as "technician / @voiceking / .example", not "exampl / e".
+ */
+function breakableEmail(email: string): ReactNode[] {
+  return email
+    .split(/(?=[@.])/)
+    .flatMap((part, index) => (index === 0 ? [part] : [<wbr key={index} />, part]));
+}
+
+/**
  * Staff accounts: who has which role, second factor, state; invite a new staff member; disable or
  * enable an account; remove a disabled account when the employment ended (decision 0919).
  */
@@ -126,8 +136,23 @@ export function StaffPage() {
   });
   const columns = useMemo<ColumnDef<StaffMember, unknown>[]>(
     () => [
-      { id: 'name', header: t('staff.name'), accessorKey: 'displayName' },
-      { id: 'email', header: t('staff.email'), accessorKey: 'email' },
+      {
+        // Name over address in one column: at 1280 px the row's actions stay in sight (decision
+        // 1180). The value holds both, so the filter finds an address and sorting goes by name.
+        id: 'name',
+        header: t('staff.nameAndEmail'),
+        accessorFn: (row) => `${row.displayName}\n${row.email}`,
+        cell: ({ row }) => (
+          <Stack gap={0}>
+            <Text size="sm" fw={500}>
+              {row.original.displayName}
+            </Text>
+            <Text size="sm" c="dimmed">
+              {breakableEmail(row.original.email)}
+            </Text>
+          </Stack>
+        ),
+      },
       { id: 'role', header: t('staff.role'), accessorFn: (row) => roleLabel(row.role) },
       {
         id: 'status',
@@ -378,7 +403,11 @@ function PasswordReset({ member, onClose }: { member: StaffMember; onClose: () =
       <Text size="sm" c="dimmed">
         {t('staff.resetKept')}
       </Text>
-      {reset.error ? <ProblemAlert error={reset.error} /> : null}
+      {reset.error instanceof ApiError && reset.error.code === 'conflict' ? (
+        <RepeatedReset error={reset.error} name={name} />
+      ) : reset.error ? (
+        <ProblemAlert error={reset.error} />
+      ) : null}
       <Group justify="flex-end">
         <Button variant="default" onClick={onClose}>
           {t('common.cancel')}
@@ -388,6 +417,35 @@ function PasswordReset({ member, onClose }: { member: StaffMember; onClose: () =
         </Button>
       </Group>
     </Stack>
+  );
+}
+
+/** How long after a reset the server refuses another while its password is unused (decision 1130). */
+const RESET_REPEAT_WINDOW_MS = 60_000;
+
+/**
+ * The server's 409 for a reset within a minute of an unused one (decision 1130), said in the
+ * dialog in the screen's language with Brussels times to the second (decision 1181): a window of
+ * one minute said in whole minutes would name a time still refused. The answer names when, not
+ * who: the text says so.
+ */
+function RepeatedReset({ error, name }: { error: ApiError; name: string }) {
+  const { t } = useTranslation();
+  const at = error.details?.['previousResetAt'];
+  const previous = new Date(typeof at === 'string' ? at : Number.NaN);
+  const known = !Number.isNaN(previous.getTime());
+  const again = new Date(previous.getTime() + RESET_REPEAT_WINDOW_MS);
+  return (
+    <Alert color="orange" title={t('staff.resetRepeatedTitle')} role="alert" data-problem-code={error.code}>
+      <Stack gap={4}>
+        <Text size="sm">
+          {known
+            ? t('staff.resetRepeatedAt', { name, at: brusselsTime(previous), again: brusselsTime(again) })
+            : t('staff.resetRepeatedUnknownAt', { name })}
+        </Text>
+        <Text size="sm">{t('staff.resetRepeatedWho')}</Text>
+      </Stack>
+    </Alert>
   );
 }
 
