@@ -130,3 +130,21 @@ export function notFoundError(what: string): AppError {
 export function conflictError(message: string): AppError {
   return new AppError('conflict', message, { publicMessage: message });
 }
+
+/** A record a list left out because one of its encrypted fields does not open (decision 1150). */
+export interface UnreadableRecord {
+  table: string;
+  column: string;
+  rowId: string;
+}
+
+/** The record `error` names when it is `field_unreadable` (a field of that row); otherwise undefined. */
+export function unreadableRecordOf(error: unknown, rowId: string): UnreadableRecord | undefined {
+  if (!(error instanceof AppError) || error.code !== 'field_unreadable') return undefined;
+  const { table, column } = error.details ?? {};
+  return {
+    table: typeof table === 'string' ? table : 'unknown',
+    column: typeof column === 'string' ? column : 'unknown',
+    rowId,
+  };
+}

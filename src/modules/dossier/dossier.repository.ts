@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Grant } from '../../kernel/gate/gate.js';
 import type { Tx } from '../../platform/db.js';
+import { unreadableRecordOf, type UnreadableRecord } from '../../platform/errors.js';
 import { DOSSIER_CATEGORIES as C } from './datamap.js';
 
 /** Every dossier value is under the dossier's own key, never the customer's (VX-7). */
@@ -203,12 +204,17 @@ export async function deleteItem(
   return result.numDeletedRows > 0n;
 }
 
-/** Items of one subject, or the ones with given ids (all of their owners covered by the grant). */
+/**
+ * Items of one subject, or the ones with given ids (all of their owners covered by the grant).
+ * With `unreadable`, an item whose details do not open with this key store is left out and named
+ * there (a search across customers, decision 1150); without, it fails the read.
+ */
 export async function selectItems<K extends ItemKind>(
   tx: Tx,
   grant: Grant,
   kind: K,
   filter: { subjectId: number } | { ids: readonly number[] },
+  unreadable?: UnreadableRecord[],
 ): Promise<Array<ItemRecord<K>>> {
   const { table, category } = ITEM_TABLES[kind];
   const secret = (column: string) =>
@@ -231,13 +237,21 @@ export async function selectItems<K extends ItemKind>(
       : query.where(idRef(kind), 'in', filter.ids.length > 0 ? [...filter.ids] : [-1]);
   const records: Array<ItemRecord<K>> = [];
   for (const row of await query.execute()) {
-    const text = await grant.decrypt(
-      category,
-      row.subject_id,
-      ref(table, 'details_enc', row.id),
-      row.details_enc,
-      SCOPE,
-    );
+    let text: string | null;
+    try {
+      text = await grant.decrypt(
+        category,
+        row.subject_id,
+        ref(table, 'details_enc', row.id),
+        row.details_enc,
+        SCOPE,
+      );
+    } catch (error) {
+      const record = unreadable && unreadableRecordOf(error, String(row.id));
+      if (!record) throw error;
+      unreadable.push(record);
+      continue;
+    }
     records.push({
       kind,
       id: row.id,

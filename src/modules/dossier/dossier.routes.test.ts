@@ -175,6 +175,7 @@ describe('technical dossier and credentials vault (VX-4)', () => {
     ]);
     expect((await call(technician, 'GET', '/api/v1/dossier/assets?serial=nope')).json()).toEqual({
       items: [],
+      unreadable: 0,
     });
 
     // Bad input: a clear 400 naming the field, nothing written.
@@ -670,6 +671,42 @@ describe('import from other tools (issue 17)', () => {
     expect(
       await owner('select count(*)::int as n from dossier_credentials where subject_id = $1', [subjectId]),
     ).toEqual(before);
+  });
+
+  it('the asset search across customers holds back an asset whose details do not open and counts it in unreadable; the other customer’s asset is found; that customer’s own dossier still answers 500 field_unreadable (attack S23B-3)', async () => {
+    const asset = async (familyName: string) => {
+      const subjectId = await createCustomer(kernel, voxtra, { familyName });
+      const made = await call(technician, 'POST', `/api/v1/customers/${subjectId}/dossier/assets`, {
+        kind: 'switch',
+        brand: 'Cisco',
+        serial: 'UNREAD-0001',
+        hostname: `sw-${familyName.toLowerCase()}`,
+      });
+      expect(made.statusCode, made.body).toBe(201);
+      return made.json<{ assetId: number }>().assetId;
+    };
+    const readable = await asset('Leesbaar');
+    const broken = await asset('Onleesbaar');
+    // Another dossier key's ciphertext in the row: what a key store of another lineage looks like.
+    await owner(
+      'update dossier_assets set details_enc = (select details_enc from dossier_assets where asset_id = $1) where asset_id = $2',
+      [readable, broken],
+    );
+    const found = await call(technician, 'GET', '/api/v1/dossier/assets?serial=unread0001');
+    expect(found.statusCode, found.body).toBe(200);
+    expect(found.json()).toMatchObject({
+      items: [{ assetId: readable, hostname: 'sw-leesbaar' }],
+      unreadable: 1,
+    });
+    expect(found.json<{ items: unknown[] }>().items).toHaveLength(1);
+    // The customer's own dossier is one customer's read: it still answers 500 field_unreadable.
+    const ownerOf = await owner<{ subject_id: number }>(
+      'select subject_id from dossier_assets where asset_id = $1',
+      [broken],
+    );
+    const dossier = await call(technician, 'GET', `/api/v1/customers/${ownerOf[0]?.subject_id}/dossier`);
+    expect(dossier.statusCode).toBe(500);
+    expect(dossier.json()).toMatchObject({ code: 'field_unreadable' });
   });
 });
 

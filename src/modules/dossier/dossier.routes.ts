@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireStaff, staffOf } from '../../http/auth.js';
+import { logUnreadable } from '../../http/unreadable.js';
 import { purposeOf } from '../../http/purpose.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { isAppError } from '../../platform/errors.js';
@@ -321,13 +322,25 @@ export function registerDossierRoutes(
             serial: z.string().min(1).max(100).optional(),
           })
           .strict(),
-        response: { 200: z.object({ items: z.array(assetSchema) }) },
+        response: {
+          200: z.object({
+            items: z.array(assetSchema),
+            unreadable: z
+              .number()
+              .int()
+              .describe(
+                'assets found whose details cannot be opened with this installation’s key store (field_unreadable: key store and data of different backups?); left out of items and logged for the operator',
+              ),
+          }),
+        },
       },
     },
     async (request, reply) => {
       noStore(reply);
-      const items = await searchAssets(kernel, await contextOf(kernel, request), request.query);
-      return { items: items.map((item) => presentItem(item)) };
+      const context = await contextOf(kernel, request);
+      const found = await searchAssets(kernel, context, request.query);
+      logUnreadable(request, context.tenantId, found.unreadable);
+      return { items: found.items.map((item) => presentItem(item)), unreadable: found.unreadable.length };
     },
   );
   typed.post(

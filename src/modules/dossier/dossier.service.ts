@@ -5,7 +5,7 @@ import { auditActor, type AccessAction, type Actor, type Grant } from '../../ker
 import { findPurpose } from '../../kernel/policy/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
-import { AppError, notFoundError } from '../../platform/errors.js';
+import { AppError, notFoundError, type UnreadableRecord } from '../../platform/errors.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
 import { parseInput } from '../../platform/validation.js';
 import { selectAttachments, type AttachmentRecord } from './attachment.repository.js';
@@ -249,12 +249,14 @@ export async function getDossier(
 /**
  * Assets whose hostname or serial number matches exactly, across customers (blind indexes; no
  * table is decrypted to search). One gate decision for the search, one for the customers found.
+ * An asset whose details do not open with this key store is left out and named in `unreadable`
+ * (attack S23B-3, decision 1150).
  */
 export async function searchAssets(
   kernel: Kernel,
   context: DossierContext,
   search: { hostname?: string | undefined; serial?: string | undefined },
-): Promise<Array<ItemRecord<'asset'>>> {
+): Promise<{ items: Array<ItemRecord<'asset'>>; unreadable: UnreadableRecord[] }> {
   if (search.hostname === undefined && search.serial === undefined)
     throw new AppError('validation_failed', 'no search term', {
       publicMessage: 'give hostname or serial (exact match)',
@@ -262,12 +264,14 @@ export async function searchAssets(
   return kernel.transact(context.tenantId, async (atx) => {
     const searchGrant = await authorizeDossier(kernel, atx, context, 'read', [C.asset], []);
     const found = await findAssetOwners(atx.tx, searchGrant, search);
-    if (found.length === 0) return [];
+    const unreadable: UnreadableRecord[] = [];
+    if (found.length === 0) return { items: [], unreadable };
     const subjectIds = [...new Set(found.map((row) => row.subjectId))];
     const grant = await authorizeDossier(kernel, atx, context, 'read', [C.asset], subjectIds);
-    const records = await selectItems(atx.tx, grant, 'asset', { ids: found.map((row) => row.assetId) });
+    const ids = { ids: found.map((row) => row.assetId) };
+    const records = await selectItems(atx.tx, grant, 'asset', ids, unreadable);
     if (records.some((row) => row.details === null)) throw shreddedError();
-    return records;
+    return { items: records, unreadable };
   });
 }
 

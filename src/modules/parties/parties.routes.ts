@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireStaff, staffOf } from '../../http/auth.js';
 import { PURPOSE_HEADER, purposeOf } from '../../http/purpose.js';
+import { logUnreadable } from '../../http/unreadable.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { AppError } from '../../platform/errors.js';
 import { STAFF_PURPOSE } from '../staff/index.js';
@@ -34,7 +35,6 @@ import {
   type SubscribersAt,
   type UseCaseContext,
 } from './people.service.js';
-import type { UnreadableRecord } from './people.repository.js';
 
 const purposeHeaders = z
   .object({ [PURPOSE_HEADER]: z.string().describe("purpose key of the tenant's policy") })
@@ -123,20 +123,6 @@ function context(request: FastifyRequest): UseCaseContext {
 }
 
 /** What the composition root lends these routes from other modules. */
-/**
- * Each person a list held back as unreadable, at error level for the operator: table, column,
- * tenant and row id, nothing personal (decision 1150).
- */
-function logUnreadable(request: FastifyRequest, unreadable: readonly UnreadableRecord[]): void {
-  const tenantId = staffOf(request).tenantId;
-  for (const record of unreadable) {
-    request.log.error(
-      { code: 'field_unreadable', tenantId, table: record.table, column: record.column, rowId: record.rowId },
-      'a record left out of a list: an encrypted field cannot be opened with this key store (data and key store of different backups?)',
-    );
-  }
-}
-
 export interface PartiesRouteOptions {
   /** The consent module's subscribers at an address, for the duplicate check (decision 1020). */
   subscribersAt?: SubscribersAt;
@@ -224,7 +210,7 @@ export function registerPartiesRoutes(
           context(request),
           email !== undefined ? { email } : { phone: phone ?? '' },
         );
-        logUnreadable(request, found.unreadable);
+        logUnreadable(request, staffOf(request).tenantId, found.unreadable);
         return { items: found.people, nextCursor: null, unreadable: found.unreadable.length };
       }
       const page = await listPeople(kernel, context(request), {
@@ -233,7 +219,7 @@ export function registerPartiesRoutes(
         ...(organisationId !== undefined ? { organisationId } : {}),
         ...(cursor ? { cursor } : {}),
       });
-      logUnreadable(request, page.unreadable);
+      logUnreadable(request, staffOf(request).tenantId, page.unreadable);
       return { items: page.items, nextCursor: page.nextCursor, unreadable: page.unreadable.length };
     },
   );

@@ -1,7 +1,7 @@
 import { sql, type CompiledQuery } from 'kysely';
 import { boundQuery, type Grant } from '../../kernel/gate/gate.js';
 import type { Tx } from '../../platform/db.js';
-import { AppError } from '../../platform/errors.js';
+import { unreadableRecordOf, type UnreadableRecord } from '../../platform/errors.js';
 
 export interface PostalAddress {
   street: string;
@@ -184,13 +184,6 @@ export async function peopleOfRows(grant: Grant, rows: readonly PersonRow[]): Pr
   return people;
 }
 
-/** A record of a list held back because one of its encrypted fields does not open (decision 1150). */
-export interface UnreadableRecord {
-  table: string;
-  column: string;
-  rowId: string;
-}
-
 /**
  * peopleOfRows for a list: a person with a field that does not open with this key store (data and
  * key store of different lineages, a row altered by hand) is held back and named in `unreadable`
@@ -208,13 +201,9 @@ export async function readablePeopleOfRows(
     try {
       people.push(await personOfRow(grant, row));
     } catch (error) {
-      if (!(error instanceof AppError) || error.code !== 'field_unreadable') throw error;
-      const column = error.details?.['column'];
-      unreadable.push({
-        table: 'people',
-        column: typeof column === 'string' ? column : 'unknown',
-        rowId: String(row.subject_id),
-      });
+      const record = unreadableRecordOf(error, String(row.subject_id));
+      if (!record) throw error;
+      unreadable.push(record);
     }
   }
   return { people, unreadable };

@@ -15,7 +15,7 @@ import {
   type FreeTextValue,
 } from '../../kernel/datamap/free-text.js';
 import { partiesDataMap } from './datamap.js';
-import { AppError } from '../../platform/errors.js';
+import { AppError, type UnreadableRecord } from '../../platform/errors.js';
 import { parseInput } from '../../platform/validation.js';
 import {
   insertPerson,
@@ -31,7 +31,6 @@ import {
   selectSubjectIdsPage,
   updatePersonRow,
   type PersonRecord,
-  type UnreadableRecord,
 } from './people.repository.js';
 
 /** Who acts, for what, from where: plain data, never an HTTP request. */
