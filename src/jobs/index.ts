@@ -13,6 +13,7 @@ import { MAILING_SENDER_JOB, mailingSenderJob } from './mailing-sender.job.js';
 import { LETTER_SENDER_JOB, letterSenderJob } from './letter-sender.job.js';
 import { dunningJob } from './dunning.job.js';
 import { accountErasuresJob } from './account-erasures.job.js';
+import { deferredErasuresJob } from './deferred-erasures.job.js';
 import type { DomainEventSubscribers } from '../modules/contracts/index.js';
 import type { CdrUploadRunSettings } from '../modules/telephony/index.js';
 import { CDR_UPLOAD_JOB, cdrUploadJob } from './cdr-upload.job.js';
@@ -37,6 +38,7 @@ export async function registerJobs(queue: JobQueue, deps: JobDeps): Promise<void
   await queue.register(numberEndJob(deps.requests.kernel, deps.logger));
   await queue.register(breachClockJob(deps.requests, deps.logger));
   await queue.register(accountErasuresJob(deps.requests, deps.logger));
+  await queue.register(deferredErasuresJob(deps.requests, deps.logger));
   await queue.register(mailingSenderJob(deps.requests));
   await queue.register(letterSenderJob(deps.requests.kernel, deps.requests.mailer, deps.logger));
   await queue.register(
@@ -69,4 +71,5 @@ export { MAILING_SENDER_JOB } from './mailing-sender.job.js';
 export { LETTER_SENDER_JOB } from './letter-sender.job.js';
 export { DUNNING_JOB, dunningJob } from './dunning.job.js';
 export { ACCOUNT_ERASURES_JOB } from './account-erasures.job.js';
+export { DEFERRED_ERASURES_JOB, deferredErasuresJob } from './deferred-erasures.job.js';
 export { CDR_UPLOAD_JOB, runCdrUploads } from './cdr-upload.job.js';

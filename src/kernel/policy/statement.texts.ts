@@ -128,7 +128,7 @@ export interface StatementTexts {
     items: Record<Right, string>;
     /** The restriction with the uses it leaves (the purposes marked `readWhileRestricted`). */
     restrictionExcept: (purposes: string) => string;
-    /** What a running contract keeps from erasure until its last day (decision 0940). */
+    /** What a running contract keeps from erasure, and the erasure deferred to its end (decisions 0940, 1210). */
     whileContract: string;
     selfService: string;
     toOtherOrganisation: string;
@@ -369,7 +369,7 @@ const nl: StatementTexts = {
     restrictionExcept: (uses) =>
       `Recht op beperking: u kunt vragen dat wij uw gegevens tijdelijk alleen nog bewaren en niet meer gebruiken, behalve voor: ${uses}.`,
     whileContract:
-      'Zolang een contract met u loopt, hebben wij uw gegevens nodig om het uit te voeren en te factureren: die wissen wij na de laatste dag van het contract.',
+      'Zolang een contract met u loopt, hebben wij uw gegevens nodig om het uit te voeren en te factureren. Vraagt u in die tijd de wissing, dan antwoorden wij binnen de maand met de datum en wissen wij ze de dag na de laatste dag van uw contracten bij ons, zonder dat u het opnieuw moet vragen; sluit u voor die dag een nieuw contract, dan schuift de datum op naar het einde daarvan en laten wij u dat weten.',
     selfService:
       'Uw gegevens laten verwijderen kan ook zelf, via de persoonlijke instellingen van uw account.',
     toOtherOrganisation:
@@ -625,7 +625,7 @@ const fr: StatementTexts = {
     restrictionExcept: (uses) =>
       `Droit à la limitation : vous pouvez demander que nous ne fassions plus que conserver vos données, sans les utiliser, sauf pour : ${uses}.`,
     whileContract:
-      'Tant qu’un contrat avec vous court, nous avons besoin de vos données pour l’exécuter et le facturer : nous les effaçons après le dernier jour du contrat.',
+      'Tant qu’un contrat avec vous court, nous avons besoin de vos données pour l’exécuter et le facturer. Si vous demandez l’effacement pendant ce temps, nous vous répondons dans le mois en indiquant la date et nous les effaçons le lendemain du dernier jour de vos contrats chez nous, sans que vous deviez le redemander ; si vous concluez un nouveau contrat avant ce jour, la date est reportée à sa fin et nous vous en informons.',
     selfService:
       'Vous pouvez aussi supprimer vos données vous-même, via les paramètres personnels de votre compte.',
     toOtherOrganisation:
@@ -872,7 +872,7 @@ const en: StatementTexts = {
     restrictionExcept: (uses) =>
       `Right to restriction: you can ask us only to store your data and no longer use it, except for: ${uses}.`,
     whileContract:
-      'While a contract with you runs, we need your data to carry it out and bill it: we erase them after the contract’s last day.',
+      'While a contract with you runs, we need your data to carry it out and bill it. If you ask us to erase them meanwhile, we answer within the month with the date and erase them on the day after the last day of your contracts with us, without you asking again; if you make a new contract before that day, the date moves to its end and we tell you so.',
     selfService: 'You can also delete your data yourself, in the personal settings of your account.',
     toOtherOrganisation: 'On request we send that file to you or to another organisation you name.',
     highlighted: (cats) => `These rights also cover ${cats}.`,

@@ -314,7 +314,7 @@ describe('VoiceKing: the generated Dutch statement holds every fact of the seed 
     expectAll(rights, [
       'Recht op wissing: u kunt op elk moment vragen dat wij uw gegevens verwijderen.',
       // Decision 0940: a running contract keeps the data until its last day.
-      'Zolang een contract met u loopt, hebben wij uw gegevens nodig om het uit te voeren en te factureren: die wissen wij na de laatste dag van het contract.',
+      'Zolang een contract met u loopt, hebben wij uw gegevens nodig om het uit te voeren en te factureren. Vraagt u in die tijd de wissing, dan antwoorden wij binnen de maand met de datum en wissen wij ze de dag na de laatste dag van uw contracten bij ons, zonder dat u het opnieuw moet vragen; sluit u voor die dag een nieuw contract, dan schuift de datum op naar het einde daarvan en laten wij u dat weten.',
       'Uw gegevens laten verwijderen kan ook zelf, via de persoonlijke instellingen van uw account.',
       'e-mail naar info@voiceking.be',
       'een brief aan VoiceKing CVBA, Engelse Wandeling 2 K8V, 8500 Kortrijk',

@@ -106,7 +106,7 @@ async function personState(tenant: Tenant, subjectId: number) {
 }
 
 describe('an erasure of a person whose contract runs (attack S20-14, decision 0940)', () => {
-  it('VK-23: the portal’s "erase my account" of a customer with a running contract says in their language that the contract must end first and how to ask staff, shows no form; a post anyway answers 409, files nothing and erases nothing; terminated and past its last day, the erasure runs and leaves an ended contract of no one', async () => {
+  it('VK-23: the portal’s "erase my account" of a customer with a running contract says in their language that the contract runs and that an erasure asked now is carried out the day after its last day; the post records it and erases nothing (decision 1210); terminated and past its last day, the person can still erase their account at once, leaving an ended contract of no one', async () => {
     clock.set(new Date('2026-03-02T10:00:00Z'));
     const { app, kernel, voiceking } = testApp;
     const sales = await loginAs(app, kernel, voiceking, 'sales');
@@ -135,13 +135,12 @@ describe('an erasure of a person whose contract runs (attack S20-14, decision 09
     const dutch = await erasePage('nl');
     expect(dutch.statusCode).toBe(200);
     expect(dutch.body).toContain('U hebt bij ons een contract dat nog loopt (zonder einddatum)');
-    expect(dutch.body).toContain('Zeg het contract op');
-    expect(dutch.body).toContain(`/t/${voiceking.slug}/rights/erasure`);
-    expect(dutch.body).not.toContain('name="confirm"');
+    expect(dutch.body).toContain('zeg het op, schriftelijk, per e-mail of telefonisch');
+    expect(dutch.body).toContain('name="confirm"');
     expect((await erasePage('fr')).body).toContain('un contrat toujours en cours (sans date de fin)');
     const english = await erasePage('en');
     expect(english.body).toContain('You have a contract with us that still runs (without an end date)');
-    expect(english.body).toContain('Do you still want us to erase your data? Send a request');
+    expect(english.body).toContain('If you ask for the erasure here, we record it now');
 
     const post = (session: { cookie: string; csrf: string }) =>
       app.inject({
@@ -150,10 +149,9 @@ describe('an erasure of a person whose contract runs (attack S20-14, decision 09
         headers: { cookie: session.cookie, 'content-type': 'application/x-www-form-urlencoded' },
         payload: `csrf=${encodeURIComponent(session.csrf)}&confirm=yes`,
       });
-    const refused = await post({ cookie, csrf });
-    expect(refused.statusCode).toBe(409);
-    expect(refused.body).toContain('contract dat nog loopt');
-    expect(await personState(voiceking, subjectId)).toEqual({ person: true, erased: false, requests: 0 });
+    const recorded = await post({ cookie, csrf });
+    expect(recorded.statusCode).toBe(303);
+    expect(await personState(voiceking, subjectId)).toEqual({ person: true, erased: false, requests: 1 });
     expect(await contractRows(voiceking, 'contract_id', contractId)).toEqual([
       { contract_id: contractId, subject_id: subjectId, end_date: null, terminated_on: null },
     ]);
@@ -165,12 +163,13 @@ describe('an erasure of a person whose contract runs (attack S20-14, decision 09
       { terminatedOn: '2026-03-31', channel: 'portal', reasonCode: 'customer_leaves' },
     );
     expect(terminated.statusCode, terminated.body).toBe(200);
-    const stillRunning = await erasePage('en');
-    expect(stillRunning.body).toContain('still runs (until 2026-03-31)');
-    expect((await post({ cookie, csrf })).statusCode).toBe(409);
+    expect((await erasePage('en')).body).toContain('Your request to erase your account is recorded.');
+    expect((await post({ cookie, csrf })).statusCode).toBe(303);
+    expect(await personState(voiceking, subjectId)).toEqual({ person: true, erased: false, requests: 1 });
 
     clock.set(new Date('2026-04-01T08:00:00Z'));
-    const again = await signInByMailedLink(testApp, voiceking, email, 2);
+    // The second mail is the answer with the date (decision 1210).
+    const again = await signInByMailedLink(testApp, voiceking, email, 3);
     const free = await app.inject({
       method: 'GET',
       url: `/t/${voiceking.slug}/account/erase?lang=en`,
@@ -190,7 +189,7 @@ describe('an erasure of a person whose contract runs (attack S20-14, decision 09
     expect(shown.json()).toMatchObject({ subjectId: null, status: 'ended', endDate: '2026-03-31' });
   });
 
-  it('VX-13: a staff DELETE or the fulfilment of an erasure request of a customer whose contract runs answers 409 erasure_contract_running naming the contract and its end, erases nothing and leaves the request open; after the contract’s last day the fulfilment erases the person and the contract stays ended, of no one', async () => {
+  it('VX-13: a staff DELETE of a customer whose contract runs answers 409 erasure_contract_running naming the contract and its end and erases nothing; the fulfilment of their erasure request erases nothing either but answers the request with the day after the contract’s last day (decision 1210); after the last day the DELETE erases the person and the contract stays ended, of no one', async () => {
     clock.set(new Date('2026-03-02T10:00:00Z'));
     const { app, kernel, voxtra } = testApp;
     const sales = await loginAs(app, kernel, voxtra, 'sales');
@@ -228,9 +227,9 @@ describe('an erasure of a person whose contract runs (attack S20-14, decision 09
     expect(registered.statusCode, registered.body).toBe(201);
     const { requestId } = registered.json<{ requestId: string }>();
     const fulfil = () => asOfficer('POST', `/api/v1/requests/${requestId}/fulfil`, {});
-    const refused = await fulfil();
-    expect(refused.statusCode, refused.body).toBe(409);
-    expect(refused.json()).toMatchObject({ code: 'erasure_contract_running' });
+    const answered = await fulfil();
+    expect(answered.statusCode, answered.body).toBe(200);
+    expect(answered.json()).toEqual({ outcome: { erasureDeferred: { lastDay: '2026-12-31' } } });
     const requestState = async () =>
       (
         await runAsOwner<{ state: string }>(
@@ -239,7 +238,7 @@ describe('an erasure of a person whose contract runs (attack S20-14, decision 09
           [voxtra.tenantId, requestId],
         )
       ).rows[0]?.state;
-    expect(await requestState()).not.toBe('fulfilled');
+    expect(await requestState()).toBe('fulfilled');
     expect(await personState(voxtra, subjectId)).toMatchObject({ person: true, erased: false });
     expect(await contractRows(voxtra, 'contract_id', contractId)).toEqual([
       { contract_id: contractId, subject_id: subjectId, end_date: '2026-12-31', terminated_on: null },
@@ -251,7 +250,7 @@ describe('an erasure of a person whose contract runs (attack S20-14, decision 09
       { terminatedOn: '2026-03-15', channel: 'written', reasonCode: 'erasure_request' },
     );
     expect(terminated.statusCode, terminated.body).toBe(200);
-    expect((await fulfil()).json()).toMatchObject({
+    expect((await asOfficer('DELETE', `/api/v1/people/${subjectId}`, {})).json()).toMatchObject({
       code: 'erasure_contract_running',
       details: { holds: [{ kind: 'contract', endsOn: '2026-03-15' }] },
     });
@@ -259,12 +258,11 @@ describe('an erasure of a person whose contract runs (attack S20-14, decision 09
     clock.set(new Date('2026-03-16T09:00:00Z'));
     const officerLater = await loginAs(app, kernel, voxtra, 'privacy_officer');
     const done = await requestAs(app, officerLater, 'rights_requests')(
-      'POST',
-      `/api/v1/requests/${requestId}/fulfil`,
+      'DELETE',
+      `/api/v1/people/${subjectId}`,
       {},
     );
     expect(done.statusCode, done.body).toBe(200);
-    expect(await requestState()).toBe('fulfilled');
     expect(await personState(voxtra, subjectId)).toMatchObject({ person: false, erased: true });
     expect(await contractRows(voxtra, 'contract_id', contractId)).toEqual([
       { contract_id: contractId, subject_id: null, end_date: '2026-03-15', terminated_on: '2026-03-15' },

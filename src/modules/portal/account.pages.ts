@@ -16,6 +16,7 @@ import {
   authenticateSubject,
   endSession,
   fileAccountRequest,
+  findDeferredErasure,
   listOwnRequests,
   loginAtDoor,
   readOwnPerson,
@@ -58,6 +59,13 @@ const langQuery = z.object({ lang: z.string().max(5).optional() });
 const notFound = (): AppError => new AppError('not_found', 'no such page', { publicMessage: 'no such page' });
 
 /** What keeps a person from erasure: the last end of a dated hold, and the open-ended claim's kind. */
+/** The calendar day after an ISO day: the day a deferred erasure runs (decision 1210). */
+function nextDay(day: string): string {
+  const next = new Date(`${day}T00:00:00Z`);
+  next.setUTCDate(next.getUTCDate() + 1);
+  return next.toISOString().slice(0, 10);
+}
+
 interface Held {
   until: string | null;
   claim: 'dispute' | 'collection' | 'contract';
@@ -236,35 +244,63 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
       signed.session.subjectId,
     );
     if (holds.length === 0) return undefined;
-    // A running contract is said first: ending it is what the person can do (decision 0940).
-    const contracts = holds.filter((hold) => hold.ground === 'running_contract');
-    if (contracts.length > 0) {
-      const open = contracts.some((hold) => hold.endsOn === null);
-      const last = contracts.flatMap((hold) => (hold.endsOn ? [hold.endsOn] : [])).sort();
+    // Running contracts alone: the erasure can be asked now and runs the day after the relation's
+    // last day (decisions 0940, 1210). With a legal claim besides, the claim is what is said.
+    if (holds.every((hold) => hold.ground === 'running_contract')) {
+      const open = holds.some((hold) => hold.endsOn === null);
+      const last = holds.flatMap((hold) => (hold.endsOn ? [hold.endsOn] : [])).sort();
       return { until: open ? null : (last.at(-1) ?? null), claim: 'contract' };
     }
-    const ends = holds.flatMap((hold) => (hold.endsOn ? [hold.endsOn] : [])).sort();
-    const claim = holds.some((hold) => hold.kind === 'collection') ? 'collection' : 'dispute';
+    const claims = holds.filter((hold) => hold.ground !== 'running_contract');
+    const ends = claims.flatMap((hold) => (hold.endsOn ? [hold.endsOn] : [])).sort();
+    const claim = claims.some((hold) => hold.kind === 'collection') ? 'collection' : 'dispute';
     return { until: ends.at(-1) ?? null, claim };
   };
 
-  /** The erase page of a person under a hold: kept for a legal claim until …, no form. */
-  const heldPage = (signed: Signed, held: Held): string => {
+  /**
+   * The erase page of a person under a hold. A legal claim: kept until …, no form. Running
+   * contracts alone: the erasure can be asked now and is carried out the day after the relation's
+   * last day (decision 1210); once asked, the page says when.
+   */
+  const heldPage = async (signed: Signed, held: Held): Promise<string> => {
     const t = textsOf(signed.frame);
+    if (held.claim !== 'contract')
+      return page(
+        signed,
+        t.erase.title,
+        '/erase',
+        html`<h1>${t.erase.title}</h1>
+          <p role="status">${t.erase.held(held.until, held.claim)}</p>`,
+      );
+    const deferred = await findDeferredErasure(
+      deps.requests,
+      signed.session.tenant.tenantId,
+      signed.session.subjectId,
+    );
+    if (deferred)
+      return page(
+        signed,
+        t.erase.title,
+        '/erase',
+        html`<h1>${t.erase.title}</h1>
+          <p role="status">
+            ${t.erase.deferred(deferred.lastDay, deferred.lastDay ? nextDay(deferred.lastDay) : null)}
+          </p>`,
+      );
     return page(
       signed,
       t.erase.title,
       '/erase',
       html`<h1>${t.erase.title}</h1>
-        <p role="status">${t.erase.held(held.until, held.claim)}</p>
-        ${
-          held.claim === 'contract'
-            ? html`<p>
-                ${t.erase.contractRequest}
-                <a href="${signed.frame.base}/rights/erasure">${t.rights.names.erasure}</a>
-              </p>`
-            : ''
-        }`,
+        <p role="status">${t.erase.held(held.until, held.claim, held.until ? nextDay(held.until) : null)}</p>
+        <form method="post" action="${signed.frame.base}/account/erase">
+          <input type="hidden" name="csrf" value="${signed.csrf}" />
+          <label class="check"
+            ><input type="checkbox" name="confirm" value="yes" required />
+            <span>${t.erase.deferConfirm}</span></label
+          >
+          <button type="submit">${t.erase.deferSubmit}</button>
+        </form>`,
     );
   };
 
@@ -806,7 +842,7 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
       const { frame } = signed;
       const t = textsOf(frame);
       const held = await heldUntil(signed);
-      if (held !== undefined) return sendPage(reply, heldPage(signed, held));
+      if (held !== undefined) return sendPage(reply, await heldPage(signed, held));
       const report = await buildAccessOverview(deps.kernel, deps.requests.dataMap, own(signed));
       const kept = describeKept(report, deps.requests.dataMap, frame.policy, frame.lang);
       const body = html`<h1>${t.erase.title}</h1>
@@ -836,7 +872,8 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
     '/t/:slug/account/erase',
     {
       schema: {
-        summary: 'Form post: erase my account now (legal holds kept); 303 to the goodbye page',
+        summary:
+          'Form post: erase my account now (legal holds kept), 303 to the goodbye page; while a contract runs, the erasure is recorded for the day after its last day, 303 to the erase page saying when',
         tags,
         params: slugParams,
         body: formBody,
@@ -846,9 +883,18 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
       const signed = await signedIn(request, reply, request.params.slug, fieldOf(request.body, 'csrf'));
       if (!signed) return reply;
       if (fieldOf(request.body, 'confirm') !== 'yes') return see(reply, `${signed.frame.base}/account/erase`);
-      // Under a legal hold nothing is filed and nothing erased (decision 0415).
+      // Under a legal hold nothing is filed and nothing erased (decision 0415). Under running
+      // contracts alone the request is filed and answered with the day it will be carried out
+      // (decision 1210); asked once, it is not filed again.
       const held = await heldUntil(signed);
-      if (held !== undefined) return sendPage(reply, heldPage(signed, held), 409);
+      const erasePage = `${signed.frame.base}/account/erase?lang=${signed.frame.lang}`;
+      if (held !== undefined && held.claim !== 'contract')
+        return sendPage(reply, await heldPage(signed, held), 409);
+      if (
+        held !== undefined &&
+        (await findDeferredErasure(deps.requests, signed.session.tenant.tenantId, signed.session.subjectId))
+      )
+        return see(reply, erasePage);
       try {
         await fileAccountRequest(deps.requests, signed.session, {
           kind: 'erasure',
@@ -859,11 +905,14 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
         if (isErasureHeld(error))
           return sendPage(
             reply,
-            heldPage(signed, (await heldUntil(signed)) ?? { until: null, claim: 'dispute' }),
+            await heldPage(signed, (await heldUntil(signed)) ?? { until: null, claim: 'dispute' }),
             409,
           );
         return sendErrorPage(reply, signed.frame, error, `${signed.frame.base}/account/erase`);
       }
+      // Deferred: the person stays signed in and the erase page says when (decision 1210).
+      if (await findDeferredErasure(deps.requests, signed.session.tenant.tenantId, signed.session.subjectId))
+        return see(reply, erasePage);
       await endSession(deps.requests, signed.session.tenant.tenantId, request.cookies[SUBJECT_COOKIE] ?? '');
       clearCookies(reply, signed.frame.base);
       return see(reply, `${signed.frame.base}/account/erased?lang=${signed.frame.lang}`);

@@ -166,9 +166,16 @@ export interface PortalTexts {
      * A legal hold, an open dispute or an open hand-over for collection keeps the person (decisions
      * 0415, 0465): nothing can be erased now. Without an end day, `claim` says what is open.
      */
-    held: (until: string | null, claim: 'dispute' | 'collection' | 'contract') => string;
-    /** Under a running contract: the way to a staff-answered erasure request (decision 0940). */
-    contractRequest: string;
+    held: (
+      until: string | null,
+      claim: 'dispute' | 'collection' | 'contract',
+      eraseOn?: string | null,
+    ) => string;
+    /** Under running contracts: the box and button that ask the erasure for after the last day (decision 1210). */
+    deferConfirm: string;
+    deferSubmit: string;
+    /** The erasure asked while a contract runs: when it will be carried out (decision 1210). */
+    deferred: (lastDay: string | null, eraseOn: string | null) => string;
   };
   myRequests: { title: string; none: string };
   report: {
@@ -476,12 +483,16 @@ const nl: PortalTexts = {
     submit: 'Account wissen',
     done: 'Uw account is gewist. U krijgt een brief per e-mail met wat gewist is en wat nog bewaard wordt.',
     letter: 'Wissen kan niet ongedaan gemaakt worden.',
-    held: (until, claim) =>
+    held: (until, claim, eraseOn) =>
       claim === 'contract'
-        ? `U hebt bij ons een contract dat nog loopt (${until ? `tot ${until}` : 'zonder einddatum'}). Wij hebben uw gegevens nodig om die dienst te leveren en te factureren (AVG art. 6, lid 1, b), dus kunnen wij uw account niet wissen zolang het loopt; er is niets gewist. Wilt u stoppen? Zeg het contract op (schriftelijk, per e-mail of telefonisch); na de laatste dag ervan kunt u hier uw account wissen. Wat de wet ons verplicht te bewaren, zoals uw facturen, blijft ook dan bewaard.`
+        ? `U hebt bij ons een contract dat nog loopt (${until ? `tot ${until}` : 'zonder einddatum'}). Zolang het loopt, hebben wij uw gegevens nodig om die dienst te leveren en te factureren (AVG art. 6, lid 1, b); er is nog niets gewist. Vraagt u hier de wissing, dan noteren wij ze nu en wissen wij uw gegevens de dag na de laatste dag van uw contract (${eraseOn ? `op ${eraseOn}` : 'zodra het beëindigd is; zeg het op, schriftelijk, per e-mail of telefonisch'}); u hoeft het niet opnieuw te vragen. Wat de wet ons verplicht te bewaren, zoals uw facturen, blijft bewaard.`
         : `Uw gegevens worden bewaard voor een rechtsvordering (AVG art. 17, lid 3, e), ${until ? `tot ${until}` : claim === 'collection' ? 'tot de onbetaalde factuur die wij voor inning uit handen gaven, betaald of afgesloten is' : 'tot het geschil over uw factuur beslecht is'}. Tot dan kunnen wij uw account niet wissen; er is niets gewist. Nadien kunt u het opnieuw vragen.`,
-    contractRequest:
-      'Wilt u toch dat wij uw gegevens wissen? Dien een verzoek in; wij antwoorden binnen een maand en zeggen wat wij bewaren en waarom:',
+    deferConfirm: 'Ja, wis mijn account de dag na de laatste dag van mijn contract',
+    deferSubmit: 'Wissing vragen',
+    deferred: (lastDay, eraseOn) =>
+      lastDay && eraseOn
+        ? `Uw vraag om uw account te wissen is genoteerd. Wij wissen uw gegevens op ${eraseOn}, de dag na de laatste dag van uw contract (${lastDay}). U krijgt per e-mail een brief met wat gewist is en wat nog bewaard wordt.`
+        : 'Uw vraag om uw account te wissen is genoteerd. Uw contract heeft geen einddatum: wij wissen uw gegevens de dag na de laatste dag ervan, zodra het beëindigd is. U krijgt per e-mail een brief met wat gewist is en wat nog bewaard wordt.',
   },
   myRequests: { title: 'Mijn verzoeken', none: 'U hebt nog geen verzoeken ingediend.' },
   report: {
@@ -825,12 +836,16 @@ const fr: PortalTexts = {
     submit: 'Effacer le compte',
     done: 'Votre compte est effacé. Vous recevez une lettre par e-mail indiquant ce qui est effacé et ce qui est encore conservé.',
     letter: 'L’effacement est définitif.',
-    held: (until, claim) =>
+    held: (until, claim, eraseOn) =>
       claim === 'contract'
-        ? `Vous avez chez nous un contrat toujours en cours (${until ? `jusqu’au ${until}` : 'sans date de fin'}). Nous avons besoin de vos données pour fournir ce service et le facturer (RGPD art. 6, par. 1, b) : nous ne pouvons donc pas effacer votre compte tant qu’il court ; rien n’a été effacé. Vous voulez arrêter ? Résiliez le contrat (par écrit, par e-mail ou par téléphone) ; après son dernier jour, vous pourrez effacer votre compte ici. Ce que la loi nous oblige à conserver, comme vos factures, reste conservé même alors.`
+        ? `Vous avez chez nous un contrat toujours en cours (${until ? `jusqu’au ${until}` : 'sans date de fin'}). Tant qu’il court, nous avons besoin de vos données pour fournir ce service et le facturer (RGPD art. 6, par. 1, b) ; rien n’a encore été effacé. Si vous demandez ici l’effacement, nous l’enregistrons maintenant et effaçons vos données le lendemain du dernier jour de votre contrat (${eraseOn ? `le ${eraseOn}` : 'dès qu’il est résilié ; résiliez-le par écrit, par e-mail ou par téléphone'}) ; vous ne devez pas le redemander. Ce que la loi nous oblige à conserver, comme vos factures, reste conservé.`
         : `Vos données sont conservées pour une action en justice (RGPD art. 17, par. 3, e), ${until ? `jusqu’au ${until}` : claim === 'collection' ? 'jusqu’à ce que la facture impayée confiée au recouvrement soit payée ou son recouvrement clôturé' : 'jusqu’au règlement du litige sur votre facture'}. D’ici là, nous ne pouvons pas effacer votre compte ; rien n’a été effacé. Vous pourrez le demander à nouveau ensuite.`,
-    contractRequest:
-      'Vous souhaitez quand même que nous effacions vos données ? Introduisez une demande ; nous répondons dans un mois en indiquant ce que nous conservons et pourquoi :',
+    deferConfirm: 'Oui, effacez mon compte le lendemain du dernier jour de mon contrat',
+    deferSubmit: 'Demander l’effacement',
+    deferred: (lastDay, eraseOn) =>
+      lastDay && eraseOn
+        ? `Votre demande d’effacement de votre compte est enregistrée. Nous effaçons vos données le ${eraseOn}, le lendemain du dernier jour de votre contrat (${lastDay}). Vous recevez par e-mail une lettre indiquant ce qui est effacé et ce qui est encore conservé.`
+        : 'Votre demande d’effacement de votre compte est enregistrée. Votre contrat n’a pas de date de fin : nous effaçons vos données le lendemain de son dernier jour, dès qu’il est résilié. Vous recevez par e-mail une lettre indiquant ce qui est effacé et ce qui est encore conservé.',
   },
   myRequests: { title: 'Mes demandes', none: 'Vous n’avez encore fait aucune demande.' },
   report: {
@@ -1165,12 +1180,16 @@ const en: PortalTexts = {
     submit: 'Erase account',
     done: 'Your account has been erased. You will get a letter by e-mail saying what was erased and what is still kept.',
     letter: 'Erasure cannot be undone.',
-    held: (until, claim) =>
+    held: (until, claim, eraseOn) =>
       claim === 'contract'
-        ? `You have a contract with us that still runs (${until ? `until ${until}` : 'without an end date'}). We need your data to provide and bill that service (GDPR Art. 6(1)(b)), so we cannot erase your account while it runs; nothing has been erased. Want to stop? Terminate the contract (in writing, by e-mail or by phone); after its last day you can erase your account here. What the law obliges us to keep, such as your invoices, is kept even then.`
+        ? `You have a contract with us that still runs (${until ? `until ${until}` : 'without an end date'}). While it runs, we need your data to provide and bill that service (GDPR Art. 6(1)(b)); nothing has been erased yet. If you ask for the erasure here, we record it now and erase your data on the day after your contract's last day (${eraseOn ? `on ${eraseOn}` : 'once it is terminated; terminate it in writing, by e-mail or by phone'}); you do not need to ask again. What the law obliges us to keep, such as your invoices, is kept.`
         : `Your data are kept for a legal claim (GDPR Art. 17(3)(e)) ${until ? `until ${until}` : claim === 'collection' ? 'until the unpaid invoice we handed over for collection is paid or its collection is closed' : 'until the dispute about your invoice is settled'}. Until then we cannot erase your account; nothing has been erased. You may ask again afterwards.`,
-    contractRequest:
-      'Do you still want us to erase your data? Send a request; we answer within a month and say what we keep and why:',
+    deferConfirm: "Yes, erase my account on the day after my contract's last day",
+    deferSubmit: 'Ask for the erasure',
+    deferred: (lastDay, eraseOn) =>
+      lastDay && eraseOn
+        ? `Your request to erase your account is recorded. We erase your data on ${eraseOn}, the day after your contract's last day (${lastDay}). You will get a letter by e-mail saying what was erased and what is still kept.`
+        : 'Your request to erase your account is recorded. Your contract has no end date: we erase your data on the day after its last day, once it is terminated. You will get a letter by e-mail saying what was erased and what is still kept.',
   },
   myRequests: { title: 'My requests', none: 'You have not made any requests yet.' },
   report: {

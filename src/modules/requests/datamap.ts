@@ -72,6 +72,21 @@ export const requestsDataMap: TableDataMap[] = [
     },
   },
   {
+    // An erasure waiting for the relation's end (decision 1210): the erasure it waits for deletes it.
+    table: 'deferred_erasures',
+    module: 'requests',
+    subjectColumn: 'subject_id',
+    erasure: { kind: 'delete_rows' },
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      request_id: 'request id',
+      subject_id: 'internal subject id',
+      last_day: 'the day the erasure waits for (a contract date)',
+      recorded_at: 'workflow timestamp',
+    },
+  },
+  {
     // The request itself is kept (proof that we answered, Art. 5(2)) but holds nothing
     // identifying once the person is erased: corrections, the scan reference and the reasons
     // staff typed (free text about the person's request, scanned on write, VK-16) are cleared.

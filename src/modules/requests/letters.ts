@@ -11,7 +11,8 @@ export type LetterOutcome =
   | 'rejected'
   | 'download_ready'
   | 'transfer_sent'
-  | 'transfer_failed';
+  | 'transfer_failed'
+  | 'erasure_deferred';
 
 export interface LetterFacts {
   kind: RequestKind;
@@ -29,6 +30,11 @@ export interface LetterFacts {
   stopped?: string[];
   /** Objection or withdrawal: the purposes (labels) not stopped, each with why (Art. 12(4), 21(1)). */
   notStopped?: Array<{ what: string; why: string }>;
+  /**
+   * An erasure deferred while a contract runs (decision 1210): the relation's last day (null: a
+   * contract without an end date), and whether this letter tells of a changed day.
+   */
+  deferred?: { lastDay: string | null; changed: boolean };
 }
 
 const KIND_LABEL: Record<Language, Record<RequestKind, string>> = {
@@ -95,6 +101,16 @@ const TEXT = {
     stopped: 'Stopgezet, met onmiddellijke ingang:',
     notStopped: 'Niet stopgezet, en waarom:',
     nothingStopped: 'geen van de verwerkingen waarop uw verzoek slaat, kan op deze manier worden stopgezet.',
+    deferred: (lastDay: string | null, eraseOn: string | null, changed: boolean) =>
+      [
+        changed
+          ? 'U vroeg ons uw gegevens te wissen. Sinds ons vorige bericht is de laatste dag van uw contracten bij ons veranderd.'
+          : 'U vroeg ons uw gegevens te wissen. U hebt bij ons een contract dat nog loopt; zolang het loopt, hebben wij uw gegevens nodig om het uit te voeren en te factureren (AVG art. 6, lid 1, b).',
+        lastDay && eraseOn
+          ? `Wij wissen uw gegevens de dag na de laatste dag van uw contract (${lastDay}), dus op ${eraseOn}. U hoeft het niet opnieuw te vragen.`
+          : 'Uw contract heeft geen einddatum. Wij wissen uw gegevens de dag na de laatste dag ervan, zodra het beëindigd is (u zegt het op schriftelijk, per e-mail of telefonisch). U hoeft het niet opnieuw te vragen.',
+        'Sluit u voor die dag een nieuw contract met ons, dan wachten wij ook op het einde daarvan en laten wij u de nieuwe datum weten. Wat de wet ons verplicht te bewaren, zoals uw facturen, blijft bewaard; na de wissing krijgt u een brief met wat gewist is en wat nog bewaard wordt.',
+      ].join(' '),
     regards: 'Met vriendelijke groeten,',
   },
   fr: {
@@ -127,6 +143,16 @@ const TEXT = {
     stopped: 'Arrêté, avec effet immédiat :',
     notStopped: 'Non arrêté, et pourquoi :',
     nothingStopped: 'aucun des traitements visés par votre demande ne peut être arrêté de cette manière.',
+    deferred: (lastDay: string | null, eraseOn: string | null, changed: boolean) =>
+      [
+        changed
+          ? 'Vous nous avez demandé d’effacer vos données. Depuis notre dernier message, le dernier jour de vos contrats chez nous a changé.'
+          : 'Vous nous avez demandé d’effacer vos données. Vous avez chez nous un contrat toujours en cours ; tant qu’il court, nous avons besoin de vos données pour l’exécuter et le facturer (RGPD art. 6, par. 1, b).',
+        lastDay && eraseOn
+          ? `Nous effaçons vos données le lendemain du dernier jour de votre contrat (${lastDay}), donc le ${eraseOn}. Vous ne devez pas le redemander.`
+          : 'Votre contrat n’a pas de date de fin. Nous effaçons vos données le lendemain de son dernier jour, dès qu’il est résilié (par écrit, par e-mail ou par téléphone). Vous ne devez pas le redemander.',
+        'Si vous concluez un nouveau contrat avec nous avant ce jour, nous attendons aussi sa fin et vous communiquons la nouvelle date. Ce que la loi nous oblige à conserver, comme vos factures, reste conservé ; après l’effacement, vous recevez une lettre indiquant ce qui est effacé et ce qui est encore conservé.',
+      ].join(' '),
     regards: 'Meilleures salutations,',
   },
   en: {
@@ -159,6 +185,16 @@ const TEXT = {
     stopped: 'Stopped, with immediate effect:',
     notStopped: 'Not stopped, and why:',
     nothingStopped: 'none of the processing your request concerns can be stopped this way.',
+    deferred: (lastDay: string | null, eraseOn: string | null, changed: boolean) =>
+      [
+        changed
+          ? 'You asked us to erase your data. Since our last message, the last day of your contracts with us has changed.'
+          : 'You asked us to erase your data. You have a contract with us that still runs; while it runs, we need your data to carry it out and bill it (GDPR Art. 6(1)(b)).',
+        lastDay && eraseOn
+          ? `We erase your data on the day after your contract's last day (${lastDay}), that is on ${eraseOn}. You do not need to ask again.`
+          : 'Your contract has no end date. We erase your data on the day after its last day, once it is terminated (in writing, by e-mail or by phone). You do not need to ask again.',
+        'If you make a new contract with us before that day, we also wait for its end and tell you the new date. What the law obliges us to keep, such as your invoices, is kept; after the erasure you get a letter saying what was erased and what is still kept.',
+      ].join(' '),
     regards: 'Kind regards,',
   },
 } as const;
@@ -214,6 +250,11 @@ export function writeLetter(
       body.push(t.rejected(facts.reason ?? ''));
       pushStopped(body, t, facts);
       break;
+    case 'erasure_deferred': {
+      const lastDay = facts.deferred?.lastDay ?? null;
+      body.push(t.deferred(lastDay, lastDay ? dayAfter(lastDay) : null, facts.deferred?.changed === true));
+      break;
+    }
     case 'fulfilled':
       body.push(t.fulfilled);
       if (facts.erased && facts.erased.length > 0)
@@ -239,6 +280,13 @@ export function writeLetter(
   // A login link answers no request: its subject says what it is (attack S11, noticed).
   const subject = facts.outcome === 'login_link' ? t.loginSubject : t.subject(kind);
   return { subject: `${subject} — ${controller}`, text: body.join('\n') };
+}
+
+/** The calendar day after an ISO day (the day a deferred erasure runs). */
+export function dayAfter(day: string): string {
+  const next = new Date(`${day}T00:00:00Z`);
+  next.setUTCDate(next.getUTCDate() + 1);
+  return next.toISOString().slice(0, 10);
 }
 
 /** Why an objection or withdrawal does not stop a purpose: its legal basis, or it does not concern the person. */

@@ -6,6 +6,7 @@ import {
   eraseSubject,
   erasureHoldsOn,
   isErasureHeld,
+  type ErasureHold,
   type ErasureOutcome,
 } from '../../kernel/erasure/index.js';
 import { deliverLetters, messageDomainOf, sealLetter } from '../../kernel/letters/index.js';
@@ -765,6 +766,8 @@ async function fulfil(
     // The request is fulfilled, and its letter written, in the erasure's own transaction: all
     // commit, or none. The letter is sealed under its own key (the address is erased with the
     // person); the letter sender sends it after commit (decision 0190).
+    // While a contract runs the erasure is decided now and carried out the day after the
+    // relation's last day (decision 1210); a legal claim still refuses it (erasure_held).
     const erased = await eraseSubject(kernel, deps.dataMap, {
       ...context,
       subjectId,
@@ -793,7 +796,11 @@ async function fulfil(
             facts.outcome,
           );
       },
+    }).catch(async (error: unknown) => {
+      if (!isAppError(error) || error.code !== 'erasure_contract_running') throw error;
+      return deferErasure(deps, tenant.tenantId, request, actor, email, lastDayOf(error));
     });
+    if ('deferred' in erased) return { erasureDeferred: erased.deferred };
     describeErasure(facts, policy, lang, erased);
     if (email) dispatchLetters(deps, tenant.tenantId);
     return {
@@ -1023,6 +1030,103 @@ async function markFulfilled(
     .set({ state, fulfilled_at: now, outcome: JSON.stringify(outcome) })
     .where('request_id', '=', requestId)
     .execute();
+}
+
+/** An erasure decided while a contract runs: the relation's last day (null: no end date yet). */
+interface DeferredErasure {
+  deferred: { lastDay: string | null };
+}
+
+/**
+ * The relation's last day from a refusal `erasure_contract_running` (its holds are all running
+ * contracts): the latest end, or null when a contract has no end date.
+ */
+function lastDayOf(error: AppError): string | null {
+  const holds = (error.details as { holds?: Array<{ endsOn?: unknown }> } | undefined)?.holds ?? [];
+  const ends = holds.map((hold) => (typeof hold.endsOn === 'string' ? hold.endsOn : null));
+  if (ends.length === 0 || ends.includes(null)) return null;
+  return (ends as string[]).sort().at(-1) ?? null;
+}
+
+/** The relation's last day from open erasure holds that are all running contracts. */
+function lastDayOfHolds(holds: readonly ErasureHold[]): string | null {
+  if (holds.some((hold) => hold.endsOn === null)) return null;
+  return (
+    holds
+      .flatMap((hold) => (hold.endsOn ? [hold.endsOn] : []))
+      .sort()
+      .at(-1) ?? null
+  );
+}
+
+/**
+ * Answers an erasure request of a person whose contract runs (decision 1210): the erasure is
+ * recorded as waiting for the day after the relation's last day, the request is closed as
+ * answered (fulfilled, its outcome saying deferred, with the day), and the letter tells the
+ * person the date, all in one transaction that starts with the request's row lock.
+ */
+async function deferErasure(
+  deps: RequestsDeps,
+  tenantId: number,
+  request: RequestRow,
+  actor: Actor,
+  email: string | null,
+  lastDay: string | null,
+): Promise<DeferredErasure> {
+  const { kernel } = deps;
+  const { policy } = await kernel.policies.current(tenantId);
+  const now = kernel.clock.now();
+  const subjectId = Number(request.subject_id);
+  await kernel.transact(tenantId, async (atx) => {
+    await lockRequest(atx.tx, request.request_id, ['verified']);
+    await atx.tx
+      .insertInto('deferred_erasures')
+      .values({
+        tenant_id: tenantId,
+        request_id: request.request_id,
+        subject_id: subjectId,
+        last_day: lastDay,
+        recorded_at: now,
+      })
+      .execute();
+    recordRequestChange(atx, actor, request, 'defer');
+    await markFulfilled(atx.tx, request.request_id, now, { erasureDeferred: { lastDay } });
+    if (email)
+      await queueLetter(
+        deps,
+        atx.tx,
+        tenantId,
+        policy,
+        email,
+        writeLetter(policy, request.language, {
+          kind: 'erasure',
+          outcome: 'erasure_deferred',
+          receivedOn: brusselsDate(request.received_at),
+          dueOn: String(request.extended_due_on ?? request.due_on),
+          deferred: { lastDay, changed: false },
+        }),
+        'erasure_deferred',
+      );
+  });
+  if (email) dispatchLetters(deps, tenantId);
+  return { deferred: { lastDay } };
+}
+
+/** The erasure the person's request left waiting for their contract's end, if any (decision 1210). */
+export async function findDeferredErasure(
+  deps: RequestsDeps,
+  tenantId: number,
+  subjectId: number,
+): Promise<{ requestId: string; lastDay: string | null } | undefined> {
+  const row = await deps.kernel.plain(tenantId, (tx) =>
+    tx
+      .selectFrom('deferred_erasures')
+      .select(['request_id', 'last_day'])
+      .where('subject_id', '=', subjectId)
+      .orderBy('recorded_at')
+      .executeTakeFirst(),
+  );
+  return row ? { requestId: row.request_id, lastDay: row.last_day } : undefined;
 }
 
 const hostOf = (url: string): string => {
@@ -1698,6 +1802,214 @@ export async function carryOutAccountErasures(
   }
   if (failed > 0) throw new Error(`${failed} account erasure(s) not carried out`);
   return result;
+}
+
+/** Who carries out the erasures requests left waiting for a contract's end (decision 1210). */
+const DEFERRED_ERASURES: Actor = { kind: 'system', job: 'deferred-erasures' };
+
+export interface DeferredErasuresResult {
+  /** Erased by this pass, the request's outcome completed and the letter queued. */
+  carriedOut: number;
+  /** Still waiting: a contract runs, a legal claim or an open access request holds the person. */
+  waiting: number;
+  /** Waiting, and the person was told a new last day (a new contract, a termination). */
+  toldNewDay: number;
+}
+
+/**
+ * The daily pass over the tenant's deferred erasures (decision 1210). A person no hold keeps any
+ * more (the day after the relation's last day, Brussels) is erased as their request asked: what a
+ * legal hold keeps stays, the request's outcome gets the erasure's and the erasure letter is
+ * queued, all in the erasure's transaction, which also deletes the waiting row (data map). A
+ * second run, at once or beside this one, meets the person's row lock and finds them erased, so
+ * one erasure and one letter are made. A person whose relation's last day moved is told the new one.
+ */
+export async function carryOutDeferredErasures(
+  deps: RequestsDeps,
+  tenant: Tenant,
+): Promise<DeferredErasuresResult> {
+  const { kernel } = deps;
+  const tenantId = tenant.tenantId;
+  const waiting = await kernel.plain(tenantId, (tx) =>
+    tx.selectFrom('deferred_erasures').selectAll().orderBy('recorded_at').orderBy('request_id').execute(),
+  );
+  const result: DeferredErasuresResult = { carriedOut: 0, waiting: 0, toldNewDay: 0 };
+  let failed = 0;
+  for (const row of waiting) {
+    const subjectId = Number(row.subject_id);
+    const holds = await erasureHoldsOn(kernel, deps.dataMap, tenantId, subjectId);
+    if (holds.length > 0) {
+      result.waiting += 1;
+      const contracts = holds.filter((hold) => hold.ground === 'running_contract');
+      if (contracts.length > 0 && (await tellNewLastDay(deps, tenantId, row, lastDayOfHolds(contracts))))
+        result.toldNewDay += 1;
+      continue;
+    }
+    // The person's data are theirs to have first: an open access or portability request waits.
+    if (await awaitsReturn(deps, tenantId, subjectId)) {
+      result.waiting += 1;
+      continue;
+    }
+    try {
+      if (await eraseDeferred(deps, tenantId, row.request_id, subjectId)) result.carriedOut += 1;
+    } catch (error) {
+      if (isErasureHeld(error)) {
+        result.waiting += 1;
+        continue;
+      }
+      failed += 1;
+      deps.logger.error(
+        { tenantId, requestId: row.request_id, err: describeUnexpected(error) },
+        'deferred erasure not carried out; the next run tries again',
+      );
+    }
+  }
+  if (failed > 0) throw new Error(`${failed} deferred erasure(s) not carried out`);
+  return result;
+}
+
+/** Erases the person of a deferred erasure; false when another caller had erased them already. */
+async function eraseDeferred(
+  deps: RequestsDeps,
+  tenantId: number,
+  requestId: string,
+  subjectId: number,
+): Promise<boolean> {
+  const { kernel } = deps;
+  const { policy } = await kernel.policies.current(tenantId);
+  const request = await loadRequest(deps, tenantId, requestId);
+  const email = await contactOnFile(deps, tenantId, subjectId);
+  const facts: LetterFacts = {
+    kind: 'erasure',
+    outcome: 'fulfilled',
+    receivedOn: brusselsDate(request.received_at),
+    dueOn: String(request.extended_due_on ?? request.due_on),
+  };
+  let carriedOut = false;
+  await eraseSubject(kernel, deps.dataMap, {
+    tenantId,
+    actor: DEFERRED_ERASURES,
+    purpose: RIGHTS_PURPOSE,
+    subjectId,
+    requestId,
+    withinErasure: async (atx, erased) => {
+      // Erased meanwhile (a second run at the same moment): that run wrote the outcome and letter.
+      if (erased.alreadyErased) return;
+      carriedOut = true;
+      recordRequestChange(atx, DEFERRED_ERASURES, request, 'fulfil');
+      const before = (request.outcome ?? {}) as Record<string, unknown>;
+      await atx.tx
+        .updateTable('rights_requests')
+        .set({
+          outcome: JSON.stringify({
+            ...before,
+            erasedOn: brusselsDate(kernel.clock.now()),
+            erased: erased.erased,
+            kept: erased.kept,
+            keptSilently: erased.keptSilently,
+            keyDestruction: erased.keyDestruction,
+          }),
+        })
+        .where('request_id', '=', requestId)
+        .execute();
+      describeErasure(facts, policy, request.language, erased);
+      if (email)
+        await queueLetter(
+          deps,
+          atx.tx,
+          tenantId,
+          policy,
+          email,
+          writeLetter(policy, request.language, facts),
+          'fulfilled',
+        );
+    },
+  });
+  if (carriedOut && email) dispatchLetters(deps, tenantId);
+  return carriedOut;
+}
+
+/**
+ * When the relation's last day is no longer the one the person was told (a new contract, a
+ * termination of one without an end date), records the new day and tells them, once: the row is
+ * locked and compared again inside the transaction that queues the letter.
+ */
+async function tellNewLastDay(
+  deps: RequestsDeps,
+  tenantId: number,
+  row: { request_id: string; subject_id: number; last_day: string | null },
+  lastDay: string | null,
+): Promise<boolean> {
+  if (row.last_day === lastDay) return false;
+  const { kernel } = deps;
+  const { policy } = await kernel.policies.current(tenantId);
+  const request = await loadRequest(deps, tenantId, row.request_id);
+  const email = await contactOnFile(deps, tenantId, Number(row.subject_id));
+  const told = await kernel.transact(tenantId, async (atx) => {
+    const locked = await atx.tx
+      .selectFrom('deferred_erasures')
+      .select('last_day')
+      .where('request_id', '=', row.request_id)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!locked || locked.last_day === lastDay) return false;
+    await atx.tx
+      .updateTable('deferred_erasures')
+      .set({ last_day: lastDay })
+      .where('request_id', '=', row.request_id)
+      .execute();
+    recordRequestChange(atx, DEFERRED_ERASURES, request, 'defer');
+    if (email)
+      await queueLetter(
+        deps,
+        atx.tx,
+        tenantId,
+        policy,
+        email,
+        writeLetter(policy, request.language, {
+          kind: 'erasure',
+          outcome: 'erasure_deferred',
+          receivedOn: brusselsDate(request.received_at),
+          dueOn: String(request.extended_due_on ?? request.due_on),
+          deferred: { lastDay, changed: true },
+        }),
+        'erasure_deferred',
+      );
+    return true;
+  });
+  if (told && email) dispatchLetters(deps, tenantId);
+  return told;
+}
+
+/**
+ * Whether the person has an access or portability request not yet answered, or answered with a
+ * download link still unused and valid: their data are given to them before they are erased.
+ */
+async function awaitsReturn(deps: RequestsDeps, tenantId: number, subjectId: number): Promise<boolean> {
+  const now = deps.kernel.clock.now();
+  const found = await deps.kernel.plain(tenantId, (tx) =>
+    tx
+      .selectFrom('rights_requests as r')
+      .select('r.request_id')
+      .where('r.subject_id', '=', subjectId)
+      .where('r.kind', 'in', ['access', 'portability'])
+      .where((eb) =>
+        eb.or([
+          eb('r.state', 'in', OPEN_STATES),
+          eb.exists(
+            eb
+              .selectFrom('export_downloads as d')
+              .select('d.request_id')
+              .whereRef('d.request_id', '=', 'r.request_id')
+              .where('d.used_at', 'is', null)
+              .where('d.completed_at', 'is', null)
+              .where('d.expires_at', '>', now),
+          ),
+        ]),
+      )
+      .executeTakeFirst(),
+  );
+  return found !== undefined;
 }
 
 /** What the staff member is about to do with a request, for the letter preview. */

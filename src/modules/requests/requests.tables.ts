@@ -56,8 +56,19 @@ export interface ExportDownloadsTable {
   completed_at: Date | null;
 }
 
+/** An erasure asked for while a contract runs, waiting for the relation's end (decision 1210). */
+export interface DeferredErasuresTable {
+  tenant_id: number;
+  request_id: string;
+  subject_id: number;
+  /** The relation's last day the person was last told; null: a contract without an end date. */
+  last_day: ColumnType<string | null, string | null, string | null>;
+  recorded_at: Date;
+}
+
 export interface RequestsTables extends SubjectAccountTables {
   rights_requests: RightsRequestsTable;
+  deferred_erasures: DeferredErasuresTable;
   verification_codes: VerificationCodesTable;
   export_downloads: ExportDownloadsTable;
 }

@@ -1,0 +1,289 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAsOwner, testLogger } from '../../../test/database.js';
+import { loginAs, requestAs } from '../../../test/http.js';
+import { fixedClock } from '../../../test/kernel.js';
+import { signInByMailedLink, startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
+import { deferredErasuresJob } from '../../jobs/deferred-erasures.job.js';
+import { billingContext, prepareTenant, SYSTEM, startContract } from '../billing/billing.test-helpers.js';
+import { runInvoices } from '../billing/index.js';
+import { DATA_MAP } from '../data-map.js';
+import { createPerson } from '../parties/index.js';
+import type { Tenant } from '../tenants/index.js';
+
+/**
+ * Promises review S24 N2 (decision 1210): an erasure asked for while a contract runs is answered
+ * within the month with the date, and the daily job carries it out the day after the relation's
+ * last day — what the law keeps (invoices) stays — once, whatever runs beside it.
+ */
+const PUBLIC = 'https://portal.voiceking.example';
+const clock = fixedClock(new Date('2026-01-15T10:00:00Z'));
+let testApp: MailingTestApp;
+
+beforeAll(async () => {
+  testApp = await startMailingTestApp({ publicUrl: PUBLIC, clock });
+}, 120_000);
+afterAll(async () => {
+  await testApp?.close();
+});
+
+/** The job as the server registers it (the app's mailer and data map). */
+const runJob = () =>
+  deferredErasuresJob(
+    {
+      kernel: testApp.kernel,
+      mailer: testApp.smtp.mailer,
+      dataMap: DATA_MAP,
+      publicUrl: PUBLIC,
+      logger: testLogger,
+    },
+    testLogger,
+  ).run();
+
+const contractPurposeOf = (tenant: Tenant): string =>
+  tenant.slug.startsWith('voxtra') ? 'customer_administration' : 'order_processing';
+
+async function customerWithInvoice(tenant: Tenant, email: string, contract: { endDate?: string }) {
+  const { kernel } = testApp;
+  const catalogue = await prepareTenant(kernel, tenant);
+  const person = await createPerson(
+    kernel,
+    { tenantId: tenant.tenantId, actor: SYSTEM, purpose: contractPurposeOf(tenant) },
+    {
+      subjectType: 'customer',
+      familyName: 'Wouters',
+      givenName: 'Lien',
+      email,
+      ...(tenant.slug.startsWith('voxtra') ? {} : { preferredLanguage: 'nl' }),
+      address: { street: 'Kerkstraat 9', postalCode: '9000', city: 'Gent', country: 'BE' },
+    },
+  );
+  const contractId = await startContract(kernel, tenant, person.subjectId, {
+    startDate: '2026-01-01',
+    ...contract,
+    lines: [{ productId: catalogue.subscription }],
+  });
+  clock.set(new Date('2026-02-03T10:00:00Z'));
+  await runInvoices(kernel, billingContext(tenant), { callsPurpose: 'call_billing', period: '2026-01' });
+  return { subjectId: person.subjectId, contractId, catalogue };
+}
+
+async function stateOf(tenant: Tenant, subjectId: number) {
+  const result = await runAsOwner<{
+    person: boolean;
+    erased: boolean;
+    invoices: number;
+    deferred: Array<{ last_day: string | null }> | null;
+  }>(
+    testApp.database.ownerUrl,
+    `select exists (select 1 from people where tenant_id = $1 and subject_id = $2) as person,
+            (select erased_at is not null from data_subjects where tenant_id = $1 and subject_id = $2) as erased,
+            (select count(*)::int from invoices where tenant_id = $1 and subject_id = $2) as invoices,
+            (select json_agg(json_build_object('last_day', last_day::text)) from deferred_erasures
+              where tenant_id = $1 and subject_id = $2) as deferred`,
+    [tenant.tenantId, subjectId],
+  );
+  const row = result.rows[0];
+  if (!row) throw new Error('no such person');
+  return row;
+}
+
+async function erasureRequestOf(tenant: Tenant, subjectId: number) {
+  const result = await runAsOwner<{ request_id: string; state: string; outcome: Record<string, unknown> }>(
+    testApp.database.ownerUrl,
+    `select request_id::text, state, outcome from rights_requests
+      where tenant_id = $1 and subject_id = $2 and kind = 'erasure' order by received_at`,
+    [tenant.tenantId, subjectId],
+  );
+  return result.rows;
+}
+
+/** The job's erasures of a person, as audited (a run that found them erased names no one). */
+async function erasureAudits(tenant: Tenant) {
+  const result = await runAsOwner<{ actor_id: string; reason: string | null }>(
+    testApp.database.ownerUrl,
+    `select actor_id, reason from audit_log where tenant_id = $1 and action = 'erase'
+      and actor_id = 'deferred-erasures' and decision = 'allowed' and cardinality(subject_pseudonyms) > 0
+      order by seq`,
+    [tenant.tenantId],
+  );
+  return result.rows;
+}
+
+describe('an erasure asked for while a contract runs is carried out after its last day (decision 1210)', () => {
+  it('VK-23: "erase my account" with a running contract without an end date is recorded and the person told in their language, on the page and by mail, that it runs the day after the last day; terminated, they are told the date; the job erases nothing before that day and, the day after, erases the person once (invoices kept, the contract ended of no one, the erasure letter, audited) however often it runs', async () => {
+    const { app, kernel, smtp, voiceking } = testApp;
+    clock.set(new Date('2026-01-15T10:00:00Z'));
+    const email = 'lien.wouters.vk@mail.example';
+    const { subjectId, contractId } = await customerWithInvoice(voiceking, email, {});
+    expect((await stateOf(voiceking, subjectId)).invoices).toBe(1);
+
+    clock.set(new Date('2026-02-10T10:00:00Z'));
+    const session = await signInByMailedLink(testApp, voiceking, email);
+    const erasePage = (lang: string) =>
+      app.inject({
+        method: 'GET',
+        url: `/t/${voiceking.slug}/account/erase?lang=${lang}`,
+        headers: { cookie: session.cookie },
+      });
+    const before = await erasePage('nl');
+    expect(before.statusCode).toBe(200);
+    expect(before.body).toContain('U hebt bij ons een contract dat nog loopt (zonder einddatum)');
+    expect(before.body).toContain('de dag na de laatste dag van uw contract (zodra het beëindigd is');
+    expect(before.body).toContain('name="confirm"');
+    expect((await erasePage('en')).body).toContain(
+      'we record it now and erase your data on the day after your contract',
+    );
+    expect((await erasePage('fr')).body).toContain('le lendemain du dernier jour de votre contrat');
+
+    const posted = await app.inject({
+      method: 'POST',
+      url: `/t/${voiceking.slug}/account/erase`,
+      headers: { cookie: session.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `csrf=${encodeURIComponent(session.csrf)}&confirm=yes&lang=nl`,
+    });
+    expect(posted.statusCode, posted.body).toBe(303);
+    expect(posted.headers.location).toContain('/account/erase');
+    const recorded = await erasePage('nl');
+    expect(recorded.body).toContain('Uw vraag om uw account te wissen is genoteerd');
+    expect(recorded.body).toContain('Uw contract heeft geen einddatum');
+    expect(recorded.body).not.toContain('name="confirm"');
+    expect(await stateOf(voiceking, subjectId)).toMatchObject({
+      person: true,
+      erased: false,
+      deferred: [{ last_day: null }],
+    });
+    const [request] = await erasureRequestOf(voiceking, subjectId);
+    expect(request).toMatchObject({ state: 'fulfilled', outcome: { erasureDeferred: { lastDay: null } } });
+    const answer = await smtp.waitFor(email, 2);
+    expect(answer.text).toContain('U vroeg ons uw gegevens te wissen.');
+    expect(answer.text).toContain('Uw contract heeft geen einddatum.');
+    // A second post files nothing more.
+    await app.inject({
+      method: 'POST',
+      url: `/t/${voiceking.slug}/account/erase`,
+      headers: { cookie: session.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `csrf=${encodeURIComponent(session.csrf)}&confirm=yes`,
+    });
+    expect(await erasureRequestOf(voiceking, subjectId)).toHaveLength(1);
+
+    await runJob();
+    expect(await stateOf(voiceking, subjectId)).toMatchObject({ person: true, erased: false });
+
+    const sales = await loginAs(app, kernel, voiceking, 'sales');
+    const terminated = await requestAs(app, sales, 'order_processing')(
+      'POST',
+      `/api/v1/contracts/${contractId}/terminate`,
+      { terminatedOn: '2026-03-31', channel: 'portal', reasonCode: 'customer_leaves' },
+    );
+    expect(terminated.statusCode, terminated.body).toBe(200);
+    await runJob();
+    await runJob();
+    const told = await smtp.waitFor(email, 3);
+    expect(told.text).toContain('de laatste dag van uw contracten bij ons veranderd');
+    expect(told.text).toContain('(2026-03-31), dus op 2026-04-01');
+    expect((await stateOf(voiceking, subjectId)).deferred).toEqual([{ last_day: '2026-03-31' }]);
+    expect((await erasePage('nl')).body).toContain('Wij wissen uw gegevens op 2026-04-01');
+
+    // The last day itself, late in the evening in Brussels: nothing erased yet.
+    clock.set(new Date('2026-03-31T21:30:00Z'));
+    await runJob();
+    expect(await stateOf(voiceking, subjectId)).toMatchObject({ person: true, erased: false });
+    expect(await erasureAudits(voiceking)).toEqual([]);
+
+    // The day after: three runs, two at the same moment, erase once and send one letter.
+    clock.set(new Date('2026-04-01T01:15:00Z'));
+    await Promise.all([runJob(), runJob()]);
+    await runJob();
+    expect(await stateOf(voiceking, subjectId)).toEqual({
+      person: false,
+      erased: true,
+      invoices: 1,
+      deferred: null,
+    });
+    const contract = await runAsOwner<{ subject_id: number | null; end_date: string }>(
+      testApp.database.ownerUrl,
+      'select subject_id, end_date::text from contracts where tenant_id = $1 and contract_id = $2',
+      [voiceking.tenantId, contractId],
+    );
+    expect(contract.rows).toEqual([{ subject_id: null, end_date: '2026-03-31' }]);
+    const [done] = await erasureRequestOf(voiceking, subjectId);
+    expect(done?.state).toBe('fulfilled');
+    expect(done?.outcome).toMatchObject({ erasureDeferred: { lastDay: null }, erasedOn: '2026-04-01' });
+    expect(JSON.stringify(done?.outcome.kept)).toContain('invoices');
+    const letter = await smtp.waitFor(email, 4);
+    expect(letter.text).toContain('We hebben uw verzoek uitgevoerd.');
+    expect(letter.text).toContain('Wat we nog moeten bewaren, waarom en tot wanneer:');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(smtp.to(email)).toHaveLength(4);
+    expect(await erasureAudits(voiceking)).toHaveLength(1);
+  });
+
+  it('VX-13: a staff DELETE of a customer whose contract runs still answers 409 erasure_contract_running, but the fulfilment of their verified erasure request answers with the date (the day after the contract’s last day) and closes the request; a new contract before that day moves the date to its end and the person is told; the job erases nothing while it runs and erases the person the day after', async () => {
+    const { app, kernel, smtp, voxtra } = testApp;
+    clock.set(new Date('2026-01-15T10:00:00Z'));
+    const email = 'lien.wouters.vx@mail.example';
+    const { subjectId, catalogue } = await customerWithInvoice(voxtra, email, { endDate: '2026-03-15' });
+
+    clock.set(new Date('2026-02-04T10:00:00Z'));
+    const officer = await loginAs(app, kernel, voxtra, 'privacy_officer');
+    const asOfficer = requestAs(app, officer, 'rights_requests');
+    const deleted = await asOfficer('DELETE', `/api/v1/people/${subjectId}`, {});
+    expect(deleted.statusCode, deleted.body).toBe(409);
+    expect(deleted.json()).toMatchObject({ code: 'erasure_contract_running' });
+
+    const registered = await asOfficer('POST', '/api/v1/requests', {
+      kind: 'erasure',
+      channel: 'letter',
+      subjectId,
+      language: 'en',
+      verificationMethod: 'id_card_seen',
+    });
+    expect(registered.statusCode, registered.body).toBe(201);
+    const { requestId, dueOn } = registered.json<{ requestId: string; dueOn: string }>();
+    const fulfilled = await asOfficer('POST', `/api/v1/requests/${requestId}/fulfil`, {});
+    expect(fulfilled.statusCode, fulfilled.body).toBe(200);
+    expect(fulfilled.json()).toEqual({ outcome: { erasureDeferred: { lastDay: '2026-03-15' } } });
+    expect(dueOn > '2026-02-04').toBe(true);
+    const [request] = await erasureRequestOf(voxtra, subjectId);
+    expect(request?.state).toBe('fulfilled');
+    const answer = await smtp.waitFor(email, 1);
+    expect(answer.text).toContain(
+      "We erase your data on the day after your contract's last day (2026-03-15), that is on 2026-03-16.",
+    );
+    // Answered: a second fulfilment is refused and changes nothing.
+    expect((await asOfficer('POST', `/api/v1/requests/${requestId}/fulfil`, {})).statusCode).toBe(409);
+
+    // A new contract before that day: the erasure waits for its end too, and the person is told.
+    const sales = await loginAs(app, kernel, voxtra, 'sales');
+    const second = await requestAs(app, sales, 'customer_administration')('POST', '/api/v1/contracts', {
+      subjectId,
+      startDate: '2026-03-01',
+      endDate: '2026-04-30',
+      lines: [{ productId: catalogue.subscription }],
+    });
+    expect(second.statusCode, second.body).toBe(201);
+    await runJob();
+    const moved = await smtp.waitFor(email, 2);
+    expect(moved.text).toContain('the last day of your contracts with us has changed');
+    expect(moved.text).toContain('(2026-04-30), that is on 2026-05-01');
+
+    clock.set(new Date('2026-03-16T08:00:00Z'));
+    await runJob();
+    expect(await stateOf(voxtra, subjectId)).toMatchObject({ person: true, erased: false });
+
+    clock.set(new Date('2026-05-01T06:00:00Z'));
+    await runJob();
+    await runJob();
+    expect(await stateOf(voxtra, subjectId)).toEqual({
+      person: false,
+      erased: true,
+      invoices: 1,
+      deferred: null,
+    });
+    const letter = await smtp.waitFor(email, 3);
+    expect(letter.text).toContain('We have carried out your request.');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(smtp.to(email)).toHaveLength(3);
+    expect(await erasureAudits(voxtra)).toHaveLength(1);
+  });
+});
