@@ -146,6 +146,128 @@ describe('the back office registers a new person (decision 1111)', () => {
     });
   }
 
+  it("decision 1182: voiceking: a refused registration is said above the submit button in the screen's language: a refusal of a field on the form names that field and is said under it, one of a field the form does not show is said in the box with its label, one without a field in its code's own words, an unknown code in a general sentence; never the server's English in a Dutch or French screen, and nothing is registered", async () => {
+    const tenant = tenantOf('voiceking');
+    const sales = await loginAs(env.app, env.kernel, tenant, 'sales');
+    const familyName = 'Weigeraert';
+    const page = await pageWithSession(env, sales, 'nl-BE');
+    await page.goto(`${env.baseUrl}/people/new`);
+    const form = page.getByTestId('new-person-form');
+    await form.waitFor();
+    const problem = page.getByTestId('registration-problem');
+    // The box of the answer to this submission: the one before it may still stand for a moment.
+    const submit = async (marker: string) => {
+      await form.getByRole('button', { name: 'Persoon registreren' }).click();
+      await problem.filter({ hasText: marker }).waitFor();
+      return problem.innerText();
+    };
+    await form.getByRole('textbox', { name: 'Voornaam' }).fill('Wim');
+    await form.getByRole('textbox', { name: 'Familienaam' }).fill(familyName);
+    const email = form.getByRole('textbox', { name: 'E-mailadres' });
+    await email.fill('wim-at-nowhere');
+
+    // A field on the form: said under it; the box names it in words, not "the fields below".
+    let text = await submit('Zie de melding onder het veld E-mailadres.');
+    await form.getByText('Geef een e-mailadres, bv. naam@voorbeeld.be').waitFor();
+    expect(text).toContain('Niet alle invoer klopt');
+    expect(text).toContain('Zie de melding onder het veld E-mailadres.');
+    expect(text).toContain('Er is niets geregistreerd.');
+    expect(text).not.toMatch(/hieronder|Kluis meldde|email|must|format/);
+    await look(env.browser, page, 'voiceking-new-person-problem-at-field');
+    await email.fill('wim.weigeraert@klant.example');
+
+    // A field the form does not show (a company, for a customer): said in the box with its label.
+    await page.route('**/api/v1/people', async (route) => {
+      const body = JSON.parse(route.request().postData() ?? '{}') as Record<string, unknown>;
+      await route.continue({ postData: JSON.stringify({ ...body, organisationId: 987_654_321 }) });
+    });
+    text = await submit('Kluis weigerde een veld dat dit formulier niet toont:');
+    expect(await form.getByRole('combobox', { name: 'Bedrijf' }).count()).toBe(0);
+    expect(text).toContain('Kluis weigerde een veld dat dit formulier niet toont:');
+    expect(text).toContain('Bedrijf: ');
+    expect(text).not.toMatch(/Zie de melding|hieronder|Kluis meldde|organisationId|no such/);
+    await look(env.browser, page, 'voiceking-new-person-problem-not-shown');
+    await page.unroute('**/api/v1/people');
+
+    // No field: a purpose the role may not act under (the policy changed meanwhile).
+    await page.route('**/api/v1/people', async (route) => {
+      await route.continue({
+        headers: { ...route.request().headers(), 'x-kluis-purpose': 'staff_accounts' },
+      });
+    });
+    text = await submit('Uw rol mag niet voor dit doel werken');
+    expect(await page.getByTestId('registration-problem').getAttribute('data-problem-code')).toBe(
+      'purpose_not_allowed',
+    );
+    expect(text).toContain('Uw rol mag niet voor dit doel werken');
+    expect(text).toContain('Het privacybeleid noemt uw rol niet bij dit doel.');
+    expect(text).not.toMatch(/Zie de melding|Kluis meldde|role|purpose/);
+    await look(env.browser, page, 'voiceking-new-person-problem-no-field');
+    await page.unroute('**/api/v1/people');
+
+    // A code this build has no words for (a newer server): a general Dutch sentence.
+    await page.route('**/api/v1/people', (route) =>
+      route.fulfill({
+        status: 422,
+        contentType: 'application/problem+json',
+        body: JSON.stringify({ code: 'brand_new_rule', detail: 'An English sentence of a newer Kluis' }),
+      }),
+    );
+    text = await submit('Kluis weigerde deze registratie');
+    expect(text).toContain('Kluis weigerde deze registratie');
+    expect(text).toContain('Er is niets geregistreerd. Probeer opnieuw');
+    expect(text).not.toContain('English sentence');
+    await page.unroute('**/api/v1/people');
+    expect(await peopleOf(tenant, familyName)).toEqual([]);
+    expectNoPageProblems(env, page);
+    await page.close();
+
+    // French: the same refusal without a field in French; English: the server's own sentence too.
+    for (const screen of [
+      {
+        locale: 'fr-BE',
+        language: 'fr',
+        given: 'Prénom',
+        family: 'Nom de famille',
+        submit: 'Enregistrer la personne',
+        what: 'Kluis a refusé cet enregistrement',
+        english: false,
+      },
+      {
+        locale: 'en-GB',
+        language: 'en',
+        given: 'Given name',
+        family: 'Family name',
+        submit: 'Register person',
+        what: 'Kluis refused this registration',
+        english: true,
+      },
+    ]) {
+      const other = await pageWithSession(env, sales, screen.locale);
+      await other.goto(`${env.baseUrl}/people/new`);
+      const otherForm = other.getByTestId('new-person-form');
+      await otherForm.waitFor();
+      await otherForm.getByRole('textbox', { name: screen.given }).fill('Wim');
+      await otherForm.getByRole('textbox', { name: screen.family }).fill(familyName);
+      await other.route('**/api/v1/people', (route) =>
+        route.fulfill({
+          status: 422,
+          contentType: 'application/problem+json',
+          body: JSON.stringify({ code: 'brand_new_rule', detail: 'An English sentence of a newer Kluis' }),
+        }),
+      );
+      await otherForm.getByRole('button', { name: screen.submit }).click();
+      const box = other.getByTestId('registration-problem');
+      await box.waitFor();
+      const said = await box.innerText();
+      expect(said).toContain(screen.what);
+      expect(said.includes('An English sentence of a newer Kluis'), screen.language).toBe(screen.english);
+      await look(env.browser, other, `voiceking-new-person-problem-unknown-${screen.language}`);
+      expectNoPageProblems(env, other);
+      await other.close();
+    }
+  });
+
   it('decision 1111: voiceking: the privacy officer sees the people list without a "new person" button, and the API refuses them under each of their purposes (403 role_not_allowed, nothing written)', async () => {
     const tenant = tenantOf('voiceking');
     const officer = await loginAs(env.app, env.kernel, tenant, 'privacy_officer');

@@ -20,10 +20,10 @@ import { Link, useNavigate } from 'react-router';
 import { useMyPurposes, type PurposeInfo } from '../../api/auth.js';
 import { api, ApiError } from '../../api/client.js';
 import { PurposePicker, useScreenPurpose } from '../../purposes/usePurpose.js';
-import { ProblemAlert } from '../../ui/ProblemAlert.js';
 import { notifySuccess } from '../../ui/notify.js';
 import './new-person.messages.js';
 import type { Person } from './PeoplePage.js';
+import { RegistrationProblem } from './RegistrationProblem.js';
 
 /** The data categories of the fields a person is registered with (the server's data map). */
 const CATEGORY = {
@@ -96,25 +96,37 @@ const FIELD_OF_PATH: Record<string, keyof Values> = {
   organisationId: 'organisationId',
 };
 
+/** Paths of a request's headers, query or route parameters: none is a field of the form. */
+const NOT_BODY = /^(?:headers|querystring|params)(?:[/.]|$)/;
+
 function fieldOfPath(path: string): keyof Values | undefined {
   const key = path.replace(/^body[/.]?/, '').replaceAll('/', '.');
   return Object.hasOwn(FIELD_OF_PATH, key) ? FIELD_OF_PATH[key] : undefined;
 }
 
 /**
- * The fields an answer of the server names: its issues' paths, else the `field: ` its sentence
- * starts with (a phone number, a birth date, free text refused).
+ * The paths an answer of the server names, each with the form's field for it: its issues' paths,
+ * else the `field: ` its sentence starts with (a phone number, a birth date, free text refused).
  */
-export function fieldsOfError(error: ApiError): Array<keyof Values> {
+export function namedFieldsOf(error: ApiError): Array<{ path: string; field: keyof Values | undefined }> {
   const issues = error.details?.['issues'];
+  // A header or query parameter (the purpose) is no field of the form: such a refusal has none.
   const paths = Array.isArray(issues)
-    ? issues.map((issue: { path?: unknown }) => (typeof issue.path === 'string' ? issue.path : ''))
+    ? issues.flatMap((issue: { path?: unknown }) =>
+        typeof issue.path === 'string' && issue.path !== '' && !NOT_BODY.test(issue.path) ? [issue.path] : [],
+      )
     : [];
-  if (paths.length === 0) {
-    const lead = /^([A-Za-z][\w./]*): /.exec(error.detail ?? '');
-    if (lead?.[1]) paths.push(lead[1]);
-  }
-  const fields = paths.map(fieldOfPath).filter((field): field is keyof Values => field !== undefined);
+  const named = [...new Set(paths)].map((path) => ({ path, field: fieldOfPath(path) }));
+  if (named.length > 0 || (Array.isArray(issues) && issues.length > 0)) return named;
+  // A sentence's leading `field: ` counts only when it is a field of the form ("staff_accounts: …" is not).
+  const lead = /^([A-Za-z][\w./]*): /.exec(error.detail ?? '');
+  const field = lead?.[1] ? fieldOfPath(lead[1]) : undefined;
+  return lead?.[1] && field ? [{ path: lead[1], field }] : [];
+}
+
+/** The form's fields an answer of the server names. */
+export function fieldsOfError(error: ApiError): Array<keyof Values> {
+  const fields = namedFieldsOf(error).flatMap(({ field }) => (field ? [field] : []));
   return [...new Set(fields)];
 }
 
@@ -202,18 +214,32 @@ export function NewPerson() {
     },
     onError: (error) => {
       if (!(error instanceof ApiError)) return;
-      const words =
-        error.code === 'validation_failed' || error.code === 'sensitive_data_refused'
-          ? undefined
-          : t(`problem.${error.code}.what`, { defaultValue: '' });
-      for (const field of fieldsOfError(error))
-        form.setFieldError(
-          field,
-          words || t(`newPerson.fieldError.${error.code === 'sensitive_data_refused' ? 'sensitive' : field}`),
-        );
+      for (const field of fieldsOfError(error)) form.setFieldError(field, fieldWords(error, field));
       if (error.code === 'duplicate_person') form.setFieldError('email', t('newPerson.duplicateField'));
     },
   });
+  /** What a refusal says at a field: a hint of the field's form, the reason, or the code's words. */
+  const fieldWords = (error: ApiError, field: string): string => {
+    if (error.code === 'sensitive_data_refused') return t('newPerson.fieldError.sensitive');
+    const words =
+      error.code === 'validation_failed' ? '' : t(`problem.${error.code}.what`, { defaultValue: '' });
+    return words || t(`newPerson.fieldError.${field}`, { defaultValue: t('newPerson.problem.title') });
+  };
+  // The fields on the screen now: a refusal of one of them is said under it (decision 1182).
+  const shown = new Set<string>([
+    'subjectType',
+    'givenName',
+    'familyName',
+    ...(covers(CATEGORY.email) ? ['email'] : []),
+    ...(covers(CATEGORY.phone) ? ['phone'] : []),
+    ...(covers(CATEGORY.gender) ? ['gender'] : []),
+    ...(covers(CATEGORY.language) ? ['preferredLanguage'] : []),
+    ...(covers(CATEGORY.birthDate) ? ['birthDate'] : []),
+    ...(covers(CATEGORY.address) ? ['street', 'postalCode', 'city', 'country'] : []),
+    ...(covers(CATEGORY.job) ? ['jobTitle'] : []),
+    ...(subjectType === 'contact_person' ? ['organisationId'] : []),
+    ...(covers(CATEGORY.notes) ? ['notes'] : []),
+  ]);
   const existing =
     create.error instanceof ApiError && create.error.code === 'duplicate_person'
       ? Number(create.error.details?.['existingSubjectId'])
@@ -371,7 +397,21 @@ export function NewPerson() {
                   </Stack>
                 </Alert>
               ) : create.error ? (
-                <ProblemAlert error={create.error} fields={labels} />
+                <RegistrationProblem
+                  error={create.error}
+                  named={create.error instanceof ApiError ? namedFieldsOf(create.error) : []}
+                  shown={shown}
+                  labels={{
+                    ...labels,
+                    street: t('newPerson.street'),
+                    postalCode: t('newPerson.postalCode'),
+                    city: t('newPerson.city'),
+                    country: t('newPerson.country'),
+                  }}
+                  wordsFor={(field) =>
+                    create.error instanceof ApiError ? fieldWords(create.error, field) : ''
+                  }
+                />
               ) : null}
               <Group>
                 <Button type="submit" loading={create.isPending}>

@@ -29,6 +29,17 @@ const en = {
     'This address belongs to a person of this kind already on record (or a subscriber who asked for our news). Open that person instead of registering them twice.',
   duplicateField: 'A person of this kind with this address is on record',
   openExisting: 'Open person #{{id}}',
+  problem: {
+    title: 'Kluis refused this registration',
+    atFields_one: 'See the message under the field {{fields}}.',
+    atFields_other: 'See the messages under the fields {{fields}}.',
+    notShown_one: 'Kluis refused a field this form does not show:',
+    notShown_other: 'Kluis refused fields this form does not show:',
+    unknownField: 'a field this form does not know ({{name}})',
+    nothingRegistered: 'Nothing was registered.',
+    generic:
+      'Nothing was registered. Try again; if it keeps failing, give the administrator the reference below.',
+  },
   fieldError: {
     sensitive:
       'Refused: this appears to hold data that may not be kept here (a national number, a card, health or other special data)',
@@ -80,6 +91,17 @@ addScreenMessages('newPerson', {
       'Dit adres hoort al bij een persoon van deze soort (of bij een abonnee die om ons nieuws vroeg). Open die persoon in plaats van hem of haar een tweede keer te registreren.',
     duplicateField: 'Er is al een persoon van deze soort met dit adres',
     openExisting: 'Persoon #{{id}} openen',
+    problem: {
+      title: 'Kluis weigerde deze registratie',
+      atFields_one: 'Zie de melding onder het veld {{fields}}.',
+      atFields_other: 'Zie de meldingen onder de velden {{fields}}.',
+      notShown_one: 'Kluis weigerde een veld dat dit formulier niet toont:',
+      notShown_other: 'Kluis weigerde velden die dit formulier niet toont:',
+      unknownField: 'een veld dat dit formulier niet kent ({{name}})',
+      nothingRegistered: 'Er is niets geregistreerd.',
+      generic:
+        'Er is niets geregistreerd. Probeer opnieuw; blijft het mislukken, geef de beheerder de referentie hieronder.',
+    },
     fieldError: {
       sensitive:
         'Geweigerd: dit lijkt gegevens te bevatten die hier niet bewaard mogen worden (een rijksregisternummer, een kaart, gezondheid of andere bijzondere gegevens)',
@@ -128,6 +150,17 @@ addScreenMessages('newPerson', {
       'Cette adresse appartient déjà à une personne de ce type (ou à un abonné qui a demandé nos nouvelles). Ouvrez cette personne au lieu de l’enregistrer une seconde fois.',
     duplicateField: 'Une personne de ce type avec cette adresse existe déjà',
     openExisting: 'Ouvrir la personne n° {{id}}',
+    problem: {
+      title: 'Kluis a refusé cet enregistrement',
+      atFields_one: 'Voyez le message sous le champ {{fields}}.',
+      atFields_other: 'Voyez les messages sous les champs {{fields}}.',
+      notShown_one: 'Kluis a refusé un champ que ce formulaire n’affiche pas :',
+      notShown_other: 'Kluis a refusé des champs que ce formulaire n’affiche pas :',
+      unknownField: 'un champ que ce formulaire ne connaît pas ({{name}})',
+      nothingRegistered: 'Rien n’a été enregistré.',
+      generic:
+        'Rien n’a été enregistré. Réessayez ; si l’échec persiste, donnez à l’administrateur la référence ci-dessous.',
+    },
     fieldError: {
       sensitive:
         'Refusé : ceci semble contenir des données qui ne peuvent pas être conservées ici (un numéro de registre national, une carte, la santé ou d’autres données particulières)',
