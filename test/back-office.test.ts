@@ -428,6 +428,63 @@ describe('the staff back office in the browser (issue #20)', () => {
     expect(stored.rows).toEqual([{ extended_due_on: until }]);
   });
 
+  it('VK-27: for a person with no e-mail address on file the preview says to post the letter, and the officer extends only after ticking that it was posted (decision 1192)', async () => {
+    const person = await createPerson(
+      kernel,
+      {
+        tenantId: voiceking.tenantId,
+        actor: { kind: 'staff', staffId: 1, role: 'sales' },
+        purpose: 'order_processing',
+      },
+      { subjectType: 'customer', familyName: 'Zonder-Mail', givenName: 'Jef', preferredLanguage: 'nl' },
+    );
+    const { page } = await staffSignedIn(voiceking, 'privacy_officer');
+    // The officer registers the letter's request through the API the screen uses (same session).
+    const requestId = await page.evaluate(async (subjectId) => {
+      // In the page: its session storage holds the CSRF token the screens send.
+      const { sessionStorage } = globalThis as unknown as {
+        sessionStorage: { getItem(key: string): string | null };
+      };
+      const response = await fetch('/api/v1/requests', {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-csrf-token': sessionStorage.getItem('kluis.csrf') ?? '',
+        },
+        body: JSON.stringify({ kind: 'access', channel: 'letter', subjectId }),
+      });
+      return ((await response.json()) as { requestId: string }).requestId;
+    }, person.subjectId);
+    const due = await runAsOwner<{ until: string }>(
+      database.ownerUrl,
+      'SELECT (due_on + 20)::text AS until FROM rights_requests WHERE tenant_id = $1 AND request_id = $2',
+      [voiceking.tenantId, requestId],
+    );
+    await goTo(page, 'Privacy requests');
+    await page.getByTestId(`request-${requestId}`).getByRole('link').click();
+    await page.getByRole('heading', { name: 'Access', level: 1 }).waitFor();
+    await page.getByLabel(/^New due date/).fill(due.rows[0]?.until ?? '');
+    await page.getByLabel(/^Reason \(the person reads it\)/).fill('Our paper archive is searched by hand.');
+    await page.getByRole('button', { name: 'Preview the letter' }).click();
+    const byPost = page.getByTestId('letter-by-post');
+    await byPost.waitFor();
+    await expect(byPost.innerText()).resolves.toMatch(
+      /no e-mail address on file: print this letter and post it/,
+    );
+    const confirm = page.getByRole('button', { name: 'Extend and send this letter' });
+    await expect(confirm.isDisabled()).resolves.toBe(true);
+    await look(page, 'privacy-officer-letter-by-post');
+    await byPost.getByLabel('I have printed and posted this letter').check();
+    await confirm.click();
+    await expect.poll(() => page.getByTestId('extended-once').count(), { timeout: 30_000 }).toBe(1);
+    const stored = await runAsOwner<{ extended_due_on: string }>(
+      database.ownerUrl,
+      'SELECT extended_due_on::text FROM rights_requests WHERE tenant_id = $1 AND request_id = $2',
+      [voiceking.tenantId, requestId],
+    );
+    expect(stored.rows).toEqual([{ extended_due_on: due.rows[0]?.until }]);
+  });
+
   it("the sales screen counts in Brussels days: at 00:30 there (23:30 UTC) a new quote is valid until 30 days after Brussels' today", async () => {
     const { page } = await staffSignedIn(voiceking, 'sales');
     await goTo(page, 'Quotes, orders, contracts');

@@ -627,4 +627,96 @@ describe('deadlines (VK-27)', () => {
     expect(extended.statusCode, extended.body).toBe(200);
     expect((await mailTo(person.email ?? '')).text).toMatch(/meer tijd[\s\S]*2026-08-15/);
   });
+
+  it('VK-27: a person with no e-mail address on file hears of an extension or a rejection by post: the preview says so, the change is refused (409 letter_by_post) and writes nothing until staff confirm the letter was posted, then it is made and audited as posted (decision 1192)', async () => {
+    clock.set(new Date('2026-06-01T10:00:00Z'));
+    const desk = await loginAs(app, kernel, voiceking, 'privacy_officer');
+    const register = async (subjectId: number): Promise<string> => {
+      const registered = await staffCall(desk, 'POST', '/api/v1/requests', {
+        kind: 'access',
+        channel: 'letter',
+        subjectId,
+      });
+      expect(registered.statusCode, registered.body).toBe(201);
+      return registered.json<{ requestId: string }>().requestId;
+    };
+    const withMail = await customer();
+    const preview = async (requestId: string, body: Record<string, unknown>) =>
+      staffCall(desk, 'POST', `/api/v1/requests/${requestId}/letter-preview`, body);
+    const extension = { until: '2026-08-01', reason: 'the archive is searched by hand' };
+    expect(
+      (await preview(await register(withMail.subjectId), { outcome: 'extended', ...extension })).json(),
+    ).toMatchObject({ delivery: 'email' });
+
+    const byPost = await customer({ email: null });
+    const requestId = await register(byPost.subjectId);
+    const shown = await preview(requestId, { outcome: 'extended', ...extension });
+    expect(shown.statusCode, shown.body).toBe(200);
+    expect(shown.json()).toMatchObject({ delivery: 'post' });
+    const stored = async () =>
+      (
+        await runAsOwner<{ state: string; extended_due_on: string | null }>(
+          database.ownerUrl,
+          'select state, extended_due_on::text from rights_requests where request_id = $1',
+          [requestId],
+        )
+      ).rows[0];
+    for (const body of [extension, { ...extension, letterPosted: false }]) {
+      const refused = await staffCall(desk, 'POST', `/api/v1/requests/${requestId}/extend`, body);
+      expect(refused.statusCode, refused.body).toBe(409);
+      expect(refused.json()).toMatchObject({ code: 'conflict', details: { reason: 'letter_by_post' } });
+    }
+    expect(await stored()).toEqual({ state: 'awaiting_verification', extended_due_on: null });
+    const extended = await staffCall(desk, 'POST', `/api/v1/requests/${requestId}/extend`, {
+      ...extension,
+      letterPosted: true,
+    });
+    expect(extended.statusCode, extended.body).toBe(200);
+    expect(await stored()).toEqual({ state: 'awaiting_verification', extended_due_on: '2026-08-01' });
+
+    const refusedReject = await staffCall(desk, 'POST', `/api/v1/requests/${requestId}/reject`, {
+      reason: 'we hold no data under that name',
+    });
+    expect(refusedReject.statusCode, refusedReject.body).toBe(409);
+    expect(refusedReject.json()).toMatchObject({ details: { reason: 'letter_by_post' } });
+    expect((await stored())?.state).toBe('awaiting_verification');
+    const rejected = await staffCall(desk, 'POST', `/api/v1/requests/${requestId}/reject`, {
+      reason: 'we hold no data under that name',
+      letterPosted: true,
+    });
+    expect(rejected.statusCode, rejected.body).toBe(200);
+    expect((await stored())?.state).toBe('rejected');
+
+    const audited = await runAsOwner<{ action: string; reason: string | null }>(
+      database.ownerUrl,
+      `select action, reason from audit_log
+        where tenant_id = $1 and action in ('request.extend', 'request.reject') and reason is not null
+        order by seq`,
+      [voiceking.tenantId],
+    );
+    expect(audited.rows).toEqual([
+      { action: 'request.extend', reason: 'letter posted by staff' },
+      { action: 'request.reject', reason: 'letter posted by staff' },
+    ]);
+
+    // The public form's request for an address that matches no one names nobody: no one on record
+    // to write to; its requester follows it on the status page, which shows the new due date.
+    const filed = await app.inject({
+      method: 'POST',
+      url: `/t/${voiceking.slug}/privacy/requests`,
+      payload: { kind: 'access', email: 'nobody.on.record@mail.example', language: 'en' },
+    });
+    expect(filed.statusCode, filed.body).toBe(202);
+    const unmatched = filed.json<{ requestId: string; statusToken: string }>();
+    expect((await preview(unmatched.requestId, { outcome: 'extended', ...extension })).json()).toMatchObject({
+      delivery: 'status_page',
+    });
+    const onStatusPage = await staffCall(
+      desk,
+      'POST',
+      `/api/v1/requests/${unmatched.requestId}/extend`,
+      extension,
+    );
+    expect(onStatusPage.statusCode, onStatusPage.body).toBe(200);
+  });
 });

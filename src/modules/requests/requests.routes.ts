@@ -181,7 +181,14 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
         tags: ['requests'],
         params: requestParams,
         headers: idempotentHeaders,
-        body: z.object({ until: z.string(), reason: z.string() }),
+        body: z.object({
+          until: z.string(),
+          reason: z.string(),
+          letterPosted: z
+            .boolean()
+            .optional()
+            .describe('true: staff posted the printed letter (needed when the person has no e-mail on file)'),
+        }),
         response: { 200: statusSchema },
       },
     },
@@ -232,7 +239,16 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
         params: requestParams,
         body: letterPreviewSchema,
         response: {
-          200: z.object({ language: z.enum(['nl', 'fr', 'en']), subject: z.string(), text: z.string() }),
+          200: z.object({
+            language: z.enum(['nl', 'fr', 'en']),
+            subject: z.string(),
+            text: z.string(),
+            delivery: z
+              .enum(['email', 'post', 'status_page'])
+              .describe(
+                'post: the person has no e-mail on file, staff print and post this letter; status_page: the request names nobody, its requester follows it on the status page',
+              ),
+          }),
         },
       },
     },
@@ -247,7 +263,13 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
         tags: ['requests'],
         params: requestParams,
         headers: idempotentHeaders,
-        body: z.object({ reason: z.string() }),
+        body: z.object({
+          reason: z.string(),
+          letterPosted: z
+            .boolean()
+            .optional()
+            .describe('true: staff posted the printed letter (needed when the person has no e-mail on file)'),
+        }),
         response: { 200: statusSchema },
       },
     },
@@ -255,7 +277,8 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
       const context = staffContext(request);
       const { status, body } = await runIdempotently(deps.kernel, request, reply, context.tenantId, {
         status: 200,
-        run: () => rejectRequest(deps, context, request.params.id, request.body.reason),
+        run: () =>
+          rejectRequest(deps, context, request.params.id, request.body.reason, request.body.letterPosted),
       });
       return reply.status(status).send(body);
     },

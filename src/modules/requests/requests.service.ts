@@ -78,7 +78,7 @@ async function changeRequest(
   change: 'verify' | 'extend' | 'reject',
   transition: { from: readonly RequestState[]; check?: (row: RequestRow) => void },
   values: Updateable<RightsRequestsTable>,
-  options: { correspondence?: boolean; letter?: QueuedLetter } = {},
+  options: { correspondence?: boolean; letter?: QueuedLetter; posted?: true } = {},
 ): Promise<void> {
   await deps.kernel.transact(tenantId, async (atx) => {
     const row = await lockRequest(atx.tx, request.request_id, transition.from);
@@ -97,7 +97,7 @@ async function changeRequest(
       .set(values)
       .where('request_id', '=', request.request_id)
       .execute();
-    recordRequestChange(atx, actor, request, change);
+    recordRequestChange(atx, actor, request, change, options.posted ? 'letter posted by staff' : undefined);
     const letter = options.letter;
     if (letter)
       await queueLetter(deps, atx.tx, tenantId, letter.policy, letter.to, letter.letter, letter.outcome);
@@ -139,6 +139,7 @@ function recordRequestChange(
   actor: Actor,
   request: Pick<RequestRow, 'subject_id'>,
   change: string,
+  reason?: string,
 ): void {
   atx.audit.record({
     actor: auditActor(actor),
@@ -147,6 +148,7 @@ function recordRequestChange(
     action: `request.${change}`,
     ...(request.subject_id === null ? {} : { subjectIds: [request.subject_id] }),
     decision: 'allowed',
+    ...(reason === undefined ? {} : { reason }),
   });
 }
 
@@ -1286,7 +1288,7 @@ export async function extendRequest(
   deps: RequestsDeps,
   context: StaffContext,
   requestId: string,
-  input: { until: string; reason: string },
+  input: { until: string; reason: string; letterPosted?: boolean },
 ): Promise<RequestStatus> {
   const request = await loadRequest(deps, context.tenantId, requestId);
   await authorizeStaff(deps, context, request.subject_id ? [request.subject_id] : []);
@@ -1303,6 +1305,12 @@ export async function extendRequest(
       `until: must lie after ${due} and no later than ${latestExtension(due)} (two further months, GDPR Art. 12(3))`,
     );
   }
+  const told = await letterOrPost(
+    deps,
+    request,
+    { outcome: 'extended', dueOn: input.until, reason },
+    input.letterPosted,
+  );
   await changeRequest(
     deps,
     context.tenantId,
@@ -1311,10 +1319,7 @@ export async function extendRequest(
     'extend',
     { from: OPEN_STATES, check: assertNotExtended },
     { extended_due_on: input.until, extension_reason: reason },
-    {
-      correspondence: true,
-      ...(await letterTo(deps, request, { outcome: 'extended', dueOn: input.until, reason })),
-    },
+    { correspondence: true, ...told },
   );
   return present(await loadRequest(deps, context.tenantId, requestId));
 }
@@ -1324,6 +1329,7 @@ export async function rejectRequest(
   context: StaffContext,
   requestId: string,
   reason: string,
+  letterPosted?: boolean,
 ): Promise<RequestStatus> {
   const request = await loadRequest(deps, context.tenantId, requestId);
   await authorizeStaff(deps, context, request.subject_id ? [request.subject_id] : []);
@@ -1331,6 +1337,12 @@ export async function rejectRequest(
   if (reason.trim().length < 10 || reason.length > 500)
     throw invalid('reason: give the reason in 10 to 500 characters');
   assertRequestText([{ column: 'rejected_reason', field: 'reason', value: reason }]);
+  const told = await letterOrPost(
+    deps,
+    request,
+    { outcome: 'rejected', reason: reason.trim() },
+    letterPosted,
+  );
   await changeRequest(
     deps,
     context.tenantId,
@@ -1339,10 +1351,7 @@ export async function rejectRequest(
     'reject',
     { from: OPEN_STATES },
     { state: 'rejected', rejected_reason: reason.trim() },
-    {
-      correspondence: true,
-      ...(await letterTo(deps, request, { outcome: 'rejected', reason: reason.trim() })),
-    },
+    { correspondence: true, ...told },
   );
   return present(await loadRequest(deps, context.tenantId, requestId));
 }
@@ -1398,6 +1407,31 @@ async function letterTo(
     ...facts,
   });
   return { letter: { policy, to: email, letter, outcome: facts.outcome } };
+}
+
+/**
+ * The person hears of an extension or a rejection, and why, within the month (Art. 12(3)-(4)):
+ * by the e-mail queued with the change, or — a person on record with no e-mail address — by the
+ * letter staff print from the preview and post, which they confirm with `letterPosted` (decision
+ * 1192); without either the change is refused and nothing is written. A request that names nobody
+ * (the public form's, for an address matching no one) has no one on record to write to: its
+ * requester follows it on the status page the form gave them.
+ */
+async function letterOrPost(
+  deps: RequestsDeps,
+  request: RequestRow,
+  facts: Partial<LetterFacts> & { outcome: 'extended' | 'rejected' },
+  letterPosted: boolean | undefined,
+): Promise<{ letter?: QueuedLetter; posted?: true }> {
+  if (request.subject_id === null) return {};
+  const mailed = await letterTo(deps, request, facts);
+  if (mailed.letter) return mailed;
+  if (letterPosted === true) return { posted: true };
+  throw new AppError('conflict', 'no e-mail address on file for the letter', {
+    publicMessage:
+      'the person has no e-mail address on file: print the letter (letter-preview), post it, and send this again with letterPosted: true',
+    details: { reason: 'letter_by_post' },
+  });
 }
 
 export async function fulfilByStaff(
@@ -2029,10 +2063,14 @@ export async function previewLetter(
   context: StaffContext,
   requestId: string,
   input: z.infer<typeof letterPreviewSchema>,
-): Promise<{ language: Language; subject: string; text: string }> {
+): Promise<{ language: Language; subject: string; text: string; delivery: LetterDelivery }> {
   const request = await loadRequest(deps, context.tenantId, requestId);
   await authorizeStaff(deps, context, request.subject_id ? [request.subject_id] : []);
   const { policy } = await deps.kernel.policies.current(context.tenantId);
+  const email =
+    request.subject_id === null
+      ? undefined
+      : await contactOnFile(deps, request.tenant_id, request.subject_id);
   const base = {
     kind: request.kind,
     receivedOn: brusselsDate(request.received_at),
@@ -2046,7 +2084,14 @@ export async function previewLetter(
         : request.kind === 'access' || request.kind === 'portability'
           ? { ...base, outcome: 'download_ready', link: LINK_PLACEHOLDER }
           : { ...base, outcome: 'fulfilled' };
-  return { language: request.language, ...writeLetter(policy, request.language, facts) };
+  return {
+    language: request.language,
+    ...writeLetter(policy, request.language, facts),
+    delivery: request.subject_id === null ? 'status_page' : email ? 'email' : 'post',
+  };
 }
+
+/** How the person gets a letter: by e-mail, by post (staff), or only on the request's status page. */
+type LetterDelivery = 'email' | 'post' | 'status_page';
 
 const LINK_PLACEHOLDER = '[single-use download link, made when the request is fulfilled]';

@@ -363,6 +363,11 @@ export const en = {
     reasonHelp: 'Plain words, no personal data of others',
     previewLetter: 'Preview the letter',
     letter: 'The letter the person will get',
+    byPost:
+      'This person has no e-mail address on file: print this letter and post it. The person must hear of it within the month.',
+    posted: 'I have printed and posted this letter',
+    byStatusPage:
+      'This request names nobody on record, so no letter is sent: the person sees the new state and date on the status page the form gave them.',
     done: {
       fulfilled: 'The request was fulfilled and the letter sent',
       extended: 'The deadline was extended and the person told',

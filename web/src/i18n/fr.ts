@@ -366,6 +366,11 @@ export const fr: Messages = {
     reasonHelp: 'Des mots simples, sans données personnelles d’autrui',
     previewLetter: 'Voir la lettre',
     letter: 'La lettre que la personne recevra',
+    byPost:
+      "Cette personne n'a pas d'adresse e-mail dans nos fichiers : imprimez cette lettre et envoyez-la par la poste. La personne doit la recevoir dans le mois.",
+    posted: "J'ai imprimé et posté cette lettre",
+    byStatusPage:
+      "Cette demande ne désigne personne de nos fichiers, aucune lettre n'est donc envoyée : la personne voit le nouvel état et la nouvelle date sur la page de suivi donnée par le formulaire.",
     done: {
       fulfilled: 'La demande a été exécutée et la lettre envoyée',
       extended: 'Le délai a été prolongé et la personne avertie',

@@ -365,6 +365,11 @@ export const nl: Messages = {
     reasonHelp: 'Eenvoudige woorden, geen persoonsgegevens van anderen',
     previewLetter: 'Brief bekijken',
     letter: 'De brief die de persoon krijgt',
+    byPost:
+      'Deze persoon heeft geen e-mailadres in ons bestand: druk deze brief af en verstuur hem per post. De persoon moet hem binnen de maand krijgen.',
+    posted: 'Ik heb deze brief afgedrukt en per post verstuurd',
+    byStatusPage:
+      'Dit verzoek noemt niemand uit ons bestand, dus er gaat geen brief: de persoon ziet de nieuwe stand en datum op de statuspagina die het formulier gaf.',
     done: {
       fulfilled: 'Het verzoek is uitgevoerd en de brief verstuurd',
       extended: 'De termijn is verlengd en de persoon verwittigd',

@@ -4,6 +4,7 @@ import {
   Badge,
   Button,
   Card,
+  Checkbox,
   Group,
   Loader,
   Paper,
@@ -206,6 +207,9 @@ function AnswerStep({ request }: { request: RightsRequest }) {
   const [picked, setAnswer] = useState<Answer>(fallback);
   const answer: Answer = picked === 'extended' && !request.canExtend ? fallback : picked;
   const [letter, setLetter] = useState<Letter | undefined>();
+  // A letter by post is sent by staff, who say so before the change is made (decision 1192).
+  const [posted, setPosted] = useState(false);
+  const byPost = letter?.delivery === 'post' && answer !== 'fulfilled';
   const [idempotencyKey, setIdempotencyKey] = useState(newIdempotencyKey);
   const form = useForm<AnswerValues>({
     initialValues: { reason: '', until: '' },
@@ -224,6 +228,10 @@ function AnswerStep({ request }: { request: RightsRequest }) {
       : answer === 'rejected'
         ? { reason: values.reason.trim() }
         : {};
+  const sent = (values: AnswerValues) => ({
+    ...body(values),
+    ...(byPost && posted ? { letterPosted: true } : {}),
+  });
   const preview = useMutation({
     mutationFn: (values: AnswerValues) =>
       api<Letter>('POST', `/api/v1/requests/${request.requestId}/letter-preview`, {
@@ -234,12 +242,13 @@ function AnswerStep({ request }: { request: RightsRequest }) {
   const send = useMutation({
     mutationFn: (values: AnswerValues) =>
       api('POST', `/api/v1/requests/${request.requestId}/${ACTION[answer]}`, {
-        body: body(values),
+        body: sent(values),
         idempotencyKey,
       }),
     onSuccess: async () => {
       notifySuccess(t(`requests.done.${answer}`));
       setLetter(undefined);
+      setPosted(false);
       // The reason written for this answer is not carried over to the next one.
       form.reset();
       setIdempotencyKey(newIdempotencyKey());
@@ -249,6 +258,7 @@ function AnswerStep({ request }: { request: RightsRequest }) {
   const change = (value: Answer) => {
     setAnswer(value);
     setLetter(undefined);
+    setPosted(false);
     preview.reset();
     send.reset();
   };
@@ -309,11 +319,29 @@ function AnswerStep({ request }: { request: RightsRequest }) {
       {letter ? (
         <Stack gap="sm" mt="md">
           <LetterView letter={letter} />
+          {letter.delivery === 'status_page' ? (
+            <Text size="sm" data-testid="letter-status-page">
+              {t('requests.byStatusPage')}
+            </Text>
+          ) : null}
+          {byPost ? (
+            <Alert color="yellow" data-testid="letter-by-post">
+              <Stack gap="xs">
+                <Text size="sm">{t('requests.byPost')}</Text>
+                <Checkbox
+                  label={t('requests.posted')}
+                  checked={posted}
+                  onChange={(event) => setPosted(event.currentTarget.checked)}
+                />
+              </Stack>
+            </Alert>
+          ) : null}
           {send.error ? <ProblemAlert error={send.error} /> : null}
           <Group>
             <Button
               color={answer === 'rejected' ? 'red' : 'indigo'}
               loading={send.isPending}
+              disabled={byPost && !posted}
               onClick={() => form.onSubmit((values) => send.mutate(values))()}
             >
               {t(`requests.confirm.${answer}`)}

@@ -24,6 +24,11 @@ export interface Letter {
   language: 'nl' | 'fr' | 'en';
   subject: string;
   text: string;
+  /**
+   * post: the person has no e-mail address on file, staff print and post the letter; status_page:
+   * the request names nobody, its requester follows it on the status page (decision 1192).
+   */
+  delivery: 'email' | 'post' | 'status_page';
 }
 
 interface Page {
