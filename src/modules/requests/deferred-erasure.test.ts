@@ -2,9 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAsOwner, testLogger } from '../../../test/database.js';
 import { loginAs, requestAs } from '../../../test/http.js';
 import { fixedClock } from '../../../test/kernel.js';
+import { openLinkPage } from '../../../test/link-button.js';
 import { signInByMailedLink, startMailingTestApp, type MailingTestApp } from '../../../test/mailing-app.js';
 import { deferredErasuresJob } from '../../jobs/deferred-erasures.job.js';
-import { billingContext, prepareTenant, SYSTEM, startContract } from '../billing/billing.test-helpers.js';
+import {
+  billingContext,
+  prepareTenant,
+  SYSTEM,
+  startContract,
+  type Catalogue,
+} from '../billing/billing.test-helpers.js';
 import { runInvoices } from '../billing/index.js';
 import { DATA_MAP } from '../data-map.js';
 import { createPerson } from '../parties/index.js';
@@ -42,9 +49,18 @@ const runJob = () =>
 const contractPurposeOf = (tenant: Tenant): string =>
   tenant.slug.startsWith('voxtra') ? 'customer_administration' : 'order_processing';
 
-async function customerWithInvoice(tenant: Tenant, email: string, contract: { endDate?: string }) {
+const catalogues = new Map<number, Catalogue>();
+
+/** A customer with a contract from 1 January and, unless told otherwise, January's invoice. */
+async function customerWithInvoice(
+  tenant: Tenant,
+  email: string,
+  contract: { endDate?: string },
+  invoice = true,
+) {
   const { kernel } = testApp;
-  const catalogue = await prepareTenant(kernel, tenant);
+  const catalogue = catalogues.get(tenant.tenantId) ?? (await prepareTenant(kernel, tenant));
+  catalogues.set(tenant.tenantId, catalogue);
   const person = await createPerson(
     kernel,
     { tenantId: tenant.tenantId, actor: SYSTEM, purpose: contractPurposeOf(tenant) },
@@ -62,6 +78,7 @@ async function customerWithInvoice(tenant: Tenant, email: string, contract: { en
     ...contract,
     lines: [{ productId: catalogue.subscription }],
   });
+  if (!invoice) return { subjectId: person.subjectId, contractId, catalogue };
   clock.set(new Date('2026-02-03T10:00:00Z'));
   await runInvoices(kernel, billingContext(tenant), { callsPurpose: 'call_billing', period: '2026-01' });
   return { subjectId: person.subjectId, contractId, catalogue };
@@ -285,5 +302,79 @@ describe('an erasure asked for while a contract runs is carried out after its la
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(smtp.to(email)).toHaveLength(3);
     expect(await erasureAudits(voxtra)).toHaveLength(1);
+  });
+  it('VK-23, VK-14: a deferred erasure still waits, after the contract’s last day, for a legal hold an officer placed and for the person’s own access request (until its download is taken); then the job erases the person', async () => {
+    const { app, kernel, smtp, voiceking } = testApp;
+    clock.set(new Date('2026-01-15T10:00:00Z'));
+    const email = 'lien.wacht.vk@mail.example';
+    const { subjectId } = await customerWithInvoice(voiceking, email, { endDate: '2026-03-15' }, false);
+    clock.set(new Date('2026-02-04T10:00:00Z'));
+    const officer = await loginAs(app, kernel, voiceking, 'privacy_officer');
+    const asOfficer = requestAs(app, officer, 'rights_requests');
+    const register = async (kind: 'erasure' | 'access') => {
+      const registered = await asOfficer('POST', '/api/v1/requests', {
+        kind,
+        channel: 'letter',
+        subjectId,
+        language: 'nl',
+        verificationMethod: 'id_card_seen',
+      });
+      expect(registered.statusCode, registered.body).toBe(201);
+      return registered.json<{ requestId: string }>().requestId;
+    };
+    const erasure = await register('erasure');
+    const answered = await asOfficer('POST', `/api/v1/requests/${erasure}/fulfil`, {});
+    expect(answered.json()).toEqual({ outcome: { erasureDeferred: { lastDay: '2026-03-15' } } });
+    expect((await smtp.waitFor(email, 1)).text).toContain('(2026-03-15), dus op 2026-03-16');
+    const placed = await asOfficer('POST', '/api/v1/retention/holds', {
+      subjectId,
+      reason: 'Geschil: dagvaarding Rechtbank Gent',
+      endsOn: '2027-06-30',
+    });
+    expect(placed.statusCode, placed.body).toBe(201);
+    const holdId = placed.json<{ holdId: number }>().holdId;
+
+    clock.set(new Date('2026-03-16T08:00:00Z'));
+    const officerLater = await loginAs(app, kernel, voiceking, 'privacy_officer');
+    const asOfficerLater = requestAs(app, officerLater, 'rights_requests');
+    await runJob();
+    expect(await stateOf(voiceking, subjectId)).toMatchObject({ person: true, erased: false });
+    const released = await asOfficerLater('POST', `/api/v1/retention/holds/${holdId}/release`);
+    expect(released.statusCode, released.body).toBe(204);
+
+    // The person asks for their data first: the erasure waits until they have it.
+    const registered = await asOfficerLater('POST', '/api/v1/requests', {
+      kind: 'access',
+      channel: 'letter',
+      subjectId,
+      language: 'nl',
+      verificationMethod: 'id_card_seen',
+    });
+    expect(registered.statusCode, registered.body).toBe(201);
+    const access = registered.json<{ requestId: string }>().requestId;
+    await runJob();
+    expect(await stateOf(voiceking, subjectId)).toMatchObject({ person: true, erased: false });
+    const given = await asOfficerLater('POST', `/api/v1/requests/${access}/fulfil`, {});
+    expect(given.statusCode, given.body).toBe(200);
+    await runJob();
+    expect(await stateOf(voiceking, subjectId)).toMatchObject({ person: true, erased: false });
+    const link = /(https?:\/\/\S+\/privacy\/downloads\/\S+)/.exec(
+      (await smtp.waitFor(email, 2)).text ?? '',
+    )?.[1];
+    expect(link).toBeDefined();
+    const { button } = await openLinkPage(app, new URL(link ?? '').pathname);
+    if (!button) throw new Error('no button on the download page');
+    const download = await app.inject({
+      method: 'POST',
+      url: button.action,
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        cookie: `kluis_form=${button.formCookie}`,
+      },
+      payload: new URLSearchParams(button.fields).toString(),
+    });
+    expect(download.statusCode, download.body.slice(0, 200)).toBe(200);
+    await runJob();
+    expect(await stateOf(voiceking, subjectId)).toMatchObject({ person: false, erased: true });
   });
 });
