@@ -981,7 +981,17 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
                     (item) =>
                       html`<tr>
                         <td>${t.rights.names[item.kind]}</td>
-                        <td>${t.status.states[item.state]}</td>
+                        <td>
+                          ${
+                            item.erasureWaitsFor
+                              ? t.status.erasureWaits(
+                                  item.erasureWaitsFor.lastDay
+                                    ? formatDate(nextDay(item.erasureWaitsFor.lastDay), frame.lang)
+                                    : null,
+                                )
+                              : t.status.states[item.state]
+                          }
+                        </td>
                         <td>${formatDate(item.receivedOn, frame.lang)}</td>
                         <td>${formatDate(item.dueOn, frame.lang)}</td>
                       </tr>`,

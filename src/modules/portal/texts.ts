@@ -58,6 +58,8 @@ export interface PortalTexts {
     next: Record<'awaiting_verification' | 'verified' | 'fulfilled' | 'rejected', string>;
     downloadMailed: string;
     keep: string;
+    /** An erasure answered and waiting for the contract's end: on which day (null: once it ends; decision 1210). */
+    erasureWaits: (on: string | null) => string;
   };
   errors: {
     notFound: string;
@@ -372,6 +374,10 @@ const nl: PortalTexts = {
       fulfilled: 'Wij stuurden u een e-mail met het resultaat.',
       rejected: 'Wij stuurden u een e-mail met de reden.',
     },
+    erasureWaits: (on) =>
+      on
+        ? `beantwoord: wij wissen uw gegevens op ${on}`
+        : 'beantwoord: wij wissen uw gegevens de dag na het einde van uw contract',
     downloadMailed:
       'De link om uw gegevens te downloaden staat in de e-mail die wij u stuurden. Hij werkt 7 dagen lang, voor één volledige download; een onderbroken download kunt u opnieuw starten (tot 3 keer).',
     keep: 'Bewaar het adres van deze pagina om de stand later te bekijken.',
@@ -723,6 +729,10 @@ const fr: PortalTexts = {
       fulfilled: 'Nous vous avons envoyé un e-mail avec le résultat.',
       rejected: 'Nous vous avons envoyé un e-mail avec le motif.',
     },
+    erasureWaits: (on) =>
+      on
+        ? `répondu : nous effaçons vos données le ${on}`
+        : 'répondu : nous effaçons vos données le lendemain de la fin de votre contrat',
     downloadMailed:
       'Le lien pour télécharger vos données figure dans l’e-mail que nous vous avons envoyé. Il fonctionne pendant 7 jours, pour un téléchargement complet ; un téléchargement interrompu peut être relancé (jusqu’à 3 fois).',
     keep: 'Conservez l’adresse de cette page pour suivre votre demande plus tard.',
@@ -1071,6 +1081,10 @@ const en: PortalTexts = {
       fulfilled: 'We sent you an e-mail with the result.',
       rejected: 'We sent you an e-mail with the reason.',
     },
+    erasureWaits: (on) =>
+      on
+        ? `answered: we erase your data on ${on}`
+        : 'answered: we erase your data on the day after your contract ends',
     downloadMailed:
       'The link to download your data is in the e-mail we sent you. It works for 7 days, for one complete download; an interrupted download can be started again (up to 3 times).',
     keep: 'Keep the address of this page to check the status later.',

@@ -464,13 +464,28 @@ export async function readOwnPerson(
 }
 
 /** The person's own requests, newest first (kind, state, dates: what the status page shows). */
-export async function listOwnRequests(deps: RequestsDeps, session: SubjectSession): Promise<RequestStatus[]> {
+export async function listOwnRequests(
+  deps: RequestsDeps,
+  session: SubjectSession,
+): Promise<Array<RequestStatus & { erasureWaitsFor?: { lastDay: string | null } }>> {
   const rows = await deps.kernel.plain(session.tenant.tenantId, (tx) =>
     tx
-      .selectFrom('rights_requests')
-      .select(['request_id', 'kind', 'state', 'received_at', 'due_on', 'extended_due_on'])
-      .where('subject_id', '=', session.subjectId)
-      .orderBy('received_at', 'desc')
+      .selectFrom('rights_requests as r')
+      .leftJoin('deferred_erasures as d', (join) =>
+        join.onRef('d.tenant_id', '=', 'r.tenant_id').onRef('d.request_id', '=', 'r.request_id'),
+      )
+      .select([
+        'r.request_id',
+        'r.kind',
+        'r.state',
+        'r.received_at',
+        'r.due_on',
+        'r.extended_due_on',
+        'd.last_day',
+        'd.recorded_at',
+      ])
+      .where('r.subject_id', '=', session.subjectId)
+      .orderBy('r.received_at', 'desc')
       .limit(200)
       .execute(),
   );
@@ -480,6 +495,8 @@ export async function listOwnRequests(deps: RequestsDeps, session: SubjectSessio
     state: row.state,
     receivedOn: brusselsDate(row.received_at),
     dueOn: String(row.extended_due_on ?? row.due_on),
+    // Answered, not yet carried out: the erasure waits for the contract's end (decision 1210).
+    ...(row.recorded_at === null ? {} : { erasureWaitsFor: { lastDay: row.last_day } }),
   }));
 }
 

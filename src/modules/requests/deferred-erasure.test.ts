@@ -200,6 +200,13 @@ describe('an erasure asked for while a contract runs is carried out after its la
     expect(told.text).toContain('(2026-03-31), dus op 2026-04-01');
     expect((await stateOf(voiceking, subjectId)).deferred).toEqual([{ last_day: '2026-03-31' }]);
     expect((await erasePage('nl')).body).toContain('Wij wissen uw gegevens op 2026-04-01');
+    const myRequests = await app.inject({
+      method: 'GET',
+      url: `/t/${voiceking.slug}/account/my-requests?lang=en`,
+      headers: { cookie: session.cookie },
+    });
+    expect(myRequests.body).toContain('answered: we erase your data on');
+    expect(myRequests.body).not.toContain('carried out');
 
     // The last day itself, late in the evening in Brussels: nothing erased yet.
     clock.set(new Date('2026-03-31T21:30:00Z'));
