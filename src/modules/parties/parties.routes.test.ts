@@ -7,6 +7,7 @@ import { countPendingEntries, holdChainHead, untilPending } from '../../kernel/a
 import type { Kernel } from '../../kernel/kernel.js';
 import { setPurposeState, setRestriction } from '../../kernel/subjects/index.js';
 import type { Tenant } from '../tenants/index.js';
+import { rectificationSchema } from './people.service.js';
 
 let database: TestDatabase;
 let kernel: Kernel;
@@ -466,6 +467,98 @@ describe('sensitive data in free text (VK-16)', () => {
     });
     expect(response.statusCode).toBe(201);
     expect(response.json()).toMatchObject({ notes: 'Belt liefst na 17 uur over de modem.' });
+  });
+});
+
+describe('notes written from the person screen (decision 1220)', () => {
+  async function notesRow(subjectId: number): Promise<Buffer | null | undefined> {
+    const rows = await runAsOwner<{ notes_enc: Buffer | null }>(
+      database.ownerUrl,
+      'select notes_enc from people where tenant_id = $1 and subject_id = $2',
+      [voiceking.tenantId, subjectId],
+    );
+    return rows.rows[0]?.notes_enc;
+  }
+
+  it('VK-16: support saves a note with PATCH under a purpose that covers correspondence (stored encrypted, audited as a write of that category, never the text) and clears it with null; sales under a purpose without notes or a role the purpose lacks gets 403, a national register number or health data 422 naming the kind, another tenant 404, each with the note unchanged', async () => {
+    const created = await call(support, 'POST', '/api/v1/people', 'installation_support', {
+      subjectType: 'customer',
+      familyName: 'Notitieboek',
+      givenName: 'Nora',
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const id = created.json<{ subjectId: number }>().subjectId;
+    const url = `/api/v1/people/${id}`;
+    const note = 'Belt liefst na 17 uur; modem staat in de garage.';
+
+    const saved = await requestAs(app, support, 'installation_support')('PATCH', url, { notes: note });
+    expect(saved.statusCode, saved.body).toBe(200);
+    expect(saved.json()).toMatchObject({ subjectId: id, familyName: 'Notitieboek', notes: note });
+    const stored = await notesRow(id);
+    expect(stored).toBeInstanceOf(Buffer);
+    expect(stored?.toString('latin1')).not.toContain('garage');
+    await chainPendingAudit(kernel, voiceking.tenantId);
+    const entries = await runAsOwner<{ action: string; decision: string; categories: string[] }>(
+      database.ownerUrl,
+      'select action, decision, categories from audit_log where tenant_id = $1 and request_id = $2 order by seq',
+      [voiceking.tenantId, String(saved.headers['x-request-id'])],
+    );
+    expect(entries.rows).toContainEqual({
+      action: 'write',
+      decision: 'allowed',
+      categories: ['kluis.communication.correspondence'],
+    });
+    expect(JSON.stringify(entries.rows)).not.toContain('garage');
+    const read = await requestAs(app, support, 'answering_questions')('GET', url);
+    expect(read.json()).toMatchObject({ notes: note });
+
+    // A role or purpose that may not write notes: 403, and the note stays as it was.
+    const refusals: Array<[StaffSession, string, string]> = [
+      [sales, 'order_processing', 'category_not_allowed'],
+      [sales, 'installation_support', 'role_not_allowed'],
+      [hr, 'recruitment', ''],
+    ];
+    for (const [session, purpose, code] of refusals) {
+      const refused = await requestAs(app, session, purpose)('PATCH', url, { notes: 'overschreven' });
+      expect(refused.statusCode, `${purpose}: ${refused.body}`).toBe(403);
+      if (code) expect(refused.json()).toMatchObject({ code });
+    }
+    // VK-16: the note is scanned like every free text; the refusal names the kind, never the text.
+    for (const [text, kind, secret] of [
+      ['Rijksregisternummer 85.07.30-033.28 gekregen', 'national register number', '033.28'],
+      ['klant heeft diabetes en vraagt uitstel', 'special category', 'diabetes'],
+    ] as const) {
+      const refused = await requestAs(app, support, 'installation_support')('PATCH', url, { notes: text });
+      expect(refused.statusCode, refused.body).toBe(422);
+      expect(refused.json()).toMatchObject({
+        code: 'sensitive_data_refused',
+        details: { issues: [{ path: 'body/notes' }] },
+      });
+      expect(refused.body).toContain(kind);
+      expect(refused.body).not.toContain(secret);
+    }
+    // Another tenant's staff cannot reach the person by id, under their own purpose with notes.
+    const foreign = await requestAs(app, voxtraSales, 'customer_administration')('PATCH', url, {
+      notes: 'overschreven',
+    });
+    expect(foreign.statusCode, foreign.body).toBe(404);
+    expect(await notesRow(id)).toEqual(stored);
+    expect((await requestAs(app, support, 'installation_support')('GET', url)).json()).toMatchObject({
+      notes: note,
+    });
+
+    // An empty note is not a note: null clears it; "" is refused like at registration.
+    const empty = await requestAs(app, support, 'installation_support')('PATCH', url, { notes: '  ' });
+    expect(empty.statusCode, empty.body).toBe(400);
+    const cleared = await requestAs(app, support, 'installation_support')('PATCH', url, { notes: null });
+    expect(cleared.statusCode, cleared.body).toBe(200);
+    expect(cleared.json()).toMatchObject({ notes: null });
+    expect(await notesRow(id)).toBeNull();
+  });
+
+  it('a rights request’s correction still cannot change notes: the schema a rectification uses refuses them (decision 1170)', () => {
+    const parsed = rectificationSchema.safeParse({ notes: 'x' });
+    expect(parsed.success).toBe(false);
   });
 });
 

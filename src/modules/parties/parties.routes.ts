@@ -26,7 +26,7 @@ import { erasePerson } from './erase.service.js';
 import {
   assertMayRegisterPeople,
   createPerson,
-  rectificationSchema,
+  personUpdateSchema,
   rectifyAndReadPerson,
   createPersonInputSchema,
   getPerson,
@@ -243,12 +243,13 @@ export function registerPartiesRoutes(
       onRequest,
       schema: {
         summary:
-          'Correct a person (GDPR Art. 16): the fields given are overwritten; the audit names categories, not values. ' +
+          'Correct a person (GDPR Art. 16) or write the notes kept about them: the fields given are overwritten; the audit names categories, not values. ' +
+          'Notes (kluis.communication.correspondence) only under a purpose that covers them, scanned like all free text (VK-16, 422 sensitive_data_refused); null clears them. ' +
           'Answers the person as corrected, under the purpose, read in the same transaction as the correction',
         tags: ['people'],
         headers: purposeHeaders,
         params: idParams,
-        body: rectificationSchema,
+        body: personUpdateSchema,
         response: { 200: personSchema },
       },
     },

@@ -356,6 +356,7 @@ export interface PersonChanges {
   address?: PostalAddress | null | undefined;
   jobTitle?: string | null | undefined;
   jobFunction?: string | null | undefined;
+  notes?: string | null | undefined;
 }
 
 /** Overwrites the given fields (encrypted ones re-encrypted, blind indexes recomputed). */
@@ -392,6 +393,8 @@ export async function updatePersonRow(
   }
   if (changes.jobTitle !== undefined) set.job_title = changes.jobTitle;
   if (changes.jobFunction !== undefined) set.job_function = changes.jobFunction;
+  if (changes.notes !== undefined)
+    set.notes_enc = await encryptOptional(grant, C.notes, id, 'notes_enc', changes.notes);
   if (changes.familyName !== undefined || changes.givenName !== undefined) grant.assertCovers(C.name, id);
   if (changes.jobTitle !== undefined || changes.jobFunction !== undefined) grant.assertCovers(C.job, id);
   if (changes.gender !== undefined) grant.assertCovers(C.gender, id);

@@ -656,6 +656,29 @@ export const rectificationSchema = createPersonInputSchema
 export type Rectification = z.input<typeof rectificationSchema>;
 
 /**
+ * The staff route's PATCH: the corrections above plus the notes staff keep about the person
+ * (category kluis.communication.correspondence), null to clear them. A rights request's
+ * corrections stay without notes (decision 1220).
+ */
+export const personUpdateSchema = createPersonInputSchema
+  .pick({
+    familyName: true,
+    givenName: true,
+    gender: true,
+    preferredLanguage: true,
+    email: true,
+    phone: true,
+    address: true,
+    jobTitle: true,
+    jobFunction: true,
+    notes: true,
+  })
+  .partial()
+  .refine((changes) => Object.keys(changes).length > 0, 'name at least one field to change');
+
+export type PersonUpdate = z.input<typeof personUpdateSchema>;
+
+/**
  * What rectifyPerson refuses, checked before anything is stored (a rights request is filed only
  * for corrections that can be applied): free text holding forbidden data (VK-16), a phone number
  * that is not one. The schema itself is the caller's to parse.
@@ -709,9 +732,9 @@ export async function rectifyAndReadPerson(
   kernel: Kernel,
   context: UseCaseContext,
   subjectId: number,
-  input: Rectification,
+  input: PersonUpdate,
 ): Promise<Person> {
-  const correction = prepareRectification(input);
+  const correction = prepareChanges(parseInput(personUpdateSchema, input));
   const categories = await personCategoriesOfPurpose(kernel, context);
   return kernel.transact(context.tenantId, async (atx) => {
     await applyRectification(kernel, atx, context, subjectId, correction);
@@ -722,13 +745,17 @@ export async function rectifyAndReadPerson(
 }
 
 interface PreparedRectification {
-  changes: z.output<typeof rectificationSchema>;
+  changes: z.output<typeof personUpdateSchema>;
   categories: string[];
 }
 
 /** Parses and checks a correction before any transaction (VK-16, the phone number). */
 function prepareRectification(input: Rectification): PreparedRectification {
-  const parsed = parseInput(rectificationSchema, input);
+  return prepareChanges(parseInput(rectificationSchema, input));
+}
+
+/** Checks parsed changes before any transaction (VK-16, the phone number) and names their categories. */
+function prepareChanges(parsed: z.output<typeof personUpdateSchema>): PreparedRectification {
   assertFreeTextAllowed(PEOPLE_MAP, freeTextOf(parsed));
   const phone = parsed.phone ? normalisePhone(parsed.phone) : parsed.phone;
   const changes = { ...parsed, ...(phone !== undefined ? { phone } : {}) };
@@ -740,6 +767,7 @@ function prepareRectification(input: Rectification): PreparedRectification {
   if (phone !== undefined) categories.add(C.phone);
   if (changes.address !== undefined) categories.add(C.address);
   if (changes.jobTitle !== undefined || changes.jobFunction !== undefined) categories.add(C.job);
+  if (changes.notes !== undefined) categories.add(C.notes);
   return { changes, categories: [...categories] };
 }
 

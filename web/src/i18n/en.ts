@@ -521,6 +521,8 @@ export const en = {
     notesHelp:
       'Kluis checks notes before keeping them: a national number, a bank card, health or other special data is refused, with the reason.',
     notesSaved: 'The notes were saved',
+    notesNotCovered:
+      'The purpose you act for does not cover notes; choose one that does to read or write them.',
   },
   subjectType: {
     customer: 'customer',

@@ -525,6 +525,8 @@ export const fr: Messages = {
     notesHelp:
       'Kluis vérifie les notes avant de les conserver : un numéro de registre national, une carte bancaire, des données de santé ou d’autres données particulières sont refusés, avec la raison.',
     notesSaved: 'Les notes ont été enregistrées',
+    notesNotCovered:
+      'La finalité pour laquelle vous agissez ne couvre pas les notes ; choisissez-en une qui les couvre pour les lire ou les écrire.',
   },
   subjectType: {
     customer: 'client',

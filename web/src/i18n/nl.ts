@@ -524,6 +524,8 @@ export const nl: Messages = {
     notesHelp:
       'Kluis controleert notities voor ze bewaard worden: een rijksregisternummer, een bankkaart, gezondheids- of andere bijzondere gegevens worden geweigerd, met de reden.',
     notesSaved: 'De notities zijn bewaard',
+    notesNotCovered:
+      'Het doel waarvoor u werkt dekt geen notities; kies een doel dat ze dekt om ze te lezen of te schrijven.',
   },
   subjectType: {
     customer: 'klant',

@@ -246,37 +246,53 @@ function PersonFacts({ person }: { person: Person }) {
   );
 }
 
-/** Notes: free text is checked for special categories and identifiers before it is kept (VK-16). */
+/**
+ * Notes: free text is checked for special categories and identifiers before it is kept (VK-16).
+ * Written with PATCH under the screen's purpose when it covers notes (decision 1220); an empty
+ * text clears them.
+ */
 function NotesCard({ person, purpose }: { person: Person; purpose: string | undefined }) {
   const { t } = useTranslation();
   const queryClient = useQueryClient();
   const form = useForm({ initialValues: { notes: person.notes ?? '' } });
   const save = useMutation({
     mutationFn: (notes: string) =>
-      api('PATCH', `/api/v1/people/${person.subjectId}`, { purpose, body: { notes } }),
-    onSuccess: async () => {
+      api<Person>('PATCH', `/api/v1/people/${person.subjectId}`, {
+        purpose,
+        body: { notes: notes.trim() === '' ? null : notes },
+      }),
+    onSuccess: async (saved) => {
+      form.resetDirty({ notes: saved.notes ?? '' });
       notifySuccess(t('people.notesSaved'));
       await queryClient.invalidateQueries({ queryKey: ['person', String(person.subjectId)] });
     },
   });
+  // The answer leaves notes out when the purpose does not cover them: nothing to show or save.
+  const covered = person.notes !== undefined;
   return (
-    <Card withBorder>
+    <Card withBorder data-testid="notes-card">
       <form onSubmit={form.onSubmit((values) => save.mutate(values.notes))}>
         <Stack gap="sm">
           <Title order={2} size="h4">
             {t('people.notes')}
           </Title>
-          <Text size="sm" c="dimmed">
-            {t('people.notesHelp')}
-          </Text>
-          <Textarea label={t('people.notes')} autosize minRows={3} {...form.getInputProps('notes')} />
-          {save.error ? <ProblemAlert error={save.error} /> : null}
-          {save.isSuccess ? <Alert color="green">{t('people.notesSaved')}</Alert> : null}
-          <Group>
-            <Button type="submit" loading={save.isPending}>
-              {t('common.save')}
-            </Button>
-          </Group>
+          {covered ? (
+            <>
+              <Text size="sm" c="dimmed">
+                {t('people.notesHelp')}
+              </Text>
+              <Textarea label={t('people.notes')} autosize minRows={3} {...form.getInputProps('notes')} />
+              {save.error ? <ProblemAlert error={save.error} fields={{ notes: t('people.notes') }} /> : null}
+              {save.isSuccess ? <Alert color="green">{t('people.notesSaved')}</Alert> : null}
+              <Group>
+                <Button type="submit" loading={save.isPending}>
+                  {t('common.save')}
+                </Button>
+              </Group>
+            </>
+          ) : (
+            <Text size="sm">{t('people.notesNotCovered')}</Text>
+          )}
         </Stack>
       </form>
     </Card>
