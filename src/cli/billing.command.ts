@@ -186,17 +186,24 @@ export function registerBillingCommands(program: Command): void {
   invoices
     .command('purge')
     .description(
-      'unlink invoices whose accounting hold has ended from the people they name, except while their access or portability request runs (VX-8, VK-14)',
+      'unlink invoices whose accounting hold has ended from the people they name, except while their access or portability request runs or their processing is restricted (VX-8, VK-14, VX-14)',
     )
     .requiredOption('--tenant <slug>', 'tenant')
     .action(async (options: { tenant: string }) => {
       await withTenantSession(options.tenant, async (kernel, tenant) => {
-        // As the sweep does it: documents of a person whose access request runs wait (decision 1040).
+        // As the sweep does it: documents of a person whose access request runs or who restricted
+        // processing wait (decisions 1040, 1200).
         const result = await releaseEndedDocuments(kernel, tenant.tenantId);
         console.log(
           `${result.invoices} documents and ${result.payments} payments released from the accounting hold`,
         );
         for (const { invoiceNumber, hold } of result.held) {
+          if (hold.kind === 'restriction') {
+            console.log(
+              `kept ${invoiceNumber}: held for restriction (processing restricted since ${hold.since}, until lifted)`,
+            );
+            continue;
+          }
           const stage = hold.stage === 'open' ? 'open' : 'answered, not yet downloaded';
           console.log(
             `kept ${invoiceNumber}: held for rights request (${hold.request} request of ${hold.receivedOn} ${stage}, until ${hold.until})`,

@@ -35,6 +35,10 @@ function printPlan(plan: RetentionPlan): void {
         console.log(
           `  held: ${hold.request} request of ${hold.receivedOn} ${stage}, until ${hold.until} (returned on request)`,
         );
+      } else if (hold.kind === 'restriction') {
+        console.log(
+          `  held: processing restricted since ${hold.since} (GDPR Art. 18: only stored, until lifted)`,
+        );
       } else if (hold.kind === 'dispute') {
         console.log(`  held: ${hold.invoices} disputed invoice(s) since ${hold.since}, until settled`);
       } else {
@@ -123,6 +127,13 @@ export function registerRetentionCommands(program: Command): void {
               (result.documentsHeldForRequests + result.cookieReceiptsHeldForRequests > 0
                 ? `; kept for an access or portability request: ${result.documentsHeldForRequests} documents, ` +
                   `${result.cookieReceiptsHeldForRequests} cookie receipts`
+                : '') +
+              (result.peopleHeldForRestriction +
+                result.documentsHeldForRestriction +
+                result.cookieReceiptsHeldForRestriction >
+              0
+                ? `; kept for a restriction of processing (GDPR Art. 18): ${result.peopleHeldForRestriction} people, ` +
+                  `${result.documentsHeldForRestriction} documents, ${result.cookieReceiptsHeldForRestriction} cookie receipts`
                 : ''),
           );
         } finally {

@@ -543,6 +543,11 @@ function registerCdrCommands(program: Command): void {
           const until = 'contestableUntil' in kept ? ` until ${kept.contestableUntil}` : '';
           console.log(`kept ${kept.month}: ${kept.reason.replaceAll('_', ' ')}${until}`);
         }
+        if (result.sparedCallers > 0) {
+          console.log(
+            `kept the records of ${result.sparedCallers} caller(s) whose processing is restricted (GDPR Art. 18), until lifted`,
+          );
+        }
       });
     });
   cdr

@@ -4,6 +4,7 @@ import type { Logger } from '../platform/logger.js';
 import { readCallMonthBilling } from '../modules/billing/index.js';
 import { readRequestHolds } from '../modules/requests/index.js';
 import { belgianDay } from '../platform/calendar.js';
+import { readRestrictedSubjects } from '../kernel/subjects/index.js';
 import { purgeExpiredCallRecords, type PurgeResult } from '../modules/telephony/index.js';
 import { forEachTenant } from './each-tenant.js';
 
@@ -11,17 +12,18 @@ export const CDR_PURGE_JOB = 'cdr-purge';
 
 /**
  * G-1 for one tenant: what billing knows of each month's invoices (due dates, disputes, calls
- * not billed yet) and who waits for their data (an access or portability request, decision 0970),
- * then telephony's purge of the months whose invoices can no longer be contested. The job and
+ * not billed yet), who waits for their data (an access or portability request, decision 0970)
+ * and who restricted processing (their records stay, Art. 18, decision 1200), then telephony's purge of the months whose invoices can no longer be contested. The job and
  * `kluis cdr purge` run exactly this.
  */
 export async function runCdrPurge(kernel: Kernel, tenantId: number): Promise<PurgeResult> {
   const today = belgianDay(kernel.clock.now());
-  const { billing, heldCallers } = await kernel.plain(tenantId, async (tx) => ({
+  const { billing, heldCallers, sparedCallers } = await kernel.plain(tenantId, async (tx) => ({
     billing: await readCallMonthBilling(tx),
     heldCallers: [...(await readRequestHolds(tx, 'everyone', today)).keys()],
+    sparedCallers: [...(await readRestrictedSubjects(tx, today)).keys()],
   }));
-  return purgeExpiredCallRecords(kernel, tenantId, { billing, heldCallers });
+  return purgeExpiredCallRecords(kernel, tenantId, { billing, heldCallers, sparedCallers });
 }
 
 /**

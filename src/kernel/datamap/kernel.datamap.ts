@@ -37,6 +37,7 @@ export const kernelDataMap: TableDataMap[] = [
       subject_id: 'internal subject id; the row survives erasure as a tombstone without identifying data',
       subject_type: 'kind of data subject (customer, prospect …)',
       restricted_at: 'processing state enforced by the gate',
+      restriction_lift_on: 'Art. 18(3) processing state: the day an announced lifting takes effect',
       marketing_objected_at: 'processing state enforced by the gate',
       erased_at: 'processing state enforced by the gate',
       minor_until: 'VK-15 processing state (the day the person reaches the policy age); cleared on erasure',

@@ -176,6 +176,7 @@ export async function eraseSubject(
         .set({
           erased_at: kernel.clock.now(),
           restricted_at: null,
+          restriction_lift_on: null,
           minor_until: null,
           parental_consent_at: null,
         })
@@ -438,7 +439,13 @@ export async function eraseSubjects(
       if (newlyErased.length > 0) {
         await atx.tx
           .updateTable('data_subjects')
-          .set({ erased_at: now, restricted_at: null, minor_until: null, parental_consent_at: null })
+          .set({
+            erased_at: now,
+            restricted_at: null,
+            restriction_lift_on: null,
+            minor_until: null,
+            parental_consent_at: null,
+          })
           .where('subject_id', 'in', newlyErased)
           .execute();
         await atx.tx.deleteFrom('subject_purpose_states').where('subject_id', 'in', newlyErased).execute();

@@ -5,6 +5,10 @@ export {
   holdSubjectsAgainstErasure,
   setPurposeState,
   setRestriction,
+  readRestrictedSubjects,
+  isRestrictionInForce,
+  announceRestrictionLift,
+  endAnnouncedRestrictions,
   setMarketingObjection,
 } from './subject.service.js';
 export type { PurposeStateChange } from './subject.service.js';

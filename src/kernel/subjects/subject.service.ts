@@ -1,5 +1,6 @@
 import { sql, type ExpressionBuilder } from 'kysely';
 import type { Database } from '../../platform/database.js';
+import type { Tx } from '../../platform/db.js';
 import type { AuditedTx } from '../audit/index.js';
 import type { PurposeState } from './subject.tables.js';
 
@@ -134,7 +135,7 @@ export async function setRestriction(
 ): Promise<void> {
   await atx.tx
     .updateTable('data_subjects')
-    .set({ restricted_at: restricted ? at : null })
+    .set({ restricted_at: restricted ? at : null, restriction_lift_on: null })
     .where('subject_id', '=', subjectId)
     .execute();
   atx.audit.record({
@@ -145,6 +146,76 @@ export async function setRestriction(
     subjectIds: [subjectId],
     decision: 'allowed',
   });
+}
+
+/**
+ * Every subject whose processing is restricted on `today` (Art. 18), with the instant it took
+ * effect: what every purge keeps (decision 1200). A restriction whose announced lifting day has
+ * come holds nothing more, even before the sweep records its end. Processing state only.
+ */
+export async function readRestrictedSubjects(tx: Tx, today: string): Promise<Map<number, Date>> {
+  const rows = await tx
+    .selectFrom('data_subjects')
+    .select(['subject_id', 'restricted_at'])
+    .where('restricted_at', 'is not', null)
+    .where('erased_at', 'is', null)
+    .where((eb) => eb.or([eb('restriction_lift_on', 'is', null), eb('restriction_lift_on', '>', today)]))
+    .execute();
+  const restricted = new Map<number, Date>();
+  for (const row of rows) if (row.restricted_at) restricted.set(row.subject_id, row.restricted_at);
+  return restricted;
+}
+
+/** Whether a restriction holds on `today`: set, and its announced lifting day (if any) not come. */
+export function isRestrictionInForce(
+  subject: { restricted_at: Date | null; restriction_lift_on: string | null },
+  today: string,
+): boolean {
+  return subject.restricted_at !== null && (subject.restriction_lift_on ?? '9999-12-31') > today;
+}
+
+/**
+ * Art. 18(3): records that the restriction of a person ends on `liftOn`, after the letter that
+ * tells them so was sealed (the caller's transaction). Audited; the gate keeps enforcing the
+ * restriction until the sweep ends it on that day (`endAnnouncedRestrictions`).
+ */
+export async function announceRestrictionLift(
+  atx: AuditedTx,
+  subjectId: number,
+  liftOn: string,
+): Promise<void> {
+  await atx.tx
+    .updateTable('data_subjects')
+    .set({ restriction_lift_on: liftOn })
+    .where('subject_id', '=', subjectId)
+    .where('restricted_at', 'is not', null)
+    .execute();
+}
+
+/**
+ * Ends every restriction whose announced lifting day has come (decision 1200): the retention
+ * sweep calls it before judging, so the person is judged as usual from that day. One audit
+ * entry per person (`subject.unrestrict`).
+ */
+export async function endAnnouncedRestrictions(atx: AuditedTx, today: string): Promise<number[]> {
+  const rows = await atx.tx
+    .updateTable('data_subjects')
+    .set({ restricted_at: null, restriction_lift_on: null })
+    .where('restricted_at', 'is not', null)
+    .where('restriction_lift_on', '<=', today)
+    .returning('subject_id')
+    .execute();
+  for (const row of rows) {
+    atx.audit.record({
+      actor: { kind: 'system', id: 'subject-state' },
+      role: null,
+      purpose: null,
+      action: 'subject.unrestrict',
+      subjectIds: [row.subject_id],
+      decision: 'allowed',
+    });
+  }
+  return rows.map((row) => row.subject_id);
 }
 
 /** GDPR Art. 21(2)-(3): an objection to direct marketing stops every marketing purpose. */

@@ -5,6 +5,8 @@ export interface DataSubjectsTable {
   subject_id: Generated<number>;
   subject_type: string;
   restricted_at: Date | null;
+  /** Art. 18(3): the day an announced lifting of the restriction takes effect (decision 1200). */
+  restriction_lift_on: ColumnType<string | null, string | null | undefined, string | null>;
   marketing_objected_at: Date | null;
   erased_at: Date | null;
   minor_until: ColumnType<string | null, string | null | undefined, string | null>;

@@ -8,12 +8,15 @@ export interface WebsitePurge {
   receipts: number;
   /** Receipts past their retention kept because their consent id is linked to one of `keepSubjects`. */
   receiptsHeld: number;
+  /** Of those, per held person linked to them: how many (a receipt linked to two counts for each). */
+  receiptsHeldBy: Map<number, number>;
 }
 
 export interface WebsitePurgeOptions {
   /**
-   * Persons whose access or portability request holds their data (decision 0970, 1040): the
-   * receipts of the consent ids linked to them are rows of theirs (decision 0290) and wait.
+   * Persons whose access or portability request or restriction of processing holds their data
+   * (decisions 0970, 1040, 1200): the receipts of the consent ids linked to them are rows of
+   * theirs (decision 0290) and wait.
    */
   keepSubjects?: readonly number[];
 }
@@ -69,6 +72,16 @@ export async function purgeWebsiteRecords(
                 .executeTakeFirstOrThrow()
             ).held,
           );
+    const heldBy = new Map<number, number>();
+    if (held > 0) {
+      const rows = await sql<{ subject_id: string; receipts: string }>`
+        select l.subject_id, count(*) as receipts
+          from cookie_receipts r
+          join cookie_consent_links l on l.tenant_id = r.tenant_id and l.consent_id = r.consent_id
+         where ${expired} and l.subject_id = any(${keep}::bigint[])
+         group by l.subject_id`.execute(tx);
+      for (const row of rows.rows) heldBy.set(Number(row.subject_id), Number(row.receipts));
+    }
     // An id's secret goes with its last receipt (decision 0410).
     await tx
       .deleteFrom('cookie_consent_keys')
@@ -80,6 +93,7 @@ export async function purgeWebsiteRecords(
       visits: Number(visits.numDeletedRows),
       receipts: Number(receipts.numDeletedRows),
       receiptsHeld: held,
+      receiptsHeldBy: heldBy,
     };
   });
 }

@@ -75,3 +75,10 @@ export {
 export type { TransferSettings } from './transfer.js';
 export type { RequestsTables } from './requests.tables.js';
 export { readLastRequests, readRequestHolds, type RequestHold } from './retention-clocks.js';
+export {
+  liftRestriction,
+  restrictionLiftSchema,
+  type RestrictionLift,
+  type RestrictionLiftInput,
+} from './restriction-lift.service.js';
+export { RESTRICTION_LIFT_GROUNDS, type RestrictionLiftGround } from './letters.js';

@@ -12,7 +12,8 @@ export type LetterOutcome =
   | 'download_ready'
   | 'transfer_sent'
   | 'transfer_failed'
-  | 'erasure_deferred';
+  | 'erasure_deferred'
+  | 'restriction_lift';
 
 export interface LetterFacts {
   kind: RequestKind;
@@ -35,7 +36,40 @@ export interface LetterFacts {
    * contract without an end date), and whether this letter tells of a changed day.
    */
   deferred?: { lastDay: string | null; changed: boolean };
+  /** Restriction lift (Art. 18(3)): the day it ends, and why (decision 1200). */
+  liftOn?: string;
+  liftGround?: RestrictionLiftGround;
 }
+
+/** Why staff lift a restriction: the end of the Art. 18(1) case it was asked for, or the person's wish. */
+export const RESTRICTION_LIFT_GROUNDS = [
+  'accuracy_verified',
+  'objection_decided',
+  'legal_claim_ended',
+  'person_asked',
+] as const;
+export type RestrictionLiftGround = (typeof RESTRICTION_LIFT_GROUNDS)[number];
+
+const LIFT_GROUND: Record<Language, Record<RestrictionLiftGround, string>> = {
+  nl: {
+    accuracy_verified: 'we hebben de juistheid van uw gegevens nagekeken',
+    objection_decided: 'we hebben over uw bezwaar beslist',
+    legal_claim_ended: 'u hebt de gegevens niet langer nodig voor een rechtsvordering',
+    person_asked: 'u hebt ons gevraagd de beperking op te heffen',
+  },
+  fr: {
+    accuracy_verified: 'nous avons vérifié l’exactitude de vos données',
+    objection_decided: 'nous avons statué sur votre opposition',
+    legal_claim_ended: 'vous n’avez plus besoin des données pour un droit en justice',
+    person_asked: 'vous nous avez demandé de lever la limitation',
+  },
+  en: {
+    accuracy_verified: 'we have verified the accuracy of your data',
+    objection_decided: 'we have decided on your objection',
+    legal_claim_ended: 'you no longer need the data for a legal claim',
+    person_asked: 'you asked us to lift the restriction',
+  },
+};
 
 const KIND_LABEL: Record<Language, Record<RequestKind, string>> = {
   nl: {
@@ -82,6 +116,8 @@ const TEXT = {
     extended: (due: string, reason: string) =>
       `We hebben meer tijd nodig om uw verzoek te beantwoorden. U krijgt ons antwoord uiterlijk op ${due}. Reden: ${reason}`,
     fulfilled: 'We hebben uw verzoek uitgevoerd.',
+    restrictionLift: (received: string, liftOn: string, why: string) =>
+      `U vroeg op ${received} de verwerking van uw gegevens te beperken. We heffen die beperking op vanaf ${liftOn}, omdat ${why}. Vanaf die dag gebruiken we uw gegevens weer zoals onze privacyverklaring beschrijft, en bewaren we ze niet langer dan de termijnen daarin.`,
     erased: 'Gewist:',
     backups:
       'In onze back-ups: uw versleutelde gegevens (e-mailadres, telefoonnummer, rekeningnummers en andere gevoelige velden) kan niemand meer lezen, want de sleutel die ze opende is vernietigd. Uw overige gegevens (zoals uw naam en uw oproepgegevens) staan daar niet versleuteld; wordt ooit een oudere back-up teruggezet, dan wist het systeem ze opnieuw uit ons wissingsregister voor het weer in gebruik gaat.',
@@ -142,6 +178,8 @@ const TEXT = {
       `Si vous n'êtes pas satisfait, vous pouvez introduire une plainte auprès de l'${authority}.`,
     stopped: 'Arrêté, avec effet immédiat :',
     notStopped: 'Non arrêté, et pourquoi :',
+    restrictionLift: (received: string, liftOn: string, why: string) =>
+      `Le ${received}, vous avez demandé la limitation du traitement de vos données. Nous levons cette limitation à partir du ${liftOn}, car ${why}. À partir de ce jour, nous utilisons à nouveau vos données comme le décrit notre déclaration de confidentialité, et nous ne les conservons pas au-delà des durées qu’elle indique.`,
     nothingStopped: 'aucun des traitements visés par votre demande ne peut être arrêté de cette manière.',
     deferred: (lastDay: string | null, eraseOn: string | null, changed: boolean) =>
       [
@@ -184,6 +222,8 @@ const TEXT = {
       `If you are not satisfied, you can lodge a complaint with the ${authority}.`,
     stopped: 'Stopped, with immediate effect:',
     notStopped: 'Not stopped, and why:',
+    restrictionLift: (received: string, liftOn: string, why: string) =>
+      `On ${received} you asked us to restrict the processing of your data. We will lift that restriction from ${liftOn}, because ${why}. From that day we use your data again as our privacy statement describes, and keep it no longer than the periods it gives.`,
     nothingStopped: 'none of the processing your request concerns can be stopped this way.',
     deferred: (lastDay: string | null, eraseOn: string | null, changed: boolean) =>
       [
@@ -245,6 +285,15 @@ export function writeLetter(
       break;
     case 'login_link':
       body.push(t.login(facts.link ?? ''));
+      break;
+    case 'restriction_lift':
+      body.push(
+        t.restrictionLift(
+          facts.receivedOn,
+          facts.liftOn ?? '',
+          facts.liftGround ? LIFT_GROUND[lang][facts.liftGround] : '',
+        ),
+      );
       break;
     case 'rejected':
       body.push(t.rejected(facts.reason ?? ''));

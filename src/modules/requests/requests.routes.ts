@@ -22,6 +22,7 @@ import {
   type StaffContext,
 } from './requests.service.js';
 import { fileRequestAtDoor, verifyAtDoor } from './doors.js';
+import { liftRestriction, restrictionLiftSchema } from './restriction-lift.service.js';
 
 const statusSchema = z.object({
   requestId: z.string(),
@@ -227,6 +228,33 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
       });
       return reply.status(status).send(body);
     },
+  );
+  typed.post(
+    '/api/v1/requests/restrictions/:subjectId/lift',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'Lift a restriction of processing (Art. 18(3)): the person is told first, by e-mail (or staff confirm a letter by post); it ends the next day',
+        tags: ['requests'],
+        params: z.strictObject({
+          subjectId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+        }),
+        body: restrictionLiftSchema,
+        response: {
+          200: z.object({
+            subjectId: z.number(),
+            restrictedSince: z.string(),
+            liftOn: z
+              .string()
+              .describe(
+                'the day the restriction ends; from then the retention sweep judges the person as usual',
+              ),
+          }),
+        },
+      },
+    },
+    async (request) => liftRestriction(deps, staffContext(request), request.params.subjectId, request.body),
   );
   typed.post(
     '/api/v1/requests/:id/letter-preview',

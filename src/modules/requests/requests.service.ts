@@ -712,7 +712,7 @@ function present(request: RequestRow): RequestStatus {
   };
 }
 
-async function contactOnFile(
+export async function contactOnFile(
   deps: RequestsDeps,
   tenantId: number,
   subjectId: number,
@@ -1185,7 +1185,7 @@ export interface StaffContext {
 }
 
 /** Staff handling requests must be allowed under the rights purpose; the gate checks and audits it. */
-async function authorizeStaff(
+export async function authorizeStaff(
   deps: RequestsDeps,
   context: StaffContext,
   subjectIds: number[] = [],

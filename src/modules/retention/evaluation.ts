@@ -5,6 +5,7 @@ import { authorizeBatch } from '../../kernel/gate/access.js';
 import { AccessDenied, type Actor, type Grant } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
+import { isRestrictionInForce } from '../../kernel/subjects/index.js';
 import type { Tx } from '../../platform/db.js';
 import {
   readCallMonthBillingOf,
@@ -40,10 +41,18 @@ export type Hold =
       stage: 'open' | 'download';
       receivedOn: string;
       until: string;
-    };
+    }
+  /**
+   * VX-14, Art. 18: the person had processing restricted ("only store"): everything of them is
+   * kept, past any period, until staff lift the restriction (decision 1200).
+   */
+  | { kind: 'restriction'; since: string };
 
 /** A hold that keeps everything of the person while it runs. */
-export type BlockingHold = Extract<Hold, { kind: 'legal_hold' | 'dispute' | 'rights_request' }>;
+export type BlockingHold = Extract<
+  Hold,
+  { kind: 'legal_hold' | 'dispute' | 'rights_request' | 'restriction' }
+>;
 
 /** What retention does with one person on a day. */
 export interface PersonVerdict {
@@ -61,8 +70,8 @@ export interface PersonVerdict {
   /** Categories that wait for the person to go: due, but their column cannot be emptied alone. */
   waiting: string[];
   /**
-   * A legal hold placed on the person (alone or in a case), a disputed invoice, or an access or
-   * portability request not yet delivered blocks everything.
+   * A legal hold placed on the person (alone or in a case), a disputed invoice, an access or
+   * portability request not yet delivered, or a restriction of processing blocks everything.
    */
   blockedBy: BlockingHold | undefined;
   /** Holds that keep documents naming the person (kept even when the person goes). */
@@ -118,7 +127,14 @@ export async function* judgePeople(
       const tx = atx.tx;
       const subjects = await tx
         .selectFrom('data_subjects')
-        .select(['subject_id', 'subject_type', 'last_activity_at', 'last_received_at'])
+        .select([
+          'subject_id',
+          'subject_type',
+          'last_activity_at',
+          'last_received_at',
+          'restricted_at',
+          'restriction_lift_on',
+        ])
         .where('erased_at', 'is', null)
         .where('subject_type', '<>', 'staff')
         .where('subject_id', '>', after)
@@ -164,6 +180,9 @@ export async function* judgePeople(
         hold: holds.get(subject.subject_id),
         dispute: disputeHold(disputes.get(subject.subject_id)),
         request: requestHold(asked.get(subject.subject_id)),
+        restriction: isRestrictionInForce(subject, today)
+          ? restrictionHold(subject.restricted_at)
+          : undefined,
         documents: documents.get(subject.subject_id),
       }));
     });
@@ -231,7 +250,15 @@ interface PersonFacts {
   hold: Extract<Hold, { kind: 'legal_hold' }> | undefined;
   dispute: Extract<Hold, { kind: 'dispute' }> | undefined;
   request: Extract<Hold, { kind: 'rights_request' }> | undefined;
+  restriction: Extract<Hold, { kind: 'restriction' }> | undefined;
   documents: DocumentHold | undefined;
+}
+
+/** A restriction in force (data_subjects.restricted_at), as a hold from the day it took effect. */
+export function restrictionHold(
+  restrictedAt: Date | null | undefined,
+): Extract<Hold, { kind: 'restriction' }> | undefined {
+  return restrictedAt ? { kind: 'restriction', since: belgianDay(restrictedAt) } : undefined;
 }
 
 function requestHold(hold: RequestHold | undefined): Extract<Hold, { kind: 'rights_request' }> | undefined {
@@ -272,11 +299,12 @@ function judgePerson(
     subjectId: facts.clocks.subjectId,
     subjectType: facts.clocks.subjectType,
     refused: false,
-    blockedBy: facts.hold ?? facts.dispute ?? facts.request,
+    blockedBy: facts.hold ?? facts.dispute ?? facts.request ?? facts.restriction,
     holds: [
       ...(facts.hold ? [facts.hold] : []),
       ...(facts.dispute ? [facts.dispute] : []),
       ...(facts.request ? [facts.request] : []),
+      ...(facts.restriction ? [facts.restriction] : []),
       ...holds,
     ],
   };

@@ -2,7 +2,7 @@ import type { TableDataMap } from '../../kernel/datamap/datamap.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { countReleasableInvoices } from '../billing/index.js';
-import { readRunningRequestHolds } from './document-release.service.js';
+import { readPurgeHolds } from './document-release.service.js';
 import { judgePeople, today, type Hold, type PersonVerdict } from './evaluation.js';
 
 /** One person in the dry run: named by pseudonym only. */
@@ -16,7 +16,8 @@ export interface PlannedPerson {
   waiting: string[];
   /**
    * True when a hold keeps everything of the person for now: a legal hold, a disputed invoice,
-   * or their access or portability request not yet delivered (decision 0970).
+   * their access or portability request not yet delivered (decision 0970), or their restriction
+   * of processing (decision 1200).
    */
   held: boolean;
   /**
@@ -27,7 +28,8 @@ export interface PlannedPerson {
   returnOnRequest: boolean;
   /**
    * What is kept and why: a legal hold on the person, a disputed invoice, the person's request
-   * (rights_request: until its due date or its link's last day), the accounting hold on documents.
+   * (rights_request: until its due date or its link's last day), a restriction of processing
+   * (restriction: until staff lift it), the accounting hold on documents.
    */
   holds: Hold[];
 }
@@ -68,9 +70,9 @@ export async function planRetention(
     if (verdict.scope === 'none') continue;
     people.push(await presentVerdict(kernel, policy, tenantId, verdict));
   }
-  // As the sweep: every person a request holds, judged or not, keeps their documents.
-  const requestHolds = await readRunningRequestHolds(kernel, tenantId, asOf);
-  const keepSubjects = [...new Set([...askedForData, ...requestHolds.keys()])];
+  // As the sweep: every person a request or a restriction holds, judged or not, keeps their documents.
+  const purgeHolds = await readPurgeHolds(kernel, tenantId, asOf);
+  const keepSubjects = [...new Set([...askedForData, ...purgeHolds.keys()])];
   const documentsReleased = await kernel.plain(tenantId, (tx) =>
     countReleasableInvoices(tx, asOf, keepSubjects),
   );

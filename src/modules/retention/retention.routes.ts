@@ -46,6 +46,12 @@ const requestHoldSchema = z.object({
   receivedOn: z.string(),
   until: z.string(),
 });
+const restrictionSchema = z.object({
+  kind: z.literal('restriction'),
+  since: z.string().meta({
+    description: 'the day processing was restricted (Art. 18); everything is kept until staff lift it',
+  }),
+});
 const accountingSchema = z.object({
   kind: z.literal('accounting'),
   legalHold: z.string(),
@@ -66,7 +72,13 @@ const planSchema = z.object({
       held: z.boolean(),
       returnOnRequest: z.boolean(),
       holds: z.array(
-        z.discriminatedUnion('kind', [holdSchema, accountingSchema, disputeSchema, requestHoldSchema]),
+        z.discriminatedUnion('kind', [
+          holdSchema,
+          accountingSchema,
+          disputeSchema,
+          requestHoldSchema,
+          restrictionSchema,
+        ]),
       ),
     }),
   ),

@@ -10,13 +10,14 @@ import {
   journalPendingErasures,
 } from '../../kernel/erasure/index.js';
 import { AccessDenied } from '../../kernel/gate/gate.js';
+import { endAnnouncedRestrictions } from '../../kernel/subjects/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { AppError } from '../../platform/errors.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
 import { releaseExpiredInvoices } from '../billing/index.js';
 import { purgeWebsiteRecords } from '../cookies/index.js';
-import { readRunningRequestHolds } from './document-release.service.js';
+import { readPurgeHolds } from './document-release.service.js';
 import { findErasurePurpose, judgePeople, RETENTION_ACTOR, today, type PersonVerdict } from './evaluation.js';
 
 export { RETENTION_ACTOR };
@@ -30,13 +31,15 @@ export interface SweepResult {
   peopleErased: number;
   /** Persons of whom only some categories were erased. */
   peoplePartlyErased: number;
-  /** Persons with something due that a hold kept (legal hold, dispute, rights request). */
+  /** Persons with something due that a hold kept (legal hold, dispute, rights request, restriction). */
   peopleHeld: number;
   /**
    * Of those, persons kept for their access or portability request not yet delivered (VK-14,
    * decision 0970); their documents' release waits too.
    */
   peopleHeldForRequests: number;
+  /** Of those, persons kept because they restricted processing (VX-14, Art. 18, decision 1200). */
+  peopleHeldForRestriction: number;
   /**
    * Persons the gate refused the retention job (audited): when judging them (their clocks were
    * not read, they are kept) or when erasing them; the sweep went on.
@@ -48,11 +51,15 @@ export interface SweepResult {
   documentsReleased: number;
   /** Of the documents whose hold ended, those kept for an access or portability request. */
   documentsHeldForRequests: number;
+  /** Of the documents whose hold ended, those kept for a restriction of processing (decision 1200). */
+  documentsHeldForRestriction: number;
   /** Website visits and cookie receipts past their retention, deleted (modules/cookies). */
   websiteVisits: number;
   cookieReceipts: number;
   /** Cookie receipts past their retention kept: linked to a person whose request runs (decision 1040). */
   cookieReceiptsHeldForRequests: number;
+  /** Cookie receipts past their retention kept: linked to a person who restricted processing. */
+  cookieReceiptsHeldForRestriction: number;
   /** Links of erased persons to authority requests, kept while their silence ran (decision 0470). */
   silencedLinks: number;
 }
@@ -85,19 +92,25 @@ export async function runRetentionSweep(
   // And erasures a crash left out of the key store's journal (a restore must erase them again).
   await journalPendingErasures(kernel, tenantId);
   const asOf = today(kernel);
+  // Restrictions whose lifting was announced to the person (Art. 18(3)) end on their day, before
+  // anyone is judged: from then the person is judged as usual (decision 1200).
+  await kernel.transact(tenantId, (atx) => endAnnouncedRestrictions(atx, asOf));
   const result: SweepResult = {
     asOf,
     peopleErased: 0,
     peoplePartlyErased: 0,
     peopleHeld: 0,
     peopleHeldForRequests: 0,
+    peopleHeldForRestriction: 0,
     peopleRefused: 0,
     rows: 0,
     documentsReleased: 0,
     documentsHeldForRequests: 0,
+    documentsHeldForRestriction: 0,
     websiteVisits: 0,
     cookieReceipts: 0,
     cookieReceiptsHeldForRequests: 0,
+    cookieReceiptsHeldForRestriction: 0,
     silencedLinks: 0,
   };
   let done = 0;
@@ -129,6 +142,7 @@ export async function runRetentionSweep(
     if (verdict.blockedBy) {
       result.peopleHeld += 1;
       if (verdict.blockedBy.kind === 'rights_request') result.peopleHeldForRequests += 1;
+      if (verdict.blockedBy.kind === 'restriction') result.peopleHeldForRestriction += 1;
       continue;
     }
     if (verdict.scope === 'person' && verdict.binding) {
@@ -161,17 +175,26 @@ export async function runRetentionSweep(
     await reachTestHook(`retention.after-person-${done}`);
   }
   await flush();
-  // Every person a request holds, judged or not: their documents and linked receipts wait too.
-  const requestHolds = await readRunningRequestHolds(kernel, tenantId, asOf);
-  const keepSubjects = [...new Set([...askedForData, ...requestHolds.keys()])];
+  // Every person a request or a restriction holds, judged or not: their documents and linked
+  // receipts wait too (decisions 1040, 1200).
+  const purgeHolds = await readPurgeHolds(kernel, tenantId, asOf);
+  const keepSubjects = [...new Set([...askedForData, ...purgeHolds.keys()])];
+  const isRestricted = (subjectId: number): boolean => purgeHolds.get(subjectId)?.kind === 'restriction';
   const documents = await releaseExpiredInvoices(kernel, tenantId, { today: asOf, keepSubjects });
   result.documentsReleased = documents.invoices;
-  result.documentsHeldForRequests = documents.kept.length;
+  result.documentsHeldForRestriction = documents.kept.filter((kept) => isRestricted(kept.subjectId)).length;
+  result.documentsHeldForRequests = documents.kept.length - result.documentsHeldForRestriction;
   await reachTestHook('retention.before-website-purge');
   const website = await purgeWebsiteRecords(kernel, tenantId, { keepSubjects });
   result.websiteVisits = website.visits;
   result.cookieReceipts = website.receipts;
-  result.cookieReceiptsHeldForRequests = website.receiptsHeld;
+  for (const [subjectId, receipts] of website.receiptsHeldBy) {
+    if (isRestricted(subjectId)) result.cookieReceiptsHeldForRestriction += receipts;
+  }
+  result.cookieReceiptsHeldForRequests = Math.max(
+    0,
+    website.receiptsHeld - result.cookieReceiptsHeldForRestriction,
+  );
   result.silencedLinks = await eraseEndedSilences(kernel, dataMap, tenantId);
   return result;
 }

@@ -332,6 +332,11 @@ export interface PurgeResult {
   droppedRows: number;
   /** Months with call records that stay, and why. */
   kept: Array<Extract<CallMonthVerdict, { purge: false }>>;
+  /**
+   * Callers whose processing is restricted (Art. 18, decision 1200) with records in the months
+   * that went: their records stay, the others' of those months went.
+   */
+  sparedCallers: number;
 }
 
 export const CDR_RETENTION_ACTOR = { kind: 'system', id: 'cdr-retention' } as const;
@@ -377,6 +382,11 @@ export async function purgeExpiredCallRecords(
     billing: ReadonlyMap<string, CallMonthBilling>;
     /** Callers whose access or portability request holds their data (decision 0970). */
     heldCallers?: readonly number[];
+    /**
+     * Callers whose processing is restricted (Art. 18, decision 1200): their records stay, for as
+     * long as the restriction lasts; the month's other records go, row by row.
+     */
+    sparedCallers?: readonly number[];
     timeZone?: string;
   },
 ): Promise<PurgeResult> {
@@ -392,6 +402,7 @@ export async function purgeExpiredCallRecords(
       deletedRows: 0,
       droppedRows: 0,
       kept: [],
+      sparedCallers: 0,
     };
     const partitions = await selectPartitions(atx.tx);
     // A UTC month holds the end of its own billing month and the first hour(s) of the next one
@@ -405,9 +416,22 @@ export async function purgeExpiredCallRecords(
     }
     await holdMonthsOfRequesters(atx.tx, verdicts, options.heldCallers ?? [], timeZone);
     const gone = (month: string): boolean => verdicts.get(month)?.purge === true;
-    const whole = partitions.filter(
+    const spared = [...new Set(options.sparedCallers ?? [])];
+    const utcWindow = (month: string) => ({
+      month,
+      from: new Date(`${month}-01T00:00:00Z`),
+      to: new Date(`${shiftMonth(month, 1)}-01T00:00:00Z`),
+    });
+    const droppable = partitions.filter(
       (partition) => gone(partition.month) && gone(shiftMonth(partition.month, 1)),
     );
+    // A partition holding a restricted caller's records is not dropped: its other rows are deleted.
+    const withSpared = await selectMonthsWithCalls(
+      atx.tx,
+      droppable.map((partition) => utcWindow(partition.month)),
+      spared,
+    );
+    const whole = droppable.filter((partition) => !withSpared.has(partition.month));
     const ranges: Array<{ from: Date; to: Date }> = [];
     for (const partition of partitions) {
       if (whole.includes(partition)) continue;
@@ -436,19 +460,20 @@ export async function purgeExpiredCallRecords(
     result.purgedMonths.sort();
     result.kept.sort((a, b) => (a.month < b.month ? -1 : 1));
     if (whole.length === 0 && ranges.length === 0) return result;
+    const callers = await selectSubjectsWithCallsIn(atx.tx, [
+      ...whole.map((partition) => utcWindow(partition.month)),
+      ...ranges,
+    ]);
+    const sparedSet = new Set(spared);
+    result.sparedCallers = callers.filter((caller) => sparedSet.has(caller)).length;
     // One gate decision for everything that goes: an erase by the retention job under
-    // call_billing (the purpose that kept the records), over every caller with a record in it.
+    // call_billing (the purpose that kept the records), over every caller with a record in it
+    // but the restricted ones, whose rows the grant-bound delete leaves.
     const grant = await kernel.gate.authorize(atx, CDR_RETENTION, {
       purpose: CALL_BILLING_PURPOSE,
       action: 'erase',
       categories: CALL_RECORD_CATEGORIES,
-      subjectIds: await selectSubjectsWithCallsIn(atx.tx, [
-        ...whole.map((partition) => ({
-          from: new Date(`${partition.month}-01T00:00:00Z`),
-          to: new Date(`${shiftMonth(partition.month, 1)}-01T00:00:00Z`),
-        })),
-        ...ranges,
-      ]),
+      subjectIds: callers.filter((caller) => !sparedSet.has(caller)),
     });
     // Whole months stay a partition drop (no row-by-row delete); each is checked to hold only
     // the grant's subjects before it goes.
