@@ -77,6 +77,8 @@ export type { RequestsTables } from './requests.tables.js';
 export { readLastRequests, readRequestHolds, type RequestHold } from './retention-clocks.js';
 export {
   liftRestriction,
+  readRestriction,
+  type RestrictionState,
   restrictionLiftSchema,
   type RestrictionLift,
   type RestrictionLiftInput,

@@ -22,7 +22,7 @@ import {
   type StaffContext,
 } from './requests.service.js';
 import { fileRequestAtDoor, verifyAtDoor } from './doors.js';
-import { liftRestriction, restrictionLiftSchema } from './restriction-lift.service.js';
+import { liftRestriction, readRestriction, restrictionLiftSchema } from './restriction-lift.service.js';
 
 const statusSchema = z.object({
   requestId: z.string(),
@@ -228,6 +228,29 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
       });
       return reply.status(status).send(body);
     },
+  );
+  const subjectParams = z.strictObject({
+    subjectId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  });
+  typed.get(
+    '/api/v1/requests/restrictions/:subjectId',
+    {
+      onRequest,
+      schema: {
+        summary: "Whether a person's processing is restricted (Art. 18), and an announced lifting's day",
+        tags: ['requests'],
+        params: subjectParams,
+        response: {
+          200: z.object({
+            subjectId: z.number(),
+            restricted: z.boolean(),
+            restrictedSince: z.string().nullable(),
+            liftOn: z.string().nullable(),
+          }),
+        },
+      },
+    },
+    async (request) => readRestriction(deps, staffContext(request), request.params.subjectId),
   );
   typed.post(
     '/api/v1/requests/restrictions/:subjectId/lift',

@@ -35,6 +35,38 @@ export interface RestrictionLift {
   announced: boolean;
 }
 
+export interface RestrictionState {
+  subjectId: number;
+  restricted: boolean;
+  /** The day the restriction took effect (Brussels), while it holds. */
+  restrictedSince: string | null;
+  /** The day an announced lifting takes effect. */
+  liftOn: string | null;
+}
+
+/** Whether a person's processing is restricted, for the rights purpose's staff (the person screen). */
+export async function readRestriction(
+  deps: RequestsDeps,
+  context: StaffContext,
+  subjectId: number,
+): Promise<RestrictionState> {
+  await authorizeStaff(deps, context, [subjectId]);
+  const row = await deps.kernel.plain(context.tenantId, (tx) =>
+    tx
+      .selectFrom('data_subjects')
+      .select(['restricted_at', 'restriction_lift_on'])
+      .where('subject_id', '=', subjectId)
+      .executeTakeFirst(),
+  );
+  const since = row?.restricted_at ? belgianDay(row.restricted_at) : null;
+  return {
+    subjectId,
+    restricted: since !== null,
+    restrictedSince: since,
+    liftOn: since === null ? null : (row?.restriction_lift_on ?? null),
+  };
+}
+
 /**
  * Art. 18(3), VX-14: staff under the rights purpose lift a person's restriction. The person is told
  * first: the letter is sealed in the transaction that records the lifting, which takes effect the

@@ -193,6 +193,13 @@ describe('a restriction keeps the person from the sweep until it is lifted (VX-1
       expect(lifted.json()).toEqual({ subjectId: restricted, restrictedSince: today, liftOn: tomorrow });
       const letter = await smtp.waitFor('beperkt@mail.example', mailsBefore + 1);
       expect(letter.text).toContain(tomorrow);
+      const state = await officer('GET', `/api/v1/requests/restrictions/${restricted}`);
+      expect(state.json()).toEqual({
+        subjectId: restricted,
+        restricted: true,
+        restrictedSince: today,
+        liftOn: tomorrow,
+      });
       const again = await officer('POST', liftOf(restricted), { ground: 'person_asked' });
       expect(again.statusCode).toBe(200);
       expect(again.json()).toEqual(lifted.json());
@@ -227,6 +234,8 @@ describe('a restriction keeps the person from the sweep until it is lifted (VX-1
           [tenant.tenantId, restricted],
         ),
       ).toBe(1);
+      const ended = await officer('GET', `/api/v1/requests/restrictions/${restricted}`);
+      expect(ended.json()).toMatchObject({ restricted: false, liftOn: null });
       const certificates = await runAsOwner<{ pseudonym: string }>(
         database.ownerUrl,
         'select subject_pseudonyms[1] as pseudonym from audit_log where tenant_id = $1 and action = $2',

@@ -970,6 +970,20 @@ export const en = {
     invoices: 'Invoices',
     invoicesCaption: 'Invoices and credit notes of this person',
   },
+  liftRestriction: {
+    title: 'Restriction of processing',
+    intro:
+      'This person asked to restrict the processing of their data: it is only stored, and retention erases nothing of it. Lifting it e-mails the person first; it ends the next day, and retention then applies the usual periods.',
+    ground: 'Why it is lifted',
+    grounds: {
+      accuracy_verified: 'The accuracy of the data has been verified',
+      objection_decided: 'The objection has been decided',
+      legal_claim_ended: 'The data is no longer needed for a legal claim',
+      person_asked: 'The person asked to lift it',
+    },
+    button: 'Lift restriction',
+    done: 'The person was told; the restriction ends on {{day}}.',
+  },
   holds: {
     title: 'Legal holds',
     intro: 'While a hold runs, retention erases nothing of this person. The reason is kept with the hold.',

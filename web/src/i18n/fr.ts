@@ -977,6 +977,20 @@ export const fr: Messages = {
     invoices: 'Factures',
     invoicesCaption: 'Factures et notes de crédit de cette personne',
   },
+  liftRestriction: {
+    title: 'Limitation du traitement',
+    intro:
+      'Cette personne a demandé la limitation du traitement de ses données : elles sont seulement conservées, et les durées de conservation n’en effacent rien. La levée envoie d’abord un e-mail à la personne ; elle prend effet le lendemain, puis les durées habituelles s’appliquent.',
+    ground: 'Pourquoi elle est levée',
+    grounds: {
+      accuracy_verified: 'L’exactitude des données a été vérifiée',
+      objection_decided: 'Il a été statué sur l’opposition',
+      legal_claim_ended: 'Les données ne sont plus nécessaires pour un droit en justice',
+      person_asked: 'La personne a demandé de la lever',
+    },
+    button: 'Lever la limitation',
+    done: 'La personne a été informée ; la limitation prend fin le {{day}}.',
+  },
   holds: {
     title: 'Conservations légales',
     intro:

@@ -975,6 +975,20 @@ export const nl: Messages = {
     invoices: 'Facturen',
     invoicesCaption: "Facturen en creditnota's van deze persoon",
   },
+  liftRestriction: {
+    title: 'Beperking van de verwerking',
+    intro:
+      'Deze persoon vroeg de verwerking van zijn gegevens te beperken: ze worden alleen bewaard, en de bewaartermijnen wissen er niets van. Opheffen mailt de persoon eerst; de beperking eindigt de volgende dag, en dan gelden de gewone termijnen weer.',
+    ground: 'Waarom ze wordt opgeheven',
+    grounds: {
+      accuracy_verified: 'De juistheid van de gegevens is nagekeken',
+      objection_decided: 'Over het bezwaar is beslist',
+      legal_claim_ended: 'De gegevens zijn niet langer nodig voor een rechtsvordering',
+      person_asked: 'De persoon vroeg ze op te heffen',
+    },
+    button: 'Beperking opheffen',
+    done: 'De persoon is verwittigd; de beperking eindigt op {{day}}.',
+  },
   holds: {
     title: 'Bewaarplichten',
     intro:

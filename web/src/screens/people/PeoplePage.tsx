@@ -29,6 +29,7 @@ import { ProblemAlert } from '../../ui/ProblemAlert.js';
 import { ConsentsCard } from './ConsentsCard.js';
 import { NewPerson } from './NewPerson.js';
 import { HoldsCard } from './HoldsCard.js';
+import { LiftRestrictionCard } from './LiftRestrictionCard.js';
 import { UndeclaredConsentsCard } from './UndeclaredConsentsCard.js';
 import { AuditTrailCard } from '../audit/AuditTrailCard.js';
 import { PersonContracts, PersonInvoices } from './PersonRecords.js';
@@ -196,6 +197,7 @@ function PersonDetail() {
       </Group>
       <PurposePicker state={purpose} />
       {person.error ? <ProblemAlert error={person.error} /> : null}
+      {subjectId ? <LiftRestrictionCard subjectId={Number(subjectId)} /> : null}
       {person.isPending && purpose.purpose ? <Loader aria-label={t('common.loading')} /> : null}
       {person.data ? <PersonFacts person={person.data} /> : null}
       {person.data ? <NotesCard person={person.data} purpose={purpose.purpose} /> : null}
