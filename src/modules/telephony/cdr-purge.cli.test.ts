@@ -206,3 +206,33 @@ describe("an access request holds the caller's call records (VK-14, decision 097
     expect(await storedMonths(tenant)).not.toContain(months.old);
   }, 600_000);
 });
+
+describe("a restriction keeps the caller's call records (VX-14, decision 1200)", () => {
+  it("VX-14, G-1: `kluis cdr purge` keeps a restricted caller's records of a month whose bills can no longer be contested, says so, and removes them once the announced lifting day has come", async () => {
+    const { tenant, months, customer } = await setUp();
+    await runAsOwner(
+      database.ownerUrl,
+      'update data_subjects set restricted_at = now() where tenant_id = $1 and subject_id = $2',
+      [tenant.tenantId, customer],
+    );
+    const kept = await runCli(['cdr', 'purge', '--tenant', tenant.slug], env);
+    expect(kept.stderr).toBe('');
+    expect(kept.code).toBe(0);
+    expect(kept.stdout).toContain('call records of 1 month(s) removed (0 records');
+    expect(kept.stdout).toContain(
+      'kept the records of 1 caller(s) whose processing is restricted (GDPR Art. 18), until lifted',
+    );
+    expect(await storedMonths(tenant)).toContain(months.old);
+    // The lifting was announced to the person and its day has come.
+    await runAsOwner(
+      database.ownerUrl,
+      'update data_subjects set restriction_lift_on = current_date where tenant_id = $1 and subject_id = $2',
+      [tenant.tenantId, customer],
+    );
+    const after = await runCli(['cdr', 'purge', '--tenant', tenant.slug], env);
+    expect(after.code).toBe(0);
+    expect(after.stdout).toContain('call records of 1 month(s) removed (2 records');
+    expect(after.stdout).not.toContain('whose processing is restricted');
+    expect(await storedMonths(tenant)).not.toContain(months.old);
+  }, 600_000);
+});
