@@ -638,18 +638,21 @@ async function personCategoriesOfPurpose(kernel: Kernel, context: UseCaseContext
   return Object.values(C).filter((category) => covered.has(category));
 }
 
+/** The fields a person may have corrected (Art. 16). */
+const CORRECTABLE = {
+  familyName: true,
+  givenName: true,
+  gender: true,
+  preferredLanguage: true,
+  email: true,
+  phone: true,
+  address: true,
+  jobTitle: true,
+  jobFunction: true,
+} as const;
+
 export const rectificationSchema = createPersonInputSchema
-  .pick({
-    familyName: true,
-    givenName: true,
-    gender: true,
-    preferredLanguage: true,
-    email: true,
-    phone: true,
-    address: true,
-    jobTitle: true,
-    jobFunction: true,
-  })
+  .pick(CORRECTABLE)
   .partial()
   .refine((changes) => Object.keys(changes).length > 0, 'name at least one field to correct');
 
@@ -661,18 +664,7 @@ export type Rectification = z.input<typeof rectificationSchema>;
  * corrections stay without notes (decision 1220).
  */
 export const personUpdateSchema = createPersonInputSchema
-  .pick({
-    familyName: true,
-    givenName: true,
-    gender: true,
-    preferredLanguage: true,
-    email: true,
-    phone: true,
-    address: true,
-    jobTitle: true,
-    jobFunction: true,
-    notes: true,
-  })
+  .pick({ ...CORRECTABLE, notes: true })
   .partial()
   .refine((changes) => Object.keys(changes).length > 0, 'name at least one field to change');
 

@@ -1094,21 +1094,7 @@ async function deferErasure(
     recordRequestChange(atx, actor, request, 'defer');
     await markFulfilled(atx.tx, request.request_id, now, { erasureDeferred: { lastDay } });
     if (email)
-      await queueLetter(
-        deps,
-        atx.tx,
-        tenantId,
-        policy,
-        email,
-        writeLetter(policy, request.language, {
-          kind: 'erasure',
-          outcome: 'erasure_deferred',
-          receivedOn: brusselsDate(request.received_at),
-          dueOn: String(request.extended_due_on ?? request.due_on),
-          deferred: { lastDay, changed: false },
-        }),
-        'erasure_deferred',
-      );
+      await queueDeferralLetter(deps, atx.tx, tenantId, policy, email, request, { lastDay, changed: false });
   });
   if (email) dispatchLetters(deps, tenantId);
   return { deferred: { lastDay } };
@@ -1432,6 +1418,26 @@ async function letterOrPost(
       'the person has no e-mail address on file: print the letter (letter-preview), post it, and send this again with letterPosted: true',
     details: { reason: 'letter_by_post' },
   });
+}
+
+/** The letter that tells the person when their deferred erasure will be carried out (decision 1210). */
+async function queueDeferralLetter(
+  deps: RequestsDeps,
+  tx: Tx,
+  tenantId: number,
+  policy: Policy,
+  email: string,
+  request: RequestRow,
+  deferred: { lastDay: string | null; changed: boolean },
+): Promise<void> {
+  const letter = writeLetter(policy, request.language, {
+    kind: 'erasure',
+    outcome: 'erasure_deferred',
+    receivedOn: brusselsDate(request.received_at),
+    dueOn: String(request.extended_due_on ?? request.due_on),
+    deferred,
+  });
+  await queueLetter(deps, tx, tenantId, policy, email, letter, 'erasure_deferred');
 }
 
 export async function fulfilByStaff(
@@ -1994,21 +2000,7 @@ async function tellNewLastDay(
       .execute();
     recordRequestChange(atx, DEFERRED_ERASURES, request, 'defer');
     if (email)
-      await queueLetter(
-        deps,
-        atx.tx,
-        tenantId,
-        policy,
-        email,
-        writeLetter(policy, request.language, {
-          kind: 'erasure',
-          outcome: 'erasure_deferred',
-          receivedOn: brusselsDate(request.received_at),
-          dueOn: String(request.extended_due_on ?? request.due_on),
-          deferred: { lastDay, changed: true },
-        }),
-        'erasure_deferred',
-      );
+      await queueDeferralLetter(deps, atx.tx, tenantId, policy, email, request, { lastDay, changed: true });
     return true;
   });
   if (told && email) dispatchLetters(deps, tenantId);

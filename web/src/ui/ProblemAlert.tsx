@@ -93,15 +93,25 @@ export function ProblemAlert({
             ))}
           </List>
         ) : null}
-        {error.retryAfter ? (
-          <Text size="sm">{t('problem.retryAfter', { seconds: error.retryAfter })}</Text>
-        ) : null}
-        {error.requestId && showsReference ? (
-          <Text size="xs" c="dimmed">
-            {t('problem.requestId')} {error.requestId}
-          </Text>
-        ) : null}
+        <ProblemFooter error={error} showsReference={showsReference} />
       </Stack>
     </Alert>
+  );
+}
+
+/** When to try again, and the reference that finds the request in the server's log. */
+export function ProblemFooter({ error, showsReference }: { error: ApiError; showsReference: boolean }) {
+  const { t } = useTranslation();
+  return (
+    <>
+      {error.retryAfter ? (
+        <Text size="sm">{t('problem.retryAfter', { seconds: error.retryAfter })}</Text>
+      ) : null}
+      {error.requestId && showsReference ? (
+        <Text size="xs" c="dimmed">
+          {t('problem.requestId')} {error.requestId}
+        </Text>
+      ) : null}
+    </>
   );
 }

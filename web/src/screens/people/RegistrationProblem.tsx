@@ -2,7 +2,7 @@ import { Alert, List, Stack, Text } from '@mantine/core';
 import { useTranslation } from 'react-i18next';
 import { ApiError } from '../../api/client.js';
 import { currentLanguage } from '../../i18n/index.js';
-import { ProblemAlert } from '../../ui/ProblemAlert.js';
+import { ProblemAlert, ProblemFooter } from '../../ui/ProblemAlert.js';
 
 /** Keys under `problem.` that are sentences of the problem box, not codes the server answers. */
 const NOT_CODES = new Set(['serverSaid', 'retryAfter', 'requestId', 'network', 'unexplained']);
@@ -82,14 +82,7 @@ export function RegistrationProblem({ error, named, shown, labels, wordsFor }: R
             {t('problem.serverSaid')} {error.detail}
           </Text>
         ) : null}
-        {error.retryAfter ? (
-          <Text size="sm">{t('problem.retryAfter', { seconds: error.retryAfter })}</Text>
-        ) : null}
-        {error.requestId && showsReference ? (
-          <Text size="xs" c="dimmed">
-            {t('problem.requestId')} {error.requestId}
-          </Text>
-        ) : null}
+        <ProblemFooter error={error} showsReference={showsReference} />
       </Stack>
     </Alert>
   );
