@@ -972,6 +972,7 @@ export const en = {
   },
   liftRestriction: {
     title: 'Restriction of processing',
+    since: 'Restricted since {{day}}.',
     intro:
       'This person asked to restrict the processing of their data: it is only stored, and retention erases nothing of it. Lifting it e-mails the person first; it ends the next day, and retention then applies the usual periods.',
     ground: 'Why it is lifted',
@@ -982,6 +983,9 @@ export const en = {
       person_asked: 'The person asked to lift it',
     },
     button: 'Lift restriction',
+    noContact:
+      'This person has no e-mail address on file, so Kluis cannot tell them. Send them a letter by post that the restriction ends, confirm it here and lift it again.',
+    informedByPost: 'I sent the person a letter by post saying the restriction ends',
     done: 'The person was told; the restriction ends on {{day}}.',
   },
   holds: {

@@ -979,6 +979,7 @@ export const fr: Messages = {
   },
   liftRestriction: {
     title: 'Limitation du traitement',
+    since: 'Limité depuis le {{day}}.',
     intro:
       'Cette personne a demandé la limitation du traitement de ses données : elles sont seulement conservées, et les durées de conservation n’en effacent rien. La levée envoie d’abord un e-mail à la personne ; elle prend effet le lendemain, puis les durées habituelles s’appliquent.',
     ground: 'Pourquoi elle est levée',
@@ -989,6 +990,9 @@ export const fr: Messages = {
       person_asked: 'La personne a demandé de la lever',
     },
     button: 'Lever la limitation',
+    noContact:
+      'Cette personne n’a pas d’adresse e-mail dans le dossier : Kluis ne peut pas l’informer. Envoyez-lui par la poste une lettre annonçant la fin de la limitation, confirmez-le ici et levez-la à nouveau.',
+    informedByPost: 'J’ai envoyé à la personne une lettre par la poste annonçant la fin de la limitation',
     done: 'La personne a été informée ; la limitation prend fin le {{day}}.',
   },
   holds: {

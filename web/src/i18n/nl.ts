@@ -977,6 +977,7 @@ export const nl: Messages = {
   },
   liftRestriction: {
     title: 'Beperking van de verwerking',
+    since: 'Beperkt sinds {{day}}.',
     intro:
       'Deze persoon vroeg de verwerking van zijn gegevens te beperken: ze worden alleen bewaard, en de bewaartermijnen wissen er niets van. Opheffen mailt de persoon eerst; de beperking eindigt de volgende dag, en dan gelden de gewone termijnen weer.',
     ground: 'Waarom ze wordt opgeheven',
@@ -987,6 +988,9 @@ export const nl: Messages = {
       person_asked: 'De persoon vroeg ze op te heffen',
     },
     button: 'Beperking opheffen',
+    noContact:
+      'Deze persoon heeft geen e-mailadres in het dossier, dus Kluis kan hem niet verwittigen. Stuur hem per post een brief dat de beperking eindigt, bevestig dat hier en hef ze opnieuw op.',
+    informedByPost: 'Ik stuurde de persoon per post een brief dat de beperking eindigt',
     done: 'De persoon is verwittigd; de beperking eindigt op {{day}}.',
   },
   holds: {
