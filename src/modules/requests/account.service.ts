@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { AccessReportOptions } from '../../kernel/access-report/index.js';
 import { authorizeSignIn } from '../../kernel/gate/access.js';
 import { AccessDenied, type Actor } from '../../kernel/gate/gate.js';
@@ -471,8 +471,13 @@ export async function listOwnRequests(
   const rows = await deps.kernel.plain(session.tenant.tenantId, (tx) =>
     tx
       .selectFrom('rights_requests as r')
+      // A second erasure request answered "sameAs" the waiting one shows that one's day.
       .leftJoin('deferred_erasures as d', (join) =>
-        join.onRef('d.tenant_id', '=', 'r.tenant_id').onRef('d.request_id', '=', 'r.request_id'),
+        join
+          .onRef('d.tenant_id', '=', 'r.tenant_id')
+          .on(
+            sql<boolean>`d.request_id = coalesce((r.outcome #>> '{erasureDeferred,sameAs}')::uuid, r.request_id)`,
+          ),
       )
       .select([
         'r.request_id',

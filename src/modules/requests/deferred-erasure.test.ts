@@ -384,4 +384,82 @@ describe('an erasure asked for while a contract runs is carried out after its la
     await runJob();
     expect(await stateOf(voiceking, subjectId)).toMatchObject({ person: false, erased: true });
   });
+  it('VK-23: a second erasure request while one waits is answered with the waiting one’s day, without a second row or letter, even when both are fulfilled at once; the job erases the person once and every request of theirs, a waiting row made before this fix too, says erased (attack S24-4)', async () => {
+    const { app, kernel, smtp, voiceking } = testApp;
+    clock.set(new Date('2026-01-15T10:00:00Z'));
+    const email = 'wout.tweemaal.vk@mail.example';
+    const { subjectId } = await customerWithInvoice(voiceking, email, { endDate: '2026-03-15' }, false);
+    clock.set(new Date('2026-02-04T10:00:00Z'));
+    const officer = await loginAs(app, kernel, voiceking, 'privacy_officer');
+    const asOfficer = requestAs(app, officer, 'rights_requests');
+    const register = async () => {
+      const registered = await asOfficer('POST', '/api/v1/requests', {
+        kind: 'erasure',
+        channel: 'letter',
+        subjectId,
+        language: 'nl',
+        verificationMethod: 'id_card_seen',
+      });
+      expect(registered.statusCode, registered.body).toBe(201);
+      return registered.json<{ requestId: string }>().requestId;
+    };
+    const first = await register();
+    const second = await register();
+    const answers = await Promise.all(
+      [first, second].map((id) => asOfficer('POST', `/api/v1/requests/${id}/fulfil`, {})),
+    );
+    for (const answer of answers) expect(answer.statusCode, answer.body).toBe(200);
+    const outcomes = answers.map(
+      (answer) =>
+        answer.json<{ outcome: { erasureDeferred: { lastDay: string | null; sameAs?: string } } }>().outcome
+          .erasureDeferred,
+    );
+    const waitingOne = outcomes.findIndex((outcome) => outcome.sameAs === undefined);
+    const waitingId = [first, second][waitingOne];
+    expect(outcomes[waitingOne]).toEqual({ lastDay: '2026-03-15' });
+    expect(outcomes[1 - waitingOne]).toEqual({ lastDay: '2026-03-15', sameAs: waitingId });
+    expect((await stateOf(voiceking, subjectId)).deferred).toEqual([{ last_day: '2026-03-15' }]);
+    expect((await smtp.waitFor(email, 1)).text).toContain('(2026-03-15), dus op 2026-03-16');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(smtp.to(email)).toHaveLength(1);
+
+    // A waiting row made before this fix: a third request answered as the first was, with its own row.
+    const third = await register();
+    await runAsOwner(
+      testApp.database.ownerUrl,
+      `with answered as (
+         update rights_requests set state = 'fulfilled', fulfilled_at = now(),
+           outcome = '{"erasureDeferred":{"lastDay":"2026-03-15"}}'::jsonb
+          where tenant_id = $1 and request_id = $3::uuid returning request_id)
+       insert into deferred_erasures (tenant_id, request_id, subject_id, last_day, recorded_at)
+       select $1, request_id, $2, '2026-03-15', now() from answered`,
+      [voiceking.tenantId, subjectId, third],
+    );
+
+    clock.set(new Date('2026-03-16T08:00:00Z'));
+    const auditedBefore = (await erasureAudits(voiceking)).length;
+    await Promise.all([runJob(), runJob()]);
+    await runJob();
+    expect(await stateOf(voiceking, subjectId)).toMatchObject({
+      person: false,
+      erased: true,
+      deferred: null,
+    });
+    const requests = await erasureRequestOf(voiceking, subjectId);
+    expect(requests).toHaveLength(3);
+    for (const request of requests) {
+      expect(request.state).toBe('fulfilled');
+      expect(request.outcome).toMatchObject({
+        erasedOn: '2026-03-16',
+        erasureDeferred: { lastDay: '2026-03-15' },
+      });
+      expect(request.outcome['erased']).toEqual(
+        expect.arrayContaining([expect.objectContaining({ table: 'people' })]),
+      );
+    }
+    expect((await smtp.waitFor(email, 2)).text).toContain('We hebben uw verzoek uitgevoerd.');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(smtp.to(email)).toHaveLength(2);
+    expect(await erasureAudits(voiceking)).toHaveLength(auditedBefore + 1);
+  });
 });

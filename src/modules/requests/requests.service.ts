@@ -786,6 +786,7 @@ async function fulfil(
           keptSilently: result.keptSilently,
           keyDestruction: result.keyDestruction,
         });
+        await completeWaitingErasures(atx.tx, subjectId, request.request_id, now, result);
         describeErasure(facts, policy, lang, result);
         if (email)
           await queueLetter(
@@ -1036,7 +1037,8 @@ async function markFulfilled(
 
 /** An erasure decided while a contract runs: the relation's last day (null: no end date yet). */
 interface DeferredErasure {
-  deferred: { lastDay: string | null };
+  /** sameAs: the person's erasure already waited for this request; no second row, no letter. */
+  deferred: { lastDay: string | null; sameAs?: string };
 }
 
 /**
@@ -1065,7 +1067,9 @@ function lastDayOfHolds(holds: readonly ErasureHold[]): string | null {
  * Answers an erasure request of a person whose contract runs (decision 1210): the erasure is
  * recorded as waiting for the day after the relation's last day, the request is closed as
  * answered (fulfilled, its outcome saying deferred, with the day), and the letter tells the
- * person the date, all in one transaction that starts with the request's row lock.
+ * person the date, all in one transaction that starts with the request's row lock. When an
+ * erasure of the person already waits (a second request), this one is answered with that
+ * request's day and id, and nothing else is recorded or sent: the person was told the date once.
  */
 async function deferErasure(
   deps: RequestsDeps,
@@ -1079,8 +1083,36 @@ async function deferErasure(
   const { policy } = await kernel.policies.current(tenantId);
   const now = kernel.clock.now();
   const subjectId = Number(request.subject_id);
-  await kernel.transact(tenantId, async (atx) => {
+  const waiting = await kernel.transact(tenantId, async (atx) => {
+    // Two requests of one person answered at the same moment meet at the person's row (taken
+    // before the request's, in the order the erasure takes them): the second sees the first's row.
+    const subject = await atx.tx
+      .selectFrom('data_subjects')
+      .select('erased_at')
+      .where('subject_id', '=', subjectId)
+      .forNoKeyUpdate()
+      .executeTakeFirst();
+    // Erased since the contract was found running (the job, a staff DELETE): nothing may wait for
+    // them; fulfilling again finds them erased and answers as any erasure does.
+    if (subject?.erased_at)
+      throw new AppError('conflict', 'subject erased meanwhile', {
+        publicMessage: 'the person was erased meanwhile; fulfil the request again',
+        details: { reason: 'state_changed', state: 'verified' },
+      });
     await lockRequest(atx.tx, request.request_id, ['verified']);
+    const earlier = await atx.tx
+      .selectFrom('deferred_erasures')
+      .select(['request_id', 'last_day'])
+      .where('subject_id', '=', subjectId)
+      .orderBy('recorded_at')
+      .orderBy('request_id')
+      .executeTakeFirst();
+    if (earlier) {
+      const deferred = { lastDay: earlier.last_day, sameAs: earlier.request_id };
+      recordRequestChange(atx, actor, request, 'defer');
+      await markFulfilled(atx.tx, request.request_id, now, { erasureDeferred: deferred });
+      return deferred;
+    }
     await atx.tx
       .insertInto('deferred_erasures')
       .values({
@@ -1095,7 +1127,9 @@ async function deferErasure(
     await markFulfilled(atx.tx, request.request_id, now, { erasureDeferred: { lastDay } });
     if (email)
       await queueDeferralLetter(deps, atx.tx, tenantId, policy, email, request, { lastDay, changed: false });
+    return undefined;
   });
+  if (waiting) return { deferred: waiting };
   if (email) dispatchLetters(deps, tenantId);
   return { deferred: { lastDay } };
 }
@@ -1952,6 +1986,7 @@ async function eraseDeferred(
         })
         .where('request_id', '=', requestId)
         .execute();
+      await completeWaitingErasures(atx.tx, subjectId, requestId, kernel.clock.now(), erased);
       describeErasure(facts, policy, request.language, erased);
       if (email)
         await queueLetter(
@@ -1967,6 +2002,37 @@ async function eraseDeferred(
   });
   if (carriedOut && email) dispatchLetters(deps, tenantId);
   return carriedOut;
+}
+
+/**
+ * Completes, in the erasure's transaction, the outcome of every other erasure request of the
+ * person still saying it waits (a second request answered "sameAs", or a second waiting row made
+ * before that existed): each gains the erasure's date and counts, so none says "deferred" after
+ * the person is erased (decision 1210). Their letters are not repeated: the person gets one.
+ */
+async function completeWaitingErasures(
+  tx: Tx,
+  subjectId: number,
+  carriedOutBy: string,
+  now: Date,
+  erased: Pick<ErasureOutcome, 'erased' | 'kept' | 'keptSilently' | 'keyDestruction'>,
+): Promise<void> {
+  const completion = JSON.stringify({
+    erasedOn: brusselsDate(now),
+    erased: erased.erased,
+    kept: erased.kept,
+    keptSilently: erased.keptSilently,
+    keyDestruction: erased.keyDestruction,
+  });
+  await tx
+    .updateTable('rights_requests')
+    .set({ outcome: sql<string>`outcome || ${completion}::jsonb` })
+    .where('subject_id', '=', subjectId)
+    .where('kind', '=', 'erasure')
+    .where('state', '=', 'fulfilled')
+    .where('request_id', '!=', carriedOutBy)
+    .where(sql<boolean>`outcome ? 'erasureDeferred' and not outcome ? 'erasedOn'`)
+    .execute();
 }
 
 /**
