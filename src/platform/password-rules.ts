@@ -102,15 +102,60 @@ function repeatedUnit(value: string): string | undefined {
   return undefined;
 }
 
+/** A short end that may be put on a repetition: one to four digits or symbols, or one letter. */
+const ADDED_HEAD = /^(?:[^\p{L}]{1,4}|\p{L})/u;
+const ADDED_TAIL = /(?:[^\p{L}]{1,4}|\p{L})$/u;
+
+/**
+ * A reading with every short end that may have been put on it taken off, one end or both:
+ * `dragondragondragon2026` and `1dragondragondragon` read `dragondragondragon`, `aaaaaaaaaaaab`
+ * reads `aaaaaaaaaaaa`. Each run of one to four digits or symbols, and each single letter, is tried.
+ */
+function withoutAddedEnds(reading: string): string[] {
+  const heads = [''];
+  const tails = [''];
+  const chars = [...reading];
+  for (let size = 1; size <= 4 && size < chars.length; size += 1) {
+    const head = chars.slice(0, size).join('');
+    const tail = chars.slice(chars.length - size).join('');
+    if (ADDED_HEAD.exec(head)?.[0] === head) heads.push(head);
+    if (ADDED_TAIL.exec(tail)?.[0] === tail) tails.push(tail);
+  }
+  const cut: string[] = [];
+  for (const head of heads) {
+    for (const tail of tails) {
+      if (head.length + tail.length === 0 || head.length + tail.length >= reading.length) continue;
+      cut.push(reading.slice(head.length, reading.length - tail.length));
+    }
+  }
+  return cut;
+}
+
+/**
+ * The reading's letters alone, when its digits and symbols are fewer than its letters (so
+ * `dragon1dragon2dragon3` reads `dragondragondragon`); undefined for a reading mostly of digits
+ * and symbols, whose few letters say nothing of a repetition (`a8472916385a`).
+ */
+function lettersOnly(reading: string): string | undefined {
+  const letters = reading.replace(/[^\p{L}]/gu, '');
+  const others = [...reading].length - [...letters].length;
+  return others > 0 && others < [...letters].length ? letters : undefined;
+}
+
 /**
  * Whether the password is one unit repeated that would be refused as a password of its own: NIST's
  * "repetitive" passwords. `dragondragondragon` is as easy to guess as `dragon`, so the unit is
  * judged by the whole rule (too short, common, context, the current one); a good passphrase said
  * twice stays a good passphrase. Read as the other checks read it: folded, with the substitutions
- * undone, and with the separators dropped (`Dragon-Dragon-Dragon!`).
+ * undone, and with the separators dropped (`Dragon-Dragon-Dragon!`); and, as a few digits add
+ * little to a guess, also with a short end taken off (`dragondragondragon2026`) and with the
+ * digits and symbols dropped (`dragon1dragon2dragon3`).
  */
 function isRepetitive(folded: string, context: PasswordContext): boolean {
-  const readings = new Set([folded, ...unleet(folded)].flatMap((value) => [value, squash(value)]));
+  const plain = new Set([folded, ...unleet(folded)].flatMap((value) => [value, squash(value)]));
+  const readings = new Set(
+    [...plain].flatMap((value) => [value, ...withoutAddedEnds(value), lettersOnly(value) ?? value]),
+  );
   return [...readings].some((reading) => {
     const unit = repeatedUnit(reading);
     // The unit is shorter than the password, so this ends.

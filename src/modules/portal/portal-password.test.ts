@@ -236,6 +236,46 @@ describe('privacy portal password change (VK-8, VK-23; attack S22-5)', () => {
     expect((await loginByPassword(email, twice)).status).toBe(200);
   });
 
+  it('VK-8: a portal password that is a repeated word with digits before or after it or between the repetitions, or one character repeated with one letter added, is refused as repeated, on the page and to the JSON door (attack S24-1)', async () => {
+    const { app, voxtra } = testApp;
+    const email = 'noor.jaartal@mail.example';
+    await customer(email);
+    // From a network of its own, so the file's other tests keep their share of login links.
+    const login = await loginWithToken(await mailedLinkToken(email, 1, '198.51.100.24'));
+    expect(login.statusCode, login.body).toBe(200);
+    const browser = browserOf(login);
+    const refused = [
+      'dragondragondragon1',
+      '1dragondragondragon',
+      'dragondragondragon2026',
+      '2026dragondragondragon',
+      'dragon1dragon2dragon3',
+      'aaaaaaaaaaaab',
+    ];
+    for (const password of refused) {
+      const answer = await postPasswordForm(browser, { password });
+      expect(answer.statusCode, password).toBe(422);
+      expect(answer.body, password).toContain(
+        'Het nieuwe wachtwoord mag geen kort of makkelijk te raden stuk zijn dat herhaald wordt',
+      );
+      expect(answer.body, password).not.toContain(password);
+      const json = await app.inject({
+        method: 'POST',
+        url: `/t/${voxtra.slug}/account/password`,
+        headers: { cookie: browser.cookie, 'x-csrf-token': browser.csrf },
+        payload: { password },
+      });
+      expect(json.statusCode, password).toBe(400);
+      expect(json.json(), password).toMatchObject({
+        code: 'validation_failed',
+        details: { rule: 'password_repeated_character', issues: [{ path: 'body/password' }] },
+      });
+    }
+    expect((await loginByPassword(email, 'dragondragondragon2026')).status).toBe(401);
+    expect((await postPasswordForm(browser, { password: 'dragonnogarddragon' })).statusCode).toBe(303);
+    expect((await loginByPassword(email, 'dragonnogarddragon')).status).toBe(200);
+  });
+
   it('VK-8: a forgotten portal password: a fresh session of a mailed link sets a new one without the current one (not the same one again); 15 minutes on, the current one is asked', async () => {
     const { app, voxtra } = testApp;
     const email = 'zoe.vergeten@mail.example';

@@ -600,6 +600,49 @@ describe('sessions', () => {
     expect((await login(voiceking, staff.email, twice, newAddress())).statusCode).toBe(200);
   });
 
+  it('VK-8: a new staff password that is a repeated part with a few digits, symbols or one letter before or after it, or with digits between the repetitions, is refused as repeated; `dragonnogarddragon` and a good passphrase said twice with a year added are taken (attack S24-1)', async () => {
+    const staff = await newStaff(voiceking, 'support');
+    const signedIn = await login(voiceking, staff.email, staff.password, newAddress());
+    const headers = {
+      cookie: cookieOf(signedIn),
+      'x-csrf-token': signedIn.json<{ csrfToken: string }>().csrfToken,
+    };
+    let current = staff.password;
+    const change = (newPassword: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/password',
+        headers,
+        payload: { currentPassword: current, newPassword },
+      });
+    const refused = [
+      'dragondragondragon1',
+      '1dragondragondragon',
+      'dragondragondragon2026',
+      '2026dragondragondragon',
+      'dragon1dragon2dragon3',
+      'aaaaaaaaaaaab',
+      '!dragondragondragon2026',
+      'Dragon-Dragon-Dragon-2026',
+    ];
+    for (const password of refused) {
+      const answer = await change(password);
+      expect(answer.statusCode, password).toBe(400);
+      expect(answer.json(), password).toMatchObject({
+        code: 'validation_failed',
+        details: { rule: 'password_repeated_character', issues: [{ path: 'body/newPassword' }] },
+      });
+      expect(answer.body).not.toContain(password);
+    }
+    // Nothing changed.
+    expect((await login(voiceking, staff.email, staff.password, newAddress())).statusCode).toBe(200);
+    for (const taken of ['dragonnogarddragon', `${'Zomer-Router-Kortrijk-Lift '.repeat(2).trim()}2026`]) {
+      expect((await change(taken)).statusCode, taken).toBe(204);
+      expect((await login(voiceking, staff.email, taken, newAddress())).statusCode).toBe(200);
+      current = taken;
+    }
+  });
+
   it('VK-8: five staff password changes sent at once with the same current password: one 204, the others 409 (or 403, the current one gone) and nothing of theirs written; only the saved one logs in (attack S23-2)', async () => {
     const staff = await newStaff(voiceking, 'support');
     const signedIn = await login(voiceking, staff.email, staff.password, newAddress());
