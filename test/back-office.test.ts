@@ -436,7 +436,14 @@ describe('the staff back office in the browser (issue #20)', () => {
         actor: { kind: 'staff', staffId: 1, role: 'sales' },
         purpose: 'order_processing',
       },
-      { subjectType: 'customer', familyName: 'Zonder-Mail', givenName: 'Jef', preferredLanguage: 'nl' },
+      {
+        subjectType: 'customer',
+        familyName: 'Zonder-Mail',
+        givenName: 'Jef',
+        preferredLanguage: 'nl',
+        // By post needs an address to post to (attack S24-2).
+        address: { street: 'Kerkstraat 4', postalCode: '9000', city: 'Gent' },
+      },
     );
     const { page } = await staffSignedIn(voiceking, 'privacy_officer');
     // The officer registers the letter's request through the API the screen uses (same session).

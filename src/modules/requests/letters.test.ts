@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../../test/cli.js';
 import { parsePolicy } from '../../kernel/policy/policy.loader.js';
-import { writeLetter } from './letters.js';
+import { writeLetter, writePostalHeading } from './letters.js';
 
 async function policy(name: string) {
   const file = path.join(ROOT, 'policies', `${name}.yaml`);
@@ -63,5 +63,28 @@ describe('answer letters (VK-28, VX-17)', () => {
     expect(letter.text).toContain('482913');
     expect(letter.text).toContain('15 minutes');
     expect(letter.text).not.toContain('complaint');
+  });
+
+  it('a letter to post is headed, in its language, with the name and address block, the date, the reference and the subject (decision 1192)', () => {
+    const to = {
+      name: 'Wout Coppens',
+      address: { street: 'Rue Haute 12', postalCode: '1000', city: 'Bruxelles', country: 'BE' },
+    };
+    const facts = { date: '2026-06-01', reference: 'req-1', subject: 'Votre demande : accès à vos données' };
+    expect(writePostalHeading('fr', to, facts)).toBe(
+      [
+        'Wout Coppens',
+        'Rue Haute 12',
+        '1000 Bruxelles',
+        'Belgique',
+        '',
+        'Date : 2026-06-01',
+        'Notre référence : req-1',
+        'Objet : Votre demande : accès à vos données',
+      ].join('\n'),
+    );
+    expect(writePostalHeading('en', { ...to, address: { ...to.address, country: 'NL' } }, facts)).toContain(
+      '1000 Bruxelles\nNetherlands\n\nDate: 2026-06-01\nOur reference: req-1',
+    );
   });
 });

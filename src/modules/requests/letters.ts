@@ -411,3 +411,48 @@ export function whyNotStopped(
     return `${basis}; ${rights.withdrawInterest}`;
   return `${basis}; ${rights[kind]}`;
 }
+
+/** Where a letter staff print goes: the person's name and postal address on file. */
+export interface PostalRecipient {
+  name: string;
+  address: { street: string; postalCode: string; city: string; country: string };
+}
+
+const POSTAL_LABELS: Record<Language, { date: string; reference: string; about: string }> = {
+  nl: { date: 'Datum:', reference: 'Ons kenmerk:', about: 'Betreft:' },
+  fr: { date: 'Date :', reference: 'Notre référence :', about: 'Objet :' },
+  en: { date: 'Date:', reference: 'Our reference:', about: 'Subject:' },
+};
+
+/**
+ * The head of a letter staff print and post (decision 1192): the address block for a window
+ * envelope, the date, the request's reference and what it is about, in the letter's language.
+ */
+export function writePostalHeading(
+  lang: Language,
+  to: PostalRecipient,
+  facts: { date: string; reference: string; subject: string },
+): string {
+  const labels = POSTAL_LABELS[lang];
+  return [
+    to.name,
+    to.address.street,
+    `${to.address.postalCode} ${to.address.city}`,
+    countryName(lang, to.address.country),
+    '',
+    `${labels.date} ${facts.date}`,
+    `${labels.reference} ${facts.reference}`,
+    `${labels.about} ${facts.subject}`,
+  ]
+    .map((line) => line.replace(/[\r\n]+/g, ' '))
+    .join('\n');
+}
+
+/** "BE" → "België" / "Belgique" / "Belgium"; the code itself where no name is known. */
+function countryName(lang: Language, code: string): string {
+  try {
+    return new Intl.DisplayNames([lang], { type: 'region' }).of(code) ?? code;
+  } catch {
+    return code;
+  }
+}

@@ -719,4 +719,125 @@ describe('deadlines (VK-27)', () => {
     );
     expect(onStatusPage.statusCode, onStatusPage.body).toBe(200);
   });
+
+  it('VK-27: a letter to post starts with the name and postal address on file, the date and the request reference; a person with neither an e-mail nor a postal address on file is not written to: the preview says none, and an extension or a rejection is refused (409 no_contact_on_file) even when said to be posted, and writes nothing (attack S24-2, decision 1192)', async () => {
+    clock.set(new Date('2026-06-01T10:00:00Z'));
+    const desk = await loginAs(app, kernel, voiceking, 'privacy_officer');
+    const register = async (subjectId: number): Promise<string> => {
+      const registered = await staffCall(desk, 'POST', '/api/v1/requests', {
+        kind: 'access',
+        channel: 'phone',
+        subjectId,
+      });
+      expect(registered.statusCode, registered.body).toBe(201);
+      return registered.json<{ requestId: string }>().requestId;
+    };
+    const extension = { until: '2026-08-01', reason: 'the archive is searched by hand' };
+
+    const byPost = await customer({ email: null });
+    const postId = await register(byPost.subjectId);
+    const shown = await staffCall(desk, 'POST', `/api/v1/requests/${postId}/letter-preview`, {
+      outcome: 'extended',
+      ...extension,
+    });
+    expect(shown.statusCode, shown.body).toBe(200);
+    const letter = shown.json<{ delivery: string; text: string }>();
+    expect(letter.delivery).toBe('post');
+    expect(
+      letter.text.startsWith(
+        [
+          `Hanne ${byPost.familyName ?? ''}`,
+          byPost.address?.street ?? '',
+          '8500 Kortrijk',
+          'België',
+          '',
+          'Datum: 2026-06-01',
+          `Ons kenmerk: ${postId}`,
+          'Betreft: Uw verzoek: inzage in uw gegevens',
+        ].join('\n'),
+      ),
+      letter.text,
+    ).toBe(true);
+    expect(letter.text).toMatch(/Beste,\n\nWe hebben meer tijd nodig[\s\S]*2026-08-01/);
+
+    const nowhere = await customer({ email: null, address: null });
+    const requestId = await register(nowhere.subjectId);
+    for (const outcome of ['extended', 'rejected']) {
+      const preview = await staffCall(desk, 'POST', `/api/v1/requests/${requestId}/letter-preview`, {
+        outcome,
+        ...extension,
+      });
+      expect(preview.statusCode, preview.body).toBe(200);
+      expect(preview.json()).toMatchObject({ delivery: 'none' });
+    }
+    const changesAudited = async () =>
+      (
+        await runAsOwner<{ n: number }>(
+          database.ownerUrl,
+          `select count(*)::int as n from audit_log
+            where tenant_id = $1 and action in ('request.extend', 'request.reject')`,
+          [voiceking.tenantId],
+        )
+      ).rows[0]?.n;
+    const before = await changesAudited();
+    for (const [action, body] of [
+      ['extend', extension],
+      ['extend', { ...extension, letterPosted: true }],
+      ['reject', { reason: 'we hold no data under that name' }],
+      ['reject', { reason: 'we hold no data under that name', letterPosted: true }],
+    ] as const) {
+      const refused = await staffCall(desk, 'POST', `/api/v1/requests/${requestId}/${action}`, body);
+      expect(refused.statusCode, refused.body).toBe(409);
+      expect(refused.json()).toMatchObject({ code: 'conflict', details: { reason: 'no_contact_on_file' } });
+    }
+    const stored = await runAsOwner<{ state: string; extended_due_on: string | null }>(
+      database.ownerUrl,
+      'select state, extended_due_on::text from rights_requests where request_id = $1',
+      [requestId],
+    );
+    expect(stored.rows).toEqual([{ state: 'awaiting_verification', extended_due_on: null }]);
+    expect(await changesAudited()).toBe(before);
+  });
+
+  it('VK-27: a request staff register without a language is answered in the person’s preferred language on record when the policy writes in it: the extension letter reaches the French speaker in French; a German speaker gets the tenant’s first language, and a language staff give wins (attack S24-5)', async () => {
+    clock.set(new Date('2026-06-01T10:00:00Z'));
+    const desk = await loginAs(app, kernel, voiceking, 'privacy_officer');
+    const register = async (subjectId: number, language?: string): Promise<string> => {
+      const registered = await staffCall(desk, 'POST', '/api/v1/requests', {
+        kind: 'access',
+        channel: 'letter',
+        subjectId,
+        ...(language ? { language } : {}),
+      });
+      expect(registered.statusCode, registered.body).toBe(201);
+      return registered.json<{ requestId: string }>().requestId;
+    };
+    const languageOf = async (requestId: string) =>
+      (
+        await runAsOwner<{ language: string }>(
+          database.ownerUrl,
+          'select language from rights_requests where request_id = $1',
+          [requestId],
+        )
+      ).rows[0]?.language;
+
+    const french = await customer({ preferredLanguage: 'fr' });
+    const requestId = await register(french.subjectId);
+    expect(await languageOf(requestId)).toBe('fr');
+    const extended = await staffCall(desk, 'POST', `/api/v1/requests/${requestId}/extend`, {
+      until: '2026-08-01',
+      reason: 'the archive is searched by hand',
+    });
+    expect(extended.statusCode, extended.body).toBe(200);
+    const mail = await mailTo(french.email ?? '');
+    expect(mail.subject).toContain('accès à vos données');
+    expect(mail.text).toMatch(/Bonjour,[\s\S]*Nous avons besoin de plus de temps[\s\S]*2026-08-01/);
+
+    expect(await languageOf(await register((await customer({ preferredLanguage: 'de' })).subjectId))).toBe(
+      'nl',
+    );
+    expect(
+      await languageOf(await register((await customer({ preferredLanguage: 'fr' })).subjectId, 'en')),
+    ).toBe('en');
+  });
 });

@@ -295,9 +295,9 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
             subject: z.string(),
             text: z.string(),
             delivery: z
-              .enum(['email', 'post', 'status_page'])
+              .enum(['email', 'post', 'status_page', 'none'])
               .describe(
-                'post: the person has no e-mail on file, staff print and post this letter; status_page: the request names nobody, its requester follows it on the status page',
+                'post: the person has no e-mail on file, staff print and post this letter (it starts with the address block); status_page: the request names nobody, its requester follows it on the status page; none: neither an e-mail nor a postal address on file, an extension or rejection is refused (409 no_contact_on_file) until staff record one',
               ),
           }),
         },

@@ -40,8 +40,10 @@ import {
   nothingStoppedReason,
   whyNotStopped,
   writeLetter,
+  writePostalHeading,
   type LetterFacts,
   type NotStoppedReason,
+  type PostalRecipient,
 } from './letters.js';
 import {
   checkTransferUrl,
@@ -725,6 +727,37 @@ export async function contactOnFile(
   return person?.email ?? null;
 }
 
+/**
+ * What a letter needs of the person on record, read under the rights purpose as contactOnFile
+ * reads the e-mail: where to send it (e-mail, or name and postal address for a letter by post,
+ * decision 1192) and the language they prefer (attack S24-5). Undefined: nobody readable.
+ */
+async function personOnFile(
+  deps: RequestsDeps,
+  tenantId: number,
+  subjectId: number,
+): Promise<
+  { email: string | null; post: PostalRecipient | null; preferredLanguage: string | null } | undefined
+> {
+  const person = await getPerson(
+    deps.kernel,
+    { tenantId, actor: PORTAL, purpose: RIGHTS_PURPOSE },
+    subjectId,
+  ).catch(() => undefined);
+  if (!person) return undefined;
+  const address = person.address ?? null;
+  const name = [person.givenName, person.familyName].filter((part) => part).join(' ');
+  const postable =
+    name !== '' &&
+    address !== null &&
+    [address.street, address.postalCode, address.city].every((part) => part.trim() !== '');
+  return {
+    email: person.email ?? null,
+    post: postable && address !== null ? { name, address } : null,
+    preferredLanguage: person.preferredLanguage ?? null,
+  };
+}
+
 export interface FulfilOptions {
   corrections?: unknown;
   /** Portability: push the package to this HTTPS endpoint (checked again before sending). */
@@ -1261,12 +1294,31 @@ export async function registerStaffRequest(
     kind: request.kind,
     channel: request.channel,
     subjectId: request.subjectId,
-    language: request.language ?? policy.statement.languages[0] ?? 'nl',
+    language: request.language ?? (await languageOnFile(deps, policy, context.tenantId, request.subjectId)),
     purposes: request.purposes,
     verified: request.verificationMethod ? { method: `staff_${request.verificationMethod}` } : undefined,
     scanReference: request.scanReference ?? null,
   });
   return present(await loadRequest(deps, context.tenantId, receipt.requestId));
+}
+
+/**
+ * The language of a request staff register without one: the person's preferred language on
+ * record when the policy writes in it (as invoices, decision 0310), else the policy's first
+ * (attack S24-5, decision 1235).
+ */
+async function languageOnFile(
+  deps: RequestsDeps,
+  policy: Policy,
+  tenantId: number,
+  subjectId: number,
+): Promise<Language> {
+  const preferred = (await personOnFile(deps, tenantId, subjectId))?.preferredLanguage;
+  return (
+    policy.statement.languages.find((language) => language === preferred) ??
+    policy.statement.languages[0] ??
+    'nl'
+  );
 }
 
 /** Identity checked by staff by another method (recorded). */
@@ -1408,34 +1460,14 @@ function assertNotExtended(request: Pick<RequestRow, 'extended_due_on'>): void {
 }
 
 /**
- * The letter that reports a change to the person, written before the change's transaction (the
- * contact on file is read under its own grant); none when the request names nobody with an e-mail.
- */
-async function letterTo(
-  deps: RequestsDeps,
-  request: RequestRow,
-  facts: Partial<LetterFacts> & { outcome: LetterFacts['outcome'] },
-): Promise<{ letter?: QueuedLetter }> {
-  if (request.subject_id === null) return {};
-  const email = await contactOnFile(deps, request.tenant_id, request.subject_id);
-  if (!email) return {};
-  const { policy } = await deps.kernel.policies.current(request.tenant_id);
-  const letter = writeLetter(policy, request.language, {
-    kind: request.kind,
-    receivedOn: brusselsDate(request.received_at),
-    dueOn: String(request.extended_due_on ?? request.due_on),
-    ...facts,
-  });
-  return { letter: { policy, to: email, letter, outcome: facts.outcome } };
-}
-
-/**
  * The person hears of an extension or a rejection, and why, within the month (Art. 12(3)-(4)):
- * by the e-mail queued with the change, or — a person on record with no e-mail address — by the
+ * by the e-mail queued with the change (written before the change's transaction: the contact on
+ * file is read under its own grant), or — a person on record with no e-mail address — by the
  * letter staff print from the preview and post, which they confirm with `letterPosted` (decision
- * 1192); without either the change is refused and nothing is written. A request that names nobody
- * (the public form's, for an address matching no one) has no one on record to write to: its
- * requester follows it on the status page the form gave them.
+ * 1192). A person with neither an e-mail nor a postal address on file cannot be written to: the
+ * change is refused until staff record one (409 `no_contact_on_file`). A request that names
+ * nobody (the public form's, for an address matching no one) has no one on record to write to:
+ * its requester follows it on the status page the form gave them.
  */
 async function letterOrPost(
   deps: RequestsDeps,
@@ -1444,8 +1476,23 @@ async function letterOrPost(
   letterPosted: boolean | undefined,
 ): Promise<{ letter?: QueuedLetter; posted?: true }> {
   if (request.subject_id === null) return {};
-  const mailed = await letterTo(deps, request, facts);
-  if (mailed.letter) return mailed;
+  const person = await personOnFile(deps, request.tenant_id, request.subject_id);
+  if (person?.email) {
+    const { policy } = await deps.kernel.policies.current(request.tenant_id);
+    const letter = writeLetter(policy, request.language, {
+      kind: request.kind,
+      receivedOn: brusselsDate(request.received_at),
+      dueOn: String(request.extended_due_on ?? request.due_on),
+      ...facts,
+    });
+    return { letter: { policy, to: person.email, letter, outcome: facts.outcome } };
+  }
+  if (!person?.post)
+    throw new AppError('conflict', 'neither e-mail nor postal address on file for the letter', {
+      publicMessage:
+        'the person has neither an e-mail address nor a postal address on file, so they cannot be told: record one first (ask them by phone if they called), then try again',
+      details: { reason: 'no_contact_on_file' },
+    });
   if (letterPosted === true) return { posted: true };
   throw new AppError('conflict', 'no e-mail address on file for the letter', {
     publicMessage:
@@ -2125,10 +2172,8 @@ export async function previewLetter(
   const request = await loadRequest(deps, context.tenantId, requestId);
   await authorizeStaff(deps, context, request.subject_id ? [request.subject_id] : []);
   const { policy } = await deps.kernel.policies.current(context.tenantId);
-  const email =
-    request.subject_id === null
-      ? undefined
-      : await contactOnFile(deps, request.tenant_id, request.subject_id);
+  const person =
+    request.subject_id === null ? undefined : await personOnFile(deps, request.tenant_id, request.subject_id);
   const base = {
     kind: request.kind,
     receivedOn: brusselsDate(request.received_at),
@@ -2142,14 +2187,25 @@ export async function previewLetter(
         : request.kind === 'access' || request.kind === 'portability'
           ? { ...base, outcome: 'download_ready', link: LINK_PLACEHOLDER }
           : { ...base, outcome: 'fulfilled' };
-  return {
-    language: request.language,
-    ...writeLetter(policy, request.language, facts),
-    delivery: request.subject_id === null ? 'status_page' : email ? 'email' : 'post',
-  };
+  const letter = writeLetter(policy, request.language, facts);
+  const delivery: LetterDelivery =
+    request.subject_id === null ? 'status_page' : person?.email ? 'email' : person?.post ? 'post' : 'none';
+  // A printed letter says to whom, when and about which request (attack S24-2).
+  const text =
+    delivery === 'post' && person?.post
+      ? `${writePostalHeading(request.language, person.post, {
+          date: brusselsDate(deps.kernel.clock.now()),
+          reference: request.request_id,
+          subject: letter.subject,
+        })}\n\n${letter.text}`
+      : letter.text;
+  return { language: request.language, subject: letter.subject, text, delivery };
 }
 
-/** How the person gets a letter: by e-mail, by post (staff), or only on the request's status page. */
-type LetterDelivery = 'email' | 'post' | 'status_page';
+/**
+ * How the person gets a letter: by e-mail, by post (staff), only on the request's status page, or
+ * not at all until staff record an e-mail or postal address (`none`, decision 1192).
+ */
+type LetterDelivery = 'email' | 'post' | 'status_page' | 'none';
 
 const LINK_PLACEHOLDER = '[single-use download link, made when the request is fulfilled]';

@@ -366,6 +366,8 @@ export const en = {
     byPost:
       'This person has no e-mail address on file: print this letter and post it. The person must hear of it within the month.',
     posted: 'I have printed and posted this letter',
+    noContact:
+      'This person has neither an e-mail address nor a postal address on file, so no letter can reach them. Record one first (ask them by phone if they called), then preview the letter again.',
     byStatusPage:
       'This request names nobody on record, so no letter is sent: the person sees the new state and date on the status page the form gave them.',
     done: {

@@ -369,6 +369,8 @@ export const fr: Messages = {
     byPost:
       "Cette personne n'a pas d'adresse e-mail dans nos fichiers : imprimez cette lettre et envoyez-la par la poste. La personne doit la recevoir dans le mois.",
     posted: "J'ai imprimé et posté cette lettre",
+    noContact:
+      "Cette personne n'a ni adresse e-mail ni adresse postale dans nos fichiers : aucune lettre ne peut l'atteindre. Enregistrez-en une d'abord (demandez-la par téléphone si elle a appelé), puis revoyez la lettre.",
     byStatusPage:
       "Cette demande ne désigne personne de nos fichiers, aucune lettre n'est donc envoyée : la personne voit le nouvel état et la nouvelle date sur la page de suivi donnée par le formulaire.",
     done: {

@@ -368,6 +368,8 @@ export const nl: Messages = {
     byPost:
       'Deze persoon heeft geen e-mailadres in ons bestand: druk deze brief af en verstuur hem per post. De persoon moet hem binnen de maand krijgen.',
     posted: 'Ik heb deze brief afgedrukt en per post verstuurd',
+    noContact:
+      'Deze persoon heeft geen e-mailadres en geen postadres in ons bestand, dus geen brief kan de persoon bereiken. Leg er eerst een vast (vraag het telefonisch als de persoon belde) en bekijk de brief dan opnieuw.',
     byStatusPage:
       'Dit verzoek noemt niemand uit ons bestand, dus er gaat geen brief: de persoon ziet de nieuwe stand en datum op de statuspagina die het formulier gaf.',
     done: {

@@ -210,6 +210,8 @@ function AnswerStep({ request }: { request: RightsRequest }) {
   // A letter by post is sent by staff, who say so before the change is made (decision 1192).
   const [posted, setPosted] = useState(false);
   const byPost = letter?.delivery === 'post' && answer !== 'fulfilled';
+  // Nobody to write to: the server refuses the change until an address is recorded.
+  const unreachable = letter?.delivery === 'none' && answer !== 'fulfilled';
   const [idempotencyKey, setIdempotencyKey] = useState(newIdempotencyKey);
   const form = useForm<AnswerValues>({
     initialValues: { reason: '', until: '' },
@@ -324,6 +326,11 @@ function AnswerStep({ request }: { request: RightsRequest }) {
               {t('requests.byStatusPage')}
             </Text>
           ) : null}
+          {unreachable ? (
+            <Alert color="red" data-testid="letter-no-contact">
+              <Text size="sm">{t('requests.noContact')}</Text>
+            </Alert>
+          ) : null}
           {byPost ? (
             <Alert color="yellow" data-testid="letter-by-post">
               <Stack gap="xs">
@@ -341,7 +348,7 @@ function AnswerStep({ request }: { request: RightsRequest }) {
             <Button
               color={answer === 'rejected' ? 'red' : 'indigo'}
               loading={send.isPending}
-              disabled={byPost && !posted}
+              disabled={(byPost && !posted) || unreachable}
               onClick={() => form.onSubmit((values) => send.mutate(values))()}
             >
               {t(`requests.confirm.${answer}`)}

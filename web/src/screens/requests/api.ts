@@ -26,9 +26,10 @@ export interface Letter {
   text: string;
   /**
    * post: the person has no e-mail address on file, staff print and post the letter; status_page:
-   * the request names nobody, its requester follows it on the status page (decision 1192).
+   * the request names nobody, its requester follows it on the status page; none: neither an e-mail
+   * nor a postal address on file, staff record one before extending or rejecting (decision 1192).
    */
-  delivery: 'email' | 'post' | 'status_page';
+  delivery: 'email' | 'post' | 'status_page' | 'none';
 }
 
 interface Page {
