@@ -96,6 +96,11 @@ describe('the restriction card of the person screen (decision 1200)', () => {
     const announced = `De persoon is verwittigd; de beperking eindigt op ${dutchDay(tomorrow)}.`;
     await card.getByText(announced).waitFor();
     expect(await card.getByRole('button', { name: 'Beperking opheffen' }).count()).toBe(0);
+    // The person's audit trail on the same screen shows the lifting without a reload.
+    await page
+      .getByRole('region', { name: 'Het auditspoor van deze persoon' })
+      .getByText('subject.restriction_lift')
+      .waitFor({ timeout: 10_000 });
     await look(env.browser, page, 'officer-restriction-lift-announced');
 
     const letter = await smtp.waitFor(email, mailsBefore + 1);

@@ -37,7 +37,12 @@ export function LiftRestrictionCard({ subjectId }: { subjectId: number }) {
       api<{ liftOn: string }>('POST', `/api/v1/requests/restrictions/${subjectId}/lift`, {
         body: informedByPost ? { ground: chosen, informedByPost } : { ground: chosen },
       }),
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['restriction', subjectId] }),
+    // The audit trail below shows the lifting too.
+    onSuccess: () =>
+      Promise.all([
+        queryClient.invalidateQueries({ queryKey: ['restriction', subjectId] }),
+        queryClient.invalidateQueries({ queryKey: ['audit-trail', subjectId] }),
+      ]),
   });
   if (!allowed || !state.data?.restricted) return null;
   const liftOn = state.data.liftOn;
