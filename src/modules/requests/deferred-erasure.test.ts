@@ -384,7 +384,7 @@ describe('an erasure asked for while a contract runs is carried out after its la
     await runJob();
     expect(await stateOf(voiceking, subjectId)).toMatchObject({ person: false, erased: true });
   });
-  it('VK-23: a second erasure request while one waits is answered with the waiting one’s day, without a second row or letter, even when both are fulfilled at once; the job erases the person once and every request of theirs, a waiting row made before this fix too, says erased (attack S24-4)', async () => {
+  it('VK-23: a second erasure request while one waits is answered with the waiting one’s day, without a second row or letter, even when both are fulfilled at once, and “my requests” shows both waiting; the job erases the person once and every request of theirs, a waiting row made before this fix too, says erased (attack S24-4)', async () => {
     const { app, kernel, smtp, voiceking } = testApp;
     clock.set(new Date('2026-01-15T10:00:00Z'));
     const email = 'wout.tweemaal.vk@mail.example';
@@ -422,6 +422,15 @@ describe('an erasure asked for while a contract runs is carried out after its la
     expect((await smtp.waitFor(email, 1)).text).toContain('(2026-03-15), dus op 2026-03-16');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(smtp.to(email)).toHaveLength(1);
+    // On "my requests" both say answered, with the day; neither says carried out.
+    const session = await signInByMailedLink(testApp, voiceking, email, 2);
+    const myRequests = await app.inject({
+      method: 'GET',
+      url: `/t/${voiceking.slug}/account/my-requests?lang=en`,
+      headers: { cookie: session.cookie },
+    });
+    expect(myRequests.body.split('answered: we erase your data on')).toHaveLength(3);
+    expect(myRequests.body).not.toContain('carried out');
 
     // A waiting row made before this fix: a third request answered as the first was, with its own row.
     const third = await register();
@@ -457,9 +466,9 @@ describe('an erasure asked for while a contract runs is carried out after its la
         expect.arrayContaining([expect.objectContaining({ table: 'people' })]),
       );
     }
-    expect((await smtp.waitFor(email, 2)).text).toContain('We hebben uw verzoek uitgevoerd.');
+    expect((await smtp.waitFor(email, 3)).text).toContain('We hebben uw verzoek uitgevoerd.');
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(smtp.to(email)).toHaveLength(2);
+    expect(smtp.to(email)).toHaveLength(3);
     expect(await erasureAudits(voiceking)).toHaveLength(auditedBefore + 1);
   });
 });
