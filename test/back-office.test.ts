@@ -492,6 +492,51 @@ describe('the staff back office in the browser (issue #20)', () => {
     expect(stored.rows).toEqual([{ extended_due_on: due.rows[0]?.until }]);
   });
 
+  it('VK-27: for a person with neither an e-mail nor a postal address on file the preview says no letter can reach them, and the officer cannot extend until one is recorded (attack S24-2, decision 1192)', async () => {
+    const person = await createPerson(
+      kernel,
+      {
+        tenantId: voiceking.tenantId,
+        actor: { kind: 'staff', staffId: 1, role: 'sales' },
+        purpose: 'order_processing',
+      },
+      { subjectType: 'customer', familyName: 'Nergens', givenName: 'Nele', phone: '+32470111299' },
+    );
+    const { page } = await staffSignedIn(voiceking, 'privacy_officer');
+    const requestId = await page.evaluate(async (subjectId) => {
+      const { sessionStorage } = globalThis as unknown as {
+        sessionStorage: { getItem(key: string): string | null };
+      };
+      const response = await fetch('/api/v1/requests', {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-csrf-token': sessionStorage.getItem('kluis.csrf') ?? '',
+        },
+        body: JSON.stringify({ kind: 'access', channel: 'phone', subjectId }),
+      });
+      return ((await response.json()) as { requestId: string }).requestId;
+    }, person.subjectId);
+    await goTo(page, 'Privacy requests');
+    await page.getByTestId(`request-${requestId}`).getByRole('link').click();
+    await page.getByRole('heading', { name: 'Access', level: 1 }).waitFor();
+    const due = await runAsOwner<{ until: string }>(
+      database.ownerUrl,
+      'SELECT (due_on + 20)::text AS until FROM rights_requests WHERE tenant_id = $1 AND request_id = $2',
+      [voiceking.tenantId, requestId],
+    );
+    await page.getByLabel(/^New due date/).fill(due.rows[0]?.until ?? '');
+    await page.getByLabel(/^Reason \(the person reads it\)/).fill('Our paper archive is searched by hand.');
+    await page.getByRole('button', { name: 'Preview the letter' }).click();
+    const noContact = page.getByTestId('letter-no-contact');
+    await noContact.waitFor();
+    await expect(noContact.innerText()).resolves.toMatch(/neither an e-mail address nor a postal address/);
+    await expect(page.getByTestId('letter-by-post').count()).resolves.toBe(0);
+    await expect(
+      page.getByRole('button', { name: 'Extend and send this letter' }).isDisabled(),
+    ).resolves.toBe(true);
+  });
+
   it("the sales screen counts in Brussels days: at 00:30 there (23:30 UTC) a new quote is valid until 30 days after Brussels' today", async () => {
     const { page } = await staffSignedIn(voiceking, 'sales');
     await goTo(page, 'Quotes, orders, contracts');
