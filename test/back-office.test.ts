@@ -75,6 +75,30 @@ const firstSignIn = (
 const staffSignedIn = (tenant: Tenant, role: string): Promise<SignedInStaff> =>
   signInAs(office, tenant, role);
 
+/**
+ * An access request registered by the signed-in officer through the API the screens use, from the
+ * page itself: its session storage holds the CSRF token the screens send.
+ */
+async function registerAccessRequest(page: Page, subjectId: number, channel: string): Promise<string> {
+  return page.evaluate(
+    async ({ subjectId, channel }) => {
+      const { sessionStorage } = globalThis as unknown as {
+        sessionStorage: { getItem(key: string): string | null };
+      };
+      const response = await fetch('/api/v1/requests', {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-csrf-token': sessionStorage.getItem('kluis.csrf') ?? '',
+        },
+        body: JSON.stringify({ kind: 'access', channel, subjectId }),
+      });
+      return ((await response.json()) as { requestId: string }).requestId;
+    },
+    { subjectId, channel },
+  );
+}
+
 describe('the staff back office in the browser (issue #20)', () => {
   it('an admin invites a staff member, who then signs in with the one-time password, enrols TOTP by QR code and chooses a password', async () => {
     const admin = await staffSignedIn(voiceking, 'admin');
@@ -447,21 +471,7 @@ describe('the staff back office in the browser (issue #20)', () => {
     );
     const { page } = await staffSignedIn(voiceking, 'privacy_officer');
     // The officer registers the letter's request through the API the screen uses (same session).
-    const requestId = await page.evaluate(async (subjectId) => {
-      // In the page: its session storage holds the CSRF token the screens send.
-      const { sessionStorage } = globalThis as unknown as {
-        sessionStorage: { getItem(key: string): string | null };
-      };
-      const response = await fetch('/api/v1/requests', {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-csrf-token': sessionStorage.getItem('kluis.csrf') ?? '',
-        },
-        body: JSON.stringify({ kind: 'access', channel: 'letter', subjectId }),
-      });
-      return ((await response.json()) as { requestId: string }).requestId;
-    }, person.subjectId);
+    const requestId = await registerAccessRequest(page, person.subjectId, 'letter');
     const due = await runAsOwner<{ until: string }>(
       database.ownerUrl,
       'SELECT (due_on + 20)::text AS until FROM rights_requests WHERE tenant_id = $1 AND request_id = $2',
@@ -503,20 +513,7 @@ describe('the staff back office in the browser (issue #20)', () => {
       { subjectType: 'customer', familyName: 'Nergens', givenName: 'Nele', phone: '+32470111299' },
     );
     const { page } = await staffSignedIn(voiceking, 'privacy_officer');
-    const requestId = await page.evaluate(async (subjectId) => {
-      const { sessionStorage } = globalThis as unknown as {
-        sessionStorage: { getItem(key: string): string | null };
-      };
-      const response = await fetch('/api/v1/requests', {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-csrf-token': sessionStorage.getItem('kluis.csrf') ?? '',
-        },
-        body: JSON.stringify({ kind: 'access', channel: 'phone', subjectId }),
-      });
-      return ((await response.json()) as { requestId: string }).requestId;
-    }, person.subjectId);
+    const requestId = await registerAccessRequest(page, person.subjectId, 'phone');
     await goTo(page, 'Privacy requests');
     await page.getByTestId(`request-${requestId}`).getByRole('link').click();
     await page.getByRole('heading', { name: 'Access', level: 1 }).waitFor();
