@@ -237,6 +237,7 @@ export const REQUEST_BODY_EXAMPLES: Readonly<Record<string, unknown>> = {
   'POST /api/v1/requests/:id/reject': {
     reason: 'The person could not be identified with the contact details on file.',
   },
+  'POST /api/v1/requests/restrictions/:subjectId/lift': { ground: 'accuracy_verified' },
 
   // Rights requests and the privacy portal (public)
   'POST /t/:slug/privacy/requests': {
