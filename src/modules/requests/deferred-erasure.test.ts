@@ -381,6 +381,17 @@ describe('an erasure asked for while a contract runs is carried out after its la
       payload: new URLSearchParams(button.fields).toString(),
     });
     expect(download.statusCode, download.body.slice(0, 200)).toBe(200);
+    // The server records a download as taken once its last byte is out, just after the answer ends.
+    const taken = async () =>
+      (
+        await runAsOwner<{ taken: boolean }>(
+          testApp.database.ownerUrl,
+          `select bool_and(completed_at is not null) as taken from export_downloads
+            where tenant_id = $1 and request_id = $2::uuid`,
+          [voiceking.tenantId, access],
+        )
+      ).rows[0]?.taken;
+    await expect.poll(taken).toBe(true);
     await runJob();
     expect(await stateOf(voiceking, subjectId)).toMatchObject({ person: false, erased: true });
   });
