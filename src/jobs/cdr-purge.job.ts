@@ -35,6 +35,7 @@ export function cdrPurgeJob(kernel: Kernel, logger: Logger): JobDefinition {
   return {
     name: CDR_PURGE_JOB,
     cron: '10 3 * * *',
+    catchUp: true,
     run: async () => {
       await forEachTenant(kernel, logger, CDR_PURGE_JOB, async (tenant) => {
         const result = await runCdrPurge(kernel, tenant.tenantId);

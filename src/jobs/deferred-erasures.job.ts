@@ -15,6 +15,7 @@ export function deferredErasuresJob(deps: RequestsDeps, logger: Logger): JobDefi
   return {
     name: DEFERRED_ERASURES_JOB,
     cron: '15 1 * * *',
+    catchUp: true,
     run: async () => {
       await forEachTenant(deps.kernel, logger, DEFERRED_ERASURES_JOB, async (tenant) => {
         const result = await carryOutDeferredErasures(deps, tenant);

@@ -26,6 +26,7 @@ export function dunningJob(deps: DunningJobDeps): JobDefinition {
   return {
     name: DUNNING_JOB,
     cron: '30 8 * * *',
+    catchUp: true,
     run: async () => {
       await forEachTenant(deps.kernel, deps.logger, DUNNING_JOB, async (tenant) => {
         const summary = await runDunning(deps.kernel, tenant.tenantId, {

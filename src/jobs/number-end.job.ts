@@ -87,6 +87,7 @@ export function numberEndJob(kernel: Kernel, logger: Logger): JobDefinition {
   return {
     name: NUMBER_END_JOB,
     cron: '5 23 * * *',
+    catchUp: true,
     run: async (stopping) => {
       await forEachTenant(
         kernel,

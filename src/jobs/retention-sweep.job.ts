@@ -20,6 +20,7 @@ export function retentionSweepJob(
   return {
     name: RETENTION_SWEEP_JOB,
     cron: '30 2 * * *',
+    catchUp: true,
     run: async () => {
       // One tenant's trouble (no policy installed yet) does not stop the others' sweeps; the queue
       // retries the run, and tenants already swept find nothing left to do.

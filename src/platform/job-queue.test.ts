@@ -349,3 +349,51 @@ describe('a stop tells the running jobs (decision 0836)', () => {
     expect(String(ended?.msg)).toMatch(/ended by the stop/);
   }, 60_000);
 });
+
+describe('a daily run missed while no server ran (decision 1236)', () => {
+  it('is run at the next start, once; a schedule made after the missed minute, or a run sent since it, runs nothing at start', async () => {
+    const runs: string[] = [];
+    const start = async (label: string) => {
+      const queue = await startJobQueue({
+        connectionString: database.ownerUrl,
+        logger: createLogger({ level: 'silent' }),
+        pollingIntervalSeconds: 0.5,
+      });
+      await queue.register({
+        name: 'nightly-work',
+        cron: '15 1 * * *',
+        catchUp: true,
+        run: () => {
+          runs.push(label);
+          return Promise.resolve();
+        },
+      });
+      return queue;
+    };
+    // A first start makes the schedule: last night's minute came before it, so nothing was missed.
+    const first = await start('first');
+    await sleep(1_500);
+    await first.drain('nightly-work', 30_000);
+    await first.stop();
+    expect(runs).toEqual([]);
+
+    // The schedule existed for days and no run was sent since the last 01:15 UTC: the server was down.
+    await runAsOwner(
+      database.ownerUrl,
+      `update ${JOB_SCHEMA}.schedule set created_on = now() - interval '3 days' where name = 'nightly-work'`,
+    );
+    const second = await start('after the missed night');
+    await second.drain('nightly-work', 30_000);
+    await sleep(1_500);
+    await second.drain('nightly-work', 30_000);
+    await second.stop();
+    expect(runs).toEqual(['after the missed night']);
+
+    // That run is the night's: the next start runs nothing again.
+    const third = await start('third');
+    await sleep(1_500);
+    await third.drain('nightly-work', 30_000);
+    await third.stop();
+    expect(runs).toEqual(['after the missed night']);
+  }, 90_000);
+});

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import PgBoss from 'pg-boss';
+import cronParser from 'cron-parser';
 import { endWhenClosed } from './db.js';
 import { describeUnexpected } from './errors.js';
 import { jobFailureLog } from './job-failure-log.js';
@@ -34,6 +35,11 @@ export interface JobDefinition {
    * blocking the stately queue until its 15-minute expiry (decision 0466).
    */
   recoverable?: boolean;
+  /**
+   * A daily run missed while no server ran (pg-boss sends a schedule only within its own minute)
+   * is run at the next start, once, if the schedule already existed then (decision 1236).
+   */
+  catchUp?: boolean;
 }
 
 export interface JobQueue {
@@ -336,6 +342,29 @@ async function startQueue(options: JobQueueOptions): Promise<JobQueue> {
     return { settled: false };
   };
 
+  /**
+   * Sends a run of `name` now when its last scheduled time passed with no run sent since, while
+   * its schedule already existed: the server was down at that minute (decision 1236). A run
+   * still waiting or running counts as sent; the stately queue keeps a second send from doubling.
+   */
+  const catchUpMissedRun = async (name: string, cron: string): Promise<void> => {
+    const due = cronParser.parseExpression(cron, { tz: 'UTC', currentDate: new Date() }).prev().toDate();
+    const result = await executeSql(
+      `select s.created_on < $2 as scheduled,
+              exists (select 1 from ${JOB_SCHEMA}.job where name = $1 and created_on >= $2)
+           or exists (select 1 from ${JOB_SCHEMA}.archive where name = $1 and created_on >= $2) as sent
+         from ${JOB_SCHEMA}.schedule s where s.name = $1`,
+      [name, due],
+    );
+    const row = result.rows[0] as { scheduled: boolean; sent: boolean } | undefined;
+    if (!row?.scheduled || row.sent) return;
+    logger.info(
+      { job: name, missed: due.toISOString() },
+      'scheduled run missed while no server ran: run now',
+    );
+    await boss.send(name, {});
+  };
+
   return {
     async register(job) {
       if (names.has(job.name)) throw new Error(`job ${job.name} registered twice`);
@@ -348,7 +377,10 @@ async function startQueue(options: JobQueueOptions): Promise<JobQueue> {
             if (!(await boss.getQueue(job.name))) throw error;
           });
       }
-      if (job.cron !== undefined) await boss.schedule(job.name, job.cron, {}, { tz: 'UTC' });
+      if (job.cron !== undefined) {
+        await boss.schedule(job.name, job.cron, {}, { tz: 'UTC' });
+        if (job.catchUp === true) await catchUpMissedRun(job.name, job.cron);
+      }
       if (job.recoverable === true) {
         recoverable.add(job.name);
         // Before this process's worker starts: a run left by a dead process must not block it.
