@@ -164,8 +164,8 @@ type SampledRow = Record<string, unknown> & { subject: string; row_id: string };
  * 1150). Equal numbering of subjects and tenants lets another installation's data pass the
  * coverage check, and a copy restored from this installation shares its old keys; their new
  * fields open with none of this key store's keys, whichever side is restored. Fields whose key is
- * missing (the coverage check's business) or destroyed (an erasure) are not tried. Both clients
- * must be inside a transaction.
+ * missing (the coverage check's business) or destroyed (an erasure; `compareErasureJournal` tells
+ * whose) are not tried. Both clients must be inside a transaction.
  */
 export async function sampleFieldsWithKeys(
   data: pg.ClientBase,
@@ -263,4 +263,89 @@ async function readSampleRows(
   const rows = new Map<string, SampledRow>();
   for (const batch of batches) for (const row of batch.rows) rows.set(row.row_id, row);
   return [...rows.values()];
+}
+
+/** What comparing the key store's erasure journal with the data's subjects found. */
+export interface JournalComparison {
+  /** Journalled (erased) subjects the data holds too, whose creation times were compared. */
+  checked: number;
+  /** Of those, subjects the data holds with another creation time: another person, same number. */
+  others: number;
+  /** Tenants with at least one such subject. */
+  tenants: number;
+}
+
+/**
+ * Subjects per tenant compared from each of two ends: the data's newest, and the journal's
+ * newest at or below the data's highest subject number. At most 2 × 20, however large either is.
+ */
+const NEWEST_SUBJECTS = 20;
+
+/**
+ * Compares the erasure journal of `keys` with the subjects of `data` (attack S24-3, decision
+ * 1240): a journal line names an erased subject by number and creation time, and a subject
+ * number is never handed out twice in one installation (the restore moves the sequence past the
+ * journal), so a subject the data holds under a journalled number with another creation time is
+ * another person. Then the data and the key store are of different installations, or of copies
+ * that went their own way since; typically the key store destroyed its own person's key, so the
+ * data's person would lose every encrypted field, which the sample of fields cannot see (a
+ * destroyed key is not tried). Per tenant, the data's newest subjects and the journal's newest
+ * lines at or below the data's highest subject number are compared, by index, never a scan. A
+ * subject the data does not hold (erased and gone, or newer than the data) is not compared.
+ * Both clients must be inside a transaction.
+ */
+export async function compareErasureJournal(
+  data: pg.ClientBase,
+  keys: pg.ClientBase,
+): Promise<JournalComparison> {
+  const comparison: JournalComparison = { checked: 0, others: 0, tenants: 0 };
+  if (!(await hasTable(data, 'data_subjects')) || !(await hasTable(keys, 'erasure_journal')))
+    return comparison;
+  for (const tenantId of await readTenantIds(data)) {
+    await setTenant(data, tenantId);
+    await setTenant(keys, tenantId);
+    const newest = await data.query<{ id: string }>(
+      `select subject_id::text as id from data_subjects where tenant_id = $1
+        order by subject_id desc limit ${NEWEST_SUBJECTS}`,
+      [tenantId],
+    );
+    const highest = newest.rows[0]?.id;
+    if (highest === undefined) continue;
+    const journalled = await keys.query<{ id: string }>(
+      `select subject_id::text as id from erasure_journal where tenant_id = $1 and subject_id <= $2::bigint
+        order by subject_id desc limit ${NEWEST_SUBJECTS}`,
+      [tenantId, highest],
+    );
+    const candidates = [...new Set([...newest.rows, ...journalled.rows].map((row) => row.id))];
+    const { rows: entries } = await keys.query<{ id: string; created_at: Date }>(
+      `select subject_id::text as id, subject_created_at as created_at from erasure_journal
+        where tenant_id = $1 and subject_id = any($2::bigint[])`,
+      [tenantId, candidates],
+    );
+    if (entries.length === 0) continue;
+    const { rows: subjects } = await data.query<{ id: string; created_at: Date }>(
+      `select subject_id::text as id, created_at from data_subjects
+        where tenant_id = $1 and subject_id = any($2::bigint[])`,
+      [tenantId, entries.map((entry) => entry.id)],
+    );
+    // Compared as the erasure journal's replay compares them (milliseconds, as both were written).
+    const createdAt = new Map(subjects.map((subject) => [subject.id, subject.created_at.getTime()]));
+    let othersHere = 0;
+    for (const entry of entries) {
+      const made = createdAt.get(entry.id);
+      if (made === undefined) continue;
+      comparison.checked += 1;
+      if (made !== entry.created_at.getTime()) othersHere += 1;
+    }
+    comparison.others += othersHere;
+    if (othersHere > 0) comparison.tenants += 1;
+  }
+  return comparison;
+}
+
+async function hasTable(client: pg.ClientBase, table: string): Promise<boolean> {
+  const { rows } = await client.query<{ ok: boolean }>(`select to_regclass($1) is not null as ok`, [
+    `public.${table}`,
+  ]);
+  return rows[0]?.ok === true;
 }

@@ -2,7 +2,9 @@
  * Attack S23B-3, decision 1150: a copy restored from this installation's backup shares its old
  * data keys; once both made new people, each with keys of its own, a later archive of one must
  * not be restored into the other. The restore's sample opens the newest rows and the rows of the
- * newest keys' people too, not only the oldest rows both copies share.
+ * newest keys' people too, not only the oldest rows both copies share. Attack S24-3, decision
+ * 1240: when the copy erased all its new people no live key of theirs is left to try; the key
+ * store's erasure journal then names them under numbers the data holds as other people.
  */
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../test/cli.js';
 import { runAsOwner } from '../../test/database.js';
 import { createPolicyTenant } from '../../test/kernel.js';
+import { eraseSubject } from '../kernel/erasure/index.js';
+import { DATA_MAP } from '../modules/data-map.js';
 import { createPerson, getPerson, type UseCaseContext } from '../modules/parties/index.js';
 import type { Tenant } from '../modules/tenants/index.js';
 import { openBackupWorkspace, type BackupWorkspace } from './backup.test-helpers.js';
@@ -21,6 +25,12 @@ const sales = (): UseCaseContext => ({
   tenantId: tenant.tenantId,
   actor: { kind: 'staff', staffId: 1, role: 'sales' },
   purpose: 'customer_administration',
+});
+
+const officer = () => ({
+  tenantId: tenant.tenantId,
+  actor: { kind: 'staff' as const, staffId: 9, role: 'privacy_officer' },
+  purpose: 'rights_requests',
 });
 
 async function count(ownerUrl: string, sql: string): Promise<number> {
@@ -149,5 +159,144 @@ describe('a copy that went its own way (attack S23B-3, decision 1150)', () => {
     expect(await count(otherData, "select count(*)::int as n from people where family_name = 'Forka'")).toBe(
       2,
     );
+  }, 300_000);
+
+  it('backup of A, restored into R; both make new people; R erases all its new people; a later data archive of A restored into R is refused, nothing written; R’s key-store archive over A’s later data is refused with and without --data; R’s own older data with its key store still restores (attack S24-3)', async () => {
+    const { database, kernel } = space;
+    const make = (on: typeof kernel, familyName: string, email: string) =>
+      createPerson(on, sales(), { subjectType: 'customer', familyName, givenName: 'Test', email });
+    const shared = [];
+    for (const name of ['Gielen', 'Hermans', 'Janssens'])
+      shared.push(await make(kernel, name, `${name.toLowerCase()}@example.be`));
+    const first = path.join(space.dir, 'first-s24');
+    expect((await runCli(['backup', '--out', first], space.env(database.ownerUrl))).code).toBe(0);
+    const firstData = await onlyFile(first, 'kluis-data-');
+
+    const copyData = await space.emptyDatabase('r24_data');
+    const copyKeys = await space.emptyDatabase('r24_keys');
+    const copyEnv = space.env(copyData, { KLUIS_KEYSTORE_URL: copyKeys });
+    const restored = await runCli(
+      ['restore', '--data', firstData, '--keys', await onlyFile(first, 'kluis-keys-')],
+      copyEnv,
+    );
+    expect(restored.stderr).toBe('');
+    expect(restored.code).toBe(0);
+
+    // Both go on with the same subject numbers; R then erases every one of its new people, so
+    // none of its keys is live any more and the sample of decision 1150 has nothing of theirs to try.
+    const fromA = [
+      await make(kernel, 'Forkx', 'fork-x-1@example.be'),
+      await make(kernel, 'Forkx', 'fork-x-2@example.be'),
+    ];
+    let copy = space.kernelOn(copyData, copyKeys);
+    try {
+      const fromR = [
+        await make(copy.kernel, 'Forky', 'fork-y-1@example.be'),
+        await make(copy.kernel, 'Forky', 'fork-y-2@example.be'),
+      ];
+      expect(fromR.map((person) => person.subjectId)).toEqual(fromA.map((person) => person.subjectId));
+      for (const person of fromR)
+        await eraseSubject(copy.kernel, DATA_MAP, { ...officer(), subjectId: person.subjectId });
+    } finally {
+      await copy.close();
+    }
+    const destroyed = `select count(*)::int as n from data_keys where owner_kind = 'subject' and wrapped is null and owner_ref = any(array['${fromA.map((person) => person.subjectId).join("','")}'])`;
+    expect(await count(copyKeys, destroyed)).toBe(2);
+
+    const later = path.join(space.dir, 'later-s24');
+    expect((await runCli(['backup', '--out', later], space.env(database.ownerUrl))).code).toBe(0);
+    const laterData = await onlyFile(later, 'kluis-data-');
+    const laterKeys = await onlyFile(later, 'kluis-keys-');
+    const copyBackup = path.join(space.dir, 'copy-s24');
+    expect((await runCli(['backup', '--only', 'keys', '--out', copyBackup], copyEnv)).code).toBe(0);
+    const copyKeysArchive = await onlyFile(copyBackup, 'kluis-keys-');
+
+    // --data of A's later backup into R (R's key store stays): refused, nothing written.
+    const people = 'select count(*)::int as n from people';
+    const keyRows = 'select count(*)::int as n from data_keys';
+    const peopleBefore = await count(copyData, people);
+    const keysBefore = await count(copyKeys, keyRows);
+    const dataOnly = await runCli(['restore', '--force', '--data', laterData], copyEnv);
+    expect(dataOnly.code).toBe(1);
+    expect(dataOnly.stdout).not.toMatch(/restored:/);
+    expect(dataOnly.stderr).toMatch(
+      /this data archive was not made with this key store: 2 of [2-9]\d* erased people tried from the key store's erasure journal \(in 1 tenant\) are other people in the data, under the same number but made at another time; it is a backup of another installation, or of a copy that went its own way since .*; nothing was restored: the data and the key store are as they were/,
+    );
+    expect(await count(copyData, people)).toBe(peopleBefore);
+    expect(await count(copyData, "select count(*)::int as n from people where family_name = 'Forkx'")).toBe(
+      0,
+    );
+    expect(await count(copyKeys, keyRows)).toBe(keysBefore);
+    copy = space.kernelOn(copyData, copyKeys);
+    try {
+      await expect(getPerson(copy.kernel, sales(), fromA[0]?.subjectId ?? 0)).rejects.toMatchObject({
+        code: 'subject_erased',
+      });
+      expect((await getPerson(copy.kernel, sales(), shared[0]?.subjectId ?? 0)).email).toBe(
+        'gielen@example.be',
+      );
+    } finally {
+      await copy.close();
+    }
+
+    // T: A's later pair restored; R's key-store archive over it, alone or with A's data: refused.
+    const otherData = await space.emptyDatabase('t24_data');
+    const otherKeys = await space.emptyDatabase('t24_keys');
+    const otherEnv = space.env(otherData, { KLUIS_KEYSTORE_URL: otherKeys });
+    const good = await runCli(['restore', '--data', laterData, '--keys', laterKeys], otherEnv);
+    expect(good.stderr).toBe('');
+    expect(good.code).toBe(0);
+    const otherKeysBefore = await count(otherKeys, keyRows);
+    const keysOnly = await runCli(['restore', '--force', '--keys', copyKeysArchive], otherEnv);
+    expect(keysOnly.code).toBe(1);
+    expect(keysOnly.stderr).toMatch(
+      /this key-store archive does not belong with the current data: 2 of \d+ erased people tried from the key store's erasure journal .*or of a copy that went its own way since .*; nothing was restored/,
+    );
+    expect(await count(otherKeys, keyRows)).toBe(otherKeysBefore);
+    expect(await count(otherKeys, 'select count(*)::int as n from erasure_journal')).toBe(0);
+    const both = await runCli(
+      ['restore', '--force', '--data', laterData, '--keys', copyKeysArchive],
+      otherEnv,
+    );
+    expect(both.code).toBe(1);
+    expect(both.stderr).toMatch(
+      /this data archive was not made with this key-store archive: 2 of \d+ erased people tried .*or of copies that went their own way since.*; nothing was restored/,
+    );
+    expect(await count(otherKeys, keyRows)).toBe(otherKeysBefore);
+    const forkPeople = "select count(*)::int as n from people where family_name = 'Forkx'";
+    expect(await count(otherData, forkPeople)).toBe(2);
+    copy = space.kernelOn(otherData, otherKeys);
+    try {
+      expect((await getPerson(copy.kernel, sales(), fromA[1]?.subjectId ?? 0)).email).toBe(
+        'fork-x-2@example.be',
+      );
+    } finally {
+      await copy.close();
+    }
+
+    // The legitimate ones still pass. R erases one of the people it shares with A (the same
+    // person on both sides: the journal's creation time is the data's), then restores its own
+    // older data with its key store, whose journal names people that data does not have yet.
+    copy = space.kernelOn(copyData, copyKeys);
+    try {
+      await eraseSubject(copy.kernel, DATA_MAP, { ...officer(), subjectId: shared[1]?.subjectId ?? 0 });
+    } finally {
+      await copy.close();
+    }
+    const own = await runCli(['restore', '--force', '--data', firstData], copyEnv);
+    expect(own.stderr).toBe('');
+    expect(own.code).toBe(0);
+    expect(own.stdout).toContain('erasure journal: 1 person erased after the backup erased again');
+    copy = space.kernelOn(copyData, copyKeys);
+    try {
+      expect((await getPerson(copy.kernel, sales(), shared[0]?.subjectId ?? 0)).email).toBe(
+        'gielen@example.be',
+      );
+      await expect(getPerson(copy.kernel, sales(), shared[1]?.subjectId ?? 0)).rejects.toMatchObject({
+        code: 'subject_erased',
+      });
+    } finally {
+      await copy.close();
+    }
   }, 300_000);
 });

@@ -16,7 +16,13 @@ import {
   type OpenArchive,
   type RestoreTarget,
 } from '../backup/restore.js';
-import { findSubjectsWithoutKeys, sampleFieldsWithKeys, type FieldSample } from '../backup/key-coverage.js';
+import {
+  compareErasureJournal,
+  findSubjectsWithoutKeys,
+  sampleFieldsWithKeys,
+  type FieldSample,
+  type JournalComparison,
+} from '../backup/key-coverage.js';
 import { replayErasureJournal } from '../kernel/erasure/index.js';
 import {
   LocalKeyManagementService,
@@ -278,8 +284,11 @@ async function restoreTogether(options: RestoreTogetherOptions): Promise<void> {
  * Compares what will be there once committed: each restored half in its open transaction, the
  * other half as it is now. First a sample of fields is opened with the key store and master key
  * that will be in use: another installation's data or key store opens none, however alike its
- * numbering (attack S23-3, decision 1120). Then every subject with encrypted fields must have a
- * data-key row: a key store older than the data would lose the people made in between (1050).
+ * numbering (attack S23-3, decision 1120). Then the key store's erasure journal must name no
+ * subject the data holds as another person (same number, another creation time): a copy that
+ * went its own way and erased its own new people has no live key of theirs to try (attack S24-3,
+ * decision 1240). Then every subject with encrypted fields must have a data-key row: a key store
+ * older than the data would lose the people made in between (1050).
  */
 async function refuseMissingKeys(
   options: RestoreTogetherOptions,
@@ -287,17 +296,22 @@ async function refuseMissingKeys(
 ): Promise<void> {
   const data = loaded.get('data');
   const keys = loaded.get('keys');
-  const { sample, missing } = await withSide(data?.target.client, options.currentDataUrl, (dataClient) =>
-    withSide(keys?.target.client, options.currentKeysUrl, async (keysClient) => ({
-      sample: await sampleFieldsWithKeys(dataClient, keysClient, DATA_MAP, options.kms),
-      missing: await findSubjectsWithoutKeys(dataClient, keysClient, DATA_MAP),
-    })),
+  const { sample, journal, missing } = await withSide(
+    data?.target.client,
+    options.currentDataUrl,
+    (dataClient) =>
+      withSide(keys?.target.client, options.currentKeysUrl, async (keysClient) => ({
+        sample: await sampleFieldsWithKeys(dataClient, keysClient, DATA_MAP, options.kms),
+        journal: await compareErasureJournal(dataClient, keysClient),
+        missing: await findSubjectsWithoutKeys(dataClient, keysClient, DATA_MAP),
+      })),
   );
   const dataName = data ? `the data archive (backup of ${data.manifest.createdAt})` : 'the current data';
   const keysName = keys
     ? `the key-store archive (backup of ${keys.manifest.createdAt})`
     : 'the current key store';
-  if (sample.unreadable > 0) refuseForeign(sample, data !== undefined, keys !== undefined);
+  if (sample.unreadable > 0) refuseForeign(countUnreadable(sample), data !== undefined, keys !== undefined);
+  if (journal.others > 0) refuseForeign(countOthers(journal), data !== undefined, keys !== undefined);
   if (missing.subjects === 0) return;
   const who = `${missing.subjects} ${missing.subjects === 1 ? 'person' : 'people'} (in ${missing.tenants} ${missing.tenants === 1 ? 'tenant' : 'tenants'})`;
   const remedy = keys
@@ -311,9 +325,25 @@ async function refuseMissingKeys(
 /** The other lineage a refused archive comes from (decisions 1120, 1150). */
 const DIVERGED = 'or of a copy that went its own way since (both made new people with keys of their own)';
 
-/** Names what does not match when sampled fields do not open (decisions 1120, 1150). */
-function refuseForeign(sample: FieldSample, restoringData: boolean, restoringKeys: boolean): never {
-  const counted = `${sample.unreadable} of ${sample.checked} encrypted fields tried in ${sample.tenants} ${sample.tenants === 1 ? 'tenant' : 'tenants'} do not open with its data keys${sample.unwrapFailures > 0 ? ' (its data keys do not unwrap with this master key)' : ''}`;
+/** What did not match when sampled fields do not open (decisions 1120, 1150). */
+function countUnreadable(sample: FieldSample): string {
+  return `${sample.unreadable} of ${sample.checked} encrypted fields tried in ${tenants(sample.tenants)} do not open with its data keys${sample.unwrapFailures > 0 ? ' (its data keys do not unwrap with this master key)' : ''}`;
+}
+
+/** What did not match when the erasure journal names other people than the data's (decision 1240). */
+function countOthers(journal: JournalComparison): string {
+  return `${journal.others} of ${journal.checked} erased ${journal.checked === 1 ? 'person' : 'people'} tried from the key store's erasure journal (in ${tenants(journal.tenants)}) ${journal.others === 1 ? 'is another person' : 'are other people'} in the data, under the same number but made at another time`;
+}
+
+function tenants(count: number): string {
+  return `${count} ${count === 1 ? 'tenant' : 'tenants'}`;
+}
+
+/**
+ * Refuses data and a key store of different installations, or of copies that went their own way
+ * (decisions 1120, 1150, 1240); `counted` says what did not match.
+ */
+function refuseForeign(counted: string, restoringData: boolean, restoringKeys: boolean): never {
   if (restoringData && restoringKeys) {
     throw new BackupError(
       `this data archive was not made with this key-store archive: ${counted}; they are backups of different installations, or of copies that went their own way since: restore the data and key-store archives one installation made together`,
