@@ -1,5 +1,6 @@
 import { AppError } from '../../platform/errors.js';
 import { currentRequestId } from '../../platform/request-scope.js';
+import type { AuditAction } from './audit.actions.js';
 
 /**
  * Who acted: a staff user (their staff id), a named system job, or the data subject themself:
@@ -19,8 +20,8 @@ export interface AuditEvent {
   actor: AuditActor;
   role: string | null;
   purpose: string | null;
-  /** 'read' | 'write' | 'erase' | 'export' | 'key.destroy' | 'login' | … */
-  action: string;
+  /** One of AUDIT_ACTIONS (audit.actions.ts): the back office has words for each (decision 1260). */
+  action: AuditAction;
   /** Stored ONLY as pseudonyms, never raw. */
   subjectIds?: number[];
   categories?: string[];

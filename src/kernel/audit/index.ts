@@ -1,6 +1,14 @@
 // The audit log's public surface (DESIGN.md point 5). The access gate and services call these.
 export type { AuditActor, AuditEvent } from './audit.event.js';
 export {
+  AUDIT_ACTIONS,
+  AUDIT_ACTOR_ROLES,
+  AUDIT_REASON_CODES,
+  type AuditAction,
+  type AuditReasonCode,
+  type GateAuditReason,
+} from './audit.actions.js';
+export {
   withAudit,
   appendAuditNow,
   verifyAuditChain,

@@ -1,6 +1,6 @@
 import type { Compilable, CompiledQuery, Expression } from 'kysely';
 import { AppError, type ErrorCode, type ProblemDetails } from '../../platform/errors.js';
-import type { AuditEvent, AuditedTx } from '../audit/index.js';
+import type { AuditEvent, AuditedTx, GateAuditReason } from '../audit/index.js';
 import type { FieldRef, KeyScope, Keyring } from '../keyring/keyring.js';
 import type { Clock } from '../../platform/clock.js';
 import { findCategory, findPurpose } from '../policy/policy.query.js';
@@ -420,7 +420,7 @@ interface Denial {
   /** For an unknown purpose: the purposes the actor may act under (the caller can correct itself). */
   details?: ProblemDetails;
   /** Recorded in the audit log instead of the code, when the code alone would hide why. */
-  auditReason?: string;
+  auditReason?: GateAuditReason;
   /**
    * The purpose named is none of the policy's: the audit entry records no purpose (the text came
    * from outside, `__proto__` say, and only policy keys are written there).

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { auditActor, type Actor } from '../../kernel/gate/gate.js';
-import type { AuditedTx } from '../../kernel/audit/index.js';
+import type { AuditAction, AuditedTx } from '../../kernel/audit/index.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { sealLetter } from '../../kernel/letters/index.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
@@ -502,7 +502,7 @@ async function inCollectionTransaction<T>(
 function recordCollectionWrite(
   atx: AuditedTx,
   context: BillingContext,
-  action: string,
+  action: AuditAction,
   live: number | null,
 ): void {
   atx.audit.record({

@@ -318,7 +318,7 @@ const ITEM_NAMES: Record<ItemKind, string> = {
 export function dossierEvent(
   context: DossierContext,
   event: {
-    action: string;
+    action: AuditEvent['action'];
     subjectId: number;
     category: string;
     decision?: 'allowed' | 'denied';

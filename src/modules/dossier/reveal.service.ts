@@ -1,6 +1,6 @@
 import { createGuardrails, generate } from 'otplib';
 import { z } from 'zod';
-import type { AuditEvent, AuditedTx } from '../../kernel/audit/index.js';
+import type { AuditEvent, AuditedTx, AuditReasonCode } from '../../kernel/audit/index.js';
 import type { Grant } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { AppError, notFoundError } from '../../platform/errors.js';
@@ -63,8 +63,8 @@ export const totpCodeInputSchema = z.object({ reason: z.string().max(1000).optio
 
 interface Refusal {
   error: AppError;
-  /** A fixed key for the audit entry. */
-  auditReason: string;
+  /** A fixed key for the audit entry (one of AUDIT_REASON_CODES, decision 1260). */
+  auditReason: AuditReasonCode;
 }
 
 /**

@@ -310,7 +310,7 @@ function record(
   atx: { audit: { record: (event: Parameters<AuditedRecord>[0]) => void } },
   actor: Actor,
   purpose: string,
-  action: string,
+  action: Parameters<AuditedRecord>[0]['action'],
   subjectIds: number[] = [],
 ): void {
   atx.audit.record({

@@ -140,7 +140,7 @@ function recordRequestChange(
   atx: AuditedTx,
   actor: Actor,
   request: Pick<RequestRow, 'subject_id'>,
-  change: string,
+  change: 'verify' | 'extend' | 'reject' | 'fulfil' | 'defer',
   reason?: string,
 ): void {
   atx.audit.record({

@@ -1,4 +1,4 @@
-import type { AuditedTx } from '../../kernel/audit/index.js';
+import type { AuditEvent, AuditedTx } from '../../kernel/audit/index.js';
 import type { TableDataMap } from '../../kernel/datamap/datamap.js';
 import {
   eraseCategories,
@@ -352,7 +352,7 @@ function certificate(
   erased: ReadonlyArray<{ table: string; rows: number; categories: string[] }>,
   rows: number,
   extra: string,
-) {
+): AuditEvent {
   const tables = erased.map((table) => `${table.table} ${table.rows}`).join(', ');
   const reason = [
     `rule ${rule} (${kind})`,

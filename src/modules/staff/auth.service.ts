@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { verify } from '@node-rs/argon2';
-import type { AuditedTx } from '../../kernel/audit/index.js';
+import type { AuditAction, AuditedTx, AuditReasonCode } from '../../kernel/audit/index.js';
 import { authorizeSignIn } from '../../kernel/gate/access.js';
 import { AccessDenied } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
@@ -158,11 +158,11 @@ export async function recordAuthFailure(
   kernel: Kernel,
   tenantId: number,
   account: { staffId: number; subjectId: number | null } | undefined,
-  action: string,
+  action: AuditAction,
 ): Promise<void> {
   const now = kernel.clock.now();
   await kernel.transact(tenantId, async (atx) => {
-    let reason = 'bad_credentials';
+    let reason: AuditReasonCode = 'bad_credentials';
     if (account && action !== 'login') {
       const row = await atx.tx
         .selectFrom('staff_users')

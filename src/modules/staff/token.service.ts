@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { sql } from 'kysely';
-import type { AuditedTx } from '../../kernel/audit/index.js';
+import type { AuditedTx, AuditReasonCode } from '../../kernel/audit/index.js';
 import { auditActor, type Actor } from '../../kernel/gate/gate.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { AppError } from '../../platform/errors.js';
@@ -193,7 +193,7 @@ async function recordTokenRefusal(
   kernel: Kernel,
   tenantId: number,
   actor: Actor & { kind: 'staff' },
-  reason: string,
+  reason: AuditReasonCode,
 ): Promise<void> {
   await kernel.transact(tenantId, (atx) => {
     atx.audit.record({
