@@ -1,6 +1,7 @@
 import './messages.js';
 import { Badge, Button, Card, Stack, Table, Text, Title } from '@mantine/core';
 import { useInfiniteQuery } from '@tanstack/react-query';
+import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useMyPurposes, type Localized } from '../../api/auth.js';
 import { api } from '../../api/client.js';
@@ -8,6 +9,7 @@ import { currentLanguage } from '../../i18n/index.js';
 import { CaptionedTable } from '../../ui/CaptionedTable.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 import { formatMoment } from '../../ui/dates.js';
+import { wordsFor } from './audit-words.js';
 
 interface TrailEntry {
   seq: number;
@@ -20,6 +22,8 @@ interface TrailEntry {
   records: number | null;
   batchSize: number;
   decision: 'allowed' | 'denied';
+  /** A code (AUDIT_REASON_CODES) or a fixed sentence of the server; null when none. */
+  reason: string | null;
 }
 
 interface TrailPage {
@@ -28,12 +32,22 @@ interface TrailPage {
   labels: Record<'roles' | 'purposes' | 'categories', Record<string, Localized>>;
 }
 
-const ACTIONS = new Set(['read', 'write', 'store', 'erase', 'export']);
+/**
+ * A code that may wrap after its dots and underscores (a line break there copies as nothing), so
+ * a long one does not widen the table past the card, nor breaks inside a word.
+ */
+function breakable(codes: string): ReactNode[] {
+  return codes
+    .split(/(?<=[._])/)
+    .flatMap((part, index) => (index === 0 ? [part] : [<wbr key={index} />, part]));
+}
 
 /**
  * Who looked at this person and why (issue #20): the audit entries naming them, newest first,
  * read under the rights purpose (the route's only purpose), so shown to the roles that hold it.
- * Purposes, roles and data are shown by the policy's labels.
+ * Purposes, roles and data are shown by the policy's labels; actions, coded reasons and the
+ * decision in the screen's language (decision 1260), with the entry's codes as recorded beneath,
+ * for quoting to an auditor.
  */
 export function AuditTrailCard({ subjectId }: { subjectId: number }) {
   const { t } = useTranslation();
@@ -58,7 +72,8 @@ export function AuditTrailCard({ subjectId }: { subjectId: number }) {
       const found = page.labels[kind][key];
       if (found) return found[language];
     }
-    return key;
+    // A system job's or the person's own role is no policy key: the screen has words for it.
+    return (kind === 'roles' ? wordsFor(language, 'roles', key) : undefined) ?? key;
   };
   const who = (entry: TrailEntry): string =>
     entry.actor.kind === 'staff'
@@ -68,13 +83,17 @@ export function AuditTrailCard({ subjectId }: { subjectId: number }) {
         : entry.actor.id === 'self'
           ? t('audit.self')
           : t('audit.otherPerson');
-  const what = (entry: TrailEntry): string =>
-    entry.action === 'audit.read'
-      ? t('audit.actions.auditRead')
-      : ACTIONS.has(entry.action)
-        ? t(`audit.actions.${entry.action}`)
-        : t('audit.actions.other', { action: entry.action });
+  // A code without words (a newer server) is shown as itself, never left blank.
+  const what = (entry: TrailEntry): string => wordsFor(language, 'actions', entry.action) ?? entry.action;
+  // A coded reason in words; a sentence (or a newer code) is in the line of codes below only.
+  const why = (entry: TrailEntry): string | undefined =>
+    entry.reason === null ? undefined : wordsFor(language, 'reasons', entry.reason);
+  const recorded = (entry: TrailEntry): string =>
+    [entry.action, entry.decision === 'denied' ? entry.decision : null, entry.reason]
+      .filter((part) => part !== null)
+      .join(' · ');
   const entries = pages.flatMap((page) => page.items);
+
   return (
     <Card withBorder data-testid="audit-trail">
       <Stack gap="sm">
@@ -102,22 +121,41 @@ export function AuditTrailCard({ subjectId }: { subjectId: number }) {
               <Table.Tr key={entry.seq} data-testid={`audit-${entry.seq}`}>
                 <Table.Td>{formatMoment(entry.at, { seconds: true })}</Table.Td>
                 <Table.Td>{who(entry)}</Table.Td>
-                <Table.Td>{label('roles', entry.role)}</Table.Td>
-                <Table.Td>{label('purposes', entry.purpose)}</Table.Td>
+                <Table.Td title={entry.role ?? undefined}>{label('roles', entry.role)}</Table.Td>
+                <Table.Td title={entry.purpose ?? undefined}>{label('purposes', entry.purpose)}</Table.Td>
                 <Table.Td>
-                  {what(entry)}
+                  <span data-testid="trail-what">{what(entry)}</span>
                   {entry.decision === 'denied' ? (
                     <Badge ml="xs" color="red.9" tt="none">
-                      {t('audit.refused')}
+                      {wordsFor(language, 'decisions', 'denied') ?? entry.decision}
                     </Badge>
+                  ) : null}
+                  {why(entry) ? (
+                    <Text size="sm" data-testid="trail-why">
+                      {why(entry)}
+                    </Text>
                   ) : null}
                   {entry.batchSize > 1 ? (
                     <Text size="xs" c="dimmed">
                       {t('audit.batch', { count: entry.batchSize - 1 })}
                     </Text>
                   ) : null}
+                  <Text size="xs" c="dimmed">
+                    {t('audit.recorded')}{' '}
+                    <Text
+                      span
+                      ff="monospace"
+                      size="xs"
+                      style={{ overflowWrap: 'break-word' }}
+                      data-testid="trail-recorded"
+                    >
+                      {breakable(recorded(entry))}
+                    </Text>
+                  </Text>
                 </Table.Td>
-                <Table.Td>{entry.categories.map((key) => label('categories', key)).join(', ')}</Table.Td>
+                <Table.Td title={entry.categories.join(', ') || undefined}>
+                  {entry.categories.map((key) => label('categories', key)).join(', ')}
+                </Table.Td>
               </Table.Tr>
             ))}
           </CaptionedTable>

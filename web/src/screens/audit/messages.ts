@@ -1,6 +1,7 @@
 import { addScreenMessages } from '../../i18n/screen-messages.js';
 
 // The audit trail card and the audit verification screen, loaded with their chunks (decision 0320).
+// The words for the log's codes (actions, reasons, decisions) are in audit-words.ts (decision 1260).
 const en = {
   trailTitle: 'Who looked at this person',
   trailIntro:
@@ -15,17 +16,8 @@ const en = {
   role: 'Role',
   purpose: 'Purpose',
   action: 'What',
-  actions: {
-    read: 'read',
-    write: 'changed',
-    store: 'stored',
-    erase: 'erased',
-    export: 'exported',
-    auditRead: 'read this audit trail',
-    other: '{{action}}',
-  },
   categories: 'Data',
-  refused: 'refused',
+  recorded: 'As recorded:',
   batch: 'with {{count}} other people',
   noEntries: 'Nobody has looked at this person yet.',
   more: 'Older entries',
@@ -84,17 +76,8 @@ addScreenMessages('audit', {
     role: 'Rol',
     purpose: 'Doel',
     action: 'Wat',
-    actions: {
-      read: 'gelezen',
-      write: 'gewijzigd',
-      store: 'bewaard',
-      erase: 'gewist',
-      export: 'geëxporteerd',
-      auditRead: 'dit auditspoor gelezen',
-      other: '{{action}}',
-    },
     categories: 'Gegevens',
-    refused: 'geweigerd',
+    recorded: 'Zo vastgelegd:',
     batch: 'met {{count}} andere personen',
     noEntries: 'Niemand heeft al naar deze persoon gekeken.',
     more: 'Oudere regels',
@@ -151,17 +134,8 @@ addScreenMessages('audit', {
     role: 'Rôle',
     purpose: 'Finalité',
     action: 'Quoi',
-    actions: {
-      read: 'lu',
-      write: 'modifié',
-      store: 'enregistré',
-      erase: 'effacé',
-      export: 'exporté',
-      auditRead: 'a lu cette piste d’audit',
-      other: '{{action}}',
-    },
     categories: 'Données',
-    refused: 'refusé',
+    recorded: 'Tel qu’enregistré :',
     batch: 'avec {{count}} autres personnes',
     noEntries: 'Personne n’a encore consulté cette personne.',
     more: 'Entrées plus anciennes',
