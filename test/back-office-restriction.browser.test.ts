@@ -96,11 +96,15 @@ describe('the restriction card of the person screen (decision 1200)', () => {
     const announced = `De persoon is verwittigd; de beperking eindigt op ${dutchDay(tomorrow)}.`;
     await card.getByText(announced).waitFor();
     expect(await card.getByRole('button', { name: 'Beperking opheffen' }).count()).toBe(0);
-    // The person's audit trail on the same screen shows the lifting without a reload.
-    await page
-      .getByRole('region', { name: 'Het auditspoor van deze persoon' })
-      .getByText('subject.restriction_lift')
+    // The person's audit trail on the same screen shows the lifting without a reload, in Dutch
+    // words with the code as recorded beneath (decision 1260).
+    const trail = page.getByRole('region', { name: 'Het auditspoor van deze persoon' });
+    await trail
+      .getByText('einde van de beperking van de verwerking aangekondigd', { exact: true })
       .waitFor({ timeout: 10_000 });
+    expect(await trail.getByTestId('trail-recorded').allInnerTexts()).toContain(
+      'subject.restriction_lift · ground accuracy_verified; ends the next day; letter mailed',
+    );
     await look(env.browser, page, 'officer-restriction-lift-announced');
 
     const letter = await smtp.waitFor(email, mailsBefore + 1);
