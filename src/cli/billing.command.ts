@@ -112,6 +112,11 @@ export function registerBillingCommands(program: Command): void {
             for (const [code, subjectIds] of byCode) {
               console.log(`refused (${code}): customer(s) ${subjectIds.join(', ')}`);
             }
+            if (byCode.has('field_unreadable')) {
+              console.log(
+                'field_unreadable: their name or address cannot be opened with this key store (data and key store of different backups?); the others are invoiced (decision 1241)',
+              );
+            }
           }
           const late = summary.lateCalls;
           if (late.billed > 0 || late.waiting > 0) {

@@ -204,4 +204,56 @@ describe('kluis invoices / payments (VX-3)', () => {
       `refused (category_not_kept_for_subject_type): customer(s) ${contact.subjectId}`,
     );
   });
+  it("VX-3: `kluis invoices run` bills the other customers when one customer's address cannot be opened with this key store, and names that customer refused (field_unreadable) instead of failing the month (decision 1241)", async () => {
+    const own = await createPolicyTenant(kernel, 'voiceking');
+    const catalogue = await prepareTenant(kernel, own);
+    const readable = await createCustomer(kernel, own, { familyName: 'Leesbaar' });
+    const broken = await createCustomer(kernel, own, { familyName: 'Onleesbaar' });
+    for (const id of [readable, broken]) {
+      await startContract(kernel, own, id, {
+        startDate: '2026-01-01',
+        lines: [{ productId: catalogue.subscription }],
+      });
+    }
+    // Another data key's ciphertext in the row: what data and a key store of different backups look like.
+    await runAsOwner(
+      database.ownerUrl,
+      `update people set address_enc = (select address_enc from people where tenant_id = $1 and subject_id = $2)
+        where tenant_id = $1 and subject_id = $3`,
+      [own.tenantId, readable, broken],
+    );
+    const args = [
+      'invoices',
+      'run',
+      '--tenant',
+      own.slug,
+      '--period',
+      '2026-06',
+      '--issue-date',
+      '2026-07-01',
+      '--calls-purpose',
+      'call_billing',
+    ];
+    const run = await runCli(args, env, 120_000);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('2026-06: 1 invoices');
+    expect(run.stdout).toContain(`refused (field_unreadable): customer(s) ${broken}`);
+    expect(run.stdout).toContain('cannot be opened with this key store');
+    const invoiced = await runAsOwner<{ subject_id: string; buyer_name: string }>(
+      database.ownerUrl,
+      'select subject_id::text, buyer_name from invoices where tenant_id = $1 order by subject_id',
+      [own.tenantId],
+    );
+    expect(invoiced.rows).toEqual([{ subject_id: String(readable), buyer_name: 'An Leesbaar' }]);
+    // Set right (the address written again), the next run bills the customer it left out, once.
+    await runAsOwner(
+      database.ownerUrl,
+      `update people set address_enc = null where tenant_id = $1 and subject_id = $2`,
+      [own.tenantId, broken],
+    );
+    const again = await runCli(args, env, 120_000);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('2026-06: 1 invoices');
+    expect(again.stdout).toContain('1 already billed');
+  });
 });

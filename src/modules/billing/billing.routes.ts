@@ -345,13 +345,23 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
         );
       const { status, body } = await runIdempotently(kernel, request, reply, context.tenantId, {
         status: 200,
-        run: () =>
-          runInvoices(kernel, context, {
+        run: async () => {
+          const summary = await runInvoices(kernel, context, {
             period: request.body.period,
             allowUnrated: request.body.allowUnrated,
             ...(request.body.issueDate ? { issueDate: request.body.issueDate } : {}),
             ...(request.body.callsPurpose ? { callsPurpose: request.body.callsPurpose } : {}),
-          }),
+          });
+          for (const { subjectId, code } of summary.refusedCustomers) {
+            if (code !== 'field_unreadable') continue;
+            // For the operator: nothing personal, the customer's number only (decision 1241).
+            request.log.error(
+              { code, tenantId: context.tenantId, subjectId },
+              'a customer not invoiced: an encrypted field cannot be opened with this key store (data and key store of different backups?)',
+            );
+          }
+          return summary;
+        },
       });
       return reply.status(status).send(body);
     },

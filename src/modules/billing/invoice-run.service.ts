@@ -8,7 +8,7 @@ import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { maskIban } from '../../kernel/identifiers/iban.js';
 // The parties module's batch read with a grant (one query, decryption through the grant); its
 // index exports only per-person reads, each its own transaction, too slow for a monthly run.
-import { readOrganisationsForInvoices, readPeopleUnderGrant } from '../parties/index.js';
+import { readOrganisationsForInvoices, readReadablePeopleUnderGrant } from '../parties/index.js';
 import type { InvoicedOrganisation, Person as PersonRecord } from '../parties/index.js';
 import {
   authorize,
@@ -485,12 +485,15 @@ export async function runInvoices(
       // failure is thrown: the drafting's later statements never outlive the transaction.
       const unbilled = subjects.filter((id) => !billed.has(id));
       const [peopleRead, drafted] = await Promise.allSettled([
-        readPeopleUnderGrant(atx.tx, billing.grant, subjects, keys),
+        readReadablePeopleUnderGrant(atx.tx, billing.grant, subjects, keys),
         drafting ? draftBatchCallLines(atx.tx, calls.grant, drafting, period.start, subjects) : undefined,
       ]);
       if (peopleRead.status === 'rejected') throw peopleRead.reason;
       if (drafted.status === 'rejected') throw drafted.reason;
-      const people = new Map(peopleRead.value.map((person) => [person.subjectId, person]));
+      const people = new Map(peopleRead.value.people.map((person) => [person.subjectId, person]));
+      // A customer whose name or address does not open with this key store is not invoiced: the
+      // run bills the others and names them (decision 1241), as a refusal would.
+      const unreadable = new Set(peopleRead.value.unreadable.map((record) => Number(record.rowId)));
       const sqlDrafted = drafted.value;
       const sqlDraftedOf = sqlDrafted && new Map(sqlDrafted.map((row) => [row.subjectId, row]));
       const callSummaries = groupBy(
@@ -524,6 +527,10 @@ export async function runInvoices(
           const sqlTargets: SqlCallLinesTarget[] = [];
           for (const subjectId of subjects.slice(partStart, partStart + writePart)) {
             if (billed.has(subjectId)) {
+              waitLate(subjectId);
+              continue;
+            }
+            if (unreadable.has(subjectId)) {
               waitLate(subjectId);
               continue;
             }
@@ -633,7 +640,12 @@ export async function runInvoices(
       await reachTestHook('invoice-run.before-commit');
       summary.invoiced += drafts.length;
       summary.alreadyInvoiced += billed.size;
-      summary.refused += refused.size;
+      const unreadableUnbilled = [...unreadable].filter((subjectId) => !billed.has(subjectId));
+      summary.refused += refused.size + unreadableUnbilled.length;
+      for (const subjectId of unreadableUnbilled) {
+        if (summary.refusedCustomers.length >= REFUSED_LISTED) break;
+        summary.refusedCustomers.push({ subjectId, code: 'field_unreadable' });
+      }
       for (const subjectId of refused) {
         if (summary.refusedCustomers.length >= REFUSED_LISTED) break;
         const denial = billing.denials.get(subjectId) ?? calls.denials.get(subjectId);

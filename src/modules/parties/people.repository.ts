@@ -148,6 +148,22 @@ export async function selectPeople(
 }
 
 /**
+ * selectPeople for a batch that goes on without a person it cannot open (decision 1241): that
+ * person is held back and named in `unreadable` (table, column, row id), as a list does (1150).
+ */
+export async function selectReadablePeople(
+  tx: Tx,
+  grant: Grant,
+  subjectIds: readonly number[],
+  keysLoading?: Promise<void>,
+): Promise<{ people: PersonRecord[]; unreadable: UnreadableRecord[] }> {
+  if (subjectIds.length === 0) return { people: [], unreadable: [] };
+  const rows = await peopleRowsQuery(tx, subjectIds).execute();
+  await keysLoading;
+  return readablePeopleOfRows(grant, rows);
+}
+
+/**
  * The statement selectPeople runs, unexecuted: a gated read hands it to the gate, which runs it
  * with the subject-state check in one round trip and gives the rows back only with its decision
  * (kernel.gate.authorizeRead, decision 0370). The rows go to peopleOfRows under that grant.
