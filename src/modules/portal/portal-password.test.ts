@@ -99,6 +99,26 @@ function postPasswordForm(browser: Browser, fields: Record<string, string>) {
   });
 }
 
+/** The JSON door of a password change, with the session's cookie and CSRF header. */
+function postPasswordJson(browser: Browser, payload: { currentPassword?: string; password: string }) {
+  const { app, voxtra } = testApp;
+  return app.inject({
+    method: 'POST',
+    url: `/t/${voxtra.slug}/account/password`,
+    headers: { cookie: browser.cookie, 'x-csrf-token': browser.csrf },
+    payload,
+  });
+}
+
+/** The settings page refusing a new password as a part repeated, in Dutch, without echoing it. */
+function expectPageRefusesAsRepeated(answer: { statusCode: number; body: string }, password: string): void {
+  expect(answer.statusCode, password).toBe(422);
+  expect(answer.body, password).toContain(
+    'Het nieuwe wachtwoord mag geen kort of makkelijk te raden stuk zijn dat herhaald wordt',
+  );
+  expect(answer.body, password).not.toContain(password);
+}
+
 async function myDataStatus(browser: Browser): Promise<number> {
   const { app, voxtra } = testApp;
   return (
@@ -207,24 +227,12 @@ describe('privacy portal password change (VK-8, VK-23; attack S22-5)', () => {
   });
 
   it('VK-8: a portal password that is a word or a common password repeated is refused like the word, said in Dutch on the page and as `password_repeated_character` to the JSON door; a good passphrase said twice is taken (attack S23B-1)', async () => {
-    const { app, voxtra } = testApp;
     const email = 'noor.herhaald@mail.example';
     await customer(email);
     const browser = await loginByLink(email, 1);
-    for (const password of ['dragondragondragon', 'qwertyqwertyqwerty', 'Iloveyou-Iloveyou-']) {
-      const answer = await postPasswordForm(browser, { password });
-      expect(answer.statusCode, password).toBe(422);
-      expect(answer.body, password).toContain(
-        'Het nieuwe wachtwoord mag geen kort of makkelijk te raden stuk zijn dat herhaald wordt',
-      );
-      expect(answer.body, password).not.toContain(password);
-    }
-    const json = await app.inject({
-      method: 'POST',
-      url: `/t/${voxtra.slug}/account/password`,
-      headers: { cookie: browser.cookie, 'x-csrf-token': browser.csrf },
-      payload: { password: 'Voxtra-Voxtra-Voxtra' },
-    });
+    for (const password of ['dragondragondragon', 'qwertyqwertyqwerty', 'Iloveyou-Iloveyou-'])
+      expectPageRefusesAsRepeated(await postPasswordForm(browser, { password }), password);
+    const json = await postPasswordJson(browser, { password: 'Voxtra-Voxtra-Voxtra' });
     expect(json.statusCode).toBe(400);
     expect(json.json()).toMatchObject({
       code: 'validation_failed',
@@ -237,7 +245,6 @@ describe('privacy portal password change (VK-8, VK-23; attack S22-5)', () => {
   });
 
   it('VK-8: a portal password that is a repeated word with digits before or after it or between the repetitions, or one character repeated with one letter added, is refused as repeated, on the page and to the JSON door (attack S24-1)', async () => {
-    const { app, voxtra } = testApp;
     const email = 'noor.jaartal@mail.example';
     await customer(email);
     // From a network of its own, so the file's other tests keep their share of login links.
@@ -253,18 +260,8 @@ describe('privacy portal password change (VK-8, VK-23; attack S22-5)', () => {
       'aaaaaaaaaaaab',
     ];
     for (const password of refused) {
-      const answer = await postPasswordForm(browser, { password });
-      expect(answer.statusCode, password).toBe(422);
-      expect(answer.body, password).toContain(
-        'Het nieuwe wachtwoord mag geen kort of makkelijk te raden stuk zijn dat herhaald wordt',
-      );
-      expect(answer.body, password).not.toContain(password);
-      const json = await app.inject({
-        method: 'POST',
-        url: `/t/${voxtra.slug}/account/password`,
-        headers: { cookie: browser.cookie, 'x-csrf-token': browser.csrf },
-        payload: { password },
-      });
+      expectPageRefusesAsRepeated(await postPasswordForm(browser, { password }), password);
+      const json = await postPasswordJson(browser, { password });
       expect(json.statusCode, password).toBe(400);
       expect(json.json(), password).toMatchObject({
         code: 'validation_failed',
@@ -277,7 +274,6 @@ describe('privacy portal password change (VK-8, VK-23; attack S22-5)', () => {
   });
 
   it('VK-8: a forgotten portal password: a fresh session of a mailed link sets a new one without the current one (not the same one again); 15 minutes on, the current one is asked', async () => {
-    const { app, voxtra } = testApp;
     const email = 'zoe.vergeten@mail.example';
     await customer(email);
     const first = await loginByLink(email, 1);
@@ -289,12 +285,7 @@ describe('privacy portal password change (VK-8, VK-23; attack S22-5)', () => {
     const same = await postPasswordForm(fresh, { password: 'First-Portal-Passphrase' });
     expect(same.statusCode).toBe(422);
     expect(same.body).toContain('Het nieuwe wachtwoord moet verschillen van het huidige.');
-    const reset = await app.inject({
-      method: 'POST',
-      url: `/t/${voxtra.slug}/account/password`,
-      headers: { cookie: fresh.cookie, 'x-csrf-token': fresh.csrf },
-      payload: { password: 'Second-Portal-Passphrase' },
-    });
+    const reset = await postPasswordJson(fresh, { password: 'Second-Portal-Passphrase' });
     expect(reset.statusCode, reset.body).toBe(200);
     expect(reset.json()).toEqual({ otherSessionsEnded: 2 });
     expect(await myDataStatus(other.browser)).toBe(401);
@@ -303,30 +294,21 @@ describe('privacy portal password change (VK-8, VK-23; attack S22-5)', () => {
     clock.advance(10 * 60 * 1000);
     expect(await myDataStatus(fresh)).toBe(200);
     clock.advance(6 * 60 * 1000);
-    const late = await app.inject({
-      method: 'POST',
-      url: `/t/${voxtra.slug}/account/password`,
-      headers: { cookie: fresh.cookie, 'x-csrf-token': fresh.csrf },
-      payload: { password: 'Third-Portal-Passphrase' },
-    });
+    const late = await postPasswordJson(fresh, { password: 'Third-Portal-Passphrase' });
     expect(late.statusCode).toBe(403);
     expect(late.json()).toMatchObject({ details: { rule: 'current_password_required' } });
-    const common = await app.inject({
-      method: 'POST',
-      url: `/t/${voxtra.slug}/account/password`,
-      headers: { cookie: fresh.cookie, 'x-csrf-token': fresh.csrf },
-      payload: { currentPassword: 'Second-Portal-Passphrase', password: 'iloveyou12345' },
+    const common = await postPasswordJson(fresh, {
+      currentPassword: 'Second-Portal-Passphrase',
+      password: 'iloveyou12345',
     });
     expect(common.statusCode).toBe(400);
     expect(common.json()).toMatchObject({
       code: 'validation_failed',
       details: { rule: 'password_common', issues: [{ path: 'body/password' }] },
     });
-    const withCurrent = await app.inject({
-      method: 'POST',
-      url: `/t/${voxtra.slug}/account/password`,
-      headers: { cookie: fresh.cookie, 'x-csrf-token': fresh.csrf },
-      payload: { currentPassword: 'Second-Portal-Passphrase', password: 'Third-Portal-Passphrase' },
+    const withCurrent = await postPasswordJson(fresh, {
+      currentPassword: 'Second-Portal-Passphrase',
+      password: 'Third-Portal-Passphrase',
     });
     expect(withCurrent.statusCode).toBe(200);
     expect((await loginByPassword(email, 'Third-Portal-Passphrase')).status).toBe(200);

@@ -58,6 +58,37 @@ function login(tenant: Tenant, email: string, password: string, remoteAddress = 
   });
 }
 
+/**
+ * A new support user signed in from an address of its own, and that session's password change
+ * (with the one-time password as the current one unless another is given).
+ */
+async function signedInSupport() {
+  const staff = await newStaff(voiceking, 'support');
+  const signedIn = await login(voiceking, staff.email, staff.password, newAddress());
+  const headers = {
+    cookie: cookieOf(signedIn),
+    'x-csrf-token': signedIn.json<{ csrfToken: string }>().csrfToken,
+  };
+  const changePassword = (newPassword: string, currentPassword = staff.password) =>
+    app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/password',
+      headers,
+      payload: { currentPassword, newPassword },
+    });
+  return { staff, changePassword };
+}
+
+/** A new password refused with a 400 naming the rule, the password itself not echoed. */
+function expectPasswordRefused(answer: LightMyRequestResponse, password: string, rule: string): void {
+  expect(answer.statusCode, password).toBe(400);
+  expect(answer.json(), password).toMatchObject({
+    code: 'validation_failed',
+    details: { rule, issues: [{ path: 'body/newPassword' }] },
+  });
+  expect(answer.body).not.toContain(password);
+}
+
 function withoutRequestId(response: LightMyRequestResponse): unknown {
   const body = response.json<{ requestId?: string; instance?: string }>();
   delete body.requestId;
@@ -508,19 +539,7 @@ describe('sessions', () => {
   });
 
   it('VK-8: a new staff password is refused when common or breached, one to three characters repeated, the current one, or holding the e-mail, the tenant’s or the controller’s name; the 400 names the rule and nothing changes; full-width letters and `!`, `|`, `$`, `+` for letters do not get past it (NIST SP 800-63B 5.1.1.2)', async () => {
-    const staff = await newStaff(voiceking, 'support');
-    const signedIn = await login(voiceking, staff.email, staff.password, newAddress());
-    const headers = {
-      cookie: cookieOf(signedIn),
-      'x-csrf-token': signedIn.json<{ csrfToken: string }>().csrfToken,
-    };
-    const change = (newPassword: string) =>
-      app.inject({
-        method: 'POST',
-        url: '/api/v1/auth/password',
-        headers,
-        payload: { currentPassword: staff.password, newPassword },
-      });
+    const { staff, changePassword: change } = await signedInSupport();
     const local = staff.email.split('@')[0] ?? '';
     const refused: [string, string][] = [
       ['Password123!', 'password_common'],
@@ -542,15 +561,7 @@ describe('sessions', () => {
       ['Voice King 2026 rocks!', 'password_context'],
       [`${local}-is-my-password`, 'password_context'],
     ];
-    for (const [password, rule] of refused) {
-      const answer = await change(password);
-      expect(answer.statusCode, password).toBe(400);
-      expect(answer.json(), password).toMatchObject({
-        code: 'validation_failed',
-        details: { rule, issues: [{ path: 'body/newPassword' }] },
-      });
-      expect(answer.body).not.toContain(password);
-    }
+    for (const [password, rule] of refused) expectPasswordRefused(await change(password), password, rule);
     // Nothing changed: the one-time password still logs in, and a good password is taken.
     expect((await login(voiceking, staff.email, staff.password, newAddress())).statusCode).toBe(200);
     expect((await change('Zomer-Router-Kortrijk-Lift')).statusCode).toBe(204);
@@ -560,19 +571,7 @@ describe('sessions', () => {
   });
 
   it('VK-8: a new staff password that is one part repeated is judged by that part: a word, a common password, the current one or the tenant’s name repeated is refused as repeated (also with separators, capitals or `@` for `a`); a good passphrase said twice is taken (attack S23B-1)', async () => {
-    const staff = await newStaff(voiceking, 'support');
-    const signedIn = await login(voiceking, staff.email, staff.password, newAddress());
-    const headers = {
-      cookie: cookieOf(signedIn),
-      'x-csrf-token': signedIn.json<{ csrfToken: string }>().csrfToken,
-    };
-    const change = (newPassword: string) =>
-      app.inject({
-        method: 'POST',
-        url: '/api/v1/auth/password',
-        headers,
-        payload: { currentPassword: staff.password, newPassword },
-      });
+    const { staff, changePassword: change } = await signedInSupport();
     const refused = [
       'dragondragondragon',
       'qwertyqwertyqwerty',
@@ -584,15 +583,8 @@ describe('sessions', () => {
       `${staff.password}${staff.password}`,
       `${voiceking.slug}${voiceking.slug}${voiceking.slug}`,
     ];
-    for (const password of refused) {
-      const answer = await change(password);
-      expect(answer.statusCode, password).toBe(400);
-      expect(answer.json(), password).toMatchObject({
-        code: 'validation_failed',
-        details: { rule: 'password_repeated_character', issues: [{ path: 'body/newPassword' }] },
-      });
-      expect(answer.body).not.toContain(password);
-    }
+    for (const password of refused)
+      expectPasswordRefused(await change(password), password, 'password_repeated_character');
     // Nothing changed; a passphrase that passes on its own passes said twice.
     expect((await login(voiceking, staff.email, staff.password, newAddress())).statusCode).toBe(200);
     const twice = 'Zomer-Router-Kortrijk-Lift '.repeat(2).trim();
@@ -601,20 +593,9 @@ describe('sessions', () => {
   });
 
   it('VK-8: a new staff password that is a repeated part with a few digits, symbols or one letter before or after it, or with digits between the repetitions, is refused as repeated; `dragonnogarddragon` and a good passphrase said twice with a year added are taken (attack S24-1)', async () => {
-    const staff = await newStaff(voiceking, 'support');
-    const signedIn = await login(voiceking, staff.email, staff.password, newAddress());
-    const headers = {
-      cookie: cookieOf(signedIn),
-      'x-csrf-token': signedIn.json<{ csrfToken: string }>().csrfToken,
-    };
+    const { staff, changePassword } = await signedInSupport();
     let current = staff.password;
-    const change = (newPassword: string) =>
-      app.inject({
-        method: 'POST',
-        url: '/api/v1/auth/password',
-        headers,
-        payload: { currentPassword: current, newPassword },
-      });
+    const change = (newPassword: string) => changePassword(newPassword, current);
     const refused = [
       'dragondragondragon1',
       '1dragondragondragon',
@@ -625,15 +606,8 @@ describe('sessions', () => {
       '!dragondragondragon2026',
       'Dragon-Dragon-Dragon-2026',
     ];
-    for (const password of refused) {
-      const answer = await change(password);
-      expect(answer.statusCode, password).toBe(400);
-      expect(answer.json(), password).toMatchObject({
-        code: 'validation_failed',
-        details: { rule: 'password_repeated_character', issues: [{ path: 'body/newPassword' }] },
-      });
-      expect(answer.body).not.toContain(password);
-    }
+    for (const password of refused)
+      expectPasswordRefused(await change(password), password, 'password_repeated_character');
     // Nothing changed.
     expect((await login(voiceking, staff.email, staff.password, newAddress())).statusCode).toBe(200);
     for (const taken of ['dragonnogarddragon', `${'Zomer-Router-Kortrijk-Lift '.repeat(2).trim()}2026`]) {
@@ -644,23 +618,9 @@ describe('sessions', () => {
   });
 
   it('VK-8: five staff password changes sent at once with the same current password: one 204, the others 409 (or 403, the current one gone) and nothing of theirs written; only the saved one logs in (attack S23-2)', async () => {
-    const staff = await newStaff(voiceking, 'support');
-    const signedIn = await login(voiceking, staff.email, staff.password, newAddress());
-    const headers = {
-      cookie: cookieOf(signedIn),
-      'x-csrf-token': signedIn.json<{ csrfToken: string }>().csrfToken,
-    };
+    const { staff, changePassword } = await signedInSupport();
     const chosen = Array.from({ length: 5 }, (_, i) => `Zomer-Router-Kortrijk-${i}`);
-    const answers = await Promise.all(
-      chosen.map((newPassword) =>
-        app.inject({
-          method: 'POST',
-          url: '/api/v1/auth/password',
-          headers,
-          payload: { currentPassword: staff.password, newPassword },
-        }),
-      ),
-    );
+    const answers = await Promise.all(chosen.map((newPassword) => changePassword(newPassword)));
     // One is saved; the others lost under the lock (409) or, sent a moment after it was saved,
     // found their current password no longer current (403).
     const statuses = answers.map((answer) => answer.statusCode);
