@@ -1,49 +1,30 @@
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/cli.js';
-import { openCliWorkspace, type CliWorkspace } from '../../../test/cli-workspace.js';
-import { runAsOwner, type TestDatabase } from '../../../test/database.js';
-import { createTestApp, loginAs, requestAs } from '../../../test/http.js';
-import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
-import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
-import type { Kernel } from '../../kernel/kernel.js';
+import { runAsOwner } from '../../../test/database.js';
+import { loginAs, requestAs } from '../../../test/http.js';
+import { createPolicyTenant, fixedClock } from '../../../test/kernel.js';
 import { prepareTenant, SYSTEM, startContract } from '../billing/billing.test-helpers.js';
 import { createPerson } from '../parties/index.js';
 import { addYears, belgianDay } from './dates.js';
+import { openSweepWorkspace, type SweepWorkspace } from './retention.test-helpers.js';
 
 // VX-15 / VK-24 (decision 0915, promises review N6): an objection to a purpose on legitimate
 // interests, filed and fulfilled over HTTP, ends that purpose's claim on the objection day; the
 // next sweep (`kluis retention run`) erases what only that purpose kept, and keeps what another
 // purpose (the running contract's customer file) still keeps.
 
-let workspace: CliWorkspace;
-let database: TestDatabase;
-let kernel: Kernel;
-let env: Record<string, string>;
-let app: FastifyInstance;
-let smtp: SmtpSink;
+let sweep: SweepWorkspace;
 const clock = fixedClock(new Date());
 const today = belgianDay(new Date());
 
 beforeAll(async () => {
-  workspace = await openCliWorkspace('kluis-objection-sweep-');
-  ({ database, env } = workspace);
-  kernel = createTestKernel(database, clock, workspace.masterKey);
-  smtp = await startSmtpSink();
-  app = await createTestApp(kernel, { mailer: smtp.mailer, publicUrl: 'https://privacy.example' });
+  sweep = await openSweepWorkspace('kluis-objection-sweep-', clock);
 });
-afterAll(async () => {
-  await app.close();
-  await smtp.close();
-  await workspace.close();
-});
-
-async function count(sql: string, params: unknown[]): Promise<number> {
-  return (await runAsOwner<{ n: number }>(database.ownerUrl, sql, params)).rows[0]?.n ?? -1;
-}
+afterAll(async () => sweep.close());
 
 describe('an objection, filed and fulfilled, takes the objected purpose’s data at the next sweep (VX-15, decision 0915)', () => {
   it('VX-15, VK-24 (voxtra): a customer objects to solvency monitoring over the rights request; the next day `kluis retention run` erases their credit score and keeps the person and their running contract', async () => {
+    const { database, kernel, env, app, count } = sweep;
     const tenant = await createPolicyTenant(kernel, 'voxtra');
     clock.set(new Date(`${addYears(today, -1)}T10:00:00Z`));
     const catalogue = await prepareTenant(kernel, tenant);

@@ -1,44 +1,32 @@
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/cli.js';
-import { openCliWorkspace, type CliWorkspace } from '../../../test/cli-workspace.js';
-import { runAsOwner, type TestDatabase } from '../../../test/database.js';
-import { createTestApp, loginAs, requestAs } from '../../../test/http.js';
-import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/kernel.js';
-import { startSmtpSink, type SmtpSink } from '../../../test/smtp.js';
-import type { Kernel } from '../../kernel/kernel.js';
-import { prepareTenant, SYSTEM, startContract } from '../billing/billing.test-helpers.js';
+import { runAsOwner } from '../../../test/database.js';
+import { loginAs, requestAs } from '../../../test/http.js';
+import { createPolicyTenant, fixedClock } from '../../../test/kernel.js';
+import { prepareTenant, SYSTEM } from '../billing/billing.test-helpers.js';
 import { createPerson } from '../parties/index.js';
-import type { Tenant } from '../tenants/index.js';
 import { addDays, addYears, belgianDay } from './dates.js';
-import { CERTIFICATE_ACTION, type RetentionPlan } from './index.js';
+import { CERTIFICATE_ACTION } from './index.js';
+import {
+  customerUnderContract,
+  openSweepWorkspace,
+  retentionPlanOf,
+  type SweepWorkspace,
+} from './retention.test-helpers.js';
 
 // VX-14, Art. 18 (decision 1200): a restriction ("only store your data") keeps everything of the
 // person from the retention sweep, past every period, until staff lift it; the lifting is told to
 // the person first (Art. 18(3)) and takes effect the next day, after which the sweep judges them
 // as usual. Data is written "in the past" on an injected clock; the CLI sweeps on the real day.
 
-let workspace: CliWorkspace;
-let database: TestDatabase;
-let kernel: Kernel;
-let env: Record<string, string>;
-let app: FastifyInstance;
-let smtp: SmtpSink;
+let sweep: SweepWorkspace;
 const clock = fixedClock(new Date());
 const today = belgianDay(new Date());
 
 beforeAll(async () => {
-  workspace = await openCliWorkspace('kluis-restriction-holds-');
-  ({ database, env } = workspace);
-  kernel = createTestKernel(database, clock, workspace.masterKey);
-  smtp = await startSmtpSink();
-  app = await createTestApp(kernel, { mailer: smtp.mailer, publicUrl: 'https://privacy.example' });
+  sweep = await openSweepWorkspace('kluis-restriction-holds-', clock);
 });
-afterAll(async () => {
-  await app.close();
-  await smtp.close();
-  await workspace.close();
-});
+afterAll(async () => sweep.close());
 
 function on(day: string): void {
   clock.set(new Date(`${day}T10:00:00Z`));
@@ -47,44 +35,21 @@ function on(day: string): void {
 /** The seeds' purpose for the customer file (kept until some years after the contract's end). */
 const CUSTOMER_PURPOSE = { voiceking: 'order_processing', voxtra: 'customer_administration' } as const;
 
-async function count(sql: string, params: unknown[]): Promise<number> {
-  return (await runAsOwner<{ n: number }>(database.ownerUrl, sql, params)).rows[0]?.n ?? -1;
-}
-
-async function planOf(tenant: Tenant): Promise<RetentionPlan> {
-  const result = await runCli(['retention', 'plan', '--tenant', tenant.slug, '--json'], env);
-  expect(result.stderr).toBe('');
-  expect(result.code).toBe(0);
-  return JSON.parse(result.stdout) as RetentionPlan;
-}
-
 describe('a restriction keeps the person from the sweep until it is lifted (VX-14, decision 1200)', () => {
   for (const seed of ['voiceking', 'voxtra'] as const) {
     it(`VX-14, VK-14 (${seed}): a restricted customer past every period is kept by \`kluis retention run\` (the plan says held by the restriction) while another is erased; the privacy officer lifts it: bad input, a wrong role, another tenant's person or an unrestricted one are refused and change nothing, the person is mailed first, a second lift answers the same and mails nothing, and the sweep erases what is due once the lifting day has come`, async () => {
+      const { database, kernel, env, app, smtp, count } = sweep;
       const tenant = await createPolicyTenant(kernel, seed);
       on(addYears(today, -9));
       const catalogue = await prepareTenant(kernel, tenant);
-      const customer = async (familyName: string): Promise<number> => {
-        const id = (
-          await createPerson(
-            kernel,
-            { tenantId: tenant.tenantId, actor: SYSTEM, purpose: CUSTOMER_PURPOSE[seed] },
-            {
-              subjectType: 'customer',
-              familyName,
-              givenName: 'Lies',
-              email: `${familyName.toLowerCase()}@mail.example`,
-            },
-          )
-        ).subjectId;
-        // The contract ended five years ago: past the customer file's period in both seeds.
-        await startContract(kernel, tenant, id, {
-          startDate: addYears(today, -9),
-          endDate: addYears(today, -5),
-          lines: [{ productId: catalogue.subscription }],
-        });
-        return id;
-      };
+      // The contract ended five years ago: past the customer file's period in both seeds.
+      const customer = (familyName: string): Promise<number> =>
+        customerUnderContract(
+          kernel,
+          tenant,
+          { familyName, purpose: CUSTOMER_PURPOSE[seed] },
+          { productId: catalogue.subscription, startDate: addYears(today, -9), endDate: addYears(today, -5) },
+        );
       const restricted = await customer('Beperkt');
       const other = await customer('Ander');
       clock.set(new Date());
@@ -112,7 +77,7 @@ describe('a restriction keeps the person from the sweep until it is lifted (VX-1
       const [restrictedPseudonym, otherPseudonym] = await Promise.all(
         [restricted, other].map((id) => kernel.keys.pseudonym(tenant.tenantId, id)),
       );
-      const plan = await planOf(tenant);
+      const plan = await retentionPlanOf(env, tenant);
       const entry = plan.people.find((person) => person.pseudonym === restrictedPseudonym);
       expect(entry).toMatchObject({ held: true });
       expect(entry?.categories.map((item) => item.category)).toContain('kluis.contract.product');

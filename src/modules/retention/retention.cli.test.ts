@@ -17,6 +17,7 @@ import { createPerson } from '../parties/index.js';
 import type { Tenant } from '../tenants/index.js';
 import { addDays, addYears, belgianDay } from './dates.js';
 import { CERTIFICATE_ACTION, type RetentionPlan } from './index.js';
+import { customerUnderContract, retentionPlanOf } from './retention.test-helpers.js';
 
 let workspace: CliWorkspace;
 let database: TestDatabase;
@@ -65,13 +66,6 @@ async function certificates(tenant: Tenant): Promise<Array<{ pseudonym: string; 
   return rows.rows;
 }
 
-async function planOf(tenant: Tenant, extra: string[] = []): Promise<RetentionPlan> {
-  const result = await runCli(['retention', 'plan', '--tenant', tenant.slug, '--json', ...extra], env);
-  expect(result.stderr).toBe('');
-  expect(result.code).toBe(0);
-  return JSON.parse(result.stdout) as RetentionPlan;
-}
-
 describe('kluis retention plan / run (issue 16)', () => {
   it('VK-13: after three years of inactivity the dry run lists the prospects (by pseudonym), a sweep killed (SIGKILL) after 3 people is finished by the next run, each person erased and certified once, as planned; the day-before prospect stays; a database dump holds none of the swept values', async () => {
     const tenant = await createPolicyTenant(kernel, 'voiceking');
@@ -84,7 +78,7 @@ describe('kluis retention plan / run (issue 16)', () => {
     const kept = await prospect(tenant, 'Blijftnog');
     const pseudonyms = await Promise.all(swept.map((id) => kernel.keys.pseudonym(tenant.tenantId, id)));
 
-    const plan = await planOf(tenant);
+    const plan = await retentionPlanOf(env, tenant);
     expect(plan.asOf).toBe(today);
     expect(plan.people.map((person) => person.pseudonym).sort()).toEqual([...pseudonyms].sort());
     for (const person of plan.people) {
@@ -243,7 +237,7 @@ describe('kluis retention plan / run (issue 16)', () => {
       [gone, stays].map((id) => kernel.keys.pseudonym(tenant.tenantId, id)),
     );
 
-    const plan = await planOf(tenant);
+    const plan = await retentionPlanOf(env, tenant);
     expect(plan.people.map((person) => person.pseudonym)).toEqual([gonePseudonym]);
     expect(plan.people[0]?.categories).toContainEqual({
       category: 'kluis.contract.product',
@@ -252,7 +246,7 @@ describe('kluis retention plan / run (issue 16)', () => {
       dueOn: today,
     });
     expect(plan.people[0]).toMatchObject({ returnOnRequest: true });
-    const tomorrow = await planOf(tenant, ['--until', addDays(today, 1)]);
+    const tomorrow = await retentionPlanOf(env, tenant, ['--until', addDays(today, 1)]);
     expect(tomorrow.people.map((person) => person.pseudonym).sort()).toEqual(
       [gonePseudonym, staysPseudonym].sort(),
     );
@@ -308,7 +302,7 @@ describe('kluis retention plan / run (issue 16)', () => {
     expect(invoiced.invoiced).toBe(1);
     const pseudonym = await kernel.keys.pseudonym(tenant.tenantId, id);
 
-    const plan = await planOf(tenant);
+    const plan = await retentionPlanOf(env, tenant);
     const entry = plan.people.find((person) => person.pseudonym === pseudonym);
     expect(entry).toMatchObject({
       scope: 'person',
@@ -431,27 +425,18 @@ describe('an access or portability request holds the sweep until it is delivered
     const prospects: number[] = [];
     for (let i = 1; i <= 4; i += 1) prospects.push(await prospect(tenant, `Weg${i}x`));
     on(addYears(today, -6));
-    const customer = async (familyName: string): Promise<number> => {
-      const id = (
-        await createPerson(
-          kernel,
-          { tenantId: tenant.tenantId, actor: SYSTEM, purpose: 'order_processing' },
-          {
-            subjectType: 'customer',
-            familyName,
-            givenName: 'Lies',
-            email: `${familyName.toLowerCase()}@mail.example`,
-          },
-        )
-      ).subjectId;
-      // The last contract day three years and a day ago: its data is due today.
-      await startContract(kernel, tenant, id, {
-        startDate: addYears(today, -6),
-        endDate: addDays(addYears(today, -3), -1),
-        lines: [{ productId: catalogue.subscription }],
-      });
-      return id;
-    };
+    // The last contract day three years and a day ago: its data is due today.
+    const customer = (familyName: string): Promise<number> =>
+      customerUnderContract(
+        kernel,
+        tenant,
+        { familyName, purpose: 'order_processing' },
+        {
+          productId: catalogue.subscription,
+          startDate: addYears(today, -6),
+          endDate: addDays(addYears(today, -3), -1),
+        },
+      );
     const asked = await customer('Gevraagd');
     const late = await customer('Telaat');
     clock.set(new Date());
@@ -495,7 +480,7 @@ describe('an access or portability request holds the sweep until it is delivered
       [asked, late].map((id) => kernel.keys.pseudonym(tenant.tenantId, id)),
     );
 
-    const plan = await planOf(tenant);
+    const plan = await retentionPlanOf(env, tenant);
     const askedEntry = plan.people.find((person) => person.pseudonym === askedPseudonym);
     expect(askedEntry).toMatchObject({ held: true, returnOnRequest: true });
     expect(askedEntry?.categories.map((item) => item.category)).toContain('kluis.contract.product');
@@ -536,7 +521,9 @@ describe('an access or portability request holds the sweep until it is delivered
     expect(held.stdout).toMatch(
       /0 people erased, 0 partly erased, 1 held, .*1 held for an access or portability request/,
     );
-    const answered = (await planOf(tenant)).people.find((person) => person.pseudonym === askedPseudonym);
+    const answered = (await retentionPlanOf(env, tenant)).people.find(
+      (person) => person.pseudonym === askedPseudonym,
+    );
     expect(answered?.holds).toContainEqual(
       expect.objectContaining({ kind: 'rights_request', stage: 'download' }),
     );
