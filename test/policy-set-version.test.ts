@@ -35,8 +35,12 @@ async function versions(): Promise<{ version_no: number; statement_version: stri
   return result.rows;
 }
 
-const setPolicy = (file: string) =>
-  runCli(['tenant', 'policy', 'set', '--tenant', voiceking.slug, file], { DATABASE_URL: database.ownerUrl });
+const setPolicy = (file: string, ...flags: string[]) =>
+  runCli(['tenant', 'policy', 'set', '--tenant', voiceking.slug, file, ...flags], {
+    DATABASE_URL: database.ownerUrl,
+  });
+
+const SALES = { kind: 'staff', staffId: 1, role: 'sales' } as const;
 
 describe('one statement version names one statement (attack S20-8, decision 0923)', () => {
   it('VK-29: kluis tenant policy set refuses a changed statement under the statement version in force, and installing the identical file again changes nothing and says so', async () => {
@@ -81,11 +85,7 @@ describe('a new version that drops a purpose still in use (attack S20-6, decisio
   it('VK-29, VK-24: kluis tenant policy set refuses a version that drops a purpose with consents on file, naming it and the count, and installs it with --force, saying what it dropped; the consent records stay', async () => {
     const person = await createPerson(
       kernel,
-      {
-        tenantId: voiceking.tenantId,
-        actor: { kind: 'staff', staffId: 1, role: 'sales' },
-        purpose: 'order_processing',
-      },
+      { tenantId: voiceking.tenantId, actor: SALES, purpose: 'order_processing' },
       {
         subjectType: 'customer',
         familyName: 'Profiel',
@@ -95,11 +95,7 @@ describe('a new version that drops a purpose still in use (attack S20-6, decisio
     );
     await recordConsent(
       kernel,
-      {
-        tenantId: voiceking.tenantId,
-        actor: { kind: 'staff', staffId: 1, role: 'sales' },
-        purpose: 'interest_profiles',
-      },
+      { tenantId: voiceking.tenantId, actor: SALES, purpose: 'interest_profiles' },
       { subjectId: person.subjectId, purpose: 'interest_profiles', event: 'given', channel: 'staff_phone' },
     );
     const before = await versions();
@@ -130,9 +126,7 @@ describe('a new version that drops a purpose still in use (attack S20-6, decisio
     expect(await versions()).toEqual(before);
     expect(top).not.toBe('2027.1');
 
-    const forced = await runCli(['tenant', 'policy', 'set', '--tenant', voiceking.slug, file, '--force'], {
-      DATABASE_URL: database.ownerUrl,
-    });
+    const forced = await setPolicy(file, '--force');
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stdout).toContain('warning: dropped interest_profiles (1 consent record(s) on file)');
     expect((await versions()).at(-1)?.statement_version).toBe('2027.1');
