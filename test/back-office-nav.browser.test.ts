@@ -8,26 +8,18 @@
  * start page is saved under test-results/screenshots/nav/.
  */
 import type { Locator } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { CapabilityKey } from '../src/http/capabilities.js';
 import type { Tenant } from '../src/modules/tenants/index.js';
 import type { Page } from './browser.js';
 import { loginAs, requestAs } from './http.js';
 import { createPolicyTenant, type SeedPolicy } from './kernel.js';
-import {
-  closeBackOffice,
-  expectNoPageProblems,
-  look,
-  pageWithSession,
-  startBackOffice,
-  type BackOffice,
-} from './staff-browser.js';
+import { backOfficeForSuite, expectNoPageProblems, look, pageWithSession } from './staff-browser.js';
 
-let env: BackOffice;
+const env = backOfficeForSuite('nav');
 const tenants = new Map<SeedPolicy, Tenant>();
 
 beforeAll(async () => {
-  env = await startBackOffice('nav');
   for (const policy of ['voiceking', 'voxtra'] as const) {
     const tenant = await createPolicyTenant(env.kernel, policy);
     tenants.set(policy, tenant);
@@ -41,7 +33,6 @@ beforeAll(async () => {
     expect(set.statusCode).toBe(200);
   }
 });
-afterAll(() => closeBackOffice(env));
 
 const ROLES: Record<SeedPolicy, string[]> = {
   voiceking: ['admin', 'privacy_officer', 'sales', 'billing', 'technician', 'support', 'hr'],

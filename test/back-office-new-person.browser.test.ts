@@ -5,29 +5,20 @@
  * with the address (decisions 0953, 1020) is one click away. The privacy officer has no button and
  * the API refuses them. Screenshots go to test-results/screenshots/back-office-new-person/.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from '../src/modules/tenants/index.js';
 import { runAsOwner } from './database.js';
 import { loginAs, requestAs } from './http.js';
 import { createPolicyTenant, type SeedPolicy } from './kernel.js';
-import {
-  closeBackOffice,
-  expectNoPageProblems,
-  look,
-  pageWithSession,
-  startBackOffice,
-  type BackOffice,
-} from './staff-browser.js';
+import { backOfficeForSuite, expectNoPageProblems, look, pageWithSession } from './staff-browser.js';
 
-let env: BackOffice;
+const env = backOfficeForSuite('back-office-new-person');
 const tenants = new Map<SeedPolicy, Tenant>();
 
 beforeAll(async () => {
-  env = await startBackOffice('back-office-new-person');
   for (const policy of ['voiceking', 'voxtra'] as const)
     tenants.set(policy, await createPolicyTenant(env.kernel, policy));
-}, 180_000);
-afterAll(() => closeBackOffice(env));
+});
 
 function tenantOf(policy: SeedPolicy): Tenant {
   const tenant = tenants.get(policy);

@@ -2,26 +2,14 @@
  * Decision 1220: the person screen's notes card saves through PATCH /api/v1/people/:id under the
  * screen's purpose. Screenshots go to test-results/screenshots/back-office-person-notes/.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPerson } from '../src/modules/parties/index.js';
 import { runAsOwner } from './database.js';
 import { loginAs } from './http.js';
 import { createPolicyTenant } from './kernel.js';
-import {
-  closeBackOffice,
-  expectNoPageProblems,
-  look,
-  pageWithSession,
-  startBackOffice,
-  type BackOffice,
-} from './staff-browser.js';
+import { backOfficeForSuite, expectNoPageProblems, look, pageWithSession } from './staff-browser.js';
 
-let env: BackOffice;
-
-beforeAll(async () => {
-  env = await startBackOffice('back-office-person-notes');
-}, 180_000);
-afterAll(() => closeBackOffice(env));
+const env = backOfficeForSuite('back-office-person-notes');
 
 const SALES = { kind: 'staff', staffId: 1, role: 'sales' } as const;
 

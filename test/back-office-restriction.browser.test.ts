@@ -4,39 +4,72 @@
  * ground; the person is mailed (checked at the SMTP sink) and the lifting day is stored. Sales sees
  * the "restricted" badge and no card. Screenshots go to test-results/screenshots/back-office-restriction/.
  */
+import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM } from '../src/modules/billing/billing.test-helpers.js';
 import { createPerson } from '../src/modules/parties/index.js';
+import type { Tenant } from '../src/modules/tenants/index.js';
 import { addDays, belgianDay } from '../src/platform/calendar.js';
+import type { Page } from './browser.js';
 import { runAsOwner } from './database.js';
-import { loginAs, requestAs } from './http.js';
+import { loginAs, requestAs, type StaffSession } from './http.js';
 import { createPolicyTenant } from './kernel.js';
 import { startSmtpSink, type SmtpSink } from './smtp.js';
 import {
-  closeBackOffice,
+  backOfficeForSuite,
   expectNoPageProblems,
   look,
   pageWithSession,
-  startBackOffice,
-  type BackOffice,
+  requestsTo,
 } from './staff-browser.js';
 
-let env: BackOffice;
 let smtp: SmtpSink;
 
+// The sink first (the app mails through it); closed after the back office.
 beforeAll(async () => {
   smtp = await startSmtpSink();
-  env = await startBackOffice('back-office-restriction', {
-    app: () => ({ mailer: smtp.mailer, publicUrl: 'https://privacy.voiceking.example' }),
-  });
-}, 180_000);
+});
 afterAll(async () => {
-  await closeBackOffice(env);
   await smtp?.close();
+});
+const env = backOfficeForSuite('back-office-restriction', {
+  app: () => ({ mailer: smtp.mailer, publicUrl: 'https://privacy.voiceking.example' }),
 });
 
 /** A `YYYY-MM-DD` day as the Dutch screen writes it. */
 const dutchDay = (iso: string): string => iso.split('-').reverse().join('-');
+
+/** The restriction's lifting day stored for the person (`null` while none is set). */
+async function liftDayOf(tenant: Tenant, subjectId: number): Promise<string | null | undefined> {
+  const stored = await runAsOwner<{ lift_on: string | null }>(
+    env.database.ownerUrl,
+    'select restriction_lift_on::text as lift_on from data_subjects where tenant_id = $1 and subject_id = $2',
+    [tenant.tenantId, subjectId],
+  );
+  return stored.rows[0]?.lift_on;
+}
+
+/** The reasons of the tenant's audited restriction lifts. */
+async function liftReasonsOf(tenant: Tenant): Promise<Array<string | null>> {
+  const audited = await runAsOwner<{ reason: string | null }>(
+    env.database.ownerUrl,
+    `select reason from audit_log where tenant_id = $1 and action = 'subject.restriction_lift'`,
+    [tenant.tenantId],
+  );
+  return audited.rows.map((row) => row.reason);
+}
+
+/** The person screen in Dutch for the session, once its restriction card is shown. */
+async function restrictionCardOf(
+  session: StaffSession,
+  subjectId: number,
+): Promise<{ page: Page; card: Locator }> {
+  const page = await pageWithSession(env, session, 'nl-BE');
+  await page.goto(`${env.baseUrl}/people/${subjectId}`);
+  const card = page.getByTestId('lift-restriction');
+  await card.getByRole('heading', { name: 'Beperking van de verwerking' }).waitFor();
+  return { page, card };
+}
 
 describe('the restriction card of the person screen (decision 1200)', () => {
   it('VX-14: voiceking: the privacy officer sees since when a customer is restricted, lifts it with a ground and is told the day it ends; the person is mailed that day and the ground, the lifting day is stored and audited; sales sees the "restricted" badge and no lift button', async () => {
@@ -69,20 +102,10 @@ describe('the restriction card of the person screen (decision 1200)', () => {
     await smtp.waitFor(email, 1);
     const mailsBefore = smtp.to(email).length;
 
-    const liftOf = async (): Promise<string | null | undefined> =>
-      (
-        await runAsOwner<{ lift_on: string | null }>(
-          env.database.ownerUrl,
-          'select restriction_lift_on::text as lift_on from data_subjects where tenant_id = $1 and subject_id = $2',
-          [tenant.tenantId, subjectId],
-        )
-      ).rows[0]?.lift_on;
+    const liftOf = () => liftDayOf(tenant, subjectId);
     expect(await liftOf()).toBeNull();
 
-    const page = await pageWithSession(env, officer, 'nl-BE');
-    await page.goto(`${env.baseUrl}/people/${subjectId}`);
-    const card = page.getByTestId('lift-restriction');
-    await card.getByRole('heading', { name: 'Beperking van de verwerking' }).waitFor();
+    const { page, card } = await restrictionCardOf(officer, subjectId);
     expect(await card.getByTestId('restricted-since').innerText()).toBe(`Beperkt sinds ${dutchDay(today)}.`);
     const liftButton = card.getByRole('button', { name: 'Beperking opheffen' });
     // No ground chosen yet: the button waits for one.
@@ -111,12 +134,7 @@ describe('the restriction card of the person screen (decision 1200)', () => {
     expect(letter.text).toContain(tomorrow);
     expect(letter.text).toContain('we hebben de juistheid van uw gegevens nagekeken');
     expect(await liftOf()).toBe(tomorrow);
-    const audited = await runAsOwner<{ reason: string | null }>(
-      env.database.ownerUrl,
-      `select reason from audit_log where tenant_id = $1 and action = 'subject.restriction_lift'`,
-      [tenant.tenantId],
-    );
-    expect(audited.rows.map((row) => row.reason)).toEqual([
+    expect(await liftReasonsOf(tenant)).toEqual([
       'ground accuracy_verified; ends the next day; letter mailed',
     ]);
 
@@ -131,10 +149,7 @@ describe('the restriction card of the person screen (decision 1200)', () => {
     // Sales, outside the rights purpose: the person is shown as restricted, with no card to lift it.
     const sales = await loginAs(env.app, env.kernel, tenant, 'sales');
     const salesPage = await pageWithSession(env, sales, 'nl-BE');
-    const asked: string[] = [];
-    salesPage.on('request', (request) => {
-      if (request.url().includes('/requests/restrictions/')) asked.push(request.url());
-    });
+    const asked = requestsTo(salesPage, '/requests/restrictions/');
     await salesPage.goto(`${env.baseUrl}/people/${subjectId}`);
     await salesPage.getByTestId('state-badge').getByText('beperkt').waitFor();
     expect(await salesPage.getByTestId('lift-restriction').count()).toBe(0);
@@ -162,20 +177,10 @@ describe('the restriction card of the person screen (decision 1200)', () => {
       [tenant.tenantId, subjectId],
     );
     const mailsBefore = smtp.messages.length;
-    const liftOf = async (): Promise<string | null | undefined> =>
-      (
-        await runAsOwner<{ lift_on: string | null }>(
-          env.database.ownerUrl,
-          'select restriction_lift_on::text as lift_on from data_subjects where tenant_id = $1 and subject_id = $2',
-          [tenant.tenantId, subjectId],
-        )
-      ).rows[0]?.lift_on;
+    const liftOf = () => liftDayOf(tenant, subjectId);
 
     const officer = await loginAs(env.app, env.kernel, tenant, 'privacy_officer');
-    const page = await pageWithSession(env, officer, 'nl-BE');
-    await page.goto(`${env.baseUrl}/people/${subjectId}`);
-    const card = page.getByTestId('lift-restriction');
-    await card.getByRole('heading', { name: 'Beperking van de verwerking' }).waitFor();
+    const { page, card } = await restrictionCardOf(officer, subjectId);
     await card.getByRole('combobox', { name: 'Waarom ze wordt opgeheven' }).click();
     await page.getByRole('option', { name: 'De persoon vroeg ze op te heffen' }).click();
     const liftButton = card.getByRole('button', { name: 'Beperking opheffen' });
@@ -195,12 +200,7 @@ describe('the restriction card of the person screen (decision 1200)', () => {
       .getByText(`De persoon is verwittigd; de beperking eindigt op ${dutchDay(tomorrow)}.`)
       .waitFor();
     expect(await liftOf()).toBe(tomorrow);
-    const audited = await runAsOwner<{ reason: string | null }>(
-      env.database.ownerUrl,
-      `select reason from audit_log where tenant_id = $1 and action = 'subject.restriction_lift'`,
-      [tenant.tenantId],
-    );
-    expect(audited.rows.map((row) => row.reason)).toEqual([
+    expect(await liftReasonsOf(tenant)).toEqual([
       'ground person_asked; ends the next day; letter sent by post (staff confirmed)',
     ]);
     await look(env.browser, page, 'officer-restriction-lifted-by-post');

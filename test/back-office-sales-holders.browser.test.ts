@@ -6,7 +6,7 @@
  * says so and offers the books' purpose, under which the dispute form records the dispute.
  * Screenshots go to test-results/screenshots/back-office-sales-holders/.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   billingContext,
   createCustomer,
@@ -18,28 +18,19 @@ import type { Tenant } from '../src/modules/tenants/index.js';
 import { runAsOwner } from './database.js';
 import { loginAs, requestAs } from './http.js';
 import { createPolicyTenant, type SeedPolicy } from './kernel.js';
-import {
-  closeBackOffice,
-  expectNoPageProblems,
-  look,
-  pageWithSession,
-  startBackOffice,
-  type BackOffice,
-} from './staff-browser.js';
+import { backOfficeForSuite, expectNoPageProblems, look, pageWithSession } from './staff-browser.js';
 
-let env: BackOffice;
+const env = backOfficeForSuite('back-office-sales-holders');
 const tenants = new Map<SeedPolicy, Tenant>();
 const catalogues = new Map<SeedPolicy, Awaited<ReturnType<typeof prepareTenant>>>();
 
 beforeAll(async () => {
-  env = await startBackOffice('back-office-sales-holders');
   for (const policy of ['voiceking', 'voxtra'] as const) {
     const tenant = await createPolicyTenant(env.kernel, policy);
     tenants.set(policy, tenant);
     catalogues.set(policy, await prepareTenant(env.kernel, tenant));
   }
-}, 180_000);
-afterAll(() => closeBackOffice(env));
+});
 
 function tenantOf(policy: SeedPolicy): Tenant {
   const tenant = tenants.get(policy);

@@ -7,31 +7,22 @@
  * document: a heading, one titled table per purpose, no Markdown source. Screenshots go to
  * test-results/screenshots/screens/.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runAsOwner } from './database.js';
 import { loginAs, requestAs } from './http.js';
 import { createPolicyTenant, type SeedPolicy } from './kernel.js';
 import type { Tenant } from '../src/modules/tenants/index.js';
 import { createStaffUser } from '../src/modules/staff/index.js';
-import {
-  closeBackOffice,
-  expectNoPageProblems,
-  look,
-  pageWithSession,
-  startBackOffice,
-  type BackOffice,
-} from './staff-browser.js';
+import { backOfficeForSuite, expectNoPageProblems, look, pageWithSession } from './staff-browser.js';
 import type { Page } from './browser.js';
 
-let env: BackOffice;
+const env = backOfficeForSuite('screens');
 const tenants = new Map<SeedPolicy, Tenant>();
 
 beforeAll(async () => {
-  env = await startBackOffice('screens');
   for (const policy of ['voiceking', 'voxtra'] as const)
     tenants.set(policy, await createPolicyTenant(env.kernel, policy));
 });
-afterAll(() => closeBackOffice(env));
 
 const ROLE_KEYS: Record<SeedPolicy, string[]> = {
   voiceking: ['admin', 'privacy_officer', 'sales', 'billing', 'technician', 'support', 'hr'],

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { generate } from 'otplib';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { buildApp, type HttpDependencies } from '../src/http/app.js';
 import { WEB_ROOT } from '../src/http/web.js';
 import type { Kernel } from '../src/kernel/kernel.js';
@@ -146,7 +146,6 @@ export async function staffSignedIn(env: StaffBrowser, tenant: Tenant, role: str
   return { page, email, staffId: created.staffId, totpSecret };
 }
 
-/** No console error, uncaught exception or CSP refusal on the page so far. */
 /** A page in `locale` signed in with an API session (its cookie and CSRF token handed to the browser). */
 export async function pageWithSession(
   env: StaffBrowser,
@@ -163,8 +162,21 @@ export async function pageWithSession(
   return page;
 }
 
+/** No console error, uncaught exception or CSP refusal on the page so far. */
 export function expectNoPageProblems(env: StaffBrowser, page: Page): void {
   expect(env.browser.problemsOf(page)).toEqual([]);
+}
+
+/**
+ * The URLs of the page's requests that contain `part`, collected from now on: to check that a
+ * screen asks nothing of a route its user may not use.
+ */
+export function requestsTo(page: Page, part: string): string[] {
+  const asked: string[] = [];
+  page.on('request', (request) => {
+    if (request.url().includes(part)) asked.push(request.url());
+  });
+  return asked;
 }
 
 /** What a browser suite of the back office runs against: its own database, kernel, app and Chromium. */
@@ -213,6 +225,23 @@ export async function closeBackOffice(office: BackOffice | undefined): Promise<v
   await office?.browser.close();
   await office?.app.close();
   await office?.database.close();
+}
+
+/**
+ * For a browser suite, called at its top: registers a `beforeAll` that starts the back office
+ * (`startBackOffice`, screenshots under `suite`) and an `afterAll` that closes it. The answer is
+ * filled in by that `beforeAll`: read it in the suite's tests and in hooks registered after this.
+ */
+export function backOfficeForSuite(suite: string, options: BackOfficeOptions = {}): BackOffice {
+  // Empty until the `beforeAll` below has run; nothing reads it before.
+  const office = {} as BackOffice;
+  let started = false;
+  beforeAll(async () => {
+    Object.assign(office, await startBackOffice(suite, options));
+    started = true;
+  }, 180_000);
+  afterAll(() => closeBackOffice(started ? office : undefined));
+  return office;
 }
 
 /**

@@ -6,27 +6,21 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runAsOwner } from './database.js';
 import { loginAs } from './http.js';
 import { createPolicyTenant } from './kernel.js';
 import { createPerson } from '../src/modules/parties/index.js';
 import { recordConsent } from '../src/modules/consent/index.js';
 import {
-  closeBackOffice,
+  backOfficeForSuite,
   expectNoPageProblems,
   look,
   pageWithSession,
-  startBackOffice,
-  type BackOffice,
+  requestsTo,
 } from './staff-browser.js';
 
-let env: BackOffice;
-
-beforeAll(async () => {
-  env = await startBackOffice('undeclared-consents');
-});
-afterAll(() => closeBackOffice(env));
+const env = backOfficeForSuite('undeclared-consents');
 
 const SALES = { kind: 'staff', staffId: 1, role: 'sales' } as const;
 
@@ -97,10 +91,7 @@ describe('the consent ledger of a purpose no longer in the policy, on the office
     // Sales (no rights purpose) opens the same person: no such card, and no request for it.
     const sales = await loginAs(env.app, env.kernel, tenant, 'sales');
     const salesPage = await pageWithSession(env, sales, 'nl-BE');
-    const asked: string[] = [];
-    salesPage.on('request', (request) => {
-      if (request.url().includes('undeclared-purposes')) asked.push(request.url());
-    });
+    const asked = requestsTo(salesPage, 'undeclared-purposes');
     await salesPage.goto(`${env.baseUrl}/people/${person.subjectId}`);
     await salesPage.getByTestId('consents').waitFor();
     expect(await salesPage.getByTestId('undeclared-consents').count()).toBe(0);
