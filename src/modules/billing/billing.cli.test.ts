@@ -40,6 +40,20 @@ beforeAll(async () => {
 });
 afterAll(async () => workspace.close());
 
+/** `kluis invoices run` of June 2026 for `tenant`, issued on 1 July. */
+const juneRunArgs = (tenant: Tenant): string[] => [
+  'invoices',
+  'run',
+  '--tenant',
+  tenant.slug,
+  '--period',
+  '2026-06',
+  '--issue-date',
+  '2026-07-01',
+  '--calls-purpose',
+  'call_billing',
+];
+
 describe('kluis invoices / payments (VX-3)', () => {
   it('VX-3: `kluis invoices run` bills a month once; `kluis payments import` matches a statement by OGM; `kluis payments unmatched` lists the rest and `kluis payments match` matches one by hand', async () => {
     const args = [
@@ -179,22 +193,7 @@ describe('kluis invoices / payments (VX-3)', () => {
       [own.tenantId, legacy, contact.subjectId],
     );
     await kernel.transact(own.tenantId, (atx) => setRestriction(atx, restricted, true, kernel.clock.now()));
-    const run = await runCli(
-      [
-        'invoices',
-        'run',
-        '--tenant',
-        own.slug,
-        '--period',
-        '2026-06',
-        '--issue-date',
-        '2026-07-01',
-        '--calls-purpose',
-        'call_billing',
-      ],
-      env,
-      120_000,
-    );
+    const run = await runCli(juneRunArgs(own), env, 120_000);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('2026-06: 1 invoices');
@@ -222,18 +221,7 @@ describe('kluis invoices / payments (VX-3)', () => {
         where tenant_id = $1 and subject_id = $3`,
       [own.tenantId, readable, broken],
     );
-    const args = [
-      'invoices',
-      'run',
-      '--tenant',
-      own.slug,
-      '--period',
-      '2026-06',
-      '--issue-date',
-      '2026-07-01',
-      '--calls-purpose',
-      'call_billing',
-    ];
+    const args = juneRunArgs(own);
     const run = await runCli(args, env, 120_000);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('2026-06: 1 invoices');
