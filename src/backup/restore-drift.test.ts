@@ -44,6 +44,75 @@ async function onlyFile(folder: string, prefix: string): Promise<string> {
   return path.join(folder, files[0] ?? '');
 }
 
+/** R: a copy of A (a standby, a staging copy), restored from A's pair in `first`. */
+async function restoredCopy(first: string, tag: string) {
+  const copyData = await space.emptyDatabase(`${tag}_data`);
+  const copyKeys = await space.emptyDatabase(`${tag}_keys`);
+  const copyEnv = space.env(copyData, { KLUIS_KEYSTORE_URL: copyKeys });
+  const restored = await runCli(
+    [
+      'restore',
+      '--data',
+      await onlyFile(first, 'kluis-data-'),
+      '--keys',
+      await onlyFile(first, 'kluis-keys-'),
+    ],
+    copyEnv,
+  );
+  expect(restored.stderr).toBe('');
+  expect(restored.code).toBe(0);
+  return { copyData, copyKeys, copyEnv };
+}
+
+/** A later backup of A (data and keys) and an archive of R's key store alone. */
+async function laterArchives(copyEnv: Record<string, string>, tag: string) {
+  const later = path.join(space.dir, `later${tag}`);
+  expect((await runCli(['backup', '--out', later], space.env(space.database.ownerUrl))).code).toBe(0);
+  const copyBackup = path.join(space.dir, `copy${tag}`);
+  expect((await runCli(['backup', '--only', 'keys', '--out', copyBackup], copyEnv)).code).toBe(0);
+  return {
+    laterData: await onlyFile(later, 'kluis-data-'),
+    laterKeys: await onlyFile(later, 'kluis-keys-'),
+    copyKeysArchive: await onlyFile(copyBackup, 'kluis-keys-'),
+  };
+}
+
+const KEY_ROWS = 'select count(*)::int as n from data_keys';
+
+/**
+ * T: A's later pair restored into a third installation; R's key-store archive over it, alone
+ * and with A's data, refused as `refusals` say, nothing written to the key store.
+ */
+async function refusedOverThirdInstallation(
+  tag: string,
+  archives: Awaited<ReturnType<typeof laterArchives>>,
+  refusals: { keysOnly: RegExp; both: RegExp },
+) {
+  const otherData = await space.emptyDatabase(`${tag}_data`);
+  const otherKeys = await space.emptyDatabase(`${tag}_keys`);
+  const otherEnv = space.env(otherData, { KLUIS_KEYSTORE_URL: otherKeys });
+  const good = await runCli(
+    ['restore', '--data', archives.laterData, '--keys', archives.laterKeys],
+    otherEnv,
+  );
+  expect(good.stderr).toBe('');
+  expect(good.code).toBe(0);
+  const otherKeysBefore = await count(otherKeys, KEY_ROWS);
+  const keysOnly = await runCli(['restore', '--force', '--keys', archives.copyKeysArchive], otherEnv);
+  expect(keysOnly.code).toBe(1);
+  expect(keysOnly.stderr).toMatch(refusals.keysOnly);
+  expect(keysOnly.stderr).not.toMatch(/older than the data/);
+  expect(await count(otherKeys, KEY_ROWS)).toBe(otherKeysBefore);
+  const both = await runCli(
+    ['restore', '--force', '--data', archives.laterData, '--keys', archives.copyKeysArchive],
+    otherEnv,
+  );
+  expect(both.code).toBe(1);
+  expect(both.stderr).toMatch(refusals.both);
+  expect(await count(otherKeys, KEY_ROWS)).toBe(otherKeysBefore);
+  return { otherData, otherKeys };
+}
+
 beforeAll(async () => {
   space = await openBackupWorkspace('kluis-drift-');
   tenant = await createPolicyTenant(space.kernel, 'voxtra');
@@ -65,22 +134,7 @@ describe('a copy that went its own way (attack S23B-3, decision 1150)', () => {
     const first = path.join(space.dir, 'first');
     expect((await runCli(['backup', '--out', first], space.env(database.ownerUrl))).code).toBe(0);
 
-    // R: a copy of A (a standby, a staging copy), restored from A's pair.
-    const copyData = await space.emptyDatabase('r_data');
-    const copyKeys = await space.emptyDatabase('r_keys');
-    const copyEnv = space.env(copyData, { KLUIS_KEYSTORE_URL: copyKeys });
-    const restored = await runCli(
-      [
-        'restore',
-        '--data',
-        await onlyFile(first, 'kluis-data-'),
-        '--keys',
-        await onlyFile(first, 'kluis-keys-'),
-      ],
-      copyEnv,
-    );
-    expect(restored.stderr).toBe('');
-    expect(restored.code).toBe(0);
+    const { copyData, copyKeys, copyEnv } = await restoredCopy(first, 'r');
 
     // Both go on: the same subject numbers, each with data keys of its own.
     const fromA = [
@@ -95,19 +149,13 @@ describe('a copy that went its own way (attack S23B-3, decision 1150)', () => {
     await copy.close();
     expect(fromR.map((person) => person.subjectId)).toEqual(fromA.map((person) => person.subjectId));
 
-    const later = path.join(space.dir, 'later');
-    expect((await runCli(['backup', '--out', later], space.env(database.ownerUrl))).code).toBe(0);
-    const laterData = await onlyFile(later, 'kluis-data-');
-    const laterKeys = await onlyFile(later, 'kluis-keys-');
-    const copyBackup = path.join(space.dir, 'copy');
-    expect((await runCli(['backup', '--only', 'keys', '--out', copyBackup], copyEnv)).code).toBe(0);
-    const copyKeysArchive = await onlyFile(copyBackup, 'kluis-keys-');
+    const archives = await laterArchives(copyEnv, '');
+    const { laterData } = archives;
 
     // --data of A's later backup into R (R's key store stays): refused, nothing written.
     const people = 'select count(*)::int as n from people';
-    const keyRows = 'select count(*)::int as n from data_keys';
     const peopleBefore = await count(copyData, people);
-    const keysBefore = await count(copyKeys, keyRows);
+    const keysBefore = await count(copyKeys, KEY_ROWS);
     const dataOnly = await runCli(['restore', '--force', '--data', laterData], copyEnv);
     expect(dataOnly.code).toBe(1);
     expect(dataOnly.stdout).not.toMatch(/restored:/);
@@ -118,7 +166,7 @@ describe('a copy that went its own way (attack S23B-3, decision 1150)', () => {
     expect(await count(copyData, "select count(*)::int as n from people where family_name = 'Forka'")).toBe(
       0,
     );
-    expect(await count(copyKeys, keyRows)).toBe(keysBefore);
+    expect(await count(copyKeys, KEY_ROWS)).toBe(keysBefore);
     copy = space.kernelOn(copyData, copyKeys);
     try {
       for (const [index, person] of fromR.entries()) {
@@ -133,29 +181,11 @@ describe('a copy that went its own way (attack S23B-3, decision 1150)', () => {
     }
 
     // T: A's later pair restored; R's key-store archive over it, alone or with A's data: refused.
-    const otherData = await space.emptyDatabase('t_data');
-    const otherKeys = await space.emptyDatabase('t_keys');
-    const otherEnv = space.env(otherData, { KLUIS_KEYSTORE_URL: otherKeys });
-    const good = await runCli(['restore', '--data', laterData, '--keys', laterKeys], otherEnv);
-    expect(good.stderr).toBe('');
-    expect(good.code).toBe(0);
-    const otherKeysBefore = await count(otherKeys, keyRows);
-    const keysOnly = await runCli(['restore', '--force', '--keys', copyKeysArchive], otherEnv);
-    expect(keysOnly.code).toBe(1);
-    expect(keysOnly.stderr).toMatch(
-      /this key-store archive does not belong with the current data: [1-9]\d* of \d+ encrypted fields .*or of a copy that went its own way since .*; nothing was restored/,
-    );
-    expect(keysOnly.stderr).not.toMatch(/older than the data/);
-    expect(await count(otherKeys, keyRows)).toBe(otherKeysBefore);
-    const both = await runCli(
-      ['restore', '--force', '--data', laterData, '--keys', copyKeysArchive],
-      otherEnv,
-    );
-    expect(both.code).toBe(1);
-    expect(both.stderr).toMatch(
-      /this data archive was not made with this key-store archive: .*or of copies that went their own way since.*; nothing was restored/,
-    );
-    expect(await count(otherKeys, keyRows)).toBe(otherKeysBefore);
+    const { otherData } = await refusedOverThirdInstallation('t', archives, {
+      keysOnly:
+        /this key-store archive does not belong with the current data: [1-9]\d* of \d+ encrypted fields .*or of a copy that went its own way since .*; nothing was restored/,
+      both: /this data archive was not made with this key-store archive: .*or of copies that went their own way since.*; nothing was restored/,
+    });
     expect(await count(otherData, "select count(*)::int as n from people where family_name = 'Forka'")).toBe(
       2,
     );
@@ -172,15 +202,7 @@ describe('a copy that went its own way (attack S23B-3, decision 1150)', () => {
     expect((await runCli(['backup', '--out', first], space.env(database.ownerUrl))).code).toBe(0);
     const firstData = await onlyFile(first, 'kluis-data-');
 
-    const copyData = await space.emptyDatabase('r24_data');
-    const copyKeys = await space.emptyDatabase('r24_keys');
-    const copyEnv = space.env(copyData, { KLUIS_KEYSTORE_URL: copyKeys });
-    const restored = await runCli(
-      ['restore', '--data', firstData, '--keys', await onlyFile(first, 'kluis-keys-')],
-      copyEnv,
-    );
-    expect(restored.stderr).toBe('');
-    expect(restored.code).toBe(0);
+    const { copyData, copyKeys, copyEnv } = await restoredCopy(first, 'r24');
 
     // Both go on with the same subject numbers; R then erases every one of its new people, so
     // none of its keys is live any more and the sample of decision 1150 has nothing of theirs to try.
@@ -203,19 +225,13 @@ describe('a copy that went its own way (attack S23B-3, decision 1150)', () => {
     const destroyed = `select count(*)::int as n from data_keys where owner_kind = 'subject' and wrapped is null and owner_ref = any(array['${fromA.map((person) => person.subjectId).join("','")}'])`;
     expect(await count(copyKeys, destroyed)).toBe(2);
 
-    const later = path.join(space.dir, 'later-s24');
-    expect((await runCli(['backup', '--out', later], space.env(database.ownerUrl))).code).toBe(0);
-    const laterData = await onlyFile(later, 'kluis-data-');
-    const laterKeys = await onlyFile(later, 'kluis-keys-');
-    const copyBackup = path.join(space.dir, 'copy-s24');
-    expect((await runCli(['backup', '--only', 'keys', '--out', copyBackup], copyEnv)).code).toBe(0);
-    const copyKeysArchive = await onlyFile(copyBackup, 'kluis-keys-');
+    const archives = await laterArchives(copyEnv, '-s24');
+    const { laterData } = archives;
 
     // --data of A's later backup into R (R's key store stays): refused, nothing written.
     const people = 'select count(*)::int as n from people';
-    const keyRows = 'select count(*)::int as n from data_keys';
     const peopleBefore = await count(copyData, people);
-    const keysBefore = await count(copyKeys, keyRows);
+    const keysBefore = await count(copyKeys, KEY_ROWS);
     const dataOnly = await runCli(['restore', '--force', '--data', laterData], copyEnv);
     expect(dataOnly.code).toBe(1);
     expect(dataOnly.stdout).not.toMatch(/restored:/);
@@ -226,7 +242,7 @@ describe('a copy that went its own way (attack S23B-3, decision 1150)', () => {
     expect(await count(copyData, "select count(*)::int as n from people where family_name = 'Forkx'")).toBe(
       0,
     );
-    expect(await count(copyKeys, keyRows)).toBe(keysBefore);
+    expect(await count(copyKeys, KEY_ROWS)).toBe(keysBefore);
     copy = space.kernelOn(copyData, copyKeys);
     try {
       await expect(getPerson(copy.kernel, sales(), fromA[0]?.subjectId ?? 0)).rejects.toMatchObject({
@@ -240,29 +256,12 @@ describe('a copy that went its own way (attack S23B-3, decision 1150)', () => {
     }
 
     // T: A's later pair restored; R's key-store archive over it, alone or with A's data: refused.
-    const otherData = await space.emptyDatabase('t24_data');
-    const otherKeys = await space.emptyDatabase('t24_keys');
-    const otherEnv = space.env(otherData, { KLUIS_KEYSTORE_URL: otherKeys });
-    const good = await runCli(['restore', '--data', laterData, '--keys', laterKeys], otherEnv);
-    expect(good.stderr).toBe('');
-    expect(good.code).toBe(0);
-    const otherKeysBefore = await count(otherKeys, keyRows);
-    const keysOnly = await runCli(['restore', '--force', '--keys', copyKeysArchive], otherEnv);
-    expect(keysOnly.code).toBe(1);
-    expect(keysOnly.stderr).toMatch(
-      /this key-store archive does not belong with the current data: 2 of \d+ erased people tried from the key store's erasure journal .*or of a copy that went its own way since .*; nothing was restored/,
-    );
-    expect(await count(otherKeys, keyRows)).toBe(otherKeysBefore);
+    const { otherData, otherKeys } = await refusedOverThirdInstallation('t24', archives, {
+      keysOnly:
+        /this key-store archive does not belong with the current data: 2 of \d+ erased people tried from the key store's erasure journal .*or of a copy that went its own way since .*; nothing was restored/,
+      both: /this data archive was not made with this key-store archive: 2 of \d+ erased people tried .*or of copies that went their own way since.*; nothing was restored/,
+    });
     expect(await count(otherKeys, 'select count(*)::int as n from erasure_journal')).toBe(0);
-    const both = await runCli(
-      ['restore', '--force', '--data', laterData, '--keys', copyKeysArchive],
-      otherEnv,
-    );
-    expect(both.code).toBe(1);
-    expect(both.stderr).toMatch(
-      /this data archive was not made with this key-store archive: 2 of \d+ erased people tried .*or of copies that went their own way since.*; nothing was restored/,
-    );
-    expect(await count(otherKeys, keyRows)).toBe(otherKeysBefore);
     const forkPeople = "select count(*)::int as n from people where family_name = 'Forkx'";
     expect(await count(otherData, forkPeople)).toBe(2);
     copy = space.kernelOn(otherData, otherKeys);
