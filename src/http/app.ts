@@ -36,12 +36,13 @@ import {
   registerNewsletterPublicRoutes,
   selectSubscribersOfType,
 } from '../modules/consent/index.js';
-import type {
-  AnswerQuanta,
-  ExportPace,
-  PortalSignIn,
-  PublicDoorLimits,
-  TransferSettings,
+import {
+  followUpErasure,
+  type AnswerQuanta,
+  type ExportPace,
+  type PortalSignIn,
+  type PublicDoorLimits,
+  type TransferSettings,
 } from '../modules/requests/index.js';
 import { registerAuthRoutes } from '../modules/staff/auth.routes.js';
 import { registerStaffRoutes } from '../modules/staff/staff.routes.js';
@@ -319,24 +320,6 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
   registerPolicyRoutes(app, deps.kernel, ENFORCED_PROMISES, { statementPage: statementPage(portal) });
   registerAuditRoutes(app, deps.kernel);
   registerDisclosureRoutes(app, deps.kernel);
-  registerPartiesRoutes(app, deps.kernel, { subscribersAt: selectSubscribersOfType });
-  const events = deps.events;
-  registerContractRoutes(
-    app,
-    deps.kernel,
-    events
-      ? { afterTermination: async (tenantId) => void (await events.dispatchPending(deps.kernel, tenantId)) }
-      : {},
-  );
-  registerBillingRoutes(app, deps.kernel);
-  registerTelephonyRoutes(app, deps.kernel, deps.cdrUploads);
-  registerRetentionRoutes(app, deps.kernel, DATA_MAP);
-  registerRecipientsRoutes(app, deps.kernel);
-  registerCookiesRoutes(app, deps.kernel, {
-    ...(deps.publicUrl ? { publicUrl: deps.publicUrl } : {}),
-    secureCookies: deps.secureCookies ?? false,
-    ...(deps.cookieLimits ? { limits: deps.cookieLimits } : {}),
-  });
   const requestsDeps = {
     kernel: deps.kernel,
     mailer:
@@ -358,6 +341,29 @@ export async function buildApp(deps: HttpDependencies): Promise<FastifyInstance>
     // The browser's cookie consent id joins the person at a portal login (docs/decisions/0290).
     onPortalSignIn: (signIn: PortalSignIn) => linkConsentAtSignIn(deps.kernel, signIn),
   };
+  registerPartiesRoutes(app, deps.kernel, {
+    subscribersAt: selectSubscribersOfType,
+    // An erasure of a person whose erasure request waits completes that request (decision 1251).
+    erasureFollowUp: (tenantId, subjectId, actor) =>
+      followUpErasure(requestsDeps, tenantId, subjectId, actor),
+  });
+  const events = deps.events;
+  registerContractRoutes(
+    app,
+    deps.kernel,
+    events
+      ? { afterTermination: async (tenantId) => void (await events.dispatchPending(deps.kernel, tenantId)) }
+      : {},
+  );
+  registerBillingRoutes(app, deps.kernel);
+  registerTelephonyRoutes(app, deps.kernel, deps.cdrUploads);
+  registerRetentionRoutes(app, deps.kernel, DATA_MAP);
+  registerRecipientsRoutes(app, deps.kernel);
+  registerCookiesRoutes(app, deps.kernel, {
+    ...(deps.publicUrl ? { publicUrl: deps.publicUrl } : {}),
+    secureCookies: deps.secureCookies ?? false,
+    ...(deps.cookieLimits ? { limits: deps.cookieLimits } : {}),
+  });
   registerRequestsRoutes(app, requestsDeps);
   registerAccountRoutes(app, requestsDeps, { secureCookies: deps.secureCookies ?? false });
   registerIncidentRoutes(app, deps.kernel, {

@@ -4,6 +4,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { AppError, validationError } from '../../platform/errors.js';
 import { parseInput } from '../../platform/validation.js';
 import { DATA_MAP } from '../data-map.js';
+import type { ErasureFollowUpOf } from './erase.service.js';
 import { insertParentalConsent } from './minors.repository.js';
 import { addYears, ageOn, type UseCaseContext } from './people.service.js';
 
@@ -90,16 +91,21 @@ export async function reportMinorWithoutConsent(
   context: UseCaseContext,
   subjectId: number,
   input: ReportMinorInput = {},
+  followUp?: ErasureFollowUpOf,
 ): Promise<ErasureOutcome> {
   const valid = parseInput(reportMinorInputSchema, input);
   if (valid.birthDate !== undefined) await recordMinorClaim(kernel, context, subjectId, valid.birthDate);
-  return eraseSubject(kernel, DATA_MAP, {
+  const follow = await followUp?.(context.tenantId, subjectId, context.actor);
+  const outcome = await eraseSubject(kernel, DATA_MAP, {
     tenantId: context.tenantId,
     actor: context.actor,
     purpose: context.purpose,
     subjectId,
     ...(context.requestId ? { requestId: context.requestId } : {}),
+    ...(follow ? { withinErasure: follow.withinErasure } : {}),
   });
+  follow?.afterCommit();
+  return outcome;
 }
 
 /** Records that a report says the person is a minor until the policy's age; refuses an adult's date. */

@@ -22,7 +22,7 @@ import {
   updateOrganisation,
   updateOrganisationInputSchema,
 } from './organisation.service.js';
-import { erasePerson } from './erase.service.js';
+import { erasePerson, type ErasureFollowUpOf } from './erase.service.js';
 import {
   assertMayRegisterPeople,
   createPerson,
@@ -126,6 +126,8 @@ function context(request: FastifyRequest): UseCaseContext {
 export interface PartiesRouteOptions {
   /** The consent module's subscribers at an address, for the duplicate check (decision 1020). */
   subscribersAt?: SubscribersAt;
+  /** The requests module's part of an erasure: a waiting erasure request completed (decision 1251). */
+  erasureFollowUp?: ErasureFollowUpOf;
 }
 
 export function registerPartiesRoutes(
@@ -270,7 +272,7 @@ export function registerPartiesRoutes(
       },
     },
     async (request) => {
-      const outcome = await erasePerson(kernel, context(request), request.params.id);
+      const outcome = await erasePerson(kernel, context(request), request.params.id, options.erasureFollowUp);
       return {
         erased: outcome.erased,
         kept: outcome.kept,
@@ -319,6 +321,7 @@ export function registerPartiesRoutes(
         context(request),
         request.params.id,
         request.body ?? {},
+        options.erasureFollowUp,
       );
       return {
         erased: outcome.erased,

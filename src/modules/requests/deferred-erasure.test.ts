@@ -482,4 +482,80 @@ describe('an erasure asked for while a contract runs is carried out after its la
     expect(smtp.to(email)).toHaveLength(3);
     expect(await erasureAudits(voiceking)).toHaveLength(auditedBefore + 1);
   });
+
+  it('VK-23: a staff erasure after the last day, before the job, completes the waiting request as the job would: both erasure requests of the person say erased on that day, the person gets the erasure letter once, the waiting row is gone, and neither the job nor a second erasure writes or sends anything more (decision 1251)', async () => {
+    const { app, kernel, smtp, voiceking } = testApp;
+    clock.set(new Date('2026-01-15T10:00:00Z'));
+    const email = 'jan.vooraf.vk@mail.example';
+    const { subjectId } = await customerWithInvoice(voiceking, email, { endDate: '2026-03-15' }, false);
+    clock.set(new Date('2026-02-04T10:00:00Z'));
+    const officer = await loginAs(app, kernel, voiceking, 'privacy_officer');
+    const asOfficer = requestAs(app, officer, 'rights_requests');
+    const register = async () => {
+      const registered = await asOfficer('POST', '/api/v1/requests', {
+        kind: 'erasure',
+        channel: 'letter',
+        subjectId,
+        language: 'nl',
+        verificationMethod: 'id_card_seen',
+      });
+      expect(registered.statusCode, registered.body).toBe(201);
+      return registered.json<{ requestId: string }>().requestId;
+    };
+    const first = await register();
+    expect((await asOfficer('POST', `/api/v1/requests/${first}/fulfil`, {})).json()).toEqual({
+      outcome: { erasureDeferred: { lastDay: '2026-03-15' } },
+    });
+    const second = await register();
+    expect((await asOfficer('POST', `/api/v1/requests/${second}/fulfil`, {})).json()).toEqual({
+      outcome: { erasureDeferred: { lastDay: '2026-03-15', sameAs: first } },
+    });
+    expect((await smtp.waitFor(email, 1)).text).toContain('(2026-03-15), dus op 2026-03-16');
+
+    // The day after the last day, before the job's run: staff erase the person themselves.
+    clock.set(new Date('2026-03-16T00:30:00Z'));
+    const later = requestAs(app, await loginAs(app, kernel, voiceking, 'privacy_officer'), 'rights_requests');
+    const deleted = await later('DELETE', `/api/v1/people/${subjectId}`);
+    expect(deleted.statusCode, deleted.body).toBe(200);
+    expect(await stateOf(voiceking, subjectId)).toEqual({
+      person: false,
+      erased: true,
+      invoices: 0,
+      deferred: null,
+    });
+    const requests = await erasureRequestOf(voiceking, subjectId);
+    expect(requests.map((request) => request.request_id)).toEqual([first, second]);
+    for (const request of requests) {
+      expect(request.state).toBe('fulfilled');
+      expect(request.outcome).toMatchObject({ erasedOn: '2026-03-16' });
+      expect(request.outcome['erased']).toEqual(
+        expect.arrayContaining([expect.objectContaining({ table: 'people' })]),
+      );
+    }
+    expect(requests[0]?.outcome).toMatchObject({ erasureDeferred: { lastDay: '2026-03-15' } });
+    expect(requests[1]?.outcome).toMatchObject({ erasureDeferred: { sameAs: first } });
+    const letter = await smtp.waitFor(email, 2);
+    expect(letter.text).toContain('We hebben uw verzoek uitgevoerd.');
+    expect(letter.text).toContain('Gewist:');
+    const completed = await runAsOwner<{ actor_kind: string; n: number }>(
+      testApp.database.ownerUrl,
+      `select actor_kind, count(*)::int as n from audit_log
+        where tenant_id = $1 and action = 'request.fulfil' and at = '2026-03-16T00:30:00Z'
+        group by actor_kind`,
+      [voiceking.tenantId],
+    );
+    expect(completed.rows).toEqual([{ actor_kind: 'staff', n: 1 }]);
+
+    // The job, and a second erasure, find the person erased: nothing more is written or sent.
+    const auditedBefore = (await erasureAudits(voiceking)).length;
+    await runJob();
+    const again = await later('DELETE', `/api/v1/people/${subjectId}`);
+    expect(again.statusCode, again.body).toBe(200);
+    expect(await erasureAudits(voiceking)).toHaveLength(auditedBefore);
+    expect((await erasureRequestOf(voiceking, subjectId)).map((request) => request.outcome)).toEqual(
+      requests.map((request) => request.outcome),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(smtp.to(email)).toHaveLength(2);
+  });
 });

@@ -15,6 +15,8 @@ export {
   type AccountErasuresResult,
   carryOutDeferredErasures,
   findDeferredErasure,
+  followUpErasure,
+  type ErasureFollowUp,
   type DeferredErasuresResult,
   completeDownload,
   consumeDownload,

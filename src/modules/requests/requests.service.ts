@@ -1997,15 +1997,7 @@ async function eraseDeferred(
   subjectId: number,
 ): Promise<boolean> {
   const { kernel } = deps;
-  const { policy } = await kernel.policies.current(tenantId);
-  const request = await loadRequest(deps, tenantId, requestId);
-  const email = await contactOnFile(deps, tenantId, subjectId);
-  const facts: LetterFacts = {
-    kind: 'erasure',
-    outcome: 'fulfilled',
-    receivedOn: brusselsDate(request.received_at),
-    dueOn: String(request.extended_due_on ?? request.due_on),
-  };
+  const waiting = await prepareDeferredCompletion(deps, tenantId, requestId, subjectId);
   let carriedOut = false;
   await eraseSubject(kernel, deps.dataMap, {
     tenantId,
@@ -2017,38 +2009,120 @@ async function eraseDeferred(
       // Erased meanwhile (a second run at the same moment): that run wrote the outcome and letter.
       if (erased.alreadyErased) return;
       carriedOut = true;
-      recordRequestChange(atx, DEFERRED_ERASURES, request, 'fulfil');
-      const before = (request.outcome ?? {}) as Record<string, unknown>;
-      await atx.tx
-        .updateTable('rights_requests')
-        .set({
-          outcome: JSON.stringify({
-            ...before,
-            erasedOn: brusselsDate(kernel.clock.now()),
-            erased: erased.erased,
-            kept: erased.kept,
-            keptSilently: erased.keptSilently,
-            keyDestruction: erased.keyDestruction,
-          }),
-        })
-        .where('request_id', '=', requestId)
-        .execute();
-      await completeWaitingErasures(atx.tx, subjectId, requestId, kernel.clock.now(), erased);
-      describeErasure(facts, policy, request.language, erased);
-      if (email)
-        await queueLetter(
-          deps,
-          atx.tx,
-          tenantId,
-          policy,
-          email,
-          writeLetter(policy, request.language, facts),
-          'fulfilled',
-        );
+      await completeDeferredWithin(deps, atx, waiting, DEFERRED_ERASURES, erased);
     },
   });
-  if (carriedOut && email) dispatchLetters(deps, tenantId);
+  if (carriedOut && waiting.email) dispatchLetters(deps, tenantId);
   return carriedOut;
+}
+
+/** What completing a waiting erasure needs that the erasure removes: the request, the address. */
+interface WaitingErasure {
+  tenantId: number;
+  subjectId: number;
+  policy: Policy;
+  request: RequestRow;
+  email: string | null;
+}
+
+/** Read before the erasure: the e-mail address is erased with the person. */
+async function prepareDeferredCompletion(
+  deps: RequestsDeps,
+  tenantId: number,
+  requestId: string,
+  subjectId: number,
+): Promise<WaitingErasure> {
+  const { policy } = await deps.kernel.policies.current(tenantId);
+  const request = await loadRequest(deps, tenantId, requestId);
+  const email = await contactOnFile(deps, tenantId, subjectId);
+  return { tenantId, subjectId, policy, request, email };
+}
+
+/**
+ * In the erasure's transaction (the person's row locked, the person just erased): the waiting
+ * request's outcome gains the erasure's date and counts, every other erasure request of theirs
+ * still saying "deferred" too, and the erasure letter is queued — what the job does (decision
+ * 1210), whoever erased the person (decision 1251).
+ */
+async function completeDeferredWithin(
+  deps: RequestsDeps,
+  atx: AuditedTx,
+  waiting: WaitingErasure,
+  actor: Actor,
+  erased: ErasureOutcome,
+): Promise<void> {
+  const { kernel } = deps;
+  const { request, policy } = waiting;
+  const now = kernel.clock.now();
+  recordRequestChange(atx, actor, request, 'fulfil');
+  const before = (request.outcome ?? {}) as Record<string, unknown>;
+  await atx.tx
+    .updateTable('rights_requests')
+    .set({
+      outcome: JSON.stringify({
+        ...before,
+        erasedOn: brusselsDate(now),
+        erased: erased.erased,
+        kept: erased.kept,
+        keptSilently: erased.keptSilently,
+        keyDestruction: erased.keyDestruction,
+      }),
+    })
+    .where('request_id', '=', request.request_id)
+    .execute();
+  await completeWaitingErasures(atx.tx, waiting.subjectId, request.request_id, now, erased);
+  const facts: LetterFacts = {
+    kind: 'erasure',
+    outcome: 'fulfilled',
+    receivedOn: brusselsDate(request.received_at),
+    dueOn: String(request.extended_due_on ?? request.due_on),
+  };
+  describeErasure(facts, policy, request.language, erased);
+  if (waiting.email)
+    await queueLetter(
+      deps,
+      atx.tx,
+      waiting.tenantId,
+      policy,
+      waiting.email,
+      writeLetter(policy, request.language, facts),
+      'fulfilled',
+    );
+}
+
+/**
+ * What an erasure made outside the person's request (a staff DELETE, a minor's report) does for
+ * an erasure request of theirs that waits for their contract's end (decision 1251): in the
+ * erasure's transaction the request is completed as the job completes it — outcome `erasedOn`,
+ * the erasure letter, the waiting row gone with the person (data map). Undefined: none waits.
+ */
+export interface ErasureFollowUp {
+  withinErasure: (atx: AuditedTx, outcome: ErasureOutcome) => Promise<void>;
+  /** After commit: sends the letter the erasure queued. */
+  afterCommit: () => void;
+}
+
+export async function followUpErasure(
+  deps: RequestsDeps,
+  tenantId: number,
+  subjectId: number,
+  actor: Actor,
+): Promise<ErasureFollowUp | undefined> {
+  const found = await findDeferredErasure(deps, tenantId, subjectId);
+  if (!found) return undefined;
+  const waiting = await prepareDeferredCompletion(deps, tenantId, found.requestId, subjectId);
+  let queued = false;
+  return {
+    withinErasure: async (atx, erased) => {
+      // Erased before (the job, a second call): that erasure completed the request.
+      if (erased.alreadyErased) return;
+      await completeDeferredWithin(deps, atx, waiting, actor, erased);
+      queued = waiting.email !== null;
+    },
+    afterCommit: () => {
+      if (queued) dispatchLetters(deps, tenantId);
+    },
+  };
 }
 
 /**
