@@ -6,6 +6,7 @@
  * checked with axe-core (no serious or critical violation) and saved as a screenshot under
  * test-results/screenshots/back-office/.
  */
+import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kernel } from '../src/kernel/kernel.js';
@@ -79,9 +80,14 @@ const staffSignedIn = (tenant: Tenant, role: string): Promise<SignedInStaff> =>
  * An access request registered by the signed-in officer through the API the screens use, from the
  * page itself: its session storage holds the CSRF token the screens send.
  */
-async function registerAccessRequest(page: Page, subjectId: number, channel: string): Promise<string> {
+async function registerAccessRequest(
+  page: Page,
+  subjectId: number,
+  channel: string,
+  verificationMethod?: string,
+): Promise<string> {
   return page.evaluate(
-    async ({ subjectId, channel }) => {
+    async ({ subjectId, channel, verificationMethod }) => {
       const { sessionStorage } = globalThis as unknown as {
         sessionStorage: { getItem(key: string): string | null };
       };
@@ -91,11 +97,16 @@ async function registerAccessRequest(page: Page, subjectId: number, channel: str
           'content-type': 'application/json',
           'x-csrf-token': sessionStorage.getItem('kluis.csrf') ?? '',
         },
-        body: JSON.stringify({ kind: 'access', channel, subjectId }),
+        body: JSON.stringify({
+          kind: 'access',
+          channel,
+          subjectId,
+          ...(verificationMethod ? { verificationMethod } : {}),
+        }),
       });
       return ((await response.json()) as { requestId: string }).requestId;
     },
-    { subjectId, channel },
+    { subjectId, channel, verificationMethod },
   );
 }
 
@@ -500,6 +511,72 @@ describe('the staff back office in the browser (issue #20)', () => {
       [voiceking.tenantId, requestId],
     );
     expect(stored.rows).toEqual([{ extended_due_on: due.rows[0]?.until }]);
+  });
+
+  it('VK-27: for a person with no e-mail address on file the officer fulfils an access request by post: downloads the data to post, ticks that the letter goes by post, and then gets the letter to print; nothing is mailed and no link is made (decision 1250)', async () => {
+    const person = await createPerson(
+      kernel,
+      {
+        tenantId: voiceking.tenantId,
+        actor: { kind: 'staff', staffId: 1, role: 'sales' },
+        purpose: 'order_processing',
+      },
+      {
+        subjectType: 'customer',
+        familyName: 'Per-Post',
+        givenName: 'Mieke',
+        preferredLanguage: 'nl',
+        address: { street: 'Veldstraat 7', postalCode: '9000', city: 'Gent' },
+      },
+    );
+    const { page } = await staffSignedIn(voiceking, 'privacy_officer');
+    const requestId = await registerAccessRequest(page, person.subjectId, 'letter', 'signed_letter_matches');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const mailedBefore = smtp.messages.length;
+    await goTo(page, 'Privacy requests');
+    await page.getByTestId(`request-${requestId}`).getByRole('link').click();
+    await page.getByRole('heading', { name: 'Access', level: 1 }).waitFor();
+    await expect(page.getByRole('radio', { name: 'Fulfil' }).isChecked()).resolves.toBe(true);
+    await page.getByRole('button', { name: 'Preview the letter' }).click();
+    const byPost = page.getByTestId('letter-by-post');
+    await byPost.waitFor();
+    await expect(byPost.innerText()).resolves.toMatch(/the request is answered by post/);
+    await expect(page.getByTestId('letter-text').innerText()).resolves.toContain(
+      'Uw gegevens zitten bij deze brief',
+    );
+    const confirm = page.getByRole('button', { name: 'Fulfil and send this letter' });
+    await expect(confirm.isDisabled()).resolves.toBe(true);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      byPost.getByRole('button', { name: 'Download the data to post with the letter' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe(`access-${requestId}.zip`);
+    const zip = await readFile((await download.path()) ?? '');
+    expect(zip.subarray(0, 2).toString('latin1')).toBe('PK');
+    await look(page, 'privacy-officer-fulfil-by-post');
+    await byPost.getByLabel(/^I will print the letter shown after fulfilling and post it/).check();
+    await confirm.click();
+    const toPrint = page.getByTestId('letter-to-print');
+    await toPrint.waitFor({ timeout: 30_000 });
+    const printed = await toPrint.getByTestId('letter-text').innerText();
+    expect(printed).toContain('Mieke Per-Post\nVeldstraat 7\n9000 Gent');
+    expect(printed).toContain(`Ons kenmerk: ${requestId}`);
+    expect(printed).toContain('Uw gegevens zitten bij deze brief');
+    await page.getByTestId('request-state').and(page.locator('[data-state="fulfilled"]')).waitFor();
+    await look(page, 'privacy-officer-fulfilled-by-post');
+    const stored = await runAsOwner<{ state: string; links: number; reason: string | null }>(
+      database.ownerUrl,
+      `SELECT r.state,
+              (SELECT count(*)::int FROM export_downloads d
+                WHERE d.tenant_id = r.tenant_id AND d.request_id = r.request_id) AS links,
+              (SELECT reason FROM audit_log WHERE tenant_id = r.tenant_id AND action = 'request.fulfil'
+                ORDER BY seq DESC LIMIT 1) AS reason
+         FROM rights_requests r WHERE r.tenant_id = $1 AND r.request_id = $2`,
+      [voiceking.tenantId, requestId],
+    );
+    expect(stored.rows).toEqual([{ state: 'fulfilled', links: 0, reason: 'letter posted by staff' }]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(smtp.messages.length).toBe(mailedBefore);
   });
 
   it('VK-27: for a person with neither an e-mail nor a postal address on file the preview says no letter can reach them, and the officer cannot extend until one is recorded (attack S24-2, decision 1192)', async () => {

@@ -6,6 +6,7 @@ import {
   streamPortabilityZip,
   writeAccessPackage,
 } from '../../kernel/access-report/index.js';
+import { isHeadRequest, sendHeadersOnly } from '../../http/head.js';
 import { describeUnexpected } from '../../platform/errors.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
 import { DeflateSpool, ZipStream } from '../../platform/zip-stream.js';
@@ -15,12 +16,17 @@ import {
   takeExportSlot,
   takeServerExportSlot,
 } from './export-download.js';
+import type { Actor } from '../../kernel/gate/gate.js';
+import type { Tenant } from '../tenants/index.js';
 import {
   completeDownload,
   consumeDownload,
   findDownload,
+  openPackageForPost,
   RIGHTS_PURPOSE,
   type RequestsDeps,
+  type RightsRequestRow,
+  type StaffContext,
 } from './requests.service.js';
 
 /**
@@ -67,13 +73,58 @@ async function sendPackage(
   token: string,
 ): Promise<FastifyReply> {
   const { tenant, request: rightsRequest } = await consumeDownload(deps, slug, token);
+  const delivered = await writePackage(deps, request, reply, {
+    tenant,
+    request: rightsRequest,
+    actor: { kind: 'system', job: 'rights-download' },
+  });
+  if (delivered) await completeDownload(deps, tenant.tenantId, token);
+  else request.log.info('download interrupted; the link stays usable');
+  return reply;
+}
+
+/**
+ * Staff take the package of an access or portability request to post it with the letter, for a
+ * person with no e-mail address on file (decision 1250): the same ZIP the link gives, read under
+ * the rights purpose as the staff member (the gate audits the export with the request id).
+ */
+export async function sendPackageToStaff(
+  deps: RequestsDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  context: StaffContext,
+  requestId: string,
+): Promise<FastifyReply> {
+  const opened = await openPackageForPost(deps, context, requestId);
+  // A HEAD starts no export (decision 0580).
+  if (isHeadRequest(request)) return sendHeadersOnly(reply.header('content-type', 'application/zip'));
+  const releaseServer = takeServerExportSlot(deps.kernel, deps.exportPace);
+  reply.raw.once('close', releaseServer);
+  try {
+    await writePackage(deps, request, reply, { ...opened, actor: context.actor });
+  } finally {
+    releaseServer();
+  }
+  return reply;
+}
+
+/** Streams a request's package; true when it was written to its end. */
+async function writePackage(
+  deps: RequestsDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  source: { tenant: Tenant; request: RightsRequestRow; actor: Actor },
+): Promise<boolean> {
+  const { tenant, request: rightsRequest } = source;
   const subjectId = rightsRequest.subject_id ?? 0;
   const options = {
     tenantId: tenant.tenantId,
-    actor: { kind: 'system' as const, job: 'rights-download' },
+    actor: source.actor,
     purpose: RIGHTS_PURPOSE,
     subjectId,
     language: rightsRequest.language,
+    // Staff take it for a request: the gate's audit entry names that request.
+    ...(source.actor.kind === 'staff' ? { requestId: rightsRequest.request_id } : {}),
   };
   void reply
     .header('content-type', 'application/zip')
@@ -138,7 +189,5 @@ async function sendPackage(
   } finally {
     keepSocket();
   }
-  if (await delivered) await completeDownload(deps, tenant.tenantId, token);
-  else request.log.info('download interrupted; the link stays usable');
-  return reply;
+  return delivered;
 }

@@ -10,6 +10,7 @@ export type LetterOutcome =
   | 'fulfilled'
   | 'rejected'
   | 'download_ready'
+  | 'data_enclosed'
   | 'transfer_sent'
   | 'transfer_failed'
   | 'erasure_deferred'
@@ -127,6 +128,10 @@ const TEXT = {
     rejected: (reason: string) => `We kunnen op uw verzoek niet ingaan. Reden: ${reason}`,
     download: (link: string) =>
       `Uw gegevens staan klaar. Deze link werkt 7 dagen lang, voor één volledige download (een onderbroken download kunt u opnieuw starten, tot 3 keer):\n${link}`,
+    enclosed: (portability: boolean) =>
+      portability
+        ? 'Uw gegevens zitten bij deze brief, in een gangbaar, machineleesbaar formaat (een ZIP-bestand met een JSON-bestand en een CSV-bestand per tabel).'
+        : 'Uw gegevens zitten bij deze brief: het overzicht van alle gegevens die we over u bewaren, met waarvoor we ze gebruiken, op welke grond, aan wie we ze geven en hoe lang we ze bewaren.',
     transferSent: (host: string) => `Zoals gevraagd hebben we uw gegevens overgedragen aan ${host}.`,
     transferFailed: (host: string) =>
       `Zoals gevraagd probeerden we uw gegevens over te dragen aan ${host}, maar dat is niet gelukt.`,
@@ -169,6 +174,10 @@ const TEXT = {
     rejected: (reason: string) => `Nous ne pouvons pas donner suite à votre demande. Motif : ${reason}`,
     download: (link: string) =>
       `Vos données sont prêtes. Ce lien fonctionne pendant 7 jours, pour un téléchargement complet (un téléchargement interrompu peut être relancé, jusqu’à 3 fois) :\n${link}`,
+    enclosed: (portability: boolean) =>
+      portability
+        ? 'Vos données sont jointes à cette lettre, dans un format courant et lisible par machine (un fichier ZIP contenant un fichier JSON et un fichier CSV par table).'
+        : 'Vos données sont jointes à cette lettre : l’aperçu de toutes les données que nous conservons sur vous, avec leurs finalités, leur base légale, leurs destinataires et leur durée de conservation.',
     transferSent: (host: string) => `Comme demandé, nous avons transmis vos données à ${host}.`,
     transferFailed: (host: string) =>
       `Comme demandé, nous avons tenté de transmettre vos données à ${host}, sans succès.`,
@@ -213,6 +222,10 @@ const TEXT = {
     rejected: (reason: string) => `We cannot act on your request. Reason: ${reason}`,
     download: (link: string) =>
       `Your data is ready. This link works for 7 days, for one complete download (an interrupted download can be started again, up to 3 times):\n${link}`,
+    enclosed: (portability: boolean) =>
+      portability
+        ? 'Your data is enclosed with this letter, in a commonly used, machine-readable format (a ZIP file with a JSON file and a CSV file per table).'
+        : 'Your data is enclosed with this letter: the overview of all data we hold about you, with what we use it for, on what ground, to whom we give it and how long we keep it.',
     transferSent: (host: string) => `As you asked, we have transferred your data to ${host}.`,
     transferFailed: (host: string) =>
       `As you asked, we tried to transfer your data to ${host}, but this did not succeed.`,
@@ -275,6 +288,9 @@ export function writeLetter(
       break;
     case 'download_ready':
       body.push(t.download(facts.link ?? ''));
+      break;
+    case 'data_enclosed':
+      body.push(t.enclosed(facts.kind === 'portability'));
       break;
     case 'transfer_sent':
       body.push(t.transferSent(facts.transferHost ?? ''));

@@ -799,6 +799,168 @@ describe('deadlines (VK-27)', () => {
     expect(await changesAudited()).toBe(before);
   });
 
+  it('VK-27: the fulfilment of a request of a person with no e-mail address on file goes by post: the preview says so, fulfil is refused (409 letter_by_post) and writes nothing until staff say they post the letter, then it is carried out without a mail, audited as posted, and the answer carries the letter to print — an access request’s data taken by staff to post with it, no link made; with neither an e-mail nor a postal address 409 no_contact_on_file, except an erasure, carried out and recorded as told to no one (decision 1250)', async () => {
+    clock.set(new Date('2026-06-01T10:00:00Z'));
+    const desk = await loginAs(app, kernel, voiceking, 'privacy_officer');
+    const register = async (subjectId: number, kind: string): Promise<string> => {
+      const registered = await staffCall(desk, 'POST', '/api/v1/requests', {
+        kind,
+        channel: 'letter',
+        subjectId,
+        verificationMethod: 'signed_letter_matches',
+      });
+      expect(registered.statusCode, registered.body).toBe(201);
+      return registered.json<{ requestId: string }>().requestId;
+    };
+    const fulfil = (requestId: string, body: Record<string, unknown> = {}) =>
+      staffCall(desk, 'POST', `/api/v1/requests/${requestId}/fulfil`, body);
+    const stateOf = async (requestId: string) =>
+      (
+        await runAsOwner<{ state: string; links: number }>(
+          database.ownerUrl,
+          `select state, (select count(*)::int from export_downloads d
+                           where d.tenant_id = r.tenant_id and d.request_id = r.request_id) as links
+             from rights_requests r where request_id = $1`,
+          [requestId],
+        )
+      ).rows[0];
+    const fulfilAudits = async () =>
+      (
+        await runAsOwner<{ reason: string | null }>(
+          database.ownerUrl,
+          `select reason from audit_log where tenant_id = $1 and action = 'request.fulfil' order by seq`,
+          [voiceking.tenantId],
+        )
+      ).rows;
+    const letters = async () =>
+      (
+        await runAsOwner<{ n: number }>(
+          database.ownerUrl,
+          'select count(*)::int as n from sealed_letters where tenant_id = $1',
+          [voiceking.tenantId],
+        )
+      ).rows[0]?.n;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const mailedBefore = smtp.messages.length;
+    const lettersBefore = await letters();
+
+    const byPost = await customer({ email: null });
+    const heading = [
+      `Hanne ${byPost.familyName ?? ''}`,
+      byPost.address?.street ?? '',
+      '8500 Kortrijk',
+      'België',
+      '',
+      'Datum: 2026-06-01',
+    ].join('\n');
+
+    // Access: the preview says post and that the data go with the letter, not a link.
+    const access = await register(byPost.subjectId, 'access');
+    const preview = await staffCall(desk, 'POST', `/api/v1/requests/${access}/letter-preview`, {
+      outcome: 'fulfilled',
+    });
+    expect(preview.statusCode, preview.body).toBe(200);
+    const previewed = preview.json<{ delivery: string; text: string }>();
+    expect(previewed.delivery).toBe('post');
+    expect(previewed.text.startsWith(heading), previewed.text).toBe(true);
+    expect(previewed.text).toContain('Uw gegevens zitten bij deze brief');
+    expect(previewed.text).not.toContain('download');
+    const auditsBefore = (await fulfilAudits()).length;
+    for (const body of [{}, { letterPosted: false }]) {
+      const refused = await fulfil(access, body);
+      expect(refused.statusCode, refused.body).toBe(409);
+      expect(refused.json()).toMatchObject({ code: 'conflict', details: { reason: 'letter_by_post' } });
+    }
+    expect(await stateOf(access)).toEqual({ state: 'verified', links: 0 });
+    expect(await fulfilAudits()).toHaveLength(auditsBefore);
+
+    // Staff take the package (the same ZIP as the link gives) to post with the letter.
+    const taken = await staffCall(desk, 'GET', `/api/v1/requests/${access}/package`);
+    expect(taken.statusCode, taken.body.slice(0, 200)).toBe(200);
+    expect(taken.headers['content-type']).toBe('application/zip');
+    const files = await unzip(taken.rawPayload);
+    const report = AccessReportSchema.parse(JSON.parse(files.get('access-report.json') ?? '{}'));
+    expect(JSON.stringify(report.data)).toContain(byPost.familyName ?? '?');
+    expect(files.get('access-report.html')).toContain('<html lang="nl"');
+    const exported = await runAsOwner<{ actor_kind: string; request_id: string | null }>(
+      database.ownerUrl,
+      `select actor_kind, request_id::text from audit_log
+        where tenant_id = $1 and action = 'export' and decision = 'allowed' order by seq desc limit 1`,
+      [voiceking.tenantId],
+    );
+    expect(exported.rows).toEqual([{ actor_kind: 'staff', request_id: access }]);
+
+    const answered = await fulfil(access, { letterPosted: true });
+    expect(answered.statusCode, answered.body).toBe(200);
+    const done = answered.json<{ outcome: Record<string, unknown>; letter: { text: string } }>();
+    expect(done.outcome).toMatchObject({ enclosedByPost: true });
+    expect(done.letter.text.startsWith(`${heading}\nOns kenmerk: ${access}`), done.letter.text).toBe(true);
+    expect(done.letter.text).toContain('Uw gegevens zitten bij deze brief');
+    expect(await stateOf(access)).toEqual({ state: 'fulfilled', links: 0 });
+    expect((await fulfilAudits()).at(-1)).toEqual({ reason: 'letter posted by staff' });
+    // Answered: the package is no longer handed out.
+    expect((await staffCall(desk, 'GET', `/api/v1/requests/${access}/package`)).statusCode).toBe(409);
+
+    // A restriction: carried out at once, the letter to print says so.
+    const restriction = await register(byPost.subjectId, 'restriction');
+    expect((await fulfil(restriction)).json()).toMatchObject({ details: { reason: 'letter_by_post' } });
+    expect((await stateOf(restriction))?.state).toBe('verified');
+    const restricted = await fulfil(restriction, { letterPosted: true });
+    expect(restricted.statusCode, restricted.body).toBe(200);
+    expect(restricted.json()).toMatchObject({ outcome: { restricted: true } });
+    expect(restricted.json<{ letter: { text: string } }>().letter.text).toContain(
+      'We hebben uw verzoek uitgevoerd.',
+    );
+    expect((await fulfilAudits()).at(-1)).toEqual({ reason: 'letter posted by staff' });
+
+    // Anyone with an e-mail address gets the mailed link, not a package from staff.
+    const withMail = await customer();
+    const mailed = await staffCall(
+      desk,
+      'GET',
+      `/api/v1/requests/${await register(withMail.subjectId, 'access')}/package`,
+    );
+    expect(mailed.statusCode, mailed.body).toBe(409);
+    expect(mailed.json()).toMatchObject({ details: { reason: 'letter_by_email' } });
+
+    // Neither an e-mail nor a postal address: refused even when said to be posted, nothing written …
+    const nowhere = await customer({ email: null, address: null });
+    const unreachable = await register(nowhere.subjectId, 'access');
+    for (const body of [{}, { letterPosted: true }]) {
+      const refused = await fulfil(unreachable, body);
+      expect(refused.statusCode, refused.body).toBe(409);
+      expect(refused.json()).toMatchObject({ details: { reason: 'no_contact_on_file' } });
+    }
+    expect(await stateOf(unreachable)).toEqual({ state: 'verified', links: 0 });
+    // … but an erasure is carried out: after it there is no one left to write to.
+    const erasure = await register(nowhere.subjectId, 'erasure');
+    const erased = await fulfil(erasure);
+    expect(erased.statusCode, erased.body).toBe(200);
+    expect(erased.json()).not.toHaveProperty('letter');
+    expect(await stateOf(erasure)).toEqual({ state: 'fulfilled', links: 0 });
+    expect((await fulfilAudits()).at(-1)).toEqual({ reason: 'no contact on file: not told' });
+
+    // An erasure by post: the letter to print names the address read before the erasure, and what went.
+    const erasureByPost = await register(byPost.subjectId, 'erasure');
+    expect((await fulfil(erasureByPost)).json()).toMatchObject({ details: { reason: 'letter_by_post' } });
+    const gone = await fulfil(erasureByPost, { letterPosted: true });
+    expect(gone.statusCode, gone.body).toBe(200);
+    const goneLetter = gone.json<{ letter: { text: string } }>().letter.text;
+    expect(goneLetter.startsWith(heading), goneLetter).toBe(true);
+    expect(goneLetter).toMatch(/We hebben uw verzoek uitgevoerd\.\n\nGewist:\n- /);
+    const person = await runAsOwner<{ erased: boolean }>(
+      database.ownerUrl,
+      'select erased_at is not null as erased from data_subjects where tenant_id = $1 and subject_id = $2',
+      [voiceking.tenantId, byPost.subjectId],
+    );
+    expect(person.rows).toEqual([{ erased: true }]);
+
+    // Nothing was mailed or queued for any of them.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(smtp.messages.length).toBe(mailedBefore);
+    expect(await letters()).toBe(lettersBefore);
+  });
+
   it('VK-27: a request staff register without a language is answered in the person’s preferred language on record when the policy writes in it: the extension letter reaches the French speaker in French; a German speaker gets the tenant’s first language, and a language staff give wins (attack S24-5)', async () => {
     clock.set(new Date('2026-06-01T10:00:00Z'));
     const desk = await loginAs(app, kernel, voiceking, 'privacy_officer');

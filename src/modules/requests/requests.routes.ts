@@ -22,6 +22,7 @@ import {
   type StaffContext,
 } from './requests.service.js';
 import { fileRequestAtDoor, verifyAtDoor } from './doors.js';
+import { sendPackageToStaff } from './download.js';
 import { liftRestriction, readRestriction, restrictionLiftSchema } from './restriction-lift.service.js';
 
 const statusSchema = z.object({
@@ -208,26 +209,60 @@ export function registerRequestsRoutes(app: FastifyInstance, deps: RequestsDeps)
       onRequest,
       schema: {
         summary: 'Carry out a verified request (rectification takes the corrections)',
+        description:
+          'The person is told by e-mail; with no e-mail address on file, by the letter staff post (decision 1250): refused 409 letter_by_post until letterPosted is true, then the answer carries the letter to print (access, portability: post the package of GET …/package with it). Neither an e-mail nor a postal address: 409 no_contact_on_file, except an erasure.',
         tags: ['requests'],
         params: requestParams,
         headers: idempotentHeaders,
-        body: z.object({ corrections: z.record(z.string(), z.unknown()).optional() }),
-        response: { 200: z.object({ outcome: z.record(z.string(), z.unknown()) }) },
+        body: z.object({
+          corrections: z.record(z.string(), z.unknown()).optional(),
+          letterPosted: z
+            .boolean()
+            .optional()
+            .describe(
+              'true: the person has no e-mail on file and staff post the letter this answer carries (decision 1250)',
+            ),
+        }),
+        response: {
+          200: z.object({
+            outcome: z.record(z.string(), z.unknown()),
+            letter: z
+              .object({ subject: z.string(), text: z.string() })
+              .optional()
+              .describe('the letter to print and post, starting with the address block (by post only)'),
+          }),
+        },
       },
     },
     async (request, reply) => {
       const context = staffContext(request);
-      // The outcome names categories, tables and counts (as rights_requests.outcome), no personal data.
+      // The outcome names categories, tables and counts (as rights_requests.outcome), no personal
+      // data; a letter by post names the person, for the staff member who prints it.
       const { status, body } = await runIdempotently(deps.kernel, request, reply, context.tenantId, {
         status: 200,
-        run: async () => ({
-          outcome: await fulfilByStaff(deps, context, request.params.id, {
+        run: () =>
+          fulfilByStaff(deps, context, request.params.id, {
             corrections: request.body.corrections,
+            letterPosted: request.body.letterPosted,
           }),
-        }),
       });
       return reply.status(status).send(body);
     },
+  );
+  typed.get(
+    '/api/v1/requests/:id/package',
+    {
+      onRequest,
+      schema: {
+        summary:
+          'The package of a verified access or portability request, for staff to post with the letter to a person with no e-mail address on file (decision 1250); anyone else gets the mailed link (409 letter_by_email)',
+        tags: ['requests'],
+        params: requestParams,
+        produces: ['application/zip'],
+      },
+    },
+    async (request, reply) =>
+      sendPackageToStaff(deps, request, reply, staffContext(request), request.params.id),
   );
   const subjectParams = z.strictObject({
     subjectId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),

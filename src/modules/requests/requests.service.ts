@@ -99,7 +99,7 @@ async function changeRequest(
       .set(values)
       .where('request_id', '=', request.request_id)
       .execute();
-    recordRequestChange(atx, actor, request, change, options.posted ? 'letter posted by staff' : undefined);
+    recordRequestChange(atx, actor, request, change, options.posted ? LETTER_POSTED : undefined);
     const letter = options.letter;
     if (letter)
       await queueLetter(deps, atx.tx, tenantId, letter.policy, letter.to, letter.letter, letter.outcome);
@@ -765,6 +765,19 @@ export interface FulfilOptions {
 }
 
 /**
+ * How a staff fulfilment tells a person who has no e-mail address on file (decision 1250): by the
+ * letter staff print from the answer and post (`post`), or — an erasure of a person with neither
+ * an e-mail nor a postal address — not at all (`none`). Undefined: by e-mail, as before.
+ */
+type FulfilDelivery = { by: 'post'; to: PostalRecipient } | { by: 'none' };
+
+/** A fulfilment's outcome, and the letter staff print and post when it goes by post. */
+interface Fulfilment {
+  outcome: Record<string, unknown>;
+  letter?: { subject: string; text: string };
+}
+
+/**
  * Carries out a verified request: walks the data map (access, portability, erasure) or sets the
  * state the gate enforces (restriction, objection, withdrawal) — effective at once — and sends the
  * answer letter to the contact on file. Returns the outcome stored with the request.
@@ -775,7 +788,8 @@ async function fulfil(
   request: RequestRow,
   actor: Actor,
   options: FulfilOptions,
-): Promise<Record<string, unknown>> {
+  delivery?: FulfilDelivery,
+): Promise<Fulfilment> {
   if (request.state !== 'verified')
     throw new AppError('conflict', 'request not verified', {
       publicMessage: `the request is ${request.state.replaceAll('_', ' ')}`,
@@ -789,7 +803,8 @@ async function fulfil(
   const { policy } = await kernel.policies.current(tenant.tenantId);
   const lang = request.language;
   const context = { tenantId: tenant.tenantId, actor, purpose: RIGHTS_PURPOSE };
-  const email = await contactOnFile(deps, tenant.tenantId, subjectId);
+  // A letter by post is written here, printed by staff from the answer (decision 1250).
+  const email = delivery ? null : await contactOnFile(deps, tenant.tenantId, subjectId);
   const now = kernel.clock.now();
   const facts: LetterFacts = {
     kind: request.kind,
@@ -797,6 +812,19 @@ async function fulfil(
     receivedOn: brusselsDate(request.received_at),
     dueOn: String(request.extended_due_on ?? request.due_on),
   };
+  const told = delivery?.by === 'post' ? LETTER_POSTED : delivery?.by === 'none' ? NOT_TOLD : undefined;
+  let printed: Fulfilment['letter'];
+  const printFor = (letter: { subject: string; text: string }): Fulfilment['letter'] =>
+    delivery?.by === 'post'
+      ? {
+          subject: letter.subject,
+          text: `${writePostalHeading(lang, delivery.to, {
+            date: brusselsDate(now),
+            reference: request.request_id,
+            subject: letter.subject,
+          })}\n\n${letter.text}`,
+        }
+      : undefined;
   if (request.kind === 'erasure') {
     // The request is fulfilled, and its letter written, in the erasure's own transaction: all
     // commit, or none. The letter is sealed under its own key (the address is erased with the
@@ -811,7 +839,7 @@ async function fulfil(
         // Two callers carrying out the same request (a retry joining it, staff at the same
         // moment) meet at the person's row; the second finds it fulfilled and changes nothing.
         await lockRequest(atx.tx, request.request_id, ['verified']);
-        recordRequestChange(atx, actor, request, 'fulfil');
+        recordRequestChange(atx, actor, request, 'fulfil', told);
         await markFulfilled(atx.tx, request.request_id, now, {
           erased: result.erased,
           kept: result.kept,
@@ -821,6 +849,8 @@ async function fulfil(
         });
         await completeWaitingErasures(atx.tx, subjectId, request.request_id, now, result);
         describeErasure(facts, policy, lang, result);
+        // The address was read before the erasure: the letter to post names whom it erased.
+        printed = printFor(writeLetter(policy, lang, facts));
         if (email)
           await queueLetter(
             deps,
@@ -834,17 +864,28 @@ async function fulfil(
       },
     }).catch(async (error: unknown) => {
       if (!isAppError(error) || error.code !== 'erasure_contract_running') throw error;
-      return deferErasure(deps, tenant.tenantId, request, actor, email, lastDayOf(error));
+      return deferErasure(deps, tenant.tenantId, request, actor, email, lastDayOf(error), told);
     });
-    if ('deferred' in erased) return { erasureDeferred: erased.deferred };
+    if ('deferred' in erased) {
+      const { lastDay, sameAs } = erased.deferred;
+      // A second request is answered by the first's letter (decision 1210): nothing new to post.
+      const letter =
+        sameAs === undefined
+          ? printFor(writeDeferralLetter(policy, request, { lastDay, changed: false }))
+          : undefined;
+      return { outcome: { erasureDeferred: erased.deferred }, ...(letter ? { letter } : {}) };
+    }
     describeErasure(facts, policy, lang, erased);
     if (email) dispatchLetters(deps, tenant.tenantId);
     return {
-      erased: erased.erased,
-      kept: erased.kept,
-      keptSilently: erased.keptSilently,
-      keyDestruction: erased.keyDestruction,
-      keyDestroyed: erased.keyDestroyed,
+      outcome: {
+        erased: erased.erased,
+        kept: erased.kept,
+        keptSilently: erased.keptSilently,
+        keyDestruction: erased.keyDestruction,
+        keyDestroyed: erased.keyDestroyed,
+      },
+      ...(printed ? { letter: printed } : {}),
     };
   }
   const kind = request.kind;
@@ -868,6 +909,10 @@ async function fulfil(
       outcome.transfer = transfer;
       facts.transferHost = hostOf(options.transferTo);
       facts.outcome = transfer.ok ? 'transfer_sent' : 'transfer_failed';
+    } else if (delivery?.by === 'post') {
+      // Staff took the package (GET …/package) and post it with the letter: no link is made.
+      facts.outcome = 'data_enclosed';
+      outcome.enclosedByPost = true;
     } else facts.outcome = 'download_ready';
   }
   const corrections =
@@ -881,7 +926,7 @@ async function fulfil(
     switch (kind) {
       case 'access':
       case 'portability': {
-        if (facts.outcome === 'transfer_sent') break;
+        if (facts.outcome === 'transfer_sent' || facts.outcome === 'data_enclosed') break;
         const token = randomBytes(32).toString('base64url');
         await atx.tx
           .insertInto('export_downloads')
@@ -984,7 +1029,8 @@ async function fulfil(
     // An objection or withdrawal that stopped nothing is answered as a refusal, with why.
     const refused = facts.outcome === 'rejected';
     await markFulfilled(atx.tx, request.request_id, now, outcome, refused ? 'rejected' : 'fulfilled');
-    recordRequestChange(atx, actor, request, refused ? 'reject' : 'fulfil');
+    recordRequestChange(atx, actor, request, refused ? 'reject' : 'fulfil', told);
+    printed = printFor(writeLetter(policy, lang, facts));
     if (email)
       await queueLetter(
         deps,
@@ -997,8 +1043,13 @@ async function fulfil(
       );
   });
   if (email) dispatchLetters(deps, tenant.tenantId);
-  return outcome;
+  return { outcome, ...(printed ? { letter: printed } : {}) };
 }
+
+/** The audit reason of a change told by a letter staff post (decision 1192, 1250). */
+const LETTER_POSTED = 'letter posted by staff';
+/** The audit reason of an erasure of a person nobody can write to (decision 1250). */
+const NOT_TOLD = 'no contact on file: not told';
 
 /** What the erasure letter lists: erased and kept categories, in the person's language. */
 function describeErasure(
@@ -1111,6 +1162,7 @@ async function deferErasure(
   actor: Actor,
   email: string | null,
   lastDay: string | null,
+  told?: string,
 ): Promise<DeferredErasure> {
   const { kernel } = deps;
   const { policy } = await kernel.policies.current(tenantId);
@@ -1142,7 +1194,7 @@ async function deferErasure(
       .executeTakeFirst();
     if (earlier) {
       const deferred = { lastDay: earlier.last_day, sameAs: earlier.request_id };
-      recordRequestChange(atx, actor, request, 'defer');
+      recordRequestChange(atx, actor, request, 'defer', told);
       await markFulfilled(atx.tx, request.request_id, now, { erasureDeferred: deferred });
       return deferred;
     }
@@ -1156,7 +1208,7 @@ async function deferErasure(
         recorded_at: now,
       })
       .execute();
-    recordRequestChange(atx, actor, request, 'defer');
+    recordRequestChange(atx, actor, request, 'defer', told);
     await markFulfilled(atx.tx, request.request_id, now, { erasureDeferred: { lastDay } });
     if (email)
       await queueDeferralLetter(deps, atx.tx, tenantId, policy, email, request, { lastDay, changed: false });
@@ -1487,18 +1539,9 @@ async function letterOrPost(
     });
     return { letter: { policy, to: person.email, letter, outcome: facts.outcome } };
   }
-  if (!person?.post)
-    throw new AppError('conflict', 'neither e-mail nor postal address on file for the letter', {
-      publicMessage:
-        'the person has neither an e-mail address nor a postal address on file, so they cannot be told: record one first (ask them by phone if they called), then try again',
-      details: { reason: 'no_contact_on_file' },
-    });
+  if (!person?.post) throw noContactOnFile();
   if (letterPosted === true) return { posted: true };
-  throw new AppError('conflict', 'no e-mail address on file for the letter', {
-    publicMessage:
-      'the person has no e-mail address on file: print the letter (letter-preview), post it, and send this again with letterPosted: true',
-    details: { reason: 'letter_by_post' },
-  });
+  throw letterByPost();
 }
 
 /** The letter that tells the person when their deferred erasure will be carried out (decision 1210). */
@@ -1511,25 +1554,115 @@ async function queueDeferralLetter(
   request: RequestRow,
   deferred: { lastDay: string | null; changed: boolean },
 ): Promise<void> {
-  const letter = writeLetter(policy, request.language, {
+  const letter = writeDeferralLetter(policy, request, deferred);
+  await queueLetter(deps, tx, tenantId, policy, email, letter, 'erasure_deferred');
+}
+
+function writeDeferralLetter(
+  policy: Policy,
+  request: RequestRow,
+  deferred: { lastDay: string | null; changed: boolean },
+): { subject: string; text: string } {
+  return writeLetter(policy, request.language, {
     kind: 'erasure',
     outcome: 'erasure_deferred',
     receivedOn: brusselsDate(request.received_at),
     dueOn: String(request.extended_due_on ?? request.due_on),
     deferred,
   });
-  await queueLetter(deps, tx, tenantId, policy, email, letter, 'erasure_deferred');
 }
 
+/**
+ * Staff carry out a verified request. The person hears of it as of an extension or a rejection
+ * (decisions 1192, 1250): by e-mail; or, with no e-mail address on file, by the letter staff post —
+ * refused (409 `letter_by_post`, nothing done) until they send `letterPosted: true`, then carried out
+ * without a mail, audited as posted, and the letter to print is in the answer (an access or
+ * portability request's data go with it, taken from `GET …/package`, no link is made). With neither
+ * an e-mail nor a postal address on file it is refused (409 `no_contact_on_file`), except an
+ * erasure: that is carried out and audited as told to no one, as after it nothing is left to write to.
+ */
 export async function fulfilByStaff(
   deps: RequestsDeps,
   context: StaffContext,
   requestId: string,
-  options: FulfilOptions,
-): Promise<Record<string, unknown>> {
+  options: FulfilOptions & { letterPosted?: boolean | undefined },
+): Promise<Fulfilment> {
   const request = await loadRequest(deps, context.tenantId, requestId);
   await authorizeStaff(deps, context, request.subject_id ? [request.subject_id] : []);
-  return fulfil(deps, await tenantOf(deps, context.tenantId), request, context.actor, options);
+  const delivery =
+    request.state === 'verified' ? await fulfilDelivery(deps, request, options.letterPosted) : undefined;
+  return fulfil(deps, await tenantOf(deps, context.tenantId), request, context.actor, options, delivery);
+}
+
+/** How a staff fulfilment reaches the person, or why it may not be made yet (decision 1250). */
+async function fulfilDelivery(
+  deps: RequestsDeps,
+  request: RequestRow,
+  letterPosted: boolean | undefined,
+): Promise<FulfilDelivery | undefined> {
+  if (request.subject_id === null) return undefined;
+  const person = await personOnFile(deps, request.tenant_id, request.subject_id);
+  // Nobody readable (erased meanwhile): the fulfilment answers as it always did.
+  if (!person || person.email) return undefined;
+  if (!person.post) {
+    if (request.kind === 'erasure') return { by: 'none' };
+    throw noContactOnFile();
+  }
+  if (letterPosted !== true) throw letterByPost();
+  return { by: 'post', to: person.post };
+}
+
+function noContactOnFile(): AppError {
+  return new AppError('conflict', 'neither e-mail nor postal address on file for the letter', {
+    publicMessage:
+      'the person has neither an e-mail address nor a postal address on file, so they cannot be told: record one first (ask them by phone if they called), then try again',
+    details: { reason: 'no_contact_on_file' },
+  });
+}
+
+function letterByPost(): AppError {
+  return new AppError('conflict', 'no e-mail address on file for the letter', {
+    publicMessage:
+      'the person has no e-mail address on file: print the letter (letter-preview), post it, and send this again with letterPosted: true',
+    details: { reason: 'letter_by_post' },
+  });
+}
+
+/** A request's row, for the module's own files (the package download). */
+export type RightsRequestRow = RequestRow;
+
+/**
+ * The request whose package staff may take to post with the letter (decision 1250): a verified
+ * access or portability request of a person with no e-mail address but a postal address on file.
+ * Anyone else gets their data by the mailed link (409 `letter_by_email`); checked before a byte
+ * is read, so a refusal reads and exports nothing.
+ */
+export async function openPackageForPost(
+  deps: RequestsDeps,
+  context: StaffContext,
+  requestId: string,
+): Promise<{ tenant: Tenant; request: RequestRow }> {
+  const request = await loadRequest(deps, context.tenantId, requestId);
+  await authorizeStaff(deps, context, request.subject_id ? [request.subject_id] : []);
+  if (request.kind !== 'access' && request.kind !== 'portability')
+    throw new AppError('conflict', 'no package for this kind', {
+      publicMessage: 'only an access or a portability request has a package',
+      details: { reason: 'no_package' },
+    });
+  if (request.state !== 'verified' || request.subject_id === null)
+    throw new AppError('conflict', `request is ${request.state}`, {
+      publicMessage: `the request is ${request.state.replaceAll('_', ' ')}: the package is taken to answer a verified request`,
+      details: { reason: 'state_changed', state: request.state },
+    });
+  const person = await personOnFile(deps, request.tenant_id, request.subject_id);
+  if (person?.email)
+    throw new AppError('conflict', 'the package goes by the mailed link', {
+      publicMessage:
+        'the person has an e-mail address on file: fulfilling the request mails them a single-use download link',
+      details: { reason: 'letter_by_email' },
+    });
+  if (!person?.post) throw noContactOnFile();
+  return { tenant: await tenantOf(deps, context.tenantId), request };
 }
 
 export interface RequestListItem extends RequestStatus {
@@ -2253,17 +2386,20 @@ export async function previewLetter(
     receivedOn: brusselsDate(request.received_at),
     dueOn: String(request.extended_due_on ?? request.due_on),
   };
+  const delivery: LetterDelivery =
+    request.subject_id === null ? 'status_page' : person?.email ? 'email' : person?.post ? 'post' : 'none';
   const facts: LetterFacts =
     input.outcome === 'extended'
       ? { ...base, outcome: 'extended', dueOn: input.until ?? base.dueOn, reason: input.reason ?? '' }
       : input.outcome === 'rejected'
         ? { ...base, outcome: 'rejected', reason: input.reason ?? '' }
         : request.kind === 'access' || request.kind === 'portability'
-          ? { ...base, outcome: 'download_ready', link: LINK_PLACEHOLDER }
+          ? delivery === 'post'
+            ? // The data go with the letter by post (decision 1250).
+              { ...base, outcome: 'data_enclosed' }
+            : { ...base, outcome: 'download_ready', link: LINK_PLACEHOLDER }
           : { ...base, outcome: 'fulfilled' };
   const letter = writeLetter(policy, request.language, facts);
-  const delivery: LetterDelivery =
-    request.subject_id === null ? 'status_page' : person?.email ? 'email' : person?.post ? 'post' : 'none';
   // A printed letter says to whom, when and about which request (attack S24-2).
   const text =
     delivery === 'post' && person?.post

@@ -366,6 +366,15 @@ export const en = {
     byPost:
       'This person has no e-mail address on file: print this letter and post it. The person must hear of it within the month.',
     posted: 'I have printed and posted this letter',
+    byPostFulfil:
+      'This person has no e-mail address on file: the request is answered by post. Once you fulfil it, the letter to print appears here: it says what was done. Post it within the month.',
+    takePackage: 'Download the data to post with the letter',
+    postedFulfil:
+      'I will print the letter shown after fulfilling and post it (with the data, for an access or portability request)',
+    erasureNoContact:
+      'This person has neither an e-mail address nor a postal address on file, so no letter can reach them. The erasure is still carried out (afterwards nothing is left to write to); the request records that the person was not told.',
+    printThis: 'Print this letter and post it',
+    donePost: 'The request was fulfilled; print the letter below and post it',
     noContact:
       'This person has neither an e-mail address nor a postal address on file, so no letter can reach them. Record one first (ask them by phone if they called), then preview the letter again.',
     byStatusPage:

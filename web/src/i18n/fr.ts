@@ -369,6 +369,15 @@ export const fr: Messages = {
     byPost:
       "Cette personne n'a pas d'adresse e-mail dans nos fichiers : imprimez cette lettre et envoyez-la par la poste. La personne doit la recevoir dans le mois.",
     posted: "J'ai imprimé et posté cette lettre",
+    byPostFulfil:
+      "Cette personne n'a pas d'adresse e-mail dans nos fichiers : la réponse part par la poste. Dès que vous exécutez la demande, la lettre à imprimer apparaît ici : elle dit ce qui a été fait. Envoyez-la dans le mois.",
+    takePackage: 'Télécharger les données à joindre à la lettre',
+    postedFulfil:
+      "J'imprime la lettre affichée après l'exécution et je l'envoie par la poste (avec les données, pour une demande d'accès ou de portabilité)",
+    erasureNoContact:
+      "Cette personne n'a ni adresse e-mail ni adresse postale dans nos fichiers : aucune lettre ne peut l'atteindre. L'effacement est tout de même exécuté (ensuite, il n'y a plus personne à qui écrire) ; la demande indique que la personne n'a pas été avertie.",
+    printThis: 'Imprimez cette lettre et envoyez-la par la poste',
+    donePost: 'La demande a été exécutée ; imprimez la lettre ci-dessous et envoyez-la par la poste',
     noContact:
       "Cette personne n'a ni adresse e-mail ni adresse postale dans nos fichiers : aucune lettre ne peut l'atteindre. Enregistrez-en une d'abord (demandez-la par téléphone si elle a appelé), puis revoyez la lettre.",
     byStatusPage:

@@ -368,6 +368,15 @@ export const nl: Messages = {
     byPost:
       'Deze persoon heeft geen e-mailadres in ons bestand: druk deze brief af en verstuur hem per post. De persoon moet hem binnen de maand krijgen.',
     posted: 'Ik heb deze brief afgedrukt en per post verstuurd',
+    byPostFulfil:
+      'Deze persoon heeft geen e-mailadres in ons bestand: het antwoord gaat per post. Zodra u het verzoek uitvoert, verschijnt hier de brief om af te drukken: hij zegt wat er gedaan is. Verstuur hem binnen de maand.',
+    takePackage: 'Gegevens downloaden om met de brief mee te sturen',
+    postedFulfil:
+      'Ik druk de brief die na het uitvoeren verschijnt af en verstuur hem per post (met de gegevens, bij een verzoek om inzage of overdracht)',
+    erasureNoContact:
+      'Deze persoon heeft geen e-mailadres en geen postadres in ons bestand, dus geen brief kan de persoon bereiken. De wissing wordt toch uitgevoerd (daarna is er niets meer om naar te schrijven); het verzoek vermeldt dat de persoon niet verwittigd is.',
+    printThis: 'Druk deze brief af en verstuur hem per post',
+    donePost: 'Het verzoek is uitgevoerd; druk de brief hieronder af en verstuur hem per post',
     noContact:
       'Deze persoon heeft geen e-mailadres en geen postadres in ons bestand, dus geen brief kan de persoon bereiken. Leg er eerst een vast (vraag het telefonisch als de persoon belde) en bekijk de brief dan opnieuw.',
     byStatusPage:

@@ -23,7 +23,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
-import { api, newIdempotencyKey } from '../../api/client.js';
+import { api, fetchBlob, newIdempotencyKey, saveBlob } from '../../api/client.js';
 import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 import { isOpen, useRequests, type Letter, type RightsRequest } from './api.js';
@@ -50,6 +50,8 @@ export function RequestDetail() {
   const { t } = useTranslation();
   const { requestId } = useParams();
   const requests = useRequests();
+  // The letter a fulfilment by post answered with, to print once the request is closed (decision 1250).
+  const [printed, setPrinted] = useState<Letter | undefined>();
   if (requests.isPending) return <Loader aria-label={t('common.loading')} />;
   if (requests.error) return <ProblemAlert error={requests.error} />;
   const request = requests.data.find((candidate) => candidate.requestId === requestId);
@@ -115,8 +117,13 @@ export function RequestDetail() {
         />
       </Stepper>
       {request.state === 'awaiting_verification' ? <VerifyStep request={request} /> : null}
+      {printed ? (
+        <Alert color="yellow" title={t('requests.printThis')} data-testid="letter-to-print">
+          <LetterView letter={printed} />
+        </Alert>
+      ) : null}
       {isOpen(request) ? (
-        <AnswerStep key={request.state} request={request} />
+        <AnswerStep key={request.state} request={request} onPrint={setPrinted} />
       ) : (
         <ClosedNote request={request} />
       )}
@@ -198,7 +205,7 @@ interface AnswerValues {
   until: string;
 }
 
-function AnswerStep({ request }: { request: RightsRequest }) {
+function AnswerStep({ request, onPrint }: { request: RightsRequest; onPrint: (letter: Letter) => void }) {
   const { t } = useTranslation();
   const queryClient = useQueryClient();
   const verified = request.state === 'verified';
@@ -207,11 +214,16 @@ function AnswerStep({ request }: { request: RightsRequest }) {
   const [picked, setAnswer] = useState<Answer>(fallback);
   const answer: Answer = picked === 'extended' && !request.canExtend ? fallback : picked;
   const [letter, setLetter] = useState<Letter | undefined>();
-  // A letter by post is sent by staff, who say so before the change is made (decision 1192).
+  // A letter by post is sent by staff, who say so before the change is made (decisions 1192, 1250).
   const [posted, setPosted] = useState(false);
-  const byPost = letter?.delivery === 'post' && answer !== 'fulfilled';
+  const byPost = letter?.delivery === 'post';
+  // A fulfilment's letter is printed from the answer: it says what was done (what was erased, kept, stopped).
+  const fulfilByPost = byPost && answer === 'fulfilled';
+  const withPackage = fulfilByPost && (request.kind === 'access' || request.kind === 'portability');
+  // An erasure is carried out even when no letter can reach the person (decision 1250).
+  const erasureUntold = letter?.delivery === 'none' && answer === 'fulfilled' && request.kind === 'erasure';
   // Nobody to write to: the server refuses the change until an address is recorded.
-  const unreachable = letter?.delivery === 'none' && answer !== 'fulfilled';
+  const unreachable = letter?.delivery === 'none' && !erasureUntold;
   const [idempotencyKey, setIdempotencyKey] = useState(newIdempotencyKey);
   const form = useForm<AnswerValues>({
     initialValues: { reason: '', until: '' },
@@ -241,14 +253,23 @@ function AnswerStep({ request }: { request: RightsRequest }) {
       }),
     onSuccess: setLetter,
   });
+  const takePackage = useMutation({
+    mutationFn: async () => {
+      const blob = await fetchBlob(`/api/v1/requests/${request.requestId}/package`);
+      saveBlob(blob, `${request.kind}-${request.requestId}.zip`);
+    },
+  });
   const send = useMutation({
     mutationFn: (values: AnswerValues) =>
-      api('POST', `/api/v1/requests/${request.requestId}/${ACTION[answer]}`, {
-        body: sent(values),
-        idempotencyKey,
-      }),
-    onSuccess: async () => {
-      notifySuccess(t(`requests.done.${answer}`));
+      api<{ letter?: { subject: string; text: string } }>(
+        'POST',
+        `/api/v1/requests/${request.requestId}/${ACTION[answer]}`,
+        { body: sent(values), idempotencyKey },
+      ),
+    onSuccess: async (answered) => {
+      if (answered?.letter && letter)
+        onPrint({ language: letter.language, delivery: 'post', ...answered.letter });
+      notifySuccess(t(answered?.letter ? 'requests.donePost' : `requests.done.${answer}`));
       setLetter(undefined);
       setPosted(false);
       // The reason written for this answer is not carried over to the next one.
@@ -331,12 +352,31 @@ function AnswerStep({ request }: { request: RightsRequest }) {
               <Text size="sm">{t('requests.noContact')}</Text>
             </Alert>
           ) : null}
+          {erasureUntold ? (
+            <Alert color="orange" data-testid="letter-no-contact-erasure">
+              <Text size="sm">{t('requests.erasureNoContact')}</Text>
+            </Alert>
+          ) : null}
           {byPost ? (
             <Alert color="yellow" data-testid="letter-by-post">
               <Stack gap="xs">
-                <Text size="sm">{t('requests.byPost')}</Text>
+                <Text size="sm">{t(fulfilByPost ? 'requests.byPostFulfil' : 'requests.byPost')}</Text>
+                {withPackage ? (
+                  <Group>
+                    <Button
+                      variant="default"
+                      size="xs"
+                      loading={takePackage.isPending}
+                      onClick={() => takePackage.mutate()}
+                      data-testid="take-package"
+                    >
+                      {t('requests.takePackage')}
+                    </Button>
+                  </Group>
+                ) : null}
+                {takePackage.error ? <ProblemAlert error={takePackage.error} /> : null}
                 <Checkbox
-                  label={t('requests.posted')}
+                  label={t(fulfilByPost ? 'requests.postedFulfil' : 'requests.posted')}
                   checked={posted}
                   onChange={(event) => setPosted(event.currentTarget.checked)}
                 />
