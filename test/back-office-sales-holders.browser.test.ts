@@ -148,7 +148,10 @@ describe('a dispute on a restricted customer’s invoice from the billing screen
     });
     expect(registered.statusCode, registered.body).toBe(201);
     const { requestId } = registered.json<{ requestId: string }>();
-    const fulfilled = await requestAs(env.app, officer)('POST', `/api/v1/requests/${requestId}/fulfil`, {});
+    // The customer has no e-mail address on file: the answer goes by post (decision 1250).
+    const fulfilled = await requestAs(env.app, officer)('POST', `/api/v1/requests/${requestId}/fulfil`, {
+      letterPosted: true,
+    });
     expect(fulfilled.statusCode, fulfilled.body).toBe(200);
 
     const billing = await loginAs(env.app, env.kernel, tenant, 'billing');

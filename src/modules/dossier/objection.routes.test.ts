@@ -90,7 +90,8 @@ describe('an objection to the technical dossier removes it (VX-4, VX-15)', () =>
     });
     expect(registered.statusCode, registered.body).toBe(201);
     const { requestId } = registered.json<{ requestId: string }>();
-    const fulfilled = await call('POST', `/api/v1/requests/${requestId}/fulfil`, {});
+    // The customer has no e-mail address on file: the answer goes by post (decision 1250).
+    const fulfilled = await call('POST', `/api/v1/requests/${requestId}/fulfil`, { letterPosted: true });
     expect(fulfilled.statusCode, fulfilled.body).toBe(200);
     expect(fulfilled.json()).toMatchObject({
       outcome: {

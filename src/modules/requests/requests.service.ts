@@ -765,11 +765,12 @@ export interface FulfilOptions {
 }
 
 /**
- * How a staff fulfilment tells a person who has no e-mail address on file (decision 1250): by the
- * letter staff print from the answer and post (`post`), or — an erasure of a person with neither
- * an e-mail nor a postal address — not at all (`none`). Undefined: by e-mail, as before.
+ * How a staff fulfilment tells the person (decision 1250): by e-mail to the address on file (read
+ * once, with the check), by the letter staff print from the answer and post (`post`), or — an
+ * erasure of a person with neither an e-mail nor a postal address — not at all (`none`).
+ * Undefined: the e-mail address is read by the fulfilment (the portal's and the account's paths).
  */
-type FulfilDelivery = { by: 'post'; to: PostalRecipient } | { by: 'none' };
+type FulfilDelivery = { by: 'email'; to: string } | { by: 'post'; to: PostalRecipient } | { by: 'none' };
 
 /** A fulfilment's outcome, and the letter staff print and post when it goes by post. */
 interface Fulfilment {
@@ -804,7 +805,11 @@ async function fulfil(
   const lang = request.language;
   const context = { tenantId: tenant.tenantId, actor, purpose: RIGHTS_PURPOSE };
   // A letter by post is written here, printed by staff from the answer (decision 1250).
-  const email = delivery ? null : await contactOnFile(deps, tenant.tenantId, subjectId);
+  const email = delivery
+    ? delivery.by === 'email'
+      ? delivery.to
+      : null
+    : await contactOnFile(deps, tenant.tenantId, subjectId);
   const now = kernel.clock.now();
   const facts: LetterFacts = {
     kind: request.kind,
@@ -1603,7 +1608,8 @@ async function fulfilDelivery(
   if (request.subject_id === null) return undefined;
   const person = await personOnFile(deps, request.tenant_id, request.subject_id);
   // Nobody readable (erased meanwhile): the fulfilment answers as it always did.
-  if (!person || person.email) return undefined;
+  if (!person) return undefined;
+  if (person.email) return { by: 'email', to: person.email };
   if (!person.post) {
     if (request.kind === 'erasure') return { by: 'none' };
     throw noContactOnFile();

@@ -178,8 +178,13 @@ describe('a restricted customer may still contest an invoice: a legal claim (VX-
       });
       expect(registered.statusCode, registered.body).toBe(201);
       const { requestId } = registered.json<{ requestId: string }>();
+      // The customer has no e-mail address on file: the answer goes by post (decision 1250).
       expect(
-        (await requestAs(app, officer)('POST', `/api/v1/requests/${requestId}/fulfil`, {})).statusCode,
+        (
+          await requestAs(app, officer)('POST', `/api/v1/requests/${requestId}/fulfil`, {
+            letterPosted: true,
+          })
+        ).statusCode,
       ).toBe(200);
 
       const url = `/api/v1/invoices/${invoiceId}/dispute`;
