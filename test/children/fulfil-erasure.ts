@@ -26,7 +26,8 @@ const outcome = await fulfilByStaff(
   { kernel: runtime.kernel, mailer, dataMap: DATA_MAP, publicUrl: 'http://localhost', logger },
   { tenantId: Number(tenantArg), actor: { kind: 'staff', staffId: 1, role: 'privacy_officer' } },
   requestId ?? '',
-  {},
+  // A person without an e-mail address on file is answered by post (decision 1250); ignored otherwise.
+  { letterPosted: true },
 );
 process.stdout.write(`${JSON.stringify(outcome)}\n`);
 await runtime.close();
