@@ -1199,7 +1199,8 @@ async function deferErasure(
       .executeTakeFirst();
     if (earlier) {
       const deferred = { lastDay: earlier.last_day, sameAs: earlier.request_id };
-      recordRequestChange(atx, actor, request, 'defer', told);
+      // Answered by the first request's letter: no letter of its own is posted (decision 1250).
+      recordRequestChange(atx, actor, request, 'defer', told === LETTER_POSTED ? undefined : told);
       await markFulfilled(atx.tx, request.request_id, now, { erasureDeferred: deferred });
       return deferred;
     }
