@@ -100,7 +100,7 @@ export function registerBillingCommands(program: Command): void {
           console.log(
             `${summary.period}: ${summary.invoiced} invoices${range}, total € ${euros(summary.totalInclVatCents)} incl. VAT; ` +
               `${summary.candidates} customers to bill, ${summary.empty} with nothing to bill, ` +
-              `${summary.alreadyInvoiced} already billed, ${summary.refused} refused by the gate`,
+              `${summary.alreadyInvoiced} already billed, ${summary.refused} refused`,
           );
           if (summary.refusedCustomers.length > 0) {
             // Which ones and why: a restricted customer is rightly left out, a holder no billing

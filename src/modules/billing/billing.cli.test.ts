@@ -10,7 +10,9 @@ import { parseStructuredCommunication } from '../../kernel/identifiers/structure
 import type { Tenant } from '../tenants/index.js';
 import { setRestriction } from '../../kernel/subjects/index.js';
 import { createPerson } from '../parties/index.js';
+import { addBankAccount } from './index.js';
 import {
+  billingContext,
   contractPurpose,
   createCustomer,
   prepareTenant,
@@ -197,18 +199,19 @@ describe('kluis invoices / payments (VX-3)', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('2026-06: 1 invoices');
-    expect(run.stdout).toContain('2 refused by the gate');
+    expect(run.stdout).toContain('2 refused');
     expect(run.stdout).toContain(`refused (subject_restricted): customer(s) ${restricted}`);
     expect(run.stdout).toContain(
       `refused (category_not_kept_for_subject_type): customer(s) ${contact.subjectId}`,
     );
   });
-  it("VX-3: `kluis invoices run` bills the other customers when one customer's address cannot be opened with this key store, and names that customer refused (field_unreadable) instead of failing the month (decision 1241)", async () => {
+  it("VX-3: `kluis invoices run` bills the other customers when one customer's address or direct-debit IBAN cannot be opened with this key store, and names that customer refused (field_unreadable) instead of failing the month (decision 1241)", async () => {
     const own = await createPolicyTenant(kernel, 'voiceking');
     const catalogue = await prepareTenant(kernel, own);
     const readable = await createCustomer(kernel, own, { familyName: 'Leesbaar' });
     const broken = await createCustomer(kernel, own, { familyName: 'Onleesbaar' });
-    for (const id of [readable, broken]) {
+    const debtor = await createCustomer(kernel, own, { familyName: 'Domicilie' });
+    for (const id of [readable, broken, debtor]) {
       await startContract(kernel, own, id, {
         startDate: '2026-01-01',
         lines: [{ productId: catalogue.subscription }],
@@ -221,11 +224,28 @@ describe('kluis invoices / payments (VX-3)', () => {
         where tenant_id = $1 and subject_id = $3`,
       [own.tenantId, readable, broken],
     );
+    // The same for the IBAN of a direct-debit mandate (attack S25-1).
+    for (const [subjectId, iban] of [
+      [readable, 'BE68539007547034'],
+      [debtor, 'BE71096123456769'],
+    ] as const) {
+      await addBankAccount(kernel, billingContext(own), subjectId, {
+        iban,
+        directDebitMandate: `MANDATE-${subjectId}`,
+        mandateSignedOn: '2026-01-01',
+      });
+    }
+    await runAsOwner(
+      database.ownerUrl,
+      `update bank_accounts set iban_enc = (select iban_enc from bank_accounts where tenant_id = $1 and subject_id = $2)
+        where tenant_id = $1 and subject_id = $3`,
+      [own.tenantId, readable, debtor],
+    );
     const args = juneRunArgs(own);
     const run = await runCli(args, env, 120_000);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('2026-06: 1 invoices');
-    expect(run.stdout).toContain(`refused (field_unreadable): customer(s) ${broken}`);
+    expect(run.stdout).toContain(`refused (field_unreadable): customer(s) ${broken}, ${debtor}`);
     expect(run.stdout).toContain('cannot be opened with this key store');
     const invoiced = await runAsOwner<{ subject_id: string; buyer_name: string }>(
       database.ownerUrl,
@@ -239,9 +259,14 @@ describe('kluis invoices / payments (VX-3)', () => {
       `update people set address_enc = null where tenant_id = $1 and subject_id = $2`,
       [own.tenantId, broken],
     );
+    await runAsOwner(
+      database.ownerUrl,
+      'delete from bank_accounts where tenant_id = $1 and subject_id = $2',
+      [own.tenantId, debtor],
+    );
     const again = await runCli(args, env, 120_000);
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout).toContain('2026-06: 1 invoices');
+    expect(again.stdout).toContain('2026-06: 2 invoices');
     expect(again.stdout).toContain('1 already billed');
   });
 });

@@ -1,3 +1,4 @@
+import { unreadableRecordOf, type UnreadableRecord } from '../../platform/errors.js';
 import type { Grant } from '../../kernel/gate/gate.js';
 import type { FieldRef } from '../../kernel/gate/access.js';
 import type { Tx } from '../../platform/db.js';
@@ -87,7 +88,11 @@ export async function selectBankAccounts(
   tx: Tx,
   grant: Grant,
   subjectIds: readonly number[],
-  options: { mandatesOnly?: boolean } = {},
+  options: {
+    mandatesOnly?: boolean;
+    /** Given, an account whose IBAN does not open is left out and named here (row id: its subject; decision 1241). */
+    unreadable?: UnreadableRecord[];
+  } = {},
 ): Promise<BankAccountRecord[]> {
   if (subjectIds.length === 0) return [];
   let query = tx
@@ -107,10 +112,19 @@ export async function selectBankAccounts(
   const rows = await query.execute();
   const records: BankAccountRecord[] = [];
   for (const row of rows) {
+    let iban: string | null;
+    try {
+      iban = await grant.decrypt(C.bankAccount, row.subject_id, ibanRef(row.bank_account_id), row.iban_enc);
+    } catch (error) {
+      const record = options.unreadable && unreadableRecordOf(error, String(row.subject_id));
+      if (!record) throw error;
+      options.unreadable?.push(record);
+      continue;
+    }
     records.push({
       bankAccountId: row.bank_account_id,
       subjectId: row.subject_id,
-      iban: await grant.decrypt(C.bankAccount, row.subject_id, ibanRef(row.bank_account_id), row.iban_enc),
+      iban,
       directDebitMandate: row.direct_debit_mandate,
       mandateSignedOn: row.mandate_signed_on,
       createdAt: row.created_at,

@@ -1,7 +1,7 @@
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Tx } from '../../platform/db.js';
 import { findCategory } from '../../kernel/policy/policy.query.js';
-import { AppError } from '../../platform/errors.js';
+import { AppError, type UnreadableRecord } from '../../platform/errors.js';
 import { holdSubjectsAgainstErasure } from '../../kernel/subjects/index.js';
 import { reachTestHook } from '../../platform/test-hooks.js';
 import type { Policy } from '../../kernel/policy/policy.schema.js';
@@ -428,10 +428,15 @@ export async function runInvoices(
       if (drafting) await allowBatchSortsInMemory(atx.tx);
       // Two reads of the batch that need nothing of each other: sent back to back (decision 0899),
       // both settled before either's failure is thrown.
+      // A mandate whose IBAN does not open holds its customer back, as an unreadable address does.
+      const unreadableAccounts: UnreadableRecord[] = [];
       const [contractLines, accounts] = await Promise.allSettled([
         selectContractLines(atx.tx, billing.grant, period, subjects),
         categories.includes(C.bankAccount)
-          ? selectBankAccounts(atx.tx, billing.grant, subjects, { mandatesOnly: true })
+          ? selectBankAccounts(atx.tx, billing.grant, subjects, {
+              mandatesOnly: true,
+              unreadable: unreadableAccounts,
+            })
           : [],
       ]);
       if (contractLines.status === 'rejected') throw contractLines.reason;
@@ -493,7 +498,9 @@ export async function runInvoices(
       const people = new Map(peopleRead.value.people.map((person) => [person.subjectId, person]));
       // A customer whose name or address does not open with this key store is not invoiced: the
       // run bills the others and names them (decision 1241), as a refusal would.
-      const unreadable = new Set(peopleRead.value.unreadable.map((record) => Number(record.rowId)));
+      const unreadable = new Set(
+        [...peopleRead.value.unreadable, ...unreadableAccounts].map((record) => Number(record.rowId)),
+      );
       const sqlDrafted = drafted.value;
       const sqlDraftedOf = sqlDrafted && new Map(sqlDrafted.map((row) => [row.subjectId, row]));
       const callSummaries = groupBy(
