@@ -275,11 +275,8 @@ export interface JournalComparison {
   tenants: number;
 }
 
-/**
- * Subjects per tenant compared from each of two ends: the data's newest, and the journal's
- * newest at or below the data's highest subject number. At most 2 × 20, however large either is.
- */
-const NEWEST_SUBJECTS = 20;
+/** Journal lines compared per round trip (decision 1240, amended after attack S25-10). */
+const JOURNAL_PAGE = 5_000;
 
 /**
  * Compares the erasure journal of `keys` with the subjects of `data` (attack S24-3, decision
@@ -289,9 +286,10 @@ const NEWEST_SUBJECTS = 20;
  * another person. Then the data and the key store are of different installations, or of copies
  * that went their own way since; typically the key store destroyed its own person's key, so the
  * data's person would lose every encrypted field, which the sample of fields cannot see (a
- * destroyed key is not tried). Per tenant, the data's newest subjects and the journal's newest
- * lines at or below the data's highest subject number are compared, by index, never a scan. A
- * subject the data does not hold (erased and gone, or newer than the data) is not compared.
+ * destroyed key is not tried). Per tenant, every journal line is compared with the data's subject
+ * of that number, 5,000 by primary key per round trip (attack S25-10: windows of the newest lines
+ * missed a fork between another tenant's numbers). A subject the data does not hold (erased and
+ * gone, or newer than the data) is not compared.
  * Both clients must be inside a transaction.
  */
 export async function compareErasureJournal(
@@ -304,38 +302,32 @@ export async function compareErasureJournal(
   for (const tenantId of await readTenantIds(data)) {
     await setTenant(data, tenantId);
     await setTenant(keys, tenantId);
-    const newest = await data.query<{ id: string }>(
-      `select subject_id::text as id from data_subjects where tenant_id = $1
-        order by subject_id desc limit ${NEWEST_SUBJECTS}`,
-      [tenantId],
-    );
-    const highest = newest.rows[0]?.id;
-    if (highest === undefined) continue;
-    const journalled = await keys.query<{ id: string }>(
-      `select subject_id::text as id from erasure_journal where tenant_id = $1 and subject_id <= $2::bigint
-        order by subject_id desc limit ${NEWEST_SUBJECTS}`,
-      [tenantId, highest],
-    );
-    const candidates = [...new Set([...newest.rows, ...journalled.rows].map((row) => row.id))];
-    const { rows: entries } = await keys.query<{ id: string; created_at: Date }>(
-      `select subject_id::text as id, subject_created_at as created_at from erasure_journal
-        where tenant_id = $1 and subject_id = any($2::bigint[])`,
-      [tenantId, candidates],
-    );
-    if (entries.length === 0) continue;
-    const { rows: subjects } = await data.query<{ id: string; created_at: Date }>(
-      `select subject_id::text as id, created_at from data_subjects
-        where tenant_id = $1 and subject_id = any($2::bigint[])`,
-      [tenantId, entries.map((entry) => entry.id)],
-    );
-    // Compared as the erasure journal's replay compares them (milliseconds, as both were written).
-    const createdAt = new Map(subjects.map((subject) => [subject.id, subject.created_at.getTime()]));
+    // Every journal line, page by page (attack S25-10: windows of the newest lines missed a fork
+    // whose numbers lay between another tenant's, the sequence being shared by all tenants).
     let othersHere = 0;
-    for (const entry of entries) {
-      const made = createdAt.get(entry.id);
-      if (made === undefined) continue;
-      comparison.checked += 1;
-      if (made !== entry.created_at.getTime()) othersHere += 1;
+    let after = '0';
+    for (;;) {
+      const { rows: entries } = await keys.query<{ id: string; created_at: Date }>(
+        `select subject_id::text as id, subject_created_at as created_at from erasure_journal
+          where tenant_id = $1 and subject_id > $2::bigint order by subject_id limit ${JOURNAL_PAGE}`,
+        [tenantId, after],
+      );
+      const last = entries.at(-1);
+      if (!last) break;
+      after = last.id;
+      const { rows: subjects } = await data.query<{ id: string; created_at: Date }>(
+        `select subject_id::text as id, created_at from data_subjects
+          where tenant_id = $1 and subject_id = any($2::bigint[])`,
+        [tenantId, entries.map((entry) => entry.id)],
+      );
+      // Compared as the erasure journal's replay compares them (milliseconds, as both were written).
+      const createdAt = new Map(subjects.map((subject) => [subject.id, subject.created_at.getTime()]));
+      for (const entry of entries) {
+        const made = createdAt.get(entry.id);
+        if (made === undefined) continue;
+        comparison.checked += 1;
+        if (made !== entry.created_at.getTime()) othersHere += 1;
+      }
     }
     comparison.others += othersHere;
     if (othersHere > 0) comparison.tenants += 1;

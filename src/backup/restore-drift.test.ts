@@ -298,4 +298,39 @@ describe('a copy that went its own way (attack S23B-3, decision 1150)', () => {
       await copy.close();
     }
   }, 300_000);
+
+  it("an older data backup restored with the key store in use: a person made after the backup keeps their number, and the next new person gets a number of their own, not that person's data key (attack S25-8)", async () => {
+    const { database, kernel } = space;
+    const make = (on: typeof kernel, familyName: string, email: string) =>
+      createPerson(on, sales(), { subjectType: 'customer', familyName, givenName: 'Test', email });
+    await make(kernel, 'Kerckhofs', 'kerckhofs@example.be');
+    const first = path.join(space.dir, 'first-s25');
+    expect((await runCli(['backup', '--out', first], space.env(database.ownerUrl))).code).toBe(0);
+    const { copyData, copyKeys, copyEnv } = await restoredCopy(first, 'r25');
+    let copy = space.kernelOn(copyData, copyKeys);
+    let lost: number;
+    try {
+      lost = (await make(copy.kernel, 'Lambrechts', 'lambrechts@example.be')).subjectId;
+    } finally {
+      await copy.close();
+    }
+    // The usual restore of older data: the person made since is lost from the data, their key stays.
+    const older = await runCli(
+      ['restore', '--force', '--data', await onlyFile(first, 'kluis-data-')],
+      copyEnv,
+    );
+    expect(older.stderr).toBe('');
+    expect(older.code).toBe(0);
+    expect(
+      await count(copyData, `select count(*)::int as n from data_subjects where subject_id = ${lost}`),
+    ).toBe(0);
+    copy = space.kernelOn(copyData, copyKeys);
+    try {
+      const next = await make(copy.kernel, 'Maes', 'maes@example.be');
+      expect(next.subjectId).toBeGreaterThan(lost);
+      expect((await getPerson(copy.kernel, sales(), next.subjectId)).email).toBe('maes@example.be');
+    } finally {
+      await copy.close();
+    }
+  }, 300_000);
 });

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { withTenant, type Db } from '../../platform/db.js';
 import type { KeystoreDb } from '../keyring/keystore.tables.js';
 
@@ -257,6 +258,22 @@ export class ErasureJournal {
       tx
         .selectFrom('erasure_journal')
         .select((eb) => eb.fn.max('subject_id').as('highest'))
+        .executeTakeFirst(),
+    );
+    return Number(row?.highest ?? 0);
+  }
+
+  /**
+   * The highest subject number of a tenant with a data key in the key store, live or destroyed:
+   * after a restore of older data, a person made since the backup still has a key there, and a
+   * new person given that number would be sealed with it (attack S25-8).
+   */
+  async highestKeyedSubjectId(tenantId: number): Promise<number> {
+    const row = await withTenant(this.#keystore, tenantId, (tx) =>
+      tx
+        .selectFrom('data_keys')
+        .select(sql<string | null>`max(owner_ref::bigint)`.as('highest'))
+        .where('owner_kind', 'in', ['subject', 'dossier'])
         .executeTakeFirst(),
     );
     return Number(row?.highest ?? 0);

@@ -47,11 +47,16 @@ export async function replayErasureJournal(
   let highest = 0;
   for (const { tenant_id: tenantId } of tenants) {
     result.journaled += await kernelCore(kernel).erasureJournal.reconcile(tenantId);
-    highest = Math.max(highest, await kernelCore(kernel).erasureJournal.highestSubjectId(tenantId));
+    highest = Math.max(
+      highest,
+      await kernelCore(kernel).erasureJournal.highestSubjectId(tenantId),
+      await kernelCore(kernel).erasureJournal.highestKeyedSubjectId(tenantId),
+    );
     const subjectIds = await kernelCore(kernel).erasureJournal.behind(tenantId);
     if (subjectIds.length > 0) work.push({ tenantId, subjectIds });
   }
-  // A subject number of an erased person is never handed to a new person.
+  // A subject number of an erased person, or one with a data key (a person the restored data
+  // lost, attack S25-8), is never handed to a new person.
   await moveSubjectSequencePast(options.ownerUrl, highest);
   const total = work.reduce((sum, item) => sum + item.subjectIds.length, 0);
   for (const { tenantId, subjectIds } of work) {
