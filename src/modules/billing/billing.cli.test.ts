@@ -58,18 +58,7 @@ const juneRunArgs = (tenant: Tenant): string[] => [
 
 describe('kluis invoices / payments (VX-3)', () => {
   it('VX-3: `kluis invoices run` bills a month once; `kluis payments import` matches a statement by OGM; `kluis payments unmatched` lists the rest and `kluis payments match` matches one by hand', async () => {
-    const args = [
-      'invoices',
-      'run',
-      '--tenant',
-      tenant.slug,
-      '--period',
-      '2026-06',
-      '--issue-date',
-      '2026-07-01',
-      '--calls-purpose',
-      'call_billing',
-    ];
+    const args = juneRunArgs(tenant);
     const first = await runCli(args, env, 120_000);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
