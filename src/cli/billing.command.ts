@@ -20,6 +20,7 @@ import {
   parseAccountingPeriod,
   runInvoices,
   setBillingSettings,
+  BILLING_ADDRESS_MISSING,
   type BillingContext,
 } from '../modules/billing/index.js';
 import { releaseEndedDocuments } from '../modules/retention/index.js';
@@ -115,6 +116,11 @@ export function registerBillingCommands(program: Command): void {
             if (byCode.has('field_unreadable')) {
               console.log(
                 'field_unreadable: their name or address cannot be opened with this key store (data and key store of different backups?); the others are invoiced (decision 1241)',
+              );
+            }
+            if (byCode.has(BILLING_ADDRESS_MISSING)) {
+              console.log(
+                `${BILLING_ADDRESS_MISSING}: no postal address to invoice them at (street, postal code, city and country; a business customer's organisation's); record it and run the month again: they are billed then, once (decision 1290)`,
               );
             }
           }

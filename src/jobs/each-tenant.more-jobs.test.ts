@@ -120,6 +120,7 @@ async function customer(tenant: Tenant, email: string): Promise<number> {
       familyName: 'Later',
       givenName: 'Lou',
       email,
+      address: { street: 'Veldstraat 1', postalCode: '9000', city: 'Gent', country: 'BE' },
       // Voiceking's order processing keeps the language its letters are written in.
       ...(tenant.slug.startsWith('voiceking') ? { preferredLanguage: 'nl' } : {}),
     },

@@ -9,7 +9,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { parseStructuredCommunication } from '../../kernel/identifiers/structured-communication.js';
 import type { Tenant } from '../tenants/index.js';
 import { setRestriction } from '../../kernel/subjects/index.js';
-import { createPerson } from '../parties/index.js';
+import { createOrganisation, createPerson, rectifyPerson, updateOrganisation } from '../parties/index.js';
 import { addBankAccount } from './index.js';
 import {
   billingContext,
@@ -243,10 +243,14 @@ describe('kluis invoices / payments (VX-3)', () => {
     );
     expect(invoiced.rows).toEqual([{ subject_id: String(readable), buyer_name: 'An Leesbaar' }]);
     // Set right (the address written again), the next run bills the customer it left out, once.
-    await runAsOwner(
-      database.ownerUrl,
-      `update people set address_enc = null where tenant_id = $1 and subject_id = $2`,
-      [own.tenantId, broken],
+    // (Cleared instead, the customer would have no address and wait for one: decision 1290.)
+    await rectifyPerson(
+      kernel,
+      { tenantId: own.tenantId, actor: SYSTEM, purpose: contractPurpose(own) },
+      broken,
+      {
+        address: { street: 'Veldstraat 1', postalCode: '9000', city: 'Gent', country: 'BE' },
+      },
     );
     await runAsOwner(
       database.ownerUrl,
@@ -257,5 +261,95 @@ describe('kluis invoices / payments (VX-3)', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain('2026-06: 2 invoices');
     expect(again.stdout).toContain('1 already billed');
+  });
+  it('VX-3: `kluis invoices run` holds back a customer with no postal address, private or billed to an organisation that has none, as refused (billing_address_missing), bills the others without a number gap, and bills them once when the address is recorded (decision 1290)', async () => {
+    const own = await createPolicyTenant(kernel, 'voiceking');
+    const catalogue = await prepareTenant(kernel, own);
+    const people = { tenantId: own.tenantId, actor: SYSTEM, purpose: contractPurpose(own) };
+    const addressed = await createCustomer(kernel, own, { familyName: 'Adres' });
+    const homeless = (
+      await createPerson(kernel, people, {
+        subjectType: 'customer',
+        familyName: 'Zonderadres',
+        givenName: 'Ward',
+      })
+    ).subjectId;
+    // A business customer is billed at its organisation's address, never at its contact's home
+    // (which this contact has): an organisation with neither a registered nor a billing address.
+    const company = await createOrganisation(kernel, own.tenantId, {
+      name: 'Transport Zonderadres BV',
+      enterpriseNumber: '0417.497.106',
+    });
+    const contact = await createCustomer(kernel, own, {
+      familyName: 'Contact',
+      organisationId: company.organisationId,
+    });
+    for (const [id, organisationId] of [
+      [addressed, undefined],
+      [homeless, undefined],
+      [contact, company.organisationId],
+    ] as const) {
+      await startContract(kernel, own, id, {
+        startDate: '2026-01-01',
+        ...(organisationId ? { organisationId } : {}),
+        lines: [{ productId: catalogue.subscription }],
+      });
+    }
+    const invoices = async () =>
+      (
+        await runAsOwner<{
+          subject_id: string;
+          invoice_number: string;
+          street: string | null;
+          country: string | null;
+        }>(
+          database.ownerUrl,
+          `select subject_id::text, invoice_number, buyer_street as street, buyer_country as country
+             from invoices where tenant_id = $1 order by number`,
+          [own.tenantId],
+        )
+      ).rows;
+    const args = juneRunArgs(own);
+    const run = await runCli(args, env, 120_000);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('2026-06: 1 invoices (F2026-000001 … F2026-000001)');
+    expect(run.stdout).toContain('3 customers to bill, 0 with nothing to bill, 0 already billed, 2 refused');
+    expect(run.stdout).toContain(
+      `refused (billing_address_missing): customer(s) ${[homeless, contact].sort((a, b) => a - b).join(', ')}`,
+    );
+    expect(run.stdout).toContain('no postal address to invoice them at');
+    expect(await invoices()).toEqual([
+      {
+        subject_id: String(addressed),
+        invoice_number: 'F2026-000001',
+        street: 'Veldstraat 1',
+        country: 'BE',
+      },
+    ]);
+
+    // The addresses recorded (the person's through a correction, the company's billing address),
+    // the next run bills the two it held back, once, numbered on from the first.
+    await rectifyPerson(kernel, people, homeless, {
+      address: { street: 'Kerkstraat 9', postalCode: '2000', city: 'Antwerpen', country: 'BE' },
+    });
+    await updateOrganisation(kernel, own.tenantId, company.organisationId, {
+      billingAddress: { street: 'Havenlaan 5', postalCode: '1000', city: 'Brussel', country: 'BE' },
+    });
+    const again = await runCli(args, env, 120_000);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('2026-06: 2 invoices (F2026-000002 … F2026-000003)');
+    expect(again.stdout).toContain('1 already billed, 0 refused');
+    const third = await runCli(args, env, 120_000);
+    expect(third.stdout).toContain('2026-06: 0 invoices');
+    expect(third.stdout).toContain('3 already billed, 0 refused');
+    const billed = await invoices();
+    expect(billed.map((row) => row.invoice_number)).toEqual(['F2026-000001', 'F2026-000002', 'F2026-000003']);
+    expect(new Set(billed.map((row) => row.subject_id))).toEqual(
+      new Set([addressed, homeless, contact].map(String)),
+    );
+    expect(billed.find((row) => row.subject_id === String(homeless))).toMatchObject({
+      street: 'Kerkstraat 9',
+    });
+    expect(billed.find((row) => row.subject_id === String(contact))).toMatchObject({ street: 'Havenlaan 5' });
   });
 });

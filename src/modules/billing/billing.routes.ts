@@ -19,7 +19,7 @@ import {
   type BankAccountRecord,
   type CreditScoreRecord,
 } from './financial.service.js';
-import { runInvoices } from './invoice-run.service.js';
+import { BILLING_ADDRESS_MISSING, runInvoices } from './invoice-run.service.js';
 import {
   createCreditNote,
   creditNoteInputSchema,
@@ -156,7 +156,7 @@ const runSummarySchema = z.object({
   refusedCustomers: z
     .array(z.object({ subjectId: z.number().int(), code: z.string() }))
     .describe(
-      'the first 100 customers the gate refused, with its code (subject_restricted, category_not_kept_for_subject_type …)',
+      'the first 100 customers not billed, with the code: the gate refused them (subject_restricted, category_not_kept_for_subject_type …), their name, address or mandate IBAN cannot be opened with this key store (field_unreadable), or there is no postal address to invoice them at: street, postal code, city and country, of the person or, for a business customer, of the organisation (billing_address_missing; record it and run the month again: they are billed then, once)',
     ),
   firstNumber: z.string().nullable(),
   lastNumber: z.string().nullable(),
@@ -353,12 +353,19 @@ export function registerBillingRoutes(app: FastifyInstance, kernel: Kernel): voi
             ...(request.body.callsPurpose ? { callsPurpose: request.body.callsPurpose } : {}),
           });
           for (const { subjectId, code } of summary.refusedCustomers) {
-            if (code !== 'field_unreadable') continue;
-            // For the operator: nothing personal, the customer's number only (decision 1241).
-            request.log.error(
-              { code, tenantId: context.tenantId, subjectId },
-              'a customer not invoiced: an encrypted field cannot be opened with this key store (data and key store of different backups?)',
-            );
+            // Nothing personal, the customer's number only (decisions 1241, 1290).
+            if (code === 'field_unreadable') {
+              request.log.error(
+                { code, tenantId: context.tenantId, subjectId },
+                'a customer not invoiced: an encrypted field cannot be opened with this key store (data and key store of different backups?)',
+              );
+            } else if (code === BILLING_ADDRESS_MISSING) {
+              // Billing's to mend, not the operator's: a warning, not an error (decision 1290).
+              request.log.warn(
+                { code, tenantId: context.tenantId, subjectId },
+                'a customer not invoiced: no postal address to invoice them at; record it and run the month again',
+              );
+            }
           }
           return summary;
         },

@@ -84,7 +84,12 @@ export async function createBusiness(
   name = 'Bakkerij Janssens BV',
   enterpriseNumber = '0403.536.628',
 ): Promise<number> {
-  const organisation = await createOrganisation(kernel, tenant.tenantId, { name, enterpriseNumber });
+  // A registered office: an invoice run holds back a customer it cannot address (decision 1290).
+  const organisation = await createOrganisation(kernel, tenant.tenantId, {
+    name,
+    enterpriseNumber,
+    address: { street: 'Grote Markt 1', postalCode: '8500', city: 'Kortrijk' },
+  });
   return organisation.organisationId;
 }
 

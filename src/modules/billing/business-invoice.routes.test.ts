@@ -217,7 +217,11 @@ describe('business invoices carry the company’s own facts (issue 22)', () => {
   });
 
   it('two contracts with different purchase orders on one invoice: no document-level order, each line names its own', async () => {
-    const company = await registerCompany({ name: 'Transport Maes BV', enterpriseNumber: '0417.497.106' });
+    const company = await registerCompany({
+      name: 'Transport Maes BV',
+      enterpriseNumber: '0417.497.106',
+      address: { street: 'Havenlaan 5', postalCode: '2000', city: 'Antwerpen' },
+    });
     const contact = await createCustomer(kernel, voxtra, { familyName: 'Maes', organisationId: company });
     for (const po of ['PO-A-1', 'PO-B-2']) {
       const contract = await startContract(kernel, voxtra, contact, {

@@ -48,7 +48,14 @@ beforeAll(async () => {
     const person = await createPerson(
       kernel,
       { tenantId: voiceking.tenantId, actor: SYSTEM, purpose: contractPurpose(voiceking) },
-      { subjectType: 'customer', familyName: family, givenName: given, email, preferredLanguage: language },
+      {
+        subjectType: 'customer',
+        familyName: family,
+        givenName: given,
+        email,
+        preferredLanguage: language,
+        address: { street: 'Veldstraat 1', postalCode: '9000', city: 'Gent', country: 'BE' },
+      },
     );
     await startContract(kernel, voiceking, person.subjectId, {
       startDate: '2026-01-01',

@@ -47,7 +47,14 @@ describe('values in mail bodies stay on their line', () => {
           'x-csrf-token': sales.csrfToken,
           'x-kluis-purpose': 'order_processing',
         },
-        payload: { subjectType: 'customer', givenName, familyName: 'Lijnen', email, preferredLanguage: 'nl' },
+        payload: {
+          subjectType: 'customer',
+          givenName,
+          familyName: 'Lijnen',
+          email,
+          preferredLanguage: 'nl',
+          address: { street: 'Veldstraat 1', postalCode: '9000', city: 'Gent', country: 'BE' },
+        },
       });
     // Such a name is refused at the door now (decision 0396) ...
     expect((await register(hostile)).statusCode).toBe(400);

@@ -41,7 +41,14 @@ beforeAll(async () => {
   const person = await createPerson(
     kernel,
     { tenantId: tenant.tenantId, actor: SYSTEM, purpose: contractPurpose(tenant) },
-    { subjectType: 'customer', givenName: 'Els', familyName: 'Claes', email, preferredLanguage: 'nl' },
+    {
+      subjectType: 'customer',
+      givenName: 'Els',
+      familyName: 'Claes',
+      email,
+      preferredLanguage: 'nl',
+      address: { street: 'Veldstraat 1', postalCode: '9000', city: 'Gent', country: 'BE' },
+    },
   );
   await startContract(kernel, tenant, person.subjectId, {
     startDate: '2025-01-01',

@@ -55,7 +55,14 @@ beforeAll(async () => {
     const person = await createPerson(
       kernel,
       { tenantId: tenant.tenantId, actor: SYSTEM, purpose: contractPurpose(tenant) },
-      { subjectType: 'customer', givenName: given, familyName: family, email, preferredLanguage: language },
+      {
+        subjectType: 'customer',
+        givenName: given,
+        familyName: family,
+        email,
+        preferredLanguage: language,
+        address: { street: 'Veldstraat 1', postalCode: '9000', city: 'Gent', country: 'BE' },
+      },
     );
     await startContract(kernel, tenant, person.subjectId, {
       startDate: '2026-06-01',

@@ -24,6 +24,7 @@ export {
 export { setContractBillingOptions, type ContractBillingOptions } from './contract-options.service.js';
 export {
   runInvoices,
+  BILLING_ADDRESS_MISSING,
   CALL_BILLING_PURPOSE,
   type InvoiceRunOptions,
   type InvoiceRunSummary,

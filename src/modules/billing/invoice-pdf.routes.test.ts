@@ -286,7 +286,13 @@ describe('the PDF of an invoice with many itemised calls (decision 0312)', () =>
     const person = await createPerson(
       kernel,
       { tenantId: tenant.tenantId, actor: SYSTEM, purpose: contractPurpose(tenant) },
-      { subjectType: 'customer', familyName: 'Talker', givenName: 'Tom', preferredLanguage: 'en' },
+      {
+        subjectType: 'customer',
+        familyName: 'Talker',
+        givenName: 'Tom',
+        preferredLanguage: 'en',
+        address: { street: 'Veldstraat 1', postalCode: '9000', city: 'Gent', country: 'BE' },
+      },
     );
     const contract = await startContract(kernel, tenant, person.subjectId, {
       startDate: '2026-10-01',
@@ -366,7 +372,13 @@ describe('the purpose declared for the itemised calls (issue 10 attack, decision
     const person = await createPerson(
       kernel,
       { tenantId: tenant.tenantId, actor: SYSTEM, purpose: contractPurpose(tenant) },
-      { subjectType: 'customer', familyName: 'Beller', givenName: 'Bo', preferredLanguage: 'en' },
+      {
+        subjectType: 'customer',
+        familyName: 'Beller',
+        givenName: 'Bo',
+        preferredLanguage: 'en',
+        address: { street: 'Veldstraat 1', postalCode: '9000', city: 'Gent', country: 'BE' },
+      },
     );
     const contract = await startContract(kernel, tenant, person.subjectId, {
       startDate: '2026-10-01',

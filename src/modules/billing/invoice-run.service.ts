@@ -141,11 +141,15 @@ export interface InvoiceRunSummary {
   empty: number;
   /** Billed for this period by an earlier or concurrent run. */
   alreadyInvoiced: number;
-  /** Refused by the gate (restricted, objected …): audited, not billed. */
+  /**
+   * Not billed: refused by the gate (restricted, objected …; audited), held back because a field
+   * does not open (decision 1241) or because there is no postal address to invoice (decision 1290).
+   */
   refused: number;
   /**
-   * Who was refused and the gate's code (the first 100), so that billing can tell a restricted
-   * customer, rightly left out, from one no billing purpose covers (attack S20-17, decision 0929).
+   * Who was refused and the code (the first 100), so that billing can tell a restricted customer,
+   * rightly left out, from one no billing purpose covers (attack S20-17, decision 0929), one whose
+   * record does not open (`field_unreadable`) and one with no address (`billing_address_missing`).
    */
   refusedCustomers: Array<{ subjectId: number; code: string }>;
   firstNumber: string | null;
@@ -516,6 +520,7 @@ export async function runInvoices(
         (row) => row.subjectId,
       );
       const drafts: NewInvoice[] = [];
+      const missingAddress: number[] = [];
       const createdAt = kernel.clock.now();
       // The batch's invoices are written part by part as they are drafted, each part in one
       // statement (decision 1080) sent when the part before it has answered, so the server writes
@@ -560,6 +565,12 @@ export async function runInvoices(
             });
             if (!draft) {
               summary.empty += 1;
+              waitLate(subjectId);
+              continue;
+            }
+            if (!hasPostalAddress(draft.buyer)) {
+              // Not invoiced to an empty address: held back until it is recorded (decision 1290).
+              missingAddress.push(subjectId);
               waitLate(subjectId);
               continue;
             }
@@ -648,10 +659,14 @@ export async function runInvoices(
       summary.invoiced += drafts.length;
       summary.alreadyInvoiced += billed.size;
       const unreadableUnbilled = [...unreadable].filter((subjectId) => !billed.has(subjectId));
-      summary.refused += refused.size + unreadableUnbilled.length;
+      summary.refused += refused.size + unreadableUnbilled.length + missingAddress.length;
       for (const subjectId of unreadableUnbilled) {
         if (summary.refusedCustomers.length >= REFUSED_LISTED) break;
         summary.refusedCustomers.push({ subjectId, code: 'field_unreadable' });
+      }
+      for (const subjectId of missingAddress) {
+        if (summary.refusedCustomers.length >= REFUSED_LISTED) break;
+        summary.refusedCustomers.push({ subjectId, code: BILLING_ADDRESS_MISSING });
       }
       for (const subjectId of refused) {
         if (summary.refusedCustomers.length >= REFUSED_LISTED) break;
@@ -989,6 +1004,29 @@ export function draftInvoice(input: {
     },
     lines,
   };
+}
+
+/**
+ * The code a customer is held back under when the invoice would carry no postal address
+ * (decision 1290): refused like a customer whose record does not open (1241), billed by the first
+ * run after the address is recorded.
+ */
+export const BILLING_ADDRESS_MISSING = 'billing_address_missing';
+
+/**
+ * Whether a drafted buyer has a postal address an invoice can go to (decision 1290): street,
+ * postal code, city and country, each not blank. What the PDF prints and what the Peppol UBL's
+ * buyer PostalAddress needs (its country at least; Belgian VAT law asks for the customer's
+ * address). A business customer's comes from its organisation (billing, else registered address),
+ * a private customer's from their person record as the run's purpose reads it.
+ */
+export function hasPostalAddress(
+  buyer: Pick<BuyerSnapshot, 'street' | 'postalCode' | 'city' | 'country'>,
+): boolean {
+  return (
+    [buyer.street, buyer.postalCode, buyer.city].every((part) => (part ?? '').trim() !== '') &&
+    /^[A-Z]{2}$/.test(buyer.country ?? '')
+  );
 }
 
 /** The invoice's language: the customer's when we write in it, else the tenant's (decision 0310). */

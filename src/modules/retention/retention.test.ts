@@ -241,7 +241,9 @@ describe('retention rules of the voiceking policy, walked across each boundary',
   it('until the bill is uncontestable (cdr_until_uncontestable): call records never invoiced stay past 12 months after the last call; invoiced, they go the day after 12 months from the due date', async () => {
     on('2024-01-05');
     const catalogue = await catalogueOf(voiceking);
-    const customer = await person(voiceking, 'customer', 'order_processing');
+    const customer = await person(voiceking, 'customer', 'order_processing', {
+      address: { street: 'Veldstraat 1', postalCode: '9000', city: 'Gent', country: 'BE' },
+    });
     await startContract(kernel, voiceking, customer, {
       startDate: '2024-01-05',
       lines: [{ productId: catalogue.subscription }],
