@@ -148,3 +148,24 @@ export function unreadableRecordOf(error: unknown, rowId: string): UnreadableRec
     rowId,
   };
 }
+
+/**
+ * The hold-back of a read that goes on without a record it cannot open (decisions 1150, 1241):
+ * `decrypt`'s value; or, when it fails with `field_unreadable` and the caller holds such records
+ * back (gives `unreadable`), `undefined`, with the record (table, column, `rowId`: nothing
+ * personal) named in `unreadable`. Any other error, or any error without `unreadable`, is thrown.
+ */
+export async function decryptOrHoldBack<T>(
+  rowId: string,
+  unreadable: UnreadableRecord[] | undefined,
+  decrypt: () => Promise<T>,
+): Promise<T | undefined> {
+  try {
+    return await decrypt();
+  } catch (error) {
+    const record = unreadable && unreadableRecordOf(error, rowId);
+    if (!record) throw error;
+    unreadable?.push(record);
+    return undefined;
+  }
+}

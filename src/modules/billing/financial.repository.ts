@@ -1,4 +1,4 @@
-import { unreadableRecordOf, type UnreadableRecord } from '../../platform/errors.js';
+import { decryptOrHoldBack, type UnreadableRecord } from '../../platform/errors.js';
 import type { Grant } from '../../kernel/gate/gate.js';
 import type { FieldRef } from '../../kernel/gate/access.js';
 import type { Tx } from '../../platform/db.js';
@@ -112,15 +112,10 @@ export async function selectBankAccounts(
   const rows = await query.execute();
   const records: BankAccountRecord[] = [];
   for (const row of rows) {
-    let iban: string | null;
-    try {
-      iban = await grant.decrypt(C.bankAccount, row.subject_id, ibanRef(row.bank_account_id), row.iban_enc);
-    } catch (error) {
-      const record = options.unreadable && unreadableRecordOf(error, String(row.subject_id));
-      if (!record) throw error;
-      options.unreadable?.push(record);
-      continue;
-    }
+    const iban = await decryptOrHoldBack(String(row.subject_id), options.unreadable, () =>
+      grant.decrypt(C.bankAccount, row.subject_id, ibanRef(row.bank_account_id), row.iban_enc),
+    );
+    if (iban === undefined) continue;
     records.push({
       bankAccountId: row.bank_account_id,
       subjectId: row.subject_id,

@@ -8,7 +8,7 @@ import type { Policy } from '../../kernel/policy/policy.schema.js';
 import { maskIban } from '../../kernel/identifiers/iban.js';
 // The parties module's batch read with a grant (one query, decryption through the grant); its
 // index exports only per-person reads, each its own transaction, too slow for a monthly run.
-import { readOrganisationsForInvoices, readReadablePeopleUnderGrant } from '../parties/index.js';
+import { readOrganisationsForInvoices, readPeopleUnderGrant } from '../parties/index.js';
 import type { InvoicedOrganisation, Person as PersonRecord } from '../parties/index.js';
 import {
   authorize,
@@ -494,7 +494,10 @@ export async function runInvoices(
       // failure is thrown: the drafting's later statements never outlive the transaction.
       const unbilled = subjects.filter((id) => !billed.has(id));
       const [peopleRead, drafted] = await Promise.allSettled([
-        readReadablePeopleUnderGrant(atx.tx, billing.grant, subjects, keys),
+        readPeopleUnderGrant(atx.tx, billing.grant, subjects, {
+          keysLoading: keys,
+          holdBackUnreadable: true,
+        }),
         drafting ? draftBatchCallLines(atx.tx, calls.grant, drafting, period.start, subjects) : undefined,
       ]);
       if (peopleRead.status === 'rejected') throw peopleRead.reason;

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Grant } from '../../kernel/gate/gate.js';
 import type { Tx } from '../../platform/db.js';
-import { unreadableRecordOf, type UnreadableRecord } from '../../platform/errors.js';
+import { decryptOrHoldBack, type UnreadableRecord } from '../../platform/errors.js';
 import { DOSSIER_CATEGORIES as C } from './datamap.js';
 
 /** Every dossier value is under the dossier's own key, never the customer's (VX-7). */
@@ -237,21 +237,10 @@ export async function selectItems<K extends ItemKind>(
       : query.where(idRef(kind), 'in', filter.ids.length > 0 ? [...filter.ids] : [-1]);
   const records: Array<ItemRecord<K>> = [];
   for (const row of await query.execute()) {
-    let text: string | null;
-    try {
-      text = await grant.decrypt(
-        category,
-        row.subject_id,
-        ref(table, 'details_enc', row.id),
-        row.details_enc,
-        SCOPE,
-      );
-    } catch (error) {
-      const record = unreadable && unreadableRecordOf(error, String(row.id));
-      if (!record) throw error;
-      unreadable.push(record);
-      continue;
-    }
+    const text = await decryptOrHoldBack(String(row.id), unreadable, () =>
+      grant.decrypt(category, row.subject_id, ref(table, 'details_enc', row.id), row.details_enc, SCOPE),
+    );
+    if (text === undefined) continue;
     records.push({
       kind,
       id: row.id,

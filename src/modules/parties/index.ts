@@ -41,6 +41,5 @@ export { partiesDataMap } from './datamap.js';
  * (e.g. the invoice run reads the party data of 5,000 customers under one gate decision).
  */
 export { selectPeople as readPeopleUnderGrant } from './people.repository.js';
-export { selectReadablePeople as readReadablePeopleUnderGrant } from './people.repository.js';
 export { createPeopleInBulk, createPeopleInBulkWithin, type BulkPerson } from './people.bulk.js';
 export { PERSON_COLUMN_CATEGORIES, hasPersonRecord } from './people.repository.js';

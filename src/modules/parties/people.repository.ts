@@ -1,7 +1,7 @@
 import { sql, type CompiledQuery } from 'kysely';
 import { boundQuery, type Grant } from '../../kernel/gate/gate.js';
 import type { Tx } from '../../platform/db.js';
-import { unreadableRecordOf, type UnreadableRecord } from '../../platform/errors.js';
+import { decryptOrHoldBack, type UnreadableRecord } from '../../platform/errors.js';
 
 export interface PostalAddress {
   street: string;
@@ -132,35 +132,52 @@ export async function insertPeopleRows(tx: Tx, grant: Grant, rows: readonly NewP
   }
 }
 
+/** The people a read could open, and those it held back (`holdBackUnreadable`). */
+export interface ReadablePeople {
+  people: PersonRecord[];
+  unreadable: UnreadableRecord[];
+}
+
+/** How a read of people goes (selectPeople, peopleOfRows). */
+export interface PeopleReadOptions {
+  /**
+   * The caller's load of these people's data keys (`grant.loadKeys`), awaited only once the rows
+   * are in: the read and the key store's answer overlap (decision 0750).
+   */
+  keysLoading?: Promise<void>;
+  /**
+   * For a list or a batch that goes on without a person it cannot open (decisions 1150, 1241): a
+   * person with a field that does not open with this key store is held back and named in
+   * `unreadable` (table, column, row id: nothing personal) instead of failing the read. Any other
+   * error still fails it.
+   */
+  holdBackUnreadable?: boolean;
+}
+
 /** Reads people, returning only the fields whose category the grant covers (need to know). */
 export async function selectPeople(
   tx: Tx,
   grant: Grant,
   subjectIds: readonly number[],
-  keysLoading?: Promise<void>,
-): Promise<PersonRecord[]> {
-  if (subjectIds.length === 0) return [];
-  const rows = await peopleRowsQuery(tx, subjectIds).execute();
-  // The caller's load of these people's data keys (`grant.loadKeys`), awaited only once the rows
-  // are in: the read and the key store's answer overlap (decision 0750).
-  await keysLoading;
-  return peopleOfRows(grant, rows);
-}
-
-/**
- * selectPeople for a batch that goes on without a person it cannot open (decision 1241): that
- * person is held back and named in `unreadable` (table, column, row id), as a list does (1150).
- */
-export async function selectReadablePeople(
+  options?: PeopleReadOptions & { holdBackUnreadable?: false },
+): Promise<PersonRecord[]>;
+export async function selectPeople(
   tx: Tx,
   grant: Grant,
   subjectIds: readonly number[],
-  keysLoading?: Promise<void>,
-): Promise<{ people: PersonRecord[]; unreadable: UnreadableRecord[] }> {
-  if (subjectIds.length === 0) return { people: [], unreadable: [] };
+  options: PeopleReadOptions & { holdBackUnreadable: true },
+): Promise<ReadablePeople>;
+export async function selectPeople(
+  tx: Tx,
+  grant: Grant,
+  subjectIds: readonly number[],
+  options: PeopleReadOptions = {},
+): Promise<PersonRecord[] | ReadablePeople> {
+  const holdBack = options.holdBackUnreadable === true;
+  if (subjectIds.length === 0) return holdBack ? { people: [], unreadable: [] } : [];
   const rows = await peopleRowsQuery(tx, subjectIds).execute();
-  await keysLoading;
-  return readablePeopleOfRows(grant, rows);
+  await options.keysLoading;
+  return holdBack ? peopleOfRows(grant, rows, { holdBackUnreadable: true }) : peopleOfRows(grant, rows);
 }
 
 /**
@@ -192,37 +209,33 @@ let peopleRowsTemplate: CompiledQuery<PersonRow> | undefined;
 
 export type PersonRow = Awaited<ReturnType<ReturnType<typeof peopleRowsQuery>['execute']>>[number];
 
-/** People from their rows, with only the fields whose category the grant covers (need to know). */
-export async function peopleOfRows(grant: Grant, rows: readonly PersonRow[]): Promise<PersonRecord[]> {
-  await loadKeysOfRows(grant, rows);
-  const people: PersonRecord[] = [];
-  for (const row of rows) people.push(await personOfRow(grant, row));
-  return people;
-}
-
 /**
- * peopleOfRows for a list: a person with a field that does not open with this key store (data and
- * key store of different lineages, a row altered by hand) is held back and named in `unreadable`
- * (table, column, row id: no personal data) instead of failing the page (attack S23B-3, decision
- * 1150). Any other error still fails the read.
+ * People from their rows, with only the fields whose category the grant covers (need to know);
+ * with `holdBackUnreadable`, without those it cannot open (named in `unreadable`).
  */
-export async function readablePeopleOfRows(
+export async function peopleOfRows(
   grant: Grant,
   rows: readonly PersonRow[],
-): Promise<{ people: PersonRecord[]; unreadable: UnreadableRecord[] }> {
+  options?: { holdBackUnreadable?: false },
+): Promise<PersonRecord[]>;
+export async function peopleOfRows(
+  grant: Grant,
+  rows: readonly PersonRow[],
+  options: { holdBackUnreadable: true },
+): Promise<ReadablePeople>;
+export async function peopleOfRows(
+  grant: Grant,
+  rows: readonly PersonRow[],
+  options: { holdBackUnreadable?: boolean } = {},
+): Promise<PersonRecord[] | ReadablePeople> {
   await loadKeysOfRows(grant, rows);
   const people: PersonRecord[] = [];
-  const unreadable: UnreadableRecord[] = [];
+  const unreadable: UnreadableRecord[] | undefined = options.holdBackUnreadable ? [] : undefined;
   for (const row of rows) {
-    try {
-      people.push(await personOfRow(grant, row));
-    } catch (error) {
-      const record = unreadableRecordOf(error, String(row.subject_id));
-      if (!record) throw error;
-      unreadable.push(record);
-    }
+    const person = await decryptOrHoldBack(String(row.subject_id), unreadable, () => personOfRow(grant, row));
+    if (person) people.push(person);
   }
-  return { people, unreadable };
+  return unreadable ? { people, unreadable } : people;
 }
 
 function coversEncrypted(grant: Grant): boolean {

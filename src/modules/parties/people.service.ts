@@ -23,7 +23,6 @@ import {
   PERSON_SOURCES,
   selectPeople,
   peopleOfRows,
-  readablePeopleOfRows,
   peopleRowsSelect,
   selectSameTypeByEmail,
   selectSubjectIdsByBlindIndex,
@@ -491,7 +490,10 @@ async function readListUnderPurpose(
             peopleRowsSelect(atx.tx, shown),
           );
           if (holdBackUnreadable)
-            return { subjectIds, ...(await readablePeopleOfRows(read.grant, read.rows)) };
+            return {
+              subjectIds,
+              ...(await peopleOfRows(read.grant, read.rows, { holdBackUnreadable: true })),
+            };
           return { subjectIds, people: await peopleOfRows(read.grant, read.rows), unreadable: [] };
         } catch (error) {
           if (error instanceof AccessDenied && SUBJECT_DENIALS.has(error.code) && attempt < 3)
