@@ -57,6 +57,10 @@ export function registerAuditCommands(program: Command): void {
           const anchorsRequiredBefore = new Date(systemClock.now().getTime() - grace * 60_000);
           for (const tenant of await selectTenants(database.db, flags.tenant)) {
             const result = await verifyAuditChain(audit, tenant.tenantId, { anchorsRequiredBefore });
+            // A restore that set the chain back (decision 1270): said first, broken or not.
+            for (const setBack of result.setBacks ?? []) {
+              console.log(`audit ${tenant.slug}: set back: ${setBack.message}`);
+            }
             if (result.ok) {
               console.log(
                 `audit ${tenant.slug}: intact (${result.entries} entries, ${result.checkpoints} checkpoints, ${result.anchors ?? 0} outside the database)`,

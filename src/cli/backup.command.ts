@@ -23,6 +23,7 @@ import {
   type FieldSample,
   type JournalComparison,
 } from '../backup/key-coverage.js';
+import { planAuditSetBacks, writeAuditSetBacks, type PlannedSetBack } from '../backup/audit-setback.js';
 import { replayErasureJournal } from '../kernel/erasure/index.js';
 import {
   LocalKeyManagementService,
@@ -139,6 +140,7 @@ export function registerBackupCommands(program: Command): void {
             force: options.force === true,
             masterKeyCheck: masterKeyCheck(masterKey),
             kms: new LocalKeyManagementService(masterKey),
+            anchorFile: config.audit.anchorFile,
           });
         } finally {
           await server.stop();
@@ -184,6 +186,14 @@ interface RestoreTogetherOptions {
   masterKeyCheck: string;
   /** The master key the restored installation will run with, to open a sample of fields. */
   kms: KeyManagementService;
+  /** KLUIS_AUDIT_ANCHOR_FILE: its checkpoints count when deciding a set-back (decision 1270). */
+  anchorFile: string | undefined;
+}
+
+/** The current key store's transaction that records set-backs when only the data is restored. */
+interface SetBackTransaction {
+  client: pg.Client;
+  plans: PlannedSetBack[];
 }
 
 const NOTHING_RESTORED = 'nothing was restored: the data and the key store are as they were';
@@ -202,6 +212,8 @@ async function restoreTogether(options: RestoreTogetherOptions): Promise<void> {
   });
   const loaded = new Map<ArchiveKind, LoadedArchive>();
   const targets: RestoreTarget[] = [];
+  let setBacks: PlannedSetBack[] = [];
+  let setBackTx: SetBackTransaction | undefined;
   try {
     const migrations = new Map<ArchiveKind, Migration[]>();
     for (const part of parts) {
@@ -248,8 +260,11 @@ async function restoreTogether(options: RestoreTogetherOptions): Promise<void> {
       progress.stop();
     }
     await refuseMissingKeys(options, loaded);
+    ({ setBacks, setBackTx } = await recordSetBacks(options, loaded));
   } catch (cause) {
     for (const archive of loaded.values()) await archive.rollback();
+    await setBackTx?.client.query('rollback').catch(() => undefined);
+    await setBackTx?.client.end().catch(() => undefined);
     for (const target of targets) await target.close();
     throw new BackupError(`${describeFailure(cause)}; ${NOTHING_RESTORED}`, { cause });
   }
@@ -274,8 +289,78 @@ async function restoreTogether(options: RestoreTogetherOptions): Promise<void> {
       );
     }
     if (keys) printRestored('keys', keys.manifest);
+    if (setBackTx) {
+      try {
+        await setBackTx.client.query('commit');
+      } catch (cause) {
+        throw new BackupError(
+          `recording the audit set-back in the key store failed: ${describeFailure(cause)}; the data WAS restored: kluis audit verify will read the checkpoints signed since the backup as a break; restore the data again (--data <file> --force) before starting Kluis`,
+          { cause },
+        );
+      }
+    }
+    printSetBacks(setBacks);
   } finally {
+    await setBackTx?.client.end().catch(() => undefined);
     for (const target of targets) await target.close();
+  }
+}
+
+/**
+ * A restore that sets an audit chain back behind checkpoints signed before it (attack S25-5,
+ * decision 1270) records a signed set-back per such tenant in the key store that will be in use,
+ * in the restore's transactions: the restored key store's, or (data alone) a transaction of the
+ * current key store committed right after the data. Planned with both halves as they will be.
+ */
+async function recordSetBacks(
+  options: RestoreTogetherOptions,
+  loaded: ReadonlyMap<ArchiveKind, LoadedArchive>,
+): Promise<{ setBacks: PlannedSetBack[]; setBackTx: SetBackTransaction | undefined }> {
+  const data = loaded.get('data');
+  const keys = loaded.get('keys');
+  const plans = await withSide(data?.target.client, options.currentDataUrl, (dataClient) =>
+    withSide(keys?.target.client, options.currentKeysUrl, (keysClient) =>
+      planAuditSetBacks(dataClient, keysClient, { anchorFile: options.anchorFile }),
+    ),
+  );
+  if (plans.length === 0) return { setBacks: [], setBackTx: undefined };
+  const setAt = new Date();
+  if (keys) {
+    if (!(await writeAuditSetBacks(keys.target.client, plans, options.kms, setAt))) {
+      throw new BackupError(
+        `the key-store archive predates audit set-backs (decision 1270) and holds checkpoints beyond the restored audit chain: restore the key-store archive made with this data backup, or a newer one`,
+      );
+    }
+    return { setBacks: plans, setBackTx: undefined };
+  }
+  const client = new pg.Client({
+    connectionString: namedConnectionString(options.currentKeysUrl, 'kluis-restore'),
+  });
+  warnOnConnectionLoss(client, undefined, 'kluis-restore');
+  await client.connect();
+  const setBackTx = { client, plans };
+  try {
+    await client.query('begin');
+    // The key store in use was migrated at this start: it has the set-backs table.
+    await writeAuditSetBacks(client, plans, options.kms, setAt);
+  } catch (cause) {
+    await client.query('rollback').catch(() => undefined);
+    await client.end().catch(() => undefined);
+    throw cause;
+  }
+  return { setBacks: plans, setBackTx };
+}
+
+/** What the operator reads: the chain was set back, and why verify will not call it broken. */
+function printSetBacks(plans: readonly PlannedSetBack[]): void {
+  for (const plan of plans) {
+    const went =
+      plan.earlierSeq > plan.headSeq
+        ? `entries ${plan.headSeq + 1}-${plan.earlierSeq} of the earlier chain went with the restore`
+        : 'checkpoints of an earlier chain do not match it';
+    console.log(
+      `audit chain of tenant ${plan.tenantId} set back to entry ${plan.headSeq}: ${went}; a signed set-back is recorded in the key store, and kluis audit verify names it (not a break)`,
+    );
   }
 }
 

@@ -145,6 +145,7 @@ describe('schema distributable by tenant (DESIGN.md "Scale")', () => {
     );
     expect(tables.rows).toEqual([
       { relname: 'audit_anchors', rls: true, forced: true },
+      { relname: 'audit_setbacks', rls: true, forced: true },
       { relname: 'category_erasure_journal', rls: true, forced: true },
       { relname: 'data_keys', rls: true, forced: true },
       { relname: 'erasure_journal', rls: true, forced: true },

@@ -12,6 +12,22 @@ export interface AuditAnchor {
   mac: Buffer;
 }
 
+/**
+ * A restore that set a tenant's chain back to an earlier head (decision 1270), kept in the key
+ * store and signed with the tenant's audit key over its own encoding (encodeSetBack). Anchors
+ * signed before `setAt` that lie beyond its head, or do not match the chain, are of the earlier
+ * timeline.
+ */
+export interface AuditSetBack {
+  tenantId: number;
+  headSeq: number;
+  headHash: Buffer;
+  setAt: Date;
+  /** The highest seq the earlier timeline had anchored in the key store when it was set back. */
+  earlierSeq: number;
+  mac: Buffer;
+}
+
 /** Thrown when a place holding anchors cannot be read as such (a damaged or foreign file). */
 export class AnchorSourceError extends Error {
   constructor(message: string) {
@@ -28,6 +44,8 @@ export interface AnchorSource {
   readonly name: string;
   list(tenantId: number): Promise<AuditAnchor[]>;
   append(anchor: AuditAnchor): Promise<void>;
+  /** The tenant's set-backs in the order written, where the place keeps them (the key store). */
+  listSetBacks?(tenantId: number): Promise<AuditSetBack[]>;
 }
 
 /** Anchors in the key store database (migrations-keystore/0070_audit_anchors.sql). */
@@ -68,9 +86,29 @@ export class KeystoreAnchors implements AnchorSource {
           signed_at: anchor.signedAt,
           mac: anchor.mac,
         })
-        .onConflict((conflict) => conflict.columns(['tenant_id', 'seq']).doNothing())
+        // The same signed head once; the same seq again after a set-back (decision 1270).
+        .onConflict((conflict) => conflict.columns(['tenant_id', 'seq', 'head_hash']).doNothing())
         .execute(),
     );
+  }
+
+  async listSetBacks(tenantId: number): Promise<AuditSetBack[]> {
+    const rows = await withTenant(this.#keystore, tenantId, (tx) =>
+      tx
+        .selectFrom('audit_setbacks')
+        .select(['tenant_id', 'head_seq', 'head_hash', 'set_at', 'earlier_seq', 'mac'])
+        .where('tenant_id', '=', tenantId)
+        .orderBy('setback_no')
+        .execute(),
+    );
+    return rows.map((row) => ({
+      tenantId: row.tenant_id,
+      headSeq: Number(row.head_seq),
+      headHash: row.head_hash,
+      setAt: row.set_at,
+      earlierSeq: Number(row.earlier_seq),
+      mac: row.mac,
+    }));
   }
 }
 

@@ -96,6 +96,33 @@ export function encodeCheckpoint(checkpoint: {
   );
 }
 
+export const SETBACK_ENCODING_VERSION = 'kluis.audit-setback.v1';
+
+/**
+ * The bytes a set-back's MAC covers (decision 1270): a restore set the tenant's chain back to
+ * `headSeq`/`headHash` at `setAt`; the earlier timeline was anchored up to `earlierSeq`. Its own
+ * version tag: an anchor's MAC never verifies as a set-back's (a copied anchor hides nothing).
+ */
+export function encodeSetBack(setBack: {
+  tenantId: number;
+  headSeq: number;
+  headHash: Buffer;
+  setAt: Date;
+  earlierSeq: number;
+}): Buffer {
+  return Buffer.from(
+    JSON.stringify([
+      SETBACK_ENCODING_VERSION,
+      setBack.tenantId,
+      setBack.headSeq,
+      setBack.headHash.toString('hex'),
+      instantText(setBack.setAt),
+      setBack.earlierSeq,
+    ]),
+    'utf8',
+  );
+}
+
 export const ENTRY_MAC_ENCODING_VERSION = 'kluis.audit-entry-mac.v1';
 
 /**

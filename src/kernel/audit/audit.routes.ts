@@ -92,6 +92,23 @@ const verificationSchema = z.object({
     .describe(
       'pending entries that are the genuine record of what they say, displaced by a chained entry not written by Kluis that carries their nonce (attack S13-4, decision 0760): never chained, never to be deleted; [] when none (always when ok)',
     ),
+  setBacks: z
+    .array(
+      z.object({
+        at: z.string().describe('when the restore set the chain back'),
+        seq: z.number().int().describe('the entry the chain was restored to'),
+        earlierSeq: z
+          .number()
+          .int()
+          .describe(
+            'the highest entry the earlier chain had anchored outside the database before the restore',
+          ),
+        message: z.string().describe('what kluis audit verify says of it, in the same words'),
+      }),
+    )
+    .describe(
+      'restores that set the chain back, each signed in the key store (attack S25-5, decision 1270): checkpoints signed before one that lie beyond its entry, or do not match the chain, went with the restore and are not a break; [] when none',
+    ),
 });
 
 export function registerAuditRoutes(app: FastifyInstance, kernel: Kernel): void {
@@ -193,6 +210,10 @@ export function registerAuditRoutes(app: FastifyInstance, kernel: Kernel): void 
         anchorsRequiredBefore: new Date(now.getTime() - ANCHOR_GRACE_MS),
       });
       const verifiedAt = now.toISOString();
+      const setBacks = (result.setBacks ?? []).map((setBack) => ({
+        ...setBack,
+        at: setBack.at.toISOString(),
+      }));
       return result.ok
         ? {
             ok: true,
@@ -206,6 +227,7 @@ export function registerAuditRoutes(app: FastifyInstance, kernel: Kernel): void 
             pendingCopies: result.pendingCopies ?? [],
             pendingCopyCount: result.pendingCopyCount ?? 0,
             displacedPending: [],
+            setBacks,
           }
         : {
             ok: false,
@@ -219,6 +241,7 @@ export function registerAuditRoutes(app: FastifyInstance, kernel: Kernel): void 
             pendingCopies: null,
             pendingCopyCount: null,
             displacedPending: result.displacedPending ?? [],
+            setBacks,
           };
     },
   );

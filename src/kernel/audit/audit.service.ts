@@ -19,12 +19,18 @@ import {
   encodeCheckpoint,
   encodeEntryMac,
   encodePendingMac,
+  encodeSetBack,
   GENESIS_HASH,
   hashAuditEntry,
   instantText,
   type ChainedEntry,
 } from './audit.canonical.js';
-import { AnchorSourceError, type AnchorSource, type AuditAnchor } from './audit.anchors.js';
+import {
+  AnchorSourceError,
+  type AnchorSource,
+  type AuditAnchor,
+  type AuditSetBack,
+} from './audit.anchors.js';
 import {
   SELF_ACTOR_ID,
   validateAuditEvent,
@@ -1363,6 +1369,8 @@ export type AuditVerification =
        */
       pendingCopies?: number[];
       pendingCopyCount?: number;
+      /** Restores that set the chain back (decision 1270); present when there are any. */
+      setBacks?: AuditSetBackView[];
     }
   | {
       ok: false;
@@ -1377,7 +1385,21 @@ export type AuditVerification =
        * keep; present when there are any. `message` says it as the chainer's log does.
        */
       displacedPending?: DisplacedPending[];
+      /** Restores that set the chain back (decision 1270); present when there are any. */
+      setBacks?: AuditSetBackView[];
     };
+
+/**
+ * A restore that set the chain back (decision 1270): on `at` the chain was restored to entry
+ * `seq`; the earlier timeline had been anchored up to `earlierSeq`. Its checkpoints signed before
+ * `at` beyond `seq` (or not matching) went with the restore: not a break.
+ */
+export interface AuditSetBackView {
+  at: Date;
+  seq: number;
+  earlierSeq: number;
+  message: string;
+}
 
 /** A genuine pending entry and the forged chained entry that carries its nonce (decision 0760). */
 export interface DisplacedPending {
@@ -1401,6 +1423,18 @@ export class AuditChainError extends Error {
 
 /** A signed checkpoint and where it was found (messages name the place). */
 interface Checkpoint extends AuditAnchor {
+  source: string;
+  /** A set-back's head (decision 1270): its MAC, over its own encoding, was checked when read. */
+  setBack?: true;
+  /**
+   * Signed before a set-back: when beyond the chain or not matching it, it is of the earlier
+   * timeline, not a break. The lowest head of the set-backs after it (for coverage).
+   */
+  earlierThan?: number;
+}
+
+/** A set-back as read, its MAC checked, and the place that keeps it. */
+interface ReadSetBack extends AuditSetBack {
   source: string;
 }
 
@@ -1447,13 +1481,17 @@ export async function verifyAuditChain(
   await chainBeforeReading(deps, tenantId);
   const external = await readAnchorSources(deps, tenantId);
   if (!Array.isArray(external)) return external;
+  const setBacks = await readSetBacks(deps, tenantId);
+  if (!Array.isArray(setBacks)) return setBacks;
+  const setBackViews = setBacks.length > 0 ? { setBacks: setBacks.map(viewOfSetBack) } : {};
   for (const source of external) {
-    const problem = await checkAnchorOrder(deps.keys, tenantId, source.name, source.anchors);
-    if (problem) return problem;
+    const problem = await checkAnchorOrder(deps.keys, tenantId, source.name, source.anchors, setBacks);
+    if (problem) return { ...problem, ...setBackViews };
   }
+  const setBackPoints = markEarlier(setBacks.filter((s) => s.headSeq > 0).map(setBackPoint), setBacks);
   return withTenantSnapshot(deps.db, tenantId, 'read only', async (tx) => {
-    const internal = await selectAllCheckpoints(tx, tenantId);
-    const checkpoints = [...internal, ...external.flatMap((source) => source.anchors)].sort(
+    const internal = markEarlier(await selectAllCheckpoints(tx, tenantId), setBacks);
+    const checkpoints = [...internal, ...external.flatMap((source) => source.anchors), ...setBackPoints].sort(
       (a, b) => a.seq - b.seq,
     );
     const result = await verifyChainFrom(
@@ -1466,7 +1504,11 @@ export async function verifyAuditChain(
     );
     if (!result.ok) {
       const displaced = await findDisplacedPending(tx, deps.keys, tenantId);
-      return displaced.length > 0 ? { ...result, displacedPending: displaced } : result;
+      return {
+        ...result,
+        ...(displaced.length > 0 ? { displacedPending: displaced } : {}),
+        ...setBackViews,
+      };
     }
     // What the chainer left behind is newer than its run, not signed by Kluis, or a copy.
     const { forged, copies } = await inspectPending(tx, deps.keys, tenantId);
@@ -1477,11 +1519,19 @@ export async function verifyAuditChain(
         firstBadSeq: result.entries + 1,
         problem: 'entry_mac_invalid',
         message: `a pending audit entry (number ${forged} in audit_pending) was not written by Kluis: its signature does not match, so it is never chained`,
+        ...setBackViews,
       };
     }
     if (options.anchorsRequiredBefore) {
       for (const source of external) {
-        const covered = Math.max(0, ...source.anchors.map((anchor) => anchor.seq));
+        // An earlier timeline's checkpoint covers only what the set-back after it kept
+        // (decision 1270); a set-back's head covers its place's entries up to it.
+        const covered = Math.max(
+          0,
+          ...[...source.anchors, ...setBackPoints.filter((point) => point.source === source.name)].map(
+            (anchor) => Math.min(anchor.seq, anchor.earlierThan ?? anchor.seq),
+          ),
+        );
         const unanchored = await tx
           .selectFrom('audit_log')
           .select(['seq', 'at'])
@@ -1498,18 +1548,18 @@ export async function verifyAuditChain(
             firstBadSeq: unanchored.seq,
             problem: 'unanchored',
             message: `entry ${unanchored.seq} (${instantText(unanchored.at)}) is covered by no checkpoint in the ${source.name}${covered > 0 ? ` (its last is at seq ${covered})` : ''}: checkpoints are missing or were deleted`,
+            ...setBackViews,
           };
         }
       }
     }
-    const withCopies =
-      copies.length > 0
-        ? {
-            ...result,
-            pendingCopies: copies.slice(0, PENDING_COPIES_LISTED),
-            pendingCopyCount: copies.length,
-          }
-        : result;
+    const withCopies = {
+      ...result,
+      ...(copies.length > 0
+        ? { pendingCopies: copies.slice(0, PENDING_COPIES_LISTED), pendingCopyCount: copies.length }
+        : {}),
+      ...setBackViews,
+    };
     return deps.anchors === undefined
       ? withCopies
       : {
@@ -1536,13 +1586,25 @@ export async function writeCheckpoint(deps: AuditDeps, tenantId: number): Promis
   return withCheckpointLock(deps.db, tenantId, async () => {
     const external = await readAnchorSources(deps, tenantId);
     if (!Array.isArray(external)) throw new AuditChainError(external);
+    const setBacks = await readSetBacks(deps, tenantId);
+    if (!Array.isArray(setBacks)) throw new AuditChainError(setBacks);
+    // Only this timeline's checkpoints: those of the earlier one went with a restore (1270).
+    const current = external.map((source) => ({
+      ...source,
+      anchors: markEarlier(source.anchors, setBacks).filter((anchor) => anchor.earlierThan === undefined),
+    }));
     const signed = await withTenantSnapshot(deps.db, tenantId, 'read write', async (tx) => {
       const head = await selectAuditHead(tx, tenantId);
       const headSeq = head?.seq ?? 0;
       const latestInternal = await selectLatestCheckpoint(tx, tenantId);
       const candidates: Checkpoint[] = [
-        ...(latestInternal ? [fromCheckpointRow(latestInternal)] : []),
-        ...external.flatMap((source) => source.anchors.slice(-1)),
+        ...(latestInternal ? markEarlier([fromCheckpointRow(latestInternal)], setBacks) : []).filter(
+          (checkpoint) => checkpoint.earlierThan === undefined,
+        ),
+        ...current.flatMap((source) => source.anchors.slice(-1)),
+        ...markEarlier(setBacks.filter((s) => s.headSeq > 0).map(setBackPoint), setBacks)
+          .filter((point) => point.earlierThan === undefined)
+          .slice(-1),
       ];
       const latest = candidates.reduce<Checkpoint | undefined>(
         (best, candidate) => (best === undefined || candidate.seq > best.seq ? candidate : best),
@@ -1561,13 +1623,14 @@ export async function writeCheckpoint(deps: AuditDeps, tenantId: number): Promis
       let start: AuditHead = { seq: 0, hash: GENESIS_HASH };
       if (latest) {
         await assertCheckpointHolds(tx, deps.keys, tenantId, latest);
-        if (latest.seq === headSeq && !blocked) return latest;
+        // A set-back's head is signed as a checkpoint too, so that every place holds it.
+        if (latest.seq === headSeq && !blocked && !latest.setBack) return latest;
         start = { seq: latest.seq, hash: latest.headHash };
       }
       const verification = await verifyChainFrom(tx, deps.keys, tenantId, start, VERIFY_BATCH, []);
       if (!verification.ok) throw new AuditChainError(verification);
       // Verified only because the chain run was blocked, yet nothing beyond the head any more.
-      if (latest?.seq === headSeq) return latest;
+      if (latest?.seq === headSeq && !latest.setBack) return latest;
       const signedAt = deps.clock.now();
       const mac = await deps.keys.checkpointMac(
         tenantId,
@@ -1593,7 +1656,7 @@ export async function writeCheckpoint(deps: AuditDeps, tenantId: number): Promis
     if (!signed) return null;
     // After the data database: a failure here leaves a checkpoint that the next run copies out.
     for (const [index, source] of (deps.anchors ?? []).entries()) {
-      const known = external[index]?.anchors ?? [];
+      const known = current[index]?.anchors ?? [];
       if (!known.some((anchor) => anchor.seq >= signed.seq)) await source.append(signed);
     }
     return { seq: signed.seq };
@@ -1635,15 +1698,113 @@ async function readAnchorSources(
   return result;
 }
 
+/**
+ * The tenant's set-backs from every place that keeps them (the key store), each signed with the
+ * tenant's key over its own encoding; a failure naming the first that is not (decision 1270).
+ */
+async function readSetBacks(
+  deps: Pick<AuditDeps, 'anchors' | 'keys'>,
+  tenantId: number,
+): Promise<ReadSetBack[] | AuditFailure> {
+  const result: ReadSetBack[] = [];
+  for (const source of deps.anchors ?? []) {
+    if (!source.listSetBacks) continue;
+    let setBacks: AuditSetBack[];
+    try {
+      setBacks = await source.listSetBacks(tenantId);
+    } catch (error) {
+      if (!(error instanceof AnchorSourceError)) throw error;
+      return { ok: false, entries: 0, firstBadSeq: 1, problem: 'anchor_unreadable', message: error.message };
+    }
+    for (const setBack of setBacks) {
+      const expected = await deps.keys.checkpointMac(
+        tenantId,
+        encodeSetBack({
+          tenantId,
+          headSeq: setBack.headSeq,
+          headHash: setBack.headHash,
+          setAt: setBack.setAt,
+          earlierSeq: setBack.earlierSeq,
+        }),
+      );
+      if (
+        setBack.tenantId !== tenantId ||
+        expected.length !== setBack.mac.length ||
+        !timingSafeEqual(expected, setBack.mac)
+      ) {
+        return {
+          ok: false,
+          entries: 0,
+          firstBadSeq: setBack.headSeq + 1,
+          problem: 'checkpoint_mac_invalid',
+          message: `the set-back to entry ${setBack.headSeq} (${instantText(setBack.setAt)}) in the ${source.name} is not signed with this tenant's key: no restore of Kluis wrote it`,
+        };
+      }
+      result.push({ ...setBack, source: source.name });
+    }
+  }
+  return result;
+}
+
+/** A set-back's head as a checkpoint of its place: the chain must still hold it (decision 1270). */
+function setBackPoint(setBack: ReadSetBack): Checkpoint {
+  return {
+    tenantId: setBack.tenantId,
+    seq: setBack.headSeq,
+    headHash: setBack.headHash,
+    signedAt: setBack.setAt,
+    mac: setBack.mac,
+    source: `${setBack.source} (set-back of ${instantText(setBack.setAt)})`,
+    setBack: true,
+  };
+}
+
+/**
+ * Marks the checkpoints signed before a set-back (decision 1270): when beyond the chain or not
+ * matching it they are of the earlier timeline. By time, not by place: a set-back in the key
+ * store speaks for the anchor file and the data database too, and a genuine set-back written
+ * again later hides nothing signed after its own instant.
+ */
+function markEarlier(checkpoints: Checkpoint[], setBacks: readonly ReadSetBack[]): Checkpoint[] {
+  if (setBacks.length === 0) return checkpoints;
+  return checkpoints.map((checkpoint) => {
+    const after = setBacks.filter((setBack) => setBack.setAt.getTime() > checkpoint.signedAt.getTime());
+    return after.length === 0
+      ? checkpoint
+      : { ...checkpoint, earlierThan: Math.min(...after.map((setBack) => setBack.headSeq)) };
+  });
+}
+
+/** What verification says of a set-back (decision 1270). */
+function viewOfSetBack(setBack: ReadSetBack): AuditSetBackView {
+  const { headSeq: seq, earlierSeq, setAt: at } = setBack;
+  const went =
+    earlierSeq > seq
+      ? `; ${earlierSeq === seq + 1 ? `entry ${earlierSeq}` : `entries ${seq + 1}-${earlierSeq}`} of the earlier chain went with the restore (their checkpoints, signed before it, are not a break)`
+      : '; checkpoints of an earlier chain signed before it that do not match this one are not a break';
+  return {
+    at,
+    seq,
+    earlierSeq,
+    message: `restored on ${instantText(at)} to entry ${seq}${went}`,
+  };
+}
+
 /** In the order they were written, a place's checkpoints must be validly signed and move forward. */
 async function checkAnchorOrder(
   keys: AuditKeys,
   tenantId: number,
   name: string,
-  anchors: readonly Checkpoint[],
+  anchors: Checkpoint[],
+  setBacks: readonly ReadSetBack[],
 ): Promise<AuditFailure | undefined> {
+  // Set-backs part the place's checkpoints by time: a later timeline may begin lower (1270).
+  const timeline = (anchor: Checkpoint) =>
+    setBacks.filter((setBack) => setBack.setAt.getTime() <= anchor.signedAt.getTime()).length;
+  anchors.splice(0, anchors.length, ...markEarlier(anchors, setBacks));
   let previous: Checkpoint | undefined;
   for (const anchor of anchors) {
+    if (previous && timeline(previous) !== timeline(anchor)) previous = undefined;
     if (!(await isCheckpointMacValid(keys, tenantId, anchor))) {
       return {
         ok: false,
@@ -1727,6 +1888,8 @@ async function isCheckpointMacValid(
   tenantId: number,
   checkpoint: AuditAnchor,
 ): Promise<boolean> {
+  // A set-back's head: its MAC (over the set-back's encoding) was checked when read (1270).
+  if ((checkpoint as Checkpoint).setBack) return true;
   const expected = await keys.checkpointMac(
     tenantId,
     encodeCheckpoint({
@@ -1766,9 +1929,11 @@ async function verifyChainFrom(
   let checkpointsSeen = 0;
   // The last seq vouched for by a matching checkpoint: a rewrite can only start after it.
   let trustedSeq = start.seq;
+  // `entries`: found intact before the first bad one (attack S25-11): a rewrite named from an
+  // earlier seq than the entry being read counts none of the rewritten.
   const fail = (firstBadSeq: number, problem: AuditProblem, message: string): AuditVerification => ({
     ok: false,
-    entries,
+    entries: Math.max(0, Math.min(entries, firstBadSeq - 1 - start.seq)),
     firstBadSeq,
     problem,
     message,
@@ -1825,6 +1990,11 @@ async function verifyChainFrom(
           );
         }
         if (checkpoint.seq !== row.seq || !checkpoint.headHash.equals(row.hash)) {
+          // Signed before a set-back: the earlier timeline's, gone with the restore (1270).
+          if (checkpoint.earlierThan !== undefined) {
+            next += 1;
+            continue;
+          }
           return fail(
             trustedSeq + 1,
             'checkpoint_mismatch',
@@ -1843,7 +2013,19 @@ async function verifyChainFrom(
   }
 
   const lastSeq = expectedSeq - 1;
-  const beyond = checkpoints[next];
+  const remaining = checkpoints.slice(next);
+  // Beyond the chain and signed before a set-back: the earlier timeline's (1270), if signed.
+  for (const earlier of remaining.filter((checkpoint) => checkpoint.earlierThan !== undefined)) {
+    if (!(await isCheckpointMacValid(keys, tenantId, earlier))) {
+      return fail(
+        earlier.seq,
+        'checkpoint_mac_invalid',
+        `the checkpoint at seq ${earlier.seq} in the ${earlier.source} is not signed with this tenant's key`,
+      );
+    }
+  }
+  const notEarlier = remaining.filter((checkpoint) => checkpoint.earlierThan === undefined);
+  const beyond = notEarlier[0];
   if (beyond) {
     if (!(await isCheckpointMacValid(keys, tenantId, beyond))) {
       return fail(
@@ -1852,7 +2034,7 @@ async function verifyChainFrom(
         `the checkpoint at seq ${beyond.seq} in the ${beyond.source} is not signed with this tenant's key`,
       );
     }
-    const last = checkpoints.at(-1) ?? beyond;
+    const last = notEarlier.at(-1) ?? beyond;
     return fail(
       lastSeq + 1,
       'truncated',

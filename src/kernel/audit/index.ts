@@ -23,6 +23,7 @@ export {
   type AuditDeps,
   type AuditProblem,
   type AuditVerification,
+  type AuditSetBackView,
   type DisplacedPending,
   type AuditEntryView,
   type AuditEntryQuery,
@@ -34,6 +35,9 @@ export {
   AnchorSourceError,
   type AnchorSource,
   type AuditAnchor,
+  type AuditSetBack,
 } from './audit.anchors.js';
+// The restore signs a set-back with the tenant's audit key (decision 1270).
+export { encodeSetBack, GENESIS_HASH } from './audit.canonical.js';
 export type { AuditTables } from './audit.tables.js';
 export { readConsultations, type Consultation } from './audit.consultations.js';

@@ -27,6 +27,17 @@ export interface AuditAnchorsTable {
   written_no: ColumnType<number, never, never>;
 }
 
+/** A restore that set a tenant's audit chain back, signed (migrations-keystore/1270, decision 1270). */
+export interface AuditSetbacksTable {
+  tenant_id: ColumnType<number, number, never>;
+  setback_no: ColumnType<number, never, never>;
+  head_seq: ColumnType<number, number, never>;
+  head_hash: ColumnType<Buffer, Buffer, never>;
+  set_at: ColumnType<Date, Date, never>;
+  earlier_seq: ColumnType<number, number, never>;
+  mac: ColumnType<Buffer, Buffer, never>;
+}
+
 export interface ErasureJournalTable {
   tenant_id: number;
   subject_id: number;
@@ -50,6 +61,7 @@ export interface KeystoreDatabase {
   tenant_keks: TenantKeksTable;
   data_keys: DataKeysTable;
   audit_anchors: AuditAnchorsTable;
+  audit_setbacks: AuditSetbacksTable;
   erasure_journal: ErasureJournalTable;
   category_erasure_journal: CategoryErasureJournalTable;
 }
