@@ -6,6 +6,7 @@ import { createPolicyTenant, createTestKernel } from '../../../test/kernel.js';
 import { createCustomer } from '../../modules/billing/billing.test-helpers.js';
 import type { Tenant } from '../../modules/tenants/index.js';
 import { keyringOf, type Kernel } from '../kernel.js';
+import { encodeCheckpoint } from './audit.canonical.js';
 import { chainForgedWithWaitingNonce, holdChainHead, runAsAppRole, tamper } from './audit.test-helpers.js';
 
 let database: TestDatabase;
@@ -261,6 +262,44 @@ describe('GET /api/v1/audit/verify — the chain, proved over HTTP (issue 20)', 
     // Another tenant's chain is untouched and says so.
     const own = await app.inject({ method: 'GET', url: '/api/v1/audit/verify', headers: as(admin) });
     expect(own.json<{ ok: boolean }>().ok).toBe(true);
+  });
+
+  it('S25-11: a signed checkpoint that disagrees counts as intact only the entries before the first one it names, as the field says', async () => {
+    const rewritten = await createPolicyTenant(kernel, 'voxtra');
+    const rewrittenAdmin = await loginAs(app, kernel, rewritten, 'admin');
+    await createCustomer(kernel, rewritten, { familyName: 'Herschreven' });
+    // A checkpoint signed with the tenant's key over another head than the chain's last entry:
+    // the whole chain since the (absent) earlier checkpoint may have been rewritten.
+    const head = await runAsOwner<{ seq: number }>(
+      database.ownerUrl,
+      'select seq::int as seq from audit_heads where tenant_id = $1',
+      [rewritten.tenantId],
+    );
+    const seq = head.rows[0]?.seq ?? 0;
+    expect(seq).toBeGreaterThan(2);
+    const headHash = Buffer.alloc(32, 7);
+    const signedAt = new Date();
+    const mac = await keyringOf(kernel).checkpointMac(
+      rewritten.tenantId,
+      encodeCheckpoint({ tenantId: rewritten.tenantId, seq, headHash, signedAt }),
+    );
+    await tamper(database.ownerUrl, (client) =>
+      client.query(
+        'insert into audit_checkpoints (tenant_id, seq, head_hash, signed_at, mac) values ($1, $2, $3, $4, $5)',
+        [rewritten.tenantId, seq, headHash, signedAt, mac],
+      ),
+    );
+    const response = await app.inject({
+      method: 'GET',
+      url: '/api/v1/audit/verify',
+      headers: as(rewrittenAdmin),
+    });
+    expect(response.statusCode).toBe(200);
+    const body = response.json<{ entries: number; firstBadSeq: number; message: string }>();
+    expect(body).toMatchObject({ ok: false, problem: 'checkpoint_mismatch', firstBadSeq: 1, setBacks: [] });
+    expect(body.message).toContain(`entries 1-${seq} were rewritten`);
+    // Before: entries ${seq - 1}, firstBadSeq 1 ("the first N hold. Entry 1 does not").
+    expect(body.entries).toBe(body.firstBadSeq - 1);
   });
 
   it('lists the pending copies as `kluis audit verify` does (decision 0686): a copy of a waiting entry, inserted as the app role, is named by its pending number while the chain says intact', async () => {
