@@ -19,6 +19,14 @@ interface Verification {
   pendingCopies: number[] | null;
   pendingCopyCount: number | null;
   displacedPending: DisplacedEntry[];
+  /** Restores that set the chain back (decision 1270); absent from an older server. */
+  setBacks?: SetBack[];
+}
+
+interface SetBack {
+  at: string;
+  seq: number;
+  earlierSeq: number;
 }
 
 interface DisplacedEntry {
@@ -84,6 +92,7 @@ export function AuditVerifyScreen() {
           </Text>
         </Alert>
       ) : null}
+      {result?.setBacks && result.setBacks.length > 0 ? <SetBacks setBacks={result.setBacks} /> : null}
       {result?.ok && result.pendingCopies && result.pendingCopies.length > 0 ? (
         <PendingCopies
           ids={result.pendingCopies}
@@ -128,6 +137,27 @@ export function AuditVerifyScreen() {
         <DisplacedEntries entries={result.displacedPending} />
       ) : null}
     </Stack>
+  );
+}
+
+/** Restores that set the chain back: the earlier timeline's checkpoints are not a break (1270). */
+function SetBacks({ setBacks }: { setBacks: SetBack[] }) {
+  const { t } = useTranslation();
+  return (
+    <Alert color="blue" title={t('audit.setBacksTitle')} data-testid="audit-setbacks">
+      <List size="sm">
+        {setBacks.map((setBack) => {
+          const values = { at: formatMoment(setBack.at, { seconds: true }), seq: setBack.seq };
+          return (
+            <List.Item key={`${setBack.at}-${setBack.seq}`}>
+              {setBack.earlierSeq > setBack.seq
+                ? t('audit.setBackItem', { ...values, from: setBack.seq + 1, to: setBack.earlierSeq })
+                : t('audit.setBackItemMatch', values)}
+            </List.Item>
+          );
+        })}
+      </List>
+    </Alert>
   );
 }
 

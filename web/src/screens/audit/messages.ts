@@ -46,6 +46,11 @@ const en = {
     anchor_unreadable: 'a place that keeps checkpoints cannot be read',
   },
   verifiedAt: 'Verified at {{at}}',
+  setBacksTitle: 'Restored from a backup',
+  setBackItem:
+    'On {{at}} the log was restored to entry {{seq}}. Entries {{from}} to {{to}} of the chain before it went with the restore; their checkpoints, signed before it, are not a break.',
+  setBackItemMatch:
+    'On {{at}} the log was restored to entry {{seq}}; checkpoints of an earlier chain that do not match this one, signed before it, are not a break.',
   copiesTitle: 'Copies waiting beside the chain',
   copiesText_one:
     'One waiting entry ({{ids}}) is a copy of an entry already in the chain, made by someone with the database login. Kluis never chains it, so the log stays intact; your operator may delete it (README, the audit log runbook).',
@@ -107,6 +112,11 @@ addScreenMessages('audit', {
       anchor_unreadable: 'een plaats die controlepunten bewaart, is niet leesbaar',
     },
     verifiedAt: 'Gecontroleerd op {{at}}',
+    setBacksTitle: 'Teruggezet uit een back-up',
+    setBackItem:
+      'Op {{at}} werd de auditlog teruggezet tot regel {{seq}}. De regels {{from}} tot {{to}} van de keten daarvoor gingen mee met die terugzetting; hun controlepunten, ervoor ondertekend, zijn geen schending.',
+    setBackItemMatch:
+      'Op {{at}} werd de auditlog teruggezet tot regel {{seq}}; controlepunten van een eerdere keten die niet met deze overeenstemmen, ervoor ondertekend, zijn geen schending.',
     copiesTitle: 'Kopieën naast de keten',
     copiesText_one:
       'Eén wachtende vermelding ({{ids}}) is een kopie van een vermelding die al in de keten staat, gemaakt door iemand met de databaselogin. Kluis neemt ze nooit op in de keten, dus het logboek blijft intact; uw beheerder mag ze verwijderen (README, het draaiboek van het auditlogboek).',
@@ -166,6 +176,11 @@ addScreenMessages('audit', {
       anchor_unreadable: 'un lieu qui garde des points de contrôle est illisible',
     },
     verifiedAt: 'Vérifié le {{at}}',
+    setBacksTitle: 'Restauré depuis une sauvegarde',
+    setBackItem:
+      'Le {{at}}, le journal a été restauré jusqu’à l’entrée {{seq}}. Les entrées {{from}} à {{to}} de la chaîne d’avant sont parties avec la restauration ; leurs points de contrôle, signés avant, ne sont pas une rupture.',
+    setBackItemMatch:
+      'Le {{at}}, le journal a été restauré jusqu’à l’entrée {{seq}} ; les points de contrôle d’une chaîne antérieure qui ne concordent pas, signés avant, ne sont pas une rupture.',
     copiesTitle: 'Copies à côté de la chaîne',
     copiesText_one:
       'Une entrée en attente ({{ids}}) est la copie d’une entrée déjà dans la chaîne, faite par quelqu’un qui a l’accès à la base de données. Kluis ne l’enchaîne jamais : le journal reste intact ; votre opérateur peut la supprimer (README, la procédure du journal d’audit).',
