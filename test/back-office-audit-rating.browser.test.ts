@@ -14,6 +14,7 @@ import {
   holdChainHead,
   runAsAppRole,
 } from '../src/kernel/audit/audit.test-helpers.js';
+import { encodeCheckpoint, encodeSetBack } from '../src/kernel/audit/audit.canonical.js';
 import { keyringOf } from '../src/kernel/kernel.js';
 import { createCustomer } from '../src/modules/billing/billing.test-helpers.js';
 import { importCdrFile } from '../src/modules/telephony/cdr-import.service.js';
@@ -212,6 +213,58 @@ describe('the audit trail, audit verify, imports and rating plans screens (issue
       [squattedTenant.tenantId],
     );
     expect(left.rows.map((row) => Number(row.id))).toEqual([squatted.pendingId]);
+  }, 180_000);
+
+  it('decision 1270: the audit log screen names a restore that set the chain back, and the checkpoint it left behind is not a break', async () => {
+    const restored = await createPolicyTenant(kernel, 'voiceking');
+    await createCustomer(kernel, restored, { familyName: 'Teruggezet' });
+    await kernel.auditLog.chainPending(restored.tenantId);
+    const head = await runAsOwner<{ seq: number; hash: Buffer }>(
+      database.ownerUrl,
+      'SELECT seq::int AS seq, hash FROM audit_heads WHERE tenant_id = $1',
+      [restored.tenantId],
+    );
+    const seq = head.rows[0]?.seq ?? 0;
+    const headHash = head.rows[0]?.hash ?? Buffer.alloc(32);
+    const keys = keyringOf(kernel);
+    const tenantId = restored.tenantId;
+    // As `kluis restore` leaves it: the earlier timeline's checkpoint at seq + 3, then the set-back.
+    const signedAt = new Date(Date.now() - 60_000);
+    const earlierHash = Buffer.alloc(32, 9);
+    const anchorMac = await keys.checkpointMac(
+      tenantId,
+      encodeCheckpoint({ tenantId, seq: seq + 3, headHash: earlierHash, signedAt }),
+    );
+    const setAt = new Date(Date.now() - 30_000);
+    const setBackMac = await keys.checkpointMac(
+      tenantId,
+      encodeSetBack({ tenantId, headSeq: seq, headHash, setAt, earlierSeq: seq + 3 }),
+    );
+    await runAsOwner(
+      database.keystoreOwnerUrl,
+      'INSERT INTO audit_anchors (tenant_id, seq, head_hash, signed_at, mac) VALUES ($1, $2, $3, $4, $5)',
+      [tenantId, seq + 3, earlierHash, signedAt, anchorMac],
+    );
+    await runAsOwner(
+      database.keystoreOwnerUrl,
+      'INSERT INTO audit_setbacks (tenant_id, head_seq, head_hash, set_at, earlier_seq, mac) VALUES ($1, $2, $3, $4, $5, $6)',
+      [tenantId, seq, headHash, setAt, seq + 3, setBackMac],
+    );
+    const admin = await staffSignedIn(env, restored, 'admin');
+    await goTo(admin.page, 'Audit log');
+    await admin.page.getByRole('button', { name: 'Verify the audit log now' }).click();
+    const verified = admin.page.getByTestId('audit-verified');
+    await verified.waitFor();
+    expect(await verified.getAttribute('data-ok')).toBe('true');
+    const setBacks = await admin.page.getByTestId('audit-setbacks').innerText();
+    expect(setBacks).toContain('Restored from a backup');
+    expect(setBacks).toMatch(
+      new RegExp(
+        `the log was restored to entry ${seq}\\. Entries ${seq + 1} to ${seq + 3} of the chain before it went with the restore`,
+      ),
+    );
+    await look(browser, admin.page, 'audit-6-set-back');
+    expectNoPageProblems(env, admin.page);
   }, 180_000);
 
   it('billing finds the failed imports from the start page and makes a new rating plan the default', async () => {
