@@ -15,6 +15,7 @@ import type { Kernel } from '../src/kernel/kernel.js';
 import { createStaffUser } from '../src/modules/staff/index.js';
 import type { Tenant } from '../src/modules/tenants/index.js';
 import { listenForBrowser, startBrowser, type BrowserSuite, type Page } from './browser.js';
+import type { Locator } from 'playwright-core';
 import { createTestDatabase, testLogger, type TestDatabase } from './database.js';
 import { createTestKernel } from './kernel.js';
 import type { StaffSession } from './http.js';
@@ -70,6 +71,16 @@ export async function look(browser: BrowserSuite, page: Page, name: string): Pro
 /** Follows a link of the navigation. */
 export async function goTo(page: Page, screen: string): Promise<void> {
   await page.getByRole('navigation').getByRole('link', { name: screen, exact: true }).click();
+}
+
+/**
+ * Picks, by its label, the purpose a screen acts under from the screen's picker (or the picker
+ * inside `within`): where several purposes fit, a screen reads nothing until one is chosen
+ * (decision 1280).
+ */
+export async function choosePurpose(page: Page, label: string | RegExp, within?: Locator): Promise<void> {
+  await (within ?? page.getByRole('main')).getByTestId('purpose-picker').first().click();
+  await page.getByRole('option', { name: label, exact: typeof label === 'string' }).click();
 }
 
 /** The last code used per secret: the server refuses a code twice, so the next one waits. */

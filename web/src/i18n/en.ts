@@ -262,6 +262,9 @@ export const en = {
     actingFor: 'Acting for the purpose',
     pickHelp:
       'Several purposes of your role fit this screen: pick the one you are working for now (it is recorded).',
+    chooseFirst:
+      'Choose why you open this screen: several purposes of your role fit, and nothing about a person is read until you choose (your choice is recorded with every look).',
+    choosePlaceholder: 'Choose a purpose',
     noneTitle: 'No purpose for this work',
     noneText: "The privacy policy gives your role no purpose that covers this screen's data.",
   },

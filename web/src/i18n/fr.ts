@@ -263,6 +263,9 @@ export const fr: Messages = {
     actingFor: 'Vous agissez pour la finalité',
     pickHelp:
       'Plusieurs finalités de votre rôle conviennent à cet écran : choisissez celle pour laquelle vous travaillez maintenant (elle est enregistrée).',
+    chooseFirst:
+      'Choisissez pourquoi vous ouvrez cet écran : plusieurs finalités de votre rôle conviennent, et rien n’est lu sur une personne avant votre choix (il est enregistré à chaque consultation).',
+    choosePlaceholder: 'Choisissez une finalité',
     noneTitle: 'Aucune finalité pour ce travail',
     noneText:
       'La politique de confidentialité ne donne à votre rôle aucune finalité couvrant les données de cet écran.',

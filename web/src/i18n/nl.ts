@@ -263,6 +263,9 @@ export const nl: Messages = {
     actingFor: 'U werkt voor het doel',
     pickHelp:
       'Meerdere doelen van uw rol passen bij dit scherm: kies het doel waarvoor u nu werkt (het wordt vastgelegd).',
+    chooseFirst:
+      'Kies waarom u dit scherm opent: meerdere doelen van uw rol passen, en er wordt niets over een persoon gelezen tot u kiest (uw keuze wordt bij elke inzage vastgelegd).',
+    choosePlaceholder: 'Kies een doel',
     noneTitle: 'Geen doel voor dit werk',
     noneText: 'Het privacybeleid geeft uw rol geen doel dat de gegevens van dit scherm dekt.',
   },

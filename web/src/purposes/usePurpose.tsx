@@ -1,5 +1,5 @@
 import { Alert, Badge, Group, Select, Text } from '@mantine/core';
-import { useState, type ReactNode } from 'react';
+import { useSyncExternalStore, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import {
   useMe,
@@ -17,8 +17,18 @@ export function localized(label: Localized | null | undefined, fallback = ''): s
 }
 
 export interface ScreenPurpose {
-  /** The purpose key to send, or undefined while loading or when none fits. */
+  /**
+   * The purpose key to read and act under: the only fitting one, or the staff member's choice
+   * among several. Undefined while loading, when none fits, and until they choose (decision 1280).
+   */
   purpose: string | undefined;
+  /** Several purposes fit and none is chosen (or the stored one no longer fits): ask, read nothing. */
+  mustChoose: boolean;
+  /**
+   * The purpose, else the best fitting one: only for a purpose the screen names to the staff member
+   * before it is used (a form or confirmation that says it), never for a read on opening a screen.
+   */
+  suggested: string | undefined;
   candidates: PurposeInfo[];
   choose: (key: string) => void;
   isLoading: boolean;
@@ -52,23 +62,50 @@ export function allowedFitting(answer: MyPurposes, screen: ScreenKey): PurposeIn
 }
 
 /**
- * The purpose a screen acts under: the staff member's last choice for this screen when it still
- * fits, else the best fitting purpose of their role.
+ * The staff members' choices, kept in this browser per tenant, staff member and screen: every hook
+ * of a screen hears a choice made in another (a person's invoices card and the billing screen).
+ */
+const choiceListeners = new Set<() => void>();
+
+function subscribeToChoices(listener: () => void): () => void {
+  choiceListeners.add(listener);
+  window.addEventListener('storage', listener);
+  return () => {
+    choiceListeners.delete(listener);
+    window.removeEventListener('storage', listener);
+  };
+}
+
+function storeChoice(storageKey: string, key: string): void {
+  localStorage.setItem(storageKey, key);
+  for (const listener of choiceListeners) listener();
+}
+
+/**
+ * The purpose a screen acts under: the only purpose of the role that fits it, or the staff
+ * member's choice for this screen while it still fits. Where several fit and none is chosen, none
+ * (decision 1280): the screen reads nothing personal until the staff member says why they open it,
+ * so no person's trail shows a look under a purpose nobody chose.
  */
 export function useScreenPurpose(screen: ScreenKey): ScreenPurpose {
   const me = useMe();
   const purposes = useMyPurposes();
-  const storageKey = `kluis.purpose.${me.data?.tenant ?? ''}.${screen}`;
-  const [chosen, setChosen] = useState<string | null>(() => localStorage.getItem(storageKey));
+  const storageKey = me.data ? `kluis.purpose.${me.data.tenant}.${me.data.staffId}.${screen}` : undefined;
+  const chosen = useSyncExternalStore(subscribeToChoices, () =>
+    storageKey === undefined ? null : localStorage.getItem(storageKey),
+  );
   const candidates = purposes.data ? allowedFitting(purposes.data, screen) : [];
-  const purpose = candidates.find((candidate) => candidate.key === chosen)?.key ?? candidates[0]?.key;
+  const only = candidates.length === 1 ? candidates[0]?.key : undefined;
+  const purpose = only ?? candidates.find((candidate) => candidate.key === chosen)?.key;
+  const isLoading = purposes.isPending || me.isPending;
   return {
     purpose,
+    mustChoose: !isLoading && candidates.length > 1 && purpose === undefined,
+    suggested: purpose ?? candidates[0]?.key,
     candidates,
-    isLoading: purposes.isPending,
+    isLoading,
     choose: (key) => {
-      localStorage.setItem(storageKey, key);
-      setChosen(key);
+      if (storageKey !== undefined) storeChoice(storageKey, key);
     },
   };
 }
@@ -92,7 +129,8 @@ export function PurposeBadge({ children }: { children: ReactNode }) {
 
 /**
  * Says under which purpose the screen acts; where several purposes fit, a labelled list to pick
- * from. Without any, says that the policy gives this role no purpose for this work.
+ * from, empty with a sentence saying why until one is chosen (decision 1280). Without any, says
+ * that the policy gives this role no purpose for this work.
  */
 export function PurposePicker({ state }: { state: ScreenPurpose }) {
   const { t } = useTranslation();
@@ -116,9 +154,12 @@ export function PurposePicker({ state }: { state: ScreenPurpose }) {
   return (
     <Select
       label={t('purpose.actingFor')}
-      description={t('purpose.pickHelp')}
+      // Until a purpose is chosen nothing personal is read: the screen says why it waits.
+      description={t(state.mustChoose ? 'purpose.chooseFirst' : 'purpose.pickHelp')}
+      placeholder={t('purpose.choosePlaceholder')}
       data-testid="purpose-picker"
       data-purpose={state.purpose}
+      data-must-choose={state.mustChoose ? 'true' : undefined}
       allowDeselect={false}
       value={state.purpose ?? null}
       onChange={(value) => value && state.choose(value)}

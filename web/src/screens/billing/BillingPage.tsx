@@ -108,8 +108,10 @@ function InvoiceRun({ purpose, onDone }: { purpose: string | undefined; onDone: 
   const { t } = useTranslation();
   const queryClient = useQueryClient();
   const purposes = useScreenPurpose('billing');
-  // The call records are read under the role's purpose that covers them (call billing), not the invoice one.
+  // The call records are read under the role's purpose that covers them (call billing), not the invoice one:
+  // the confirmation names it before the run (decision 1280: a named purpose, not a guess).
   const calls = useScreenPurpose('calls');
+  const callsPurpose = calls.candidates.find((candidate) => candidate.key === calls.suggested);
   const [preview, setPreview] = useState<RunValues | undefined>();
   const [result, setResult] = useState<RunResult | undefined>();
   const [key, setKey] = useState(newIdempotencyKey);
@@ -125,7 +127,7 @@ function InvoiceRun({ purpose, onDone }: { purpose: string | undefined; onDone: 
       api<RunResult>('POST', '/api/v1/invoice-runs', {
         purpose,
         idempotencyKey: key,
-        body: { ...values, ...(calls.purpose ? { callsPurpose: calls.purpose } : {}) },
+        body: { ...values, ...(callsPurpose ? { callsPurpose: callsPurpose.key } : {}) },
       }),
     onSuccess: async (answer) => {
       setResult(answer);
@@ -166,10 +168,9 @@ function InvoiceRun({ purpose, onDone }: { purpose: string | undefined; onDone: 
             <Text size="sm">
               {t('purpose.actingFor')}: <b>{localized(purposeLabel?.label, purpose ?? '')}</b>
             </Text>
-            {calls.candidates[0] ? (
+            {callsPurpose ? (
               <Text size="sm">
-                {t('billing.callsUnder')}:{' '}
-                <b>{localized(calls.candidates[0].label, calls.candidates[0].key)}</b>
+                {t('billing.callsUnder')}: <b>{localized(callsPurpose.label, callsPurpose.key)}</b>
               </Text>
             ) : null}
             <Text size="sm" c="dimmed">
@@ -228,7 +229,8 @@ function Invoices({ purpose }: { purpose: string | undefined }) {
   const { t } = useTranslation();
   const [open, setOpen] = useState<Invoice | undefined>();
   const books = useScreenPurpose('accounting');
-  const booksPurpose = books.purpose !== purpose ? books.purpose : undefined;
+  // Offered by name (a button that says it), so the best fitting one until another is chosen.
+  const booksPurpose = books.suggested !== purpose ? books.suggested : undefined;
   const booksLabel = localized(
     books.candidates.find((candidate) => candidate.key === booksPurpose)?.label,
     booksPurpose ?? '',

@@ -21,7 +21,7 @@ import { useTranslation } from 'react-i18next';
 import { Link, Route, Routes, useNavigate, useParams } from 'react-router';
 import { useCan } from '../../api/auth.js';
 import { api } from '../../api/client.js';
-import { useScreenPurpose } from '../../purposes/usePurpose.js';
+import { PurposePicker, useScreenPurpose } from '../../purposes/usePurpose.js';
 import { DataTable } from '../../ui/DataTable.js';
 import { notifySuccess } from '../../ui/notify.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
@@ -320,7 +320,10 @@ function OrganisationEdit({ organisation }: { organisation: Organisation }) {
   );
 }
 
-/** The organisation's contact persons, read under the role's purpose for people (names only shown). */
+/**
+ * The organisation's contact persons, read under the role's purpose for people (names only shown);
+ * where several fit, asked first (decision 1280).
+ */
 function ContactPersons({ organisationId }: { organisationId: number }) {
   const { t } = useTranslation();
   const purpose = useScreenPurpose('people');
@@ -335,13 +338,14 @@ function ContactPersons({ organisationId }: { organisationId: number }) {
         })
       ).items,
   });
-  if (purpose.purpose === undefined) return null;
+  if (purpose.purpose === undefined && !purpose.mustChoose) return null;
   return (
     <Card withBorder>
       <Stack gap="xs">
         <Title order={2} size="h4">
           {t('orgs.contacts')}
         </Title>
+        {purpose.mustChoose ? <PurposePicker state={purpose} /> : null}
         {people.error ? <ProblemAlert error={people.error} /> : null}
         {people.data && people.data.length === 0 ? (
           <Text size="sm" c="dimmed">

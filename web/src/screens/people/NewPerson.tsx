@@ -175,9 +175,12 @@ export function NewPerson() {
   const purposes = useMyPurposes();
   // A staff member is registered with their account (Staff), not here: purposes of staff only go.
   const candidates = fitting.candidates.filter((candidate) => offeredTypes(candidate).length > 0);
+  // The form names the purpose it registers under before anything is written: the best fitting
+  // one is offered until another is picked (decision 1280 asks first only where a screen reads).
   const screen = {
     ...fitting,
     candidates,
+    mustChoose: false,
     purpose: candidates.find((candidate) => candidate.key === fitting.purpose)?.key ?? candidates[0]?.key,
   };
   const purpose: PurposeInfo | undefined = purposes.data?.purposes.find(

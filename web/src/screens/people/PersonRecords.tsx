@@ -4,7 +4,7 @@ import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../../api/client.js';
 import { currentLanguage } from '../../i18n/index.js';
-import { useScreenPurpose } from '../../purposes/usePurpose.js';
+import { PurposePicker, useScreenPurpose } from '../../purposes/usePurpose.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
 import { euros, type Contract } from '../sales/api.js';
 
@@ -19,7 +19,10 @@ interface InvoiceRow {
 
 interface PersonListCardProps<Row> {
   subjectId: number;
-  /** The screen whose purpose the list is read under; the card shows only when the role has one. */
+  /**
+   * The screen whose purpose the list is read under; the card shows only when the role has one,
+   * and where several fit, asks which before it reads (decision 1280).
+   */
   screen: Parameters<typeof useScreenPurpose>[0];
   path: string;
   testId: string;
@@ -45,13 +48,14 @@ function PersonListCard<Row>(props: PersonListCardProps<Row>) {
         })
       ).items,
   });
-  if (purpose.purpose === undefined) return null;
+  if (purpose.purpose === undefined && !purpose.mustChoose) return null;
   return (
     <Card withBorder data-testid={props.testId}>
       <Stack gap="xs">
         <Title order={2} size="h4">
           {props.title}
         </Title>
+        {purpose.mustChoose ? <PurposePicker state={purpose} /> : null}
         {rows.error ? <ProblemAlert error={rows.error} /> : null}
         {rows.data && rows.data.length === 0 ? (
           <Text size="sm" c="dimmed">

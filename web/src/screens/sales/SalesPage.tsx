@@ -243,6 +243,8 @@ function NewQuote({ purpose, onDone }: { purpose: ScreenPurpose; onDone: () => v
 function QuotesTab({ onOrdered }: { onOrdered: () => void }) {
   const { t } = useTranslation();
   const purpose = useScreenPurpose('quotes');
+  // The order a quote leads to is written under the orders' purpose: the one chosen there, else the
+  // best fitting (a write the staff member clicks, not a read on opening; decision 1280).
   const orderPurpose = useScreenPurpose('orders');
   const [opened, { open, close }] = useDisclosure(false);
   const quotes = useQuery({
@@ -311,7 +313,7 @@ function QuotesTab({ onOrdered }: { onOrdered: () => void }) {
                     action.mutate(
                       {
                         path: '/api/v1/orders',
-                        purpose: orderPurpose.purpose,
+                        purpose: orderPurpose.suggested,
                         body: {
                           quoteId: quote.quoteId,
                           ...(quote.subjectId ? { subjectId: quote.subjectId } : {}),
@@ -328,7 +330,7 @@ function QuotesTab({ onOrdered }: { onOrdered: () => void }) {
         },
       },
     ],
-    [t, action, purpose.purpose, orderPurpose.purpose, onOrdered],
+    [t, action, purpose.purpose, orderPurpose.suggested, onOrdered],
   );
   return (
     <Stack>
@@ -362,6 +364,7 @@ function QuotesTab({ onOrdered }: { onOrdered: () => void }) {
 function OrdersTab({ onContracted }: { onContracted: () => void }) {
   const { t } = useTranslation();
   const purpose = useScreenPurpose('orders');
+  // Likewise the contract an order leads to, under the contracts' purpose (decision 1280).
   const contractPurpose = useScreenPurpose('contracts');
   const orders = useQuery({
     queryKey: ['orders', purpose.purpose],
@@ -419,7 +422,7 @@ function OrdersTab({ onContracted }: { onContracted: () => void }) {
                     action.mutate(
                       {
                         path: '/api/v1/contracts',
-                        purpose: contractPurpose.purpose,
+                        purpose: contractPurpose.suggested,
                         body: {
                           orderId: order.orderId,
                           ...(order.subjectId ? { subjectId: order.subjectId } : {}),
@@ -437,7 +440,7 @@ function OrdersTab({ onContracted }: { onContracted: () => void }) {
         },
       },
     ],
-    [t, action, purpose.purpose, contractPurpose.purpose, onContracted],
+    [t, action, purpose.purpose, contractPurpose.suggested, onContracted],
   );
   return (
     <Stack>

@@ -72,13 +72,17 @@ export function TelephonyScreen() {
         <Tabs.Panel value="identifiers" pt="md">
           <Identifiers purpose={purpose} />
         </Tabs.Panel>
+        {/* Call records are read under their own purpose: where several fit, asked here first (decision 1280). */}
         <Tabs.Panel value="calls" pt="md">
+          {calls.mustChoose ? <PurposePicker state={calls} /> : null}
           <CallRecords purpose={purpose} calls={calls} />
         </Tabs.Panel>
         <Tabs.Panel value="imports" pt="md">
+          {calls.mustChoose ? <PurposePicker state={calls} /> : null}
           <CallImports calls={calls} />
         </Tabs.Panel>
         <Tabs.Panel value="unrated" pt="md">
+          {calls.mustChoose ? <PurposePicker state={calls} /> : null}
           <UnratedCalls purpose={purpose} calls={calls} coversNames={coversNames(purpose)} />
         </Tabs.Panel>
       </Tabs>
