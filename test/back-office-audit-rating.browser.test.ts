@@ -30,6 +30,7 @@ import { runAsOwner, type TestDatabase } from './database.js';
 import { loginAs, requestAs } from './http.js';
 import { createPolicyTenant, installLaterVoiceKingVersion } from './kernel.js';
 import {
+  choosePurpose,
   closeBackOffice,
   expectNoPageProblems,
   goTo,
@@ -67,6 +68,7 @@ describe('the audit trail, audit verify, imports and rating plans screens (issue
 
     const { page, staffId } = await staffSignedIn(env, voiceking, 'privacy_officer');
     await goTo(page, 'People');
+    await choosePurpose(page, 'rights_requests');
     await page.getByLabel(/^Family name begins with/).fill('Verbeke');
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByRole('link', { name: 'Lotte Verbeke' }).click();

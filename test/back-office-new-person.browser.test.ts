@@ -10,7 +10,13 @@ import type { Tenant } from '../src/modules/tenants/index.js';
 import { runAsOwner } from './database.js';
 import { loginAs, requestAs } from './http.js';
 import { createPolicyTenant, type SeedPolicy } from './kernel.js';
-import { backOfficeForSuite, expectNoPageProblems, look, pageWithSession } from './staff-browser.js';
+import {
+  backOfficeForSuite,
+  choosePurpose,
+  expectNoPageProblems,
+  look,
+  pageWithSession,
+} from './staff-browser.js';
 
 const env = backOfficeForSuite('back-office-new-person');
 const tenants = new Map<SeedPolicy, Tenant>();
@@ -111,6 +117,8 @@ describe('the back office registers a new person (decision 1111)', () => {
       await form.getByRole('button', { name: words.submit }).click();
       await page.waitForURL(/\/people\/\d+$/);
       const created = Number(new URL(page.url()).pathname.split('/').at(-1));
+      // The person screen asks why it is opened: several purposes of sales fit it (decision 1280).
+      await choosePurpose(page, policy === 'voiceking' ? 'order_processing' : 'customer_administration');
       await page.getByRole('heading', { name: `Lotte ${words.familyNameValue}`, level: 1 }).waitFor();
       await page.getByText(address).waitFor();
       expect(await peopleOf(tenant, words.familyNameValue)).toEqual([

@@ -7,7 +7,13 @@ import { createPerson } from '../src/modules/parties/index.js';
 import { runAsOwner } from './database.js';
 import { loginAs } from './http.js';
 import { createPolicyTenant } from './kernel.js';
-import { backOfficeForSuite, expectNoPageProblems, look, pageWithSession } from './staff-browser.js';
+import {
+  backOfficeForSuite,
+  choosePurpose,
+  expectNoPageProblems,
+  look,
+  pageWithSession,
+} from './staff-browser.js';
 
 const env = backOfficeForSuite('back-office-person-notes');
 
@@ -33,6 +39,7 @@ describe('the notes card of the person screen (decision 1220)', () => {
     const support = await loginAs(env.app, env.kernel, tenant, 'support');
     const page = await pageWithSession(env, support, 'nl-BE');
     await page.goto(`${env.baseUrl}/people/${person.subjectId}`);
+    await choosePurpose(page, 'installation_support');
     const card = page.getByTestId('notes-card');
     const field = card.getByRole('textbox', { name: 'Notities' });
     await field.waitFor();
@@ -60,6 +67,7 @@ describe('the notes card of the person screen (decision 1220)', () => {
     const sales = await loginAs(env.app, env.kernel, tenant, 'sales');
     const salesPage = await pageWithSession(env, sales, 'nl-BE');
     await salesPage.goto(`${env.baseUrl}/people/${person.subjectId}`);
+    await choosePurpose(salesPage, 'order_processing');
     const salesCard = salesPage.getByTestId('notes-card');
     await salesCard.getByText('Het doel waarvoor u werkt dekt geen notities').waitFor();
     expect(await salesCard.getByRole('textbox').count()).toBe(0);

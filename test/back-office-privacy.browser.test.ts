@@ -20,6 +20,7 @@ import { runAsOwner, testLogger, type TestDatabase } from './database.js';
 import { createPolicyTenant } from './kernel.js';
 import { startSmtpSink, type SmtpSink } from './smtp.js';
 import {
+  choosePurpose,
   closeBackOffice,
   expectNoPageProblems,
   goTo,
@@ -101,7 +102,9 @@ describe('the privacy screens (issue #20)', () => {
     const { page } = await staffSignedIn(env, tenant, 'sales');
     await goTo(page, 'Mailings');
     await page.getByRole('heading', { name: 'Mailings', level: 1 }).waitFor();
-    // Two newsletter purposes for sales: picked by label.
+    // Two newsletter purposes for sales: none is taken until one is picked, by label (decision 1280).
+    await expect(page.getByTestId('purpose-picker').getAttribute('data-must-choose')).resolves.toBe('true');
+    await choosePurpose(page, 'newsletter_customers');
     await expect(page.getByTestId('purpose-picker').getAttribute('data-purpose')).resolves.toBe(
       'newsletter_customers',
     );

@@ -90,7 +90,7 @@ describe('a screen with several fitting purposes asks before it reads (decision 
     // Only the rights purpose's own cards (holds, trail) have read: no other purpose is on the trail.
     expect(before.map((entry) => entry.purpose)).toEqual(before.map(() => 'rights_requests'));
 
-    await choosePurpose(page, 'handling your requests about your privacy rights');
+    await choosePurpose(page, 'rights_requests');
     await page.getByText('kato@mail.example').waitFor();
     expect(await picker.getAttribute('data-purpose')).toBe('rights_requests');
     const reads = personReads(asked);

@@ -17,6 +17,7 @@ import { createPolicyTenant } from './kernel.js';
 import { startSmtpSink, type SmtpSink } from './smtp.js';
 import {
   backOfficeForSuite,
+  choosePurpose,
   expectNoPageProblems,
   look,
   pageWithSession,
@@ -151,6 +152,7 @@ describe('the restriction card of the person screen (decision 1200)', () => {
     const salesPage = await pageWithSession(env, sales, 'nl-BE');
     const asked = requestsTo(salesPage, '/requests/restrictions/');
     await salesPage.goto(`${env.baseUrl}/people/${subjectId}`);
+    await choosePurpose(salesPage, 'order_processing');
     await salesPage.getByTestId('state-badge').getByText('beperkt').waitFor();
     expect(await salesPage.getByTestId('lift-restriction').count()).toBe(0);
     expect(await salesPage.getByRole('button', { name: 'Beperking opheffen' }).count()).toBe(0);

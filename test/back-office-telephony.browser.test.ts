@@ -15,6 +15,7 @@ import type { BrowserSuite } from './browser.js';
 import { runAsOwner, type TestDatabase } from './database.js';
 import { createPolicyTenant } from './kernel.js';
 import {
+  choosePurpose,
   closeBackOffice,
   expectNoPageProblems,
   expectToastsClearOfControls,
@@ -95,7 +96,9 @@ describe('the telephony screen (issue #20)', () => {
     const { page } = await staffSignedIn(env, voiceking, 'billing');
     await goTo(page, 'Telephony');
     await page.getByRole('heading', { name: 'Telephony', level: 1 }).waitFor();
-    // Several purposes of the billing role fit: picked by their labels, never keys.
+    // Several purposes of the billing role fit: none is taken until one is picked (decision 1280).
+    await expect(page.getByTestId('purpose-picker').getAttribute('data-must-choose')).resolves.toBe('true');
+    await choosePurpose(page, 'billing');
     await expect(page.getByTestId('purpose-picker').getAttribute('data-purpose')).resolves.toBe('billing');
     const history = page.locator('[data-testid^="assignment-"]');
     await history.first().getByText('An Peeters').waitFor();

@@ -74,13 +74,13 @@ export async function goTo(page: Page, screen: string): Promise<void> {
 }
 
 /**
- * Picks, by its label, the purpose a screen acts under from the screen's picker (or the picker
- * inside `within`): where several purposes fit, a screen reads nothing until one is chosen
- * (decision 1280).
+ * Picks the purpose a screen acts under from the screen's picker (or the picker inside `within`),
+ * by its key (each option of the list holds it as its value; the option shows the policy's label):
+ * where several purposes fit, a screen reads nothing until one is chosen (decision 1280).
  */
-export async function choosePurpose(page: Page, label: string | RegExp, within?: Locator): Promise<void> {
+export async function choosePurpose(page: Page, key: string, within?: Locator): Promise<void> {
   await (within ?? page.getByRole('main')).getByTestId('purpose-picker').first().click();
-  await page.getByRole('option', { name: label, exact: typeof label === 'string' }).click();
+  await page.locator(`[role="option"][value="${key}"]`).click();
 }
 
 /** The last code used per secret: the server refuses a code twice, so the next one waits. */

@@ -14,6 +14,7 @@ import { createPerson } from '../src/modules/parties/index.js';
 import { recordConsent } from '../src/modules/consent/index.js';
 import {
   backOfficeForSuite,
+  choosePurpose,
   expectNoPageProblems,
   look,
   pageWithSession,
@@ -93,6 +94,7 @@ describe('the consent ledger of a purpose no longer in the policy, on the office
     const salesPage = await pageWithSession(env, sales, 'nl-BE');
     const asked = requestsTo(salesPage, 'undeclared-purposes');
     await salesPage.goto(`${env.baseUrl}/people/${person.subjectId}`);
+    await choosePurpose(salesPage, 'order_processing');
     await salesPage.getByTestId('consents').waitFor();
     expect(await salesPage.getByTestId('undeclared-consents').count()).toBe(0);
     expect(asked).toEqual([]);
@@ -133,6 +135,7 @@ describe('the consent ledger of a purpose no longer in the policy, on the office
     const sales = await loginAs(env.app, env.kernel, tenant, 'sales');
     const page = await pageWithSession(env, sales, 'en-GB');
     await page.goto(`${env.baseUrl}/people/${person.subjectId}`);
+    await choosePurpose(page, 'order_processing');
     const consents = page.getByTestId('consents');
     await consents.getByRole('combobox', { name: /^For what/ }).click();
     await page.getByRole('option', { name: /measuring whether you open our e-mails/ }).click();
