@@ -25,6 +25,7 @@ import { runAsOwner, type TestDatabase } from './database.js';
 import { createPolicyTenant } from './kernel.js';
 import { startSmtpSink, type SmtpSink } from './smtp.js';
 import {
+  choosePurpose,
   closeBackOffice,
   firstSignIn as signInFirstTime,
   freshCode,
@@ -108,6 +109,25 @@ async function registerAccessRequest(
     },
     { subjectId, channel, verificationMethod },
   );
+}
+
+/** A person registered by sales under order processing (the voiceking customer of a test). */
+const customerOfSales = (person: Parameters<typeof createPerson>[2]) =>
+  createPerson(
+    kernel,
+    {
+      tenantId: voiceking.tenantId,
+      actor: { kind: 'staff', staffId: 1, role: 'sales' },
+      purpose: 'order_processing',
+    },
+    person,
+  );
+
+/** Opens an access request from the officer's list of privacy requests. */
+async function openAccessRequest(page: Page, requestId: string): Promise<void> {
+  await goTo(page, 'Privacy requests');
+  await page.getByTestId(`request-${requestId}`).getByRole('link').click();
+  await page.getByRole('heading', { name: 'Access', level: 1 }).waitFor();
 }
 
 describe('the staff back office in the browser (issue #20)', () => {
@@ -245,22 +265,14 @@ describe('the staff back office in the browser (issue #20)', () => {
   }, 180_000);
 
   it('the privacy officer handles an access request from the inbox to the letter', async () => {
-    const person = await createPerson(
-      kernel,
-      {
-        tenantId: voiceking.tenantId,
-        actor: { kind: 'staff', staffId: 1, role: 'sales' },
-        purpose: 'order_processing',
-      },
-      {
-        subjectType: 'customer',
-        familyName: 'Wouters',
-        givenName: 'Hanne',
-        email: 'hanne.wouters@mail.example',
-        preferredLanguage: 'nl',
-        address: { street: 'Molenstraat 12', postalCode: '8500', city: 'Kortrijk', country: 'BE' },
-      },
-    );
+    const person = await customerOfSales({
+      subjectType: 'customer',
+      familyName: 'Wouters',
+      givenName: 'Hanne',
+      email: 'hanne.wouters@mail.example',
+      preferredLanguage: 'nl',
+      address: { street: 'Molenstraat 12', postalCode: '8500', city: 'Kortrijk', country: 'BE' },
+    });
     // The request comes in through the public form; the code mail is never answered.
     const filed = await app.inject({
       method: 'POST',
@@ -401,6 +413,8 @@ describe('the staff back office in the browser (issue #20)', () => {
 
     // A legal hold on the person, from her page: retention keeps her until the hold ends.
     await goTo(page, 'People');
+    // Several purposes of the officer fit: the screen asks which before it reads (decision 1280).
+    await choosePurpose(page, 'rights_requests');
     await page.getByLabel(/^Family name begins with/).fill('Wouters');
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByRole('link', { name: 'Hanne Wouters' }).click();
@@ -435,9 +449,7 @@ describe('the staff back office in the browser (issue #20)', () => {
     expect(until).toMatch(/^\d{4}-\d{2}-\d{2}$/);
 
     const { page } = await staffSignedIn(voiceking, 'privacy_officer');
-    await goTo(page, 'Privacy requests');
-    await page.getByTestId(`request-${requestId}`).getByRole('link').click();
-    await page.getByRole('heading', { name: 'Access', level: 1 }).waitFor();
+    await openAccessRequest(page, requestId);
     const extend = page.getByRole('radio', { name: 'Extend' });
     await expect(extend.isChecked()).resolves.toBe(true);
     await page.getByLabel(/^New due date/).fill(until);
@@ -464,22 +476,14 @@ describe('the staff back office in the browser (issue #20)', () => {
   });
 
   it('VK-27: for a person with no e-mail address on file the preview says to post the letter, and the officer extends only after ticking that it was posted (decision 1192)', async () => {
-    const person = await createPerson(
-      kernel,
-      {
-        tenantId: voiceking.tenantId,
-        actor: { kind: 'staff', staffId: 1, role: 'sales' },
-        purpose: 'order_processing',
-      },
-      {
-        subjectType: 'customer',
-        familyName: 'Zonder-Mail',
-        givenName: 'Jef',
-        preferredLanguage: 'nl',
-        // By post needs an address to post to (attack S24-2).
-        address: { street: 'Kerkstraat 4', postalCode: '9000', city: 'Gent' },
-      },
-    );
+    const person = await customerOfSales({
+      subjectType: 'customer',
+      familyName: 'Zonder-Mail',
+      givenName: 'Jef',
+      preferredLanguage: 'nl',
+      // By post needs an address to post to (attack S24-2).
+      address: { street: 'Kerkstraat 4', postalCode: '9000', city: 'Gent' },
+    });
     const { page } = await staffSignedIn(voiceking, 'privacy_officer');
     // The officer registers the letter's request through the API the screen uses (same session).
     const requestId = await registerAccessRequest(page, person.subjectId, 'letter');
@@ -488,9 +492,7 @@ describe('the staff back office in the browser (issue #20)', () => {
       'SELECT (due_on + 20)::text AS until FROM rights_requests WHERE tenant_id = $1 AND request_id = $2',
       [voiceking.tenantId, requestId],
     );
-    await goTo(page, 'Privacy requests');
-    await page.getByTestId(`request-${requestId}`).getByRole('link').click();
-    await page.getByRole('heading', { name: 'Access', level: 1 }).waitFor();
+    await openAccessRequest(page, requestId);
     await page.getByLabel(/^New due date/).fill(due.rows[0]?.until ?? '');
     await page.getByLabel(/^Reason \(the person reads it\)/).fill('Our paper archive is searched by hand.');
     await page.getByRole('button', { name: 'Preview the letter' }).click();
@@ -514,28 +516,18 @@ describe('the staff back office in the browser (issue #20)', () => {
   });
 
   it('VK-27: for a person with no e-mail address on file the officer fulfils an access request by post: downloads the data to post, ticks that the letter goes by post, and then gets the letter to print; nothing is mailed and no link is made (decision 1250)', async () => {
-    const person = await createPerson(
-      kernel,
-      {
-        tenantId: voiceking.tenantId,
-        actor: { kind: 'staff', staffId: 1, role: 'sales' },
-        purpose: 'order_processing',
-      },
-      {
-        subjectType: 'customer',
-        familyName: 'Per-Post',
-        givenName: 'Mieke',
-        preferredLanguage: 'nl',
-        address: { street: 'Veldstraat 7', postalCode: '9000', city: 'Gent' },
-      },
-    );
+    const person = await customerOfSales({
+      subjectType: 'customer',
+      familyName: 'Per-Post',
+      givenName: 'Mieke',
+      preferredLanguage: 'nl',
+      address: { street: 'Veldstraat 7', postalCode: '9000', city: 'Gent' },
+    });
     const { page } = await staffSignedIn(voiceking, 'privacy_officer');
     const requestId = await registerAccessRequest(page, person.subjectId, 'letter', 'signed_letter_matches');
     await new Promise((resolve) => setTimeout(resolve, 300));
     const mailedBefore = smtp.messages.length;
-    await goTo(page, 'Privacy requests');
-    await page.getByTestId(`request-${requestId}`).getByRole('link').click();
-    await page.getByRole('heading', { name: 'Access', level: 1 }).waitFor();
+    await openAccessRequest(page, requestId);
     await expect(page.getByRole('radio', { name: 'Fulfil' }).isChecked()).resolves.toBe(true);
     await page.getByRole('button', { name: 'Preview the letter' }).click();
     const byPost = page.getByTestId('letter-by-post');
@@ -580,20 +572,15 @@ describe('the staff back office in the browser (issue #20)', () => {
   });
 
   it('VK-27: for a person with neither an e-mail nor a postal address on file the preview says no letter can reach them, and the officer cannot extend until one is recorded (attack S24-2, decision 1192)', async () => {
-    const person = await createPerson(
-      kernel,
-      {
-        tenantId: voiceking.tenantId,
-        actor: { kind: 'staff', staffId: 1, role: 'sales' },
-        purpose: 'order_processing',
-      },
-      { subjectType: 'customer', familyName: 'Nergens', givenName: 'Nele', phone: '+32470111299' },
-    );
+    const person = await customerOfSales({
+      subjectType: 'customer',
+      familyName: 'Nergens',
+      givenName: 'Nele',
+      phone: '+32470111299',
+    });
     const { page } = await staffSignedIn(voiceking, 'privacy_officer');
     const requestId = await registerAccessRequest(page, person.subjectId, 'phone');
-    await goTo(page, 'Privacy requests');
-    await page.getByTestId(`request-${requestId}`).getByRole('link').click();
-    await page.getByRole('heading', { name: 'Access', level: 1 }).waitFor();
+    await openAccessRequest(page, requestId);
     const due = await runAsOwner<{ until: string }>(
       database.ownerUrl,
       'SELECT (due_on + 20)::text AS until FROM rights_requests WHERE tenant_id = $1 AND request_id = $2',
@@ -635,21 +622,13 @@ describe('the staff back office in the browser (issue #20)', () => {
         vatRatePercent: 21,
       },
     );
-    const customer = await createPerson(
-      kernel,
-      {
-        tenantId: voiceking.tenantId,
-        actor: { kind: 'staff', staffId: 1, role: 'sales' },
-        purpose: 'order_processing',
-      },
-      {
-        subjectType: 'customer',
-        familyName: 'Maertens',
-        givenName: 'Jonas',
-        email: 'jonas.maertens@mail.example',
-        address: { street: 'Kerkstraat 4', postalCode: '9000', city: 'Gent', country: 'BE' },
-      },
-    );
+    const customer = await customerOfSales({
+      subjectType: 'customer',
+      familyName: 'Maertens',
+      givenName: 'Jonas',
+      email: 'jonas.maertens@mail.example',
+      address: { street: 'Kerkstraat 4', postalCode: '9000', city: 'Gent', country: 'BE' },
+    });
     const { page } = await staffSignedIn(voiceking, 'sales');
     await goTo(page, 'Quotes, orders, contracts');
     await page.getByRole('button', { name: 'New quote' }).waitFor();
@@ -700,6 +679,7 @@ describe('the staff back office in the browser (issue #20)', () => {
     // By phone, the customer agrees to e-mail tracking: the purpose picked from the labelled list,
     // the wording read out and the answer kept in the ledger.
     await goTo(page, 'People');
+    await choosePurpose(page, 'order_processing');
     await page.getByLabel(/^Family name begins with/).fill('Maertens');
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByRole('link', { name: 'Jonas Maertens' }).click();

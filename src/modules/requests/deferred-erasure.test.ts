@@ -84,6 +84,32 @@ async function customerWithInvoice(
   return { subjectId: person.subjectId, contractId, catalogue };
 }
 
+/**
+ * A voiceking customer whose contract ends on 15 March (no invoice), seen on 4 February by a
+ * privacy officer: `register` files a request of theirs (by letter, in Dutch, identity seen)
+ * under the rights purpose and answers its id.
+ */
+async function customerBeforeLastDay(email: string) {
+  const { app, kernel, voiceking } = testApp;
+  clock.set(new Date('2026-01-15T10:00:00Z'));
+  const { subjectId } = await customerWithInvoice(voiceking, email, { endDate: '2026-03-15' }, false);
+  clock.set(new Date('2026-02-04T10:00:00Z'));
+  const officer = await loginAs(app, kernel, voiceking, 'privacy_officer');
+  const asOfficer = requestAs(app, officer, 'rights_requests');
+  const register = async (kind: 'erasure' | 'access' = 'erasure') => {
+    const registered = await asOfficer('POST', '/api/v1/requests', {
+      kind,
+      channel: 'letter',
+      subjectId,
+      language: 'nl',
+      verificationMethod: 'id_card_seen',
+    });
+    expect(registered.statusCode, registered.body).toBe(201);
+    return registered.json<{ requestId: string }>().requestId;
+  };
+  return { subjectId, asOfficer, register };
+}
+
 async function stateOf(tenant: Tenant, subjectId: number) {
   const result = await runAsOwner<{
     person: boolean;
@@ -312,23 +338,8 @@ describe('an erasure asked for while a contract runs is carried out after its la
   });
   it('VK-23, VK-14: a deferred erasure still waits, after the contract’s last day, for a legal hold an officer placed and for the person’s own access request (until its download is taken); then the job erases the person', async () => {
     const { app, kernel, smtp, voiceking } = testApp;
-    clock.set(new Date('2026-01-15T10:00:00Z'));
     const email = 'lien.wacht.vk@mail.example';
-    const { subjectId } = await customerWithInvoice(voiceking, email, { endDate: '2026-03-15' }, false);
-    clock.set(new Date('2026-02-04T10:00:00Z'));
-    const officer = await loginAs(app, kernel, voiceking, 'privacy_officer');
-    const asOfficer = requestAs(app, officer, 'rights_requests');
-    const register = async (kind: 'erasure' | 'access') => {
-      const registered = await asOfficer('POST', '/api/v1/requests', {
-        kind,
-        channel: 'letter',
-        subjectId,
-        language: 'nl',
-        verificationMethod: 'id_card_seen',
-      });
-      expect(registered.statusCode, registered.body).toBe(201);
-      return registered.json<{ requestId: string }>().requestId;
-    };
+    const { subjectId, asOfficer, register } = await customerBeforeLastDay(email);
     const erasure = await register('erasure');
     const answered = await asOfficer('POST', `/api/v1/requests/${erasure}/fulfil`, {});
     expect(answered.json()).toEqual({ outcome: { erasureDeferred: { lastDay: '2026-03-15' } } });
@@ -396,24 +407,9 @@ describe('an erasure asked for while a contract runs is carried out after its la
     expect(await stateOf(voiceking, subjectId)).toMatchObject({ person: false, erased: true });
   });
   it('VK-23: a second erasure request while one waits is answered with the waiting one’s day, without a second row or letter, even when both are fulfilled at once, and “my requests” shows both waiting; the job erases the person once and every request of theirs, a waiting row made before this fix too, says erased (attack S24-4)', async () => {
-    const { app, kernel, smtp, voiceking } = testApp;
-    clock.set(new Date('2026-01-15T10:00:00Z'));
+    const { app, smtp, voiceking } = testApp;
     const email = 'wout.tweemaal.vk@mail.example';
-    const { subjectId } = await customerWithInvoice(voiceking, email, { endDate: '2026-03-15' }, false);
-    clock.set(new Date('2026-02-04T10:00:00Z'));
-    const officer = await loginAs(app, kernel, voiceking, 'privacy_officer');
-    const asOfficer = requestAs(app, officer, 'rights_requests');
-    const register = async () => {
-      const registered = await asOfficer('POST', '/api/v1/requests', {
-        kind: 'erasure',
-        channel: 'letter',
-        subjectId,
-        language: 'nl',
-        verificationMethod: 'id_card_seen',
-      });
-      expect(registered.statusCode, registered.body).toBe(201);
-      return registered.json<{ requestId: string }>().requestId;
-    };
+    const { subjectId, asOfficer, register } = await customerBeforeLastDay(email);
     const first = await register();
     const second = await register();
     const answers = await Promise.all(
@@ -485,23 +481,8 @@ describe('an erasure asked for while a contract runs is carried out after its la
 
   it('VK-23: a staff erasure after the last day, before the job, completes the waiting request as the job would: both erasure requests of the person say erased on that day, the person gets the erasure letter once, the waiting row is gone, and neither the job nor a second erasure writes or sends anything more (decision 1251)', async () => {
     const { app, kernel, smtp, voiceking } = testApp;
-    clock.set(new Date('2026-01-15T10:00:00Z'));
     const email = 'jan.vooraf.vk@mail.example';
-    const { subjectId } = await customerWithInvoice(voiceking, email, { endDate: '2026-03-15' }, false);
-    clock.set(new Date('2026-02-04T10:00:00Z'));
-    const officer = await loginAs(app, kernel, voiceking, 'privacy_officer');
-    const asOfficer = requestAs(app, officer, 'rights_requests');
-    const register = async () => {
-      const registered = await asOfficer('POST', '/api/v1/requests', {
-        kind: 'erasure',
-        channel: 'letter',
-        subjectId,
-        language: 'nl',
-        verificationMethod: 'id_card_seen',
-      });
-      expect(registered.statusCode, registered.body).toBe(201);
-      return registered.json<{ requestId: string }>().requestId;
-    };
+    const { subjectId, asOfficer, register } = await customerBeforeLastDay(email);
     const first = await register();
     expect((await asOfficer('POST', `/api/v1/requests/${first}/fulfil`, {})).json()).toEqual({
       outcome: { erasureDeferred: { lastDay: '2026-03-15' } },

@@ -527,6 +527,25 @@ describe('the requests module audits what it changes (issue 10)', () => {
   });
 });
 
+/**
+ * A privacy officer signed in now, and how they register a person's request: an access request by
+ * letter unless `request` says otherwise.
+ */
+async function requestDesk() {
+  const desk = await loginAs(app, kernel, voiceking, 'privacy_officer');
+  const register = async (subjectId: number, request: Record<string, unknown> = {}): Promise<string> => {
+    const registered = await staffCall(desk, 'POST', '/api/v1/requests', {
+      kind: 'access',
+      channel: 'letter',
+      subjectId,
+      ...request,
+    });
+    expect(registered.statusCode, registered.body).toBe(201);
+    return registered.json<{ requestId: string }>().requestId;
+  };
+  return { desk, register };
+}
+
 describe('deadlines (VK-27)', () => {
   it('VK-27: due date, extension with a reason (at most two further months), overdue dashboard and daily reminder', async () => {
     clock.set(new Date('2026-01-31T10:00:00Z'));
@@ -630,16 +649,7 @@ describe('deadlines (VK-27)', () => {
 
   it('VK-27: a person with no e-mail address on file hears of an extension or a rejection by post: the preview says so, the change is refused (409 letter_by_post) and writes nothing until staff confirm the letter was posted, then it is made and audited as posted (decision 1192)', async () => {
     clock.set(new Date('2026-06-01T10:00:00Z'));
-    const desk = await loginAs(app, kernel, voiceking, 'privacy_officer');
-    const register = async (subjectId: number): Promise<string> => {
-      const registered = await staffCall(desk, 'POST', '/api/v1/requests', {
-        kind: 'access',
-        channel: 'letter',
-        subjectId,
-      });
-      expect(registered.statusCode, registered.body).toBe(201);
-      return registered.json<{ requestId: string }>().requestId;
-    };
+    const { desk, register } = await requestDesk();
     const withMail = await customer();
     const preview = async (requestId: string, body: Record<string, unknown>) =>
       staffCall(desk, 'POST', `/api/v1/requests/${requestId}/letter-preview`, body);
@@ -722,16 +732,8 @@ describe('deadlines (VK-27)', () => {
 
   it('VK-27: a letter to post starts with the name and postal address on file, the date and the request reference; a person with neither an e-mail nor a postal address on file is not written to: the preview says none, and an extension or a rejection is refused (409 no_contact_on_file) even when said to be posted, and writes nothing (attack S24-2, decision 1192)', async () => {
     clock.set(new Date('2026-06-01T10:00:00Z'));
-    const desk = await loginAs(app, kernel, voiceking, 'privacy_officer');
-    const register = async (subjectId: number): Promise<string> => {
-      const registered = await staffCall(desk, 'POST', '/api/v1/requests', {
-        kind: 'access',
-        channel: 'phone',
-        subjectId,
-      });
-      expect(registered.statusCode, registered.body).toBe(201);
-      return registered.json<{ requestId: string }>().requestId;
-    };
+    const { desk, register: file } = await requestDesk();
+    const register = (subjectId: number) => file(subjectId, { channel: 'phone' });
     const extension = { until: '2026-08-01', reason: 'the archive is searched by hand' };
 
     const byPost = await customer({ email: null });
@@ -801,17 +803,9 @@ describe('deadlines (VK-27)', () => {
 
   it('VK-27: the fulfilment of a request of a person with no e-mail address on file goes by post: the preview says so, fulfil is refused (409 letter_by_post) and writes nothing until staff say they post the letter, then it is carried out without a mail, audited as posted, and the answer carries the letter to print — an access request’s data taken by staff to post with it, no link made; with neither an e-mail nor a postal address 409 no_contact_on_file, except an erasure, carried out and recorded as told to no one (decision 1250)', async () => {
     clock.set(new Date('2026-06-01T10:00:00Z'));
-    const desk = await loginAs(app, kernel, voiceking, 'privacy_officer');
-    const register = async (subjectId: number, kind: string): Promise<string> => {
-      const registered = await staffCall(desk, 'POST', '/api/v1/requests', {
-        kind,
-        channel: 'letter',
-        subjectId,
-        verificationMethod: 'signed_letter_matches',
-      });
-      expect(registered.statusCode, registered.body).toBe(201);
-      return registered.json<{ requestId: string }>().requestId;
-    };
+    const { desk, register: file } = await requestDesk();
+    const register = (subjectId: number, kind: string) =>
+      file(subjectId, { kind, verificationMethod: 'signed_letter_matches' });
     const fulfil = (requestId: string, body: Record<string, unknown> = {}) =>
       staffCall(desk, 'POST', `/api/v1/requests/${requestId}/fulfil`, body);
     const stateOf = async (requestId: string) =>
@@ -963,17 +957,8 @@ describe('deadlines (VK-27)', () => {
 
   it('VK-27: a request staff register without a language is answered in the person’s preferred language on record when the policy writes in it: the extension letter reaches the French speaker in French; a German speaker gets the tenant’s first language, and a language staff give wins (attack S24-5)', async () => {
     clock.set(new Date('2026-06-01T10:00:00Z'));
-    const desk = await loginAs(app, kernel, voiceking, 'privacy_officer');
-    const register = async (subjectId: number, language?: string): Promise<string> => {
-      const registered = await staffCall(desk, 'POST', '/api/v1/requests', {
-        kind: 'access',
-        channel: 'letter',
-        subjectId,
-        ...(language ? { language } : {}),
-      });
-      expect(registered.statusCode, registered.body).toBe(201);
-      return registered.json<{ requestId: string }>().requestId;
-    };
+    const { desk, register: file } = await requestDesk();
+    const register = (subjectId: number, language?: string) => file(subjectId, language ? { language } : {});
     const languageOf = async (requestId: string) =>
       (
         await runAsOwner<{ language: string }>(
