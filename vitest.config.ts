@@ -40,6 +40,9 @@ export default defineConfig({
           include: ALL,
           exclude: TIMED,
           maxWorkers: TOGETHER,
+          // One module graph per worker, not per file: importing the app afresh for each of ~270
+          // files cost a fifth of the run's CPU. No test mocks modules or changes process.env.
+          isolate: false,
           sequence: { groupOrder: 0 },
         },
       },
