@@ -718,6 +718,12 @@ describe('the staff back office in the browser (issue #20)', () => {
       organisationId: business,
       lines: [{ productId: catalogue.subscription }],
     });
+    // A customer whose postal address was never recorded is held back, and the screen says why.
+    const addressless = await createCustomer(kernel, voiceking, { familyName: 'Wouters', noAddress: true });
+    await startContract(kernel, voiceking, addressless, {
+      startDate: '2026-09-01',
+      lines: [{ productId: catalogue.subscription }],
+    });
     const { page } = await staffSignedIn(voiceking, 'billing');
     await goTo(page, 'Billing');
     await expect(page.locator('[data-purpose]').first().getAttribute('data-purpose')).resolves.toBe(
@@ -738,6 +744,11 @@ describe('the staff back office in the browser (issue #20)', () => {
       .first()
       .waitFor({ timeout: 60_000 });
     expect(await page.locator('[data-problem-code]').allInnerTexts()).toEqual([]);
+    const refused = page.getByTestId('run-refused');
+    await expect(refused.innerText()).resolves.toContain(
+      `Customer ${addressless}: no postal address to bill to: record one, then run the month again billing_address_missing`,
+    );
+    await expect(refused.getByRole('link').getAttribute('href')).resolves.toBe(`/people/${addressless}`);
     await look(page, 'billing-2-run-done');
 
     const invoices = await runAsOwner<{ invoice_number: string }>(

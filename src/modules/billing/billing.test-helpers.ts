@@ -61,6 +61,8 @@ export async function createCustomer(
     givenName?: string;
     organisationId?: number;
     preferredLanguage?: 'nl' | 'fr' | 'en' | 'de';
+    /** A customer whose postal address was never recorded (held back by a run, decision 1290). */
+    noAddress?: true;
   } = {},
 ): Promise<number> {
   const person = await createPerson(
@@ -70,7 +72,9 @@ export async function createCustomer(
       subjectType: 'customer',
       familyName: options.familyName ?? 'Peeters',
       givenName: options.givenName ?? 'An',
-      address: { street: 'Veldstraat 1', postalCode: '9000', city: 'Gent', country: 'BE' },
+      ...(options.noAddress
+        ? {}
+        : { address: { street: 'Veldstraat 1', postalCode: '9000', city: 'Gent', country: 'BE' } }),
       ...(options.organisationId ? { organisationId: options.organisationId } : {}),
       ...(options.preferredLanguage ? { preferredLanguage: options.preferredLanguage } : {}),
     },

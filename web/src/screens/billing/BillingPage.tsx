@@ -1,11 +1,13 @@
 import './messages.js';
 import {
   Alert,
+  Anchor,
   Badge,
   Button,
   Card,
   Code,
   Group,
+  List,
   Modal,
   SimpleGrid,
   Stack,
@@ -19,11 +21,13 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { Link } from 'react-router';
 import { api, fetchBlob, fetchText, newIdempotencyKey, saveBlob } from '../../api/client.js';
 import { currentLanguage } from '../../i18n/index.js';
 import { localized, PurposePicker, useScreenPurpose } from '../../purposes/usePurpose.js';
 import { DataTable } from '../../ui/DataTable.js';
 import { ProblemAlert } from '../../ui/ProblemAlert.js';
+import { wordsFor } from '../audit/audit-words.js';
 import { euros } from '../sales/api.js';
 import { AccountingExport } from './AccountingExport.js';
 import { InvoiceActions } from './InvoiceActions.js';
@@ -55,6 +59,8 @@ interface RunResult {
   empty: number;
   alreadyInvoiced: number;
   refused: number;
+  /** The first 100 of those not invoiced, and why (a gate's audit reason or a hold-back code). */
+  refusedCustomers?: Array<{ subjectId: number; code: string }>;
   firstNumber: string | null;
   lastNumber: string | null;
   totalInclVatCents: number;
@@ -190,7 +196,8 @@ function InvoiceRun({ purpose, onDone }: { purpose: string | undefined; onDone: 
       ) : null}
       {result ? (
         <Alert
-          color="green"
+          // Yellow when someone was not invoiced: billing has something to do before the month is whole.
+          color={result.refused > 0 ? 'yellow' : 'green'}
           title={t('billing.ranTitle', { period: formatMonth(result.period) })}
           data-testid="run-result"
         >
@@ -210,11 +217,42 @@ function InvoiceRun({ purpose, onDone }: { purpose: string | undefined; onDone: 
             <Text size="sm">{t('billing.totalIncl')}</Text>
             <Text size="sm">{euros(result.totalInclVatCents, currentLanguage())}</Text>
           </SimpleGrid>
+          <RefusedCustomers refused={result.refusedCustomers ?? []} />
           <Button mt="sm" size="xs" variant="default" onClick={onDone}>
             {t('billing.showInvoices')}
           </Button>
         </Alert>
       ) : null}
+    </Stack>
+  );
+}
+
+/**
+ * Who the run did not invoice and why, each a link to the person: a hold-back code of the run
+ * (decisions 1241, 1290) or the gate's reason in the audit's words (decision 1260).
+ */
+function RefusedCustomers({ refused }: { refused: Array<{ subjectId: number; code: string }> }) {
+  const { t } = useTranslation();
+  if (refused.length === 0) return null;
+  const why = (code: string): string =>
+    t(`billing.refusedCodes.${code}`, {
+      defaultValue: wordsFor(currentLanguage(), 'reasons', code) ?? code,
+    });
+  return (
+    <Stack gap={2} mt="sm" data-testid="run-refused">
+      <Text size="sm" fw={600}>
+        {t('billing.refusedListTitle')}
+      </Text>
+      <List size="sm">
+        {refused.map(({ subjectId, code }) => (
+          <List.Item key={subjectId}>
+            <Anchor component={Link} to={`/people/${subjectId}`} size="sm">
+              {t('billing.refusedCustomer', { id: subjectId })}
+            </Anchor>
+            : {why(code)} <Code>{code}</Code>
+          </List.Item>
+        ))}
+      </List>
     </Stack>
   );
 }
