@@ -14,7 +14,7 @@ import {
   writeAsteriskTraffic,
 } from '../src/modules/telephony/fixtures/asterisk-generator.js';
 import { buildRatingTable, parseTariffCsv, rateCall } from '../src/modules/telephony/rating.js';
-import { ownerQuery, type BenchDatabase, type Figure } from './harness.js';
+import { ownerQuery, settleDatabase, type BenchDatabase, type Figure } from './harness.js';
 
 const ROWS = Number(process.env.KLUIS_BENCH_CDR_ROWS ?? 1_000_000);
 const REPEATS = Number(process.env.KLUIS_BENCH_CDR_REPEATS ?? 3);
@@ -153,6 +153,7 @@ async function measurePair(
   );
   await importTariff(kernel, tenantId, generateTariffCsv(TARIFF_PREFIXES, destinations));
 
+  await settleDatabase(bench.ownerUrl, { vacuum: true });
   global.gc?.();
   const rssBefore = process.memoryUsage().rss;
   let peakRss = rssBefore;
@@ -201,6 +202,7 @@ async function measurePair(
       ),
       createWriteStream(rowsFile),
     );
+    await settleDatabase(bench.ownerUrl);
     const bareStarted = performance.now();
     await owner.query('begin');
     await pipeline(

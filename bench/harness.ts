@@ -94,6 +94,29 @@ export async function ownerQuery(
   }
 }
 
+/**
+ * Before a long scenario's clock (decision 1310): the set-up's rows vacuumed and analysed, so that
+ * the first timed run does not set their hint bits and visibility for the runs after it, and a
+ * checkpoint taken, so that the one the set-up's WAL started is finished instead of writing its
+ * pages beside whichever run comes next. A role that may not checkpoint (an external server's
+ * owner without pg_checkpoint) measures without it, and says so.
+ */
+export async function settleDatabase(
+  connectionString: string,
+  options: { vacuum?: boolean } = {},
+): Promise<void> {
+  if (options.vacuum) await ownerQuery(connectionString, 'vacuum (analyze)');
+  try {
+    await ownerQuery(connectionString, 'checkpoint');
+  } catch (error) {
+    if ((error as { code?: string }).code !== '42501') throw error;
+    if (!checkpointRefusedSaid)
+      console.warn('bench: this role may not CHECKPOINT; timed runs may overlap one');
+    checkpointRefusedSaid = true;
+  }
+}
+let checkpointRefusedSaid = false;
+
 /** Median wall time in ms of `repeats` runs, after one warm-up run. */
 export async function medianMs(repeats: number, run: () => Promise<void>): Promise<number> {
   await run();

@@ -847,6 +847,20 @@ export interface NewInvoice {
 /** Inserts of fewer documents do not refresh the invoice table's statistics (decision 0420). */
 const STATISTICS_MIN_ROWS = 100;
 
+/**
+ * Whether a batch adding `adding` invoices would have the table's statistics refreshed: the
+ * question `kluis_refresh_invoice_statistics` asks (fewer rows counted than added; -1 before the
+ * first ANALYZE), asked before the batch is written so that a batch whose refresh would do nothing
+ * is written one statement per part (decision 1310).
+ */
+export async function invoiceStatisticsNeedRefresh(tx: Tx, adding: number): Promise<boolean> {
+  if (adding < STATISTICS_MIN_ROWS) return false;
+  const result = await sql<{ counted: number }>`
+    select reltuples::float8 as counted from pg_class where oid = 'public.invoices'::regclass`.execute(tx);
+  const counted = result.rows[0]?.counted ?? -1;
+  return counted < adding;
+}
+
 /** Documents per statement: one array per column, whatever the number of rows. */
 const INSERT_CHUNK = 5000;
 

@@ -60,6 +60,7 @@ import {
   lockInvoiceRuns,
   assertIssueDateInOrder,
   prepareRunPart,
+  invoiceStatisticsNeedRefresh,
   allowBatchSortsInMemory,
   selectCallSummaries,
   draftBatchCallLines,
@@ -465,16 +466,18 @@ export async function runInvoices(
       // been billed since by a run of another period (attack S7-1): read again, under the lock, for
       // the batch's customers that had any.
       const lateSubjects = subjects.filter((id) => lateAll.has(id));
-      const [inOrder, billedRead, partlyBilledRead, lateNowRead] = await Promise.allSettled([
+      const [inOrder, billedRead, partlyBilledRead, lateNowRead, refreshRead] = await Promise.allSettled([
         assertIssueDateInOrder(atx.tx, context.tenantId, 'F', year, issueDate),
         selectInvoicedSubjects(atx.tx, period.start, subjects),
         selectBilledSubjectsOfMonth(atx.tx, period.start, subjects),
         selectLateCalls(atx.tx, period.start, lateSubjects),
+        invoiceStatisticsNeedRefresh(atx.tx, subjects.length),
       ]);
       if (inOrder.status === 'rejected') throw inOrder.reason;
       if (billedRead.status === 'rejected') throw billedRead.reason;
       if (partlyBilledRead.status === 'rejected') throw partlyBilledRead.reason;
       if (lateNowRead.status === 'rejected') throw lateNowRead.reason;
+      if (refreshRead.status === 'rejected') throw refreshRead.reason;
       const billed = billedRead.value;
       const partlyBilled = partlyBilledRead.value;
       const lateNow = groupBy(lateNowRead.value, (row) => row.subjectId);
@@ -638,7 +641,8 @@ export async function runInvoices(
           }
           const statements = prepareRunPart(billing.grant, drafts.slice(firstDraft), {
             // Before the first part's lines check their invoices, for the batch's invoices (0420).
-            refreshStatistics: firstDraft === 0 ? unbilled.length : 0,
+            // Only when the refresh would run: else the first part is one statement too (1310).
+            refreshStatistics: firstDraft === 0 && refreshRead.value ? unbilled.length : 0,
             callLines: drafting ? { grant: calls.grant, drafting, targets: sqlTargets } : undefined,
           });
           for (const statement of statements) send(statement);

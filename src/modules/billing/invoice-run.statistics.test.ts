@@ -4,6 +4,7 @@ import { createPolicyTenant, createTestKernel, fixedClock } from '../../../test/
 import type { Kernel } from '../../kernel/kernel.js';
 import { createPeopleInBulk, type BulkPerson } from '../parties/people.bulk.js';
 import { billingContext, contractPurpose, prepareTenant, SYSTEM } from './billing.test-helpers.js';
+import { invoiceStatisticsNeedRefresh } from './invoice-run.repository.js';
 import { runInvoices } from './invoice-run.service.js';
 
 // "Today" is Thursday 5 November 2026 in Belgium: October 2026 can be billed.
@@ -95,5 +96,14 @@ describe('invoice run on a near-empty invoice table (decision 0420)', () => {
 
     const again = await runInvoices(kernel, context, { callsPurpose: 'call_billing', period: '2026-10' });
     expect(again).toMatchObject({ invoiced: 0, alreadyInvoiced: CUSTOMERS });
+
+    // Asked before a batch is written (decision 1310): a refresh only while the statistics count
+    // fewer rows than the batch adds, so a later batch writes its first part in one statement.
+    const counted = await reltuples();
+    const needs = (adding: number) =>
+      kernel.transact(tenant.tenantId, (atx) => invoiceStatisticsNeedRefresh(atx.tx, adding));
+    expect(await needs(Math.floor(counted))).toBe(false);
+    expect(await needs(Math.floor(counted) + 1)).toBe(true);
+    expect(await needs(99)).toBe(false);
   });
 });
