@@ -82,13 +82,17 @@ describe('a screen with several fitting purposes asks before it reads (decision 
     expect(await picker.getAttribute('data-purpose')).toBeNull();
     await page.getByText('Choose why you open this screen').first().waitFor();
     await look(env.browser, page, 'officer-person-choose');
-    // The cards the screen shows under the rights purpose (the trail, holds) have asked by now.
-    await page.getByTestId('audit-trail').waitFor();
+    // The rights cards (restriction, holds, undeclared consents, trail) wait for the choice too
+    // (attack S27-1): nothing about the person is asked, and no look of this officer is on the
+    // trail but the test's own reading of it.
+    await page.waitForLoadState('networkidle');
+    expect(await page.getByTestId('audit-trail').count()).toBe(0);
     expect(personReads(asked)).toEqual([]);
+    const aboutPerson = new RegExp(`/${person.subjectId}(/|\\?|$)|subjectId=${person.subjectId}(&|$)`);
+    expect(asked.filter((request) => aboutPerson.test(request.path))).toEqual([]);
     expect(await page.getByText('kato@mail.example').count()).toBe(0);
     const before = await trailOf();
-    // Only the rights purpose's own cards (holds, trail) have read: no other purpose is on the trail.
-    expect(before.map((entry) => entry.purpose)).toEqual(before.map(() => 'rights_requests'));
+    expect(before.filter((entry) => entry.action !== 'audit.read')).toEqual([]);
 
     await choosePurpose(page, 'rights_requests');
     await page.getByText('kato@mail.example').waitFor();

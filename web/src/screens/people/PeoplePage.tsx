@@ -171,6 +171,9 @@ function PersonDetail() {
     enabled: purpose.purpose !== undefined,
     queryFn: () => api<Person>('GET', `/api/v1/people/${subjectId}`, { purpose: purpose.purpose }),
   });
+  // The rights cards read under the rights purpose on their own: while the screen asks why it is
+  // opened, they wait too, so that nothing of the person is read before the choice (attack S27-1).
+  const cardsWait = purpose.isLoading || purpose.mustChoose;
   const stateRefusal =
     person.error instanceof ApiError && STATE_CODES.includes(person.error.code)
       ? person.error.code
@@ -197,16 +200,16 @@ function PersonDetail() {
       </Group>
       <PurposePicker state={purpose} />
       {person.error ? <ProblemAlert error={person.error} /> : null}
-      {subjectId ? <LiftRestrictionCard subjectId={Number(subjectId)} /> : null}
+      {subjectId && !cardsWait ? <LiftRestrictionCard subjectId={Number(subjectId)} /> : null}
       {person.isPending && purpose.purpose ? <Loader aria-label={t('common.loading')} /> : null}
       {person.data ? <PersonFacts person={person.data} /> : null}
       {person.data ? <NotesCard person={person.data} purpose={purpose.purpose} /> : null}
       {person.data ? <PersonContracts subjectId={person.data.subjectId} /> : null}
       {person.data ? <PersonInvoices subjectId={person.data.subjectId} /> : null}
       {person.data ? <ConsentsCard subjectId={person.data.subjectId} /> : null}
-      {subjectId ? <UndeclaredConsentsCard subjectId={Number(subjectId)} /> : null}
-      {subjectId ? <HoldsCard subjectId={Number(subjectId)} /> : null}
-      {subjectId ? <AuditTrailCard subjectId={Number(subjectId)} /> : null}
+      {subjectId && !cardsWait ? <UndeclaredConsentsCard subjectId={Number(subjectId)} /> : null}
+      {subjectId && !cardsWait ? <HoldsCard subjectId={Number(subjectId)} /> : null}
+      {subjectId && !cardsWait ? <AuditTrailCard subjectId={Number(subjectId)} /> : null}
     </Stack>
   );
 }
