@@ -196,4 +196,110 @@ describe('the audit chain after a documented restore (attack S25-5, decision 127
       `audit ${other.slug}: BROKEN at seq ${backedUp + 1} (checkpoint_mac_invalid)`,
     );
   }, 300_000);
+
+  it('attack S27-2, decision 1270: a data backup made after a cut of the audit chain, restored with the key store in use, records no set-back and verify still reads the cut as broken; attack S27-3: a later restore that leaves a set-back tenant whole records none', async () => {
+    const cutTenant = await createPolicyTenant(space.kernel, 'voxtra');
+    const wholeTenant = await createPolicyTenant(space.kernel, 'voxtra');
+    const customerOf = async (tenant: Tenant, familyName: string): Promise<number> =>
+      (
+        await createPerson(space.kernel, sales(tenant), {
+          subjectType: 'customer',
+          familyName,
+          givenName: 'Test',
+          email: `${familyName.toLowerCase()}@example.be`,
+        })
+      ).subjectId;
+    const cutPerson = await customerOf(cutTenant, 'Ingekort');
+    const wholePerson = await customerOf(wholeTenant, 'Heel');
+    const live = space.env(space.database.ownerUrl, { KLUIS_AUDIT_ANCHOR_FILE: anchorFile });
+
+    // S27-2: entries signed in the key store and the anchor file, then cut by the data's owner.
+    for (let i = 0; i < 4; i += 1) await getPerson(space.kernel, sales(cutTenant), cutPerson);
+    const signed = await runCli(['audit', 'checkpoint', '--tenant', cutTenant.slug], live);
+    expect(signed.code).toBe(0);
+    const anchoredHead = await headOf(space.database.ownerUrl, cutTenant);
+    const kept = anchoredHead - 3;
+    await tamper(space.database.ownerUrl, async (client) => {
+      await client.query('delete from audit_checkpoints where tenant_id = $1 and seq > $2', [
+        cutTenant.tenantId,
+        kept,
+      ]);
+      await client.query('delete from audit_log where tenant_id = $1 and seq > $2', [
+        cutTenant.tenantId,
+        kept,
+      ]);
+      await client.query(
+        'update audit_heads set seq = $2, hash = (select hash from audit_log where tenant_id = $1 and seq = $2) where tenant_id = $1',
+        [cutTenant.tenantId, kept],
+      );
+    });
+    const cut = await runCli(['audit', 'verify', '--tenant', cutTenant.slug], live);
+    expect(cut.code).toBe(1);
+    expect(cut.stdout).toContain(`audit ${cutTenant.slug}: BROKEN at seq ${kept + 1} (truncated)`);
+
+    // The backup made after the cut, restored as README says: the cut is not the restore's.
+    const afterCut = path.join(space.dir, 'bk-after-cut');
+    expect((await runCli(['backup', '--only', 'data', '--out', afterCut], live)).code).toBe(0);
+    const target = await space.emptyDatabase('cutrestored');
+    const env = space.env(target, { KLUIS_AUDIT_ANCHOR_FILE: anchorFile });
+    const restored = await runCli(
+      ['restore', '--force', '--data', await onlyFile(afterCut, 'kluis-data-')],
+      env,
+    );
+    expect(restored.stderr).toBe('');
+    expect(restored.code).toBe(0);
+    // Before: "audit chain of tenant N set back to entry …", and verify said intact.
+    expect(restored.stdout).not.toContain(`audit chain of tenant ${cutTenant.tenantId} set back`);
+    expect(restored.stdout).toMatch(
+      new RegExp(
+        `audit chain of tenant ${cutTenant.tenantId} NOT set back: the data archive's chain ends at entry ${kept}, but a checkpoint signed on \\S+, before the backup was made, holds entry ${anchoredHead}`,
+      ),
+    );
+    const stillCut = await runCli(['audit', 'verify', '--tenant', cutTenant.slug], env);
+    expect(stillCut.code).toBe(1);
+    expect(stillCut.stdout).toContain(`audit ${cutTenant.slug}: BROKEN at seq ${kept + 1} (truncated)`);
+
+    // S27-3: a genuine set-back of the whole tenant (an older backup restored) ...
+    expect((await runCli(['audit', 'checkpoint', '--tenant', wholeTenant.slug], live)).code).toBe(0);
+    const older = path.join(space.dir, 'bk-older');
+    expect((await runCli(['backup', '--only', 'data', '--out', older], live)).code).toBe(0);
+    for (let i = 0; i < 3; i += 1) await getPerson(space.kernel, sales(wholeTenant), wholePerson);
+    expect((await runCli(['audit', 'checkpoint', '--tenant', wholeTenant.slug], live)).code).toBe(0);
+    const first = await space.emptyDatabase('wholefirst');
+    const firstEnv = space.env(first, { KLUIS_AUDIT_ANCHOR_FILE: anchorFile });
+    const setBack = await runCli(
+      ['restore', '--force', '--data', await onlyFile(older, 'kluis-data-')],
+      firstEnv,
+    );
+    expect(setBack.code).toBe(0);
+    expect(setBack.stdout).toContain(`audit chain of tenant ${wholeTenant.tenantId} set back to entry`);
+    // ... then the new timeline is signed, backed up and restored whole: nothing went with it.
+    const served = space.kernelOn(first);
+    try {
+      for (let i = 0; i < 3; i += 1) await getPerson(served.kernel, sales(wholeTenant), wholePerson);
+    } finally {
+      await served.close();
+    }
+    expect((await runCli(['audit', 'checkpoint', '--tenant', wholeTenant.slug], firstEnv)).code).toBe(0);
+    const latest = path.join(space.dir, 'bk-latest');
+    expect((await runCli(['backup', '--only', 'data', '--out', latest], firstEnv)).code).toBe(0);
+    const second = await space.emptyDatabase('wholesecond');
+    const secondEnv = space.env(second, { KLUIS_AUDIT_ANCHOR_FILE: anchorFile });
+    const again = await runCli(
+      ['restore', '--force', '--data', await onlyFile(latest, 'kluis-data-')],
+      secondEnv,
+    );
+    expect(again.code).toBe(0);
+    // Before: "set back to entry N: entries N+1-M of the earlier chain went with the restore".
+    expect(again.stdout).not.toContain(`audit chain of tenant ${wholeTenant.tenantId} set back`);
+    const setBacks = await runAsOwner<{ n: number }>(
+      space.database.keystoreOwnerUrl,
+      'select count(*)::int as n from audit_setbacks where tenant_id = $1',
+      [wholeTenant.tenantId],
+    );
+    expect(setBacks.rows[0]?.n).toBe(1);
+    const verified = await runCli(['audit', 'verify', '--tenant', wholeTenant.slug], secondEnv);
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toContain(`audit ${wholeTenant.slug}: intact (`);
+  }, 300_000);
 });

@@ -18,6 +18,37 @@ export interface PlannedSetBack {
 export interface SetBackPlanOptions {
   /** KLUIS_AUDIT_ANCHOR_FILE, when configured: its checkpoints count too. */
   anchorFile?: string | undefined;
+  /**
+   * When the data comes from an archive: when it was made (its manifest's `createdAt`, taken
+   * before its snapshot). A checkpoint signed before it that the archive's chain does not hold
+   * shows a chain cut before the backup, not a restore's set-back (attack S27-2).
+   */
+  archiveMadeAt?: Date | undefined;
+}
+
+/**
+ * A tenant whose restored chain was cut before the data backup was made (attack S27-2): a
+ * checkpoint signed before the backup lies beyond the backup's chain or does not match it. No
+ * set-back is recorded for it, so verification keeps reading the cut as broken.
+ */
+export interface CutBeforeBackup {
+  tenantId: number;
+  headSeq: number;
+  /** The first such checkpoint. */
+  seq: number;
+  signedAt: Date;
+}
+
+/** What a restore records: the set-backs, and the tenants it refuses one for (S27-2). */
+export interface SetBackPlan {
+  setBacks: PlannedSetBack[];
+  cutBeforeBackup: CutBeforeBackup[];
+}
+
+interface SignedPoint {
+  seq: number;
+  headHash: Buffer;
+  signedAt: Date;
 }
 
 /**
@@ -25,34 +56,49 @@ export interface SetBackPlanOptions {
  * checkpoints the key store that will be in use (and the anchor file) holds: a tenant with a
  * checkpoint beyond the restored head, or one that does not match the entry of its number, is set
  * back (attack S25-5, decision 1270). Both clients in their restore (or read-only) transaction.
+ * Only the timeline in use counts: checkpoints signed before an earlier set-back were named by it
+ * (attack S27-3). A checkpoint left behind that was signed before the data archive was made is a
+ * cut the backup already held, not the restore's: no set-back for that tenant (attack S27-2).
  */
 export async function planAuditSetBacks(
   data: pg.ClientBase,
   keys: pg.ClientBase,
   options: SetBackPlanOptions = {},
-): Promise<PlannedSetBack[]> {
-  if (!(await hasTable(data, 'audit_heads')) || !(await hasTable(keys, 'audit_anchors'))) return [];
+): Promise<SetBackPlan> {
+  const plan: SetBackPlan = { setBacks: [], cutBeforeBackup: [] };
+  if (!(await hasTable(data, 'audit_heads')) || !(await hasTable(keys, 'audit_anchors'))) return plan;
   const { rows: tenants } = await data.query<{ id: number }>(
     'select tenant_id as id from tenants order by 1',
   );
   const file = options.anchorFile === undefined ? undefined : new FileAnchors(options.anchorFile);
-  const plans: PlannedSetBack[] = [];
+  const setBacksKept = await hasTable(keys, 'audit_setbacks');
   for (const { id: tenantId } of tenants) {
     await setTenant(data, tenantId);
     await setTenant(keys, tenantId);
-    const { rows: anchorRows } = await keys.query<{ seq: number; head_hash: Buffer }>(
-      'select seq, head_hash from audit_anchors where tenant_id = $1',
+    const { rows: anchorRows } = await keys.query<{ seq: number; head_hash: Buffer; signed_at: Date }>(
+      'select seq, head_hash, signed_at from audit_anchors where tenant_id = $1',
       [tenantId],
     );
-    const anchors = anchorRows.map((row) => ({ seq: Number(row.seq), headHash: row.head_hash }));
+    const signed: SignedPoint[] = anchorRows.map((row) => ({
+      seq: Number(row.seq),
+      headHash: row.head_hash,
+      signedAt: row.signed_at,
+    }));
     if (file) {
       try {
-        anchors.push(...(await file.list(tenantId)));
+        signed.push(...(await file.list(tenantId)));
       } catch (error) {
         // Unreadable: verification names it; the key store decides the set-back alone.
         if (!(error instanceof AnchorSourceError)) throw error;
       }
     }
+    // An earlier restore's set-back begins the timeline in use: its head is signed too, and the
+    // checkpoints signed before it are an earlier timeline's, already named (attack S27-3).
+    const earlierRestores = setBacksKept ? await readSetBackHeads(keys, tenantId) : [];
+    signed.push(...earlierRestores.filter((setBack) => setBack.seq > 0));
+    const anchors = signed.filter(
+      (point) => !earlierRestores.some((setBack) => setBack.signedAt.getTime() > point.signedAt.getTime()),
+    );
     if (anchors.length === 0) continue;
     const { rows: heads } = await data.query<{ seq: number; hash: Buffer }>(
       'select seq, hash from audit_heads where tenant_id = $1',
@@ -68,17 +114,39 @@ export async function planAuditSetBacks(
     const hashes = new Map(entries.map((entry) => [Number(entry.seq), entry.hash]));
     const leftBehind = anchors.filter(
       (anchor) => anchor.seq > headSeq || !hashes.get(anchor.seq)?.equals(anchor.headHash),
-    ).length;
-    if (leftBehind === 0) continue;
-    plans.push({
+    );
+    if (leftBehind.length === 0) continue;
+    const madeAt = options.archiveMadeAt?.getTime();
+    const beforeBackup = leftBehind
+      .filter((anchor) => madeAt !== undefined && anchor.signedAt.getTime() < madeAt)
+      .sort((a, b) => a.seq - b.seq)[0];
+    if (beforeBackup) {
+      plan.cutBeforeBackup.push({
+        tenantId,
+        headSeq,
+        seq: beforeBackup.seq,
+        signedAt: beforeBackup.signedAt,
+      });
+      continue;
+    }
+    plan.setBacks.push({
       tenantId,
       headSeq,
       headHash,
       earlierSeq: Math.max(...anchors.map((anchor) => anchor.seq)),
-      leftBehind,
+      leftBehind: leftBehind.length,
     });
   }
-  return plans;
+  return plan;
+}
+
+/** The heads of the tenant's earlier set-backs, as signed points of the timelines they began. */
+async function readSetBackHeads(keys: pg.ClientBase, tenantId: number): Promise<SignedPoint[]> {
+  const { rows } = await keys.query<{ head_seq: number; head_hash: Buffer; set_at: Date }>(
+    'select head_seq, head_hash, set_at from audit_setbacks where tenant_id = $1',
+    [tenantId],
+  );
+  return rows.map((row) => ({ seq: Number(row.head_seq), headHash: row.head_hash, signedAt: row.set_at }));
 }
 
 /**

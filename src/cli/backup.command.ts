@@ -23,7 +23,12 @@ import {
   type FieldSample,
   type JournalComparison,
 } from '../backup/key-coverage.js';
-import { planAuditSetBacks, writeAuditSetBacks, type PlannedSetBack } from '../backup/audit-setback.js';
+import {
+  planAuditSetBacks,
+  writeAuditSetBacks,
+  type CutBeforeBackup,
+  type PlannedSetBack,
+} from '../backup/audit-setback.js';
 import { replayErasureJournal } from '../kernel/erasure/index.js';
 import {
   LocalKeyManagementService,
@@ -213,6 +218,7 @@ async function restoreTogether(options: RestoreTogetherOptions): Promise<void> {
   const loaded = new Map<ArchiveKind, LoadedArchive>();
   const targets: RestoreTarget[] = [];
   let setBacks: PlannedSetBack[] = [];
+  let cutBeforeBackup: CutBeforeBackup[] = [];
   let setBackTx: SetBackTransaction | undefined;
   try {
     const migrations = new Map<ArchiveKind, Migration[]>();
@@ -260,7 +266,7 @@ async function restoreTogether(options: RestoreTogetherOptions): Promise<void> {
       progress.stop();
     }
     await refuseMissingKeys(options, loaded);
-    ({ setBacks, setBackTx } = await recordSetBacks(options, loaded));
+    ({ setBacks, setBackTx, cutBeforeBackup } = await recordSetBacks(options, loaded));
   } catch (cause) {
     for (const archive of loaded.values()) await archive.rollback();
     await setBackTx?.client.query('rollback').catch(() => undefined);
@@ -300,6 +306,7 @@ async function restoreTogether(options: RestoreTogetherOptions): Promise<void> {
       }
     }
     printSetBacks(setBacks);
+    printCutsBeforeBackup(cutBeforeBackup);
   } finally {
     await setBackTx?.client.end().catch(() => undefined);
     for (const target of targets) await target.close();
@@ -315,15 +322,25 @@ async function restoreTogether(options: RestoreTogetherOptions): Promise<void> {
 async function recordSetBacks(
   options: RestoreTogetherOptions,
   loaded: ReadonlyMap<ArchiveKind, LoadedArchive>,
-): Promise<{ setBacks: PlannedSetBack[]; setBackTx: SetBackTransaction | undefined }> {
+): Promise<{
+  setBacks: PlannedSetBack[];
+  setBackTx: SetBackTransaction | undefined;
+  cutBeforeBackup: CutBeforeBackup[];
+}> {
   const data = loaded.get('data');
   const keys = loaded.get('keys');
-  const plans = await withSide(data?.target.client, options.currentDataUrl, (dataClient) =>
-    withSide(keys?.target.client, options.currentKeysUrl, (keysClient) =>
-      planAuditSetBacks(dataClient, keysClient, { anchorFile: options.anchorFile }),
-    ),
+  // A checkpoint signed before the data archive was made that its chain lacks is a cut the
+  // backup already held: no set-back excuses it (attack S27-2).
+  const archiveMadeAt = data ? new Date(data.manifest.createdAt) : undefined;
+  const { setBacks: plans, cutBeforeBackup } = await withSide(
+    data?.target.client,
+    options.currentDataUrl,
+    (dataClient) =>
+      withSide(keys?.target.client, options.currentKeysUrl, (keysClient) =>
+        planAuditSetBacks(dataClient, keysClient, { anchorFile: options.anchorFile, archiveMadeAt }),
+      ),
   );
-  if (plans.length === 0) return { setBacks: [], setBackTx: undefined };
+  if (plans.length === 0) return { setBacks: [], setBackTx: undefined, cutBeforeBackup };
   const setAt = new Date();
   if (keys) {
     if (!(await writeAuditSetBacks(keys.target.client, plans, options.kms, setAt))) {
@@ -331,7 +348,7 @@ async function recordSetBacks(
         `the key-store archive predates audit set-backs (decision 1270) and holds checkpoints beyond the restored audit chain: restore the key-store archive made with this data backup, or a newer one`,
       );
     }
-    return { setBacks: plans, setBackTx: undefined };
+    return { setBacks: plans, setBackTx: undefined, cutBeforeBackup };
   }
   const client = new pg.Client({
     connectionString: namedConnectionString(options.currentKeysUrl, 'kluis-restore'),
@@ -348,7 +365,19 @@ async function recordSetBacks(
     await client.end().catch(() => undefined);
     throw cause;
   }
-  return { setBacks: plans, setBackTx };
+  return { setBacks: plans, setBackTx, cutBeforeBackup };
+}
+
+/**
+ * What the operator reads when the archive's chain was cut before the backup was made (attack
+ * S27-2): no set-back is recorded, and verify will say where the chain breaks.
+ */
+function printCutsBeforeBackup(cuts: readonly CutBeforeBackup[]): void {
+  for (const cut of cuts) {
+    console.log(
+      `audit chain of tenant ${cut.tenantId} NOT set back: the data archive's chain ends at entry ${cut.headSeq}, but a checkpoint signed on ${cut.signedAt.toISOString()}, before the backup was made, holds entry ${cut.seq}: the chain was cut before the backup; kluis audit verify will read it broken`,
+    );
+  }
 }
 
 /** What the operator reads: the chain was set back, and why verify will not call it broken. */
