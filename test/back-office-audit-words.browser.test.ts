@@ -14,6 +14,7 @@ import { runAsOwner } from './database.js';
 import { loginAs, requestAs } from './http.js';
 import { createPolicyTenant } from './kernel.js';
 import {
+  choosePurpose,
   closeBackOffice,
   expectNoPageProblems,
   look,
@@ -130,6 +131,7 @@ describe('the audit trail in the screen’s language (decision 1260)', () => {
     const page = await pageWithSession(env, officer, 'nl-BE');
     await page.setViewportSize({ width: 1280, height: 800 });
     await page.goto(`${baseUrl}/people/${subjectId}`);
+    await choosePurpose(page, 'rights_requests');
     const trail = page.getByRole('region', { name: 'Het auditspoor van deze persoon' });
     await trail.getByText('technisch dossier gewist', { exact: true }).waitFor();
     const dutch = await shownEntries(page);

@@ -67,6 +67,8 @@ async function restrictionCardOf(
 ): Promise<{ page: Page; card: Locator }> {
   const page = await pageWithSession(env, session, 'nl-BE');
   await page.goto(`${env.baseUrl}/people/${subjectId}`);
+  // The privacy officer is asked why first; the card waits for the choice (decision 1280).
+  await choosePurpose(page, 'rights_requests');
   const card = page.getByTestId('lift-restriction');
   await card.getByRole('heading', { name: 'Beperking van de verwerking' }).waitFor();
   return { page, card };

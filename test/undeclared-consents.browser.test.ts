@@ -62,6 +62,7 @@ describe('the consent ledger of a purpose no longer in the policy, on the office
     const officer = await loginAs(env.app, env.kernel, tenant, 'privacy_officer');
     const page = await pageWithSession(env, officer, 'nl-BE');
     await page.goto(`${env.baseUrl}/people/${person.subjectId}`);
+    await choosePurpose(page, 'rights_requests');
     const card = page.getByTestId('undeclared-consents');
     await card
       .getByRole('heading', { name: 'Toestemmingen voor doeleinden die niet meer in het beleid staan' })
