@@ -351,7 +351,7 @@ describe('a stop tells the running jobs (decision 0836)', () => {
 });
 
 describe('a daily run missed while no server ran (decision 1236)', () => {
-  it('is run at the next start, once; a schedule made after the missed minute, or a run sent since it, runs nothing at start', async () => {
+  it('is run at the next start, once; a schedule made after the missed minute, or a run sent since it, runs nothing at start; a restored installation whose schedule is new but whose tenants are older runs it (attack S25-7)', async () => {
     const runs: string[] = [];
     const start = async (label: string) => {
       const queue = await startJobQueue({
@@ -395,5 +395,21 @@ describe('a daily run missed while no server ran (decision 1236)', () => {
     await third.drain('nightly-work', 30_000);
     await third.stop();
     expect(runs).toEqual(['after the missed night']);
-  }, 90_000);
+
+    // A restored installation (attack S25-7): job state is not in a backup, so its first start makes
+    // the schedule anew, but its tenants were there before the missed minute: the run is caught up.
+    await runAsOwner(
+      database.ownerUrl,
+      `delete from ${JOB_SCHEMA}.schedule where name = 'nightly-work';
+       delete from ${JOB_SCHEMA}.archive where name = 'nightly-work';
+       delete from ${JOB_SCHEMA}.job where name = 'nightly-work';
+       insert into tenants (slug, name, created_at) values ('restored-s25-7', 'Restored', now() - interval '3 days')`,
+    );
+    const restored = await start('after a restore');
+    await restored.drain('nightly-work', 30_000);
+    await sleep(1_500);
+    await restored.drain('nightly-work', 30_000);
+    await restored.stop();
+    expect(runs).toEqual(['after the missed night', 'after a restore']);
+  }, 120_000);
 });

@@ -343,8 +343,28 @@ async function startQueue(options: JobQueueOptions): Promise<JobQueue> {
   };
 
   /**
+   * Whether the installation's data existed before `due`: a schedule made at this start is a
+   * restored installation's (job state is not in a backup, its tenants are) as well as a first
+   * install's, and only the first missed nothing (attack S25-7). A database without the tenants
+   * table (the queue's own tests) is a first install.
+   */
+  const installedBefore = async (due: Date): Promise<boolean> => {
+    try {
+      const result = await executeSql(
+        'select exists (select 1 from public.tenants where created_at < $1) as before',
+        [due],
+      );
+      return (result.rows[0] as { before: boolean } | undefined)?.before === true;
+    } catch (error) {
+      if ((error as { code?: string }).code === '42P01') return false;
+      throw error;
+    }
+  };
+
+  /**
    * Sends a run of `name` now when its last scheduled time passed with no run sent since, while
-   * its schedule already existed: the server was down at that minute (decision 1236). A run
+   * its schedule already existed, or the installation's data did (a restore): the server was down
+   * at that minute (decision 1236). A run
    * still waiting or running counts as sent; the stately queue keeps a second send from doubling.
    */
   const catchUpMissedRun = async (name: string, cron: string): Promise<void> => {
@@ -357,7 +377,8 @@ async function startQueue(options: JobQueueOptions): Promise<JobQueue> {
       [name, due],
     );
     const row = result.rows[0] as { scheduled: boolean; sent: boolean } | undefined;
-    if (!row?.scheduled || row.sent) return;
+    if (!row || row.sent) return;
+    if (!row.scheduled && !(await installedBefore(due))) return;
     logger.info(
       { job: name, missed: due.toISOString() },
       'scheduled run missed while no server ran: run now',
