@@ -141,20 +141,7 @@ describe('the audit chain after a documented restore (attack S25-5, decision 127
 
     // A cut after the restore, by the owner deleting chain rows, still reads broken.
     const kept = backedUp + 1;
-    await tamper(target, async (client) => {
-      await client.query('delete from audit_checkpoints where tenant_id = $1 and seq > $2', [
-        voiceking.tenantId,
-        kept,
-      ]);
-      await client.query('delete from audit_log where tenant_id = $1 and seq > $2', [
-        voiceking.tenantId,
-        kept,
-      ]);
-      await client.query(
-        'update audit_heads set seq = $2, hash = (select hash from audit_log where tenant_id = $1 and seq = $2) where tenant_id = $1',
-        [voiceking.tenantId, kept],
-      );
-    });
+    await cutChainAfter(target, voiceking.tenantId, kept);
     const cut = await runCli(['audit', 'verify', '--tenant', voiceking.slug], env);
     expect(cut.code).toBe(1);
     expect(cut.stdout).toMatch(
@@ -219,20 +206,7 @@ describe('the audit chain after a documented restore (attack S25-5, decision 127
     expect(signed.code).toBe(0);
     const anchoredHead = await headOf(space.database.ownerUrl, cutTenant);
     const kept = anchoredHead - 3;
-    await tamper(space.database.ownerUrl, async (client) => {
-      await client.query('delete from audit_checkpoints where tenant_id = $1 and seq > $2', [
-        cutTenant.tenantId,
-        kept,
-      ]);
-      await client.query('delete from audit_log where tenant_id = $1 and seq > $2', [
-        cutTenant.tenantId,
-        kept,
-      ]);
-      await client.query(
-        'update audit_heads set seq = $2, hash = (select hash from audit_log where tenant_id = $1 and seq = $2) where tenant_id = $1',
-        [cutTenant.tenantId, kept],
-      );
-    });
+    await cutChainAfter(space.database.ownerUrl, cutTenant.tenantId, kept);
     const cut = await runCli(['audit', 'verify', '--tenant', cutTenant.slug], live);
     expect(cut.code).toBe(1);
     expect(cut.stdout).toContain(`audit ${cutTenant.slug}: BROKEN at seq ${kept + 1} (truncated)`);
@@ -303,3 +277,15 @@ describe('the audit chain after a documented restore (attack S25-5, decision 127
     expect(verified.stdout).toContain(`audit ${wholeTenant.slug}: intact (`);
   }, 300_000);
 });
+
+/** The owner cuts a tenant's chain after entry `kept`: its entries, checkpoints and head moved back. */
+async function cutChainAfter(ownerUrl: string, tenantId: number, kept: number): Promise<void> {
+  await tamper(ownerUrl, async (client) => {
+    await client.query('delete from audit_checkpoints where tenant_id = $1 and seq > $2', [tenantId, kept]);
+    await client.query('delete from audit_log where tenant_id = $1 and seq > $2', [tenantId, kept]);
+    await client.query(
+      'update audit_heads set seq = $2, hash = (select hash from audit_log where tenant_id = $1 and seq = $2) where tenant_id = $1',
+      [tenantId, kept],
+    );
+  });
+}
