@@ -68,6 +68,26 @@ export function isIsoDay(value: string): boolean {
   return dayOf(new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])))) === value;
 }
 
+/** The languages a person reads a day in: Belgian Dutch and French, British English. */
+export type DayLanguage = 'nl' | 'fr' | 'en';
+
+// UTC on a date-only value: the day is formatted at its own midnight and never shifts a day.
+const LONG_DATE: Record<DayLanguage, Intl.DateTimeFormat> = {
+  nl: new Intl.DateTimeFormat('nl-BE', { dateStyle: 'long', timeZone: 'UTC' }),
+  fr: new Intl.DateTimeFormat('fr-BE', { dateStyle: 'long', timeZone: 'UTC' }),
+  en: new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeZone: 'UTC' }),
+};
+
+/**
+ * A calendar day as a person reads it in a letter, mail or page: "2 december 2026", "2 décembre
+ * 2026", "2 December 2026". Stored facts stay ISO; this is applied where the text is composed.
+ * A value that is not an ISO day is returned as given: a letter never fails over its date.
+ */
+export function longDate(day: string, lang: DayLanguage): string {
+  if (!isIsoDay(day)) return day;
+  return LONG_DATE[lang].format(new Date(`${day}T00:00:00Z`));
+}
+
 export function addDays(day: string, days: number): string {
   const [year, month, date] = partsOf(day);
   return dayOf(new Date(Date.UTC(year, month - 1, date + days)));

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addDays, addMonths, belgianDay } from './calendar.js';
+import { addDays, addMonths, belgianDay, longDate } from './calendar.js';
 import { escapeHtml } from './html.js';
 
 const SRC = path.resolve(import.meta.dirname, '..');
@@ -47,6 +47,19 @@ describe('one copy of each common part (issue 12)', () => {
     expect(addDays('2026-03-01', -1)).toBe('2026-02-28');
     expect(addMonths('2028-01-31', 1)).toBe('2028-02-29');
     expect(addMonths('2026-03-31', -1)).toBe('2026-02-28');
+  });
+
+  it('a day a person reads is written in words by one function, platform/calendar.ts longDate', async () => {
+    expect(await filesMatching(/dateStyle: 'long',\s*timeZone: 'UTC'/)).toEqual(['platform/calendar.ts']);
+    expect(longDate('2026-12-02', 'nl')).toBe('2 december 2026');
+    expect(longDate('2026-12-02', 'fr')).toBe('2 décembre 2026');
+    expect(longDate('2026-12-02', 'en')).toBe('2 December 2026');
+    // A date-only value never shifts: the last and first day of a year stay themselves.
+    expect(longDate('2026-12-31', 'nl')).toBe('31 december 2026');
+    expect(longDate('2027-01-01', 'fr')).toBe('1 janvier 2027');
+    // Anything else is printed as given, never thrown inside a letter.
+    for (const given of ['', '2026-02-30', '31/12/2026', 'accounting (10 years)'])
+      expect(longDate(given, 'nl')).toBe(given);
   });
 
   it('CSV is written by csv-stringify, not by hand', async () => {

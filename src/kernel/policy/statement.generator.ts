@@ -2,6 +2,7 @@
  * Generates the public privacy statement from a validated policy: the wording comes from
  * statement.texts.ts, every fact from the policy, so the two cannot disagree.
  */
+import { longDate } from '../../platform/calendar.js';
 import { formatEnterpriseNumber } from '../identifiers/enterprise-number.js';
 import { renderDocument } from './document.render.js';
 import type { Block, DocumentFormat, TextDocument } from './document.render.js';
@@ -33,13 +34,9 @@ export function formatAddress(address: Policy['controller']['address']): string 
   return `${address.street}, ${address.postalCode} ${address.city}`;
 }
 
-// Belgian conventions for Dutch and French; British English for English ("22 November 2026").
-const LOCALES: Record<Language, string> = { nl: 'nl-BE', fr: 'fr-BE', en: 'en-GB' };
-
+/** A day in words ("22 November 2026"): the platform's one formatter (platform/calendar.ts). */
 export function formatDate(isoDate: string, lang: Language): string {
-  return new Intl.DateTimeFormat(LOCALES[lang], { dateStyle: 'long', timeZone: 'UTC' }).format(
-    new Date(`${isoDate}T00:00:00Z`),
-  );
+  return longDate(isoDate, lang);
 }
 
 export function joinList(items: readonly string[], lang: Language): string {

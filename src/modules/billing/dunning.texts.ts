@@ -1,5 +1,6 @@
 import { parseStructuredCommunication } from '../../kernel/identifiers/structured-communication.js';
 import { formatEuro } from './amounts.js';
+import { longDate } from '../../platform/calendar.js';
 import { inlineFacts } from '../../platform/mail-text.js';
 
 /** The languages reminders are written in (the customer's, else the statement's first). */
@@ -37,7 +38,6 @@ interface Wording {
   paid: string;
   dispute: (contact: string | null) => string;
   closing: string;
-  locale: string;
   /** `: ` or, in French, ` : `. */
   colon: string;
 }
@@ -71,7 +71,6 @@ const WORDING: Record<ReminderLanguage, Wording> = {
     dispute: (contact) =>
       `Bent u het niet eens met de factuur, neem dan contact met ons op${contact ? ` (${contact})` : ''}: zolang wij uw bezwaar behandelen, sturen wij geen herinneringen.`,
     closing: 'Met vriendelijke groeten,',
-    locale: 'nl-BE',
     colon: ': ',
   },
   fr: {
@@ -102,7 +101,6 @@ const WORDING: Record<ReminderLanguage, Wording> = {
     dispute: (contact) =>
       `Si vous contestez la facture, contactez-nous${contact ? ` (${contact})` : ''} : tant que nous traitons votre contestation, nous n'envoyons pas de rappel.`,
     closing: 'Meilleures salutations,',
-    locale: 'fr-BE',
     colon: ' : ',
   },
   en: {
@@ -133,16 +131,9 @@ const WORDING: Record<ReminderLanguage, Wording> = {
     dispute: (contact) =>
       `If you disagree with the invoice, contact us${contact ? ` (${contact})` : ''}: while we look into your objection, we send no reminders.`,
     closing: 'Kind regards,',
-    locale: 'en-GB',
     colon: ': ',
   },
 };
-
-function longDate(day: string, locale: string): string {
-  return new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone: 'UTC' }).format(
-    new Date(`${day}T00:00:00Z`),
-  );
-}
 
 /** The reminder's subject and text in one language; plain text, nothing the person did not get before. */
 export function writeReminder(
@@ -152,7 +143,7 @@ export function writeReminder(
   // A name typed with a line break stays on its line (no extra line, no header look-alike).
   const facts = inlineFacts(given);
   const w = WORDING[language];
-  const day = (value: string) => longDate(value, w.locale);
+  const day = (value: string) => longDate(value, language);
   const parsed = parseStructuredCommunication(facts.structuredCommunication);
   const communication = parsed.ok ? parsed.formatted : facts.structuredCommunication;
   // An IBAN as printed for people: groups of four.

@@ -264,13 +264,16 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
    */
   const heldPage = async (signed: Signed, held: Held): Promise<string> => {
     const t = textsOf(signed.frame);
+    // Held and last days are ISO facts; the page says them in words of its language.
+    const day = (value: string | null): string | null =>
+      value === null ? null : formatDate(value, signed.frame.lang);
     if (held.claim !== 'contract')
       return page(
         signed,
         t.erase.title,
         '/erase',
         html`<h1>${t.erase.title}</h1>
-          <p role="status">${t.erase.held(held.until, held.claim)}</p>`,
+          <p role="status">${t.erase.held(day(held.until), held.claim)}</p>`,
       );
     const deferred = await findDeferredErasure(
       deps.requests,
@@ -284,15 +287,16 @@ export function registerAccountPages(app: FastifyInstance, deps: PortalDeps): vo
         '/erase',
         html`<h1>${t.erase.title}</h1>
           <p role="status">
-            ${t.erase.deferred(deferred.lastDay, deferred.lastDay ? nextDay(deferred.lastDay) : null)}
+            ${t.erase.deferred(day(deferred.lastDay), deferred.lastDay ? day(nextDay(deferred.lastDay)) : null)}
           </p>`,
       );
+    const eraseOn = held.until ? day(nextDay(held.until)) : null;
     return page(
       signed,
       t.erase.title,
       '/erase',
       html`<h1>${t.erase.title}</h1>
-        <p role="status">${t.erase.held(held.until, held.claim, held.until ? nextDay(held.until) : null)}</p>
+        <p role="status">${t.erase.held(day(held.until), held.claim, eraseOn)}</p>
         <form method="post" action="${signed.frame.base}/account/erase">
           <input type="hidden" name="csrf" value="${signed.csrf}" />
           <label class="check"

@@ -78,13 +78,13 @@ describe('answer letters (VK-28, VX-17)', () => {
         '1000 Bruxelles',
         'Belgique',
         '',
-        'Date : 2026-06-01',
+        'Date : 1 juin 2026',
         'Notre référence : req-1',
         'Objet : Votre demande : accès à vos données',
       ].join('\n'),
     );
     expect(writePostalHeading('en', { ...to, address: { ...to.address, country: 'NL' } }, facts)).toContain(
-      '1000 Bruxelles\nNetherlands\n\nDate: 2026-06-01\nOur reference: req-1',
+      '1000 Bruxelles\nNetherlands\n\nDate: 1 June 2026\nOur reference: req-1',
     );
   });
 });

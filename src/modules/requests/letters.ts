@@ -1,5 +1,6 @@
 import type { Language, LegalBasis, Policy } from '../../kernel/policy/policy.schema.js';
 import type { RequestKind } from './requests.tables.js';
+import { isIsoDay, longDate } from '../../platform/calendar.js';
 import { inlineFacts } from '../../platform/mail-text.js';
 
 export type LetterOutcome =
@@ -272,6 +273,8 @@ export function writeLetter(
   // Every value on its own line; the reason staff wrote may span lines.
   const facts = inlineFacts(given, ['reason']);
   const t = TEXT[lang];
+  // Facts carry ISO days; the person reads them in words of their language.
+  const day = (value: string): string => longDate(value, lang);
   const kind = KIND_LABEL[lang][facts.kind];
   const controller = `${policy.controller.legalName} ${policy.controller.legalForm}`;
   const authority = policy.supervisoryAuthority;
@@ -281,10 +284,10 @@ export function writeLetter(
       body.push(t.code(facts.code ?? '', facts.link ?? ''));
       break;
     case 'received':
-      body.push(t.received(facts.receivedOn, facts.dueOn));
+      body.push(t.received(day(facts.receivedOn), day(facts.dueOn)));
       break;
     case 'extended':
-      body.push(t.extended(facts.dueOn, facts.reason ?? ''));
+      body.push(t.extended(day(facts.dueOn), facts.reason ?? ''));
       break;
     case 'download_ready':
       body.push(t.download(facts.link ?? ''));
@@ -305,8 +308,8 @@ export function writeLetter(
     case 'restriction_lift':
       body.push(
         t.restrictionLift(
-          facts.receivedOn,
-          facts.liftOn ?? '',
+          day(facts.receivedOn),
+          day(facts.liftOn ?? ''),
           facts.liftGround ? LIFT_GROUND[lang][facts.liftGround] : '',
         ),
       );
@@ -317,7 +320,13 @@ export function writeLetter(
       break;
     case 'erasure_deferred': {
       const lastDay = facts.deferred?.lastDay ?? null;
-      body.push(t.deferred(lastDay, lastDay ? dayAfter(lastDay) : null, facts.deferred?.changed === true));
+      body.push(
+        t.deferred(
+          lastDay ? day(lastDay) : null,
+          lastDay ? day(dayAfter(lastDay)) : null,
+          facts.deferred?.changed === true,
+        ),
+      );
       break;
     }
     case 'fulfilled':
@@ -328,7 +337,7 @@ export function writeLetter(
         body.push(
           '',
           t.kept,
-          ...facts.kept.map((item) => `- ${t.keptItem(item.what, item.why, item.until)}`),
+          ...facts.kept.map((item) => `- ${t.keptItem(item.what, item.why, day(item.until))}`),
         );
       pushStopped(body, t, facts);
       break;
@@ -347,8 +356,9 @@ export function writeLetter(
   return { subject: `${subject} — ${controller}`, text: body.join('\n') };
 }
 
-/** The calendar day after an ISO day (the day a deferred erasure runs). */
+/** The calendar day after an ISO day (the day a deferred erasure runs); anything else as given. */
 export function dayAfter(day: string): string {
+  if (!isIsoDay(day)) return day;
   const next = new Date(`${day}T00:00:00Z`);
   next.setUTCDate(next.getUTCDate() + 1);
   return next.toISOString().slice(0, 10);
@@ -456,7 +466,7 @@ export function writePostalHeading(
     `${to.address.postalCode} ${to.address.city}`,
     countryName(lang, to.address.country),
     '',
-    `${labels.date} ${facts.date}`,
+    `${labels.date} ${longDate(facts.date, lang)}`,
     `${labels.reference} ${facts.reference}`,
     `${labels.about} ${facts.subject}`,
   ]

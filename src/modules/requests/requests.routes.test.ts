@@ -568,7 +568,7 @@ describe('deadlines (VK-27)', () => {
       reason: 'many systems to search through',
     });
     expect(extended.json()).toMatchObject({ dueOn: '2026-04-28' });
-    expect((await mailTo(person.email ?? '')).text).toMatch(/meer tijd[\s\S]*2026-04-28/);
+    expect((await mailTo(person.email ?? '')).text).toMatch(/meer tijd[\s\S]*28 april 2026/);
 
     clock.set(new Date('2026-04-29T08:00:00Z'));
     const later = await loginAs(app, kernel, voiceking, 'privacy_officer'); // sessions last 12 hours
@@ -635,7 +635,7 @@ describe('deadlines (VK-27)', () => {
     );
     expect(stored.rows).toEqual([{ extended_due_on: null }]);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    expect(smtp.to(person.email ?? '').filter((mail) => mail.text?.includes('2026-08-15'))).toEqual([]);
+    expect(smtp.to(person.email ?? '').filter((mail) => mail.text?.includes('15 augustus 2026'))).toEqual([]);
     // On its last day it still can be.
     clock.set(new Date('2026-07-01T20:00:00Z'));
     const inTime = await loginAs(app, kernel, voiceking, 'privacy_officer');
@@ -644,7 +644,28 @@ describe('deadlines (VK-27)', () => {
       reason: 'many systems to search through',
     });
     expect(extended.statusCode, extended.body).toBe(200);
-    expect((await mailTo(person.email ?? '')).text).toMatch(/meer tijd[\s\S]*2026-08-15/);
+    expect((await mailTo(person.email ?? '')).text).toMatch(/meer tijd[\s\S]*15 augustus 2026/);
+  });
+
+  it('VK-27: the mailed extension of the answer promised within a month names its new last day in words of the person’s language (1 augustus 2026, 1 août 2026), never as an ISO day; the request keeps the day as ISO', async () => {
+    clock.set(new Date('2026-06-01T10:00:00Z'));
+    const { desk, register } = await requestDesk();
+    const dutch = await customer({ preferredLanguage: 'nl' });
+    const french = await customer({ preferredLanguage: 'fr' });
+    for (const person of [dutch, french]) {
+      const requestId = await register(person.subjectId);
+      const extended = await staffCall(desk, 'POST', `/api/v1/requests/${requestId}/extend`, {
+        until: '2026-08-01',
+        reason: 'the archive is searched by hand',
+      });
+      expect(extended.statusCode, extended.body).toBe(200);
+      expect(extended.json()).toMatchObject({ dueOn: '2026-08-01' });
+    }
+    const toDutch = (await mailTo(dutch.email ?? '')).text ?? '';
+    expect(toDutch).toContain('U krijgt ons antwoord uiterlijk op 1 augustus 2026.');
+    const toFrench = (await mailTo(french.email ?? '')).text ?? '';
+    expect(toFrench).toContain('Vous recevrez notre réponse au plus tard le 1 août 2026.');
+    for (const text of [toDutch, toFrench]) expect(text).not.toMatch(/\d{4}-\d{2}-\d{2}/);
   });
 
   it('VK-27: a person with no e-mail address on file hears of an extension or a rejection by post: the preview says so, the change is refused (409 letter_by_post) and writes nothing until staff confirm the letter was posted, then it is made and audited as posted (decision 1192)', async () => {
@@ -753,14 +774,14 @@ describe('deadlines (VK-27)', () => {
           '8500 Kortrijk',
           'België',
           '',
-          'Datum: 2026-06-01',
+          'Datum: 1 juni 2026',
           `Ons kenmerk: ${postId}`,
           'Betreft: Uw verzoek: inzage in uw gegevens',
         ].join('\n'),
       ),
       letter.text,
     ).toBe(true);
-    expect(letter.text).toMatch(/Beste,\n\nWe hebben meer tijd nodig[\s\S]*2026-08-01/);
+    expect(letter.text).toMatch(/Beste,\n\nWe hebben meer tijd nodig[\s\S]*1 augustus 2026/);
 
     const nowhere = await customer({ email: null, address: null });
     const requestId = await register(nowhere.subjectId);
@@ -845,7 +866,7 @@ describe('deadlines (VK-27)', () => {
       '8500 Kortrijk',
       'België',
       '',
-      'Datum: 2026-06-01',
+      'Datum: 1 juni 2026',
     ].join('\n');
 
     // Access: the preview says post and that the data go with the letter, not a link.
@@ -978,7 +999,7 @@ describe('deadlines (VK-27)', () => {
     expect(extended.statusCode, extended.body).toBe(200);
     const mail = await mailTo(french.email ?? '');
     expect(mail.subject).toContain('accès à vos données');
-    expect(mail.text).toMatch(/Bonjour,[\s\S]*Nous avons besoin de plus de temps[\s\S]*2026-08-01/);
+    expect(mail.text).toMatch(/Bonjour,[\s\S]*Nous avons besoin de plus de temps[\s\S]*1 août 2026/);
 
     expect(await languageOf(await register((await customer({ preferredLanguage: 'de' })).subjectId))).toBe(
       'nl',
