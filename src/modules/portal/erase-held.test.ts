@@ -51,13 +51,13 @@ describe('"erase my account" under a legal hold (attack A18, decision 0415)', ()
     const french = await erasePage('fr');
     expect(french.statusCode).toBe(200);
     expect(french.body).toContain('conservées pour une action en justice');
-    expect(french.body).toContain('2027-06-30');
+    expect(french.body).toContain('jusqu’au 30 juin 2027');
     expect(french.body).not.toContain('Rechtbank');
     expect(french.body).not.toContain('name="confirm"');
     const dutch = await erasePage('nl');
     expect(dutch.body).toContain('bewaard voor een rechtsvordering');
     const english = await erasePage('en');
-    expect(english.body).toContain('kept for a legal claim (GDPR Art. 17(3)(e)) until 2027-06-30');
+    expect(english.body).toContain('kept for a legal claim (GDPR Art. 17(3)(e)) until 30 June 2027');
 
     const post = () =>
       app.inject({
@@ -68,7 +68,7 @@ describe('"erase my account" under a legal hold (attack A18, decision 0415)', ()
       });
     const refused = await post();
     expect(refused.statusCode).toBe(409);
-    expect(refused.body).toContain('2027-06-30');
+    expect(refused.body).toContain('jusqu’au 30 juin 2027');
     const state = async () =>
       (
         await runAsOwner<{ person: boolean; holds: number; requests: number }>(

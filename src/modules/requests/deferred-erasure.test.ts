@@ -223,9 +223,9 @@ describe('an erasure asked for while a contract runs is carried out after its la
     await runJob();
     const told = await smtp.waitFor(email, 3);
     expect(told.text).toContain('de laatste dag van uw contracten bij ons veranderd');
-    expect(told.text).toContain('(2026-03-31), dus op 2026-04-01');
+    expect(told.text).toContain('(31 maart 2026), dus op 1 april 2026');
     expect((await stateOf(voiceking, subjectId)).deferred).toEqual([{ last_day: '2026-03-31' }]);
-    expect((await erasePage('nl')).body).toContain('Wij wissen uw gegevens op 2026-04-01');
+    expect((await erasePage('nl')).body).toContain('Wij wissen uw gegevens op 1 april 2026');
     const myRequests = await app.inject({
       method: 'GET',
       url: `/t/${voiceking.slug}/account/my-requests?lang=en`,
@@ -268,6 +268,58 @@ describe('an erasure asked for while a contract runs is carried out after its la
     expect(await erasureAudits(voiceking)).toHaveLength(1);
   });
 
+  it('VK-23: the erase page and the mailed answer of an erasure waiting for the contract’s end say its last day and the erasure day in words of the person’s language, in Dutch (15 maart 2026, 16 maart 2026) and French (15 mars 2026, 16 mars 2026), never as ISO days; the waiting erasure keeps the ISO day', async () => {
+    const { app, smtp, voiceking } = testApp;
+    const expected = {
+      nl: {
+        before: [
+          'contract dat nog loopt (tot 15 maart 2026)',
+          'laatste dag van uw contract (op 16 maart 2026)',
+        ],
+        after:
+          'Wij wissen uw gegevens op 16 maart 2026, de dag na de laatste dag van uw contract (15 maart 2026).',
+        mail: 'laatste dag van uw contract (15 maart 2026), dus op 16 maart 2026.',
+      },
+      fr: {
+        before: [
+          'contrat toujours en cours (jusqu’au 15 mars 2026)',
+          'dernier jour de votre contrat (le 16 mars 2026)',
+        ],
+        after:
+          'Nous effaçons vos données le 16 mars 2026, le lendemain du dernier jour de votre contrat (15 mars 2026).',
+        mail: 'dernier jour de votre contrat (15 mars 2026), donc le 16 mars 2026.',
+      },
+    } as const;
+    for (const lang of ['nl', 'fr'] as const) {
+      clock.set(new Date('2026-01-15T10:00:00Z'));
+      const email = `lien.dagen.${lang}@mail.example`;
+      const { subjectId } = await customerWithInvoice(voiceking, email, { endDate: '2026-03-15' }, false);
+      clock.set(new Date('2026-02-04T10:00:00Z'));
+      const session = await signInByMailedLink(testApp, voiceking, email);
+      const erasePage = () =>
+        app.inject({
+          method: 'GET',
+          url: `/t/${voiceking.slug}/account/erase?lang=${lang}`,
+          headers: { cookie: session.cookie },
+        });
+      const before = (await erasePage()).body;
+      for (const words of expected[lang].before) expect(before).toContain(words);
+      const posted = await app.inject({
+        method: 'POST',
+        url: `/t/${voiceking.slug}/account/erase?lang=${lang}`,
+        headers: { cookie: session.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: `csrf=${encodeURIComponent(session.csrf)}&confirm=yes`,
+      });
+      expect(posted.statusCode, posted.body).toBe(303);
+      const after = (await erasePage()).body;
+      expect(after).toContain(expected[lang].after);
+      const answer = (await smtp.waitFor(email, 2)).text ?? '';
+      expect(answer).toContain(expected[lang].mail);
+      for (const text of [before, after, answer]) expect(text).not.toMatch(/2026-03-1[56]/);
+      expect((await stateOf(voiceking, subjectId)).deferred).toEqual([{ last_day: '2026-03-15' }]);
+    }
+  });
+
   it('VX-13: a staff DELETE of a customer whose contract runs still answers 409 erasure_contract_running, but the fulfilment of their verified erasure request answers with the date (the day after the contract’s last day) and closes the request; a new contract before that day moves the date to its end and the person is told; the job erases nothing while it runs and erases the person the day after', async () => {
     const { app, kernel, smtp, voxtra } = testApp;
     clock.set(new Date('2026-01-15T10:00:00Z'));
@@ -298,7 +350,7 @@ describe('an erasure asked for while a contract runs is carried out after its la
     expect(request?.state).toBe('fulfilled');
     const answer = await smtp.waitFor(email, 1);
     expect(answer.text).toContain(
-      "We erase your data on the day after your contract's last day (2026-03-15), that is on 2026-03-16.",
+      "We erase your data on the day after your contract's last day (15 March 2026), that is on 16 March 2026.",
     );
     // Answered: a second fulfilment is refused and changes nothing.
     expect((await asOfficer('POST', `/api/v1/requests/${requestId}/fulfil`, {})).statusCode).toBe(409);
@@ -315,7 +367,7 @@ describe('an erasure asked for while a contract runs is carried out after its la
     await runJob();
     const moved = await smtp.waitFor(email, 2);
     expect(moved.text).toContain('the last day of your contracts with us has changed');
-    expect(moved.text).toContain('(2026-04-30), that is on 2026-05-01');
+    expect(moved.text).toContain('(30 April 2026), that is on 1 May 2026');
 
     clock.set(new Date('2026-03-16T08:00:00Z'));
     await runJob();
@@ -343,7 +395,7 @@ describe('an erasure asked for while a contract runs is carried out after its la
     const erasure = await register('erasure');
     const answered = await asOfficer('POST', `/api/v1/requests/${erasure}/fulfil`, {});
     expect(answered.json()).toEqual({ outcome: { erasureDeferred: { lastDay: '2026-03-15' } } });
-    expect((await smtp.waitFor(email, 1)).text).toContain('(2026-03-15), dus op 2026-03-16');
+    expect((await smtp.waitFor(email, 1)).text).toContain('(15 maart 2026), dus op 16 maart 2026');
     const placed = await asOfficer('POST', '/api/v1/retention/holds', {
       subjectId,
       reason: 'Geschil: dagvaarding Rechtbank Gent',
@@ -426,7 +478,7 @@ describe('an erasure asked for while a contract runs is carried out after its la
     expect(outcomes[waitingOne]).toEqual({ lastDay: '2026-03-15' });
     expect(outcomes[1 - waitingOne]).toEqual({ lastDay: '2026-03-15', sameAs: waitingId });
     expect((await stateOf(voiceking, subjectId)).deferred).toEqual([{ last_day: '2026-03-15' }]);
-    expect((await smtp.waitFor(email, 1)).text).toContain('(2026-03-15), dus op 2026-03-16');
+    expect((await smtp.waitFor(email, 1)).text).toContain('(15 maart 2026), dus op 16 maart 2026');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(smtp.to(email)).toHaveLength(1);
     // On "my requests" both say answered, with the day; neither says carried out.
@@ -491,7 +543,7 @@ describe('an erasure asked for while a contract runs is carried out after its la
     expect((await asOfficer('POST', `/api/v1/requests/${second}/fulfil`, {})).json()).toEqual({
       outcome: { erasureDeferred: { lastDay: '2026-03-15', sameAs: first } },
     });
-    expect((await smtp.waitFor(email, 1)).text).toContain('(2026-03-15), dus op 2026-03-16');
+    expect((await smtp.waitFor(email, 1)).text).toContain('(15 maart 2026), dus op 16 maart 2026');
 
     // The day after the last day, before the job's run: staff erase the person themselves.
     clock.set(new Date('2026-03-16T00:30:00Z'));
