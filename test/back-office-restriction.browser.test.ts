@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM } from '../src/modules/billing/billing.test-helpers.js';
 import { createPerson } from '../src/modules/parties/index.js';
 import type { Tenant } from '../src/modules/tenants/index.js';
-import { addDays, belgianDay } from '../src/platform/calendar.js';
+import { addDays, belgianDay, longDate } from '../src/platform/calendar.js';
 import type { Page } from './browser.js';
 import { runAsOwner } from './database.js';
 import { loginAs, requestAs, type StaffSession } from './http.js';
@@ -134,7 +134,7 @@ describe('the restriction card of the person screen (decision 1200)', () => {
     await look(env.browser, page, 'officer-restriction-lift-announced');
 
     const letter = await smtp.waitFor(email, mailsBefore + 1);
-    expect(letter.text).toContain(tomorrow);
+    expect(letter.text).toContain(`vanaf ${longDate(tomorrow, 'nl')}`);
     expect(letter.text).toContain('we hebben de juistheid van uw gegevens nagekeken');
     expect(await liftOf()).toBe(tomorrow);
     expect(await liftReasonsOf(tenant)).toEqual([

@@ -5,6 +5,7 @@ import { loginAs, requestAs } from '../../../test/http.js';
 import { createPolicyTenant, fixedClock } from '../../../test/kernel.js';
 import { prepareTenant, SYSTEM } from '../billing/billing.test-helpers.js';
 import { createPerson } from '../parties/index.js';
+import { longDate } from '../../platform/calendar.js';
 import { addDays, addYears, belgianDay } from './dates.js';
 import { CERTIFICATE_ACTION } from './index.js';
 import {
@@ -157,7 +158,8 @@ describe('a restriction keeps the person from the sweep until it is lifted (VX-1
       expect(lifted.statusCode, lifted.body).toBe(200);
       expect(lifted.json()).toEqual({ subjectId: restricted, restrictedSince: today, liftOn: tomorrow });
       const letter = await smtp.waitFor('beperkt@mail.example', mailsBefore + 1);
-      expect(letter.text).toContain(tomorrow);
+      // In the letter's words (Dutch, the tenant's first language): the day, not its ISO form.
+      expect(letter.text).toContain(`vanaf ${longDate(tomorrow, 'nl')}`);
       const state = await officer('GET', `/api/v1/requests/restrictions/${restricted}`);
       expect(state.json()).toEqual({
         subjectId: restricted,
