@@ -38,6 +38,13 @@ import {
 import { KLUIS_VERSION, openRuntime, prepareDatabases } from '../main.js';
 import { DATA_MAP } from '../modules/data-map.js';
 import {
+  describeNumberingHolds,
+  holdNumberingAfterRestore,
+  numberingHoldsInSchema,
+  type HeldTenant,
+} from '../modules/billing/index.js';
+import {
+  applyMigrationsInTransaction,
   KEYSTORE_MIGRATIONS_DIR,
   MIGRATIONS_DIR,
   MigrationError,
@@ -220,6 +227,7 @@ async function restoreTogether(options: RestoreTogetherOptions): Promise<void> {
   let setBacks: PlannedSetBack[] = [];
   let cutBeforeBackup: CutBeforeBackup[] = [];
   let setBackTx: SetBackTransaction | undefined;
+  let numberingHeld: HeldTenant[] = [];
   try {
     const migrations = new Map<ArchiveKind, Migration[]>();
     for (const part of parts) {
@@ -267,6 +275,7 @@ async function restoreTogether(options: RestoreTogetherOptions): Promise<void> {
     }
     await refuseMissingKeys(options, loaded);
     ({ setBacks, setBackTx, cutBeforeBackup } = await recordSetBacks(options, loaded));
+    numberingHeld = await holdNumbering(loaded.get('data'), migrations.get('data') ?? []);
   } catch (cause) {
     for (const archive of loaded.values()) await archive.rollback();
     await setBackTx?.client.query('rollback').catch(() => undefined);
@@ -286,6 +295,8 @@ async function restoreTogether(options: RestoreTogetherOptions): Promise<void> {
       });
     }
     if (data) printRestored('data', data.manifest);
+    const holds = data ? describeNumberingHolds(numberingHeld, new Date(data.manifest.createdAt)) : null;
+    if (holds) console.log(holds);
     try {
       await keys?.commit();
     } catch (cause) {
@@ -311,6 +322,28 @@ async function restoreTogether(options: RestoreTogetherOptions): Promise<void> {
     await setBackTx?.client.end().catch(() => undefined);
     for (const target of targets) await target.close();
   }
+}
+
+/**
+ * A data restore holds every restored tenant's invoice numbering in the data's own transaction
+ * (attack S27-6, decision 1320): the counters are those of the backup, the numbers issued since
+ * were sent. Billing owns the hold; the operator lifts it with kluis invoices resume-numbering.
+ */
+async function holdNumbering(
+  data: LoadedArchive | undefined,
+  migrations: readonly Migration[],
+): Promise<HeldTenant[]> {
+  if (!data) return [];
+  if (!(await numberingHoldsInSchema(data.target.client))) {
+    // An archive made before the holds existed: its schema is brought forward now, in the same
+    // transaction, as Kluis's start would do next, so the hold commits with the data.
+    await applyMigrationsInTransaction(
+      data.target.client,
+      migrations,
+      new Set(migrations.map((migration) => migration.version)),
+    );
+  }
+  return holdNumberingAfterRestore(data.target.client, new Date(data.manifest.createdAt), new Date());
 }
 
 /**

@@ -19,6 +19,9 @@ import {
   openAccountingCsv,
   parseAccountingPeriod,
   runInvoices,
+  resumeNumbering,
+  parseIssuedNumber,
+  describeCounterSet,
   setBillingSettings,
   BILLING_ADDRESS_MISSING,
   type BillingContext,
@@ -137,6 +140,54 @@ export function registerBillingCommands(program: Command): void {
         });
       },
     );
+  invoices
+    .command('resume-numbering')
+    .description(
+      'after a restore of older data: resume invoice numbering, held by the restore, from the last numbers already sent (never lower than the data hold)',
+    )
+    .requiredOption('--tenant <slug>', 'tenant')
+    .option(
+      '--last-issued <number>',
+      'the last number sent in a series and year, e.g. F2026-000237 (repeatable: one per series and year)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option(
+      '--none-since-backup',
+      'no invoice or credit note was issued after the backup: resume with the counters as restored',
+    )
+    .action(async (options: { tenant: string; lastIssued: string[]; noneSinceBackup?: boolean }) => {
+      const none = options.noneSinceBackup === true;
+      if (none === options.lastIssued.length > 0) {
+        exitWithFailure(
+          new AppError('validation_failed', 'resume-numbering options', {
+            publicMessage:
+              'give --last-issued <number> (the last number sent, per series and year) or --none-since-backup, not both',
+          }),
+        );
+      }
+      const issued = options.lastIssued.map((text) => {
+        const parsed = parseIssuedNumber(text);
+        if (parsed) return parsed;
+        return exitWithFailure(
+          new AppError('validation_failed', 'last issued number', {
+            publicMessage: `--last-issued ${text}: expected a printed number such as F2026-000237 or C2026-000012`,
+          }),
+        );
+      });
+      await withTenantSession(options.tenant, async (kernel, tenant) => {
+        const resumed = await resumeNumbering(
+          kernel,
+          { tenantId: tenant.tenantId, actor: CLI_ACTOR },
+          none ? { noneSinceBackup: true } : { lastIssued: issued },
+        );
+        console.log(
+          `invoice numbering of ${tenant.slug} resumed (it was held by the restore of a backup made at ${resumed.backupCreatedAt.toISOString()})` +
+            (resumed.counters.length === 0 ? '; counters as restored' : ''),
+        );
+        for (const set of resumed.counters) console.log(describeCounterSet(set));
+      });
+    });
   invoices
     .command('export')
     .description(

@@ -90,6 +90,7 @@ export const AUDIT_ACTIONS = [
   'billing.invoice.collection_closed',
   'billing.invoice.dispute',
   'billing.invoice.dispute.settle',
+  'billing.numbering.resume',
   // Disclosures and authority requests.
   'disclosure',
   'disclosure.list',

@@ -63,6 +63,14 @@ export interface InvoiceCountersTable {
   last_number: number;
 }
 
+/** A data restore's hold on a tenant's numbering (decision 1320): while it exists, no number is taken. */
+export interface InvoiceNumberingHoldsTable {
+  tenant_id: number;
+  held_at: Date;
+  backup_created_at: Date;
+  reason: 'data_restored';
+}
+
 /** The seller as printed on the document (the provider: business data, from its policy). */
 export interface SellerSnapshot {
   legalName: string;
@@ -234,6 +242,7 @@ export interface BillingTables {
   credit_scores: CreditScoresTable;
   contract_billing_options: ContractBillingOptionsTable;
   invoice_counters: InvoiceCountersTable;
+  invoice_numbering_holds: InvoiceNumberingHoldsTable;
   invoices: InvoicesTable;
   invoice_lines: InvoiceLinesTable;
   payments: PaymentsTable;

@@ -219,6 +219,17 @@ export const billingDataMap: TableDataMap[] = [
     },
   },
   {
+    table: 'invoice_numbering_holds',
+    module: 'billing',
+    personal: {},
+    notPersonal: {
+      tenant_id: 'tenant key',
+      held_at: 'when a data restore held the numbering',
+      backup_created_at: 'when the restored data backup was made',
+      reason: 'fixed reason code',
+    },
+  },
+  {
     table: 'contract_billing_options',
     module: 'billing',
     personal: {},

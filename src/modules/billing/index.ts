@@ -39,6 +39,18 @@ export {
   type InvoiceStatus,
   type CreditNoteInput,
 } from './invoice.service.js';
+export {
+  holdNumberingAfterRestore,
+  numberingHoldsInSchema,
+  describeNumberingHolds,
+  resumeNumbering,
+  parseIssuedNumber,
+  describeCounterSet,
+  NUMBERING_HELD,
+  type HeldTenant,
+  type IssuedNumber,
+  type NumberingResumed,
+} from './numbering-hold.js';
 export { getInvoiceUbl, getInvoiceHtml, getInvoicePdf } from './documents.service.js';
 export { selectBilledSubjectsOfMonth } from './invoice.repository.js';
 export { importPayments, parseStatementCsv, type PaymentImportSummary } from './payment.service.js';

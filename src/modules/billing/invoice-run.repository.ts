@@ -13,6 +13,7 @@ import { AppError } from '../../platform/errors.js';
 import type { DestinationClass, DocumentLanguage, InvoiceSeries, SellerSnapshot } from './billing.tables.js';
 import { BILLING_CATEGORIES as C } from './datamap.js';
 import { CALL_TOTALS, CALLS, CALL_TOTALS_HEAD_LENGTH } from '../telephony/index.js';
+import { assertNumberingNotHeld } from './numbering-hold.js';
 
 export interface CallWindow {
   from: Date;
@@ -681,7 +682,8 @@ export async function lockInvoiceRuns(tx: Tx, tenantId: number): Promise<void> {
 /**
  * Takes the lock on the numbering row of (series, year), creating it at 0, and returns the last
  * number issued. Concurrent runs wait here until this transaction ends, so numbers allocated by
- * `advanceCounter` in the same transaction are gapless: a rollback returns them.
+ * `advanceCounter` in the same transaction are gapless: a rollback returns them. Refuses first,
+ * before it writes, while a data restore holds the tenant's numbering (decision 1320).
  */
 export async function lockCounter(
   tx: Tx,
@@ -689,6 +691,7 @@ export async function lockCounter(
   series: InvoiceSeries,
   year: number,
 ): Promise<number> {
+  await assertNumberingNotHeld(tx, tenantId);
   const row = await tx
     .insertInto('invoice_counters')
     .values({ tenant_id: tenantId, series, year, last_number: 0 })

@@ -82,6 +82,7 @@ import {
   type NewInvoice,
   type NewInvoiceLine,
 } from './invoice-run.repository.js';
+import { assertNumberingNotHeld } from './numbering-hold.js';
 import { selectBilledSubjectsOfMonth } from './invoice.repository.js';
 import { loadSeller } from './settings.service.js';
 
@@ -280,11 +281,15 @@ export async function runInvoices(
   // in call order (bundles) before it is billed; customers already invoiced are left alone.
   // Three look-ups, each its own short transaction on its own connection, made at once (decision
   // 0930); all settled before any failure is thrown. The imports are counted as the run starts.
-  const [plansRead, sellerRead, importsRead] = await Promise.allSettled([
+  // A held numbering (a data restore, decision 1320) refuses the run before anything is rated,
+  // decided or written; `lockCounter` asks again under the lock.
+  const [heldRead, plansRead, sellerRead, importsRead] = await Promise.allSettled([
+    kernel.plain(context.tenantId, (tx) => assertNumberingNotHeld(tx, context.tenantId)),
     hasRatingPlans(kernel, context.tenantId),
     loadSeller(kernel, context.tenantId, policy),
     countImportsInProgress(kernel, context.tenantId),
   ]);
+  if (heldRead.status === 'rejected') throw heldRead.reason;
   if (plansRead.status === 'rejected') throw plansRead.reason;
   if (sellerRead.status === 'rejected') throw sellerRead.reason;
   if (importsRead.status === 'rejected') throw importsRead.reason;

@@ -53,6 +53,7 @@ import {
 } from './invoice.repository.js';
 
 import type { InvoiceStatus } from './billing.tables.js';
+import { assertNumberingNotHeld } from './numbering-hold.js';
 export type { InvoiceStatus };
 
 /** A document as shown: the buyer snapshot holds only what the purpose covers. */
@@ -316,6 +317,8 @@ export async function createCreditNote(
   // The credit note and the read of the answer in one transaction: a lost database leaves both or
   // neither, never a committed credit note answered 503 (decision 0725).
   return kernel.transact(context.tenantId, async (atx) => {
+    // Before the document is read: a held numbering refuses with nothing read or written (1320).
+    await assertNumberingNotHeld(atx.tx, context.tenantId);
     const { row, buyer, document } = await loadDocument(kernel, context, atx, invoiceId, 'write');
     if (row.kind !== 'invoice') throw conflict('only an invoice can be credited');
     const creditedExcl = await sumCreditedExcl(atx, invoiceId);
