@@ -1,4 +1,7 @@
+import { createWriteStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import yazl from 'yazl';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +21,7 @@ import {
 import type { Tenant } from '../modules/tenants/index.js';
 import { isAppError } from '../platform/errors.js';
 import { openBackupWorkspace, type BackupWorkspace } from './backup.test-helpers.js';
+import { openArchive } from './restore.js';
 
 let space: BackupWorkspace;
 let database: TestDatabase;
@@ -25,6 +29,8 @@ let kernel: Kernel;
 let tenant: Tenant;
 let env: Record<string, string>;
 let dir: string;
+/** The data backup of June (set by the attack test). */
+let older = '';
 
 beforeAll(async () => {
   space = await openBackupWorkspace('kluis-numbering-');
@@ -128,7 +134,7 @@ describe('invoice numbering after a data restore (VX-3, decision 1320)', () => {
   it('VX-3 attack S27-6: after a restore of an older data backup the invoice run (CLI and HTTP) and credit notes are refused 409 invoice_numbering_held with nothing written, until `kluis invoices resume-numbering --last-issued` sets the counters past the numbers already sent; no number is issued twice', async () => {
     // June is billed (F2026-000001…3, the first test): the older data backup. Then July and a
     // credit note, sent to customers, and the backup of that (the installation as it ran at 07:48).
-    const older = await backupData('older');
+    older = await backupData('older');
     const july = await runCli(runArgs(7), env, 120_000);
     expect(july.code).toBe(0);
     expect(july.stdout).toContain('2026-07: 3 invoices (F2026-000004 … F2026-000006)');
@@ -187,7 +193,53 @@ describe('invoice numbering after a data restore (VX-3, decision 1320)', () => {
       await liveKernel.close();
     }
   });
+
+  it('VX-3: a data archive made before the holds existed (no migration 1320) is restored with its schema brought forward in the same transaction, and holds numbering all the same', async () => {
+    expect(older).not.toBe('');
+    const beforeHolds = await archiveWithoutHolds(older);
+    const target = await space.emptyDatabase('pre_1320');
+    const targetEnv = space.env(target);
+    const restored = await runCli(['restore', '--data', beforeHolds], targetEnv, 120_000);
+    expect(restored.stderr).toBe('');
+    expect(restored.code).toBe(0);
+    expect(restored.stdout).toMatch(/^invoice numbering held for tenant /m);
+    expect(await holds(target)).toBe(1);
+    const run = await runCli(runArgs(7), targetEnv, 120_000);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('invoice numbering is held (invoice_numbering_held)');
+    expect(await numbers(target)).toEqual(['F2026-000001', 'F2026-000002', 'F2026-000003']);
+  });
 });
+
+/** A copy of a data archive as Kluis wrote it before migration 1320: no holds table, no 1320. */
+async function archiveWithoutHolds(file: string): Promise<string> {
+  const archive = await openArchive(file);
+  const copy = path.join(dir, 'before-1320.zip');
+  try {
+    const zip = new yazl.ZipFile();
+    const written = pipeline(zip.outputStream, createWriteStream(copy));
+    const tables = archive.manifest.tables.filter((table) => table.name !== 'invoice_numbering_holds');
+    expect(tables).toHaveLength(archive.manifest.tables.length - 1);
+    for (const entry of tables) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of await archive.open(entry.entry)) chunks.push(chunk as Buffer);
+      zip.addBuffer(Buffer.concat(chunks), entry.entry);
+    }
+    const migrations = archive.manifest.migrations.filter((migration) => migration.version !== 1320);
+    const manifest = {
+      ...archive.manifest,
+      tables,
+      migrations,
+      migrationLevel: Math.max(...migrations.map((migration) => migration.version)),
+    };
+    zip.addBuffer(Buffer.from(JSON.stringify(manifest)), 'manifest.json');
+    zip.end();
+    await written;
+  } finally {
+    archive.close();
+  }
+  return copy;
+}
 
 async function backupData(name: string): Promise<string> {
   const out = path.join(dir, name);
