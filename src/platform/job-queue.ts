@@ -117,8 +117,14 @@ async function startQueue(options: JobQueueOptions): Promise<JobQueue> {
   const endPool = endWhenClosed(pool, logger, options.closeWaitMs);
   /** pg-boss's queries on the wire (a worker's fetch, a run's end): a stop lets them land first. */
   const onTheWire = new Set<Promise<unknown>>();
+  // Set by the stop just before the pool ends.
+  let closed = false;
   // Awaited, so that an error's async stack still names pg-boss's caller (Manager.complete, …).
   const executeSql = async (text: string, values?: unknown[]): Promise<pg.QueryResult> => {
+    // A run that ends after the stop: pg-boss records it (complete, fail) without awaiting, so a
+    // refusal of the ended pool would be an unhandled rejection. It cannot land anyway; the run
+    // stays active and the next process gives it back (expiry, recovery).
+    if (closed) return { command: '', rowCount: 0, oid: 0, rows: [], fields: [] };
     const query = pool.query(text, values);
     onTheWire.add(query);
     try {
@@ -160,7 +166,6 @@ async function startQueue(options: JobQueueOptions): Promise<JobQueue> {
   /** Aborted when the queue stops: the jobs' stop signal. */
   const stopping = new AbortController();
   /** Set once the stop has ended the queue's pool. */
-  let closed = false;
 
   /** One query on one of the queue's own connections, after every query asked of it before. */
   type SerialQuery = <R extends pg.QueryResultRow>(
